@@ -1,0 +1,48 @@
+/**
+ * The Pothos SchemaBuilder and its plugins: configuration only, no types.
+ * Relay provides the spec-shaped connection types; DataLoader is used directly
+ * (src/upstream/execution-loader.ts) so that loaders are explicit, named, and
+ * bound to the caller in the per-request context.
+ */
+import SchemaBuilder from '@pothos/core';
+import RelayPlugin from '@pothos/plugin-relay';
+import type { GatewayContext } from './context.js';
+
+export const builder = new SchemaBuilder<{
+  Context: GatewayContext;
+  Scalars: {
+    DateTime: { Input: Date; Output: Date | string };
+    JSON: { Input: unknown; Output: unknown };
+  };
+  // Non-null unless a field says otherwise: clients get precise generated types.
+  DefaultFieldNullability: false;
+  DefaultEdgesNullability: false;
+  DefaultNodeNullability: false;
+}>({
+  defaultFieldNullability: false,
+  plugins: [RelayPlugin],
+  relay: {
+    cursorType: 'String',
+    // The API has no global object identification; ids are upstream's own.
+    nodeQueryOptions: false,
+    nodesQueryOptions: false,
+    nodesOnConnection: {
+      description: 'The nodes of `edges`, for clients that do not need cursors per item.',
+    },
+    pageInfoTypeOptions: {
+      description: 'Where a page sits in its connection, per the GraphQL Cursor Connections spec.',
+    },
+    hasNextPageFieldOptions: { description: 'True when more items follow this page in the requested order.' },
+    hasPreviousPageFieldOptions: { description: 'True when items precede this page in the requested order.' },
+    startCursorFieldOptions: { description: 'Cursor of the first item of this page; null when the page is empty.' },
+    endCursorFieldOptions: { description: 'Cursor of the last item of this page; null when the page is empty.' },
+    edgesFieldOptions: { description: 'The items of this page with their cursors.' },
+    pageInfoFieldOptions: { description: 'How to fetch the pages before and after this one.' },
+    cursorFieldOptions: { description: 'Opaque cursor of this item; pass it as `after` or `before` to page from here.' },
+    nodeFieldOptions: { description: 'The item.' },
+    firstArgOptions: { description: 'Return at most this many items from the start (after `after`), 0 to 100.' },
+    lastArgOptions: { description: 'Return at most this many items from the end (before `before`), 0 to 100.' },
+    afterArgOptions: { description: 'Return items after this cursor.' },
+    beforeArgOptions: { description: 'Return items before this cursor.' },
+  },
+});

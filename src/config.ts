@@ -1,0 +1,87 @@
+/**
+ * Configuration is read from the environment once, validated, and typed. A bad
+ * value stops start-up with one line naming the variable and what to fix.
+ */
+import { z } from 'zod';
+
+export interface GatewayConfig {
+  /** Port the gateway listens on. */
+  port: number;
+  /** Interface to listen on; loopback unless set (use 0.0.0.0 in a container). */
+  host: string;
+  /** Base URL of the executions API; undefined means "run the built-in demo upstream". */
+  upstreamUrl: string | undefined;
+  /** Deadline for one upstream call, from connect to the last byte of the body. */
+  upstreamTimeoutMs: number;
+  /** Ids that may be sent upstream; anything else is BAD_USER_INPUT before any call. */
+  executionIdPattern: RegExp;
+  /** Upstream calls one GraphQL request may have in flight at once. */
+  upstreamConcurrencyPerRequest: number;
+  /** Keep-alive sockets in the process-wide upstream pool. */
+  upstreamConnections: number;
+  /** Upstream bodies larger than this are refused (UPSTREAM_BAD_RESPONSE) before they are buffered. */
+  upstreamMaxBodyBytes: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const integer = (min: number, max: number) =>
+  z.coerce
+    .number({ error: `must be a whole number from ${min} to ${max}` })
+    .int({ error: `must be a whole number from ${min} to ${max}` })
+    .min(min, { error: `must be at least ${min}` })
+    .max(max, { error: `must be at most ${max}` });
+
+const envSchema = z.object({
+  PORT: integer(0, 65535).default(4000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  UPSTREAM_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://127.0.0.1:8080' })
+    .refine((value) => !new URL(value).search && !new URL(value).hash, 'must not carry a query string or fragment')
+    .optional(),
+  UPSTREAM_TIMEOUT_MS: integer(1, 300_000).default(10_000),
+  EXECUTION_ID_PATTERN: z
+    .string()
+    .refine(isValidRegExp, 'must be a valid regular expression')
+    .default('^[A-Za-z0-9_-]{1,64}$'),
+  UPSTREAM_CONCURRENCY_PER_REQUEST: integer(1, 100).default(10),
+  UPSTREAM_CONNECTIONS: integer(1, 1024).default(64),
+  UPSTREAM_MAX_BODY_BYTES: integer(1024, 2 ** 31).default(128 * 1024 * 1024),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+function isValidRegExp(source: string): boolean {
+  try {
+    new RegExp(source);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Reads and validates configuration; throws ConfigError with a one-line, actionable message. */
+export function readConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  // Empty variables are treated as unset, the way shells and .env files mean them.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = String(issue?.path[0] ?? 'environment');
+    throw new ConfigError(`Invalid ${name}=${JSON.stringify(env[name] ?? '')}: ${issue?.message ?? 'invalid value'}.`);
+  }
+  const values = parsed.data;
+  return {
+    port: values.PORT,
+    host: values.HOST,
+    upstreamUrl: values.UPSTREAM_URL,
+    upstreamTimeoutMs: values.UPSTREAM_TIMEOUT_MS,
+    executionIdPattern: new RegExp(values.EXECUTION_ID_PATTERN),
+    upstreamConcurrencyPerRequest: values.UPSTREAM_CONCURRENCY_PER_REQUEST,
+    upstreamConnections: values.UPSTREAM_CONNECTIONS,
+    upstreamMaxBodyBytes: values.UPSTREAM_MAX_BODY_BYTES,
+    logLevel: values.LOG_LEVEL,
+  };
+}

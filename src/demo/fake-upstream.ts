@@ -1,0 +1,185 @@
+/**
+ * A small REST server speaking the executions API contract
+ * (GET /v1/executions/{id}, Bearer auth, the documented envelope). It backs the
+ * demo, the tests and the benchmark, and can inject the faults a real upstream
+ * shows: error statuses, bodies that break the contract, latency and hangs.
+ *
+ * Bodies are serialized once per stored execution so that the fake upstream is
+ * never the bottleneck of a benchmark.
+ */
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { UpstreamEvent } from '../upstream/envelope.js';
+import { DEMO_ORGANIZATION, DEMO_TOKEN, type StoredExecution } from './demo-data.js';
+
+export type Fault =
+  /** Answer with this status and an error envelope (or `body`, when given). */
+  | { kind: 'status'; status: number; body?: string; headers?: Record<string, string> }
+  /** Answer 200 with this raw body. */
+  | { kind: 'body'; body: string; headers?: Record<string, string> }
+  /** Accept the request and never answer. */
+  | { kind: 'hang' }
+  /** Close the connection without an answer. */
+  | { kind: 'reset' };
+
+export interface RecordedRequest {
+  method: string;
+  /** The raw request target, exactly as the gateway sent it. */
+  path: string;
+  headers: IncomingHttpHeaders;
+}
+
+export interface FakeUpstreamOptions {
+  executions?: StoredExecution[];
+  /** Bearer tokens and the organization each can see. */
+  tokens?: Record<string, string>;
+  /** Added to every answer, in milliseconds. */
+  latencyMs?: number;
+  port?: number;
+}
+
+interface Stored {
+  record: StoredExecution;
+  /** `data` of the envelope, serialized once. */
+  dataJson: string;
+}
+
+const PATH = /^\/v1\/executions\/([^/?#]*)$/;
+const ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+export class FakeUpstream {
+  readonly requests: RecordedRequest[] = [];
+  latencyMs: number;
+  inFlight = 0;
+  maxInFlight = 0;
+
+  readonly #server: Server;
+  readonly #store = new Map<string, Stored>();
+  readonly #faults = new Map<string, Fault>();
+  readonly #tokens: Map<string, string>;
+  readonly #hanging = new Set<ServerResponse>();
+  #sequence = 0;
+
+  private constructor(options: FakeUpstreamOptions) {
+    this.latencyMs = options.latencyMs ?? 0;
+    this.#tokens = new Map(Object.entries(options.tokens ?? { [DEMO_TOKEN]: DEMO_ORGANIZATION }));
+    for (const record of options.executions ?? []) this.put(record);
+    this.#server = createServer((request, response) => {
+      this.requests.push({ method: request.method ?? '', path: request.url ?? '', headers: request.headers });
+      this.inFlight++;
+      this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+      response.on('close', () => {
+        this.inFlight--;
+        this.#hanging.delete(response);
+      });
+      const answer = () => this.#answer(request.method ?? '', request.url ?? '', request.headers, response);
+      if (this.latencyMs > 0) setTimeout(answer, this.latencyMs);
+      else answer();
+    });
+    this.#server.keepAliveTimeout = 60_000;
+  }
+
+  static async start(options: FakeUpstreamOptions = {}): Promise<FakeUpstream> {
+    const upstream = new FakeUpstream(options);
+    await new Promise<void>((resolve) => upstream.#server.listen(options.port ?? 0, '127.0.0.1', resolve));
+    return upstream;
+  }
+
+  get url(): string {
+    const { port } = this.#server.address() as AddressInfo;
+    return `http://127.0.0.1:${port}`;
+  }
+
+  /** Adds or replaces an execution. */
+  put(record: StoredExecution): void {
+    this.#store.set(record.execution.id, {
+      record,
+      dataJson: JSON.stringify({ events: record.events, execution: record.execution, message: 'execution retrieved' }),
+    });
+  }
+
+  /** Appends events to a stored execution, as upstream does while a workflow runs. */
+  appendEvents(id: string, events: UpstreamEvent[]): void {
+    const stored = this.#store.get(id);
+    if (!stored) throw new Error(`no execution ${id}`);
+    this.put({ execution: stored.record.execution, events: [...stored.record.events, ...events] });
+  }
+
+  get(id: string): StoredExecution | undefined {
+    return this.#store.get(id)?.record;
+  }
+
+  setFault(id: string, fault: Fault | undefined): void {
+    if (fault) this.#faults.set(id, fault);
+    else this.#faults.delete(id);
+  }
+
+  /** Requests whose path named this execution id. */
+  requestsFor(id: string): RecordedRequest[] {
+    return this.requests.filter((request) => request.path === `/v1/executions/${id}`);
+  }
+
+  /** Forgets recorded requests and faults; keeps the data. */
+  reset(): void {
+    this.requests.length = 0;
+    this.#faults.clear();
+    this.maxInFlight = this.inFlight;
+    this.latencyMs = 0;
+  }
+
+  async close(): Promise<void> {
+    for (const response of this.#hanging) response.destroy();
+    this.#server.closeAllConnections();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  #answer(method: string, url: string, headers: IncomingHttpHeaders, response: ServerResponse): void {
+    const requestId = `up-${++this.#sequence}`;
+    const send = (status: number, body: string, extra: Record<string, string> = {}) => {
+      response.writeHead(status, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+        'x-request-id': requestId,
+        ...extra,
+      });
+      response.end(body);
+    };
+    const error = (status: number, message: string, extra?: Record<string, string>) =>
+      send(status, JSON.stringify({ code: status, message, requestId }), extra);
+
+    const match = PATH.exec(url);
+    if (!match) return error(404, 'route not found');
+    if (method !== 'GET') return error(405, 'method not allowed', { allow: 'GET' });
+
+    const id = decodeURIComponent(match[1]!);
+    const fault = this.#faults.get(id);
+    if (fault) {
+      switch (fault.kind) {
+        case 'hang':
+          this.#hanging.add(response);
+          return;
+        case 'reset':
+          response.socket?.destroy();
+          return;
+        case 'body':
+          return send(200, fault.body, fault.headers);
+        case 'status':
+          if (fault.body !== undefined) return send(fault.status, fault.body, fault.headers);
+          return error(fault.status, `injected ${fault.status}`, fault.headers);
+      }
+    }
+
+    const organization = this.#tokens.get(bearerToken(headers.authorization) ?? '');
+    if (!organization) return error(401, 'unauthorized');
+    if (!ID.test(id)) return error(400, 'invalid execution id');
+    const stored = this.#store.get(id);
+    // Executions of other organizations are reported as not found, as upstream does.
+    if (!stored || stored.record.execution.organizationId !== organization) return error(404, 'execution not found');
+    send(200, `{"code":200,"data":${stored.dataJson},"message":"success","requestId":"${requestId}"}`);
+  }
+}
+
+function bearerToken(header: string | undefined): string | undefined {
+  const match = /^Bearer (.+)$/.exec(header ?? '');
+  return match?.[1];
+}

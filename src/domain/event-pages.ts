@@ -1,0 +1,281 @@
+/**
+ * Cursor pagination over an execution's embedded events array, following the
+ * GraphQL Cursor Connections spec (ApplyCursorsToEdges, EdgesToReturn,
+ * HasPreviousPage, HasNextPage).
+ *
+ * Cost model: per events array the gateway builds, at most once, the order of
+ * events (ASC/DESC) and their ranks; per (order, filter) at most one filtering
+ * pass. Paging is then two binary searches plus the page itself, and only the
+ * page's events are handed to GraphQL execution. Indexes are kept in a WeakMap
+ * keyed on the (immutable) events array, so every `events` selection on the same
+ * execution shares them and they disappear with the array.
+ */
+import { badUserInput } from '../errors.js';
+import type { UpstreamEvent } from '../upstream/envelope.js';
+import { decodeEventCursor, encodeEventCursor } from './event-cursor.js';
+
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+/** Distinct filters remembered per events array; the oldest is dropped beyond this. */
+const MAX_REMEMBERED_FILTERS = 16;
+
+export type EventOrder = 'ASC' | 'DESC';
+
+export interface EventFilter {
+  levels?: readonly string[] | null;
+  eventTypes?: readonly string[] | null;
+  nodeIds?: readonly string[] | null;
+  createdAfter?: Date | null;
+  createdBefore?: Date | null;
+}
+
+export interface EventPageArgs {
+  first?: number | null;
+  after?: string | null;
+  last?: number | null;
+  before?: string | null;
+  filter?: EventFilter | null;
+  order?: EventOrder | null;
+}
+
+export interface EventEdge {
+  cursor: string;
+  node: UpstreamEvent;
+}
+
+export interface EventPage {
+  edges: EventEdge[];
+  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
+  totalCount: number;
+}
+
+/** Upstream indices of events in one order, plus each event's rank in that order. */
+interface Ordering {
+  sequence: Int32Array;
+  rankByIndex: Int32Array;
+  filtered: Map<string, Int32Array>;
+}
+
+class EventIndex {
+  readonly #events: readonly UpstreamEvent[];
+  readonly #times: Float64Array;
+  readonly #ascendingAsSent: boolean;
+  #indexById: Map<string, number> | undefined;
+  readonly #orderings = new Map<EventOrder, Ordering>();
+
+  constructor(events: readonly UpstreamEvent[]) {
+    this.#events = events;
+    this.#times = new Float64Array(events.length);
+    let sorted = true;
+    for (let i = 0; i < events.length; i++) {
+      const time = Date.parse(events[i]!.createdAt);
+      this.#times[i] = time;
+      if (i > 0 && time < this.#times[i - 1]!) sorted = false;
+    }
+    this.#ascendingAsSent = sorted;
+  }
+
+  get events(): readonly UpstreamEvent[] {
+    return this.#events;
+  }
+
+  /** Upstream index of an event id (its first occurrence), built on first cursor use. */
+  indexOf(eventId: string): number | undefined {
+    if (!this.#indexById) {
+      this.#indexById = new Map();
+      for (let i = this.#events.length - 1; i >= 0; i--) this.#indexById.set(this.#events[i]!.id, i);
+    }
+    return this.#indexById.get(eventId);
+  }
+
+  ordering(order: EventOrder): Ordering {
+    let ordering = this.#orderings.get(order);
+    if (!ordering) {
+      const sequence = order === 'ASC' ? this.#ascending() : this.#descending();
+      const rankByIndex = new Int32Array(sequence.length);
+      for (let rank = 0; rank < sequence.length; rank++) rankByIndex[sequence[rank]!] = rank;
+      ordering = { sequence, rankByIndex, filtered: new Map() };
+      this.#orderings.set(order, ordering);
+    }
+    return ordering;
+  }
+
+  /** The ordered upstream indices that pass the filter: one pass, remembered per filter. */
+  filtered(order: EventOrder, filter: EventFilter | null | undefined): Int32Array {
+    const ordering = this.ordering(order);
+    const predicate = compileFilter(filter, this.#times);
+    if (!predicate) return ordering.sequence;
+    let result = ordering.filtered.get(predicate.key);
+    if (!result) {
+      const kept: number[] = [];
+      for (const index of ordering.sequence) if (predicate.test(this.#events[index]!, index)) kept.push(index);
+      result = Int32Array.from(kept);
+      if (ordering.filtered.size >= MAX_REMEMBERED_FILTERS) {
+        ordering.filtered.delete(ordering.filtered.keys().next().value as string);
+      }
+      ordering.filtered.set(predicate.key, result);
+    }
+    return result;
+  }
+
+  #ascending(): Int32Array {
+    const indices = identity(this.#events.length);
+    if (this.#ascendingAsSent) return indices;
+    const times = this.#times;
+    // Array.prototype.sort is stable, so ties keep upstream order.
+    return Int32Array.from(Array.from(indices).sort((a, b) => times[a]! - times[b]!));
+  }
+
+  #descending(): Int32Array {
+    const times = this.#times;
+    const n = this.#events.length;
+    if (!this.#ascendingAsSent) {
+      return Int32Array.from(Array.from(identity(n)).sort((a, b) => times[b]! - times[a]!));
+    }
+    // Already ascending: walk groups of equal timestamps from the end, each group
+    // kept in upstream order. O(n) instead of a sort.
+    const result = new Int32Array(n);
+    let out = 0;
+    let end = n;
+    while (end > 0) {
+      let start = end - 1;
+      while (start > 0 && times[start - 1] === times[end - 1]) start--;
+      for (let i = start; i < end; i++) result[out++] = i;
+      end = start;
+    }
+    return result;
+  }
+}
+
+function identity(n: number): Int32Array {
+  const indices = new Int32Array(n);
+  for (let i = 0; i < n; i++) indices[i] = i;
+  return indices;
+}
+
+interface CompiledFilter {
+  key: string;
+  test(event: UpstreamEvent, index: number): boolean;
+}
+
+/** Lists are "any of", fields combine with "and", an empty list matches nothing. */
+function compileFilter(filter: EventFilter | null | undefined, times: Float64Array): CompiledFilter | undefined {
+  if (!filter) return undefined;
+  const levels = filter.levels ? new Set(filter.levels) : undefined;
+  const eventTypes = filter.eventTypes ? new Set(filter.eventTypes) : undefined;
+  const nodeIds = filter.nodeIds ? new Set(filter.nodeIds) : undefined;
+  const after = filter.createdAfter ? filter.createdAfter.getTime() : undefined;
+  const before = filter.createdBefore ? filter.createdBefore.getTime() : undefined;
+  if (!levels && !eventTypes && !nodeIds && after === undefined && before === undefined) return undefined;
+  const sortedList = (set: Set<string> | undefined) => (set ? [...set].sort() : null);
+  return {
+    key: JSON.stringify([sortedList(levels), sortedList(eventTypes), sortedList(nodeIds), after ?? null, before ?? null]),
+    test(event, index) {
+      if (levels && !levels.has(event.level)) return false;
+      if (eventTypes && !eventTypes.has(event.eventType)) return false;
+      if (nodeIds && (event.nodeId == null || !nodeIds.has(event.nodeId))) return false;
+      if (after !== undefined && !(times[index]! > after)) return false;
+      if (before !== undefined && !(times[index]! < before)) return false;
+      return true;
+    },
+  };
+}
+
+const indexes = new WeakMap<readonly UpstreamEvent[], EventIndex>();
+
+function indexFor(events: readonly UpstreamEvent[]): EventIndex {
+  let index = indexes.get(events);
+  if (!index) {
+    index = new EventIndex(events);
+    indexes.set(events, index);
+  }
+  return index;
+}
+
+function checkPageSize(name: 'first' | 'last', value: number | null | undefined): number | undefined {
+  if (value === null || value === undefined) return undefined;
+  if (value < 0 || value > MAX_PAGE_SIZE) {
+    throw badUserInput(`Argument \`${name}\` must be between 0 and ${MAX_PAGE_SIZE}, got ${value}.`);
+  }
+  return value;
+}
+
+/** Rank (in `order`) of the event a cursor names; BAD_USER_INPUT when it names nothing usable. */
+function cursorRank(name: 'after' | 'before', cursor: string, executionId: string, index: EventIndex, ordering: Ordering): number {
+  const decoded = decodeEventCursor(cursor);
+  if (!decoded) {
+    throw badUserInput(
+      `Argument \`${name}\` is not a valid events cursor. Pass a cursor returned by this field (edges.cursor, pageInfo.startCursor or pageInfo.endCursor), unchanged.`,
+    );
+  }
+  if (decoded.executionId !== executionId) {
+    throw badUserInput(
+      `Argument \`${name}\` is a cursor of execution "${decoded.executionId}", not "${executionId}". Cursors only work on the execution they came from.`,
+    );
+  }
+  const position = index.indexOf(decoded.eventId);
+  if (position === undefined) {
+    throw badUserInput(
+      `Argument \`${name}\` points at event "${decoded.eventId}", which execution "${executionId}" no longer has. Start again without a cursor.`,
+    );
+  }
+  return ordering.rankByIndex[position]!;
+}
+
+/** First position in `list` whose rank is greater than `rank` (list ranks ascend). */
+function firstAfter(list: Int32Array, rankByIndex: Int32Array, rank: number): number {
+  let low = 0;
+  let high = list.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (rankByIndex[list[mid]!]! > rank) high = mid;
+    else low = mid + 1;
+  }
+  return low;
+}
+
+/** One page of an execution's events; throws BAD_USER_INPUT for bad sizes and cursors. */
+export function pageEvents(executionId: string, events: readonly UpstreamEvent[], args: EventPageArgs): EventPage {
+  let first = checkPageSize('first', args.first);
+  const last = checkPageSize('last', args.last);
+  if (first === undefined && last === undefined) first = DEFAULT_PAGE_SIZE;
+  const order = args.order ?? 'ASC';
+
+  const index = indexFor(events);
+  const ordering = index.ordering(order);
+  const afterRank = args.after != null ? cursorRank('after', args.after, executionId, index, ordering) : undefined;
+  const beforeRank = args.before != null ? cursorRank('before', args.before, executionId, index, ordering) : undefined;
+  const list = index.filtered(order, args.filter);
+  const ranks = ordering.rankByIndex;
+
+  // ApplyCursorsToEdges: a cursor marks a position among all events, so it keeps
+  // working when the filter changes between pages.
+  const afterStart = afterRank === undefined ? 0 : firstAfter(list, ranks, afterRank);
+  const beforeEnd = beforeRank === undefined ? list.length : firstAfter(list, ranks, beforeRank - 1);
+  let start = afterStart;
+  let end = Math.max(beforeEnd, afterStart);
+  const cursorCount = end - start;
+
+  // EdgesToReturn
+  if (first !== undefined && end - start > first) end = start + first;
+  if (last !== undefined && end - start > last) start = end - last;
+
+  const edges: EventEdge[] = [];
+  for (let i = start; i < end; i++) {
+    const node = index.events[list[i]!]!;
+    edges.push({ cursor: encodeEventCursor(executionId, node.id), node });
+  }
+
+  const hasPreviousPage = last !== undefined ? cursorCount > last : afterRank !== undefined && afterStart > 0;
+  const hasNextPage = first !== undefined ? cursorCount > first : beforeRank !== undefined && beforeEnd < list.length;
+  return {
+    edges,
+    pageInfo: {
+      hasNextPage,
+      hasPreviousPage,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
+    totalCount: list.length,
+  };
+}

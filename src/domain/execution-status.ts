@@ -1,0 +1,46 @@
+/**
+ * Upstream sends lowercase statuses and will grow new ones. The gateway maps the
+ * known ones to the ExecutionStatus enum and everything else to UNKNOWN, keeping
+ * the raw value (Execution.rawStatus) so no information is lost.
+ */
+export const KNOWN_EXECUTION_STATUSES = [
+  'AWAITING_PAYMENT',
+  'PAYMENT_CONFIRMED',
+  'WORKFLOW_QUEUED',
+  'WORKFLOW_RUNNING',
+  'WORKFLOW_WAITING',
+  'WORKFLOW_SUCCEEDED',
+  'WORKFLOW_FAILED',
+  'WORKFLOW_CANCELLED',
+] as const;
+
+export type ExecutionStatus = (typeof KNOWN_EXECUTION_STATUSES)[number] | 'UNKNOWN';
+
+const byUpstreamValue = new Map<string, ExecutionStatus>(
+  KNOWN_EXECUTION_STATUSES.map((status) => [status.toLowerCase(), status]),
+);
+
+const TERMINAL: ReadonlySet<ExecutionStatus> = new Set(['WORKFLOW_SUCCEEDED', 'WORKFLOW_FAILED', 'WORKFLOW_CANCELLED']);
+
+export function toExecutionStatus(raw: string): ExecutionStatus {
+  return byUpstreamValue.get(raw) ?? 'UNKNOWN';
+}
+
+/** Terminal executions never change again (succeeded, failed or cancelled). */
+export function isTerminalStatus(status: ExecutionStatus): boolean {
+  return TERMINAL.has(status);
+}
+
+/** Warns once per process for each status value the enum does not know yet. */
+export class UnknownStatusReporter {
+  readonly #seen = new Set<string>();
+  constructor(private readonly warn: (raw: string) => void) {}
+
+  observe(raw: string): void {
+    if (byUpstreamValue.has(raw) || this.#seen.has(raw)) return;
+    // Bounded: a misbehaving upstream cannot grow this set without limit.
+    if (this.#seen.size >= 1000) return;
+    this.#seen.add(raw);
+    this.warn(raw);
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * Every error a client can see is built here, so that `extensions.code` stays a
+ * stable, documented contract (README "Error codes"). Yoga's masking lets these
+ * through because they are GraphQLErrors; anything else is masked.
+ */
+import { GraphQLError } from 'graphql';
+
+export const ErrorCode = {
+  BAD_USER_INPUT: 'BAD_USER_INPUT',
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  FORBIDDEN: 'FORBIDDEN',
+  NOT_FOUND: 'NOT_FOUND',
+  UPSTREAM_UNAVAILABLE: 'UPSTREAM_UNAVAILABLE',
+  UPSTREAM_TIMEOUT: 'UPSTREAM_TIMEOUT',
+  UPSTREAM_BAD_RESPONSE: 'UPSTREAM_BAD_RESPONSE',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** What upstream told us about a failed call, surfaced to help correlate logs. */
+export interface UpstreamFacts {
+  upstreamStatus?: number;
+  upstreamRequestId?: string;
+}
+
+export function gatewayError(code: ErrorCode, message: string, facts: UpstreamFacts = {}): GraphQLError {
+  const extensions: Record<string, unknown> = { code };
+  if (facts.upstreamStatus !== undefined) extensions.upstreamStatus = facts.upstreamStatus;
+  if (facts.upstreamRequestId !== undefined) extensions.upstreamRequestId = facts.upstreamRequestId;
+  return new GraphQLError(message, { extensions });
+}
+
+export const badUserInput = (message: string) => gatewayError(ErrorCode.BAD_USER_INPUT, message);
+
+export const unauthenticated = () =>
+  gatewayError(
+    ErrorCode.UNAUTHENTICATED,
+    'Missing Authorization header: send the same `Authorization: Bearer <token>` you would send to the executions API.',
+  );
+
+/** Maps an upstream HTTP status (or the `code` in its envelope) to our error. */
+export function errorForUpstreamStatus(status: number, facts: UpstreamFacts): GraphQLError {
+  switch (status) {
+    case 400:
+      return gatewayError(ErrorCode.BAD_USER_INPUT, 'The executions API rejected the request as invalid.', facts);
+    case 401:
+      return gatewayError(ErrorCode.UNAUTHENTICATED, 'The executions API did not accept the Authorization token.', facts);
+    case 403:
+      return gatewayError(ErrorCode.FORBIDDEN, 'The token is valid but has no access to executions.', facts);
+    case 404:
+      return gatewayError(ErrorCode.NOT_FOUND, 'No execution with this id is visible to this token.', facts);
+    default:
+      if (status >= 500) {
+        return gatewayError(ErrorCode.UPSTREAM_UNAVAILABLE, `The executions API failed (HTTP ${status}).`, facts);
+      }
+      return gatewayError(ErrorCode.UPSTREAM_BAD_RESPONSE, `The executions API answered with unexpected HTTP ${status}.`, facts);
+  }
+}

@@ -1,0 +1,34 @@
+import { builder } from '../builder.js';
+import { badUserInput } from '../errors.js';
+import { ExecutionRef } from './execution-ref.js';
+
+export const MAX_IDS_PER_QUERY = 100;
+
+builder.queryType({
+  description: 'Read executions. Every field needs an `Authorization: Bearer <token>` header, forwarded to the executions API.',
+  fields: (t) => ({
+    execution: t.field({
+      type: ExecutionRef,
+      nullable: true,
+      description: 'One execution by id; null with a `NOT_FOUND` error when the token cannot see it.',
+      args: {
+        id: t.arg.id({ required: true, description: 'Execution id: 1-64 letters, digits, `_` or `-`, e.g. `ex_acme_7`.' }),
+      },
+      resolve: (_root, { id }, context) => context.loaders.execution.load(String(id)),
+    }),
+    executions: t.field({
+      type: [ExecutionRef],
+      nullable: { list: false, items: true },
+      description: `Several executions in one request, in the order of \`ids\`, fetched in parallel. Each id that fails is null in its place with its own error; the others are unaffected. At most ${MAX_IDS_PER_QUERY} ids; a repeated id is fetched once.`,
+      args: {
+        ids: t.arg.idList({ required: true, description: `Execution ids, at most ${MAX_IDS_PER_QUERY}.` }),
+      },
+      resolve: (_root, { ids }, context) => {
+        if (ids.length > MAX_IDS_PER_QUERY) {
+          throw badUserInput(`Argument \`ids\` holds ${ids.length} ids; at most ${MAX_IDS_PER_QUERY} are allowed per query.`);
+        }
+        return ids.map((id) => context.loaders.execution.load(String(id)));
+      },
+    }),
+  }),
+});

@@ -1,0 +1,47 @@
+/**
+ * GraphiQL served entirely by the gateway: @graphql-yoga/render-graphiql inlines
+ * its scripts, styles and workers, so the page works offline and loads nothing
+ * from a CDN (Yoga's default page does).
+ */
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import type { GraphiQLOptions } from 'graphql-yoga';
+
+export const EXAMPLE_QUERY = `# Fetch one execution with the first page of its events.
+query ExecutionPage($id: ID!) {
+  execution(id: $id) {
+    id
+    status
+    isTerminal
+    statusReason
+    updatedAt
+    events(first: 5) {
+      totalCount
+      pageInfo { hasNextPage endCursor }
+      nodes { createdAt level eventType message }
+    }
+  }
+}
+`;
+
+export interface GraphiQLSettings {
+  /** Headers prefilled in the editor, e.g. the demo token. */
+  headers?: Record<string, string>;
+  /** Variables prefilled for EXAMPLE_QUERY. */
+  exampleId?: string;
+}
+
+export function graphiqlOptions(settings: GraphiQLSettings): GraphiQLOptions {
+  return {
+    title: 'execution-gateway',
+    defaultQuery: EXAMPLE_QUERY,
+    defaultTabs: [
+      {
+        query: EXAMPLE_QUERY,
+        variables: JSON.stringify({ id: settings.exampleId ?? 'ex_demo_4' }, null, 2),
+        headers: JSON.stringify(settings.headers ?? { Authorization: 'Bearer <your token>' }, null, 2),
+      },
+    ],
+  };
+}
+
+export { renderGraphiQL };
