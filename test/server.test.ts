@@ -1,0 +1,65 @@
+/** The process as `npm start` runs it: demo mode, health, and start-up failures. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of children.splice(0)) child.kill('SIGTERM');
+});
+
+function start(env: Record<string, string>): { child: ChildProcess; output: () => { stdout: string; stderr: string } } {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    cwd: new URL('..', import.meta.url),
+    env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', ...env },
+  });
+  children.push(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk) => (stdout += chunk));
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  return { child, output: () => ({ stdout, stderr }) };
+}
+
+async function waitFor<T>(probe: () => T | undefined, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('npm start', () => {
+  it('serves the built-in demo data, health and a pasteable query, then shuts down on SIGTERM', async () => {
+    const { child, output } = start({ PORT: '0' });
+    const url = await waitFor(() => /serving the built-in demo data at (http:\S+)/.exec(output().stdout)?.[1]);
+    expect(output().stdout).toContain('Authorization: Bearer demo-token');
+    expect(output().stdout).toContain('query ExecutionPage');
+
+    const health = await fetch(url.replace('/graphql', '/health'));
+    expect(health.status).toBe(200);
+
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer demo-token' },
+      body: JSON.stringify({ query: '{ execution(id: "ex_demo_6") { id status isTerminal } }' }),
+    });
+    expect(await response.json()).toEqual({ data: { execution: { id: 'ex_demo_6', status: 'WORKFLOW_SUCCEEDED', isTerminal: true } } });
+
+    child.kill('SIGTERM');
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(0);
+  });
+
+  it.each([
+    [{ PORT: 'http' }, 'execution-gateway: Invalid PORT="http": must be a whole number from 0 to 65535.'],
+    [{ UPSTREAM_URL: 'localhost:8080' }, 'execution-gateway: Invalid UPSTREAM_URL="localhost:8080": must be an http(s) URL such as http://127.0.0.1:8080.'],
+  ])('refuses bad configuration %o with one line and exit code 1', async (env, line) => {
+    const { child, output } = start(env);
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(1);
+    expect(output().stderr).toBe(`${line}\n`);
+  });
+});
