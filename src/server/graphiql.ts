@@ -3,7 +3,6 @@
  * its scripts, styles and workers, so the page works offline and loads nothing
  * from a CDN (Yoga's default page does).
  */
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { GraphiQLOptions } from 'graphql-yoga';
 
 export const EXAMPLE_QUERY = `# Fetch one execution with the first page of its events.
@@ -44,4 +43,11 @@ export function graphiqlOptions(settings: GraphiQLSettings): GraphiQLOptions {
   };
 }
 
-export { renderGraphiQL };
+/**
+ * The bundle is 9 MB of JavaScript: load it on the first GraphiQL page view, not
+ * at start-up, so the gateway starts fast and API-only processes never load it.
+ */
+export async function renderGraphiQL(options: GraphiQLOptions): Promise<string> {
+  const { renderGraphiQL: render } = await import('@graphql-yoga/render-graphiql');
+  return render(options);
+}
