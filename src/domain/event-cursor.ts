@@ -23,7 +23,7 @@ export function encodeEventCursor(executionId: string, eventId: string): string 
 /** Returns the cursor's content, or undefined when it is malformed or was altered. */
 export function decodeEventCursor(cursor: string): EventCursor | undefined {
   const dot = cursor.lastIndexOf('.');
-  if (dot <= 0 || cursor.length > 1024) return undefined;
+  if (dot <= 0 || cursor.length > 8192) return undefined;
   const payload = cursor.slice(0, dot);
   if (cursor.slice(dot + 1) !== checksum(payload)) return undefined;
   let decoded: unknown;

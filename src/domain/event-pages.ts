@@ -237,8 +237,12 @@ function firstAfter(list: Int32Array, rankByIndex: Int32Array, rank: number): nu
 /** One page of an execution's events; throws BAD_USER_INPUT for bad sizes and cursors. */
 export function pageEvents(executionId: string, events: readonly UpstreamEvent[], args: EventPageArgs): EventPage {
   let first = checkPageSize('first', args.first);
-  const last = checkPageSize('last', args.last);
-  if (first === undefined && last === undefined) first = DEFAULT_PAGE_SIZE;
+  let last = checkPageSize('last', args.last);
+  if (first === undefined && last === undefined) {
+    // `before` alone pages backward: the page just before the cursor.
+    if (args.before != null && args.after == null) last = DEFAULT_PAGE_SIZE;
+    else first = DEFAULT_PAGE_SIZE;
+  }
   const order = args.order ?? 'ASC';
 
   const index = indexFor(events);

@@ -30,16 +30,17 @@ export interface GraphiQLSettings {
 }
 
 export function graphiqlOptions(settings: GraphiQLSettings): GraphiQLOptions {
+  const variables = JSON.stringify({ id: settings.exampleId ?? 'ex_demo_4' }, null, 2);
+  const headers = JSON.stringify(settings.headers ?? { Authorization: 'Bearer <your token>' }, null, 2);
   return {
     title: 'execution-gateway',
     defaultQuery: EXAMPLE_QUERY,
-    defaultTabs: [
-      {
-        query: EXAMPLE_QUERY,
-        variables: JSON.stringify({ id: settings.exampleId ?? 'ex_demo_4' }, null, 2),
-        headers: JSON.stringify(settings.headers ?? { Authorization: 'Bearer <your token>' }, null, 2),
-      },
-    ],
+    // GraphiQL does not load the first default tab's variables and headers into
+    // its editors (graphql/graphiql#3392); these top-level props do.
+    headers,
+    // Passed through to <GraphiQL>; Yoga's GraphiQLOptions type lacks it.
+    ...({ variables } as Record<string, string>),
+    defaultTabs: [{ query: EXAMPLE_QUERY, variables, headers }],
   };
 }
 
