@@ -21,6 +21,25 @@ export interface GatewayConfig {
   upstreamConnections: number;
   /** Upstream bodies larger than this are refused (UPSTREAM_BAD_RESPONSE) before they are buffered. */
   upstreamMaxBodyBytes: number;
+  /** Upstream time one GraphQL request may spend in all, retries included. */
+  requestBudgetMs: number;
+  /** Attempts per upstream call, the first included (retries only transient failures). */
+  upstreamMaxAttempts: number;
+  /** Longest upstream Retry-After honoured; longer ones are cut to this. */
+  upstreamRetryAfterCapMs: number;
+  /** Consecutive upstream failures that open the circuit. */
+  breakerThreshold: number;
+  /** How long the open circuit fails fast before one probe call. */
+  breakerHalfOpenAfterMs: number;
+  /** Upstream calls in flight per process (bulkhead), and how many may wait. */
+  upstreamMaxConcurrent: number;
+  upstreamQueue: number;
+  /** Largest GraphQL request body accepted; larger ones get 413 before being read. */
+  maxRequestBodyBytes: number;
+  /** Whether schema introspection is served (bounded in depth either way). */
+  introspection: boolean;
+  /** Origins allowed by CORS; empty means CORS is closed (same-origin only). */
+  corsOrigins: string[];
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -42,7 +61,23 @@ const envSchema = z.object({
     .url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://127.0.0.1:8080' })
     .refine((value) => !URL.canParse(value) || !/[?#]/.test(value), 'must not carry a query string or fragment')
     .optional(),
-  UPSTREAM_TIMEOUT_MS: integer(1, 300_000).default(10_000),
+  UPSTREAM_TIMEOUT_MS: integer(1, 300_000).default(5_000),
+  REQUEST_BUDGET_MS: integer(1, 600_000).default(15_000),
+  UPSTREAM_MAX_ATTEMPTS: integer(1, 10).default(3),
+  UPSTREAM_RETRY_AFTER_CAP_MS: integer(0, 60_000).default(2_000),
+  UPSTREAM_BREAKER_THRESHOLD: integer(1, 1_000_000).default(10),
+  UPSTREAM_BREAKER_HALF_OPEN_MS: integer(1, 600_000).default(5_000),
+  UPSTREAM_MAX_CONCURRENT: integer(1, 100_000).default(256),
+  UPSTREAM_QUEUE: integer(0, 1_000_000).default(1_024),
+  MAX_REQUEST_BODY_BYTES: integer(256, 16 * 1024 * 1024).default(64 * 1024),
+  INTROSPECTION: z.enum(['true', 'false'], { error: 'must be true or false' }).default('true'),
+  CORS_ORIGINS: z
+    .string()
+    .refine(
+      (value) => value.split(',').every((origin) => origin.trim() === '*' || URL.canParse(origin.trim())),
+      'must be a comma-separated list of origins such as https://app.example.com, or *',
+    )
+    .optional(),
   EXECUTION_ID_PATTERN: z
     .string()
     .refine(isValidRegExp, 'must be a valid regular expression')
@@ -78,6 +113,16 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     host: values.HOST,
     upstreamUrl: values.UPSTREAM_URL,
     upstreamTimeoutMs: values.UPSTREAM_TIMEOUT_MS,
+    requestBudgetMs: values.REQUEST_BUDGET_MS,
+    upstreamMaxAttempts: values.UPSTREAM_MAX_ATTEMPTS,
+    upstreamRetryAfterCapMs: values.UPSTREAM_RETRY_AFTER_CAP_MS,
+    breakerThreshold: values.UPSTREAM_BREAKER_THRESHOLD,
+    breakerHalfOpenAfterMs: values.UPSTREAM_BREAKER_HALF_OPEN_MS,
+    upstreamMaxConcurrent: values.UPSTREAM_MAX_CONCURRENT,
+    upstreamQueue: values.UPSTREAM_QUEUE,
+    maxRequestBodyBytes: values.MAX_REQUEST_BODY_BYTES,
+    introspection: values.INTROSPECTION === 'true',
+    corsOrigins: values.CORS_ORIGINS ? values.CORS_ORIGINS.split(',').map((origin) => origin.trim()) : [],
     executionIdPattern: new RegExp(values.EXECUTION_ID_PATTERN),
     upstreamConcurrencyPerRequest: values.UPSTREAM_CONCURRENCY_PER_REQUEST,
     upstreamConnections: values.UPSTREAM_CONNECTIONS,

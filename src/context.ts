@@ -16,6 +16,8 @@ export interface GatewayContext {
 export interface ContextDependencies {
   client: ExecutionsClient;
   concurrencyPerRequest: number;
+  /** Upstream time one GraphQL request may spend in all, retries included. */
+  requestBudgetMs: number;
   unknownStatuses: UnknownStatusReporter;
 }
 
@@ -38,7 +40,9 @@ export function requestIdOf(request: Request): string {
 export function createContext(request: Request, deps: ContextDependencies): GatewayContext {
   const requestId = requestIdOf(request);
   const authorization = request.headers.get('authorization');
-  const call: UpstreamCall | null = authorization ? { authorization, requestId, signal: request.signal } : null;
+  // Upstream calls stop when the client goes away or the request's budget is spent.
+  const signal = AbortSignal.any([request.signal, AbortSignal.timeout(deps.requestBudgetMs)]);
+  const call: UpstreamCall | null = authorization?.trim() ? { authorization, requestId, signal } : null;
   return {
     requestId,
     loaders: {

@@ -36,22 +36,3 @@ export const unauthenticated = () =>
     ErrorCode.UNAUTHENTICATED,
     'Missing Authorization header: send the same `Authorization: Bearer <token>` you would send to the executions API.',
   );
-
-/** Maps an upstream HTTP status (or the `code` in its envelope) to our error. */
-export function errorForUpstreamStatus(status: number, facts: UpstreamFacts): GraphQLError {
-  switch (status) {
-    case 400:
-      return gatewayError(ErrorCode.BAD_USER_INPUT, 'The executions API rejected the request as invalid.', facts);
-    case 401:
-      return gatewayError(ErrorCode.UNAUTHENTICATED, 'The executions API did not accept the Authorization token.', facts);
-    case 403:
-      return gatewayError(ErrorCode.FORBIDDEN, 'The token is valid but has no access to executions.', facts);
-    case 404:
-      return gatewayError(ErrorCode.NOT_FOUND, 'No execution with this id is visible to this token.', facts);
-    default:
-      if (status >= 500) {
-        return gatewayError(ErrorCode.UPSTREAM_UNAVAILABLE, `The executions API failed (HTTP ${status}).`, facts);
-      }
-      return gatewayError(ErrorCode.UPSTREAM_BAD_RESPONSE, `The executions API answered with unexpected HTTP ${status}.`, facts);
-  }
-}

@@ -2,20 +2,40 @@
  * createGateway builds the Yoga instance from its dependencies; it never
  * listens (src/server.ts does), so tests call `yoga.fetch` without a port.
  */
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { createContext, requestIdOf, type GatewayContext } from './context.js';
 import { UnknownStatusReporter } from './domain/execution-status.js';
 import type { Logger } from './logger.js';
 import { schema } from './schema/index.js';
 import { graphiqlOptions, renderGraphiQL, type GraphiQLSettings } from './server/graphiql.js';
+import { useOperationLimits } from './server/operation-limits.js';
 import type { ExecutionsClient } from './upstream/executions-client.js';
 
 export interface GatewayDependencies {
   client: ExecutionsClient;
   logger: Logger;
   concurrencyPerRequest: number;
+  /** Upstream time one GraphQL request may spend in all; defaults to 15 s. */
+  requestBudgetMs?: number;
   graphiql?: GraphiQLSettings;
+  security?: Partial<SecuritySettings>;
 }
+
+export interface SecuritySettings {
+  /** Serve schema introspection (bounded in depth either way). */
+  introspection: boolean;
+  /** Hide "Did you mean …?" field suggestions (on in production). */
+  blockFieldSuggestions: boolean;
+  /** Origins allowed by CORS; empty closes CORS. */
+  corsOrigins: string[];
+}
+
+const DEFAULT_SECURITY: SecuritySettings = {
+  introspection: true,
+  blockFieldSuggestions: process.env.NODE_ENV === 'production',
+  corsOrigins: [],
+};
 
 export type Gateway = YogaServerInstance<Record<string, unknown>, GatewayContext>;
 
@@ -33,6 +53,7 @@ export function createGateway(deps: GatewayDependencies): Gateway {
     deps.logger.warn({ rawStatus: raw }, 'upstream sent an execution status the schema does not know; serving it as UNKNOWN'),
   );
   const yogaLogger = deps.logger.child({ component: 'yoga' });
+  const security = { ...DEFAULT_SECURITY, ...deps.security };
   return createYoga<Record<string, unknown>, GatewayContext>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -49,11 +70,19 @@ export function createGateway(deps: GatewayDependencies): Gateway {
     },
     graphiql: graphiqlOptions(deps.graphiql ?? {}),
     renderGraphiQL,
-    plugins: [useRequestIdHeader()],
+    cors: security.corsOrigins.length > 0 ? { origin: security.corsOrigins, methods: ['GET', 'POST'], credentials: false } : false,
+    plugins: [
+      useRequestIdHeader(),
+      // A request carrying Authorization or a JSON content type was preflighted by
+      // the browser; anything "simple" must carry the CSRF header instead.
+      useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'authorization'] }),
+      ...useOperationLimits(security),
+    ],
     context: ({ request }) =>
       createContext(request, {
         client: deps.client,
         concurrencyPerRequest: deps.concurrencyPerRequest,
+        requestBudgetMs: deps.requestBudgetMs ?? 15_000,
         unknownStatuses,
       }),
   });

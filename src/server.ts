@@ -2,7 +2,6 @@
  * Process entry: read configuration, start the demo upstream when no
  * UPSTREAM_URL is set, listen, and shut down gracefully on SIGINT/SIGTERM.
  */
-import { createServer } from 'node:http';
 import { once } from 'node:events';
 import { ConfigError, readConfig, type GatewayConfig } from './config.js';
 import { demoExecutions, DEMO_TOKEN } from './demo/demo-data.js';
@@ -10,6 +9,7 @@ import { FakeUpstream } from './demo/fake-upstream.js';
 import { createGateway } from './gateway.js';
 import { createLogger } from './logger.js';
 import { EXAMPLE_QUERY } from './server/graphiql.js';
+import { createHttpServer } from './server/http-server.js';
 import { ExecutionsClient } from './upstream/executions-client.js';
 
 async function main(): Promise<void> {
@@ -36,15 +36,28 @@ async function main(): Promise<void> {
     maxBodyBytes: config.upstreamMaxBodyBytes,
     executionIdPattern: config.executionIdPattern,
     logger,
+    resilience: {
+      maxAttempts: config.upstreamMaxAttempts,
+      retryAfterCapMs: config.upstreamRetryAfterCapMs,
+      breakerThreshold: config.breakerThreshold,
+      breakerHalfOpenAfterMs: config.breakerHalfOpenAfterMs,
+      maxConcurrent: config.upstreamMaxConcurrent,
+      queue: config.upstreamQueue,
+    },
   });
   const yoga = createGateway({
     client,
     logger,
     concurrencyPerRequest: config.upstreamConcurrencyPerRequest,
+    requestBudgetMs: config.requestBudgetMs,
+    security: {
+      introspection: config.introspection,
+      corsOrigins: config.corsOrigins,
+    },
     graphiql: demo ? { headers: { Authorization: `Bearer ${DEMO_TOKEN}` }, exampleId: 'ex_demo_4' } : {},
   });
 
-  const server = createServer(yoga);
+  const server = createHttpServer(yoga, { maxRequestBodyBytes: config.maxRequestBodyBytes });
   server.listen(config.port, config.host);
   try {
     await once(server, 'listening');

@@ -4,7 +4,7 @@ import { ConfigError, readConfig } from '../src/config.js';
 describe('configuration', () => {
   it('has working defaults', () => {
     const config = readConfig({});
-    expect(config).toMatchObject({ port: 4000, host: '127.0.0.1', upstreamUrl: undefined, upstreamTimeoutMs: 10_000 });
+    expect(config).toMatchObject({ port: 4000, host: '127.0.0.1', upstreamUrl: undefined, upstreamTimeoutMs: 5_000 });
     expect(config.executionIdPattern.source).toBe('^[A-Za-z0-9_-]{1,64}$');
   });
 

@@ -26,7 +26,17 @@ function describeFailure(result: AuditResult): string {
 
 describe('GraphQL over HTTP conformance (graphql-http audits)', () => {
   it(`passes all ${EXPECTED_AUDITS} server audits`, { timeout: 60_000 }, async () => {
-    const audits = serverAudits({ url });
+    // The audit plays a non-browser client of our CSRF protocol: it sends the
+    // CSRF header, as such clients must on "simple" GETs (test/security.test.ts
+    // proves those are refused without it).
+    const audits = serverAudits({
+      url,
+      fetchFn: (input: RequestInfo | URL, init?: RequestInit) => {
+        const headers = new Headers(init?.headers);
+        headers.set('x-graphql-yoga-csrf', '1');
+        return fetch(input, { ...init, headers });
+      },
+    });
     // One at a time: each audit is a small exchange, and serial runs give stable failures.
     const results: AuditResult[] = [];
     for (const audit of audits) results.push(await audit.fn());

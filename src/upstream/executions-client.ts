@@ -1,15 +1,26 @@
 /**
  * ExecutionsClient owns all HTTP to the executions API: base URL, the caller's
- * Authorization header, timeouts, body limits, envelope validation and the mapping
- * of every failure to a GraphQLError with a stable `extensions.code`.
+ * Authorization header, the resilience policies (src/upstream/resilience.ts),
+ * body limits and decoding, envelope validation, and the mapping of every
+ * failure to a GraphQLError with a stable `extensions.code`.
  * Resolvers and loaders never see HTTP; they get an ExecutionRecord or an error.
  */
-import { Pool, errors as undiciErrors } from 'undici';
+import { Pool } from 'undici';
 import type { GraphQLError } from 'graphql';
-import { ErrorCode, errorForUpstreamStatus, gatewayError, type UpstreamFacts } from '../errors.js';
+import { ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { errorEnvelopeSchema, executionEnvelopeSchema, type UpstreamEvent, type UpstreamExecution } from './envelope.js';
 import { assertAllowedExecutionId, executionPath } from './execution-path.js';
+import { BodyTooLargeError, readBody, UnsupportedEncodingError } from './read-body.js';
+import {
+  BrokenCircuitError,
+  BulkheadRejectedError,
+  createUpstreamPolicy,
+  TaskCancelledError,
+  type ResilienceOptions,
+  type UpstreamPolicy,
+} from './resilience.js';
+import { errorForUpstreamStatus, parseRetryAfter, UpstreamError } from './upstream-error.js';
 
 /** One execution as the gateway serves it: upstream's fields plus its events. */
 export type ExecutionRecord = UpstreamExecution & {
@@ -22,24 +33,39 @@ export interface UpstreamCall {
   authorization: string;
   /** Propagated as `x-request-id` so upstream logs can be joined with ours. */
   requestId: string;
-  /** Aborted when the GraphQL client goes away. */
+  /** Aborted when the GraphQL client goes away or the request's time budget is spent. */
   signal?: AbortSignal;
 }
 
 export interface ExecutionsClientOptions {
   baseUrl: string;
+  /** Deadline of one attempt, connect to last byte. */
   timeoutMs: number;
   connections: number;
   maxBodyBytes: number;
   executionIdPattern: RegExp;
   logger: Logger;
+  /** Retry, circuit breaker and bulkhead settings; defaults below. */
+  resilience?: Partial<Omit<ResilienceOptions, 'attemptTimeoutMs'>>;
 }
+
+const DEFAULT_RESILIENCE: Omit<ResilienceOptions, 'attemptTimeoutMs'> = {
+  maxAttempts: 3,
+  retryBaseDelayMs: 50,
+  retryMaxDelayMs: 1_000,
+  retryAfterCapMs: 2_000,
+  breakerThreshold: 10,
+  breakerHalfOpenAfterMs: 5_000,
+  maxConcurrent: 256,
+  queue: 1_024,
+};
 
 export class ExecutionsClient {
   readonly #pool: Pool;
   readonly #origin: string;
   readonly #basePath: string;
   readonly #options: ExecutionsClientOptions;
+  readonly policies: UpstreamPolicy;
 
   constructor(options: ExecutionsClientOptions) {
     const url = new URL(options.baseUrl);
@@ -47,24 +73,38 @@ export class ExecutionsClient {
     this.#basePath = url.pathname.replace(/\/+$/, '');
     this.#options = options;
     // One keep-alive pool per process: every request reuses warm sockets.
+    // undici's request() never follows redirects, so the token stays on this origin.
     this.#pool = new Pool(this.#origin, {
       connections: options.connections,
       keepAliveTimeout: 30_000,
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
     });
+    const resilience = { ...DEFAULT_RESILIENCE, ...options.resilience, attemptTimeoutMs: options.timeoutMs };
+    this.policies = createUpstreamPolicy(resilience);
+    this.policies.breaker.onBreak(() => options.logger.error('upstream circuit opened: failing fast'));
+    this.policies.breaker.onReset(() => options.logger.info('upstream circuit closed again'));
   }
 
   /** Fetches one execution. Resolves with the record or rejects with a GraphQLError. */
   async getExecution(id: string, call: UpstreamCall): Promise<ExecutionRecord> {
     assertAllowedExecutionId(id, this.#options.executionIdPattern);
     const path = executionPath(this.#origin, this.#basePath, id);
+    try {
+      return await this.policies.policy.execute(({ signal }) => this.#attempt(id, path, call, signal), call.signal);
+    } catch (error) {
+      throw this.#toGraphQLError(error, id, call.signal);
+    }
+  }
 
-    const timeout = AbortSignal.timeout(this.#options.timeoutMs);
-    const signal = call.signal ? AbortSignal.any([call.signal, timeout]) : timeout;
+  close(): Promise<void> {
+    return this.#pool.close();
+  }
 
-    let status: number;
+  async #attempt(id: string, path: string, call: UpstreamCall, signal: AbortSignal): Promise<ExecutionRecord> {
+    let status: number | undefined;
     let upstreamRequestId: string | undefined;
+    let retryAfterMs: number | undefined;
     let text: string;
     try {
       const response = await this.#pool.request({
@@ -73,96 +113,97 @@ export class ExecutionsClient {
         signal,
         headers: {
           accept: 'application/json',
+          'accept-encoding': 'gzip, br',
           authorization: call.authorization,
           'x-request-id': call.requestId,
         },
       });
       status = response.statusCode;
       upstreamRequestId = headerValue(response.headers['x-request-id']);
-      text = await this.#readBody(response.body, response.headers['content-length'], { upstreamStatus: status, upstreamRequestId });
-    } catch (error) {
-      throw this.#transportError(error, id, timeout.aborted);
-    }
-
-    const facts: UpstreamFacts = { upstreamStatus: status, upstreamRequestId };
-    if (status !== 200) throw this.#statusError(status, text, facts);
-    return this.#parseExecution(id, text, facts);
-  }
-
-  close(): Promise<void> {
-    return this.#pool.close();
-  }
-
-  /** Buffers the body as text, refusing anything over the size cap before it is buffered. */
-  async #readBody(
-    body: AsyncIterable<Buffer> & { destroy(error?: Error): unknown },
-    contentLength: string | string[] | undefined,
-    facts: UpstreamFacts,
-  ): Promise<string> {
-    const limit = this.#options.maxBodyBytes;
-    const tooLarge = () =>
-      gatewayError(ErrorCode.UPSTREAM_BAD_RESPONSE, `The executions API answered with a body over ${limit} bytes.`, facts);
-    const declared = Number(headerValue(contentLength));
-    if (Number.isFinite(declared) && declared > limit) {
-      body.destroy();
-      throw tooLarge();
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of body) {
-      size += chunk.length;
-      if (size > limit) {
-        body.destroy();
-        throw tooLarge();
-      }
-      chunks.push(chunk);
-    }
-    return Buffer.concat(chunks, size).toString('utf8');
-  }
-
-  #transportError(error: unknown, id: string, timedOut: boolean): GraphQLError {
-    if (isGraphQLError(error)) return error;
-    if (timedOut || error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) {
-      return gatewayError(
-        ErrorCode.UPSTREAM_TIMEOUT,
-        `The executions API did not answer within ${this.#options.timeoutMs} ms.`,
+      retryAfterMs = parseRetryAfter(headerValue(response.headers['retry-after']));
+      text = await readBody(
+        response.body,
+        headerValue(response.headers['content-encoding']),
+        headerValue(response.headers['content-length']),
+        this.#options.maxBodyBytes,
       );
+    } catch (error) {
+      // An aborted attempt is the timeout's or the caller's; the policies report it.
+      if (signal.aborted) throw error;
+      if (error instanceof BodyTooLargeError || error instanceof UnsupportedEncodingError) {
+        throw this.#badResponse(id, error.message, { upstreamStatus: status, upstreamRequestId });
+      }
+      this.#options.logger.warn({ executionId: id, err: describe(error) }, 'upstream call failed');
+      throw new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, 'The executions API could not be reached.', {
+        retryable: true,
+        countsAsFailure: true,
+      });
     }
-    this.#options.logger.warn({ executionId: id, err: describe(error) }, 'upstream call failed');
-    return gatewayError(ErrorCode.UPSTREAM_UNAVAILABLE, 'The executions API could not be reached.');
+    if (status !== 200) {
+      const envelope = errorEnvelopeSchema.safeParse(safeJson(text));
+      const requestId = upstreamRequestId ?? (envelope.success ? envelope.data.requestId : undefined);
+      throw errorForUpstreamStatus(status, { upstreamStatus: status, upstreamRequestId: requestId, retryAfterMs });
+    }
+    return this.#parseExecution(id, text, { upstreamStatus: status, upstreamRequestId });
   }
 
-  #statusError(status: number, text: string, facts: UpstreamFacts): GraphQLError {
-    const envelope = errorEnvelopeSchema.safeParse(safeJson(text));
-    const requestId = facts.upstreamRequestId ?? (envelope.success ? envelope.data.requestId : undefined);
-    return errorForUpstreamStatus(status, { ...facts, upstreamRequestId: requestId });
-  }
-
-  #parseExecution(id: string, text: string, facts: UpstreamFacts): ExecutionRecord {
+  #parseExecution(id: string, text: string, facts: { upstreamStatus: number; upstreamRequestId: string | undefined }): ExecutionRecord {
     const json = safeJson(text);
-    const badResponse = (why: string) => {
-      this.#options.logger.warn({ executionId: id, why, ...facts }, 'upstream answered with a body that breaks its contract');
-      return gatewayError(ErrorCode.UPSTREAM_BAD_RESPONSE, 'The executions API answered with a body the gateway cannot read.', facts);
-    };
-    if (json === undefined) throw badResponse('body is not JSON');
+    if (json === undefined) throw this.#badResponse(id, 'body is not JSON', facts);
 
     // A 200 can still carry an error envelope; honour its code rather than invent data.
     const head = errorEnvelopeSchema.safeParse(json);
-    if (!head.success) throw badResponse('no numeric envelope code');
+    if (!head.success) throw this.#badResponse(id, 'no numeric envelope code', facts);
     const withRequestId = { ...facts, upstreamRequestId: facts.upstreamRequestId ?? head.data.requestId };
     if (head.data.code !== 200) {
-      const mapped = errorForUpstreamStatus(head.data.code, withRequestId);
-      if (head.data.code >= 400) throw mapped;
-      throw badResponse(`envelope code ${head.data.code}`);
+      if (head.data.code >= 400) throw errorForUpstreamStatus(head.data.code, withRequestId);
+      throw this.#badResponse(id, `envelope code ${head.data.code}`, withRequestId);
     }
 
     const envelope = executionEnvelopeSchema.safeParse(json);
     if (!envelope.success) {
       const issue = envelope.error.issues[0];
-      throw badResponse(`${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
+      throw this.#badResponse(id, `${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`, withRequestId);
     }
     const { execution, events } = envelope.data.data;
     return { ...execution, events };
+  }
+
+  #badResponse(id: string, why: string, facts: { upstreamStatus?: number; upstreamRequestId?: string | undefined }): UpstreamError {
+    this.#options.logger.warn({ executionId: id, why, ...facts }, 'upstream answered with a body that breaks its contract');
+    return new UpstreamError(ErrorCode.UPSTREAM_BAD_RESPONSE, 'The executions API answered with a body the gateway cannot read.', {
+      upstreamStatus: facts.upstreamStatus,
+      upstreamRequestId: facts.upstreamRequestId,
+    });
+  }
+
+  /** What a failure that survived the policies means to the client. */
+  #toGraphQLError(error: unknown, id: string, callerSignal: AbortSignal | undefined): GraphQLError {
+    if (error instanceof UpstreamError) return error;
+    if (error instanceof BrokenCircuitError) {
+      return new UpstreamError(
+        ErrorCode.UPSTREAM_UNAVAILABLE,
+        'The executions API is failing; the gateway stops calling it for a few seconds to let it recover.',
+      );
+    }
+    if (error instanceof BulkheadRejectedError) {
+      return new UpstreamError(
+        ErrorCode.UPSTREAM_UNAVAILABLE,
+        'The gateway is at its limit of concurrent calls to the executions API; retry shortly.',
+      );
+    }
+    if (error instanceof TaskCancelledError || callerSignal?.aborted) {
+      const reason: unknown = callerSignal?.reason;
+      const timedOut = !callerSignal?.aborted || (reason instanceof Error && reason.name === 'TimeoutError');
+      return new UpstreamError(
+        ErrorCode.UPSTREAM_TIMEOUT,
+        timedOut
+          ? `The executions API did not answer in time (${this.#options.timeoutMs} ms per attempt).`
+          : 'The request was cancelled before the executions API answered.',
+      );
+    }
+    this.#options.logger.error({ executionId: id, err: describe(error) }, 'unexpected failure calling upstream');
+    return new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, 'The executions API could not be reached.');
   }
 }
 
@@ -178,15 +219,11 @@ function safeJson(text: string): unknown {
   }
 }
 
-function isGraphQLError(error: unknown): error is GraphQLError {
-  return error instanceof Error && error.name === 'GraphQLError';
-}
-
 /** Error details safe to log: never headers, never bodies. */
 function describe(error: unknown): { name: string; code?: string; message: string } {
   if (error instanceof Error) {
-    const code = (error as Error & { code?: unknown }).code;
-    return { name: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}) };
+    const code = 'code' in error && typeof error.code === 'string' ? error.code : undefined;
+    return { name: error.name, message: error.message, ...(code ? { code } : {}) };
   }
   return { name: 'unknown', message: String(error) };
 }

@@ -3,13 +3,14 @@
  * port and a gateway pointing at it. Tests call the gateway through
  * `yoga.fetch` (no port) or, with `listen()`, over a real socket.
  */
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import type { ExecutionResult } from 'graphql';
 import { demoExecutions, DEMO_TOKEN } from '../../src/demo/demo-data.js';
 import { FakeUpstream, type FakeUpstreamOptions } from '../../src/demo/fake-upstream.js';
-import { createGateway, type Gateway } from '../../src/gateway.js';
+import { createGateway, type Gateway, type SecuritySettings } from '../../src/gateway.js';
+import { createHttpServer } from '../../src/server/http-server.js';
 import { createLogger } from '../../src/logger.js';
 import { ExecutionsClient, type ExecutionsClientOptions } from '../../src/upstream/executions-client.js';
 
@@ -19,6 +20,9 @@ export interface HarnessOptions {
   upstream?: FakeUpstreamOptions;
   client?: Partial<Omit<ExecutionsClientOptions, 'baseUrl' | 'logger'>>;
   concurrencyPerRequest?: number;
+  requestBudgetMs?: number;
+  security?: Partial<SecuritySettings>;
+  maxRequestBodyBytes?: number;
 }
 
 export interface GraphQLResponse<T = Record<string, unknown>> extends ExecutionResult<T> {
@@ -37,6 +41,7 @@ export class Harness {
     readonly upstream: FakeUpstream,
     readonly client: ExecutionsClient,
     readonly yoga: Gateway,
+    private readonly maxRequestBodyBytes: number,
   ) {}
 
   static async start(options: HarnessOptions = {}): Promise<Harness> {
@@ -57,9 +62,18 @@ export class Harness {
       executionIdPattern: /^[A-Za-z0-9_-]{1,64}$/,
       logger,
       ...options.client,
+      // Suites fire many faults in a row; the breaker has its own suite, so here it
+      // stays closed, and retry pauses are short to keep suites fast.
+      resilience: { breakerThreshold: 1_000_000, retryBaseDelayMs: 2, retryMaxDelayMs: 10, ...options.client?.resilience },
     });
-    const yoga = createGateway({ client, logger, concurrencyPerRequest: options.concurrencyPerRequest ?? 10 });
-    const harness = new Harness(upstream, client, yoga);
+    const yoga = createGateway({
+      client,
+      logger,
+      concurrencyPerRequest: options.concurrencyPerRequest ?? 10,
+      requestBudgetMs: options.requestBudgetMs,
+      security: options.security,
+    });
+    const harness = new Harness(upstream, client, yoga, options.maxRequestBodyBytes ?? 64 * 1024);
     return harness;
   }
 
@@ -85,7 +99,7 @@ export class Harness {
 
   /** Serves the gateway on an ephemeral loopback port and returns its /graphql URL. */
   async listen(): Promise<string> {
-    this.#server = createServer(this.yoga);
+    this.#server = createHttpServer(this.yoga, { maxRequestBodyBytes: this.maxRequestBodyBytes });
     await new Promise<void>((resolve) => this.#server!.listen(0, '127.0.0.1', resolve));
     const { port } = this.#server.address() as AddressInfo;
     return `http://127.0.0.1:${port}/graphql`;

@@ -1,0 +1,86 @@
+/**
+ * Every fault-handling policy for upstream calls, composed in one place with
+ * cockatiel. From the outside in:
+ *
+ *   bulkhead  at most `maxConcurrent` calls in flight per process, `queue` waiting;
+ *             beyond that a call is refused at once instead of piling up memory.
+ *   retry     only the transient failures of this idempotent GET (network errors,
+ *             429, 502, 503, 504), a bounded number of attempts, exponential backoff
+ *             with decorrelated jitter, honouring Retry-After up to a cap, and
+ *             stopping as soon as the caller's signal aborts.
+ *   breaker   after `breakerThreshold` consecutive failures (network, 5xx,
+ *             timeouts) calls fail fast for `halfOpenAfterMs`, then one probe
+ *             decides whether it closes again.
+ *   timeout   a deadline for each attempt; its signal cancels the HTTP request, so
+ *             the socket is released.
+ */
+import {
+  BrokenCircuitError,
+  BulkheadRejectedError,
+  ConsecutiveBreaker,
+  DelegateBackoff,
+  ExponentialBackoff,
+  TaskCancelledError,
+  TimeoutStrategy,
+  bulkhead,
+  circuitBreaker,
+  handleWhen,
+  retry,
+  timeout,
+  wrap,
+  type IBackoff,
+  type IRetryBackoffContext,
+} from 'cockatiel';
+import { UpstreamError } from './upstream-error.js';
+
+export { BrokenCircuitError, BulkheadRejectedError, TaskCancelledError };
+
+export interface ResilienceOptions {
+  attemptTimeoutMs: number;
+  /** Attempts in all, the first included (cockatiel's default would be unbounded). */
+  maxAttempts: number;
+  retryBaseDelayMs: number;
+  retryMaxDelayMs: number;
+  /** Longest Retry-After the gateway will wait; longer ones are cut to this. */
+  retryAfterCapMs: number;
+  breakerThreshold: number;
+  breakerHalfOpenAfterMs: number;
+  maxConcurrent: number;
+  queue: number;
+}
+
+export type UpstreamPolicy = ReturnType<typeof createUpstreamPolicy>;
+
+const isRetryable = (error: Error) => error instanceof UpstreamError && error.retryable;
+const isUpstreamFailure = (error: Error) =>
+  (error instanceof UpstreamError && error.countsAsFailure) || error instanceof TaskCancelledError;
+
+export function createUpstreamPolicy(options: ResilienceOptions) {
+  const exponential = new ExponentialBackoff({
+    initialDelay: options.retryBaseDelayMs,
+    maxDelay: options.retryMaxDelayMs,
+  });
+  // Exponential backoff, stretched to the upstream's Retry-After when it asks for longer.
+  const backoff = new DelegateBackoff<IRetryBackoffContext<unknown>, IBackoff<unknown>>((context, previous) => {
+    const next = (previous ?? exponential).next(context);
+    const error = 'error' in context.result ? context.result.error : undefined;
+    const retryAfter = error instanceof UpstreamError ? error.retryAfterMs : undefined;
+    const delay = retryAfter === undefined ? next.duration : Math.max(next.duration, Math.min(retryAfter, options.retryAfterCapMs));
+    return { delay, state: next };
+  });
+
+  const bulkheadPolicy = bulkhead(options.maxConcurrent, options.queue);
+  const retryPolicy = retry(handleWhen(isRetryable), { maxAttempts: options.maxAttempts - 1, backoff });
+  const breakerPolicy = circuitBreaker(handleWhen(isUpstreamFailure), {
+    halfOpenAfter: options.breakerHalfOpenAfterMs,
+    breaker: new ConsecutiveBreaker(options.breakerThreshold),
+  });
+  const timeoutPolicy = timeout(options.attemptTimeoutMs, TimeoutStrategy.Aggressive);
+
+  return {
+    policy: wrap(bulkheadPolicy, retryPolicy, breakerPolicy, timeoutPolicy),
+    breaker: breakerPolicy,
+    bulkhead: bulkheadPolicy,
+    retry: retryPolicy,
+  };
+}
