@@ -9,6 +9,7 @@
  */
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { brotliCompressSync, constants as zlibConstants, gzipSync } from 'node:zlib';
 import type { UpstreamEvent } from '../upstream/envelope.js';
 import { DEMO_ORGANIZATION, DEMO_TOKEN, type StoredExecution } from './demo-data.js';
 
@@ -16,7 +17,7 @@ export type Fault =
   /** Answer with this status and an error envelope (or `body`, when given). */
   | { kind: 'status'; status: number; body?: string; headers?: Record<string, string> }
   /** Answer 200 with this raw body. */
-  | { kind: 'body'; body: string; headers?: Record<string, string> }
+  | { kind: 'body'; body: string | Buffer; headers?: Record<string, string> }
   /** Accept the request and never answer. */
   | { kind: 'hang' }
   /** Close the connection without an answer. */
@@ -27,6 +28,8 @@ export interface RecordedRequest {
   /** The raw request target, exactly as the gateway sent it. */
   path: string;
   headers: IncomingHttpHeaders;
+  /** performance.now() when the request arrived. */
+  at: number;
 }
 
 export interface FakeUpstreamOptions {
@@ -50,22 +53,25 @@ const ID = /^[A-Za-z0-9_-]{1,64}$/;
 export class FakeUpstream {
   readonly requests: RecordedRequest[] = [];
   latencyMs: number;
+  /** Compress answers with this encoding when the request accepts it. */
+  contentEncoding: 'gzip' | 'br' | undefined;
   inFlight = 0;
   maxInFlight = 0;
 
   readonly #server: Server;
   readonly #store = new Map<string, Stored>();
-  readonly #faults = new Map<string, Fault>();
+  readonly #faults = new Map<string, { fault: Fault; remaining: number }>();
   readonly #tokens: Map<string, string>;
   readonly #hanging = new Set<ServerResponse>();
   #sequence = 0;
 
   private constructor(options: FakeUpstreamOptions) {
     this.latencyMs = options.latencyMs ?? 0;
+    this.contentEncoding = undefined;
     this.#tokens = new Map(Object.entries(options.tokens ?? { [DEMO_TOKEN]: DEMO_ORGANIZATION }));
     for (const record of options.executions ?? []) this.put(record);
     this.#server = createServer((request, response) => {
-      this.requests.push({ method: request.method ?? '', path: request.url ?? '', headers: request.headers });
+      this.requests.push({ method: request.method ?? '', path: request.url ?? '', headers: request.headers, at: performance.now() });
       this.inFlight++;
       this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
       response.on('close', () => {
@@ -109,8 +115,9 @@ export class FakeUpstream {
     return this.#store.get(id)?.record;
   }
 
-  setFault(id: string, fault: Fault | undefined): void {
-    if (fault) this.#faults.set(id, fault);
+  /** Injects a fault for an id, for every request or only the next `times` ones. */
+  setFault(id: string, fault: Fault | undefined, times = Number.POSITIVE_INFINITY): void {
+    if (fault) this.#faults.set(id, { fault, remaining: times });
     else this.#faults.delete(id);
   }
 
@@ -125,6 +132,7 @@ export class FakeUpstream {
     this.#faults.clear();
     this.maxInFlight = this.inFlight;
     this.latencyMs = 0;
+    this.contentEncoding = undefined;
   }
 
   async close(): Promise<void> {
@@ -135,11 +143,21 @@ export class FakeUpstream {
 
   #answer(method: string, url: string, headers: IncomingHttpHeaders, response: ServerResponse): void {
     const requestId = `up-${++this.#sequence}`;
-    const send = (status: number, body: string, extra: Record<string, string> = {}) => {
+    const encoding = this.contentEncoding && headers['accept-encoding']?.includes(this.contentEncoding) ? this.contentEncoding : undefined;
+    const send = (status: number, content: string | Buffer, extra: Record<string, string> = {}) => {
+      // Raw bytes are sent as given; text is compressed when the fake is asked to.
+      const body = Buffer.isBuffer(content)
+        ? content
+        : encoding === 'gzip'
+          ? gzipSync(content)
+          : encoding === 'br'
+            ? brotliCompressSync(content, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 4 } })
+            : Buffer.from(content);
       response.writeHead(status, {
         'content-type': 'application/json',
-        'content-length': Buffer.byteLength(body),
+        'content-length': body.length,
         'x-request-id': requestId,
+        ...(encoding && !Buffer.isBuffer(content) ? { 'content-encoding': encoding } : {}),
         ...extra,
       });
       response.end(body);
@@ -152,7 +170,9 @@ export class FakeUpstream {
     if (method !== 'GET') return error(405, 'method not allowed', { allow: 'GET' });
 
     const id = decodeURIComponent(match[1]!);
-    const fault = this.#faults.get(id);
+    const injected = this.#faults.get(id);
+    if (injected && injected.remaining-- <= 0) this.#faults.delete(id);
+    const fault = this.#faults.has(id) ? injected?.fault : undefined;
     if (fault) {
       switch (fault.kind) {
         case 'hang':

@@ -91,7 +91,8 @@ export class ExecutionsClient {
     assertAllowedExecutionId(id, this.#options.executionIdPattern);
     const path = executionPath(this.#origin, this.#basePath, id);
     try {
-      return await this.policies.policy.execute(({ signal }) => this.#attempt(id, path, call, signal), call.signal);
+      const attempts = this.policies.policy.execute(({ signal }) => this.#attempt(id, path, call, signal), call.signal);
+      return await settleBeforeAbort(attempts, call.signal);
     } catch (error) {
       throw this.#toGraphQLError(error, id, call.signal);
     }
@@ -102,6 +103,8 @@ export class ExecutionsClient {
   }
 
   async #attempt(id: string, path: string, call: UpstreamCall, signal: AbortSignal): Promise<ExecutionRecord> {
+    // A retry that wakes after the caller left must not reach upstream.
+    signal.throwIfAborted();
     let status: number | undefined;
     let upstreamRequestId: string | undefined;
     let retryAfterMs: number | undefined;
@@ -130,8 +133,8 @@ export class ExecutionsClient {
     } catch (error) {
       // An aborted attempt is the timeout's or the caller's; the policies report it.
       if (signal.aborted) throw error;
-      if (error instanceof BodyTooLargeError || error instanceof UnsupportedEncodingError) {
-        throw this.#badResponse(id, error.message, { upstreamStatus: status, upstreamRequestId });
+      if (error instanceof BodyTooLargeError || error instanceof UnsupportedEncodingError || isZlibError(error)) {
+        throw this.#badResponse(id, describe(error).message, { upstreamStatus: status, upstreamRequestId });
       }
       this.#options.logger.warn({ executionId: id, err: describe(error) }, 'upstream call failed');
       throw new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, 'The executions API could not be reached.', {
@@ -205,6 +208,25 @@ export class ExecutionsClient {
     this.#options.logger.error({ executionId: id, err: describe(error) }, 'unexpected failure calling upstream');
     return new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, 'The executions API could not be reached.');
   }
+}
+
+/**
+ * Rejects as soon as `signal` aborts. cockatiel's retry sleeps through its
+ * backoff without watching the signal; this keeps the request budget exact.
+ */
+function settleBeforeAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(new TaskCancelledError());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new TaskCancelledError());
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+/** A body that claims an encoding it does not have. */
+function isZlibError(error: unknown): boolean {
+  return error instanceof Error && 'code' in error && typeof error.code === 'string' && error.code.startsWith('Z_');
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {

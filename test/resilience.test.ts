@@ -1,0 +1,226 @@
+/** Upstream faults: retries, Retry-After, circuit breaker, bulkhead, budgets, cancellation, encodings. */
+import { gzipSync } from 'node:zlib';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Harness, codes, type HarnessOptions } from './support/harness.js';
+
+const ONE = `query($id: ID!) { execution(id: $id) { id status } }`;
+
+let harness: Harness | undefined;
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+});
+
+async function start(options: HarnessOptions): Promise<Harness> {
+  harness = await Harness.start(options);
+  return harness;
+}
+
+const waitUntil = async (condition: () => boolean, timeoutMs = 2000) => {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+};
+
+describe('retries', () => {
+  it.each([502, 503, 504, 429])('retries HTTP %i and succeeds when upstream recovers', async (status) => {
+    const h = await start({});
+    h.upstream.setFault('ex_demo_1', { kind: 'status', status }, 2);
+    const response = await h.query(ONE, { id: 'ex_demo_1' });
+    expect(response.errors).toBeUndefined();
+    expect(response.data).toEqual({ execution: { id: 'ex_demo_1', status: 'AWAITING_PAYMENT' } });
+    expect(h.upstream.requestsFor('ex_demo_1')).toHaveLength(3);
+  });
+
+  it('retries a reset connection', async () => {
+    const h = await start({});
+    h.upstream.setFault('ex_demo_1', { kind: 'reset' }, 1);
+    const response = await h.query(ONE, { id: 'ex_demo_1' });
+    expect(response.errors).toBeUndefined();
+    expect(h.upstream.requestsFor('ex_demo_1')).toHaveLength(2);
+  });
+
+  it('stops after the configured number of attempts', async () => {
+    const h = await start({ client: { resilience: { maxAttempts: 4 } } });
+    h.upstream.setFault('ex_demo_1', { kind: 'status', status: 503 });
+    const response = await h.query(ONE, { id: 'ex_demo_1' });
+    expect(codes(response)).toEqual(['UPSTREAM_UNAVAILABLE']);
+    expect(response.errors![0]!.extensions).toMatchObject({ upstreamStatus: 503 });
+    expect(h.upstream.requestsFor('ex_demo_1')).toHaveLength(4);
+  });
+
+  it.each([400, 401, 403, 404, 500, 501])('never retries HTTP %i', async (status) => {
+    const h = await start({});
+    h.upstream.setFault('ex_demo_1', { kind: 'status', status });
+    await h.query(ONE, { id: 'ex_demo_1' });
+    expect(h.upstream.requestsFor('ex_demo_1')).toHaveLength(1);
+  });
+
+  it('never retries a body that breaks the contract', async () => {
+    const h = await start({});
+    h.upstream.setFault('ex_demo_1', { kind: 'body', body: '<html>oops</html>' });
+    const response = await h.query(ONE, { id: 'ex_demo_1' });
+    expect(codes(response)).toEqual(['UPSTREAM_BAD_RESPONSE']);
+    expect(h.upstream.requestsFor('ex_demo_1')).toHaveLength(1);
+  });
+
+  it('waits as long as Retry-After asks, up to the cap', async () => {
+    const h = await start({ client: { resilience: { retryAfterCapMs: 2_000 } } });
+    h.upstream.setFault('ex_demo_1', { kind: 'status', status: 503, headers: { 'retry-after': '1' } }, 1);
+    const response = await h.query(ONE, { id: 'ex_demo_1' });
+    expect(response.errors).toBeUndefined();
+    const [first, second] = h.upstream.requestsFor('ex_demo_1');
+    expect(second!.at - first!.at).toBeGreaterThanOrEqual(950);
+  });
+
+  it('cuts a long Retry-After to the cap', async () => {
+    const h = await start({ client: { resilience: { retryAfterCapMs: 100 } } });
+    h.upstream.setFault('ex_demo_1', { kind: 'status', status: 429, headers: { 'retry-after': '3600' } }, 1);
+    const response = await h.query(ONE, { id: 'ex_demo_1' });
+    expect(response.errors).toBeUndefined();
+    const [first, second] = h.upstream.requestsFor('ex_demo_1');
+    expect(second!.at - first!.at).toBeGreaterThanOrEqual(90);
+    expect(second!.at - first!.at).toBeLessThan(1_000);
+  });
+});
+
+describe('circuit breaker', () => {
+  it('opens after repeated failures, fails fast without calling upstream, then recovers by itself', async () => {
+    const h = await start({ client: { resilience: { breakerThreshold: 3, breakerHalfOpenAfterMs: 300, maxAttempts: 1 } } });
+    h.upstream.setFault('ex_demo_1', { kind: 'status', status: 500 });
+    for (let i = 0; i < 3; i++) await h.query(ONE, { id: 'ex_demo_1' });
+    expect(h.upstream.requests).toHaveLength(3);
+
+    // Open: another id fails at once, upstream is not called.
+    const started = performance.now();
+    const open = await h.query(ONE, { id: 'ex_demo_2' });
+    expect(performance.now() - started).toBeLessThan(200);
+    expect(codes(open)).toEqual(['UPSTREAM_UNAVAILABLE']);
+    expect(open.errors![0]!.message).toMatch(/stops calling it/);
+    expect(h.upstream.requests).toHaveLength(3);
+
+    // After the pause one probe goes through; upstream has recovered, so it closes.
+    h.upstream.setFault('ex_demo_1', undefined);
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    const probe = await h.query(ONE, { id: 'ex_demo_2' });
+    expect(probe.errors).toBeUndefined();
+    const after = await h.query(ONE, { id: 'ex_demo_1' });
+    expect(after.errors).toBeUndefined();
+    expect(h.upstream.requests).toHaveLength(5);
+    expect(h.logs.some((line) => line.msg === 'upstream circuit opened: failing fast')).toBe(true);
+    expect(h.logs.some((line) => line.msg === 'upstream circuit closed again')).toBe(true);
+  });
+
+  it('does not count 4xx answers as upstream failures', async () => {
+    const h = await start({ client: { resilience: { breakerThreshold: 2, maxAttempts: 1 } } });
+    for (let i = 0; i < 5; i++) await h.query(ONE, { id: 'ex_missing' });
+    const response = await h.query(ONE, { id: 'ex_demo_1' });
+    expect(response.errors).toBeUndefined();
+  });
+});
+
+describe('bulkhead', () => {
+  it('bounds concurrent upstream calls per process and refuses beyond the queue', async () => {
+    const h = await start({
+      upstream: {},
+      client: { resilience: { maxConcurrent: 2, queue: 1 } },
+    });
+    h.upstream.latencyMs = 150;
+    const ids = ['ex_demo_1', 'ex_demo_2', 'ex_demo_3', 'ex_demo_4', 'ex_demo_5'];
+    const response = await h.query<{ executions: Array<{ id: string } | null> }>(
+      `query($ids: [ID!]!) { executions(ids: $ids) { id } }`,
+      { ids },
+    );
+    const served = response.data!.executions.filter(Boolean);
+    expect(served).toHaveLength(3);
+    expect(codes(response)).toEqual(['UPSTREAM_UNAVAILABLE', 'UPSTREAM_UNAVAILABLE']);
+    expect(response.errors!.every((error) => /limit of concurrent calls/.test(error.message))).toBe(true);
+    expect(h.upstream.maxInFlight).toBe(2);
+    expect(h.upstream.requests).toHaveLength(3);
+  });
+});
+
+describe('timeouts and cancellation', () => {
+  it('times out a hanging upstream per attempt and releases the socket', async () => {
+    const h = await start({ client: { timeoutMs: 200 } });
+    h.upstream.setFault('ex_demo_1', { kind: 'hang' });
+    const started = performance.now();
+    const response = await h.query(ONE, { id: 'ex_demo_1' });
+    const elapsed = performance.now() - started;
+    expect(codes(response)).toEqual(['UPSTREAM_TIMEOUT']);
+    expect(elapsed).toBeGreaterThanOrEqual(190);
+    expect(elapsed).toBeLessThan(1_500);
+    // Timeouts are not retried: one attempt, and its connection is closed.
+    expect(h.upstream.requestsFor('ex_demo_1')).toHaveLength(1);
+    await waitUntil(() => h.upstream.inFlight === 0);
+  });
+
+  it('spends at most the request budget, retries included', async () => {
+    const h = await start({ requestBudgetMs: 300, client: { timeoutMs: 5_000, resilience: { retryAfterCapMs: 5_000 } } });
+    h.upstream.setFault('ex_demo_1', { kind: 'status', status: 503, headers: { 'retry-after': '2' } });
+    h.upstream.setFault('ex_demo_2', { kind: 'hang' });
+    const started = performance.now();
+    const response = await h.query(`{ a: execution(id: "ex_demo_1") { id } b: execution(id: "ex_demo_2") { id } }`);
+    const elapsed = performance.now() - started;
+    expect(codes(response)).toEqual(['UPSTREAM_TIMEOUT', 'UPSTREAM_TIMEOUT']);
+    expect(elapsed).toBeLessThan(1_500);
+    await waitUntil(() => h.upstream.inFlight === 0);
+    // The retry that wakes after the budget never reaches upstream.
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    expect(h.upstream.requestsFor('ex_demo_1')).toHaveLength(1);
+  });
+
+  it('cancels upstream calls when the client disconnects', async () => {
+    const h = await start({ client: { timeoutMs: 10_000 } });
+    const url = await h.listen();
+    h.upstream.setFault('ex_demo_1', { kind: 'hang' });
+    const controller = new AbortController();
+    const pending = fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer demo-token' },
+      body: JSON.stringify({ query: '{ execution(id: "ex_demo_1") { id } }' }),
+      signal: controller.signal,
+    }).catch((error: unknown) => error);
+    await waitUntil(() => h.upstream.inFlight === 1);
+    controller.abort();
+    await pending;
+    await waitUntil(() => h.upstream.inFlight === 0);
+    // Nothing retried after the client left.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(h.upstream.requestsFor('ex_demo_1')).toHaveLength(1);
+  });
+});
+
+describe('encodings and sizes', () => {
+  it.each(['gzip', 'br'] as const)('decodes a %s body and serves it normally', async (encoding) => {
+    const h = await start({});
+    h.upstream.contentEncoding = encoding;
+    const response = await h.query(`{ execution(id: "ex_demo_long") { id events(last: 1) { totalCount nodes { id } } } }`);
+    expect(response.errors).toBeUndefined();
+    expect(response.data).toEqual({
+      execution: { id: 'ex_demo_long', events: { totalCount: 1000, nodes: [{ id: 'ev_ex_demo_long_1000' }] } },
+    });
+    expect(h.upstream.requests[0]!.headers['accept-encoding']).toBe('gzip, br');
+  });
+
+  it('refuses a compressed body whose decoded size passes the cap (a compression bomb)', async () => {
+    const h = await start({ client: { maxBodyBytes: 64 * 1024 } });
+    const bomb = gzipSync(Buffer.alloc(10 * 1024 * 1024, 32));
+    expect(bomb.length).toBeLessThan(64 * 1024);
+    h.upstream.setFault('ex_demo_1', { kind: 'body', body: bomb, headers: { 'content-encoding': 'gzip' } });
+    const response = await h.query(ONE, { id: 'ex_demo_1' });
+    expect(codes(response)).toEqual(['UPSTREAM_BAD_RESPONSE']);
+    const after = await h.query(ONE, { id: 'ex_demo_2' });
+    expect(after.errors).toBeUndefined();
+  });
+
+  it('refuses a body that claims an encoding it does not have', async () => {
+    const h = await start({});
+    h.upstream.setFault('ex_demo_1', { kind: 'body', body: 'not gzip at all', headers: { 'content-encoding': 'gzip' } });
+    const response = await h.query(ONE, { id: 'ex_demo_1' });
+    expect(codes(response)).toEqual(['UPSTREAM_BAD_RESPONSE']);
+    expect(h.upstream.requestsFor('ex_demo_1')).toHaveLength(1);
+  });
+});
