@@ -4,13 +4,21 @@
  * loaders bound to that caller. Nothing here outlives the request.
  */
 import { randomUUID } from 'node:crypto';
+import { badUserInput } from './errors.js';
 import type { UnknownStatusReporter } from './domain/execution-status.js';
 import { createExecutionLoader, type ExecutionLoader } from './upstream/execution-loader.js';
 import type { ExecutionsClient, UpstreamCall } from './upstream/executions-client.js';
 
+/** Distinct executions one GraphQL request may load (also the cap of `executions(ids)`). */
+export const MAX_EXECUTIONS_PER_REQUEST = 100;
+/** Events one GraphQL request may return across all its `events` pages. */
+export const MAX_EVENTS_PER_REQUEST = 2_000;
+
 export interface GatewayContext {
   requestId: string;
   loaders: { execution: ExecutionLoader };
+  /** Counts events handed out by this request; throws past MAX_EVENTS_PER_REQUEST. */
+  takeEvents(count: number): void;
 }
 
 export interface ContextDependencies {
@@ -43,13 +51,23 @@ export function createContext(request: Request, deps: ContextDependencies): Gate
   // Upstream calls stop when the client goes away or the request's budget is spent.
   const signal = AbortSignal.any([request.signal, AbortSignal.timeout(deps.requestBudgetMs)]);
   const call: UpstreamCall | null = authorization?.trim() ? { authorization, requestId, signal } : null;
+  let eventsTaken = 0;
   return {
     requestId,
+    takeEvents(count) {
+      eventsTaken += count;
+      if (eventsTaken > MAX_EVENTS_PER_REQUEST) {
+        throw badUserInput(
+          `This request asks for more than ${MAX_EVENTS_PER_REQUEST} events across its \`events\` pages; page with cursors instead.`,
+        );
+      }
+    },
     loaders: {
       execution: createExecutionLoader({
         client: deps.client,
         call,
         concurrency: deps.concurrencyPerRequest,
+        maxExecutions: MAX_EXECUTIONS_PER_REQUEST,
         onLoaded: (record) => deps.unknownStatuses.observe(record.status),
       }),
     },

@@ -62,7 +62,11 @@ ExecutionRef.implement({
           filter: t.arg({ type: ExecutionEventFilterInput, description: 'Only events matching this filter; `totalCount` counts them.' }),
           order: t.arg({ type: EventOrderEnum, defaultValue: 'ASC', description: 'Order by `createdAt`: `ASC` oldest first, `DESC` newest first.' }),
         },
-        resolve: (execution, args) => pageEvents(execution.id, execution.events, args),
+        resolve: (execution, args, context) => {
+          const page = pageEvents(execution.id, execution.events, args);
+          context.takeEvents(page.edges.length);
+          return page;
+        },
       },
       {
         name: 'ExecutionEventConnection',

@@ -2,7 +2,9 @@ import { builder } from '../builder.js';
 import { badUserInput } from '../errors.js';
 import { ExecutionRef } from './execution-ref.js';
 
-export const MAX_IDS_PER_QUERY = 100;
+import { MAX_EXECUTIONS_PER_REQUEST } from '../context.js';
+
+export const MAX_IDS_PER_QUERY = MAX_EXECUTIONS_PER_REQUEST;
 
 builder.queryType({
   description: 'Read executions. Every field needs an `Authorization: Bearer <token>` header, forwarded to the executions API.',

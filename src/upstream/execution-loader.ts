@@ -8,7 +8,7 @@
  */
 import DataLoader from 'dataloader';
 import pMap from 'p-map';
-import { unauthenticated } from '../errors.js';
+import { badUserInput, unauthenticated } from '../errors.js';
 import type { ExecutionRecord, ExecutionsClient, UpstreamCall } from './executions-client.js';
 
 export type ExecutionLoader = DataLoader<string, ExecutionRecord>;
@@ -19,29 +19,27 @@ export interface ExecutionLoaderOptions {
   call: UpstreamCall | null;
   /** Upstream calls this request may have in flight at once. */
   concurrency: number;
+  /** Distinct executions one request may load; beyond, each further id fails with BAD_USER_INPUT. */
+  maxExecutions: number;
   /** Sees every loaded record once, e.g. to report statuses the schema does not know yet. */
   onLoaded?: (record: ExecutionRecord) => void;
 }
 
-export function createExecutionLoader({ client, call, concurrency, onLoaded }: ExecutionLoaderOptions): ExecutionLoader {
-  return new DataLoader<string, ExecutionRecord>(async (ids) => {
-    // No token, no upstream call: every key fails the same way.
-    if (!call) return ids.map(() => unauthenticated());
-    return pMap(
-      ids,
-      (id) =>
-        client.getExecution(id, call).then(
-          (record) => {
-            onLoaded?.(record);
-            return record;
-          },
-          (error: unknown) => toError(error),
-        ),
-      { concurrency },
-    );
-  });
-}
-
-function toError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
+export function createExecutionLoader({ client, call, concurrency, maxExecutions, onLoaded }: ExecutionLoaderOptions): ExecutionLoader {
+  // Aliases times `executions(ids)` could otherwise turn one request into thousands of upstream calls.
+  let loaded = 0;
+  const load = async (id: string): Promise<ExecutionRecord | Error> => {
+    if (!call) return unauthenticated();
+    if (++loaded > maxExecutions) {
+      return badUserInput(`This request asks for more than ${maxExecutions} distinct executions; split it into several requests.`);
+    }
+    try {
+      const record = await client.getExecution(id, call);
+      onLoaded?.(record);
+      return record;
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error));
+    }
+  };
+  return new DataLoader<string, ExecutionRecord>((ids) => pMap(ids, load, { concurrency }));
 }

@@ -1,0 +1,53 @@
+/** Runtime caps that static query limits cannot see: distinct executions and events per request. */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { MAX_EVENTS_PER_REQUEST, MAX_EXECUTIONS_PER_REQUEST } from '../src/context.js';
+import { makeExecution } from '../src/demo/demo-data.js';
+import { Harness, codes } from './support/harness.js';
+
+const ids = (from: number, count: number) => Array.from({ length: count }, (_, i) => `ex_cap_${from + i}`);
+
+let harness: Harness;
+beforeAll(async () => {
+  harness = await Harness.start({
+    upstream: {
+      executions: [
+        ...ids(0, 110).map((id) => makeExecution({ id, status: 'workflow_running', eventCount: 1 })),
+        makeExecution({ id: 'ex_cap_big', status: 'workflow_running', eventCount: 5_000 }),
+      ],
+    },
+  });
+});
+afterAll(() => harness.close());
+beforeEach(() => harness.upstream.reset());
+
+describe('per-request caps', () => {
+  it(`loads at most ${MAX_EXECUTIONS_PER_REQUEST} distinct executions per request, whatever the aliases`, async () => {
+    const response = await harness.query<{ a: Array<unknown>; b: Array<unknown> }>(
+      `query($a: [ID!]!, $b: [ID!]!) { a: executions(ids: $a) { id } b: executions(ids: $b) { id } }`,
+      { a: ids(0, 60), b: ids(60, 50) },
+    );
+    expect(harness.upstream.requests).toHaveLength(MAX_EXECUTIONS_PER_REQUEST);
+    expect(codes(response)).toEqual(Array(10).fill('BAD_USER_INPUT'));
+    expect(response.errors![0]!.message).toMatch(/more than 100 distinct executions/);
+    expect([...response.data!.a, ...response.data!.b].filter(Boolean)).toHaveLength(100);
+  });
+
+  it(`caps events across executions of one request at ${MAX_EVENTS_PER_REQUEST}`, async () => {
+    const response = await harness.query<{ executions: unknown[] }>(
+      `query($ids: [ID!]!) { executions(ids: $ids) { events(first: 100) { edges { cursor } } } }`,
+      { ids: Array.from({ length: 21 }, () => 'ex_cap_big').map((id, i) => (i === 0 ? id : `ex_cap_${i}`)) },
+    );
+    // ex_cap_big gives 100 events; the others one each: under the cap.
+    expect(response.errors).toBeUndefined();
+
+    for (let i = 1; i <= 25; i++) harness.upstream.put(makeExecution({ id: `ex_cap_${i}`, status: 'workflow_running', eventCount: 100 }));
+    const over = await harness.query(
+      `query($ids: [ID!]!) { executions(ids: $ids) { events(first: 100) { edges { cursor } } } }`,
+      { ids: Array.from({ length: 25 }, (_, i) => `ex_cap_${i + 1}`) },
+    );
+    expect(codes(over)).toContain('BAD_USER_INPUT');
+    expect(over.errors!.find((error) => error.extensions?.code === 'BAD_USER_INPUT')!.message).toMatch(/more than 2000 events/);
+    const served = (over.data!.executions as Array<{ events: { edges: unknown[] } } | null>).filter(Boolean);
+    expect(served.reduce((sum, execution) => sum + execution!.events.edges.length, 0)).toBeLessThanOrEqual(MAX_EVENTS_PER_REQUEST);
+  });
+});
