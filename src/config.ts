@@ -40,6 +40,16 @@ export interface GatewayConfig {
   introspection: boolean;
   /** Origins allowed by CORS; empty means CORS is closed (same-origin only). */
   corsOrigins: string[];
+  /** How long terminal executions are cached per caller (0 turns the cache off). */
+  terminalCacheTtlMs: number;
+  /** How long other executions may be cached per caller (default 0: not at all). */
+  activeCacheTtlMs: number;
+  /** Upper bound of the cache, in approximate bytes. */
+  cacheMaxBytes: number;
+  /** Report each request's upstream cost in `extensions.upstream`. */
+  upstreamExtensions: boolean;
+  /** Processes to run (node:cluster) on multi-core hosts. */
+  workers: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -85,6 +95,11 @@ const envSchema = z.object({
   UPSTREAM_CONCURRENCY_PER_REQUEST: integer(1, 100).default(10),
   UPSTREAM_CONNECTIONS: integer(1, 1024).default(64),
   UPSTREAM_MAX_BODY_BYTES: integer(1024, 2 ** 31).default(128 * 1024 * 1024),
+  TERMINAL_CACHE_TTL_MS: integer(0, 86_400_000).default(60_000),
+  ACTIVE_CACHE_TTL_MS: integer(0, 60_000).default(0),
+  CACHE_MAX_BYTES: integer(0, 2 ** 40).default(256 * 1024 * 1024),
+  UPSTREAM_EXTENSIONS: z.enum(['true', 'false'], { error: 'must be true or false' }).default('true'),
+  WORKERS: integer(1, 64).default(1),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -127,6 +142,11 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     upstreamConcurrencyPerRequest: values.UPSTREAM_CONCURRENCY_PER_REQUEST,
     upstreamConnections: values.UPSTREAM_CONNECTIONS,
     upstreamMaxBodyBytes: values.UPSTREAM_MAX_BODY_BYTES,
+    terminalCacheTtlMs: values.TERMINAL_CACHE_TTL_MS,
+    activeCacheTtlMs: values.ACTIVE_CACHE_TTL_MS,
+    cacheMaxBytes: values.CACHE_MAX_BYTES,
+    upstreamExtensions: values.UPSTREAM_EXTENSIONS === 'true',
+    workers: values.WORKERS,
     logLevel: values.LOG_LEVEL,
   };
 }

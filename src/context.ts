@@ -7,7 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { badUserInput } from './errors.js';
 import type { UnknownStatusReporter } from './domain/execution-status.js';
 import { createExecutionLoader, type ExecutionLoader } from './upstream/execution-loader.js';
-import type { ExecutionsClient, UpstreamCall } from './upstream/executions-client.js';
+import type { UpstreamCall } from './upstream/executions-client.js';
+import { emptyStats, SharedExecutions, type UpstreamStats } from './upstream/shared-executions.js';
 
 /** Distinct executions one GraphQL request may load (also the cap of `executions(ids)`). */
 export const MAX_EXECUTIONS_PER_REQUEST = 100;
@@ -17,12 +18,14 @@ export const MAX_EVENTS_PER_REQUEST = 2_000;
 export interface GatewayContext {
   requestId: string;
   loaders: { execution: ExecutionLoader };
+  /** What this request cost upstream; reported in `extensions.upstream`. */
+  upstream: UpstreamStats;
   /** Counts events handed out by this request; throws past MAX_EVENTS_PER_REQUEST. */
   takeEvents(count: number): void;
 }
 
 export interface ContextDependencies {
-  client: ExecutionsClient;
+  executions: SharedExecutions;
   concurrencyPerRequest: number;
   /** Upstream time one GraphQL request may spend in all, retries included. */
   requestBudgetMs: number;
@@ -51,9 +54,11 @@ export function createContext(request: Request, deps: ContextDependencies): Gate
   // Upstream calls stop when the client goes away or the request's budget is spent.
   const signal = AbortSignal.any([request.signal, AbortSignal.timeout(deps.requestBudgetMs)]);
   const call: UpstreamCall | null = authorization?.trim() ? { authorization, requestId, signal } : null;
+  const upstream = emptyStats();
   let eventsTaken = 0;
   return {
     requestId,
+    upstream,
     takeEvents(count) {
       eventsTaken += count;
       if (eventsTaken > MAX_EVENTS_PER_REQUEST) {
@@ -64,8 +69,10 @@ export function createContext(request: Request, deps: ContextDependencies): Gate
     },
     loaders: {
       execution: createExecutionLoader({
-        client: deps.client,
+        executions: deps.executions,
         call,
+        callerKey: call ? SharedExecutions.callerKey(call.authorization) : '',
+        stats: upstream,
         concurrency: deps.concurrencyPerRequest,
         maxExecutions: MAX_EXECUTIONS_PER_REQUEST,
         onLoaded: (record) => deps.unknownStatuses.observe(record.status),

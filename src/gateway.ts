@@ -11,6 +11,7 @@ import { schema } from './schema/index.js';
 import { graphiqlOptions, renderGraphiQL, type GraphiQLSettings } from './server/graphiql.js';
 import { useOperationLimits } from './server/operation-limits.js';
 import type { ExecutionsClient } from './upstream/executions-client.js';
+import { SharedExecutions, type SharedExecutionsOptions } from './upstream/shared-executions.js';
 
 export interface GatewayDependencies {
   client: ExecutionsClient;
@@ -20,6 +21,34 @@ export interface GatewayDependencies {
   requestBudgetMs?: number;
   graphiql?: GraphiQLSettings;
   security?: Partial<SecuritySettings>;
+  /** Sharing and caching of executions across requests; terminal ones 60 s by default. */
+  cache?: Partial<SharedExecutionsOptions>;
+  /** Report each request's upstream cost in `extensions.upstream` (default on). */
+  upstreamExtensions?: boolean;
+}
+
+const DEFAULT_CACHE: SharedExecutionsOptions = { terminalTtlMs: 60_000, activeTtlMs: 0, maxBytes: 256 * 1024 * 1024 };
+
+/**
+ * Adds `extensions.upstream` to every result: upstream calls made, cache hits,
+ * calls shared with concurrent requests, and upstream time, so a frontend team
+ * sees what a query costs (as Shopify reports query cost).
+ */
+function useUpstreamCostExtension(): Plugin<GatewayContext> {
+  return {
+    onExecute() {
+      return {
+        onExecuteDone({ args, result, setResult }) {
+          if (!('data' in result || 'errors' in result)) return;
+          const { calls, cacheHits, sharedCalls, timeMs } = args.contextValue.upstream;
+          setResult({
+            ...result,
+            extensions: { ...result.extensions, upstream: { calls, cacheHits, sharedCalls, timeMs: Math.round(timeMs) } },
+          });
+        },
+      };
+    },
+  };
 }
 
 export interface SecuritySettings {
@@ -54,6 +83,7 @@ export function createGateway(deps: GatewayDependencies): Gateway {
   );
   const yogaLogger = deps.logger.child({ component: 'yoga' });
   const security = { ...DEFAULT_SECURITY, ...deps.security };
+  const executions = new SharedExecutions(deps.client, { ...DEFAULT_CACHE, ...deps.cache });
   return createYoga<Record<string, unknown>, GatewayContext>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -77,10 +107,11 @@ export function createGateway(deps: GatewayDependencies): Gateway {
       // the browser; anything "simple" must carry the CSRF header instead.
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'authorization'] }),
       ...useOperationLimits(security),
+      ...(deps.upstreamExtensions === false ? [] : [useUpstreamCostExtension()]),
     ],
     context: ({ request }) =>
       createContext(request, {
-        client: deps.client,
+        executions,
         concurrencyPerRequest: deps.concurrencyPerRequest,
         requestBudgetMs: deps.requestBudgetMs ?? 15_000,
         unknownStatuses,

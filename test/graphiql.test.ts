@@ -194,6 +194,7 @@ describe('GraphiQL served by the gateway', { timeout: TIMEOUT }, () => {
 
       expect(JSON.parse(await editorText(page, RESULT))).toEqual({
         data: { execution: { id: 'ex_demo_4', status: 'WORKFLOW_RUNNING', rawStatus: 'workflow_running', isTerminal: false } },
+        extensions: { upstream: { calls: 1, cacheHits: 0, sharedCalls: 0, timeMs: expect.any(Number) } },
       });
       expect((await request.allHeaders()).authorization).toBe(`Bearer ${DEMO_TOKEN}`);
       const body = JSON.parse(request.postData()!) as { query: string; operationName: string };

@@ -46,8 +46,34 @@ describe('npm start', () => {
       headers: { 'content-type': 'application/json', authorization: 'Bearer demo-token' },
       body: JSON.stringify({ query: '{ execution(id: "ex_demo_6") { id status isTerminal } }' }),
     });
-    expect(await response.json()).toEqual({ data: { execution: { id: 'ex_demo_6', status: 'WORKFLOW_SUCCEEDED', isTerminal: true } } });
+    const first = { data: { execution: { id: 'ex_demo_6', status: 'WORKFLOW_SUCCEEDED', isTerminal: true } } };
+    expect(await response.json()).toEqual({ ...first, extensions: { upstream: { calls: 1, cacheHits: 0, sharedCalls: 0, timeMs: expect.any(Number) } } });
+    // A finished execution is served from the cache the second time.
+    const again = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer demo-token' },
+      body: JSON.stringify({ query: '{ execution(id: "ex_demo_6") { id status isTerminal } }' }),
+    });
+    expect(await again.json()).toEqual({ ...first, extensions: { upstream: { calls: 0, cacheHits: 1, sharedCalls: 0, timeMs: 0 } } });
 
+    child.kill('SIGTERM');
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(0);
+  });
+
+  it('runs WORKERS=2 processes on one port and stops them all on SIGTERM', async () => {
+    const { child, output } = start({ PORT: '0', WORKERS: '2' });
+    const url = await waitFor(() => /serving the built-in demo data at (http:\S+)/.exec(output().stdout)?.[1]);
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: 'Bearer demo-token' },
+          body: JSON.stringify({ query: '{ execution(id: "ex_demo_2") { status } }' }),
+        }).then((response) => response.json() as Promise<{ data: unknown }>),
+      ),
+    );
+    expect(answers.map((answer) => answer.data)).toEqual(Array(6).fill({ execution: { status: 'PAYMENT_CONFIRMED' } }));
     child.kill('SIGTERM');
     const [code] = await once(child, 'exit');
     expect(code).toBe(0);

@@ -21,7 +21,11 @@ export type Fault =
   /** Accept the request and never answer. */
   | { kind: 'hang' }
   /** Close the connection without an answer. */
-  | { kind: 'reset' };
+  | { kind: 'reset' }
+  /** With probability `rate` (0–1) answer this status and an error envelope; otherwise answer normally. */
+  | { kind: 'flaky'; rate: number; status: number }
+  /** Answer normally, `ms` milliseconds later (on top of `latencyMs`). */
+  | { kind: 'slow'; ms: number };
 
 export interface RecordedRequest {
   method: string;
@@ -170,6 +174,15 @@ export class FakeUpstream {
     if (method !== 'GET') return error(405, 'method not allowed', { allow: 'GET' });
 
     const id = decodeURIComponent(match[1]!);
+    const answerStored = () => {
+      const organization = this.#tokens.get(bearerToken(headers.authorization) ?? '');
+      if (!organization) return error(401, 'unauthorized');
+      if (!ID.test(id)) return error(400, 'invalid execution id');
+      const stored = this.#store.get(id);
+      // Executions of other organizations are reported as not found, as upstream does.
+      if (!stored || stored.record.execution.organizationId !== organization) return error(404, 'execution not found');
+      send(200, `{"code":200,"data":${stored.dataJson},"message":"success","requestId":"${requestId}"}`);
+    };
     const injected = this.#faults.get(id);
     if (injected && injected.remaining-- <= 0) this.#faults.delete(id);
     const fault = this.#faults.has(id) ? injected?.fault : undefined;
@@ -186,16 +199,20 @@ export class FakeUpstream {
         case 'status':
           if (fault.body !== undefined) return send(fault.status, fault.body, fault.headers);
           return error(fault.status, `injected ${fault.status}`, fault.headers);
+        case 'flaky':
+          if (Math.random() < fault.rate) return error(fault.status, `injected ${fault.status}`);
+          break;
+        case 'slow': {
+          const timer = setTimeout(() => {
+            // The gateway may have given up (timeout, cancellation) while we waited.
+            if (!response.destroyed && !response.writableEnded) answerStored();
+          }, fault.ms);
+          response.once('close', () => clearTimeout(timer));
+          return;
+        }
       }
     }
-
-    const organization = this.#tokens.get(bearerToken(headers.authorization) ?? '');
-    if (!organization) return error(401, 'unauthorized');
-    if (!ID.test(id)) return error(400, 'invalid execution id');
-    const stored = this.#store.get(id);
-    // Executions of other organizations are reported as not found, as upstream does.
-    if (!stored || stored.record.execution.organizationId !== organization) return error(404, 'execution not found');
-    send(200, `{"code":200,"data":${stored.dataJson},"message":"success","requestId":"${requestId}"}`);
+    answerStored();
   }
 }
 

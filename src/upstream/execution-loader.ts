@@ -9,14 +9,19 @@
 import DataLoader from 'dataloader';
 import pMap from 'p-map';
 import { badUserInput, unauthenticated } from '../errors.js';
-import type { ExecutionRecord, ExecutionsClient, UpstreamCall } from './executions-client.js';
+import type { ExecutionRecord, UpstreamCall } from './executions-client.js';
+import type { SharedExecutions, UpstreamStats } from './shared-executions.js';
 
 export type ExecutionLoader = DataLoader<string, ExecutionRecord>;
 
 export interface ExecutionLoaderOptions {
-  client: ExecutionsClient;
+  executions: SharedExecutions;
   /** The caller, or null when the request carried no Authorization header. */
   call: UpstreamCall | null;
+  /** The caller's identity for anything shared beyond this request. */
+  callerKey: string;
+  /** This request's upstream cost, updated as executions load. */
+  stats: UpstreamStats;
   /** Upstream calls this request may have in flight at once. */
   concurrency: number;
   /** Distinct executions one request may load; beyond, each further id fails with BAD_USER_INPUT. */
@@ -25,7 +30,7 @@ export interface ExecutionLoaderOptions {
   onLoaded?: (record: ExecutionRecord) => void;
 }
 
-export function createExecutionLoader({ client, call, concurrency, maxExecutions, onLoaded }: ExecutionLoaderOptions): ExecutionLoader {
+export function createExecutionLoader({ executions, call, callerKey, stats, concurrency, maxExecutions, onLoaded }: ExecutionLoaderOptions): ExecutionLoader {
   // Aliases times `executions(ids)` could otherwise turn one request into thousands of upstream calls.
   let loaded = 0;
   const load = async (id: string): Promise<ExecutionRecord | Error> => {
@@ -34,7 +39,7 @@ export function createExecutionLoader({ client, call, concurrency, maxExecutions
       return badUserInput(`This request asks for more than ${maxExecutions} distinct executions; split it into several requests.`);
     }
     try {
-      const record = await client.getExecution(id, call);
+      const record = await executions.get(id, call, callerKey, stats);
       onLoaded?.(record);
       return record;
     } catch (error) {

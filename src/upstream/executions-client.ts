@@ -21,6 +21,7 @@ import {
   type UpstreamPolicy,
 } from './resilience.js';
 import { errorForUpstreamStatus, parseRetryAfter, UpstreamError } from './upstream-error.js';
+import { abortedError, settleBeforeAbort } from './abort.js';
 
 /** One execution as the gateway serves it: upstream's fields plus its events. */
 export type ExecutionRecord = UpstreamExecution & {
@@ -92,10 +93,15 @@ export class ExecutionsClient {
     const path = executionPath(this.#origin, this.#basePath, id);
     try {
       const attempts = this.policies.policy.execute(({ signal }) => this.#attempt(id, path, call, signal), call.signal);
-      return await settleBeforeAbort(attempts, call.signal);
+      return await settleBeforeAbort(attempts, call.signal, () => new TaskCancelledError());
     } catch (error) {
       throw this.#toGraphQLError(error, id, call.signal);
     }
+  }
+
+  /** Deadline of one attempt, for error messages elsewhere. */
+  get timeoutMs(): number {
+    return this.#options.timeoutMs;
   }
 
   close(): Promise<void> {
@@ -195,33 +201,10 @@ export class ExecutionsClient {
         'The gateway is at its limit of concurrent calls to the executions API; retry shortly.',
       );
     }
-    if (error instanceof TaskCancelledError || callerSignal?.aborted) {
-      const reason: unknown = callerSignal?.reason;
-      const timedOut = !callerSignal?.aborted || (reason instanceof Error && reason.name === 'TimeoutError');
-      return new UpstreamError(
-        ErrorCode.UPSTREAM_TIMEOUT,
-        timedOut
-          ? `The executions API did not answer in time (${this.#options.timeoutMs} ms per attempt).`
-          : 'The request was cancelled before the executions API answered.',
-      );
-    }
+    if (error instanceof TaskCancelledError || callerSignal?.aborted) return abortedError(callerSignal, this.#options.timeoutMs);
     this.#options.logger.error({ executionId: id, err: describe(error) }, 'unexpected failure calling upstream');
     return new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, 'The executions API could not be reached.');
   }
-}
-
-/**
- * Rejects as soon as `signal` aborts. cockatiel's retry sleeps through its
- * backoff without watching the signal; this keeps the request budget exact.
- */
-function settleBeforeAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(new TaskCancelledError());
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new TaskCancelledError());
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }
 
 /** A body that claims an encoding it does not have. */

@@ -13,6 +13,7 @@ import { createGateway, type Gateway, type SecuritySettings } from '../../src/ga
 import { createHttpServer } from '../../src/server/http-server.js';
 import { createLogger } from '../../src/logger.js';
 import { ExecutionsClient, type ExecutionsClientOptions } from '../../src/upstream/executions-client.js';
+import type { SharedExecutionsOptions } from '../../src/upstream/shared-executions.js';
 
 export const AUTH = `Bearer ${DEMO_TOKEN}`;
 
@@ -23,6 +24,9 @@ export interface HarnessOptions {
   requestBudgetMs?: number;
   security?: Partial<SecuritySettings>;
   maxRequestBodyBytes?: number;
+  /** Cross-request cache; off unless a test turns it on, so call counts stay per request. */
+  cache?: Partial<SharedExecutionsOptions>;
+  upstreamExtensions?: boolean;
 }
 
 export interface GraphQLResponse<T = Record<string, unknown>> extends ExecutionResult<T> {
@@ -72,6 +76,8 @@ export class Harness {
       concurrencyPerRequest: options.concurrencyPerRequest ?? 10,
       requestBudgetMs: options.requestBudgetMs,
       security: options.security,
+      cache: { terminalTtlMs: 0, ...options.cache },
+      upstreamExtensions: options.upstreamExtensions,
     });
     const harness = new Harness(upstream, client, yoga, options.maxRequestBodyBytes ?? 64 * 1024);
     return harness;

@@ -1,0 +1,30 @@
+/** Helpers for settling work at the moment a request's signal aborts. */
+import { ErrorCode } from '../errors.js';
+import { UpstreamError } from './upstream-error.js';
+
+/** The error a caller sees when its signal ended the wait: the budget ran out, or it left. */
+export function abortedError(signal: AbortSignal | undefined, attemptTimeoutMs: number): UpstreamError {
+  const reason: unknown = signal?.reason;
+  const left = signal?.aborted && !(reason instanceof Error && reason.name === 'TimeoutError');
+  return new UpstreamError(
+    ErrorCode.UPSTREAM_TIMEOUT,
+    left
+      ? 'The request was cancelled before the executions API answered.'
+      : `The executions API did not answer in time (${attemptTimeoutMs} ms per attempt, within the request's time budget).`,
+  );
+}
+
+/**
+ * Settles with `promise`, or rejects with `onAbort()` as soon as `signal` aborts.
+ * Hand-written because cockatiel's retry sleeps through its backoff without
+ * watching the signal, and shared calls outlive any one waiter.
+ */
+export function settleBeforeAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined, onAbort: () => Error): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(onAbort());
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(onAbort());
+    signal.addEventListener('abort', abort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
+  });
+}

@@ -1,0 +1,144 @@
+/**
+ * The one place where loaded executions are shared beyond a single GraphQL
+ * request. Everything here is keyed on the caller's identity (a hash of their
+ * Authorization header) and the id, so two callers never share a result, an
+ * error or an in-flight call.
+ *
+ * - In flight: concurrent requests by the same caller for the same execution
+ *   share one upstream call. It is cancelled only when every request waiting on
+ *   it has gone away.
+ * - Cache: terminal executions (succeeded, failed, cancelled) never change, so
+ *   they are kept for `terminalTtlMs`, in an LRU bounded by approximate bytes.
+ *   Other executions are kept only for `activeTtlMs` (default 0: not at all).
+ *   Errors are never cached.
+ */
+import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import { isTerminalStatus, toExecutionStatus } from '../domain/execution-status.js';
+import { abortedError, settleBeforeAbort } from './abort.js';
+import type { ExecutionRecord, ExecutionsClient, UpstreamCall } from './executions-client.js';
+
+export interface SharedExecutionsOptions {
+  terminalTtlMs: number;
+  activeTtlMs: number;
+  /** Upper bound of the cache, in approximate bytes of upstream body. */
+  maxBytes: number;
+}
+
+/** What one GraphQL request's upstream work cost; reported in `extensions.upstream`. */
+export interface UpstreamStats {
+  calls: number;
+  cacheHits: number;
+  sharedCalls: number;
+  timeMs: number;
+}
+
+export function emptyStats(): UpstreamStats {
+  return { calls: 0, cacheHits: 0, sharedCalls: 0, timeMs: 0 };
+}
+
+interface InFlight {
+  promise: Promise<ExecutionRecord>;
+  controller: AbortController;
+  waiters: number;
+}
+
+interface Cached {
+  record: ExecutionRecord;
+  bytes: number;
+}
+
+export class SharedExecutions {
+  readonly #client: ExecutionsClient;
+  readonly #options: SharedExecutionsOptions;
+  readonly #inFlight = new Map<string, InFlight>();
+  readonly #cache: LRUCache<string, Cached> | undefined;
+  /** Process-wide counters, for benchmarks and operators. */
+  readonly totals = { calls: 0, cacheHits: 0, sharedCalls: 0 };
+
+  constructor(client: ExecutionsClient, options: SharedExecutionsOptions) {
+    this.#client = client;
+    this.#options = options;
+    if (options.terminalTtlMs > 0 || options.activeTtlMs > 0) {
+      this.#cache = new LRUCache<string, Cached>({
+        maxSize: options.maxBytes,
+        sizeCalculation: (entry) => entry.bytes,
+        ttlAutopurge: false,
+      });
+    }
+  }
+
+  /** The caller's identity: a hash, so tokens are never kept as keys in memory dumps or logs. */
+  static callerKey(authorization: string): string {
+    return createHash('sha256').update(authorization).digest('base64url');
+  }
+
+  async get(id: string, call: UpstreamCall, callerKey: string, stats: UpstreamStats): Promise<ExecutionRecord> {
+    const key = `${callerKey}:${id}`;
+    const cached = this.#cache?.get(key);
+    if (cached) {
+      stats.cacheHits++;
+      this.totals.cacheHits++;
+      return cached.record;
+    }
+
+    let entry = this.#inFlight.get(key);
+    if (entry) {
+      stats.sharedCalls++;
+      this.totals.sharedCalls++;
+    } else {
+      entry = this.#start(key, id, call, stats);
+    }
+    return this.#wait(entry, call.signal);
+  }
+
+
+
+  #start(key: string, id: string, call: UpstreamCall, stats: UpstreamStats): InFlight {
+    const controller = new AbortController();
+    const started = performance.now();
+    stats.calls++;
+    this.totals.calls++;
+    const promise = this.#client
+      .getExecution(id, { ...call, signal: controller.signal })
+      .then((record) => {
+        this.#remember(key, record);
+        return record;
+      })
+      .finally(() => {
+        stats.timeMs += performance.now() - started;
+        this.#inFlight.delete(key);
+      });
+    const entry: InFlight = { promise, controller, waiters: 0 };
+    this.#inFlight.set(key, entry);
+    return entry;
+  }
+
+  /**
+   * Waits for a shared call: each waiter stops at its own signal (its budget or
+   * its client leaving); the call itself is cancelled once its last waiter left.
+   */
+  #wait(entry: InFlight, signal: AbortSignal | undefined): Promise<ExecutionRecord> {
+    entry.waiters++;
+    if (!signal) return entry.promise;
+    const leave = () => {
+      if (--entry.waiters === 0) entry.controller.abort(signal.reason);
+    };
+    if (signal.aborted) leave();
+    else signal.addEventListener('abort', leave, { once: true });
+    const settled = settleBeforeAbort(entry.promise, signal, () => abortedError(signal, this.#client.timeoutMs));
+    return settled.finally(() => signal.removeEventListener('abort', leave));
+  }
+
+  #remember(key: string, record: ExecutionRecord): void {
+    if (!this.#cache) return;
+    const ttl = isTerminalStatus(toExecutionStatus(record.status)) ? this.#options.terminalTtlMs : this.#options.activeTtlMs;
+    if (ttl <= 0) return;
+    this.#cache.set(key, { record, bytes: approximateBytes(record) }, { ttl });
+  }
+}
+
+/** Rough in-memory size: enough to bound the cache, far cheaper than serializing. */
+function approximateBytes(record: ExecutionRecord): number {
+  return 2_048 + record.events.length * 600;
+}
