@@ -9,6 +9,7 @@ import { UnknownStatusReporter } from './domain/execution-status.js';
 import type { Logger } from './logger.js';
 import { schema } from './schema/index.js';
 import { graphiqlOptions, renderGraphiQL, type GraphiQLSettings } from './server/graphiql.js';
+import { useStableErrorCodes } from './server/error-codes.js';
 import { useOperationLimits } from './server/operation-limits.js';
 import type { ExecutionsClient } from './upstream/executions-client.js';
 import { SharedExecutions, type SharedExecutionsOptions } from './upstream/shared-executions.js';
@@ -100,9 +101,17 @@ export function createGateway(deps: GatewayDependencies): Gateway {
     },
     graphiql: graphiqlOptions(deps.graphiql ?? {}),
     renderGraphiQL,
-    cors: security.corsOrigins.length > 0 ? { origin: security.corsOrigins, methods: ['GET', 'POST'], credentials: false } : false,
+    // Per request: an origin not on the list gets no CORS headers at all (Yoga would
+    // answer `null`, which browsers match for sandboxed iframes and file: pages).
+    cors: (request) => {
+      const origin = request.headers.get('origin');
+      return origin !== null && (security.corsOrigins.includes(origin) || security.corsOrigins.includes('*'))
+        ? { origin: security.corsOrigins.includes('*') ? '*' : security.corsOrigins, methods: ['GET', 'POST'], credentials: false }
+        : false;
+    },
     plugins: [
       useRequestIdHeader(),
+      useStableErrorCodes(),
       // A request carrying Authorization or a JSON content type was preflighted by
       // the browser; anything "simple" must carry the CSRF header instead.
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'authorization'] }),

@@ -21,7 +21,7 @@ function start(env: Record<string, string>): { child: ChildProcess; output: () =
   return { child, output: () => ({ stdout, stderr }) };
 }
 
-async function waitFor<T>(probe: () => T | undefined, timeoutMs = 15_000): Promise<T> {
+async function waitFor<T>(probe: () => T | undefined, timeoutMs = 40_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = probe();
@@ -31,7 +31,8 @@ async function waitFor<T>(probe: () => T | undefined, timeoutMs = 15_000): Promi
   }
 }
 
-describe('npm start', () => {
+// Each test starts real processes through tsx: slow on a busy 2-core machine.
+describe('npm start', { timeout: 60_000 }, () => {
   it('serves the built-in demo data, health and a pasteable query, then shuts down on SIGTERM', async () => {
     const { child, output } = start({ PORT: '0' });
     const url = await waitFor(() => /serving the built-in demo data at (http:\S+)/.exec(output().stdout)?.[1]);

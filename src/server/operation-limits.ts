@@ -5,11 +5,11 @@
  *
  * Sizing: the deepest useful query (execution → events → edges → node →
  * execution → events → nodes → field) has depth 8; the standard introspection
- * query (graphql-js, GraphiQL) reaches depth 21 through its nested `ofType`s.
- * Static cost is counted per selection, not per list item, so list sizes are
- * capped at run time instead (src/context.ts: executions and events per request).
+ * query (graphql-js, GraphiQL) is 15 deep by Armor's count.
+ * Armor's static cost multiplies by `first`/`last` only when they are literals
+ * and cannot see the length of `ids`, so list sizes are also capped at run
+ * time (src/context.ts: executions and events per request).
  */
-import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
 import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
@@ -27,9 +27,38 @@ export const OPERATION_LIMITS = {
   maxAliases: 30,
   maxDirectives: 20,
   maxTokens: 2_000,
-  /** Armor's static cost (1 per scalar, 2 per object, ×1.5 per level); the execution page operation costs 299. */
-  maxCost: 5_000,
+  /**
+   * Armor's static cost (1 per scalar, 2 per object, ×1.5 per level, × a literal
+   * `first`/`last`): the execution page operation with a literal `first: 100`
+   * costs 20,713; nested 100-event pages cost hundreds of thousands.
+   */
+  maxCost: 25_000,
 } as const;
+
+const SUGGESTION = / ?Did you mean [^?]*\?/g;
+
+/**
+ * Hides "Did you mean …?" hints, which map out the schema for a probing client.
+ * Armor's block-field-suggestions only knows the field form of the hint; this
+ * asks graphql-js not to make any during validation, and strips the ones the
+ * executor adds for variables (enum values, input fields).
+ */
+function useHideSuggestions(): Plugin {
+  return {
+    onValidate({ validateFn, setValidationFn }) {
+      // graphql-js: validate(schema, document, rules, options, typeInfo).
+      setValidationFn((schema, document, rules, options, typeInfo) =>
+        validateFn(schema, document, rules, { ...options, hideSuggestions: true }, typeInfo),
+      );
+    },
+    onExecute: () => ({
+      onExecuteDone({ result }) {
+        if (Symbol.asyncIterator in result) return;
+        for (const error of result.errors ?? []) error.message = error.message.replace(SUGGESTION, '');
+      },
+    }),
+  };
+}
 
 export interface OperationLimitOptions {
   introspection: boolean;
@@ -62,7 +91,7 @@ export function useOperationLimits(options: OperationLimitOptions): Plugin[] {
     maxDirectivesPlugin({ ...common, n: OPERATION_LIMITS.maxDirectives }),
     costLimitPlugin({ ...common, maxCost: OPERATION_LIMITS.maxCost, ignoreIntrospection: true }),
   ];
-  if (options.blockFieldSuggestions) plugins.push(blockFieldSuggestionsPlugin());
+  if (options.blockFieldSuggestions) plugins.push(useHideSuggestions());
   if (!options.introspection) plugins.push(useDisableIntrospection());
   return plugins;
 }

@@ -1,0 +1,945 @@
+/**
+ * The gateway's security promises, each proven by a test that fails when the
+ * promise breaks: operation limits (GraphQL Armor), hidden field suggestions,
+ * introspection switched off, request body limits on a real port, CSRF, CORS,
+ * error masking in production, no token in the logs, and callers kept apart.
+ *
+ * "Zero upstream calls" is asserted wherever the gateway must refuse before
+ * doing any upstream work: the fake upstream records every request it gets.
+ */
+import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { Writable } from 'node:stream';
+import { getIntrospectionQuery, Lexer, parse, Source, TokenKind, validate, type ExecutionResult } from 'graphql';
+import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { DEMO_ORGANIZATION, demoExecutions, makeExecution } from '../src/demo/demo-data.js';
+import { createGateway } from '../src/gateway.js';
+import { createLogger } from '../src/logger.js';
+import { schema } from '../src/schema/index.js';
+import { OPERATION_LIMITS } from '../src/server/operation-limits.js';
+import { AUTH, Harness, codes } from './support/harness.js';
+
+const ONE = `query($id: ID!) { execution(id: $id) { id } }`;
+/** The deepest useful query (README, src/server/operation-limits.ts): depth 8. */
+const DEEPEST_LEGIT = `{ execution(id: "ex_demo_2") { events { edges { node { execution { events { nodes { id } } } } } } } }`;
+/** One level deeper than that. */
+const DEPTH_9 = `{ execution(id: "ex_demo_2") { events { edges { node { execution { events { nodes { execution { id } } } } } } } } }`;
+
+/** Tokens as GraphQL's lexer (and Armor's max-tokens parser) counts them: punctuation, names, values; not commas. */
+function countTokens(source: string): number {
+  const lexer = new Lexer(new Source(source));
+  let count = 0;
+  while (lexer.advance().kind !== TokenKind.EOF) count++;
+  return count;
+}
+
+/** Depth of an operation as the gateway's second max-depth plugin counts it (introspection included, fragments flattened). */
+function armorDepth(query: string): number {
+  let depth = -1;
+  const errors = validate(schema, parse(query), [
+    maxDepthRule({ n: 1_000_000, ignoreIntrospection: false, flattenFragments: true, onAccept: [(_context, { n }) => (depth = n)] }),
+  ]);
+  expect(errors).toEqual([]);
+  return depth;
+}
+
+/** `{ __schema { types { fields { type { ofType { … { name } } } } } } }` with `ofTypes` nested ofType levels: depth 5 + ofTypes. */
+function nestedOfTypes(ofTypes: number): string {
+  return `{ __schema { types { fields { type { ${'ofType { '.repeat(ofTypes)}name${' }'.repeat(ofTypes)} } } } } }`;
+}
+
+const onlyError = (response: ExecutionResult) => {
+  expect(response.errors).toHaveLength(1);
+  return response.errors![0]!;
+};
+
+describe('operation limits', () => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await Harness.start();
+  });
+  afterAll(() => harness.close());
+  beforeEach(() => harness.upstream.reset());
+
+  /** A rejection by an Armor validation rule: a 400 with a stable code, a message naming the limit, nothing executed. */
+  async function expectRejected(query: string, message: RegExp, variables?: Record<string, unknown>) {
+    const response = await harness.query(query, variables);
+    expect(response.status).toBe(400);
+    expect(response.data).toBeUndefined();
+    const error = onlyError(response);
+    expect(error.message).toMatch(message);
+    expect(error.extensions).toEqual({ code: 'GRAPHQL_VALIDATION_FAILED' });
+    expect(harness.upstream.requests).toHaveLength(0);
+    return error;
+  }
+
+  it('are the documented values', () => {
+    expect(OPERATION_LIMITS).toMatchObject({ maxDepth: 8, maxAliases: 30, maxDirectives: 20, maxTokens: 2_000, maxCost: 25_000 });
+  });
+
+  describe('depth', () => {
+    it('accepts the deepest legitimate query (depth 8) and answers it', async () => {
+      expect(armorDepth(DEEPEST_LEGIT)).toBe(8);
+      const response = await harness.query<{ execution: { events: { edges: Array<{ node: { execution: { events: { nodes: unknown[] } } } }> } } }>(
+        DEEPEST_LEGIT,
+      );
+      expect(response.status).toBe(200);
+      expect(response.errors).toBeUndefined();
+      const edges = response.data!.execution.events.edges;
+      expect(edges.length).toBeGreaterThan(0);
+      expect(edges[0]!.node.execution.events.nodes[0]).toEqual({ id: 'ev_ex_demo_2_1' });
+      // The nested execution is the same one: served from the request's loader.
+      expect(harness.upstream.requests).toHaveLength(1);
+    });
+
+    it('rejects depth 9 before any upstream call', async () => {
+      expect(armorDepth(DEPTH_9)).toBe(9);
+      await expectRejected(DEPTH_9, /^Query depth limit of 8 exceeded, found 9\.$/);
+    });
+
+    it('counts depth through fragments too (a fragment cannot hide a level)', async () => {
+      const query = `{ execution(id: "ex_demo_2") { ...Deep } }
+        fragment Deep on Execution { events { edges { node { ...Node } } } }
+        fragment Node on ExecutionEvent { execution { events { nodes { execution { id } } } } }`;
+      await expectRejected(query, /Query depth limit of 8 exceeded, found 9/);
+    });
+  });
+
+  describe('aliases', () => {
+    const aliased = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `a${i}: execution(id: "ex_demo_1") { id }`).join(' ')} }`;
+
+    it('accepts 30', async () => {
+      const response = await harness.query<Record<string, { id: string }>>(aliased(30));
+      expect(response.status).toBe(200);
+      expect(response.errors).toBeUndefined();
+      expect(Object.keys(response.data!)).toHaveLength(30);
+      expect(response.data!.a29).toEqual({ id: 'ex_demo_1' });
+    });
+
+    it('rejects 31 before any upstream call', async () => {
+      await expectRejected(aliased(31), /^Aliases limit of 30 exceeded, found 31\.$/);
+    });
+  });
+
+  describe('directives', () => {
+    const directed = (n: number) => `{ execution(id: "ex_demo_1") { id ${'__typename @include(if: true) '.repeat(n)}} }`;
+
+    it('accepts 20', async () => {
+      const response = await harness.query(directed(20));
+      expect(response.status).toBe(200);
+      expect(response.errors).toBeUndefined();
+      expect(response.data).toEqual({ execution: { id: 'ex_demo_1', __typename: 'Execution' } });
+    });
+
+    it('rejects 21 before any upstream call', async () => {
+      await expectRejected(directed(21), /^Directives limit of 20 exceeded, found 21\.$/);
+    });
+  });
+
+  describe('tokens', () => {
+    // `{ executions ( ids : [ … ] ) { id } }` is 12 tokens plus one per id.
+    const withIds = (n: number) => `{ executions(ids: [${Array.from({ length: n }, (_, i) => `"x${i}"`).join(' ')}]) { id } }`;
+
+    it('parses exactly 2,000 tokens (the document then fails on its own merits, not on the token limit)', async () => {
+      const query = withIds(1_988);
+      expect(countTokens(query)).toBe(2_000);
+      const response = await harness.query(query);
+      // Past the parser: the resolver refuses more than 100 ids.
+      expect(codes(response)).toEqual(['BAD_USER_INPUT']);
+      expect(response.errors![0]!.message).not.toMatch(/Token limit/);
+      expect(harness.upstream.requests).toHaveLength(0);
+    });
+
+    it('rejects 2,001 tokens as a parse error before any upstream call', async () => {
+      const query = withIds(1_989);
+      expect(countTokens(query)).toBe(2_001);
+      const response = await harness.query(query);
+      expect(response.status).toBe(400);
+      expect(response.data).toBeUndefined();
+      const error = onlyError(response);
+      expect(error.message).toMatch(/Token limit of 2000 exceeded/);
+      expect(error.extensions).toEqual({ code: 'GRAPHQL_PARSE_FAILED' });
+      expect(harness.upstream.requests).toHaveLength(0);
+    });
+
+    it('rejects a long query of repeated fields the same way', async () => {
+      const response = await harness.query(`{ execution(id: "ex_demo_1") { ${'id '.repeat(3_000)}} }`);
+      expect(response.status).toBe(400);
+      expect(onlyError(response).message).toMatch(/Token limit of 2000 exceeded/);
+      expect(harness.upstream.requests).toHaveLength(0);
+    });
+  });
+
+  describe('cost', () => {
+    it('rejects a very costly query (pages of events of each event’s execution) before any upstream call', async () => {
+      const query = `{ execution(id: "ex_demo_long") { events(first: 100) { nodes { execution { events(first: 100) { nodes { id message level } } } } } } }`;
+      // Well inside the depth, alias and token limits: only cost rejects it.
+      expect(armorDepth(query)).toBeLessThanOrEqual(OPERATION_LIMITS.maxDepth);
+      expect(countTokens(query)).toBeLessThan(OPERATION_LIMITS.maxTokens);
+      const error = await expectRejected(query, new RegExp(`^Query Cost limit of ${OPERATION_LIMITS.maxCost} exceeded, found [\\d.]+\\.$`));
+      const found = Number(/found ([\d.e+]+)\.$/.exec(error.message)![1]);
+      expect(found).toBeGreaterThan(OPERATION_LIMITS.maxCost);
+    });
+
+    it('rejects a fragment bomb (2^40 expansions) quickly, before any upstream call', async () => {
+      let fragments = 'fragment E0 on Execution { id }\n';
+      for (let i = 1; i <= 40; i++) fragments += `fragment E${i} on Execution { ...E${i - 1} ...E${i - 1} }\n`;
+      const started = performance.now();
+      await expectRejected(`{ execution(id: "ex_demo_1") { ...E40 } }\n${fragments}`, new RegExp(`Query Cost limit of ${OPERATION_LIMITS.maxCost} exceeded`));
+      expect(performance.now() - started).toBeLessThan(2_000);
+    });
+
+    it('accepts the operation README suggests for polling, `events(first: 100, after: …)`, written with a literal page size', async () => {
+      // README "Paging": `events(first: 100, after: <last endCursor seen>)`. The same
+      // operation with `first: $first` costs 92 (Armor cannot see variables), so a
+      // literal 100 must not turn it into a rejected query (cost 8853.5 today).
+      const document = readFileSync(new URL('../schema/operations/execution-events.graphql', import.meta.url), 'utf8');
+      const literal = document.replace('events(first: $first,', 'events(first: 100,').replace(/\n\s*\$first: Int\n/, '\n');
+      expect(literal).not.toBe(document);
+      const viaVariable = await harness.query(document, { id: 'ex_demo_long', first: 100 });
+      expect(viaVariable.errors).toBeUndefined();
+      harness.upstream.reset();
+      const response = await harness.query<{ execution: { events: { edges: unknown[] } } }>(literal, { id: 'ex_demo_long' });
+      expect(response.errors).toBeUndefined();
+      expect(response.data!.execution.events.edges).toHaveLength(100);
+    });
+  });
+
+  describe('recursive fragments', () => {
+    it.each([
+      ['A spreads B, B spreads A', `{ ...A } fragment A on Query { execution(id: "ex_demo_1") { id } ...B } fragment B on Query { ...A }`, /Cannot spread fragment "A" within itself via "B"/],
+      ['a fragment spreading itself', `{ ...A } fragment A on Query { execution(id: "ex_demo_1") { id } ...A }`, /Cannot spread fragment "A" within itself\./],
+      [
+        'a cycle through nested fields',
+        `{ execution(id: "ex_demo_1") { ...E } } fragment E on Execution { id events { nodes { execution { ...E } } } }`,
+        /Cannot spread fragment "E" within itself/,
+      ],
+    ])('%s: a validation error, not a crash or a hang; the next request is answered', async (_name, query, message) => {
+      const started = performance.now();
+      const response = await harness.query(query);
+      expect(performance.now() - started).toBeLessThan(2_000);
+      expect(response.status).toBe(400);
+      expect(response.data).toBeUndefined();
+      expect(response.errors!.length).toBeGreaterThanOrEqual(1);
+      expect(response.errors!.some((error) => message.test(error.message))).toBe(true);
+      expect(response.errors!.every((error) => error.extensions?.code === 'GRAPHQL_VALIDATION_FAILED')).toBe(true);
+      expect(JSON.stringify(response.errors)).not.toMatch(/Maximum call stack|RangeError|Unexpected error/);
+      expect(harness.upstream.requests).toHaveLength(0);
+
+      const next = await harness.query(ONE, { id: 'ex_demo_1' });
+      expect(next.errors).toBeUndefined();
+      expect(next.data).toEqual({ execution: { id: 'ex_demo_1' } });
+    });
+  });
+
+  describe('introspection depth', () => {
+    it.each([
+      ['graphql-js defaults', {}],
+      [
+        'every option GraphiQL may turn on',
+        { descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true, oneOf: true },
+      ],
+    ])('serves the full introspection query (%s) without a token or an upstream call', async (_name, options) => {
+      const query = getIntrospectionQuery(options);
+      const depth = armorDepth(query);
+      console.info(`getIntrospectionQuery(${JSON.stringify(options)}) has depth ${depth}; the limit is ${OPERATION_LIMITS.maxIntrospectionDepth}`);
+      expect(depth).toBeLessThanOrEqual(OPERATION_LIMITS.maxIntrospectionDepth);
+      const response = await harness.query<{ __schema: { types: Array<{ name: string }> } }>(query, undefined, { authorization: null });
+      expect(response.status).toBe(200);
+      expect(response.errors).toBeUndefined();
+      expect(response.data!.__schema.types.map((type) => type.name)).toEqual(expect.arrayContaining(['Query', 'Execution', 'ExecutionEvent']));
+      expect(harness.upstream.requests).toHaveLength(0);
+    });
+
+    it('accepts an introspection query exactly at the introspection depth limit', async () => {
+      const limit = OPERATION_LIMITS.maxIntrospectionDepth;
+      const query = nestedOfTypes(limit - 5);
+      expect(armorDepth(query)).toBe(limit);
+      const response = await harness.query(query, undefined, { authorization: null });
+      expect(response.status).toBe(200);
+      expect(response.errors).toBeUndefined();
+    });
+
+    it('rejects an introspection query nested one level deeper (ofType { ofType { … } })', async () => {
+      const limit = OPERATION_LIMITS.maxIntrospectionDepth;
+      const query = nestedOfTypes(limit - 4);
+      expect(armorDepth(query)).toBe(limit + 1);
+      await expectRejected(query, new RegExp(`^Query depth limit of ${limit} exceeded, found ${limit + 1}\\.$`));
+    });
+
+    it('rejects a much deeper one (50 levels)', async () => {
+      await expectRejected(nestedOfTypes(45), /Query depth limit of \d+ exceeded, found 50/);
+    });
+  });
+});
+
+describe('field suggestions', () => {
+  const MISSPELLINGS: Array<[string, string, Record<string, unknown> | undefined, RegExp]> = [
+    ['a misspelled field', `{ execution(id: "ex_demo_1") { statsu } }`, undefined, /Cannot query field "statsu" on type "Execution"/],
+    ['a misspelled argument', `{ execution(idd: "ex_demo_1") { id } }`, undefined, /Unknown argument "idd"/],
+    ['a misspelled type', `query($f: ExecutionEventFiltr) { __typename }`, undefined, /Unknown type "ExecutionEventFiltr"/],
+    ['a misspelled enum value', `{ execution(id: "ex_demo_1") { events(order: ASCC) { totalCount } } }`, undefined, /"ASCC" does not exist in "EventOrder"/],
+    [
+      'a misspelled enum value in a variable',
+      `query($o: EventOrder) { execution(id: "ex_demo_1") { events(order: $o) { totalCount } } }`,
+      { o: 'ASCC' },
+      /"ASCC" does not exist in "EventOrder"/,
+    ],
+    [
+      'a misspelled input field in a variable',
+      `query($f: ExecutionEventFilter) { execution(id: "ex_demo_1") { events(filter: $f) { totalCount } } }`,
+      { f: { levells: ['warn'] } },
+      /Field "levells" is not defined by type "ExecutionEventFilter"/,
+    ],
+  ];
+
+  describe('with blockFieldSuggestions: true (production)', () => {
+    let harness: Harness;
+    beforeAll(async () => {
+      harness = await Harness.start({ security: { blockFieldSuggestions: true } });
+    });
+    afterAll(() => harness.close());
+    beforeEach(() => harness.upstream.reset());
+
+    it.each(MISSPELLINGS)('hides the suggestion for %s', async (_name, query, variables, message) => {
+      const response = await harness.query(query, variables);
+      expect(response.status).toBe(400);
+      expect(response.errors!.some((error) => message.test(error.message))).toBe(true);
+      const text = JSON.stringify(response.errors);
+      expect(text).not.toMatch(/Did you mean/);
+      // The names a suggestion would have revealed.
+      expect(text).not.toMatch(/"status"|"id"\?|"ExecutionEventFilter"\?|"ASC"|"levels"/);
+      expect(harness.upstream.requests).toHaveLength(0);
+    });
+  });
+
+  describe('with blockFieldSuggestions: false (development)', () => {
+    let harness: Harness;
+    beforeAll(async () => {
+      harness = await Harness.start({ security: { blockFieldSuggestions: false } });
+    });
+    afterAll(() => harness.close());
+
+    it('suggests the field a misspelling was close to', async () => {
+      const response = await harness.query(`{ execution(id: "ex_demo_1") { statsu } }`);
+      expect(response.status).toBe(400);
+      expect(onlyError(response).message).toBe('Cannot query field "statsu" on type "Execution". Did you mean "status"?');
+    });
+  });
+
+  it('blocks them by default when the process starts with NODE_ENV=production', async () => {
+    const previous = process.env.NODE_ENV;
+    process.env.NODE_ENV = 'production';
+    try {
+      vi.resetModules();
+      const fresh = await import('../src/gateway.js');
+      const yoga = fresh.createGateway({ client: {} as never, logger: createLogger('silent'), concurrencyPerRequest: 10 });
+      const response = await yoga.fetch('http://gateway.test/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: `{ execution(id: "ex_demo_1") { statsu } }` }),
+      });
+      const text = await response.text();
+      expect(text).toMatch(/Cannot query field \\"statsu\\"/);
+      expect(text).not.toMatch(/Did you mean/);
+    } finally {
+      restoreNodeEnv(previous);
+      vi.resetModules();
+    }
+  });
+});
+
+describe('introspection switched off', () => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await Harness.start({ security: { introspection: false } });
+  });
+  afterAll(() => harness.close());
+  beforeEach(() => harness.upstream.reset());
+
+  it.each([
+    ['__schema', '{ __schema { queryType { name } } }'],
+    ['__type', '{ __type(name: "Execution") { name fields { name } } }'],
+    ['the full introspection query', getIntrospectionQuery()],
+  ])('refuses %s', async (field, query) => {
+    const response = await harness.query(query);
+    expect(response.status).toBe(400);
+    expect(response.data).toBeUndefined();
+    expect(codes(response).every((code) => code === 'GRAPHQL_VALIDATION_FAILED')).toBe(true);
+    expect(response.errors![0]!.message).toMatch(/introspection has been disabled/);
+    if (field.startsWith('__')) expect(response.errors![0]!.message).toContain(`"${field}"`);
+    expect(JSON.stringify(response)).not.toMatch(/ExecutionEvent|"Query"/);
+  });
+
+  it('still answers normal queries and __typename', async () => {
+    const response = await harness.query(`query($id: ID!) { __typename execution(id: $id) { id status __typename } }`, { id: 'ex_demo_1' });
+    expect(response.status).toBe(200);
+    expect(response.errors).toBeUndefined();
+    expect(response.data).toEqual({ __typename: 'Query', execution: { id: 'ex_demo_1', status: 'AWAITING_PAYMENT', __typename: 'Execution' } });
+    expect(harness.upstream.requests).toHaveLength(1);
+  });
+});
+
+interface HttpAnswer {
+  status: number;
+  headers: Headers;
+  text: string;
+  json: () => ExecutionResult & { errors?: Array<{ message: string; extensions?: Record<string, unknown> }> };
+  ms: number;
+}
+
+async function send(url: string, init: RequestInit & { duplex?: 'half' }): Promise<HttpAnswer> {
+  const started = performance.now();
+  const response = await fetch(url, init);
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, text, json: () => JSON.parse(text), ms: performance.now() - started };
+}
+
+const postJson = (url: string, body: string, headers: Record<string, string> = {}) =>
+  send(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: AUTH, ...headers },
+    body,
+  });
+
+/** The data of a successful answer (responses may carry `extensions`, e.g. upstream cost). */
+function dataOf(answer: HttpAnswer): unknown {
+  const body = answer.json();
+  expect(body.errors).toBeUndefined();
+  return body.data;
+}
+
+/** A JSON body of exactly `bytes` bytes whose query is `{ __typename }` padded with ignored spaces. */
+function bodyOfSize(bytes: number): string {
+  const base = JSON.stringify({ query: '{ __typename }' });
+  const padded = JSON.stringify({ query: `{ __typename }${' '.repeat(bytes - base.length)}` });
+  expect(Buffer.byteLength(padded)).toBe(bytes);
+  return padded;
+}
+
+describe('request body limit on a real port', () => {
+  const HUGE = JSON.stringify({ query: ONE, variables: { id: 'ex_demo_1', padding: 'x'.repeat(1024 * 1024) } });
+
+  function expect413(answer: HttpAnswer, limit: number) {
+    expect(answer.status).toBe(413);
+    expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
+    const body = answer.json();
+    expect(body.data).toBeUndefined();
+    expect(body.errors).toHaveLength(1);
+    expect(body.errors![0]!.message).toContain(`over ${limit} bytes`);
+    expect(body.errors![0]!.extensions).toEqual({ code: 'BAD_REQUEST', http: { status: 413 } });
+  }
+
+  describe('with maxRequestBodyBytes 1024', () => {
+    let harness: Harness;
+    let url: string;
+    beforeAll(async () => {
+      harness = await Harness.start({ maxRequestBodyBytes: 1024 });
+      url = await harness.listen();
+    });
+    afterAll(() => harness.close());
+    beforeEach(() => harness.upstream.reset());
+
+    it('answers a 1 MB POST with 413 and a GraphQL-style JSON error, fast, with zero upstream calls', async () => {
+      expect(Buffer.byteLength(HUGE)).toBeGreaterThan(1024 * 1024);
+      const answer = await postJson(url, HUGE);
+      expect413(answer, 1024);
+      expect(answer.ms).toBeLessThan(1_000);
+      expect(harness.upstream.requests).toHaveLength(0);
+    });
+
+    it('answers 413 to a plain node:http client streaming the 1 MB body too', async () => {
+      const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const request = httpRequest(url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(HUGE) } }, (response) => {
+          let text = '';
+          response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          response.on('end', () => resolve({ status: response.statusCode!, text }));
+        });
+        request.on('error', reject);
+        request.end(HUGE);
+      });
+      expect(answer.status).toBe(413);
+      expect(JSON.parse(answer.text).errors[0].extensions.code).toBe('BAD_REQUEST');
+      expect(harness.upstream.requests).toHaveLength(0);
+    });
+
+    it('accepts a body of exactly 1024 bytes and refuses 1025', async () => {
+      const atLimit = await postJson(url, bodyOfSize(1024));
+      expect(atLimit.status).toBe(200);
+      expect(dataOf(atLimit)).toEqual({ __typename: 'Query' });
+      expect413(await postJson(url, bodyOfSize(1025)), 1024);
+    });
+
+    it('answers 411 to a chunked POST without content-length, with zero upstream calls', async () => {
+      const body = new TextEncoder().encode(JSON.stringify({ query: ONE, variables: { id: 'ex_demo_1' } }));
+      const stream = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(body);
+          controller.close();
+        },
+      });
+      const answer = await send(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: AUTH }, body: stream, duplex: 'half' });
+      expect(answer.status).toBe(411);
+      expect(answer.json().errors![0]!.extensions).toEqual({ code: 'BAD_REQUEST', http: { status: 411 } });
+      expect(harness.upstream.requests).toHaveLength(0);
+    });
+
+    it('keeps serving after refusing bodies', async () => {
+      const answer = await postJson(url, JSON.stringify({ query: ONE, variables: { id: 'ex_demo_1' } }));
+      expect(answer.status).toBe(200);
+      expect(dataOf(answer)).toEqual({ execution: { id: 'ex_demo_1' } });
+    });
+  });
+
+  describe('with the default limit (64 KiB)', () => {
+    let harness: Harness;
+    let url: string;
+    beforeAll(async () => {
+      harness = await Harness.start();
+      url = await harness.listen();
+    });
+    afterAll(() => harness.close());
+    beforeEach(() => harness.upstream.reset());
+
+    it('answers a 1 MB POST with 413, fast, with zero upstream calls', async () => {
+      const answer = await postJson(url, HUGE);
+      expect413(answer, 64 * 1024);
+      expect(answer.ms).toBeLessThan(1_000);
+      expect(harness.upstream.requests).toHaveLength(0);
+    });
+
+    it('answers BAD_USER_INPUT (not 413) to a 10,000-character id in a normal-sized body, with zero upstream calls', async () => {
+      const body = JSON.stringify({ query: ONE, variables: { id: 'a'.repeat(10_000) } });
+      expect(Buffer.byteLength(body)).toBeLessThan(64 * 1024);
+      const answer = await postJson(url, body);
+      expect(answer.status).toBe(200);
+      const result = answer.json();
+      expect(result.data).toEqual({ execution: null });
+      expect(codes(result)).toEqual(['BAD_USER_INPUT']);
+      // The id is not echoed back.
+      expect(answer.text).not.toContain('a'.repeat(100));
+      expect(harness.upstream.requests).toHaveLength(0);
+    });
+  });
+});
+
+describe('CSRF prevention on a real port', () => {
+  let harness: Harness;
+  let url: string;
+  const typename = () => `${url}?query=${encodeURIComponent('{__typename}')}`;
+  beforeAll(async () => {
+    harness = await Harness.start();
+    url = await harness.listen();
+  });
+  afterAll(() => harness.close());
+  beforeEach(() => harness.upstream.reset());
+
+  it('refuses a "simple" GET (no content-type, no Authorization, no CSRF header) with 403', async () => {
+    const answer = await send(typename(), { method: 'GET' });
+    expect(answer.status).toBe(403);
+    expect(answer.json().data).toBeUndefined();
+    expect(answer.json().errors![0]!.message).toMatch(/CSRF/);
+  });
+
+  it('refuses a simple GET that would read data, with zero upstream calls', async () => {
+    const answer = await send(`${url}?query=${encodeURIComponent('{ execution(id: "ex_demo_1") { id } }')}`, { method: 'GET' });
+    expect(answer.status).toBe(403);
+    expect(answer.text).not.toContain('ex_demo_1');
+    expect(harness.upstream.requests).toHaveLength(0);
+  });
+
+  it('answers the same GET with x-graphql-yoga-csrf: 1', async () => {
+    const answer = await send(typename(), { method: 'GET', headers: { 'x-graphql-yoga-csrf': '1' } });
+    expect(answer.status).toBe(200);
+    expect(dataOf(answer)).toEqual({ __typename: 'Query' });
+  });
+
+  it('answers the same GET with an Authorization header (a browser preflights it)', async () => {
+    const answer = await send(`${url}?query=${encodeURIComponent('{ execution(id: "ex_demo_1") { id } }')}`, { method: 'GET', headers: { authorization: AUTH } });
+    expect(answer.status).toBe(200);
+    expect(dataOf(answer)).toEqual({ execution: { id: 'ex_demo_1' } });
+  });
+
+  it.each(['text/plain', 'text/plain;charset=UTF-8', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x'])(
+    'refuses a POST with content-type %s (a form can send it cross-site), with zero upstream calls',
+    async (contentType) => {
+      const answer = await send(url, {
+        method: 'POST',
+        headers: { 'content-type': contentType },
+        body: JSON.stringify({ query: '{ execution(id: "ex_demo_1") { id } __typename }' }),
+      });
+      expect(answer.status).toBe(403);
+      expect(answer.json().data).toBeUndefined();
+      expect(harness.upstream.requests).toHaveLength(0);
+    },
+  );
+
+  it('answers a normal JSON POST', async () => {
+    const answer = await postJson(url, JSON.stringify({ query: ONE, variables: { id: 'ex_demo_1' } }));
+    expect(answer.status).toBe(200);
+    expect(dataOf(answer)).toEqual({ execution: { id: 'ex_demo_1' } });
+  });
+});
+
+describe('CORS', () => {
+  const preflight = (url: string, origin: string) =>
+    send(url, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+    });
+  /** Whether a browser at `origin` may read the response. */
+  const allows = (answer: HttpAnswer, origin: string) => {
+    const allowed = answer.headers.get('access-control-allow-origin');
+    return allowed === origin || allowed === '*';
+  };
+
+  describe('by default (no origins configured)', () => {
+    let harness: Harness;
+    let url: string;
+    beforeAll(async () => {
+      harness = await Harness.start();
+      url = await harness.listen();
+    });
+    afterAll(() => harness.close());
+
+    it('gives a preflight from https://evil.example no access-control-allow-origin', async () => {
+      const answer = await preflight(url, 'https://evil.example');
+      expect(answer.headers.get('access-control-allow-origin')).toBeNull();
+      expect(answer.headers.get('access-control-allow-credentials')).toBeNull();
+    });
+
+    it('gives a cross-origin POST no access-control-allow-origin either', async () => {
+      const answer = await postJson(url, JSON.stringify({ query: '{ __typename }' }), { origin: 'https://evil.example' });
+      expect(answer.status).toBe(200);
+      expect(answer.headers.get('access-control-allow-origin')).toBeNull();
+    });
+  });
+
+  describe('with corsOrigins: [https://app.example]', () => {
+    let harness: Harness;
+    let url: string;
+    beforeAll(async () => {
+      harness = await Harness.start({ security: { corsOrigins: ['https://app.example'] } });
+      url = await harness.listen();
+    });
+    afterAll(() => harness.close());
+
+    it('allows https://app.example, with the Authorization header and POST, without credentials', async () => {
+      const answer = await preflight(url, 'https://app.example');
+      expect(answer.status).toBeLessThan(300);
+      expect(answer.headers.get('access-control-allow-origin')).toBe('https://app.example');
+      expect(answer.headers.get('access-control-allow-methods')).toMatch(/POST/);
+      expect(answer.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('authorization');
+      expect(answer.headers.get('access-control-allow-credentials')).toBeNull();
+      const post = await postJson(url, JSON.stringify({ query: '{ __typename }' }), { origin: 'https://app.example' });
+      expect(allows(post, 'https://app.example')).toBe(true);
+    });
+
+    it('does not allow https://evil.example', async () => {
+      const answer = await preflight(url, 'https://evil.example');
+      expect(allows(answer, 'https://evil.example')).toBe(false);
+      const post = await postJson(url, JSON.stringify({ query: '{ __typename }' }), { origin: 'https://evil.example' });
+      expect(allows(post, 'https://evil.example')).toBe(false);
+    });
+  });
+
+  describe('with two origins', () => {
+    let harness: Harness;
+    let url: string;
+    beforeAll(async () => {
+      harness = await Harness.start({ security: { corsOrigins: ['https://app.example', 'https://admin.example'] } });
+      url = await harness.listen();
+    });
+    afterAll(() => harness.close());
+
+    it('allows each configured origin and varies on Origin', async () => {
+      for (const origin of ['https://app.example', 'https://admin.example']) {
+        const answer = await preflight(url, origin);
+        expect(allows(answer, origin)).toBe(true);
+        expect(answer.headers.get('vary')).toMatch(/Origin/);
+      }
+    });
+
+    it('does not allow https://evil.example', async () => {
+      expect(allows(await preflight(url, 'https://evil.example'), 'https://evil.example')).toBe(false);
+    });
+
+    it('does not allow the opaque origin "null" (sandboxed iframes, file: pages)', async () => {
+      // Yoga answers an unlisted origin with `access-control-allow-origin: null`,
+      // which a browser whose origin serializes as "null" treats as a match.
+      const answer = await preflight(url, 'null');
+      expect(allows(answer, 'null')).toBe(false);
+      const post = await postJson(url, JSON.stringify({ query: '{ __typename }' }), { origin: 'null' });
+      expect(allows(post, 'null')).toBe(false);
+    });
+  });
+});
+
+function restoreNodeEnv(previous: string | undefined): void {
+  if (previous === undefined) delete process.env.NODE_ENV;
+  else process.env.NODE_ENV = previous;
+}
+
+describe('error masking in production conditions', () => {
+  const SECRET = 'secret internals at /src/x.ts';
+
+  it.each([
+    ['an Error', () => new Error(SECRET)],
+    ['a TypeError', () => new TypeError(SECRET)],
+    ['an Error with a cause and extra fields', () => Object.assign(new Error(SECRET, { cause: new Error(`cause: ${SECRET}`) }), { extensions: { leak: SECRET }, code: 'ESECRET' })],
+  ])('answers "Unexpected error." and nothing else when the client throws %s', async (_name, thrown) => {
+    const previous = process.env.NODE_ENV;
+    process.env.NODE_ENV = 'production';
+    let text: string;
+    let status: number;
+    try {
+      const fakeClient = {
+        getExecution: async () => {
+          throw thrown();
+        },
+      };
+      const yoga = createGateway({ client: fakeClient as never, logger: createLogger('silent'), concurrencyPerRequest: 10 });
+      const response = await yoga.fetch('http://gateway.test/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: AUTH },
+        body: JSON.stringify({ query: ONE, variables: { id: 'ex_demo_1' } }),
+      });
+      status = response.status;
+      text = await response.text();
+    } finally {
+      restoreNodeEnv(previous);
+    }
+    expect(process.env.NODE_ENV).toBe(previous);
+    expect(status).toBe(200);
+    const body = JSON.parse(text) as ExecutionResult;
+    expect(body.data).toEqual({ execution: null });
+    const error = onlyError(body);
+    expect(error.message).toBe('Unexpected error.');
+    expect(error.extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR' });
+    expect(Object.keys(error).sort()).toEqual(['extensions', 'locations', 'message', 'path']);
+    for (const leak of ['secret', '/src/x.ts', 'stack', 'originalError', 'cause', 'ESECRET', 'TypeError', '    at ']) expect(text).not.toContain(leak);
+  });
+});
+
+describe('logs never contain a token', () => {
+  const TOKEN = 'tok-SECRET-9f8e7d';
+  const SECRET_AUTH = `Bearer ${TOKEN}`;
+  let harness: Harness;
+  let url: string;
+  beforeAll(async () => {
+    harness = await Harness.start({
+      upstream: { tokens: { [TOKEN]: DEMO_ORGANIZATION } },
+      // Short enough for the hang to time out quickly, long enough that nothing else does on a busy machine.
+      client: { timeoutMs: 500, resilience: { maxAttempts: 2 } },
+      maxRequestBodyBytes: 4096,
+    });
+    url = await harness.listen();
+  });
+  afterAll(() => harness.close());
+
+  it('after successes, upstream 401s, 500s, timeouts, bad bodies and refused requests', async () => {
+    const echo = (status: number) => JSON.stringify({ code: status, message: `refused ${SECRET_AUTH} authorization: ${SECRET_AUTH}`, requestId: 'req-echo' });
+    harness.upstream.setFault('ex_demo_2', { kind: 'status', status: 401, body: echo(401) });
+    harness.upstream.setFault('ex_demo_3', { kind: 'status', status: 500, body: echo(500) });
+    harness.upstream.setFault('ex_demo_4', { kind: 'hang' });
+    harness.upstream.setFault('ex_demo_5', { kind: 'body', body: `<html>${SECRET_AUTH}</html>` });
+    harness.upstream.setFault('ex_demo_6', { kind: 'status', status: 503, body: 'not json', headers: { 'content-type': 'text/plain' } });
+    harness.upstream.setFault('ex_demo_7', { kind: 'reset' });
+
+    const query = (id: string) => harness.query(ONE, { id }, { authorization: SECRET_AUTH });
+    expect((await query('ex_demo_1')).data).toEqual({ execution: { id: 'ex_demo_1' } });
+    expect(codes(await query('ex_demo_2'))).toEqual(['UNAUTHENTICATED']);
+    expect(codes(await query('ex_demo_3'))).toEqual(['UPSTREAM_UNAVAILABLE']);
+    expect(codes(await query('ex_demo_4'))).toEqual(['UPSTREAM_TIMEOUT']);
+    expect(codes(await query('ex_demo_5'))).toEqual(['UPSTREAM_BAD_RESPONSE']);
+    expect(codes(await query('ex_demo_6'))).toEqual(['UPSTREAM_UNAVAILABLE']);
+    expect(codes(await query('ex_demo_7'))).toEqual(['UPSTREAM_UNAVAILABLE']);
+    expect(codes(await query('../etc/passwd'))).toEqual(['BAD_USER_INPUT']);
+    // A token upstream does not know: upstream's own 401.
+    expect(codes(await harness.query(ONE, { id: 'ex_demo_1' }, { authorization: `${SECRET_AUTH}-revoked` }))).toEqual(['UNAUTHENTICATED']);
+
+    // Refused by the gateway itself, over the real port, with the header set.
+    expect((await postJson(url, '{"query": "{ __typename', { authorization: SECRET_AUTH })).status).toBe(400);
+    expect((await postJson(url, JSON.stringify({ query: '{ execution(id: "ex_demo_1") { nope } }' }), { authorization: SECRET_AUTH })).status).toBe(400);
+    expect((await postJson(url, 'x'.repeat(10_000), { authorization: SECRET_AUTH })).status).toBe(413);
+    expect((await postJson(url, JSON.stringify({ query: DEPTH_9 }), { authorization: SECRET_AUTH })).status).toBe(400);
+    expect((await postJson(url, JSON.stringify({ query: ONE, variables: { id: 'ex_demo_1' } }), { authorization: SECRET_AUTH })).status).toBe(200);
+
+    // Something was logged, failures included.
+    expect(harness.logs.length).toBeGreaterThan(0);
+    expect(harness.logs.some((line) => line.msg === 'upstream call failed')).toBe(true);
+    expect(harness.rawLogs).not.toContain(TOKEN);
+    expect(harness.rawLogs).not.toContain(SECRET_AUTH);
+    expect(harness.rawLogs).not.toContain('9f8e7d');
+  });
+
+  it('redacts authorization and token fields whoever logs them', () => {
+    let raw = '';
+    const logger = createLogger(
+      'debug',
+      new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          raw += chunk.toString();
+          callback();
+        },
+      }),
+    );
+    logger.info({ authorization: SECRET_AUTH, headers: { authorization: SECRET_AUTH }, token: TOKEN }, 'direct');
+    logger.info({ request: { headers: { authorization: SECRET_AUTH } }, call: { authorization: SECRET_AUTH, token: TOKEN } }, 'nested');
+    logger.child({ component: 'x' }).warn({ upstream: { authorization: SECRET_AUTH } }, 'child');
+    expect(raw.split('\n').filter(Boolean)).toHaveLength(3);
+    expect(raw).toContain('[redacted]');
+    expect(raw).not.toContain(TOKEN);
+  });
+});
+
+describe('callers are kept apart', () => {
+  const TOKEN_A = 'tok-org-a-1111';
+  const TOKEN_B = 'tok-org-b-2222';
+  const AUTH_A = `Bearer ${TOKEN_A}`;
+  const AUTH_B = `Bearer ${TOKEN_B}`;
+  const QUERY = `query($id: ID!) { execution(id: $id) { id organizationId runId checkoutSessionId status } }`;
+  const upstreamOptions = {
+    tokens: { [TOKEN_A]: 'org_a', [TOKEN_B]: 'org_b' },
+    executions: [
+      ...demoExecutions(),
+      makeExecution({ id: 'ex_iso_1', status: 'workflow_running', organizationId: 'org_a' }),
+      // Terminal: the kind of execution the cross-request cache keeps.
+      makeExecution({ id: 'ex_iso_2', status: 'workflow_succeeded', organizationId: 'org_a' }),
+      makeExecution({ id: 'ex_iso_3', status: 'workflow_failed', organizationId: 'org_a' }),
+    ],
+  };
+  const STATUS: Record<string, string> = { ex_iso_1: 'WORKFLOW_RUNNING', ex_iso_2: 'WORKFLOW_SUCCEEDED', ex_iso_3: 'WORKFLOW_FAILED' };
+
+  type Answer = { text: string; body: ExecutionResult<{ execution: Record<string, unknown> | null }> };
+  const ask = async (harness: Harness, authorization: string, requestId: string, id = 'ex_iso_1'): Promise<Answer> => {
+    const response = await harness.yoga.fetch('http://gateway.test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization, 'x-request-id': requestId },
+      body: JSON.stringify({ query: QUERY, variables: { id } }),
+    });
+    const text = await response.text();
+    return { text, body: JSON.parse(text) as Answer['body'] };
+  };
+
+  function expectOwnerView(answer: Answer, id = 'ex_iso_1') {
+    expect(answer.body.errors).toBeUndefined();
+    expect(answer.body.data).toEqual({
+      execution: { id, organizationId: 'org_a', runId: `run_${id}`, checkoutSessionId: `cs_${id}`, status: STATUS[id] },
+    });
+    expect(answer.text).not.toMatch(/NOT_FOUND|not found|"errors"/);
+    expect(answer.text).not.toContain(TOKEN_B);
+  }
+
+  function expectOutsiderView(answer: Answer, id = 'ex_iso_1') {
+    expect(answer.body.data).toEqual({ execution: null });
+    expect(codes(answer.body)).toEqual(['NOT_FOUND']);
+    expect(answer.body.errors![0]!.extensions).toMatchObject({ code: 'NOT_FOUND', upstreamStatus: 404 });
+    for (const owned of ['org_a', `run_${id}`, `cs_${id}`, STATUS[id]!, TOKEN_A]) expect(answer.text).not.toContain(owned);
+  }
+
+  /** Every upstream call carries the token of the caller whose request id it carries. */
+  function expectCallsMatchCallers(harness: Harness, callers: Map<string, string>) {
+    for (const call of harness.upstream.requests) {
+      const requestId = String(call.headers['x-request-id']);
+      expect(callers.has(requestId)).toBe(true);
+      expect(call.headers.authorization).toBe(callers.get(requestId));
+    }
+  }
+
+  describe('without the cross-request cache', () => {
+    let harness: Harness;
+    beforeAll(async () => {
+      harness = await Harness.start({ upstream: upstreamOptions });
+    });
+    afterAll(() => harness.close());
+    beforeEach(() => {
+      harness.upstream.reset();
+      harness.upstream.latencyMs = 50;
+    });
+
+    it('two callers asking for the same execution at the same moment: two upstream calls, each with its own token', async () => {
+      const [a, b] = await Promise.all([ask(harness, AUTH_A, 'caller-a'), ask(harness, AUTH_B, 'caller-b')]);
+      expectOwnerView(a);
+      expectOutsiderView(b);
+
+      const calls = harness.upstream.requests;
+      expect(calls).toHaveLength(2);
+      // They overlapped: both were at upstream at once.
+      expect(harness.upstream.maxInFlight).toBe(2);
+      const byCaller = Object.fromEntries(calls.map((call) => [call.headers['x-request-id'], call.headers.authorization]));
+      expect(byCaller).toEqual({ 'caller-a': AUTH_A, 'caller-b': AUTH_B });
+      expect(calls.every((call) => call.path === '/v1/executions/ex_iso_1')).toBe(true);
+    });
+
+    it('20 interleaved concurrent requests alternating tokens: every A gets the data, every B NOT_FOUND', async () => {
+      const callers = new Map(Array.from({ length: 20 }, (_, i) => [`caller-${i}`, i % 2 === 0 ? AUTH_A : AUTH_B] as const));
+      const answers = await Promise.all([...callers].map(([requestId, authorization]) => ask(harness, authorization, requestId)));
+      [...callers.values()].forEach((authorization, i) => (authorization === AUTH_A ? expectOwnerView(answers[i]!) : expectOutsiderView(answers[i]!)));
+
+      // Concurrent requests of one caller may share an upstream call
+      // (src/upstream/shared-executions.ts); requests of different callers never do.
+      const calls = harness.upstream.requests;
+      expect(calls.length).toBeGreaterThanOrEqual(2);
+      expect(calls.length).toBeLessThanOrEqual(20);
+      expect(harness.upstream.maxInFlight).toBeGreaterThan(1);
+      expectCallsMatchCallers(harness, callers);
+      expect(calls.filter((call) => call.headers.authorization === AUTH_A).length).toBeGreaterThanOrEqual(1);
+      expect(calls.filter((call) => call.headers.authorization === AUTH_B).length).toBeGreaterThanOrEqual(1);
+    });
+
+    it('20 interleaved requests, each started after the previous one reached upstream: 20 calls, each with its caller’s token', async () => {
+      // Staggered so that no two requests of one caller are in flight together: no sharing is possible.
+      harness.upstream.latencyMs = 0;
+      const callers = new Map(Array.from({ length: 20 }, (_, i) => [`caller-${i}`, i % 2 === 0 ? AUTH_A : AUTH_B] as const));
+      const answers: Answer[] = [];
+      for (const [requestId, authorization] of callers) answers.push(await ask(harness, authorization, requestId));
+      [...callers.values()].forEach((authorization, i) => (authorization === AUTH_A ? expectOwnerView(answers[i]!) : expectOutsiderView(answers[i]!)));
+      expect(harness.upstream.requests).toHaveLength(20);
+      expectCallsMatchCallers(harness, callers);
+    });
+  });
+
+  describe('with the cross-request cache on (terminal executions kept 60 s, the production default)', () => {
+    let harness: Harness;
+    beforeAll(async () => {
+      harness = await Harness.start({ upstream: upstreamOptions, cache: { terminalTtlMs: 60_000 } });
+    });
+    afterAll(() => harness.close());
+    beforeEach(() => harness.upstream.reset());
+
+    it('never serves A’s cached execution to B', async () => {
+      expectOwnerView(await ask(harness, AUTH_A, 'a-1', 'ex_iso_2'), 'ex_iso_2');
+      expectOwnerView(await ask(harness, AUTH_A, 'a-2', 'ex_iso_2'), 'ex_iso_2');
+      // The cache is on: A's second request did not reach upstream.
+      expect(harness.upstream.requests.map((call) => call.headers['x-request-id'])).toEqual(['a-1']);
+
+      expectOutsiderView(await ask(harness, AUTH_B, 'b-1', 'ex_iso_2'), 'ex_iso_2');
+      expect(harness.upstream.requests.map((call) => [call.headers['x-request-id'], call.headers.authorization])).toEqual([
+        ['a-1', AUTH_A],
+        ['b-1', AUTH_B],
+      ]);
+    });
+
+    it('never serves B’s NOT_FOUND to A', async () => {
+      expectOutsiderView(await ask(harness, AUTH_B, 'b-1', 'ex_iso_3'), 'ex_iso_3');
+      expectOutsiderView(await ask(harness, AUTH_B, 'b-2', 'ex_iso_3'), 'ex_iso_3');
+      expectOwnerView(await ask(harness, AUTH_A, 'a-1', 'ex_iso_3'), 'ex_iso_3');
+      expectCallsMatchCallers(harness, new Map([['b-1', AUTH_B], ['b-2', AUTH_B], ['a-1', AUTH_A]]));
+    });
+
+    it('keeps 20 interleaved concurrent callers apart while A’s execution is cached', async () => {
+      harness.upstream.latencyMs = 50;
+      const callers = new Map(Array.from({ length: 20 }, (_, i) => [`mix-${i}`, i % 2 === 0 ? AUTH_A : AUTH_B] as const));
+      const answers = await Promise.all([...callers].map(([requestId, authorization]) => ask(harness, authorization, requestId, 'ex_iso_2')));
+      [...callers.values()].forEach((authorization, i) =>
+        authorization === AUTH_A ? expectOwnerView(answers[i]!, 'ex_iso_2') : expectOutsiderView(answers[i]!, 'ex_iso_2'),
+      );
+      expectCallsMatchCallers(harness, callers);
+      // A was served from the cache filled by the first test; every call upstream saw was B's.
+      expect(harness.upstream.requests.length).toBeGreaterThanOrEqual(1);
+      expect(harness.upstream.requests.every((call) => call.headers.authorization === AUTH_B)).toBe(true);
+    });
+  });
+});
