@@ -56,7 +56,7 @@ describe('in-flight sharing across requests', () => {
     const h = await start({ requestBudgetMs: 150 });
     h.upstream.latencyMs = 400;
     const short = h.query(ONE, { id: 'ex_live' }, { authorization: A });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    while (h.upstream.inFlight === 0) await new Promise((resolve) => setTimeout(resolve, 5));
     // The second request joins the first one's call; each ends at its own budget.
     const late = h.query(ONE, { id: 'ex_live' }, { authorization: A });
     const shortStarted = performance.now();
@@ -77,7 +77,8 @@ describe('in-flight sharing across requests', () => {
       body: JSON.stringify({ query: ONE, variables: { id: 'ex_live' } }),
       signal: controller.signal,
     }).catch(() => 'left');
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Join only once the first request's call is at upstream, so the second one shares it.
+    while (h.upstream.inFlight === 0) await new Promise((resolve) => setTimeout(resolve, 5));
     const staying = h.query(ONE, { id: 'ex_live' }, { authorization: A });
     controller.abort();
     expect(await leaving).toBe('left');

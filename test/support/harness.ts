@@ -60,7 +60,8 @@ export class Harness {
     const logger = createLogger('debug', sink);
     const client = new ExecutionsClient({
       baseUrl: upstream.url,
-      timeoutMs: 2_000,
+      // Generous: a 100,000-event body is 35 MB; fault tests set their own short timeouts.
+      timeoutMs: 10_000,
       connections: 16,
       maxBodyBytes: 128 * 1024 * 1024,
       executionIdPattern: /^[A-Za-z0-9_-]{1,64}$/,
