@@ -4,6 +4,7 @@
  * loaders bound to that caller. Nothing here outlives the request.
  */
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { badUserInput } from './errors.js';
 import type { UnknownStatusReporter } from './domain/execution-status.js';
 import { createExecutionLoader, type ExecutionLoader } from './upstream/execution-loader.js';
@@ -53,6 +54,9 @@ export function createContext(request: Request, deps: ContextDependencies): Gate
   const authorization = request.headers.get('authorization');
   // Upstream calls stop when the client goes away or the request's budget is spent.
   const signal = AbortSignal.any([request.signal, AbortSignal.timeout(deps.requestBudgetMs)]);
+  // Every execution this request waits on listens to the signal (twice when shared);
+  // Node would warn past 10, which is a normal request here, not a leak.
+  setMaxListeners(4 * MAX_EXECUTIONS_PER_REQUEST, signal);
   const call: UpstreamCall | null = authorization?.trim() ? { authorization, requestId, signal } : null;
   const upstream = emptyStats();
   let eventsTaken = 0;
