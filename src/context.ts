@@ -4,10 +4,10 @@
  * loaders bound to that caller. Nothing here outlives the request.
  */
 import { randomUUID } from 'node:crypto';
-import { setMaxListeners } from 'node:events';
 import { badUserInput } from './errors.js';
 import type { UnknownStatusReporter } from './domain/execution-status.js';
 import { createExecutionLoader, type ExecutionLoader } from './upstream/execution-loader.js';
+import { createRequestSignal } from './upstream/request-signal.js';
 import type { UpstreamCall } from './upstream/executions-client.js';
 import { emptyStats, SharedExecutions, type UpstreamStats } from './upstream/shared-executions.js';
 
@@ -19,6 +19,8 @@ export const MAX_EVENTS_PER_REQUEST = 2_000;
 export interface GatewayContext {
   requestId: string;
   loaders: { execution: ExecutionLoader };
+  /** Releases the request's budget timer once its execution is done. */
+  dispose(): void;
   /** What this request cost upstream; reported in `extensions.upstream`. */
   upstream: UpstreamStats;
   /** Counts events handed out by this request; throws past MAX_EVENTS_PER_REQUEST. */
@@ -53,16 +55,14 @@ export function createContext(request: Request, deps: ContextDependencies): Gate
   const requestId = requestIdOf(request);
   const authorization = request.headers.get('authorization');
   // Upstream calls stop when the client goes away or the request's budget is spent.
-  const signal = AbortSignal.any([request.signal, AbortSignal.timeout(deps.requestBudgetMs)]);
-  // Every execution this request waits on listens to the signal (twice when shared);
-  // Node would warn past 10, which is a normal request here, not a leak.
-  setMaxListeners(4 * MAX_EXECUTIONS_PER_REQUEST, signal);
+  const { signal, dispose } = createRequestSignal(request.signal, deps.requestBudgetMs, 4 * MAX_EXECUTIONS_PER_REQUEST);
   const call: UpstreamCall | null = authorization?.trim() ? { authorization, requestId, signal } : null;
   const upstream = emptyStats();
   let eventsTaken = 0;
   return {
     requestId,
     upstream,
+    dispose,
     takeEvents(count) {
       eventsTaken += count;
       if (eventsTaken > MAX_EVENTS_PER_REQUEST) {

@@ -30,6 +30,19 @@ export interface GatewayDependencies {
 
 const DEFAULT_CACHE: SharedExecutionsOptions = { terminalTtlMs: 60_000, activeTtlMs: 0, maxBytes: 256 * 1024 * 1024 };
 
+/** Releases each request's budget timer as soon as its execution is done. */
+function useRequestCleanup(): Plugin<GatewayContext> {
+  return {
+    onExecute() {
+      return {
+        onExecuteDone({ args }) {
+          args.contextValue.dispose();
+        },
+      };
+    },
+  };
+}
+
 /**
  * Adds `extensions.upstream` to every result: upstream calls made, cache hits,
  * calls shared with concurrent requests, and upstream time, so a frontend team
@@ -90,6 +103,10 @@ export function createGateway(deps: GatewayDependencies): Gateway {
     graphqlEndpoint: '/graphql',
     healthCheckEndpoint: '/health',
     landingPage: false,
+    // The HTTP server refuses oversized and unsized bodies before Yoga sees them
+    // (src/server/http-server.ts). Yoga's own limit pipes every body through a
+    // TransformStream, ~5% of a status poll's CPU, to enforce the same thing.
+    maxRequestBodySize: false,
     // Expected errors are GraphQLErrors and pass; anything else becomes
     // "Unexpected error." with no stack or message, whatever NODE_ENV says.
     maskedErrors: { isDev: false },
@@ -111,6 +128,7 @@ export function createGateway(deps: GatewayDependencies): Gateway {
     },
     plugins: [
       useRequestIdHeader(),
+      useRequestCleanup(),
       useStableErrorCodes(),
       // A request carrying Authorization or a JSON content type was preflighted by
       // the browser; anything "simple" must carry the CSRF header instead.

@@ -75,7 +75,9 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
     halfOpenAfter: options.breakerHalfOpenAfterMs,
     breaker: new ConsecutiveBreaker(options.breakerThreshold),
   });
-  const timeoutPolicy = timeout(options.attemptTimeoutMs, TimeoutStrategy.Aggressive);
+  // abortOnReturn off: aborting every finished attempt allocated an AbortError (a
+  // DOMException with a stack) per call, ~4% of a status poll's CPU in profiles.
+  const timeoutPolicy = timeout(options.attemptTimeoutMs, { strategy: TimeoutStrategy.Aggressive, abortOnReturn: false });
 
   return {
     policy: wrap(bulkheadPolicy, retryPolicy, breakerPolicy, timeoutPolicy),
