@@ -16,7 +16,7 @@ async function start(options: HarnessOptions): Promise<Harness> {
   return harness;
 }
 
-const waitUntil = async (condition: () => boolean, timeoutMs = 2000) => {
+const waitUntil = async (condition: () => boolean, timeoutMs = 5000) => {
   const deadline = performance.now() + timeoutMs;
   while (!condition()) {
     if (performance.now() > deadline) throw new Error('condition not met in time');
