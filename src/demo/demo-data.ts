@@ -3,6 +3,7 @@
  * contract. They feed the demo (`npm start` without UPSTREAM_URL), the tests and
  * the benchmark, so all three exercise the same shapes.
  */
+import { UPSTREAM_STATUSES } from '../domain/execution-status.js';
 import type { UpstreamEvent, UpstreamExecution } from '../upstream/envelope.js';
 
 export interface StoredExecution {
@@ -98,18 +99,8 @@ export function makeEvents(executionId: string, organizationId: string, count: n
 
 /** The demo set: one execution per status, and one long-running execution with many events. */
 export function demoExecutions(): StoredExecution[] {
-  const statuses = [
-    'awaiting_payment',
-    'payment_confirmed',
-    'workflow_queued',
-    'workflow_running',
-    'workflow_waiting',
-    'workflow_succeeded',
-    'workflow_failed',
-    'workflow_cancelled',
-  ];
   return [
-    ...statuses.map((status, i) => makeExecution({ id: `ex_demo_${i + 1}`, status, minute: i, eventCount: 3 + i * 2 })),
+    ...UPSTREAM_STATUSES.map((status, i) => makeExecution({ id: `ex_demo_${i + 1}`, status, minute: i, eventCount: 3 + i * 2 })),
     makeExecution({ id: 'ex_demo_long', status: 'workflow_running', minute: 30, eventCount: 1000 }),
   ];
 }

@@ -16,6 +16,9 @@ export const KNOWN_EXECUTION_STATUSES = [
 
 export type ExecutionStatus = (typeof KNOWN_EXECUTION_STATUSES)[number] | 'UNKNOWN';
 
+/** The documented statuses as upstream spells them. */
+export const UPSTREAM_STATUSES: readonly string[] = KNOWN_EXECUTION_STATUSES.map((status) => status.toLowerCase());
+
 const byUpstreamValue = new Map<string, ExecutionStatus>(
   KNOWN_EXECUTION_STATUSES.map((status) => [status.toLowerCase(), status]),
 );
