@@ -193,6 +193,39 @@ describe('timeouts and cancellation', () => {
   });
 });
 
+describe('clients that leave', () => {
+  it('survive a client leaving mid fan-out: no crash, no open circuit, next requests served', async () => {
+    const h = await start({ client: { timeoutMs: 10_000, resilience: { breakerThreshold: 3 } } });
+    const url = await h.listen();
+    h.upstream.latencyMs = 100;
+    const crashes: unknown[] = [];
+    const onCrash = (error: unknown) => crashes.push(error);
+    process.on('unhandledRejection', onCrash);
+    try {
+      const ids = ['ex_demo_1', 'ex_demo_2', 'ex_demo_3', 'ex_demo_4', 'ex_demo_5', 'ex_demo_6', 'ex_demo_7', 'ex_demo_8'];
+      const controller = new AbortController();
+      const leaving = fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer demo-token' },
+        body: JSON.stringify({ query: 'query($ids: [ID!]!) { executions(ids: $ids) { id } }', variables: { ids } }),
+        signal: controller.signal,
+      }).catch(() => 'left');
+      await waitUntil(() => h.upstream.inFlight >= 3);
+      controller.abort();
+      expect(await leaving).toBe('left');
+      await waitUntil(() => h.upstream.inFlight === 0);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      h.upstream.latencyMs = 0;
+      const next = await h.query(ONE, { id: 'ex_demo_1' });
+      expect(next.errors).toBeUndefined();
+      expect(h.logs.some((line) => line.msg === 'upstream circuit opened: failing fast')).toBe(false);
+      expect(crashes).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onCrash);
+    }
+  });
+});
+
 describe('encodings and sizes', () => {
   it.each(['gzip', 'br'] as const)('decodes a %s body and serves it normally', async (encoding) => {
     const h = await start({});

@@ -21,6 +21,8 @@ export function abortedError(signal: AbortSignal | undefined, attemptTimeoutMs: 
  */
 export function settleBeforeAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined, onAbort: () => Error): Promise<T> {
   if (!signal) return promise;
+  // Whoever stops waiting, the work may still fail later: never leave that unhandled.
+  promise.catch(() => {});
   if (signal.aborted) return Promise.reject(onAbort());
   return new Promise<T>((resolve, reject) => {
     const abort = () => reject(onAbort());

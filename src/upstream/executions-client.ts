@@ -137,8 +137,13 @@ export class ExecutionsClient {
         this.#options.maxBodyBytes,
       );
     } catch (error) {
-      // An aborted attempt is the timeout's or the caller's; the policies report it.
-      if (signal.aborted) throw error;
+      if (signal.aborted) {
+        // The caller left (or spent its budget): not something to hold against upstream.
+        if (call.signal?.aborted) throw error;
+        throw new UpstreamError(ErrorCode.UPSTREAM_TIMEOUT, `The executions API did not answer within ${this.#options.timeoutMs} ms.`, {
+          countsAsFailure: true,
+        });
+      }
       if (error instanceof BodyTooLargeError || error instanceof UnsupportedEncodingError || isZlibError(error)) {
         throw this.#badResponse(id, describe(error).message, { upstreamStatus: status, upstreamRequestId });
       }

@@ -8,11 +8,13 @@
  *             429, 502, 503, 504), a bounded number of attempts, exponential backoff
  *             with decorrelated jitter, honouring Retry-After up to a cap, and
  *             stopping as soon as the caller's signal aborts.
- *   breaker   after `breakerThreshold` consecutive failures (network, 5xx,
- *             timeouts) calls fail fast for `halfOpenAfterMs`, then one probe
- *             decides whether it closes again.
  *   timeout   a deadline for each attempt; its signal cancels the HTTP request, so
  *             the socket is released.
+ *   breaker   after `breakerThreshold` consecutive failures (network, 5xx,
+ *             attempt timeouts) calls fail fast for `halfOpenAfterMs`, then one
+ *             probe decides whether it closes again. It sits inside the timeout so
+ *             that it judges each attempt's own outcome: a caller that went away
+ *             is not an upstream failure.
  */
 import {
   BrokenCircuitError,
@@ -52,8 +54,7 @@ export interface ResilienceOptions {
 export type UpstreamPolicy = ReturnType<typeof createUpstreamPolicy>;
 
 const isRetryable = (error: Error) => error instanceof UpstreamError && error.retryable;
-const isUpstreamFailure = (error: Error) =>
-  (error instanceof UpstreamError && error.countsAsFailure) || error instanceof TaskCancelledError;
+const isUpstreamFailure = (error: Error) => error instanceof UpstreamError && error.countsAsFailure;
 
 export function createUpstreamPolicy(options: ResilienceOptions) {
   const exponential = new ExponentialBackoff({
@@ -80,7 +81,7 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
   const timeoutPolicy = timeout(options.attemptTimeoutMs, { strategy: TimeoutStrategy.Aggressive, abortOnReturn: false });
 
   return {
-    policy: wrap(bulkheadPolicy, retryPolicy, breakerPolicy, timeoutPolicy),
+    policy: wrap(bulkheadPolicy, retryPolicy, timeoutPolicy, breakerPolicy),
     breaker: breakerPolicy,
     bulkhead: bulkheadPolicy,
     retry: retryPolicy,
