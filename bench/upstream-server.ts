@@ -2,10 +2,26 @@
  * The fake upstream in its own process for benchmarks, so that the gateway and
  * the load driver never share its event loop. Usage:
  *   tsx bench/upstream-server.ts '<json: { executions: ExecutionSpec[], latencyMs? }>'
- * Prints one line `{"url": "..."}` when listening.
+ * Prints one line `{"url": "...", "control": "..."}` when listening.
+ *
+ * `control` is a second loopback HTTP port for the benchmark driver (never for
+ * the gateway):
+ *   GET  /stats                     {requests, inFlight, maxInFlight, latencyMs}; `requests` is
+ *                                   a monotonic count of every request the fake upstream received
+ *   POST /latency?ms=N              sets the latency added to every answer
+ *   POST /reset-max                 restarts maxInFlight from the current inFlight
+ *   POST /tag?prefix=P              from now on, counts requests per `x-request-id` starting with P
+ *                                   (forgets earlier per-id counts; empty prefix stops counting)
+ *   GET  /tagged                    {prefix, counts: {requestId: calls}} for the current prefix
+ *   POST /faults                    body {"<execution id>": Fault | null, ...}: injects (or, with null,
+ *                                   removes) a fault for every request to that id
+ *                                   (src/demo/fake-upstream.ts: status, body, hang, reset, flaky, slow)
+ *   GET  /calls                     {"<execution id>": requests} since start, monotonic
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { makeExecution, type ExecutionSpec } from '../src/demo/demo-data.js';
-import { FakeUpstream } from '../src/demo/fake-upstream.js';
+import { FakeUpstream, type Fault, type RecordedRequest } from '../src/demo/fake-upstream.js';
 
 interface UpstreamSpec {
   executions: ExecutionSpec[];
@@ -17,7 +33,85 @@ const upstream = await FakeUpstream.start({
   executions: spec.executions.map((execution) => makeExecution(execution)),
   latencyMs: spec.latencyMs ?? 0,
 });
+
+// A monotonic request counter, by wrapping the recorder's push (the array itself is
+// truncated below), plus optional per-x-request-id counts for exact attribution.
+let total = 0;
+let tagPrefix = '';
+let tagged = new Map<string, number>();
+const callsById = new Map<string, number>();
+const EXECUTION_PATH = '/v1/executions/';
+const push = upstream.requests.push.bind(upstream.requests);
+upstream.requests.push = (...items: RecordedRequest[]): number => {
+  total += items.length;
+  for (const item of items) {
+    const id = item.path.startsWith(EXECUTION_PATH) ? item.path.slice(EXECUTION_PATH.length) : '(other path)';
+    callsById.set(id, (callsById.get(id) ?? 0) + 1);
+  }
+  if (tagPrefix) {
+    for (const item of items) {
+      const id = item.headers['x-request-id'];
+      if (typeof id === 'string' && id.startsWith(tagPrefix)) tagged.set(id, (tagged.get(id) ?? 0) + 1);
+    }
+  }
+  return push(...items);
+};
 // Recorded requests would grow without bound under load; the bench counts them itself.
 setInterval(() => (upstream.requests.length = 0), 1000).unref();
-process.stdout.write(`${JSON.stringify({ url: upstream.url })}\n`);
-process.on('SIGTERM', () => void upstream.close().then(() => process.exit(0)));
+
+const control = createServer((request, response) => {
+  const url = new URL(request.url ?? '/', 'http://control');
+  const json = (status: number, value: unknown) => {
+    const body = JSON.stringify(value);
+    response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    response.end(body);
+  };
+  if (request.method === 'GET' && url.pathname === '/stats') {
+    return json(200, { requests: total, inFlight: upstream.inFlight, maxInFlight: upstream.maxInFlight, latencyMs: upstream.latencyMs });
+  }
+  if (request.method === 'POST' && url.pathname === '/latency') {
+    const ms = Number(url.searchParams.get('ms'));
+    if (!Number.isFinite(ms) || ms < 0) return json(400, { error: 'ms must be a number >= 0' });
+    upstream.latencyMs = ms;
+    return json(200, { latencyMs: upstream.latencyMs });
+  }
+  if (request.method === 'POST' && url.pathname === '/reset-max') {
+    upstream.maxInFlight = upstream.inFlight;
+    return json(200, { maxInFlight: upstream.maxInFlight });
+  }
+  if (request.method === 'POST' && url.pathname === '/tag') {
+    tagPrefix = url.searchParams.get('prefix') ?? '';
+    tagged = new Map();
+    return json(200, { prefix: tagPrefix });
+  }
+  if (request.method === 'GET' && url.pathname === '/tagged') {
+    return json(200, { prefix: tagPrefix, counts: Object.fromEntries(tagged) });
+  }
+  if (request.method === 'GET' && url.pathname === '/calls') {
+    return json(200, Object.fromEntries(callsById));
+  }
+  if (request.method === 'POST' && url.pathname === '/faults') {
+    let text = '';
+    request.setEncoding('utf8');
+    request.on('data', (chunk: string) => (text += chunk));
+    request.on('end', () => {
+      try {
+        const faults = JSON.parse(text) as Record<string, Fault | null>;
+        for (const [id, fault] of Object.entries(faults)) upstream.setFault(id, fault ?? undefined);
+        json(200, { faults: Object.keys(faults).length });
+      } catch (error) {
+        json(400, { error: `body must be {"<id>": Fault | null}: ${(error as Error).message}` });
+      }
+    });
+    return;
+  }
+  json(404, { error: 'not found' });
+});
+await new Promise<void>((resolve) => control.listen(0, '127.0.0.1', resolve));
+const { port: controlPort } = control.address() as AddressInfo;
+
+process.stdout.write(`${JSON.stringify({ url: upstream.url, control: `http://127.0.0.1:${controlPort}` })}\n`);
+process.on('SIGTERM', () => {
+  control.close();
+  void upstream.close().then(() => process.exit(0));
+});

@@ -1,6 +1,8 @@
 /** Starts the benchmark's processes and waits until each says it is ready. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
+import { request } from 'undici';
 import type { ExecutionSpec } from '../../src/demo/demo-data.js';
 
 const root = new URL('../..', import.meta.url);
@@ -15,22 +17,37 @@ export interface Started {
   stop(): Promise<void>;
 }
 
-function startNode(args: string[], env: Record<string, string>, ready: (line: string) => boolean): Promise<Started> {
+export interface SpawnOptions {
+  /** Where the child's stdout lines go once they are not needed for readiness; default: dropped. */
+  onLine?: (line: string) => void;
+  /** When given, the child's stderr is piped here line by line instead of inherited. */
+  onErrorLine?: (line: string) => void;
+}
+
+/** Spawns `node --import tsx <args>` from the repository root; stdout is always drained. */
+export function spawnNode(args: string[], env: Record<string, string>, options: SpawnOptions = {}): Started & { lines: ReturnType<typeof createInterface> } {
   const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
     cwd: root,
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', options.onErrorLine ? 'pipe' : 'inherit'],
   });
   running.add(child);
+  if (options.onErrorLine) createInterface({ input: child.stderr! }).on('line', options.onErrorLine);
   const stop = () =>
     new Promise<void>((resolve) => {
-      if (child.exitCode !== null) return resolve();
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
       child.once('exit', () => resolve());
       child.kill('SIGTERM');
       setTimeout(() => child.kill('SIGKILL'), 3000).unref();
     }).finally(() => running.delete(child));
+  const lines = createInterface({ input: child.stdout! });
+  if (options.onLine) lines.on('line', options.onLine);
+  return { child, stop, lines };
+}
+
+function startNode(args: string[], env: Record<string, string>, ready: (line: string) => boolean): Promise<Started> {
+  const { child, stop, lines } = spawnNode(args, env);
   return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
       if (ready(line)) resolve({ child, stop });
     });
@@ -38,14 +55,15 @@ function startNode(args: string[], env: Record<string, string>, ready: (line: st
   });
 }
 
-export async function startUpstream(executions: ExecutionSpec[], latencyMs = 0): Promise<Started & { url: string }> {
+export async function startUpstream(executions: ExecutionSpec[], latencyMs = 0): Promise<Started & { url: string; control: string }> {
   let url = '';
+  let control = '';
   const started = await startNode(['bench/upstream-server.ts', JSON.stringify({ executions, latencyMs })], {}, (line) => {
     if (!line.startsWith('{"url"')) return false;
-    url = (JSON.parse(line) as { url: string }).url;
+    ({ url, control } = JSON.parse(line) as { url: string; control: string });
     return true;
   });
-  return { ...started, url };
+  return { ...started, url, control };
 }
 
 export async function startGateway(upstreamUrl: string, port: number, env: Record<string, string> = {}): Promise<Started & { url: string }> {
@@ -55,4 +73,67 @@ export async function startGateway(upstreamUrl: string, port: number, env: Recor
     (line) => line.includes('execution-gateway listening'),
   );
   return { ...started, url: `http://127.0.0.1:${port}/graphql` };
+}
+
+/** A port that was free a moment ago (for children that cannot report theirs, e.g. with LOG_LEVEL=warn). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts the gateway with any log level: readiness is an HTTP probe (`{ __typename }`
+ * answered), not a log line. Its stdout (pino, at the chosen level) goes to `onLine`.
+ */
+export async function startGatewayProbed(
+  upstreamUrl: string,
+  env: Record<string, string> = {},
+  options: SpawnOptions & { timeoutMs?: number } = {},
+): Promise<Started & { url: string; port: number }> {
+  const port = await freePort();
+  const started = spawnNode(['src/server.ts'], { UPSTREAM_URL: upstreamUrl, PORT: String(port), ...env }, options);
+  const url = `http://127.0.0.1:${port}/graphql`;
+  let exited: number | null | undefined;
+  started.child.once('exit', (code) => (exited = code));
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  for (;;) {
+    if (exited !== undefined) throw new Error(`gateway exited with ${exited} before it was ready`);
+    if (Date.now() > deadline) {
+      await started.stop();
+      throw new Error('gateway did not answer within the start-up timeout');
+    }
+    try {
+      const response = await request(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"query":"{ __typename }"}',
+        headersTimeout: 1000,
+        bodyTimeout: 1000,
+      });
+      await response.body.dump();
+      if (response.statusCode < 500) break;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { child: started.child, stop: started.stop, url, port };
+}
+
+/** Starts bench/floor-proxy.ts in its own process; it prints `{"url": ...}` when listening. */
+export async function startFloorProxy(upstreamUrl: string, env: Record<string, string> = {}): Promise<Started & { url: string }> {
+  let url = '';
+  const started = await startNode(['bench/floor-proxy.ts'], { UPSTREAM_URL: upstreamUrl, PORT: '0', ...env }, (line) => {
+    if (!line.startsWith('{"url"')) return false;
+    url = (JSON.parse(line) as { url: string }).url;
+    return true;
+  });
+  return { ...started, url };
 }

@@ -1,0 +1,731 @@
+/**
+ * Side-by-side benchmark: the gateway against two references, scenario by
+ * scenario, in one run.
+ *
+ *   - direct upstream: the driver fetches the same data from the REST API itself;
+ *   - floor proxy (bench/floor-proxy.ts): plain node:http + undici Pool + JSON.parse,
+ *     answering the same fields as the GraphQL query with no GraphQL;
+ *   - the gateway with WORKERS=1 and WORKERS=2.
+ *
+ * The fake upstream, the floor proxy and the gateway each run in their own
+ * process; this process only drives load (autocannon, loopback) and measures.
+ * Per scenario and target: a correctness probe (status, GraphQL errors, same
+ * data as the floor, upstream calls of one request alone), a warm-up, a wait
+ * until the server is idle again, then the measured run with peak RSS sampled
+ * from /proc and upstream calls counted by the fake upstream.
+ *
+ *   npm run bench
+ *   BENCH_SECONDS=3 npm run bench               shorter runs while debugging
+ * Other knobs: BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (16; S7 always 8),
+ * BENCH_WORKERS (1,2), BENCH_SCENARIOS (e.g. S1,S3), BENCH_QUIET_WAIT_SECONDS (60: how long in
+ * all to wait, before cells, for other jobs on the machine to finish). Gateway knobs in the
+ * environment (TERMINAL_CACHE_TTL_MS, UPSTREAM_EXTENSIONS, …) reach the gateway.
+ *
+ * Output: a Markdown report on stdout (progress goes to stderr) and
+ * bench/results/bench.json.
+ */
+import { execSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { isDeepStrictEqual } from 'node:util';
+import { request } from 'undici';
+import { DEMO_TOKEN } from '../src/demo/demo-data.js';
+import { runFanout } from './lib/fanout.js';
+import { runLoad, warmUp, type LoadRequest, type LoadResult } from './lib/load.js';
+import { sampleLatency, type LatencySummary, type Probe } from './lib/measure.js';
+import { foreignCpu, sampleRss, waitIdle, type RssPeak } from './lib/procfs.js';
+import { startFloorProxy, startGatewayProbed, startUpstream, type Started } from './lib/processes.js';
+import { scenarios, upstreamData, type Scenario } from './lib/scenarios.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
+const WORKER_COUNTS = (process.env.BENCH_WORKERS ?? '1,2').split(',').map(Number);
+const ONLY = process.env.BENCH_SCENARIOS?.split(',').map((key) => key.trim().toUpperCase());
+/** Mirrors the gateway's defaults so the floor and the direct reference fan out the same way. */
+const CONCURRENCY_PER_REQUEST = Number(process.env.UPSTREAM_CONCURRENCY_PER_REQUEST || 10);
+const UPSTREAM_SOCKETS = Number(process.env.UPSTREAM_CONNECTIONS || 64);
+const PASSTHROUGH = [
+  'TERMINAL_CACHE_TTL_MS',
+  'ACTIVE_CACHE_TTL_MS',
+  'CACHE_MAX_BYTES',
+  'UPSTREAM_EXTENSIONS',
+  'UPSTREAM_CONCURRENCY_PER_REQUEST',
+  'UPSTREAM_CONNECTIONS',
+];
+const S3_SEQUENTIAL_SAMPLES = 30;
+/** Other processes using this much CPU (in cores) during a measured run make its numbers suspect. */
+const FOREIGN_CPU_WARNING = 0.15;
+
+const authorization = `Bearer ${DEMO_TOKEN}`;
+const resultsUrl = new URL('./results/bench.json', import.meta.url);
+const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
+
+for (const [name, value] of [
+  ['BENCH_SECONDS', SECONDS],
+  ['BENCH_WARMUP_SECONDS', WARMUP_SECONDS],
+  ['BENCH_CONNECTIONS', CONNECTIONS],
+] as const) {
+  if (!Number.isFinite(value) || value <= 0) {
+    process.stderr.write(`bench: ${name} must be a positive number\n`);
+    process.exit(1);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Targets
+
+type Kind = 'direct' | 'floor' | 'gateway';
+interface Target {
+  name: string;
+  kind: Kind;
+  workers?: number;
+}
+const TARGETS: Target[] = [
+  { name: 'direct upstream', kind: 'direct' },
+  { name: 'floor proxy', kind: 'floor' },
+  ...WORKER_COUNTS.map((workers) => ({ name: `gateway WORKERS=${workers}`, kind: 'gateway' as const, workers })),
+];
+
+/** What a target process said or did that bears on its numbers. */
+interface Health {
+  /** Exit of the target process itself (code or signal), if it ended before we stopped it. */
+  exited?: string;
+  /** Uncaught exceptions printed on stderr (a process or cluster worker died of each). */
+  crashes: number;
+  /** Cluster workers the primary had to replace. */
+  workerRestarts: number;
+  /** "upstream circuit opened" log lines. */
+  circuitOpened: number;
+  /** Node's MaxListenersExceededWarning on stderr. */
+  listenerWarnings: number;
+  /** Log lines at warn and above, by message. */
+  messages: Record<string, number>;
+  /** When crashes, restarts and breaker openings happened (performance.now() of the driver). */
+  timeline: { at: number; event: 'crash' | 'worker replaced' | 'circuit opened' | 'exit' }[];
+}
+
+interface Running {
+  origin: string;
+  pid?: number;
+  alive(): boolean;
+  stop(): Promise<void>;
+  startupMs: number;
+  health: Health;
+}
+
+const newHealth = (): Health => ({ crashes: 0, workerRestarts: 0, circuitOpened: 0, listenerWarnings: 0, messages: {}, timeline: [] });
+
+async function startTarget(target: Target, upstreamUrl: string): Promise<Running> {
+  const began = performance.now();
+  const health = newHealth();
+  let stopping = false;
+  const watch = (started: Started) => {
+    started.child.once('exit', (code, signal) => {
+      if (stopping) return;
+      health.exited = signal ? `signal ${signal}` : `code ${code}`;
+      health.timeline.push({ at: performance.now(), event: 'exit' });
+    });
+    return () => started.child.exitCode === null && started.child.signalCode === null;
+  };
+  const stopper = (started: Started) => () => {
+    stopping = true;
+    return started.stop();
+  };
+  if (target.kind === 'direct') {
+    return { origin: upstreamUrl, alive: () => true, stop: async () => {}, startupMs: 0, health };
+  }
+  if (target.kind === 'floor') {
+    const floor = await startFloorProxy(upstreamUrl, { FLOOR_CONCURRENCY: String(CONCURRENCY_PER_REQUEST), FLOOR_CONNECTIONS: String(UPSTREAM_SOCKETS) });
+    return { origin: floor.url, pid: floor.child.pid, alive: watch(floor), stop: stopper(floor), startupMs: performance.now() - began, health };
+  }
+  let shown = 0;
+  const show = (prefix: string, line: string) => {
+    // A few lines per cell for context; the rest are only counted.
+    if (++shown <= 8) process.stderr.write(`[${prefix}] ${line.slice(0, 300)}\n`);
+  };
+  const gateway: Started & { url: string } = await startGatewayProbed(
+    upstreamUrl,
+    { WORKERS: String(target.workers ?? 1), LOG_LEVEL: 'warn' },
+    {
+      onLine: (line) => {
+        // pino at LOG_LEVEL=warn: only warnings and errors reach here.
+        let message = line.slice(0, 120);
+        try {
+          message = String((JSON.parse(line) as { msg?: unknown }).msg ?? message);
+        } catch {
+          // not JSON: keep the raw line
+        }
+        health.messages[message] = (health.messages[message] ?? 0) + 1;
+        if (/circuit opened/i.test(message)) {
+          health.circuitOpened++;
+          health.timeline.push({ at: performance.now(), event: 'circuit opened' });
+        }
+        if (/worker exited/i.test(message)) {
+          health.workerRestarts++;
+          health.timeline.push({ at: performance.now(), event: 'worker replaced' });
+        }
+        show('gateway', line);
+      },
+      onErrorLine: (line) => {
+        if (/^Node\.js v\d/.test(line)) {
+          health.crashes++;
+          health.timeline.push({ at: performance.now(), event: 'crash' });
+        }
+        if (/MaxListenersExceededWarning/.test(line)) health.listenerWarnings++;
+        else if (line.trim()) show('gateway stderr', line);
+      },
+    },
+  );
+  return {
+    origin: new URL(gateway.url).origin,
+    pid: gateway.child.pid,
+    alive: watch(gateway),
+    stop: stopper(gateway),
+    startupMs: performance.now() - began,
+    health,
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Fake upstream and its control port
+
+log('starting the fake upstream (pre-serializing 100,000 events takes a moment)…');
+const upstream = await startUpstream(upstreamData());
+interface UpstreamStats {
+  requests: number;
+  inFlight: number;
+  maxInFlight: number;
+  latencyMs: number;
+}
+async function control<T>(method: 'GET' | 'POST', path: string): Promise<T> {
+  const response = await request(`${upstream.control}${path}`, { method });
+  return (await response.body.json()) as T;
+}
+const stats = () => control<UpstreamStats>('GET', '/stats');
+
+// ---------------------------------------------------------------------------
+// Requests per target
+
+function requestFor(scenario: Scenario, kind: Kind, i: number): LoadRequest {
+  if (kind === 'gateway') return { method: 'POST', path: '/graphql', body: JSON.stringify(scenario.gateway(i)) };
+  if (kind === 'floor') return { method: 'GET', path: scenario.floor(i) };
+  return { method: 'GET', path: scenario.direct(i)[0]! };
+}
+const headersFor = (kind: Kind): Record<string, string> =>
+  kind === 'gateway' ? { authorization, 'content-type': 'application/json', accept: 'application/json' } : { authorization };
+const verifierFor = (kind: Kind) =>
+  kind === 'direct' ? (body: string) => body.startsWith('{"code":200') : (body: string) => body.includes('"data"') && !body.includes('"errors"');
+
+async function load(scenario: Scenario, kind: Kind, origin: string, seconds: number, requestIdPrefix?: string): Promise<LoadResult> {
+  if (kind === 'direct' && scenario.direct(0).length > 1) {
+    return runFanout({
+      origin,
+      headers: headersFor(kind),
+      paths: scenario.direct,
+      clients: scenario.connections,
+      duration: seconds,
+      concurrencyPerRequest: CONCURRENCY_PER_REQUEST,
+      connections: UPSTREAM_SOCKETS,
+    });
+  }
+  return runLoad({
+    origin,
+    headers: headersFor(kind),
+    request: (i) => requestFor(scenario, kind, i),
+    connections: scenario.connections,
+    duration: seconds,
+    timeout: scenario.timeoutS,
+    verifyBody: verifierFor(kind),
+    ...(requestIdPrefix ? { requestIdPrefix } : {}),
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Correctness probe: one request at a time, before any load
+
+interface ProbeResult {
+  ok: boolean;
+  status: number[];
+  errors: string[];
+  /** Gateway only: whether `data` equals the floor proxy's answer; the first difference otherwise. */
+  sameDataAsFloor?: boolean;
+  difference?: string;
+  /** Upstream calls made by each of 3 sequential identical requests. */
+  upstreamCalls: number[];
+  /** Latency of each of those 3 requests alone, ms (the first one on a fresh process and connection). */
+  latencyMs: number[];
+  responseBytes: number;
+  /** Gateway only: `extensions.upstream` of each of the 3 responses, as the gateway reports its own cost. */
+  reportedCost?: unknown[];
+}
+
+function firstDifference(a: unknown, b: unknown, path = '$'): string | undefined {
+  if (isDeepStrictEqual(a, b)) return undefined;
+  if (a && b && typeof a === 'object' && typeof b === 'object') {
+    for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
+      const found = firstDifference((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key], `${path}.${key}`);
+      if (found) return found;
+    }
+  }
+  return `${path}: gateway ${JSON.stringify(a)?.slice(0, 120)} vs floor ${JSON.stringify(b)?.slice(0, 120)}`;
+}
+
+const floorData = new Map<string, unknown>();
+
+async function probe(scenario: Scenario, kind: Kind, origin: string): Promise<ProbeResult> {
+  const result: ProbeResult = { ok: true, status: [], errors: [], upstreamCalls: [], latencyMs: [], responseBytes: 0 };
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const before = (await stats()).requests;
+    const began = performance.now();
+    const paths = kind === 'direct' ? scenario.direct(0) : [requestFor(scenario, kind, 0).path];
+    for (const path of paths) {
+      const one = requestFor(scenario, kind, 0);
+      const response = await request(`${origin}${path}`, {
+        method: one.method,
+        headers: headersFor(kind),
+        ...(one.body !== undefined ? { body: one.body } : {}),
+        headersTimeout: 120_000,
+        bodyTimeout: 120_000,
+      });
+      const text = await response.body.text();
+      result.status.push(response.statusCode);
+      result.responseBytes = Buffer.byteLength(text);
+      if (response.statusCode !== 200) {
+        result.ok = false;
+        result.errors.push(`HTTP ${response.statusCode}: ${text.slice(0, 200)}`);
+        continue;
+      }
+      const json = JSON.parse(text) as { data?: unknown; errors?: unknown[]; code?: number; extensions?: { upstream?: unknown } };
+      if (kind === 'gateway') (result.reportedCost ??= []).push(json.extensions?.upstream ?? null);
+      if (attempt > 0) continue;
+      if (kind === 'direct') {
+        if (json.code !== 200) {
+          result.ok = false;
+          result.errors.push(`envelope code ${json.code}`);
+        }
+        continue;
+      }
+      if (json.errors) {
+        result.ok = false;
+        result.errors.push(JSON.stringify(json.errors).slice(0, 300));
+      }
+      if (kind === 'floor') floorData.set(scenario.key, json.data);
+      if (kind === 'gateway' && floorData.has(scenario.key)) {
+        const difference = firstDifference(json.data, floorData.get(scenario.key));
+        result.sameDataAsFloor = difference === undefined;
+        if (difference) result.difference = difference;
+      }
+    }
+    result.latencyMs.push(performance.now() - began);
+    result.upstreamCalls.push((await stats()).requests - before);
+  }
+  return result;
+}
+
+async function sequentialLatency(scenario: Scenario, kind: Kind, origin: string): Promise<LatencySummary> {
+  if (kind === 'direct') {
+    const run = (amount: number) =>
+      runFanout({
+        origin,
+        headers: headersFor(kind),
+        paths: scenario.direct,
+        clients: 1,
+        duration: 0,
+        amount,
+        concurrencyPerRequest: CONCURRENCY_PER_REQUEST,
+        connections: UPSTREAM_SOCKETS,
+      });
+    await run(5);
+    const measured = await run(S3_SEQUENTIAL_SAMPLES);
+    return { samples: measured.completed, ...measured.latencyMs };
+  }
+  const one = requestFor(scenario, kind, 0);
+  const probeSpec: Probe = { method: one.method, path: one.path, headers: headersFor(kind), parse: true, ...(one.body !== undefined ? { body: one.body } : {}) };
+  return sampleLatency(origin, probeSpec, S3_SEQUENTIAL_SAMPLES, 5);
+}
+
+// ---------------------------------------------------------------------------
+// One scenario × target
+
+interface Cell {
+  scenario: string;
+  target: string;
+  kind: Kind;
+  workers?: number;
+  failed?: string;
+  startupMs?: number;
+  probe?: ProbeResult;
+  sequential?: LatencySummary;
+  idleWaitMs?: number;
+  load?: Omit<LoadResult, 'echoedRequestIds'>;
+  upstream?: {
+    /** Counter delta over the measured run ÷ responses completed (in-flight requests at the end inflate it slightly). */
+    callsPerRequestFromCounter: number;
+    /** Calls attributed by x-request-id to the requests that completed; exact when the target echoes the id. */
+    callsPerRequestExact?: number;
+    attributedRequests?: number;
+    counterDelta: number;
+    maxInFlight: number;
+  };
+  rss?: RssPeak;
+  /** CPU used by other processes on the machine during the measured run, in cores. */
+  foreignCpuCores?: number;
+  /** After the run ended (autocannon drops its in-flight requests): still alive and answering? */
+  afterRun?: { alive: boolean; answers: boolean; answer?: string };
+  /** Seconds spent before the cell waiting for other jobs on the machine to finish. */
+  quietWaitS?: number;
+  /** The measured run, in the driver's performance.now(), to place health events. */
+  window?: { start: number; end: number };
+  health?: Health;
+}
+
+async function measureCell(scenario: Scenario, target: Target, index: number): Promise<Cell> {
+  const cell: Cell = { scenario: scenario.key, target: target.name, kind: target.kind, ...(target.workers ? { workers: target.workers } : {}) };
+  let running: Running | undefined;
+  try {
+    cell.quietWaitS = Math.round(await waitForQuiet(`${scenario.key} ${target.name}`));
+    running = await startTarget(target, upstream.url);
+    cell.startupMs = Math.round(running.startupMs);
+    const pid = running.pid ?? upstream.child.pid!;
+    const rss = running.pid ? sampleRss(running.pid) : undefined;
+
+    log(`${scenario.key} ${target.name}: probe`);
+    cell.probe = await probe(scenario, target.kind, running.origin);
+    if (scenario.key === 'S3') {
+      log(`${scenario.key} ${target.name}: ${S3_SEQUENTIAL_SAMPLES} sequential requests`);
+      cell.sequential = await sequentialLatency(scenario, target.kind, running.origin);
+    }
+
+    log(`${scenario.key} ${target.name}: warm-up ${WARMUP_SECONDS}s`);
+    if (target.kind === 'direct' && scenario.direct(0).length > 1) await load(scenario, target.kind, running.origin, WARMUP_SECONDS);
+    else {
+      await warmUp({
+        origin: running.origin,
+        headers: headersFor(target.kind),
+        request: (i) => requestFor(scenario, target.kind, i),
+        connections: scenario.connections,
+        seconds: WARMUP_SECONDS,
+        timeout: scenario.timeoutS,
+        verifyBody: verifierFor(target.kind),
+      });
+    }
+    // Start from a quiet server (nothing left over from the warm-up).
+    cell.idleWaitMs = Math.max(await waitIdle(pid), await waitIdle(upstream.child.pid!));
+    await control('POST', '/reset-max');
+    const prefix = `${scenario.key}-${index}-`;
+    await control('POST', `/tag?prefix=${prefix}`);
+    const before = (await stats()).requests;
+
+    log(`${scenario.key} ${target.name}: measuring ${SECONDS}s`);
+    const foreign = foreignCpu(process.pid);
+    const windowStart = performance.now();
+    const result = await load(scenario, target.kind, running.origin, SECONDS, target.kind === 'direct' ? undefined : prefix);
+    cell.window = { start: windowStart, end: performance.now() };
+    cell.foreignCpuCores = foreign.stop();
+    const after = await stats();
+    const tagged = await control<{ counts: Record<string, number> }>('GET', '/tagged');
+    await control('POST', '/tag?prefix=');
+    cell.rss = rss?.stop();
+
+    const { echoedRequestIds, ...rest } = result;
+    cell.load = rest;
+    const delta = after.requests - before;
+    cell.upstream = {
+      callsPerRequestFromCounter: result.completed ? delta / result.completed : NaN,
+      counterDelta: delta,
+      maxInFlight: after.maxInFlight,
+    };
+    if (echoedRequestIds.length) {
+      const attributed = echoedRequestIds.reduce((sum, id) => sum + (tagged.counts[id] ?? 0), 0);
+      cell.upstream.callsPerRequestExact = attributed / echoedRequestIds.length;
+      cell.upstream.attributedRequests = echoedRequestIds.length;
+    } else if (target.kind === 'direct') {
+      cell.upstream.callsPerRequestExact = scenario.direct(0).length;
+    }
+    if (target.kind !== 'direct') {
+      // autocannon ends by dropping the requests it has in flight, as impatient clients do.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      let answers = false;
+      let answer: string | undefined;
+      if (running.alive()) {
+        try {
+          const one = requestFor(scenario, target.kind, 0);
+          const response = await request(`${running.origin}${one.path}`, {
+            method: one.method,
+            headers: headersFor(target.kind),
+            ...(one.body !== undefined ? { body: one.body } : {}),
+            headersTimeout: scenario.timeoutS * 1000,
+            bodyTimeout: scenario.timeoutS * 1000,
+          });
+          const text = await response.body.text();
+          answers = response.statusCode === 200 && verifierFor(target.kind)(text);
+          if (!answers) answer = `HTTP ${response.statusCode}: ${text.slice(0, 300)}`;
+        } catch (error) {
+          answer = (error as Error).message;
+        }
+      }
+      cell.afterRun = { alive: running.alive(), answers, ...(answer ? { answer } : {}) };
+    }
+  } catch (error) {
+    cell.failed = (error as Error).stack ?? String(error);
+    log(`${scenario.key} ${target.name}: FAILED ${(error as Error).message}`);
+  } finally {
+    if (running) cell.health = running.health;
+    await running?.stop();
+  }
+  return cell;
+}
+
+// ---------------------------------------------------------------------------
+// Run
+
+const commandLine = [
+  ...['BENCH_SECONDS', 'BENCH_WARMUP_SECONDS', 'BENCH_CONNECTIONS', 'BENCH_WORKERS', 'BENCH_SCENARIOS', ...PASSTHROUGH]
+    .filter((name) => process.env[name])
+    .map((name) => `${name}=${process.env[name]}`),
+  process.env.npm_lifecycle_event === 'bench' ? 'npm run bench' : 'tsx bench/run.ts',
+].join(' ');
+const git = (() => {
+  try {
+    const sha = execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
+    const dirty = execSync('git status --porcelain -- src', { encoding: 'utf8' }).trim() ? ' (src/ modified)' : '';
+    return `${sha}${dirty}`;
+  } catch {
+    return 'unknown';
+  }
+})();
+const machine = {
+  cpu: os.cpus()[0]?.model.trim() ?? 'unknown CPU',
+  cores: os.cpus().length,
+  memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+  node: process.version,
+  kernel: `${os.type()} ${os.release()}`,
+};
+
+// Other jobs on the machine skew every number. Before each cell, wait (1 s looks) until
+// they are done, up to QUIET_WAIT_PER_CELL_S per cell and QUIET_WAIT_TOTAL_S in all
+// (BENCH_QUIET_WAIT_SECONDS); cells measured anyway are flagged in the notes.
+const QUIET_WAIT_TOTAL_S = Number(process.env.BENCH_QUIET_WAIT_SECONDS ?? 60);
+const QUIET_WAIT_PER_CELL_S = 20;
+let quietWaitedS = 0;
+async function waitForQuiet(what: string): Promise<number> {
+  const began = Date.now();
+  let cores = 0;
+  for (;;) {
+    const sample = foreignCpu(process.pid);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    cores = sample.stop();
+    const waited = (Date.now() - began) / 1000;
+    if (cores < FOREIGN_CPU_WARNING || waited >= QUIET_WAIT_PER_CELL_S || quietWaitedS + waited >= QUIET_WAIT_TOTAL_S) break;
+    if (waited < 1.5) log(`${what}: other processes use ${cores.toFixed(2)} cores; waiting for them…`);
+  }
+  const waited = (Date.now() - began) / 1000;
+  quietWaitedS += waited;
+  return waited;
+}
+
+const selected = scenarios(CONNECTIONS).filter((scenario) => !ONLY || ONLY.includes(scenario.key));
+const cells: Cell[] = [];
+const startedAt = new Date();
+const save = () => {
+  mkdirSync(new URL('./', resultsUrl), { recursive: true });
+  writeFileSync(
+    resultsUrl,
+    `${JSON.stringify(
+      {
+        date: startedAt.toISOString(),
+        command: commandLine,
+        git,
+        machine,
+        settings: {
+          seconds: SECONDS,
+          warmupSeconds: WARMUP_SECONDS,
+          connections: CONNECTIONS,
+          workers: WORKER_COUNTS,
+          concurrencyPerRequest: CONCURRENCY_PER_REQUEST,
+          upstreamSockets: UPSTREAM_SOCKETS,
+          gatewayEnv: { LOG_LEVEL: 'warn', ...Object.fromEntries(PASSTHROUGH.filter((name) => process.env[name]).map((name) => [name, process.env[name]])) },
+        },
+        scenarios: selected.map(({ key, title, connections, upstreamLatencyMs, directNote }) => ({ key, title, connections, upstreamLatencyMs, directNote })),
+        cells,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+};
+
+try {
+  for (const scenario of selected) {
+    await control('POST', `/latency?ms=${scenario.upstreamLatencyMs}`);
+    for (const [index, target] of TARGETS.entries()) {
+      cells.push(await measureCell(scenario, target, index));
+      save();
+    }
+  }
+  await control('POST', '/latency?ms=0');
+} finally {
+  await upstream.stop();
+}
+const elapsedS = (Date.now() - startedAt.getTime()) / 1000;
+
+// ---------------------------------------------------------------------------
+// Report
+
+const fixed = (value: number | undefined, digits?: number) =>
+  value === undefined || !Number.isFinite(value) ? '—' : value.toFixed(digits ?? (Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 10 ? 1 : 2));
+const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || !b || !Number.isFinite(a / b) ? '—' : `${(a / b).toFixed(2)}`);
+
+function targetLabel(cell: Cell): string {
+  if (cell.kind !== 'gateway') return cell.target;
+  const processes = cell.rss?.processes ?? 0;
+  const expected = (cell.workers ?? 1) > 1 ? (cell.workers ?? 1) + 1 : 1;
+  if ((cell.workers ?? 1) > 1 && processes < expected) return `${cell.target} (ignored: ${processes} process${processes === 1 ? '' : 'es'})`;
+  return processes > 1 ? `${cell.target} (primary + ${processes - 1} workers)` : cell.target;
+}
+
+function errorsText(cell: Cell): string {
+  const load = cell.load;
+  if (!load) return '—';
+  if (!load.errors) return '0';
+  const parts = [
+    load.non2xx ? `${load.non2xx} non-2xx` : '',
+    load.badBodies ? `${load.badBodies} bad body` : '',
+    load.timeouts ? `${load.timeouts} timeouts` : '',
+    load.socketErrors - load.timeouts ? `${load.socketErrors - load.timeouts} socket` : '',
+  ].filter(Boolean);
+  return `${load.errors} (${parts.join(', ')})`;
+}
+
+function callsText(cell: Cell): string {
+  const upstreamCalls = cell.upstream;
+  if (!upstreamCalls) return '—';
+  if (upstreamCalls.callsPerRequestExact !== undefined) return fixed(upstreamCalls.callsPerRequestExact, 2);
+  return `~${fixed(upstreamCalls.callsPerRequestFromCounter, 2)}`;
+}
+
+/** Short flags for what else happened in a cell: crashes, circuit breaker, other load on the machine. */
+function notesText(cell: Cell): string {
+  const notes: string[] = [];
+  const health = cell.health;
+  const when = (at: number) =>
+    !cell.window ? '' : at < cell.window.start ? 'before the measured run' : at <= cell.window.end ? 'during the measured run' : 'after the run';
+  for (const event of ['crash', 'worker replaced', 'circuit opened', 'exit'] as const) {
+    const times = (health?.timeline ?? []).filter((entry) => entry.event === event).map((entry) => when(entry.at));
+    if (!times.length) continue;
+    const label = { crash: 'uncaught exception', 'worker replaced': 'worker replaced', 'circuit opened': 'circuit opened', exit: `process exited (${health?.exited})` }[event];
+    const phases = [...new Set(times)].filter(Boolean).join(', ');
+    notes.push(`${label}${times.length > 1 ? ` ×${times.length}` : ''}${phases ? ` (${phases})` : ''}`);
+  }
+  if (health?.listenerWarnings) notes.push(`MaxListenersExceededWarning ×${health.listenerWarnings}`);
+  if (cell.afterRun && !cell.afterRun.answers) notes.push(cell.afterRun.alive ? 'answers with errors after the run' : 'dead after the run');
+  if ((cell.foreignCpuCores ?? 0) >= FOREIGN_CPU_WARNING) notes.push(`other jobs used ${fixed(cell.foreignCpuCores, 1)} cores`);
+  return notes.join('; ');
+}
+
+const lines: string[] = [];
+lines.push(`# execution-gateway side-by-side benchmark`);
+lines.push('');
+lines.push(
+  `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB RAM, ${machine.kernel}, Node ${machine.node}. ` +
+    `Command: \`${commandLine}\` (${startedAt.toISOString()}, ${Math.round(elapsedS)} s in all` +
+    `${quietWaitedS >= 1 ? `, of which ${Math.round(quietWaitedS)} s waiting for other jobs on the machine` : ''}). Gateway at git ${git}.`,
+);
+lines.push('');
+lines.push(
+  `Each cell: a fresh target process, a correctness probe, ${WARMUP_SECONDS} s warm-up, then ${SECONDS} s of closed-loop load from autocannon ` +
+    `(${CONNECTIONS} connections; S7: 8) on loopback. Upstream (fake, pre-serialized bodies), target and driver are separate processes sharing ` +
+    `${machine.cores} cores. p50/p99 in ms. Errors = non-2xx + socket errors/timeouts + 2xx bodies with GraphQL \`errors\`. ` +
+    `Upstream calls/request: calls the fake upstream received with the x-request-id of each completed request ÷ completed requests ` +
+    `(\`~\`: counter delta ÷ completed, when the target does not echo the id). Peak RSS: highest sum of VmRSS over the target's process tree ` +
+    `during the cell (MiB). Ratios: gateway ÷ floor proxy (req/s below 1 and latency/RSS above 1 mean the gateway is worse). ` +
+    `The floor proxy fetches once per id per request and caches nothing, so where the gateway's upstream calls/request are below ` +
+    `the floor's, its cache or its sharing of concurrent calls is at work. Notes: uncaught exceptions and restarts of the target, its ` +
+    `circuit breaker opening, whether it still answered after the run (which ends by dropping in-flight requests), and CPU used by ` +
+    `other jobs on the machine during the measured run.`,
+);
+const busy = cells.filter((cell) => (cell.foreignCpuCores ?? 0) >= FOREIGN_CPU_WARNING);
+if (busy.length) {
+  lines.push('');
+  lines.push(
+    `**Warning:** other processes on this machine used up to ${fixed(Math.max(...busy.map((cell) => cell.foreignCpuCores ?? 0)), 1)} cores ` +
+      `during ${busy.length} of ${cells.length} measured runs (see notes); those numbers understate every target.`,
+  );
+}
+lines.push('');
+lines.push('| scenario | target | req/s | p50 | p99 | errors | upstream calls/req | peak RSS MiB | ÷ floor: req/s | ÷ floor: p50 | ÷ floor: p99 | ÷ floor: RSS | notes |');
+lines.push('|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|');
+for (const scenario of selected) {
+  const row = cells.filter((cell) => cell.scenario === scenario.key);
+  const floor = row.find((cell) => cell.kind === 'floor');
+  for (const cell of row) {
+    const name = cell.kind === 'direct' ? `${cell.target} (${scenario.directNote})` : targetLabel(cell);
+    if (cell.failed || !cell.load) {
+      lines.push(`| ${scenario.key} | ${name} | failed: ${(cell.failed ?? '').split('\n')[0]?.slice(0, 120)} | | | | | | | | | | ${notesText(cell)} |`);
+      continue;
+    }
+    const gateway = cell.kind === 'gateway';
+    lines.push(
+      [
+        '',
+        scenario.key,
+        name,
+        fixed(cell.load.rps),
+        fixed(cell.load.latencyMs.p50),
+        fixed(cell.load.latencyMs.p99),
+        errorsText(cell),
+        callsText(cell),
+        cell.rss ? fixed(cell.rss.peakMiB, 0) : '—',
+        gateway ? ratio(cell.load.rps, floor?.load?.rps) : '',
+        gateway ? ratio(cell.load.latencyMs.p50, floor?.load?.latencyMs.p50) : '',
+        gateway ? ratio(cell.load.latencyMs.p99, floor?.load?.latencyMs.p99) : '',
+        gateway ? ratio(cell.rss?.peakMiB, floor?.rss?.peakMiB) : '',
+        notesText(cell),
+        '',
+      ]
+        .join(' | ')
+        .trim(),
+    );
+  }
+}
+lines.push('');
+lines.push('Scenarios:');
+for (const scenario of selected) lines.push(`- **${scenario.key}** ${scenario.title}.`);
+
+const s3 = cells.filter((cell) => cell.scenario === 'S3' && cell.sequential);
+if (s3.length) {
+  const floorSequential = s3.find((cell) => cell.kind === 'floor')?.sequential;
+  lines.push('');
+  lines.push(`S3, one request alone (${S3_SEQUENTIAL_SAMPLES} sequential requests, 20 ids, upstream 20 ms, at most ${CONCURRENCY_PER_REQUEST} upstream calls in flight per request): expected ≈ 2 × 20 ms = 40 ms.`);
+  lines.push('');
+  lines.push('| target | p50 | p90 | p99 | p50 − 40 ms | p50 ÷ floor |');
+  lines.push('|---|---:|---:|---:|---:|---:|');
+  for (const cell of s3) {
+    const sequential = cell.sequential!;
+    lines.push(
+      `| ${targetLabel(cell)} | ${fixed(sequential.p50)} | ${fixed(sequential.p90)} | ${fixed(sequential.p99)} | ${fixed(sequential.p50 - 40)} | ${cell.kind === 'gateway' ? ratio(sequential.p50, floorSequential?.p50) : ''} |`,
+    );
+  }
+}
+
+lines.push('');
+lines.push('Correctness probes (before load, one request at a time):');
+lines.push('');
+for (const cell of cells) {
+  const probeResult = cell.probe;
+  if (!probeResult) continue;
+  const parity =
+    cell.kind === 'gateway' ? (probeResult.sameDataAsFloor === undefined ? '' : probeResult.sameDataAsFloor ? '; same data as floor' : `; DIFFERS from floor at ${probeResult.difference}`) : '';
+  const verdict = probeResult.ok ? 'ok' : `FAILED (${probeResult.errors.join('; ')})`;
+  const messages = Object.entries(cell.health?.messages ?? {});
+  const logNote = messages.length ? `; gateway log at warn+ during the cell: ${messages.map(([message, count]) => `"${message}" ×${count}`).join(', ')}` : '';
+  lines.push(
+    `- ${cell.scenario} ${targetLabel(cell)}: ${verdict}${parity}; 3 identical requests in a row took ${probeResult.latencyMs.map((ms) => fixed(ms)).join(', ')} ms and made ${probeResult.upstreamCalls.join(', ')} upstream calls; response ${probeResult.responseBytes.toLocaleString('en-US')} bytes${logNote}`,
+  );
+}
+lines.push('');
+lines.push(`Raw results: bench/results/bench.json`);
+
+process.stdout.write(`${lines.join('\n')}\n`);
+process.exit(0);
