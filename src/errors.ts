@@ -22,11 +22,16 @@ export interface UpstreamFacts {
   upstreamRequestId?: string;
 }
 
-export function gatewayError(code: ErrorCode, message: string, facts: UpstreamFacts = {}): GraphQLError {
+/** `extensions` of an error: its code, plus what upstream said when it said anything. */
+export function errorExtensions(code: ErrorCode, facts: UpstreamFacts = {}): Record<string, unknown> {
   const extensions: Record<string, unknown> = { code };
   if (facts.upstreamStatus !== undefined) extensions.upstreamStatus = facts.upstreamStatus;
   if (facts.upstreamRequestId !== undefined) extensions.upstreamRequestId = facts.upstreamRequestId;
-  return new GraphQLError(message, { extensions });
+  return extensions;
+}
+
+export function gatewayError(code: ErrorCode, message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: errorExtensions(code) });
 }
 
 export const badUserInput = (message: string) => gatewayError(ErrorCode.BAD_USER_INPUT, message);

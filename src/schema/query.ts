@@ -1,8 +1,7 @@
 import { builder } from '../builder.js';
+import { MAX_EXECUTIONS_PER_REQUEST } from '../context.js';
 import { badUserInput } from '../errors.js';
 import { ExecutionRef } from './execution-ref.js';
-
-import { MAX_EXECUTIONS_PER_REQUEST } from '../context.js';
 
 export const MAX_IDS_PER_QUERY = MAX_EXECUTIONS_PER_REQUEST;
 

@@ -4,7 +4,7 @@
  * the error still serializes as a plain GraphQLError with a stable code.
  */
 import { GraphQLError } from 'graphql';
-import { ErrorCode, type UpstreamFacts } from '../errors.js';
+import { ErrorCode, errorExtensions, type UpstreamFacts } from '../errors.js';
 
 export interface UpstreamErrorOptions extends UpstreamFacts {
   /** Worth another attempt: network errors, 429, 502, 503, 504. */
@@ -21,10 +21,7 @@ export class UpstreamError extends GraphQLError {
   readonly retryAfterMs: number | undefined;
 
   constructor(code: ErrorCode, message: string, options: UpstreamErrorOptions = {}) {
-    const extensions: Record<string, unknown> = { code };
-    if (options.upstreamStatus !== undefined) extensions.upstreamStatus = options.upstreamStatus;
-    if (options.upstreamRequestId !== undefined) extensions.upstreamRequestId = options.upstreamRequestId;
-    super(message, { extensions });
+    super(message, { extensions: errorExtensions(code, options) });
     this.retryable = options.retryable ?? false;
     this.countsAsFailure = options.countsAsFailure ?? false;
     this.retryAfterMs = options.retryAfterMs;
