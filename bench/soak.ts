@@ -668,7 +668,6 @@ function drive(url: string, seconds: number, tally: Tally, onStart: (instance: A
 // ---------------------------------------------------------------------------
 // Gateway process metrics from /proc
 
-const MB = 1024 * 1024;
 const CLOCK_TICKS = 100;
 
 function procStatusKb(pid: number, field: string): number | undefined {

@@ -3,14 +3,15 @@
  * listens (src/server.ts does), so tests call `yoga.fetch` without a port.
  */
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
-import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
-import { createContext, requestIdOf, type GatewayContext } from './context.js';
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { createContext, type GatewayContext } from './context.js';
 import { UnknownStatusReporter } from './domain/execution-status.js';
 import type { Logger } from './logger.js';
 import { schema } from './schema/index.js';
 import { graphiqlOptions, renderGraphiQL, type GraphiQLSettings } from './server/graphiql.js';
 import { useStableErrorCodes } from './server/error-codes.js';
 import { useOperationLimits } from './server/operation-limits.js';
+import { useRequestCleanup, useRequestIdHeader, useUpstreamCostExtension } from './server/request-plugins.js';
 import type { ExecutionsClient } from './upstream/executions-client.js';
 import { SharedExecutions, type SharedExecutionsOptions } from './upstream/shared-executions.js';
 
@@ -30,41 +31,6 @@ export interface GatewayDependencies {
 
 const DEFAULT_CACHE: SharedExecutionsOptions = { terminalTtlMs: 60_000, activeTtlMs: 0, maxBytes: 256 * 1024 * 1024 };
 
-/** Releases each request's budget timer as soon as its execution is done. */
-function useRequestCleanup(): Plugin<GatewayContext> {
-  return {
-    onExecute() {
-      return {
-        onExecuteDone({ args }) {
-          args.contextValue.dispose();
-        },
-      };
-    },
-  };
-}
-
-/**
- * Adds `extensions.upstream` to every result: upstream calls made, cache hits,
- * calls shared with concurrent requests, and upstream time, so a frontend team
- * sees what a query costs (as Shopify reports query cost).
- */
-function useUpstreamCostExtension(): Plugin<GatewayContext> {
-  return {
-    onExecute() {
-      return {
-        onExecuteDone({ args, result, setResult }) {
-          if (!('data' in result || 'errors' in result)) return;
-          const { calls, cacheHits, sharedCalls, timeMs } = args.contextValue.upstream;
-          setResult({
-            ...result,
-            extensions: { ...result.extensions, upstream: { calls, cacheHits, sharedCalls, timeMs: Math.round(timeMs) } },
-          });
-        },
-      };
-    },
-  };
-}
-
 export interface SecuritySettings {
   /** Serve schema introspection (bounded in depth either way). */
   introspection: boolean;
@@ -81,15 +47,6 @@ const DEFAULT_SECURITY: SecuritySettings = {
 };
 
 export type Gateway = YogaServerInstance<Record<string, unknown>, GatewayContext>;
-
-/** Echoes the tracing id (the client's or a generated one) so callers can quote it. */
-function useRequestIdHeader(): Plugin {
-  return {
-    onResponse({ request, response }) {
-      response.headers.set('x-request-id', requestIdOf(request));
-    },
-  };
-}
 
 export function createGateway(deps: GatewayDependencies): Gateway {
   const unknownStatuses = new UnknownStatusReporter((raw) =>

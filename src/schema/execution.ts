@@ -1,4 +1,3 @@
-import { builder } from '../builder.js';
 import { pageEvents, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../domain/event-pages.js';
 import { isTerminalStatus, toExecutionStatus } from '../domain/execution-status.js';
 import { EventOrderEnum, ExecutionEventFilterInput } from './event-filter.js';
