@@ -82,8 +82,7 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
 
   return {
     policy: wrap(bulkheadPolicy, retryPolicy, timeoutPolicy, breakerPolicy),
+    /** For logging its state changes. */
     breaker: breakerPolicy,
-    bulkhead: bulkheadPolicy,
-    retry: retryPolicy,
   };
 }

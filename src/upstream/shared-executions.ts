@@ -53,8 +53,6 @@ export class SharedExecutions {
   readonly #options: SharedExecutionsOptions;
   readonly #inFlight = new Map<string, InFlight>();
   readonly #cache: LRUCache<string, Cached> | undefined;
-  /** Process-wide counters, for benchmarks and operators. */
-  readonly totals = { calls: 0, cacheHits: 0, sharedCalls: 0 };
 
   constructor(client: ExecutionsClient, options: SharedExecutionsOptions) {
     this.#client = client;
@@ -78,27 +76,19 @@ export class SharedExecutions {
     const cached = this.#cache?.get(key);
     if (cached) {
       stats.cacheHits++;
-      this.totals.cacheHits++;
       return cached.record;
     }
 
     let entry = this.#inFlight.get(key);
-    if (entry) {
-      stats.sharedCalls++;
-      this.totals.sharedCalls++;
-    } else {
-      entry = this.#start(key, id, call, stats);
-    }
+    if (entry) stats.sharedCalls++;
+    else entry = this.#start(key, id, call, stats);
     return this.#wait(entry, call.signal);
   }
-
-
 
   #start(key: string, id: string, call: UpstreamCall, stats: UpstreamStats): InFlight {
     const controller = new AbortController();
     const started = performance.now();
     stats.calls++;
-    this.totals.calls++;
     const promise = this.#client
       .getExecution(id, { ...call, signal: controller.signal })
       .then((record) => {
