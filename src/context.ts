@@ -38,10 +38,23 @@ export interface ContextDependencies {
 /** A client-sent request id is kept when it is a short printable token; otherwise one is made. */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-const requestIds = new WeakMap<Request, string>();
+/**
+ * What the gateway reads of an incoming request. Yoga hands it a fetch-API
+ * Request; the direct path (src/server/direct-path.ts) a lighter view of node's
+ * IncomingMessage with the same shape.
+ */
+export interface IncomingRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: { get(name: string): string | null; has(name: string): boolean };
+  /** Aborted when the client goes away. */
+  readonly signal: AbortSignal;
+}
+
+const requestIds = new WeakMap<IncomingRequest, string>();
 
 /** The request's tracing id, the same for the context, upstream calls and the response header. */
-export function requestIdOf(request: Request): string {
+export function requestIdOf(request: IncomingRequest): string {
   let id = requestIds.get(request);
   if (id === undefined) {
     const sent = request.headers.get('x-request-id');
@@ -51,7 +64,7 @@ export function requestIdOf(request: Request): string {
   return id;
 }
 
-export function createContext(request: Request, deps: ContextDependencies): GatewayContext {
+export function createContext(request: IncomingRequest, deps: ContextDependencies): GatewayContext {
   const requestId = requestIdOf(request);
   const authorization = request.headers.get('authorization');
   // Upstream calls stop when the client goes away or the request's budget is spent.

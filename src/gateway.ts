@@ -8,6 +8,7 @@ import { createContext, type GatewayContext } from './context.js';
 import { UnknownStatusReporter } from './domain/execution-status.js';
 import type { Logger } from './logger.js';
 import { schema } from './schema/index.js';
+import { corsPolicy, type CorsPolicy } from './server/cors.js';
 import { graphiqlOptions, renderGraphiQL, type GraphiQLSettings } from './server/graphiql.js';
 import { useStableErrorCodes } from './server/error-codes.js';
 import { useOperationLimits } from './server/operation-limits.js';
@@ -46,7 +47,8 @@ const DEFAULT_SECURITY: SecuritySettings = {
   corsOrigins: [],
 };
 
-export type Gateway = YogaServerInstance<Record<string, unknown>, GatewayContext>;
+/** The Yoga instance, plus the CORS policy the direct path must apply exactly as Yoga does. */
+export type Gateway = YogaServerInstance<Record<string, unknown>, GatewayContext> & { readonly corsPolicy: CorsPolicy };
 
 export function createGateway(deps: GatewayDependencies): Gateway {
   const unknownStatuses = new UnknownStatusReporter((raw) =>
@@ -55,7 +57,8 @@ export function createGateway(deps: GatewayDependencies): Gateway {
   const yogaLogger = deps.logger.child({ component: 'yoga' });
   const security = { ...DEFAULT_SECURITY, ...deps.security };
   const executions = new SharedExecutions(deps.client, { ...DEFAULT_CACHE, ...deps.cache });
-  return createYoga<Record<string, unknown>, GatewayContext>({
+  const cors = corsPolicy(security.corsOrigins);
+  const yoga = createYoga<Record<string, unknown>, GatewayContext>({
     schema,
     graphqlEndpoint: '/graphql',
     healthCheckEndpoint: '/health',
@@ -75,14 +78,7 @@ export function createGateway(deps: GatewayDependencies): Gateway {
     },
     graphiql: graphiqlOptions(deps.graphiql ?? {}),
     renderGraphiQL,
-    // Per request: an origin not on the list gets no CORS headers at all (Yoga would
-    // answer `null`, which browsers match for sandboxed iframes and file: pages).
-    cors: (request) => {
-      const origin = request.headers.get('origin');
-      return origin !== null && (security.corsOrigins.includes(origin) || security.corsOrigins.includes('*'))
-        ? { origin: security.corsOrigins.includes('*') ? '*' : security.corsOrigins, methods: ['GET', 'POST'], credentials: false }
-        : false;
-    },
+    cors: (request) => cors(request),
     plugins: [
       useRequestIdHeader(),
       useRequestCleanup(),
@@ -101,4 +97,5 @@ export function createGateway(deps: GatewayDependencies): Gateway {
         unknownStatuses,
       }),
   });
+  return Object.assign(yoga, { corsPolicy: cors });
 }

@@ -52,7 +52,7 @@ export async function serve(config: GatewayConfig, upstreamUrl: string, logger: 
     graphiql: demo ? { headers: { Authorization: `Bearer ${DEMO_TOKEN}` }, exampleId: 'ex_demo_4' } : {},
   });
 
-  const server = createHttpServer(yoga, { maxRequestBodyBytes: config.maxRequestBodyBytes });
+  const server = createHttpServer(yoga, { maxRequestBodyBytes: config.maxRequestBodyBytes, logger });
   server.listen(config.port, config.host);
   await once(server, 'listening');
   const address = server.address();

@@ -11,7 +11,7 @@ import { demoExecutions, DEMO_TOKEN } from '../../src/demo/demo-data.js';
 import { FakeUpstream, type FakeUpstreamOptions } from '../../src/demo/fake-upstream.js';
 import { createGateway, type Gateway, type SecuritySettings } from '../../src/gateway.js';
 import { createHttpServer } from '../../src/server/http-server.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger, type Logger } from '../../src/logger.js';
 import { ExecutionsClient, type ExecutionsClientOptions } from '../../src/upstream/executions-client.js';
 import type { SharedExecutionsOptions } from '../../src/upstream/shared-executions.js';
 
@@ -46,6 +46,7 @@ export class Harness {
     readonly client: ExecutionsClient,
     readonly yoga: Gateway,
     private readonly maxRequestBodyBytes: number,
+    private readonly logger: Logger,
   ) {}
 
   static async start(options: HarnessOptions = {}): Promise<Harness> {
@@ -80,7 +81,7 @@ export class Harness {
       cache: { terminalTtlMs: 0, ...options.cache },
       upstreamExtensions: options.upstreamExtensions,
     });
-    const harness = new Harness(upstream, client, yoga, options.maxRequestBodyBytes ?? 64 * 1024);
+    const harness = new Harness(upstream, client, yoga, options.maxRequestBodyBytes ?? 64 * 1024, logger);
     return harness;
   }
 
@@ -106,7 +107,7 @@ export class Harness {
 
   /** Serves the gateway on an ephemeral loopback port and returns its /graphql URL. */
   async listen(): Promise<string> {
-    this.#server = createHttpServer(this.yoga, { maxRequestBodyBytes: this.maxRequestBodyBytes });
+    this.#server = createHttpServer(this.yoga, { maxRequestBodyBytes: this.maxRequestBodyBytes, logger: this.logger });
     await new Promise<void>((resolve) => this.#server!.listen(0, '127.0.0.1', resolve));
     const { port } = this.#server.address() as AddressInfo;
     return `http://127.0.0.1:${port}/graphql`;
