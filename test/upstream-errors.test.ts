@@ -5,7 +5,9 @@
  * token or a stack trace in the response.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
 import { createServer as createNetServer } from 'node:net';
+import { createGzip } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import type { ExecutionResult, GraphQLFormattedError } from 'graphql';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -608,6 +610,22 @@ describe('body size cap', () => {
         expect(onlyError(response).extensions).toEqual({ code: 'UPSTREAM_BAD_RESPONSE', upstreamStatus: 200, upstreamRequestId: 'up-chunked' });
         // Refused by the cap, not by the 2 s timeout.
         expect(performance.now() - started).toBeLessThan(1_500);
+      });
+    });
+
+    it('refuses a compressed stream whose size on the wire passes maxBodyBytes', async () => {
+      scripted.handle = (_request, response) => {
+        response.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'x-request-id': 'up-gzip' });
+        // Random bytes do not compress: the wire passes the cap long before a decoded byte would.
+        const gzip = createGzip();
+        gzip.pipe(response);
+        gzip.write('{"code":200,"data":{"pad":"');
+        gzip.write(randomBytes(LIMIT * 4));
+      };
+      await withoutUncaughtErrors(async () => {
+        const response = await raw(gateway.yoga, ONE, { id: 'ex_demo_1' });
+        expect(response.data).toEqual({ execution: null });
+        expect(onlyError(response).extensions).toEqual({ code: 'UPSTREAM_BAD_RESPONSE', upstreamStatus: 200, upstreamRequestId: 'up-gzip' });
       });
     });
   });

@@ -80,6 +80,8 @@ export class ExecutionsClient {
       keepAliveTimeout: 30_000,
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
+      // Bodies past the cap fail as they arrive (read-body.ts relies on it).
+      maxResponseSize: options.maxBodyBytes,
     });
     const resilience = { ...DEFAULT_RESILIENCE, ...options.resilience, attemptTimeoutMs: options.timeoutMs };
     this.policies = createUpstreamPolicy(resilience);

@@ -2,9 +2,14 @@
  * Reads an upstream body into a string: decodes gzip, deflate and br, and refuses
  * a body whose size (declared, received or decoded) passes the cap before it is
  * buffered, so neither a huge body nor a compression bomb can exhaust memory.
+ *
+ * An unencoded body is read by undici itself (`body.text()`), with the cap
+ * enforced by the pool's `maxResponseSize`: iterating the stream here cost
+ * several times more per call than the read itself.
  */
 import { pipeline, type Readable, type Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import type { Dispatcher } from 'undici';
 
 export class BodyTooLargeError extends Error {
   override name = 'BodyTooLargeError';
@@ -27,25 +32,40 @@ function discard(body: Readable): void {
   body.destroy();
 }
 
-export async function readBody(body: Readable, contentEncoding: string | undefined, contentLength: string | undefined, limit: number): Promise<string> {
+type UpstreamBody = Dispatcher.ResponseData['body'];
+
+/** undici's error when a body passes the pool's maxResponseSize. */
+function isOverMaxResponseSize(error: unknown): boolean {
+  return error instanceof Error && 'code' in error && error.code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE';
+}
+
+/**
+ * `limit` must equal the pool's `maxResponseSize`, which caps what arrives on
+ * the wire; decoded bodies are counted here as they are decoded.
+ */
+export async function readBody(body: UpstreamBody, contentEncoding: string | undefined, contentLength: string | undefined, limit: number): Promise<string> {
   const declared = Number(contentLength);
   if (Number.isFinite(declared) && declared > limit) {
     discard(body);
     throw new BodyTooLargeError(`declared ${declared} bytes`);
   }
   const encoding = (contentEncoding ?? 'identity').trim().toLowerCase();
-  let source: AsyncIterable<Buffer> = body;
-  if (encoding !== 'identity' && encoding !== '') {
-    const decoder = decoders[encoding];
-    if (!decoder) {
-      discard(body);
-      throw new UnsupportedEncodingError(encoding);
+  if (encoding === 'identity' || encoding === '') {
+    try {
+      return await body.text();
+    } catch (error) {
+      if (isOverMaxResponseSize(error)) throw new BodyTooLargeError(`over ${limit} bytes`);
+      throw error;
     }
-    const decoded = decoder();
-    // pipeline forwards a broken upstream stream to the decoder, which then throws below.
-    pipeline(body, decoded, () => {});
-    source = decoded;
   }
+  const decoder = decoders[encoding];
+  if (!decoder) {
+    discard(body);
+    throw new UnsupportedEncodingError(encoding);
+  }
+  const source = decoder();
+  // pipeline forwards a broken upstream stream to the decoder, which then throws below.
+  pipeline(body, source, () => {});
   const chunks: Buffer[] = [];
   let size = 0;
   try {
@@ -54,6 +74,9 @@ export async function readBody(body: Readable, contentEncoding: string | undefin
       if (size > limit) throw new BodyTooLargeError(`over ${limit} bytes`);
       chunks.push(chunk);
     }
+  } catch (error) {
+    if (isOverMaxResponseSize(error)) throw new BodyTooLargeError(`over ${limit} bytes on the wire`);
+    throw error;
   } finally {
     if (!body.readableEnded) discard(body);
   }

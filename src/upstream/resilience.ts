@@ -76,9 +76,11 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
     halfOpenAfter: options.breakerHalfOpenAfterMs,
     breaker: new ConsecutiveBreaker(options.breakerThreshold),
   });
+  // Cooperative: the attempt hands the signal to undici, which aborts the request
+  // and its body read at the deadline, so no Promise.race is needed per call.
   // abortOnReturn off: aborting every finished attempt allocated an AbortError (a
   // DOMException with a stack) per call, ~4% of a status poll's CPU in profiles.
-  const timeoutPolicy = timeout(options.attemptTimeoutMs, { strategy: TimeoutStrategy.Aggressive, abortOnReturn: false });
+  const timeoutPolicy = timeout(options.attemptTimeoutMs, { strategy: TimeoutStrategy.Cooperative, abortOnReturn: false });
 
   return {
     policy: wrap(bulkheadPolicy, retryPolicy, timeoutPolicy, breakerPolicy),
