@@ -71,7 +71,8 @@ export function createGateway(deps: GatewayDependencies): Gateway {
     // "Unexpected error." with no stack or message, whatever NODE_ENV says.
     maskedErrors: { isDev: false },
     logging: {
-      debug: (...args) => yogaLogger.debug(args.map(String).join(' ')),
+      // Yoga logs at debug several times per request: format only when it is on.
+      debug: (...args) => yogaLogger.isLevelEnabled('debug') && yogaLogger.debug(args.map(String).join(' ')),
       info: (...args) => yogaLogger.info(args.map(String).join(' ')),
       warn: (...args) => yogaLogger.warn(args.map(String).join(' ')),
       error: (...args) => yogaLogger.error({ err: args.find((arg) => arg instanceof Error) }, args.filter((arg) => !(arg instanceof Error)).map(String).join(' ')),
