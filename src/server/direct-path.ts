@@ -39,6 +39,19 @@ const JSON_CONTENT_TYPE = /^application\/json(?:; ?charset=(?:utf-8|UTF-8))?$/;
  * wins, so the first acceptable entry decides; only utf-8 is acceptable.
  */
 export function regularMediaType(accept: string | undefined): RegularMediaType | null {
+  const key = accept ?? '';
+  const known = negotiated.get(key);
+  if (known !== undefined) return known;
+  const chosen = negotiate(accept);
+  // Clients send a handful of distinct Accept headers; a hostile stream of new ones only evicts.
+  if (negotiated.size >= 64) negotiated.clear();
+  negotiated.set(key, chosen);
+  return chosen;
+}
+
+const negotiated = new Map<string, RegularMediaType | null>();
+
+function negotiate(accept: string | undefined): RegularMediaType | null {
   const entries = (accept || '*/*').replace(/\s/g, '').toLowerCase().split(',').reverse();
   let chosen: RegularMediaType | null = null;
   for (const entry of entries) {
