@@ -14,7 +14,7 @@
  *   /s1?id=X           execution { id status updatedAt }
  *   /s2?id=X           execution page: 15 fields + events(first: 20) with cursors
  *   /s3?ids=A,B,...    executions(ids) { id status isTerminal updatedAt }; distinct ids
- *                      fetched FLOOR_CONCURRENCY (10, like the gateway) at a time
+ *                      fetched FLOOR_CONCURRENCY (20, like the gateway) at a time
  *   /s4?id=X&n=10      the same execution under n aliases a0..a(n-1): one upstream call
  *   /s5?id=X, /s7?id=X execution { id events(first: 20) { ... } }
  *   /s6?id=X           execution { id status isTerminal updatedAt finishedAt }
@@ -27,7 +27,7 @@ import { Pool } from 'undici';
 const upstreamUrl = new URL(process.env.UPSTREAM_URL ?? 'http://127.0.0.1:8080');
 const basePath = upstreamUrl.pathname.replace(/\/$/, '');
 const pool = new Pool(upstreamUrl.origin, { connections: Number(process.env.FLOOR_CONNECTIONS ?? 64) });
-const concurrency = Number(process.env.FLOOR_CONCURRENCY ?? 10);
+const concurrency = Number(process.env.FLOOR_CONCURRENCY ?? 20);
 
 type Json = Record<string, unknown>;
 interface Execution extends Json {

@@ -43,7 +43,7 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const WORKER_COUNTS = (process.env.BENCH_WORKERS ?? '1,2').split(',').map(Number);
 const ONLY = process.env.BENCH_SCENARIOS?.split(',').map((key) => key.trim().toUpperCase());
 /** Mirrors the gateway's defaults so the floor and the direct reference fan out the same way. */
-const CONCURRENCY_PER_REQUEST = Number(process.env.UPSTREAM_CONCURRENCY_PER_REQUEST || 10);
+const CONCURRENCY_PER_REQUEST = Number(process.env.UPSTREAM_CONCURRENCY_PER_REQUEST || 20);
 const UPSTREAM_SOCKETS = Number(process.env.UPSTREAM_CONNECTIONS || 64);
 const PASSTHROUGH = [
   'TERMINAL_CACHE_TTL_MS',
@@ -525,7 +525,7 @@ async function waitForQuiet(what: string): Promise<number> {
   return waited;
 }
 
-const selected = scenarios(CONNECTIONS).filter((scenario) => !ONLY || ONLY.includes(scenario.key));
+const selected = scenarios(CONNECTIONS, CONCURRENCY_PER_REQUEST).filter((scenario) => !ONLY || ONLY.includes(scenario.key));
 const cells: Cell[] = [];
 const startedAt = new Date();
 const save = () => {

@@ -92,7 +92,7 @@ const envSchema = z.object({
     .string()
     .refine(isValidRegExp, 'must be a valid regular expression')
     .default('^[A-Za-z0-9_-]{1,64}$'),
-  UPSTREAM_CONCURRENCY_PER_REQUEST: integer(1, 100).default(10),
+  UPSTREAM_CONCURRENCY_PER_REQUEST: integer(1, 100).default(20),
   UPSTREAM_CONNECTIONS: integer(1, 1024).default(64),
   UPSTREAM_MAX_BODY_BYTES: integer(1024, 2 ** 31).default(128 * 1024 * 1024),
   TERMINAL_CACHE_TTL_MS: integer(0, 86_400_000).default(60_000),

@@ -76,7 +76,7 @@ export function fanoutIds(i: number): string[] {
   return Array.from({ length: 20 }, (_, k) => RUNNING_IDS[(i * 20 + k) % RUNNING_IDS.length]!);
 }
 
-export function scenarios(connections: number): Scenario[] {
+export function scenarios(connections: number, concurrencyPerRequest: number): Scenario[] {
   const poll = (i: number) => RUNNING_IDS[i % RUNNING_IDS.length]!;
   const page = (i: number) => PAGE_IDS[i % PAGE_IDS.length]!;
   return [
@@ -111,7 +111,7 @@ export function scenarios(connections: number): Scenario[] {
       gateway: (i) => ({ query: FANOUT_QUERY, variables: { ids: fanoutIds(i) } }),
       floor: (i) => `/s3?ids=${fanoutIds(i).map(q).join(',')}`,
       direct: (i) => fanoutIds(i).map(rest),
-      directNote: '20 REST GETs by the driver, 10 at a time, 64-socket pool',
+      directNote: `20 REST GETs by the driver, ${concurrencyPerRequest} at a time, 64-socket pool`,
     },
     {
       key: 'S4',
