@@ -1,8 +1,8 @@
 /**
  * The direct path: POST /graphql with a JSON body (what the typed client and
  * every frontend send) answered straight from node:http, without building
- * fetch-API Request, Headers and Response objects for it. That adapter layer
- * was about 45% of a status poll's CPU in profiles (README "Performance").
+ * fetch-API Request, Headers and Response objects for it. Skipping that adapter
+ * layer saves about a tenth of a status poll's CPU (README "Performance").
  *
  * Yoga still runs the operation: `yoga.getResultForParams` is Yoga's own
  * pipeline from parameters to result (parameter checks, every envelop plugin
