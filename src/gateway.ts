@@ -3,7 +3,9 @@
  * listens (src/server.ts does), so tests call `yoga.fetch` without a port.
  */
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import type { DocumentNode } from 'graphql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { LRUCache } from 'lru-cache';
 import { createContext, type GatewayContext } from './context.js';
 import { UnknownStatusReporter } from './domain/execution-status.js';
 import type { Logger } from './logger.js';
@@ -67,6 +69,12 @@ export function createGateway(deps: GatewayDependencies): Gateway {
     // (src/server/http-server.ts). Yoga's own limit pipes every body through a
     // TransformStream, ~5% of a status poll's CPU, to enforce the same thing.
     maxRequestBodySize: false,
+    // Parsed documents never go stale, so these caches have no TTL: Yoga's default
+    // TTL caches arm a timer on lookups (lru-cache's clock), about one per request.
+    parserAndValidationCache: {
+      documentCache: new LRUCache<string, DocumentNode>({ max: 1_024 }),
+      errorCache: new LRUCache<string, Error>({ max: 1_024 }),
+    },
     // Expected errors are GraphQLErrors and pass; anything else becomes
     // "Unexpected error." with no stack or message, whatever NODE_ENV says.
     maskedErrors: { isDev: false },
