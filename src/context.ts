@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { badUserInput } from './errors.js';
 import type { UnknownStatusReporter } from './domain/execution-status.js';
 import { createExecutionLoader, type ExecutionLoader } from './upstream/execution-loader.js';
-import { createRequestSignal } from './upstream/request-signal.js';
+import { createRequestSignal, type ClientWatch } from './upstream/request-signal.js';
 import type { UpstreamCall } from './upstream/executions-client.js';
 import { emptyStats, SharedExecutions, type UpstreamStats } from './upstream/shared-executions.js';
 
@@ -49,6 +49,22 @@ export interface IncomingRequest {
   readonly headers: { get(name: string): string | null; has(name: string): boolean };
   /** Aborted when the client goes away. */
   readonly signal: AbortSignal;
+  /** The same event as a plain callback, where the server offers one; it costs less than a signal. */
+  onClientGone?(listener: () => void): () => void;
+}
+
+/** Subscribes to the client going away; returns the unsubscribe. */
+function watchClient(request: IncomingRequest): ClientWatch {
+  if (request.onClientGone) return (listener) => request.onClientGone!(listener);
+  const { signal } = request;
+  return (listener) => {
+    if (signal.aborted) {
+      listener();
+      return () => {};
+    }
+    signal.addEventListener('abort', listener, { once: true });
+    return () => signal.removeEventListener('abort', listener);
+  };
 }
 
 const requestIds = new WeakMap<IncomingRequest, string>();
@@ -68,7 +84,7 @@ export function createContext(request: IncomingRequest, deps: ContextDependencie
   const requestId = requestIdOf(request);
   const authorization = request.headers.get('authorization');
   // Upstream calls stop when the client goes away or the request's budget is spent.
-  const { signal, dispose } = createRequestSignal(request.signal, deps.requestBudgetMs, 4 * MAX_EXECUTIONS_PER_REQUEST);
+  const { signal, dispose } = createRequestSignal(watchClient(request), deps.requestBudgetMs, 4 * MAX_EXECUTIONS_PER_REQUEST);
   const call: UpstreamCall | null = authorization?.trim() ? { authorization, requestId, signal } : null;
   const upstream = emptyStats();
   let eventsTaken = 0;

@@ -79,10 +79,11 @@ export function directMediaType(request: IncomingMessage, endpoint: string): Reg
 class NodeRequest implements IncomingRequest {
   readonly method = 'POST';
   readonly headers: IncomingRequest['headers'];
+  #signal: AbortSignal | undefined;
 
   constructor(
     private readonly incoming: IncomingMessage,
-    readonly signal: AbortSignal,
+    private readonly response: ServerResponse,
   ) {
     const raw = incoming.headers;
     const get = (name: string): string | null => {
@@ -95,6 +96,30 @@ class NodeRequest implements IncomingRequest {
 
   get url(): string {
     return `http://${this.incoming.headers.host ?? 'localhost'}${this.incoming.url ?? '/'}`;
+  }
+
+  /** The response closing before it was sent means the client left. */
+  onClientGone(listener: () => void): () => void {
+    const response = this.response;
+    const onClose = () => {
+      if (!response.writableFinished) listener();
+    };
+    if (response.destroyed) {
+      onClose();
+      return () => {};
+    }
+    response.once('close', onClose);
+    return () => response.off('close', onClose);
+  }
+
+  /** Made only if something asks for it: the context uses onClientGone, which costs less. */
+  get signal(): AbortSignal {
+    if (!this.#signal) {
+      const controller = new AbortController();
+      this.onClientGone(() => controller.abort(new DOMException('The client went away.', 'AbortError')));
+      this.#signal = controller.signal;
+    }
+    return this.#signal;
   }
 }
 
@@ -142,20 +167,16 @@ export function createDirectPath(yoga: Gateway, logger: Logger): DirectPath {
   async function serve(incoming: IncomingMessage, response: ServerResponse, mediaType: RegularMediaType): Promise<void> {
     const body = await readAll(incoming);
     if (body === null) return;
-    const client = new AbortController();
-    response.once('close', () => {
-      if (!response.writableFinished) client.abort(new DOMException('The client went away.', 'AbortError'));
-    });
+    const request = new NodeRequest(incoming, response);
 
     let params: unknown;
     try {
       params = JSON.parse(body.toString('utf8'));
     } catch {
-      return replay(incoming, response, body, client.signal);
+      return replay(incoming, response, body, request.signal);
     }
-    if (!isJsonObject(params)) return replay(incoming, response, body, client.signal);
+    if (!isJsonObject(params)) return replay(incoming, response, body, request.signal);
 
-    const request = new NodeRequest(incoming, client.signal);
     let result: Awaited<ReturnType<Gateway['getResultForParams']>>;
     try {
       // Yoga's plugins read only method, url, headers and signal of the request.
@@ -163,7 +184,7 @@ export function createDirectPath(yoga: Gateway, logger: Logger): DirectPath {
     } catch {
       // Only Yoga's parameter checks throw here (operation errors come back as
       // results), and they run before anything else: replaying costs no upstream call.
-      return replay(incoming, response, body, client.signal);
+      return replay(incoming, response, body, request.signal);
     }
     if (result === undefined) throw new Error('Yoga returned no result for the request');
 

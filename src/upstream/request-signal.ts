@@ -15,24 +15,25 @@ export interface RequestSignal {
   dispose(): void;
 }
 
-export function createRequestSignal(clientSignal: AbortSignal, budgetMs: number, maxListeners: number): RequestSignal {
+/** Calls the listener once the client goes away (at once if it already has); returns the unsubscribe. */
+export type ClientWatch = (listener: () => void) => () => void;
+
+export function createRequestSignal(watchClient: ClientWatch, budgetMs: number, maxListeners: number): RequestSignal {
   const controller = new AbortController();
   // Every execution a request waits on listens to this signal (twice when shared);
   // Node would warn past 10, which is a normal request here, not a leak.
   setMaxListeners(maxListeners, controller.signal);
-  const onClientGone = () => controller.abort(clientSignal.reason);
   const timer = setTimeout(
     () => controller.abort(new DOMException(`request budget of ${budgetMs} ms spent`, 'TimeoutError')),
     budgetMs,
   );
   timer.unref();
-  if (clientSignal.aborted) onClientGone();
-  else clientSignal.addEventListener('abort', onClientGone, { once: true });
+  const unwatch = watchClient(() => controller.abort(new DOMException('The client went away.', 'AbortError')));
   return {
     signal: controller.signal,
     dispose() {
       clearTimeout(timer);
-      clientSignal.removeEventListener('abort', onClientGone);
+      unwatch();
     },
   };
 }
