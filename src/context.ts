@@ -84,14 +84,22 @@ export function createContext(request: IncomingRequest, deps: ContextDependencie
   const requestId = requestIdOf(request);
   const authorization = request.headers.get('authorization');
   // Upstream calls stop when the client goes away or the request's budget is spent.
-  const { signal, dispose } = createRequestSignal(watchClient(request), deps.requestBudgetMs, 4 * MAX_EXECUTIONS_PER_REQUEST);
-  const call: UpstreamCall | null = authorization?.trim() ? { authorization, requestId, signal } : null;
+  const budget = createRequestSignal(watchClient(request), deps.requestBudgetMs, 4 * MAX_EXECUTIONS_PER_REQUEST);
+  const call: UpstreamCall | null = authorization?.trim()
+    ? {
+        authorization,
+        requestId,
+        get signal() {
+          return budget.signal;
+        },
+      }
+    : null;
   const upstream = emptyStats();
   let eventsTaken = 0;
   return {
     requestId,
     upstream,
-    dispose,
+    dispose: () => budget.dispose(),
     takeEvents(count) {
       eventsTaken += count;
       if (eventsTaken > MAX_EVENTS_PER_REQUEST) {

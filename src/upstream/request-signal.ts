@@ -18,22 +18,32 @@ export interface RequestSignal {
 /** Calls the listener once the client goes away (at once if it already has); returns the unsubscribe. */
 export type ClientWatch = (listener: () => void) => () => void;
 
+/**
+ * The signal, its budget timer and the client watch are made on first use, that
+ * is on the request's first upstream call: a request answered from the cache
+ * costs none of them, and the budget counts upstream time only.
+ */
 export function createRequestSignal(watchClient: ClientWatch, budgetMs: number, maxListeners: number): RequestSignal {
-  const controller = new AbortController();
-  // Every execution a request waits on listens to this signal (twice when shared);
-  // Node would warn past 10, which is a normal request here, not a leak.
-  setMaxListeners(maxListeners, controller.signal);
-  const timer = setTimeout(
-    () => controller.abort(new DOMException(`request budget of ${budgetMs} ms spent`, 'TimeoutError')),
-    budgetMs,
-  );
-  timer.unref();
-  const unwatch = watchClient(() => controller.abort(new DOMException('The client went away.', 'AbortError')));
+  let controller: AbortController | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let unwatch: (() => void) | undefined;
   return {
-    signal: controller.signal,
+    get signal() {
+      if (!controller) {
+        const made = new AbortController();
+        controller = made;
+        // Every execution a request waits on listens to this signal (twice when shared);
+        // Node would warn past 10, which is a normal request here, not a leak.
+        setMaxListeners(maxListeners, made.signal);
+        timer = setTimeout(() => made.abort(new DOMException(`request budget of ${budgetMs} ms spent`, 'TimeoutError')), budgetMs);
+        timer.unref();
+        unwatch = watchClient(() => made.abort(new DOMException('The client went away.', 'AbortError')));
+      }
+      return controller.signal;
+    },
     dispose() {
       clearTimeout(timer);
-      unwatch();
+      unwatch?.();
     },
   };
 }

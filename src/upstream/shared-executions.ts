@@ -62,6 +62,9 @@ export class SharedExecutions {
         maxSize: options.maxBytes,
         sizeCalculation: (entry) => entry.bytes,
         ttlAutopurge: false,
+        // Read the clock on each lookup instead of caching it behind a 1 ms timer,
+        // which under load meant a timer per request.
+        ttlResolution: 0,
       });
     }
   }
