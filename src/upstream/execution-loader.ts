@@ -46,5 +46,6 @@ export function createExecutionLoader({ executions, call, callerKey, stats, conc
       return error instanceof Error ? error : new Error(String(error));
     }
   };
-  return new DataLoader<string, ExecutionRecord>((ids) => pMap(ids, load, { concurrency }));
+  // A batch within the limit needs no limiter: most requests load one execution.
+  return new DataLoader<string, ExecutionRecord>((ids) => (ids.length <= concurrency ? Promise.all(ids.map(load)) : pMap(ids, load, { concurrency })));
 }
