@@ -153,10 +153,10 @@ export type DirectPath = (request: IncomingMessage, response: ServerResponse, me
 
 export function createDirectPath(yoga: Gateway, logger: Logger): DirectPath {
   /** Hands a request whose body is already read to Yoga, and copies its answer out. */
-  async function replay(incoming: IncomingMessage, response: ServerResponse, body: Buffer, signal: AbortSignal): Promise<void> {
+  async function replay(request: NodeRequest, incoming: IncomingMessage, response: ServerResponse, body: Buffer): Promise<void> {
     const headers = new Headers();
     for (let i = 0; i < incoming.rawHeaders.length; i += 2) headers.append(incoming.rawHeaders[i]!, incoming.rawHeaders[i + 1]!);
-    const answer = await yoga.fetch(`http://${incoming.headers.host ?? 'localhost'}${incoming.url}`, { method: 'POST', headers, body, signal });
+    const answer = await yoga.fetch(request.url, { method: 'POST', headers, body, signal: request.signal });
     const payload = Buffer.from(await answer.arrayBuffer());
     const out: Record<string, string> = {};
     answer.headers.forEach((value, name) => (out[name] = value));
@@ -173,9 +173,9 @@ export function createDirectPath(yoga: Gateway, logger: Logger): DirectPath {
     try {
       params = JSON.parse(body.toString('utf8'));
     } catch {
-      return replay(incoming, response, body, request.signal);
+      return replay(request, incoming, response, body);
     }
-    if (!isJsonObject(params)) return replay(incoming, response, body, request.signal);
+    if (!isJsonObject(params)) return replay(request, incoming, response, body);
 
     let result: Awaited<ReturnType<Gateway['getResultForParams']>>;
     try {
@@ -184,7 +184,7 @@ export function createDirectPath(yoga: Gateway, logger: Logger): DirectPath {
     } catch {
       // Only Yoga's parameter checks throw here (operation errors come back as
       // results), and they run before anything else: replaying costs no upstream call.
-      return replay(incoming, response, body, request.signal);
+      return replay(request, incoming, response, body);
     }
     if (result === undefined) throw new Error('Yoga returned no result for the request');
 
