@@ -195,6 +195,9 @@ describe('the direct path answers like Yoga', () => {
     await expect.poll(() => harness.upstream.requestsFor('ex_demo_5').length).toBe(1);
     controller.abort();
     await pending;
+    // The hang would hold the upstream call for the client's 10 s timeout; only the
+    // client leaving can end it this soon.
+    await expect.poll(() => harness.upstream.inFlight, { timeout: 2_000 }).toBe(0);
     // The gateway stays up and serves the next request normally.
     const next = await send({ body: json(STATUS, { id: 'ex_demo_4' }) }, 'port');
     expect(next.status).toBe(200);
