@@ -3,18 +3,19 @@
  * listens (src/server.ts does), so tests call `yoga.fetch` without a port.
  */
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
-import type { DocumentNode } from 'graphql';
-import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import type { DocumentNode, ExecutionResult, GraphQLError } from 'graphql';
+import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
 import { LRUCache } from 'lru-cache';
-import { createContext, type GatewayContext } from './context.js';
+import { createContext, type GatewayContext, type IncomingRequest } from './context.js';
 import { UnknownStatusReporter } from './domain/execution-status.js';
 import type { Logger } from './logger.js';
 import { schema } from './schema/index.js';
 import { corsPolicy, type CorsPolicy } from './server/cors.js';
 import { graphiqlOptions, renderGraphiQL, type GraphiQLSettings } from './server/graphiql.js';
 import { useStableErrorCodes } from './server/error-codes.js';
-import { useOperationLimits } from './server/operation-limits.js';
-import { useRequestCleanup, useRequestIdHeader, useUpstreamCostExtension } from './server/request-plugins.js';
+import { useOperationLimits, withoutSuggestions } from './server/operation-limits.js';
+import { PreparedOperations, type PreparedStats } from './server/prepared-operations.js';
+import { useExecutionFinish, useRequestIdHeader, withUpstreamCost } from './server/request-plugins.js';
 import type { ExecutionsClient } from './upstream/executions-client.js';
 import { SharedExecutions, type SharedExecutionsOptions } from './upstream/shared-executions.js';
 
@@ -49,8 +50,19 @@ const DEFAULT_SECURITY: SecuritySettings = {
   corsOrigins: [],
 };
 
-/** The Yoga instance, plus the CORS policy the direct path must apply exactly as Yoga does. */
-export type Gateway = YogaServerInstance<Record<string, unknown>, GatewayContext> & { readonly corsPolicy: CorsPolicy };
+/** What the direct path needs beside Yoga to answer as Yoga does. */
+export interface GatewayExtras {
+  /** The CORS policy, applied exactly as Yoga applies it. */
+  readonly corsPolicy: CorsPolicy;
+  /** Runs a request whose document Yoga already accepted; undefined leaves it to Yoga. */
+  runPrepared(params: Record<string, unknown>, request: IncomingRequest): Promise<ExecutionResult | undefined>;
+  preparedStats(): PreparedStats;
+}
+
+export type Gateway = YogaServerInstance<Record<string, unknown>, GatewayContext> & GatewayExtras;
+
+/** Yoga's message for an error it hides. */
+const MASKED_MESSAGE = 'Unexpected error.';
 
 export function createGateway(deps: GatewayDependencies): Gateway {
   const unknownStatuses = new UnknownStatusReporter((raw) =>
@@ -60,6 +72,30 @@ export function createGateway(deps: GatewayDependencies): Gateway {
   const security = { ...DEFAULT_SECURITY, ...deps.security };
   const executions = new SharedExecutions(deps.client, { ...DEFAULT_CACHE, ...deps.cache });
   const cors = corsPolicy(security.corsOrigins);
+  const contextDependencies = {
+    executions,
+    concurrencyPerRequest: deps.concurrencyPerRequest,
+    requestBudgetMs: deps.requestBudgetMs ?? 15_000,
+    unknownStatuses,
+  };
+  const logYogaError = (...args: unknown[]) =>
+    yogaLogger.error({ err: args.find((arg) => arg instanceof Error) }, args.filter((arg) => !(arg instanceof Error)).map(String).join(' '));
+  // What every result gets once its operation has run, on Yoga's path and on prepared operations'.
+  const finish = (result: ExecutionResult, context: GatewayContext): ExecutionResult => {
+    context.dispose();
+    if (security.blockFieldSuggestions) withoutSuggestions(result);
+    return deps.upstreamExtensions === false ? result : withUpstreamCost(result, context);
+  };
+  // Expected errors are GraphQLErrors and pass; anything else becomes
+  // "Unexpected error." with no stack or message, whatever NODE_ENV says.
+  const maskErrors = (errors: readonly GraphQLError[]): GraphQLError[] =>
+    errors.map((error) => {
+      const masked = maskError(error, MASKED_MESSAGE, false) as GraphQLError;
+      if (masked !== error) logYogaError(error);
+      return masked;
+    });
+  const prepared = new PreparedOperations<GatewayContext>({ schema, finish, maskErrors, maxDocuments: 1_024 });
+
   const yoga = createYoga<Record<string, unknown>, GatewayContext>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -75,36 +111,34 @@ export function createGateway(deps: GatewayDependencies): Gateway {
       documentCache: new LRUCache<string, DocumentNode>({ max: 1_024 }),
       errorCache: new LRUCache<string, Error>({ max: 1_024 }),
     },
-    // Expected errors are GraphQLErrors and pass; anything else becomes
-    // "Unexpected error." with no stack or message, whatever NODE_ENV says.
-    maskedErrors: { isDev: false },
+    // Yoga's own masking function, which prepared operations use as well.
+    maskedErrors: { isDev: false, errorMessage: MASKED_MESSAGE, maskError: (error, message) => maskError(error, message, false) },
     logging: {
       // Yoga logs at debug several times per request: format only when it is on.
       debug: (...args) => yogaLogger.isLevelEnabled('debug') && yogaLogger.debug(args.map(String).join(' ')),
       info: (...args) => yogaLogger.info(args.map(String).join(' ')),
       warn: (...args) => yogaLogger.warn(args.map(String).join(' ')),
-      error: (...args) => yogaLogger.error({ err: args.find((arg) => arg instanceof Error) }, args.filter((arg) => !(arg instanceof Error)).map(String).join(' ')),
+      error: logYogaError,
     },
     graphiql: graphiqlOptions(deps.graphiql ?? {}),
     renderGraphiQL,
     cors: (request) => cors(request),
     plugins: [
       useRequestIdHeader(),
-      useRequestCleanup(),
       useStableErrorCodes(),
       // A request carrying Authorization or a JSON content type was preflighted by
       // the browser; anything "simple" must carry the CSRF header instead.
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'authorization'] }),
       ...useOperationLimits(security),
-      ...(deps.upstreamExtensions === false ? [] : [useUpstreamCostExtension()]),
+      useExecutionFinish(finish),
+      prepared.plugin(),
     ],
-    context: ({ request }) =>
-      createContext(request, {
-        executions,
-        concurrencyPerRequest: deps.concurrencyPerRequest,
-        requestBudgetMs: deps.requestBudgetMs ?? 15_000,
-        unknownStatuses,
-      }),
+    context: ({ request }) => createContext(request, contextDependencies),
   });
-  return Object.assign(yoga, { corsPolicy: cors });
+  return Object.assign(yoga, {
+    corsPolicy: cors,
+    runPrepared: (params: Record<string, unknown>, request: IncomingRequest) =>
+      prepared.run(params, () => createContext(request, contextDependencies)),
+    preparedStats: () => prepared.stats(),
+  });
 }

@@ -4,11 +4,16 @@
  * direct path, and through `yoga.fetch`, which is Yoga's own HTTP handling. The
  * status, the headers a client reads, the body and the upstream calls must be
  * the same. The server logs tell which path served a request: Yoga logs that it
- * parses the HTTP request; the direct path never does.
+ * parses the HTTP request; the direct path never does. Yoga's answer comes
+ * first, so a document it accepted is a prepared operation by the time the port
+ * sees it (src/server/prepared-operations.ts); the gateway counts those.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../src/errors.js';
+import { createGateway } from '../src/gateway.js';
+import { createLogger } from '../src/logger.js';
 import { regularMediaType } from '../src/server/direct-path.js';
+import { createHttpServer } from '../src/server/http-server.js';
 import { AUTH, Harness } from './support/harness.js';
 
 const STATUS = 'query Status($id: ID!) { execution(id: $id) { id status updatedAt } }';
@@ -41,22 +46,22 @@ interface Sent {
 interface Answer {
   status: number;
   headers: Record<string, string | null>;
-  body: unknown;
+  body: string;
   upstreamCalls: number;
   servedByYoga: boolean;
+  /** Run as a prepared operation, without Yoga's per-request pipeline. */
+  prepared: boolean;
 }
 
 const json = (query: string, variables?: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
   JSON.stringify({ query, ...(variables ? { variables } : {}), ...extra });
 
-/** Upstream time and upstream's request counter differ from run to run; nothing else may. */
-function normalise(text: string): unknown {
-  const steady = text.replace(/"timeMs":\d+/g, '"timeMs":0').replace(/"upstreamRequestId":"[^"]*"/g, '"upstreamRequestId":""');
-  try {
-    return JSON.parse(steady);
-  } catch {
-    return steady;
-  }
+/**
+ * Upstream time and upstream's request counter differ from run to run; nothing
+ * else may, down to the order of keys: the body is compared as text.
+ */
+function normalise(text: string): string {
+  return text.replace(/"timeMs":\d+/g, '"timeMs":0').replace(/"upstreamRequestId":"[^"]*"/g, '"upstreamRequestId":""');
 }
 
 describe('the direct path answers like Yoga', () => {
@@ -83,6 +88,7 @@ describe('the direct path answers like Yoga', () => {
     };
     const callsBefore = harness.upstream.requests.length;
     const parsedBefore = yogaParsing();
+    const preparedBefore = harness.yoga.preparedStats().served;
     const response = via === 'port' ? await fetch(url, init) : await harness.yoga.fetch('http://127.0.0.1/graphql', init);
     const text = await response.text();
     return {
@@ -91,13 +97,14 @@ describe('the direct path answers like Yoga', () => {
       body: normalise(text),
       upstreamCalls: harness.upstream.requests.length - callsBefore,
       servedByYoga: yogaParsing() > parsedBefore,
+      prepared: harness.yoga.preparedStats().served > preparedBefore,
     };
   }
 
   async function compare(sent: Sent): Promise<{ direct: Answer; yoga: Answer }> {
     const yoga = await send(sent, 'yoga');
     const direct = await send(sent, 'port');
-    expect({ ...direct, servedByYoga: undefined }).toEqual({ ...yoga, servedByYoga: undefined });
+    expect({ ...direct, servedByYoga: undefined, prepared: undefined }).toEqual({ ...yoga, servedByYoga: undefined, prepared: undefined });
     return { direct, yoga };
   }
 
@@ -132,9 +139,37 @@ describe('the direct path answers like Yoga', () => {
     ['introspection', { body: json('{ __schema { queryType { name } } }') }],
   ];
 
-  it.each(direct)('%s', async (_name, sent) => {
-    const { direct: answer } = await compare(sent);
+  // The rest of the direct cases go through Yoga's pipeline: their documents never
+  // passed validation, or graphql-js refuses their operation name or variables.
+  const notPrepared = new Set([
+    'variables of the wrong type',
+    'a missing required variable',
+    'a missing variable, accepting application/json',
+    'an unknown operation name',
+    'two operations and no operation name',
+    'a syntax error',
+    'an unknown field',
+    'a query past the depth limit',
+  ]);
+
+  it.each(direct)('%s', async (name, sent) => {
+    const { direct: answer, yoga } = await compare(sent);
     expect(answer.servedByYoga).toBe(false);
+    expect(yoga.prepared).toBe(false);
+    expect(answer.prepared).toBe(!notPrepared.has(name));
+  });
+
+  it('answers a document’s first request through Yoga’s pipeline and the next as a prepared operation, alike', async () => {
+    // A text no other test sends, so nothing has prepared it yet.
+    const sent = { body: json('query FirstSeen($id: ID!) { execution(id: $id) { id status updatedAt isTerminal } }', { id: 'ex_demo_1' }) };
+    const first = await send(sent, 'port');
+    const second = await send(sent, 'port');
+    const viaYoga = await send(sent, 'yoga');
+    expect([first.prepared, second.prepared, viaYoga.prepared]).toEqual([false, true, false]);
+    expect([first.upstreamCalls, second.upstreamCalls, viaYoga.upstreamCalls]).toEqual([1, 1, 1]);
+    const same = (answer: Answer) => ({ ...answer, servedByYoga: undefined, prepared: undefined });
+    expect(same(second)).toEqual(same(first));
+    expect(same(viaYoga)).toEqual(same(first));
   });
 
   // Handed to Yoga whole, after the direct path read the body or saw the headers.
@@ -179,7 +214,7 @@ describe('the direct path answers like Yoga', () => {
 
   it('answers upstream failures with their codes on both paths', async () => {
     const { direct: answer } = await compare({ body: json(STATUS, { id: FAULTY_ID }) });
-    const body = answer.body as { errors: Array<{ extensions: { code: string } }> };
+    const body = JSON.parse(answer.body) as { errors: Array<{ extensions: { code: string } }> };
     expect(body.errors[0]?.extensions.code).toBe(ErrorCode.NOT_FOUND);
   });
 
@@ -202,6 +237,45 @@ describe('the direct path answers like Yoga', () => {
     const next = await send({ body: json(STATUS, { id: 'ex_demo_4' }) }, 'port');
     expect(next.status).toBe(200);
     expect(next.servedByYoga).toBe(false);
+  });
+});
+
+describe('prepared operations mask unexpected errors as Yoga does', () => {
+  it('answers "Unexpected error." on both paths, and logs each once', async () => {
+    const lines: Array<{ msg?: string; err?: { message?: string } }> = [];
+    const logger = createLogger('error', { write: (line: string) => lines.push(JSON.parse(line)) });
+    // A bug in the client, not an upstream failure: it must never reach the caller.
+    const failingClient = {
+      getExecution: async () => {
+        throw new TypeError('secret detail of a bug');
+      },
+    };
+    const yoga = createGateway({ client: failingClient as never, logger, concurrencyPerRequest: 10 });
+    const server = createHttpServer(yoga, { maxRequestBodyBytes: 4096, logger });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      const init = () => ({
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: AUTH },
+        body: json(STATUS, { id: 'ex_demo_1' }),
+      });
+      const viaYoga = await yoga.fetch('http://127.0.0.1/graphql', init());
+      const yogaText = await viaYoga.text();
+      const viaPort = await fetch(`http://127.0.0.1:${port}/graphql`, init());
+      const portText = await viaPort.text();
+
+      expect(yoga.preparedStats().served).toBe(1);
+      expect(viaPort.status).toBe(viaYoga.status);
+      expect(normalise(portText)).toBe(normalise(yogaText));
+      const body = JSON.parse(portText) as { errors: Array<{ message: string; extensions: { code: string } }> };
+      expect(body.errors.map((error) => [error.message, error.extensions.code])).toEqual([['Unexpected error.', 'INTERNAL_SERVER_ERROR']]);
+      expect(portText).not.toContain('secret');
+      expect(lines.filter((line) => line.err?.message === 'secret detail of a bug')).toHaveLength(2);
+    } finally {
+      server.close();
+    }
   });
 });
 

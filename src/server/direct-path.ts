@@ -7,7 +7,9 @@
  * Yoga still runs the operation: `yoga.getResultForParams` is Yoga's own
  * pipeline from parameters to result (parameter checks, every envelop plugin
  * with the parse and validation caches, Armor's limits, error masking, the
- * context). This file adds only what Yoga's HTTP layer does around it, with
+ * context). A document Yoga has accepted before runs as a prepared operation
+ * instead (./prepared-operations.ts), which skips that pipeline and keeps its
+ * answers. This file adds only what Yoga's HTTP layer does around it, with
  * Yoga's and whatwg-node's own exported functions where they exist: the status
  * and body (`processRegularResult`), CORS headers, the request id.
  * test/direct-path.test.ts sends one corpus of requests both ways and asserts
@@ -177,14 +179,17 @@ export function createDirectPath(yoga: Gateway, logger: Logger): DirectPath {
     }
     if (!isJsonObject(params)) return replay(request, incoming, response, body);
 
-    let result: Awaited<ReturnType<Gateway['getResultForParams']>>;
-    try {
-      // Yoga's plugins read only method, url, headers and signal of the request.
-      result = await yoga.getResultForParams({ params, request: request as unknown as Request }, {});
-    } catch {
-      // Only Yoga's parameter checks throw here (operation errors come back as
-      // results), and they run before anything else: replaying costs no upstream call.
-      return replay(request, incoming, response, body);
+    // A document Yoga accepted before runs as a prepared operation (./prepared-operations.ts).
+    let result: Awaited<ReturnType<Gateway['getResultForParams']>> = await yoga.runPrepared(params, request);
+    if (result === undefined) {
+      try {
+        // Yoga's plugins read only method, url, headers and signal of the request.
+        result = await yoga.getResultForParams({ params, request: request as unknown as Request }, {});
+      } catch {
+        // Only Yoga's parameter checks throw here (operation errors come back as
+        // results), and they run before anything else: replaying costs no upstream call.
+        return replay(request, incoming, response, body);
+      }
     }
     if (result === undefined) throw new Error('Yoga returned no result for the request');
 

@@ -16,7 +16,7 @@ import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
-import { GraphQLError, type ValidationContext } from 'graphql';
+import { GraphQLError, type ExecutionResult, type ValidationContext } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 
 export const OPERATION_LIMITS = {
@@ -37,11 +37,17 @@ export const OPERATION_LIMITS = {
 
 const SUGGESTION = / ?Did you mean [^?]*\?/g;
 
+/** Strips the "Did you mean …?" hints graphql-js's executor puts in variable errors. */
+export function withoutSuggestions(result: ExecutionResult): void {
+  for (const error of result.errors ?? []) error.message = error.message.replace(SUGGESTION, '');
+}
+
 /**
  * Hides "Did you mean …?" hints, which map out the schema for a probing client.
  * Armor's block-field-suggestions only knows the field form of the hint; this
- * asks graphql-js not to make any during validation, and strips the ones the
- * executor adds for variables (enum values, input fields).
+ * asks graphql-js not to make any during validation; `withoutSuggestions` strips
+ * the ones the executor adds for variables (enum values, input fields), as part
+ * of what every result gets after execution (src/gateway.ts).
  */
 function useHideSuggestions(): Plugin {
   return {
@@ -51,12 +57,6 @@ function useHideSuggestions(): Plugin {
         validateFn(schema, document, rules, { ...options, hideSuggestions: true }, typeInfo),
       );
     },
-    onExecute: () => ({
-      onExecuteDone({ result }) {
-        if (Symbol.asyncIterator in result) return;
-        for (const error of result.errors ?? []) error.message = error.message.replace(SUGGESTION, '');
-      },
-    }),
   };
 }
 

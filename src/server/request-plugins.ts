@@ -1,4 +1,5 @@
-/** Small Yoga plugins for the request lifecycle: tracing id, cleanup, cost report. */
+/** Small Yoga plugins for the request lifecycle: tracing id, and what every result gets after execution. */
+import type { ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { requestIdOf, type GatewayContext } from '../context.js';
 
@@ -11,35 +12,29 @@ export function useRequestIdHeader(): Plugin {
   };
 }
 
-/** Releases each request's budget timer as soon as its execution is done. */
-export function useRequestCleanup(): Plugin<GatewayContext> {
-  return {
-    onExecute() {
-      return {
-        onExecuteDone({ args }) {
-          args.contextValue.dispose();
-        },
-      };
-    },
-  };
-}
-
 /**
  * Adds `extensions.upstream` to every result: upstream calls made, cache hits,
  * calls shared with concurrent requests, and upstream time, so a frontend team
  * sees what a query costs (as Shopify reports query cost).
  */
-export function useUpstreamCostExtension(): Plugin<GatewayContext> {
+export function withUpstreamCost<T extends ExecutionResult>(result: T, context: GatewayContext): T {
+  const { calls, cacheHits, sharedCalls, timeMs } = context.upstream;
+  return { ...result, extensions: { ...result.extensions, upstream: { calls, cacheHits, sharedCalls, timeMs: Math.round(timeMs) } } };
+}
+
+/**
+ * Runs `finish` on every execution result: what the gateway does once an
+ * operation has run (release the request's budget timer, hide suggestions, add
+ * the upstream cost). Prepared operations (./prepared-operations.ts) run the
+ * same function, so both paths finish a result the same way.
+ */
+export function useExecutionFinish(finish: (result: ExecutionResult, context: GatewayContext) => ExecutionResult): Plugin<GatewayContext> {
   return {
     onExecute() {
       return {
         onExecuteDone({ args, result, setResult }) {
-          if (!('data' in result || 'errors' in result)) return;
-          const { calls, cacheHits, sharedCalls, timeMs } = args.contextValue.upstream;
-          setResult({
-            ...result,
-            extensions: { ...result.extensions, upstream: { calls, cacheHits, sharedCalls, timeMs: Math.round(timeMs) } },
-          });
+          if (Symbol.asyncIterator in result) return;
+          setResult(finish(result, args.contextValue));
         },
       };
     },
