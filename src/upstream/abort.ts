@@ -1,9 +1,10 @@
-/** Helpers for settling work at the moment a request's signal aborts. */
+/** Helpers for settling work at the moment a request's cancellation fires. */
 import { ErrorCode } from '../errors.js';
+import type { Cancellation } from './cancellation.js';
 import { UpstreamError } from './upstream-error.js';
 
 /** The error a caller sees when its signal ended the wait: the budget ran out, or it left. */
-export function abortedError(signal: AbortSignal | undefined, attemptTimeoutMs: number): UpstreamError {
+export function abortedError(signal: Cancellation | undefined, attemptTimeoutMs: number): UpstreamError {
   const reason: unknown = signal?.reason;
   const left = signal?.aborted && !(reason instanceof Error && reason.name === 'TimeoutError');
   return new UpstreamError(
@@ -19,14 +20,13 @@ export function abortedError(signal: AbortSignal | undefined, attemptTimeoutMs: 
  * Hand-written because cockatiel's retry sleeps through its backoff without
  * watching the signal, and shared calls outlive any one waiter.
  */
-export function settleBeforeAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined, onAbort: () => Error): Promise<T> {
+export function settleBeforeAbort<T>(promise: Promise<T>, signal: Cancellation | undefined, onAbort: () => Error): Promise<T> {
   if (!signal) return promise;
   // Whoever stops waiting, the work may still fail later: never leave that unhandled.
   promise.catch(() => {});
   if (signal.aborted) return Promise.reject(onAbort());
   return new Promise<T>((resolve, reject) => {
-    const abort = () => reject(onAbort());
-    signal.addEventListener('abort', abort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
+    const unsubscribe = signal.onAbort(() => reject(onAbort()));
+    promise.then(resolve, reject).finally(unsubscribe);
   });
 }

@@ -5,7 +5,6 @@
  * failure to a GraphQLError with a stable `extensions.code`.
  * Resolvers and loaders never see HTTP; they get an ExecutionRecord or an error.
  */
-import { EventEmitter } from 'node:events';
 import { Pool } from 'undici';
 import type { GraphQLError } from 'graphql';
 import { ErrorCode } from '../errors.js';
@@ -23,6 +22,7 @@ import {
 } from './resilience.js';
 import { errorForUpstreamStatus, parseRetryAfter, UpstreamError } from './upstream-error.js';
 import { abortedError, settleBeforeAbort } from './abort.js';
+import { Cancellation } from './cancellation.js';
 
 /** One execution as the gateway serves it: upstream's fields plus its events. */
 export type ExecutionRecord = UpstreamExecution & {
@@ -35,8 +35,8 @@ export interface UpstreamCall {
   authorization: string;
   /** Propagated as `x-request-id` so upstream logs can be joined with ours. */
   requestId: string;
-  /** Aborted when the GraphQL client goes away or the request's time budget is spent. */
-  signal?: AbortSignal;
+  /** Fired when the GraphQL client goes away or the request's time budget is spent. */
+  signal?: Cancellation;
 }
 
 export interface ExecutionsClientOptions {
@@ -97,7 +97,10 @@ export class ExecutionsClient {
     assertAllowedExecutionId(id, this.#options.executionIdPattern);
     const path = executionPath(this.#origin, this.#basePath, id);
     try {
-      const attempts = this.policies.policy.execute(({ signal }) => this.#attempt(id, path, call, signal), call.signal);
+      // cockatiel is not handed the caller's cancellation: each attempt checks it,
+      // the breaker counts only upstream failures (never a cancelled attempt), and
+      // the caller stops waiting at once, even while a retry sleeps.
+      const attempts = this.policies.policy.execute(() => this.#attempt(id, path, call));
       return await settleBeforeAbort(attempts, call.signal, () => new TaskCancelledError());
     } catch (error) {
       throw this.#toGraphQLError(error, id, call.signal);
@@ -113,21 +116,18 @@ export class ExecutionsClient {
     return this.#pool.close();
   }
 
-  async #attempt(id: string, path: string, call: UpstreamCall, signal: AbortSignal): Promise<ExecutionRecord> {
+  async #attempt(id: string, path: string, call: UpstreamCall): Promise<ExecutionRecord> {
+    const caller = call.signal;
     // A retry that wakes after the caller left must not reach upstream.
-    signal.throwIfAborted();
-    // The attempt's own cancellation: at its deadline or when the caller leaves.
-    // undici takes any EventEmitter that emits 'abort' as a signal; on Node 20 an
-    // AbortController with its listener costs ~10 µs, and a status poll used to make
-    // four of them (README "Performance").
-    const cancel = new EventEmitter();
+    if (caller?.aborted) throw new TaskCancelledError();
+    // The attempt's own cancellation, handed to undici: at its deadline or when the caller leaves.
+    const cancel = new Cancellation();
     let timedOut = false;
     const deadline = setTimeout(() => {
       timedOut = true;
-      cancel.emit('abort');
+      cancel.abort(new DOMException('attempt deadline', 'TimeoutError'));
     }, this.#options.timeoutMs);
-    const onCallerGone = () => cancel.emit('abort');
-    signal.addEventListener('abort', onCallerGone, { once: true });
+    const unwatch = caller?.onAbort(() => cancel.abort(caller.reason));
     let status: number | undefined;
     let upstreamRequestId: string | undefined;
     let retryAfterMs: number | undefined;
@@ -155,7 +155,7 @@ export class ExecutionsClient {
       );
     } catch (error) {
       // The caller left (or spent its budget): not something to hold against upstream.
-      if (signal.aborted) throw error;
+      if (caller?.aborted) throw error;
       if (timedOut) {
         throw new UpstreamError(ErrorCode.UPSTREAM_TIMEOUT, `The executions API did not answer within ${this.#options.timeoutMs} ms.`, {
           countsAsFailure: true,
@@ -171,7 +171,7 @@ export class ExecutionsClient {
       });
     } finally {
       clearTimeout(deadline);
-      signal.removeEventListener('abort', onCallerGone);
+      unwatch?.();
     }
     if (status !== 200) {
       const envelope = errorEnvelopeSchema.safeParse(safeJson(text));
@@ -212,7 +212,7 @@ export class ExecutionsClient {
   }
 
   /** What a failure that survived the policies means to the client. */
-  #toGraphQLError(error: unknown, id: string, callerSignal: AbortSignal | undefined): GraphQLError {
+  #toGraphQLError(error: unknown, id: string, callerSignal: Cancellation | undefined): GraphQLError {
     if (error instanceof UpstreamError) return error;
     if (error instanceof BrokenCircuitError) {
       return new UpstreamError(

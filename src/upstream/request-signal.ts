@@ -1,5 +1,5 @@
 /**
- * The signal a GraphQL request hands to its upstream calls: aborted when the
+ * The cancellation a GraphQL request hands to its upstream calls: fired when the
  * client goes away or when the request's time budget is spent.
  *
  * Hand-written rather than AbortSignal.any([request.signal, AbortSignal.timeout()])
@@ -8,10 +8,10 @@
  * a status poll's CPU in profiles). `dispose()` unhooks it once the request's
  * work is done, so a finished request costs no abort at all.
  */
-import { setMaxListeners } from 'node:events';
+import { Cancellation } from './cancellation.js';
 
 export interface RequestSignal {
-  signal: AbortSignal;
+  signal: Cancellation;
   dispose(): void;
 }
 
@@ -24,22 +24,21 @@ export type ClientWatch = (listener: () => void) => () => void;
  * costs none of them, and the budget counts upstream time only.
  */
 export function createRequestSignal(watchClient: ClientWatch, budgetMs: number, maxListeners: number): RequestSignal {
-  let controller: AbortController | undefined;
+  let cancellation: Cancellation | undefined;
   let timer: NodeJS.Timeout | undefined;
   let unwatch: (() => void) | undefined;
   return {
     get signal() {
-      if (!controller) {
-        const made = new AbortController();
-        controller = made;
-        // Every execution a request waits on listens to this signal (twice when shared);
-        // Node would warn past 10, which is a normal request here, not a leak.
-        setMaxListeners(maxListeners, made.signal);
+      if (!cancellation) {
+        // Every execution a request waits on listens to it; Node would warn past 10,
+        // which is a normal request here, not a leak.
+        const made = new Cancellation(maxListeners);
+        cancellation = made;
         timer = setTimeout(() => made.abort(new DOMException(`request budget of ${budgetMs} ms spent`, 'TimeoutError')), budgetMs);
         timer.unref();
         unwatch = watchClient(() => made.abort(new DOMException('The client went away.', 'AbortError')));
       }
-      return controller.signal;
+      return cancellation;
     },
     dispose() {
       clearTimeout(timer);

@@ -6,16 +6,18 @@
  *             beyond that a call is refused at once instead of piling up memory.
  *   retry     only the transient failures of this idempotent GET (network errors,
  *             429, 502, 503, 504), a bounded number of attempts, exponential backoff
- *             with decorrelated jitter, honouring Retry-After up to a cap, and
- *             stopping as soon as the caller's signal aborts.
+ *             with decorrelated jitter, honouring Retry-After up to a cap. An
+ *             attempt whose caller has left stops before reaching upstream, and a
+ *             cancelled attempt is never retried.
  *   breaker   after `breakerThreshold` consecutive failures (network, 5xx,
  *             attempt timeouts) calls fail fast for `halfOpenAfterMs`, then one
  *             probe decides whether it closes again. It judges each attempt's own
  *             outcome: a caller that went away is not an upstream failure.
  *
- * Each attempt's deadline is kept by the attempt itself (executions-client.ts)
- * rather than by cockatiel's timeout policy, whose derived AbortController and
- * listeners cost more per call than the other three policies together.
+ * Each attempt's deadline and the caller's cancellation are kept by the attempt
+ * itself (executions-client.ts) rather than by cockatiel's timeout policy and
+ * signals, whose AbortControllers and listeners cost more per call than the
+ * three policies together.
  */
 import {
   BrokenCircuitError,
