@@ -6,7 +6,8 @@
 import { z } from 'zod';
 
 /** ISO-8601 timestamps; upstream sends UTC with milliseconds but offsets are tolerated. */
-const timestamp = z.iso.datetime({ offset: true });
+export const upstreamTimestampSchema = z.iso.datetime({ offset: true });
+const timestamp = upstreamTimestampSchema;
 const jsonObject = z.record(z.string(), z.unknown());
 
 export const upstreamExecutionSchema = z.object({
