@@ -6,7 +6,7 @@
  * The checksum is for integrity, not secrecy: cursors only name events the caller
  * can already read.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 const VERSION = 1;
 
@@ -38,6 +38,7 @@ export function decodeEventCursor(cursor: string): EventCursor | undefined {
   return { executionId, eventId };
 }
 
+/** One-shot `hash` (Node 20.12+): a page of 20 events makes 21 cursors, and a Hash object each cost ~2.4 µs against ~1 µs. */
 function checksum(payload: string): string {
-  return createHash('sha256').update(payload).digest('base64url').slice(0, 10);
+  return hash('sha256', payload, 'base64url').slice(0, 10);
 }
