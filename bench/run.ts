@@ -146,7 +146,8 @@ async function startTarget(target: Target, upstreamUrl: string): Promise<Running
   };
   const gateway: Started & { url: string } = await startGatewayProbed(
     upstreamUrl,
-    { WORKERS: String(target.workers ?? 1), LOG_LEVEL: 'warn' },
+    // As deployed: NODE_ENV=production turns off graphql-js's development-only checks.
+    { WORKERS: String(target.workers ?? 1), LOG_LEVEL: 'warn', NODE_ENV: 'production' },
     {
       onLine: (line) => {
         // pino at LOG_LEVEL=warn: only warnings and errors reach here.
@@ -636,7 +637,7 @@ lines.push('');
 lines.push(
   `Each cell: a fresh target process, a correctness probe, ${WARMUP_SECONDS} s warm-up, then ${SECONDS} s of closed-loop load from autocannon ` +
     `(${CONNECTIONS} connections; S7: 8) on loopback. Upstream (fake, pre-serialized bodies), target and driver are separate processes sharing ` +
-    `${machine.cores} cores. p50/p99 in ms. Errors = non-2xx + socket errors/timeouts + 2xx bodies with GraphQL \`errors\`. ` +
+    `${machine.cores} cores. The gateway runs as deployed, with NODE_ENV=production and LOG_LEVEL=warn. p50/p99 in ms. Errors = non-2xx + socket errors/timeouts + 2xx bodies with GraphQL \`errors\`. ` +
     `Upstream calls/request: calls the fake upstream received with the x-request-id of each completed request ÷ completed requests ` +
     `(\`~\`: counter delta ÷ completed, when the target does not echo the id). Peak RSS: highest sum of VmRSS over the target's process tree ` +
     `during the cell (MiB). Ratios: gateway ÷ floor proxy (req/s below 1 and latency/RSS above 1 mean the gateway is worse). ` +

@@ -69,7 +69,8 @@ export async function startUpstream(executions: ExecutionSpec[], latencyMs = 0):
 export async function startGateway(upstreamUrl: string, port: number, env: Record<string, string> = {}): Promise<Started & { url: string }> {
   const started = await startNode(
     ['src/server.ts'],
-    { UPSTREAM_URL: upstreamUrl, PORT: String(port), LOG_LEVEL: 'info', ...env },
+    // As deployed: NODE_ENV=production turns off graphql-js's development-only checks.
+    { UPSTREAM_URL: upstreamUrl, PORT: String(port), LOG_LEVEL: 'info', NODE_ENV: 'production', ...env },
     (line) => line.includes('execution-gateway listening'),
   );
   return { ...started, url: `http://127.0.0.1:${port}/graphql` };
