@@ -80,6 +80,26 @@ export function requestIdOf(request: IncomingRequest): string {
   return id;
 }
 
+/** Counts the events an operation hands out; throws past MAX_EVENTS_PER_REQUEST. */
+function eventCounter(): GatewayContext['takeEvents'] {
+  let eventsTaken = 0;
+  return (count) => {
+    eventsTaken += count;
+    if (eventsTaken > MAX_EVENTS_PER_REQUEST) {
+      throw badUserInput(`This request asks for more than ${MAX_EVENTS_PER_REQUEST} events across its \`events\` pages; page with cursors instead.`);
+    }
+  };
+}
+
+/**
+ * The context for running a request's operation a second time (src/server/prepared-operations.ts):
+ * the same caller, loaders, budget and upstream cost, so nothing is fetched twice,
+ * and its own count of events, so the events are not counted twice.
+ */
+export function rerunContext(context: GatewayContext): GatewayContext {
+  return { ...context, takeEvents: eventCounter() };
+}
+
 export function createContext(request: IncomingRequest, deps: ContextDependencies): GatewayContext {
   const requestId = requestIdOf(request);
   const authorization = request.headers.get('authorization');
@@ -95,19 +115,11 @@ export function createContext(request: IncomingRequest, deps: ContextDependencie
       }
     : null;
   const upstream = emptyStats();
-  let eventsTaken = 0;
   return {
     requestId,
     upstream,
     dispose: () => budget.dispose(),
-    takeEvents(count) {
-      eventsTaken += count;
-      if (eventsTaken > MAX_EVENTS_PER_REQUEST) {
-        throw badUserInput(
-          `This request asks for more than ${MAX_EVENTS_PER_REQUEST} events across its \`events\` pages; page with cursors instead.`,
-        );
-      }
-    },
+    takeEvents: eventCounter(),
     loaders: {
       execution: createExecutionLoader({
         executions: deps.executions,

@@ -6,7 +6,7 @@ import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import type { DocumentNode, ExecutionResult, GraphQLError } from 'graphql';
 import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
 import { LRUCache } from 'lru-cache';
-import { createContext, type GatewayContext, type IncomingRequest } from './context.js';
+import { createContext, rerunContext, type GatewayContext, type IncomingRequest } from './context.js';
 import { UnknownStatusReporter } from './domain/execution-status.js';
 import type { Logger } from './logger.js';
 import { schema } from './schema/index.js';
@@ -94,7 +94,7 @@ export function createGateway(deps: GatewayDependencies): Gateway {
       if (masked !== error) logYogaError(error);
       return masked;
     });
-  const prepared = new PreparedOperations<GatewayContext>({ schema, finish, maskErrors, maxDocuments: 1_024 });
+  const prepared = new PreparedOperations<GatewayContext>({ schema, finish, maskErrors, rerunContext, maxDocuments: 1_024 });
 
   const yoga = createYoga<Record<string, unknown>, GatewayContext>({
     schema,

@@ -218,6 +218,35 @@ describe('the direct path answers like Yoga', () => {
     expect(body.errors[0]?.extensions.code).toBe(ErrorCode.NOT_FOUND);
   });
 
+  it('runs prepared operations compiled, and remakes a result with errors without calling upstream again', async () => {
+    const before = harness.yoga.preparedStats();
+    const { direct: ok } = await compare({ body: json(PAGE, { id: 'ex_demo_long' }) });
+    const afterOk = harness.yoga.preparedStats();
+    expect(ok.prepared).toBe(true);
+    expect(afterOk.compiled - before.compiled).toBe(1);
+    expect(afterOk.rerun).toBe(before.rerun);
+
+    // One failing id among three: graphql-jit's result has an error, graphql-js makes it again from what was loaded.
+    const { direct: failed } = await compare({ body: json(MANY, { ids: ['ex_demo_1', FAULTY_ID, 'ex_demo_3'] }) });
+    const afterFailed = harness.yoga.preparedStats();
+    expect(failed.prepared).toBe(true);
+    expect(afterFailed.rerun - afterOk.rerun).toBe(1);
+    expect(afterFailed.compiled).toBe(afterOk.compiled);
+    expect(failed.upstreamCalls).toBe(3);
+    expect(JSON.parse(failed.body)).toMatchObject({ errors: [{ path: ['executions', 1], locations: [{ line: 1, column: 28 }] }] });
+  });
+
+  it('counts the events of a remade result once', async () => {
+    // 1,100 events in 11 pages, under the 2,000 cap once and over it if counted twice, and one failing alias.
+    const pages = Array.from({ length: 11 }, (_, i) => `p${i}: execution(id: "ex_demo_long") { events(first: $n) { edges { node { id } } } }`).join(' ');
+    const sent = { body: json(`query Pages($n: Int!) { ${pages} bad: execution(id: "${FAULTY_ID}") { id } }`, { n: 100 }) };
+    const before = harness.yoga.preparedStats();
+    const { direct: answer } = await compare(sent);
+    expect(harness.yoga.preparedStats().rerun - before.rerun).toBe(1);
+    const body = JSON.parse(answer.body) as { errors: Array<{ path: string[]; extensions: { code: string } }> };
+    expect(body.errors.map((error) => [error.path, error.extensions.code])).toEqual([[['bad'], ErrorCode.NOT_FOUND]]);
+  });
+
   it('cancels upstream work when the client leaves mid-request', async () => {
     harness.upstream.setFault('ex_demo_5', { kind: 'hang' });
     const controller = new AbortController();
