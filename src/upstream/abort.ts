@@ -22,11 +22,18 @@ export function abortedError(signal: Cancellation | undefined, attemptTimeoutMs:
  */
 export function settleBeforeAbort<T>(promise: Promise<T>, signal: Cancellation | undefined, onAbort: () => Error): Promise<T> {
   if (!signal) return promise;
-  // Whoever stops waiting, the work may still fail later: never leave that unhandled.
-  promise.catch(() => {});
-  if (signal.aborted) return Promise.reject(onAbort());
   return new Promise<T>((resolve, reject) => {
+    // Whoever stops waiting, the work may still fail later: its rejection is handled here either way.
     const unsubscribe = signal.onAbort(() => reject(onAbort()));
-    promise.then(resolve, reject).finally(unsubscribe);
+    promise.then(
+      (value) => {
+        unsubscribe();
+        resolve(value);
+      },
+      (error: unknown) => {
+        unsubscribe();
+        reject(error);
+      },
+    );
   });
 }

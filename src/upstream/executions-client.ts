@@ -184,6 +184,11 @@ export class ExecutionsClient {
   #parseExecution(id: string, text: string, facts: { upstreamStatus: number; upstreamRequestId: string | undefined }): ExecutionRecord {
     const json = safeJson(text);
     if (json === undefined) throw this.#badResponse(id, 'body is not JSON', facts);
+    const envelope = executionEnvelopeSchema.safeParse(json);
+    if (envelope.success && envelope.data.code === 200) {
+      const { execution, events } = envelope.data.data;
+      return { ...execution, events };
+    }
 
     // A 200 can still carry an error envelope; honour its code rather than invent data.
     const head = errorEnvelopeSchema.safeParse(json);
@@ -194,13 +199,9 @@ export class ExecutionsClient {
       throw this.#badResponse(id, `envelope code ${head.data.code}`, withRequestId);
     }
 
-    const envelope = executionEnvelopeSchema.safeParse(json);
-    if (!envelope.success) {
-      const issue = envelope.error.issues[0];
-      throw this.#badResponse(id, `${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`, withRequestId);
-    }
-    const { execution, events } = envelope.data.data;
-    return { ...execution, events };
+    // The code is 200, so the body itself breaks the contract.
+    const issue = envelope.success ? undefined : envelope.error.issues[0];
+    throw this.#badResponse(id, `${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`, withRequestId);
   }
 
   #badResponse(id: string, why: string, facts: { upstreamStatus?: number; upstreamRequestId?: string | undefined }): UpstreamError {

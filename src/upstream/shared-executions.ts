@@ -96,16 +96,21 @@ export class SharedExecutions {
     const cancellation = new Cancellation();
     const started = performance.now();
     stats.calls++;
-    const promise = this.#client
-      .getExecution(id, { ...call, signal: cancellation })
-      .then((record) => {
+    const settled = () => {
+      stats.timeMs += performance.now() - started;
+      this.#inFlight.delete(key);
+    };
+    const promise = this.#client.getExecution(id, { authorization: call.authorization, requestId: call.requestId, signal: cancellation }).then(
+      (record) => {
+        settled();
         this.#remember(key, record);
         return record;
-      })
-      .finally(() => {
-        stats.timeMs += performance.now() - started;
-        this.#inFlight.delete(key);
-      });
+      },
+      (error: unknown) => {
+        settled();
+        throw error;
+      },
+    );
     const entry: InFlight = { promise, cancellation, waiters: 0 };
     this.#inFlight.set(key, entry);
     return entry;
@@ -125,7 +130,16 @@ export class SharedExecutions {
       };
       if (signal.aborted) return leave();
       const unsubscribe = signal.onAbort(leave);
-      entry.promise.then(resolve, reject).finally(unsubscribe);
+      entry.promise.then(
+        (record) => {
+          unsubscribe();
+          resolve(record);
+        },
+        (error: unknown) => {
+          unsubscribe();
+          reject(error);
+        },
+      );
     });
   }
 
