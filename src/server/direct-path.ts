@@ -196,8 +196,10 @@ export function createDirectPath(yoga: Gateway, logger: Logger): DirectPath {
     const coded = 'errors' in result ? withStableErrorCodes(result) : result;
     const processed = processRegularResult(coded, CAPTURE, mediaType) as unknown as CapturedResponse;
     const headers: Record<string, string | number> = {};
-    for (const [name, value] of Object.entries(processed.init.headers ?? {})) headers[name.toLowerCase()] = String(value);
-    for (const [name, value] of Object.entries(corsHeaders(yoga.corsPolicy, request) ?? {})) headers[name.toLowerCase()] = value;
+    const resultHeaders = processed.init.headers ?? {};
+    for (const name in resultHeaders) headers[name.toLowerCase()] = String(resultHeaders[name]);
+    const cors = corsHeaders(yoga.corsPolicy, request);
+    if (cors) for (const name in cors) headers[name.toLowerCase()] = cors[name]!;
     headers['x-request-id'] = requestIdOf(request);
     const payload = processed.body ?? '';
     headers['content-length'] = Buffer.byteLength(payload);
