@@ -121,8 +121,9 @@ export class PreparedOperations<Context extends { dispose(): void }> {
   }
 
   /**
-   * Runs the request as a prepared operation. Resolves to undefined when it is
-   * not one, or when graphql-js refused it before execution began: Yoga answers it then.
+   * Runs the request as a prepared operation. Resolves to undefined, for Yoga to
+   * answer, when it is not one: a text not prepared, parameters of another shape,
+   * an operation name that does not resolve or variables that do not coerce.
    */
   async run(params: Record<string, unknown>, createContext: () => Context): Promise<ExecutionResult | undefined> {
     const operation = operationParams(params);
@@ -164,8 +165,13 @@ export class PreparedOperations<Context extends { dispose(): void }> {
   #compiled(prepared: Prepared, operationName: string | undefined): CompiledQuery | null {
     let compiled = prepared.compiled.get(operationName);
     if (compiled === undefined) {
-      const made = compileQuery(this.#options.schema, prepared.document, operationName);
-      compiled = isCompiledQuery(made) ? made : null;
+      try {
+        const made = compileQuery(this.#options.schema, prepared.document, operationName);
+        compiled = isCompiledQuery(made) ? made : null;
+      } catch {
+        // Whatever graphql-jit cannot compile, graphql-js runs.
+        compiled = null;
+      }
       prepared.compiled.set(operationName, compiled);
     }
     return compiled;
