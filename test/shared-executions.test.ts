@@ -53,15 +53,18 @@ describe('in-flight sharing across requests', () => {
   });
 
   it('stops each waiter at its own budget while they share one call', async () => {
-    const h = await start({ requestBudgetMs: 150 });
-    h.upstream.latencyMs = 400;
+    // The budget leaves the second request time to join the first one's call even
+    // on a loaded machine (150 ms did not, under the whole suite); upstream answers
+    // long after both budgets.
+    const h = await start({ requestBudgetMs: 500 });
+    h.upstream.latencyMs = 1_500;
     const short = h.query(ONE, { id: 'ex_live' }, { authorization: A });
     while (h.upstream.inFlight === 0) await new Promise((resolve) => setTimeout(resolve, 5));
     // The second request joins the first one's call; each ends at its own budget.
     const late = h.query(ONE, { id: 'ex_live' }, { authorization: A });
     const shortStarted = performance.now();
     expect(codes(await short)).toEqual(['UPSTREAM_TIMEOUT']);
-    expect(performance.now() - shortStarted).toBeLessThan(300);
+    expect(performance.now() - shortStarted).toBeLessThan(1_000);
     expect(codes(await late)).toEqual(['UPSTREAM_TIMEOUT']);
     expect(h.upstream.requestsFor('ex_live')).toHaveLength(1);
   });
