@@ -236,6 +236,18 @@ describe('the direct path answers like Yoga', () => {
     expect(JSON.parse(failed.body)).toMatchObject({ errors: [{ path: ['executions', 1], locations: [{ line: 1, column: 28 }] }] });
   });
 
+  it('runs on graphql-js alone a prepared document graphql-jit cannot compile', async () => {
+    // graphql-jit refuses an operation type the schema lacks; graphql-js answers it with an error.
+    const sent = { body: json('mutation Compile { cancel }') };
+    await compare(sent);
+    const before = harness.yoga.preparedStats();
+    const { direct: answer } = await compare(sent);
+    const after = harness.yoga.preparedStats();
+    expect(answer.prepared).toBe(true);
+    expect([after.compiled - before.compiled, after.rerun - before.rerun]).toEqual([0, 0]);
+    expect(JSON.parse(answer.body)).toMatchObject({ data: null, errors: [{ message: expect.stringContaining('mutation') }] });
+  });
+
   it('counts the events of a remade result once', async () => {
     // 1,100 events in 11 pages, under the 2,000 cap once and over it if counted twice, and one failing alias.
     const pages = Array.from({ length: 11 }, (_, i) => `p${i}: execution(id: "ex_demo_long") { events(first: $n) { edges { node { id } } } }`).join(' ');

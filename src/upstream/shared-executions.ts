@@ -15,7 +15,7 @@
 import { hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { isTerminalStatus, toExecutionStatus } from '../domain/execution-status.js';
-import { abortedError } from './abort.js';
+import { abortedError, settleBeforeAbort } from './abort.js';
 import { Cancellation } from './cancellation.js';
 import type { ExecutionRecord, ExecutionsClient, UpstreamCall } from './executions-client.js';
 
@@ -122,26 +122,12 @@ export class SharedExecutions {
    */
   #wait(entry: InFlight, signal: Cancellation | undefined): Promise<ExecutionRecord> {
     entry.waiters++;
-    if (!signal) return entry.promise;
-    return new Promise<ExecutionRecord>((resolve, reject) => {
-      const leave = () => {
-        if (--entry.waiters === 0) entry.cancellation.abort(signal.reason);
-        reject(abortedError(signal, this.#client.timeoutMs));
-      };
-      if (signal.aborted) return leave();
-      const unsubscribe = signal.onAbort(leave);
-      entry.promise.then(
-        (record) => {
-          unsubscribe();
-          resolve(record);
-        },
-        (error: unknown) => {
-          unsubscribe();
-          reject(error);
-        },
-      );
+    return settleBeforeAbort(entry.promise, signal, () => {
+      if (--entry.waiters === 0) entry.cancellation.abort(signal?.reason);
+      return abortedError(signal, this.#client.timeoutMs);
     });
   }
+
 
   #remember(key: string, record: ExecutionRecord): void {
     if (!this.#cache) return;
