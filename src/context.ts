@@ -7,7 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { badUserInput } from './errors.js';
 import type { UnknownStatusReporter } from './domain/execution-status.js';
 import { createExecutionLoader, type ExecutionLoader } from './upstream/execution-loader.js';
-import { createRequestSignal, type ClientWatch } from './upstream/request-signal.js';
+import { RequestSignal, type ClientWatch } from './upstream/request-signal.js';
+import type { Cancellation } from './upstream/cancellation.js';
 import type { UpstreamCall } from './upstream/executions-client.js';
 import { emptyStats, SharedExecutions, type UpstreamStats } from './upstream/shared-executions.js';
 
@@ -100,20 +101,25 @@ export function rerunContext(context: GatewayContext): GatewayContext {
   return { ...context, takeEvents: eventCounter() };
 }
 
+/** The caller as upstream calls see it; a class for the reason given on RequestSignal. */
+class RequestCall implements UpstreamCall {
+  constructor(
+    readonly authorization: string,
+    readonly requestId: string,
+    private readonly budget: RequestSignal,
+  ) {}
+
+  get signal(): Cancellation {
+    return this.budget.signal;
+  }
+}
+
 export function createContext(request: IncomingRequest, deps: ContextDependencies): GatewayContext {
   const requestId = requestIdOf(request);
   const authorization = request.headers.get('authorization');
   // Upstream calls stop when the client goes away or the request's budget is spent.
-  const budget = createRequestSignal(watchClient(request), deps.requestBudgetMs, 4 * MAX_EXECUTIONS_PER_REQUEST);
-  const call: UpstreamCall | null = authorization?.trim()
-    ? {
-        authorization,
-        requestId,
-        get signal() {
-          return budget.signal;
-        },
-      }
-    : null;
+  const budget = new RequestSignal(watchClient(request), deps.requestBudgetMs, 4 * MAX_EXECUTIONS_PER_REQUEST);
+  const call: UpstreamCall | null = authorization?.trim() ? new RequestCall(authorization, requestId, budget) : null;
   const upstream = emptyStats();
   return {
     requestId,
