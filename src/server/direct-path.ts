@@ -154,6 +154,8 @@ function isJsonObject(value: unknown): value is Record<string, unknown> {
 export type DirectPath = (request: IncomingMessage, response: ServerResponse, mediaType: RegularMediaType) => void;
 
 export function createDirectPath(yoga: Gateway, logger: Logger): DirectPath {
+  // Read once: Yoga is a Proxy whose property reads bind a new function each time.
+  const { runPrepared, getResultForParams, corsPolicy } = yoga;
   /** Hands a request whose body is already read to Yoga, and copies its answer out. */
   async function replay(request: NodeRequest, incoming: IncomingMessage, response: ServerResponse, body: Buffer): Promise<void> {
     const headers = new Headers();
@@ -180,11 +182,11 @@ export function createDirectPath(yoga: Gateway, logger: Logger): DirectPath {
     if (!isJsonObject(params)) return replay(request, incoming, response, body);
 
     // A document Yoga accepted before runs as a prepared operation (./prepared-operations.ts).
-    let result: Awaited<ReturnType<Gateway['getResultForParams']>> = await yoga.runPrepared(params, request);
+    let result: Awaited<ReturnType<Gateway['getResultForParams']>> = await runPrepared(params, request);
     if (result === undefined) {
       try {
         // Yoga's plugins read only method, url, headers and signal of the request.
-        result = await yoga.getResultForParams({ params, request: request as unknown as Request }, {});
+        result = await getResultForParams({ params, request: request as unknown as Request }, {});
       } catch {
         // Only Yoga's parameter checks throw here (operation errors come back as
         // results), and they run before anything else: replaying costs no upstream call.
@@ -198,7 +200,7 @@ export function createDirectPath(yoga: Gateway, logger: Logger): DirectPath {
     const headers: Record<string, string | number> = {};
     const resultHeaders = processed.init.headers ?? {};
     for (const name in resultHeaders) headers[name.toLowerCase()] = String(resultHeaders[name]);
-    const cors = corsHeaders(yoga.corsPolicy, request);
+    const cors = corsHeaders(corsPolicy, request);
     if (cors) for (const name in cors) headers[name.toLowerCase()] = cors[name]!;
     headers['x-request-id'] = requestIdOf(request);
     const payload = processed.body ?? '';
