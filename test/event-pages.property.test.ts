@@ -324,6 +324,21 @@ describe('pageEvents against the reference', () => {
     );
   });
 
+  it('pages a frozen events array (which cannot carry its index) exactly as an unfrozen copy', () => {
+    fc.assert(
+      fc.property(eventsArb, filterArb, orderArb, fc.integer({ min: 0, max: 7 }), (events, filter, order, size) => {
+        const frozen = Object.freeze([...events]);
+        for (const args of [{ first: size, filter, order }, { last: size, filter, order }]) {
+          // Twice each: the second call reads the index the first one left on the array.
+          const fromCopy = [pageEvents(EXECUTION_ID, events, args), pageEvents(EXECUTION_ID, events, args)];
+          const fromFrozen = [pageEvents(EXECUTION_ID, frozen, args), pageEvents(EXECUTION_ID, frozen, args)];
+          expect(fromFrozen).toEqual(fromCopy);
+        }
+      }),
+      { numRuns: NUM_RUNS },
+    );
+  });
+
   it('ties keep upstream order in DESC too: DESC is a stable sort, not a reversal of ASC', () => {
     fc.assert(
       fc.property(eventsArb, (events) => {
