@@ -22,11 +22,13 @@ export interface SpawnOptions {
   onLine?: (line: string) => void;
   /** When given, the child's stderr is piped here line by line instead of inherited. */
   onErrorLine?: (line: string) => void;
+  /** Flags for node itself (e.g. `--trace-gc`), before the script. */
+  nodeFlags?: string[];
 }
 
 /** Spawns `node --import tsx <args>` from the repository root; stdout is always drained. */
 export function spawnNode(args: string[], env: Record<string, string>, options: SpawnOptions = {}): Started & { lines: ReturnType<typeof createInterface> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), '--import', 'tsx', ...args], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', options.onErrorLine ? 'pipe' : 'inherit'],
@@ -45,8 +47,8 @@ export function spawnNode(args: string[], env: Record<string, string>, options: 
   return { child, stop, lines };
 }
 
-function startNode(args: string[], env: Record<string, string>, ready: (line: string) => boolean): Promise<Started> {
-  const { child, stop, lines } = spawnNode(args, env);
+function startNode(args: string[], env: Record<string, string>, ready: (line: string) => boolean, options: SpawnOptions = {}): Promise<Started> {
+  const { child, stop, lines } = spawnNode(args, env, options);
   return new Promise((resolve, reject) => {
     lines.on('line', (line) => {
       if (ready(line)) resolve({ child, stop });
@@ -66,12 +68,18 @@ export async function startUpstream(executions: ExecutionSpec[], latencyMs = 0):
   return { ...started, url, control };
 }
 
-export async function startGateway(upstreamUrl: string, port: number, env: Record<string, string> = {}): Promise<Started & { url: string }> {
+export async function startGateway(
+  upstreamUrl: string,
+  port: number,
+  env: Record<string, string> = {},
+  options: SpawnOptions = {},
+): Promise<Started & { url: string }> {
   const started = await startNode(
     ['src/server.ts'],
     // As deployed: NODE_ENV=production turns off graphql-js's development-only checks.
     { UPSTREAM_URL: upstreamUrl, PORT: String(port), LOG_LEVEL: 'info', NODE_ENV: 'production', ...env },
     (line) => line.includes('execution-gateway listening'),
+    options,
   );
   return { ...started, url: `http://127.0.0.1:${port}/graphql` };
 }
@@ -129,12 +137,17 @@ export async function startGatewayProbed(
 }
 
 /** Starts bench/floor-proxy.ts in its own process; it prints `{"url": ...}` when listening. */
-export async function startFloorProxy(upstreamUrl: string, env: Record<string, string> = {}): Promise<Started & { url: string }> {
+export async function startFloorProxy(upstreamUrl: string, env: Record<string, string> = {}, options: SpawnOptions = {}): Promise<Started & { url: string }> {
   let url = '';
-  const started = await startNode(['bench/floor-proxy.ts'], { UPSTREAM_URL: upstreamUrl, PORT: '0', ...env }, (line) => {
-    if (!line.startsWith('{"url"')) return false;
-    url = (JSON.parse(line) as { url: string }).url;
-    return true;
-  });
+  const started = await startNode(
+    ['bench/floor-proxy.ts'],
+    { UPSTREAM_URL: upstreamUrl, PORT: '0', ...env },
+    (line) => {
+      if (!line.startsWith('{"url"')) return false;
+      url = (JSON.parse(line) as { url: string }).url;
+      return true;
+    },
+    options,
+  );
   return { ...started, url };
 }
