@@ -15,17 +15,15 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { DEMO_TOKEN } from '../src/demo/demo-data.js';
 import { runLoad, warmUp, type LoadOptions } from './lib/load.js';
 import { startFloorProxy, startGatewayProbed, startUpstream, type SpawnOptions, type Started } from './lib/processes.js';
-import { scenarios, upstreamData, type Scenario } from './lib/scenarios.js';
+import { headersFor, requestFor, scenarios, upstreamData, verifierFor, type Scenario } from './lib/scenarios.js';
 import { parseTraceGcLine, summarizeGc, type GcEvent, type GcSummary } from './lib/trace-gc.js';
 
 const SECONDS = Number(process.env.GC_SECONDS ?? 8);
 const WARMUP_SECONDS = 2;
 const CONNECTIONS = 16;
 const WANTED = (process.env.GC_SCENARIOS ?? 'S1,S2,S4').split(',').map((key) => key.trim());
-const authorization = `Bearer ${DEMO_TOKEN}`;
 
 type Kind = 'floor' | 'gateway';
 
@@ -53,12 +51,11 @@ async function startTarget(kind: Kind, options: SpawnOptions): Promise<Started &
 function loadOptions(scenario: Scenario, kind: Kind, origin: string): Omit<LoadOptions, 'duration'> {
   return {
     origin,
-    headers: kind === 'gateway' ? { authorization, 'content-type': 'application/json', accept: 'application/json' } : { authorization },
-    request: (i) =>
-      kind === 'gateway' ? { method: 'POST', path: '/graphql', body: JSON.stringify(scenario.gateway(i)) } : { method: 'GET', path: scenario.floor(i) },
+    headers: headersFor(kind),
+    request: (i) => requestFor(scenario, kind, i),
     connections: CONNECTIONS,
     timeout: scenario.timeoutS,
-    verifyBody: (body) => body.includes('"data"') && !body.includes('"errors"'),
+    verifyBody: verifierFor(kind),
   };
 }
 

@@ -29,13 +29,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { isDeepStrictEqual } from 'node:util';
 import { request } from 'undici';
-import { DEMO_TOKEN } from '../src/demo/demo-data.js';
 import { runFanout } from './lib/fanout.js';
-import { runLoad, warmUp, type LoadRequest, type LoadResult } from './lib/load.js';
+import { runLoad, warmUp, type LoadResult } from './lib/load.js';
 import { sampleLatency, type LatencySummary, type Probe } from './lib/measure.js';
 import { foreignCpu, sampleRss, waitIdle, type RssPeak } from './lib/procfs.js';
 import { startFloorProxy, startGatewayProbed, startUpstream, type Started } from './lib/processes.js';
-import { scenarios, upstreamData, type Scenario } from './lib/scenarios.js';
+import { headersFor, requestFor, scenarios, upstreamData, verifierFor, type Scenario, type TargetKind } from './lib/scenarios.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
@@ -57,7 +56,6 @@ const S3_SEQUENTIAL_SAMPLES = 30;
 /** Other processes using this much CPU (in cores) during a measured run make its numbers suspect. */
 const FOREIGN_CPU_WARNING = 0.15;
 
-const authorization = `Bearer ${DEMO_TOKEN}`;
 const resultsUrl = new URL('./results/bench.json', import.meta.url);
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 
@@ -75,7 +73,7 @@ for (const [name, value] of [
 // ---------------------------------------------------------------------------
 // Targets
 
-type Kind = 'direct' | 'floor' | 'gateway';
+type Kind = TargetKind;
 interface Target {
   name: string;
   kind: Kind;
@@ -204,19 +202,6 @@ async function control<T>(method: 'GET' | 'POST', path: string): Promise<T> {
   return (await response.body.json()) as T;
 }
 const stats = () => control<UpstreamStats>('GET', '/stats');
-
-// ---------------------------------------------------------------------------
-// Requests per target
-
-function requestFor(scenario: Scenario, kind: Kind, i: number): LoadRequest {
-  if (kind === 'gateway') return { method: 'POST', path: '/graphql', body: JSON.stringify(scenario.gateway(i)) };
-  if (kind === 'floor') return { method: 'GET', path: scenario.floor(i) };
-  return { method: 'GET', path: scenario.direct(i)[0]! };
-}
-const headersFor = (kind: Kind): Record<string, string> =>
-  kind === 'gateway' ? { authorization, 'content-type': 'application/json', accept: 'application/json' } : { authorization };
-const verifierFor = (kind: Kind) =>
-  kind === 'direct' ? (body: string) => body.startsWith('{"code":200') : (body: string) => body.includes('"data"') && !body.includes('"errors"');
 
 async function load(scenario: Scenario, kind: Kind, origin: string, seconds: number, requestIdPrefix?: string): Promise<LoadResult> {
   if (kind === 'direct' && scenario.direct(0).length > 1) {

@@ -3,7 +3,8 @@
  * holds, and for each scenario the same question asked three ways — GraphQL to
  * the gateway, GET to the floor proxy, and REST straight to upstream.
  */
-import type { ExecutionSpec } from '../../src/demo/demo-data.js';
+import { DEMO_TOKEN, type ExecutionSpec } from '../../src/demo/demo-data.js';
+import type { LoadRequest } from './load.js';
 
 export const RUNNING_IDS = Array.from({ length: 1024 }, (_, i) => `ex_poll_${i}`);
 export const PAGE_IDS = Array.from({ length: 128 }, (_, i) => `ex_page_${i}`);
@@ -159,3 +160,23 @@ export function scenarios(connections: number, concurrencyPerRequest: number): S
     },
   ];
 }
+
+// ---------------------------------------------------------------------------
+// The i-th request of a scenario, as each kind of target is asked it
+
+export type TargetKind = 'direct' | 'floor' | 'gateway';
+
+const authorization = `Bearer ${DEMO_TOKEN}`;
+
+export function requestFor(scenario: Scenario, kind: TargetKind, i: number): LoadRequest {
+  if (kind === 'gateway') return { method: 'POST', path: '/graphql', body: JSON.stringify(scenario.gateway(i)) };
+  if (kind === 'floor') return { method: 'GET', path: scenario.floor(i) };
+  return { method: 'GET', path: scenario.direct(i)[0]! };
+}
+
+export const headersFor = (kind: TargetKind): Record<string, string> =>
+  kind === 'gateway' ? { authorization, 'content-type': 'application/json', accept: 'application/json' } : { authorization };
+
+/** Whether a 2xx body is a full answer: upstream's 200 envelope, or GraphQL data without errors. */
+export const verifierFor = (kind: TargetKind) =>
+  kind === 'direct' ? (body: string) => body.startsWith('{"code":200') : (body: string) => body.includes('"data"') && !body.includes('"errors"');
