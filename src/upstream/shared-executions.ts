@@ -55,10 +55,11 @@ export class SharedExecutions {
   /**
    * Calls in flight by key. A null-prototype object rather than a Map: a
    * long-lived Map whose entries come and go with every request kept finished
-   * calls (and the requests they reach) alive past young-generation collections,
-   * about 1 MB promoted per scavenge under load, because V8 links each hash
-   * table a Map outgrows to its successor; a dictionary object has no such link
-   * (measured with --trace-gc: 1.05 → 0.25 MB per scavenge).
+   * calls (and the requests they reach) alive past young-generation collections
+   * until a full GC, about 1 MB promoted per scavenge under load; with a
+   * dictionary object 0.25 MB (measured with --trace-gc, `npm run bench:gc`).
+   * Most likely V8's link from each hash table a Map replaces to its successor,
+   * kept for live iterators, lets one promoted table hold the newer ones.
    */
   readonly #inFlight: Record<string, InFlight | undefined> = Object.create(null);
   readonly #cache: LRUCache<string, Cached> | undefined;
