@@ -20,8 +20,11 @@ export type ClientWatch = (listener: () => void) => () => void;
  *
  * A class, not an object literal with a getter over closures: made once per
  * request, that literal (which reaches the request through `watchClient`) kept
- * whole requests alive past young-generation collections, about 3 MB promoted
- * per scavenge under load (measured with --trace-gc); the class instance is not.
+ * whole requests alive past young-generation collections. Measured with
+ * --trace-gc under load: a context holding only the literal promoted about
+ * 3 MB per scavenge, holding this class nothing; in the whole server, this and
+ * the upstream caller (RequestCall in context.ts) as classes took promotion
+ * from 2.1 to 0.95 MB per scavenge.
  */
 export class RequestSignal {
   #cancellation: Cancellation | undefined;
