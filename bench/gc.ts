@@ -37,6 +37,17 @@ interface Row {
 
 const log = (message: string) => process.stderr.write(`[bench:gc] ${message}\n`);
 
+if (!Number.isFinite(SECONDS) || SECONDS <= 0) {
+  log('GC_SECONDS must be a positive number');
+  process.exit(1);
+}
+const KNOWN = scenarios(CONNECTIONS, 1).map((each) => each.key);
+const unknown = WANTED.filter((key) => !KNOWN.includes(key));
+if (unknown.length > 0) {
+  log(`unknown scenario ${unknown.join(', ')} in GC_SCENARIOS; known: ${KNOWN.join(', ')}`);
+  process.exit(1);
+}
+
 const upstream = await startUpstream(upstreamData());
 
 async function startTarget(kind: Kind, options: SpawnOptions): Promise<Started & { origin: string }> {
@@ -86,9 +97,13 @@ async function measure(scenario: Scenario, kind: Kind): Promise<Row> {
 const perThousand = (value: number, requests: number) => (value * 1000) / Math.max(1, requests);
 const fixed = (value: number, digits = 1) => value.toFixed(digits);
 
+// Only S3 reads it (for its notes); bench:gc runs S1, S2 and S4.
+const UPSTREAM_CONCURRENCY_PER_REQUEST = 20;
+const chosen = scenarios(CONNECTIONS, UPSTREAM_CONCURRENCY_PER_REQUEST).filter((each) => WANTED.includes(each.key));
+
 const rows: Row[] = [];
 try {
-  for (const scenario of scenarios(CONNECTIONS, 20).filter((each) => WANTED.includes(each.key))) {
+  for (const scenario of chosen) {
     for (const kind of ['floor', 'gateway'] as const) rows.push(await measure(scenario, kind));
   }
 } finally {
@@ -101,8 +116,8 @@ const lines = [
   '',
   '| scenario | target | req/s | scavenges | scavenge pause per 1,000 req (ms) | mean scavenge (ms) | promoted KB per 1,000 req | mark-compacts (pause ms) |',
   '|---|---|---:|---:|---:|---:|---:|---:|',
-  ...rows.map(({ scenario, target, requests, rps, gc }) =>
-    [
+  ...rows.map(({ scenario, target, requests, rps, gc }) => {
+    const cells = [
       scenario,
       target,
       fixed(rps, 0),
@@ -111,8 +126,9 @@ const lines = [
       fixed(gc.scavengePauseMs / Math.max(1, gc.scavenges), 2),
       fixed(perThousand(gc.promotedMb * 1024, requests), 0),
       `${gc.markCompacts} (${fixed(gc.markCompactPauseMs, 0)})`,
-    ].join(' | ').replace(/^/, '| ').concat(' |'),
-  ),
+    ];
+    return `| ${cells.join(' | ')} |`;
+  }),
 ];
 process.stdout.write(`${lines.join('\n')}\n`);
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
