@@ -41,7 +41,10 @@ if (!Number.isFinite(SECONDS) || SECONDS <= 0) {
   log('GC_SECONDS must be a positive number');
   process.exit(1);
 }
-const KNOWN = scenarios(CONNECTIONS, 1).map((each) => each.key);
+// The gateway's default; only S3's notes read it.
+const UPSTREAM_CONCURRENCY_PER_REQUEST = 20;
+const ALL = scenarios(CONNECTIONS, UPSTREAM_CONCURRENCY_PER_REQUEST);
+const KNOWN = ALL.map((each) => each.key);
 const unknown = WANTED.filter((key) => !KNOWN.includes(key));
 if (unknown.length > 0) {
   log(`unknown scenario ${unknown.join(', ')} in GC_SCENARIOS; known: ${KNOWN.join(', ')}`);
@@ -97,13 +100,10 @@ async function measure(scenario: Scenario, kind: Kind): Promise<Row> {
 const perThousand = (value: number, requests: number) => (value * 1000) / Math.max(1, requests);
 const fixed = (value: number, digits = 1) => value.toFixed(digits);
 
-// Only S3 reads it (for its notes); bench:gc runs S1, S2 and S4.
-const UPSTREAM_CONCURRENCY_PER_REQUEST = 20;
-const chosen = scenarios(CONNECTIONS, UPSTREAM_CONCURRENCY_PER_REQUEST).filter((each) => WANTED.includes(each.key));
 
 const rows: Row[] = [];
 try {
-  for (const scenario of chosen) {
+  for (const scenario of ALL.filter((each) => WANTED.includes(each.key))) {
     for (const kind of ['floor', 'gateway'] as const) rows.push(await measure(scenario, kind));
   }
 } finally {

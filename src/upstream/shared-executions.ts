@@ -137,7 +137,6 @@ export class SharedExecutions {
     });
   }
 
-
   #remember(key: string, record: ExecutionRecord): void {
     if (!this.#cache) return;
     const ttl = isTerminalStatus(toExecutionStatus(record.status)) ? this.#options.terminalTtlMs : this.#options.activeTtlMs;
