@@ -1,61 +1,11 @@
 /**
- * Configuration is read from the environment once, validated, and typed. A bad
- * value stops start-up with one line naming the variable and what to fix.
+ * Every setting of the gateway, declared once: its environment variable, its
+ * type and range, its default and what it means. `readConfig` turns the
+ * environment into a typed configuration grouped by concern; everything else
+ * receives its slice. A bad value stops start-up with one line naming the
+ * variable and what to fix. `NODE_ENV` is read here and nowhere else.
  */
 import { z } from 'zod';
-
-export interface GatewayConfig {
-  /** Port the gateway listens on. */
-  port: number;
-  /** Interface to listen on; loopback unless set (use 0.0.0.0 in a container). */
-  host: string;
-  /** Base URL of the executions API; undefined means "run the built-in demo upstream". */
-  upstreamUrl: string | undefined;
-  /** Deadline for one upstream call, from connect to the last byte of the body. */
-  upstreamTimeoutMs: number;
-  /** Ids that may be sent upstream; anything else is BAD_USER_INPUT before any call. */
-  executionIdPattern: RegExp;
-  /** Upstream calls one GraphQL request may have in flight at once. */
-  upstreamConcurrencyPerRequest: number;
-  /** Keep-alive sockets in the process-wide upstream pool. */
-  upstreamConnections: number;
-  /** Upstream bodies larger than this are refused (UPSTREAM_BAD_RESPONSE) before they are buffered. */
-  upstreamMaxBodyBytes: number;
-  /** Upstream time one GraphQL request may spend in all, retries included. */
-  requestBudgetMs: number;
-  /** Attempts per upstream call, the first included (retries only transient failures). */
-  upstreamMaxAttempts: number;
-  /** Longest upstream Retry-After honoured; longer ones are cut to this. */
-  upstreamRetryAfterCapMs: number;
-  /** Consecutive upstream failures that open the circuit. */
-  breakerThreshold: number;
-  /** How long the open circuit fails fast before one probe call. */
-  breakerHalfOpenAfterMs: number;
-  /** Upstream calls in flight per process (bulkhead), and how many may wait. */
-  upstreamMaxConcurrent: number;
-  upstreamQueue: number;
-  /** Largest GraphQL request body accepted; larger ones get 413 before being read. */
-  maxRequestBodyBytes: number;
-  /** Whether schema introspection is served (bounded in depth either way). */
-  introspection: boolean;
-  /** Origins allowed by CORS; empty means CORS is closed (same-origin only). */
-  corsOrigins: string[];
-  /** How long terminal executions are cached per caller (0 turns the cache off). */
-  terminalCacheTtlMs: number;
-  /** How long other executions may be cached per caller (default 0: not at all). */
-  activeCacheTtlMs: number;
-  /** Upper bound of the cache, in approximate bytes. */
-  cacheMaxBytes: number;
-  /** Report each request's upstream cost in `extensions.upstream`. */
-  upstreamExtensions: boolean;
-  /** Processes to run (node:cluster) on multi-core hosts. */
-  workers: number;
-  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-}
-
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
 
 const integer = (min: number, max: number) =>
   z.coerce
@@ -64,44 +14,7 @@ const integer = (min: number, max: number) =>
     .min(min, { error: `must be at least ${min}` })
     .max(max, { error: `must be at most ${max}` });
 
-const envSchema = z.object({
-  PORT: integer(0, 65535).default(4000),
-  HOST: z.string().min(1).default('127.0.0.1'),
-  UPSTREAM_URL: z
-    .url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://127.0.0.1:8080' })
-    .refine((value) => !URL.canParse(value) || !/[?#]/.test(value), 'must not carry a query string or fragment')
-    .optional(),
-  UPSTREAM_TIMEOUT_MS: integer(1, 300_000).default(5_000),
-  REQUEST_BUDGET_MS: integer(1, 600_000).default(15_000),
-  UPSTREAM_MAX_ATTEMPTS: integer(1, 10).default(3),
-  UPSTREAM_RETRY_AFTER_CAP_MS: integer(0, 60_000).default(2_000),
-  UPSTREAM_BREAKER_THRESHOLD: integer(1, 1_000_000).default(10),
-  UPSTREAM_BREAKER_HALF_OPEN_MS: integer(1, 600_000).default(5_000),
-  UPSTREAM_MAX_CONCURRENT: integer(1, 100_000).default(256),
-  UPSTREAM_QUEUE: integer(0, 1_000_000).default(1_024),
-  MAX_REQUEST_BODY_BYTES: integer(256, 16 * 1024 * 1024).default(64 * 1024),
-  INTROSPECTION: z.enum(['true', 'false'], { error: 'must be true or false' }).default('true'),
-  CORS_ORIGINS: z
-    .string()
-    .refine(
-      (value) => value.split(',').every((origin) => origin.trim() === '*' || URL.canParse(origin.trim())),
-      'must be a comma-separated list of origins such as https://app.example.com, or *',
-    )
-    .optional(),
-  EXECUTION_ID_PATTERN: z
-    .string()
-    .refine(isValidRegExp, 'must be a valid regular expression')
-    .default('^[A-Za-z0-9_-]{1,64}$'),
-  UPSTREAM_CONCURRENCY_PER_REQUEST: integer(1, 100).default(20),
-  UPSTREAM_CONNECTIONS: integer(1, 1024).default(64),
-  UPSTREAM_MAX_BODY_BYTES: integer(1024, 2 ** 31).default(128 * 1024 * 1024),
-  TERMINAL_CACHE_TTL_MS: integer(0, 86_400_000).default(60_000),
-  ACTIVE_CACHE_TTL_MS: integer(0, 60_000).default(0),
-  CACHE_MAX_BYTES: integer(0, 2 ** 40).default(256 * 1024 * 1024),
-  UPSTREAM_EXTENSIONS: z.enum(['true', 'false'], { error: 'must be true or false' }).default('true'),
-  WORKERS: integer(1, 64).default(1),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-});
+const flag = () => z.enum(['true', 'false'], { error: 'must be true or false' }).transform((value) => value === 'true');
 
 function isValidRegExp(source: string): boolean {
   try {
@@ -112,41 +25,205 @@ function isValidRegExp(source: string): boolean {
   }
 }
 
-/** Reads and validates configuration; throws ConfigError with a one-line, actionable message. */
-export function readConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
-  // Empty variables are treated as unset, the way shells and .env files mean them.
-  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
-  const parsed = envSchema.safeParse(present);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const name = String(issue?.path[0] ?? 'environment');
-    throw new ConfigError(`Invalid ${name}=${JSON.stringify(env[name] ?? '')}: ${issue?.message ?? 'invalid value'}.`);
+/** One setting: the variable that sets it, its schema (default included) and its meaning, as the README states it. */
+interface Setting<T extends z.ZodType> {
+  env: string;
+  schema: T;
+  doc: string;
+}
+const setting = <T extends z.ZodType>(env: string, schema: T, doc: string): Setting<T> => ({ env, schema, doc });
+
+export const SETTINGS = {
+  server: {
+    port: setting('PORT', integer(0, 65535).default(4000), 'port to listen on (`0` picks a free one)'),
+    host: setting('HOST', z.string().min(1).default('127.0.0.1'), 'interface to listen on; `0.0.0.0` in a container'),
+    workers: setting('WORKERS', integer(1, 64).default(1), 'processes (node:cluster) sharing the port; a worker that dies is replaced'),
+    fastLane: setting(
+      'FAST_LANE',
+      flag().default(true),
+      'run requests through the fast lane (the same pipeline, executed with cached documents, graphql-jit and no fetch-API objects); `false` serves everything through Yoga\'s own node adapter',
+    ),
+    maxRequestBodyBytes: setting(
+      'MAX_REQUEST_BODY_BYTES',
+      integer(256, 16 * 1024 * 1024).default(64 * 1024),
+      'larger request bodies get `413` before they are read',
+    ),
+    headersTimeoutMs: setting(
+      'HTTP_HEADERS_TIMEOUT_MS',
+      integer(100, 120_000).default(10_000),
+      'time a client has to send the request headers; then `408` and the connection closes',
+    ),
+    requestTimeoutMs: setting(
+      'HTTP_REQUEST_TIMEOUT_MS',
+      integer(100, 120_000).default(30_000),
+      'time a client has to send the whole request, body included; then `408` and the connection closes',
+    ),
+    keepAliveTimeoutMs: setting(
+      'HTTP_KEEP_ALIVE_TIMEOUT_MS',
+      integer(100, 600_000).default(5_000),
+      'how long an idle keep-alive connection stays open; behind a load balancer, set it above the balancer\'s idle timeout',
+    ),
+  },
+  upstream: {
+    url: setting(
+      'UPSTREAM_URL',
+      z
+        .url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://127.0.0.1:8080' })
+        .refine((value) => !URL.canParse(value) || !/[?#]/.test(value), 'must not carry a query string or fragment')
+        .optional(),
+      'base URL of the executions API; `/v1/executions/{id}` is appended to its path (unset: the built-in demo upstream)',
+    ),
+    timeoutMs: setting('UPSTREAM_TIMEOUT_MS', integer(1, 300_000).default(5_000), 'deadline of one upstream attempt, connect to last byte'),
+    requestBudgetMs: setting(
+      'REQUEST_BUDGET_MS',
+      integer(1, 600_000).default(15_000),
+      'upstream time one GraphQL request may spend in all, retries included',
+    ),
+    maxAttempts: setting(
+      'UPSTREAM_MAX_ATTEMPTS',
+      integer(1, 10).default(3),
+      'attempts per upstream call; only network errors, 429, 502, 503, 504 are retried',
+    ),
+    retryBaseDelayMs: setting('UPSTREAM_RETRY_BASE_DELAY_MS', integer(0, 60_000).default(50), 'first retry pause; it doubles per attempt, with jitter'),
+    retryMaxDelayMs: setting('UPSTREAM_RETRY_MAX_DELAY_MS', integer(0, 60_000).default(1_000), 'longest retry pause'),
+    retryAfterCapMs: setting(
+      'UPSTREAM_RETRY_AFTER_CAP_MS',
+      integer(0, 60_000).default(2_000),
+      'longest `Retry-After` honoured; longer ones are cut to this',
+    ),
+    breakerThreshold: setting(
+      'UPSTREAM_BREAKER_THRESHOLD',
+      integer(1, 1_000_000).default(10),
+      'consecutive upstream failures (network, 5xx, timeouts) that open the circuit',
+    ),
+    breakerHalfOpenMs: setting(
+      'UPSTREAM_BREAKER_HALF_OPEN_MS',
+      integer(1, 600_000).default(5_000),
+      'how long an open circuit fails fast before one probe call',
+    ),
+    maxConcurrent: setting('UPSTREAM_MAX_CONCURRENT', integer(1, 100_000).default(256), 'upstream calls in flight per process (bulkhead)'),
+    queue: setting(
+      'UPSTREAM_QUEUE',
+      integer(0, 1_000_000).default(1_024),
+      'calls that may wait for the bulkhead; beyond, `UPSTREAM_UNAVAILABLE` at once',
+    ),
+    connections: setting('UPSTREAM_CONNECTIONS', integer(1, 1024).default(64), 'keep-alive sockets in the process-wide upstream pool'),
+    concurrencyPerRequest: setting(
+      'UPSTREAM_CONCURRENCY_PER_REQUEST',
+      integer(1, 100).default(20),
+      'upstream calls one GraphQL request may have in flight',
+    ),
+    maxBodyBytes: setting(
+      'UPSTREAM_MAX_BODY_BYTES',
+      integer(1024, 2 ** 31).default(128 * 1024 * 1024),
+      'larger upstream bodies (after gzip/br decoding) are refused',
+    ),
+    executionIdPattern: setting(
+      'EXECUTION_ID_PATTERN',
+      z
+        .string()
+        .refine(isValidRegExp, 'must be a valid regular expression')
+        .transform((source) => new RegExp(source))
+        .prefault('^[A-Za-z0-9_-]{1,64}$'),
+      'ids allowed to reach upstream; others are `BAD_USER_INPUT` with no call',
+    ),
+  },
+  cache: {
+    terminalTtlMs: setting(
+      'TERMINAL_CACHE_TTL_MS',
+      integer(0, 86_400_000).default(60_000),
+      'how long finished executions are cached per caller (`0` turns it off)',
+    ),
+    activeTtlMs: setting('ACTIVE_CACHE_TTL_MS', integer(0, 60_000).default(0), 'how long other executions may be cached per caller (default: not at all)'),
+    maxBytes: setting('CACHE_MAX_BYTES', integer(0, 2 ** 40).default(256 * 1024 * 1024), 'size bound of that cache (approximate)'),
+  },
+  security: {
+    introspection: setting('INTROSPECTION', flag().default(true), 'serve schema introspection (depth-limited either way)'),
+    fieldSuggestions: setting(
+      'FIELD_SUGGESTIONS',
+      flag().optional(),
+      '"Did you mean …?" hints in errors; unset: on, except with `NODE_ENV=production`',
+    ),
+    corsOrigins: setting(
+      'CORS_ORIGINS',
+      z
+        .string()
+        .refine(
+          (value) => value.split(',').every((origin) => origin.trim() === '*' || URL.canParse(origin.trim())),
+          'must be a comma-separated list of origins such as https://app.example.com, or *',
+        )
+        .transform((value) => value.split(',').map((origin) => origin.trim()))
+        .optional(),
+      'comma-separated origins allowed by CORS, or `*` (unset: closed)',
+    ),
+  },
+  telemetry: {
+    logLevel: setting(
+      'LOG_LEVEL',
+      z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      'pino level (`silent` … `trace`); tokens are redacted from every log line',
+    ),
+    upstreamCost: setting('UPSTREAM_EXTENSIONS', flag().default(true), 'report each request\'s upstream cost in `extensions.upstream`'),
+  },
+} as const;
+
+type Settings = typeof SETTINGS;
+type Group<G extends Record<string, Setting<z.ZodType>>> = { [K in keyof G]: z.output<G[K]['schema']> };
+
+export type ServerConfig = Group<Settings['server']>;
+export type UpstreamConfig = Group<Settings['upstream']>;
+export type CacheConfig = Group<Settings['cache']>;
+export type SecurityConfig = Omit<Group<Settings['security']>, 'fieldSuggestions' | 'corsOrigins'> & {
+  /** Resolved: the variable when set, else off in production. */
+  fieldSuggestions: boolean;
+  /** Empty: CORS closed. */
+  corsOrigins: string[];
+};
+export type TelemetryConfig = Group<Settings['telemetry']>;
+
+export interface GatewayConfig {
+  server: ServerConfig;
+  upstream: UpstreamConfig;
+  cache: CacheConfig;
+  security: SecurityConfig;
+  telemetry: TelemetryConfig;
+  /** `NODE_ENV=production`: graphql-js skips its development checks, and suggestions default to off. */
+  production: boolean;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Every setting's variable name, for documentation checks. */
+export function settingNames(): string[] {
+  return Object.values(SETTINGS).flatMap((group) => Object.values(group).map((each: Setting<z.ZodType>) => each.env));
+}
+
+function readGroup<G extends Record<string, Setting<z.ZodType>>>(group: G, env: Record<string, string | undefined>): Group<G> {
+  const values: Record<string, unknown> = {};
+  for (const [key, { env: name, schema }] of Object.entries(group)) {
+    const raw = env[name];
+    // Empty variables are treated as unset, the way shells and .env files mean them.
+    const parsed = schema.safeParse(raw === '' ? undefined : raw);
+    if (!parsed.success) {
+      throw new ConfigError(`Invalid ${name}=${JSON.stringify(raw ?? '')}: ${parsed.error.issues[0]?.message ?? 'invalid value'}.`);
+    }
+    values[key] = parsed.data;
   }
-  const values = parsed.data;
+  return values as Group<G>;
+}
+
+/** Reads and validates configuration; throws ConfigError with a one-line, actionable message. */
+export function readConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
+  const production = env.NODE_ENV === 'production';
+  const security = readGroup(SETTINGS.security, env);
   return {
-    port: values.PORT,
-    host: values.HOST,
-    upstreamUrl: values.UPSTREAM_URL,
-    upstreamTimeoutMs: values.UPSTREAM_TIMEOUT_MS,
-    requestBudgetMs: values.REQUEST_BUDGET_MS,
-    upstreamMaxAttempts: values.UPSTREAM_MAX_ATTEMPTS,
-    upstreamRetryAfterCapMs: values.UPSTREAM_RETRY_AFTER_CAP_MS,
-    breakerThreshold: values.UPSTREAM_BREAKER_THRESHOLD,
-    breakerHalfOpenAfterMs: values.UPSTREAM_BREAKER_HALF_OPEN_MS,
-    upstreamMaxConcurrent: values.UPSTREAM_MAX_CONCURRENT,
-    upstreamQueue: values.UPSTREAM_QUEUE,
-    maxRequestBodyBytes: values.MAX_REQUEST_BODY_BYTES,
-    introspection: values.INTROSPECTION === 'true',
-    corsOrigins: values.CORS_ORIGINS ? values.CORS_ORIGINS.split(',').map((origin) => origin.trim()) : [],
-    executionIdPattern: new RegExp(values.EXECUTION_ID_PATTERN),
-    upstreamConcurrencyPerRequest: values.UPSTREAM_CONCURRENCY_PER_REQUEST,
-    upstreamConnections: values.UPSTREAM_CONNECTIONS,
-    upstreamMaxBodyBytes: values.UPSTREAM_MAX_BODY_BYTES,
-    terminalCacheTtlMs: values.TERMINAL_CACHE_TTL_MS,
-    activeCacheTtlMs: values.ACTIVE_CACHE_TTL_MS,
-    cacheMaxBytes: values.CACHE_MAX_BYTES,
-    upstreamExtensions: values.UPSTREAM_EXTENSIONS === 'true',
-    workers: values.WORKERS,
-    logLevel: values.LOG_LEVEL,
+    server: readGroup(SETTINGS.server, env),
+    upstream: readGroup(SETTINGS.upstream, env),
+    cache: readGroup(SETTINGS.cache, env),
+    security: { ...security, fieldSuggestions: security.fieldSuggestions ?? !production, corsOrigins: security.corsOrigins ?? [] },
+    telemetry: readGroup(SETTINGS.telemetry, env),
+    production,
   };
 }

@@ -1,11 +1,18 @@
 /**
  * Every error a client can see is built here, so that `extensions.code` stays a
  * stable, documented contract (README "Error codes"). Yoga's masking lets these
- * through because they are GraphQLErrors; anything else is masked.
+ * through because they are GraphQLErrors; anything else is masked as
+ * INTERNAL_SERVER_ERROR. Codes that graphql-js and Yoga mint themselves
+ * (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED) are listed so the contract is
+ * whole in one place.
  */
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type ASTNode } from 'graphql';
 
 export const ErrorCode = {
+  /** A problem with the HTTP request itself: method, media type, body, parameters, CSRF. */
+  BAD_REQUEST: 'BAD_REQUEST',
+  GRAPHQL_PARSE_FAILED: 'GRAPHQL_PARSE_FAILED',
+  GRAPHQL_VALIDATION_FAILED: 'GRAPHQL_VALIDATION_FAILED',
   BAD_USER_INPUT: 'BAD_USER_INPUT',
   UNAUTHENTICATED: 'UNAUTHENTICATED',
   FORBIDDEN: 'FORBIDDEN',
@@ -13,8 +20,13 @@ export const ErrorCode = {
   UPSTREAM_UNAVAILABLE: 'UPSTREAM_UNAVAILABLE',
   UPSTREAM_TIMEOUT: 'UPSTREAM_TIMEOUT',
   UPSTREAM_BAD_RESPONSE: 'UPSTREAM_BAD_RESPONSE',
+  /** Anything unexpected, masked: no message, no stack. */
+  INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Yoga's message for an error it hides. */
+export const MASKED_MESSAGE = 'Unexpected error.';
 
 /** What upstream told us about a failed call, surfaced to help correlate logs. */
 export interface UpstreamFacts {
@@ -41,3 +53,36 @@ export const unauthenticated = () =>
     ErrorCode.UNAUTHENTICATED,
     'Missing Authorization header: send the same `Authorization: Bearer <token>` you would send to the executions API.',
   );
+
+/** An operation limit passed during validation: a 400 before anything runs. */
+export const validationFailed = (message: string) => gatewayError(ErrorCode.GRAPHQL_VALIDATION_FAILED, message);
+
+/**
+ * A problem with the HTTP request (not the operation), answered with `status`.
+ * `extensions.http` is Yoga's convention for the response status; Yoga removes it
+ * from the body it sends.
+ */
+export function badRequest(message: string, status = 400, headers?: Record<string, string>): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: ErrorCode.BAD_REQUEST, http: { status, ...(headers ? { headers } : {}) } } });
+}
+
+/**
+ * The same error (message, locations, path) with these extensions; without a
+ * `code` among them it gets BAD_REQUEST: the errors Yoga and graphql-js make
+ * without one (a missing CSRF header, variables that do not fit their types)
+ * are problems with the request.
+ */
+export function withExtensions(error: GraphQLError, extensions: Record<string, unknown>): GraphQLError {
+  return new GraphQLError(error.message, {
+    nodes: error.nodes as ASTNode[] | undefined,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    extensions: { ...extensions, code: extensions.code ?? ErrorCode.BAD_REQUEST },
+  });
+}
+
+/** The body of an error answered outside GraphQL execution (the HTTP edge), as a GraphQL response. */
+export function errorBody(code: ErrorCode, message: string): string {
+  return JSON.stringify({ errors: [{ message, extensions: { code } }] });
+}

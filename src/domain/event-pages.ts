@@ -11,7 +11,7 @@
  * shares them and they disappear with the array.
  */
 import { badUserInput } from '../errors.js';
-import type { UpstreamEvent } from '../upstream/envelope.js';
+import type { ExecutionEvent } from './execution.js';
 import { decodeEventCursor, encodeEventCursor } from './event-cursor.js';
 
 export const DEFAULT_PAGE_SIZE = 20;
@@ -40,7 +40,7 @@ export interface EventPageArgs {
 
 export interface EventEdge {
   cursor: string;
-  node: UpstreamEvent;
+  node: ExecutionEvent;
 }
 
 export interface EventPage {
@@ -57,13 +57,13 @@ interface Ordering {
 }
 
 class EventIndex {
-  readonly #events: readonly UpstreamEvent[];
+  readonly #events: readonly ExecutionEvent[];
   readonly #times: Float64Array;
   readonly #ascendingAsSent: boolean;
   #indexById: Map<string, number> | undefined;
   readonly #orderings = new Map<EventOrder, Ordering>();
 
-  constructor(events: readonly UpstreamEvent[]) {
+  constructor(events: readonly ExecutionEvent[]) {
     this.#events = events;
     this.#times = new Float64Array(events.length);
     let sorted = true;
@@ -75,7 +75,7 @@ class EventIndex {
     this.#ascendingAsSent = sorted;
   }
 
-  get events(): readonly UpstreamEvent[] {
+  get events(): readonly ExecutionEvent[] {
     return this.#events;
   }
 
@@ -155,7 +155,7 @@ function identity(n: number): Int32Array {
 
 interface CompiledFilter {
   key: string;
-  test(event: UpstreamEvent, index: number): boolean;
+  test(event: ExecutionEvent, index: number): boolean;
 }
 
 /** Lists are "any of", fields combine with "and", an empty list matches nothing. */
@@ -190,8 +190,8 @@ function compileFilter(filter: EventFilter | null | undefined, times: Float64Arr
  */
 const INDEX = Symbol('eventIndex');
 
-function indexFor(events: readonly UpstreamEvent[]): EventIndex {
-  const carrier = events as readonly UpstreamEvent[] & { [INDEX]?: EventIndex };
+function indexFor(events: readonly ExecutionEvent[]): EventIndex {
+  const carrier = events as readonly ExecutionEvent[] & { [INDEX]?: EventIndex };
   let index = carrier[INDEX];
   if (!index) {
     index = new EventIndex(events);
@@ -244,7 +244,7 @@ function firstAfter(list: Int32Array, rankByIndex: Int32Array, rank: number): nu
 }
 
 /** One page of an execution's events; throws BAD_USER_INPUT for bad sizes and cursors. */
-export function pageEvents(executionId: string, events: readonly UpstreamEvent[], args: EventPageArgs): EventPage {
+export function pageEvents(executionId: string, events: readonly ExecutionEvent[], args: EventPageArgs): EventPage {
   let first = checkPageSize('first', args.first);
   let last = checkPageSize('last', args.last);
   if (first === undefined && last === undefined) {

@@ -1,4 +1,4 @@
-import { builder } from '../builder.js';
+import { builder } from './builder.js';
 
 export const EventOrderEnum = builder.enumType('EventOrder', {
   description: 'Order of events by `createdAt`; events with the same timestamp keep upstream order.',

@@ -1,8 +1,8 @@
-import { builder } from '../builder.js';
-import type { UpstreamEvent } from '../upstream/envelope.js';
+import { builder } from './builder.js';
+import type { ExecutionEvent } from '../domain/execution.js';
 import { ExecutionRef } from './execution-ref.js';
 
-export const ExecutionEventRef = builder.objectRef<UpstreamEvent>('ExecutionEvent');
+export const ExecutionEventRef = builder.objectRef<ExecutionEvent>('ExecutionEvent');
 
 ExecutionEventRef.implement({
   description: 'One entry of an execution\'s event log: payment steps, workflow node progress and log lines.',

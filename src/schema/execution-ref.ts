@@ -1,5 +1,5 @@
 /** The Execution type's reference, apart from its fields so that types that point at it avoid an import cycle. */
-import { builder } from '../builder.js';
-import type { ExecutionRecord } from '../upstream/executions-client.js';
+import { builder } from './builder.js';
+import type { Execution } from '../domain/execution.js';
 
-export const ExecutionRef = builder.objectRef<ExecutionRecord>('Execution');
+export const ExecutionRef = builder.objectRef<Execution>('Execution');

@@ -1,4 +1,4 @@
-import { builder } from '../builder.js';
+import { builder } from './builder.js';
 import type { ExecutionStatus } from '../domain/execution-status.js';
 
 const values = {

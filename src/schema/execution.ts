@@ -63,7 +63,7 @@ ExecutionRef.implement({
         },
         resolve: (execution, args, context) => {
           const page = pageEvents(execution.id, execution.events, args);
-          context.takeEvents(page.edges.length);
+          context.scope.takeEvents(page.edges.length);
           return page;
         },
       },

@@ -1,6 +1,6 @@
 /** Imports every type file, then builds the schema. Nothing else lives here. */
 import { lexicographicSortSchema, type GraphQLSchema } from 'graphql';
-import { builder } from '../builder.js';
+import { builder } from './builder.js';
 import './scalars.js';
 import './execution-status.js';
 import './event-filter.js';

@@ -1,5 +1,5 @@
-import { builder } from '../builder.js';
-import { MAX_EXECUTIONS_PER_REQUEST } from '../context.js';
+import { builder } from './builder.js';
+import { MAX_EXECUTIONS_PER_REQUEST } from '../request/scope.js';
 import { badUserInput } from '../errors.js';
 import { ExecutionRef } from './execution-ref.js';
 

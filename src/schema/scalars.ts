@@ -1,6 +1,6 @@
 import { GraphQLScalarType } from 'graphql';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
-import { builder } from '../builder.js';
+import { builder } from './builder.js';
 
 /** UTC with milliseconds: the form upstream sends and the gateway serves. */
 const CANONICAL_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;

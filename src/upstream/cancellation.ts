@@ -1,14 +1,21 @@
 /**
- * How upstream work is told to stop: once, with a reason (the request's budget
- * ran out, or every client waiting on the call left).
+ * How upstream work is told to stop: once, with a reason.
+ *
+ * Three lifetimes meet in one upstream call, each with its own cancellation:
+ * the GraphQL request (its time budget, or its client leaving:
+ * src/request/scope.ts), the shared call (every request waiting on it left:
+ * ./shared-executions.ts), and one attempt (its deadline: ./executions-client.ts).
+ * Each later one listens to the one before it.
  *
  * An EventEmitter rather than an AbortController: on Node 20 creating an
  * AbortSignal costs about 4 µs and each listener added and removed about 3 µs,
- * against well under 1 µs for an emitter (measured), and a status poll needs two
- * of them and five listeners. undici takes an emitter that emits 'abort' as a
- * request's signal, so an attempt can hand it one directly.
+ * against well under 1 µs for an emitter (measured), and a status poll needs
+ * several of them. undici takes an emitter that emits 'abort' as a request's
+ * signal, so an attempt hands it one directly.
  */
 import { EventEmitter } from 'node:events';
+import { ErrorCode } from '../errors.js';
+import { UpstreamError } from './upstream-error.js';
 
 export class Cancellation extends EventEmitter {
   #aborted = false;
@@ -44,4 +51,38 @@ export class Cancellation extends EventEmitter {
     this.once('abort', listener);
     return () => this.off('abort', listener);
   }
+}
+
+/** The error a request sees when its cancellation ended the wait: the budget ran out, or its client left. */
+export function abortedError(cancellation: Cancellation | undefined, attemptTimeoutMs: number): UpstreamError {
+  const reason: unknown = cancellation?.reason;
+  const left = cancellation?.aborted && !(reason instanceof Error && reason.name === 'TimeoutError');
+  return new UpstreamError(
+    ErrorCode.UPSTREAM_TIMEOUT,
+    left
+      ? 'The request was cancelled before the executions API answered.'
+      : `The executions API did not answer in time (${attemptTimeoutMs} ms per attempt, within the request's time budget).`,
+  );
+}
+
+/**
+ * Settles with `promise`, or rejects with `onAbort()` as soon as `cancellation`
+ * fires. Hand-written because a shared call outlives any one waiter, and
+ * cockatiel's retry sleeps through its backoff without watching a signal.
+ */
+export function settleBeforeAbort<T>(promise: Promise<T>, cancellation: Cancellation, onAbort: () => Error): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    // Whoever stops waiting, the work may still fail later: its rejection is handled here either way.
+    const unsubscribe = cancellation.onAbort(() => reject(onAbort()));
+    promise.then(
+      (value) => {
+        unsubscribe();
+        resolve(value);
+      },
+      (error: unknown) => {
+        unsubscribe();
+        reject(error);
+      },
+    );
+  });
 }

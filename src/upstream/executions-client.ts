@@ -1,15 +1,17 @@
 /**
  * ExecutionsClient owns all HTTP to the executions API: base URL, the caller's
- * Authorization header, the resilience policies (src/upstream/resilience.ts),
- * body limits and decoding, envelope validation, and the mapping of every
- * failure to a GraphQLError with a stable `extensions.code`.
- * Resolvers and loaders never see HTTP; they get an ExecutionRecord or an error.
+ * Authorization header, the resilience policies (./resilience.ts), body limits
+ * and decoding, envelope validation, and the mapping of every failure to a
+ * GraphQLError with a stable `extensions.code`.
+ * Resolvers and loaders never see HTTP; they get an Execution or an error.
  */
 import { Pool } from 'undici';
 import type { GraphQLError } from 'graphql';
+import type { Execution } from '../domain/execution.js';
 import { ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { errorEnvelopeSchema, executionEnvelopeSchema, type UpstreamEvent, type UpstreamExecution } from './envelope.js';
+import { abortedError, Cancellation } from './cancellation.js';
+import { errorEnvelopeSchema, executionEnvelopeSchema } from './envelope.js';
 import { assertAllowedExecutionId, executionPath } from './execution-path.js';
 import { BodyTooLargeError, readBody, UnsupportedEncodingError } from './read-body.js';
 import {
@@ -21,22 +23,13 @@ import {
   type UpstreamPolicy,
 } from './resilience.js';
 import { errorForUpstreamStatus, parseRetryAfter, UpstreamError } from './upstream-error.js';
-import { abortedError, settleBeforeAbort } from './abort.js';
-import { Cancellation } from './cancellation.js';
 
-/** One execution as the gateway serves it: upstream's fields plus its events. */
-export type ExecutionRecord = UpstreamExecution & {
-  readonly events: readonly UpstreamEvent[];
-};
-
-/** Who is calling and how to trace and cancel the call. */
-export interface UpstreamCall {
+/** What the client sends on behalf of a caller. */
+export interface CallHeaders {
   /** The client's Authorization header, forwarded as is. */
   authorization: string;
   /** Propagated as `x-request-id` so upstream logs can be joined with ours. */
   requestId: string;
-  /** Fired when the GraphQL client goes away or the request's time budget is spent. */
-  signal?: Cancellation;
 }
 
 export interface ExecutionsClientOptions {
@@ -47,20 +40,9 @@ export interface ExecutionsClientOptions {
   maxBodyBytes: number;
   executionIdPattern: RegExp;
   logger: Logger;
-  /** Retry, circuit breaker and bulkhead settings; defaults below. */
-  resilience?: Partial<ResilienceOptions>;
+  /** Retry, circuit breaker and bulkhead settings. */
+  resilience: ResilienceOptions;
 }
-
-const DEFAULT_RESILIENCE: ResilienceOptions = {
-  maxAttempts: 3,
-  retryBaseDelayMs: 50,
-  retryMaxDelayMs: 1_000,
-  retryAfterCapMs: 2_000,
-  breakerThreshold: 10,
-  breakerHalfOpenAfterMs: 5_000,
-  maxConcurrent: 256,
-  queue: 1_024,
-};
 
 export class ExecutionsClient {
   readonly #pool: Pool;
@@ -86,24 +68,25 @@ export class ExecutionsClient {
       // Bodies past the cap fail as they arrive (read-body.ts relies on it).
       maxResponseSize: options.maxBodyBytes,
     });
-    const resilience = { ...DEFAULT_RESILIENCE, ...options.resilience };
-    this.policies = createUpstreamPolicy(resilience);
+    this.policies = createUpstreamPolicy(options.resilience);
     this.policies.breaker.onBreak(() => options.logger.error('upstream circuit opened: failing fast'));
     this.policies.breaker.onReset(() => options.logger.info('upstream circuit closed again'));
   }
 
-  /** Fetches one execution. Resolves with the record or rejects with a GraphQLError. */
-  async getExecution(id: string, call: UpstreamCall): Promise<ExecutionRecord> {
+  /**
+   * Fetches one execution. Resolves with it or rejects with a GraphQLError.
+   * `cancellation` stops the call: an attempt in flight is aborted and no further
+   * attempt starts. cockatiel is not handed it, so its breaker counts only
+   * upstream failures, never a cancelled attempt; whoever waits on the call stops
+   * waiting by its own cancellation (./shared-executions.ts).
+   */
+  async getExecution(id: string, headers: CallHeaders, cancellation: Cancellation): Promise<Execution> {
     assertAllowedExecutionId(id, this.#options.executionIdPattern);
     const path = executionPath(this.#origin, this.#basePath, id);
     try {
-      // cockatiel is not handed the caller's cancellation: each attempt checks it,
-      // the breaker counts only upstream failures (never a cancelled attempt), and
-      // the caller stops waiting at once, even while a retry sleeps.
-      const attempts = this.policies.policy.execute(() => this.#attempt(id, path, call));
-      return await settleBeforeAbort(attempts, call.signal, () => new TaskCancelledError());
+      return await this.policies.policy.execute(() => this.#attempt(id, path, headers, cancellation));
     } catch (error) {
-      throw this.#toGraphQLError(error, id, call.signal);
+      throw this.#toGraphQLError(error, id, cancellation);
     }
   }
 
@@ -116,18 +99,17 @@ export class ExecutionsClient {
     return this.#pool.close();
   }
 
-  async #attempt(id: string, path: string, call: UpstreamCall): Promise<ExecutionRecord> {
-    const caller = call.signal;
-    // A retry that wakes after the caller left must not reach upstream.
-    if (caller?.aborted) throw new TaskCancelledError();
-    // The attempt's own cancellation, handed to undici: at its deadline or when the caller leaves.
+  async #attempt(id: string, path: string, headers: CallHeaders, call: Cancellation): Promise<Execution> {
+    // A retry that wakes after the call was cancelled must not reach upstream.
+    if (call.aborted) throw new TaskCancelledError();
+    // The attempt's own cancellation, handed to undici: at its deadline or when the call is cancelled.
     const cancel = new Cancellation();
     let timedOut = false;
     const deadline = setTimeout(() => {
       timedOut = true;
       cancel.abort(new DOMException('attempt deadline', 'TimeoutError'));
     }, this.#options.timeoutMs);
-    const unwatch = caller?.onAbort(() => cancel.abort(caller.reason));
+    const unwatch = call.onAbort(() => cancel.abort(call.reason));
     let status: number | undefined;
     let upstreamRequestId: string | undefined;
     let retryAfterMs: number | undefined;
@@ -140,8 +122,8 @@ export class ExecutionsClient {
         headers: {
           accept: 'application/json',
           'accept-encoding': 'gzip, br',
-          authorization: call.authorization,
-          'x-request-id': call.requestId,
+          authorization: headers.authorization,
+          'x-request-id': headers.requestId,
         },
       });
       status = response.statusCode;
@@ -154,8 +136,8 @@ export class ExecutionsClient {
         this.#options.maxBodyBytes,
       );
     } catch (error) {
-      // The caller left (or spent its budget): not something to hold against upstream.
-      if (caller?.aborted) throw error;
+      // The call was cancelled: not something to hold against upstream.
+      if (call.aborted) throw error;
       if (timedOut) {
         throw new UpstreamError(ErrorCode.UPSTREAM_TIMEOUT, `The executions API did not answer within ${this.#options.timeoutMs} ms.`, {
           countsAsFailure: true,
@@ -171,7 +153,7 @@ export class ExecutionsClient {
       });
     } finally {
       clearTimeout(deadline);
-      unwatch?.();
+      unwatch();
     }
     if (status !== 200) {
       const envelope = errorEnvelopeSchema.safeParse(safeJson(text));
@@ -181,7 +163,7 @@ export class ExecutionsClient {
     return this.#parseExecution(id, text, { upstreamStatus: status, upstreamRequestId });
   }
 
-  #parseExecution(id: string, text: string, facts: { upstreamStatus: number; upstreamRequestId: string | undefined }): ExecutionRecord {
+  #parseExecution(id: string, text: string, facts: { upstreamStatus: number; upstreamRequestId: string | undefined }): Execution {
     const json = safeJson(text);
     if (json === undefined) throw this.#badResponse(id, 'body is not JSON', facts);
     const envelope = executionEnvelopeSchema.safeParse(json);
@@ -213,7 +195,7 @@ export class ExecutionsClient {
   }
 
   /** What a failure that survived the policies means to the client. */
-  #toGraphQLError(error: unknown, id: string, callerSignal: Cancellation | undefined): GraphQLError {
+  #toGraphQLError(error: unknown, id: string, call: Cancellation): GraphQLError {
     if (error instanceof UpstreamError) return error;
     if (error instanceof BrokenCircuitError) {
       return new UpstreamError(
@@ -227,7 +209,7 @@ export class ExecutionsClient {
         'The gateway is at its limit of concurrent calls to the executions API; retry shortly.',
       );
     }
-    if (error instanceof TaskCancelledError || callerSignal?.aborted) return abortedError(callerSignal, this.#options.timeoutMs);
+    if (error instanceof TaskCancelledError || call.aborted) return abortedError(call, this.#options.timeoutMs);
     this.#options.logger.error({ executionId: id, err: describe(error) }, 'unexpected failure calling upstream');
     return new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, 'The executions API could not be reached.');
   }

@@ -1,51 +1,66 @@
 /**
  * The one place where loaded executions are shared beyond a single GraphQL
  * request. Everything here is keyed on the caller's identity (a hash of their
- * Authorization header) and the id, so two callers never share a result, an
- * error or an in-flight call.
+ * Authorization header) and the id, so two callers never share an execution,
+ * an error or an upstream call.
  *
  * - In flight: concurrent requests by the same caller for the same execution
- *   share one upstream call. It is cancelled only when every request waiting on
- *   it has gone away.
+ *   share one upstream call. It is cancelled once every request waiting on it
+ *   has gone away, and leaves the table at that moment, so a later request
+ *   starts a fresh call instead of joining a cancelled one.
  * - Cache: terminal executions (succeeded, failed, cancelled) never change, so
  *   they are kept for `terminalTtlMs`, in an LRU bounded by approximate bytes.
  *   Other executions are kept only for `activeTtlMs` (default 0: not at all).
  *   Errors are never cached.
  */
-import { hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import type { Execution } from '../domain/execution.js';
 import { isTerminalStatus, toExecutionStatus } from '../domain/execution-status.js';
-import { abortedError, settleBeforeAbort } from './abort.js';
-import { Cancellation } from './cancellation.js';
-import type { ExecutionRecord, ExecutionsClient, UpstreamCall } from './executions-client.js';
+import { abortedError, Cancellation, settleBeforeAbort } from './cancellation.js';
+import type { ExecutionsClient } from './executions-client.js';
 
 export interface SharedExecutionsOptions {
   terminalTtlMs: number;
   activeTtlMs: number;
-  /** Upper bound of the cache, in approximate bytes of upstream body. */
+  /** Upper bound of the cache, in approximate bytes. */
   maxBytes: number;
 }
 
 /** What one GraphQL request's upstream work cost; reported in `extensions.upstream`. */
-export interface UpstreamStats {
+export interface UpstreamCost {
+  /** Upstream calls this request started. */
   calls: number;
+  /** Executions served from the cache. */
   cacheHits: number;
+  /** Executions served by joining another request's call in flight. */
   sharedCalls: number;
+  /** Upstream time of the calls this request started, in ms. */
   timeMs: number;
 }
 
-export function emptyStats(): UpstreamStats {
-  return { calls: 0, cacheHits: 0, sharedCalls: 0, timeMs: 0 };
+/** Who is calling: the header forwarded upstream, and the identity shared state is keyed on. */
+export interface CallerIdentity {
+  readonly authorization: string;
+  readonly key: string;
+}
+
+/** What a load needs from the GraphQL request it serves (src/request/scope.ts). */
+export interface LoadScope {
+  /** Propagated as `x-request-id` so upstream logs can be joined with ours. */
+  readonly requestId: string;
+  /** The request's cancellation: its budget spent, or its client gone. */
+  readonly cancellation: Cancellation;
+  readonly cost: UpstreamCost;
 }
 
 interface InFlight {
-  promise: Promise<ExecutionRecord>;
+  promise: Promise<Execution>;
   cancellation: Cancellation;
   waiters: number;
 }
 
 interface Cached {
-  record: ExecutionRecord;
+  execution: Execution;
   bytes: number;
 }
 
@@ -58,8 +73,6 @@ export class SharedExecutions {
    * calls (and the requests they reach) alive past young-generation collections
    * until a full GC, about 1 MB promoted per scavenge under load; with a
    * dictionary object 0.25 MB (measured with --trace-gc, `npm run bench:gc`).
-   * Most likely V8's link from each hash table a Map replaces to its successor,
-   * kept for live iterators, lets one promoted table hold the newer ones.
    */
   readonly #inFlight: Record<string, InFlight | undefined> = Object.create(null);
   readonly #cache: LRUCache<string, Cached> | undefined;
@@ -79,41 +92,34 @@ export class SharedExecutions {
     }
   }
 
-  /**
-   * The caller's identity: a hash, so tokens are never kept as keys in memory
-   * dumps or logs. The one-shot `hash` (Node 20.12+) skips the Hash object.
-   */
-  static callerKey(authorization: string): string {
-    return hash('sha256', authorization, 'base64url');
-  }
-
-  async get(id: string, call: UpstreamCall, callerKey: string, stats: UpstreamStats): Promise<ExecutionRecord> {
-    const key = `${callerKey}:${id}`;
+  /** The execution, from the cache, a call in flight or a new upstream call. Rejects with a GraphQLError. */
+  get(id: string, caller: CallerIdentity, scope: LoadScope): Promise<Execution> {
+    const key = `${caller.key}:${id}`;
     const cached = this.#cache?.get(key);
     if (cached) {
-      stats.cacheHits++;
-      return cached.record;
+      scope.cost.cacheHits++;
+      return Promise.resolve(cached.execution);
     }
-
     let entry = this.#inFlight[key];
-    if (entry) stats.sharedCalls++;
-    else entry = this.#start(key, id, call, stats);
-    return this.#wait(entry, call.signal);
+    if (entry) scope.cost.sharedCalls++;
+    else entry = this.#start(key, id, caller, scope);
+    return this.#wait(key, entry, scope.cancellation);
   }
 
-  #start(key: string, id: string, call: UpstreamCall, stats: UpstreamStats): InFlight {
+  #start(key: string, id: string, caller: CallerIdentity, scope: LoadScope): InFlight {
     const cancellation = new Cancellation();
     const started = performance.now();
-    stats.calls++;
+    const { cost } = scope;
+    cost.calls++;
     const settled = () => {
-      stats.timeMs += performance.now() - started;
-      delete this.#inFlight[key];
+      cost.timeMs += performance.now() - started;
+      if (this.#inFlight[key] === entry) delete this.#inFlight[key];
     };
-    const promise = this.#client.getExecution(id, { authorization: call.authorization, requestId: call.requestId, signal: cancellation }).then(
-      (record) => {
+    const promise = this.#client.getExecution(id, { authorization: caller.authorization, requestId: scope.requestId }, cancellation).then(
+      (execution) => {
         settled();
-        this.#remember(key, record);
-        return record;
+        this.#remember(key, execution);
+        return execution;
       },
       (error: unknown) => {
         settled();
@@ -126,26 +132,30 @@ export class SharedExecutions {
   }
 
   /**
-   * Waits for a shared call: each waiter stops at its own signal (its budget or
-   * its client leaving); the call itself is cancelled once its last waiter left.
+   * Waits for a shared call: each waiter stops at its own cancellation (its
+   * budget or its client leaving); the call itself is cancelled, and leaves the
+   * table, once its last waiter left.
    */
-  #wait(entry: InFlight, signal: Cancellation | undefined): Promise<ExecutionRecord> {
+  #wait(key: string, entry: InFlight, cancellation: Cancellation): Promise<Execution> {
     entry.waiters++;
-    return settleBeforeAbort(entry.promise, signal, () => {
-      if (--entry.waiters === 0) entry.cancellation.abort(signal?.reason);
-      return abortedError(signal, this.#client.timeoutMs);
+    return settleBeforeAbort(entry.promise, cancellation, () => {
+      if (--entry.waiters === 0) {
+        if (this.#inFlight[key] === entry) delete this.#inFlight[key];
+        entry.cancellation.abort(cancellation.reason);
+      }
+      return abortedError(cancellation, this.#client.timeoutMs);
     });
   }
 
-  #remember(key: string, record: ExecutionRecord): void {
+  #remember(key: string, execution: Execution): void {
     if (!this.#cache) return;
-    const ttl = isTerminalStatus(toExecutionStatus(record.status)) ? this.#options.terminalTtlMs : this.#options.activeTtlMs;
+    const ttl = isTerminalStatus(toExecutionStatus(execution.status)) ? this.#options.terminalTtlMs : this.#options.activeTtlMs;
     if (ttl <= 0) return;
-    this.#cache.set(key, { record, bytes: approximateBytes(record) }, { ttl });
+    this.#cache.set(key, { execution, bytes: approximateBytes(execution) }, { ttl });
   }
 }
 
 /** Rough in-memory size: enough to bound the cache, far cheaper than serializing. */
-function approximateBytes(record: ExecutionRecord): number {
-  return 2_048 + record.events.length * 600;
+function approximateBytes(execution: Execution): number {
+  return 2_048 + execution.events.length * 600;
 }

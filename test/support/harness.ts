@@ -1,32 +1,52 @@
 /**
  * Starts what a test needs for real: the fake upstream on an ephemeral loopback
- * port and a gateway pointing at it. Tests call the gateway through
- * `yoga.fetch` (no port) or, with `listen()`, over a real socket.
+ * port, and the gateway composed exactly as production composes it
+ * (src/server/instance.ts), listening on another. Requests go over HTTP to
+ * that port, through the edge and the chosen lane.
+ *
+ * The lane is a parameter: `fast` (the default, as deployed) or `full` (Yoga's
+ * own node adapter). Behaviour suites run on both with `describe.each(LANES)`.
  */
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import type { ExecutionResult } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { readConfig, type GatewayConfig } from '../../src/config.js';
 import { demoExecutions, DEMO_TOKEN } from '../../src/demo/demo-data.js';
 import { FakeUpstream, type FakeUpstreamOptions } from '../../src/demo/fake-upstream.js';
-import { createGateway, type Gateway, type SecuritySettings } from '../../src/gateway.js';
-import { createHttpServer } from '../../src/server/http-server.js';
-import { createLogger, type Logger } from '../../src/logger.js';
-import { ExecutionsClient, type ExecutionsClientOptions } from '../../src/upstream/executions-client.js';
-import type { SharedExecutionsOptions } from '../../src/upstream/shared-executions.js';
+import { createLogger } from '../../src/logger.js';
+import type { Gateway } from '../../src/pipeline/gateway.js';
+import { createInstance, type GatewayInstance } from '../../src/server/instance.js';
 
 export const AUTH = `Bearer ${DEMO_TOKEN}`;
 
+export type LaneName = 'fast' | 'full';
+/** Every lane a request can take; behaviour suites run on each. */
+export const LANES: readonly LaneName[] = ['fast', 'full'];
+
+/**
+ * Settings for tests, over the production defaults: a generous attempt
+ * timeout (a 100,000-event body is 35 MB), a breaker that stays closed (it has
+ * its own suite) and short retry pauses so fault suites stay fast, and no
+ * cross-request cache, so call counts stay per request.
+ */
+const TEST_ENV: Record<string, string> = {
+  UPSTREAM_TIMEOUT_MS: '10000',
+  UPSTREAM_CONNECTIONS: '16',
+  UPSTREAM_BREAKER_THRESHOLD: '1000000',
+  UPSTREAM_RETRY_BASE_DELAY_MS: '2',
+  UPSTREAM_RETRY_MAX_DELAY_MS: '10',
+  UPSTREAM_CONCURRENCY_PER_REQUEST: '10',
+  TERMINAL_CACHE_TTL_MS: '0',
+};
+
 export interface HarnessOptions {
   upstream?: FakeUpstreamOptions;
-  client?: Partial<Omit<ExecutionsClientOptions, 'baseUrl' | 'logger'>>;
-  concurrencyPerRequest?: number;
-  requestBudgetMs?: number;
-  security?: Partial<SecuritySettings>;
-  maxRequestBodyBytes?: number;
-  /** Cross-request cache; off unless a test turns it on, so call counts stay per request. */
-  cache?: Partial<SharedExecutionsOptions>;
-  upstreamExtensions?: boolean;
+  /** Which lane serves requests; `fast` unless given. */
+  lane?: LaneName;
+  /** Gateway settings as environment variables (README "Configuration"), over the test defaults. */
+  env?: Record<string, string>;
+  /** Plugins added after the gateway's own, e.g. probes. */
+  plugins?: Plugin[];
 }
 
 export interface GraphQLResponse<T = Record<string, unknown>> extends ExecutionResult<T> {
@@ -34,64 +54,69 @@ export interface GraphQLResponse<T = Record<string, unknown>> extends ExecutionR
   headers: Headers;
 }
 
+export interface QueryOptions {
+  /** `null` sends no Authorization header. */
+  authorization?: string | null;
+  headers?: Record<string, string>;
+}
+
 export class Harness {
   /** Every line the gateway logged, parsed from pino's JSON. */
   readonly logs: Array<Record<string, unknown> & { msg?: string }> = [];
   /** The raw log output, to prove what never appears in it. */
   rawLogs = '';
-  #server: Server | undefined;
 
   private constructor(
     readonly upstream: FakeUpstream,
-    readonly client: ExecutionsClient,
-    readonly yoga: Gateway,
-    private readonly maxRequestBodyBytes: number,
-    private readonly logger: Logger,
+    readonly instance: GatewayInstance,
+    readonly config: GatewayConfig,
+    /** The gateway's GraphQL endpoint on its loopback port. */
+    readonly url: string,
+    readonly lane: LaneName,
   ) {}
 
   static async start(options: HarnessOptions = {}): Promise<Harness> {
+    const lane = options.lane ?? 'fast';
     const upstream = await FakeUpstream.start({ executions: demoExecutions(), ...options.upstream });
+    const config = readConfig({ ...TEST_ENV, FAST_LANE: String(lane === 'fast'), ...options.env });
+    let harness: Harness | undefined;
+    const early: string[] = [];
     const sink = new Writable({
       write(chunk: Buffer, _encoding, callback) {
-        harness.rawLogs += chunk.toString();
-        for (const line of chunk.toString().split('\n').filter(Boolean)) harness.logs.push(JSON.parse(line));
+        if (harness) harness.record(chunk.toString());
+        else early.push(chunk.toString());
         callback();
       },
     });
-    const logger = createLogger('debug', sink);
-    const client = new ExecutionsClient({
-      baseUrl: upstream.url,
-      // Generous: a 100,000-event body is 35 MB; fault tests set their own short timeouts.
-      timeoutMs: 10_000,
-      connections: 16,
-      maxBodyBytes: 128 * 1024 * 1024,
-      executionIdPattern: /^[A-Za-z0-9_-]{1,64}$/,
-      logger,
-      ...options.client,
-      // Suites fire many faults in a row; the breaker has its own suite, so here it
-      // stays closed, and retry pauses are short to keep suites fast.
-      resilience: { breakerThreshold: 1_000_000, retryBaseDelayMs: 2, retryMaxDelayMs: 10, ...options.client?.resilience },
+    const instance = createInstance(config, {
+      upstreamUrl: upstream.url,
+      logger: createLogger('debug', sink),
+      ...(options.plugins ? { plugins: options.plugins } : {}),
     });
-    const yoga = createGateway({
-      client,
-      logger,
-      concurrencyPerRequest: options.concurrencyPerRequest ?? 10,
-      requestBudgetMs: options.requestBudgetMs,
-      security: options.security,
-      cache: { terminalTtlMs: 0, ...options.cache },
-      upstreamExtensions: options.upstreamExtensions,
-    });
-    const harness = new Harness(upstream, client, yoga, options.maxRequestBodyBytes ?? 64 * 1024, logger);
+    const port = await instance.listen(0, '127.0.0.1');
+    harness = new Harness(upstream, instance, config, `http://127.0.0.1:${port}/graphql`, lane);
+    for (const text of early) harness.record(text);
     return harness;
   }
 
-  /** POSTs a GraphQL request through yoga.fetch. `authorization: null` sends none. */
-  async query<T = Record<string, unknown>>(
-    query: string,
-    variables?: Record<string, unknown>,
-    { authorization = AUTH, headers = {} }: { authorization?: string | null; headers?: Record<string, string> } = {},
-  ): Promise<GraphQLResponse<T>> {
-    const response = await this.yoga.fetch('http://gateway.test/graphql', {
+  private record(text: string): void {
+    this.rawLogs += text;
+    for (const line of text.split('\n').filter(Boolean)) this.logs.push(JSON.parse(line));
+  }
+
+  get gateway(): Gateway {
+    return this.instance.gateway;
+  }
+
+  /** The gateway's origin, e.g. for /health. */
+  get origin(): string {
+    return new URL(this.url).origin;
+  }
+
+  /** POSTs a GraphQL request as JSON over HTTP. `authorization: null` sends none. */
+  async query<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, options: QueryOptions = {}): Promise<GraphQLResponse<T>> {
+    const { authorization = AUTH, headers = {} } = options;
+    const response = await this.fetch('/graphql', {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
@@ -105,20 +130,15 @@ export class Harness {
     return { ...body, status: response.status, headers: response.headers };
   }
 
-  /** Serves the gateway on an ephemeral loopback port and returns its /graphql URL. */
-  async listen(): Promise<string> {
-    this.#server = createHttpServer(this.yoga, { maxRequestBodyBytes: this.maxRequestBodyBytes, logger: this.logger });
-    await new Promise<void>((resolve) => this.#server!.listen(0, '127.0.0.1', resolve));
-    const { port } = this.#server.address() as AddressInfo;
-    return `http://127.0.0.1:${port}/graphql`;
+  /** Any HTTP request to the gateway: `path` is relative to its origin (e.g. `/graphql?query=…`). */
+  fetch(path: string, init: RequestInit = {}): Promise<Response> {
+    return fetch(new URL(path, this.url), init);
   }
 
   async close(): Promise<void> {
-    if (this.#server) {
-      this.#server.closeAllConnections();
-      await new Promise<void>((resolve) => this.#server!.close(() => resolve()));
-    }
-    await this.client.close();
+    this.instance.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.instance.server.close(() => resolve()));
+    await this.instance.close();
     await this.upstream.close();
   }
 }

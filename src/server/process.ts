@@ -1,15 +1,16 @@
 /**
- * Process entry: read configuration, start the demo upstream when no
+ * The process: read configuration, start the demo upstream when no
  * UPSTREAM_URL is set, serve (in WORKERS processes with node:cluster when asked),
  * and shut down gracefully on SIGINT/SIGTERM.
  */
 import cluster from 'node:cluster';
-import { ConfigError, readConfig, type GatewayConfig } from './config.js';
-import { demoExecutions, DEMO_TOKEN } from './demo/demo-data.js';
-import { FakeUpstream } from './demo/fake-upstream.js';
-import { createLogger, type Logger } from './logger.js';
-import { EXAMPLE_QUERY } from './server/graphiql.js';
-import { serve } from './server/serve.js';
+import { ConfigError, readConfig, type GatewayConfig } from '../config.js';
+import { demoExecutions, DEMO_TOKEN } from '../demo/demo-data.js';
+import { FakeUpstream } from '../demo/fake-upstream.js';
+import { FastLaneError } from '../fast-lane/index.js';
+import { createLogger, type Logger } from '../logger.js';
+import { EXAMPLE_QUERY } from '../pipeline/graphiql.js';
+import { createInstance } from './instance.js';
 
 /** Set by the primary for its workers, so they know the upstream is the demo one. */
 const DEMO_MARKER = 'EXECUTION_GATEWAY_DEMO_UPSTREAM';
@@ -51,24 +52,38 @@ function onSignals(stop: (signal: string) => Promise<void>): void {
 }
 
 function publicUrl(config: GatewayConfig, port: number): string {
-  return `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}/graphql`;
+  const { host } = config.server;
+  return `http://${host === '0.0.0.0' ? 'localhost' : host}:${port}/graphql`;
 }
 
+/** One gateway listening; exits with one line when it cannot be made or cannot listen. */
 async function listenOrExit(config: GatewayConfig, upstreamUrl: string, logger: Logger, demo: boolean) {
+  let instance;
   try {
-    return await serve(config, upstreamUrl, logger, demo);
+    instance = createInstance(config, {
+      upstreamUrl,
+      logger,
+      ...(demo ? { graphiql: { headers: { Authorization: `Bearer ${DEMO_TOKEN}` }, exampleId: 'ex_demo_4' } } : {}),
+    });
   } catch (error) {
-    process.stderr.write(
-      `execution-gateway: cannot listen on ${config.host}:${config.port}: ${(error as Error).message}. Set PORT to a free port.\n`,
-    );
+    if (!(error instanceof FastLaneError)) throw error;
+    process.stderr.write(`execution-gateway: ${error.message}\n`);
+    process.exit(1);
+  }
+  try {
+    const port = await instance.listen(config.server.port, config.server.host);
+    return { port, close: () => instance.close() };
+  } catch (error) {
+    const { host, port } = config.server;
+    process.stderr.write(`execution-gateway: cannot listen on ${host}:${port}: ${(error as Error).message}. Set PORT to a free port.\n`);
     process.exit(1);
   }
 }
 
 async function runSingle(config: GatewayConfig, logger: Logger): Promise<void> {
   // Without UPSTREAM_URL the gateway runs on its built-in demo data.
-  const demo = config.upstreamUrl ? undefined : await FakeUpstream.start({ executions: demoExecutions() });
-  const upstreamUrl = config.upstreamUrl ?? demo!.url;
+  const demo = config.upstream.url ? undefined : await FakeUpstream.start({ executions: demoExecutions() });
+  const upstreamUrl = config.upstream.url ?? demo!.url;
   const serving = await listenOrExit(config, upstreamUrl, logger, Boolean(demo));
   const url = publicUrl(config, serving.port);
   logger.info({ url, upstream: demo ? 'demo' : upstreamUrl }, 'execution-gateway listening');
@@ -81,18 +96,18 @@ async function runSingle(config: GatewayConfig, logger: Logger): Promise<void> {
 }
 
 async function runPrimary(config: GatewayConfig, logger: Logger): Promise<void> {
-  const demo = config.upstreamUrl ? undefined : await FakeUpstream.start({ executions: demoExecutions() });
-  const upstreamUrl = config.upstreamUrl ?? demo!.url;
+  const demo = config.upstream.url ? undefined : await FakeUpstream.start({ executions: demoExecutions() });
+  const upstreamUrl = config.upstream.url ?? demo!.url;
   const env = { UPSTREAM_URL: upstreamUrl, ...(demo ? { [DEMO_MARKER]: '1' } : {}) };
   let stopping = false;
-  const workers = Array.from({ length: config.workers }, () => cluster.fork(env));
+  const workers = Array.from({ length: config.server.workers }, () => cluster.fork(env));
   await Promise.all(workers.map((worker) => new Promise((resolve) => worker.once('listening', resolve))));
   const address = await new Promise<number>((resolve) => {
     workers[0]!.send('port?');
     workers[0]!.once('message', (port: number) => resolve(port));
   });
   const url = publicUrl(config, address);
-  logger.info({ url, workers: config.workers, upstream: demo ? 'demo' : upstreamUrl }, 'execution-gateway listening');
+  logger.info({ url, workers: config.server.workers, upstream: demo ? 'demo' : upstreamUrl }, 'execution-gateway listening');
   if (demo) printDemoBanner(url);
   // A worker that dies is replaced, so one crash never takes the service down.
   cluster.on('exit', (worker, code) => {
@@ -113,15 +128,18 @@ async function runPrimary(config: GatewayConfig, logger: Logger): Promise<void> 
 }
 
 async function runWorker(config: GatewayConfig, logger: Logger): Promise<void> {
-  const serving = await listenOrExit(config, config.upstreamUrl!, logger, process.env[DEMO_MARKER] === '1');
+  const serving = await listenOrExit(config, config.upstream.url!, logger, process.env[DEMO_MARKER] === '1');
   process.on('message', (message) => {
     if (message === 'port?') process.send?.(serving.port);
   });
   onSignals(() => serving.close());
 }
 
-const config = loadConfig();
-const logger = createLogger(config.logLevel);
-if (config.workers > 1 && cluster.isPrimary) await runPrimary(config, logger);
-else if (cluster.isWorker) await runWorker(config, logger);
-else await runSingle(config, logger);
+/** Runs the gateway as configured by the environment: one process, or a primary and its workers. */
+export async function run(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.telemetry.logLevel);
+  if (config.server.workers > 1 && cluster.isPrimary) await runPrimary(config, logger);
+  else if (cluster.isWorker) await runWorker(config, logger);
+  else await runSingle(config, logger);
+}

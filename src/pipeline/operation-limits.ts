@@ -8,7 +8,7 @@
  * query (graphql-js, GraphiQL) is 15 deep by Armor's count.
  * Armor's static cost multiplies by `first`/`last` only when they are literals
  * and cannot see the length of `ids`, so list sizes are also capped at run
- * time (src/context.ts: executions and events per request).
+ * time (src/request/scope.ts: executions and events per request).
  */
 import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
@@ -16,14 +16,16 @@ import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
-import { GraphQLError, type ExecutionResult, type ValidationContext } from 'graphql';
+import type { ExecutionResult, GraphQLError, ValidationContext } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { validationFailed } from '../errors.js';
 
 export const OPERATION_LIMITS = {
   /** Depth of data fields (introspection excluded). */
   maxDepth: 8,
   /** Depth of any operation, introspection included. */
   maxIntrospectionDepth: 25,
+  /** Every alias counts, `__typename` aliases too (Armor exempts those by default). */
   maxAliases: 30,
   maxDirectives: 20,
   maxTokens: 2_000,
@@ -47,7 +49,7 @@ export function withoutSuggestions(result: ExecutionResult): void {
  * Armor's block-field-suggestions only knows the field form of the hint; this
  * asks graphql-js not to make any during validation; `withoutSuggestions` strips
  * the ones the executor adds for variables (enum values, input fields), as part
- * of what every result gets after execution (src/gateway.ts).
+ * of what every result gets after execution (./execution-finish.ts).
  */
 function useHideSuggestions(): Plugin {
   return {
@@ -62,8 +64,8 @@ function useHideSuggestions(): Plugin {
 
 export interface OperationLimitOptions {
   introspection: boolean;
-  /** Hide "Did you mean …?" hints that map out the schema to a probing client. */
-  blockFieldSuggestions: boolean;
+  /** Give "Did you mean …?" hints, which map out the schema to a probing client. */
+  fieldSuggestions: boolean;
 }
 
 export function useOperationLimits(options: OperationLimitOptions): Plugin[] {
@@ -74,12 +76,7 @@ export function useOperationLimits(options: OperationLimitOptions): Plugin[] {
     exposeLimits: true,
     propagateOnRejection: false,
     onReject: [
-      (context: ValidationContext | null, error: GraphQLError) =>
-        context?.reportError(
-          new GraphQLError(error.message.replace(/^Syntax Error: /, ''), {
-            extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
-          }),
-        ),
+      (context: ValidationContext | null, error: GraphQLError) => context?.reportError(validationFailed(error.message.replace(/^Syntax Error: /, ''))),
     ],
   };
   const plugins: Plugin[] = [
@@ -87,11 +84,11 @@ export function useOperationLimits(options: OperationLimitOptions): Plugin[] {
     maxTokensPlugin({ exposeLimits: true, n: OPERATION_LIMITS.maxTokens }),
     maxDepthPlugin({ ...common, n: OPERATION_LIMITS.maxDepth, ignoreIntrospection: true, flattenFragments: true }),
     maxDepthPlugin({ ...common, n: OPERATION_LIMITS.maxIntrospectionDepth, ignoreIntrospection: false, flattenFragments: true }),
-    maxAliasesPlugin({ ...common, n: OPERATION_LIMITS.maxAliases }),
+    maxAliasesPlugin({ ...common, n: OPERATION_LIMITS.maxAliases, allowList: [] }),
     maxDirectivesPlugin({ ...common, n: OPERATION_LIMITS.maxDirectives }),
     costLimitPlugin({ ...common, maxCost: OPERATION_LIMITS.maxCost, ignoreIntrospection: true }),
   ];
-  if (options.blockFieldSuggestions) plugins.push(useHideSuggestions());
+  if (!options.fieldSuggestions) plugins.push(useHideSuggestions());
   if (!options.introspection) plugins.push(useDisableIntrospection());
   return plugins;
 }

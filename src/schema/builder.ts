@@ -6,7 +6,7 @@
  */
 import SchemaBuilder from '@pothos/core';
 import RelayPlugin from '@pothos/plugin-relay';
-import type { GatewayContext } from './context.js';
+import type { GatewayContext } from '../request/context.js';
 
 export const builder = new SchemaBuilder<{
   Context: GatewayContext;

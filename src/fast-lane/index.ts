@@ -1,0 +1,109 @@
+/**
+ * The fast lane: a faster way to run the gateway's one pipeline (the plugin list
+ * of src/pipeline/gateway.ts), never a second pipeline. It changes how requests
+ * run, never whether a plugin or a setting applies:
+ *
+ * - documents are parsed and validated once (Yoga's parser and validation caches);
+ * - operations run compiled by graphql-jit (./compiled-execution.ts);
+ * - Yoga's HTTP steps run without streams, AbortControllers or promise wrappers
+ *   where hooks answer synchronously (./runner.ts), and the answer is written in
+ *   one go (./write-response.ts).
+ *
+ * `FAST_LANE=false` switches it off: the edge then hands every request to Yoga's
+ * own node adapter, and operations run on graphql-js. Deleting this folder
+ * changes speed, not behaviour: test/pipeline-hooks.test.ts and the behaviour
+ * suites run on both lanes.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { GatewayServerContext } from '../pipeline/gateway.js';
+import { PipelineRunner, type YogaInternals } from './runner.js';
+import { writeResponse } from './write-response.js';
+
+export { useCompiledExecution } from './compiled-execution.js';
+
+/** How the HTTP edge hands a request to a lane. */
+export interface Lane {
+  /** True when the lane takes the body already read; false when it reads the request stream itself. */
+  readonly readsBodyFirst: boolean;
+  serve(incoming: IncomingMessage, outgoing: ServerResponse, serverContext: GatewayServerContext, body: Buffer | null): void | Promise<void>;
+}
+
+/** Every hook the runner or envelop runs per request, and those that run once; anything else stops the lane from being made. */
+const RUNNABLE_HOOKS = new Set([
+  // The runner's: @whatwg-node/server and Yoga's HTTP steps.
+  'onRequest',
+  'onRequestParse',
+  'onResultProcess',
+  'onResponse',
+  // Yoga's getResultForParams, which the runner calls as it is, with envelop inside.
+  'onParams',
+  'onExecutionResult',
+  'onEnveloped',
+  'onContextBuilding',
+  'onParse',
+  'onValidate',
+  'onExecute',
+  'onSubscribe',
+  // Once, when Yoga is made or disposed: the same on both lanes.
+  'onPluginInit',
+  'onYogaInit',
+  'onSchemaChange',
+  'onDispose',
+]);
+
+export class FastLaneError extends Error {
+  override name = 'FastLaneError';
+}
+
+/**
+ * Hooks of `plugins` the fast lane cannot run, as "plugin: hook" lines. Yoga's
+ * `instrumentation` wraps its own handler, which the runner replaces, so a
+ * plugin with it is refused rather than silently left out.
+ */
+export function unrunnableHooks(plugins: YogaInternals['plugins']): string[] {
+  const found: string[] = [];
+  plugins.forEach((plugin, index) => {
+    if (!plugin) return;
+    for (const key of hookNames(plugin)) {
+      const value: unknown = (plugin as Record<string, unknown>)[key];
+      const isHook = key === 'instrumentation' || (/^on[A-Z]/.test(key) && typeof value === 'function');
+      if (isHook && !RUNNABLE_HOOKS.has(key) && value) found.push(`plugin #${index}${pluginName(plugin)}: ${key}`);
+    }
+  });
+  return found;
+}
+
+/** Own and inherited property names: a plugin may be a class instance with hooks as methods. */
+function hookNames(plugin: object): Set<string> {
+  const names = new Set<string>();
+  for (let layer: object | null = plugin; layer && layer !== Object.prototype; layer = Object.getPrototypeOf(layer) as object | null) {
+    for (const name of Object.getOwnPropertyNames(layer)) if (name !== 'constructor') names.add(name);
+  }
+  return names;
+}
+
+function pluginName(plugin: object): string {
+  const name = (plugin as { name?: unknown }).name;
+  return typeof name === 'string' && name ? ` (${name})` : '';
+}
+
+/**
+ * The fast lane over a Yoga instance. Throws FastLaneError, naming each plugin
+ * and hook, when a registered plugin has a hook the lane cannot run: serve with
+ * FAST_LANE=false instead, where Yoga runs everything itself.
+ */
+export function createFastLane(gateway: object): Lane {
+  const internals = gateway as YogaInternals;
+  const refused = unrunnableHooks(internals.plugins);
+  if (refused.length > 0) {
+    throw new FastLaneError(`the fast lane cannot run these plugin hooks: ${refused.join('; ')}. Set FAST_LANE=false to serve every request through Yoga's own handler.`);
+  }
+  const runner = new PipelineRunner(internals);
+  return {
+    readsBodyFirst: true,
+    serve(incoming, outgoing, serverContext, body) {
+      const answer = runner.run(runner.request(incoming, body), serverContext);
+      return answer instanceof Promise ? answer.then((response) => writeResponse(response, outgoing, incoming)) : writeResponse(answer, outgoing, incoming);
+    },
+  };
+}

@@ -1,0 +1,300 @@
+/**
+ * The fast lane's runner: Yoga's own request pipeline, run with less machinery.
+ *
+ * It calls the same plugin hooks, in the same order and with the same payloads,
+ * as @whatwg-node/server's `handleRequest` and `YogaServer.handle` (graphql-yoga
+ * 5.24): onRequest, onRequestParse (+ onRequestParseDone), the request parser,
+ * then Yoga's own `getResultForParams` (onParams, envelop's parse, validate,
+ * context and execute with every envelop hook, onExecutionResult), then
+ * onResultProcess and the result processor, then onResponse. What it leaves
+ * out is work, never a hook:
+ *
+ * - the Request is built from a body the edge already read, with no stream and
+ *   no AbortController (the context watches node's response instead);
+ * - hooks that answer synchronously are called synchronously: Yoga wraps every
+ *   step in promise helpers, about a tenth of a status poll's CPU (README
+ *   "Performance", measured with the runner against Yoga's handler);
+ * - the response is written with one `writeHead` and one `end` (./write-response.ts).
+ *
+ * Hand-written because no library runs Yoga's pipeline for node:http without
+ * those costs. Plugins whose hooks it cannot run are refused when the lane is
+ * made (./index.ts), and test/pipeline-hooks.test.ts counts every hook on both
+ * lanes. graphql-yoga's `processResult` and `handleError` are not exported; the
+ * two small functions below mirror them.
+ */
+import type { IncomingMessage } from 'node:http';
+import { GraphQLError, type ExecutionResult } from 'graphql';
+import { createGraphQLError, isPromise, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import type { GatewayServerContext } from '../pipeline/gateway.js';
+
+type Hook<Name extends keyof Plugin> = NonNullable<Plugin[Name]>;
+type Payload<Name extends keyof Plugin> = Hook<Name> extends (payload: infer P) => unknown ? P : never;
+type RequestParser = NonNullable<Payload<'onRequestParse'>['requestParser']>;
+type ResultProcessor = NonNullable<Payload<'onResultProcess'>['resultProcessor']>;
+type RequestHandler = Payload<'onRequest'>['requestHandler'];
+type ParserDone = (payload: { requestParserResult: unknown; setRequestParserResult(next: unknown): void }) => unknown;
+type FetchAPI = Payload<'onRequest'>['fetchAPI'];
+type ParseOutcome = { response: Response } | { params: unknown };
+
+/** Yoga's masking configuration, as YogaServer keeps it. */
+interface MaskedErrorsOptions {
+  errorMessage: string;
+  isDev?: boolean;
+  maskError(error: unknown, message: string, isDev?: boolean): Error;
+}
+
+/** What the runner reads off the Yoga instance: its plugins, masking and the steps it runs as they are. */
+export interface YogaInternals {
+  plugins: readonly (Plugin | undefined | null | false)[];
+  maskedErrorsOpts: MaskedErrorsOptions | null;
+  fetchAPI: FetchAPI;
+  logger: { debug(...args: unknown[]): void; error(...args: unknown[]): void };
+  getResultForParams(payload: { params: unknown; request: Request }, context: object): unknown;
+}
+
+function hooksNamed<Name extends keyof Plugin>(plugins: YogaInternals['plugins'], name: Name): Hook<Name>[] {
+  const hooks: Hook<Name>[] = [];
+  for (const plugin of plugins) {
+    const hook = plugin ? plugin[name] : undefined;
+    if (typeof hook === 'function') hooks.push(hook as Hook<Name>);
+  }
+  return hooks;
+}
+
+/**
+ * Calls `call` for each hook in order. While hooks answer synchronously no
+ * promise is made; from the first promise on, the rest wait for it, as Yoga's
+ * `iterateAsync` does. `stop` ends the walk after the current hook.
+ */
+function eachHook<H>(hooks: readonly H[], call: (hook: H, stop: () => void) => unknown): void | Promise<void> {
+  let stopped = false;
+  const stop = () => {
+    stopped = true;
+  };
+  for (let i = 0; i < hooks.length && !stopped; i++) {
+    const value = call(hooks[i]!, stop);
+    if (isPromise(value)) {
+      return value.then(async () => {
+        for (let j = i + 1; j < hooks.length && !stopped; j++) await call(hooks[j]!, stop);
+      });
+    }
+  }
+}
+
+function then<T, R>(value: T | Promise<T>, next: (value: T) => R | Promise<R>): R | Promise<R> {
+  return isPromise(value) ? value.then(next) : next(value);
+}
+
+function isResponse(value: unknown): value is Response {
+  return typeof value === 'object' && value !== null && 'status' in value && 'headers' in value && 'arrayBuffer' in value;
+}
+
+/** Yoga's `new URL()` only when a hook reads it, as YogaServer.parseRequest and handleRequest do. */
+function lazyUrl(request: Request, fetchAPI: FetchAPI): URL {
+  let url: URL | undefined;
+  return new Proxy({} as URL, {
+    get(_target, property) {
+      url ??= new fetchAPI.URL(request.url, 'http://localhost');
+      const value: unknown = Reflect.get(url, property, url);
+      return typeof value === 'function' ? value.bind(url) : value;
+    },
+  });
+}
+
+export class PipelineRunner {
+  readonly #yoga: YogaInternals;
+  readonly #fetchAPI: FetchAPI;
+  readonly #onRequest: Hook<'onRequest'>[];
+  readonly #onResponse: Hook<'onResponse'>[];
+  readonly #onRequestParse: Hook<'onRequestParse'>[];
+  readonly #onResultProcess: Hook<'onResultProcess'>[];
+  readonly #handle: RequestHandler;
+  readonly #getResultForParams: YogaInternals['getResultForParams'];
+
+  constructor(yoga: YogaInternals) {
+    this.#yoga = yoga;
+    // Read once: Yoga is a Proxy whose property reads bind a new function each time.
+    this.#getResultForParams = yoga.getResultForParams;
+    this.#fetchAPI = yoga.fetchAPI;
+    this.#onRequest = hooksNamed(yoga.plugins, 'onRequest');
+    this.#onResponse = hooksNamed(yoga.plugins, 'onResponse');
+    this.#onRequestParse = hooksNamed(yoga.plugins, 'onRequestParse');
+    this.#onResultProcess = hooksNamed(yoga.plugins, 'onResultProcess');
+    this.#handle = ((request: Request, serverContext: GatewayServerContext) => this.#yogaHandle(request, serverContext)) as RequestHandler;
+  }
+
+  /** The Request Yoga's plugins see, over a body the edge already read. */
+  request(incoming: IncomingMessage, body: Buffer | null): Request {
+    const url = `http://${incoming.headers.host ?? 'localhost'}${incoming.url ?? '/'}`;
+    const init: RequestInit = { method: incoming.method ?? 'GET', headers: incoming.headers as Record<string, string> };
+    // @whatwg-node/node-fetch takes a Buffer as it is; the DOM typing lists Uint8Array views only.
+    if (body !== null && body.length > 0) init.body = body as unknown as BodyInit;
+    return new this.#fetchAPI.Request(url, init);
+  }
+
+  /** @whatwg-node/server's handleRequest: onRequest hooks, the handler (or a hook's answer), onResponse hooks. */
+  run(request: Request, serverContext: GatewayServerContext): Response | Promise<Response> {
+    const fetchAPI = this.#fetchAPI;
+    let requestHandler = this.#handle;
+    let response: Response | undefined;
+    const url = lazyUrl(request, fetchAPI);
+    const started = eachHook(this.#onRequest, (hook, stop) =>
+      hook({
+        request,
+        setRequest: (next: Request) => (request = next),
+        serverContext,
+        fetchAPI,
+        url,
+        requestHandler,
+        setRequestHandler: (next: RequestHandler) => (requestHandler = next),
+        endResponse: (next: Response) => {
+          response = next;
+          if (next) stop();
+        },
+      } as Payload<'onRequest'>),
+    );
+    const answered = (answer: Response): Response | Promise<Response> => {
+      response = answer;
+      const done = eachHook(this.#onResponse, (hook) =>
+        hook({ request, response: response!, serverContext, setResponse: (next: Response) => (response = next), fetchAPI } as Payload<'onResponse'>),
+      );
+      return then(done, () => response!);
+    };
+    return then(started, () => (response ? answered(response) : then(requestHandler(request, serverContext) as Response | Promise<Response>, answered)));
+  }
+
+  /** YogaServer.handle: parse the request, run the operation, process the result. */
+  #yogaHandle(request: Request, serverContext: GatewayServerContext): Response | Promise<Response> {
+    const failed = (error: unknown) => this.#processResult(request, { errors: this.#handleError(error) }, serverContext);
+    try {
+      const answer = then(this.#parseRequest(request, serverContext), (outcome): Response | Promise<Response> => {
+        if ('response' in outcome) return outcome.response;
+        const { params } = outcome;
+        const result = Array.isArray(params)
+          ? Promise.all(
+              params.map((each: unknown) =>
+                Promise.resolve()
+                  .then(() => this.#getResultForParams({ params: each, request }, Object.create(serverContext) as object))
+                  .catch((error: unknown) => ({ errors: this.#handleError(error) })),
+              ),
+            )
+          : this.#getResultForParams({ params, request }, serverContext);
+        return then(result as ExecutionResult | Promise<ExecutionResult>, (resolved) => this.#processResult(request, resolved, serverContext));
+      });
+      return isPromise(answer) ? answer.catch(failed) : answer;
+    } catch (error) {
+      return failed(error);
+    }
+  }
+
+  /** YogaServer.parseRequest: onRequestParse hooks choose the parser, onRequestParseDone hooks see its result. */
+  #parseRequest(request: Request, serverContext: GatewayServerContext): ParseOutcome | Promise<ParseOutcome> {
+    const fetchAPI = this.#fetchAPI;
+    let requestParser: RequestParser | undefined;
+    let response: Response | undefined;
+    const parsed: ParserDone[] = [];
+    const url = lazyUrl(request, fetchAPI);
+    const chosen = eachHook(this.#onRequestParse, (hook, stop) =>
+      then(
+        hook({
+          request,
+          url,
+          requestParser,
+          serverContext,
+          setRequestParser: (next: RequestParser) => (requestParser = next),
+          endResponse: (next: Response) => {
+            response = next;
+            stop();
+          },
+          fetchAPI,
+        } as Payload<'onRequestParse'>),
+        (result) => {
+          const done = result?.onRequestParseDone as ParserDone | undefined;
+          if (done) parsed.push(done);
+        },
+      ),
+    );
+    return then(chosen, (): ParseOutcome | Promise<ParseOutcome> => {
+      if (response) return { response };
+      if (!requestParser) return { response: new fetchAPI.Response(null, { status: 415, statusText: 'Unsupported Media Type' }) };
+      return then(requestParser(request) as unknown, (parserResult): ParseOutcome | Promise<ParseOutcome> => {
+        if (isResponse(parserResult)) return { response: parserResult };
+        let params = parserResult;
+        const done = eachHook(parsed, (hook) => hook({ requestParserResult: params, setRequestParserResult: (next: unknown) => (params = next) }));
+        return then(done, () => ({ params }));
+      });
+    });
+  }
+
+  /** graphql-yoga's processResult (process-request.js): onResultProcess hooks pick the processor, which makes the Response. */
+  #processResult(request: Request, result: ExecutionResult | ExecutionResult[], serverContext: GatewayServerContext): Response | Promise<Response> {
+    const fetchAPI = this.#fetchAPI;
+    let resultProcessor: ResultProcessor | undefined;
+    let acceptedMediaType = '*/*';
+    const acceptableMediaTypes: string[] = [];
+    const chosen = eachHook(this.#onResultProcess, (hook) =>
+      hook({
+        request,
+        acceptableMediaTypes,
+        result,
+        setResult: (next: ExecutionResult) => (result = next),
+        resultProcessor,
+        setResultProcessor: (next: ResultProcessor, mediaType: string) => {
+          resultProcessor = next;
+          acceptedMediaType = mediaType;
+        },
+        serverContext,
+      } as unknown as Payload<'onResultProcess'>),
+    );
+    return then(chosen, () => {
+      if (!resultProcessor) {
+        return new fetchAPI.Response(null, {
+          status: 406,
+          statusText: 'Not Acceptable',
+          headers: { accept: acceptableMediaTypes.join('; charset=utf-8, ') },
+        });
+      }
+      return resultProcessor(result as Parameters<ResultProcessor>[0], fetchAPI, acceptedMediaType);
+    });
+  }
+
+  /** graphql-yoga's handleError (error.js) for the masked-errors configuration: aborts are dropped, the rest masked. */
+  #handleError(error: unknown): GraphQLError[] {
+    const errors = new Set<GraphQLError>();
+    const masking = this.#yoga.maskedErrorsOpts;
+    const visit = (each: unknown) => {
+      if (typeof each === 'object' && each !== null && 'errors' in each && Array.isArray(each.errors)) {
+        for (const inner of each.errors) visit(inner);
+      } else if (isAbortError(each)) {
+        this.#yoga.logger.debug('Request aborted');
+      } else if (masking) {
+        const masked = masking.maskError(each, masking.errorMessage, masking.isDev);
+        if (masked !== each) this.#yoga.logger.error(each);
+        errors.add(isGraphQLError(masked) ? masked : createGraphQLError(masked.message, { originalError: masked }));
+      } else {
+        errors.add(isGraphQLError(each) ? each : createGraphQLError(String(each instanceof Error ? each.message : each)));
+      }
+    };
+    visit(error);
+    return [...errors];
+  }
+}
+
+function isGraphQLError(value: unknown): value is GraphQLError {
+  return value instanceof GraphQLError;
+}
+
+function isAbortError(error: unknown): boolean {
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    error.constructor?.name === 'DOMException' &&
+    ((error as DOMException).name === 'AbortError' || (error as DOMException).name === 'TimeoutError')
+  );
+}
+
+/** The Yoga instance seen through the fields the runner reads (YogaServer keeps them public at run time). */
+export function yogaInternals(yoga: YogaServerInstance<GatewayServerContext, object>): YogaInternals {
+  return yoga as unknown as YogaInternals;
+}
+

@@ -1,0 +1,32 @@
+/**
+ * Writes a Response from Yoga's pipeline to node's ServerResponse. A body Yoga
+ * made as a string (every GraphQL result, GraphiQL's page, error bodies) goes
+ * out with one `writeHead` and one `end`, headers and body in one write;
+ * @whatwg-node/server's `sendNodeResponse` writes headers, body and end
+ * separately. Anything else (an event stream, a body of bytes) goes through
+ * `sendNodeResponse` as it is.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sendNodeResponse } from '@whatwg-node/server';
+
+/** @whatwg-node/node-fetch's Response keeps a string body as it was given. */
+interface PonyfillBody {
+  bodyType?: string;
+  bodyInit?: unknown;
+}
+
+export function writeResponse(response: Response, outgoing: ServerResponse, incoming: IncomingMessage): void | Promise<void> {
+  if (outgoing.destroyed || outgoing.writableEnded) return;
+  const { bodyType, bodyInit } = response as unknown as PonyfillBody;
+  if (bodyType !== 'String' && response.body !== null) return sendNodeResponse(response, outgoing, incoming, true) as void | Promise<void>;
+  const text = typeof bodyInit === 'string' ? bodyInit : '';
+  const headers: Record<string, string | number | string[]> = {};
+  response.headers.forEach((value, name) => {
+    headers[name] = value;
+  });
+  const cookies = response.headers.getSetCookie?.();
+  if (cookies?.length) headers['set-cookie'] = cookies;
+  headers['content-length'] = Buffer.byteLength(text);
+  outgoing.writeHead(response.status, response.statusText || undefined, headers);
+  outgoing.end(text);
+}

@@ -1,0 +1,40 @@
+/**
+ * The CORS policy, decided per request: an origin on the list (or any, with
+ * '*') gets CORS headers, `x-request-id` among the headers it may read; any
+ * other origin gets none at all (Yoga's default would answer `null`, which
+ * browsers match for sandboxed iframes and file: pages). Whenever the answer
+ * depends on the request's Origin, the response says so with `Vary: Origin`, so
+ * a shared cache never serves one origin's answer to another.
+ */
+import type { Plugin } from 'graphql-yoga';
+
+/** The options Yoga's `cors` takes, as whatwg-node's CORS plugin reads them. */
+interface CorsOptions {
+  origin: string[];
+  methods: string[];
+  credentials: boolean;
+  exposedHeaders: string[];
+}
+
+export type CorsPolicy = (request: Request) => CorsOptions | false;
+
+export function corsPolicy(allowedOrigins: readonly string[]): CorsPolicy {
+  const any = allowedOrigins.includes('*');
+  const options: CorsOptions = { origin: any ? ['*'] : [...allowedOrigins], methods: ['GET', 'POST'], credentials: false, exposedHeaders: ['x-request-id'] };
+  return (request) => {
+    const origin = request.headers.get('origin');
+    return origin !== null && (any || allowedOrigins.includes(origin)) ? options : false;
+  };
+}
+
+/** Adds `Vary: Origin` to every response when CORS is open to a list of origins (the answer depends on Origin). */
+export function useVaryOrigin(allowedOrigins: readonly string[]): Plugin {
+  if (allowedOrigins.length === 0) return {};
+  return {
+    onResponse({ response }) {
+      const vary = response.headers.get('vary');
+      if (!vary) response.headers.set('vary', 'Origin');
+      else if (!/(^|,)\s*origin\s*(,|$)/i.test(vary)) response.headers.set('vary', `${vary}, Origin`);
+    },
+  };
+}

@@ -1,0 +1,39 @@
+/**
+ * What every execution result gets once its operation has run: the request's
+ * scope is released (budget timer, client watch), "Did you mean …?" hints are
+ * stripped when suggestions are hidden, and `extensions.upstream` reports what
+ * the request cost upstream (calls, cache hits, shared calls, time), as Shopify
+ * reports query cost.
+ */
+import type { ExecutionResult } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { GatewayContext } from '../request/context.js';
+import { withoutSuggestions } from './operation-limits.js';
+
+export interface FinishOptions {
+  /** Strip the "Did you mean …?" hints graphql-js's executor adds to variable errors. */
+  hideSuggestions: boolean;
+  /** Report the upstream cost in `extensions.upstream`. */
+  reportCost: boolean;
+}
+
+function finish(result: ExecutionResult, context: GatewayContext, options: FinishOptions): ExecutionResult {
+  context.scope.dispose();
+  if (options.hideSuggestions) withoutSuggestions(result);
+  if (!options.reportCost) return result;
+  const { calls, cacheHits, sharedCalls, timeMs } = context.scope.cost;
+  return { ...result, extensions: { ...result.extensions, upstream: { calls, cacheHits, sharedCalls, timeMs: Math.round(timeMs) } } };
+}
+
+export function useExecutionFinish(options: FinishOptions): Plugin<GatewayContext> {
+  return {
+    onExecute() {
+      return {
+        onExecuteDone({ args, result, setResult }) {
+          if (Symbol.asyncIterator in result) return;
+          setResult(finish(result, args.contextValue, options));
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,123 @@
+/**
+ * createGateway builds the Yoga instance: the schema, the context, and every
+ * plugin a request goes through, in one list. This list is the pipeline: both
+ * lanes of the HTTP edge (src/server/http-edge.ts) run it, the fast lane
+ * (src/fast-lane/) with less machinery, the full lane through Yoga's own node
+ * adapter. It never listens, so tests can also call `yoga.fetch` without a port.
+ *
+ * In order, a request meets: the request id; CORS; CSRF prevention; parse and
+ * validation with GraphQL Armor's limits, hidden suggestions and the
+ * introspection switch; the context (./../request/context.ts); execution; the
+ * finish step (scope released, suggestions stripped, upstream cost); masking
+ * and stable error codes; the response headers.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import type { DocumentNode } from 'graphql';
+import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { LRUCache } from 'lru-cache';
+import type { CacheConfig, SecurityConfig, UpstreamConfig } from '../config.js';
+import { UnknownStatusReporter } from '../domain/execution-status.js';
+import { MASKED_MESSAGE } from '../errors.js';
+import { useCompiledExecution } from '../fast-lane/index.js';
+import type { Logger } from '../logger.js';
+import { createContext, type GatewayContext, type RequestSource } from '../request/context.js';
+import { schema } from '../schema/index.js';
+import type { ExecutionsClient } from '../upstream/executions-client.js';
+import { SharedExecutions } from '../upstream/shared-executions.js';
+import { corsPolicy, useVaryOrigin } from './cors.js';
+import { useStableErrorCodes } from './error-codes.js';
+import { useExecutionFinish } from './execution-finish.js';
+import { graphiqlOptions, renderGraphiQL, type GraphiQLSettings } from './graphiql.js';
+import { useOperationLimits } from './operation-limits.js';
+import { useRequestErrors } from './request-errors.js';
+import { useRequestId } from './request-id.js';
+
+/** What the HTTP edge hands Yoga with every request (Yoga's "server context"). */
+export interface GatewayServerContext {
+  req?: IncomingMessage;
+  res?: ServerResponse;
+  /** Assigned by the edge before anything runs (./request-id.ts). */
+  requestId?: string;
+  /** Work a plugin leaves running after the response; the edge keeps track of it. */
+  waitUntil(promise: Promise<unknown> | void): void;
+}
+
+export interface GatewayDependencies {
+  client: ExecutionsClient;
+  logger: Logger;
+  security: SecurityConfig;
+  cache: CacheConfig;
+  upstream: Pick<UpstreamConfig, 'requestBudgetMs' | 'concurrencyPerRequest'>;
+  /** Report each request's upstream cost in `extensions.upstream`. */
+  reportCost: boolean;
+  /** Run operations compiled by graphql-jit (part of the fast lane, src/fast-lane/). */
+  compiledExecution: boolean;
+  graphiql?: GraphiQLSettings;
+  /** Plugins after the gateway's own: operators' additions, and probes in tests. */
+  plugins?: Plugin[];
+}
+
+export type Gateway = YogaServerInstance<GatewayServerContext, GatewayContext>;
+
+export function createGateway(deps: GatewayDependencies): Gateway {
+  const statuses = new UnknownStatusReporter((raw) =>
+    deps.logger.warn({ rawStatus: raw }, 'upstream sent an execution status the schema does not know; serving it as UNKNOWN'),
+  );
+  const yogaLogger = deps.logger.child({ component: 'yoga' });
+  const executions = new SharedExecutions(deps.client, deps.cache);
+  const contextDependencies = {
+    executions,
+    concurrencyPerRequest: deps.upstream.concurrencyPerRequest,
+    requestBudgetMs: deps.upstream.requestBudgetMs,
+    statuses,
+  };
+  const cors = corsPolicy(deps.security.corsOrigins);
+
+  return createYoga<GatewayServerContext, GatewayContext>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    healthCheckEndpoint: '/health',
+    landingPage: false,
+    // The schema has no uploads; multipart bodies get 415 like any other unknown type.
+    multipart: false,
+    // The HTTP edge refuses oversized and unsized bodies before Yoga sees them
+    // (src/server/http-edge.ts). Yoga's own limit pipes every body through a
+    // TransformStream to enforce the same thing.
+    maxRequestBodySize: false,
+    // Parsed documents never go stale, so these caches have no TTL: Yoga's default
+    // TTL caches arm a timer on lookups (lru-cache's clock), about one per request.
+    parserAndValidationCache: {
+      documentCache: new LRUCache<string, DocumentNode>({ max: 1_024 }),
+      errorCache: new LRUCache<string, Error>({ max: 1_024 }),
+    },
+    // Expected errors are GraphQLErrors and pass; anything else becomes
+    // "Unexpected error." with no stack or message, whatever NODE_ENV says.
+    maskedErrors: { isDev: false, errorMessage: MASKED_MESSAGE, maskError: (error, message) => maskError(error, message, false) },
+    logging: {
+      // Yoga logs at debug several times per request: format only when it is on.
+      debug: (...args) => yogaLogger.isLevelEnabled('debug') && yogaLogger.debug(args.map(String).join(' ')),
+      info: (...args) => yogaLogger.info(args.map(String).join(' ')),
+      warn: (...args) => yogaLogger.warn(args.map(String).join(' ')),
+      error: (...args) =>
+        yogaLogger.error({ err: args.find((arg) => arg instanceof Error) }, args.filter((arg) => !(arg instanceof Error)).map(String).join(' ')),
+    },
+    graphiql: graphiqlOptions(deps.graphiql ?? {}),
+    renderGraphiQL,
+    cors: (request) => cors(request),
+    plugins: [
+      useRequestId(),
+      useVaryOrigin(deps.security.corsOrigins),
+      useRequestErrors(),
+      useStableErrorCodes(),
+      // A request carrying Authorization or a JSON content type was preflighted by
+      // the browser; anything "simple" must carry the CSRF header instead.
+      useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'authorization'] }),
+      ...useOperationLimits(deps.security),
+      useExecutionFinish({ hideSuggestions: !deps.security.fieldSuggestions, reportCost: deps.reportCost }),
+      ...(deps.compiledExecution ? [useCompiledExecution<GatewayContext>({ restart: (context) => context.scope.restartOperation() })] : []),
+      ...(deps.plugins ?? []),
+    ],
+    context: (initial) => createContext(initial as RequestSource, contextDependencies),
+  });
+}

@@ -1,0 +1,60 @@
+/**
+ * Every malformed request gets a 400 (or the status Yoga chose) with a GraphQL
+ * error body and a code, on every method and content type:
+ *
+ * - Yoga's GET and form parsers `JSON.parse` the `variables` and `extensions`
+ *   parameters without a guard, so `variables={id:` would surface as a masked
+ *   500 with a stack in the log; here it is a 400 BAD_REQUEST.
+ * - Yoga answers an unsupported media type (415), an unacceptable Accept (406)
+ *   and an unknown path (404) with an empty body; here they carry an error body.
+ */
+import { GraphQLError } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { badRequest, errorBody, ErrorCode, withExtensions } from '../errors.js';
+
+const EMPTY_BODY_MESSAGES: Record<number, string> = {
+  404: 'Not found: GraphQL is served at /graphql.',
+  405: 'Method not allowed: send GET or POST.',
+  406: 'Not acceptable: accept application/graphql-response+json, application/json or text/event-stream.',
+  415: 'Unsupported media type: send application/json (or application/graphql) with charset utf-8, or use GET.',
+};
+
+export function useRequestErrors(): Plugin {
+  return {
+    onRequestParse({ requestParser, setRequestParser }) {
+      if (!requestParser) return;
+      setRequestParser((request) => {
+        try {
+          const parsed = requestParser(request);
+          return parsed instanceof Promise ? parsed.catch(asBadRequest) : parsed;
+        } catch (error) {
+          return asBadRequest(error);
+        }
+      });
+    },
+    onResponse({ response, setResponse, fetchAPI }) {
+      const message = EMPTY_BODY_MESSAGES[response.status];
+      if (message === undefined || response.body !== null) return;
+      const headers = new fetchAPI.Headers(response.headers);
+      headers.set('content-type', 'application/json; charset=utf-8');
+      setResponse(new fetchAPI.Response(errorBody(ErrorCode.BAD_REQUEST, message), { status: response.status, headers }));
+    },
+  };
+}
+
+/**
+ * A parser's failure as the client's error, always a 400: Yoga marks a body
+ * that is not JSON as `spec`, which would answer it 200 under
+ * `Accept: application/json`; a request that is not GraphQL-over-HTTP at all
+ * is a 400 on every media type. Anything not a GraphQLError is a parameter
+ * Yoga's parser could not read.
+ */
+function asBadRequest(error: unknown): never {
+  if (!(error instanceof GraphQLError)) {
+    throw badRequest('A request parameter is not valid JSON: `variables` and `extensions` must be JSON objects.');
+  }
+  const http = error.extensions.http as { spec?: boolean } | undefined;
+  if (!http?.spec) throw error;
+  const { spec: _spec, ...rest } = http;
+  throw withExtensions(error, { ...error.extensions, http: rest });
+}

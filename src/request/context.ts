@@ -1,0 +1,82 @@
+/**
+ * The GraphQL context, made fresh for every request: its scope (caller,
+ * request id, cancellation, cost, limits: ./scope.ts) and loaders bound to that
+ * scope. Resolvers see only these.
+ */
+import type { UnknownStatusReporter } from '../domain/execution-status.js';
+import { createExecutionLoader, type ExecutionLoader } from '../upstream/execution-loader.js';
+import type { SharedExecutions } from '../upstream/shared-executions.js';
+import { requestIdFor } from './request-id.js';
+import { Caller, RequestScope, type ClientWatch } from './scope.js';
+
+export interface GatewayContext {
+  scope: RequestScope;
+  loaders: { execution: ExecutionLoader };
+}
+
+export interface ContextDependencies {
+  executions: SharedExecutions;
+  /** Upstream calls one request may have in flight at once. */
+  concurrencyPerRequest: number;
+  /** Upstream time one request may spend in all, retries included (ms). */
+  requestBudgetMs: number;
+  statuses: UnknownStatusReporter;
+}
+
+/**
+ * What the context is made from: Yoga's initial context, that is the server
+ * context the HTTP edge passed (`requestId`, node's `res`) plus the request.
+ */
+export interface RequestSource {
+  request: { headers: { get(name: string): string | null }; signal: AbortSignal };
+  requestId?: string;
+  res?: { readonly destroyed: boolean; readonly writableFinished: boolean; once(event: 'close', listener: () => void): unknown; off(event: 'close', listener: () => void): unknown };
+}
+
+/**
+ * The client going away: node's response closing before it was sent, where
+ * there is one (it costs less than an AbortSignal), else the request's signal.
+ */
+function clientWatch(source: RequestSource): ClientWatch {
+  const { res } = source;
+  if (res) {
+    return (listener) => {
+      const onClose = () => {
+        if (!res.writableFinished) listener();
+      };
+      if (res.destroyed) {
+        onClose();
+        return () => {};
+      }
+      res.once('close', onClose);
+      return () => res.off('close', onClose);
+    };
+  }
+  return (listener) => {
+    const { signal } = source.request;
+    if (signal.aborted) {
+      listener();
+      return () => {};
+    }
+    signal.addEventListener('abort', listener, { once: true });
+    return () => signal.removeEventListener('abort', listener);
+  };
+}
+
+export function createContext(source: RequestSource, deps: ContextDependencies): GatewayContext {
+  const requestId = source.requestId ?? requestIdFor(source.request.headers.get('x-request-id'));
+  const authorization = source.request.headers.get('authorization');
+  const caller = authorization?.trim() ? new Caller(authorization) : null;
+  const scope = new RequestScope(requestId, caller, clientWatch(source), { budgetMs: deps.requestBudgetMs });
+  return {
+    scope,
+    loaders: {
+      execution: createExecutionLoader({
+        executions: deps.executions,
+        scope,
+        concurrency: deps.concurrencyPerRequest,
+        onLoaded: (execution) => deps.statuses.observe(execution.status),
+      }),
+    },
+  };
+}

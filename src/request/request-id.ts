@@ -1,0 +1,13 @@
+/**
+ * The request id used for tracing: the client's `x-request-id` when it is a
+ * short printable token, otherwise a new UUID. The HTTP edge assigns it once per
+ * request (src/server/http-edge.ts) and everything else reads it from there:
+ * the context, upstream calls and the response header.
+ */
+import { randomUUID } from 'node:crypto';
+
+const SENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function requestIdFor(sent: string | null | undefined): string {
+  return sent && SENT_REQUEST_ID.test(sent) ? sent : randomUUID();
+}

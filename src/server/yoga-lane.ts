@@ -1,0 +1,19 @@
+/**
+ * The full lane: every request through Yoga's own node adapter
+ * (`handleNodeRequestAndResponse`, then `sendNodeResponse`), operations on
+ * graphql-js. It runs the same pipeline as the fast lane with Yoga's own
+ * machinery; `FAST_LANE=false` selects it.
+ */
+import { sendNodeResponse } from '@whatwg-node/server';
+import type { Lane } from '../fast-lane/index.js';
+import type { Gateway } from '../pipeline/gateway.js';
+
+export function createYogaLane(gateway: Gateway): Lane {
+  return {
+    readsBodyFirst: false,
+    async serve(incoming, outgoing, serverContext) {
+      const response = await gateway.handleNodeRequestAndResponse(incoming, outgoing, serverContext);
+      await sendNodeResponse(response, outgoing, incoming, true);
+    },
+  };
+}
