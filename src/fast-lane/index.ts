@@ -44,6 +44,8 @@ const RUNNABLE_HOOKS = new Set([
   'onValidate',
   'onExecute',
   'onSubscribe',
+  // Wraps the runner's steps as it wraps Yoga's.
+  'instrumentation',
   // Once, when Yoga is made or disposed: the same on both lanes.
   'onPluginInit',
   'onYogaInit',
@@ -56,9 +58,9 @@ export class FastLaneError extends Error {
 }
 
 /**
- * Hooks of `plugins` the fast lane cannot run, as "plugin: hook" lines. Yoga's
- * `instrumentation` wraps its own handler, which the runner replaces, so a
- * plugin with it is refused rather than silently left out.
+ * Hooks of `plugins` the fast lane cannot run, as "plugin: hook" lines: any
+ * `on…` function it does not know (a hook of a newer Yoga, say) is refused
+ * rather than silently left out.
  */
 export function unrunnableHooks(plugins: YogaInternals['plugins']): string[] {
   const found: string[] = [];
@@ -66,7 +68,7 @@ export function unrunnableHooks(plugins: YogaInternals['plugins']): string[] {
     if (!plugin) return;
     for (const key of hookNames(plugin)) {
       const value: unknown = (plugin as Record<string, unknown>)[key];
-      const isHook = key === 'instrumentation' || (/^on[A-Z]/.test(key) && typeof value === 'function');
+      const isHook = /^on[A-Z]/.test(key) && typeof value === 'function';
       if (isHook && !RUNNABLE_HOOKS.has(key) && value) found.push(`plugin #${index}${pluginName(plugin)}: ${key}`);
     }
   });

@@ -6,8 +6,10 @@
  * 5.24): onRequest, onRequestParse (+ onRequestParseDone), the request parser,
  * then Yoga's own `getResultForParams` (onParams, envelop's parse, validate,
  * context and execute with every envelop hook, onExecutionResult), then
- * onResultProcess and the result processor, then onResponse. What it leaves
- * out is work, never a hook:
+ * onResultProcess and the result processor, then onResponse. Plugins'
+ * `instrumentation` wraps the same steps as in Yoga (request, requestParse,
+ * operation, resultProcess; envelop wraps its own). What it leaves out is
+ * work, never a hook:
  *
  * - the Request is built from a body the edge already read, with no stream and
  *   no AbortController (the context watches node's response instead);
@@ -24,7 +26,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { GraphQLError, type ExecutionResult } from 'graphql';
-import { createGraphQLError, isPromise, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { createGraphQLError, getInstrumented, isPromise, type Instrumentation, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
 
 type Hook<Name extends keyof Plugin> = NonNullable<Plugin[Name]>;
@@ -49,7 +51,9 @@ export interface YogaInternals {
   maskedErrorsOpts: MaskedErrorsOptions | null;
   fetchAPI: FetchAPI;
   logger: { debug(...args: unknown[]): void; error(...args: unknown[]): void };
-  getResultForParams(payload: { params: unknown; request: Request }, context: object): unknown;
+  getResultForParams(payload: { params: unknown; request: Request }, context: Record<string, unknown>): unknown;
+  /** Every plugin's `instrumentation`, chained in plugin order (YogaServer builds it). */
+  instrumentation?: Instrumentation<Record<string, unknown>>;
 }
 
 function hooksNamed<Name extends keyof Plugin>(plugins: YogaInternals['plugins'], name: Name): Hook<Name>[] {
@@ -110,11 +114,17 @@ export class PipelineRunner {
   readonly #onResultProcess: Hook<'onResultProcess'>[];
   readonly #handle: RequestHandler;
   readonly #getResultForParams: YogaInternals['getResultForParams'];
+  readonly #instrumentation: YogaInternals['instrumentation'];
 
   constructor(yoga: YogaInternals) {
     this.#yoga = yoga;
+    this.#instrumentation = yoga.instrumentation;
     // Read once: Yoga is a Proxy whose property reads bind a new function each time.
-    this.#getResultForParams = yoga.getResultForParams;
+    const getResultForParams = yoga.getResultForParams;
+    const operation = this.#instrumentation?.operation;
+    this.#getResultForParams = operation
+      ? (payload, context) => getInstrumented({ context, request: payload.request }).asyncFn(operation, getResultForParams)(payload, context)
+      : getResultForParams;
     this.#fetchAPI = yoga.fetchAPI;
     this.#onRequest = hooksNamed(yoga.plugins, 'onRequest');
     this.#onResponse = hooksNamed(yoga.plugins, 'onResponse');
@@ -134,6 +144,12 @@ export class PipelineRunner {
 
   /** @whatwg-node/server's handleRequest: onRequest hooks, the handler (or a hook's answer), onResponse hooks. */
   run(request: Request, serverContext: GatewayServerContext): Response | Promise<Response> {
+    const traced = this.#instrumentation?.request;
+    if (!traced) return this.#run(request, serverContext);
+    return getInstrumented({ request }).asyncFn(traced, (each: Request, context: GatewayServerContext) => this.#run(each, context))(request, serverContext);
+  }
+
+  #run(request: Request, serverContext: GatewayServerContext): Response | Promise<Response> {
     const fetchAPI = this.#fetchAPI;
     let requestHandler = this.#handle;
     let response: Response | undefined;
@@ -166,20 +182,29 @@ export class PipelineRunner {
   /** YogaServer.handle: parse the request, run the operation, process the result. */
   #yogaHandle(request: Request, serverContext: GatewayServerContext): Response | Promise<Response> {
     const failed = (error: unknown) => this.#processResult(request, { errors: this.#handleError(error) }, serverContext);
+    const instrumented = this.#instrumentation && getInstrumented({ request });
+    const parseRequest = instrumented?.asyncFn(this.#instrumentation?.requestParse, (each: Request, context: GatewayServerContext) => this.#parseRequest(each, context));
+    const processResult = instrumented?.asyncFn(
+      this.#instrumentation?.resultProcess,
+      (each: Request, result: ExecutionResult | ExecutionResult[], context: GatewayServerContext) => this.#processResult(each, result, context),
+    );
     try {
-      const answer = then(this.#parseRequest(request, serverContext), (outcome): Response | Promise<Response> => {
+      const parsedRequest = parseRequest ? parseRequest(request, serverContext) : this.#parseRequest(request, serverContext);
+      const answer = then(parsedRequest, (outcome): Response | Promise<Response> => {
         if ('response' in outcome) return outcome.response;
         const { params } = outcome;
         const result = Array.isArray(params)
           ? Promise.all(
               params.map((each: unknown) =>
                 Promise.resolve()
-                  .then(() => this.#getResultForParams({ params: each, request }, Object.create(serverContext) as object))
+                  .then(() => this.#getResultForParams({ params: each, request }, Object.create(serverContext) as Record<string, unknown>))
                   .catch((error: unknown) => ({ errors: this.#handleError(error) })),
               ),
             )
-          : this.#getResultForParams({ params, request }, serverContext);
-        return then(result as ExecutionResult | Promise<ExecutionResult>, (resolved) => this.#processResult(request, resolved, serverContext));
+          : this.#getResultForParams({ params, request }, serverContext as unknown as Record<string, unknown>);
+        return then(result as ExecutionResult | Promise<ExecutionResult>, (resolved) =>
+          processResult ? processResult(request, resolved, serverContext) : this.#processResult(request, resolved, serverContext),
+        );
       });
       return isPromise(answer) ? answer.catch(failed) : answer;
     } catch (error) {
