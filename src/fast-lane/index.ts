@@ -15,6 +15,7 @@
  * suites run on both lanes.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isPromise } from 'graphql-yoga';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
 import { PipelineRunner, type YogaInternals } from './runner.js';
 import { writeResponse } from './write-response.js';
@@ -105,7 +106,8 @@ export function createFastLane(gateway: object): Lane {
     readsBodyFirst: true,
     serve(incoming, outgoing, serverContext, body) {
       const answer = runner.run(runner.request(incoming, body), serverContext);
-      return answer instanceof Promise ? answer.then((response) => writeResponse(response, outgoing, incoming)) : writeResponse(answer, outgoing, incoming);
+      // Yoga's steps may answer with a settled "fake" promise (@whatwg-node/promise-helpers), not a Promise.
+      return isPromise(answer) ? Promise.resolve(answer).then((response) => writeResponse(response, outgoing, incoming)) : writeResponse(answer, outgoing, incoming);
     },
   };
 }

@@ -9,7 +9,7 @@
  *   and an unknown path (404) with an empty body; here they carry an error body.
  */
 import { GraphQLError } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import { isPromise, type Plugin } from 'graphql-yoga';
 import { badRequest, errorBody, ErrorCode, withExtensions } from '../errors.js';
 
 const EMPTY_BODY_MESSAGES: Record<number, string> = {
@@ -26,7 +26,8 @@ export function useRequestErrors(): Plugin {
       setRequestParser((request) => {
         try {
           const parsed = requestParser(request);
-          return parsed instanceof Promise ? parsed.catch(asBadRequest) : parsed;
+          // Yoga's parsers answer with promises or settled "fake" promises (@whatwg-node/promise-helpers).
+          return isPromise(parsed) ? Promise.resolve(parsed).catch(asBadRequest) : parsed;
         } catch (error) {
           return asBadRequest(error);
         }

@@ -102,7 +102,7 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
       const serve = (body: Buffer | null) => {
         try {
           const served = lane.serve(request, response, serverContext, body);
-          if (served instanceof Promise) served.catch(fail);
+          if (served) served.catch(fail);
         } catch (error) {
           fail(error);
         }
