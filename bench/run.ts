@@ -5,7 +5,9 @@
  *   - direct upstream: the driver fetches the same data from the REST API itself;
  *   - floor proxy (bench/floor-proxy.ts): plain node:http + undici Pool + JSON.parse,
  *     answering the same fields as the GraphQL query with no GraphQL;
- *   - the gateway with WORKERS=1 and WORKERS=2.
+ *   - the gateway with WORKERS=1 and WORKERS=2;
+ *   - with BENCH_BASELINE, also the gateway of another checkout ("baseline"),
+ *     each target BENCH_REPEAT times, interleaved, compared by medians.
  *
  * The fake upstream, the floor proxy and the gateway each run in their own
  * process; this process only drives load (autocannon, loopback) and measures.
@@ -16,31 +18,48 @@
  *
  *   npm run bench
  *   BENCH_SECONDS=3 npm run bench               shorter runs while debugging
+ *   env "$(bench/baseline.sh main)" npm run bench     this checkout against main (see below)
  * Other knobs: BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (16; S7 always 8),
- * BENCH_WORKERS (1,2), BENCH_SCENARIOS (e.g. S1,S3), BENCH_QUIET_WAIT_SECONDS (60: how long in
+ * BENCH_WORKERS (1,2; 1 with BENCH_BASELINE), BENCH_SCENARIOS (e.g. S1,S3), BENCH_QUIET_WAIT_SECONDS (60: how long in
  * all to wait, before cells, for other jobs on the machine to finish). Gateway knobs in the
- * environment (TERMINAL_CACHE_TTL_MS, UPSTREAM_EXTENSIONS, …) reach the gateway.
+ * environment (TERMINAL_CACHE_TTL_MS, UPSTREAM_EXTENSIONS, …) reach the gateway (and the baseline's).
+ *
+ * BENCH_REPEAT (1; 3 with BENCH_BASELINE): measure every target this many times, in
+ * rounds (floor, gateway, floor, gateway, …), and report medians with their spread.
+ * BENCH_BASELINE=/path/to/other/checkout: a second checkout of this repository with
+ * its own node_modules (bench/baseline.sh <git-ref> makes one). Its gateway is started
+ * from that directory (`node --import tsx src/main.ts`, or src/server.ts in older
+ * checkouts) against the same fake upstream, floor proxy and driver (this checkout's
+ * bench/), in rounds of floor, baseline, gateway; the direct upstream is measured once
+ * per scenario. The report then opens with a baseline comparison per scenario and
+ * flags where the gateway is more than 10% below the baseline by more than the spread.
  *
  * Output: a Markdown report on stdout (progress goes to stderr) and
  * bench/results/bench.json.
  */
-import { execSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { request } from 'undici';
 import { runFanout } from './lib/fanout.js';
 import { runLoad, warmUp, type LoadResult } from './lib/load.js';
 import { sampleLatency, type LatencySummary, type Probe } from './lib/measure.js';
 import { foreignCpu, sampleRss, waitIdle, type RssPeak } from './lib/procfs.js';
-import { startFloorProxy, startGatewayProbed, startUpstream, type Started } from './lib/processes.js';
-import { headersFor, requestFor, scenarios, upstreamData, verifierFor, type Scenario, type TargetKind } from './lib/scenarios.js';
+import { gatewayEntry, root, startFloorProxy, startGatewayProbed, startUpstream, type Started } from './lib/processes.js';
+import { headersFor, headersOf, requestFor, scenarios, upstreamData, verifierFor, type Scenario, type TargetKind } from './lib/scenarios.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
-const WORKER_COUNTS = (process.env.BENCH_WORKERS ?? '1,2').split(',').map(Number);
+/** Another checkout whose gateway is measured alongside this one's ("baseline"), if set. */
+const BASELINE = process.env.BENCH_BASELINE ? path.resolve(process.env.BENCH_BASELINE) : undefined;
+const REPEAT = Number(process.env.BENCH_REPEAT || (BASELINE ? 3 : 1));
+const WORKER_COUNTS = (process.env.BENCH_WORKERS || (BASELINE ? '1' : '1,2')).split(',').map(Number);
 const ONLY = process.env.BENCH_SCENARIOS?.split(',').map((key) => key.trim().toUpperCase());
+/** The gateway counts as slower than the baseline when its median is this much lower (and the gap exceeds the spread). */
+const REGRESSION_THRESHOLD = 0.1;
 /** Mirrors the gateway's defaults so the floor and the direct reference fan out the same way. */
 const CONCURRENCY_PER_REQUEST = Number(process.env.UPSTREAM_CONCURRENCY_PER_REQUEST || 20);
 const UPSTREAM_SOCKETS = Number(process.env.UPSTREAM_CONNECTIONS || 64);
@@ -69,21 +88,75 @@ for (const [name, value] of [
     process.exit(1);
   }
 }
+if (!Number.isInteger(REPEAT) || REPEAT < 1) {
+  process.stderr.write('bench: BENCH_REPEAT must be a whole number of at least 1\n');
+  process.exit(1);
+}
+if (!WORKER_COUNTS.every((workers) => Number.isInteger(workers) && workers >= 1)) {
+  process.stderr.write('bench: BENCH_WORKERS must be a comma-separated list of whole numbers, e.g. 1 or 1,2\n');
+  process.exit(1);
+}
+if (BASELINE) {
+  const problem = !existsSync(BASELINE)
+    ? 'does not exist'
+    : !existsSync(path.join(BASELINE, 'node_modules', 'tsx'))
+      ? 'has no node_modules/tsx (run npm ci there)'
+      : (() => {
+          try {
+            gatewayEntry(BASELINE);
+            return undefined;
+          } catch (error) {
+            return (error as Error).message;
+          }
+        })();
+  if (problem) {
+    process.stderr.write(`bench: BENCH_BASELINE=${BASELINE} ${problem}; bench/baseline.sh <git-ref> prepares a checkout\n`);
+    process.exit(1);
+  }
+}
+
+const ALL_SCENARIOS = scenarios(CONNECTIONS, CONCURRENCY_PER_REQUEST);
+const unknownScenarios = (ONLY ?? []).filter((key) => !ALL_SCENARIOS.some((scenario) => scenario.key === key));
+if (unknownScenarios.length) {
+  process.stderr.write(`bench: unknown scenario ${unknownScenarios.join(', ')} in BENCH_SCENARIOS; known: ${ALL_SCENARIOS.map((scenario) => scenario.key).join(', ')}\n`);
+  process.exit(1);
+}
+const selected = ALL_SCENARIOS.filter((scenario) => !ONLY || ONLY.includes(scenario.key));
 
 // ---------------------------------------------------------------------------
 // Targets
 
 type Kind = TargetKind;
+/** Which checkout a gateway target runs from: this one, or BENCH_BASELINE. */
+type Checkout = 'gateway' | 'baseline';
 interface Target {
   name: string;
   kind: Kind;
   workers?: number;
+  /** Gateways only. */
+  checkout?: Checkout;
 }
-const TARGETS: Target[] = [
-  { name: 'direct upstream', kind: 'direct' },
-  { name: 'floor proxy', kind: 'floor' },
-  ...WORKER_COUNTS.map((workers) => ({ name: `gateway WORKERS=${workers}`, kind: 'gateway' as const, workers })),
-];
+const DIRECT: Target = { name: 'direct upstream', kind: 'direct' };
+const FLOOR: Target = { name: 'floor proxy', kind: 'floor' };
+const gatewayTarget = (checkout: Checkout, workers: number): Target => ({ name: `${checkout} WORKERS=${workers}`, kind: 'gateway', workers, checkout });
+
+/**
+ * One scenario's cells, in the order they run: rounds of floor, (baseline,) gateway
+ * for each worker count, so that drift of the machine's speed hits all alike. The
+ * direct upstream is measured every round, or with a baseline only in the first.
+ */
+function schedule(): { target: Target; repetition: number }[] {
+  const order: { target: Target; repetition: number }[] = [];
+  for (let repetition = 0; repetition < REPEAT; repetition++) {
+    if (!BASELINE || repetition === 0) order.push({ target: DIRECT, repetition });
+    order.push({ target: FLOOR, repetition });
+    for (const workers of WORKER_COUNTS) {
+      if (BASELINE) order.push({ target: gatewayTarget('baseline', workers), repetition });
+      order.push({ target: gatewayTarget('gateway', workers), repetition });
+    }
+  }
+  return order;
+}
 
 /** What a target process said or did that bears on its numbers. */
 interface Health {
@@ -137,6 +210,8 @@ async function startTarget(target: Target, upstreamUrl: string): Promise<Running
     const floor = await startFloorProxy(upstreamUrl, { FLOOR_CONCURRENCY: String(CONCURRENCY_PER_REQUEST), FLOOR_CONNECTIONS: String(UPSTREAM_SOCKETS) });
     return { origin: floor.url, pid: floor.child.pid, alive: watch(floor), stop: stopper(floor), startupMs: performance.now() - began, health };
   }
+  const baseline = target.checkout === 'baseline';
+  const source = baseline ? 'baseline' : 'gateway';
   let shown = 0;
   const show = (prefix: string, line: string) => {
     // A few lines per cell for context; the rest are only counted.
@@ -164,7 +239,7 @@ async function startTarget(target: Target, upstreamUrl: string): Promise<Running
           health.workerRestarts++;
           health.timeline.push({ at: performance.now(), event: 'worker replaced' });
         }
-        show('gateway', line);
+        show(source, line);
       },
       onErrorLine: (line) => {
         if (/^Node\.js v\d/.test(line)) {
@@ -172,8 +247,9 @@ async function startTarget(target: Target, upstreamUrl: string): Promise<Running
           health.timeline.push({ at: performance.now(), event: 'crash' });
         }
         if (/MaxListenersExceededWarning/.test(line)) health.listenerWarnings++;
-        else if (line.trim()) show('gateway stderr', line);
+        else if (line.trim()) show(`${source} stderr`, line);
       },
+      ...(baseline ? { checkout: BASELINE! } : {}),
     },
   );
   return {
@@ -269,7 +345,7 @@ async function probe(scenario: Scenario, kind: Kind, origin: string): Promise<Pr
       const one = requestFor(scenario, kind, 0);
       const response = await request(`${origin}${path}`, {
         method: one.method,
-        headers: headersFor(kind),
+        headers: headersOf(kind, one),
         ...(one.body !== undefined ? { body: one.body } : {}),
         headersTimeout: 120_000,
         bodyTimeout: 120_000,
@@ -327,7 +403,7 @@ async function sequentialLatency(scenario: Scenario, kind: Kind, origin: string)
     return { samples: measured.completed, ...measured.latencyMs };
   }
   const one = requestFor(scenario, kind, 0);
-  const probeSpec: Probe = { method: one.method, path: one.path, headers: headersFor(kind), parse: true, ...(one.body !== undefined ? { body: one.body } : {}) };
+  const probeSpec: Probe = { method: one.method, path: one.path, headers: headersOf(kind, one), parse: true, ...(one.body !== undefined ? { body: one.body } : {}) };
   return sampleLatency(origin, probeSpec, S3_SEQUENTIAL_SAMPLES, 5);
 }
 
@@ -339,6 +415,10 @@ interface Cell {
   target: string;
   kind: Kind;
   workers?: number;
+  /** Gateways only: this checkout or the baseline's. */
+  checkout?: Checkout;
+  /** Which of the BENCH_REPEAT rounds (0-based). */
+  repetition: number;
   failed?: string;
   startupMs?: number;
   probe?: ProbeResult;
@@ -366,24 +446,32 @@ interface Cell {
   health?: Health;
 }
 
-async function measureCell(scenario: Scenario, target: Target, index: number): Promise<Cell> {
-  const cell: Cell = { scenario: scenario.key, target: target.name, kind: target.kind, ...(target.workers ? { workers: target.workers } : {}) };
+async function measureCell(scenario: Scenario, target: Target, repetition: number, index: number): Promise<Cell> {
+  const cell: Cell = {
+    scenario: scenario.key,
+    target: target.name,
+    kind: target.kind,
+    ...(target.workers ? { workers: target.workers } : {}),
+    ...(target.checkout ? { checkout: target.checkout } : {}),
+    repetition,
+  };
+  const what = `${scenario.key} ${target.name}${REPEAT > 1 ? ` #${repetition + 1}` : ''}`;
   let running: Running | undefined;
   try {
-    cell.quietWaitS = Math.round(await waitForQuiet(`${scenario.key} ${target.name}`));
+    cell.quietWaitS = Math.round(await waitForQuiet(what));
     running = await startTarget(target, upstream.url);
     cell.startupMs = Math.round(running.startupMs);
     const pid = running.pid ?? upstream.child.pid!;
     const rss = running.pid ? sampleRss(running.pid) : undefined;
 
-    log(`${scenario.key} ${target.name}: probe`);
+    log(`${what}: probe`);
     cell.probe = await probe(scenario, target.kind, running.origin);
     if (scenario.key === 'S3') {
-      log(`${scenario.key} ${target.name}: ${S3_SEQUENTIAL_SAMPLES} sequential requests`);
+      log(`${what}: ${S3_SEQUENTIAL_SAMPLES} sequential requests`);
       cell.sequential = await sequentialLatency(scenario, target.kind, running.origin);
     }
 
-    log(`${scenario.key} ${target.name}: warm-up ${WARMUP_SECONDS}s`);
+    log(`${what}: warm-up ${WARMUP_SECONDS}s`);
     if (target.kind === 'direct' && scenario.direct(0).length > 1) await load(scenario, target.kind, running.origin, WARMUP_SECONDS);
     else {
       await warmUp({
@@ -403,7 +491,7 @@ async function measureCell(scenario: Scenario, target: Target, index: number): P
     await control('POST', `/tag?prefix=${prefix}`);
     const before = (await stats()).requests;
 
-    log(`${scenario.key} ${target.name}: measuring ${SECONDS}s`);
+    log(`${what}: measuring ${SECONDS}s`);
     const foreign = foreignCpu(process.pid);
     const windowStart = performance.now();
     const result = await load(scenario, target.kind, running.origin, SECONDS, target.kind === 'direct' ? undefined : prefix);
@@ -439,7 +527,7 @@ async function measureCell(scenario: Scenario, target: Target, index: number): P
           const one = requestFor(scenario, target.kind, 0);
           const response = await request(`${running.origin}${one.path}`, {
             method: one.method,
-            headers: headersFor(target.kind),
+            headers: headersOf(target.kind, one),
             ...(one.body !== undefined ? { body: one.body } : {}),
             headersTimeout: scenario.timeoutS * 1000,
             bodyTimeout: scenario.timeoutS * 1000,
@@ -455,7 +543,7 @@ async function measureCell(scenario: Scenario, target: Target, index: number): P
     }
   } catch (error) {
     cell.failed = (error as Error).stack ?? String(error);
-    log(`${scenario.key} ${target.name}: FAILED ${(error as Error).message}`);
+    log(`${what}: FAILED ${(error as Error).message}`);
   } finally {
     if (running) cell.health = running.health;
     await running?.stop();
@@ -467,20 +555,24 @@ async function measureCell(scenario: Scenario, target: Target, index: number): P
 // Run
 
 const commandLine = [
-  ...['BENCH_SECONDS', 'BENCH_WARMUP_SECONDS', 'BENCH_CONNECTIONS', 'BENCH_WORKERS', 'BENCH_SCENARIOS', ...PASSTHROUGH]
+  ...['BENCH_SECONDS', 'BENCH_WARMUP_SECONDS', 'BENCH_CONNECTIONS', 'BENCH_WORKERS', 'BENCH_SCENARIOS', 'BENCH_REPEAT', 'BENCH_BASELINE', ...PASSTHROUGH]
     .filter((name) => process.env[name])
     .map((name) => `${name}=${process.env[name]}`),
   process.env.npm_lifecycle_event === 'bench' ? 'npm run bench' : 'tsx bench/run.ts',
 ].join(' ');
-const git = (() => {
+/** A checkout's commit, and whether its src/ differs from it. */
+function gitOf(checkout: string): string {
+  const run = (...args: string[]) => execFileSync('git', ['-C', checkout, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   try {
-    const sha = execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
-    const dirty = execSync('git status --porcelain -- src', { encoding: 'utf8' }).trim() ? ' (src/ modified)' : '';
+    const sha = run('rev-parse', '--short', 'HEAD');
+    const dirty = run('status', '--porcelain', '--', 'src') ? ' (src/ modified)' : '';
     return `${sha}${dirty}`;
   } catch {
     return 'unknown';
   }
-})();
+}
+const git = gitOf(root);
+const baselineGit = BASELINE ? gitOf(BASELINE) : undefined;
 const machine = {
   cpu: os.cpus()[0]?.model.trim() ?? 'unknown CPU',
   cores: os.cpus().length,
@@ -511,7 +603,6 @@ async function waitForQuiet(what: string): Promise<number> {
   return waited;
 }
 
-const selected = scenarios(CONNECTIONS, CONCURRENCY_PER_REQUEST).filter((scenario) => !ONLY || ONLY.includes(scenario.key));
 const cells: Cell[] = [];
 const startedAt = new Date();
 const save = () => {
@@ -523,12 +614,15 @@ const save = () => {
         date: startedAt.toISOString(),
         command: commandLine,
         git,
+        ...(BASELINE ? { baseline: { checkout: BASELINE, git: baselineGit, entry: gatewayEntry(BASELINE) } } : {}),
+        gatewayEntry: gatewayEntry(),
         machine,
         settings: {
           seconds: SECONDS,
           warmupSeconds: WARMUP_SECONDS,
           connections: CONNECTIONS,
           workers: WORKER_COUNTS,
+          repeat: REPEAT,
           concurrencyPerRequest: CONCURRENCY_PER_REQUEST,
           upstreamSockets: UPSTREAM_SOCKETS,
           gatewayEnv: { LOG_LEVEL: 'warn', ...Object.fromEntries(PASSTHROUGH.filter((name) => process.env[name]).map((name) => [name, process.env[name]])) },
@@ -545,8 +639,8 @@ const save = () => {
 try {
   for (const scenario of selected) {
     await control('POST', `/latency?ms=${scenario.upstreamLatencyMs}`);
-    for (const [index, target] of TARGETS.entries()) {
-      cells.push(await measureCell(scenario, target, index));
+    for (const [index, { target, repetition }] of schedule().entries()) {
+      cells.push(await measureCell(scenario, target, repetition, index));
       save();
     }
   }
@@ -562,33 +656,103 @@ const elapsedS = (Date.now() - startedAt.getTime()) / 1000;
 const fixed = (value: number | undefined, digits?: number) =>
   value === undefined || !Number.isFinite(value) ? '—' : value.toFixed(digits ?? (Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 10 ? 1 : 2));
 const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || !b || !Number.isFinite(a / b) ? '—' : `${(a / b).toFixed(2)}`);
+const percent = (value: number) => `${value >= 0 ? '+' : '−'}${Math.abs(value * 100).toFixed(1)}%`;
 
-function targetLabel(cell: Cell): string {
-  if (cell.kind !== 'gateway') return cell.target;
-  const processes = cell.rss?.processes ?? 0;
-  const expected = (cell.workers ?? 1) > 1 ? (cell.workers ?? 1) + 1 : 1;
-  if ((cell.workers ?? 1) > 1 && processes < expected) return `${cell.target} (ignored: ${processes} process${processes === 1 ? '' : 'es'})`;
-  return processes > 1 ? `${cell.target} (primary + ${processes - 1} workers)` : cell.target;
+function median(values: number[]): number {
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (!sorted.length) return NaN;
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-function errorsText(cell: Cell): string {
-  const load = cell.load;
-  if (!load) return '—';
-  if (!load.errors) return '0';
+/** One scenario × target over its BENCH_REPEAT runs. */
+interface Group {
+  scenario: Scenario;
+  target: string;
+  kind: Kind;
+  workers?: number;
+  checkout?: Checkout;
+  cells: Cell[];
+  /** The runs that produced numbers. */
+  measured: (Cell & { load: NonNullable<Cell['load']> })[];
+}
+
+/** Medians over a group's measured runs, and the spread of its req/s. */
+interface Summary {
+  rps: number;
+  min: number;
+  max: number;
+  /** (max − min) ÷ median. */
+  spread: number;
+  p50: number;
+  p99: number;
+  rssMiB?: number;
+}
+
+function groupsOf(scenario: Scenario): Group[] {
+  const groups = new Map<string, Group>();
+  for (const cell of cells.filter((each) => each.scenario === scenario.key)) {
+    let group = groups.get(cell.target);
+    if (!group) {
+      group = { scenario, target: cell.target, kind: cell.kind, cells: [], measured: [], ...(cell.workers ? { workers: cell.workers } : {}), ...(cell.checkout ? { checkout: cell.checkout } : {}) };
+      groups.set(cell.target, group);
+    }
+    group.cells.push(cell);
+    if (!cell.failed && cell.load) group.measured.push(cell as Cell & { load: NonNullable<Cell['load']> });
+  }
+  return [...groups.values()];
+}
+
+function summaryOf(group: Group | undefined): Summary | undefined {
+  if (!group?.measured.length) return undefined;
+  const rps = group.measured.map((cell) => cell.load.rps);
+  const peaks = group.measured.flatMap((cell) => (cell.rss ? [cell.rss.peakMiB] : []));
+  const middle = median(rps);
+  const min = Math.min(...rps);
+  const max = Math.max(...rps);
+  return {
+    rps: middle,
+    min,
+    max,
+    spread: middle ? (max - min) / middle : NaN,
+    p50: median(group.measured.map((cell) => cell.load.latencyMs.p50)),
+    p99: median(group.measured.map((cell) => cell.load.latencyMs.p99)),
+    ...(peaks.length ? { rssMiB: Math.max(...peaks) } : {}),
+  };
+}
+
+const spreadText = (summary: Summary | undefined) => (summary ? `${fixed(summary.min)}–${fixed(summary.max)} (${(summary.spread * 100).toFixed(1)}%)` : '—');
+const run = (cell: Cell) => (REPEAT > 1 ? ` #${cell.repetition + 1}` : '');
+
+/** A target's name, with how many processes its gateway ran (of a group: the run that saw the fewest decides). */
+function targetLabel(of: Cell | Group): string {
+  if (of.kind !== 'gateway') return of.target;
+  const processes = Math.min(...('cells' in of ? of.cells : [of]).map((cell) => cell.rss?.processes ?? 0));
+  const expected = (of.workers ?? 1) > 1 ? (of.workers ?? 1) + 1 : 1;
+  if ((of.workers ?? 1) > 1 && processes < expected) return `${of.target} (ignored: ${processes} process${processes === 1 ? '' : 'es'})`;
+  return processes > 1 ? `${of.target} (primary + ${processes - 1} workers)` : of.target;
+}
+
+function errorsText(group: Group): string {
+  if (!group.measured.length) return '—';
+  const sum = (pick: (load: Group['measured'][number]['load']) => number) => group.measured.reduce((total, cell) => total + pick(cell.load), 0);
+  const errors = sum((load) => load.errors);
+  if (!errors) return '0';
+  const timeouts = sum((load) => load.timeouts);
   const parts = [
-    load.non2xx ? `${load.non2xx} non-2xx` : '',
-    load.badBodies ? `${load.badBodies} bad body` : '',
-    load.timeouts ? `${load.timeouts} timeouts` : '',
-    load.socketErrors - load.timeouts ? `${load.socketErrors - load.timeouts} socket` : '',
+    sum((load) => load.non2xx) ? `${sum((load) => load.non2xx)} non-2xx` : '',
+    sum((load) => load.badBodies) ? `${sum((load) => load.badBodies)} bad body` : '',
+    timeouts ? `${timeouts} timeouts` : '',
+    sum((load) => load.socketErrors) - timeouts ? `${sum((load) => load.socketErrors) - timeouts} socket` : '',
   ].filter(Boolean);
-  return `${load.errors} (${parts.join(', ')})`;
+  return `${errors} (${parts.join(', ')})`;
 }
 
-function callsText(cell: Cell): string {
-  const upstreamCalls = cell.upstream;
-  if (!upstreamCalls) return '—';
-  if (upstreamCalls.callsPerRequestExact !== undefined) return fixed(upstreamCalls.callsPerRequestExact, 2);
-  return `~${fixed(upstreamCalls.callsPerRequestFromCounter, 2)}`;
+function callsText(group: Group): string {
+  const counted = group.measured.flatMap((cell) => (cell.upstream ? [cell.upstream] : []));
+  if (!counted.length) return '—';
+  if (counted.every((each) => each.callsPerRequestExact !== undefined)) return fixed(median(counted.map((each) => each.callsPerRequestExact!)), 2);
+  return `~${fixed(median(counted.map((each) => each.callsPerRequestFromCounter)), 2)}`;
 }
 
 /** Short flags for what else happened in a cell: crashes, circuit breaker, other load on the machine. */
@@ -607,7 +771,17 @@ function notesText(cell: Cell): string {
   if (health?.listenerWarnings) notes.push(`MaxListenersExceededWarning ×${health.listenerWarnings}`);
   if (cell.afterRun && !cell.afterRun.answers) notes.push(cell.afterRun.alive ? 'answers with errors after the run' : 'dead after the run');
   if ((cell.foreignCpuCores ?? 0) >= FOREIGN_CPU_WARNING) notes.push(`other jobs used ${fixed(cell.foreignCpuCores, 1)} cores`);
+  if (cell.failed && REPEAT > 1) notes.push(`failed: ${cell.failed.split('\n')[0]?.slice(0, 120)}`);
   return notes.join('; ');
+}
+
+/** Each run's notes, marked with its run number when there are several. */
+function groupNotes(group: Group): string {
+  return group.cells
+    .map((cell) => [cell, notesText(cell)] as const)
+    .filter(([, notes]) => notes)
+    .map(([cell, notes]) => (REPEAT > 1 ? `#${cell.repetition + 1}: ${notes}` : notes))
+    .join('; ');
 }
 
 const lines: string[] = [];
@@ -616,7 +790,8 @@ lines.push('');
 lines.push(
   `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB RAM, ${machine.kernel}, Node ${machine.node}. ` +
     `Command: \`${commandLine}\` (${startedAt.toISOString()}, ${Math.round(elapsedS)} s in all` +
-    `${quietWaitedS >= 1 ? `, of which ${Math.round(quietWaitedS)} s waiting for other jobs on the machine` : ''}). Gateway at git ${git}.`,
+    `${quietWaitedS >= 1 ? `, of which ${Math.round(quietWaitedS)} s waiting for other jobs on the machine` : ''}). Gateway at git ${git}` +
+    `${BASELINE ? ` (${gatewayEntry()}); baseline: ${BASELINE} at git ${baselineGit} (${gatewayEntry(BASELINE)})` : ''}.`,
 );
 lines.push('');
 lines.push(
@@ -631,6 +806,13 @@ lines.push(
     `circuit breaker opening, whether it still answered after the run (which ends by dropping in-flight requests), and CPU used by ` +
     `other jobs on the machine during the measured run.`,
 );
+if (REPEAT > 1) {
+  lines.push('');
+  lines.push(
+    `Every target ran ${REPEAT} times, in rounds (${BASELINE ? 'floor, baseline, gateway; the direct upstream once' : 'direct, floor, gateway'}), each run a fresh process. ` +
+      `Figures are medians over the runs (errors: summed; peak RSS: the highest); min–max is the range of req/s across runs and spread is that range as % of the median.`,
+  );
+}
 const busy = cells.filter((cell) => (cell.foreignCpuCores ?? 0) >= FOREIGN_CPU_WARNING);
 if (busy.length) {
   lines.push('');
@@ -639,35 +821,115 @@ if (busy.length) {
       `during ${busy.length} of ${cells.length} measured runs (see notes); those numbers understate every target.`,
   );
 }
+
+if (BASELINE) {
+  lines.push('');
+  lines.push(`## Gateway against the baseline`);
+  lines.push('');
+  lines.push(
+    `Medians of ${REPEAT} run${REPEAT === 1 ? '' : 's'} per target, interleaved. Spread: min–max req/s across runs (and as % of the median). ` +
+      `Flagged: the gateway more than ${REGRESSION_THRESHOLD * 100}% below the baseline, by more than the larger of the two spreads` +
+      `${REPEAT === 1 ? ' (with one run per target there is no spread: any such gap is flagged)' : ''}.`,
+  );
+  lines.push('');
+  lines.push('| scenario | floor req/s | floor spread | baseline req/s | baseline spread | gateway req/s | gateway spread | gateway ÷ floor | gateway ÷ baseline | verdict |');
+  lines.push('|---|---:|---|---:|---|---:|---|---:|---:|---|');
+  const flagged: string[] = [];
+  for (const scenario of selected) {
+    const groups = groupsOf(scenario);
+    const floor = summaryOf(groups.find((group) => group.kind === 'floor'));
+    for (const workers of WORKER_COUNTS) {
+      const find = (checkout: Checkout) => groups.find((group) => group.checkout === checkout && group.workers === workers);
+      const [baselineGroup, gatewayGroup] = [find('baseline'), find('gateway')];
+      const [baseline, gateway] = [summaryOf(baselineGroup), summaryOf(gatewayGroup)];
+      const name = `${scenario.key}${WORKER_COUNTS.length > 1 ? ` WORKERS=${workers}` : ''}`;
+      let verdict = 'incomplete';
+      if (baseline && gateway) {
+        const change = gateway.rps / baseline.rps - 1;
+        const gap = Math.abs(gateway.rps - baseline.rps);
+        const spread = Math.max(baseline.max - baseline.min, gateway.max - gateway.min);
+        const beyond = gap > spread;
+        const slower = -change > REGRESSION_THRESHOLD && beyond;
+        verdict = `${percent(change)}, ${beyond ? 'beyond' : 'within'} the spread`;
+        if (slower) {
+          verdict = `**SLOWER** ${verdict}`;
+          flagged.push(
+            `${name}: gateway ${fixed(gateway.rps)} req/s against baseline ${fixed(baseline.rps)} (${percent(change)}); ` +
+              `the gap, ${fixed(gap)} req/s, exceeds the spread of ${fixed(spread)} req/s.`,
+          );
+        }
+        const incomplete = [baselineGroup!, gatewayGroup!].filter((group) => group.measured.length < group.cells.length);
+        if (incomplete.length) verdict += `; ${incomplete.map((group) => `${group.checkout} ${group.measured.length} of ${group.cells.length} runs`).join(', ')}`;
+        if ([baselineGroup!, gatewayGroup!].some((group) => errorsText(group) !== '0')) verdict += '; errors (see below)';
+        const disturbed = groups
+          .filter((group) => group.kind === 'floor' || group.workers === workers)
+          .flatMap((group) => group.measured)
+          .filter((cell) => (cell.foreignCpuCores ?? 0) >= FOREIGN_CPU_WARNING).length;
+        if (disturbed) verdict += `; other jobs during ${disturbed} run${disturbed === 1 ? '' : 's'}`;
+      }
+      lines.push(
+        `| ${[
+          name,
+          fixed(floor?.rps),
+          spreadText(floor),
+          fixed(baseline?.rps),
+          spreadText(baseline),
+          fixed(gateway?.rps),
+          spreadText(gateway),
+          ratio(gateway?.rps, floor?.rps),
+          ratio(gateway?.rps, baseline?.rps),
+          verdict,
+        ].join(' | ')} |`,
+      );
+    }
+  }
+  lines.push('');
+  if (flagged.length) {
+    lines.push(`**Flagged** (gateway more than ${REGRESSION_THRESHOLD * 100}% below the baseline, beyond the spread):`);
+    lines.push('');
+    for (const each of flagged) lines.push(`- ${each}`);
+  } else {
+    lines.push(`Flagged: none (no scenario has the gateway more than ${REGRESSION_THRESHOLD * 100}% below the baseline by more than the spread).`);
+  }
+  lines.push('');
+  lines.push('## All targets');
+}
+
 lines.push('');
-lines.push('| scenario | target | req/s | p50 | p99 | errors | upstream calls/req | peak RSS MiB | ÷ floor: req/s | ÷ floor: p50 | ÷ floor: p99 | ÷ floor: RSS | notes |');
-lines.push('|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|');
+const several = REPEAT > 1;
+lines.push(
+  `| scenario | target | req/s${several ? ` (median of ${REPEAT}) | min–max (spread)` : ''} | p50 | p99 | errors | upstream calls/req | peak RSS MiB | ÷ floor: req/s | ÷ floor: p50 | ÷ floor: p99 | ÷ floor: RSS | notes |`,
+);
+lines.push(`|---|---|---:|${several ? '---|' : ''}---:|---:|---|---:|---:|---:|---:|---:|---:|---|`);
 for (const scenario of selected) {
-  const row = cells.filter((cell) => cell.scenario === scenario.key);
-  const floor = row.find((cell) => cell.kind === 'floor');
-  for (const cell of row) {
-    const name = cell.kind === 'direct' ? `${cell.target} (${scenario.directNote})` : targetLabel(cell);
-    if (cell.failed || !cell.load) {
-      lines.push(`| ${scenario.key} | ${name} | failed: ${(cell.failed ?? '').split('\n')[0]?.slice(0, 120)} | | | | | | | | | | ${notesText(cell)} |`);
+  const groups = groupsOf(scenario);
+  const floor = summaryOf(groups.find((group) => group.kind === 'floor'));
+  for (const group of groups) {
+    const name = group.kind === 'direct' ? `${group.target} (${scenario.directNote})` : targetLabel(group);
+    const summary = summaryOf(group);
+    if (!summary) {
+      const failed = group.cells.find((cell) => cell.failed)?.failed ?? '';
+      lines.push(`| ${scenario.key} | ${name} | failed: ${failed.split('\n')[0]?.slice(0, 120)} |${several ? ' |' : ''} | | | | | | | | | ${groupNotes(group)} |`);
       continue;
     }
-    const gateway = cell.kind === 'gateway';
+    const gateway = group.kind === 'gateway';
     lines.push(
       [
         '',
         scenario.key,
         name,
-        fixed(cell.load.rps),
-        fixed(cell.load.latencyMs.p50),
-        fixed(cell.load.latencyMs.p99),
-        errorsText(cell),
-        callsText(cell),
-        cell.rss ? fixed(cell.rss.peakMiB, 0) : '—',
-        gateway ? ratio(cell.load.rps, floor?.load?.rps) : '',
-        gateway ? ratio(cell.load.latencyMs.p50, floor?.load?.latencyMs.p50) : '',
-        gateway ? ratio(cell.load.latencyMs.p99, floor?.load?.latencyMs.p99) : '',
-        gateway ? ratio(cell.rss?.peakMiB, floor?.rss?.peakMiB) : '',
-        notesText(cell),
+        fixed(summary.rps),
+        ...(several ? [spreadText(summary)] : []),
+        fixed(summary.p50),
+        fixed(summary.p99),
+        errorsText(group),
+        callsText(group),
+        summary.rssMiB !== undefined ? fixed(summary.rssMiB, 0) : '—',
+        gateway ? ratio(summary.rps, floor?.rps) : '',
+        gateway ? ratio(summary.p50, floor?.p50) : '',
+        gateway ? ratio(summary.p99, floor?.p99) : '',
+        gateway ? ratio(summary.rssMiB, floor?.rssMiB) : '',
+        groupNotes(group),
         '',
       ]
         .join(' | ')
@@ -681,33 +943,34 @@ for (const scenario of selected) lines.push(`- **${scenario.key}** ${scenario.ti
 
 const s3 = cells.filter((cell) => cell.scenario === 'S3' && cell.sequential);
 if (s3.length) {
-  const floorSequential = s3.find((cell) => cell.kind === 'floor')?.sequential;
+  const floorSequential = median(s3.filter((cell) => cell.kind === 'floor').map((cell) => cell.sequential!.p50));
   lines.push('');
   lines.push(`S3, one request alone (${S3_SEQUENTIAL_SAMPLES} sequential requests, 20 ids, upstream 20 ms, at most ${CONCURRENCY_PER_REQUEST} upstream calls in flight per request): expected ≈ 2 × 20 ms = 40 ms.`);
   lines.push('');
-  lines.push('| target | p50 | p90 | p99 | p50 − 40 ms | p50 ÷ floor |');
+  lines.push(`| target | p50 | p90 | p99 | p50 − 40 ms | p50 ÷ floor${several ? ' (median)' : ''} |`);
   lines.push('|---|---:|---:|---:|---:|---:|');
   for (const cell of s3) {
     const sequential = cell.sequential!;
     lines.push(
-      `| ${targetLabel(cell)} | ${fixed(sequential.p50)} | ${fixed(sequential.p90)} | ${fixed(sequential.p99)} | ${fixed(sequential.p50 - 40)} | ${cell.kind === 'gateway' ? ratio(sequential.p50, floorSequential?.p50) : ''} |`,
+      `| ${targetLabel(cell)}${run(cell)} | ${fixed(sequential.p50)} | ${fixed(sequential.p90)} | ${fixed(sequential.p99)} | ${fixed(sequential.p50 - 40)} | ${cell.kind === 'gateway' ? ratio(sequential.p50, floorSequential) : ''} |`,
     );
   }
 }
 
 lines.push('');
-lines.push('Correctness probes (before load, one request at a time):');
+lines.push(`Correctness probes (before load, one request at a time${several ? '; the first run of each target, and any later run whose probe failed' : ''}):`);
 lines.push('');
 for (const cell of cells) {
   const probeResult = cell.probe;
   if (!probeResult) continue;
+  if (cell.repetition > 0 && probeResult.ok && probeResult.sameDataAsFloor !== false) continue;
   const parity =
     cell.kind === 'gateway' ? (probeResult.sameDataAsFloor === undefined ? '' : probeResult.sameDataAsFloor ? '; same data as floor' : `; DIFFERS from floor at ${probeResult.difference}`) : '';
   const verdict = probeResult.ok ? 'ok' : `FAILED (${probeResult.errors.join('; ')})`;
   const messages = Object.entries(cell.health?.messages ?? {});
-  const logNote = messages.length ? `; gateway log at warn+ during the cell: ${messages.map(([message, count]) => `"${message}" ×${count}`).join(', ')}` : '';
+  const logNote = messages.length ? `; ${cell.checkout ?? 'gateway'} log at warn+ during the cell: ${messages.map(([message, count]) => `"${message}" ×${count}`).join(', ')}` : '';
   lines.push(
-    `- ${cell.scenario} ${targetLabel(cell)}: ${verdict}${parity}; 3 identical requests in a row took ${probeResult.latencyMs.map((ms) => fixed(ms)).join(', ')} ms and made ${probeResult.upstreamCalls.join(', ')} upstream calls; response ${probeResult.responseBytes.toLocaleString('en-US')} bytes${logNote}`,
+    `- ${cell.scenario} ${targetLabel(cell)}${run(cell)}: ${verdict}${parity}; 3 identical requests in a row took ${probeResult.latencyMs.map((ms) => fixed(ms)).join(', ')} ms and made ${probeResult.upstreamCalls.join(', ')} upstream calls; response ${probeResult.responseBytes.toLocaleString('en-US')} bytes${logNote}`,
   );
 }
 lines.push('');

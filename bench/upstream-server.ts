@@ -20,17 +20,14 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { makeExecution, type ExecutionSpec } from '../src/demo/demo-data.js';
+import { DEMO_ORGANIZATION, DEMO_TOKEN, makeExecution } from '../src/demo/demo-data.js';
 import { FakeUpstream, type Fault, type RecordedRequest } from '../src/demo/fake-upstream.js';
-
-interface UpstreamSpec {
-  executions: ExecutionSpec[];
-  latencyMs?: number;
-}
+import { manyCallerData, manyCallerTokens, type UpstreamSpec } from './lib/scenarios.js';
 
 const spec = JSON.parse(process.argv[2] ?? '{"executions":[]}') as UpstreamSpec;
 const upstream = await FakeUpstream.start({
-  executions: spec.executions.map((execution) => makeExecution(execution)),
+  executions: [...spec.executions.map((execution) => makeExecution(execution)), ...(spec.manyCallers ? manyCallerData() : [])],
+  tokens: { [DEMO_TOKEN]: DEMO_ORGANIZATION, ...(spec.manyCallers ? manyCallerTokens() : {}) },
   latencyMs: spec.latencyMs ?? 0,
 });
 

@@ -11,6 +11,8 @@ export interface LoadRequest {
   method: 'GET' | 'POST';
   path: string;
   body?: string;
+  /** This request's own headers (e.g. its caller's `authorization`), on top of the run's `headers`. */
+  headers?: Record<string, string>;
 }
 
 export interface LoadOptions {
@@ -65,7 +67,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       {
         setupRequest: (request: RequestParams) => {
           const next = options.request(counter);
-          const headers: Record<string, string> = { ...(request.headers as Record<string, string>) };
+          const headers: Record<string, string> = { ...(request.headers as Record<string, string>), ...next.headers };
           if (options.requestIdPrefix) headers['x-request-id'] = `${options.requestIdPrefix}${counter}`;
           counter++;
           return { ...request, method: next.method, path: next.path, headers, ...(next.body !== undefined ? { body: next.body } : {}) };
@@ -118,12 +120,12 @@ export async function warmUp(options: Omit<LoadOptions, 'duration' | 'requestIdP
   let failed = 0;
   const loop = async () => {
     while (performance.now() < deadline) {
-      const { method, path, body } = options.request(next++);
+      const { method, path, body, headers } = options.request(next++);
       try {
         const response = await pool.request({
           method,
           path,
-          headers: options.headers,
+          headers: headers ? { ...options.headers, ...headers } : options.headers,
           ...(body !== undefined ? { body } : {}),
           headersTimeout: (options.timeout ?? 10) * 1000,
           bodyTimeout: (options.timeout ?? 10) * 1000,

@@ -1,11 +1,26 @@
 /** Starts the benchmark's processes and waits until each says it is ready. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import type { ExecutionSpec } from '../../src/demo/demo-data.js';
+import type { UpstreamSpec } from './scenarios.js';
 
-const root = new URL('../..', import.meta.url);
+/** This checkout (the one the benchmark runs from). */
+export const root = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * The gateway's entry file in a checkout, relative to it: src/main.ts, or
+ * src/server.ts in checkouts from before that file was renamed.
+ */
+export function gatewayEntry(checkout: string = root): string {
+  for (const entry of ['src/main.ts', 'src/server.ts']) if (existsSync(path.join(checkout, entry))) return entry;
+  throw new Error(`no gateway entry (src/main.ts or src/server.ts) in ${checkout}`);
+}
+
 const running = new Set<ChildProcess>();
 
 process.on('exit', () => {
@@ -24,12 +39,17 @@ export interface SpawnOptions {
   onErrorLine?: (line: string) => void;
   /** Flags for node itself (e.g. `--trace-gc`), before the script. */
   nodeFlags?: string[];
+  /**
+   * The checkout to run from (default: this one). It is the child's working
+   * directory, so `--import tsx` and everything else resolve in its own node_modules.
+   */
+  checkout?: string;
 }
 
-/** Spawns `node --import tsx <args>` from the repository root; stdout is always drained. */
+/** Spawns `node --import tsx <args>` from the repository root (or `options.checkout`); stdout is always drained. */
 export function spawnNode(args: string[], env: Record<string, string>, options: SpawnOptions = {}): Started & { lines: ReturnType<typeof createInterface> } {
   const child = spawn(process.execPath, [...(options.nodeFlags ?? []), '--import', 'tsx', ...args], {
-    cwd: root,
+    cwd: options.checkout ?? root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', options.onErrorLine ? 'pipe' : 'inherit'],
   });
@@ -57,10 +77,12 @@ function startNode(args: string[], env: Record<string, string>, ready: (line: st
   });
 }
 
-export async function startUpstream(executions: ExecutionSpec[], latencyMs = 0): Promise<Started & { url: string; control: string }> {
+/** Starts bench/upstream-server.ts with these executions (or a whole UpstreamSpec, e.g. upstreamData()). */
+export async function startUpstream(data: ExecutionSpec[] | UpstreamSpec, latencyMs = 0): Promise<Started & { url: string; control: string }> {
   let url = '';
   let control = '';
-  const started = await startNode(['bench/upstream-server.ts', JSON.stringify({ executions, latencyMs })], {}, (line) => {
+  const spec: UpstreamSpec = Array.isArray(data) ? { executions: data, latencyMs } : { latencyMs, ...data };
+  const started = await startNode(['bench/upstream-server.ts', JSON.stringify(spec)], {}, (line) => {
     if (!line.startsWith('{"url"')) return false;
     ({ url, control } = JSON.parse(line) as { url: string; control: string });
     return true;
@@ -75,7 +97,7 @@ export async function startGateway(
   options: SpawnOptions = {},
 ): Promise<Started & { url: string }> {
   const started = await startNode(
-    ['src/server.ts'],
+    [gatewayEntry(options.checkout)],
     // As deployed: NODE_ENV=production turns off graphql-js's development-only checks.
     { UPSTREAM_URL: upstreamUrl, PORT: String(port), LOG_LEVEL: 'info', NODE_ENV: 'production', ...env },
     (line) => line.includes('execution-gateway listening'),
@@ -107,7 +129,7 @@ export async function startGatewayProbed(
   options: SpawnOptions & { timeoutMs?: number } = {},
 ): Promise<Started & { url: string; port: number }> {
   const port = await freePort();
-  const started = spawnNode(['src/server.ts'], { UPSTREAM_URL: upstreamUrl, PORT: String(port), ...env }, options);
+  const started = spawnNode([gatewayEntry(options.checkout)], { UPSTREAM_URL: upstreamUrl, PORT: String(port), ...env }, options);
   const url = `http://127.0.0.1:${port}/graphql`;
   let exited: number | null | undefined;
   started.child.once('exit', (code) => (exited = code));
