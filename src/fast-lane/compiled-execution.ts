@@ -26,6 +26,13 @@ export interface CompiledExecutionOptions<Context> {
 
 type Execute = (args: ExecutionArgs) => ExecutionResult | Promise<ExecutionResult> | AsyncIterable<ExecutionResult>;
 
+/** A compiled result without errors as it is; one with errors made again by `execute`, so its errors carry locations. */
+function withLocations<Context>(result: ExecutionResult, args: ExecutionArgs, execute: Execute, options: CompiledExecutionOptions<Context>) {
+  if (!result.errors?.length) return result;
+  options.restart(args.contextValue as Context);
+  return execute(args);
+}
+
 export function useCompiledExecution<Context>(options: CompiledExecutionOptions<Context>): Plugin {
   // Documents come from Yoga's document cache, so they are the same objects for
   // the same text; compiled code goes when they do.
@@ -55,13 +62,8 @@ export function useCompiledExecution<Context>(options: CompiledExecutionOptions<
       setExecuteFn(((args: ExecutionArgs) => {
         const query = compiled(args);
         if (!query) return execute(args);
-        const again = (result: ExecutionResult) => {
-          if (!result.errors?.length) return result;
-          options.restart(args.contextValue as Context);
-          return execute(args);
-        };
         const result = query.query(args.rootValue, args.contextValue, args.variableValues ?? {});
-        return isPromise(result) ? result.then(again) : again(result);
+        return isPromise(result) ? result.then((each) => withLocations(each, args, execute, options)) : withLocations(result, args, execute, options);
       }) as typeof executeFn);
     },
   };

@@ -16,7 +16,9 @@
  * - hooks that answer synchronously are called synchronously: Yoga wraps every
  *   step in promise helpers, about a tenth of a status poll's CPU (README
  *   "Performance", measured with the runner against Yoga's handler);
- * - the response is written with one `writeHead` and one `end` (./write-response.ts).
+ * - the response is written with one `writeHead` and one `end` (./write-response.ts);
+ * - payload setters are methods, not arrow properties: tsx (esbuild's keepNames)
+ *   wraps every named arrow in a `defineProperty` call, a dozen per request here.
  *
  * Hand-written because no library runs Yoga's pipeline for node:http without
  * those costs. Plugins whose hooks it cannot run are refused when the lane is
@@ -65,25 +67,28 @@ function hooksNamed<Name extends keyof Plugin>(plugins: YogaInternals['plugins']
   return hooks;
 }
 
+/** Where a walk over hooks stands: a hook that answers early ends it. */
+interface Walk {
+  ended: boolean;
+}
+
 /**
- * Calls `call` for each hook in order. While hooks answer synchronously no
- * promise is made; from the first promise on, the rest wait for it, as Yoga's
- * `iterateAsync` does. `stop` ends the walk after the current hook.
+ * Calls `call` for each hook in order until `walk.ended`. While hooks answer
+ * synchronously no promise is made; from the first promise on, the rest wait
+ * for it, as Yoga's `iterateAsync` does.
  */
-function eachHook<H>(hooks: readonly H[], call: (hook: H, stop: () => void) => unknown): void | Promise<void> {
-  let stopped = false;
-  const stop = () => {
-    stopped = true;
-  };
-  for (let i = 0; i < hooks.length && !stopped; i++) {
-    const value = call(hooks[i]!, stop);
+function eachHook<H>(hooks: readonly H[], walk: Walk, call: (hook: H) => unknown): void | Promise<void> {
+  for (let i = 0; i < hooks.length && !walk.ended; i++) {
+    const value = call(hooks[i]!);
     if (isPromise(value)) {
       return value.then(async () => {
-        for (let j = i + 1; j < hooks.length && !stopped; j++) await call(hooks[j]!, stop);
+        for (let j = i + 1; j < hooks.length && !walk.ended; j++) await call(hooks[j]!);
       });
     }
   }
 }
+
+const NEVER_ENDS: Walk = { ended: false };
 
 function then<T, R>(value: T | Promise<T>, next: (value: T) => R | Promise<R>): R | Promise<R> {
   return isPromise(value) ? value.then(next) : next(value);
@@ -151,37 +156,54 @@ export class PipelineRunner {
 
   #run(request: Request, serverContext: GatewayServerContext): Response | Promise<Response> {
     const fetchAPI = this.#fetchAPI;
-    let requestHandler = this.#handle;
-    let response: Response | undefined;
+    const state = { ended: false, request, requestHandler: this.#handle, response: undefined as Response | undefined };
     const url = lazyUrl(request, fetchAPI);
-    const started = eachHook(this.#onRequest, (hook, stop) =>
+    const started = eachHook(this.#onRequest, state, (hook) =>
       hook({
-        request,
-        setRequest: (next: Request) => (request = next),
+        request: state.request,
+        setRequest(next: Request) {
+          state.request = next;
+        },
         serverContext,
         fetchAPI,
         url,
-        requestHandler,
-        setRequestHandler: (next: RequestHandler) => (requestHandler = next),
-        endResponse: (next: Response) => {
-          response = next;
-          if (next) stop();
+        requestHandler: state.requestHandler,
+        setRequestHandler(next: RequestHandler) {
+          state.requestHandler = next;
+        },
+        endResponse(next: Response) {
+          state.response = next;
+          if (next) state.ended = true;
         },
       } as Payload<'onRequest'>),
     );
-    const answered = (answer: Response): Response | Promise<Response> => {
-      response = answer;
-      const done = eachHook(this.#onResponse, (hook) =>
-        hook({ request, response: response!, serverContext, setResponse: (next: Response) => (response = next), fetchAPI } as Payload<'onResponse'>),
-      );
-      return then(done, () => response!);
-    };
-    return then(started, () => (response ? answered(response) : then(requestHandler(request, serverContext) as Response | Promise<Response>, answered)));
+    return then(started, () =>
+      state.response
+        ? this.#respond(state.request, state.response, serverContext)
+        : then(state.requestHandler(state.request, serverContext) as Response | Promise<Response>, (answer) => this.#respond(state.request, answer, serverContext)),
+    );
+  }
+
+  /** The onResponse hooks, each able to replace the response. */
+  #respond(request: Request, response: Response, serverContext: GatewayServerContext): Response | Promise<Response> {
+    const fetchAPI = this.#fetchAPI;
+    const state = { response };
+    const done = eachHook(this.#onResponse, NEVER_ENDS, (hook) =>
+      hook({
+        request,
+        response: state.response,
+        serverContext,
+        setResponse(next: Response) {
+          state.response = next;
+        },
+        fetchAPI,
+      } as Payload<'onResponse'>),
+    );
+    return then(done, () => state.response);
   }
 
   /** YogaServer.handle: parse the request, run the operation, process the result. */
   #yogaHandle(request: Request, serverContext: GatewayServerContext): Response | Promise<Response> {
-    const failed = (error: unknown) => this.#processResult(request, { errors: this.#handleError(error) }, serverContext);
     const instrumented = this.#instrumentation && getInstrumented({ request });
     const parseRequest = instrumented?.asyncFn(this.#instrumentation?.requestParse, (each: Request, context: GatewayServerContext) => this.#parseRequest(each, context));
     const processResult = instrumented?.asyncFn(
@@ -206,47 +228,59 @@ export class PipelineRunner {
           processResult ? processResult(request, resolved, serverContext) : this.#processResult(request, resolved, serverContext),
         );
       });
-      return isPromise(answer) ? answer.catch(failed) : answer;
+      return isPromise(answer) ? answer.catch((error: unknown) => this.#failed(request, error, serverContext)) : answer;
     } catch (error) {
-      return failed(error);
+      return this.#failed(request, error, serverContext);
     }
+  }
+
+  /** A step threw: its error, handled as Yoga handles it, is the result. */
+  #failed(request: Request, error: unknown, serverContext: GatewayServerContext): Response | Promise<Response> {
+    return this.#processResult(request, { errors: this.#handleError(error) }, serverContext);
   }
 
   /** YogaServer.parseRequest: onRequestParse hooks choose the parser, onRequestParseDone hooks see its result. */
   #parseRequest(request: Request, serverContext: GatewayServerContext): ParseOutcome | Promise<ParseOutcome> {
     const fetchAPI = this.#fetchAPI;
-    let requestParser: RequestParser | undefined;
-    let response: Response | undefined;
-    const parsed: ParserDone[] = [];
+    const state = { ended: false, requestParser: undefined as RequestParser | undefined, response: undefined as Response | undefined, parsed: [] as ParserDone[] };
     const url = lazyUrl(request, fetchAPI);
-    const chosen = eachHook(this.#onRequestParse, (hook, stop) =>
+    const chosen = eachHook(this.#onRequestParse, state, (hook) =>
       then(
         hook({
           request,
           url,
-          requestParser,
+          requestParser: state.requestParser,
           serverContext,
-          setRequestParser: (next: RequestParser) => (requestParser = next),
-          endResponse: (next: Response) => {
-            response = next;
-            stop();
+          setRequestParser(next: RequestParser) {
+            state.requestParser = next;
+          },
+          endResponse(next: Response) {
+            state.response = next;
+            state.ended = true;
           },
           fetchAPI,
         } as Payload<'onRequestParse'>),
         (result) => {
           const done = result?.onRequestParseDone as ParserDone | undefined;
-          if (done) parsed.push(done);
+          if (done) state.parsed.push(done);
         },
       ),
     );
     return then(chosen, (): ParseOutcome | Promise<ParseOutcome> => {
-      if (response) return { response };
-      if (!requestParser) return { response: new fetchAPI.Response(null, { status: 415, statusText: 'Unsupported Media Type' }) };
-      return then(requestParser(request) as unknown, (parserResult): ParseOutcome | Promise<ParseOutcome> => {
+      if (state.response) return { response: state.response };
+      if (!state.requestParser) return { response: new fetchAPI.Response(null, { status: 415, statusText: 'Unsupported Media Type' }) };
+      return then(state.requestParser(request) as unknown, (parserResult): ParseOutcome | Promise<ParseOutcome> => {
         if (isResponse(parserResult)) return { response: parserResult };
-        let params = parserResult;
-        const done = eachHook(parsed, (hook) => hook({ requestParserResult: params, setRequestParserResult: (next: unknown) => (params = next) }));
-        return then(done, () => ({ params }));
+        const outcome = { params: parserResult };
+        const done = eachHook(state.parsed, NEVER_ENDS, (hook) =>
+          hook({
+            requestParserResult: outcome.params,
+            setRequestParserResult(next: unknown) {
+              outcome.params = next;
+            },
+          }),
+        );
+        return then(done, () => outcome);
       });
     });
   }
@@ -254,24 +288,25 @@ export class PipelineRunner {
   /** graphql-yoga's processResult (process-request.js): onResultProcess hooks pick the processor, which makes the Response. */
   #processResult(request: Request, result: ExecutionResult | ExecutionResult[], serverContext: GatewayServerContext): Response | Promise<Response> {
     const fetchAPI = this.#fetchAPI;
-    let resultProcessor: ResultProcessor | undefined;
-    let acceptedMediaType = '*/*';
-    const acceptableMediaTypes: string[] = [];
-    const chosen = eachHook(this.#onResultProcess, (hook) =>
+    const state = { result, resultProcessor: undefined as ResultProcessor | undefined, acceptedMediaType: '*/*', acceptableMediaTypes: [] as string[] };
+    const chosen = eachHook(this.#onResultProcess, NEVER_ENDS, (hook) =>
       hook({
         request,
-        acceptableMediaTypes,
-        result,
-        setResult: (next: ExecutionResult) => (result = next),
-        resultProcessor,
-        setResultProcessor: (next: ResultProcessor, mediaType: string) => {
-          resultProcessor = next;
-          acceptedMediaType = mediaType;
+        acceptableMediaTypes: state.acceptableMediaTypes,
+        result: state.result,
+        setResult(next: ExecutionResult) {
+          state.result = next;
+        },
+        resultProcessor: state.resultProcessor,
+        setResultProcessor(next: ResultProcessor, mediaType: string) {
+          state.resultProcessor = next;
+          state.acceptedMediaType = mediaType;
         },
         serverContext,
       } as unknown as Payload<'onResultProcess'>),
     );
     return then(chosen, () => {
+      const { resultProcessor, acceptableMediaTypes } = state;
       if (!resultProcessor) {
         return new fetchAPI.Response(null, {
           status: 406,
@@ -279,7 +314,7 @@ export class PipelineRunner {
           headers: { accept: acceptableMediaTypes.join('; charset=utf-8, ') },
         });
       }
-      return resultProcessor(result as Parameters<ResultProcessor>[0], fetchAPI, acceptedMediaType);
+      return resultProcessor(state.result as Parameters<ResultProcessor>[0], fetchAPI, state.acceptedMediaType);
     });
   }
 

@@ -33,41 +33,50 @@ export interface RequestSource {
   res?: { readonly destroyed: boolean; readonly writableFinished: boolean; once(event: 'close', listener: () => void): unknown; off(event: 'close', listener: () => void): unknown };
 }
 
-/**
- * The client going away: node's response closing before it was sent, where
- * there is one (it costs less than an AbortSignal), else the request's signal.
- */
-function clientWatch(source: RequestSource): ClientWatch {
-  const { res } = source;
-  if (res) {
-    return (listener) => {
-      const onClose = () => {
+/** The client going away: node's response closing before it was sent. It costs less than an AbortSignal. */
+class ResponseWatch implements ClientWatch {
+  constructor(private readonly res: NonNullable<RequestSource['res']>) {}
+
+  onClientGone(listener: () => void): () => void {
+    const { res } = this;
+    if (res.destroyed) {
+      if (!res.writableFinished) listener();
+      return noop;
+    }
+    // A method, not a named function: tsx (esbuild's keepNames) would add a defineProperty per request.
+    const { onClose } = {
+      onClose() {
         if (!res.writableFinished) listener();
-      };
-      if (res.destroyed) {
-        onClose();
-        return () => {};
-      }
-      res.once('close', onClose);
-      return () => res.off('close', onClose);
+      },
     };
+    res.once('close', onClose);
+    return () => res.off('close', onClose);
   }
-  return (listener) => {
-    const { signal } = source.request;
+}
+
+/** The client going away as the request's AbortSignal says, where there is no node response (`yoga.fetch`). */
+class SignalWatch implements ClientWatch {
+  constructor(private readonly signal: AbortSignal) {}
+
+  onClientGone(listener: () => void): () => void {
+    const { signal } = this;
     if (signal.aborted) {
       listener();
-      return () => {};
+      return noop;
     }
     signal.addEventListener('abort', listener, { once: true });
     return () => signal.removeEventListener('abort', listener);
-  };
+  }
 }
+
+function noop() {}
 
 export function createContext(source: RequestSource, deps: ContextDependencies): GatewayContext {
   const requestId = source.requestId ?? requestIdFor(source.request.headers.get('x-request-id'));
   const authorization = source.request.headers.get('authorization');
   const caller = authorization?.trim() ? new Caller(authorization) : null;
-  const scope = new RequestScope(requestId, caller, clientWatch(source), { budgetMs: deps.requestBudgetMs });
+  const watch = source.res ? new ResponseWatch(source.res) : new SignalWatch(source.request.signal);
+  const scope = new RequestScope(requestId, caller, watch, { budgetMs: deps.requestBudgetMs });
   return {
     scope,
     loaders: {
@@ -75,7 +84,7 @@ export function createContext(source: RequestSource, deps: ContextDependencies):
         executions: deps.executions,
         scope,
         concurrency: deps.concurrencyPerRequest,
-        onLoaded: (execution) => deps.statuses.observe(execution.status),
+        statuses: deps.statuses,
       }),
     },
   };

@@ -14,8 +14,11 @@ export const MAX_EXECUTIONS_PER_REQUEST = 100;
 /** Events one GraphQL request may return across all its `events` pages. */
 export const MAX_EVENTS_PER_REQUEST = 2_000;
 
-/** Calls the listener once the client goes away (at once if it already has); returns the unsubscribe. */
-export type ClientWatch = (listener: () => void) => () => void;
+/** Tells when the request's client goes away. */
+export interface ClientWatch {
+  /** Calls `listener` once the client goes away (at once if it already has); returns the unsubscribe. */
+  onClientGone(listener: () => void): () => void;
+}
 
 /**
  * The caller: their Authorization header, forwarded to upstream as is, and the
@@ -78,7 +81,7 @@ export class RequestScope {
       const { budgetMs } = this.limits;
       this.#timer = setTimeout(() => made.abort(new DOMException(`request budget of ${budgetMs} ms spent`, 'TimeoutError')), budgetMs);
       this.#timer.unref();
-      this.#unwatch = this.watchClient(() => made.abort(new DOMException('The client went away.', 'AbortError')));
+      this.#unwatch = this.watchClient.onClientGone(() => made.abort(new DOMException('The client went away.', 'AbortError')));
     }
     return this.#cancellation;
   }

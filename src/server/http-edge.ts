@@ -54,6 +54,23 @@ function readBody(request: IncomingMessage): Promise<Buffer | null> {
   });
 }
 
+/** Hands the request to its lane; anything the lane throws is a masked 500, never a stack. */
+function serve(lane: Lane, context: GatewayServerContext & Required<Pick<GatewayServerContext, 'req' | 'res' | 'requestId'>>, body: Buffer | null, logger: Logger): void {
+  try {
+    const served = lane.serve(context.req, context.res, context, body);
+    if (served) served.catch((error: unknown) => failed(context, error, logger));
+  } catch (error) {
+    failed(context, error, logger);
+  }
+}
+
+function failed(context: Required<Pick<GatewayServerContext, 'res' | 'requestId'>>, error: unknown, logger: Logger): void {
+  const { res, requestId } = context;
+  logger.error({ requestId, err: error instanceof Error ? { name: error.name, message: error.message } : String(error) }, 'request failed outside the pipeline');
+  if (res.headersSent) res.destroy();
+  else answer(res, 500, requestId, ErrorCode.INTERNAL_SERVER_ERROR, MASKED_MESSAGE, false);
+}
+
 /** How often node checks the time limits: often enough to answer within a tenth of the shorter one. */
 export function checkingIntervalMs(settings: EdgeSettings): number {
   return Math.max(25, Math.min(1_000, Math.floor(Math.min(settings.headersTimeoutMs, settings.requestTimeoutMs) / 10)));
@@ -93,23 +110,10 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
         request.headers.accept = ordered;
       }
       if (request.socket) inFlight.set(request.socket, response);
-      const serverContext: GatewayServerContext = { req: request, res: response, requestId, waitUntil };
-      const fail = (error: unknown) => {
-        logger.error({ requestId, err: error instanceof Error ? { name: error.name, message: error.message } : String(error) }, 'request failed outside the pipeline');
-        if (response.headersSent) response.destroy();
-        else answer(response, 500, requestId, ErrorCode.INTERNAL_SERVER_ERROR, MASKED_MESSAGE, false);
-      };
-      const serve = (body: Buffer | null) => {
-        try {
-          const served = lane.serve(request, response, serverContext, body);
-          if (served) served.catch(fail);
-        } catch (error) {
-          fail(error);
-        }
-      };
-      if (!lane.readsBodyFirst || declared === undefined || declared === '0') serve(null);
+      const serverContext = { req: request, res: response, requestId, waitUntil };
+      if (!lane.readsBodyFirst || declared === undefined || declared === '0') serve(lane, serverContext, null, logger);
       // A body that never arrived whole (the client left) is nobody's to answer.
-      else void readBody(request).then((body) => body && serve(body));
+      else void readBody(request).then((body) => body && serve(lane, serverContext, body, logger));
     },
   );
   server.keepAliveTimeout = settings.keepAliveTimeoutMs;

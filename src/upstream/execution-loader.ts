@@ -27,24 +27,27 @@ export interface ExecutionLoaderOptions {
   scope: LoaderScope;
   /** Upstream calls this request may have in flight at once. */
   concurrency: number;
-  /** Sees every loaded execution once, e.g. to report statuses the schema does not know yet. */
-  onLoaded?: (execution: Execution) => void;
+  /** Sees the status of every loaded execution, e.g. to report statuses the schema does not know yet. */
+  statuses?: { observe(status: string): void };
 }
 
-export function createExecutionLoader({ executions, scope, concurrency, onLoaded }: ExecutionLoaderOptions): ExecutionLoader {
-  const load = async (id: string): Promise<Execution | Error> => {
-    const { caller } = scope;
-    if (!caller) return unauthenticated();
-    try {
-      // Aliases times `executions(ids)` could otherwise turn one request into thousands of upstream calls.
-      scope.takeExecution();
-      const execution = await executions.get(id, caller, scope);
-      onLoaded?.(execution);
-      return execution;
-    } catch (error) {
-      return error instanceof Error ? error : new Error(String(error));
-    }
-  };
+async function load(id: string, { executions, scope, statuses }: ExecutionLoaderOptions): Promise<Execution | Error> {
+  const { caller } = scope;
+  if (!caller) return unauthenticated();
+  try {
+    // Aliases times `executions(ids)` could otherwise turn one request into thousands of upstream calls.
+    scope.takeExecution();
+    const execution = await executions.get(id, caller, scope);
+    statuses?.observe(execution.status);
+    return execution;
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
+}
+
+export function createExecutionLoader(options: ExecutionLoaderOptions): ExecutionLoader {
   // A batch within the limit needs no limiter: most requests load one execution.
-  return new DataLoader<string, Execution>((ids) => (ids.length <= concurrency ? Promise.all(ids.map(load)) : pMap(ids, load, { concurrency })));
+  return new DataLoader<string, Execution>((ids) =>
+    ids.length <= options.concurrency ? Promise.all(ids.map((id) => load(id, options))) : pMap(ids, (id) => load(id, options), { concurrency: options.concurrency }),
+  );
 }

@@ -111,24 +111,25 @@ export class SharedExecutions {
     const started = performance.now();
     const { cost } = scope;
     cost.calls++;
-    const settled = () => {
-      cost.timeMs += performance.now() - started;
-      if (this.#inFlight[key] === entry) delete this.#inFlight[key];
-    };
-    const promise = this.#client.getExecution(id, { authorization: caller.authorization, requestId: scope.requestId }, cancellation).then(
+    const entry: InFlight = { promise: undefined as unknown as Promise<Execution>, cancellation, waiters: 0 };
+    entry.promise = this.#client.getExecution(id, { authorization: caller.authorization, requestId: scope.requestId }, cancellation).then(
       (execution) => {
-        settled();
+        this.#settled(key, entry, cost, started);
         this.#remember(key, execution);
         return execution;
       },
       (error: unknown) => {
-        settled();
+        this.#settled(key, entry, cost, started);
         throw error;
       },
     );
-    const entry: InFlight = { promise, cancellation, waiters: 0 };
     this.#inFlight[key] = entry;
     return entry;
+  }
+
+  #settled(key: string, entry: InFlight, cost: UpstreamCost, started: number): void {
+    cost.timeMs += performance.now() - started;
+    if (this.#inFlight[key] === entry) delete this.#inFlight[key];
   }
 
   /**
