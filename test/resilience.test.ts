@@ -1,7 +1,7 @@
 /** Upstream faults: retries, Retry-After, circuit breaker, bulkhead, budgets, cancellation, encodings. */
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Harness, codes, type HarnessOptions } from './support/harness.js';
+import { AUTH, Harness, LANES, codes, type HarnessOptions } from './support/harness.js';
 
 const ONE = `query($id: ID!) { execution(id: $id) { id status } }`;
 
@@ -43,7 +43,7 @@ describe('retries', () => {
   });
 
   it('stops after the configured number of attempts', async () => {
-    const h = await start({ client: { resilience: { maxAttempts: 4 } } });
+    const h = await start({ env: { UPSTREAM_MAX_ATTEMPTS: '4' } });
     h.upstream.setFault('ex_demo_1', { kind: 'status', status: 503 });
     const response = await h.query(ONE, { id: 'ex_demo_1' });
     expect(codes(response)).toEqual(['UPSTREAM_UNAVAILABLE']);
@@ -67,7 +67,7 @@ describe('retries', () => {
   });
 
   it('waits as long as Retry-After asks, up to the cap', async () => {
-    const h = await start({ client: { resilience: { retryAfterCapMs: 2_000 } } });
+    const h = await start({ env: { UPSTREAM_RETRY_AFTER_CAP_MS: '2000' } });
     h.upstream.setFault('ex_demo_1', { kind: 'status', status: 503, headers: { 'retry-after': '1' } }, 1);
     const response = await h.query(ONE, { id: 'ex_demo_1' });
     expect(response.errors).toBeUndefined();
@@ -76,7 +76,7 @@ describe('retries', () => {
   });
 
   it('cuts a long Retry-After to the cap', async () => {
-    const h = await start({ client: { resilience: { retryAfterCapMs: 100 } } });
+    const h = await start({ env: { UPSTREAM_RETRY_AFTER_CAP_MS: '100' } });
     h.upstream.setFault('ex_demo_1', { kind: 'status', status: 429, headers: { 'retry-after': '3600' } }, 1);
     const response = await h.query(ONE, { id: 'ex_demo_1' });
     expect(response.errors).toBeUndefined();
@@ -88,7 +88,7 @@ describe('retries', () => {
 
 describe('circuit breaker', () => {
   it('opens after repeated failures, fails fast without calling upstream, then recovers by itself', async () => {
-    const h = await start({ client: { resilience: { breakerThreshold: 3, breakerHalfOpenAfterMs: 300, maxAttempts: 1 } } });
+    const h = await start({ env: { UPSTREAM_BREAKER_THRESHOLD: '3', UPSTREAM_BREAKER_HALF_OPEN_MS: '300', UPSTREAM_MAX_ATTEMPTS: '1' } });
     h.upstream.setFault('ex_demo_1', { kind: 'status', status: 500 });
     for (let i = 0; i < 3; i++) await h.query(ONE, { id: 'ex_demo_1' });
     expect(h.upstream.requests).toHaveLength(3);
@@ -114,7 +114,7 @@ describe('circuit breaker', () => {
   });
 
   it('does not count 4xx answers as upstream failures', async () => {
-    const h = await start({ client: { resilience: { breakerThreshold: 2, maxAttempts: 1 } } });
+    const h = await start({ env: { UPSTREAM_BREAKER_THRESHOLD: '2', UPSTREAM_MAX_ATTEMPTS: '1' } });
     for (let i = 0; i < 5; i++) await h.query(ONE, { id: 'ex_missing' });
     const response = await h.query(ONE, { id: 'ex_demo_1' });
     expect(response.errors).toBeUndefined();
@@ -123,10 +123,7 @@ describe('circuit breaker', () => {
 
 describe('bulkhead', () => {
   it('bounds concurrent upstream calls per process and refuses beyond the queue', async () => {
-    const h = await start({
-      upstream: {},
-      client: { resilience: { maxConcurrent: 2, queue: 1 } },
-    });
+    const h = await start({ env: { UPSTREAM_MAX_CONCURRENT: '2', UPSTREAM_QUEUE: '1' } });
     h.upstream.latencyMs = 150;
     const ids = ['ex_demo_1', 'ex_demo_2', 'ex_demo_3', 'ex_demo_4', 'ex_demo_5'];
     const response = await h.query<{ executions: Array<{ id: string } | null> }>(
@@ -144,7 +141,7 @@ describe('bulkhead', () => {
 
 describe('timeouts and cancellation', () => {
   it('times out a hanging upstream per attempt and releases the socket', async () => {
-    const h = await start({ client: { timeoutMs: 200 } });
+    const h = await start({ env: { UPSTREAM_TIMEOUT_MS: '200' } });
     h.upstream.setFault('ex_demo_1', { kind: 'hang' });
     const started = performance.now();
     const response = await h.query(ONE, { id: 'ex_demo_1' });
@@ -158,7 +155,7 @@ describe('timeouts and cancellation', () => {
   });
 
   it('spends at most the request budget, retries included', async () => {
-    const h = await start({ requestBudgetMs: 300, client: { timeoutMs: 5_000, resilience: { retryAfterCapMs: 5_000 } } });
+    const h = await start({ env: { REQUEST_BUDGET_MS: '300', UPSTREAM_TIMEOUT_MS: '5000', UPSTREAM_RETRY_AFTER_CAP_MS: '5000' } });
     h.upstream.setFault('ex_demo_1', { kind: 'status', status: 503, headers: { 'retry-after': '2' } });
     h.upstream.setFault('ex_demo_2', { kind: 'hang' });
     const started = performance.now();
@@ -171,15 +168,17 @@ describe('timeouts and cancellation', () => {
     await new Promise((resolve) => setTimeout(resolve, 2_100));
     expect(h.upstream.requestsFor('ex_demo_1')).toHaveLength(1);
   });
+});
 
+/** How each lane notices a client leaving differs, so these run on both. */
+describe.each(LANES)('clients that leave (%s lane)', (lane) => {
   it('cancels upstream calls when the client disconnects', async () => {
-    const h = await start({ client: { timeoutMs: 10_000 } });
-    const url = await h.listen();
+    const h = await start({ lane, env: { UPSTREAM_TIMEOUT_MS: '10000' } });
     h.upstream.setFault('ex_demo_1', { kind: 'hang' });
     const controller = new AbortController();
-    const pending = fetch(url, {
+    const pending = h.fetch('/graphql', {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: 'Bearer demo-token' },
+      headers: { 'content-type': 'application/json', authorization: AUTH },
       body: JSON.stringify({ query: '{ execution(id: "ex_demo_1") { id } }' }),
       signal: controller.signal,
     }).catch((error: unknown) => error);
@@ -191,12 +190,9 @@ describe('timeouts and cancellation', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(h.upstream.requestsFor('ex_demo_1')).toHaveLength(1);
   });
-});
 
-describe('clients that leave', () => {
   it('survive a client leaving mid fan-out: no crash, no open circuit, next requests served', async () => {
-    const h = await start({ client: { timeoutMs: 10_000, resilience: { breakerThreshold: 3 } } });
-    const url = await h.listen();
+    const h = await start({ lane, env: { UPSTREAM_TIMEOUT_MS: '10000', UPSTREAM_BREAKER_THRESHOLD: '3' } });
     h.upstream.latencyMs = 100;
     const crashes: unknown[] = [];
     const onCrash = (error: unknown) => crashes.push(error);
@@ -204,9 +200,9 @@ describe('clients that leave', () => {
     try {
       const ids = ['ex_demo_1', 'ex_demo_2', 'ex_demo_3', 'ex_demo_4', 'ex_demo_5', 'ex_demo_6', 'ex_demo_7', 'ex_demo_8'];
       const controller = new AbortController();
-      const leaving = fetch(url, {
+      const leaving = h.fetch('/graphql', {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: 'Bearer demo-token' },
+        headers: { 'content-type': 'application/json', authorization: AUTH },
         body: JSON.stringify({ query: 'query($ids: [ID!]!) { executions(ids: $ids) { id } }', variables: { ids } }),
         signal: controller.signal,
       }).catch(() => 'left');
@@ -239,7 +235,7 @@ describe('encodings and sizes', () => {
   });
 
   it('refuses a compressed body whose decoded size passes the cap (a compression bomb)', async () => {
-    const h = await start({ client: { maxBodyBytes: 64 * 1024 } });
+    const h = await start({ env: { UPSTREAM_MAX_BODY_BYTES: String(64 * 1024) } });
     const bomb = gzipSync(Buffer.alloc(10 * 1024 * 1024, 32));
     expect(bomb.length).toBeLessThan(64 * 1024);
     h.upstream.setFault('ex_demo_1', { kind: 'body', body: bomb, headers: { 'content-encoding': 'gzip' } });

@@ -1,7 +1,10 @@
 /** Sharing beyond one request: in-flight dedupe and the terminal cache, always per caller. */
+import type { Plugin } from 'graphql-yoga';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeExecution } from '../src/demo/demo-data.js';
-import { Harness, codes, type HarnessOptions } from './support/harness.js';
+import type { GatewayContext } from '../src/request/context.js';
+import type { RequestScope } from '../src/request/scope.js';
+import { Harness, LANES, codes, type HarnessOptions } from './support/harness.js';
 
 const TOKENS = { 'token-a': 'org_a', 'token-b': 'org_b' };
 const A = 'Bearer token-a';
@@ -23,6 +26,45 @@ async function start(options: HarnessOptions = {}) {
   return harness;
 }
 const upstreamOf = (response: { extensions?: Record<string, unknown> }) => response.extensions?.upstream;
+
+const waitUntil = async (condition: () => boolean, timeoutMs = 5_000) => {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+};
+
+/**
+ * Keeps each request's scope as its operation starts, so a test can see from
+ * outside when a request has joined a call (`cost.sharedCalls`) or has been
+ * cancelled (`cancellation.aborted`), instead of guessing with sleeps: over HTTP
+ * a second request can reach the gateway after the first one's client left.
+ */
+function scopeProbe(): { plugin: Plugin; scopes: RequestScope[] } {
+  const scopes: RequestScope[] = [];
+  return {
+    scopes,
+    plugin: {
+      onExecute({ args }) {
+        scopes.push((args.contextValue as unknown as GatewayContext).scope);
+      },
+    },
+  };
+}
+
+/** POSTs `ONE` for `id` as caller A, over HTTP, until `signal` aborts; resolves with 'left' then. */
+function leavingRequest(h: Harness, id: string, signal: AbortSignal): Promise<unknown> {
+  return h
+    .fetch('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: A },
+      body: JSON.stringify({ query: ONE, variables: { id } }),
+      signal,
+    })
+    .then((response) => response.text())
+    .catch(() => 'left');
+}
 
 describe('in-flight sharing across requests', () => {
   it('lets concurrent requests of the same caller share one upstream call', async () => {
@@ -56,7 +98,7 @@ describe('in-flight sharing across requests', () => {
     // The budget leaves the second request time to join the first one's call even
     // on a loaded machine (150 ms did not, under the whole suite); upstream answers
     // long after both budgets.
-    const h = await start({ requestBudgetMs: 500 });
+    const h = await start({ env: { REQUEST_BUDGET_MS: '500' } });
     h.upstream.latencyMs = 1_500;
     const short = h.query(ONE, { id: 'ex_live' }, { authorization: A });
     while (h.upstream.inFlight === 0) await new Promise((resolve) => setTimeout(resolve, 5));
@@ -68,21 +110,21 @@ describe('in-flight sharing across requests', () => {
     expect(codes(await late)).toEqual(['UPSTREAM_TIMEOUT']);
     expect(h.upstream.requestsFor('ex_live')).toHaveLength(1);
   });
+});
 
+/** How each lane notices a client leaving differs, so these run on both. */
+describe.each(LANES)('in-flight sharing when clients leave (%s lane)', (lane) => {
   it('answers the remaining waiter when the first one leaves early', async () => {
-    const h = await start({ requestBudgetMs: 1_000 });
-    const url = await h.listen();
+    const probe = scopeProbe();
+    const h = await start({ lane, env: { REQUEST_BUDGET_MS: '1000' }, plugins: [probe.plugin] });
     h.upstream.latencyMs = 300;
     const controller = new AbortController();
-    const leaving = fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: A },
-      body: JSON.stringify({ query: ONE, variables: { id: 'ex_live' } }),
-      signal: controller.signal,
-    }).catch(() => 'left');
+    const leaving = leavingRequest(h, 'ex_live', controller.signal);
     // Join only once the first request's call is at upstream, so the second one shares it.
-    while (h.upstream.inFlight === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    await waitUntil(() => h.upstream.inFlight === 1);
     const staying = h.query(ONE, { id: 'ex_live' }, { authorization: A });
+    // Over HTTP the second request could otherwise reach the gateway after the first one left.
+    await waitUntil(() => probe.scopes.some((scope) => scope.cost.sharedCalls === 1));
     controller.abort();
     expect(await leaving).toBe('left');
     const response = await staying;
@@ -90,11 +132,47 @@ describe('in-flight sharing across requests', () => {
     expect(upstreamOf(response)).toMatchObject({ calls: 0, sharedCalls: 1 });
     expect(h.upstream.requestsFor('ex_live')).toHaveLength(1);
   });
+
+  it('starts a fresh call for a request that arrives after every waiter of a shared call left', async () => {
+    const probe = scopeProbe();
+    const h = await start({ lane, plugins: [probe.plugin] });
+    // Upstream asks the shared call to retry in 2 s: the call sleeps through that
+    // pause, cancelled or not, so it would still be there to join when the third
+    // request arrives. An attempt in flight, by contrast, ends a few ticks after
+    // its cancellation, too briefly for a request to arrive in between.
+    h.upstream.setFault('ex_live', { kind: 'status', status: 503, headers: { 'retry-after': '2' } }, 1);
+    const first = new AbortController();
+    const second = new AbortController();
+    const leftFirst = leavingRequest(h, 'ex_live', first.signal);
+    // The first attempt was answered, and the call waits to retry.
+    await waitUntil(() => h.upstream.requestsFor('ex_live').length === 1 && h.upstream.inFlight === 0);
+    const leftSecond = leavingRequest(h, 'ex_live', second.signal);
+    await waitUntil(() => probe.scopes.length === 2 && probe.scopes[1]!.cost.sharedCalls === 1);
+    expect(probe.scopes[0]!.cost).toMatchObject({ calls: 1, sharedCalls: 0 });
+
+    // Both clients leave, and the gateway sees each go.
+    first.abort();
+    expect(await leftFirst).toBe('left');
+    second.abort();
+    expect(await leftSecond).toBe('left');
+    await waitUntil(() => probe.scopes.every((scope) => scope.cancellation.aborted));
+
+    // A third request by the same caller makes its own call, and is served.
+    const third = await h.query(ONE, { id: 'ex_live' }, { authorization: A });
+    expect(third.errors).toBeUndefined();
+    expect(third.data).toEqual({ execution: { id: 'ex_live', status: 'WORKFLOW_RUNNING' } });
+    expect(upstreamOf(third)).toMatchObject({ calls: 1, sharedCalls: 0 });
+    expect(h.upstream.requestsFor('ex_live')).toHaveLength(2);
+
+    // The cancelled call wakes from its pause and stops without reaching upstream.
+    await new Promise((resolve) => setTimeout(resolve, 2_200));
+    expect(h.upstream.requestsFor('ex_live')).toHaveLength(2);
+  });
 });
 
 describe('terminal cache', () => {
   it('serves a finished execution from memory after the first call, per caller', async () => {
-    const h = await start({ cache: { terminalTtlMs: 60_000 } });
+    const h = await start({ env: { TERMINAL_CACHE_TTL_MS: '60000' } });
     const first = await h.query(ONE, { id: 'ex_done' }, { authorization: A });
     const second = await h.query(ONE, { id: 'ex_done' }, { authorization: A });
     expect(second.data).toEqual(first.data);
@@ -109,7 +187,7 @@ describe('terminal cache', () => {
   });
 
   it('does not cache executions that can still change, nor errors', async () => {
-    const h = await start({ cache: { terminalTtlMs: 60_000 } });
+    const h = await start({ env: { TERMINAL_CACHE_TTL_MS: '60000' } });
     await h.query(ONE, { id: 'ex_live' }, { authorization: A });
     await h.query(ONE, { id: 'ex_live' }, { authorization: A });
     expect(h.upstream.requestsFor('ex_live')).toHaveLength(2);
@@ -119,7 +197,7 @@ describe('terminal cache', () => {
   });
 
   it('keeps running executions only for the short window configured', async () => {
-    const h = await start({ cache: { terminalTtlMs: 60_000, activeTtlMs: 100 } });
+    const h = await start({ env: { TERMINAL_CACHE_TTL_MS: '60000', ACTIVE_CACHE_TTL_MS: '100' } });
     await h.query(ONE, { id: 'ex_live' }, { authorization: A });
     const hit = await h.query(ONE, { id: 'ex_live' }, { authorization: A });
     expect(upstreamOf(hit)).toMatchObject({ cacheHits: 1 });
@@ -129,7 +207,7 @@ describe('terminal cache', () => {
   });
 
   it('expires terminal entries after their TTL', async () => {
-    const h = await start({ cache: { terminalTtlMs: 100 } });
+    const h = await start({ env: { TERMINAL_CACHE_TTL_MS: '100' } });
     await h.query(ONE, { id: 'ex_done' }, { authorization: A });
     await new Promise((resolve) => setTimeout(resolve, 150));
     await h.query(ONE, { id: 'ex_done' }, { authorization: A });
@@ -138,7 +216,7 @@ describe('terminal cache', () => {
 
   it('stays within its size bound', async () => {
     const many = Array.from({ length: 20 }, (_, i) => makeExecution({ id: `ex_fill_${i}`, status: 'workflow_succeeded', organizationId: 'org_a', eventCount: 10 }));
-    harness = await Harness.start({ upstream: { executions: many, tokens: TOKENS }, cache: { terminalTtlMs: 60_000, maxBytes: 5 * 8_048 } });
+    harness = await Harness.start({ upstream: { executions: many, tokens: TOKENS }, env: { TERMINAL_CACHE_TTL_MS: '60000', CACHE_MAX_BYTES: String(5 * 8_048) } });
     for (const { execution } of many) await harness.query(ONE, { id: execution.id }, { authorization: A });
     // Only the most recent few fit; the first one was evicted and is fetched again.
     const again = await harness.query(ONE, { id: 'ex_fill_0' }, { authorization: A });
@@ -156,7 +234,7 @@ describe('extensions.upstream', () => {
     expect(upstreamOf(response)).toMatchObject({ calls: 2, cacheHits: 0, sharedCalls: 0 });
     expect((upstreamOf(response) as { timeMs: number }).timeMs).toBeGreaterThanOrEqual(50);
     await h.close();
-    harness = await Harness.start({ upstream: { executions, tokens: TOKENS }, upstreamExtensions: false });
+    harness = await Harness.start({ upstream: { executions, tokens: TOKENS }, env: { UPSTREAM_EXTENSIONS: 'false' } });
     const off = await harness.query(ONE, { id: 'ex_done' }, { authorization: A });
     expect(off.extensions).toBeUndefined();
   });

@@ -2,7 +2,8 @@
  * How every way the executions API can fail reaches a GraphQL client: a stable
  * `extensions.code`, upstream's status and request id when it gave them, one
  * failing id never failing its siblings, and nothing of upstream's body, the
- * token or a stack trace in the response.
+ * token or a stack trace in the response. Every suite runs on both lanes, over
+ * HTTP through the edge.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -10,16 +11,15 @@ import { createServer as createNetServer } from 'node:net';
 import { createGzip } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import type { ExecutionResult, GraphQLFormattedError } from 'graphql';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { readConfig } from '../src/config.js';
 import { DEMO_TOKEN } from '../src/demo/demo-data.js';
 import type { Fault } from '../src/demo/fake-upstream.js';
-import { createGateway, type Gateway } from '../src/gateway.js';
 import { createLogger } from '../src/logger.js';
-import { ExecutionsClient, type ExecutionsClientOptions } from '../src/upstream/executions-client.js';
-import { AUTH, Harness, codes } from './support/harness.js';
+import { createInstance } from '../src/server/instance.js';
+import { AUTH, Harness, LANES, codes, type LaneName } from './support/harness.js';
 
 const TIMEOUT_MS = 300;
-const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 const ONE = `query($id: ID!) { execution(id: $id) { id status } }`;
 const MANY = `query($ids: [ID!]!) { executions(ids: $ids) { id } }`;
 /** Text planted in upstream bodies; it must never reach a GraphQL client. */
@@ -38,18 +38,11 @@ function expectAttemptsOnlyFor(upstream: Harness['upstream'], id: string, transi
   expect(new Set(paths)).toEqual(new Set([`/v1/executions/${id}`]));
 }
 
-let harness: Harness;
-beforeAll(async () => {
-  harness = await Harness.start({ client: { timeoutMs: TIMEOUT_MS } });
-});
-afterAll(() => harness.close());
-beforeEach(() => harness.upstream.reset());
-
 type Response = ExecutionResult<Record<string, unknown>> & { status: number; text: string };
 
-/** POSTs through yoga.fetch and keeps the raw response text, to assert on what is not in it. */
-async function raw(yoga: Gateway, query: string, variables?: Record<string, unknown>, authorization: string | null = AUTH): Promise<Response> {
-  const response = await yoga.fetch('http://gateway.test/graphql', {
+/** POSTs over HTTP to a gateway's /graphql URL and keeps the raw response text, to assert on what is not in it. */
+async function raw(url: string, query: string, variables?: Record<string, unknown>, authorization: string | null = AUTH): Promise<Response> {
+  const response = await fetch(url, {
     method: 'POST',
     headers: {
       'content-type': 'application/json',
@@ -62,22 +55,10 @@ async function raw(yoga: Gateway, query: string, variables?: Record<string, unkn
   return { ...(JSON.parse(text) as ExecutionResult<Record<string, unknown>>), status: response.status, text };
 }
 
-const one = (id: string, authorization?: string | null) => raw(harness.yoga, ONE, { id }, authorization);
 const onlyError = (response: Response): GraphQLFormattedError => {
   expect(response.errors).toHaveLength(1);
   return response.errors![0]!;
 };
-
-/** A valid 200 envelope for a stored demo execution, as upstream would send it. */
-function envelopeFor(id: string, requestId = 'req-env-1'): Record<string, unknown> {
-  const stored = harness.upstream.get(id)!;
-  return {
-    code: 200,
-    data: { events: stored.events, execution: stored.execution, message: 'execution retrieved' },
-    message: 'success',
-    requestId,
-  };
-}
 
 /** What a response must never contain, whatever failed. */
 function expectNoLeaks(response: Response, ...secrets: string[]): void {
@@ -119,636 +100,677 @@ async function startScripted(): Promise<ScriptedUpstream> {
   return scripted;
 }
 
-/** A gateway with its own client, for upstreams the shared harness does not point at. */
-function gatewayFor(baseUrl: string, options: Partial<Omit<ExecutionsClientOptions, 'baseUrl' | 'logger'>> = {}): { yoga: Gateway; client: ExecutionsClient } {
-  const logger = createLogger('silent');
-  const client = new ExecutionsClient({
-    baseUrl,
-    timeoutMs: TIMEOUT_MS,
-    connections: 4,
-    maxBodyBytes: 1024 * 1024,
-    executionIdPattern: ID_PATTERN,
-    logger,
-    ...options,
-  });
-  return { yoga: createGateway({ client, logger, concurrencyPerRequest: 10 }), client };
+/** A gateway listening on loopback, in front of an upstream the harness does not start. */
+interface ScriptedGateway {
+  /** Its /graphql URL. */
+  url: string;
+  close(): Promise<void>;
 }
 
-describe('upstream HTTP statuses', () => {
-  it.each([
-    [400, 'BAD_USER_INPUT'],
-    [401, 'UNAUTHENTICATED'],
-    [403, 'FORBIDDEN'],
-    [404, 'NOT_FOUND'],
-    [500, 'UPSTREAM_UNAVAILABLE'],
-    [502, 'UPSTREAM_UNAVAILABLE'],
-    [503, 'UPSTREAM_UNAVAILABLE'],
-    [504, 'UPSTREAM_UNAVAILABLE'],
-  ] as const)('maps HTTP %i to %s with upstreamStatus and upstreamRequestId', async (status, code) => {
-    harness.upstream.setFault('ex_demo_1', { kind: 'status', status });
-    const response = await one('ex_demo_1');
-    expect(response.status).toBe(200);
-    expect(response.data).toEqual({ execution: null });
-    const error = onlyError(response);
-    expect(error.path).toEqual(['execution']);
-    expect(error.extensions).toEqual({ code, upstreamStatus: status, upstreamRequestId: expect.stringMatching(UP_REQUEST_ID) });
-    expectAttemptsOnlyFor(harness.upstream, 'ex_demo_1', status >= 500);
-    expectNoLeaks(response);
+/**
+ * A gateway composed as production composes it (src/server/instance.ts), in
+ * front of `upstreamUrl`, on `lane`. The harness has no option for another
+ * upstream yet; these settings mirror its test defaults, with the short attempt
+ * timeout of this file.
+ */
+async function gatewayFor(upstreamUrl: string, lane: LaneName, env: Record<string, string> = {}): Promise<ScriptedGateway> {
+  const config = readConfig({
+    FAST_LANE: String(lane === 'fast'),
+    UPSTREAM_TIMEOUT_MS: String(TIMEOUT_MS),
+    UPSTREAM_CONNECTIONS: '4',
+    UPSTREAM_MAX_BODY_BYTES: String(1024 * 1024),
+    UPSTREAM_BREAKER_THRESHOLD: '1000000',
+    UPSTREAM_RETRY_BASE_DELAY_MS: '2',
+    UPSTREAM_RETRY_MAX_DELAY_MS: '10',
+    UPSTREAM_CONCURRENCY_PER_REQUEST: '10',
+    TERMINAL_CACHE_TTL_MS: '0',
+    ...env,
   });
-
-  it('reports the x-request-id upstream answered with, not one it made up', async () => {
-    harness.upstream.setFault('ex_demo_1', { kind: 'status', status: 503, headers: { 'x-request-id': 'up-custom-42' } });
-    const error = onlyError(await one('ex_demo_1'));
-    expect(error.extensions).toEqual({ code: 'UPSTREAM_UNAVAILABLE', upstreamStatus: 503, upstreamRequestId: 'up-custom-42' });
-  });
-
-  it.each([
-    [404, 'NOT_FOUND'],
-    [502, 'UPSTREAM_UNAVAILABLE'],
-    [401, 'UNAUTHENTICATED'],
-  ] as const)('maps HTTP %i by its status even when the body is a proxy HTML page', async (status, code) => {
-    harness.upstream.setFault('ex_demo_1', {
-      kind: 'status',
-      status,
-      body: `<!doctype html><html><body><h1>${status}</h1><pre>${MARKER}</pre></body></html>`,
-      headers: { 'content-type': 'text/html' },
-    });
-    const response = await one('ex_demo_1');
-    expect(response.data).toEqual({ execution: null });
-    expect(onlyError(response).extensions).toEqual({ code, upstreamStatus: status, upstreamRequestId: expect.stringMatching(UP_REQUEST_ID) });
-    expectNoLeaks(response);
-  });
-
-  it('maps a real 404 from upstream (unknown id) to NOT_FOUND', async () => {
-    const response = await one('ex_does_not_exist');
-    expect(response.data).toEqual({ execution: null });
-    expect(onlyError(response).extensions).toMatchObject({ code: 'NOT_FOUND', upstreamStatus: 404 });
-    expect(harness.upstream.requestsFor('ex_does_not_exist')).toHaveLength(1);
-  });
-
-  it('maps a real 401 from upstream (unknown token) to UNAUTHENTICATED without echoing the token', async () => {
-    const token = 'Bearer tok_not_known_SECRET_91c2';
-    const response = await one('ex_demo_1', token);
-    expect(response.data).toEqual({ execution: null });
-    expect(onlyError(response).extensions).toMatchObject({ code: 'UNAUTHENTICATED', upstreamStatus: 401 });
-    expect(harness.upstream.requests[0]!.headers.authorization).toBe(token);
-    expectNoLeaks(response, 'tok_not_known_SECRET_91c2');
-  });
-});
-
-describe('a 200 whose envelope code is not 200', () => {
-  it.each([
-    [400, 'BAD_USER_INPUT'],
-    [401, 'UNAUTHENTICATED'],
-    [403, 'FORBIDDEN'],
-    [404, 'NOT_FOUND'],
-    [500, 'UPSTREAM_UNAVAILABLE'],
-    [503, 'UPSTREAM_UNAVAILABLE'],
-  ] as const)('maps {"code":%i} to %s', async (envelopeCode, code) => {
-    harness.upstream.setFault('ex_demo_1', {
-      kind: 'body',
-      body: JSON.stringify({ code: envelopeCode, message: `${MARKER} failed`, requestId: 'req-in-body' }),
-    });
-    const response = await one('ex_demo_1');
-    expect(response.data).toEqual({ execution: null });
-    // upstreamStatus is the HTTP status (README "Error codes"); the envelope code picks the error.
-    expect(onlyError(response).extensions).toEqual({ code, upstreamStatus: 200, upstreamRequestId: expect.stringMatching(UP_REQUEST_ID) });
-    expectNoLeaks(response);
-  });
-
-  it.each([201, 204, 302, 0, -1])('treats {"code":%i} carrying data as UPSTREAM_BAD_RESPONSE, not as data', async (envelopeCode) => {
-    harness.upstream.setFault('ex_demo_1', { kind: 'body', body: JSON.stringify({ ...envelopeFor('ex_demo_1'), code: envelopeCode }) });
-    const response = await one('ex_demo_1');
-    expect(response.data).toEqual({ execution: null });
-    expect(codes(response)).toEqual(['UPSTREAM_BAD_RESPONSE']);
-  });
-});
-
-describe('bodies that break the envelope contract', () => {
-  const valid = () => JSON.stringify(envelopeFor('ex_demo_1'));
-  /** ex_demo_1's valid envelope with one defect; `data` is a copy the mutation may change. */
-  const without = (mutate: (envelope: Record<string, unknown>, data: Record<string, unknown>) => void) => () => {
-    const envelope = envelopeFor('ex_demo_1');
-    const data = { ...(envelope.data as Record<string, unknown>) };
-    envelope.data = data;
-    mutate(envelope, data);
-    return JSON.stringify(envelope);
+  const instance = createInstance(config, { upstreamUrl, logger: createLogger('silent') });
+  const port = await instance.listen(0, '127.0.0.1');
+  return {
+    url: `http://127.0.0.1:${port}/graphql`,
+    async close() {
+      instance.server.closeAllConnections();
+      await new Promise<void>((resolve) => instance.server.close(() => resolve()));
+      await instance.close();
+    },
   };
-  const cases: Array<[string, () => string, Record<string, string>?]> = [
-    ['not JSON', () => `${MARKER} this is not json`],
-    ['empty', () => ''],
-    ['truncated JSON', () => valid().slice(0, Math.floor(valid().length / 2))],
-    ['truncated by one byte', () => valid().slice(0, -1)],
-    ['an HTML error page', () => `<!DOCTYPE html><html><head><title>Error</title></head><body>${MARKER}</body></html>`, { 'content-type': 'text/html' }],
-    ['JSON null', () => 'null'],
-    ['a JSON array', () => '[]'],
-    ['a JSON number', () => '42'],
-    ['a JSON string', () => JSON.stringify(MARKER)],
-    ['an envelope without code', without((envelope) => delete envelope.code)],
-    ['an envelope whose code is a string', without((envelope) => (envelope.code = '200'))],
-    ['an envelope without data', without((envelope) => delete envelope.data)],
-    ['an envelope whose data is null', without((envelope) => (envelope.data = null))],
-    ['an envelope without execution', without((_envelope, data) => delete data.execution)],
-    ['an envelope without events', without((_envelope, data) => delete data.events)],
-    ['events that are not an array', without((_envelope, data) => (data.events = { 0: MARKER }))],
-    ['an execution whose id is a number', without((_envelope, data) => (data.execution = { ...(data.execution as object), id: 7 }))],
-    ['an execution with a createdAt that is no timestamp', without((_envelope, data) => (data.execution = { ...(data.execution as object), createdAt: MARKER }))],
-    ['an execution without status', without((_envelope, data) => {
-      const { status: _status, ...rest } = data.execution as Record<string, unknown>;
-      data.execution = rest;
-    })],
-    ['an event without its id', without((_envelope, data) => {
-      const [first, ...rest] = data.events as Array<Record<string, unknown>>;
-      const { id: _id, ...broken } = first!;
-      data.events = [broken, ...rest];
-    })],
-  ];
+}
 
-  it.each(cases)('maps %s to UPSTREAM_BAD_RESPONSE', async (_name, body, headers) => {
-    harness.upstream.setFault('ex_demo_1', { kind: 'body', body: body(), headers });
-    const response = await one('ex_demo_1');
-    expect(response.status).toBe(200);
-    expect(response.data).toEqual({ execution: null });
-    const error = onlyError(response);
-    expect(error.path).toEqual(['execution']);
-    expect(error.extensions).toEqual({ code: 'UPSTREAM_BAD_RESPONSE', upstreamStatus: 200, upstreamRequestId: expect.stringMatching(UP_REQUEST_ID) });
-    expect(harness.upstream.requests).toHaveLength(1);
-    expectNoLeaks(response);
-  });
-
-  it('accepts the same envelope when nothing is broken (the cases above fail for their defect alone)', async () => {
-    harness.upstream.setFault('ex_demo_1', { kind: 'body', body: valid() });
-    const response = await one('ex_demo_1');
-    expect(response.errors).toBeUndefined();
-    expect(response.data).toEqual({ execution: { id: 'ex_demo_1', status: 'AWAITING_PAYMENT' } });
-  });
-});
-
-describe('redirects', () => {
-  it.each([301, 302, 303, 307, 308])('does not follow a %i and ends with an error, with exactly one upstream request', async (status) => {
-    // The Location points back at the same fake upstream, so following it would be seen there.
-    const location = `${harness.upstream.url}/v1/executions/ex_demo_2`;
-    harness.upstream.setFault('ex_demo_1', { kind: 'status', status, body: '', headers: { location } });
-    const response = await one('ex_demo_1');
-    expect(response.data).toEqual({ execution: null });
-    expect(onlyError(response).extensions).toEqual({
-      code: 'UPSTREAM_BAD_RESPONSE',
-      upstreamStatus: status,
-      upstreamRequestId: expect.stringMatching(UP_REQUEST_ID),
-    });
-    expect(harness.upstream.requests).toHaveLength(1);
-    expect(harness.upstream.requests[0]!.path).toBe('/v1/executions/ex_demo_1');
-    expect(harness.upstream.requestsFor('ex_demo_2')).toHaveLength(0);
-    expectNoLeaks(response, location);
-  });
-
-  it('never sends the token to a redirect target on another host', async () => {
-    const elsewhere = await startScripted();
-    try {
-      harness.upstream.setFault('ex_demo_1', { kind: 'status', status: 302, body: '', headers: { location: `${elsewhere.url}/steal` } });
-      const response = await one('ex_demo_1');
-      expect(codes(response)).toEqual(['UPSTREAM_BAD_RESPONSE']);
-      expect(harness.upstream.requests).toHaveLength(1);
-      expect(elsewhere.requests).toHaveLength(0);
-      expectNoLeaks(response, elsewhere.url);
-    } finally {
-      await elsewhere.close();
-    }
-  });
-});
-
-describe('timeouts', () => {
-  it(`answers UPSTREAM_TIMEOUT for a hanging upstream within the configured ${TIMEOUT_MS} ms`, async () => {
-    harness.upstream.setFault('ex_demo_1', { kind: 'hang' });
-    const started = performance.now();
-    const response = await one('ex_demo_1');
-    const elapsed = performance.now() - started;
-    expect(response.data).toEqual({ execution: null });
-    const error = onlyError(response);
-    expect(error.path).toEqual(['execution']);
-    expect(error.extensions).toEqual({ code: 'UPSTREAM_TIMEOUT' });
-    expect(elapsed).toBeGreaterThanOrEqual(TIMEOUT_MS - 20);
-    // The deadline plus slack for a slow CI machine; far below any default timeout.
-    expect(elapsed).toBeLessThan(TIMEOUT_MS + 700);
-    expect(harness.upstream.requests).toHaveLength(1);
-    expectNoLeaks(response);
-  });
-
-  it('answers UPSTREAM_TIMEOUT for an upstream slower than the timeout', async () => {
-    harness.upstream.latencyMs = TIMEOUT_MS * 4;
-    const started = performance.now();
-    const response = await one('ex_demo_1');
-    expect(codes(response)).toEqual(['UPSTREAM_TIMEOUT']);
-    expect(performance.now() - started).toBeLessThan(TIMEOUT_MS + 700);
-  });
-
-  it('serves an upstream that is slow but within the timeout', async () => {
-    harness.upstream.latencyMs = Math.floor(TIMEOUT_MS / 3);
-    const response = await one('ex_demo_1');
-    expect(response.errors).toBeUndefined();
-    expect(response.data).toEqual({ execution: { id: 'ex_demo_1', status: 'AWAITING_PAYMENT' } });
-  });
-
-  it('keeps serving after a timeout (the aborted call does not poison the pool)', async () => {
-    harness.upstream.setFault('ex_demo_1', { kind: 'hang' });
-    expect(codes(await one('ex_demo_1'))).toEqual(['UPSTREAM_TIMEOUT']);
-    harness.upstream.setFault('ex_demo_1', undefined);
-    const response = await one('ex_demo_1');
-    expect(response.errors).toBeUndefined();
-    expect(response.data).toEqual({ execution: { id: 'ex_demo_1', status: 'AWAITING_PAYMENT' } });
-  });
-
-  describe('against a scripted upstream', () => {
-    let scripted: ScriptedUpstream;
-    let gateway: { yoga: Gateway; client: ExecutionsClient };
-    beforeAll(async () => {
-      scripted = await startScripted();
-      gateway = gatewayFor(scripted.url);
-    });
-    afterAll(async () => {
-      await gateway.client.close();
-      await scripted.close();
-    });
-
-    it('answers UPSTREAM_TIMEOUT when upstream sends headers and then stalls mid-body', async () => {
-      scripted.handle = (_request, response) => {
-        response.writeHead(200, { 'content-type': 'application/json', 'content-length': '5000', 'x-request-id': 'up-stall' });
-        response.write(`{"code":200,"data":{"execution":{"id":"${MARKER}"`);
-      };
-      const started = performance.now();
-      const response = await raw(gateway.yoga, ONE, { id: 'ex_demo_1' });
-      const elapsed = performance.now() - started;
-      expect(response.data).toEqual({ execution: null });
-      expect(onlyError(response).extensions).toMatchObject({ code: 'UPSTREAM_TIMEOUT' });
-      expect(elapsed).toBeLessThan(TIMEOUT_MS + 700);
-      expect(scripted.requests).toHaveLength(1);
-      expectNoLeaks(response);
-    });
-  });
-});
-
-describe('network failures', () => {
-  it('maps a connection reset to UPSTREAM_UNAVAILABLE', async () => {
-    harness.upstream.setFault('ex_demo_1', { kind: 'reset' });
-    const response = await one('ex_demo_1');
-    expect(response.data).toEqual({ execution: null });
-    const error = onlyError(response);
-    expect(error.path).toEqual(['execution']);
-    expect(error.extensions).toEqual({ code: 'UPSTREAM_UNAVAILABLE' });
-    expectAttemptsOnlyFor(harness.upstream, 'ex_demo_1', true);
-    expectNoLeaks(response);
-  });
-
-  it('keeps serving after a reset', async () => {
-    harness.upstream.setFault('ex_demo_1', { kind: 'reset' });
-    expect(codes(await one('ex_demo_1'))).toEqual(['UPSTREAM_UNAVAILABLE']);
-    const response = await one('ex_demo_2');
-    expect(response.errors).toBeUndefined();
-    expect(response.data).toEqual({ execution: { id: 'ex_demo_2', status: 'PAYMENT_CONFIRMED' } });
-  });
-
-  it('maps a refused connection to UPSTREAM_UNAVAILABLE, quickly', async () => {
-    // Reserve a loopback port, then free it: nothing listens there any more.
-    const probe = createNetServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    const { port } = probe.address() as AddressInfo;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
-
-    const gateway = gatewayFor(`http://127.0.0.1:${port}`, { timeoutMs: 5_000 });
-    try {
-      const started = performance.now();
-      const response = await raw(gateway.yoga, MANY, { ids: ['ex_demo_1', 'ex_demo_2'] });
-      expect(performance.now() - started).toBeLessThan(2_000);
-      expect(response.data).toEqual({ executions: [null, null] });
-      expect(codes(response)).toEqual(['UPSTREAM_UNAVAILABLE', 'UPSTREAM_UNAVAILABLE']);
-      expect(response.errors!.map((error) => error.path)).toEqual([
-        ['executions', 0],
-        ['executions', 1],
-      ]);
-      expect(response.errors!.map((error) => error.extensions)).toEqual([{ code: 'UPSTREAM_UNAVAILABLE' }, { code: 'UPSTREAM_UNAVAILABLE' }]);
-      expectNoLeaks(response, String(port));
-    } finally {
-      await gateway.client.close();
-    }
-  });
-
-  describe('against a scripted upstream', () => {
-    let scripted: ScriptedUpstream;
-    let gateway: { yoga: Gateway; client: ExecutionsClient };
-    beforeAll(async () => {
-      scripted = await startScripted();
-      gateway = gatewayFor(scripted.url, { timeoutMs: 5_000 });
-    });
-    afterAll(async () => {
-      await gateway.client.close();
-      await scripted.close();
-    });
-
-    it('maps a connection cut mid-body to UPSTREAM_UNAVAILABLE', async () => {
-      scripted.handle = (_request, response) => {
-        response.writeHead(200, { 'content-type': 'application/json', 'content-length': '5000', 'x-request-id': 'up-cut' });
-        response.write(`{"code":200,"data":{"execution":{"id":"${MARKER}"`, () => response.socket?.destroy());
-      };
-      const response = await raw(gateway.yoga, ONE, { id: 'ex_demo_1' });
-      expect(response.data).toEqual({ execution: null });
-      expect(codes(response)).toEqual(['UPSTREAM_UNAVAILABLE']);
-      // A network failure of this idempotent GET is retried: three attempts in all.
-      expect(scripted.requests).toHaveLength(3);
-      expectNoLeaks(response);
-    });
-
-    it('takes upstreamRequestId from the error envelope when upstream sent no x-request-id header', async () => {
-      scripted.handle = (_request, response) => {
-        response.writeHead(404, { 'content-type': 'application/json' });
-        response.end(JSON.stringify({ code: 404, message: 'execution not found', requestId: 'req-body-404' }));
-      };
-      const response = await raw(gateway.yoga, ONE, { id: 'ex_demo_1' });
-      expect(onlyError(response).extensions).toEqual({ code: 'NOT_FOUND', upstreamStatus: 404, upstreamRequestId: 'req-body-404' });
-    });
-
-    it('takes upstreamRequestId from a 200 error envelope when upstream sent no x-request-id header', async () => {
-      scripted.handle = (_request, response) => {
-        response.writeHead(200, { 'content-type': 'application/json' });
-        response.end(JSON.stringify({ code: 403, message: 'forbidden', requestId: 'req-body-403' }));
-      };
-      const response = await raw(gateway.yoga, ONE, { id: 'ex_demo_1' });
-      expect(onlyError(response).extensions).toMatchObject({ code: 'FORBIDDEN', upstreamRequestId: 'req-body-403' });
-    });
-
-    it('omits upstreamRequestId when upstream gave none at all', async () => {
-      scripted.handle = (_request, response) => {
-        response.writeHead(500, { 'content-type': 'text/plain' });
-        response.end(MARKER);
-      };
-      const response = await raw(gateway.yoga, ONE, { id: 'ex_demo_1' });
-      expect(onlyError(response).extensions).toEqual({ code: 'UPSTREAM_UNAVAILABLE', upstreamStatus: 500 });
-      expectNoLeaks(response);
-    });
-  });
-});
-
-describe('body size cap', () => {
-  const LIMIT = 16 * 1024;
-  let small: Harness;
+describe.each(LANES)('upstream errors (%s lane)', (lane) => {
+  let harness: Harness;
   beforeAll(async () => {
-    small = await Harness.start({ client: { timeoutMs: TIMEOUT_MS, maxBodyBytes: LIMIT } });
+    harness = await Harness.start({ lane, env: { UPSTREAM_TIMEOUT_MS: String(TIMEOUT_MS) } });
   });
-  afterAll(() => small.close());
-  beforeEach(() => small.upstream.reset());
+  afterAll(() => harness.close());
+  beforeEach(() => harness.upstream.reset());
+  afterEach(() => {
+    // A fault left behind must not leak into the next test of another describe block.
+    harness.upstream.reset();
+  });
 
-  /**
-   * Runs `body` and fails if anything raised an uncaught exception meanwhile or
-   * just after: in production that is a crashed gateway process.
-   */
-  async function withoutUncaughtErrors(body: () => Promise<void>): Promise<void> {
-    const uncaught: unknown[] = [];
-    const record = (error: unknown) => uncaught.push(error);
-    process.on('uncaughtException', record);
-    try {
-      await body();
-      // Stream errors surface on a later tick (undici defers them with setImmediate).
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    } finally {
-      process.off('uncaughtException', record);
-    }
-    expect(uncaught.map((error) => String(error))).toEqual([]);
+  const one = (id: string, authorization?: string | null) => raw(harness.url, ONE, { id }, authorization);
+
+  /** A valid 200 envelope for a stored demo execution, as upstream would send it. */
+  function envelopeFor(id: string, requestId = 'req-env-1'): Record<string, unknown> {
+    const stored = harness.upstream.get(id)!;
+    return {
+      code: 200,
+      data: { events: stored.events, execution: stored.execution, message: 'execution retrieved' },
+      message: 'success',
+      requestId,
+    };
   }
 
-  /** ex_demo_1's valid envelope, padded with JSON whitespace to exactly `bytes` bytes. */
-  function paddedEnvelope(bytes: number): string {
-    const stored = small.upstream.get('ex_demo_1')!;
-    const json = JSON.stringify({ code: 200, data: { events: stored.events, execution: stored.execution }, message: 'success', requestId: 'r' });
-    expect(Buffer.byteLength(json)).toBeLessThan(bytes);
-    return json + ' '.repeat(bytes - Buffer.byteLength(json));
-  }
-
-  it('serves a body of exactly maxBodyBytes', async () => {
-    small.upstream.setFault('ex_demo_1', { kind: 'body', body: paddedEnvelope(LIMIT) });
-    const response = await raw(small.yoga, ONE, { id: 'ex_demo_1' });
-    expect(response.errors).toBeUndefined();
-    expect(response.data).toEqual({ execution: { id: 'ex_demo_1', status: 'AWAITING_PAYMENT' } });
-  });
-
-  it('refuses a body one byte over maxBodyBytes with UPSTREAM_BAD_RESPONSE, without an uncaught error', async () => {
-    await withoutUncaughtErrors(async () => {
-      small.upstream.setFault('ex_demo_1', { kind: 'body', body: paddedEnvelope(LIMIT + 1) });
-      const response = await raw(small.yoga, ONE, { id: 'ex_demo_1' });
+  describe('upstream HTTP statuses', () => {
+    it.each([
+      [400, 'BAD_USER_INPUT'],
+      [401, 'UNAUTHENTICATED'],
+      [403, 'FORBIDDEN'],
+      [404, 'NOT_FOUND'],
+      [500, 'UPSTREAM_UNAVAILABLE'],
+      [502, 'UPSTREAM_UNAVAILABLE'],
+      [503, 'UPSTREAM_UNAVAILABLE'],
+      [504, 'UPSTREAM_UNAVAILABLE'],
+    ] as const)('maps HTTP %i to %s with upstreamStatus and upstreamRequestId', async (status, code) => {
+      harness.upstream.setFault('ex_demo_1', { kind: 'status', status });
+      const response = await one('ex_demo_1');
+      expect(response.status).toBe(200);
       expect(response.data).toEqual({ execution: null });
-      expect(onlyError(response).extensions).toEqual({
-        code: 'UPSTREAM_BAD_RESPONSE',
-        upstreamStatus: 200,
-        upstreamRequestId: expect.stringMatching(UP_REQUEST_ID),
-      });
-      expectNoLeaks(response);
-    });
-  });
-
-  it('refuses a real oversized execution and still serves its small sibling', async () => {
-    await withoutUncaughtErrors(async () => {
-      const response = await raw(small.yoga, MANY, { ids: ['ex_demo_1', 'ex_demo_long', 'ex_demo_2'] });
-      expect(response.data).toEqual({ executions: [{ id: 'ex_demo_1' }, null, { id: 'ex_demo_2' }] });
       const error = onlyError(response);
-      expect(error.path).toEqual(['executions', 1]);
-      expect(error.extensions).toMatchObject({ code: 'UPSTREAM_BAD_RESPONSE', upstreamStatus: 200 });
-    });
-  });
-
-  it('refuses an oversized error body too (README: over the size cap is UPSTREAM_BAD_RESPONSE)', async () => {
-    await withoutUncaughtErrors(async () => {
-      small.upstream.setFault('ex_demo_1', { kind: 'status', status: 500, body: MARKER.repeat(LIMIT / MARKER.length + 10) });
-      const response = await raw(small.yoga, ONE, { id: 'ex_demo_1' });
-      expect(response.data).toEqual({ execution: null });
-      expect(onlyError(response).extensions).toEqual({
-        code: 'UPSTREAM_BAD_RESPONSE',
-        upstreamStatus: 500,
-        upstreamRequestId: expect.stringMatching(UP_REQUEST_ID),
-      });
+      expect(error.path).toEqual(['execution']);
+      expect(error.extensions).toEqual({ code, upstreamStatus: status, upstreamRequestId: expect.stringMatching(UP_REQUEST_ID) });
+      expectAttemptsOnlyFor(harness.upstream, 'ex_demo_1', status >= 500);
       expectNoLeaks(response);
     });
-  });
 
-  it('keeps serving after refusing a body', async () => {
-    small.upstream.setFault('ex_demo_1', { kind: 'body', body: paddedEnvelope(LIMIT * 2) });
-    await withoutUncaughtErrors(async () => {
-      expect(codes(await raw(small.yoga, ONE, { id: 'ex_demo_1' }))).toEqual(['UPSTREAM_BAD_RESPONSE']);
+    it('reports the x-request-id upstream answered with, not one it made up', async () => {
+      harness.upstream.setFault('ex_demo_1', { kind: 'status', status: 503, headers: { 'x-request-id': 'up-custom-42' } });
+      const error = onlyError(await one('ex_demo_1'));
+      expect(error.extensions).toEqual({ code: 'UPSTREAM_UNAVAILABLE', upstreamStatus: 503, upstreamRequestId: 'up-custom-42' });
     });
-    const response = await raw(small.yoga, ONE, { id: 'ex_demo_2' });
-    expect(response.errors).toBeUndefined();
-    expect(response.data).toEqual({ execution: { id: 'ex_demo_2', status: 'PAYMENT_CONFIRMED' } });
-  });
-
-  describe('without a Content-Length (chunked)', () => {
-    let scripted: ScriptedUpstream;
-    let gateway: { yoga: Gateway; client: ExecutionsClient };
-    beforeAll(async () => {
-      scripted = await startScripted();
-      gateway = gatewayFor(scripted.url, { maxBodyBytes: LIMIT, timeoutMs: 2_000 });
-    });
-    afterAll(async () => {
-      await gateway.client.close();
-      await scripted.close();
-    });
-
-    it('refuses a streamed body as soon as it passes maxBodyBytes', async () => {
-      let written = 0;
-      scripted.handle = (_request, response) => {
-        response.writeHead(200, { 'content-type': 'application/json', 'x-request-id': 'up-chunked' });
-        response.write('{"code":200,"data":{"pad":"');
-        // Keep streaming well past the limit, then stop without ending: only the cap can end this call in time.
-        const chunk = 'x'.repeat(1024);
-        const pump = () => {
-          if (response.destroyed || written > LIMIT * 8) return;
-          written += chunk.length;
-          response.write(chunk, () => setImmediate(pump));
-        };
-        pump();
-      };
-      await withoutUncaughtErrors(async () => {
-        const started = performance.now();
-        const response = await raw(gateway.yoga, ONE, { id: 'ex_demo_1' });
-        expect(response.data).toEqual({ execution: null });
-        expect(onlyError(response).extensions).toEqual({ code: 'UPSTREAM_BAD_RESPONSE', upstreamStatus: 200, upstreamRequestId: 'up-chunked' });
-        // Refused by the cap, not by the 2 s timeout.
-        expect(performance.now() - started).toBeLessThan(1_500);
-      });
-    });
-
-    it('refuses a compressed stream whose size on the wire passes maxBodyBytes', async () => {
-      scripted.handle = (_request, response) => {
-        response.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'x-request-id': 'up-gzip' });
-        // Random bytes do not compress: the wire passes the cap long before a decoded byte would.
-        const gzip = createGzip();
-        gzip.pipe(response);
-        gzip.write('{"code":200,"data":{"pad":"');
-        gzip.write(randomBytes(LIMIT * 4));
-      };
-      await withoutUncaughtErrors(async () => {
-        const response = await raw(gateway.yoga, ONE, { id: 'ex_demo_1' });
-        expect(response.data).toEqual({ execution: null });
-        expect(onlyError(response).extensions).toEqual({ code: 'UPSTREAM_BAD_RESPONSE', upstreamStatus: 200, upstreamRequestId: 'up-gzip' });
-      });
-    });
-  });
-});
-
-describe('partial results: one failing id never fails its siblings', () => {
-  const faults: Array<[string, Fault, string, boolean]> = [
-    ['404', { kind: 'status', status: 404 }, 'NOT_FOUND', false],
-    ['403', { kind: 'status', status: 403 }, 'FORBIDDEN', false],
-    ['500', { kind: 'status', status: 500 }, 'UPSTREAM_UNAVAILABLE', true],
-    ['HTML body', { kind: 'body', body: `<html>${MARKER}</html>` }, 'UPSTREAM_BAD_RESPONSE', false],
-    ['missing events', { kind: 'body', body: JSON.stringify({ code: 200, data: { execution: {} }, message: MARKER, requestId: 'r' }) }, 'UPSTREAM_BAD_RESPONSE', false],
-    ['200 with code 404', { kind: 'body', body: JSON.stringify({ code: 404, message: MARKER, requestId: 'r' }) }, 'NOT_FOUND', false],
-    ['redirect', { kind: 'status', status: 302, body: '', headers: { location: '/v1/executions/ex_demo_3' } }, 'UPSTREAM_BAD_RESPONSE', false],
-    ['hang', { kind: 'hang' }, 'UPSTREAM_TIMEOUT', false],
-    ['reset', { kind: 'reset' }, 'UPSTREAM_UNAVAILABLE', true],
-  ];
-  const good = ['ex_demo_1', 'ex_demo_2', 'ex_demo_3'];
-
-  describe.each(faults)('a %s', (_name, fault, code, transient) => {
-    it.each([0, 1, 3])('at index %i: data for the others, null in its place, one error at its path', async (index) => {
-      harness.upstream.setFault('ex_faulty', fault);
-      const ids = [...good];
-      ids.splice(index, 0, 'ex_faulty');
-      const response = await raw(harness.yoga, MANY, { ids });
-      expect(response.data).toEqual({ executions: ids.map((id) => (id === 'ex_faulty' ? null : { id })) });
-      const error = onlyError(response);
-      expect(error.path).toEqual(['executions', index]);
-      expect(error.extensions!.code).toBe(code);
-      for (const id of good) expect(harness.upstream.requestsFor(id)).toHaveLength(1);
-      const faulty = harness.upstream.requestsFor('ex_faulty').length;
-      if (transient) expect(faulty).toBeGreaterThanOrEqual(1);
-      else expect(faulty).toBe(1);
-      expect(harness.upstream.requests).toHaveLength(good.length + faulty);
-      expectNoLeaks(response);
-    });
-  });
-
-  it('gives each of several failing ids its own error at its own index', async () => {
-    harness.upstream.setFault('ex_gone', { kind: 'status', status: 404 });
-    harness.upstream.setFault('ex_down', { kind: 'status', status: 503 });
-    harness.upstream.setFault('ex_broken', { kind: 'body', body: 'nope' });
-    const ids = ['ex_gone', 'ex_demo_1', 'ex_down', 'ex_demo_2', 'ex_broken'];
-    const response = await raw(harness.yoga, MANY, { ids });
-    expect(response.data).toEqual({ executions: [null, { id: 'ex_demo_1' }, null, { id: 'ex_demo_2' }, null] });
-    const byPath = Object.fromEntries(response.errors!.map((error) => [JSON.stringify(error.path), error.extensions!.code]));
-    expect(byPath).toEqual({
-      '["executions",0]': 'NOT_FOUND',
-      '["executions",2]': 'UPSTREAM_UNAVAILABLE',
-      '["executions",4]': 'UPSTREAM_BAD_RESPONSE',
-    });
-    expect(response.errors).toHaveLength(3);
-  });
-
-  it('keeps sibling root fields apart too', async () => {
-    harness.upstream.setFault('ex_faulty', { kind: 'status', status: 500 });
-    const response = await raw(harness.yoga, `{ a: execution(id: "ex_demo_1") { id } b: execution(id: "ex_faulty") { id } }`);
-    expect(response.data).toEqual({ a: { id: 'ex_demo_1' }, b: null });
-    expect(onlyError(response).path).toEqual(['b']);
-  });
-});
-
-describe('no leaks', () => {
-  it('never returns a stack, the upstream body or the token, whatever upstream put in its body', async () => {
-    const token = 'Bearer demo-token';
-    const poisoned = JSON.stringify({
-      code: 500,
-      message: `${MARKER} Error: boom\n    at Object.<anonymous> (/srv/upstream/app.js:12:7) authorization: ${token}`,
-      requestId: 'req-poison',
-      stack: `Error: ${MARKER}\n    at handler (/srv/upstream/app.js:1:1)`,
-    });
-    harness.upstream.setFault('ex_status', { kind: 'status', status: 500, body: poisoned });
-    harness.upstream.setFault('ex_body', { kind: 'body', body: poisoned });
-    harness.upstream.setFault('ex_html', { kind: 'body', body: `<html><!-- ${token} --><pre>${MARKER}</pre></html>` });
-    harness.upstream.setFault('ex_401', { kind: 'status', status: 401, body: JSON.stringify({ code: 401, message: `bad token ${token} ${MARKER}`, requestId: 'r' }) });
-    const response = await raw(harness.yoga, MANY, { ids: ['ex_status', 'ex_body', 'ex_html', 'ex_401', 'ex_demo_1'] });
-    expect(codes(response).sort()).toEqual(['UNAUTHENTICATED', 'UPSTREAM_BAD_RESPONSE', 'UPSTREAM_UNAVAILABLE', 'UPSTREAM_UNAVAILABLE']);
-    expect(response.text).toContain('ex_demo_1');
-    expectNoLeaks(response, token, '/srv/upstream', 'boom');
-  });
-
-  it('never logs the token or the upstream body', async () => {
-    const before = harness.rawLogs.length;
-    harness.upstream.setFault('ex_body', { kind: 'body', body: `<html>${MARKER}</html>` });
-    harness.upstream.setFault('ex_reset', { kind: 'reset' });
-    await raw(harness.yoga, MANY, { ids: ['ex_body', 'ex_reset'] });
-    const logged = harness.rawLogs.slice(before);
-    expect(logged).toContain('ex_body');
-    expect(logged).not.toContain(MARKER);
-    expect(logged).not.toContain(DEMO_TOKEN);
-  });
-
-  describe('an unexpected (non-GraphQLError) failure', () => {
-    // Triggered with a stand-in client (no src/ change): the real client only throws GraphQLErrors.
-    const secret = `TypeError at /work/main/src/secret.ts:1:1 ${DEMO_TOKEN} ${MARKER}`;
-    const gatewayThrowing = (thrown: () => unknown) =>
-      createGateway({
-        client: {
-          getExecution: async () => {
-            throw thrown();
-          },
-        } as unknown as ExecutionsClient,
-        logger: createLogger('silent'),
-        concurrencyPerRequest: 10,
-      });
 
     it.each([
-      ['an Error', () => new Error(secret)],
-      ['a TypeError', () => new TypeError(secret)],
-      ['a string', () => secret],
-    ])('is masked as "Unexpected error." when it is %s', async (_name, thrown) => {
-      const response = await raw(gatewayThrowing(thrown), MANY, { ids: ['ex_demo_1'] });
-      expect(response.data).toEqual({ executions: [null] });
-      const error = onlyError(response);
-      expect(error.message).toBe('Unexpected error.');
-      expect(error.path).toEqual(['executions', 0]);
-      expect(error.extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR' });
-      expectNoLeaks(response, 'TypeError', '/work/main', 'secret');
+      [404, 'NOT_FOUND'],
+      [502, 'UPSTREAM_UNAVAILABLE'],
+      [401, 'UNAUTHENTICATED'],
+    ] as const)('maps HTTP %i by its status even when the body is a proxy HTML page', async (status, code) => {
+      harness.upstream.setFault('ex_demo_1', {
+        kind: 'status',
+        status,
+        body: `<!doctype html><html><body><h1>${status}</h1><pre>${MARKER}</pre></body></html>`,
+        headers: { 'content-type': 'text/html' },
+      });
+      const response = await one('ex_demo_1');
+      expect(response.data).toEqual({ execution: null });
+      expect(onlyError(response).extensions).toEqual({ code, upstreamStatus: status, upstreamRequestId: expect.stringMatching(UP_REQUEST_ID) });
+      expectNoLeaks(response);
+    });
+
+    it('maps a real 404 from upstream (unknown id) to NOT_FOUND', async () => {
+      const response = await one('ex_does_not_exist');
+      expect(response.data).toEqual({ execution: null });
+      expect(onlyError(response).extensions).toMatchObject({ code: 'NOT_FOUND', upstreamStatus: 404 });
+      expect(harness.upstream.requestsFor('ex_does_not_exist')).toHaveLength(1);
+    });
+
+    it('maps a real 401 from upstream (unknown token) to UNAUTHENTICATED without echoing the token', async () => {
+      const token = 'Bearer tok_not_known_SECRET_91c2';
+      const response = await one('ex_demo_1', token);
+      expect(response.data).toEqual({ execution: null });
+      expect(onlyError(response).extensions).toMatchObject({ code: 'UNAUTHENTICATED', upstreamStatus: 401 });
+      expect(harness.upstream.requests[0]!.headers.authorization).toBe(token);
+      expectNoLeaks(response, 'tok_not_known_SECRET_91c2');
     });
   });
-});
 
-afterEach(() => {
-  // A fault left behind must not leak into the next test of another describe block.
-  harness.upstream.reset();
+  describe('a 200 whose envelope code is not 200', () => {
+    it.each([
+      [400, 'BAD_USER_INPUT'],
+      [401, 'UNAUTHENTICATED'],
+      [403, 'FORBIDDEN'],
+      [404, 'NOT_FOUND'],
+      [500, 'UPSTREAM_UNAVAILABLE'],
+      [503, 'UPSTREAM_UNAVAILABLE'],
+    ] as const)('maps {"code":%i} to %s', async (envelopeCode, code) => {
+      harness.upstream.setFault('ex_demo_1', {
+        kind: 'body',
+        body: JSON.stringify({ code: envelopeCode, message: `${MARKER} failed`, requestId: 'req-in-body' }),
+      });
+      const response = await one('ex_demo_1');
+      expect(response.data).toEqual({ execution: null });
+      // upstreamStatus is the HTTP status (README "Error codes"); the envelope code picks the error.
+      expect(onlyError(response).extensions).toEqual({ code, upstreamStatus: 200, upstreamRequestId: expect.stringMatching(UP_REQUEST_ID) });
+      expectNoLeaks(response);
+    });
+
+    it.each([201, 204, 302, 0, -1])('treats {"code":%i} carrying data as UPSTREAM_BAD_RESPONSE, not as data', async (envelopeCode) => {
+      harness.upstream.setFault('ex_demo_1', { kind: 'body', body: JSON.stringify({ ...envelopeFor('ex_demo_1'), code: envelopeCode }) });
+      const response = await one('ex_demo_1');
+      expect(response.data).toEqual({ execution: null });
+      expect(codes(response)).toEqual(['UPSTREAM_BAD_RESPONSE']);
+    });
+  });
+
+  describe('bodies that break the envelope contract', () => {
+    const valid = () => JSON.stringify(envelopeFor('ex_demo_1'));
+    /** ex_demo_1's valid envelope with one defect; `data` is a copy the mutation may change. */
+    const without = (mutate: (envelope: Record<string, unknown>, data: Record<string, unknown>) => void) => () => {
+      const envelope = envelopeFor('ex_demo_1');
+      const data = { ...(envelope.data as Record<string, unknown>) };
+      envelope.data = data;
+      mutate(envelope, data);
+      return JSON.stringify(envelope);
+    };
+    const cases: Array<[string, () => string, Record<string, string>?]> = [
+      ['not JSON', () => `${MARKER} this is not json`],
+      ['empty', () => ''],
+      ['truncated JSON', () => valid().slice(0, Math.floor(valid().length / 2))],
+      ['truncated by one byte', () => valid().slice(0, -1)],
+      ['an HTML error page', () => `<!DOCTYPE html><html><head><title>Error</title></head><body>${MARKER}</body></html>`, { 'content-type': 'text/html' }],
+      ['JSON null', () => 'null'],
+      ['a JSON array', () => '[]'],
+      ['a JSON number', () => '42'],
+      ['a JSON string', () => JSON.stringify(MARKER)],
+      ['an envelope without code', without((envelope) => delete envelope.code)],
+      ['an envelope whose code is a string', without((envelope) => (envelope.code = '200'))],
+      ['an envelope without data', without((envelope) => delete envelope.data)],
+      ['an envelope whose data is null', without((envelope) => (envelope.data = null))],
+      ['an envelope without execution', without((_envelope, data) => delete data.execution)],
+      ['an envelope without events', without((_envelope, data) => delete data.events)],
+      ['events that are not an array', without((_envelope, data) => (data.events = { 0: MARKER }))],
+      ['an execution whose id is a number', without((_envelope, data) => (data.execution = { ...(data.execution as object), id: 7 }))],
+      ['an execution with a createdAt that is no timestamp', without((_envelope, data) => (data.execution = { ...(data.execution as object), createdAt: MARKER }))],
+      ['an execution without status', without((_envelope, data) => {
+        const { status: _status, ...rest } = data.execution as Record<string, unknown>;
+        data.execution = rest;
+      })],
+      ['an event without its id', without((_envelope, data) => {
+        const [first, ...rest] = data.events as Array<Record<string, unknown>>;
+        const { id: _id, ...broken } = first!;
+        data.events = [broken, ...rest];
+      })],
+    ];
+
+    it.each(cases)('maps %s to UPSTREAM_BAD_RESPONSE', async (_name, body, headers) => {
+      harness.upstream.setFault('ex_demo_1', { kind: 'body', body: body(), headers });
+      const response = await one('ex_demo_1');
+      expect(response.status).toBe(200);
+      expect(response.data).toEqual({ execution: null });
+      const error = onlyError(response);
+      expect(error.path).toEqual(['execution']);
+      expect(error.extensions).toEqual({ code: 'UPSTREAM_BAD_RESPONSE', upstreamStatus: 200, upstreamRequestId: expect.stringMatching(UP_REQUEST_ID) });
+      expect(harness.upstream.requests).toHaveLength(1);
+      expectNoLeaks(response);
+    });
+
+    it('accepts the same envelope when nothing is broken (the cases above fail for their defect alone)', async () => {
+      harness.upstream.setFault('ex_demo_1', { kind: 'body', body: valid() });
+      const response = await one('ex_demo_1');
+      expect(response.errors).toBeUndefined();
+      expect(response.data).toEqual({ execution: { id: 'ex_demo_1', status: 'AWAITING_PAYMENT' } });
+    });
+  });
+
+  describe('redirects', () => {
+    it.each([301, 302, 303, 307, 308])('does not follow a %i and ends with an error, with exactly one upstream request', async (status) => {
+      // The Location points back at the same fake upstream, so following it would be seen there.
+      const location = `${harness.upstream.url}/v1/executions/ex_demo_2`;
+      harness.upstream.setFault('ex_demo_1', { kind: 'status', status, body: '', headers: { location } });
+      const response = await one('ex_demo_1');
+      expect(response.data).toEqual({ execution: null });
+      expect(onlyError(response).extensions).toEqual({
+        code: 'UPSTREAM_BAD_RESPONSE',
+        upstreamStatus: status,
+        upstreamRequestId: expect.stringMatching(UP_REQUEST_ID),
+      });
+      expect(harness.upstream.requests).toHaveLength(1);
+      expect(harness.upstream.requests[0]!.path).toBe('/v1/executions/ex_demo_1');
+      expect(harness.upstream.requestsFor('ex_demo_2')).toHaveLength(0);
+      expectNoLeaks(response, location);
+    });
+
+    it('never sends the token to a redirect target on another host', async () => {
+      const elsewhere = await startScripted();
+      try {
+        harness.upstream.setFault('ex_demo_1', { kind: 'status', status: 302, body: '', headers: { location: `${elsewhere.url}/steal` } });
+        const response = await one('ex_demo_1');
+        expect(codes(response)).toEqual(['UPSTREAM_BAD_RESPONSE']);
+        expect(harness.upstream.requests).toHaveLength(1);
+        expect(elsewhere.requests).toHaveLength(0);
+        expectNoLeaks(response, elsewhere.url);
+      } finally {
+        await elsewhere.close();
+      }
+    });
+  });
+
+  describe('timeouts', () => {
+    it(`answers UPSTREAM_TIMEOUT for a hanging upstream within the configured ${TIMEOUT_MS} ms`, async () => {
+      harness.upstream.setFault('ex_demo_1', { kind: 'hang' });
+      const started = performance.now();
+      const response = await one('ex_demo_1');
+      const elapsed = performance.now() - started;
+      expect(response.data).toEqual({ execution: null });
+      const error = onlyError(response);
+      expect(error.path).toEqual(['execution']);
+      expect(error.extensions).toEqual({ code: 'UPSTREAM_TIMEOUT' });
+      expect(elapsed).toBeGreaterThanOrEqual(TIMEOUT_MS - 20);
+      // The deadline plus slack for a slow CI machine; far below any default timeout.
+      expect(elapsed).toBeLessThan(TIMEOUT_MS + 700);
+      expect(harness.upstream.requests).toHaveLength(1);
+      expectNoLeaks(response);
+    });
+
+    it('answers UPSTREAM_TIMEOUT for an upstream slower than the timeout', async () => {
+      harness.upstream.latencyMs = TIMEOUT_MS * 4;
+      const started = performance.now();
+      const response = await one('ex_demo_1');
+      expect(codes(response)).toEqual(['UPSTREAM_TIMEOUT']);
+      expect(performance.now() - started).toBeLessThan(TIMEOUT_MS + 700);
+    });
+
+    it('serves an upstream that is slow but within the timeout', async () => {
+      harness.upstream.latencyMs = Math.floor(TIMEOUT_MS / 3);
+      const response = await one('ex_demo_1');
+      expect(response.errors).toBeUndefined();
+      expect(response.data).toEqual({ execution: { id: 'ex_demo_1', status: 'AWAITING_PAYMENT' } });
+    });
+
+    it('keeps serving after a timeout (the aborted call does not poison the pool)', async () => {
+      harness.upstream.setFault('ex_demo_1', { kind: 'hang' });
+      expect(codes(await one('ex_demo_1'))).toEqual(['UPSTREAM_TIMEOUT']);
+      harness.upstream.setFault('ex_demo_1', undefined);
+      const response = await one('ex_demo_1');
+      expect(response.errors).toBeUndefined();
+      expect(response.data).toEqual({ execution: { id: 'ex_demo_1', status: 'AWAITING_PAYMENT' } });
+    });
+
+    describe('against a scripted upstream', () => {
+      let scripted: ScriptedUpstream;
+      let gateway: ScriptedGateway;
+      beforeAll(async () => {
+        scripted = await startScripted();
+        gateway = await gatewayFor(scripted.url, lane);
+      });
+      afterAll(async () => {
+        await gateway.close();
+        await scripted.close();
+      });
+
+      it('answers UPSTREAM_TIMEOUT when upstream sends headers and then stalls mid-body', async () => {
+        scripted.handle = (_request, response) => {
+          response.writeHead(200, { 'content-type': 'application/json', 'content-length': '5000', 'x-request-id': 'up-stall' });
+          response.write(`{"code":200,"data":{"execution":{"id":"${MARKER}"`);
+        };
+        const started = performance.now();
+        const response = await raw(gateway.url, ONE, { id: 'ex_demo_1' });
+        const elapsed = performance.now() - started;
+        expect(response.data).toEqual({ execution: null });
+        expect(onlyError(response).extensions).toMatchObject({ code: 'UPSTREAM_TIMEOUT' });
+        expect(elapsed).toBeLessThan(TIMEOUT_MS + 700);
+        expect(scripted.requests).toHaveLength(1);
+        expectNoLeaks(response);
+      });
+    });
+  });
+
+  describe('network failures', () => {
+    it('maps a connection reset to UPSTREAM_UNAVAILABLE', async () => {
+      harness.upstream.setFault('ex_demo_1', { kind: 'reset' });
+      const response = await one('ex_demo_1');
+      expect(response.data).toEqual({ execution: null });
+      const error = onlyError(response);
+      expect(error.path).toEqual(['execution']);
+      expect(error.extensions).toEqual({ code: 'UPSTREAM_UNAVAILABLE' });
+      expectAttemptsOnlyFor(harness.upstream, 'ex_demo_1', true);
+      expectNoLeaks(response);
+    });
+
+    it('keeps serving after a reset', async () => {
+      harness.upstream.setFault('ex_demo_1', { kind: 'reset' });
+      expect(codes(await one('ex_demo_1'))).toEqual(['UPSTREAM_UNAVAILABLE']);
+      const response = await one('ex_demo_2');
+      expect(response.errors).toBeUndefined();
+      expect(response.data).toEqual({ execution: { id: 'ex_demo_2', status: 'PAYMENT_CONFIRMED' } });
+    });
+
+    it('maps a refused connection to UPSTREAM_UNAVAILABLE, quickly', async () => {
+      // Reserve a loopback port, then free it: nothing listens there any more.
+      const probe = createNetServer();
+      await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+      const { port } = probe.address() as AddressInfo;
+      await new Promise<void>((resolve) => probe.close(() => resolve()));
+
+      const gateway = await gatewayFor(`http://127.0.0.1:${port}`, lane, { UPSTREAM_TIMEOUT_MS: '5000' });
+      try {
+        const started = performance.now();
+        const response = await raw(gateway.url, MANY, { ids: ['ex_demo_1', 'ex_demo_2'] });
+        expect(performance.now() - started).toBeLessThan(2_000);
+        expect(response.data).toEqual({ executions: [null, null] });
+        expect(codes(response)).toEqual(['UPSTREAM_UNAVAILABLE', 'UPSTREAM_UNAVAILABLE']);
+        expect(response.errors!.map((error) => error.path)).toEqual([
+          ['executions', 0],
+          ['executions', 1],
+        ]);
+        expect(response.errors!.map((error) => error.extensions)).toEqual([{ code: 'UPSTREAM_UNAVAILABLE' }, { code: 'UPSTREAM_UNAVAILABLE' }]);
+        expectNoLeaks(response, String(port));
+      } finally {
+        await gateway.close();
+      }
+    });
+
+    describe('against a scripted upstream', () => {
+      let scripted: ScriptedUpstream;
+      let gateway: ScriptedGateway;
+      beforeAll(async () => {
+        scripted = await startScripted();
+        gateway = await gatewayFor(scripted.url, lane, { UPSTREAM_TIMEOUT_MS: '5000' });
+      });
+      afterAll(async () => {
+        await gateway.close();
+        await scripted.close();
+      });
+
+      it('maps a connection cut mid-body to UPSTREAM_UNAVAILABLE', async () => {
+        scripted.handle = (_request, response) => {
+          response.writeHead(200, { 'content-type': 'application/json', 'content-length': '5000', 'x-request-id': 'up-cut' });
+          response.write(`{"code":200,"data":{"execution":{"id":"${MARKER}"`, () => response.socket?.destroy());
+        };
+        const response = await raw(gateway.url, ONE, { id: 'ex_demo_1' });
+        expect(response.data).toEqual({ execution: null });
+        expect(codes(response)).toEqual(['UPSTREAM_UNAVAILABLE']);
+        // A network failure of this idempotent GET is retried: three attempts in all.
+        expect(scripted.requests).toHaveLength(3);
+        expectNoLeaks(response);
+      });
+
+      it('takes upstreamRequestId from the error envelope when upstream sent no x-request-id header', async () => {
+        scripted.handle = (_request, response) => {
+          response.writeHead(404, { 'content-type': 'application/json' });
+          response.end(JSON.stringify({ code: 404, message: 'execution not found', requestId: 'req-body-404' }));
+        };
+        const response = await raw(gateway.url, ONE, { id: 'ex_demo_1' });
+        expect(onlyError(response).extensions).toEqual({ code: 'NOT_FOUND', upstreamStatus: 404, upstreamRequestId: 'req-body-404' });
+      });
+
+      it('takes upstreamRequestId from a 200 error envelope when upstream sent no x-request-id header', async () => {
+        scripted.handle = (_request, response) => {
+          response.writeHead(200, { 'content-type': 'application/json' });
+          response.end(JSON.stringify({ code: 403, message: 'forbidden', requestId: 'req-body-403' }));
+        };
+        const response = await raw(gateway.url, ONE, { id: 'ex_demo_1' });
+        expect(onlyError(response).extensions).toMatchObject({ code: 'FORBIDDEN', upstreamRequestId: 'req-body-403' });
+      });
+
+      it('omits upstreamRequestId when upstream gave none at all', async () => {
+        scripted.handle = (_request, response) => {
+          response.writeHead(500, { 'content-type': 'text/plain' });
+          response.end(MARKER);
+        };
+        const response = await raw(gateway.url, ONE, { id: 'ex_demo_1' });
+        expect(onlyError(response).extensions).toEqual({ code: 'UPSTREAM_UNAVAILABLE', upstreamStatus: 500 });
+        expectNoLeaks(response);
+      });
+    });
+  });
+
+  describe('body size cap', () => {
+    const LIMIT = 16 * 1024;
+    let small: Harness;
+    beforeAll(async () => {
+      small = await Harness.start({ lane, env: { UPSTREAM_TIMEOUT_MS: String(TIMEOUT_MS), UPSTREAM_MAX_BODY_BYTES: String(LIMIT) } });
+    });
+    afterAll(() => small.close());
+    beforeEach(() => small.upstream.reset());
+
+    /**
+     * Runs `body` and fails if anything raised an uncaught exception meanwhile or
+     * just after: in production that is a crashed gateway process.
+     */
+    async function withoutUncaughtErrors(body: () => Promise<void>): Promise<void> {
+      const uncaught: unknown[] = [];
+      const record = (error: unknown) => uncaught.push(error);
+      process.on('uncaughtException', record);
+      try {
+        await body();
+        // Stream errors surface on a later tick (undici defers them with setImmediate).
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      } finally {
+        process.off('uncaughtException', record);
+      }
+      expect(uncaught.map((error) => String(error))).toEqual([]);
+    }
+
+    /** ex_demo_1's valid envelope, padded with JSON whitespace to exactly `bytes` bytes. */
+    function paddedEnvelope(bytes: number): string {
+      const stored = small.upstream.get('ex_demo_1')!;
+      const json = JSON.stringify({ code: 200, data: { events: stored.events, execution: stored.execution }, message: 'success', requestId: 'r' });
+      expect(Buffer.byteLength(json)).toBeLessThan(bytes);
+      return json + ' '.repeat(bytes - Buffer.byteLength(json));
+    }
+
+    it('serves a body of exactly maxBodyBytes', async () => {
+      small.upstream.setFault('ex_demo_1', { kind: 'body', body: paddedEnvelope(LIMIT) });
+      const response = await raw(small.url, ONE, { id: 'ex_demo_1' });
+      expect(response.errors).toBeUndefined();
+      expect(response.data).toEqual({ execution: { id: 'ex_demo_1', status: 'AWAITING_PAYMENT' } });
+    });
+
+    it('refuses a body one byte over maxBodyBytes with UPSTREAM_BAD_RESPONSE, without an uncaught error', async () => {
+      await withoutUncaughtErrors(async () => {
+        small.upstream.setFault('ex_demo_1', { kind: 'body', body: paddedEnvelope(LIMIT + 1) });
+        const response = await raw(small.url, ONE, { id: 'ex_demo_1' });
+        expect(response.data).toEqual({ execution: null });
+        expect(onlyError(response).extensions).toEqual({
+          code: 'UPSTREAM_BAD_RESPONSE',
+          upstreamStatus: 200,
+          upstreamRequestId: expect.stringMatching(UP_REQUEST_ID),
+        });
+        expectNoLeaks(response);
+      });
+    });
+
+    it('refuses a real oversized execution and still serves its small sibling', async () => {
+      await withoutUncaughtErrors(async () => {
+        const response = await raw(small.url, MANY, { ids: ['ex_demo_1', 'ex_demo_long', 'ex_demo_2'] });
+        expect(response.data).toEqual({ executions: [{ id: 'ex_demo_1' }, null, { id: 'ex_demo_2' }] });
+        const error = onlyError(response);
+        expect(error.path).toEqual(['executions', 1]);
+        expect(error.extensions).toMatchObject({ code: 'UPSTREAM_BAD_RESPONSE', upstreamStatus: 200 });
+      });
+    });
+
+    it('refuses an oversized error body too (README: over the size cap is UPSTREAM_BAD_RESPONSE)', async () => {
+      await withoutUncaughtErrors(async () => {
+        small.upstream.setFault('ex_demo_1', { kind: 'status', status: 500, body: MARKER.repeat(LIMIT / MARKER.length + 10) });
+        const response = await raw(small.url, ONE, { id: 'ex_demo_1' });
+        expect(response.data).toEqual({ execution: null });
+        expect(onlyError(response).extensions).toEqual({
+          code: 'UPSTREAM_BAD_RESPONSE',
+          upstreamStatus: 500,
+          upstreamRequestId: expect.stringMatching(UP_REQUEST_ID),
+        });
+        expectNoLeaks(response);
+      });
+    });
+
+    it('keeps serving after refusing a body', async () => {
+      small.upstream.setFault('ex_demo_1', { kind: 'body', body: paddedEnvelope(LIMIT * 2) });
+      await withoutUncaughtErrors(async () => {
+        expect(codes(await raw(small.url, ONE, { id: 'ex_demo_1' }))).toEqual(['UPSTREAM_BAD_RESPONSE']);
+      });
+      const response = await raw(small.url, ONE, { id: 'ex_demo_2' });
+      expect(response.errors).toBeUndefined();
+      expect(response.data).toEqual({ execution: { id: 'ex_demo_2', status: 'PAYMENT_CONFIRMED' } });
+    });
+
+    describe('without a Content-Length (chunked)', () => {
+      let scripted: ScriptedUpstream;
+      let gateway: ScriptedGateway;
+      beforeAll(async () => {
+        scripted = await startScripted();
+        gateway = await gatewayFor(scripted.url, lane, { UPSTREAM_MAX_BODY_BYTES: String(LIMIT), UPSTREAM_TIMEOUT_MS: '2000' });
+      });
+      afterAll(async () => {
+        await gateway.close();
+        await scripted.close();
+      });
+
+      it('refuses a streamed body as soon as it passes maxBodyBytes', async () => {
+        let written = 0;
+        scripted.handle = (_request, response) => {
+          response.writeHead(200, { 'content-type': 'application/json', 'x-request-id': 'up-chunked' });
+          response.write('{"code":200,"data":{"pad":"');
+          // Keep streaming well past the limit, then stop without ending: only the cap can end this call in time.
+          const chunk = 'x'.repeat(1024);
+          const pump = () => {
+            if (response.destroyed || written > LIMIT * 8) return;
+            written += chunk.length;
+            response.write(chunk, () => setImmediate(pump));
+          };
+          pump();
+        };
+        await withoutUncaughtErrors(async () => {
+          const started = performance.now();
+          const response = await raw(gateway.url, ONE, { id: 'ex_demo_1' });
+          expect(response.data).toEqual({ execution: null });
+          expect(onlyError(response).extensions).toEqual({ code: 'UPSTREAM_BAD_RESPONSE', upstreamStatus: 200, upstreamRequestId: 'up-chunked' });
+          // Refused by the cap, not by the 2 s timeout.
+          expect(performance.now() - started).toBeLessThan(1_500);
+        });
+      });
+
+      it('refuses a compressed stream whose size on the wire passes maxBodyBytes', async () => {
+        scripted.handle = (_request, response) => {
+          response.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'x-request-id': 'up-gzip' });
+          // Random bytes do not compress: the wire passes the cap long before a decoded byte would.
+          const gzip = createGzip();
+          gzip.pipe(response);
+          gzip.write('{"code":200,"data":{"pad":"');
+          gzip.write(randomBytes(LIMIT * 4));
+        };
+        await withoutUncaughtErrors(async () => {
+          const response = await raw(gateway.url, ONE, { id: 'ex_demo_1' });
+          expect(response.data).toEqual({ execution: null });
+          expect(onlyError(response).extensions).toEqual({ code: 'UPSTREAM_BAD_RESPONSE', upstreamStatus: 200, upstreamRequestId: 'up-gzip' });
+        });
+      });
+    });
+  });
+
+  describe('partial results: one failing id never fails its siblings', () => {
+    const faults: Array<[string, Fault, string, boolean]> = [
+      ['404', { kind: 'status', status: 404 }, 'NOT_FOUND', false],
+      ['403', { kind: 'status', status: 403 }, 'FORBIDDEN', false],
+      ['500', { kind: 'status', status: 500 }, 'UPSTREAM_UNAVAILABLE', true],
+      ['HTML body', { kind: 'body', body: `<html>${MARKER}</html>` }, 'UPSTREAM_BAD_RESPONSE', false],
+      ['missing events', { kind: 'body', body: JSON.stringify({ code: 200, data: { execution: {} }, message: MARKER, requestId: 'r' }) }, 'UPSTREAM_BAD_RESPONSE', false],
+      ['200 with code 404', { kind: 'body', body: JSON.stringify({ code: 404, message: MARKER, requestId: 'r' }) }, 'NOT_FOUND', false],
+      ['redirect', { kind: 'status', status: 302, body: '', headers: { location: '/v1/executions/ex_demo_3' } }, 'UPSTREAM_BAD_RESPONSE', false],
+      ['hang', { kind: 'hang' }, 'UPSTREAM_TIMEOUT', false],
+      ['reset', { kind: 'reset' }, 'UPSTREAM_UNAVAILABLE', true],
+    ];
+    const good = ['ex_demo_1', 'ex_demo_2', 'ex_demo_3'];
+
+    describe.each(faults)('a %s', (_name, fault, code, transient) => {
+      it.each([0, 1, 3])('at index %i: data for the others, null in its place, one error at its path', async (index) => {
+        harness.upstream.setFault('ex_faulty', fault);
+        const ids = [...good];
+        ids.splice(index, 0, 'ex_faulty');
+        const response = await raw(harness.url, MANY, { ids });
+        expect(response.data).toEqual({ executions: ids.map((id) => (id === 'ex_faulty' ? null : { id })) });
+        const error = onlyError(response);
+        expect(error.path).toEqual(['executions', index]);
+        expect(error.extensions!.code).toBe(code);
+        for (const id of good) expect(harness.upstream.requestsFor(id)).toHaveLength(1);
+        const faulty = harness.upstream.requestsFor('ex_faulty').length;
+        if (transient) expect(faulty).toBeGreaterThanOrEqual(1);
+        else expect(faulty).toBe(1);
+        expect(harness.upstream.requests).toHaveLength(good.length + faulty);
+        expectNoLeaks(response);
+      });
+    });
+
+    it('gives each of several failing ids its own error at its own index', async () => {
+      harness.upstream.setFault('ex_gone', { kind: 'status', status: 404 });
+      harness.upstream.setFault('ex_down', { kind: 'status', status: 503 });
+      harness.upstream.setFault('ex_broken', { kind: 'body', body: 'nope' });
+      const ids = ['ex_gone', 'ex_demo_1', 'ex_down', 'ex_demo_2', 'ex_broken'];
+      const response = await raw(harness.url, MANY, { ids });
+      expect(response.data).toEqual({ executions: [null, { id: 'ex_demo_1' }, null, { id: 'ex_demo_2' }, null] });
+      const byPath = Object.fromEntries(response.errors!.map((error) => [JSON.stringify(error.path), error.extensions!.code]));
+      expect(byPath).toEqual({
+        '["executions",0]': 'NOT_FOUND',
+        '["executions",2]': 'UPSTREAM_UNAVAILABLE',
+        '["executions",4]': 'UPSTREAM_BAD_RESPONSE',
+      });
+      expect(response.errors).toHaveLength(3);
+    });
+
+    it('keeps sibling root fields apart too', async () => {
+      harness.upstream.setFault('ex_faulty', { kind: 'status', status: 500 });
+      const response = await raw(harness.url, `{ a: execution(id: "ex_demo_1") { id } b: execution(id: "ex_faulty") { id } }`);
+      expect(response.data).toEqual({ a: { id: 'ex_demo_1' }, b: null });
+      expect(onlyError(response).path).toEqual(['b']);
+    });
+  });
+
+  describe('no leaks', () => {
+    it('never returns a stack, the upstream body or the token, whatever upstream put in its body', async () => {
+      const token = 'Bearer demo-token';
+      const poisoned = JSON.stringify({
+        code: 500,
+        message: `${MARKER} Error: boom\n    at Object.<anonymous> (/srv/upstream/app.js:12:7) authorization: ${token}`,
+        requestId: 'req-poison',
+        stack: `Error: ${MARKER}\n    at handler (/srv/upstream/app.js:1:1)`,
+      });
+      harness.upstream.setFault('ex_status', { kind: 'status', status: 500, body: poisoned });
+      harness.upstream.setFault('ex_body', { kind: 'body', body: poisoned });
+      harness.upstream.setFault('ex_html', { kind: 'body', body: `<html><!-- ${token} --><pre>${MARKER}</pre></html>` });
+      harness.upstream.setFault('ex_401', { kind: 'status', status: 401, body: JSON.stringify({ code: 401, message: `bad token ${token} ${MARKER}`, requestId: 'r' }) });
+      const response = await raw(harness.url, MANY, { ids: ['ex_status', 'ex_body', 'ex_html', 'ex_401', 'ex_demo_1'] });
+      expect(codes(response).sort()).toEqual(['UNAUTHENTICATED', 'UPSTREAM_BAD_RESPONSE', 'UPSTREAM_UNAVAILABLE', 'UPSTREAM_UNAVAILABLE']);
+      expect(response.text).toContain('ex_demo_1');
+      expectNoLeaks(response, token, '/srv/upstream', 'boom');
+    });
+
+    it('never logs the token or the upstream body', async () => {
+      const before = harness.rawLogs.length;
+      harness.upstream.setFault('ex_body', { kind: 'body', body: `<html>${MARKER}</html>` });
+      harness.upstream.setFault('ex_reset', { kind: 'reset' });
+      await raw(harness.url, MANY, { ids: ['ex_body', 'ex_reset'] });
+      const logged = harness.rawLogs.slice(before);
+      expect(logged).toContain('ex_body');
+      expect(logged).not.toContain(MARKER);
+      expect(logged).not.toContain(DEMO_TOKEN);
+    });
+
+    describe('an unexpected (non-GraphQLError) failure', () => {
+      // The real client maps every failure to a GraphQLError, so no upstream answer
+      // can produce one: the composed gateway's own client is made to throw instead
+      // (no src/ change), and the request still goes over HTTP through the lane.
+      const secret = `TypeError at /work/main/src/secret.ts:1:1 ${DEMO_TOKEN} ${MARKER}`;
+      afterEach(() => vi.restoreAllMocks());
+
+      it.each([
+        ['an Error', () => new Error(secret)],
+        ['a TypeError', () => new TypeError(secret)],
+        ['a string', () => secret],
+      ])('is masked as "Unexpected error." when it is %s', async (_name, thrown) => {
+        const getExecution = vi.spyOn(harness.instance.client, 'getExecution').mockImplementation(async () => {
+          throw thrown();
+        });
+        const response = await raw(harness.url, MANY, { ids: ['ex_demo_1'] });
+        expect(getExecution).toHaveBeenCalledTimes(1);
+        expect(response.data).toEqual({ executions: [null] });
+        const error = onlyError(response);
+        expect(error.message).toBe('Unexpected error.');
+        expect(error.path).toEqual(['executions', 0]);
+        expect(error.extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR' });
+        expectNoLeaks(response, 'TypeError', '/work/main', 'secret');
+      });
+    });
+  });
 });
