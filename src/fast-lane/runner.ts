@@ -28,7 +28,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { GraphQLError, type ExecutionResult } from 'graphql';
-import { createGraphQLError, getInstrumented, isPromise, type Instrumentation, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { createGraphQLError, getInstrumented, isPromise, type Instrumentation, type Plugin } from 'graphql-yoga';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
 
 type Hook<Name extends keyof Plugin> = NonNullable<Plugin[Name]>;
@@ -351,10 +351,5 @@ function isAbortError(error: unknown): boolean {
     error.constructor?.name === 'DOMException' &&
     ((error as DOMException).name === 'AbortError' || (error as DOMException).name === 'TimeoutError')
   );
-}
-
-/** The Yoga instance seen through the fields the runner reads (YogaServer keeps them public at run time). */
-export function yogaInternals(yoga: YogaServerInstance<GatewayServerContext, object>): YogaInternals {
-  return yoga as unknown as YogaInternals;
 }
 
