@@ -1,22 +1,151 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, readConfig } from '../src/config.js';
+import { ConfigError, readConfig, settingNames } from '../src/config.js';
 
 describe('configuration', () => {
-  it('has working defaults', () => {
+  it('has working defaults, grouped by concern', () => {
     const config = readConfig({});
-    expect(config).toMatchObject({ port: 4000, host: '127.0.0.1', upstreamUrl: undefined, upstreamTimeoutMs: 5_000 });
-    expect(config.executionIdPattern.source).toBe('^[A-Za-z0-9_-]{1,64}$');
+    expect(config.server).toEqual({
+      port: 4000,
+      host: '127.0.0.1',
+      workers: 1,
+      fastLane: true,
+      maxRequestBodyBytes: 65_536,
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 30_000,
+      keepAliveTimeoutMs: 5_000,
+    });
+    expect(config.upstream).toMatchObject({
+      url: undefined,
+      timeoutMs: 5_000,
+      requestBudgetMs: 15_000,
+      maxAttempts: 3,
+      retryBaseDelayMs: 50,
+      retryMaxDelayMs: 1_000,
+      retryAfterCapMs: 2_000,
+      breakerThreshold: 10,
+      breakerHalfOpenMs: 5_000,
+      maxConcurrent: 256,
+      queue: 1_024,
+      connections: 64,
+      concurrencyPerRequest: 20,
+      maxBodyBytes: 128 * 1024 * 1024,
+    });
+    expect(config.upstream.executionIdPattern.source).toBe('^[A-Za-z0-9_-]{1,64}$');
+    expect(config.cache).toEqual({ terminalTtlMs: 60_000, activeTtlMs: 0, maxBytes: 256 * 1024 * 1024 });
+    expect(config.security).toEqual({ introspection: true, fieldSuggestions: true, corsOrigins: [] });
+    expect(config.telemetry).toEqual({ logLevel: 'info', upstreamCost: true });
+    expect(config.production).toBe(false);
   });
 
-  it('reads every variable', () => {
+  it('reads every variable into its group', () => {
     const config = readConfig({
       PORT: '8081',
+      HOST: '0.0.0.0',
+      WORKERS: '4',
+      FAST_LANE: 'false',
+      MAX_REQUEST_BODY_BYTES: '4096',
+      HTTP_HEADERS_TIMEOUT_MS: '2000',
+      HTTP_REQUEST_TIMEOUT_MS: '3000',
+      HTTP_KEEP_ALIVE_TIMEOUT_MS: '65000',
       UPSTREAM_URL: 'http://127.0.0.1:9000/api',
       UPSTREAM_TIMEOUT_MS: '2500',
+      REQUEST_BUDGET_MS: '9000',
+      UPSTREAM_MAX_ATTEMPTS: '5',
+      UPSTREAM_RETRY_BASE_DELAY_MS: '20',
+      UPSTREAM_RETRY_MAX_DELAY_MS: '400',
+      UPSTREAM_RETRY_AFTER_CAP_MS: '700',
+      UPSTREAM_BREAKER_THRESHOLD: '3',
+      UPSTREAM_BREAKER_HALF_OPEN_MS: '800',
+      UPSTREAM_MAX_CONCURRENT: '32',
+      UPSTREAM_QUEUE: '0',
+      UPSTREAM_CONNECTIONS: '8',
+      UPSTREAM_CONCURRENCY_PER_REQUEST: '4',
+      UPSTREAM_MAX_BODY_BYTES: '2048',
       EXECUTION_ID_PATTERN: '^ex_[0-9]+$',
+      TERMINAL_CACHE_TTL_MS: '0',
+      ACTIVE_CACHE_TTL_MS: '500',
+      CACHE_MAX_BYTES: '1000',
+      INTROSPECTION: 'false',
+      FIELD_SUGGESTIONS: 'false',
+      CORS_ORIGINS: 'https://app.example, https://admin.example',
+      LOG_LEVEL: 'warn',
+      UPSTREAM_EXTENSIONS: 'false',
     });
-    expect(config).toMatchObject({ port: 8081, upstreamUrl: 'http://127.0.0.1:9000/api', upstreamTimeoutMs: 2500 });
-    expect(config.executionIdPattern.test('ex_12')).toBe(true);
+    expect(config.server).toEqual({
+      port: 8081,
+      host: '0.0.0.0',
+      workers: 4,
+      fastLane: false,
+      maxRequestBodyBytes: 4096,
+      headersTimeoutMs: 2000,
+      requestTimeoutMs: 3000,
+      keepAliveTimeoutMs: 65_000,
+    });
+    const { executionIdPattern, ...upstream } = config.upstream;
+    expect(upstream).toEqual({
+      url: 'http://127.0.0.1:9000/api',
+      timeoutMs: 2500,
+      requestBudgetMs: 9000,
+      maxAttempts: 5,
+      retryBaseDelayMs: 20,
+      retryMaxDelayMs: 400,
+      retryAfterCapMs: 700,
+      breakerThreshold: 3,
+      breakerHalfOpenMs: 800,
+      maxConcurrent: 32,
+      queue: 0,
+      connections: 8,
+      concurrencyPerRequest: 4,
+      maxBodyBytes: 2048,
+    });
+    expect(executionIdPattern.test('ex_12')).toBe(true);
+    expect(executionIdPattern.test('ex_demo_1')).toBe(false);
+    expect(config.cache).toEqual({ terminalTtlMs: 0, activeTtlMs: 500, maxBytes: 1000 });
+    expect(config.security).toEqual({ introspection: false, fieldSuggestions: false, corsOrigins: ['https://app.example', 'https://admin.example'] });
+    expect(config.telemetry).toEqual({ logLevel: 'warn', upstreamCost: false });
+  });
+
+  it('treats an empty variable as unset', () => {
+    const config = readConfig({ PORT: '', FAST_LANE: '', FIELD_SUGGESTIONS: '', UPSTREAM_URL: '' });
+    expect(config.server.port).toBe(4000);
+    expect(config.server.fastLane).toBe(true);
+    expect(config.security.fieldSuggestions).toBe(true);
+    expect(config.upstream.url).toBeUndefined();
+  });
+
+  it.each([
+    [{}, true],
+    [{ FAST_LANE: 'true' }, true],
+    [{ FAST_LANE: 'false' }, false],
+  ])('FAST_LANE: %o selects the fast lane: %s', (env, fastLane) => {
+    expect(readConfig(env).server.fastLane).toBe(fastLane);
+  });
+
+  it.each([
+    [{}, false, true],
+    [{ NODE_ENV: 'development' }, false, true],
+    [{ NODE_ENV: 'test' }, false, true],
+    [{ NODE_ENV: 'production' }, true, false],
+    [{ NODE_ENV: 'production', FIELD_SUGGESTIONS: 'true' }, true, true],
+    [{ NODE_ENV: 'production', FIELD_SUGGESTIONS: 'false' }, true, false],
+    [{ NODE_ENV: 'production', FIELD_SUGGESTIONS: '' }, true, false],
+    [{ FIELD_SUGGESTIONS: 'false' }, false, false],
+    [{ FIELD_SUGGESTIONS: 'true' }, false, true],
+  ])('with %o: production %s, field suggestions %s', (env, production, fieldSuggestions) => {
+    const config = readConfig(env);
+    expect(config.production).toBe(production);
+    expect(config.security.fieldSuggestions).toBe(fieldSuggestions);
+  });
+
+  it('reads the HTTP time limits and retry pauses at the edges of their ranges', () => {
+    expect(
+      readConfig({ HTTP_HEADERS_TIMEOUT_MS: '100', HTTP_REQUEST_TIMEOUT_MS: '120000', HTTP_KEEP_ALIVE_TIMEOUT_MS: '600000' }).server,
+    ).toMatchObject({ headersTimeoutMs: 100, requestTimeoutMs: 120_000, keepAliveTimeoutMs: 600_000 });
+    expect(readConfig({ UPSTREAM_RETRY_BASE_DELAY_MS: '0', UPSTREAM_RETRY_MAX_DELAY_MS: '60000' }).upstream).toMatchObject({
+      retryBaseDelayMs: 0,
+      retryMaxDelayMs: 60_000,
+    });
   });
 
   it.each([
@@ -27,9 +156,38 @@ describe('configuration', () => {
     [{ UPSTREAM_URL: 'http://host/?x=1' }, 'Invalid UPSTREAM_URL="http://host/?x=1": must not carry a query string or fragment.'],
     [{ UPSTREAM_TIMEOUT_MS: '0' }, 'Invalid UPSTREAM_TIMEOUT_MS="0": must be at least 1.'],
     [{ EXECUTION_ID_PATTERN: '(' }, 'Invalid EXECUTION_ID_PATTERN="(": must be a valid regular expression.'],
+    [{ FAST_LANE: 'yes' }, 'Invalid FAST_LANE="yes": must be true or false.'],
+    [{ FAST_LANE: '0' }, 'Invalid FAST_LANE="0": must be true or false.'],
+    [{ FIELD_SUGGESTIONS: 'on' }, 'Invalid FIELD_SUGGESTIONS="on": must be true or false.'],
+    [{ FIELD_SUGGESTIONS: 'TRUE' }, 'Invalid FIELD_SUGGESTIONS="TRUE": must be true or false.'],
+    [{ HTTP_HEADERS_TIMEOUT_MS: '99' }, 'Invalid HTTP_HEADERS_TIMEOUT_MS="99": must be at least 100.'],
+    [{ HTTP_HEADERS_TIMEOUT_MS: '120001' }, 'Invalid HTTP_HEADERS_TIMEOUT_MS="120001": must be at most 120000.'],
+    [{ HTTP_REQUEST_TIMEOUT_MS: '2.5' }, 'Invalid HTTP_REQUEST_TIMEOUT_MS="2.5": must be a whole number from 100 to 120000.'],
+    [{ HTTP_REQUEST_TIMEOUT_MS: '50' }, 'Invalid HTTP_REQUEST_TIMEOUT_MS="50": must be at least 100.'],
+    [{ HTTP_KEEP_ALIVE_TIMEOUT_MS: 'soon' }, 'Invalid HTTP_KEEP_ALIVE_TIMEOUT_MS="soon": must be a whole number from 100 to 600000.'],
+    [{ HTTP_KEEP_ALIVE_TIMEOUT_MS: '600001' }, 'Invalid HTTP_KEEP_ALIVE_TIMEOUT_MS="600001": must be at most 600000.'],
+    [{ UPSTREAM_RETRY_BASE_DELAY_MS: '-1' }, 'Invalid UPSTREAM_RETRY_BASE_DELAY_MS="-1": must be at least 0.'],
+    [{ UPSTREAM_RETRY_BASE_DELAY_MS: 'fast' }, 'Invalid UPSTREAM_RETRY_BASE_DELAY_MS="fast": must be a whole number from 0 to 60000.'],
+    [{ UPSTREAM_RETRY_MAX_DELAY_MS: '60001' }, 'Invalid UPSTREAM_RETRY_MAX_DELAY_MS="60001": must be at most 60000.'],
   ])('stops on %o with one line saying what to fix', (env, message) => {
     expect(() => readConfig(env)).toThrow(ConfigError);
     expect(() => readConfig(env)).toThrow(message);
     expect(message).not.toContain('\n');
+  });
+});
+
+describe('README "Configuration"', () => {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  const rows = new Set(readme.split('\n').filter((line) => line.startsWith('| `')).map((line) => /^\| `([^`]+)` \|/.exec(line)?.[1]));
+
+  it('declares each setting once', () => {
+    const names = settingNames();
+    expect(names.length).toBeGreaterThanOrEqual(31);
+    expect(new Set(names).size).toBe(names.length);
+  });
+
+  it('lists every setting in its configuration tables', () => {
+    const missing = settingNames().filter((name) => !rows.has(name));
+    expect(missing, 'settings with no "| `NAME` |" row in README.md').toEqual([]);
   });
 });

@@ -1,11 +1,19 @@
 /**
- * End to end over real sockets: the generated typed client (graphql-request +
+ * End to end over real sockets, on each lane (`fast`, as deployed, and `full`,
+ * Yoga's own node adapter): the generated typed client (graphql-request +
  * graphql-codegen documents, as frontends use it) → the gateway on a loopback
- * port → the fake upstream on another. No hand-written query strings: every
- * operation is a generated document (printed as is where the raw response and
- * its headers are needed).
+ * port → the fake upstream on another. The typed-client suite sends no
+ * hand-written query strings: every operation is a generated document (printed
+ * as is where the raw response and its headers are needed).
+ *
+ * Then the pipeline's promises that hold whatever the lane: a document answers
+ * the same the first time and every time after (the fast lane caches and
+ * compiles on first sight), an operation with errors is answered from what was
+ * already loaded and counts its events once, a client leaving cancels upstream
+ * work; and the two lanes answer any request alike, down to the bytes.
  */
-import { print } from 'graphql';
+import { connect } from 'node:net';
+import { getLocation, print, Source } from 'graphql';
 import { ClientError } from 'graphql-request';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -19,8 +27,11 @@ import {
   type ExecutionStatusQuery,
   type ExecutionStatusQueryVariables,
 } from '../src/client/index.js';
+import type { FakeUpstream } from '../src/demo/fake-upstream.js';
+import { ErrorCode } from '../src/errors.js';
+import { MAX_EVENTS_PER_REQUEST } from '../src/request/scope.js';
 import type { UpstreamEvent, UpstreamExecution } from '../src/upstream/envelope.js';
-import { AUTH, Harness } from './support/harness.js';
+import { AUTH, Harness, LANES } from './support/harness.js';
 
 const DEMO_STATUSES = [
   ['ex_demo_1', 'awaiting_payment', 'AWAITING_PAYMENT', false],
@@ -35,23 +46,14 @@ const DEMO_STATUSES = [
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-let harness: Harness;
-let url: string;
-beforeAll(async () => {
-  harness = await Harness.start();
-  url = await harness.listen();
-});
-afterAll(() => harness.close());
-beforeEach(() => harness.upstream.reset());
-
-function upstreamExecution(id: string): UpstreamExecution {
-  const stored = harness.upstream.get(id);
+function upstreamExecutionOf(upstream: FakeUpstream, id: string): UpstreamExecution {
+  const stored = upstream.get(id);
   if (!stored) throw new Error(`the fake upstream has no ${id}`);
   return stored.execution;
 }
 
-function upstreamEvents(id: string): UpstreamEvent[] {
-  return harness.upstream.get(id)!.events;
+function upstreamEventsOf(upstream: FakeUpstream, id: string): UpstreamEvent[] {
+  return upstream.get(id)!.events;
 }
 
 /** The fields of ExecutionDetails, as the gateway should serve them for an upstream execution. */
@@ -104,7 +106,18 @@ function expectedEvent(event: UpstreamEvent) {
   };
 }
 
-describe('typed client, end to end', () => {
+describe.each(LANES)('typed client, end to end (%s lane)', (lane) => {
+  let harness: Harness;
+  let url: string;
+  beforeAll(async () => {
+    harness = await Harness.start({ lane });
+    url = harness.url;
+  });
+  afterAll(() => harness.close());
+  beforeEach(() => harness.upstream.reset());
+  const upstreamExecution = (id: string) => upstreamExecutionOf(harness.upstream, id);
+  const upstreamEvents = (id: string) => upstreamEventsOf(harness.upstream, id);
+
   it.each(DEMO_STATUSES)('polls the status of %s (%s)', async (id, raw, status, isTerminal) => {
     const client = createGatewayClient(url, AUTH);
     const { execution } = await client.request(ExecutionStatusDocument, { id });
@@ -178,6 +191,10 @@ describe('typed client, end to end', () => {
     const [notFound] = response.errors!;
     expect(notFound!.extensions).toMatchObject({ code: 'NOT_FOUND', upstreamStatus: 404, upstreamRequestId: expect.stringMatching(/^up-/) });
     expect(notFound!.path).toEqual(['executions', 1]);
+    // Where the failing field is in the document the client sent (the fast lane's
+    // compiled code gives none; graphql-js makes the answer again with them).
+    const sent = print(ExecutionsDocument);
+    expect(notFound!.locations).toEqual([getLocation(new Source(sent), sent.indexOf('executions('))]);
     // One upstream call per id, each with the caller's token.
     for (const id of ids) {
       const calls = harness.upstream.requestsFor(id);
@@ -261,5 +278,289 @@ describe('typed client, end to end', () => {
     const calls = harness.upstream.requestsFor('ex_demo_3');
     expect(calls).toHaveLength(1);
     expect(calls[0]!.headers['x-request-id']).toBe(echoed);
+  });
+});
+
+const FAULTY_ID = 'ex_demo_2';
+
+/**
+ * Upstream time and upstream's request counter differ from run to run; nothing
+ * else may, down to the order of keys: bodies are compared as text.
+ */
+function normalise(text: string): string {
+  return text.replace(/"timeMs":\d+/g, '"timeMs":0').replace(/"upstreamRequestId":"[^"]*"/g, '"upstreamRequestId":""');
+}
+
+/** Headers a client or browser acts on; date and connection headers are the socket's, not the gateway's. */
+const COMPARED_HEADERS = [
+  'content-type',
+  'x-request-id',
+  'access-control-allow-origin',
+  'access-control-allow-methods',
+  'access-control-allow-credentials',
+  'access-control-allow-headers',
+  'access-control-max-age',
+  'access-control-expose-headers',
+  'vary',
+  'allow',
+  'accept',
+];
+
+interface Sent {
+  method?: string;
+  /** Relative to the gateway's origin; `/graphql` unless given. */
+  path?: string;
+  body?: string;
+  headers?: Record<string, string>;
+}
+
+interface Answer {
+  status: number;
+  headers: Record<string, string | null>;
+  body: string;
+  upstreamCalls: number;
+}
+
+const json = (query: string, variables?: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ query, ...(variables ? { variables } : {}), ...extra });
+
+/** Sends one request as a client would and records what came back and what it cost upstream. */
+async function send(harness: Harness, sent: Sent): Promise<Answer> {
+  const method = sent.method ?? 'POST';
+  const callsBefore = harness.upstream.requests.length;
+  const response = await harness.fetch(sent.path ?? '/graphql', {
+    method,
+    headers: {
+      ...(method === 'POST' ? { 'content-type': 'application/json' } : {}),
+      authorization: AUTH,
+      'x-request-id': 'e2e-same-answer',
+      ...sent.headers,
+    },
+    ...(sent.body === undefined ? {} : { body: sent.body }),
+  });
+  const text = await response.text();
+  return {
+    status: response.status,
+    headers: Object.fromEntries(COMPARED_HEADERS.map((name) => [name, response.headers.get(name)])),
+    body: normalise(text),
+    upstreamCalls: harness.upstream.requests.length - callsBefore,
+  };
+}
+
+describe.each(LANES)('one pipeline, whatever the lane (%s lane)', (lane) => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await Harness.start({ lane, env: { CORS_ORIGINS: 'https://app.example' } });
+  });
+  afterAll(() => harness.close());
+  beforeEach(() => {
+    harness.upstream.reset();
+    harness.upstream.setFault(FAULTY_ID, { kind: 'status', status: 404 });
+  });
+
+  // Each document is new to the gateway at its first request: the fast lane
+  // parses, validates and compiles it then, and reuses all of that after.
+  it.each<[string, Sent]>([
+    ['a status poll', { body: json('query FirstSeen($id: ID!) { execution(id: $id) { id status updatedAt isTerminal } }', { id: 'ex_demo_1' }) }],
+    [
+      'an events page',
+      { body: json('query FirstPage($id: ID!) { execution(id: $id) { id events(first: 3) { totalCount edges { cursor node { id level } } } } }', { id: 'ex_demo_long' }) },
+    ],
+    ['an operation with a failing execution', { body: json('query FirstFailing { executions(ids: ["ex_demo_1", "ex_demo_2", "ex_demo_3"]) { id status } }') }],
+    ['a resolver refusing an argument', { body: json('query FirstBadPage { execution(id: "ex_demo_4") { id events(first: 500) { totalCount } } }') }],
+    ['a missing variable', { body: json('query FirstMissing($id: ID!) { execution(id: $id) { id } }', {}) }],
+    ['an unknown field', { body: json('query FirstUnknown { execution(id: "ex_demo_4") { id nope } }') }],
+    ['two operations and no operation name', { body: json('query FirstOne { __typename } query FirstTwo { execution(id: "ex_demo_4") { id } }') }],
+    ['a GET', { method: 'GET', path: `/graphql?query=${encodeURIComponent('query FirstGet { execution(id: "ex_demo_5") { id status } }')}` }],
+  ])('answers %s the first time as every time after', async (_name, sent) => {
+    const first = await send(harness, sent);
+    const second = await send(harness, sent);
+    const third = await send(harness, sent);
+    expect(second).toEqual(first);
+    expect(third).toEqual(first);
+  });
+
+  it('answers an operation with errors from what it loaded: one upstream call per execution, and the errors where they are in the document', async () => {
+    const query = 'query Failing { executions(ids: ["ex_demo_1", "ex_demo_2", "ex_demo_3"]) { id status } }';
+    const response = await harness.query(query);
+    expect(response.data).toEqual({
+      executions: [{ id: 'ex_demo_1', status: 'AWAITING_PAYMENT' }, null, { id: 'ex_demo_3', status: 'WORKFLOW_QUEUED' }],
+    });
+    expect(response.errors).toEqual([
+      expect.objectContaining({
+        path: ['executions', 1],
+        locations: [getLocation(new Source(query), query.indexOf('executions('))],
+        extensions: expect.objectContaining({ code: ErrorCode.NOT_FOUND, upstreamStatus: 404 }),
+      }),
+    ]);
+    for (const id of ['ex_demo_1', 'ex_demo_2', 'ex_demo_3']) expect(harness.upstream.requestsFor(id), id).toHaveLength(1);
+    expect(harness.upstream.requests).toHaveLength(3);
+    expect(response.extensions).toEqual({ upstream: { calls: 3, cacheHits: 0, sharedCalls: 0, timeMs: expect.any(Number) } });
+  });
+
+  it(`counts the events of an operation with errors once against the ${MAX_EVENTS_PER_REQUEST.toLocaleString('en')}-event cap`, async () => {
+    // 1,100 events in 11 pages, under the cap once and over it if counted twice, and one failing alias.
+    const pages = Array.from({ length: 11 }, (_, i) => `p${i}: execution(id: "ex_demo_long") { events(first: $n) { edges { node { id } } } }`);
+    expect(11 * 100).toBeLessThan(MAX_EVENTS_PER_REQUEST);
+    expect(2 * 11 * 100).toBeGreaterThan(MAX_EVENTS_PER_REQUEST);
+    const response = await harness.query<Record<string, { events: { edges: unknown[] } } | null>>(
+      `query Pages($n: Int!) { ${pages.join(' ')} bad: execution(id: "${FAULTY_ID}") { id } }`,
+      { n: 100 },
+    );
+    expect(response.status).toBe(200);
+    expect((response.errors ?? []).map((error) => [error.path, error.extensions?.code])).toEqual([[['bad'], ErrorCode.NOT_FOUND]]);
+    for (let i = 0; i < 11; i++) expect(response.data![`p${i}`]!.events.edges, `p${i}`).toHaveLength(100);
+    expect(response.data!.bad).toBeNull();
+    // Both executions loaded once, whatever ran the operation how many times.
+    expect(harness.upstream.requestsFor('ex_demo_long')).toHaveLength(1);
+    expect(harness.upstream.requestsFor(FAULTY_ID)).toHaveLength(1);
+  });
+
+  it.each<[string, string]>([
+    ['a POST', `POST /graphql HTTP/1.1\r\ncontent-type: application/json\r\nauthorization: ${AUTH}\r\ncontent-length: 0\r\n\r\n{"query":"{ __typename }"}`],
+    ['a GET', 'GET /graphql?query=%7B__typename%7D HTTP/1.1\r\naccept: application/json\r\n\r\n'],
+    ['a preflight', 'OPTIONS /graphql HTTP/1.1\r\norigin: https://app.example\r\naccess-control-request-method: POST\r\naccess-control-request-headers: content-type\r\n\r\n'],
+    ['health', 'GET /health HTTP/1.1\r\n\r\n'],
+    ['a refused Accept', 'GET /graphql?query=%7B__typename%7D HTTP/1.1\r\naccept: text/html\r\n\r\n'],
+  ])('sends each header of %s once (HTTP/1.1 clients refuse a repeated Content-Length)', async (_name, head) => {
+    const [request, body = ''] = head.split('\r\n\r\n');
+    const fixed = request!.replace(/content-length: \d+/, `content-length: ${Buffer.byteLength(body)}`);
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(new URL(harness.url).port), '127.0.0.1', () => {
+        socket.write(`${fixed.replace(/^(\S+ \S+ HTTP\/1\.1)/, '$1\r\nhost: 127.0.0.1\r\nconnection: close')}\r\n\r\n${body}`);
+      });
+      let received = '';
+      socket.on('data', (chunk) => (received += chunk.toString()));
+      socket.on('end', () => resolve(received));
+      socket.on('error', reject);
+    });
+    const [statusLine, ...lines] = raw.split('\r\n\r\n')[0]!.split('\r\n');
+    expect(statusLine).toMatch(/^HTTP\/1\.1 \d{3}/);
+    const names = lines.map((line) => line.slice(0, line.indexOf(':')).toLowerCase()).filter((name) => name !== 'set-cookie');
+    expect(names.filter((name, i) => names.indexOf(name) !== i)).toEqual([]);
+  });
+
+  it('cancels upstream work when the client leaves mid-request, and serves the next request', async () => {
+    harness.upstream.setFault('ex_demo_5', { kind: 'hang' });
+    const controller = new AbortController();
+    const pending = harness
+      .fetch('/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: AUTH },
+        body: json('query Hanging($id: ID!) { execution(id: $id) { id status } }', { id: 'ex_demo_5' }),
+        signal: controller.signal,
+      })
+      .catch((error: unknown) => error);
+    await expect.poll(() => harness.upstream.requestsFor('ex_demo_5').length).toBe(1);
+    controller.abort();
+    await pending;
+    // The hang would hold the upstream call for the 10 s attempt timeout; only the
+    // client leaving can end it this soon.
+    await expect.poll(() => harness.upstream.inFlight, { timeout: 2_000 }).toBe(0);
+    expect(harness.upstream.requestsFor('ex_demo_5')).toHaveLength(1);
+    const next = await harness.query('query Next($id: ID!) { execution(id: $id) { id status } }', { id: 'ex_demo_4' });
+    expect(next.errors).toBeUndefined();
+    expect(next.data).toEqual({ execution: { id: 'ex_demo_4', status: 'WORKFLOW_RUNNING' } });
+  });
+});
+
+/**
+ * The fast lane changes how a request runs, never what it answers: every
+ * request below goes to a gateway on each lane, and the status, the headers a
+ * client reads, the body (as text) and the upstream calls must be the same.
+ */
+describe('the lanes answer alike', () => {
+  const STATUS = 'query Status($id: ID!) { execution(id: $id) { id status updatedAt } }';
+  const PAGE = `query Page($id: ID!, $after: String) {
+  execution(id: $id) {
+    id status isTerminal requestPayload
+    events(first: 3, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id level message } } }
+  }
+}`;
+  const MANY = 'query Many($ids: [ID!]!) { executions(ids: $ids) { id status } }';
+  const env = { CORS_ORIGINS: 'https://app.example,https://admin.example' };
+  let fast: Harness;
+  let full: Harness;
+
+  beforeAll(async () => {
+    [fast, full] = await Promise.all([Harness.start({ lane: 'fast', env }), Harness.start({ lane: 'full', env })]);
+  });
+  afterAll(() => Promise.all([fast.close(), full.close()]));
+  beforeEach(() => {
+    for (const harness of [fast, full]) {
+      harness.upstream.reset();
+      harness.upstream.setFault(FAULTY_ID, { kind: 'status', status: 404 });
+    }
+  });
+
+  const poll = json(STATUS, { id: 'ex_demo_4' });
+  const cases: Array<[string, Sent]> = [
+    ['a status poll', { body: poll, headers: { accept: 'application/graphql-response+json' } }],
+    ['a status poll accepting application/json', { body: poll, headers: { accept: 'application/json' } }],
+    ['a status poll with no Accept header', { body: poll }],
+    ['a status poll accepting */*', { body: poll, headers: { accept: '*/*' } }],
+    ['the typed client’s Accept header', { body: poll, headers: { accept: 'application/graphql-response+json, application/json' } }],
+    ['Accept preferring application/json', { body: poll, headers: { accept: 'application/json;q=0.9, application/graphql-response+json' } }],
+    ['Accept: application/*', { body: poll, headers: { accept: 'application/*' } }],
+    ['Accept: APPLICATION/JSON', { body: poll, headers: { accept: 'APPLICATION/JSON' } }],
+    ['Accept with a charset', { body: poll, headers: { accept: 'application/json; charset=iso-8859-1, application/graphql-response+json' } }],
+    ['Accept with a stream first', { body: poll, headers: { accept: 'text/event-stream, application/json' } }],
+    ['Accept: multipart/mixed, application/json', { body: poll, headers: { accept: 'multipart/mixed, application/json' } }],
+    ['Accept: text/html, */*;q=0.8', { body: poll, headers: { accept: 'text/html, */*;q=0.8' } }],
+    ['an Accept the gateway cannot serve', { body: poll, headers: { accept: 'text/html' } }],
+    ['a stream only', { body: poll, headers: { accept: 'text/event-stream' } }],
+    ['every media type at q=0', { body: poll, headers: { accept: 'application/json;q=0' } }],
+    ['a charset in the content type', { body: poll, headers: { 'content-type': 'application/json; charset=utf-8' } }],
+    ['a content type in capitals', { body: poll, headers: { 'content-type': 'Application/JSON' } }],
+    ['application/graphql', { body: 'query { execution(id: "ex_demo_4") { id status } }', headers: { 'content-type': 'application/graphql' } }],
+    ['text/plain without the CSRF header', { body: poll, headers: { 'content-type': 'text/plain', authorization: '' } }],
+    ['text/plain with Authorization', { body: poll, headers: { 'content-type': 'text/plain' } }],
+    ['a form', { body: 'query=%7B__typename%7D', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: '' } }],
+    ['an events page with cursors and a payload', { body: json(PAGE, { id: 'ex_demo_long' }) }],
+    ['a page after a cursor from another execution', { body: json(PAGE, { id: 'ex_demo_long', after: 'bm90LWEtY3Vyc29y' }) }],
+    ['executions with one failing and one unknown id', { body: json(MANY, { ids: ['ex_demo_1', FAULTY_ID, 'ex_missing'] }) }],
+    ['an upstream 404', { body: json(STATUS, { id: FAULTY_ID }) }],
+    ['a hostile id', { body: json(STATUS, { id: '../admin' }) }],
+    ['no Authorization header', { body: poll, headers: { authorization: '' } }],
+    ['variables of the wrong type', { body: json(STATUS, { id: { nested: true } }), headers: { accept: 'application/graphql-response+json' } }],
+    ['a missing required variable', { body: json(STATUS, {}), headers: { accept: 'application/graphql-response+json' } }],
+    ['a missing variable, accepting application/json', { body: json(STATUS, {}), headers: { accept: 'application/json' } }],
+    ['an unknown operation name', { body: json(STATUS, { id: 'ex_demo_4' }, { operationName: 'Nope' }) }],
+    ['two operations and no operation name', { body: json(`${STATUS} query Other { __typename }`, { id: 'ex_demo_4' }) }],
+    ['two operations and an operation name', { body: json(`${STATUS} query Other { __typename }`, { id: 'ex_demo_4' }, { operationName: 'Other' }) }],
+    ['a syntax error', { body: json('{ execution(id: "ex_demo_4") { id ') }],
+    ['an unknown field', { body: json('{ execution(id: "ex_demo_4") { id nope } }') }],
+    [
+      'a query past the depth limit',
+      { body: json('{ execution(id: "x") { events { edges { node { execution { events { edges { node { execution { id } } } } } } } } } }') },
+    ],
+    ['a mutation the schema does not have', { body: json('mutation { cancel }') }],
+    ['a subscription the schema does not have', { body: json('subscription { ticks }') }],
+    ['extensions in the request', { body: json(STATUS, { id: 'ex_demo_4' }, { extensions: { persistedQuery: null } }) }],
+    ['an allowed origin', { body: poll, headers: { origin: 'https://admin.example' } }],
+    ['an origin not on the list', { body: poll, headers: { origin: 'https://evil.example' } }],
+    ['a preflight', { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, authorization' } }],
+    ['introspection', { body: json('{ __schema { queryType { name } } }') }],
+    ['a body that is not JSON', { body: '{"query": ' }],
+    ['a batch', { body: JSON.stringify([{ query: STATUS, variables: { id: 'ex_demo_4' } }]) }],
+    ['a JSON string', { body: '"{ __typename }"' }],
+    ['null', { body: 'null' }],
+    ['an empty body', { body: '' }],
+    ['an unknown parameter', { body: json(STATUS, { id: 'ex_demo_4' }, { foo: 1 }) }],
+    ['a query that is not a string', { body: JSON.stringify({ query: 42 }) }],
+    ['no query', { body: JSON.stringify({ variables: {} }) }],
+    ['variables that are not an object', { body: JSON.stringify({ query: STATUS, variables: 'x' }) }],
+    ['a GET', { method: 'GET', path: `/graphql?query=${encodeURIComponent(STATUS)}&variables=${encodeURIComponent('{"id":"ex_demo_6"}')}` }],
+    ['a GET of a mutation', { method: 'GET', path: `/graphql?query=${encodeURIComponent('mutation { cancel }')}` }],
+    ['a GET with no query', { method: 'GET', path: '/graphql', headers: { accept: 'application/json' } }],
+    ['a PUT', { method: 'PUT', body: poll }],
+    ['another path', { path: '/elsewhere', body: poll }],
+    ['health', { method: 'GET', path: '/health' }],
+  ];
+
+  it.each(cases)('%s', async (_name, sent) => {
+    const viaFull = await send(full, sent);
+    const viaFast = await send(fast, sent);
+    expect(viaFast).toEqual(viaFull);
   });
 });

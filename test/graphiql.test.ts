@@ -1,6 +1,7 @@
 /**
  * GraphiQL in a real headless browser (Debian's Chromium driven by
- * playwright-core) against the gateway on a real loopback port: the page loads
+ * playwright-core) against the gateway on a real loopback port, on each lane
+ * (the fast one, as deployed, and Yoga's own node adapter): the page loads
  * with nothing fetched from off the machine, a query typed into the editor runs
  * with the headers typed into the headers editor, and the docs explorer shows
  * the schema's descriptions.
@@ -14,7 +15,7 @@ import { chromium, type Browser, type Page, type Request } from 'playwright-core
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_TOKEN } from '../src/demo/demo-data.js';
 import { schema } from '../src/schema/index.js';
-import { Harness } from './support/harness.js';
+import { Harness, LANES } from './support/harness.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
@@ -31,6 +32,7 @@ const TIMEOUT = 60_000;
 /** Waits inside the page; below the test timeout so a miss reports what was missing. */
 const WAIT = 45_000;
 
+/** The gateway of the lane under test, and its /graphql URL. */
 let harness: Harness;
 let url: string;
 let browser: Promise<Browser> | undefined;
@@ -51,14 +53,8 @@ function launchBrowser(): Promise<Browser> {
   return browser;
 }
 
-beforeAll(async () => {
-  harness = await Harness.start();
-  url = await harness.listen();
-}, TIMEOUT);
-
 afterAll(async () => {
   await (await browser?.catch(() => undefined))?.close();
-  await harness?.close();
 });
 
 /** True for URLs that stay on this machine: loopback hosts, or blob:/data: made in the page. */
@@ -143,9 +139,15 @@ const OPERATION_EDITOR = '.graphiql-query-editor .monaco-editor[data-uri$="opera
 const HEADERS_EDITOR = '.graphiql-editor-tool .monaco-editor[data-uri$="request-headers.json"]';
 const RESULT = '.result-window';
 
-describe('GraphiQL served by the gateway', { timeout: TIMEOUT }, () => {
+describe.each(LANES)('GraphiQL served by the gateway (%s lane)', { timeout: TIMEOUT }, (lane) => {
+  beforeAll(async () => {
+    harness = await Harness.start({ lane });
+    url = harness.url;
+  }, TIMEOUT);
+  afterAll(() => harness?.close());
+
   it('renders the editor from /graphql with every request staying on the machine', async () => {
-    await withGraphiQL('offline', async ({ page, requests, blocked, pageErrors, workers }) => {
+    await withGraphiQL(`offline-${lane}`, async ({ page, requests, blocked, pageErrors, workers }) => {
       const { document, introspected } = await openGraphiQL(page);
       expect(document.status()).toBe(200);
       expect(document.headers()['content-type']).toMatch(/^text\/html/);
@@ -172,7 +174,7 @@ describe('GraphiQL served by the gateway', { timeout: TIMEOUT }, () => {
   });
 
   it('runs a typed query with the typed Authorization header and shows the demo execution', async () => {
-    await withGraphiQL('run-query', async ({ page, pageErrors }) => {
+    await withGraphiQL(`run-query-${lane}`, async ({ page, pageErrors }) => {
       await openGraphiQL(page);
       const query = 'query Probe { execution(id: "ex_demo_4") { id status rawStatus isTerminal } }';
       await typeInto(page, OPERATION_EDITOR, query);
@@ -215,7 +217,7 @@ describe('GraphiQL served by the gateway', { timeout: TIMEOUT }, () => {
     const description = executionType.description ?? '';
     expect(description.length).toBeGreaterThan(20);
 
-    await withGraphiQL('docs', async ({ page, pageErrors }) => {
+    await withGraphiQL(`docs-${lane}`, async ({ page, pageErrors }) => {
       await openGraphiQL(page);
       await page.getByRole('button', { name: 'Show Documentation Explorer' }).click();
       const explorer = page.locator('.graphiql-doc-explorer');

@@ -1,4 +1,4 @@
-/** The process as `npm start` runs it: demo mode, health, and start-up failures. */
+/** The process as `npm start` runs it (src/main.ts): demo mode, health, both lanes, and start-up failures. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,7 +9,7 @@ afterEach(() => {
 });
 
 function start(env: Record<string, string>): { child: ChildProcess; output: () => { stdout: string; stderr: string } } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: new URL('..', import.meta.url),
     env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', ...env },
   });
@@ -62,6 +62,34 @@ describe('npm start', { timeout: 60_000 }, () => {
     expect(code).toBe(0);
   });
 
+  it('with FAST_LANE=false still serves the demo, through Yoga\'s own node adapter', async () => {
+    const { child, output } = start({ PORT: '0', FAST_LANE: 'false', LOG_LEVEL: 'debug' });
+    const url = await waitFor(() => /serving the built-in demo data at (http:\S+)/.exec(output().stdout)?.[1]);
+    const health = await fetch(url.replace('/graphql', '/health'));
+    expect(health.status).toBe(200);
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer demo-token' },
+      body: JSON.stringify({ query: '{ execution(id: "ex_demo_4") { id status events(first: 2) { totalCount nodes { id } } } }' }),
+    });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { data: { execution: { id: string; status: string; events: { totalCount: number; nodes: unknown[] } } }; errors?: unknown };
+    expect(body.errors).toBeUndefined();
+    expect(body.data.execution).toMatchObject({ id: 'ex_demo_4', status: 'WORKFLOW_RUNNING' });
+    expect(body.data.execution.events.nodes).toHaveLength(2);
+    // GraphiQL too, with the demo token filled in.
+    const page = await fetch(url, { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('demo-token');
+    expect(output().stderr).toBe('');
+    // Yoga's own request parsing logged it: the full lane served these (the fast lane runs the parser itself).
+    expect(output().stdout).toContain('Parsing request to extract GraphQL parameters');
+
+    child.kill('SIGTERM');
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(0);
+  });
+
   it('runs WORKERS=2 processes on one port and stops them all on SIGTERM', async () => {
     const { child, output } = start({ PORT: '0', WORKERS: '2' });
     const url = await waitFor(() => /serving the built-in demo data at (http:\S+)/.exec(output().stdout)?.[1]);
@@ -83,6 +111,7 @@ describe('npm start', { timeout: 60_000 }, () => {
   it.each([
     [{ PORT: 'http' }, 'execution-gateway: Invalid PORT="http": must be a whole number from 0 to 65535.'],
     [{ UPSTREAM_URL: 'localhost:8080' }, 'execution-gateway: Invalid UPSTREAM_URL="localhost:8080": must be an http(s) URL such as http://127.0.0.1:8080.'],
+    [{ FAST_LANE: 'no' }, 'execution-gateway: Invalid FAST_LANE="no": must be true or false.'],
   ])('refuses bad configuration %o with one line and exit code 1', async (env, line) => {
     const { child, output } = start(env);
     const [code] = await once(child, 'exit');

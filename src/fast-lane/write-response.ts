@@ -21,8 +21,9 @@ export function writeResponse(response: Response, outgoing: ServerResponse, inco
   if (bodyType !== 'String' && response.body !== null) return sendNodeResponse(response, outgoing, incoming, true) as void | Promise<void>;
   const text = typeof bodyInit === 'string' ? bodyInit : '';
   const headers: Record<string, string | number | string[]> = {};
+  // Lowercased: plugins set names in any case (whatwg-node's CORS answers with `Content-Length`), and a name sent twice is refused by clients.
   response.headers.forEach((value, name) => {
-    headers[name] = value;
+    headers[name.toLowerCase()] = value;
   });
   const cookies = response.headers.getSetCookie?.();
   if (cookies?.length) headers['set-cookie'] = cookies;

@@ -1,0 +1,312 @@
+/**
+ * The fast lane (src/fast-lane/) as a lane of its own: which plugins it agrees
+ * to run, and the compiled execution it adds (./compiled-execution.ts), over
+ * HTTP against the full lane, which runs the same pipeline on graphql-js.
+ *
+ * A plugin with a hook the lane cannot run is refused when the gateway is made
+ * (FastLaneError, naming plugin and hook), never silently left out; the process
+ * (`npm start`) then stops with that one line. Operators register plugins in
+ * code, not through the environment, so these tests make the gateway here.
+ */
+import { compileQuery } from 'graphql-jit';
+import type { Plugin } from 'graphql-yoga';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { readConfig } from '../src/config.js';
+import { createFastLane, FastLaneError, unrunnableHooks } from '../src/fast-lane/index.js';
+import { createLogger } from '../src/logger.js';
+import { createInstance } from '../src/server/instance.js';
+import { AUTH, Harness, LANES, type LaneName } from './support/harness.js';
+
+// The real graphql-jit, watched: which operations the gateway compiles.
+vi.mock('graphql-jit', async (importOriginal) => {
+  const original = await importOriginal<typeof import('graphql-jit')>();
+  return { ...original, compileQuery: vi.fn(original.compileQuery) };
+});
+const compiled = vi.mocked(compileQuery);
+
+/** A plugin an operator might write with a Yoga hook the runner does not know. */
+class LegacyTracer {
+  readonly name = 'legacy-tracer';
+  onExecute(): void {}
+  onFooBar(): void {}
+}
+
+/** Every hook the fast lane runs, each a no-op. */
+function everyKnownHook(): Plugin {
+  const noop = () => undefined;
+  return {
+    onRequest: noop,
+    onRequestParse: noop,
+    onResultProcess: noop,
+    onResponse: noop,
+    onParams: noop,
+    onExecutionResult: noop,
+    onEnveloped: noop,
+    onContextBuilding: noop,
+    onParse: noop,
+    onValidate: noop,
+    onExecute: noop,
+    onSubscribe: noop,
+    onPluginInit: noop,
+    onYogaInit: noop,
+    onSchemaChange: noop,
+    onDispose: noop,
+    instrumentation: {},
+  } as Plugin;
+}
+
+describe('unrunnableHooks', () => {
+  it('accepts every hook the lane runs, and plugins without hooks', () => {
+    expect(unrunnableHooks([everyKnownHook(), {}, { name: 'named' } as Plugin])).toEqual([]);
+  });
+
+  it('accepts instrumentation: the runner wraps its steps with it as Yoga does', () => {
+    const tracer = { name: 'tracer', instrumentation: { request: (_payload: unknown, wrapped: () => void) => wrapped(), operation: (_payload: unknown, wrapped: () => void) => wrapped() } };
+    expect(unrunnableHooks([tracer as unknown as Plugin])).toEqual([]);
+  });
+
+  it.each<[string, object, string]>([
+    ['an unknown hook', { onFooBar: () => undefined }, 'plugin #0: onFooBar'],
+    ['an unknown hook of a named plugin', { name: 'tracer', onExecute: () => undefined, onFooBar: () => undefined }, 'plugin #0 (tracer): onFooBar'],
+    ['an unknown hook beside instrumentation', { name: 'otel', instrumentation: {}, onRequestStart: () => undefined }, 'plugin #0 (otel): onRequestStart'],
+  ])('refuses %s', (_name, plugin, line) => {
+    expect(unrunnableHooks([plugin as Plugin])).toEqual([line]);
+  });
+
+  it('names every refused hook of every plugin by its place in the list, skipping empty places', () => {
+    const plugins = [everyKnownHook(), undefined, null, false, { onFooBar: () => undefined, onBarBaz: () => undefined }, { name: 'x', onQux: () => undefined }];
+    expect(unrunnableHooks(plugins as Plugin[])).toEqual(['plugin #4: onFooBar', 'plugin #4: onBarBaz', 'plugin #5 (x): onQux']);
+  });
+
+  it('looks only at functions named like hooks', () => {
+    const plugin = { onFooBar: 'not a function', onBarBaz: undefined, online: () => undefined, offFooBar: () => undefined, setup: () => undefined };
+    expect(unrunnableHooks([plugin as unknown as Plugin])).toEqual([]);
+  });
+
+  it('inspects a class instance, hooks as prototype methods included, down its inheritance', () => {
+    expect(unrunnableHooks([new LegacyTracer() as unknown as Plugin])).toEqual(['plugin #0 (legacy-tracer): onFooBar']);
+    class Base {
+      onBarBaz(): void {}
+    }
+    class Derived extends Base {
+      onExecute(): void {}
+    }
+    expect(unrunnableHooks([new Derived() as unknown as Plugin])).toEqual(['plugin #0: onBarBaz']);
+    class Known {
+      onExecute(): void {}
+      onResponse(): void {}
+    }
+    expect(unrunnableHooks([new Known() as unknown as Plugin])).toEqual([]);
+  });
+});
+
+describe('createFastLane', () => {
+  const logger = createLogger('silent');
+  const make = (fastLane: boolean, plugins: Plugin[]) =>
+    createInstance(readConfig({ FAST_LANE: String(fastLane), LOG_LEVEL: 'silent' }), { upstreamUrl: 'http://127.0.0.1:9', logger, plugins });
+
+  it.each<[string, Plugin, RegExp]>([
+    ['a class instance with an unknown hook', new LegacyTracer() as unknown as Plugin, /plugin #\d+ \(legacy-tracer\): onFooBar/],
+    ['a named plugin with a hook of a newer Yoga', { name: 'otel', instrumentation: {}, onRequestStart: () => undefined } as unknown as Plugin, /plugin #\d+ \(otel\): onRequestStart/],
+    ['a plugin with onFooBar', { onFooBar: () => undefined } as Plugin, /plugin #\d+: onFooBar/],
+  ])('refuses %s with one line naming it, and the way out', async (_name, plugin, named) => {
+    // The full lane serves the same gateway: Yoga runs every hook itself.
+    const full = make(false, [plugin]);
+    try {
+      let thrown: unknown;
+      try {
+        createFastLane(full.gateway);
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toBeInstanceOf(FastLaneError);
+      const { message } = thrown as FastLaneError;
+      expect(message).toMatch(named);
+      expect(message).toMatch(/^the fast lane cannot run these plugin hooks: .*\. Set FAST_LANE=false to serve every request through Yoga's own handler\.$/);
+      expect(message).not.toContain('\n');
+      // As the process makes it, with FAST_LANE=true.
+      expect(() => make(true, [plugin])).toThrow(FastLaneError);
+    } finally {
+      await full.close();
+    }
+  });
+
+  it('takes the gateway’s own plugins, and plugins with known hooks only', async () => {
+    class Timer {
+      onExecute(): void {}
+    }
+    const instance = make(true, [everyKnownHook(), new Timer() as unknown as Plugin]);
+    expect(instance.lane.readsBodyFirst).toBe(true);
+    await instance.close();
+  });
+
+  it('serves requests through a plugin with every known hook', async () => {
+    const seen: string[] = [];
+    const plugin = everyKnownHook();
+    plugin.onExecute = () => void seen.push('execute');
+    plugin.onResponse = () => void seen.push('response');
+    plugin.instrumentation = {
+      request: (_payload, wrapped) => {
+        seen.push('instrumentation.request');
+        return wrapped();
+      },
+    };
+    const harness = await Harness.start({ lane: 'fast', plugins: [plugin] });
+    try {
+      const response = await harness.query('{ execution(id: "ex_demo_6") { id status } }');
+      expect(response.errors).toBeUndefined();
+      expect(response.data).toEqual({ execution: { id: 'ex_demo_6', status: 'WORKFLOW_SUCCEEDED' } });
+      expect(seen).toEqual(['instrumentation.request', 'execute', 'response']);
+    } finally {
+      await harness.close();
+    }
+  });
+});
+
+describe('npm start with a plugin the fast lane cannot run', () => {
+  class Exited extends Error {
+    constructor(readonly code: number | string | null | undefined) {
+      super(`process.exit(${String(code)})`);
+    }
+  }
+
+  afterEach(() => {
+    vi.doUnmock('../src/pipeline/gateway.js');
+    vi.unstubAllEnvs();
+    vi.restoreAllMocks();
+    vi.resetModules();
+  });
+
+  it('stops with exit code 1 and one line naming the plugin and hook', async () => {
+    // The process passes no plugins of its own; an operator's addition to the
+    // gateway's list (src/pipeline/gateway.ts) is what this stands for.
+    vi.resetModules();
+    vi.doMock('../src/pipeline/gateway.js', async (importOriginal) => {
+      const original = await importOriginal<typeof import('../src/pipeline/gateway.js')>();
+      return {
+        ...original,
+        createGateway: (deps: Parameters<typeof original.createGateway>[0]) =>
+          original.createGateway({ ...deps, plugins: [...(deps.plugins ?? []), new LegacyTracer() as unknown as Plugin] }),
+      };
+    });
+    for (const [name, value] of Object.entries({ PORT: '0', HOST: '127.0.0.1', WORKERS: '1', FAST_LANE: 'true', LOG_LEVEL: 'silent', UPSTREAM_URL: 'http://127.0.0.1:9' })) {
+      vi.stubEnv(name, value);
+    }
+    const exit = vi.spyOn(process, 'exit').mockImplementation(((code?: number | string | null) => {
+      throw new Exited(code);
+    }) as typeof process.exit);
+    const written: string[] = [];
+    vi.spyOn(process.stderr, 'write').mockImplementation(((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    }) as typeof process.stderr.write);
+
+    const { run } = await import('../src/server/process.js');
+    await expect(run()).rejects.toBeInstanceOf(Exited);
+    expect(exit).toHaveBeenCalledWith(1);
+    const lines = written.join('').split('\n').filter(Boolean);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^execution-gateway: the fast lane cannot run these plugin hooks: plugin #\d+ \(legacy-tracer\): onFooBar\. Set FAST_LANE=false/);
+  });
+});
+
+/** Upstream time and upstream's request ids differ from run to run; nothing else may. */
+function normalise(text: string): string {
+  return text.replace(/"timeMs":\d+/g, '"timeMs":0').replace(/"upstreamRequestId":"[^"]*"/g, '"upstreamRequestId":""');
+}
+
+const FAULTY_ID = 'ex_demo_2';
+
+describe('compiled execution', () => {
+  const lanes = {} as Record<LaneName, Harness>;
+
+  beforeAll(async () => {
+    for (const lane of LANES) lanes[lane] = await Harness.start({ lane });
+  });
+  afterAll(() => Promise.all(LANES.map((lane) => lanes[lane].close())));
+  beforeEach(() => {
+    compiled.mockClear();
+    for (const lane of LANES) {
+      lanes[lane].upstream.reset();
+      lanes[lane].upstream.setFault(FAULTY_ID, { kind: 'status', status: 404 });
+    }
+  });
+
+  async function post(lane: LaneName, body: Record<string, unknown>): Promise<{ status: number; text: string; upstreamCalls: number }> {
+    const harness = lanes[lane];
+    const before = harness.upstream.requests.length;
+    const response = await harness.fetch('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: AUTH, 'x-request-id': 'fast-lane-test' },
+      body: JSON.stringify(body),
+    });
+    return { status: response.status, text: normalise(await response.text()), upstreamCalls: harness.upstream.requests.length - before };
+  }
+
+  const TWO_OPERATIONS = `query A { execution(id: "ex_demo_1") { id status } }
+query B { executions(ids: ["ex_demo_6", "ex_demo_8"]) { id rawStatus isTerminal } }`;
+
+  it.each(LANES)('runs the operation a request names, in a document holding two (%s lane)', async (lane) => {
+    const a = await post(lane, { query: TWO_OPERATIONS, operationName: 'A' });
+    const b = await post(lane, { query: TWO_OPERATIONS, operationName: 'B' });
+    const again = await post(lane, { query: TWO_OPERATIONS, operationName: 'A' });
+    expect(JSON.parse(a.text)).toMatchObject({ data: { execution: { id: 'ex_demo_1', status: 'AWAITING_PAYMENT' } } });
+    expect(JSON.parse(b.text)).toEqual({
+      data: {
+        executions: [
+          { id: 'ex_demo_6', rawStatus: 'workflow_succeeded', isTerminal: true },
+          { id: 'ex_demo_8', rawStatus: 'workflow_cancelled', isTerminal: true },
+        ],
+      },
+      extensions: { upstream: { calls: 2, cacheHits: 0, sharedCalls: 0, timeMs: 0 } },
+    });
+    expect(again).toEqual(a);
+    expect([a.upstreamCalls, b.upstreamCalls]).toEqual([1, 2]);
+  });
+
+  it('compiles each operation of a document once, on the fast lane only', async () => {
+    const query = TWO_OPERATIONS.replace('query A', 'query OnceA').replace('query B', 'query OnceB');
+    for (const operationName of ['OnceA', 'OnceB', 'OnceA', 'OnceB']) await post('fast', { query, operationName });
+    expect(compiled.mock.calls.map(([, , operationName]) => operationName)).toEqual(['OnceA', 'OnceB']);
+    compiled.mockClear();
+    await post('full', { query, operationName: 'OnceB' });
+    expect(compiled).not.toHaveBeenCalled();
+  });
+
+  async function both(body: Record<string, unknown>) {
+    const full = await post('full', body);
+    const fast = await post('fast', body);
+    const errors = JSON.parse(fast.text) as { errors?: Array<{ locations?: unknown[] }> };
+    expect(errors.errors?.length).toBeGreaterThan(0);
+    // graphql-jit's own errors carry no locations: these come from graphql-js running it again.
+    for (const error of errors.errors!) expect(error.locations, JSON.stringify(error)).toEqual([{ line: expect.any(Number), column: expect.any(Number) }]);
+    return { full, fast };
+  }
+
+  it.each<[string, string, Record<string, unknown>?]>([
+    ['an upstream 404 among three executions', 'query Failing { executions(ids: ["ex_demo_1", "ex_demo_2", "ex_demo_3"]) { id status } }'],
+    ['an upstream 404 in a nested selection', 'query Nested {\n  ok: execution(id: "ex_demo_4") { id status }\n  gone: execution(id: "ex_demo_2") {\n    id\n    status\n  }\n}'],
+    ['a refused page size', 'query Refused($n: Int!) { execution(id: "ex_demo_4") { id events(first: $n) { totalCount } } }', { n: 500 }],
+    ['a bad cursor in a fragment', 'query Cursor { execution(id: "ex_demo_long") { ...Page } } fragment Page on Execution { id events(first: 2, after: "bm9wZQ") { totalCount } }'],
+  ])('answers %s with the full lane’s bytes, locations included, with no second upstream call', async (_name, query, variables) => {
+    const { full, fast } = await both({ query, ...(variables ? { variables } : {}) });
+    expect(fast).toEqual(full);
+  });
+
+  it('answers errors from several fields with the full lane’s data and errors', async () => {
+    const query = `query Mixed($n: Int!) {
+  ok: execution(id: "ex_demo_4") { id events(first: 2) { edges { node { id } } } }
+  refused: execution(id: "ex_demo_4") { id events(first: $n) { totalCount } }
+  missing: execution(id: "ex_demo_2") { id status }
+}`;
+    const { full, fast } = await both({ query, variables: { n: 500 } });
+    expect([fast.status, fast.upstreamCalls]).toEqual([full.status, full.upstreamCalls]);
+    // Errors in path order: the lanes may list errors of different fields in a different order
+    // (the fast lane's second run finds every execution already loaded).
+    const canonical = (text: string) => {
+      const body = JSON.parse(text) as { errors: Array<{ path: unknown[] }> };
+      return { ...body, errors: [...body.errors].sort((a, b) => JSON.stringify(a.path).localeCompare(JSON.stringify(b.path))) };
+    };
+    expect(canonical(fast.text)).toEqual(canonical(full.text));
+  });
+});
