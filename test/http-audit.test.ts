@@ -1,36 +1,35 @@
 /**
  * The GraphQL-over-HTTP spec audit from graphql-http, run over a real socket
- * against the gateway as served (harness.listen()). The audits send no
+ * against the gateway as served, on each lane (the harness composes it as
+ * production does and listens on a loopback port). The audits send no
  * Authorization header: they only use `__typename` and malformed requests,
  * which need no token and never reach upstream.
  */
 import { serverAudits, type AuditResult } from 'graphql-http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Harness } from './support/harness.js';
+import { Harness, LANES } from './support/harness.js';
 
 /** Every audit graphql-http 1.23.1 defines; Yoga passes all of them. */
 const EXPECTED_AUDITS = 61;
-
-let harness: Harness;
-let url: string;
-beforeAll(async () => {
-  harness = await Harness.start();
-  url = await harness.listen();
-});
-afterAll(() => harness.close());
 
 function describeFailure(result: AuditResult): string {
   if (result.status === 'ok') return '';
   return `[${result.status}] ${result.id} ${result.name}\n    ${result.reason}`;
 }
 
-describe('GraphQL over HTTP conformance (graphql-http audits)', () => {
+describe.each(LANES)('GraphQL over HTTP conformance (graphql-http audits) (%s lane)', (lane) => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await Harness.start({ lane });
+  });
+  afterAll(() => harness.close());
+
   it(`passes all ${EXPECTED_AUDITS} server audits`, { timeout: 60_000 }, async () => {
     // The audit plays a non-browser client of our CSRF protocol: it sends the
     // CSRF header, as such clients must on "simple" GETs (test/security.test.ts
     // proves those are refused without it).
     const audits = serverAudits({
-      url,
+      url: harness.url,
       fetchFn: (input: RequestInfo | URL, init?: RequestInit) => {
         const headers = new Headers(init?.headers);
         headers.set('x-graphql-yoga-csrf', '1');

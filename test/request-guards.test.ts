@@ -1,299 +1,430 @@
 /**
  * What the gateway checks before it calls upstream, and what it sends when it
  * does: the caller's Authorization header as is, nothing without one, ids that
- * cannot address anything but `/v1/executions/<id>`, and at most 100 ids.
+ * cannot address anything but `/v1/executions/<id>`, and at most 100 ids. Also
+ * how it reads the HTTP request itself: media types in any case, Accept by
+ * preference, and every malformed request answered with a 4xx, a body and a
+ * code, never a 500. Every suite runs on both lanes.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { demoExecutions, makeExecution } from '../src/demo/demo-data.js';
-import { AUTH, Harness, codes } from './support/harness.js';
+import { AUTH, Harness, LANES, codes } from './support/harness.js';
 
 const ONE = `query($id: ID!) { execution(id: $id) { id } }`;
 const MANY = `query($ids: [ID!]!) { executions(ids: $ids) { id } }`;
 const BULK_IDS = Array.from({ length: 101 }, (_, i) => `ex_bulk_${i}`);
 
-let harness: Harness;
-beforeAll(async () => {
-  harness = await Harness.start({
-    upstream: {
-      executions: [
-        ...demoExecutions(),
-        ...BULK_IDS.map((id) => makeExecution({ id, status: 'workflow_succeeded' })),
-        makeExecution({ id: 'A-b_9', status: 'workflow_running' }),
-        makeExecution({ id: '3f2b8c1e-9d4a-4e7b-8f00-1a2b3c4d5e6f', status: 'workflow_running' }),
-      ],
-    },
-  });
-});
-afterAll(() => harness.close());
-beforeEach(() => harness.upstream.reset());
-
-describe('Authorization', () => {
-  it.each([
-    ['Bearer demo-token', null],
-    ['bearer demo-token', 'UNAUTHENTICATED'],
-    ['Bearer  demo-token', 'UNAUTHENTICATED'],
-    ['Basic dXNlcjpwYXNz', 'UNAUTHENTICATED'],
-    ['Bearer abc.DEF-ghi_jkl~+/=', 'UNAUTHENTICATED'],
-  ])('forwards %j to upstream exactly as sent', async (authorization, code) => {
-    const response = await harness.query(ONE, { id: 'ex_demo_1' }, { authorization });
-    expect(harness.upstream.requests).toHaveLength(1);
-    expect(harness.upstream.requests[0]!.headers.authorization).toBe(authorization);
-    if (code === null) {
-      expect(response.errors).toBeUndefined();
-      expect(response.data).toEqual({ execution: { id: 'ex_demo_1' } });
-    } else {
-      // Upstream refused the token; the gateway reports upstream's 401, it does not judge the token itself.
-      expect(response.data).toEqual({ execution: null });
-      expect(response.errors![0]!.extensions).toMatchObject({ code, upstreamStatus: 401 });
-    }
-  });
-
-  it('forwards the header on every upstream call of an executions(ids:) fan-out', async () => {
-    const ids = ['ex_demo_1', 'ex_demo_2', 'ex_demo_3'];
-    const response = await harness.query(MANY, { ids });
-    expect(response.errors).toBeUndefined();
-    expect(harness.upstream.requests).toHaveLength(3);
-    expect(harness.upstream.requests.map((request) => request.headers.authorization)).toEqual([AUTH, AUTH, AUTH]);
-  });
-
-  it('keeps concurrent callers apart: each upstream call carries its own caller’s token', async () => {
-    harness.upstream.latencyMs = 50;
-    const [good, bad] = await Promise.all([
-      harness.query(ONE, { id: 'ex_demo_1' }, { authorization: AUTH }),
-      harness.query(ONE, { id: 'ex_demo_1' }, { authorization: 'Bearer someone-else' }),
-    ]);
-    expect(good.errors).toBeUndefined();
-    expect(good.data).toEqual({ execution: { id: 'ex_demo_1' } });
-    expect(bad.data).toEqual({ execution: null });
-    expect(codes(bad)).toEqual(['UNAUTHENTICATED']);
-    expect(harness.upstream.requests.map((request) => request.headers.authorization).sort()).toEqual([AUTH, 'Bearer someone-else'].sort());
-  });
-
-  it.each([
-    ['no Authorization header', {}],
-    ['an empty Authorization header', { headers: { authorization: '' } }],
-  ])('answers UNAUTHENTICATED with zero upstream calls for execution(id:) with %s', async (_name, options) => {
-    const response = await harness.query(ONE, { id: 'ex_demo_1' }, { authorization: null, ...options });
-    expect(response.data).toEqual({ execution: null });
-    expect(response.errors).toHaveLength(1);
-    expect(response.errors![0]!.path).toEqual(['execution']);
-    // Not upstream's answer: no upstreamStatus, no upstreamRequestId.
-    expect(response.errors![0]!.extensions).toEqual({ code: 'UNAUTHENTICATED' });
-    expect(harness.upstream.requests).toHaveLength(0);
-  });
-
-  it('treats a blank Authorization header sent over HTTP as none (zero upstream calls)', async () => {
-    // Over a real socket, as clients send it: HTTP strips the blanks, leaving an empty value.
-    const url = await harness.listen();
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: '   ' },
-      body: JSON.stringify({ query: ONE, variables: { id: 'ex_demo_1' } }),
+describe.each(LANES)('request guards (%s lane)', (lane) => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await Harness.start({
+      lane,
+      upstream: {
+        executions: [
+          ...demoExecutions(),
+          ...BULK_IDS.map((id) => makeExecution({ id, status: 'workflow_succeeded' })),
+          makeExecution({ id: 'A-b_9', status: 'workflow_running' }),
+          makeExecution({ id: '3f2b8c1e-9d4a-4e7b-8f00-1a2b3c4d5e6f', status: 'workflow_running' }),
+        ],
+      },
     });
-    const body = (await response.json()) as { data: unknown; errors: Array<{ extensions: unknown }> };
-    expect(body.data).toEqual({ execution: null });
-    expect(body.errors.map((error) => error.extensions)).toEqual([{ code: 'UNAUTHENTICATED' }]);
-    expect(harness.upstream.requests).toHaveLength(0);
   });
+  afterAll(() => harness.close());
+  beforeEach(() => harness.upstream.reset());
 
-  it('answers UNAUTHENTICATED for each id of executions(ids:) with zero upstream calls when there is no header', async () => {
-    const response = await harness.query(MANY, { ids: ['ex_demo_1', 'ex_demo_2'] }, { authorization: null });
-    expect(response.data).toEqual({ executions: [null, null] });
-    expect(codes(response)).toEqual(['UNAUTHENTICATED', 'UNAUTHENTICATED']);
-    expect(response.errors!.map((error) => error.path)).toEqual([
-      ['executions', 0],
-      ['executions', 1],
-    ]);
-    expect(harness.upstream.requests).toHaveLength(0);
-  });
+  describe('Authorization', () => {
+    it.each([
+      ['Bearer demo-token', null],
+      ['bearer demo-token', 'UNAUTHENTICATED'],
+      ['Bearer  demo-token', 'UNAUTHENTICATED'],
+      ['Basic dXNlcjpwYXNz', 'UNAUTHENTICATED'],
+      ['Bearer abc.DEF-ghi_jkl~+/=', 'UNAUTHENTICATED'],
+    ])('forwards %j to upstream exactly as sent', async (authorization, code) => {
+      const response = await harness.query(ONE, { id: 'ex_demo_1' }, { authorization });
+      expect(harness.upstream.requests).toHaveLength(1);
+      expect(harness.upstream.requests[0]!.headers.authorization).toBe(authorization);
+      if (code === null) {
+        expect(response.errors).toBeUndefined();
+        expect(response.data).toEqual({ execution: { id: 'ex_demo_1' } });
+      } else {
+        // Upstream refused the token; the gateway reports upstream's 401, it does not judge the token itself.
+        expect(response.data).toEqual({ execution: null });
+        expect(response.errors![0]!.extensions).toMatchObject({ code, upstreamStatus: 401 });
+      }
+    });
 
-  it.each([
-    ['{ __schema { queryType { name } } }', { __schema: { queryType: { name: 'Query' } } }],
-    ['{ __type(name: "Execution") { name kind } }', { __type: { name: 'Execution', kind: 'OBJECT' } }],
-    ['{ __typename }', { __typename: 'Query' }],
-  ])('serves introspection %s without a token and without calling upstream', async (query, data) => {
-    const response = await harness.query(query, undefined, { authorization: null });
-    expect(response.status).toBe(200);
-    expect(response.errors).toBeUndefined();
-    expect(response.data).toEqual(data);
-    expect(harness.upstream.requests).toHaveLength(0);
-  });
-});
+    it('forwards the header on every upstream call of an executions(ids:) fan-out', async () => {
+      const ids = ['ex_demo_1', 'ex_demo_2', 'ex_demo_3'];
+      const response = await harness.query(MANY, { ids });
+      expect(response.errors).toBeUndefined();
+      expect(harness.upstream.requests).toHaveLength(3);
+      expect(harness.upstream.requests.map((request) => request.headers.authorization)).toEqual([AUTH, AUTH, AUTH]);
+    });
 
-describe('execution ids', () => {
-  const HOSTILE: Array<[string, string]> = [
-    ['a slash', '/'],
-    ['a path with a slash', 'ex_demo_1/events'],
-    ['a dot-dot segment', '..'],
-    ['a dot segment', '.'],
-    ['a traversal to a sibling', '../ex_demo_2'],
-    ['a traversal inside an id', 'ex_demo_1/../ex_demo_2'],
-    ['an encoded slash', '%2F'],
-    ['an encoded lowercase slash', 'a%2fb'],
-    ['an encoded dot-dot', '%2e%2e'],
-    ['an upper-case encoded dot-dot', '%2E%2E'],
-    ['a double-encoded slash', '%252F'],
-    ['a single space', ' '],
-    ['an inner space', 'ex demo'],
-    ['a trailing space', 'ex_demo_1 '],
-    ['a leading space', ' ex_demo_1'],
-    ['a query string', 'a?x=1'],
-    ['a fragment', 'a#f'],
-    ['the empty string', ''],
-    ['65 characters', 'a'.repeat(65)],
-    ['a trailing newline', 'ex_demo_1\n'],
-    ['a CRLF header injection', 'ex_demo_1\r\nx-injected: 1'],
-    ['a NUL byte', 'ex\u0000demo'],
-    ['an encoded NUL', 'ex%00'],
-    ['a tab', 'ex\tdemo'],
-    ['a backslash', 'ex\\demo'],
-    ['a semicolon', 'a;b'],
-    ['an ampersand', 'a&b=1'],
-    ['a plus', 'a+b'],
-    ['a percent sign', '%'],
-    ['a non-ASCII letter', 'ex_démo'],
-    ['a full-width letter', 'ｅｘ_1'],
-    ['a zero-width space', 'ex\u200bdemo'],
-    ['a Kelvin sign (case-folds to k)', 'ex_\u212a'],
-    ['an absolute URL', 'http://evil.example/x'],
-    ['a scheme-relative URL', '//evil.example'],
-  ];
+    it('keeps concurrent callers apart: each upstream call carries its own caller’s token', async () => {
+      harness.upstream.latencyMs = 50;
+      const [good, bad] = await Promise.all([
+        harness.query(ONE, { id: 'ex_demo_1' }, { authorization: AUTH }),
+        harness.query(ONE, { id: 'ex_demo_1' }, { authorization: 'Bearer someone-else' }),
+      ]);
+      expect(good.errors).toBeUndefined();
+      expect(good.data).toEqual({ execution: { id: 'ex_demo_1' } });
+      expect(bad.data).toEqual({ execution: null });
+      expect(codes(bad)).toEqual(['UNAUTHENTICATED']);
+      expect(harness.upstream.requests.map((request) => request.headers.authorization).sort()).toEqual([AUTH, 'Bearer someone-else'].sort());
+    });
 
-  describe.each(HOSTILE)('%s', (_name, id) => {
-    it('is BAD_USER_INPUT in execution(id:) with zero upstream calls', async () => {
-      const response = await harness.query(ONE, { id });
+    it.each([
+      ['no Authorization header', {}],
+      ['an empty Authorization header', { headers: { authorization: '' } }],
+    ])('answers UNAUTHENTICATED with zero upstream calls for execution(id:) with %s', async (_name, options) => {
+      const response = await harness.query(ONE, { id: 'ex_demo_1' }, { authorization: null, ...options });
       expect(response.data).toEqual({ execution: null });
       expect(response.errors).toHaveLength(1);
       expect(response.errors![0]!.path).toEqual(['execution']);
+      // Not upstream's answer: no upstreamStatus, no upstreamRequestId.
+      expect(response.errors![0]!.extensions).toEqual({ code: 'UNAUTHENTICATED' });
+      expect(harness.upstream.requests).toHaveLength(0);
+    });
+
+    it('treats a blank Authorization header sent over HTTP as none (zero upstream calls)', async () => {
+      // Over a real socket, as clients send it: HTTP strips the blanks, leaving an empty value.
+      const response = await harness.fetch('/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: '   ' },
+        body: JSON.stringify({ query: ONE, variables: { id: 'ex_demo_1' } }),
+      });
+      const body = (await response.json()) as { data: unknown; errors: Array<{ extensions: unknown }> };
+      expect(body.data).toEqual({ execution: null });
+      expect(body.errors.map((error) => error.extensions)).toEqual([{ code: 'UNAUTHENTICATED' }]);
+      expect(harness.upstream.requests).toHaveLength(0);
+    });
+
+    it('answers UNAUTHENTICATED for each id of executions(ids:) with zero upstream calls when there is no header', async () => {
+      const response = await harness.query(MANY, { ids: ['ex_demo_1', 'ex_demo_2'] }, { authorization: null });
+      expect(response.data).toEqual({ executions: [null, null] });
+      expect(codes(response)).toEqual(['UNAUTHENTICATED', 'UNAUTHENTICATED']);
+      expect(response.errors!.map((error) => error.path)).toEqual([
+        ['executions', 0],
+        ['executions', 1],
+      ]);
+      expect(harness.upstream.requests).toHaveLength(0);
+    });
+
+    it.each([
+      ['{ __schema { queryType { name } } }', { __schema: { queryType: { name: 'Query' } } }],
+      ['{ __type(name: "Execution") { name kind } }', { __type: { name: 'Execution', kind: 'OBJECT' } }],
+      ['{ __typename }', { __typename: 'Query' }],
+    ])('serves introspection %s without a token and without calling upstream', async (query, data) => {
+      const response = await harness.query(query, undefined, { authorization: null });
+      expect(response.status).toBe(200);
+      expect(response.errors).toBeUndefined();
+      expect(response.data).toEqual(data);
+      expect(harness.upstream.requests).toHaveLength(0);
+    });
+  });
+
+  describe('execution ids', () => {
+    const HOSTILE: Array<[string, string]> = [
+      ['a slash', '/'],
+      ['a path with a slash', 'ex_demo_1/events'],
+      ['a dot-dot segment', '..'],
+      ['a dot segment', '.'],
+      ['a traversal to a sibling', '../ex_demo_2'],
+      ['a traversal inside an id', 'ex_demo_1/../ex_demo_2'],
+      ['an encoded slash', '%2F'],
+      ['an encoded lowercase slash', 'a%2fb'],
+      ['an encoded dot-dot', '%2e%2e'],
+      ['an upper-case encoded dot-dot', '%2E%2E'],
+      ['a double-encoded slash', '%252F'],
+      ['a single space', ' '],
+      ['an inner space', 'ex demo'],
+      ['a trailing space', 'ex_demo_1 '],
+      ['a leading space', ' ex_demo_1'],
+      ['a query string', 'a?x=1'],
+      ['a fragment', 'a#f'],
+      ['the empty string', ''],
+      ['65 characters', 'a'.repeat(65)],
+      ['a trailing newline', 'ex_demo_1\n'],
+      ['a CRLF header injection', 'ex_demo_1\r\nx-injected: 1'],
+      ['a NUL byte', 'ex\u0000demo'],
+      ['an encoded NUL', 'ex%00'],
+      ['a tab', 'ex\tdemo'],
+      ['a backslash', 'ex\\demo'],
+      ['a semicolon', 'a;b'],
+      ['an ampersand', 'a&b=1'],
+      ['a plus', 'a+b'],
+      ['a percent sign', '%'],
+      ['a non-ASCII letter', 'ex_démo'],
+      ['a full-width letter', 'ｅｘ_1'],
+      ['a zero-width space', 'ex\u200bdemo'],
+      ['a Kelvin sign (case-folds to k)', 'ex_\u212a'],
+      ['an absolute URL', 'http://evil.example/x'],
+      ['a scheme-relative URL', '//evil.example'],
+    ];
+
+    describe.each(HOSTILE)('%s', (_name, id) => {
+      it('is BAD_USER_INPUT in execution(id:) with zero upstream calls', async () => {
+        const response = await harness.query(ONE, { id });
+        expect(response.data).toEqual({ execution: null });
+        expect(response.errors).toHaveLength(1);
+        expect(response.errors![0]!.path).toEqual(['execution']);
+        expect(response.errors![0]!.extensions).toEqual({ code: 'BAD_USER_INPUT' });
+        expect(harness.upstream.requests).toHaveLength(0);
+      });
+
+      it('is BAD_USER_INPUT in executions(ids:) with zero upstream calls', async () => {
+        const response = await harness.query(MANY, { ids: [id] });
+        expect(response.data).toEqual({ executions: [null] });
+        expect(codes(response)).toEqual(['BAD_USER_INPUT']);
+        expect(response.errors![0]!.path).toEqual(['executions', 0]);
+        expect(harness.upstream.requests).toHaveLength(0);
+      });
+
+      it('fails alone among good ids, which are fetched at their exact paths only', async () => {
+        const response = await harness.query(MANY, { ids: ['ex_demo_1', id, 'ex_demo_2'] });
+        expect(response.data).toEqual({ executions: [{ id: 'ex_demo_1' }, null, { id: 'ex_demo_2' }] });
+        expect(codes(response)).toEqual(['BAD_USER_INPUT']);
+        expect(response.errors![0]!.path).toEqual(['executions', 1]);
+        expect(harness.upstream.requests.map((request) => request.path).sort()).toEqual([
+          '/v1/executions/ex_demo_1',
+          '/v1/executions/ex_demo_2',
+        ]);
+      });
+    });
+
+    it('rejects a hostile id written as a literal in the query too', async () => {
+      const response = await harness.query(`{ execution(id: "../ex_demo_2") { id } }`);
+      expect(response.data).toEqual({ execution: null });
+      expect(codes(response)).toEqual(['BAD_USER_INPUT']);
+      expect(harness.upstream.requests).toHaveLength(0);
+    });
+
+    it.each([
+      ['ex_demo_1', true],
+      ['3f2b8c1e-9d4a-4e7b-8f00-1a2b3c4d5e6f', true],
+      ['A-b_9', true],
+      ['-', false],
+      ['_', false],
+      ['0', false],
+      ['a'.repeat(64), false],
+      ['Z'.repeat(63) + '9', false],
+    ])('sends accepted id %s to exactly /v1/executions/<id>', async (id, stored) => {
+      const response = await harness.query(ONE, { id });
+      expect(harness.upstream.requests).toHaveLength(1);
+      expect(harness.upstream.requests[0]!.path).toBe(`/v1/executions/${id}`);
+      expect(harness.upstream.requests[0]!.method).toBe('GET');
+      if (stored) {
+        expect(response.errors).toBeUndefined();
+        expect(response.data).toEqual({ execution: { id } });
+      } else {
+        // Accepted by the gateway, unknown to upstream: upstream's own 404, not a gateway refusal.
+        expect(response.data).toEqual({ execution: null });
+        expect(response.errors![0]!.extensions).toMatchObject({ code: 'NOT_FOUND', upstreamStatus: 404 });
+      }
+    });
+
+    it('accepts an integer variable for an ID and sends its decimal form', async () => {
+      await harness.query(ONE, { id: 42 });
+      expect(harness.upstream.requests.map((request) => request.path)).toEqual(['/v1/executions/42']);
+    });
+  });
+
+  describe('how many ids', () => {
+    it('accepts 100 ids and fetches each once, in order', async () => {
+      const ids = BULK_IDS.slice(0, 100);
+      const response = await harness.query<{ executions: Array<{ id: string } | null> }>(MANY, { ids });
+      expect(response.errors).toBeUndefined();
+      expect(response.data!.executions.map((execution) => execution?.id)).toEqual(ids);
+      expect(harness.upstream.requests).toHaveLength(100);
+      expect(new Set(harness.upstream.requests.map((request) => request.path))).toEqual(new Set(ids.map((id) => `/v1/executions/${id}`)));
+    });
+
+    it('refuses 101 ids with BAD_USER_INPUT and zero upstream calls', async () => {
+      const response = await harness.query(MANY, { ids: BULK_IDS });
+      expect(BULK_IDS).toHaveLength(101);
+      expect(response.data).toBeNull();
+      expect(response.errors).toHaveLength(1);
+      expect(response.errors![0]!.path).toEqual(['executions']);
       expect(response.errors![0]!.extensions).toEqual({ code: 'BAD_USER_INPUT' });
       expect(harness.upstream.requests).toHaveLength(0);
     });
 
-    it('is BAD_USER_INPUT in executions(ids:) with zero upstream calls', async () => {
-      const response = await harness.query(MANY, { ids: [id] });
-      expect(response.data).toEqual({ executions: [null] });
+    it('counts ids as sent: 101 copies of one id are refused too', async () => {
+      const response = await harness.query(MANY, { ids: Array.from({ length: 101 }, () => 'ex_demo_1') });
       expect(codes(response)).toEqual(['BAD_USER_INPUT']);
-      expect(response.errors![0]!.path).toEqual(['executions', 0]);
       expect(harness.upstream.requests).toHaveLength(0);
     });
 
-    it('fails alone among good ids, which are fetched at their exact paths only', async () => {
-      const response = await harness.query(MANY, { ids: ['ex_demo_1', id, 'ex_demo_2'] });
-      expect(response.data).toEqual({ executions: [{ id: 'ex_demo_1' }, null, { id: 'ex_demo_2' }] });
+    it('refuses 101 ids before checking them: no per-id errors, no upstream calls', async () => {
+      const response = await harness.query(MANY, { ids: [...BULK_IDS.slice(0, 100), '../x'] });
       expect(codes(response)).toEqual(['BAD_USER_INPUT']);
-      expect(response.errors![0]!.path).toEqual(['executions', 1]);
-      expect(harness.upstream.requests.map((request) => request.path).sort()).toEqual([
-        '/v1/executions/ex_demo_1',
-        '/v1/executions/ex_demo_2',
-      ]);
+      expect(response.errors![0]!.path).toEqual(['executions']);
+      expect(harness.upstream.requests).toHaveLength(0);
+    });
+
+    it('answers an empty list for no ids without calling upstream', async () => {
+      const response = await harness.query(MANY, { ids: [] });
+      expect(response.errors).toBeUndefined();
+      expect(response.data).toEqual({ executions: [] });
+      expect(harness.upstream.requests).toHaveLength(0);
     });
   });
 
-  it('rejects a hostile id written as a literal in the query too', async () => {
-    const response = await harness.query(`{ execution(id: "../ex_demo_2") { id } }`);
-    expect(response.data).toEqual({ execution: null });
-    expect(codes(response)).toEqual(['BAD_USER_INPUT']);
-    expect(harness.upstream.requests).toHaveLength(0);
+  describe('with a permissive EXECUTION_ID_PATTERN, the path stays one encoded segment', () => {
+    // Operators may widen the allow-list; the dot-segment check and the encoding must still hold.
+    let permissive: Harness;
+    beforeAll(async () => {
+      permissive = await Harness.start({ lane, env: { EXECUTION_ID_PATTERN: '^[\\s\\S]{1,64}$' } });
+    });
+    afterAll(() => permissive.close());
+    beforeEach(() => permissive.upstream.reset());
+
+    it.each(['.', '..'])('still refuses the dot segment %j with zero upstream calls', async (id) => {
+      const response = await permissive.query(ONE, { id });
+      expect(codes(response)).toEqual(['BAD_USER_INPUT']);
+      expect(permissive.upstream.requests).toHaveLength(0);
+    });
+
+    it('still refuses the empty id with zero upstream calls', async () => {
+      const response = await permissive.query(ONE, { id: '' });
+      expect(codes(response)).toEqual(['BAD_USER_INPUT']);
+      expect(permissive.upstream.requests).toHaveLength(0);
+    });
+
+    it.each(['/', '../ex_demo_2', 'a?x=1', 'a#f', '%2F', '%2e%2e', 'a b', 'a.b', '...'])(
+      'sends %j percent-encoded as the single last segment of /v1/executions/',
+      async (id) => {
+        await permissive.query(ONE, { id });
+        expect(permissive.upstream.requests.map((request) => request.path)).toEqual([`/v1/executions/${encodeURIComponent(id)}`]);
+        expect(permissive.upstream.requests[0]!.path).toMatch(/^\/v1\/executions\/[^/?#]+$/);
+      },
+    );
   });
 
-  it.each([
-    ['ex_demo_1', true],
-    ['3f2b8c1e-9d4a-4e7b-8f00-1a2b3c4d5e6f', true],
-    ['A-b_9', true],
-    ['-', false],
-    ['_', false],
-    ['0', false],
-    ['a'.repeat(64), false],
-    ['Z'.repeat(63) + '9', false],
-  ])('sends accepted id %s to exactly /v1/executions/<id>', async (id, stored) => {
-    const response = await harness.query(ONE, { id });
-    expect(harness.upstream.requests).toHaveLength(1);
-    expect(harness.upstream.requests[0]!.path).toBe(`/v1/executions/${id}`);
-    expect(harness.upstream.requests[0]!.method).toBe('GET');
-    if (stored) {
-      expect(response.errors).toBeUndefined();
-      expect(response.data).toEqual({ execution: { id } });
-    } else {
-      // Accepted by the gateway, unknown to upstream: upstream's own 404, not a gateway refusal.
-      expect(response.data).toEqual({ execution: null });
-      expect(response.errors![0]!.extensions).toMatchObject({ code: 'NOT_FOUND', upstreamStatus: 404 });
-    }
+  /** A raw request over HTTP, with the answer's text kept to assert on what is not in it. */
+  async function send(path: string, init: RequestInit) {
+    const response = await harness.fetch(path, init);
+    const text = await response.text();
+    return { status: response.status, headers: response.headers, text, body: JSON.parse(text) as { data?: unknown; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> } };
+  }
+
+  describe('malformed requests: a 4xx with a body and a code, never a 500', () => {
+    /** Text in a malformed body that must not come back. */
+    const MARKER = 'client_body_marker_5e1f';
+    /** Cut off inside the query string: JSON up to there, then nothing. */
+    const NOT_JSON = `{"query": "{ execution(id: \\"ex_demo_1\\") { id } } # ${MARKER}`;
+
+    it.each(['application/graphql-response+json', 'application/json', '*/*'])(
+      'answers a POST body that is not JSON with 400 BAD_REQUEST under Accept: %s, without repeating the body',
+      async (accept) => {
+        const answer = await send('/graphql', { method: 'POST', headers: { 'content-type': 'application/json', accept, authorization: AUTH }, body: NOT_JSON });
+        expect(answer.status).toBe(400);
+        expect(answer.headers.get('content-type')).toMatch(/^application\/(graphql-response\+)?json/);
+        expect(answer.body.data).toBeUndefined();
+        expect(answer.body.errors).toHaveLength(1);
+        // The code and nothing else: no `originalError`, no `http`.
+        expect(answer.body.errors![0]!.extensions).toEqual({ code: 'BAD_REQUEST' });
+        for (const echoed of [MARKER, 'ex_demo_1', 'originalError', 'stack']) expect(answer.text).not.toContain(echoed);
+        expect(harness.upstream.requests).toHaveLength(0);
+      },
+    );
+
+    it.each([
+      ['an unsupported media type', 415, '/graphql', { method: 'POST', headers: { 'content-type': 'application/xml', authorization: AUTH }, body: '<query/>' }],
+      [
+        'an Accept the gateway cannot answer',
+        406,
+        '/graphql',
+        { method: 'POST', headers: { 'content-type': 'application/json', accept: 'text/html', authorization: AUTH }, body: JSON.stringify({ query: '{ __typename }' }) },
+      ],
+      ['a path other than /graphql', 404, '/graphq', { method: 'GET', headers: { authorization: AUTH } }],
+      ['a method other than GET and POST', 405, '/graphql', { method: 'PUT', headers: { 'content-type': 'application/json', authorization: AUTH }, body: JSON.stringify({ query: '{ __typename }' }) }],
+    ] as Array<[string, number, string, RequestInit]>)('answers %s with %i and a GraphQL error body with a code (Yoga sends none for 404, 406, 415)', async (_name, status, path, init) => {
+      const answer = await send(path, init);
+      expect(answer.status).toBe(status);
+      expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(answer.body.data).toBeUndefined();
+      expect(answer.body.errors).toHaveLength(1);
+      expect(answer.body.errors![0]!.message).not.toBe('');
+      expect(answer.body.errors![0]!.extensions).toEqual({ code: 'BAD_REQUEST' });
+      expect(answer.headers.get('x-request-id')).toBeTruthy();
+      expect(harness.upstream.requests).toHaveLength(0);
+    });
+
+    it.each([
+      ['variables', `variables=${encodeURIComponent('{id:')}`],
+      ['extensions', `variables=${encodeURIComponent('{"id":"ex_demo_1"}')}&extensions=${encodeURIComponent('{id:')}`],
+    ])('answers a GET whose %s is not JSON with 400 BAD_REQUEST, and logs no error and no stack', async (_name, parameters) => {
+      const logged = harness.logs.length;
+      const rawLogged = harness.rawLogs.length;
+      const answer = await send(`/graphql?query=${encodeURIComponent(ONE)}&${parameters}`, { method: 'GET', headers: { authorization: AUTH } });
+      expect(answer.status).toBe(400);
+      expect(answer.body.data).toBeUndefined();
+      expect(answer.body.errors).toHaveLength(1);
+      expect(answer.body.errors![0]!.extensions).toEqual({ code: 'BAD_REQUEST' });
+      expect(answer.text).not.toMatch(/stack|originalError|SyntaxError/);
+      expect(harness.upstream.requests).toHaveLength(0);
+      // Anything logged for this request has been written by now; give a late line a turn anyway.
+      await new Promise((resolve) => setImmediate(resolve));
+      const lines = harness.logs.slice(logged);
+      expect(lines.filter((line) => Number(line.level) >= 50)).toEqual([]);
+      expect(harness.rawLogs.slice(rawLogged)).not.toContain('stack');
+    });
   });
 
-  it('accepts an integer variable for an ID and sends its decimal form', async () => {
-    await harness.query(ONE, { id: 42 });
-    expect(harness.upstream.requests.map((request) => request.path)).toEqual(['/v1/executions/42']);
-  });
-});
+  describe('media types', () => {
+    it.each(['Application/JSON', 'APPLICATION/JSON; charset=utf-8'])('reads a body sent as %s (media type names are case-insensitive)', async (contentType) => {
+      const answer = await send('/graphql', {
+        method: 'POST',
+        headers: { 'content-type': contentType, accept: 'application/graphql-response+json', authorization: AUTH },
+        body: JSON.stringify({ query: ONE, variables: { id: 'ex_demo_1' } }),
+      });
+      expect(answer.status).toBe(200);
+      expect(answer.body.errors).toBeUndefined();
+      expect(answer.body.data).toEqual({ execution: { id: 'ex_demo_1' } });
+      expect(harness.upstream.requests).toHaveLength(1);
+    });
 
-describe('how many ids', () => {
-  it('accepts 100 ids and fetches each once, in order', async () => {
-    const ids = BULK_IDS.slice(0, 100);
-    const response = await harness.query<{ executions: Array<{ id: string } | null> }>(MANY, { ids });
-    expect(response.errors).toBeUndefined();
-    expect(response.data!.executions.map((execution) => execution?.id)).toEqual(ids);
-    expect(harness.upstream.requests).toHaveLength(100);
-    expect(new Set(harness.upstream.requests.map((request) => request.path))).toEqual(new Set(ids.map((id) => `/v1/executions/${id}`)));
-  });
+    it.each([
+      ['application/json;q=0.5, application/graphql-response+json', 'application/graphql-response+json'],
+      ['application/graphql-response+json;q=0.1, application/json', 'application/json'],
+      ['text/html;q=0.9, application/graphql-response+json;q=0.8, application/json;q=0.7', 'application/graphql-response+json'],
+    ])('honours q-values: Accept: %s is answered as %s', async (accept, mediaType) => {
+      const answer = await send('/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept, authorization: AUTH },
+        body: JSON.stringify({ query: '{ __typename }' }),
+      });
+      expect(answer.status).toBe(200);
+      expect(answer.headers.get('content-type')?.split(';')[0]).toBe(mediaType);
+      expect(answer.body.data).toEqual({ __typename: 'Query' });
+    });
 
-  it('refuses 101 ids with BAD_USER_INPUT and zero upstream calls', async () => {
-    const response = await harness.query(MANY, { ids: BULK_IDS });
-    expect(BULK_IDS).toHaveLength(101);
-    expect(response.data).toBeNull();
-    expect(response.errors).toHaveLength(1);
-    expect(response.errors![0]!.path).toEqual(['executions']);
-    expect(response.errors![0]!.extensions).toEqual({ code: 'BAD_USER_INPUT' });
-    expect(harness.upstream.requests).toHaveLength(0);
-  });
+    it('answers a validation error as the preferred media type says: 400 for application/graphql-response+json, 200 for application/json', async () => {
+      const invalid = (accept: string) =>
+        send('/graphql', { method: 'POST', headers: { 'content-type': 'application/json', accept, authorization: AUTH }, body: JSON.stringify({ query: '{ nope }' }) });
+      const preferred = await invalid('application/json;q=0.5, application/graphql-response+json');
+      expect(preferred.status).toBe(400);
+      expect(preferred.headers.get('content-type')).toMatch(/^application\/graphql-response\+json/);
+      const legacy = await invalid('application/graphql-response+json;q=0.1, application/json');
+      expect(legacy.status).toBe(200);
+      expect(legacy.headers.get('content-type')).toMatch(/^application\/json/);
+      for (const answer of [preferred, legacy]) expect(answer.body.errors!.map((error) => error.extensions?.code)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+    });
 
-  it('counts ids as sent: 101 copies of one id are refused too', async () => {
-    const response = await harness.query(MANY, { ids: Array.from({ length: 101 }, () => 'ex_demo_1') });
-    expect(codes(response)).toEqual(['BAD_USER_INPUT']);
-    expect(harness.upstream.requests).toHaveLength(0);
+    it('answers 406 with a body, and calls nothing upstream, when every Accept entry has q=0', async () => {
+      const answer = await send('/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json;q=0, application/json; q=0', authorization: AUTH },
+        body: JSON.stringify({ query: ONE, variables: { id: 'ex_demo_1' } }),
+      });
+      expect(answer.status).toBe(406);
+      expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(answer.body.errors).toHaveLength(1);
+      expect(answer.body.errors![0]!.extensions).toEqual({ code: 'BAD_REQUEST' });
+      expect(answer.headers.get('x-request-id')).toBeTruthy();
+      expect(harness.upstream.requests).toHaveLength(0);
+    });
   });
-
-  it('refuses 101 ids before checking them: no per-id errors, no upstream calls', async () => {
-    const response = await harness.query(MANY, { ids: [...BULK_IDS.slice(0, 100), '../x'] });
-    expect(codes(response)).toEqual(['BAD_USER_INPUT']);
-    expect(response.errors![0]!.path).toEqual(['executions']);
-    expect(harness.upstream.requests).toHaveLength(0);
-  });
-
-  it('answers an empty list for no ids without calling upstream', async () => {
-    const response = await harness.query(MANY, { ids: [] });
-    expect(response.errors).toBeUndefined();
-    expect(response.data).toEqual({ executions: [] });
-    expect(harness.upstream.requests).toHaveLength(0);
-  });
-});
-
-describe('with a permissive EXECUTION_ID_PATTERN, the path stays one encoded segment', () => {
-  // Operators may widen the allow-list; the dot-segment check and the encoding must still hold.
-  let permissive: Harness;
-  beforeAll(async () => {
-    permissive = await Harness.start({ client: { executionIdPattern: /^[\s\S]{1,64}$/ } });
-  });
-  afterAll(() => permissive.close());
-  beforeEach(() => permissive.upstream.reset());
-
-  it.each(['.', '..'])('still refuses the dot segment %j with zero upstream calls', async (id) => {
-    const response = await permissive.query(ONE, { id });
-    expect(codes(response)).toEqual(['BAD_USER_INPUT']);
-    expect(permissive.upstream.requests).toHaveLength(0);
-  });
-
-  it('still refuses the empty id with zero upstream calls', async () => {
-    const response = await permissive.query(ONE, { id: '' });
-    expect(codes(response)).toEqual(['BAD_USER_INPUT']);
-    expect(permissive.upstream.requests).toHaveLength(0);
-  });
-
-  it.each(['/', '../ex_demo_2', 'a?x=1', 'a#f', '%2F', '%2e%2e', 'a b', 'a.b', '...'])(
-    'sends %j percent-encoded as the single last segment of /v1/executions/',
-    async (id) => {
-      await permissive.query(ONE, { id });
-      expect(permissive.upstream.requests.map((request) => request.path)).toEqual([`/v1/executions/${encodeURIComponent(id)}`]);
-      expect(permissive.upstream.requests[0]!.path).toMatch(/^\/v1\/executions\/[^/?#]+$/);
-    },
-  );
 });

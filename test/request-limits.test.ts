@@ -1,26 +1,27 @@
 /** Runtime caps that static query limits cannot see: distinct executions and events per request. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { MAX_EVENTS_PER_REQUEST, MAX_EXECUTIONS_PER_REQUEST } from '../src/context.js';
 import { makeExecution } from '../src/demo/demo-data.js';
-import { Harness, codes } from './support/harness.js';
+import { MAX_EVENTS_PER_REQUEST, MAX_EXECUTIONS_PER_REQUEST } from '../src/request/scope.js';
+import { Harness, LANES, codes } from './support/harness.js';
 
 const ids = (from: number, count: number) => Array.from({ length: count }, (_, i) => `ex_cap_${from + i}`);
 
-let harness: Harness;
-beforeAll(async () => {
-  harness = await Harness.start({
-    upstream: {
-      executions: [
-        ...ids(0, 110).map((id) => makeExecution({ id, status: 'workflow_running', eventCount: 1 })),
-        makeExecution({ id: 'ex_cap_big', status: 'workflow_running', eventCount: 5_000 }),
-      ],
-    },
+describe.each(LANES)('per-request caps (%s lane)', (lane) => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await Harness.start({
+      lane,
+      upstream: {
+        executions: [
+          ...ids(0, 110).map((id) => makeExecution({ id, status: 'workflow_running', eventCount: 1 })),
+          makeExecution({ id: 'ex_cap_big', status: 'workflow_running', eventCount: 5_000 }),
+        ],
+      },
+    });
   });
-});
-afterAll(() => harness.close());
-beforeEach(() => harness.upstream.reset());
+  afterAll(() => harness.close());
+  beforeEach(() => harness.upstream.reset());
 
-describe('per-request caps', () => {
   it(`loads at most ${MAX_EXECUTIONS_PER_REQUEST} distinct executions per request, whatever the aliases`, async () => {
     const response = await harness.query<{ a: Array<unknown>; b: Array<unknown> }>(
       `query($a: [ID!]!, $b: [ID!]!) { a: executions(ids: $a) { id } b: executions(ids: $b) { id } }`,

@@ -1,27 +1,31 @@
 /**
  * The gateway's security promises, each proven by a test that fails when the
  * promise breaks: operation limits (GraphQL Armor), hidden field suggestions,
- * introspection switched off, request body limits on a real port, CSRF, CORS,
- * error masking in production, no token in the logs, and callers kept apart.
+ * introspection switched off on every content type, request body limits, CSRF,
+ * CORS, the request id on every answer, the HTTP edge's time limits, error
+ * masking in production, no token in the logs, and callers kept apart.
+ *
+ * Every suite that talks to the gateway runs on both lanes (`LANES`): the
+ * harness composes the gateway as production does and sends real HTTP to it.
  *
  * "Zero upstream calls" is asserted wherever the gateway must refuse before
  * doing any upstream work: the fake upstream records every request it gets.
  */
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { getIntrospectionQuery, Lexer, parse, Source, TokenKind, validate, type ExecutionResult } from 'graphql';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DEMO_ORGANIZATION, demoExecutions, makeExecution } from '../src/demo/demo-data.js';
-import { createGateway } from '../src/gateway.js';
 import { createLogger } from '../src/logger.js';
+import { OPERATION_LIMITS } from '../src/pipeline/operation-limits.js';
 import { schema } from '../src/schema/index.js';
-import { OPERATION_LIMITS } from '../src/server/operation-limits.js';
-import { AUTH, Harness, codes } from './support/harness.js';
+import { AUTH, Harness, LANES, codes } from './support/harness.js';
 
 const ONE = `query($id: ID!) { execution(id: $id) { id } }`;
-/** The deepest useful query (README, src/server/operation-limits.ts): depth 8. */
+/** The deepest useful query (README, src/pipeline/operation-limits.ts): depth 8. */
 const DEEPEST_LEGIT = `{ execution(id: "ex_demo_2") { events { edges { node { execution { events { nodes { id } } } } } } } }`;
 /** One level deeper than that. */
 const DEPTH_9 = `{ execution(id: "ex_demo_2") { events { edges { node { execution { events { nodes { execution { id } } } } } } } } }`;
@@ -54,10 +58,58 @@ const onlyError = (response: ExecutionResult) => {
   return response.errors![0]!;
 };
 
+interface HttpAnswer {
+  status: number;
+  headers: Headers;
+  text: string;
+  json: () => ExecutionResult & { errors?: Array<{ message: string; extensions?: Record<string, unknown> }> };
+  ms: number;
+}
+
+async function send(url: string, init: RequestInit & { duplex?: 'half' }): Promise<HttpAnswer> {
+  const started = performance.now();
+  const response = await fetch(url, init);
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, text, json: () => JSON.parse(text), ms: performance.now() - started };
+}
+
+const postJson = (url: string, body: string, headers: Record<string, string> = {}) =>
+  send(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: AUTH, ...headers },
+    body,
+  });
+
+/** The data of a successful answer (responses may carry `extensions`, e.g. upstream cost). */
+function dataOf(answer: HttpAnswer): unknown {
+  const body = answer.json();
+  expect(body.errors).toBeUndefined();
+  return body.data;
+}
+
+/** A JSON body of exactly `bytes` bytes whose query is `{ __typename }` padded with ignored spaces. */
+function bodyOfSize(bytes: number): string {
+  const base = JSON.stringify({ query: '{ __typename }' });
+  const padded = JSON.stringify({ query: `{ __typename }${' '.repeat(bytes - base.length)}` });
+  expect(Buffer.byteLength(padded)).toBe(bytes);
+  return padded;
+}
+
+function restoreNodeEnv(previous: string | undefined): void {
+  if (previous === undefined) delete process.env.NODE_ENV;
+  else process.env.NODE_ENV = previous;
+}
+
 describe('operation limits', () => {
+  it('are the documented values', () => {
+    expect(OPERATION_LIMITS).toMatchObject({ maxDepth: 8, maxAliases: 30, maxDirectives: 20, maxTokens: 2_000, maxCost: 25_000 });
+  });
+});
+
+describe.each(LANES)('operation limits (%s lane)', (lane) => {
   let harness: Harness;
   beforeAll(async () => {
-    harness = await Harness.start();
+    harness = await Harness.start({ lane });
   });
   afterAll(() => harness.close());
   beforeEach(() => harness.upstream.reset());
@@ -73,10 +125,6 @@ describe('operation limits', () => {
     expect(harness.upstream.requests).toHaveLength(0);
     return error;
   }
-
-  it('are the documented values', () => {
-    expect(OPERATION_LIMITS).toMatchObject({ maxDepth: 8, maxAliases: 30, maxDirectives: 20, maxTokens: 2_000, maxCost: 25_000 });
-  });
 
   describe('depth', () => {
     it('accepts the deepest legitimate query (depth 8) and answers it', async () => {
@@ -119,6 +167,22 @@ describe('operation limits', () => {
 
     it('rejects 31 before any upstream call', async () => {
       await expectRejected(aliased(31), /^Aliases limit of 30 exceeded, found 31\.$/);
+    });
+
+    describe('of __typename (counted like any other alias)', () => {
+      const typenames = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `t${i}: __typename`).join(' ')} }`;
+
+      it('accepts 30', async () => {
+        const response = await harness.query<Record<string, string>>(typenames(30));
+        expect(response.status).toBe(200);
+        expect(response.errors).toBeUndefined();
+        expect(Object.keys(response.data!)).toHaveLength(30);
+        expect(response.data!.t29).toBe('Query');
+      });
+
+      it('rejects 31 with GRAPHQL_VALIDATION_FAILED', async () => {
+        await expectRejected(typenames(31), /^Aliases limit of 30 exceeded, found 31\.$/);
+      });
     });
   });
 
@@ -274,7 +338,7 @@ describe('operation limits', () => {
   });
 });
 
-describe('field suggestions', () => {
+describe.each(LANES)('field suggestions (%s lane)', (lane) => {
   const MISSPELLINGS: Array<[string, string, Record<string, unknown> | undefined, RegExp]> = [
     ['a misspelled field', `{ execution(id: "ex_demo_1") { statsu } }`, undefined, /Cannot query field "statsu" on type "Execution"/],
     ['a misspelled argument', `{ execution(idd: "ex_demo_1") { id } }`, undefined, /Unknown argument "idd"/],
@@ -294,10 +358,10 @@ describe('field suggestions', () => {
     ],
   ];
 
-  describe('with blockFieldSuggestions: true (production)', () => {
+  describe('with FIELD_SUGGESTIONS=false', () => {
     let harness: Harness;
     beforeAll(async () => {
-      harness = await Harness.start({ security: { blockFieldSuggestions: true } });
+      harness = await Harness.start({ lane, env: { FIELD_SUGGESTIONS: 'false' } });
     });
     afterAll(() => harness.close());
     beforeEach(() => harness.upstream.reset());
@@ -314,10 +378,10 @@ describe('field suggestions', () => {
     });
   });
 
-  describe('with blockFieldSuggestions: false (development)', () => {
+  describe('with FIELD_SUGGESTIONS=true', () => {
     let harness: Harness;
     beforeAll(async () => {
-      harness = await Harness.start({ security: { blockFieldSuggestions: false } });
+      harness = await Harness.start({ lane, env: { FIELD_SUGGESTIONS: 'true' } });
     });
     afterAll(() => harness.close());
 
@@ -328,32 +392,28 @@ describe('field suggestions', () => {
     });
   });
 
-  it('blocks them by default when the process starts with NODE_ENV=production', async () => {
-    const previous = process.env.NODE_ENV;
-    process.env.NODE_ENV = 'production';
+  it.each([
+    ['blocks them by default with NODE_ENV=production', { NODE_ENV: 'production' }, false],
+    ['gives them by default otherwise', {}, true],
+  ] as Array<[string, Record<string, string>, boolean]>)('%s (FIELD_SUGGESTIONS unset)', async (_name, env, suggests) => {
+    const harness = await Harness.start({ lane, env });
     try {
-      vi.resetModules();
-      const fresh = await import('../src/gateway.js');
-      const yoga = fresh.createGateway({ client: {} as never, logger: createLogger('silent'), concurrencyPerRequest: 10 });
-      const response = await yoga.fetch('http://gateway.test/graphql', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ query: `{ execution(id: "ex_demo_1") { statsu } }` }),
-      });
-      const text = await response.text();
+      const response = await harness.query(`{ execution(id: "ex_demo_1") { statsu } }`);
+      expect(response.status).toBe(400);
+      const text = JSON.stringify(response.errors);
       expect(text).toMatch(/Cannot query field \\"statsu\\"/);
-      expect(text).not.toMatch(/Did you mean/);
+      if (suggests) expect(text).toMatch(/Did you mean \\"status\\"\?/);
+      else expect(text).not.toMatch(/Did you mean/);
     } finally {
-      restoreNodeEnv(previous);
-      vi.resetModules();
+      await harness.close();
     }
   });
 });
 
-describe('introspection switched off', () => {
+describe.each(LANES)('introspection switched off (%s lane)', (lane) => {
   let harness: Harness;
   beforeAll(async () => {
-    harness = await Harness.start({ security: { introspection: false } });
+    harness = await Harness.start({ lane, env: { INTROSPECTION: 'false' } });
   });
   afterAll(() => harness.close());
   beforeEach(() => harness.upstream.reset());
@@ -372,6 +432,40 @@ describe('introspection switched off', () => {
     expect(JSON.stringify(response)).not.toMatch(/ExecutionEvent|"Query"/);
   });
 
+  describe('on every content type, on the first request and a repeated one', () => {
+    const SCHEMA_QUERY = '{ __schema { queryType { name } } }';
+    const ACCEPT = 'application/graphql-response+json';
+    const REQUESTS: Array<[string, (each: Harness) => Promise<Response>]> = [
+      [
+        'POST application/json',
+        (each) => each.fetch('/graphql', { method: 'POST', headers: { 'content-type': 'application/json', accept: ACCEPT }, body: JSON.stringify({ query: SCHEMA_QUERY }) }),
+      ],
+      ['GET', (each) => each.fetch(`/graphql?query=${encodeURIComponent(SCHEMA_QUERY)}`, { headers: { accept: ACCEPT, 'x-graphql-yoga-csrf': '1' } })],
+      ['POST application/graphql', (each) => each.fetch('/graphql', { method: 'POST', headers: { 'content-type': 'application/graphql', accept: ACCEPT }, body: SCHEMA_QUERY })],
+    ];
+
+    it.each(REQUESTS)('refuses { __schema { queryType { name } } } sent as %s', async (_name, request) => {
+      // A gateway of its own, so the first request really is the first this document meets (no cached parse or validation).
+      const fresh = await Harness.start({ lane, env: { INTROSPECTION: 'false' } });
+      try {
+        for (const attempt of ['first', 'repeated']) {
+          const response = await request(fresh);
+          const text = await response.text();
+          expect(response.status, `${attempt} request: ${text}`).toBe(400);
+          const body = JSON.parse(text) as ExecutionResult;
+          expect(body.data).toBeUndefined();
+          expect(body.errors!.length).toBeGreaterThanOrEqual(1);
+          expect(codes(body).every((code) => code === 'GRAPHQL_VALIDATION_FAILED')).toBe(true);
+          expect(body.errors![0]!.message).toMatch(/introspection has been disabled.*"__schema"/);
+          expect(text).not.toMatch(/"Query"|queryType"\s*:/);
+        }
+        expect(fresh.upstream.requests).toHaveLength(0);
+      } finally {
+        await fresh.close();
+      }
+    });
+  });
+
   it('still answers normal queries and __typename', async () => {
     const response = await harness.query(`query($id: ID!) { __typename execution(id: $id) { id status __typename } }`, { id: 'ex_demo_1' });
     expect(response.status).toBe(200);
@@ -381,62 +475,26 @@ describe('introspection switched off', () => {
   });
 });
 
-interface HttpAnswer {
-  status: number;
-  headers: Headers;
-  text: string;
-  json: () => ExecutionResult & { errors?: Array<{ message: string; extensions?: Record<string, unknown> }> };
-  ms: number;
-}
-
-async function send(url: string, init: RequestInit & { duplex?: 'half' }): Promise<HttpAnswer> {
-  const started = performance.now();
-  const response = await fetch(url, init);
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, text, json: () => JSON.parse(text), ms: performance.now() - started };
-}
-
-const postJson = (url: string, body: string, headers: Record<string, string> = {}) =>
-  send(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: AUTH, ...headers },
-    body,
-  });
-
-/** The data of a successful answer (responses may carry `extensions`, e.g. upstream cost). */
-function dataOf(answer: HttpAnswer): unknown {
-  const body = answer.json();
-  expect(body.errors).toBeUndefined();
-  return body.data;
-}
-
-/** A JSON body of exactly `bytes` bytes whose query is `{ __typename }` padded with ignored spaces. */
-function bodyOfSize(bytes: number): string {
-  const base = JSON.stringify({ query: '{ __typename }' });
-  const padded = JSON.stringify({ query: `{ __typename }${' '.repeat(bytes - base.length)}` });
-  expect(Buffer.byteLength(padded)).toBe(bytes);
-  return padded;
-}
-
-describe('request body limit on a real port', () => {
+describe.each(LANES)('request body limit (%s lane)', (lane) => {
   const HUGE = JSON.stringify({ query: ONE, variables: { id: 'ex_demo_1', padding: 'x'.repeat(1024 * 1024) } });
 
   function expect413(answer: HttpAnswer, limit: number) {
     expect(answer.status).toBe(413);
     expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(answer.headers.get('x-request-id')).toBeTruthy();
     const body = answer.json();
     expect(body.data).toBeUndefined();
     expect(body.errors).toHaveLength(1);
     expect(body.errors![0]!.message).toContain(`over ${limit} bytes`);
-    expect(body.errors![0]!.extensions).toEqual({ code: 'BAD_REQUEST', http: { status: 413 } });
+    expect(body.errors![0]!.extensions).toEqual({ code: 'BAD_REQUEST' });
   }
 
-  describe('with maxRequestBodyBytes 1024', () => {
+  describe('with MAX_REQUEST_BODY_BYTES=1024', () => {
     let harness: Harness;
     let url: string;
     beforeAll(async () => {
-      harness = await Harness.start({ maxRequestBodyBytes: 1024 });
-      url = await harness.listen();
+      harness = await Harness.start({ lane, env: { MAX_REQUEST_BODY_BYTES: '1024' } });
+      url = harness.url;
     });
     afterAll(() => harness.close());
     beforeEach(() => harness.upstream.reset());
@@ -481,7 +539,8 @@ describe('request body limit on a real port', () => {
       });
       const answer = await send(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: AUTH }, body: stream, duplex: 'half' });
       expect(answer.status).toBe(411);
-      expect(answer.json().errors![0]!.extensions).toEqual({ code: 'BAD_REQUEST', http: { status: 411 } });
+      expect(answer.headers.get('x-request-id')).toBeTruthy();
+      expect(answer.json().errors![0]!.extensions).toEqual({ code: 'BAD_REQUEST' });
       expect(harness.upstream.requests).toHaveLength(0);
     });
 
@@ -496,8 +555,8 @@ describe('request body limit on a real port', () => {
     let harness: Harness;
     let url: string;
     beforeAll(async () => {
-      harness = await Harness.start();
-      url = await harness.listen();
+      harness = await Harness.start({ lane });
+      url = harness.url;
     });
     afterAll(() => harness.close());
     beforeEach(() => harness.upstream.reset());
@@ -524,13 +583,13 @@ describe('request body limit on a real port', () => {
   });
 });
 
-describe('CSRF prevention on a real port', () => {
+describe.each(LANES)('CSRF prevention (%s lane)', (lane) => {
   let harness: Harness;
   let url: string;
   const typename = () => `${url}?query=${encodeURIComponent('{__typename}')}`;
   beforeAll(async () => {
-    harness = await Harness.start();
-    url = await harness.listen();
+    harness = await Harness.start({ lane });
+    url = harness.url;
   });
   afterAll(() => harness.close());
   beforeEach(() => harness.upstream.reset());
@@ -582,12 +641,16 @@ describe('CSRF prevention on a real port', () => {
   });
 });
 
-describe('CORS', () => {
+describe.each(LANES)('CORS (%s lane)', (lane) => {
   const preflight = (url: string, origin: string) =>
     send(url, {
       method: 'OPTIONS',
       headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
     });
+  /** The headers a browser lets the page read, lowercased. */
+  const exposed = (answer: HttpAnswer) => (answer.headers.get('access-control-expose-headers') ?? '').toLowerCase().split(/\s*,\s*/);
+  const corsHeaders = (answer: HttpAnswer) => [...answer.headers.keys()].filter((name) => name.startsWith('access-control-'));
+  const varies = (answer: HttpAnswer) => (answer.headers.get('vary') ?? '').split(/\s*,\s*/).some((each) => each.toLowerCase() === 'origin');
   /** Whether a browser at `origin` may read the response. */
   const allows = (answer: HttpAnswer, origin: string) => {
     const allowed = answer.headers.get('access-control-allow-origin');
@@ -598,8 +661,8 @@ describe('CORS', () => {
     let harness: Harness;
     let url: string;
     beforeAll(async () => {
-      harness = await Harness.start();
-      url = await harness.listen();
+      harness = await Harness.start({ lane });
+      url = harness.url;
     });
     afterAll(() => harness.close());
 
@@ -616,12 +679,12 @@ describe('CORS', () => {
     });
   });
 
-  describe('with corsOrigins: [https://app.example]', () => {
+  describe('with CORS_ORIGINS=https://app.example', () => {
     let harness: Harness;
     let url: string;
     beforeAll(async () => {
-      harness = await Harness.start({ security: { corsOrigins: ['https://app.example'] } });
-      url = await harness.listen();
+      harness = await Harness.start({ lane, env: { CORS_ORIGINS: 'https://app.example' } });
+      url = harness.url;
     });
     afterAll(() => harness.close());
 
@@ -642,14 +705,43 @@ describe('CORS', () => {
       const post = await postJson(url, JSON.stringify({ query: '{ __typename }' }), { origin: 'https://evil.example' });
       expect(allows(post, 'https://evil.example')).toBe(false);
     });
+
+    it('lets https://app.example read the x-request-id of a response', async () => {
+      const post = await postJson(url, JSON.stringify({ query: '{ __typename }' }), { origin: 'https://app.example' });
+      expect(post.status).toBe(200);
+      expect(post.headers.get('x-request-id')).toBeTruthy();
+      expect(exposed(post)).toContain('x-request-id');
+    });
+
+    it('gives a disallowed origin no CORS header at all', async () => {
+      for (const answer of [
+        await preflight(url, 'https://evil.example'),
+        await postJson(url, JSON.stringify({ query: '{ __typename }' }), { origin: 'https://evil.example' }),
+      ]) {
+        expect(corsHeaders(answer)).toEqual([]);
+      }
+    });
+
+    it('varies on Origin in every answer: allowed, disallowed and no origin, preflight, success and error', async () => {
+      const typename = JSON.stringify({ query: '{ __typename }' });
+      const answers = {
+        'allowed preflight': await preflight(url, 'https://app.example'),
+        'disallowed preflight': await preflight(url, 'https://evil.example'),
+        'allowed POST': await postJson(url, typename, { origin: 'https://app.example' }),
+        'disallowed POST': await postJson(url, typename, { origin: 'https://evil.example' }),
+        'POST without Origin': await postJson(url, typename),
+        'disallowed POST refused by validation': await postJson(url, JSON.stringify({ query: '{ nope }' }), { origin: 'https://evil.example' }),
+      };
+      for (const [name, answer] of Object.entries(answers)) expect(varies(answer), name).toBe(true);
+    });
   });
 
   describe('with two origins', () => {
     let harness: Harness;
     let url: string;
     beforeAll(async () => {
-      harness = await Harness.start({ security: { corsOrigins: ['https://app.example', 'https://admin.example'] } });
-      url = await harness.listen();
+      harness = await Harness.start({ lane, env: { CORS_ORIGINS: 'https://app.example,https://admin.example' } });
+      url = harness.url;
     });
     afterAll(() => harness.close());
 
@@ -658,11 +750,18 @@ describe('CORS', () => {
         const answer = await preflight(url, origin);
         expect(allows(answer, origin)).toBe(true);
         expect(answer.headers.get('vary')).toMatch(/Origin/);
+        const post = await postJson(url, JSON.stringify({ query: '{ __typename }' }), { origin });
+        expect(allows(post, origin)).toBe(true);
+        expect(exposed(post)).toContain('x-request-id');
+        expect(varies(post)).toBe(true);
       }
     });
 
-    it('does not allow https://evil.example', async () => {
-      expect(allows(await preflight(url, 'https://evil.example'), 'https://evil.example')).toBe(false);
+    it('does not allow https://evil.example, and still varies on Origin', async () => {
+      const answer = await preflight(url, 'https://evil.example');
+      expect(allows(answer, 'https://evil.example')).toBe(false);
+      expect(corsHeaders(answer)).toEqual([]);
+      expect(varies(answer)).toBe(true);
     });
 
     it('does not allow the opaque origin "null" (sandboxed iframes, file: pages)', async () => {
@@ -676,12 +775,140 @@ describe('CORS', () => {
   });
 });
 
-function restoreNodeEnv(previous: string | undefined): void {
-  if (previous === undefined) delete process.env.NODE_ENV;
-  else process.env.NODE_ENV = previous;
+/** What a raw TCP client (node:net) receives for `request`, sent as is, and how long the answer took; ends when the server closes or after `giveUpMs`. */
+function rawExchange(url: string, request: string, giveUpMs = 5_000): Promise<{ text: string; ms: number }> {
+  const { hostname, port } = new URL(url);
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname);
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (text += chunk));
+    socket.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' ? undefined : reject(error)));
+    socket.on('close', () => resolve({ text, ms: performance.now() - started }));
+    // Silence is a failure, not a hang of the suite.
+    socket.setTimeout(giveUpMs, () => socket.destroy());
+    socket.write(request);
+  });
 }
 
-describe('error masking in production conditions', () => {
+/** A raw HTTP/1.1 answer split into its status, headers (lowercased names) and body. */
+function parseRaw(text: string): { status: number; headers: Record<string, string>; body: string } {
+  const [head = '', body = ''] = text.split('\r\n\r\n', 2);
+  const [statusLine = '', ...headerLines] = head.split('\r\n');
+  const headers = Object.fromEntries(headerLines.map((line) => [line.slice(0, line.indexOf(':')).trim().toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]));
+  return { status: Number(statusLine.split(' ')[1]), headers, body };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+describe.each(LANES)('the request id on every answer (%s lane)', (lane) => {
+  let harness: Harness;
+  let url: string;
+  beforeAll(async () => {
+    harness = await Harness.start({ lane, env: { MAX_REQUEST_BODY_BYTES: '1024', CORS_ORIGINS: 'https://app.example' } });
+    url = harness.url;
+  });
+  afterAll(() => harness.close());
+
+  const json = { 'content-type': 'application/json', accept: 'application/graphql-response+json' };
+  const typename = JSON.stringify({ query: '{ __typename }' });
+  const chunked = () =>
+    new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode(typename));
+        controller.close();
+      },
+    });
+  /** One request for each way the gateway answers: pipeline, Yoga's own refusals and the edge's. */
+  const ANSWERS: Array<[string, number, (headers: Record<string, string>) => Promise<HttpAnswer>]> = [
+    ['a success', 200, (headers) => send(url, { method: 'POST', headers: { ...json, ...headers }, body: typename })],
+    ['a body that is not JSON', 400, (headers) => send(url, { method: 'POST', headers: { ...json, ...headers }, body: '{"query":' })],
+    ['a validation error', 400, (headers) => send(url, { method: 'POST', headers: { ...json, ...headers }, body: JSON.stringify({ query: '{ nope }' }) })],
+    ['a GET without the CSRF header', 403, (headers) => send(`${url}?query=${encodeURIComponent('{ __typename }')}`, { method: 'GET', headers })],
+    ['an unknown path', 404, (headers) => send(`${harness.origin}/nope`, { method: 'GET', headers })],
+    ['an Accept with q=0 only', 406, (headers) => send(url, { method: 'POST', headers: { ...json, accept: 'application/json;q=0', ...headers }, body: typename })],
+    ['a body of unknown length', 411, (headers) => send(url, { method: 'POST', headers: { ...json, ...headers }, body: chunked(), duplex: 'half' })],
+    ['a body over the limit', 413, (headers) => send(url, { method: 'POST', headers: { ...json, ...headers }, body: bodyOfSize(2_048) })],
+    ['an unsupported media type', 415, (headers) => send(url, { method: 'POST', headers: { 'content-type': 'application/xml', authorization: AUTH, ...headers }, body: '<q/>' })],
+    [
+      'a CORS preflight',
+      204,
+      (headers) => send(url, { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', ...headers } }),
+    ],
+  ];
+
+  it.each(ANSWERS)('on %s (%i): a new id, or the one the client sent', async (_name, status, request) => {
+    const fresh = await request({});
+    expect(fresh.status).toBe(status);
+    expect(fresh.headers.get('x-request-id')).toMatch(UUID);
+    const traced = await request({ 'x-request-id': `trace-${status}.1` });
+    expect(traced.status).toBe(status);
+    expect(traced.headers.get('x-request-id')).toBe(`trace-${status}.1`);
+  });
+
+  it('on malformed HTTP: a 400 with a JSON body and an id, not a bare close', async () => {
+    const { text } = await rawExchange(url, 'GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nNot A Header\r\n\r\n');
+    const answer = parseRaw(text);
+    expect(answer.status).toBe(400);
+    expect(answer.headers['x-request-id']).toMatch(UUID);
+    expect(answer.headers['content-type']).toMatch(/^application\/json/);
+    expect(codes(JSON.parse(answer.body) as ExecutionResult)).toEqual(['BAD_REQUEST']);
+  });
+});
+
+describe.each(LANES)('HTTP time limits (%s lane)', (lane) => {
+  let harness: Harness;
+  beforeAll(async () => {
+    // The headers limit may not exceed the whole-request one (node refuses to start), so both are short.
+    harness = await Harness.start({ lane, env: { HTTP_REQUEST_TIMEOUT_MS: '500', HTTP_HEADERS_TIMEOUT_MS: '500' } });
+  });
+  afterAll(() => harness.close());
+  beforeEach(() => harness.upstream.reset());
+
+  /** A 408 as the edge writes it: a GraphQL error body with a code, and a request id. */
+  function expect408(text: string) {
+    const answer = parseRaw(text);
+    expect(answer.status, text).toBe(408);
+    expect(answer.headers['content-type']).toMatch(/^application\/json/);
+    expect(answer.headers['x-request-id']).toMatch(UUID);
+    const body = JSON.parse(answer.body) as ExecutionResult;
+    expect(body.data).toBeUndefined();
+    expect(codes(body)).toEqual(['BAD_REQUEST']);
+  }
+
+  it('answers a client that sends headers with Content-Length: 5000 and then 26 bytes of body with 408 within about 2 s, not silence', async () => {
+    const partial = '{"query":"{ __typename }",';
+    expect(Buffer.byteLength(partial)).toBe(26);
+    const { text, ms } = await rawExchange(
+      harness.url,
+      `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAuthorization: ${AUTH}\r\nContent-Length: 5000\r\n\r\n${partial}`,
+    );
+    expect408(text);
+    // Not before the limit, and not long after it.
+    expect(ms).toBeGreaterThanOrEqual(450);
+    expect(ms).toBeLessThan(2_000);
+    expect(harness.upstream.requests).toHaveLength(0);
+  });
+
+  it('answers a client that never finishes its headers with 408 within about 2 s', async () => {
+    const { text, ms } = await rawExchange(harness.url, 'POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: appl');
+    expect408(text);
+    expect(ms).toBeGreaterThanOrEqual(450);
+    expect(ms).toBeLessThan(2_000);
+  });
+
+  it('keeps serving other clients meanwhile and afterwards', async () => {
+    const stalled = rawExchange(harness.url, 'POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{');
+    const during = await harness.query(`query($id: ID!) { execution(id: $id) { id } }`, { id: 'ex_demo_1' });
+    expect(during.data).toEqual({ execution: { id: 'ex_demo_1' } });
+    expect408((await stalled).text);
+    const after = await harness.query(`{ __typename }`);
+    expect(after.data).toEqual({ __typename: 'Query' });
+  });
+});
+
+describe.each(LANES)('error masking in production conditions (%s lane)', (lane) => {
   const SECRET = 'secret internals at /src/x.ts';
 
   it.each([
@@ -693,14 +920,13 @@ describe('error masking in production conditions', () => {
     process.env.NODE_ENV = 'production';
     let text: string;
     let status: number;
+    let harness: Harness | undefined;
     try {
-      const fakeClient = {
-        getExecution: async () => {
-          throw thrown();
-        },
-      };
-      const yoga = createGateway({ client: fakeClient as never, logger: createLogger('silent'), concurrencyPerRequest: 10 });
-      const response = await yoga.fetch('http://gateway.test/graphql', {
+      harness = await Harness.start({ lane, env: { NODE_ENV: 'production' } });
+      vi.spyOn(harness.instance.client, 'getExecution').mockImplementation(async () => {
+        throw thrown();
+      });
+      const response = await harness.fetch('/graphql', {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: AUTH },
         body: JSON.stringify({ query: ONE, variables: { id: 'ex_demo_1' } }),
@@ -708,7 +934,9 @@ describe('error masking in production conditions', () => {
       status = response.status;
       text = await response.text();
     } finally {
+      vi.restoreAllMocks();
       restoreNodeEnv(previous);
+      await harness?.close();
     }
     expect(process.env.NODE_ENV).toBe(previous);
     expect(status).toBe(200);
@@ -722,19 +950,19 @@ describe('error masking in production conditions', () => {
   });
 });
 
-describe('logs never contain a token', () => {
+describe.each(LANES)('logs never contain a token (%s lane)', (lane) => {
   const TOKEN = 'tok-SECRET-9f8e7d';
   const SECRET_AUTH = `Bearer ${TOKEN}`;
   let harness: Harness;
   let url: string;
   beforeAll(async () => {
     harness = await Harness.start({
+      lane,
       upstream: { tokens: { [TOKEN]: DEMO_ORGANIZATION } },
       // Short enough for the hang to time out quickly, long enough that nothing else does on a busy machine.
-      client: { timeoutMs: 500, resilience: { maxAttempts: 2 } },
-      maxRequestBodyBytes: 4096,
+      env: { UPSTREAM_TIMEOUT_MS: '500', UPSTREAM_MAX_ATTEMPTS: '2', MAX_REQUEST_BODY_BYTES: '4096' },
     });
-    url = await harness.listen();
+    url = harness.url;
   });
   afterAll(() => harness.close());
 
@@ -773,6 +1001,11 @@ describe('logs never contain a token', () => {
     expect(harness.rawLogs).not.toContain(SECRET_AUTH);
     expect(harness.rawLogs).not.toContain('9f8e7d');
   });
+});
+
+describe('the logger', () => {
+  const TOKEN = 'tok-SECRET-9f8e7d';
+  const SECRET_AUTH = `Bearer ${TOKEN}`;
 
   it('redacts authorization and token fields whoever logs them', () => {
     let raw = '';
@@ -794,7 +1027,7 @@ describe('logs never contain a token', () => {
   });
 });
 
-describe('callers are kept apart', () => {
+describe.each(LANES)('callers are kept apart (%s lane)', (lane) => {
   const TOKEN_A = 'tok-org-a-1111';
   const TOKEN_B = 'tok-org-b-2222';
   const AUTH_A = `Bearer ${TOKEN_A}`;
@@ -814,7 +1047,7 @@ describe('callers are kept apart', () => {
 
   type Answer = { text: string; body: ExecutionResult<{ execution: Record<string, unknown> | null }> };
   const ask = async (harness: Harness, authorization: string, requestId: string, id = 'ex_iso_1'): Promise<Answer> => {
-    const response = await harness.yoga.fetch('http://gateway.test/graphql', {
+    const response = await harness.fetch('/graphql', {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization, 'x-request-id': requestId },
       body: JSON.stringify({ query: QUERY, variables: { id } }),
@@ -851,7 +1084,7 @@ describe('callers are kept apart', () => {
   describe('without the cross-request cache', () => {
     let harness: Harness;
     beforeAll(async () => {
-      harness = await Harness.start({ upstream: upstreamOptions });
+      harness = await Harness.start({ lane, upstream: upstreamOptions });
     });
     afterAll(() => harness.close());
     beforeEach(() => {
@@ -904,7 +1137,7 @@ describe('callers are kept apart', () => {
   describe('with the cross-request cache on (terminal executions kept 60 s, the production default)', () => {
     let harness: Harness;
     beforeAll(async () => {
-      harness = await Harness.start({ upstream: upstreamOptions, cache: { terminalTtlMs: 60_000 } });
+      harness = await Harness.start({ lane, upstream: upstreamOptions, env: { TERMINAL_CACHE_TTL_MS: '60000' } });
     });
     afterAll(() => harness.close());
     beforeEach(() => harness.upstream.reset());
