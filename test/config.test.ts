@@ -191,3 +191,14 @@ describe('README "Configuration"', () => {
     expect(missing, 'settings with no "| `NAME` |" row in README.md').toEqual([]);
   });
 });
+
+describe('the HTTP edge with short time limits', () => {
+  it('starts with a request timeout below the default headers timeout (the headers limit is bounded by it)', async () => {
+    const { createInstance } = await import('../src/server/instance.js');
+    const { createLogger } = await import('../src/logger.js');
+    const instance = createInstance(readConfig({ HTTP_REQUEST_TIMEOUT_MS: '500' }), { upstreamUrl: 'http://127.0.0.1:9', logger: createLogger('silent') });
+    expect(instance.server.headersTimeout).toBe(500);
+    expect(instance.server.requestTimeout).toBe(500);
+    await instance.close();
+  });
+});

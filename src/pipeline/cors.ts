@@ -38,3 +38,14 @@ export function useVaryOrigin(allowedOrigins: readonly string[]): Plugin {
     },
   };
 }
+
+/**
+ * The CORS headers of an answer the HTTP edge gives itself (411, 413, 406),
+ * the same ones the pipeline's answers carry, so a browser at an allowed
+ * origin can read why its request was refused.
+ */
+export function corsHeaders(allowedOrigins: readonly string[], origin: string | undefined): Record<string, string> {
+  if (allowedOrigins.length === 0) return {};
+  if (origin === undefined || !(allowedOrigins.includes('*') || allowedOrigins.includes(origin))) return { vary: 'Origin' };
+  return { 'access-control-allow-origin': origin, 'access-control-expose-headers': 'x-request-id', vary: 'Origin' };
+}

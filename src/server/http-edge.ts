@@ -23,20 +23,32 @@ import type { Lane } from '../fast-lane/index.js';
 import type { Logger } from '../logger.js';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
 import { requestIdFor } from '../request/request-id.js';
+import { corsHeaders } from '../pipeline/cors.js';
 import { acceptInPreferenceOrder, canonicalContentType } from './media-types.js';
 
-export type EdgeSettings = Pick<ServerConfig, 'maxRequestBodyBytes' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs'>;
+export type EdgeSettings = Pick<ServerConfig, 'maxRequestBodyBytes' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs'> & {
+  /** CORS_ORIGINS: the edge's own answers carry the same CORS headers as the pipeline's. */
+  corsOrigins: readonly string[];
+};
 
 const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 406: 'Not Acceptable', 408: 'Request Timeout', 411: 'Length Required', 413: 'Content Too Large', 431: 'Request Header Fields Too Large', 500: 'Internal Server Error' };
 
-function answer(response: ServerResponse, status: number, requestId: string, code: ErrorCode, message: string, close: boolean): void {
+interface EdgeAnswer {
+  status: number;
+  code: ErrorCode;
+  message: string;
+  /** Closing the connection stops the client from streaming the rest of a refused body at us. */
+  close: boolean;
+}
+
+function answer(response: ServerResponse, requestId: string, cors: Record<string, string>, { status, code, message, close }: EdgeAnswer): void {
   if (response.headersSent || response.destroyed) return;
   const body = errorBody(code, message);
   response.writeHead(status, {
+    ...cors,
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(body),
     'x-request-id': requestId,
-    // Closing the connection stops the client from streaming the rest of a refused body at us.
     ...(close ? { connection: 'close' } : {}),
   });
   response.end(body);
@@ -54,6 +66,11 @@ function readBody(request: IncomingMessage): Promise<Buffer | null> {
   });
 }
 
+/** The edge's own refusal, with the CORS headers the pipeline would have sent. */
+function refuse(request: IncomingMessage, response: ServerResponse, requestId: string, settings: EdgeSettings, refusal: EdgeAnswer): void {
+  answer(response, requestId, corsHeaders(settings.corsOrigins, request.headers.origin), refusal);
+}
+
 /** Hands the request to its lane; anything the lane throws is a masked 500, never a stack. */
 function serve(lane: Lane, context: GatewayServerContext & Required<Pick<GatewayServerContext, 'req' | 'res' | 'requestId'>>, body: Buffer | null, logger: Logger): void {
   try {
@@ -68,7 +85,7 @@ function failed(context: Required<Pick<GatewayServerContext, 'res' | 'requestId'
   const { res, requestId } = context;
   logger.error({ requestId, err: error instanceof Error ? { name: error.name, message: error.message } : String(error) }, 'request failed outside the pipeline');
   if (res.headersSent) res.destroy();
-  else answer(res, 500, requestId, ErrorCode.INTERNAL_SERVER_ERROR, MASKED_MESSAGE, false);
+  else answer(res, requestId, {}, { status: 500, code: ErrorCode.INTERNAL_SERVER_ERROR, message: MASKED_MESSAGE, close: false });
 }
 
 /** How often node checks the time limits: often enough to answer within a tenth of the shorter one. */
@@ -85,7 +102,8 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
 
   const server = createServer(
     {
-      headersTimeout: settings.headersTimeoutMs,
+      // Node refuses a headers timeout longer than the request timeout; the whole request bounds its headers too.
+      headersTimeout: Math.min(settings.headersTimeoutMs, settings.requestTimeoutMs),
       requestTimeout: settings.requestTimeoutMs,
       connectionsCheckingInterval: checkingIntervalMs(settings),
     },
@@ -94,10 +112,11 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
       const requestId = requestIdFor(Array.isArray(sent) ? sent[0] : sent);
       const declared = request.headers['content-length'];
       if (declared === undefined && request.headers['transfer-encoding'] !== undefined) {
-        return answer(response, 411, requestId, ErrorCode.BAD_REQUEST, 'Send the request body with a Content-Length header.', true);
+        return refuse(request, response, requestId, settings, { status: 411, code: ErrorCode.BAD_REQUEST, message: 'Send the request body with a Content-Length header.', close: true });
       }
       if (declared !== undefined && Number(declared) > settings.maxRequestBodyBytes) {
-        return answer(response, 413, requestId, ErrorCode.BAD_REQUEST, `Request body over ${settings.maxRequestBodyBytes} bytes; GraphQL requests to this API are small.`, true);
+        const message = `Request body over ${settings.maxRequestBodyBytes} bytes; GraphQL requests to this API are small.`;
+        return refuse(request, response, requestId, settings, { status: 413, code: ErrorCode.BAD_REQUEST, message, close: true });
       }
       const contentType = request.headers['content-type'];
       if (contentType !== undefined) request.headers['content-type'] = canonicalContentType(contentType);
@@ -105,7 +124,7 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
       if (accept !== undefined) {
         const ordered = acceptInPreferenceOrder(accept);
         if (ordered === null) {
-          return answer(response, 406, requestId, ErrorCode.BAD_REQUEST, 'Not acceptable: every media type in Accept has q=0.', false);
+          return refuse(request, response, requestId, settings, { status: 406, code: ErrorCode.BAD_REQUEST, message: 'Not acceptable: every media type in Accept has q=0.', close: false });
         }
         request.headers.accept = ordered;
       }

@@ -68,7 +68,7 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
     ...(options.plugins ? { plugins: options.plugins } : {}),
   });
   const lane = config.server.fastLane ? createFastLane(gateway) : createYogaLane(gateway);
-  const server = createHttpEdge(lane, config.server, options.logger);
+  const server = createHttpEdge(lane, { ...config.server, corsOrigins: config.security.corsOrigins }, options.logger);
   return {
     client,
     gateway,
