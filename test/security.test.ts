@@ -739,7 +739,7 @@ describe.each(LANES)('CORS (%s lane)', (lane) => {
       const big = 'x'.repeat(70 * 1024);
       const refusals = {
         413: await postJson(url, big, { origin: 'https://app.example' }),
-        406: await harness.fetch('/graphql', { method: 'POST', headers: { origin: 'https://app.example', accept: 'application/json;q=0', 'content-type': 'application/json' }, body: '{}' }),
+        406: await send(url, { method: 'POST', headers: { origin: 'https://app.example', accept: 'application/json;q=0', 'content-type': 'application/json' }, body: '{}' }),
       };
       for (const [status, answer] of Object.entries(refusals)) {
         expect(answer.status, status).toBe(Number(status));
