@@ -13,9 +13,9 @@
  *
  * - the Request is built from a body the edge already read, with no stream and
  *   no AbortController (the context watches node's response instead);
- * - hooks that answer synchronously are called synchronously: Yoga wraps every
- *   step in promise helpers, about a tenth of a status poll's CPU (README
- *   "Performance", measured with the runner against Yoga's handler);
+ * - hooks that answer synchronously are called synchronously, where Yoga wraps
+ *   every step in promise helpers (README "The cost of one pipeline" has the
+ *   fast lane against Yoga's own handler);
  * - the response is written with one `writeHead` and one `end` (./write-response.ts);
  * - payload setters are methods, not arrow properties: tsx (esbuild's keepNames)
  *   wraps every named arrow in a `defineProperty` call, a dozen per request here.
