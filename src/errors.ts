@@ -25,6 +25,25 @@ export const ErrorCode = {
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
+/**
+ * Codes of the notes in `extensions.warnings`: data served in part, not errors
+ * (README "When upstream data is odd").
+ */
+export const WarningCode = {
+  /** Upstream sent a value of a type or form the field cannot hold; it is served as null. */
+  UNREADABLE_VALUE: 'UNREADABLE_VALUE',
+  /** The gateway served another value than upstream's: an event id derived from its position, or the parent's id for an event naming another execution. */
+  REPLACED_VALUE: 'REPLACED_VALUE',
+} as const;
+export type WarningCode = (typeof WarningCode)[keyof typeof WarningCode];
+
+/** One note in `extensions.warnings`: where (the GraphQL path of the field), what kind, and in words. */
+export interface DataWarning {
+  path: ReadonlyArray<string | number>;
+  code: WarningCode;
+  message: string;
+}
+
 /** Yoga's message for an error it hides. */
 export const MASKED_MESSAGE = 'Unexpected error.';
 

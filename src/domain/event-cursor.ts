@@ -1,22 +1,29 @@
 /**
- * Events cursors name an event by identity (execution id + event id), not by
- * offset, so a cursor keeps pointing at the same event while upstream appends
- * more. They are opaque: base64url JSON plus a short checksum, so a truncated or
- * edited cursor is reported as such instead of silently paging from elsewhere.
- * The checksum is for integrity, not secrecy: cursors only name events the caller
- * can already read.
+ * Events cursors name an event by identity, not by offset: the execution id,
+ * the event id, and which occurrence of that id it is in upstream's list (two
+ * events can share an id; upstream only appends, so the n-th occurrence stays
+ * the n-th). A cursor keeps pointing at the same event while upstream appends
+ * more and when the filter changes. They are opaque: base64url JSON plus a
+ * short checksum, so a truncated or edited cursor is reported as such instead
+ * of silently paging from elsewhere. The checksum is for integrity, not
+ * secrecy: cursors only name events the caller can already read.
+ *
+ * Formats: `[1, executionId, eventId]` names the first occurrence (every cursor
+ * made before duplicates were told apart is one, and keeps working);
+ * `[2, executionId, eventId, occurrence]` names a later one.
  */
 import { hash } from 'node:crypto';
-
-const VERSION = 1;
 
 export interface EventCursor {
   executionId: string;
   eventId: string;
+  /** 0 for the first event with this id in upstream's list, 1 for the second, … */
+  occurrence: number;
 }
 
-export function encodeEventCursor(executionId: string, eventId: string): string {
-  const payload = Buffer.from(JSON.stringify([VERSION, executionId, eventId])).toString('base64url');
+export function encodeEventCursor(executionId: string, eventId: string, occurrence: number): string {
+  const content = occurrence === 0 ? [1, executionId, eventId] : [2, executionId, eventId, occurrence];
+  const payload = Buffer.from(JSON.stringify(content)).toString('base64url');
   return `${payload}.${checksum(payload)}`;
 }
 
@@ -32,10 +39,14 @@ export function decodeEventCursor(cursor: string): EventCursor | undefined {
   } catch {
     return undefined;
   }
-  if (!Array.isArray(decoded) || decoded.length !== 3) return undefined;
-  const [version, executionId, eventId] = decoded as unknown[];
-  if (version !== VERSION || typeof executionId !== 'string' || typeof eventId !== 'string') return undefined;
-  return { executionId, eventId };
+  if (!Array.isArray(decoded)) return undefined;
+  const [version, executionId, eventId, occurrence] = decoded as unknown[];
+  if (typeof executionId !== 'string' || typeof eventId !== 'string') return undefined;
+  if (version === 1 && decoded.length === 3) return { executionId, eventId, occurrence: 0 };
+  if (version === 2 && decoded.length === 4 && Number.isSafeInteger(occurrence) && (occurrence as number) > 0) {
+    return { executionId, eventId, occurrence: occurrence as number };
+  }
+  return undefined;
 }
 
 /** One-shot `hash` (Node 20.12+): a page of 20 events makes 21 cursors, and a Hash object each cost ~2.4 µs against ~1 µs. */

@@ -9,10 +9,18 @@
  * page's events are handed to GraphQL execution. Indexes are kept on the
  * (immutable) events array, so every `events` selection on the same execution
  * shares them and they disappear with the array.
+ *
+ * Events are read as upstream sent them (./execution.ts): an event without a
+ * usable id gets `#<position>`; an event without a readable `createdAt` keeps
+ * its place in upstream's order: it sorts as if it had the time of the closest
+ * earlier event in upstream's list that has one (before every dated event when
+ * there is none), and after that event among equal times, in both orders; time
+ * filters never match it.
  */
 import { badUserInput } from '../errors.js';
-import type { ExecutionEvent } from './execution.js';
+import { eventAt, eventIdOf, isObject, type Execution, type ExecutionEvent } from './execution.js';
 import { decodeEventCursor, encodeEventCursor } from './event-cursor.js';
+import { instantMs, readText, UNREADABLE } from './fields.js';
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
@@ -49,6 +57,15 @@ export interface EventPage {
   totalCount: number;
 }
 
+const NO_FIELDS: Readonly<Record<string, unknown>> = Object.freeze({});
+
+/** Where each id occurs: the first position, and the later ones of ids upstream sent more than once. */
+interface Occurrences {
+  occurrence: Int32Array;
+  first: Map<string, number>;
+  later: Map<string, number[]>;
+}
+
 /** Upstream indices of events in one order, plus each event's rank in that order. */
 interface Ordering {
   sequence: Int32Array;
@@ -57,35 +74,82 @@ interface Ordering {
 }
 
 class EventIndex {
-  readonly #events: readonly ExecutionEvent[];
+  readonly #events: readonly unknown[];
+  /** Each event's instant in ms, NaN when it has none readable: what time filters compare. */
   readonly #times: Float64Array;
+  /** The time each event sorts by: its own, or the closest earlier one's (./event-pages.ts header). */
+  readonly #sortTimes: Float64Array;
   readonly #ascendingAsSent: boolean;
-  #indexById: Map<string, number> | undefined;
+  #occurrences: Occurrences | undefined;
   readonly #orderings = new Map<EventOrder, Ordering>();
 
-  constructor(events: readonly ExecutionEvent[]) {
+  constructor(events: readonly unknown[]) {
     this.#events = events;
-    this.#times = new Float64Array(events.length);
+    const n = events.length;
+    this.#times = new Float64Array(n);
+    this.#sortTimes = new Float64Array(n);
     let sorted = true;
-    for (let i = 0; i < events.length; i++) {
-      const time = Date.parse(events[i]!.createdAt);
+    let previous = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < n; i++) {
+      const entry = events[i];
+      const time = isObject(entry) ? instantMs(entry.createdAt) : Number.NaN;
       this.#times[i] = time;
-      if (i > 0 && time < this.#times[i - 1]!) sorted = false;
+      const sortTime = Number.isNaN(time) ? previous : time;
+      this.#sortTimes[i] = sortTime;
+      if (sortTime < previous) sorted = false;
+      previous = sortTime;
     }
     this.#ascendingAsSent = sorted;
   }
 
-  get events(): readonly ExecutionEvent[] {
-    return this.#events;
+  get length(): number {
+    return this.#events.length;
   }
 
-  /** Upstream index of an event id (its first occurrence), built on first cursor use. */
-  indexOf(eventId: string): number | undefined {
-    if (!this.#indexById) {
-      this.#indexById = new Map();
-      for (let i = this.#events.length - 1; i >= 0; i--) this.#indexById.set(this.#events[i]!.id, i);
+  /** The entry at a position, as an object (an entry that is not one reads as one without fields). */
+  source(position: number): Readonly<Record<string, unknown>> {
+    const entry = this.#events[position];
+    return isObject(entry) ? entry : NO_FIELDS;
+  }
+
+  /** The event id at a position (upstream's, or `#<position>`). */
+  idAt(position: number): string {
+    return eventIdOf(this.source(position), position);
+  }
+
+  /** Which occurrence of its id the event at a position is (0 for the first). */
+  occurrenceAt(position: number): number {
+    return this.#occurrenceTable().occurrence[position]!;
+  }
+
+  /** The position of the `occurrence`-th event with this id, if there is one. */
+  positionOf(eventId: string, occurrence: number): number | undefined {
+    const table = this.#occurrenceTable();
+    if (occurrence === 0) return table.first.get(eventId);
+    return table.later.get(eventId)?.[occurrence - 1];
+  }
+
+  /** One pass over the ids, made on first cursor use and kept with the index. */
+  #occurrenceTable(): Occurrences {
+    if (!this.#occurrences) {
+      const n = this.#events.length;
+      const occurrence = new Int32Array(n);
+      const first = new Map<string, number>();
+      const later = new Map<string, number[]>();
+      for (let i = 0; i < n; i++) {
+        const id = this.idAt(i);
+        if (!first.has(id)) {
+          first.set(id, i);
+          continue;
+        }
+        let positions = later.get(id);
+        if (!positions) later.set(id, (positions = []));
+        positions.push(i);
+        occurrence[i] = positions.length;
+      }
+      this.#occurrences = { occurrence, first, later };
     }
-    return this.#indexById.get(eventId);
+    return this.#occurrences;
   }
 
   ordering(order: EventOrder): Ordering {
@@ -108,7 +172,7 @@ class EventIndex {
     let result = ordering.filtered.get(predicate.key);
     if (!result) {
       const kept: number[] = [];
-      for (const index of ordering.sequence) if (predicate.test(this.#events[index]!, index)) kept.push(index);
+      for (const index of ordering.sequence) if (predicate.test(this.source(index), index)) kept.push(index);
       result = Int32Array.from(kept);
       if (ordering.filtered.size >= MAX_REMEMBERED_FILTERS) {
         ordering.filtered.delete(ordering.filtered.keys().next().value as string);
@@ -121,13 +185,13 @@ class EventIndex {
   #ascending(): Int32Array {
     const indices = identity(this.#events.length);
     if (this.#ascendingAsSent) return indices;
-    const times = this.#times;
+    const times = this.#sortTimes;
     // Array.prototype.sort is stable, so ties keep upstream order.
     return Int32Array.from(Array.from(indices).sort((a, b) => times[a]! - times[b]!));
   }
 
   #descending(): Int32Array {
-    const times = this.#times;
+    const times = this.#sortTimes;
     const n = this.#events.length;
     if (!this.#ascendingAsSent) {
       return Int32Array.from(Array.from(identity(n)).sort((a, b) => times[b]! - times[a]!));
@@ -155,7 +219,13 @@ function identity(n: number): Int32Array {
 
 interface CompiledFilter {
   key: string;
-  test(event: ExecutionEvent, index: number): boolean;
+  test(source: Readonly<Record<string, unknown>>, index: number): boolean;
+}
+
+/** A field as text for matching a filter; unreadable values match nothing. */
+function textOf(value: unknown): string | null {
+  const text = readText(value);
+  return text === UNREADABLE ? null : text;
 }
 
 /** Lists are "any of", fields combine with "and", an empty list matches nothing. */
@@ -170,10 +240,11 @@ function compileFilter(filter: EventFilter | null | undefined, times: Float64Arr
   const sortedList = (set: Set<string> | undefined) => (set ? [...set].sort() : null);
   return {
     key: JSON.stringify([sortedList(levels), sortedList(eventTypes), sortedList(nodeIds), after ?? null, before ?? null]),
-    test(event, index) {
-      if (levels && !levels.has(event.level)) return false;
-      if (eventTypes && !eventTypes.has(event.eventType)) return false;
-      if (nodeIds && (event.nodeId == null || !nodeIds.has(event.nodeId))) return false;
+    test(source, index) {
+      if (levels && !levels.has(textOf(source.level) as string)) return false;
+      if (eventTypes && !eventTypes.has(textOf(source.eventType) as string)) return false;
+      if (nodeIds && !nodeIds.has(textOf(source.nodeId) as string)) return false;
+      // NaN (no readable createdAt) compares false either way: time filters never match it.
       if (after !== undefined && !(times[index]! > after)) return false;
       if (before !== undefined && !(times[index]! < before)) return false;
       return true;
@@ -190,8 +261,8 @@ function compileFilter(filter: EventFilter | null | undefined, times: Float64Arr
  */
 const INDEX = Symbol('eventIndex');
 
-function indexFor(events: readonly ExecutionEvent[]): EventIndex {
-  const carrier = events as readonly ExecutionEvent[] & { [INDEX]?: EventIndex };
+function indexFor(events: readonly unknown[]): EventIndex {
+  const carrier = events as readonly unknown[] & { [INDEX]?: EventIndex };
   let index = carrier[INDEX];
   if (!index) {
     index = new EventIndex(events);
@@ -222,10 +293,11 @@ function cursorRank(name: 'after' | 'before', cursor: string, executionId: strin
       `Argument \`${name}\` is a cursor of execution "${decoded.executionId}", not "${executionId}". Cursors only work on the execution they came from.`,
     );
   }
-  const position = index.indexOf(decoded.eventId);
+  const position = index.positionOf(decoded.eventId, decoded.occurrence);
   if (position === undefined) {
+    const which = decoded.occurrence === 0 ? '' : ` (occurrence ${decoded.occurrence + 1} of that id)`;
     throw badUserInput(
-      `Argument \`${name}\` points at event "${decoded.eventId}", which execution "${executionId}" no longer has. Start again without a cursor.`,
+      `Argument \`${name}\` points at event "${decoded.eventId}"${which}, which execution "${executionId}" no longer has. Start again without a cursor.`,
     );
   }
   return ordering.rankByIndex[position]!;
@@ -244,7 +316,8 @@ function firstAfter(list: Int32Array, rankByIndex: Int32Array, rank: number): nu
 }
 
 /** One page of an execution's events; throws BAD_USER_INPUT for bad sizes and cursors. */
-export function pageEvents(executionId: string, events: readonly ExecutionEvent[], args: EventPageArgs): EventPage {
+export function pageEvents(execution: Execution, args: EventPageArgs): EventPage {
+  const executionId = execution.id;
   let first = checkPageSize('first', args.first);
   let last = checkPageSize('last', args.last);
   if (first === undefined && last === undefined) {
@@ -254,7 +327,7 @@ export function pageEvents(executionId: string, events: readonly ExecutionEvent[
   }
   const order = args.order ?? 'ASC';
 
-  const index = indexFor(events);
+  const index = indexFor(execution.events);
   const ordering = index.ordering(order);
   const afterRank = args.after != null ? cursorRank('after', args.after, executionId, index, ordering) : undefined;
   const beforeRank = args.before != null ? cursorRank('before', args.before, executionId, index, ordering) : undefined;
@@ -275,8 +348,8 @@ export function pageEvents(executionId: string, events: readonly ExecutionEvent[
 
   const edges: EventEdge[] = [];
   for (let i = start; i < end; i++) {
-    const node = index.events[list[i]!]!;
-    edges.push({ cursor: encodeEventCursor(executionId, node.id), node });
+    const position = list[i]!;
+    edges.push({ cursor: encodeEventCursor(executionId, index.idAt(position), index.occurrenceAt(position)), node: eventAt(execution, position) });
   }
 
   const hasPreviousPage = last !== undefined ? cursorCount > last : afterRank !== undefined && afterStart > 0;

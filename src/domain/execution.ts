@@ -1,57 +1,66 @@
 /**
- * The execution and its events as the gateway serves them: the model every
- * other layer shares. The upstream client (src/upstream/) reads the REST
- * envelope into these shapes; the schema (src/schema/) and the events paging
- * (./event-pages.ts) read them; neither knows how they arrived.
+ * The execution and its events as the gateway holds them: the model every
+ * other layer shares. The upstream client (src/upstream/) checks only what it
+ * cannot serve without (an execution object whose `id` is the one asked for)
+ * and keeps everything else as upstream sent it; each field is read when a
+ * query selects it (./fields.ts), so a value the gateway cannot use costs that
+ * field, never the execution. The schema (src/schema/) and the events paging
+ * (./event-pages.ts) read it; neither knows how it arrived.
  *
- * Field names and meanings follow the executions API (../shared/upstream/openapi.yaml).
- * Timestamps are ISO-8601 strings as upstream sent them.
+ * Field names and meanings follow the executions API (../shared/upstream/openapi.yaml),
+ * which marks no field as required.
  */
 
-/** Free-form JSON object as upstream sent it. */
-export type JsonObject = Record<string, unknown>;
-
-export interface ExecutionEvent {
-  id: string;
-  executionId: string;
-  createdAt: string;
-  eventType: string;
-  level: string;
-  title?: string | null;
-  message?: string | null;
-  nodeId?: string | null;
-  data?: JsonObject | null;
-  organizationId: string;
-  requestId: string;
-  runId: string;
-  workflowId: string;
+export interface Execution {
+  /** Upstream's id: a string, and the id that was asked for. */
+  readonly id: string;
+  /** The execution object as upstream sent it. */
+  readonly source: Readonly<Record<string, unknown>>;
+  /** Upstream's events in its order (it only appends), each entry as sent; empty when absent, null or not a list. */
+  readonly events: readonly unknown[];
+  /** True when upstream sent `events` that is not a list: served as no events, with a warning. */
+  readonly eventsUnreadable?: boolean;
+  /** Bytes of the upstream body it was read from, decoded: the cache's size accounting starts here. */
+  readonly bodyBytes: number;
 }
 
-export interface Execution {
-  id: string;
-  /** Upstream's lowercase status, as sent (see ./execution-status.ts for the enum). */
-  status: string;
-  statusReason?: string | null;
-  paymentStatus: string;
-  checkoutSessionId?: string | null;
-  orderId?: string | null;
-  externalRef?: string | null;
-  idempotencyKey: string;
-  initiatedById: string;
-  initiatedByType: string;
-  organizationId: string;
-  runId: string;
-  workflowId: string;
-  sourceEntityId: string;
-  sourceEntityType: string;
-  sourceSystem: string;
-  clientSafeMetadata?: JsonObject | null;
-  requestPayload?: JsonObject | null;
-  responsePayload?: JsonObject | null;
-  createdAt: string;
-  updatedAt: string;
-  startedAt?: string | null;
-  finishedAt?: string | null;
-  /** Every event, in upstream's order (upstream only appends). */
-  readonly events: readonly ExecutionEvent[];
+/** One event of an execution: where it sits in upstream's list, and the entry as sent. */
+export interface ExecutionEvent {
+  /** The execution it came with, whatever its own `executionId` says. */
+  readonly execution: Execution;
+  /** Its index in upstream's list, from 0. */
+  readonly position: number;
+  /** The entry as sent; an entry that is not an object reads as one without fields. */
+  readonly source: Readonly<Record<string, unknown>>;
+}
+
+const NO_FIELDS: Readonly<Record<string, unknown>> = Object.freeze({});
+
+/** The event at `position` of the execution's list. */
+export function eventAt(execution: Execution, position: number): ExecutionEvent {
+  const entry = execution.events[position];
+  return { execution, position, source: isObject(entry) ? entry : NO_FIELDS };
+}
+
+/** A JSON object (not an array, not null). */
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * An event's id: upstream's when it is a non-empty string (or a number, as
+ * text), else one derived from its position, `#<position>`: stable, because
+ * upstream only appends.
+ */
+export function eventIdOf(source: Readonly<Record<string, unknown>>, position: number): string {
+  const id = source.id;
+  if (typeof id === 'string' && id !== '') return id;
+  if (typeof id === 'number' && Number.isFinite(id)) return String(id);
+  return `#${position}`;
+}
+
+/** Whether `eventIdOf` had to derive the id. */
+export function hasUpstreamEventId(source: Readonly<Record<string, unknown>>): boolean {
+  const id = source.id;
+  return (typeof id === 'string' && id !== '') || (typeof id === 'number' && Number.isFinite(id));
 }

@@ -1,9 +1,10 @@
 /**
  * What every execution result gets once its operation has run: the request's
  * scope is released (budget timer, client watch), "Did you mean …?" hints are
- * stripped when suggestions are hidden, and `extensions.upstream` reports what
- * the request cost upstream (calls, cache hits, shared calls, time), as Shopify
- * reports query cost.
+ * stripped when suggestions are hidden, `extensions.warnings` lists the values
+ * served as null or replaced (whatever the cost setting says), and
+ * `extensions.upstream` reports what the request cost upstream (calls, cache
+ * hits, shared calls, time), as Shopify reports query cost.
  */
 import type { ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
@@ -18,11 +19,18 @@ export interface FinishOptions {
 }
 
 function finish(result: ExecutionResult, context: GatewayContext, options: FinishOptions): ExecutionResult {
-  context.scope.dispose();
+  const { scope } = context;
+  scope.dispose();
   if (options.hideSuggestions) withoutSuggestions(result);
-  if (!options.reportCost) return result;
-  const { calls, cacheHits, sharedCalls, timeMs } = context.scope.cost;
-  return { ...result, extensions: { ...result.extensions, upstream: { calls, cacheHits, sharedCalls, timeMs: Math.round(timeMs) } } };
+  const { warnings } = scope;
+  if (!options.reportCost && !warnings) return result;
+  const extensions: Record<string, unknown> = { ...result.extensions };
+  if (warnings) extensions.warnings = warnings;
+  if (options.reportCost) {
+    const { calls, cacheHits, sharedCalls, timeMs } = scope.cost;
+    extensions.upstream = { calls, cacheHits, sharedCalls, timeMs: Math.round(timeMs) };
+  }
+  return { ...result, extensions };
 }
 
 export function useExecutionFinish(options: FinishOptions): Plugin<GatewayContext> {

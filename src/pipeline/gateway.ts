@@ -22,6 +22,7 @@ import { MASKED_MESSAGE } from '../errors.js';
 import { useCompiledExecution } from '../fast-lane/index.js';
 import type { Logger } from '../logger.js';
 import { createContext, type GatewayContext, type RequestSource } from '../request/context.js';
+import { OncePerFieldLog } from '../request/warning-log.js';
 import { schema } from '../schema/index.js';
 import type { ExecutionsClient } from '../upstream/executions-client.js';
 import { SharedExecutions } from '../upstream/shared-executions.js';
@@ -71,6 +72,7 @@ export function createGateway(deps: GatewayDependencies): Gateway {
     concurrencyPerRequest: deps.upstream.concurrencyPerRequest,
     requestBudgetMs: deps.upstream.requestBudgetMs,
     statuses,
+    warningLog: new OncePerFieldLog(deps.logger),
   };
   const cors = corsPolicy(deps.security.corsOrigins);
 

@@ -7,7 +7,7 @@ import type { UnknownStatusReporter } from '../domain/execution-status.js';
 import { createExecutionLoader, type ExecutionLoader } from '../upstream/execution-loader.js';
 import type { SharedExecutions } from '../upstream/shared-executions.js';
 import { requestIdFor } from './request-id.js';
-import { Caller, RequestScope, type ClientWatch } from './scope.js';
+import { Caller, RequestScope, type ClientWatch, type WarningLog } from './scope.js';
 
 export interface GatewayContext {
   scope: RequestScope;
@@ -21,6 +21,7 @@ export interface ContextDependencies {
   /** Upstream time one request may spend in all, retries included (ms). */
   requestBudgetMs: number;
   statuses: UnknownStatusReporter;
+  warningLog: WarningLog;
 }
 
 /**
@@ -76,7 +77,7 @@ export function createContext(source: RequestSource, deps: ContextDependencies):
   const authorization = source.request.headers.get('authorization');
   const caller = authorization?.trim() ? new Caller(authorization) : null;
   const watch = source.res ? new ResponseWatch(source.res) : new SignalWatch(source.request.signal);
-  const scope = new RequestScope(requestId, caller, watch, { budgetMs: deps.requestBudgetMs });
+  const scope = new RequestScope(requestId, caller, watch, { budgetMs: deps.requestBudgetMs }, deps.warningLog);
   return {
     scope,
     loaders: {

@@ -5,7 +5,7 @@
  * fresh for each request (src/request/context.ts); nothing here outlives it.
  */
 import { hash } from 'node:crypto';
-import { badUserInput } from '../errors.js';
+import { badUserInput, type DataWarning } from '../errors.js';
 import { Cancellation } from '../upstream/cancellation.js';
 import type { UpstreamCost } from '../upstream/shared-executions.js';
 
@@ -44,6 +44,11 @@ export interface ScopeLimits {
   budgetMs: number;
 }
 
+/** Where a request's data warnings are also told, once per field and kind for the process (the log). */
+export interface WarningLog {
+  observe(field: string, warning: DataWarning): void;
+}
+
 /**
  * A class, not an object literal with getters over closures: made once per
  * request, such a literal (which reaches the request through the client watch)
@@ -53,6 +58,8 @@ export interface ScopeLimits {
 export class RequestScope {
   /** What this request cost upstream; reported in `extensions.upstream`. */
   readonly cost: UpstreamCost = { calls: 0, cacheHits: 0, sharedCalls: 0, timeMs: 0 };
+  /** Values served as null or replaced, for `extensions.warnings`; made on the first. */
+  warnings: DataWarning[] | undefined;
   #executions = 0;
   #events = 0;
   #cancellation: Cancellation | undefined;
@@ -65,7 +72,14 @@ export class RequestScope {
     readonly caller: Caller | null,
     private readonly watchClient: ClientWatch,
     private readonly limits: ScopeLimits,
+    private readonly warningLog: WarningLog,
   ) {}
+
+  /** Notes a value served as null or replaced; `field` is `Type.field`, for the process log. */
+  warn(field: string, warning: DataWarning): void {
+    (this.warnings ??= []).push(warning);
+    this.warningLog.observe(field, warning);
+  }
 
   /**
    * Fired when the client goes away or the request's budget is spent. Made on
@@ -108,6 +122,7 @@ export class RequestScope {
    */
   restartOperation(): void {
     this.#events = 0;
+    this.warnings = undefined;
   }
 
   /** Releases the budget timer and the client watch once the request's work is done. */

@@ -1,83 +1,117 @@
+import { responsePathAsArray } from 'graphql';
 import { pageEvents, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../domain/event-pages.js';
-import { isTerminalStatus, toExecutionStatus } from '../domain/execution-status.js';
+import { isTerminalStatus, statusOf } from '../domain/execution-status.js';
+import { readJson, readText, readTimestamp } from '../domain/fields.js';
+import { WarningCode } from '../errors.js';
 import { EventOrderEnum, ExecutionEventFilterInput } from './event-filter.js';
 import { ExecutionEventRef } from './execution-event.js';
 import { ExecutionRef } from './execution-ref.js';
 import { ExecutionStatusEnum } from './execution-status.js';
+import { served } from './served.js';
+
+type TextField =
+  | 'statusReason'
+  | 'paymentStatus'
+  | 'checkoutSessionId'
+  | 'orderId'
+  | 'externalRef'
+  | 'idempotencyKey'
+  | 'initiatedById'
+  | 'initiatedByType'
+  | 'organizationId'
+  | 'runId'
+  | 'workflowId'
+  | 'sourceEntityId'
+  | 'sourceEntityType'
+  | 'sourceSystem';
+type JsonField = 'clientSafeMetadata' | 'requestPayload' | 'responsePayload';
+type TimeField = 'createdAt' | 'updatedAt' | 'startedAt' | 'finishedAt';
 
 ExecutionRef.implement({
   description:
-    'One run of a workflow, from payment to completion, as the executions API reports it. All fields come from one upstream call, however many you select.',
-  fields: (t) => ({
-    id: t.exposeID('id', { description: 'Unique id of the execution, e.g. `ex_acme_7`.' }),
-    status: t.field({
-      type: ExecutionStatusEnum,
-      description: 'Where the execution is in its lifecycle. `UNKNOWN` when upstream sent a value this schema does not know yet.',
-      resolve: (execution) => toExecutionStatus(execution.status),
-    }),
-    rawStatus: t.string({
-      description: 'The status exactly as upstream sent it (lowercase, e.g. `workflow_running`), including values `status` maps to `UNKNOWN`.',
-      resolve: (execution) => execution.status,
-    }),
-    isTerminal: t.boolean({
-      description: 'True once the execution has succeeded, failed or been cancelled; it will not change after that.',
-      resolve: (execution) => isTerminalStatus(toExecutionStatus(execution.status)),
-    }),
-    statusReason: t.exposeString('statusReason', {
-      nullable: true,
-      description: 'Why the execution is in its status, e.g. the failure cause. Null when upstream gives none.',
-    }),
-    paymentStatus: t.exposeString('paymentStatus', {
-      description: 'Payment state as upstream names it, e.g. `pending`, `paid`, `refunded`.',
-    }),
-    checkoutSessionId: t.exposeString('checkoutSessionId', { nullable: true, description: 'Checkout session that paid for the execution, if any.' }),
-    orderId: t.exposeString('orderId', { nullable: true, description: 'Order the execution belongs to, if any.' }),
-    externalRef: t.exposeString('externalRef', { nullable: true, description: 'Reference the caller attached when creating the execution, if any.' }),
-    idempotencyKey: t.exposeString('idempotencyKey', { description: 'Idempotency key the execution was created with.' }),
-    initiatedById: t.exposeString('initiatedById', { description: 'Id of who started the execution (a user, an API key or the system).' }),
-    initiatedByType: t.exposeString('initiatedByType', { description: 'Kind of initiator, e.g. `user`, `api_key`, `system`.' }),
-    organizationId: t.exposeString('organizationId', { description: 'Organization that owns the execution.' }),
-    runId: t.exposeString('runId', { description: 'Workflow run created for this execution.' }),
-    workflowId: t.exposeString('workflowId', { description: 'Workflow this execution runs.' }),
-    sourceEntityId: t.exposeString('sourceEntityId', { description: 'Id of the entity that triggered the execution, e.g. an invoice.' }),
-    sourceEntityType: t.exposeString('sourceEntityType', { description: 'Kind of the triggering entity, e.g. `invoice`.' }),
-    sourceSystem: t.exposeString('sourceSystem', { description: 'System the trigger came from, e.g. `billing`.' }),
-    clientSafeMetadata: t.expose('clientSafeMetadata', {
-      type: 'JSON',
-      nullable: true,
-      description: 'Metadata that is safe to show in a client UI. Null when absent.',
-    }),
-    requestPayload: t.expose('requestPayload', { type: 'JSON', nullable: true, description: 'The payload the execution was started with. Null when absent.' }),
-    responsePayload: t.expose('responsePayload', { type: 'JSON', nullable: true, description: 'The result (or error) the workflow produced. Null when absent.' }),
-    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the execution was created.' }),
-    updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When the execution last changed.' }),
-    startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true, description: 'When the workflow started; null until then.' }),
-    finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true, description: 'When the execution reached a terminal status; null until then.' }),
-    events: t.connection(
-      {
-        type: ExecutionEventRef,
-        description: `The execution's event log as a cursor connection. Without \`first\` or \`last\` a page holds ${DEFAULT_PAGE_SIZE} events; at most ${MAX_PAGE_SIZE}. Cursors name events, so they stay valid while the execution grows and when the filter changes.`,
-        args: {
-          filter: t.arg({ type: ExecutionEventFilterInput, description: 'Only events matching this filter; `totalCount` counts them.' }),
-          order: t.arg({ type: EventOrderEnum, defaultValue: 'ASC', description: 'Order by `createdAt`: `ASC` oldest first, `DESC` newest first.' }),
+    'One run of a workflow, from payment to completion, as the executions API reports it. All fields come from one upstream call, however many you select. Every field but `id`, `status`, `isTerminal` and `events` is null when upstream sent none, or sent a value the field cannot hold (then `extensions.warnings` says so).',
+  fields: (t) => {
+    const text = (name: TextField, description: string) =>
+      t.string({ nullable: true, description, resolve: (execution, _args, context, info) => served(readText(execution.source[name]), 'text', context, info) });
+    const json = (name: JsonField, description: string) =>
+      t.field({ type: 'JSON', nullable: true, description, resolve: (execution) => readJson(execution.source[name]) });
+    const time = (name: TimeField, description: string) =>
+      t.field({
+        type: 'DateTime',
+        nullable: true,
+        description,
+        resolve: (execution, _args, context, info) => served(readTimestamp(execution.source[name]), 'an instant', context, info),
+      });
+    return {
+      id: t.exposeID('id', { description: 'Unique id of the execution, e.g. `ex_acme_7`.' }),
+      status: t.field({
+        type: ExecutionStatusEnum,
+        description: 'Where the execution is in its lifecycle. `UNKNOWN` when upstream sent no status, or a value this schema does not know yet.',
+        resolve: (execution) => statusOf(execution),
+      }),
+      rawStatus: t.string({
+        nullable: true,
+        description: 'The status exactly as upstream sent it (lowercase, e.g. `workflow_running`), including values `status` maps to `UNKNOWN`. Null only when upstream sent none.',
+        resolve: (execution, _args, context, info) => served(readText(execution.source.status), 'text', context, info),
+      }),
+      isTerminal: t.boolean({
+        description: 'True once the execution has succeeded, failed or been cancelled; it will not change after that.',
+        resolve: (execution) => isTerminalStatus(statusOf(execution)),
+      }),
+      statusReason: text('statusReason', 'Why the execution is in its status, e.g. the failure cause.'),
+      paymentStatus: text('paymentStatus', 'Payment state as upstream names it, e.g. `pending`, `paid`, `refunded`.'),
+      checkoutSessionId: text('checkoutSessionId', 'Checkout session that paid for the execution, if any.'),
+      orderId: text('orderId', 'Order the execution belongs to, if any.'),
+      externalRef: text('externalRef', 'Reference the caller attached when creating the execution, if any.'),
+      idempotencyKey: text('idempotencyKey', 'Idempotency key the execution was created with.'),
+      initiatedById: text('initiatedById', 'Id of who started the execution (a user, an API key or the system).'),
+      initiatedByType: text('initiatedByType', 'Kind of initiator, e.g. `user`, `api_key`, `system`.'),
+      organizationId: text('organizationId', 'Organization that owns the execution.'),
+      runId: text('runId', 'Workflow run created for this execution.'),
+      workflowId: text('workflowId', 'Workflow this execution runs.'),
+      sourceEntityId: text('sourceEntityId', 'Id of the entity that triggered the execution, e.g. an invoice.'),
+      sourceEntityType: text('sourceEntityType', 'Kind of the triggering entity, e.g. `invoice`.'),
+      sourceSystem: text('sourceSystem', 'System the trigger came from, e.g. `billing`.'),
+      clientSafeMetadata: json('clientSafeMetadata', 'Metadata that is safe to show in a client UI: any JSON value, as upstream sent it.'),
+      requestPayload: json('requestPayload', 'The payload the execution was started with: any JSON value, as upstream sent it.'),
+      responsePayload: json('responsePayload', 'The result (or error) the workflow produced: any JSON value, as upstream sent it.'),
+      createdAt: time('createdAt', 'When the execution was created.'),
+      updatedAt: time('updatedAt', 'When the execution last changed.'),
+      startedAt: time('startedAt', 'When the workflow started; null until then.'),
+      finishedAt: time('finishedAt', 'When the execution reached a terminal status; null until then.'),
+      events: t.connection(
+        {
+          type: ExecutionEventRef,
+          description: `The execution's event log as a cursor connection. Without \`first\` or \`last\` a page holds ${DEFAULT_PAGE_SIZE} events; at most ${MAX_PAGE_SIZE}. Cursors name events, so they stay valid while the execution grows and when the filter changes. Empty when upstream sent no events.`,
+          args: {
+            filter: t.arg({ type: ExecutionEventFilterInput, description: 'Only events matching this filter; `totalCount` counts them.' }),
+            order: t.arg({ type: EventOrderEnum, defaultValue: 'ASC', description: 'Order by `createdAt`: `ASC` oldest first, `DESC` newest first.' }),
+          },
+          resolve: (execution, args, context, info) => {
+            if (execution.eventsUnreadable) {
+              context.scope.warn('Execution.events', {
+                path: responsePathAsArray(info.path),
+                code: WarningCode.UNREADABLE_VALUE,
+                message: 'Execution.events: upstream sent `events` that is not a list; served as no events.',
+              });
+            }
+            const page = pageEvents(execution, args);
+            context.scope.takeEvents(page.edges.length);
+            return page;
+          },
         },
-        resolve: (execution, args, context) => {
-          const page = pageEvents(execution.id, execution.events, args);
-          context.scope.takeEvents(page.edges.length);
-          return page;
-        },
-      },
-      {
-        name: 'ExecutionEventConnection',
-        description: 'A page of an execution\'s events.',
-        fields: (connection) => ({
-          totalCount: connection.int({
-            description: 'Number of events that match the filter, across all pages.',
-            resolve: (page) => page.totalCount,
+        {
+          name: 'ExecutionEventConnection',
+          description: 'A page of an execution\'s events.',
+          fields: (connection) => ({
+            totalCount: connection.int({
+              description: 'Number of events that match the filter, across all pages.',
+              resolve: (page) => page.totalCount,
+            }),
           }),
-        }),
-      },
-      { name: 'ExecutionEventEdge', description: 'An event with its cursor.' },
-    ),
-  }),
+        },
+        { name: 'ExecutionEventEdge', description: 'An event with its cursor.' },
+      ),
+    };
+  },
 });

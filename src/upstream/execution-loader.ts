@@ -10,6 +10,7 @@
 import DataLoader from 'dataloader';
 import pMap from 'p-map';
 import type { Execution } from '../domain/execution.js';
+import { rawStatusOf } from '../domain/execution-status.js';
 import { unauthenticated } from '../errors.js';
 import type { CallerIdentity, LoadScope, SharedExecutions } from './shared-executions.js';
 
@@ -28,7 +29,7 @@ export interface ExecutionLoaderOptions {
   /** Upstream calls this request may have in flight at once. */
   concurrency: number;
   /** Sees the status of every loaded execution, e.g. to report statuses the schema does not know yet. */
-  statuses?: { observe(status: string): void };
+  statuses?: { observe(status: string | null): void };
 }
 
 async function load(id: string, { executions, scope, statuses }: ExecutionLoaderOptions): Promise<Execution | Error> {
@@ -38,7 +39,7 @@ async function load(id: string, { executions, scope, statuses }: ExecutionLoader
     // Aliases times `executions(ids)` could otherwise turn one request into thousands of upstream calls.
     scope.takeExecution();
     const execution = await executions.get(id, caller, scope);
-    statuses?.observe(execution.status);
+    statuses?.observe(rawStatusOf(execution));
     return execution;
   } catch (error) {
     return error instanceof Error ? error : new Error(String(error));

@@ -11,9 +11,9 @@ import type { Execution } from '../domain/execution.js';
 import { ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { abortedError, Cancellation } from './cancellation.js';
-import { errorEnvelopeSchema, executionEnvelopeSchema } from './envelope.js';
+import { readEnvelopeHead, readExecution } from './envelope.js';
 import { assertAllowedExecutionId, executionPath } from './execution-path.js';
-import { BodyTooLargeError, readBody, UnsupportedEncodingError } from './read-body.js';
+import { BodyTooLargeError, readBody, UnsupportedEncodingError, type BodyText } from './read-body.js';
 import {
   BrokenCircuitError,
   BulkheadRejectedError,
@@ -24,12 +24,14 @@ import {
 } from './resilience.js';
 import { errorForUpstreamStatus, parseRetryAfter, UpstreamError } from './upstream-error.js';
 
-/** What the client sends on behalf of a caller. */
+/** Who a call is for: what is sent on their behalf, and their identity (never sent). */
 export interface CallHeaders {
   /** The client's Authorization header, forwarded as is. */
   authorization: string;
   /** Propagated as `x-request-id` so upstream logs can be joined with ours. */
   requestId: string;
+  /** The caller's identity (a hash of the header), for judging whose failures they are. */
+  callerKey: string;
 }
 
 export interface ExecutionsClientOptions {
@@ -113,7 +115,7 @@ export class ExecutionsClient {
     let status: number | undefined;
     let upstreamRequestId: string | undefined;
     let retryAfterMs: number | undefined;
-    let text: string;
+    let body: BodyText;
     try {
       const response = await this.#pool.request({
         method: 'GET',
@@ -129,7 +131,7 @@ export class ExecutionsClient {
       status = response.statusCode;
       upstreamRequestId = headerValue(response.headers['x-request-id']);
       retryAfterMs = parseRetryAfter(headerValue(response.headers['retry-after']));
-      text = await readBody(
+      body = await readBody(
         response.body,
         headerValue(response.headers['content-encoding']),
         headerValue(response.headers['content-length']),
@@ -156,34 +158,22 @@ export class ExecutionsClient {
       unwatch();
     }
     if (status !== 200) {
-      const envelope = errorEnvelopeSchema.safeParse(safeJson(text));
-      const requestId = upstreamRequestId ?? (envelope.success ? envelope.data.requestId : undefined);
+      const requestId = upstreamRequestId ?? readEnvelopeHead(safeJson(body.text)).requestId;
       throw errorForUpstreamStatus(status, { upstreamStatus: status, upstreamRequestId: requestId, retryAfterMs });
     }
-    return this.#parseExecution(id, text, { upstreamStatus: status, upstreamRequestId });
+    return this.#parseExecution(id, body, { upstreamStatus: status, upstreamRequestId });
   }
 
-  #parseExecution(id: string, text: string, facts: { upstreamStatus: number; upstreamRequestId: string | undefined }): Execution {
-    const json = safeJson(text);
+  #parseExecution(id: string, body: BodyText, facts: { upstreamStatus: number; upstreamRequestId: string | undefined }): Execution {
+    const json = safeJson(body.text);
     if (json === undefined) throw this.#badResponse(id, 'body is not JSON', facts);
-    const envelope = executionEnvelopeSchema.safeParse(json);
-    if (envelope.success && envelope.data.code === 200) {
-      const { execution, events } = envelope.data.data;
-      return { ...execution, events };
-    }
-
     // A 200 can still carry an error envelope; honour its code rather than invent data.
-    const head = errorEnvelopeSchema.safeParse(json);
-    if (!head.success) throw this.#badResponse(id, 'no numeric envelope code', facts);
-    const withRequestId = { ...facts, upstreamRequestId: facts.upstreamRequestId ?? head.data.requestId };
-    if (head.data.code !== 200) {
-      if (head.data.code >= 400) throw errorForUpstreamStatus(head.data.code, withRequestId);
-      throw this.#badResponse(id, `envelope code ${head.data.code}`, withRequestId);
-    }
-
-    // The code is 200, so the body itself breaks the contract.
-    const issue = envelope.success ? undefined : envelope.error.issues[0];
-    throw this.#badResponse(id, `${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`, withRequestId);
+    const head = readEnvelopeHead(json);
+    const withRequestId = { ...facts, upstreamRequestId: facts.upstreamRequestId ?? head.requestId };
+    if (head.code !== undefined && head.code >= 400) throw errorForUpstreamStatus(head.code, withRequestId);
+    const execution = readExecution(json, id, body.bytes);
+    if ('unusable' in execution) throw this.#badResponse(id, execution.unusable, withRequestId);
+    return execution;
   }
 
   #badResponse(id: string, why: string, facts: { upstreamStatus?: number; upstreamRequestId?: string | undefined }): UpstreamError {

@@ -39,11 +39,17 @@ function isOverMaxResponseSize(error: unknown): boolean {
   return error instanceof Error && 'code' in error && error.code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE';
 }
 
+/** A body as text, and how many bytes it was (decoded). */
+export interface BodyText {
+  text: string;
+  bytes: number;
+}
+
 /**
  * `limit` must equal the pool's `maxResponseSize`, which caps what arrives on
  * the wire; decoded bodies are counted here as they are decoded.
  */
-export async function readBody(body: UpstreamBody, contentEncoding: string | undefined, contentLength: string | undefined, limit: number): Promise<string> {
+export async function readBody(body: UpstreamBody, contentEncoding: string | undefined, contentLength: string | undefined, limit: number): Promise<BodyText> {
   const declared = Number(contentLength);
   if (Number.isFinite(declared) && declared > limit) {
     discard(body);
@@ -52,7 +58,8 @@ export async function readBody(body: UpstreamBody, contentEncoding: string | und
   const encoding = (contentEncoding ?? 'identity').trim().toLowerCase();
   if (encoding === 'identity' || encoding === '') {
     try {
-      return await body.text();
+      const text = await body.text();
+      return { text, bytes: Number.isFinite(declared) ? declared : Buffer.byteLength(text) };
     } catch (error) {
       if (isOverMaxResponseSize(error)) throw new BodyTooLargeError(`over ${limit} bytes`);
       throw error;
@@ -80,5 +87,5 @@ export async function readBody(body: UpstreamBody, contentEncoding: string | und
   } finally {
     if (!body.readableEnded) discard(body);
   }
-  return Buffer.concat(chunks, size).toString('utf8');
+  return { text: Buffer.concat(chunks, size).toString('utf8'), bytes: size };
 }

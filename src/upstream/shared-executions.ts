@@ -15,7 +15,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import type { Execution } from '../domain/execution.js';
-import { isTerminalStatus, toExecutionStatus } from '../domain/execution-status.js';
+import { isTerminalStatus, statusOf } from '../domain/execution-status.js';
 import { abortedError, Cancellation, settleBeforeAbort } from './cancellation.js';
 import type { ExecutionsClient } from './executions-client.js';
 
@@ -112,7 +112,7 @@ export class SharedExecutions {
     const { cost } = scope;
     cost.calls++;
     const entry: InFlight = { promise: undefined as unknown as Promise<Execution>, cancellation, waiters: 0 };
-    entry.promise = this.#client.getExecution(id, { authorization: caller.authorization, requestId: scope.requestId }, cancellation).then(
+    entry.promise = this.#client.getExecution(id, { authorization: caller.authorization, requestId: scope.requestId, callerKey: caller.key }, cancellation).then(
       (execution) => {
         this.#settled(key, entry, cost, started);
         this.#remember(key, execution);
@@ -150,7 +150,7 @@ export class SharedExecutions {
 
   #remember(key: string, execution: Execution): void {
     if (!this.#cache) return;
-    const ttl = isTerminalStatus(toExecutionStatus(execution.status)) ? this.#options.terminalTtlMs : this.#options.activeTtlMs;
+    const ttl = isTerminalStatus(statusOf(execution)) ? this.#options.terminalTtlMs : this.#options.activeTtlMs;
     if (ttl <= 0) return;
     this.#cache.set(key, { execution, bytes: approximateBytes(execution) }, { ttl });
   }
@@ -158,5 +158,5 @@ export class SharedExecutions {
 
 /** Rough in-memory size: enough to bound the cache, far cheaper than serializing. */
 function approximateBytes(execution: Execution): number {
-  return 2_048 + execution.events.length * 600;
+  return 2_048 + execution.bodyBytes * 2;
 }

@@ -1,0 +1,101 @@
+/**
+ * Reading one field of what upstream sent, when a query selects it. Each
+ * reader accepts every form it can make sense of and answers UNREADABLE for a
+ * value it cannot use; the schema serves that as null with a warning
+ * (src/schema/served.ts). An absent or null value is simply null.
+ *
+ * Hand-written rather than validated up front (zod, as before): a field is read
+ * only when served, so a body is never walked whole, and one odd value costs
+ * only the field that holds it.
+ */
+
+/** A value of a type or form the gateway cannot serve in that field. */
+export const UNREADABLE: unique symbol = Symbol('unreadable');
+export type Unreadable = typeof UNREADABLE;
+
+/** Text: a string as sent; a number or boolean as its text. Objects and arrays are unreadable. */
+export function readText(value: unknown): string | null | Unreadable {
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return UNREADABLE;
+}
+
+/** Any JSON value, as upstream sent it (object, array, string, number, boolean); absent is null. */
+export function readJson(value: unknown): unknown {
+  return value === undefined ? null : value;
+}
+
+/** UTC with milliseconds: the form upstream documents, and the one the gateway serves. */
+const CANONICAL = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{3})Z$/;
+/**
+ * RFC 3339 (either case of T and Z, or a space between date and time; no
+ * fraction or any number of digits; Z or any offset, with or without its colon),
+ * or a bare date.
+ */
+const RFC_3339 = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):?(\d{2})))?$/;
+/** The range of instants a Date can hold, in ms from the epoch (ECMA-262 §21.4.1.22). */
+const MAX_EPOCH_MS = 8.64e15;
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+function validDate(year: number, month: number, day: number): boolean {
+  if (year < 1 || month < 1 || month > 12 || day < 1) return false;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return day <= (month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]!);
+}
+
+/** Milliseconds since the epoch for a calendar instant; years below 100 kept as written (Date.UTC maps them to 19xx). */
+function utcMs(year: number, month: number, day: number, hour: number, minute: number, second: number, ms: number): number {
+  const date = new Date(Date.UTC(2000, month - 1, day, hour, minute, second, ms));
+  date.setUTCFullYear(year);
+  return date.getTime();
+}
+
+/**
+ * An instant in ms since the epoch, or NaN when the value is not one: an RFC
+ * 3339 timestamp in any spelling (fractions past milliseconds are cut), a bare
+ * date (midnight UTC), or a number (epoch milliseconds, always).
+ */
+export function instantMs(value: unknown): number {
+  if (typeof value === 'number') return Number.isFinite(value) && Math.abs(value) <= MAX_EPOCH_MS ? Math.trunc(value) : NaN;
+  if (typeof value !== 'string') return NaN;
+  const match = RFC_3339.exec(value.trim());
+  if (!match) return NaN;
+  const [, y, mo, d, h, mi, s, fraction, zulu, sign, offsetHours, offsetMinutes] = match;
+  const year = Number(y);
+  const month = Number(mo);
+  const day = Number(d);
+  if (!validDate(year, month, day)) return NaN;
+  if (h === undefined) return utcMs(year, month, day, 0, 0, 0, 0);
+  // A time of day needs an offset to be an instant; RFC 3339 requires one.
+  if (zulu === undefined && sign === undefined) return NaN;
+  const hour = Number(h);
+  const minute = Number(mi);
+  const second = Number(s);
+  const offset = sign === undefined ? 0 : (sign === '-' ? -1 : 1) * (Number(offsetHours) * 60 + Number(offsetMinutes));
+  if (hour > 23 || minute > 59 || second > 60 || Number(offsetHours ?? 0) > 23 || Number(offsetMinutes ?? 0) > 59) return NaN;
+  const ms = fraction === undefined ? 0 : Number(fraction.slice(0, 3).padEnd(3, '0'));
+  return utcMs(year, month, day, hour, minute, second, ms) - offset * 60_000;
+}
+
+/** Whether a string in canonical form names a real instant (month lengths, leap years, clock ranges). */
+function isCanonical(value: string): boolean {
+  const match = CANONICAL.exec(value);
+  if (!match) return false;
+  const [, y, mo, d, h, mi, s] = match.map(Number) as number[];
+  return validDate(y!, mo!, d!) && h! <= 23 && mi! <= 59 && s! <= 59;
+}
+
+/** A timestamp served as canonical UTC with milliseconds; unreadable when it is not an instant (`instantMs`). */
+export function readTimestamp(value: unknown): string | null | Unreadable {
+  if (value === undefined || value === null) return null;
+  // Upstream's documented form is served as it came: no Date is made for it.
+  if (typeof value === 'string' && value.length === 24 && isCanonical(value)) return value;
+  const ms = instantMs(value);
+  if (Number.isNaN(ms)) return UNREADABLE;
+  const date = new Date(ms);
+  const year = date.getUTCFullYear();
+  // Outside 0001–9999 toISOString writes an expanded year, which DateTime does not allow.
+  return year < 1 || year > 9999 ? UNREADABLE : date.toISOString();
+}
