@@ -40,7 +40,7 @@ const MAX_EPOCH_MS = 8.64e15;
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 function validDate(year: number, month: number, day: number): boolean {
-  if (year < 1 || month < 1 || month > 12 || day < 1) return false;
+  if (month < 1 || month > 12 || day < 1) return false;
   const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
   return day <= (month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]!);
 }
@@ -96,6 +96,6 @@ export function readTimestamp(value: unknown): string | null | Unreadable {
   if (Number.isNaN(ms)) return UNREADABLE;
   const date = new Date(ms);
   const year = date.getUTCFullYear();
-  // Outside 0001–9999 toISOString writes an expanded year, which DateTime does not allow.
-  return year < 1 || year > 9999 ? UNREADABLE : date.toISOString();
+  // Outside 0000–9999 toISOString writes an expanded year, which DateTime does not allow.
+  return year < 0 || year > 9999 ? UNREADABLE : date.toISOString();
 }

@@ -7,13 +7,11 @@ const CANONICAL_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 /**
  * graphql-scalars' DateTime, except that a string already in canonical form is
- * served as it is. Every DateTime the gateway serves comes from an upstream body
- * whose timestamps the envelope schema checked as real instants (month lengths
- * and leap years included, src/upstream/envelope.ts), and for those graphql-scalars
- * would only build a Date to print the same string again: about 3 µs per field,
- * 24 fields on an execution page. Other forms (an offset, no milliseconds) still
- * go through graphql-scalars and come out normalised to UTC.
- * test/scalars.property.test.ts holds both to the same output.
+ * served as it is. Every DateTime the gateway serves was made by the timestamp
+ * reader (src/domain/fields.ts), which checks the instant (month lengths, leap
+ * years) and writes it in canonical form; graphql-scalars would only build a
+ * Date to print the same string again, about 3 µs per field, 24 fields on an
+ * execution page. test/timestamps.property.test.ts holds both to the same output.
  */
 export const DateTimeScalar = new GraphQLScalarType({
   ...DateTimeResolver.toConfig(),
