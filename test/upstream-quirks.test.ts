@@ -1,0 +1,281 @@
+/**
+ * One case per way a real upstream departs from its documentation, each served
+ * over HTTP from the fake upstream on loopback, on both lanes: `{ id status }`
+ * always comes through, the affected field returns what the README promises,
+ * and a warning appears exactly when a value was served as null or replaced
+ * (README "When upstream data is odd").
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { makeExecution } from '../src/demo/demo-data.js';
+import { AUTH, Harness, LANES } from './support/harness.js';
+
+const ID = 'ex_quirk_1';
+type Json = Record<string, unknown>;
+
+/** A documented envelope for ID (3 events), with one quirk applied to its execution and events. */
+function envelope(quirk: (execution: Json, events: Json[], data: Json) => void): string {
+  const { execution, events } = makeExecution({ id: ID, status: 'workflow_running', eventCount: 3 });
+  const data: Json = { execution: { ...execution }, events: events.map((event) => ({ ...event })), message: 'execution retrieved' };
+  quirk(data.execution as Json, data.events as Json[], data);
+  return JSON.stringify({ code: 200, data, message: 'success', requestId: 'req-quirk' });
+}
+
+interface Warning {
+  path: Array<string | number>;
+  code: string;
+  message: string;
+}
+
+interface Case {
+  quirk: string;
+  apply: (execution: Json, events: Json[], data: Json) => void;
+  /** The selection besides `id status`. */
+  select: string;
+  /** What the selection answers. */
+  expected: Json;
+  /** The warnings, by path and code; none when absent. */
+  warnings?: Array<{ path: Array<string | number>; code: string }>;
+  status?: string;
+}
+
+const FIRST_EVENT = 'events(first: 1) { edges { node { id executionId level eventType data createdAt organizationId requestId runId workflowId } } }';
+const firstEvent = (overrides: Json): Json => ({
+  events: {
+    edges: [
+      {
+        node: {
+          id: `ev_${ID}_1`,
+          executionId: ID,
+          level: 'info',
+          eventType: 'node.started',
+          data: { seq: 1, detail: { durationMs: 37, ok: true } },
+          createdAt: '2026-03-01T12:00:01.000Z',
+          organizationId: 'org_demo',
+          requestId: `req_${ID}`,
+          runId: `run_${ID}`,
+          workflowId: 'wf_1',
+          ...overrides,
+        },
+      },
+    ],
+  },
+});
+const eventPath = (field: string) => ['execution', 'events', 'edges', 0, 'node', field];
+
+const JSON_VALUES: Array<[string, unknown]> = [
+  ['an array', [1, { a: 2 }]],
+  ['a string', 'plain text'],
+  ['a number', 42],
+  ['a boolean', false],
+];
+
+const NULLABLE_TEXT = ['idempotencyKey', 'initiatedById', 'initiatedByType', 'organizationId', 'runId', 'sourceEntityId', 'sourceEntityType', 'sourceSystem', 'workflowId', 'paymentStatus'];
+
+const CASES: Case[] = [
+  ...['requestPayload', 'clientSafeMetadata', 'responsePayload'].flatMap((field) =>
+    JSON_VALUES.map(([kind, value]): Case => ({ quirk: `${field} sent as ${kind}`, apply: (execution) => (execution[field] = value), select: field, expected: { [field]: value } })),
+  ),
+  ...JSON_VALUES.map(([kind, value]): Case => ({
+    quirk: `an event's data sent as ${kind}`,
+    apply: (_execution, events) => (events[0]!.data = value),
+    select: FIRST_EVENT,
+    expected: firstEvent({ data: value }),
+  })),
+  {
+    quirk: 'an event without level',
+    apply: (_execution, events) => delete events[0]!.level,
+    select: FIRST_EVENT,
+    expected: firstEvent({ level: null }),
+  },
+  ...['eventType', 'organizationId', 'requestId', 'runId', 'workflowId'].map((field): Case => ({
+    quirk: `an event without ${field}`,
+    apply: (_execution, events) => delete events[0]![field],
+    select: FIRST_EVENT,
+    expected: firstEvent({ [field]: null }),
+  })),
+  {
+    quirk: 'an event without executionId (it still belongs to its execution)',
+    apply: (_execution, events) => delete events[0]!.executionId,
+    select: `${FIRST_EVENT.replace('workflowId }', 'workflowId execution { id } }')}`,
+    expected: { events: { edges: [{ node: { ...(firstEvent({}).events as { edges: Array<{ node: Json }> }).edges[0]!.node, execution: { id: ID } } }] } },
+  },
+  {
+    quirk: 'an event whose executionId names another execution',
+    apply: (_execution, events) => (events[0]!.executionId = 'ex_someone_else'),
+    select: FIRST_EVENT,
+    expected: firstEvent({}),
+    warnings: [{ path: eventPath('executionId'), code: 'REPLACED_VALUE' }],
+  },
+  {
+    quirk: 'an event without id (derived from its position)',
+    apply: (_execution, events) => delete events[0]!.id,
+    select: FIRST_EVENT,
+    expected: firstEvent({ id: '#0' }),
+    warnings: [{ path: eventPath('id'), code: 'REPLACED_VALUE' }],
+  },
+  {
+    quirk: 'an event whose createdAt is no instant',
+    apply: (_execution, events) => (events[0]!.createdAt = 'soon'),
+    select: FIRST_EVENT,
+    expected: firstEvent({ createdAt: null }),
+    warnings: [{ path: eventPath('createdAt'), code: 'UNREADABLE_VALUE' }],
+  },
+  {
+    quirk: 'startedAt as epoch milliseconds',
+    apply: (execution) => (execution.startedAt = 1_772_366_400_000),
+    select: 'startedAt',
+    expected: { startedAt: '2026-03-01T12:00:00.000Z' },
+  },
+  {
+    quirk: 'startedAt as a date',
+    apply: (execution) => (execution.startedAt = '2026-03-01'),
+    select: 'startedAt',
+    expected: { startedAt: '2026-03-01T00:00:00.000Z' },
+  },
+  {
+    quirk: 'startedAt with a lower-case t and z',
+    apply: (execution) => (execution.startedAt = '2026-03-01t12:00:00z'),
+    select: 'startedAt',
+    expected: { startedAt: '2026-03-01T12:00:00.000Z' },
+  },
+  {
+    quirk: 'startedAt with a space separator',
+    apply: (execution) => (execution.startedAt = '2026-03-01 12:00:00Z'),
+    select: 'startedAt',
+    expected: { startedAt: '2026-03-01T12:00:00.000Z' },
+  },
+  {
+    quirk: 'startedAt that is no instant',
+    apply: (execution) => (execution.startedAt = 'yesterday'),
+    select: 'startedAt',
+    expected: { startedAt: null },
+    warnings: [{ path: ['execution', 'startedAt'], code: 'UNREADABLE_VALUE' }],
+  },
+  {
+    quirk: 'events absent (an execution that never started)',
+    apply: (_execution, _events, data) => delete data.events,
+    select: 'events { totalCount edges { cursor } }',
+    expected: { events: { totalCount: 0, edges: [] } },
+  },
+  {
+    quirk: 'events null',
+    apply: (_execution, _events, data) => (data.events = null),
+    select: 'events { totalCount edges { cursor } }',
+    expected: { events: { totalCount: 0, edges: [] } },
+  },
+  {
+    quirk: 'events that are not a list',
+    apply: (_execution, _events, data) => (data.events = { first: {} }),
+    select: 'events { totalCount edges { cursor } }',
+    expected: { events: { totalCount: 0, edges: [] } },
+    warnings: [{ path: ['execution', 'events'], code: 'UNREADABLE_VALUE' }],
+  },
+  ...NULLABLE_TEXT.flatMap((field) =>
+    (['absent', 'null'] as const).map((how): Case => ({
+      quirk: `${field} ${how}`,
+      apply: (execution) => (how === 'absent' ? delete execution[field] : (execution[field] = null)),
+      select: field,
+      expected: { [field]: null },
+    })),
+  ),
+  ...['createdAt', 'updatedAt'].flatMap((field) =>
+    (['absent', 'null'] as const).map((how): Case => ({
+      quirk: `${field} ${how}`,
+      apply: (execution) => (how === 'absent' ? delete execution[field] : (execution[field] = null)),
+      select: field,
+      expected: { [field]: null },
+    })),
+  ),
+  {
+    quirk: 'statusReason sent as an object',
+    apply: (execution) => (execution.statusReason = { why: 'structured' }),
+    select: 'statusReason',
+    expected: { statusReason: null },
+    warnings: [{ path: ['execution', 'statusReason'], code: 'UNREADABLE_VALUE' }],
+  },
+  {
+    quirk: 'a number where text belongs (served as its text)',
+    apply: (execution) => (execution.runId = 12345),
+    select: 'runId',
+    expected: { runId: '12345' },
+  },
+  {
+    quirk: 'status absent',
+    apply: (execution) => delete execution.status,
+    select: 'rawStatus isTerminal',
+    expected: { rawStatus: null, isTerminal: false },
+    status: 'UNKNOWN',
+  },
+  {
+    quirk: 'a status the schema does not know',
+    apply: (execution) => (execution.status = 'workflow_paused'),
+    select: 'rawStatus isTerminal',
+    expected: { rawStatus: 'workflow_paused', isTerminal: false },
+    status: 'UNKNOWN',
+  },
+  {
+    quirk: 'two events with the same id',
+    apply: (_execution, events) => (events[1]!.id = events[0]!.id),
+    select: 'events(first: 3) { totalCount edges { node { id } } }',
+    expected: { events: { totalCount: 3, edges: [{ node: { id: `ev_${ID}_1` } }, { node: { id: `ev_${ID}_1` } }, { node: { id: `ev_${ID}_3` } }] } },
+  },
+];
+
+describe.each(LANES)('odd upstream data costs one field, never the execution (%s lane)', (lane) => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await Harness.start({ lane, upstream: { executions: [makeExecution({ id: ID, status: 'workflow_running', eventCount: 3 })] } });
+  });
+  afterAll(() => harness.close());
+  beforeEach(() => harness.upstream.reset());
+
+  async function ask(select: string): Promise<{ data?: { execution: Json | null } | null; errors?: unknown[]; extensions?: { warnings?: Warning[] } }> {
+    const response = await harness.query<{ execution: Json | null }>(`query Quirk($id: ID!) { execution(id: $id) { id status ${select} } }`, { id: ID });
+    expect(response.status).toBe(200);
+    return response;
+  }
+
+  it.each(CASES.map((each) => [each.quirk, each] as const))('%s', async (_quirk, each) => {
+    harness.upstream.setFault(ID, { kind: 'body', body: envelope(each.apply) });
+    const response = await ask(each.select);
+    expect(response.errors).toBeUndefined();
+    expect(response.data?.execution).toEqual({ id: ID, status: each.status ?? 'WORKFLOW_RUNNING', ...each.expected });
+    const warnings = response.extensions?.warnings ?? [];
+    expect(warnings.map(({ path, code }) => ({ path, code }))).toEqual(each.warnings ?? []);
+    for (const warning of warnings) expect(warning.message).toMatch(/^(Execution|ExecutionEvent)\.\w+: /);
+    // One upstream call, whatever the quirk.
+    expect(harness.upstream.requests).toHaveLength(1);
+  });
+
+  it('gives no warning for a field the query did not select', async () => {
+    harness.upstream.setFault(ID, { kind: 'body', body: envelope((execution) => ((execution.startedAt = 'yesterday'), (execution.statusReason = {}))) });
+    const response = await ask('runId');
+    expect(response.data?.execution).toEqual({ id: ID, status: 'WORKFLOW_RUNNING', runId: `run_${ID}` });
+    expect(response.extensions?.warnings).toBeUndefined();
+  });
+
+  it('logs each kind of warning on each field once, not once per request', async () => {
+    harness.upstream.setFault(ID, { kind: 'body', body: envelope((execution) => (execution.finishedAt = 'never')) });
+    for (let i = 0; i < 3; i++) expect((await ask('finishedAt')).extensions?.warnings).toHaveLength(1);
+    const lines = harness.logs.filter((line) => line.field === 'Execution.finishedAt');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ level: 40, code: 'UNREADABLE_VALUE' });
+    expect(JSON.stringify(lines)).not.toContain('never');
+  });
+});
+
+describe.each(LANES)('warnings do not depend on the upstream cost report (%s lane)', (lane) => {
+  it('lists warnings with UPSTREAM_EXTENSIONS=false, and nothing else in extensions', async () => {
+    const harness = await Harness.start({ lane, env: { UPSTREAM_EXTENSIONS: 'false' }, upstream: { executions: [] } });
+    try {
+      harness.upstream.setFault(ID, { kind: 'body', body: envelope((execution) => (execution.updatedAt = 'later')) });
+      const response = await harness.query<{ execution: Json }>(`{ execution(id: "${ID}") { id updatedAt } }`, undefined, { authorization: AUTH });
+      expect(response.data?.execution).toEqual({ id: ID, updatedAt: null });
+      expect(response.extensions).toEqual({
+        warnings: [{ path: ['execution', 'updatedAt'], code: 'UNREADABLE_VALUE', message: expect.stringContaining('Execution.updatedAt') }],
+      });
+    } finally {
+      await harness.close();
+    }
+  });
+});
