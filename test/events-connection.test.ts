@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEMO_ORGANIZATION, makeEvents, makeExecution } from '../src/demo/demo-data.js';
-import type { ExecutionEvent } from '../src/domain/execution.js';
+import type { UpstreamEvent } from '../src/upstream/envelope.js';
 import { Harness, codes, type GraphQLResponse, LANES } from './support/harness.js';
 
 const EVENTS_QUERY = `
@@ -25,7 +25,7 @@ const EVENTS_QUERY = `
 interface Connection {
   totalCount: number;
   pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
-  edges: Array<{ cursor: string; node: ExecutionEvent }>;
+  edges: Array<{ cursor: string; node: UpstreamEvent }>;
   nodes: Array<{ id: string }>;
 }
 
@@ -102,7 +102,7 @@ describe.each(LANES)('%s lane', (lane) => {
   const seq = (id: string, ...numbers: number[]) => numbers.map((n) => `ev_${id}_${n}`);
 
   /** The reference: upstream's events filtered, then sorted by createdAt with upstream position breaking ties. */
-  function reference(events: readonly ExecutionEvent[], order: 'ASC' | 'DESC' = 'ASC', filter: FilterInput = {}): ExecutionEvent[] {
+  function reference(events: readonly UpstreamEvent[], order: 'ASC' | 'DESC' = 'ASC', filter: FilterInput = {}): UpstreamEvent[] {
     const after = filter.createdAfter ? Date.parse(filter.createdAfter) : undefined;
     const before = filter.createdBefore ? Date.parse(filter.createdBefore) : undefined;
     return events

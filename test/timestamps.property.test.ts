@@ -25,7 +25,7 @@ const spelling = fc.record({
 });
 
 /** The instant written in that spelling, and what the gateway must serve for it (null: not writable in RFC 3339's four-digit years). */
-function write(date: Date, { separator, zulu, offsetMinutes, colon, fractionDigits, extraDigits }: fc.RecordValue<typeof spelling>): { text: string; expected: string | null } {
+function write(date: Date, { separator, zulu, offsetMinutes, colon, fractionDigits, extraDigits }: Parameters<Parameters<typeof spelling.map>[0]>[0]): { text: string; expected: string | null } {
   const offset = offsetMinutes ?? 0;
   const local = new Date(date.getTime() + offset * 60_000);
   const ms = pad(local.getUTCMilliseconds(), 3);

@@ -229,7 +229,7 @@ describe.each(LANES)('odd upstream data costs one field, never the execution (%s
   afterAll(() => harness.close());
   beforeEach(() => harness.upstream.reset());
 
-  async function ask(select: string): Promise<{ data?: { execution: Json | null } | null; errors?: unknown[]; extensions?: { warnings?: Warning[] } }> {
+  async function ask(select: string): Promise<{ data?: { execution: Json | null } | null; errors?: readonly unknown[]; extensions?: { warnings?: Warning[] } }> {
     const response = await harness.query<{ execution: Json | null }>(`query Quirk($id: ID!) { execution(id: $id) { id status ${select} } }`, { id: ID });
     expect(response.status).toBe(200);
     return response;
