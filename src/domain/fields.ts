@@ -47,6 +47,7 @@ function validDate(year: number, month: number, day: number): boolean {
 
 /** Milliseconds since the epoch for a calendar instant; years below 100 kept as written (Date.UTC maps them to 19xx). */
 function utcMs(year: number, month: number, day: number, hour: number, minute: number, second: number, ms: number): number {
+  if (year >= 100) return Date.UTC(year, month - 1, day, hour, minute, second, ms);
   const date = new Date(Date.UTC(2000, month - 1, day, hour, minute, second, ms));
   date.setUTCFullYear(year);
   return date.getTime();
@@ -60,6 +61,11 @@ function utcMs(year: number, month: number, day: number, hour: number, minute: n
 export function instantMs(value: unknown): number {
   if (typeof value === 'number') return Number.isFinite(value) && Math.abs(value) <= MAX_EPOCH_MS ? Math.trunc(value) : NaN;
   if (typeof value !== 'string') return NaN;
+  // The documented form first, digit by digit: every event's createdAt is read when its events are indexed.
+  if (value.length === 24 && value.charCodeAt(23) === 90 /* Z */ && value.charCodeAt(10) === 84 /* T */) {
+    const ms = canonicalMs(value);
+    if (ms !== undefined) return ms;
+  }
   const match = RFC_3339.exec(value.trim());
   if (!match) return NaN;
   const [, y, mo, d, h, mi, s, fraction, zulu, sign, offsetHours, offsetMinutes] = match;
@@ -77,6 +83,36 @@ export function instantMs(value: unknown): number {
   if (hour > 23 || minute > 59 || second > 60 || Number(offsetHours ?? 0) > 23 || Number(offsetMinutes ?? 0) > 59) return NaN;
   const ms = fraction === undefined ? 0 : Number(fraction.slice(0, 3).padEnd(3, '0'));
   return utcMs(year, month, day, hour, minute, second, ms) - offset * 60_000;
+}
+
+/** The digits at [from, to) as a number, or -1 when any is not a digit. */
+function digits(text: string, from: number, to: number): number {
+  let value = 0;
+  for (let i = from; i < to; i++) {
+    const code = text.charCodeAt(i) - 48;
+    if (code < 0 || code > 9) return -1;
+    value = value * 10 + code;
+  }
+  return value;
+}
+
+/**
+ * ms since the epoch of `YYYY-MM-DDTHH:MM:SS.mmmZ`; NaN for an impossible
+ * instant in that form; undefined when the text is not in that form at all.
+ */
+function canonicalMs(text: string): number | undefined {
+  if (text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58 || text.charCodeAt(19) !== 46) {
+    return undefined;
+  }
+  const year = digits(text, 0, 4);
+  const month = digits(text, 5, 7);
+  const day = digits(text, 8, 10);
+  const hour = digits(text, 11, 13);
+  const minute = digits(text, 14, 16);
+  const second = digits(text, 17, 19);
+  const ms = digits(text, 20, 23);
+  if (year < 0 || month < 0 || day < 0 || hour < 0 || minute < 0 || second < 0 || ms < 0) return undefined;
+  return validDate(year, month, day) && hour <= 23 && minute <= 59 && second <= 60 ? utcMs(year, month, day, hour, minute, second, ms) : NaN;
 }
 
 /** Whether a string in canonical form names a real instant (month lengths, leap years, clock ranges). */
