@@ -30,7 +30,7 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
  * (README "When upstream data is odd").
  */
 export const WarningCode = {
-  /** Upstream sent a value of a type or form the field cannot hold; it is served as null. */
+  /** Upstream sent a value of a type or form the field cannot hold; it is served as null (`events`: as an empty connection). */
   UNREADABLE_VALUE: 'UNREADABLE_VALUE',
   /** The gateway served another value than upstream's: an event id derived from its position, or the parent's id for an event naming another execution. */
   REPLACED_VALUE: 'REPLACED_VALUE',
