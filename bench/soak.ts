@@ -21,6 +21,9 @@
  *   SOAK_WARMUP_SECONDS   unmeasured warm-up before RSS "start" is taken (10)
  *   SOAK_CONNECTIONS      concurrent keep-alive connections (20)
  *   SOAK_MAX_RSS_GROWTH_MB  fail when end RSS exceeds start RSS by more (150)
+ *   SOAK_LARGE_PAYLOADS   1: add finished executions with multi-MB payloads, polled and paged,
+ *                         behind a small terminal cache (below)
+ *   SOAK_CACHE_MAX_BYTES  the gateway's CACHE_MAX_BYTES with SOAK_LARGE_PAYLOADS=1 (16777216)
  *
  * Upstream faults, by execution id:
  *   ex_soak_1 … ex_soak_8, ex_soak_long  healthy (ex_soak_long has 1,000 events)
@@ -29,6 +32,12 @@
  *   ex_soak_slow      answers normally after 300 ms
  *   ex_soak_hang      never answers (the gateway's per-attempt timeout must fire)
  *   ex_soak_missing   404
+ * With SOAK_LARGE_PAYLOADS=1, also (served by the fake upstream as `body` faults, built here):
+ *   ex_soak_large_1 … ex_soak_large_10  finished, requestPayload of invoice lines, 2 to 6 MB each
+ *   ex_soak_huge      finished, 12 MB: counted above the whole (default 16 MiB) cache, so never cached
+ * and the gateway's UPSTREAM_TIMEOUT_MS is 2000 instead of 1000 (see GATEWAY_ENV).
+ * The report then adds what those requests cost upstream (calls against cache hits, from
+ * extensions.upstream) and what the cache would hold were it unbounded.
  *
  * Expected codes, per id class (README "Error codes"):
  *   healthy, slow   no error
@@ -48,9 +57,10 @@ import { UPSTREAM_STATUSES } from '../src/domain/execution-status.js';
 import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import type { ExecutionSpec } from '../src/demo/demo-data.js';
-import { DEMO_TOKEN } from '../src/demo/demo-data.js';
+import type { ExecutionSpec, StoredExecution } from '../src/demo/demo-data.js';
+import { DEMO_TOKEN, makeExecution } from '../src/demo/demo-data.js';
 import type { Fault } from '../src/demo/fake-upstream.js';
+import { entryBytes } from '../src/upstream/shared-executions.js';
 import { summarize } from './lib/measure.js';
 import { startGatewayProbed, startUpstream } from './lib/processes.js';
 
@@ -72,11 +82,16 @@ const SOAK_SECONDS = envInt('SOAK_SECONDS', 180, 1);
 const WARMUP_SECONDS = envInt('SOAK_WARMUP_SECONDS', 10, 0);
 const CONNECTIONS = envInt('SOAK_CONNECTIONS', 20, 1);
 const MAX_RSS_GROWTH_MB = envInt('SOAK_MAX_RSS_GROWTH_MB', 150, 1);
-const GATEWAY_ENV = {
+const LARGE_PAYLOADS = process.env.SOAK_LARGE_PAYLOADS === '1';
+const CACHE_MAX_BYTES = envInt('SOAK_CACHE_MAX_BYTES', 16 * 1024 * 1024, 1);
+const GATEWAY_ENV: Record<string, string> = {
   WORKERS: '1',
   UPSTREAM_TIMEOUT_MS: '1000',
   REQUEST_BUDGET_MS: '3000',
   LOG_LEVEL: 'warn',
+  // Parsing a multi-MB body, or serializing its payload, holds the event loop for 50-200 ms; on
+  // a loaded 2-core host a few in a row pushed ex_soak_slow's 300 ms answers past a 1 s deadline.
+  ...(LARGE_PAYLOADS ? { UPSTREAM_TIMEOUT_MS: '2000', CACHE_MAX_BYTES: String(CACHE_MAX_BYTES), TERMINAL_CACHE_TTL_MS: '60000' } : {}),
 };
 const AUTHORIZATION = `Bearer ${DEMO_TOKEN}`;
 
@@ -92,6 +107,11 @@ const FLAKY = ['ex_soak_flaky', 'ex_soak_flaky500'];
 const SLOW = 'ex_soak_slow';
 const HANG = 'ex_soak_hang';
 const MISSING = 'ex_soak_missing';
+const LARGE = LARGE_PAYLOADS ? Array.from({ length: 10 }, (_, i) => `ex_soak_large_${i + 1}`) : [];
+const HUGE = 'ex_soak_huge';
+const HEAP_NOTE = 'as the gateway counts it, src/upstream/shared-executions.ts entryBytes';
+/** Payload size of each large execution, MB; the huge one is bigger than the whole cache counts. */
+const LARGE_MB: Record<string, number> = Object.fromEntries([...LARGE.map((id, i) => [id, 2 + (i % 5)] as const), [HUGE, 12] as const]);
 const INVALID_IDS = ['../../admin', 'ex soak 1', 'x'.repeat(65), '..', 'ex_1?debug=1', 'ex_1#frag', '%2e%2e', 'é_unicode', 'ex/1', ''];
 
 const STATUSES = UPSTREAM_STATUSES;
@@ -111,7 +131,7 @@ const FAULTS: Record<string, Fault> = {
 };
 
 const classOf = (id: string): IdClass =>
-  HEALTHY.includes(id) || id === LONG
+  HEALTHY.includes(id) || id === LONG || (LARGE_PAYLOADS && (LARGE.includes(id) || id === HUGE))
     ? 'healthy'
     : FLAKY.includes(id)
       ? 'flaky'
@@ -356,6 +376,55 @@ function shuffle<T>(items: T[]): T[] {
   return items;
 }
 
+if (LARGE_PAYLOADS) {
+  KINDS.push(
+    {
+      name: 'large status poll',
+      weight: 6,
+      about: `ExecutionStatus on a finished execution with a 2-6 MB payload (${LARGE.length} ids)`,
+      expect: 'none',
+      make: () => statusOf(pick(LARGE)),
+    },
+    {
+      name: 'large page',
+      weight: 1,
+      about: 'ExecutionPage (payloads included) on a finished execution with a 2-6 MB payload',
+      expect: 'none',
+      make: () => {
+        const id = pick(LARGE);
+        return { body: gql(PAGE_DOC, { id, first: 20 }, 'ExecutionPage'), single: id };
+      },
+    },
+    {
+      name: 'huge status poll',
+      weight: 1,
+      about: `ExecutionStatus on ${HUGE} (12 MB payload: counted above a cache of up to 24 MiB)`,
+      expect: 'none',
+      make: () => statusOf(HUGE),
+    },
+  );
+}
+
+/** A finished execution whose requestPayload is invoice lines (objects three levels deep) of about `mb` MB. */
+function largeExecution(id: string, mb: number): StoredExecution {
+  const stored = makeExecution({ id, status: 'workflow_succeeded', minute: 70, eventCount: 20 });
+  const lines: unknown[] = [];
+  for (let size = 0, l = 0; size < mb * 1_000_000; l++) {
+    const line = {
+      sku: `sku_${l}`,
+      description: `Seat licence, tier ${1 + (l % 3)}, line ${l}`,
+      qty: 1 + (l % 5),
+      unitPrice: { currency: 'EUR', value: 990 + ((l * 37) % 9000) },
+      tax: { rate: 0.2, jurisdiction: { country: 'DE', region: null }, amount: { currency: 'EUR', value: (l * 41) % 2000 } },
+      metadata: { catalog: { version: 7, product: { family: 'licences', variant: `v${l % 9}` } } },
+    };
+    size += JSON.stringify(line).length + 1;
+    lines.push(line);
+  }
+  stored.execution.requestPayload = { invoice: { id: `inv_${id}`, lines } };
+  return stored;
+}
+
 const totalWeight = KINDS.reduce((sum, kind) => sum + kind.weight, 0);
 function pickKind(): Kind {
   let roll = Math.random() * totalWeight;
@@ -418,6 +487,8 @@ interface KindStats {
   dataProblems: number;
   /** Errors on ids of each class while the circuit was open. */
   circuitOpenByClass: Record<string, number>;
+  /** extensions.upstream summed over the kind's answers. */
+  upstream: { calls: number; cacheHits: number; sharedCalls: number };
 }
 
 interface Problem {
@@ -440,7 +511,7 @@ class Tally {
   kind(name: string): KindStats {
     let stats = this.kinds.get(name);
     if (!stats) {
-      stats = { requests: 0, durations: [], http: {}, codes: {}, malformed: 0, unexpected: 0, dataProblems: 0, circuitOpenByClass: {} };
+      stats = { requests: 0, durations: [], http: {}, codes: {}, malformed: 0, unexpected: 0, dataProblems: 0, circuitOpenByClass: {}, upstream: { calls: 0, cacheHits: 0, sharedCalls: 0 } };
       this.kinds.set(name, stats);
     }
     return stats;
@@ -479,6 +550,12 @@ class Tally {
 
     // 2. Every error's code matches what its id (or the request) was set up to produce.
     const errors = (json.errors ?? []) as GraphQLErrorShape[];
+    const cost = (json as { extensions?: { upstream?: Partial<KindStats['upstream']> } }).extensions?.upstream;
+    if (cost) {
+      stats.upstream.calls += cost.calls ?? 0;
+      stats.upstream.cacheHits += cost.cacheHits ?? 0;
+      stats.upstream.sharedCalls += cost.sharedCalls ?? 0;
+    }
     const failedIndexes = new Set<number>();
     let singleFailed = false;
     for (const error of errors) {
@@ -737,6 +814,19 @@ const control = async <T>(path: string, body?: unknown): Promise<T> => {
   return (await response.json()) as T;
 };
 await control('/faults', FAULTS);
+/** Body bytes of each large execution, as upstream sends it. */
+const largeBodyBytes: Record<string, number> = {};
+if (LARGE_PAYLOADS) {
+  // The bench upstream takes ExecutionSpecs only, so large executions are served as `body` faults:
+  // the same 200 envelope it would send, built here.
+  for (const [id, mb] of Object.entries(LARGE_MB)) {
+    const stored = largeExecution(id, mb);
+    const data = JSON.stringify({ events: stored.events, execution: stored.execution, message: 'execution retrieved' });
+    const body = `{"code":200,"data":${data},"message":"success","requestId":"up-large"}`;
+    largeBodyBytes[id] = Buffer.byteLength(body);
+    await control('/faults', { [id]: { kind: 'body', body } satisfies Fault });
+  }
+}
 interface UpstreamStats {
   inFlight: number;
   maxInFlight: number;
@@ -901,6 +991,40 @@ const reqErrorTotal = Object.values(result.reqErrors).reduce((sum, n) => sum + n
 if (reqErrorTotal - result.timeouts > 0) warnings.push(`${reqErrorTotal - result.timeouts} connection errors seen by the driver: ${JSON.stringify(result.reqErrors)}`);
 const warningTotal = Object.values(gatewayWarnings).reduce((sum, n) => sum + n, 0);
 if (warningTotal > 0) warnings.push(`the gateway emitted ${warningTotal} Node process warnings: ${Object.keys(gatewayWarnings).join(' | ')}`);
+
+/**
+ * With SOAK_LARGE_PAYLOADS=1: what the large executions cost upstream (extensions.upstream
+ * of their answers), and what the cache would have held without its bound.
+ */
+const largeSummary = LARGE_PAYLOADS
+  ? (() => {
+      const mb = (bytes: number) => round(bytes / 1024 / 1024);
+      const cached = ['large status poll', 'large page'].map((name) => tally.kind(name));
+      const huge = tally.kind('huge status poll');
+      const requests = cached.reduce((sum, stats) => sum + stats.requests, 0);
+      const calls = cached.reduce((sum, stats) => sum + stats.upstream.calls, 0);
+      const cacheHits = cached.reduce((sum, stats) => sum + stats.upstream.cacheHits, 0);
+      const counted = Object.fromEntries(Object.entries(largeBodyBytes).map(([id, bytes]) => [id, entryBytes({ bodyBytes: bytes })]));
+      const unboundedBytes = LARGE.reduce((sum, id) => sum + (counted[id] ?? 0), 0);
+      const summary = {
+        cacheMaxBytes: CACHE_MAX_BYTES,
+        bodyMb: Object.fromEntries(Object.entries(largeBodyBytes).map(([id, bytes]) => [id, mb(bytes)])),
+        countedMb: Object.fromEntries(Object.entries(counted).map(([id, bytes]) => [id, mb(bytes)])),
+        /** What the cache would count holding every large execution (the huge one aside). */
+        unboundedMb: mb(unboundedBytes),
+        large: { requests, upstreamCalls: calls, cacheHits, sharedCalls: cached.reduce((sum, stats) => sum + stats.upstream.sharedCalls, 0) },
+        huge: { overTheCache: (counted[HUGE] ?? 0) > CACHE_MAX_BYTES, requests: huge.requests, ...huge.upstream },
+        text: '',
+      };
+      summary.text =
+        `Large payloads (CACHE_MAX_BYTES ${mb(CACHE_MAX_BYTES)} MiB; bodies ${Object.values(summary.bodyMb).join(', ')} MiB, each counted ${HEAP_NOTE}): ` +
+        `${requests} requests on the ${LARGE.length} large executions made ${calls} upstream calls and had ${cacheHits} cache hits ` +
+        `(all ${LARGE.length} cached at once would count ${summary.unboundedMb} MiB); ` +
+        `${huge.requests} requests on ${HUGE} (counted ${summary.countedMb[HUGE]} MiB${summary.huge.overTheCache ? ', more than the whole cache' : ''}) made ${huge.upstream.calls} calls and had ${huge.upstream.cacheHits} cache hits.`;
+      return summary;
+    })()
+  : undefined;
+if (largeSummary?.huge.overTheCache && largeSummary.huge.cacheHits > 0) failures.push(`${HUGE}, bigger than the whole cache, was answered from it ${largeSummary.huge.cacheHits} times`);
 const pass = failures.length === 0;
 
 /** Least-squares slope of RSS over the second half of the run, in MB per minute: ~0 once memory has plateaued. */
@@ -932,6 +1056,7 @@ const kindRows = KINDS.map((kind) => {
     unexpected: stats.unexpected,
     dataProblems: stats.dataProblems,
     matched: stats.malformed + stats.unexpected + stats.dataProblems === 0,
+    upstream: stats.upstream,
   };
 });
 const allDurations = [...tally.kinds.values()].flatMap((stats) => stats.durations);
@@ -951,7 +1076,15 @@ const report = {
   cpus: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}`,
   /** 1/5/15-minute load averages of the host: other work on the machine skews latency figures. */
   loadAverage: { start: loadAverageAtStart.map((n) => round(n, 2)), end: loadAverageAtEnd.map((n) => round(n, 2)) },
-  settings: { soakSeconds: SOAK_SECONDS, warmupSeconds: WARMUP_SECONDS, connections: CONNECTIONS, maxRssGrowthMb: MAX_RSS_GROWTH_MB, gatewayEnv: GATEWAY_ENV, faults: FAULTS },
+  settings: {
+    soakSeconds: SOAK_SECONDS,
+    warmupSeconds: WARMUP_SECONDS,
+    connections: CONNECTIONS,
+    maxRssGrowthMb: MAX_RSS_GROWTH_MB,
+    gatewayEnv: GATEWAY_ENV,
+    faults: FAULTS,
+    largePayloads: LARGE_PAYLOADS ? { bodyBytes: largeBodyBytes } : false,
+  },
   pass,
   failures,
   warnings,
@@ -968,6 +1101,7 @@ const report = {
   dataProblems: tally.dataProblems,
   circuitOpen: { answers: circuitOpenTotal, onHealthyIds: circuitOpenHealthy },
   kinds: kindRows,
+  largePayloads: largeSummary ?? null,
   problems: { counts: { ...warmupTally.problemCounts, ...tally.problemCounts }, examples: [...warmupTally.problems, ...tally.problems] },
   warmup: { responses: warmupTally.responses, malformed: warmupTally.malformed, unexpected: warmupTally.unexpected, dataProblems: warmupTally.dataProblems },
   gateway: {
@@ -1033,6 +1167,7 @@ const md = [
   ),
   '',
   `Upstream calls during the run: ${codeList(upstreamCalls)}.`,
+  ...(largeSummary ? ['', largeSummary.text] : []),
   '',
   `Gateway log lines (level: message; whole process life, warm-up included): ${codeList(gatewayLog)}.`,
   '',

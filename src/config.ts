@@ -6,6 +6,7 @@
  * variable and what to fix. `NODE_ENV` is read here and nowhere else.
  */
 import { z } from 'zod';
+import { DEFAULT_EXECUTION_ID_PATTERN } from './upstream/execution-path.js';
 
 const integer = (min: number, max: number) =>
   z.coerce
@@ -89,12 +90,27 @@ export const SETTINGS = {
     retryAfterCapMs: setting(
       'UPSTREAM_RETRY_AFTER_CAP_MS',
       integer(0, 60_000).default(2_000),
-      'longest `Retry-After` honoured; longer ones are cut to this',
+      'longest `Retry-After` the gateway waits before retrying; an answer asking for longer is not retried: its `UPSTREAM_UNAVAILABLE` says so and carries the delay in `extensions.retryAfterMs`',
     ),
     breakerThreshold: setting(
       'UPSTREAM_BREAKER_THRESHOLD',
       integer(1, 1_000_000).default(10),
-      'consecutive upstream failures (network, 5xx, timeouts) that open the circuit',
+      'failures that open the circuit: that many failing (caller, id) pairs within `UPSTREAM_BREAKER_WINDOW_MS` (network errors, timeouts, 5xx, 429; each pair counted once), spread over the ids and callers below and at least half of the pairs seen; or that many attempts in a row that could not reach upstream at all (connection refused, DNS)',
+    ),
+    breakerWindowMs: setting(
+      'UPSTREAM_BREAKER_WINDOW_MS',
+      integer(100, 600_000).default(10_000),
+      'how far back failures count toward opening the circuit',
+    ),
+    breakerMinIds: setting(
+      'UPSTREAM_BREAKER_MIN_IDS',
+      integer(1, 100_000).default(5),
+      'distinct execution ids the failures must span before the circuit opens: failures on fewer ids, however many, never open it',
+    ),
+    breakerMinCallers: setting(
+      'UPSTREAM_BREAKER_MIN_CALLERS',
+      integer(1, 100_000).default(2),
+      'distinct callers (`Authorization` headers) the failures must span before the circuit opens, so one caller never opens it for others; `1` for a single-tenant gateway, whose only caller is one service token',
     ),
     breakerHalfOpenMs: setting(
       'UPSTREAM_BREAKER_HALF_OPEN_MS',
@@ -124,7 +140,7 @@ export const SETTINGS = {
         .string()
         .refine(isValidRegExp, 'must be a valid regular expression')
         .transform((source) => new RegExp(source))
-        .prefault('^[A-Za-z0-9_-]{1,64}$'),
+        .prefault(DEFAULT_EXECUTION_ID_PATTERN),
       'ids allowed to reach upstream; others are `BAD_USER_INPUT` with no call',
     ),
   },
@@ -135,7 +151,11 @@ export const SETTINGS = {
       'how long finished executions are cached per caller (`0` turns it off)',
     ),
     activeTtlMs: setting('ACTIVE_CACHE_TTL_MS', integer(0, 60_000).default(0), 'how long other executions may be cached per caller (default: not at all)'),
-    maxBytes: setting('CACHE_MAX_BYTES', integer(0, 2 ** 40).default(256 * 1024 * 1024), 'size bound of that cache (approximate)'),
+    maxBytes: setting(
+      'CACHE_MAX_BYTES',
+      integer(0, 2 ** 40).default(256 * 1024 * 1024),
+      'size bound of that cache: each execution counts 2.1 × its upstream body + 4 KiB (README "Caching"); one larger than the whole cache is not cached; `0` turns the cache off',
+    ),
   },
   security: {
     introspection: setting('INTROSPECTION', flag().default(true), 'serve schema introspection (depth-limited either way)'),

@@ -75,49 +75,104 @@ describe('retries', () => {
     expect(second!.at - first!.at).toBeGreaterThanOrEqual(950);
   });
 
-  it('cuts a long Retry-After to the cap', async () => {
-    const h = await start({ env: { UPSTREAM_RETRY_AFTER_CAP_MS: '100' } });
-    h.upstream.setFault('ex_demo_1', { kind: 'status', status: 429, headers: { 'retry-after': '3600' } }, 1);
+  it.each([
+    [429, '3600', 3_600_000],
+    [503, '30', 30_000],
+  ])('does not retry HTTP %i whose Retry-After (%s s) is longer than the cap, and tells the client how long to wait', async (status, header, ms) => {
+    const h = await start({ env: { UPSTREAM_RETRY_AFTER_CAP_MS: '2000' } });
+    h.upstream.setFault('ex_demo_1', { kind: 'status', status, headers: { 'retry-after': header } }, 1);
+    const started = performance.now();
     const response = await h.query(ONE, { id: 'ex_demo_1' });
-    expect(response.errors).toBeUndefined();
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(response.data).toEqual({ execution: null });
+    expect(codes(response)).toEqual(['UPSTREAM_UNAVAILABLE']);
+    expect(response.errors![0]!.extensions).toEqual({
+      code: 'UPSTREAM_UNAVAILABLE',
+      upstreamStatus: status,
+      upstreamRequestId: expect.any(String),
+      retryAfterMs: ms,
+    });
+    expect(response.errors![0]!.message).toMatch(/longer than the gateway waits \(2 s\): not retried/);
+    // Upstream would have answered the very next call, but the gateway did not retry early.
+    expect(h.upstream.requestsFor('ex_demo_1')).toHaveLength(1);
+  });
+
+  it('reads a Retry-After given as an HTTP date the same way', async () => {
+    const h = await start({ env: { UPSTREAM_RETRY_AFTER_CAP_MS: '2000' } });
+    const inAMinute = new Date(Date.now() + 60_000).toUTCString();
+    h.upstream.setFault('ex_demo_1', { kind: 'status', status: 503, headers: { 'retry-after': inAMinute } }, 1);
+    const response = await h.query(ONE, { id: 'ex_demo_1' });
+    expect(codes(response)).toEqual(['UPSTREAM_UNAVAILABLE']);
+    expect(response.errors![0]!.extensions!.retryAfterMs).toBeGreaterThan(55_000);
+    expect(response.errors![0]!.extensions!.retryAfterMs).toBeLessThanOrEqual(60_000);
+    expect(h.upstream.requestsFor('ex_demo_1')).toHaveLength(1);
+  });
+
+  it('honours a Retry-After within the cap on every attempt, and reports it when the attempts run out', async () => {
+    const h = await start({ env: { UPSTREAM_RETRY_AFTER_CAP_MS: '2000', UPSTREAM_MAX_ATTEMPTS: '2' } });
+    h.upstream.setFault('ex_demo_1', { kind: 'status', status: 429, headers: { 'retry-after': '1' } });
+    const response = await h.query(ONE, { id: 'ex_demo_1' });
+    expect(response.errors![0]!.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', upstreamStatus: 429, retryAfterMs: 1000 });
+    expect(response.errors![0]!.message).toBe('The executions API is rate limiting the gateway; retry shortly.');
     const [first, second] = h.upstream.requestsFor('ex_demo_1');
-    expect(second!.at - first!.at).toBeGreaterThanOrEqual(90);
-    expect(second!.at - first!.at).toBeLessThan(1_000);
+    expect(h.upstream.requestsFor('ex_demo_1')).toHaveLength(2);
+    expect(second!.at - first!.at).toBeGreaterThanOrEqual(950);
   });
 });
 
+/**
+ * The breaker's fairness across callers has its own suite (fairness.test.ts);
+ * these run single-tenant (`UPSTREAM_BREAKER_MIN_CALLERS=1`): the one demo
+ * token's failures may open the circuit, still only across several ids.
+ */
 describe('circuit breaker', () => {
-  it('opens after repeated failures, fails fast without calling upstream, then recovers by itself', async () => {
-    const h = await start({ env: { UPSTREAM_BREAKER_THRESHOLD: '3', UPSTREAM_BREAKER_HALF_OPEN_MS: '300', UPSTREAM_MAX_ATTEMPTS: '1' } });
-    h.upstream.setFault('ex_demo_1', { kind: 'status', status: 500 });
-    for (let i = 0; i < 3; i++) await h.query(ONE, { id: 'ex_demo_1' });
-    expect(h.upstream.requests).toHaveLength(3);
+  const SINGLE_TENANT = {
+    UPSTREAM_BREAKER_THRESHOLD: '3',
+    UPSTREAM_BREAKER_MIN_IDS: '3',
+    UPSTREAM_BREAKER_MIN_CALLERS: '1',
+    UPSTREAM_BREAKER_HALF_OPEN_MS: '300',
+    UPSTREAM_MAX_ATTEMPTS: '1',
+  };
+
+  it('single tenant: opens after failures on several ids, fails fast without calling upstream, then recovers by itself', async () => {
+    const h = await start({ env: SINGLE_TENANT });
+    const failing = ['ex_demo_1', 'ex_demo_2', 'ex_demo_3'];
+    for (const id of failing) h.upstream.setFault(id, { kind: 'status', status: 500 });
+    // One id, however often, is not enough.
+    for (let i = 0; i < 5; i++) await h.query(ONE, { id: 'ex_demo_1' });
+    expect(h.logs.some((line) => line.msg === 'upstream circuit opened: failing fast')).toBe(false);
+    for (const id of failing.slice(1)) await h.query(ONE, { id });
+    expect(h.upstream.requests).toHaveLength(7);
 
     // Open: another id fails at once, upstream is not called.
     const started = performance.now();
-    const open = await h.query(ONE, { id: 'ex_demo_2' });
+    const open = await h.query(ONE, { id: 'ex_demo_4' });
     expect(performance.now() - started).toBeLessThan(200);
     expect(codes(open)).toEqual(['UPSTREAM_UNAVAILABLE']);
     expect(open.errors![0]!.message).toMatch(/stops calling it/);
-    expect(h.upstream.requests).toHaveLength(3);
+    expect(h.upstream.requests).toHaveLength(7);
 
     // After the pause one probe goes through; upstream has recovered, so it closes.
-    h.upstream.setFault('ex_demo_1', undefined);
+    for (const id of failing) h.upstream.setFault(id, undefined);
     await new Promise((resolve) => setTimeout(resolve, 350));
-    const probe = await h.query(ONE, { id: 'ex_demo_2' });
+    const probe = await h.query(ONE, { id: 'ex_demo_4' });
     expect(probe.errors).toBeUndefined();
     const after = await h.query(ONE, { id: 'ex_demo_1' });
     expect(after.errors).toBeUndefined();
-    expect(h.upstream.requests).toHaveLength(5);
-    expect(h.logs.some((line) => line.msg === 'upstream circuit opened: failing fast')).toBe(true);
+    expect(h.upstream.requests).toHaveLength(9);
+    const opened = h.logs.find((line) => line.msg === 'upstream circuit opened: failing fast');
+    expect(opened?.why).toMatch(/across 3 ids and 1 callers/);
     expect(h.logs.some((line) => line.msg === 'upstream circuit closed again')).toBe(true);
   });
 
   it('does not count 4xx answers as upstream failures', async () => {
-    const h = await start({ env: { UPSTREAM_BREAKER_THRESHOLD: '2', UPSTREAM_MAX_ATTEMPTS: '1' } });
-    for (let i = 0; i < 5; i++) await h.query(ONE, { id: 'ex_missing' });
+    const h = await start({ env: { ...SINGLE_TENANT, UPSTREAM_BREAKER_THRESHOLD: '2', UPSTREAM_BREAKER_MIN_IDS: '1' } });
+    for (const id of ['ex_missing', 'ex_gone', 'ex_nowhere']) {
+      for (let i = 0; i < 3; i++) await h.query(ONE, { id });
+    }
     const response = await h.query(ONE, { id: 'ex_demo_1' });
     expect(response.errors).toBeUndefined();
+    expect(h.logs.some((line) => line.msg === 'upstream circuit opened: failing fast')).toBe(false);
   });
 });
 
@@ -192,7 +247,11 @@ describe.each(LANES)('clients that leave (%s lane)', (lane) => {
   });
 
   it('survive a client leaving mid fan-out: no crash, no open circuit, next requests served', async () => {
-    const h = await start({ lane, env: { UPSTREAM_TIMEOUT_MS: '10000', UPSTREAM_BREAKER_THRESHOLD: '3' } });
+    // A breaker as eager as it can be: had the cancelled attempts counted, 8 ids would open it.
+    const h = await start({
+      lane,
+      env: { UPSTREAM_TIMEOUT_MS: '10000', UPSTREAM_BREAKER_THRESHOLD: '1', UPSTREAM_BREAKER_MIN_IDS: '1', UPSTREAM_BREAKER_MIN_CALLERS: '1' },
+    });
     h.upstream.latencyMs = 100;
     const crashes: unknown[] = [];
     const onCrash = (error: unknown) => crashes.push(error);

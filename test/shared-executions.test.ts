@@ -1,9 +1,10 @@
 /** Sharing beyond one request: in-flight dedupe and the terminal cache, always per caller. */
 import type { Plugin } from 'graphql-yoga';
 import { afterEach, describe, expect, it } from 'vitest';
-import { makeExecution } from '../src/demo/demo-data.js';
+import { makeExecution, type StoredExecution } from '../src/demo/demo-data.js';
 import type { GatewayContext } from '../src/request/context.js';
 import type { RequestScope } from '../src/request/scope.js';
+import { entryBytes } from '../src/upstream/shared-executions.js';
 import { Harness, LANES, codes, type HarnessOptions } from './support/harness.js';
 
 const TOKENS = { 'token-a': 'org_a', 'token-b': 'org_b' };
@@ -223,6 +224,112 @@ describe('terminal cache', () => {
     expect(upstreamOf(again)).toMatchObject({ calls: 1, cacheHits: 0 });
     const recent = await harness.query(ONE, { id: 'ex_fill_19' }, { authorization: A });
     expect(upstreamOf(recent)).toMatchObject({ calls: 0, cacheHits: 1 });
+  });
+});
+
+/** A finished execution of caller A carrying a `payloadBytes` string in its requestPayload. */
+function withPayload(id: string, payloadBytes: number): StoredExecution {
+  const stored = makeExecution({ id, status: 'workflow_succeeded', organizationId: 'org_a' });
+  stored.execution.requestPayload = { blob: 'x'.repeat(payloadBytes) };
+  return stored;
+}
+
+describe('terminal cache size, counted from the bytes read', () => {
+  // Each 300 kB execution counts about 640 kB (README "Caching"), so three fit in 2 MB;
+  // the 1 MB one counts more than the whole cache.
+  const LIMIT = 2_000_000;
+  const large = Array.from({ length: 6 }, (_, i) => withPayload(`ex_large_${i}`, 300_000));
+  const huge = withPayload('ex_huge', 1_000_000);
+  const env = { TERMINAL_CACHE_TTL_MS: '60000', CACHE_MAX_BYTES: String(LIMIT) };
+
+  it('keeps only what fits: an evicted execution is a miss, and upstream sees a new call', async () => {
+    const h = await start({ upstream: { executions: [...large, huge], tokens: TOKENS }, env });
+    for (const { execution } of large) expect(upstreamOf(await h.query(ONE, { id: execution.id }, { authorization: A }))).toMatchObject({ calls: 1 });
+    // The three most recent are served from memory …
+    for (const id of ['ex_large_5', 'ex_large_4', 'ex_large_3']) {
+      expect(upstreamOf(await h.query(ONE, { id }, { authorization: A })), id).toMatchObject({ calls: 0, cacheHits: 1 });
+    }
+    // … the older ones were evicted: each is fetched again.
+    const evicted = await h.query(ONE, { id: 'ex_large_2' }, { authorization: A });
+    expect(evicted.data).toEqual({ execution: { id: 'ex_large_2', status: 'WORKFLOW_SUCCEEDED' } });
+    expect(upstreamOf(evicted)).toMatchObject({ calls: 1, cacheHits: 0 });
+    expect(h.upstream.requestsFor('ex_large_2')).toHaveLength(2);
+  });
+
+  it('does not cache an execution bigger than the whole cache, nor evict others for it', async () => {
+    const h = await start({ upstream: { executions: [...large, huge], tokens: TOKENS }, env });
+    await h.query(ONE, { id: 'ex_large_0' }, { authorization: A });
+    for (let i = 0; i < 2; i++) {
+      const response = await h.query(ONE, { id: 'ex_huge' }, { authorization: A });
+      expect(response.data).toEqual({ execution: { id: 'ex_huge', status: 'WORKFLOW_SUCCEEDED' } });
+      expect(upstreamOf(response)).toMatchObject({ calls: 1, cacheHits: 0 });
+    }
+    expect(h.upstream.requestsFor('ex_huge')).toHaveLength(2);
+    expect(upstreamOf(await h.query(ONE, { id: 'ex_large_0' }, { authorization: A }))).toMatchObject({ calls: 0, cacheHits: 1 });
+  });
+
+  it('never counts more than CACHE_MAX_BYTES, each entry from the body as read', async () => {
+    // The gateway's own cache, filled by requests over HTTP.
+    const h = await start({ upstream: { executions: [...large, huge], tokens: TOKENS }, env });
+    const shared = h.instance.executions;
+    const wireBytes = async (id: string) => (await (await fetch(`${h.upstream.url}/v1/executions/${id}`, { headers: { authorization: A } })).arrayBuffer()).byteLength;
+
+    await h.query(ONE, { id: 'ex_large_0' }, { authorization: A });
+    const bytes = await wireBytes('ex_large_0');
+    // The parsed form weighs more than its body (bench/heap-factor.ts): the count is never below it.
+    expect(shared.cacheStats).toEqual({ entries: 1, bytes: entryBytes({ bodyBytes: bytes }), maxBytes: LIMIT });
+    expect(entryBytes({ bodyBytes: bytes })).toBeGreaterThanOrEqual(2 * bytes);
+
+    for (const id of ['ex_large_1', 'ex_huge', 'ex_large_2', 'ex_large_3', 'ex_large_0', 'ex_huge', 'ex_large_4', 'ex_large_5', 'ex_large_1']) {
+      await h.query(ONE, { id }, { authorization: A });
+      expect(shared.cacheStats.bytes, id).toBeLessThanOrEqual(LIMIT);
+      expect(shared.cacheStats.entries, id).toBeLessThanOrEqual(3);
+    }
+    expect(shared.cacheStats.entries).toBe(3);
+  });
+
+  it('has no cache at all with CACHE_MAX_BYTES=0', async () => {
+    const h = await start({ env: { TERMINAL_CACHE_TTL_MS: '60000', CACHE_MAX_BYTES: '0' } });
+    await h.query(ONE, { id: 'ex_done' }, { authorization: A });
+    const again = await h.query(ONE, { id: 'ex_done' }, { authorization: A });
+    expect(again.data).toEqual({ execution: { id: 'ex_done', status: 'WORKFLOW_SUCCEEDED' } });
+    expect(upstreamOf(again)).toMatchObject({ calls: 1, cacheHits: 0 });
+  });
+});
+
+describe('ids refused by the allow-list', () => {
+  it('cost no upstream call, and report none', async () => {
+    const h = await start({ env: { TERMINAL_CACHE_TTL_MS: '60000' } });
+    for (const id of ['../admin', 'x'.repeat(65), 'ex 1', '..']) {
+      const response = await h.query(ONE, { id }, { authorization: A });
+      expect(codes(response), id).toEqual(['BAD_USER_INPUT']);
+      expect(upstreamOf(response), id).toEqual({ calls: 0, cacheHits: 0, sharedCalls: 0, timeMs: 0 });
+    }
+    // Beside an allowed id, only that one counts.
+    const mixed = await h.query(`{ executions(ids: ["ex_live", "../admin"]) { id } }`, undefined, { authorization: A });
+    expect(codes(mixed)).toEqual(['BAD_USER_INPUT']);
+    expect(upstreamOf(mixed)).toMatchObject({ calls: 1, cacheHits: 0, sharedCalls: 0 });
+    expect(h.upstream.requests.map((request) => request.path)).toEqual(['/v1/executions/ex_live']);
+  });
+
+  it('are described by the configured pattern, and by the default wording only for the default pattern', async () => {
+    const h = await start();
+    const refusedByDefault = await h.query(ONE, { id: 'ex 1' }, { authorization: A });
+    expect(refusedByDefault.errors?.[0]?.message).toBe(
+      'Invalid execution id "ex 1": ids are 1-64 characters of letters, digits, "_" and "-" (allowed pattern ^[A-Za-z0-9_-]{1,64}$).',
+    );
+    await h.close();
+
+    harness = await Harness.start({ upstream: { executions, tokens: TOKENS }, env: { EXECUTION_ID_PATTERN: '^ex_[a-z]+$' } });
+    const refused = await harness.query(ONE, { id: 'ex_123' }, { authorization: A });
+    expect(codes(refused)).toEqual(['BAD_USER_INPUT']);
+    const message = refused.errors?.[0]?.message ?? '';
+    expect(message).toBe('Invalid execution id "ex_123": ids must match the allowed pattern ^ex_[a-z]+$.');
+    expect(message).not.toMatch(/1-64|letters|digits/);
+    expect(upstreamOf(refused)).toMatchObject({ calls: 0 });
+    // The custom pattern lets through what it allows.
+    expect((await harness.query(ONE, { id: 'ex_done' }, { authorization: A })).data).toEqual({ execution: { id: 'ex_done', status: 'WORKFLOW_SUCCEEDED' } });
+    expect(harness.upstream.requests.map((request) => request.path)).toEqual(['/v1/executions/ex_done']);
   });
 });
 

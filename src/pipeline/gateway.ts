@@ -16,7 +16,7 @@ import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import type { DocumentNode } from 'graphql';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { LRUCache } from 'lru-cache';
-import type { CacheConfig, SecurityConfig, UpstreamConfig } from '../config.js';
+import type { SecurityConfig, UpstreamConfig } from '../config.js';
 import { UnknownStatusReporter } from '../domain/execution-status.js';
 import { MASKED_MESSAGE } from '../errors.js';
 import { useCompiledExecution } from '../fast-lane/index.js';
@@ -24,8 +24,7 @@ import type { Logger } from '../logger.js';
 import { createContext, type GatewayContext, type RequestSource } from '../request/context.js';
 import { OncePerFieldLog } from '../request/warning-log.js';
 import { schema } from '../schema/index.js';
-import type { ExecutionsClient } from '../upstream/executions-client.js';
-import { SharedExecutions } from '../upstream/shared-executions.js';
+import type { SharedExecutions } from '../upstream/shared-executions.js';
 import { corsPolicy, useVaryOrigin } from './cors.js';
 import { useStableErrorCodes } from './error-codes.js';
 import { useExecutionFinish } from './execution-finish.js';
@@ -45,10 +44,10 @@ export interface GatewayServerContext {
 }
 
 export interface GatewayDependencies {
-  client: ExecutionsClient;
+  /** Executions shared beyond one request: calls in flight and the cache of finished ones, over the upstream client. */
+  executions: SharedExecutions;
   logger: Logger;
   security: SecurityConfig;
-  cache: CacheConfig;
   upstream: Pick<UpstreamConfig, 'requestBudgetMs' | 'concurrencyPerRequest'>;
   /** Report each request's upstream cost in `extensions.upstream`. */
   reportCost: boolean;
@@ -66,9 +65,8 @@ export function createGateway(deps: GatewayDependencies): Gateway {
     deps.logger.warn({ rawStatus: raw }, 'upstream sent an execution status the schema does not know; serving it as UNKNOWN'),
   );
   const yogaLogger = deps.logger.child({ component: 'yoga' });
-  const executions = new SharedExecutions(deps.client, deps.cache);
   const contextDependencies = {
-    executions,
+    executions: deps.executions,
     concurrencyPerRequest: deps.upstream.concurrencyPerRequest,
     requestBudgetMs: deps.upstream.requestBudgetMs,
     statuses,

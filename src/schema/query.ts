@@ -13,7 +13,7 @@ builder.queryType({
       nullable: true,
       description: 'One execution by id; null with a `NOT_FOUND` error when the token cannot see it.',
       args: {
-        id: t.arg.id({ required: true, description: 'Execution id: 1-64 letters, digits, `_` or `-`, e.g. `ex_acme_7`.' }),
+        id: t.arg.id({ required: true, description: 'Execution id, e.g. `ex_acme_7`. An id outside the allowed pattern (`EXECUTION_ID_PATTERN`) is `BAD_USER_INPUT`, with no upstream call.' }),
       },
       resolve: (_root, { id }, context) => context.loaders.execution.load(String(id)),
     }),

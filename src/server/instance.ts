@@ -13,6 +13,7 @@ import type { Logger } from '../logger.js';
 import type { GraphiQLSettings } from '../pipeline/graphiql.js';
 import { createGateway, type Gateway } from '../pipeline/gateway.js';
 import { ExecutionsClient } from '../upstream/executions-client.js';
+import { SharedExecutions } from '../upstream/shared-executions.js';
 import { createHttpEdge } from './http-edge.js';
 import { createYogaLane } from './yoga-lane.js';
 
@@ -27,6 +28,8 @@ export interface InstanceOptions {
 
 export interface GatewayInstance {
   readonly client: ExecutionsClient;
+  /** Calls in flight and the cache of finished executions, shared by the requests of this instance. */
+  readonly executions: SharedExecutions;
   readonly gateway: Gateway;
   readonly lane: Lane;
   readonly server: Server;
@@ -51,16 +54,19 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
       retryMaxDelayMs: upstream.retryMaxDelayMs,
       retryAfterCapMs: upstream.retryAfterCapMs,
       breakerThreshold: upstream.breakerThreshold,
+      breakerWindowMs: upstream.breakerWindowMs,
+      breakerMinIds: upstream.breakerMinIds,
+      breakerMinCallers: upstream.breakerMinCallers,
       breakerHalfOpenAfterMs: upstream.breakerHalfOpenMs,
       maxConcurrent: upstream.maxConcurrent,
       queue: upstream.queue,
     },
   });
+  const executions = new SharedExecutions(client, config.cache);
   const gateway = createGateway({
-    client,
+    executions,
     logger: options.logger,
     security: config.security,
-    cache: config.cache,
     upstream,
     reportCost: config.telemetry.upstreamCost,
     compiledExecution: config.server.fastLane,
@@ -71,6 +77,7 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
   const server = createHttpEdge(lane, { ...config.server, corsOrigins: config.security.corsOrigins }, options.logger);
   return {
     client,
+    executions,
     gateway,
     lane,
     server,

@@ -9,15 +9,24 @@ const DOT_SEGMENTS = new Set(['.', '..']);
 const PLAIN_SEGMENT = /^[A-Za-z0-9_-]+$/;
 const PLAIN_BASE_PATH = /^(?:\/[A-Za-z0-9_-]+)*$/;
 
+/** EXECUTION_ID_PATTERN's default (src/config.ts): 1-64 letters, digits, `_` and `-`. */
+export const DEFAULT_EXECUTION_ID_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
+
+/** What an allowed id looks like, in words for the default pattern, else the configured pattern itself. */
+function describePattern(pattern: RegExp): string {
+  if (pattern.source === DEFAULT_EXECUTION_ID_PATTERN && pattern.flags === '') {
+    return `ids are 1-64 characters of letters, digits, "_" and "-" (allowed pattern ${pattern.source})`;
+  }
+  return `ids must match the allowed pattern ${pattern.source}`;
+}
+
 /** Throws BAD_USER_INPUT unless the id is safe and allowed to be sent upstream. */
 export function assertAllowedExecutionId(id: string, pattern: RegExp): void {
   if (id.length === 0) throw badUserInput('Execution id must not be empty.');
-  if (DOT_SEGMENTS.has(id) || !pattern.test(id)) {
-    const shown = id.length > 64 ? `${id.slice(0, 64)}…` : id;
-    throw badUserInput(
-      `Invalid execution id ${JSON.stringify(shown)}: ids are 1-64 characters of letters, digits, "_" and "-" (allowed pattern ${pattern.source}).`,
-    );
-  }
+  const shown = () => JSON.stringify(id.length > 64 ? `${id.slice(0, 64)}…` : id);
+  // "." and ".." would address another path whatever the pattern allows.
+  if (DOT_SEGMENTS.has(id)) throw badUserInput(`Invalid execution id ${shown()}: "." and ".." are never valid ids.`);
+  if (!pattern.test(id)) throw badUserInput(`Invalid execution id ${shown()}: ${describePattern(pattern)}.`);
 }
 
 /**

@@ -71,7 +71,8 @@ export class ExecutionsClient {
       maxResponseSize: options.maxBodyBytes,
     });
     this.policies = createUpstreamPolicy(options.resilience);
-    this.policies.breaker.onBreak(() => options.logger.error('upstream circuit opened: failing fast'));
+    // The judge says why it opened (failure-judge.ts): failures spread over many ids and callers, or upstream unreachable.
+    this.policies.breaker.onBreak(() => options.logger.error({ why: this.policies.judge.reason }, 'upstream circuit opened: failing fast'));
     this.policies.breaker.onReset(() => options.logger.info('upstream circuit closed again'));
   }
 
@@ -83,13 +84,22 @@ export class ExecutionsClient {
    * waiting by its own cancellation (./shared-executions.ts).
    */
   async getExecution(id: string, headers: CallHeaders, cancellation: Cancellation): Promise<Execution> {
-    assertAllowedExecutionId(id, this.#options.executionIdPattern);
+    this.assertAllowedId(id);
     const path = executionPath(this.#origin, this.#basePath, id);
     try {
-      return await this.policies.policy.execute(() => this.#attempt(id, path, headers, cancellation));
+      // Each attempt's outcome is judged as this caller's, for this id (failure-judge.ts).
+      return await this.policies.execute(headers.callerKey, id, () => this.#attempt(id, path, headers, cancellation));
     } catch (error) {
       throw this.#toGraphQLError(error, id, cancellation);
     }
+  }
+
+  /**
+   * Throws BAD_USER_INPUT unless EXECUTION_ID_PATTERN allows the id. Synchronous,
+   * so callers check before they count or share a call (./shared-executions.ts).
+   */
+  assertAllowedId(id: string): void {
+    assertAllowedExecutionId(id, this.#options.executionIdPattern);
   }
 
   /** Deadline of one attempt, for error messages elsewhere. */
@@ -152,6 +162,7 @@ export class ExecutionsClient {
       throw new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, 'The executions API could not be reached.', {
         retryable: true,
         countsAsFailure: true,
+        unreachable: isUnreachable(error),
       });
     } finally {
       clearTimeout(deadline);
@@ -159,7 +170,12 @@ export class ExecutionsClient {
     }
     if (status !== 200) {
       const requestId = upstreamRequestId ?? readEnvelopeHead(safeJson(body.text)).requestId;
-      throw errorForUpstreamStatus(status, { upstreamStatus: status, upstreamRequestId: requestId, retryAfterMs });
+      throw errorForUpstreamStatus(status, {
+        upstreamStatus: status,
+        upstreamRequestId: requestId,
+        retryAfterMs,
+        retryAfterCapMs: this.#options.resilience.retryAfterCapMs,
+      });
     }
     return this.#parseExecution(id, body, { upstreamStatus: status, upstreamRequestId });
   }
@@ -203,6 +219,29 @@ export class ExecutionsClient {
     this.#options.logger.error({ executionId: id, err: describe(error) }, 'unexpected failure calling upstream');
     return new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, 'The executions API could not be reached.');
   }
+}
+
+/**
+ * Failures before any request was sent: no connection, no address, no route.
+ * Nothing a caller asked for can cause them, so the breaker holds them against
+ * upstream as a whole (failure-judge.ts). A reset or a socket closed after the
+ * request went out is not among them: one request can provoke it (say, a body
+ * that crashes a proxy), so it stays that request's failure.
+ */
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_FAIL',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+function isUnreachable(error: unknown): boolean {
+  return error instanceof Error && 'code' in error && typeof error.code === 'string' && UNREACHABLE_CODES.has(error.code);
 }
 
 /** A body that claims an encoding it does not have. */

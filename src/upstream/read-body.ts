@@ -3,9 +3,12 @@
  * a body whose size (declared, received or decoded) passes the cap before it is
  * buffered, so neither a huge body nor a compression bomb can exhaust memory.
  *
- * An unencoded body is read by undici itself (`body.text()`), with the cap
+ * An unencoded body is read by undici itself (`body.bytes()`), with the cap
  * enforced by the pool's `maxResponseSize`: iterating the stream here cost
  * several times more per call than the read itself.
+ *
+ * Both kinds of body become text through the one `decodeUtf8` below, so a body
+ * reads the same, byte for byte, whether upstream sent it plain, gzip or br.
  */
 import { pipeline, type Readable, type Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
@@ -58,8 +61,8 @@ export async function readBody(body: UpstreamBody, contentEncoding: string | und
   const encoding = (contentEncoding ?? 'identity').trim().toLowerCase();
   if (encoding === 'identity' || encoding === '') {
     try {
-      const text = await body.text();
-      return { text, bytes: Number.isFinite(declared) ? declared : Buffer.byteLength(text) };
+      const bytes = await body.bytes();
+      return { text: decodeUtf8(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)), bytes: bytes.byteLength };
     } catch (error) {
       if (isOverMaxResponseSize(error)) throw new BodyTooLargeError(`over ${limit} bytes`);
       throw error;
@@ -87,5 +90,15 @@ export async function readBody(body: UpstreamBody, contentEncoding: string | und
   } finally {
     if (!body.readableEnded) discard(body);
   }
-  return { text: Buffer.concat(chunks, size).toString('utf8'), bytes: size };
+  return { text: decodeUtf8(Buffer.concat(chunks, size)), bytes: size };
+}
+
+/**
+ * UTF-8 bytes as text, the way undici's `body.text()` and `TextDecoder` read
+ * them: one leading byte-order mark is dropped, and each malformed sequence
+ * becomes U+FFFD. Every body goes through here, however it arrived.
+ */
+export function decodeUtf8(buffer: Buffer): string {
+  const start = buffer.length >= 3 && buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf ? 3 : 0;
+  return buffer.toString('utf8', start);
 }

@@ -6,13 +6,18 @@
  *             beyond that a call is refused at once instead of piling up memory.
  *   retry     only the transient failures of this idempotent GET (network errors,
  *             429, 502, 503, 504), a bounded number of attempts, exponential backoff
- *             with decorrelated jitter, honouring Retry-After up to a cap. An
- *             attempt whose caller has left stops before reaching upstream, and a
- *             cancelled attempt is never retried.
- *   breaker   after `breakerThreshold` consecutive failures (network, 5xx,
- *             attempt timeouts) calls fail fast for `halfOpenAfterMs`, then one
- *             probe decides whether it closes again. It judges each attempt's own
- *             outcome: a caller that went away is not an upstream failure.
+ *             with decorrelated jitter, stretched to upstream's Retry-After. A
+ *             Retry-After longer than `retryAfterCapMs` is not waited for: that
+ *             answer is not retryable at all (upstream-error.ts), and its error
+ *             carries the delay to the client. An attempt whose caller has left
+ *             stops before reaching upstream, and a cancelled attempt is never
+ *             retried.
+ *   breaker   cockatiel's circuit breaker, judged by ./failure-judge.ts: it opens
+ *             only when failures spread over many ids and callers (or upstream
+ *             cannot be reached at all), never for failures concentrated on one
+ *             caller or one id; then calls fail fast for `halfOpenAfterMs`, and
+ *             one probe decides whether it closes again. It judges each attempt's
+ *             own outcome: a caller that went away is not an upstream failure.
  *
  * Each attempt's deadline and the caller's cancellation are kept by the attempt
  * itself (executions-client.ts) rather than by cockatiel's timeout policy and
@@ -22,7 +27,7 @@
 import {
   BrokenCircuitError,
   BulkheadRejectedError,
-  ConsecutiveBreaker,
+  CircuitState,
   DelegateBackoff,
   ExponentialBackoff,
   TaskCancelledError,
@@ -31,9 +36,11 @@ import {
   handleWhen,
   retry,
   wrap,
+  type CircuitBreakerPolicy,
   type IBackoff,
   type IRetryBackoffContext,
 } from 'cockatiel';
+import { FailureJudge } from './failure-judge.js';
 import { UpstreamError } from './upstream-error.js';
 
 export { BrokenCircuitError, BulkheadRejectedError, TaskCancelledError };
@@ -43,9 +50,16 @@ export interface ResilienceOptions {
   maxAttempts: number;
   retryBaseDelayMs: number;
   retryMaxDelayMs: number;
-  /** Longest Retry-After the gateway will wait; longer ones are cut to this. */
+  /** Longest Retry-After the gateway will wait; an answer asking for longer is not retried. */
   retryAfterCapMs: number;
+  /** Failing (caller, id) pairs in the window, or unreachable attempts in a row, that open the circuit (failure-judge.ts). */
   breakerThreshold: number;
+  /** How far back failures are judged. */
+  breakerWindowMs: number;
+  /** Distinct ids the failures must span before the circuit opens. */
+  breakerMinIds: number;
+  /** Distinct callers the failures must span before the circuit opens (1: single tenant). */
+  breakerMinCallers: number;
   breakerHalfOpenAfterMs: number;
   maxConcurrent: number;
   queue: number;
@@ -54,14 +68,14 @@ export interface ResilienceOptions {
 export type UpstreamPolicy = ReturnType<typeof createUpstreamPolicy>;
 
 const isRetryable = (error: Error) => error instanceof UpstreamError && error.retryable;
-const isUpstreamFailure = (error: Error) => error instanceof UpstreamError && error.countsAsFailure;
 
 export function createUpstreamPolicy(options: ResilienceOptions) {
   const exponential = new ExponentialBackoff({
     initialDelay: options.retryBaseDelayMs,
     maxDelay: options.retryMaxDelayMs,
   });
-  // Exponential backoff, stretched to the upstream's Retry-After when it asks for longer.
+  // Exponential backoff, stretched to the upstream's Retry-After when it asks for longer
+  // (never past the cap: a longer one is not retryable in the first place).
   const backoff = new DelegateBackoff<IRetryBackoffContext<unknown>, IBackoff<unknown>>((context, previous) => {
     const next = (previous ?? exponential).next(context);
     const error = 'error' in context.result ? context.result.error : undefined;
@@ -70,15 +84,40 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
     return { delay, state: next };
   });
 
+  const judge = new FailureJudge({
+    threshold: options.breakerThreshold,
+    windowMs: options.breakerWindowMs,
+    minIds: options.breakerMinIds,
+    minCallers: options.breakerMinCallers,
+  });
+  // What the breaker holds against upstream. While half-open only an unreachable
+  // probe counts: cockatiel reopens on any counted failure, and one probe's 500
+  // or timeout may be its own id's (failure-judge.ts, "The probe"); uncounted,
+  // cockatiel closes the circuit and the judge decides afresh.
+  const holdsAgainstUpstream = (error: Error) =>
+    error instanceof UpstreamError && error.countsAsFailure && (breakerPolicy.state !== CircuitState.HalfOpen || error.unreachable);
+  const breakerPolicy: CircuitBreakerPolicy = circuitBreaker(handleWhen(holdsAgainstUpstream), {
+    halfOpenAfter: options.breakerHalfOpenAfterMs,
+    breaker: judge,
+  });
+  // Each opening starts a fresh window: what reopens the circuit is new evidence.
+  breakerPolicy.onBreak(() => judge.clear());
+
   const bulkheadPolicy = bulkhead(options.maxConcurrent, options.queue);
   const retryPolicy = retry(handleWhen(isRetryable), { maxAttempts: options.maxAttempts - 1, backoff });
-  const breakerPolicy = circuitBreaker(handleWhen(isUpstreamFailure), {
-    halfOpenAfter: options.breakerHalfOpenAfterMs,
-    breaker: new ConsecutiveBreaker(options.breakerThreshold),
-  });
+  const policy = wrap(bulkheadPolicy, retryPolicy, breakerPolicy);
   return {
-    policy: wrap(bulkheadPolicy, retryPolicy, breakerPolicy),
+    /**
+     * Runs one upstream call through every policy; `attempt` is called once per
+     * attempt. `caller` (a key, never the token) and `id` say whose attempt each
+     * outcome is, for the breaker's judge.
+     */
+    execute<T>(caller: string, id: string, attempt: () => Promise<T>): Promise<T> {
+      return policy.execute(() => judge.observe(caller, id, attempt()));
+    },
     /** For logging its state changes. */
     breaker: breakerPolicy,
+    /** Why the circuit last opened. */
+    judge,
   };
 }

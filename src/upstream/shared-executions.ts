@@ -9,9 +9,13 @@
  *   has gone away, and leaves the table at that moment, so a later request
  *   starts a fresh call instead of joining a cancelled one.
  * - Cache: terminal executions (succeeded, failed, cancelled) never change, so
- *   they are kept for `terminalTtlMs`, in an LRU bounded by approximate bytes.
- *   Other executions are kept only for `activeTtlMs` (default 0: not at all).
- *   Errors are never cached.
+ *   they are kept for `terminalTtlMs`, in an LRU bounded by approximate bytes
+ *   (`entryBytes` below: the body's size scaled by a measured factor). An
+ *   execution bigger than the whole bound is not cached. Other executions are
+ *   kept only for `activeTtlMs` (default 0: not at all). Errors are never
+ *   cached.
+ * - An id the allow-list refuses fails here, before anything is counted or
+ *   shared: it costs no upstream call, and reports none.
  */
 import { LRUCache } from 'lru-cache';
 import type { Execution } from '../domain/execution.js';
@@ -22,7 +26,15 @@ import type { ExecutionsClient } from './executions-client.js';
 export interface SharedExecutionsOptions {
   terminalTtlMs: number;
   activeTtlMs: number;
-  /** Upper bound of the cache, in approximate bytes. */
+  /** Upper bound of the cache, in approximate bytes (`entryBytes`); 0: no cache. */
+  maxBytes: number;
+}
+
+/** What the cache holds now; read-only, for tests and diagnostics. */
+export interface CacheStats {
+  entries: number;
+  /** Sum of the entries' `entryBytes`: never above `maxBytes`. */
+  bytes: number;
   maxBytes: number;
 }
 
@@ -80,9 +92,11 @@ export class SharedExecutions {
   constructor(client: ExecutionsClient, options: SharedExecutionsOptions) {
     this.#client = client;
     this.#options = options;
-    if (options.terminalTtlMs > 0 || options.activeTtlMs > 0) {
+    if ((options.terminalTtlMs > 0 || options.activeTtlMs > 0) && options.maxBytes > 0) {
       this.#cache = new LRUCache<string, Cached>({
         maxSize: options.maxBytes,
+        // An entry bigger than the whole cache is refused rather than evicting everything for it.
+        maxEntrySize: options.maxBytes,
         sizeCalculation: (entry) => entry.bytes,
         ttlAutopurge: false,
         // Read the clock on each lookup instead of caching it behind a 1 ms timer,
@@ -94,6 +108,12 @@ export class SharedExecutions {
 
   /** The execution, from the cache, a call in flight or a new upstream call. Rejects with a GraphQLError. */
   get(id: string, caller: CallerIdentity, scope: LoadScope): Promise<Execution> {
+    // Refused ids never reach the cache, the table or the cost: no call was made for them.
+    try {
+      this.#client.assertAllowedId(id);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const key = `${caller.key}:${id}`;
     const cached = this.#cache?.get(key);
     if (cached) {
@@ -148,15 +168,31 @@ export class SharedExecutions {
     });
   }
 
+  /** The cache's entries and accounted bytes now (all zero without a cache). */
+  get cacheStats(): CacheStats {
+    const cache = this.#cache;
+    return { entries: cache?.size ?? 0, bytes: cache?.calculatedSize ?? 0, maxBytes: cache ? this.#options.maxBytes : 0 };
+  }
+
   #remember(key: string, execution: Execution): void {
     if (!this.#cache) return;
     const ttl = isTerminalStatus(statusOf(execution)) ? this.#options.terminalTtlMs : this.#options.activeTtlMs;
     if (ttl <= 0) return;
-    this.#cache.set(key, { execution, bytes: approximateBytes(execution) }, { ttl });
+    const bytes = entryBytes(execution);
+    // Bigger than the whole cache: not cached (lru-cache's maxEntrySize says the same).
+    if (bytes > this.#options.maxBytes) return;
+    this.#cache.set(key, { execution, bytes }, { ttl });
   }
 }
 
-/** Rough in-memory size: enough to bound the cache, far cheaper than serializing. */
-function approximateBytes(execution: Execution): number {
-  return 2_048 + execution.bodyBytes * 2;
+/**
+ * Heap a cached execution holds per byte of the body it was read from, and per
+ * entry besides (README "Caching" has the figures; `npm run bench:heap` measures them).
+ */
+const HEAP_PER_BODY_BYTE = 2.1;
+const ENTRY_OVERHEAD_BYTES = 4_096;
+
+/** What an entry counts against `maxBytes`: from what was read, never from walking the object. */
+export function entryBytes(execution: Pick<Execution, 'bodyBytes'>): number {
+  return ENTRY_OVERHEAD_BYTES + Math.ceil(execution.bodyBytes * HEAP_PER_BODY_BYTE);
 }

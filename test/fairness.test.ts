@@ -1,0 +1,344 @@
+/**
+ * The circuit breaker is fair (README "Upstream faults", src/upstream/failure-judge.ts):
+ * failures concentrated on one caller or one id, whatever their kind, never
+ * open the circuit for others; an outage that fails across many ids and
+ * callers opens it, whatever the status, and it recovers by itself.
+ *
+ * Everything goes over HTTP through the edge, on both lanes, against the fake
+ * upstream on loopback with several tokens (callers), each seeing its own
+ * organization's executions. The breaker runs with the production defaults
+ * (stated here, since the harness switches it off for other suites), except a
+ * short half-open time.
+ */
+import { createServer as createNetServer } from 'node:net';
+import { Writable } from 'node:stream';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { readConfig } from '../src/config.js';
+import { makeExecution } from '../src/demo/demo-data.js';
+import { FakeUpstream, type Fault } from '../src/demo/fake-upstream.js';
+import { createLogger } from '../src/logger.js';
+import { createInstance, type GatewayInstance } from '../src/server/instance.js';
+import { Harness, LANES, codes, type GraphQLResponse, type LaneName } from './support/harness.js';
+
+const ONE = `query($id: ID!) { execution(id: $id) { id status } }`;
+const HALF_OPEN_MS = 300;
+
+/** The breaker's production defaults, and a short half-open time. */
+const BREAKER_ENV = {
+  UPSTREAM_BREAKER_THRESHOLD: '10',
+  UPSTREAM_BREAKER_WINDOW_MS: '10000',
+  UPSTREAM_BREAKER_MIN_IDS: '5',
+  UPSTREAM_BREAKER_MIN_CALLERS: '2',
+  UPSTREAM_BREAKER_HALF_OPEN_MS: String(HALF_OPEN_MS),
+};
+
+/**
+ * Three callers (tokens), each seeing the twelve executions of its own
+ * organization; and twelve more tokens of organization a (colleagues of a).
+ * Twelve: more than the threshold, so that only the spread keeps the circuit
+ * closed when one caller fails on all its ids, or all colleagues on one id.
+ */
+const CALLERS = ['a', 'b', 'c'] as const;
+type Caller = (typeof CALLERS)[number];
+const IDS_PER_CALLER = 12;
+const COLLEAGUES = Array.from({ length: 12 }, (_, i) => `Bearer token-a${i + 1}`);
+const idsOf = (caller: Caller) => Array.from({ length: IDS_PER_CALLER }, (_, i) => `ex_${caller}_${i + 1}`);
+const ALL_IDS = CALLERS.flatMap(idsOf);
+const auth = (caller: Caller) => `Bearer token-${caller}`;
+
+const UPSTREAM = {
+  tokens: Object.fromEntries([
+    ...CALLERS.map((caller) => [`token-${caller}`, `org_${caller}`]),
+    ...COLLEAGUES.map((header) => [header.slice('Bearer '.length), 'org_a']),
+  ]),
+  executions: CALLERS.flatMap((caller) =>
+    idsOf(caller).map((id) => makeExecution({ id, status: 'workflow_succeeded', organizationId: `org_${caller}` })),
+  ),
+};
+
+const OPENED = 'upstream circuit opened: failing fast';
+const CLOSED = 'upstream circuit closed again';
+const FAILING_FAST = /stops calling it/;
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+let harness: Harness | undefined;
+let extra: GatewayInstance | undefined;
+let extraUpstream: FakeUpstream | undefined;
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+  if (extra) {
+    extra.server.closeAllConnections();
+    await extra.close();
+    extra = undefined;
+  }
+  await extraUpstream?.close();
+  extraUpstream = undefined;
+});
+
+describe.each(LANES)('circuit breaker fairness (%s lane)', (lane) => {
+  async function start(env: Record<string, string> = {}): Promise<Harness> {
+    harness = await Harness.start({ lane, upstream: UPSTREAM, env: { ...BREAKER_ENV, ...env } });
+    return harness;
+  }
+
+  const ask = (h: Harness, caller: Caller, id: string) => h.query<{ execution: { id: string } | null }>(ONE, { id }, { authorization: auth(caller) });
+
+  /** A healthy answer for this id. */
+  function expectServed(response: GraphQLResponse<{ execution: { id: string } | null }>, id: string): void {
+    expect(response.errors).toBeUndefined();
+    expect(response.data).toEqual({ execution: { id, status: 'WORKFLOW_SUCCEEDED' } });
+  }
+
+  const opened = (h: Harness) => h.logs.some((line) => line.msg === OPENED);
+  const failEverywhere = (h: Harness, fault: Fault | undefined) => {
+    for (const id of ALL_IDS) h.upstream.setFault(id, fault);
+  };
+
+  /** Each caller asks for its first `perCaller` ids, round robin: failures spread over ids and callers. */
+  async function spreadTraffic(h: Harness, perCaller: number) {
+    const responses = [];
+    for (let i = 0; i < perCaller; i++) {
+      for (const caller of CALLERS) responses.push(await ask(h, caller, idsOf(caller)[i]!));
+    }
+    return responses;
+  }
+
+  /** Open: fails fast, whoever asks for whatever, without calling upstream. */
+  async function expectFailingFast(h: Harness): Promise<void> {
+    const before = h.upstream.requests.length;
+    for (const caller of CALLERS) {
+      const started = performance.now();
+      const response = await ask(h, caller, idsOf(caller)[5]!);
+      expect(performance.now() - started).toBeLessThan(200);
+      expect(codes(response)).toEqual(['UPSTREAM_UNAVAILABLE']);
+      expect(response.errors![0]!.message).toMatch(FAILING_FAST);
+    }
+    expect(h.upstream.requests).toHaveLength(before);
+  }
+
+  describe('failures concentrated on one caller or one id never open the circuit', () => {
+    /**
+     * Caller a asks for `id` `times` times, one after the other (concurrent asks
+     * would share one upstream call), while b and c keep asking for their own
+     * ids; every answer of theirs must be served.
+     */
+    async function hammerWhileOthersAsk(h: Harness, id: string, times: number) {
+      let hammering = true;
+      const hammer = (async () => {
+        const responses = [];
+        for (let i = 0; i < times; i++) responses.push(await ask(h, 'a', id));
+        hammering = false;
+        return responses;
+      })();
+      let served = 0;
+      while (hammering) {
+        for (const caller of ['b', 'c'] as const) {
+          for (const other of idsOf(caller)) {
+            expectServed(await ask(h, caller, other), other);
+            served++;
+          }
+        }
+      }
+      // a's other ids are fine too.
+      expectServed(await ask(h, 'a', 'ex_a_2'), 'ex_a_2');
+      expect(served).toBeGreaterThan(0);
+      return hammer;
+    }
+
+    it('one caller hammering an id answered with 500 leaves everyone else served', async () => {
+      const h = await start();
+      h.upstream.setFault('ex_a_1', { kind: 'status', status: 500 });
+      const hammering = await hammerWhileOthersAsk(h, 'ex_a_1', 20);
+      for (const response of hammering) {
+        // Upstream's own answer, every time: never the open circuit's.
+        expect(response.errors![0]!.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', upstreamStatus: 500 });
+      }
+      // Every one of the 20 calls reached upstream: the circuit never opened.
+      expect(h.upstream.requestsFor('ex_a_1')).toHaveLength(20);
+      expect(opened(h)).toBe(false);
+    });
+
+    it('hammering adds no weight to a few scattered failures of others', async () => {
+      const h = await start();
+      // Four of b's ids fail, each asked once: four ids, one caller, nowhere near an outage.
+      const scattered = idsOf('b').slice(8);
+      for (const id of scattered) h.upstream.setFault(id, { kind: 'status', status: 500 });
+      for (const id of scattered) expect(codes(await ask(h, 'b', id))).toEqual(['UPSTREAM_UNAVAILABLE']);
+      // Caller a hammering its own broken id makes 5 ids and 2 callers, but each (caller, id) counts once.
+      h.upstream.setFault('ex_a_1', { kind: 'status', status: 500 });
+      for (let i = 0; i < 20; i++) await ask(h, 'a', 'ex_a_1');
+      for (const id of idsOf('b').slice(0, 8)) expectServed(await ask(h, 'b', id), id);
+      expectServed(await ask(h, 'c', 'ex_c_1'), 'ex_c_1');
+      expect(h.upstream.requestsFor('ex_a_1')).toHaveLength(20);
+      expect(opened(h)).toBe(false);
+    });
+
+    it('one caller whose id always times out (a huge body) leaves everyone else served', async () => {
+      const h = await start({ UPSTREAM_TIMEOUT_MS: '100' });
+      h.upstream.setFault('ex_a_1', { kind: 'hang' });
+      const hammering = await hammerWhileOthersAsk(h, 'ex_a_1', 12);
+      for (const response of hammering) expect(codes(response)).toEqual(['UPSTREAM_TIMEOUT']);
+      expect(h.upstream.requestsFor('ex_a_1')).toHaveLength(12);
+      expect(opened(h)).toBe(false);
+    });
+
+    it('one caller failing on all its ids (a per-token 429, say) does not open it for others', async () => {
+      const h = await start({ UPSTREAM_MAX_ATTEMPTS: '1' });
+      // The fake rate-limits every id of caller a: 12 ids, one caller.
+      for (const id of idsOf('a')) h.upstream.setFault(id, { kind: 'status', status: 429 });
+      for (let round = 0; round < 2; round++) {
+        for (const id of idsOf('a')) {
+          const response = await ask(h, 'a', id);
+          expect(response.errors![0]!.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', upstreamStatus: 429 });
+        }
+        for (const id of idsOf('b')) expectServed(await ask(h, 'b', id), id);
+      }
+      expect(h.upstream.requests.filter((request) => request.path.startsWith('/v1/executions/ex_a_'))).toHaveLength(24);
+      expect(opened(h)).toBe(false);
+    });
+
+    it('one id failing for every caller does not open it for other ids', async () => {
+      const h = await start();
+      // Upstream fails on this one id, for everyone who asks: 12 callers, one id.
+      h.upstream.setFault('ex_a_1', { kind: 'status', status: 500 });
+      for (let round = 0; round < 2; round++) {
+        for (const authorization of COLLEAGUES) {
+          const response = await h.query(ONE, { id: 'ex_a_1' }, { authorization });
+          expect(codes(response)).toEqual(['UPSTREAM_UNAVAILABLE']);
+        }
+      }
+      for (const authorization of COLLEAGUES) expectServed(await h.query(ONE, { id: 'ex_a_2' }, { authorization }), 'ex_a_2');
+      for (const caller of CALLERS) expectServed(await ask(h, caller, idsOf(caller)[1]!), idsOf(caller)[1]!);
+      expect(h.upstream.requestsFor('ex_a_1')).toHaveLength(24);
+      expect(opened(h)).toBe(false);
+    });
+  });
+
+  describe('an outage across ids and callers opens the circuit, and it recovers by itself', () => {
+    it.each([500, 503, 429])('HTTP %i on every id', async (status) => {
+      const h = await start();
+      failEverywhere(h, { kind: 'status', status });
+      // 3 callers × 4 ids: the 10th failing (caller, id) pair opens it.
+      const responses = await spreadTraffic(h, 4);
+      for (const response of responses) expect(codes(response)).toEqual(['UPSTREAM_UNAVAILABLE']);
+      expect(responses.slice(0, 9).every((response) => response.errors![0]!.extensions!.upstreamStatus === status)).toBe(true);
+      expect(responses.slice(10).every((response) => FAILING_FAST.test(response.errors![0]!.message))).toBe(true);
+      expect(opened(h)).toBe(true);
+      await expectFailingFast(h);
+
+      // Upstream recovers; after the half-open time the first call probes, and then all are served.
+      failEverywhere(h, undefined);
+      await pause(HALF_OPEN_MS + 50);
+      for (const caller of CALLERS) {
+        for (const id of idsOf(caller).slice(0, 3)) expectServed(await ask(h, caller, id), id);
+      }
+      expect(h.logs.some((line) => line.msg === CLOSED)).toBe(true);
+    });
+
+    it('timeouts on every id', async () => {
+      const h = await start({ UPSTREAM_TIMEOUT_MS: '150' });
+      failEverywhere(h, { kind: 'hang' });
+      const responses = await Promise.all(CALLERS.flatMap((caller) => idsOf(caller).slice(0, 4).map((id) => ask(h, caller, id))));
+      for (const response of responses) expect(codes(response)).toEqual(['UPSTREAM_TIMEOUT']);
+      expect(h.upstream.requests).toHaveLength(12);
+      expect(opened(h)).toBe(true);
+      await expectFailingFast(h);
+
+      failEverywhere(h, undefined);
+      await pause(HALF_OPEN_MS + 50);
+      for (const caller of CALLERS) expectServed(await ask(h, caller, idsOf(caller)[0]!), idsOf(caller)[0]!);
+      expect(h.logs.some((line) => line.msg === CLOSED)).toBe(true);
+    });
+
+    it('a probe failing on one caller\'s broken id does not keep the circuit open after the outage ends', async () => {
+      const h = await start({ UPSTREAM_MAX_ATTEMPTS: '1' });
+      failEverywhere(h, { kind: 'status', status: 500 });
+      await spreadTraffic(h, 4);
+      expect(opened(h)).toBe(true);
+
+      // The outage is over, but for one id of caller a, who keeps asking for it.
+      failEverywhere(h, undefined);
+      h.upstream.setFault('ex_a_1', { kind: 'status', status: 500 });
+      await pause(HALF_OPEN_MS + 50);
+      const probe = await ask(h, 'a', 'ex_a_1');
+      expect(probe.errors![0]!.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', upstreamStatus: 500 });
+      for (let i = 0; i < 10; i++) await ask(h, 'a', 'ex_a_1');
+      for (const caller of CALLERS) {
+        for (const id of idsOf(caller).slice(1)) expectServed(await ask(h, caller, id), id);
+      }
+      expect(h.upstream.requestsFor('ex_a_1').length).toBe(1 + 1 + 10);
+    });
+  });
+});
+
+/** A loopback port with nothing listening on it. */
+async function closedPort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe.each(LANES)('an upstream that refuses connections (%s lane)', (lane: LaneName) => {
+  it('opens the circuit, confirms the outage with one probe, and recovers by itself once upstream is back', async () => {
+    const port = await closedPort();
+    const config = readConfig({
+      ...BREAKER_ENV,
+      FAST_LANE: String(lane === 'fast'),
+      // One attempt per call, so each answer tells what that attempt met.
+      UPSTREAM_MAX_ATTEMPTS: '1',
+      UPSTREAM_RETRY_BASE_DELAY_MS: '2',
+      UPSTREAM_RETRY_MAX_DELAY_MS: '10',
+      TERMINAL_CACHE_TTL_MS: '0',
+    });
+    const logs: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        logs.push(chunk.toString());
+        callback();
+      },
+    });
+    extra = createInstance(config, { upstreamUrl: `http://127.0.0.1:${port}`, logger: createLogger('info', sink) });
+    const url = `http://127.0.0.1:${await extra.listen(0, '127.0.0.1')}/graphql`;
+    const ask = async (caller: Caller, id: string) => {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: auth(caller) },
+        body: JSON.stringify({ query: ONE, variables: { id } }),
+      });
+      return (await response.json()) as GraphQLResponse<{ execution: { id: string } | null }>;
+    };
+
+    // One caller, one id, yet refusals are no request's fault: 10 in a row open the circuit.
+    const messages: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const response = await ask('a', 'ex_a_1');
+      expect(codes(response)).toEqual(['UPSTREAM_UNAVAILABLE']);
+      messages.push(response.errors![0]!.message);
+    }
+    expect(messages.slice(0, 10)).toEqual(Array(10).fill('The executions API could not be reached.'));
+    expect(messages[10]).toMatch(FAILING_FAST);
+    expect(messages[11]).toMatch(FAILING_FAST);
+    expect(logs.some((line) => line.includes(OPENED))).toBe(true);
+
+    // Half-open while upstream is still down: the probe is refused, the circuit opens again at once.
+    await pause(HALF_OPEN_MS + 50);
+    expect((await ask('b', 'ex_b_1')).errors![0]!.message).toBe('The executions API could not be reached.');
+    expect((await ask('c', 'ex_c_1')).errors![0]!.message).toMatch(FAILING_FAST);
+
+    // Upstream comes back on that port; after the half-open time calls are served, with no restart.
+    extraUpstream = await FakeUpstream.start({ ...UPSTREAM, port });
+    await pause(HALF_OPEN_MS + 50);
+    for (const caller of CALLERS) {
+      const response = await ask(caller, idsOf(caller)[0]!);
+      expect(response.errors).toBeUndefined();
+      expect(response.data).toEqual({ execution: { id: idsOf(caller)[0], status: 'WORKFLOW_SUCCEEDED' } });
+    }
+    expect(extraUpstream.requests).toHaveLength(3);
+    expect(logs.some((line) => line.includes(CLOSED))).toBe(true);
+  });
+});

@@ -1,0 +1,141 @@
+/**
+ * An upstream body reads the same whichever way its bytes arrive: plain, gzip
+ * or br, with a UTF-8 byte-order mark or without, with multibyte characters or
+ * malformed sequences. Over HTTP: the fake upstream sends the very same bytes
+ * each way (a `body` fault), and the gateway's GraphQL answers must be equal.
+ */
+import { brotliCompressSync, gzipSync } from 'node:zlib';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeExecution } from '../src/demo/demo-data.js';
+import type { Fault } from '../src/demo/fake-upstream.js';
+import { Cancellation } from '../src/upstream/cancellation.js';
+import { AUTH, Harness, codes } from './support/harness.js';
+
+const ID = 'ex_bytes_1';
+const QUERY = `query($id: ID!) {
+  execution(id: $id) {
+    id status statusReason requestPayload
+    events(first: 5) { totalCount nodes { id message data } }
+  }
+}`;
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+const ENCODINGS = ['plain', 'gzip', 'br'] as const;
+type Encoding = (typeof ENCODINGS)[number];
+
+interface Content {
+  statusReason: string;
+  requestPayload: unknown;
+  messages: string[];
+}
+
+/** The 200 envelope upstream sends for an execution carrying `content`, as bytes. */
+function envelopeBytes(content: Content): Buffer {
+  const stored = makeExecution({ id: ID, status: 'workflow_failed', eventCount: content.messages.length });
+  stored.execution.statusReason = content.statusReason;
+  // Any JSON value: the gateway serves whatever upstream sent (src/domain/execution.ts).
+  Object.assign(stored.execution, { requestPayload: content.requestPayload });
+  stored.events.forEach((event, i) => (event.message = content.messages[i]!));
+  const data = JSON.stringify({ events: stored.events, execution: stored.execution, message: 'execution retrieved' });
+  return Buffer.from(`{"code":200,"data":${data},"message":"success","requestId":"up-bytes"}`);
+}
+
+/** The same bytes as upstream would send them with this content encoding. */
+function sent(bytes: Buffer, encoding: Encoding): Fault {
+  if (encoding === 'plain') return { kind: 'body', body: bytes };
+  const body = encoding === 'gzip' ? gzipSync(bytes) : brotliCompressSync(bytes);
+  return { kind: 'body', body, headers: { 'content-encoding': encoding } };
+}
+
+let harness: Harness;
+beforeAll(async () => {
+  harness = await Harness.start();
+});
+afterAll(() => harness.close());
+
+/** The gateway's answer when upstream sends `bytes` with `encoding`, without the per-request cost figures. */
+async function answerFor(bytes: Buffer, encoding: Encoding) {
+  harness.upstream.setFault(ID, sent(bytes, encoding));
+  const { data, errors } = await harness.query(QUERY, { id: ID });
+  return { data, errors };
+}
+
+async function answersEachWay(bytes: Buffer) {
+  const answers = [];
+  for (const encoding of ENCODINGS) answers.push(await answerFor(bytes, encoding));
+  return answers;
+}
+
+describe('upstream bytes, however they arrive', () => {
+  const content: Content = {
+    statusReason: 'Zahlung für Rechnung — 請求書 ✅ “ok”',
+    requestPayload: { note: 'naïve café €5', emoji: '🧾', nested: { list: ['ß', 'Ω', '😀'] } },
+    messages: ['plain ascii', 'é è ê', '日本語のメッセージ', '🚀 emoji first'],
+  };
+
+  it('serves the same body identically plain, gzip and br, with and without a byte-order mark', async () => {
+    const bytes = envelopeBytes(content);
+    const answers = [...(await answersEachWay(bytes)), ...(await answersEachWay(Buffer.concat([BOM, bytes])))];
+    for (const answer of answers) {
+      expect(answer.errors).toBeUndefined();
+      expect(answer).toEqual(answers[0]);
+    }
+    const execution = (answers[0]!.data as { execution: { statusReason: string; requestPayload: unknown; events: { nodes: { message: string }[] } } }).execution;
+    expect(execution.statusReason).toBe(content.statusReason);
+    expect(execution.requestPayload).toEqual(content.requestPayload);
+    expect(execution.events.nodes.map((node) => node.message)).toEqual(content.messages);
+  });
+
+  it('counts the same body bytes (what the cache accounts from) whatever the encoding', async () => {
+    const bytes = Buffer.concat([BOM, envelopeBytes(content)]);
+    const counted: number[] = [];
+    for (const encoding of ENCODINGS) {
+      harness.upstream.setFault(ID, sent(bytes, encoding));
+      const execution = await harness.instance.client.getExecution(ID, { authorization: AUTH, requestId: 'req-bytes', callerKey: 'caller' }, new Cancellation());
+      counted.push(execution.bodyBytes);
+    }
+    expect(counted).toEqual([bytes.length, bytes.length, bytes.length]);
+  });
+
+  it('refuses a body that is not JSON the same way whatever its encoding', async () => {
+    const bytes = Buffer.concat([BOM, Buffer.from('not json at all')]);
+    for (const answer of await answersEachWay(bytes)) expect(codes(answer)).toEqual(['UPSTREAM_BAD_RESPONSE']);
+  });
+
+  it('answers identically for random bodies sent plain, gzip and br (property)', async () => {
+    const text = fc.string({ unit: 'binary', maxLength: 40 });
+    const contentArb = fc.record({
+      statusReason: text,
+      requestPayload: fc.jsonValue({ maxDepth: 3, stringUnit: 'binary' }),
+      messages: fc.array(text, { minLength: 1, maxLength: 4 }),
+    });
+    /** Bytes that are not UTF-8 (a lone continuation byte, a truncated sequence, an encoded surrogate, …), spliced into statusReason. */
+    const malformed = fc.option(fc.constantFrom([0xff], [0x80], [0xc3], [0xe2, 0x82], [0xed, 0xa0, 0x80], [0xf0, 0x9f, 0x98]), { nil: undefined });
+    await fc.assert(
+      fc.asyncProperty(contentArb, fc.boolean(), malformed, async (generated, withBom, badBytes) => {
+        const marker = '\u0001MALFORMED\u0001';
+        const body = envelopeBytes(badBytes ? { ...generated, statusReason: `${generated.statusReason}${marker}` } : generated);
+        let bytes = body;
+        if (badBytes) {
+          // JSON.stringify escapes U+0001, so the marker is found by its escaped form.
+          const escaped = Buffer.from(JSON.stringify(marker).slice(1, -1));
+          const at = body.indexOf(escaped);
+          bytes = Buffer.concat([body.subarray(0, at), Buffer.from(badBytes), body.subarray(at + escaped.length)]);
+        }
+        if (withBom) bytes = Buffer.concat([BOM, bytes]);
+        const [plain, ...compressed] = await answersEachWay(bytes);
+        expect(plain!.errors).toBeUndefined();
+        for (const answer of compressed) expect(answer).toEqual(plain);
+        const execution = (plain!.data as { execution: { statusReason: string; requestPayload: unknown } }).execution;
+        if (!badBytes) {
+          expect(execution.statusReason).toBe(generated.statusReason);
+          expect(execution.requestPayload).toEqual(JSON.parse(JSON.stringify(generated.requestPayload)));
+        } else {
+          expect(execution.statusReason.startsWith(generated.statusReason)).toBe(true);
+          expect(execution.statusReason).toContain('\ufffd');
+        }
+      }),
+      { numRuns: 40 },
+    );
+  });
+});
