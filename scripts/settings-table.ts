@@ -12,6 +12,7 @@ const TITLES: Record<keyof typeof SETTINGS, string> = {
   upstream: 'Upstream calls and resilience',
   cache: 'Caching',
   security: 'Clients and hostile input',
+  live: 'Live executions (subscriptions)',
   telemetry: 'Logs and reporting',
 };
 

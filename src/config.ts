@@ -177,6 +177,37 @@ export const SETTINGS = {
       'comma-separated origins allowed by CORS, or `*` (unset: closed)',
     ),
   },
+  live: {
+    pollPaymentMs: setting('LIVE_POLL_PAYMENT_MS', integer(10, 3_600_000).default(5_000), 'how often a watched execution awaiting payment is polled'),
+    pollWaitingMs: setting('LIVE_POLL_WAITING_MS', integer(10, 3_600_000).default(3_000), 'how often one with payment confirmed, waiting, or in an unknown status is polled'),
+    pollActiveMs: setting('LIVE_POLL_ACTIVE_MS', integer(10, 3_600_000).default(1_000), 'how often a queued or running one is polled'),
+    pollJitterPercent: setting('LIVE_POLL_JITTER_PERCENT', integer(0, 90).default(20), 'each pause varies at random by this much, so pollers drift apart'),
+    pollMaxBackoffMs: setting('LIVE_POLL_MAX_BACKOFF_MS', integer(10, 3_600_000).default(30_000), 'longest pause between polls while upstream fails (it doubles per failure)'),
+    pollSharePercent: setting(
+      'LIVE_POLL_SHARE_PERCENT',
+      integer(1, 100).default(50),
+      'share of `UPSTREAM_MAX_CONCURRENT` the pollers may use at once, so watchers never starve queries',
+    ),
+    outageNoticeMs: setting(
+      'LIVE_OUTAGE_NOTICE_MS',
+      integer(0, 3_600_000).default(10_000),
+      'how long polls may fail before watchers get an update carrying `UPSTREAM_UNAVAILABLE` (the watch goes on)',
+    ),
+    maxWatchMs: setting(
+      'LIVE_MAX_WATCH_MS',
+      integer(1_000, 7 * 86_400_000).default(6 * 3_600_000),
+      'longest a watch lasts; then a final update with `endReason: WATCH_TIME_LIMIT` (resume with `eventsAfter`)',
+    ),
+    maxSubscriptionsPerConnection: setting('LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION', integer(1, 100_000).default(100), 'live subscriptions one WebSocket connection may hold'),
+    maxSubscriptionsPerCaller: setting('LIVE_MAX_SUBSCRIPTIONS_PER_CALLER', integer(1, 1_000_000).default(100), 'live subscriptions one caller may hold in a process'),
+    maxSubscriptions: setting('LIVE_MAX_SUBSCRIPTIONS', integer(1, 10_000_000).default(10_000), 'live subscriptions per process'),
+    maxPollers: setting('LIVE_MAX_POLLERS', integer(1, 1_000_000).default(5_000), 'watched (caller, execution) pairs per process, each with one poller'),
+    connectionInitTimeoutMs: setting(
+      'WS_CONNECTION_INIT_TIMEOUT_MS',
+      integer(100, 60_000).default(3_000),
+      'a WebSocket that sends no `connection_init` in this time is closed',
+    ),
+  },
   telemetry: {
     logLevel: setting(
       'LOG_LEVEL',
@@ -200,12 +231,14 @@ export type SecurityConfig = Omit<Group<Settings['security']>, 'fieldSuggestions
   corsOrigins: string[];
 };
 export type TelemetryConfig = Group<Settings['telemetry']>;
+export type LiveConfig = Group<Settings['live']>;
 
 export interface GatewayConfig {
   server: ServerConfig;
   upstream: UpstreamConfig;
   cache: CacheConfig;
   security: SecurityConfig;
+  live: LiveConfig;
   telemetry: TelemetryConfig;
   /** `NODE_ENV=production`: graphql-js skips its development checks, and suggestions default to off. */
   production: boolean;
@@ -243,6 +276,7 @@ export function readConfig(env: Record<string, string | undefined> = process.env
     upstream: readGroup(SETTINGS.upstream, env),
     cache: readGroup(SETTINGS.cache, env),
     security: { ...security, fieldSuggestions: security.fieldSuggestions ?? !production, corsOrigins: security.corsOrigins ?? [] },
+    live: readGroup(SETTINGS.live, env),
     telemetry: readGroup(SETTINGS.telemetry, env),
     production,
   };

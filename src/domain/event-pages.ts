@@ -19,7 +19,7 @@
  */
 import { badUserInput } from '../errors.js';
 import { eventAt, eventIdOf, isObject, type Execution, type ExecutionEvent } from './execution.js';
-import { decodeEventCursor, encodeEventCursor } from './event-cursor.js';
+import { decodeEventCursor, encodeEventCursor, type EventCursor } from './event-cursor.js';
 import { instantMs, readText, UNREADABLE } from './fields.js';
 
 export const DEFAULT_PAGE_SIZE = 20;
@@ -104,6 +104,11 @@ class EventIndex {
 
   get length(): number {
     return this.#events.length;
+  }
+
+  /** Each event's instant in ms (NaN: none readable), for filters. */
+  get times(): Float64Array {
+    return this.#times;
   }
 
   /** The entry at a position, as an object (an entry that is not one reads as one without fields). */
@@ -280,8 +285,12 @@ function checkPageSize(name: 'first' | 'last', value: number | null | undefined)
   return value;
 }
 
-/** Rank (in `order`) of the event a cursor names; BAD_USER_INPUT when it names nothing usable. */
-function cursorRank(name: 'after' | 'before', cursor: string, executionId: string, index: EventIndex, ordering: Ordering): number {
+/**
+ * What a cursor names, once checked against the execution it is used on;
+ * BAD_USER_INPUT when it is not a cursor (altered, truncated) or belongs to
+ * another execution. Needs no events, so it can run before any upstream call.
+ */
+export function checkEventCursor(name: string, cursor: string, executionId: string): EventCursor {
   const decoded = decodeEventCursor(cursor);
   if (!decoded) {
     throw badUserInput(
@@ -293,6 +302,11 @@ function cursorRank(name: 'after' | 'before', cursor: string, executionId: strin
       `Argument \`${name}\` is a cursor of execution "${decoded.executionId}", not "${executionId}". Cursors only work on the execution they came from.`,
     );
   }
+  return decoded;
+}
+
+/** Upstream position of the event a checked cursor names; BAD_USER_INPUT when the execution no longer has it. */
+function positionNamed(name: string, decoded: EventCursor, executionId: string, index: EventIndex): number {
   const position = index.positionOf(decoded.eventId, decoded.occurrence);
   if (position === undefined) {
     const which = decoded.occurrence === 0 ? '' : ` (occurrence ${decoded.occurrence + 1} of that id)`;
@@ -300,7 +314,34 @@ function cursorRank(name: 'after' | 'before', cursor: string, executionId: strin
       `Argument \`${name}\` points at event "${decoded.eventId}"${which}, which execution "${executionId}" no longer has. Start again without a cursor.`,
     );
   }
-  return ordering.rankByIndex[position]!;
+  return position;
+}
+
+/** Rank (in `order`) of the event a cursor names; BAD_USER_INPUT when it names nothing usable. */
+function cursorRank(name: 'after' | 'before', cursor: string, executionId: string, index: EventIndex, ordering: Ordering): number {
+  return ordering.rankByIndex[positionNamed(name, checkEventCursor(name, cursor, executionId), executionId, index)]!;
+}
+
+/** The position just after the event a checked cursor names, in upstream's (append) order. */
+export function positionAfter(execution: Execution, name: string, cursor: EventCursor): number {
+  return positionNamed(name, cursor, execution.id, indexFor(execution.events)) + 1;
+}
+
+/**
+ * Events upstream appended at or after `from`, in append order, that match the
+ * filter: at most `max` of them, with the position to continue from. What a
+ * live update calls new (src/live/), whatever the events' timestamps.
+ */
+export function appendedEvents(execution: Execution, from: number, filter: EventFilter | null | undefined, max: number): { edges: EventEdge[]; next: number } {
+  const index = indexFor(execution.events);
+  const predicate = compileFilter(filter, index.times);
+  const edges: EventEdge[] = [];
+  let position = from;
+  for (; position < index.length && edges.length < max; position++) {
+    if (predicate && !predicate.test(index.source(position), position)) continue;
+    edges.push({ cursor: encodeEventCursor(execution.id, index.idAt(position), index.occurrenceAt(position)), node: eventAt(execution, position) });
+  }
+  return { edges, next: position };
 }
 
 /** First position in `list` whose rank is greater than `rank` (list ranks ascend). */

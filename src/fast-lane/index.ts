@@ -22,11 +22,14 @@ import { writeResponse } from './write-response.js';
 
 export { useCompiledExecution } from './compiled-execution.js';
 
-/** How the HTTP edge hands a request to a lane. */
+/** How a transport hands a request to a lane. */
 export interface Lane {
   /** True when the lane takes the body already read; false when it reads the request stream itself. */
   readonly readsBodyFirst: boolean;
+  /** Serves a node:http request (the HTTP edge). */
   serve(incoming: IncomingMessage, outgoing: ServerResponse, serverContext: GatewayServerContext, body: Buffer | null): void | Promise<void>;
+  /** Answers a fetch-API Request, for transports that are not node:http (WebSocket operations, src/server/websocket.ts). */
+  fetch(request: Request, serverContext: GatewayServerContext): Promise<Response>;
 }
 
 /** Every hook the runner or envelop runs per request, and those that run once; anything else stops the lane from being made. */
@@ -108,6 +111,9 @@ export function createFastLane(gateway: object): Lane {
       const answer = runner.run(runner.request(incoming, body), serverContext);
       // Yoga's steps may answer with a settled "fake" promise (@whatwg-node/promise-helpers), not a Promise.
       return isPromise(answer) ? Promise.resolve(answer).then((response) => writeResponse(response, outgoing, incoming)) : writeResponse(answer, outgoing, incoming);
+    },
+    fetch(request, serverContext) {
+      return Promise.resolve(runner.run(request, serverContext));
     },
   };
 }

@@ -33,6 +33,12 @@ function finish(result: ExecutionResult, context: GatewayContext, options: Finis
   return { ...result, extensions };
 }
 
+/** Each update of a live subscription gets its own notes (its scope started over for it: RequestScope.beginUpdate). */
+function finishUpdate(result: ExecutionResult, context: GatewayContext): ExecutionResult {
+  const { warnings } = context.scope;
+  return warnings ? { ...result, extensions: { ...result.extensions, warnings } } : result;
+}
+
 export function useExecutionFinish(options: FinishOptions): Plugin<GatewayContext> {
   return {
     onExecute() {
@@ -40,6 +46,21 @@ export function useExecutionFinish(options: FinishOptions): Plugin<GatewayContex
         onExecuteDone({ args, result, setResult }) {
           if (Symbol.asyncIterator in result) return;
           setResult(finish(result, args.contextValue, options));
+        },
+      };
+    },
+    onSubscribe() {
+      return {
+        onSubscribeResult({ args, result, setResult }) {
+          // A subscription refused before it started is an ordinary result.
+          if (!(Symbol.asyncIterator in result)) {
+            setResult(finish(result, args.contextValue, options));
+            return;
+          }
+          return {
+            onNext: ({ result: update, setResult: setUpdate }) => setUpdate(finishUpdate(update, args.contextValue)),
+            onEnd: () => args.contextValue.scope.dispose(),
+          };
         },
       };
     },

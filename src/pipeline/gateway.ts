@@ -24,6 +24,7 @@ import type { Logger } from '../logger.js';
 import { createContext, type GatewayContext, type RequestSource } from '../request/context.js';
 import { OncePerFieldLog } from '../request/warning-log.js';
 import { schema } from '../schema/index.js';
+import type { LiveExecutions } from '../live/live-executions.js';
 import type { SharedExecutions } from '../upstream/shared-executions.js';
 import { corsPolicy, useVaryOrigin } from './cors.js';
 import { useStableErrorCodes } from './error-codes.js';
@@ -32,6 +33,7 @@ import { graphiqlOptions, renderGraphiQL, type GraphiQLSettings } from './graphi
 import { useOperationLimits } from './operation-limits.js';
 import { useRequestErrors } from './request-errors.js';
 import { useRequestId } from './request-id.js';
+import { useEventStreamHeaders } from './event-stream.js';
 
 /** What the HTTP edge hands Yoga with every request (Yoga's "server context"). */
 export interface GatewayServerContext {
@@ -41,11 +43,15 @@ export interface GatewayServerContext {
   requestId?: string;
   /** Work a plugin leaves running after the response; the edge keeps track of it. */
   waitUntil(promise: Promise<unknown> | void): void;
+  /** The WebSocket connection a request came over (src/server/websocket.ts): counts its live subscriptions. */
+  connection?: { takeSubscription(): () => void };
 }
 
 export interface GatewayDependencies {
   /** Executions shared beyond one request: calls in flight and the cache of finished ones, over the upstream client. */
   executions: SharedExecutions;
+  /** Live watches: the source of subscriptions. */
+  live: LiveExecutions;
   logger: Logger;
   security: SecurityConfig;
   upstream: Pick<UpstreamConfig, 'requestBudgetMs' | 'concurrencyPerRequest'>;
@@ -71,6 +77,7 @@ export function createGateway(deps: GatewayDependencies): Gateway {
     requestBudgetMs: deps.upstream.requestBudgetMs,
     statuses,
     warningLog: new OncePerFieldLog(deps.logger),
+    live: deps.live,
   };
   const cors = corsPolicy(deps.security.corsOrigins);
 
@@ -108,6 +115,7 @@ export function createGateway(deps: GatewayDependencies): Gateway {
     plugins: [
       useRequestId(),
       useVaryOrigin(deps.security.corsOrigins),
+      useEventStreamHeaders(),
       useRequestErrors(),
       useStableErrorCodes(),
       // A request carrying Authorization or a JSON content type was preflighted by

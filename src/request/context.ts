@@ -4,6 +4,7 @@
  * scope. Resolvers see only these.
  */
 import type { UnknownStatusReporter } from '../domain/execution-status.js';
+import type { LiveExecutions } from '../live/live-executions.js';
 import { createExecutionLoader, type ExecutionLoader } from '../upstream/execution-loader.js';
 import type { SharedExecutions } from '../upstream/shared-executions.js';
 import { requestIdFor } from './request-id.js';
@@ -12,6 +13,8 @@ import { Caller, RequestScope, type ClientWatch, type WarningLog } from './scope
 export interface GatewayContext {
   scope: RequestScope;
   loaders: { execution: ExecutionLoader };
+  /** Live executions: the source of subscriptions. */
+  live: LiveExecutions;
 }
 
 export interface ContextDependencies {
@@ -22,6 +25,7 @@ export interface ContextDependencies {
   requestBudgetMs: number;
   statuses: UnknownStatusReporter;
   warningLog: WarningLog;
+  live: LiveExecutions;
 }
 
 /**
@@ -31,6 +35,8 @@ export interface ContextDependencies {
 export interface RequestSource {
   request: { headers: { get(name: string): string | null }; signal: AbortSignal };
   requestId?: string;
+  /** The WebSocket connection a request came over: counts its live subscriptions. */
+  connection?: { takeSubscription(): () => void };
   res?: { readonly destroyed: boolean; readonly writableFinished: boolean; once(event: 'close', listener: () => void): unknown; off(event: 'close', listener: () => void): unknown };
 }
 
@@ -77,9 +83,11 @@ export function createContext(source: RequestSource, deps: ContextDependencies):
   const authorization = source.request.headers.get('authorization');
   const caller = authorization?.trim() ? new Caller(authorization) : null;
   const watch = source.res ? new ResponseWatch(source.res) : new SignalWatch(source.request.signal);
-  const scope = new RequestScope(requestId, caller, watch, { budgetMs: deps.requestBudgetMs }, deps.warningLog);
+  const connection = source.connection;
+  const scope = new RequestScope(requestId, caller, watch, { budgetMs: deps.requestBudgetMs }, deps.warningLog, connection && (() => connection.takeSubscription()));
   return {
     scope,
+    live: deps.live,
     loaders: {
       execution: createExecutionLoader({
         executions: deps.executions,

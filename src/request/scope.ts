@@ -73,7 +73,25 @@ export class RequestScope {
     private readonly watchClient: ClientWatch,
     private readonly limits: ScopeLimits,
     private readonly warningLog: WarningLog,
+    /** Counts a live subscription on the client's connection (WebSocket); throws past its bound. */
+    readonly takeSubscription?: () => () => void,
   ) {}
+
+  /** Calls `listener` once the client goes away (a live watch ends with it); returns the unsubscribe. */
+  onClientGone(listener: () => void): () => void {
+    return this.watchClient.onClientGone(listener);
+  }
+
+  /**
+   * Starts the next update of a live subscription: the per-request counts
+   * (events handed out, warnings, upstream cost) start over, so each update
+   * gets its own caps and reports its own notes.
+   */
+  beginUpdate(): void {
+    this.#events = 0;
+    this.warnings = undefined;
+    this.cost.calls = this.cost.cacheHits = this.cost.sharedCalls = this.cost.timeMs = 0;
+  }
 
   /** Notes a value served as null or replaced; `field` is `Type.field`, for the process log. */
   warn(field: string, warning: DataWarning): void {

@@ -6,6 +6,9 @@ import { replaced, served } from './served.js';
 
 export const ExecutionEventRef = builder.objectRef<ExecutionEvent>('ExecutionEvent');
 
+/** An event with its cursor: the edges of `Execution.events`, and the new events of a live update. */
+export const ExecutionEventEdgeRef = builder.edgeObject({ name: 'ExecutionEventEdge', type: ExecutionEventRef, description: 'An event with its cursor.' });
+
 type EventTextField = 'eventType' | 'level' | 'title' | 'message' | 'nodeId' | 'organizationId' | 'requestId' | 'runId' | 'workflowId';
 
 ExecutionEventRef.implement({

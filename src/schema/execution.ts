@@ -4,7 +4,7 @@ import { isTerminalStatus, statusOf } from '../domain/execution-status.js';
 import { readJson, readText, readTimestamp } from '../domain/fields.js';
 import { WarningCode } from '../errors.js';
 import { EventOrderEnum, ExecutionEventFilterInput } from './event-filter.js';
-import { ExecutionEventRef } from './execution-event.js';
+import { ExecutionEventEdgeRef, ExecutionEventRef } from './execution-event.js';
 import { ExecutionRef } from './execution-ref.js';
 import { ExecutionStatusEnum } from './execution-status.js';
 import { served } from './served.js';
@@ -110,7 +110,7 @@ ExecutionRef.implement({
             }),
           }),
         },
-        { name: 'ExecutionEventEdge', description: 'An event with its cursor.' },
+        ExecutionEventEdgeRef,
       ),
     };
   },

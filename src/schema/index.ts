@@ -7,6 +7,7 @@ import './event-filter.js';
 import './execution-event.js';
 import './execution.js';
 import './query.js';
+import './subscription.js';
 
 /** The schema, fields sorted so its printed form is stable (schema/schema.graphql). */
 export const schema: GraphQLSchema = lexicographicSortSchema(builder.toSchema());

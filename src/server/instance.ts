@@ -7,14 +7,16 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { Plugin } from 'graphql-yoga';
-import type { GatewayConfig } from '../config.js';
+import type { GatewayConfig, LiveConfig } from '../config.js';
 import { createFastLane, type Lane } from '../fast-lane/index.js';
+import { LiveExecutions, type LiveSettings } from '../live/live-executions.js';
 import type { Logger } from '../logger.js';
 import type { GraphiQLSettings } from '../pipeline/graphiql.js';
 import { createGateway, type Gateway } from '../pipeline/gateway.js';
 import { ExecutionsClient } from '../upstream/executions-client.js';
 import { SharedExecutions } from '../upstream/shared-executions.js';
 import { createHttpEdge } from './http-edge.js';
+import { attachWebSocket } from './websocket.js';
 import { createYogaLane } from './yoga-lane.js';
 
 export interface InstanceOptions {
@@ -30,6 +32,8 @@ export interface GatewayInstance {
   readonly client: ExecutionsClient;
   /** Calls in flight and the cache of finished executions, shared by the requests of this instance. */
   readonly executions: SharedExecutions;
+  /** Live watches and their pollers. */
+  readonly live: LiveExecutions;
   readonly gateway: Gateway;
   readonly lane: Lane;
   readonly server: Server;
@@ -37,6 +41,23 @@ export interface GatewayInstance {
   listen(port: number, host: string): Promise<number>;
   /** Stops accepting connections, closes idle ones and the upstream pool. */
   close(): Promise<void>;
+}
+
+/** The live settings as the pollers and watches read them. */
+function liveSettings(live: LiveConfig): LiveSettings {
+  return {
+    paymentMs: live.pollPaymentMs,
+    waitingMs: live.pollWaitingMs,
+    activeMs: live.pollActiveMs,
+    jitter: live.pollJitterPercent / 100,
+    maxBackoffMs: live.pollMaxBackoffMs,
+    outageNoticeMs: live.outageNoticeMs,
+    maxWatchMs: live.maxWatchMs,
+    maxSubscriptionsPerCaller: live.maxSubscriptionsPerCaller,
+    maxSubscriptions: live.maxSubscriptions,
+    maxPollers: live.maxPollers,
+    pollShare: live.pollSharePercent / 100,
+  };
 }
 
 export function createInstance(config: GatewayConfig, options: InstanceOptions): GatewayInstance {
@@ -63,8 +84,10 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
     },
   });
   const executions = new SharedExecutions(client, config.cache);
+  const live = new LiveExecutions(client, liveSettings(config.live), upstream.maxConcurrent);
   const gateway = createGateway({
     executions,
+    live,
     logger: options.logger,
     security: config.security,
     upstream,
@@ -75,9 +98,22 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
   });
   const lane = config.server.fastLane ? createFastLane(gateway) : createYogaLane(gateway);
   const server = createHttpEdge(lane, { ...config.server, corsOrigins: config.security.corsOrigins }, options.logger);
+  const sockets = attachWebSocket(
+    server,
+    lane,
+    {
+      path: gateway.graphqlEndpoint,
+      corsOrigins: config.security.corsOrigins,
+      connectionInitTimeoutMs: config.live.connectionInitTimeoutMs,
+      maxMessageBytes: config.server.maxRequestBodyBytes,
+      maxSubscriptionsPerConnection: config.live.maxSubscriptionsPerConnection,
+    },
+    options.logger,
+  );
   return {
     client,
     executions,
+    live,
     gateway,
     lane,
     server,
@@ -88,6 +124,8 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
       return typeof address === 'object' && address ? address.port : port;
     },
     async close() {
+      for (const socket of sockets.clients) socket.terminate();
+      sockets.close();
       server.close();
       server.closeIdleConnections();
       await client.close();

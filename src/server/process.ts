@@ -7,6 +7,7 @@ import cluster from 'node:cluster';
 import { ConfigError, readConfig, type GatewayConfig } from '../config.js';
 import { demoExecutions, DEMO_TOKEN } from '../demo/demo-data.js';
 import { FakeUpstream } from '../demo/fake-upstream.js';
+import { LIVE_DEMO_ID, runLiveDemo } from '../demo/live-demo.js';
 import { FastLaneError } from '../fast-lane/index.js';
 import { createLogger, type Logger } from '../logger.js';
 import { EXAMPLE_QUERY } from '../pipeline/graphiql.js';
@@ -27,19 +28,29 @@ function loadConfig(): GatewayConfig {
   }
 }
 
+/** The built-in demo upstream, with its live execution advancing. */
+async function startDemoUpstream(): Promise<FakeUpstream> {
+  const upstream = await FakeUpstream.start({ executions: demoExecutions() });
+  runLiveDemo(upstream);
+  return upstream;
+}
+
 function printDemoBanner(url: string): void {
   process.stdout.write(
     [
       '',
       `execution-gateway is serving the built-in demo data at ${url}`,
       `Open it in a browser for GraphiQL. Demo token (already in GraphiQL's headers): Authorization: Bearer ${DEMO_TOKEN}`,
-      'Demo executions: ex_demo_1 … ex_demo_8 (one per status) and ex_demo_long (1,000 events).',
+      `Demo executions: ex_demo_1 … ex_demo_8 (one per status), ex_demo_long (1,000 events) and ${LIVE_DEMO_ID} (advances while you watch it).`,
       'Paste this query, with variables {"id": "ex_demo_4"}:',
       '',
       EXAMPLE_QUERY,
       `Or from a shell:`,
       `  curl -s ${url} -H 'content-type: application/json' -H 'authorization: Bearer ${DEMO_TOKEN}' \\`,
       `    -d '{"query":"{ execution(id: \\"ex_demo_4\\") { id status events(first: 3) { nodes { level message } } } }"}'`,
+      `Watch ${LIVE_DEMO_ID} live (Server-Sent Events):`,
+      `  curl -sN ${url} -H 'content-type: application/json' -H 'accept: text/event-stream' -H 'authorization: Bearer ${DEMO_TOKEN}' \\`,
+      `    -d '{"query":"subscription { executionUpdates(id: \\"${LIVE_DEMO_ID}\\") { isFinal execution { status } newEvents { node { eventType } } } }"}'`,
       '',
     ].join('\n'),
   );
@@ -82,7 +93,7 @@ async function listenOrExit(config: GatewayConfig, upstreamUrl: string, logger: 
 
 async function runSingle(config: GatewayConfig, logger: Logger): Promise<void> {
   // Without UPSTREAM_URL the gateway runs on its built-in demo data.
-  const demo = config.upstream.url ? undefined : await FakeUpstream.start({ executions: demoExecutions() });
+  const demo = config.upstream.url ? undefined : await startDemoUpstream();
   const upstreamUrl = config.upstream.url ?? demo!.url;
   const serving = await listenOrExit(config, upstreamUrl, logger, Boolean(demo));
   const url = publicUrl(config, serving.port);
@@ -96,7 +107,7 @@ async function runSingle(config: GatewayConfig, logger: Logger): Promise<void> {
 }
 
 async function runPrimary(config: GatewayConfig, logger: Logger): Promise<void> {
-  const demo = config.upstream.url ? undefined : await FakeUpstream.start({ executions: demoExecutions() });
+  const demo = config.upstream.url ? undefined : await startDemoUpstream();
   const upstreamUrl = config.upstream.url ?? demo!.url;
   const env = { UPSTREAM_URL: upstreamUrl, ...(demo ? { [DEMO_MARKER]: '1' } : {}) };
   let stopping = false;

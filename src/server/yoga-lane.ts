@@ -15,5 +15,8 @@ export function createYogaLane(gateway: Gateway): Lane {
       const response = await gateway.handleNodeRequestAndResponse(incoming, outgoing, serverContext);
       await sendNodeResponse(response, outgoing, incoming, true);
     },
+    fetch(request, serverContext) {
+      return Promise.resolve(gateway.handleRequest(request, serverContext));
+    },
   };
 }

@@ -1,0 +1,49 @@
+/**
+ * The demo's live execution (`ex_demo_live`): it advances through the
+ * statuses and appends events every few seconds, so a subscription in
+ * GraphiQL shows updates arriving. Once it has succeeded it rests, then starts
+ * over, so the demo can be watched again.
+ */
+import type { FakeUpstream } from './fake-upstream.js';
+import { makeEvents, makeExecution, DEMO_ORGANIZATION } from './demo-data.js';
+
+export const LIVE_DEMO_ID = 'ex_demo_live';
+
+/** Statuses in order, with how many events each step appends. */
+const STEPS: ReadonlyArray<[status: string, events: number]> = [
+  ['workflow_queued', 1],
+  ['workflow_running', 2],
+  ['workflow_running', 3],
+  ['workflow_waiting', 1],
+  ['workflow_running', 2],
+  ['workflow_succeeded', 1],
+];
+
+/** Runs the live execution on `upstream`, one step every `stepMs`; returns the stop. */
+export function runLiveDemo(upstream: FakeUpstream, stepMs = 3_000, restMs = 15_000): () => void {
+  let step = 0;
+  let timer: NodeJS.Timeout;
+  const start = () => {
+    step = 0;
+    upstream.put(makeExecution({ id: LIVE_DEMO_ID, status: 'awaiting_payment', eventCount: 1, minute: 40 }));
+    timer = setTimeout(advance, stepMs);
+  };
+  const advance = () => {
+    const [status, count] = STEPS[step]!;
+    const stored = upstream.get(LIVE_DEMO_ID)!;
+    const now = Date.now();
+    const firstSeq = stored.events.length + 1;
+    // makeEvents spaces events half a second apart from its start, counted from sequence 0: this ends them at about now.
+    const events = makeEvents(LIVE_DEMO_ID, DEMO_ORGANIZATION, count, now - Math.floor((firstSeq + count) / 2) * 1000, firstSeq);
+    upstream.put({
+      execution: { ...stored.execution, status, updatedAt: new Date(now).toISOString(), ...(status === 'workflow_succeeded' ? { finishedAt: new Date(now).toISOString() } : {}) },
+      events: [...stored.events, ...events],
+    });
+    step++;
+    timer = step < STEPS.length ? setTimeout(advance, stepMs) : setTimeout(start, restMs);
+    timer.unref();
+  };
+  start();
+  timer!.unref();
+  return () => clearTimeout(timer);
+}

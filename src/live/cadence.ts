@@ -1,0 +1,38 @@
+/**
+ * How often a watched execution is polled: by its status, with jitter so
+ * pollers started together drift apart, and backing off while upstream fails.
+ */
+import type { ExecutionStatus } from '../domain/execution-status.js';
+
+export interface CadenceSettings {
+  /** Awaiting payment: the slowest to change. */
+  paymentMs: number;
+  /** Payment confirmed, or the workflow waiting on a signal or timer. */
+  waitingMs: number;
+  /** Queued or running: nodes start and fail by the second. */
+  activeMs: number;
+  /** ± this fraction of the interval, at random. */
+  jitter: number;
+  /** Longest pause between polls while upstream fails (the pause doubles per failure). */
+  maxBackoffMs: number;
+}
+
+/** The pause before the next poll of an execution in `status`, after `failures` failed polls in a row. */
+export function nextPollDelay(status: ExecutionStatus, failures: number, settings: CadenceSettings, random: () => number = Math.random): number {
+  const base = intervalFor(status, settings);
+  const backedOff = failures === 0 ? base : Math.min(settings.maxBackoffMs, base * 2 ** failures);
+  const spread = backedOff * settings.jitter;
+  return Math.max(1, Math.round(backedOff - spread + 2 * spread * random()));
+}
+
+function intervalFor(status: ExecutionStatus, settings: CadenceSettings): number {
+  switch (status) {
+    case 'AWAITING_PAYMENT':
+      return settings.paymentMs;
+    case 'WORKFLOW_QUEUED':
+    case 'WORKFLOW_RUNNING':
+      return settings.activeMs;
+    default:
+      return settings.waitingMs;
+  }
+}

@@ -1,0 +1,213 @@
+/**
+ * Live executions: the source of `Subscription.executionUpdates`. Each watch
+ * is one subscription; watches of the same execution by the same caller share
+ * one poller (./poller.ts), keyed like the cache, so callers never share.
+ *
+ * A watch yields updates: the first at once (the current execution, and every
+ * event after `eventsAfter`), then one whenever upstream's data changed, with
+ * the events appended since the previous update in append order, at most
+ * `MAX_EVENTS_PER_UPDATE` per update (more arrive over several). It ends with
+ * a final update when the execution reaches a terminal status or the watch
+ * reaches its time limit; with an error when the execution is gone or the
+ * token no longer sees it; and at once, silently, when its client leaves.
+ */
+import type { GraphQLError } from 'graphql';
+import { appendedEvents, checkEventCursor, positionAfter, type EventEdge, type EventFilter } from '../domain/event-pages.js';
+import type { Execution } from '../domain/execution.js';
+import { isTerminalStatus, statusOf } from '../domain/execution-status.js';
+import { ErrorCode, gatewayError, unauthenticated } from '../errors.js';
+import type { ExecutionsClient } from '../upstream/executions-client.js';
+import type { CallerIdentity } from '../upstream/shared-executions.js';
+import { Poller, PollSlots, type PollerNews, type PollerSettings, type Watcher } from './poller.js';
+
+/** Events one update carries at most; more are spread over several updates. */
+export const MAX_EVENTS_PER_UPDATE = 100;
+
+export type EndReason = 'EXECUTION_ENDED' | 'WATCH_TIME_LIMIT';
+
+/** What `executionUpdates` resolves each step of a watch to. */
+export type WatchStep =
+  | { kind: 'update'; execution: Execution; newEvents: EventEdge[]; isFinal: boolean; endReason: EndReason | null }
+  /** Upstream has been failing for a while; the watch goes on. */
+  | { kind: 'outage'; error: GraphQLError };
+
+export interface LiveSettings extends PollerSettings {
+  /** How long one watch may last before it ends with WATCH_TIME_LIMIT (the client can resume). */
+  maxWatchMs: number;
+  maxSubscriptionsPerCaller: number;
+  maxSubscriptions: number;
+  maxPollers: number;
+  /** Share of the upstream bulkhead (0–1] the pollers may use at once. */
+  pollShare: number;
+}
+
+/** What a watch needs from the request that started it (src/request/scope.ts). */
+export interface WatchScope {
+  readonly caller: CallerIdentity | null;
+  /** Calls `listener` once the client goes away; returns the unsubscribe. */
+  onClientGone(listener: () => void): () => void;
+  /** Counts one more subscription on the client's connection; throws past its limit (WebSocket only). */
+  takeSubscription?(): () => void;
+}
+
+export interface WatchRequest {
+  id: string;
+  eventsAfter?: string | null;
+  filter?: EventFilter | null;
+}
+
+/** Counts of what is live, for the bounds and for tests. */
+export interface LiveCounts {
+  subscriptions: number;
+  pollers: number;
+}
+
+export class LiveExecutions {
+  readonly #pollers = new Map<string, Poller>();
+  readonly #perCaller = new Map<string, number>();
+  readonly #slots: PollSlots;
+  #subscriptions = 0;
+
+  constructor(
+    private readonly client: ExecutionsClient,
+    private readonly settings: LiveSettings,
+    bulkhead: number,
+  ) {
+    this.#slots = new PollSlots(Math.max(1, Math.floor(bulkhead * settings.pollShare)));
+  }
+
+  get counts(): LiveCounts {
+    return { subscriptions: this.#subscriptions, pollers: this.#pollers.size };
+  }
+
+  /**
+   * Starts a watch. Everything that can be refused without upstream is refused
+   * here, before the first call: no caller, an id outside the allowed pattern, a
+   * cursor that is not one or belongs to another execution, and the bounds
+   * (TOO_MANY_SUBSCRIPTIONS).
+   */
+  watch(scope: WatchScope, request: WatchRequest): AsyncIterable<WatchStep> {
+    const { caller } = scope;
+    if (!caller) throw unauthenticated();
+    this.client.assertAllowedId(request.id);
+    const after = request.eventsAfter == null ? undefined : checkEventCursor('eventsAfter', request.eventsAfter, request.id);
+    const key = `${caller.key}:${request.id}`;
+    this.#admit(caller.key, key);
+    const releaseConnection = scope.takeSubscription?.();
+    this.#subscriptions++;
+    this.#perCaller.set(caller.key, (this.#perCaller.get(caller.key) ?? 0) + 1);
+    let poller = this.#pollers.get(key);
+    if (!poller || poller.stopped) {
+      poller = new Poller(key, caller, request.id, {
+        client: this.client,
+        slots: this.#slots,
+        settings: this.settings,
+        onStopped: (stopped) => {
+          if (this.#pollers.get(stopped.key) === stopped) this.#pollers.delete(stopped.key);
+        },
+      });
+      this.#pollers.set(key, poller);
+    }
+    const released = () => {
+      releaseConnection?.();
+      this.#subscriptions--;
+      const left = (this.#perCaller.get(caller.key) ?? 1) - 1;
+      if (left === 0) this.#perCaller.delete(caller.key);
+      else this.#perCaller.set(caller.key, left);
+    };
+    return new Watch(poller, scope, request.filter ?? null, after, this.settings.maxWatchMs, released);
+  }
+
+  #admit(callerKey: string, pollerKey: string): void {
+    const { settings } = this;
+    let limit: string | undefined;
+    if (this.#subscriptions >= settings.maxSubscriptions) limit = `${settings.maxSubscriptions} subscriptions per process`;
+    else if ((this.#perCaller.get(callerKey) ?? 0) >= settings.maxSubscriptionsPerCaller) limit = `${settings.maxSubscriptionsPerCaller} subscriptions per caller`;
+    else if (!this.#pollers.has(pollerKey) && this.#pollers.size >= settings.maxPollers) limit = `${settings.maxPollers} watched executions per process`;
+    if (limit) throw gatewayError(ErrorCode.TOO_MANY_SUBSCRIPTIONS, `Too many live subscriptions: at most ${limit}. Close some before opening more.`);
+  }
+}
+
+/** One subscription's steps: an async iterator over what its poller tells it. */
+class Watch implements AsyncIterable<WatchStep>, Watcher {
+  #news: PollerNews | undefined;
+  #outage: GraphQLError | undefined;
+  #wake: (() => void) | undefined;
+  #done = false;
+
+  constructor(
+    private readonly poller: Poller,
+    private readonly scope: WatchScope,
+    private readonly filter: EventFilter | null,
+    private readonly after: ReturnType<typeof checkEventCursor> | undefined,
+    private readonly maxWatchMs: number,
+    private readonly released: () => void,
+  ) {}
+
+  tell(news: PollerNews): void {
+    // Readings are cumulative (events only append), so a watcher that has not
+    // caught up needs only the latest one; failures are never overwritten.
+    if (news.kind === 'outage') this.#outage = news.error;
+    else if (this.#news?.kind !== 'failed') this.#news = news;
+    this.#wake?.();
+  }
+
+  #limitReached = false;
+
+  #end(): void {
+    this.#done = true;
+    this.#wake?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<WatchStep> {
+    const stopWatchingClient = this.scope.onClientGone(() => this.#end());
+    const limit = setTimeout(() => {
+      this.#limitReached = true;
+      this.#wake?.();
+    }, this.maxWatchMs);
+    limit.unref();
+    this.poller.watch(this);
+    try {
+      let position: number | undefined;
+      let execution: Execution | undefined;
+      for (;;) {
+        if (this.#done) return;
+        const news = this.#news;
+        const outage = this.#outage;
+        this.#news = undefined;
+        this.#outage = undefined;
+        if (outage) yield { kind: 'outage', error: outage };
+        if (news?.kind === 'failed') throw news.error;
+        if (news?.kind === 'changed') {
+          execution = news.execution;
+          const first = position === undefined;
+          // The first update starts after `eventsAfter` (none: history is read through `execution.events`).
+          position ??= this.after ? positionAfter(execution, 'eventsAfter', this.after) : execution.events.length;
+          const terminal = isTerminalStatus(statusOf(execution));
+          do {
+            const { edges, next } = appendedEvents(execution, position, this.filter, MAX_EVENTS_PER_UPDATE);
+            position = next;
+            const rest = position < execution.events.length;
+            const isFinal = terminal && !rest;
+            if (first || edges.length > 0 || isFinal || !rest) {
+              yield { kind: 'update', execution, newEvents: edges, isFinal, endReason: isFinal ? 'EXECUTION_ENDED' : null };
+            }
+            if (isFinal) return;
+          } while (position < execution.events.length);
+          continue;
+        }
+        if (this.#limitReached && execution) {
+          yield { kind: 'update', execution, newEvents: [], isFinal: true, endReason: 'WATCH_TIME_LIMIT' };
+          return;
+        }
+        await new Promise<void>((resolve) => (this.#wake = resolve));
+        this.#wake = undefined;
+      }
+    } finally {
+      clearTimeout(limit);
+      stopWatchingClient();
+      this.poller.unwatch(this);
+      this.released();
+    }
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * One poller per watched (caller, execution): however many subscriptions watch
+ * it, upstream sees one call per tick, with that caller's token. It polls at
+ * the cadence of the execution's status (./cadence.ts), tells its watchers only
+ * when something changed (the execution's fields, or events appended), and
+ * stops when its last watcher leaves or the execution ends.
+ *
+ * Upstream failures: a permanent one (NOT_FOUND, UNAUTHENTICATED, FORBIDDEN,
+ * BAD_USER_INPUT) ends every watch with that error; anything else is retried
+ * with backoff, and once it has lasted `outageNoticeMs` the watchers are told
+ * (once per outage) while polling goes on.
+ */
+import { randomUUID } from 'node:crypto';
+import type { GraphQLError } from 'graphql';
+import type { Execution } from '../domain/execution.js';
+import { isTerminalStatus, statusOf } from '../domain/execution-status.js';
+import { ErrorCode } from '../errors.js';
+import { Cancellation } from '../upstream/cancellation.js';
+import type { ExecutionsClient } from '../upstream/executions-client.js';
+import type { CallerIdentity } from '../upstream/shared-executions.js';
+import { nextPollDelay, type CadenceSettings } from './cadence.js';
+
+/** What a poller tells its watchers. */
+export type PollerNews =
+  /** Upstream's execution changed (or this is the first reading). */
+  | { kind: 'changed'; execution: Execution }
+  /** Polls have failed for longer than the notice time; polling goes on. */
+  | { kind: 'outage'; error: GraphQLError }
+  /** The watch cannot go on: the execution is gone, or the token no longer sees it. */
+  | { kind: 'failed'; error: GraphQLError };
+
+export interface Watcher {
+  tell(news: PollerNews): void;
+}
+
+/** Upstream calls the pollers may have in flight at once: their share of the bulkhead. */
+export class PollSlots {
+  #busy = 0;
+
+  constructor(readonly capacity: number) {}
+
+  tryTake(): boolean {
+    if (this.#busy >= this.capacity) return false;
+    this.#busy++;
+    return true;
+  }
+
+  give(): void {
+    this.#busy--;
+  }
+}
+
+export interface PollerSettings extends CadenceSettings {
+  /** How long polls may fail before watchers are told (they keep being retried). */
+  outageNoticeMs: number;
+}
+
+export interface PollerDependencies {
+  client: ExecutionsClient;
+  slots: PollSlots;
+  settings: PollerSettings;
+  /** Called once the poller stopped for good (no watchers left, or the execution ended). */
+  onStopped(poller: Poller): void;
+}
+
+const PERMANENT: ReadonlySet<unknown> = new Set([ErrorCode.NOT_FOUND, ErrorCode.UNAUTHENTICATED, ErrorCode.FORBIDDEN, ErrorCode.BAD_USER_INPUT]);
+
+export class Poller {
+  readonly #watchers = new Set<Watcher>();
+  #latest: Execution | undefined;
+  #fingerprint: string | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #inFlight: Cancellation | undefined;
+  #failures = 0;
+  #failingSince: number | undefined;
+  #noticeGiven = false;
+  #stopped = false;
+  /** Upstream calls this poller made, for tests and metrics. */
+  polls = 0;
+
+  constructor(
+    readonly key: string,
+    readonly caller: CallerIdentity,
+    readonly id: string,
+    private readonly deps: PollerDependencies,
+  ) {}
+
+  get watchers(): number {
+    return this.#watchers.size;
+  }
+
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  /** The last execution read, if any. */
+  get latest(): Execution | undefined {
+    return this.#latest;
+  }
+
+  /** Adds a watcher. The first starts polling at once; later ones are told the latest reading now. */
+  watch(watcher: Watcher): void {
+    this.#watchers.add(watcher);
+    if (this.#latest) watcher.tell({ kind: 'changed', execution: this.#latest });
+    else if (!this.#inFlight && !this.#timer) void this.#poll();
+  }
+
+  /** Removes a watcher; the last one to leave stops the poller. */
+  unwatch(watcher: Watcher): void {
+    this.#watchers.delete(watcher);
+    if (this.#watchers.size === 0) this.stop();
+  }
+
+  stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#inFlight?.abort(new DOMException('The last watcher left.', 'AbortError'));
+    this.deps.onStopped(this);
+  }
+
+  #tellAll(news: PollerNews): void {
+    for (const watcher of this.#watchers) watcher.tell(news);
+  }
+
+  #schedule(delay: number): void {
+    if (this.#stopped) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      void this.#poll();
+    }, delay);
+    this.#timer.unref();
+  }
+
+  async #poll(): Promise<void> {
+    if (this.#stopped) return;
+    const { settings, slots } = this.deps;
+    // Polls take at most their share of the bulkhead, so watchers never starve queries.
+    if (!slots.tryTake()) return this.#schedule(settings.activeMs);
+    const cancellation = new Cancellation();
+    this.#inFlight = cancellation;
+    this.polls++;
+    try {
+      const execution = await this.deps.client.getExecution(this.id, { authorization: this.caller.authorization, requestId: `live-${randomUUID()}`, callerKey: this.caller.key }, cancellation);
+      this.#succeeded(execution);
+    } catch (error) {
+      if (!this.#stopped) this.#failed(error as GraphQLError);
+    } finally {
+      slots.give();
+      this.#inFlight = undefined;
+    }
+  }
+
+  #succeeded(execution: Execution): void {
+    if (this.#stopped) return;
+    this.#failures = 0;
+    this.#failingSince = undefined;
+    this.#noticeGiven = false;
+    // Upstream only appends events, so a change is a new field value or a longer list.
+    const fingerprint = `${execution.events.length}:${JSON.stringify(execution.source)}`;
+    const changed = fingerprint !== this.#fingerprint;
+    this.#fingerprint = fingerprint;
+    this.#latest = execution;
+    if (changed) this.#tellAll({ kind: 'changed', execution });
+    const status = statusOf(execution);
+    if (isTerminalStatus(status)) {
+      this.stop();
+      return;
+    }
+    this.#schedule(nextPollDelay(status, 0, this.deps.settings));
+  }
+
+  #failed(error: GraphQLError): void {
+    const code = error.extensions?.code;
+    if (PERMANENT.has(code)) {
+      this.#tellAll({ kind: 'failed', error });
+      this.stop();
+      return;
+    }
+    this.#failures++;
+    const now = performance.now();
+    this.#failingSince ??= now;
+    if (!this.#noticeGiven && now - this.#failingSince >= this.deps.settings.outageNoticeMs) {
+      this.#noticeGiven = true;
+      this.#tellAll({ kind: 'outage', error });
+    }
+    const status = this.#latest ? statusOf(this.#latest) : 'UNKNOWN';
+    this.#schedule(nextPollDelay(status, this.#failures, this.deps.settings));
+  }
+}

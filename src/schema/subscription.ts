@@ -1,0 +1,69 @@
+import { MAX_EVENTS_PER_UPDATE, type WatchStep } from '../live/live-executions.js';
+import { builder } from './builder.js';
+import { ExecutionEventFilterInput } from './event-filter.js';
+import { ExecutionEventEdgeRef } from './execution-event.js';
+import { ExecutionRef } from './execution-ref.js';
+
+type Update = Extract<WatchStep, { kind: 'update' }>;
+
+const ExecutionUpdateEndEnum = builder.enumType('ExecutionUpdateEnd', {
+  description: 'Why a live watch ended with this update.',
+  values: {
+    EXECUTION_ENDED: { description: 'The execution reached a terminal status: it will not change again.' },
+    WATCH_TIME_LIMIT: {
+      description: 'The watch reached its time limit while the execution still runs: subscribe again with `eventsAfter` set to the last cursor seen to go on without a gap.',
+    },
+  } as const,
+});
+
+const ExecutionUpdateRef = builder.objectRef<Update>('ExecutionUpdate').implement({
+  description: 'One step of a live watch: the execution as of now, and the events upstream appended since the previous update.',
+  fields: (t) => ({
+    execution: t.field({
+      type: ExecutionRef,
+      description: 'The execution as of this update; any selection, `events(...)` included.',
+      resolve: (update) => update.execution,
+    }),
+    newEvents: t.field({
+      type: [ExecutionEventEdgeRef],
+      description: `Events upstream appended since the previous update (after \`eventsAfter\` in the first), in upstream's append order, matching the filter, each with its cursor; at most ${MAX_EVENTS_PER_UPDATE} per update (more arrive over several updates). "New" follows upstream's append position, not \`createdAt\`.`,
+      resolve: (update) => update.newEvents,
+    }),
+    isFinal: t.boolean({
+      description: 'True on the last update of the watch: the stream completes after it. See `endReason`.',
+      resolve: (update) => update.isFinal,
+    }),
+    endReason: t.field({
+      type: ExecutionUpdateEndEnum,
+      nullable: true,
+      description: 'Why the watch ends here; null unless `isFinal`.',
+      resolve: (update) => update.endReason,
+    }),
+  }),
+});
+
+builder.subscriptionType({
+  description: 'Watch executions live. Subscriptions run over Server-Sent Events (POST or GET with `Accept: text/event-stream`) and over WebSocket (graphql-ws, same path).',
+  fields: (t) => ({
+    executionUpdates: t.field({
+      type: ExecutionUpdateRef,
+      description:
+        'Live updates of one execution, pushed when upstream\'s data changes, until it reaches a terminal status (the last update has `isFinal: true`, then the stream completes). The first update comes at once. One upstream poller serves every watch of the same execution by the same caller. Errors: `NOT_FOUND`, `UNAUTHENTICATED`, `FORBIDDEN` end the stream; while upstream fails for a while an update carries `UPSTREAM_UNAVAILABLE` and the stream goes on; `TOO_MANY_SUBSCRIPTIONS` refuses a watch past a bound.',
+      args: {
+        id: t.arg.id({ required: true, description: 'The execution to watch.' }),
+        eventsAfter: t.arg.string({
+          description: 'An events cursor (from `events` or `newEvents`): the first update then carries every event appended after it, so a client that reconnects misses nothing and sees nothing twice.',
+        }),
+        filter: t.arg({ type: ExecutionEventFilterInput, description: 'Only events matching this filter appear in `newEvents`.' }),
+      },
+      subscribe: (_root, args, context) =>
+        context.live.watch(context.scope, { id: String(args.id), eventsAfter: args.eventsAfter ?? null, filter: args.filter ?? null }),
+      resolve: (step: WatchStep, _args, context) => {
+        // Each update gets its own per-request caps and notes.
+        context.scope.beginUpdate();
+        if (step.kind === 'outage') throw step.error;
+        return step;
+      },
+    }),
+  }),
+});

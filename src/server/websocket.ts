@@ -1,0 +1,201 @@
+/**
+ * GraphQL over WebSocket (graphql-ws's `graphql-transport-ws` protocol) on the
+ * same port and path as HTTP, through the same pipeline.
+ *
+ * graphql-ws speaks the protocol (connection_init and ack, ping, subscribe,
+ * next, error, complete) and this file hands each operation to the lane as an
+ * HTTP request: `POST /graphql` with the operation as its JSON body, the
+ * upgrade request's headers, the token from `connectionParams.authorization`
+ * (browsers cannot set headers on an upgrade; an `Authorization` header on the
+ * upgrade is honoured too) and `Accept: text/event-stream`. Every plugin hook,
+ * parameter hooks included, therefore runs for a WebSocket operation exactly as
+ * for Server-Sent Events; Yoga's usual graphql-ws wiring calls envelop directly
+ * and skips onRequest, onRequestParse and onParams, so the introspection switch
+ * would not hold there. The event stream the pipeline answers is read back into
+ * graphql-ws messages.
+ *
+ * The upgrade is refused (403) when its Origin is neither the gateway's own nor
+ * allowed by CORS_ORIGINS; a connection that sends no `connection_init` in time
+ * is closed; a message larger than MAX_REQUEST_BODY_BYTES closes the
+ * connection. `connectionParams` never reach a log.
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { parse, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import type { Context } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { ErrorCode, gatewayError } from '../errors.js';
+import type { Lane } from '../fast-lane/index.js';
+import type { Logger } from '../logger.js';
+import type { GatewayServerContext } from '../pipeline/gateway.js';
+import { requestIdFor } from '../request/request-id.js';
+import { schema } from '../schema/index.js';
+
+export interface WebSocketSettings {
+  /** The GraphQL endpoint's path. */
+  path: string;
+  corsOrigins: readonly string[];
+  connectionInitTimeoutMs: number;
+  /** Largest message accepted, in bytes. */
+  maxMessageBytes: number;
+  maxSubscriptionsPerConnection: number;
+}
+
+type Extra = { socket: WebSocket; request: IncomingMessage };
+type Payload = { query?: unknown; variables?: unknown; operationName?: unknown; extensions?: unknown };
+
+/**
+ * graphql-ws picks `subscribe` or `execute` from the operation in the document
+ * it is handed; handing it this one makes it always call `subscribe`, which
+ * runs the operation the client sent, whatever its type, through the pipeline.
+ */
+const THROUGH_THE_PIPELINE = parse('subscription ThroughThePipeline { __typename }');
+
+/** Upgrade headers that describe the WebSocket, not the operations sent over it. */
+const CONNECTION_HEADERS = new Set(['connection', 'upgrade', 'content-length', 'content-type', 'accept', 'transfer-encoding']);
+
+/** The Origin check of an upgrade: no Origin (not a browser), the gateway's own, or one CORS allows. */
+export function originAllowed(request: IncomingMessage, corsOrigins: readonly string[]): boolean {
+  const origin = request.headers.origin;
+  if (origin === undefined) return true;
+  if (corsOrigins.includes('*') || corsOrigins.includes(origin)) return true;
+  try {
+    return new URL(origin).host === request.headers.host;
+  } catch {
+    return false;
+  }
+}
+
+/** Reads an event stream's `next` events as results, until `complete` or its end. */
+async function* eventStreamResults(body: ReadableStream<Uint8Array>): AsyncGenerator<ExecutionResult> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let buffered = '';
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buffered += decoder.decode(value, { stream: true });
+      let end: number;
+      while ((end = buffered.indexOf('\n\n')) !== -1) {
+        const block = buffered.slice(0, end);
+        buffered = buffered.slice(end + 2);
+        let event = 'message';
+        let data = '';
+        for (const line of block.split('\n')) {
+          if (line.startsWith('event:')) event = line.slice(6).trim();
+          else if (line.startsWith('data:')) data += line.slice(5).trim();
+        }
+        if (event === 'complete') return;
+        if (event === 'next' && data) yield JSON.parse(data) as ExecutionResult;
+      }
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+}
+
+export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketSettings, logger: Logger): WebSocketServer {
+  const sockets = new WebSocketServer({ noServer: true, maxPayload: settings.maxMessageBytes });
+  const subscriptions = new WeakMap<object, { count: number }>();
+
+  /**
+   * One operation's results. graphql-ws ends an operation (the client's
+   * `complete`, or the socket closing) with `return()`, which an async generator
+   * would only act on at its next `yield`: a live watch may not yield for long,
+   * so `return()` first cancels the request, which ends the watch at once.
+   */
+  function operation(context: Context<Record<string, unknown> | undefined, Extra>, payload: Payload): AsyncIterableIterator<ExecutionResult> {
+    const cancel = new AbortController();
+    const results = run(context, payload, cancel);
+    return {
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+      next: () => results.next(),
+      return: (value?: unknown) => {
+        cancel.abort(new DOMException('The WebSocket operation ended.', 'AbortError'));
+        return results.return(value as ExecutionResult);
+      },
+      throw: (error?: unknown) => results.throw(error),
+    };
+  }
+
+  /** One operation as an HTTP request through the lane; its answers as graphql-ws results. */
+  async function* run(context: Context<Record<string, unknown> | undefined, Extra>, payload: Payload, cancel: AbortController): AsyncGenerator<ExecutionResult> {
+    const upgrade = context.extra.request;
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(upgrade.headers)) {
+      if (value === undefined || CONNECTION_HEADERS.has(name) || name.startsWith('sec-websocket-')) continue;
+      headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+    }
+    const sentAuthorization = context.connectionParams?.authorization;
+    if (typeof sentAuthorization === 'string') headers.set('authorization', sentAuthorization);
+    headers.set('content-type', 'application/json');
+    headers.set('accept', 'text/event-stream');
+    const counter = subscriptions.get(context) ?? { count: 0 };
+    subscriptions.set(context, counter);
+    const serverContext: GatewayServerContext = {
+      requestId: requestIdFor(upgrade.headers['x-request-id'] as string | undefined),
+      waitUntil: (promise) => void promise?.catch((error: unknown) => logger.error({ err: String(error) }, 'background work of a WebSocket operation failed')),
+      connection: {
+        takeSubscription() {
+          if (counter.count >= settings.maxSubscriptionsPerConnection) {
+            throw gatewayError(ErrorCode.TOO_MANY_SUBSCRIPTIONS, `Too many live subscriptions: at most ${settings.maxSubscriptionsPerConnection} per WebSocket connection.`);
+          }
+          counter.count++;
+          let released = false;
+          return () => {
+            if (!released) counter.count--;
+            released = true;
+          };
+        },
+      },
+    };
+    const request = new Request(`http://${upgrade.headers.host ?? 'localhost'}${settings.path}`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(payload),
+      signal: cancel.signal,
+    });
+    try {
+      const response = await lane.fetch(request, serverContext);
+      const type = response.headers.get('content-type') ?? '';
+      if (type.startsWith('text/event-stream') && response.body) {
+        yield* eventStreamResults(response.body);
+      } else {
+        const text = await response.text();
+        yield text ? (JSON.parse(text) as ExecutionResult) : { errors: [{ message: `HTTP ${response.status}`, extensions: { code: ErrorCode.BAD_REQUEST } }] } as unknown as ExecutionResult;
+      }
+    } finally {
+      cancel.abort(new DOMException('The WebSocket operation ended.', 'AbortError'));
+    }
+  }
+
+  useServer<Record<string, unknown> | undefined, Extra>(
+    {
+      connectionInitWaitTimeout: settings.connectionInitTimeoutMs,
+      onSubscribe: (context, _id, payload) =>
+        ({ schema, document: THROUGH_THE_PIPELINE, contextValue: { context, payload } }) as ExecutionArgs,
+      // Results arrive already serialized by the pipeline (plain JSON, masked and coded): sent as they are.
+      onNext: (_context, _id, _payload, _args, result) => result,
+      subscribe: (args) => {
+        const { context, payload } = args.contextValue as { context: Context<Record<string, unknown> | undefined, Extra>; payload: Payload };
+        return operation(context, payload);
+      },
+    },
+    sockets,
+  );
+
+  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = (request.url ?? '').split('?')[0];
+    if (path !== settings.path || !originAllowed(request, settings.corsOrigins)) {
+      const status = path !== settings.path ? '404 Not Found' : '403 Forbidden';
+      socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+      return;
+    }
+    sockets.handleUpgrade(request, socket, head, (ws) => sockets.emit('connection', ws, request));
+  });
+  return sockets;
+}
