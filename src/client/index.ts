@@ -8,6 +8,7 @@
 import { GraphQLClient } from 'graphql-request';
 
 export * from './generated.js';
+export { watchExecution, WatchError, type ExecutionUpdate, type WatchOptions } from './live.js';
 
 export function createGatewayClient(endpoint: string, authorization?: string, headers: Record<string, string> = {}): GraphQLClient {
   return new GraphQLClient(endpoint, {

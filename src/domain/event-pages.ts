@@ -327,6 +327,12 @@ export function positionAfter(execution: Execution, name: string, cursor: EventC
   return positionNamed(name, cursor, execution.id, indexFor(execution.events)) + 1;
 }
 
+/** The cursor of the event at an upstream position. */
+export function cursorAt(execution: Execution, position: number): string {
+  const index = indexFor(execution.events);
+  return encodeEventCursor(execution.id, index.idAt(position), index.occurrenceAt(position));
+}
+
 /**
  * Events upstream appended at or after `from`, in append order, that match the
  * filter: at most `max` of them, with the position to continue from. What a

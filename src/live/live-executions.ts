@@ -12,7 +12,7 @@
  * token no longer sees it; and at once, silently, when its client leaves.
  */
 import type { GraphQLError } from 'graphql';
-import { appendedEvents, checkEventCursor, positionAfter, type EventEdge, type EventFilter } from '../domain/event-pages.js';
+import { appendedEvents, checkEventCursor, cursorAt, positionAfter, type EventEdge, type EventFilter } from '../domain/event-pages.js';
 import type { Execution } from '../domain/execution.js';
 import { isTerminalStatus, statusOf } from '../domain/execution-status.js';
 import { ErrorCode, gatewayError, unauthenticated } from '../errors.js';
@@ -27,7 +27,15 @@ export type EndReason = 'EXECUTION_ENDED' | 'WATCH_TIME_LIMIT';
 
 /** What `executionUpdates` resolves each step of a watch to. */
 export type WatchStep =
-  | { kind: 'update'; execution: Execution; newEvents: EventEdge[]; isFinal: boolean; endReason: EndReason | null }
+  | {
+      kind: 'update';
+      execution: Execution;
+      newEvents: EventEdge[];
+      /** The cursor to resume from: the last event this watch has gone past (delivered or filtered out); null before any. */
+      cursor: string | null;
+      isFinal: boolean;
+      endReason: EndReason | null;
+    }
   /** Upstream has been failing for a while; the watch goes on. */
   | { kind: 'outage'; error: GraphQLError };
 
@@ -190,14 +198,16 @@ class Watch implements AsyncIterable<WatchStep>, Watcher {
             const rest = position < execution.events.length;
             const isFinal = terminal && !rest;
             if (first || edges.length > 0 || isFinal || !rest) {
-              yield { kind: 'update', execution, newEvents: edges, isFinal, endReason: isFinal ? 'EXECUTION_ENDED' : null };
+              const cursor = position > 0 ? cursorAt(execution, position - 1) : null;
+              yield { kind: 'update', execution, newEvents: edges, cursor, isFinal, endReason: isFinal ? 'EXECUTION_ENDED' : null };
             }
             if (isFinal) return;
           } while (position < execution.events.length);
           continue;
         }
         if (this.#limitReached && execution) {
-          yield { kind: 'update', execution, newEvents: [], isFinal: true, endReason: 'WATCH_TIME_LIMIT' };
+          const cursor = position !== undefined && position > 0 ? cursorAt(execution, position - 1) : null;
+          yield { kind: 'update', execution, newEvents: [], cursor, isFinal: true, endReason: 'WATCH_TIME_LIMIT' };
           return;
         }
         await new Promise<void>((resolve) => (this.#wake = resolve));

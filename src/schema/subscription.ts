@@ -29,6 +29,12 @@ const ExecutionUpdateRef = builder.objectRef<Update>('ExecutionUpdate').implemen
       description: `Events upstream appended since the previous update (after \`eventsAfter\` in the first), in upstream's append order, matching the filter, each with its cursor; at most ${MAX_EVENTS_PER_UPDATE} per update (more arrive over several updates). "New" follows upstream's append position, not \`createdAt\`.`,
       resolve: (update) => update.newEvents,
     }),
+    cursor: t.string({
+      nullable: true,
+      description:
+        'Where this watch stands in upstream\'s list of events: the cursor of the last event it has gone past (delivered, or left out by the filter); null while the execution has no events. Pass it as `eventsAfter` to resume without a gap.',
+      resolve: (update) => update.cursor,
+    }),
     isFinal: t.boolean({
       description: 'True on the last update of the watch: the stream completes after it. See `endReason`.',
       resolve: (update) => update.isFinal,

@@ -1,0 +1,89 @@
+/**
+ * Watching an execution from a frontend or a script: the typed subscription
+ * over Server-Sent Events with graphql-sse, resuming where it left off.
+ *
+ *   for await (const update of watchExecution(url, 'Bearer …', 'ex_demo_live')) {
+ *     render(update.execution.status, update.newEvents);
+ *   }
+ *
+ * It yields every update until the final one. When the connection drops it
+ * waits and subscribes again with `eventsAfter` set to the last update's
+ * `cursor`, so no event is missed or repeated. Errors that end a watch
+ * (NOT_FOUND, UNAUTHENTICATED, FORBIDDEN, TOO_MANY_SUBSCRIPTIONS, BAD_USER_INPUT)
+ * are thrown as WatchError; an update carrying UPSTREAM_UNAVAILABLE is passed to
+ * `onOutage` and the watch goes on.
+ */
+import { print } from 'graphql';
+import { createClient } from 'graphql-sse';
+import { ExecutionUpdatesDocument, type ExecutionEventFilter, type ExecutionUpdatesSubscription } from './generated.js';
+
+export type ExecutionUpdate = ExecutionUpdatesSubscription['executionUpdates'];
+
+export interface WatchOptions {
+  /** Start after this event cursor (from `events` or an earlier update). */
+  eventsAfter?: string | null;
+  filter?: ExecutionEventFilter | null;
+  /** Stops the watch. */
+  signal?: AbortSignal;
+  /** Pause before subscribing again after the connection dropped, in ms (default 1,000). */
+  retryDelayMs?: number;
+  /** Told when an update carries UPSTREAM_UNAVAILABLE (upstream failing for a while; the watch goes on). */
+  onOutage?(error: { message: string; code: unknown }): void;
+  /** Extra request headers, e.g. `x-request-id`. */
+  headers?: Record<string, string>;
+}
+
+/** An error that ended the watch, with the gateway's `extensions.code`. */
+export class WatchError extends Error {
+  override name = 'WatchError';
+  constructor(
+    message: string,
+    readonly code: unknown,
+  ) {
+    super(message);
+  }
+}
+
+interface GraphQLErrorShape {
+  message: string;
+  extensions?: { code?: unknown };
+}
+
+export async function* watchExecution(endpoint: string, authorization: string, id: string, options: WatchOptions = {}): AsyncGenerator<ExecutionUpdate> {
+  let eventsAfter = options.eventsAfter ?? null;
+  const query = print(ExecutionUpdatesDocument);
+  for (;;) {
+    if (options.signal?.aborted) return;
+    const client = createClient({ url: endpoint, headers: { ...options.headers, authorization }, retryAttempts: 0 });
+    const results = client.iterate<ExecutionUpdatesSubscription>({ query, variables: { id, eventsAfter, filter: options.filter ?? null } });
+    const stop = () => void results.return?.();
+    options.signal?.addEventListener('abort', stop, { once: true });
+    try {
+      for await (const result of results) {
+        const errors = (result.errors ?? []) as GraphQLErrorShape[];
+        const update = result.data?.executionUpdates;
+        if (!update) {
+          const outage = errors.find((error) => error.extensions?.code === 'UPSTREAM_UNAVAILABLE');
+          if (outage) {
+            options.onOutage?.({ message: outage.message, code: outage.extensions?.code });
+            continue;
+          }
+          const first = errors[0];
+          throw new WatchError(first?.message ?? 'The watch ended with an error.', first?.extensions?.code);
+        }
+        if (update.cursor) eventsAfter = update.cursor;
+        yield update;
+        if (update.isFinal) return;
+      }
+      // The stream completed without a final update: the connection ended early.
+    } catch (error) {
+      if (error instanceof WatchError) throw error;
+      // A dropped connection: subscribe again from the last cursor.
+    } finally {
+      options.signal?.removeEventListener('abort', stop);
+      client.dispose();
+    }
+    if (options.signal?.aborted) return;
+    await new Promise((resolve) => setTimeout(resolve, options.retryDelayMs ?? 1_000));
+  }
+}
