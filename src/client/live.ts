@@ -60,7 +60,7 @@ export async function* watchExecution(endpoint: string, authorization: string, i
     options.signal?.addEventListener('abort', stop, { once: true });
     try {
       for await (const result of results) {
-        const errors = (result.errors ?? []) as GraphQLErrorShape[];
+        const errors = (result.errors ?? []) as unknown as GraphQLErrorShape[];
         const update = result.data?.executionUpdates;
         if (!update) {
           const outage = errors.find((error) => error.extensions?.code === 'UPSTREAM_UNAVAILABLE');
