@@ -136,8 +136,18 @@ export class LiveExecutions {
   }
 }
 
-/** One subscription's steps: an async iterator over what its poller tells it. */
-class Watch implements AsyncIterable<WatchStep>, Watcher {
+/**
+ * One subscription's steps: an async iterator over what its poller tells it.
+ * Its bookkeeping (the poller, the counts, the timers) is released once,
+ * whichever way it ends: its last step, an error, its client leaving, or
+ * `return()`, even before it was ever read (an async generator would skip its
+ * `finally` then).
+ */
+class Watch implements AsyncIterableIterator<WatchStep>, Watcher {
+  #steps: AsyncGenerator<WatchStep> | undefined;
+  #stopWatchingClient: (() => void) | undefined;
+  #limit: NodeJS.Timeout | undefined;
+  #released = false;
   #news: PollerNews | undefined;
   #outage: GraphQLError | undefined;
   #wake: (() => void) | undefined;
@@ -167,14 +177,42 @@ class Watch implements AsyncIterable<WatchStep>, Watcher {
     this.#wake?.();
   }
 
-  async *[Symbol.asyncIterator](): AsyncGenerator<WatchStep> {
-    const stopWatchingClient = this.scope.onClientGone(() => this.#end());
-    const limit = setTimeout(() => {
-      this.#limitReached = true;
-      this.#wake?.();
-    }, this.maxWatchMs);
-    limit.unref();
-    this.poller.watch(this);
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<WatchStep>> {
+    if (!this.#steps) {
+      if (this.#released) return Promise.resolve({ done: true, value: undefined });
+      this.#stopWatchingClient = this.scope.onClientGone(() => this.#end());
+      this.#limit = setTimeout(() => {
+        this.#limitReached = true;
+        this.#wake?.();
+      }, this.maxWatchMs);
+      this.#limit.unref();
+      this.poller.watch(this);
+      this.#steps = this.#run();
+    }
+    return this.#steps.next();
+  }
+
+  async return(): Promise<IteratorResult<WatchStep>> {
+    this.#end();
+    if (this.#steps) await this.#steps.return(undefined);
+    this.#release();
+    return { done: true, value: undefined };
+  }
+
+  #release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    clearTimeout(this.#limit);
+    this.#stopWatchingClient?.();
+    this.poller.unwatch(this);
+    this.released();
+  }
+
+  async *#run(): AsyncGenerator<WatchStep> {
     try {
       let position: number | undefined;
       let execution: Execution | undefined;
@@ -214,10 +252,7 @@ class Watch implements AsyncIterable<WatchStep>, Watcher {
         this.#wake = undefined;
       }
     } finally {
-      clearTimeout(limit);
-      stopWatchingClient();
-      this.poller.unwatch(this);
-      this.released();
+      this.#release();
     }
   }
 }
