@@ -59,6 +59,16 @@ export const SETTINGS = {
       integer(100, 120_000).default(30_000),
       'time a client has to send the whole request, body included; then `408` and the connection closes',
     ),
+    shutdownUnreadyMs: setting(
+      'SHUTDOWN_UNREADY_MS',
+      integer(0, 600_000).default(5_000),
+      'on SIGTERM, how long `/ready` answers 503 while still serving, so load balancers stop sending, before the listener closes',
+    ),
+    shutdownGraceMs: setting(
+      'SHUTDOWN_GRACE_MS',
+      integer(0, 600_000).default(20_000),
+      'then how long requests in flight may take to finish; live subscriptions end at once with `SHUTTING_DOWN`',
+    ),
     keepAliveTimeoutMs: setting(
       'HTTP_KEEP_ALIVE_TIMEOUT_MS',
       integer(100, 600_000).default(5_000),
@@ -158,6 +168,11 @@ export const SETTINGS = {
     ),
   },
   security: {
+    trustedDocuments: setting(
+      'TRUSTED_DOCUMENTS',
+      z.enum(['off', 'allow', 'only'], { error: 'must be off, allow or only' }).default('off'),
+      'persisted documents (schema/persisted-documents.json): `allow` takes hashes and text, `only` runs nothing else (`PERSISTED_QUERY_NOT_IN_LIST`; no GraphiQL, no ad-hoc introspection)',
+    ),
     introspection: setting('INTROSPECTION', flag().default(true), 'serve schema introspection (depth-limited either way)'),
     fieldSuggestions: setting(
       'FIELD_SUGGESTIONS',
@@ -209,6 +224,31 @@ export const SETTINGS = {
     ),
   },
   telemetry: {
+    metrics: setting(
+      'METRICS',
+      z.enum(['port', 'api', 'off'], { error: 'must be port, api or off' }).default('port'),
+      'Prometheus `/metrics`: on its own port (`port`, not exposed with the API), on the API port too (`api`), or not at all',
+    ),
+    metricsPort: setting('METRICS_PORT', integer(0, 65535).default(9464), 'port of `/metrics` with `METRICS=port` (`0` picks a free one)'),
+    metricsHost: setting('METRICS_HOST', z.string().min(1).default('127.0.0.1'), 'interface of `/metrics` with `METRICS=port`; loopback unless set'),
+    accessLog: setting(
+      'ACCESS_LOG',
+      z.enum(['off', 'errors', 'sampled', 'all'], { error: 'must be off, errors, sampled or all' }).default('all'),
+      'one JSON line per request: none, only requests with errors, a sample (`ACCESS_LOG_SAMPLE_PERCENT`) plus every error, or every request',
+    ),
+    accessLogSamplePercent: setting('ACCESS_LOG_SAMPLE_PERCENT', integer(0, 100).default(10), 'share of error-free requests logged with `ACCESS_LOG=sampled`'),
+    otlpEndpoint: setting(
+      'OTEL_EXPORTER_OTLP_ENDPOINT',
+      z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://127.0.0.1:4318' }).optional(),
+      'OpenTelemetry collector (OTLP over HTTP); unset: tracing is off',
+    ),
+    otelServiceName: setting('OTEL_SERVICE_NAME', z.string().min(1).default('execution-gateway'), '`service.name` of the spans'),
+    otelSampleRatio: setting(
+      'OTEL_TRACES_SAMPLER_ARG',
+      z.coerce.number({ error: 'must be a number from 0 to 1' }).min(0, { error: 'must be at least 0' }).max(1, { error: 'must be at most 1' }).default(1),
+      'share of traces sampled (parent-based: a sampled incoming `traceparent` is always continued)',
+    ),
+    traceDocument: setting('OTEL_GRAPHQL_DOCUMENT', flag().default(false), 'put the operation\'s text in `graphql.document` on server spans'),
     logLevel: setting(
       'LOG_LEVEL',
       z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
