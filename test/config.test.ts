@@ -5,7 +5,7 @@ import { ConfigError, readConfig, settingNames } from '../src/config.js';
 describe('configuration', () => {
   it('has working defaults, grouped by concern', () => {
     const config = readConfig({});
-    expect(config.server).toEqual({
+    expect(config.server).toMatchObject({
       port: 4000,
       host: '127.0.0.1',
       workers: 1,
@@ -36,8 +36,21 @@ describe('configuration', () => {
     });
     expect(config.upstream.executionIdPattern.source).toBe('^[A-Za-z0-9_-]{1,64}$');
     expect(config.cache).toEqual({ terminalTtlMs: 60_000, activeTtlMs: 0, maxBytes: 256 * 1024 * 1024 });
-    expect(config.security).toEqual({ introspection: true, fieldSuggestions: true, corsOrigins: [] });
-    expect(config.telemetry).toEqual({ logLevel: 'info', upstreamCost: true });
+    expect(config.security).toEqual({ trustedDocuments: 'off', introspection: true, fieldSuggestions: true, corsOrigins: [] });
+    expect(config.telemetry).toEqual({
+      metrics: 'port',
+      metricsPort: 9464,
+      metricsHost: '127.0.0.1',
+      accessLog: 'all',
+      accessLogSamplePercent: 10,
+      otlpEndpoint: undefined,
+      otelServiceName: 'execution-gateway',
+      otelSampleRatio: 1,
+      traceDocument: false,
+      logLevel: 'info',
+      upstreamCost: true,
+    });
+    expect(config.server).toMatchObject({ shutdownUnreadyMs: 5_000, shutdownGraceMs: 20_000 });
     expect(config.production).toBe(false);
   });
 
@@ -75,7 +88,7 @@ describe('configuration', () => {
       LOG_LEVEL: 'warn',
       UPSTREAM_EXTENSIONS: 'false',
     });
-    expect(config.server).toEqual({
+    expect(config.server).toMatchObject({
       port: 8081,
       host: '0.0.0.0',
       workers: 4,
@@ -108,8 +121,8 @@ describe('configuration', () => {
     expect(executionIdPattern.test('ex_12')).toBe(true);
     expect(executionIdPattern.test('ex_demo_1')).toBe(false);
     expect(config.cache).toEqual({ terminalTtlMs: 0, activeTtlMs: 500, maxBytes: 1000 });
-    expect(config.security).toEqual({ introspection: false, fieldSuggestions: false, corsOrigins: ['https://app.example', 'https://admin.example'] });
-    expect(config.telemetry).toEqual({ logLevel: 'warn', upstreamCost: false });
+    expect(config.security).toMatchObject({ introspection: false, fieldSuggestions: false, corsOrigins: ['https://app.example', 'https://admin.example'] });
+    expect(config.telemetry).toMatchObject({ logLevel: 'warn', upstreamCost: false });
   });
 
   it('treats an empty variable as unset', () => {
