@@ -17,13 +17,17 @@
  * The upgrade is refused (403) when its Origin is neither the gateway's own nor
  * allowed by CORS_ORIGINS; a connection that sends no `connection_init` in time
  * is closed; a message larger than MAX_REQUEST_BODY_BYTES closes the
- * connection. `connectionParams` never reach a log.
+ * connection (1009). `connectionParams` never reach a log.
+ *
+ * The socket wiring is graphql-ws's `makeServer` with our own ws glue rather
+ * than its `useServer`: that one writes socket errors (a client's oversized
+ * message among them) to the console with a stack, past the logger and its
+ * redaction, and echoes error messages in close reasons outside production.
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { parse, type ExecutionArgs, type ExecutionResult } from 'graphql';
-import type { Context } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
+import { CloseCode, handleProtocols, makeServer, type Context } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ErrorCode, gatewayError } from '../errors.js';
 import type { Lane } from '../fast-lane/index.js';
@@ -51,6 +55,13 @@ type Payload = { query?: unknown; variables?: unknown; operationName?: unknown; 
  * runs the operation the client sent, whatever its type, through the pipeline.
  */
 const THROUGH_THE_PIPELINE = parse('subscription ThroughThePipeline { __typename }');
+
+/**
+ * How often an idle connection is pinged, and how long its pong may take
+ * before the connection counts as dead and is dropped, ending its watches
+ * (graphql-ws's own default).
+ */
+const KEEPALIVE_MS = 12_000;
 
 /** Upgrade headers that describe the WebSocket, not the operations sent over it. */
 const CONNECTION_HEADERS = new Set(['connection', 'upgrade', 'content-length', 'content-type', 'accept', 'transfer-encoding']);
@@ -131,7 +142,15 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
       headers.set(name, Array.isArray(value) ? value.join(', ') : value);
     }
     const sentAuthorization = context.connectionParams?.authorization;
-    if (typeof sentAuthorization === 'string') headers.set('authorization', sentAuthorization);
+    if (typeof sentAuthorization === 'string') {
+      try {
+        headers.set('authorization', sentAuthorization);
+      } catch {
+        // The refusal must not quote the value: it is the caller's secret.
+        yield { errors: [gatewayError(ErrorCode.UNAUTHENTICATED, 'connectionParams.authorization is not a valid Authorization header value.').toJSON()] } as unknown as ExecutionResult;
+        return;
+      }
+    }
     headers.set('content-type', 'application/json');
     headers.set('accept', 'text/event-stream');
     const counter = subscriptions.get(context) ?? { count: 0 };
@@ -173,20 +192,67 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     }
   }
 
-  useServer<Record<string, unknown> | undefined, Extra>(
-    {
-      connectionInitWaitTimeout: settings.connectionInitTimeoutMs,
-      onSubscribe: (context, _id, payload) =>
-        ({ schema, document: THROUGH_THE_PIPELINE, contextValue: { context, payload } }) as ExecutionArgs,
-      // Results arrive already serialized by the pipeline (plain JSON, masked and coded): sent as they are.
-      onNext: (_context, _id, _payload, _args, result) => result,
-      subscribe: (args) => {
-        const { context, payload } = args.contextValue as { context: Context<Record<string, unknown> | undefined, Extra>; payload: Payload };
-        return operation(context, payload);
-      },
+  const protocol = makeServer<Record<string, unknown> | undefined, Extra>({
+    connectionInitWaitTimeout: settings.connectionInitTimeoutMs,
+    onSubscribe: (context, _id, payload) =>
+      ({ schema, document: THROUGH_THE_PIPELINE, contextValue: { context, payload } }) as ExecutionArgs,
+    // Results arrive already serialized by the pipeline (plain JSON, masked and coded): sent as they are.
+    onNext: (_context, _id, _payload, _args, result) => result,
+    subscribe: (args) => {
+      const { context, payload } = args.contextValue as { context: Context<Record<string, unknown> | undefined, Extra>; payload: Payload };
+      return operation(context, payload);
     },
-    sockets,
-  );
+  });
+  sockets.options.handleProtocols = handleProtocols;
+
+  sockets.on('connection', (socket: WebSocket, request: IncomingMessage) => {
+    socket.once('error', (error: Error & { code?: string }) => {
+      // ws has already closed the connection with the matching code (1009 for a
+      // message over the limit, 1002 for a broken frame): the client's doing.
+      if (error.code?.startsWith('WS_ERR_')) {
+        logger.debug({ code: error.code }, 'WebSocket connection closed for a protocol violation');
+        return;
+      }
+      logger.error({ err: error.message }, 'WebSocket connection failed');
+      socket.close(CloseCode.InternalServerError, 'Internal server error');
+    });
+    let pongWait: NodeJS.Timeout | undefined;
+    const pings = setInterval(() => {
+      if (socket.readyState !== socket.OPEN || pongWait) return;
+      pongWait = setTimeout(() => socket.terminate(), KEEPALIVE_MS);
+      socket.once('pong', () => {
+        clearTimeout(pongWait);
+        pongWait = undefined;
+      });
+      socket.ping();
+    }, KEEPALIVE_MS);
+    const closed = protocol.opened(
+      {
+        protocol: socket.protocol,
+        send: (data) =>
+          new Promise<void>((resolve, reject) => {
+            if (socket.readyState !== socket.OPEN) return resolve();
+            socket.send(data, (error) => (error ? reject(error) : resolve()));
+          }),
+        close: (code, reason) => socket.close(code, reason),
+        onMessage: (handle) =>
+          socket.on('message', async (data) => {
+            try {
+              await handle(String(data));
+            } catch (error) {
+              logger.error({ err: error instanceof Error ? error.message : String(error) }, 'WebSocket message handling failed');
+              socket.close(CloseCode.InternalServerError, 'Internal server error');
+            }
+          }),
+      },
+      { socket, request },
+    );
+    socket.once('close', (code, reason) => {
+      clearInterval(pings);
+      clearTimeout(pongWait);
+      void closed(code, String(reason));
+    });
+  });
 
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (request.url ?? '').split('?')[0];
