@@ -3,8 +3,10 @@
  * playwright-core) against the gateway on a real loopback port, on each lane
  * (the fast one, as deployed, and Yoga's own node adapter): the page loads
  * with nothing fetched from off the machine, a query typed into the editor runs
- * with the headers typed into the headers editor, and the docs explorer shows
- * the schema's descriptions.
+ * with the headers typed into the headers editor, the docs explorer shows
+ * the schema's descriptions, and a subscription typed into the editor shows
+ * the updates of an execution the test advances arriving, over Server-Sent
+ * Events (Yoga's GraphiQL default), until the final one.
  *
  * Chromium is a hard requirement: without it these tests fail, never skip
  * (.ci/run installs it with apt-get).
@@ -13,7 +15,7 @@ import { existsSync } from 'node:fs';
 import { isObjectType, parse, print } from 'graphql';
 import { chromium, type Browser, type Page, type Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_TOKEN } from '../src/demo/demo-data.js';
+import { DEMO_ORGANIZATION, DEMO_TOKEN, makeEvents, makeExecution } from '../src/demo/demo-data.js';
 import { schema } from '../src/schema/index.js';
 import { Harness, LANES } from './support/harness.js';
 
@@ -139,9 +141,29 @@ const OPERATION_EDITOR = '.graphiql-query-editor .monaco-editor[data-uri$="opera
 const HEADERS_EDITOR = '.graphiql-editor-tool .monaco-editor[data-uri$="request-headers.json"]';
 const RESULT = '.result-window';
 
+const LIVE_ENV = { LIVE_POLL_PAYMENT_MS: '30', LIVE_POLL_WAITING_MS: '30', LIVE_POLL_ACTIVE_MS: '30', LIVE_POLL_JITTER_PERCENT: '0' };
+/** The steps of the watched execution after `awaiting_payment` (each status once, so each update is told apart), with the events each appends. */
+const LIVE_STEPS: ReadonlyArray<[status: string, events: number]> = [
+  ['payment_confirmed', 1],
+  ['workflow_queued', 1],
+  ['workflow_running', 2],
+  ['workflow_succeeded', 1],
+];
+
+/** Like the demo's `ex_demo_live`, advanced by the test: the new status, and `count` events appended. */
+function advanceLive(id: string, status: string, count: number): void {
+  const stored = harness.upstream.get(id)!;
+  const now = Date.now();
+  harness.upstream.put({
+    execution: { ...stored.execution, status, updatedAt: new Date(now).toISOString(), ...(status === 'workflow_succeeded' ? { finishedAt: new Date(now).toISOString() } : {}) },
+    events: [...stored.events, ...makeEvents(id, DEMO_ORGANIZATION, count, now - count * 1_000, stored.events.length + 1)],
+  });
+}
+
 describe.each(LANES)('GraphiQL served by the gateway (%s lane)', { timeout: TIMEOUT }, (lane) => {
   beforeAll(async () => {
-    harness = await Harness.start({ lane });
+    // Live pollers every few tens of milliseconds without jitter, so each step of an execution shows within a poll or two.
+    harness = await Harness.start({ lane, env: LIVE_ENV });
     url = harness.url;
   }, TIMEOUT);
   afterAll(() => harness?.close());
@@ -234,6 +256,71 @@ describe.each(LANES)('GraphiQL served by the gateway (%s lane)', { timeout: TIME
       expect(fieldNames).toHaveLength(Object.keys(executionType.getFields()).length);
       const statusItem = explorer.locator('.graphiql-doc-explorer-item', { has: page.locator('a.graphiql-doc-explorer-field-name', { hasText: /^status$/ }) });
       await expect(statusItem.locator('a.graphiql-doc-explorer-type-name').innerText()).resolves.toBe('ExecutionStatus');
+      expect(pageErrors).toEqual([]);
+    });
+  });
+  it('runs a subscription and shows the updates arriving over time, until isFinal: true', async () => {
+    const id = `ex_graphiql_live_${lane}`;
+    harness.upstream.put(makeExecution({ id, status: 'awaiting_payment', eventCount: 1, minute: 40 }));
+    await withGraphiQL(`subscription-${lane}`, async ({ page, pageErrors }) => {
+      await openGraphiQL(page);
+      // A small selection of short values, so the whole result fits in the pane unwrapped (Monaco renders only the lines in view).
+      const subscription = `subscription Watch { executionUpdates(id: "${id}") { isFinal endReason execution { status } newEvents { node { eventType } } } }`;
+      await typeInto(page, OPERATION_EDITOR, subscription);
+      await page.locator('.graphiql-editor-tools button[data-name="headers"]').click();
+      await page.locator(HEADERS_EDITOR).waitFor({ state: 'visible' });
+      await typeInto(page, HEADERS_EDITOR, `{"Authorization": "Bearer ${DEMO_TOKEN}"}`);
+
+      harness.upstream.reset();
+      // Yoga's GraphiQL sends a subscription as a GET event stream (a fetch, so it carries the typed headers).
+      const sent = page.waitForRequest((request) => {
+        const requested = new URL(request.url());
+        const operation = request.method() === 'GET' ? (requested.searchParams.get('query') ?? '') : (request.postData() ?? '');
+        return `${requested.origin}${requested.pathname}` === url && operation.includes('executionUpdates');
+      });
+      await page.getByRole('button', { name: /^Execute query/ }).click();
+      const request = await sent;
+      // Over Server-Sent Events, with the typed header.
+      const headers = await request.allHeaders();
+      expect(headers.accept).toMatch(/text\/event-stream/);
+      expect(headers.authorization).toBe(`Bearer ${DEMO_TOKEN}`);
+
+      /** Waits until the result pane shows `status`, and returns the result it shows then. */
+      const shown = async (status: string) => {
+        await page.locator(RESULT).filter({ hasText: `"${status}"` }).waitFor();
+        return JSON.parse(await editorText(page, RESULT)) as { data: { executionUpdates: { isFinal: boolean; endReason: string | null; execution: { status: string }; newEvents: Array<{ node: { eventType: string } }> } } };
+      };
+
+      const first = await shown('AWAITING_PAYMENT');
+      expect(first.data.executionUpdates).toEqual({ isFinal: false, endReason: null, execution: { status: 'AWAITING_PAYMENT' }, newEvents: [] });
+      // While the watch runs, the execute button is the stop button.
+      await page.getByRole('button', { name: /^Stop query/ }).waitFor();
+
+      const timeline = [first.data.executionUpdates];
+      for (const [status, count] of LIVE_STEPS) {
+        // The pane still shows the previous update: nothing arrives before upstream changes.
+        expect(await editorText(page, RESULT)).not.toContain(`"${status.toUpperCase()}"`);
+        const before = harness.upstream.get(id)!.events.length;
+        advanceLive(id, status, count);
+        const update = (await shown(status.toUpperCase())).data.executionUpdates;
+        timeline.push(update);
+        expect(update.execution.status).toBe(status.toUpperCase());
+        // The events appended by this step, and only those.
+        expect(update.newEvents.map((edge) => edge.node.eventType)).toEqual(
+          harness.upstream.get(id)!.events.slice(before).map((event) => event.eventType),
+        );
+        expect(update.newEvents).toHaveLength(count);
+      }
+
+      expect(timeline.map((update) => update.execution.status)).toEqual(['AWAITING_PAYMENT', ...LIVE_STEPS.map(([status]) => status.toUpperCase())]);
+      expect(timeline.map((update) => update.isFinal)).toEqual([false, false, false, false, true]);
+      expect(timeline.at(-1)).toMatchObject({ isFinal: true, endReason: 'EXECUTION_ENDED', execution: { status: 'WORKFLOW_SUCCEEDED' } });
+      await page.locator(RESULT).filter({ hasText: '"isFinal": true' }).waitFor();
+      // The stream completed: the button runs operations again.
+      await page.getByRole('button', { name: /^Execute query/ }).waitFor();
+      // Upstream saw the typed token on every poll.
+      expect(harness.upstream.requestsFor(id).length).toBeGreaterThanOrEqual(LIVE_STEPS.length + 1);
+      for (const call of harness.upstream.requestsFor(id)) expect(call.headers.authorization).toBe(`Bearer ${DEMO_TOKEN}`);
       expect(pageErrors).toEqual([]);
     });
   });

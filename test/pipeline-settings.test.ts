@@ -1,20 +1,36 @@
 /**
  * Every setting holds on every lane: each row below sets one setting (or
- * exercises one always-on protection), and its check runs for each content
- * type (POST JSON, GET, POST application/graphql), on a fresh document (a text
- * the gateway has not seen) and on a warm one (the same text again, served
- * from the parse and validation caches and, on the fast lane, compiled).
+ * exercises one always-on protection), and its check runs for each transport
+ * (POST JSON, GET, POST application/graphql; Server-Sent Events by POST and by
+ * GET; WebSocket with graphql-ws), on a fresh document (a text the gateway has
+ * not seen) and on a warm one (the same text again, served from the parse and
+ * validation caches and, on the fast lane, compiled).
+ *
+ * Rows about HTTP itself (CSRF prevention, CORS headers) say so with
+ * `httpOnly`, and run on the HTTP transports only, Server-Sent Events
+ * included (an SSE answer is an HTTP response: its CSRF refusal and CORS
+ * headers are those of any other). Over WebSocket they do not arise: an
+ * operation sent on an open socket is no browser "simple" request and gets no
+ * response headers; what CORS_ORIGINS means there, the upgrade's Origin check,
+ * is held in test/websocket-edge.test.ts.
  */
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTH, Harness, LANES } from './support/harness.js';
 
-type Transport = 'POST JSON' | 'GET' | 'application/graphql';
-const TRANSPORTS: readonly Transport[] = ['POST JSON', 'GET', 'application/graphql'];
+type Transport = 'POST JSON' | 'GET' | 'application/graphql' | 'SSE (POST)' | 'SSE (GET)' | 'WebSocket';
+const TRANSPORTS: readonly Transport[] = ['POST JSON', 'GET', 'application/graphql', 'SSE (POST)', 'SSE (GET)', 'WebSocket'];
+/** Transports whose answer is a stream of results: its one result is checked, not an HTTP status. */
+const STREAMING: ReadonlySet<Transport> = new Set(['SSE (POST)', 'SSE (GET)', 'WebSocket']);
 
 interface Answer {
-  status: number;
+  /** The HTTP status; null over WebSocket. */
+  status: number | null;
+  /** Whether the answer came as a stream (SSE, WebSocket): then `body` is its one result, and the status is the stream's, not the result's. */
+  streamed: boolean;
   headers: Headers;
   text: string;
   body: { data?: Record<string, unknown> | null; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> };
@@ -28,6 +44,8 @@ interface Row {
   /** Request headers besides content type and Accept; Authorization is sent unless `authorization: null`. */
   headers?: Record<string, string>;
   authorization?: string | null;
+  /** Set on rows about HTTP itself (SSE included), saying why the WebSocket transport does not run them. */
+  httpOnly?: string;
   check(answer: Answer, transport: Transport): void;
 }
 
@@ -39,9 +57,9 @@ const exploding: Plugin = {
   },
 };
 
-/** A 400 with no data, every error of `code`, the first matching `message`. */
+/** A 400 (or, streamed, one result) with no data, every error of `code`, the first matching `message`. */
 const refusedWith = (code: string, message: RegExp) => (answer: Answer) => {
-  expect(answer.status).toBe(400);
+  if (!answer.streamed) expect(answer.status).toBe(400);
   expect(answer.body.data).toBeUndefined();
   expect(answer.body.errors?.length).toBeGreaterThan(0);
   for (const error of answer.body.errors!) expect(error.extensions?.code).toBe(code);
@@ -64,7 +82,8 @@ const ROWS: Row[] = [
     title: 'INTROSPECTION=true (the default) serves it',
     query: '{ __schema { queryType { name } } }',
     check: (answer) => {
-      expect(answer.status).toBe(200);
+      if (!answer.streamed) expect(answer.status).toBe(200);
+      expect(answer.body.errors).toBeUndefined();
       expect(answer.body.data).toEqual({ __schema: { queryType: { name: 'Query' } } });
     },
   },
@@ -86,9 +105,11 @@ const ROWS: Row[] = [
   {
     title: 'CSRF prevention refuses a simple GET without the CSRF header; preflighted content types pass',
     authorization: null,
+    httpOnly: 'CSRF prevention guards browsers\' "simple" HTTP requests; an operation on an open WebSocket is none',
+    // A GET event stream (what EventSource sends) is as simple as a plain GET.
     query: '{ __typename }',
     check: (answer, transport) => {
-      if (transport === 'GET') {
+      if (transport === 'GET' || transport === 'SSE (GET)') {
         expect(answer.status).toBe(403);
         expect(answer.body.errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
       } else {
@@ -100,6 +121,7 @@ const ROWS: Row[] = [
   {
     title: 'CSRF prevention lets a GET with the CSRF header through',
     authorization: null,
+    httpOnly: 'the CSRF header matters to HTTP requests only (as above)',
     headers: { 'x-graphql-yoga-csrf': '1' },
     query: '{ __typename }',
     check: (answer) => {
@@ -110,6 +132,7 @@ const ROWS: Row[] = [
   {
     title: 'CORS_ORIGINS allows a listed origin, exposes x-request-id and varies by Origin',
     env: { CORS_ORIGINS: 'https://app.example,https://admin.example' },
+    httpOnly: 'CORS headers are HTTP response headers; a WebSocket operation has none (the upgrade checks Origin instead: test/websocket-edge.test.ts)',
     headers: { origin: 'https://app.example' },
     query: '{ __typename }',
     check: (answer) => {
@@ -123,6 +146,7 @@ const ROWS: Row[] = [
   {
     title: 'CORS_ORIGINS gives another origin no CORS headers, and still varies by Origin',
     env: { CORS_ORIGINS: 'https://app.example,https://admin.example' },
+    httpOnly: 'as above: CORS headers are HTTP response headers',
     headers: { origin: 'https://evil.example' },
     query: '{ __typename }',
     check: (answer) => {
@@ -151,28 +175,92 @@ const ROWS: Row[] = [
     headers: { 'x-test-explode': '1' },
     query: '{ __typename }',
     check: (answer) => {
+      expect(answer.body.data ?? undefined).toBeUndefined();
       expect(answer.body.errors).toEqual([{ message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }]);
       expect(answer.text).not.toMatch(/secret|hunter2|at .*\.ts:\d+/);
     },
   },
 ];
 
-function send(harness: Harness, row: Row, transport: Transport, query: string): Promise<Response> {
-  const headers: Record<string, string> = {
-    accept: 'application/graphql-response+json',
-    ...(row.authorization === null ? {} : { authorization: row.authorization ?? AUTH }),
-    ...row.headers,
-  };
-  if (transport === 'GET') return harness.fetch(`/graphql?${new URLSearchParams({ query })}`, { headers });
-  if (transport === 'POST JSON') {
-    return harness.fetch('/graphql', { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+function requestHeaders(row: Row): Record<string, string> {
+  return { ...(row.authorization === null ? {} : { authorization: row.authorization ?? AUTH }), ...row.headers };
+}
+
+function send(harness: Harness, row: Row, transport: Exclude<Transport, 'WebSocket'>, query: string): Promise<Response> {
+  const accept = transport.startsWith('SSE') ? 'text/event-stream' : 'application/graphql-response+json';
+  const headers: Record<string, string> = { accept, ...requestHeaders(row) };
+  if (transport === 'GET' || transport === 'SSE (GET)') return harness.fetch(`/graphql?${new URLSearchParams({ query })}`, { headers });
+  if (transport === 'application/graphql') {
+    return harness.fetch('/graphql', { method: 'POST', headers: { ...headers, 'content-type': 'application/graphql' }, body: query });
   }
-  return harness.fetch('/graphql', { method: 'POST', headers: { ...headers, 'content-type': 'application/graphql' }, body: query });
+  return harness.fetch('/graphql', { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
 }
 
 async function answer(response: Response): Promise<Answer> {
   const text = await response.text();
-  return { status: response.status, headers: response.headers, text, body: text ? (JSON.parse(text) as Answer['body']) : {} };
+  return { status: response.status, streamed: false, headers: response.headers, text, body: text ? (JSON.parse(text) as Answer['body']) : {} };
+}
+
+/**
+ * An SSE answer: an event stream of exactly one `next` and a `complete`; the
+ * answer is that one result. (Its status is Yoga's: 200, or the status of an
+ * error raised before execution, e.g. 500 for a masked one.)
+ */
+async function streamedAnswer(response: Response): Promise<Answer> {
+  const text = await response.text();
+  expect(response.headers.get('content-type'), `${response.status} ${text}`).toMatch(/^text\/event-stream/);
+  const events: Array<{ event: string; data: string }> = [];
+  for (const block of text.split('\n\n')) {
+    const event = /^event: ?(.*)$/m.exec(block)?.[1];
+    const data = [...block.matchAll(/^data: ?(.*)$/gm)].map((match) => match[1]).join('\n');
+    if (event !== undefined) events.push({ event, data });
+  }
+  expect(events.map((each) => each.event), text).toEqual(['next', 'complete']);
+  return { status: response.status, streamed: true, headers: response.headers, text: events[0]!.data, body: JSON.parse(events[0]!.data) as Answer['body'] };
+}
+
+/** The row's request over HTTP, `rounds` times one after the other: each warm one finds what the fresh one left in the caches. */
+async function overHttp(harness: Harness, row: Row, transport: Exclude<Transport, 'WebSocket'>, query: string, rounds: number): Promise<Answer[]> {
+  const answers: Answer[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const response = await send(harness, row, transport, query);
+    answers.push(STREAMING.has(transport) ? await streamedAnswer(response) : await answer(response));
+  }
+  return answers;
+}
+
+/**
+ * The row's request over graphql-ws, fresh then warm on one connection: the
+ * row's headers travel on the upgrade (as a browser's cookies or a script's
+ * headers would), the token in `connectionParams`. Each operation must give
+ * exactly one result, then complete.
+ */
+async function overWebSocket(harness: Harness, row: Row, query: string, rounds: number): Promise<Answer[]> {
+  const { authorization, ...upgradeHeaders } = requestHeaders(row);
+  class WithHeaders extends WebSocket {
+    constructor(address: string, protocols?: string | string[]) {
+      super(address, protocols, { headers: upgradeHeaders });
+    }
+  }
+  const client = createClient({
+    url: harness.url.replace(/^http/, 'ws'),
+    webSocketImpl: WithHeaders,
+    connectionParams: authorization ? { authorization } : {},
+    retryAttempts: 0,
+  });
+  try {
+    const answers: Answer[] = [];
+    for (let round = 0; round < rounds; round++) {
+      const results: ExecutionResult[] = [];
+      for await (const result of client.iterate({ query })) results.push(result as ExecutionResult);
+      expect(results, `round ${round + 1}: ${JSON.stringify(results)}`).toHaveLength(1);
+      const text = JSON.stringify(results[0]);
+      answers.push({ status: null, streamed: true, headers: new Headers(), text, body: results[0] as Answer['body'] });
+    }
+    return answers;
+  } finally {
+    await client.dispose();
+  }
 }
 
 describe.each(LANES)('every setting holds on the %s lane', (lane) => {
@@ -186,17 +274,19 @@ describe.each(LANES)('every setting holds on the %s lane', (lane) => {
       afterAll(() => harness.close());
 
       for (const transport of TRANSPORTS) {
+        if (row.httpOnly && transport === 'WebSocket') continue;
         it(`${transport}, fresh and warm`, async () => {
           // A text this process has not seen: the first request parses and validates it.
           const query = `${row.query} # cell ${++cell}`;
-          for (const round of ['fresh', 'warm'] as const) {
-            const got = await answer(await send(harness, row, transport, query));
+          const rounds = ['fresh', 'warm'] as const;
+          const answers = transport === 'WebSocket' ? await overWebSocket(harness, row, query, rounds.length) : await overHttp(harness, row, transport, query, rounds.length);
+          answers.forEach((got, i) => {
             try {
               row.check(got, transport);
             } catch (error) {
-              throw new GraphQLError(`${round} document: ${(error as Error).message}\n${got.status} ${got.text.slice(0, 300)}`);
+              throw new GraphQLError(`${rounds[i]} document: ${(error as Error).message}\n${got.status ?? 'WebSocket'} ${got.text.slice(0, 300)}`);
             }
-          }
+          });
         });
       }
     });

@@ -1,0 +1,277 @@
+/**
+ * The typed live helper `watchExecution` (src/client/live.ts, over
+ * graphql-sse) against a real gateway on each lane, with an execution the
+ * test advances itself in the fake upstream:
+ *
+ * - it yields every update of an advancing execution, in order, until the
+ *   final one, and then ends;
+ * - when the connection drops mid-watch it subscribes again from the last
+ *   update's `cursor`: no event is missed or repeated, those appended while it
+ *   was away included;
+ * - errors that end a watch are thrown as WatchError with the gateway's code.
+ *
+ * Pollers run every few tens of milliseconds here, without jitter, so each
+ * step the test makes is seen within a poll or two.
+ */
+import type { Plugin } from 'graphql-yoga';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { watchExecution, WatchError, type ExecutionUpdate } from '../src/client/index.js';
+import { DEMO_ORGANIZATION, makeEvents, makeExecution } from '../src/demo/demo-data.js';
+import { AUTH, Harness, LANES } from './support/harness.js';
+
+const LIVE_ENV = {
+  LIVE_POLL_PAYMENT_MS: '20',
+  LIVE_POLL_WAITING_MS: '20',
+  LIVE_POLL_ACTIVE_MS: '20',
+  LIVE_POLL_JITTER_PERCENT: '0',
+  LIVE_POLL_MAX_BACKOFF_MS: '100',
+};
+/** How long one update may take to arrive on a busy machine before the test says what it was waiting for. */
+const STEP_MS = 8_000;
+
+/** The statuses an execution goes through after `awaiting_payment`, and how many events each step appends. */
+const STEPS: ReadonlyArray<[status: string, events: number]> = [
+  ['payment_confirmed', 1],
+  ['workflow_queued', 2],
+  ['workflow_running', 3],
+  ['workflow_waiting', 0],
+  ['workflow_running', 2],
+  ['workflow_succeeded', 1],
+];
+const BASE_MS = Date.parse('2026-03-01T12:00:00.000Z');
+
+let sequence = 0;
+
+/** A fresh execution awaiting payment with `events` events, stored upstream; its id. */
+function startExecution(harness: Harness, events = 2): string {
+  const id = `ex_live_${++sequence}`;
+  harness.upstream.put(makeExecution({ id, status: 'awaiting_payment', eventCount: events, minute: 50 }));
+  return id;
+}
+
+/** One step: the new status, and `count` events appended (upstream's append order). */
+function advance(harness: Harness, id: string, status: string, count: number): void {
+  const stored = harness.upstream.get(id)!;
+  const firstSeq = stored.events.length + 1;
+  const at = BASE_MS + firstSeq * 1_000;
+  harness.upstream.put({
+    execution: {
+      ...stored.execution,
+      status,
+      updatedAt: new Date(at).toISOString(),
+      ...(status === 'workflow_succeeded' ? { finishedAt: new Date(at).toISOString() } : {}),
+    },
+    events: [...stored.events, ...makeEvents(id, DEMO_ORGANIZATION, count, at, firstSeq)],
+  });
+}
+
+/** Appends events without changing anything else, as upstream does while a node runs. */
+function append(harness: Harness, id: string, count: number): void {
+  const stored = harness.upstream.get(id)!;
+  const firstSeq = stored.events.length + 1;
+  harness.upstream.appendEvents(id, makeEvents(id, DEMO_ORGANIZATION, count, BASE_MS + firstSeq * 1_000, firstSeq));
+}
+
+/** Ids of every event upstream holds for `id`, in append order. */
+function upstreamEventIds(harness: Harness, id: string): string[] {
+  return harness.upstream.get(id)!.events.map((event) => event.id);
+}
+
+/** The next update of a watch, within STEP_MS. */
+async function nextUpdate(watch: AsyncIterator<ExecutionUpdate>, what: string): Promise<IteratorResult<ExecutionUpdate>> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${STEP_MS} ms waiting for ${what}`)), STEP_MS);
+  });
+  try {
+    return await Promise.race([watch.next(), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Counts the subscriptions that reached the pipeline, with the `eventsAfter` each asked for. */
+function subscriptionLog(): { plugin: Plugin; subscribed: Array<{ id: unknown; eventsAfter: unknown }> } {
+  const subscribed: Array<{ id: unknown; eventsAfter: unknown }> = [];
+  return {
+    subscribed,
+    plugin: {
+      onParams({ params }) {
+        if (typeof params.query === 'string' && params.query.includes('executionUpdates')) {
+          const variables = (params.variables ?? {}) as Record<string, unknown>;
+          subscribed.push({ id: variables.id, eventsAfter: variables.eventsAfter ?? null });
+        }
+      },
+    },
+  };
+}
+
+describe.each(LANES)('watchExecution against the gateway (%s lane)', (lane) => {
+  let harness: Harness;
+  const log = subscriptionLog();
+  const stops: AbortController[] = [];
+
+  beforeAll(async () => {
+    harness = await Harness.start({ lane, env: LIVE_ENV, plugins: [log.plugin] });
+  });
+  afterEach(() => {
+    for (const stop of stops.splice(0)) stop.abort();
+  });
+  afterAll(() => harness.close());
+
+  /** A watch the test can stop, whatever happens. */
+  function watch(id: string, options: Parameters<typeof watchExecution>[3] = {}): AsyncIterator<ExecutionUpdate> {
+    const stop = new AbortController();
+    stops.push(stop);
+    return watchExecution(harness.url, AUTH, id, { retryDelayMs: 50, signal: stop.signal, ...options })[Symbol.asyncIterator]();
+  }
+
+  it('yields every update of an advancing execution, in order, until the final one, then ends', async () => {
+    const id = startExecution(harness);
+    const updates = watch(id);
+
+    const first = await nextUpdate(updates, 'the first update');
+    expect(first.done).toBe(false);
+    const seen: ExecutionUpdate[] = [first.value as ExecutionUpdate];
+    // The first update is the execution as it is, with no events (history is read through `execution.events`).
+    expect(seen[0]!.execution.status).toBe('AWAITING_PAYMENT');
+    expect(seen[0]!.newEvents).toEqual([]);
+    expect(seen[0]!.isFinal).toBe(false);
+    const history = upstreamEventIds(harness, id);
+
+    for (const [status, count] of STEPS) {
+      // The next step only once the previous one was seen: each is its own update.
+      advance(harness, id, status, count);
+      const next = await nextUpdate(updates, `the update for ${status}`);
+      expect(next.done, `the watch ended before ${status}`).toBe(false);
+      const update = next.value as ExecutionUpdate;
+      seen.push(update);
+      expect(update.execution.status).toBe(status.toUpperCase());
+      expect(update.newEvents).toHaveLength(count);
+    }
+
+    // After the final update the watch ends by itself.
+    expect(await nextUpdate(updates, 'the end of the watch')).toEqual({ done: true, value: undefined });
+
+    const last = seen.at(-1)!;
+    expect(last).toMatchObject({ isFinal: true, endReason: 'EXECUTION_ENDED', execution: { status: 'WORKFLOW_SUCCEEDED', isTerminal: true } });
+    expect(seen.slice(0, -1).every((update) => !update.isFinal && update.endReason === null)).toBe(true);
+    // Every event appended after the watch began, once each, in upstream's append order.
+    const delivered = seen.flatMap((update) => update.newEvents.map((edge) => edge.node.id));
+    expect(delivered).toEqual(upstreamEventIds(harness, id).slice(history.length));
+    // Each update's cursor is that of the last event it carried (or the one before, when it carried none).
+    let cursor = seen[0]!.cursor;
+    for (const update of seen.slice(1)) {
+      if (update.newEvents.length > 0) cursor = update.newEvents.at(-1)!.cursor;
+      expect(update.cursor).toBe(cursor);
+    }
+  });
+
+  it('resumes from the last cursor after the connection drops: no event missed or repeated, those appended while away included', async () => {
+    const id = startExecution(harness, 3);
+    // A pause long enough that what the test appends right after the drop lands while the watch is away.
+    const updates = watch(id, { retryDelayMs: 300 });
+    const seen: ExecutionUpdate[] = [];
+    const before = log.subscribed.length;
+    const take = async (what: string) => {
+      const next = await nextUpdate(updates, what);
+      expect(next.done, `the watch ended before ${what}`).toBe(false);
+      seen.push(next.value as ExecutionUpdate);
+      return next.value as ExecutionUpdate;
+    };
+
+    await take('the first update');
+    const history = upstreamEventIds(harness, id);
+    advance(harness, id, 'workflow_queued', 2);
+    await take('the queued update');
+    advance(harness, id, 'workflow_running', 3);
+    const lastBeforeDrop = await take('the running update');
+    expect(lastBeforeDrop.newEvents).toHaveLength(3);
+
+    // The drop: every connection of the gateway closed under the watch, then events appended while it is away.
+    harness.instance.server.closeAllConnections();
+    append(harness, id, 4);
+    const resumed = await take('the first update after the drop');
+    // The new subscription asked for what followed the last cursor seen, and got exactly the events appended since.
+    expect(log.subscribed.slice(before)).toEqual([
+      { id, eventsAfter: null },
+      { id, eventsAfter: lastBeforeDrop.cursor },
+    ]);
+    expect(resumed.execution.status).toBe('WORKFLOW_RUNNING');
+    expect(resumed.newEvents.map((edge) => edge.node.id)).toEqual(upstreamEventIds(harness, id).slice(-4));
+
+    append(harness, id, 2);
+    await take('events appended after the resume');
+    advance(harness, id, 'workflow_failed', 1);
+    let last = await take('a later update');
+    while (!last.isFinal) last = await take('the final update');
+    expect(await nextUpdate(updates, 'the end of the watch')).toEqual({ done: true, value: undefined });
+
+    expect(last).toMatchObject({ isFinal: true, endReason: 'EXECUTION_ENDED', execution: { status: 'WORKFLOW_FAILED' } });
+    const delivered = seen.flatMap((update) => update.newEvents.map((edge) => edge.node.id));
+    expect(new Set(delivered).size, 'an event was delivered twice').toBe(delivered.length);
+    expect(delivered).toEqual(upstreamEventIds(harness, id).slice(history.length));
+    expect(delivered).toHaveLength(2 + 3 + 4 + 2 + 1);
+  });
+
+  it('resumes from `eventsAfter` given by the caller: the first update carries every event after it', async () => {
+    const id = startExecution(harness, 5);
+    const page = await harness.query<{ execution: { events: { edges: Array<{ cursor: string; node: { id: string } }> } } }>(
+      'query($id: ID!) { execution(id: $id) { events(first: 2) { edges { cursor node { id } } } } }',
+      { id },
+    );
+    const after = page.data!.execution.events.edges[1]!.cursor;
+    const updates = watch(id, { eventsAfter: after });
+    const first = await nextUpdate(updates, 'the first update');
+    expect((first.value as ExecutionUpdate).newEvents.map((edge) => edge.node.id)).toEqual(upstreamEventIds(harness, id).slice(2));
+  });
+
+  describe('errors that end a watch are thrown as WatchError with the code', () => {
+    const cases: Array<[string, () => { id: string; authorization?: string; eventsAfter?: string }, string]> = [
+      ['an unknown execution', () => ({ id: 'ex_does_not_exist' }), 'NOT_FOUND'],
+      ['another organization\'s execution (reported as not found, as upstream does)', () => ({ id: 'ex_other_org' }), 'NOT_FOUND'],
+      ['a token upstream refuses', () => ({ id: 'ex_demo_4', authorization: 'Bearer not-a-token' }), 'UNAUTHENTICATED'],
+      ['an id outside the allowed pattern', () => ({ id: 'ex demo/../4' }), 'BAD_USER_INPUT'],
+      ['an eventsAfter that is no cursor', () => ({ id: 'ex_demo_4', eventsAfter: 'not-a-cursor' }), 'BAD_USER_INPUT'],
+    ];
+    for (const [title, given, code] of cases) {
+      it(`${title}: ${code}`, async () => {
+        harness.upstream.put(makeExecution({ id: 'ex_other_org', status: 'workflow_running', organizationId: 'org_other' }));
+        const { id, authorization = AUTH, eventsAfter } = given();
+        const stop = new AbortController();
+        stops.push(stop);
+        const watching = (async () => {
+          const updates: ExecutionUpdate[] = [];
+          for await (const update of watchExecution(harness.url, authorization, id, { retryDelayMs: 50, signal: stop.signal, ...(eventsAfter ? { eventsAfter } : {}) })) updates.push(update);
+          return updates;
+        })();
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no WatchError within ${STEP_MS} ms (the helper may be retrying)`)), STEP_MS);
+        });
+        const error = await Promise.race([watching, late]).then(
+          (updates) => new Error(`the watch ended without an error after ${updates.length} updates`),
+          (thrown: unknown) => thrown,
+        );
+        clearTimeout(timer);
+        expect(error).toBeInstanceOf(WatchError);
+        expect((error as WatchError).code).toBe(code);
+        expect((error as WatchError).message.length).toBeGreaterThan(0);
+      });
+    }
+  });
+
+  it('stops at once, without an error, when its signal aborts', async () => {
+    const id = startExecution(harness);
+    const stop = new AbortController();
+    const updates = watchExecution(harness.url, AUTH, id, { signal: stop.signal })[Symbol.asyncIterator]();
+    expect((await nextUpdate(updates, 'the first update')).done).toBe(false);
+    const pending = nextUpdate(updates, 'the end after abort');
+    stop.abort();
+    expect(await pending).toEqual({ done: true, value: undefined });
+    // The gateway lets the watch go: no subscription left on it.
+    const deadline = Date.now() + STEP_MS;
+    while (harness.instance.live.counts.subscriptions > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(harness.instance.live.counts.subscriptions).toBe(0);
+  });
+});
