@@ -239,7 +239,8 @@ describe.each(LANES)('circuit breaker fairness (%s lane)', (lane) => {
     });
 
     it('timeouts on every id', async () => {
-      const h = await start({ UPSTREAM_TIMEOUT_MS: '150' });
+      // Long enough that all 12 calls are in flight before the first times out, on a loaded machine too.
+      const h = await start({ UPSTREAM_TIMEOUT_MS: '1000' });
       failEverywhere(h, { kind: 'hang' });
       const responses = await Promise.all(CALLERS.flatMap((caller) => idsOf(caller).slice(0, 4).map((id) => ask(h, caller, id))));
       for (const response of responses) expect(codes(response)).toEqual(['UPSTREAM_TIMEOUT']);
