@@ -17,17 +17,26 @@
  *                                   removes) a fault for every request to that id
  *                                   (src/demo/fake-upstream.ts: status, body, hang, reset, flaky, slow)
  *   GET  /calls                     {"<execution id>": requests} since start, monotonic
+ *
+ * With `"live": true` in the spec, also the live benchmark's callers and these
+ * (bench/lib/live-upstream.ts, bench/lib/live-world.ts):
+ *   POST /live/setup                body LiveSetup: (re)creates executions ex_live_0 … and forgets changes
+ *   POST /live/start                starts the staggered changes; POST /live/stop stops them
+ *   GET  /live/changes?from=K       the change log from entry K (when each change happened and was first polled)
+ *   GET  /live/stats                {running, executions, changes, liveRequests}
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DEMO_ORGANIZATION, DEMO_TOKEN, makeExecution } from '../src/demo/demo-data.js';
 import { FakeUpstream, type Fault, type RecordedRequest } from '../src/demo/fake-upstream.js';
+import { LiveChanges } from './lib/live-upstream.js';
+import { liveTokens, type LiveSetup } from './lib/live-world.js';
 import { manyCallerData, manyCallerTokens, type UpstreamSpec } from './lib/scenarios.js';
 
-const spec = JSON.parse(process.argv[2] ?? '{"executions":[]}') as UpstreamSpec;
+const spec = JSON.parse(process.argv[2] ?? '{"executions":[]}') as UpstreamSpec & { live?: boolean };
 const upstream = await FakeUpstream.start({
   executions: [...spec.executions.map((execution) => makeExecution(execution)), ...(spec.manyCallers ? manyCallerData() : [])],
-  tokens: { [DEMO_TOKEN]: DEMO_ORGANIZATION, ...(spec.manyCallers ? manyCallerTokens() : {}) },
+  tokens: { [DEMO_TOKEN]: DEMO_ORGANIZATION, ...(spec.manyCallers ? manyCallerTokens() : {}), ...(spec.live ? liveTokens() : {}) },
   latencyMs: spec.latencyMs ?? 0,
 });
 
@@ -38,12 +47,14 @@ let tagPrefix = '';
 let tagged = new Map<string, number>();
 const callsById = new Map<string, number>();
 const EXECUTION_PATH = '/v1/executions/';
+const live = spec.live ? new LiveChanges(upstream) : undefined;
 const push = upstream.requests.push.bind(upstream.requests);
 upstream.requests.push = (...items: RecordedRequest[]): number => {
   total += items.length;
   for (const item of items) {
     const id = item.path.startsWith(EXECUTION_PATH) ? item.path.slice(EXECUTION_PATH.length) : '(other path)';
     callsById.set(id, (callsById.get(id) ?? 0) + 1);
+    live?.requested(id);
   }
   if (tagPrefix) {
     for (const item of items) {
@@ -87,6 +98,36 @@ const control = createServer((request, response) => {
   if (request.method === 'GET' && url.pathname === '/calls') {
     return json(200, Object.fromEntries(callsById));
   }
+  if (live && url.pathname.startsWith('/live/')) {
+    if (request.method === 'POST' && url.pathname === '/live/setup') {
+      let text = '';
+      request.setEncoding('utf8');
+      request.on('data', (chunk: string) => (text += chunk));
+      request.on('end', () => {
+        try {
+          live.setup(JSON.parse(text) as LiveSetup);
+          json(200, live.stats());
+        } catch (error) {
+          json(400, { error: `body must be a LiveSetup: ${(error as Error).message}` });
+        }
+      });
+      return;
+    }
+    if (request.method === 'POST' && url.pathname === '/live/start') {
+      try {
+        live.start();
+        return json(200, live.stats());
+      } catch (error) {
+        return json(409, { error: (error as Error).message });
+      }
+    }
+    if (request.method === 'POST' && url.pathname === '/live/stop') {
+      live.stop();
+      return json(200, live.stats());
+    }
+    if (request.method === 'GET' && url.pathname === '/live/changes') return json(200, live.changes(Number(url.searchParams.get('from') ?? 0) || 0));
+    if (request.method === 'GET' && url.pathname === '/live/stats') return json(200, live.stats());
+  }
   if (request.method === 'POST' && url.pathname === '/faults') {
     let text = '';
     request.setEncoding('utf8');
@@ -109,6 +150,7 @@ const { port: controlPort } = control.address() as AddressInfo;
 
 process.stdout.write(`${JSON.stringify({ url: upstream.url, control: `http://127.0.0.1:${controlPort}` })}\n`);
 process.on('SIGTERM', () => {
+  live?.stop();
   control.close();
   void upstream.close().then(() => process.exit(0));
 });

@@ -50,7 +50,8 @@ export interface SpawnOptions {
 export function spawnNode(args: string[], env: Record<string, string>, options: SpawnOptions = {}): Started & { lines: ReturnType<typeof createInterface> } {
   const child = spawn(process.execPath, [...(options.nodeFlags ?? []), '--import', 'tsx', ...args], {
     cwd: options.checkout ?? root,
-    env: { ...process.env, ...env },
+    // Several gateways run at once: each its own free metrics port (the default 9464 would collide).
+    env: { ...process.env, METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', options.onErrorLine ? 'pipe' : 'inherit'],
   });
   running.add(child);

@@ -1,0 +1,157 @@
+/**
+ * Live executions over WebSocket (graphql-ws, `graphql-transport-ws`), with
+ * the official graphql-ws client and with Apollo Client's GraphQLWsLink, on
+ * each lane: the behaviour suite every transport owes
+ * (test/support/live.ts), and what is particular to a WebSocket — many
+ * operations on one connection, each ended by `complete` or all by the socket
+ * closing, and a bound per connection.
+ */
+import { ApolloClient, gql, InMemoryCache } from '@apollo/client';
+import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
+import { GraphQLError } from 'graphql';
+import type { WebSocket } from 'ws';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Harness } from './support/harness.js';
+import {
+  allStopped,
+  AUTH_A,
+  Clients,
+  describeEachLane,
+  describeLiveBehaviour,
+  driveThroughSteps,
+  expectPollingStopsAfter,
+  expectRefused,
+  putExecution,
+  Recorder,
+  startLiveHarness,
+  STEP_STATUSES,
+  STEPS,
+  type SubscribingClient,
+  waitFor,
+  type WatchResult,
+  wsClient,
+} from './support/live.js';
+
+describeLiveBehaviour('ws');
+
+/** Apollo Client over GraphQLWsLink, seen through the recorder's client interface. */
+function apolloClient(link: GraphQLWsLink): SubscribingClient {
+  const apollo = new ApolloClient({ link, cache: new InMemoryCache() });
+  return {
+    subscribe(payload, sink) {
+      const subscription = apollo
+        .subscribe<WatchResult['data']>({ query: gql(payload.query), variables: payload.variables ?? {}, fetchPolicy: 'no-cache' })
+        .subscribe({
+          next: (result) => sink.next({ data: result.data ?? null, ...(result.error ? { errors: [new GraphQLError(result.error.message)] } : {}) }),
+          error: (error: unknown) => sink.error(error),
+          complete: () => sink.complete(),
+        });
+      return () => subscription.unsubscribe();
+    },
+    dispose: () => apollo.stop(),
+  };
+}
+
+describeEachLane('WebSocket connections', (lane) => {
+  let harness: Harness;
+  const clients = new Clients('ws');
+  beforeAll(async () => {
+    harness = await startLiveHarness(lane);
+  });
+  afterEach(() => clients.disposeAll());
+  afterAll(() => harness.close());
+
+  /** A graphql-ws client whose socket, once open, is handed to the test. */
+  function withSocket(): { client: SubscribingClient; socket: () => WebSocket } {
+    let socket: WebSocket | undefined;
+    const client = clients.track(wsClient(harness, undefined, { connected: (opened) => (socket = opened as WebSocket) }));
+    return {
+      client,
+      socket: () => {
+        if (!socket) throw new Error('the WebSocket is not open');
+        return socket;
+      },
+    };
+  }
+
+  it.each([
+    // graphql-ws's client closes with 1000 when disposed; a bare close(1000) under live subscriptions would make it reconnect and subscribe again.
+    ['closing', (client: SubscribingClient) => client.dispose()],
+    ['dropping', (_client: SubscribingClient, socket: WebSocket) => socket.terminate()],
+  ] as const)('%s the socket stops the polling of every watch it carried', async (way, end) => {
+    const ids = [`ex_socket_${way}_1`, `ex_socket_${way}_2`];
+    for (const id of ids) putExecution(harness.upstream, id, 'awaiting_payment');
+    const { client, socket } = withSocket();
+    const watchers = ids.map((id) => new Recorder(client, { id }));
+    await waitFor(() => watchers.every((watcher) => watcher.updates.length >= 1), 'the first update of both watches');
+    expect(harness.instance.live.counts).toEqual({ subscriptions: 2, pollers: 2 });
+    await expectPollingStopsAfter(harness, ids, () => end(client, socket()));
+  });
+
+  it('`complete` of one subscription stops its polling; another on the same socket goes on', async () => {
+    putExecution(harness.upstream, 'ex_leaving', 'awaiting_payment');
+    putExecution(harness.upstream, 'ex_staying', 'awaiting_payment');
+    const { client } = withSocket();
+    const leaving = new Recorder(client, { id: 'ex_leaving' });
+    const staying = new Recorder(client, { id: 'ex_staying' });
+    await waitFor(() => leaving.updates.length >= 1 && staying.updates.length >= 1, 'the first update of both watches');
+    await expectPollingStopsAfter(harness, ['ex_leaving'], () => leaving.stop(), { goingOn: ['ex_staying'], remaining: { subscriptions: 1, pollers: 1 } });
+    // The other watch on the socket is still served.
+    expect(staying.ended).toBe(false);
+    expect(harness.instance.live.counts).toEqual({ subscriptions: 1, pollers: 1 });
+    staying.stop();
+    await allStopped(harness);
+  });
+
+  it('LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION refuses the next watch on that socket until one ends', async () => {
+    const own = await startLiveHarness(lane, { LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION: '2' });
+    try {
+      putExecution(own.upstream, 'ex_conn', 'workflow_running');
+      const socket = clients.track(wsClient(own));
+      const held = [new Recorder(socket, { id: 'ex_conn' }), new Recorder(socket, { id: 'ex_demo_4' })];
+      await waitFor(() => held.every((watcher) => watcher.updates.length >= 1), 'two watches');
+      await expectRefused(new Recorder(socket, { id: 'ex_demo_5' }), 'TOO_MANY_SUBSCRIPTIONS');
+      expect(own.upstream.requestsFor('ex_demo_5')).toHaveLength(0);
+      // The same caller on another connection is not bound by this one.
+      const elsewhere = new Recorder(clients.track(wsClient(own)), { id: 'ex_demo_5' });
+      await elsewhere.received(1);
+      expect(elsewhere.updates).toHaveLength(1);
+      held[0]!.stop();
+      await waitFor(() => own.instance.live.counts.subscriptions === 2, 'the completed watch to be released');
+      const again = new Recorder(socket, { id: 'ex_conn' });
+      await again.received(1);
+      expect(again.updates).toHaveLength(1);
+    } finally {
+      await clients.disposeAll();
+      await own.close();
+    }
+  });
+
+  describe('Apollo Client over GraphQLWsLink', () => {
+    it('sees the one final update of a terminal execution, then complete', async () => {
+      const apollo = clients.track(apolloClient(new GraphQLWsLink(clients.track(wsClient(harness)))));
+      const watcher = new Recorder(apollo, { id: 'ex_demo_6' });
+      await watcher.end();
+      expect(watcher.failure).toBeUndefined();
+      expect(watcher.completed).toBe(true);
+      expect(watcher.results).toHaveLength(1);
+      expect(watcher.updates[0]).toMatchObject({ isFinal: true, endReason: 'EXECUTION_ENDED', execution: { id: 'ex_demo_6', status: 'WORKFLOW_SUCCEEDED' } });
+      await allStopped(harness);
+    });
+
+    it('sees every update of an advancing execution, then complete', async () => {
+      putExecution(harness.upstream, 'ex_apollo', 'workflow_queued', { organizationId: 'org_a' });
+      const apollo = clients.track(apolloClient(new GraphQLWsLink(clients.track(wsClient(harness, AUTH_A)))));
+      const watcher = new Recorder(apollo, { id: 'ex_apollo' });
+      const appended = await driveThroughSteps(harness.upstream, 'ex_apollo', [watcher]);
+      await watcher.end();
+      expect(watcher.failure).toBeUndefined();
+      expect(watcher.completed).toBe(true);
+      expect(watcher.statuses).toEqual(STEP_STATUSES);
+      expect(watcher.updates).toHaveLength(1 + STEPS.length);
+      expect(watcher.eventIds).toEqual(appended);
+      expect(watcher.last).toMatchObject({ isFinal: true, endReason: 'EXECUTION_ENDED' });
+      await allStopped(harness);
+    });
+  });
+});

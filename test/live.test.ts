@@ -1,0 +1,40 @@
+/**
+ * Live executions over Server-Sent Events (GraphQL over SSE, distinct
+ * connections mode), with the official graphql-sse client, on each lane:
+ * the behaviour suite every transport owes (test/support/live.ts), and what is
+ * particular to SSE — a client leaving is its request going away.
+ */
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import type { Harness } from './support/harness.js';
+import { allStopped, Clients, describeEachLane, describeLiveBehaviour, expectPollingStopsAfter, putExecution, Recorder, sseClient, startLiveHarness, type Update, WATCH } from './support/live.js';
+
+describeLiveBehaviour('sse');
+
+describeEachLane('a client leaving an SSE watch', (lane) => {
+  let harness: Harness;
+  const clients = new Clients('sse');
+  beforeAll(async () => {
+    harness = await startLiveHarness(lane);
+  });
+  afterEach(() => clients.disposeAll());
+  afterAll(() => harness.close());
+
+  it('aborting the request stops polling', async () => {
+    putExecution(harness.upstream, 'ex_abort', 'awaiting_payment');
+    const watcher = new Recorder(clients.for(harness), { id: 'ex_abort' });
+    await watcher.received(1);
+    expect(harness.instance.live.counts).toEqual({ subscriptions: 1, pollers: 1 });
+    await expectPollingStopsAfter(harness, ['ex_abort'], () => watcher.stop());
+  });
+
+  it('returning the iterator stops polling', async () => {
+    putExecution(harness.upstream, 'ex_iterate', 'awaiting_payment');
+    const client = clients.track(sseClient(harness));
+    const iterator = client.iterate<{ executionUpdates: Update }>({ query: WATCH, variables: { id: 'ex_iterate' } });
+    const first = await iterator.next();
+    expect(first.done).toBe(false);
+    expect((first.value as { data: { executionUpdates: Update } }).data.executionUpdates.execution.id).toBe('ex_iterate');
+    await expectPollingStopsAfter(harness, ['ex_iterate'], () => iterator.return?.());
+    await allStopped(harness);
+  });
+});

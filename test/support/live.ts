@@ -1,0 +1,748 @@
+/**
+ * What the live suites share (test/live.test.ts over Server-Sent Events,
+ * test/live-ws.test.ts over WebSocket): millisecond poll settings, the watch
+ * document, the two official clients (graphql-sse in distinct connections
+ * mode, graphql-ws), a recorder of one subscription, a driver that advances an
+ * execution on the fake upstream the way a workflow does, waits that poll for
+ * a condition instead of sleeping a fixed time, and the behaviour suite both
+ * transports must pass on both lanes (`describeLiveBehaviour`).
+ *
+ * Everything goes over real sockets: the official client → the gateway on a
+ * loopback port → the fake upstream on another.
+ */
+import type { ExecutionResult } from 'graphql';
+import { createClient as createSseClient } from 'graphql-sse';
+import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { DEMO_ORGANIZATION, DEMO_TOKEN, makeEvents, makeExecution } from '../../src/demo/demo-data.js';
+import type { FakeUpstream, Fault } from '../../src/demo/fake-upstream.js';
+import type { UpstreamEvent } from '../../src/upstream/envelope.js';
+import { AUTH, Harness, LANES, type LaneName } from './harness.js';
+
+/** Poll interval of queued, running and waiting executions in the live suites, in ms. */
+export const POLL_MS = 25;
+/**
+ * Poll interval of executions awaiting payment: longer, for the suites that
+ * count calls after a client left (three intervals must outlast the time a
+ * busy machine takes to notice a closed socket).
+ */
+export const PAYMENT_POLL_MS = 200;
+/** How long polls may fail before watchers are told. */
+export const OUTAGE_NOTICE_MS = 100;
+
+/** Millisecond polls without jitter, so a window of time holds a known number of ticks; short outage notice and backoff. */
+export function liveEnv(overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    LIVE_POLL_ACTIVE_MS: String(POLL_MS),
+    LIVE_POLL_WAITING_MS: String(POLL_MS),
+    LIVE_POLL_PAYMENT_MS: String(PAYMENT_POLL_MS),
+    LIVE_POLL_JITTER_PERCENT: '0',
+    LIVE_POLL_MAX_BACKOFF_MS: '100',
+    LIVE_OUTAGE_NOTICE_MS: String(OUTAGE_NOTICE_MS),
+    ...overrides,
+  };
+}
+
+/** Callers of the live suites: the demo token, two tokens of org_a and one of org_b. */
+export const TOKENS: Record<string, string> = { [DEMO_TOKEN]: DEMO_ORGANIZATION, 'token-a': 'org_a', 'token-a2': 'org_a', 'token-b': 'org_b' };
+export const AUTH_A = 'Bearer token-a';
+export const AUTH_A2 = 'Bearer token-a2';
+export const AUTH_B = 'Bearer token-b';
+
+/** A harness with the live settings and the live callers. */
+export function startLiveHarness(lane: LaneName, env: Record<string, string> = {}): Promise<Harness> {
+  return Harness.start({ lane, env: liveEnv(env), upstream: { tokens: TOKENS } });
+}
+
+export const WATCH = /* GraphQL */ `
+  subscription Watch($id: ID!, $after: String) {
+    executionUpdates(id: $id, eventsAfter: $after) {
+      isFinal
+      endReason
+      cursor
+      execution { id status updatedAt }
+      newEvents { cursor node { id createdAt message } }
+    }
+  }
+`;
+
+export interface Update {
+  isFinal: boolean;
+  endReason: 'EXECUTION_ENDED' | 'WATCH_TIME_LIMIT' | null;
+  cursor: string | null;
+  execution: { id: string; status: string; updatedAt: string };
+  newEvents: Array<{ cursor: string; node: { id: string; createdAt: string; message: string } }>;
+}
+
+export type WatchResult = ExecutionResult<{ executionUpdates: Update }>;
+
+interface Sink {
+  next(value: WatchResult): void;
+  error(error: unknown): void;
+  complete(): void;
+}
+
+/** What both official clients offer: subscribe with a sink, get the unsubscribe. */
+export interface SubscribingClient {
+  subscribe(payload: { query: string; variables?: Record<string, unknown> }, sink: Sink): () => void;
+  dispose(): unknown;
+}
+
+export type TransportName = 'sse' | 'ws';
+
+/** A graphql-sse client in distinct connections mode, without retries: each subscription is its own request. */
+export function sseClient(harness: Harness, authorization: string = AUTH): ReturnType<typeof createSseClient> & SubscribingClient {
+  return createSseClient({ url: harness.url, headers: { authorization }, retryAttempts: 0 }) as ReturnType<typeof createSseClient> & SubscribingClient;
+}
+
+/** A graphql-ws client: one WebSocket (opened on the first subscription) carrying the token in connectionParams. */
+export function wsClient(harness: Harness, authorization: string = AUTH, on: { connected?: (socket: unknown) => void } = {}): WsClient & SubscribingClient {
+  return createWsClient({
+    url: harness.url.replace(/^http/, 'ws'),
+    webSocketImpl: WebSocket,
+    connectionParams: { authorization },
+    retryAttempts: 0,
+    shouldRetry: () => false,
+    on,
+  }) as WsClient & SubscribingClient;
+}
+
+/**
+ * Clients made by a suite, disposed after each test: a WebSocket left open
+ * would keep the gateway's server from closing.
+ */
+export class Clients {
+  readonly #made: SubscribingClient[] = [];
+
+  constructor(readonly transport: TransportName) {}
+
+  for(harness: Harness, authorization: string = AUTH): SubscribingClient {
+    const client = this.transport === 'sse' ? sseClient(harness, authorization) : wsClient(harness, authorization);
+    return this.track(client);
+  }
+
+  track<T extends SubscribingClient>(client: T): T {
+    this.#made.push(client);
+    return client;
+  }
+
+  async disposeAll(): Promise<void> {
+    await Promise.all(this.#made.splice(0).map((client) => client.dispose()));
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Checks `condition` every 5 ms until it holds; fails naming `what` after `timeoutMs` (generous: the machine may be busy). */
+export async function waitFor(condition: () => boolean, what: string | (() => string), timeoutMs = 10_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'function' ? what() : what}`);
+    await sleep(5);
+  }
+}
+
+/** Everything one subscription received, and how it ended. */
+export class Recorder {
+  readonly results: WatchResult[] = [];
+  completed = false;
+  failure: unknown;
+  readonly #unsubscribe: () => void;
+
+  constructor(client: SubscribingClient, variables: Record<string, unknown>, query: string = WATCH) {
+    this.#unsubscribe = client.subscribe(
+      { query, variables },
+      {
+        next: (result) => this.results.push(result),
+        error: (error) => (this.failure = error ?? new Error('the subscription failed')),
+        complete: () => (this.completed = true),
+      },
+    );
+  }
+
+  /** The updates received, in order (the results with data). */
+  get updates(): Update[] {
+    return this.results.flatMap((result) => (result.data?.executionUpdates ? [result.data.executionUpdates] : []));
+  }
+
+  get last(): Update | undefined {
+    return this.updates.at(-1);
+  }
+
+  /** Ids of the events received in `newEvents`, across updates, in order. */
+  get eventIds(): string[] {
+    return this.updates.flatMap((update) => update.newEvents.map((edge) => edge.node.id));
+  }
+
+  /** Statuses in the order they arrived, repeats in a row collapsed. */
+  get statuses(): string[] {
+    const statuses: string[] = [];
+    for (const { execution } of this.updates) if (statuses.at(-1) !== execution.status) statuses.push(execution.status);
+    return statuses;
+  }
+
+  /** The `extensions.code` of every error received, in order. */
+  get errorCodes(): unknown[] {
+    return this.results.flatMap((result) => (result.errors ?? []).map((error) => error.extensions?.code));
+  }
+
+  get ended(): boolean {
+    return this.completed || this.failure !== undefined;
+  }
+
+  describe(): string {
+    return JSON.stringify({ completed: this.completed, failure: this.failure === undefined ? undefined : String(this.failure), results: this.results });
+  }
+
+  /** Waits until the stream completed (or failed: the test then reads `failure`). */
+  end(timeoutMs = 10_000): Promise<void> {
+    return waitFor(() => this.ended, () => `the subscription to end; so far ${this.describe()}`, timeoutMs);
+  }
+
+  /** Waits until at least `count` results arrived. */
+  received(count: number, timeoutMs = 10_000): Promise<void> {
+    return waitFor(() => this.results.length >= count, () => `${count} results; so far ${this.describe()}`, timeoutMs);
+  }
+
+  /** Waits until some update satisfies `predicate`. */
+  until(predicate: (update: Update) => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+    return waitFor(() => this.updates.some(predicate), () => `${what}; so far ${this.describe()}`, timeoutMs);
+  }
+
+  /** Unsubscribes: graphql-sse aborts its request, graphql-ws sends `complete`. */
+  stop(): void {
+    this.#unsubscribe();
+  }
+}
+
+export function watch(client: SubscribingClient, id: string, eventsAfter?: string | null): Recorder {
+  return new Recorder(client, eventsAfter === undefined ? { id } : { id, after: eventsAfter });
+}
+
+/** The steps a workflow goes through after `workflow_queued`: a status, and how many events upstream appends with it. */
+export const STEPS: ReadonlyArray<readonly [status: string, events: number]> = [
+  ['workflow_running', 3],
+  ['workflow_waiting', 2],
+  ['workflow_running', 4],
+  ['workflow_succeeded', 1],
+];
+
+/** The GraphQL statuses a watch of a queued execution driven through STEPS sees. */
+export const STEP_STATUSES = ['WORKFLOW_QUEUED', 'WORKFLOW_RUNNING', 'WORKFLOW_WAITING', 'WORKFLOW_RUNNING', 'WORKFLOW_SUCCEEDED'];
+
+/** Stores a fresh execution in `status` with `eventCount` events. */
+export function putExecution(upstream: FakeUpstream, id: string, status: string, options: { eventCount?: number; organizationId?: string } = {}) {
+  const record = makeExecution({ id, status, eventCount: options.eventCount ?? 3, ...(options.organizationId ? { organizationId: options.organizationId } : {}) });
+  upstream.put(record);
+  return record;
+}
+
+/** Upstream's clock for appended events: a minute further at each advance, so every advance changes `updatedAt`. */
+let clock = Date.parse('2026-03-01T13:00:00.000Z');
+
+/**
+ * Advances a stored execution as upstream does while it runs: a new status and
+ * `updatedAt`, and `eventCount` events appended, later than those it has (or
+ * the given events). Returns the ids of the events appended.
+ */
+export function advance(upstream: FakeUpstream, id: string, status: string, events: number | UpstreamEvent[]): string[] {
+  const stored = upstream.get(id);
+  if (!stored) throw new Error(`the fake upstream has no ${id}`);
+  clock += 60_000;
+  const appended = typeof events === 'number' ? makeEvents(id, stored.execution.organizationId, events, clock, stored.events.length + 1) : events;
+  const now = new Date(clock).toISOString();
+  const terminal = ['workflow_succeeded', 'workflow_failed', 'workflow_cancelled'].includes(status);
+  upstream.put({
+    execution: { ...stored.execution, status, updatedAt: now, ...(terminal ? { finishedAt: now } : {}) },
+    events: [...stored.events, ...appended],
+  });
+  return appended.map((event) => event.id);
+}
+
+/** `count` new events for a stored execution, numbered after those it has, all created at `createdAt`. */
+export function eventsCreatedAt(upstream: FakeUpstream, id: string, count: number, createdAt: string): UpstreamEvent[] {
+  const stored = upstream.get(id)!;
+  return makeEvents(id, stored.execution.organizationId, count, 0, stored.events.length + 1).map((event) => ({ ...event, createdAt }));
+}
+
+/**
+ * Drives `id` from `workflow_queued` through STEPS, one step at a time: a step
+ * is put once every watcher has seen the previous status (so no status falls
+ * between two polls) and upstream has been polled twice more with nothing
+ * changed (so a watcher told of polls that changed nothing would show it).
+ * Returns the ids of the events appended.
+ */
+export async function driveThroughSteps(upstream: FakeUpstream, id: string, watchers: readonly Recorder[], timeoutMs = 10_000): Promise<string[]> {
+  const appended: string[] = [];
+  for (let step = 0; step < STEPS.length; step++) {
+    await waitFor(
+      () => watchers.every((watcher) => watcher.statuses.length > step),
+      () => `every watcher to see status #${step + 1}; ${watchers.find((watcher) => watcher.statuses.length <= step)?.describe()}`,
+      timeoutMs,
+    );
+    const polled = upstream.requestsFor(id).length;
+    await waitFor(() => upstream.requestsFor(id).length >= polled + 2, 'two polls with nothing new', timeoutMs);
+    const [status, count] = STEPS[step]!;
+    appended.push(...advance(upstream, id, status, count));
+  }
+  return appended;
+}
+
+/** Upstream requests for `id` that arrived after `since` (performance.now()). */
+export function requestsSince(upstream: FakeUpstream, id: string, since: number): number {
+  return upstream.requestsFor(id).filter((request) => request.at > since).length;
+}
+
+/** The shortest pause between two consecutive upstream requests for `id` (with this Authorization, when given). */
+export function shortestGap(upstream: FakeUpstream, id: string, authorization?: string): number {
+  const times = upstream
+    .requestsFor(id)
+    .filter((request) => authorization === undefined || request.headers.authorization === authorization)
+    .map((request) => request.at);
+  let shortest = Number.POSITIVE_INFINITY;
+  for (let i = 1; i < times.length; i++) shortest = Math.min(shortest, times[i]! - times[i - 1]!);
+  return shortest;
+}
+
+/** The Authorization headers the upstream requests for `id` carried, each once, sorted. */
+export function tokensSeen(upstream: FakeUpstream, id: string): string[] {
+  return [...new Set(upstream.requestsFor(id).map((request) => String(request.headers.authorization)))].sort();
+}
+
+/** Waits until nothing is live on the instance: no subscription, no poller. */
+export function allStopped(harness: Harness, timeoutMs = 10_000): Promise<void> {
+  return waitFor(
+    () => harness.instance.live.counts.subscriptions === 0 && harness.instance.live.counts.pollers === 0,
+    () => `live counts to return to 0; now ${JSON.stringify(harness.instance.live.counts)}`,
+    timeoutMs,
+  );
+}
+
+/**
+ * A watcher left (`leave`): each poller of `ids` makes at most one upstream
+ * call after that and none after three intervals, while those of `goingOn`
+ * keep polling; the instance ends up holding `remaining` (nothing, unless
+ * given). The executions await payment, so an interval is PAYMENT_POLL_MS.
+ */
+export async function expectPollingStopsAfter(
+  harness: Harness,
+  ids: readonly string[],
+  leave: () => unknown,
+  { goingOn = [], remaining = { subscriptions: 0, pollers: 0 } }: { goingOn?: readonly string[]; remaining?: { subscriptions: number; pollers: number } } = {},
+): Promise<void> {
+  const { upstream } = harness;
+  // Polling has gone on for a while, and each poller of `ids` is mid-cadence (its next poll pending) when the watcher leaves.
+  await waitFor(() => [...ids, ...goingOn].every((id) => upstream.requestsFor(id).length >= 2), 'a second poll of each execution');
+  await waitFor(
+    () => ids.every((id) => performance.now() - upstream.requestsFor(id).at(-1)!.at >= PAYMENT_POLL_MS / 2),
+    'half an interval since the last poll',
+  );
+  // The clock is read once the client has acted (the synchronous part of `leave`), before anything else can run.
+  const leaving = leave();
+  const left = performance.now();
+  await leaving;
+  await waitFor(
+    () => harness.instance.live.counts.subscriptions === remaining.subscriptions && harness.instance.live.counts.pollers === remaining.pollers,
+    () => `live counts to become ${JSON.stringify(remaining)}; now ${JSON.stringify(harness.instance.live.counts)}`,
+  );
+  const threeIntervals = left + 3 * PAYMENT_POLL_MS;
+  // A poller still running would call again within the next two intervals.
+  await sleep(Math.max(0, threeIntervals + 2 * PAYMENT_POLL_MS - performance.now()));
+  for (const id of ids) {
+    expect(requestsSince(upstream, id, left), `upstream calls for ${id} after the watcher left`).toBeLessThanOrEqual(1);
+    expect(requestsSince(upstream, id, threeIntervals), `upstream calls for ${id} three intervals after the watcher left`).toBe(0);
+  }
+  for (const id of goingOn) await waitFor(() => requestsSince(upstream, id, threeIntervals) >= 1, `${id}, still watched, to be polled on`);
+}
+
+/** A refused subscription: one result carrying only `code`, no data, then complete. */
+export async function expectRefused(recorder: Recorder, code: string): Promise<void> {
+  await recorder.end();
+  expect(recorder.completed, recorder.describe()).toBe(true);
+  expect(recorder.results).toHaveLength(1);
+  expect(recorder.results[0]!.data ?? null).toBeNull();
+  expect(recorder.errorCodes).toEqual([code]);
+}
+
+/** A cursor with its payload edited and the checksum kept: what a client tampering with it sends. */
+export function tampered(cursor: string): string {
+  const dot = cursor.lastIndexOf('.');
+  const content = JSON.parse(Buffer.from(cursor.slice(0, dot), 'base64url').toString('utf8')) as unknown[];
+  content[2] = `${String(content[2])}0`;
+  return `${Buffer.from(JSON.stringify(content)).toString('base64url')}${cursor.slice(dot)}`;
+}
+
+/**
+ * `body` on each lane: the lanes run side by side (each has its own harness),
+ * the tests of one lane one at a time, as they share that harness.
+ */
+export function describeEachLane(title: string, body: (lane: LaneName) => void): void {
+  describe.concurrent.each(LANES)('%s lane', (lane) => {
+    describe.sequential(title, () => body(lane));
+  });
+}
+
+/**
+ * The behaviour every transport owes on every lane (README "Live
+ * executions"), run over `transport` with its official client.
+ */
+export function describeLiveBehaviour(transport: TransportName): void {
+  describeEachLane(`live executions over ${transport}`, (lane) => {
+    let harness: Harness;
+    const clients = new Clients(transport);
+    const client = (authorization: string = AUTH) => clients.for(harness, authorization);
+
+    beforeAll(async () => {
+      harness = await startLiveHarness(lane);
+    });
+    afterEach(() => clients.disposeAll());
+    afterAll(() => harness.close());
+
+    /** A harness of its own with more settings, closed after `run`. */
+    async function withHarness(env: Record<string, string>, run: (own: Harness) => Promise<void>): Promise<void> {
+      const own = await startLiveHarness(lane, env);
+      try {
+        await run(own);
+      } finally {
+        await clients.disposeAll();
+        await own.close();
+      }
+    }
+
+    it('delivers every status in order, every appended event exactly once, a final update, then complete', async () => {
+      const { upstream } = harness;
+      putExecution(upstream, 'ex_order', 'workflow_queued');
+      const watcher = watch(client(), 'ex_order');
+      const appended = await driveThroughSteps(upstream, 'ex_order', [watcher]);
+      await watcher.end();
+
+      expect(watcher.completed, watcher.describe()).toBe(true);
+      expect(watcher.errorCodes).toEqual([]);
+      expect(watcher.statuses).toEqual(STEP_STATUSES);
+      // The first update carries no events (history is read through `execution.events`); each later one the events of its step.
+      expect(watcher.updates[0]!.newEvents).toEqual([]);
+      expect(watcher.eventIds).toEqual(appended);
+      // One update per change: the first, then one per step, nothing in between.
+      expect(watcher.updates).toHaveLength(1 + STEPS.length);
+      expect(watcher.updates.map((update) => update.newEvents.length)).toEqual([0, ...STEPS.map(([, count]) => count)]);
+      const final = watcher.updates.at(-1)!;
+      expect(final).toMatchObject({ isFinal: true, endReason: 'EXECUTION_ENDED', execution: { status: 'WORKFLOW_SUCCEEDED' } });
+      expect(watcher.updates.slice(0, -1).every((update) => !update.isFinal && update.endReason === null)).toBe(true);
+      // Each update's cursor is where the watch stands: its last event.
+      for (const update of watcher.updates.slice(1)) expect(update.cursor).toBe(update.newEvents.at(-1)!.cursor);
+      await allStopped(harness);
+    });
+
+    it('serves 50 watchers of one execution by one caller with one upstream call per tick', async () => {
+      const { upstream } = harness;
+      const id = 'ex_shared';
+      putExecution(upstream, id, 'workflow_queued');
+      const shared = client();
+      const watchers = Array.from({ length: 50 }, () => watch(shared, id));
+      await waitFor(() => watchers.every((watcher) => watcher.updates.length >= 1), 'the first update of all 50 watchers');
+      expect(harness.instance.live.counts).toEqual({ subscriptions: 50, pollers: 1 });
+
+      // One upstream call per tick, whatever the number of watchers: twelve calls span at least eleven ticks
+      // (a tick comes POLL_MS after the previous answer); 50 pollers would make them back to back.
+      // The slack is for timers on a busy machine.
+      const before = upstream.requestsFor(id).length;
+      await waitFor(() => upstream.requestsFor(id).length >= before + 12, 'twelve more polls');
+      const calls = upstream.requestsFor(id);
+      expect(calls[before + 11]!.at - calls[before]!.at).toBeGreaterThanOrEqual(11 * POLL_MS * 0.8);
+      expect(shortestGap(upstream, id)).toBeGreaterThanOrEqual(POLL_MS / 2);
+
+      const appended = await driveThroughSteps(upstream, id, watchers);
+      await waitFor(() => watchers.every((watcher) => watcher.ended), 'all 50 watchers to complete');
+      for (const watcher of watchers) {
+        expect(watcher.completed).toBe(true);
+        expect(watcher.statuses).toEqual(STEP_STATUSES);
+        expect(watcher.eventIds).toEqual(appended);
+      }
+      expect(shortestGap(upstream, id)).toBeGreaterThanOrEqual(POLL_MS / 2);
+      await allStopped(harness);
+    });
+
+    it('gives each caller its own poller with its own token, and never another caller\'s data', async () => {
+      const { upstream } = harness;
+      putExecution(upstream, 'ex_org_a', 'workflow_running', { organizationId: 'org_a' });
+      putExecution(upstream, 'ex_org_b', 'workflow_running', { organizationId: 'org_b' });
+      const a = watch(client(AUTH_A), 'ex_org_a');
+      const a2 = watch(client(AUTH_A2), 'ex_org_a');
+      const b = watch(client(AUTH_B), 'ex_org_b');
+      await waitFor(() => [a, a2, b].every((watcher) => watcher.updates.length >= 1), 'the first update of each caller');
+      // Two callers on ex_org_a: two pollers; one on ex_org_b.
+      expect(harness.instance.live.counts).toEqual({ subscriptions: 3, pollers: 3 });
+      await waitFor(() => upstream.requestsFor('ex_org_a').length >= 6, 'a few polls of ex_org_a');
+      expect(tokensSeen(upstream, 'ex_org_a')).toEqual([AUTH_A, AUTH_A2]);
+      expect(tokensSeen(upstream, 'ex_org_b')).toEqual([AUTH_B]);
+      // Each poller calls at its own cadence: one call per tick per caller.
+      expect(shortestGap(upstream, 'ex_org_a', AUTH_A)).toBeGreaterThanOrEqual(POLL_MS / 2);
+      expect(shortestGap(upstream, 'ex_org_a', AUTH_A2)).toBeGreaterThanOrEqual(POLL_MS / 2);
+
+      // B asks for A's execution while A's poller holds it: upstream's answer to B's own token, not A's data.
+      const intruder = watch(client(AUTH_B), 'ex_org_a');
+      await intruder.end();
+      expect(intruder.completed).toBe(true);
+      expect(intruder.updates).toEqual([]);
+      expect(intruder.errorCodes).toEqual(['NOT_FOUND']);
+      expect(tokensSeen(upstream, 'ex_org_a')).toEqual([AUTH_A, AUTH_A2, AUTH_B]);
+
+      const appendedA = advance(upstream, 'ex_org_a', 'workflow_succeeded', 2);
+      await a.end();
+      await a2.end();
+      expect(a.eventIds).toEqual(appendedA);
+      expect(a2.eventIds).toEqual(appendedA);
+      // B's watch went on, and saw nothing of A's.
+      expect(b.ended).toBe(false);
+      expect(b.updates).toHaveLength(1);
+      const appendedB = advance(upstream, 'ex_org_b', 'workflow_failed', 1);
+      await b.end();
+      expect(b.eventIds).toEqual(appendedB);
+      expect(b.updates.every((update) => update.execution.id === 'ex_org_b')).toBe(true);
+      expect([...a.updates, ...a2.updates].every((update) => update.execution.id === 'ex_org_a')).toBe(true);
+      expect([a, a2, b].every((watcher) => watcher.completed && watcher.errorCodes.length === 0)).toBe(true);
+      await allStopped(harness);
+    });
+
+    it('resumes from a cursor with every later event exactly once, however appended, at most 100 per update', async () => {
+      const { upstream } = harness;
+      const id = 'ex_resume';
+      putExecution(upstream, id, 'workflow_running', { eventCount: 5 });
+      const first = watch(client(), id);
+      await first.received(1);
+      expect(first.updates[0]!.newEvents).toEqual([]);
+      expect(first.updates[0]!.cursor).not.toBeNull();
+      const live = advance(upstream, id, 'workflow_running', 3);
+      await first.until((update) => update.newEvents.length > 0, 'the appended events');
+      expect(first.eventIds).toEqual(live);
+      const lastSeen = first.last!;
+      const { createdAt: cursorCreatedAt } = lastSeen.newEvents.at(-1)!.node;
+      // A cursor from newEvents, not the update's: the second of the three.
+      const edgeCursor = lastSeen.newEvents[1]!.cursor;
+      first.stop();
+      await allStopped(harness);
+
+      // While away: two events, one created before the cursor's event (appended later, so new), then 247 more.
+      const away = [
+        ...advance(upstream, id, 'workflow_running', 2),
+        ...advance(upstream, id, 'workflow_running', eventsCreatedAt(upstream, id, 1, new Date(Date.parse(cursorCreatedAt) - 3_600_000).toISOString())),
+        ...advance(upstream, id, 'workflow_waiting', 247),
+      ];
+      expect(away).toHaveLength(250);
+
+      const resumed = watch(client(), id, lastSeen.cursor);
+      const fromEdge = watch(client(), id, edgeCursor);
+      await waitFor(() => resumed.eventIds.length >= away.length && fromEdge.eventIds.length >= away.length + 1, 'the events appended while away');
+      expect(resumed.eventIds).toEqual(away);
+      expect(fromEdge.eventIds).toEqual([live[2], ...away]);
+      const sizes = resumed.updates.map((update) => update.newEvents.length);
+      expect(sizes).toEqual([100, 100, 50]);
+      for (const update of resumed.updates) expect(update.cursor).toBe(update.newEvents.at(-1)!.cursor);
+      expect(fromEdge.updates.every((update) => update.newEvents.length <= 100)).toBe(true);
+
+      // And on, live, to the end.
+      const last = advance(upstream, id, 'workflow_succeeded', 2);
+      await resumed.end();
+      await fromEdge.end();
+      expect([...first.eventIds, ...resumed.eventIds]).toEqual([...live, ...away, ...last]);
+      expect(fromEdge.eventIds).toEqual([live[2], ...away, ...last]);
+      expect(resumed.last).toMatchObject({ isFinal: true, endReason: 'EXECUTION_ENDED' });
+      await allStopped(harness);
+    });
+
+    it('gives one final update, then complete, for an execution already terminal', async () => {
+      const { upstream } = harness;
+      putExecution(upstream, 'ex_done', 'workflow_failed', { eventCount: 6 });
+      const watcher = watch(client(), 'ex_done');
+      await watcher.end();
+      expect(watcher.completed).toBe(true);
+      expect(watcher.results).toHaveLength(1);
+      expect(watcher.updates[0]).toMatchObject({ isFinal: true, endReason: 'EXECUTION_ENDED', newEvents: [], execution: { status: 'WORKFLOW_FAILED' } });
+      expect(watcher.updates[0]!.cursor).not.toBeNull();
+      expect(upstream.requestsFor('ex_done')).toHaveLength(1);
+
+      // With a cursor (from `events`): the events after it, in the one final update.
+      const page = await harness.query<{ execution: { events: { edges: Array<{ cursor: string; node: { id: string } }> } } }>(
+        'query ($id: ID!) { execution(id: $id) { events(first: 2) { edges { cursor node { id } } } } }',
+        { id: 'ex_done' },
+      );
+      const second = page.data!.execution.events.edges[1]!.cursor;
+      const fromSecond = watch(client(), 'ex_done', second);
+      await fromSecond.end();
+      expect(fromSecond.results).toHaveLength(1);
+      expect(fromSecond.updates[0]).toMatchObject({ isFinal: true, endReason: 'EXECUTION_ENDED' });
+      expect(fromSecond.eventIds).toEqual(upstream.get('ex_done')!.events.slice(2).map((event) => event.id));
+      await allStopped(harness);
+    });
+
+    it('refuses bad arguments before any upstream call', async () => {
+      const { upstream } = harness;
+      // A real cursor of another execution, and the same cursor edited.
+      putExecution(upstream, 'ex_cursor_source', 'workflow_succeeded');
+      const source = watch(client(), 'ex_cursor_source');
+      await source.end();
+      const foreign = source.updates[0]!.cursor!;
+      putExecution(upstream, 'ex_target', 'workflow_running');
+      const before = upstream.requests.length;
+
+      for (const [id, after] of [
+        ['bad id!', undefined],
+        ['x'.repeat(65), undefined],
+        ['ex_target', foreign],
+        ['ex_target', tampered(foreign)],
+        ['ex_target', foreign.slice(0, -3)],
+        ['ex_target', 'not-a-cursor'],
+      ] as const) {
+        const refused = watch(client(), id, after);
+        await expectRefused(refused, 'BAD_USER_INPUT');
+      }
+      expect(upstream.requests.length - before).toBe(0);
+      expect(harness.instance.live.counts).toEqual({ subscriptions: 0, pollers: 0 });
+    });
+
+    it('ends a watch at LIVE_MAX_WATCH_MS with WATCH_TIME_LIMIT, and resuming from its cursor misses nothing', () =>
+      withHarness({ LIVE_MAX_WATCH_MS: '1000' }, async (own) => {
+        const { upstream } = own;
+        const id = 'ex_long';
+        putExecution(upstream, id, 'workflow_running');
+        const started = performance.now();
+        const first = new Recorder(clients.for(own), { id });
+        await first.received(1);
+        // Appended during the watch: delivered before the limit, or left for the resumed watch (a busy machine may be slow).
+        const during = advance(upstream, id, 'workflow_running', 4);
+        // Ends at the limit (1 s): not before, and not long after (the bound leaves room for a busy machine).
+        await first.end(5_000);
+        expect(performance.now() - started).toBeGreaterThanOrEqual(950);
+        expect(first.completed).toBe(true);
+        const final = first.last!;
+        expect(final).toMatchObject({ isFinal: true, endReason: 'WATCH_TIME_LIMIT', newEvents: [], execution: { status: 'WORKFLOW_RUNNING' } });
+        expect(first.updates.slice(0, -1).every((update) => !update.isFinal)).toBe(true);
+        // The final update's cursor is where the watch stood: after the last event it delivered.
+        const delivered = first.updates.flatMap((update) => update.newEvents);
+        expect(final.cursor).toBe(delivered.length > 0 ? delivered.at(-1)!.cursor : first.updates[0]!.cursor);
+        await allStopped(own);
+
+        const away = advance(upstream, id, 'workflow_waiting', 3);
+        const resumed = new Recorder(clients.for(own), { id, after: final.cursor });
+        await resumed.received(1);
+        const last = advance(upstream, id, 'workflow_succeeded', 1);
+        await resumed.end();
+        expect(resumed.last).toMatchObject({ isFinal: true, endReason: 'EXECUTION_ENDED' });
+        expect([...first.eventIds, ...resumed.eventIds]).toEqual([...during, ...away, ...last]);
+        await allStopped(own);
+      }));
+
+    describe('upstream faults mid-stream', () => {
+      let faulty: Harness;
+      beforeAll(async () => {
+        // A hang is given up after 500 ms, and not retried.
+        faulty = await startLiveHarness(lane, { UPSTREAM_TIMEOUT_MS: '500', UPSTREAM_MAX_ATTEMPTS: '1' });
+      });
+      afterAll(() => faulty.close());
+
+      it.each<[string, Fault]>([
+        ['500s', { kind: 'status', status: 500 }],
+        ['a hang', { kind: 'hang' }],
+      ])('%s: an update carries UPSTREAM_UNAVAILABLE, the stream goes on and recovers', async (name, fault) => {
+        const { upstream } = faulty;
+        const id = `ex_outage_${name === '500s' ? 500 : 'hang'}`;
+        putExecution(upstream, id, 'workflow_running');
+        const watcher = new Recorder(clients.for(faulty), { id });
+        await watcher.received(1);
+        upstream.setFault(id, fault);
+        const during = advance(upstream, id, 'workflow_running', 2);
+        await waitFor(() => watcher.errorCodes.length > 0 || watcher.ended, () => `an outage notice; so far ${watcher.describe()}`, 5_000);
+        const notice = watcher.results.find((result) => result.errors?.length)!;
+        expect(notice.data ?? null).toBeNull();
+        expect(watcher.errorCodes).toEqual(['UPSTREAM_UNAVAILABLE']);
+        expect(watcher.ended).toBe(false);
+
+        upstream.setFault(id, undefined);
+        await watcher.until((update) => update.newEvents.length > 0, 'the update after recovery');
+        const after = advance(upstream, id, 'workflow_succeeded', 1);
+        await watcher.end();
+        expect(watcher.completed).toBe(true);
+        expect(watcher.eventIds).toEqual([...during, ...after]);
+        // Told once per outage.
+        expect(watcher.errorCodes).toEqual(['UPSTREAM_UNAVAILABLE']);
+        expect(watcher.last).toMatchObject({ isFinal: true, endReason: 'EXECUTION_ENDED' });
+        await allStopped(faulty);
+      });
+
+      it.each([
+        [404, 'NOT_FOUND'],
+        [401, 'UNAUTHENTICATED'],
+        [403, 'FORBIDDEN'],
+      ])('a %i after data: one error %s, then complete', async (status, code) => {
+        const { upstream } = faulty;
+        const id = `ex_gone_${status}`;
+        putExecution(upstream, id, 'workflow_running');
+        const watcher = new Recorder(clients.for(faulty), { id });
+        await watcher.received(1);
+        upstream.setFault(id, { kind: 'status', status });
+        await watcher.end();
+        expect(watcher.completed, watcher.describe()).toBe(true);
+        expect(watcher.results).toHaveLength(2);
+        expect(watcher.results[1]!.data ?? null).toBeNull();
+        expect(watcher.errorCodes).toEqual([code]);
+        await allStopped(faulty);
+        const calls = upstream.requestsFor(id).length;
+        await sleep(4 * POLL_MS);
+        expect(upstream.requestsFor(id)).toHaveLength(calls);
+      });
+    });
+
+    describe('bounds', () => {
+      it('LIVE_MAX_SUBSCRIPTIONS_PER_CALLER refuses a caller\'s next watch until one ends', () =>
+        withHarness({ LIVE_MAX_SUBSCRIPTIONS_PER_CALLER: '2' }, async (own) => {
+          putExecution(own.upstream, 'ex_bound', 'workflow_running', { organizationId: 'org_a' });
+          const held = [new Recorder(clients.for(own, AUTH_A), { id: 'ex_bound' }), new Recorder(clients.for(own, AUTH_A), { id: 'ex_bound' })];
+          await waitFor(() => held.every((watcher) => watcher.updates.length >= 1), 'two watches');
+          await expectRefused(new Recorder(clients.for(own, AUTH_A), { id: 'ex_bound' }), 'TOO_MANY_SUBSCRIPTIONS');
+          // Another caller is not bound by A's watches.
+          const other = new Recorder(clients.for(own, AUTH_A2), { id: 'ex_bound' });
+          await other.received(1);
+          expect(other.updates).toHaveLength(1);
+          held[0]!.stop();
+          await waitFor(() => own.instance.live.counts.subscriptions === 2, 'the stopped watch to be released');
+          const again = new Recorder(clients.for(own, AUTH_A), { id: 'ex_bound' });
+          await again.received(1);
+          expect(again.updates).toHaveLength(1);
+        }));
+
+      it('LIVE_MAX_SUBSCRIPTIONS refuses any next watch until one ends', () =>
+        withHarness({ LIVE_MAX_SUBSCRIPTIONS: '2' }, async (own) => {
+          putExecution(own.upstream, 'ex_bound', 'workflow_running', { organizationId: 'org_a' });
+          const held = [new Recorder(clients.for(own, AUTH_A), { id: 'ex_bound' }), new Recorder(clients.for(own, AUTH_A2), { id: 'ex_bound' })];
+          await waitFor(() => held.every((watcher) => watcher.updates.length >= 1), 'two watches');
+          await expectRefused(new Recorder(clients.for(own, AUTH), { id: 'ex_demo_4' }), 'TOO_MANY_SUBSCRIPTIONS');
+          expect(own.upstream.requestsFor('ex_demo_4')).toHaveLength(0);
+          held[1]!.stop();
+          await waitFor(() => own.instance.live.counts.subscriptions === 1, 'the stopped watch to be released');
+          const again = new Recorder(clients.for(own, AUTH), { id: 'ex_demo_4' });
+          await again.received(1);
+          expect(again.updates).toHaveLength(1);
+        }));
+
+      it('LIVE_MAX_POLLERS refuses a watch of one more execution until a poller stops, not more watches of a polled one', () =>
+        withHarness({ LIVE_MAX_POLLERS: '2' }, async (own) => {
+          const held = [new Recorder(clients.for(own), { id: 'ex_demo_3' }), new Recorder(clients.for(own), { id: 'ex_demo_4' })];
+          await waitFor(() => held.every((watcher) => watcher.updates.length >= 1), 'two watches');
+          await expectRefused(new Recorder(clients.for(own), { id: 'ex_demo_5' }), 'TOO_MANY_SUBSCRIPTIONS');
+          expect(own.upstream.requestsFor('ex_demo_5')).toHaveLength(0);
+          // A poller already running takes more watchers.
+          const more = new Recorder(clients.for(own), { id: 'ex_demo_3' });
+          await more.received(1);
+          expect(more.updates).toHaveLength(1);
+          held[1]!.stop();
+          await waitFor(() => own.instance.live.counts.pollers === 1, 'the stopped poller to be released');
+          const again = new Recorder(clients.for(own), { id: 'ex_demo_5' });
+          await again.received(1);
+          expect(again.updates).toHaveLength(1);
+        }));
+    });
+  });
+}
