@@ -62,12 +62,12 @@ export const SETTINGS = {
     shutdownUnreadyMs: setting(
       'SHUTDOWN_UNREADY_MS',
       integer(0, 600_000).default(5_000),
-      'on SIGTERM, how long `/ready` answers 503 while still serving, so load balancers stop sending, before the listener closes',
+      'on SIGTERM (or SIGINT), how long `/ready` answers 503 while everything is still served, so load balancers stop sending, before the listener closes and new connections are refused',
     ),
     shutdownGraceMs: setting(
       'SHUTDOWN_GRACE_MS',
       integer(0, 600_000).default(20_000),
-      'then how long requests in flight may take to finish; live subscriptions end at once with `SHUTTING_DOWN`',
+      'then how long requests in flight may take to finish; what still runs after it is cut (the process exits 0 either way); live subscriptions end at once with `SHUTTING_DOWN`, WebSockets close with 1001',
     ),
     keepAliveTimeoutMs: setting(
       'HTTP_KEEP_ALIVE_TIMEOUT_MS',

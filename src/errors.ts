@@ -22,6 +22,16 @@ export const ErrorCode = {
   UPSTREAM_BAD_RESPONSE: 'UPSTREAM_BAD_RESPONSE',
   /** A live subscription refused because a bound is reached (per connection, per caller, per process). */
   TOO_MANY_SUBSCRIPTIONS: 'TOO_MANY_SUBSCRIPTIONS',
+  /**
+   * The process is draining (SIGTERM): a live subscription gets this as its
+   * last result, then completes, and new ones are refused with it. Subscribe
+   * again with `eventsAfter` set to the last cursor: another replica answers.
+   */
+  SHUTTING_DOWN: 'SHUTTING_DOWN',
+  /** TRUSTED_DOCUMENTS=only: the request's document is not in the persisted-documents manifest (any text, introspection included). */
+  PERSISTED_QUERY_NOT_IN_LIST: 'PERSISTED_QUERY_NOT_IN_LIST',
+  /** TRUSTED_DOCUMENTS=allow or only: no document in the manifest has the hash the request sent (Apollo's code: its clients then send the text). */
+  PERSISTED_QUERY_NOT_FOUND: 'PERSISTED_QUERY_NOT_FOUND',
   /** Anything unexpected, masked: no message, no stack. */
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
@@ -73,6 +83,13 @@ export const unauthenticated = () =>
   gatewayError(
     ErrorCode.UNAUTHENTICATED,
     'Missing Authorization header: send the same `Authorization: Bearer <token>` you would send to the executions API.',
+  );
+
+/** What every live subscription ends with when the process drains, and what refuses new ones then. */
+export const shuttingDown = () =>
+  gatewayError(
+    ErrorCode.SHUTTING_DOWN,
+    'The gateway is shutting down: subscribe again, with `eventsAfter` set to the last `cursor` received, to go on without a gap.',
   );
 
 /** An operation limit passed during validation: a 400 before anything runs. */

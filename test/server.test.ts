@@ -11,7 +11,8 @@ afterEach(() => {
 function start(env: Record<string, string>): { child: ChildProcess; output: () => { stdout: string; stderr: string } } {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: new URL('..', import.meta.url),
-    env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', ...env },
+    // Tests run side by side: a free metrics port each, not the default 9464.
+    env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', METRICS_PORT: '0', ...env },
   });
   children.push(child);
   let stdout = '';

@@ -8,7 +8,9 @@
  *
  * It yields every update until the final one. When the connection drops it
  * waits and subscribes again with `eventsAfter` set to the last update's
- * `cursor`, so no event is missed or repeated. Errors that end a watch
+ * `cursor`, so no event is missed or repeated; so it does when the gateway
+ * ends the stream with SHUTTING_DOWN (it drains; another replica answers
+ * the next subscription). Errors that end a watch
  * (NOT_FOUND, UNAUTHENTICATED, FORBIDDEN, TOO_MANY_SUBSCRIPTIONS, BAD_USER_INPUT)
  * are thrown as WatchError; an update carrying UPSTREAM_UNAVAILABLE is passed to
  * `onOutage` and the watch goes on.
@@ -63,6 +65,8 @@ export async function* watchExecution(endpoint: string, authorization: string, i
         const errors = (result.errors ?? []) as unknown as GraphQLErrorShape[];
         const update = result.data?.executionUpdates;
         if (!update) {
+          // The gateway drains: subscribe again, from the last cursor.
+          if (errors.some((error) => error.extensions?.code === 'SHUTTING_DOWN')) break;
           const outage = errors.find((error) => error.extensions?.code === 'UPSTREAM_UNAVAILABLE');
           if (outage) {
             options.onOutage?.({ message: outage.message, code: outage.extensions?.code });

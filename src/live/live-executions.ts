@@ -9,13 +9,14 @@
  * `MAX_EVENTS_PER_UPDATE` per update (more arrive over several). It ends with
  * a final update when the execution reaches a terminal status or the watch
  * reaches its time limit; with an error when the execution is gone or the
- * token no longer sees it; and at once, silently, when its client leaves.
+ * token no longer sees it; at once, silently, when its client leaves; and
+ * with SHUTTING_DOWN when the process drains (`shutDown`).
  */
 import type { GraphQLError } from 'graphql';
 import { appendedEvents, checkEventCursor, cursorAt, positionAfter, type EventEdge, type EventFilter } from '../domain/event-pages.js';
 import type { Execution } from '../domain/execution.js';
 import { isTerminalStatus, statusOf } from '../domain/execution-status.js';
-import { ErrorCode, gatewayError, unauthenticated } from '../errors.js';
+import { ErrorCode, gatewayError, shuttingDown, unauthenticated } from '../errors.js';
 import type { ExecutionsClient } from '../upstream/executions-client.js';
 import type { CallerIdentity } from '../upstream/shared-executions.js';
 import { Poller, PollSlots, type PollerNews, type PollerSettings, type Watcher } from './poller.js';
@@ -74,6 +75,9 @@ export class LiveExecutions {
   readonly #pollers = new Map<string, Poller>();
   readonly #perCaller = new Map<string, number>();
   readonly #slots: PollSlots;
+  /** Every watch not yet released, so a drain can end them all. */
+  readonly #watches = new Set<Watch>();
+  #shuttingDown = false;
   #subscriptions = 0;
 
   constructor(
@@ -95,6 +99,7 @@ export class LiveExecutions {
    * (TOO_MANY_SUBSCRIPTIONS).
    */
   watch(scope: WatchScope, request: WatchRequest): AsyncIterable<WatchStep> {
+    if (this.#shuttingDown) throw shuttingDown();
     const { caller } = scope;
     if (!caller) throw unauthenticated();
     this.client.assertAllowedId(request.id);
@@ -123,7 +128,24 @@ export class LiveExecutions {
       if (left === 0) this.#perCaller.delete(caller.key);
       else this.#perCaller.set(caller.key, left);
     };
-    return new Watch(poller, scope, request.filter ?? null, after, this.settings.maxWatchMs, released);
+    const watch: Watch = new Watch(poller, scope, request.filter ?? null, after, this.settings.maxWatchMs, () => {
+      this.#watches.delete(watch);
+      released();
+    });
+    this.#watches.add(watch);
+    return watch;
+  }
+
+  /**
+   * The process drains: every watch ends with SHUTTING_DOWN as its last result
+   * (then its stream completes and its poller stops), and watches started from
+   * now on are refused with it. Returns how many watches it ended.
+   */
+  shutDown(): number {
+    this.#shuttingDown = true;
+    const ending = [...this.#watches];
+    for (const watch of ending) watch.tell({ kind: 'failed', error: shuttingDown() });
+    return ending.length;
   }
 
   #admit(callerKey: string, pollerKey: string): void {

@@ -54,7 +54,7 @@ builder.subscriptionType({
     executionUpdates: t.field({
       type: ExecutionUpdateRef,
       description:
-        'Live updates of one execution, pushed when upstream\'s data changes, until it reaches a terminal status (the last update has `isFinal: true`, then the stream completes). The first update comes at once. One upstream poller serves every watch of the same execution by the same caller. Errors: `NOT_FOUND`, `UNAUTHENTICATED`, `FORBIDDEN` end the stream; while upstream fails for a while an update carries `UPSTREAM_UNAVAILABLE` and the stream goes on; `TOO_MANY_SUBSCRIPTIONS` refuses a watch past a bound.',
+        'Live updates of one execution, pushed when upstream\'s data changes, until it reaches a terminal status (the last update has `isFinal: true`, then the stream completes). The first update comes at once. One upstream poller serves every watch of the same execution by the same caller. Errors: `NOT_FOUND`, `UNAUTHENTICATED`, `FORBIDDEN` end the stream; while upstream fails for a while an update carries `UPSTREAM_UNAVAILABLE` and the stream goes on; `TOO_MANY_SUBSCRIPTIONS` refuses a watch past a bound; `SHUTTING_DOWN` ends the stream when the gateway shuts down: subscribe again with `eventsAfter` set to the last `cursor`.',
       args: {
         id: t.arg.id({ required: true, description: 'The execution to watch.' }),
         eventsAfter: t.arg.string({

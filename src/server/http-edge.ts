@@ -11,6 +11,8 @@
  * - Canonical headers: media type case and Accept preference (./media-types.ts).
  * - The request id, assigned here and echoed on every answer, the edge's own
  *   (408, 411, 413, 400 for malformed HTTP) included.
+ * - `/health` and `/ready` (./health.ts), answered here: they never reach a lane.
+ * - Requests in flight are counted (./drain.ts), so a drain knows when they are done.
  * - Then the lane: the fast lane (src/fast-lane/) with the body already read, or
  *   Yoga's own node adapter (./yoga-lane.ts). Anything a lane throws is a masked
  *   500 with a code, never a stack.
@@ -24,6 +26,8 @@ import type { Logger } from '../logger.js';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
 import { requestIdFor } from '../request/request-id.js';
 import { corsHeaders } from '../pipeline/cors.js';
+import type { RequestsInFlight } from './drain.js';
+import type { Health } from './health.js';
 import { acceptInPreferenceOrder, canonicalContentType } from './media-types.js';
 
 export type EdgeSettings = Pick<ServerConfig, 'maxRequestBodyBytes' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs'> & {
@@ -93,7 +97,13 @@ export function checkingIntervalMs(settings: EdgeSettings): number {
   return Math.max(25, Math.min(1_000, Math.floor(Math.min(settings.headersTimeoutMs, settings.requestTimeoutMs) / 10)));
 }
 
-export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logger): Server {
+/** What the edge answers and counts besides the lane's requests. */
+export interface EdgeState {
+  health: Health;
+  requests: RequestsInFlight;
+}
+
+export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logger, state: EdgeState): Server {
   // The response a socket is busy with, so an error on that socket knows whether it may still answer.
   const inFlight = new WeakMap<Duplex, ServerResponse>();
   const waitUntil = (promise: Promise<unknown> | void) => {
@@ -110,6 +120,8 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
     (request: IncomingMessage, response: ServerResponse) => {
       const sent = request.headers['x-request-id'];
       const requestId = requestIdFor(Array.isArray(sent) ? sent[0] : sent);
+      if (state.health.answer(request, response, requestId)) return;
+      state.requests.track(response);
       const declared = request.headers['content-length'];
       if (declared === undefined && request.headers['transfer-encoding'] !== undefined) {
         return refuse(request, response, requestId, settings, { status: 411, code: ErrorCode.BAD_REQUEST, message: 'Send the request body with a Content-Length header.', close: true });

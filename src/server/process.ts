@@ -1,7 +1,15 @@
 /**
  * The process: read configuration, start the demo upstream when no
  * UPSTREAM_URL is set, serve (in WORKERS processes with node:cluster when asked),
- * and shut down gracefully on SIGINT/SIGTERM.
+ * and shut down gracefully on SIGTERM or SIGINT.
+ *
+ * Shutdown: the first signal drains the gateway (./drain.ts) and the process
+ * exits 0 when the drain is done, also when its grace ran out and requests
+ * were cut (its last log line is then a warning counting them). A second
+ * signal during the drain exits at once with code 1. With WORKERS, the
+ * primary tells each worker to drain, never replaces one from then on, and
+ * exits 0 once every worker exited 0 (1 otherwise); a second signal kills the
+ * workers and exits 1.
  */
 import cluster from 'node:cluster';
 import { ConfigError, readConfig, type GatewayConfig } from '../config.js';
@@ -11,10 +19,18 @@ import { LIVE_DEMO_ID, runLiveDemo } from '../demo/live-demo.js';
 import { FastLaneError } from '../fast-lane/index.js';
 import { createLogger, type Logger } from '../logger.js';
 import { EXAMPLE_QUERY } from '../pipeline/graphiql.js';
+import { clusterSource, registrySource, serveMetrics, workerRegistry, type MetricsServer, type MetricsSource } from '../telemetry/metrics-server.js';
+import { startTracing } from '../telemetry/tracing.js';
 import { createInstance } from './instance.js';
 
 /** Set by the primary for its workers, so they know the upstream is the demo one. */
 const DEMO_MARKER = 'EXECUTION_GATEWAY_DEMO_UPSTREAM';
+/**
+ * The primary's word to a worker to drain. A message, not a signal: after
+ * Ctrl-C the terminal has already sent SIGINT to every worker, and a second
+ * signal means "exit at once".
+ */
+const DRAIN_MESSAGE = 'execution-gateway:drain';
 
 function loadConfig(): GatewayConfig {
   try {
@@ -56,10 +72,36 @@ function printDemoBanner(url: string): void {
   );
 }
 
-function onSignals(stop: (signal: string) => Promise<void>): void {
-  const handle = (signal: string) => void stop(signal).then(() => process.exit(0));
-  process.once('SIGINT', () => handle('SIGINT'));
-  process.once('SIGTERM', () => handle('SIGTERM'));
+/**
+ * Runs `stop` on the first SIGTERM or SIGINT (or on the returned function, for
+ * a worker told by its primary), then exits 0; a second signal exits at once
+ * with 1. A failing `stop` exits 1.
+ */
+function onSignals(logger: Logger, stop: (cause: string) => Promise<unknown>): (cause: string) => void {
+  let stopping = false;
+  let signalled = false;
+  const begin = (cause: string) => {
+    if (stopping) return;
+    stopping = true;
+    stop(cause).then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error instanceof Error ? { name: error.name, message: error.message } : String(error) }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) {
+      logger.warn({ signal }, 'second signal during shutdown: exiting at once');
+      process.exit(1);
+    }
+    signalled = true;
+    begin(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return begin;
 }
 
 function publicUrl(config: GatewayConfig, port: number): string {
@@ -83,7 +125,7 @@ async function listenOrExit(config: GatewayConfig, upstreamUrl: string, logger: 
   }
   try {
     const port = await instance.listen(config.server.port, config.server.host);
-    return { port, close: () => instance.close() };
+    return { port, metrics: instance.metrics, drain: (cause: string) => instance.drain({}, cause) };
   } catch (error) {
     const { host, port } = config.server;
     process.stderr.write(`execution-gateway: cannot listen on ${host}:${port}: ${(error as Error).message}. Set PORT to a free port.\n`);
@@ -91,32 +133,105 @@ async function listenOrExit(config: GatewayConfig, upstreamUrl: string, logger: 
   }
 }
 
+/** `/metrics` on its own port with METRICS=port; exits with one line when the port is taken. */
+async function serveMetricsOrExit(config: GatewayConfig, source: MetricsSource, logger: Logger): Promise<MetricsServer> {
+  const { metricsHost, metricsPort } = config.telemetry;
+  try {
+    const server = await serveMetrics(source, metricsPort, metricsHost, logger);
+    logger.info({ url: `http://${metricsHost}:${server.port}/metrics` }, 'metrics listening');
+    return server;
+  } catch (error) {
+    process.stderr.write(
+      `execution-gateway: cannot serve metrics on ${metricsHost}:${metricsPort}: ${(error as Error).message}. Set METRICS_PORT to a free port, or METRICS=api or off.\n`,
+    );
+    process.exit(1);
+  }
+}
+
 async function runSingle(config: GatewayConfig, logger: Logger): Promise<void> {
+  // Before the instance exists, so its spans have a provider to go to.
+  const tracing = startTracing(config.telemetry);
   // Without UPSTREAM_URL the gateway runs on its built-in demo data.
   const demo = config.upstream.url ? undefined : await startDemoUpstream();
   const upstreamUrl = config.upstream.url ?? demo!.url;
   const serving = await listenOrExit(config, upstreamUrl, logger, Boolean(demo));
+  const metrics =
+    config.telemetry.metrics === 'port' && serving.metrics ? await serveMetricsOrExit(config, registrySource(serving.metrics.registry), logger) : undefined;
   const url = publicUrl(config, serving.port);
   logger.info({ url, upstream: demo ? 'demo' : upstreamUrl }, 'execution-gateway listening');
   if (demo) printDemoBanner(url);
-  onSignals(async (signal) => {
-    logger.info({ signal }, 'shutting down');
-    await serving.close();
+  onSignals(logger, async (signal) => {
+    await serving.drain(signal);
+    await metrics?.close();
+    // Flushes the spans still batched.
+    await tracing?.shutdown();
     await demo?.close();
   });
 }
 
+/**
+ * The primary's shutdown: each worker drains (told by DRAIN_MESSAGE) and
+ * exits; none is replaced from the first signal on. Exits 0 once all exited
+ * 0, else 1. A second signal kills the workers and exits 1.
+ */
+function onPrimarySignals(logger: Logger, stopping: () => void, started: () => { demo?: FakeUpstream; metrics?: MetricsServer }): void {
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    const workers = Object.values(cluster.workers ?? {}).filter((worker) => worker !== undefined);
+    if (signalled) {
+      logger.warn({ signal, workers: workers.length }, 'second signal during shutdown: killing the workers and exiting at once');
+      for (const worker of workers) worker.process.kill('SIGKILL');
+      process.exit(1);
+    }
+    signalled = true;
+    stopping();
+    logger.info({ signal, workers: workers.length }, 'shutting down: every worker drains');
+    const exits = workers.map(
+      (worker) =>
+        new Promise<number | null>((resolve) => {
+          worker.once('exit', (code: number | null) => resolve(code));
+          // A worker whose channel is gone is exiting anyway (sending would be an unhandled 'error').
+          const tell = () => worker.isConnected() && worker.send(DRAIN_MESSAGE);
+          tell();
+          // A worker still starting may not have heard it yet; once it listens, it surely does (telling twice is harmless).
+          worker.once('listening', tell);
+        }),
+    );
+    void Promise.all(exits).then(async (codes) => {
+      const { demo, metrics } = started();
+      await metrics?.close();
+      await demo?.close();
+      const failed = codes.filter((code) => code !== 0).length;
+      if (failed > 0) logger.error({ failed }, 'workers stopped; some did not exit cleanly');
+      else logger.info({ workers: codes.length }, 'workers stopped');
+      process.exit(failed > 0 ? 1 : 0);
+    });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
 async function runPrimary(config: GatewayConfig, logger: Logger): Promise<void> {
-  const demo = config.upstream.url ? undefined : await startDemoUpstream();
+  let stopping = false;
+  let demo: FakeUpstream | undefined;
+  let metrics: MetricsServer | undefined;
+  // Before anything starts, so a signal during start-up drains too.
+  onPrimarySignals(
+    logger,
+    () => (stopping = true),
+    () => ({ demo, metrics }),
+  );
+  demo = config.upstream.url ? undefined : await startDemoUpstream();
   const upstreamUrl = config.upstream.url ?? demo!.url;
   const env = { UPSTREAM_URL: upstreamUrl, ...(demo ? { [DEMO_MARKER]: '1' } : {}) };
-  let stopping = false;
   const workers = Array.from({ length: config.server.workers }, () => cluster.fork(env));
   await Promise.all(workers.map((worker) => new Promise((resolve) => worker.once('listening', resolve))));
   const address = await new Promise<number>((resolve) => {
     workers[0]!.send('port?');
     workers[0]!.once('message', (port: number) => resolve(port));
   });
+  // One scrape of the primary answers the workers' sum.
+  if (config.telemetry.metrics === 'port') metrics = await serveMetricsOrExit(config, clusterSource(), logger);
   const url = publicUrl(config, address);
   logger.info({ url, workers: config.server.workers, upstream: demo ? 'demo' : upstreamUrl }, 'execution-gateway listening');
   if (demo) printDemoBanner(url);
@@ -126,24 +241,27 @@ async function runPrimary(config: GatewayConfig, logger: Logger): Promise<void> 
     logger.error({ pid: worker.process.pid, code }, 'worker exited; starting another');
     cluster.fork(env);
   });
-  onSignals(async (signal) => {
-    stopping = true;
-    logger.info({ signal }, 'shutting down workers');
-    await Promise.all(
-      Object.values(cluster.workers ?? {}).map(
-        (worker) => new Promise((resolve) => worker?.once('exit', resolve).kill('SIGTERM')),
-      ),
-    );
-    await demo?.close();
-  });
 }
 
 async function runWorker(config: GatewayConfig, logger: Logger): Promise<void> {
-  const serving = await listenOrExit(config, config.upstream.url!, logger, process.env[DEMO_MARKER] === '1');
-  process.on('message', (message) => {
-    if (message === 'port?') process.send?.(serving.port);
+  let serving: Awaited<ReturnType<typeof listenOrExit>> | undefined;
+  let portAsked = false;
+  const tracing = startTracing(config.telemetry);
+  // A worker told to drain before it listens has nothing to drain.
+  const begin = onSignals(logger, async (cause) => {
+    await serving?.drain(cause);
+    await tracing?.shutdown();
   });
-  onSignals(() => serving.close());
+  process.on('message', (message) => {
+    if (message === 'port?') {
+      if (serving) process.send?.(serving.port);
+      else portAsked = true;
+    }
+    if (message === DRAIN_MESSAGE) begin('primary');
+  });
+  serving = await listenOrExit(config, config.upstream.url!, logger, process.env[DEMO_MARKER] === '1');
+  if (config.telemetry.metrics === 'port' && serving.metrics) workerRegistry(serving.metrics.registry);
+  if (portAsked) process.send?.(serving.port);
 }
 
 /** Runs the gateway as configured by the environment: one process, or a primary and its workers. */

@@ -19,6 +19,12 @@
  * is closed; a message larger than MAX_REQUEST_BODY_BYTES closes the
  * connection (1009). `connectionParams` never reach a log.
  *
+ * When the process drains (./drain.ts), `goingAway` refuses upgrades (503) and
+ * closes each connection with 1001 Going Away once no operation runs on it:
+ * live subscriptions have just ended with SHUTTING_DOWN (their `next` and
+ * `complete` are sent first), queries finish. graphql-ws clients reconnect
+ * after a 1001.
+ *
  * The socket wiring is graphql-ws's `makeServer` with our own ws glue rather
  * than its `useServer`: that one writes socket errors (a client's oversized
  * message among them) to the console with a stack, past the logger and its
@@ -35,6 +41,21 @@ import type { Logger } from '../logger.js';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
 import { requestIdFor } from '../request/request-id.js';
 import { schema } from '../schema/index.js';
+
+/** What the instance holds of the WebSocket side: its connections, for a drain. */
+export interface WebSocketEdge {
+  /** Connections open now. */
+  readonly open: number;
+  /** Refuses upgrades from now on and closes each connection with 1001 once no operation runs on it (at once when none does). */
+  goingAway(): void;
+  /** Resolves once no connection is open. */
+  closed(): Promise<void>;
+  /** Drops every connection at once and stops accepting. */
+  close(): void;
+}
+
+/** Close code and reason of a drain: RFC 6455's "going away", which graphql-ws clients answer by reconnecting. */
+export const GOING_AWAY = { code: 1001, reason: 'Going away: the gateway is shutting down' } as const;
 
 export interface WebSocketSettings {
   /** The GraphQL endpoint's path. */
@@ -107,9 +128,16 @@ async function* eventStreamResults(body: ReadableStream<Uint8Array>): AsyncGener
   }
 }
 
-export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketSettings, logger: Logger): WebSocketServer {
+export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketSettings, logger: Logger): WebSocketEdge {
   const sockets = new WebSocketServer({ noServer: true, maxPayload: settings.maxMessageBytes });
   const subscriptions = new WeakMap<object, { count: number }>();
+  // Messages each connection is handling: a `subscribe` counts until its operation completed.
+  const handling = new Map<WebSocket, number>();
+  let goingAway = false;
+  const whenClosed: Array<() => void> = [];
+  const closeIfIdle = (socket: WebSocket) => {
+    if (goingAway && !handling.get(socket) && socket.readyState === socket.OPEN) socket.close(GOING_AWAY.code, GOING_AWAY.reason);
+  };
 
   /**
    * One operation's results. graphql-ws ends an operation (the client's
@@ -206,6 +234,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
   sockets.options.handleProtocols = handleProtocols;
 
   sockets.on('connection', (socket: WebSocket, request: IncomingMessage) => {
+    handling.set(socket, 0);
     socket.once('error', (error: Error & { code?: string }) => {
       // ws has already closed the connection with the matching code (1009 for a
       // message over the limit, 1002 for a broken frame): the client's doing.
@@ -237,11 +266,15 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
         close: (code, reason) => socket.close(code, reason),
         onMessage: (handle) =>
           socket.on('message', async (data) => {
+            handling.set(socket, (handling.get(socket) ?? 0) + 1);
             try {
               await handle(String(data));
             } catch (error) {
               logger.error({ err: error instanceof Error ? error.message : String(error) }, 'WebSocket message handling failed');
               socket.close(CloseCode.InternalServerError, 'Internal server error');
+            } finally {
+              if (handling.has(socket)) handling.set(socket, handling.get(socket)! - 1);
+              closeIfIdle(socket);
             }
           }),
       },
@@ -250,12 +283,19 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     socket.once('close', (code, reason) => {
       clearInterval(pings);
       clearTimeout(pongWait);
+      handling.delete(socket);
+      if (handling.size === 0) for (const resolve of whenClosed.splice(0)) resolve();
       void closed(code, String(reason));
     });
+    closeIfIdle(socket);
   });
 
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (request.url ?? '').split('?')[0];
+    if (goingAway) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      return;
+    }
     if (path !== settings.path || !originAllowed(request, settings.corsOrigins)) {
       const status = path !== settings.path ? '404 Not Found' : '403 Forbidden';
       socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
@@ -263,5 +303,21 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     }
     sockets.handleUpgrade(request, socket, head, (ws) => sockets.emit('connection', ws, request));
   });
-  return sockets;
+  return {
+    get open() {
+      return handling.size;
+    },
+    goingAway() {
+      goingAway = true;
+      for (const socket of handling.keys()) closeIfIdle(socket);
+    },
+    closed() {
+      return handling.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => whenClosed.push(resolve));
+    },
+    close() {
+      goingAway = true;
+      for (const socket of sockets.clients) socket.terminate();
+      sockets.close();
+    },
+  };
 }

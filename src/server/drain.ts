@@ -1,0 +1,150 @@
+/**
+ * Draining one gateway instance, on SIGTERM (./process.ts), as a timeline:
+ *
+ * 1. At once: `/ready` answers 503 (./health.ts); everything else is still
+ *    served, new connections and subscriptions included, for
+ *    `SHUTDOWN_UNREADY_MS`, so load balancers stop sending before anything is
+ *    refused.
+ * 2. Then the listener closes (new connections are refused) and idle
+ *    keep-alive connections close. Every live subscription ends with a
+ *    SHUTTING_DOWN error, then completes (SSE: `complete` event; WebSocket:
+ *    `next` then `complete`, then the socket closes with 1001 once its
+ *    operations ended); new ones are refused with it. Requests in flight go
+ *    on, for at most `SHUTDOWN_GRACE_MS`; each response says `connection:
+ *    close` when it still can, and its connection closes once it is sent.
+ * 3. When the last request finished, or the grace ran out (whatever remains is
+ *    cut), the upstream pool closes.
+ *
+ * One log line at the start and one at the end, with counts.
+ */
+import type { Server, ServerResponse } from 'node:http';
+import type { LiveExecutions } from '../live/live-executions.js';
+import type { Logger } from '../logger.js';
+import type { Health } from './health.js';
+import type { WebSocketEdge } from './websocket.js';
+
+/**
+ * HTTP requests in flight at the edge, from their arrival until their
+ * response closed (sent, or the client gone); a Server-Sent Events stream is
+ * one until it ends.
+ */
+export class RequestsInFlight {
+  readonly #responses = new Set<ServerResponse>();
+  readonly #idle: Array<() => void> = [];
+  /** Set once the listener closed: connections then close after their response. */
+  #server: Server | undefined;
+  #finishedWhileClosing = 0;
+
+  get count(): number {
+    return this.#responses.size;
+  }
+
+  /** Requests that finished after the listener closed. */
+  get finishedWhileClosing(): number {
+    return this.#finishedWhileClosing;
+  }
+
+  track(response: ServerResponse): void {
+    this.#responses.add(response);
+    if (this.#server) response.setHeader('connection', 'close');
+    response.once('close', () => {
+      this.#responses.delete(response);
+      const server = this.#server;
+      if (server) {
+        this.#finishedWhileClosing++;
+        // A response whose headers went out before the drain (an event stream) could not say `connection: close`:
+        // its connection is idle once the response is done, which node registers after this event.
+        setImmediate(() => server.closeIdleConnections());
+      }
+      if (this.#responses.size === 0) for (const resolve of this.#idle.splice(0)) resolve();
+    });
+  }
+
+  /** The listener of `server` closed: every response not yet started says `connection: close`, and every connection closes once idle. */
+  closing(server: Server): void {
+    this.#server = server;
+    for (const response of this.#responses) if (!response.headersSent) response.setHeader('connection', 'close');
+    server.closeIdleConnections();
+  }
+
+  /** Resolves once no request is in flight. */
+  settled(): Promise<void> {
+    return this.#responses.size === 0 ? Promise.resolve() : new Promise((resolve) => this.#idle.push(resolve));
+  }
+}
+
+export interface DrainTimings {
+  /** SHUTDOWN_UNREADY_MS: how long `/ready` answers 503 while everything is still served. */
+  unreadyMs: number;
+  /** SHUTDOWN_GRACE_MS: then how long requests in flight may take. */
+  graceMs: number;
+}
+
+export interface DrainParts {
+  server: Server;
+  health: Health;
+  requests: RequestsInFlight;
+  webSockets: WebSocketEdge;
+  live: LiveExecutions;
+  /** Closes the upstream pool once what used it is done. */
+  closeUpstream(): Promise<void>;
+  logger: Logger;
+}
+
+/** What a drain did, as its last log line says. */
+export interface DrainReport {
+  /** HTTP requests that finished after the listener closed (event streams included). */
+  requestsFinished: number;
+  /** Live subscriptions ended with SHUTTING_DOWN. */
+  subscriptionsEnded: number;
+  /** HTTP requests still running when the grace ran out, cut. */
+  requestsCut: number;
+  /** WebSocket connections still open when the grace ran out, cut. */
+  webSocketsCut: number;
+  /** From the start of the drain to its end. */
+  durationMs: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Drains as the timeline above says; `cause` (the signal) goes in the first log line. */
+export async function drain(parts: DrainParts, timings: DrainTimings, cause?: string): Promise<DrainReport> {
+  const { server, health, requests, webSockets, live, closeUpstream, logger } = parts;
+  const started = performance.now();
+  health.draining();
+  logger.info(
+    { cause, unreadyMs: timings.unreadyMs, graceMs: timings.graceMs, requestsInFlight: requests.count, subscriptions: live.counts.subscriptions, webSockets: webSockets.open },
+    'draining: /ready answers 503; the listener closes after the unready period, then requests in flight have the grace period',
+  );
+  await sleep(timings.unreadyMs);
+
+  server.close();
+  requests.closing(server);
+  const subscriptionsEnded = live.shutDown();
+  webSockets.goingAway();
+  let graceTimer: NodeJS.Timeout | undefined;
+  const finished = await Promise.race([
+    Promise.all([requests.settled(), webSockets.closed()]).then(() => true),
+    new Promise<false>((resolve) => (graceTimer = setTimeout(() => resolve(false), timings.graceMs))),
+  ]);
+  clearTimeout(graceTimer);
+  const requestsFinished = requests.finishedWhileClosing;
+  const requestsCut = finished ? 0 : requests.count;
+  const webSocketsCut = finished ? 0 : webSockets.open;
+  if (!finished) {
+    // Cut sockets cancel what their requests still wait for upstream (the request's cancellation), so the pool can close.
+    server.closeAllConnections();
+    webSockets.close();
+  }
+  await closeUpstream();
+  const report: DrainReport = {
+    requestsFinished,
+    subscriptionsEnded,
+    requestsCut,
+    webSocketsCut,
+    durationMs: Math.round(performance.now() - started),
+  };
+  if (finished) logger.info(report, 'drained: every request finished');
+  else logger.warn(report, 'drained: the grace period ran out; requests still running were cut');
+  return report;
+}

@@ -1,0 +1,92 @@
+/**
+ * `/health` and `/ready`, answered by the HTTP edge before any lane: cheap, no
+ * auth, no CORS, never cached, GET and HEAD only (405 otherwise).
+ *
+ * - `/health` (liveness) is 200 while the process lives, whatever it is doing:
+ *   restarting a process that drains or waits on upstream would only lose work.
+ * - `/ready` (readiness) is 200 once the gateway can serve (it listens; in demo
+ *   mode its demo upstream already runs) and 503 while it starts or drains
+ *   (./drain.ts). Its body reports the upstream circuit without failing on it:
+ *   an upstream outage is shared by every replica, so failing readiness on it
+ *   would pull them all out of the load balancer at once, and clients would
+ *   get connection errors instead of the coded UPSTREAM_UNAVAILABLE.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { CircuitState } from 'cockatiel';
+import type { ExecutionsClient } from '../upstream/executions-client.js';
+
+export const HEALTH_PATH = '/health';
+export const READY_PATH = '/ready';
+
+/** Where a gateway instance stands: `/ready` is 200 only when it is `ready`. */
+export type Readiness = 'starting' | 'ready' | 'draining';
+
+/** What `/ready` says of upstream. */
+export interface UpstreamHealth {
+  circuit: 'closed' | 'open' | 'half-open' | 'isolated';
+  /** Why the circuit last opened; only while it is not closed. */
+  reason?: string;
+}
+
+const CIRCUITS: Record<CircuitState, UpstreamHealth['circuit']> = {
+  [CircuitState.Closed]: 'closed',
+  [CircuitState.Open]: 'open',
+  [CircuitState.HalfOpen]: 'half-open',
+  [CircuitState.Isolated]: 'isolated',
+};
+
+/** The upstream circuit as the client's policies see it now. */
+export function upstreamHealth(client: ExecutionsClient): UpstreamHealth {
+  const circuit = CIRCUITS[client.policies.breaker.state];
+  const reason = client.policies.judge.reason;
+  return circuit === 'closed' || !reason ? { circuit } : { circuit, reason };
+}
+
+/** One instance's readiness: starting, then ready once it listens, then draining for good. */
+export class Health {
+  #readiness: Readiness = 'starting';
+
+  constructor(private readonly upstream: () => UpstreamHealth) {}
+
+  get readiness(): Readiness {
+    return this.#readiness;
+  }
+
+  /** The instance can serve. A draining instance stays draining. */
+  ready(): void {
+    if (this.#readiness === 'starting') this.#readiness = 'ready';
+  }
+
+  /** The instance drains: `/ready` answers 503 from now on. */
+  draining(): void {
+    this.#readiness = 'draining';
+  }
+
+  /** Answers `/health` and `/ready`; false (nothing sent) for any other path. */
+  answer(request: IncomingMessage, response: ServerResponse, requestId: string): boolean {
+    const url = request.url ?? '';
+    const query = url.indexOf('?');
+    const path = query === -1 ? url : url.slice(0, query);
+    if (path !== HEALTH_PATH && path !== READY_PATH) return false;
+    const headers: Record<string, string | number> = { 'cache-control': 'no-store', 'x-request-id': requestId };
+    // A draining instance keeps no connection open for the next probe: its listener is about to close.
+    if (this.#readiness === 'draining') headers.connection = 'close';
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      // Closing the connection spares reading a body nobody wants.
+      response.writeHead(405, { ...headers, allow: 'GET, HEAD', 'content-length': 0, connection: 'close' });
+      response.end();
+      return true;
+    }
+    let status = 200;
+    let body: string;
+    if (path === HEALTH_PATH) body = JSON.stringify({ status: 'ok' });
+    else {
+      const readiness = this.#readiness;
+      if (readiness !== 'ready') status = 503;
+      body = JSON.stringify({ status: readiness, upstream: this.upstream() });
+    }
+    response.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    response.end(request.method === 'HEAD' ? undefined : body);
+    return true;
+  }
+}

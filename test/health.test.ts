@@ -1,0 +1,171 @@
+/**
+ * `/health` and `/ready` (src/server/health.ts), on each lane: answered by the
+ * HTTP edge before the pipeline (no plugin hook runs, no auth, no CORS, never
+ * cached), GET and HEAD only; `/ready` in each state of an instance
+ * (starting, ready, draining) and reporting an open upstream circuit without
+ * failing on it.
+ */
+import type { AddressInfo } from 'node:net';
+import type { Plugin } from 'graphql-yoga';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readConfig } from '../src/config.js';
+import { createLogger } from '../src/logger.js';
+import { createInstance } from '../src/server/instance.js';
+import { codes, Harness, LANES } from './support/harness.js';
+
+interface Answer {
+  status: number;
+  headers: Headers;
+  text: string;
+}
+
+async function get(harness: Harness, path: string, init: RequestInit = {}): Promise<Answer> {
+  const response = await harness.fetch(path, init);
+  return { status: response.status, headers: response.headers, text: await response.text() };
+}
+
+describe.each(LANES)('%s lane', (lane) => {
+  let harness: Harness;
+  // Counts every request the pipeline sees: /health and /ready must not be among them.
+  const seen: string[] = [];
+  const probe: Plugin = {
+    onRequest({ request }) {
+      seen.push(new URL(request.url).pathname);
+    },
+  };
+
+  beforeAll(async () => {
+    harness = await Harness.start({ lane, plugins: [probe], env: { CORS_ORIGINS: '*' } });
+  });
+  afterAll(() => harness.close());
+
+  it('/health answers 200 {"status":"ok"}, not cached, with a request id, outside the pipeline', async () => {
+    const answer = await get(harness, '/health', { headers: { origin: 'https://app.example' } });
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.text)).toEqual({ status: 'ok' });
+    expect(answer.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(answer.headers.get('cache-control')).toBe('no-store');
+    expect(answer.headers.get('x-request-id')).toMatch(/\S/);
+    // No CORS: probes are not browsers, even with CORS_ORIGINS=*.
+    expect(answer.headers.get('access-control-allow-origin')).toBeNull();
+    expect(seen).toEqual([]);
+  });
+
+  it('/ready answers 200 with the upstream circuit once the instance listens', async () => {
+    const answer = await get(harness, '/ready');
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.text)).toEqual({ status: 'ready', upstream: { circuit: 'closed' } });
+    expect(answer.headers.get('cache-control')).toBe('no-store');
+    // A query string changes nothing (some probes add one).
+    expect((await get(harness, '/ready?probe=1')).status).toBe(200);
+    expect(seen).toEqual([]);
+  });
+
+  it('takes no Authorization and sends nothing upstream', async () => {
+    const before = harness.upstream.requests.length;
+    const answers = await Promise.all(['/health', '/ready'].map((path) => get(harness, path, { headers: { authorization: 'Bearer nope' } })));
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200]);
+    expect(harness.upstream.requests.length).toBe(before);
+  });
+
+  it.each(['/health', '/ready'])('HEAD %s answers the same status and headers, without a body', async (path) => {
+    const answer = await get(harness, path, { method: 'HEAD' });
+    expect(answer.status).toBe(200);
+    expect(answer.text).toBe('');
+    expect(answer.headers.get('cache-control')).toBe('no-store');
+    expect(Number(answer.headers.get('content-length'))).toBeGreaterThan(0);
+  });
+
+  it.each(['POST', 'PUT', 'DELETE', 'OPTIONS'])('%s is refused with 405 and Allow: GET, HEAD', async (method) => {
+    for (const path of ['/health', '/ready']) {
+      const answer = await get(harness, path, { method, ...(method === 'POST' || method === 'PUT' ? { body: '{}' } : {}) });
+      expect(answer.status, `${method} ${path}`).toBe(405);
+      expect(answer.headers.get('allow')).toBe('GET, HEAD');
+      expect(answer.headers.get('cache-control')).toBe('no-store');
+    }
+    expect(seen).toEqual([]);
+  });
+
+  it('leaves the GraphQL path and other paths to the pipeline', async () => {
+    const response = await harness.query('{ execution(id: "ex_demo_4") { id } }');
+    expect(response.data).toEqual({ execution: { id: 'ex_demo_4' } });
+    expect((await get(harness, '/healthz')).status).toBe(404);
+    expect((await get(harness, '/ready/more')).status).toBe(404);
+    expect(seen).toEqual(['/graphql', '/healthz', '/ready/more']);
+    seen.length = 0;
+  });
+});
+
+describe('/ready by state', () => {
+  it('answers 503 {"status":"starting"} before the instance counts as listening, /health 200', async () => {
+    const config = readConfig({ LOG_LEVEL: 'silent' });
+    const instance = createInstance(config, { upstreamUrl: 'http://127.0.0.1:9', logger: createLogger('silent') });
+    // Listening by hand, not through instance.listen(): what the edge answers before the instance says it can serve.
+    await new Promise<void>((resolve) => instance.server.listen(0, '127.0.0.1', resolve));
+    try {
+      const origin = `http://127.0.0.1:${(instance.server.address() as AddressInfo).port}`;
+      const ready = await fetch(`${origin}/ready`);
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toEqual({ status: 'starting', upstream: { circuit: 'closed' } });
+      expect(ready.headers.get('cache-control')).toBe('no-store');
+      expect((await fetch(`${origin}/health`)).status).toBe(200);
+      instance.health.ready();
+      expect((await fetch(`${origin}/ready`)).status).toBe(200);
+    } finally {
+      await instance.close();
+    }
+  });
+
+  it.each(LANES)('answers 503 {"status":"draining"} from the first moment of a drain while the %s lane still serves queries', async (lane) => {
+    const harness = await Harness.start({ lane });
+    try {
+      const drained = harness.instance.drain({ unreadyMs: 400, graceMs: 2_000 });
+      const ready = await get(harness, '/ready');
+      expect(ready.status).toBe(503);
+      expect(JSON.parse(ready.text)).toEqual({ status: 'draining', upstream: { circuit: 'closed' } });
+      expect(ready.headers.get('connection')).toBe('close');
+      expect((await get(harness, '/health')).status).toBe(200);
+      // Still serving during the unready period.
+      expect((await harness.query('{ execution(id: "ex_demo_4") { id } }')).data).toEqual({ execution: { id: 'ex_demo_4' } });
+      await drained;
+      // Draining is for good: ready() does not bring it back.
+      harness.instance.health.ready();
+      expect(harness.instance.health.readiness).toBe('draining');
+    } finally {
+      await harness.close();
+    }
+  });
+
+  it('reports an open circuit, with why, and stays ready (200) while upstream fails for everyone', async () => {
+    const harness = await Harness.start({
+      env: {
+        UPSTREAM_BREAKER_THRESHOLD: '3',
+        UPSTREAM_BREAKER_MIN_IDS: '3',
+        UPSTREAM_BREAKER_MIN_CALLERS: '1',
+        UPSTREAM_BREAKER_HALF_OPEN_MS: '60000',
+        UPSTREAM_MAX_ATTEMPTS: '1',
+      },
+    });
+    try {
+      const failing = ['ex_demo_1', 'ex_demo_2', 'ex_demo_3'];
+      for (const id of failing) harness.upstream.setFault(id, { kind: 'status', status: 503 });
+      for (const id of failing) expect(codes(await harness.query(`{ execution(id: "${id}") { id } }`))).toEqual(['UPSTREAM_UNAVAILABLE']);
+      // The circuit is open for real: a healthy id now fails fast, with no upstream call.
+      const calls = harness.upstream.requestsFor('ex_demo_4').length;
+      expect(codes(await harness.query('{ execution(id: "ex_demo_4") { id } }'))).toEqual(['UPSTREAM_UNAVAILABLE']);
+      expect(harness.upstream.requestsFor('ex_demo_4')).toHaveLength(calls);
+
+      const ready = await get(harness, '/ready');
+      expect(ready.status).toBe(200);
+      expect(JSON.parse(ready.text)).toEqual({
+        status: 'ready',
+        upstream: { circuit: 'open', reason: expect.stringMatching(/^3 of 3 \(caller, id\) pairs failing/) },
+      });
+      // The reason carries counts, never a token.
+      expect(ready.text).not.toContain('demo-token');
+      expect((await get(harness, '/health')).status).toBe(200);
+    } finally {
+      await harness.close();
+    }
+  });
+});

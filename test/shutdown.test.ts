@@ -1,0 +1,553 @@
+/**
+ * The drain (src/server/drain.ts) and the shutdown on SIGTERM
+ * (src/server/process.ts), as README "Health, readiness and drain" states it:
+ *
+ * 1. `/ready` answers 503 at once while everything is still served, for
+ *    SHUTDOWN_UNREADY_MS;
+ * 2. then the listener closes (new connections refused), idle keep-alive
+ *    connections close, every live subscription ends with SHUTTING_DOWN then
+ *    completes (WebSocket: then closes with 1001), new subscriptions are
+ *    refused with it, and requests in flight finish within SHUTDOWN_GRACE_MS
+ *    (what outlives it is cut);
+ * 3. the upstream pool closes and the process exits 0.
+ *
+ * In-process suites drive `instance.drain()` on each lane; the process suites
+ * spawn `src/main.ts` (one process, and WORKERS=2) and send real signals.
+ * The upstream is always the fake REST server on a loopback port.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { Agent, request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
+import type { ExecutionResult } from 'graphql';
+import { createClient as createSseClient } from 'graphql-sse';
+import { createClient as createWsClient } from 'graphql-ws';
+import { WebSocket } from 'ws';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { watchExecution, type ExecutionUpdate } from '../src/client/index.js';
+import { demoExecutions, DEMO_TOKEN } from '../src/demo/demo-data.js';
+import { FakeUpstream } from '../src/demo/fake-upstream.js';
+import { createLogger } from '../src/logger.js';
+import { createInstance, type GatewayInstance } from '../src/server/instance.js';
+import { AUTH, Harness, LANES, type LaneName } from './support/harness.js';
+import { advance, liveEnv, putExecution, sleep, startLiveHarness, type SubscribingClient, waitFor } from './support/live.js';
+
+const STATUS_QUERY = (id: string) => `{ execution(id: "${id}") { id status } }`;
+const WATCH = /* GraphQL */ `
+  subscription Watch($id: ID!) {
+    executionUpdates(id: $id) { isFinal cursor execution { id status } }
+  }
+`;
+
+/** Everything one operation received over either transport, and how it ended. */
+class Recorder {
+  readonly results: ExecutionResult[] = [];
+  completed = false;
+  failure: unknown;
+
+  constructor(client: SubscribingClient, variables: Record<string, unknown>, query: string = WATCH) {
+    client.subscribe(
+      { query, variables },
+      {
+        next: (result) => this.results.push(result as ExecutionResult),
+        error: (error) => (this.failure = error ?? new Error('the subscription failed')),
+        complete: () => (this.completed = true),
+      },
+    );
+  }
+
+  /** Results carrying an update. */
+  get updates(): unknown[] {
+    return this.results.flatMap((result) => (result.data ? [result.data] : []));
+  }
+
+  get errorCodes(): unknown[] {
+    return this.results.flatMap((result) => (result.errors ?? []).map((error) => error.extensions?.code));
+  }
+
+  get ended(): boolean {
+    return this.completed || this.failure !== undefined;
+  }
+
+  text(): string {
+    return JSON.stringify({ completed: this.completed, failure: this.failure === undefined ? undefined : String(this.failure), results: this.results });
+  }
+
+  end(timeoutMs = 10_000): Promise<void> {
+    return waitFor(() => this.ended, () => `the operation to end; so far ${this.text()}`, timeoutMs);
+  }
+
+  received(count: number, timeoutMs = 10_000): Promise<void> {
+    return waitFor(() => this.results.length >= count, () => `${count} results; so far ${this.text()}`, timeoutMs);
+  }
+}
+
+/** A graphql-sse client (distinct connections, no retries) for `url`. */
+function sseClient(url: string): SubscribingClient {
+  return createSseClient({ url, headers: { authorization: AUTH }, retryAttempts: 0 }) as unknown as SubscribingClient;
+}
+
+/** A graphql-ws client for `url` that records how its socket closed. */
+function wsClient(url: string): SubscribingClient & { closes: Array<{ code: number; reason: string }> } {
+  const closes: Array<{ code: number; reason: string }> = [];
+  const client = createWsClient({
+    url: url.replace(/^http/, 'ws'),
+    webSocketImpl: WebSocket,
+    connectionParams: { authorization: AUTH },
+    // Not lazy: the client would close the socket itself (1000) once its last operation completed; only the gateway closes it here.
+    lazy: false,
+    retryAttempts: 0,
+    shouldRetry: () => false,
+    // The close is recorded below; graphql-ws would also print it (its default is console.error).
+    onNonLazyError: () => {},
+    on: { closed: (event) => closes.push({ code: (event as { code: number }).code, reason: String((event as { reason: unknown }).reason) }) },
+  }) as unknown as SubscribingClient;
+  return Object.assign(client, { closes });
+}
+
+/** POSTs a query with fetch; resolves with status, headers and body, or with the error when the connection was cut. */
+async function post(url: string, query: string): Promise<{ status: number; connection: string | null; body: ExecutionResult } | { error: unknown }> {
+  try {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: AUTH },
+      body: JSON.stringify({ query }),
+    });
+    return { status: response.status, connection: response.headers.get('connection'), body: (await response.json()) as ExecutionResult };
+  } catch (error) {
+    return { error };
+  }
+}
+
+/** Whether a new TCP connection to `port` is accepted (true) or refused (false). */
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** Checks the async `condition` every 20 ms until it holds; fails naming `what` after `timeoutMs`. */
+async function eventually(condition: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await condition())) {
+    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+/** The state `/ready` reports, by status. */
+async function readiness(origin: string): Promise<{ status: number; body: { status: string } }> {
+  const response = await fetch(`${origin}/ready`, { headers: { connection: 'close' } });
+  return { status: response.status, body: (await response.json()) as { status: string } };
+}
+
+/** The last result a subscription received ended it with SHUTTING_DOWN, then it completed. */
+function expectEndedByShutdown(watcher: Recorder): void {
+  expect(watcher.completed, watcher.text()).toBe(true);
+  expect(watcher.failure).toBeUndefined();
+  expect(watcher.updates.length).toBeGreaterThanOrEqual(1);
+  const last = watcher.results.at(-1)!;
+  expect(last.data ?? null).toBeNull();
+  expect(last.errors?.map((error) => error.extensions?.code)).toEqual(['SHUTTING_DOWN']);
+  expect(last.errors?.[0]?.message).toMatch(/shutting down.*eventsAfter/);
+}
+
+describe.each(LANES)('drain on the %s lane', (lane) => {
+  let harness: Harness;
+  const clients: SubscribingClient[] = [];
+  const track = <T extends SubscribingClient>(client: T): T => {
+    clients.push(client);
+    return client;
+  };
+
+  beforeAll(async () => {
+    harness = await startLiveHarness(lane);
+  });
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((client) => client.dispose()));
+  });
+  afterAll(() => harness?.close());
+
+  it('keeps serving while unready, then refuses connections, ends SSE and WebSocket subscriptions with SHUTTING_DOWN and lets the query in flight finish', async () => {
+    const { upstream, url } = harness;
+    const port = Number(new URL(url).port);
+    putExecution(upstream, 'ex_drain_sse', 'workflow_running');
+    putExecution(upstream, 'ex_drain_ws', 'workflow_running');
+    const overSse = new Recorder(track(sseClient(url)), { id: 'ex_drain_sse' });
+    const socket = track(wsClient(url));
+    const overWs = new Recorder(socket, { id: 'ex_drain_ws' });
+    await waitFor(() => overSse.updates.length >= 1 && overWs.updates.length >= 1, 'the first update of both watches');
+    // Held by a slow upstream past the unready period, well within the grace.
+    upstream.setFault('ex_demo_6', { kind: 'slow', ms: 1_500 });
+    const inFlight = post(url, STATUS_QUERY('ex_demo_6'));
+    await waitFor(() => upstream.requestsFor('ex_demo_6').length === 1, 'the query to reach upstream');
+
+    const started = performance.now();
+    const drained = harness.instance.drain({ unreadyMs: 1_000, graceMs: 5_000 });
+    // 1. Unready: /ready is 503, everything else still served, new connections and subscriptions included.
+    expect(await readiness(harness.origin)).toEqual({ status: 503, body: expect.objectContaining({ status: 'draining' }) });
+    expect((await post(url, STATUS_QUERY('ex_demo_4'))) as { body: unknown }).toMatchObject({ body: { data: { execution: { id: 'ex_demo_4' } } } });
+    const lateWatcher = new Recorder(track(sseClient(url)), { id: 'ex_demo_4' });
+    await lateWatcher.received(1);
+    expect(lateWatcher.updates).toHaveLength(1);
+    expect(overSse.ended || overWs.ended).toBe(false);
+    expect(await accepts(port)).toBe(true);
+
+    // 2. The listener closes: subscriptions end with SHUTTING_DOWN, then complete.
+    await Promise.all([overSse.end(), overWs.end(), lateWatcher.end()]);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(1_000 - 5);
+    for (const watcher of [overSse, overWs, lateWatcher]) expectEndedByShutdown(watcher);
+    // The WebSocket closes with 1001 Going Away once its operations ended.
+    await waitFor(() => socket.closes.length > 0, 'the WebSocket to close');
+    expect(socket.closes).toEqual([{ code: 1001, reason: 'Going away: the gateway is shutting down' }]);
+    expect(await accepts(port)).toBe(false);
+
+    // The query in flight finishes with its data, and says its connection closes.
+    const answer = await inFlight;
+    expect(answer).toMatchObject({ status: 200, body: { data: { execution: { id: 'ex_demo_6', status: 'WORKFLOW_SUCCEEDED' } } } });
+    expect((answer as { connection: string | null }).connection).toBe('close');
+
+    // 3. Done: counts in the report and in the two log lines.
+    const report = await drained;
+    expect(report).toMatchObject({ subscriptionsEnded: 3, requestsCut: 0, webSocketsCut: 0 });
+    // The query and the two event streams.
+    expect(report.requestsFinished).toBe(3);
+    expect(harness.instance.live.counts).toEqual({ subscriptions: 0, pollers: 0 });
+    const start = harness.logs.find((line) => String(line.msg).startsWith('draining'));
+    // The query and the SSE stream over HTTP; the WebSocket's operation is counted as a subscription and a socket.
+    expect(start).toMatchObject({ unreadyMs: 1_000, graceMs: 5_000, requestsInFlight: 2, subscriptions: 2, webSockets: 1 });
+    const end = harness.logs.find((line) => String(line.msg).startsWith('drained'));
+    expect(end).toMatchObject({ level: 30, msg: 'drained: every request finished', subscriptionsEnded: 3, requestsFinished: 3, requestsCut: 0 });
+    expect(harness.rawLogs).not.toContain(DEMO_TOKEN);
+  });
+});
+
+describe.each(LANES)('drain details on the %s lane', (lane) => {
+  const started: Harness[] = [];
+  const clients: SubscribingClient[] = [];
+  const start = async (env: Record<string, string> = {}) => {
+    const harness = await startLiveHarness(lane, env);
+    started.push(harness);
+    return harness;
+  };
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((client) => client.dispose()));
+    await Promise.all(started.splice(0).map((harness) => harness.close()));
+  });
+
+  it('closes idle keep-alive connections when the listener closes, and a busy one after its response', async () => {
+    const harness = await start();
+    const agent = new Agent({ keepAlive: true, maxSockets: 2 });
+    const send = (query: string) =>
+      new Promise<{ socket: import('node:net').Socket; connection: string | undefined; body: string }>((resolve, reject) => {
+        const body = JSON.stringify({ query });
+        const outgoing = httpRequest(harness.url, { method: 'POST', agent, headers: { 'content-type': 'application/json', authorization: AUTH, 'content-length': Buffer.byteLength(body) } }, (response) => {
+          // Taken now: the agent detaches it from the response once the body is read.
+          const { socket } = response;
+          let text = '';
+          response.on('data', (chunk) => (text += chunk));
+          response.on('end', () => resolve({ socket, connection: response.headers.connection, body: text }));
+        });
+        outgoing.on('error', reject);
+        outgoing.end(body);
+      });
+    try {
+      harness.upstream.setFault('ex_demo_7', { kind: 'slow', ms: 700 });
+      // Two keep-alive connections: one idle when the listener closes, one busy with a slow query.
+      const [idle] = await Promise.all([send(STATUS_QUERY('ex_demo_4')), send(STATUS_QUERY('ex_demo_5'))]);
+      expect(idle.connection).toBe('keep-alive');
+      const idleClosed = once(idle.socket, 'close');
+      const busy = send(STATUS_QUERY('ex_demo_7'));
+      await waitFor(() => harness.upstream.requestsFor('ex_demo_7').length === 1, 'the slow query to reach upstream');
+      const drained = harness.instance.drain({ unreadyMs: 100, graceMs: 5_000 });
+      await idleClosed;
+      const answer = await busy;
+      expect(JSON.parse(answer.body)).toMatchObject({ data: { execution: { id: 'ex_demo_7' } } });
+      expect(answer.connection).toBe('close');
+      await drained;
+      expect(answer.socket.destroyed || (await once(answer.socket, 'close'), true)).toBe(true);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('refuses a new subscription with SHUTTING_DOWN during the grace; the WebSocket closes with 1001 once its query finished', async () => {
+    const harness = await start();
+    putExecution(harness.upstream, 'ex_slow_ws', 'workflow_failed');
+    harness.upstream.setFault('ex_slow_ws', { kind: 'slow', ms: 800 });
+    const socket = wsClient(harness.url);
+    clients.push(socket);
+    const query = new Recorder(socket, {}, STATUS_QUERY('ex_slow_ws'));
+    await waitFor(() => harness.upstream.requestsFor('ex_slow_ws').length === 1, 'the query to reach upstream');
+    const drained = harness.instance.drain({ unreadyMs: 50, graceMs: 5_000 });
+    await waitFor(() => harness.instance.health.readiness === 'draining', 'the drain to start');
+    await sleep(150);
+    const late = new Recorder(socket, { id: 'ex_demo_4' });
+    await late.end();
+    expect(late.completed).toBe(true);
+    expect(late.results).toHaveLength(1);
+    expect(late.errorCodes).toEqual(['SHUTTING_DOWN']);
+    // No upstream call for a refused watch.
+    expect(harness.upstream.requestsFor('ex_demo_4')).toHaveLength(0);
+    expect(socket.closes).toEqual([]);
+    await query.end();
+    expect(query.results).toEqual([{ data: { execution: { id: 'ex_slow_ws', status: 'WORKFLOW_FAILED' } }, extensions: expect.anything() }]);
+    await waitFor(() => socket.closes.length > 0, 'the WebSocket to close');
+    expect(socket.closes[0]!.code).toBe(1001);
+    expect(await drained).toMatchObject({ requestsCut: 0, webSocketsCut: 0 });
+  });
+
+  it('cuts what outlives SHUTDOWN_GRACE_MS, cancels its upstream call, closes the pool and reports it', async () => {
+    const harness = await start();
+    harness.upstream.setFault('ex_demo_3', { kind: 'hang' });
+    const hanging = post(harness.url, STATUS_QUERY('ex_demo_3'));
+    await waitFor(() => harness.upstream.inFlight === 1, 'the query to hang upstream');
+    const began = performance.now();
+    const report = await harness.instance.drain({ unreadyMs: 50, graceMs: 300 });
+    const took = performance.now() - began;
+    expect(report).toMatchObject({ requestsCut: 1, requestsFinished: 0, webSocketsCut: 0 });
+    expect(took).toBeGreaterThanOrEqual(350 - 5);
+    expect(took).toBeLessThan(3_000);
+    expect(await hanging).toHaveProperty('error');
+    // The cut request's upstream call was cancelled, so the pool could close.
+    await waitFor(() => harness.upstream.inFlight === 0, 'the upstream call to be cancelled');
+    const end = harness.logs.find((line) => String(line.msg).startsWith('drained'));
+    expect(end).toMatchObject({ level: 40, requestsCut: 1 });
+  });
+});
+
+describe('the typed watch across a drain', () => {
+  let first: Harness | undefined;
+  let second: GatewayInstance | undefined;
+  afterEach(async () => {
+    await first?.close();
+    await second?.close();
+  });
+
+  it('subscribes again after SHUTTING_DOWN, from its last cursor, and misses nothing', async () => {
+    first = await startLiveHarness('fast');
+    const { upstream } = first;
+    const port = Number(new URL(first.url).port);
+    putExecution(upstream, 'ex_across', 'workflow_running', { eventCount: 2 });
+    const seen: ExecutionUpdate[] = [];
+    const watching = (async () => {
+      for await (const update of watchExecution(first!.url, AUTH, 'ex_across', { retryDelayMs: 50 })) seen.push(update);
+    })();
+    await waitFor(() => seen.length >= 1, 'the first update');
+    const before = advance(upstream, 'ex_across', 'workflow_running', 2);
+    await waitFor(() => seen.flatMap((update) => update.newEvents).length >= 2, 'the events appended before the drain');
+    // The stream ended with SHUTTING_DOWN, not cut at the end of the grace.
+    expect(await first.instance.drain({ unreadyMs: 0, graceMs: 2_000 })).toMatchObject({ subscriptionsEnded: 1, requestsCut: 0 });
+    // Appended while no gateway serves; the replacement takes the same port.
+    const during = advance(upstream, 'ex_across', 'workflow_running', 3);
+    second = createInstance(first.config, { upstreamUrl: upstream.url, logger: createLogger('silent') });
+    await second.listen(port, '127.0.0.1');
+    const after = advance(upstream, 'ex_across', 'workflow_succeeded', 1);
+    await Promise.race([watching, sleep(10_000).then(() => Promise.reject(new Error(`the watch did not end; seen ${JSON.stringify(seen)}`)))]);
+    expect(seen.flatMap((update) => update.newEvents.map((edge) => edge.node.id))).toEqual([...before, ...during, ...after]);
+    expect(seen.at(-1)).toMatchObject({ isFinal: true, endReason: 'EXECUTION_ENDED' });
+  });
+});
+
+/* ---------------------------------------------------------------------------
+ * Real processes: `node --import tsx src/main.ts`, real signals.
+ * ------------------------------------------------------------------------- */
+
+const UNREADY_MS = 800;
+const GRACE_MS = 6_000;
+const SLOW_MS = 2_000;
+
+interface Gateway {
+  child: ChildProcess;
+  url: string;
+  origin: string;
+  port: number;
+  lines(): Array<Record<string, unknown> & { msg?: string; pid?: number }>;
+  stdout(): string;
+  stderr(): string;
+  exited: Promise<[code: number | null, signal: NodeJS.Signals | null]>;
+}
+
+const children: ChildProcess[] = [];
+
+async function spawnGateway(upstream: FakeUpstream, env: Record<string, string>): Promise<Gateway> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: new URL('..', import.meta.url),
+    env: {
+      PATH: process.env.PATH,
+      UPSTREAM_URL: upstream.url,
+      PORT: '0',
+      METRICS_PORT: '0',
+      LOG_LEVEL: 'info',
+      SHUTDOWN_UNREADY_MS: String(UNREADY_MS),
+      SHUTDOWN_GRACE_MS: String(GRACE_MS),
+      UPSTREAM_TIMEOUT_MS: '10000',
+      ...liveEnv(),
+      ...env,
+    },
+  });
+  children.push(child);
+  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk) => (stdout += chunk));
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  const lines = () =>
+    stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown> & { msg?: string; pid?: number });
+  await waitFor(() => lines().some((line) => line.msg === 'execution-gateway listening') || child.exitCode !== null, () => `the gateway to listen; stdout ${stdout} stderr ${stderr}`, 40_000);
+  const url = String(lines().find((line) => line.msg === 'execution-gateway listening')!.url);
+  const origin = new URL(url).origin;
+  return { child, url, origin, port: Number(new URL(url).port), lines, stdout: () => stdout, stderr: () => stderr, exited };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * SIGTERM with a query in flight (held by a slow upstream), an open SSE
+ * subscription and an open WebSocket, checked against the timeline; returns
+ * the gateway after it exited.
+ */
+async function drainUnderLoad(upstream: FakeUpstream, gateway: Gateway, tag: string): Promise<{ code: number | null; sinceSignal: number }> {
+  const { url, origin, port } = gateway;
+  putExecution(upstream, `ex_${tag}_sse`, 'workflow_running');
+  putExecution(upstream, `ex_${tag}_ws`, 'workflow_running');
+  const sse = sseClient(url);
+  const socket = wsClient(url);
+  try {
+    const overSse = new Recorder(sse, { id: `ex_${tag}_sse` });
+    const overWs = new Recorder(socket, { id: `ex_${tag}_ws` });
+    await waitFor(() => overSse.updates.length >= 1 && overWs.updates.length >= 1, () => `the first updates; ${overSse.text()} ${overWs.text()}`);
+    upstream.setFault(`ex_${tag}_slow`, { kind: 'slow', ms: SLOW_MS });
+    putExecution(upstream, `ex_${tag}_slow`, 'workflow_succeeded');
+    const inFlight = post(url, STATUS_QUERY(`ex_${tag}_slow`));
+    await waitFor(() => upstream.requestsFor(`ex_${tag}_slow`).length === 1, 'the query to reach upstream');
+    expect((await readiness(origin)).status).toBe(200);
+
+    const signalled = performance.now();
+    gateway.child.kill('SIGTERM');
+    // /ready turns 503 while the gateway still serves.
+    await waitFor(() => gateway.lines().filter((line) => String(line.msg).startsWith('draining')).length >= 1, 'the drain to start');
+    const unready = await readiness(origin);
+    expect(unready).toEqual({ status: 503, body: expect.objectContaining({ status: 'draining' }) });
+    expect(await post(url, STATUS_QUERY('ex_demo_4'))).toMatchObject({ status: 200, body: { data: { execution: { id: 'ex_demo_4' } } } });
+    expect(overSse.ended || overWs.ended).toBe(false);
+
+    // After the unready period: new connections refused, subscriptions ended with SHUTTING_DOWN.
+    await eventually(async () => !(await accepts(port)), 'new connections to be refused', UNREADY_MS + 5_000);
+    await Promise.all([overSse.end(), overWs.end()]);
+    expect(performance.now() - signalled).toBeGreaterThanOrEqual(UNREADY_MS - 5);
+    expectEndedByShutdown(overSse);
+    expectEndedByShutdown(overWs);
+    await waitFor(() => socket.closes.length > 0, 'the WebSocket to close');
+    expect(socket.closes[0]!.code).toBe(1001);
+
+    // The query in flight completes with its data.
+    const answer = await inFlight;
+    expect(answer).toMatchObject({ status: 200, body: { data: { execution: { id: `ex_${tag}_slow`, status: 'WORKFLOW_SUCCEEDED' } } } });
+    // It was still in flight when the listener closed.
+    expect(performance.now() - signalled).toBeGreaterThanOrEqual(UNREADY_MS);
+
+    const [code] = await gateway.exited;
+    return { code, sinceSignal: performance.now() - signalled };
+  } finally {
+    await sse.dispose();
+    await socket.dispose();
+  }
+}
+
+// Each test starts real processes through tsx: slow on a busy 2-core machine.
+describe('SIGTERM to the process', { timeout: 90_000 }, () => {
+  let upstream: FakeUpstream;
+  beforeAll(async () => {
+    upstream = await FakeUpstream.start({ executions: demoExecutions() });
+  });
+  afterEach(() => {
+    for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  afterAll(() => upstream?.close());
+
+  it.each<[LaneName]>([['fast'], ['full']])('drains on the %s lane and exits 0 with its two log lines and nothing else', async (lane) => {
+    const gateway = await spawnGateway(upstream, { FAST_LANE: String(lane === 'fast') });
+    const { code, sinceSignal } = await drainUnderLoad(upstream, gateway, `single_${lane}`);
+    expect(code).toBe(0);
+    expect(sinceSignal).toBeLessThan(GRACE_MS);
+    expect(gateway.stderr()).toBe('');
+    // Every line is pino's JSON (lines() parses each); besides the access log, the lifecycle is three lines.
+    const lifecycle = gateway.lines().filter((line) => /^(execution-gateway|draining|drained|shutting)/.test(String(line.msg)));
+    expect(lifecycle.map((line) => line.msg)).toEqual(['execution-gateway listening', expect.stringMatching(/^draining:/), 'drained: every request finished']);
+    expect(lifecycle[1]).toMatchObject({ level: 30, cause: 'SIGTERM', unreadyMs: UNREADY_MS, graceMs: GRACE_MS, requestsInFlight: 2, subscriptions: 2, webSockets: 1 });
+    // Finished after the listener closed: the query in flight and the SSE stream.
+    expect(lifecycle[2]).toMatchObject({ level: 30, subscriptionsEnded: 2, requestsFinished: 2, requestsCut: 0, webSocketsCut: 0 });
+    expect(gateway.stdout()).not.toContain(DEMO_TOKEN);
+  });
+
+  it('with WORKERS=2: each worker drains, none is replaced, and the primary exits 0', async () => {
+    const gateway = await spawnGateway(upstream, { WORKERS: '2' });
+    const { code } = await drainUnderLoad(upstream, gateway, 'workers');
+    expect(code).toBe(0);
+    expect(gateway.stderr()).toBe('');
+    const lines = gateway.lines();
+    const primary = gateway.child.pid;
+    const drains = lines.filter((line) => String(line.msg).startsWith('draining'));
+    const drained = lines.filter((line) => String(line.msg).startsWith('drained'));
+    // Both workers drained, each once, and none of them is the primary.
+    const workers = [...new Set(drains.map((line) => line.pid))];
+    expect(workers).toHaveLength(2);
+    expect(workers).not.toContain(primary);
+    expect(drained.map((line) => line.pid).sort()).toEqual([...workers].sort());
+    expect(drained.every((line) => line.requestsCut === 0)).toBe(true);
+    // The subscriptions ended across the workers add up.
+    expect(drained.reduce((sum, line) => sum + Number(line.subscriptionsEnded), 0)).toBe(2);
+    expect(lines.find((line) => String(line.msg).startsWith('shutting down'))).toMatchObject({ pid: primary, signal: 'SIGTERM', workers: 2 });
+    expect(lines.find((line) => line.msg === 'workers stopped')).toMatchObject({ pid: primary, level: 30, workers: 2 });
+    expect(lines.some((line) => String(line.msg).includes('starting another'))).toBe(false);
+    for (const pid of workers) expect(alive(Number(pid))).toBe(false);
+  });
+
+  it('cuts a request that outlives SHUTDOWN_GRACE_MS and still exits 0, with a warning', async () => {
+    const gateway = await spawnGateway(upstream, { SHUTDOWN_UNREADY_MS: '100', SHUTDOWN_GRACE_MS: '500' });
+    upstream.setFault('ex_demo_2', { kind: 'hang' });
+    const hanging = post(gateway.url, STATUS_QUERY('ex_demo_2'));
+    await waitFor(() => upstream.requestsFor('ex_demo_2').length >= 1, 'the query to reach upstream');
+    const signalled = performance.now();
+    gateway.child.kill('SIGTERM');
+    const [code] = await gateway.exited;
+    const took = performance.now() - signalled;
+    expect(code).toBe(0);
+    expect(took).toBeGreaterThanOrEqual(600 - 5);
+    expect(took).toBeLessThan(5_000);
+    expect(await hanging).toHaveProperty('error');
+    expect(gateway.stderr()).toBe('');
+    expect(gateway.lines().find((line) => String(line.msg).startsWith('drained'))).toMatchObject({ level: 40, msg: expect.stringMatching(/grace period ran out/), requestsCut: 1 });
+    upstream.setFault('ex_demo_2', undefined);
+  });
+
+  it('exits at once with code 1 on a second signal during the drain', async () => {
+    const gateway = await spawnGateway(upstream, { SHUTDOWN_UNREADY_MS: '30000' });
+    gateway.child.kill('SIGTERM');
+    await waitFor(() => gateway.lines().some((line) => String(line.msg).startsWith('draining')), 'the drain to start');
+    const signalled = performance.now();
+    gateway.child.kill('SIGINT');
+    const [code] = await gateway.exited;
+    expect(code).toBe(1);
+    expect(performance.now() - signalled).toBeLessThan(3_000);
+    expect(gateway.lines().find((line) => String(line.msg).startsWith('second signal'))).toMatchObject({ level: 40, msg: 'second signal during shutdown: exiting at once', signal: 'SIGINT' });
+    expect(gateway.lines().some((line) => String(line.msg).startsWith('drained'))).toBe(false);
+    expect(gateway.stderr()).toBe('');
+  });
+});
