@@ -11,10 +11,12 @@
  * (once per outage) while polling goes on.
  */
 import { randomUUID } from 'node:crypto';
-import type { GraphQLError } from 'graphql';
+import { context, SpanStatusCode, trace } from '@opentelemetry/api';
+import { GraphQLError } from 'graphql';
 import type { Execution } from '../domain/execution.js';
 import { isTerminalStatus, statusOf } from '../domain/execution-status.js';
-import { ErrorCode } from '../errors.js';
+import { ErrorCode, errorExtensions, type UpstreamFacts } from '../errors.js';
+import { tracer } from '../telemetry/tracing.js';
 import { Cancellation } from '../upstream/cancellation.js';
 import type { ExecutionsClient } from '../upstream/executions-client.js';
 import type { CallerIdentity } from '../upstream/shared-executions.js';
@@ -141,12 +143,17 @@ export class Poller {
     const cancellation = new Cancellation();
     this.#inFlight = cancellation;
     this.polls++;
+    // A poll serves every subscriber of the execution: a trace of its own, not the first subscriber's.
+    const span = tracer().startSpan('poll execution', { root: true, attributes: { 'execution_gateway.execution_id': this.id } });
     try {
-      const execution = await this.deps.client.getExecution(this.id, { authorization: this.caller.authorization, requestId: `live-${randomUUID()}`, callerKey: this.caller.key }, cancellation);
+      const headers = { authorization: this.caller.authorization, requestId: `live-${randomUUID()}`, callerKey: this.caller.key };
+      const execution = await context.with(trace.setSpan(context.active(), span), () => this.deps.client.getExecution(this.id, headers, cancellation));
       this.#succeeded(execution);
     } catch (error) {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: String((error as GraphQLError).extensions?.code ?? 'error') });
       if (!this.#stopped) this.#failed(error as GraphQLError);
     } finally {
+      span.end();
       slots.give();
       this.#inFlight = undefined;
     }
@@ -183,9 +190,22 @@ export class Poller {
     this.#failingSince ??= now;
     if (!this.#noticeGiven && now - this.#failingSince >= this.deps.settings.outageNoticeMs) {
       this.#noticeGiven = true;
-      this.#tellAll({ kind: 'outage', error });
+      this.#tellAll({ kind: 'outage', error: outageNotice(error) });
     }
     const status = this.#latest ? statusOf(this.#latest) : 'UNKNOWN';
     this.#schedule(nextPollDelay(status, this.#failures, this.deps.settings));
   }
+}
+
+/**
+ * What watchers are told of an outage: UPSTREAM_UNAVAILABLE whatever the last
+ * failure was (a timeout, a 500, an unreadable body), as the README promises
+ * and clients switch on; upstream's facts are kept.
+ */
+function outageNotice(error: GraphQLError): GraphQLError {
+  if (error.extensions?.code === ErrorCode.UPSTREAM_UNAVAILABLE) return error;
+  const { upstreamStatus, upstreamRequestId } = (error.extensions ?? {}) as UpstreamFacts;
+  return new GraphQLError('The executions API has been failing for a while; updates resume when it answers again.', {
+    extensions: errorExtensions(ErrorCode.UPSTREAM_UNAVAILABLE, { upstreamStatus, upstreamRequestId }),
+  });
 }

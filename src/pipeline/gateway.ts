@@ -16,7 +16,7 @@ import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import type { DocumentNode } from 'graphql';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { LRUCache } from 'lru-cache';
-import type { SecurityConfig, UpstreamConfig } from '../config.js';
+import type { SecurityConfig, TelemetryConfig, UpstreamConfig } from '../config.js';
 import { UnknownStatusReporter } from '../domain/execution-status.js';
 import { MASKED_MESSAGE } from '../errors.js';
 import { useCompiledExecution } from '../fast-lane/index.js';
@@ -26,6 +26,9 @@ import { OncePerFieldLog } from '../request/warning-log.js';
 import { schema } from '../schema/index.js';
 import type { LiveExecutions } from '../live/live-executions.js';
 import type { SharedExecutions } from '../upstream/shared-executions.js';
+import type { GatewayMetrics } from '../telemetry/metrics.js';
+import { useOperationSpans } from '../telemetry/operation-spans.js';
+import { useAccessLog } from '../telemetry/access-log.js';
 import { corsPolicy, useVaryOrigin } from './cors.js';
 import { useStableErrorCodes } from './error-codes.js';
 import { useExecutionFinish } from './execution-finish.js';
@@ -33,6 +36,7 @@ import { graphiqlOptions, renderGraphiQL, type GraphiQLSettings } from './graphi
 import { useOperationLimits } from './operation-limits.js';
 import { useRequestErrors } from './request-errors.js';
 import { useRequestId } from './request-id.js';
+import { useTrustedDocuments } from './trusted-documents.js';
 import { useEventStreamHeaders } from './event-stream.js';
 
 /** What the HTTP edge hands Yoga with every request (Yoga's "server context"). */
@@ -53,6 +57,12 @@ export interface GatewayDependencies {
   /** Live watches: the source of subscriptions. */
   live: LiveExecutions;
   logger: Logger;
+  /** Prometheus metrics (src/telemetry/metrics.ts); absent with METRICS=off. */
+  metrics?: GatewayMetrics;
+  /** A server span per operation (src/telemetry/operation-spans.ts); absent when tracing is off. */
+  operationSpans?: { document: boolean };
+  /** ACCESS_LOG and ACCESS_LOG_SAMPLE_PERCENT (src/telemetry/access-log.ts). */
+  accessLog: Pick<TelemetryConfig, 'accessLog' | 'accessLogSamplePercent'>;
   security: SecurityConfig;
   upstream: Pick<UpstreamConfig, 'requestBudgetMs' | 'concurrencyPerRequest'>;
   /** Report each request's upstream cost in `extensions.upstream`. */
@@ -76,7 +86,7 @@ export function createGateway(deps: GatewayDependencies): Gateway {
     concurrencyPerRequest: deps.upstream.concurrencyPerRequest,
     requestBudgetMs: deps.upstream.requestBudgetMs,
     statuses,
-    warningLog: new OncePerFieldLog(deps.logger),
+    warningLog: new OncePerFieldLog(deps.logger, deps.metrics),
     live: deps.live,
   };
   const cors = corsPolicy(deps.security.corsOrigins);
@@ -109,15 +119,22 @@ export function createGateway(deps: GatewayDependencies): Gateway {
       error: (...args) =>
         yogaLogger.error({ err: args.find((arg) => arg instanceof Error) }, args.filter((arg) => !(arg instanceof Error)).map(String).join(' ')),
     },
-    graphiql: graphiqlOptions(deps.graphiql ?? {}),
+    // TRUSTED_DOCUMENTS=only runs persisted documents only: no GraphiQL (./trusted-documents.ts answers its route).
+    graphiql: deps.security.trustedDocuments === 'only' ? false : graphiqlOptions(deps.graphiql ?? {}),
     renderGraphiQL,
     cors: (request) => cors(request),
     plugins: [
       useRequestId(),
+      ...(deps.operationSpans ? [useOperationSpans(deps.operationSpans)] : []),
+      ...(deps.metrics ? [deps.metrics.plugin()] : []),
       useVaryOrigin(deps.security.corsOrigins),
       useEventStreamHeaders(),
       useRequestErrors(),
       useStableErrorCodes(),
+      // After the codes are final, so its lines carry the codes clients see.
+      useAccessLog(deps.logger, deps.accessLog),
+      // Before anything reads the document: a refused one is never parsed, validated or looked up in a cache.
+      ...useTrustedDocuments(deps.security.trustedDocuments),
       // A request carrying Authorization or a JSON content type was preflighted by
       // the browser; anything "simple" must carry the CSRF header instead.
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'authorization'] }),

@@ -85,6 +85,8 @@ export function createContext(source: RequestSource, deps: ContextDependencies):
   const watch = source.res ? new ResponseWatch(source.res) : new SignalWatch(source.request.signal);
   const connection = source.connection;
   const scope = new RequestScope(requestId, caller, watch, { budgetMs: deps.requestBudgetMs }, deps.warningLog, connection && (() => connection.takeSubscription()));
+  const traceparent = source.request.headers.get('traceparent');
+  if (traceparent) scope.traceHeaders = { traceparent, tracestate: source.request.headers.get('tracestate') ?? undefined };
   return {
     scope,
     live: deps.live,

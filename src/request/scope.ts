@@ -7,7 +7,7 @@
 import { hash } from 'node:crypto';
 import { badUserInput, type DataWarning } from '../errors.js';
 import { Cancellation } from '../upstream/cancellation.js';
-import type { UpstreamCost } from '../upstream/shared-executions.js';
+import type { TraceHeaders, UpstreamCost } from '../upstream/shared-executions.js';
 
 /** Distinct executions one GraphQL request may load (also the cap of `executions(ids)`). */
 export const MAX_EXECUTIONS_PER_REQUEST = 100;
@@ -60,6 +60,8 @@ export class RequestScope {
   readonly cost: UpstreamCost = { calls: 0, cacheHits: 0, sharedCalls: 0, timeMs: 0 };
   /** Values served as null or replaced, for `extensions.warnings`; made on the first. */
   warnings: DataWarning[] | undefined;
+  /** The request's `traceparent` (and `tracestate`), when it brought one: forwarded upstream. */
+  traceHeaders: TraceHeaders | undefined = undefined;
   #executions = 0;
   #events = 0;
   #cancellation: Cancellation | undefined;

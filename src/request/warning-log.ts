@@ -13,9 +13,14 @@ const MAX_REMEMBERED = 1_000;
 export class OncePerFieldLog implements WarningLog {
   readonly #seen = new Set<string>();
 
-  constructor(private readonly logger: Logger) {}
+  /** `counter` counts every warning, logged or not (src/telemetry/metrics.ts). */
+  constructor(
+    private readonly logger: Logger,
+    private readonly counter?: { warning(code: string): void },
+  ) {}
 
   observe(field: string, warning: DataWarning): void {
+    this.counter?.warning(warning.code);
     const key = `${field}:${warning.code}`;
     if (this.#seen.has(key) || this.#seen.size >= MAX_REMEMBERED) return;
     this.#seen.add(key);

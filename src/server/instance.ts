@@ -15,6 +15,10 @@ import type { GraphiQLSettings } from '../pipeline/graphiql.js';
 import { createGateway, type Gateway } from '../pipeline/gateway.js';
 import { ExecutionsClient } from '../upstream/executions-client.js';
 import { SharedExecutions } from '../upstream/shared-executions.js';
+import { GatewayMetrics } from '../telemetry/metrics.js';
+import { attemptSpans } from '../telemetry/tracing.js';
+import { drain, RequestsInFlight, type DrainReport, type DrainTimings } from './drain.js';
+import { Health, upstreamHealth } from './health.js';
 import { createHttpEdge } from './http-edge.js';
 import { attachWebSocket } from './websocket.js';
 import { createYogaLane } from './yoga-lane.js';
@@ -35,11 +39,22 @@ export interface GatewayInstance {
   /** Live watches and their pollers. */
   readonly live: LiveExecutions;
   readonly gateway: Gateway;
+  /** Prometheus metrics; undefined with METRICS=off. */
+  readonly metrics: GatewayMetrics | undefined;
   readonly lane: Lane;
   readonly server: Server;
-  /** Listens on host:port (port 0: a free one) and resolves with the port. */
+  /** `/ready`'s state: starting until it listens, then ready, then draining. */
+  readonly health: Health;
+  /** Listens on host:port (port 0: a free one), then counts as ready; resolves with the port. */
   listen(port: number, host: string): Promise<number>;
-  /** Stops accepting connections, closes idle ones and the upstream pool. */
+  /**
+   * The graceful shutdown (./drain.ts): unready for `unreadyMs`, then the
+   * listener closes, subscriptions end with SHUTTING_DOWN and requests in
+   * flight have `graceMs`; then the upstream pool closes. Timings default to
+   * SHUTDOWN_UNREADY_MS and SHUTDOWN_GRACE_MS.
+   */
+  drain(timings?: Partial<DrainTimings>, cause?: string): Promise<DrainReport>;
+  /** At once: drops WebSocket connections, stops accepting connections, closes idle ones and the upstream pool. */
   close(): Promise<void>;
 }
 
@@ -61,7 +76,10 @@ function liveSettings(live: LiveConfig): LiveSettings {
 }
 
 export function createInstance(config: GatewayConfig, options: InstanceOptions): GatewayInstance {
-  const { upstream } = config;
+  const { upstream, telemetry } = config;
+  const metrics = telemetry.metrics === 'off' ? undefined : new GatewayMetrics(telemetry.metrics === 'api');
+  // The tracer provider itself is the process's (startTracing, ./process.ts).
+  const traced = telemetry.otlpEndpoint !== undefined;
   const client = new ExecutionsClient({
     baseUrl: options.upstreamUrl,
     timeoutMs: upstream.timeoutMs,
@@ -82,13 +100,18 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
       maxConcurrent: upstream.maxConcurrent,
       queue: upstream.queue,
     },
+    watchers: [...(metrics ? [metrics.attempts] : []), ...(traced ? [attemptSpans] : [])],
   });
   const executions = new SharedExecutions(client, config.cache);
   const live = new LiveExecutions(client, liveSettings(config.live), upstream.maxConcurrent);
+  metrics?.observe({ client, executions, live, bulkhead: { maxConcurrent: upstream.maxConcurrent, queue: upstream.queue } });
   const gateway = createGateway({
     executions,
     live,
     logger: options.logger,
+    ...(metrics ? { metrics } : {}),
+    ...(traced ? { operationSpans: { document: telemetry.traceDocument } } : {}),
+    accessLog: telemetry,
     security: config.security,
     upstream,
     reportCost: config.telemetry.upstreamCost,
@@ -97,7 +120,12 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
     ...(options.plugins ? { plugins: options.plugins } : {}),
   });
   const lane = config.server.fastLane ? createFastLane(gateway) : createYogaLane(gateway);
-  const server = createHttpEdge(lane, { ...config.server, corsOrigins: config.security.corsOrigins }, options.logger);
+  const health = new Health(() => upstreamHealth(client));
+  // Once, whether a drain or close() gets there first: undici refuses to close a pool twice.
+  let upstreamClosed: Promise<void> | undefined;
+  const closeUpstream = () => (upstreamClosed ??= client.close());
+  const requests = new RequestsInFlight();
+  const server = createHttpEdge(lane, { ...config.server, corsOrigins: config.security.corsOrigins }, options.logger, { health, requests });
   const sockets = attachWebSocket(
     server,
     lane,
@@ -115,20 +143,29 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
     executions,
     live,
     gateway,
+    metrics,
     lane,
     server,
+    health,
     async listen(port, host) {
       server.listen(port, host);
       await once(server, 'listening');
+      health.ready();
       const address = server.address();
       return typeof address === 'object' && address ? address.port : port;
     },
+    drain(timings = {}, cause) {
+      return drain(
+        { server, health, requests, webSockets: sockets, live, closeUpstream, logger: options.logger },
+        { unreadyMs: timings.unreadyMs ?? config.server.shutdownUnreadyMs, graceMs: timings.graceMs ?? config.server.shutdownGraceMs },
+        cause,
+      );
+    },
     async close() {
-      for (const socket of sockets.clients) socket.terminate();
       sockets.close();
       server.close();
       server.closeIdleConnections();
-      await client.close();
+      await closeUpstream();
     },
   };
 }

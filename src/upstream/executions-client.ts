@@ -32,6 +32,38 @@ export interface CallHeaders {
   requestId: string;
   /** The caller's identity (a hash of the header), for judging whose failures they are. */
   callerKey: string;
+  /**
+   * The incoming request's W3C trace context, forwarded as it came when no
+   * tracer replaces it with the attempt's own span (src/telemetry/tracing.ts).
+   */
+  traceparent?: string | undefined;
+  tracestate?: string | undefined;
+}
+
+/** One upstream attempt as it starts. */
+export interface AttemptStart {
+  /** Always GET: the API has one endpoint. */
+  method: 'GET';
+  /** The attempt's URL (no query string: the API takes none, and the token travels in a header). */
+  url: string;
+  /** 1 for the first attempt of a call, 2 for its first retry, and so on. */
+  attempt: number;
+  /** The headers about to be sent, for a tracer to add its context to (never read the authorization from them). */
+  headers: Record<string, string>;
+}
+
+/** How an attempt ended: a status when upstream answered, and what it means (`OK` or an ErrorCode). */
+export interface AttemptEnd {
+  status: number | undefined;
+  outcome: 'OK' | ErrorCode | 'CANCELLED';
+}
+
+/**
+ * Sees every upstream attempt: metrics time it, tracing opens a client span
+ * around it (src/telemetry/). `start` returns what is called as it ends.
+ */
+export interface AttemptWatcher {
+  start(attempt: AttemptStart): (end: AttemptEnd) => void;
 }
 
 export interface ExecutionsClientOptions {
@@ -44,6 +76,8 @@ export interface ExecutionsClientOptions {
   logger: Logger;
   /** Retry, circuit breaker and bulkhead settings. */
   resilience: ResilienceOptions;
+  /** Telemetry of each attempt (src/telemetry/); none: no cost. */
+  watchers?: readonly AttemptWatcher[];
 }
 
 export class ExecutionsClient {
@@ -88,7 +122,7 @@ export class ExecutionsClient {
     const path = executionPath(this.#origin, this.#basePath, id);
     try {
       // Each attempt's outcome is judged as this caller's, for this id (failure-judge.ts).
-      return await this.policies.execute(headers.callerKey, id, () => this.#attempt(id, path, headers, cancellation));
+      return await this.policies.execute(headers.callerKey, id, (attempt) => this.#attempt(id, path, headers, cancellation, attempt));
     } catch (error) {
       throw this.#toGraphQLError(error, id, cancellation);
     }
@@ -111,9 +145,36 @@ export class ExecutionsClient {
     return this.#pool.close();
   }
 
-  async #attempt(id: string, path: string, headers: CallHeaders, call: Cancellation): Promise<Execution> {
+  /** One attempt, seen by the watchers when there are any. */
+  async #attempt(id: string, path: string, headers: CallHeaders, call: Cancellation, attempt: number): Promise<Execution> {
     // A retry that wakes after the call was cancelled must not reach upstream.
     if (call.aborted) throw new TaskCancelledError();
+    const sent: Record<string, string> = {
+      accept: 'application/json',
+      'accept-encoding': 'gzip, br',
+      authorization: headers.authorization,
+      'x-request-id': headers.requestId,
+    };
+    if (headers.traceparent) sent.traceparent = headers.traceparent;
+    if (headers.tracestate) sent.tracestate = headers.tracestate;
+    const watchers = this.#options.watchers;
+    if (!watchers?.length) return this.#send(id, path, sent, call);
+    const ends = watchers.map((watcher) => watcher.start({ method: 'GET', url: this.#origin + path, attempt, headers: sent }));
+    const end = (outcome: AttemptEnd) => {
+      for (const each of ends) each(outcome);
+    };
+    try {
+      const execution = await this.#send(id, path, sent, call);
+      end({ status: 200, outcome: 'OK' });
+      return execution;
+    } catch (error) {
+      const status = error instanceof UpstreamError ? (error.extensions.upstreamStatus as number | undefined) : undefined;
+      end({ status, outcome: error instanceof UpstreamError ? (error.extensions.code as ErrorCode) : 'CANCELLED' });
+      throw error;
+    }
+  }
+
+  async #send(id: string, path: string, sent: Record<string, string>, call: Cancellation): Promise<Execution> {
     // The attempt's own cancellation, handed to undici: at its deadline or when the call is cancelled.
     const cancel = new Cancellation();
     let timedOut = false;
@@ -131,12 +192,7 @@ export class ExecutionsClient {
         method: 'GET',
         path,
         signal: cancel,
-        headers: {
-          accept: 'application/json',
-          'accept-encoding': 'gzip, br',
-          authorization: headers.authorization,
-          'x-request-id': headers.requestId,
-        },
+        headers: sent,
       });
       status = response.statusCode;
       upstreamRequestId = headerValue(response.headers['x-request-id']);

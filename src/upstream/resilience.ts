@@ -109,12 +109,17 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
   return {
     /**
      * Runs one upstream call through every policy; `attempt` is called once per
-     * attempt. `caller` (a key, never the token) and `id` say whose attempt each
+     * attempt, with its number (1 for the first). `caller` (a key, never the token) and `id` say whose attempt each
      * outcome is, for the breaker's judge.
      */
-    execute<T>(caller: string, id: string, attempt: () => Promise<T>): Promise<T> {
-      return policy.execute(() => judge.observe(caller, id, attempt()));
+    execute<T>(caller: string, id: string, attempt: (number: number) => Promise<T>): Promise<T> {
+      // cockatiel counts retries from 0; attempts are counted from 1.
+      return policy.execute((context) => judge.observe(caller, id, attempt(context.attempt + 1)));
     },
+    /** For counting retries (`onRetry`). */
+    retry: retryPolicy,
+    /** For reading the calls in flight and queued (`executionSlots`, `queueSlots`: what is free). */
+    bulkhead: bulkheadPolicy,
     /** For logging its state changes. */
     breaker: breakerPolicy,
     /** Why the circuit last opened. */

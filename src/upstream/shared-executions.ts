@@ -17,6 +17,7 @@
  * - An id the allow-list refuses fails here, before anything is counted or
  *   shared: it costs no upstream call, and reports none.
  */
+import { trace } from '@opentelemetry/api';
 import { LRUCache } from 'lru-cache';
 import type { Execution } from '../domain/execution.js';
 import { isTerminalStatus, statusOf } from '../domain/execution-status.js';
@@ -36,6 +37,21 @@ export interface CacheStats {
   /** Sum of the entries' `entryBytes`: never above `maxBytes`. */
   bytes: number;
   maxBytes: number;
+}
+
+/**
+ * What the shared table and the cache have done since start, for metrics
+ * (src/telemetry/metrics.ts): plain counts, read when scraped.
+ */
+export interface SharingCounts {
+  /** Executions served from the cache. */
+  cacheHits: number;
+  /** Lookups the cache could not serve (a call was started or joined). */
+  cacheMisses: number;
+  /** Entries dropped to make room (not those that expired). */
+  cacheEvictions: number;
+  /** Loads that joined a call already in flight instead of starting one. */
+  sharedCalls: number;
 }
 
 /** What one GraphQL request's upstream work cost; reported in `extensions.upstream`. */
@@ -63,6 +79,14 @@ export interface LoadScope {
   /** The request's cancellation: its budget spent, or its client gone. */
   readonly cancellation: Cancellation;
   readonly cost: UpstreamCost;
+  /** The request's W3C trace context, forwarded upstream (src/upstream/executions-client.ts). */
+  readonly traceHeaders?: TraceHeaders | undefined;
+}
+
+/** W3C trace context headers as a request brought them. */
+export interface TraceHeaders {
+  traceparent: string;
+  tracestate?: string | undefined;
 }
 
 interface InFlight {
@@ -88,6 +112,7 @@ export class SharedExecutions {
    */
   readonly #inFlight: Record<string, InFlight | undefined> = Object.create(null);
   readonly #cache: LRUCache<string, Cached> | undefined;
+  readonly counts: SharingCounts = { cacheHits: 0, cacheMisses: 0, cacheEvictions: 0, sharedCalls: 0 };
 
   constructor(client: ExecutionsClient, options: SharedExecutionsOptions) {
     this.#client = client;
@@ -102,6 +127,9 @@ export class SharedExecutions {
         // Read the clock on each lookup instead of caching it behind a 1 ms timer,
         // which under load meant a timer per request.
         ttlResolution: 0,
+        dispose: (_entry, _key, reason) => {
+          if (reason === 'evict') this.counts.cacheEvictions++;
+        },
       });
     }
   }
@@ -116,13 +144,21 @@ export class SharedExecutions {
     }
     const key = `${caller.key}:${id}`;
     const cached = this.#cache?.get(key);
+    const { counts } = this;
     if (cached) {
       scope.cost.cacheHits++;
+      counts.cacheHits++;
+      // Visible in the operation's trace: this execution cost no upstream call.
+      trace.getActiveSpan()?.addEvent('cache hit', { 'execution_gateway.execution_id': id });
       return Promise.resolve(cached.execution);
     }
+    if (this.#cache) counts.cacheMisses++;
     let entry = this.#inFlight[key];
-    if (entry) scope.cost.sharedCalls++;
-    else entry = this.#start(key, id, caller, scope);
+    if (entry) {
+      scope.cost.sharedCalls++;
+      counts.sharedCalls++;
+      trace.getActiveSpan()?.addEvent('joined a call in flight', { 'execution_gateway.execution_id': id });
+    } else entry = this.#start(key, id, caller, scope);
     return this.#wait(key, entry, scope.cancellation);
   }
 
@@ -132,7 +168,8 @@ export class SharedExecutions {
     const { cost } = scope;
     cost.calls++;
     const entry: InFlight = { promise: undefined as unknown as Promise<Execution>, cancellation, waiters: 0 };
-    entry.promise = this.#client.getExecution(id, { authorization: caller.authorization, requestId: scope.requestId, callerKey: caller.key }, cancellation).then(
+    const headers = { authorization: caller.authorization, requestId: scope.requestId, callerKey: caller.key, ...scope.traceHeaders };
+    entry.promise = this.#client.getExecution(id, headers, cancellation).then(
       (execution) => {
         this.#settled(key, entry, cost, started);
         this.#remember(key, execution);

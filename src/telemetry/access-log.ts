@@ -1,0 +1,178 @@
+/**
+ * One JSON line per request (pino), as ACCESS_LOG says: `off`, `errors` (a
+ * status of 400 or more, or any error in the result), `sampled` (every error
+ * plus ACCESS_LOG_SAMPLE_PERCENT of the rest) or `all`. A subscription's line
+ * is written when it ends, with what all its updates cost.
+ *
+ * Fields (README "Operating → Logs"): requestId, traceId (the operation's span,
+ * else the `traceparent` the request brought), operationName (as sent, at most
+ * 100 characters), operationType, transport (`http`, `sse`, `ws`), status,
+ * durationMs, upstreamCalls, cacheHits, sharedCalls, errorCodes. Never a
+ * header, a variable, a token or the document: nothing a caller sent beyond the
+ * operation's name.
+ */
+import { trace } from '@opentelemetry/api';
+import { getOperationAST, Kind, type DocumentNode, type ExecutionResult, type GraphQLError } from 'graphql';
+import { isAsyncIterable, type GraphQLParams, type Plugin } from 'graphql-yoga';
+import type { TelemetryConfig } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { GatewayServerContext } from '../pipeline/gateway.js';
+import type { GatewayContext } from '../request/context.js';
+import { errorCodeLabel } from './metrics.js';
+
+const MAX_NAME_LENGTH = 100;
+
+interface Entry {
+  started: number;
+  requestId: string | undefined;
+  transport: 'http' | 'sse' | 'ws';
+  traceId: string | undefined;
+  operationName: string | undefined;
+  operationType: string | undefined;
+  status: number | undefined;
+  upstreamCalls: number;
+  cacheHits: number;
+  sharedCalls: number;
+  errorCodes: Set<string>;
+  /** A subscription's line waits for its end. */
+  streaming: boolean;
+  ended: boolean;
+}
+
+/** The trace id inside a W3C `traceparent` (`00-<trace id>-<span id>-<flags>`). */
+function traceIdOf(traceparent: string | null): string | undefined {
+  const parts = traceparent?.split('-');
+  return parts?.length === 4 && parts[1]!.length === 32 ? parts[1] : undefined;
+}
+
+function noteErrors(entry: Entry, result: ExecutionResult): void {
+  for (const error of result.errors ?? []) entry.errorCodes.add(String(error.extensions?.code ?? 'INTERNAL_SERVER_ERROR'));
+}
+
+function addCost(entry: Entry, context: GatewayContext | undefined): void {
+  const cost = context?.scope?.cost;
+  if (!cost) return;
+  entry.upstreamCalls += cost.calls;
+  entry.cacheHits += cost.cacheHits;
+  entry.sharedCalls += cost.sharedCalls;
+}
+
+export function useAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 'accessLog' | 'accessLogSamplePercent'>): Plugin {
+  // Its own level: LOG_LEVEL tunes the rest of the log; ACCESS_LOG decides these lines.
+  const lines = logger.child({ component: 'access' }, { level: logger.level === 'silent' ? 'silent' : 'info' });
+  const entries = new WeakMap<Request, Entry>();
+  const share = settings.accessLogSamplePercent / 100;
+
+  function write(entry: Entry): void {
+    const failed = (entry.status ?? 0) >= 400 || entry.errorCodes.size > 0;
+    if (settings.accessLog === 'errors' && !failed) return;
+    if (settings.accessLog === 'sampled' && !failed && Math.random() >= share) return;
+    lines.info(
+      {
+        requestId: entry.requestId,
+        traceId: entry.traceId,
+        operationName: entry.operationName,
+        operationType: entry.operationType,
+        transport: entry.transport,
+        status: entry.status,
+        durationMs: Math.round((performance.now() - entry.started) * 100) / 100,
+        upstreamCalls: entry.upstreamCalls,
+        cacheHits: entry.cacheHits,
+        sharedCalls: entry.sharedCalls,
+        errorCodes: [...entry.errorCodes],
+      },
+      entry.streaming ? 'subscription ended' : 'request',
+    );
+  }
+
+  function name(entry: Entry, document: DocumentNode, operationName: string | null | undefined): void {
+    const operation = getOperationAST(document, operationName);
+    entry.operationType = operation?.operation;
+    entry.operationName = operation?.name?.value.slice(0, MAX_NAME_LENGTH);
+    entry.traceId = trace.getActiveSpan()?.spanContext().traceId ?? entry.traceId;
+  }
+
+  function started(args: { document: DocumentNode; operationName?: string | null | undefined; contextValue: unknown }): Entry | undefined {
+    const context = args.contextValue as GatewayContext & { request?: Request };
+    const entry = context.request && entries.get(context.request);
+    if (!entry) return undefined;
+    name(entry, args.document, args.operationName);
+    return entry;
+  }
+
+  if (settings.accessLog === 'off') return {};
+  return {
+    onRequest({ request, serverContext }) {
+      const context = serverContext as GatewayServerContext;
+      entries.set(request, {
+        started: performance.now(),
+        requestId: context.requestId,
+        // Over HTTP, how the answer went decides (onResponse): an Accept listing text/event-stream may still get JSON.
+        transport: context.connection ? 'ws' : 'http',
+        traceId: traceIdOf(request.headers.get('traceparent')),
+        operationName: undefined,
+        operationType: undefined,
+        status: undefined,
+        upstreamCalls: 0,
+        cacheHits: 0,
+        sharedCalls: 0,
+        errorCodes: new Set(),
+        streaming: false,
+        ended: false,
+      });
+    },
+    // Named once parsed, so a line of an operation refused by validation names it too.
+    onParse({ context }) {
+      const { request, params } = context as { request?: Request; params?: GraphQLParams };
+      const entry = request && entries.get(request);
+      if (!entry) return;
+      return ({ result }) => {
+        if (!(result instanceof Error) && result?.kind === Kind.DOCUMENT) name(entry, result as DocumentNode, params?.operationName);
+      };
+    },
+    onExecute({ args }) {
+      const entry = started(args);
+      if (!entry) return;
+      return {
+        onExecuteDone({ result }) {
+          if (!isAsyncIterable(result)) addCost(entry, args.contextValue as unknown as GatewayContext);
+        },
+      };
+    },
+    onSubscribe({ args }) {
+      const entry = started(args);
+      if (!entry) return;
+      return {
+        onSubscribeResult({ result }) {
+          if (!isAsyncIterable(result)) return;
+          entry.streaming = true;
+          return {
+            onNext({ result: update }) {
+              addCost(entry, args.contextValue as unknown as GatewayContext);
+              noteErrors(entry, update);
+            },
+            onEnd() {
+              entry.ended = true;
+              if (entry.status !== undefined) write(entry);
+            },
+          };
+        },
+        // The error a stream ends with (NOT_FOUND, say) is no update: it comes here, before onEnd.
+        onSubscribeError({ error }) {
+          entry.errorCodes.add(errorCodeLabel(error as GraphQLError, undefined));
+        },
+      };
+    },
+    onResultProcess({ request, result }) {
+      const entry = entries.get(request);
+      if (entry && !isAsyncIterable(result)) for (const each of Array.isArray(result) ? result : [result]) noteErrors(entry, each);
+    },
+    onResponse({ request, response }) {
+      const entry = entries.get(request);
+      if (!entry) return;
+      entry.status = response.status;
+      if (entry.transport !== 'ws') entry.transport = response.headers.get('content-type')?.startsWith('text/event-stream') ? 'sse' : 'http';
+      if (!entry.streaming || entry.ended) write(entry);
+    },
+  };
+}

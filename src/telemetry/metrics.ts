@@ -1,0 +1,309 @@
+/**
+ * Prometheus metrics, with prom-client: the GraphQL side from Yoga's
+ * Prometheus plugin (operations, phase durations, errors by code, HTTP
+ * duration), the gateway's own (upstream attempts, retries, circuit, bulkhead,
+ * cache, shared calls, live subscriptions and pollers, data warnings) and
+ * Node's default process metrics (event-loop lag included). README
+ * "Operating → Metrics" lists every series.
+ *
+ * Labels are bounded: no id, token, URL or free-form text ever becomes one.
+ * An operation's name is a label only when it is one of the typed client's
+ * operations (schema/operations/, which the trusted-documents manifest holds);
+ * any other name counts as `other`, an unnamed operation as `anonymous`.
+ *
+ * One registry per gateway instance, so tests (and several instances in one
+ * process) never share counts. Counts the components keep anyway (cache hits,
+ * shared calls, live counts) are read when scraped; what happens per upstream
+ * attempt is pushed, as a histogram needs each observation.
+ */
+import { createCounter, createHistogram, usePrometheus, type FillLabelsFnParams } from '@graphql-yoga/plugin-prometheus';
+import { getOperationAST, Kind, type DocumentNode, type ExecutionResult, type GraphQLError, type OperationDefinitionNode } from 'graphql';
+import { isAsyncIterable, maskError, type Plugin } from 'graphql-yoga';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import * as operations from '../client/generated.js';
+import { ErrorCode, MASKED_MESSAGE, WarningCode } from '../errors.js';
+import type { LiveExecutions } from '../live/live-executions.js';
+import type { AttemptWatcher, ExecutionsClient } from '../upstream/executions-client.js';
+import type { SharedExecutions } from '../upstream/shared-executions.js';
+
+/** Names of the typed client's operations: the only names that become labels. */
+export const KNOWN_OPERATION_NAMES: ReadonlySet<string> = new Set(
+  Object.values(operations as Record<string, unknown>)
+    .filter((value): value is DocumentNode => typeof value === 'object' && value !== null && (value as DocumentNode).kind === Kind.DOCUMENT)
+    .flatMap((document) => document.definitions)
+    .flatMap((definition) => (definition.kind === Kind.OPERATION_DEFINITION && definition.name ? [definition.name.value] : [])),
+);
+
+/** An operation's name as a label: known names as they are, any other `other`, none `anonymous`. */
+export function operationNameLabel(name: string | undefined): string {
+  if (!name || name === 'Anonymous') return 'anonymous';
+  return KNOWN_OPERATION_NAMES.has(name) ? name : 'other';
+}
+
+const CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode));
+
+/** An error's `extensions.code` as a label, as the client will see it after masking (src/pipeline/error-codes.ts). */
+export function errorCodeLabel(error: GraphQLError | undefined, phase: string | undefined): string {
+  const code = error?.extensions?.code;
+  if (typeof code === 'string' && CODES.has(code)) return code;
+  if (phase === 'parse') return ErrorCode.GRAPHQL_PARSE_FAILED;
+  if (phase === 'validate') return ErrorCode.GRAPHQL_VALIDATION_FAILED;
+  // Masking keeps a GraphQLError that wraps no other error (a variable graphql-js refused), and the codes step calls it BAD_REQUEST.
+  if (error && maskError(error, MASKED_MESSAGE, false) === error) return ErrorCode.BAD_REQUEST;
+  return ErrorCode.INTERNAL_SERVER_ERROR;
+}
+
+/**
+ * The operation a request runs: the one the client named, else the document's
+ * only one. The plugin's own type and name come from the document's first
+ * definition, a fragment when the document starts with one.
+ */
+function operationOf({ document, operationName }: FillLabelsFnParams): OperationDefinitionNode | undefined {
+  if (!document) return undefined;
+  return getOperationAST(document, operationName) ?? getOperationAST(document) ?? undefined;
+}
+
+const operationLabels = (params: FillLabelsFnParams) => {
+  const operation = operationOf(params);
+  return {
+    operationType: operation?.operation ?? params.operationType ?? 'unknown',
+    operationName: operationNameLabel(operation ? operation.name?.value : params.operationName),
+  };
+};
+
+/** Seconds, from 1 ms to 10 s: the range of a gateway request and of an upstream attempt. */
+const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** What the gateway's own metrics read: the parts of one instance. */
+export interface MetricSources {
+  client: ExecutionsClient;
+  executions: SharedExecutions;
+  live: LiveExecutions;
+  /** UPSTREAM_MAX_CONCURRENT and UPSTREAM_QUEUE: the bulkhead's size, which cockatiel reports as what is free. */
+  bulkhead: { maxConcurrent: number; queue: number };
+}
+
+/** A counter fed by a count something else keeps: each scrape adds what it grew by. */
+function countedElsewhere(registry: Registry, name: string, help: string, read: () => number): Counter {
+  let seen = 0;
+  return new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      const now = read();
+      if (now > seen) this.inc(now - seen);
+      seen = now;
+    },
+  });
+}
+
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly #attempts: Counter<'outcome' | 'attempt'>;
+  readonly #attemptSeconds: Histogram<'outcome'>;
+  readonly #warnings: Counter<'code'>;
+
+  /** `serveOnApi`: answer `/metrics` on the API port too (METRICS=api). */
+  constructor(private readonly serveOnApi: boolean) {
+    collectDefaultMetrics({ register: this.registry });
+    this.#attempts = new Counter({
+      name: 'gateway_upstream_attempts_total',
+      help: 'Upstream attempts, by outcome (OK or the error code it became) and attempt number (1: first try)',
+      labelNames: ['outcome', 'attempt'],
+      registers: [this.registry],
+    });
+    this.#attemptSeconds = new Histogram({
+      name: 'gateway_upstream_attempt_duration_seconds',
+      help: 'Duration of upstream attempts, from sending to the last byte read, by outcome',
+      labelNames: ['outcome'],
+      buckets: DURATION_BUCKETS,
+      registers: [this.registry],
+    });
+    this.#warnings = new Counter({
+      name: 'gateway_data_warnings_total',
+      help: 'Upstream values served as null or replaced (extensions.warnings), by code',
+      labelNames: ['code'],
+      registers: [this.registry],
+    });
+    for (const code of Object.values(WarningCode)) this.#warnings.inc({ code }, 0);
+  }
+
+  /** Times and counts every upstream attempt; handed to the upstream client. */
+  readonly attempts: AttemptWatcher = {
+    start: ({ attempt }) => {
+      const started = performance.now();
+      return ({ outcome }) => {
+        this.#attempts.inc({ outcome, attempt });
+        this.#attemptSeconds.observe({ outcome }, (performance.now() - started) / 1000);
+      };
+    },
+  };
+
+  /** Counts a value served as null or replaced. */
+  warning(code: string): void {
+    this.#warnings.inc({ code });
+  }
+
+  /** The gauges and counters read from the instance's parts when scraped. */
+  observe({ client, executions, live, bulkhead }: MetricSources): void {
+    const registers = [this.registry];
+    const { policies } = client;
+    const retries = new Counter({ name: 'gateway_upstream_retries_total', help: 'Upstream attempts that were retries of a failed one', registers });
+    policies.retry.onRetry(() => retries.inc());
+    const opened = new Counter({ name: 'gateway_upstream_circuit_opened_total', help: 'Times the upstream circuit opened', registers });
+    policies.breaker.onBreak(() => opened.inc());
+    new Gauge({
+      name: 'gateway_upstream_circuit_state',
+      help: 'Upstream circuit state: 1 for the current one (closed, open, half_open, isolated)',
+      labelNames: ['state'],
+      registers,
+      aggregator: 'sum',
+      collect() {
+        const current = CIRCUIT_STATES[policies.breaker.state] ?? 'closed';
+        for (const state of Object.values(CIRCUIT_STATES)) this.set({ state }, state === current ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'gateway_upstream_in_flight',
+      help: 'Upstream calls running now (bulkhead slots taken)',
+      registers,
+      collect() {
+        this.set(bulkhead.maxConcurrent - policies.bulkhead.executionSlots);
+      },
+    });
+    new Gauge({
+      name: 'gateway_upstream_queued',
+      help: 'Upstream calls waiting for a bulkhead slot',
+      registers,
+      collect() {
+        this.set(bulkhead.queue - policies.bulkhead.queueSlots);
+      },
+    });
+    const { counts } = executions;
+    countedElsewhere(this.registry, 'gateway_cache_hits_total', 'Executions served from the cache of finished executions', () => counts.cacheHits);
+    countedElsewhere(this.registry, 'gateway_cache_misses_total', 'Lookups the cache could not serve', () => counts.cacheMisses);
+    countedElsewhere(this.registry, 'gateway_cache_evictions_total', 'Cache entries dropped to make room', () => counts.cacheEvictions);
+    countedElsewhere(this.registry, 'gateway_upstream_shared_calls_total', 'Loads that joined an upstream call already in flight', () => counts.sharedCalls);
+    new Gauge({
+      name: 'gateway_cache_bytes',
+      help: 'Approximate heap held by the cache, in bytes (CACHE_MAX_BYTES bounds it)',
+      registers,
+      collect() {
+        this.set(executions.cacheStats.bytes);
+      },
+    });
+    new Gauge({
+      name: 'gateway_cache_entries',
+      help: 'Executions in the cache',
+      registers,
+      collect() {
+        this.set(executions.cacheStats.entries);
+      },
+    });
+    new Gauge({
+      name: 'gateway_live_subscriptions',
+      help: 'Live subscriptions open (executionUpdates), over every transport',
+      registers,
+      collect() {
+        this.set(live.counts.subscriptions);
+      },
+    });
+    new Gauge({
+      name: 'gateway_live_pollers',
+      help: 'Pollers running: one per watched (caller, execution)',
+      registers,
+      collect() {
+        this.set(live.counts.pollers);
+      },
+    });
+  }
+
+  /** Yoga's Prometheus plugin, configured so every label is bounded. */
+  plugin(): Plugin {
+    const registry = this.registry;
+    const histogram = <Phase>(name: string, help: string) =>
+      createHistogram<Phase, 'operationType' | 'operationName'>({ registry, histogram: { name, help, labelNames: ['operationType', 'operationName'], buckets: DURATION_BUCKETS }, fillLabelsFn: operationLabels });
+    const errors = createCounter<'parse' | 'validate' | 'context' | 'execute' | 'subscribe', 'operationType' | 'operationName' | 'phase' | 'code'>({
+      registry,
+      counter: {
+        name: 'graphql_envelop_error_result',
+        help: 'Errors in results, by extensions.code and the phase that raised them',
+        labelNames: ['operationType', 'operationName', 'phase', 'code'],
+      },
+      fillLabelsFn: (params: FillLabelsFnParams) => ({
+        ...operationLabels(params),
+        phase: params.errorPhase ?? 'unknown',
+        code: errorCodeLabel(params.error, params.errorPhase),
+      }),
+      // Subscriptions are counted by `subscriptionErrors` below: the plugin loses the error a stream ends with.
+      phases: ['parse', 'validate', 'context', 'execute'],
+    });
+    /** A subscription's errors: in a refused start, in its updates, and the one its stream ends with (phase `subscribe`). */
+    const subscriptionErrors: Plugin = {
+      onSubscribe({ args }) {
+        const labels = operationLabels({ document: args.document, operationName: args.operationName ?? undefined });
+        const count = (error: unknown) => errors.counter.inc({ ...labels, phase: 'subscribe', code: errorCodeLabel(error as GraphQLError, 'subscribe') });
+        const countResult = ({ result }: { result: ExecutionResult }) => result.errors?.forEach(count);
+        return {
+          onSubscribeResult: ({ result }) => (isAsyncIterable(result) ? { onNext: countResult } : countResult({ result })),
+          onSubscribeError: ({ error }) => count(error),
+        };
+      },
+    };
+    const prometheus = usePrometheus({
+      registry,
+      endpoint: this.serveOnApi ? '/metrics' : false,
+      metrics: {
+        graphql_envelop_request: createCounter({
+          registry,
+          counter: { name: 'graphql_envelop_request', help: 'GraphQL operations, by type and name', labelNames: ['operationType', 'operationName'] },
+          fillLabelsFn: operationLabels,
+        }),
+        graphql_envelop_request_duration: histogram('graphql_envelop_request_duration', 'Duration of GraphQL operations, parse to result, in seconds'),
+        // A summary's quantiles cannot be summed over workers; the histograms say the same.
+        graphql_envelop_request_time_summary: false,
+        graphql_envelop_phase_parse: histogram('graphql_envelop_phase_parse', 'Time spent parsing, in seconds (cached documents included)'),
+        graphql_envelop_phase_validate: histogram('graphql_envelop_phase_validate', 'Time spent validating, in seconds'),
+        graphql_envelop_phase_context: histogram('graphql_envelop_phase_context', 'Time spent building the context, in seconds'),
+        graphql_envelop_phase_execute: histogram('graphql_envelop_phase_execute', 'Time spent executing (upstream included), in seconds'),
+        graphql_envelop_phase_subscribe: histogram('graphql_envelop_phase_subscribe', 'Time spent starting a subscription, in seconds'),
+        graphql_envelop_error_result: errors,
+        graphql_envelop_deprecated_field: createCounter({
+          registry,
+          counter: { name: 'graphql_envelop_deprecated_field', help: 'Deprecated fields selected, by type and field', labelNames: ['typeName', 'fieldName'] },
+          fillLabelsFn: (params: FillLabelsFnParams & { deprecationInfo?: { typeName: string; fieldName: string } }) => ({
+            typeName: params.deprecationInfo?.typeName ?? 'unknown',
+            fieldName: params.deprecationInfo?.fieldName ?? 'unknown',
+          }),
+        }),
+        // The schema is built once at start.
+        graphql_envelop_schema_change: false,
+        graphql_envelop_execute_resolver: false,
+        graphql_yoga_http_duration: createHistogram({
+          registry,
+          histogram: {
+            name: 'graphql_yoga_http_duration',
+            help: 'Duration of HTTP requests that carried a GraphQL operation, in seconds, by method, status and operation',
+            labelNames: ['method', 'statusCode', 'operationType', 'operationName'],
+            buckets: DURATION_BUCKETS,
+          },
+          fillLabelsFn: (params: FillLabelsFnParams, { request, response }: { request: Request; response: Response }) => ({
+            method: request.method,
+            statusCode: response.status,
+            ...operationLabels(params),
+          }),
+        }),
+      },
+    });
+    return {
+      onPluginInit({ addPlugin }) {
+        addPlugin(prometheus);
+        addPlugin(subscriptionErrors);
+      },
+    };
+  }
+}
+
+/** cockatiel's CircuitState values, as label values. */
+const CIRCUIT_STATES: Record<number, string> = { 0: 'closed', 1: 'open', 2: 'half_open', 3: 'isolated' };

@@ -1,0 +1,92 @@
+/**
+ * One SERVER span per GraphQL operation, per the OpenTelemetry GraphQL
+ * conventions: named after the operation type (`query ExecutionEvents` when the
+ * name is one of the typed client's, else just `query`), with
+ * `graphql.operation.type`, `graphql.operation.name` and, when
+ * OTEL_GRAPHQL_DOCUMENT is on, `graphql.document`. It continues the W3C
+ * `traceparent` the request brought, and is the active span while the
+ * operation runs, so upstream attempts become its children.
+ *
+ * A subscription's span covers its start (arguments checked, first poll
+ * joined); its later updates come from the shared poller, whose polls are
+ * spans of their own.
+ *
+ * Written here rather than with @envelop/opentelemetry, which names spans and
+ * attributes its own way (`graphql.execute.*`) and adds a span per resolver.
+ */
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type TextMapGetter } from '@opentelemetry/api';
+import { getOperationAST, Kind, print, type DocumentNode, type ExecutionResult } from 'graphql';
+import type { GraphQLParams, Plugin } from 'graphql-yoga';
+import { errorCodeLabel, KNOWN_OPERATION_NAMES } from './metrics.js';
+import { tracer } from './tracing.js';
+
+/** Attribute names of the GraphQL conventions (still "development" there, so not exported by the stable package). */
+const ATTR_GRAPHQL_OPERATION_TYPE = 'graphql.operation.type';
+const ATTR_GRAPHQL_OPERATION_NAME = 'graphql.operation.name';
+const ATTR_GRAPHQL_DOCUMENT = 'graphql.document';
+
+const HEADERS: TextMapGetter<Headers> = {
+  keys: (headers) => [...headers.keys()],
+  get: (headers, key) => headers.get(key) ?? undefined,
+};
+
+/** Names the active operation span after the document it runs. */
+function describe(document: DocumentNode, operationName: string | null | undefined, withDocument: boolean): void {
+  const span = trace.getActiveSpan();
+  if (!span) return;
+  const operation = getOperationAST(document, operationName);
+  if (!operation) return;
+  const type = operation.operation;
+  const name = operation.name?.value;
+  span.updateName(name && KNOWN_OPERATION_NAMES.has(name) ? `${type} ${name}` : type);
+  span.setAttribute(ATTR_GRAPHQL_OPERATION_TYPE, type);
+  if (name) span.setAttribute(ATTR_GRAPHQL_OPERATION_NAME, name);
+  if (withDocument) span.setAttribute(ATTR_GRAPHQL_DOCUMENT, print(document));
+}
+
+/** `document`: put the operation's text in `graphql.document` (OTEL_GRAPHQL_DOCUMENT). */
+export function useOperationSpans({ document }: { document: boolean }): Plugin {
+  return {
+    instrumentation: {
+      operation({ request }, wrapped) {
+        const parent = propagation.extract(ROOT_CONTEXT, request.headers, HEADERS);
+        // The conventions' name for an operation not yet parsed.
+        const span = tracer().startSpan('GraphQL Operation', { kind: SpanKind.SERVER }, parent);
+        const end = (error?: unknown) => {
+          if (error !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.name : 'error' });
+          span.end();
+        };
+        try {
+          const done = context.with(trace.setSpan(parent, span), wrapped);
+          if (done instanceof Promise) return done.then(() => end(), (error: unknown) => (end(error), Promise.reject(error)));
+          end();
+          return done;
+        } catch (error) {
+          end(error);
+          throw error;
+        }
+      },
+    },
+    // Named once parsed, so an operation refused by validation is named after its type too.
+    onParse({ context: { params } }) {
+      return ({ result }) => {
+        if (result instanceof Error || result?.kind !== Kind.DOCUMENT) return;
+        describe(result as DocumentNode, (params as GraphQLParams | undefined)?.operationName, document);
+      };
+    },
+    onExecute({ args }) {
+      describe(args.document, args.operationName, document);
+    },
+    onSubscribe({ args }) {
+      describe(args.document, args.operationName, document);
+    },
+    onExecutionResult({ result }) {
+      const span = trace.getActiveSpan();
+      const errors = Array.isArray(result) ? undefined : (result as ExecutionResult).errors;
+      if (!span || !errors?.length) return;
+      // The codes the client will see: this runs before masking and the codes step.
+      const codes = [...new Set(errors.map((error) => errorCodeLabel(error, undefined)))];
+      span.setStatus({ code: SpanStatusCode.ERROR, message: codes.join(',') });
+    },
+  };
+}

@@ -1,0 +1,88 @@
+/**
+ * OpenTelemetry traces. Off unless OTEL_EXPORTER_OTLP_ENDPOINT is set; then
+ * the process registers a tracer provider that exports over OTLP/HTTP, samples
+ * OTEL_TRACES_SAMPLER_ARG of new traces (parent-based: an incoming sampled
+ * `traceparent` is always continued) and names itself OTEL_SERVICE_NAME.
+ *
+ * What is traced (README "Operating → Traces" has a trace tree):
+ * - one SERVER span per GraphQL operation (./operation-spans.ts), continuing
+ *   the request's W3C `traceparent`;
+ * - one CLIENT span per upstream attempt (`attemptSpans` below), following the
+ *   HTTP client conventions, its context forwarded upstream as `traceparent`;
+ *   a retry is its own span with `http.request.resend_count`;
+ * - cache hits and joined calls as events on the operation's span
+ *   (src/upstream/shared-executions.ts), and each live poll as its own root span
+ *   (src/live/poller.ts), since it serves every subscriber of the execution.
+ */
+import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BatchSpanProcessor, NodeTracerProvider, ParentBasedSampler, TraceIdRatioBasedSampler, type SpanProcessor } from '@opentelemetry/sdk-trace-node';
+import {
+  ATTR_ERROR_TYPE,
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_REQUEST_RESEND_COUNT,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_SERVER_ADDRESS,
+  ATTR_SERVER_PORT,
+  ATTR_SERVICE_NAME,
+  ATTR_URL_FULL,
+} from '@opentelemetry/semantic-conventions';
+import type { TelemetryConfig } from '../config.js';
+import type { AttemptWatcher } from '../upstream/executions-client.js';
+
+/** The tracer every span of the gateway comes from. */
+export const tracer = () => trace.getTracer('execution-gateway');
+
+/**
+ * Registers the process's tracer provider when OTEL_EXPORTER_OTLP_ENDPOINT is
+ * set; returns how to flush and stop it, or undefined when tracing is off.
+ * `processors` replaces the OTLP exporter (tests pass an in-memory one).
+ */
+export function startTracing(
+  settings: Pick<TelemetryConfig, 'otlpEndpoint' | 'otelServiceName' | 'otelSampleRatio'>,
+  processors?: SpanProcessor[],
+): { shutdown(): Promise<void> } | undefined {
+  if (!settings.otlpEndpoint && !processors) return undefined;
+  const endpoint = settings.otlpEndpoint?.replace(/\/+$/, '');
+  const provider = new NodeTracerProvider({
+    resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: settings.otelServiceName }),
+    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(settings.otelSampleRatio) }),
+    spanProcessors: processors ?? [new BatchSpanProcessor(new OTLPTraceExporter({ url: `${endpoint}/v1/traces` }))],
+  });
+  // Also installs the AsyncLocalStorage context manager and the W3C propagator.
+  provider.register();
+  return { shutdown: () => provider.shutdown() };
+}
+
+/**
+ * A CLIENT span around each upstream attempt, a child of whatever span is
+ * active (the operation's, or a live poll's), and its context sent upstream
+ * as `traceparent` in place of the one the request brought.
+ */
+export const attemptSpans: AttemptWatcher = {
+  start({ method, url, attempt, headers }) {
+    const { hostname, port, protocol } = new URL(url);
+    const span = tracer().startSpan(method, {
+      kind: SpanKind.CLIENT,
+      attributes: {
+        [ATTR_HTTP_REQUEST_METHOD]: method,
+        [ATTR_SERVER_ADDRESS]: hostname,
+        [ATTR_SERVER_PORT]: port ? Number(port) : protocol === 'https:' ? 443 : 80,
+        [ATTR_URL_FULL]: url,
+        ...(attempt > 1 ? { [ATTR_HTTP_REQUEST_RESEND_COUNT]: attempt - 1 } : {}),
+      },
+    });
+    propagation.inject(trace.setSpan(context.active(), span), headers);
+    return ({ status, outcome }) => {
+      if (status !== undefined) span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
+      if (outcome !== 'OK') {
+        // The conventions: the status code for an answer of 400 and above, else what went wrong.
+        const type = status !== undefined && status >= 400 ? String(status) : outcome;
+        span.setAttribute(ATTR_ERROR_TYPE, type);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
+      }
+      span.end();
+    };
+  },
+};

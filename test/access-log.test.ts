@@ -1,0 +1,541 @@
+/**
+ * The access log (README "Configuration": ACCESS_LOG, src/telemetry/access-log.ts):
+ * one JSON line per request, with what it cost upstream and the codes of its
+ * errors; a subscription's line when it ends.
+ *
+ * - The fields of a line, and its counts against what upstream saw.
+ * - One pipeline: a line for every operation, on both lanes and over every
+ *   transport, naming the transport.
+ * - ACCESS_LOG=off|errors|sampled|all, ACCESS_LOG_SAMPLE_PERCENT at 0 and 100.
+ * - Secrets: at every LOG_LEVEL, a unique token sent in every place a caller
+ *   can put one (Authorization, Cookie, connectionParams, variables, bodies
+ *   that fail) never appears in any log line.
+ */
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import type { ExecutionResult } from 'graphql';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { readConfig } from '../src/config.js';
+import { DEMO_ORGANIZATION, DEMO_TOKEN, demoExecutions } from '../src/demo/demo-data.js';
+import { FakeUpstream } from '../src/demo/fake-upstream.js';
+import { createLogger } from '../src/logger.js';
+import { createInstance, type GatewayInstance } from '../src/server/instance.js';
+import { AUTH, Harness, LANES, type LaneName } from './support/harness.js';
+import { advance, liveEnv, putExecution, sleep, waitFor } from './support/live.js';
+
+type Line = Record<string, unknown>;
+
+/** The access lines logged since `from` (an index into harness.logs). */
+function accessLines(harness: Harness, from = 0): Line[] {
+  return harness.logs.slice(from).filter((line) => line.component === 'access');
+}
+
+/** Retries `check` until it passes (a stream's line is written as it ends, which may be just after its client saw the end). */
+async function eventually(check: () => void, timeoutMs = 3_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    try {
+      check();
+      return;
+    } catch (error) {
+      if (performance.now() > deadline) throw error;
+      await sleep(10);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Every transport, sending one operation and returning what came back.
+
+type TransportName = 'POST JSON' | 'GET' | 'application/graphql' | 'SSE (POST)' | 'SSE (GET)' | 'WebSocket';
+const TRANSPORT: Record<TransportName, 'http' | 'sse' | 'ws'> = {
+  'POST JSON': 'http',
+  GET: 'http',
+  'application/graphql': 'http',
+  'SSE (POST)': 'sse',
+  'SSE (GET)': 'sse',
+  WebSocket: 'ws',
+};
+const TRANSPORTS = Object.keys(TRANSPORT) as TransportName[];
+const STREAMING: readonly TransportName[] = ['SSE (POST)', 'SSE (GET)', 'WebSocket'];
+
+function nextEvents(text: string): ExecutionResult[] {
+  return text
+    .split('\n\n')
+    .filter((block) => /^event: next$/m.test(block))
+    .map((block) => JSON.parse(block.split('\n').find((line) => line.startsWith('data:'))!.slice(5)) as ExecutionResult);
+}
+
+interface Sent {
+  results: ExecutionResult[];
+  /** The x-request-id the gateway answered with (HTTP transports only). */
+  requestId: string | null;
+}
+
+async function send(harness: Harness, transport: TransportName, query: string): Promise<Sent> {
+  const json = { authorization: AUTH, accept: 'application/graphql-response+json' };
+  const stream = { authorization: AUTH, accept: 'text/event-stream' };
+  const search = `/graphql?${new URLSearchParams({ query })}`;
+  const post = (accept: Record<string, string>, contentType: string, body: string) =>
+    harness.fetch('/graphql', { method: 'POST', headers: { ...accept, 'content-type': contentType }, body });
+  const whole = async (response: Response): Promise<Sent> => ({ results: [(await response.json()) as ExecutionResult], requestId: response.headers.get('x-request-id') });
+  const streamed = async (response: Response): Promise<Sent> => ({ results: nextEvents(await response.text()), requestId: response.headers.get('x-request-id') });
+  switch (transport) {
+    case 'POST JSON':
+      return whole(await post(json, 'application/json', JSON.stringify({ query })));
+    case 'GET':
+      return whole(await harness.fetch(search, { headers: json }));
+    case 'application/graphql':
+      return whole(await post(json, 'application/graphql', query));
+    case 'SSE (POST)':
+      return streamed(await post(stream, 'application/json', JSON.stringify({ query })));
+    case 'SSE (GET)':
+      return streamed(await harness.fetch(search, { headers: stream }));
+    case 'WebSocket': {
+      const client = createClient({ url: harness.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: { authorization: AUTH }, retryAttempts: 0 });
+      try {
+        const results: ExecutionResult[] = [];
+        for await (const result of client.iterate({ query })) results.push(result as ExecutionResult);
+        return { results, requestId: null };
+      } finally {
+        await client.dispose();
+      }
+    }
+  }
+}
+
+const STATUS = 'query ExecutionStatus($id: ID!) { execution(id: $id) { id status } }';
+
+// ---------------------------------------------------------------------------
+
+describe.each(LANES)('one line per request, %s lane', (lane) => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await Harness.start({ lane, env: { ...liveEnv(), TERMINAL_CACHE_TTL_MS: '60000' } });
+  });
+  afterAll(() => harness.close());
+  beforeEach(() => harness.upstream.reset());
+
+  it('a query: every field, and nothing else', async () => {
+    const from = harness.logs.length;
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const started = performance.now();
+    const response = await harness.query(STATUS, { id: 'ex_demo_4' }, { headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01`, cookie: 'session=abc' } });
+    const took = performance.now() - started;
+    expect(response.errors).toBeUndefined();
+    const lines = accessLines(harness, from);
+    expect(lines).toHaveLength(1);
+    const [line] = lines;
+    expect(line).toEqual({
+      level: 30,
+      time: expect.any(Number),
+      pid: process.pid,
+      hostname: expect.any(String),
+      name: 'execution-gateway',
+      component: 'access',
+      msg: 'request',
+      requestId: response.headers.get('x-request-id'),
+      traceId,
+      operationName: 'ExecutionStatus',
+      operationType: 'query',
+      transport: 'http',
+      status: 200,
+      durationMs: expect.any(Number),
+      upstreamCalls: 1,
+      cacheHits: 0,
+      sharedCalls: 0,
+      errorCodes: [],
+    });
+    expect(line!.durationMs as number).toBeGreaterThan(0);
+    expect(line!.durationMs as number).toBeLessThanOrEqual(took);
+    expect(harness.upstream.requests).toHaveLength(1);
+  });
+
+  it('the client\'s request id is the line\'s; no traceparent, no traceId; a long name is cut to 100 characters', async () => {
+    const from = harness.logs.length;
+    const name = `Q${'x'.repeat(150)}`;
+    await harness.query(`query ${name} { execution(id: "ex_demo_4") { id } }`, undefined, { headers: { 'x-request-id': 'client-chosen-7' } });
+    const [line] = accessLines(harness, from);
+    expect(line!.requestId).toBe('client-chosen-7');
+    expect(line).not.toHaveProperty('traceId');
+    expect(line!.operationName).toBe(name.slice(0, 100));
+  });
+
+  it('the transport is how the answer went: an Accept that lists text/event-stream but is answered with JSON is http', async () => {
+    const from = harness.logs.length;
+    const answered: string[] = [];
+    for (const accept of ['application/json, text/event-stream', 'text/event-stream, application/json;q=0.5', 'text/event-stream']) {
+      const response = await harness.fetch('/graphql', {
+        method: 'POST',
+        headers: { authorization: AUTH, accept, 'content-type': 'application/json' },
+        body: JSON.stringify({ query: STATUS, variables: { id: 'ex_demo_4' } }),
+      });
+      answered.push(response.headers.get('content-type')!.startsWith('text/event-stream') ? 'sse' : 'http');
+      await response.text();
+    }
+    expect(answered).toContain('http');
+    expect(answered.at(-1)).toBe('sse');
+    await eventually(() => expect(accessLines(harness, from)).toHaveLength(3));
+    expect(accessLines(harness, from).map((line) => line.transport)).toEqual(answered);
+  });
+
+  it('counts: upstream calls, cache hits and shared calls as upstream saw them', async () => {
+    let from = harness.logs.length;
+    // Three distinct executions in one request: three calls.
+    await harness.query('query Executions { executions(ids: ["ex_demo_1", "ex_demo_2", "ex_demo_7"]) { id } }');
+    expect(accessLines(harness, from)).toMatchObject([{ operationName: 'Executions', upstreamCalls: 3, cacheHits: 0, sharedCalls: 0 }]);
+    expect(harness.upstream.requests).toHaveLength(3);
+    // ex_demo_7 is finished, so cached: a hit, no call.
+    from = harness.logs.length;
+    await harness.query(STATUS, { id: 'ex_demo_7' });
+    expect(accessLines(harness, from)).toMatchObject([{ upstreamCalls: 0, cacheHits: 1, sharedCalls: 0 }]);
+    expect(harness.upstream.requests).toHaveLength(3);
+    // Two requests at once for one running execution: one call, the other joins it.
+    harness.upstream.setFault('ex_demo_3', { kind: 'slow', ms: 150 });
+    from = harness.logs.length;
+    await Promise.all([0, 1].map(() => harness.query(STATUS, { id: 'ex_demo_3' })));
+    const lines = accessLines(harness, from).map((line) => ({ upstreamCalls: line.upstreamCalls, sharedCalls: line.sharedCalls })).sort((a, b) => Number(b.upstreamCalls) - Number(a.upstreamCalls));
+    expect(lines).toEqual([
+      { upstreamCalls: 1, sharedCalls: 0 },
+      { upstreamCalls: 0, sharedCalls: 1 },
+    ]);
+    expect(harness.upstream.requestsFor('ex_demo_3')).toHaveLength(1);
+  });
+
+  it('errors: the codes the client sees, each once, and the HTTP status', async () => {
+    const cases: Array<{ send: () => Promise<unknown>; status: number; errorCodes: string[]; operationType?: string; operationName?: string }> = [
+      { send: () => harness.query(STATUS, { id: 'ex_missing' }), status: 200, errorCodes: ['NOT_FOUND'], operationType: 'query', operationName: 'ExecutionStatus' },
+      {
+        send: () => harness.query('query Executions { executions(ids: ["ex_missing", "ex_gone", "bad/id", "ex_demo_4"]) { id } }'),
+        status: 200,
+        errorCodes: ['NOT_FOUND', 'BAD_USER_INPUT'],
+        operationType: 'query',
+        operationName: 'Executions',
+      },
+      { send: () => harness.query(STATUS, { id: 'ex_demo_4' }, { authorization: null }), status: 200, errorCodes: ['UNAUTHENTICATED'], operationType: 'query', operationName: 'ExecutionStatus' },
+      // Refused before execution, yet parsed: its type and name are known.
+      { send: () => harness.query('query Mine { execution(id: "ex_demo_4") { nope } }'), status: 400, errorCodes: ['GRAPHQL_VALIDATION_FAILED'], operationType: 'query', operationName: 'Mine' },
+      { send: () => harness.query('query Mine { execution('), status: 400, errorCodes: ['GRAPHQL_PARSE_FAILED'] },
+      { send: () => harness.query(STATUS, {}), status: 400, errorCodes: ['BAD_REQUEST'], operationType: 'query', operationName: 'ExecutionStatus' },
+      {
+        send: () => harness.fetch('/graphql', { method: 'POST', headers: { authorization: AUTH, 'content-type': 'application/json' }, body: '{"query": ' }),
+        status: 400,
+        errorCodes: ['BAD_REQUEST'],
+      },
+    ];
+    for (const kase of cases) {
+      const from = harness.logs.length;
+      await kase.send();
+      const lines = accessLines(harness, from);
+      expect(lines, JSON.stringify(kase.errorCodes)).toHaveLength(1);
+      expect(lines[0]!.status, JSON.stringify(kase.errorCodes)).toBe(kase.status);
+      expect(lines[0]!.errorCodes, JSON.stringify(kase.errorCodes)).toEqual(kase.errorCodes);
+      expect(lines[0]!.operationType, JSON.stringify(kase.errorCodes)).toBe(kase.operationType);
+      expect(lines[0]!.operationName, JSON.stringify(kase.errorCodes)).toBe(kase.operationName);
+    }
+  });
+
+  it('a subscription: no line while it runs; one line when its client leaves, with the cost of all its updates', async () => {
+    putExecution(harness.upstream, 'ex_watched', 'workflow_running');
+    const from = harness.logs.length;
+    const controller = new AbortController();
+    const response = await harness.fetch('/graphql', {
+      method: 'POST',
+      headers: { authorization: AUTH, accept: 'text/event-stream', 'content-type': 'application/json', 'x-request-id': 'watch-1' },
+      body: JSON.stringify({ query: 'subscription ExecutionUpdates { executionUpdates(id: "ex_watched") { isFinal execution { id } } }' }),
+      signal: controller.signal,
+    });
+    expect(response.status).toBe(200);
+    const reader = response.body!.getReader();
+    let text = '';
+    const updates = () => (text.match(/event: next/g) ?? []).length;
+    const reading = (async () => {
+      for (;;) {
+        const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
+        if (done) return;
+        text += new TextDecoder().decode(value);
+      }
+    })();
+    await waitFor(() => updates() >= 1, 'the first update');
+    advance(harness.upstream, 'ex_watched', 'workflow_running', 2);
+    await waitFor(() => updates() >= 2, 'a second update');
+    await sleep(50);
+    expect(accessLines(harness, from)).toEqual([]);
+    controller.abort();
+    await reading;
+    await eventually(() => expect(accessLines(harness, from)).toHaveLength(1));
+    const [line] = accessLines(harness, from);
+    expect(line).toMatchObject({
+      msg: 'subscription ended',
+      requestId: 'watch-1',
+      operationName: 'ExecutionUpdates',
+      operationType: 'subscription',
+      transport: 'sse',
+      status: 200,
+      errorCodes: [],
+    });
+    // The polls are the poller's, shared by every watcher: none is this subscription's own call.
+    expect(line).toMatchObject({ upstreamCalls: 0, cacheHits: 0, sharedCalls: 0 });
+    expect(line!.durationMs as number).toBeGreaterThan(40);
+    await eventually(() => expect(harness.instance.live.counts).toEqual({ subscriptions: 0, pollers: 0 }));
+  });
+
+  it('a subscription over WebSocket: one line when the client completes it, and one for a watch that ends in an error', async () => {
+    putExecution(harness.upstream, 'ex_ws_watched', 'workflow_running');
+    const from = harness.logs.length;
+    const client = createClient({ url: harness.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: { authorization: AUTH }, retryAttempts: 0 });
+    try {
+      let received = 0;
+      const unsubscribe = client.subscribe(
+        { query: 'subscription ExecutionUpdates { executionUpdates(id: "ex_ws_watched") { isFinal } }' },
+        { next: () => received++, error: () => {}, complete: () => {} },
+      );
+      await waitFor(() => received >= 1, 'the first update');
+      expect(accessLines(harness, from)).toEqual([]);
+      unsubscribe();
+      await eventually(() => expect(accessLines(harness, from)).toHaveLength(1));
+      expect(accessLines(harness, from)[0]).toMatchObject({ msg: 'subscription ended', transport: 'ws', operationType: 'subscription', operationName: 'ExecutionUpdates', errorCodes: [] });
+
+      const failed: ExecutionResult[] = [];
+      for await (const result of client.iterate({ query: 'subscription { executionUpdates(id: "ex_nobody_has") { isFinal } }' })) failed.push(result as ExecutionResult);
+      expect(failed.map((result) => result.errors?.[0]?.extensions?.code)).toEqual(['NOT_FOUND']);
+      await eventually(() => expect(accessLines(harness, from)).toHaveLength(2));
+      expect(accessLines(harness, from)[1]).toMatchObject({ msg: 'subscription ended', transport: 'ws', operationType: 'subscription', errorCodes: ['NOT_FOUND'] });
+    } finally {
+      await client.dispose();
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------
+
+describe.each(LANES)('one pipeline: a line for every operation over every transport, %s lane', (lane) => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await Harness.start({ lane });
+  });
+  afterAll(() => harness.close());
+
+  const cases = [
+    { title: 'a named query', query: 'query ExecutionStatus { execution(id: "ex_demo_4") { id } }', type: 'query', name: 'ExecutionStatus', msg: 'request', transports: TRANSPORTS },
+    { title: 'an anonymous query', query: '{ execution(id: "ex_demo_4") { id } }', type: 'query', name: undefined, msg: 'request', transports: TRANSPORTS },
+    {
+      title: 'the executionUpdates subscription',
+      query: 'subscription ExecutionUpdates { executionUpdates(id: "ex_demo_6") { isFinal } }',
+      type: 'subscription',
+      name: 'ExecutionUpdates',
+      msg: 'subscription ended',
+      transports: STREAMING,
+    },
+  ];
+  for (const kase of cases) {
+    for (const transport of kase.transports) {
+      it(`${kase.title} over ${transport}`, async () => {
+        const from = harness.logs.length;
+        const sent = await send(harness, transport, kase.query);
+        expect(sent.results).toHaveLength(1);
+        expect(sent.results[0]!.errors).toBeUndefined();
+        await eventually(() => expect(accessLines(harness, from)).toHaveLength(1));
+        await sleep(20);
+        const lines = accessLines(harness, from);
+        expect(lines).toHaveLength(1);
+        expect(lines[0]).toMatchObject({ msg: kase.msg, transport: TRANSPORT[transport], status: 200, operationType: kase.type, errorCodes: [] });
+        expect(lines[0]!.operationName).toBe(kase.name);
+        expect(lines[0]!.upstreamCalls).toBe(kase.type === 'query' ? 1 : 0);
+        expect(typeof lines[0]!.requestId).toBe('string');
+        if (sent.requestId) expect(lines[0]!.requestId).toBe(sent.requestId);
+      });
+    }
+  }
+});
+
+// ---------------------------------------------------------------------------
+
+describe('ACCESS_LOG decides which requests get a line', () => {
+  const harnesses: Harness[] = [];
+  afterAll(async () => {
+    for (const harness of harnesses) await harness.close();
+  });
+
+  /** Two good requests, then four that fail (each a different way); the access lines they got, by status and codes. */
+  async function traffic(env: Record<string, string>, lane: LaneName = 'fast'): Promise<Array<{ status: unknown; errorCodes: unknown }>> {
+    const harness = await Harness.start({ lane, env });
+    harnesses.push(harness);
+    await harness.query(STATUS, { id: 'ex_demo_4' });
+    await send(harness, 'SSE (POST)', 'subscription { executionUpdates(id: "ex_demo_6") { isFinal } }');
+    await harness.query(STATUS, { id: 'ex_missing' });
+    await harness.query('{ execution(id: "ex_demo_4") { nope } }');
+    await send(harness, 'WebSocket', 'subscription { executionUpdates(id: "ex_missing") { isFinal } }');
+    await harness.fetch('/graphql', { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'not json' });
+    await sleep(50);
+    return accessLines(harness).map((line) => ({ status: line.status, errorCodes: line.errorCodes }));
+  }
+
+  const EVERY = [
+    { status: 200, errorCodes: [] },
+    { status: 200, errorCodes: [] },
+    { status: 200, errorCodes: ['NOT_FOUND'] },
+    { status: 400, errorCodes: ['GRAPHQL_VALIDATION_FAILED'] },
+    { status: 200, errorCodes: ['NOT_FOUND'] },
+    { status: 400, errorCodes: ['BAD_REQUEST'] },
+  ];
+  const ERRORS = EVERY.slice(2);
+
+  it.each(LANES)('all (the default), %s lane: every request', async (lane) => {
+    expect(readConfig({}).telemetry.accessLog).toBe('all');
+    expect(await traffic({}, lane)).toEqual(EVERY);
+  });
+
+  it.each(LANES)('off, %s lane: none, errors neither', async (lane) => {
+    expect(await traffic({ ACCESS_LOG: 'off' }, lane)).toEqual([]);
+  });
+
+  it.each(LANES)('errors, %s lane: every request that failed, and only those', async (lane) => {
+    expect(await traffic({ ACCESS_LOG: 'errors' }, lane)).toEqual(ERRORS);
+  });
+
+  it('sampled at 0%: the errors only', async () => {
+    expect(await traffic({ ACCESS_LOG: 'sampled', ACCESS_LOG_SAMPLE_PERCENT: '0' })).toEqual(ERRORS);
+  });
+
+  it('sampled at 100%: every request', async () => {
+    expect(await traffic({ ACCESS_LOG: 'sampled', ACCESS_LOG_SAMPLE_PERCENT: '100' })).toEqual(EVERY);
+  });
+
+  it('sampled at 50%: every error, and about half of 200 good requests', async () => {
+    const harness = await Harness.start({ env: { ACCESS_LOG: 'sampled', ACCESS_LOG_SAMPLE_PERCENT: '50' } });
+    harnesses.push(harness);
+    for (let i = 0; i < 200; i++) await harness.query('{ __typename }');
+    for (let i = 0; i < 20; i++) await harness.query('{ nope }');
+    const lines = accessLines(harness);
+    const errors = lines.filter((line) => (line.errorCodes as string[]).length > 0);
+    expect(errors).toHaveLength(20);
+    // Binomial(200, 0.5): outside 60–140 about once in 10^8 runs.
+    expect(lines.length - errors.length).toBeGreaterThan(60);
+    expect(lines.length - errors.length).toBeLessThan(140);
+  });
+});
+
+// ---------------------------------------------------------------------------
+
+/** One token no other text contains; upstream knows `${SECRET}a`, not `${SECRET}b`. */
+const SECRET = `tok${randomBytes(12).toString('hex')}`;
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+
+interface Gateway {
+  url: string;
+  instance: GatewayInstance;
+  upstream: FakeUpstream;
+  raw(): string;
+}
+
+/** A gateway logging at `level` into a string, composed as production composes it. */
+async function startAt(level: string, lane: LaneName): Promise<Gateway> {
+  const upstream = await FakeUpstream.start({ executions: demoExecutions(), tokens: { [DEMO_TOKEN]: DEMO_ORGANIZATION, [`${SECRET}a`]: DEMO_ORGANIZATION } });
+  let raw = '';
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      raw += chunk.toString();
+      callback();
+    },
+  });
+  const config = readConfig({ LOG_LEVEL: level, FAST_LANE: String(lane === 'fast'), UPSTREAM_RETRY_BASE_DELAY_MS: '2', UPSTREAM_RETRY_MAX_DELAY_MS: '5', MAX_REQUEST_BODY_BYTES: '4096' });
+  const instance = createInstance(config, { upstreamUrl: upstream.url, logger: createLogger(config.telemetry.logLevel, sink) });
+  const port = await instance.listen(0, '127.0.0.1');
+  return { url: `http://127.0.0.1:${port}/graphql`, instance, upstream, raw: () => raw };
+}
+
+/** Waits for a raw WebSocket to close; resolves with its close code. */
+function closed(socket: WebSocket): Promise<number> {
+  return new Promise((resolve) => socket.once('close', (code) => resolve(code)));
+}
+
+/** Every place a caller can put a secret, and failures around each. */
+async function sendSecretsEverywhere(gateway: Gateway): Promise<void> {
+  const { url, upstream } = gateway;
+  const known = `Bearer ${SECRET}a`;
+  const unknown = `Bearer ${SECRET}b`;
+  const cookie = `session=${SECRET}; other=${SECRET}`;
+  const post = (body: string, headers: Record<string, string>) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', cookie, ...headers }, body });
+  const query = (text: string, variables: Record<string, unknown>, authorization: string) => post(JSON.stringify({ query: text, variables }), { authorization });
+  const EVENTS = 'query ExecutionEvents($id: ID!, $types: [String!], $after: String) { execution(id: $id) { id events(first: 2, after: $after, filter: { eventTypes: $types }) { totalCount } } }';
+
+  // Served, with the secret in Authorization, Cookie and variables.
+  expect((await query(EVENTS, { id: 'ex_demo_4', types: [SECRET] }, known)).status).toBe(200);
+  // Upstream 401: a token it does not know.
+  expect(((await (await query(STATUS, { id: 'ex_demo_4' }, unknown)).json()) as ExecutionResult).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  // A cursor that is not one, carrying the secret.
+  expect(((await (await query(EVENTS, { id: 'ex_demo_4', after: SECRET }, known)).json()) as ExecutionResult).errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  // Validation errors quoting the secret back to the client (a field named after it, a variable of the wrong type).
+  expect(((await (await query(`query { execution(id: "ex_demo_4") { id ${SECRET} } }`, {}, known)).json()) as ExecutionResult).errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+  expect(((await (await query(STATUS, { id: { token: SECRET } }, known)).json()) as ExecutionResult).errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
+  // Upstream 500 and a body breaking the contract, both echoing the secret.
+  upstream.setFault('ex_demo_2', { kind: 'status', status: 500, body: JSON.stringify({ code: 500, message: `failed for ${SECRET}` }) });
+  expect(((await (await query(STATUS, { id: 'ex_demo_2' }, known)).json()) as ExecutionResult).errors?.[0]?.extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
+  upstream.setFault('ex_demo_3', { kind: 'body', body: `not json ${SECRET}` });
+  expect(((await (await query(STATUS, { id: 'ex_demo_3' }, known)).json()) as ExecutionResult).errors?.[0]?.extensions?.code).toBe('UPSTREAM_BAD_RESPONSE');
+  // Upstream resets the connection: a network error, logged as such.
+  upstream.setFault('ex_demo_1', { kind: 'reset' });
+  expect(((await (await query(STATUS, { id: 'ex_demo_1' }, known)).json()) as ExecutionResult).errors?.[0]?.extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
+  // A body that is not JSON, and one over MAX_REQUEST_BODY_BYTES, both carrying it.
+  expect((await post(`{"query": "${SECRET}`, { authorization: known })).status).toBe(400);
+  expect((await post(JSON.stringify({ query: STATUS, variables: { id: SECRET.repeat(200) } }), { authorization: known })).status).toBe(413);
+  // A GET with the secret in the query string.
+  expect((await fetch(`${url}?${new URLSearchParams({ query: STATUS, variables: JSON.stringify({ id: 'ex_demo_4', secret: SECRET }) })}`, { headers: { authorization: known, cookie } })).status).toBe(200);
+  // Server-Sent Events: a watch with a token upstream refuses.
+  const sse = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: unknown, cookie }, body: JSON.stringify({ query: 'subscription { executionUpdates(id: "ex_demo_6") { isFinal } }' }) });
+  expect(await sse.text()).toContain('UNAUTHENTICATED');
+
+  // WebSocket: the secret in connectionParams, in several places; served, refused by upstream, and not a header value at all.
+  for (const connectionParams of [
+    { authorization: known, token: SECRET, nested: { apiKey: SECRET } },
+    { authorization: unknown, token: SECRET },
+    { authorization: `${known}\n${SECRET}` },
+  ]) {
+    const client = createClient({ url: url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams, retryAttempts: 0 });
+    try {
+      for await (const result of client.iterate({ query: 'subscription { executionUpdates(id: "ex_demo_6") { isFinal } }' })) expect(result).toBeDefined();
+      for await (const result of client.iterate({ query: STATUS, variables: { id: 'ex_demo_4', secret: SECRET } })) expect(result).toBeDefined();
+    } finally {
+      await client.dispose();
+    }
+  }
+  // WebSocket: the secret on the upgrade, in a message that is not JSON, and in one over the size limit.
+  const headers = { authorization: known, cookie };
+  const broken = new WebSocket(url.replace(/^http/, 'ws'), 'graphql-transport-ws', { headers });
+  await new Promise((resolve) => broken.once('open', resolve));
+  broken.send(`{"type":"connection_init","payload":{"authorization":"${known}"`);
+  expect(await closed(broken)).toBe(4400);
+  const oversized = new WebSocket(url.replace(/^http/, 'ws'), 'graphql-transport-ws', { headers });
+  await new Promise((resolve) => oversized.once('open', resolve));
+  oversized.send(JSON.stringify({ type: 'connection_init', payload: { authorization: known, padding: SECRET.repeat(200) } }));
+  expect(await closed(oversized)).toBe(1009);
+}
+
+describe.each(LEVELS)('LOG_LEVEL=%s: no secret reaches a log line', (level) => {
+  for (const lane of LANES) {
+    it(`${lane} lane`, async () => {
+      const gateway = await startAt(level, lane);
+      try {
+        await sendSecretsEverywhere(gateway);
+        await sleep(50);
+      } finally {
+        gateway.instance.server.closeAllConnections();
+        await gateway.instance.close();
+        await gateway.upstream.close();
+      }
+      const raw = gateway.raw();
+      const lines = raw.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Line);
+      // The log was written: access lines at every level (ACCESS_LOG decides those), the rest as the level says.
+      expect(lines.filter((line) => line.component === 'access').length).toBeGreaterThanOrEqual(10);
+      if (level === 'trace' || level === 'debug') expect(lines.some((line) => line.level === 20)).toBe(true);
+      if (level === 'trace' || level === 'debug' || level === 'info' || level === 'warn') expect(lines.some((line) => line.level === 40)).toBe(true);
+      const at = raw.indexOf(SECRET);
+      expect(at, `the secret at ${at}: ${raw.slice(Math.max(0, at - 300), at + 100)}`).toBe(-1);
+      // Nor any header value the caller sent.
+      expect(raw).not.toMatch(/session=/);
+    });
+  }
+});

@@ -1,0 +1,890 @@
+/**
+ * Prometheus metrics (README "Configuration": METRICS, src/telemetry/metrics.ts),
+ * read the way Prometheus reads them: the text exposition, parsed strictly.
+ *
+ * - Where `/metrics` answers under each METRICS setting, and the separate
+ *   metrics server (serveMetrics) on its own.
+ * - One pipeline: an operation is counted once, with its type and bounded name,
+ *   on both lanes and over every transport, subscriptions included.
+ * - Exact counts where the fake upstream can count with us: attempts by
+ *   outcome and attempt number, retries, errors by the code the client sees,
+ *   cache, shared calls, bulkhead, circuit, live gauges, data warnings.
+ * - Bounded labels, as a property: random operation names, ids, tokens and
+ *   request ids never appear in a scrape.
+ */
+import { once } from 'node:events';
+import { request as httpRequest } from 'node:http';
+import { Writable } from 'node:stream';
+import fc from 'fast-check';
+import { getOperationAST, type ExecutionResult } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DEMO_ORGANIZATION, DEMO_TOKEN, makeExecution } from '../src/demo/demo-data.js';
+import { createLogger } from '../src/logger.js';
+import type { GatewayContext } from '../src/request/context.js';
+import { registrySource, serveMetrics } from '../src/telemetry/metrics-server.js';
+import { entryBytes } from '../src/upstream/shared-executions.js';
+import { KNOWN_OPERATION_NAMES } from '../src/telemetry/metrics.js';
+import { AUTH, Harness, LANES, type LaneName } from './support/harness.js';
+import { liveEnv, putExecution, sleep, waitFor } from './support/live.js';
+
+// ---------------------------------------------------------------------------
+// The exposition format, parsed strictly: a line that is not HELP, TYPE, a
+// comment or a well-formed sample fails the test.
+
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+interface Exposition {
+  types: Map<string, string>;
+  samples: Sample[];
+}
+
+const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*/;
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*/;
+
+/** A sample value as Prometheus reads it (Go's ParseFloat: NaN and Inf in any case; prom-client writes `Nan`). */
+function parseValue(text: string, line: string): number {
+  if (/^\+?inf(inity)?$/i.test(text)) return Number.POSITIVE_INFINITY;
+  if (/^-inf(inity)?$/i.test(text)) return Number.NEGATIVE_INFINITY;
+  if (/^nan$/i.test(text)) return Number.NaN;
+  const value = Number(text);
+  if (text === '' || Number.isNaN(value)) throw new Error(`not a sample value: ${JSON.stringify(text)} in ${JSON.stringify(line)}`);
+  return value;
+}
+
+/** `{a="1",b="x\"y"}` from `start` (the `{`): the labels and where they end. */
+function parseLabels(line: string, start: number): { labels: Record<string, string>; end: number } {
+  const labels: Record<string, string> = {};
+  let at = start + 1;
+  while (line[at] !== '}') {
+    const name = LABEL_NAME.exec(line.slice(at))?.[0];
+    if (!name || line[at + name.length] !== '=' || line[at + name.length + 1] !== '"') throw new Error(`bad label at ${at} in ${JSON.stringify(line)}`);
+    at += name.length + 2;
+    let value = '';
+    for (;;) {
+      const char = line[at++];
+      if (char === undefined) throw new Error(`unterminated label value in ${JSON.stringify(line)}`);
+      if (char === '"') break;
+      if (char === '\\') {
+        const escaped = line[at++];
+        if (escaped === 'n') value += '\n';
+        else if (escaped === '\\' || escaped === '"') value += escaped;
+        else throw new Error(`bad escape in ${JSON.stringify(line)}`);
+      } else value += char;
+    }
+    if (name in labels) throw new Error(`label ${name} twice in ${JSON.stringify(line)}`);
+    labels[name] = value;
+    if (line[at] === ',') at++;
+    else if (line[at] !== '}') throw new Error(`expected , or } at ${at} in ${JSON.stringify(line)}`);
+  }
+  return { labels, end: at + 1 };
+}
+
+function parseExposition(text: string): Exposition {
+  const types = new Map<string, string>();
+  const samples: Sample[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    if (line.startsWith('# TYPE ')) {
+      const [name, type, ...rest] = line.slice(7).split(' ');
+      if (!name || !METRIC_NAME.test(name) || !['counter', 'gauge', 'histogram', 'summary', 'untyped'].includes(type ?? '') || rest.length) {
+        throw new Error(`bad TYPE line ${JSON.stringify(line)}`);
+      }
+      if (types.has(name)) throw new Error(`TYPE of ${name} twice`);
+      types.set(name, type!);
+      continue;
+    }
+    if (line.startsWith('#')) continue;
+    const name = METRIC_NAME.exec(line)?.[0];
+    if (!name) throw new Error(`bad sample line ${JSON.stringify(line)}`);
+    let at = name.length;
+    let labels: Record<string, string> = {};
+    if (line[at] === '{') ({ labels, end: at } = parseLabels(line, at));
+    if (line[at] !== ' ') throw new Error(`expected a space after the labels in ${JSON.stringify(line)}`);
+    const [value, timestamp, ...rest] = line.slice(at + 1).split(' ');
+    if (rest.length || (timestamp !== undefined && !/^-?\d+$/.test(timestamp))) throw new Error(`bad sample line ${JSON.stringify(line)}`);
+    samples.push({ name, labels, value: parseValue(value ?? '', line) });
+  }
+  return { types, samples };
+}
+
+/** The family a sample belongs to: its own name, or a histogram's or summary's base name. */
+function familyOf(exposition: Exposition, name: string): string | undefined {
+  if (exposition.types.has(name)) return name;
+  const base = name.replace(/_(bucket|sum|count)$/, '');
+  return base !== name && ['histogram', 'summary'].includes(exposition.types.get(base) ?? '') ? base : undefined;
+}
+
+/** The sum of the samples named `name` whose labels include `labels`. */
+function valueOf(exposition: Exposition, name: string, labels: Record<string, string> = {}): number {
+  return exposition.samples
+    .filter((sample) => sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value))
+    .reduce((sum, sample) => sum + sample.value, 0);
+}
+
+async function scrape(harness: Harness): Promise<Exposition> {
+  return parseExposition(await harness.instance.metrics!.registry.metrics());
+}
+
+/** What changed between two scrapes, for one series (summed over samples whose labels include `labels`). */
+function grew(before: Exposition, after: Exposition, name: string, labels: Record<string, string> = {}): number {
+  return valueOf(after, name, labels) - valueOf(before, name, labels);
+}
+
+/** Retries `check` until it passes (a stream's last hooks may run just after its client saw the end). */
+async function eventually(check: () => Promise<void> | void, timeoutMs = 3_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (error) {
+      if (performance.now() > deadline) throw error;
+      await sleep(10);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Every transport, sending one operation and returning what came back.
+
+type TransportName = 'POST JSON' | 'GET' | 'application/graphql' | 'SSE (POST)' | 'SSE (GET)' | 'WebSocket';
+const TRANSPORTS: readonly TransportName[] = ['POST JSON', 'GET', 'application/graphql', 'SSE (POST)', 'SSE (GET)', 'WebSocket'];
+const STREAMING: readonly TransportName[] = ['SSE (POST)', 'SSE (GET)', 'WebSocket'];
+
+/** An event stream's `next` payloads. */
+function nextEvents(text: string): ExecutionResult[] {
+  return text
+    .split('\n\n')
+    .filter((block) => /^event: next$/m.test(block))
+    .map((block) => JSON.parse(block.split('\n').find((line) => line.startsWith('data:'))!.slice(5)) as ExecutionResult);
+}
+
+async function send(harness: Harness, transport: TransportName, query: string, headers: Record<string, string> = {}): Promise<ExecutionResult[]> {
+  const json = { authorization: AUTH, accept: 'application/graphql-response+json', ...headers };
+  const stream = { authorization: AUTH, accept: 'text/event-stream', ...headers };
+  const search = `/graphql?${new URLSearchParams({ query })}`;
+  const post = (accept: Record<string, string>, contentType: string, body: string) =>
+    harness.fetch('/graphql', { method: 'POST', headers: { ...accept, 'content-type': contentType }, body });
+  switch (transport) {
+    case 'POST JSON':
+      return [(await (await post(json, 'application/json', JSON.stringify({ query }))).json()) as ExecutionResult];
+    case 'GET':
+      return [(await (await harness.fetch(search, { headers: json })).json()) as ExecutionResult];
+    case 'application/graphql':
+      return [(await (await post(json, 'application/graphql', query)).json()) as ExecutionResult];
+    case 'SSE (POST)':
+      return nextEvents(await (await post(stream, 'application/json', JSON.stringify({ query }))).text());
+    case 'SSE (GET)':
+      return nextEvents(await (await harness.fetch(search, { headers: stream })).text());
+    case 'WebSocket': {
+      const client = createClient({ url: harness.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: { authorization: AUTH }, retryAttempts: 0 });
+      try {
+        const results: ExecutionResult[] = [];
+        for await (const result of client.iterate({ query })) results.push(result as ExecutionResult);
+        return results;
+      } finally {
+        await client.dispose();
+      }
+    }
+  }
+}
+
+/** An SSE subscription held open: resolves once its first update arrived; `close` aborts it. */
+async function openWatch(harness: Harness, id: string): Promise<{ close(): void }> {
+  const controller = new AbortController();
+  const response = await harness.fetch('/graphql', {
+    method: 'POST',
+    headers: { authorization: AUTH, accept: 'text/event-stream', 'content-type': 'application/json' },
+    body: JSON.stringify({ query: `subscription ExecutionUpdates { executionUpdates(id: "${id}") { isFinal } }` }),
+    signal: controller.signal,
+  });
+  const reader = response.body!.getReader();
+  let text = '';
+  while (!text.includes('event: next')) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`the watch of ${id} ended early: ${text}`);
+    text += new TextDecoder().decode(value);
+  }
+  return { close: () => controller.abort() };
+}
+
+const STATUS_QUERY = 'query ExecutionStatus($id: ID!) { execution(id: $id) { id status } }';
+
+/** Queries ExecutionStatus for `id` and returns the error codes. */
+async function status(harness: Harness, id: string, authorization: string | null = AUTH): Promise<unknown[]> {
+  const response = await harness.query(STATUS_QUERY, { id }, { authorization });
+  return (response.errors ?? []).map((error) => error.extensions?.code);
+}
+
+// ---------------------------------------------------------------------------
+
+/** Every family the issue asks for, with its type. */
+const REQUIRED_FAMILIES: Record<string, string> = {
+  graphql_envelop_request: 'counter',
+  graphql_envelop_request_duration: 'histogram',
+  graphql_envelop_phase_parse: 'histogram',
+  graphql_envelop_phase_validate: 'histogram',
+  graphql_envelop_phase_context: 'histogram',
+  graphql_envelop_phase_execute: 'histogram',
+  graphql_envelop_phase_subscribe: 'histogram',
+  graphql_envelop_error_result: 'counter',
+  graphql_yoga_http_duration: 'histogram',
+  gateway_upstream_attempts_total: 'counter',
+  gateway_upstream_attempt_duration_seconds: 'histogram',
+  gateway_upstream_retries_total: 'counter',
+  gateway_upstream_circuit_state: 'gauge',
+  gateway_upstream_circuit_opened_total: 'counter',
+  gateway_upstream_in_flight: 'gauge',
+  gateway_upstream_queued: 'gauge',
+  gateway_cache_hits_total: 'counter',
+  gateway_cache_misses_total: 'counter',
+  gateway_cache_bytes: 'gauge',
+  gateway_cache_entries: 'gauge',
+  gateway_cache_evictions_total: 'counter',
+  gateway_upstream_shared_calls_total: 'counter',
+  gateway_live_subscriptions: 'gauge',
+  gateway_live_pollers: 'gauge',
+  gateway_data_warnings_total: 'counter',
+  // Node's default process metrics.
+  nodejs_eventloop_lag_seconds: 'gauge',
+  nodejs_eventloop_lag_max_seconds: 'gauge',
+  nodejs_eventloop_lag_p99_seconds: 'gauge',
+  process_cpu_user_seconds_total: 'counter',
+  process_resident_memory_bytes: 'gauge',
+  nodejs_heap_size_used_bytes: 'gauge',
+  nodejs_gc_duration_seconds: 'histogram',
+  nodejs_active_handles_total: 'gauge',
+};
+
+describe.each(LANES)('/metrics with METRICS=api, %s lane', (lane) => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await Harness.start({ lane, env: { METRICS: 'api' } });
+  });
+  afterAll(() => harness.close());
+
+  it('answers every series in the Prometheus text format, on the API port', async () => {
+    expect(await status(harness, 'ex_demo_4')).toEqual([]);
+    const response = await harness.fetch('/metrics');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4; charset=utf-8$/);
+    const exposition = parseExposition(await response.text());
+    for (const sample of exposition.samples) expect(familyOf(exposition, sample.name), `the TYPE of ${sample.name}`).toBeDefined();
+    const missing = Object.entries(REQUIRED_FAMILIES).filter(([name, type]) => exposition.types.get(name) !== type);
+    expect(missing, 'families missing or of another type').toEqual([]);
+    // The query above, counted once by every GraphQL series that sees a query.
+    const operation = { operationType: 'query', operationName: 'ExecutionStatus' };
+    expect(valueOf(exposition, 'graphql_envelop_request', operation)).toBe(1);
+    for (const phase of ['parse', 'validate', 'context', 'execute']) expect(valueOf(exposition, `graphql_envelop_phase_${phase}_count`, operation), phase).toBe(1);
+    expect(valueOf(exposition, 'graphql_envelop_request_duration_count', operation)).toBe(1);
+    expect(valueOf(exposition, 'graphql_yoga_http_duration_count', { ...operation, method: 'POST', statusCode: '200' })).toBe(1);
+    expect(valueOf(exposition, 'gateway_upstream_attempts_total', { outcome: 'OK', attempt: '1' })).toBe(1);
+  });
+
+  it('a scrape is not an operation, and HEAD is answered too', async () => {
+    const before = await scrape(harness);
+    expect((await harness.fetch('/metrics')).status).toBe(200);
+    expect((await harness.fetch('/metrics', { method: 'HEAD' })).status).toBe(200);
+    const after = await scrape(harness);
+    expect(grew(before, after, 'graphql_envelop_request')).toBe(0);
+    expect(grew(before, after, 'graphql_yoga_http_duration_count')).toBe(0);
+  });
+});
+
+describe('where /metrics is served', () => {
+  const harnesses: Harness[] = [];
+  afterAll(async () => {
+    for (const harness of harnesses) await harness.close();
+  });
+  const start = async (lane: LaneName, env: Record<string, string>) => {
+    const harness = await Harness.start({ lane, env });
+    harnesses.push(harness);
+    return harness;
+  };
+
+  it.each(LANES)('METRICS=port (the default), %s lane: not on the API port; the metrics server answers GET and HEAD only, at /metrics only', async (lane) => {
+    const harness = await start(lane, {});
+    expect(harness.config.telemetry.metrics).toBe('port');
+    expect(harness.instance.metrics).toBeDefined();
+    expect((await harness.fetch('/metrics')).status).toBe(404);
+    expect(await status(harness, 'ex_demo_4')).toEqual([]);
+
+    let logged = '';
+    const logger = createLogger('info', new Writable({ write: (chunk: Buffer, _encoding, callback) => ((logged += chunk.toString()), callback()) }));
+    const server = await serveMetrics(registrySource(harness.instance.metrics!.registry), 0, '127.0.0.1', logger);
+    try {
+      const base = `http://127.0.0.1:${server.port}`;
+      expect(server.port).toBeGreaterThan(0);
+      expect(server.port).not.toBe(new URL(harness.url).port);
+      const get = await fetch(`${base}/metrics`);
+      expect(get.status).toBe(200);
+      expect(get.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+      expect(get.headers.get('cache-control')).toBe('no-store');
+      const exposition = parseExposition(await get.text());
+      expect(valueOf(exposition, 'gateway_upstream_attempts_total', { outcome: 'OK', attempt: '1' })).toBe(1);
+      expect(valueOf(exposition, 'graphql_envelop_request', { operationType: 'query', operationName: 'ExecutionStatus' })).toBe(1);
+
+      const head = await fetch(`${base}/metrics`, { method: 'HEAD' });
+      expect(head.status).toBe(200);
+      expect(head.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+      expect(await head.text()).toBe('');
+      expect((await fetch(`${base}/metrics?name[]=up`)).status).toBe(200);
+
+      for (const path of ['/', '/graphql', '/metrics/', '/metricsx', '/health']) expect((await fetch(`${base}${path}`)).status, path).toBe(404);
+      for (const method of ['POST', 'PUT', 'DELETE', 'OPTIONS']) {
+        const refused = await fetch(`${base}/metrics`, { method });
+        expect(refused.status, method).toBe(405);
+        expect(refused.headers.get('allow'), method).toBe('GET, HEAD');
+      }
+    } finally {
+      await server.close();
+    }
+    expect(logged).toBe('');
+    // Closed means closed: the port refuses connections.
+    const refused = httpRequest({ host: '127.0.0.1', port: server.port, path: '/metrics' }).end();
+    const [error] = (await once(refused, 'error')) as [NodeJS.ErrnoException];
+    expect(error.code).toBe('ECONNREFUSED');
+  });
+
+  it('the metrics server answers 500 and logs, without a stack, when collecting fails', async () => {
+    let logged = '';
+    const logger = createLogger('info', new Writable({ write: (chunk: Buffer, _encoding, callback) => ((logged += chunk.toString()), callback()) }));
+    const server = await serveMetrics(() => Promise.reject(new Error('collector broke')), 0, '127.0.0.1', logger);
+    try {
+      const response = await fetch(`http://127.0.0.1:${server.port}/metrics`);
+      expect(response.status).toBe(500);
+      expect(await response.text()).not.toContain('collector broke');
+    } finally {
+      await server.close();
+    }
+    const line = JSON.parse(logged.trim()) as Record<string, unknown>;
+    expect(line).toMatchObject({ level: 50, err: 'collector broke', msg: 'metrics could not be collected' });
+  });
+
+  it.each(LANES)('METRICS=off, %s lane: no metrics at all, /metrics is 404, queries are served', async (lane) => {
+    const harness = await start(lane, { METRICS: 'off' });
+    expect(harness.instance.metrics).toBeUndefined();
+    expect((await harness.fetch('/metrics')).status).toBe(404);
+    expect(await status(harness, 'ex_demo_4')).toEqual([]);
+    expect(harness.upstream.requests).toHaveLength(1);
+  });
+});
+
+// ---------------------------------------------------------------------------
+
+interface PipelineCase {
+  title: string;
+  query: string;
+  type: string;
+  name: string;
+  streamingOnly?: boolean;
+}
+
+const PIPELINE_CASES: PipelineCase[] = [
+  { title: 'a named query of the typed client', query: 'query ExecutionStatus { execution(id: "ex_demo_4") { id status } }', type: 'query', name: 'ExecutionStatus' },
+  { title: 'a query with any other name', query: 'query MyOwnName { execution(id: "ex_demo_4") { id } }', type: 'query', name: 'other' },
+  { title: 'an anonymous query', query: '{ execution(id: "ex_demo_4") { id } }', type: 'query', name: 'anonymous' },
+  // ex_demo_6 is terminal: one update, then the stream completes.
+  {
+    title: 'the executionUpdates subscription',
+    query: 'subscription ExecutionUpdates { executionUpdates(id: "ex_demo_6") { isFinal } }',
+    type: 'subscription',
+    name: 'ExecutionUpdates',
+    streamingOnly: true,
+  },
+];
+
+describe.each(LANES)('one pipeline: every transport counts its operation once, %s lane', (lane) => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await Harness.start({ lane });
+  });
+  afterAll(() => harness.close());
+
+  for (const kase of PIPELINE_CASES) {
+    for (const transport of kase.streamingOnly ? STREAMING : TRANSPORTS) {
+      it(`${kase.title} over ${transport}`, async () => {
+        const before = await scrape(harness);
+        const results = await send(harness, transport, kase.query);
+        expect(results, JSON.stringify(results)).toHaveLength(1);
+        expect(results[0]!.errors).toBeUndefined();
+        const labels = { operationType: kase.type, operationName: kase.name };
+        const phase = kase.type === 'subscription' ? 'subscribe' : 'execute';
+        await eventually(async () => {
+          const after = await scrape(harness);
+          expect(grew(before, after, 'graphql_envelop_request', labels), 'graphql_envelop_request with its labels').toBe(1);
+          expect(grew(before, after, 'graphql_envelop_request'), 'graphql_envelop_request in all').toBe(1);
+          expect(grew(before, after, `graphql_envelop_phase_${phase}_count`, labels), phase).toBe(1);
+          expect(grew(before, after, 'graphql_envelop_request_duration_count', labels)).toBe(1);
+          expect(grew(before, after, 'graphql_envelop_error_result')).toBe(0);
+          expect(grew(before, after, 'gateway_upstream_attempts_total', { outcome: 'OK', attempt: '1' })).toBe(1);
+        });
+      });
+    }
+  }
+
+  it('a subscription is counted as such over every streaming transport, also when named otherwise', async () => {
+    const before = await scrape(harness);
+    for (const transport of STREAMING) await send(harness, transport, 'subscription Mine { executionUpdates(id: "ex_demo_6") { isFinal } }');
+    await eventually(async () => {
+      const after = await scrape(harness);
+      expect(grew(before, after, 'graphql_envelop_request', { operationType: 'subscription', operationName: 'other' })).toBe(3);
+      expect(grew(before, after, 'graphql_envelop_phase_subscribe_count', { operationType: 'subscription', operationName: 'other' })).toBe(3);
+    });
+  });
+});
+
+// ---------------------------------------------------------------------------
+
+/** Makes the resolvers of the operation named `Boom` throw a plain Error, as a bug would. */
+const boom: Plugin = {
+  onExecute({ args }) {
+    if (getOperationAST(args.document, args.operationName)?.name?.value !== 'Boom') return;
+    const broken = { execution: { load: () => Promise.reject(new Error('internal detail')) } };
+    (args.contextValue as unknown as GatewayContext).loaders = broken as unknown as GatewayContext['loaders'];
+  },
+};
+
+describe.each(LANES)('exact counts, %s lane', (lane) => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await Harness.start({ lane, env: { UPSTREAM_TIMEOUT_MS: '300' }, plugins: [boom] });
+  });
+  afterAll(() => harness.close());
+  beforeEach(() => harness.upstream.reset());
+
+  it('N queries: N first attempts with outcome OK, as many as upstream received, each timed', async () => {
+    const N = 7;
+    const before = await scrape(harness);
+    for (let i = 0; i < N; i++) expect(await status(harness, i % 2 ? 'ex_demo_4' : 'ex_demo_2')).toEqual([]);
+    const after = await scrape(harness);
+    expect(harness.upstream.requests).toHaveLength(N);
+    expect(grew(before, after, 'gateway_upstream_attempts_total', { outcome: 'OK', attempt: '1' })).toBe(N);
+    expect(grew(before, after, 'gateway_upstream_attempts_total')).toBe(N);
+    expect(grew(before, after, 'gateway_upstream_attempt_duration_seconds_count', { outcome: 'OK' })).toBe(N);
+    expect(grew(before, after, 'gateway_upstream_attempt_duration_seconds_bucket', { outcome: 'OK', le: '+Inf' })).toBe(N);
+    expect(grew(before, after, 'gateway_upstream_attempt_duration_seconds_sum', { outcome: 'OK' })).toBeGreaterThan(0);
+    expect(grew(before, after, 'gateway_upstream_retries_total')).toBe(0);
+    expect(grew(before, after, 'graphql_envelop_request', { operationType: 'query', operationName: 'ExecutionStatus' })).toBe(N);
+    expect(grew(before, after, 'graphql_yoga_http_duration_count', { method: 'POST', statusCode: '200', operationName: 'ExecutionStatus' })).toBe(N);
+  });
+
+  it('a 503 then a 200: attempt 1 UPSTREAM_UNAVAILABLE, attempt 2 OK, one retry', async () => {
+    harness.upstream.setFault('ex_demo_4', { kind: 'status', status: 503 }, 1);
+    const before = await scrape(harness);
+    expect(await status(harness, 'ex_demo_4')).toEqual([]);
+    const after = await scrape(harness);
+    expect(harness.upstream.requestsFor('ex_demo_4')).toHaveLength(2);
+    expect(grew(before, after, 'gateway_upstream_attempts_total', { outcome: 'UPSTREAM_UNAVAILABLE', attempt: '1' })).toBe(1);
+    expect(grew(before, after, 'gateway_upstream_attempts_total', { outcome: 'OK', attempt: '2' })).toBe(1);
+    expect(grew(before, after, 'gateway_upstream_attempts_total')).toBe(2);
+    expect(grew(before, after, 'gateway_upstream_retries_total')).toBe(1);
+    expect(grew(before, after, 'graphql_envelop_error_result')).toBe(0);
+  });
+
+  it('503 on every attempt: attempts 1, 2 and 3, two retries, one UPSTREAM_UNAVAILABLE error', async () => {
+    harness.upstream.setFault('ex_demo_4', { kind: 'status', status: 503 });
+    const before = await scrape(harness);
+    expect(await status(harness, 'ex_demo_4')).toEqual(['UPSTREAM_UNAVAILABLE']);
+    const after = await scrape(harness);
+    expect(harness.upstream.requestsFor('ex_demo_4')).toHaveLength(3);
+    for (const attempt of ['1', '2', '3']) expect(grew(before, after, 'gateway_upstream_attempts_total', { outcome: 'UPSTREAM_UNAVAILABLE', attempt })).toBe(1);
+    expect(grew(before, after, 'gateway_upstream_retries_total')).toBe(2);
+    expect(grew(before, after, 'graphql_envelop_error_result', { code: 'UPSTREAM_UNAVAILABLE', phase: 'execute', operationName: 'ExecutionStatus' })).toBe(1);
+    expect(grew(before, after, 'graphql_envelop_error_result')).toBe(1);
+  });
+
+  it.each([
+    [404, 'NOT_FOUND'],
+    [401, 'UNAUTHENTICATED'],
+    [403, 'FORBIDDEN'],
+    [500, 'UPSTREAM_UNAVAILABLE'],
+  ])('upstream %i: one attempt with outcome %s, no retry, the error counted by its code', async (upstreamStatus, code) => {
+    harness.upstream.setFault('ex_demo_4', { kind: 'status', status: upstreamStatus });
+    const before = await scrape(harness);
+    expect(await status(harness, 'ex_demo_4')).toEqual([code]);
+    const after = await scrape(harness);
+    expect(harness.upstream.requests).toHaveLength(1);
+    expect(grew(before, after, 'gateway_upstream_attempts_total', { outcome: code, attempt: '1' })).toBe(1);
+    expect(grew(before, after, 'gateway_upstream_attempts_total')).toBe(1);
+    expect(grew(before, after, 'gateway_upstream_attempt_duration_seconds_count', { outcome: code })).toBe(1);
+    expect(grew(before, after, 'gateway_upstream_retries_total')).toBe(0);
+    expect(grew(before, after, 'graphql_envelop_error_result', { code, phase: 'execute' })).toBe(1);
+  });
+
+  it('an attempt past UPSTREAM_TIMEOUT_MS: outcome UPSTREAM_TIMEOUT', async () => {
+    harness.upstream.setFault('ex_demo_4', { kind: 'hang' });
+    const before = await scrape(harness);
+    expect(await status(harness, 'ex_demo_4')).toEqual(['UPSTREAM_TIMEOUT']);
+    const after = await scrape(harness);
+    expect(grew(before, after, 'gateway_upstream_attempts_total', { outcome: 'UPSTREAM_TIMEOUT', attempt: '1' })).toBe(1);
+    expect(grew(before, after, 'gateway_upstream_attempts_total')).toBe(harness.upstream.requests.length);
+    expect(grew(before, after, 'graphql_envelop_error_result', { code: 'UPSTREAM_TIMEOUT' })).toBe(1);
+  });
+
+  it('errors that never reach upstream are counted by the code the client sees, in their phase', async () => {
+    const cases: Array<{ send: () => Promise<unknown[]>; code: string; phase: string }> = [
+      { send: () => status(harness, 'ex_demo_4', null), code: 'UNAUTHENTICATED', phase: 'execute' },
+      { send: () => status(harness, 'ex/../4'), code: 'BAD_USER_INPUT', phase: 'execute' },
+      { send: async () => (await harness.query('{ execution(id: "ex_demo_4") { id nope } }')).errors!.map((error) => error.extensions?.code), code: 'GRAPHQL_VALIDATION_FAILED', phase: 'validate' },
+      { send: async () => (await harness.query('{ execution(id: ')).errors!.map((error) => error.extensions?.code), code: 'GRAPHQL_PARSE_FAILED', phase: 'parse' },
+      // graphql-js reports a missing variable without a code; the client sees BAD_REQUEST (src/pipeline/error-codes.ts).
+      { send: async () => (await harness.query(STATUS_QUERY, {})).errors!.map((error) => error.extensions?.code), code: 'BAD_REQUEST', phase: 'execute' },
+      // Masked: the client sees only "Unexpected error.".
+      {
+        send: async () => {
+          const { errors } = await harness.query('query Boom { execution(id: "ex_demo_4") { id } }');
+          expect(errors!.map((error) => error.message)).toEqual(['Unexpected error.']);
+          return errors!.map((error) => error.extensions?.code);
+        },
+        code: 'INTERNAL_SERVER_ERROR',
+        phase: 'execute',
+      },
+    ];
+    for (const kase of cases) {
+      const before = await scrape(harness);
+      expect(await kase.send(), kase.code).toEqual([kase.code]);
+      const after = await scrape(harness);
+      expect(grew(before, after, 'graphql_envelop_error_result', { code: kase.code, phase: kase.phase }), `${kase.code}: counted under its code`).toBe(1);
+      expect(grew(before, after, 'graphql_envelop_error_result'), `${kase.code}: counted once`).toBe(1);
+      expect(grew(before, after, 'gateway_upstream_attempts_total'), kase.code).toBe(0);
+    }
+    expect(harness.upstream.requests).toHaveLength(0);
+  });
+
+  it.each(STREAMING)('a subscription that ends in an error is counted by its code, over %s', async (transport) => {
+    const before = await scrape(harness);
+    const results = await send(harness, transport, 'subscription ExecutionUpdates { executionUpdates(id: "ex_nobody_has") { isFinal } }');
+    expect(results.map((result) => result.errors?.map((error) => error.extensions?.code))).toEqual([['NOT_FOUND']]);
+    await eventually(async () => {
+      const after = await scrape(harness);
+      expect(grew(before, after, 'graphql_envelop_error_result', { code: 'NOT_FOUND', operationType: 'subscription', operationName: 'ExecutionUpdates' })).toBe(1);
+      expect(grew(before, after, 'graphql_envelop_error_result')).toBe(1);
+      expect(grew(before, after, 'gateway_upstream_attempts_total', { outcome: 'NOT_FOUND', attempt: '1' })).toBe(1);
+    });
+  });
+
+  it('a subscription refused before it starts is counted by its code, with no upstream call', async () => {
+    const before = await scrape(harness);
+    const results = await send(harness, 'SSE (POST)', 'subscription ExecutionUpdates { executionUpdates(id: "not/allowed") { isFinal } }');
+    expect(results.map((result) => result.errors?.map((error) => error.extensions?.code))).toEqual([['BAD_USER_INPUT']]);
+    await eventually(async () => {
+      const after = await scrape(harness);
+      expect(grew(before, after, 'graphql_envelop_error_result', { code: 'BAD_USER_INPUT', operationType: 'subscription', operationName: 'ExecutionUpdates' })).toBe(1);
+      expect(grew(before, after, 'graphql_envelop_error_result')).toBe(1);
+      expect(grew(before, after, 'gateway_upstream_attempts_total')).toBe(0);
+    });
+  });
+
+  it('an operation is labelled by the operation it runs, also when the document starts with a fragment', async () => {
+    const before = await scrape(harness);
+    const response = await harness.query('fragment Fields on Execution { id status } query ExecutionStatus { execution(id: "ex_demo_4") { ...Fields } }');
+    expect(response.errors).toBeUndefined();
+    const twoOperations = 'query Other { execution(id: "ex_demo_2") { id } } query ExecutionStatus { execution(id: "ex_demo_4") { id } }';
+    const named = await harness.fetch('/graphql', {
+      method: 'POST',
+      headers: { authorization: AUTH, 'content-type': 'application/json' },
+      body: JSON.stringify({ query: twoOperations, operationName: 'ExecutionStatus' }),
+    });
+    expect(((await named.json()) as ExecutionResult).data).toEqual({ execution: { id: 'ex_demo_4' } });
+    const after = await scrape(harness);
+    expect(grew(before, after, 'graphql_envelop_request', { operationType: 'query', operationName: 'ExecutionStatus' })).toBe(2);
+    expect(grew(before, after, 'graphql_envelop_request')).toBe(2);
+  });
+
+  it('a data warning is counted by its code, once per value served as null or replaced', async () => {
+    const { execution, events } = makeExecution({ id: 'ex_quirk', status: 'workflow_running', eventCount: 2 });
+    const body = {
+      code: 200,
+      data: {
+        execution: { ...execution, startedAt: 'not a time', finishedAt: { nested: true } },
+        events: events.map((event, i) => ({ ...event, executionId: i === 0 ? 'ex_someone_else' : event.executionId })),
+      },
+    };
+    harness.upstream.setFault('ex_quirk', { kind: 'body', body: JSON.stringify(body) });
+    const before = await scrape(harness);
+    const response = await harness.query('{ execution(id: "ex_quirk") { id startedAt finishedAt events(first: 2) { nodes { executionId } } } }');
+    expect(response.errors).toBeUndefined();
+    const warnings = (response.extensions as { warnings: Array<{ code: string }> }).warnings.map((warning) => warning.code).sort();
+    expect(warnings).toEqual(['REPLACED_VALUE', 'UNREADABLE_VALUE', 'UNREADABLE_VALUE']);
+    const after = await scrape(harness);
+    expect(grew(before, after, 'gateway_data_warnings_total', { code: 'UNREADABLE_VALUE' })).toBe(2);
+    expect(grew(before, after, 'gateway_data_warnings_total', { code: 'REPLACED_VALUE' })).toBe(1);
+    // Both codes are exported from the start, so a rate over them has a baseline.
+    const codes = after.samples.filter((sample) => sample.name === 'gateway_data_warnings_total').map((sample) => sample.labels.code).sort();
+    expect(codes).toEqual(['REPLACED_VALUE', 'UNREADABLE_VALUE']);
+  });
+
+  it('concurrent requests for one execution: one upstream call, the others counted as shared', async () => {
+    harness.upstream.setFault('ex_demo_4', { kind: 'slow', ms: 150 });
+    const before = await scrape(harness);
+    const answers = await Promise.all([0, 1, 2].map(() => status(harness, 'ex_demo_4')));
+    expect(answers).toEqual([[], [], []]);
+    const after = await scrape(harness);
+    expect(harness.upstream.requests).toHaveLength(1);
+    expect(grew(before, after, 'gateway_upstream_shared_calls_total')).toBe(2);
+    expect(grew(before, after, 'gateway_upstream_attempts_total')).toBe(1);
+  });
+
+  it('event-loop lag: a blocked loop shows in nodejs_eventloop_lag_seconds', async () => {
+    // A scrape starts a lag measurement (a setImmediate) and reports the previous one: block the loop right after one starts.
+    const registry = harness.instance.metrics!.registry;
+    const scraping = registry.metrics();
+    const until = performance.now() + 120;
+    while (performance.now() < until) {
+      // Busy on purpose: this is the lag being measured.
+    }
+    await scraping;
+    await sleep(5);
+    const after = await scrape(harness);
+    expect(valueOf(after, 'nodejs_eventloop_lag_seconds')).toBeGreaterThanOrEqual(0.1);
+    await sleep(5);
+    expect(valueOf(await scrape(harness), 'nodejs_eventloop_lag_seconds')).toBeLessThan(0.1);
+    expect(valueOf(after, 'process_resident_memory_bytes')).toBeGreaterThan(0);
+    expect(valueOf(after, 'nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
+  });
+});
+
+/** Three finished executions of one size, and a cache with room for two of them, not three. */
+const CACHED_IDS = ['ex_cache_1', 'ex_cache_2', 'ex_cache_3'];
+const cachedRecords = CACHED_IDS.map((id) => makeExecution({ id, status: 'workflow_succeeded', eventCount: 4 }));
+/** What one counts against CACHE_MAX_BYTES (src/upstream/shared-executions.ts), within the few bytes of upstream's request id. */
+const cachedEntryBytes = entryBytes({
+  bodyBytes: Buffer.byteLength(
+    `{"code":200,"data":${JSON.stringify({ events: cachedRecords[0]!.events, execution: cachedRecords[0]!.execution, message: 'execution retrieved' })},"message":"success","requestId":"up-1"}`,
+  ),
+});
+
+describe.each(LANES)('cache counts, %s lane', (lane) => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await Harness.start({ lane, env: { TERMINAL_CACHE_TTL_MS: '60000', CACHE_MAX_BYTES: String(Math.floor(2.5 * cachedEntryBytes)) } });
+    for (const record of cachedRecords) harness.upstream.put(record);
+  });
+  afterAll(() => harness.close());
+
+  it('hits, misses, entries, bytes and evictions match what upstream saw and what the cache holds', async () => {
+    const before = await scrape(harness);
+    for (let i = 0; i < 3; i++) expect(await status(harness, 'ex_cache_1')).toEqual([]);
+    let after = await scrape(harness);
+    expect(harness.upstream.requests).toHaveLength(1);
+    expect(grew(before, after, 'gateway_cache_misses_total')).toBe(1);
+    expect(grew(before, after, 'gateway_cache_hits_total')).toBe(2);
+    expect(grew(before, after, 'gateway_upstream_attempts_total')).toBe(1);
+    expect(valueOf(after, 'gateway_cache_entries')).toBe(1);
+    expect(valueOf(after, 'gateway_cache_bytes')).toBe(harness.instance.executions.cacheStats.bytes);
+    expect(Math.abs(valueOf(after, 'gateway_cache_bytes') - cachedEntryBytes)).toBeLessThan(50);
+    expect(grew(before, after, 'gateway_cache_evictions_total')).toBe(0);
+
+    // Two more: the cache keeps two, the oldest goes.
+    for (const id of ['ex_cache_2', 'ex_cache_3']) expect(await status(harness, id)).toEqual([]);
+    after = await scrape(harness);
+    expect(harness.instance.executions.cacheStats.entries).toBe(2);
+    expect(valueOf(after, 'gateway_cache_entries')).toBe(2);
+    expect(valueOf(after, 'gateway_cache_bytes')).toBe(harness.instance.executions.cacheStats.bytes);
+    expect(grew(before, after, 'gateway_cache_evictions_total')).toBe(1);
+    expect(grew(before, after, 'gateway_cache_misses_total')).toBe(3);
+    // A running execution is looked up (a miss) but never cached.
+    expect(await status(harness, 'ex_demo_4')).toEqual([]);
+    const last = await scrape(harness);
+    expect(grew(after, last, 'gateway_cache_misses_total')).toBe(1);
+    expect(valueOf(last, 'gateway_cache_entries')).toBe(2);
+    expect(grew(before, last, 'gateway_cache_hits_total')).toBe(2);
+    expect(grew(before, last, 'gateway_upstream_attempts_total')).toBe(harness.upstream.requests.length);
+    expect(harness.upstream.requests).toHaveLength(4);
+  });
+});
+
+describe.each(LANES)('bulkhead, circuit and live gauges, %s lane', (lane) => {
+  const harnesses: Harness[] = [];
+  afterAll(async () => {
+    for (const harness of harnesses) await harness.close();
+  });
+  const start = async (env: Record<string, string>) => {
+    const harness = await Harness.start({ lane, env });
+    harnesses.push(harness);
+    return harness;
+  };
+
+  it('bulkhead: calls in flight and queued, back to 0 after', async () => {
+    const harness = await start({ UPSTREAM_MAX_CONCURRENT: '1', UPSTREAM_QUEUE: '5' });
+    for (const id of ['ex_demo_1', 'ex_demo_2', 'ex_demo_3']) harness.upstream.setFault(id, { kind: 'slow', ms: 300 });
+    const answers = Promise.all(['ex_demo_1', 'ex_demo_2', 'ex_demo_3'].map((id) => status(harness, id)));
+    await waitFor(() => harness.upstream.inFlight === 1, 'the first call to reach upstream');
+    await eventually(async () => {
+      const during = await scrape(harness);
+      expect(valueOf(during, 'gateway_upstream_in_flight')).toBe(1);
+      expect(valueOf(during, 'gateway_upstream_queued')).toBe(2);
+    });
+    expect(await answers).toEqual([[], [], []]);
+    const after = await scrape(harness);
+    expect(valueOf(after, 'gateway_upstream_in_flight')).toBe(0);
+    expect(valueOf(after, 'gateway_upstream_queued')).toBe(0);
+  });
+
+  it('circuit: upstream unreachable opens it (state open, opened once), then calls fail fast with no attempt', async () => {
+    const harness = await start({ UPSTREAM_BREAKER_THRESHOLD: '2', UPSTREAM_MAX_ATTEMPTS: '1', UPSTREAM_BREAKER_HALF_OPEN_MS: '60000' });
+    const closed = await scrape(harness);
+    expect(valueOf(closed, 'gateway_upstream_circuit_state', { state: 'closed' })).toBe(1);
+    expect(valueOf(closed, 'gateway_upstream_circuit_state')).toBe(1);
+    await harness.upstream.close();
+    for (const id of ['ex_demo_1', 'ex_demo_2']) expect(await status(harness, id)).toEqual(['UPSTREAM_UNAVAILABLE']);
+    const open = await scrape(harness);
+    expect(valueOf(open, 'gateway_upstream_circuit_state', { state: 'open' })).toBe(1);
+    expect(valueOf(open, 'gateway_upstream_circuit_state')).toBe(1);
+    expect(grew(closed, open, 'gateway_upstream_circuit_opened_total')).toBe(1);
+    expect(grew(closed, open, 'gateway_upstream_attempts_total', { outcome: 'UPSTREAM_UNAVAILABLE', attempt: '1' })).toBe(2);
+    expect(await status(harness, 'ex_demo_3')).toEqual(['UPSTREAM_UNAVAILABLE']);
+    const failingFast = await scrape(harness);
+    expect(grew(open, failingFast, 'gateway_upstream_attempts_total')).toBe(0);
+  });
+
+  it('circuit: an isolated breaker reads as isolated', async () => {
+    const harness = await start({});
+    const handle = harness.instance.client.policies.breaker.isolate();
+    try {
+      const isolated = await scrape(harness);
+      expect(valueOf(isolated, 'gateway_upstream_circuit_state', { state: 'isolated' })).toBe(1);
+      expect(valueOf(isolated, 'gateway_upstream_circuit_state')).toBe(1);
+    } finally {
+      handle.dispose();
+    }
+    expect(valueOf(await scrape(harness), 'gateway_upstream_circuit_state', { state: 'closed' })).toBe(1);
+  });
+
+  it('an update that carries an outage is counted by its code, once', async () => {
+    const harness = await start(liveEnv());
+    putExecution(harness.upstream, 'ex_outage', 'workflow_running');
+    const before = await scrape(harness);
+    const controller = new AbortController();
+    const response = await harness.fetch('/graphql', {
+      method: 'POST',
+      headers: { authorization: AUTH, accept: 'text/event-stream', 'content-type': 'application/json' },
+      body: JSON.stringify({ query: 'subscription ExecutionUpdates { executionUpdates(id: "ex_outage") { isFinal } }' }),
+      signal: controller.signal,
+    });
+    const reader = response.body!.getReader();
+    let text = '';
+    const reading = (async () => {
+      for (;;) {
+        const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
+        if (done) return;
+        text += new TextDecoder().decode(value);
+      }
+    })();
+    await waitFor(() => text.includes('event: next'), 'the first update');
+    harness.upstream.setFault('ex_outage', { kind: 'status', status: 503 });
+    await waitFor(() => text.includes('UPSTREAM_UNAVAILABLE'), 'the outage notice');
+    harness.upstream.setFault('ex_outage', undefined);
+    controller.abort();
+    await reading;
+    await eventually(async () => {
+      const after = await scrape(harness);
+      expect(grew(before, after, 'graphql_envelop_error_result', { code: 'UPSTREAM_UNAVAILABLE', operationType: 'subscription', operationName: 'ExecutionUpdates' })).toBe(1);
+      expect(grew(before, after, 'graphql_envelop_error_result')).toBe(1);
+      expect(valueOf(after, 'gateway_live_subscriptions')).toBe(0);
+    });
+  });
+
+  it('live subscriptions and pollers go up while watches are open, and back to 0 once they end', async () => {
+    const harness = await start(liveEnv());
+    putExecution(harness.upstream, 'ex_live_a', 'workflow_running');
+    putExecution(harness.upstream, 'ex_live_b', 'workflow_running');
+    const gauges = async () => {
+      const exposition = await scrape(harness);
+      return { subscriptions: valueOf(exposition, 'gateway_live_subscriptions'), pollers: valueOf(exposition, 'gateway_live_pollers') };
+    };
+    expect(await gauges()).toEqual({ subscriptions: 0, pollers: 0 });
+    const first = await openWatch(harness, 'ex_live_a');
+    expect(await gauges()).toEqual({ subscriptions: 1, pollers: 1 });
+    // A second watch of the same execution shares its poller; another execution gets its own.
+    const second = await openWatch(harness, 'ex_live_a');
+    const third = await openWatch(harness, 'ex_live_b');
+    expect(await gauges()).toEqual({ subscriptions: 3, pollers: 2 });
+    // Over WebSocket too.
+    const client = createClient({ url: harness.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: { authorization: AUTH }, retryAttempts: 0 });
+    let received = 0;
+    const unsubscribe = client.subscribe({ query: 'subscription { executionUpdates(id: "ex_live_b") { isFinal } }' }, { next: () => received++, error: () => {}, complete: () => {} });
+    await waitFor(() => received > 0, 'the WebSocket watch to start');
+    expect(await gauges()).toEqual({ subscriptions: 4, pollers: 2 });
+    first.close();
+    await eventually(async () => expect(await gauges()).toEqual({ subscriptions: 3, pollers: 2 }));
+    second.close();
+    await eventually(async () => expect(await gauges()).toEqual({ subscriptions: 2, pollers: 1 }));
+    third.close();
+    unsubscribe();
+    await eventually(async () => expect(await gauges()).toEqual({ subscriptions: 0, pollers: 0 }));
+    await client.dispose();
+  });
+});
+
+// ---------------------------------------------------------------------------
+
+/** Label names a scrape may carry, and the only values `operationName` may take. */
+const LABEL_NAMES = new Set(['operationType', 'operationName', 'phase', 'code', 'method', 'statusCode', 'outcome', 'attempt', 'state', 'le', 'quantile', 'typeName', 'fieldName']);
+const OPERATION_NAME_LABELS = new Set([...KNOWN_OPERATION_NAMES, 'other', 'anonymous']);
+/** Labels of Node's default metrics, which describe the process, not requests. */
+const PROCESS_LABELS = new Set(['version', 'major', 'minor', 'patch', 'kind', 'space', 'type']);
+
+describe.each(LANES)('labels are bounded, %s lane', (lane) => {
+  let harness: Harness;
+  const TOKEN = `tok${'q'.repeat(20)}`;
+  beforeAll(async () => {
+    harness = await Harness.start({ lane, upstream: { tokens: { [DEMO_TOKEN]: DEMO_ORGANIZATION } } });
+  });
+  afterAll(() => harness.close());
+
+  it('KNOWN_OPERATION_NAMES are the typed client\'s operations', () => {
+    expect([...KNOWN_OPERATION_NAMES].sort()).toEqual(['ExecutionEvents', 'ExecutionPage', 'ExecutionStatus', 'ExecutionUpdates', 'Executions']);
+  });
+
+  it('random operation names, ids, tokens and request ids never reach a label', async () => {
+    const suffix = fc.stringMatching(/^[A-Za-z0-9_]{8,40}$/);
+    const seen: string[] = [TOKEN, harness.upstream.url, new URL(harness.upstream.url).host];
+    await fc.assert(
+      fc.asyncProperty(suffix, suffix, suffix, suffix, async (name, id, token, requestId) => {
+        const operationName = `op_${name}`;
+        const executionId = `ex_${id}`;
+        const authorization = `Bearer tok_${token}`;
+        const xRequestId = `rq_${requestId}`;
+        seen.push(operationName, executionId, `tok_${token}`, xRequestId);
+        const headers = { 'x-request-id': xRequestId };
+        // Upstream 404 (an id nobody has), upstream 401 (a token it does not know), a validation error, a subscription ending in NOT_FOUND.
+        await harness.query(`query ${operationName}($id: ID!) { execution(id: $id) { id } }`, { id: executionId }, { headers });
+        await harness.query(`query ${operationName} { execution(id: "ex_demo_4") { id } }`, undefined, { authorization, headers });
+        await harness.query(`query ${operationName} { execution(id: "${executionId}") { id ${operationName} } }`, undefined, { headers });
+        const results = await send(harness, 'SSE (POST)', `subscription ${operationName} { executionUpdates(id: "${executionId}") { isFinal } }`, headers);
+        expect(results.flatMap((result) => (result.errors ?? []).map((error) => error.extensions?.code))).toEqual(['NOT_FOUND']);
+        const text = await harness.instance.metrics!.registry.metrics();
+        for (const secret of [operationName, executionId, `tok_${token}`, xRequestId]) expect(text.includes(secret), secret).toBe(false);
+      }),
+      { numRuns: 25 },
+    );
+    const text = await harness.instance.metrics!.registry.metrics();
+    const leaked = seen.filter((secret) => text.includes(secret));
+    expect(leaked).toEqual([]);
+    // Every label is one the gateway defines, with a bounded value.
+    const exposition = parseExposition(text);
+    for (const sample of exposition.samples) {
+      for (const [label, value] of Object.entries(sample.labels)) {
+        if (sample.name.startsWith('nodejs_') || sample.name.startsWith('process_')) {
+          expect(PROCESS_LABELS.has(label) || label === 'le', `${sample.name}{${label}}`).toBe(true);
+          continue;
+        }
+        expect(LABEL_NAMES.has(label), `${sample.name}{${label}}`).toBe(true);
+        expect(value, `${sample.name}{${label}}`).toMatch(/^[A-Za-z0-9_.+-]{1,40}$/);
+        if (label === 'operationName') expect(OPERATION_NAME_LABELS.has(value), `${sample.name}{operationName="${value}"}`).toBe(true);
+      }
+    }
+    expect(valueOf(exposition, 'graphql_envelop_request', { operationName: 'other' })).toBeGreaterThanOrEqual(25 * 3);
+    expect(valueOf(exposition, 'gateway_upstream_attempts_total', { outcome: 'NOT_FOUND' })).toBeGreaterThanOrEqual(25 * 2);
+    expect(valueOf(exposition, 'gateway_upstream_attempts_total', { outcome: 'UNAUTHENTICATED' })).toBeGreaterThanOrEqual(25);
+  });
+});

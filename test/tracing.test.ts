@@ -1,0 +1,673 @@
+/**
+ * OpenTelemetry traces (README "Configuration": OTEL_*, src/telemetry/tracing.ts,
+ * src/telemetry/operation-spans.ts), recorded in process by an in-memory
+ * exporter: `startTracing` registers the process's provider (this file runs in
+ * a process of its own), and an instance traces when its settings carry
+ * OTEL_EXPORTER_OTLP_ENDPOINT (never contacted: the processors given replace
+ * the OTLP exporter).
+ *
+ * - One SERVER span per operation, named and attributed per the GraphQL
+ *   conventions, on both lanes and over every transport.
+ * - One CLIENT span per upstream attempt, per the HTTP client conventions; its
+ *   context is what upstream receives as `traceparent`.
+ * - Retries, cache hits and shared calls visible; W3C trace context continued
+ *   from the request and forwarded; sampling parent-based.
+ * - Live polls: a root span each, the attempt its child.
+ * - The real process exporting over OTLP/HTTP to a collector on loopback.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { gunzipSync } from 'node:zlib';
+import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-node';
+import { parse, print, type ExecutionResult } from 'graphql';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { demoExecutions } from '../src/demo/demo-data.js';
+import { FakeUpstream, type RecordedRequest } from '../src/demo/fake-upstream.js';
+import { startTracing } from '../src/telemetry/tracing.js';
+import { AUTH, Harness, LANES } from './support/harness.js';
+import { liveEnv, putExecution, sleep } from './support/live.js';
+
+const SERVICE = 'gateway-under-test';
+/** Switches an instance's tracing on; with processors given, this collector is never contacted. */
+const TRACED = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9/' };
+
+/**
+ * Registers the process's tracer provider for the tests of the enclosing
+ * describe, sampling `ratio` of new traces, and returns its exporter (emptied
+ * before each test). Any provider registered before is removed first.
+ */
+function recordSpans(ratio: number): InMemorySpanExporter {
+  const exporter = new InMemorySpanExporter();
+  let tracing: { shutdown(): Promise<void> } | undefined;
+  beforeAll(() => {
+    trace.disable();
+    context.disable();
+    propagation.disable();
+    tracing = startTracing({ otlpEndpoint: undefined, otelServiceName: SERVICE, otelSampleRatio: ratio }, [new SimpleSpanProcessor(exporter)]);
+  });
+  afterAll(() => tracing?.shutdown());
+  beforeEach(() => exporter.reset());
+  return exporter;
+}
+
+const spanId = (span: ReadableSpan) => span.spanContext().spanId;
+const traceId = (span: ReadableSpan) => span.spanContext().traceId;
+const parentId = (span: ReadableSpan) => span.parentSpanContext?.spanId;
+const servers = (spans: ReadableSpan[]) => spans.filter((span) => span.kind === SpanKind.SERVER);
+const clients = (spans: ReadableSpan[]) => spans.filter((span) => span.kind === SpanKind.CLIENT);
+const polls = (spans: ReadableSpan[]) => spans.filter((span) => span.name === 'poll execution');
+const childrenOf = (spans: ReadableSpan[], parent: ReadableSpan) => spans.filter((span) => parentId(span) === spanId(parent) && traceId(span) === traceId(parent));
+
+/** `00-<trace id>-<span id>-<flags>` into its parts. */
+function parseTraceparent(header: unknown): { traceId: string; spanId: string; flags: string } {
+  const match = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/.exec(String(header));
+  if (!match) throw new Error(`not a traceparent: ${String(header)}`);
+  return { traceId: match[1]!, spanId: match[2]!, flags: match[3]! };
+}
+
+/** A sampled incoming trace context, with ids unlike any the SDK makes. */
+function incoming(flags = '01'): { traceId: string; spanId: string; header: string } {
+  const traceId = `4bf92f3577b34da6a3ce929d0e0e${Math.floor(Math.random() * 0xffff).toString(16).padStart(4, '0')}`;
+  const spanId = '00f067aa0ba902b7';
+  return { traceId, spanId, header: `00-${traceId}-${spanId}-${flags}` };
+}
+
+/** Retries `check` until it passes (a span ends as its operation finishes, which may be just after the client read the end). */
+async function eventually(check: () => void, timeoutMs = 3_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    try {
+      check();
+      return;
+    } catch (error) {
+      if (performance.now() > deadline) throw error;
+      await sleep(10);
+    }
+  }
+}
+
+/** Checks a CLIENT span against the conventions, and against what upstream received. */
+function expectAttemptSpan(span: ReadableSpan, upstream: FakeUpstream, request: RecordedRequest, expected: { status?: number; errorType?: string; attempt: number }): void {
+  const { port } = new URL(upstream.url);
+  expect(span.kind).toBe(SpanKind.CLIENT);
+  expect(span.name).toBe('GET');
+  expect(span.attributes).toEqual({
+    'http.request.method': 'GET',
+    'server.address': '127.0.0.1',
+    'server.port': Number(port),
+    'url.full': `${upstream.url}${request.path}`,
+    ...(expected.status !== undefined ? { 'http.response.status_code': expected.status } : {}),
+    ...(expected.errorType !== undefined ? { 'error.type': expected.errorType } : {}),
+    ...(expected.attempt > 1 ? { 'http.request.resend_count': expected.attempt - 1 } : {}),
+  });
+  expect(span.status.code).toBe(expected.errorType === undefined ? SpanStatusCode.UNSET : SpanStatusCode.ERROR);
+  // Upstream received this attempt's own context.
+  const forwarded = parseTraceparent(request.headers.traceparent);
+  expect(forwarded).toEqual({ traceId: traceId(span), spanId: spanId(span), flags: '01' });
+}
+
+// ---------------------------------------------------------------------------
+// Every transport, sending one operation and returning what came back.
+
+type TransportName = 'POST JSON' | 'GET' | 'application/graphql' | 'SSE (POST)' | 'SSE (GET)' | 'WebSocket';
+const TRANSPORTS: readonly TransportName[] = ['POST JSON', 'GET', 'application/graphql', 'SSE (POST)', 'SSE (GET)', 'WebSocket'];
+const STREAMING: readonly TransportName[] = ['SSE (POST)', 'SSE (GET)', 'WebSocket'];
+
+function nextEvents(text: string): ExecutionResult[] {
+  return text
+    .split('\n\n')
+    .filter((block) => /^event: next$/m.test(block))
+    .map((block) => JSON.parse(block.split('\n').find((line) => line.startsWith('data:'))!.slice(5)) as ExecutionResult);
+}
+
+async function send(harness: Harness, transport: TransportName, query: string, headers: Record<string, string> = {}): Promise<ExecutionResult[]> {
+  const json = { authorization: AUTH, accept: 'application/graphql-response+json', ...headers };
+  const stream = { authorization: AUTH, accept: 'text/event-stream', ...headers };
+  const search = `/graphql?${new URLSearchParams({ query })}`;
+  const post = (accept: Record<string, string>, contentType: string, body: string) =>
+    harness.fetch('/graphql', { method: 'POST', headers: { ...accept, 'content-type': contentType }, body });
+  switch (transport) {
+    case 'POST JSON':
+      return [(await (await post(json, 'application/json', JSON.stringify({ query }))).json()) as ExecutionResult];
+    case 'GET':
+      return [(await (await harness.fetch(search, { headers: json })).json()) as ExecutionResult];
+    case 'application/graphql':
+      return [(await (await post(json, 'application/graphql', query)).json()) as ExecutionResult];
+    case 'SSE (POST)':
+      return nextEvents(await (await post(stream, 'application/json', JSON.stringify({ query }))).text());
+    case 'SSE (GET)':
+      return nextEvents(await (await harness.fetch(search, { headers: stream })).text());
+    case 'WebSocket': {
+      // Headers on the upgrade (a traceparent here) hold for every operation of the connection.
+      class WithHeaders extends WebSocket {
+        constructor(address: string, protocols?: string | string[]) {
+          super(address, protocols, { headers });
+        }
+      }
+      const client = createClient({ url: harness.url.replace(/^http/, 'ws'), webSocketImpl: WithHeaders, connectionParams: { authorization: AUTH }, retryAttempts: 0 });
+      try {
+        const results: ExecutionResult[] = [];
+        for await (const result of client.iterate({ query })) results.push(result as ExecutionResult);
+        return results;
+      } finally {
+        await client.dispose();
+      }
+    }
+  }
+}
+
+const STATUS = 'query ExecutionStatus($id: ID!) { execution(id: $id) { id status } }';
+
+// ---------------------------------------------------------------------------
+
+describe('every trace sampled (OTEL_TRACES_SAMPLER_ARG=1)', () => {
+  const exporter = recordSpans(1);
+  const spans = () => exporter.getFinishedSpans();
+
+  describe.each(LANES)('%s lane', (lane) => {
+    let harness: Harness;
+    beforeAll(async () => {
+      harness = await Harness.start({ lane, env: { ...TRACED, ...liveEnv(), TERMINAL_CACHE_TTL_MS: '60000' } });
+    });
+    afterAll(() => harness.close());
+    beforeEach(() => harness.upstream.reset());
+
+    it('a query: one SERVER span named after the known operation, one CLIENT span per attempt as its child, whose context upstream receives', async () => {
+      const response = await harness.query(STATUS, { id: 'ex_demo_4' });
+      expect(response.errors).toBeUndefined();
+      await eventually(() => expect(spans()).toHaveLength(2));
+      const [server] = servers(spans());
+      expect(server!.name).toBe('query ExecutionStatus');
+      expect(server!.attributes).toEqual({ 'graphql.operation.type': 'query', 'graphql.operation.name': 'ExecutionStatus' });
+      expect(server!.status.code).toBe(SpanStatusCode.UNSET);
+      expect(server!.parentSpanContext).toBeUndefined();
+      expect(server!.resource.attributes['service.name']).toBe(SERVICE);
+      expect(server!.instrumentationScope.name).toBe('execution-gateway');
+      const [attempt] = clients(spans());
+      expect(childrenOf(spans(), server!)).toEqual([attempt]);
+      expect(harness.upstream.requests).toHaveLength(1);
+      expectAttemptSpan(attempt!, harness.upstream, harness.upstream.requests[0]!, { status: 200, attempt: 1 });
+      // The attempt lies within the operation.
+      expect(attempt!.startTime[0] * 1e9 + attempt!.startTime[1]).toBeGreaterThanOrEqual(server!.startTime[0] * 1e9 + server!.startTime[1]);
+    });
+
+    it('any other name, or none: the span is named after the type only; the name attribute is what was sent', async () => {
+      await harness.query('query MyOwnName { execution(id: "ex_demo_4") { id } }');
+      await harness.query('{ execution(id: "ex_demo_4") { id } }');
+      await eventually(() => expect(servers(spans())).toHaveLength(2));
+      const [named, anonymous] = servers(spans()).sort((a, b) => (a.attributes['graphql.operation.name'] ? -1 : 1) - (b.attributes['graphql.operation.name'] ? -1 : 1));
+      expect(named!.name).toBe('query');
+      expect(named!.attributes).toEqual({ 'graphql.operation.type': 'query', 'graphql.operation.name': 'MyOwnName' });
+      expect(anonymous!.name).toBe('query');
+      expect(anonymous!.attributes).toEqual({ 'graphql.operation.type': 'query' });
+      expect(clients(spans())).toHaveLength(2);
+    });
+
+    it('a retry: two CLIENT spans, the failed one with its status and error.type, the retry with http.request.resend_count', async () => {
+      harness.upstream.setFault('ex_demo_4', { kind: 'status', status: 503 }, 1);
+      expect((await harness.query(STATUS, { id: 'ex_demo_4' })).errors).toBeUndefined();
+      await eventually(() => expect(spans()).toHaveLength(3));
+      const [server] = servers(spans());
+      const attempts = clients(spans()).sort((a, b) => Number(a.attributes['http.request.resend_count'] ?? 0) - Number(b.attributes['http.request.resend_count'] ?? 0));
+      expect(attempts).toHaveLength(2);
+      for (const attempt of attempts) expect(parentId(attempt)).toBe(spanId(server!));
+      const [first, second] = harness.upstream.requests;
+      expectAttemptSpan(attempts[0]!, harness.upstream, first!, { status: 503, errorType: '503', attempt: 1 });
+      expectAttemptSpan(attempts[1]!, harness.upstream, second!, { status: 200, attempt: 2 });
+      expect(server!.status.code).toBe(SpanStatusCode.UNSET);
+    });
+
+    it('failures: error.type is the status when upstream answered, the outcome when it did not; the operation span is an error with the codes', async () => {
+      harness.upstream.setFault('ex_demo_2', { kind: 'status', status: 404 });
+      expect((await harness.query(STATUS, { id: 'ex_demo_2' })).errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+      await eventually(() => expect(spans()).toHaveLength(2));
+      expectAttemptSpan(clients(spans())[0]!, harness.upstream, harness.upstream.requests[0]!, { status: 404, errorType: '404', attempt: 1 });
+      expect(servers(spans())[0]!.status).toEqual({ code: SpanStatusCode.ERROR, message: 'NOT_FOUND' });
+
+      exporter.reset();
+      harness.upstream.reset();
+      harness.upstream.setFault('ex_demo_2', { kind: 'reset' });
+      expect((await harness.query(STATUS, { id: 'ex_demo_2' })).errors?.[0]?.extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
+      await eventually(() => expect(spans()).toHaveLength(4));
+      const resets = clients(spans()).sort((a, b) => Number(a.attributes['http.request.resend_count'] ?? 0) - Number(b.attributes['http.request.resend_count'] ?? 0));
+      expect(resets).toHaveLength(3);
+      resets.forEach((attempt, i) => expectAttemptSpan(attempt, harness.upstream, harness.upstream.requests[i]!, { errorType: 'UPSTREAM_UNAVAILABLE', attempt: i + 1 }));
+      expect(servers(spans())[0]!.status).toEqual({ code: SpanStatusCode.ERROR, message: 'UPSTREAM_UNAVAILABLE' });
+    });
+
+    it('errors the client sees are the span\'s status, by the codes the client sees', async () => {
+      const cases: Array<{ body: Record<string, unknown>; code: string; name: string; attributes: Record<string, string> }> = [
+        // Refused, yet parsed: named after its type all the same.
+        {
+          body: { query: 'query ExecutionStatus { execution(id: "ex_demo_4") { id nope } }' },
+          code: 'GRAPHQL_VALIDATION_FAILED',
+          name: 'query ExecutionStatus',
+          attributes: { 'graphql.operation.type': 'query', 'graphql.operation.name': 'ExecutionStatus' },
+        },
+        // Not even parsed: the conventions' name for an operation of unknown type.
+        { body: { query: '{ execution(id: ' }, code: 'GRAPHQL_PARSE_FAILED', name: 'GraphQL Operation', attributes: {} },
+        // graphql-js reports a missing variable without a code; the client sees BAD_REQUEST.
+        {
+          body: { query: STATUS, variables: {} },
+          code: 'BAD_REQUEST',
+          name: 'query ExecutionStatus',
+          attributes: { 'graphql.operation.type': 'query', 'graphql.operation.name': 'ExecutionStatus' },
+        },
+        { body: { query: '{ execution(id: "not/allowed") { id } }' }, code: 'BAD_USER_INPUT', name: 'query', attributes: { 'graphql.operation.type': 'query' } },
+      ];
+      for (const kase of cases) {
+        exporter.reset();
+        const response = await harness.fetch('/graphql', { method: 'POST', headers: { authorization: AUTH, 'content-type': 'application/json' }, body: JSON.stringify(kase.body) });
+        const result = (await response.json()) as ExecutionResult;
+        expect(result.errors?.map((error) => error.extensions?.code), kase.code).toEqual([kase.code]);
+        await eventually(() => expect(servers(spans()), kase.code).toHaveLength(1));
+        const [server] = servers(spans());
+        expect(server!.status, kase.code).toEqual({ code: SpanStatusCode.ERROR, message: kase.code });
+        expect(server!.name, kase.code).toBe(kase.name);
+        expect(server!.attributes, kase.code).toEqual(kase.attributes);
+        expect(clients(spans()), kase.code).toEqual([]);
+      }
+      expect(harness.upstream.requests).toHaveLength(0);
+    });
+
+    it('the access line of a traced request carries its trace id', async () => {
+      const before = harness.logs.length;
+      expect((await harness.query(STATUS, { id: 'ex_demo_4' })).errors).toBeUndefined();
+      await eventually(() => expect(servers(spans())).toHaveLength(1));
+      const lines = harness.logs.slice(before).filter((line) => line.component === 'access');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]!.traceId).toBe(traceId(servers(spans())[0]!));
+    });
+
+    it('a cache hit: an event on the operation span, and no CLIENT span', async () => {
+      await harness.query(STATUS, { id: 'ex_demo_7' });
+      await eventually(() => expect(spans()).toHaveLength(2));
+      exporter.reset();
+      expect((await harness.query(STATUS, { id: 'ex_demo_7' })).errors).toBeUndefined();
+      await eventually(() => expect(spans()).toHaveLength(1));
+      const [server] = servers(spans());
+      expect(server!.events.map((event) => ({ name: event.name, attributes: event.attributes }))).toEqual([
+        { name: 'cache hit', attributes: { 'execution_gateway.execution_id': 'ex_demo_7' } },
+      ]);
+      expect(harness.upstream.requests).toHaveLength(1);
+    });
+
+    it('a shared call: one CLIENT span under the operation that started it; the other operation shows that it joined', async () => {
+      harness.upstream.setFault('ex_demo_3', { kind: 'slow', ms: 150 });
+      const answers = await Promise.all([0, 1].map(() => harness.query(STATUS, { id: 'ex_demo_3' })));
+      for (const answer of answers) expect(answer.errors).toBeUndefined();
+      await eventually(() => expect(spans()).toHaveLength(3));
+      expect(harness.upstream.requests).toHaveLength(1);
+      const [attempt] = clients(spans());
+      const starter = servers(spans()).find((span) => span.events.length === 0)!;
+      const joiner = servers(spans()).find((span) => span.events.length > 0)!;
+      expect(parentId(attempt!)).toBe(spanId(starter));
+      expect(joiner.events.map((event) => ({ name: event.name, attributes: event.attributes }))).toEqual([
+        { name: 'joined a call in flight', attributes: { 'execution_gateway.execution_id': 'ex_demo_3' } },
+      ]);
+      expect(childrenOf(spans(), joiner)).toEqual([]);
+    });
+
+    it('an incoming sampled traceparent is continued: same trace, the server span its child, tracestate forwarded', async () => {
+      const parent = incoming();
+      await harness.query(STATUS, { id: 'ex_demo_4' }, { headers: { traceparent: parent.header, tracestate: 'vendor=opaque' } });
+      await eventually(() => expect(spans()).toHaveLength(2));
+      const [server] = servers(spans());
+      const [attempt] = clients(spans());
+      expect(traceId(server!)).toBe(parent.traceId);
+      expect(server!.parentSpanContext).toMatchObject({ traceId: parent.traceId, spanId: parent.spanId, isRemote: true });
+      expect(traceId(attempt!)).toBe(parent.traceId);
+      expect(parentId(attempt!)).toBe(spanId(server!));
+      const [request] = harness.upstream.requests;
+      expect(parseTraceparent(request!.headers.traceparent)).toEqual({ traceId: parent.traceId, spanId: spanId(attempt!), flags: '01' });
+      expect(request!.headers.tracestate).toBe('vendor=opaque');
+    });
+
+    it('an incoming traceparent that is not sampled: nothing recorded (parent-based), the trace still forwarded unsampled', async () => {
+      const parent = incoming('00');
+      expect((await harness.query(STATUS, { id: 'ex_demo_4' }, { headers: { traceparent: parent.header } })).errors).toBeUndefined();
+      await sleep(50);
+      expect(spans()).toEqual([]);
+      const forwarded = parseTraceparent(harness.upstream.requests[0]!.headers.traceparent);
+      expect(forwarded.traceId).toBe(parent.traceId);
+      expect(forwarded.flags).toBe('00');
+      expect(forwarded.spanId).not.toBe('0000000000000000');
+    });
+
+    it('a live poll is a root span of its own, its attempt a CLIENT child whose context upstream receives', async () => {
+      const parent = incoming();
+      const results = await send(harness, 'SSE (POST)', 'subscription ExecutionUpdates { executionUpdates(id: "ex_demo_6") { isFinal } }', { traceparent: parent.header });
+      expect(results).toEqual([{ data: { executionUpdates: { isFinal: true } } }]);
+      await eventually(() => expect(spans()).toHaveLength(3));
+      const [server] = servers(spans());
+      const [poll] = polls(spans());
+      expect(server!.name).toBe('subscription ExecutionUpdates');
+      expect(server!.attributes).toEqual({ 'graphql.operation.type': 'subscription', 'graphql.operation.name': 'ExecutionUpdates' });
+      expect(traceId(server!)).toBe(parent.traceId);
+      // The poll serves every watcher of the execution: its own trace, not the first subscriber's.
+      expect(poll!.parentSpanContext).toBeUndefined();
+      expect(traceId(poll!)).not.toBe(parent.traceId);
+      expect(poll!.attributes).toEqual({ 'execution_gateway.execution_id': 'ex_demo_6' });
+      expect(poll!.status.code).toBe(SpanStatusCode.UNSET);
+      const [attempt] = clients(spans());
+      expect(parentId(attempt!)).toBe(spanId(poll!));
+      expect(traceId(attempt!)).toBe(traceId(poll!));
+      expectAttemptSpan(attempt!, harness.upstream, harness.upstream.requestsFor('ex_demo_6')[0]!, { status: 200, attempt: 1 });
+    });
+
+    it('a running execution polled several times: one root span per poll, each with its attempt', async () => {
+      putExecution(harness.upstream, 'ex_polled', 'workflow_running');
+      const controller = new AbortController();
+      const response = await harness.fetch('/graphql', {
+        method: 'POST',
+        headers: { authorization: AUTH, accept: 'text/event-stream', 'content-type': 'application/json' },
+        body: JSON.stringify({ query: 'subscription { executionUpdates(id: "ex_polled") { isFinal } }' }),
+        signal: controller.signal,
+      });
+      expect(response.status).toBe(200);
+      await eventually(() => expect(harness.upstream.requestsFor('ex_polled').length).toBeGreaterThanOrEqual(3));
+      controller.abort();
+      await eventually(() => expect(harness.instance.live.counts).toEqual({ subscriptions: 0, pollers: 0 }));
+      await sleep(20);
+      const made = polls(spans());
+      expect(made.length).toBe(harness.upstream.requestsFor('ex_polled').length);
+      expect(new Set(made.map(traceId)).size).toBe(made.length);
+      for (const poll of made) expect(childrenOf(spans(), poll).map((span) => span.kind)).toEqual([SpanKind.CLIENT]);
+    });
+  });
+
+  describe.each(LANES)('one pipeline: a SERVER span for every operation over every transport, %s lane', (lane) => {
+    let harness: Harness;
+    beforeAll(async () => {
+      harness = await Harness.start({ lane, env: TRACED });
+    });
+    afterAll(() => harness.close());
+
+    const cases = [
+      { title: 'a known query', query: 'query ExecutionStatus { execution(id: "ex_demo_4") { id } }', name: 'query ExecutionStatus', transports: TRANSPORTS },
+      { title: 'an anonymous query', query: '{ execution(id: "ex_demo_4") { id } }', name: 'query', transports: TRANSPORTS },
+      {
+        title: 'the executionUpdates subscription',
+        query: 'subscription ExecutionUpdates { executionUpdates(id: "ex_demo_6") { isFinal } }',
+        name: 'subscription ExecutionUpdates',
+        transports: STREAMING,
+      },
+    ];
+    for (const kase of cases) {
+      for (const transport of kase.transports) {
+        it(`${kase.title} over ${transport}`, async () => {
+          const parent = incoming();
+          const results = await send(harness, transport, kase.query, { traceparent: parent.header });
+          expect(results).toHaveLength(1);
+          expect(results[0]!.errors).toBeUndefined();
+          const subscription = kase.name.startsWith('subscription');
+          await eventually(() => expect(spans()).toHaveLength(subscription ? 3 : 2));
+          const [server] = servers(spans());
+          expect(servers(spans())).toHaveLength(1);
+          expect(server!.name).toBe(kase.name);
+          expect(traceId(server!)).toBe(parent.traceId);
+          expect(parentId(server!)).toBe(parent.spanId);
+          const [attempt] = clients(spans());
+          expect(parentId(attempt!)).toBe(spanId(subscription ? polls(spans())[0]! : server!));
+        });
+      }
+    }
+  });
+
+  describe('OTEL_GRAPHQL_DOCUMENT=true', () => {
+    let harness: Harness;
+    beforeAll(async () => {
+      harness = await Harness.start({ env: { ...TRACED, OTEL_GRAPHQL_DOCUMENT: 'true' } });
+    });
+    afterAll(() => harness.close());
+
+    it('puts the operation\'s text in graphql.document; off by default', async () => {
+      expect((await harness.query(STATUS, { id: 'ex_demo_4' })).errors).toBeUndefined();
+      await eventually(() => expect(servers(spans())).toHaveLength(1));
+      expect(servers(spans())[0]!.attributes).toEqual({
+        'graphql.operation.type': 'query',
+        'graphql.operation.name': 'ExecutionStatus',
+        'graphql.document': print(parse(STATUS)),
+      });
+      const off = await Harness.start({ env: TRACED });
+      try {
+        exporter.reset();
+        await off.query(STATUS, { id: 'ex_demo_4' });
+        await eventually(() => expect(servers(spans())).toHaveLength(1));
+        expect(servers(spans())[0]!.attributes['graphql.document']).toBeUndefined();
+      } finally {
+        await off.close();
+      }
+    });
+  });
+
+  describe.each(LANES)('tracing off (no OTEL_EXPORTER_OTLP_ENDPOINT), %s lane', (lane) => {
+    let harness: Harness;
+    beforeAll(async () => {
+      harness = await Harness.start({ lane });
+    });
+    afterAll(() => harness.close());
+
+    it('no spans, and the incoming trace context reaches upstream exactly as it came', async () => {
+      const parent = incoming();
+      expect((await harness.query(STATUS, { id: 'ex_demo_4' }, { headers: { traceparent: parent.header, tracestate: 'vendor=opaque' } })).errors).toBeUndefined();
+      expect((await harness.query(STATUS, { id: 'ex_demo_2' })).errors).toBeUndefined();
+      await sleep(50);
+      expect(spans()).toEqual([]);
+      const [continued, fresh] = harness.upstream.requests;
+      expect(continued!.headers.traceparent).toBe(parent.header);
+      expect(continued!.headers.tracestate).toBe('vendor=opaque');
+      expect(fresh!.headers.traceparent).toBeUndefined();
+      expect(fresh!.headers.tracestate).toBeUndefined();
+    });
+  });
+});
+
+describe('no new trace sampled (OTEL_TRACES_SAMPLER_ARG=0)', () => {
+  const exporter = recordSpans(0);
+  const spans = () => exporter.getFinishedSpans();
+
+  describe.each(LANES)('%s lane', (lane) => {
+    let harness: Harness;
+    beforeAll(async () => {
+      harness = await Harness.start({ lane, env: { ...TRACED, OTEL_TRACES_SAMPLER_ARG: '0' } });
+    });
+    afterAll(() => harness.close());
+    beforeEach(() => harness.upstream.reset());
+
+    it('without an incoming traceparent nothing is recorded, yet upstream gets a valid unsampled traceparent', async () => {
+      for (let i = 0; i < 5; i++) expect((await harness.query(STATUS, { id: 'ex_demo_4' })).errors).toBeUndefined();
+      await sleep(50);
+      expect(spans()).toEqual([]);
+      const forwarded = harness.upstream.requests.map((request) => parseTraceparent(request.headers.traceparent));
+      expect(forwarded).toHaveLength(5);
+      for (const each of forwarded) {
+        expect(each.flags).toBe('00');
+        expect(each.traceId).not.toBe('0'.repeat(32));
+        expect(each.spanId).not.toBe('0'.repeat(16));
+      }
+      // A trace of its own for each request.
+      expect(new Set(forwarded.map((each) => each.traceId)).size).toBe(5);
+    });
+
+    it('an incoming sampled traceparent is recorded all the same (parent-based)', async () => {
+      const parent = incoming();
+      expect((await harness.query(STATUS, { id: 'ex_demo_4' }, { headers: { traceparent: parent.header } })).errors).toBeUndefined();
+      await eventually(() => expect(spans()).toHaveLength(2));
+      const [server] = servers(spans());
+      const [attempt] = clients(spans());
+      expect(server!.name).toBe('query ExecutionStatus');
+      expect(traceId(server!)).toBe(parent.traceId);
+      expect(parentId(server!)).toBe(parent.spanId);
+      expect(parentId(attempt!)).toBe(spanId(server!));
+      expect(parseTraceparent(harness.upstream.requests[0]!.headers.traceparent)).toEqual({ traceId: parent.traceId, spanId: spanId(attempt!), flags: '01' });
+    });
+  });
+});
+
+// ---------------------------------------------------------------------------
+
+/** The processes below `pid`, parents before children (`ps`, as npx runs a shell that runs tsx that runs node). */
+function descendants(pid: number): number[] {
+  let children: number[];
+  try {
+    children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+  } catch {
+    // ps exits 1 when there are none.
+    children = [];
+  }
+  return children.flatMap((child) => [child, ...descendants(child)]);
+}
+
+/** A process's command line, NUL-separated; empty once it is gone. */
+function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}
+
+interface Collected {
+  path: string;
+  contentType: string | undefined;
+  body: unknown;
+}
+
+/** A collector on loopback that records every OTLP/HTTP JSON export. */
+async function startCollector(): Promise<{ server: Server; url: string; received: Collected[] }> {
+  const received: Collected[] = [];
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      let body = Buffer.concat(chunks);
+      if (request.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
+      let parsed: unknown = body.toString('utf8');
+      try {
+        parsed = JSON.parse(body.toString('utf8'));
+      } catch {
+        // Kept as text: the test then says what arrived.
+      }
+      received.push({ path: request.url ?? '', contentType: request.headers['content-type'], body: parsed });
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  return { server, url: `http://127.0.0.1:${port}`, received };
+}
+
+interface OtlpSpan {
+  name: string;
+  kind: number;
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+}
+
+interface OtlpExport {
+  resourceSpans: Array<{
+    resource: { attributes: Array<{ key: string; value: { stringValue?: string } }> };
+    scopeSpans: Array<{ spans: OtlpSpan[] }>;
+  }>;
+}
+
+describe('the real process exports over OTLP/HTTP', () => {
+  let collector: Awaited<ReturnType<typeof startCollector>>;
+  let upstream: FakeUpstream;
+  let child: ChildProcess;
+  let output = '';
+  let exitCode: number | null = null;
+
+  beforeAll(async () => {
+    collector = await startCollector();
+    upstream = await FakeUpstream.start({ executions: demoExecutions() });
+    child = spawn('npx', ['tsx', 'src/main.ts'], {
+      cwd: new URL('..', import.meta.url).pathname,
+      env: {
+        ...process.env,
+        NODE_ENV: 'production',
+        PORT: '0',
+        HOST: '127.0.0.1',
+        UPSTREAM_URL: upstream.url,
+        OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+        OTEL_SERVICE_NAME: 'gateway-otlp-test',
+        METRICS: 'off',
+        LOG_LEVEL: 'info',
+        SHUTDOWN_UNREADY_MS: '0',
+        SHUTDOWN_GRACE_MS: '2000',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('exit', (code) => (exitCode = code));
+  }, 30_000);
+
+  afterAll(async () => {
+    // Whatever still runs of what this test started, the gateway first.
+    if (exitCode === null) for (const pid of [...descendants(child.pid!).reverse(), child.pid!]) killQuietly(pid);
+    await upstream.close();
+    collector.server.closeAllConnections();
+    await new Promise<void>((resolve) => collector.server.close(() => resolve()));
+  });
+
+  it('starts, serves a query through the upstream with a traceparent, and exits 0 on SIGTERM', async () => {
+    const deadline = performance.now() + 25_000;
+    let url: string | undefined;
+    while (!url) {
+      if (performance.now() > deadline || exitCode !== null) throw new Error(`the gateway did not start: ${output}`);
+      const line = output.split('\n').find((each) => each.includes('execution-gateway listening'));
+      if (line) url = (JSON.parse(line) as { url: string }).url;
+      else await sleep(50);
+    }
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { authorization: AUTH, 'content-type': 'application/json' },
+      body: JSON.stringify({ query: STATUS, variables: { id: 'ex_demo_4' } }),
+    });
+    expect(((await response.json()) as ExecutionResult).data).toEqual({ execution: { id: 'ex_demo_4', status: 'WORKFLOW_RUNNING' } });
+    expect(upstream.requests).toHaveLength(1);
+    // npx (npm exec) does not pass a signal on to the command it runs: signal the gateway itself, the last
+    // process below it running src/main.ts (npm exec → sh → tsx → node; esbuild's service runs beside it).
+    const gateway = descendants(child.pid!)
+      .filter((pid) => commandLine(pid).includes('src/main.ts'))
+      .at(-1)!;
+    expect(commandLine(gateway)).toMatch(/^\/.*node\0/);
+    process.kill(gateway, 'SIGTERM');
+    const exited = performance.now() + 15_000;
+    while (exitCode === null && performance.now() < exited) await sleep(50);
+    expect(exitCode, output).toBe(0);
+  }, 45_000);
+
+  // The batch is flushed by `tracing.shutdown()` on SIGTERM: the spans arrive although the process exited.
+  it('the collector received the spans, with service.name, flushed before the process exited', () => {
+    const exports = collector.received.filter((each) => each.path === '/v1/traces');
+    expect(exports.length, JSON.stringify(collector.received)).toBeGreaterThan(0);
+    for (const each of exports) expect(each.contentType).toMatch(/^application\/json/);
+    const resourceSpans = exports.flatMap((each) => (each.body as OtlpExport).resourceSpans);
+    const services = resourceSpans.map((each) => each.resource.attributes.find((attribute) => attribute.key === 'service.name')?.value.stringValue);
+    expect(new Set(services)).toEqual(new Set(['gateway-otlp-test']));
+    const spans = resourceSpans.flatMap((each) => each.scopeSpans.flatMap((scope) => scope.spans));
+    const server = spans.find((span) => span.name === 'query ExecutionStatus');
+    const attempt = spans.find((span) => span.name === 'GET');
+    expect(server, JSON.stringify(spans)).toBeDefined();
+    expect(attempt?.parentSpanId).toBe(server!.spanId);
+    expect(parseTraceparent(upstream.requests[0]!.headers.traceparent)).toMatchObject({ spanId: attempt!.spanId });
+  });
+});
