@@ -1,13 +1,26 @@
 /**
  * Generates the typed client from the committed schema and the operations
- * frontends (and our tests) use. `npm run generate` prints the schema first,
- * then runs this; a test fails when either output is stale.
+ * frontends (and our tests) use, and the persisted-documents manifest of those
+ * operations (schema/persisted-documents.json, read by TRUSTED_DOCUMENTS).
+ * `npm run generate` prints the schema first, then runs this; a test fails
+ * when any output is stale.
  */
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import type { CodegenConfig } from '@graphql-codegen/cli';
+import * as persistedDocuments from './scripts/persisted-documents.js';
+
+type PluginLoader = NonNullable<CodegenConfig['pluginLoader']>;
+
+/** Plugins of this repository, by the name `generates` uses; the rest load as codegen loads them, from node_modules. */
+const LOCAL_PLUGINS: Record<string, Awaited<ReturnType<PluginLoader>>> = { 'persisted-documents': persistedDocuments };
+const require = createRequire(import.meta.url);
 
 const config: CodegenConfig = {
   schema: 'schema/schema.graphql',
   documents: 'schema/operations/*.graphql',
+  // codegen tries several package names per plugin and moves on when one is missing (MODULE_NOT_FOUND).
+  pluginLoader: async (name) => LOCAL_PLUGINS[name] ?? ((await import(pathToFileURL(require.resolve(name)).href)) as Awaited<ReturnType<PluginLoader>>),
   generates: {
     'src/client/generated.ts': {
       plugins: [
@@ -24,6 +37,9 @@ const config: CodegenConfig = {
         skipTypename: true,
         dedupeFragments: true,
       },
+    },
+    'schema/persisted-documents.json': {
+      plugins: ['persisted-documents'],
     },
   },
 };

@@ -1,0 +1,152 @@
+/**
+ * The schema check behind `npm run schema:check` (./schema-check.ts): the
+ * changes from the committed baseline (schema/baseline.graphql) to the schema
+ * the code builds, as @graphql-inspector/core classifies them, with one rule
+ * of ours on top; which breaking changes are declared, with a reason, in
+ * schema/breaking-changes.json; and the changelog entry that lists them.
+ *
+ * The check fails on a breaking change that is not declared, and on a
+ * declaration that matches no breaking change any more (stale): left in
+ * place, it would wave through the next change of that kind at that path
+ * without anyone giving a reason for it.
+ */
+import { ChangeType, CriticalityLevel, diff, type Change, type Rule } from '@graphql-inspector/core';
+import { buildSchema, getNamedType, isEnumType, isInterfaceType, isIntrospectionType, isObjectType, type GraphQLSchema } from 'graphql';
+import { z } from 'zod';
+
+/** One declared breaking change: inspector's change type and path (as the changelog prints them), and why it is accepted. */
+export interface DeclaredChange {
+  type: string;
+  /** Absent only for a change inspector gives no path (schema root types). */
+  path?: string;
+  reason: string;
+}
+
+const DECLARATIONS = z.object({
+  changes: z.array(
+    z.strictObject({
+      type: z.string().min(1),
+      path: z.string().min(1).optional(),
+      reason: z.string().trim().min(1, 'every declared change needs a reason'),
+    }),
+  ),
+});
+
+/** Reads schema/breaking-changes.json; throws with what is wrong in it. */
+export function readDeclarations(json: string): DeclaredChange[] {
+  const parsed = DECLARATIONS.safeParse(JSON.parse(json));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`schema/breaking-changes.json: ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
+  }
+  return parsed.data.changes;
+}
+
+/** Enums that reach clients in responses: the type of some field of an object or interface type. */
+function outputEnums(schema: GraphQLSchema): Set<string> {
+  const names = new Set<string>();
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (isIntrospectionType(type) || !(isObjectType(type) || isInterfaceType(type))) continue;
+    for (const field of Object.values(type.getFields())) {
+      const named = getNamedType(field.type);
+      if (isEnumType(named)) names.add(named.name);
+    }
+  }
+  return names;
+}
+
+export const OUTPUT_ENUM_REASON =
+  'A value added to an enum that responses carry reaches clients that switch over it exhaustively (frontends do over ExecutionStatus): their code has no branch for it.';
+
+/**
+ * A value added to an enum that responses carry is breaking, not merely
+ * dangerous as inspector has it: frontends switch over ExecutionStatus (and
+ * the other output enums) exhaustively, and a value they do not know breaks
+ * them. A value added to an enum only inputs use (EventOrder) breaks no client.
+ * A value of an enum that is new itself stays safe: no client knows the enum.
+ */
+export const outputEnumAdditionsBreak: Rule = ({ changes, newSchema }) => {
+  const enums = newSchema ? outputEnums(newSchema) : new Set<string>();
+  return changes.map((change) => {
+    if (change.type !== ChangeType.EnumValueAdded) return change;
+    const meta = change.meta as { enumName: string; addedToNewType: boolean };
+    if (meta.addedToNewType || !enums.has(meta.enumName)) return change;
+    return { ...change, criticality: { level: CriticalityLevel.Breaking, reason: OUTPUT_ENUM_REASON } };
+  });
+};
+
+export interface SchemaCheck {
+  breaking: Change[];
+  dangerous: Change[];
+  safe: Change[];
+  /** Breaking changes no declaration covers: the check fails. */
+  undeclared: Change[];
+  /** Declarations that match no breaking change: the check fails. */
+  stale: DeclaredChange[];
+  /** The reason given for each declared breaking change. */
+  reasons: Map<Change, string>;
+  ok: boolean;
+}
+
+const matches = (declared: DeclaredChange, change: Change) => declared.type === change.type && (declared.path ?? null) === (change.path ?? null);
+
+/**
+ * Compares `current` with `baseline`, both printed schemas (SDL), and holds the
+ * breaking changes to `declared`. Both sides are built from their text, so
+ * inspector compares like with like: a schema built in code has no AST for
+ * directives such as `@specifiedBy`, which would read as removed.
+ */
+export async function checkSchema(baseline: string, current: string, declared: readonly DeclaredChange[]): Promise<SchemaCheck> {
+  const changes = await diff(buildSchema(baseline), buildSchema(current), [outputEnumAdditionsBreak]);
+  const of = (level: CriticalityLevel) => changes.filter((change) => change.criticality.level === level);
+  const breaking = of(CriticalityLevel.Breaking);
+  const reasons = new Map<Change, string>();
+  for (const change of breaking) {
+    const declaration = declared.find((each) => matches(each, change));
+    if (declaration) reasons.set(change, declaration.reason);
+  }
+  const undeclared = breaking.filter((change) => !reasons.has(change));
+  const stale = declared.filter((each) => !breaking.some((change) => matches(each, change)));
+  return {
+    breaking,
+    dangerous: of(CriticalityLevel.Dangerous),
+    safe: of(CriticalityLevel.NonBreaking),
+    undeclared,
+    stale,
+    reasons,
+    ok: undeclared.length === 0 && stale.length === 0,
+  };
+}
+
+const where = (change: Change) => (change.path ? `\`${change.path}\` ` : '');
+
+/** The changes as a Markdown changelog entry: Breaking, Dangerous and Safe sections with inspector's messages. */
+export function changelog(check: SchemaCheck): string {
+  const sections: string[] = [];
+  const breaking = check.breaking.map((change) => {
+    const reason = check.reasons.get(change);
+    const note = reason ? ` (declared: ${reason})` : ` (**not declared**: ${change.criticality.reason ?? 'breaks existing clients'})`;
+    return `- ${where(change)}${change.message}${note}`;
+  });
+  if (breaking.length) sections.push(['### Breaking', '', ...breaking].join('\n'));
+  const dangerous = check.dangerous.map((change) => `- ${where(change)}${change.message}${change.criticality.reason ? ` (${change.criticality.reason})` : ''}`);
+  if (dangerous.length) sections.push(['### Dangerous', '', ...dangerous].join('\n'));
+  const safe = check.safe.map((change) => `- ${where(change)}${change.message}`);
+  if (safe.length) sections.push(['### Safe', '', ...safe].join('\n'));
+  if (!sections.length) sections.push('No changes from the baseline (schema/baseline.graphql).');
+  return `## Schema changes\n\n${sections.join('\n\n')}\n`;
+}
+
+/** Why the check failed, one line per problem; empty when it passed. */
+export function problems(check: SchemaCheck): string[] {
+  return [
+    ...check.undeclared.map(
+      (change) =>
+        `Breaking change not declared: ${change.type} at ${change.path ?? '(no path)'}: ${change.message}. Undo it, or declare it in schema/breaking-changes.json as ${JSON.stringify({ type: change.type, ...(change.path ? { path: change.path } : {}), reason: '…' })}.`,
+    ),
+    ...check.stale.map(
+      (declared) =>
+        `Stale declaration in schema/breaking-changes.json: no breaking change ${declared.type} at ${declared.path ?? '(no path)'} any more; remove it.`,
+    ),
+  ];
+}

@@ -1,0 +1,151 @@
+/**
+ * Trusted documents (TRUSTED_DOCUMENTS, README "Trusted documents"). The
+ * manifest, schema/persisted-documents.json, holds every operation of
+ * schema/operations/ as the typed client sends it, under the sha256 of that
+ * exact text; `npm run generate` writes it (scripts/persisted-documents.ts).
+ *
+ * - `off`: nothing is registered; a request sends its text.
+ * - `allow`: a request names a manifest document by its hash or sends any
+ *   text. A hash that is not in the manifest is PERSISTED_QUERY_NOT_FOUND
+ *   (Apollo's code, on which its clients retry with the text); a hash sent
+ *   with a text never adds anything to the manifest.
+ * - `only`: a request runs a manifest document, named by its hash or sent as
+ *   its exact text, or nothing: any other text, introspection included, is
+ *   PERSISTED_QUERY_NOT_IN_LIST, refused before it is parsed or looked up in
+ *   any cache, so a document the fast lane has cached is refused all the
+ *   same. GraphiQL is not served (404).
+ *
+ * A hash travels as `extensions.persistedQuery.sha256Hash` (Apollo's
+ * convention, version 1) or as `documentId` (GraphQL over HTTP's persisted
+ * documents: `sha256:<hex>`, or the bare hex), in a JSON body or a GET's
+ * query string, and over every transport, since each one goes through this
+ * pipeline (WebSocket operations and SSE included).
+ *
+ * Yoga's persisted-operations plugin does the lookup, the allow/only switch
+ * and the errors. One onParams hook of ours runs before it: Yoga's plugin
+ * reads neither `documentId` nor a manifest document sent as text (it refuses
+ * all text when arbitrary operations are off, and its `allowArbitraryOperations`
+ * sees the request, not its parameters), so the hook turns both into the
+ * `persistedQuery` extension that plugin reads.
+ */
+import { readFileSync } from 'node:fs';
+import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
+import { GraphQLError } from 'graphql';
+import { shouldRenderGraphiQL, type GraphQLParams, type Plugin } from 'graphql-yoga';
+import type { SecurityConfig } from '../config.js';
+import { badRequest, errorBody, ErrorCode, errorExtensions } from '../errors.js';
+
+export type TrustedDocumentsMode = SecurityConfig['trustedDocuments'];
+
+/** The manifest codegen writes: document text by the lowercase hex sha256 of that text. */
+export const MANIFEST_URL = new URL('../../schema/persisted-documents.json', import.meta.url);
+
+/** The manifest as a map from hash to document; throws, naming the file, when it is not `{ "<hash>": "<document>" }`. */
+export function readManifest(url: URL = MANIFEST_URL): Map<string, string> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(url, 'utf8'));
+  } catch (error) {
+    throw new Error(`TRUSTED_DOCUMENTS needs the persisted-documents manifest ${url.pathname} (npm run generate): ${(error as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || !Object.values(parsed).every((each) => typeof each === 'string')) {
+    throw new Error(`${url.pathname} is not a persisted-documents manifest ({ "<sha256>": "<document>" }): run npm run generate.`);
+  }
+  return new Map(Object.entries(parsed as Record<string, string>));
+}
+
+const NOT_IN_LIST_MESSAGE =
+  'Only persisted documents run here (TRUSTED_DOCUMENTS=only): send the sha256 of a document of the gateway\'s manifest as `extensions.persistedQuery.sha256Hash` or `documentId`, or that document\'s exact text.';
+// Apollo's message too: clients that match on the message rather than the code retry with the text.
+const NOT_FOUND_MESSAGE = 'PersistedQueryNotFound';
+const NO_DOCUMENT_MESSAGE = 'Must provide a query string, or the hash of a persisted document as `extensions.persistedQuery.sha256Hash` or `documentId`.';
+export const GRAPHIQL_OFF_MESSAGE = 'GraphiQL is not served with TRUSTED_DOCUMENTS=only: only persisted documents run here.';
+
+/** A refusal before anything is parsed: a GraphQL error with its code, answered 400 whatever the Accept header. */
+function refused(code: ErrorCode, message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { ...errorExtensions(code), http: { status: 400 } } });
+}
+
+type Params = GraphQLParams & { documentId?: unknown };
+
+const hasText = (params: GraphQLParams): params is GraphQLParams & { query: string } => typeof params.query === 'string' && params.query !== '';
+
+/** `documentId` from a JSON body, or from a GET's query string (Yoga's GET parser keeps only the four standard parameters). */
+function documentIdOf(params: Params, request: Request): unknown {
+  if (params.documentId != null) return params.documentId;
+  if (request.method !== 'GET' || !request.url.includes('documentId=')) return undefined;
+  return new URL(request.url).searchParams.get('documentId') ?? undefined;
+}
+
+/** The manifest key a `documentId` names: `sha256:<hex>` or the bare hex; anything else names no document. */
+function hashOf(documentId: unknown): string {
+  if (typeof documentId !== 'string') return '';
+  return documentId.startsWith('sha256:') ? documentId.slice('sha256:'.length) : documentId;
+}
+
+function byHash(params: GraphQLParams, hash: string): GraphQLParams {
+  const { query: _text, ...rest } = params;
+  return { ...rest, extensions: { ...rest.extensions, persistedQuery: { version: 1, sha256Hash: hash } } };
+}
+
+/**
+ * Reads the hash wherever a client put it, and in `only` mode takes a
+ * manifest document's exact text as its hash, so that Yoga's plugin, next,
+ * sees one form. A text always wins over a hash sent with it.
+ */
+function useDocumentIds(mode: TrustedDocumentsMode, hashByText: ReadonlyMap<string, string>): Plugin {
+  return {
+    onParams({ params, request, setParams }) {
+      let next: GraphQLParams = params;
+      const documentId = documentIdOf(params as Params, request);
+      if (documentId !== undefined) {
+        // Yoga refuses parameters it does not know, so `documentId` goes whatever happens next.
+        const { documentId: _id, ...rest } = params as Params;
+        next = hasText(rest) ? rest : byHash(rest, hashOf(documentId));
+      }
+      if (mode === 'only' && hasText(next)) {
+        const hash = hashByText.get(next.query);
+        if (hash !== undefined) next = byHash(next, hash);
+      }
+      if (next !== params) setParams(next);
+    },
+  };
+}
+
+/** With `only`, a browser asking for GraphiQL gets a 404 that says why (Yoga's own GraphiQL is switched off then, src/pipeline/gateway.ts). */
+function useNoGraphiQL(): Plugin {
+  let endpoint = '/graphql';
+  return {
+    onYogaInit({ yoga }) {
+      endpoint = yoga.graphqlEndpoint;
+    },
+    onRequest({ request, url, fetchAPI, endResponse }) {
+      if (!shouldRenderGraphiQL(request) || (url.pathname !== endpoint && url.pathname !== `${endpoint}/`)) return;
+      endResponse(
+        new fetchAPI.Response(errorBody(ErrorCode.BAD_REQUEST, GRAPHIQL_OFF_MESSAGE), {
+          status: 404,
+          headers: { 'content-type': 'application/json; charset=utf-8' },
+        }),
+      );
+    },
+  };
+}
+
+/** The plugins TRUSTED_DOCUMENTS asks for: none when `off`. */
+export function useTrustedDocuments(mode: TrustedDocumentsMode, manifest: ReadonlyMap<string, string> = mode === 'off' ? new Map() : readManifest()): Plugin[] {
+  if (mode === 'off') return [];
+  const hashByText = new Map([...manifest].map(([hash, text]) => [text, hash]));
+  return [
+    ...(mode === 'only' ? [useNoGraphiQL()] : []),
+    useDocumentIds(mode, hashByText),
+    usePersistedOperations({
+      getPersistedOperation: (hash) => manifest.get(hash) ?? null,
+      allowArbitraryOperations: mode === 'allow',
+      customErrors: {
+        notFound: () => refused(ErrorCode.PERSISTED_QUERY_NOT_FOUND, NOT_FOUND_MESSAGE),
+        persistedQueryOnly: () => refused(ErrorCode.PERSISTED_QUERY_NOT_IN_LIST, NOT_IN_LIST_MESSAGE),
+        keyNotFound: () => badRequest(NO_DOCUMENT_MESSAGE),
+      },
+    }) as Plugin,
+  ];
+}

@@ -1,0 +1,435 @@
+/**
+ * Trusted documents (TRUSTED_DOCUMENTS, src/pipeline/trusted-documents.ts).
+ *
+ * The manifest first: it holds exactly the documents the typed client sends,
+ * each under the sha256 of the text graphql-request prints for it (its
+ * freshness against schema/operations/ is held by test/schema.test.ts with
+ * the rest of codegen's outputs).
+ *
+ * Then the modes, as a table: each row is a request (a text, a hash in
+ * either of its wire forms, or both) and what it must get in `only` or
+ * `allow` mode; each row runs on both lanes, over every transport that can
+ * carry it (POST JSON, GET, `application/graphql`, Server-Sent Events by POST
+ * and by GET, WebSocket with the token in connectionParams), for a query and
+ * for the `executionUpdates` subscription, fresh and then warm (the same
+ * request again, after the fast lane has cached what it could). Answers must
+ * be the same on both lanes; a refused request must cost no upstream call and
+ * never reach the parser.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { print, type ExecutionResult } from 'graphql';
+import { ClientError } from 'graphql-request';
+import { createClient, type SubscribePayload } from 'graphql-ws';
+import type { Plugin } from 'graphql-yoga';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as generated from '../src/client/generated.js';
+import { createGatewayClient, ExecutionStatusDocument, ExecutionUpdatesDocument, watchExecution } from '../src/client/index.js';
+import { GRAPHIQL_OFF_MESSAGE, readManifest } from '../src/pipeline/trusted-documents.js';
+import { AUTH, Harness, LANES, type LaneName } from './support/harness.js';
+
+const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+
+/** The typed documents the client exports, as graphql-request sends them: printed by graphql-js. */
+const typedDocuments = Object.entries(generated)
+  .filter(([name]) => name.endsWith('Document'))
+  .map(([name, document]) => ({ name, text: print(document as typeof ExecutionStatusDocument) }));
+
+describe('the persisted-documents manifest', () => {
+  it('holds every typed document under the sha256 of the exact text graphql-request sends, and nothing else', () => {
+    const manifest = JSON.parse(readFileSync(new URL('../schema/persisted-documents.json', import.meta.url), 'utf8')) as Record<string, string>;
+    expect(typedDocuments.map((each) => each.name).sort()).toEqual([
+      'ExecutionEventsDocument',
+      'ExecutionPageDocument',
+      'ExecutionStatusDocument',
+      'ExecutionUpdatesDocument',
+      'ExecutionsDocument',
+    ]);
+    expect(manifest).toEqual(Object.fromEntries(typedDocuments.map(({ text }) => [sha256(text), text])));
+    expect(readManifest()).toEqual(new Map(Object.entries(manifest)));
+  });
+});
+
+const STATUS_TEXT = print(ExecutionStatusDocument);
+const STATUS_HASH = sha256(STATUS_TEXT);
+const UPDATES_TEXT = print(ExecutionUpdatesDocument);
+const UPDATES_HASH = sha256(UPDATES_TEXT);
+const UNKNOWN_HASH = sha256('query Unknown { __typename }');
+
+type Kind = 'query' | 'subscription';
+
+/** What one request carries; any of text and hash, in either wire form. */
+interface Send {
+  query?: string;
+  variables?: Record<string, unknown>;
+  /** Sent as `extensions.persistedQuery` (version 1). */
+  sha256Hash?: string;
+  /** Sent as `documentId`. */
+  documentId?: string;
+}
+
+/** A manifest document, by kind: what it runs on, and what running it answers. */
+const MANIFEST: Record<Kind, { text: string; hash: string; variables: Record<string, unknown>; check(result: ExecutionResult): void }> = {
+  query: {
+    text: STATUS_TEXT,
+    hash: STATUS_HASH,
+    variables: { id: 'ex_demo_4' },
+    check: (result) => expect(result).toMatchObject({ data: { execution: { id: 'ex_demo_4', status: 'WORKFLOW_RUNNING' } } }),
+  },
+  subscription: {
+    text: UPDATES_TEXT,
+    hash: UPDATES_HASH,
+    // ex_demo_6 is terminal: one final update, then the stream completes.
+    variables: { id: 'ex_demo_6' },
+    check: (result) => expect(result).toMatchObject({ data: { executionUpdates: { isFinal: true, execution: { status: 'WORKFLOW_SUCCEEDED' } } } }),
+  },
+};
+
+/** An ad-hoc text of each kind (made unique per cell, so its first round is a document the process has not seen). */
+const AD_HOC: Record<Kind, string> = {
+  query: '{ execution(id: "ex_demo_4") { id status } }',
+  subscription: 'subscription { executionUpdates(id: "ex_demo_6") { isFinal } }',
+};
+
+type Outcome = 'runs' | 'PERSISTED_QUERY_NOT_IN_LIST' | 'PERSISTED_QUERY_NOT_FOUND';
+
+interface Row {
+  title: string;
+  modes: Array<'only' | 'allow'>;
+  /** What the row's request is in each mode. */
+  outcome: Partial<Record<'only' | 'allow', Outcome>>;
+  /** The request, for a kind and a text unique to the cell. */
+  send(kind: Kind, unique: string): Send;
+  /** What an executed request answers (default: the manifest document's check). */
+  check?(kind: Kind, result: ExecutionResult): void;
+}
+
+const adHoc = (kind: Kind, unique: string) => `${AD_HOC[kind]} ${unique}`;
+
+const ROWS: Row[] = [
+  {
+    title: 'a text not in the manifest',
+    modes: ['only', 'allow'],
+    outcome: { only: 'PERSISTED_QUERY_NOT_IN_LIST', allow: 'runs' },
+    send: (kind, unique) => ({ query: adHoc(kind, unique) }),
+    check: (kind, result) =>
+      expect(result).toEqual(kind === 'query' ? { data: { execution: { id: 'ex_demo_4', status: 'WORKFLOW_RUNNING' } } } : { data: { executionUpdates: { isFinal: true } } }),
+  },
+  {
+    title: 'introspection',
+    modes: ['only'],
+    outcome: { only: 'PERSISTED_QUERY_NOT_IN_LIST' },
+    send: (kind, unique) => ({ query: `${kind === 'subscription' ? 'subscription ' : ''}{ __schema { queryType { name } } } ${unique}` }),
+  },
+  {
+    title: 'a manifest document by extensions.persistedQuery.sha256Hash',
+    modes: ['only', 'allow'],
+    outcome: { only: 'runs', allow: 'runs' },
+    send: (kind) => ({ sha256Hash: MANIFEST[kind].hash, variables: MANIFEST[kind].variables }),
+  },
+  {
+    title: 'a manifest document by documentId sha256:<hex>',
+    modes: ['only', 'allow'],
+    outcome: { only: 'runs', allow: 'runs' },
+    send: (kind) => ({ documentId: `sha256:${MANIFEST[kind].hash}`, variables: MANIFEST[kind].variables }),
+  },
+  {
+    title: 'a manifest document by documentId as bare hex',
+    modes: ['only'],
+    outcome: { only: 'runs' },
+    send: (kind) => ({ documentId: MANIFEST[kind].hash, variables: MANIFEST[kind].variables }),
+  },
+  {
+    title: 'a manifest document as its exact text (what the typed client sends)',
+    modes: ['only', 'allow'],
+    outcome: { only: 'runs', allow: 'runs' },
+    send: (kind) => ({ query: MANIFEST[kind].text, variables: MANIFEST[kind].variables }),
+  },
+  {
+    title: 'a manifest document\'s text with a comment added (the same operation, another document)',
+    modes: ['only'],
+    outcome: { only: 'PERSISTED_QUERY_NOT_IN_LIST' },
+    send: (kind, unique) => ({ query: `${MANIFEST[kind].text}\n${unique}`, variables: MANIFEST[kind].variables }),
+  },
+  {
+    title: 'a hash that is in no manifest',
+    modes: ['only', 'allow'],
+    outcome: { only: 'PERSISTED_QUERY_NOT_FOUND', allow: 'PERSISTED_QUERY_NOT_FOUND' },
+    send: (kind) => ({ sha256Hash: UNKNOWN_HASH, variables: MANIFEST[kind].variables }),
+  },
+  {
+    title: 'a documentId that is in no manifest',
+    modes: ['only', 'allow'],
+    outcome: { only: 'PERSISTED_QUERY_NOT_FOUND', allow: 'PERSISTED_QUERY_NOT_FOUND' },
+    send: (kind) => ({ documentId: `sha256:${UNKNOWN_HASH}`, variables: MANIFEST[kind].variables }),
+  },
+  {
+    title: 'a text not in the manifest, sent with a manifest document\'s hash',
+    modes: ['only'],
+    outcome: { only: 'PERSISTED_QUERY_NOT_IN_LIST' },
+    send: (kind, unique) => ({ query: adHoc(kind, unique), sha256Hash: MANIFEST[kind].hash, documentId: `sha256:${MANIFEST[kind].hash}` }),
+  },
+];
+
+type Transport = 'POST JSON' | 'GET' | 'application/graphql' | 'SSE (POST)' | 'SSE (GET)' | 'WebSocket';
+const TRANSPORTS: readonly Transport[] = ['POST JSON', 'GET', 'application/graphql', 'SSE (POST)', 'SSE (GET)', 'WebSocket'];
+const STREAMING: ReadonlySet<Transport> = new Set(['SSE (POST)', 'SSE (GET)', 'WebSocket']);
+
+/** Whether a transport can carry a request: subscriptions need a stream; `application/graphql` carries a text and nothing else. */
+function carries(transport: Transport, kind: Kind, send: Send): boolean {
+  if (kind === 'subscription' && !STREAMING.has(transport)) return false;
+  if (transport === 'application/graphql') return send.query !== undefined && !send.variables && !send.sha256Hash && !send.documentId;
+  return true;
+}
+
+interface Answer {
+  /** HTTP status; null over WebSocket. */
+  status: number | null;
+  result: ExecutionResult;
+}
+
+const extensionsOf = (send: Send) => (send.sha256Hash ? { persistedQuery: { version: 1, sha256Hash: send.sha256Hash } } : undefined);
+
+function jsonBody(send: Send): string {
+  return JSON.stringify({ query: send.query, documentId: send.documentId, variables: send.variables, extensions: extensionsOf(send) });
+}
+
+function searchOf(send: Send): string {
+  const params = new URLSearchParams();
+  if (send.query !== undefined) params.set('query', send.query);
+  if (send.documentId !== undefined) params.set('documentId', send.documentId);
+  if (send.variables) params.set('variables', JSON.stringify(send.variables));
+  const extensions = extensionsOf(send);
+  if (extensions) params.set('extensions', JSON.stringify(extensions));
+  return params.toString();
+}
+
+/** An event stream's one result: exactly one `next`, then `complete`. */
+function streamed(text: string): ExecutionResult {
+  const events: Array<{ event: string; data: string }> = [];
+  for (const block of text.split('\n\n')) {
+    const event = /^event: ?(.*)$/m.exec(block)?.[1];
+    const data = [...block.matchAll(/^data: ?(.*)$/gm)].map((match) => match[1]).join('\n');
+    if (event !== undefined) events.push({ event, data });
+  }
+  expect(events.map((each) => each.event), text).toEqual(['next', 'complete']);
+  return JSON.parse(events[0]!.data) as ExecutionResult;
+}
+
+async function overHttp(harness: Harness, transport: Exclude<Transport, 'WebSocket'>, send: Send): Promise<Answer> {
+  const accept = transport.startsWith('SSE') ? 'text/event-stream' : 'application/graphql-response+json';
+  const headers: Record<string, string> = { authorization: AUTH, accept };
+  let response: Response;
+  if (transport === 'GET' || transport === 'SSE (GET)') {
+    response = await harness.fetch(`/graphql?${searchOf(send)}`, { headers });
+  } else if (transport === 'application/graphql') {
+    response = await harness.fetch('/graphql', { method: 'POST', headers: { ...headers, 'content-type': 'application/graphql' }, body: send.query! });
+  } else {
+    response = await harness.fetch('/graphql', { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: jsonBody(send) });
+  }
+  const text = await response.text();
+  if (STREAMING.has(transport)) {
+    expect(response.headers.get('content-type'), `${response.status} ${text}`).toMatch(/^text\/event-stream/);
+    return { status: response.status, result: streamed(text) };
+  }
+  return { status: response.status, result: JSON.parse(text) as ExecutionResult };
+}
+
+/** graphql-ws requires a `query` string: a request by hash sends an empty one, as persisted-query clients over graphql-ws do. */
+async function overWebSocket(harness: Harness, send: Send): Promise<Answer> {
+  const client = createClient({ url: harness.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: { authorization: AUTH }, retryAttempts: 0 });
+  try {
+    const payload = {
+      query: send.query ?? '',
+      ...(send.variables ? { variables: send.variables } : {}),
+      ...(extensionsOf(send) ? { extensions: extensionsOf(send) } : {}),
+      ...(send.documentId ? { documentId: send.documentId } : {}),
+    } as SubscribePayload;
+    const results: ExecutionResult[] = [];
+    for await (const result of client.iterate(payload)) results.push(result as ExecutionResult);
+    expect(results, JSON.stringify(results)).toHaveLength(1);
+    return { status: null, result: results[0]! };
+  } finally {
+    await client.dispose();
+  }
+}
+
+const sendOver = (harness: Harness, transport: Transport, send: Send) => (transport === 'WebSocket' ? overWebSocket(harness, send) : overHttp(harness, transport, send));
+
+/** What reached each hook of the plugins after the gateway's own: the parameters they saw, and whether the parser ran. */
+class Probe {
+  readonly queries: Array<string | undefined> = [];
+  parses = 0;
+  readonly plugin: Plugin = {
+    onParams: ({ params }) => {
+      this.queries.push(params.query);
+    },
+    onParse: () => {
+      this.parses++;
+    },
+  };
+}
+
+function checkAnswer(row: Row, outcome: Outcome, kind: Kind, transport: Transport, answer: Answer): void {
+  if (outcome === 'runs') {
+    expect(answer.result.errors).toBeUndefined();
+    if (row.check) row.check(kind, answer.result);
+    else MANIFEST[kind].check(answer.result);
+    if (!STREAMING.has(transport)) expect(answer.status).toBe(200);
+    return;
+  }
+  expect(answer.result.data).toBeUndefined();
+  expect(answer.result.errors?.map((error) => error.extensions?.code)).toEqual([outcome]);
+  if (answer.status !== null) expect(answer.status).toBe(400);
+}
+
+type Mode = 'only' | 'allow';
+const MODES: readonly Mode[] = ['only', 'allow'];
+
+describe('TRUSTED_DOCUMENTS on every lane and transport, fresh and warm', () => {
+  const harnesses = {} as Record<Mode, Record<LaneName, Harness>>;
+  const probes = {} as Record<Mode, Record<LaneName, Probe>>;
+  let cell = 0;
+
+  beforeAll(async () => {
+    for (const mode of MODES) {
+      harnesses[mode] = {} as Record<LaneName, Harness>;
+      probes[mode] = {} as Record<LaneName, Probe>;
+      for (const lane of LANES) {
+        const probe = new Probe();
+        probes[mode][lane] = probe;
+        harnesses[mode][lane] = await Harness.start({ lane, env: { TRUSTED_DOCUMENTS: mode, UPSTREAM_EXTENSIONS: 'false' }, plugins: [probe.plugin] });
+      }
+    }
+  });
+  afterAll(async () => {
+    for (const mode of MODES) for (const lane of LANES) await harnesses[mode]?.[lane]?.close();
+  });
+
+  for (const mode of MODES) {
+    for (const row of ROWS.filter((each) => each.modes.includes(mode))) {
+      const outcome = row.outcome[mode]!;
+      for (const kind of ['query', 'subscription'] as const) {
+        for (const transport of TRANSPORTS.filter((each) => carries(each, kind, row.send(kind, '')))) {
+          it(`${mode}: ${row.title} (${kind}, ${transport}) ${outcome === 'runs' ? 'runs' : `is ${outcome}`}, on both lanes alike`, async () => {
+            const unique = `# cell ${++cell}`;
+            const send = row.send(kind, unique);
+            const answers: Partial<Record<LaneName, Answer[]>> = {};
+            for (const lane of LANES) {
+              const harness = harnesses[mode][lane];
+              const probe = probes[mode][lane];
+              answers[lane] = [];
+              for (const round of ['fresh', 'warm']) {
+                const where = `${lane} lane, ${round}`;
+                const calls = harness.upstream.requests.length;
+                const parses = probe.parses;
+                const seen = probe.queries.length;
+                const answer = await sendOver(harness, transport, send);
+                try {
+                  checkAnswer(row, outcome, kind, transport, answer);
+                } catch (error) {
+                  throw new Error(`${where}: ${(error as Error).message}\n${answer.status ?? 'WebSocket'} ${JSON.stringify(answer.result).slice(0, 400)}`);
+                }
+                const upstreamCalls = harness.upstream.requests.length - calls;
+                if (outcome === 'runs') {
+                  expect(upstreamCalls, where).toBeGreaterThan(0);
+                  if (kind === 'query') expect(upstreamCalls, where).toBe(1);
+                  // Later plugins see the document that runs: the manifest's text when a hash named it.
+                  expect(probe.queries.slice(seen), where).toEqual([send.query ?? MANIFEST[kind].text]);
+                } else {
+                  expect(upstreamCalls, `${where}: upstream calls`).toBe(0);
+                  expect(probe.parses - parses, `${where}: a refused document reached the parser`).toBe(0);
+                  expect(probe.queries.slice(seen), `${where}: a refused request reached later plugins`).toEqual([]);
+                }
+                answers[lane]!.push(answer);
+              }
+            }
+            expect(answers.fast, 'the fast lane against the full lane').toEqual(answers.full);
+          });
+        }
+      }
+    }
+  }
+
+  it.each(LANES)('allow: a text sent with a hash runs, and does not teach the gateway that hash (%s lane)', async (lane) => {
+    const harness = harnesses.allow[lane];
+    const hash = sha256(`query Learned${lane} { __typename }`);
+    const taught = await overHttp(harness, 'POST JSON', { query: `query Learned${lane} { __typename }`, sha256Hash: hash });
+    expect(taught.result).toEqual({ data: { __typename: 'Query' } });
+    const asked = await overHttp(harness, 'POST JSON', { sha256Hash: hash });
+    expect(asked.status).toBe(400);
+    expect(asked.result.errors?.map((error) => error.extensions?.code)).toEqual(['PERSISTED_QUERY_NOT_FOUND']);
+  });
+
+  it.each(LANES)('allow and only: a request with neither a text nor a hash is BAD_REQUEST (%s lane)', async (lane) => {
+    for (const mode of MODES) {
+      const answer = await overHttp(harnesses[mode][lane], 'POST JSON', { variables: { id: 'ex_demo_4' } });
+      expect(answer.status, mode).toBe(400);
+      expect(answer.result.errors?.map((error) => error.extensions?.code), mode).toEqual(['BAD_REQUEST']);
+    }
+  });
+
+  it.each(LANES)('only: the refusals are the documented errors, word for word (%s lane)', async (lane) => {
+    const harness = harnesses.only[lane];
+    const text = await overHttp(harness, 'POST JSON', { query: '{ __typename }' });
+    expect(text.result.errors).toEqual([
+      {
+        message:
+          'Only persisted documents run here (TRUSTED_DOCUMENTS=only): send the sha256 of a document of the gateway\'s manifest as `extensions.persistedQuery.sha256Hash` or `documentId`, or that document\'s exact text.',
+        extensions: { code: 'PERSISTED_QUERY_NOT_IN_LIST' },
+      },
+    ]);
+    const hash = await overHttp(harness, 'POST JSON', { sha256Hash: UNKNOWN_HASH });
+    expect(hash.result.errors).toEqual([{ message: 'PersistedQueryNotFound', extensions: { code: 'PERSISTED_QUERY_NOT_FOUND' } }]);
+  });
+
+  it.each(LANES)('only: GraphiQL is not served: its route answers 404 saying why (%s lane)', async (lane) => {
+    const browser = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
+    const response = await harnesses.only[lane].fetch('/graphql', { headers: browser });
+    expect(response.status).toBe(404);
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(response.headers.get('x-request-id')).toBeTruthy();
+    expect(await response.json()).toEqual({ errors: [{ message: GRAPHIQL_OFF_MESSAGE, extensions: { code: 'BAD_REQUEST' } }] });
+    const calls = harnesses.only[lane].upstream.requests.length;
+    // With a query string too (GraphiQL takes its query from the URL).
+    const withQuery = await harnesses.only[lane].fetch(`/graphql?${new URLSearchParams({ query: '{ __typename }' })}`, { headers: browser });
+    expect(withQuery.status).toBe(404);
+    expect(harnesses.only[lane].upstream.requests.length).toBe(calls);
+    // allow keeps GraphiQL.
+    const allowed = await harnesses.allow[lane].fetch('/graphql', { headers: browser });
+    expect(allowed.status).toBe(200);
+    expect(allowed.headers.get('content-type')).toMatch(/^text\/html/);
+    await allowed.text();
+  });
+
+  it.each(LANES)('only: the typed client works unchanged: graphql-request sends the printed document, which is in the manifest (%s lane)', async (lane) => {
+    const harness = harnesses.only[lane];
+    const client = createGatewayClient(harness.url, AUTH);
+    const { execution } = await client.request(ExecutionStatusDocument, { id: 'ex_demo_7' });
+    expect(execution).toMatchObject({ id: 'ex_demo_7', status: 'WORKFLOW_FAILED', isTerminal: true });
+    const refused = await client.request('{ __typename }').catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(ClientError);
+    expect((refused as ClientError).response.errors?.map((error) => error.extensions?.code)).toEqual(['PERSISTED_QUERY_NOT_IN_LIST']);
+    const updates = [];
+    for await (const update of watchExecution(harness.url, AUTH, 'ex_demo_8')) updates.push(update);
+    expect(updates.map((update) => [update.isFinal, update.execution.status])).toEqual([[true, 'WORKFLOW_CANCELLED']]);
+  });
+});
+
+describe('TRUSTED_DOCUMENTS=off (the default)', () => {
+  it.each(LANES)('runs text and knows no hashes (%s lane)', async (lane) => {
+    const harness = await Harness.start({ lane });
+    try {
+      expect(harness.config.security.trustedDocuments).toBe('off');
+      const text = await harness.query('{ __schema { queryType { name } } }');
+      expect(text.data).toEqual({ __schema: { queryType: { name: 'Query' } } });
+      const hash = await overHttp(harness, 'POST JSON', { sha256Hash: STATUS_HASH, variables: { id: 'ex_demo_4' } });
+      expect(hash.status).toBe(400);
+      expect(hash.result.errors?.map((error) => error.extensions?.code)).toEqual(['BAD_REQUEST']);
+      expect(harness.upstream.requests).toHaveLength(0);
+    } finally {
+      await harness.close();
+    }
+  });
+});
