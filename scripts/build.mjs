@@ -1,0 +1,99 @@
+// @ts-check
+/**
+ * `npm run build`: compiles the server (src/, tsconfig.build.json) to a fresh dist/
+ * with the local TypeScript, then stamps dist/ so `npm start` (scripts/start.mjs)
+ * can tell whether it is older than its sources.
+ *
+ * Plain JavaScript on purpose: start.mjs imports it where the development
+ * dependencies (tsx, typescript) have been pruned.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { constants } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const dist = path.join(root, 'dist');
+const entry = path.join(dist, 'main.js');
+/** Written when a build begins and renamed to STAMP when it succeeds: its mtime is when the build read its inputs. */
+const STARTED = path.join(dist, '.build-started');
+const STAMP = path.join(dist, '.build-stamp');
+/** Files besides src/ that change what the build emits. */
+const CONFIG_INPUTS = ['tsconfig.json', 'tsconfig.build.json', 'package.json'];
+
+/**
+ * The newest of src/ (files and directories: a directory's mtime changes when a
+ * file in it is added, renamed or deleted) and the config files.
+ * @returns {{ file: string, mtimeMs: number }}
+ */
+function newestInput() {
+  let newest = { file: '', mtimeMs: 0 };
+  const consider = (/** @type {string} */ file) => {
+    const { mtimeMs } = statSync(path.join(root, file));
+    if (mtimeMs > newest.mtimeMs) newest = { file, mtimeMs };
+  };
+  consider('src');
+  for (const each of readdirSync(path.join(root, 'src'), { recursive: true })) consider(path.join('src', String(each)));
+  for (const file of CONFIG_INPUTS) if (existsSync(path.join(root, file))) consider(file);
+  return newest;
+}
+
+/**
+ * Why dist/ must be built before it is started, or undefined when it is up to date.
+ * @returns {string | undefined}
+ */
+export function staleness() {
+  if (!existsSync(STAMP) || !existsSync(entry)) return 'dist/ is missing or was not built by `npm run build`';
+  const newest = newestInput();
+  // Not strictly newer: file times tick coarsely, and a needless build beats a stale server.
+  if (newest.mtimeMs >= statSync(STAMP).mtimeMs) return `dist/ is older than ${newest.file}`;
+  return undefined;
+}
+
+/**
+ * The local TypeScript compiler, or undefined when the development dependencies
+ * are not installed (`npm prune --omit=dev`, `npm ci --omit=dev`).
+ * @returns {string | undefined}
+ */
+export function findTsc() {
+  try {
+    return createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Compiles src/ to a fresh dist/ (no output of a deleted source left behind).
+ * @param {string} tsc path of typescript/bin/tsc
+ * @returns {Promise<number>} tsc's exit code
+ */
+export function build(tsc) {
+  rmSync(dist, { recursive: true, force: true });
+  mkdirSync(dist);
+  // Stamped by the file system's clock, the one that dates the sources, before tsc
+  // reads them: a source saved while tsc runs is newer than the build.
+  writeFileSync(STARTED, '');
+  const child = spawn(process.execPath, [tsc, '--project', path.join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+  // A supervisor's SIGTERM stops tsc too, not only this process.
+  const forward = (/** @type {NodeJS.Signals} */ signal) => child.kill(signal);
+  process.on('SIGINT', forward).on('SIGTERM', forward);
+  return new Promise((resolve) => {
+    child.once('exit', (code, signal) => {
+      process.off('SIGINT', forward).off('SIGTERM', forward);
+      if (code === 0) renameSync(STARTED, STAMP);
+      resolve(code ?? 128 + (signal ? constants.signals[signal] : 0));
+    });
+  });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const tsc = findTsc();
+  if (!tsc) {
+    process.stderr.write('execution-gateway: cannot build: TypeScript is not installed (run `npm ci` first).\n');
+    process.exit(1);
+  }
+  process.exit(await build(tsc));
+}

@@ -1,0 +1,32 @@
+// @ts-check
+/**
+ * `npm start`: runs the compiled server, dist/main.js, after building it
+ * (scripts/build.mjs) when dist/ is missing or older than its sources, so
+ * `npm ci && npm start` works on a fresh clone. When dist/ is up to date it needs
+ * nothing but the production dependencies.
+ *
+ * Production starts dist/main.js with `node` itself (README, "Production").
+ */
+import cluster from 'node:cluster';
+import { build, findTsc, staleness } from './build.mjs';
+
+// With WORKERS > 1 the server's workers run this file again; the primary has built.
+if (cluster.isPrimary) {
+  const reason = staleness();
+  if (reason) {
+    const tsc = findTsc();
+    if (!tsc) {
+      process.stderr.write(
+        `execution-gateway: cannot start: ${reason}, and TypeScript is not installed to build it. Run \`npm ci && npm run build\`, or start dist/ as it is with \`node dist/main.js\`.\n`,
+      );
+      process.exit(1);
+    }
+    process.stderr.write(`execution-gateway: building (${reason}) …\n`);
+    const code = await build(tsc);
+    if (code !== 0) process.exit(code);
+  }
+}
+
+// The server runs in this process, not a child: signals reach it directly and its
+// exit code is npm start's.
+await import(new URL('../dist/main.js', import.meta.url).href);
