@@ -16,7 +16,10 @@ import { isObjectType, parse, print } from 'graphql';
 import { chromium, type Browser, type Page, type Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_ORGANIZATION, DEMO_TOKEN, makeEvents, makeExecution } from '../src/demo/demo-data.js';
+import { createLogger } from '../src/logger.js';
+import { EXAMPLE_QUERY, type GraphiQLSettings } from '../src/pipeline/graphiql.js';
 import { schema } from '../src/schema/index.js';
+import { createInstance, type GatewayInstance } from '../src/server/instance.js';
 import { Harness, LANES } from './support/harness.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -321,6 +324,202 @@ describe.each(LANES)('GraphiQL served by the gateway (%s lane)', { timeout: TIME
       // Upstream saw the typed token on every poll.
       expect(harness.upstream.requestsFor(id).length).toBeGreaterThanOrEqual(LIVE_STEPS.length + 1);
       for (const call of harness.upstream.requestsFor(id)) expect(call.headers.authorization).toBe(`Bearer ${DEMO_TOKEN}`);
+      expect(pageErrors).toEqual([]);
+    });
+  });
+});
+
+/** GraphiQL as `npm start` serves it with the demo upstream (src/server/process.ts): the demo token in its headers. */
+const DEMO_GRAPHIQL: GraphiQLSettings = { headers: { Authorization: `Bearer ${DEMO_TOKEN}` }, exampleId: 'ex_demo_4' };
+const DEMO_HEADERS = { Authorization: `Bearer ${DEMO_TOKEN}` };
+const EXAMPLE_VARIABLES = { id: 'ex_demo_4' };
+const VARIABLES_EDITOR = '.graphiql-editor-tool .monaco-editor[data-uri$="variables.json"]';
+
+/** A JSON editor's text as a value; an empty editor (or tab field) is null. */
+function jsonValue(text: string | null | undefined): unknown {
+  return text?.trim() ? JSON.parse(text) : null;
+}
+
+/** The tabs GraphiQL shows, by title, and which one is active. */
+async function shownTabs(page: Page): Promise<{ titles: string[]; active: string }> {
+  const tabs = page.getByRole('tablist', { name: 'Select active operation' }).getByRole('tab');
+  return { titles: await tabs.allInnerTexts(), active: await tabs.and(page.locator('[aria-selected="true"]')).innerText() };
+}
+
+interface StoredTab {
+  title: string;
+  query: string | null;
+  variables: string | null;
+  headers: string | null;
+}
+
+/** The tabs GraphiQL keeps in localStorage (`graphiql:tabState`), with their JSON fields parsed. */
+async function storedTabs(page: Page) {
+  const raw = await page.evaluate(() => localStorage.getItem('graphiql:tabState'));
+  if (raw === null) return null;
+  const state = JSON.parse(raw) as { activeTabIndex: number; tabs: StoredTab[] };
+  return {
+    active: state.activeTabIndex,
+    tabs: state.tabs.map((tab) => ({ title: tab.title, query: tab.query, variables: jsonValue(tab.variables), headers: jsonValue(tab.headers) })),
+  };
+}
+
+/**
+ * The value in the variables or headers editor of the active tab, or its text
+ * while that is no JSON: Monaco renders the lines of a newly shown editor over
+ * a few frames, so callers poll.
+ */
+async function toolEditorValue(page: Page, tool: 'variables' | 'headers'): Promise<unknown> {
+  const selector = tool === 'variables' ? VARIABLES_EDITOR : HEADERS_EDITOR;
+  await page.locator(`.graphiql-editor-tools button[data-name="${tool}"]`).click();
+  await page.locator(selector).waitFor({ state: 'visible' });
+  const text = await editorText(page, selector);
+  try {
+    return jsonValue(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * Makes the tab titled `title` active from the keyboard: after a reload under
+ * request interception, GraphiQL's drag-to-reorder tab strip can leave a tab
+ * shifted over its neighbour, so a pointer click may end on the strip instead.
+ */
+async function selectTab(page: Page, title: string): Promise<void> {
+  await page.locator('.graphiql-tab-button', { hasText: new RegExp(`^${title}$`) }).focus();
+  await page.keyboard.press('Enter');
+}
+
+/** Loads or reloads the page (`navigate`) and waits until GraphiQL has introspected and mounted its operation editor. */
+async function loadGraphiQL(page: Page, endpoint: string, navigate: () => Promise<unknown>): Promise<void> {
+  const introspected = page.waitForResponse(
+    (response) => response.request().method() === 'POST' && response.url() === endpoint && (response.request().postData() ?? '').includes('__schema'),
+  );
+  await navigate();
+  await introspected;
+  await page.locator(OPERATION_EDITOR).waitFor();
+}
+
+/** Clicks Run; resolves with the request GraphiQL sent for `operationName` and the gateway's answer. */
+async function runActiveTab(page: Page, endpoint: string, operationName: string) {
+  const answered = page.waitForResponse((response) => {
+    const request = response.request();
+    if (request.method() !== 'POST' || response.url() !== endpoint) return false;
+    return (JSON.parse(request.postData() ?? '{}') as { operationName?: string }).operationName === operationName;
+  });
+  await page.getByRole('button', { name: /^Execute query/ }).click();
+  const response = await answered;
+  const body = (await response.json()) as { data?: { execution: Record<string, unknown> }; errors?: unknown[] };
+  const request = response.request();
+  return { body, authorization: (await request.allHeaders()).authorization, sent: JSON.parse(request.postData()!) as { variables?: unknown } };
+}
+
+/**
+ * GraphiQL's tabs over reloads (issue 14), against a gateway configured as the
+ * demo serves it: a fresh profile opens one tab holding the example with its
+ * variables and the demo token, and a reload neither adds a tab nor changes
+ * which one is active, whether the tabs are the example or the user's own.
+ * Each visit is a real load or reload in the same browser profile, so
+ * GraphiQL reads back what it stored in localStorage.
+ */
+describe.each(LANES)('GraphiQL tabs across reloads, as the demo serves it (%s lane)', { timeout: TIMEOUT }, (lane) => {
+  let upstreamHarness: Harness;
+  let demo: GatewayInstance;
+  let demoUrl: string;
+
+  beforeAll(async () => {
+    upstreamHarness = await Harness.start({ lane });
+    // The harness's gateway has no GraphiQL settings; this one has the demo's, on the harness's upstream and configuration (so its lane).
+    demo = createInstance(upstreamHarness.config, { upstreamUrl: upstreamHarness.upstream.url, logger: createLogger('silent'), graphiql: DEMO_GRAPHIQL });
+    demoUrl = `http://127.0.0.1:${await demo.listen(0, '127.0.0.1')}/graphql`;
+  }, TIMEOUT);
+  afterAll(async () => {
+    demo?.server.closeAllConnections();
+    await demo?.close();
+    await upstreamHarness?.close();
+  });
+
+  it('opens exactly one tab, the example with its variables and the demo token, runs it, and reloads to the same single tab', async () => {
+    await withGraphiQL(`example-tab-${lane}`, async ({ page, pageErrors }) => {
+      for (const visit of ['first load', 'reload', 'second reload']) {
+        await loadGraphiQL(page, demoUrl, () => (visit === 'first load' ? page.goto(demoUrl) : page.reload()));
+        expect(await shownTabs(page), visit).toEqual({ titles: ['ExecutionPage'], active: 'ExecutionPage' });
+        // GraphiQL stores its tabs shortly after it starts.
+        await expect.poll(() => storedTabs(page), { timeout: WAIT, message: visit }).toEqual({
+          active: 0,
+          tabs: [{ title: 'ExecutionPage', query: EXAMPLE_QUERY, variables: EXAMPLE_VARIABLES, headers: DEMO_HEADERS }],
+        });
+        expect(await editorText(page, OPERATION_EDITOR), visit).toContain('query ExecutionPage($id: ID!) {');
+        await expect.poll(() => toolEditorValue(page, 'variables'), { timeout: WAIT, message: visit }).toEqual(EXAMPLE_VARIABLES);
+        await expect.poll(() => toolEditorValue(page, 'headers'), { timeout: WAIT, message: visit }).toEqual(DEMO_HEADERS);
+
+        upstreamHarness.upstream.reset();
+        const { body, authorization, sent } = await runActiveTab(page, demoUrl, 'ExecutionPage');
+        expect(sent.variables, visit).toEqual(EXAMPLE_VARIABLES);
+        expect(authorization, visit).toBe(`Bearer ${DEMO_TOKEN}`);
+        expect(body.errors, visit).toBeUndefined();
+        expect(body.data?.execution, visit).toMatchObject({ id: 'ex_demo_4', status: 'WORKFLOW_RUNNING', isTerminal: false });
+        await page.locator(RESULT).filter({ hasText: '"WORKFLOW_RUNNING"' }).waitFor();
+        // One upstream call per run, with the demo token.
+        expect(upstreamHarness.upstream.requests, visit).toHaveLength(1);
+        expect(upstreamHarness.upstream.requestsFor('ex_demo_4')[0]?.headers.authorization, visit).toBe(`Bearer ${DEMO_TOKEN}`);
+      }
+      expect(pageErrors).toEqual([]);
+    });
+  });
+
+  it("keeps the user's tabs with their contents and the active one across reloads, adding none", async () => {
+    const mine = 'query Mine($id: ID!) { execution(id: $id) { id status } }';
+    const other = 'query Other { execution(id: "ex_demo_2") { id rawStatus } }';
+    // The example tab with only its query edited (its variables and headers stay), then a new tab with the demo token as today.
+    const userTabs = [
+      { title: 'Mine', query: mine, variables: EXAMPLE_VARIABLES, headers: DEMO_HEADERS },
+      { title: 'Other', query: other, variables: null, headers: DEMO_HEADERS },
+    ];
+    await withGraphiQL(`user-tabs-${lane}`, async ({ page, pageErrors }) => {
+      await loadGraphiQL(page, demoUrl, () => page.goto(demoUrl));
+      await typeInto(page, OPERATION_EDITOR, mine);
+      // GraphiQL stores an edit into its tab after a short debounce; move on only once it has.
+      await expect.poll(() => shownTabs(page), { timeout: WAIT }).toEqual({ titles: ['Mine'], active: 'Mine' });
+      await page.getByRole('button', { name: 'New tab' }).click();
+      await expect.poll(() => shownTabs(page), { timeout: WAIT }).toEqual({ titles: ['Mine', '<untitled>'], active: '<untitled>' });
+      await expect.poll(() => toolEditorValue(page, 'headers'), { timeout: WAIT }).toEqual(DEMO_HEADERS);
+      await typeInto(page, OPERATION_EDITOR, other);
+      // Reload only once this edit is stored too.
+      await expect.poll(() => storedTabs(page), { timeout: WAIT }).toEqual({ active: 1, tabs: userTabs });
+
+      await loadGraphiQL(page, demoUrl, () => page.reload());
+      expect(await shownTabs(page)).toEqual({ titles: ['Mine', 'Other'], active: 'Other' });
+      expect(await storedTabs(page)).toEqual({ active: 1, tabs: userTabs });
+      expect(await editorText(page, OPERATION_EDITOR)).toBe(other);
+      await expect.poll(() => toolEditorValue(page, 'headers'), { timeout: WAIT }).toEqual(DEMO_HEADERS);
+      upstreamHarness.upstream.reset();
+      const second = await runActiveTab(page, demoUrl, 'Other');
+      expect(second.authorization).toBe(`Bearer ${DEMO_TOKEN}`);
+      expect(second.body.data?.execution).toEqual({ id: 'ex_demo_2', rawStatus: upstreamHarness.upstream.get('ex_demo_2')!.execution.status });
+      expect(upstreamHarness.upstream.requests).toHaveLength(1);
+      // As a user would, switch tabs once the answer is shown (GraphiQL puts it into the tab that was active).
+      await page.locator(RESULT).filter({ hasText: '"ex_demo_2"' }).waitFor();
+
+      // Back to the first tab; a reload keeps it the active one.
+      await selectTab(page, 'Mine');
+      await expect.poll(() => shownTabs(page), { timeout: WAIT }).toEqual({ titles: ['Mine', 'Other'], active: 'Mine' });
+      // Yoga mirrors the active operation into the address (debounced), and a reload opens what the address holds: wait for it.
+      await expect.poll(() => new URL(page.url()).searchParams.get('query'), { timeout: WAIT }).toBe(mine);
+      await expect.poll(() => storedTabs(page), { timeout: WAIT }).toEqual({ active: 0, tabs: userTabs });
+      await loadGraphiQL(page, demoUrl, () => page.reload());
+      expect(await shownTabs(page)).toEqual({ titles: ['Mine', 'Other'], active: 'Mine' });
+      expect(await storedTabs(page)).toEqual({ active: 0, tabs: userTabs });
+      expect(await editorText(page, OPERATION_EDITOR)).toBe(mine);
+      await expect.poll(() => toolEditorValue(page, 'variables'), { timeout: WAIT }).toEqual(EXAMPLE_VARIABLES);
+      await expect.poll(() => toolEditorValue(page, 'headers'), { timeout: WAIT }).toEqual(DEMO_HEADERS);
+      upstreamHarness.upstream.reset();
+      const first = await runActiveTab(page, demoUrl, 'Mine');
+      expect(first.sent.variables).toEqual(EXAMPLE_VARIABLES);
+      expect(first.authorization).toBe(`Bearer ${DEMO_TOKEN}`);
+      expect(first.body.data?.execution).toEqual({ id: 'ex_demo_4', status: 'WORKFLOW_RUNNING' });
+      expect(upstreamHarness.upstream.requests).toHaveLength(1);
       expect(pageErrors).toEqual([]);
     });
   });

@@ -35,13 +35,37 @@ export function graphiqlOptions(settings: GraphiQLSettings): GraphiQLOptions {
   return {
     title: 'execution-gateway',
     defaultQuery: EXAMPLE_QUERY,
-    // GraphiQL does not load the first default tab's variables and headers into
-    // its editors (graphql/graphiql#3392); these top-level props do.
-    headers,
-    // Passed through to <GraphiQL>; Yoga's GraphiQLOptions type lacks it.
-    ...({ variables } as Record<string, string>),
+    // Used only while the browser has no tabs stored: a fresh profile gets one tab, the example.
     defaultTabs: [{ query: EXAMPLE_QUERY, variables, headers }],
+    // The headers of each tab the user opens.
+    defaultHeaders: headers,
+    // No `variables`, `headers` or `query`: Yoga hands them to GraphiQL as initial
+    // values, which open a tab of their own on every load where no stored tab holds
+    // exactly them. The editors get the tab's contents from openTabScript instead.
   };
+}
+
+/**
+ * A script for the page's <head>: before GraphiQL starts, it writes the contents
+ * of the tab GraphiQL should open (the active stored tab, else the first default
+ * tab) under the keys GraphiQL fills its editors from at start.
+ */
+// By hand because no option can: GraphiQL 5.2 adds a tab unless those keys match a stored tab, yet writes them only on edits (graphql/graphiql#4476; #3392).
+function openTabScript(firstTab: NonNullable<GraphiQLOptions['defaultTabs']>[number]): string {
+  // `<` escaped so that no value can close the script element.
+  const fallback = JSON.stringify({ query: firstTab.query ?? null, variables: firstTab.variables ?? null, headers: firstTab.headers ?? null }).replaceAll('<', '\\u003c');
+  return `(() => {
+  try {
+    const state = JSON.parse(localStorage.getItem('graphiql:tabState') ?? 'null');
+    const tab = (Array.isArray(state?.tabs) && state.tabs[state.activeTabIndex]) || ${fallback};
+    for (const key of ['query', 'variables', 'headers']) {
+      if (typeof tab[key] === 'string') localStorage.setItem('graphiql:' + key, tab[key]);
+      else localStorage.removeItem('graphiql:' + key);
+    }
+  } catch {
+    // Storage blocked or unreadable: GraphiQL then starts from its defaults by itself.
+  }
+})();`;
 }
 
 /**
@@ -50,5 +74,11 @@ export function graphiqlOptions(settings: GraphiQLSettings): GraphiQLOptions {
  */
 export async function renderGraphiQL(options: GraphiQLOptions): Promise<string> {
   const { renderGraphiQL: render } = await import('@graphql-yoga/render-graphiql');
-  return render(options);
+  const page = render(options);
+  const firstTab = options.defaultTabs?.[0];
+  if (!firstTab) return page;
+  const headEnd = page.indexOf('</head>');
+  if (headEnd < 0) throw new Error('render-graphiql returned a page without </head>; the tab script has nowhere to go');
+  // In <head>, so it runs before the body's script starts GraphiQL.
+  return `${page.slice(0, headEnd)}<script>${openTabScript(firstTab)}</script>${page.slice(headEnd)}`;
 }
