@@ -28,6 +28,10 @@ export function clusterSource(): MetricsSource {
 /** In a worker: the registry the primary's scrape reads. */
 export function workerRegistry(registry: Registry): void {
   AggregatorRegistry.setRegistries(registry);
+  // prom-client (15.1.3) answers the primary's requests only once the worker has
+  // constructed an AggregatorRegistry: its constructor adds the listener,
+  // setRegistries does not. Without it every cluster scrape times out (5 s, a 500).
+  new AggregatorRegistry();
 }
 
 export interface MetricsServer {

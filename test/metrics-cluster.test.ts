@@ -1,0 +1,238 @@
+/**
+ * `/metrics` with WORKERS=2 (src/server/process.ts, src/telemetry/metrics-server.ts):
+ * the primary serves it on METRICS_PORT, and one scrape answers the sum over
+ * both workers (prom-client's AggregatorRegistry asks each worker for its
+ * registry over the cluster channel), not one worker's share.
+ *
+ * The real process is spawned (`src/main.ts` through tsx) in front of the fake
+ * upstream on loopback. Every query goes on a new TCP connection, so the
+ * cluster's round-robin spreads them over both workers; the access log (one
+ * line per request, with pino's `pid`) shows that both served.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { request as httpRequest } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demoExecutions, DEMO_TOKEN } from '../src/demo/demo-data.js';
+import { FakeUpstream } from '../src/demo/fake-upstream.js';
+
+const QUERY = /* GraphQL */ `
+  query ExecutionStatus($id: ID!) {
+    execution(id: $id) { id status }
+  }
+`;
+/** Executions that are not finished: never cached, so each query is exactly one upstream call. */
+const UNFINISHED = ['ex_demo_1', 'ex_demo_2', 'ex_demo_3', 'ex_demo_4', 'ex_demo_5'];
+const N = 20;
+
+// ---------------------------------------------------------------------------
+// The text exposition, parsed strictly enough for this test.
+
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+function parseExposition(text: string): Sample[] {
+  const samples: Sample[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)(?: -?\d+)?$/.exec(line);
+    if (!match) throw new Error(`bad sample line ${JSON.stringify(line)}`);
+    const labels: Record<string, string> = {};
+    for (const [, key, value] of (match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)",?/g)) {
+      labels[key!] = value!.replace(/\\(.)/g, (_, char: string) => (char === 'n' ? '\n' : char));
+    }
+    const raw = match[3]!;
+    const value = /^nan$/i.test(raw) ? Number.NaN : /^\+?inf$/i.test(raw) ? Infinity : /^-inf$/i.test(raw) ? -Infinity : Number(raw);
+    if (Number.isNaN(value) && !/^nan$/i.test(raw)) throw new Error(`bad sample value in ${JSON.stringify(line)}`);
+    samples.push({ name: match[1]!, labels, value });
+  }
+  return samples;
+}
+
+/** The samples named `name` whose labels include `labels`. */
+function samplesOf(samples: Sample[], name: string, labels: Record<string, string> = {}): Sample[] {
+  return samples.filter((sample) => sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value));
+}
+
+/** The one sample named `name` with `labels` (fails when there is none or several). */
+function valueOf(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
+  const found = samplesOf(samples, name, labels);
+  if (found.length !== 1) throw new Error(`${found.length} samples of ${name} ${JSON.stringify(labels)}`);
+  return found[0]!.value;
+}
+
+// ---------------------------------------------------------------------------
+
+async function waitFor(probe: () => boolean, what: () => string, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!probe()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what()}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** One request on a connection of its own (`agent: false`): the cluster hands each connection to the next worker. */
+function send(method: 'GET' | 'POST', url: string, body?: unknown): Promise<{ status: number; headers: Record<string, unknown>; text: string }> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const request = httpRequest(
+      url,
+      {
+        method,
+        agent: false,
+        headers: payload === undefined ? {} : { 'content-type': 'application/json', authorization: `Bearer ${DEMO_TOKEN}`, 'content-length': Buffer.byteLength(payload) },
+      },
+      (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, text }));
+        response.on('error', reject);
+      },
+    );
+    request.on('error', reject);
+    request.end(payload);
+  });
+}
+
+type LogLine = Record<string, unknown> & { msg?: string; pid?: number };
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// Starting the primary and two tsx workers is slow on a busy 2-core machine.
+describe('/metrics with WORKERS=2', { timeout: 60_000 }, () => {
+  let upstream: FakeUpstream;
+  let child: ChildProcess | undefined;
+  const workerPids = new Set<number>();
+
+  beforeAll(async () => {
+    upstream = await FakeUpstream.start({ executions: demoExecutions() });
+  });
+
+  afterAll(async () => {
+    if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+      // Its own process group (detached): the primary and its workers go together.
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    }
+    for (const pid of workerPids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    await upstream?.close();
+  });
+
+  it('one scrape of the primary answers the sum over both workers', async () => {
+    const spawned = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: new URL('..', import.meta.url),
+      // A process group of its own, so afterAll can kill the whole tree.
+      detached: true,
+      env: {
+        PATH: process.env.PATH,
+        WORKERS: '2',
+        PORT: '0',
+        METRICS_PORT: '0',
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'info',
+        UPSTREAM_URL: upstream.url,
+        SHUTDOWN_UNREADY_MS: '0',
+      },
+    });
+    child = spawned;
+    const exited = once(spawned, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    let stdout = '';
+    let stderr = '';
+    spawned.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    spawned.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    // Only whole lines: the last one may still be arriving.
+    const lines = (): LogLine[] =>
+      stdout
+        .split('\n')
+        .slice(0, -1)
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as LogLine);
+    const find = (msg: string) => lines().find((line) => line.msg === msg);
+    const output = () => `stdout ${stdout} stderr ${stderr}`;
+
+    await waitFor(
+      () => (find('execution-gateway listening') !== undefined && find('metrics listening') !== undefined) || spawned.exitCode !== null,
+      () => `the gateway and its metrics to listen; ${output()}`,
+      45_000,
+    );
+    expect(spawned.exitCode, output()).toBeNull();
+    const primary = spawned.pid!;
+    const apiUrl = String(find('execution-gateway listening')!.url);
+    const metricsUrl = String(find('metrics listening')!.url);
+    expect(find('execution-gateway listening')).toMatchObject({ pid: primary, workers: 2 });
+    expect(find('metrics listening')).toMatchObject({ pid: primary });
+    expect(new URL(metricsUrl)).toMatchObject({ hostname: '127.0.0.1', pathname: '/metrics' });
+    expect(new URL(metricsUrl).port).not.toBe(new URL(apiUrl).port);
+
+    // N queries, one after the other, each on a new connection.
+    upstream.reset();
+    for (let i = 0; i < N; i++) {
+      const id = UNFINISHED[i % UNFINISHED.length]!;
+      const answer = await send('POST', apiUrl, { query: QUERY, variables: { id }, operationName: 'ExecutionStatus' });
+      expect(answer.status, answer.text).toBe(200);
+      expect(JSON.parse(answer.text)).toMatchObject({ data: { execution: { id } } });
+    }
+    // Unfinished executions are never cached: one upstream call per query.
+    expect(upstream.requests).toHaveLength(N);
+    expect(upstream.requests.every((request) => request.path.startsWith('/v1/executions/ex_demo_'))).toBe(true);
+
+    // Both workers served: the access log has N lines from two pids, neither the primary's.
+    const accessLines = () => lines().filter((line) => line.msg === 'request' && line.operationName === 'ExecutionStatus');
+    await waitFor(() => accessLines().length >= N, () => `${N} access log lines; ${output()}`, 10_000);
+    const served = new Map<number, number>();
+    for (const line of accessLines()) served.set(Number(line.pid), (served.get(Number(line.pid)) ?? 0) + 1);
+    for (const pid of served.keys()) workerPids.add(pid);
+    expect(accessLines()).toHaveLength(N);
+    expect(served.size, JSON.stringify([...served])).toBe(2);
+    expect(served.has(primary)).toBe(false);
+    for (const count of served.values()) expect(count).toBeGreaterThanOrEqual(1);
+    expect(accessLines().reduce((sum, line) => sum + Number(line.upstreamCalls), 0)).toBe(N);
+
+    // One scrape of the primary.
+    const scrape = await send('GET', metricsUrl);
+    expect(scrape.status).toBe(200);
+    expect(String(scrape.headers['content-type'])).toMatch(/^text\/plain; version=0\.0\.4/);
+    const samples = parseExposition(scrape.text);
+
+    // Counters: the sum over the workers.
+    expect(valueOf(samples, 'gateway_upstream_attempts_total', { outcome: 'OK', attempt: '1' })).toBe(upstream.requests.length);
+    expect(samplesOf(samples, 'gateway_upstream_attempts_total').filter((sample) => sample.labels.outcome !== 'OK')).toEqual([]);
+    expect(valueOf(samples, 'graphql_envelop_request', { operationType: 'query', operationName: 'ExecutionStatus' })).toBe(N);
+    // Histograms too: their counts add up.
+    expect(valueOf(samples, 'graphql_envelop_request_duration_count', { operationType: 'query', operationName: 'ExecutionStatus' })).toBe(N);
+    expect(valueOf(samples, 'gateway_upstream_attempt_duration_seconds_count', { outcome: 'OK' })).toBe(N);
+    expect(valueOf(samples, 'gateway_upstream_attempt_duration_seconds_bucket', { outcome: 'OK', le: '+Inf' })).toBe(N);
+    // More than either worker's share: each served fewer than N.
+    expect(Math.max(...served.values())).toBeLessThan(N);
+
+    // Gauges, as each metric's aggregator says: the circuit state sums to one per worker,
+    // the Node version is one worker's (first), and a start time cannot be summed at all (omit).
+    expect(valueOf(samples, 'gateway_upstream_circuit_state', { state: 'closed' })).toBe(2);
+    expect(valueOf(samples, 'gateway_upstream_circuit_state', { state: 'open' })).toBe(0);
+    expect(valueOf(samples, 'gateway_upstream_in_flight')).toBe(0);
+    expect(valueOf(samples, 'nodejs_version_info')).toBe(1);
+    expect(samplesOf(samples, 'process_start_time_seconds')).toEqual([]);
+
+    // SIGTERM to the primary: every worker drains and it exits 0.
+    spawned.kill('SIGTERM');
+    const [code, signal] = await exited;
+    expect({ code, signal }, output()).toEqual({ code: 0, signal: null });
+    expect(stderr).toBe('');
+    expect(lines().find((line) => line.msg === 'workers stopped')).toMatchObject({ pid: primary, workers: 2 });
+    for (const pid of workerPids) expect(alive(pid)).toBe(false);
+  });
+});
