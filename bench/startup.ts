@@ -1,7 +1,7 @@
 /**
  * Start-up time and memory at idle of the gateway, three ways:
  *
- * - `node dist/main.js`: the production path (README, "Production").
+ * - `node dist/main.js`: the production path (README, "Operating → Production build").
  * - `npm start`: its launcher, `node scripts/start.mjs`, with dist/ up to date (npm's
  *   own process, which only waits, is left out).
  * - `tsx src/main.ts`: from TypeScript, as `npm start` ran before there was a build.

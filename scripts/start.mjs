@@ -5,7 +5,7 @@
  * `npm ci && npm start` works on a fresh clone. When dist/ is up to date it needs
  * nothing but the production dependencies.
  *
- * Production starts dist/main.js with `node` itself (README, "Production").
+ * Production starts dist/main.js with `node` itself (README, "Operating → Production build").
  */
 import cluster from 'node:cluster';
 import { build, findTsc, staleness } from './build.mjs';

@@ -5,11 +5,14 @@
  * (src/fast-lane/) with less machinery, the full lane through Yoga's own node
  * adapter. It never listens, so tests can also call `yoga.fetch` without a port.
  *
- * In order, a request meets: the request id; CORS; CSRF prevention; parse and
- * validation with GraphQL Armor's limits, hidden suggestions and the
- * introspection switch; the context (./../request/context.ts); execution; the
- * finish step (scope released, suggestions stripped, upstream cost); masking
- * and stable error codes; the response headers.
+ * The plugin list, in order: the request id; the operation's span (tracing
+ * on); Yoga's Prometheus metrics (METRICS not off); CORS's Vary; the event
+ * stream's headers; request errors; stable error codes; the access log;
+ * trusted documents (refused before parsing); CSRF prevention; GraphQL
+ * Armor's limits, hidden suggestions and the introspection switch at parse and
+ * validation; the finish step (scope released, suggestions stripped, upstream
+ * cost); compiled execution (fast lane); then any plugin given. Context
+ * (../request/context.ts), execution and masking are Yoga's own steps.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';

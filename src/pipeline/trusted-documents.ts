@@ -34,6 +34,7 @@ import { GraphQLError } from 'graphql';
 import { shouldRenderGraphiQL, type GraphQLParams, type Plugin } from 'graphql-yoga';
 import type { SecurityConfig } from '../config.js';
 import { badRequest, errorBody, ErrorCode, errorExtensions } from '../errors.js';
+import { ConfigError } from '../config.js';
 
 export type TrustedDocumentsMode = SecurityConfig['trustedDocuments'];
 
@@ -46,10 +47,10 @@ export function readManifest(url: URL = MANIFEST_URL): Map<string, string> {
   try {
     parsed = JSON.parse(readFileSync(url, 'utf8'));
   } catch (error) {
-    throw new Error(`TRUSTED_DOCUMENTS needs the persisted-documents manifest ${url.pathname} (npm run generate): ${(error as Error).message}`);
+    throw new ConfigError(`TRUSTED_DOCUMENTS needs the persisted-documents manifest ${url.pathname} (npm run generate): ${(error as Error).message}`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || !Object.values(parsed).every((each) => typeof each === 'string')) {
-    throw new Error(`${url.pathname} is not a persisted-documents manifest ({ "<sha256>": "<document>" }): run npm run generate.`);
+    throw new ConfigError(`${url.pathname} is not a persisted-documents manifest ({ "<sha256>": "<document>" }): run npm run generate.`);
   }
   return new Map(Object.entries(parsed as Record<string, string>));
 }

@@ -51,12 +51,14 @@ async function startDemoUpstream(): Promise<FakeUpstream> {
   return upstream;
 }
 
-function printDemoBanner(url: string): void {
+function printDemoBanner(url: string, trustedOnly: boolean): void {
   process.stdout.write(
     [
       '',
       `execution-gateway is serving the built-in demo data at ${url}`,
-      `Open it in a browser for GraphiQL. Demo token (already in GraphiQL's headers): Authorization: Bearer ${DEMO_TOKEN}`,
+      trustedOnly
+        ? `TRUSTED_DOCUMENTS=only: GraphiQL is off and only the documents of schema/persisted-documents.json run (the queries below are refused). Demo token: Authorization: Bearer ${DEMO_TOKEN}`
+        : `Open it in a browser for GraphiQL. Demo token (already in GraphiQL's headers): Authorization: Bearer ${DEMO_TOKEN}`,
       `Demo executions: ex_demo_1 … ex_demo_8 (one per status), ex_demo_long (1,000 events) and ${LIVE_DEMO_ID} (advances while you watch it).`,
       'Paste this query, with variables {"id": "ex_demo_4"}:',
       '',
@@ -119,7 +121,8 @@ async function listenOrExit(config: GatewayConfig, upstreamUrl: string, logger: 
       ...(demo ? { graphiql: { headers: { Authorization: `Bearer ${DEMO_TOKEN}` }, exampleId: 'ex_demo_4' } } : {}),
     });
   } catch (error) {
-    if (!(error instanceof FastLaneError)) throw error;
+    // A plugin the fast lane cannot run, or a file a setting needs (the trusted-documents manifest): one line, exit 1.
+    if (!(error instanceof FastLaneError) && !(error instanceof ConfigError)) throw error;
     process.stderr.write(`execution-gateway: ${error.message}\n`);
     process.exit(1);
   }
@@ -159,7 +162,7 @@ async function runSingle(config: GatewayConfig, logger: Logger): Promise<void> {
     config.telemetry.metrics === 'port' && serving.metrics ? await serveMetricsOrExit(config, registrySource(serving.metrics.registry), logger) : undefined;
   const url = publicUrl(config, serving.port);
   logger.info({ url, upstream: demo ? 'demo' : upstreamUrl }, 'execution-gateway listening');
-  if (demo) printDemoBanner(url);
+  if (demo) printDemoBanner(url, config.security.trustedDocuments === 'only');
   onSignals(logger, async (signal) => {
     await serving.drain(signal);
     await metrics?.close();
@@ -234,7 +237,7 @@ async function runPrimary(config: GatewayConfig, logger: Logger): Promise<void> 
   if (config.telemetry.metrics === 'port') metrics = await serveMetricsOrExit(config, clusterSource(), logger);
   const url = publicUrl(config, address);
   logger.info({ url, workers: config.server.workers, upstream: demo ? 'demo' : upstreamUrl }, 'execution-gateway listening');
-  if (demo) printDemoBanner(url);
+  if (demo) printDemoBanner(url, config.security.trustedDocuments === 'only');
   // A worker that dies is replaced, so one crash never takes the service down.
   cluster.on('exit', (worker, code) => {
     if (stopping) return;

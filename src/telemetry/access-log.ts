@@ -4,7 +4,7 @@
  * plus ACCESS_LOG_SAMPLE_PERCENT of the rest) or `all`. A subscription's line
  * is written when it ends, with what all its updates cost.
  *
- * Fields (README "Operating → Logs"): requestId, traceId (the operation's span,
+ * Fields (README "Operating → Access log"): requestId, traceId (the operation's span,
  * else the `traceparent` the request brought), operationName (as sent, at most
  * 100 characters), operationType, transport (`http`, `sse`, `ws`), status,
  * durationMs, upstreamCalls, cacheHits, sharedCalls, errorCodes. Never a
