@@ -13,6 +13,7 @@ const TITLES: Record<keyof typeof SETTINGS, string> = {
   cache: 'Caching',
   security: 'Clients and hostile input',
   live: 'Live executions (subscriptions)',
+  sharedState: 'Scaling out (shared state in Redis)',
   telemetry: 'Logs and reporting',
 };
 

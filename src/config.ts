@@ -223,6 +223,34 @@ export const SETTINGS = {
       'a WebSocket that sends no `connection_init` in this time is closed',
     ),
   },
+  sharedState: {
+    redisUrl: setting(
+      'REDIS_URL',
+      z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL such as redis://:password@127.0.0.1:6379/0' }).optional(),
+      'Redis shared by every replica (and worker): the cache of finished executions and one live poller per (caller, execution) across them; `rediss://` for TLS, credentials in the URL (unset: everything stays in the process)',
+    ),
+    redisKeySecret: setting(
+      'REDIS_KEY_SECRET',
+      z.string().min(32, { error: 'must be at least 32 characters' }).optional(),
+      'secret of the HMAC that turns a caller\'s `Authorization` into its part of Redis keys and channels, so whoever reads Redis cannot test tokens; the same on every replica; required with `REDIS_URL`',
+    ),
+    redisKeyPrefix: setting('REDIS_KEY_PREFIX', z.string().min(1).max(64).default('execution-gateway:'), 'prefix of every key and channel, so several gateways can share one Redis'),
+    redisCommandTimeoutMs: setting(
+      'REDIS_COMMAND_TIMEOUT_MS',
+      integer(1, 10_000).default(50),
+      'longest a Redis command may take before the gateway goes on without it (a cache read becomes a miss); commands are never queued while Redis is away',
+    ),
+    redisMaxValueBytes: setting(
+      'REDIS_CACHE_MAX_VALUE_BYTES',
+      integer(0, 512 * 1024 * 1024).default(1024 * 1024),
+      'largest execution (its stored JSON) put in the shared cache; larger ones stay in the process\'s cache only',
+    ),
+    leaseMs: setting(
+      'LIVE_LEASE_MS',
+      integer(300, 600_000).default(10_000),
+      'with `REDIS_URL`: lease of the replica that polls a watched (caller, execution) for all; another replica with watchers takes over within this time when the holder dies',
+    ),
+  },
   telemetry: {
     metrics: setting(
       'METRICS',
@@ -272,6 +300,7 @@ export type SecurityConfig = Omit<Group<Settings['security']>, 'fieldSuggestions
 };
 export type TelemetryConfig = Group<Settings['telemetry']>;
 export type LiveConfig = Group<Settings['live']>;
+export type SharedStateConfig = Group<Settings['sharedState']>;
 
 export interface GatewayConfig {
   server: ServerConfig;
@@ -279,6 +308,7 @@ export interface GatewayConfig {
   cache: CacheConfig;
   security: SecurityConfig;
   live: LiveConfig;
+  sharedState: SharedStateConfig;
   telemetry: TelemetryConfig;
   /** `NODE_ENV=production`: graphql-js skips its development checks, and suggestions default to off. */
   production: boolean;
@@ -307,6 +337,15 @@ function readGroup<G extends Record<string, Setting<z.ZodType>>>(group: G, env: 
   return values as Group<G>;
 }
 
+function readSharedState(env: Record<string, string | undefined>): SharedStateConfig {
+  const shared = readGroup(SETTINGS.sharedState, env);
+  // Without the secret, keys would have to carry the token or a plain hash of it, which anyone reading Redis could test.
+  if (shared.redisUrl && !shared.redisKeySecret) {
+    throw new ConfigError('REDIS_URL is set but REDIS_KEY_SECRET is not: set it to the same random string of at least 32 characters on every replica.');
+  }
+  return shared;
+}
+
 /** Reads and validates configuration; throws ConfigError with a one-line, actionable message. */
 export function readConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
   const production = env.NODE_ENV === 'production';
@@ -317,6 +356,7 @@ export function readConfig(env: Record<string, string | undefined> = process.env
     cache: readGroup(SETTINGS.cache, env),
     security: { ...security, fieldSuggestions: security.fieldSuggestions ?? !production, corsOrigins: security.corsOrigins ?? [] },
     live: readGroup(SETTINGS.live, env),
+    sharedState: readSharedState(env),
     telemetry: readGroup(SETTINGS.telemetry, env),
     production,
   };

@@ -19,6 +19,7 @@ import { isTerminalStatus, statusOf } from '../domain/execution-status.js';
 import { ErrorCode, gatewayError, shuttingDown, unauthenticated } from '../errors.js';
 import type { ExecutionsClient } from '../upstream/executions-client.js';
 import type { CallerIdentity } from '../upstream/shared-executions.js';
+import type { LiveLeases } from '../shared-state/live-leases.js';
 import { Poller, PollSlots, type PollerNews, type PollerSettings, type Watcher } from './poller.js';
 
 /** Events one update carries at most; more are spread over several updates. */
@@ -84,6 +85,8 @@ export class LiveExecutions {
     private readonly client: ExecutionsClient,
     private readonly settings: LiveSettings,
     bulkhead: number,
+    /** With REDIS_URL: one poller per pair across replicas. */
+    readonly leases?: LiveLeases,
   ) {
     this.#slots = new PollSlots(Math.max(1, Math.floor(bulkhead * settings.pollShare)));
   }
@@ -118,6 +121,7 @@ export class LiveExecutions {
         onStopped: (stopped) => {
           if (this.#pollers.get(stopped.key) === stopped) this.#pollers.delete(stopped.key);
         },
+        ...(this.leases ? { join: (latest, hear) => this.leases!.join(caller.authorization, request.id, latest, hear) } : {}),
       });
       this.#pollers.set(key, poller);
     }

@@ -9,6 +9,10 @@
  * BAD_USER_INPUT) ends every watch with that error; anything else is retried
  * with backoff, and once it has lasted `outageNoticeMs` the watchers are told
  * (once per outage) while polling goes on.
+ *
+ * With REDIS_URL the pollers of a pair on every replica share one lease
+ * (src/shared-state/live-leases.ts): only its holder calls upstream, and the
+ * others take its readings as they are published.
  */
 import { randomUUID } from 'node:crypto';
 import { context, SpanStatusCode, trace } from '@opentelemetry/api';
@@ -16,6 +20,7 @@ import { GraphQLError } from 'graphql';
 import type { Execution } from '../domain/execution.js';
 import { isTerminalStatus, statusOf } from '../domain/execution-status.js';
 import { ErrorCode, errorExtensions, type UpstreamFacts } from '../errors.js';
+import type { LeaseMembership, LeaseNews } from '../shared-state/live-leases.js';
 import { tracer } from '../telemetry/tracing.js';
 import { Cancellation } from '../upstream/cancellation.js';
 import type { ExecutionsClient } from '../upstream/executions-client.js';
@@ -63,6 +68,8 @@ export interface PollerDependencies {
   settings: PollerSettings;
   /** Called once the poller stopped for good (no watchers left, or the execution ended). */
   onStopped(poller: Poller): void;
+  /** With REDIS_URL: joins the pair's lease across replicas (`latest` is this poller's reading; `hear` gets the holder's news). */
+  join?: (latest: () => Execution | undefined, hear: (news: LeaseNews) => void) => LeaseMembership;
 }
 
 const PERMANENT: ReadonlySet<unknown> = new Set([ErrorCode.NOT_FOUND, ErrorCode.UNAUTHENTICATED, ErrorCode.FORBIDDEN, ErrorCode.BAD_USER_INPUT]);
@@ -77,6 +84,9 @@ export class Poller {
   #failingSince: number | undefined;
   #noticeGiven = false;
   #stopped = false;
+  readonly #lease: LeaseMembership | undefined;
+  /** A reading from the lease holder could not be applied: read upstream at once, holder or not. */
+  #gap = false;
   /** Upstream calls this poller made, for tests and metrics. */
   polls = 0;
 
@@ -85,7 +95,12 @@ export class Poller {
     readonly caller: CallerIdentity,
     readonly id: string,
     private readonly deps: PollerDependencies,
-  ) {}
+  ) {
+    this.#lease = deps.join?.(
+      () => this.#latest,
+      (news) => this.#heard(news),
+    );
+  }
 
   get watchers(): number {
     return this.#watchers.size;
@@ -119,6 +134,7 @@ export class Poller {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#inFlight?.abort(new DOMException('The last watcher left.', 'AbortError'));
+    this.#lease?.leave();
     this.deps.onStopped(this);
   }
 
@@ -128,6 +144,7 @@ export class Poller {
 
   #schedule(delay: number): void {
     if (this.#stopped) return;
+    clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       void this.#poll();
@@ -138,6 +155,13 @@ export class Poller {
   async #poll(): Promise<void> {
     if (this.#stopped) return;
     const { settings, slots } = this.deps;
+    if (this.#lease) {
+      // Asked at every tick, so a replica takes over within the lease time when the holder dies.
+      const holds = await this.#lease.holds();
+      if (this.#stopped) return;
+      // Another replica polls and publishes: follow it, unless there is nothing to follow from.
+      if (!holds && this.#latest && !this.#gap) return this.#schedule(nextPollDelay(statusOf(this.#latest), 0, settings));
+    }
     // Polls take at most their share of the bulkhead, so watchers never starve queries.
     if (!slots.tryTake()) return this.#schedule(settings.activeMs);
     const cancellation = new Cancellation();
@@ -159,8 +183,24 @@ export class Poller {
     }
   }
 
-  #succeeded(execution: Execution): void {
+  /** What the lease holder (another replica) published. */
+  #heard(news: LeaseNews): void {
     if (this.#stopped) return;
+    if (news.kind === 'changed') return this.#succeeded(news.execution, false);
+    if (news.kind === 'failed') {
+      this.#tellAll({ kind: 'failed', error: new GraphQLError(news.message, { extensions: news.extensions }) });
+      this.stop();
+      return;
+    }
+    this.#gap = true;
+    if (!this.#inFlight) void this.#poll();
+  }
+
+  /** A reading: from this poller's own call (`own`, published when it holds the lease) or from the holder. */
+  #succeeded(execution: Execution, own = true): void {
+    if (this.#stopped) return;
+    if (own) this.#gap = false;
+    const previous = this.#latest;
     this.#failures = 0;
     this.#failingSince = undefined;
     this.#noticeGiven = false;
@@ -169,7 +209,10 @@ export class Poller {
     const changed = fingerprint !== this.#fingerprint;
     this.#fingerprint = fingerprint;
     this.#latest = execution;
-    if (changed) this.#tellAll({ kind: 'changed', execution });
+    if (changed) {
+      if (own) this.#lease?.published(previous, execution);
+      this.#tellAll({ kind: 'changed', execution });
+    }
     const status = statusOf(execution);
     if (isTerminalStatus(status)) {
       this.stop();
@@ -181,6 +224,7 @@ export class Poller {
   #failed(error: GraphQLError): void {
     const code = error.extensions?.code;
     if (PERMANENT.has(code)) {
+      this.#lease?.failed(error.message, { ...error.extensions });
       this.#tellAll({ kind: 'failed', error });
       this.stop();
       return;

@@ -13,6 +13,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CircuitState } from 'cockatiel';
+import type { RedisHealth } from '../shared-state/redis-store.js';
 import type { ExecutionsClient } from '../upstream/executions-client.js';
 
 export const HEALTH_PATH = '/health';
@@ -46,7 +47,11 @@ export function upstreamHealth(client: ExecutionsClient): UpstreamHealth {
 export class Health {
   #readiness: Readiness = 'starting';
 
-  constructor(private readonly upstream: () => UpstreamHealth) {}
+  /** `redis`: where shared state stands, with REDIS_URL; reported, never failing readiness (same reason as upstream's). */
+  constructor(
+    private readonly upstream: () => UpstreamHealth,
+    private readonly redis?: () => RedisHealth,
+  ) {}
 
   get readiness(): Readiness {
     return this.#readiness;
@@ -83,7 +88,7 @@ export class Health {
     else {
       const readiness = this.#readiness;
       if (readiness !== 'ready') status = 503;
-      body = JSON.stringify({ status: readiness, upstream: this.upstream() });
+      body = JSON.stringify({ status: readiness, upstream: this.upstream(), ...(this.redis ? { redis: this.redis() } : {}) });
     }
     response.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
     response.end(request.method === 'HEAD' ? undefined : body);

@@ -15,6 +15,9 @@ import type { GraphiQLSettings } from '../pipeline/graphiql.js';
 import { createGateway, type Gateway } from '../pipeline/gateway.js';
 import { ExecutionsClient } from '../upstream/executions-client.js';
 import { SharedExecutions } from '../upstream/shared-executions.js';
+import { RedisStore } from '../shared-state/redis-store.js';
+import { LiveLeases } from '../shared-state/live-leases.js';
+import { SharedCache } from '../shared-state/shared-cache.js';
 import { GatewayMetrics } from '../telemetry/metrics.js';
 import { attemptSpans } from '../telemetry/tracing.js';
 import { drain, RequestsInFlight, type DrainReport, type DrainTimings } from './drain.js';
@@ -39,6 +42,8 @@ export interface GatewayInstance {
   /** Live watches and their pollers. */
   readonly live: LiveExecutions;
   readonly gateway: Gateway;
+  /** The Redis connection shared state goes through; undefined without REDIS_URL. */
+  readonly redis: RedisStore | undefined;
   /** Prometheus metrics; undefined with METRICS=off. */
   readonly metrics: GatewayMetrics | undefined;
   readonly lane: Lane;
@@ -102,9 +107,19 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
     },
     watchers: [...(metrics ? [metrics.attempts] : []), ...(traced ? [attemptSpans] : [])],
   });
-  const executions = new SharedExecutions(client, config.cache);
-  const live = new LiveExecutions(client, liveSettings(config.live), upstream.maxConcurrent);
-  metrics?.observe({ client, executions, live, bulkhead: { maxConcurrent: upstream.maxConcurrent, queue: upstream.queue } });
+  // With REDIS_URL: the cache of finished executions is shared with the other replicas.
+  const redis = config.sharedState.redisUrl ? new RedisStore(config.sharedState, options.logger) : undefined;
+  const sharedCache = redis ? new SharedCache(redis, config.sharedState.redisMaxValueBytes) : undefined;
+  const executions = new SharedExecutions(client, { ...config.cache, shared: sharedCache });
+  const leases = redis ? new LiveLeases(redis, config.sharedState.leaseMs, options.logger) : undefined;
+  const live = new LiveExecutions(client, liveSettings(config.live), upstream.maxConcurrent, leases);
+  metrics?.observe({
+    client,
+    executions,
+    live,
+    bulkhead: { maxConcurrent: upstream.maxConcurrent, queue: upstream.queue },
+    ...(redis && sharedCache && leases ? { shared: { store: redis, cache: sharedCache, leases } } : {}),
+  });
   const gateway = createGateway({
     executions,
     live,
@@ -120,10 +135,10 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
     ...(options.plugins ? { plugins: options.plugins } : {}),
   });
   const lane = config.server.fastLane ? createFastLane(gateway) : createYogaLane(gateway);
-  const health = new Health(() => upstreamHealth(client));
+  const health = new Health(() => upstreamHealth(client), redis && (() => redis.health));
   // Once, whether a drain or close() gets there first: undici refuses to close a pool twice.
   let upstreamClosed: Promise<void> | undefined;
-  const closeUpstream = () => (upstreamClosed ??= client.close());
+  const closeUpstream = () => (upstreamClosed ??= Promise.all([client.close(), redis?.close()]).then(() => undefined));
   const requests = new RequestsInFlight();
   const server = createHttpEdge(lane, { ...config.server, corsOrigins: config.security.corsOrigins }, options.logger, { health, requests });
   const sockets = attachWebSocket(
@@ -144,6 +159,7 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
     live,
     gateway,
     metrics,
+    redis,
     lane,
     server,
     health,

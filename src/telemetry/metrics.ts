@@ -23,6 +23,9 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import * as operations from '../client/generated.js';
 import { ErrorCode, MASKED_MESSAGE, WarningCode } from '../errors.js';
 import type { LiveExecutions } from '../live/live-executions.js';
+import type { RedisStore } from '../shared-state/redis-store.js';
+import type { LiveLeases } from '../shared-state/live-leases.js';
+import type { SharedCache } from '../shared-state/shared-cache.js';
 import type { AttemptWatcher, ExecutionsClient } from '../upstream/executions-client.js';
 import type { SharedExecutions } from '../upstream/shared-executions.js';
 
@@ -81,6 +84,8 @@ export interface MetricSources {
   live: LiveExecutions;
   /** UPSTREAM_MAX_CONCURRENT and UPSTREAM_QUEUE: the bulkhead's size, which cockatiel reports as what is free. */
   bulkhead: { maxConcurrent: number; queue: number };
+  /** With REDIS_URL: the connection and the shared cache. */
+  shared?: { store: RedisStore; cache: SharedCache; leases: LiveLeases };
 }
 
 /** A counter fed by a count something else keeps: each scrape adds what it grew by. */
@@ -146,7 +151,7 @@ export class GatewayMetrics {
   }
 
   /** The gauges and counters read from the instance's parts when scraped. */
-  observe({ client, executions, live, bulkhead }: MetricSources): void {
+  observe({ client, executions, live, bulkhead, shared }: MetricSources): void {
     const registers = [this.registry];
     const { policies } = client;
     const retries = new Counter({ name: 'gateway_upstream_retries_total', help: 'Upstream attempts that were retries of a failed one', registers });
@@ -201,6 +206,7 @@ export class GatewayMetrics {
         this.set(executions.cacheStats.entries);
       },
     });
+    if (shared) this.#observeShared(shared);
     new Gauge({
       name: 'gateway_live_subscriptions',
       help: 'Live subscriptions open (executionUpdates), over every transport',
@@ -217,6 +223,32 @@ export class GatewayMetrics {
         this.set(live.counts.pollers);
       },
     });
+  }
+
+  #observeShared({ store, cache, leases }: NonNullable<MetricSources['shared']>): void {
+    new Gauge({
+      name: 'gateway_live_leases_held',
+      help: 'Watched (caller, execution) pairs this process polls for every replica (it holds their lease)',
+      registers: [this.registry],
+      collect() {
+        this.set(leases.held);
+      },
+    });
+    new Gauge({
+      name: 'gateway_redis_up',
+      help: 'Whether Redis (REDIS_URL) is reachable: 1, or 0 while the gateway serves from local state',
+      registers: [this.registry],
+      // Summed over workers: how many of them reach Redis.
+      aggregator: 'sum',
+      collect() {
+        this.set(store.up ? 1 : 0);
+      },
+    });
+    const { counts } = cache;
+    countedElsewhere(this.registry, 'gateway_shared_cache_hits_total', 'Executions served from the cache shared through Redis', () => counts.hits);
+    countedElsewhere(this.registry, 'gateway_shared_cache_misses_total', 'Shared cache lookups that found nothing usable (Redis errors included)', () => counts.misses);
+    countedElsewhere(this.registry, 'gateway_redis_errors_total', 'Shared cache reads and writes that failed or timed out', () => counts.errors);
+    countedElsewhere(this.registry, 'gateway_shared_cache_too_large_total', 'Executions kept out of the shared cache by REDIS_CACHE_MAX_VALUE_BYTES', () => counts.tooLarge);
   }
 
   /** Yoga's Prometheus plugin, configured so every label is bounded. */

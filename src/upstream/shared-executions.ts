@@ -14,6 +14,10 @@
  *   execution bigger than the whole bound is not cached. Other executions are
  *   kept only for `activeTtlMs` (default 0: not at all). Errors are never
  *   cached.
+ * - With REDIS_URL, a second cache shared by every replica
+ *   (src/shared-state/shared-cache.ts) sits behind this one: a local miss
+ *   reads it before calling upstream (inside the shared call, so concurrent
+ *   requests read it once), and what upstream answers is stored in both.
  * - An id the allow-list refuses fails here, before anything is counted or
  *   shared: it costs no upstream call, and reports none.
  */
@@ -21,6 +25,7 @@ import { trace } from '@opentelemetry/api';
 import { LRUCache } from 'lru-cache';
 import type { Execution } from '../domain/execution.js';
 import { isTerminalStatus, statusOf } from '../domain/execution-status.js';
+import type { SharedCache } from '../shared-state/shared-cache.js';
 import { abortedError, Cancellation, settleBeforeAbort } from './cancellation.js';
 import type { ExecutionsClient } from './executions-client.js';
 
@@ -29,6 +34,8 @@ export interface SharedExecutionsOptions {
   activeTtlMs: number;
   /** Upper bound of the cache, in approximate bytes (`entryBytes`); 0: no cache. */
   maxBytes: number;
+  /** The cache shared with the other replicas (REDIS_URL), behind this one. */
+  shared?: SharedCache | undefined;
 }
 
 /** What the cache holds now; read-only, for tests and diagnostics. */
@@ -164,28 +171,45 @@ export class SharedExecutions {
 
   #start(key: string, id: string, caller: CallerIdentity, scope: LoadScope): InFlight {
     const cancellation = new Cancellation();
-    const started = performance.now();
-    const { cost } = scope;
-    cost.calls++;
     const entry: InFlight = { promise: undefined as unknown as Promise<Execution>, cancellation, waiters: 0 };
-    const headers = { authorization: caller.authorization, requestId: scope.requestId, callerKey: caller.key, ...scope.traceHeaders };
-    entry.promise = this.#client.getExecution(id, headers, cancellation).then(
-      (execution) => {
-        this.#settled(key, entry, cost, started);
-        this.#remember(key, execution);
-        return execution;
-      },
-      (error: unknown) => {
-        this.#settled(key, entry, cost, started);
-        throw error;
-      },
-    );
+    const shared = this.#options.shared;
+    entry.promise = shared
+      ? shared.get(caller.authorization, id).then((execution) => {
+          if (!execution) return this.#call(key, entry, id, caller, scope, cancellation);
+          this.#settled(key, entry);
+          scope.cost.cacheHits++;
+          this.counts.cacheHits++;
+          trace.getActiveSpan()?.addEvent('shared cache hit', { 'execution_gateway.execution_id': id });
+          this.#remember(key, caller, execution, false);
+          return execution;
+        })
+      : this.#call(key, entry, id, caller, scope, cancellation);
     this.#inFlight[key] = entry;
     return entry;
   }
 
-  #settled(key: string, entry: InFlight, cost: UpstreamCost, started: number): void {
-    cost.timeMs += performance.now() - started;
+  /** The upstream call of a shared entry. */
+  #call(key: string, entry: InFlight, id: string, caller: CallerIdentity, scope: LoadScope, cancellation: Cancellation): Promise<Execution> {
+    const started = performance.now();
+    const { cost } = scope;
+    cost.calls++;
+    const headers = { authorization: caller.authorization, requestId: scope.requestId, callerKey: caller.key, ...scope.traceHeaders };
+    return this.#client.getExecution(id, headers, cancellation).then(
+      (execution) => {
+        cost.timeMs += performance.now() - started;
+        this.#settled(key, entry);
+        this.#remember(key, caller, execution, true);
+        return execution;
+      },
+      (error: unknown) => {
+        cost.timeMs += performance.now() - started;
+        this.#settled(key, entry);
+        throw error;
+      },
+    );
+  }
+
+  #settled(key: string, entry: InFlight): void {
     if (this.#inFlight[key] === entry) delete this.#inFlight[key];
   }
 
@@ -211,10 +235,12 @@ export class SharedExecutions {
     return { entries: cache?.size ?? 0, bytes: cache?.calculatedSize ?? 0, maxBytes: cache ? this.#options.maxBytes : 0 };
   }
 
-  #remember(key: string, execution: Execution): void {
+  /** Caches what was loaded, for its status's time; `share`: also in the shared cache (not when it came from there). */
+  #remember(key: string, caller: CallerIdentity, execution: Execution, share: boolean): void {
     if (!this.#cache) return;
     const ttl = isTerminalStatus(statusOf(execution)) ? this.#options.terminalTtlMs : this.#options.activeTtlMs;
     if (ttl <= 0) return;
+    if (share) this.#options.shared?.set(caller.authorization, execution, ttl);
     const bytes = entryBytes(execution);
     // Bigger than the whole cache: not cached (lru-cache's maxEntrySize says the same).
     if (bytes > this.#options.maxBytes) return;

@@ -41,6 +41,8 @@ const TEST_ENV: Record<string, string> = {
 
 export interface HarnessOptions {
   upstream?: FakeUpstreamOptions;
+  /** A fake upstream already running, shared with other harnesses (two replicas of one gateway); not closed by `close()`. */
+  sharedUpstream?: FakeUpstream;
   /** Which lane serves requests; `fast` unless given. */
   lane?: LaneName;
   /** Gateway settings as environment variables (README "Configuration"), over the test defaults. */
@@ -73,11 +75,12 @@ export class Harness {
     /** The gateway's GraphQL endpoint on its loopback port. */
     readonly url: string,
     readonly lane: LaneName,
+    private readonly ownsUpstream = true,
   ) {}
 
   static async start(options: HarnessOptions = {}): Promise<Harness> {
     const lane = options.lane ?? 'fast';
-    const upstream = await FakeUpstream.start({ executions: demoExecutions(), ...options.upstream });
+    const upstream = options.sharedUpstream ?? (await FakeUpstream.start({ executions: demoExecutions(), ...options.upstream }));
     const config = readConfig({ ...TEST_ENV, FAST_LANE: String(lane === 'fast'), ...options.env });
     let harness: Harness | undefined;
     const early: string[] = [];
@@ -94,7 +97,7 @@ export class Harness {
       ...(options.plugins ? { plugins: options.plugins } : {}),
     });
     const port = await instance.listen(0, '127.0.0.1');
-    harness = new Harness(upstream, instance, config, `http://127.0.0.1:${port}/graphql`, lane);
+    harness = new Harness(upstream, instance, config, `http://127.0.0.1:${port}/graphql`, lane, options.sharedUpstream === undefined);
     for (const text of early) harness.record(text);
     return harness;
   }
@@ -139,7 +142,7 @@ export class Harness {
     this.instance.server.closeAllConnections();
     await new Promise<void>((resolve) => this.instance.server.close(() => resolve()));
     await this.instance.close();
-    await this.upstream.close();
+    if (this.ownsUpstream) await this.upstream.close();
   }
 }
 

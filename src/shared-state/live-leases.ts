@@ -1,0 +1,217 @@
+/**
+ * One live poller per (caller, execution) across every replica (REDIS_URL).
+ *
+ * Each replica with watchers of a pair has its own poller (src/live/poller.ts),
+ * but only the one holding the pair's lease, a Redis key with LIVE_LEASE_MS to
+ * live, calls upstream; it renews the lease with each poll and publishes every
+ * change on the pair's channel as a small delta: the execution's fields that
+ * changed and the events appended, numbered by a sequence. The other replicas
+ * apply the deltas to their own last reading and tell their watchers. A replica
+ * reads upstream itself when it has no reading yet, or sees a gap (a sequence
+ * number skipped, or a delta that does not start where its reading ends); the
+ * watches diff by event position, so a reading from anywhere never repeats or
+ * skips an event for a client.
+ *
+ * Every replica with watchers tries to take the lease at each of its ticks, so
+ * when the holder dies another takes over within LIVE_LEASE_MS plus one tick.
+ * When Redis cannot be reached every replica polls for itself: duplicate calls
+ * upstream for a while, never a watch left without updates.
+ *
+ * ioredis directly rather than Yoga's Redis event target: the deltas need a
+ * sequence per publisher and the lease, which a topic-based pub/sub does not give.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Execution } from '../domain/execution.js';
+import { isObject } from '../domain/execution.js';
+import type { Logger } from '../logger.js';
+import { FORMAT, type RedisStore } from './redis-store.js';
+
+/** What the holder publishes: a change as a delta, or the end of the watch with an error. */
+export type LeaseMessage =
+  | {
+      v: typeof FORMAT;
+      kind: 'changed';
+      /** The publishing replica's id, and its sequence number (from 1, per publisher and pair). */
+      from: string;
+      seq: number;
+      /** Events the reading had before this delta: where `events` start. */
+      count: number;
+      /** Fields of the execution object whose value changed (whole values), and fields it no longer has. */
+      set?: Record<string, unknown>;
+      unset?: string[];
+      events?: unknown[];
+      eventsUnreadable?: boolean;
+      bodyBytes: number;
+    }
+  | { v: typeof FORMAT; kind: 'failed'; from: string; seq: number; message: string; extensions: Record<string, unknown> };
+
+/** What a replica's poller hears from the holder. */
+export type LeaseNews = { kind: 'changed'; execution: Execution } | { kind: 'failed'; message: string; extensions: Record<string, unknown> } | { kind: 'gap' };
+
+/** A poller's part in the pair's lease. */
+export interface LeaseMembership {
+  /**
+   * Whether this replica polls upstream now: it holds the lease (taken or
+   * renewed by this call), or Redis cannot tell. False: another replica
+   * holds it and publishes.
+   */
+  holds(): Promise<boolean>;
+  /** The holder's reading after a poll: published as a delta from the previous one when anything changed. */
+  published(previous: Execution | undefined, execution: Execution): void;
+  /** The holder's permanent failure (NOT_FOUND, UNAUTHENTICATED, …): the other replicas end their watches with it. */
+  failed(message: string, extensions: Record<string, unknown>): void;
+  /** The poller stopped: unsubscribes, and gives the lease up if held, so another replica takes over at its next tick. */
+  leave(): void;
+}
+
+// Take the lease when free, renew it when ours; 1 when ours now.
+const HOLD = `local v = redis.call('GET', KEYS[1])
+if v == false then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
+if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+return 0`;
+// Delete the lease only when ours.
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+
+export class LiveLeases {
+  /** This process: the lease holder's name and the `from` of its messages. */
+  readonly replica = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  readonly #members = new Map<string, (message: LeaseMessage) => void>();
+  #listening = false;
+  /** Leases this process holds now, for metrics. */
+  held = 0;
+
+  constructor(
+    private readonly store: RedisStore,
+    private readonly leaseMs: number,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Joins the pair (caller, id); `hear` gets what the holder publishes, already applied to `latest()`. */
+  join(authorization: string, id: string, latest: () => Execution | undefined, hear: (news: LeaseNews) => void): LeaseMembership {
+    const { store } = this;
+    const tag = store.callerTag(authorization);
+    const leaseKey = store.key('lease', tag, id);
+    const channel = store.key('updates', tag, id);
+    let holding = false;
+    let seq = 0;
+    let heard: { from: string; seq: number } | undefined;
+    let left = false;
+    const setHolding = (now: boolean) => {
+      if (now !== holding) this.held += now ? 1 : -1;
+      holding = now;
+    };
+    this.#listen();
+    this.#members.set(channel, (message) => {
+      if (left || message.from === this.replica) return;
+      // A message means another replica holds the lease now: ours lapsed.
+      setHolding(false);
+      const inSequence = heard === undefined || heard.from !== message.from || message.seq === heard.seq + 1;
+      heard = { from: message.from, seq: message.seq };
+      if (message.kind === 'failed') return hear({ kind: 'failed', message: message.message, extensions: message.extensions });
+      const base = latest();
+      // Upstream only appends: a reading short of the delta's start cannot take it (read upstream instead),
+      // one longer than the delta's end is newer than it (this replica read upstream since: nothing to do).
+      if (!inSequence || !base || base.events.length < message.count) return hear({ kind: 'gap' });
+      if (message.count + (message.events?.length ?? 0) < base.events.length) return;
+      hear({ kind: 'changed', execution: applied(base, message) });
+    });
+    store.subscriber.subscribe(channel).catch((error: Error) => this.logger.debug({ err: error.message }, 'redis: could not subscribe to live updates'));
+    const publish = (message: LeaseMessage) =>
+      void store.client.publish(channel, JSON.stringify(message)).catch((error: Error) => this.logger.debug({ err: error.message }, 'redis: could not publish a live update'));
+    return {
+      holds: async () => {
+        if (!store.up) return true;
+        try {
+          setHolding((await store.client.eval(HOLD, 1, leaseKey, this.replica, this.leaseMs)) === 1);
+        } catch {
+          // Redis cannot say who polls: this replica does, so its watchers are never left without updates.
+          return true;
+        }
+        return holding;
+      },
+      published: (previous, execution) => {
+        if (!holding || !store.up) return;
+        publish(delta(this.replica, ++seq, previous, execution));
+      },
+      failed: (message, extensions) => {
+        if (!holding || !store.up) return;
+        publish({ v: FORMAT, kind: 'failed', from: this.replica, seq: ++seq, message, extensions });
+      },
+      leave: () => {
+        if (left) return;
+        left = true;
+        this.#members.delete(channel);
+        store.subscriber.unsubscribe(channel).catch(() => undefined);
+        if (holding) {
+          setHolding(false);
+          store.client.eval(RELEASE, 1, leaseKey, this.replica).catch(() => undefined);
+        }
+      },
+    };
+  }
+
+  #listen(): void {
+    if (this.#listening) return;
+    this.#listening = true;
+    this.store.subscriber.on('message', (channel: string, text: string) => {
+      const member = this.#members.get(channel);
+      if (!member) return;
+      const message = parseMessage(text);
+      // Another format (a rolling deploy's other version) or garbage: ignored; that replica's watchers read for themselves on the next gap.
+      if (message) member(message);
+    });
+  }
+}
+
+/** The delta from `previous` to `execution`: changed fields and appended events. */
+export function delta(from: string, seq: number, previous: Execution | undefined, execution: Execution): LeaseMessage {
+  const count = previous?.events.length ?? 0;
+  const before = previous?.source ?? {};
+  const set: Record<string, unknown> = {};
+  const unset: string[] = [];
+  for (const [field, value] of Object.entries(execution.source)) {
+    if (!(field in before) || JSON.stringify(before[field]) !== JSON.stringify(value)) set[field] = value;
+  }
+  for (const field of Object.keys(before)) if (!(field in execution.source)) unset.push(field);
+  return {
+    v: FORMAT,
+    kind: 'changed',
+    from,
+    seq,
+    count,
+    ...(Object.keys(set).length ? { set } : {}),
+    ...(unset.length ? { unset } : {}),
+    ...(execution.events.length > count ? { events: execution.events.slice(count) as unknown[] } : {}),
+    ...(execution.eventsUnreadable ? { eventsUnreadable: true } : {}),
+    bodyBytes: execution.bodyBytes,
+  };
+}
+
+/** `base` with a delta applied; `base` may already hold some of the delta's events (it read upstream later than the holder). */
+export function applied(base: Execution, message: Extract<LeaseMessage, { kind: 'changed' }>): Execution {
+  const source: Record<string, unknown> = { ...base.source, ...message.set };
+  for (const field of message.unset ?? []) delete source[field];
+  const appended = (message.events ?? []).slice(base.events.length - message.count);
+  return {
+    id: base.id,
+    source,
+    events: appended.length ? [...base.events, ...appended] : base.events,
+    bodyBytes: message.bodyBytes,
+    ...(message.eventsUnreadable ? { eventsUnreadable: true } : {}),
+  };
+}
+
+function parseMessage(text: string): LeaseMessage | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!isObject(value) || value.v !== FORMAT || typeof value.from !== 'string' || typeof value.seq !== 'number') return undefined;
+  if (value.kind === 'failed') return typeof value.message === 'string' && isObject(value.extensions) ? (value as LeaseMessage) : undefined;
+  if (value.kind !== 'changed' || typeof value.count !== 'number' || typeof value.bodyBytes !== 'number') return undefined;
+  if ((value.set !== undefined && !isObject(value.set)) || (value.unset !== undefined && !Array.isArray(value.unset)) || (value.events !== undefined && !Array.isArray(value.events))) return undefined;
+  return value as LeaseMessage;
+}

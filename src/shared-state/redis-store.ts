@@ -1,0 +1,123 @@
+/**
+ * The connection to Redis (REDIS_URL), the one way replicas share state:
+ * the cache of finished executions (./shared-cache.ts) and the live pollers'
+ * leases and updates. Without REDIS_URL none of this exists and every replica
+ * keeps its state to itself.
+ *
+ * Redis is an optimisation, never a dependency: commands are not queued while
+ * it is away (ioredis's offline queue is off) and each gives up after
+ * REDIS_COMMAND_TIMEOUT_MS, so a slow or absent Redis costs a query at most
+ * that, and the gateway serves from local state meanwhile. ioredis reconnects
+ * by itself; `/ready` and the `gateway_redis_up` gauge say where it stands, and
+ * one log line each time it is lost and found again.
+ *
+ * Keys and channels: `<REDIS_KEY_PREFIX>v<FORMAT>:<kind>:<caller>:<execution id>`,
+ * where `<caller>` is an HMAC-SHA256 (REDIS_KEY_SECRET) of the caller's
+ * Authorization header, so a reader of Redis can neither see nor test tokens,
+ * and FORMAT is bumped whenever what is stored changes shape, so two versions
+ * side by side during a rolling deploy never read each other's data.
+ */
+import { createHmac } from 'node:crypto';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { SharedStateConfig } from '../config.js';
+import type { Logger } from '../logger.js';
+
+/** Version of every stored value and message; part of every key and channel. */
+export const FORMAT = 1;
+
+/** What a key names: a cached execution, a poller's lease, or the channel of an execution's updates. */
+export type KeyKind = 'cache' | 'lease' | 'updates';
+
+/** Where Redis stands, as `/ready` reports it. */
+export type RedisHealth = 'connected' | 'degraded';
+
+export class RedisStore {
+  /** For commands. */
+  readonly client: Redis;
+  readonly #settings: SharedStateConfig & { redisUrl: string; redisKeySecret: string };
+  readonly #logger: Logger;
+  #subscriber: Redis | undefined;
+  #up = false;
+  /** Whether the loss was logged, so an outage is one line however many reconnects fail. */
+  #lossLogged = false;
+  #closed = false;
+
+  constructor(settings: SharedStateConfig, logger: Logger) {
+    if (!settings.redisUrl || !settings.redisKeySecret) throw new Error('RedisStore needs REDIS_URL and REDIS_KEY_SECRET');
+    this.#settings = settings as SharedStateConfig & { redisUrl: string; redisKeySecret: string };
+    this.#logger = logger;
+    this.client = this.#connect('commands');
+  }
+
+  /** True while the command connection is ready. */
+  get up(): boolean {
+    return this.#up;
+  }
+
+  get health(): RedisHealth {
+    return this.#up ? 'connected' : 'degraded';
+  }
+
+  get commandTimeoutMs(): number {
+    return this.#settings.redisCommandTimeoutMs;
+  }
+
+  /** The caller's part of keys and channels: an HMAC of its Authorization header, never the header or a plain hash of it. */
+  callerTag(authorization: string): string {
+    return createHmac('sha256', this.#settings.redisKeySecret).update(authorization).digest('base64url');
+  }
+
+  key(kind: KeyKind, callerTag: string, id: string): string {
+    return `${this.#settings.redisKeyPrefix}v${FORMAT}:${kind}:${callerTag}:${id}`;
+  }
+
+  /**
+   * The connection for subscriptions (a subscribed Redis connection takes no
+   * other commands), made on first use.
+   */
+  get subscriber(): Redis {
+    return (this.#subscriber ??= this.#connect('subscriber'));
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    // quit() waits for replies in flight; disconnect() when the connection is down (quit would wait for it).
+    const end = (redis: Redis) => (redis.status === 'ready' ? redis.quit().then(() => undefined, () => redis.disconnect()) : redis.disconnect());
+    await Promise.all([end(this.client), this.#subscriber ? end(this.#subscriber) : undefined]);
+  }
+
+  #connect(role: 'commands' | 'subscriber'): Redis {
+    const options: RedisOptions = {
+      connectionName: `execution-gateway-${role}`,
+      // Commands fail at once while disconnected instead of queueing behind the outage. The subscriber's
+      // (un)subscribes wait for the connection instead: no request waits on them.
+      enableOfflineQueue: role === 'subscriber',
+      maxRetriesPerRequest: role === 'subscriber' ? null : 0,
+      // The subscriber waits for messages: a command timeout would only apply to (un)subscribing.
+      commandTimeout: role === 'commands' ? this.#settings.redisCommandTimeoutMs : 1_000,
+      connectTimeout: 2_000,
+      // Reconnect for ever, 100 ms then doubling up to 2 s between tries.
+      retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times - 1, 5), 2_000),
+      // ioredis re-subscribes its channels after a reconnect.
+      autoResubscribe: true,
+    };
+    const redis = new Redis(this.#settings.redisUrl, options);
+    if (role === 'commands') {
+      redis.on('ready', () => {
+        this.#up = true;
+        if (this.#lossLogged) this.#logger.info('redis reachable again: sharing state with the other replicas');
+        this.#lossLogged = false;
+      });
+      redis.on('close', () => {
+        this.#up = false;
+        if (!this.#closed && !this.#lossLogged) {
+          this.#lossLogged = true;
+          this.#logger.warn('redis unreachable: serving from local state until it is back');
+        }
+      });
+    }
+    // Without a listener an 'error' event would end the process; the 'close' above is the one line an outage gets.
+    redis.on('error', (error: Error) => this.#logger.debug({ role, err: error.message }, 'redis error'));
+    return redis;
+  }
+}

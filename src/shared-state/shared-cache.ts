@@ -1,0 +1,100 @@
+/**
+ * The cache of executions shared by every replica through Redis, behind each
+ * replica's own (src/upstream/shared-executions.ts), which stays in front so
+ * hot reads pay no round trip. Keyed exactly as the local one: the caller's
+ * tag (an HMAC of its Authorization, ./redis-store.ts) and the id, so an entry
+ * is never readable with another caller's key. What is cached, and for how
+ * long, is the local cache's rule; executions whose stored JSON is over
+ * REDIS_CACHE_MAX_VALUE_BYTES stay local.
+ *
+ * It never fails a request: a read that errs or passes REDIS_COMMAND_TIMEOUT_MS
+ * is a miss, a write that fails is dropped; both are counted.
+ */
+import type { Execution } from '../domain/execution.js';
+import { isObject } from '../domain/execution.js';
+import type { RedisStore } from './redis-store.js';
+
+/** What the shared cache has done since start, for metrics; plain counts. */
+export interface SharedCacheCounts {
+  hits: number;
+  misses: number;
+  /** Reads and writes that failed or timed out (each read also counts as a miss). */
+  errors: number;
+  /** Executions not stored because their JSON was over the bound. */
+  tooLarge: number;
+}
+
+/** The stored value: the execution as the gateway holds it, without its id (the key has it). */
+interface Stored {
+  source: Record<string, unknown>;
+  events: unknown[];
+  eventsUnreadable?: boolean;
+  bodyBytes: number;
+}
+
+export class SharedCache {
+  readonly counts: SharedCacheCounts = { hits: 0, misses: 0, errors: 0, tooLarge: 0 };
+
+  constructor(
+    private readonly store: RedisStore,
+    private readonly maxValueBytes: number,
+  ) {}
+
+  /** The execution `id` as cached for this caller, or undefined (absent, unreadable, or Redis unavailable). Never rejects. */
+  async get(authorization: string, id: string): Promise<Execution | undefined> {
+    if (!this.store.up) {
+      this.counts.misses++;
+      return undefined;
+    }
+    let text: string | null;
+    try {
+      text = await this.store.client.get(this.store.key('cache', this.store.callerTag(authorization), id));
+    } catch {
+      this.counts.errors++;
+      this.counts.misses++;
+      return undefined;
+    }
+    const execution = text === null ? undefined : revive(text, id);
+    if (execution) this.counts.hits++;
+    else this.counts.misses++;
+    return execution;
+  }
+
+  /** Stores the execution for `ttlMs`, in the background; a failure is counted and dropped. */
+  set(authorization: string, execution: Execution, ttlMs: number): void {
+    if (!this.store.up || ttlMs <= 0) return;
+    const stored: Stored = { source: execution.source as Record<string, unknown>, events: execution.events as unknown[], bodyBytes: execution.bodyBytes };
+    if (execution.eventsUnreadable) stored.eventsUnreadable = true;
+    const text = JSON.stringify(stored);
+    // Length in UTF-16 units is at most the UTF-8 bytes' count ×1 for ASCII; the bound is on bytes.
+    if (text.length > this.maxValueBytes || Buffer.byteLength(text) > this.maxValueBytes) {
+      this.counts.tooLarge++;
+      return;
+    }
+    this.store.client.set(this.store.key('cache', this.store.callerTag(authorization), execution.id), text, 'PX', ttlMs).catch(() => {
+      this.counts.errors++;
+    });
+  }
+}
+
+/** The execution from a stored value; undefined when the value is not one this version wrote for `id`. */
+function revive(text: string, id: string): Execution | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!isObject(value) || !isObject(value.source) || !Array.isArray(value.events) || typeof value.bodyBytes !== 'number') return undefined;
+  // A byte count: anything else (a negative one made the local cache's size calculation throw, failing the request) was not written here.
+  if (!Number.isSafeInteger(value.bodyBytes) || value.bodyBytes < 0) return undefined;
+  // The execution served under an id is always that id's (the rule the upstream client applies too).
+  if (value.source.id !== id) return undefined;
+  return {
+    id,
+    source: value.source,
+    events: value.events,
+    bodyBytes: value.bodyBytes,
+    ...(value.eventsUnreadable === true ? { eventsUnreadable: true } : {}),
+  };
+}

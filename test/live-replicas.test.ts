@@ -1,0 +1,103 @@
+/**
+ * Live executions across replicas (README "Scaling out"): two gateways on one
+ * real redis-server and one fake upstream. One lease per (caller, execution):
+ * its holder polls for both, the other follows its deltas; every subscriber on
+ * either replica gets every update, in order, once.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { FakeUpstream } from '../src/demo/fake-upstream.js';
+import { Harness, LANES } from './support/harness.js';
+import {
+  advance,
+  AUTH_A,
+  AUTH_B,
+  Clients,
+  driveThroughSteps,
+  liveEnv,
+  putExecution,
+  requestsSince,
+  sleep,
+  STEP_STATUSES,
+  TOKENS,
+  waitFor,
+  watch,
+  type Recorder,
+} from './support/live.js';
+import { RedisServer } from './support/redis.js';
+
+const SECRET = 'a-test-secret-of-at-least-32-characters';
+const POLL_MS = 50;
+
+describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
+  let redis: RedisServer;
+  let upstream: FakeUpstream;
+  const harnesses: Harness[] = [];
+  // Server-Sent Events here; test/live-replicas-process.test.ts watches over WebSocket too.
+  const clients = new Clients('sse');
+
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+    upstream = await FakeUpstream.start({ executions: [], tokens: TOKENS });
+  });
+  afterEach(async () => {
+    await clients.disposeAll();
+    for (const harness of harnesses.splice(0)) await harness.close();
+  });
+  afterAll(async () => {
+    await upstream?.close();
+    await redis?.stop();
+  });
+
+  async function replica(env: Record<string, string> = {}): Promise<Harness> {
+    const harness = await Harness.start({
+      lane,
+      sharedUpstream: upstream,
+      env: liveEnv({ REDIS_URL: redis.url, REDIS_KEY_SECRET: SECRET, LIVE_LEASE_MS: '1000', LIVE_POLL_ACTIVE_MS: String(POLL_MS), LIVE_POLL_WAITING_MS: String(POLL_MS), ...env }),
+    });
+    harnesses.push(harness);
+    await waitFor(() => harness.instance.redis!.up, 'the replica to reach Redis');
+    return harness;
+  }
+
+  it('20 subscribers over both replicas: one poller in all, every update delivered in order on both', async () => {
+    const [a, b] = [await replica(), await replica()];
+    const id = `ex_rep_${lane}_1`;
+    putExecution(upstream, id, 'workflow_queued', { eventCount: 2, organizationId: 'org_a' });
+    const watchers: Recorder[] = [];
+    for (let i = 0; i < 10; i++) watchers.push(watch(clients.for(a, AUTH_A), id), watch(clients.for(b, AUTH_A), id));
+    await waitFor(() => watchers.every((watcher) => watcher.updates.length >= 1), 'every first update');
+
+    // Steady state: one replica holds the lease; upstream sees one call per tick in all.
+    await sleep(3 * POLL_MS);
+    const since = performance.now();
+    await sleep(40 * POLL_MS);
+    const calls = requestsSince(upstream, id, since);
+    expect(calls).toBeGreaterThanOrEqual(30);
+    expect(calls).toBeLessThanOrEqual(44);
+    expect(a.instance.live.counts.pollers + b.instance.live.counts.pollers).toBe(2);
+
+    const appended = await driveThroughSteps(upstream, id, watchers);
+    for (const watcher of watchers) await watcher.end();
+    for (const watcher of watchers) {
+      expect(watcher.statuses).toEqual(STEP_STATUSES);
+      expect(watcher.eventIds).toEqual(appended);
+      expect(watcher.last?.isFinal).toBe(true);
+    }
+  });
+
+  it('two callers on one id: two leases, two pollers, nothing shared', async () => {
+    const [a, b] = [await replica(), await replica()];
+    const id = `ex_rep_${lane}_2`;
+    putExecution(upstream, id, 'workflow_running', { eventCount: 1, organizationId: 'org_a' });
+    const ofA = [watch(clients.for(a, AUTH_A), id), watch(clients.for(b, AUTH_A), id)];
+    const ofB = [watch(clients.for(a, AUTH_B), id), watch(clients.for(b, AUTH_B), id)];
+    await waitFor(() => [...ofA, ...ofB].every((watcher) => watcher.ended || watcher.results.length >= 1), 'first results');
+    // token-b is another organization's: upstream says NOT_FOUND to it, on each replica, and only to it.
+    for (const watcher of ofB) await watcher.end();
+    for (const watcher of ofB) expect(watcher.errorCodes).toEqual(['NOT_FOUND']);
+    for (const watcher of ofA) expect(watcher.errorCodes).toEqual([]);
+    advance(upstream, id, 'workflow_succeeded', 1);
+    for (const watcher of ofA) await watcher.end();
+    for (const watcher of ofA) expect(watcher.last?.isFinal).toBe(true);
+  });
+});
