@@ -168,12 +168,14 @@ export class LiveLeases {
 export function delta(from: string, seq: number, previous: Execution | undefined, execution: Execution): LeaseMessage {
   const count = previous?.events.length ?? 0;
   const before = previous?.source ?? {};
-  const set: Record<string, unknown> = {};
+  // No prototype: assigning `__proto__` must make a field, not change the object's prototype.
+  const set: Record<string, unknown> = Object.create(null);
   const unset: string[] = [];
+  // Own fields only: upstream's JSON may hold `__proto__` or `constructor`, which `in` would find on every object.
   for (const [field, value] of Object.entries(execution.source)) {
-    if (!(field in before) || JSON.stringify(before[field]) !== JSON.stringify(value)) set[field] = value;
+    if (!Object.hasOwn(before, field) || JSON.stringify(before[field]) !== JSON.stringify(value)) set[field] = value;
   }
-  for (const field of Object.keys(before)) if (!(field in execution.source)) unset.push(field);
+  for (const field of Object.keys(before)) if (!Object.hasOwn(execution.source, field)) unset.push(field);
   return {
     v: FORMAT,
     kind: 'changed',
