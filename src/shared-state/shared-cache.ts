@@ -40,24 +40,39 @@ export class SharedCache {
     private readonly maxValueBytes: number,
   ) {}
 
-  /** The execution `id` as cached for this caller, or undefined (absent, unreadable, or Redis unavailable). Never rejects. */
-  async get(authorization: string, id: string): Promise<Execution | undefined> {
+  /**
+   * The execution `id` as cached for this caller and the ms it has left in
+   * Redis (so a copy kept locally expires no later), or undefined (absent,
+   * unreadable, or Redis unavailable). One round trip; never rejects.
+   */
+  async get(authorization: string, id: string): Promise<{ execution: Execution; ttlMs: number } | undefined> {
     if (!this.store.up) {
       this.counts.misses++;
       return undefined;
     }
-    let text: string | null;
+    const key = this.store.key('cache', this.store.callerTag(authorization), id);
+    let replies: Array<[Error | null, unknown]> | null;
+    const asked = performance.now();
     try {
-      text = await this.store.client.get(this.store.key('cache', this.store.callerTag(authorization), id));
+      replies = await this.store.client.pipeline().get(key).pttl(key).exec();
     } catch {
+      replies = null;
+    }
+    if (!replies || replies.some(([error]) => error)) {
       this.counts.errors++;
       this.counts.misses++;
       return undefined;
     }
-    const execution = text === null ? undefined : revive(text, id);
-    if (execution) this.counts.hits++;
-    else this.counts.misses++;
-    return execution;
+    const [[, text], [, pttl]] = replies as [[null, string | null], [null, number]];
+    // Counted from when it was asked, so the local copy never outlives Redis's by the round trip.
+    const ttlMs = pttl - (performance.now() - asked);
+    const execution = text === null || ttlMs <= 0 ? undefined : revive(text, id);
+    if (!execution) {
+      this.counts.misses++;
+      return undefined;
+    }
+    this.counts.hits++;
+    return { execution, ttlMs };
   }
 
   /** Stores the execution for `ttlMs`, in the background; a failure is counted and dropped. */

@@ -172,16 +172,17 @@ export class SharedExecutions {
   #start(key: string, id: string, caller: CallerIdentity, scope: LoadScope): InFlight {
     const cancellation = new Cancellation();
     const entry: InFlight = { promise: undefined as unknown as Promise<Execution>, cancellation, waiters: 0 };
-    const shared = this.#options.shared;
+    // The shared cache only behind a local one: CACHE_MAX_BYTES=0 turns caching off everywhere.
+    const shared = this.#cache && this.#options.shared;
     entry.promise = shared
-      ? shared.get(caller.authorization, id).then((execution) => {
-          if (!execution) return this.#call(key, entry, id, caller, scope, cancellation);
+      ? shared.get(caller.authorization, id).then((hit) => {
+          if (!hit) return this.#call(key, entry, id, caller, scope, cancellation);
           this.#settled(key, entry);
           scope.cost.cacheHits++;
           this.counts.cacheHits++;
           trace.getActiveSpan()?.addEvent('shared cache hit', { 'execution_gateway.execution_id': id });
-          this.#remember(key, caller, execution, false);
-          return execution;
+          this.#remember(key, caller, hit.execution, hit.ttlMs);
+          return hit.execution;
         })
       : this.#call(key, entry, id, caller, scope, cancellation);
     this.#inFlight[key] = entry;
@@ -198,7 +199,7 @@ export class SharedExecutions {
       (execution) => {
         cost.timeMs += performance.now() - started;
         this.#settled(key, entry);
-        this.#remember(key, caller, execution, true);
+        this.#remember(key, caller, execution);
         return execution;
       },
       (error: unknown) => {
@@ -235,12 +236,17 @@ export class SharedExecutions {
     return { entries: cache?.size ?? 0, bytes: cache?.calculatedSize ?? 0, maxBytes: cache ? this.#options.maxBytes : 0 };
   }
 
-  /** Caches what was loaded, for its status's time; `share`: also in the shared cache (not when it came from there). */
-  #remember(key: string, caller: CallerIdentity, execution: Execution, share: boolean): void {
+  /**
+   * Caches what was loaded, for its status's time: what upstream answered also
+   * in the shared cache; what came from there (`sharedTtlMs` left) locally, for
+   * no longer than it has left there.
+   */
+  #remember(key: string, caller: CallerIdentity, execution: Execution, sharedTtlMs?: number): void {
     if (!this.#cache) return;
-    const ttl = isTerminalStatus(statusOf(execution)) ? this.#options.terminalTtlMs : this.#options.activeTtlMs;
+    const statusTtl = isTerminalStatus(statusOf(execution)) ? this.#options.terminalTtlMs : this.#options.activeTtlMs;
+    const ttl = sharedTtlMs === undefined ? statusTtl : Math.min(statusTtl, sharedTtlMs);
     if (ttl <= 0) return;
-    if (share) this.#options.shared?.set(caller.authorization, execution, ttl);
+    if (sharedTtlMs === undefined) this.#options.shared?.set(caller.authorization, execution, ttl);
     const bytes = entryBytes(execution);
     // Bigger than the whole cache: not cached (lru-cache's maxEntrySize says the same).
     if (bytes > this.#options.maxBytes) return;

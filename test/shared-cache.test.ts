@@ -1,0 +1,645 @@
+/**
+ * The execution cache shared by replicas through Redis (src/shared-state/,
+ * src/upstream/shared-executions.ts), against a real `redis-server` on
+ * loopback (test/support/redis.ts), never a mock: two gateways on one fake
+ * upstream share finished executions per caller, keyed by an HMAC of the
+ * caller's Authorization; what is not shared (active executions, values over
+ * REDIS_CACHE_MAX_VALUE_BYTES, another caller's entries, values this version
+ * did not write) costs an upstream call and nothing else; and a Redis that is
+ * absent at start or dies mid-run degrades to local state, quickly, with one
+ * log line, and is used again once it is back.
+ *
+ * Counts are what the fake upstream saw, per id. Writes to Redis happen in the
+ * background after a response, so a test waits (with a deadline) for the key
+ * to appear before asking the other replica.
+ */
+import { createHash, createHmac } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, readConfig } from '../src/config.js';
+import { demoExecutions, DEMO_ORGANIZATION, DEMO_TOKEN, makeEvents } from '../src/demo/demo-data.js';
+import { FakeUpstream } from '../src/demo/fake-upstream.js';
+import { AUTH, Harness, LANES, type GraphQLResponse, type LaneName } from './support/harness.js';
+import { RedisServer } from './support/redis.js';
+
+const SECRET = 'test-secret-for-the-caller-hmac-0123456789';
+const OTHER_SECRET = 'another-secret-for-the-caller-hmac-987654321';
+const OTHER_TOKEN = 'other-token';
+const OTHER_AUTH = `Bearer ${OTHER_TOKEN}`;
+/** Both callers see the demo organization, so they are served the same executions. */
+const TOKENS = { [DEMO_TOKEN]: DEMO_ORGANIZATION, [OTHER_TOKEN]: DEMO_ORGANIZATION };
+
+// ex_demo_1…8 follow UPSTREAM_STATUSES: 4 is workflow_running, 6/7/8 succeeded/failed/cancelled.
+const SUCCEEDED = 'ex_demo_6';
+const FAILED = 'ex_demo_7';
+const CANCELLED = 'ex_demo_8';
+const RUNNING = 'ex_demo_4';
+const AWAITING = 'ex_demo_1';
+const CONFIRMED = 'ex_demo_2';
+const QUEUED = 'ex_demo_3';
+
+const QUERY = `query($id: ID!) {
+  execution(id: $id) {
+    id status rawStatus isTerminal statusReason responsePayload finishedAt
+    events(first: 100) { totalCount nodes { id message createdAt } }
+  }
+}`;
+
+interface ExecutionData {
+  execution: {
+    id: string;
+    rawStatus: string;
+    isTerminal: boolean;
+    statusReason: string | null;
+    responsePayload: unknown;
+    events: { totalCount: number; nodes: Array<{ id: string; message: string }> };
+  } | null;
+}
+
+const DEMO = new Map(demoExecutions().map((stored) => [stored.execution.id, stored]));
+
+/** The response is the demo execution `id`, whole, with no error. */
+function expectServed(response: GraphQLResponse<ExecutionData>, id: string): void {
+  expect(response.status).toBe(200);
+  expect(response.errors).toBeUndefined();
+  const stored = DEMO.get(id)!;
+  const execution = response.data!.execution!;
+  expect(execution).toMatchObject({
+    id,
+    rawStatus: stored.execution.status,
+    statusReason: stored.execution.statusReason,
+    responsePayload: stored.execution.responsePayload,
+  });
+  expect(execution.events.totalCount).toBe(stored.events.length);
+  expect(execution.events.nodes.map((event) => event.id)).toEqual(stored.events.map((event) => event.id));
+}
+
+const costOf = (response: { extensions?: Record<string, unknown> }) => response.extensions?.upstream as { calls: number; cacheHits: number; sharedCalls: number };
+
+function ask(harness: Harness, id: string, authorization = AUTH): Promise<GraphQLResponse<ExecutionData>> {
+  return harness.query<ExecutionData>(QUERY, { id }, { authorization });
+}
+
+/** Polls `condition` until it holds; fails after `timeoutMs` with `what`. */
+async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await condition())) {
+    if (performance.now() > deadline) throw new Error(`not in ${timeoutMs} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+const tagOf = (authorization: string, secret = SECRET) => createHmac('sha256', secret).update(authorization).digest('base64url');
+const cacheKey = (prefix: string, id: string, authorization = AUTH, secret = SECRET) => `${prefix}v1:cache:${tagOf(authorization, secret)}:${id}`;
+
+/** Every key matching `pattern`, sorted. */
+async function keys(redis: Redis, pattern: string): Promise<string[]> {
+  const found: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    found.push(...batch);
+    cursor = next;
+  } while (cursor !== '0');
+  return found.sort();
+}
+
+/** The sum of a metric's samples in the harness's registry (0 when it has none). */
+async function metric(harness: Harness, name: string): Promise<number> {
+  const text = await harness.instance.metrics!.registry.metrics();
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith(`${name} `) || line.startsWith(`${name}{`))
+    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+}
+
+const WARN = 40;
+const INFO = 30;
+const lossLines = (harness: Harness) => harness.logs.filter((line) => line.level === WARN && line.msg === 'redis unreachable: serving from local state until it is back');
+const backLines = (harness: Harness) => harness.logs.filter((line) => line.level === INFO && String(line.msg).startsWith('redis reachable again'));
+/** The command connection's failed (re)connection attempts, logged at debug. */
+const redisErrors = (harness: Harness) => harness.logs.filter((line) => line.msg === 'redis error' && line.role === 'commands');
+
+async function ready(harness: Harness): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await harness.fetch('/ready');
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+// Everything a test starts, stopped after it.
+let upstream: FakeUpstream | undefined;
+const harnesses: Harness[] = [];
+const clients: Redis[] = [];
+const servers: RedisServer[] = [];
+
+afterEach(async () => {
+  await Promise.all(harnesses.splice(0).map((harness) => harness.close()));
+  for (const client of clients.splice(0)) client.disconnect();
+  await Promise.all(servers.splice(0).map((server) => server.stop()));
+  await upstream?.close();
+  upstream = undefined;
+});
+
+/** One fake upstream for the replicas of a test; both callers accepted. */
+async function sharedUpstream(): Promise<FakeUpstream> {
+  upstream = await FakeUpstream.start({ executions: demoExecutions(), tokens: TOKENS });
+  return upstream;
+}
+
+/**
+ * A replica on the test's upstream. `connected`: wait until its Redis connection is ready; until then
+ * (a few ms after start) it neither reads nor writes Redis, by design, and a test's first read would not be shared.
+ */
+async function replica(lane: LaneName, env: Record<string, string>, connected = true): Promise<Harness> {
+  const harness = await Harness.start({ lane, sharedUpstream: upstream!, env });
+  harnesses.push(harness);
+  if (connected) await waitFor('the replica connected to Redis', () => harness.instance.redis!.up);
+  return harness;
+}
+
+function inspector(url: string): Redis {
+  const client = new Redis(url);
+  // Reconnects by itself when a test restarts the server; nothing to report meanwhile.
+  client.on('error', () => undefined);
+  clients.push(client);
+  return client;
+}
+
+// One Redis for the sharing suites; each test keys under its own prefix.
+let redisServer: RedisServer;
+let redis: Redis;
+let prefixes = 0;
+const newPrefix = () => `t${++prefixes}-${process.pid}:`;
+
+beforeAll(async () => {
+  redisServer = await RedisServer.start();
+  redis = new Redis(redisServer.url);
+});
+
+afterAll(async () => {
+  await redis?.quit();
+  await redisServer?.stop();
+});
+
+/**
+ * Gateway settings of a replica on `url`. The command timeout is raised from
+ * its 50 ms default in the sharing suites so that a busy CI machine (a stalled
+ * event loop fires the timer before the reply is read) cannot turn a hit into a
+ * miss and an extra upstream call; the outage suites keep the default.
+ */
+const sharing = (url: string, prefix: string, extra: Record<string, string> = {}) => ({
+  REDIS_URL: url,
+  REDIS_KEY_SECRET: SECRET,
+  REDIS_KEY_PREFIX: prefix,
+  REDIS_COMMAND_TIMEOUT_MS: '1000',
+  TERMINAL_CACHE_TTL_MS: '60000',
+  ...extra,
+});
+
+describe.each(LANES)('shared cache between two replicas, %s lane', (lane) => {
+  it('a finished execution read through A is served by B from Redis: one upstream call in all, the same data', async () => {
+    await sharedUpstream();
+    const prefix = newPrefix();
+    const a = await replica(lane, sharing(redisServer.url, prefix));
+    const b = await replica(lane, sharing(redisServer.url, prefix));
+
+    const fromA = await ask(a, SUCCEEDED);
+    expectServed(fromA, SUCCEEDED);
+    expect(costOf(fromA)).toMatchObject({ calls: 1, cacheHits: 0, sharedCalls: 0 });
+    await waitFor('A stored it in Redis', async () => (await redis.exists(cacheKey(prefix, SUCCEEDED))) === 1);
+
+    const fromB = await ask(b, SUCCEEDED);
+    expectServed(fromB, SUCCEEDED);
+    expect(fromB.data).toEqual(fromA.data);
+    expect(costOf(fromB)).toMatchObject({ calls: 0, cacheHits: 1, sharedCalls: 0 });
+    expect(upstream!.requestsFor(SUCCEEDED)).toHaveLength(1);
+
+    // B keeps it locally now: a second read is a local hit, no Redis read, no call.
+    const again = await ask(b, SUCCEEDED);
+    expect(costOf(again)).toMatchObject({ calls: 0, cacheHits: 1 });
+    expect(upstream!.requestsFor(SUCCEEDED)).toHaveLength(1);
+    expect(upstream!.requests).toHaveLength(1);
+
+    expect(await metric(a, 'gateway_shared_cache_hits_total')).toBe(0);
+    expect(await metric(a, 'gateway_shared_cache_misses_total')).toBe(1);
+    expect(await metric(b, 'gateway_shared_cache_hits_total')).toBe(1);
+    expect(await metric(b, 'gateway_shared_cache_misses_total')).toBe(0);
+    expect(await metric(b, 'gateway_redis_errors_total')).toBe(0);
+    expect(await metric(b, 'gateway_redis_up')).toBe(1);
+    expect(await ready(b)).toEqual({ status: 200, body: { status: 'ready', upstream: { circuit: 'closed' }, redis: 'connected' } });
+  });
+
+  it('is per caller: another caller gets its own call and key; keys are HMACs of the caller, with no token or plain hash in Redis', async () => {
+    await sharedUpstream();
+    const prefix = newPrefix();
+    const a = await replica(lane, sharing(redisServer.url, prefix));
+    const b = await replica(lane, sharing(redisServer.url, prefix));
+
+    expectServed(await ask(a, SUCCEEDED), SUCCEEDED);
+    await waitFor('A stored it in Redis', async () => (await redis.exists(cacheKey(prefix, SUCCEEDED))) === 1);
+
+    // The other caller asks B: A's entry is not theirs.
+    const other = await ask(b, SUCCEEDED, OTHER_AUTH);
+    expectServed(other, SUCCEEDED);
+    expect(costOf(other)).toMatchObject({ calls: 1, cacheHits: 0 });
+    expect(upstream!.requestsFor(SUCCEEDED)).toHaveLength(2);
+    expect(upstream!.requestsFor(SUCCEEDED).map((request) => request.headers.authorization)).toEqual([AUTH, OTHER_AUTH]);
+    await waitFor('B stored the other caller\'s in Redis', async () => (await redis.exists(cacheKey(prefix, SUCCEEDED, OTHER_AUTH))) === 1);
+
+    // Exactly two keys, one per caller, under `<prefix>v1:cache:<tag>:<id>`, tags the HMAC of each Authorization.
+    const stored = await keys(redis, `${prefix}*`);
+    expect(stored).toEqual([cacheKey(prefix, SUCCEEDED), cacheKey(prefix, SUCCEEDED, OTHER_AUTH)].sort());
+    const tags = stored.map((key) => key.slice(`${prefix}v1:cache:`.length, -`:${SUCCEEDED}`.length));
+    expect(new Set(tags).size).toBe(2);
+    expect(tags.every((tag) => /^[A-Za-z0-9_-]{43}$/.test(tag))).toBe(true);
+    expect(a.instance.redis!.callerTag(AUTH)).toBe(tagOf(AUTH));
+
+    // Each caller reads back its own entry through the other replica.
+    const mine = await ask(b, SUCCEEDED);
+    expect(costOf(mine)).toMatchObject({ calls: 0, cacheHits: 1 });
+    const theirs = await ask(a, SUCCEEDED, OTHER_AUTH);
+    expect(costOf(theirs)).toMatchObject({ calls: 0, cacheHits: 1 });
+    expect(upstream!.requestsFor(SUCCEEDED)).toHaveLength(2);
+
+    // Nothing in Redis (keys or values, whatever any test stored) holds a token, the header, or a plain hash of either.
+    const secrets = [DEMO_TOKEN, OTHER_TOKEN].flatMap((token) =>
+      [token, `Bearer ${token}`].flatMap((text) => [
+        text,
+        createHash('sha256').update(text).digest('hex'),
+        createHash('sha256').update(text).digest('base64url'),
+        createHash('sha256').update(text).digest('base64'),
+        Buffer.from(text).toString('base64url'),
+      ]),
+    );
+    const everything = await keys(redis, '*');
+    expect(everything.length).toBeGreaterThanOrEqual(2);
+    const values = await Promise.all(everything.map((key) => redis.get(key)));
+    for (const text of [...everything, ...values.map(String)]) {
+      for (const secret of secrets) expect(text).not.toContain(secret);
+    }
+
+    // The tag depends on REDIS_KEY_SECRET: a replica with another secret misses the same caller's entry, and writes its own key.
+    const c = await replica(lane, { ...sharing(redisServer.url, prefix), REDIS_KEY_SECRET: OTHER_SECRET });
+    const fromC = await ask(c, SUCCEEDED);
+    expectServed(fromC, SUCCEEDED);
+    expect(costOf(fromC)).toMatchObject({ calls: 1, cacheHits: 0 });
+    expect(upstream!.requestsFor(SUCCEEDED)).toHaveLength(3);
+    expect(await metric(c, 'gateway_shared_cache_misses_total')).toBe(1);
+    await waitFor('C stored it under its own tag', async () => (await redis.exists(cacheKey(prefix, SUCCEEDED, AUTH, OTHER_SECRET))) === 1);
+    expect(tagOf(AUTH, OTHER_SECRET)).not.toBe(tagOf(AUTH));
+    expect(await keys(redis, `${prefix}*`)).toHaveLength(3);
+  });
+
+  it('does not share active executions by default (ACTIVE_CACHE_TTL_MS=0): B calls upstream again, and nothing is stored', async () => {
+    await sharedUpstream();
+    const prefix = newPrefix();
+    const a = await replica(lane, sharing(redisServer.url, prefix));
+    const b = await replica(lane, sharing(redisServer.url, prefix));
+
+    expectServed(await ask(a, RUNNING), RUNNING);
+    // A barrier: writes go out in order on A's one connection, so once a later terminal write has landed, an earlier one would have too.
+    expectServed(await ask(a, CANCELLED), CANCELLED);
+    await waitFor('A stored the terminal one', async () => (await redis.exists(cacheKey(prefix, CANCELLED))) === 1);
+    expect(await keys(redis, `${prefix}*`)).toEqual([cacheKey(prefix, CANCELLED)]);
+
+    const fromB = await ask(b, RUNNING);
+    expectServed(fromB, RUNNING);
+    expect(costOf(fromB)).toMatchObject({ calls: 1, cacheHits: 0 });
+    expect(upstream!.requestsFor(RUNNING)).toHaveLength(2);
+    // Nor locally: each read of an active execution is a call.
+    expect(costOf(await ask(b, RUNNING))).toMatchObject({ calls: 1, cacheHits: 0 });
+    expect(upstream!.requestsFor(RUNNING)).toHaveLength(3);
+    expect(upstream!.requestsFor(CANCELLED)).toHaveLength(1);
+    expect(await keys(redis, `${prefix}*`)).toEqual([cacheKey(prefix, CANCELLED)]);
+  });
+
+  it('keeps executions over REDIS_CACHE_MAX_VALUE_BYTES out of Redis, counted; the bound is on the stored JSON\'s bytes', async () => {
+    await sharedUpstream();
+    const prefix = newPrefix();
+    const small = sharing(redisServer.url, prefix, { REDIS_CACHE_MAX_VALUE_BYTES: '100' });
+    const a = await replica(lane, small);
+    const b = await replica(lane, small);
+
+    expectServed(await ask(a, SUCCEEDED), SUCCEEDED);
+    // Refused synchronously, before any write: once the response is here the count is too.
+    expect(await metric(a, 'gateway_shared_cache_too_large_total')).toBe(1);
+    const fromB = await ask(b, SUCCEEDED);
+    expectServed(fromB, SUCCEEDED);
+    expect(costOf(fromB)).toMatchObject({ calls: 1, cacheHits: 0 });
+    expect(upstream!.requestsFor(SUCCEEDED)).toHaveLength(2);
+    expect(await metric(b, 'gateway_shared_cache_too_large_total')).toBe(1);
+    expect(await metric(b, 'gateway_shared_cache_misses_total')).toBe(1);
+    expect(await keys(redis, `${prefix}*`)).toEqual([]);
+    // Still cached locally on each replica.
+    expect(costOf(await ask(a, SUCCEEDED))).toMatchObject({ calls: 0, cacheHits: 1 });
+    expect(costOf(await ask(b, SUCCEEDED))).toMatchObject({ calls: 0, cacheHits: 1 });
+    expect(upstream!.requestsFor(SUCCEEDED)).toHaveLength(2);
+
+    // The exact bound: the value's own size is allowed, one byte less is not.
+    const measure = newPrefix();
+    const m = await replica(lane, sharing(redisServer.url, measure));
+    await ask(m, FAILED);
+    await waitFor('stored to measure', async () => (await redis.exists(cacheKey(measure, FAILED))) === 1);
+    const size = Buffer.byteLength((await redis.get(cacheKey(measure, FAILED)))!);
+    const under = newPrefix();
+    const refuses = await replica(lane, sharing(redisServer.url, under, { REDIS_CACHE_MAX_VALUE_BYTES: String(size - 1) }));
+    expectServed(await ask(refuses, FAILED), FAILED);
+    expect(await metric(refuses, 'gateway_shared_cache_too_large_total')).toBe(1);
+    const exact = newPrefix();
+    const takes = await replica(lane, sharing(redisServer.url, exact, { REDIS_CACHE_MAX_VALUE_BYTES: String(size) }));
+    expectServed(await ask(takes, FAILED), FAILED);
+    expect(await metric(takes, 'gateway_shared_cache_too_large_total')).toBe(0);
+    await waitFor('stored at exactly the bound', async () => (await redis.exists(cacheKey(exact, FAILED))) === 1);
+    expect(await keys(redis, `${under}*`)).toEqual([]);
+    expect(upstream!.requestsFor(FAILED)).toHaveLength(3);
+  });
+
+  it('stores with the local cache\'s TTL (PX): TERMINAL_CACHE_TTL_MS for finished, ACTIVE_CACHE_TTL_MS for others; gone once expired', async () => {
+    await sharedUpstream();
+    const prefix = newPrefix();
+    const env = sharing(redisServer.url, prefix, { TERMINAL_CACHE_TTL_MS: '45000', ACTIVE_CACHE_TTL_MS: '7000' });
+    const a = await replica(lane, env);
+    const b = await replica(lane, env);
+
+    await ask(a, FAILED);
+    await ask(a, RUNNING);
+    await waitFor('both stored', async () => (await redis.exists(cacheKey(prefix, FAILED), cacheKey(prefix, RUNNING))) === 2);
+    const terminalTtl = await redis.pttl(cacheKey(prefix, FAILED));
+    expect(terminalTtl).toBeGreaterThan(40_000);
+    expect(terminalTtl).toBeLessThanOrEqual(45_000);
+    const activeTtl = await redis.pttl(cacheKey(prefix, RUNNING));
+    expect(activeTtl).toBeGreaterThan(2_000);
+    expect(activeTtl).toBeLessThanOrEqual(7_000);
+    // With ACTIVE_CACHE_TTL_MS set, an active execution is shared too.
+    expect(costOf(await ask(b, RUNNING))).toMatchObject({ calls: 0, cacheHits: 1 });
+    expect(upstream!.requestsFor(RUNNING)).toHaveLength(1);
+
+    // An entry Redis expired is a miss.
+    const short = newPrefix();
+    const c = await replica(lane, sharing(redisServer.url, short, { TERMINAL_CACHE_TTL_MS: '300' }));
+    const d = await replica(lane, sharing(redisServer.url, short, { TERMINAL_CACHE_TTL_MS: '300' }));
+    await ask(c, CANCELLED);
+    await waitFor('stored', async () => (await redis.exists(cacheKey(short, CANCELLED))) === 1);
+    const ttl = await redis.pttl(cacheKey(short, CANCELLED));
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(300);
+    await waitFor('expired', async () => (await redis.exists(cacheKey(short, CANCELLED))) === 0);
+    const fromD = await ask(d, CANCELLED);
+    expectServed(fromD, CANCELLED);
+    expect(costOf(fromD)).toMatchObject({ calls: 1, cacheHits: 0 });
+    expect(upstream!.requestsFor(CANCELLED)).toHaveLength(2);
+  });
+
+  it('treats a value this version did not write as a miss: an upstream call, the right answer, no error; then overwrites it', async () => {
+    await sharedUpstream();
+    const prefix = newPrefix();
+    const a = await replica(lane, sharing(redisServer.url, prefix));
+    const b = await replica(lane, sharing(redisServer.url, prefix));
+    const plant = (id: string, value: string) => redis.set(cacheKey(prefix, id), value, 'PX', 60_000);
+    const valid = (id: string, source: Record<string, unknown>) => JSON.stringify({ source: { ...source, id }, events: [], bodyBytes: 100 });
+
+    await plant(SUCCEEDED, '{"source": {"id": "ex_demo_6"'); // not JSON
+    await plant(FAILED, valid(SUCCEEDED, DEMO.get(SUCCEEDED)!.execution as unknown as Record<string, unknown>)); // another id's execution
+    // The right id and shape, but a size this version never writes (it stores the decoded body's byte count).
+    await plant(CANCELLED, JSON.stringify({ source: DEMO.get(CANCELLED)!.execution, events: [], bodyBytes: -1_000_000 }));
+    await plant(QUEUED, JSON.stringify({ source: { id: QUEUED, status: 'workflow_queued' } })); // no events, no bodyBytes
+    await plant(AWAITING, 'null');
+    await plant(RUNNING, JSON.stringify([{ source: { id: RUNNING }, events: [], bodyBytes: 1 }]));
+    // A control: a value of the right shape is read (so the misses above are not a key mismatch).
+    await plant(CONFIRMED, valid(CONFIRMED, { ...DEMO.get(CONFIRMED)!.execution, statusReason: 'planted in redis' }));
+
+    for (const id of [SUCCEEDED, FAILED, CANCELLED, QUEUED, AWAITING, RUNNING]) {
+      const response = await ask(a, id);
+      expectServed(response, id);
+      expect(costOf(response)).toMatchObject({ calls: 1, cacheHits: 0 });
+      expect(upstream!.requestsFor(id)).toHaveLength(1);
+    }
+    const planted = await ask(a, CONFIRMED);
+    expect(planted.errors).toBeUndefined();
+    expect(planted.data!.execution).toMatchObject({ id: CONFIRMED, statusReason: 'planted in redis', events: { totalCount: 0 } });
+    expect(costOf(planted)).toMatchObject({ calls: 0, cacheHits: 1 });
+    expect(upstream!.requestsFor(CONFIRMED)).toHaveLength(0);
+    expect(await metric(a, 'gateway_shared_cache_misses_total')).toBe(6);
+    expect(await metric(a, 'gateway_shared_cache_hits_total')).toBe(1);
+    expect(await metric(a, 'gateway_redis_errors_total')).toBe(0);
+    expect(a.logs.filter((line) => Number(line.level) >= 50)).toEqual([]);
+
+    // What upstream answered for the finished ones replaced the foreign values, and B reads it.
+    for (const id of [SUCCEEDED, FAILED, CANCELLED]) {
+      await waitFor(`${id} rewritten`, async () => {
+        const text = await redis.get(cacheKey(prefix, id));
+        try {
+          return (JSON.parse(text!) as { source: { id: string } }).source.id === id && text!.includes('"events":[{');
+        } catch {
+          return false;
+        }
+      });
+      const fromB = await ask(b, id);
+      expectServed(fromB, id);
+      expect(costOf(fromB)).toMatchObject({ calls: 0, cacheHits: 1 });
+      expect(upstream!.requestsFor(id)).toHaveLength(1);
+    }
+  });
+});
+
+describe('ACTIVE_CACHE_TTL_MS across replicas', () => {
+  /**
+   * A copy taken from Redis is kept locally for no longer than it had left there
+   * (GET and PTTL in one round trip), so an active execution is never served
+   * past ACTIVE_CACHE_TTL_MS after upstream answered, whichever replica serves it.
+   */
+  it('an active execution read from Redis is not served longer than ACTIVE_CACHE_TTL_MS after upstream answered', async () => {
+    await sharedUpstream();
+    const prefix = newPrefix();
+    const env = sharing(redisServer.url, prefix, { ACTIVE_CACHE_TTL_MS: '2000' });
+    const a = await replica('fast', env);
+    const b = await replica('fast', env);
+    const eventCount = DEMO.get(RUNNING)!.events.length;
+
+    const answered = performance.now();
+    expect(costOf(await ask(a, RUNNING))).toMatchObject({ calls: 1 });
+    await waitFor('A stored it', async () => (await redis.exists(cacheKey(prefix, RUNNING))) === 1);
+    // Upstream moves on.
+    upstream!.appendEvents(RUNNING, makeEvents(RUNNING, DEMO_ORGANIZATION, 1, Date.parse('2026-03-01T13:00:00.000Z'), eventCount + 1));
+
+    // Within the TTL, B may serve what A read (time is what this test is about: a plain wait).
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    const early = await ask(b, RUNNING);
+    expect(costOf(early)).toMatchObject({ calls: 0, cacheHits: 1 });
+    expect(early.data!.execution!.events.totalCount).toBe(eventCount);
+
+    // Once Redis has expired it, ACTIVE_CACHE_TTL_MS has passed since upstream answered: no replica may serve it any more.
+    await waitFor('Redis expired it', async () => (await redis.exists(cacheKey(prefix, RUNNING))) === 0);
+    const late = await ask(b, RUNNING);
+    expect(performance.now() - answered).toBeLessThan(2_700); // still inside the window the bug leaves open
+    expect(costOf(late)).toMatchObject({ calls: 1, cacheHits: 0 });
+    expect(late.data!.execution!.events.totalCount).toBe(eventCount + 1);
+    expect(upstream!.requestsFor(RUNNING)).toHaveLength(2);
+  });
+});
+
+describe.each(LANES)('Redis unreachable, %s lane', (lane) => {
+  it('at start: served from upstream at once, /ready degraded, one warning; once Redis is up, connected and shared', async () => {
+    await sharedUpstream();
+    // A port that was Redis's and has nothing listening now; the same server starts on it later.
+    const server = await RedisServer.start();
+    servers.push(server);
+    await server.stop();
+    const prefix = 'unreachable:';
+    const env = { REDIS_URL: server.url, REDIS_KEY_SECRET: SECRET, REDIS_KEY_PREFIX: prefix, TERMINAL_CACHE_TTL_MS: '60000' };
+    const a = await replica(lane, env, false);
+    const b = await replica(lane, env, false);
+
+    expect(await ready(a)).toEqual({ status: 200, body: { status: 'ready', upstream: { circuit: 'closed' }, redis: 'degraded' } });
+    expect(await metric(a, 'gateway_redis_up')).toBe(0);
+
+    // Queries while ioredis keeps failing to reconnect (at least three attempts).
+    const latencies: number[] = [];
+    let runningQueries = 0;
+    let finishedQueries = 0;
+    const timed = async (harness: Harness, id: string) => {
+      const started = performance.now();
+      const response = await ask(harness, id);
+      latencies.push(performance.now() - started);
+      expectServed(response, id);
+      return response;
+    };
+    await waitFor('three failed connection attempts', async () => {
+      await timed(a, FAILED);
+      await timed(b, FAILED);
+      await timed(a, RUNNING);
+      runningQueries++;
+      finishedQueries += 2;
+      return redisErrors(a).length >= 3 && redisErrors(b).length >= 3;
+    });
+    expect(finishedQueries).toBeGreaterThanOrEqual(6);
+    expect(Math.max(...latencies)).toBeLessThan(1_000);
+    // No sharing without Redis: one call per replica for the finished one (then local), one per read of the active one.
+    expect(upstream!.requestsFor(FAILED)).toHaveLength(2);
+    expect(upstream!.requestsFor(RUNNING)).toHaveLength(runningQueries);
+    expect(lossLines(a)).toHaveLength(1);
+    expect(lossLines(b)).toHaveLength(1);
+    expect(backLines(a)).toHaveLength(0);
+    expect(await metric(a, 'gateway_shared_cache_misses_total')).toBe(1 + runningQueries);
+    expect(await metric(a, 'gateway_redis_errors_total')).toBe(0);
+    expect((await ready(b)).body.redis).toBe('degraded');
+
+    await server.start();
+    await waitFor('A reports redis connected', async () => (await ready(a)).body.redis === 'connected');
+    await waitFor('B reports redis connected', async () => (await ready(b)).body.redis === 'connected');
+    expect(await metric(a, 'gateway_redis_up')).toBe(1);
+    expect(await metric(b, 'gateway_redis_up')).toBe(1);
+    expect(backLines(a)).toHaveLength(1);
+    expect(backLines(b)).toHaveLength(1);
+    expect(lossLines(a)).toHaveLength(1);
+
+    // Sharing works again.
+    const check = inspector(server.url);
+    expectServed(await ask(a, SUCCEEDED), SUCCEEDED);
+    await waitFor('A stored it in Redis', async () => (await check.exists(cacheKey(prefix, SUCCEEDED))) === 1);
+    const fromB = await ask(b, SUCCEEDED);
+    expectServed(fromB, SUCCEEDED);
+    expect(costOf(fromB)).toMatchObject({ calls: 0, cacheHits: 1 });
+    expect(upstream!.requestsFor(SUCCEEDED)).toHaveLength(1);
+  });
+
+  it('killed mid-run: every query still answered, quickly; after a restart the replicas share again', async () => {
+    await sharedUpstream();
+    const server = await RedisServer.start();
+    servers.push(server);
+    const prefix = 'killed:';
+    // REDIS_COMMAND_TIMEOUT_MS stays at its default (50 ms).
+    const env = { REDIS_URL: server.url, REDIS_KEY_SECRET: SECRET, REDIS_KEY_PREFIX: prefix, TERMINAL_CACHE_TTL_MS: '60000' };
+    const a = await replica(lane, env);
+    const b = await replica(lane, env);
+    const check = inspector(server.url);
+
+    expectServed(await ask(a, SUCCEEDED), SUCCEEDED);
+    await waitFor('A stored it in Redis', async () => (await check.exists(cacheKey(prefix, SUCCEEDED))) === 1);
+    expect(costOf(await ask(b, SUCCEEDED))).toMatchObject({ calls: 0, cacheHits: 1 });
+
+    // Both replicas query in a loop while Redis dies.
+    const results: Array<{ id: string; ms: number; response: GraphQLResponse<ExecutionData> }> = [];
+    let going = true;
+    const loop = async (harness: Harness) => {
+      for (let i = 0; going; i++) {
+        const id = i % 2 === 0 ? RUNNING : SUCCEEDED;
+        const started = performance.now();
+        const response = await ask(harness, id);
+        results.push({ id, ms: performance.now() - started, response });
+      }
+    };
+    const loops = [loop(a), loop(b)];
+    try {
+      await waitFor('queries before the kill', () => results.length >= 20);
+      await server.stop();
+      await waitFor('both saw Redis go', () => !a.instance.redis!.up && !b.instance.redis!.up);
+      const seen = results.length;
+      await waitFor('queries after the kill', () => results.length >= seen + 20);
+    } finally {
+      going = false;
+      await Promise.all(loops);
+    }
+    for (const { id, response } of results) expectServed(response, id);
+    expect(Math.max(...results.map((result) => result.ms))).toBeLessThan(1_000);
+    const runningReads = results.filter((result) => result.id === RUNNING).length;
+    expect(upstream!.requestsFor(RUNNING)).toHaveLength(runningReads);
+    // Kept locally by both replicas all along.
+    expect(upstream!.requestsFor(SUCCEEDED)).toHaveLength(1);
+
+    // While Redis is down each replica calls upstream for what it has not cached.
+    const downA = await ask(a, CANCELLED);
+    const downB = await ask(b, CANCELLED);
+    expectServed(downA, CANCELLED);
+    expectServed(downB, CANCELLED);
+    expect(costOf(downB)).toMatchObject({ calls: 1, cacheHits: 0 });
+    expect(upstream!.requestsFor(CANCELLED)).toHaveLength(2);
+    expect((await ready(a)).body.redis).toBe('degraded');
+    expect(await metric(b, 'gateway_redis_up')).toBe(0);
+    expect(lossLines(a)).toHaveLength(1);
+    expect(lossLines(b)).toHaveLength(1);
+
+    await server.start();
+    await waitFor('both reconnected', async () => (await ready(a)).body.redis === 'connected' && (await ready(b)).body.redis === 'connected');
+    expect(backLines(a)).toHaveLength(1);
+    expect(backLines(b)).toHaveLength(1);
+    expect(await metric(a, 'gateway_redis_up')).toBe(1);
+
+    // The restarted Redis is empty; a finished execution new to both is shared again.
+    expectServed(await ask(a, FAILED), FAILED);
+    await waitFor('A stored it in the new Redis', async () => (await check.exists(cacheKey(prefix, FAILED))) === 1);
+    const fromB = await ask(b, FAILED);
+    expectServed(fromB, FAILED);
+    expect(costOf(fromB)).toMatchObject({ calls: 0, cacheHits: 1 });
+    expect(upstream!.requestsFor(FAILED)).toHaveLength(1);
+    expect(lossLines(a)).toHaveLength(1);
+  });
+});
+
+describe('shared-state configuration', () => {
+  const URL = 'redis://127.0.0.1:6379/0';
+  const refuses = (env: Record<string, string>, message: RegExp) => {
+    expect(() => readConfig(env)).toThrow(ConfigError);
+    expect(() => readConfig(env)).toThrow(message);
+  };
+
+  it('refuses REDIS_URL without REDIS_KEY_SECRET, a secret under 32 characters, and a URL that is not redis(s)://', () => {
+    refuses({ REDIS_URL: URL }, /REDIS_URL is set but REDIS_KEY_SECRET is not/);
+    refuses({ REDIS_URL: URL, REDIS_KEY_SECRET: '' }, /REDIS_KEY_SECRET is not/);
+    refuses({ REDIS_URL: URL, REDIS_KEY_SECRET: 'x'.repeat(31) }, /Invalid REDIS_KEY_SECRET=.*at least 32 characters/);
+    refuses({ REDIS_URL: 'http://127.0.0.1:6379', REDIS_KEY_SECRET: SECRET }, /Invalid REDIS_URL=.*redis:\/\/ or rediss:\/\//);
+    refuses({ REDIS_URL: '127.0.0.1:6379', REDIS_KEY_SECRET: SECRET }, /Invalid REDIS_URL/);
+    refuses({ REDIS_URL: URL, REDIS_KEY_SECRET: SECRET, REDIS_COMMAND_TIMEOUT_MS: '0' }, /Invalid REDIS_COMMAND_TIMEOUT_MS/);
+  });
+
+  it('takes a redis:// or rediss:// URL with a secret of 32 characters or more, with the documented defaults', () => {
+    expect(readConfig({ REDIS_URL: URL, REDIS_KEY_SECRET: 'x'.repeat(32) }).sharedState).toMatchObject({
+      redisUrl: URL,
+      redisKeySecret: 'x'.repeat(32),
+      redisKeyPrefix: 'execution-gateway:',
+      redisCommandTimeoutMs: 50,
+      redisMaxValueBytes: 1024 * 1024,
+    });
+    expect(readConfig({ REDIS_URL: 'rediss://:pw@redis.internal:6380/1', REDIS_KEY_SECRET: SECRET }).sharedState.redisUrl).toBe('rediss://:pw@redis.internal:6380/1');
+    expect(readConfig({}).sharedState.redisUrl).toBeUndefined();
+  });
+});
