@@ -123,7 +123,13 @@ export class LiveLeases {
       holds: async () => {
         if (!store.up) return true;
         try {
-          setHolding((await store.client.eval(HOLD, 1, leaseKey, this.replica, this.leaseMs)) === 1);
+          const taken = (await store.client.eval(HOLD, 1, leaseKey, this.replica, this.leaseMs)) === 1;
+          // The last watcher left while Redis answered: give back what was just taken.
+          if (left) {
+            if (taken) store.client.eval(RELEASE, 1, leaseKey, this.replica).catch(() => undefined);
+            return false;
+          }
+          setHolding(taken);
         } catch {
           // Redis cannot say who polls: this replica does, so its watchers are never left without updates.
           return true;
