@@ -17,10 +17,9 @@ export const REDACTED_PATHS = [
 
 /**
  * The process's logger, to `destination` or stdout. Stdout is written
- * asynchronously: under load the lines of one access-log burst go out in one
- * write instead of a blocking write each (pino's default, sync, cost a quarter
- * of a status poll's throughput, README "Performance"). pino flushes what is
- * pending when the process exits.
+ * asynchronously, so a slow reader of it (a log shipper behind) never blocks
+ * the event loop: lines written while a write is pending go out together.
+ * pino flushes what is pending when the process exits.
  */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino(
