@@ -119,11 +119,20 @@ export class SharedExecutions {
    */
   readonly #inFlight: Record<string, InFlight | undefined> = Object.create(null);
   readonly #cache: LRUCache<string, Cached> | undefined;
+  /**
+   * Keys whose last reading was a running execution, while only finished ones
+   * are shared (ACTIVE_CACHE_TTL_MS=0): Redis cannot hold them, so their next
+   * load skips the round trip. Once one finishes, the next upstream call finds
+   * it so and shares it; the price is at most one upstream call per replica at
+   * that moment, against a Redis read on every poll of every running execution.
+   */
+  readonly #lastSeenRunning: LRUCache<string, true> | undefined;
   readonly counts: SharingCounts = { cacheHits: 0, cacheMisses: 0, cacheEvictions: 0, sharedCalls: 0 };
 
   constructor(client: ExecutionsClient, options: SharedExecutionsOptions) {
     this.#client = client;
     this.#options = options;
+    if (options.shared && options.activeTtlMs === 0) this.#lastSeenRunning = new LRUCache<string, true>({ max: 100_000 });
     if ((options.terminalTtlMs > 0 || options.activeTtlMs > 0) && options.maxBytes > 0) {
       this.#cache = new LRUCache<string, Cached>({
         maxSize: options.maxBytes,
@@ -173,7 +182,7 @@ export class SharedExecutions {
     const cancellation = new Cancellation();
     const entry: InFlight = { promise: undefined as unknown as Promise<Execution>, cancellation, waiters: 0 };
     // The shared cache only behind a local one: CACHE_MAX_BYTES=0 turns caching off everywhere.
-    const shared = this.#cache && this.#options.shared;
+    const shared = this.#cache && !this.#lastSeenRunning?.has(key) && this.#options.shared;
     entry.promise = shared
       ? shared.get(caller.authorization, id).then((hit) => {
           if (!hit) return this.#call(key, entry, id, caller, scope, cancellation);
@@ -199,6 +208,10 @@ export class SharedExecutions {
       (execution) => {
         cost.timeMs += performance.now() - started;
         this.#settled(key, entry);
+        if (this.#lastSeenRunning) {
+          if (isTerminalStatus(statusOf(execution))) this.#lastSeenRunning.delete(key);
+          else this.#lastSeenRunning.set(key, true);
+        }
         this.#remember(key, caller, execution);
         return execution;
       },
