@@ -26,8 +26,6 @@ export function readJson(value: unknown): unknown {
   return value === undefined ? null : value;
 }
 
-/** UTC with milliseconds: the form upstream documents, and the one the gateway serves. */
-const CANONICAL = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{3})Z$/;
 /**
  * RFC 3339 (either case of T and Z, or a space between date and time; no
  * fraction or any number of digits; Z or any offset, with or without its colon),
@@ -115,12 +113,24 @@ function canonicalMs(text: string): number | undefined {
   return validDate(year, month, day) && hour <= 23 && minute <= 59 && second <= 60 ? utcMs(year, month, day, hour, minute, second, ms) : NaN;
 }
 
-/** Whether a string in canonical form names a real instant (month lengths, leap years, clock ranges). */
-function isCanonical(value: string): boolean {
-  const match = CANONICAL.exec(value);
-  if (!match) return false;
-  const [, y, mo, d, h, mi, s] = match.map(Number) as number[];
-  return validDate(y!, mo!, d!) && h! <= 23 && mi! <= 59 && s! <= 59;
+/**
+ * Whether a 24-character string is in canonical form, `YYYY-MM-DDTHH:MM:SS.sssZ`
+ * (UTC with milliseconds: the form upstream documents, and the one the gateway serves), and names a
+ * real instant (month lengths, leap years, clock ranges). By character codes,
+ * like `canonicalMs`: every timestamp of every page passes here, and the
+ * regular expression's match array was a measurable share of an execution page.
+ */
+function isCanonical(text: string): boolean {
+  if (text.charCodeAt(10) !== 84 /* T */ || text.charCodeAt(23) !== 90 /* Z */) return false;
+  if (text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58 || text.charCodeAt(19) !== 46) return false;
+  const hour = digits(text, 11, 13);
+  const minute = digits(text, 14, 16);
+  const second = digits(text, 17, 19);
+  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59 || digits(text, 20, 23) < 0) return false;
+  const year = digits(text, 0, 4);
+  const month = digits(text, 5, 7);
+  const day = digits(text, 8, 10);
+  return year >= 0 && month >= 0 && day >= 0 && validDate(year, month, day);
 }
 
 /** A timestamp served as canonical UTC with milliseconds; unreadable when it is not an instant (`instantMs`). */
