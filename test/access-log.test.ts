@@ -24,6 +24,7 @@ import { createLogger } from '../src/logger.js';
 import { createInstance, type GatewayInstance } from '../src/server/instance.js';
 import { AUTH, Harness, LANES, type LaneName } from './support/harness.js';
 import { advance, liveEnv, putExecution, sleep, waitFor } from './support/live.js';
+import { sendOver, STREAMING, TRANSPORTS, type Sent, type TransportName } from './support/transports.js';
 
 type Line = Record<string, unknown>;
 
@@ -49,7 +50,6 @@ async function eventually(check: () => void, timeoutMs = 3_000): Promise<void> {
 // ---------------------------------------------------------------------------
 // Every transport, sending one operation and returning what came back.
 
-type TransportName = 'POST JSON' | 'GET' | 'application/graphql' | 'SSE (POST)' | 'SSE (GET)' | 'WebSocket';
 const TRANSPORT: Record<TransportName, 'http' | 'sse' | 'ws'> = {
   'POST JSON': 'http',
   GET: 'http',
@@ -58,53 +58,7 @@ const TRANSPORT: Record<TransportName, 'http' | 'sse' | 'ws'> = {
   'SSE (GET)': 'sse',
   WebSocket: 'ws',
 };
-const TRANSPORTS = Object.keys(TRANSPORT) as TransportName[];
-const STREAMING: readonly TransportName[] = ['SSE (POST)', 'SSE (GET)', 'WebSocket'];
-
-function nextEvents(text: string): ExecutionResult[] {
-  return text
-    .split('\n\n')
-    .filter((block) => /^event: next$/m.test(block))
-    .map((block) => JSON.parse(block.split('\n').find((line) => line.startsWith('data:'))!.slice(5)) as ExecutionResult);
-}
-
-interface Sent {
-  results: ExecutionResult[];
-  /** The x-request-id the gateway answered with (HTTP transports only). */
-  requestId: string | null;
-}
-
-async function send(harness: Harness, transport: TransportName, query: string): Promise<Sent> {
-  const json = { authorization: AUTH, accept: 'application/graphql-response+json' };
-  const stream = { authorization: AUTH, accept: 'text/event-stream' };
-  const search = `/graphql?${new URLSearchParams({ query })}`;
-  const post = (accept: Record<string, string>, contentType: string, body: string) =>
-    harness.fetch('/graphql', { method: 'POST', headers: { ...accept, 'content-type': contentType }, body });
-  const whole = async (response: Response): Promise<Sent> => ({ results: [(await response.json()) as ExecutionResult], requestId: response.headers.get('x-request-id') });
-  const streamed = async (response: Response): Promise<Sent> => ({ results: nextEvents(await response.text()), requestId: response.headers.get('x-request-id') });
-  switch (transport) {
-    case 'POST JSON':
-      return whole(await post(json, 'application/json', JSON.stringify({ query })));
-    case 'GET':
-      return whole(await harness.fetch(search, { headers: json }));
-    case 'application/graphql':
-      return whole(await post(json, 'application/graphql', query));
-    case 'SSE (POST)':
-      return streamed(await post(stream, 'application/json', JSON.stringify({ query })));
-    case 'SSE (GET)':
-      return streamed(await harness.fetch(search, { headers: stream }));
-    case 'WebSocket': {
-      const client = createClient({ url: harness.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: { authorization: AUTH }, retryAttempts: 0 });
-      try {
-        const results: ExecutionResult[] = [];
-        for await (const result of client.iterate({ query })) results.push(result as ExecutionResult);
-        return { results, requestId: null };
-      } finally {
-        await client.dispose();
-      }
-    }
-  }
-}
+const send = (harness: Harness, transport: TransportName, query: string): Promise<Sent> => sendOver(harness, transport, query);
 
 const STATUS = 'query ExecutionStatus($id: ID!) { execution(id: $id) { id status } }';
 

@@ -29,6 +29,7 @@ import { entryBytes } from '../src/upstream/shared-executions.js';
 import { KNOWN_OPERATION_NAMES } from '../src/telemetry/metrics.js';
 import { AUTH, Harness, LANES, type LaneName } from './support/harness.js';
 import { liveEnv, putExecution, sleep, waitFor } from './support/live.js';
+import { sendOver, STREAMING, TRANSPORTS, type TransportName } from './support/transports.js';
 
 // ---------------------------------------------------------------------------
 // The exposition format, parsed strictly: a line that is not HELP, TYPE, a
@@ -154,46 +155,9 @@ async function eventually(check: () => Promise<void> | void, timeoutMs = 3_000):
 // ---------------------------------------------------------------------------
 // Every transport, sending one operation and returning what came back.
 
-type TransportName = 'POST JSON' | 'GET' | 'application/graphql' | 'SSE (POST)' | 'SSE (GET)' | 'WebSocket';
-const TRANSPORTS: readonly TransportName[] = ['POST JSON', 'GET', 'application/graphql', 'SSE (POST)', 'SSE (GET)', 'WebSocket'];
-const STREAMING: readonly TransportName[] = ['SSE (POST)', 'SSE (GET)', 'WebSocket'];
-
-/** An event stream's `next` payloads. */
-function nextEvents(text: string): ExecutionResult[] {
-  return text
-    .split('\n\n')
-    .filter((block) => /^event: next$/m.test(block))
-    .map((block) => JSON.parse(block.split('\n').find((line) => line.startsWith('data:'))!.slice(5)) as ExecutionResult);
-}
-
+/** What came back, over `transport` (test/support/transports.ts). */
 async function send(harness: Harness, transport: TransportName, query: string, headers: Record<string, string> = {}): Promise<ExecutionResult[]> {
-  const json = { authorization: AUTH, accept: 'application/graphql-response+json', ...headers };
-  const stream = { authorization: AUTH, accept: 'text/event-stream', ...headers };
-  const search = `/graphql?${new URLSearchParams({ query })}`;
-  const post = (accept: Record<string, string>, contentType: string, body: string) =>
-    harness.fetch('/graphql', { method: 'POST', headers: { ...accept, 'content-type': contentType }, body });
-  switch (transport) {
-    case 'POST JSON':
-      return [(await (await post(json, 'application/json', JSON.stringify({ query }))).json()) as ExecutionResult];
-    case 'GET':
-      return [(await (await harness.fetch(search, { headers: json })).json()) as ExecutionResult];
-    case 'application/graphql':
-      return [(await (await post(json, 'application/graphql', query)).json()) as ExecutionResult];
-    case 'SSE (POST)':
-      return nextEvents(await (await post(stream, 'application/json', JSON.stringify({ query }))).text());
-    case 'SSE (GET)':
-      return nextEvents(await (await harness.fetch(search, { headers: stream })).text());
-    case 'WebSocket': {
-      const client = createClient({ url: harness.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: { authorization: AUTH }, retryAttempts: 0 });
-      try {
-        const results: ExecutionResult[] = [];
-        for await (const result of client.iterate({ query })) results.push(result as ExecutionResult);
-        return results;
-      } finally {
-        await client.dispose();
-      }
-    }
-  }
+  return (await sendOver(harness, transport, query, headers)).results;
 }
 
 /** An SSE subscription held open: resolves once its first update arrived; `close` aborts it. */

@@ -23,14 +23,13 @@ import { gunzipSync } from 'node:zlib';
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-node';
 import { parse, print, type ExecutionResult } from 'graphql';
-import { createClient } from 'graphql-ws';
-import WebSocket from 'ws';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { demoExecutions } from '../src/demo/demo-data.js';
 import { FakeUpstream, type RecordedRequest } from '../src/demo/fake-upstream.js';
 import { startTracing } from '../src/telemetry/tracing.js';
 import { AUTH, Harness, LANES } from './support/harness.js';
 import { liveEnv, putExecution, sleep } from './support/live.js';
+import { sendOver, STREAMING, TRANSPORTS, type TransportName } from './support/transports.js';
 
 const SERVICE = 'gateway-under-test';
 /** Switches an instance's tracing on; with processors given, this collector is never contacted. */
@@ -114,51 +113,9 @@ function expectAttemptSpan(span: ReadableSpan, upstream: FakeUpstream, request: 
 // ---------------------------------------------------------------------------
 // Every transport, sending one operation and returning what came back.
 
-type TransportName = 'POST JSON' | 'GET' | 'application/graphql' | 'SSE (POST)' | 'SSE (GET)' | 'WebSocket';
-const TRANSPORTS: readonly TransportName[] = ['POST JSON', 'GET', 'application/graphql', 'SSE (POST)', 'SSE (GET)', 'WebSocket'];
-const STREAMING: readonly TransportName[] = ['SSE (POST)', 'SSE (GET)', 'WebSocket'];
-
-function nextEvents(text: string): ExecutionResult[] {
-  return text
-    .split('\n\n')
-    .filter((block) => /^event: next$/m.test(block))
-    .map((block) => JSON.parse(block.split('\n').find((line) => line.startsWith('data:'))!.slice(5)) as ExecutionResult);
-}
-
+/** What came back, over `transport` (test/support/transports.ts). */
 async function send(harness: Harness, transport: TransportName, query: string, headers: Record<string, string> = {}): Promise<ExecutionResult[]> {
-  const json = { authorization: AUTH, accept: 'application/graphql-response+json', ...headers };
-  const stream = { authorization: AUTH, accept: 'text/event-stream', ...headers };
-  const search = `/graphql?${new URLSearchParams({ query })}`;
-  const post = (accept: Record<string, string>, contentType: string, body: string) =>
-    harness.fetch('/graphql', { method: 'POST', headers: { ...accept, 'content-type': contentType }, body });
-  switch (transport) {
-    case 'POST JSON':
-      return [(await (await post(json, 'application/json', JSON.stringify({ query }))).json()) as ExecutionResult];
-    case 'GET':
-      return [(await (await harness.fetch(search, { headers: json })).json()) as ExecutionResult];
-    case 'application/graphql':
-      return [(await (await post(json, 'application/graphql', query)).json()) as ExecutionResult];
-    case 'SSE (POST)':
-      return nextEvents(await (await post(stream, 'application/json', JSON.stringify({ query }))).text());
-    case 'SSE (GET)':
-      return nextEvents(await (await harness.fetch(search, { headers: stream })).text());
-    case 'WebSocket': {
-      // Headers on the upgrade (a traceparent here) hold for every operation of the connection.
-      class WithHeaders extends WebSocket {
-        constructor(address: string, protocols?: string | string[]) {
-          super(address, protocols, { headers });
-        }
-      }
-      const client = createClient({ url: harness.url.replace(/^http/, 'ws'), webSocketImpl: WithHeaders, connectionParams: { authorization: AUTH }, retryAttempts: 0 });
-      try {
-        const results: ExecutionResult[] = [];
-        for await (const result of client.iterate({ query })) results.push(result as ExecutionResult);
-        return results;
-      } finally {
-        await client.dispose();
-      }
-    }
-  }
+  return (await sendOver(harness, transport, query, headers)).results;
 }
 
 const STATUS = 'query ExecutionStatus($id: ID!) { execution(id: $id) { id status } }';
