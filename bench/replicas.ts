@@ -43,18 +43,17 @@
  * bench/results/replicas.json (rewritten after every cell). Ctrl-C, SIGTERM or
  * an error stop every process the run started.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import os from 'node:os';
 import { isDeepStrictEqual } from 'node:util';
-import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { runLoad, warmUp, type LoadResult } from './lib/load.js';
 import { sampleLatency, summarize, type LatencySummary } from './lib/measure.js';
 import { cpuTicks, foreignCpu, waitIdle } from './lib/procfs.js';
 import { freePort, gatewayEntry, root, startGatewayProbed, startUpstream, type Started } from './lib/processes.js';
+import { BenchRedis } from './lib/redis-server.js';
 import { headersFor, headersOf, requestFor, scenarios, TERMINAL_ID, upstreamData, verifierFor, type Scenario } from './lib/scenarios.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -136,23 +135,12 @@ const configOf = (key: ConfigKey) => CONFIGS.find((config) => config.key === key
 // Everything this run starts, so that an error or a signal stops it all
 
 let upstream: (Started & { url: string; control: string }) | undefined;
-let redisChild: ChildProcess | undefined;
-let admin: Redis | undefined;
+let redis: BenchRedis | undefined;
 const liveGateways = new Set<Gateway>();
 
-// A last resort when the driver exits without cleaning up (processes.ts does the same for its node children).
-process.on('exit', () => redisChild?.kill('SIGKILL'));
-
 async function stopRedis(): Promise<void> {
-  admin?.disconnect();
-  admin = undefined;
-  const child = redisChild;
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  await new Promise<void>((resolve) => {
-    child.once('exit', () => resolve());
-    // Persistence is off: nothing to save, so no reason to wait for a graceful shutdown.
-    child.kill('SIGKILL');
-  });
+  await redis?.stop();
+  redis = undefined;
 }
 
 async function stopEverything(): Promise<void> {
@@ -174,52 +162,14 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 // ---------------------------------------------------------------------------
 // Redis
 
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
-async function startRedis(): Promise<{ url: string; pid: number }> {
-  const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', os.tmpdir(), '--loglevel', 'warning'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  redisChild = child;
-  let output = '';
-  let spawnError: Error | undefined;
-  child.once('error', (error) => (spawnError = error));
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (spawnError) throw new Error(`cannot start redis-server (${spawnError.message}); install it (Debian: apt-get install redis-server)`);
-    if (child.exitCode !== null) throw new Error(`redis-server exited: ${output.trim().slice(0, 500)}`);
-    if (await accepts(port)) break;
-    if (Date.now() > deadline) throw new Error(`redis-server did not accept connections within 10 s: ${output.trim().slice(0, 500)}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  const url = `redis://127.0.0.1:${port}`;
-  admin = new Redis(url, { maxRetriesPerRequest: 1 });
-  // Without a listener, Redis going away first (a Ctrl-C reaches it too) prints "Unhandled error event" on every retry.
-  admin.on('error', () => undefined);
-  await admin.ping();
-  return { url, pid: child.pid! };
-}
-
 /** GET of a key that is not there, one at a time: what every local miss of S1/S2 pays in (c), without the gateway around it. */
 async function redisRoundTrip(samples = 1000): Promise<LatencySummary> {
   const key = 'execution-gateway:bench:absent';
-  for (let i = 0; i < 100; i++) await admin!.get(key);
+  for (let i = 0; i < 100; i++) await redis!.client.get(key);
   const durations: number[] = [];
   for (let i = 0; i < samples; i++) {
     const began = performance.now();
-    await admin!.get(key);
+    await redis!.client.get(key);
     durations.push(performance.now() - began);
   }
   return summarize(durations);
@@ -480,7 +430,7 @@ async function measureCell(scenario: Scenario, config: Config, repetition: numbe
   const gateways: Gateway[] = [];
   try {
     phase = 'start';
-    await admin!.flushall();
+    await redis!.client.flushall();
     const cellBefore = (await stats()).requests;
     log(`${what}: starting ${config.gateways} gateway${config.gateways > 1 ? 's' : ''}`);
     const names: Gateway['name'][] = config.gateways === 2 ? ['A', 'B'] : ['A'];
@@ -614,7 +564,7 @@ async function measureCell(scenario: Scenario, config: Config, repetition: numbe
         20,
       );
     }
-    if (config.redis) cell.redisKeys = await admin!.dbsize();
+    if (config.redis) cell.redisKeys = await redis!.client.dbsize();
   } catch (error) {
     cell.failed = (error as Error).stack ?? String(error);
     log(`${what}: FAILED ${(error as Error).message}`);
@@ -790,7 +740,8 @@ let redisUrl = '';
 let redisPid = 0;
 try {
   log('starting redis-server and the fake upstream (pre-serializing 100,000 events takes a moment)…');
-  ({ url: redisUrl, pid: redisPid } = await startRedis());
+  redis = await BenchRedis.start();
+  ({ url: redisUrl, pid: redisPid } = redis);
   upstream = await startUpstream(upstreamData());
   redisRtt = await redisRoundTrip();
   log(`redis GET round trip from the driver: p50 ${redisRtt.p50.toFixed(3)} ms`);
