@@ -254,6 +254,33 @@ describe.each(LANES)('odd upstream data costs one field, never the execution (%s
     expect(response.extensions?.warnings).toBeUndefined();
   });
 
+  it('notes an event field at each path the query selects it under: aliases, fragments, @skip and @include', async () => {
+    harness.upstream.setFault(ID, { kind: 'body', body: envelope((_execution, events) => ((events[1]!.level = { odd: true }), (events[1]!.createdAt = 'soon'))) });
+    const response = await harness.query<{ execution: Json }>(
+      `query Quirk($id: ID!, $no: Boolean!) {
+        execution(id: $id) {
+          evs: events(first: 2) {
+            e: edges { n: node { a: level b: level ...Times hidden: level @include(if: $no) } }
+            edges { node { ... on ExecutionEvent { level } gone: level @skip(if: true) } }
+          }
+        }
+      }
+      fragment Times on ExecutionEvent { at: createdAt }`,
+      { id: ID, no: false },
+    );
+    expect(response.errors).toBeUndefined();
+    const node = (response.data!.execution as { evs: Record<string, Array<Record<string, Json>>> }).evs;
+    expect(node.e![1]!.n).toEqual({ a: null, b: null, at: null });
+    expect(node.edges![1]!.node).toEqual({ level: null });
+    const paths = (response.extensions?.warnings ?? []).map(({ path, code }) => `${code} ${path.join('.')}`).sort();
+    expect(paths).toEqual([
+      'UNREADABLE_VALUE execution.evs.e.1.n.a',
+      'UNREADABLE_VALUE execution.evs.e.1.n.at',
+      'UNREADABLE_VALUE execution.evs.e.1.n.b',
+      'UNREADABLE_VALUE execution.evs.edges.1.node.level',
+    ]);
+  });
+
   it('logs each kind of warning on each field once, not once per request', async () => {
     harness.upstream.setFault(ID, { kind: 'body', body: envelope((execution) => (execution.finishedAt = 'never')) });
     for (let i = 0; i < 3; i++) expect((await ask('finishedAt')).extensions?.warnings).toHaveLength(1);

@@ -4,7 +4,7 @@ import { isTerminalStatus, statusOf } from '../domain/execution-status.js';
 import { readJson, readText, readTimestamp } from '../domain/fields.js';
 import { WarningCode } from '../errors.js';
 import { EventOrderEnum, ExecutionEventFilterInput } from './event-filter.js';
-import { ExecutionEventEdgeRef, ExecutionEventRef } from './execution-event.js';
+import { ExecutionEventEdgeRef, ExecutionEventRef, servedEdges } from './execution-event.js';
 import { ExecutionRef } from './execution-ref.js';
 import { ExecutionStatusEnum } from './execution-status.js';
 import { served } from './served.js';
@@ -97,7 +97,7 @@ ExecutionRef.implement({
             }
             const page = pageEvents(execution, args);
             context.scope.takeEvents(page.edges.length);
-            return page;
+            return { ...page, edges: servedEdges(page.edges, context, { info, through: ['edges'] }) };
           },
         },
         {

@@ -4,7 +4,17 @@
  * `extensions.warnings` at the field's GraphQL path, only for fields the query
  * selected, since only those resolve.
  */
-import { responsePathAsArray, type GraphQLResolveInfo } from 'graphql';
+import {
+  getDirectiveValues,
+  GraphQLIncludeDirective,
+  GraphQLSkipDirective,
+  Kind,
+  responsePathAsArray,
+  type FieldNode,
+  type GraphQLResolveInfo,
+  type SelectionNode,
+  type SelectionSetNode,
+} from 'graphql';
 import { UNREADABLE, type Unreadable } from '../domain/fields.js';
 import { WarningCode } from '../errors.js';
 import type { GatewayContext } from '../request/context.js';
@@ -25,4 +35,54 @@ export function served<T>(value: T | null | Unreadable, what: string, context: G
 export function replaced(context: GatewayContext, info: GraphQLResolveInfo, why: string): void {
   const field = `${info.parentType.name}.${info.fieldName}`;
   context.scope.warn(field, { path: responsePathAsArray(info.path), code: WarningCode.REPLACED_VALUE, message: `${field}: ${why}` });
+}
+
+/**
+ * Where a field of an object served without resolvers (./served-event.ts)
+ * sits in the response. `info` is the resolve info of a field above it and
+ * `route` the way down from there: field names and list indices, the field
+ * itself last. Each name may be selected under several response keys
+ * (aliases, fragments, @skip/@include heeded); every resulting path is
+ * returned. Walked only when a note is due, which is rare.
+ */
+export function selectedPaths(info: GraphQLResolveInfo, route: readonly (string | number)[]): (string | number)[][] {
+  let branches: { path: (string | number)[]; nodes: readonly FieldNode[] }[] = [{ path: responsePathAsArray(info.path), nodes: info.fieldNodes }];
+  for (const step of route) {
+    if (typeof step === 'number') {
+      branches = branches.map((branch) => ({ path: [...branch.path, step], nodes: branch.nodes }));
+      continue;
+    }
+    const next: typeof branches = [];
+    for (const branch of branches) {
+      const byKey = new Map<string, FieldNode[]>();
+      for (const node of branch.nodes) collectFields(node.selectionSet, step, info, byKey);
+      for (const [key, nodes] of byKey) next.push({ path: [...branch.path, key], nodes });
+    }
+    branches = next;
+  }
+  return branches.map((branch) => branch.path);
+}
+
+/** The fields named `name` in a selection set, by response key, through fragments. */
+function collectFields(selectionSet: SelectionSetNode | undefined, name: string, info: GraphQLResolveInfo, byKey: Map<string, FieldNode[]>): void {
+  for (const selection of selectionSet?.selections ?? []) {
+    if (!isIncluded(selection, info)) continue;
+    if (selection.kind === Kind.FIELD) {
+      if (selection.name.value !== name) continue;
+      const key = selection.alias?.value ?? name;
+      const nodes = byKey.get(key);
+      if (nodes) nodes.push(selection);
+      else byKey.set(key, [selection]);
+    } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+      collectFields(selection.selectionSet, name, info, byKey);
+    } else {
+      collectFields(info.fragments[selection.name.value]?.selectionSet, name, info, byKey);
+    }
+  }
+}
+
+function isIncluded(node: SelectionNode, info: GraphQLResolveInfo): boolean {
+  if (!node.directives?.length) return true;
+  if (getDirectiveValues(GraphQLSkipDirective, node, info.variableValues)?.['if'] === true) return false;
+  return getDirectiveValues(GraphQLIncludeDirective, node, info.variableValues)?.['if'] !== false;
 }

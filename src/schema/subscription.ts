@@ -1,7 +1,7 @@
 import { MAX_EVENTS_PER_UPDATE, type WatchStep } from '../live/live-executions.js';
 import { builder } from './builder.js';
 import { ExecutionEventFilterInput } from './event-filter.js';
-import { ExecutionEventEdgeRef } from './execution-event.js';
+import { ExecutionEventEdgeRef, servedEdges } from './execution-event.js';
 import { ExecutionRef } from './execution-ref.js';
 
 type Update = Extract<WatchStep, { kind: 'update' }>;
@@ -27,7 +27,7 @@ const ExecutionUpdateRef = builder.objectRef<Update>('ExecutionUpdate').implemen
     newEvents: t.field({
       type: [ExecutionEventEdgeRef],
       description: `Events upstream appended since the previous update (after \`eventsAfter\` in the first), in upstream's append order, matching the filter, each with its cursor; at most ${MAX_EVENTS_PER_UPDATE} per update (more arrive over several updates). "New" follows upstream's append position, not \`createdAt\`.`,
-      resolve: (update) => update.newEvents,
+      resolve: (update, _args, context, info) => servedEdges(update.newEvents, context, { info, through: [] }),
     }),
     cursor: t.string({
       nullable: true,

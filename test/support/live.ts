@@ -578,6 +578,26 @@ export function describeLiveBehaviour(transport: TransportName): void {
       await allStopped(harness);
     });
 
+    it('notes an odd value of a new event at its path in the update, and serves the rest', async () => {
+      const { upstream } = harness;
+      const record = putExecution(upstream, 'ex_odd_event', 'workflow_succeeded', { eventCount: 3 });
+      upstream.put({ ...record, events: record.events.map((event, i) => (i === 1 ? { ...event, level: ['not', 'text'] } : event)) });
+      const page = await harness.query<{ execution: { events: { edges: Array<{ cursor: string }> } } }>(
+        'query ($id: ID!) { execution(id: $id) { events(first: 1) { edges { cursor } } } }',
+        { id: 'ex_odd_event' },
+      );
+      const query = 'subscription ($id: ID!, $after: String) { executionUpdates(id: $id, eventsAfter: $after) { isFinal newEvents { node { id lvl: level } } } }';
+      const watcher = new Recorder(client(), { id: 'ex_odd_event', after: page.data!.execution.events.edges[0]!.cursor }, query);
+      await watcher.end();
+      expect(watcher.results).toHaveLength(1);
+      const [result] = watcher.results as Array<WatchResult & { extensions?: { warnings?: Array<{ path: unknown[]; code: string }> } }>;
+      expect(result!.errors).toBeUndefined();
+      expect(result!.data!.executionUpdates.newEvents.map((edge) => (edge.node as { lvl: unknown }).lvl)).toEqual([null, record.events[2]!.level]);
+      expect(result!.extensions?.warnings?.map(({ path, code }) => ({ path, code }))).toEqual([
+        { path: ['executionUpdates', 'newEvents', 0, 'node', 'lvl'], code: 'UNREADABLE_VALUE' },
+      ]);
+    });
+
     it('refuses bad arguments before any upstream call', async () => {
       const { upstream } = harness;
       // A real cursor of another execution, and the same cursor edited.

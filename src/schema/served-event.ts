@@ -1,0 +1,121 @@
+/**
+ * An event as the schema serves it: each field is a getter that reads
+ * upstream's entry (src/domain/fields.ts) when a query selects it. Getters,
+ * not resolvers: graphql-jit reads a field without a resolver as a plain
+ * property, where a resolver costs a call, a resolve-info object and three
+ * closures per field, and an execution page holds about 140 event fields
+ * (README "Tolerant reading"). The field that lists events makes one per
+ * event and tells it where the event sits, for the notes' paths.
+ */
+import type { GraphQLResolveInfo } from 'graphql';
+import { eventIdOf, hasUpstreamEventId, type Execution, type ExecutionEvent } from '../domain/execution.js';
+import { readJson, readText, readTimestamp, UNREADABLE, type Unreadable } from '../domain/fields.js';
+import { WarningCode } from '../errors.js';
+import type { GatewayContext } from '../request/context.js';
+import { selectedPaths } from './served.js';
+
+type TextField = 'eventType' | 'level' | 'title' | 'message' | 'nodeId' | 'organizationId' | 'requestId' | 'runId' | 'workflowId';
+
+/** Where served events are listed: the field that lists them, and the field names from there to the list (`edges` in a connection). */
+export interface EventList {
+  readonly info: GraphQLResolveInfo;
+  readonly through: readonly string[];
+}
+
+export class ServedEvent {
+  readonly #event: ExecutionEvent;
+  readonly #context: GatewayContext;
+  readonly #list: EventList;
+  /** Its index in that list. */
+  readonly #index: number;
+  /** Fields already noted: a field selected under two aliases is read twice, and noted once per alias. */
+  #noted: Set<string> | undefined;
+
+  constructor(event: ExecutionEvent, context: GatewayContext, list: EventList, index: number) {
+    this.#event = event;
+    this.#context = context;
+    this.#list = list;
+    this.#index = index;
+  }
+
+  get id(): string {
+    const { source, position } = this.#event;
+    if (!hasUpstreamEventId(source)) this.#note('id', WarningCode.REPLACED_VALUE, `upstream sent no usable id; derived from the event's position, #${position}.`);
+    return eventIdOf(source, position);
+  }
+
+  get executionId(): string {
+    const { source, execution } = this.#event;
+    const sent = readText(source.executionId);
+    if (sent !== null && sent !== execution.id) this.#note('executionId', WarningCode.REPLACED_VALUE, 'upstream named another execution; served as the one the event came with.');
+    return execution.id;
+  }
+
+  get createdAt(): string | null {
+    return this.#served('createdAt', readTimestamp(this.#event.source.createdAt), 'an instant');
+  }
+
+  get eventType(): string | null {
+    return this.#text('eventType');
+  }
+
+  get level(): string | null {
+    return this.#text('level');
+  }
+
+  get title(): string | null {
+    return this.#text('title');
+  }
+
+  get message(): string | null {
+    return this.#text('message');
+  }
+
+  get nodeId(): string | null {
+    return this.#text('nodeId');
+  }
+
+  get data(): unknown {
+    return readJson(this.#event.source.data);
+  }
+
+  get organizationId(): string | null {
+    return this.#text('organizationId');
+  }
+
+  get requestId(): string | null {
+    return this.#text('requestId');
+  }
+
+  get runId(): string | null {
+    return this.#text('runId');
+  }
+
+  get workflowId(): string | null {
+    return this.#text('workflowId');
+  }
+
+  get execution(): Execution {
+    return this.#event.execution;
+  }
+
+  #text(field: TextField): string | null {
+    return this.#served(field, readText(this.#event.source[field]), 'text');
+  }
+
+  #served<T>(field: string, value: T | null | Unreadable, what: string): T | null {
+    if (value !== UNREADABLE) return value;
+    this.#note(field, WarningCode.UNREADABLE_VALUE, `upstream sent a value that is not ${what}; served as null.`);
+    return null;
+  }
+
+  /** One note per response key the query selects this field under (./served.ts). */
+  #note(field: string, code: WarningCode, why: string): void {
+    this.#noted ??= new Set();
+    if (this.#noted.has(field)) return;
+    this.#noted.add(field);
+    const name = `ExecutionEvent.${field}`;
+    const { info, through } = this.#list;
+    for (const path of selectedPaths(info, [...through, this.#index, 'node', field])) this.#context.scope.warn(name, { path, code, message: `${name}: ${why}` });
+  }
+}
