@@ -378,7 +378,7 @@ function walk(execution: Execution, direction: Direction, size: number, filter: 
   let cursor: string | null = null;
   for (let made = 0; ; made++) {
     if (made >= maxPages) throw new Error(`${direction} walk (size ${size}, ${order}) has not ended after ${maxPages} pages: ${JSON.stringify(pages)}`);
-    const page = pageEvents(
+    const page: EventPage = pageEvents(
       execution,
       direction === 'forward' ? { first: size, after: cursor, filter, order } : { last: size, before: cursor, filter, order },
     );
@@ -460,7 +460,7 @@ describe('pageEvents against the reference', () => {
         let before: string | null = null;
         for (let pageNo = 0; ; pageNo++) {
           expect(pageNo, 'the walk ends').toBeLessThanOrEqual(filtered.length + 1);
-          const page = pageEvents(execution, { last: size, before, filter, order });
+          const page: EventPage = pageEvents(execution, { last: size, before, filter, order });
           const end = filtered.length - seen.length;
           expect(positionsOf(page)).toEqual(filtered.slice(Math.max(0, end - size), end));
           expect(page.totalCount).toBe(filtered.length);

@@ -272,7 +272,7 @@ describe.each(LANES)('odd upstream data costs one field, never the execution (%s
     const node = (response.data!.execution as { evs: Record<string, Array<Record<string, Json>>> }).evs;
     expect(node.e![1]!.n).toEqual({ a: null, b: null, at: null });
     expect(node.edges![1]!.node).toEqual({ level: null });
-    const paths = (response.extensions?.warnings ?? []).map(({ path, code }) => `${code} ${path.join('.')}`).sort();
+    const paths = ((response.extensions as { warnings?: Warning[] } | undefined)?.warnings ?? []).map(({ path, code }) => `${code} ${path.join('.')}`).sort();
     expect(paths).toEqual([
       'UNREADABLE_VALUE execution.evs.e.1.n.a',
       'UNREADABLE_VALUE execution.evs.e.1.n.at',

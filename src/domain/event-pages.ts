@@ -46,13 +46,14 @@ export interface EventPageArgs {
   order?: EventOrder | null;
 }
 
-export interface EventEdge {
+/** An event with its cursor; `node` is the event, or what the caller of pageEvents made of it. */
+export interface EventEdge<Node = ExecutionEvent> {
   cursor: string;
-  node: ExecutionEvent;
+  node: Node;
 }
 
-export interface EventPage {
-  edges: EventEdge[];
+export interface EventPage<Node = ExecutionEvent> {
+  edges: EventEdge<Node>[];
   pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
   totalCount: number;
 }
@@ -362,8 +363,14 @@ function firstAfter(list: Int32Array, rankByIndex: Int32Array, rank: number): nu
   return low;
 }
 
-/** One page of an execution's events; throws BAD_USER_INPUT for bad sizes and cursors. */
-export function pageEvents(execution: Execution, args: EventPageArgs): EventPage {
+/**
+ * One page of an execution's events; throws BAD_USER_INPUT for bad sizes and
+ * cursors. `node` makes each edge's node from the event and its index in the
+ * page (the schema serves events through a view: src/schema/served-event.ts).
+ */
+export function pageEvents(execution: Execution, args: EventPageArgs): EventPage;
+export function pageEvents<Node>(execution: Execution, args: EventPageArgs, node: (event: ExecutionEvent, index: number) => Node): EventPage<Node>;
+export function pageEvents<Node>(execution: Execution, args: EventPageArgs, node?: (event: ExecutionEvent, index: number) => Node): EventPage<Node | ExecutionEvent> {
   const executionId = execution.id;
   let first = checkPageSize('first', args.first);
   let last = checkPageSize('last', args.last);
@@ -393,10 +400,11 @@ export function pageEvents(execution: Execution, args: EventPageArgs): EventPage
   if (first !== undefined && end - start > first) end = start + first;
   if (last !== undefined && end - start > last) start = end - last;
 
-  const edges: EventEdge[] = [];
+  const edges: EventEdge<Node | ExecutionEvent>[] = [];
   for (let i = start; i < end; i++) {
     const position = list[i]!;
-    edges.push({ cursor: encodeEventCursor(executionId, index.idAt(position), index.occurrenceAt(position)), node: eventAt(execution, position) });
+    const event = eventAt(execution, position);
+    edges.push({ cursor: encodeEventCursor(executionId, index.idAt(position), index.occurrenceAt(position)), node: node ? node(event, i - start) : event });
   }
 
   const hasPreviousPage = last !== undefined ? cursorCount > last : afterRank !== undefined && afterStart > 0;

@@ -4,7 +4,8 @@ import { isTerminalStatus, statusOf } from '../domain/execution-status.js';
 import { readJson, readText, readTimestamp } from '../domain/fields.js';
 import { WarningCode } from '../errors.js';
 import { EventOrderEnum, ExecutionEventFilterInput } from './event-filter.js';
-import { ExecutionEventEdgeRef, ExecutionEventRef, servedEdges } from './execution-event.js';
+import { ExecutionEventEdgeRef, ExecutionEventRef } from './execution-event.js';
+import { ServedEvent } from './served-event.js';
 import { ExecutionRef } from './execution-ref.js';
 import { ExecutionStatusEnum } from './execution-status.js';
 import { served } from './served.js';
@@ -95,9 +96,10 @@ ExecutionRef.implement({
                 message: 'Execution.events: upstream sent `events` that is not a list; served as no events.',
               });
             }
-            const page = pageEvents(execution, args);
+            const list = { info, through: ['edges'] };
+            const page = pageEvents(execution, args, (event, index) => new ServedEvent(event, context, list, index));
             context.scope.takeEvents(page.edges.length);
-            return { ...page, edges: servedEdges(page.edges, context, { info, through: ['edges'] }) };
+            return page;
           },
         },
         {

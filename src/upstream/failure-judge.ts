@@ -69,8 +69,8 @@ export interface FailureJudgeOptions {
 }
 
 interface Outcome {
-  caller: string;
-  id: string;
+  readonly caller: string;
+  readonly id: string;
   failed: boolean;
   /** performance.now() when it was recorded. */
   at: number;
@@ -191,9 +191,15 @@ export class FailureJudge implements IBreaker {
     const now = performance.now();
     // Caller keys are base64url, never a space, so the key is unambiguous.
     const key = `${caller} ${id}`;
-    const previous = this.#pairs.get(key);
-    if (previous) this.#forget(key, previous);
-    const outcome: Outcome = { caller, id, failed, at: now };
+    // A pair seen again is updated in place (one object per pair, not per attempt) and moves to the end.
+    let outcome = this.#pairs.get(key);
+    if (outcome) {
+      this.#forget(key, outcome);
+      outcome.failed = failed;
+      outcome.at = now;
+    } else {
+      outcome = { caller, id, failed, at: now };
+    }
     this.#pairs.set(key, outcome);
     if (failed) this.#count(outcome, 1);
     this.#prune(now);

@@ -581,7 +581,7 @@ export function describeLiveBehaviour(transport: TransportName): void {
     it('notes an odd value of a new event at its path in the update, and serves the rest', async () => {
       const { upstream } = harness;
       const record = putExecution(upstream, 'ex_odd_event', 'workflow_succeeded', { eventCount: 3 });
-      upstream.put({ ...record, events: record.events.map((event, i) => (i === 1 ? { ...event, level: ['not', 'text'] } : event)) });
+      upstream.put({ ...record, events: record.events.map((event, i) => (i === 1 ? { ...event, level: ['not', 'text'] as unknown as string } : event)) });
       const page = await harness.query<{ execution: { events: { edges: Array<{ cursor: string }> } } }>(
         'query ($id: ID!) { execution(id: $id) { events(first: 1) { edges { cursor } } } }',
         { id: 'ex_odd_event' },
@@ -592,7 +592,7 @@ export function describeLiveBehaviour(transport: TransportName): void {
       expect(watcher.results).toHaveLength(1);
       const [result] = watcher.results as Array<WatchResult & { extensions?: { warnings?: Array<{ path: unknown[]; code: string }> } }>;
       expect(result!.errors).toBeUndefined();
-      expect(result!.data!.executionUpdates.newEvents.map((edge) => (edge.node as { lvl: unknown }).lvl)).toEqual([null, record.events[2]!.level]);
+      expect(result!.data!.executionUpdates.newEvents.map((edge) => (edge.node as unknown as { lvl: unknown }).lvl)).toEqual([null, record.events[2]!.level]);
       expect(result!.extensions?.warnings?.map(({ path, code }) => ({ path, code }))).toEqual([
         { path: ['executionUpdates', 'newEvents', 0, 'node', 'lvl'], code: 'UNREADABLE_VALUE' },
       ]);
