@@ -26,6 +26,8 @@ export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 /** Distinct filters remembered per events array; the oldest is dropped beyond this. */
 const MAX_REMEMBERED_FILTERS = 16;
+/** Positions below this find their occurrence by comparing earlier ids (EventIndex.occurrenceAt). */
+const SCAN_BELOW = 32;
 
 export type EventOrder = 'ASC' | 'DESC';
 
@@ -125,7 +127,13 @@ class EventIndex {
 
   /** Which occurrence of its id the event at a position is (0 for the first). */
   occurrenceAt(position: number): number {
-    return this.#occurrenceTable().occurrence[position]!;
+    if (this.#occurrences || position >= SCAN_BELOW) return this.#occurrenceTable().occurrence[position]!;
+    // Near the start of the list, comparing with the few earlier ids is cheaper
+    // than a table of every id: the first pages of a long list never build it.
+    const id = this.idAt(position);
+    let count = 0;
+    for (let earlier = 0; earlier < position; earlier++) if (this.idAt(earlier) === id) count++;
+    return count;
   }
 
   /** The position of the `occurrence`-th event with this id, if there is one. */

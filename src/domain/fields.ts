@@ -43,12 +43,22 @@ function validDate(year: number, month: number, day: number): boolean {
   return day <= (month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]!);
 }
 
-/** Milliseconds since the epoch for a calendar instant; years below 100 kept as written (Date.UTC maps them to 19xx). */
+/**
+ * Milliseconds since the epoch for a calendar instant, by the proleptic
+ * Gregorian calendar (year 0 included, second 60 rolling into the next minute,
+ * as Date.UTC does). Days from the civil date by H. Hinnant's algorithm
+ * ("chrono-Compatible Low-Level Date Algorithms"): plain arithmetic, where
+ * Date.UTC maps years below 100 to 19xx and is a builtin call for every event
+ * an events index reads.
+ */
 function utcMs(year: number, month: number, day: number, hour: number, minute: number, second: number, ms: number): number {
-  if (year >= 100) return Date.UTC(year, month - 1, day, hour, minute, second, ms);
-  const date = new Date(Date.UTC(2000, month - 1, day, hour, minute, second, ms));
-  date.setUTCFullYear(year);
-  return date.getTime();
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yearOfEra = y - era * 400;
+  const dayOfYear = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
+  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
+  const days = era * 146_097 + dayOfEra - 719_468;
+  return ((days * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + ms;
 }
 
 /**

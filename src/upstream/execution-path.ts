@@ -23,10 +23,14 @@ function describePattern(pattern: RegExp): string {
 /** Throws BAD_USER_INPUT unless the id is safe and allowed to be sent upstream. */
 export function assertAllowedExecutionId(id: string, pattern: RegExp): void {
   if (id.length === 0) throw badUserInput('Execution id must not be empty.');
-  const shown = () => JSON.stringify(id.length > 64 ? `${id.slice(0, 64)}…` : id);
   // "." and ".." would address another path whatever the pattern allows.
-  if (DOT_SEGMENTS.has(id)) throw badUserInput(`Invalid execution id ${shown()}: "." and ".." are never valid ids.`);
-  if (!pattern.test(id)) throw badUserInput(`Invalid execution id ${shown()}: ${describePattern(pattern)}.`);
+  if (DOT_SEGMENTS.has(id)) throw badUserInput(`Invalid execution id ${shown(id)}: "." and ".." are never valid ids.`);
+  if (!pattern.test(id)) throw badUserInput(`Invalid execution id ${shown(id)}: ${describePattern(pattern)}.`);
+}
+
+/** An id as an error message quotes it, cut at 64 characters. */
+function shown(id: string): string {
+  return JSON.stringify(id.length > 64 ? `${id.slice(0, 64)}…` : id);
 }
 
 /**
