@@ -15,7 +15,7 @@ export const ExecutionEventEdgeRef = builder.edgeObject({
   fields: (t) => ({ node: t.expose('node', { type: ExecutionEventRef, description: 'The item.' }) }),
 });
 
-/** Edges as the schema serves them: each event through a ServedEvent, which knows where it is listed. */
+/** A live update's new events as the schema serves them (a page of `events` makes its own: ./execution.ts): each through a ServedEvent, which knows where it is listed. */
 export function servedEdges(edges: readonly EventEdge[], context: GatewayContext, list: EventList): { cursor: string; node: ServedEvent }[] {
   return edges.map((edge, index) => ({ cursor: edge.cursor, node: new ServedEvent(edge.node, context, list, index) }));
 }
