@@ -254,7 +254,7 @@ describe.each(LANES)('odd upstream data costs one field, never the execution (%s
     expect(response.extensions?.warnings).toBeUndefined();
   });
 
-  it('notes an event field at each path the query selects it under: aliases, fragments, @skip and @include', async () => {
+  it('notes an event field at each path the query selects it under: edges and nodes, aliases, fragments, @skip and @include', async () => {
     harness.upstream.setFault(ID, { kind: 'body', body: envelope((_execution, events) => ((events[1]!.level = { odd: true }), (events[1]!.createdAt = 'soon'))) });
     const response = await harness.query<{ execution: Json }>(
       `query Quirk($id: ID!, $no: Boolean!) {
@@ -262,6 +262,7 @@ describe.each(LANES)('odd upstream data costs one field, never the execution (%s
           evs: events(first: 2) {
             e: edges { n: node { a: level b: level ...Times hidden: level @include(if: $no) } }
             edges { node { ... on ExecutionEvent { level } gone: level @skip(if: true) } }
+            ns: nodes { level }
           }
         }
       }
@@ -278,6 +279,7 @@ describe.each(LANES)('odd upstream data costs one field, never the execution (%s
       'UNREADABLE_VALUE execution.evs.e.1.n.at',
       'UNREADABLE_VALUE execution.evs.e.1.n.b',
       'UNREADABLE_VALUE execution.evs.edges.1.node.level',
+      'UNREADABLE_VALUE execution.evs.ns.1.level',
     ]);
   });
 

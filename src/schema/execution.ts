@@ -96,7 +96,7 @@ ExecutionRef.implement({
                 message: 'Execution.events: upstream sent `events` that is not a list; served as no events.',
               });
             }
-            const list = { info, through: ['edges'] };
+            const list = { info, routes: (index: number) => [['edges', index, 'node'], ['nodes', index]] };
             const page = pageEvents(execution, args, (event, index) => new ServedEvent(event, context, list, index));
             context.scope.takeEvents(page.edges.length);
             return page;

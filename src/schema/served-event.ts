@@ -16,10 +16,14 @@ import { selectedPaths } from './served.js';
 
 type TextField = 'eventType' | 'level' | 'title' | 'message' | 'nodeId' | 'organizationId' | 'requestId' | 'runId' | 'workflowId';
 
-/** Where served events are listed: the field that lists them, and the field names from there to the list (`edges` in a connection). */
+/**
+ * Where served events are listed: the field that lists them, and the ways down
+ * from it to the event at an index (field names and the index; a connection
+ * has two, `edges[i].node` and `nodes[i]`).
+ */
 export interface EventList {
   readonly info: GraphQLResolveInfo;
-  readonly through: readonly string[];
+  routes(index: number): (string | number)[][];
 }
 
 export class ServedEvent {
@@ -115,7 +119,9 @@ export class ServedEvent {
     if (this.#noted.has(field)) return;
     this.#noted.add(field);
     const name = `ExecutionEvent.${field}`;
-    const { info, through } = this.#list;
-    for (const path of selectedPaths(info, [...through, this.#index, 'node', field])) this.#context.scope.warn(name, { path, code, message: `${name}: ${why}` });
+    const { info } = this.#list;
+    for (const route of this.#list.routes(this.#index)) {
+      for (const path of selectedPaths(info, [...route, field])) this.#context.scope.warn(name, { path, code, message: `${name}: ${why}` });
+    }
   }
 }

@@ -27,7 +27,7 @@ const ExecutionUpdateRef = builder.objectRef<Update>('ExecutionUpdate').implemen
     newEvents: t.field({
       type: [ExecutionEventEdgeRef],
       description: `Events upstream appended since the previous update (after \`eventsAfter\` in the first), in upstream's append order, matching the filter, each with its cursor; at most ${MAX_EVENTS_PER_UPDATE} per update (more arrive over several updates). "New" follows upstream's append position, not \`createdAt\`.`,
-      resolve: (update, _args, context, info) => servedEdges(update.newEvents, context, { info, through: [] }),
+      resolve: (update, _args, context, info) => servedEdges(update.newEvents, context, { info, routes: (index) => [[index, 'node']] }),
     }),
     cursor: t.string({
       nullable: true,
