@@ -12,7 +12,7 @@ import { eventIdOf, hasUpstreamEventId, type Execution, type ExecutionEvent } fr
 import { readJson, readText, readTimestamp, UNREADABLE, type Unreadable } from '../domain/fields.js';
 import { WarningCode } from '../errors.js';
 import type { GatewayContext } from '../request/context.js';
-import { selectedPaths } from './served.js';
+import { selectedPaths, unreadableWhy } from './served.js';
 
 type TextField = 'eventType' | 'level' | 'title' | 'message' | 'nodeId' | 'organizationId' | 'requestId' | 'runId' | 'workflowId';
 
@@ -109,7 +109,7 @@ export class ServedEvent {
 
   #served<T>(field: string, value: T | null | Unreadable, what: string): T | null {
     if (value !== UNREADABLE) return value;
-    this.#note(field, WarningCode.UNREADABLE_VALUE, `upstream sent a value that is not ${what}; served as null.`);
+    this.#note(field, WarningCode.UNREADABLE_VALUE, unreadableWhy(what));
     return null;
   }
 

@@ -26,9 +26,14 @@ export function served<T>(value: T | null | Unreadable, what: string, context: G
   context.scope.warn(field, {
     path: responsePathAsArray(info.path),
     code: WarningCode.UNREADABLE_VALUE,
-    message: `${field}: upstream sent a value that is not ${what}; served as null.`,
+    message: `${field}: ${unreadableWhy(what)}`,
   });
   return null;
+}
+
+/** Why a value was served as null, in an UNREADABLE_VALUE note: upstream's value is not `what`. */
+export function unreadableWhy(what: string): string {
+  return `upstream sent a value that is not ${what}; served as null.`;
 }
 
 /** Notes that the gateway served `field` with another value than upstream's, and why. */
