@@ -11,8 +11,9 @@
  * trusted documents (refused before parsing); CSRF prevention; GraphQL
  * Armor's limits, hidden suggestions and the introspection switch at parse and
  * validation; the finish step (scope released, suggestions stripped, upstream
- * cost); compiled execution (fast lane); then any plugin given. Context
- * (../request/context.ts), execution and masking are Yoga's own steps.
+ * cost); compiled execution (fast lane); then any plugin given; last, the
+ * validation cache. Context (../request/context.ts), execution and masking are
+ * Yoga's own steps.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
@@ -40,6 +41,7 @@ import { useOperationLimits } from './operation-limits.js';
 import { useRequestErrors } from './request-errors.js';
 import { useRequestId } from './request-id.js';
 import { useTrustedDocuments } from './trusted-documents.js';
+import { useValidationCache } from './validation-cache.js';
 import { useEventStreamHeaders } from './event-stream.js';
 
 /** What the HTTP edge hands Yoga with every request (Yoga's "server context"). */
@@ -107,9 +109,11 @@ export function createGateway(deps: GatewayDependencies): Gateway {
     maxRequestBodySize: false,
     // Parsed documents never go stale, so these caches have no TTL: Yoga's default
     // TTL caches arm a timer on lookups (lru-cache's clock), about one per request.
+    // Validation results are cached by ./validation-cache.ts, the last plugin.
     parserAndValidationCache: {
       documentCache: new LRUCache<string, DocumentNode>({ max: 1_024 }),
       errorCache: new LRUCache<string, Error>({ max: 1_024 }),
+      validationCache: false,
     },
     // Expected errors are GraphQLErrors and pass; anything else becomes
     // "Unexpected error." with no stack or message, whatever NODE_ENV says.
@@ -145,6 +149,8 @@ export function createGateway(deps: GatewayDependencies): Gateway {
       useExecutionFinish({ hideSuggestions: !deps.security.fieldSuggestions, reportCost: deps.reportCost }),
       ...(deps.compiledExecution ? [useCompiledExecution<GatewayContext>({ restart: (context) => context.scope.restartOperation() })] : []),
       ...(deps.plugins ?? []),
+      // Last: its key is the request's whole rule set, every plugin's rules added.
+      useValidationCache(),
     ],
     context: (initial) => createContext(initial as RequestSource, contextDependencies),
   });
