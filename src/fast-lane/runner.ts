@@ -17,8 +17,9 @@
  *   every step in promise helpers (README "The cost of one pipeline" has the
  *   fast lane against Yoga's own handler);
  * - the response is written with one `writeHead` and one `end` (./write-response.ts);
- * - payload setters are methods, not arrow properties: tsx (esbuild's keepNames)
- *   wraps every named arrow in a `defineProperty` call, a dozen per request here.
+ * - a walk's payload setters are made once for all its hooks, each hook still
+ *   getting a payload of its own; they are methods, not named arrows, which tsx
+ *   (esbuild's keepNames) would wrap in a `defineProperty` call each.
  *
  * Hand-written because no library runs Yoga's pipeline for node:http without
  * those costs. Plugins whose hooks it cannot run are refused when the lane is
@@ -158,23 +159,28 @@ export class PipelineRunner {
     const fetchAPI = this.#fetchAPI;
     const state = { ended: false, request, requestHandler: this.#handle, response: undefined as Response | undefined };
     const url = lazyUrl(request, fetchAPI);
+    const setters = {
+      setRequest(next: Request) {
+        state.request = next;
+      },
+      setRequestHandler(next: RequestHandler) {
+        state.requestHandler = next;
+      },
+      endResponse(next: Response) {
+        state.response = next;
+        if (next) state.ended = true;
+      },
+    };
     const started = eachHook(this.#onRequest, state, (hook) =>
       hook({
         request: state.request,
-        setRequest(next: Request) {
-          state.request = next;
-        },
+        setRequest: setters.setRequest,
         serverContext,
         fetchAPI,
         url,
         requestHandler: state.requestHandler,
-        setRequestHandler(next: RequestHandler) {
-          state.requestHandler = next;
-        },
-        endResponse(next: Response) {
-          state.response = next;
-          if (next) state.ended = true;
-        },
+        setRequestHandler: setters.setRequestHandler,
+        endResponse: setters.endResponse,
       } as Payload<'onRequest'>),
     );
     return then(started, () =>
@@ -187,17 +193,14 @@ export class PipelineRunner {
   /** The onResponse hooks, each able to replace the response. */
   #respond(request: Request, response: Response, serverContext: GatewayServerContext): Response | Promise<Response> {
     const fetchAPI = this.#fetchAPI;
-    const state = { response };
+    const state = {
+      response,
+      setResponse(next: Response) {
+        state.response = next;
+      },
+    };
     const done = eachHook(this.#onResponse, NEVER_ENDS, (hook) =>
-      hook({
-        request,
-        response: state.response,
-        serverContext,
-        setResponse(next: Response) {
-          state.response = next;
-        },
-        fetchAPI,
-      } as Payload<'onResponse'>),
+      hook({ request, response: state.response, serverContext, setResponse: state.setResponse, fetchAPI } as Payload<'onResponse'>),
     );
     return then(done, () => state.response);
   }
@@ -244,6 +247,15 @@ export class PipelineRunner {
     const fetchAPI = this.#fetchAPI;
     const state = { ended: false, requestParser: undefined as RequestParser | undefined, response: undefined as Response | undefined, parsed: [] as ParserDone[] };
     const url = lazyUrl(request, fetchAPI);
+    const setters = {
+      setRequestParser(next: RequestParser) {
+        state.requestParser = next;
+      },
+      endResponse(next: Response) {
+        state.response = next;
+        state.ended = true;
+      },
+    };
     const chosen = eachHook(this.#onRequestParse, state, (hook) =>
       then(
         hook({
@@ -251,13 +263,8 @@ export class PipelineRunner {
           url,
           requestParser: state.requestParser,
           serverContext,
-          setRequestParser(next: RequestParser) {
-            state.requestParser = next;
-          },
-          endResponse(next: Response) {
-            state.response = next;
-            state.ended = true;
-          },
+          setRequestParser: setters.setRequestParser,
+          endResponse: setters.endResponse,
           fetchAPI,
         } as Payload<'onRequestParse'>),
         (result) => {
@@ -289,19 +296,23 @@ export class PipelineRunner {
   #processResult(request: Request, result: ExecutionResult | ExecutionResult[], serverContext: GatewayServerContext): Response | Promise<Response> {
     const fetchAPI = this.#fetchAPI;
     const state = { result, resultProcessor: undefined as ResultProcessor | undefined, acceptedMediaType: '*/*', acceptableMediaTypes: [] as string[] };
+    const setters = {
+      setResult(next: ExecutionResult) {
+        state.result = next;
+      },
+      setResultProcessor(next: ResultProcessor, mediaType: string) {
+        state.resultProcessor = next;
+        state.acceptedMediaType = mediaType;
+      },
+    };
     const chosen = eachHook(this.#onResultProcess, NEVER_ENDS, (hook) =>
       hook({
         request,
         acceptableMediaTypes: state.acceptableMediaTypes,
         result: state.result,
-        setResult(next: ExecutionResult) {
-          state.result = next;
-        },
+        setResult: setters.setResult,
         resultProcessor: state.resultProcessor,
-        setResultProcessor(next: ResultProcessor, mediaType: string) {
-          state.resultProcessor = next;
-          state.acceptedMediaType = mediaType;
-        },
+        setResultProcessor: setters.setResultProcessor,
         serverContext,
       } as unknown as Payload<'onResultProcess'>),
     );
