@@ -108,7 +108,7 @@ export function createFastLane(gateway: object): Lane {
   return {
     readsBodyFirst: true,
     serve(incoming, outgoing, serverContext, body) {
-      const answer = runner.run(runner.request(incoming, body), serverContext);
+      const answer = runner.run(runner.request(incoming, outgoing, body), serverContext);
       // Yoga's steps may answer with a settled "fake" promise (@whatwg-node/promise-helpers), not a Promise.
       return isPromise(answer) ? Promise.resolve(answer).then((response) => writeResponse(response, outgoing, incoming)) : writeResponse(answer, outgoing, incoming);
     },

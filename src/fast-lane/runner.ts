@@ -11,8 +11,9 @@
  * operation, resultProcess; envelop wraps its own). What it leaves out is
  * work, never a hook:
  *
- * - the Request is built from a body the edge already read, with no stream and
- *   no AbortController (the context watches node's response instead);
+ * - the Request is built from a body the edge already read, with no stream; its
+ *   AbortController is made only if a plugin reads `signal` (the context
+ *   watches node's response instead);
  * - hooks that answer synchronously are called synchronously, where Yoga wraps
  *   every step in promise helpers (README "The cost of one pipeline" has the
  *   fast lane against Yoga's own handler);
@@ -21,13 +22,23 @@
  *   getting a payload of its own; they are methods, not named arrows, which tsx
  *   (esbuild's keepNames) would wrap in a `defineProperty` call each.
  *
+ * Where it still differs from Yoga's own node adapter (test/lane-parity.test.ts
+ * holds the rest equal):
+ *
+ * - hooks run once the whole body is in (the edge reads it first), so an
+ *   onRequest hook that answers early answers after the upload, not during it;
+ * - the Content-Length sent is the length of the body sent, where Yoga sends
+ *   the header a plugin left even when it no longer matches;
+ * - `url` in onRequestParse works as a URL, where Yoga's proxy throws on its
+ *   methods (`url.toString()`).
+ *
  * Hand-written because no library runs Yoga's pipeline for node:http without
  * those costs. Plugins whose hooks it cannot run are refused when the lane is
  * made (./index.ts), and test/pipeline-hooks.test.ts counts every hook on both
  * lanes. graphql-yoga's `processResult` and `handleError` are not exported; the
  * two small functions below mirror them.
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GraphQLError, type ExecutionResult } from 'graphql';
 import { createGraphQLError, getInstrumented, isPromise, type Instrumentation, type Plugin } from 'graphql-yoga';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
@@ -99,10 +110,13 @@ function isResponse(value: unknown): value is Response {
   return typeof value === 'object' && value !== null && 'status' in value && 'headers' in value && 'arrayBuffer' in value;
 }
 
-/** Yoga's `new URL()` only when a hook reads it, as YogaServer.parseRequest and handleRequest do. */
+/**
+ * Yoga's `new URL()` only when a hook reads it, as YogaServer.parseRequest and
+ * handleRequest do; over URL's prototype, so it is still `instanceof URL`.
+ */
 function lazyUrl(request: Request, fetchAPI: FetchAPI): URL {
   let url: URL | undefined;
-  return new Proxy({} as URL, {
+  return new Proxy(Object.create(fetchAPI.URL.prototype) as URL, {
     get(_target, property) {
       url ??= new fetchAPI.URL(request.url, 'http://localhost');
       const value: unknown = Reflect.get(url, property, url);
@@ -111,9 +125,61 @@ function lazyUrl(request: Request, fetchAPI: FetchAPI): URL {
   });
 }
 
+/**
+ * The host @whatwg-node/server puts in a request's URL when it has no Host
+ * header (HTTP/1.0): the socket's own address and port, unless IPv6.
+ */
+function hostOfSocket(incoming: IncomingMessage): string {
+  const { localAddress, localPort } = incoming.socket ?? {};
+  return localAddress && !localAddress.includes('::') && !localAddress.includes('ffff') ? `${localAddress}:${localPort ?? 80}` : 'localhost';
+}
+
+type EdgeRequestClass = new (url: string, init: RequestInit, outgoing: ServerResponse) => Request;
+
+/**
+ * fetchAPI's Request whose `signal` aborts when node's response closes or
+ * errs before it finished, as the node adapter's does, with the response's
+ * error as the reason. The AbortController is made only when a plugin reads
+ * `signal`: the gateway's own steps watch the response instead.
+ */
+function edgeRequestClass(fetchAPI: FetchAPI): EdgeRequestClass {
+  const Base = fetchAPI.Request as unknown as new (url: string, init: RequestInit) => Request;
+  return class EdgeRequest extends Base {
+    readonly #outgoing: ServerResponse;
+    #signal: AbortSignal | undefined;
+
+    constructor(url: string, init: RequestInit, outgoing: ServerResponse) {
+      super(url, init);
+      this.#outgoing = outgoing;
+    }
+
+    override get signal(): AbortSignal {
+      if (!this.#signal) {
+        const controller = new AbortController();
+        const outgoing = this.#outgoing;
+        if (outgoing.writableFinished) {
+          // Answered already: nothing is left to abort.
+        } else if (outgoing.destroyed) {
+          controller.abort(outgoing.errored ?? undefined);
+        } else {
+          const { gone } = {
+            gone() {
+              if (!controller.signal.aborted) controller.abort(outgoing.errored ?? undefined);
+            },
+          };
+          outgoing.once('error', gone).once('close', gone).once('finish', () => outgoing.off('close', gone).off('error', gone));
+        }
+        this.#signal = controller.signal;
+      }
+      return this.#signal;
+    }
+  };
+}
+
 export class PipelineRunner {
   readonly #yoga: YogaInternals;
   readonly #fetchAPI: FetchAPI;
+  readonly #Request: EdgeRequestClass;
   readonly #onRequest: Hook<'onRequest'>[];
   readonly #onResponse: Hook<'onResponse'>[];
   readonly #onRequestParse: Hook<'onRequestParse'>[];
@@ -132,6 +198,7 @@ export class PipelineRunner {
       ? (payload, context) => getInstrumented({ context, request: payload.request }).asyncFn(operation, getResultForParams)(payload, context)
       : getResultForParams;
     this.#fetchAPI = yoga.fetchAPI;
+    this.#Request = edgeRequestClass(yoga.fetchAPI);
     this.#onRequest = hooksNamed(yoga.plugins, 'onRequest');
     this.#onResponse = hooksNamed(yoga.plugins, 'onResponse');
     this.#onRequestParse = hooksNamed(yoga.plugins, 'onRequestParse');
@@ -139,13 +206,17 @@ export class PipelineRunner {
     this.#handle = ((request: Request, serverContext: GatewayServerContext) => this.#yogaHandle(request, serverContext)) as RequestHandler;
   }
 
-  /** The Request Yoga's plugins see, over a body the edge already read. */
-  request(incoming: IncomingMessage, body: Buffer | null): Request {
-    const url = `http://${incoming.headers.host ?? 'localhost'}${incoming.url ?? '/'}`;
+  /**
+   * The Request Yoga's plugins see, over a body the edge already read (null:
+   * none, or the client left before sending it whole). Its URL and signal are
+   * those @whatwg-node/server's node adapter gives.
+   */
+  request(incoming: IncomingMessage, outgoing: ServerResponse, body: Buffer | null): Request {
+    const url = `http://${incoming.headers.host ?? hostOfSocket(incoming)}${incoming.url ?? '/'}`;
     const init: RequestInit = { method: incoming.method ?? 'GET', headers: incoming.headers as Record<string, string> };
     // @whatwg-node/node-fetch takes a Buffer as it is; the DOM typing lists Uint8Array views only.
     if (body !== null && body.length > 0) init.body = body as unknown as BodyInit;
-    return new this.#fetchAPI.Request(url, init);
+    return new this.#Request(url, init, outgoing);
   }
 
   /** @whatwg-node/server's handleRequest: onRequest hooks, the handler (or a hook's answer), onResponse hooks. */
@@ -334,8 +405,9 @@ export class PipelineRunner {
     const errors = new Set<GraphQLError>();
     const masking = this.#yoga.maskedErrorsOpts;
     const visit = (each: unknown) => {
-      if (typeof each === 'object' && each !== null && 'errors' in each && Array.isArray(each.errors)) {
-        for (const inner of each.errors) visit(inner);
+      // Yoga takes any object with `errors` for a group of errors, whatever iterable it holds.
+      if (typeof each === 'object' && each !== null && 'errors' in each) {
+        for (const inner of each.errors as Iterable<unknown>) visit(inner);
       } else if (isAbortError(each)) {
         this.#yoga.logger.debug('Request aborted');
       } else if (masking) {

@@ -143,8 +143,9 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
       if (request.socket) inFlight.set(request.socket, response);
       const serverContext = { req: request, res: response, requestId, waitUntil };
       if (!lane.readsBodyFirst || declared === undefined || declared === '0') serve(lane, serverContext, null, logger);
-      // A body that never arrived whole (the client left) is nobody's to answer.
-      else void readBody(request).then((body) => body && serve(lane, serverContext, body, logger));
+      // A client that left before its body arrived whole still meets the pipeline, as it does on
+      // Yoga's own lane: its request has no body, so it fails to parse, and its answer goes nowhere.
+      else void readBody(request).then((body) => serve(lane, serverContext, body, logger));
     },
   );
   server.keepAliveTimeout = settings.keepAliveTimeoutMs;

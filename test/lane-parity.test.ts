@@ -1,0 +1,173 @@
+/**
+ * What a plugin sees and what a client gets are the same on both lanes, in the
+ * corners the hook counts of test/pipeline-hooks.test.ts do not reach: a client
+ * that leaves before its body arrived, `request.signal`, the request's URL
+ * without a Host header, the `url` a hook is given, errors thrown as groups, and
+ * a bodiless answer. Requests go over raw sockets, so nothing between the test
+ * and the gateway fixes anything up.
+ */
+import { createConnection } from 'node:net';
+import { GraphQLError } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AUTH, Harness, LANES, type LaneName } from './support/harness.js';
+
+const BODY = JSON.stringify({ query: '{ execution(id: "ex_demo_4") { id status } }' });
+
+const started: Harness[] = [];
+afterEach(async () => {
+  for (const harness of started.splice(0)) await harness.close();
+});
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Raw HTTP/1.1 head of a POST of `length` bytes. */
+function postHead(length: number, extra = ''): string {
+  return `POST /graphql HTTP/1.1\r\nhost: gateway.test\r\ncontent-type: application/json\r\nauthorization: ${AUTH}\r\nconnection: close\r\ncontent-length: ${length}\r\n${extra}\r\n`;
+}
+
+/**
+ * Sends `bytes` on a fresh connection and resolves with everything received:
+ * when the server closes, or after `leaveAfterMs` when the client hangs up first.
+ */
+function exchange(harness: Harness, bytes: string, leaveAfterMs?: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection(Number(new URL(harness.url).port), '127.0.0.1');
+    let received = '';
+    socket.on('data', (chunk) => (received += chunk.toString()));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(received));
+    socket.write(bytes);
+    if (leaveAfterMs !== undefined) setTimeout(() => socket.destroy(), leaveAfterMs);
+  });
+}
+
+/** Status line and headers of a raw answer, without the date, lowercased names. */
+function head(raw: string): { status: string; headers: Record<string, string>; body: string } {
+  const [top = '', body = ''] = raw.split('\r\n\r\n');
+  const [status = '', ...lines] = top.split('\r\n');
+  const headers: Record<string, string> = {};
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    const name = line.slice(0, colon).toLowerCase();
+    if (name !== 'date' && name !== 'x-request-id') headers[name] = line.slice(colon + 1).trim();
+  }
+  return { status, headers, body };
+}
+
+/** Runs `drive` against a gateway on each lane with the plugins `make` gives, and returns what each recorded. */
+async function onEachLane<T>(make: (seen: T[]) => Plugin[], drive: (harness: Harness, seen: T[]) => Promise<void>): Promise<Record<LaneName, T[]>> {
+  const seen = {} as Record<LaneName, T[]>;
+  for (const lane of LANES) {
+    const record: T[] = [];
+    const harness = await Harness.start({ lane, plugins: make(record), env: { UPSTREAM_EXTENSIONS: 'false' } });
+    started.push(harness);
+    await drive(harness, record);
+    seen[lane] = record;
+  }
+  return seen;
+}
+
+describe('lane parity', () => {
+  it('a client that leaves before its body arrived meets the same hooks, and the access log, on both lanes', async () => {
+    const seen = await onEachLane<string>(
+      (record) => [
+        {
+          onRequest: () => void record.push('onRequest'),
+          onRequestParse: () => void record.push('onRequestParse'),
+          onParams: () => void record.push('onParams'),
+          onResultProcess: () => void record.push('onResultProcess'),
+          onResponse: () => void record.push('onResponse'),
+        },
+      ],
+      async (harness, record) => {
+        await exchange(harness, `${postHead(100)}{"query":`, 100);
+        await sleep(300);
+        const lines = harness.logs.filter((line) => line.component === 'access');
+        record.push(`access log lines: ${lines.length}`, `status ${String(lines[0]?.status)}`);
+      },
+    );
+    expect(seen.fast).toEqual(seen.full);
+    expect(seen.fast).toEqual(['onRequest', 'onRequestParse', 'onResultProcess', 'onResponse', 'access log lines: 1', 'status 400']);
+  });
+
+  it("request.signal aborts when the client leaves, on both lanes", async () => {
+    const seen = await onEachLane<string>(
+      (record) => [
+        {
+          onRequest: ({ request }) => request.signal.addEventListener('abort', () => record.push('aborted')),
+          // Keeps the request in flight while the client leaves.
+          onParams: () => sleep(300),
+        },
+      ],
+      async (harness) => {
+        await exchange(harness, postHead(Buffer.byteLength(BODY)) + BODY, 100);
+        await sleep(400);
+      },
+    );
+    expect(seen.fast).toEqual(['aborted']);
+    expect(seen.fast).toEqual(seen.full);
+  });
+
+  it('request.signal stays quiet for a request answered in full', async () => {
+    const seen = await onEachLane<string>(
+      (record) => [{ onRequest: ({ request }) => request.signal.addEventListener('abort', () => record.push('aborted')) }],
+      async (harness, record) => {
+        const answer = head(await exchange(harness, postHead(Buffer.byteLength(BODY)) + BODY));
+        await sleep(100);
+        record.push(answer.status);
+      },
+    );
+    expect(seen.fast).toEqual(['HTTP/1.1 200 OK']);
+    expect(seen.fast).toEqual(seen.full);
+  });
+
+  it('a request without a Host header (HTTP/1.0) has the same URL on both lanes', async () => {
+    const seen = await onEachLane<string>(
+      (record) => [{ onRequest: ({ request }) => void record.push(request.url.replace(/:\d+\//, ':PORT/')) }],
+      async (harness) => {
+        const bytes = `POST /graphql HTTP/1.0\r\ncontent-type: application/json\r\nauthorization: ${AUTH}\r\ncontent-length: ${Buffer.byteLength(BODY)}\r\n\r\n${BODY}`;
+        await exchange(harness, bytes);
+      },
+    );
+    expect(seen.fast).toEqual(['http://127.0.0.1:PORT/graphql']);
+    expect(seen.fast).toEqual(seen.full);
+  });
+
+  it("an onRequest hook's url is a URL on both lanes, and reads the request's", async () => {
+    const seen = await onEachLane<string>(
+      (record) => [{ onRequest: ({ url }) => void record.push(`${String(url instanceof URL)} ${url.pathname} ${url.host}`) }],
+      async (harness) => void (await exchange(harness, postHead(Buffer.byteLength(BODY)) + BODY)),
+    );
+    expect(seen.fast).toEqual(['true /graphql gateway.test']);
+    expect(seen.fast).toEqual(seen.full);
+  });
+
+  it('an error thrown as a group, whatever iterable holds it, answers the same on both lanes', async () => {
+    const group = () => ({ errors: new Set([new GraphQLError('refused by a plugin', { extensions: { code: 'REFUSED_BY_PLUGIN' } })]) });
+    const seen = await onEachLane<ReturnType<typeof head>>(
+      () => [
+        {
+          onRequestParse: () => {
+            throw group();
+          },
+        },
+      ],
+      async (harness, record) => void record.push(head(await exchange(harness, postHead(Buffer.byteLength(BODY)) + BODY))),
+    );
+    expect(JSON.parse(seen.fast[0]!.body)).toEqual({ errors: [{ message: 'refused by a plugin', extensions: { code: 'REFUSED_BY_PLUGIN' } }] });
+    expect(seen.fast).toEqual(seen.full);
+  });
+
+  it('a 204 a plugin answers carries no Content-Length on either lane', async () => {
+    const seen = await onEachLane<ReturnType<typeof head>>(
+      () => [{ onRequest: ({ endResponse, fetchAPI }) => endResponse(new fetchAPI.Response(null, { status: 204 })) }],
+      async (harness, record) => void record.push(head(await exchange(harness, postHead(Buffer.byteLength(BODY)) + BODY))),
+    );
+    expect(seen.fast[0]!.status).toBe('HTTP/1.1 204 No Content');
+    expect(seen.fast[0]!.headers['content-length']).toBeUndefined();
+    expect(seen.fast).toEqual(seen.full);
+  });
+});
