@@ -56,6 +56,9 @@ export interface DataWarning {
   message: string;
 }
 
+/** The answer to an Accept header that accepts nothing the gateway produces (406). */
+export const NOT_ACCEPTABLE = 'Not acceptable: accept application/graphql-response+json, application/json or text/event-stream (in UTF-8).';
+
 /** Yoga's message for an error it hides. */
 export const MASKED_MESSAGE = 'Unexpected error.';
 
@@ -91,6 +94,9 @@ export const shuttingDown = () =>
     ErrorCode.SHUTTING_DOWN,
     'The gateway is shutting down: subscribe again, with `eventsAfter` set to the last `cursor` received, to go on without a gap.',
   );
+
+/** A document the parser could not read; Yoga adds the 400 to parse errors (its usePreventMutationViaGET). */
+export const parseFailed = (message: string) => gatewayError(ErrorCode.GRAPHQL_PARSE_FAILED, message);
 
 /** An operation limit passed during validation: a 400 before anything runs. */
 export const validationFailed = (message: string) => gatewayError(ErrorCode.GRAPHQL_VALIDATION_FAILED, message);

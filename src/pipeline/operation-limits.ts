@@ -18,7 +18,7 @@ import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import type { ExecutionResult, GraphQLError, ValidationContext } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { validationFailed } from '../errors.js';
+import { parseFailed, validationFailed } from '../errors.js';
 
 export const OPERATION_LIMITS = {
   /** Depth of data fields (introspection excluded). */
@@ -62,6 +62,20 @@ function useHideSuggestions(): Plugin {
   };
 }
 
+/**
+ * graphql-js parses nested values by recursion: a list literal nested about
+ * 1,900 deep (3.8 KB, under the token limit) overflows the stack of a freshly
+ * started process, which Yoga would answer as a masked 500 and log with its
+ * stack. It is a document the parser cannot read: a 400 GRAPHQL_PARSE_FAILED.
+ * One function for every request: a cached document costs only the call.
+ */
+function useParserOverflow(): Plugin {
+  const done: NonNullable<ReturnType<NonNullable<Plugin['onParse']>>> = ({ result, replaceParseResult }) => {
+    if (result instanceof RangeError) replaceParseResult(parseFailed('Syntax Error: the document is nested too deeply to parse.'));
+  };
+  return { onParse: () => done };
+}
+
 export interface OperationLimitOptions {
   introspection: boolean;
   /** Give "Did you mean …?" hints, which map out the schema to a probing client. */
@@ -82,6 +96,7 @@ export function useOperationLimits(options: OperationLimitOptions): Plugin[] {
   const plugins: Plugin[] = [
     // The token limit runs in the parser (no validation context): it throws a parse error.
     maxTokensPlugin({ exposeLimits: true, n: OPERATION_LIMITS.maxTokens }),
+    useParserOverflow(),
     maxDepthPlugin({ ...common, n: OPERATION_LIMITS.maxDepth, ignoreIntrospection: true, flattenFragments: true }),
     maxDepthPlugin({ ...common, n: OPERATION_LIMITS.maxIntrospectionDepth, ignoreIntrospection: false, flattenFragments: true }),
     maxAliasesPlugin({ ...common, n: OPERATION_LIMITS.maxAliases, allowList: [] }),
