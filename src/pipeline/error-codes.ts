@@ -2,18 +2,33 @@
  * Every error a client receives carries `extensions.code` and nothing of the
  * request it came from. Yoga and graphql-js leave a few without a code (a
  * missing CSRF header, variables that do not match their types); those are
- * problems with the request itself: BAD_REQUEST. Yoga copies the parser's error
- * into `extensions.originalError`, whose message can quote the client's body;
- * it is dropped.
+ * problems with the request itself: BAD_REQUEST. A BAD_REQUEST is a 400 whatever
+ * the Accept header (Yoga answers a missing query 200 to application/json).
+ * Yoga copies the parser's error into `extensions.originalError`, whose message
+ * can quote the client's body; it is dropped.
  */
 import type { ExecutionResult, GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { withExtensions } from '../errors.js';
+import { ErrorCode, withExtensions } from '../errors.js';
+
+interface HttpExtension {
+  status?: number;
+  /** Yoga's mark for a status the GraphQL-over-HTTP spec asks only of application/graphql-response+json. */
+  spec?: boolean;
+}
 
 function finished(error: GraphQLError): GraphQLError {
   const extensions = error.extensions as Record<string, unknown> | undefined;
-  if (extensions?.code && !('originalError' in extensions)) return error;
+  const http = extensions?.http as HttpExtension | undefined;
+  // A request that is not GraphQL-over-HTTP at all (no query, params not an object) is a 400 on
+  // every media type, as the parsers' failures are (./request-errors.ts); Yoga would answer 200 to application/json.
+  const specOnly = extensions?.code === ErrorCode.BAD_REQUEST && http?.spec === true;
+  if (extensions?.code && !('originalError' in extensions) && !specOnly) return error;
   const { originalError: _dropped, ...rest } = extensions ?? {};
+  if (specOnly) {
+    const { spec: _spec, ...status } = http;
+    rest.http = status;
+  }
   return withExtensions(error, rest);
 }
 
