@@ -353,6 +353,21 @@ describe.each(LANES)('request guards (%s lane)', (lane) => {
     });
 
     it.each([
+      ['a JSON body without query', 'POST', '{}'],
+      ['a JSON body whose query is null', 'POST', '{"query":null}'],
+      ['a GET without query', 'GET', null],
+    ])('answers %s with 400 BAD_REQUEST under Accept: application/json too (Yoga answers 200 there)', async (_name, method, body) => {
+      const answer = await send('/graphql', {
+        method,
+        headers: { accept: 'application/json', authorization: AUTH, 'x-graphql-yoga-csrf': '1', ...(body === null ? {} : { 'content-type': 'application/json' }) },
+        ...(body === null ? {} : { body }),
+      });
+      expect(answer.status).toBe(400);
+      expect(answer.body.errors!.map((error) => error.extensions?.code)).toEqual(['BAD_REQUEST']);
+      expect(harness.upstream.requests).toHaveLength(0);
+    });
+
+    it.each([
       ['variables', `variables=${encodeURIComponent('{id:')}`],
       ['extensions', `variables=${encodeURIComponent('{"id":"ex_demo_1"}')}&extensions=${encodeURIComponent('{id:')}`],
     ])('answers a GET whose %s is not JSON with 400 BAD_REQUEST, and logs no error and no stack', async (_name, parameters) => {
@@ -412,6 +427,34 @@ describe.each(LANES)('request guards (%s lane)', (lane) => {
       expect(legacy.headers.get('content-type')).toMatch(/^application\/json/);
       for (const answer of [preferred, legacy]) expect(answer.body.errors!.map((error) => error.extensions?.code)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
     });
+
+    it.each([
+      ['*/*, application/json;q=0', 'application/graphql-response+json'],
+      ['application/*;q=0.5, application/json;q=0', 'application/graphql-response+json'],
+      ['*/*;q=0.1, application/graphql-response+json;q=0', 'application/json'],
+    ])('honours an exclusion under a wildcard: Accept: %s is answered as %s', async (accept, mediaType) => {
+      const answer = await send('/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept, authorization: AUTH },
+        body: JSON.stringify({ query: '{ __typename }' }),
+      });
+      expect(answer.status).toBe(200);
+      expect(answer.headers.get('content-type')?.split(';')[0]).toBe(mediaType);
+    });
+
+    it.each(['application/xml', 'application/json; charset=iso-8859-1'])(
+      'answers Accept: %s (nothing the gateway sends) with 406 before any work: no upstream call',
+      async (accept) => {
+        const answer = await send('/graphql', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept, authorization: AUTH },
+          body: JSON.stringify({ query: ONE, variables: { id: 'ex_demo_1' } }),
+        });
+        expect(answer.status).toBe(406);
+        expect(answer.body.errors![0]!.extensions).toEqual({ code: 'BAD_REQUEST' });
+        expect(harness.upstream.requests).toHaveLength(0);
+      },
+    );
 
     it('answers 406 with a body, and calls nothing upstream, when every Accept entry has q=0', async () => {
       const answer = await send('/graphql', {

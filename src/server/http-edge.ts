@@ -20,7 +20,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ServerConfig } from '../config.js';
-import { errorBody, ErrorCode, MASKED_MESSAGE } from '../errors.js';
+import { errorBody, ErrorCode, MASKED_MESSAGE, NOT_ACCEPTABLE } from '../errors.js';
 import type { Lane } from '../fast-lane/index.js';
 import type { Logger } from '../logger.js';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
@@ -136,7 +136,7 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
       if (accept !== undefined) {
         const ordered = acceptInPreferenceOrder(accept);
         if (ordered === null) {
-          return refuse(request, response, requestId, settings, { status: 406, code: ErrorCode.BAD_REQUEST, message: 'Not acceptable: every media type in Accept has q=0.', close: false });
+          return refuse(request, response, requestId, settings, { status: 406, code: ErrorCode.BAD_REQUEST, message: NOT_ACCEPTABLE, close: false });
         }
         request.headers.accept = ordered;
       }
