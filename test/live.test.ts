@@ -5,7 +5,7 @@
  * particular to SSE — a client leaving is its request going away.
  */
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import type { Harness } from './support/harness.js';
+import { AUTH, type Harness } from './support/harness.js';
 import { allStopped, Clients, describeEachLane, describeLiveBehaviour, expectPollingStopsAfter, putExecution, Recorder, sseClient, startLiveHarness, type Update, WATCH } from './support/live.js';
 
 describeLiveBehaviour('sse');
@@ -36,5 +36,33 @@ describeEachLane('a client leaving an SSE watch', (lane) => {
     expect((first.value as { data: { executionUpdates: Update } }).data.executionUpdates.execution.id).toBe('ex_iterate');
     await expectPollingStopsAfter(harness, ['ex_iterate'], () => iterator.return?.());
     await allStopped(harness);
+  });
+});
+
+describeEachLane('a watch no media type in Accept can carry', (lane) => {
+  let harness: Harness;
+  const clients = new Clients('sse');
+  beforeAll(async () => {
+    harness = await startLiveHarness(lane, { LIVE_MAX_SUBSCRIPTIONS_PER_CALLER: '3' });
+  });
+  afterEach(() => clients.disposeAll());
+  afterAll(() => harness.close());
+
+  it('is answered 406 and holds nothing: no poller, no slot of its caller', async () => {
+    putExecution(harness.upstream, 'ex_unserved', 'awaiting_payment');
+    for (let i = 0; i < 5; i++) {
+      const answer = await harness.fetch('/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json', authorization: AUTH },
+        body: JSON.stringify({ query: WATCH, variables: { id: 'ex_unserved' } }),
+      });
+      expect(answer.status).toBe(406);
+      expect(((await answer.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code).toBe('BAD_REQUEST');
+    }
+    await allStopped(harness);
+    // More than the caller's bound of 3 were refused, and the caller can still watch.
+    const watcher = new Recorder(clients.for(harness), { id: 'ex_unserved' });
+    await watcher.received(1);
+    expect(harness.instance.live.counts).toEqual({ subscriptions: 1, pollers: 1 });
   });
 });

@@ -12,8 +12,8 @@
  * Armor's limits, hidden suggestions and the introspection switch at parse and
  * validation; the finish step (scope released, suggestions stripped, upstream
  * cost); compiled execution (fast lane); then any plugin given; last, the
- * validation cache. Context (../request/context.ts), execution and masking are
- * Yoga's own steps.
+ * validation cache and the closing of streams nobody serves. Context
+ * (../request/context.ts), execution and masking are Yoga's own steps.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
@@ -42,6 +42,7 @@ import { useRequestErrors } from './request-errors.js';
 import { useRequestId } from './request-id.js';
 import { useTrustedDocuments } from './trusted-documents.js';
 import { useValidationCache } from './validation-cache.js';
+import { useUnservedStreamClosing } from './unserved-streams.js';
 import { useEventStreamHeaders } from './event-stream.js';
 
 /** What the HTTP edge hands Yoga with every request (Yoga's "server context"). */
@@ -151,6 +152,8 @@ export function createGateway(deps: GatewayDependencies): Gateway {
       ...(deps.plugins ?? []),
       // Last: its key is the request's whole rule set, every plugin's rules added.
       useValidationCache(),
+      // Last: it closes a stream only when no plugin chose to serve it.
+      useUnservedStreamClosing(),
     ],
     context: (initial) => createContext(initial as RequestSource, contextDependencies),
   });
