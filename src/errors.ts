@@ -59,6 +59,10 @@ export interface DataWarning {
 /** The answer to an Accept header that accepts nothing the gateway produces (406). */
 export const NOT_ACCEPTABLE = 'Not acceptable: accept application/graphql-response+json, application/json or text/event-stream (in UTF-8).';
 
+/** The answer to a body in a media type or charset the gateway does not read (415). */
+export const UNSUPPORTED_MEDIA_TYPE =
+  'Unsupported media type: send application/json, application/graphql or application/x-www-form-urlencoded, in UTF-8, or use GET.';
+
 /** Yoga's message for an error it hides. */
 export const MASKED_MESSAGE = 'Unexpected error.';
 

@@ -389,7 +389,7 @@ describe.each(LANES)('request guards (%s lane)', (lane) => {
   });
 
   describe('media types', () => {
-    it.each(['Application/JSON', 'APPLICATION/JSON; charset=utf-8'])('reads a body sent as %s (media type names are case-insensitive)', async (contentType) => {
+    it.each(['Application/JSON', 'APPLICATION/JSON; charset=utf-8', 'application/json; Charset="UTF-8"', 'application/json; charset=utf8'])('reads a body sent as %s (media type names are case-insensitive)', async (contentType) => {
       const answer = await send('/graphql', {
         method: 'POST',
         headers: { 'content-type': contentType, accept: 'application/graphql-response+json', authorization: AUTH },
@@ -427,6 +427,21 @@ describe.each(LANES)('request guards (%s lane)', (lane) => {
       expect(legacy.headers.get('content-type')).toMatch(/^application\/json/);
       for (const answer of [preferred, legacy]) expect(answer.body.errors!.map((error) => error.extensions?.code)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
     });
+
+    it.each(['application/json; charset=iso-8859-1', 'application/json; charset="utf-16"'])(
+      'answers a body sent as %s with 415 and a code: only UTF-8 is read',
+      async (contentType) => {
+        const answer = await send('/graphql', {
+          method: 'POST',
+          headers: { 'content-type': contentType, accept: 'application/json', authorization: AUTH },
+          body: JSON.stringify({ query: ONE, variables: { id: 'ex_demo_1' } }),
+        });
+        expect(answer.status).toBe(415);
+        expect(answer.body.errors![0]!.extensions).toEqual({ code: 'BAD_REQUEST' });
+        expect(answer.body.errors![0]!.message).toMatch(/UTF-8/);
+        expect(harness.upstream.requests).toHaveLength(0);
+      },
+    );
 
     it.each([
       ['*/*, application/json;q=0', 'application/graphql-response+json'],

@@ -865,6 +865,29 @@ describe.each(LANES)('the request id on every answer (%s lane)', (lane) => {
     expect(traced.headers.get('x-request-id')).toBe(`trace-${status}.1`);
   });
 
+  it.each([
+    ['a missing Host header (HTTP/1.1)', 400, 'GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nx-graphql-yoga-csrf: 1\r\n'],
+    ['a Host that is no host', 400, 'GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: [bad\r\nx-graphql-yoga-csrf: 1\r\n'],
+    ['a Host with a port out of range', 400, 'GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: x:99999999\r\nx-graphql-yoga-csrf: 1\r\n'],
+    ['a Host with a space', 400, `POST /graphql HTTP/1.1\r\nHost: exa mple\r\ncontent-type: application/json\r\ncontent-length: ${typename.length}\r\n`],
+    ['an Expect other than 100-continue', 417, 'GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: bogus\r\n'],
+  ])('on %s: a %i with a JSON body, a code and the id the client sent', async (_name, status, head) => {
+    const body = head.startsWith('POST') ? typename : '';
+    const { text } = await rawExchange(url, `${head}x-request-id: edge-${status}\r\nconnection: close\r\n\r\n${body}`);
+    const answer = parseRaw(text);
+    expect(answer.status, text).toBe(status);
+    expect(answer.headers['x-request-id']).toBe(`edge-${status}`);
+    expect(answer.headers['content-type']).toMatch(/^application\/json/);
+    expect(codes(JSON.parse(answer.body) as ExecutionResult)).toEqual(['BAD_REQUEST']);
+  });
+
+  it('serves a request without Host over HTTP/1.0, where none is required', async () => {
+    const { text } = await rawExchange(url, `POST /graphql HTTP/1.0\r\ncontent-type: application/json\r\naccept: application/json\r\ncontent-length: ${typename.length}\r\n\r\n${typename}`);
+    const answer = parseRaw(text);
+    expect(answer.status, text).toBe(200);
+    expect(JSON.parse(answer.body)).toMatchObject({ data: { __typename: 'Query' } });
+  });
+
   it('on malformed HTTP: a 400 with a JSON body and an id, not a bare close', async () => {
     const { text } = await rawExchange(url, 'GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nNot A Header\r\n\r\n');
     const answer = parseRaw(text);
@@ -879,7 +902,7 @@ describe.each(LANES)('HTTP time limits (%s lane)', (lane) => {
   let harness: Harness;
   beforeAll(async () => {
     // The headers limit is left at its default (10 s): the edge bounds it by the whole-request one.
-    harness = await Harness.start({ lane, env: { HTTP_REQUEST_TIMEOUT_MS: '500' } });
+    harness = await Harness.start({ lane, env: { HTTP_REQUEST_TIMEOUT_MS: '500', CORS_ORIGINS: 'https://app.example' } });
   });
   afterAll(() => harness.close());
   beforeEach(() => harness.upstream.reset());
@@ -907,6 +930,19 @@ describe.each(LANES)('HTTP time limits (%s lane)', (lane) => {
     expect(ms).toBeGreaterThanOrEqual(450);
     expect(ms).toBeLessThan(2_000);
     expect(harness.upstream.requests).toHaveLength(0);
+  });
+
+  it("answers a late body's 408 with the request id the client sent and the CORS headers its origin gets", async () => {
+    const { text } = await rawExchange(
+      harness.url,
+      'POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nOrigin: https://app.example\r\nX-Request-Id: late-body-1\r\nContent-Length: 5000\r\n\r\n{',
+    );
+    const answer = parseRaw(text);
+    expect(answer.status, text).toBe(408);
+    expect(answer.headers['x-request-id']).toBe('late-body-1');
+    expect(answer.headers['access-control-allow-origin']).toBe('https://app.example');
+    expect(answer.headers['access-control-expose-headers']).toMatch(/x-request-id/i);
+    expect(answer.headers.vary).toMatch(/origin/i);
   });
 
   it('answers a client that never finishes its headers with 408 within about 2 s', async () => {

@@ -10,13 +10,13 @@
  */
 import { GraphQLError } from 'graphql';
 import { isPromise, type Plugin } from 'graphql-yoga';
-import { badRequest, errorBody, ErrorCode, NOT_ACCEPTABLE, withExtensions } from '../errors.js';
+import { badRequest, errorBody, ErrorCode, NOT_ACCEPTABLE, UNSUPPORTED_MEDIA_TYPE, withExtensions } from '../errors.js';
 
 const EMPTY_BODY_MESSAGES: Record<number, string> = {
   404: 'Not found: GraphQL is served at /graphql.',
   405: 'Method not allowed: send GET or POST.',
   406: NOT_ACCEPTABLE,
-  415: 'Unsupported media type: send application/json (or application/graphql) with charset utf-8, or use GET.',
+  415: UNSUPPORTED_MEDIA_TYPE,
 };
 
 export function useRequestErrors(): Plugin {

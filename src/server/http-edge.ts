@@ -20,7 +20,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ServerConfig } from '../config.js';
-import { errorBody, ErrorCode, MASKED_MESSAGE, NOT_ACCEPTABLE } from '../errors.js';
+import { errorBody, ErrorCode, MASKED_MESSAGE, NOT_ACCEPTABLE, UNSUPPORTED_MEDIA_TYPE } from '../errors.js';
 import type { Lane } from '../fast-lane/index.js';
 import type { Logger } from '../logger.js';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
@@ -35,7 +35,7 @@ export type EdgeSettings = Pick<ServerConfig, 'maxRequestBodyBytes' | 'headersTi
   corsOrigins: readonly string[];
 };
 
-const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 406: 'Not Acceptable', 408: 'Request Timeout', 411: 'Length Required', 413: 'Content Too Large', 431: 'Request Header Fields Too Large', 500: 'Internal Server Error' };
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' };
 
 interface EdgeAnswer {
   status: number;
@@ -92,6 +92,27 @@ function failed(context: Required<Pick<GatewayServerContext, 'res' | 'requestId'
   else answer(res, requestId, {}, { status: 500, code: ErrorCode.INTERNAL_SERVER_ERROR, message: MASKED_MESSAGE, close: false });
 }
 
+/**
+ * Why the Host header cannot be used, or undefined when it can (RFC 9112 §3.2:
+ * HTTP/1.1 requires one, and a server answers 400 to an invalid one). Valid is
+ * what WHATWG's URL parser takes as the host of an http URL, as the pipeline's
+ * Request needs; decided once per distinct value.
+ */
+function hostProblem(request: IncomingMessage): string | undefined {
+  const host = request.headers.host;
+  if (host === undefined) return request.httpVersionMajor === 1 && request.httpVersionMinor === 0 ? undefined : 'Missing Host header.';
+  let valid = validHosts.get(host);
+  if (valid === undefined) {
+    valid = URL.canParse(`http://${host}/`) && !/[\s/?#@\\]/.test(host);
+    // A stream of distinct hosts only evicts.
+    if (validHosts.size >= 64) validHosts.clear();
+    validHosts.set(host, valid);
+  }
+  return valid ? undefined : 'Invalid Host header.';
+}
+
+const validHosts = new Map<string, boolean>();
+
 /** How often node checks the time limits: often enough to answer within a tenth of the shorter one. */
 export function checkingIntervalMs(settings: EdgeSettings): number {
   return Math.max(25, Math.min(1_000, Math.floor(Math.min(settings.headersTimeoutMs, settings.requestTimeoutMs) / 10)));
@@ -103,9 +124,15 @@ export interface EdgeState {
   requests: RequestsInFlight;
 }
 
+/** The request a socket is busy with: an error on that socket answers with its id and CORS headers, if it may still answer. */
+interface Busy {
+  response: ServerResponse;
+  requestId: string;
+  origin: string | undefined;
+}
+
 export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logger, state: EdgeState): Server {
-  // The response a socket is busy with, so an error on that socket knows whether it may still answer.
-  const inFlight = new WeakMap<Duplex, ServerResponse>();
+  const inFlight = new WeakMap<Duplex, Busy>();
   const waitUntil = (promise: Promise<unknown> | void) => {
     promise?.catch((error: unknown) => logger.error({ err: error instanceof Error ? { name: error.name, message: error.message } : String(error) }, 'background work of a request failed'));
   };
@@ -116,10 +143,14 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
       headersTimeout: Math.min(settings.headersTimeoutMs, settings.requestTimeoutMs),
       requestTimeout: settings.requestTimeoutMs,
       connectionsCheckingInterval: checkingIntervalMs(settings),
+      // Node's own 400 for a missing Host has no body and no request id; the edge answers it below.
+      requireHostHeader: false,
     },
     (request: IncomingMessage, response: ServerResponse) => {
       const sent = request.headers['x-request-id'];
       const requestId = requestIdFor(Array.isArray(sent) ? sent[0] : sent);
+      const hostRefused = hostProblem(request);
+      if (hostRefused) return refuse(request, response, requestId, settings, { status: 400, code: ErrorCode.BAD_REQUEST, message: hostRefused, close: true });
       if (state.health.answer(request, response, requestId)) return;
       state.requests.track(response);
       const declared = request.headers['content-length'];
@@ -131,7 +162,11 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
         return refuse(request, response, requestId, settings, { status: 413, code: ErrorCode.BAD_REQUEST, message, close: true });
       }
       const contentType = request.headers['content-type'];
-      if (contentType !== undefined) request.headers['content-type'] = canonicalContentType(contentType);
+      if (contentType !== undefined) {
+        const canonical = canonicalContentType(contentType);
+        if (canonical === null) return refuse(request, response, requestId, settings, { status: 415, code: ErrorCode.BAD_REQUEST, message: UNSUPPORTED_MEDIA_TYPE, close: false });
+        request.headers['content-type'] = canonical;
+      }
       const accept = request.headers.accept;
       if (accept !== undefined) {
         const ordered = acceptInPreferenceOrder(accept);
@@ -140,7 +175,7 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
         }
         request.headers.accept = ordered;
       }
-      if (request.socket) inFlight.set(request.socket, response);
+      if (request.socket) inFlight.set(request.socket, { response, requestId, origin: request.headers.origin });
       const serverContext = { req: request, res: response, requestId, waitUntil };
       if (!lane.readsBodyFirst || declared === undefined || declared === '0') serve(lane, serverContext, null, logger);
       // A client that left before its body arrived whole still meets the pipeline, as it does on
@@ -152,17 +187,28 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
 
   // Malformed HTTP, oversized headers and requests past their time limit: node's
   // own answers carry no request id and no body; these carry both.
+  // A request whose headers arrived before the error (a body past its time limit) keeps its request id and CORS headers.
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
     const busy = inFlight.get(socket);
-    if (error.code !== 'ECONNRESET' && socket.writable && !busy?.headersSent) {
+    if (error.code !== 'ECONNRESET' && socket.writable && !busy?.response.headersSent) {
       const status = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
       const message = status === 408 ? 'The request was not received in time.' : status === 431 ? 'Request headers too large.' : 'Malformed HTTP request.';
       const body = errorBody(ErrorCode.BAD_REQUEST, message);
+      const cors = busy ? corsHeaders(settings.corsOrigins, busy.origin) : {};
+      const corsLines = Object.entries(cors).map(([name, value]) => `${name}: ${value}\r\n`).join('');
       socket.write(
-        `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestIdFor(undefined)}\r\nconnection: close\r\n\r\n${body}`,
+        `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+          `x-request-id: ${busy?.requestId ?? requestIdFor(undefined)}\r\n${corsLines}connection: close\r\n\r\n${body}`,
       );
     }
     socket.destroy(error);
+  });
+
+  // An Expect other than 100-continue: node's own 417 has no body and no request id.
+  server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
+    const sent = request.headers['x-request-id'];
+    const message = 'Expectation failed: the only expectation understood is 100-continue.';
+    refuse(request, response, requestIdFor(Array.isArray(sent) ? sent[0] : sent), settings, { status: 417, code: ErrorCode.BAD_REQUEST, message, close: true });
   });
   return server;
 }

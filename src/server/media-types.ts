@@ -5,15 +5,20 @@ import Negotiator from 'negotiator';
  * them, so every handler and plugin reads them the same way:
  *
  * - `Content-Type`: media type names are case-insensitive (RFC 9110 §8.3.1);
- *   Yoga compares them case-sensitively, so `Application/JSON` was a 415.
+ *   Yoga compares them case-sensitively, so `Application/JSON` was a 415. A
+ *   charset other than UTF-8 is a 415: Yoga would read the bytes as UTF-8.
  * - `Accept`: Yoga takes the first acceptable entry in the order sent and ignores
  *   q-values; entries are put in order of preference (RFC 9110 §12.5.1), and a
  *   header that accepts nothing the gateway produces is refused before any work.
  */
 
-/** The Content-Type with its type and subtype lowercased; parameters as sent. */
-export function canonicalContentType(value: string): string {
+/**
+ * The Content-Type with its type and subtype lowercased, parameters as sent; or
+ * null for a charset other than UTF-8, which Yoga would decode as UTF-8 anyway.
+ */
+export function canonicalContentType(value: string): string | null {
   const semicolon = value.indexOf(';');
+  if (semicolon !== -1 && /;\s*charset\s*=\s*(?!"?utf-?8"?\s*(?:;|$))/i.test(value)) return null;
   const type = semicolon === -1 ? value : value.slice(0, semicolon);
   const lower = type.trim().toLowerCase();
   if (lower === type) return value;
