@@ -3,8 +3,8 @@
  * stable, documented contract (README "Error codes"). Yoga's masking lets these
  * through because they are GraphQLErrors; anything else is masked as
  * INTERNAL_SERVER_ERROR. Codes that graphql-js and Yoga mint themselves
- * (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED) are listed so the contract is
- * whole in one place.
+ * (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED, OPERATION_RESOLUTION_FAILURE)
+ * are listed so the contract is whole in one place.
  */
 import { GraphQLError, type ASTNode } from 'graphql';
 
@@ -13,6 +13,8 @@ export const ErrorCode = {
   BAD_REQUEST: 'BAD_REQUEST',
   GRAPHQL_PARSE_FAILED: 'GRAPHQL_PARSE_FAILED',
   GRAPHQL_VALIDATION_FAILED: 'GRAPHQL_VALIDATION_FAILED',
+  /** Yoga's (and Apollo Server's): no operation to run, as `operationName` is missing, not a string or names none in the document. */
+  OPERATION_RESOLUTION_FAILURE: 'OPERATION_RESOLUTION_FAILURE',
   BAD_USER_INPUT: 'BAD_USER_INPUT',
   UNAUTHENTICATED: 'UNAUTHENTICATED',
   FORBIDDEN: 'FORBIDDEN',
@@ -115,13 +117,13 @@ export function badRequest(message: string, status = 400, headers?: Record<strin
 }
 
 /**
- * The same error (message, locations, path) with these extensions; without a
+ * The same error (locations, path; the message unless given) with these extensions; without a
  * `code` among them it gets BAD_REQUEST: the errors Yoga and graphql-js make
  * without one (a missing CSRF header, variables that do not fit their types)
  * are problems with the request.
  */
-export function withExtensions(error: GraphQLError, extensions: Record<string, unknown>): GraphQLError {
-  return new GraphQLError(error.message, {
+export function withExtensions(error: GraphQLError, extensions: Record<string, unknown>, message = error.message): GraphQLError {
+  return new GraphQLError(message, {
     nodes: error.nodes as ASTNode[] | undefined,
     source: error.source,
     positions: error.positions,

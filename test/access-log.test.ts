@@ -178,6 +178,9 @@ describe.each(LANES)('one line per request, %s lane', (lane) => {
         status: 400,
         errorCodes: ['BAD_REQUEST'],
       },
+      // Answered by Yoga with no result: the code is the one in the error body the client gets.
+      { send: () => harness.fetch('/graphql', { method: 'POST', headers: { authorization: AUTH, 'content-type': 'application/xml' }, body: '<q/>' }), status: 415, errorCodes: ['BAD_REQUEST'] },
+      { send: () => harness.fetch('/graphql', { method: 'PUT', headers: { authorization: AUTH, 'content-type': 'application/json' }, body: '{}' }), status: 405, errorCodes: ['BAD_REQUEST'] },
     ];
     for (const kase of cases) {
       const from = harness.logs.length;

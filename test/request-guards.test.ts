@@ -352,6 +352,21 @@ describe.each(LANES)('request guards (%s lane)', (lane) => {
       expect(harness.upstream.requests).toHaveLength(0);
     });
 
+    it('cuts a message quoting a huge variable value at 500 characters: the value does not come back whole', async () => {
+      const huge = 'v'.repeat(20_000);
+      const answer = await send('/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: AUTH },
+        body: JSON.stringify({ query: 'query($first: Int) { execution(id: "ex_demo_1") { events(first: $first) { totalCount } } }', variables: { first: huge } }),
+      });
+      expect(answer.status).toBe(400);
+      expect(answer.body.errors![0]!.extensions).toEqual({ code: 'BAD_REQUEST' });
+      expect(answer.body.errors![0]!.message).toMatch(/^Variable "\$first" got invalid value/);
+      expect(answer.body.errors![0]!.message.length).toBeLessThanOrEqual(500);
+      expect(answer.text.length).toBeLessThan(1_000);
+      expect(harness.upstream.requests).toHaveLength(0);
+    });
+
     it.each([
       ['a JSON body without query', 'POST', '{}'],
       ['a JSON body whose query is null', 'POST', '{"query":null}'],

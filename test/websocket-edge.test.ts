@@ -18,6 +18,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { createConnection } from 'node:net';
 import type { ExecutionResult } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -219,6 +220,27 @@ describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
         if (!answer.opened) expect(answer.status).toBe(404);
       });
     }
+
+    it.each([
+      ['no Sec-WebSocket-Key', 'GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n'],
+      ['an upgrade to h2c', 'GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n'],
+      ['a Sec-WebSocket-Version other than 13', 'GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n'],
+      ['a path other than /graphql', 'GET /graphq HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n'],
+    ])('refuses %s with a GraphQL error body, a code and the request id', async (_name, head) => {
+      const text = await new Promise<string>((resolve, reject) => {
+        const socket = createConnection(Number(new URL(harness.url).port), '127.0.0.1');
+        let received = '';
+        socket.on('data', (chunk) => (received += chunk.toString()));
+        socket.on('error', reject);
+        socket.on('close', () => resolve(received));
+        socket.write(`${head}x-request-id: upgrade-refused\r\n\r\n`);
+      });
+      const [top = '', body = ''] = text.split('\r\n\r\n');
+      expect(top).toMatch(/^HTTP\/1\.1 (400|404) /);
+      expect(top.toLowerCase()).toContain('x-request-id: upgrade-refused');
+      expect(top.toLowerCase()).toContain('content-type: application/json');
+      expect((JSON.parse(body) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code).toBe('BAD_REQUEST');
+    });
 
     it('accepts the GraphQL path with a query string', async () => {
       const answer = await upgrade(wsUrl(harness, '/graphql?client=web'));

@@ -5,7 +5,8 @@
  * problems with the request itself: BAD_REQUEST. A BAD_REQUEST is a 400 whatever
  * the Accept header (Yoga answers a missing query 200 to application/json).
  * Yoga copies the parser's error into `extensions.originalError`, whose message
- * can quote the client's body; it is dropped.
+ * can quote the client's body; it is dropped. Messages are cut at
+ * MAX_MESSAGE_LENGTH characters.
  */
 import type { ExecutionResult, GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
@@ -17,19 +18,26 @@ interface HttpExtension {
   spec?: boolean;
 }
 
+/**
+ * Longest message sent. graphql-js quotes a variable's or literal's value in
+ * coercion errors, whole for strings: a 20 KB variable came back twice.
+ */
+export const MAX_MESSAGE_LENGTH = 500;
+
 function finished(error: GraphQLError): GraphQLError {
   const extensions = error.extensions as Record<string, unknown> | undefined;
   const http = extensions?.http as HttpExtension | undefined;
   // A request that is not GraphQL-over-HTTP at all (no query, params not an object) is a 400 on
   // every media type, as the parsers' failures are (./request-errors.ts); Yoga would answer 200 to application/json.
   const specOnly = extensions?.code === ErrorCode.BAD_REQUEST && http?.spec === true;
-  if (extensions?.code && !('originalError' in extensions) && !specOnly) return error;
+  const long = error.message.length > MAX_MESSAGE_LENGTH;
+  if (extensions?.code && !('originalError' in extensions) && !specOnly && !long) return error;
   const { originalError: _dropped, ...rest } = extensions ?? {};
   if (specOnly) {
     const { spec: _spec, ...status } = http;
     rest.http = status;
   }
-  return withExtensions(error, rest);
+  return withExtensions(error, rest, long ? `${error.message.slice(0, MAX_MESSAGE_LENGTH - 1)}…` : error.message);
 }
 
 /** The result with every error coded and cleaned; the same object when none needed it. */

@@ -19,6 +19,14 @@ const EMPTY_BODY_MESSAGES: Record<number, string> = {
   415: UNSUPPORTED_MEDIA_TYPE,
 };
 
+/** The code of each error body written here, by request: it comes from no GraphQL result, so the access log asks. */
+const refused = new WeakMap<Request, ErrorCode>();
+
+/** The code of the error body this plugin gave `request`'s empty answer, if it gave one. */
+export function refusalCode(request: Request): ErrorCode | undefined {
+  return refused.get(request);
+}
+
 export function useRequestErrors(): Plugin {
   return {
     onRequestParse({ requestParser, setRequestParser }) {
@@ -33,9 +41,10 @@ export function useRequestErrors(): Plugin {
         }
       });
     },
-    onResponse({ response, setResponse, fetchAPI }) {
+    onResponse({ request, response, setResponse, fetchAPI }) {
       const message = EMPTY_BODY_MESSAGES[response.status];
       if (message === undefined || response.body !== null) return;
+      refused.set(request, ErrorCode.BAD_REQUEST);
       const headers = new fetchAPI.Headers(response.headers);
       headers.set('content-type', 'application/json; charset=utf-8');
       setResponse(new fetchAPI.Response(errorBody(ErrorCode.BAD_REQUEST, message), { status: response.status, headers }));

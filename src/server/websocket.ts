@@ -35,7 +35,7 @@ import type { Duplex } from 'node:stream';
 import { parse, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import { CloseCode, handleProtocols, makeServer, type Context } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { ErrorCode, gatewayError } from '../errors.js';
+import { errorBody, ErrorCode, gatewayError } from '../errors.js';
 import type { Lane } from '../fast-lane/index.js';
 import type { Logger } from '../logger.js';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
@@ -86,6 +86,24 @@ const KEEPALIVE_MS = 12_000;
 
 /** Upgrade headers that describe the WebSocket, not the operations sent over it. */
 const CONNECTION_HEADERS = new Set(['connection', 'upgrade', 'content-length', 'content-type', 'accept', 'transfer-encoding']);
+
+/** Why an upgrade is no WebSocket handshake ws can take (RFC 6455 §4.2.1), or undefined; ws's own refusal is a text/html page. */
+function handshakeProblem(request: IncomingMessage): string | undefined {
+  if (request.headers.upgrade?.toLowerCase() !== 'websocket') return 'Only an upgrade to websocket is served.';
+  if (!/^[+/0-9A-Za-z]{22}==$/.test(request.headers['sec-websocket-key'] ?? '')) return 'Missing or invalid Sec-WebSocket-Key header.';
+  if (request.headers['sec-websocket-version'] !== '13') return 'Unsupported Sec-WebSocket-Version: send 13.';
+  return undefined;
+}
+
+/** A refused upgrade, answered as every other refusal: a GraphQL error body with a code, and the request id. */
+function refuseUpgrade(socket: Duplex, request: IncomingMessage, status: string, message: string): void {
+  const body = errorBody(ErrorCode.BAD_REQUEST, message);
+  const requestId = requestIdFor(request.headers['x-request-id'] as string | undefined);
+  socket.end(
+    `HTTP/1.1 ${status}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+      `x-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
 
 /** The Origin check of an upgrade: no Origin (not a browser), the gateway's own, or one CORS allows. */
 export function originAllowed(request: IncomingMessage, corsOrigins: readonly string[]): boolean {
@@ -292,15 +310,12 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
 
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (request.url ?? '').split('?')[0];
-    if (goingAway) {
-      socket.end('HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-      return;
-    }
-    if (path !== settings.path || !originAllowed(request, settings.corsOrigins)) {
-      const status = path !== settings.path ? '404 Not Found' : '403 Forbidden';
-      socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
-      return;
-    }
+    const refuse = (status: string, message: string) => refuseUpgrade(socket, request, status, message);
+    if (goingAway) return refuse('503 Service Unavailable', 'The gateway is shutting down: connect again to reach another replica.');
+    if (path !== settings.path) return refuse('404 Not Found', `Not found: GraphQL over WebSocket is served at ${settings.path}.`);
+    if (!originAllowed(request, settings.corsOrigins)) return refuse('403 Forbidden', 'This Origin may not open a WebSocket to the gateway.');
+    const handshake = handshakeProblem(request);
+    if (handshake) return refuse('400 Bad Request', handshake);
     sockets.handleUpgrade(request, socket, head, (ws) => sockets.emit('connection', ws, request));
   });
   return {

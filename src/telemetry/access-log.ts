@@ -17,6 +17,7 @@ import { isAsyncIterable, type GraphQLParams, type Plugin } from 'graphql-yoga';
 import type { TelemetryConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
+import { refusalCode } from '../pipeline/request-errors.js';
 import type { GatewayContext } from '../request/context.js';
 import { errorCodeLabel } from './metrics.js';
 
@@ -171,6 +172,9 @@ export function useAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 'ac
       const entry = entries.get(request);
       if (!entry) return;
       entry.status = response.status;
+      // Yoga's 404, 405, 406 and 415 come with no result; their error bodies are written by the request-errors step.
+      const refused = refusalCode(request);
+      if (refused) entry.errorCodes.add(refused);
       if (entry.transport !== 'ws') entry.transport = response.headers.get('content-type')?.startsWith('text/event-stream') ? 'sse' : 'http';
       if (!entry.streaming || entry.ended) write(entry);
     },
