@@ -252,6 +252,15 @@ describe.each(LANES)('/metrics with METRICS=api, %s lane', (lane) => {
     expect(valueOf(exposition, 'gateway_upstream_attempts_total', { outcome: 'OK', attempt: '1' })).toBe(1);
   });
 
+  it.each(['text/plain', 'text/plain;version=0.0.4', 'application/openmetrics-text; version=1.0.0', 'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,text/plain;version=0.0.4;q=0.3'])(
+    'answers a scraper sending Accept: %s (GraphQL media types are negotiated on /graphql only)',
+    async (accept) => {
+      const response = await harness.fetch('/metrics', { headers: { accept } });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
+    },
+  );
+
   it('a scrape is not an operation, and HEAD is answered too', async () => {
     const before = await scrape(harness);
     expect((await harness.fetch('/metrics')).status).toBe(200);

@@ -404,7 +404,15 @@ describe.each(LANES)('request guards (%s lane)', (lane) => {
   });
 
   describe('media types', () => {
-    it.each(['Application/JSON', 'APPLICATION/JSON; charset=utf-8', 'application/json; Charset="UTF-8"', 'application/json; charset=utf8'])('reads a body sent as %s (media type names are case-insensitive)', async (contentType) => {
+    it.each([
+      'Application/JSON',
+      'APPLICATION/JSON; charset=utf-8',
+      'application/json; Charset="UTF-8"',
+      'application/json; charset=utf8',
+      'application/json ; charset = utf-8',
+      'application/json; charset=us-ascii',
+      'application/json; charset=ISO-8859-1',
+    ])('reads a body sent as %s (media type names are case-insensitive)', async (contentType) => {
       const answer = await send('/graphql', {
         method: 'POST',
         headers: { 'content-type': contentType, accept: 'application/graphql-response+json', authorization: AUTH },
@@ -420,7 +428,10 @@ describe.each(LANES)('request guards (%s lane)', (lane) => {
       ['application/json;q=0.5, application/graphql-response+json', 'application/graphql-response+json'],
       ['application/graphql-response+json;q=0.1, application/json', 'application/json'],
       ['text/html;q=0.9, application/graphql-response+json;q=0.8, application/json;q=0.7', 'application/graphql-response+json'],
-      // An exclusion holds under a wildcard.
+      // Parameters Yoga does not read are no reason to refuse.
+      ['application/json; version=2', 'application/json'],
+      // An exclusion holds under a wildcard, which otherwise gets application/json as before.
+      ['*/*, text/html;q=0', 'application/json'],
       ['*/*, application/json;q=0', 'application/graphql-response+json'],
       ['application/*;q=0.5, application/json;q=0', 'application/graphql-response+json'],
       ['*/*;q=0.1, application/graphql-response+json;q=0', 'application/json'],
@@ -435,6 +446,17 @@ describe.each(LANES)('request guards (%s lane)', (lane) => {
       expect(answer.body.data).toEqual({ __typename: 'Query' });
     });
 
+    it('answers Accept: multipart/mixed;deferSpec=20220824 (Apollo incremental delivery) as multipart/mixed', async () => {
+      const response = await harness.fetch('/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'multipart/mixed;deferSpec=20220824', authorization: AUTH },
+        body: JSON.stringify({ query: '{ __typename }' }),
+      });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(/^multipart\/mixed/);
+      expect(await response.text()).toContain('"__typename":"Query"');
+    });
+
     it('answers a validation error as the preferred media type says: 400 for application/graphql-response+json, 200 for application/json', async () => {
       const invalid = (accept: string) =>
         send('/graphql', { method: 'POST', headers: { 'content-type': 'application/json', accept, authorization: AUTH }, body: JSON.stringify({ query: '{ nope }' }) });
@@ -447,8 +469,8 @@ describe.each(LANES)('request guards (%s lane)', (lane) => {
       for (const answer of [preferred, legacy]) expect(answer.body.errors!.map((error) => error.extensions?.code)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
     });
 
-    it.each(['application/json; charset=iso-8859-1', 'application/json; charset="utf-16"'])(
-      'answers a body sent as %s with 415 and a code: only UTF-8 is read',
+    it.each(['application/json; charset="utf-16"', 'application/json; charset=shift_jis'])(
+      'answers a body sent as %s with 415 and a code: bytes are read as UTF-8',
       async (contentType) => {
         const answer = await send('/graphql', {
           method: 'POST',

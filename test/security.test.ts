@@ -881,6 +881,13 @@ describe.each(LANES)('the request id on every answer (%s lane)', (lane) => {
     expect(codes(JSON.parse(answer.body) as ExecutionResult)).toEqual(['BAD_REQUEST']);
   });
 
+  it('serves a request with an empty Host, as the node adapter does (the socket address stands in)', async () => {
+    const { text } = await rawExchange(url, `POST /graphql HTTP/1.1\r\nHost:\r\ncontent-type: application/json\r\naccept: application/json\r\nconnection: close\r\ncontent-length: ${typename.length}\r\n\r\n${typename}`);
+    const answer = parseRaw(text);
+    expect(answer.status, text).toBe(200);
+    expect(JSON.parse(answer.body)).toMatchObject({ data: { __typename: 'Query' } });
+  });
+
   it('serves a request without Host over HTTP/1.0, where none is required', async () => {
     const { text } = await rawExchange(url, `POST /graphql HTTP/1.0\r\ncontent-type: application/json\r\naccept: application/json\r\ncontent-length: ${typename.length}\r\n\r\n${typename}`);
     const answer = parseRaw(text);

@@ -126,8 +126,8 @@ function lazyUrl(request: Request, fetchAPI: FetchAPI): URL {
 }
 
 /**
- * The host @whatwg-node/server puts in a request's URL when it has no Host
- * header (HTTP/1.0): the socket's own address and port, unless IPv6.
+ * The host @whatwg-node/server puts in a request's URL when its Host header is
+ * absent (HTTP/1.0) or empty: the socket's own address and port, unless IPv6.
  */
 function hostOfSocket(incoming: IncomingMessage): string {
   const { localAddress, localPort } = incoming.socket ?? {};
@@ -212,7 +212,7 @@ export class PipelineRunner {
    * those @whatwg-node/server's node adapter gives.
    */
   request(incoming: IncomingMessage, outgoing: ServerResponse, body: Buffer | null): Request {
-    const url = `http://${incoming.headers.host ?? hostOfSocket(incoming)}${incoming.url ?? '/'}`;
+    const url = `http://${incoming.headers.host || hostOfSocket(incoming)}${incoming.url ?? '/'}`;
     const init: RequestInit = { method: incoming.method ?? 'GET', headers: incoming.headers as Record<string, string> };
     // @whatwg-node/node-fetch takes a Buffer as it is; the DOM typing lists Uint8Array views only.
     if (body !== null && body.length > 0) init.body = body as unknown as BodyInit;

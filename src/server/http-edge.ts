@@ -33,6 +33,8 @@ import { acceptInPreferenceOrder, canonicalContentType } from './media-types.js'
 export type EdgeSettings = Pick<ServerConfig, 'maxRequestBodyBytes' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs'> & {
   /** CORS_ORIGINS: the edge's own answers carry the same CORS headers as the pipeline's. */
   corsOrigins: readonly string[];
+  /** Where GraphQL is served: its answers are negotiated here (other paths, /metrics say, answer in their own types). */
+  graphqlPath: string;
 };
 
 const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' };
@@ -100,7 +102,9 @@ function failed(context: Required<Pick<GatewayServerContext, 'res' | 'requestId'
  */
 function hostProblem(request: IncomingMessage): string | undefined {
   const host = request.headers.host;
-  if (host === undefined) return request.httpVersionMajor === 1 && request.httpVersionMinor === 0 ? undefined : 'Missing Host header.';
+  // Required from HTTP/1.1 on; probes still speak 1.0 and 0.9. An empty Host is allowed (the URL gets the socket's address).
+  if (host === undefined) return request.httpVersionMajor === 1 && request.httpVersionMinor >= 1 ? 'Missing Host header.' : undefined;
+  if (host === '') return undefined;
   let valid = validHosts.get(host);
   if (valid === undefined) {
     valid = URL.canParse(`http://${host}/`) && !/[\s/?#@\\]/.test(host);
@@ -112,6 +116,12 @@ function hostProblem(request: IncomingMessage): string | undefined {
 }
 
 const validHosts = new Map<string, boolean>();
+
+function pathOf(request: IncomingMessage): string {
+  const url = request.url ?? '/';
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
+}
 
 /** How often node checks the time limits: often enough to answer within a tenth of the shorter one. */
 export function checkingIntervalMs(settings: EdgeSettings): number {
@@ -149,9 +159,10 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
     (request: IncomingMessage, response: ServerResponse) => {
       const sent = request.headers['x-request-id'];
       const requestId = requestIdFor(Array.isArray(sent) ? sent[0] : sent);
+      // Probes first: load balancers' health checks send Hosts of their own (an empty one, a cluster name).
+      if (state.health.answer(request, response, requestId)) return;
       const hostRefused = hostProblem(request);
       if (hostRefused) return refuse(request, response, requestId, settings, { status: 400, code: ErrorCode.BAD_REQUEST, message: hostRefused, close: true });
-      if (state.health.answer(request, response, requestId)) return;
       state.requests.track(response);
       const declared = request.headers['content-length'];
       if (declared === undefined && request.headers['transfer-encoding'] !== undefined) {
@@ -168,7 +179,7 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
         request.headers['content-type'] = canonical;
       }
       const accept = request.headers.accept;
-      if (accept !== undefined) {
+      if (accept !== undefined && pathOf(request) === settings.graphqlPath) {
         const ordered = acceptInPreferenceOrder(accept);
         if (ordered === null) {
           return refuse(request, response, requestId, settings, { status: 406, code: ErrorCode.BAD_REQUEST, message: NOT_ACCEPTABLE, close: false });

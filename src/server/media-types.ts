@@ -6,19 +6,28 @@ import Negotiator from 'negotiator';
  *
  * - `Content-Type`: media type names are case-insensitive (RFC 9110 §8.3.1);
  *   Yoga compares them case-sensitively, so `Application/JSON` was a 415. A
- *   charset other than UTF-8 is a 415: Yoga would read the bytes as UTF-8.
+ *   charset Yoga would read wrong (it reads bytes as UTF-8) is a 415.
  * - `Accept`: Yoga takes the first acceptable entry in the order sent and ignores
  *   q-values; entries are put in order of preference (RFC 9110 §12.5.1), and a
  *   header that accepts nothing the gateway produces is refused before any work.
  */
 
 /**
+ * Charsets a body may declare. Yoga reads every body as UTF-8: US-ASCII is a
+ * subset of it, and ISO-8859-1 is what Apache HttpClient declares for forms,
+ * whose percent-encoded bodies are ASCII. Anything else (UTF-16, say) would be
+ * read wrong.
+ */
+const READABLE_CHARSETS = new Set(['utf-8', 'utf8', 'us-ascii', 'ascii', 'iso-8859-1', 'latin1']);
+
+/**
  * The Content-Type with its type and subtype lowercased, parameters as sent; or
- * null for a charset other than UTF-8, which Yoga would decode as UTF-8 anyway.
+ * null for a charset the gateway cannot read (a 415).
  */
 export function canonicalContentType(value: string): string | null {
   const semicolon = value.indexOf(';');
-  if (semicolon !== -1 && /;\s*charset\s*=\s*(?!"?utf-?8"?\s*(?:;|$))/i.test(value)) return null;
+  const charset = semicolon === -1 ? null : /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(value);
+  if (charset && !READABLE_CHARSETS.has(charset[1]!.toLowerCase())) return null;
   const type = semicolon === -1 ? value : value.slice(0, semicolon);
   const lower = type.trim().toLowerCase();
   if (lower === type) return value;
@@ -27,9 +36,10 @@ export function canonicalContentType(value: string): string | null {
 
 /**
  * What the gateway can answer with (GraphQL results, event streams, incremental
- * delivery, GraphiQL's page), each in UTF-8, the only charset Yoga sends.
+ * delivery, GraphiQL's page), each in UTF-8, the only charset Yoga sends. In
+ * Yoga's order for a wildcard, which gets application/json.
  */
-const PRODUCED = ['application/graphql-response+json', 'application/json', 'text/event-stream', 'multipart/mixed', 'text/html'].map(
+const PRODUCED = ['application/json', 'application/graphql-response+json', 'text/event-stream', 'multipart/mixed', 'text/html'].map(
   (type) => `${type}; charset=utf-8`,
 );
 
@@ -58,10 +68,26 @@ export function acceptInPreferenceOrder(value: string): string | null {
 
 const decided = new Map<string, string | null>();
 
+/**
+ * The header with each entry's parameters reduced to q and charset, the only
+ * ones Yoga reads: negotiator would require any other (`deferSpec=20220824`
+ * on multipart/mixed, say) of the type offered.
+ */
+function negotiable(value: string): string {
+  return value
+    .split(',')
+    .map((entry) => {
+      const [type = '', ...parameters] = entry.split(';');
+      const kept = parameters.filter((parameter) => /^\s*(?:q|charset)\s*=/i.test(parameter));
+      return [type, ...kept].join(';');
+    })
+    .join(',');
+}
+
 function decide(value: string): string | null {
   // Yoga reads an empty Accept as */*.
   if (value.trim() === '') return value;
-  const acceptable = new Negotiator({ headers: { accept: value } }).mediaTypes(PRODUCED);
+  const acceptable = new Negotiator({ headers: { accept: negotiable(value) } }).mediaTypes(PRODUCED);
   if (acceptable.length === 0) return null;
   const entries = value
     .split(',')

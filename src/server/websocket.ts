@@ -91,7 +91,9 @@ const CONNECTION_HEADERS = new Set(['connection', 'upgrade', 'content-length', '
 function handshakeProblem(request: IncomingMessage): string | undefined {
   if (request.headers.upgrade?.toLowerCase() !== 'websocket') return 'Only an upgrade to websocket is served.';
   if (!/^[+/0-9A-Za-z]{22}==$/.test(request.headers['sec-websocket-key'] ?? '')) return 'Missing or invalid Sec-WebSocket-Key header.';
-  if (request.headers['sec-websocket-version'] !== '13') return 'Unsupported Sec-WebSocket-Version: send 13.';
+  const version = request.headers['sec-websocket-version'];
+  // The versions ws speaks.
+  if (version !== '13' && version !== '8') return 'Unsupported Sec-WebSocket-Version: send 13.';
   return undefined;
 }
 
