@@ -5,13 +5,14 @@
  * (starting, ready, draining) and reporting an open upstream circuit without
  * failing on it.
  */
-import { createConnection, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import type { Plugin } from 'graphql-yoga';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { createInstance } from '../src/server/instance.js';
 import { codes, Harness, LANES } from './support/harness.js';
+import { rawExchange } from './support/raw-http.js';
 
 interface Answer {
   status: number;
@@ -66,15 +67,7 @@ describe.each(LANES)('%s lane', (lane) => {
     ['no HTTP version (HTTP/0.9 form)', 'GET /health\r\n\r\n'],
     ["a cluster name no URL takes (Envoy's default)", 'GET /ready HTTP/1.1\r\nHost: outbound|4000||gw.default.svc.cluster.local\r\nConnection: close\r\n\r\n'],
   ])('answers a probe with %s', async (_name, bytes) => {
-    const text = await new Promise<string>((resolve, reject) => {
-      const socket = createConnection(Number(new URL(harness.url).port), '127.0.0.1');
-      let received = '';
-      socket.on('data', (chunk) => (received += chunk.toString()));
-      socket.on('error', reject);
-      socket.on('close', () => resolve(received));
-      socket.write(bytes);
-      setTimeout(() => socket.end(), 200);
-    });
+    const { text } = await rawExchange(harness.url, bytes, { endAfterMs: 200 });
     expect(text).toMatch(/^HTTP\/1\.[01] 200 /);
     expect(text).toMatch(/"status":"(ok|ready)"/);
   });

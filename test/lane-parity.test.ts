@@ -6,11 +6,11 @@
  * a bodiless answer. Requests go over raw sockets, so nothing between the test
  * and the gateway fixes anything up.
  */
-import { createConnection } from 'node:net';
 import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AUTH, Harness, LANES, type LaneName } from './support/harness.js';
+import { rawExchange } from './support/raw-http.js';
 
 const BODY = JSON.stringify({ query: '{ execution(id: "ex_demo_4") { id status } }' });
 
@@ -28,20 +28,9 @@ function postHead(length: number, extra = ''): string {
   return `POST /graphql HTTP/1.1\r\nhost: gateway.test\r\ncontent-type: application/json\r\nauthorization: ${AUTH}\r\nconnection: close\r\ncontent-length: ${length}\r\n${extra}\r\n`;
 }
 
-/**
- * Sends `bytes` on a fresh connection and resolves with everything received:
- * when the server closes, or after `leaveAfterMs` when the client hangs up first.
- */
-function exchange(harness: Harness, bytes: string, leaveAfterMs?: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = createConnection(Number(new URL(harness.url).port), '127.0.0.1');
-    let received = '';
-    socket.on('data', (chunk) => (received += chunk.toString()));
-    socket.on('error', reject);
-    socket.on('close', () => resolve(received));
-    socket.write(bytes);
-    if (leaveAfterMs !== undefined) setTimeout(() => socket.destroy(), leaveAfterMs);
-  });
+/** What the client receives for `bytes`; it hangs up after `leaveAfterMs` when given. */
+async function exchange(harness: Harness, bytes: string, leaveAfterMs?: number): Promise<string> {
+  return (await rawExchange(harness.url, bytes, leaveAfterMs === undefined ? {} : { leaveAfterMs })).text;
 }
 
 /** Status line and headers of a raw answer, without the date, lowercased names. */

@@ -13,7 +13,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { getIntrospectionQuery, Lexer, parse, Source, TokenKind, validate, type ExecutionResult } from 'graphql';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
@@ -23,6 +22,7 @@ import { createLogger } from '../src/logger.js';
 import { OPERATION_LIMITS } from '../src/pipeline/operation-limits.js';
 import { schema } from '../src/schema/index.js';
 import { AUTH, Harness, LANES, codes } from './support/harness.js';
+import { rawExchange } from './support/raw-http.js';
 
 const ONE = `query($id: ID!) { execution(id: $id) { id } }`;
 /** The deepest useful query (README, src/pipeline/operation-limits.ts): depth 8. */
@@ -792,23 +792,6 @@ describe.each(LANES)('CORS (%s lane)', (lane) => {
     });
   });
 });
-
-/** What a raw TCP client (node:net) receives for `request`, sent as is, and how long the answer took; ends when the server closes or after `giveUpMs`. */
-function rawExchange(url: string, request: string, giveUpMs = 5_000): Promise<{ text: string; ms: number }> {
-  const { hostname, port } = new URL(url);
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), hostname);
-    let text = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => (text += chunk));
-    socket.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' ? undefined : reject(error)));
-    socket.on('close', () => resolve({ text, ms: performance.now() - started }));
-    // Silence is a failure, not a hang of the suite.
-    socket.setTimeout(giveUpMs, () => socket.destroy());
-    socket.write(request);
-  });
-}
 
 /** A raw HTTP/1.1 answer split into its status, headers (lowercased names) and body. */
 function parseRaw(text: string): { status: number; headers: Record<string, string>; body: string } {

@@ -18,13 +18,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { createConnection } from 'node:net';
 import type { ExecutionResult } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DEMO_TOKEN } from '../src/demo/demo-data.js';
 import { AUTH, codes, Harness, LANES } from './support/harness.js';
+import { rawExchange } from './support/raw-http.js';
 
 const PROTOCOL = 'graphql-transport-ws';
 const INIT_TIMEOUT_MS = 200;
@@ -227,14 +227,7 @@ describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
       ['a Sec-WebSocket-Version other than 13', 'GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 7\r\n'],
       ['a path other than /graphql', 'GET /graphq HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n'],
     ])('refuses %s with a GraphQL error body, a code and the request id', async (_name, head) => {
-      const text = await new Promise<string>((resolve, reject) => {
-        const socket = createConnection(Number(new URL(harness.url).port), '127.0.0.1');
-        let received = '';
-        socket.on('data', (chunk) => (received += chunk.toString()));
-        socket.on('error', reject);
-        socket.on('close', () => resolve(received));
-        socket.write(`${head}x-request-id: upgrade-refused\r\n\r\n`);
-      });
+      const { text } = await rawExchange(harness.url, `${head}x-request-id: upgrade-refused\r\n\r\n`);
       const [top = '', body = ''] = text.split('\r\n\r\n');
       expect(top).toMatch(/^HTTP\/1\.1 (400|404) /);
       expect(top.toLowerCase()).toContain('x-request-id: upgrade-refused');
