@@ -8,6 +8,8 @@ import { randomUUID } from 'node:crypto';
 
 const SENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-export function requestIdFor(sent: string | null | undefined): string {
-  return sent && SENT_REQUEST_ID.test(sent) ? sent : randomUUID();
+/** `sent` as a fetch Headers gives it, or as node's headers do (an array when sent twice: the first counts). */
+export function requestIdFor(sent: string | readonly string[] | null | undefined): string {
+  const first = typeof sent === 'string' ? sent : sent?.[0];
+  return first && SENT_REQUEST_ID.test(first) ? first : randomUUID();
 }

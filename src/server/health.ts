@@ -16,6 +16,7 @@ import { CircuitState } from 'cockatiel';
 import { errorBody, ErrorCode } from '../errors.js';
 import type { RedisHealth } from '../shared-state/redis-store.js';
 import type { ExecutionsClient } from '../upstream/executions-client.js';
+import { pathOf } from './raw-http.js';
 
 export const HEALTH_PATH = '/health';
 export const READY_PATH = '/ready';
@@ -70,9 +71,7 @@ export class Health {
 
   /** Answers `/health` and `/ready`; false (nothing sent) for any other path. */
   answer(request: IncomingMessage, response: ServerResponse, requestId: string): boolean {
-    const url = request.url ?? '';
-    const query = url.indexOf('?');
-    const path = query === -1 ? url : url.slice(0, query);
+    const path = pathOf(request);
     if (path !== HEALTH_PATH && path !== READY_PATH) return false;
     const headers: Record<string, string | number> = { 'cache-control': 'no-store', 'x-request-id': requestId };
     // A draining instance keeps no connection open for the next probe: its listener is about to close.

@@ -29,6 +29,7 @@ import { corsHeaders } from '../pipeline/cors.js';
 import type { RequestsInFlight } from './drain.js';
 import type { Health } from './health.js';
 import { acceptInPreferenceOrder, canonicalContentType } from './media-types.js';
+import { endWithJson, pathOf } from './raw-http.js';
 
 export type EdgeSettings = Pick<ServerConfig, 'maxRequestBodyBytes' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs'> & {
   /** CORS_ORIGINS: the edge's own answers carry the same CORS headers as the pipeline's. */
@@ -117,11 +118,6 @@ function hostProblem(request: IncomingMessage): string | undefined {
 
 const validHosts = new Map<string, boolean>();
 
-function pathOf(request: IncomingMessage): string {
-  const url = request.url ?? '/';
-  const query = url.indexOf('?');
-  return query === -1 ? url : url.slice(0, query);
-}
 
 /** How often node checks the time limits: often enough to answer within a tenth of the shorter one. */
 export function checkingIntervalMs(settings: EdgeSettings): number {
@@ -157,8 +153,7 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
       requireHostHeader: false,
     },
     (request: IncomingMessage, response: ServerResponse) => {
-      const sent = request.headers['x-request-id'];
-      const requestId = requestIdFor(Array.isArray(sent) ? sent[0] : sent);
+      const requestId = requestIdFor(request.headers['x-request-id']);
       // Probes first: load balancers' health checks send Hosts of their own (an empty one, a cluster name).
       if (state.health.answer(request, response, requestId)) return;
       const hostRefused = hostProblem(request);
@@ -204,22 +199,16 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
     if (error.code !== 'ECONNRESET' && socket.writable && !busy?.response.headersSent) {
       const status = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
       const message = status === 408 ? 'The request was not received in time.' : status === 431 ? 'Request headers too large.' : 'Malformed HTTP request.';
-      const body = errorBody(ErrorCode.BAD_REQUEST, message);
       const cors = busy ? corsHeaders(settings.corsOrigins, busy.origin) : {};
-      const corsLines = Object.entries(cors).map(([name, value]) => `${name}: ${value}\r\n`).join('');
-      socket.write(
-        `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
-          `x-request-id: ${busy?.requestId ?? requestIdFor(undefined)}\r\n${corsLines}connection: close\r\n\r\n${body}`,
-      );
+      endWithJson(socket, `${status} ${STATUS_TEXT[status]}`, errorBody(ErrorCode.BAD_REQUEST, message), { 'x-request-id': busy?.requestId ?? requestIdFor(undefined), ...cors });
     }
     socket.destroy(error);
   });
 
   // An Expect other than 100-continue: node's own 417 has no body and no request id.
   server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
-    const sent = request.headers['x-request-id'];
     const message = 'Expectation failed: the only expectation understood is 100-continue.';
-    refuse(request, response, requestIdFor(Array.isArray(sent) ? sent[0] : sent), settings, { status: 417, code: ErrorCode.BAD_REQUEST, message, close: true });
+    refuse(request, response, requestIdFor(request.headers['x-request-id']), settings, { status: 417, code: ErrorCode.BAD_REQUEST, message, close: true });
   });
   return server;
 }

@@ -41,6 +41,7 @@ import type { Logger } from '../logger.js';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
 import { requestIdFor } from '../request/request-id.js';
 import { schema } from '../schema/index.js';
+import { endWithJson, pathOf } from './raw-http.js';
 
 /** What the instance holds of the WebSocket side: its connections, for a drain. */
 export interface WebSocketEdge {
@@ -99,12 +100,7 @@ function handshakeProblem(request: IncomingMessage): string | undefined {
 
 /** A refused upgrade, answered as every other refusal: a GraphQL error body with a code, and the request id. */
 function refuseUpgrade(socket: Duplex, request: IncomingMessage, status: string, message: string): void {
-  const body = errorBody(ErrorCode.BAD_REQUEST, message);
-  const requestId = requestIdFor(request.headers['x-request-id'] as string | undefined);
-  socket.end(
-    `HTTP/1.1 ${status}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
-      `x-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
-  );
+  endWithJson(socket, status, errorBody(ErrorCode.BAD_REQUEST, message), { 'x-request-id': requestIdFor(request.headers['x-request-id']) });
 }
 
 /** The Origin check of an upgrade: no Origin (not a browser), the gateway's own, or one CORS allows. */
@@ -204,7 +200,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     const counter = subscriptions.get(context) ?? { count: 0 };
     subscriptions.set(context, counter);
     const serverContext: GatewayServerContext = {
-      requestId: requestIdFor(upgrade.headers['x-request-id'] as string | undefined),
+      requestId: requestIdFor(upgrade.headers['x-request-id']),
       waitUntil: (promise) => void promise?.catch((error: unknown) => logger.error({ err: String(error) }, 'background work of a WebSocket operation failed')),
       connection: {
         takeSubscription() {
@@ -311,7 +307,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
   });
 
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const path = (request.url ?? '').split('?')[0];
+    const path = pathOf(request);
     const refuse = (status: string, message: string) => refuseUpgrade(socket, request, status, message);
     if (goingAway) return refuse('503 Service Unavailable', 'The gateway is shutting down: connect again to reach another replica.');
     if (path !== settings.path) return refuse('404 Not Found', `Not found: GraphQL over WebSocket is served at ${settings.path}.`);

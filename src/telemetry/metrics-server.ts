@@ -11,6 +11,7 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
+import { pathOf } from '../server/raw-http.js';
 
 /** Where a scrape's text comes from: one registry, or the workers' sum. */
 export type MetricsSource = () => Promise<{ contentType: string; text: string }>;
@@ -42,7 +43,7 @@ export interface MetricsServer {
 /** Listens on host:port (0: a free one) and answers `/metrics` from `source`. */
 export async function serveMetrics(source: MetricsSource, port: number, host: string, logger: Logger): Promise<MetricsServer> {
   const server: Server = createServer((request, response) => {
-    const path = (request.url ?? '').split('?')[0];
+    const path = pathOf(request);
     if (path !== '/metrics') {
       response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('Not found: metrics are at /metrics.\n');
       return;

@@ -1,0 +1,24 @@
+/**
+ * Pieces of HTTP/1.1 the edge reads and writes itself, where node's server
+ * gives no ServerResponse: a socket in error, an upgrade being refused.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+
+/** The request target's path, without the query. */
+export function pathOf(request: IncomingMessage): string {
+  const url = request.url ?? '/';
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
+}
+
+/**
+ * Writes a whole JSON answer on `socket` and ends it: `status` is the status
+ * line's code and reason ("400 Bad Request"), `headers` go out as given.
+ */
+export function endWithJson(socket: Duplex, status: string, body: string, headers: Record<string, string>): void {
+  const lines = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
+  socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${lines}connection: close\r\n\r\n${body}`);
+}
