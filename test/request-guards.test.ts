@@ -469,6 +469,43 @@ describe.each(LANES)('request guards (%s lane)', (lane) => {
       for (const answer of [preferred, legacy]) expect(answer.body.errors!.map((error) => error.extensions?.code)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
     });
 
+    describe('a body declared ISO-8859-1 is read as its bytes say, not as UTF-8', () => {
+      const LITERAL = `{ execution(id: "café") { id } }`;
+      const form = (fields: Record<string, string>) =>
+        Object.entries(fields)
+          .map(([name, value]) => `${name}=${escape(value)}`)
+          .join('&');
+      it.each([
+        ['application/json; charset=ISO-8859-1', JSON.stringify({ query: ONE, variables: { id: 'café' } })],
+        ['application/json;charset="latin1"', JSON.stringify({ query: ONE, variables: { id: 'café' } })],
+        ['application/graphql; charset=iso-8859-1', LITERAL],
+        // Percent-escapes name ISO-8859-1 bytes: escape() writes é as %E9.
+        ['application/x-www-form-urlencoded; charset=ISO-8859-1', form({ query: ONE, variables: JSON.stringify({ id: 'café' }) })],
+        // A client that sends a raw byte over 0x7F in a form.
+        ['application/x-www-form-urlencoded; charset=ISO-8859-1', `query=${encodeURIComponent(ONE)}&variables=${encodeURIComponent('{"id":"caf')}\u00e9${encodeURIComponent('"}')}`],
+      ])('%s: %j', async (contentType, text) => {
+        const answer = await send('/graphql', {
+          method: 'POST',
+          headers: { 'content-type': contentType, accept: 'application/json', authorization: AUTH, 'x-graphql-yoga-csrf': '1' },
+          body: Buffer.from(text, 'latin1'),
+        });
+        expect(answer.status).toBe(200);
+        expect(answer.body.errors![0]!.message).toContain('"café"');
+        expect(answer.body.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT' });
+        expect(answer.headers.get('content-type')).toBe('application/json; charset=utf-8');
+        expect(harness.upstream.requests).toHaveLength(0);
+      });
+
+      it('reads the same body declared UTF-8 as UTF-8', async () => {
+        const answer = await send('/graphql', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json; charset=utf-8', accept: 'application/json', authorization: AUTH },
+          body: Buffer.from(JSON.stringify({ query: ONE, variables: { id: 'café' } }), 'utf8'),
+        });
+        expect(answer.body.errors![0]!.message).toContain('"café"');
+      });
+    });
+
     it.each(['application/json; charset="utf-16"', 'application/json; charset=shift_jis'])(
       'answers a body sent as %s with 415 and a code: bytes are read as UTF-8',
       async (contentType) => {

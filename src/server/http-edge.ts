@@ -8,7 +8,8 @@
  *   `connectionsCheckingInterval`, so the edge sets it to a fraction of them.
  * - Body limits: a body of unknown length gets 411 and one over
  *   `maxRequestBodyBytes` gets 413, before a byte of it is read.
- * - Canonical headers: media type case and Accept preference (./media-types.ts).
+ * - Canonical headers: media type case and Accept preference (./media-types.ts);
+ *   an ISO-8859-1 body is re-encoded as UTF-8 (./body-charset.ts).
  * - The request id, assigned here and echoed on every answer, the edge's own
  *   (408, 411, 413, 400 for malformed HTTP) included.
  * - `/health` and `/ready` (./health.ts), answered here: they never reach a lane.
@@ -28,7 +29,8 @@ import { requestIdFor } from '../request/request-id.js';
 import { corsHeaders } from '../pipeline/cors.js';
 import type { RequestsInFlight } from './drain.js';
 import type { Health } from './health.js';
-import { acceptInPreferenceOrder, canonicalContentType } from './media-types.js';
+import { bodyAsUtf8 } from './body-charset.js';
+import { acceptInPreferenceOrder, readableContentType, type BodyCharset } from './media-types.js';
 import { endWithJson, pathOf } from './raw-http.js';
 
 export type EdgeSettings = Pick<ServerConfig, 'maxRequestBodyBytes' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs'> & {
@@ -71,6 +73,18 @@ function readBody(request: IncomingMessage): Promise<Buffer | null> {
     request.once('error', () => resolve(null));
     request.once('close', () => resolve(null));
   });
+}
+
+/**
+ * An ISO-8859-1 body as UTF-8, given to the request as its body and length:
+ * Yoga's node adapter reads a Buffer left on `request.body` instead of the
+ * stream (as it does behind Express's body parsers), and the fast lane takes it as read.
+ */
+function reencoded(request: IncomingMessage, body: Buffer): Buffer {
+  const utf8 = bodyAsUtf8(body, request.headers['content-type']!);
+  request.headers['content-length'] = String(utf8.length);
+  (request as IncomingMessage & { body?: Buffer }).body = utf8;
+  return utf8;
 }
 
 /** The edge's own refusal, with the CORS headers the pipeline would have sent. */
@@ -168,10 +182,12 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
         return refuse(request, response, requestId, settings, { status: 413, code: ErrorCode.BAD_REQUEST, message, close: true });
       }
       const contentType = request.headers['content-type'];
+      let charset: BodyCharset = 'utf-8';
       if (contentType !== undefined) {
-        const canonical = canonicalContentType(contentType);
-        if (canonical === null) return refuse(request, response, requestId, settings, { status: 415, code: ErrorCode.BAD_REQUEST, message: UNSUPPORTED_MEDIA_TYPE, close: false });
-        request.headers['content-type'] = canonical;
+        const readable = readableContentType(contentType);
+        if (readable === null) return refuse(request, response, requestId, settings, { status: 415, code: ErrorCode.BAD_REQUEST, message: UNSUPPORTED_MEDIA_TYPE, close: false });
+        request.headers['content-type'] = readable.header;
+        charset = readable.charset;
       }
       const accept = request.headers.accept;
       if (accept !== undefined && pathOf(request) === settings.graphqlPath) {
@@ -183,7 +199,9 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
       }
       if (request.socket) inFlight.set(request.socket, { response, requestId, origin: request.headers.origin });
       const serverContext = { req: request, res: response, requestId, waitUntil };
-      if (!lane.readsBodyFirst || declared === undefined || declared === '0') serve(lane, serverContext, null, logger);
+      const hasBody = declared !== undefined && declared !== '0';
+      if (hasBody && charset === 'iso-8859-1') void readBody(request).then((body) => serve(lane, serverContext, body && reencoded(request, body), logger));
+      else if (!lane.readsBodyFirst || !hasBody) serve(lane, serverContext, null, logger);
       // A client that left before its body arrived whole still meets the pipeline, as it does on
       // Yoga's own lane: its request has no body, so it fails to parse, and its answer goes nowhere.
       else void readBody(request).then((body) => serve(lane, serverContext, body, logger));

@@ -5,33 +5,70 @@ import Negotiator from 'negotiator';
  * them, so every handler and plugin reads them the same way:
  *
  * - `Content-Type`: media type names are case-insensitive (RFC 9110 §8.3.1);
- *   Yoga compares them case-sensitively, so `Application/JSON` was a 415. A
- *   charset Yoga would read wrong (it reads bytes as UTF-8) is a 415.
+ *   Yoga compares them case-sensitively, so `Application/JSON` was a 415. Its
+ *   charset says how the body is read, or that it cannot be (a 415).
  * - `Accept`: Yoga takes the first acceptable entry in the order sent and ignores
  *   q-values; entries are put in order of preference (RFC 9110 §12.5.1), and a
  *   header that accepts nothing the gateway produces is refused before any work.
  */
 
 /**
- * Charsets a body may declare. Yoga reads every body as UTF-8: US-ASCII is a
- * subset of it, and ISO-8859-1 is what Apache HttpClient declares for forms,
- * whose percent-encoded bodies are ASCII. Anything else (UTF-16, say) would be
- * read wrong.
+ * How the pipeline must read a body, by its declared charset. Yoga reads every
+ * body as UTF-8:
+ * - `utf-8` (or none, as RFC 8259 §8.1 requires of JSON) and `us-ascii`, a subset
+ *   of it, are read as sent;
+ * - `iso-8859-1` (what Java's HTTP clients declare by default) is re-encoded as
+ *   UTF-8 first (./body-charset.ts): read as UTF-8, an `é` would become U+FFFD;
+ * - anything else (UTF-16, Shift_JIS) is a 415.
  */
-const READABLE_CHARSETS = new Set(['utf-8', 'utf8', 'us-ascii', 'ascii', 'iso-8859-1', 'latin1']);
+const CHARSETS = new Map<string, BodyCharset>([
+  ['utf-8', 'utf-8'],
+  ['utf8', 'utf-8'],
+  ['us-ascii', 'utf-8'],
+  ['ascii', 'utf-8'],
+  ['iso-8859-1', 'iso-8859-1'],
+  ['iso8859-1', 'iso-8859-1'],
+  ['latin1', 'iso-8859-1'],
+]);
+
+export type BodyCharset = 'utf-8' | 'iso-8859-1';
+
+/** A request's Content-Type as the pipeline sees it, and how its body's bytes must be read. */
+export interface ReadableContentType {
+  /** Type and subtype lowercased, parameters as sent, except a charset the edge re-encodes, which becomes `utf-8`. */
+  readonly header: string;
+  /** `iso-8859-1`: the edge re-encodes the body as UTF-8 before any lane reads it. */
+  readonly charset: BodyCharset;
+}
 
 /**
- * The Content-Type with its type and subtype lowercased, parameters as sent; or
- * null for a charset the gateway cannot read (a 415).
+ * The Content-Type in canonical form, or null for a charset the gateway cannot
+ * read (a 415). Remembered per header value: clients send a handful of distinct ones.
  */
-export function canonicalContentType(value: string): string | null {
+export function readableContentType(value: string): ReadableContentType | null {
+  let known = contentTypes.get(value);
+  if (known === undefined) {
+    known = canonicalContentType(value);
+    // A hostile stream of distinct headers only evicts.
+    if (contentTypes.size >= 64) contentTypes.clear();
+    contentTypes.set(value, known);
+  }
+  return known;
+}
+
+const contentTypes = new Map<string, ReadableContentType | null>();
+
+function canonicalContentType(value: string): ReadableContentType | null {
   const semicolon = value.indexOf(';');
-  const charset = semicolon === -1 ? null : /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(value);
-  if (charset && !READABLE_CHARSETS.has(charset[1]!.toLowerCase())) return null;
-  const type = semicolon === -1 ? value : value.slice(0, semicolon);
-  const lower = type.trim().toLowerCase();
-  if (lower === type) return value;
-  return semicolon === -1 ? lower : `${lower}${value.slice(semicolon)}`;
+  const type = (semicolon === -1 ? value : value.slice(0, semicolon)).trim().toLowerCase();
+  if (semicolon === -1) return { header: type, charset: 'utf-8' };
+  const parameters = value.slice(semicolon);
+  const declared = /;\s*charset\s*=\s*"?([^";\s]*)"?/i.exec(parameters);
+  if (declared === null) return { header: `${type}${parameters}`, charset: 'utf-8' };
+  const charset = CHARSETS.get(declared[1]!.toLowerCase());
+  if (charset === undefined) return null;
+  if (charset === 'utf-8') return { header: `${type}${parameters}`, charset };
+  return { header: `${type}${parameters.replace(declared[0], '; charset=utf-8')}`, charset };
 }
 
 /**
@@ -39,7 +76,7 @@ export function canonicalContentType(value: string): string | null {
  * delivery, GraphiQL's page), each in UTF-8, the only charset Yoga sends. In
  * Yoga's order for a wildcard, which gets application/json.
  */
-const PRODUCED = ['application/json', 'application/graphql-response+json', 'text/event-stream', 'multipart/mixed', 'text/html'].map(
+export const PRODUCED = ['application/json', 'application/graphql-response+json', 'text/event-stream', 'multipart/mixed', 'text/html'].map(
   (type) => `${type}; charset=utf-8`,
 );
 
