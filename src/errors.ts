@@ -58,8 +58,20 @@ export interface DataWarning {
   message: string;
 }
 
-/** The answer to an Accept header that accepts nothing the gateway produces (406). */
-export const NOT_ACCEPTABLE = 'Not acceptable: accept application/graphql-response+json, application/json or text/event-stream (in UTF-8).';
+/**
+ * The answer to an Accept header that accepts nothing the gateway could send
+ * (406). `acceptable` is what it could have sent, as a 406's `Accept` header
+ * lists it ("text/event-stream; charset=utf-8, multipart/mixed; charset=utf-8"
+ * for a subscription, say).
+ */
+export function notAcceptable(acceptable: string): string {
+  return `Not acceptable: accept ${inWords([...new Set(acceptable.split(',').map((type) => type.split(';')[0]!.trim()))])} (in UTF-8).`;
+}
+
+/** "a, b or c". */
+function inWords(items: readonly string[]): string {
+  return items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} or ${items.at(-1)}`;
+}
 
 /** The answer to a body in a media type or charset the gateway does not read (415). */
 export const UNSUPPORTED_MEDIA_TYPE =

@@ -57,7 +57,10 @@ describeEachLane('a watch no media type in Accept can carry', (lane) => {
         body: JSON.stringify({ query: WATCH, variables: { id: 'ex_unserved' } }),
       });
       expect(answer.status).toBe(406);
-      expect(((await answer.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code).toBe('BAD_REQUEST');
+      const { errors } = (await answer.json()) as { errors: Array<{ message: string; extensions: { code: string } }> };
+      expect(errors[0]!.extensions.code).toBe('BAD_REQUEST');
+      // What a subscription is served as, and nothing it is not.
+      expect(errors[0]!.message).toBe('Not acceptable: accept text/event-stream (in UTF-8).');
     }
     await allStopped(harness);
     // More than the caller's bound of 3 were refused, and the caller can still watch.

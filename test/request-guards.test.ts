@@ -340,9 +340,11 @@ describe.each(LANES)('request guards (%s lane)', (lane) => {
       ],
       ['a path other than /graphql', 404, '/graphq', { method: 'GET', headers: { authorization: AUTH } }],
       ['a method other than GET and POST', 405, '/graphql', { method: 'PUT', headers: { 'content-type': 'application/json', authorization: AUTH }, body: JSON.stringify({ query: '{ __typename }' }) }],
+      ['a mutation over GET', 405, `/graphql?query=${encodeURIComponent('mutation { __typename }')}`, { method: 'GET', headers: { authorization: AUTH } }],
     ] as Array<[string, number, string, RequestInit]>)('answers %s with %i and a GraphQL error body with a code (Yoga sends none for 404, 406, 415)', async (_name, status, path, init) => {
       const answer = await send(path, init);
       expect(answer.status).toBe(status);
+      if (status === 405) expect(answer.body.errors![0]!.message).toMatch(answer.headers.get('allow') === 'POST' ? /from a POST request/ : /supports GET and POST/);
       expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
       expect(answer.body.data).toBeUndefined();
       expect(answer.body.errors).toHaveLength(1);
@@ -531,6 +533,9 @@ describe.each(LANES)('request guards (%s lane)', (lane) => {
         });
         expect(answer.status).toBe(406);
         expect(answer.body.errors![0]!.extensions).toEqual({ code: 'BAD_REQUEST' });
+        expect(answer.body.errors![0]!.message).toBe(
+          'Not acceptable: accept application/json, application/graphql-response+json, text/event-stream, multipart/mixed or text/html (in UTF-8).',
+        );
         expect(harness.upstream.requests).toHaveLength(0);
       },
     );

@@ -10,13 +10,13 @@
  */
 import { GraphQLError } from 'graphql';
 import { isPromise, type Plugin } from 'graphql-yoga';
-import { badRequest, errorBody, ErrorCode, NOT_ACCEPTABLE, UNSUPPORTED_MEDIA_TYPE, withExtensions } from '../errors.js';
+import { badRequest, errorBody, ErrorCode, notAcceptable, UNSUPPORTED_MEDIA_TYPE, withExtensions } from '../errors.js';
 
-const EMPTY_BODY_MESSAGES: Record<number, string> = {
-  404: 'Not found: GraphQL is served at /graphql.',
-  405: 'Method not allowed: send GET or POST.',
-  406: NOT_ACCEPTABLE,
-  415: UNSUPPORTED_MEDIA_TYPE,
+/** The message for each empty answer of Yoga's (its 405s carry their own), from the headers it sent with it. */
+const EMPTY_BODY_MESSAGES: Record<number, (headers: Headers) => string> = {
+  404: () => 'Not found: GraphQL is served at /graphql.',
+  406: (headers) => notAcceptable(headers.get('accept') ?? 'application/graphql-response+json, application/json'),
+  415: () => UNSUPPORTED_MEDIA_TYPE,
 };
 
 /** The code of each error body written here, by request: it comes from no GraphQL result, so the access log asks. */
@@ -47,7 +47,7 @@ export function useRequestErrors(): Plugin {
       refused.set(request, ErrorCode.BAD_REQUEST);
       const headers = new fetchAPI.Headers(response.headers);
       headers.set('content-type', 'application/json; charset=utf-8');
-      setResponse(new fetchAPI.Response(errorBody(ErrorCode.BAD_REQUEST, message), { status: response.status, headers }));
+      setResponse(new fetchAPI.Response(errorBody(ErrorCode.BAD_REQUEST, message(response.headers)), { status: response.status, headers }));
     },
   };
 }

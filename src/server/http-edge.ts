@@ -21,7 +21,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ServerConfig } from '../config.js';
-import { errorBody, ErrorCode, MASKED_MESSAGE, NOT_ACCEPTABLE, UNSUPPORTED_MEDIA_TYPE } from '../errors.js';
+import { errorBody, ErrorCode, MASKED_MESSAGE, notAcceptable, UNSUPPORTED_MEDIA_TYPE } from '../errors.js';
 import type { Lane } from '../fast-lane/index.js';
 import type { Logger } from '../logger.js';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
@@ -30,7 +30,7 @@ import { corsHeaders } from '../pipeline/cors.js';
 import type { RequestsInFlight } from './drain.js';
 import type { Health } from './health.js';
 import { bodyAsUtf8 } from './body-charset.js';
-import { acceptInPreferenceOrder, readableContentType, type BodyCharset } from './media-types.js';
+import { acceptInPreferenceOrder, PRODUCED, readableContentType, type BodyCharset } from './media-types.js';
 import { endWithJson, pathOf } from './raw-http.js';
 
 export type EdgeSettings = Pick<ServerConfig, 'maxRequestBodyBytes' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs'> & {
@@ -193,7 +193,7 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
       if (accept !== undefined && pathOf(request) === settings.graphqlPath) {
         const ordered = acceptInPreferenceOrder(accept);
         if (ordered === null) {
-          return refuse(request, response, requestId, settings, { status: 406, code: ErrorCode.BAD_REQUEST, message: NOT_ACCEPTABLE, close: false });
+          return refuse(request, response, requestId, settings, { status: 406, code: ErrorCode.BAD_REQUEST, message: notAcceptable(PRODUCED.join(', ')), close: false });
         }
         request.headers.accept = ordered;
       }
