@@ -72,7 +72,7 @@ export const SETTINGS = {
     keepAliveTimeoutMs: setting(
       'HTTP_KEEP_ALIVE_TIMEOUT_MS',
       integer(100, 600_000).default(5_000),
-      'how long an idle keep-alive connection stays open; behind a load balancer, set it above the balancer\'s idle timeout',
+      'how long an idle keep-alive connection stays open, as `Keep-Alive: timeout` tells clients (Node closes it a second later); behind a load balancer, set it above the balancer\'s idle timeout',
     ),
   },
   upstream: {
