@@ -73,6 +73,11 @@ const TOKENS_2001 = `{ ${'a '.repeat(1_999)}}`;
 
 const ROWS: Row[] = [
   {
+    title: 'a subscription whose root field is conditional is refused in validation (the spec\'s rule, which graphql-js 16 lacks)',
+    query: 'subscription { executionUpdates(id: "ex_demo_1") @skip(if: true) { isFinal } }',
+    check: refusedWith('GRAPHQL_VALIDATION_FAILED', /must not use `@skip` or `@include`/),
+  },
+  {
     title: 'INTROSPECTION=false refuses introspection',
     env: { INTROSPECTION: 'false' },
     query: '{ __schema { queryType { name } } }',

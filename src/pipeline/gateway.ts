@@ -10,7 +10,7 @@
  * stream's headers; request errors; stable error codes; the access log;
  * trusted documents (refused before parsing); CSRF prevention; GraphQL
  * Armor's limits, hidden suggestions and the introspection switch at parse and
- * validation; the finish step (scope released, suggestions stripped, upstream
+ * validation; the spec's current rule for a subscription's root field; the finish step (scope released, suggestions stripped, upstream
  * cost); compiled execution (fast lane); then any plugin given; last, the
  * validation cache and the closing of streams nobody serves. Context
  * (../request/context.ts), execution and masking are Yoga's own steps.
@@ -40,6 +40,7 @@ import { graphiqlOptions, renderGraphiQL, type GraphiQLSettings } from './graphi
 import { useOperationLimits } from './operation-limits.js';
 import { useRequestErrors } from './request-errors.js';
 import { useRequestId } from './request-id.js';
+import { useSubscriptionRootFieldRule } from './subscription-root.js';
 import { useTrustedDocuments } from './trusted-documents.js';
 import { useValidationCache } from './validation-cache.js';
 import { useUnservedStreamClosing } from './unserved-streams.js';
@@ -147,6 +148,7 @@ export function createGateway(deps: GatewayDependencies): Gateway {
       // the browser; anything "simple" must carry the CSRF header instead.
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'authorization'] }),
       ...useOperationLimits(deps.security),
+      useSubscriptionRootFieldRule(),
       useExecutionFinish({ hideSuggestions: !deps.security.fieldSuggestions, reportCost: deps.reportCost }),
       ...(deps.compiledExecution ? [useCompiledExecution<GatewayContext>({ restart: (context) => context.scope.restartOperation() })] : []),
       ...(deps.plugins ?? []),
