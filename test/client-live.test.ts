@@ -15,7 +15,7 @@
  */
 import type { Plugin } from 'graphql-yoga';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { watchExecution, WatchError, type ExecutionUpdate } from '../src/client/index.js';
+import { watchExecution, WatchError, type ExecutionEventFilter, type ExecutionUpdate } from '../src/client/index.js';
 import { DEMO_ORGANIZATION, makeEvents, makeExecution } from '../src/demo/demo-data.js';
 import { AUTH, Harness, LANES } from './support/harness.js';
 
@@ -227,22 +227,27 @@ describe.each(LANES)('watchExecution against the gateway (%s lane)', (lane) => {
   });
 
   describe('errors that end a watch are thrown as WatchError with the code', () => {
-    const cases: Array<[string, () => { id: string; authorization?: string; eventsAfter?: string }, string]> = [
+    const cases: Array<[string, () => { id: string; authorization?: string; eventsAfter?: string; filter?: ExecutionEventFilter; path?: string }, string]> = [
       ['an unknown execution', () => ({ id: 'ex_does_not_exist' }), 'NOT_FOUND'],
       ['another organization\'s execution (reported as not found, as upstream does)', () => ({ id: 'ex_other_org' }), 'NOT_FOUND'],
       ['a token upstream refuses', () => ({ id: 'ex_demo_4', authorization: 'Bearer not-a-token' }), 'UNAUTHENTICATED'],
       ['an id outside the allowed pattern', () => ({ id: 'ex demo/../4' }), 'BAD_USER_INPUT'],
       ['an eventsAfter that is no cursor', () => ({ id: 'ex_demo_4', eventsAfter: 'not-a-cursor' }), 'BAD_USER_INPUT'],
+      // Refused with a 400 before any event: graphql-sse reports it as a dropped connection.
+      ['a filter variable that does not fit its type', () => ({ id: 'ex_demo_4', filter: { createdAfter: 'not-a-time' } }), 'BAD_REQUEST'],
+      ['a URL the gateway does not serve (404)', () => ({ id: 'ex_demo_4', path: '/graphq' }), 'BAD_REQUEST'],
     ];
     for (const [title, given, code] of cases) {
       it(`${title}: ${code}`, async () => {
         harness.upstream.put(makeExecution({ id: 'ex_other_org', status: 'workflow_running', organizationId: 'org_other' }));
-        const { id, authorization = AUTH, eventsAfter } = given();
+        const { id, authorization = AUTH, eventsAfter, filter, path } = given();
+        const endpoint = path ? new URL(path, harness.url).href : harness.url;
         const stop = new AbortController();
         stops.push(stop);
         const watching = (async () => {
           const updates: ExecutionUpdate[] = [];
-          for await (const update of watchExecution(harness.url, authorization, id, { retryDelayMs: 50, signal: stop.signal, ...(eventsAfter ? { eventsAfter } : {}) })) updates.push(update);
+          const options = { retryDelayMs: 50, signal: stop.signal, ...(eventsAfter ? { eventsAfter } : {}), ...(filter ? { filter } : {}) };
+          for await (const update of watchExecution(endpoint, authorization, id, options)) updates.push(update);
           return updates;
         })();
         let timer: NodeJS.Timeout | undefined;

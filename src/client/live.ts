@@ -11,12 +11,14 @@
  * `cursor`, so no event is missed or repeated; so it does when the gateway
  * ends the stream with SHUTTING_DOWN (it drains; another replica answers
  * the next subscription). Errors that end a watch
- * (NOT_FOUND, UNAUTHENTICATED, FORBIDDEN, TOO_MANY_SUBSCRIPTIONS, BAD_USER_INPUT)
- * are thrown as WatchError; an update carrying UPSTREAM_UNAVAILABLE is passed to
- * `onOutage` and the watch goes on.
+ * (NOT_FOUND, UNAUTHENTICATED, FORBIDDEN, TOO_MANY_SUBSCRIPTIONS, BAD_USER_INPUT,
+ * and a request the gateway refuses with a 4xx other than 408 and 429, such as
+ * a BAD_REQUEST for a variable that does not fit its type) are thrown as
+ * WatchError; an update carrying UPSTREAM_UNAVAILABLE is passed to `onOutage`
+ * and the watch goes on.
  */
 import { print } from 'graphql';
-import { createClient } from 'graphql-sse';
+import { createClient, NetworkError } from 'graphql-sse';
 import { ExecutionUpdatesDocument, type ExecutionEventFilter, type ExecutionUpdatesSubscription } from './generated.js';
 
 export type ExecutionUpdate = ExecutionUpdatesSubscription['executionUpdates'];
@@ -51,6 +53,35 @@ interface GraphQLErrorShape {
   extensions?: { code?: unknown };
 }
 
+/** Statuses that say the same request may succeed later: the request timed out, or came too fast. */
+const RETRIED_CLIENT_STATUSES = new Set([408, 429]);
+
+/**
+ * The WatchError for an answer no retry can change (a 4xx: a variable that does
+ * not fit its type, a wrong URL), with the code of the GraphQL error in its body,
+ * JSON or an event stream; undefined for anything worth retrying. graphql-sse
+ * reports every non-2xx answer as a NetworkError and would retry it.
+ */
+async function refused(error: unknown): Promise<WatchError | undefined> {
+  const response = error instanceof NetworkError ? (error.response as Response | undefined) : undefined;
+  if (!response || response.status < 400 || response.status >= 500 || RETRIED_CLIENT_STATUSES.has(response.status)) return undefined;
+  const text = await response.text().catch(() => '');
+  const first = errorsIn(text)[0];
+  return new WatchError(first?.message ?? `The gateway answered ${response.status}.`, first?.extensions?.code);
+}
+
+/** The GraphQL errors of a body: a JSON result, or the `data:` of each event of a stream. */
+function errorsIn(text: string): GraphQLErrorShape[] {
+  const results = text.trimStart().startsWith('{') ? [text] : text.split('\n').flatMap((line) => (line.startsWith('data:') ? [line.slice(5)] : []));
+  return results.flatMap((result) => {
+    try {
+      return ((JSON.parse(result) as { errors?: GraphQLErrorShape[] }).errors ?? []).filter((each) => typeof each?.message === 'string');
+    } catch {
+      return [];
+    }
+  });
+}
+
 export async function* watchExecution(endpoint: string, authorization: string, id: string, options: WatchOptions = {}): AsyncGenerator<ExecutionUpdate> {
   let eventsAfter = options.eventsAfter ?? null;
   const query = print(ExecutionUpdatesDocument);
@@ -82,6 +113,8 @@ export async function* watchExecution(endpoint: string, authorization: string, i
       // The stream completed without a final update: the connection ended early.
     } catch (error) {
       if (error instanceof WatchError) throw error;
+      const refusal = await refused(error);
+      if (refusal) throw refusal;
       // A dropped connection: subscribe again from the last cursor.
     } finally {
       options.signal?.removeEventListener('abort', stop);

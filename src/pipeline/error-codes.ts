@@ -24,9 +24,21 @@ interface HttpExtension {
  */
 export const MAX_MESSAGE_LENGTH = 500;
 
+/**
+ * A variable that does not fit its type, as @graphql-tools/executor's subscribe
+ * reports it: coded BAD_USER_INPUT with a 400 and no path, where its execute
+ * leaves the same error without a code (so BAD_REQUEST). The code must not
+ * depend on the operation type; the gateway's own BAD_USER_INPUT never carries
+ * an HTTP status.
+ */
+function isSubscribeVariableError(error: GraphQLError, http: HttpExtension | undefined): boolean {
+  return error.extensions?.code === ErrorCode.BAD_USER_INPUT && http?.status === 400 && error.path === undefined;
+}
+
 function finished(error: GraphQLError): GraphQLError {
   const extensions = error.extensions as Record<string, unknown> | undefined;
   const http = extensions?.http as HttpExtension | undefined;
+  if (isSubscribeVariableError(error, http)) return finished(withExtensions(error, { ...extensions, code: ErrorCode.BAD_REQUEST }));
   // A request that is not GraphQL-over-HTTP at all (no query, params not an object) is a 400 on
   // every media type, as the parsers' failures are (./request-errors.ts); Yoga would answer 200 to application/json.
   const specOnly = extensions?.code === ErrorCode.BAD_REQUEST && http?.spec === true;

@@ -19,6 +19,7 @@ import { DEMO_ORGANIZATION, DEMO_TOKEN, makeEvents, makeExecution } from '../../
 import type { FakeUpstream, Fault } from '../../src/demo/fake-upstream.js';
 import type { UpstreamEvent } from '../../src/upstream/envelope.js';
 import { AUTH, Harness, LANES, type LaneName } from './harness.js';
+import { nextEvents } from './transports.js';
 
 /** Poll interval of queued, running and waiting executions in the live suites, in ms. */
 export const POLL_MS = 25;
@@ -367,6 +368,23 @@ export async function expectRefused(recorder: Recorder, code: string): Promise<v
   expect(recorder.errorCodes).toEqual([code]);
 }
 
+/**
+ * The codes a refused subscription was answered with, however its transport
+ * says so: errors in its one result (SSE, then complete), graphql-ws's `error`
+ * message (the errors themselves), or graphql-sse's NetworkError for a 4xx
+ * (the errors in the answer's body).
+ */
+export async function refusalCodes(recorder: Recorder): Promise<unknown[]> {
+  await recorder.end();
+  if (recorder.completed) return recorder.errorCodes;
+  const failure = recorder.failure as { response?: Response } | Array<{ extensions?: { code?: unknown } }>;
+  if (Array.isArray(failure)) return failure.map((error) => error.extensions?.code);
+  if (!failure.response) return [String(failure)];
+  const body = await failure.response.text();
+  const results = body.trimStart().startsWith('{') ? [body] : nextEvents(body).map((result) => JSON.stringify(result));
+  return results.flatMap((result) => ((JSON.parse(result) as ExecutionResult).errors ?? []).map((error) => error.extensions?.code));
+}
+
 /** A cursor with its payload edited and the checksum kept: what a client tampering with it sends. */
 export function tampered(cursor: string): string {
   const dot = cursor.lastIndexOf('.');
@@ -596,6 +614,28 @@ export function describeLiveBehaviour(transport: TransportName): void {
       expect(result!.extensions?.warnings?.map(({ path, code }) => ({ path, code }))).toEqual([
         { path: ['executionUpdates', 'newEvents', 0, 'node', 'lvl'], code: 'UNREADABLE_VALUE' },
       ]);
+    });
+
+    it('refuses @skip and @include on the root field (validation), and a variable that does not fit its type (BAD_REQUEST), before any upstream call', async () => {
+      const { upstream } = harness;
+      putExecution(upstream, 'ex_conditional', 'workflow_running');
+      const before = upstream.requests.length;
+      const root = 'executionUpdates(id: "ex_conditional")';
+      for (const [query, variables, code] of [
+        [`subscription { ${root} @skip(if: true) { isFinal } }`, {}, 'GRAPHQL_VALIDATION_FAILED'],
+        [`subscription ($s: Boolean!) { ${root} @skip(if: $s) { isFinal } }`, { s: false }, 'GRAPHQL_VALIDATION_FAILED'],
+        [`subscription { ...F } fragment F on Subscription { ${root} @include(if: false) { isFinal } }`, {}, 'GRAPHQL_VALIDATION_FAILED'],
+        [`subscription { ... @include(if: true) { ${root} { isFinal } } }`, {}, 'GRAPHQL_VALIDATION_FAILED'],
+        ['subscription ($id: ID!) { executionUpdates(id: $id) { isFinal } }', { id: { x: 1 } }, 'BAD_REQUEST'],
+      ] as const) {
+        expect(await refusalCodes(new Recorder(client(), variables, query)), query).toEqual([code]);
+      }
+      expect(upstream.requests.length - before).toBe(0);
+      expect(harness.instance.live.counts).toEqual({ subscriptions: 0, pollers: 0 });
+      // Below the root field, the directives are the client's to use.
+      const nested = new Recorder(client(), {}, `subscription { ${root} { isFinal @skip(if: true) execution { id @include(if: true) } } }`);
+      await nested.received(1);
+      expect(nested.results[0]).toEqual({ data: { executionUpdates: { execution: { id: 'ex_conditional' } } } });
     });
 
     it('refuses bad arguments before any upstream call', async () => {
