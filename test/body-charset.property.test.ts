@@ -53,11 +53,22 @@ describe('readableContentType', () => {
     ['application/json; charset=us-ascii', 'application/json; charset=us-ascii', 'utf-8'],
     ['application/json; charset=ISO-8859-1', 'application/json; charset=utf-8', 'iso-8859-1'],
     ['application/x-www-form-urlencoded;charset="latin1"', 'application/x-www-form-urlencoded; charset=utf-8', 'iso-8859-1'],
+    ['application/json; charset="iso-8859-1"; version=2', 'application/json; charset=utf-8; version=2', 'iso-8859-1'],
+    // A charset inside another parameter's quoted value is not the body's.
+    ['application/json; profile="a;charset=latin1"', 'application/json; profile="a;charset=latin1"', 'utf-8'],
+    ['application/json; profile="x; charset=latin1"; charset=latin1', 'application/json; profile="x; charset=latin1"; charset=utf-8', 'iso-8859-1'],
   ])('reads %s as %s, bytes in %s', (value, header, charset) => {
     expect(readableContentType(value)).toEqual({ header, charset });
   });
 
-  it.each(['application/json; charset=utf-16', 'application/json; charset=shift_jis', 'application/json; charset=constructor'])('refuses %s (a 415)', (value) => {
+  it.each([
+    'application/json; charset=utf-16',
+    'application/json; charset=shift_jis',
+    'application/json; charset=constructor',
+    // Two charsets: one of them is wrong, and nothing says which.
+    'application/json; charset=latin1; charset=utf-16',
+    'application/json; charset=utf-8; charset=latin1',
+  ])('refuses %s (a 415)', (value) => {
     expect(readableContentType(value)).toBeNull();
   });
 });

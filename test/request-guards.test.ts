@@ -432,6 +432,9 @@ describe.each(LANES)('request guards (%s lane)', (lane) => {
       ['text/html;q=0.9, application/graphql-response+json;q=0.8, application/json;q=0.7', 'application/graphql-response+json'],
       // Parameters Yoga does not read are no reason to refuse.
       ['application/json; version=2', 'application/json'],
+      // A quoted charset is the same charset.
+      ['application/graphql-response+json; charset="utf-8"', 'application/graphql-response+json'],
+      ['application/json; charset="UTF-8";q=0.5, application/graphql-response+json;q="0.4"', 'application/json'],
       // An exclusion holds under a wildcard, which otherwise gets application/json as before.
       ['*/*, text/html;q=0', 'application/json'],
       ['*/*, application/json;q=0', 'application/graphql-response+json'],

@@ -58,17 +58,23 @@ export function readableContentType(value: string): ReadableContentType | null {
 
 const contentTypes = new Map<string, ReadableContentType | null>();
 
+/** Each parameter of a media type (RFC 9110 §5.6.6): name, then a token or a quoted string, which may hold `;`. */
+const PARAMETER = /;\s*([^\s;=]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s;]*)\s*/g;
+
 function canonicalContentType(value: string): ReadableContentType | null {
   const semicolon = value.indexOf(';');
   const type = (semicolon === -1 ? value : value.slice(0, semicolon)).trim().toLowerCase();
   if (semicolon === -1) return { header: type, charset: 'utf-8' };
   const parameters = value.slice(semicolon);
-  const declared = /;\s*charset\s*=\s*"?([^";\s]*)"?/i.exec(parameters);
-  if (declared === null) return { header: `${type}${parameters}`, charset: 'utf-8' };
-  const charset = CHARSETS.get(declared[1]!.toLowerCase());
+  const declared = [...parameters.matchAll(PARAMETER)].filter(([, name]) => name!.toLowerCase() === 'charset');
+  if (declared.length === 0) return { header: `${type}${parameters}`, charset: 'utf-8' };
+  // Two charsets contradict each other, or say the same twice: either way, not something to guess at.
+  if (declared.length > 1) return null;
+  const { 0: parameter, 2: quoted, index } = declared[0]!;
+  const charset = CHARSETS.get(quoted!.replace(/^"(.*)"$/, '$1').replace(/\\(.)/g, '$1').toLowerCase());
   if (charset === undefined) return null;
   if (charset === 'utf-8') return { header: `${type}${parameters}`, charset };
-  return { header: `${type}${parameters.replace(declared[0], '; charset=utf-8')}`, charset };
+  return { header: `${type}${parameters.slice(0, index)}; charset=utf-8${parameters.slice(index + parameter.length)}`, charset };
 }
 
 /**
@@ -121,9 +127,11 @@ function negotiable(value: string): string {
     .join(',');
 }
 
-function decide(value: string): string | null {
+function decide(sent: string): string | null {
   // Yoga reads an empty Accept as */*.
-  if (value.trim() === '') return value;
+  if (sent.trim() === '') return sent;
+  // Yoga compares `charset=utf-8` as text: a quoted value (`charset="utf-8"`) would match nothing.
+  const value = sent.replace(/(;\s*(?:q|charset)\s*=\s*)"([^"]*)"/gi, '$1$2');
   const acceptable = new Negotiator({ headers: { accept: negotiable(value) } }).mediaTypes(PRODUCED);
   if (acceptable.length === 0) return null;
   const entries = value
