@@ -73,6 +73,9 @@ function inWords(items: readonly string[]): string {
   return items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} or ${items.at(-1)}`;
 }
 
+/** The answer to a path the gateway does not serve (404). */
+export const notFound = (graphqlPath: string) => `Not found: GraphQL is served at ${graphqlPath}.`;
+
 /** The answer to a body in a media type or charset the gateway does not read (415). */
 export const UNSUPPORTED_MEDIA_TYPE =
   'Unsupported media type: send application/json, application/graphql or application/x-www-form-urlencoded, in UTF-8, or use GET.';

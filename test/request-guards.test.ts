@@ -339,6 +339,10 @@ describe.each(LANES)('request guards (%s lane)', (lane) => {
         { method: 'POST', headers: { 'content-type': 'application/json', accept: 'text/html', authorization: AUTH }, body: JSON.stringify({ query: '{ __typename }' }) },
       ],
       ['a path other than /graphql', 404, '/graphq', { method: 'GET', headers: { authorization: AUTH } }],
+      // Yoga alone would serve GraphQL at each of these: any URL ending in /graphql.
+      ['a path that ends in /graphql', 404, '/x/graphql', { method: 'GET', headers: { authorization: AUTH } }],
+      ['a query string that ends in /graphql', 404, '/nope?to=/graphql', { method: 'POST', headers: { 'content-type': 'application/json', authorization: AUTH }, body: JSON.stringify({ query: '{ __typename }' }) }],
+      ['a CORS preflight to another path', 404, '/nope', { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' } }],
       ['a method other than GET and POST', 405, '/graphql', { method: 'PUT', headers: { 'content-type': 'application/json', authorization: AUTH }, body: JSON.stringify({ query: '{ __typename }' }) }],
       ['a mutation over GET', 405, `/graphql?query=${encodeURIComponent('mutation { __typename }')}`, { method: 'GET', headers: { authorization: AUTH } }],
     ] as Array<[string, number, string, RequestInit]>)('answers %s with %i and a GraphQL error body with a code (Yoga sends none for 404, 406, 415)', async (_name, status, path, init) => {
@@ -352,6 +356,17 @@ describe.each(LANES)('request guards (%s lane)', (lane) => {
       expect(answer.body.errors![0]!.extensions).toEqual({ code: 'BAD_REQUEST' });
       expect(answer.headers.get('x-request-id')).toBeTruthy();
       expect(harness.upstream.requests).toHaveLength(0);
+    });
+
+    it('serves /graphql/ as /graphql, Accept negotiated the same', async () => {
+      const answer = await send('/graphql/', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json;q=0.1, application/graphql-response+json', authorization: AUTH },
+        body: JSON.stringify({ query: '{ __typename }' }),
+      });
+      expect(answer.status).toBe(200);
+      expect(answer.headers.get('content-type')).toMatch(/^application\/graphql-response\+json/);
+      expect(answer.body.data).toEqual({ __typename: 'Query' });
     });
 
     it('cuts a message quoting a huge variable value at 500 characters: the value does not come back whole', async () => {
@@ -536,8 +551,11 @@ describe.each(LANES)('request guards (%s lane)', (lane) => {
         });
         expect(answer.status).toBe(406);
         expect(answer.body.errors![0]!.extensions).toEqual({ code: 'BAD_REQUEST' });
-        expect(answer.body.errors![0]!.message).toBe(
-          'Not acceptable: accept application/json, application/graphql-response+json, text/event-stream, multipart/mixed or text/html (in UTF-8).',
+        // Decided before the operation is known: what a POST may be answered with (GraphiQL's page is for GET).
+        expect(answer.body.errors![0]!.message).toBe('Not acceptable: accept application/json, application/graphql-response+json, text/event-stream or multipart/mixed (in UTF-8).');
+        // As Yoga's own 406 does: what would have been acceptable.
+        expect(answer.headers.get('accept')).toBe(
+          'application/json; charset=utf-8, application/graphql-response+json; charset=utf-8, text/event-stream; charset=utf-8, multipart/mixed; charset=utf-8',
         );
         expect(harness.upstream.requests).toHaveLength(0);
       },

@@ -10,11 +10,11 @@
  */
 import { GraphQLError } from 'graphql';
 import { isPromise, type Plugin } from 'graphql-yoga';
-import { badRequest, errorBody, ErrorCode, notAcceptable, UNSUPPORTED_MEDIA_TYPE, withExtensions } from '../errors.js';
+import { badRequest, errorBody, ErrorCode, notAcceptable, notFound, UNSUPPORTED_MEDIA_TYPE, withExtensions } from '../errors.js';
 
 /** The message for each empty answer of Yoga's (its 405s carry their own), from the headers it sent with it. */
 const EMPTY_BODY_MESSAGES: Record<number, (headers: Headers) => string> = {
-  404: () => 'Not found: GraphQL is served at /graphql.',
+  404: () => notFound('/graphql'),
   406: (headers) => notAcceptable(headers.get('accept') ?? 'application/graphql-response+json, application/json'),
   415: () => UNSUPPORTED_MEDIA_TYPE,
 };

@@ -12,7 +12,8 @@
  *   an ISO-8859-1 body is re-encoded as UTF-8 (./body-charset.ts).
  * - The request id, assigned here and echoed on every answer, the edge's own
  *   (408, 411, 413, 400 for malformed HTTP) included.
- * - `/health` and `/ready` (./health.ts), answered here: they never reach a lane.
+ * - `/health` and `/ready` (./health.ts), answered here: they never reach a lane;
+ *   nor does any path the gateway does not serve (a 404).
  * - Requests in flight are counted (./drain.ts), so a drain knows when they are done.
  * - Then the lane: the fast lane (src/fast-lane/) with the body already read, or
  *   Yoga's own node adapter (./yoga-lane.ts). Anything a lane throws is a masked
@@ -21,7 +22,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ServerConfig } from '../config.js';
-import { errorBody, ErrorCode, MASKED_MESSAGE, notAcceptable, UNSUPPORTED_MEDIA_TYPE } from '../errors.js';
+import { errorBody, ErrorCode, MASKED_MESSAGE, notAcceptable, notFound, UNSUPPORTED_MEDIA_TYPE } from '../errors.js';
 import type { Lane } from '../fast-lane/index.js';
 import type { Logger } from '../logger.js';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
@@ -36,8 +37,10 @@ import { endWithJson, pathOf } from './raw-http.js';
 export type EdgeSettings = Pick<ServerConfig, 'maxRequestBodyBytes' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs'> & {
   /** CORS_ORIGINS: the edge's own answers carry the same CORS headers as the pipeline's. */
   corsOrigins: readonly string[];
-  /** Where GraphQL is served: its answers are negotiated here (other paths, /metrics say, answer in their own types). */
+  /** Where GraphQL is served (with or without a trailing slash): its answers are negotiated here. */
   graphqlPath: string;
+  /** Other paths the pipeline serves (`/metrics` with METRICS=api), in their own media types; any path not listed is a 404 here. */
+  otherPaths: readonly string[];
 };
 
 const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' };
@@ -48,13 +51,16 @@ interface EdgeAnswer {
   message: string;
   /** Closing the connection stops the client from streaming the rest of a refused body at us. */
   close: boolean;
+  /** More response headers (a 406's Accept). */
+  headers?: Record<string, string>;
 }
 
-function answer(response: ServerResponse, requestId: string, cors: Record<string, string>, { status, code, message, close }: EdgeAnswer): void {
+function answer(response: ServerResponse, requestId: string, cors: Record<string, string>, { status, code, message, close, headers }: EdgeAnswer): void {
   if (response.headersSent || response.destroyed) return;
   const body = errorBody(code, message);
   response.writeHead(status, {
     ...cors,
+    ...headers,
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(body),
     'x-request-id': requestId,
@@ -181,6 +187,12 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
         const message = `Request body over ${settings.maxRequestBodyBytes} bytes; GraphQL requests to this API are small.`;
         return refuse(request, response, requestId, settings, { status: 413, code: ErrorCode.BAD_REQUEST, message, close: true });
       }
+      const path = pathOf(request);
+      const graphql = path === settings.graphqlPath || path === `${settings.graphqlPath}/`;
+      // Yoga would serve GraphQL at any URL ending in its path (`/x/graphql`, `/?to=/graphql`).
+      if (!graphql && !settings.otherPaths.includes(path)) {
+        return refuse(request, response, requestId, settings, { status: 404, code: ErrorCode.BAD_REQUEST, message: notFound(settings.graphqlPath), close: false });
+      }
       const contentType = request.headers['content-type'];
       let charset: BodyCharset = 'utf-8';
       if (contentType !== undefined) {
@@ -190,10 +202,12 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
         charset = readable.charset;
       }
       const accept = request.headers.accept;
-      if (accept !== undefined && pathOf(request) === settings.graphqlPath) {
+      if (accept !== undefined && graphql) {
         const ordered = acceptInPreferenceOrder(accept);
         if (ordered === null) {
-          return refuse(request, response, requestId, settings, { status: 406, code: ErrorCode.BAD_REQUEST, message: notAcceptable(PRODUCED.join(', ')), close: false });
+          // Before the operation is known: whatever this method may be answered with (GraphiQL's page by GET only).
+          const produced = PRODUCED.filter((type) => request.method === 'GET' || !type.startsWith('text/html')).join(', ');
+          return refuse(request, response, requestId, settings, { status: 406, code: ErrorCode.BAD_REQUEST, message: notAcceptable(produced), close: false, headers: { accept: produced } });
         }
         request.headers.accept = ordered;
       }

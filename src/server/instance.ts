@@ -140,7 +140,13 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
   let upstreamClosed: Promise<void> | undefined;
   const closeUpstream = () => (upstreamClosed ??= Promise.all([client.close(), redis?.close()]).then(() => undefined));
   const requests = new RequestsInFlight();
-  const server = createHttpEdge(lane, { ...config.server, corsOrigins: config.security.corsOrigins, graphqlPath: gateway.graphqlEndpoint }, options.logger, { health, requests });
+  const edgeSettings = {
+    ...config.server,
+    corsOrigins: config.security.corsOrigins,
+    graphqlPath: gateway.graphqlEndpoint,
+    otherPaths: metrics?.serveOnApi ? ['/metrics'] : [],
+  };
+  const server = createHttpEdge(lane, edgeSettings, options.logger, { health, requests });
   const sockets = attachWebSocket(
     server,
     lane,

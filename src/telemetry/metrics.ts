@@ -128,7 +128,7 @@ export class GatewayMetrics {
   readonly #warnings: Counter<'code'>;
 
   /** `serveOnApi`: answer `/metrics` on the API port too (METRICS=api). */
-  constructor(private readonly serveOnApi: boolean) {
+  constructor(readonly serveOnApi: boolean) {
     collectDefaultMetrics({ register: this.registry });
     this.#attempts = new Counter({
       name: 'gateway_upstream_attempts_total',
