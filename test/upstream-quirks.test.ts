@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeExecution } from '../src/demo/demo-data.js';
 import { AUTH, Harness, LANES } from './support/harness.js';
+import { sendOver } from './support/transports.js';
 
 const ID = 'ex_quirk_1';
 type Json = Record<string, unknown>;
@@ -69,6 +70,14 @@ const JSON_VALUES: Array<[string, unknown]> = [
   ['a boolean', false],
 ];
 
+/** Arrays nested `depth` levels: `[[…[1]…]]`. */
+const nested = (depth: number): unknown => {
+  let value: unknown = 1;
+  for (let level = 0; level < depth; level++) value = [value];
+  return value;
+};
+const MAX_JSON_DEPTH = 64;
+
 const NULLABLE_TEXT = ['idempotencyKey', 'initiatedById', 'initiatedByType', 'organizationId', 'runId', 'sourceEntityId', 'sourceEntityType', 'sourceSystem', 'workflowId', 'paymentStatus'];
 
 const CASES: Case[] = [
@@ -81,6 +90,33 @@ const CASES: Case[] = [
     select: FIRST_EVENT,
     expected: firstEvent({ data: value }),
   })),
+  {
+    quirk: 'statusReason sent as a number past a double\'s range (Infinity once parsed)',
+    apply: (execution) => (execution.statusReason = '<huge>'),
+    select: 'statusReason',
+    expected: { statusReason: null },
+    warnings: [{ path: ['execution', 'statusReason'], code: 'UNREADABLE_VALUE' }],
+  },
+  {
+    quirk: `requestPayload nested ${MAX_JSON_DEPTH} levels (the most served)`,
+    apply: (execution) => (execution.requestPayload = nested(MAX_JSON_DEPTH)),
+    select: 'requestPayload',
+    expected: { requestPayload: nested(MAX_JSON_DEPTH) },
+  },
+  {
+    quirk: `requestPayload nested ${MAX_JSON_DEPTH + 1} levels`,
+    apply: (execution) => (execution.requestPayload = nested(MAX_JSON_DEPTH + 1)),
+    select: 'requestPayload',
+    expected: { requestPayload: null },
+    warnings: [{ path: ['execution', 'requestPayload'], code: 'UNREADABLE_VALUE' }],
+  },
+  {
+    quirk: `an event's data nested ${MAX_JSON_DEPTH + 1} levels`,
+    apply: (_execution, events) => (events[0]!.data = { deep: nested(MAX_JSON_DEPTH) }),
+    select: FIRST_EVENT,
+    expected: firstEvent({ data: null }),
+    warnings: [{ path: eventPath('data'), code: 'UNREADABLE_VALUE' }],
+  },
   {
     quirk: 'an event without level',
     apply: (_execution, events) => delete events[0]!.level,
@@ -236,7 +272,7 @@ describe.each(LANES)('odd upstream data costs one field, never the execution (%s
   }
 
   it.each(CASES.map((each) => [each.quirk, each] as const))('%s', async (_quirk, each) => {
-    harness.upstream.setFault(ID, { kind: 'body', body: envelope(each.apply) });
+    harness.upstream.setFault(ID, { kind: 'body', body: envelope(each.apply).replace('"<huge>"', '1e400') });
     const response = await ask(each.select);
     expect(response.errors).toBeUndefined();
     expect(response.data?.execution).toEqual({ id: ID, status: each.status ?? 'WORKFLOW_RUNNING', ...each.expected });
@@ -245,6 +281,21 @@ describe.each(LANES)('odd upstream data costs one field, never the execution (%s
     for (const warning of warnings) expect(warning.message).toMatch(/^(Execution|ExecutionEvent)\.\w+: /);
     // One upstream call, whatever the quirk.
     expect(harness.upstream.requests).toHaveLength(1);
+  });
+
+  it('serves a payload nested 10,000 deep (past what JSON.stringify can write) as null with a note, on queries and live watches alike', async () => {
+    // Written by hand: JSON.stringify itself cannot write it.
+    const deep = `${'['.repeat(10_000)}1${']'.repeat(10_000)}`;
+    const body = envelope((execution) => (execution.requestPayload = '<deep>')).replace('"<deep>"', deep);
+    harness.upstream.setFault(ID, { kind: 'body', body: body.replace('"workflow_running"', '"workflow_succeeded"') });
+    const response = await ask('requestPayload events(first: 1) { nodes { data } }');
+    expect(response.errors).toBeUndefined();
+    expect(response.data?.execution).toMatchObject({ id: ID, status: 'WORKFLOW_SUCCEEDED', requestPayload: null });
+    expect(response.extensions?.warnings?.map(({ path, code }) => ({ path, code }))).toEqual([{ path: ['execution', 'requestPayload'], code: 'UNREADABLE_VALUE' }]);
+    // A watch compares whole readings to find changes: it gets its final update and ends.
+    const { results } = await sendOver(harness, 'SSE (POST)', `subscription { executionUpdates(id: "${ID}") { isFinal execution { id requestPayload } } }`);
+    expect(results.map((result) => result.data)).toEqual([{ executionUpdates: { isFinal: true, execution: { id: ID, requestPayload: null } } }]);
+    expect(harness.logs.filter((line) => Number(line.level) >= 50)).toEqual([]);
   });
 
   it('gives no warning for a field the query did not select', async () => {

@@ -9,21 +9,40 @@
  * only the field that holds it.
  */
 
+import { MAX_JSON_DEPTH, nestedDeeperThan } from './json-depth.js';
+
 /** A value of a type or form the gateway cannot serve in that field. */
 export const UNREADABLE: unique symbol = Symbol('unreadable');
 export type Unreadable = typeof UNREADABLE;
 
-/** Text: a string as sent; a number or boolean as its text. Objects and arrays are unreadable. */
+/**
+ * Text: a string as sent; a number or boolean as its text. Objects, arrays, and
+ * a number past a double's range (JSON.parse reads `1e400` as Infinity) are unreadable.
+ */
 export function readText(value: unknown): string | null | Unreadable {
   if (value === undefined || value === null) return null;
   if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : UNREADABLE;
+  if (typeof value === 'boolean') return String(value);
   return UNREADABLE;
 }
 
-/** Any JSON value, as upstream sent it (object, array, string, number, boolean); absent is null. */
+/** Objects already measured: a cached execution's payloads are served many times. */
+const measured = new WeakMap<object, boolean>();
+
+/**
+ * Any JSON value, as upstream sent it (object, array, string, number, boolean);
+ * absent is null. Unreadable when nested more than MAX_JSON_DEPTH levels (./json-depth.ts).
+ */
 export function readJson(value: unknown): unknown {
-  return value === undefined ? null : value;
+  if (value === undefined) return null;
+  if (value === null || typeof value !== 'object') return value;
+  let tooDeep = measured.get(value);
+  if (tooDeep === undefined) {
+    tooDeep = nestedDeeperThan(value, MAX_JSON_DEPTH);
+    measured.set(value, tooDeep);
+  }
+  return tooDeep ? UNREADABLE : value;
 }
 
 /**

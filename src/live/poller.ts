@@ -26,6 +26,7 @@ import { Cancellation } from '../upstream/cancellation.js';
 import type { ExecutionsClient } from '../upstream/executions-client.js';
 import type { CallerIdentity } from '../upstream/shared-executions.js';
 import { nextPollDelay, type CadenceSettings } from './cadence.js';
+import { upstreamJson } from '../domain/json-depth.js';
 
 /** What a poller tells its watchers. */
 export type PollerNews =
@@ -205,7 +206,7 @@ export class Poller {
     this.#failingSince = undefined;
     this.#noticeGiven = false;
     // Upstream only appends events, so a change is a new field value or a longer list.
-    const fingerprint = `${execution.events.length}:${JSON.stringify(execution.source)}`;
+    const fingerprint = `${execution.events.length}:${upstreamJson(execution.source)}`;
     const changed = fingerprint !== this.#fingerprint;
     this.#fingerprint = fingerprint;
     this.#latest = execution;

@@ -8,7 +8,7 @@ import { ExecutionEventEdgeRef, ExecutionEventRef } from './execution-event.js';
 import { ServedEvent } from './served-event.js';
 import { ExecutionRef } from './execution-ref.js';
 import { ExecutionStatusEnum } from './execution-status.js';
-import { served } from './served.js';
+import { JSON_WHAT, served } from './served.js';
 
 type TextField =
   | 'statusReason'
@@ -35,7 +35,12 @@ ExecutionRef.implement({
     const text = (name: TextField, description: string) =>
       t.string({ nullable: true, description, resolve: (execution, _args, context, info) => served(readText(execution.source[name]), 'text', context, info) });
     const json = (name: JsonField, description: string) =>
-      t.field({ type: 'JSON', nullable: true, description, resolve: (execution) => readJson(execution.source[name]) });
+      t.field({
+        type: 'JSON',
+        nullable: true,
+        description,
+        resolve: (execution, _args, context, info) => served(readJson(execution.source[name]), JSON_WHAT, context, info),
+      });
     const time = (name: TimeField, description: string) =>
       t.field({
         type: 'DateTime',

@@ -12,7 +12,7 @@ import { eventIdOf, hasUpstreamEventId, type Execution, type ExecutionEvent } fr
 import { readJson, readText, readTimestamp, UNREADABLE, type Unreadable } from '../domain/fields.js';
 import { WarningCode } from '../errors.js';
 import type { GatewayContext } from '../request/context.js';
-import { selectedPaths, unreadableWhy } from './served.js';
+import { JSON_WHAT, selectedPaths, unreadableWhy } from './served.js';
 
 type TextField = 'eventType' | 'level' | 'title' | 'message' | 'nodeId' | 'organizationId' | 'requestId' | 'runId' | 'workflowId';
 
@@ -80,7 +80,7 @@ export class ServedEvent {
   }
 
   get data(): unknown {
-    return readJson(this.#event.source.data);
+    return this.#served('data', readJson(this.#event.source.data), JSON_WHAT);
   }
 
   get organizationId(): string | null {

@@ -15,6 +15,7 @@ import {
   type SelectionNode,
   type SelectionSetNode,
 } from 'graphql';
+import { MAX_JSON_DEPTH } from '../domain/json-depth.js';
 import { UNREADABLE, type Unreadable } from '../domain/fields.js';
 import { WarningCode } from '../errors.js';
 import type { GatewayContext } from '../request/context.js';
@@ -30,6 +31,9 @@ export function served<T>(value: T | null | Unreadable, what: string, context: G
   });
   return null;
 }
+
+/** What a JSON field holds, as an UNREADABLE_VALUE note says it. */
+export const JSON_WHAT = `JSON nested at most ${MAX_JSON_DEPTH} levels deep`;
 
 /** Why a value was served as null, in an UNREADABLE_VALUE note: upstream's value is not `what`. */
 export function unreadableWhy(what: string): string {

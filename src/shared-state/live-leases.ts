@@ -26,6 +26,7 @@ import type { Execution } from '../domain/execution.js';
 import { isObject } from '../domain/execution.js';
 import type { Logger } from '../logger.js';
 import { FORMAT, type RedisStore } from './redis-store.js';
+import { upstreamJson } from '../domain/json-depth.js';
 
 /** What the holder publishes: a change as a delta, or the end of the watch with an error. */
 export type LeaseMessage =
@@ -118,7 +119,7 @@ export class LiveLeases {
     });
     store.subscriber.subscribe(channel).catch((error: Error) => this.logger.debug({ err: error.message }, 'redis: could not subscribe to live updates'));
     const publish = (message: LeaseMessage) =>
-      void store.client.publish(channel, JSON.stringify(message)).catch((error: Error) => this.logger.debug({ err: error.message }, 'redis: could not publish a live update'));
+      void store.client.publish(channel, upstreamJson(message)).catch((error: Error) => this.logger.debug({ err: error.message }, 'redis: could not publish a live update'));
     return {
       holds: async () => {
         if (!store.up) return true;
@@ -179,7 +180,7 @@ export function delta(from: string, seq: number, previous: Execution | undefined
   const unset: string[] = [];
   // Own fields only: upstream's JSON may hold `__proto__` or `constructor`, which `in` would find on every object.
   for (const [field, value] of Object.entries(execution.source)) {
-    if (!Object.hasOwn(before, field) || JSON.stringify(before[field]) !== JSON.stringify(value)) set[field] = value;
+    if (!Object.hasOwn(before, field) || upstreamJson(before[field]) !== upstreamJson(value)) set[field] = value;
   }
   for (const field of Object.keys(before)) if (!Object.hasOwn(execution.source, field)) unset.push(field);
   return {

@@ -13,6 +13,7 @@
 import type { Execution } from '../domain/execution.js';
 import { isObject } from '../domain/execution.js';
 import type { RedisStore } from './redis-store.js';
+import { upstreamJson } from '../domain/json-depth.js';
 
 /** What the shared cache has done since start, for metrics; plain counts. */
 export interface SharedCacheCounts {
@@ -80,7 +81,7 @@ export class SharedCache {
     if (!this.store.up || ttlMs <= 0) return;
     const stored: Stored = { source: execution.source as Record<string, unknown>, events: execution.events as unknown[], bodyBytes: execution.bodyBytes };
     if (execution.eventsUnreadable) stored.eventsUnreadable = true;
-    const text = JSON.stringify(stored);
+    const text = upstreamJson(stored);
     // Length in UTF-16 units is at most the UTF-8 bytes' count ×1 for ASCII; the bound is on bytes.
     if (text.length > this.maxValueBytes || Buffer.byteLength(text) > this.maxValueBytes) {
       this.counts.tooLarge++;
