@@ -8,12 +8,13 @@
 import { z } from 'zod';
 import { DEFAULT_EXECUTION_ID_PATTERN } from './upstream/execution-path.js';
 
+/** Digits only: `z.coerce` would read " " as 0, `0x61A0` as 24992 and `1e3` as 1000. */
 const integer = (min: number, max: number) =>
-  z.coerce
-    .number({ error: `must be a whole number from ${min} to ${max}` })
-    .int({ error: `must be a whole number from ${min} to ${max}` })
-    .min(min, { error: `must be at least ${min}` })
-    .max(max, { error: `must be at most ${max}` });
+  z
+    .string()
+    .regex(/^-?\d+$/, { error: `must be a whole number from ${min} to ${max}` })
+    .transform(Number)
+    .pipe(z.number().min(min, { error: `must be at least ${min}` }).max(max, { error: `must be at most ${max}` }));
 
 const flag = () => z.enum(['true', 'false'], { error: 'must be true or false' }).transform((value) => value === 'true');
 
@@ -31,8 +32,10 @@ interface Setting<T extends z.ZodType> {
   env: string;
   schema: T;
   doc: string;
+  /** Never quoted in an error message. */
+  secret?: boolean;
 }
-const setting = <T extends z.ZodType>(env: string, schema: T, doc: string): Setting<T> => ({ env, schema, doc });
+const setting = <T extends z.ZodType>(env: string, schema: T, doc: string, options: { secret?: boolean } = {}): Setting<T> => ({ env, schema, doc, ...options });
 
 export const SETTINGS = {
   server: {
@@ -233,6 +236,7 @@ export const SETTINGS = {
       'REDIS_KEY_SECRET',
       z.string().min(32, { error: 'must be at least 32 characters' }).optional(),
       'secret of the HMAC that turns a caller\'s `Authorization` into its part of Redis keys and channels, so whoever reads Redis cannot test tokens; the same on every replica; required with `REDIS_URL`',
+      { secret: true },
     ),
     redisKeyPrefix: setting('REDIS_KEY_PREFIX', z.string().min(1).max(64).default('execution-gateway:'), 'prefix of every key and channel, so several gateways can share one Redis'),
     redisCommandTimeoutMs: setting(
@@ -273,7 +277,12 @@ export const SETTINGS = {
     otelServiceName: setting('OTEL_SERVICE_NAME', z.string().min(1).default('execution-gateway'), '`service.name` of the spans'),
     otelSampleRatio: setting(
       'OTEL_TRACES_SAMPLER_ARG',
-      z.coerce.number({ error: 'must be a number from 0 to 1' }).min(0, { error: 'must be at least 0' }).max(1, { error: 'must be at most 1' }).default(1),
+      z
+        .string()
+        .regex(/^\d*\.?\d+$/, { error: 'must be a number from 0 to 1' })
+        .transform(Number)
+        .pipe(z.number().max(1, { error: 'must be at most 1' }))
+        .default(1),
       'share of traces sampled (parent-based: a sampled incoming `traceparent` is always continued)',
     ),
     traceDocument: setting('OTEL_GRAPHQL_DOCUMENT', flag().default(false), 'put the operation\'s text in `graphql.document` on server spans'),
@@ -325,12 +334,14 @@ export function settingNames(): string[] {
 
 function readGroup<G extends Record<string, Setting<z.ZodType>>>(group: G, env: Record<string, string | undefined>): Group<G> {
   const values: Record<string, unknown> = {};
-  for (const [key, { env: name, schema }] of Object.entries(group)) {
+  for (const [key, { env: name, schema, secret }] of Object.entries(group)) {
     const raw = env[name];
     // Empty variables are treated as unset, the way shells and .env files mean them.
     const parsed = schema.safeParse(raw === '' ? undefined : raw);
     if (!parsed.success) {
-      throw new ConfigError(`Invalid ${name}=${JSON.stringify(raw ?? '')}: ${parsed.error.issues[0]?.message ?? 'invalid value'}.`);
+      // A secret, or a URL's credentials, must not reach a terminal or a log collector.
+      const shown = secret ? '(hidden)' : JSON.stringify((raw ?? '').replace(/\/\/[^/?#\s]*@/, '//***@'));
+      throw new ConfigError(`Invalid ${name}=${shown}: ${parsed.error.issues[0]?.message ?? 'invalid value'}.`);
     }
     values[key] = parsed.data;
   }

@@ -188,7 +188,19 @@ describe('configuration', () => {
     [{ UPSTREAM_RETRY_BASE_DELAY_MS: '-1' }, 'Invalid UPSTREAM_RETRY_BASE_DELAY_MS="-1": must be at least 0.'],
     [{ UPSTREAM_RETRY_BASE_DELAY_MS: 'fast' }, 'Invalid UPSTREAM_RETRY_BASE_DELAY_MS="fast": must be a whole number from 0 to 60000.'],
     [{ UPSTREAM_RETRY_MAX_DELAY_MS: '60001' }, 'Invalid UPSTREAM_RETRY_MAX_DELAY_MS="60001": must be at most 60000.'],
+    // Digits only: a blank, hex or an exponent is no port.
+    [{ PORT: ' ' }, 'Invalid PORT=" ": must be a whole number from 0 to 65535.'],
+    [{ PORT: '0x61A0' }, 'Invalid PORT="0x61A0": must be a whole number from 0 to 65535.'],
+    [{ PORT: '1e3' }, 'Invalid PORT="1e3": must be a whole number from 0 to 65535.'],
+    [{ WORKERS: ' ' }, 'Invalid WORKERS=" ": must be a whole number from 1 to 64.'],
+    [{ OTEL_TRACES_SAMPLER_ARG: ' ' }, 'Invalid OTEL_TRACES_SAMPLER_ARG=" ": must be a number from 0 to 1.'],
+    [{ OTEL_TRACES_SAMPLER_ARG: '1.5' }, 'Invalid OTEL_TRACES_SAMPLER_ARG="1.5": must be at most 1.'],
+    // Secrets and credentials are never quoted.
+    [{ REDIS_URL: 'redis://127.0.0.1:6379', REDIS_KEY_SECRET: 'short-s3cr3t' }, 'Invalid REDIS_KEY_SECRET=(hidden): must be at least 32 characters.'],
+    [{ REDIS_URL: 'redis://:s3cr3tpass@127.0.0.1:notaport' }, 'Invalid REDIS_URL="redis://***@127.0.0.1:notaport": must be a redis:// or rediss:// URL'],
+    [{ UPSTREAM_URL: 'https://user:s3cr3t@api.example.com/?x' }, 'Invalid UPSTREAM_URL="https://***@api.example.com/?x": must not carry a query string or fragment.'],
   ])('stops on %o with one line saying what to fix', (env, message) => {
+    expect(() => readConfig(env)).not.toThrow(/s3cr3t/);
     expect(() => readConfig(env)).toThrow(ConfigError);
     expect(() => readConfig(env)).toThrow(message);
     expect(message).not.toContain('\n');
