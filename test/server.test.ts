@@ -1,6 +1,7 @@
 /** The process as `npm start` runs it (src/main.ts): demo mode, health, both lanes, and start-up failures. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const children: ChildProcess[] = [];
@@ -107,6 +108,19 @@ describe('npm start', { timeout: 60_000 }, () => {
     child.kill('SIGTERM');
     const [code] = await once(child, 'exit');
     expect(code).toBe(0);
+  });
+
+  it('exits 1 with one line when WORKERS=2 cannot listen, instead of a primary left without workers', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const { child, output } = start({ PORT: String((taken.address() as AddressInfo).port), WORKERS: '2' });
+      const [code] = await once(child, 'exit');
+      expect(code).toBe(1);
+      expect(output().stderr).toMatch(/^execution-gateway: cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE.*Set PORT to a free port, and HOST to an address of this machine\.\n/);
+    } finally {
+      taken.close();
+    }
   });
 
   it.each([

@@ -131,7 +131,7 @@ async function listenOrExit(config: GatewayConfig, upstreamUrl: string, logger: 
     return { port, metrics: instance.metrics, drain: (cause: string) => instance.drain({}, cause) };
   } catch (error) {
     const { host, port } = config.server;
-    process.stderr.write(`execution-gateway: cannot listen on ${host}:${port}: ${(error as Error).message}. Set PORT to a free port.\n`);
+    process.stderr.write(`execution-gateway: cannot listen on ${host}:${port}: ${(error as Error).message}. Set PORT to a free port, and HOST to an address of this machine.\n`);
     process.exit(1);
   }
 }
@@ -145,7 +145,7 @@ async function serveMetricsOrExit(config: GatewayConfig, source: MetricsSource, 
     return server;
   } catch (error) {
     process.stderr.write(
-      `execution-gateway: cannot serve metrics on ${metricsHost}:${metricsPort}: ${(error as Error).message}. Set METRICS_PORT to a free port, or METRICS=api or off.\n`,
+      `execution-gateway: cannot serve metrics on ${metricsHost}:${metricsPort}: ${(error as Error).message}. Set METRICS_PORT to a free port and METRICS_HOST to an address of this machine, or METRICS=api or off.\n`,
     );
     process.exit(1);
   }
@@ -228,7 +228,15 @@ async function runPrimary(config: GatewayConfig, logger: Logger): Promise<void> 
   const upstreamUrl = config.upstream.url ?? demo!.url;
   const env = { UPSTREAM_URL: upstreamUrl, ...(demo ? { [DEMO_MARKER]: '1' } : {}) };
   const workers = Array.from({ length: config.server.workers }, () => cluster.fork(env));
-  await Promise.all(workers.map((worker) => new Promise((resolve) => worker.once('listening', resolve))));
+  const started = await Promise.all(
+    workers.map((worker) => new Promise<boolean>((resolve) => (worker.once('listening', () => resolve(true)), worker.once('exit', () => resolve(false))))),
+  );
+  if (started.includes(false)) {
+    // A worker that cannot start (it printed one line saying why) would fail the same way in a
+    // replacement: a primary left without workers would serve nothing and exit 0.
+    for (const worker of workers) worker.process.kill('SIGKILL');
+    process.exit(1);
+  }
   const address = await new Promise<number>((resolve) => {
     workers[0]!.send('port?');
     workers[0]!.once('message', (port: number) => resolve(port));
