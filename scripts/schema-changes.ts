@@ -34,12 +34,23 @@ const DECLARATIONS = z.object({
 
 /** Reads schema/breaking-changes.json; throws with what is wrong in it. */
 export function readDeclarations(json: string): DeclaredChange[] {
-  const parsed = DECLARATIONS.safeParse(JSON.parse(json));
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (error) {
+    throw new SchemaCheckError(`schema/breaking-changes.json is not JSON: ${(error as Error).message.replace(/\s+/g, ' ')}`);
+  }
+  const parsed = DECLARATIONS.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new Error(`schema/breaking-changes.json: ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
+    throw new SchemaCheckError(`schema/breaking-changes.json: ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
   }
   return parsed.data.changes;
+}
+
+/** A declarations file the check cannot read: one line for the person who edited it, not a stack. */
+export class SchemaCheckError extends Error {
+  override name = 'SchemaCheckError';
 }
 
 /** Enums that reach clients in responses: the type of some field of an object or interface type. */

@@ -8,11 +8,19 @@
  */
 import { readFileSync } from 'node:fs';
 import { printSchemaFile } from '../src/schema/print.js';
-import { changelog, checkSchema, problems, readDeclarations } from './schema-changes.js';
+import { changelog, checkSchema, problems, readDeclarations, SchemaCheckError } from './schema-changes.js';
 
 const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
 
-const check = await checkSchema(read('schema/baseline.graphql'), printSchemaFile(), readDeclarations(read('schema/breaking-changes.json')));
+let declarations;
+try {
+  declarations = readDeclarations(read('schema/breaking-changes.json'));
+} catch (error) {
+  if (!(error instanceof SchemaCheckError)) throw error;
+  process.stderr.write(`schema:check: ${error.message}\n`);
+  process.exit(1);
+}
+const check = await checkSchema(read('schema/baseline.graphql'), printSchemaFile(), declarations);
 process.stdout.write(changelog(check));
 const found = problems(check);
 for (const line of found) process.stderr.write(`schema:check: ${line}\n`);

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { Kind, parse, print, visit, type ASTNode, type ASTVisitor, type EnumValueDefinitionNode } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { changelog, checkSchema, OUTPUT_ENUM_REASON, problems, readDeclarations, type DeclaredChange } from '../scripts/schema-changes.js';
+import { changelog, checkSchema, OUTPUT_ENUM_REASON, problems, readDeclarations, SchemaCheckError, type DeclaredChange } from '../scripts/schema-changes.js';
 
 const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
 const BASELINE = read('schema/baseline.graphql');
@@ -128,6 +128,11 @@ describe('schema check', () => {
 
   it('refuses a declaration without a reason', () => {
     expect(() => readDeclarations(JSON.stringify({ changes: [{ type: 'FIELD_REMOVED', path: 'Execution.id', reason: ' ' }] }))).toThrow(/reason/);
+    // What schema:check prints as one line and exit 1, not as a stack.
+    for (const bad of ['not json', '{"changes": [{"type": "FIELD_REMOVED", "path": "Execution.id"}]}', '{"changes": [{"type": "FIELD_REMOVED", "path": "Execution.id", "reason": "   "}]}']) {
+      expect(() => readDeclarations(bad)).toThrow(SchemaCheckError);
+      expect(() => readDeclarations(bad)).toThrow(/^schema\/breaking-changes\.json[^\n]*$/);
+    }
     expect(readDeclarations(read('schema/breaking-changes.json'))).toEqual([]);
   });
 
