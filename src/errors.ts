@@ -73,6 +73,9 @@ function inWords(items: readonly string[]): string {
   return items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} or ${items.at(-1)}`;
 }
 
+/** The answer to a method other than GET or HEAD on a path that takes only those (405, `Allow: GET, HEAD`). */
+export const onlyGetAndHead = (path: string) => `Method not allowed: ${path} answers GET and HEAD.`;
+
 /** The answer to a path the gateway does not serve (404). */
 export const notFound = (graphqlPath: string) => `Not found: GraphQL is served at ${graphqlPath}.`;
 

@@ -252,6 +252,16 @@ describe.each(LANES)('/metrics with METRICS=api, %s lane', (lane) => {
     expect(valueOf(exposition, 'gateway_upstream_attempts_total', { outcome: 'OK', attempt: '1' })).toBe(1);
   });
 
+  it('answers GET and HEAD only, as on its own port', async () => {
+    expect((await harness.fetch('/metrics', { method: 'HEAD' })).status).toBe(200);
+    for (const method of ['POST', 'PUT', 'DELETE']) {
+      const refused = await harness.fetch('/metrics', { method, headers: { 'content-type': 'application/json', authorization: AUTH }, body: '{}' });
+      expect(refused.status, method).toBe(405);
+      expect(refused.headers.get('allow'), method).toBe('GET, HEAD');
+      expect(((await refused.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code).toBe('BAD_REQUEST');
+    }
+  });
+
   it.each(['text/plain', 'text/plain;version=0.0.4', 'application/openmetrics-text; version=1.0.0', 'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,text/plain;version=0.0.4;q=0.3'])(
     'answers a scraper sending Accept: %s (GraphQL media types are negotiated on /graphql only)',
     async (accept) => {

@@ -13,7 +13,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CircuitState } from 'cockatiel';
-import { errorBody, ErrorCode } from '../errors.js';
+import { errorBody, ErrorCode, onlyGetAndHead } from '../errors.js';
 import type { RedisHealth } from '../shared-state/redis-store.js';
 import type { ExecutionsClient } from '../upstream/executions-client.js';
 import { pathOf } from './raw-http.js';
@@ -77,7 +77,7 @@ export class Health {
     // A draining instance keeps no connection open for the next probe: its listener is about to close.
     if (this.#readiness === 'draining') headers.connection = 'close';
     if (request.method !== 'GET' && request.method !== 'HEAD') {
-      const refusal = errorBody(ErrorCode.BAD_REQUEST, `Method not allowed: ${path} answers GET and HEAD.`);
+      const refusal = errorBody(ErrorCode.BAD_REQUEST, onlyGetAndHead(path));
       // Closing the connection spares reading a body nobody wants.
       response.writeHead(405, { ...headers, allow: 'GET, HEAD', 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(refusal), connection: 'close' });
       response.end(refusal);

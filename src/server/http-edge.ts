@@ -22,7 +22,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ServerConfig } from '../config.js';
-import { errorBody, ErrorCode, MASKED_MESSAGE, notAcceptable, notFound, UNSUPPORTED_MEDIA_TYPE } from '../errors.js';
+import { errorBody, ErrorCode, MASKED_MESSAGE, notAcceptable, notFound, onlyGetAndHead, UNSUPPORTED_MEDIA_TYPE } from '../errors.js';
 import type { Lane } from '../fast-lane/index.js';
 import type { Logger } from '../logger.js';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
@@ -192,6 +192,10 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
       // Yoga would serve GraphQL at any URL ending in its path (`/x/graphql`, `/?to=/graphql`).
       if (!graphql && !settings.otherPaths.includes(path)) {
         return refuse(request, response, requestId, settings, { status: 404, code: ErrorCode.BAD_REQUEST, message: notFound(settings.graphqlPath), close: false });
+      }
+      // `/metrics` is read, as on its own port: Yoga's Prometheus plugin would answer any method.
+      if (!graphql && request.method !== 'GET' && request.method !== 'HEAD') {
+        return refuse(request, response, requestId, settings, { status: 405, code: ErrorCode.BAD_REQUEST, message: onlyGetAndHead(path), close: true, headers: { allow: 'GET, HEAD' } });
       }
       const contentType = request.headers['content-type'];
       let charset: BodyCharset = 'utf-8';
