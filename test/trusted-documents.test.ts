@@ -17,7 +17,10 @@
  * never reach the parser.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { print, type ExecutionResult } from 'graphql';
 import { ClientError } from 'graphql-request';
 import { createClient, type SubscribePayload } from 'graphql-ws';
@@ -26,6 +29,7 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as generated from '../src/client/generated.js';
 import { createGatewayClient, ExecutionStatusDocument, ExecutionUpdatesDocument, watchExecution } from '../src/client/index.js';
+import { ConfigError } from '../src/config.js';
 import { GRAPHIQL_OFF_MESSAGE, readManifest } from '../src/pipeline/trusted-documents.js';
 import { AUTH, Harness, LANES, type LaneName } from './support/harness.js';
 
@@ -48,6 +52,19 @@ describe('the persisted-documents manifest', () => {
     ]);
     expect(manifest).toEqual(Object.fromEntries(typedDocuments.map(({ text }) => [sha256(text), text])));
     expect(readManifest()).toEqual(new Map(Object.entries(manifest)));
+  });
+
+  it.each([
+    ['a key that is not its document\'s hash', { ['0'.repeat(64)]: 'query X { __typename }' }, /is not the sha256 of its document/],
+    ['a document that does not parse', { [sha256('query X {')]: 'query X {' }, /does not fit the schema: Syntax Error/],
+    ['a document the schema does not have', { [sha256('query X { nope }')]: 'query X { nope }' }, /does not fit the schema: Cannot query field "nope"/],
+    ['no document', {}, /holds no document/],
+  ])('refuses to start on a manifest with %s, in one line', (_name, manifest, message) => {
+    const file = join(mkdtempSync(join(tmpdir(), 'manifest-')), 'persisted-documents.json');
+    writeFileSync(file, JSON.stringify(manifest));
+    expect(() => readManifest(pathToFileURL(file))).toThrow(ConfigError);
+    expect(() => readManifest(pathToFileURL(file))).toThrow(message);
+    expect(() => readManifest(pathToFileURL(file))).toThrow(/^[^\n]*run npm run generate\.$/);
   });
 });
 

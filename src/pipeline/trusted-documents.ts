@@ -28,13 +28,15 @@
  * sees the request, not its parameters), so the hook turns both into the
  * `persistedQuery` extension that plugin reads.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, parse, validate } from 'graphql';
 import { shouldRenderGraphiQL, type GraphQLParams, type Plugin } from 'graphql-yoga';
 import type { SecurityConfig } from '../config.js';
 import { badRequest, errorBody, ErrorCode, errorExtensions } from '../errors.js';
 import { ConfigError } from '../config.js';
+import { schema } from '../schema/index.js';
 
 export type TrustedDocumentsMode = SecurityConfig['trustedDocuments'];
 
@@ -52,7 +54,31 @@ export function readManifest(url: URL = MANIFEST_URL): Map<string, string> {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || !Object.values(parsed).every((each) => typeof each === 'string')) {
     throw new ConfigError(`${url.pathname} is not a persisted-documents manifest ({ "<sha256>": "<document>" }): run npm run generate.`);
   }
-  return new Map(Object.entries(parsed as Record<string, string>));
+  const documents = new Map(Object.entries(parsed as Record<string, string>));
+  const problem = manifestProblem(documents);
+  if (problem) throw new ConfigError(`${url.pathname}: ${problem}: run npm run generate.`);
+  return documents;
+}
+
+/**
+ * What makes a manifest unusable, checked at start-up rather than on the first
+ * request that names a document: a key that is not its text's hash (clients
+ * hashing the text would never find it), a document that does not parse or
+ * validate against the schema, or no document at all (`only` would run nothing).
+ */
+function manifestProblem(documents: ReadonlyMap<string, string>): string | undefined {
+  if (documents.size === 0) return 'holds no document';
+  for (const [key, text] of documents) {
+    if (key !== createHash('sha256').update(text, 'utf8').digest('hex')) return `"${key.slice(0, 80)}" is not the sha256 of its document`;
+    let errors: readonly GraphQLError[];
+    try {
+      errors = validate(schema, parse(text));
+    } catch (error) {
+      errors = [error as GraphQLError];
+    }
+    if (errors.length > 0) return `the document under ${key} does not fit the schema: ${errors[0]!.message}`;
+  }
+  return undefined;
 }
 
 const NOT_IN_LIST_MESSAGE =
