@@ -624,6 +624,38 @@ describe.each(LANES)('Redis unreachable, %s lane', (lane) => {
   });
 });
 
+describe.each(LANES)('Redis that hangs, %s lane', (lane) => {
+  it('counts as lost while it answers nothing (a PING a second), so queries stop waiting on it; counts as back once it answers', async () => {
+    const upstream = await sharedUpstream();
+    const server = await RedisServer.start();
+    servers.push(server);
+    const prefix = 'hung:';
+    const env = { REDIS_URL: server.url, REDIS_KEY_SECRET: SECRET, REDIS_KEY_PREFIX: prefix, TERMINAL_CACHE_TTL_MS: '60000' };
+    const a = await replica(lane, env);
+    expectServed(await ask(a, SUCCEEDED), SUCCEEDED);
+
+    server.pause();
+    try {
+      await waitFor('A noticed the hang', async () => (await ready(a)).body.redis === 'degraded');
+      expect(await metric(a, 'gateway_redis_up')).toBe(0);
+      expect(lossLines(a)).toHaveLength(1);
+      // Nothing waits on Redis now: a miss goes to upstream at once.
+      const started = performance.now();
+      const miss = await ask(a, CANCELLED);
+      expectServed(miss, CANCELLED);
+      expect(costOf(miss)).toMatchObject({ calls: 1, cacheHits: 0 });
+      expect(performance.now() - started).toBeLessThan(1_000);
+    } finally {
+      server.resume();
+    }
+    await waitFor('A found it again', async () => (await ready(a)).body.redis === 'connected');
+    expect(await metric(a, 'gateway_redis_up')).toBe(1);
+    expect(backLines(a)).toHaveLength(1);
+    expect(lossLines(a)).toHaveLength(1);
+    expect(upstream.requestsFor(SUCCEEDED)).toHaveLength(1);
+  });
+});
+
 describe('shared-state configuration', () => {
   const URL = 'redis://127.0.0.1:6379/0';
   const refuses = (env: Record<string, string>, message: RegExp) => {

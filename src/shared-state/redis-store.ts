@@ -8,8 +8,9 @@
  * it is away (ioredis's offline queue is off) and each gives up after
  * REDIS_COMMAND_TIMEOUT_MS, so a slow or absent Redis costs a query at most
  * that, and the gateway serves from local state meanwhile. ioredis reconnects
- * by itself; `/ready` and the `gateway_redis_up` gauge say where it stands, and
- * one log line each time it is lost and found again.
+ * by itself; `/ready` and the `gateway_redis_up` gauge say where it stands (a
+ * connection whose PING goes unanswered counts as lost), and one log line each
+ * time it is lost and found again.
  *
  * Keys and channels: `<REDIS_KEY_PREFIX>v<FORMAT>:<kind>:<caller>:<execution id>`,
  * where `<caller>` is an HMAC-SHA256 (REDIS_KEY_SECRET) of the caller's
@@ -28,6 +29,14 @@ export const FORMAT = 1;
 /** What a key names: a cached execution, a poller's lease, or the channel of an execution's updates. */
 export type KeyKind = 'cache' | 'lease' | 'updates';
 
+/**
+ * How often a ready connection is checked with a PING. A Redis that hangs
+ * (stopped, swapped out, a network that drops packets) keeps its TCP
+ * connection open and answers nothing: it looked connected while every cache
+ * miss waited out REDIS_COMMAND_TIMEOUT_MS.
+ */
+const HEARTBEAT_MS = 1_000;
+
 /** Where Redis stands, as `/ready` reports it. */
 export type RedisHealth = 'connected' | 'degraded';
 
@@ -38,24 +47,28 @@ export class RedisStore {
   readonly #logger: Logger;
   #subscriber: Redis | undefined;
   #up = false;
+  /** Connected, but the last PING went unanswered within the command timeout. */
+  #hung = false;
   /** Whether the loss was logged, so an outage is one line however many reconnects fail. */
   #lossLogged = false;
   #closed = false;
+  readonly #heartbeat: NodeJS.Timeout;
 
   constructor(settings: SharedStateConfig, logger: Logger) {
     if (!settings.redisUrl || !settings.redisKeySecret) throw new Error('RedisStore needs REDIS_URL and REDIS_KEY_SECRET');
     this.#settings = settings as SharedStateConfig & { redisUrl: string; redisKeySecret: string };
     this.#logger = logger;
     this.client = this.#connect('commands');
+    this.#heartbeat = setInterval(() => this.#beat(), HEARTBEAT_MS).unref();
   }
 
-  /** True while the command connection is ready. */
+  /** True while the command connection is ready and answers. */
   get up(): boolean {
-    return this.#up;
+    return this.#up && !this.#hung;
   }
 
   get health(): RedisHealth {
-    return this.#up ? 'connected' : 'degraded';
+    return this.up ? 'connected' : 'degraded';
   }
 
   get commandTimeoutMs(): number {
@@ -81,6 +94,7 @@ export class RedisStore {
 
   async close(): Promise<void> {
     this.#closed = true;
+    clearInterval(this.#heartbeat);
     // quit() waits for replies in flight; disconnect() when the connection is down (quit would wait for it).
     const end = (redis: Redis) => (redis.status === 'ready' ? redis.quit().then(() => undefined, () => redis.disconnect()) : redis.disconnect());
     await Promise.all([end(this.client), this.#subscriber ? end(this.#subscriber) : undefined]);
@@ -105,19 +119,44 @@ export class RedisStore {
     if (role === 'commands') {
       redis.on('ready', () => {
         this.#up = true;
-        if (this.#lossLogged) this.#logger.info('redis reachable again: sharing state with the other replicas');
-        this.#lossLogged = false;
+        this.#hung = false;
+        this.#found();
       });
       redis.on('close', () => {
         this.#up = false;
-        if (!this.#closed && !this.#lossLogged) {
-          this.#lossLogged = true;
-          this.#logger.warn('redis unreachable: serving from local state until it is back');
-        }
+        this.#lost();
       });
     }
     // Without a listener an 'error' event would end the process; the 'close' above is the one line an outage gets.
     redis.on('error', (error: Error) => this.#logger.debug({ role, err: error.message }, 'redis error'));
     return redis;
+  }
+
+  /** A PING on the ready connection: unanswered in time, Redis counts as lost until one is answered. */
+  #beat(): void {
+    if (this.#closed || !this.#up) return;
+    this.client.ping().then(
+      () => {
+        if (!this.#hung) return;
+        this.#hung = false;
+        this.#found();
+      },
+      () => {
+        if (this.#hung || !this.#up) return;
+        this.#hung = true;
+        this.#lost();
+      },
+    );
+  }
+
+  #lost(): void {
+    if (this.#closed || this.#lossLogged) return;
+    this.#lossLogged = true;
+    this.#logger.warn('redis unreachable: serving from local state until it is back');
+  }
+
+  #found(): void {
+    if (this.#lossLogged) this.#logger.info('redis reachable again: sharing state with the other replicas');
+    this.#lossLogged = false;
   }
 }

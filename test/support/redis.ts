@@ -69,6 +69,16 @@ export class RedisServer {
     }
   }
 
+  /** Freezes it (SIGSTOP): its connections stay open and nothing is answered, as a hung host. */
+  pause(): void {
+    this.#child?.kill('SIGSTOP');
+  }
+
+  /** Lets a frozen server go on (SIGCONT). */
+  resume(): void {
+    this.#child?.kill('SIGCONT');
+  }
+
   #accepts(): Promise<boolean> {
     return new Promise((resolve) => {
       const socket = connect(this.port, '127.0.0.1');
