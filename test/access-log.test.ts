@@ -172,6 +172,18 @@ describe.each(LANES)('one line per request, %s lane', (lane) => {
       // Refused before execution, yet parsed: its type and name are known.
       { send: () => harness.query('query Mine { execution(id: "ex_demo_4") { nope } }'), status: 400, errorCodes: ['GRAPHQL_VALIDATION_FAILED'], operationType: 'query', operationName: 'Mine' },
       { send: () => harness.query('query Mine { execution('), status: 400, errorCodes: ['GRAPHQL_PARSE_FAILED'] },
+      // A name that names no operation of the document: logged as sent, with no type to give.
+      {
+        send: () =>
+          harness.fetch('/graphql', {
+            method: 'POST',
+            headers: { authorization: AUTH, 'content-type': 'application/json' },
+            body: JSON.stringify({ query: 'query A { __typename } query B { __typename }', operationName: 'Zzz' }),
+          }),
+        status: 400,
+        errorCodes: ['OPERATION_RESOLUTION_FAILURE'],
+        operationName: 'Zzz',
+      },
       { send: () => harness.query(STATUS, {}), status: 400, errorCodes: ['BAD_REQUEST'], operationType: 'query', operationName: 'ExecutionStatus' },
       {
         send: () => harness.fetch('/graphql', { method: 'POST', headers: { authorization: AUTH, 'content-type': 'application/json' }, body: '{"query": ' }),

@@ -89,7 +89,9 @@ export function useAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 'ac
   function name(entry: Entry, document: DocumentNode, operationName: string | null | undefined): void {
     const operation = getOperationAST(document, operationName);
     entry.operationType = operation?.operation;
-    entry.operationName = operation?.name?.value.slice(0, MAX_NAME_LENGTH);
+    // The name as sent, even when it names no operation of the document (OPERATION_RESOLUTION_FAILURE).
+    const named = operation?.name?.value ?? (typeof operationName === 'string' && operationName !== '' ? operationName : undefined);
+    entry.operationName = named?.slice(0, MAX_NAME_LENGTH);
     entry.traceId = trace.getActiveSpan()?.spanContext().traceId ?? entry.traceId;
   }
 
