@@ -42,21 +42,28 @@ export interface ReadableContentType {
 }
 
 /**
- * The Content-Type in canonical form, or null for a charset the gateway cannot
- * read (a 415). Remembered per header value: clients send a handful of distinct ones.
+ * `decide`, remembered per header value: clients send a handful of distinct
+ * ones. At most 64 are kept, so a hostile stream of distinct headers only evicts.
  */
-export function readableContentType(value: string): ReadableContentType | null {
-  let known = contentTypes.get(value);
-  if (known === undefined) {
-    known = canonicalContentType(value);
-    // A hostile stream of distinct headers only evicts.
-    if (contentTypes.size >= 64) contentTypes.clear();
-    contentTypes.set(value, known);
-  }
-  return known;
+function perHeaderValue<T>(decide: (value: string) => T): (value: string) => T {
+  const decided = new Map<string, T>();
+  return (value) => {
+    let known = decided.get(value);
+    // Decisions are never undefined: a miss.
+    if (known === undefined) {
+      known = decide(value);
+      if (decided.size >= 64) decided.clear();
+      decided.set(value, known);
+    }
+    return known;
+  };
 }
 
-const contentTypes = new Map<string, ReadableContentType | null>();
+/**
+ * The Content-Type in canonical form, or null for a charset the gateway cannot
+ * read (a 415). Remembered per header value.
+ */
+export const readableContentType: (value: string) => ReadableContentType | null = perHeaderValue(canonicalContentType);
 
 /** Each parameter of a media type (RFC 9110 §5.6.6): name, then a token or a quoted string, which may hold `;`. */
 const PARAMETER = /;\s*([^\s;=]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s;]*)\s*/g;
@@ -96,20 +103,9 @@ export const PRODUCED = ['application/json', 'application/graphql-response+json'
  * - otherwise the entries are put in order of preference, ties in the order
  *   sent: Yoga takes the first it can serve and ignores q-values.
  *
- * Remembered per header value: clients send a handful of distinct ones.
+ * Remembered per header value.
  */
-export function acceptInPreferenceOrder(value: string): string | null {
-  let known = decided.get(value);
-  if (known === undefined) {
-    known = decide(value);
-    // A hostile stream of distinct headers only evicts.
-    if (decided.size >= 64) decided.clear();
-    decided.set(value, known);
-  }
-  return known;
-}
-
-const decided = new Map<string, string | null>();
+export const acceptInPreferenceOrder: (value: string) => string | null = perHeaderValue(decide);
 
 /**
  * The header with each entry's parameters reduced to q and charset, the only
