@@ -656,6 +656,45 @@ describe.each(LANES)('Redis that hangs, %s lane', (lane) => {
   });
 });
 
+/** A Lua script that keeps Redis busy for ARGV[1] microseconds: every command behind it waits, as behind a slow KEYS or a fork. */
+const BUSY = `local s = redis.call('TIME')
+repeat local n = redis.call('TIME') until (n[1] - s[1]) * 1000000 + (n[2] - s[2]) >= tonumber(ARGV[1])`;
+
+describe('Redis that is slow for a moment', () => {
+  it('is not counted as lost for one late PING, only for two running', async () => {
+    await sharedUpstream();
+    const server = await RedisServer.start();
+    servers.push(server);
+    const a = await replica('fast', { REDIS_URL: server.url, REDIS_KEY_SECRET: SECRET, REDIS_KEY_PREFIX: 'slow:' });
+    const store = a.instance.redis!;
+    // The chosen PINGs queue behind 150 ms of Lua on the same connection: three times the command timeout.
+    const ping = store.client.ping.bind(store.client);
+    let late = new Set<number>();
+    let pings = 0;
+    (store.client as { ping: () => Promise<string> }).ping = () => {
+      if (late.has(pings++)) store.client.eval(BUSY, 0, 150_000).catch(() => undefined);
+      return ping();
+    };
+    const seen = new Set<boolean>();
+    const sampler = setInterval(() => seen.add(store.up), 5);
+    try {
+      late = new Set([pings]);
+      await waitFor('the late PING and two more', () => pings >= Math.max(...late) + 3, 10_000);
+      expect([...seen]).toEqual([true]);
+      expect(lossLines(a)).toHaveLength(0);
+      expect((await ready(a)).body.redis).toBe('connected');
+
+      late = new Set([pings, pings + 1]);
+      await waitFor('A counted Redis as lost', () => !store.up, 10_000);
+      expect(lossLines(a)).toHaveLength(1);
+      await waitFor('A found it again', () => store.up, 10_000);
+      expect(backLines(a)).toHaveLength(1);
+    } finally {
+      clearInterval(sampler);
+    }
+  });
+});
+
 describe('shared-state configuration', () => {
   const URL = 'redis://127.0.0.1:6379/0';
   const refuses = (env: Record<string, string>, message: RegExp) => {

@@ -9,8 +9,8 @@
  * REDIS_COMMAND_TIMEOUT_MS, so a slow or absent Redis costs a query at most
  * that, and the gateway serves from local state meanwhile. ioredis reconnects
  * by itself; `/ready` and the `gateway_redis_up` gauge say where it stands (a
- * connection whose PING goes unanswered counts as lost), and one log line each
- * time it is lost and found again.
+ * connection whose PINGs go unanswered twice running counts as lost), and one
+ * log line each time it is lost and found again.
  *
  * Keys and channels: `<REDIS_KEY_PREFIX>v<FORMAT>:<kind>:<caller>:<execution id>`,
  * where `<caller>` is an HMAC-SHA256 (REDIS_KEY_SECRET) of the caller's
@@ -37,6 +37,14 @@ export type KeyKind = 'cache' | 'lease' | 'updates';
  */
 const HEARTBEAT_MS = 1_000;
 
+/**
+ * Consecutive PINGs unanswered within REDIS_COMMAND_TIMEOUT_MS before Redis
+ * counts as hung. One is not enough: a GC pause or a busy event loop longer
+ * than the timeout (50 ms by default) fails a PING whose answer is already in
+ * the socket, and a false loss turns every replica into its own poller.
+ */
+const MISSES_TO_HUNG = 2;
+
 /** Where Redis stands, as `/ready` reports it. */
 export type RedisHealth = 'connected' | 'degraded';
 
@@ -47,8 +55,13 @@ export class RedisStore {
   readonly #logger: Logger;
   #subscriber: Redis | undefined;
   #up = false;
-  /** Connected, but the last PING went unanswered within the command timeout. */
+  /** Connected, but the last MISSES_TO_HUNG PINGs went unanswered within the command timeout. */
   #hung = false;
+  /** PINGs unanswered in a row on the current connection. */
+  #misses = 0;
+  /** Bumped at each 'ready', so a PING sent on an earlier connection says nothing about this one. */
+  #connection = 0;
+  #pinging = false;
   /** Whether the loss was logged, so an outage is one line however many reconnects fail. */
   #lossLogged = false;
   #closed = false;
@@ -118,8 +131,10 @@ export class RedisStore {
     const redis = new Redis(this.#settings.redisUrl, options);
     if (role === 'commands') {
       redis.on('ready', () => {
+        this.#connection++;
         this.#up = true;
         this.#hung = false;
+        this.#misses = 0;
         this.#found();
       });
       redis.on('close', () => {
@@ -132,20 +147,27 @@ export class RedisStore {
     return redis;
   }
 
-  /** A PING on the ready connection: unanswered in time, Redis counts as lost until one is answered. */
+  /** A PING on the ready connection: MISSES_TO_HUNG unanswered in time, Redis counts as lost until one is answered. */
   #beat(): void {
-    if (this.#closed || !this.#up) return;
-    this.client.ping().then(
-      () => {
+    if (this.#closed || !this.#up || this.#pinging) return;
+    const connection = this.#connection;
+    this.#pinging = true;
+    const answered = (ok: boolean) => {
+      this.#pinging = false;
+      if (connection !== this.#connection || !this.#up) return;
+      if (ok) {
+        this.#misses = 0;
         if (!this.#hung) return;
         this.#hung = false;
         this.#found();
-      },
-      () => {
-        if (this.#hung || !this.#up) return;
+      } else if (++this.#misses >= MISSES_TO_HUNG && !this.#hung) {
         this.#hung = true;
         this.#lost();
-      },
+      }
+    };
+    this.client.ping().then(
+      () => answered(true),
+      () => answered(false),
     );
   }
 
