@@ -349,6 +349,7 @@ describe.each(LANES)('request guards (%s lane)', (lane) => {
       const answer = await send(path, init);
       expect(answer.status).toBe(status);
       if (status === 405) expect(answer.body.errors![0]!.message).toMatch(answer.headers.get('allow') === 'POST' ? /from a POST request/ : /supports GET and POST/);
+      if (status === 404) expect(answer.body.errors![0]!.message).toBe('Not found: GraphQL is served at /graphql.');
       expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
       expect(answer.body.data).toBeUndefined();
       expect(answer.body.errors).toHaveLength(1);

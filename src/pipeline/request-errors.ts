@@ -12,9 +12,9 @@ import { GraphQLError } from 'graphql';
 import { isPromise, type Plugin } from 'graphql-yoga';
 import { badRequest, errorBody, ErrorCode, notAcceptable, notFound, UNSUPPORTED_MEDIA_TYPE, withExtensions } from '../errors.js';
 
-/** The message for each empty answer of Yoga's (its 405s carry their own), from the headers it sent with it. */
-const EMPTY_BODY_MESSAGES: Record<number, (headers: Headers) => string> = {
-  404: () => notFound('/graphql'),
+/** The message for each empty answer of Yoga's (its 405s carry their own), from the headers it sent with it and its endpoint. */
+const EMPTY_BODY_MESSAGES: Record<number, (headers: Headers, graphqlEndpoint: string) => string> = {
+  404: (_headers, graphqlEndpoint) => notFound(graphqlEndpoint),
   406: (headers) => notAcceptable(headers.get('accept') ?? 'application/graphql-response+json, application/json'),
   415: () => UNSUPPORTED_MEDIA_TYPE,
 };
@@ -28,7 +28,11 @@ export function refusalCode(request: Request): ErrorCode | undefined {
 }
 
 export function useRequestErrors(): Plugin {
+  let graphqlEndpoint = '';
   return {
+    onYogaInit({ yoga }) {
+      graphqlEndpoint = yoga.graphqlEndpoint;
+    },
     onRequestParse({ requestParser, setRequestParser }) {
       if (!requestParser) return;
       setRequestParser((request) => {
@@ -47,7 +51,7 @@ export function useRequestErrors(): Plugin {
       refused.set(request, ErrorCode.BAD_REQUEST);
       const headers = new fetchAPI.Headers(response.headers);
       headers.set('content-type', 'application/json; charset=utf-8');
-      setResponse(new fetchAPI.Response(errorBody(ErrorCode.BAD_REQUEST, message(response.headers)), { status: response.status, headers }));
+      setResponse(new fetchAPI.Response(errorBody(ErrorCode.BAD_REQUEST, message(response.headers, graphqlEndpoint)), { status: response.status, headers }));
     },
   };
 }

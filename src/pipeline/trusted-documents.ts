@@ -141,7 +141,7 @@ function useDocumentIds(mode: TrustedDocumentsMode, hashByText: ReadonlyMap<stri
 
 /** With `only`, a browser asking for GraphiQL gets a 404 that says why (Yoga's own GraphiQL is switched off then, src/pipeline/gateway.ts). */
 function useNoGraphiQL(): Plugin {
-  let endpoint = '/graphql';
+  let endpoint = '';
   return {
     onYogaInit({ yoga }) {
       endpoint = yoga.graphqlEndpoint;
