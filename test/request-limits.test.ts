@@ -51,4 +51,29 @@ describe.each(LANES)('per-request caps (%s lane)', (lane) => {
     const served = (over.data!.executions as Array<{ events: { edges: unknown[] } } | null>).filter(Boolean);
     expect(served.reduce((sum, execution) => sum + execution!.events.edges.length, 0)).toBeLessThanOrEqual(MAX_EVENTS_PER_REQUEST);
   });
+
+  it('does not count ids it refuses (no upstream call) against the execution limit', async () => {
+    const response = await harness.query<{ executions: unknown[]; one: { id: string } | null }>(
+      `query($ids: [ID!]!) { executions(ids: $ids) { id } one: execution(id: "ex_cap_0") { id } }`,
+      { ids: Array.from({ length: MAX_EXECUTIONS_PER_REQUEST }, (_, i) => `bad id ${i}`) },
+    );
+    expect(response.data!.one).toEqual({ id: 'ex_cap_0' });
+    expect(codes(response)).toEqual(Array(MAX_EXECUTIONS_PER_REQUEST).fill('BAD_USER_INPUT'));
+    expect(response.errors!.every((error) => /^Invalid execution id/.test(error.message))).toBe(true);
+    expect(harness.upstream.requests).toHaveLength(1);
+  });
+
+  it('counts only the events a page hands out: a page that selects only totalCount and pageInfo counts none', async () => {
+    for (let i = 1; i <= 25; i++) harness.upstream.put(makeExecution({ id: `ex_cap_${i}`, status: 'workflow_running', eventCount: 100 }));
+    const variables = { ids: Array.from({ length: 25 }, (_, i) => `ex_cap_${i + 1}`) };
+    const counted = await harness.query<{ executions: Array<{ a: { totalCount: number }; b: { pageInfo: { hasNextPage: boolean } } }> }>(
+      `query($ids: [ID!]!) { executions(ids: $ids) { a: events(first: 100) { totalCount } b: events(first: 100) { pageInfo { hasNextPage endCursor } } } }`,
+      variables,
+    );
+    expect(counted.errors).toBeUndefined();
+    expect(counted.data!.executions.map((execution) => execution.a.totalCount)).toEqual(Array(25).fill(100));
+    // The same pages with their nodes: 2,500 events.
+    const handedOut = await harness.query(`query($ids: [ID!]!) { executions(ids: $ids) { events(first: 100) { nodes { id } } } }`, variables);
+    expect(handedOut.errors!.find((error) => error.extensions?.code === 'BAD_USER_INPUT')!.message).toMatch(/more than 2000 events/);
+  });
 });

@@ -8,7 +8,7 @@ import { ExecutionEventEdgeRef, ExecutionEventRef } from './execution-event.js';
 import { ServedEvent } from './served-event.js';
 import { ExecutionRef } from './execution-ref.js';
 import { ExecutionStatusEnum } from './execution-status.js';
-import { JSON_WHAT, served } from './served.js';
+import { JSON_WHAT, selects, served } from './served.js';
 
 type TextField =
   | 'statusReason'
@@ -103,7 +103,8 @@ ExecutionRef.implement({
             }
             const list = { info, routes: (index: number) => [['edges', index, 'node'], ['nodes', index]] };
             const page = pageEvents(execution, args, (event, index) => new ServedEvent(event, context, list, index));
-            context.scope.takeEvents(page.edges.length);
+            // A page that only counts (`totalCount`, `pageInfo`) hands out no events.
+            if (selects(info, 'edges') || selects(info, 'nodes')) context.scope.takeEvents(page.edges.length);
             return page;
           },
         },

@@ -72,6 +72,13 @@ export function selectedPaths(info: GraphQLResolveInfo, route: readonly (string 
   return branches.map((branch) => branch.path);
 }
 
+/** Whether the field `info` resolves selects `name` right below it, under any alias or fragment, @skip/@include heeded. */
+export function selects(info: GraphQLResolveInfo, name: string): boolean {
+  const byKey = new Map<string, FieldNode[]>();
+  for (const node of info.fieldNodes) collectFields(node.selectionSet, name, info, byKey);
+  return byKey.size > 0;
+}
+
 /** The fields named `name` in a selection set, by response key, through fragments. */
 function collectFields(selectionSet: SelectionSetNode | undefined, name: string, info: GraphQLResolveInfo, byKey: Map<string, FieldNode[]>): void {
   for (const selection of selectionSet?.selections ?? []) {

@@ -36,6 +36,8 @@ async function load(id: string, { executions, scope, statuses }: ExecutionLoader
   const { caller } = scope;
   if (!caller) return unauthenticated();
   try {
+    // A refused id costs no call, so it does not count against the limit below.
+    executions.assertAllowedId(id);
     // Aliases times `executions(ids)` could otherwise turn one request into thousands of upstream calls.
     scope.takeExecution();
     const execution = await executions.get(id, caller, scope);

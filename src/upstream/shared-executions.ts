@@ -150,6 +150,11 @@ export class SharedExecutions {
     }
   }
 
+  /** Throws BAD_USER_INPUT unless EXECUTION_ID_PATTERN allows the id. */
+  assertAllowedId(id: string): void {
+    this.#client.assertAllowedId(id);
+  }
+
   /** The execution, from the cache, a call in flight or a new upstream call. Rejects with a GraphQLError. */
   get(id: string, caller: CallerIdentity, scope: LoadScope): Promise<Execution> {
     // Refused ids never reach the cache, the table or the cost: no call was made for them.
