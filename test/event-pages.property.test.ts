@@ -28,7 +28,7 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import type { GraphQLError } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { decodeEventCursor, encodeEventCursor } from '../src/domain/event-cursor.js';
+import { decodeEventCursor, encodeEventCursor, eventIdDigest, LONGEST_ID_IN_CURSOR } from '../src/domain/event-cursor.js';
 import { pageEvents, type EventFilter, type EventOrder, type EventPage, type EventPageArgs } from '../src/domain/event-pages.js';
 import { eventIdOf, type Execution } from '../src/domain/execution.js';
 
@@ -167,7 +167,11 @@ function expectEdgesFaithful(page: EventPage, u: Upstream, execution: Execution)
     else expect(node.source).toEqual({});
     const id = refId(entry, node.position);
     expect(eventIdOf(node.source, node.position)).toBe(id);
-    expect(decodeEventCursor(cursor)).toEqual({ executionId: execution.id, eventId: id, occurrence: occurrences[node.position] });
+    expect(decodeEventCursor(cursor)).toEqual(
+      id.length > LONGEST_ID_IN_CURSOR
+        ? { executionId: execution.id, eventId: eventIdDigest(id), occurrence: occurrences[node.position], digest: true }
+        : { executionId: execution.id, eventId: id, occurrence: occurrences[node.position] },
+    );
     expect(cursor).toBe(refCursor(u, node.position, execution.id));
   }
 }
@@ -243,9 +247,14 @@ const timeArb: fc.Arbitrary<TimeSpec> = fc.oneof(
   },
 );
 
+const LONG_ID_A = 'a'.repeat(7_000);
+const LONG_ID_B = `${'a'.repeat(LONGEST_ID_IN_CURSOR)}b`;
+
 const idArb = fc.oneof(
   { weight: 6, arbitrary: fc.constant<unknown>(UNIQUE) },
   { weight: 4, arbitrary: fc.constantFrom<unknown>('dup_a', 'dup_a', 'dup_b', 'dup_c', '7', '#1', '#3') },
+  // Ids a cursor cannot carry as they are (more than LONGEST_ID_IN_CURSOR characters), and one just short of that.
+  { weight: 1, arbitrary: fc.constantFrom<unknown>(LONG_ID_A, LONG_ID_A, LONG_ID_B, 'l'.repeat(LONGEST_ID_IN_CURSOR)) },
   { weight: 1, arbitrary: fc.constantFrom<unknown>(7, 3, 1.5) },
   { weight: 2, arbitrary: fc.constantFrom<unknown>(ABSENT, null, '', {}, false, ['dup_a']) },
 );
@@ -664,6 +673,7 @@ describe('complete walks over duplicated ids, missing ids, equal and missing tim
         const execution = execOf(u.entries);
         const ids = u.entries.map(refId);
         const id = ids[pick % ids.length]!;
+        fc.pre(id.length <= LONGEST_ID_IN_CURSOR);
         const firstAt = ids.indexOf(id);
         const v1 = v1Cursor(EXECUTION_ID, id);
         expect(v1).toBe(encodeEventCursor(EXECUTION_ID, id, 0));
@@ -690,7 +700,8 @@ describe('complete walks over duplicated ids, missing ids, equal and missing tim
         const fewer = truncate
           ? u.entries.slice(0, position)
           : u.entries.map((entry, p) => (p >= position && refId(entry, p) === id ? { ...(isObject(entry) ? entry : {}), id: `other_${p}` } : entry));
-        expectBadUserInput(() => pageEvents(execOf(fewer), { [name]: cursor, first: name === 'after' ? 5 : undefined, last: name === 'before' ? 5 : undefined }), `\`${name}\``, id, `occurrence ${occurrences[position]! + 1}`);
+        const named = id.length > LONGEST_ID_IN_CURSOR ? eventIdDigest(id) : id;
+        expectBadUserInput(() => pageEvents(execOf(fewer), { [name]: cursor, first: name === 'after' ? 5 : undefined, last: name === 'before' ? 5 : undefined }), `\`${name}\``, named, `occurrence ${occurrences[position]! + 1}`);
         // The earlier occurrences still page.
         const firstAt = u.entries.findIndex((entry, p) => refId(entry, p) === id);
         expect(() => pageEvents(execOf(fewer), { after: cursorsOf(u)[firstAt] })).not.toThrow();
@@ -791,7 +802,7 @@ describe('pageEvents input errors', () => {
 
           // A cursor of an event upstream no longer returns: every entry with that id now carries another (positions unchanged).
           const without = u.entries.map((entry, p) => (refId(entry, p) === id ? { ...(isObject(entry) ? entry : {}), id: `gone_${p}` } : entry));
-          expectBadUserInput(() => pageEvents(execOf(without), { [name]: cursor }), id);
+          expectBadUserInput(() => pageEvents(execOf(without), { [name]: cursor }), id.length > LONGEST_ID_IN_CURSOR ? eventIdDigest(id) : id);
         },
       ),
       { numRuns: NUM_RUNS },

@@ -10,19 +10,42 @@
  *
  * Formats: `[1, executionId, eventId]` names the first occurrence (every cursor
  * made before duplicates were told apart is one, and keeps working);
- * `[2, executionId, eventId, occurrence]` names a later one.
+ * `[2, executionId, eventId, occurrence]` names a later one;
+ * `[3, executionId, digest, occurrence]` names an event whose id is longer
+ * than LONGEST_ID_IN_CURSOR by the id's sha256, so that every cursor the
+ * gateway makes is one it takes back (at most MAX_CURSOR_LENGTH), whatever
+ * upstream's ids.
  */
 import { hash } from 'node:crypto';
 
+/** Longest event id a cursor carries as it is; a longer one is carried as its sha256 (format 3). */
+export const LONGEST_ID_IN_CURSOR = 256;
+
+/** Longest cursor taken back: a bound on the work a client's argument can cause. */
+const MAX_CURSOR_LENGTH = 8192;
+
 export interface EventCursor {
   executionId: string;
+  /** The event's id; with `digest`, the sha256 of it (see `eventIdDigest`). */
   eventId: string;
   /** 0 for the first event with this id in upstream's list, 1 for the second, … */
   occurrence: number;
+  /** Present (true) when `eventId` is the digest of an id longer than LONGEST_ID_IN_CURSOR. */
+  digest?: true;
+}
+
+/** What a format-3 cursor carries in place of an event id longer than LONGEST_ID_IN_CURSOR. */
+export function eventIdDigest(eventId: string): string {
+  return hash('sha256', eventId, 'base64url');
 }
 
 export function encodeEventCursor(executionId: string, eventId: string, occurrence: number): string {
-  const content = occurrence === 0 ? [1, executionId, eventId] : [2, executionId, eventId, occurrence];
+  const content =
+    eventId.length > LONGEST_ID_IN_CURSOR
+      ? [3, executionId, eventIdDigest(eventId), occurrence]
+      : occurrence === 0
+        ? [1, executionId, eventId]
+        : [2, executionId, eventId, occurrence];
   const payload = Buffer.from(JSON.stringify(content)).toString('base64url');
   return `${payload}.${checksum(payload)}`;
 }
@@ -30,7 +53,7 @@ export function encodeEventCursor(executionId: string, eventId: string, occurren
 /** Returns the cursor's content, or undefined when it is malformed or was altered. */
 export function decodeEventCursor(cursor: string): EventCursor | undefined {
   const dot = cursor.lastIndexOf('.');
-  if (dot <= 0 || cursor.length > 8192) return undefined;
+  if (dot <= 0 || cursor.length > MAX_CURSOR_LENGTH) return undefined;
   const payload = cursor.slice(0, dot);
   if (cursor.slice(dot + 1) !== checksum(payload)) return undefined;
   let decoded: unknown;
@@ -45,6 +68,9 @@ export function decodeEventCursor(cursor: string): EventCursor | undefined {
   if (version === 1 && decoded.length === 3) return { executionId, eventId, occurrence: 0 };
   if (version === 2 && decoded.length === 4 && Number.isSafeInteger(occurrence) && (occurrence as number) > 0) {
     return { executionId, eventId, occurrence: occurrence as number };
+  }
+  if (version === 3 && decoded.length === 4 && Number.isSafeInteger(occurrence) && (occurrence as number) >= 0) {
+    return { executionId, eventId, occurrence: occurrence as number, digest: true };
   }
   return undefined;
 }

@@ -19,7 +19,7 @@
  */
 import { badUserInput } from '../errors.js';
 import { eventAt, eventIdOf, isObject, type Execution, type ExecutionEvent } from './execution.js';
-import { decodeEventCursor, encodeEventCursor, type EventCursor } from './event-cursor.js';
+import { decodeEventCursor, encodeEventCursor, eventIdDigest, LONGEST_ID_IN_CURSOR, type EventCursor } from './event-cursor.js';
 import { instantMs, readText, UNREADABLE } from './fields.js';
 
 export const DEFAULT_PAGE_SIZE = 20;
@@ -136,8 +136,17 @@ class EventIndex {
     return count;
   }
 
-  /** The position of the `occurrence`-th event with this id, if there is one. */
-  positionOf(eventId: string, occurrence: number): number | undefined {
+  /** The position of the `occurrence`-th event with this id (or, with `digest`, an id of this digest), if there is one. */
+  positionOf(eventId: string, occurrence: number, digest = false): number | undefined {
+    // Ids too long to be carried in a cursor are rare: a scan of them, not a second table.
+    if (digest) {
+      let seen = 0;
+      for (let position = 0; position < this.#events.length; position++) {
+        const id = this.idAt(position);
+        if (id.length > LONGEST_ID_IN_CURSOR && eventIdDigest(id) === eventId && seen++ === occurrence) return position;
+      }
+      return undefined;
+    }
     const table = this.#occurrenceTable();
     if (occurrence === 0) return table.first.get(eventId);
     return table.later.get(eventId)?.[occurrence - 1];
@@ -316,11 +325,12 @@ export function checkEventCursor(name: string, cursor: string, executionId: stri
 
 /** Upstream position of the event a checked cursor names; BAD_USER_INPUT when the execution no longer has it. */
 function positionNamed(name: string, decoded: EventCursor, executionId: string, index: EventIndex): number {
-  const position = index.positionOf(decoded.eventId, decoded.occurrence);
+  const position = index.positionOf(decoded.eventId, decoded.occurrence, decoded.digest);
   if (position === undefined) {
     const which = decoded.occurrence === 0 ? '' : ` (occurrence ${decoded.occurrence + 1} of that id)`;
+    const event = decoded.digest ? `the event whose id has sha256 ${decoded.eventId}` : `event "${decoded.eventId}"`;
     throw badUserInput(
-      `Argument \`${name}\` points at event "${decoded.eventId}"${which}, which execution "${executionId}" no longer has. Start again without a cursor.`,
+      `Argument \`${name}\` points at ${event}${which}, which execution "${executionId}" no longer has. Start again without a cursor.`,
     );
   }
   return position;
