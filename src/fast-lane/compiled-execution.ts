@@ -3,48 +3,96 @@
  * `setExecuteFn` as @envelop/graphql-jit does, so every other plugin's
  * onExecute and onExecuteDone still run around it.
  *
- * Hand-written rather than @envelop/graphql-jit (11.2.1) for two reasons:
- * it keys compiled code on the document alone, so a document holding two
- * operations runs the first one compiled for either operation name; and
- * graphql-jit's errors carry no `locations`. Here compiled code is kept per
- * document and operation name, and a result with errors is made again by the
- * pipeline's own execute function with the same context, whose loaders already
- * hold what the first run loaded: no second upstream call, and the same errors,
- * with locations, as the full lane gives (in the order their fields complete,
- * which GraphQL leaves open).
+ * Hand-written rather than @envelop/graphql-jit (11.2.1) because it keys
+ * compiled code on the document alone, so a document holding two operations
+ * runs the first one compiled for either operation name. Here compiled code is
+ * kept per document and operation name, and what graphql-jit does differently
+ * from graphql-js's execute is made the same, so the lanes answer alike:
+ *
+ * - variables are coerced by graphql-js first, and a request whose variables
+ *   it refuses runs on graphql-js, which reports them (graphql-jit takes an
+ *   array for an input object);
+ * - an explicit null for a variable of nullable type used where a non-null
+ *   value is required (`@skip(if: $s)` with `$s: Boolean = false`) runs on
+ *   graphql-js, which reports it (graphql-jit treats it as not given);
+ * - errors are made again as graphql-js makes them, located at their field
+ *   nodes (./located-errors.ts), from graphql-jit's run: resolvers run once.
  */
-import type { DocumentNode, ExecutionArgs, ExecutionResult } from 'graphql';
+import {
+  getOperationAST,
+  getVariableValues,
+  isNonNullType,
+  Kind,
+  TypeInfo,
+  visit,
+  visitWithTypeInfo,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type FragmentDefinitionNode,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+} from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import { isPromise, type Plugin } from 'graphql-yoga';
-
-export interface CompiledExecutionOptions<Context> {
-  /** Prepares the context for running the same operation again (its per-operation counts start over). */
-  restart(context: Context): void;
-}
+import { asExecuteError } from './located-errors.js';
 
 type Execute = (args: ExecutionArgs) => ExecutionResult | Promise<ExecutionResult> | AsyncIterable<ExecutionResult>;
 
-/** A compiled result without errors as it is; one with errors made again by `execute`, so its errors carry locations. */
-function withLocations<Context>(result: ExecutionResult, args: ExecutionArgs, execute: Execute, options: CompiledExecutionOptions<Context>) {
-  if (!result.errors?.length) return result;
-  options.restart(args.contextValue as Context);
-  return execute(args);
+/** An operation compiled, with what running it the way graphql-js does needs. */
+interface Compiled {
+  query: CompiledQuery;
+  operation: OperationDefinitionNode;
+  fragments: Record<string, FragmentDefinitionNode>;
+  /** Variables of nullable type used where a non-null value is required: null in one runs on graphql-js. */
+  nullableInNonNull: string[];
 }
 
-export function useCompiledExecution<Context>(options: CompiledExecutionOptions<Context>): Plugin {
+function compile(schema: GraphQLSchema, document: DocumentNode, operationName: string | undefined): Compiled | null {
+  const operation = getOperationAST(document, operationName);
+  if (!operation) return null;
+  const made = compileQuery(schema, document, operationName);
+  if (!isCompiledQuery(made)) return null;
+  const fragments: Record<string, FragmentDefinitionNode> = {};
+  for (const definition of document.definitions) if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
+  const nullable = new Set(operation.variableDefinitions?.filter((definition) => definition.type.kind !== Kind.NON_NULL_TYPE).map((definition) => definition.variable.name.value));
+  const nullableInNonNull = new Set<string>();
+  if (nullable.size) {
+    const typeInfo = new TypeInfo(schema);
+    visit(
+      document,
+      visitWithTypeInfo(typeInfo, {
+        Variable(node) {
+          if (nullable.has(node.name.value) && isNonNullType(typeInfo.getInputType())) nullableInNonNull.add(node.name.value);
+        },
+      }),
+    );
+  }
+  return { query: made, operation, fragments, nullableInNonNull: [...nullableInNonNull] };
+}
+
+/** graphql-jit's result with its errors made as graphql-js makes them. */
+function asExecuteResult(result: ExecutionResult, compiled: Compiled, variables: Readonly<Record<string, unknown>>): ExecutionResult {
+  if (!result.errors?.length) return result;
+  const site = { operation: compiled.operation, fragments: compiled.fragments, variables };
+  // Keys in graphql-js's order, so the bytes sent match too.
+  const { errors, data, ...rest } = result;
+  return { errors: errors.map((error) => asExecuteError(error, site)), data, ...rest };
+}
+
+export function useCompiledExecution(): Plugin {
   // Documents come from Yoga's document cache, so they are the same objects for
   // the same text; compiled code goes when they do.
-  const compiledByDocument = new WeakMap<DocumentNode, Map<string | undefined, CompiledQuery | null>>();
+  const compiledByDocument = new WeakMap<DocumentNode, Map<string | undefined, Compiled | null>>();
 
-  function compiled(args: ExecutionArgs): CompiledQuery | null {
+  function compiled(args: ExecutionArgs): Compiled | null {
     let byOperation = compiledByDocument.get(args.document);
     if (!byOperation) compiledByDocument.set(args.document, (byOperation = new Map()));
     const operationName = args.operationName ?? undefined;
     let found = byOperation.get(operationName);
     if (found === undefined) {
       try {
-        const made = compileQuery(args.schema, args.document, operationName);
-        found = isCompiledQuery(made) ? made : null;
+        found = compile(args.schema, args.document, operationName);
       } catch {
         // Whatever graphql-jit cannot compile, graphql-js runs.
         found = null;
@@ -58,10 +106,18 @@ export function useCompiledExecution<Context>(options: CompiledExecutionOptions<
     onExecute({ executeFn, setExecuteFn }) {
       const execute = executeFn as Execute;
       setExecuteFn(((args: ExecutionArgs) => {
-        const query = compiled(args);
-        if (!query) return execute(args);
-        const result = query.query(args.rootValue, args.contextValue, args.variableValues ?? {});
-        return isPromise(result) ? result.then((each) => withLocations(each, args, execute, options)) : withLocations(result, args, execute, options);
+        const found = compiled(args);
+        if (!found) return execute(args);
+        const raw = args.variableValues ?? {};
+        let variables: Readonly<Record<string, unknown>> = raw;
+        if (found.operation.variableDefinitions?.length) {
+          const coerced = getVariableValues(args.schema, found.operation.variableDefinitions, raw, { maxErrors: 50 });
+          if (coerced.errors) return execute(args);
+          variables = coerced.coerced;
+          for (const name of found.nullableInNonNull) if (variables[name] === null) return execute(args);
+        }
+        const result = found.query.query(args.rootValue, args.contextValue, raw);
+        return isPromise(result) ? result.then((each) => asExecuteResult(each, found, variables)) : asExecuteResult(result, found, variables);
       }) as typeof executeFn);
     },
   };

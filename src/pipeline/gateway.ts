@@ -150,7 +150,7 @@ export function createGateway(deps: GatewayDependencies): Gateway {
       ...useOperationLimits(deps.security),
       useSubscriptionRootFieldRule(),
       useExecutionFinish({ hideSuggestions: !deps.security.fieldSuggestions, reportCost: deps.reportCost }),
-      ...(deps.compiledExecution ? [useCompiledExecution<GatewayContext>({ restart: (context) => context.scope.restartOperation() })] : []),
+      ...(deps.compiledExecution ? [useCompiledExecution()] : []),
       ...(deps.plugins ?? []),
       // Last: its key is the request's whole rule set, every plugin's rules added.
       useValidationCache(),

@@ -135,16 +135,6 @@ export class RequestScope {
     }
   }
 
-  /**
-   * Forgets the events handed out so far, for running the same operation again
-   * (src/fast-lane/compiled-execution.ts): the first run's result is discarded,
-   * so its events must not count twice.
-   */
-  restartOperation(): void {
-    this.#events = 0;
-    this.warnings = undefined;
-  }
-
   /** Releases the budget timer and the client watch once the request's work is done. */
   dispose(): void {
     clearTimeout(this.#timer);
