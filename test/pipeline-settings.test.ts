@@ -46,6 +46,8 @@ interface Row {
   authorization?: string | null;
   /** Set on rows about HTTP itself (SSE included), saying why the WebSocket transport does not run them. */
   httpOnly?: string;
+  /** Sends `query` as it is, without the comment that makes each cell's text new (a row whose query is no document). */
+  asIs?: true;
   check(answer: Answer, transport: Transport): void;
 }
 
@@ -76,6 +78,24 @@ const ROWS: Row[] = [
     title: 'a subscription whose root field is conditional is refused in validation (the spec\'s rule, which graphql-js 16 lacks)',
     query: 'subscription { executionUpdates(id: "ex_demo_1") @skip(if: true) { isFinal } }',
     check: refusedWith('GRAPHQL_VALIDATION_FAILED', /must not use `@skip` or `@include`/),
+  },
+  {
+    title: 'a mutation is refused in validation, the schema having no mutation type (the spec\'s rule, which graphql-js 16 lacks); by GET it is a 405',
+    query: 'mutation { __typename }',
+    check: (answer, transport) => {
+      if (transport === 'GET' || transport === 'SSE (GET)') {
+        expect(answer.status).toBe(405);
+        expect(answer.body.errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
+      } else {
+        refusedWith('GRAPHQL_VALIDATION_FAILED', /^The mutation operation is not supported by the schema\.$/)(answer);
+      }
+    },
+  },
+  {
+    title: 'an empty query is no query: BAD_REQUEST "Must provide query string." (a JSON body\'s "" was a parse error)',
+    query: '',
+    asIs: true,
+    check: refusedWith('BAD_REQUEST', /^Must provide query string\.$/),
   },
   {
     title: 'INTROSPECTION=false refuses introspection',
@@ -282,7 +302,7 @@ describe.each(LANES)('every setting holds on the %s lane', (lane) => {
         if (row.httpOnly && transport === 'WebSocket') continue;
         it(`${transport}, fresh and warm`, async () => {
           // A text this process has not seen: the first request parses and validates it.
-          const query = `${row.query} # cell ${++cell}`;
+          const query = row.asIs ? row.query : `${row.query} # cell ${++cell}`;
           const rounds = ['fresh', 'warm'] as const;
           const answers = transport === 'WebSocket' ? await overWebSocket(harness, row, query, rounds.length) : await overHttp(harness, row, transport, query, rounds.length);
           answers.forEach((got, i) => {

@@ -40,7 +40,7 @@ import { graphiqlOptions, renderGraphiQL, type GraphiQLSettings } from './graphi
 import { useOperationLimits } from './operation-limits.js';
 import { useRequestErrors } from './request-errors.js';
 import { useRequestId } from './request-id.js';
-import { useSubscriptionRootFieldRule } from './subscription-root.js';
+import { useSpecRules } from './spec-rules.js';
 import { useTrustedDocuments } from './trusted-documents.js';
 import { useValidationCache } from './validation-cache.js';
 import { useUnservedStreamClosing } from './unserved-streams.js';
@@ -148,7 +148,7 @@ export function createGateway(deps: GatewayDependencies): Gateway {
       // the browser; anything "simple" must carry the CSRF header instead.
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'authorization'] }),
       ...useOperationLimits(deps.security),
-      useSubscriptionRootFieldRule(),
+      useSpecRules(),
       useExecutionFinish({ hideSuggestions: !deps.security.fieldSuggestions, reportCost: deps.reportCost }),
       ...(deps.compiledExecution ? [useCompiledExecution()] : []),
       ...(deps.plugins ?? []),

@@ -9,7 +9,7 @@
  *   and an unknown path (404) with an empty body; here they carry an error body.
  */
 import { GraphQLError } from 'graphql';
-import { isPromise, type Plugin } from 'graphql-yoga';
+import { isPromise, type GraphQLParams, type Plugin } from 'graphql-yoga';
 import { badRequest, errorBody, ErrorCode, notAcceptable, notFound, UNSUPPORTED_MEDIA_TYPE, withExtensions } from '../errors.js';
 
 /** The message for each empty answer of Yoga's (its 405s carry their own), from the headers it sent with it and its endpoint. */
@@ -39,7 +39,7 @@ export function useRequestErrors(): Plugin {
         try {
           const parsed = requestParser(request);
           // Yoga's parsers answer with promises or settled "fake" promises (@whatwg-node/promise-helpers).
-          return isPromise(parsed) ? Promise.resolve(parsed).catch(asBadRequest) : parsed;
+          return isPromise(parsed) ? Promise.resolve(parsed).then(withoutEmptyQuery, asBadRequest) : withoutEmptyQuery(parsed);
         } catch (error) {
           return asBadRequest(error);
         }
@@ -54,6 +54,24 @@ export function useRequestErrors(): Plugin {
       setResponse(new fetchAPI.Response(errorBody(ErrorCode.BAD_REQUEST, message(response.headers, graphqlEndpoint)), { status: response.status, headers }));
     },
   };
+}
+
+type Parsed = GraphQLParams | GraphQLParams[] | Response;
+
+/**
+ * An empty `query` as no query: Yoga's GET parser already reads `query=` so
+ * ("Must provide query string.", BAD_REQUEST), where a JSON body's `""` went on
+ * to GRAPHQL_PARSE_FAILED; with a persisted-document hash it is what graphql-ws
+ * clients must send (README "Trusted documents").
+ */
+function withoutEmptyQuery(parsed: Parsed): Parsed {
+  const one = (params: GraphQLParams): GraphQLParams => {
+    if (params?.query !== '') return params;
+    const { query: _empty, ...rest } = params;
+    return rest;
+  };
+  if (Array.isArray(parsed)) return parsed.some((params) => params?.query === '') ? parsed.map(one) : parsed;
+  return (parsed as GraphQLParams | null)?.query === '' ? one(parsed as GraphQLParams) : parsed;
 }
 
 /**

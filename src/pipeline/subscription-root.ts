@@ -12,7 +12,6 @@ import {
   GraphQLError,
   Kind,
   SingleFieldSubscriptionsRule,
-  specifiedRules,
   type ASTVisitFn,
   type ASTVisitor,
   type DirectiveNode,
@@ -22,7 +21,6 @@ import {
   type ValidationContext,
   type ValidationRule,
 } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
 
 const CONDITIONAL = new Set(['skip', 'include']);
 
@@ -60,15 +58,3 @@ export const SubscriptionRootFieldRule: ValidationRule = (context: ValidationCon
     },
   };
 };
-
-/** Validation runs the spec's current rule where graphql-js 16 has its older one. */
-export function useSubscriptionRootFieldRule(): Plugin {
-  const replaced = (rules: readonly ValidationRule[]) => rules.map((rule) => (rule === SingleFieldSubscriptionsRule ? SubscriptionRootFieldRule : rule));
-  const defaultRules = replaced(specifiedRules);
-  return {
-    onValidate({ validateFn, setValidationFn }) {
-      // graphql-js: validate(schema, document, rules, options, typeInfo); no rules means specifiedRules.
-      setValidationFn((schema, document, rules, options, typeInfo) => validateFn(schema, document, rules ? replaced(rules) : defaultRules, options, typeInfo));
-    },
-  };
-}

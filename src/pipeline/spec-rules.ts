@@ -1,0 +1,25 @@
+/**
+ * Validation runs the GraphQL spec's current rules where graphql-js 16 has an
+ * older one or none: SubscriptionRootFieldRule in place of its
+ * SingleFieldSubscriptionsRule (./subscription-root.ts), and
+ * KnownOperationTypesRule added (./known-operation-types.ts). One onValidate
+ * hook for both: each hook is paid on every request.
+ */
+import { SingleFieldSubscriptionsRule, specifiedRules, type ValidationRule } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { KnownOperationTypesRule } from './known-operation-types.js';
+import { SubscriptionRootFieldRule } from './subscription-root.js';
+
+export function useSpecRules(): Plugin {
+  const current = (rules: readonly ValidationRule[]) => [
+    KnownOperationTypesRule,
+    ...rules.map((rule) => (rule === SingleFieldSubscriptionsRule ? SubscriptionRootFieldRule : rule)),
+  ];
+  const defaultRules = current(specifiedRules);
+  return {
+    onValidate({ validateFn, setValidationFn }) {
+      // graphql-js: validate(schema, document, rules, options, typeInfo); no rules means specifiedRules.
+      setValidationFn((schema, document, rules, options, typeInfo) => validateFn(schema, document, rules ? current(rules) : defaultRules, options, typeInfo));
+    },
+  };
+}
