@@ -15,11 +15,19 @@
  *   `connectionParams.authorization`.
  * - INTROSPECTION=false holds over WebSocket (Yoga's usual graphql-ws wiring
  *   calls envelop directly, skipping the request hooks the switch relies on).
+ * - The upgrade's Host is checked as the HTTP edge checks a request's: an
+ *   invalid or (HTTP/1.1) missing one is refused with 400 BAD_REQUEST.
+ * - Each operation on a connection gets its own request id, whatever
+ *   `x-request-id` the upgrade carried.
+ * - What the lane throws while running an operation (a plugin's hook, say) is
+ *   masked as over HTTP: "Unexpected error.", INTERNAL_SERVER_ERROR, logged
+ *   once with the operation's request id.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ExecutionResult } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
+import type { Plugin } from 'graphql-yoga';
 import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DEMO_TOKEN } from '../src/demo/demo-data.js';
@@ -242,6 +250,42 @@ describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
     });
   });
 
+  describe('the Host of the upgrade', () => {
+    const handshake = 'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n';
+    /** What the edge answers an HTTP POST with the same Host: the upgrade must be refused alike. */
+    async function overHttp(host: string): Promise<string> {
+      const body = JSON.stringify({ query: '{ __typename }' });
+      const { text } = await rawExchange(harness.url, `POST /graphql HTTP/1.1\r\nHost: ${host}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+      return text.split('\r\n\r\n')[1] ?? '';
+    }
+
+    it.each([['a space', 'bad host'], ['a port past 65535', 'a:99999'], ['a path', 'a/b'], ['user info', 'me@127.0.0.1']])(
+      'refuses a Host with %s with 400 "Invalid Host header.", BAD_REQUEST and the request id, as HTTP does; no connection',
+      async (_what, host) => {
+        const { text } = await rawExchange(harness.url, `GET /graphql HTTP/1.1\r\nHost: ${host}\r\n${handshake}x-request-id: bad-host-upgrade\r\n\r\n`, { giveUpMs: 1_000 });
+        const [top = '', body = ''] = text.split('\r\n\r\n');
+        expect(top).toMatch(/^HTTP\/1\.1 400 /);
+        expect(top.toLowerCase()).not.toContain('upgrade: websocket');
+        expect(top.toLowerCase()).toContain('x-request-id: bad-host-upgrade');
+        expect(JSON.parse(body)).toEqual({ errors: [{ message: 'Invalid Host header.', extensions: { code: 'BAD_REQUEST' } }] });
+        expect(JSON.parse(await overHttp(host))).toEqual(JSON.parse(body));
+      },
+    );
+
+    it('refuses an HTTP/1.1 upgrade with no Host with 400 "Missing Host header."', async () => {
+      const { text } = await rawExchange(harness.url, `GET /graphql HTTP/1.1\r\n${handshake}\r\n`, { giveUpMs: 1_000 });
+      const [top = '', body = ''] = text.split('\r\n\r\n');
+      expect(top).toMatch(/^HTTP\/1\.1 400 /);
+      expect(JSON.parse(body)).toEqual({ errors: [{ message: 'Missing Host header.', extensions: { code: 'BAD_REQUEST' } }] });
+    });
+
+    it('accepts a Host naming another name or port than the gateway\'s (behind a proxy), and serves operations on it', async () => {
+      const { results, failure } = await once(harness, { connectionParams: { authorization: AUTH }, headers: { host: 'gateway.example:8443' } }, STATUS);
+      expect(failure).toBeUndefined();
+      expect(results).toEqual([expect.objectContaining({ data: STATUS_DATA })]);
+    });
+  });
+
   describe('WS_CONNECTION_INIT_TIMEOUT_MS', () => {
     it('closes a connection that sends no connection_init in time with 4408', async () => {
       // Counted from before the upgrade is sent, so the server's timer cannot have started earlier.
@@ -459,6 +503,42 @@ describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
     });
   });
 
+  describe('request ids', () => {
+    it('gives each operation on one connection its own request id, upstream and in the access log, even when the upgrade carried x-request-id', async () => {
+      const sent = `ws-upgrade-${randomUUID()}`;
+      harness.upstream.reset();
+      const from = harness.logs.length;
+      const client = wsClient(harness, { connectionParams: { authorization: AUTH }, headers: { 'x-request-id': sent } });
+      try {
+        for (let i = 0; i < 3; i++) expect(await run(client, STATUS)).toEqual({ results: [expect.objectContaining({ data: STATUS_DATA })] });
+      } finally {
+        await client.dispose();
+      }
+      const upstreamIds = harness.upstream.requests.map((request) => request.headers['x-request-id']);
+      expect(upstreamIds).toHaveLength(3);
+      expect(new Set(upstreamIds).size).toBe(3);
+      expect(upstreamIds).not.toContain(sent);
+      const access = harness.logs.slice(from).filter((line) => line.component === 'access' && line.transport === 'ws');
+      expect(access).toHaveLength(3);
+      expect(access.map((line) => line.requestId).sort()).toEqual([...upstreamIds].sort());
+      // The upgrade's id stays findable beside each operation's own.
+      const started = harness.logs.slice(from).filter((line) => line.msg === 'WebSocket operation started');
+      expect(started.map((line) => line.upgradeRequestId)).toEqual([sent, sent, sent]);
+      expect(started.map((line) => line.requestId).sort()).toEqual([...upstreamIds].sort());
+    });
+
+    it('gives each operation its own request id when the upgrade carried none', async () => {
+      harness.upstream.reset();
+      const client = wsClient(harness, { connectionParams: { authorization: AUTH } });
+      try {
+        for (let i = 0; i < 3; i++) await run(client, STATUS);
+      } finally {
+        await client.dispose();
+      }
+      expect(new Set(harness.upstream.requests.map((request) => request.headers['x-request-id'])).size).toBe(3);
+    });
+  });
+
   describe('INTROSPECTION=false', () => {
     for (const query of ['{ __schema { queryType { name } } }', '{ __type(name: "Execution") { name fields { name } } }', 'query { execution(id: "ex_demo_4") { id } __schema { types { name } } }']) {
       it(`refuses ${query} over WebSocket, as over HTTP`, async () => {
@@ -516,6 +596,67 @@ describe.each(LANES)('the Origin check follows CORS_ORIGINS (%s lane)', (lane) =
           expect(answer.opened ? 'open' : answer.status).toBe(accepted ? 'open' : 403);
         });
       }
+    });
+  }
+});
+
+/** Throws an internal error from the hook the request's `x-test-explode` header names. */
+const SECRET = 'secret internals hunter2';
+const HOOKS = ['onRequest', 'onResultProcess', 'onResponse'] as const;
+const explodeIn = (hook: (typeof HOOKS)[number], request: Request) => {
+  if (request.headers.get('x-test-explode') === hook) throw new Error(SECRET);
+};
+const exploding: Plugin = {
+  onRequest: ({ request }) => explodeIn('onRequest', request),
+  onResultProcess: ({ request }) => explodeIn('onResultProcess', request),
+  onResponse: ({ request }) => explodeIn('onResponse', request),
+};
+
+describe.each(LANES)('a failure outside the pipeline, over WebSocket (%s lane)', (lane) => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await Harness.start({ lane, plugins: [exploding] });
+  });
+  afterAll(() => harness.close());
+
+  const MASKED = [{ message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }];
+  /**
+   * The gateway's own log lines since `from` that tell of the failure. Yoga's
+   * logger (`component: "yoga"`) also writes an error a hook throws inside the
+   * pipeline, over HTTP as over WebSocket: those lines are Yoga's, not the edge's.
+   */
+  const failureLines = (from: number) => harness.logs.slice(from).filter((line) => line.component !== 'yoga' && JSON.stringify(line).includes('hunter2'));
+
+  for (const hook of HOOKS) {
+    it(`masks an error a plugin's ${hook} throws as HTTP does: "Unexpected error.", INTERNAL_SERVER_ERROR, logged once with the operation's request id`, async () => {
+      // Over HTTP first: what WebSocket owes.
+      let from = harness.logs.length;
+      const http = await harness.query(STATUS, undefined, { headers: { 'x-test-explode': hook } });
+      expect(http.status).toBe(500);
+      expect(http.errors).toEqual(MASKED);
+      expect(failureLines(from)).toHaveLength(1);
+
+      from = harness.logs.length;
+      const fromRaw = harness.rawLogs.length;
+      harness.upstream.reset();
+      const upgradeId = `ws-upgrade-${randomUUID()}`;
+      const { results, failure } = await once(harness, { connectionParams: { authorization: AUTH }, headers: { 'x-test-explode': hook, 'x-request-id': upgradeId } }, STATUS);
+      // As a result or as graphql-ws's `error` message: masked, coded, and nothing else.
+      const errors = [...results.flatMap((result) => result.errors ?? []), ...(Array.isArray(failure) ? failure : failure === undefined ? [] : [failure])];
+      expect(errors, JSON.stringify({ results, failure })).toEqual(MASKED);
+      expect(JSON.stringify({ results, failure })).not.toMatch(/secret|hunter2/);
+      const upstreamIds = harness.upstream.requests.map((request) => request.headers['x-request-id']);
+
+      const lines = failureLines(from);
+      expect(lines, JSON.stringify(lines)).toHaveLength(1);
+      expect(lines[0]!.msg).toBe('WebSocket operation failed outside the pipeline');
+      expect(lines[0]!.requestId).toEqual(expect.stringMatching(/^[0-9a-f-]{36}$/));
+      expect(lines[0]!.upgradeRequestId).toBe(upgradeId);
+      // The id the operation carried upstream, when it got that far.
+      for (const id of upstreamIds) expect(id).toBe(lines[0]!.requestId);
+      expect(harness.rawLogs.slice(fromRaw)).not.toContain(DEMO_TOKEN);
+      // Other operations go on being served.
+      expect((await once(harness, { connectionParams: { authorization: AUTH } }, STATUS)).results).toEqual([expect.objectContaining({ data: STATUS_DATA })]);
     });
   }
 });

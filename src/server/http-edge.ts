@@ -119,9 +119,10 @@ function failed(context: Required<Pick<GatewayServerContext, 'res' | 'requestId'
  * Why the Host header cannot be used, or undefined when it can (RFC 9112 §3.2:
  * HTTP/1.1 requires one, and a server answers 400 to an invalid one). Valid is
  * what WHATWG's URL parser takes as the host of an http URL, as the pipeline's
- * Request needs; decided once per distinct value.
+ * Request needs; decided once per distinct value. The WebSocket upgrade
+ * (./websocket.ts), which never reaches the edge's request handler, applies it too.
  */
-function hostProblem(request: IncomingMessage): string | undefined {
+export function hostProblem(request: IncomingMessage): string | undefined {
   const host = request.headers.host;
   // Required from HTTP/1.1 on; probes still speak 1.0 and 0.9. An empty Host is allowed (the URL gets the socket's address).
   if (host === undefined) return request.httpVersionMajor === 1 && request.httpVersionMinor >= 1 ? 'Missing Host header.' : undefined;

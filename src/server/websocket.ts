@@ -14,10 +14,21 @@
  * would not hold there. The event stream the pipeline answers is read back into
  * graphql-ws messages.
  *
- * The upgrade is refused (403) when its Origin is neither the gateway's own nor
- * allowed by CORS_ORIGINS; a connection that sends no `connection_init` in time
- * is closed; a message larger than MAX_REQUEST_BODY_BYTES closes the
- * connection (1009). `connectionParams` never reach a log.
+ * The upgrade is refused (400) when its Host is missing (HTTP/1.1) or invalid,
+ * as the HTTP edge refuses such a request, and (403) when its Origin is
+ * neither the gateway's own nor allowed by CORS_ORIGINS; a connection that
+ * sends no `connection_init` in time is closed; a message larger than
+ * MAX_REQUEST_BODY_BYTES closes the connection (1009). `connectionParams`
+ * never reach a log.
+ *
+ * Each operation is a request of its own, with a request id of its own (the
+ * access log's and upstream's `x-request-id`); the upgrade's id (its
+ * `x-request-id` when the client sent a usable one) names the connection, and
+ * the edge's log lines about an operation carry it as `upgradeRequestId`.
+ * Anything the lane throws or rejects with while running an operation is
+ * answered as over HTTP: a masked INTERNAL_SERVER_ERROR result, logged once
+ * with the operation's request id, never graphql-ws's `error` message with the
+ * thrown message in it.
  *
  * When the process drains (./drain.ts), `goingAway` refuses upgrades (503) and
  * closes each connection with 1001 Going Away once no operation runs on it:
@@ -35,12 +46,13 @@ import type { Duplex } from 'node:stream';
 import { parse, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import { CloseCode, handleProtocols, makeServer, type Context } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { errorBody, ErrorCode, gatewayError } from '../errors.js';
+import { errorBody, ErrorCode, gatewayError, MASKED_MESSAGE } from '../errors.js';
 import type { Lane } from '../fast-lane/index.js';
 import type { Logger } from '../logger.js';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
 import { requestIdFor } from '../request/request-id.js';
 import { schema } from '../schema/index.js';
+import { hostProblem } from './http-edge.js';
 import { endWithJson, pathOf } from './raw-http.js';
 
 /** What the instance holds of the WebSocket side: its connections, for a drain. */
@@ -68,7 +80,8 @@ export interface WebSocketSettings {
   maxSubscriptionsPerConnection: number;
 }
 
-type Extra = { socket: WebSocket; request: IncomingMessage };
+/** What graphql-ws keeps of a connection: the socket, its upgrade request and that request's id. */
+type Extra = { socket: WebSocket; request: IncomingMessage; upgradeRequestId: string };
 type Payload = { query?: unknown; variables?: unknown; operationName?: unknown; extensions?: unknown };
 
 /**
@@ -85,8 +98,14 @@ const THROUGH_THE_PIPELINE = parse('subscription ThroughThePipeline { __typename
  */
 const KEEPALIVE_MS = 12_000;
 
-/** Upgrade headers that describe the WebSocket, not the operations sent over it. */
-const CONNECTION_HEADERS = new Set(['connection', 'upgrade', 'content-length', 'content-type', 'accept', 'transfer-encoding']);
+/**
+ * Upgrade headers that describe the WebSocket, not the operations sent over it;
+ * `x-request-id` names the upgrade, and each operation has an id of its own.
+ */
+const CONNECTION_HEADERS = new Set(['connection', 'upgrade', 'content-length', 'content-type', 'accept', 'transfer-encoding', 'x-request-id']);
+
+/** What a client sees of an operation that failed outside the pipeline: what the HTTP edge answers with its 500. */
+const MASKED_FAILURE = { errors: [{ message: MASKED_MESSAGE, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } }] } as unknown as ExecutionResult;
 
 /** Why an upgrade is no WebSocket handshake ws can take (RFC 6455 §4.2.1), or undefined; ws's own refusal is a text/html page. */
 function handshakeProblem(request: IncomingMessage): string | undefined {
@@ -102,6 +121,9 @@ function handshakeProblem(request: IncomingMessage): string | undefined {
 function refuseUpgrade(socket: Duplex, request: IncomingMessage, status: string, message: string): void {
   endWithJson(socket, status, errorBody(ErrorCode.BAD_REQUEST, message), { 'x-request-id': requestIdFor(request.headers['x-request-id']) });
 }
+
+/** An error as the log takes it: its name and message, never a stack. */
+const loggable = (error: unknown) => (error instanceof Error ? { name: error.name, message: error.message } : String(error));
 
 /** The Origin check of an upgrade: no Origin (not a browser), the gateway's own, or one CORS allows. */
 export function originAllowed(request: IncomingMessage, corsOrigins: readonly string[]): boolean {
@@ -179,7 +201,9 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
 
   /** One operation as an HTTP request through the lane; its answers as graphql-ws results. */
   async function* run(context: Context<Record<string, unknown> | undefined, Extra>, payload: Payload, cancel: AbortController): AsyncGenerator<ExecutionResult> {
-    const upgrade = context.extra.request;
+    const { request: upgrade, upgradeRequestId } = context.extra;
+    const requestId = requestIdFor(undefined);
+    logger.debug({ requestId, upgradeRequestId }, 'WebSocket operation started');
     const headers = new Headers();
     for (const [name, value] of Object.entries(upgrade.headers)) {
       if (value === undefined || CONNECTION_HEADERS.has(name) || name.startsWith('sec-websocket-')) continue;
@@ -200,8 +224,8 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     const counter = subscriptions.get(context) ?? { count: 0 };
     subscriptions.set(context, counter);
     const serverContext: GatewayServerContext = {
-      requestId: requestIdFor(upgrade.headers['x-request-id']),
-      waitUntil: (promise) => void promise?.catch((error: unknown) => logger.error({ err: String(error) }, 'background work of a WebSocket operation failed')),
+      requestId,
+      waitUntil: (promise) => void promise?.catch((error: unknown) => logger.error({ requestId, upgradeRequestId, err: loggable(error) }, 'background work of a WebSocket operation failed')),
       connection: {
         takeSubscription() {
           if (counter.count >= settings.maxSubscriptionsPerConnection) {
@@ -216,7 +240,8 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
         },
       },
     };
-    const request = new Request(`http://${upgrade.headers.host ?? 'localhost'}${settings.path}`, {
+    // An empty Host (allowed, as over HTTP) would leave the URL without one.
+    const request = new Request(`http://${upgrade.headers.host || 'localhost'}${settings.path}`, {
       method: 'POST',
       headers,
       body: JSON.stringify(payload),
@@ -231,6 +256,12 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
         const text = await response.text();
         yield text ? (JSON.parse(text) as ExecutionResult) : { errors: [{ message: `HTTP ${response.status}`, extensions: { code: ErrorCode.BAD_REQUEST } }] } as unknown as ExecutionResult;
       }
+    } catch (error) {
+      // Ended by the client (`complete`) or the socket closing: nobody is left to answer.
+      if (cancel.signal.aborted) return;
+      // As the HTTP edge answers what a lane throws (its 500): graphql-ws would send the message as it is.
+      logger.error({ requestId, upgradeRequestId, err: loggable(error) }, 'WebSocket operation failed outside the pipeline');
+      yield MASKED_FAILURE;
     } finally {
       cancel.abort(new DOMException('The WebSocket operation ended.', 'AbortError'));
     }
@@ -294,7 +325,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
             }
           }),
       },
-      { socket, request },
+      { socket, request, upgradeRequestId: requestIdFor(request.headers['x-request-id']) },
     );
     socket.once('close', (code, reason) => {
       clearInterval(pings);
@@ -310,6 +341,8 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     const path = pathOf(request);
     const refuse = (status: string, message: string) => refuseUpgrade(socket, request, status, message);
     if (goingAway) return refuse('503 Service Unavailable', 'The gateway is shutting down: connect again to reach another replica.');
+    const host = hostProblem(request);
+    if (host) return refuse('400 Bad Request', host);
     if (path !== settings.path) return refuse('404 Not Found', `Not found: GraphQL over WebSocket is served at ${settings.path}.`);
     if (!originAllowed(request, settings.corsOrigins)) return refuse('403 Forbidden', 'This Origin may not open a WebSocket to the gateway.');
     const handshake = handshakeProblem(request);
