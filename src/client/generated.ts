@@ -6,7 +6,7 @@ export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' |
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
 /** Order of events by `createdAt`; events with the same timestamp keep upstream order. */
 export type EventOrder =
-  /** Oldest first (upstream order). */
+  /** Oldest first. */
   | 'ASC'
   /** Newest first, e.g. for a live activity feed. */
   | 'DESC';

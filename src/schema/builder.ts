@@ -32,8 +32,8 @@ export const builder = new SchemaBuilder<{
     pageInfoTypeOptions: {
       description: 'Where a page sits in its connection, per the GraphQL Cursor Connections spec.',
     },
-    hasNextPageFieldOptions: { description: 'True when more items follow this page in the requested order.' },
-    hasPreviousPageFieldOptions: { description: 'True when items precede this page in the requested order.' },
+    hasNextPageFieldOptions: { description: 'Paging forward (`first`, or neither `first` nor `last`): true when more items follow this page up to `before` (or the end). Paging backward (`last`): true when items follow `before`. The Relay connection spec\'s rule.' },
+    hasPreviousPageFieldOptions: { description: 'Paging backward (`last`): true when more items precede this page down to `after` (or the start). Paging forward: true when items precede `after`. The Relay connection spec\'s rule.' },
     startCursorFieldOptions: { description: 'Cursor of the first item of this page; null when the page is empty.' },
     endCursorFieldOptions: { description: 'Cursor of the last item of this page; null when the page is empty.' },
     edgesFieldOptions: { description: 'The items of this page with their cursors.' },

@@ -3,7 +3,7 @@ import { builder } from './builder.js';
 export const EventOrderEnum = builder.enumType('EventOrder', {
   description: 'Order of events by `createdAt`; events with the same timestamp keep upstream order.',
   values: {
-    ASC: { description: 'Oldest first (upstream order).' },
+    ASC: { description: 'Oldest first.' },
     DESC: { description: 'Newest first, e.g. for a live activity feed.' },
   } as const,
 });

@@ -57,7 +57,7 @@ ExecutionRef.implement({
       }),
       rawStatus: t.string({
         nullable: true,
-        description: 'The status exactly as upstream sent it (lowercase, e.g. `workflow_running`), including values `status` maps to `UNKNOWN`. Null only when upstream sent none.',
+        description: 'The status exactly as upstream sent it (lowercase, e.g. `workflow_running`), including values `status` maps to `UNKNOWN`. Null when upstream sent none, or one that cannot be read as text (an object or a list, with an `UNREADABLE_VALUE` note).',
         resolve: (execution, _args, context, info) => served(readText(execution.source.status), 'text', context, info),
       }),
       isTerminal: t.boolean({
