@@ -112,6 +112,19 @@ export const unauthenticated = () =>
     'Missing Authorization header: send the same `Authorization: Bearer <token>` you would send to the executions API.',
   );
 
+/**
+ * An Authorization value that is no HTTP field value (RFC 9110 §5.5: visible
+ * characters, spaces, tabs and obs-text only). Node refuses one in an HTTP
+ * request; a WebSocket's connectionParams can carry one, and undici would fail
+ * the upstream call locally (losing a pool connection each time, undici 7.x).
+ * The message never quotes the value: it is the caller's secret.
+ */
+export const invalidAuthorization = (where = 'Authorization') =>
+  gatewayError(ErrorCode.UNAUTHENTICATED, `${where} is not a valid Authorization header value: control characters are not allowed.`);
+
+/** RFC 9110 §5.5 field-value characters; what an Authorization value must hold to be sent upstream. */
+export const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
 /** What every live subscription ends with when the process drains, and what refuses new ones then. */
 export const shuttingDown = () =>
   gatewayError(

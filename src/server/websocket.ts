@@ -46,7 +46,7 @@ import type { Duplex } from 'node:stream';
 import { parse, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import { CloseCode, handleProtocols, makeServer, type Context } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { errorBody, ErrorCode, gatewayError, MASKED_MESSAGE } from '../errors.js';
+import { errorBody, ErrorCode, FIELD_VALUE, gatewayError, invalidAuthorization, MASKED_MESSAGE } from '../errors.js';
 import type { Lane } from '../fast-lane/index.js';
 import type { Logger } from '../logger.js';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
@@ -211,13 +211,12 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     }
     const sentAuthorization = context.connectionParams?.authorization;
     if (typeof sentAuthorization === 'string') {
-      try {
-        headers.set('authorization', sentAuthorization);
-      } catch {
-        // The refusal must not quote the value: it is the caller's secret.
-        yield { errors: [gatewayError(ErrorCode.UNAUTHENTICATED, 'connectionParams.authorization is not a valid Authorization header value.').toJSON()] } as unknown as ExecutionResult;
+      // fetch's Headers takes control characters that no HTTP request can carry (and refuses what is past U+00FF).
+      if (!FIELD_VALUE.test(sentAuthorization)) {
+        yield { errors: [invalidAuthorization('connectionParams.authorization').toJSON()] } as unknown as ExecutionResult;
         return;
       }
+      headers.set('authorization', sentAuthorization);
     }
     headers.set('content-type', 'application/json');
     headers.set('accept', 'text/event-stream');

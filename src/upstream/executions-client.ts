@@ -8,7 +8,7 @@
 import { Pool } from 'undici';
 import type { GraphQLError } from 'graphql';
 import type { Execution } from '../domain/execution.js';
-import { ErrorCode } from '../errors.js';
+import { ErrorCode, FIELD_VALUE, invalidAuthorization } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { abortedError, Cancellation } from './cancellation.js';
 import { readEnvelopeHead, readExecution } from './envelope.js';
@@ -119,6 +119,8 @@ export class ExecutionsClient {
    */
   async getExecution(id: string, headers: CallHeaders, cancellation: Cancellation): Promise<Execution> {
     this.assertAllowedId(id);
+    // Refused before the breaker and undici: a value undici refuses is no upstream failure, and must cost no connection.
+    if (!FIELD_VALUE.test(headers.authorization)) throw invalidAuthorization();
     const path = executionPath(this.#origin, this.#basePath, id);
     try {
       // Each attempt's outcome is judged as this caller's, for this id (failure-judge.ts).
@@ -155,8 +157,9 @@ export class ExecutionsClient {
       authorization: headers.authorization,
       'x-request-id': headers.requestId,
     };
-    if (headers.traceparent) sent.traceparent = headers.traceparent;
-    if (headers.tracestate) sent.tracestate = headers.tracestate;
+    // Trace context is a courtesy: a value that is no header value is dropped, not sent.
+    if (headers.traceparent && FIELD_VALUE.test(headers.traceparent)) sent.traceparent = headers.traceparent;
+    if (headers.tracestate && FIELD_VALUE.test(headers.tracestate)) sent.tracestate = headers.tracestate;
     const watchers = this.#options.watchers;
     if (!watchers?.length) return this.#send(id, path, sent, call);
     const ends = watchers.map((watcher) => watcher.start({ method: 'GET', url: this.#origin + path, attempt, headers: sent }));
@@ -214,6 +217,8 @@ export class ExecutionsClient {
       if (error instanceof BodyTooLargeError || error instanceof UnsupportedEncodingError || isZlibError(error)) {
         throw this.#badResponse(id, describe(error).message, { upstreamStatus: status, upstreamRequestId });
       }
+      // undici refused to send it (a value it cannot put in a request): nothing upstream did, so neither retried nor held against it.
+      if (error instanceof Error && 'code' in error && error.code === 'UND_ERR_INVALID_ARG') throw error;
       this.#options.logger.warn({ executionId: id, err: describe(error) }, 'upstream call failed');
       throw new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, 'The executions API could not be reached.', {
         retryable: true,
