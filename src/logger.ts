@@ -1,6 +1,9 @@
 /**
  * One pino logger for the process. Authorization headers and tokens are redacted
- * by path so that no code path can log a token by accident.
+ * by path so that no code path can log a token by accident, and an error is
+ * logged as its name, code and message, never its stack (README "Error codes"):
+ * a stack maps out the code for whoever reads the logs, and a line per frame
+ * drowns a log shipper.
  */
 import { pino, type Logger, type DestinationStream } from 'pino';
 
@@ -15,6 +18,13 @@ export const REDACTED_PATHS = [
   '*.token',
 ];
 
+/** `err` as a log line holds it: pino's standard serializer adds the stack (and the cause's). */
+function errorFields(error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+  const code = (error as { code?: unknown }).code;
+  return { type: error.name, message: error.message, ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}) };
+}
+
 /**
  * The process's logger, to `destination` or stdout. Stdout is written
  * asynchronously, so a slow reader of it (a log shipper behind) never blocks
@@ -27,6 +37,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       name: 'execution-gateway',
       level,
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      serializers: { err: errorFields },
     },
     destination ?? pino.destination({ dest: 1, sync: false }),
   );

@@ -964,6 +964,7 @@ describe.each(LANES)('error masking in production conditions (%s lane)', (lane) 
     process.env.NODE_ENV = 'production';
     let text: string;
     let status: number;
+    let logged = '';
     let harness: Harness | undefined;
     try {
       harness = await Harness.start({ lane, env: { NODE_ENV: 'production' } });
@@ -977,6 +978,7 @@ describe.each(LANES)('error masking in production conditions (%s lane)', (lane) 
       });
       status = response.status;
       text = await response.text();
+      logged = harness.rawLogs;
     } finally {
       vi.restoreAllMocks();
       restoreNodeEnv(previous);
@@ -991,6 +993,10 @@ describe.each(LANES)('error masking in production conditions (%s lane)', (lane) 
     expect(error.extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR' });
     expect(Object.keys(error).sort()).toEqual(['extensions', 'locations', 'message', 'path']);
     for (const leak of ['secret', '/src/x.ts', 'stack', 'originalError', 'cause', 'ESECRET', 'TypeError', '    at ']) expect(text).not.toContain(leak);
+    // Logged, as an error the operator must see, without its stack (README "Error codes").
+    expect(logged).toContain(SECRET);
+    expect(logged).not.toContain('"stack"');
+    expect(logged).not.toMatch(/\\n\s+at /);
   });
 });
 
