@@ -71,10 +71,12 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     await sleep(3 * POLL_MS);
     const since = performance.now();
     await sleep(40 * POLL_MS);
+    // Ticks counted over the time that passed, not the time asked for: a late timer on a busy machine lengthens the window.
+    const ticks = (performance.now() - since) / POLL_MS;
     const calls = requestsSince(upstream, id, since);
     // At most one call per tick in all (a second poller would double it); at least some, however busy the machine.
     expect(calls).toBeGreaterThanOrEqual(10);
-    expect(calls).toBeLessThanOrEqual(44);
+    expect(calls).toBeLessThanOrEqual(Math.ceil(ticks * 1.1) + 1);
     expect(a.instance.live.counts.pollers + b.instance.live.counts.pollers).toBe(2);
 
     const appended = await driveThroughSteps(upstream, id, watchers);

@@ -493,7 +493,8 @@ describe.each(LANES)('Redis unreachable, %s lane', (lane) => {
     servers.push(server);
     await server.stop();
     const prefix = 'unreachable:';
-    const env = { REDIS_URL: server.url, REDIS_KEY_SECRET: SECRET, REDIS_KEY_PREFIX: prefix, TERMINAL_CACHE_TTL_MS: '60000' };
+    // A second for each command: the sharing checked at the end must not hang on a 50 ms timeout missed in a stall of a loaded machine.
+    const env = { REDIS_URL: server.url, REDIS_KEY_SECRET: SECRET, REDIS_KEY_PREFIX: prefix, TERMINAL_CACHE_TTL_MS: '60000', REDIS_COMMAND_TIMEOUT_MS: '1000' };
     const a = await replica(lane, env, false);
     const b = await replica(lane, env, false);
 
@@ -665,14 +666,15 @@ describe('Redis that is slow for a moment', () => {
     await sharedUpstream();
     const server = await RedisServer.start();
     servers.push(server);
-    const a = await replica('fast', { REDIS_URL: server.url, REDIS_KEY_SECRET: SECRET, REDIS_KEY_PREFIX: 'slow:' });
+    // A 250 ms command timeout, so that a loaded machine's stalls do not make PINGs late besides the chosen ones.
+    const a = await replica('fast', { REDIS_URL: server.url, REDIS_KEY_SECRET: SECRET, REDIS_KEY_PREFIX: 'slow:', REDIS_COMMAND_TIMEOUT_MS: '250' });
     const store = a.instance.redis!;
-    // The chosen PINGs queue behind 150 ms of Lua on the same connection: three times the command timeout.
+    // The chosen PINGs queue behind 600 ms of Lua on the same connection: past the timeout, and over before the next PING.
     const ping = store.client.ping.bind(store.client);
     let late = new Set<number>();
     let pings = 0;
     (store.client as { ping: () => Promise<string> }).ping = () => {
-      if (late.has(pings++)) store.client.eval(BUSY, 0, 150_000).catch(() => undefined);
+      if (late.has(pings++)) store.client.eval(BUSY, 0, 600_000).catch(() => undefined);
       return ping();
     };
     const seen = new Set<boolean>();

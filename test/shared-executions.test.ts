@@ -198,11 +198,12 @@ describe('terminal cache', () => {
   });
 
   it('keeps running executions only for the short window configured', async () => {
-    const h = await start({ env: { TERMINAL_CACHE_TTL_MS: '60000', ACTIVE_CACHE_TTL_MS: '100' } });
+    // A second: the hit right after must land within it on a loaded machine too.
+    const h = await start({ env: { TERMINAL_CACHE_TTL_MS: '60000', ACTIVE_CACHE_TTL_MS: '1000' } });
     await h.query(ONE, { id: 'ex_live' }, { authorization: A });
     const hit = await h.query(ONE, { id: 'ex_live' }, { authorization: A });
     expect(upstreamOf(hit)).toMatchObject({ cacheHits: 1 });
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    await new Promise((resolve) => setTimeout(resolve, 1_050));
     await h.query(ONE, { id: 'ex_live' }, { authorization: A });
     expect(h.upstream.requestsFor('ex_live')).toHaveLength(2);
   });
