@@ -358,9 +358,11 @@ describe('the typed watch across a drain', () => {
  * Real processes: `node --import tsx src/main.ts`, real signals.
  * ------------------------------------------------------------------------- */
 
-const UNREADY_MS = 800;
+// Long enough that the checks made while unready (a log line read from the child, /ready, a query) finish within it on a loaded machine.
+const UNREADY_MS = 1_500;
 const GRACE_MS = 6_000;
-const SLOW_MS = 2_000;
+// Still in flight when the unready period ends.
+const SLOW_MS = 3_500;
 
 interface Gateway {
   child: ChildProcess;
