@@ -420,6 +420,9 @@ describe.each(LANES)('one pipeline: every transport counts its operation once, %
       const after = await scrape(harness);
       expect(grew(before, after, 'graphql_envelop_request', { operationType: 'subscription', operationName: 'other' })).toBe(3);
       expect(grew(before, after, 'graphql_envelop_phase_subscribe_count', { operationType: 'subscription', operationName: 'other' })).toBe(3);
+      // A subscription's whole life, up to LIVE_MAX_WATCH_MS (6 h): these watches of a finished execution end within a second.
+      expect(grew(before, after, 'graphql_envelop_phase_subscribe_bucket', { operationType: 'subscription', operationName: 'other', le: '1' })).toBe(3);
+      expect(grew(before, after, 'graphql_envelop_phase_subscribe_bucket', { operationType: 'subscription', operationName: 'other', le: '21600' })).toBe(3);
     });
   });
 });

@@ -95,6 +95,9 @@ const operationLabels = (params: FillLabelsFnParams): OperationLabels => {
 /** Seconds, from 1 ms to 10 s: the range of a gateway request and of an upstream attempt. */
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+/** A subscription's whole life, a second to LIVE_MAX_WATCH_MS (6 h): the plugin measures its subscribe phase to the stream's end. */
+const WATCH_BUCKETS = [1, 10, 60, 300, 900, 1_800, 3_600, 10_800, 21_600];
+
 /** What the gateway's own metrics read: the parts of one instance. */
 export interface MetricSources {
   client: ExecutionsClient;
@@ -272,8 +275,8 @@ export class GatewayMetrics {
   /** Yoga's Prometheus plugin, configured so every label is bounded. */
   plugin(): Plugin {
     const registry = this.registry;
-    const histogram = <Phase>(name: string, help: string) =>
-      createHistogram<Phase, 'operationType' | 'operationName'>({ registry, histogram: { name, help, labelNames: ['operationType', 'operationName'], buckets: DURATION_BUCKETS }, fillLabelsFn: operationLabels });
+    const histogram = <Phase>(name: string, help: string, buckets = DURATION_BUCKETS) =>
+      createHistogram<Phase, 'operationType' | 'operationName'>({ registry, histogram: { name, help, labelNames: ['operationType', 'operationName'], buckets }, fillLabelsFn: operationLabels });
     const errors = createCounter<'parse' | 'validate' | 'context' | 'execute' | 'subscribe', 'operationType' | 'operationName' | 'phase' | 'code'>({
       registry,
       counter: {
@@ -310,14 +313,14 @@ export class GatewayMetrics {
           counter: { name: 'graphql_envelop_request', help: 'GraphQL operations, by type and name', labelNames: ['operationType', 'operationName'] },
           fillLabelsFn: operationLabels,
         }),
-        graphql_envelop_request_duration: histogram('graphql_envelop_request_duration', 'Duration of GraphQL operations, parse to result, in seconds'),
+        graphql_envelop_request_duration: histogram('graphql_envelop_request_duration', 'Duration of GraphQL operations, parse to result (a subscription: to the end of its stream), in seconds'),
         // A summary's quantiles cannot be summed over workers; the histograms say the same.
         graphql_envelop_request_time_summary: false,
         graphql_envelop_phase_parse: histogram('graphql_envelop_phase_parse', 'Time spent parsing, in seconds (cached documents included)'),
         graphql_envelop_phase_validate: histogram('graphql_envelop_phase_validate', 'Time spent validating, in seconds'),
         graphql_envelop_phase_context: histogram('graphql_envelop_phase_context', 'Time spent building the context, in seconds'),
         graphql_envelop_phase_execute: histogram('graphql_envelop_phase_execute', 'Time spent executing (upstream included), in seconds'),
-        graphql_envelop_phase_subscribe: histogram('graphql_envelop_phase_subscribe', 'Time spent starting a subscription, in seconds'),
+        graphql_envelop_phase_subscribe: histogram('graphql_envelop_phase_subscribe', 'Duration of subscriptions, from their start to the end of their stream, in seconds', WATCH_BUCKETS),
         graphql_envelop_error_result: errors,
         // The schema deprecates nothing, and counting walks every document with its types on every request
         // (a third of the plugin's cost per status poll). Switch it on with the first @deprecated.
