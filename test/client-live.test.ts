@@ -280,3 +280,46 @@ describe.each(LANES)('watchExecution against the gateway (%s lane)', (lane) => {
     expect(harness.instance.live.counts.subscriptions).toBe(0);
   });
 });
+
+describe('watchExecution past LIVE_MAX_WATCH_MS', () => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await Harness.start({ env: { ...LIVE_ENV, LIVE_MAX_WATCH_MS: '1000' } });
+  });
+  afterAll(() => harness.close());
+
+  it('yields the WATCH_TIME_LIMIT update, subscribes again from its cursor, and ends only when the execution does', async () => {
+    const id = startExecution(harness);
+    const stop = new AbortController();
+    const updates = watchExecution(harness.url, AUTH, id, { retryDelayMs: 50, signal: stop.signal })[Symbol.asyncIterator]();
+    const seen: ExecutionUpdate[] = [];
+    try {
+      const history = upstreamEventIds(harness, id);
+      seen.push((await nextUpdate(updates, 'the first update')).value as ExecutionUpdate);
+      advance(harness, id, 'workflow_running', 2);
+      // Past the gateway's limit, the first subscription ends with WATCH_TIME_LIMIT.
+      for (;;) {
+        const next = await nextUpdate(updates, 'the time limit');
+        expect(next.done, 'the watch ended at the time limit').toBe(false);
+        seen.push(next.value as ExecutionUpdate);
+        if (next.value?.endReason === 'WATCH_TIME_LIMIT') break;
+      }
+      // Appended while the client subscribes again: delivered once, then the end.
+      append(harness, id, 3);
+      advance(harness, id, 'workflow_succeeded', 1);
+      let last = seen.at(-1)!;
+      while (last.endReason !== 'EXECUTION_ENDED') {
+        const next = await nextUpdate(updates, 'the end of the execution');
+        expect(next.done, 'the watch ended before the execution did').toBe(false);
+        last = next.value as ExecutionUpdate;
+        seen.push(last);
+      }
+      expect(await nextUpdate(updates, 'the end of the watch')).toEqual({ done: true, value: undefined });
+      expect(last.execution.status).toBe('WORKFLOW_SUCCEEDED');
+      const delivered = seen.flatMap((update) => update.newEvents.map((edge) => edge.node.id));
+      expect(delivered).toEqual(upstreamEventIds(harness, id).slice(history.length));
+    } finally {
+      stop.abort();
+    }
+  });
+});

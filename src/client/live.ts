@@ -6,11 +6,13 @@
  *     render(update.execution.status, update.newEvents);
  *   }
  *
- * It yields every update until the final one. When the connection drops it
+ * It yields every update until the execution ends. When the connection drops it
  * waits and subscribes again with `eventsAfter` set to the last update's
  * `cursor`, so no event is missed or repeated; so it does when the gateway
  * ends the stream with SHUTTING_DOWN (it drains; another replica answers
- * the next subscription). Errors that end a watch
+ * the next subscription), and when a watch reaches LIVE_MAX_WATCH_MS
+ * (`endReason: WATCH_TIME_LIMIT`: that update is yielded, and the watch goes
+ * on). It returns after the update that ends the execution. Errors that end a watch
  * (NOT_FOUND, UNAUTHENTICATED, FORBIDDEN, TOO_MANY_SUBSCRIPTIONS, BAD_USER_INPUT,
  * and a request the gateway refuses with a 4xx other than 408 and 429, such as
  * a BAD_REQUEST for a variable that does not fit its type) are thrown as
@@ -107,7 +109,10 @@ export async function* watchExecution(endpoint: string, authorization: string, i
           throw new WatchError(first?.message ?? 'The watch ended with an error.', first?.extensions?.code);
         }
         if (update.cursor) eventsAfter = update.cursor;
+        // The watch reached the gateway's time limit while the execution still runs: subscribe again, from the last cursor.
+        const timedOut = update.isFinal && update.endReason === 'WATCH_TIME_LIMIT';
         yield update;
+        if (timedOut) break;
         if (update.isFinal) return;
       }
       // The stream completed without a final update: the connection ended early.
