@@ -214,6 +214,20 @@ describe.each(LANES)('watchExecution against the gateway (%s lane)', (lane) => {
     expect(delivered).toHaveLength(2 + 3 + 4 + 2 + 1);
   });
 
+  it('resumes an execution that had no events yet from the start of the list: every event appended while away arrives', async () => {
+    const id = startExecution(harness, 0);
+    const updates = watch(id, { retryDelayMs: 300 });
+    const first = (await nextUpdate(updates, 'the first update')).value as ExecutionUpdate;
+    expect(first.newEvents).toEqual([]);
+    // No event gone past, yet a cursor to resume from: the start of the list.
+    expect(first.cursor).toEqual(expect.any(String));
+    harness.instance.server.closeAllConnections();
+    append(harness, id, 3);
+    const resumed = (await nextUpdate(updates, 'the first update after the drop')).value as ExecutionUpdate;
+    expect(resumed.newEvents.map((edge) => edge.node.id)).toEqual(upstreamEventIds(harness, id));
+    expect(resumed.newEvents).toHaveLength(3);
+  });
+
   it('resumes from `eventsAfter` given by the caller: the first update carries every event after it', async () => {
     const id = startExecution(harness, 5);
     const page = await harness.query<{ execution: { events: { edges: Array<{ cursor: string; node: { id: string } }> } } }>(

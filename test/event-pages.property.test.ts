@@ -28,8 +28,8 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import type { GraphQLError } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { decodeEventCursor, encodeEventCursor, eventIdDigest, LONGEST_ID_IN_CURSOR } from '../src/domain/event-cursor.js';
-import { pageEvents, type EventFilter, type EventOrder, type EventPage, type EventPageArgs } from '../src/domain/event-pages.js';
+import { decodeEventCursor, encodeEventCursor, encodeStartCursor, eventIdDigest, LONGEST_ID_IN_CURSOR } from '../src/domain/event-cursor.js';
+import { pageEvents, positionAfter, type EventFilter, type EventOrder, type EventPage, type EventPageArgs } from '../src/domain/event-pages.js';
 import { eventIdOf, type Execution } from '../src/domain/execution.js';
 
 const NUM_RUNS = 200;
@@ -662,6 +662,24 @@ describe('complete walks over duplicated ids, missing ids, equal and missing tim
           const after = pageEvents(execution, { first: 100, after: cursor });
           expect(positionsOf(after)).toEqual(all.slice(all.indexOf(position) + 1));
         }
+      }),
+      { numRuns: NUM_RUNS },
+    );
+  });
+
+  it('the start cursor ([0, executionId], what a live update that has gone past no event hands out) is before every event', () => {
+    fc.assert(
+      fc.property(upstreamArb(30), filterArb, orderArb, (u, filter, order) => {
+        const execution = execOf(u.entries);
+        const start = encodeStartCursor(EXECUTION_ID);
+        expect(decodeEventCursor(start)).toEqual({ executionId: EXECUTION_ID, eventId: '', occurrence: 0, start: true });
+        const { filtered } = world(u, filter, order);
+        const after = pageEvents(execution, { first: 100, after: start, filter, order });
+        expect(positionsOf(after)).toEqual(filtered);
+        expect(after.pageInfo.hasPreviousPage).toBe(false);
+        expect(positionsOf(pageEvents(execution, { last: 100, before: start, filter, order }))).toEqual([]);
+        expect(positionAfter(execution, 'eventsAfter', decodeEventCursor(start)!)).toBe(0);
+        expect(() => pageEvents(execOf(u.entries, 'ex_other'), { after: start })).toThrow(/cursor of execution/);
       }),
       { numRuns: NUM_RUNS },
     );

@@ -11,6 +11,9 @@
  * Formats: `[1, executionId, eventId]` names the first occurrence (every cursor
  * made before duplicates were told apart is one, and keeps working);
  * `[2, executionId, eventId, occurrence]` names a later one;
+ * `[0, executionId]` names the start of the list, before every event (what a
+ * live update that has gone past no event hands out, so that resuming from it
+ * misses none);
  * `[3, executionId, digest, occurrence]` names an event whose id is longer
  * than LONGEST_ID_IN_CURSOR by the id's sha256, so that every cursor the
  * gateway makes is one it takes back (at most MAX_CURSOR_LENGTH), whatever
@@ -32,6 +35,14 @@ export interface EventCursor {
   occurrence: number;
   /** Present (true) when `eventId` is the digest of an id longer than LONGEST_ID_IN_CURSOR. */
   digest?: true;
+  /** Present (true) for the start of the list, before every event (`eventId` is then empty). */
+  start?: true;
+}
+
+/** The cursor of the start of an execution's list of events, before every event. */
+export function encodeStartCursor(executionId: string): string {
+  const payload = Buffer.from(JSON.stringify([0, executionId])).toString('base64url');
+  return `${payload}.${checksum(payload)}`;
 }
 
 /** What a format-3 cursor carries in place of an event id longer than LONGEST_ID_IN_CURSOR. */
@@ -64,6 +75,7 @@ export function decodeEventCursor(cursor: string): EventCursor | undefined {
   }
   if (!Array.isArray(decoded)) return undefined;
   const [version, executionId, eventId, occurrence] = decoded as unknown[];
+  if (version === 0 && decoded.length === 2 && typeof executionId === 'string') return { executionId, eventId: '', occurrence: 0, start: true };
   if (typeof executionId !== 'string' || typeof eventId !== 'string') return undefined;
   if (version === 1 && decoded.length === 3) return { executionId, eventId, occurrence: 0 };
   if (version === 2 && decoded.length === 4 && Number.isSafeInteger(occurrence) && (occurrence as number) > 0) {

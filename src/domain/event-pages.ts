@@ -19,7 +19,7 @@
  */
 import { badUserInput } from '../errors.js';
 import { eventAt, eventIdOf, isObject, type Execution, type ExecutionEvent } from './execution.js';
-import { decodeEventCursor, encodeEventCursor, eventIdDigest, LONGEST_ID_IN_CURSOR, type EventCursor } from './event-cursor.js';
+import { decodeEventCursor, encodeEventCursor, encodeStartCursor, eventIdDigest, LONGEST_ID_IN_CURSOR, type EventCursor } from './event-cursor.js';
 import { instantMs, readText, UNREADABLE } from './fields.js';
 
 export const DEFAULT_PAGE_SIZE = 20;
@@ -336,20 +336,30 @@ function positionNamed(name: string, decoded: EventCursor, executionId: string, 
   return position;
 }
 
-/** Rank (in `order`) of the event a cursor names; BAD_USER_INPUT when it names nothing usable. */
+/**
+ * Rank (in `order`) of the event a cursor names, -1 for the start of the
+ * list (every event is after it, none before); BAD_USER_INPUT when it names
+ * nothing usable.
+ */
 function cursorRank(name: 'after' | 'before', cursor: string, executionId: string, index: EventIndex, ordering: Ordering): number {
-  return ordering.rankByIndex[positionNamed(name, checkEventCursor(name, cursor, executionId), executionId, index)]!;
+  const decoded = checkEventCursor(name, cursor, executionId);
+  return decoded.start ? -1 : ordering.rankByIndex[positionNamed(name, decoded, executionId, index)]!;
 }
 
-/** The position just after the event a checked cursor names, in upstream's (append) order. */
+/** The position just after the event a checked cursor names, in upstream's (append) order; 0 after the start of the list. */
 export function positionAfter(execution: Execution, name: string, cursor: EventCursor): number {
-  return positionNamed(name, cursor, execution.id, indexFor(execution.events)) + 1;
+  return cursor.start ? 0 : positionNamed(name, cursor, execution.id, indexFor(execution.events)) + 1;
 }
 
 /** The cursor of the event at an upstream position. */
 export function cursorAt(execution: Execution, position: number): string {
   const index = indexFor(execution.events);
   return encodeEventCursor(execution.id, index.idAt(position), index.occurrenceAt(position));
+}
+
+/** The cursor of what comes before an upstream position: the event there, or for 0 the start of the list. */
+export function cursorBefore(execution: Execution, position: number): string {
+  return position > 0 ? cursorAt(execution, position - 1) : encodeStartCursor(execution.id);
 }
 
 /**

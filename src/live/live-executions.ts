@@ -13,7 +13,7 @@
  * with SHUTTING_DOWN when the process drains (`shutDown`).
  */
 import type { GraphQLError } from 'graphql';
-import { appendedEvents, checkEventCursor, cursorAt, positionAfter, type EventEdge, type EventFilter } from '../domain/event-pages.js';
+import { appendedEvents, checkEventCursor, cursorBefore, positionAfter, type EventEdge, type EventFilter } from '../domain/event-pages.js';
 import type { Execution } from '../domain/execution.js';
 import { isTerminalStatus, statusOf } from '../domain/execution-status.js';
 import { ErrorCode, gatewayError, shuttingDown, unauthenticated } from '../errors.js';
@@ -262,7 +262,7 @@ class Watch implements AsyncIterableIterator<WatchStep>, Watcher {
             const rest = position < execution.events.length;
             const isFinal = terminal && !rest;
             if (first || edges.length > 0 || isFinal || !rest) {
-              const cursor = position > 0 ? cursorAt(execution, position - 1) : null;
+              const cursor = cursorBefore(execution, position);
               yield { kind: 'update', execution, newEvents: edges, cursor, isFinal, endReason: isFinal ? 'EXECUTION_ENDED' : null };
             }
             if (isFinal) return;
@@ -270,7 +270,7 @@ class Watch implements AsyncIterableIterator<WatchStep>, Watcher {
           continue;
         }
         if (this.#limitReached && execution) {
-          const cursor = position !== undefined && position > 0 ? cursorAt(execution, position - 1) : null;
+          const cursor = position === undefined ? null : cursorBefore(execution, position);
           yield { kind: 'update', execution, newEvents: [], cursor, isFinal: true, endReason: 'WATCH_TIME_LIMIT' };
           return;
         }

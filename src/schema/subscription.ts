@@ -32,7 +32,7 @@ const ExecutionUpdateRef = builder.objectRef<Update>('ExecutionUpdate').implemen
     cursor: t.string({
       nullable: true,
       description:
-        'Where this watch stands in upstream\'s list of events: the cursor of the last event it has gone past (delivered, or left out by the filter); null while the execution has no events. Pass it as `eventsAfter` to resume without a gap.',
+        'Where this watch stands in upstream\'s list of events: the cursor of the last event it has gone past (delivered, or left out by the filter), or of the start of the list when it has gone past none. Pass it as `eventsAfter` to resume without a gap. Null only in a `WATCH_TIME_LIMIT` update of a watch that never read the execution.',
       resolve: (update) => update.cursor,
     }),
     isFinal: t.boolean({
