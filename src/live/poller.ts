@@ -205,6 +205,13 @@ export class Poller {
     this.#failures = 0;
     this.#failingSince = undefined;
     this.#noticeGiven = false;
+    // Upstream only appends. A reading whose `events` is no list, or shorter than the last, says nothing
+    // about them: the watch keeps the events it has, so it never goes back and no cursor it handed out
+    // comes to name an event that is not there.
+    if (previous && (execution.eventsUnreadable || execution.events.length < previous.events.length)) {
+      const { eventsUnreadable: _unreadable, ...read } = execution;
+      execution = { ...read, events: previous.events };
+    }
     // Upstream only appends events, so a change is a new field value or a longer list.
     const fingerprint = `${execution.events.length}:${upstreamJson(execution.source)}`;
     const changed = fingerprint !== this.#fingerprint;

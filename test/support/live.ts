@@ -732,6 +732,38 @@ export function describeLiveBehaviour(transport: TransportName): void {
         await allStopped(faulty);
       });
 
+      it('a reading whose events are no list, or fewer than before: the watch keeps its events, its cursor stays one to resume from, later events come once', async () => {
+        const { upstream } = faulty;
+        const id = 'ex_odd_events';
+        putExecution(upstream, id, 'workflow_running');
+        const watcher = new Recorder(clients.for(faulty), { id });
+        await watcher.received(1);
+        const cursor = watcher.last!.cursor;
+        const stored = upstream.get(id)!;
+        const envelope = (status: string, events: unknown) =>
+          JSON.stringify({ code: 200, data: { execution: { ...stored.execution, status, updatedAt: '2026-03-01T14:00:00.000Z' }, events, message: 'ok' }, message: 'ok', requestId: 'odd' });
+        // `events` is no list: the status change comes, the events do not go.
+        upstream.setFault(id, { kind: 'body', body: envelope('workflow_waiting', 'not a list') });
+        await watcher.until((update) => update.execution.status === 'WORKFLOW_WAITING', 'the update with events that are no list');
+        expect(watcher.last).toMatchObject({ newEvents: [], cursor });
+        // Fewer events than before (upstream only appends): the same.
+        upstream.setFault(id, { kind: 'body', body: envelope('workflow_running', stored.events.slice(0, 1)) });
+        await watcher.until((update) => update.execution.status === 'WORKFLOW_RUNNING' && update !== watcher.updates[0], 'the update with fewer events');
+        expect(watcher.last).toMatchObject({ newEvents: [], cursor });
+        // A watch resumed from that cursor is accepted and gets what follows it.
+        const resumed = new Recorder(clients.for(faulty), { id, eventsAfter: cursor });
+        upstream.setFault(id, undefined);
+        await resumed.received(1);
+        expect(resumed.errorCodes).toEqual([]);
+        const after = advance(upstream, id, 'workflow_succeeded', 2);
+        await watcher.end();
+        await resumed.end();
+        expect(watcher.eventIds).toEqual(after);
+        expect(resumed.eventIds).toEqual(after);
+        expect(watcher.errorCodes).toEqual([]);
+        await allStopped(faulty);
+      });
+
       it.each([
         [404, 'NOT_FOUND'],
         [401, 'UNAUTHENTICATED'],
