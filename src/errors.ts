@@ -125,6 +125,13 @@ export const invalidAuthorization = (where = 'Authorization') =>
 /** RFC 9110 §5.5 field-value characters; what an Authorization value must hold to be sent upstream. */
 export const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
+/** What a watch ends with when it reaches LIVE_MAX_WATCH_MS without upstream ever answering it: there is no reading to make a final update of. */
+export const watchLimitUnread = (maxWatchMs: number) =>
+  gatewayError(
+    ErrorCode.UPSTREAM_UNAVAILABLE,
+    `The watch reached its time limit (LIVE_MAX_WATCH_MS, ${maxWatchMs} ms) before the executions API answered it once: subscribe again.`,
+  );
+
 /** What every live subscription ends with when the process drains, and what refuses new ones then. */
 export const shuttingDown = () =>
   gatewayError(

@@ -92,7 +92,7 @@ export type ExecutionUpdatesSubscriptionVariables = Exact<{
 }>;
 
 
-export type ExecutionUpdatesSubscription = { executionUpdates: { isFinal: boolean, endReason: ExecutionUpdateEnd | null, cursor: string | null, execution: { id: string, status: ExecutionStatus, rawStatus: string | null, isTerminal: boolean, statusReason: string | null, updatedAt: string | null, finishedAt: string | null }, newEvents: Array<{ cursor: string, node: { id: string, executionId: string | null, createdAt: string | null, eventType: string | null, level: string | null, title: string | null, message: string | null, nodeId: string | null, data: unknown, organizationId: string | null, requestId: string | null, runId: string | null, workflowId: string | null } }> } };
+export type ExecutionUpdatesSubscription = { executionUpdates: { isFinal: boolean, endReason: ExecutionUpdateEnd | null, cursor: string, execution: { id: string, status: ExecutionStatus, rawStatus: string | null, isTerminal: boolean, statusReason: string | null, updatedAt: string | null, finishedAt: string | null }, newEvents: Array<{ cursor: string, node: { id: string, executionId: string | null, createdAt: string | null, eventType: string | null, level: string | null, title: string | null, message: string | null, nodeId: string | null, data: unknown, organizationId: string | null, requestId: string | null, runId: string | null, workflowId: string | null } }> } };
 
 export type ExecutionsQueryVariables = Exact<{
   ids: Array<string> | string;

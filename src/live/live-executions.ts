@@ -16,7 +16,7 @@ import type { GraphQLError } from 'graphql';
 import { appendedEvents, checkEventCursor, cursorBefore, positionAfter, type EventEdge, type EventFilter } from '../domain/event-pages.js';
 import type { Execution } from '../domain/execution.js';
 import { isTerminalStatus, statusOf } from '../domain/execution-status.js';
-import { ErrorCode, gatewayError, shuttingDown, unauthenticated } from '../errors.js';
+import { ErrorCode, gatewayError, shuttingDown, unauthenticated, watchLimitUnread } from '../errors.js';
 import type { ExecutionsClient } from '../upstream/executions-client.js';
 import type { CallerIdentity } from '../upstream/shared-executions.js';
 import type { LiveLeases } from '../shared-state/live-leases.js';
@@ -34,7 +34,7 @@ export type WatchStep =
       execution: Execution;
       newEvents: EventEdge[];
       /** The cursor to resume from: the last event this watch has gone past (delivered or filtered out); null before any. */
-      cursor: string | null;
+      cursor: string;
       isFinal: boolean;
       endReason: EndReason | null;
     }
@@ -269,9 +269,10 @@ class Watch implements AsyncIterableIterator<WatchStep>, Watcher {
           } while (position < execution.events.length);
           continue;
         }
-        if (this.#limitReached && execution) {
-          const cursor = position === undefined ? null : cursorBefore(execution, position);
-          yield { kind: 'update', execution, newEvents: [], cursor, isFinal: true, endReason: 'WATCH_TIME_LIMIT' };
+        if (this.#limitReached) {
+          // Upstream never answered this watch: no reading to make a final update of, and the poller must not go on for ever.
+          if (!execution || position === undefined) throw watchLimitUnread(this.maxWatchMs);
+          yield { kind: 'update', execution, newEvents: [], cursor: cursorBefore(execution, position), isFinal: true, endReason: 'WATCH_TIME_LIMIT' };
           return;
         }
         await new Promise<void>((resolve) => (this.#wake = resolve));

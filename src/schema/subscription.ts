@@ -30,9 +30,8 @@ const ExecutionUpdateRef = builder.objectRef<Update>('ExecutionUpdate').implemen
       resolve: (update, _args, context, info) => servedEdges(update.newEvents, context, { info, routes: (index) => [[index, 'node']] }),
     }),
     cursor: t.string({
-      nullable: true,
       description:
-        'Where this watch stands in upstream\'s list of events: the cursor of the last event it has gone past (delivered, or left out by the filter), or of the start of the list when it has gone past none. Pass it as `eventsAfter` to resume without a gap. Null only in a `WATCH_TIME_LIMIT` update of a watch that never read the execution.',
+        'Where this watch stands in upstream\'s list of events: the cursor of the last event it has gone past (delivered, or left out by the filter), or of the start of the list when it has gone past none. Pass it as `eventsAfter` to resume without a gap.',
       resolve: (update) => update.cursor,
     }),
     isFinal: t.boolean({

@@ -695,6 +695,26 @@ export function describeLiveBehaviour(transport: TransportName): void {
         await allStopped(own);
       }));
 
+    it('ends a watch upstream never answered at LIVE_MAX_WATCH_MS too: UPSTREAM_UNAVAILABLE, and its poller stops', () =>
+      withHarness({ LIVE_MAX_WATCH_MS: '1000', UPSTREAM_MAX_ATTEMPTS: '1', LIVE_OUTAGE_NOTICE_MS: '100' }, async (own) => {
+        const { upstream } = own;
+        const id = 'ex_never_answered';
+        putExecution(upstream, id, 'workflow_running');
+        upstream.setFault(id, { kind: 'status', status: 503 });
+        const started = performance.now();
+        const watcher = new Recorder(clients.for(own), { id });
+        await watcher.end(5_000);
+        expect(performance.now() - started).toBeGreaterThanOrEqual(950);
+        expect(watcher.updates).toEqual([]);
+        // The outage notice, then the error the watch ends with.
+        expect(new Set(watcher.errorCodes)).toEqual(new Set(['UPSTREAM_UNAVAILABLE']));
+        expect(JSON.stringify(watcher.results.at(-1))).toMatch(/time limit/);
+        await allStopped(own);
+        const calls = upstream.requestsFor(id).length;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        expect(upstream.requestsFor(id)).toHaveLength(calls);
+      }));
+
     describe('upstream faults mid-stream', () => {
       let faulty: Harness;
       beforeAll(async () => {
