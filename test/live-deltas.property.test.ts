@@ -61,6 +61,25 @@ describe('live deltas', () => {
     );
   });
 
+  it('from no previous reading (the publisher\'s first), carries the fields whole and no event: a reading as long takes it exactly', () => {
+    fc.assert(
+      fc.property(readings, ({ first, second }) => {
+        const message = delta('replica', 1, undefined, second);
+        if (message.kind !== 'changed') throw new Error('a reading gives a change');
+        expect(message.count).toBe(second.events.length);
+        expect(message.events).toBeUndefined();
+        const received = JSON.parse(JSON.stringify(message)) as typeof message;
+        // A follower that read as many events (its fields may differ): the second reading exactly.
+        const follower: Execution = { ...first, events: second.events };
+        const result = applied(follower, received);
+        expect(JSON.parse(JSON.stringify(result.source))).toEqual(JSON.parse(JSON.stringify(second.source)));
+        expect(Object.keys(result.source).sort()).toEqual(Object.keys(second.source).sort());
+        expect(result.events).toBe(second.events);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
   it('applied to a reading that already has some of its events, adds only the others', () => {
     fc.assert(
       fc.property(readings, fc.nat(), ({ first, second }, cut) => {

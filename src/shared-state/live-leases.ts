@@ -40,6 +40,8 @@ export type LeaseMessage =
       count: number;
       /** Fields of the execution object whose value changed (whole values), and fields it no longer has. */
       set?: Record<string, unknown>;
+      /** True when `set` is the whole execution object: the publisher's first reading, from no previous one. */
+      whole?: true;
       unset?: string[];
       events?: unknown[];
       eventsUnreadable?: boolean;
@@ -173,7 +175,9 @@ export class LiveLeases {
 
 /** The delta from `previous` to `execution`: changed fields and appended events. */
 export function delta(from: string, seq: number, previous: Execution | undefined, execution: Execution): LeaseMessage {
-  const count = previous?.events.length ?? 0;
+  // The publisher's first reading: its fields whole and none of its events. Every event from the start
+  // would put megabytes through Redis for a long list; a replica whose reading is shorter reads upstream itself.
+  const count = previous ? previous.events.length : execution.events.length;
   const before = previous?.source ?? {};
   // No prototype: assigning `__proto__` must make a field, not change the object's prototype.
   const set: Record<string, unknown> = Object.create(null);
@@ -190,6 +194,7 @@ export function delta(from: string, seq: number, previous: Execution | undefined
     seq,
     count,
     ...(Object.keys(set).length ? { set } : {}),
+    ...(previous ? {} : { whole: true as const }),
     ...(unset.length ? { unset } : {}),
     ...(execution.events.length > count ? { events: execution.events.slice(count) as unknown[] } : {}),
     ...(execution.eventsUnreadable ? { eventsUnreadable: true } : {}),
@@ -199,7 +204,7 @@ export function delta(from: string, seq: number, previous: Execution | undefined
 
 /** `base` with a delta applied; `base` may already hold some of the delta's events (it read upstream later than the holder). */
 export function applied(base: Execution, message: Extract<LeaseMessage, { kind: 'changed' }>): Execution {
-  const source: Record<string, unknown> = { ...base.source, ...message.set };
+  const source: Record<string, unknown> = message.whole ? { ...message.set } : { ...base.source, ...message.set };
   for (const field of message.unset ?? []) delete source[field];
   const appended = (message.events ?? []).slice(base.events.length - message.count);
   return {
