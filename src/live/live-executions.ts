@@ -33,7 +33,7 @@ export type WatchStep =
       kind: 'update';
       execution: Execution;
       newEvents: EventEdge[];
-      /** The cursor to resume from: the last event this watch has gone past (delivered or filtered out); null before any. */
+      /** The cursor to resume from: the last event this watch has gone past (delivered or filtered out), or the start of the list before any. */
       cursor: string;
       isFinal: boolean;
       endReason: EndReason | null;
