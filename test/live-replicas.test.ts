@@ -103,4 +103,26 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     for (const watcher of ofA) await watcher.end();
     for (const watcher of ofA) expect(watcher.last?.isFinal).toBe(true);
   });
+
+  it('an outage notice reaches the watchers of both replicas, and of a replica that joins during it; updates resume on both', async () => {
+    const env = { LIVE_OUTAGE_NOTICE_MS: '100', UPSTREAM_MAX_ATTEMPTS: '1', LIVE_POLL_MAX_BACKOFF_MS: '100' };
+    const [a, b] = [await replica(env), await replica(env)];
+    const id = `ex_rep_${lane}_3`;
+    putExecution(upstream, id, 'workflow_running', { eventCount: 1, organizationId: 'org_a' });
+    const watchers = [watch(clients.for(a, AUTH_A), id), watch(clients.for(b, AUTH_A), id)];
+    await waitFor(() => watchers.every((watcher) => watcher.updates.length >= 1), 'every first update');
+    upstream.setFault(id, { kind: 'status', status: 503 });
+    await waitFor(() => watchers.every((watcher) => watcher.errorCodes.length >= 1), () => `the notice on both; ${watchers.map((watcher) => watcher.describe()).join(' | ')}`, 10_000);
+    // Joining during the outage: the last reading, and the notice.
+    const late = [watch(clients.for(a, AUTH_A), id), watch(clients.for(b, AUTH_A), id)];
+    await waitFor(() => late.every((watcher) => watcher.updates.length >= 1 && watcher.errorCodes.length >= 1), () => `the late watchers' notice; ${late.map((watcher) => watcher.describe()).join(' | ')}`, 10_000);
+    upstream.setFault(id, undefined);
+    const after = advance(upstream, id, 'workflow_succeeded', 2);
+    for (const watcher of [...watchers, ...late]) await watcher.end();
+    for (const watcher of [...watchers, ...late]) {
+      expect(watcher.errorCodes).toEqual(['UPSTREAM_UNAVAILABLE']);
+      expect(watcher.eventIds).toEqual(after);
+      expect(watcher.last).toMatchObject({ isFinal: true, endReason: 'EXECUTION_ENDED' });
+    }
+  });
 });

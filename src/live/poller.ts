@@ -83,7 +83,8 @@ export class Poller {
   #inFlight: Cancellation | undefined;
   #failures = 0;
   #failingSince: number | undefined;
-  #noticeGiven = false;
+  /** The outage notice given since the last reading (this poller's own, or the lease holder's): told to watchers who join meanwhile. */
+  #notice: GraphQLError | undefined;
   #stopped = false;
   readonly #lease: LeaseMembership | undefined;
   /** A reading from the lease holder could not be applied: read upstream at once, holder or not. */
@@ -116,11 +117,12 @@ export class Poller {
     return this.#latest;
   }
 
-  /** Adds a watcher. The first starts polling at once; later ones are told the latest reading now. */
+  /** Adds a watcher. The first starts polling at once; later ones are told the latest reading now, and the outage if one was noticed. */
   watch(watcher: Watcher): void {
     this.#watchers.add(watcher);
     if (this.#latest) watcher.tell({ kind: 'changed', execution: this.#latest });
     else if (!this.#inFlight && !this.#timer) void this.#poll();
+    if (this.#notice) watcher.tell({ kind: 'outage', error: this.#notice });
   }
 
   /** Removes a watcher; the last one to leave stops the poller. */
@@ -193,6 +195,12 @@ export class Poller {
       this.stop();
       return;
     }
+    if (news.kind === 'outage') {
+      if (this.#notice) return;
+      this.#notice = new GraphQLError(news.message, { extensions: news.extensions });
+      this.#tellAll({ kind: 'outage', error: this.#notice });
+      return;
+    }
     this.#gap = true;
     if (!this.#inFlight) void this.#poll();
   }
@@ -202,9 +210,10 @@ export class Poller {
     if (this.#stopped) return;
     if (own) this.#gap = false;
     const previous = this.#latest;
+    const recovered = this.#notice !== undefined;
     this.#failures = 0;
     this.#failingSince = undefined;
-    this.#noticeGiven = false;
+    this.#notice = undefined;
     // Upstream only appends. A reading whose `events` is no list, or shorter than the last, says nothing
     // about them: the watch keeps the events it has, so it never goes back and no cursor it handed out
     // comes to name an event that is not there.
@@ -217,10 +226,9 @@ export class Poller {
     const changed = fingerprint !== this.#fingerprint;
     this.#fingerprint = fingerprint;
     this.#latest = execution;
-    if (changed) {
-      if (own) this.#lease?.published(previous, execution);
-      this.#tellAll({ kind: 'changed', execution });
-    }
+    // After an outage notice, an unchanged reading is published too: it tells the other replicas upstream answers again.
+    if (own && (changed || recovered)) this.#lease?.published(previous, execution);
+    if (changed) this.#tellAll({ kind: 'changed', execution });
     const status = statusOf(execution);
     if (isTerminalStatus(status)) {
       this.stop();
@@ -240,9 +248,10 @@ export class Poller {
     this.#failures++;
     const now = performance.now();
     this.#failingSince ??= now;
-    if (!this.#noticeGiven && now - this.#failingSince >= this.deps.settings.outageNoticeMs) {
-      this.#noticeGiven = true;
-      this.#tellAll({ kind: 'outage', error: outageNotice(error) });
+    if (!this.#notice && now - this.#failingSince >= this.deps.settings.outageNoticeMs) {
+      this.#notice = outageNotice(error);
+      this.#lease?.outage(this.#notice.message, { ...this.#notice.extensions });
+      this.#tellAll({ kind: 'outage', error: this.#notice });
     }
     const status = this.#latest ? statusOf(this.#latest) : 'UNKNOWN';
     this.#schedule(nextPollDelay(status, this.#failures, this.deps.settings));

@@ -47,10 +47,14 @@ export type LeaseMessage =
       eventsUnreadable?: boolean;
       bodyBytes: number;
     }
-  | { v: typeof FORMAT; kind: 'failed'; from: string; seq: number; message: string; extensions: Record<string, unknown> };
+  /** `failed`: a permanent failure, the watches end; `outage`: upstream has been failing for LIVE_OUTAGE_NOTICE_MS, the watches go on. */
+  | { v: typeof FORMAT; kind: 'failed' | 'outage'; from: string; seq: number; message: string; extensions: Record<string, unknown> };
 
 /** What a replica's poller hears from the holder. */
-export type LeaseNews = { kind: 'changed'; execution: Execution } | { kind: 'failed'; message: string; extensions: Record<string, unknown> } | { kind: 'gap' };
+export type LeaseNews =
+  | { kind: 'changed'; execution: Execution }
+  | { kind: 'failed' | 'outage'; message: string; extensions: Record<string, unknown> }
+  | { kind: 'gap' };
 
 /** A poller's part in the pair's lease. */
 export interface LeaseMembership {
@@ -64,6 +68,8 @@ export interface LeaseMembership {
   published(previous: Execution | undefined, execution: Execution): void;
   /** The holder's permanent failure (NOT_FOUND, UNAUTHENTICATED, …): the other replicas end their watches with it. */
   failed(message: string, extensions: Record<string, unknown>): void;
+  /** The holder's outage notice (UPSTREAM_UNAVAILABLE for LIVE_OUTAGE_NOTICE_MS): the other replicas tell their watchers too. */
+  outage(message: string, extensions: Record<string, unknown>): void;
   /** The poller stopped: unsubscribes, and gives the lease up if held, so another replica takes over at its next tick. */
   leave(): void;
 }
@@ -111,7 +117,7 @@ export class LiveLeases {
       setHolding(false);
       const inSequence = heard === undefined || heard.from !== message.from || message.seq === heard.seq + 1;
       heard = { from: message.from, seq: message.seq };
-      if (message.kind === 'failed') return hear({ kind: 'failed', message: message.message, extensions: message.extensions });
+      if (message.kind !== 'changed') return hear({ kind: message.kind, message: message.message, extensions: message.extensions });
       const base = latest();
       // Upstream only appends: a reading short of the delta's start cannot take it (read upstream instead),
       // one longer than the delta's end is newer than it (this replica read upstream since: nothing to do).
@@ -146,6 +152,10 @@ export class LiveLeases {
       failed: (message, extensions) => {
         if (!holding || !store.up) return;
         publish({ v: FORMAT, kind: 'failed', from: this.replica, seq: ++seq, message, extensions });
+      },
+      outage: (message, extensions) => {
+        if (!holding || !store.up) return;
+        publish({ v: FORMAT, kind: 'outage', from: this.replica, seq: ++seq, message, extensions });
       },
       leave: () => {
         if (left) return;
@@ -224,7 +234,7 @@ function parseMessage(text: string): LeaseMessage | undefined {
     return undefined;
   }
   if (!isObject(value) || value.v !== FORMAT || typeof value.from !== 'string' || typeof value.seq !== 'number') return undefined;
-  if (value.kind === 'failed') return typeof value.message === 'string' && isObject(value.extensions) ? (value as LeaseMessage) : undefined;
+  if (value.kind === 'failed' || value.kind === 'outage') return typeof value.message === 'string' && isObject(value.extensions) ? (value as LeaseMessage) : undefined;
   if (value.kind !== 'changed' || typeof value.count !== 'number' || typeof value.bodyBytes !== 'number') return undefined;
   if ((value.set !== undefined && !isObject(value.set)) || (value.unset !== undefined && !Array.isArray(value.unset)) || (value.events !== undefined && !Array.isArray(value.events))) return undefined;
   return value as LeaseMessage;
