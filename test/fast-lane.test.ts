@@ -319,6 +319,8 @@ query B { executions(ids: ["ex_demo_6", "ex_demo_8"]) { id rawStatus isTerminal 
     ['an upstream 404 among three executions', 'query Failing { executions(ids: ["ex_demo_1", "ex_demo_2", "ex_demo_3"]) { id status } }'],
     ['an upstream 404 in a nested selection', 'query Nested {\n  ok: execution(id: "ex_demo_4") { id status }\n  gone: execution(id: "ex_demo_2") {\n    id\n    status\n  }\n}'],
     ['a refused page size', 'query Refused($n: Int!) { execution(id: "ex_demo_4") { id events(first: $n) { totalCount } } }', { n: 500 }],
+    // Two non-null fields fail under one execution: graphql-js reports the first only.
+    ['two refused pages under one execution', 'query TwoBad { execution(id: "ex_demo_4") { id a: events(after: "bad.x") { totalCount } b: events(before: "bad.y") { totalCount } } }'],
     ['a bad cursor in a fragment', 'query Cursor { execution(id: "ex_demo_long") { ...Page } } fragment Page on Execution { id events(first: 2, after: "bm9wZQ") { totalCount } }'],
   ])('answers %s with the full lane’s bytes, locations included, with no second upstream call', async (_name, query, variables) => {
     const { full, fast } = await both({ query, ...(variables ? { variables } : {}) });

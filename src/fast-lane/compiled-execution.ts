@@ -30,6 +30,7 @@ import {
   type ExecutionArgs,
   type ExecutionResult,
   type FragmentDefinitionNode,
+  type GraphQLError,
   type GraphQLSchema,
   type OperationDefinitionNode,
 } from 'graphql';
@@ -77,7 +78,34 @@ function asExecuteResult(result: ExecutionResult, compiled: Compiled, variables:
   const site = { operation: compiled.operation, fragments: compiled.fragments, variables };
   // Keys in graphql-js's order, so the bytes sent match too.
   const { errors, data, ...rest } = result;
-  return { errors: errors.map((error) => asExecuteError(error, site)), data, ...rest };
+  return { errors: firstPerNulledField(errors, data).map((error) => asExecuteError(error, site)), data, ...rest };
+}
+
+/**
+ * graphql-jit keeps every error of a subtree that a non-null field's error
+ * nulled; graphql-js stops completing that subtree at the first one and
+ * reports it alone. Errors below the same nulled field: the first is kept.
+ */
+function firstPerNulledField(errors: readonly GraphQLError[], data: unknown): readonly GraphQLError[] {
+  if (errors.length < 2) return errors;
+  const nulled = new Set<string>();
+  return errors.filter((error) => {
+    const path = error.path;
+    if (!path) return true;
+    let value: unknown = data;
+    for (let depth = 0; depth < path.length - 1; depth++) {
+      value = value == null ? value : (value as Record<string | number, unknown>)[path[depth]!];
+      if (value === null) {
+        // An ancestor is null: this error bubbled up to it, or sits in what it took with it.
+        const key = JSON.stringify(path.slice(0, depth + 1));
+        if (nulled.has(key)) return false;
+        nulled.add(key);
+        return true;
+      }
+      if (value === undefined) return true;
+    }
+    return true;
+  });
 }
 
 export function useCompiledExecution(): Plugin {
