@@ -84,6 +84,7 @@ class EventIndex {
   readonly #sortTimes: Float64Array;
   readonly #ascendingAsSent: boolean;
   #occurrences: Occurrences | undefined;
+  #digests: Map<string, number[]> | undefined;
   readonly #orderings = new Map<EventOrder, Ordering>();
 
   constructor(events: readonly unknown[]) {
@@ -138,18 +139,31 @@ class EventIndex {
 
   /** The position of the `occurrence`-th event with this id (or, with `digest`, an id of this digest), if there is one. */
   positionOf(eventId: string, occurrence: number, digest = false): number | undefined {
-    // Ids too long to be carried in a cursor are rare: a scan of them, not a second table.
-    if (digest) {
-      let seen = 0;
-      for (let position = 0; position < this.#events.length; position++) {
-        const id = this.idAt(position);
-        if (id.length > LONGEST_ID_IN_CURSOR && eventIdDigest(id) === eventId && seen++ === occurrence) return position;
-      }
-      return undefined;
-    }
+    if (digest) return this.#digestTable().get(eventId)?.[occurrence];
     const table = this.#occurrenceTable();
     if (occurrence === 0) return table.first.get(eventId);
     return table.later.get(eventId)?.[occurrence - 1];
+  }
+
+  /**
+   * Positions of the events whose id is too long for a cursor, by the id's
+   * digest (format-3 cursors), in upstream order: made on the first such
+   * cursor and kept with the index, so a cursor costs one hash per long id once.
+   */
+  #digestTable(): Map<string, number[]> {
+    if (!this.#digests) {
+      const digests = new Map<string, number[]>();
+      for (let position = 0; position < this.#events.length; position++) {
+        const id = this.idAt(position);
+        if (id.length <= LONGEST_ID_IN_CURSOR) continue;
+        const key = eventIdDigest(id);
+        const positions = digests.get(key);
+        if (positions) positions.push(position);
+        else digests.set(key, [position]);
+      }
+      this.#digests = digests;
+    }
+    return this.#digests;
   }
 
   /** One pass over the ids, made on first cursor use and kept with the index. */
