@@ -66,11 +66,10 @@ type Parsed = GraphQLParams | GraphQLParams[] | Response;
  */
 function withoutEmptyQuery(parsed: Parsed): Parsed {
   const one = (params: GraphQLParams): GraphQLParams => {
-    if (params?.query !== '') return params;
     const { query: _empty, ...rest } = params;
     return rest;
   };
-  if (Array.isArray(parsed)) return parsed.some((params) => params?.query === '') ? parsed.map(one) : parsed;
+  if (Array.isArray(parsed)) return parsed.some((params) => params?.query === '') ? parsed.map((params) => (params?.query === '' ? one(params) : params)) : parsed;
   return (parsed as GraphQLParams | null)?.query === '' ? one(parsed as GraphQLParams) : parsed;
 }
 

@@ -10,6 +10,9 @@ import { ExecutionRef } from './execution-ref.js';
 import { ExecutionStatusEnum } from './execution-status.js';
 import { JSON_WHAT, selects, served } from './served.js';
 
+/** The fields of an events page that hand events out; `totalCount` and `pageInfo` do not. */
+const HANDED_OUT = new Set(['edges', 'nodes']);
+
 type TextField =
   | 'statusReason'
   | 'paymentStatus'
@@ -104,7 +107,7 @@ ExecutionRef.implement({
             const list = { info, routes: (index: number) => [['edges', index, 'node'], ['nodes', index]] };
             const page = pageEvents(execution, args, (event, index) => new ServedEvent(event, context, list, index));
             // A page that only counts (`totalCount`, `pageInfo`) hands out no events.
-            if (selects(info, 'edges') || selects(info, 'nodes')) context.scope.takeEvents(page.edges.length);
+            if (selects(info, HANDED_OUT)) context.scope.takeEvents(page.edges.length);
             return page;
           },
         },

@@ -72,11 +72,16 @@ export function selectedPaths(info: GraphQLResolveInfo, route: readonly (string 
   return branches.map((branch) => branch.path);
 }
 
-/** Whether the field `info` resolves selects `name` right below it, under any alias or fragment, @skip/@include heeded. */
-export function selects(info: GraphQLResolveInfo, name: string): boolean {
-  const byKey = new Map<string, FieldNode[]>();
-  for (const node of info.fieldNodes) collectFields(node.selectionSet, name, info, byKey);
-  return byKey.size > 0;
+/** Whether the field `info` resolves selects any of `names` right below it, under any alias or fragment, @skip/@include heeded. One walk. */
+export function selects(info: GraphQLResolveInfo, names: ReadonlySet<string>): boolean {
+  const walk = (selectionSet: SelectionSetNode | undefined): boolean =>
+    (selectionSet?.selections ?? []).some((selection) => {
+      if (!isIncluded(selection, info)) return false;
+      if (selection.kind === Kind.FIELD) return names.has(selection.name.value);
+      if (selection.kind === Kind.INLINE_FRAGMENT) return walk(selection.selectionSet);
+      return walk(info.fragments[selection.name.value]?.selectionSet);
+    });
+  return info.fieldNodes.some((node) => walk(node.selectionSet));
 }
 
 /** The fields named `name` in a selection set, by response key, through fragments. */

@@ -150,19 +150,21 @@ export class SharedExecutions {
     }
   }
 
-  /** Throws BAD_USER_INPUT unless EXECUTION_ID_PATTERN allows the id. */
+  /**
+   * Throws BAD_USER_INPUT unless EXECUTION_ID_PATTERN allows the id. Callers
+   * check before `get`, so a refused id never reaches the cache, the table or
+   * the cost (./execution-loader.ts), nor counts against a request's limit.
+   */
   assertAllowedId(id: string): void {
     this.#client.assertAllowedId(id);
   }
 
-  /** The execution, from the cache, a call in flight or a new upstream call. Rejects with a GraphQLError. */
+  /**
+   * The execution, from the cache, a call in flight or a new upstream call, for
+   * an id `assertAllowedId` accepted (the client checks it again before any URL
+   * is built). Rejects with a GraphQLError.
+   */
   get(id: string, caller: CallerIdentity, scope: LoadScope): Promise<Execution> {
-    // Refused ids never reach the cache, the table or the cost: no call was made for them.
-    try {
-      this.#client.assertAllowedId(id);
-    } catch (error) {
-      return Promise.reject(error);
-    }
     const key = `${caller.key}:${id}`;
     const cached = this.#cache?.get(key);
     const { counts } = this;
