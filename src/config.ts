@@ -216,7 +216,7 @@ export const SETTINGS = {
       integer(1_000, 7 * 86_400_000).default(6 * 3_600_000),
       'longest a watch lasts; then a final update with `endReason: WATCH_TIME_LIMIT` (resume with `eventsAfter`)',
     ),
-    maxSubscriptionsPerConnection: setting('LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION', integer(1, 100_000).default(100), 'live subscriptions one WebSocket connection may hold'),
+    maxSubscriptionsPerConnection: setting('LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION', integer(1, 100_000).default(100), 'operations one WebSocket connection may run at once, live subscriptions and queries alike'),
     maxSubscriptionsPerCaller: setting('LIVE_MAX_SUBSCRIPTIONS_PER_CALLER', integer(1, 1_000_000).default(100), 'live subscriptions one caller may hold in a process'),
     maxSubscriptions: setting('LIVE_MAX_SUBSCRIPTIONS', integer(1, 10_000_000).default(10_000), 'live subscriptions per process'),
     maxPollers: setting('LIVE_MAX_POLLERS', integer(1, 1_000_000).default(5_000), 'watched (caller, execution) pairs per process, each with one poller'),

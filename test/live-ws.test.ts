@@ -127,6 +127,37 @@ describeEachLane('WebSocket connections', (lane) => {
     }
   });
 
+  it('LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION bounds every operation running on a socket, queries too', async () => {
+    // graphql-ws runs each `subscribe` at once: unbounded, one socket behind a client that stops reading could hold any number of results.
+    const own = await startLiveHarness(lane, { LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION: '2' });
+    const query = (client: SubscribingClient, id: string) =>
+      new Promise<{ data?: unknown; errors?: readonly { extensions?: Record<string, unknown> }[] }>((resolve, reject) => {
+        let last: { data?: unknown; errors?: readonly { extensions?: Record<string, unknown> }[] } = {};
+        client.subscribe({ query: 'query ($id: ID!) { execution(id: $id) { id } }', variables: { id } }, {
+          next: (result) => (last = result as typeof last),
+          error: reject,
+          complete: () => resolve(last),
+        });
+      });
+    try {
+      for (const id of ['ex_demo_1', 'ex_demo_2']) own.upstream.setFault(id, { kind: 'slow', ms: 1_500 });
+      const socket = clients.track(wsClient(own));
+      const held = [query(socket, 'ex_demo_1'), query(socket, 'ex_demo_2')];
+      await waitFor(() => own.upstream.requestsFor('ex_demo_1').length === 1 && own.upstream.requestsFor('ex_demo_2').length === 1, 'both slow queries upstream');
+      const refused = await query(socket, 'ex_demo_3');
+      expect(refused.data ?? null).toBeNull();
+      expect(refused.errors?.map((error) => error.extensions?.code)).toEqual(['TOO_MANY_SUBSCRIPTIONS']);
+      expect(own.upstream.requestsFor('ex_demo_3')).toHaveLength(0);
+      // Another connection is not bound by this one.
+      expect(await query(clients.track(wsClient(own)), 'ex_demo_4')).toMatchObject({ data: { execution: { id: 'ex_demo_4' } } });
+      for (const answer of await Promise.all(held)) expect(answer.errors).toBeUndefined();
+      expect(await query(socket, 'ex_demo_3')).toMatchObject({ data: { execution: { id: 'ex_demo_3' } } });
+    } finally {
+      await clients.disposeAll();
+      await own.close();
+    }
+  });
+
   describe('Apollo Client over GraphQLWsLink', () => {
     it('sees the one final update of a terminal execution, then complete', async () => {
       const apollo = clients.track(apolloClient(new GraphQLWsLink(clients.track(wsClient(harness)))));

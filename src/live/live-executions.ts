@@ -56,8 +56,6 @@ export interface WatchScope {
   readonly caller: CallerIdentity | null;
   /** Calls `listener` once the client goes away; returns the unsubscribe. */
   onClientGone(listener: () => void): () => void;
-  /** Counts one more subscription on the client's connection; throws past its limit (WebSocket only). */
-  takeSubscription?(): () => void;
 }
 
 export interface WatchRequest {
@@ -109,7 +107,6 @@ export class LiveExecutions {
     const after = request.eventsAfter == null ? undefined : checkEventCursor('eventsAfter', request.eventsAfter, request.id);
     const key = `${caller.key}:${request.id}`;
     this.#admit(caller.key, key);
-    const releaseConnection = scope.takeSubscription?.();
     this.#subscriptions++;
     this.#perCaller.set(caller.key, (this.#perCaller.get(caller.key) ?? 0) + 1);
     let poller = this.#pollers.get(key);
@@ -126,7 +123,6 @@ export class LiveExecutions {
       this.#pollers.set(key, poller);
     }
     const released = () => {
-      releaseConnection?.();
       this.#subscriptions--;
       const left = (this.#perCaller.get(caller.key) ?? 1) - 1;
       if (left === 0) this.#perCaller.delete(caller.key);

@@ -54,8 +54,8 @@ export interface GatewayServerContext {
   requestId?: string;
   /** Work a plugin leaves running after the response; the edge keeps track of it. */
   waitUntil(promise: Promise<unknown> | void): void;
-  /** The WebSocket connection a request came over (src/server/websocket.ts): counts its live subscriptions. */
-  connection?: { takeSubscription(): () => void };
+  /** Set when the request is an operation sent over a WebSocket (src/server/websocket.ts). */
+  overWebSocket?: true;
 }
 
 export interface GatewayDependencies {

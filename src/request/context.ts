@@ -35,8 +35,6 @@ export interface ContextDependencies {
 export interface RequestSource {
   request: { headers: { get(name: string): string | null }; signal: AbortSignal };
   requestId?: string;
-  /** The WebSocket connection a request came over: counts its live subscriptions. */
-  connection?: { takeSubscription(): () => void };
   res?: { readonly destroyed: boolean; readonly writableFinished: boolean; once(event: 'close', listener: () => void): unknown; off(event: 'close', listener: () => void): unknown };
 }
 
@@ -83,8 +81,7 @@ export function createContext(source: RequestSource, deps: ContextDependencies):
   const authorization = source.request.headers.get('authorization');
   const caller = authorization?.trim() ? new Caller(authorization) : null;
   const watch = source.res ? new ResponseWatch(source.res) : new SignalWatch(source.request.signal);
-  const connection = source.connection;
-  const scope = new RequestScope(requestId, caller, watch, { budgetMs: deps.requestBudgetMs }, deps.warningLog, connection && (() => connection.takeSubscription()));
+  const scope = new RequestScope(requestId, caller, watch, { budgetMs: deps.requestBudgetMs }, deps.warningLog);
   const traceparent = source.request.headers.get('traceparent');
   if (traceparent) scope.traceHeaders = { traceparent, tracestate: source.request.headers.get('tracestate') ?? undefined };
   return {

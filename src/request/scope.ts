@@ -75,8 +75,6 @@ export class RequestScope {
     private readonly watchClient: ClientWatch,
     private readonly limits: ScopeLimits,
     private readonly warningLog: WarningLog,
-    /** Counts a live subscription on the client's connection (WebSocket); throws past its bound. */
-    readonly takeSubscription?: () => () => void,
   ) {}
 
   /** Calls `listener` once the client goes away (a live watch ends with it); returns the unsubscribe. */

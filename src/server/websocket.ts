@@ -18,8 +18,11 @@
  * as the HTTP edge refuses such a request, and (403) when its Origin is
  * neither the gateway's own nor allowed by CORS_ORIGINS; a connection that
  * sends no `connection_init` in time is closed; a message larger than
- * MAX_REQUEST_BODY_BYTES closes the connection (1009). `connectionParams`
- * never reach a log.
+ * MAX_REQUEST_BODY_BYTES closes the connection (1009). A connection runs at
+ * most LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION operations at once, queries and
+ * live subscriptions alike: graphql-ws runs each `subscribe` concurrently, so
+ * without a bound one socket could hold any number of results in memory
+ * behind a client that stops reading. `connectionParams` never reach a log.
  *
  * Each operation is a request of its own, with a request id of its own (the
  * access log's and upstream's `x-request-id`); the upgrade's id (its
@@ -77,6 +80,7 @@ export interface WebSocketSettings {
   connectionInitTimeoutMs: number;
   /** Largest message accepted, in bytes. */
   maxMessageBytes: number;
+  /** Operations one connection may run at once (graphql-ws calls each a subscription). */
   maxSubscriptionsPerConnection: number;
 }
 
@@ -168,7 +172,8 @@ async function* eventStreamResults(body: ReadableStream<Uint8Array>): AsyncGener
 
 export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketSettings, logger: Logger): WebSocketEdge {
   const sockets = new WebSocketServer({ noServer: true, maxPayload: settings.maxMessageBytes });
-  const subscriptions = new WeakMap<object, { count: number }>();
+  // Operations running on each connection (graphql-ws's context stands for the connection).
+  const running = new WeakMap<object, { count: number }>();
   // Messages each connection is handling: a `subscribe` counts until its operation completed.
   const handling = new Map<WebSocket, number>();
   let goingAway = false;
@@ -184,19 +189,56 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
    * so `return()` first cancels the request, which ends the watch at once.
    */
   function operation(context: Context<Record<string, unknown> | undefined, Extra>, payload: Payload): AsyncIterableIterator<ExecutionResult> {
-    const cancel = new AbortController();
-    const results = run(context, payload, cancel);
+    const counter = running.get(context) ?? { count: 0 };
+    running.set(context, counter);
+    const results = counter.count < settings.maxSubscriptionsPerConnection ? runCounted(context, payload, counter) : refusedForBound();
     return {
       [Symbol.asyncIterator]() {
         return this;
       },
       next: () => results.next(),
       return: (value?: unknown) => {
-        cancel.abort(new DOMException('The WebSocket operation ended.', 'AbortError'));
+        results.stop();
         return results.return(value as ExecutionResult);
       },
       throw: (error?: unknown) => results.throw(error),
     };
+  }
+
+  type Results = AsyncGenerator<ExecutionResult> & { stop(): void };
+
+  /** The one answer to an operation past the connection's bound, before anything ran. */
+  function refusedForBound(): Results {
+    const max = settings.maxSubscriptionsPerConnection;
+    const error = gatewayError(ErrorCode.TOO_MANY_SUBSCRIPTIONS, `Too many operations at once: at most ${max} per WebSocket connection, queries and live subscriptions alike.`);
+    return Object.assign((async function* () {
+      yield { errors: [error.toJSON()] } as unknown as ExecutionResult;
+    })(), { stop() {} });
+  }
+
+  /** run(), counted on its connection from now until it ends or is stopped, whichever comes first. */
+  function runCounted(context: Context<Record<string, unknown> | undefined, Extra>, payload: Payload, counter: { count: number }): Results {
+    counter.count++;
+    let counted = true;
+    const cancel = new AbortController();
+    const release = () => {
+      if (counted) counter.count--;
+      counted = false;
+    };
+    const results = (async function* () {
+      try {
+        yield* run(context, payload, cancel);
+      } finally {
+        release();
+      }
+    })();
+    return Object.assign(results, {
+      stop() {
+        // Released at once, so the client may start another operation as soon as it sent `complete`.
+        release();
+        cancel.abort(new DOMException('The WebSocket operation ended.', 'AbortError'));
+      },
+    });
   }
 
   /** One operation as an HTTP request through the lane; its answers as graphql-ws results. */
@@ -220,24 +262,10 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     }
     headers.set('content-type', 'application/json');
     headers.set('accept', 'text/event-stream');
-    const counter = subscriptions.get(context) ?? { count: 0 };
-    subscriptions.set(context, counter);
     const serverContext: GatewayServerContext = {
       requestId,
       waitUntil: (promise) => void promise?.catch((error: unknown) => logger.error({ requestId, upgradeRequestId, err: loggable(error) }, 'background work of a WebSocket operation failed')),
-      connection: {
-        takeSubscription() {
-          if (counter.count >= settings.maxSubscriptionsPerConnection) {
-            throw gatewayError(ErrorCode.TOO_MANY_SUBSCRIPTIONS, `Too many live subscriptions: at most ${settings.maxSubscriptionsPerConnection} per WebSocket connection.`);
-          }
-          counter.count++;
-          let released = false;
-          return () => {
-            if (!released) counter.count--;
-            released = true;
-          };
-        },
-      },
+      overWebSocket: true,
     };
     // An empty Host (allowed, as over HTTP) would leave the URL without one.
     const request = new Request(`http://${upgrade.headers.host || 'localhost'}${settings.path}`, {

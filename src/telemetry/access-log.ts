@@ -111,7 +111,7 @@ export function useAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 'ac
         started: performance.now(),
         requestId: context.requestId,
         // Over HTTP, how the answer went decides (onResponse): an Accept listing text/event-stream may still get JSON.
-        transport: context.connection ? 'ws' : 'http',
+        transport: context.overWebSocket ? 'ws' : 'http',
         traceId: traceIdOf(request.headers.get('traceparent')),
         operationName: undefined,
         operationType: undefined,
