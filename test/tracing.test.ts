@@ -285,6 +285,24 @@ describe('every trace sampled (OTEL_TRACES_SAMPLER_ARG=1)', () => {
       expect(request!.headers.tracestate).toBe('vendor=opaque');
     });
 
+    it('a call queued by the bulkhead stays in its own trace, and upstream receives that trace', async () => {
+      const own = await Harness.start({ lane, env: { ...TRACED, UPSTREAM_MAX_CONCURRENT: '1' } });
+      try {
+        for (const id of ['ex_demo_1', 'ex_demo_2']) own.upstream.setFault(id, { kind: 'slow', ms: 150 });
+        const parents = { ex_demo_1: incoming(), ex_demo_2: incoming() };
+        const answers = await Promise.all(Object.entries(parents).map(([id, parent]) => own.query(STATUS, { id }, { headers: { traceparent: parent.header } })));
+        for (const answer of answers) expect(answer.errors).toBeUndefined();
+        for (const [id, parent] of Object.entries(parents)) {
+          const [request] = own.upstream.requestsFor(id);
+          expect(parseTraceparent(request!.headers.traceparent).traceId, id).toBe(parent.traceId);
+        }
+        await eventually(() => expect(clients(spans())).toHaveLength(2));
+        for (const server of servers(spans())) expect(childrenOf(spans(), server)).toHaveLength(1);
+      } finally {
+        await own.close();
+      }
+    });
+
     it('an incoming traceparent that is not sampled: nothing recorded (parent-based), the trace still forwarded unsampled', async () => {
       const parent = incoming('00');
       expect((await harness.query(STATUS, { id: 'ex_demo_4' }, { headers: { traceparent: parent.header } })).errors).toBeUndefined();

@@ -5,6 +5,7 @@
  * GraphQLError with a stable `extensions.code`.
  * Resolvers and loaders never see HTTP; they get an Execution or an error.
  */
+import { AsyncResource } from 'node:async_hooks';
 import { Pool } from 'undici';
 import type { GraphQLError } from 'graphql';
 import type { Execution } from '../domain/execution.js';
@@ -123,8 +124,11 @@ export class ExecutionsClient {
     if (!FIELD_VALUE.test(headers.authorization)) throw invalidAuthorization();
     const path = executionPath(this.#origin, this.#basePath, id);
     try {
-      // Each attempt's outcome is judged as this caller's, for this id (failure-judge.ts).
-      return await this.policies.execute(headers.callerKey, id, (attempt) => this.#attempt(id, path, headers, cancellation, attempt));
+      // Each attempt's outcome is judged as this caller's, for this id (failure-judge.ts). Bound to
+      // this call's async context: a call queued by the bulkhead starts from the one that freed its
+      // slot, whose trace it would otherwise join and send upstream.
+      const attempt = AsyncResource.bind((number: number) => this.#attempt(id, path, headers, cancellation, number));
+      return await this.policies.execute(headers.callerKey, id, attempt);
     } catch (error) {
       throw this.#toGraphQLError(error, id, cancellation);
     }
