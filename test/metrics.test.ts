@@ -16,7 +16,7 @@ import { once } from 'node:events';
 import { request as httpRequest } from 'node:http';
 import { Writable } from 'node:stream';
 import fc from 'fast-check';
-import { getOperationAST, type ExecutionResult } from 'graphql';
+import { getOperationAST, parse, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -26,7 +26,7 @@ import { createLogger } from '../src/logger.js';
 import type { GatewayContext } from '../src/request/context.js';
 import { registrySource, serveMetrics } from '../src/telemetry/metrics-server.js';
 import { entryBytes } from '../src/upstream/shared-executions.js';
-import { KNOWN_OPERATION_NAMES } from '../src/telemetry/metrics.js';
+import { KNOWN_OPERATION_NAMES, labelNamesKept, operationLabels } from '../src/telemetry/metrics.js';
 import { AUTH, Harness, LANES, type LaneName } from './support/harness.js';
 import { liveEnv, putExecution, sleep, waitFor } from './support/live.js';
 import { sendOver, STREAMING, TRANSPORTS, type TransportName } from './support/transports.js';
@@ -873,5 +873,24 @@ describe.each(LANES)('labels are bounded, %s lane', (lane) => {
     expect(valueOf(exposition, 'graphql_envelop_request', { operationName: 'other' })).toBeGreaterThanOrEqual(25 * 3);
     expect(valueOf(exposition, 'gateway_upstream_attempts_total', { outcome: 'NOT_FOUND' })).toBeGreaterThanOrEqual(25 * 2);
     expect(valueOf(exposition, 'gateway_upstream_attempts_total', { outcome: 'UNAUTHENTICATED' })).toBeGreaterThanOrEqual(25);
+  });
+});
+
+describe('labels are worked out once per document and operation', () => {
+  it('an operationName that names none of the document\'s operations is labelled, and kept under no name of its own', () => {
+    const document = parse('query ExecutionStatus { execution(id: "ex_demo_4") { id } }');
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 200 }), (operationName) => {
+        fc.pre(operationName !== 'ExecutionStatus');
+        // The document's only operation runs (Yoga's rule), under the made-up name.
+        expect(operationLabels({ document, operationName })).toEqual({ operationType: 'query', operationName: 'ExecutionStatus' });
+      }),
+      { numRuns: 200 },
+    );
+    // A name a client makes up per request would otherwise grow the cache without bound.
+    expect(labelNamesKept(document)).toBe(0);
+    operationLabels({ document, operationName: 'ExecutionStatus' });
+    operationLabels({ document, operationName: undefined });
+    expect(labelNamesKept(document)).toBe(2);
   });
 });

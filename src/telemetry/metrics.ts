@@ -75,7 +75,18 @@ type OperationLabels = { operationType: string; operationName: string };
  */
 const labelsByDocument = new WeakMap<DocumentNode, Map<string | undefined, OperationLabels>>();
 
-const operationLabels = (params: FillLabelsFnParams): OperationLabels => {
+/** How many names `document`'s labels are kept under (tests: a name the client made up must not be one). */
+export function labelNamesKept(document: DocumentNode): number {
+  return labelsByDocument.get(document)?.size ?? 0;
+}
+
+/**
+ * The labels of a request's operation. Kept only under no name or a name of
+ * one of the document's operations: any other name the client sends (which
+ * falls back to the document's only operation) would make the cache grow
+ * without bound.
+ */
+export const operationLabels = (params: FillLabelsFnParams): OperationLabels => {
   const { document } = params;
   const cached = document && labelsByDocument.get(document)?.get(params.operationName);
   if (cached) return cached;
@@ -84,7 +95,7 @@ const operationLabels = (params: FillLabelsFnParams): OperationLabels => {
     operationType: operation?.operation ?? params.operationType ?? 'unknown',
     operationName: operationNameLabel(operation ? operation.name?.value : params.operationName),
   };
-  if (document && operation) {
+  if (document && operation && (params.operationName === undefined || params.operationName === operation.name?.value)) {
     let byName = labelsByDocument.get(document);
     if (!byName) labelsByDocument.set(document, (byName = new Map()));
     byName.set(params.operationName, labels);
