@@ -216,10 +216,24 @@ describe('every trace sampled (OTEL_TRACES_SAMPLER_ARG=1)', () => {
           attributes: { 'graphql.operation.type': 'query', 'graphql.operation.name': 'ExecutionStatus' },
         },
         { body: { query: '{ execution(id: "not/allowed") { id } }' }, code: 'BAD_USER_INPUT', name: 'query', attributes: { 'graphql.operation.type': 'query' } },
+        // A name that names no operation: the name as sent, cut as the access log cuts it (a client may send any length).
+        {
+          body: { query: STATUS, variables: { id: 'ex_demo_4' }, operationName: `Made${'x'.repeat(60_000)}` },
+          code: 'OPERATION_RESOLUTION_FAILURE',
+          name: 'GraphQL Operation',
+          attributes: { 'graphql.operation.name': `Made${'x'.repeat(96)}` },
+        },
+        {
+          body: { query: `query Long${'y'.repeat(60_000)} { execution(id: "nope/") { id } }` },
+          code: 'BAD_USER_INPUT',
+          name: 'query',
+          attributes: { 'graphql.operation.type': 'query', 'graphql.operation.name': `Long${'y'.repeat(96)}` },
+        },
       ];
       for (const kase of cases) {
         exporter.reset();
         const response = await harness.fetch('/graphql', { method: 'POST', headers: { authorization: AUTH, 'content-type': 'application/json' }, body: JSON.stringify(kase.body) });
+        expect(response.status, kase.code).toBeLessThan(500);
         const result = (await response.json()) as ExecutionResult;
         expect(result.errors?.map((error) => error.extensions?.code), kase.code).toEqual([kase.code]);
         await eventually(() => expect(servers(spans()), kase.code).toHaveLength(1));
@@ -376,6 +390,7 @@ describe('every trace sampled (OTEL_TRACES_SAMPLER_ARG=1)', () => {
     for (const kase of cases) {
       for (const transport of kase.transports) {
         it(`${kase.title} over ${transport}`, async () => {
+          exporter.reset();
           const parent = incoming();
           const results = await send(harness, transport, kase.query, { traceparent: parent.header });
           expect(results).toHaveLength(1);
@@ -391,6 +406,16 @@ describe('every trace sampled (OTEL_TRACES_SAMPLER_ARG=1)', () => {
           expect(parentId(attempt!)).toBe(spanId(subscription ? polls(spans())[0]! : server!));
         });
       }
+    }
+
+    for (const transport of STREAMING) {
+      it(`a subscription refused at its start over ${transport}: the span is an error with the code the client sees (an update's error is its poll span's)`, async () => {
+        exporter.reset();
+        const results = await send(harness, transport, 'subscription ExecutionUpdates { executionUpdates(id: "not/allowed") { isFinal } }');
+        expect(results.flatMap((result) => (result.errors ?? []).map((error) => error.extensions?.code))).toEqual(['BAD_USER_INPUT']);
+        await eventually(() => expect(servers(spans())).toHaveLength(1));
+        expect(servers(spans())[0]!.status).toEqual({ code: SpanStatusCode.ERROR, message: 'BAD_USER_INPUT' });
+      });
     }
   });
 

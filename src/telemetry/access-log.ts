@@ -19,9 +19,7 @@ import type { Logger } from '../logger.js';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
 import { refusalCode } from '../pipeline/request-errors.js';
 import type { GatewayContext } from '../request/context.js';
-import { errorCodeLabel } from './metrics.js';
-
-const MAX_NAME_LENGTH = 100;
+import { errorCodeLabel, MAX_OPERATION_NAME_LENGTH } from './metrics.js';
 
 interface Entry {
   started: number;
@@ -91,7 +89,7 @@ export function useAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 'ac
     entry.operationType = operation?.operation;
     // The name as sent, even when it names no operation of the document (OPERATION_RESOLUTION_FAILURE).
     const named = operation?.name?.value ?? (typeof operationName === 'string' && operationName !== '' ? operationName : undefined);
-    entry.operationName = named?.slice(0, MAX_NAME_LENGTH);
+    entry.operationName = named?.slice(0, MAX_OPERATION_NAME_LENGTH);
     entry.traceId = trace.getActiveSpan()?.spanContext().traceId ?? entry.traceId;
   }
 

@@ -37,6 +37,9 @@ export const KNOWN_OPERATION_NAMES: ReadonlySet<string> = new Set(
     .flatMap((definition) => (definition.kind === Kind.OPERATION_DEFINITION && definition.name ? [definition.name.value] : [])),
 );
 
+/** The longest operation name a log line or a span carries: a client may send a name of any length. */
+export const MAX_OPERATION_NAME_LENGTH = 100;
+
 /** An operation's name as a label: known names as they are, any other `other`, none `anonymous`. */
 export function operationNameLabel(name: string | undefined): string {
   if (!name || name === 'Anonymous') return 'anonymous';

@@ -15,9 +15,9 @@
  * attributes its own way (`graphql.execute.*`) and adds a span per resolver.
  */
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type TextMapGetter } from '@opentelemetry/api';
-import { getOperationAST, Kind, print, type DocumentNode, type ExecutionResult } from 'graphql';
+import { getOperationAST, Kind, print, type DocumentNode, type ExecutionResult, type GraphQLError } from 'graphql';
 import type { GraphQLParams, Plugin } from 'graphql-yoga';
-import { errorCodeLabel, KNOWN_OPERATION_NAMES } from './metrics.js';
+import { errorCodeLabel, KNOWN_OPERATION_NAMES, MAX_OPERATION_NAME_LENGTH } from './metrics.js';
 import { tracer } from './tracing.js';
 
 /** Attribute names of the GraphQL conventions (still "development" there, so not exported by the stable package). */
@@ -35,13 +35,22 @@ function describe(document: DocumentNode, operationName: string | null | undefin
   const span = trace.getActiveSpan();
   if (!span) return;
   const operation = getOperationAST(document, operationName);
+  // The name as sent, also when it names no operation of the document (OPERATION_RESOLUTION_FAILURE).
+  const name = operation?.name?.value ?? (operationName || undefined);
+  if (name) span.setAttribute(ATTR_GRAPHQL_OPERATION_NAME, name.slice(0, MAX_OPERATION_NAME_LENGTH));
   if (!operation) return;
   const type = operation.operation;
-  const name = operation.name?.value;
   span.updateName(name && KNOWN_OPERATION_NAMES.has(name) ? `${type} ${name}` : type);
   span.setAttribute(ATTR_GRAPHQL_OPERATION_TYPE, type);
-  if (name) span.setAttribute(ATTR_GRAPHQL_OPERATION_NAME, name);
   if (withDocument) span.setAttribute(ATTR_GRAPHQL_DOCUMENT, print(document));
+}
+
+/** Marks the active operation span failed, with the codes the client will see (this runs before masking and the codes step). */
+function failed(errors: readonly unknown[] | undefined): void {
+  const span = trace.getActiveSpan();
+  if (!span || !errors?.length) return;
+  const codes = [...new Set(errors.map((error) => errorCodeLabel(error as GraphQLError, undefined)))];
+  span.setStatus({ code: SpanStatusCode.ERROR, message: codes.join(',') });
 }
 
 /** `document`: put the operation's text in `graphql.document` (OTEL_GRAPHQL_DOCUMENT). */
@@ -80,13 +89,10 @@ export function useOperationSpans({ document }: { document: boolean }): Plugin {
     onSubscribe({ args }) {
       describe(args.document, args.operationName, document);
     },
+    // Also a subscription refused at its start. What a later update reports (NOT_FOUND from the
+    // first poll among them) arrives after its span ended: the poll span that read it says so.
     onExecutionResult({ result }) {
-      const span = trace.getActiveSpan();
-      const errors = Array.isArray(result) ? undefined : (result as ExecutionResult).errors;
-      if (!span || !errors?.length) return;
-      // The codes the client will see: this runs before masking and the codes step.
-      const codes = [...new Set(errors.map((error) => errorCodeLabel(error, undefined)))];
-      span.setStatus({ code: SpanStatusCode.ERROR, message: codes.join(',') });
+      failed(Array.isArray(result) ? undefined : (result as ExecutionResult).errors);
     },
   };
 }
