@@ -26,7 +26,8 @@ import { parse, print, type ExecutionResult } from 'graphql';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { demoExecutions } from '../src/demo/demo-data.js';
 import { FakeUpstream, type RecordedRequest } from '../src/demo/fake-upstream.js';
-import { startTracing } from '../src/telemetry/tracing.js';
+import { createLogger } from '../src/logger.js';
+import { FLUSH_AT_SHUTDOWN_MS, sdkProblemsTo, startTracing } from '../src/telemetry/tracing.js';
 import { AUTH, Harness, LANES } from './support/harness.js';
 import { liveEnv, putExecution, sleep } from './support/live.js';
 import { sendOver, STREAMING, TRANSPORTS, type TransportName } from './support/transports.js';
@@ -47,7 +48,7 @@ function recordSpans(ratio: number): InMemorySpanExporter {
     trace.disable();
     context.disable();
     propagation.disable();
-    tracing = startTracing({ otlpEndpoint: undefined, otelServiceName: SERVICE, otelSampleRatio: ratio }, [new SimpleSpanProcessor(exporter)]);
+    tracing = startTracing({ otlpEndpoint: undefined, otelServiceName: SERVICE, otelSampleRatio: ratio }, createLogger('silent'), [new SimpleSpanProcessor(exporter)]);
   });
   afterAll(() => tracing?.shutdown());
   beforeEach(() => exporter.reset());
@@ -548,7 +549,8 @@ interface Collected {
 }
 
 /** A collector on loopback that records every OTLP/HTTP JSON export. */
-async function startCollector(): Promise<{ server: Server; url: string; received: Collected[] }> {
+/** A collector on loopback that records what it receives; `hang`: it reads each export and never answers. */
+async function startCollector(options: { hang?: boolean } = {}): Promise<{ server: Server; url: string; received: Collected[] }> {
   const received: Collected[] = [];
   const server = createServer((request, response) => {
     const chunks: Buffer[] = [];
@@ -563,6 +565,7 @@ async function startCollector(): Promise<{ server: Server; url: string; received
         // Kept as text: the test then says what arrived.
       }
       received.push({ path: request.url ?? '', contentType: request.headers['content-type'], body: parsed });
+      if (options.hang) return;
       response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   });
@@ -669,5 +672,81 @@ describe('the real process exports over OTLP/HTTP', () => {
     expect(server, JSON.stringify(spans)).toBeDefined();
     expect(attempt?.parentSpanId).toBe(server!.spanId);
     expect(parseTraceparent(upstream.requests[0]!.headers.traceparent)).toMatchObject({ spanId: attempt!.spanId });
+  });
+});
+
+describe('a collector that does not answer', () => {
+  it('the process still exits 0 on SIGTERM, soon after giving up the last spans, and says so once', async () => {
+    const collector = await startCollector({ hang: true });
+    const upstream = await FakeUpstream.start({ executions: demoExecutions() });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: new URL('..', import.meta.url).pathname,
+      env: {
+        ...process.env,
+        NODE_ENV: 'production',
+        PORT: '0',
+        HOST: '127.0.0.1',
+        UPSTREAM_URL: upstream.url,
+        OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+        METRICS: 'off',
+        LOG_LEVEL: 'info',
+        SHUTDOWN_UNREADY_MS: '0',
+        SHUTDOWN_GRACE_MS: '1000',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    let exitCode: number | null = null;
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('exit', (code) => (exitCode = code));
+    try {
+      const deadline = performance.now() + 25_000;
+      let url: string | undefined;
+      while (!url) {
+        if (performance.now() > deadline || exitCode !== null) throw new Error(`the gateway did not start: ${output}`);
+        const line = output.split('\n').find((each) => each.includes('execution-gateway listening'));
+        if (line) url = (JSON.parse(line) as { url: string }).url;
+        else await sleep(50);
+      }
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { authorization: AUTH, 'content-type': 'application/json' },
+        body: JSON.stringify({ query: STATUS, variables: { id: 'ex_demo_4' } }),
+      });
+      expect(response.status).toBe(200);
+      const signalled = performance.now();
+      child.kill('SIGTERM');
+      while (exitCode === null && performance.now() < signalled + 15_000) await sleep(50);
+      expect(exitCode, output).toBe(0);
+      // The exporter's own timeout is 10 s: the shutdown gave up before it.
+      expect(performance.now() - signalled).toBeLessThan(FLUSH_AT_SHUTDOWN_MS + 4_000);
+      const lines = output.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { level: number; msg: string });
+      expect(lines.filter((line) => line.msg.startsWith('spans not flushed at shutdown'))).toHaveLength(1);
+      expect(lines.filter((line) => line.level >= 50)).toEqual([]);
+    } finally {
+      if (exitCode === null) child.kill('SIGKILL');
+      await upstream.close();
+      collector.server.closeAllConnections();
+      await new Promise<void>((resolve) => collector.server.close(() => resolve()));
+    }
+  }, 45_000);
+});
+
+describe('what the SDK reports', () => {
+  it('is a warning at once, then at most one a minute, with how many were held back', () => {
+    const warned: Array<{ fields: Record<string, unknown>; message: string }> = [];
+    let now = 0;
+    const report = sdkProblemsTo({ warn: ((fields: Record<string, unknown>, message: string) => warned.push({ fields, message })) as never }, () => now);
+    report('export failed', new Error('connect ECONNREFUSED 127.0.0.1:9'));
+    for (let i = 0; i < 500; i++) report('export failed', new Error('connect ECONNREFUSED 127.0.0.1:9'));
+    now = 59_999;
+    report('export failed');
+    expect(warned).toHaveLength(1);
+    expect(warned[0]).toEqual({ fields: { problem: 'export failed connect ECONNREFUSED 127.0.0.1:9', heldBack: 0 }, message: 'OpenTelemetry reported a problem: spans may be lost' });
+    now = 60_000;
+    report('export failed');
+    expect(warned).toHaveLength(2);
+    expect(warned[1]!.fields.heldBack).toBe(501);
   });
 });

@@ -153,7 +153,7 @@ async function serveMetricsOrExit(config: GatewayConfig, source: MetricsSource, 
 
 async function runSingle(config: GatewayConfig, logger: Logger): Promise<void> {
   // Before the instance exists, so its spans have a provider to go to.
-  const tracing = startTracing(config.telemetry);
+  const tracing = startTracing(config.telemetry, logger);
   // Without UPSTREAM_URL the gateway runs on its built-in demo data.
   const demo = config.upstream.url ? undefined : await startDemoUpstream();
   const upstreamUrl = config.upstream.url ?? demo!.url;
@@ -257,7 +257,7 @@ async function runPrimary(config: GatewayConfig, logger: Logger): Promise<void> 
 async function runWorker(config: GatewayConfig, logger: Logger): Promise<void> {
   let serving: Awaited<ReturnType<typeof listenOrExit>> | undefined;
   let portAsked = false;
-  const tracing = startTracing(config.telemetry);
+  const tracing = startTracing(config.telemetry, logger);
   // A worker told to drain before it listens has nothing to drain.
   const begin = onSignals(logger, async (cause) => {
     await serving?.drain(cause);

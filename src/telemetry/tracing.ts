@@ -14,7 +14,7 @@
  *   (src/upstream/shared-executions.ts), and each live poll as its own root span
  *   (src/live/poller.ts), since it serves every subscriber of the execution.
  */
-import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, diag, DiagLogLevel, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, NodeTracerProvider, ParentBasedSampler, TraceIdRatioBasedSampler, type SpanProcessor } from '@opentelemetry/sdk-trace-node';
@@ -29,7 +29,40 @@ import {
   ATTR_URL_FULL,
 } from '@opentelemetry/semantic-conventions';
 import type { TelemetryConfig } from '../config.js';
+import type { Logger } from '../logger.js';
 import type { AttemptWatcher } from '../upstream/executions-client.js';
+
+/** How long a shutdown waits for the last spans to reach the collector before it gives them up. */
+export const FLUSH_AT_SHUTDOWN_MS = 3_000;
+
+/** At most one warning this often while the SDK reports problems: a collector that is down fails many batches a second under load. */
+const PROBLEM_WARNING_EVERY_MS = 60_000;
+
+/** The tracer provider's handle for the process. */
+export interface Tracing {
+  /** Flushes the spans still batched and stops; never rejects, and gives up after FLUSH_AT_SHUTDOWN_MS (logged at warn). */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * What OpenTelemetry's SDK reports (a failed export among them: spans lost),
+ * as the process log's warnings: the first at once, then one a minute with
+ * how many were held back. The SDK is otherwise silent about lost spans.
+ */
+export function sdkProblemsTo(logger: Pick<Logger, 'warn'>, now: () => number = Date.now): (...args: unknown[]) => void {
+  let lastAt = Number.NEGATIVE_INFINITY;
+  let heldBack = 0;
+  return (message, ...rest) => {
+    if (now() - lastAt < PROBLEM_WARNING_EVERY_MS) {
+      heldBack++;
+      return;
+    }
+    lastAt = now();
+    const detail = rest.map((each) => (each instanceof Error ? each.message : String(each))).join(' ');
+    logger.warn({ problem: `${String(message)}${detail ? ` ${detail}` : ''}`.slice(0, 500), heldBack }, 'OpenTelemetry reported a problem: spans may be lost');
+    heldBack = 0;
+  };
+}
 
 /** The tracer every span of the gateway comes from. */
 export const tracer = () => trace.getTracer('execution-gateway');
@@ -41,8 +74,9 @@ export const tracer = () => trace.getTracer('execution-gateway');
  */
 export function startTracing(
   settings: Pick<TelemetryConfig, 'otlpEndpoint' | 'otelServiceName' | 'otelSampleRatio'>,
+  logger: Logger,
   processors?: SpanProcessor[],
-): { shutdown(): Promise<void> } | undefined {
+): Tracing | undefined {
   if (!settings.otlpEndpoint && !processors) return undefined;
   const endpoint = settings.otlpEndpoint?.replace(/\/+$/, '');
   const provider = new NodeTracerProvider({
@@ -52,7 +86,23 @@ export function startTracing(
   });
   // Also installs the AsyncLocalStorage context manager and the W3C propagator.
   provider.register();
-  return { shutdown: () => provider.shutdown() };
+  // The SDK reports a failed export through diag (its global error handler's default).
+  const problem = sdkProblemsTo(logger);
+  diag.setLogger({ error: problem, warn: problem, info: () => {}, debug: () => {}, verbose: () => {} }, DiagLogLevel.WARN);
+  return {
+    async shutdown() {
+      let timer: NodeJS.Timeout | undefined;
+      const gaveUp = new Promise<'gave up'>((resolve) => (timer = setTimeout(() => resolve('gave up'), FLUSH_AT_SHUTDOWN_MS)));
+      try {
+        const outcome = await Promise.race([provider.shutdown(), gaveUp]);
+        if (outcome === 'gave up') logger.warn({ waitedMs: FLUSH_AT_SHUTDOWN_MS }, 'spans not flushed at shutdown: the collector did not answer in time');
+      } catch (error) {
+        logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'spans not flushed at shutdown: the export failed');
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
 }
 
 /**
