@@ -254,7 +254,10 @@ export class Poller {
       this.#tellAll({ kind: 'outage', error: this.#notice });
     }
     const status = this.#latest ? statusOf(this.#latest) : 'UNKNOWN';
-    this.#schedule(nextPollDelay(status, this.#failures, this.deps.settings));
+    const delay = nextPollDelay(status, this.#failures, this.deps.settings);
+    // Backing off past the lease would hand it to a replica that has not seen upstream fail.
+    this.#lease?.pausing(delay);
+    this.#schedule(delay);
   }
 }
 

@@ -14,6 +14,13 @@
  *
  * Every replica with watchers tries to take the lease at each of its ticks, so
  * when the holder dies another takes over within LIVE_LEASE_MS plus one tick.
+ * A message is published only while its publisher holds the lease, checked by
+ * Redis as it publishes (one script): a holder that was paused past its lease
+ * (a GC pause, SIGSTOP, a slow network) and wakes with an old reading cannot
+ * put it after the new holder's, so watchers never go back to older data.
+ * While upstream fails and the holder backs off longer than the lease, it keeps
+ * the lease through its pause, so the other replicas do not take turns polling
+ * a failing upstream.
  * When Redis cannot be reached every replica polls for itself: duplicate calls
  * upstream for a while, never a watch left without updates.
  *
@@ -66,6 +73,8 @@ export interface LeaseMembership {
   holds(): Promise<boolean>;
   /** The holder's reading after a poll: published as a delta from the previous one when anything changed. */
   published(previous: Execution | undefined, execution: Execution): void;
+  /** The holder pauses `pauseMs` before its next poll (backing off while upstream fails): keeps the lease that long, plus LIVE_LEASE_MS. */
+  pausing(pauseMs: number): void;
   /** The holder's permanent failure (NOT_FOUND, UNAUTHENTICATED, …): the other replicas end their watches with it. */
   failed(message: string, extensions: Record<string, unknown>): void;
   /** The holder's outage notice (UPSTREAM_UNAVAILABLE for LIVE_OUTAGE_NOTICE_MS): the other replicas tell their watchers too. */
@@ -81,6 +90,10 @@ if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
 return 0`;
 // Delete the lease only when ours.
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+// Publish only while the lease is ours (the fence); -1 when it is not.
+const PUBLISH_HOLDING = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PUBLISH', KEYS[2], ARGV[2]) end return -1`;
+// Keep the lease for ARGV[2] ms when ours, however long it had left; 1 when ours.
+const KEEP = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end return 0`;
 
 export class LiveLeases {
   /** This process: the lease holder's name and the `from` of its messages. */
@@ -113,8 +126,8 @@ export class LiveLeases {
     this.#listen();
     this.#members.set(channel, (message) => {
       if (left || message.from === this.replica) return;
-      // A message means another replica holds the lease now: ours lapsed.
-      setHolding(false);
+      // Not a sign that ours lapsed: Redis may deliver a message published just before this replica took the
+      // lease after the answer that it has it. A publish refused by the fence says so (below).
       const inSequence = heard === undefined || heard.from !== message.from || message.seq === heard.seq + 1;
       heard = { from: message.from, seq: message.seq };
       if (message.kind !== 'changed') return hear({ kind: message.kind, message: message.message, extensions: message.extensions });
@@ -127,7 +140,13 @@ export class LiveLeases {
     });
     store.subscriber.subscribe(channel).catch((error: Error) => this.logger.debug({ err: error.message }, 'redis: could not subscribe to live updates'));
     const publish = (message: LeaseMessage) =>
-      void store.client.publish(channel, upstreamJson(message)).catch((error: Error) => this.logger.debug({ err: error.message }, 'redis: could not publish a live update'));
+      void store.client
+        .eval(PUBLISH_HOLDING, 2, leaseKey, channel, this.replica, upstreamJson(message))
+        .then((receivers) => {
+          // The lease lapsed (this process was paused, or Redis was): another replica polls now.
+          if (receivers === -1 && !left) setHolding(false);
+        })
+        .catch((error: Error) => this.logger.debug({ err: error.message }, 'redis: could not publish a live update'));
     return {
       holds: async () => {
         if (!store.up) return true;
@@ -148,6 +167,10 @@ export class LiveLeases {
       published: (previous, execution) => {
         if (!holding || !store.up) return;
         publish(delta(this.replica, ++seq, previous, execution));
+      },
+      pausing: (pauseMs) => {
+        if (!holding || !store.up) return;
+        store.client.eval(KEEP, 1, leaseKey, this.replica, pauseMs + this.leaseMs).catch(() => undefined);
       },
       failed: (message, extensions) => {
         if (!holding || !store.up) return;

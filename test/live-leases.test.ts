@@ -1,0 +1,159 @@
+/**
+ * The lease between replicas, on a real redis-server, at the level of the
+ * lease itself (src/shared-state/live-leases.ts): three replicas are three
+ * LiveLeases, each on its own Redis connections, as three processes would be.
+ * A process that is paused (GC, SIGSTOP, a slow network) is a replica whose
+ * subscriber connection is not read meanwhile.
+ *
+ * - The fence: a holder whose lease lapsed cannot publish after the next
+ *   holder, so no watcher goes back to an older reading.
+ * - A message delivered late does not silence the holder it reaches.
+ * - A holder backing off while upstream fails keeps the lease through its
+ *   pause, so the others do not take turns polling a failing upstream.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { readConfig } from '../src/config.js';
+import type { Execution } from '../src/domain/execution.js';
+import { createLogger } from '../src/logger.js';
+import { LiveLeases, type LeaseMembership, type LeaseNews } from '../src/shared-state/live-leases.js';
+import { RedisStore } from '../src/shared-state/redis-store.js';
+import { sleep, waitFor } from './support/live.js';
+import { RedisServer } from './support/redis.js';
+
+const SECRET = 'a-test-secret-of-at-least-32-characters';
+const AUTHORIZATION = 'Bearer token-a';
+const LEASE_MS = 300;
+const logger = createLogger('silent');
+
+/** A reading of `ex_fence` with this status and update time, and `events` events. */
+function reading(status: string, updatedAt: string, events = 0): Execution {
+  const id = 'ex_fence';
+  return {
+    id,
+    source: { id, status, updatedAt },
+    events: Array.from({ length: events }, (_, i) => ({ id: `evt_${i}`, type: 'log', createdAt: updatedAt })),
+    bodyBytes: 100,
+  };
+}
+
+interface Replica {
+  store: RedisStore;
+  leases: LiveLeases;
+  member: LeaseMembership;
+  heard: LeaseNews[];
+  latest: Execution | undefined;
+  /** Stops reading its subscriber connection, as a paused process does; returns the resume. */
+  pause(): () => void;
+}
+
+describe('the live lease on a real redis-server', () => {
+  let redis: RedisServer;
+  const made: Replica[] = [];
+
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+  });
+  afterEach(async () => {
+    for (const replica of made.splice(0)) {
+      replica.member.leave();
+      await replica.store.close();
+    }
+    await sleep(LEASE_MS);
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  async function replica(start: Execution): Promise<Replica> {
+    const store = new RedisStore(readConfig({ REDIS_URL: redis.url, REDIS_KEY_SECRET: SECRET }).sharedState, logger);
+    await waitFor(() => store.up, 'Redis to answer');
+    const leases = new LiveLeases(store, LEASE_MS, logger);
+    const replica: Replica = {
+      store,
+      leases,
+      heard: [],
+      latest: start,
+      member: undefined as unknown as LeaseMembership,
+      pause() {
+        const socket = (store.subscriber as unknown as { stream: { pause(): void; resume(): void } }).stream;
+        socket.pause();
+        return () => socket.resume();
+      },
+    };
+    replica.member = leases.join(AUTHORIZATION, 'ex_fence', () => replica.latest, (news) => {
+      replica.heard.push(news);
+      if (news.kind === 'changed') replica.latest = news.execution;
+    });
+    made.push(replica);
+    return replica;
+  }
+
+  /** Resolves once `count` replicas' subscriptions to the pair's channel are in place. */
+  async function subscribed(count: number, store: RedisStore): Promise<void> {
+    const channel = store.key('updates', store.callerTag(AUTHORIZATION), 'ex_fence');
+    for (;;) {
+      const [, subscribers] = (await store.client.pubsub('NUMSUB', channel)) as [string, number];
+      if (subscribers >= count) return;
+      await sleep(10);
+    }
+  }
+
+  const statuses = (replica: Replica) => replica.heard.map((news) => (news.kind === 'changed' ? `${String(news.execution.source.status)}@${String(news.execution.source.updatedAt)}` : news.kind));
+
+  it('a holder whose lease lapsed while it was paused cannot publish its old reading after the new holder\'s', async () => {
+    const first = reading('workflow_running', '12:00');
+    const [a, b, c] = [await replica(first), await replica(first), await replica(first)];
+    await subscribed(3, a.store);
+    expect(await a.member.holds()).toBe(true);
+    expect(await b.member.holds()).toBe(false);
+    // A reads upstream (waiting, 12:01), and is paused before it publishes; its lease lapses.
+    const resumeA = a.pause();
+    await sleep(LEASE_MS + 100);
+    // B takes over and publishes what it read since (running again, 12:02).
+    expect(await b.member.holds()).toBe(true);
+    b.member.published(first, reading('workflow_running', '12:02'));
+    await waitFor(() => c.heard.length === 1, 'the new holder\'s reading at C');
+    // A wakes up and publishes the reading it made before the pause.
+    a.member.published(first, reading('workflow_waiting', '12:01'));
+    resumeA();
+    await sleep(200);
+    expect(statuses(c)).toEqual(['workflow_running@12:02']);
+    expect(c.latest?.source.updatedAt).toBe('12:02');
+    // A knows now that it does not hold the lease.
+    await waitFor(() => a.leases.held === 0, 'A to count the lease as lost');
+    expect(b.leases.held).toBe(1);
+  });
+
+  it('a message that reaches the new holder after it took the lease does not silence it', async () => {
+    const first = reading('workflow_running', '12:00');
+    const [a, b, c] = [await replica(first), await replica(first), await replica(first)];
+    await subscribed(3, a.store);
+    expect(await a.member.holds()).toBe(true);
+    // B's subscriber is slow: A's last reading, published while A still held the lease, reaches B late.
+    const resumeB = b.pause();
+    a.member.published(first, reading('workflow_running', '12:01', 1));
+    await waitFor(() => c.heard.length === 1, 'A\'s reading at C');
+    a.member.leave();
+    expect(await b.member.holds()).toBe(true);
+    resumeB();
+    await waitFor(() => b.heard.length === 1, 'A\'s reading at B');
+    // B, the holder, publishes its next reading: C gets it.
+    b.member.published(reading('workflow_running', '12:01', 1), reading('workflow_succeeded', '12:03', 2));
+    await waitFor(() => c.heard.length === 2, () => `B's reading at C: ${JSON.stringify(statuses(c))}`);
+    expect(statuses(c)).toEqual(['workflow_running@12:01', 'workflow_succeeded@12:03']);
+    expect(c.latest?.events).toHaveLength(2);
+  });
+
+  it('a holder backing off keeps the lease through its pause and LIVE_LEASE_MS after it, then lets it go', async () => {
+    const first = reading('workflow_running', '12:00');
+    const [a, b] = [await replica(first), await replica(first)];
+    expect(await a.member.holds()).toBe(true);
+    // Upstream fails; A pauses 3 × the lease before its next poll.
+    a.member.pausing(3 * LEASE_MS);
+    await sleep(2 * LEASE_MS);
+    expect(await b.member.holds()).toBe(false);
+    await sleep(3 * LEASE_MS);
+    // A died during its pause (it never polled again): B takes over once the pause and a lease have passed.
+    expect(await b.member.holds()).toBe(true);
+  });
+});
