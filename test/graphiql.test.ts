@@ -17,7 +17,7 @@ import { chromium, type Browser, type Page, type Request } from 'playwright-core
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_ORGANIZATION, DEMO_TOKEN, makeEvents, makeExecution } from '../src/demo/demo-data.js';
 import { createLogger } from '../src/logger.js';
-import { EXAMPLE_QUERY, type GraphiQLSettings } from '../src/pipeline/graphiql.js';
+import { EXAMPLE_QUERY, graphiqlOptions, renderGraphiQL, type GraphiQLSettings } from '../src/pipeline/graphiql.js';
 import { schema } from '../src/schema/index.js';
 import { createInstance, type GatewayInstance } from '../src/server/instance.js';
 import { Harness, LANES } from './support/harness.js';
@@ -522,5 +522,19 @@ describe.each(LANES)('GraphiQL tabs across reloads, as the demo serves it (%s la
       expect(upstreamHarness.upstream.requests).toHaveLength(1);
       expect(pageErrors).toEqual([]);
     });
+  });
+});
+
+describe('the GraphiQL page', () => {
+  it('is rendered once for its options and then served as it is (it inlines 9 MB)', async () => {
+    const first = renderGraphiQL({ ...graphiqlOptions({}), endpoint: '/graphql' });
+    // Yoga hands each request a fresh options object, equal to the last.
+    const again = renderGraphiQL({ ...graphiqlOptions({}), endpoint: '/graphql' });
+    expect(again).toBe(first);
+    const page = await first;
+    expect(page.length).toBeGreaterThan(1_000_000);
+    expect(page).toContain("localStorage.setItem('graphiql:' + key, tab[key])");
+    // Other options: a page of their own.
+    expect(renderGraphiQL({ ...graphiqlOptions({ exampleId: 'ex_demo_1' }), endpoint: '/graphql' })).not.toBe(first);
   });
 });

@@ -68,13 +68,35 @@ function openTabScript(firstTab: NonNullable<GraphiQLOptions['defaultTabs']>[num
 })();`;
 }
 
+/** Pages rendered, by their options (Yoga hands a fresh but equal options object to each request). */
+const rendered = new Map<string, Promise<string>>();
+
+/** Distinct option sets kept: the gateway has one; a bound in case a plugin makes options per request. */
+const RENDERED_KEPT = 4;
+
 /**
- * The bundle is 9 MB of JavaScript: load it on the first GraphiQL page view, not
- * at start-up, so the gateway starts fast and API-only processes never load it.
+ * The page for `options`, rendered once and then served as it is: the page
+ * inlines 9 MB of JavaScript, and rendering it per view cost a 9 MB string
+ * and its concatenations each time (40 views at once took the process from
+ * 124 to 522 MiB). The bundle is loaded on the first GraphiQL view, not at
+ * start-up, so the gateway starts fast and API-only processes never load it.
  */
-export async function renderGraphiQL(options: GraphiQLOptions): Promise<string> {
-  const { renderGraphiQL: render } = await import('@graphql-yoga/render-graphiql');
-  const page = render(options);
+export function renderGraphiQL(options: GraphiQLOptions): Promise<string> {
+  const key = JSON.stringify(options);
+  let page = rendered.get(key);
+  if (!page) {
+    if (rendered.size >= RENDERED_KEPT) rendered.delete(rendered.keys().next().value!);
+    page = render(options);
+    // A failed render is not kept: the next view tries again.
+    page.catch(() => rendered.delete(key));
+    rendered.set(key, page);
+  }
+  return page;
+}
+
+async function render(options: GraphiQLOptions): Promise<string> {
+  const { renderGraphiQL: renderPage } = await import('@graphql-yoga/render-graphiql');
+  const page = renderPage(options);
   const firstTab = options.defaultTabs?.[0];
   if (!firstTab) return page;
   const headEnd = page.indexOf('</head>');
