@@ -22,8 +22,15 @@ export const ErrorCode = {
   UPSTREAM_UNAVAILABLE: 'UPSTREAM_UNAVAILABLE',
   UPSTREAM_TIMEOUT: 'UPSTREAM_TIMEOUT',
   UPSTREAM_BAD_RESPONSE: 'UPSTREAM_BAD_RESPONSE',
-  /** A live subscription refused because a bound is reached (per connection, per caller, per process). */
+  /** A live subscription past a bound (per caller, per process), or an operation past the bound of a WebSocket connection. */
   TOO_MANY_SUBSCRIPTIONS: 'TOO_MANY_SUBSCRIPTIONS',
+  /**
+   * The client went away (closed its connection, or ended the operation) before
+   * upstream answered. Nobody receives it: it names the outcome in metrics,
+   * traces and the access log, as nginx's 499 does, so a client hanging up is
+   * never counted as UPSTREAM_TIMEOUT.
+   */
+  CLIENT_CLOSED_REQUEST: 'CLIENT_CLOSED_REQUEST',
   /**
    * The process is draining (SIGTERM): a live subscription gets this as its
    * last result, then completes, and new ones are refused with it. Subscribe

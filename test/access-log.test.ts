@@ -158,6 +158,26 @@ describe.each(LANES)('one line per request, %s lane', (lane) => {
     expect(harness.upstream.requestsFor('ex_demo_3')).toHaveLength(1);
   });
 
+  it('a client that leaves before upstream answered: CLIENT_CLOSED_REQUEST, never UPSTREAM_TIMEOUT', async () => {
+    harness.upstream.setFault('ex_demo_5', { kind: 'slow', ms: 400 });
+    const from = harness.logs.length;
+    const controller = new AbortController();
+    const sent = harness.fetch('/graphql', {
+      method: 'POST',
+      headers: { authorization: AUTH, 'content-type': 'application/json' },
+      body: JSON.stringify({ query: STATUS, variables: { id: 'ex_demo_5' } }),
+      signal: controller.signal,
+    });
+    await waitFor(() => harness.upstream.requestsFor('ex_demo_5').length === 1, 'the call upstream');
+    controller.abort();
+    await sent.catch(() => undefined);
+    await eventually(() => expect(accessLines(harness, from)).toHaveLength(1));
+    expect(accessLines(harness, from)[0]!.errorCodes).toEqual(['CLIENT_CLOSED_REQUEST']);
+    // Nobody retried for a client that left.
+    await sleep(450);
+    expect(harness.upstream.requestsFor('ex_demo_5')).toHaveLength(1);
+  });
+
   it('errors: the codes the client sees, each once, and the HTTP status', async () => {
     const cases: Array<{ send: () => Promise<unknown>; status: number; errorCodes: string[]; operationType?: string; operationName?: string }> = [
       { send: () => harness.query(STATUS, { id: 'ex_missing' }), status: 200, errorCodes: ['NOT_FOUND'], operationType: 'query', operationName: 'ExecutionStatus' },

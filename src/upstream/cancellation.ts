@@ -57,12 +57,8 @@ export class Cancellation extends EventEmitter {
 export function abortedError(cancellation: Cancellation | undefined, attemptTimeoutMs: number): UpstreamError {
   const reason: unknown = cancellation?.reason;
   const left = cancellation?.aborted && !(reason instanceof Error && reason.name === 'TimeoutError');
-  return new UpstreamError(
-    ErrorCode.UPSTREAM_TIMEOUT,
-    left
-      ? 'The request was cancelled before the executions API answered.'
-      : `The executions API did not answer in time (${attemptTimeoutMs} ms per attempt, within the request's time budget).`,
-  );
+  if (left) return new UpstreamError(ErrorCode.CLIENT_CLOSED_REQUEST, 'The client went away before the executions API answered.');
+  return new UpstreamError(ErrorCode.UPSTREAM_TIMEOUT, `The executions API did not answer in time (${attemptTimeoutMs} ms per attempt, within the request's time budget).`);
 }
 
 /**
