@@ -11,7 +11,7 @@
  * header, a variable, a token or the document: nothing a caller sent beyond the
  * operation's name.
  */
-import { trace } from '@opentelemetry/api';
+import { isValidTraceId, trace } from '@opentelemetry/api';
 import { getOperationAST, Kind, type DocumentNode, type ExecutionResult, type GraphQLError } from 'graphql';
 import { isAsyncIterable, type GraphQLParams, type Plugin } from 'graphql-yoga';
 import type { TelemetryConfig } from '../config.js';
@@ -38,10 +38,13 @@ interface Entry {
   ended: boolean;
 }
 
-/** The trace id inside a W3C `traceparent` (`00-<trace id>-<span id>-<flags>`). */
+/** A W3C `traceparent`: version, trace id, parent span id, flags, in lowercase hex. */
+const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+/** The trace id inside a W3C `traceparent`, when it is one: a line never holds a header value that is not. */
 function traceIdOf(traceparent: string | null): string | undefined {
-  const parts = traceparent?.split('-');
-  return parts?.length === 4 && parts[1]!.length === 32 ? parts[1] : undefined;
+  const traceId = traceparent ? TRACEPARENT.exec(traceparent.trim())?.[1] : undefined;
+  return traceId && isValidTraceId(traceId) ? traceId : undefined;
 }
 
 function noteErrors(entry: Entry, result: ExecutionResult): void {
