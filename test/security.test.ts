@@ -965,6 +965,8 @@ describe.each(LANES)('error masking in production conditions (%s lane)', (lane) 
     let text: string;
     let status: number;
     let logged = '';
+    let lines: Array<Record<string, unknown>> = [];
+    let requestId: string | null = null;
     let harness: Harness | undefined;
     try {
       harness = await Harness.start({ lane, env: { NODE_ENV: 'production' } });
@@ -977,8 +979,10 @@ describe.each(LANES)('error masking in production conditions (%s lane)', (lane) 
         body: JSON.stringify({ query: ONE, variables: { id: 'ex_demo_1' } }),
       });
       status = response.status;
+      requestId = response.headers.get('x-request-id');
       text = await response.text();
       logged = harness.rawLogs;
+      lines = harness.logs.filter((line) => JSON.stringify(line).includes(SECRET));
     } finally {
       vi.restoreAllMocks();
       restoreNodeEnv(previous);
@@ -997,6 +1001,9 @@ describe.each(LANES)('error masking in production conditions (%s lane)', (lane) 
     expect(logged).toContain(SECRET);
     expect(logged).not.toContain('"stack"');
     expect(logged).not.toMatch(/\\n\s+at /);
+    // Once, with the request it belongs to (Yoga's masking and error handler would each log it again, without it).
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ level: 50, requestId, path: 'execution' });
   });
 });
 

@@ -35,6 +35,7 @@ import { useOperationSpans } from '../telemetry/operation-spans.js';
 import { useAccessLog } from '../telemetry/access-log.js';
 import { corsPolicy, useVaryOrigin } from './cors.js';
 import { useStableErrorCodes } from './error-codes.js';
+import { createErrorLog } from './error-log.js';
 import { useExecutionFinish } from './execution-finish.js';
 import { graphiqlOptions, renderGraphiQL, type GraphiQLSettings } from './graphiql.js';
 import { useOperationLimits } from './operation-limits.js';
@@ -88,6 +89,7 @@ export function createGateway(deps: GatewayDependencies): Gateway {
     deps.logger.warn({ rawStatus: raw }, 'upstream sent an execution status the schema does not know; serving it as UNKNOWN'),
   );
   const yogaLogger = deps.logger.child({ component: 'yoga' });
+  const errorLog = createErrorLog(deps.logger, yogaLogger);
   const contextDependencies = {
     executions: deps.executions,
     concurrencyPerRequest: deps.upstream.concurrencyPerRequest,
@@ -125,8 +127,7 @@ export function createGateway(deps: GatewayDependencies): Gateway {
       debug: (...args) => yogaLogger.isLevelEnabled('debug') && yogaLogger.debug(args.map(String).join(' ')),
       info: (...args) => yogaLogger.info(args.map(String).join(' ')),
       warn: (...args) => yogaLogger.warn(args.map(String).join(' ')),
-      error: (...args) =>
-        yogaLogger.error({ err: args.find((arg) => arg instanceof Error) }, args.filter((arg) => !(arg instanceof Error)).map(String).join(' ')),
+      error: errorLog.yogaError,
     },
     // TRUSTED_DOCUMENTS=only runs persisted documents only: no GraphiQL (./trusted-documents.ts answers its route).
     graphiql: deps.security.trustedDocuments === 'only' ? false : graphiqlOptions(deps.graphiql ?? {}),
@@ -152,6 +153,8 @@ export function createGateway(deps: GatewayDependencies): Gateway {
       useExecutionFinish({ hideSuggestions: !deps.security.fieldSuggestions, reportCost: deps.reportCost }),
       ...(deps.compiledExecution ? [useCompiledExecution()] : []),
       ...(deps.plugins ?? []),
+      // After every plugin that may replace a result's errors, before Yoga's masking (which Yoga adds after these).
+      errorLog.plugin,
       // Last: its key is the request's whole rule set, every plugin's rules added.
       useValidationCache(),
       // Last: it closes a stream only when no plugin chose to serve it.
