@@ -45,6 +45,7 @@ describe('configuration', () => {
       accessLogSamplePercent: 10,
       otlpEndpoint: undefined,
       otelServiceName: 'execution-gateway',
+      otelResourceAttributes: undefined,
       otelSampleRatio: 1,
       traceDocument: false,
       logLevel: 'info',
@@ -157,6 +158,15 @@ describe('configuration', () => {
     expect(config.security.fieldSuggestions).toBe(fieldSuggestions);
   });
 
+  it('reads OTEL_RESOURCE_ATTRIBUTES as the OpenTelemetry specification writes it', () => {
+    expect(readConfig({}).telemetry.otelResourceAttributes).toBeUndefined();
+    expect(readConfig({ OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=prod, service.version = 1.4.2,,team=a%20b%2Cc' }).telemetry.otelResourceAttributes).toEqual({
+      'deployment.environment.name': 'prod',
+      'service.version': '1.4.2',
+      team: 'a b,c',
+    });
+  });
+
   it('reads the HTTP time limits and retry pauses at the edges of their ranges', () => {
     expect(
       readConfig({ HTTP_HEADERS_TIMEOUT_MS: '100', HTTP_REQUEST_TIMEOUT_MS: '120000', HTTP_KEEP_ALIVE_TIMEOUT_MS: '600000' }).server,
@@ -195,6 +205,8 @@ describe('configuration', () => {
     [{ WORKERS: ' ' }, 'Invalid WORKERS=" ": must be a whole number from 1 to 64.'],
     [{ OTEL_TRACES_SAMPLER_ARG: ' ' }, 'Invalid OTEL_TRACES_SAMPLER_ARG=" ": must be a number from 0 to 1.'],
     [{ OTEL_TRACES_SAMPLER_ARG: '1.5' }, 'Invalid OTEL_TRACES_SAMPLER_ARG="1.5": must be at most 1.'],
+    [{ OTEL_RESOURCE_ATTRIBUTES: 'team' }, 'Invalid OTEL_RESOURCE_ATTRIBUTES="team": "team" is not key=value.'],
+    [{ OTEL_RESOURCE_ATTRIBUTES: 'team=%zz' }, 'Invalid OTEL_RESOURCE_ATTRIBUTES="team=%zz": the value of team is not percent-encoded.'],
     // Secrets and credentials are never quoted.
     [{ REDIS_URL: 'redis://127.0.0.1:6379', REDIS_KEY_SECRET: 'short-s3cr3t' }, 'Invalid REDIS_KEY_SECRET=(hidden): must be at least 32 characters.'],
     [{ REDIS_URL: 'redis://:s3cr3tpass@127.0.0.1:notaport' }, 'Invalid REDIS_URL="redis://***@127.0.0.1:notaport": must be a redis:// or rediss:// URL'],

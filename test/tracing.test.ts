@@ -48,7 +48,7 @@ function recordSpans(ratio: number): InMemorySpanExporter {
     trace.disable();
     context.disable();
     propagation.disable();
-    tracing = startTracing({ otlpEndpoint: undefined, otelServiceName: SERVICE, otelSampleRatio: ratio }, createLogger('silent'), [new SimpleSpanProcessor(exporter)]);
+    tracing = startTracing({ otlpEndpoint: undefined, otelServiceName: SERVICE, otelSampleRatio: ratio, otelResourceAttributes: { 'deployment.environment.name': 'test', 'service.name': 'not this one' } }, createLogger('silent'), [new SimpleSpanProcessor(exporter)]);
   });
   afterAll(() => tracing?.shutdown());
   beforeEach(() => exporter.reset());
@@ -145,6 +145,8 @@ describe('every trace sampled (OTEL_TRACES_SAMPLER_ARG=1)', () => {
       expect(server!.status.code).toBe(SpanStatusCode.UNSET);
       expect(server!.parentSpanContext).toBeUndefined();
       expect(server!.resource.attributes['service.name']).toBe(SERVICE);
+      // OTEL_RESOURCE_ATTRIBUTES, and the SDK's own attributes; OTEL_SERVICE_NAME names the service.
+      expect(server!.resource.attributes).toMatchObject({ 'deployment.environment.name': 'test', 'telemetry.sdk.language': 'nodejs' });
       expect(server!.instrumentationScope.name).toBe('execution-gateway');
       const [attempt] = clients(spans());
       expect(childrenOf(spans(), server!)).toEqual([attempt]);

@@ -16,7 +16,7 @@
  */
 import { context, diag, DiagLogLevel, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
+import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, NodeTracerProvider, ParentBasedSampler, TraceIdRatioBasedSampler, type SpanProcessor } from '@opentelemetry/sdk-trace-node';
 import {
   ATTR_ERROR_TYPE,
@@ -73,14 +73,15 @@ export const tracer = () => trace.getTracer('execution-gateway');
  * `processors` replaces the OTLP exporter (tests pass an in-memory one).
  */
 export function startTracing(
-  settings: Pick<TelemetryConfig, 'otlpEndpoint' | 'otelServiceName' | 'otelSampleRatio'>,
+  settings: Pick<TelemetryConfig, 'otlpEndpoint' | 'otelServiceName' | 'otelSampleRatio' | 'otelResourceAttributes'>,
   logger: Logger,
   processors?: SpanProcessor[],
 ): Tracing | undefined {
   if (!settings.otlpEndpoint && !processors) return undefined;
   const endpoint = settings.otlpEndpoint?.replace(/\/+$/, '');
   const provider = new NodeTracerProvider({
-    resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: settings.otelServiceName }),
+    // The SDK's own attributes (telemetry.sdk.*), then the operator's, then the service's name, which wins.
+    resource: defaultResource().merge(resourceFromAttributes({ ...(settings.otelResourceAttributes ?? {}), [ATTR_SERVICE_NAME]: settings.otelServiceName })),
     sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(settings.otelSampleRatio) }),
     spanProcessors: processors ?? [new BatchSpanProcessor(new OTLPTraceExporter({ url: `${endpoint}/v1/traces` }))],
   });
