@@ -8,10 +8,14 @@
  * were cut (its last log line is then a warning counting them). A second
  * signal during the drain exits at once with code 1. With WORKERS, the
  * primary tells each worker to drain, never replaces one from then on, and
- * exits 0 once every worker exited 0 (1 otherwise); a second signal kills the
- * workers and exits 1.
+ * exits 0 once every worker that was serving exited 0 (1 otherwise); a second
+ * signal kills the workers and exits 1.
+ *
+ * With WORKERS, a worker that exits is replaced, at once after a worker that
+ * stayed up, and after a back-off (REPLACE_BACKOFF_MS) while replacements keep
+ * failing at start.
  */
-import cluster from 'node:cluster';
+import cluster, { type Worker } from 'node:cluster';
 import { ConfigError, readConfig, type GatewayConfig } from '../config.js';
 import { demoExecutions, DEMO_TOKEN } from '../demo/demo-data.js';
 import { FakeUpstream } from '../demo/fake-upstream.js';
@@ -31,6 +35,14 @@ const DEMO_MARKER = 'EXECUTION_GATEWAY_DEMO_UPSTREAM';
  * signal means "exit at once".
  */
 const DRAIN_MESSAGE = 'execution-gateway:drain';
+/**
+ * A worker that exits before it listens, or within this many ms of its fork,
+ * failed at start: its replacement would most likely fail the same way (a
+ * manifest removed since the first start), so it is not forked at once.
+ */
+const FAILED_AT_START_MS = 5_000;
+/** Pause before the n-th replacement in a row of workers that failed at start: 1 s, doubling, at most 30 s. */
+const REPLACE_BACKOFF_MS = { first: 1_000, max: 30_000 } as const;
 
 function loadConfig(): GatewayConfig {
   try {
@@ -174,10 +186,19 @@ async function runSingle(config: GatewayConfig, logger: Logger): Promise<void> {
 
 /**
  * The primary's shutdown: each worker drains (told by DRAIN_MESSAGE) and
- * exits; none is replaced from the first signal on. Exits 0 once all exited
- * 0, else 1. A second signal kills the workers and exits 1.
+ * exits; none is replaced from the first signal on (`stopping` also cancels a
+ * replacement still waiting out its back-off). Exits 0 once every worker that
+ * had listened exited 0, else 1. A worker that never listened and exits 1
+ * failed at start (or was cut while starting): it served nothing, so it is
+ * logged but does not turn a clean drain into 1. A second signal kills the
+ * workers and exits 1.
  */
-function onPrimarySignals(logger: Logger, stopping: () => void, started: () => { demo?: FakeUpstream; metrics?: MetricsServer }): void {
+function onPrimarySignals(
+  logger: Logger,
+  stopping: () => void,
+  started: () => { demo?: FakeUpstream; metrics?: MetricsServer },
+  hasListened: (worker: Worker) => boolean,
+): void {
   let signalled = false;
   const onSignal = (signal: NodeJS.Signals) => {
     const workers = Object.values(cluster.workers ?? {}).filter((worker) => worker !== undefined);
@@ -191,8 +212,9 @@ function onPrimarySignals(logger: Logger, stopping: () => void, started: () => {
     logger.info({ signal, workers: workers.length }, 'shutting down: every worker drains');
     const exits = workers.map(
       (worker) =>
-        new Promise<number | null>((resolve) => {
-          worker.once('exit', (code: number | null) => resolve(code));
+        new Promise<{ code: number | null; listened: boolean }>((resolve) => {
+          // Whether it listened is read at its exit: one still starting at the signal may listen, then drain.
+          worker.once('exit', (code: number | null) => resolve({ code, listened: hasListened(worker) }));
           // A worker whose channel is gone is exiting anyway (sending would be an unhandled 'error').
           const tell = () => worker.isConnected() && worker.send(DRAIN_MESSAGE);
           tell();
@@ -200,13 +222,15 @@ function onPrimarySignals(logger: Logger, stopping: () => void, started: () => {
           worker.once('listening', tell);
         }),
     );
-    void Promise.all(exits).then(async (codes) => {
+    void Promise.all(exits).then(async (results) => {
       const { demo, metrics } = started();
       await metrics?.close();
       await demo?.close();
-      const failed = codes.filter((code) => code !== 0).length;
+      const failed = results.filter(({ code, listened }) => code !== 0 && listened).length;
+      const failedAtStart = results.filter(({ code, listened }) => code !== 0 && !listened).length;
+      if (failedAtStart > 0) logger.warn({ failedAtStart }, 'workers that had not started exited with an error; they served nothing');
       if (failed > 0) logger.error({ failed }, 'workers stopped; some did not exit cleanly');
-      else logger.info({ workers: codes.length }, 'workers stopped');
+      else logger.info({ workers: results.length }, 'workers stopped');
       process.exit(failed > 0 ? 1 : 0);
     });
   };
@@ -218,16 +242,31 @@ async function runPrimary(config: GatewayConfig, logger: Logger): Promise<void> 
   let stopping = false;
   let demo: FakeUpstream | undefined;
   let metrics: MetricsServer | undefined;
+  const forkedAt = new WeakMap<Worker, number>();
+  const listened = new WeakSet<Worker>();
+  /** Replacements waiting out their back-off. */
+  const pendingForks = new Set<NodeJS.Timeout>();
   // Before anything starts, so a signal during start-up drains too.
   onPrimarySignals(
     logger,
-    () => (stopping = true),
+    () => {
+      stopping = true;
+      for (const timer of pendingForks) clearTimeout(timer);
+      pendingForks.clear();
+    },
     () => ({ demo, metrics }),
+    (worker) => listened.has(worker),
   );
   demo = config.upstream.url ? undefined : await startDemoUpstream();
   const upstreamUrl = config.upstream.url ?? demo!.url;
   const env = { UPSTREAM_URL: upstreamUrl, ...(demo ? { [DEMO_MARKER]: '1' } : {}) };
-  const workers = Array.from({ length: config.server.workers }, () => cluster.fork(env));
+  const fork = (): Worker => {
+    const worker = cluster.fork(env);
+    forkedAt.set(worker, performance.now());
+    worker.once('listening', () => listened.add(worker));
+    return worker;
+  };
+  const workers = Array.from({ length: config.server.workers }, fork);
   const started = await Promise.all(
     workers.map((worker) => new Promise<boolean>((resolve) => (worker.once('listening', () => resolve(true)), worker.once('exit', () => resolve(false))))),
   );
@@ -246,11 +285,22 @@ async function runPrimary(config: GatewayConfig, logger: Logger): Promise<void> 
   const url = publicUrl(config, address);
   logger.info({ url, workers: config.server.workers, upstream: demo ? 'demo' : upstreamUrl }, 'execution-gateway listening');
   if (demo) printDemoBanner(url, config.security.trustedDocuments === 'only');
-  // A worker that dies is replaced, so one crash never takes the service down.
-  cluster.on('exit', (worker, code) => {
+  // A worker that dies is replaced, so one crash never takes the service down. One that
+  // failed at start would fail again at once: each such replacement in a row waits twice
+  // as long as the one before (never giving up: the other workers keep serving, and the
+  // cause, a file or a dependency, may come back); one that stayed up resets the wait.
+  let failedInARow = 0;
+  cluster.on('exit', (worker, code, signal) => {
     if (stopping) return;
-    logger.error({ pid: worker.process.pid, code }, 'worker exited; starting another');
-    cluster.fork(env);
+    const failedAtStart = !listened.has(worker) || performance.now() - (forkedAt.get(worker) ?? 0) < FAILED_AT_START_MS;
+    failedInARow = failedAtStart ? failedInARow + 1 : 0;
+    const delayMs = failedInARow === 0 ? 0 : Math.min(REPLACE_BACKOFF_MS.first * 2 ** (failedInARow - 1), REPLACE_BACKOFF_MS.max);
+    logger.error({ pid: worker.process.pid, code, signal, failedAtStart, delayMs }, 'worker exited; starting another');
+    const timer = setTimeout(() => {
+      pendingForks.delete(timer);
+      if (!stopping) fork();
+    }, delayMs);
+    pendingForks.add(timer);
   });
 }
 

@@ -1,0 +1,192 @@
+/**
+ * The primary with WORKERS=2 (src/server/process.ts) when a worker dies and its
+ * replacements cannot start: they are forked after a back-off that doubles
+ * (1 s, 2 s, …), each exit is logged with its code, signal and that delay, and
+ * SIGTERM during the back-off or during a failing start still exits 0.
+ *
+ * A replacement is made to fail at start the way it happens in production: the
+ * trusted-documents manifest the first workers read is removed. The manifest's
+ * path is fixed next to the source, so each test runs a copy of `src/` and
+ * `schema/` in a scratch directory. The real process is spawned
+ * (`src/main.ts` through tsx, its own process group) in front of the fake
+ * upstream on loopback.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demoExecutions } from '../src/demo/demo-data.js';
+import { FakeUpstream } from '../src/demo/fake-upstream.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** The message of a worker that failed at start for want of the manifest (src/pipeline/trusted-documents.ts). */
+const NO_MANIFEST = /TRUSTED_DOCUMENTS needs the persisted-documents manifest/g;
+
+type LogLine = Record<string, unknown> & { msg?: string; pid?: number; time?: number };
+
+interface Gateway {
+  child: ChildProcess;
+  exited: Promise<[number | null, NodeJS.Signals | null]>;
+  lines(): LogLine[];
+  stderr(): string;
+  output(): string;
+}
+
+async function waitFor(probe: () => boolean, what: () => string, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!probe()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what()}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** The pids of `parent`'s node children: the primary's workers (tsx's esbuild service is a child too). */
+function childrenOf(parent: number): number[] {
+  try {
+    return execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(parent)], { encoding: 'utf8' })
+      .split('\n')
+      .map((line) => line.trim().split(/\s+/))
+      .filter(([, command]) => command === 'node')
+      .map(([pid]) => Number(pid));
+  } catch {
+    return []; // ps exits 1 when there are none
+  }
+}
+
+const children: ChildProcess[] = [];
+const scratch: string[] = [];
+
+// For the whole file: a test that fails before its SIGTERM leaves its gateway running.
+afterAll(() => {
+  for (const child of children) {
+    if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) continue;
+    try {
+      // Its own process group (detached): the primary and its workers go together.
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      child.kill('SIGKILL');
+    }
+  }
+  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A copy of the gateway's source, schema and package files; node_modules is the repository's. */
+function copyOfTheApp(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'gateway-workers-'));
+  scratch.push(dir);
+  for (const entry of ['src', 'schema', 'package.json', 'tsconfig.json']) cpSync(join(ROOT, entry), join(dir, entry), { recursive: true });
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  return dir;
+}
+
+async function spawnGateway(cwd: string, env: Record<string, string>, ready: string[]): Promise<Gateway> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd,
+    // A process group of its own, so afterAll can kill the whole tree.
+    detached: true,
+    env: { PATH: process.env.PATH, PORT: '0', METRICS_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', SHUTDOWN_UNREADY_MS: '0', ...env },
+  });
+  children.push(child);
+  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  // Only whole lines: the last one may still be arriving.
+  const lines = (): LogLine[] =>
+    stdout
+      .split('\n')
+      .slice(0, -1)
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as LogLine);
+  const output = () => `stdout ${stdout} stderr ${stderr}`;
+  await waitFor(
+    () => ready.every((msg) => lines().some((line) => line.msg === msg)) || child.exitCode !== null,
+    () => `${ready.join(', ')}; ${output()}`,
+    45_000,
+  );
+  expect(child.exitCode, output()).toBeNull();
+  return { child, exited, lines, stderr: () => stderr, output };
+}
+
+// Starting the primary and tsx workers (several times over) is slow on a busy 2-core machine.
+describe('WORKERS=2: replacing workers that fail at start', { timeout: 150_000 }, () => {
+  let upstream: FakeUpstream;
+
+  beforeAll(async () => {
+    upstream = await FakeUpstream.start({ executions: demoExecutions() });
+  });
+
+  afterAll(async () => {
+    await upstream?.close();
+  });
+
+  /** A gateway with WORKERS=2 on a copy of the app whose manifest is gone once both workers listen; one worker killed (after 5 s up, or at once). */
+  async function withBrokenReplacements(killedStayedUp: boolean): Promise<{ gateway: Gateway; primary: number; killed: number; survivor: number }> {
+    const dir = copyOfTheApp();
+    const gateway = await spawnGateway(dir, { WORKERS: '2', TRUSTED_DOCUMENTS: 'allow', UPSTREAM_URL: upstream.url, METRICS: 'off' }, ['execution-gateway listening']);
+    const primary = gateway.child.pid!;
+    const workers = childrenOf(primary);
+    expect(workers, gateway.output()).toHaveLength(2);
+    rmSync(join(dir, 'schema', 'persisted-documents.json'));
+    if (killedStayedUp) {
+      // A worker that exits within 5 s of its fork counts as failing at start.
+      const listenedAt = Number(gateway.lines().find((line) => line.msg === 'execution-gateway listening')!.time);
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, listenedAt + 5_500 - Date.now())));
+    }
+    const [killed, survivor] = workers as [number, number];
+    process.kill(killed, 'SIGKILL');
+    return { gateway, primary, killed, survivor };
+  }
+
+  const exitsOf = (gateway: Gateway) => gateway.lines().filter((line) => line.msg === 'worker exited; starting another');
+
+  it('backs off 1 s, 2 s, … between replacements that fail at start, and a SIGTERM during the back-off exits 0 without forking', async () => {
+    const { gateway, primary, killed, survivor } = await withBrokenReplacements(true);
+    await waitFor(() => exitsOf(gateway).length >= 3 || gateway.child.exitCode !== null, () => `three worker exits; ${gateway.output()}`, 60_000);
+    // In the back-off before the third replacement (2 s): stop.
+    gateway.child.kill('SIGTERM');
+    const signalledAt = Date.now();
+    const [code, signal] = await gateway.exited;
+    expect({ code, signal }, gateway.output()).toEqual({ code: 0, signal: null });
+
+    const exits = exitsOf(gateway);
+    // The worker that had stayed up is replaced at once; its exit names the signal that killed it.
+    expect(exits[0]).toMatchObject({ pid: killed, code: null, signal: 'SIGKILL', failedAtStart: false, delayMs: 0 });
+    // Each replacement failed at start (exit 1 after its one line); the wait before the next doubles.
+    expect(exits[1]).toMatchObject({ code: 1, signal: null, failedAtStart: true, delayMs: 1000 });
+    expect(exits[2]).toMatchObject({ code: 1, signal: null, failedAtStart: true, delayMs: 2000 });
+    expect(exits).toHaveLength(3);
+    // The second replacement was forked only after its 1 s back-off (and then took time to fail).
+    expect(exits[2]!.time! - exits[1]!.time!).toBeGreaterThanOrEqual(1000);
+    // Two replacements started and failed; none was forked after the signal.
+    expect(gateway.stderr().match(NO_MANIFEST), gateway.output()).toHaveLength(2);
+    expect(Date.now() - signalledAt).toBeLessThan(30_000);
+    // The survivor drained and exited 0, and the primary said so.
+    expect(gateway.lines().find((line) => line.msg === 'workers stopped')).toMatchObject({ pid: primary, workers: 1 });
+    expect(childrenOf(primary)).toEqual([]);
+    expect(() => process.kill(survivor, 0)).toThrow();
+  });
+
+  it('a SIGTERM while a replacement is failing at start still exits 0: that worker served nothing', async () => {
+    const { gateway, primary, killed, survivor } = await withBrokenReplacements(false);
+    // The replacement is forked within 1 s (the killed worker had just started); stop while it starts.
+    await waitFor(
+      () => childrenOf(primary).some((pid) => pid !== survivor && pid !== killed) || gateway.child.exitCode !== null,
+      () => `the replacement's fork; ${gateway.output()}`,
+      30_000,
+    );
+    gateway.child.kill('SIGTERM');
+    const [code, signal] = await gateway.exited;
+    expect({ code, signal }, gateway.output()).toEqual({ code: 0, signal: null });
+    expect(gateway.lines().find((line) => line.msg === 'workers stopped')).toMatchObject({ pid: primary, workers: 2 });
+    expect(exitsOf(gateway)).toHaveLength(1);
+    // It either heard the drain before it read the manifest (exit 0), or failed at start (exit 1, logged apart).
+    const stderrFailures = gateway.stderr().match(NO_MANIFEST)?.length ?? 0;
+    const warned = gateway.lines().find((line) => line.msg === 'workers that had not started exited with an error; they served nothing');
+    expect(warned?.failedAtStart ?? 0, gateway.output()).toBe(stderrFailures);
+  });
+});
