@@ -2,7 +2,8 @@
  * The primary with WORKERS=2 (src/server/process.ts) when a worker dies and its
  * replacements cannot start: they are forked after a back-off that doubles
  * (1 s, 2 s, …), each exit is logged with its code, signal and that delay, and
- * SIGTERM during the back-off or during a failing start still exits 0.
+ * SIGTERM during the back-off or during a failing start still exits 0. Also:
+ * the URLs logged for an IPv6 HOST bracket the address.
  *
  * A replacement is made to fail at start the way it happens in production: the
  * trusted-documents manifest the first workers read is removed. The manifest's
@@ -188,5 +189,26 @@ describe('WORKERS=2: replacing workers that fail at start', { timeout: 150_000 }
     const stderrFailures = gateway.stderr().match(NO_MANIFEST)?.length ?? 0;
     const warned = gateway.lines().find((line) => line.msg === 'workers that had not started exited with an error; they served nothing');
     expect(warned?.failedAtStart ?? 0, gateway.output()).toBe(stderrFailures);
+  });
+});
+
+describe('an IPv6 HOST', { timeout: 60_000 }, () => {
+  it('is logged in brackets, in the API URL and the metrics URL', async () => {
+    const upstream = await FakeUpstream.start({ executions: demoExecutions() });
+    try {
+      const gateway = await spawnGateway(ROOT, { HOST: '::1', METRICS_HOST: '::1', UPSTREAM_URL: upstream.url }, ['execution-gateway listening', 'metrics listening']);
+      const url = String(gateway.lines().find((line) => line.msg === 'execution-gateway listening')!.url);
+      const metricsUrl = String(gateway.lines().find((line) => line.msg === 'metrics listening')!.url);
+      expect(url).toMatch(/^http:\/\/\[::1\]:\d+\/graphql$/);
+      expect(metricsUrl).toMatch(/^http:\/\/\[::1\]:\d+\/metrics$/);
+      // Both are URLs a client can use as logged.
+      expect((await fetch(new URL('/health', url))).status).toBe(200);
+      expect((await fetch(metricsUrl)).status).toBe(200);
+      gateway.child.kill('SIGTERM');
+      const [code] = await gateway.exited;
+      expect(code, gateway.output()).toBe(0);
+    } finally {
+      await upstream.close();
+    }
   });
 });

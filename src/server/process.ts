@@ -16,6 +16,7 @@
  * failing at start.
  */
 import cluster, { type Worker } from 'node:cluster';
+import { isIPv6 } from 'node:net';
 import { ConfigError, readConfig, type GatewayConfig } from '../config.js';
 import { demoExecutions, DEMO_TOKEN } from '../demo/demo-data.js';
 import { FakeUpstream } from '../demo/fake-upstream.js';
@@ -118,9 +119,14 @@ function onSignals(logger: Logger, stop: (cause: string) => Promise<unknown>): (
   return begin;
 }
 
+/** `host:port` for a URL: the wildcard addresses as localhost, IPv6 literals in brackets (`[::1]:5300`). */
+function urlAuthority(host: string, port: number): string {
+  if (host === '0.0.0.0' || host === '::') return `localhost:${port}`;
+  return isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
 function publicUrl(config: GatewayConfig, port: number): string {
-  const { host } = config.server;
-  return `http://${host === '0.0.0.0' ? 'localhost' : host}:${port}/graphql`;
+  return `http://${urlAuthority(config.server.host, port)}/graphql`;
 }
 
 /** One gateway listening; exits with one line when it cannot be made or cannot listen. */
@@ -153,7 +159,7 @@ async function serveMetricsOrExit(config: GatewayConfig, source: MetricsSource, 
   const { metricsHost, metricsPort } = config.telemetry;
   try {
     const server = await serveMetrics(source, metricsPort, metricsHost, logger);
-    logger.info({ url: `http://${metricsHost}:${server.port}/metrics` }, 'metrics listening');
+    logger.info({ url: `http://${urlAuthority(metricsHost, server.port)}/metrics` }, 'metrics listening');
     return server;
   } catch (error) {
     process.stderr.write(
