@@ -1,8 +1,10 @@
 /**
  * `/metrics` with WORKERS=2 (src/server/process.ts, src/telemetry/metrics-server.ts):
  * the primary serves it on METRICS_PORT, and one scrape answers the sum over
- * both workers (prom-client's AggregatorRegistry asks each worker for its
- * registry over the cluster channel), not one worker's share.
+ * both workers (the primary asks each ready worker for its registry over the
+ * cluster channel and prom-client's AggregatorRegistry sums), not one worker's
+ * share; while a dead worker's replacement starts, scrapes answer 200 at once
+ * from the worker that is ready.
  *
  * The real process is spawned (`src/main.ts` through tsx) in front of the fake
  * upstream on loopback. Every query goes on a new TCP connection, so the
@@ -226,6 +228,36 @@ describe('/metrics with WORKERS=2', { timeout: 60_000 }, () => {
     expect(valueOf(samples, 'gateway_upstream_in_flight')).toBe(0);
     expect(valueOf(samples, 'nodejs_version_info')).toBe(1);
     expect(samplesOf(samples, 'process_start_time_seconds')).toEqual([]);
+
+    // A worker dies: while its replacement starts (it has no registry yet), a scrape answers
+    // at once from the worker that is ready, not a 500 after waiting 5 s for the new one.
+    const [killed, kept] = [...served.keys()] as [number, number];
+    process.kill(killed, 'SIGKILL');
+    await waitFor(
+      () => lines().some((line) => line.msg === 'worker exited; starting another') || spawned.exitCode !== null,
+      () => `the primary to replace the worker; ${output()}`,
+      30_000,
+    );
+    expect(lines().find((line) => line.msg === 'worker exited; starting another')).toMatchObject({ pid: killed, code: null, signal: 'SIGKILL' });
+    const scrapeStarted = performance.now();
+    const during = await send('GET', metricsUrl);
+    expect(during.status, during.text).toBe(200);
+    expect(performance.now() - scrapeStarted).toBeLessThan(4_000);
+    // The sum lost the dead worker's counts (Prometheus reads it as a counter reset): only the kept worker's remain.
+    const duringSamples = parseExposition(during.text);
+    expect(valueOf(duringSamples, 'graphql_envelop_request', { operationType: 'query', operationName: 'ExecutionStatus' })).toBe(served.get(kept));
+    expect(valueOf(duringSamples, 'gateway_upstream_circuit_state', { state: 'closed' })).toBe(1);
+    // Every scrape while the replacement starts answers as promptly; once it is ready, it is summed too.
+    let closed = 0;
+    for (const deadline = performance.now() + 30_000; closed !== 2 && performance.now() < deadline; ) {
+      const started = performance.now();
+      const scrape = await send('GET', metricsUrl);
+      expect(scrape.status, scrape.text).toBe(200);
+      expect(performance.now() - started).toBeLessThan(4_000);
+      closed = valueOf(parseExposition(scrape.text), 'gateway_upstream_circuit_state', { state: 'closed' });
+      if (closed !== 2) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(closed, output()).toBe(2);
 
     // SIGTERM to the primary: every worker drains and it exits 0.
     spawned.kill('SIGTERM');

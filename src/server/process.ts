@@ -266,6 +266,8 @@ async function runPrimary(config: GatewayConfig, logger: Logger): Promise<void> 
   demo = config.upstream.url ? undefined : await startDemoUpstream();
   const upstreamUrl = config.upstream.url ?? demo!.url;
   const env = { UPSTREAM_URL: upstreamUrl, ...(demo ? { [DEMO_MARKER]: '1' } : {}) };
+  // Before the first fork, so it hears every worker say its registry is ready.
+  const metricsSource = config.telemetry.metrics === 'port' ? clusterSource() : undefined;
   const fork = (): Worker => {
     const worker = cluster.fork(env);
     forkedAt.set(worker, performance.now());
@@ -283,11 +285,17 @@ async function runPrimary(config: GatewayConfig, logger: Logger): Promise<void> 
     process.exit(1);
   }
   const address = await new Promise<number>((resolve) => {
+    // Only the answer: the worker also says when its metrics are ready.
+    const onMessage = (message: unknown) => {
+      if (typeof message !== 'number') return;
+      workers[0]!.off('message', onMessage);
+      resolve(message);
+    };
+    workers[0]!.on('message', onMessage);
     workers[0]!.send('port?');
-    workers[0]!.once('message', (port: number) => resolve(port));
   });
   // One scrape of the primary answers the workers' sum.
-  if (config.telemetry.metrics === 'port') metrics = await serveMetricsOrExit(config, clusterSource(), logger);
+  if (metricsSource) metrics = await serveMetricsOrExit(config, metricsSource, logger);
   const url = publicUrl(config, address);
   logger.info({ url, workers: config.server.workers, upstream: demo ? 'demo' : upstreamUrl }, 'execution-gateway listening');
   if (demo) printDemoBanner(url, config.security.trustedDocuments === 'only');

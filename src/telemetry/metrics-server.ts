@@ -4,9 +4,10 @@
  * GET and HEAD only; anything else on this port is a 404 or a 405.
  *
  * With WORKERS=N the primary serves it, and one scrape answers the sum over the
- * workers (prom-client's AggregatorRegistry asks each worker over the cluster
- * channel); `workerRegistry` is what each worker hands it.
+ * workers that are ready (`clusterSource` asks each over the cluster channel,
+ * `workerRegistry` answers in the worker; prom-client's AggregatorRegistry sums).
  */
+import cluster, { type Worker } from 'node:cluster';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { AggregatorRegistry, type Registry } from 'prom-client';
@@ -20,19 +21,99 @@ export const registrySource =
   (registry: Registry): MetricsSource =>
   async () => ({ contentType: registry.contentType, text: await registry.metrics() });
 
-/** The primary's source with WORKERS=N: every worker's registry, summed (gauges as each metric's `aggregator` says). */
-export function clusterSource(): MetricsSource {
-  const aggregator = new AggregatorRegistry();
-  return async () => ({ contentType: aggregator.contentType, text: await aggregator.clusterMetrics() });
+/** A worker's word to the primary that its registry exists and can be asked. */
+const READY_MESSAGE = 'execution-gateway:metrics-ready';
+const ASK_TYPE = 'execution-gateway:metrics?';
+const ANSWER_TYPE = 'execution-gateway:metrics';
+/** How long a scrape waits for the ready workers' answers before it fails (a 500), in ms. */
+const ASK_TIMEOUT_MS = 5_000;
+
+interface Ask {
+  type: typeof ASK_TYPE;
+  id: number;
+}
+interface Answer {
+  type: typeof ANSWER_TYPE;
+  id: number;
+  /** The worker's `registry.getMetricsAsJSON()`. */
+  metrics?: object[];
+  /** Instead of `metrics`: why they could not be read. */
+  error?: string;
 }
 
-/** In a worker: the registry the primary's scrape reads. */
+const isAsk = (message: unknown): message is Ask => typeof message === 'object' && message !== null && (message as Ask).type === ASK_TYPE;
+const isAnswer = (message: unknown): message is Answer => typeof message === 'object' && message !== null && (message as Answer).type === ANSWER_TYPE;
+
+/**
+ * The primary's source with WORKERS=N: the registries of the workers that are
+ * ready (they said so once their registry existed), summed with prom-client's
+ * `AggregatorRegistry.aggregate` (gauges as each metric's `aggregator` says).
+ * Create it before forking, so no worker's ready message is missed.
+ *
+ * Not `AggregatorRegistry#clusterMetrics`: it asks every worker in
+ * `cluster.workers`, also one still starting that has no registry yet, and then
+ * waits 5 s and fails, so every scrape during a replacement would be a 500. A
+ * worker that exits during a scrape is left out of it (its counts drop, as
+ * when it is replaced); a ready worker that does not answer in 5 s fails the
+ * scrape.
+ */
+export function clusterSource(): MetricsSource {
+  const ready = new Set<Worker>();
+  const pending = new Map<number, { waiting: Set<Worker>; answers: object[][]; settle: (error?: Error) => void }>();
+  let nextId = 0;
+  cluster.on('message', (worker, message: unknown) => {
+    if (message === READY_MESSAGE) ready.add(worker);
+    if (!isAnswer(message)) return;
+    const scrape = pending.get(message.id);
+    if (!scrape || !scrape.waiting.delete(worker)) return;
+    if (message.error !== undefined) return scrape.settle(new Error(message.error));
+    scrape.answers.push(message.metrics ?? []);
+    if (scrape.waiting.size === 0) scrape.settle();
+  });
+  cluster.on('exit', (worker) => {
+    ready.delete(worker);
+    for (const scrape of pending.values()) if (scrape.waiting.delete(worker) && scrape.waiting.size === 0) scrape.settle();
+  });
+  return async () => {
+    const id = nextId++;
+    const answers: object[][] = [];
+    // A worker whose channel is gone is exiting (sending would be an unhandled 'error'); its 'exit' removes it.
+    const waiting = new Set([...ready].filter((worker) => worker.isConnected()));
+    if (waiting.size > 0) {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => settle(new Error(`${waiting.size} worker(s) did not answer within ${ASK_TIMEOUT_MS} ms`)), ASK_TIMEOUT_MS);
+        const settle = (error?: Error) => {
+          clearTimeout(timer);
+          pending.delete(id);
+          if (error) reject(error);
+          else resolve();
+        };
+        pending.set(id, { waiting, answers, settle });
+        const ask: Ask = { type: ASK_TYPE, id };
+        // A channel that closes in between fails the send; that worker's 'exit' then leaves it out.
+        for (const worker of waiting) worker.send(ask, () => undefined);
+      });
+    }
+    const registry = AggregatorRegistry.aggregate(answers);
+    return { contentType: registry.contentType, text: await registry.metrics() };
+  };
+}
+
+/**
+ * In a worker: answers the primary's scrapes from `registry`, and tells the
+ * primary it may ask from now on.
+ */
 export function workerRegistry(registry: Registry): void {
-  AggregatorRegistry.setRegistries(registry);
-  // prom-client (15.1.3) answers the primary's requests only once the worker has
-  // constructed an AggregatorRegistry: its constructor adds the listener,
-  // setRegistries does not. Without it every cluster scrape times out (5 s, a 500).
-  new AggregatorRegistry();
+  process.on('message', (message: unknown) => {
+    if (!isAsk(message)) return;
+    // A primary gone (or a channel closed by the drain) has no use for the answer.
+    const reply = (answer: Answer) => process.connected && process.send?.(answer, undefined, undefined, () => undefined);
+    registry.getMetricsAsJSON().then(
+      (metrics) => reply({ type: ANSWER_TYPE, id: message.id, metrics }),
+      (error: unknown) => reply({ type: ANSWER_TYPE, id: message.id, error: error instanceof Error ? error.message : String(error) }),
+    );
+  });
+  if (process.connected) process.send?.(READY_MESSAGE, undefined, undefined, () => undefined);
 }
 
 export interface MetricsServer {
