@@ -33,6 +33,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { DEMO_TOKEN } from '../src/demo/demo-data.js';
 import { AUTH, codes, Harness, LANES } from './support/harness.js';
 import { rawExchange } from './support/raw-http.js';
+import { sleep } from './support/live.js';
 
 const PROTOCOL = 'graphql-transport-ws';
 const INIT_TIMEOUT_MS = 200;
@@ -552,6 +553,32 @@ describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
     it('still serves __typename, which is not introspection', async () => {
       expect((await once(harness, { connectionParams: { authorization: AUTH } }, '{ __typename }')).results).toEqual([expect.objectContaining({ data: { __typename: 'Query' } })]);
     });
+  });
+
+  it('sends nothing more for an operation the client completed while upstream was answering', async () => {
+    harness.upstream.setFault('ex_demo_2', { kind: 'slow', ms: 400 });
+    const socket = await initialised(harness);
+    const received: Array<{ type: string; id?: string }> = [];
+    socket.on('message', (data) => received.push(JSON.parse(String(data)) as { type: string; id?: string }));
+    socket.send(JSON.stringify({ id: 'left', type: 'subscribe', payload: { query: '{ execution(id: "ex_demo_2") { id } }' } }));
+    await within(
+      (async () => {
+        while (harness.upstream.requestsFor('ex_demo_2').length === 0) await sleep(10);
+      })(),
+      'the call upstream',
+    );
+    socket.send(JSON.stringify({ id: 'left', type: 'complete' }));
+    // Past upstream's answer: whatever the cancelled request produced must not be sent under the ended id.
+    await sleep(600);
+    socket.send(JSON.stringify({ id: 'after', type: 'subscribe', payload: { query: '{ __typename }' } }));
+    await within(
+      (async () => {
+        while (!received.some((message) => message.id === 'after' && message.type === 'complete')) await sleep(10);
+      })(),
+      'the next operation',
+    );
+    expect(received.filter((message) => message.id === 'left')).toEqual([]);
+    socket.close();
   });
 });
 

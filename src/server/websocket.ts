@@ -141,8 +141,8 @@ export function originAllowed(request: IncomingMessage, corsOrigins: readonly st
   }
 }
 
-/** Reads an event stream's `next` events as results, until `complete` or its end. */
-async function* eventStreamResults(body: ReadableStream<Uint8Array>): AsyncGenerator<ExecutionResult> {
+/** Reads an event stream's `next` events as results, until `complete`, its end, or `ended` aborts. */
+async function* eventStreamResults(body: ReadableStream<Uint8Array>, ended: AbortSignal): AsyncGenerator<ExecutionResult> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
   let buffered = '';
@@ -161,7 +161,7 @@ async function* eventStreamResults(body: ReadableStream<Uint8Array>): AsyncGener
           if (line.startsWith('event:')) event = line.slice(6).trim();
           else if (line.startsWith('data:')) data += line.slice(5).trim();
         }
-        if (event === 'complete') return;
+        if (event === 'complete' || ended.aborted) return;
         if (event === 'next' && data) yield JSON.parse(data) as ExecutionResult;
       }
     }
@@ -278,9 +278,12 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
       const response = await lane.fetch(request, serverContext);
       const type = response.headers.get('content-type') ?? '';
       if (type.startsWith('text/event-stream') && response.body) {
-        yield* eventStreamResults(response.body);
+        yield* eventStreamResults(response.body, cancel.signal);
       } else {
         const text = await response.text();
+        // Ended by the client (`complete`) meanwhile: what the pipeline answered to the cancellation
+        // (CLIENT_CLOSED_REQUEST) is nobody's, and graphql-ws would still send it under the ended id.
+        if (cancel.signal.aborted) return;
         yield text ? (JSON.parse(text) as ExecutionResult) : { errors: [{ message: `HTTP ${response.status}`, extensions: { code: ErrorCode.BAD_REQUEST } }] } as unknown as ExecutionResult;
       }
     } catch (error) {
