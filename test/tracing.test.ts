@@ -27,7 +27,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { demoExecutions } from '../src/demo/demo-data.js';
 import { FakeUpstream, type RecordedRequest } from '../src/demo/fake-upstream.js';
 import { createLogger } from '../src/logger.js';
-import { FLUSH_AT_SHUTDOWN_MS, sdkProblemsTo, startTracing } from '../src/telemetry/tracing.js';
+import { ExportFailures, FLUSH_AT_SHUTDOWN_MS, startTracing } from '../src/telemetry/tracing.js';
 import { AUTH, Harness, LANES } from './support/harness.js';
 import { liveEnv, putExecution, sleep } from './support/live.js';
 import { sendOver, STREAMING, TRANSPORTS, type TransportName } from './support/transports.js';
@@ -735,20 +735,23 @@ describe('a collector that does not answer', () => {
   }, 45_000);
 });
 
-describe('what the SDK reports', () => {
-  it('is a warning at once, then at most one a minute, with how many were held back', () => {
+describe('failed exports', () => {
+  it('are a warning at once, then at most one a minute counting them, each error by its name, code and message only', () => {
     const warned: Array<{ fields: Record<string, unknown>; message: string }> = [];
     let now = 0;
-    const report = sdkProblemsTo({ warn: ((fields: Record<string, unknown>, message: string) => warned.push({ fields, message })) as never }, () => now);
-    report('export failed', new Error('connect ECONNREFUSED 127.0.0.1:9'));
-    for (let i = 0; i < 500; i++) report('export failed', new Error('connect ECONNREFUSED 127.0.0.1:9'));
+    const failures = new ExportFailures({ warn: ((fields: Record<string, unknown>, message: string) => warned.push({ fields, message })) as never }, () => now);
+    // As the OTLP exporter fails: its error carries the collector's body, and a stack.
+    const refused = () => Object.assign(new Error('Bad Request'), { name: 'OTLPExporterError', code: 400, data: 'collector says: bad token sk-secret-123' });
+    failures.report(refused());
+    for (let i = 0; i < 500; i++) failures.report(refused());
     now = 59_999;
-    report('export failed');
-    expect(warned).toHaveLength(1);
-    expect(warned[0]).toEqual({ fields: { problem: 'export failed connect ECONNREFUSED 127.0.0.1:9', heldBack: 0 }, message: 'OpenTelemetry reported a problem: spans may be lost' });
-    now = 60_000;
-    report('export failed');
+    failures.report(refused());
+    expect(warned).toEqual([{ fields: { err: { name: 'OTLPExporterError', message: 'Bad Request', code: '400' } }, message: 'spans could not be exported; they are lost' }]);
+    expect(JSON.stringify(warned)).not.toMatch(/sk-secret|stack|    at /);
+    // The minute's count, when it ends or at shutdown, though no failure follows.
+    failures.flush();
+    expect(warned[1]).toEqual({ fields: { failures: 501 }, message: 'more span exports failed since the last warning; those spans are lost' });
+    failures.flush();
     expect(warned).toHaveLength(2);
-    expect(warned[1]!.fields.heldBack).toBe(501);
   });
 });

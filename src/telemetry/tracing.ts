@@ -14,7 +14,8 @@
  *   (src/upstream/shared-executions.ts), and each live poll as its own root span
  *   (src/live/poller.ts), since it serves every subscriber of the execution.
  */
-import { context, diag, DiagLogLevel, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { setGlobalErrorHandler } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, NodeTracerProvider, ParentBasedSampler, TraceIdRatioBasedSampler, type SpanProcessor } from '@opentelemetry/sdk-trace-node';
@@ -35,8 +36,8 @@ import type { AttemptWatcher } from '../upstream/executions-client.js';
 /** How long a shutdown waits for the last spans to reach the collector before it gives them up. */
 export const FLUSH_AT_SHUTDOWN_MS = 3_000;
 
-/** At most one warning this often while the SDK reports problems: a collector that is down fails many batches a second under load. */
-const PROBLEM_WARNING_EVERY_MS = 60_000;
+/** At most one warning this often while exports fail: a collector that is down fails many batches a second under load. */
+const EXPORT_WARNING_EVERY_MS = 60_000;
 
 /** The tracer provider's handle for the process. */
 export interface Tracing {
@@ -45,23 +46,47 @@ export interface Tracing {
 }
 
 /**
- * What OpenTelemetry's SDK reports (a failed export among them: spans lost),
- * as the process log's warnings: the first at once, then one a minute with
- * how many were held back. The SDK is otherwise silent about lost spans.
+ * Failed exports (spans lost), as the SDK reports them to its global error
+ * handler, in the process log: the first at once, then at most one warning a
+ * minute counting the failures since; `flush()` reports the count still held
+ * (at the end of a minute, and at shutdown). An error is logged as its name,
+ * code and message: the SDK's own handler logs it whole, stack and the
+ * collector's response body included.
  */
-export function sdkProblemsTo(logger: Pick<Logger, 'warn'>, now: () => number = Date.now): (...args: unknown[]) => void {
-  let lastAt = Number.NEGATIVE_INFINITY;
-  let heldBack = 0;
-  return (message, ...rest) => {
-    if (now() - lastAt < PROBLEM_WARNING_EVERY_MS) {
-      heldBack++;
+export class ExportFailures {
+  #lastAt = Number.NEGATIVE_INFINITY;
+  #heldBack = 0;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly logger: Pick<Logger, 'warn'>,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** For `setGlobalErrorHandler`. */
+  readonly report = (error: unknown): void => {
+    if (this.now() - this.#lastAt < EXPORT_WARNING_EVERY_MS) {
+      this.#heldBack++;
+      this.#timer ??= setTimeout(() => this.flush(), EXPORT_WARNING_EVERY_MS - (this.now() - this.#lastAt)).unref();
       return;
     }
-    lastAt = now();
-    const detail = rest.map((each) => (each instanceof Error ? each.message : String(each))).join(' ');
-    logger.warn({ problem: `${String(message)}${detail ? ` ${detail}` : ''}`.slice(0, 500), heldBack }, 'OpenTelemetry reported a problem: spans may be lost');
-    heldBack = 0;
+    this.#lastAt = this.now();
+    const { name, message, code } = (error ?? {}) as { name?: unknown; message?: unknown; code?: unknown };
+    this.logger.warn(
+      { err: { name: String(name ?? 'Error'), message: String(message ?? error).slice(0, 300), ...(code !== undefined ? { code: String(code) } : {}) } },
+      'spans could not be exported; they are lost',
+    );
   };
+
+  /** Logs how many failures were held back since the last warning, if any. */
+  flush(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#heldBack === 0) return;
+    this.logger.warn({ failures: this.#heldBack }, 'more span exports failed since the last warning; those spans are lost');
+    this.#heldBack = 0;
+    this.#lastAt = this.now();
+  }
 }
 
 /** The tracer every span of the gateway comes from. */
@@ -87,11 +112,12 @@ export function startTracing(
   });
   // Also installs the AsyncLocalStorage context manager and the W3C propagator.
   provider.register();
-  // The SDK reports a failed export through diag (its global error handler's default).
-  const problem = sdkProblemsTo(logger);
-  diag.setLogger({ error: problem, warn: problem, info: () => {}, debug: () => {}, verbose: () => {} }, DiagLogLevel.WARN);
+  // A failed export reaches the SDK's global error handler, whose default logs it whole through diag.
+  const failures = new ExportFailures(logger);
+  setGlobalErrorHandler(failures.report);
   return {
     async shutdown() {
+      failures.flush();
       let timer: NodeJS.Timeout | undefined;
       const gaveUp = new Promise<'gave up'>((resolve) => (timer = setTimeout(() => resolve('gave up'), FLUSH_AT_SHUTDOWN_MS)));
       try {
@@ -101,6 +127,7 @@ export function startTracing(
         logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'spans not flushed at shutdown: the export failed');
       } finally {
         clearTimeout(timer);
+        failures.flush();
       }
     },
   };
