@@ -104,6 +104,27 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     for (const watcher of ofA) expect(watcher.last?.isFinal).toBe(true);
   });
 
+  it.each([
+    ['upstream answers 503: the holder keeps the lease through its back-off', { kind: 'status', status: 503 } as const, true],
+    ['upstream cannot be reached (connection reset): the lease lapses as usual, for another replica to try', { kind: 'reset' } as const, false],
+  ])('%s', async (_title, fault, kept) => {
+    // The first poll fails: the pause before the next is 2 × LIVE_POLL_WAITING_MS (its status is not known yet).
+    const env = { UPSTREAM_MAX_ATTEMPTS: '1', LIVE_POLL_WAITING_MS: '1000', LIVE_POLL_MAX_BACKOFF_MS: '2000', LIVE_OUTAGE_NOTICE_MS: '60000' };
+    const a = await replica(env);
+    const id = `ex_rep_${lane}_pause_${fault.kind}`;
+    putExecution(upstream, id, 'workflow_running', { eventCount: 1, organizationId: 'org_a' });
+    upstream.setFault(id, fault);
+    const watcher = watch(clients.for(a, AUTH_A), id);
+    await waitFor(() => upstream.requestsFor(id).length === 1, 'the first poll');
+    await sleep(200);
+    const redis = a.instance.redis!;
+    const ttl = await redis.client.pttl(redis.key('lease', redis.callerTag(AUTH_A), id));
+    if (kept) expect(ttl).toBeGreaterThan(1_500);
+    else expect(ttl).toBeLessThanOrEqual(1_000);
+    expect(ttl).toBeGreaterThan(0);
+    watcher.stop();
+  });
+
   it('an outage notice reaches the watchers of both replicas, and of a replica that joins during it; updates resume on both', async () => {
     const env = { LIVE_OUTAGE_NOTICE_MS: '100', UPSTREAM_MAX_ATTEMPTS: '1', LIVE_POLL_MAX_BACKOFF_MS: '100' };
     const [a, b] = [await replica(env), await replica(env)];

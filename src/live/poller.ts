@@ -255,8 +255,10 @@ export class Poller {
     }
     const status = this.#latest ? statusOf(this.#latest) : 'UNKNOWN';
     const delay = nextPollDelay(status, this.#failures, this.deps.settings);
-    // Backing off past the lease would hand it to a replica that has not seen upstream fail.
-    this.#lease?.pausing(delay);
+    // Upstream itself answered with a failure (a 5xx, a 429, an unreadable body): every replica would
+    // see the same, so the holder keeps the lease through its pause. A failure of this replica's own
+    // (its circuit open, its bulkhead full, no route to upstream) lets the lease lapse for another to try.
+    if (error.extensions?.upstreamStatus !== undefined) this.#lease?.pausing(delay);
     this.#schedule(delay);
   }
 }

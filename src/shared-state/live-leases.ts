@@ -13,14 +13,15 @@
  * skips an event for a client.
  *
  * Every replica with watchers tries to take the lease at each of its ticks, so
- * when the holder dies another takes over within LIVE_LEASE_MS plus one tick.
+ * when the holder dies another takes over within LIVE_LEASE_MS plus one tick
+ * (plus the rest of its back-off pause while upstream answers with failures).
  * A message is published only while its publisher holds the lease, checked by
  * Redis as it publishes (one script): a holder that was paused past its lease
  * (a GC pause, SIGSTOP, a slow network) and wakes with an old reading cannot
  * put it after the new holder's, so watchers never go back to older data.
- * While upstream fails and the holder backs off longer than the lease, it keeps
- * the lease through its pause, so the other replicas do not take turns polling
- * a failing upstream.
+ * While upstream answers with failures and the holder backs off longer than the
+ * lease, it keeps the lease through its pause (`pausing`), so the other replicas
+ * do not take turns polling a failing upstream.
  * When Redis cannot be reached every replica polls for itself: duplicate calls
  * upstream for a while, never a watch left without updates.
  *
