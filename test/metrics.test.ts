@@ -892,5 +892,12 @@ describe('labels are worked out once per document and operation', () => {
     operationLabels({ document, operationName: 'ExecutionStatus' });
     operationLabels({ document, operationName: undefined });
     expect(labelNamesKept(document)).toBe(2);
+    // What @envelop/prometheus passes for an unnamed operation, and for a document that starts with a fragment: kept too.
+    const anonymous = parse('{ __typename }');
+    operationLabels({ document: anonymous, operationName: 'Anonymous' });
+    expect(labelNamesKept(anonymous)).toBe(1);
+    const fragmentFirst = parse('fragment F on Query { __typename } query Q { ...F }');
+    expect(operationLabels({ document: fragmentFirst, operationName: 'F' })).toEqual({ operationType: 'query', operationName: 'other' });
+    expect(labelNamesKept(fragmentFirst)).toBe(1);
   });
 });

@@ -84,11 +84,16 @@ export function labelNamesKept(document: DocumentNode): number {
 }
 
 /**
- * The labels of a request's operation. Kept only under no name or a name of
- * one of the document's operations: any other name the client sends (which
- * falls back to the document's only operation) would make the cache grow
- * without bound.
+ * The labels of a request's operation. Kept only under no name, the name
+ * @envelop/prometheus gives an unnamed operation (`Anonymous`), or a name of
+ * one of the document's definitions (it passes the first's, a fragment's
+ * too): any other name the client sends (which falls back to the document's
+ * only operation) would make the cache grow without bound.
  */
+function keepsUnder(document: DocumentNode, name: string | undefined): boolean {
+  return name === undefined || name === 'Anonymous' || document.definitions.some((definition) => 'name' in definition && definition.name?.value === name);
+}
+
 export const operationLabels = (params: FillLabelsFnParams): OperationLabels => {
   const { document } = params;
   const cached = document && labelsByDocument.get(document)?.get(params.operationName);
@@ -98,7 +103,7 @@ export const operationLabels = (params: FillLabelsFnParams): OperationLabels => 
     operationType: operation?.operation ?? params.operationType ?? 'unknown',
     operationName: operationNameLabel(operation ? operation.name?.value : params.operationName),
   };
-  if (document && operation && (params.operationName === undefined || params.operationName === operation.name?.value)) {
+  if (document && operation && keepsUnder(document, params.operationName)) {
     let byName = labelsByDocument.get(document);
     if (!byName) labelsByDocument.set(document, (byName = new Map()));
     byName.set(params.operationName, labels);
