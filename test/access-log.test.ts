@@ -118,12 +118,25 @@ describe.each(LANES)('one line per request, %s lane', (lane) => {
   });
 
   it('a traceparent that is not one puts no traceId on the line: a line never holds a header value', async () => {
-    for (const traceparent of ['00-SECRET_TOKEN_VALUE_0123456789abc-x-y', '00-00000000000000000000000000000000-00f067aa0ba902b7-01', '00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01']) {
+    for (const traceparent of [
+      '00-SECRET_TOKEN_VALUE_0123456789abc-x-y',
+      '00-00000000000000000000000000000000-00f067aa0ba902b7-01',
+      '00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01',
+      'ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+      '00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01',
+      '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra',
+    ]) {
       const from = harness.logs.length;
       await harness.query(STATUS, { id: 'ex_demo_4' }, { headers: { traceparent } });
       const [line] = accessLines(harness, from);
       expect(line, traceparent).not.toHaveProperty('traceId');
     }
+  });
+
+  it('a later version of traceparent with more fields is read, as the W3C propagator reads it', async () => {
+    const from = harness.logs.length;
+    await harness.query(STATUS, { id: 'ex_demo_4' }, { headers: { traceparent: '01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-whatever' } });
+    expect(accessLines(harness, from)[0]!.traceId).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
   });
 
   it('the transport is how the answer went: an Accept that lists text/event-stream but is answered with JSON is http', async () => {

@@ -11,7 +11,7 @@
  * header, a variable, a token or the document: nothing a caller sent beyond the
  * operation's name.
  */
-import { isValidTraceId, trace } from '@opentelemetry/api';
+import { isValidSpanId, isValidTraceId, trace } from '@opentelemetry/api';
 import { getOperationAST, Kind, type DocumentNode, type ExecutionResult, type GraphQLError } from 'graphql';
 import { isAsyncIterable, type GraphQLParams, type Plugin } from 'graphql-yoga';
 import type { TelemetryConfig } from '../config.js';
@@ -38,13 +38,20 @@ interface Entry {
   ended: boolean;
 }
 
-/** A W3C `traceparent`: version, trace id, parent span id, flags, in lowercase hex. */
-const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
+/** A W3C `traceparent`: version, trace id, parent span id, flags, in lowercase hex; a later version may add fields. */
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}(-.*)?$/;
 
-/** The trace id inside a W3C `traceparent`, when it is one: a line never holds a header value that is not. */
+/**
+ * The trace id inside a W3C `traceparent`, by the rules the W3C propagator
+ * reads it with (version `ff` is invalid, version `00` has four fields, ids
+ * not all zeros): a line never holds a header value that is not one.
+ */
 function traceIdOf(traceparent: string | null): string | undefined {
-  const traceId = traceparent ? TRACEPARENT.exec(traceparent.trim())?.[1] : undefined;
-  return traceId && isValidTraceId(traceId) ? traceId : undefined;
+  const match = traceparent ? TRACEPARENT.exec(traceparent.trim()) : null;
+  if (!match) return undefined;
+  const [, version, traceId, spanId, more] = match;
+  if (version === 'ff' || (version === '00' && more !== undefined)) return undefined;
+  return isValidTraceId(traceId!) && isValidSpanId(spanId!) ? traceId : undefined;
 }
 
 function noteErrors(entry: Entry, result: ExecutionResult): void {
