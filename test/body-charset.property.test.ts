@@ -37,9 +37,11 @@ describe('bodyAsUtf8', () => {
     );
   });
 
-  it('leaves a body of ASCII alone', () => {
+  it('leaves a body of ASCII alone, but for a form\'s percent-escapes', () => {
     fc.assert(
       fc.property(asciiText, fc.constantFrom('application/json', 'application/x-www-form-urlencoded'), (text, type) => {
+        // A form's escapes name ISO-8859-1 bytes and are re-escaped as UTF-8 (%a0 becomes %C2%A0): the property above.
+        fc.pre(type === 'application/json' || !/%[0-9A-Fa-f]{2}/.test(text));
         expect(bodyAsUtf8(Buffer.from(text, 'latin1'), type).toString('latin1')).toBe(text);
       }),
     );
