@@ -19,6 +19,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, readConfig } from '../src/config.js';
 import { demoExecutions, DEMO_ORGANIZATION, DEMO_TOKEN, makeEvents } from '../src/demo/demo-data.js';
 import { FakeUpstream } from '../src/demo/fake-upstream.js';
+import { SEAL_BYTES, sealed } from '../src/shared-state/redis-store.js';
 import { AUTH, Harness, LANES, type GraphQLResponse, type LaneName } from './support/harness.js';
 import { RedisServer } from './support/redis.js';
 
@@ -349,7 +350,8 @@ describe.each(LANES)('shared cache between two replicas, %s lane', (lane) => {
     const m = await replica(lane, sharing(redisServer.url, measure));
     await ask(m, FAILED);
     await waitFor('stored to measure', async () => (await redis.exists(cacheKey(measure, FAILED))) === 1);
-    const size = Buffer.byteLength((await redis.get(cacheKey(measure, FAILED)))!);
+    // The bound is on the JSON, not on the seal in front of it.
+    const size = Buffer.byteLength((await redis.get(cacheKey(measure, FAILED)))!) - SEAL_BYTES;
     const under = newPrefix();
     const refuses = await replica(lane, sharing(redisServer.url, under, { REDIS_CACHE_MAX_VALUE_BYTES: String(size - 1) }));
     expectServed(await ask(refuses, FAILED), FAILED);
@@ -404,7 +406,8 @@ describe.each(LANES)('shared cache between two replicas, %s lane', (lane) => {
     const prefix = newPrefix();
     const a = await replica(lane, sharing(redisServer.url, prefix));
     const b = await replica(lane, sharing(redisServer.url, prefix));
-    const plant = (id: string, value: string) => redis.set(cacheKey(prefix, id), value, 'PX', 60_000);
+    // Sealed as a replica seals (so what is tested here is the value itself).
+    const plant = (id: string, value: string) => redis.set(cacheKey(prefix, id), sealed(SECRET, cacheKey(prefix, id), value), 'PX', 60_000);
     const valid = (id: string, source: Record<string, unknown>) => JSON.stringify({ source: { ...source, id }, events: [], bodyBytes: 100 });
 
     await plant(SUCCEEDED, '{"source": {"id": "ex_demo_6"'); // not JSON
@@ -438,7 +441,7 @@ describe.each(LANES)('shared cache between two replicas, %s lane', (lane) => {
       await waitFor(`${id} rewritten`, async () => {
         const text = await redis.get(cacheKey(prefix, id));
         try {
-          return (JSON.parse(text!) as { source: { id: string } }).source.id === id && text!.includes('"events":[{');
+          return (JSON.parse(text!.slice(SEAL_BYTES)) as { source: { id: string } }).source.id === id && text!.includes('"events":[{');
         } catch {
           return false;
         }
@@ -448,6 +451,35 @@ describe.each(LANES)('shared cache between two replicas, %s lane', (lane) => {
       expect(costOf(fromB)).toMatchObject({ calls: 0, cacheHits: 1 });
       expect(upstream!.requestsFor(id)).toHaveLength(1);
     }
+  });
+
+  it('reads a value only under the key it was sealed to, only if a replica with the secret sealed it, and never one over the bound', async () => {
+    await sharedUpstream();
+    const prefix = newPrefix();
+    const a = await replica(lane, sharing(redisServer.url, prefix));
+    const valid = (id: string, extra: Record<string, unknown> = {}) =>
+      JSON.stringify({ source: { ...(DEMO.get(id)!.execution as unknown as Record<string, unknown>), statusReason: 'planted in redis', ...extra }, events: [], bodyBytes: 100 });
+    // Written by someone who can write to Redis but has no secret: not sealed, or sealed with another secret.
+    await redis.set(cacheKey(prefix, AWAITING), valid(AWAITING), 'PX', 60_000);
+    await redis.set(cacheKey(prefix, QUEUED), sealed(OTHER_SECRET, cacheKey(prefix, QUEUED), valid(QUEUED)), 'PX', 60_000);
+    // One caller's entry copied under another caller's key, and another id's.
+    await redis.set(cacheKey(prefix, CONFIRMED, OTHER_AUTH), sealed(SECRET, cacheKey(prefix, CONFIRMED), valid(CONFIRMED)), 'PX', 60_000);
+    // Sealed as a replica seals, but past REDIS_CACHE_MAX_VALUE_BYTES (1 MiB): never parsed.
+    const huge = valid(SUCCEEDED, { statusReason: 'x'.repeat(1_100_000) });
+    await redis.set(cacheKey(prefix, SUCCEEDED), sealed(SECRET, cacheKey(prefix, SUCCEEDED), huge), 'PX', 60_000);
+    // The control: sealed right, under its own key.
+    await redis.set(cacheKey(prefix, FAILED), sealed(SECRET, cacheKey(prefix, FAILED), valid(FAILED)), 'PX', 60_000);
+
+    for (const [id, authorization] of [[AWAITING, AUTH], [QUEUED, AUTH], [CONFIRMED, OTHER_AUTH], [SUCCEEDED, AUTH]] as const) {
+      const response = await ask(a, id, authorization);
+      expectServed(response, id);
+      expect((response.data as ExecutionData).execution!.statusReason, id).not.toBe('planted in redis');
+      expect(costOf(response), id).toMatchObject({ calls: 1, cacheHits: 0 });
+    }
+    const planted = await ask(a, FAILED);
+    expect((planted.data as ExecutionData).execution).toMatchObject({ id: FAILED, statusReason: 'planted in redis' });
+    expect(costOf(planted)).toMatchObject({ calls: 0, cacheHits: 1 });
+    expect(await metric(a, 'gateway_shared_cache_misses_total')).toBe(4);
   });
 });
 

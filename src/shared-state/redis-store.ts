@@ -18,13 +18,42 @@
  * and FORMAT is bumped whenever what is stored changes shape, so two versions
  * side by side during a rolling deploy never read each other's data.
  */
-import { createHmac } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { SharedStateConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 
 /** Version of every stored value and message; part of every key and channel. */
 export const FORMAT = 1;
+
+/** Length of a seal: an HMAC-SHA256 in base64url. */
+const SEAL_LENGTH = 43;
+
+function sealOf(secret: string, key: string, json: string): string {
+  return createHmac('sha256', secret).update(key).update('\n').update(json).digest('base64url');
+}
+
+/**
+ * `json` sealed to `key`: `<seal>.<json>`, the seal an HMAC (the key secret) of
+ * both. A value is then read only under the key it was written for (one
+ * caller's entry copied under another's key is no entry), and only if a
+ * replica with the secret wrote it: whoever can write to Redis cannot forge one.
+ */
+export function sealed(secret: string, key: string, json: string): string {
+  return `${sealOf(secret, key, json)}.${json}`;
+}
+
+/** The JSON `text` holds when it was sealed to `key` with `secret`, else undefined. */
+export function unsealed(secret: string, key: string, text: string): string | undefined {
+  if (text.charCodeAt(SEAL_LENGTH) !== 0x2e) return undefined;
+  const json = text.slice(SEAL_LENGTH + 1);
+  const expected = Buffer.from(sealOf(secret, key, json));
+  const seal = Buffer.from(text.slice(0, SEAL_LENGTH));
+  return seal.length === expected.length && timingSafeEqual(seal, expected) ? json : undefined;
+}
+
+/** Bytes a seal adds to a value. */
+export const SEAL_BYTES = SEAL_LENGTH + 1;
 
 /** What a key names: a cached execution, a poller's lease, or the channel of an execution's updates. */
 export type KeyKind = 'cache' | 'lease' | 'updates';
@@ -91,6 +120,16 @@ export class RedisStore {
   /** The caller's part of keys and channels: an HMAC of its Authorization header, never the header or a plain hash of it. */
   callerTag(authorization: string): string {
     return createHmac('sha256', this.#settings.redisKeySecret).update(authorization).digest('base64url');
+  }
+
+  /** `json` sealed to `key` (`sealed` above). */
+  seal(key: string, json: string): string {
+    return sealed(this.#settings.redisKeySecret, key, json);
+  }
+
+  /** What `text` holds when it was sealed to `key` with this secret (`unsealed` above). */
+  unseal(key: string, text: string): string | undefined {
+    return unsealed(this.#settings.redisKeySecret, key, text);
   }
 
   key(kind: KeyKind, callerTag: string, id: string): string {

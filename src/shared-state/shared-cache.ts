@@ -5,14 +5,16 @@
  * tag (an HMAC of its Authorization, ./redis-store.ts) and the id, so an entry
  * is never readable with another caller's key. What is cached, and for how
  * long, is the local cache's rule; executions whose stored JSON is over
- * REDIS_CACHE_MAX_VALUE_BYTES stay local.
+ * REDIS_CACHE_MAX_VALUE_BYTES stay local, and a value read that is larger is
+ * no entry. Each value is sealed to its key (./redis-store.ts): one read under
+ * another key, or written by anyone without the key secret, is no entry either.
  *
  * It never fails a request: a read that errs or passes REDIS_COMMAND_TIMEOUT_MS
  * is a miss, a write that fails is dropped; both are counted.
  */
 import type { Execution } from '../domain/execution.js';
 import { isObject } from '../domain/execution.js';
-import type { RedisStore } from './redis-store.js';
+import { SEAL_BYTES, type RedisStore } from './redis-store.js';
 import { upstreamJson } from '../domain/json-depth.js';
 
 /** What the shared cache has done since start, for metrics; plain counts. */
@@ -67,7 +69,9 @@ export class SharedCache {
     const [[, text], [, pttl]] = replies as [[null, string | null], [null, number]];
     // Counted from when it was asked, so the local copy never outlives Redis's by the round trip.
     const ttlMs = pttl - (performance.now() - asked);
-    const execution = text === null || ttlMs <= 0 ? undefined : revive(text, id);
+    // Never parsed past the bound: the local cache's size accounting trusts what it holds.
+    const json = text === null || ttlMs <= 0 || text.length > this.maxValueBytes + SEAL_BYTES ? undefined : this.store.unseal(key, text);
+    const execution = json === undefined ? undefined : revive(json, id);
     if (!execution) {
       this.counts.misses++;
       return undefined;
@@ -87,7 +91,8 @@ export class SharedCache {
       this.counts.tooLarge++;
       return;
     }
-    this.store.client.set(this.store.key('cache', this.store.callerTag(authorization), execution.id), text, 'PX', ttlMs).catch(() => {
+    const key = this.store.key('cache', this.store.callerTag(authorization), execution.id);
+    this.store.client.set(key, this.store.seal(key, text), 'PX', ttlMs).catch(() => {
       this.counts.errors++;
     });
   }
@@ -110,7 +115,8 @@ function revive(text: string, id: string): Execution | undefined {
     id,
     source: value.source,
     events: value.events,
-    bodyBytes: value.bodyBytes,
+    // At least the stored JSON's length: the local cache counts an entry's heap by it.
+    bodyBytes: Math.max(value.bodyBytes, text.length),
     ...(value.eventsUnreadable === true ? { eventsUnreadable: true } : {}),
   };
 }
