@@ -16,9 +16,15 @@
  *   value is required (`@skip(if: $s)` with `$s: Boolean = false`) runs on
  *   graphql-js, which reports it (graphql-jit treats it as not given);
  * - errors are made again as graphql-js makes them, located at their field
- *   nodes (./located-errors.ts), from graphql-jit's run: resolvers run once.
+ *   nodes (./located-errors.ts), from graphql-jit's run: resolvers run once;
+ * - documents graphql-jit answers otherwise run on graphql-js: any @skip or
+ *   @include (graphql-jit merges fields and fragment spreads before it heeds
+ *   them, so a spread skipped once is lost, and a field keeps the place of its
+ *   skipped first appearance), and a non-null variable with a default (graphql-jit
+ *   refuses it when the request leaves it out).
  */
 import {
+  BREAK,
   getOperationAST,
   getVariableValues,
   isNonNullType,
@@ -49,9 +55,25 @@ interface Compiled {
   nullableInNonNull: string[];
 }
 
+/** Whether graphql-jit answers `document` otherwise than graphql-js (see the list above). */
+function answeredOtherwise(document: DocumentNode, operation: OperationDefinitionNode): boolean {
+  if (operation.variableDefinitions?.some((definition) => definition.defaultValue && definition.type.kind === Kind.NON_NULL_TYPE)) return true;
+  let found = false;
+  visit(document, {
+    Directive(node) {
+      if (node.name.value === 'skip' || node.name.value === 'include') {
+        found = true;
+        return BREAK;
+      }
+      return undefined;
+    },
+  });
+  return found;
+}
+
 function compile(schema: GraphQLSchema, document: DocumentNode, operationName: string | undefined): Compiled | null {
   const operation = getOperationAST(document, operationName);
-  if (!operation) return null;
+  if (!operation || answeredOtherwise(document, operation)) return null;
   const made = compileQuery(schema, document, operationName);
   if (!isCompiledQuery(made)) return null;
   const fragments: Record<string, FragmentDefinitionNode> = {};
