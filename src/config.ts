@@ -136,6 +136,11 @@ export const SETTINGS = {
       integer(0, 1_000_000).default(1_024),
       'calls that may wait for the bulkhead; beyond, `UPSTREAM_UNAVAILABLE` at once',
     ),
+    maxConcurrentPerCaller: setting(
+      'UPSTREAM_MAX_CONCURRENT_PER_CALLER',
+      integer(1, 100_000).default(64),
+      'upstream calls one caller may have in flight; its further calls wait apart (at most `UPSTREAM_QUEUE`), so one caller never takes every slot of the bulkhead',
+    ),
     connections: setting('UPSTREAM_CONNECTIONS', integer(1, 1024).default(64), 'keep-alive sockets in the process-wide upstream pool'),
     concurrencyPerRequest: setting(
       'UPSTREAM_CONCURRENCY_PER_REQUEST',

@@ -349,3 +349,39 @@ describe.each(LANES)('an upstream that refuses connections (%s lane)', (lane: La
     expect(logs.some((line) => line.includes(CLOSED))).toBe(true);
   });
 });
+
+describe.each(LANES)('each caller\'s share of the bulkhead (%s lane)', (lane: LaneName) => {
+  it('a caller flooding upstream with batch lookups takes at most UPSTREAM_MAX_CONCURRENT_PER_CALLER slots; another caller is served meanwhile', async () => {
+    harness = await Harness.start({
+      lane,
+      upstream: UPSTREAM,
+      env: { UPSTREAM_MAX_CONCURRENT: '4', UPSTREAM_MAX_CONCURRENT_PER_CALLER: '2', UPSTREAM_QUEUE: '100', TERMINAL_CACHE_TTL_MS: '0', REQUEST_BUDGET_MS: '20000' },
+    });
+    const h = harness;
+    for (const id of idsOf('a')) h.upstream.setFault(id, { kind: 'slow', ms: 300 });
+    const flood = [0, 1, 2].map(() =>
+      h.query<{ executions: Array<{ id: string } | null> }>(`{ executions(ids: ${JSON.stringify(idsOf('a'))}) { id } }`, undefined, { authorization: auth('a') }),
+    );
+    await pause(100);
+    // a holds 2 of the 4 slots, the rest of its calls waiting apart: b gets a slot at once.
+    const started = performance.now();
+    const fromB = await h.query<{ execution: { id: string } | null }>(ONE, { id: 'ex_b_1' }, { authorization: auth('b') });
+    expect(fromB.errors).toBeUndefined();
+    expect(fromB.data?.execution?.id).toBe('ex_b_1');
+    expect(performance.now() - started).toBeLessThan(250);
+    // Every call of a's was made, at most two at a time.
+    for (const answer of await Promise.all(flood)) expect(answer.data?.executions.map((each) => each?.id)).toEqual(idsOf('a'));
+    expect(h.upstream.maxInFlight).toBeLessThanOrEqual(3);
+  }, 30_000);
+
+  it('past its share and its queue, a caller\'s call is refused at once with UPSTREAM_UNAVAILABLE, saying why', async () => {
+    harness = await Harness.start({ lane, upstream: UPSTREAM, env: { UPSTREAM_MAX_CONCURRENT: '4', UPSTREAM_MAX_CONCURRENT_PER_CALLER: '1', UPSTREAM_QUEUE: '0', TERMINAL_CACHE_TTL_MS: '0' } });
+    const h = harness;
+    for (const id of idsOf('a')) h.upstream.setFault(id, { kind: 'slow', ms: 200 });
+    const answer = await h.query<{ executions: Array<{ id: string } | null> }>(`{ executions(ids: ${JSON.stringify(idsOf('a').slice(0, 3))}) { id } }`, undefined, { authorization: auth('a') });
+    expect(answer.data?.executions.filter((each) => each !== null)).toHaveLength(1);
+    expect(codes(answer)).toEqual(['UPSTREAM_UNAVAILABLE', 'UPSTREAM_UNAVAILABLE']);
+    for (const error of answer.errors!) expect(error.message).toMatch(/^This caller has 1 calls to the executions API running and 0 waiting/);
+    expect(h.upstream.requests).toHaveLength(1);
+  });
+});

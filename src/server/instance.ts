@@ -104,6 +104,7 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
       breakerHalfOpenAfterMs: upstream.breakerHalfOpenMs,
       maxConcurrent: upstream.maxConcurrent,
       queue: upstream.queue,
+      maxConcurrentPerCaller: upstream.maxConcurrentPerCaller,
     },
     watchers: [...(metrics ? [metrics.attempts] : []), ...(traced ? [attemptSpans] : [])],
   });

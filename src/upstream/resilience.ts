@@ -36,10 +36,12 @@ import {
   handleWhen,
   retry,
   wrap,
+  type BulkheadPolicy,
   type CircuitBreakerPolicy,
   type IBackoff,
   type IRetryBackoffContext,
 } from 'cockatiel';
+import { ErrorCode } from '../errors.js';
 import { FailureJudge } from './failure-judge.js';
 import { UpstreamError } from './upstream-error.js';
 
@@ -63,6 +65,8 @@ export interface ResilienceOptions {
   breakerHalfOpenAfterMs: number;
   maxConcurrent: number;
   queue: number;
+  /** Calls one caller may have in flight; the rest wait in a queue of its own (`queue` long). */
+  maxConcurrentPerCaller: number;
 }
 
 export type UpstreamPolicy = ReturnType<typeof createUpstreamPolicy>;
@@ -106,6 +110,10 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
   const bulkheadPolicy = bulkhead(options.maxConcurrent, options.queue);
   const retryPolicy = retry(handleWhen(isRetryable), { maxAttempts: options.maxAttempts - 1, backoff });
   const policy = wrap(bulkheadPolicy, retryPolicy, breakerPolicy);
+  // Each caller's own share of the bulkhead, in front of it: its calls past the share wait apart,
+  // taking no slot of the process's, so one caller (a flood of batch lookups) cannot starve the others.
+  // Made on a caller's first call and dropped with its last.
+  const shares = new Map<string, { bulkhead: BulkheadPolicy; calls: number }>();
   return {
     /**
      * Runs one upstream call through every policy; `attempt` is called once per
@@ -113,8 +121,24 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
      * outcome is, for the breaker's judge.
      */
     execute<T>(caller: string, id: string, attempt: (number: number) => Promise<T>): Promise<T> {
+      let share = shares.get(caller);
+      if (!share) shares.set(caller, (share = { bulkhead: bulkhead(options.maxConcurrentPerCaller, options.queue), calls: 0 }));
+      if (share.bulkhead.executionSlots === 0 && share.bulkhead.queueSlots === 0) {
+        return Promise.reject(
+          new UpstreamError(
+            ErrorCode.UPSTREAM_UNAVAILABLE,
+            `This caller has ${options.maxConcurrentPerCaller} calls to the executions API running and ${options.queue} waiting; retry once some have finished.`,
+          ),
+        );
+      }
+      const own = share;
+      own.calls++;
       // cockatiel counts retries from 0; attempts are counted from 1.
-      return policy.execute((context) => judge.observe(caller, id, attempt(context.attempt + 1)));
+      return own.bulkhead
+        .execute(() => policy.execute((context) => judge.observe(caller, id, attempt(context.attempt + 1))))
+        .finally(() => {
+          if (--own.calls === 0 && shares.get(caller) === own) shares.delete(caller);
+        });
     },
     /** For counting retries (`onRetry`). */
     retry: retryPolicy,
