@@ -139,7 +139,7 @@ export const SETTINGS = {
     maxConcurrentPerCaller: setting(
       'UPSTREAM_MAX_CONCURRENT_PER_CALLER',
       integer(1, 100_000).default(64),
-      'upstream calls one caller may have in flight; its further calls wait apart (at most `UPSTREAM_QUEUE`), so one caller never takes every slot of the bulkhead',
+      'upstream calls one caller may have in flight; its further calls wait apart (all callers\' together at most `UPSTREAM_QUEUE`), so one caller never takes every slot of the bulkhead; live polls are bounded by their own slots',
     ),
     connections: setting('UPSTREAM_CONNECTIONS', integer(1, 1024).default(64), 'keep-alive sockets in the process-wide upstream pool'),
     concurrencyPerRequest: setting(

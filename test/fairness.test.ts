@@ -20,6 +20,7 @@ import { FakeUpstream, type Fault } from '../src/demo/fake-upstream.js';
 import { createLogger } from '../src/logger.js';
 import { createInstance, type GatewayInstance } from '../src/server/instance.js';
 import { Harness, LANES, codes, type GraphQLResponse, type LaneName } from './support/harness.js';
+import { sendOver } from './support/transports.js';
 
 const ONE = `query($id: ID!) { execution(id: $id) { id status } }`;
 /** Long enough that checks made while the circuit is open finish before it half-opens, on a loaded 2-core machine too. */
@@ -381,7 +382,44 @@ describe.each(LANES)('each caller\'s share of the bulkhead (%s lane)', (lane: La
     const answer = await h.query<{ executions: Array<{ id: string } | null> }>(`{ executions(ids: ${JSON.stringify(idsOf('a').slice(0, 3))}) { id } }`, undefined, { authorization: auth('a') });
     expect(answer.data?.executions.filter((each) => each !== null)).toHaveLength(1);
     expect(codes(answer)).toEqual(['UPSTREAM_UNAVAILABLE', 'UPSTREAM_UNAVAILABLE']);
-    for (const error of answer.errors!) expect(error.message).toMatch(/^This caller has 1 calls to the executions API running and 0 waiting/);
+    for (const error of answer.errors!) expect(error.message).toMatch(/^This caller has 1 calls to the executions API running and the gateway's queue is full/);
     expect(h.upstream.requests).toHaveLength(1);
+  });
+
+  it('a request that left gives up its place in the queue: the caller\'s next call waits instead of being refused', async () => {
+    harness = await Harness.start({ lane, upstream: UPSTREAM, env: { UPSTREAM_MAX_CONCURRENT: '4', UPSTREAM_MAX_CONCURRENT_PER_CALLER: '1', UPSTREAM_QUEUE: '1', TERMINAL_CACHE_TTL_MS: '0' } });
+    const h = harness;
+    h.upstream.setFault('ex_a_1', { kind: 'slow', ms: 800 });
+    const running = h.query(ONE, { id: 'ex_a_1' }, { authorization: auth('a') });
+    await pause(100);
+    // The next call of a's waits in the queue's one place; its client leaves.
+    const controller = new AbortController();
+    const leaving = h
+      .fetch('/graphql', { method: 'POST', headers: { 'content-type': 'application/json', authorization: auth('a') }, body: JSON.stringify({ query: ONE, variables: { id: 'ex_a_2' } }), signal: controller.signal })
+      .catch(() => undefined);
+    await pause(100);
+    controller.abort();
+    await leaving;
+    await pause(50);
+    // Its place is free: this one waits, then is served.
+    const waiting = await h.query<{ execution: { id: string } | null }>(ONE, { id: 'ex_a_3' }, { authorization: auth('a') });
+    expect(waiting.errors).toBeUndefined();
+    expect(waiting.data?.execution?.id).toBe('ex_a_3');
+    expect((await running).errors).toBeUndefined();
+    // The call whose client left never reached upstream.
+    expect(h.upstream.requestsFor('ex_a_2')).toHaveLength(0);
+  });
+
+  it('a live poll never waits in its caller\'s share: the caller\'s watch is served while its queries hold the share', async () => {
+    harness = await Harness.start({ lane, upstream: UPSTREAM, env: { UPSTREAM_MAX_CONCURRENT: '4', UPSTREAM_MAX_CONCURRENT_PER_CALLER: '1', UPSTREAM_QUEUE: '10', TERMINAL_CACHE_TTL_MS: '0' } });
+    const h = harness;
+    h.upstream.setFault('ex_a_1', { kind: 'slow', ms: 1_500 });
+    const running = h.query(ONE, { id: 'ex_a_1' }, { authorization: auth('a') });
+    await pause(100);
+    const started = performance.now();
+    const { results } = await sendOver(h, 'SSE (POST)', 'subscription { executionUpdates(id: "ex_a_2") { isFinal } }', { authorization: auth('a') });
+    expect(results).toEqual([{ data: { executionUpdates: { isFinal: true } } }]);
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect((await running).errors).toBeUndefined();
   });
 });

@@ -174,7 +174,7 @@ export class Poller {
     const span = tracer().startSpan('poll execution', { root: true, attributes: { 'execution_gateway.execution_id': this.id } });
     try {
       const headers = { authorization: this.caller.authorization, requestId: `live-${randomUUID()}`, callerKey: this.caller.key };
-      const execution = await context.with(trace.setSpan(context.active(), span), () => this.deps.client.getExecution(this.id, headers, cancellation));
+      const execution = await context.with(trace.setSpan(context.active(), span), () => this.deps.client.getExecution(this.id, headers, cancellation, { poll: true }));
       this.#succeeded(execution);
     } catch (error) {
       span.setStatus({ code: SpanStatusCode.ERROR, message: String((error as GraphQLError).extensions?.code ?? 'error') });

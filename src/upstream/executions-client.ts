@@ -116,9 +116,12 @@ export class ExecutionsClient {
    * `cancellation` stops the call: an attempt in flight is aborted and no further
    * attempt starts. cockatiel is not handed it, so its breaker counts only
    * upstream failures, never a cancelled attempt; whoever waits on the call stops
-   * waiting by its own cancellation (./shared-executions.ts).
+   * waiting by its own cancellation (./shared-executions.ts). The call first
+   * waits for a place in its caller's share of the bulkhead (./resilience.ts),
+   * leaving it if `cancellation` fires; `options.poll`: a live poll, bounded by
+   * the pollers' own slots instead.
    */
-  async getExecution(id: string, headers: CallHeaders, cancellation: Cancellation): Promise<Execution> {
+  async getExecution(id: string, headers: CallHeaders, cancellation: Cancellation, options: { poll?: boolean } = {}): Promise<Execution> {
     this.assertAllowedId(id);
     // Refused before the breaker and undici: a value undici refuses is no upstream failure, and must cost no connection.
     if (!FIELD_VALUE.test(headers.authorization)) throw invalidAuthorization();
@@ -129,9 +132,12 @@ export class ExecutionsClient {
       // slot, whose trace it would otherwise join and send upstream. (A resource and runInAsyncScope:
       // AsyncResource.bind defines properties on a new function, many times the cost.)
       const scope = new AsyncResource('execution-gateway:upstream-call');
-      return await this.policies.execute(headers.callerKey, id, (number) =>
-        scope.runInAsyncScope(this.#attempt, this, id, path, headers, cancellation, number),
-      );
+      // A live poll holds one of the pollers' own slots already: waiting in its caller's share too would keep
+      // that slot from every other caller's watches (src/live/poller.ts).
+      return await this.policies.execute(headers.callerKey, id, (number) => scope.runInAsyncScope(this.#attempt, this, id, path, headers, cancellation, number), {
+        cancellation,
+        inShare: !options.poll,
+      });
     } catch (error) {
       throw this.#toGraphQLError(error, id, cancellation);
     }

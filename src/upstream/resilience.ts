@@ -36,12 +36,12 @@ import {
   handleWhen,
   retry,
   wrap,
-  type BulkheadPolicy,
   type CircuitBreakerPolicy,
   type IBackoff,
   type IRetryBackoffContext,
 } from 'cockatiel';
 import { ErrorCode } from '../errors.js';
+import type { Cancellation } from './cancellation.js';
 import { FailureJudge } from './failure-judge.js';
 import { UpstreamError } from './upstream-error.js';
 
@@ -112,33 +112,34 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
   const policy = wrap(bulkheadPolicy, retryPolicy, breakerPolicy);
   // Each caller's own share of the bulkhead, in front of it: its calls past the share wait apart,
   // taking no slot of the process's, so one caller (a flood of batch lookups) cannot starve the others.
-  // Made on a caller's first call and dropped with its last.
-  const shares = new Map<string, { bulkhead: BulkheadPolicy; calls: number }>();
+  // Made on a caller's first call and dropped with its last; every share's waiting calls together
+  // are at most `queue`, as the bulkhead's own are.
+  const shares = new Map<string, Share>();
+  const room = { waiting: 0, max: options.queue };
   return {
     /**
      * Runs one upstream call through every policy; `attempt` is called once per
      * attempt, with its number (1 for the first). `caller` (a key, never the token) and `id` say whose attempt each
      * outcome is, for the breaker's judge.
      */
-    execute<T>(caller: string, id: string, attempt: (number: number) => Promise<T>): Promise<T> {
-      let share = shares.get(caller);
-      if (!share) shares.set(caller, (share = { bulkhead: bulkhead(options.maxConcurrentPerCaller, options.queue), calls: 0 }));
-      if (share.bulkhead.executionSlots === 0 && share.bulkhead.queueSlots === 0) {
-        return Promise.reject(
-          new UpstreamError(
-            ErrorCode.UPSTREAM_UNAVAILABLE,
-            `This caller has ${options.maxConcurrentPerCaller} calls to the executions API running and ${options.queue} waiting; retry once some have finished.`,
-          ),
-        );
-      }
-      const own = share;
-      own.calls++;
+    execute<T>(caller: string, id: string, attempt: (number: number) => Promise<T>, call: { cancellation: Cancellation; inShare: boolean }): Promise<T> {
       // cockatiel counts retries from 0; attempts are counted from 1.
-      return own.bulkhead
-        .execute(() => policy.execute((context) => judge.observe(caller, id, attempt(context.attempt + 1))))
-        .finally(() => {
-          if (--own.calls === 0 && shares.get(caller) === own) shares.delete(caller);
-        });
+      const run = () => policy.execute((context) => judge.observe(caller, id, attempt(context.attempt + 1)));
+      if (!call.inShare) return run();
+      let share = shares.get(caller);
+      if (!share) shares.set(caller, (share = new Share(options.maxConcurrentPerCaller, room)));
+      const own = share;
+      const leave = () => {
+        own.leave();
+        if (own.idle && shares.get(caller) === own) shares.delete(caller);
+      };
+      return own.enter(call.cancellation).then(
+        () => run().finally(leave),
+        (error: unknown) => {
+          if (own.idle && shares.get(caller) === own) shares.delete(caller);
+          throw error;
+        },
+      );
     },
     /** For counting retries (`onRetry`). */
     retry: retryPolicy,
@@ -150,3 +151,66 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
     judge,
   };
 }
+
+/**
+ * One caller's share of the bulkhead: at most `limit` of its calls run, the
+ * rest wait in order while `room` (shared by every share) lasts. By hand
+ * because cockatiel's bulkhead keeps a waiter whose request has gone until its
+ * turn comes, so the dead would fill the caller's queue.
+ */
+class Share {
+  #running = 0;
+  readonly #waiting: Array<{ admit(): void }> = [];
+
+  constructor(
+    private readonly limit: number,
+    private readonly room: { waiting: number; max: number },
+  ) {}
+
+  get idle(): boolean {
+    return this.#running === 0 && this.#waiting.length === 0;
+  }
+
+  /**
+   * Resolves once the call may run (then `leave()` when it ends). Rejects at
+   * once with UPSTREAM_UNAVAILABLE when no slot and no room to wait are left,
+   * and with TaskCancelledError when `cancellation` fires while it waits.
+   */
+  enter(cancellation: Cancellation): Promise<void> {
+    if (this.#running < this.limit) {
+      this.#running++;
+      return Promise.resolve();
+    }
+    if (this.room.waiting >= this.room.max) {
+      return Promise.reject(
+        new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, `This caller has ${this.limit} calls to the executions API running and the gateway's queue is full; retry once some have finished.`),
+      );
+    }
+    if (cancellation.aborted) return Promise.reject(new TaskCancelledError());
+    return new Promise<void>((resolve, reject) => {
+      this.room.waiting++;
+      const waiter = {
+        admit: () => {
+          stopWatching();
+          this.room.waiting--;
+          this.#running++;
+          resolve();
+        },
+      };
+      const stopWatching = cancellation.onAbort(() => {
+        const at = this.#waiting.indexOf(waiter);
+        if (at < 0) return;
+        this.#waiting.splice(at, 1);
+        this.room.waiting--;
+        reject(new TaskCancelledError());
+      });
+      this.#waiting.push(waiter);
+    });
+  }
+
+  leave(): void {
+    this.#running--;
+    this.#waiting.shift()?.admit();
+  }
+}
+
