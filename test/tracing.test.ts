@@ -551,6 +551,17 @@ interface Collected {
 }
 
 /** A collector on loopback that records every OTLP/HTTP JSON export. */
+/** The URL a gateway process logs once it listens (its log so far: `output()`); fails if it exits first or takes 25 s. */
+async function listeningUrl(output: () => string, exited: () => boolean): Promise<string> {
+  const deadline = performance.now() + 25_000;
+  for (;;) {
+    if (performance.now() > deadline || exited()) throw new Error(`the gateway did not start: ${output()}`);
+    const line = output().split('\n').find((each) => each.includes('execution-gateway listening'));
+    if (line) return (JSON.parse(line) as { url: string }).url;
+    await sleep(50);
+  }
+}
+
 /** A collector on loopback that records what it receives; `hang`: it reads each export and never answers. */
 async function startCollector(options: { hang?: boolean } = {}): Promise<{ server: Server; url: string; received: Collected[] }> {
   const received: Collected[] = [];
@@ -633,14 +644,7 @@ describe('the real process exports over OTLP/HTTP', () => {
   });
 
   it('starts, serves a query through the upstream with a traceparent, and exits 0 on SIGTERM', async () => {
-    const deadline = performance.now() + 25_000;
-    let url: string | undefined;
-    while (!url) {
-      if (performance.now() > deadline || exitCode !== null) throw new Error(`the gateway did not start: ${output}`);
-      const line = output.split('\n').find((each) => each.includes('execution-gateway listening'));
-      if (line) url = (JSON.parse(line) as { url: string }).url;
-      else await sleep(50);
-    }
+    const url = await listeningUrl(() => output, () => exitCode !== null);
     const response = await fetch(url, {
       method: 'POST',
       headers: { authorization: AUTH, 'content-type': 'application/json' },
@@ -703,14 +707,7 @@ describe('a collector that does not answer', () => {
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.on('exit', (code) => (exitCode = code));
     try {
-      const deadline = performance.now() + 25_000;
-      let url: string | undefined;
-      while (!url) {
-        if (performance.now() > deadline || exitCode !== null) throw new Error(`the gateway did not start: ${output}`);
-        const line = output.split('\n').find((each) => each.includes('execution-gateway listening'));
-        if (line) url = (JSON.parse(line) as { url: string }).url;
-        else await sleep(50);
-      }
+      const url = await listeningUrl(() => output, () => exitCode !== null);
       const response = await fetch(url, {
         method: 'POST',
         headers: { authorization: AUTH, 'content-type': 'application/json' },
