@@ -551,6 +551,22 @@ interface Collected {
 }
 
 /** A collector on loopback that records every OTLP/HTTP JSON export. */
+/** The environment of a gateway process in front of `upstream`, tracing to `collector`, as deployed. */
+function processEnv(upstream: FakeUpstream, collector: { url: string }, more: Record<string, string>): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    NODE_ENV: 'production',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    UPSTREAM_URL: upstream.url,
+    OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+    METRICS: 'off',
+    LOG_LEVEL: 'info',
+    SHUTDOWN_UNREADY_MS: '0',
+    ...more,
+  };
+}
+
 /** The URL a gateway process logs once it listens (its log so far: `output()`); fails if it exits first or takes 25 s. */
 async function listeningUrl(output: () => string, exited: () => boolean): Promise<string> {
   const deadline = performance.now() + 25_000;
@@ -615,19 +631,7 @@ describe('the real process exports over OTLP/HTTP', () => {
     upstream = await FakeUpstream.start({ executions: demoExecutions() });
     child = spawn('npx', ['tsx', 'src/main.ts'], {
       cwd: new URL('..', import.meta.url).pathname,
-      env: {
-        ...process.env,
-        NODE_ENV: 'production',
-        PORT: '0',
-        HOST: '127.0.0.1',
-        UPSTREAM_URL: upstream.url,
-        OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
-        OTEL_SERVICE_NAME: 'gateway-otlp-test',
-        METRICS: 'off',
-        LOG_LEVEL: 'info',
-        SHUTDOWN_UNREADY_MS: '0',
-        SHUTDOWN_GRACE_MS: '2000',
-      },
+      env: processEnv(upstream, collector, { OTEL_SERVICE_NAME: 'gateway-otlp-test', SHUTDOWN_GRACE_MS: '2000' }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -687,18 +691,7 @@ describe('a collector that does not answer', () => {
     const upstream = await FakeUpstream.start({ executions: demoExecutions() });
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       cwd: new URL('..', import.meta.url).pathname,
-      env: {
-        ...process.env,
-        NODE_ENV: 'production',
-        PORT: '0',
-        HOST: '127.0.0.1',
-        UPSTREAM_URL: upstream.url,
-        OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
-        METRICS: 'off',
-        LOG_LEVEL: 'info',
-        SHUTDOWN_UNREADY_MS: '0',
-        SHUTDOWN_GRACE_MS: '1000',
-      },
+      env: processEnv(upstream, collector, { SHUTDOWN_GRACE_MS: '1000' }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
