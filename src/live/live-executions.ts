@@ -14,6 +14,7 @@
  */
 import type { GraphQLError } from 'graphql';
 import { appendedEvents, checkEventCursor, cursorBefore, positionAfter, type EventEdge, type EventFilter } from '../domain/event-pages.js';
+import type { EventCursor } from '../domain/event-cursor.js';
 import type { Execution } from '../domain/execution.js';
 import { isTerminalStatus, statusOf } from '../domain/execution-status.js';
 import { ErrorCode, gatewayError, shuttingDown, unauthenticated, watchLimitUnread } from '../errors.js';
@@ -24,6 +25,20 @@ import { Poller, PollSlots, type PollerNews, type PollerSettings, type Watcher }
 
 /** Events one update carries at most; more are spread over several updates. */
 export const MAX_EVENTS_PER_UPDATE = 100;
+
+/**
+ * Readable readings a resumed watch waits through for the event its
+ * `eventsAfter` names before it refuses the cursor: enough to ride out an
+ * upstream replica that lags, few enough that a cursor from other data ends
+ * the watch within seconds.
+ */
+export const MAX_RESUME_MISSES = 3;
+
+/** Where a watch resumes: `eventsAfter` as the client sent it and as it reads. */
+interface Resume {
+  cursor: string;
+  decoded: EventCursor;
+}
 
 export type EndReason = 'EXECUTION_ENDED' | 'WATCH_TIME_LIMIT';
 
@@ -128,7 +143,8 @@ export class LiveExecutions {
       if (left === 0) this.#perCaller.delete(caller.key);
       else this.#perCaller.set(caller.key, left);
     };
-    const watch: Watch = new Watch(poller, scope, request.filter ?? null, after, this.settings.maxWatchMs, () => {
+    const resume = after && { cursor: request.eventsAfter!, decoded: after };
+    const watch: Watch = new Watch(poller, scope, request.filter ?? null, resume, this.settings.maxWatchMs, () => {
       this.#watches.delete(watch);
       released();
     });
@@ -179,7 +195,7 @@ class Watch implements AsyncIterableIterator<WatchStep>, Watcher {
     private readonly poller: Poller,
     private readonly scope: WatchScope,
     private readonly filter: EventFilter | null,
-    private readonly after: ReturnType<typeof checkEventCursor> | undefined,
+    private readonly resume: Resume | undefined,
     private readonly maxWatchMs: number,
     private readonly released: () => void,
   ) {}
@@ -193,6 +209,8 @@ class Watch implements AsyncIterableIterator<WatchStep>, Watcher {
   }
 
   #limitReached = false;
+  /** Readable readings that did not hold the event `eventsAfter` names. */
+  #resumeMisses = 0;
 
   #end(): void {
     this.#done = true;
@@ -234,10 +252,28 @@ class Watch implements AsyncIterableIterator<WatchStep>, Watcher {
     this.released();
   }
 
+  /**
+   * The position after the event `eventsAfter` names, or undefined while
+   * readings do not hold it: upstream only appends, so a reading without it
+   * lags (another upstream replica) or lost its list (`eventsUnreadable`), and
+   * the next may hold it. BAD_USER_INPUT once MAX_RESUME_MISSES readable
+   * readings, or a finished execution's whole list, did not.
+   */
+  #positionAfterResume(execution: Execution, terminal: boolean): number | undefined {
+    try {
+      return positionAfter(execution, 'eventsAfter', this.resume!.decoded);
+    } catch (error) {
+      if (execution.eventsUnreadable) return undefined;
+      if (terminal || ++this.#resumeMisses >= MAX_RESUME_MISSES) throw error;
+      return undefined;
+    }
+  }
+
   async *#run(): AsyncGenerator<WatchStep> {
     try {
       let position: number | undefined;
       let execution: Execution | undefined;
+      let announced = false;
       for (;;) {
         if (this.#done) return;
         const news = this.#news;
@@ -248,10 +284,21 @@ class Watch implements AsyncIterableIterator<WatchStep>, Watcher {
         if (news?.kind === 'failed') throw news.error;
         if (news?.kind === 'changed') {
           execution = news.execution;
-          const first = position === undefined;
-          // The first update starts after `eventsAfter` (none: history is read through `execution.events`).
-          position ??= this.after ? positionAfter(execution, 'eventsAfter', this.after) : execution.events.length;
+          const first = !announced;
+          announced = true;
           const terminal = isTerminalStatus(statusOf(execution));
+          // The first update starts after `eventsAfter` (none: history is read through `execution.events`).
+          position ??= this.resume ? this.#positionAfterResume(execution, terminal) : execution.events.length;
+          if (position === undefined) {
+            // This reading does not hold the event yet: the client keeps its place until one does.
+            const cursor = this.resume!.cursor;
+            if (terminal) {
+              yield { kind: 'update', execution, newEvents: [], cursor, isFinal: true, endReason: 'EXECUTION_ENDED' };
+              return;
+            }
+            if (first) yield { kind: 'update', execution, newEvents: [], cursor, isFinal: false, endReason: null };
+            continue;
+          }
           do {
             const { edges, next } = appendedEvents(execution, position, this.filter, MAX_EVENTS_PER_UPDATE);
             position = next;
@@ -267,8 +314,9 @@ class Watch implements AsyncIterableIterator<WatchStep>, Watcher {
         }
         if (this.#limitReached) {
           // Upstream never answered this watch: no reading to make a final update of, and the poller must not go on for ever.
-          if (!execution || position === undefined) throw watchLimitUnread(this.maxWatchMs);
-          yield { kind: 'update', execution, newEvents: [], cursor: cursorBefore(execution, position), isFinal: true, endReason: 'WATCH_TIME_LIMIT' };
+          if (!execution) throw watchLimitUnread(this.maxWatchMs);
+          const cursor = position === undefined ? this.resume!.cursor : cursorBefore(execution, position);
+          yield { kind: 'update', execution, newEvents: [], cursor, isFinal: true, endReason: 'WATCH_TIME_LIMIT' };
           return;
         }
         await new Promise<void>((resolve) => (this.#wake = resolve));

@@ -771,7 +771,7 @@ export function describeLiveBehaviour(transport: TransportName): void {
         await watcher.until((update) => update.execution.status === 'WORKFLOW_RUNNING' && update !== watcher.updates[0], 'the update with fewer events');
         expect(watcher.last).toMatchObject({ newEvents: [], cursor });
         // A watch resumed from that cursor is accepted and gets what follows it.
-        const resumed = new Recorder(clients.for(faulty), { id, eventsAfter: cursor });
+        const resumed = new Recorder(clients.for(faulty), { id, after: cursor });
         upstream.setFault(id, undefined);
         await resumed.received(1);
         expect(resumed.errorCodes).toEqual([]);
@@ -781,6 +781,67 @@ export function describeLiveBehaviour(transport: TransportName): void {
         expect(watcher.eventIds).toEqual(after);
         expect(resumed.eventIds).toEqual(after);
         expect(watcher.errorCodes).toEqual([]);
+        await allStopped(faulty);
+      });
+
+      it.each([
+        ['no list', (events: unknown[]) => ({ oops: events.length })],
+        ['fewer events than the cursor names (a lagging upstream replica)', (events: unknown[]) => events.slice(0, 1)],
+      ])('a watch resumed while the first reading holds %s keeps its place, and gets every later event once', async (name, odd) => {
+        const { upstream } = faulty;
+        const id = `ex_resume_${name.startsWith('no') ? 'unlisted' : 'lagging'}`;
+        putExecution(upstream, id, 'workflow_running', { eventCount: 4 });
+        const page = await faulty.query<{ execution: { events: { edges: Array<{ cursor: string }> } } }>(
+          'query ($id: ID!) { execution(id: $id) { events(first: 10) { edges { cursor } } } }',
+          { id },
+        );
+        const cursor = page.data!.execution.events.edges[2]!.cursor;
+        const stored = upstream.get(id)!;
+        upstream.setFault(id, {
+          kind: 'body',
+          body: JSON.stringify({ code: 200, data: { execution: stored.execution, events: odd(stored.events), message: 'ok' }, message: 'ok', requestId: 'odd' }),
+        });
+        const resumed = new Recorder(clients.for(faulty), { id, after: cursor });
+        await resumed.received(1);
+        expect(resumed.errorCodes).toEqual([]);
+        expect(resumed.last).toMatchObject({ newEvents: [], cursor });
+        upstream.setFault(id, undefined);
+        const after = advance(upstream, id, 'workflow_succeeded', 2);
+        await resumed.end();
+        expect(resumed.errorCodes, resumed.describe()).toEqual([]);
+        expect(resumed.eventIds).toEqual([stored.events[3]!.id, ...after]);
+        expect(resumed.last).toMatchObject({ isFinal: true, endReason: 'EXECUTION_ENDED' });
+        await allStopped(faulty);
+      });
+
+      it('a resumed watch whose cursor names an event no reading holds ends with BAD_USER_INPUT after a few readings', async () => {
+        const { upstream } = faulty;
+        const id = 'ex_resume_gone';
+        putExecution(upstream, id, 'workflow_running', { eventCount: 4 });
+        const page = await faulty.query<{ execution: { events: { edges: Array<{ cursor: string }> } } }>(
+          'query ($id: ID!) { execution(id: $id) { events(first: 10) { edges { cursor } } } }',
+          { id },
+        );
+        const cursor = page.data!.execution.events.edges[3]!.cursor;
+        const stored = upstream.get(id)!;
+        // Every reading from now on lacks the event, and each differs from the last (a new updatedAt), as readings that move on do.
+        let reading = 0;
+        const moveOn = () => {
+          reading++;
+          const execution = { ...stored.execution, updatedAt: new Date(Date.UTC(2026, 2, 1, 14, 0, reading)).toISOString() };
+          upstream.setFault(id, { kind: 'body', body: JSON.stringify({ code: 200, data: { execution, events: stored.events.slice(0, 2), message: 'ok' }, message: 'ok', requestId: 'gone' }) });
+        };
+        moveOn();
+        const timer = setInterval(moveOn, 10);
+        try {
+          const resumed = new Recorder(clients.for(faulty), { id, after: cursor });
+          await resumed.end();
+          expect(resumed.errorCodes).toEqual(['BAD_USER_INPUT']);
+          expect(resumed.updates.map((update) => update.cursor)).toEqual([cursor]);
+        } finally {
+          clearInterval(timer);
+          upstream.setFault(id, undefined);
+        }
         await allStopped(faulty);
       });
 
