@@ -197,6 +197,23 @@ describe('terminal cache', () => {
     expect(h.upstream.requestsFor('ex_missing')).toHaveLength(2);
   });
 
+  it('does not cache a finished execution read with events that are no list: the next request asks again', async () => {
+    const h = await start({ env: { TERMINAL_CACHE_TTL_MS: '60000' } });
+    const stored = h.upstream.get('ex_done')!;
+    h.upstream.setFault('ex_done', {
+      kind: 'body',
+      body: JSON.stringify({ code: 200, data: { execution: stored.execution, events: { glitch: true }, message: 'ok' }, message: 'ok', requestId: 'glitch' }),
+    });
+    const events = `query($id: ID!) { execution(id: $id) { id events(first: 50) { totalCount } } }`;
+    const glitched = await h.query<{ execution: { events: { totalCount: number } } }>(events, { id: 'ex_done' }, { authorization: A });
+    expect(glitched.data?.execution.events.totalCount).toBe(0);
+    h.upstream.setFault('ex_done', undefined);
+    const next = await h.query<{ execution: { events: { totalCount: number } } }>(events, { id: 'ex_done' }, { authorization: A });
+    expect(next.data?.execution.events.totalCount).toBe(stored.events.length);
+    expect(upstreamOf(next)).toMatchObject({ calls: 1, cacheHits: 0 });
+    expect(h.upstream.requestsFor('ex_done')).toHaveLength(2);
+  });
+
   it('keeps running executions only for the short window configured', async () => {
     // A second: the hit right after must land within it on a loaded machine too.
     const h = await start({ env: { TERMINAL_CACHE_TTL_MS: '60000', ACTIVE_CACHE_TTL_MS: '1000' } });

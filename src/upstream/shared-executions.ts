@@ -259,10 +259,11 @@ export class SharedExecutions {
   /**
    * Caches what was loaded, for its status's time: what upstream answered also
    * in the shared cache; what came from there (`sharedTtlMs` left) locally, for
-   * no longer than it has left there.
+   * no longer than it has left there. A reading whose `events` is no list is not cached.
    */
   #remember(key: string, caller: CallerIdentity, execution: Execution, sharedTtlMs?: number): void {
-    if (!this.#cache) return;
+    // A reading whose events are no list is a glitch the next call may not repeat: kept, it would hide a finished execution's events for the whole TTL.
+    if (!this.#cache || execution.eventsUnreadable) return;
     const statusTtl = isTerminalStatus(statusOf(execution)) ? this.#options.terminalTtlMs : this.#options.activeTtlMs;
     const ttl = sharedTtlMs === undefined ? statusTtl : Math.min(statusTtl, sharedTtlMs);
     if (ttl <= 0) return;
