@@ -359,3 +359,25 @@ describe.each(LANES)('warnings do not depend on the upstream cost report (%s lan
     }
   });
 });
+
+describe.each(LANES)('a result lists at most 100 warnings (%s lane)', (lane) => {
+  it('counts the rest in extensions.warningsOmitted', async () => {
+    const harness = await Harness.start({ lane, upstream: { executions: [] } });
+    try {
+      // 60 events, each with two unreadable fields: 120 notes.
+      const events = Array.from({ length: 60 }, (_, i) => ({ id: `ev_${i}`, executionId: ID, createdAt: 'soon', level: {}, eventType: 'log' }));
+      harness.upstream.setFault(ID, { kind: 'body', body: envelope((_execution, _events, data) => (data.events = events)) });
+      const response = await harness.query<{ execution: Json }>(`{ execution(id: "${ID}") { events(first: 60) { nodes { createdAt level } } } }`, undefined, { authorization: AUTH });
+      const warnings = response.extensions?.warnings as Warning[];
+      expect(warnings).toHaveLength(100);
+      expect(warnings[0]).toMatchObject({ path: ['execution', 'events', 'nodes', 0, 'createdAt'], code: 'UNREADABLE_VALUE' });
+      expect(response.extensions?.warningsOmitted).toBe(20);
+      // Below the cap: no count.
+      const few = await harness.query(`{ execution(id: "${ID}") { events(first: 3) { nodes { level } } } }`, undefined, { authorization: AUTH });
+      expect(few.extensions?.warnings).toHaveLength(3);
+      expect(few.extensions).not.toHaveProperty('warningsOmitted');
+    } finally {
+      await harness.close();
+    }
+  });
+});

@@ -2,7 +2,8 @@
  * What every execution result gets once its operation has run: the request's
  * scope is released (budget timer, client watch), "Did you mean …?" hints are
  * stripped when suggestions are hidden, `extensions.warnings` lists the values
- * served as null or replaced (whatever the cost setting says), and
+ * served as null or replaced (at most MAX_WARNINGS_PER_RESULT, then
+ * `extensions.warningsOmitted` counts the rest; whatever the cost setting says), and
  * `extensions.upstream` reports what the request cost upstream (calls, cache
  * hits, shared calls, time), as Shopify reports query cost.
  */
@@ -25,7 +26,7 @@ function finish(result: ExecutionResult, context: GatewayContext, options: Finis
   const { warnings } = scope;
   if (!options.reportCost && !warnings) return result;
   const extensions: Record<string, unknown> = { ...result.extensions };
-  if (warnings) extensions.warnings = warnings;
+  if (warnings) withWarnings(extensions, scope);
   if (options.reportCost) {
     const { calls, cacheHits, sharedCalls, timeMs } = scope.cost;
     extensions.upstream = { calls, cacheHits, sharedCalls, timeMs: Math.round(timeMs) };
@@ -35,8 +36,14 @@ function finish(result: ExecutionResult, context: GatewayContext, options: Finis
 
 /** Each update of a live subscription gets its own notes (its scope started over for it: RequestScope.beginUpdate). */
 function finishUpdate(result: ExecutionResult, context: GatewayContext): ExecutionResult {
-  const { warnings } = context.scope;
-  return warnings ? { ...result, extensions: { ...result.extensions, warnings } } : result;
+  return context.scope.warnings ? { ...result, extensions: withWarnings({ ...result.extensions }, context.scope) } : result;
+}
+
+/** `warnings`, and `warningsOmitted` when notes were past the cap. */
+function withWarnings(extensions: Record<string, unknown>, scope: GatewayContext['scope']): Record<string, unknown> {
+  extensions.warnings = scope.warnings;
+  if (scope.warningsOmitted > 0) extensions.warningsOmitted = scope.warningsOmitted;
+  return extensions;
 }
 
 export function useExecutionFinish(options: FinishOptions): Plugin<GatewayContext> {

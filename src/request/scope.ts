@@ -13,6 +13,12 @@ import type { TraceHeaders, UpstreamCost } from '../upstream/shared-executions.j
 export const MAX_EXECUTIONS_PER_REQUEST = 100;
 /** Events one GraphQL request may return across all its `events` pages. */
 export const MAX_EVENTS_PER_REQUEST = 2_000;
+/**
+ * Notes listed in one result's `extensions.warnings`; past it they are only
+ * counted (`extensions.warningsOmitted`). Every field of 2,000 events unreadable
+ * made 24,000 notes: a response twelve times the size of its data.
+ */
+export const MAX_WARNINGS_PER_RESULT = 100;
 
 /** Tells when the request's client goes away. */
 export interface ClientWatch {
@@ -60,6 +66,8 @@ export class RequestScope {
   readonly cost: UpstreamCost = { calls: 0, cacheHits: 0, sharedCalls: 0, timeMs: 0 };
   /** Values served as null or replaced, for `extensions.warnings`; made on the first. */
   warnings: DataWarning[] | undefined;
+  /** Notes past MAX_WARNINGS_PER_RESULT, for `extensions.warningsOmitted`. */
+  warningsOmitted = 0;
   /** The request's `traceparent` (and `tracestate`), when it brought one: forwarded upstream. */
   traceHeaders: TraceHeaders | undefined = undefined;
   #executions = 0;
@@ -90,12 +98,15 @@ export class RequestScope {
   beginUpdate(): void {
     this.#events = 0;
     this.warnings = undefined;
+    this.warningsOmitted = 0;
     this.cost.calls = this.cost.cacheHits = this.cost.sharedCalls = this.cost.timeMs = 0;
   }
 
   /** Notes a value served as null or replaced; `field` is `Type.field`, for the process log. */
   warn(field: string, warning: DataWarning): void {
-    (this.warnings ??= []).push(warning);
+    const warnings = (this.warnings ??= []);
+    if (warnings.length < MAX_WARNINGS_PER_RESULT) warnings.push(warning);
+    else this.warningsOmitted++;
     this.warningLog.observe(field, warning);
   }
 
