@@ -227,6 +227,16 @@ describe.each(LANES)('operation limits (%s lane)', (lane) => {
       expect(harness.upstream.requests).toHaveLength(0);
     });
 
+    it('refuses 708 repeated fields, under the token limit, with a message that says what to change', async () => {
+      // graphql-js gives up comparing overlapping fields past its work budget (about 700 in one selection set).
+      const query = `{ ${'__typename '.repeat(708)}}`;
+      expect(countTokens(query)).toBeLessThan(2_000);
+      const error = await expectRejected(query, /too large to validate.*Select fewer fields/);
+      expect(error.message).not.toBe('Validation aborted.');
+      // A repeated request (the validation cache) answers the same.
+      await expectRejected(query, /too large to validate/);
+    });
+
     it('rejects a long query of repeated fields the same way', async () => {
       const response = await harness.query(`{ execution(id: "ex_demo_1") { ${'id '.repeat(3_000)}} }`);
       expect(response.status).toBe(400);
