@@ -12,7 +12,7 @@
  * token no longer sees it; at once, silently, when its client leaves; and
  * with SHUTTING_DOWN when the process drains (`shutDown`).
  */
-import type { GraphQLError } from 'graphql';
+import { GraphQLError } from 'graphql';
 import { appendedEvents, checkEventCursor, cursorBefore, positionAfter, type EventEdge, type EventFilter } from '../domain/event-pages.js';
 import type { EventCursor } from '../domain/event-cursor.js';
 import type { Execution } from '../domain/execution.js';
@@ -54,7 +54,9 @@ export type WatchStep =
       endReason: EndReason | null;
     }
   /** Upstream has been failing for a while; the watch goes on. */
-  | { kind: 'outage'; error: GraphQLError };
+  | { kind: 'outage'; error: GraphQLError }
+  /** The watch ends with this error (NOT_FOUND, SHUTTING_DOWN, …): the last step. */
+  | { kind: 'failed'; error: GraphQLError };
 
 export interface LiveSettings extends PollerSettings {
   /** How long one watch may last before it ends with WATCH_TIME_LIMIT (the client can resume). */
@@ -271,59 +273,68 @@ class Watch implements AsyncIterableIterator<WatchStep>, Watcher {
 
   async *#run(): AsyncGenerator<WatchStep> {
     try {
-      let position: number | undefined;
-      let execution: Execution | undefined;
-      let announced = false;
-      for (;;) {
-        if (this.#done) return;
-        const news = this.#news;
-        const outage = this.#outage;
-        this.#news = undefined;
-        this.#outage = undefined;
-        if (outage) yield { kind: 'outage', error: outage };
-        if (news?.kind === 'failed') throw news.error;
-        if (news?.kind === 'changed') {
-          execution = news.execution;
-          const first = !announced;
-          announced = true;
-          const terminal = isTerminalStatus(statusOf(execution));
-          // The first update starts after `eventsAfter` (none: history is read through `execution.events`).
-          position ??= this.resume ? this.#positionAfterResume(execution, terminal) : execution.events.length;
-          if (position === undefined) {
-            // This reading does not hold the event yet: the client keeps its place until one does.
-            const cursor = this.resume!.cursor;
-            if (terminal) {
-              yield { kind: 'update', execution, newEvents: [], cursor, isFinal: true, endReason: 'EXECUTION_ENDED' };
-              return;
-            }
-            if (first) yield { kind: 'update', execution, newEvents: [], cursor, isFinal: false, endReason: null };
-            continue;
-          }
-          do {
-            const { edges, next } = appendedEvents(execution, position, this.filter, MAX_EVENTS_PER_UPDATE);
-            position = next;
-            const rest = position < execution.events.length;
-            const isFinal = terminal && !rest;
-            if (first || edges.length > 0 || isFinal || !rest) {
-              const cursor = cursorBefore(execution, position);
-              yield { kind: 'update', execution, newEvents: edges, cursor, isFinal, endReason: isFinal ? 'EXECUTION_ENDED' : null };
-            }
-            if (isFinal) return;
-          } while (position < execution.events.length);
-          continue;
-        }
-        if (this.#limitReached) {
-          // Upstream never answered this watch: no reading to make a final update of, and the poller must not go on for ever.
-          if (!execution) throw watchLimitUnread(this.maxWatchMs);
-          const cursor = position === undefined ? this.resume!.cursor : cursorBefore(execution, position);
-          yield { kind: 'update', execution, newEvents: [], cursor, isFinal: true, endReason: 'WATCH_TIME_LIMIT' };
-          return;
-        }
-        await new Promise<void>((resolve) => (this.#wake = resolve));
-        this.#wake = undefined;
-      }
+      yield* this.#walk();
+    } catch (error) {
+      // A step, not a throw: the resolver throws it, so it carries the field's path and location
+      // (thrown from here, the executor would place it on the operation), then the stream completes.
+      if (error instanceof GraphQLError) yield { kind: 'failed', error };
+      else throw error;
     } finally {
       this.#release();
+    }
+  }
+
+  async *#walk(): AsyncGenerator<WatchStep> {
+    let position: number | undefined;
+    let execution: Execution | undefined;
+    let announced = false;
+    for (;;) {
+      if (this.#done) return;
+      const news = this.#news;
+      const outage = this.#outage;
+      this.#news = undefined;
+      this.#outage = undefined;
+      if (outage) yield { kind: 'outage', error: outage };
+      if (news?.kind === 'failed') throw news.error;
+      if (news?.kind === 'changed') {
+        execution = news.execution;
+        const first = !announced;
+        announced = true;
+        const terminal = isTerminalStatus(statusOf(execution));
+        // The first update starts after `eventsAfter` (none: history is read through `execution.events`).
+        position ??= this.resume ? this.#positionAfterResume(execution, terminal) : execution.events.length;
+        if (position === undefined) {
+          // This reading does not hold the event yet: the client keeps its place until one does.
+          const cursor = this.resume!.cursor;
+          if (terminal) {
+            yield { kind: 'update', execution, newEvents: [], cursor, isFinal: true, endReason: 'EXECUTION_ENDED' };
+            return;
+          }
+          if (first) yield { kind: 'update', execution, newEvents: [], cursor, isFinal: false, endReason: null };
+          continue;
+        }
+        do {
+          const { edges, next } = appendedEvents(execution, position, this.filter, MAX_EVENTS_PER_UPDATE);
+          position = next;
+          const rest = position < execution.events.length;
+          const isFinal = terminal && !rest;
+          if (first || edges.length > 0 || isFinal || !rest) {
+            const cursor = cursorBefore(execution, position);
+            yield { kind: 'update', execution, newEvents: edges, cursor, isFinal, endReason: isFinal ? 'EXECUTION_ENDED' : null };
+          }
+          if (isFinal) return;
+        } while (position < execution.events.length);
+        continue;
+      }
+      if (this.#limitReached) {
+        // Upstream never answered this watch: no reading to make a final update of, and the poller must not go on for ever.
+        if (!execution) throw watchLimitUnread(this.maxWatchMs);
+        const cursor = position === undefined ? this.resume!.cursor : cursorBefore(execution, position);
+        yield { kind: 'update', execution, newEvents: [], cursor, isFinal: true, endReason: 'WATCH_TIME_LIMIT' };
+        return;
+      }
+      await new Promise<void>((resolve) => (this.#wake = resolve));
+      this.#wake = undefined;
     }
   }
 }

@@ -66,7 +66,7 @@ builder.subscriptionType({
       resolve: (step: WatchStep, _args, context) => {
         // Each update gets its own per-request caps and notes.
         context.scope.beginUpdate();
-        if (step.kind === 'outage') throw step.error;
+        if (step.kind === 'outage' || step.kind === 'failed') throw step.error;
         return step;
       },
     }),

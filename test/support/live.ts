@@ -861,6 +861,8 @@ export function describeLiveBehaviour(transport: TransportName): void {
         expect(watcher.results).toHaveLength(2);
         expect(watcher.results[1]!.data ?? null).toBeNull();
         expect(watcher.errorCodes).toEqual([code]);
+        // Placed on the field, as every field error is (GraphQL spec §7.1.2), not on the operation.
+        expect(watcher.results[1]!.errors![0]).toMatchObject({ path: ['executionUpdates'], locations: [{ line: 3, column: 5 }] });
         await allStopped(faulty);
         const calls = upstream.requestsFor(id).length;
         await sleep(4 * POLL_MS);
