@@ -419,6 +419,21 @@ describe('the reference model', () => {
     expect(positionsOf(pageEvents(execution, { filter: { createdAfter: after } }))).toEqual([3, 1, 4]);
     expect(positionsOf(pageEvents(execution, { filter: { createdBefore: new Date(BASE_MS + 10_000) } }))).toEqual([3, 1, 4]);
   });
+
+  it('treats an instant outside years 0000–9999 (served as null) as undated: upstream place, no time filter match', () => {
+    const at = (tick: number) => new Date(BASE_MS + tick * 1000).toISOString();
+    for (const outside of ['9999-12-31T23:30:00-01:00', '9999-12-31T23:59:60Z', 253_402_300_800_000, -62_167_219_200_001]) {
+      const u: Upstream = {
+        entries: [{ id: 'a', createdAt: at(1) }, { id: 'b', createdAt: outside }, { id: 'c', createdAt: at(2) }],
+        ms: [BASE_MS + 1000, Number.NaN, BASE_MS + 2000],
+      };
+      const execution = execOf(u.entries);
+      expect(positionsOf(pageEvents(execution, { order: 'ASC' }))).toEqual(ordered(u, 'ASC'));
+      expect(positionsOf(pageEvents(execution, { order: 'DESC' }))).toEqual(ordered(u, 'DESC'));
+      expect(positionsOf(pageEvents(execution, { filter: { createdAfter: new Date(BASE_MS + 1500) } }))).toEqual([2]);
+      expect(positionsOf(pageEvents(execution, { filter: { createdBefore: new Date(BASE_MS + 1500) } }))).toEqual([0]);
+    }
+  });
 });
 
 describe('pageEvents against the reference', () => {

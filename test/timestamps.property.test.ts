@@ -115,6 +115,19 @@ describe('timestamps from upstream', () => {
     expect(readTimestamp(value)).toBe(UNREADABLE);
   });
 
+  it('reads an instant for sorting and filtering exactly when it serves one (years 0000–9999 only)', () => {
+    // Around both ends of the range, where an offset or a leap second can cross it.
+    const edge = fc.oneof(fc.date({ min: new Date('-000001-12-31T00:00:00.000Z'), max: new Date('0000-01-02T00:00:00.000Z'), noInvalidDate: true }), fc.date({ min: new Date('9999-12-31T00:00:00.000Z'), max: new Date('+010000-01-01T12:00:00.000Z'), noInvalidDate: true }));
+    const number = fc.oneof(fc.double({ min: -9e15, max: 9e15, noNaN: true }), edge.map((date) => date.getTime()));
+    const text = fc.tuple(edge, spelling).map(([date, how]) => write(date, how).text);
+    fc.assert(
+      fc.property(fc.oneof(number, text, fc.constantFrom('9999-12-31T23:59:60Z', '9999-12-31T23:59:60.999Z', '0000-01-01T00:30:00+01:00')), (value) => {
+        expect(Number.isNaN(instantMs(value))).toBe(readTimestamp(value) === UNREADABLE);
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
   it('is null for null and absent, with nothing to report', () => {
     expect(readTimestamp(null)).toBeNull();
     expect(readTimestamp(undefined)).toBeNull();

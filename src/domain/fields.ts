@@ -51,8 +51,18 @@ export function readJson(value: unknown): unknown {
  * or a bare date.
  */
 const RFC_3339 = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):?(\d{2})))?$/;
-/** The range of instants a Date can hold, in ms from the epoch (ECMA-262 §21.4.1.22). */
-const MAX_EPOCH_MS = 8.64e15;
+/**
+ * The instants RFC 3339's four-digit years can write (0000-01-01T00:00:00.000Z
+ * to 9999-12-31T23:59:59.999Z), in ms from the epoch. One range for serving,
+ * sorting and filtering: an event served without its createdAt must not be
+ * ordered or filtered by it either.
+ */
+const FIRST_MS = -62_167_219_200_000;
+const LAST_MS = 253_402_300_799_999;
+
+function inRange(ms: number): number {
+  return ms >= FIRST_MS && ms <= LAST_MS ? ms : NaN;
+}
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
@@ -83,11 +93,18 @@ function utcMs(year: number, month: number, day: number, hour: number, minute: n
 /**
  * An instant in ms since the epoch, or NaN when the value is not one: an RFC
  * 3339 timestamp in any spelling (fractions past milliseconds are cut), a bare
- * date (midnight UTC), or a number (epoch milliseconds, always).
+ * date (midnight UTC), or a number (epoch milliseconds, always). Instants
+ * outside years 0000–9999 are NaN too (FIRST_MS, LAST_MS).
  */
 export function instantMs(value: unknown): number {
-  if (typeof value === 'number') return Number.isFinite(value) && Math.abs(value) <= MAX_EPOCH_MS ? Math.trunc(value) : NaN;
+  if (typeof value === 'number') return Number.isFinite(value) ? inRange(Math.trunc(value)) : NaN;
   if (typeof value !== 'string') return NaN;
+  // An offset, or second 60 on the last day, can carry a four-digit year out of range.
+  return inRange(writtenMs(value));
+}
+
+/** ms since the epoch of a string instantMs reads, in any year an offset or a leap second reaches; NaN when it is none. */
+function writtenMs(value: string): number {
   // The documented form first, digit by digit: every event's createdAt is read when its events are indexed.
   if (value.length === 24 && value.charCodeAt(23) === 90 /* Z */ && value.charCodeAt(10) === 84 /* T */) {
     const ms = canonicalMs(value);
@@ -168,9 +185,6 @@ export function readTimestamp(value: unknown): string | null | Unreadable {
   // Upstream's documented form is served as it came: no Date is made for it.
   if (typeof value === 'string' && value.length === 24 && isCanonical(value)) return value;
   const ms = instantMs(value);
-  if (Number.isNaN(ms)) return UNREADABLE;
-  const date = new Date(ms);
-  const year = date.getUTCFullYear();
-  // Outside 0000–9999 toISOString writes an expanded year, which DateTime does not allow.
-  return year < 0 || year > 9999 ? UNREADABLE : date.toISOString();
+  // instantMs keeps to years 0000–9999, where toISOString writes no expanded year (which DateTime does not allow).
+  return Number.isNaN(ms) ? UNREADABLE : new Date(ms).toISOString();
 }
