@@ -342,6 +342,24 @@ describe.each(LANES)('odd upstream data costs one field, never the execution (%s
     expect(lines[0]).toMatchObject({ level: 40, code: 'UNREADABLE_VALUE' });
     expect(JSON.stringify(lines)).not.toContain('never');
   });
+
+  it('logs an unknown status of any length as its first 64 characters and its length, once', async () => {
+    const status = `failed: ${'secret-'.repeat(150_000)}`;
+    harness.upstream.setFault(ID, { kind: 'body', body: envelope((execution) => (execution.status = status)) });
+    for (let i = 0; i < 2; i++) expect((await ask('isTerminal')).data?.execution).toEqual({ id: ID, status: 'UNKNOWN', isTerminal: false });
+    const lines = harness.logs.filter((line) => typeof line.rawStatus === 'string' && line.rawStatus.startsWith('failed: '));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]!.msg).toContain('status the schema does not know');
+    expect(lines[0]).toMatchObject({ level: 40, rawStatus: status.slice(0, 64), rawStatusLength: status.length, rawStatusCut: true });
+    expect(Math.max(...harness.rawLogs.split('\n').map((line) => line.length))).toBeLessThan(1_000);
+    // A short one is logged whole, with nothing said about cutting.
+    harness.upstream.setFault(ID, { kind: 'body', body: envelope((execution) => (execution.status = 'workflow_paused_short')) });
+    await ask('isTerminal');
+    const short = harness.logs.filter((line) => line.rawStatus === 'workflow_paused_short');
+    expect(short).toHaveLength(1);
+    expect(short[0]).not.toHaveProperty('rawStatusLength');
+    expect(harness.upstream.requests).toHaveLength(3);
+  });
 });
 
 describe.each(LANES)('warnings do not depend on the upstream cost report (%s lane)', (lane) => {

@@ -50,16 +50,43 @@ export function isTerminalStatus(status: ExecutionStatus): boolean {
   return TERMINAL.has(status);
 }
 
+/** The most of an unknown status a warning carries: upstream may send one of any length (1 MB was seen). */
+export const LOGGED_STATUS_CHARS = 64;
+
+/** What a warning about an unknown status logs: the value, or its first LOGGED_STATUS_CHARS characters and its length. */
+export interface UnknownStatusNote {
+  rawStatus: string;
+  /** Present when rawStatus was cut: the length of the value as sent. */
+  rawStatusLength?: number;
+  rawStatusCut?: true;
+}
+
+function noteOf(raw: string): UnknownStatusNote {
+  if (raw.length <= LOGGED_STATUS_CHARS) return { rawStatus: raw };
+  let end = LOGGED_STATUS_CHARS;
+  // Never half a surrogate pair: the log line stays well-formed UTF-8.
+  const last = raw.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return { rawStatus: raw.slice(0, end), rawStatusLength: raw.length, rawStatusCut: true };
+}
+
 /** Warns once per process for each status value the enum does not know yet. */
 export class UnknownStatusReporter {
+  /**
+   * Keyed on what is logged, not the value: 1,000 values of 1 MB would keep
+   * 1 GB alive, and values that would log the same line are one warning.
+   */
   readonly #seen = new Set<string>();
-  constructor(private readonly warn: (raw: string) => void) {}
+  constructor(private readonly warn: (note: UnknownStatusNote) => void) {}
 
   observe(raw: string | null): void {
-    if (raw === null || toExecutionStatus(raw) !== 'UNKNOWN' || this.#seen.has(raw)) return;
+    if (raw === null || toExecutionStatus(raw) !== 'UNKNOWN') return;
+    const note = noteOf(raw);
+    const key = note.rawStatusCut ? `${note.rawStatus}\u0000${raw.length}` : raw;
+    if (this.#seen.has(key)) return;
     // Bounded: a misbehaving upstream cannot grow this set without limit.
     if (this.#seen.size >= 1000) return;
-    this.#seen.add(raw);
-    this.warn(raw);
+    this.#seen.add(key);
+    this.warn(note);
   }
 }

@@ -85,8 +85,8 @@ export interface GatewayDependencies {
 export type Gateway = YogaServerInstance<GatewayServerContext, GatewayContext>;
 
 export function createGateway(deps: GatewayDependencies): Gateway {
-  const statuses = new UnknownStatusReporter((raw) =>
-    deps.logger.warn({ rawStatus: raw }, 'upstream sent an execution status the schema does not know; serving it as UNKNOWN'),
+  const statuses = new UnknownStatusReporter((note) =>
+    deps.logger.warn(note, 'upstream sent an execution status the schema does not know; serving it as UNKNOWN'),
   );
   const yogaLogger = deps.logger.child({ component: 'yoga' });
   const errorLog = createErrorLog(deps.logger, yogaLogger);
