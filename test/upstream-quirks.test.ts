@@ -250,6 +250,13 @@ const CASES: Case[] = [
     status: 'UNKNOWN',
   },
   {
+    quirk: 'a known status with whitespace around it (rawStatus keeps it)',
+    apply: (execution) => (execution.status = ' Workflow_Succeeded\n'),
+    select: 'rawStatus isTerminal',
+    expected: { rawStatus: ' Workflow_Succeeded\n', isTerminal: true },
+    status: 'WORKFLOW_SUCCEEDED',
+  },
+  {
     quirk: 'two events with the same id',
     apply: (_execution, events) => (events[1]!.id = events[0]!.id),
     select: 'events(first: 3) { totalCount edges { node { id } } }',

@@ -28,9 +28,16 @@ const byUpstreamValue = new Map<string, ExecutionStatus>(
 
 const TERMINAL: ReadonlySet<ExecutionStatus> = new Set(['WORKFLOW_SUCCEEDED', 'WORKFLOW_FAILED', 'WORKFLOW_CANCELLED']);
 
-/** The enum value for upstream's status text (in any case); UNKNOWN for a value the enum does not know. */
+/**
+ * The enum value for upstream's status text (in any case, with or without
+ * whitespace around it); UNKNOWN for a value the enum does not know.
+ */
 export function toExecutionStatus(raw: string): ExecutionStatus {
-  return byUpstreamValue.get(raw) ?? byUpstreamValue.get(raw.toLowerCase()) ?? 'UNKNOWN';
+  const exact = byUpstreamValue.get(raw);
+  if (exact !== undefined) return exact;
+  const lower = raw.toLowerCase();
+  // Padding is how a value is written, not a new status: " workflow_succeeded " has finished.
+  return byUpstreamValue.get(lower) ?? byUpstreamValue.get(lower.trim()) ?? 'UNKNOWN';
 }
 
 /** The status as upstream sent it, as text; null when it sent none, or nothing readable as text. */
