@@ -185,6 +185,22 @@ describe.each(LANES)('upstream errors (%s lane)', (lane) => {
       expectNoLeaks(response);
     });
 
+    it.each([201, 203, 299])('serves the execution from a valid envelope sent with HTTP %i, in one call', async (status) => {
+      harness.upstream.setFault('ex_demo_1', { kind: 'status', status, body: JSON.stringify(envelopeFor('ex_demo_1')), headers: { 'content-type': 'application/json' } });
+      const response = await one('ex_demo_1');
+      expect(response.errors).toBeUndefined();
+      expect(response.data).toEqual({ execution: { id: 'ex_demo_1', status: 'AWAITING_PAYMENT' } });
+      expect(harness.upstream.requestsFor('ex_demo_1')).toHaveLength(1);
+    });
+
+    it.each([204, 205])('maps HTTP %i (which has no body) to UPSTREAM_BAD_RESPONSE, not retried', async (status) => {
+      harness.upstream.setFault('ex_demo_1', { kind: 'status', status, body: '' });
+      const response = await one('ex_demo_1');
+      expect(response.data).toEqual({ execution: null });
+      expect(onlyError(response).extensions).toEqual({ code: 'UPSTREAM_BAD_RESPONSE', upstreamStatus: status, upstreamRequestId: expect.stringMatching(UP_REQUEST_ID) });
+      expect(harness.upstream.requestsFor('ex_demo_1')).toHaveLength(1);
+    });
+
     it('reports the x-request-id upstream answered with, not one it made up', async () => {
       harness.upstream.setFault('ex_demo_1', { kind: 'status', status: 503, headers: { 'x-request-id': 'up-custom-42' } });
       const error = onlyError(await one('ex_demo_1'));

@@ -174,14 +174,14 @@ export class ExecutionsClient {
     if (headers.traceparent && FIELD_VALUE.test(headers.traceparent)) sent.traceparent = headers.traceparent;
     if (headers.tracestate && FIELD_VALUE.test(headers.tracestate)) sent.tracestate = headers.tracestate;
     const watchers = this.#options.watchers;
-    if (!watchers?.length) return this.#send(id, path, sent, call);
+    if (!watchers?.length) return (await this.#send(id, path, sent, call)).execution;
     const ends = watchers.map((watcher) => watcher.start({ method: 'GET', url: this.#origin + path, attempt, headers: sent }));
     const end = (outcome: AttemptEnd) => {
       for (const each of ends) each(outcome);
     };
     try {
-      const execution = await this.#send(id, path, sent, call);
-      end({ status: 200, outcome: 'OK' });
+      const { execution, status } = await this.#send(id, path, sent, call);
+      end({ status, outcome: 'OK' });
       return execution;
     } catch (error) {
       const status = error instanceof UpstreamError ? (error.extensions.upstreamStatus as number | undefined) : undefined;
@@ -190,7 +190,8 @@ export class ExecutionsClient {
     }
   }
 
-  async #send(id: string, path: string, sent: Record<string, string>, call: Cancellation): Promise<Execution> {
+  /** The execution, and the HTTP status it came with (any 2xx with a body: see below). */
+  async #send(id: string, path: string, sent: Record<string, string>, call: Cancellation): Promise<{ execution: Execution; status: number }> {
     // The attempt's own cancellation, handed to undici: at its deadline or when the call is cancelled.
     const cancel = new Cancellation();
     let timedOut = false;
@@ -242,7 +243,8 @@ export class ExecutionsClient {
       clearTimeout(deadline);
       unwatch();
     }
-    if (status !== 200) {
+    // Any 2xx with a body answers the GET (a proxy's 203, say); 204 and 205 have none to serve.
+    if (status === undefined || status < 200 || status > 299 || status === 204 || status === 205) {
       const requestId = upstreamRequestId ?? readEnvelopeHead(safeJson(body.text)).requestId;
       throw errorForUpstreamStatus(status, {
         upstreamStatus: status,
@@ -251,7 +253,7 @@ export class ExecutionsClient {
         retryAfterCapMs: this.#options.resilience.retryAfterCapMs,
       });
     }
-    return this.#parseExecution(id, body, { upstreamStatus: status, upstreamRequestId });
+    return { execution: this.#parseExecution(id, body, { upstreamStatus: status, upstreamRequestId }), status };
   }
 
   #parseExecution(id: string, body: BodyText, facts: { upstreamStatus: number; upstreamRequestId: string | undefined }): Execution {
