@@ -1,6 +1,8 @@
 /** Upstream faults: retries, Retry-After, circuit breaker, bulkhead, budgets, cancellation, encodings. */
 import { gzipSync } from 'node:zlib';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseRetryAfter } from '../src/upstream/upstream-error.js';
 import { AUTH, Harness, LANES, codes, type HarnessOptions } from './support/harness.js';
 
 const ONE = `query($id: ID!) { execution(id: $id) { id status } }`;
@@ -108,6 +110,14 @@ describe('retries', () => {
     expect(h.upstream.requestsFor('ex_demo_1')).toHaveLength(1);
   });
 
+  it.each(['1.5', '-5', '5 s', '2026-12-01'])('takes a Retry-After of %j (neither delay-seconds nor an HTTP-date) as absent', async (header) => {
+    const h = await start({ env: { UPSTREAM_RETRY_AFTER_CAP_MS: '2000', UPSTREAM_MAX_ATTEMPTS: '2' } });
+    h.upstream.setFault('ex_demo_1', { kind: 'status', status: 503, headers: { 'retry-after': header } });
+    const response = await h.query(ONE, { id: 'ex_demo_1' });
+    expect(response.errors![0]!.extensions).toEqual({ code: 'UPSTREAM_UNAVAILABLE', upstreamStatus: 503, upstreamRequestId: expect.any(String) });
+    expect(h.upstream.requestsFor('ex_demo_1')).toHaveLength(2);
+  });
+
   it('honours a Retry-After within the cap on every attempt, and reports it when the attempts run out', async () => {
     const h = await start({ env: { UPSTREAM_RETRY_AFTER_CAP_MS: '2000', UPSTREAM_MAX_ATTEMPTS: '2' } });
     h.upstream.setFault('ex_demo_1', { kind: 'status', status: 429, headers: { 'retry-after': '1' } });
@@ -117,6 +127,64 @@ describe('retries', () => {
     const [first, second] = h.upstream.requestsFor('ex_demo_1');
     expect(h.upstream.requestsFor('ex_demo_1')).toHaveLength(2);
     expect(second!.at - first!.at).toBeGreaterThanOrEqual(950);
+  });
+});
+
+describe('Retry-After values (RFC 9110 §10.2.3: delay-seconds or an HTTP-date, nothing else)', () => {
+  const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+  const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const clock = (d: Date) => `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
+  const now = Date.parse('2026-12-01T00:00:00.000Z');
+  // Whole seconds within 49 years of now: every rfc850-date two-digit year names one year only.
+  const instant = fc.integer({ min: (now - 49 * 365 * 86_400_000) / 1000, max: (now + 49 * 365 * 86_400_000) / 1000 }).map((s) => new Date(s * 1000));
+
+  it('reads delay-seconds (digits only) as that many seconds', () => {
+    fc.assert(
+      fc.property(fc.nat(), fc.constantFrom('', ' '), (seconds, space) => {
+        expect(parseRetryAfter(`${space}${seconds}${space}`, now)).toBe(seconds * 1000);
+      }),
+    );
+  });
+
+  it('reads an IMF-fixdate, an rfc850-date and an asctime-date as the time until that instant (0 when past)', () => {
+    fc.assert(
+      fc.property(instant, (date) => {
+        const expected = Math.max(0, date.getTime() - now);
+        const day = DAYS[date.getUTCDay()]!;
+        const month = MONTHS[date.getUTCMonth()]!;
+        expect(parseRetryAfter(date.toUTCString(), now)).toBe(expected);
+        expect(parseRetryAfter(`${day}, ${pad(date.getUTCDate())}-${month}-${pad(date.getUTCFullYear() % 100)} ${clock(date)} GMT`, now)).toBe(expected);
+        expect(parseRetryAfter(`${day.slice(0, 3)} ${month} ${String(date.getUTCDate()).padStart(2, ' ')} ${clock(date)} ${date.getUTCFullYear()}`, now)).toBe(expected);
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('takes anything else as absent: decimals, signs, exponents, units, other date spellings', () => {
+    const number = fc.oneof(
+      fc.double({ noNaN: true }).filter((n) => !(Number.isInteger(n) && n >= 0)).map(String),
+      fc.integer({ max: -1 }).map(String),
+      fc.nat().map((n) => `+${n}`),
+      fc.nat().map((n) => `${n}.0`),
+      fc.nat().map((n) => `${n}s`),
+      fc.nat().map((n) => `0x${n.toString(16)}`),
+    );
+    const otherDate = instant.chain((date) =>
+      fc.constantFrom(
+        date.toISOString(),
+        date.toISOString().slice(0, 10),
+        date.toUTCString().replace('GMT', 'UTC'),
+        date.toUTCString().toLowerCase(),
+        date.toUTCString().slice(5),
+        date.toString(),
+      ),
+    );
+    fc.assert(fc.property(fc.oneof(number, otherDate, fc.string()), (value) => {
+      fc.pre(!/^\s*\d+\s*$/.test(value));
+      expect(parseRetryAfter(value, now)).toBeUndefined();
+    }), { numRuns: 5_000 });
+    expect(parseRetryAfter('Mon, 30 Feb 2026 00:00:00 GMT', now)).toBeUndefined();
   });
 });
 
