@@ -3,7 +3,7 @@
  * corners the hook counts of test/pipeline-hooks.test.ts do not reach: a client
  * that leaves before its body arrived, `request.signal`, the request's URL
  * without a Host header, the `url` a hook is given, errors thrown as groups, and
- * a bodiless answer. Requests go over raw sockets, so nothing between the test
+ * bodiless answers (a plugin's 204, a CORS preflight). Requests go over raw sockets, so nothing between the test
  * and the gateway fixes anything up.
  */
 import { GraphQLError } from 'graphql';
@@ -157,6 +157,28 @@ describe('lane parity', () => {
     );
     expect(seen.fast[0]!.status).toBe('HTTP/1.1 204 No Content');
     expect(seen.fast[0]!.headers['content-length']).toBeUndefined();
+    expect(seen.fast).toEqual(seen.full);
+  });
+
+  it.each([
+    ['CORS off', {}, undefined],
+    ['a listed origin', { CORS_ORIGINS: 'http://app.test' }, 'http://app.test'],
+  ])('a CORS preflight (%s) answers 204 with the same headers on both lanes, and no Content-Length', async (_name, env, allowed) => {
+    const seen = {} as Record<LaneName, ReturnType<typeof head>>;
+    for (const lane of LANES) {
+      const harness = await Harness.start({ lane, env });
+      started.push(harness);
+      seen[lane] = head(
+        await exchange(
+          harness,
+          'OPTIONS /graphql HTTP/1.1\r\nhost: gateway.test\r\norigin: http://app.test\r\naccess-control-request-method: POST\r\naccess-control-request-headers: content-type, authorization\r\nconnection: close\r\n\r\n',
+        ),
+      );
+      expect(harness.upstream.requests).toHaveLength(0);
+    }
+    expect(seen.full.status).toBe('HTTP/1.1 204 No Content');
+    expect(seen.full.headers['content-length']).toBeUndefined();
+    expect(seen.full.headers['access-control-allow-origin']).toBe(allowed);
     expect(seen.fast).toEqual(seen.full);
   });
 });

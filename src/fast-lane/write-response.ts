@@ -8,6 +8,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendNodeResponse } from '@whatwg-node/server';
+import { forbidsContentLength } from '../server/raw-http.js';
 
 /** @whatwg-node/node-fetch's Response keeps a string body as it was given. */
 interface PonyfillBody {
@@ -28,7 +29,7 @@ export function writeResponse(response: Response, outgoing: ServerResponse, inco
   const cookies = response.headers.getSetCookie?.();
   if (cookies?.length) headers['set-cookie'] = cookies;
   // The length of what is sent, whatever a plugin left in the headers; none where a body is not allowed (RFC 9110 §8.6).
-  if (response.status === 204 || response.status === 304 || response.status < 200) delete headers['content-length'];
+  if (forbidsContentLength(response.status)) delete headers['content-length'];
   else headers['content-length'] = Buffer.byteLength(text);
   outgoing.writeHead(response.status, response.statusText || undefined, headers);
   outgoing.end(text);

@@ -5,6 +5,11 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 
+/** A status whose answer has no body, and so no Content-Length (RFC 9110 §8.6, §15.3.5, §15.4.5). */
+export function forbidsContentLength(status: number): boolean {
+  return status === 204 || status === 304 || status < 200;
+}
+
 /** The request target's path, without the query. */
 export function pathOf(request: IncomingMessage): string {
   const url = request.url ?? '/';
