@@ -2,7 +2,7 @@
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseRetryAfter } from '../src/upstream/upstream-error.js';
+import { MAX_RETRY_AFTER_MS, parseRetryAfter } from '../src/upstream/upstream-error.js';
 import { AUTH, Harness, LANES, codes, type HarnessOptions } from './support/harness.js';
 
 const ONE = `query($id: ID!) { execution(id: $id) { id status } }`;
@@ -139,18 +139,21 @@ describe('Retry-After values (RFC 9110 §10.2.3: delay-seconds or an HTTP-date, 
   // Whole seconds within 49 years of now: every rfc850-date two-digit year names one year only.
   const instant = fc.integer({ min: (now - 49 * 365 * 86_400_000) / 1000, max: (now + 49 * 365 * 86_400_000) / 1000 }).map((s) => new Date(s * 1000));
 
-  it('reads delay-seconds (digits only) as that many seconds', () => {
+  it('reads delay-seconds (digits only) as that many seconds, at most a day', () => {
     fc.assert(
       fc.property(fc.nat(), fc.constantFrom('', ' '), (seconds, space) => {
-        expect(parseRetryAfter(`${space}${seconds}${space}`, now)).toBe(seconds * 1000);
+        expect(parseRetryAfter(`${space}${seconds}${space}`, now)).toBe(Math.min(seconds * 1000, MAX_RETRY_AFTER_MS));
       }),
     );
+    // Past what a double holds: still a finite day, never Infinity.
+    expect(parseRetryAfter('9'.repeat(400), now)).toBe(MAX_RETRY_AFTER_MS);
+    expect(parseRetryAfter('99999999999999999999', now)).toBe(MAX_RETRY_AFTER_MS);
   });
 
   it('reads an IMF-fixdate, an rfc850-date and an asctime-date as the time until that instant (0 when past)', () => {
     fc.assert(
       fc.property(instant, (date) => {
-        const expected = Math.max(0, date.getTime() - now);
+        const expected = Math.min(Math.max(0, date.getTime() - now), MAX_RETRY_AFTER_MS);
         const day = DAYS[date.getUTCDay()]!;
         const month = MONTHS[date.getUTCMonth()]!;
         expect(parseRetryAfter(date.toUTCString(), now)).toBe(expected);

@@ -76,16 +76,23 @@ function httpDateMs(text: string, now: number): number | undefined {
 }
 
 /**
+ * Longest Retry-After read (ms): a day. 400 digits read as Infinity, which
+ * reached clients as `retryAfterMs: null` and "the next Infinity s".
+ */
+export const MAX_RETRY_AFTER_MS = 86_400_000;
+
+/**
  * Parses Retry-After (RFC 9110 §10.2.3: delay-seconds, 1*DIGIT, or an
- * HTTP-date) into milliseconds from now; undefined, as if absent, for any
- * other value: reading "1.5" or "-5" as a date made an immediate retry.
+ * HTTP-date) into milliseconds from now, at most MAX_RETRY_AFTER_MS;
+ * undefined, as if absent, for any other value: reading "1.5" or "-5" as a
+ * date made an immediate retry.
  */
 export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
   if (!value) return undefined;
   const text = value.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  if (/^\d+$/.test(text)) return Math.min(Number(text) * 1000, MAX_RETRY_AFTER_MS);
   const date = httpDateMs(text, now);
-  return date === undefined ? undefined : Math.max(0, date - now);
+  return date === undefined ? undefined : Math.min(Math.max(0, date - now), MAX_RETRY_AFTER_MS);
 }
 
 /** What an answer's status is read with: upstream's facts, its Retry-After, and how long the gateway waits for one. */
