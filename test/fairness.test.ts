@@ -10,7 +10,8 @@
  * (stated here, since the harness switches it off for other suites), except a
  * short half-open time.
  */
-import { createServer as createNetServer } from 'node:net';
+import { spawn } from 'node:child_process';
+import { connect, createServer as createNetServer, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -423,5 +424,81 @@ describe.each(LANES)('each caller\'s share of the bulkhead (%s lane)', (lane: La
     // Waiting in the share, the poll would have come after a's call, 2.4 s later.
     expect(performance.now() - started).toBeLessThan(1_500);
     expect((await running).errors).toBeUndefined();
+  });
+});
+
+/**
+ * A listener in a stopped process, its accept queue full: the kernel answers no
+ * more SYNs, so a connect to it never completes (what a blackholed upstream or
+ * a saturated one looks like). Resolves with its port and a way to end it.
+ */
+async function stalledListener(): Promise<{ port: number; close(): void }> {
+  const child = spawn(process.execPath, ['-e', "const s = require('node:net').createServer().listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => console.log(s.address().port))"], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve) => child.stdout!.once('data', (chunk: Buffer) => resolve(Number(String(chunk).trim()))));
+  child.kill('SIGSTOP');
+  const fillers: Socket[] = [];
+  // Until a connect stalls: then the queue is full.
+  for (let i = 0; i < 20; i++) {
+    const socket = connect(port, '127.0.0.1');
+    fillers.push(socket);
+    const connected = await new Promise<boolean>((resolve) => {
+      socket.once('connect', () => resolve(true));
+      socket.once('error', () => resolve(false));
+      setTimeout(() => resolve(false), 300);
+    });
+    if (!connected) break;
+  }
+  return {
+    port,
+    close() {
+      for (const socket of fillers) socket.destroy();
+      child.kill('SIGKILL');
+    },
+  };
+}
+
+describe.each(LANES)('an upstream whose connections never complete (%s lane)', (lane: LaneName) => {
+  it('answers UPSTREAM_TIMEOUT at the attempt deadline, and a client that leaves frees its bulkhead slot at once', async () => {
+    const listener = await stalledListener();
+    try {
+      const config = readConfig({
+        FAST_LANE: String(lane === 'fast'),
+        UPSTREAM_TIMEOUT_MS: '500',
+        UPSTREAM_MAX_ATTEMPTS: '1',
+        UPSTREAM_MAX_CONCURRENT: '1',
+        UPSTREAM_MAX_CONCURRENT_PER_CALLER: '1',
+        UPSTREAM_QUEUE: '0',
+        TERMINAL_CACHE_TTL_MS: '0',
+      });
+      extra = createInstance(config, { upstreamUrl: `http://127.0.0.1:${listener.port}`, logger: createLogger('silent') });
+      const url = `http://127.0.0.1:${await extra.listen(0, '127.0.0.1')}/graphql`;
+      const ask = (caller: Caller, signal?: AbortSignal) =>
+        fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: auth(caller) },
+          body: JSON.stringify({ query: ONE, variables: { id: `ex_${caller}_1` } }),
+          ...(signal ? { signal } : {}),
+        }).then((response) => response.json() as Promise<GraphQLResponse<{ execution: unknown }>>);
+
+      // undici alone would wait 10 s for the connect.
+      const started = performance.now();
+      const timedOut = await ask('a');
+      expect(codes(timedOut)).toEqual(['UPSTREAM_TIMEOUT']);
+      expect(performance.now() - started).toBeLessThan(3_000);
+
+      // A client that leaves while its call connects gives its slot back: the next caller's call runs (and times out), not refused as over the bulkhead.
+      const leaving = new AbortController();
+      const left = ask('b', leaving.signal).catch(() => 'left');
+      await pause(100);
+      leaving.abort();
+      await left;
+      await pause(50);
+      const next = await ask('c');
+      expect(codes(next)).toEqual(['UPSTREAM_TIMEOUT']);
+    } finally {
+      listener.close();
+    }
   });
 });

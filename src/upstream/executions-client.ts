@@ -11,7 +11,7 @@ import type { GraphQLError } from 'graphql';
 import type { Execution } from '../domain/execution.js';
 import { ErrorCode, FIELD_VALUE, invalidAuthorization } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { abortedError, Cancellation } from './cancellation.js';
+import { abortedError, Cancellation, settleBeforeAbort } from './cancellation.js';
 import { readEnvelopeHead, readExecution } from './envelope.js';
 import { assertAllowedExecutionId, executionPath } from './execution-path.js';
 import { BodyTooLargeError, readBody, UnsupportedEncodingError, type BodyText } from './read-body.js';
@@ -104,6 +104,9 @@ export class ExecutionsClient {
       bodyTimeout: 0,
       // Bodies past the cap fail as they arrive (read-body.ts relies on it).
       maxResponseSize: options.maxBodyBytes,
+      // undici ignores an abort while it connects and gives up connecting only after 10 s of its own:
+      // a connect that never completes (a full accept queue, dropped SYNs) is bounded by the attempt's deadline too.
+      connect: { timeout: options.timeoutMs },
     });
     this.policies = createUpstreamPolicy(options.resilience);
     // The judge says why it opened (failure-judge.ts): failures spread over many ids and callers, or upstream unreachable.
@@ -205,12 +208,11 @@ export class ExecutionsClient {
     let retryAfterMs: number | undefined;
     let body: BodyText;
     try {
-      const response = await this.#pool.request({
-        method: 'GET',
-        path,
-        signal: cancel,
-        headers: sent,
-      });
+      // Settled by the deadline or the call's cancellation even while undici is still connecting
+      // (it heeds `signal` only once connected), so the bulkhead slot is freed on time.
+      const response = await settleBeforeAbort(this.#pool.request({ method: 'GET', path, signal: cancel, headers: sent }), cancel, () =>
+        cancel.reason instanceof Error ? cancel.reason : new Error('attempt cancelled'),
+      );
       status = response.statusCode;
       upstreamRequestId = headerValue(response.headers['x-request-id']);
       retryAfterMs = parseRetryAfter(headerValue(response.headers['retry-after']));
