@@ -377,9 +377,10 @@ interface Gateway {
 
 const children: ChildProcess[] = [];
 
-async function spawnGateway(upstream: FakeUpstream, env: Record<string, string>): Promise<Gateway> {
+async function spawnGateway(upstream: FakeUpstream, env: Record<string, string>, { detached = false } = {}): Promise<Gateway> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: new URL('..', import.meta.url),
+    detached,
     env: {
       PATH: process.env.PATH,
       UPSTREAM_URL: upstream.url,
@@ -537,6 +538,40 @@ describe('SIGTERM to the process', { timeout: 90_000 }, () => {
     expect(gateway.stderr()).toBe('');
     expect(gateway.lines().find((line) => String(line.msg).startsWith('drained'))).toMatchObject({ level: 40, msg: expect.stringMatching(/grace period ran out/), requestsCut: 1 });
     upstream.setFault('ex_demo_2', undefined);
+  });
+
+  // As under `npm start` on Ctrl-C (or `timeout`, or systemd's KillMode=control-group): the process group's copy, then npm's.
+  it.each([['1'], ['2']])('drains and exits 0 when the same signal arrives twice at once, from its process group and from npm (WORKERS=%s)', async (workers) => {
+    const gateway = await spawnGateway(upstream, { SHUTDOWN_UNREADY_MS: '300', LOG_LEVEL: 'debug', WORKERS: workers }, { detached: true });
+    process.kill(-gateway.child.pid!, 'SIGINT');
+    // npm forwards its copy once its own handler ran; sent back to back, the kernel would merge the two into one.
+    await sleep(100);
+    gateway.child.kill('SIGINT');
+    const [code] = await gateway.exited;
+    expect(code, gateway.stdout()).toBe(0);
+    const lines = gateway.lines();
+    // Each worker heard the group's copy itself, and its primary's word after it.
+    const drained = lines.filter((line) => String(line.msg).startsWith('drained'));
+    expect(drained).toHaveLength(Number(workers));
+    for (const line of drained) expect(line).toMatchObject({ level: 30, msg: 'drained: every request finished' });
+    expect(lines.find((line) => String(line.msg).startsWith('the same signal again'))).toMatchObject({ level: 20, signal: 'SIGINT', pid: gateway.child.pid });
+    expect(lines.some((line) => String(line.msg).startsWith('second signal'))).toBe(false);
+    expect(gateway.stderr()).toBe('');
+  });
+
+  it('exits at once with code 1 on the same signal sent again later during the drain', async () => {
+    const gateway = await spawnGateway(upstream, { SHUTDOWN_UNREADY_MS: '30000' });
+    const first = performance.now();
+    gateway.child.kill('SIGTERM');
+    await waitFor(() => gateway.lines().some((line) => String(line.msg).startsWith('draining')), 'the drain to start');
+    // Past the window in which the same signal is taken for a copy of the first.
+    await sleep(Math.max(0, 700 - (performance.now() - first)));
+    const signalled = performance.now();
+    gateway.child.kill('SIGTERM');
+    const [code] = await gateway.exited;
+    expect(code).toBe(1);
+    expect(performance.now() - signalled).toBeLessThan(3_000);
+    expect(gateway.lines().find((line) => String(line.msg).startsWith('second signal'))).toMatchObject({ level: 40, signal: 'SIGTERM' });
   });
 
   it('exits at once with code 1 on a second signal during the drain', async () => {

@@ -6,7 +6,8 @@
  * Shutdown: the first signal drains the gateway (./drain.ts) and the process
  * exits 0 when the drain is done, also when its grace ran out and requests
  * were cut (its last log line is then a warning counting them). A second
- * signal during the drain exits at once with code 1. With WORKERS, the
+ * signal during the drain exits at once with code 1, unless it is a copy of
+ * the first (SIGNAL_COPY_MS). With WORKERS, the
  * primary tells each worker to drain, never replaces one from then on, and
  * exits 0 once every worker that was serving exited 0 (1 otherwise); a second
  * signal kills the workers and exits 1.
@@ -42,6 +43,13 @@ const DRAIN_MESSAGE = 'execution-gateway:drain';
  * manifest removed since the first start), so it is not forked at once.
  */
 const FAILED_AT_START_MS = 5_000;
+/**
+ * A signal sent to the whole process group (Ctrl-C, `timeout`, systemd's
+ * KillMode=control-group) reaches the server twice under `npm start`: once
+ * from the group and once forwarded by npm. The same signal again within this
+ * many ms of the first is that copy, not an operator asking to stop at once.
+ */
+const SIGNAL_COPY_MS = 500;
 /** Pause before the n-th replacement in a row of workers that failed at start: 1 s, doubling, at most 30 s. */
 const REPLACE_BACKOFF_MS = { first: 1_000, max: 30_000 } as const;
 
@@ -88,13 +96,33 @@ function printDemoBanner(url: string, trustedOnly: boolean): void {
 }
 
 /**
+ * Tells the first signal from a copy of it (SIGNAL_COPY_MS, logged at debug)
+ * and from a second one.
+ */
+function signalSeen(logger: Logger): (signal: NodeJS.Signals) => 'first' | 'copy' | 'second' {
+  let first: { signal: NodeJS.Signals; at: number } | undefined;
+  return (signal) => {
+    if (!first) {
+      first = { signal, at: performance.now() };
+      return 'first';
+    }
+    const afterMs = Math.round(performance.now() - first.at);
+    if (signal === first.signal && afterMs < SIGNAL_COPY_MS) {
+      logger.debug({ signal, afterMs }, 'the same signal again at once: a copy (process group and npm), not a second signal');
+      return 'copy';
+    }
+    return 'second';
+  };
+}
+
+/**
  * Runs `stop` on the first SIGTERM or SIGINT (or on the returned function, for
  * a worker told by its primary), then exits 0; a second signal exits at once
  * with 1. A failing `stop` exits 1.
  */
 function onSignals(logger: Logger, stop: (cause: string) => Promise<unknown>): (cause: string) => void {
   let stopping = false;
-  let signalled = false;
+  const seen = signalSeen(logger);
   const begin = (cause: string) => {
     if (stopping) return;
     stopping = true;
@@ -107,11 +135,12 @@ function onSignals(logger: Logger, stop: (cause: string) => Promise<unknown>): (
     );
   };
   const onSignal = (signal: NodeJS.Signals) => {
-    if (signalled) {
+    const seenAs = seen(signal);
+    if (seenAs === 'copy') return;
+    if (seenAs === 'second') {
       logger.warn({ signal }, 'second signal during shutdown: exiting at once');
       process.exit(1);
     }
-    signalled = true;
     begin(signal);
   };
   process.on('SIGINT', onSignal);
@@ -196,8 +225,8 @@ async function runSingle(config: GatewayConfig, logger: Logger): Promise<void> {
  * replacement still waiting out its back-off). Exits 0 once every worker that
  * had listened exited 0, else 1. A worker that never listened and exits 1
  * failed at start (or was cut while starting): it served nothing, so it is
- * logged but does not turn a clean drain into 1. A second signal kills the
- * workers and exits 1.
+ * logged but does not turn a clean drain into 1. A second signal (not a copy
+ * of the first: SIGNAL_COPY_MS) kills the workers and exits 1.
  */
 function onPrimarySignals(
   logger: Logger,
@@ -205,15 +234,16 @@ function onPrimarySignals(
   started: () => { demo?: FakeUpstream; metrics?: MetricsServer },
   hasListened: (worker: Worker) => boolean,
 ): void {
-  let signalled = false;
+  const seen = signalSeen(logger);
   const onSignal = (signal: NodeJS.Signals) => {
+    const seenAs = seen(signal);
+    if (seenAs === 'copy') return;
     const workers = Object.values(cluster.workers ?? {}).filter((worker) => worker !== undefined);
-    if (signalled) {
+    if (seenAs === 'second') {
       logger.warn({ signal, workers: workers.length }, 'second signal during shutdown: killing the workers and exiting at once');
       for (const worker of workers) worker.process.kill('SIGKILL');
       process.exit(1);
     }
-    signalled = true;
     stopping();
     logger.info({ signal, workers: workers.length }, 'shutting down: every worker drains');
     const exits = workers.map(
