@@ -4,7 +4,8 @@
 #   npm ci && npm run build && npm prune --omit=dev, then node dist/main.js
 #
 # Checks that no build or test tool is left in node_modules and that every package the
-# compiled code imports is; that the compiled gateway answers a query (and GraphiQL,
+# compiled code imports is; that the compiled gateway refuses to start without
+# UPSTREAM_URL, and answers a query (and GraphiQL,
 # whose bundle it loads lazily) and exits 0 on SIGTERM; then that `npm start` runs the
 # same build with the development dependencies gone (WORKERS=2, so the cluster's
 # workers run compiled JavaScript too), and refuses in one line when dist/ is stale
@@ -14,12 +15,17 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 scratch="$(mktemp -d "${TMPDIR:-/tmp}/execution-gateway-production.XXXXXX")"
 server=""
+upstream=""
 
 cleanup() {
   # Each server runs in its own session (setsid): this ends it and its workers.
   if [[ -n $server ]]; then
     kill -KILL -- "-$server" 2>/dev/null || true
     wait "$server" 2>/dev/null || true
+  fi
+  if [[ -n $upstream ]]; then
+    kill -KILL "$upstream" 2>/dev/null || true
+    wait "$upstream" 2>/dev/null || true
   fi
   rm -rf "$scratch"
 }
@@ -92,9 +98,28 @@ if (missing.size) {
 JS
 step 'every package dist/ imports is installed'
 
-# Only what the production path needs: no UPSTREAM_URL (the built-in demo data), ports
-# picked by the system on loopback, no drain pause on SIGTERM.
-run_env=(env -i "PATH=$PATH" "HOME=$HOME" NODE_ENV=production LOG_LEVEL=info HOST=127.0.0.1 PORT=0 METRICS_PORT=0 SHUTDOWN_UNREADY_MS=0)
+# With NODE_ENV=production the gateway refuses to serve its built-in demo data: the demo
+# upstream runs on its own (from dist/, as compiled), and UPSTREAM_URL names it.
+node --input-type=module -e '
+const { FakeUpstream } = await import("./dist/demo/fake-upstream.js");
+const { demoExecutions } = await import("./dist/demo/demo-data.js");
+const upstream = await FakeUpstream.start({ executions: demoExecutions() });
+console.log(upstream.url);
+' >"$scratch/upstream.out" 2>"$scratch/upstream.err" &
+upstream=$!
+upstream_url=""
+for _ in $(seq 100); do
+  upstream_url=$(head -n 1 "$scratch/upstream.out")
+  if [[ -n $upstream_url ]]; then break; fi
+  kill -0 "$upstream" 2>/dev/null || break
+  sleep 0.1
+done
+[[ -n $upstream_url ]] || { cat "$scratch/upstream.err" >&2; fail 'the demo upstream did not start'; }
+step "demo upstream (dist/demo/) at $upstream_url"
+
+# Only what the production path needs: ports picked by the system on loopback, no drain
+# pause on SIGTERM.
+run_env=(env -i "PATH=$PATH" "HOME=$HOME" NODE_ENV=production "UPSTREAM_URL=$upstream_url" LOG_LEVEL=info HOST=127.0.0.1 PORT=0 METRICS_PORT=0 SHUTDOWN_UNREADY_MS=0)
 
 # start <name> [NAME=value…] <command…>: starts it in its own session, sets $server and $url.
 start() {
@@ -150,6 +175,13 @@ if (page.status !== 200 || !html.includes('graphiql')) {
 }
 JS
 }
+
+code=0
+"${run_env[@]}" UPSTREAM_URL= node dist/main.js >"$scratch/no-upstream.out" 2>"$scratch/no-upstream.err" || code=$?
+[[ $code -ne 0 ]] || fail 'node dist/main.js served the demo data with NODE_ENV=production'
+grep -q '^execution-gateway: UPSTREAM_URL is not set: with NODE_ENV=production' "$scratch/no-upstream.err" && [[ $(wc -l <"$scratch/no-upstream.err") -eq 1 ]] ||
+  { cat "$scratch/no-upstream.err" >&2; fail 'node dist/main.js without UPSTREAM_URL: not the expected one-line refusal'; }
+step 'node dist/main.js: refuses in one line to start without UPSTREAM_URL in production'
 
 start node node dist/main.js
 step "node dist/main.js: listening at $url"

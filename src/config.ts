@@ -85,7 +85,7 @@ export const SETTINGS = {
         .url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://127.0.0.1:8080' })
         .refine((value) => !URL.canParse(value) || !/[?#]/.test(value), 'must not carry a query string or fragment')
         .optional(),
-      'base URL of the executions API; `/v1/executions/{id}` is appended to its path (unset: the built-in demo upstream)',
+      'base URL of the executions API; `/v1/executions/{id}` is appended to its path (unset: the built-in demo upstream; with `NODE_ENV=production` the gateway refuses to start)',
     ),
     timeoutMs: setting('UPSTREAM_TIMEOUT_MS', integer(1, 300_000).default(5_000), 'deadline of one upstream attempt, connect to last byte'),
     requestBudgetMs: setting(

@@ -123,6 +123,14 @@ describe('npm start', { timeout: 60_000 }, () => {
     }
   });
 
+  it.each([[{}], [{ WORKERS: '2' }]])('refuses to serve the demo with NODE_ENV=production and no UPSTREAM_URL (%o): one line, exit code 1', async (env) => {
+    const { child, output } = start({ PORT: '0', NODE_ENV: 'production', ...env });
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(1);
+    expect(output().stderr).toMatch(/^execution-gateway: UPSTREAM_URL is not set: with NODE_ENV=production .*demo data runs only when NODE_ENV is not production\.\n$/);
+    expect(output().stdout).not.toContain('demo-token');
+  });
+
   it.each([
     [{ PORT: 'http' }, 'execution-gateway: Invalid PORT="http": must be a whole number from 0 to 65535.'],
     [{ UPSTREAM_URL: 'localhost:8080' }, 'execution-gateway: Invalid UPSTREAM_URL="localhost:8080": must be an http(s) URL such as http://127.0.0.1:8080.'],

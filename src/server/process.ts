@@ -1,6 +1,6 @@
 /**
  * The process: read configuration, start the demo upstream when no
- * UPSTREAM_URL is set, serve (in WORKERS processes with node:cluster when asked),
+ * UPSTREAM_URL is set (refused with NODE_ENV=production), serve (in WORKERS processes with node:cluster when asked),
  * and shut down gracefully on SIGTERM or SIGINT.
  *
  * Shutdown: the first signal drains the gateway (./drain.ts) and the process
@@ -55,7 +55,15 @@ const REPLACE_BACKOFF_MS = { first: 1_000, max: 30_000 } as const;
 
 function loadConfig(): GatewayConfig {
   try {
-    return readConfig();
+    const config = readConfig();
+    // The demo answers anyone holding the published demo token: a production deployment that forgot
+    // UPSTREAM_URL must not come up serving it. The in-process harnesses read the same config without one.
+    if (config.production && !config.upstream.url) {
+      throw new ConfigError(
+        'UPSTREAM_URL is not set: with NODE_ENV=production the gateway needs the executions API to serve (UPSTREAM_URL=https://api.example.com). The built-in demo data runs only when NODE_ENV is not production.',
+      );
+    }
+    return config;
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`execution-gateway: ${error.message}\n`);
