@@ -587,6 +587,7 @@ describe.each(LANES)('upstream errors (%s lane)', (lane) => {
     it('refuses a body one byte over maxBodyBytes with UPSTREAM_BAD_RESPONSE, without an uncaught error', async () => {
       await withoutUncaughtErrors(async () => {
         small.upstream.setFault('ex_demo_1', { kind: 'body', body: paddedEnvelope(LIMIT + 1) });
+        const logged = small.logs.length;
         const response = await raw(small.url, ONE, { id: 'ex_demo_1' });
         expect(response.data).toEqual({ execution: null });
         expect(onlyError(response).extensions).toEqual({
@@ -594,6 +595,10 @@ describe.each(LANES)('upstream errors (%s lane)', (lane) => {
           upstreamStatus: 200,
           upstreamRequestId: expect.stringMatching(UP_REQUEST_ID),
         });
+        // The client learns it was too large; the operator, which setting to raise and what it is.
+        expect(onlyError(response).message).toBe('The executions API answered with a body too large for the gateway to read.');
+        const warning = small.logs.slice(logged).find((line) => line.executionId === 'ex_demo_1' && line.why !== undefined);
+        expect(warning).toMatchObject({ level: 40, why: `body declared ${LIMIT + 1} bytes is over UPSTREAM_MAX_BODY_BYTES (${LIMIT} bytes)` });
         expectNoLeaks(response);
       });
     });
@@ -663,6 +668,7 @@ describe.each(LANES)('upstream errors (%s lane)', (lane) => {
           const response = await raw(gateway.url, ONE, { id: 'ex_demo_1' });
           expect(response.data).toEqual({ execution: null });
           expect(onlyError(response).extensions).toEqual({ code: 'UPSTREAM_BAD_RESPONSE', upstreamStatus: 200, upstreamRequestId: 'up-chunked' });
+          expect(onlyError(response).message).toMatch(/too large/);
           // Refused by the cap, not by the 2 s timeout.
           expect(performance.now() - started).toBeLessThan(1_500);
         });
@@ -681,6 +687,7 @@ describe.each(LANES)('upstream errors (%s lane)', (lane) => {
           const response = await raw(gateway.url, ONE, { id: 'ex_demo_1' });
           expect(response.data).toEqual({ execution: null });
           expect(onlyError(response).extensions).toEqual({ code: 'UPSTREAM_BAD_RESPONSE', upstreamStatus: 200, upstreamRequestId: 'up-gzip' });
+          expect(onlyError(response).message).toMatch(/too large/);
         });
       });
     });

@@ -230,7 +230,12 @@ export class ExecutionsClient {
           countsAsFailure: true,
         });
       }
-      if (error instanceof BodyTooLargeError || error instanceof UnsupportedEncodingError || isZlibError(error)) {
+      // Named by its setting: the log line tells an operator what to raise, the client only that it was too large.
+      if (error instanceof BodyTooLargeError) {
+        const why = `body ${error.message} is over UPSTREAM_MAX_BODY_BYTES (${this.#options.maxBodyBytes} bytes)`;
+        throw this.#badResponse(id, why, { upstreamStatus: status, upstreamRequestId }, 'The executions API answered with a body too large for the gateway to read.');
+      }
+      if (error instanceof UnsupportedEncodingError || isZlibError(error)) {
         throw this.#badResponse(id, describe(error).message, { upstreamStatus: status, upstreamRequestId });
       }
       // undici refused to send it (a value it cannot put in a request): nothing upstream did, so neither retried nor held against it.
@@ -270,9 +275,14 @@ export class ExecutionsClient {
     return execution;
   }
 
-  #badResponse(id: string, why: string, facts: { upstreamStatus?: number; upstreamRequestId?: string | undefined }): UpstreamError {
+  #badResponse(
+    id: string,
+    why: string,
+    facts: { upstreamStatus?: number; upstreamRequestId?: string | undefined },
+    message = 'The executions API answered with a body the gateway cannot read.',
+  ): UpstreamError {
     this.#options.logger.warn({ executionId: id, why, ...facts }, 'upstream answered with a body that breaks its contract');
-    return new UpstreamError(ErrorCode.UPSTREAM_BAD_RESPONSE, 'The executions API answered with a body the gateway cannot read.', {
+    return new UpstreamError(ErrorCode.UPSTREAM_BAD_RESPONSE, message, {
       upstreamStatus: facts.upstreamStatus,
       upstreamRequestId: facts.upstreamRequestId,
     });

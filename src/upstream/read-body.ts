@@ -14,6 +14,7 @@ import { pipeline, type Readable, type Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Dispatcher } from 'undici';
 
+/** `message` says where the size showed (`declared 6340 bytes`, `as received`, …); the caller, which configured the cap, names it. */
 export class BodyTooLargeError extends Error {
   override name = 'BodyTooLargeError';
 }
@@ -64,7 +65,7 @@ export async function readBody(body: UpstreamBody, contentEncoding: string | und
       const bytes = await body.bytes();
       return { text: decodeUtf8(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)), bytes: bytes.byteLength };
     } catch (error) {
-      if (isOverMaxResponseSize(error)) throw new BodyTooLargeError(`over ${limit} bytes`);
+      if (isOverMaxResponseSize(error)) throw new BodyTooLargeError('as received');
       throw error;
     }
   }
@@ -81,11 +82,11 @@ export async function readBody(body: UpstreamBody, contentEncoding: string | und
   try {
     for await (const chunk of source) {
       size += chunk.length;
-      if (size > limit) throw new BodyTooLargeError(`over ${limit} bytes`);
+      if (size > limit) throw new BodyTooLargeError('as decoded');
       chunks.push(chunk);
     }
   } catch (error) {
-    if (isOverMaxResponseSize(error)) throw new BodyTooLargeError(`over ${limit} bytes on the wire`);
+    if (isOverMaxResponseSize(error)) throw new BodyTooLargeError('on the wire');
     throw error;
   } finally {
     if (!body.readableEnded) discard(body);
