@@ -216,17 +216,21 @@ describe('circuit breaker', () => {
     for (const id of failing.slice(1)) await h.query(ONE, { id });
     expect(h.upstream.requests).toHaveLength(7);
 
-    // Open: another id fails at once, upstream is not called.
+    // Open: another id fails at once, upstream is not called, and the request's cost says so.
+    const logged = h.logs.length;
     const open = await h.query(ONE, { id: 'ex_demo_4' });
     expect(codes(open)).toEqual(['UPSTREAM_UNAVAILABLE']);
     expect(open.errors![0]!.message).toMatch(/stops calling it/);
     expect(h.upstream.requests).toHaveLength(7);
+    expect(open.extensions).toMatchObject({ upstream: { calls: 0 } });
+    expect(h.logs.slice(logged).find((line) => line.component === 'access')).toMatchObject({ upstreamCalls: 0 });
 
     // After the pause one probe goes through; upstream has recovered, so it closes.
     for (const id of failing) h.upstream.setFault(id, undefined);
     await new Promise((resolve) => setTimeout(resolve, 1_550));
     const probe = await h.query(ONE, { id: 'ex_demo_4' });
     expect(probe.errors).toBeUndefined();
+    expect(probe.extensions).toMatchObject({ upstream: { calls: 1 } });
     const after = await h.query(ONE, { id: 'ex_demo_1' });
     expect(after.errors).toBeUndefined();
     expect(h.upstream.requests).toHaveLength(9);
@@ -261,6 +265,9 @@ describe('bulkhead', () => {
     expect(response.errors!.every((error) => /limit of concurrent calls/.test(error.message))).toBe(true);
     expect(h.upstream.maxInFlight).toBe(2);
     expect(h.upstream.requests).toHaveLength(3);
+    // The two the bulkhead refused never reached upstream: the request's cost counts only the calls upstream saw.
+    expect(response.extensions).toMatchObject({ upstream: { calls: 3 } });
+    expect(h.logs.find((line) => line.component === 'access')).toMatchObject({ upstreamCalls: 3 });
   });
 });
 

@@ -122,9 +122,11 @@ export class ExecutionsClient {
    * waiting by its own cancellation (./shared-executions.ts). The call first
    * waits for a place in its caller's share of the bulkhead (./resilience.ts),
    * leaving it if `cancellation` fires; `options.poll`: a live poll, bounded by
-   * the pollers' own slots instead.
+   * the pollers' own slots instead. `options.sent` runs once, as the call's first
+   * attempt goes to upstream: a call the breaker, the bulkhead or its queue
+   * refused, or one cancelled before that, never reached upstream.
    */
-  async getExecution(id: string, headers: CallHeaders, cancellation: Cancellation, options: { poll?: boolean } = {}): Promise<Execution> {
+  async getExecution(id: string, headers: CallHeaders, cancellation: Cancellation, options: { poll?: boolean; sent?: () => void } = {}): Promise<Execution> {
     this.assertAllowedId(id);
     // Refused before the breaker and undici: a value undici refuses is no upstream failure, and must cost no connection.
     if (!FIELD_VALUE.test(headers.authorization)) throw invalidAuthorization();
@@ -137,7 +139,12 @@ export class ExecutionsClient {
       const scope = new AsyncResource('execution-gateway:upstream-call');
       // A live poll holds one of the pollers' own slots already: waiting in its caller's share too would keep
       // that slot from every other caller's watches (src/live/poller.ts).
-      return await this.policies.execute(headers.callerKey, id, (number) => scope.runInAsyncScope(this.#attempt, this, id, path, headers, cancellation, number), {
+      let sent = options.sent;
+      const onSent = () => {
+        sent?.();
+        sent = undefined;
+      };
+      return await this.policies.execute(headers.callerKey, id, (number) => scope.runInAsyncScope(this.#attempt, this, id, path, headers, cancellation, number, onSent), {
         cancellation,
         inShare: !options.poll,
       });
@@ -164,9 +171,10 @@ export class ExecutionsClient {
   }
 
   /** One attempt, seen by the watchers when there are any. */
-  async #attempt(id: string, path: string, headers: CallHeaders, call: Cancellation, attempt: number): Promise<Execution> {
+  async #attempt(id: string, path: string, headers: CallHeaders, call: Cancellation, attempt: number, onSent: () => void): Promise<Execution> {
     // A retry that wakes after the call was cancelled must not reach upstream.
     if (call.aborted) throw new TaskCancelledError();
+    onSent();
     const sent: Record<string, string> = {
       accept: 'application/json',
       'accept-encoding': 'gzip, br',

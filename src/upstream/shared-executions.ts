@@ -63,7 +63,7 @@ export interface SharingCounts {
 
 /** What one GraphQL request's upstream work cost; reported in `extensions.upstream`. */
 export interface UpstreamCost {
-  /** Upstream calls this request started. */
+  /** Upstream calls this request sent (a call refused by the breaker, bulkhead or queue is none). */
   calls: number;
   /** Executions served from the cache. */
   cacheHits: number;
@@ -209,9 +209,10 @@ export class SharedExecutions {
   #call(key: string, entry: InFlight, id: string, caller: CallerIdentity, scope: LoadScope, cancellation: Cancellation): Promise<Execution> {
     const started = performance.now();
     const { cost } = scope;
-    cost.calls++;
     const headers = { authorization: caller.authorization, requestId: scope.requestId, callerKey: caller.key, ...scope.traceHeaders };
-    return this.#client.getExecution(id, headers, cancellation).then(
+    // Counted when sent, not here: the breaker or the bulkhead may refuse it, and then upstream never saw it.
+    const sent = () => cost.calls++;
+    return this.#client.getExecution(id, headers, cancellation, { sent }).then(
       (execution) => {
         cost.timeMs += performance.now() - started;
         this.#settled(key, entry);
