@@ -193,6 +193,28 @@ describe.each(LANES)('upstream errors (%s lane)', (lane) => {
       expect(harness.upstream.requestsFor('ex_demo_1')).toHaveLength(1);
     });
 
+    it.each([
+      [503, 'UPSTREAM_UNAVAILABLE', 'gzip'],
+      [404, 'NOT_FOUND', 'br'],
+      [401, 'UNAUTHENTICATED', 'zstd'],
+    ] as const)('keeps the meaning of HTTP %i (%s) when its body cannot be read (%s that is none, or unknown)', async (status, code, encoding) => {
+      harness.upstream.setFault('ex_demo_1', { kind: 'status', status, body: `${MARKER} not ${encoding}`, headers: { 'content-encoding': encoding } });
+      const response = await one('ex_demo_1');
+      expect(response.data).toEqual({ execution: null });
+      expect(onlyError(response).extensions).toEqual({ code, upstreamStatus: status, upstreamRequestId: expect.stringMatching(UP_REQUEST_ID) });
+      expectAttemptsOnlyFor(harness.upstream, 'ex_demo_1', status >= 500);
+      expectNoLeaks(response);
+    });
+
+    it('maps an answer undici cannot parse (headers past its bound) to UPSTREAM_BAD_RESPONSE, not retried', async () => {
+      harness.upstream.setFault('ex_demo_1', { kind: 'status', status: 404, headers: { 'x-padding': 'R'.repeat(30_000) } });
+      const response = await one('ex_demo_1');
+      expect(response.data).toEqual({ execution: null });
+      expect(onlyError(response).extensions).toEqual({ code: 'UPSTREAM_BAD_RESPONSE' });
+      expect(harness.upstream.requestsFor('ex_demo_1')).toHaveLength(1);
+      expectNoLeaks(response);
+    });
+
     it.each([204, 205])('maps HTTP %i (which has no body) to UPSTREAM_BAD_RESPONSE, not retried', async (status) => {
       harness.upstream.setFault('ex_demo_1', { kind: 'status', status, body: '' });
       const response = await one('ex_demo_1');
@@ -285,6 +307,8 @@ describe.each(LANES)('upstream errors (%s lane)', (lane) => {
       ['truncated JSON', () => valid().slice(0, Math.floor(valid().length / 2))],
       ['truncated by one byte', () => valid().slice(0, -1)],
       ['an HTML error page', () => `<!DOCTYPE html><html><head><title>Error</title></head><body>${MARKER}</body></html>`, { 'content-type': 'text/html' }],
+      ['a body that says br and is not', () => `${MARKER} this is not brotli at all`, { 'content-encoding': 'br' }],
+      ['a body that says gzip and is not', () => `${MARKER} this is not gzip at all`, { 'content-encoding': 'gzip' }],
       ['JSON null', () => 'null'],
       ['a JSON array', () => '[]'],
       ['a JSON number', () => '42'],
@@ -613,13 +637,13 @@ describe.each(LANES)('upstream errors (%s lane)', (lane) => {
       });
     });
 
-    it('refuses an oversized error body too (README: over the size cap is UPSTREAM_BAD_RESPONSE)', async () => {
+    it('reads no more of an oversized error body than the cap, and the status keeps its meaning (README: a status that answers by itself)', async () => {
       await withoutUncaughtErrors(async () => {
         small.upstream.setFault('ex_demo_1', { kind: 'status', status: 500, body: MARKER.repeat(LIMIT / MARKER.length + 10) });
         const response = await raw(small.url, ONE, { id: 'ex_demo_1' });
         expect(response.data).toEqual({ execution: null });
         expect(onlyError(response).extensions).toEqual({
-          code: 'UPSTREAM_BAD_RESPONSE',
+          code: 'UPSTREAM_UNAVAILABLE',
           upstreamStatus: 500,
           upstreamRequestId: expect.stringMatching(UP_REQUEST_ID),
         });

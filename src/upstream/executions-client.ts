@@ -14,7 +14,7 @@ import type { Logger } from '../logger.js';
 import { abortedError, Cancellation, settleBeforeAbort } from './cancellation.js';
 import { readEnvelopeHead, readExecution } from './envelope.js';
 import { assertAllowedExecutionId, executionPath } from './execution-path.js';
-import { BodyTooLargeError, readBody, UnsupportedEncodingError, type BodyText } from './read-body.js';
+import { BodyTooLargeError, CorruptEncodingError, readBody, UnsupportedEncodingError, type BodyText } from './read-body.js';
 import {
   BrokenCircuitError,
   BulkheadRejectedError,
@@ -224,12 +224,15 @@ export class ExecutionsClient {
       status = response.statusCode;
       upstreamRequestId = headerValue(response.headers['x-request-id']);
       retryAfterMs = parseRetryAfter(headerValue(response.headers['retry-after']));
-      body = await readBody(
+      const read = readBody(
         response.body,
         headerValue(response.headers['content-encoding']),
         headerValue(response.headers['content-length']),
         this.#options.maxBodyBytes,
       );
+      // A status that answers by itself (404, 401, 503 …) keeps its meaning when its body cannot be read
+      // (too large, an encoding the gateway does not read): only its request id would have come from there.
+      body = hasBodyToServe(status) ? await read : await read.catch((error: unknown) => (call.aborted || timedOut ? Promise.reject(error) : NO_BODY));
     } catch (error) {
       // The call was cancelled: not something to hold against upstream.
       if (call.aborted) throw error;
@@ -243,9 +246,12 @@ export class ExecutionsClient {
         const why = `body ${error.message} is over UPSTREAM_MAX_BODY_BYTES (${this.#options.maxBodyBytes} bytes)`;
         throw this.#badResponse(id, why, { upstreamStatus: status, upstreamRequestId }, 'The executions API answered with a body too large for the gateway to read.');
       }
-      if (error instanceof UnsupportedEncodingError || isZlibError(error)) {
+      if (error instanceof UnsupportedEncodingError || error instanceof CorruptEncodingError) {
         throw this.#badResponse(id, describe(error).message, { upstreamStatus: status, upstreamRequestId });
       }
+      // An answer undici cannot parse (a malformed status line, conflicting lengths, headers past its bound):
+      // upstream's doing, and asked again it would answer the same.
+      if (isMalformedAnswer(error)) throw this.#badResponse(id, describe(error).message, { upstreamStatus: status, upstreamRequestId });
       // undici refused to send it (a value it cannot put in a request): nothing upstream did, so neither retried nor held against it.
       if (error instanceof Error && 'code' in error && error.code === 'UND_ERR_INVALID_ARG') throw error;
       this.#options.logger.warn({ executionId: id, err: describe(error) }, 'upstream call failed');
@@ -258,8 +264,7 @@ export class ExecutionsClient {
       clearTimeout(deadline);
       unwatch();
     }
-    // Any 2xx with a body answers the GET (a proxy's 203, say); 204 and 205 have none to serve.
-    if (status === undefined || status < 200 || status > 299 || status === 204 || status === 205) {
+    if (!hasBodyToServe(status)) {
       const requestId = upstreamRequestId ?? readEnvelopeHead(safeJson(body.text)).requestId;
       throw errorForUpstreamStatus(status, {
         upstreamStatus: status,
@@ -340,9 +345,18 @@ function isUnreachable(error: unknown): boolean {
   return error instanceof Error && 'code' in error && typeof error.code === 'string' && UNREACHABLE_CODES.has(error.code);
 }
 
-/** A body that claims an encoding it does not have. */
-function isZlibError(error: unknown): boolean {
-  return error instanceof Error && 'code' in error && typeof error.code === 'string' && error.code.startsWith('Z_');
+/** Any 2xx with a body answers the GET (a proxy's 203, say); 204 and 205 have none to serve. */
+function hasBodyToServe(status: number | undefined): status is number {
+  return status !== undefined && status >= 200 && status <= 299 && status !== 204 && status !== 205;
+}
+
+/** What a status that is no answer to serve is read with when its body could not be. */
+const NO_BODY: BodyText = { text: '', bytes: 0 };
+
+/** undici's llhttp parser errors (`HPE_*`) and its bound on response headers. */
+function isMalformedAnswer(error: unknown): boolean {
+  if (!(error instanceof Error && 'code' in error && typeof error.code === 'string')) return false;
+  return error.code.startsWith('HPE_') || error.code === 'UND_ERR_HEADERS_OVERFLOW';
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {

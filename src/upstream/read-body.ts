@@ -23,6 +23,11 @@ export class UnsupportedEncodingError extends Error {
   override name = 'UnsupportedEncodingError';
 }
 
+/** The body's bytes arrived whole but do not decode in the encoding it claims (gzip, deflate or br). */
+export class CorruptEncodingError extends Error {
+  override name = 'CorruptEncodingError';
+}
+
 const decoders: Record<string, () => Transform> = {
   gzip: createGunzip,
   'x-gzip': createGunzip,
@@ -87,7 +92,10 @@ export async function readBody(body: UpstreamBody, contentEncoding: string | und
     }
   } catch (error) {
     if (isOverMaxResponseSize(error)) throw new BodyTooLargeError('on the wire');
-    throw error;
+    // The decoder failed on bytes that arrived (zlib's Z_* codes, brotli's ERR__ERROR_* ones), not the
+    // connection, which would have failed `body` too: upstream's doing, and the same bytes again would fail the same.
+    if (error instanceof BodyTooLargeError || body.errored) throw error;
+    throw new CorruptEncodingError(`${encoding}: ${error instanceof Error ? error.message : String(error)}`);
   } finally {
     if (!body.readableEnded) discard(body);
   }
