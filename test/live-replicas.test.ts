@@ -146,4 +146,28 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
       expect(watcher.last).toMatchObject({ isFinal: true, endReason: 'EXECUTION_ENDED' });
     }
   });
+
+  it('a 429 asking for a pause longer than the lease: the holder keeps the lease through it, so neither replica calls upstream before it ends', async () => {
+    // The lease (1 s) lapses during the pause (3 s) unless the holder keeps it: then the other replica would take over and poll.
+    const env = { UPSTREAM_RETRY_AFTER_CAP_MS: '0', UPSTREAM_MAX_ATTEMPTS: '1', LIVE_POLL_MAX_BACKOFF_MS: '100' };
+    const [a, b] = [await replica(env), await replica(env)];
+    const id = `ex_rep_${lane}_429`;
+    putExecution(upstream, id, 'workflow_running', { eventCount: 1, organizationId: 'org_a' });
+    const watchers = [watch(clients.for(a, AUTH_A), id), watch(clients.for(b, AUTH_A), id)];
+    await waitFor(() => watchers.every((watcher) => watcher.updates.length >= 1), 'every first update');
+    const before = upstream.requestsFor(id).length;
+    upstream.setFault(id, { kind: 'status', status: 429, headers: { 'retry-after': '3' } }, 1);
+    await waitFor(() => upstream.requestsFor(id).length > before, 'the rate-limited poll');
+    const limitedAt = upstream.requestsFor(id)[before]!.at;
+    await waitFor(() => watchers.every((watcher) => watcher.errorCodes.length >= 1), () => `the notice on both; ${watchers.map((watcher) => watcher.describe()).join(' | ')}`, 10_000);
+    const after = advance(upstream, id, 'workflow_succeeded', 2);
+    for (const watcher of watchers) await watcher.end(15_000);
+    const calls = upstream.requestsFor(id).slice(before).map((call) => Math.round(call.at - limitedAt));
+    expect(calls[1], `upstream calls at ${calls.join(', ')} ms after the 429`).toBeGreaterThanOrEqual(2_950);
+    for (const watcher of watchers) {
+      expect(watcher.errorCodes).toEqual(['UPSTREAM_UNAVAILABLE']);
+      expect(watcher.eventIds).toEqual(after);
+      expect(watcher.last).toMatchObject({ isFinal: true, endReason: 'EXECUTION_ENDED' });
+    }
+  });
 });

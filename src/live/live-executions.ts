@@ -59,8 +59,6 @@ export type WatchStep =
   | { kind: 'failed'; error: GraphQLError };
 
 export interface LiveSettings extends PollerSettings {
-  /** How long one watch may last before it ends with WATCH_TIME_LIMIT (the client can resume). */
-  maxWatchMs: number;
   maxSubscriptionsPerCaller: number;
   maxSubscriptions: number;
   maxPollers: number;

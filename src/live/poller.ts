@@ -8,7 +8,9 @@
  * Upstream failures: a permanent one (NOT_FOUND, UNAUTHENTICATED, FORBIDDEN,
  * BAD_USER_INPUT) ends every watch with that error; anything else is retried
  * with backoff, and once it has lasted `outageNoticeMs` the watchers are told
- * (once per outage) while polling goes on.
+ * (once per outage) while polling goes on. A Retry-After from upstream is
+ * honoured however long (up to `maxWatchMs`): the next poll waits at least
+ * that, beyond the backoff cap and the client's own UPSTREAM_RETRY_AFTER_CAP_MS.
  *
  * With REDIS_URL the pollers of a pair on every replica share one lease
  * (src/shared-state/live-leases.ts): only its holder calls upstream, and the
@@ -23,6 +25,7 @@ import { ErrorCode, errorExtensions, type UpstreamFacts } from '../errors.js';
 import type { LeaseMembership, LeaseNews } from '../shared-state/live-leases.js';
 import { tracer } from '../telemetry/tracing.js';
 import { Cancellation } from '../upstream/cancellation.js';
+import { seconds } from '../upstream/upstream-error.js';
 import type { ExecutionsClient } from '../upstream/executions-client.js';
 import type { CallerIdentity } from '../upstream/shared-executions.js';
 import { nextPollDelay, type CadenceSettings } from './cadence.js';
@@ -61,6 +64,11 @@ export class PollSlots {
 export interface PollerSettings extends CadenceSettings {
   /** How long polls may fail before watchers are told (they keep being retried). */
   outageNoticeMs: number;
+  /**
+   * How long one watch may last before it ends with WATCH_TIME_LIMIT (the client can resume); also the
+   * longest Retry-After a poller waits, since a longer one outlasts every watch it serves.
+   */
+  maxWatchMs: number;
 }
 
 export interface PollerDependencies {
@@ -248,13 +256,23 @@ export class Poller {
     this.#failures++;
     const now = performance.now();
     this.#failingSince ??= now;
-    if (!this.#notice && now - this.#failingSince >= this.deps.settings.outageNoticeMs) {
-      this.#notice = outageNotice(error);
+    const { settings } = this.deps;
+    const status = this.#latest ? statusOf(this.#latest) : 'UNKNOWN';
+    const backoff = nextPollDelay(status, this.#failures, settings);
+    const asked = retryAfterOf(error);
+    // Upstream asked for quiet (a 429 or 503 with Retry-After): thousands of pollers coming back on the
+    // backoff schedule would keep it rate limited. The spread goes past the asked time, never before it,
+    // so pollers told the same Retry-After do not all return at the same instant.
+    const quiet = asked === undefined ? 0 : Math.min(settings.maxWatchMs, Math.round(asked * (1 + settings.jitter * Math.random())));
+    const delay = Math.max(backoff, quiet);
+    // Told once the outage has lasted the notice time, or at once when upstream asked for a pause that
+    // makes it last that long: no update can come before the pause ends.
+    const silentUntil = now + quiet;
+    if (!this.#notice && silentUntil - this.#failingSince >= settings.outageNoticeMs) {
+      this.#notice = outageNotice(error, quiet > 0 ? quiet : undefined);
       this.#lease?.outage(this.#notice.message, { ...this.#notice.extensions });
       this.#tellAll({ kind: 'outage', error: this.#notice });
     }
-    const status = this.#latest ? statusOf(this.#latest) : 'UNKNOWN';
-    const delay = nextPollDelay(status, this.#failures, this.deps.settings);
     // Upstream itself answered with a failure (a 5xx, a 429, an unreadable body): every replica would
     // see the same, so the holder keeps the lease through its pause. A failure of this replica's own
     // (its circuit open, its bulkhead full, no route to upstream) lets the lease lapse for another to try.
@@ -263,15 +281,28 @@ export class Poller {
   }
 }
 
+/** Upstream's Retry-After carried by the error, in ms (UpstreamError puts it in `extensions.retryAfterMs`). */
+function retryAfterOf(error: GraphQLError): number | undefined {
+  const value = error.extensions?.retryAfterMs;
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : undefined;
+}
+
 /**
  * What watchers are told of an outage: UPSTREAM_UNAVAILABLE whatever the last
  * failure was (a timeout, a 500, an unreadable body), as the README promises
- * and clients switch on; upstream's facts are kept.
+ * and clients switch on; upstream's facts are kept. Worded for a stream, which
+ * polls again by itself, never as the last failure's own message: that one is
+ * for a one-off request and may tell it to retry ("retry shortly", "Retry
+ * after `extensions.retryAfterMs`"). `retryAfterMs`, when upstream asked for a
+ * pause, is how long until the next poll.
  */
-function outageNotice(error: GraphQLError): GraphQLError {
-  if (error.extensions?.code === ErrorCode.UPSTREAM_UNAVAILABLE) return error;
+function outageNotice(error: GraphQLError, pauseMs: number | undefined): GraphQLError {
   const { upstreamStatus, upstreamRequestId } = (error.extensions ?? {}) as UpstreamFacts;
-  return new GraphQLError('The executions API has been failing for a while; updates resume when it answers again.', {
-    extensions: errorExtensions(ErrorCode.UPSTREAM_UNAVAILABLE, { upstreamStatus, upstreamRequestId }),
-  });
+  const extensions = errorExtensions(ErrorCode.UPSTREAM_UNAVAILABLE, { upstreamStatus, upstreamRequestId });
+  if (pauseMs === undefined) return new GraphQLError('The executions API has been failing for a while; updates resume when it answers again.', { extensions });
+  extensions.retryAfterMs = pauseMs;
+  return new GraphQLError(
+    `The executions API asked the gateway to make no calls for ${seconds(pauseMs)}; the watch goes on, polls again after that (\`extensions.retryAfterMs\`), and updates resume when it answers.`,
+    { extensions },
+  );
 }

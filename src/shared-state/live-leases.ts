@@ -14,7 +14,8 @@
  *
  * Every replica with watchers tries to take the lease at each of its ticks, so
  * when the holder dies another takes over within LIVE_LEASE_MS plus one tick
- * (plus the rest of its back-off pause while upstream answers with failures).
+ * (plus the rest of its back-off pause, or of upstream's Retry-After, while
+ * upstream answers with failures).
  * A message is published only while its publisher holds the lease, checked by
  * Redis as it publishes (one script): a holder that was paused past its lease
  * (a GC pause, SIGSTOP, a slow network) and wakes with an old reading cannot
@@ -74,7 +75,7 @@ export interface LeaseMembership {
   holds(): Promise<boolean>;
   /** The holder's reading after a poll: published as a delta from the previous one when anything changed. */
   published(previous: Execution | undefined, execution: Execution): void;
-  /** The holder pauses `pauseMs` before its next poll (backing off while upstream fails): keeps the lease that long, plus LIVE_LEASE_MS. */
+  /** The holder pauses `pauseMs` before its next poll (backing off while upstream fails, or as its Retry-After asks): keeps the lease that long, plus LIVE_LEASE_MS. */
   pausing(pauseMs: number): void;
   /** The holder's permanent failure (NOT_FOUND, UNAUTHENTICATED, …): the other replicas end their watches with it. */
   failed(message: string, extensions: Record<string, unknown>): void;

@@ -144,6 +144,7 @@ function transient(what: string, advice: string, retryable: boolean, facts: Upst
   return new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, advice ? `${what}; ${advice}.` : `${what}.`, { ...facts, retryable, countsAsFailure: true });
 }
 
-function seconds(ms: number): string {
+/** A delay as people read it: `30 s`, `1.5 s`. */
+export function seconds(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
 }

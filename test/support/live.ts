@@ -752,6 +752,38 @@ export function describeLiveBehaviour(transport: TransportName): void {
         await allStopped(faulty);
       });
 
+      it('a 429 whose Retry-After is longer than the gateway waits: no poll until it has passed, a notice at once worded for a stream, then updates resume', () =>
+        // Backoff capped at 100 ms: without honouring Retry-After the poller would call about 20 times in its 2 s.
+        withHarness({ UPSTREAM_RETRY_AFTER_CAP_MS: '0', UPSTREAM_MAX_ATTEMPTS: '1', LIVE_OUTAGE_NOTICE_MS: '1000' }, async (own) => {
+          const { upstream } = own;
+          const id = 'ex_rate_limited';
+          putExecution(upstream, id, 'workflow_running');
+          const watcher = new Recorder(clients.for(own), { id });
+          await watcher.received(1);
+          const before = upstream.requestsFor(id).length;
+          upstream.setFault(id, { kind: 'status', status: 429, headers: { 'retry-after': '2' } }, 1);
+          await waitFor(() => upstream.requestsFor(id).length > before, 'the rate-limited poll');
+          const limitedAt = upstream.requestsFor(id)[before]!.at;
+          // Told before the pause ends (LIVE_OUTAGE_NOTICE_MS is shorter than the pause), not at its end.
+          await waitFor(() => watcher.errorCodes.length > 0, () => `the outage notice; so far ${watcher.describe()}`, 5_000);
+          expect(performance.now() - limitedAt).toBeLessThan(1_900);
+          const notice = watcher.results.find((result) => result.errors?.length)!.errors![0]!;
+          expect(notice.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', upstreamStatus: 429, retryAfterMs: 2_000 });
+          expect(notice.message).toMatch(/no calls for 2 s/);
+          // A stream polls again by itself: nothing tells its watcher to retry.
+          expect(notice.message).not.toMatch(/retry after/i);
+
+          const during = advance(upstream, id, 'workflow_running', 2);
+          await watcher.until((update) => update.newEvents.length > 0, 'the update after the pause');
+          const calls = upstream.requestsFor(id);
+          expect(calls[before + 1]!.at - limitedAt, `upstream calls at ${calls.slice(before).map((call) => Math.round(call.at - limitedAt)).join(', ')} ms after the 429`).toBeGreaterThanOrEqual(1_950);
+          const after = advance(upstream, id, 'workflow_succeeded', 1);
+          await watcher.end();
+          expect(watcher.eventIds).toEqual([...during, ...after]);
+          expect(watcher.errorCodes).toEqual(['UPSTREAM_UNAVAILABLE']);
+          await allStopped(own);
+        }));
+
       it('a reading whose events are no list, or fewer than before: the watch keeps its events, its cursor stays one to resume from, later events come once', async () => {
         const { upstream } = faulty;
         const id = 'ex_odd_events';
