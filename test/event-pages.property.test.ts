@@ -249,12 +249,15 @@ const timeArb: fc.Arbitrary<TimeSpec> = fc.oneof(
 
 const LONG_ID_A = 'a'.repeat(7_000);
 const LONG_ID_B = `${'a'.repeat(LONGEST_ID_IN_CURSOR)}b`;
+/** Long ids UTF-8 cannot carry apart: it turns every lone surrogate into U+FFFD. */
+const LONG_LONE_IDS = ['\ud800', '\udfff', '\ufffd'].map((tail) => `${'s'.repeat(LONGEST_ID_IN_CURSOR)}${tail}`);
 
 const idArb = fc.oneof(
   { weight: 6, arbitrary: fc.constant<unknown>(UNIQUE) },
   { weight: 4, arbitrary: fc.constantFrom<unknown>('dup_a', 'dup_a', 'dup_b', 'dup_c', '7', '#1', '#3') },
   // Ids a cursor cannot carry as they are (more than LONGEST_ID_IN_CURSOR characters), and one just short of that.
   { weight: 1, arbitrary: fc.constantFrom<unknown>(LONG_ID_A, LONG_ID_A, LONG_ID_B, 'l'.repeat(LONGEST_ID_IN_CURSOR)) },
+  { weight: 1, arbitrary: fc.constantFrom<unknown>(...LONG_LONE_IDS) },
   { weight: 1, arbitrary: fc.constantFrom<unknown>(7, 3, 1.5) },
   { weight: 2, arbitrary: fc.constantFrom<unknown>(ABSENT, null, '', {}, false, ['dup_a']) },
 );
@@ -677,6 +680,41 @@ describe('complete walks over duplicated ids, missing ids, equal and missing tim
           const after = pageEvents(execution, { first: 100, after: cursor });
           expect(positionsOf(after)).toEqual(all.slice(all.indexOf(position) + 1));
         }
+      }),
+      { numRuns: NUM_RUNS },
+    );
+  });
+
+  it('long ids that differ only in code units UTF-8 cannot carry (lone surrogates) get distinct cursors, and a walk of one event a page visits each once', () => {
+    // Surrogates (paired, lone, reversed), U+FFFD (what UTF-8 makes of a lone one) and bytes a UTF-16 form could share with UTF-8.
+    const unitArb = fc.oneof(fc.integer({ min: 0xd800, max: 0xdfff }), fc.constantFrom(0xfffd, 0xff, 0xfe, 0x61, 0x00), fc.integer({ min: 0, max: 0xffff }));
+    const tailArb = fc.array(unitArb, { minLength: 1, maxLength: 4 }).map((units) => String.fromCharCode(...units));
+    fc.assert(
+      fc.property(fc.uniqueArray(tailArb, { minLength: 2, maxLength: 6 }), fc.nat(), (tails, duplicate) => {
+        const ids = tails.map((tail) => `${'x'.repeat(LONGEST_ID_IN_CURSOR)}${tail}`);
+        // One id twice: its two events are told apart by occurrence, not by digest.
+        ids.push(ids[duplicate % ids.length]!);
+        const execution = execOf(ids.map((id, position) => ({ id, createdAt: new Date(BASE_MS + position * 1000).toISOString() })));
+        const edges = pageEvents(execution, { first: 100 }).edges;
+        expect(new Set(edges.map((edge) => edge.cursor)).size).toBe(ids.length);
+        for (const direction of ['forward', 'backward'] as const) {
+          const walked = walk(execution, direction, 1, null, 'ASC', ids.length + 1);
+          expect(walked, direction).toEqual(ids.map((_, position) => position));
+        }
+      }),
+      { numRuns: NUM_RUNS },
+    );
+  });
+
+  it('a well-formed long id is named by the sha256 of its UTF-8, as cursors handed out before lone surrogates were told apart', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', minLength: 1, maxLength: 20 }), (tail) => {
+        const id = `${'w'.repeat(LONGEST_ID_IN_CURSOR)}${tail}`;
+        expect(eventIdDigest(id)).toBe(createHash('sha256').update(id, 'utf8').digest('base64url'));
+        const execution = execOf([{ id, createdAt: new Date(BASE_MS).toISOString() }, { id: 'next', createdAt: new Date(BASE_MS + 1000).toISOString() }]);
+        const handedOut = `${Buffer.from(JSON.stringify([3, EXECUTION_ID, createHash('sha256').update(id, 'utf8').digest('base64url'), 0])).toString('base64url')}`;
+        const cursor = `${handedOut}.${createHash('sha256').update(handedOut).digest('base64url').slice(0, 10)}`;
+        expect(positionsOf(pageEvents(execution, { first: 10, after: cursor }))).toEqual([1]);
       }),
       { numRuns: NUM_RUNS },
     );

@@ -15,9 +15,9 @@
  * live update that has gone past no event hands out, so that resuming from it
  * misses none);
  * `[3, executionId, digest, occurrence]` names an event whose id is longer
- * than LONGEST_ID_IN_CURSOR by the id's sha256, so that every cursor the
- * gateway makes is one it takes back (at most MAX_CURSOR_LENGTH), whatever
- * upstream's ids.
+ * than LONGEST_ID_IN_CURSOR by the id's sha256 (`eventIdDigest`), so that
+ * every cursor the gateway makes is one it takes back (at most
+ * MAX_CURSOR_LENGTH), whatever upstream's ids.
  */
 import { hash } from 'node:crypto';
 
@@ -45,9 +45,26 @@ export function encodeStartCursor(executionId: string): string {
   return `${payload}.${checksum(payload)}`;
 }
 
-/** What a format-3 cursor carries in place of an event id longer than LONGEST_ID_IN_CURSOR. */
+/**
+ * Marks the UTF-16 form of an id that is no well-formed UTF-16: 0xFF occurs in
+ * no UTF-8, so that form's bytes never equal a well-formed id's UTF-8.
+ */
+const UTF16_FORM = Buffer.from([0xff]);
+
+/** A lone surrogate: with the `u` flag a paired one is part of its code point, never a match. (`isWellFormed` is ES2024, past this build's lib.) */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * What a format-3 cursor carries in place of an event id longer than
+ * LONGEST_ID_IN_CURSOR. A well-formed id is hashed as UTF-8, as every such
+ * cursor handed out so far was. UTF-8 turns lone surrogates into U+FFFD, so
+ * ids that differ only in one would share a digest (and a forward walk would
+ * never get past the second): those are hashed as their UTF-16 code units,
+ * which keep every id apart.
+ */
 export function eventIdDigest(eventId: string): string {
-  return hash('sha256', eventId, 'base64url');
+  if (!LONE_SURROGATE.test(eventId)) return hash('sha256', eventId, 'base64url');
+  return hash('sha256', Buffer.concat([UTF16_FORM, Buffer.from(eventId, 'utf16le')]), 'base64url');
 }
 
 export function encodeEventCursor(executionId: string, eventId: string, occurrence: number): string {
