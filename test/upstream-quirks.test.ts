@@ -406,3 +406,44 @@ describe.each(LANES)('a result lists at most 100 warnings (%s lane)', (lane) => 
     }
   });
 });
+
+describe.each(LANES)('warnings name only values the result still has (%s lane)', (lane) => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await Harness.start({ lane, upstream: { executions: [] } });
+  });
+  afterAll(() => harness.close());
+
+  it('drops a note under an object an error nulled, keeps the same note where the object stands', async () => {
+    harness.upstream.setFault(ID, { kind: 'body', body: envelope((execution) => (execution.startedAt = 'bad')) });
+    const before = harness.upstream.requests.length;
+    // A page over the per-request cap fails `events`, which is non-null: `bad` becomes null, `ok` stays.
+    const response = await harness.query<Json>(
+      `query($id: ID!, $n: Int) { ok: execution(id: $id) { startedAt } bad: execution(id: $id) { startedAt events(first: $n) { totalCount } } }`,
+      { id: ID, n: 500 },
+      { authorization: AUTH },
+    );
+    expect(response.data).toEqual({ ok: { startedAt: null }, bad: null });
+    expect(response.errors?.map(({ path, extensions }) => [extensions?.code, path])).toEqual([['BAD_USER_INPUT', ['bad', 'events']]]);
+    expect((response.extensions?.warnings as Warning[]).map(({ path, code }) => ({ path, code }))).toEqual([{ path: ['ok', 'startedAt'], code: 'UNREADABLE_VALUE' }]);
+    expect(harness.upstream.requests.length - before).toBe(1);
+    // Nothing left to note: no `warnings` at all.
+    const alone = await harness.query<Json>(`query($id: ID!) { execution(id: $id) { startedAt events(first: 500) { totalCount } } }`, { id: ID }, { authorization: AUTH });
+    expect(alone.data).toEqual({ execution: null });
+    expect(alone.extensions).not.toHaveProperty('warnings');
+    expect(alone.extensions).not.toHaveProperty('warningsOmitted');
+  });
+
+  it('counts in warningsOmitted only notes past the cap that the result still has', async () => {
+    // 60 events with two unreadable fields each: 120 notes under `a`, 120 under `b`, which an error nulls.
+    const events = Array.from({ length: 60 }, (_, i) => ({ id: `ev_${i}`, executionId: ID, createdAt: 'soon', level: {}, eventType: 'log' }));
+    harness.upstream.setFault(ID, { kind: 'body', body: envelope((_execution, _events, data) => (data.events = events)) });
+    const page = 'events(first: 60) { nodes { createdAt level } }';
+    const response = await harness.query<Json>(`query($id: ID!) { a: execution(id: $id) { ${page} } b: execution(id: $id) { ${page} over: events(first: 500) { totalCount } } }`, { id: ID }, { authorization: AUTH });
+    expect(response.data?.b).toBeNull();
+    const warnings = response.extensions?.warnings as Warning[];
+    expect(warnings.filter((warning) => warning.path[0] !== 'a')).toEqual([]);
+    // The list is cut where notes were made (at most 100), so it may hold fewer of `a`'s; with the count, exactly all 120.
+    expect(warnings.length + Number(response.extensions?.warningsOmitted ?? 0)).toBe(120);
+  });
+});

@@ -3,12 +3,14 @@
  * scope is released (budget timer, client watch), "Did you mean …?" hints are
  * stripped when suggestions are hidden, `extensions.warnings` lists the values
  * served as null or replaced (at most MAX_WARNINGS_PER_RESULT, then
- * `extensions.warningsOmitted` counts the rest; whatever the cost setting says), and
+ * `extensions.warningsOmitted` counts the rest; whatever the cost setting says;
+ * neither has notes of values an error nulled since), and
  * `extensions.upstream` reports what the request cost upstream (calls, cache
  * hits, shared calls, time), as Shopify reports query cost.
  */
 import type { ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import type { DataWarning } from '../errors.js';
 import type { GatewayContext } from '../request/context.js';
 import { withoutSuggestions } from './operation-limits.js';
 
@@ -23,10 +25,10 @@ function finish(result: ExecutionResult, context: GatewayContext, options: Finis
   const { scope } = context;
   scope.dispose();
   if (options.hideSuggestions) withoutSuggestions(result);
-  const { warnings } = scope;
-  if (!options.reportCost && !warnings) return result;
+  const notes = notesInData(result, scope);
+  if (!options.reportCost && !notes) return result;
   const extensions: Record<string, unknown> = { ...result.extensions };
-  if (warnings) withWarnings(extensions, scope);
+  if (notes) withWarnings(extensions, notes);
   if (options.reportCost) {
     const { calls, cacheHits, sharedCalls, timeMs } = scope.cost;
     extensions.upstream = { calls, cacheHits, sharedCalls, timeMs: Math.round(timeMs) };
@@ -36,13 +38,76 @@ function finish(result: ExecutionResult, context: GatewayContext, options: Finis
 
 /** Each update of a live subscription gets its own notes (its scope started over for it: RequestScope.beginUpdate). */
 function finishUpdate(result: ExecutionResult, context: GatewayContext): ExecutionResult {
-  return context.scope.warnings ? { ...result, extensions: withWarnings({ ...result.extensions }, context.scope) } : result;
+  const notes = notesInData(result, context.scope);
+  return notes ? { ...result, extensions: withWarnings({ ...result.extensions }, notes) } : result;
+}
+
+type Path = DataWarning['path'];
+
+interface Notes {
+  listed: DataWarning[];
+  omitted: number;
+}
+
+/**
+ * The scope's notes that still point into `data`. Resolvers note a value as they serve it, before
+ * the executor knows whether an error will null an enclosing object (a non-null field's error
+ * propagates up to the nearest nullable one): a note under such a null, or under an error's own
+ * path, names a value the client never gets. `omitted` counts the notes past the cap by the same
+ * rule, so the dropped ones are in neither. Without errors nothing is nulled after the note was
+ * made, and nothing is walked.
+ */
+function notesInData(result: ExecutionResult, scope: GatewayContext['scope']): Notes | undefined {
+  const { warnings, omittedWarningPaths } = scope;
+  if (!warnings) return undefined;
+  if (!result.errors?.length) return { listed: warnings, omitted: omittedWarningPaths.length };
+  const errorPaths = pathTree(result.errors.flatMap((error) => (error.path ? [error.path] : [])));
+  const kept = (path: Path) => leadsToValue(result.data, path, errorPaths);
+  const listed = warnings.filter((warning) => kept(warning.path));
+  const omitted = omittedWarningPaths.filter(kept).length;
+  return listed.length > 0 || omitted > 0 ? { listed, omitted } : undefined;
+}
+
+/** Paths as a tree (a path ends where `end` is set), so a note is checked against every error in one walk of its own path. */
+interface PathTree {
+  end?: true;
+  next: Map<string | number, PathTree>;
+}
+
+function pathTree(paths: readonly Path[]): PathTree {
+  const root: PathTree = { next: new Map() };
+  for (const path of paths) {
+    let node = root;
+    for (const key of path) {
+      let child = node.next.get(key);
+      if (!child) node.next.set(key, (child = { next: new Map() }));
+      node = child;
+    }
+    node.end = true;
+  }
+  return root;
+}
+
+/**
+ * Whether every object and list on the way to `path` is in `data`, so its last field is in the
+ * result (null or not), and no error's path is `path` or leads into it.
+ */
+function leadsToValue(data: unknown, path: Path, errorPaths: PathTree): boolean {
+  let node = data;
+  let errors: PathTree | undefined = errorPaths;
+  for (const key of path) {
+    if (typeof node !== 'object' || node === null || !Object.hasOwn(node, key)) return false;
+    node = (node as Record<string | number, unknown>)[key];
+    errors = errors?.next.get(key);
+    if (errors?.end) return false;
+  }
+  return true;
 }
 
 /** `warnings`, and `warningsOmitted` when notes were past the cap. */
-function withWarnings(extensions: Record<string, unknown>, scope: GatewayContext['scope']): Record<string, unknown> {
-  extensions.warnings = scope.warnings;
-  if (scope.warningsOmitted > 0) extensions.warningsOmitted = scope.warningsOmitted;
+function withWarnings(extensions: Record<string, unknown>, notes: Notes): Record<string, unknown> {
+  extensions.warnings = notes.listed;
+  if (notes.omitted > 0) extensions.warningsOmitted = notes.omitted;
   return extensions;
 }
 

@@ -15,7 +15,7 @@ export const MAX_EXECUTIONS_PER_REQUEST = 100;
 export const MAX_EVENTS_PER_REQUEST = 2_000;
 /**
  * Notes listed in one result's `extensions.warnings`; past it they are only
- * counted (`extensions.warningsOmitted`). Every field of 2,000 events unreadable
+ * counted (`extensions.warningsOmitted`, their paths kept for that count). Every field of 2,000 events unreadable
  * made 24,000 notes: a response twelve times the size of its data.
  */
 export const MAX_WARNINGS_PER_RESULT = 100;
@@ -66,8 +66,12 @@ export class RequestScope {
   readonly cost: UpstreamCost = { calls: 0, cacheHits: 0, sharedCalls: 0, timeMs: 0 };
   /** Values served as null or replaced, for `extensions.warnings`; made on the first. */
   warnings: DataWarning[] | undefined;
-  /** Notes past MAX_WARNINGS_PER_RESULT, for `extensions.warningsOmitted`. */
-  warningsOmitted = 0;
+  /**
+   * Paths of the notes past MAX_WARNINGS_PER_RESULT, for `extensions.warningsOmitted`. Their paths
+   * (already made by the caller) are kept so that count, like the list, can leave out notes that
+   * point into a part of the result an error nulled (src/pipeline/execution-finish.ts).
+   */
+  omittedWarningPaths: Array<DataWarning['path']> = [];
   /** The request's `traceparent` (and `tracestate`), when it brought one: forwarded upstream. */
   traceHeaders: TraceHeaders | undefined = undefined;
   #executions = 0;
@@ -98,7 +102,7 @@ export class RequestScope {
   beginUpdate(): void {
     this.#events = 0;
     this.warnings = undefined;
-    this.warningsOmitted = 0;
+    this.omittedWarningPaths = [];
     this.cost.calls = this.cost.cacheHits = this.cost.sharedCalls = this.cost.timeMs = 0;
   }
 
@@ -106,7 +110,7 @@ export class RequestScope {
   warn(field: string, warning: DataWarning): void {
     const warnings = (this.warnings ??= []);
     if (warnings.length < MAX_WARNINGS_PER_RESULT) warnings.push(warning);
-    else this.warningsOmitted++;
+    else this.omittedWarningPaths.push(warning.path);
     this.warningLog.observe(field, warning);
   }
 
