@@ -84,6 +84,11 @@ export const SETTINGS = {
       z
         .url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://127.0.0.1:8080' })
         .refine((value) => !URL.canParse(value) || !/[?#]/.test(value), 'must not carry a query string or fragment')
+        // undici would drop them (the pool is made for the origin) and the start-up line would log them.
+        .refine(
+          (value) => !URL.canParse(value) || (new URL(value).username === '' && new URL(value).password === ''),
+          "must not carry credentials (user:password@): upstream is called with each caller's own Authorization header",
+        )
         .optional(),
       'base URL of the executions API; `/v1/executions/{id}` is appended to its path (unset: the built-in demo upstream; with `NODE_ENV=production` the gateway refuses to start)',
     ),

@@ -213,6 +213,10 @@ describe('configuration', () => {
     [{ REDIS_URL: 'redis://127.0.0.1:6379', REDIS_KEY_SECRET: 'short-s3cr3t' }, 'Invalid REDIS_KEY_SECRET=(hidden): must be at least 32 characters.'],
     [{ REDIS_URL: 'redis://:s3cr3tpass@127.0.0.1:notaport' }, 'Invalid REDIS_URL="redis://***@127.0.0.1:notaport": must be a redis:// or rediss:// URL'],
     [{ UPSTREAM_URL: 'https://user:s3cr3t@api.example.com/?x' }, 'Invalid UPSTREAM_URL="https://***@api.example.com/?x": must not carry a query string or fragment.'],
+    [
+      { UPSTREAM_URL: 'http://svc:s3cr3t@127.0.0.1:8080/api' },
+      'Invalid UPSTREAM_URL="http://***@127.0.0.1:8080/api": must not carry credentials (user:password@): upstream is called with each caller\'s own Authorization header.',
+    ],
   ])('stops on %o with one line saying what to fix', (env, message) => {
     expect(() => readConfig(env)).not.toThrow(/s3cr3t/);
     expect(() => readConfig(env)).toThrow(ConfigError);
