@@ -888,6 +888,19 @@ describe.each(LANES)('the request id on every answer (%s lane)', (lane) => {
     expect(JSON.parse(answer.body)).toMatchObject({ data: { __typename: 'Query' } });
   });
 
+  it.each([
+    ['a GET whose URL alone passes the header limit', 414, `GET /graphql?query=${'%7B__typename%7D'.repeat(1_500)} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`, /too long: send the operation by POST/],
+    ['a header past the limit', 431, `GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nx-padding: ${'p'.repeat(20_000)}\r\n\r\n`, /headers too large/],
+  ] as const)('on %s: a %i with a JSON body that says so', async (_name, status, bytes, message) => {
+    const { text } = await rawExchange(url, bytes);
+    const answer = parseRaw(text);
+    expect(answer.status, text.slice(0, 200)).toBe(status);
+    expect(answer.headers['x-request-id']).toMatch(UUID);
+    const body = JSON.parse(answer.body) as ExecutionResult;
+    expect(codes(body)).toEqual(['BAD_REQUEST']);
+    expect(body.errors![0]!.message).toMatch(message);
+  });
+
   it('on malformed HTTP: a 400 with a JSON body and an id, not a bare close', async () => {
     const { text } = await rawExchange(url, 'GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nNot A Header\r\n\r\n');
     const answer = parseRaw(text);

@@ -19,7 +19,7 @@
  *   Yoga's own node adapter (./yoga-lane.ts). Anything a lane throws is a masked
  *   500 with a code, never a stack.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, maxHeaderSize, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ServerConfig } from '../config.js';
 import { errorBody, ErrorCode, MASKED_MESSAGE, notAcceptable, notFound, onlyGetAndHead, UNSUPPORTED_MEDIA_TYPE } from '../errors.js';
@@ -43,7 +43,29 @@ export type EdgeSettings = Pick<ServerConfig, 'maxRequestBodyBytes' | 'headersTi
   otherPaths: readonly string[];
 };
 
-const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' };
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 414: 'URI Too Long', 431: 'Request Header Fields Too Large' };
+
+/**
+ * Whether node's header overflow happened in the request line: the chunk it
+ * stopped in starts a request whose first line is longer than the whole limit.
+ * node counts the request line with the headers (`maxHeaderSize`) and reports
+ * both as one error; a GET's URL past it deserves the advice to POST (RFC 9110
+ * §15.5.15).
+ */
+function overflowsInRequestLine(error: NodeJS.ErrnoException & { rawPacket?: Buffer }): boolean {
+  const packet = error.rawPacket;
+  if (packet === undefined || !/^[A-Z]+ \S/.test(packet.subarray(0, 16).toString('latin1'))) return false;
+  const lineEnd = packet.indexOf('\r\n');
+  return lineEnd === -1 || lineEnd >= maxHeaderSize;
+}
+
+/** What node's own refusals are answered with: status and message. */
+function clientErrorAnswer(error: NodeJS.ErrnoException): { status: number; message: string } {
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return { status: 408, message: 'The request was not received in time.' };
+  if (error.code !== 'HPE_HEADER_OVERFLOW') return { status: 400, message: 'Malformed HTTP request.' };
+  if (overflowsInRequestLine(error)) return { status: 414, message: 'The URL is too long: send the operation by POST, whose body may be larger.' };
+  return { status: 431, message: 'Request headers too large.' };
+}
 
 interface EdgeAnswer {
   status: number;
@@ -234,8 +256,7 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
     const busy = inFlight.get(socket);
     if (error.code !== 'ECONNRESET' && socket.writable && !busy?.response.headersSent) {
-      const status = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-      const message = status === 408 ? 'The request was not received in time.' : status === 431 ? 'Request headers too large.' : 'Malformed HTTP request.';
+      const { status, message } = clientErrorAnswer(error);
       const cors = busy ? corsHeaders(settings.corsOrigins, busy.origin) : {};
       endWithJson(socket, `${status} ${STATUS_TEXT[status]}`, errorBody(ErrorCode.BAD_REQUEST, message), { 'x-request-id': busy?.requestId ?? requestIdFor(undefined), ...cors });
     }
