@@ -7,8 +7,8 @@
  * Plain JavaScript on purpose: start.mjs imports it where the development
  * dependencies (tsx, typescript) have been pruned.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { constants } from 'node:os';
 import path from 'node:path';
@@ -66,6 +66,22 @@ export function findTsc() {
 }
 
 /**
+ * dist/build-info.json: the package's version and the git commit built, which
+ * src/build-info.ts serves on /health and as gateway_build_info. The commit is
+ * null where git or the repository is not at hand (a source tarball).
+ */
+function writeBuildInfo() {
+  const { version } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
+  let commit = null;
+  try {
+    commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch {
+    // No git, or not a repository: the build still runs.
+  }
+  writeFileSync(path.join(dist, 'build-info.json'), `${JSON.stringify({ version, commit })}\n`);
+}
+
+/**
  * Compiles src/ to a fresh dist/ (no output of a deleted source left behind).
  * @param {string} tsc path of typescript/bin/tsc
  * @returns {Promise<number>} tsc's exit code
@@ -83,7 +99,10 @@ export function build(tsc) {
   return new Promise((resolve) => {
     child.once('exit', (code, signal) => {
       process.off('SIGINT', forward).off('SIGTERM', forward);
-      if (code === 0) renameSync(STARTED, STAMP);
+      if (code === 0) {
+        writeBuildInfo();
+        renameSync(STARTED, STAMP);
+      }
       resolve(code ?? 128 + (signal ? constants.signals[signal] : 0));
     });
   });

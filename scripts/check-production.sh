@@ -153,7 +153,7 @@ stop() {
   [[ $code -eq 0 ]] || { cat "$scratch/$name.err" >&2; fail "$name: exit code $code after SIGTERM"; }
 }
 
-# probe <url>: a query with the demo token answers data and no errors; GraphiQL renders.
+# probe <url>: a query with the demo token answers data and no errors; /health names the build; GraphiQL renders.
 probe() {
   node --input-type=module - "$1" <<'JS'
 const url = process.argv[2];
@@ -167,6 +167,14 @@ if (response.status !== 200 || body.errors || body.data?.execution?.id !== 'ex_d
   console.error(`query answered ${response.status}: ${JSON.stringify(body)}`);
   process.exit(1);
 }
+// The build names itself (dist/build-info.json, which `npm run build` writes).
+const { readFileSync } = await import('node:fs');
+const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
+const health = await (await fetch(new URL('/health', url))).json();
+if (health.status !== 'ok' || health.version !== version || !('commit' in health)) {
+  console.error(`/health answered ${JSON.stringify(health)}, expected version ${version}`);
+  process.exit(1);
+}
 const page = await fetch(url, { headers: { accept: 'text/html' } });
 const html = await page.text();
 if (page.status !== 200 || !html.includes('graphiql')) {
@@ -177,7 +185,7 @@ JS
 }
 
 code=0
-"${run_env[@]}" UPSTREAM_URL= node dist/main.js >"$scratch/no-upstream.out" 2>"$scratch/no-upstream.err" || code=$?
+timeout 30 "${run_env[@]}" UPSTREAM_URL= node dist/main.js >"$scratch/no-upstream.out" 2>"$scratch/no-upstream.err" || code=$?
 [[ $code -ne 0 ]] || fail 'node dist/main.js served the demo data with NODE_ENV=production'
 grep -q '^execution-gateway: UPSTREAM_URL is not set: with NODE_ENV=production' "$scratch/no-upstream.err" && [[ $(wc -l <"$scratch/no-upstream.err") -eq 1 ]] ||
   { cat "$scratch/no-upstream.err" >&2; fail 'node dist/main.js without UPSTREAM_URL: not the expected one-line refusal'; }

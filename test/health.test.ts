@@ -5,6 +5,7 @@
  * (starting, ready, draining) and reporting an open upstream circuit without
  * failing on it.
  */
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Plugin } from 'graphql-yoga';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +14,8 @@ import { createLogger } from '../src/logger.js';
 import { createInstance } from '../src/server/instance.js';
 import { codes, Harness, LANES } from './support/harness.js';
 import { rawExchange } from './support/raw-http.js';
+
+const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 interface Answer {
   status: number;
@@ -40,10 +43,11 @@ describe.each(LANES)('%s lane', (lane) => {
   });
   afterAll(() => harness.close());
 
-  it('/health answers 200 {"status":"ok"}, not cached, with a request id, outside the pipeline', async () => {
+  it('/health answers 200 {"status":"ok"} and the build, not cached, with a request id, outside the pipeline', async () => {
     const answer = await get(harness, '/health', { headers: { origin: 'https://app.example' } });
     expect(answer.status).toBe(200);
-    expect(JSON.parse(answer.text)).toEqual({ status: 'ok' });
+    // Run from source: no dist/build-info.json, so the version of package.json and no commit.
+    expect(JSON.parse(answer.text)).toEqual({ status: 'ok', version: PACKAGE_VERSION, commit: null });
     expect(answer.headers.get('content-type')).toBe('application/json; charset=utf-8');
     expect(answer.headers.get('cache-control')).toBe('no-store');
     expect(answer.headers.get('x-request-id')).toMatch(/\S/);

@@ -13,6 +13,7 @@
  *   request ids never appear in a scrape.
  */
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { Writable } from 'node:stream';
 import fc from 'fast-check';
@@ -216,6 +217,7 @@ const REQUIRED_FAMILIES: Record<string, string> = {
   gateway_live_subscriptions: 'gauge',
   gateway_live_pollers: 'gauge',
   gateway_data_warnings_total: 'counter',
+  gateway_build_info: 'gauge',
   // Node's default process metrics.
   nodejs_eventloop_lag_seconds: 'gauge',
   nodejs_eventloop_lag_max_seconds: 'gauge',
@@ -250,6 +252,9 @@ describe.each(LANES)('/metrics with METRICS=api, %s lane', (lane) => {
     expect(valueOf(exposition, 'graphql_envelop_request_duration_count', operation)).toBe(1);
     expect(valueOf(exposition, 'graphql_yoga_http_duration_count', { ...operation, method: 'POST', statusCode: '200' })).toBe(1);
     expect(valueOf(exposition, 'gateway_upstream_attempts_total', { outcome: 'OK', attempt: '1' })).toBe(1);
+    // Run from source: package.json's version, no commit.
+    const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    expect(valueOf(exposition, 'gateway_build_info', { version, commit: 'unknown' })).toBe(1);
   });
 
   it('answers GET and HEAD only, as on its own port', async () => {
@@ -815,7 +820,7 @@ describe.each(LANES)('bulkhead, circuit and live gauges, %s lane', (lane) => {
 // ---------------------------------------------------------------------------
 
 /** Label names a scrape may carry, and the only values `operationName` may take. */
-const LABEL_NAMES = new Set(['operationType', 'operationName', 'phase', 'code', 'method', 'statusCode', 'outcome', 'attempt', 'state', 'le', 'quantile', 'typeName', 'fieldName']);
+const LABEL_NAMES = new Set(['operationType', 'operationName', 'phase', 'code', 'method', 'statusCode', 'outcome', 'attempt', 'state', 'le', 'quantile', 'typeName', 'fieldName', 'version', 'commit']);
 const OPERATION_NAME_LABELS = new Set([...KNOWN_OPERATION_NAMES, 'other', 'anonymous']);
 /** Labels of Node's default metrics, which describe the process, not requests. */
 const PROCESS_LABELS = new Set(['version', 'major', 'minor', 'patch', 'kind', 'space', 'type']);
@@ -868,6 +873,8 @@ describe.each(LANES)('labels are bounded, %s lane', (lane) => {
         expect(LABEL_NAMES.has(label), `${sample.name}{${label}}`).toBe(true);
         expect(value, `${sample.name}{${label}}`).toMatch(/^[A-Za-z0-9_.+-]{1,40}$/);
         if (label === 'operationName') expect(OPERATION_NAME_LABELS.has(value), `${sample.name}{operationName="${value}"}`).toBe(true);
+        // The build's labels are the build's, on its one series only.
+        if (label === 'version' || label === 'commit') expect(sample.name, `${sample.name}{${label}}`).toBe('gateway_build_info');
       }
     }
     expect(valueOf(exposition, 'graphql_envelop_request', { operationName: 'other' })).toBeGreaterThanOrEqual(25 * 3);

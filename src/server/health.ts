@@ -4,6 +4,7 @@
  *
  * - `/health` (liveness) is 200 while the process lives, whatever it is doing:
  *   restarting a process that drains or waits on upstream would only lose work.
+ *   Its body names the build: `{"status":"ok","version":…,"commit":…}`.
  * - `/ready` (readiness) is 200 once the gateway can serve (it listens; in demo
  *   mode its demo upstream already runs) and 503 while it starts or drains
  *   (./drain.ts). Its body reports the upstream circuit without failing on it:
@@ -13,12 +14,15 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CircuitState } from 'cockatiel';
+import { buildInfo } from '../build-info.js';
 import { errorBody, ErrorCode, onlyGetAndHead } from '../errors.js';
 import type { RedisHealth } from '../shared-state/redis-store.js';
 import type { ExecutionsClient } from '../upstream/executions-client.js';
 import { pathOf } from './raw-http.js';
 
 export const HEALTH_PATH = '/health';
+/** `/health`'s body: alive, and which build (src/build-info.ts). */
+const HEALTHY = JSON.stringify({ status: 'ok', version: buildInfo.version, commit: buildInfo.commit });
 export const READY_PATH = '/ready';
 
 /** Where a gateway instance stands: `/ready` is 200 only when it is `ready`. */
@@ -85,7 +89,7 @@ export class Health {
     }
     let status = 200;
     let body: string;
-    if (path === HEALTH_PATH) body = JSON.stringify({ status: 'ok' });
+    if (path === HEALTH_PATH) body = HEALTHY;
     else {
       const readiness = this.#readiness;
       if (readiness !== 'ready') status = 503;

@@ -18,6 +18,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { isIPv6 } from 'node:net';
+import { buildInfo } from '../build-info.js';
 import { ConfigError, readConfig, type GatewayConfig } from '../config.js';
 import { demoExecutions, DEMO_TOKEN } from '../demo/demo-data.js';
 import { FakeUpstream } from '../demo/fake-upstream.js';
@@ -216,7 +217,7 @@ async function runSingle(config: GatewayConfig, logger: Logger): Promise<void> {
   const metrics =
     config.telemetry.metrics === 'port' && serving.metrics ? await serveMetricsOrExit(config, registrySource(serving.metrics.registry), logger) : undefined;
   const url = publicUrl(config, serving.port);
-  logger.info({ url, upstream: demo ? 'demo' : upstreamUrl }, 'execution-gateway listening');
+  logger.info({ url, upstream: demo ? 'demo' : upstreamUrl, ...buildInfo }, 'execution-gateway listening');
   if (demo) printDemoBanner(url, config.security.trustedDocuments === 'only');
   onSignals(logger, async (signal) => {
     await serving.drain(signal);
@@ -335,7 +336,7 @@ async function runPrimary(config: GatewayConfig, logger: Logger): Promise<void> 
   // One scrape of the primary answers the workers' sum.
   if (metricsSource) metrics = await serveMetricsOrExit(config, metricsSource, logger);
   const url = publicUrl(config, address);
-  logger.info({ url, workers: config.server.workers, upstream: demo ? 'demo' : upstreamUrl }, 'execution-gateway listening');
+  logger.info({ url, workers: config.server.workers, upstream: demo ? 'demo' : upstreamUrl, ...buildInfo }, 'execution-gateway listening');
   if (demo) printDemoBanner(url, config.security.trustedDocuments === 'only');
   // A worker that dies is replaced, so one crash never takes the service down. One that
   // failed at start would fail again at once: each such replacement in a row waits twice

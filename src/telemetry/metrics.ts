@@ -20,6 +20,7 @@ import { createCounter, createHistogram, usePrometheus, type FillLabelsFnParams 
 import { getOperationAST, Kind, type DocumentNode, type ExecutionResult, type GraphQLError, type OperationDefinitionNode } from 'graphql';
 import { isAsyncIterable, maskError, type Plugin } from 'graphql-yoga';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { buildInfo } from '../build-info.js';
 import * as operations from '../client/generated.js';
 import { ErrorCode, MASKED_MESSAGE, WarningCode } from '../errors.js';
 import type { LiveExecutions } from '../live/live-executions.js';
@@ -193,6 +194,14 @@ export class GatewayMetrics {
   /** The gauges and counters read from the instance's parts when scraped. */
   observe({ client, executions, live, bulkhead, shared }: MetricSources): void {
     const registers = [this.registry];
+    new Gauge({
+      name: 'gateway_build_info',
+      help: 'Always 1; its labels name the build this process runs (version, and the git commit or "unknown")',
+      labelNames: ['version', 'commit'],
+      registers,
+      // Every worker runs the same build: their 1s are not summed.
+      aggregator: 'first',
+    }).set({ version: buildInfo.version, commit: buildInfo.commit ?? 'unknown' }, 1);
     const { policies } = client;
     const retries = new Counter({ name: 'gateway_upstream_retries_total', help: 'Upstream attempts that were retries of a failed one', registers });
     policies.retry.onRetry(() => retries.inc());
