@@ -309,6 +309,9 @@ describe.each(LANES)('upstream errors (%s lane)', (lane) => {
       ['an HTML error page', () => `<!DOCTYPE html><html><head><title>Error</title></head><body>${MARKER}</body></html>`, { 'content-type': 'text/html' }],
       ['a body that says br and is not', () => `${MARKER} this is not brotli at all`, { 'content-encoding': 'br' }],
       ['a body that says gzip and is not', () => `${MARKER} this is not gzip at all`, { 'content-encoding': 'gzip' }],
+      // Large enough that the decoder fails while the body still arrives: the decoder's failure, not the connection's.
+      ['500 KB that say br and are not', () => `${MARKER}${'x'.repeat(500_000)}`, { 'content-encoding': 'br' }],
+      ['500 KB that say gzip and are not', () => `${MARKER}${'x'.repeat(500_000)}`, { 'content-encoding': 'gzip' }],
       ['JSON null', () => 'null'],
       ['a JSON array', () => '[]'],
       ['a JSON number', () => '42'],
@@ -533,6 +536,22 @@ describe.each(LANES)('upstream errors (%s lane)', (lane) => {
         expect(codes(response)).toEqual(['UPSTREAM_UNAVAILABLE']);
         // A network failure of this idempotent GET is retried: three attempts in all.
         expect(scripted.requests).toHaveLength(3);
+        expectNoLeaks(response);
+      });
+
+      it('maps a connection cut in the middle of a gzip body to UPSTREAM_UNAVAILABLE, retried: the connection failed, not the encoding', async () => {
+        scripted.handle = (_request, response) => {
+          response.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'x-request-id': 'up-cut-gzip' });
+          const gzip = createGzip();
+          gzip.pipe(response);
+          gzip.write(`{"code":200,"data":{"execution":{"id":"${MARKER}`);
+          // Flushed (the client holds valid gzip so far), then the connection goes.
+          gzip.write(randomBytes(64 * 1024), () => gzip.flush(() => setTimeout(() => response.socket?.destroy(), 20)));
+        };
+        const before = scripted.requests.length;
+        const response = await raw(gateway.url, ONE, { id: 'ex_demo_1' });
+        expect(codes(response)).toEqual(['UPSTREAM_UNAVAILABLE']);
+        expect(scripted.requests.length - before).toBe(3);
         expectNoLeaks(response);
       });
 

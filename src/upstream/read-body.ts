@@ -80,6 +80,11 @@ export async function readBody(body: UpstreamBody, contentEncoding: string | und
     throw new UnsupportedEncodingError(encoding);
   }
   const source = decoder();
+  // Who failed first: the decoder on bytes that arrived (upstream's doing: the same bytes again fail the
+  // same), or the connection. Registered before pipeline's own listeners, this runs before pipeline
+  // destroys the other stream with the error, so `body.errored` is still that of the connection alone.
+  let decoderFailed = false;
+  source.once('error', () => (decoderFailed = !body.errored));
   // pipeline forwards a broken upstream stream to the decoder, which then throws below.
   pipeline(body, source, () => {});
   const chunks: Buffer[] = [];
@@ -92,9 +97,7 @@ export async function readBody(body: UpstreamBody, contentEncoding: string | und
     }
   } catch (error) {
     if (isOverMaxResponseSize(error)) throw new BodyTooLargeError('on the wire');
-    // The decoder failed on bytes that arrived (zlib's Z_* codes, brotli's ERR__ERROR_* ones), not the
-    // connection, which would have failed `body` too: upstream's doing, and the same bytes again would fail the same.
-    if (error instanceof BodyTooLargeError || body.errored) throw error;
+    if (error instanceof BodyTooLargeError || !decoderFailed) throw error;
     throw new CorruptEncodingError(`${encoding}: ${error instanceof Error ? error.message : String(error)}`);
   } finally {
     if (!body.readableEnded) discard(body);
