@@ -139,6 +139,17 @@ export const watchLimitUnread = (maxWatchMs: number) =>
     `The watch reached its time limit (LIVE_MAX_WATCH_MS, ${maxWatchMs} ms) before the executions API answered it once: subscribe again.`,
   );
 
+/**
+ * What a watch resumed with `eventsAfter` ends with when the execution has
+ * finished and upstream's reading of it has no list of events: the events after
+ * the cursor cannot come, and ending as if they had would lose them unnoticed.
+ */
+export const resumeUnreadable = () =>
+  gatewayError(
+    ErrorCode.UPSTREAM_BAD_RESPONSE,
+    'The execution has finished, but the executions API answered without a readable list of its events, so those after `eventsAfter` cannot be sent: subscribe again with the same `eventsAfter`.',
+  );
+
 /** What every live subscription ends with when the process drains, and what refuses new ones then. */
 export const shuttingDown = () =>
   gatewayError(

@@ -17,7 +17,7 @@ import { appendedEvents, checkEventCursor, cursorBefore, positionAfter, type Eve
 import type { EventCursor } from '../domain/event-cursor.js';
 import type { Execution } from '../domain/execution.js';
 import { isTerminalStatus, statusOf } from '../domain/execution-status.js';
-import { ErrorCode, gatewayError, shuttingDown, unauthenticated, watchLimitUnread } from '../errors.js';
+import { ErrorCode, gatewayError, resumeUnreadable, shuttingDown, unauthenticated, watchLimitUnread } from '../errors.js';
 import type { ExecutionsClient } from '../upstream/executions-client.js';
 import type { CallerIdentity } from '../upstream/shared-executions.js';
 import type { LiveLeases } from '../shared-state/live-leases.js';
@@ -257,13 +257,18 @@ class Watch implements AsyncIterableIterator<WatchStep>, Watcher {
    * readings do not hold it: upstream only appends, so a reading without it
    * lags (another upstream replica) or lost its list (`eventsUnreadable`), and
    * the next may hold it. BAD_USER_INPUT once MAX_RESUME_MISSES readable
-   * readings, or a finished execution's whole list, did not.
+   * readings, or a finished execution's whole list, did not; UPSTREAM_BAD_RESPONSE
+   * when a finished execution's reading has no list to resume in.
    */
   #positionAfterResume(execution: Execution, terminal: boolean): number | undefined {
     try {
       return positionAfter(execution, 'eventsAfter', this.resume!.decoded);
     } catch (error) {
-      if (execution.eventsUnreadable) return undefined;
+      // A finished execution is read no more: without its list, the events after the cursor cannot come.
+      if (execution.eventsUnreadable) {
+        if (terminal) throw resumeUnreadable();
+        return undefined;
+      }
       if (terminal || ++this.#resumeMisses >= MAX_RESUME_MISSES) throw error;
       return undefined;
     }
@@ -303,12 +308,7 @@ class Watch implements AsyncIterableIterator<WatchStep>, Watcher {
         position ??= this.resume ? this.#positionAfterResume(execution, terminal) : execution.events.length;
         if (position === undefined) {
           // This reading does not hold the event yet: the client keeps its place until one does.
-          const cursor = this.resume!.cursor;
-          if (terminal) {
-            yield { kind: 'update', execution, newEvents: [], cursor, isFinal: true, endReason: 'EXECUTION_ENDED' };
-            return;
-          }
-          if (first) yield { kind: 'update', execution, newEvents: [], cursor, isFinal: false, endReason: null };
+          if (first) yield { kind: 'update', execution, newEvents: [], cursor: this.resume!.cursor, isFinal: false, endReason: null };
           continue;
         }
         do {

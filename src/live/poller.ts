@@ -227,7 +227,8 @@ export class Poller {
     // comes to name an event that is not there.
     if (previous && (execution.eventsUnreadable || execution.events.length < previous.events.length)) {
       const { eventsUnreadable: _unreadable, ...read } = execution;
-      execution = { ...read, events: previous.events };
+      // Still unreadable when the kept events were too (no readable list yet): an empty list is no list.
+      execution = { ...read, events: previous.events, ...(previous.eventsUnreadable ? { eventsUnreadable: true } : {}) };
     }
     // Upstream only appends events, so a change is a new field value or a longer list.
     const fingerprint = `${execution.events.length}:${upstreamJson(execution.source)}`;

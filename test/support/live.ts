@@ -846,6 +846,29 @@ export function describeLiveBehaviour(transport: TransportName): void {
         await allStopped(faulty);
       });
 
+      it('a resumed watch on a finished execution whose reading has no list of events ends with UPSTREAM_BAD_RESPONSE, not as if nothing came after the cursor', async () => {
+        const { upstream } = faulty;
+        const id = 'ex_resume_unlisted_end';
+        putExecution(upstream, id, 'workflow_running', { eventCount: 4 });
+        const page = await faulty.query<{ execution: { events: { edges: Array<{ cursor: string }> } } }>(
+          'query ($id: ID!) { execution(id: $id) { events(first: 10) { edges { cursor } } } }',
+          { id },
+        );
+        const cursor = page.data!.execution.events.edges[1]!.cursor;
+        const stored = upstream.get(id)!;
+        const execution = { ...stored.execution, status: 'workflow_succeeded' };
+        upstream.setFault(id, { kind: 'body', body: JSON.stringify({ code: 200, data: { execution, events: { oops: 1 }, message: 'ok' }, message: 'ok', requestId: 'odd' }) });
+        try {
+          const resumed = new Recorder(clients.for(faulty), { id, after: cursor });
+          await resumed.end();
+          expect(resumed.errorCodes, resumed.describe()).toEqual(['UPSTREAM_BAD_RESPONSE']);
+          expect(resumed.updates.filter((update) => update.isFinal)).toEqual([]);
+        } finally {
+          upstream.setFault(id, undefined);
+        }
+        await allStopped(faulty);
+      });
+
       it('a resumed watch whose cursor names an event no reading holds ends with BAD_USER_INPUT after a few readings', async () => {
         const { upstream } = faulty;
         const id = 'ex_resume_gone';
