@@ -204,6 +204,29 @@ describe.each(LANES)('typed client, end to end (%s lane)', (lane) => {
     expect(harness.upstream.requests).toHaveLength(3);
   });
 
+  it('requestResult gives the siblings of a failing id, typed, next to its error, and still throws for a refused request', async () => {
+    const client = createGatewayClient(url, AUTH);
+    const ids = ['ex_demo_1', 'ex_missing', 'ex_demo_6'];
+    const { data, errors, extensions, status } = await client.requestResult(ExecutionsDocument, { ids });
+    expect(status).toBe(200);
+    // Typed by the document: no cast between the result and its rows.
+    const rows: ExecutionsQuery['executions'] = data!.executions;
+    expect(rows.map((row) => row?.status ?? null)).toEqual(['AWAITING_PAYMENT', null, 'WORKFLOW_SUCCEEDED']);
+    expect(rows[2]).toEqual({ id: 'ex_demo_6', status: 'WORKFLOW_SUCCEEDED', isTerminal: true, updatedAt: upstreamExecution('ex_demo_6').updatedAt });
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ path: ['executions', 1], extensions: { code: 'NOT_FOUND' } });
+    expect(extensions?.upstream?.calls).toBe(3);
+    expect(harness.upstream.requests).toHaveLength(3);
+
+    // A variable of the wrong type fails the whole request (a 400, no data): still a ClientError.
+    const refused = await client.requestResult(ExecutionsDocument, { ids: [{ not: 'an id' }] } as never).then(
+      () => undefined,
+      (thrown: unknown) => thrown,
+    );
+    expect(refused).toBeInstanceOf(ClientError);
+    expect((refused as ClientError).response.status).toBe(400);
+  });
+
   it("walks all 1,000 events of ex_demo_long page by page, one upstream call per page", async () => {
     const client = createGatewayClient(url, AUTH);
     const pages: ExecutionEventsQuery[] = [];

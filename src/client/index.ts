@@ -4,14 +4,82 @@
  *
  *   const client = createGatewayClient('http://localhost:4000/graphql', 'Bearer …');
  *   const { execution } = await client.request(ExecutionStatusDocument, { id: 'ex_demo_4' });
+ *   const { data, errors, extensions } = await client.requestResult(ExecutionsDocument, { ids });
  */
-import { GraphQLClient } from 'graphql-request';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { print, type GraphQLFormattedError } from 'graphql';
+import { GraphQLClient, type Variables } from 'graphql-request';
+import type { DataWarning } from '../errors.js';
+import type { UpstreamCost } from '../upstream/shared-executions.js';
 
 export * from './generated.js';
 export { watchExecution, WatchError, type ExecutionUpdate, type WatchOptions } from './live.js';
 
-export function createGatewayClient(endpoint: string, authorization?: string, headers: Record<string, string> = {}): GraphQLClient {
-  return new GraphQLClient(endpoint, {
+/** What the gateway puts in a result's `extensions` (README "Warnings", "Example"). */
+export interface GatewayExtensions {
+  /** What the request cost upstream; absent with UPSTREAM_EXTENSIONS=false. */
+  upstream?: UpstreamCost;
+  /** Values served as null or replaced, which are no errors. */
+  warnings?: DataWarning[];
+  /** Notes past the 100 listed in `warnings`. */
+  warningsOmitted?: number;
+}
+
+/** A whole GraphQL result: the data that could be served next to the errors of the rest. */
+export interface GatewayResult<Data> {
+  /** Null only when an error reached the root; otherwise every field that failed is null in it. */
+  data: Data | null;
+  errors: readonly GraphQLFormattedError[];
+  extensions: GatewayExtensions | undefined;
+  status: number;
+  headers: Headers;
+}
+
+// As graphql-request's `request` takes them (its tuple type is not exported): variables may be left out only when none is required.
+type VariablesArgs<V> = {} extends V ? [variables?: V, requestHeaders?: HeadersInit] : [variables: V, requestHeaders?: HeadersInit];
+
+type RequestConfig = NonNullable<ConstructorParameters<typeof GraphQLClient>[1]>;
+
+export class GatewayClient extends GraphQLClient {
+  // GraphQLClient keeps its URL private; requestResult needs it for the client it sends through.
+  #endpoint: string;
+
+  constructor(endpoint: string, requestConfig: RequestConfig = {}) {
+    super(endpoint, requestConfig);
+    this.#endpoint = endpoint;
+  }
+
+  override setEndpoint(value: string): this {
+    this.#endpoint = value;
+    return super.setEndpoint(value);
+  }
+
+  /**
+   * The result as the gateway sent it, typed by the document: one failing id of
+   * `executions(ids)` is null in `data` with its error in `errors`, and the
+   * siblings are there (`request` throws a ClientError for any error). A request
+   * the gateway refuses as a whole (a 4xx or 5xx: a document that does not
+   * validate, a variable of the wrong type) still throws a ClientError.
+   */
+  async requestResult<Data, V extends Variables>(document: TypedDocumentNode<Data, V>, ...[variables, requestHeaders]: VariablesArgs<V>): Promise<GatewayResult<Data>> {
+    // errorPolicy is a setting of the client, not of one request; a client made per call
+    // picks up whatever setHeader/setHeaders changed on this one.
+    const partial = new GraphQLClient(this.#endpoint, { ...this.requestConfig, errorPolicy: 'all' });
+    // rawRequest's types take a query string only (graphql-request prints a DocumentNode the same way).
+    const response = await partial.rawRequest<Data, V>(print(document), variables, requestHeaders);
+    return {
+      data: response.data ?? null,
+      errors: response.errors ?? [],
+      // The gateway's contract, trusted as `Data` is: graphql-request types extensions as unknown.
+      extensions: response.extensions as GatewayExtensions | undefined,
+      status: response.status,
+      headers: response.headers,
+    };
+  }
+}
+
+export function createGatewayClient(endpoint: string, authorization?: string, headers: Record<string, string> = {}): GatewayClient {
+  return new GatewayClient(endpoint, {
     headers: authorization ? { ...headers, authorization } : headers,
   });
 }
