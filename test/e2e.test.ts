@@ -28,7 +28,7 @@ import {
   type ExecutionStatusQueryVariables,
 } from '../src/client/index.js';
 import type { FakeUpstream } from '../src/demo/fake-upstream.js';
-import { ErrorCode } from '../src/errors.js';
+import { ErrorCode, WarningCode, type DataWarning } from '../src/errors.js';
 import { MAX_EVENTS_PER_REQUEST } from '../src/request/scope.js';
 import type { UpstreamEvent, UpstreamExecution } from '../src/upstream/envelope.js';
 import { AUTH, Harness, LANES } from './support/harness.js';
@@ -225,6 +225,19 @@ describe.each(LANES)('typed client, end to end (%s lane)', (lane) => {
     );
     expect(refused).toBeInstanceOf(ClientError);
     expect((refused as ClientError).response.status).toBe(400);
+  });
+
+  it('requestResult reads extensions.warnings typed, as README "Warnings" says', async () => {
+    const stored = harness.upstream.get('ex_demo_4')!;
+    const body = JSON.stringify({ code: 200, data: { execution: { ...stored.execution, updatedAt: 'later' }, events: stored.events, message: 'execution retrieved' }, message: 'success', requestId: 'req-warn' });
+    harness.upstream.setFault('ex_demo_4', { kind: 'body', body });
+    const client = createGatewayClient(url, AUTH);
+    const { data, errors, extensions } = await client.requestResult(ExecutionStatusDocument, { id: 'ex_demo_4' });
+    expect(errors).toEqual([]);
+    expect(data?.execution).toMatchObject({ id: 'ex_demo_4', updatedAt: null });
+    const warnings: DataWarning[] = extensions?.warnings ?? [];
+    expect(warnings.map(({ path, code }) => ({ path, code }))).toEqual([{ path: ['execution', 'updatedAt'], code: WarningCode.UNREADABLE_VALUE }]);
+    expect(extensions?.warningsOmitted).toBeUndefined();
   });
 
   it("walks all 1,000 events of ex_demo_long page by page, one upstream call per page", async () => {
