@@ -24,11 +24,34 @@ function shownDefault(schema: z.ZodType): string {
   return `\`${value instanceof RegExp ? value.source : String(value)}\``;
 }
 
+/** What a setting accepts, in words; undefined when the meaning already says its form (a URL, a pattern). */
+export function allowedValues(schema: z.ZodType): string | undefined {
+  if (schema instanceof z.ZodDefault || schema instanceof z.ZodPrefault || schema instanceof z.ZodOptional) return allowedValues(schema.unwrap() as z.ZodType);
+  // A pipe's output says the range of a number read from text; its input the words of a flag read as a boolean.
+  if (schema instanceof z.ZodPipe) return allowedValues(schema.out as z.ZodType) ?? allowedValues(schema.in as z.ZodType);
+  if (schema instanceof z.ZodEnum) return schema.options.map((option) => `\`${String(option)}\``).join(', ');
+  if (schema instanceof z.ZodNumber) {
+    const { minValue: min, maxValue: max } = schema;
+    if (Number.isFinite(min) && Number.isFinite(max)) return `\`${min}\`–\`${max}\``;
+    if (Number.isFinite(min)) return `≥ \`${min}\``;
+    if (Number.isFinite(max)) return `≤ \`${max}\``;
+    return undefined;
+  }
+  if (schema instanceof z.ZodString) {
+    const { minLength: min, maxLength: max } = schema;
+    if (max !== null) return `${min ?? 0}–${max} characters`;
+    if (min !== null && min > 1) return `at least ${min} characters`;
+  }
+  return undefined;
+}
+
 /** The Markdown tables, one per group of settings. */
 export function settingsTables(): string {
   const sections = Object.entries(SETTINGS).map(([group, settings]) => {
-    const rows = Object.values(settings).map((each: { env: string; schema: z.ZodType; doc: string }) => `| \`${each.env}\` | ${shownDefault(each.schema)} | ${each.doc} |`);
-    return [`${TITLES[group as keyof typeof SETTINGS]}:`, '', '| variable | default | meaning |', '|---|---|---|', ...rows].join('\n');
+    const rows = Object.values(settings).map(
+      (each: { env: string; schema: z.ZodType; doc: string }) => `| \`${each.env}\` | ${shownDefault(each.schema)} | ${allowedValues(each.schema) ?? '—'} | ${each.doc} |`,
+    );
+    return [`${TITLES[group as keyof typeof SETTINGS]}:`, '', '| variable | default | allowed | meaning |', '|---|---|---|---|', ...rows].join('\n');
   });
   return `${sections.join('\n\n')}\n`;
 }

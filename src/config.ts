@@ -303,7 +303,7 @@ export const SETTINGS = {
         .string()
         .regex(/^\d*\.?\d+$/, { error: 'must be a number from 0 to 1' })
         .transform(Number)
-        .pipe(z.number().max(1, { error: 'must be at most 1' }))
+        .pipe(z.number().min(0, { error: 'must be at least 0' }).max(1, { error: 'must be at most 1' }))
         .default(1),
       'share of traces sampled (parent-based: a sampled incoming `traceparent` is always continued)',
     ),

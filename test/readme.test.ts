@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { withSettingsTables } from '../scripts/settings-table.js';
-import { settingNames } from '../src/config.js';
+import { ConfigError, readConfig, settingNames } from '../src/config.js';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 
@@ -10,6 +10,18 @@ describe('README', () => {
   it('lists every setting with its default and meaning, as src/config.ts declares them', () => {
     expect(readme).toBe(withSettingsTables(readme));
     for (const name of settingNames()) expect(readme).toContain(`| \`${name}\` |`);
+  });
+
+  it('shows each number setting\'s range, and start-up accepts its bounds and refuses just past them', () => {
+    const ranges = [...readme.matchAll(/^\| `([A-Z_]+)` \| [^|]+ \| `([\d.]+)`–`([\d.]+)` \|/gm)].map(([, name, min, max]) => ({ name: name!, min: Number(min), max: Number(max) }));
+    expect(ranges.map(({ name }) => name)).toEqual(expect.arrayContaining(['MAX_REQUEST_BODY_BYTES', 'UPSTREAM_TIMEOUT_MS', 'TERMINAL_CACHE_TTL_MS']));
+    expect(ranges.find(({ name }) => name === 'MAX_REQUEST_BODY_BYTES')).toEqual({ name: 'MAX_REQUEST_BODY_BYTES', min: 256, max: 16 * 1024 * 1024 });
+    for (const { name, min, max } of ranges) {
+      expect(() => readConfig({ [name]: String(min) }), name).not.toThrow();
+      expect(() => readConfig({ [name]: String(max) }), name).not.toThrow();
+      expect(() => readConfig({ [name]: String(min - 1) }), name).toThrow(ConfigError);
+      expect(() => readConfig({ [name]: String(max + 1) }), name).toThrow(ConfigError);
+    }
   });
 
   it('keeps the two-command quick start', () => {
