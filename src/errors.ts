@@ -86,9 +86,32 @@ export const onlyGetAndHead = (path: string) => `Method not allowed: ${path} ans
 /** The answer to a path the gateway does not serve (404). */
 export const notFound = (graphqlPath: string) => `Not found: GraphQL is served at ${graphqlPath}.`;
 
-/** The answer to a body in a media type or charset the gateway does not read (415). */
+/** The answer to a body in a media type or charset the gateway does not read (415); the charsets are those src/server/media-types.ts reads. */
 export const UNSUPPORTED_MEDIA_TYPE =
-  'Unsupported media type: send application/json, application/graphql or application/x-www-form-urlencoded, in UTF-8, or use GET.';
+  'Unsupported media type: send application/json, application/graphql or application/x-www-form-urlencoded, with charset utf-8, us-ascii or iso-8859-1 (or none: UTF-8), or use GET.';
+
+/** Operation names listed in a message: enough to pick from, never the whole of a hostile document. */
+const LISTED_OPERATIONS = 10;
+
+/**
+ * Why no operation of a document can run (OPERATION_RESOLUTION_FAILURE, a 400,
+ * as Yoga answers it): what the document holds, and what to send instead.
+ * `names` are the document's operations in order, undefined for an anonymous one.
+ */
+export function operationNotResolved(names: ReadonlyArray<string | undefined>, operationName: unknown): GraphQLError {
+  const shown = names.slice(0, LISTED_OPERATIONS).map((name) => name ?? '(anonymous)');
+  const listed = `${shown.join(', ')}${names.length > LISTED_OPERATIONS ? `, … (${names.length} in all)` : ''}`;
+  let message: string;
+  if (names.length === 0) message = 'The document holds no operation, only fragments: add the query or subscription to run.';
+  else if (operationName == null) message = `The document holds several operations (${listed}): send \`operationName\` naming the one to run.`;
+  else if (typeof operationName !== 'string') message = `\`operationName\` must be a string naming one of the document's operations (${listed}).`;
+  else message = `\`operationName\` names none of the document's operations (${listed}): send one of these names, or none for a document of one operation.`;
+  return new GraphQLError(message, { extensions: { code: ErrorCode.OPERATION_RESOLUTION_FAILURE, http: { status: 400 } } });
+}
+
+/** A request that names a persisted document to a gateway that keeps none (TRUSTED_DOCUMENTS=off). */
+export const persistedDocumentsOff = () =>
+  badRequest('Persisted documents are off on this gateway (TRUSTED_DOCUMENTS=off): send the document\'s text as `query` instead of its hash.');
 
 /** Yoga's message for an error it hides. */
 export const MASKED_MESSAGE = 'Unexpected error.';

@@ -309,6 +309,41 @@ describe.each(LANES)('request guards (%s lane)', (lane) => {
     return { status: response.status, headers: response.headers, text, body: JSON.parse(text) as { data?: unknown; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> } };
   }
 
+  describe('a document whose operation cannot be picked: OPERATION_RESOLUTION_FAILURE that names its operations', () => {
+    const TWO = 'query First { __typename } query Second { __typename }';
+    const json = (body: Record<string, unknown>) =>
+      send('/graphql', { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json', authorization: AUTH }, body: JSON.stringify(body) });
+
+    it.each([
+      ['several operations and no operationName (POST)', () => json({ query: TWO }), 'The document holds several operations (First, Second): send `operationName` naming the one to run.'],
+      [
+        'several operations and no operationName (GET)',
+        () => send(`/graphql?query=${encodeURIComponent(TWO)}`, { headers: { accept: 'application/json', authorization: AUTH } }),
+        'The document holds several operations (First, Second): send `operationName` naming the one to run.',
+      ],
+      [
+        'an operationName naming none of them',
+        () => json({ query: TWO, operationName: 'Third' }),
+        "`operationName` names none of the document's operations (First, Second): send one of these names, or none for a document of one operation.",
+      ],
+      ['an operationName that is no string', () => json({ query: TWO, operationName: 7 }), "`operationName` must be a string naming one of the document's operations (First, Second)."],
+      ['fragments only', () => json({ query: 'fragment F on Query { __typename }' }), 'The document holds no operation, only fragments: add the query or subscription to run.'],
+    ] as Array<[string, () => ReturnType<typeof send>, string]>)('%s: 400 and what to send', async (_name, request, message) => {
+      const answer = await request();
+      expect(answer.status).toBe(400);
+      expect(answer.body.errors).toEqual([{ message, extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } }]);
+      expect(harness.upstream.requests).toHaveLength(0);
+    });
+
+    it('lists at most 10 names, and how many there are', async () => {
+      const query = Array.from({ length: 12 }, (_, i) => `query Op${i} { __typename }`).join(' ');
+      const answer = await json({ query });
+      expect(answer.body.errors![0]!.message).toBe(
+        'The document holds several operations (Op0, Op1, Op2, Op3, Op4, Op5, Op6, Op7, Op8, Op9, … (12 in all)): send `operationName` naming the one to run.',
+      );
+    });
+  });
+
   describe('malformed requests: a 4xx with a body and a code, never a 500', () => {
     /** Text in a malformed body that must not come back. */
     const MARKER = 'client_body_marker_5e1f';
@@ -537,7 +572,10 @@ describe.each(LANES)('request guards (%s lane)', (lane) => {
         });
         expect(answer.status).toBe(415);
         expect(answer.body.errors![0]!.extensions).toEqual({ code: 'BAD_REQUEST' });
-        expect(answer.body.errors![0]!.message).toMatch(/UTF-8/);
+        // Every charset the edge reads, so a Java client declaring ISO-8859-1 is not sent away.
+        expect(answer.body.errors![0]!.message).toBe(
+          'Unsupported media type: send application/json, application/graphql or application/x-www-form-urlencoded, with charset utf-8, us-ascii or iso-8859-1 (or none: UTF-8), or use GET.',
+        );
         expect(harness.upstream.requests).toHaveLength(0);
       },
     );

@@ -449,4 +449,32 @@ describe('TRUSTED_DOCUMENTS=off (the default)', () => {
       await harness.close();
     }
   });
+
+  it.each(LANES)('tells a request sending only a hash that persisted documents are off, on every form of it (%s lane)', async (lane) => {
+    const harness = await Harness.start({ lane });
+    try {
+      const sends: Array<[Exclude<Transport, 'WebSocket'>, Send]> = [
+        ['POST JSON', { documentId: `sha256:${STATUS_HASH}`, variables: { id: 'ex_demo_4' } }],
+        ['GET', { documentId: `sha256:${STATUS_HASH}`, variables: { id: 'ex_demo_4' } }],
+        ['POST JSON', { sha256Hash: STATUS_HASH, variables: { id: 'ex_demo_4' } }],
+        ['GET', { sha256Hash: STATUS_HASH, variables: { id: 'ex_demo_4' } }],
+      ];
+      for (const [transport, send] of sends) {
+        const answer = await overHttp(harness, transport, send);
+        expect(answer.status, `${transport} ${JSON.stringify(send)}`).toBe(400);
+        expect(answer.result.errors, `${transport} ${JSON.stringify(send)}`).toEqual([
+          {
+            message: "Persisted documents are off on this gateway (TRUSTED_DOCUMENTS=off): send the document's text as `query` instead of its hash.",
+            extensions: { code: 'BAD_REQUEST' },
+          },
+        ]);
+      }
+      // A text with a stray hash is not refused for the hash: GET ignores it, as before.
+      const text = await overHttp(harness, 'GET', { query: print(ExecutionStatusDocument), documentId: `sha256:${STATUS_HASH}`, variables: { id: 'ex_demo_4' } });
+      expect(text.result.errors).toBeUndefined();
+      expect(harness.upstream.requestsFor('ex_demo_4')).toHaveLength(1);
+    } finally {
+      await harness.close();
+    }
+  });
 });

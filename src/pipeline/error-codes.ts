@@ -8,9 +8,9 @@
  * can quote the client's body; it is dropped. Messages are cut at
  * MAX_MESSAGE_LENGTH characters.
  */
-import type { ExecutionResult, GraphQLError } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
-import { ErrorCode, withExtensions } from '../errors.js';
+import { getOperationAST, Kind, type DocumentNode, type ExecutionResult, type GraphQLError } from 'graphql';
+import type { GraphQLParams, Plugin } from 'graphql-yoga';
+import { ErrorCode, operationNotResolved, withExtensions } from '../errors.js';
 
 interface HttpExtension {
   status?: number;
@@ -64,6 +64,30 @@ export function withStableErrorCodes<T extends ExecutionResult>(result: T): T {
   });
   return changed ? { ...result, errors: next } : result;
 }
+
+/**
+ * Yoga refuses a document whose operation it cannot pick with "Could not
+ * determine what operation to execute." (its usePreventMutationViaGET, after
+ * parsing, on HTTP requests only), which says neither what the document holds
+ * nor what to send. The same check, made just before Yoga's with the parsed
+ * document at hand, gives the same code and status with a message naming the
+ * operations. It must follow every plugin that reads the parsed document
+ * (access log, spans): a throw skips the parse hooks after it.
+ */
+export function useOperationResolution(): Plugin {
+  return { onParse: () => operationResolved };
+}
+
+const operationResolved: NonNullable<ReturnType<NonNullable<Plugin['onParse']>>> = ({ result, context }) => {
+  const { request, params } = context as { request?: Request; params?: GraphQLParams };
+  if (!request || result instanceof Error || result?.kind !== Kind.DOCUMENT) return;
+  const document = result as DocumentNode;
+  const operationName: unknown = params?.operationName;
+  // graphql-js reads a name of any type; only a string can name an operation.
+  if (getOperationAST(document, operationName as string | undefined)) return;
+  const names = document.definitions.flatMap((definition) => (definition.kind === Kind.OPERATION_DEFINITION ? [definition.name?.value] : []));
+  throw operationNotResolved(names, operationName);
+};
 
 export function useStableErrorCodes(): Plugin {
   return {

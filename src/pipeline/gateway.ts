@@ -34,7 +34,7 @@ import type { GatewayMetrics } from '../telemetry/metrics.js';
 import { useOperationSpans } from '../telemetry/operation-spans.js';
 import { useAccessLog } from '../telemetry/access-log.js';
 import { corsPolicy, useVaryOrigin } from './cors.js';
-import { useStableErrorCodes } from './error-codes.js';
+import { useOperationResolution, useStableErrorCodes } from './error-codes.js';
 import { createErrorLog } from './error-log.js';
 import { useExecutionFinish } from './execution-finish.js';
 import { graphiqlOptions, renderGraphiQL, type GraphiQLSettings } from './graphiql.js';
@@ -153,6 +153,8 @@ export function createGateway(deps: GatewayDependencies): Gateway {
       useExecutionFinish({ hideSuggestions: !deps.security.fieldSuggestions, reportCost: deps.reportCost }),
       ...(deps.compiledExecution ? [useCompiledExecution()] : []),
       ...(deps.plugins ?? []),
+      // After every plugin that reads the parsed document, before Yoga's own check, whose message it replaces.
+      useOperationResolution(),
       // After every plugin that may replace a result's errors, before Yoga's masking (which Yoga adds after these).
       errorLog.plugin,
       // Last: its key is the request's whole rule set, every plugin's rules added.

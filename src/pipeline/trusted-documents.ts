@@ -4,7 +4,8 @@
  * schema/operations/ as the typed client sends it, under the sha256 of that
  * exact text; `npm run generate` writes it (scripts/persisted-documents.ts).
  *
- * - `off`: nothing is registered; a request sends its text.
+ * - `off`: a request sends its text; one that sends only a hash is told
+ *   that persisted documents are off.
  * - `allow`: a request names a manifest document by its hash or sends any
  *   text. A hash that is not in the manifest is PERSISTED_QUERY_NOT_FOUND
  *   (Apollo's code, on which its clients retry with the text); a hash sent
@@ -34,7 +35,7 @@ import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operation
 import { GraphQLError, parse, validate } from 'graphql';
 import { shouldRenderGraphiQL, type GraphQLParams, type Plugin } from 'graphql-yoga';
 import type { SecurityConfig } from '../config.js';
-import { badRequest, errorBody, ErrorCode, errorExtensions } from '../errors.js';
+import { badRequest, errorBody, ErrorCode, errorExtensions, persistedDocumentsOff } from '../errors.js';
 import { ConfigError } from '../config.js';
 import { schema } from '../schema/index.js';
 
@@ -158,9 +159,25 @@ function useNoGraphiQL(): Plugin {
   };
 }
 
-/** The plugins TRUSTED_DOCUMENTS asks for: none when `off`. */
+/**
+ * With `off`, a request that sends only a hash (`documentId`, or Apollo's
+ * `persistedQuery` extension) would hear `Unexpected parameter "documentId"`
+ * or "Must provide query string.", neither of which says that this gateway
+ * keeps no documents. Same code and status, a message that says so.
+ */
+function useNoDocumentIds(): Plugin {
+  return {
+    onParams({ params, request }) {
+      if (hasText(params)) return;
+      const persistedQuery: unknown = params.extensions?.persistedQuery;
+      if (documentIdOf(params as Params, request) !== undefined || (typeof persistedQuery === 'object' && persistedQuery !== null)) throw persistedDocumentsOff();
+    },
+  };
+}
+
+/** The plugins TRUSTED_DOCUMENTS asks for: with `off`, only the one that explains a hash is not taken. */
 export function useTrustedDocuments(mode: TrustedDocumentsMode, manifest: ReadonlyMap<string, string> = mode === 'off' ? new Map() : readManifest()): Plugin[] {
-  if (mode === 'off') return [];
+  if (mode === 'off') return [useNoDocumentIds()];
   const hashByText = new Map([...manifest].map(([hash, text]) => [text, hash]));
   return [
     ...(mode === 'only' ? [useNoGraphiQL()] : []),
