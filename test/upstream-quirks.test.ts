@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeExecution } from '../src/demo/demo-data.js';
+import { MAX_OMITTED_PATHS_CHECKED, MAX_WARNINGS_PER_RESULT, RequestScope } from '../src/request/scope.js';
 import { AUTH, Harness, LANES } from './support/harness.js';
 import { sendOver } from './support/transports.js';
 
@@ -445,5 +446,16 @@ describe.each(LANES)('warnings name only values the result still has (%s lane)',
     expect(warnings.filter((warning) => warning.path[0] !== 'a')).toEqual([]);
     // The list is cut where notes were made (at most 100), so it may hold fewer of `a`'s; with the count, exactly all 120.
     expect(warnings.length + Number(response.extensions?.warningsOmitted ?? 0)).toBe(120);
+  });
+});
+
+describe('notes past the cap keep bounded memory', () => {
+  it(`keeps at most ${MAX_OMITTED_PATHS_CHECKED} paths of omitted notes, and counts the rest`, () => {
+    const scope = new RequestScope('req-notes', null, { onClientGone: () => () => {} }, { budgetMs: 1_000 }, { observe: () => {} });
+    const total = MAX_WARNINGS_PER_RESULT + MAX_OMITTED_PATHS_CHECKED + 2_900;
+    for (let i = 0; i < total; i++) scope.warn('ExecutionEvent.level', { path: ['execution', 'events', 'nodes', i, 'level'], code: 'UNREADABLE_VALUE', message: 'odd' });
+    expect(scope.warnings).toHaveLength(MAX_WARNINGS_PER_RESULT);
+    expect(scope.omittedWarningPaths).toHaveLength(MAX_OMITTED_PATHS_CHECKED);
+    expect(scope.omittedUnchecked).toBe(2_900);
   });
 });

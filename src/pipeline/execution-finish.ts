@@ -54,17 +54,18 @@ interface Notes {
  * the executor knows whether an error will null an enclosing object (a non-null field's error
  * propagates up to the nearest nullable one): a note under such a null, or under an error's own
  * path, names a value the client never gets. `omitted` counts the notes past the cap by the same
- * rule, so the dropped ones are in neither. Without errors nothing is nulled after the note was
+ * rule, so the dropped ones are in neither (the first MAX_OMITTED_PATHS_CHECKED of them; the rest
+ * are counted unchecked). Without errors nothing is nulled after the note was
  * made, and nothing is walked.
  */
 function notesInData(result: ExecutionResult, scope: GatewayContext['scope']): Notes | undefined {
-  const { warnings, omittedWarningPaths } = scope;
+  const { warnings, omittedWarningPaths = [], omittedUnchecked } = scope;
   if (!warnings) return undefined;
-  if (!result.errors?.length) return { listed: warnings, omitted: omittedWarningPaths.length };
+  if (!result.errors?.length) return { listed: warnings, omitted: omittedWarningPaths.length + omittedUnchecked };
   const errorPaths = pathTree(result.errors.flatMap((error) => (error.path ? [error.path] : [])));
   const kept = (path: Path) => leadsToValue(result.data, path, errorPaths);
   const listed = warnings.filter((warning) => kept(warning.path));
-  const omitted = omittedWarningPaths.filter(kept).length;
+  const omitted = omittedWarningPaths.filter(kept).length + omittedUnchecked;
   return listed.length > 0 || omitted > 0 ? { listed, omitted } : undefined;
 }
 

@@ -19,6 +19,11 @@ export const MAX_EVENTS_PER_REQUEST = 2_000;
  * made 24,000 notes: a response twelve times the size of its data.
  */
 export const MAX_WARNINGS_PER_RESULT = 100;
+/**
+ * Notes past MAX_WARNINGS_PER_RESULT whose paths are kept to leave out of the count those an
+ * error nulled; past it they are counted unchecked. 24,000 kept paths held 2.6 MB per request.
+ */
+export const MAX_OMITTED_PATHS_CHECKED = 1_000;
 
 /** Tells when the request's client goes away. */
 export interface ClientWatch {
@@ -71,7 +76,9 @@ export class RequestScope {
    * (already made by the caller) are kept so that count, like the list, can leave out notes that
    * point into a part of the result an error nulled (src/pipeline/execution-finish.ts).
    */
-  omittedWarningPaths: Array<DataWarning['path']> = [];
+  omittedWarningPaths: Array<DataWarning['path']> | undefined = undefined;
+  /** Notes past both caps: in `extensions.warningsOmitted`, unchecked. */
+  omittedUnchecked = 0;
   /** The request's `traceparent` (and `tracestate`), when it brought one: forwarded upstream. */
   traceHeaders: TraceHeaders | undefined = undefined;
   #executions = 0;
@@ -102,7 +109,8 @@ export class RequestScope {
   beginUpdate(): void {
     this.#events = 0;
     this.warnings = undefined;
-    this.omittedWarningPaths = [];
+    this.omittedWarningPaths = undefined;
+    this.omittedUnchecked = 0;
     this.cost.calls = this.cost.cacheHits = this.cost.sharedCalls = this.cost.timeMs = 0;
   }
 
@@ -110,7 +118,8 @@ export class RequestScope {
   warn(field: string, warning: DataWarning): void {
     const warnings = (this.warnings ??= []);
     if (warnings.length < MAX_WARNINGS_PER_RESULT) warnings.push(warning);
-    else this.omittedWarningPaths.push(warning.path);
+    else if ((this.omittedWarningPaths ??= []).length < MAX_OMITTED_PATHS_CHECKED) this.omittedWarningPaths.push(warning.path);
+    else this.omittedUnchecked++;
     this.warningLog.observe(field, warning);
   }
 
