@@ -77,7 +77,10 @@ function useValidationBudget(): Plugin {
       : error;
   return {
     onValidate({ validateFn, setValidationFn }) {
-      setValidationFn((schema, document, rules, options, typeInfo) => validateFn(schema, document, rules, options, typeInfo).map(explain));
+      setValidationFn((schema, document, rules, options, typeInfo) => {
+        const errors = validateFn(schema, document, rules, options, typeInfo);
+        return errors.length === 0 ? errors : errors.map(explain);
+      });
     },
   };
 }
