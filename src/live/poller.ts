@@ -270,7 +270,8 @@ export class Poller {
     // makes it last that long: no update can come before the pause ends.
     const silentUntil = now + quiet;
     if (!this.#notice && silentUntil - this.#failingSince >= settings.outageNoticeMs) {
-      this.#notice = outageNotice(error, quiet > 0 ? quiet : undefined);
+      // The time until the next poll, which is the backoff when that is longer than the asked pause.
+      this.#notice = outageNotice(error, quiet > 0 ? delay : undefined);
       this.#lease?.outage(this.#notice.message, { ...this.#notice.extensions });
       this.#tellAll({ kind: 'outage', error: this.#notice });
     }
