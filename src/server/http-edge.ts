@@ -43,28 +43,18 @@ export type EdgeSettings = Pick<ServerConfig, 'maxRequestBodyBytes' | 'headersTi
   otherPaths: readonly string[];
 };
 
-const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 414: 'URI Too Long', 431: 'Request Header Fields Too Large' };
-
-/**
- * Whether node's header overflow happened in the request line: the chunk it
- * stopped in starts a request whose first line is longer than the whole limit.
- * node counts the request line with the headers (`maxHeaderSize`) and reports
- * both as one error; a GET's URL past it deserves the advice to POST (RFC 9110
- * §15.5.15).
- */
-function overflowsInRequestLine(error: NodeJS.ErrnoException & { rawPacket?: Buffer }): boolean {
-  const packet = error.rawPacket;
-  if (packet === undefined || !/^[A-Z]+ \S/.test(packet.subarray(0, 16).toString('latin1'))) return false;
-  const lineEnd = packet.indexOf('\r\n');
-  return lineEnd === -1 || lineEnd >= maxHeaderSize;
-}
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' };
 
 /** What node's own refusals are answered with: status and message. */
 function clientErrorAnswer(error: NodeJS.ErrnoException): { status: number; message: string } {
   if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return { status: 408, message: 'The request was not received in time.' };
   if (error.code !== 'HPE_HEADER_OVERFLOW') return { status: 400, message: 'Malformed HTTP request.' };
-  if (overflowsInRequestLine(error)) return { status: 414, message: 'The URL is too long: send the operation by POST, whose body may be larger.' };
-  return { status: 431, message: 'Request headers too large.' };
+  // node counts the request line with the headers and cannot say which passed its limit (the chunk it
+  // stopped in tells nothing reliable): the message covers a GET's long URL too.
+  return {
+    status: 431,
+    message: `The request line and headers pass ${maxHeaderSize / 1024} KiB together: a long operation sent by GET (its URL counts) goes by POST instead.`,
+  };
 }
 
 interface EdgeAnswer {
