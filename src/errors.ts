@@ -163,14 +163,14 @@ export const watchLimitUnread = (maxWatchMs: number) =>
   );
 
 /**
- * What a watch resumed with `eventsAfter` ends with when the execution has
- * finished and upstream's reading of it has no list of events: the events after
- * the cursor cannot come, and ending as if they had would lose them unnoticed.
+ * What a watch ends with when the execution has finished and upstream's last
+ * reading of it has no list of events, while events since the watch's cursor
+ * may be missing: ending as if none came would lose them unnoticed.
  */
-export const resumeUnreadable = () =>
+export const finalEventsUnreadable = () =>
   gatewayError(
     ErrorCode.UPSTREAM_BAD_RESPONSE,
-    'The execution has finished, but the executions API answered without a readable list of its events, so those after `eventsAfter` cannot be sent: subscribe again with the same `eventsAfter`.',
+    'The execution has finished, but the executions API answered without a readable list of its events, so those since the last `cursor` cannot be sent: subscribe again with `eventsAfter` set to it.',
   );
 
 /** What every live subscription ends with when the process drains, and what refuses new ones then. */

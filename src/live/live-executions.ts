@@ -17,7 +17,7 @@ import { appendedEvents, checkEventCursor, cursorBefore, positionAfter, type Eve
 import type { EventCursor } from '../domain/event-cursor.js';
 import type { Execution } from '../domain/execution.js';
 import { isTerminalStatus, statusOf } from '../domain/execution-status.js';
-import { ErrorCode, gatewayError, resumeUnreadable, shuttingDown, unauthenticated, watchLimitUnread } from '../errors.js';
+import { ErrorCode, gatewayError, finalEventsUnreadable, shuttingDown, unauthenticated, watchLimitUnread } from '../errors.js';
 import type { ExecutionsClient } from '../upstream/executions-client.js';
 import type { CallerIdentity } from '../upstream/shared-executions.js';
 import type { LiveLeases } from '../shared-state/live-leases.js';
@@ -257,18 +257,13 @@ class Watch implements AsyncIterableIterator<WatchStep>, Watcher {
    * readings do not hold it: upstream only appends, so a reading without it
    * lags (another upstream replica) or lost its list (`eventsUnreadable`), and
    * the next may hold it. BAD_USER_INPUT once MAX_RESUME_MISSES readable
-   * readings, or a finished execution's whole list, did not; UPSTREAM_BAD_RESPONSE
-   * when a finished execution's reading has no list to resume in.
+   * readings, or a finished execution's whole list, did not.
    */
   #positionAfterResume(execution: Execution, terminal: boolean): number | undefined {
     try {
       return positionAfter(execution, 'eventsAfter', this.resume!.decoded);
     } catch (error) {
-      // A finished execution is read no more: without its list, the events after the cursor cannot come.
-      if (execution.eventsUnreadable) {
-        if (terminal) throw resumeUnreadable();
-        return undefined;
-      }
+      if (execution.eventsUnreadable) return undefined;
       if (terminal || ++this.#resumeMisses >= MAX_RESUME_MISSES) throw error;
       return undefined;
     }
@@ -304,6 +299,9 @@ class Watch implements AsyncIterableIterator<WatchStep>, Watcher {
         const first = !announced;
         announced = true;
         const terminal = isTerminalStatus(statusOf(execution));
+        // The last reading has no list: events since the client's place may be missing (none for a new
+        // watch's first update, which starts from now).
+        if (terminal && execution.eventsUnreadable && (this.resume || !first)) throw finalEventsUnreadable();
         // The first update starts after `eventsAfter` (none: history is read through `execution.events`).
         position ??= this.resume ? this.#positionAfterResume(execution, terminal) : execution.events.length;
         if (position === undefined) {

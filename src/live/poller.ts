@@ -226,9 +226,11 @@ export class Poller {
     // about them: the watch keeps the events it has, so it never goes back and no cursor it handed out
     // comes to name an event that is not there.
     if (previous && (execution.eventsUnreadable || execution.events.length < previous.events.length)) {
-      const { eventsUnreadable: _unreadable, ...read } = execution;
-      // Still unreadable when the kept events were too (no readable list yet): an empty list is no list.
-      execution = { ...read, events: previous.events, ...(previous.eventsUnreadable ? { eventsUnreadable: true } : {}) };
+      const { eventsUnreadable: unreadable, ...read } = execution;
+      // Still marked when the kept events were no list either, and when this is the last reading (a
+      // finished execution): events appended since the kept list would be lost unseen (src/live/live-executions.ts).
+      const stillUnreadable = previous.eventsUnreadable || (unreadable && isTerminalStatus(statusOf(execution)));
+      execution = { ...read, events: previous.events, ...(stillUnreadable ? { eventsUnreadable: true } : {}) };
     }
     // Upstream only appends events, so a change is a new field value or a longer list.
     const fingerprint = `${execution.events.length}:${upstreamJson(execution.source)}`;

@@ -869,6 +869,26 @@ export function describeLiveBehaviour(transport: TransportName): void {
         await allStopped(faulty);
       });
 
+      it('a watch whose execution finishes in a reading with no list of events ends with UPSTREAM_BAD_RESPONSE, not as if no event came since its cursor', async () => {
+        const { upstream } = faulty;
+        const id = 'ex_unlisted_end';
+        putExecution(upstream, id, 'workflow_running', { eventCount: 2 });
+        const watcher = new Recorder(clients.for(faulty), { id });
+        await watcher.received(1);
+        // Upstream appends and finishes, but its last answer has no list: the appended events are in no reading.
+        const stored = upstream.get(id)!;
+        const execution = { ...stored.execution, status: 'workflow_succeeded', updatedAt: '2026-03-01T15:00:00.000Z' };
+        upstream.setFault(id, { kind: 'body', body: JSON.stringify({ code: 200, data: { execution, events: { oops: 1 }, message: 'ok' }, message: 'ok', requestId: 'odd' }) });
+        try {
+          await watcher.end();
+          expect(watcher.errorCodes, watcher.describe()).toEqual(['UPSTREAM_BAD_RESPONSE']);
+          expect(watcher.updates.filter((update) => update.isFinal)).toEqual([]);
+        } finally {
+          upstream.setFault(id, undefined);
+        }
+        await allStopped(faulty);
+      });
+
       it('a resumed watch whose cursor names an event no reading holds ends with BAD_USER_INPUT after a few readings', async () => {
         const { upstream } = faulty;
         const id = 'ex_resume_gone';
