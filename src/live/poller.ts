@@ -272,8 +272,7 @@ export class Poller {
     // makes it last that long: no update can come before the pause ends.
     const silentUntil = now + quiet;
     if (!this.#notice && silentUntil - this.#failingSince >= settings.outageNoticeMs) {
-      // The time until the next poll, which is the backoff when that is longer than the asked pause.
-      this.#notice = outageNotice(error, quiet > 0 ? delay : undefined);
+      this.#notice = outageNotice(error, quiet > 0 ? { askedMs: asked!, nextPollMs: delay } : undefined);
       this.#lease?.outage(this.#notice.message, { ...this.#notice.extensions });
       this.#tellAll({ kind: 'outage', error: this.#notice });
     }
@@ -297,16 +296,18 @@ function retryAfterOf(error: GraphQLError): number | undefined {
  * and clients switch on; upstream's facts are kept. Worded for a stream, which
  * polls again by itself, never as the last failure's own message: that one is
  * for a one-off request and may tell it to retry ("retry shortly", "Retry
- * after `extensions.retryAfterMs`"). `retryAfterMs`, when upstream asked for a
- * pause, is how long until the next poll.
+ * after `extensions.retryAfterMs`"). When upstream asked for a pause, the
+ * message says how long it asked for and `retryAfterMs` how long until the next
+ * poll, which the backoff may make longer.
  */
-function outageNotice(error: GraphQLError, pauseMs: number | undefined): GraphQLError {
+function outageNotice(error: GraphQLError, pause: { askedMs: number; nextPollMs: number } | undefined): GraphQLError {
   const { upstreamStatus, upstreamRequestId } = (error.extensions ?? {}) as UpstreamFacts;
   const extensions = errorExtensions(ErrorCode.UPSTREAM_UNAVAILABLE, { upstreamStatus, upstreamRequestId });
-  if (pauseMs === undefined) return new GraphQLError('The executions API has been failing for a while; updates resume when it answers again.', { extensions });
-  extensions.retryAfterMs = pauseMs;
+  if (pause === undefined) return new GraphQLError('The executions API has been failing for a while; updates resume when it answers again.', { extensions });
+  // What upstream asked for, and when the gateway polls again: its own backoff may be longer.
+  extensions.retryAfterMs = pause.nextPollMs;
   return new GraphQLError(
-    `The executions API asked the gateway to make no calls for ${seconds(pauseMs)}; the watch goes on, polls again after that (\`extensions.retryAfterMs\`), and updates resume when it answers.`,
+    `The executions API asked the gateway to make no calls for ${seconds(pause.askedMs)}; the watch goes on, polls again in ${seconds(pause.nextPollMs)} (\`extensions.retryAfterMs\`), and updates resume when it answers.`,
     { extensions },
   );
 }

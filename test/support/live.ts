@@ -784,6 +784,23 @@ export function describeLiveBehaviour(transport: TransportName): void {
           await allStopped(own);
         }));
 
+      it('an outage notice says the pause upstream asked for, and retryAfterMs when the next poll comes, which the backoff may make later', () =>
+        // The first failure's backoff is twice the active interval (1,200 ms), longer than the 1 s asked.
+        withHarness({ UPSTREAM_RETRY_AFTER_CAP_MS: '0', UPSTREAM_MAX_ATTEMPTS: '1', LIVE_POLL_ACTIVE_MS: '600', LIVE_POLL_MAX_BACKOFF_MS: '5000', LIVE_OUTAGE_NOTICE_MS: '500' }, async (own) => {
+          const { upstream } = own;
+          const id = 'ex_backoff_longer';
+          putExecution(upstream, id, 'workflow_running');
+          const watcher = new Recorder(clients.for(own), { id });
+          await watcher.received(1);
+          upstream.setFault(id, { kind: 'status', status: 429, headers: { 'retry-after': '1' } }, 1);
+          await waitFor(() => watcher.errorCodes.length > 0, () => `the outage notice; so far ${watcher.describe()}`, 5_000);
+          const notice = watcher.results.find((result) => result.errors?.length)!.errors![0]!;
+          expect(notice.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', upstreamStatus: 429, retryAfterMs: 1_200 });
+          expect(notice.message).toMatch(/no calls for 1 s; .* polls again in 1\.2 s/);
+          watcher.stop();
+          await allStopped(own);
+        }));
+
       it('a reading whose events are no list, or fewer than before: the watch keeps its events, its cursor stays one to resume from, later events come once', async () => {
         const { upstream } = faulty;
         const id = 'ex_odd_events';
