@@ -8,7 +8,7 @@
  * dependencies (tsx, typescript) have been pruned.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { constants } from 'node:os';
 import path from 'node:path';
@@ -66,15 +66,22 @@ export function findTsc() {
 }
 
 /**
- * dist/build-info.json: the package's version and the git commit built, which
- * src/build-info.ts serves on /health and as gateway_build_info. The commit is
- * null where git or the repository is not at hand (a source tarball).
+ * dist/build-info.json: the package's version and the git commit built (with
+ * `-dirty` when tracked files had changes), which src/build-info.ts serves on
+ * /health and as gateway_build_info. The commit is null where git or this
+ * repository is not at hand (a source tarball, even one inside another repository).
  */
 function writeBuildInfo() {
   const { version } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
+  const git = (/** @type {string[]} */ ...args) => execFileSync('git', args, { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
   let commit = null;
   try {
-    commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    // This repository's own commit only: a tree unpacked inside another repository has none of its own.
+    if (realpathSync(git('rev-parse', '--show-toplevel')) === realpathSync(root)) {
+      commit = git('rev-parse', 'HEAD');
+      // Built from changes not committed: that commit is not what runs.
+      if (git('status', '--porcelain', '--untracked-files=no') !== '') commit += '-dirty';
+    }
   } catch {
     // No git, or not a repository: the build still runs.
   }

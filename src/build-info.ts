@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 export interface BuildInfo {
   /** package.json's `version`. */
   version: string;
-  /** `git rev-parse HEAD` at build time; null when unknown (run from source, or built without git). */
+  /** `git rev-parse HEAD` at build time, `-dirty` appended when tracked files had changes; null when unknown (run from source, or built without this repository's git). */
   commit: string | null;
 }
 
@@ -30,7 +30,7 @@ function read(): BuildInfo {
   // dist/build-info.js reads dist/build-info.json; src/ and dist/ both sit one level below package.json.
   const built = readJson('./build-info.json');
   const version = typeof built?.version === 'string' ? built.version : String(readJson('../package.json')?.version ?? 'unknown');
-  const commit = typeof built?.commit === 'string' && /^[0-9a-f]{40}$/.test(built.commit) ? built.commit : null;
+  const commit = typeof built?.commit === 'string' && /^[0-9a-f]{40}(-dirty)?$/.test(built.commit) ? built.commit : null;
   return { version, commit };
 }
 
