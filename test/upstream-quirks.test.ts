@@ -459,3 +459,23 @@ describe('notes past the cap keep bounded memory', () => {
     expect(scope.omittedUnchecked).toBe(2_900);
   });
 });
+
+describe.each(LANES)('notes past the checked ones, under a value an error nulled (%s lane)', (lane) => {
+  it('are not counted in warningsOmitted when none of the checked ones is in data', async () => {
+    const harness = await Harness.start({ lane, upstream: { executions: [] } });
+    try {
+      const events = Array.from({ length: 100 }, (_, i) => ({ id: `ev_${i}`, executionId: ID, level: {}, eventType: 'log' }));
+      harness.upstream.setFault(ID, { kind: 'body', body: envelope((_execution, _events, data) => (data.events = events)) });
+      // 21 pages of 100 events pass the 2,000 events a request may hand out: the last fails, and
+      // `events` being non-null, `execution` is null, after the first 20 made 2,000 notes.
+      const pages = Array.from({ length: 21 }, (_, i) => `p${i}: events(first: $n) { nodes { level } }`).join(' ');
+      const response = await harness.query(`query ($n: Int!) { execution(id: "${ID}") { ${pages} } }`, { n: 100 }, { authorization: AUTH });
+      expect(response.data).toEqual({ execution: null });
+      expect(response.errors?.map((error) => error.extensions?.code)).toEqual(['BAD_USER_INPUT']);
+      expect(response.extensions?.warnings ?? []).toEqual([]);
+      expect(response.extensions).not.toHaveProperty('warningsOmitted');
+    } finally {
+      await harness.close();
+    }
+  });
+});

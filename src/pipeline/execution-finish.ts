@@ -55,7 +55,7 @@ interface Notes {
  * propagates up to the nearest nullable one): a note under such a null, or under an error's own
  * path, names a value the client never gets. `omitted` counts the notes past the cap by the same
  * rule, so the dropped ones are in neither (the first MAX_OMITTED_PATHS_CHECKED of them; the rest
- * are counted unchecked). Without errors nothing is nulled after the note was
+ * are counted in the same proportion as those). Without errors nothing is nulled after the note was
  * made, and nothing is walked.
  */
 function notesInData(result: ExecutionResult, scope: GatewayContext['scope']): Notes | undefined {
@@ -65,7 +65,9 @@ function notesInData(result: ExecutionResult, scope: GatewayContext['scope']): N
   const errorPaths = pathTree(result.errors.flatMap((error) => (error.path ? [error.path] : [])));
   const kept = (path: Path) => leadsToValue(result.data, path, errorPaths);
   const listed = warnings.filter((warning) => kept(warning.path));
-  const omitted = omittedWarningPaths.filter(kept).length + omittedUnchecked;
+  const checked = omittedWarningPaths.filter(kept).length;
+  // Past the paths kept, the share of the checked notes that still point into `data`.
+  const omitted = checked + (omittedUnchecked && Math.round((omittedUnchecked * checked) / omittedWarningPaths.length));
   return listed.length > 0 || omitted > 0 ? { listed, omitted } : undefined;
 }
 
