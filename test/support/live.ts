@@ -393,6 +393,20 @@ export function tampered(cursor: string): string {
   return `${Buffer.from(JSON.stringify(content)).toString('base64url')}${cursor.slice(dot)}`;
 }
 
+/** The cursors of an execution's first events, as `events(first: 10)` hands them out. */
+async function eventCursors(harness: Harness, id: string): Promise<string[]> {
+  const page = await harness.query<{ execution: { events: { edges: Array<{ cursor: string }> } } }>(
+    'query ($id: ID!) { execution(id: $id) { events(first: 10) { edges { cursor } } } }',
+    { id },
+  );
+  return page.data!.execution.events.edges.map((edge) => edge.cursor);
+}
+
+/** A 200 envelope of `execution` with `events` as given (a list or not), as upstream would send it. */
+function envelopeOf(execution: unknown, events: unknown): string {
+  return JSON.stringify({ code: 200, data: { execution, events, message: 'ok' }, message: 'ok', requestId: 'odd' });
+}
+
 /**
  * `body` on each lane: the lanes run side by side (each has its own harness),
  * the tests of one lane one at a time, as they share that harness.
@@ -840,15 +854,11 @@ export function describeLiveBehaviour(transport: TransportName): void {
         const { upstream } = faulty;
         const id = `ex_resume_${name.startsWith('no') ? 'unlisted' : 'lagging'}`;
         putExecution(upstream, id, 'workflow_running', { eventCount: 4 });
-        const page = await faulty.query<{ execution: { events: { edges: Array<{ cursor: string }> } } }>(
-          'query ($id: ID!) { execution(id: $id) { events(first: 10) { edges { cursor } } } }',
-          { id },
-        );
-        const cursor = page.data!.execution.events.edges[2]!.cursor;
+        const cursor = (await eventCursors(faulty, id))[2]!;
         const stored = upstream.get(id)!;
         upstream.setFault(id, {
           kind: 'body',
-          body: JSON.stringify({ code: 200, data: { execution: stored.execution, events: odd(stored.events), message: 'ok' }, message: 'ok', requestId: 'odd' }),
+          body: envelopeOf(stored.execution, odd(stored.events)),
         });
         const resumed = new Recorder(clients.for(faulty), { id, after: cursor });
         await resumed.received(1);
@@ -867,14 +877,10 @@ export function describeLiveBehaviour(transport: TransportName): void {
         const { upstream } = faulty;
         const id = 'ex_resume_unlisted_end';
         putExecution(upstream, id, 'workflow_running', { eventCount: 4 });
-        const page = await faulty.query<{ execution: { events: { edges: Array<{ cursor: string }> } } }>(
-          'query ($id: ID!) { execution(id: $id) { events(first: 10) { edges { cursor } } } }',
-          { id },
-        );
-        const cursor = page.data!.execution.events.edges[1]!.cursor;
+        const cursor = (await eventCursors(faulty, id))[1]!;
         const stored = upstream.get(id)!;
         const execution = { ...stored.execution, status: 'workflow_succeeded' };
-        upstream.setFault(id, { kind: 'body', body: JSON.stringify({ code: 200, data: { execution, events: { oops: 1 }, message: 'ok' }, message: 'ok', requestId: 'odd' }) });
+        upstream.setFault(id, { kind: 'body', body: envelopeOf(execution, { oops: 1 }) });
         try {
           const resumed = new Recorder(clients.for(faulty), { id, after: cursor });
           await resumed.end();
@@ -895,7 +901,7 @@ export function describeLiveBehaviour(transport: TransportName): void {
         // Upstream appends and finishes, but its last answer has no list: the appended events are in no reading.
         const stored = upstream.get(id)!;
         const execution = { ...stored.execution, status: 'workflow_succeeded', updatedAt: '2026-03-01T15:00:00.000Z' };
-        upstream.setFault(id, { kind: 'body', body: JSON.stringify({ code: 200, data: { execution, events: { oops: 1 }, message: 'ok' }, message: 'ok', requestId: 'odd' }) });
+        upstream.setFault(id, { kind: 'body', body: envelopeOf(execution, { oops: 1 }) });
         try {
           await watcher.end();
           expect(watcher.errorCodes, watcher.describe()).toEqual(['UPSTREAM_BAD_RESPONSE']);
@@ -910,18 +916,14 @@ export function describeLiveBehaviour(transport: TransportName): void {
         const { upstream } = faulty;
         const id = 'ex_resume_gone';
         putExecution(upstream, id, 'workflow_running', { eventCount: 4 });
-        const page = await faulty.query<{ execution: { events: { edges: Array<{ cursor: string }> } } }>(
-          'query ($id: ID!) { execution(id: $id) { events(first: 10) { edges { cursor } } } }',
-          { id },
-        );
-        const cursor = page.data!.execution.events.edges[3]!.cursor;
+        const cursor = (await eventCursors(faulty, id))[3]!;
         const stored = upstream.get(id)!;
         // Every reading from now on lacks the event, and each differs from the last (a new updatedAt), as readings that move on do.
         let reading = 0;
         const moveOn = () => {
           reading++;
           const execution = { ...stored.execution, updatedAt: new Date(Date.UTC(2026, 2, 1, 14, 0, reading)).toISOString() };
-          upstream.setFault(id, { kind: 'body', body: JSON.stringify({ code: 200, data: { execution, events: stored.events.slice(0, 2), message: 'ok' }, message: 'ok', requestId: 'gone' }) });
+          upstream.setFault(id, { kind: 'body', body: envelopeOf(execution, stored.events.slice(0, 2)) });
         };
         moveOn();
         const timer = setInterval(moveOn, 10);
