@@ -97,6 +97,12 @@ export class Poller {
   readonly #lease: LeaseMembership | undefined;
   /** A reading from the lease holder could not be applied: read upstream at once, holder or not. */
   #gap = false;
+  /**
+   * Until when (performance.now() ms) upstream asked for no calls: from this replica's own 429 or
+   * 503, or from the holder's outage notice. A follower that polls for itself (a gap in the holder's
+   * messages, Redis out of reach) waits it out too, as the holder does.
+   */
+  #quietUntil = 0;
   /** Upstream calls this poller made, for tests and metrics. */
   polls = 0;
 
@@ -165,6 +171,8 @@ export class Poller {
 
   async #poll(): Promise<void> {
     if (this.#stopped) return;
+    const quiet = this.#quietUntil - performance.now();
+    if (quiet > 0) return this.#schedule(quiet);
     const { settings, slots } = this.deps;
     if (this.#lease) {
       // Asked at every tick, so a replica takes over within the lease time when the holder dies.
@@ -204,6 +212,8 @@ export class Poller {
       return;
     }
     if (news.kind === 'outage') {
+      const pause = news.extensions.retryAfterMs;
+      if (typeof pause === 'number' && pause > 0) this.#quietUntil = Math.max(this.#quietUntil, performance.now() + pause);
       if (this.#notice) return;
       this.#notice = new GraphQLError(news.message, { extensions: news.extensions });
       this.#tellAll({ kind: 'outage', error: this.#notice });
@@ -219,6 +229,7 @@ export class Poller {
     if (own) this.#gap = false;
     const previous = this.#latest;
     const recovered = this.#notice !== undefined;
+    this.#quietUntil = 0;
     this.#failures = 0;
     this.#failingSince = undefined;
     this.#notice = undefined;
@@ -268,6 +279,7 @@ export class Poller {
     // so pollers told the same Retry-After do not all return at the same instant.
     const quiet = asked === undefined ? 0 : Math.min(settings.maxWatchMs, Math.round(asked * (1 + settings.jitter * Math.random())));
     const delay = Math.max(backoff, quiet);
+    if (quiet > 0) this.#quietUntil = now + quiet;
     // Told once the outage has lasted the notice time, or at once when upstream asked for a pause that
     // makes it last that long: no update can come before the pause ends.
     const silentUntil = now + quiet;
