@@ -17,7 +17,6 @@
  * Upstream polls are told from queries by their request id (`live-…`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { createClient as createSseClient } from 'graphql-sse';
 import { createClient as createWsClient } from 'graphql-ws';
 import { Redis } from 'ioredis';
@@ -26,6 +25,7 @@ import { WebSocket } from 'ws';
 import { FakeUpstream } from '../src/demo/fake-upstream.js';
 import { advance, AUTH_A, AUTH_A2, putExecution, Recorder, sleep, TOKENS, waitFor, watch, type SubscribingClient } from './support/live.js';
 import { RedisServer } from './support/redis.js';
+import { captureOutput, type LogLine } from './support/process-output.js';
 
 const SECRET = 'a-test-secret-of-at-least-32-characters';
 const PREFIX = 'execution-gateway:';
@@ -33,11 +33,6 @@ const POLL_MS = 50;
 const LEASE_MS = 1_000;
 /** How much later than LIVE_LEASE_MS + a tick the survivor may take over on a busy machine. */
 const TAKEOVER_MARGIN_MS = 200;
-
-interface LogLine extends Record<string, unknown> {
-  msg?: string;
-  pid?: number;
-}
 
 interface Replica {
   name: string;
@@ -75,26 +70,14 @@ async function spawnReplica(name: string, upstream: FakeUpstream, redisUrl: stri
     },
   });
   children.push(child);
-  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-  // Never an unhandled rejection when nobody awaits it.
-  exited.catch(() => undefined);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  // Only whole lines: the last one may still be arriving.
-  const lines = (): LogLine[] =>
-    stdout
-      .split('\n')
-      .slice(0, -1)
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as LogLine);
+  const output = captureOutput(child);
+  const { lines, stdout, stderr } = output;
   const listening = () => lines().find((line) => line.msg === 'execution-gateway listening');
-  await waitFor(() => listening() !== undefined || child.exitCode !== null, () => `${name} to listen; stdout ${stdout} stderr ${stderr}`, 45_000);
-  expect(child.exitCode, `${name} exited: stdout ${stdout} stderr ${stderr}`).toBeNull();
+  await waitFor(() => listening() !== undefined || child.exitCode !== null, () => `${name} to listen; stdout ${stdout()} stderr ${stderr()}`, 45_000);
+  expect(child.exitCode, `${name} exited: stdout ${stdout()} stderr ${stderr()}`).toBeNull();
   const url = String(listening()!.url);
   expect(listening()!.pid).toBe(child.pid);
-  return { name, child, pid: child.pid!, url, origin: new URL(url).origin, lines, stdout: () => stdout, stderr: () => stderr, exited };
+  return { name, child, pid: child.pid!, url, origin: new URL(url).origin, ...output };
 }
 
 function running(replica: Replica): boolean {

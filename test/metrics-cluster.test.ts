@@ -12,11 +12,11 @@
  * line per request, with pino's `pid`) shows that both served.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoExecutions, DEMO_TOKEN } from '../src/demo/demo-data.js';
 import { FakeUpstream } from '../src/demo/fake-upstream.js';
+import { captureOutput } from './support/process-output.js';
 
 const QUERY = /* GraphQL */ `
   query ExecutionStatus($id: ID!) {
@@ -100,8 +100,6 @@ function send(method: 'GET' | 'POST', url: string, body?: unknown): Promise<{ st
   });
 }
 
-type LogLine = Record<string, unknown> & { msg?: string; pid?: number };
-
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -151,20 +149,9 @@ describe('/metrics with WORKERS=2', { timeout: 60_000 }, () => {
       },
     });
     child = spawned;
-    const exited = once(spawned, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-    let stdout = '';
-    let stderr = '';
-    spawned.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    spawned.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    // Only whole lines: the last one may still be arriving.
-    const lines = (): LogLine[] =>
-      stdout
-        .split('\n')
-        .slice(0, -1)
-        .filter(Boolean)
-        .map((line) => JSON.parse(line) as LogLine);
+    const { exited, lines, stdout, stderr } = captureOutput(spawned);
     const find = (msg: string) => lines().find((line) => line.msg === msg);
-    const output = () => `stdout ${stdout} stderr ${stderr}`;
+    const output = () => `stdout ${stdout()} stderr ${stderr()}`;
 
     await waitFor(
       () => (find('execution-gateway listening') !== undefined && find('metrics listening') !== undefined) || spawned.exitCode !== null,
@@ -263,7 +250,7 @@ describe('/metrics with WORKERS=2', { timeout: 60_000 }, () => {
     spawned.kill('SIGTERM');
     const [code, signal] = await exited;
     expect({ code, signal }, output()).toEqual({ code: 0, signal: null });
-    expect(stderr).toBe('');
+    expect(stderr()).toBe('');
     expect(lines().find((line) => line.msg === 'workers stopped')).toMatchObject({ pid: primary, workers: 2 });
     for (const pid of workerPids) expect(alive(pid)).toBe(false);
   });

@@ -31,6 +31,7 @@ import { createLogger } from '../src/logger.js';
 import { createInstance, type GatewayInstance } from '../src/server/instance.js';
 import { AUTH, Harness, LANES, type LaneName } from './support/harness.js';
 import { advance, liveEnv, putExecution, sleep, startLiveHarness, type SubscribingClient, waitFor } from './support/live.js';
+import { captureOutput, type LogLine } from './support/process-output.js';
 
 const STATUS_QUERY = (id: string) => `{ execution(id: "${id}") { id status } }`;
 const WATCH = /* GraphQL */ `
@@ -369,7 +370,7 @@ interface Gateway {
   url: string;
   origin: string;
   port: number;
-  lines(): Array<Record<string, unknown> & { msg?: string; pid?: number }>;
+  lines(): LogLine[];
   stdout(): string;
   stderr(): string;
   exited: Promise<[code: number | null, signal: NodeJS.Signals | null]>;
@@ -395,20 +396,16 @@ async function spawnGateway(upstream: FakeUpstream, env: Record<string, string>,
     },
   });
   children.push(child);
-  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (chunk) => (stdout += chunk));
-  child.stderr!.on('data', (chunk) => (stderr += chunk));
-  const lines = () =>
-    stdout
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as Record<string, unknown> & { msg?: string; pid?: number });
-  await waitFor(() => lines().some((line) => line.msg === 'execution-gateway listening') || child.exitCode !== null, () => `the gateway to listen; stdout ${stdout} stderr ${stderr}`, 40_000);
+  const output = captureOutput(child);
+  const { lines } = output;
+  await waitFor(
+    () => lines().some((line) => line.msg === 'execution-gateway listening') || child.exitCode !== null,
+    () => `the gateway to listen; stdout ${output.stdout()} stderr ${output.stderr()}`,
+    40_000,
+  );
   const url = String(lines().find((line) => line.msg === 'execution-gateway listening')!.url);
   const origin = new URL(url).origin;
-  return { child, url, origin, port: Number(new URL(url).port), lines, stdout: () => stdout, stderr: () => stderr, exited };
+  return { child, url, origin, port: Number(new URL(url).port), ...output };
 }
 
 function alive(pid: number): boolean {

@@ -13,7 +13,6 @@
  * upstream on loopback.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,12 +20,11 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoExecutions } from '../src/demo/demo-data.js';
 import { FakeUpstream } from '../src/demo/fake-upstream.js';
+import { captureOutput, type LogLine } from './support/process-output.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** The message of a worker that failed at start for want of the manifest (src/pipeline/trusted-documents.ts). */
 const NO_MANIFEST = /TRUSTED_DOCUMENTS needs the persisted-documents manifest/g;
-
-type LogLine = Record<string, unknown> & { msg?: string; pid?: number; time?: number };
 
 interface Gateway {
   child: ChildProcess;
@@ -91,26 +89,15 @@ async function spawnGateway(cwd: string, env: Record<string, string>, ready: str
     env: { PATH: process.env.PATH, PORT: '0', METRICS_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', SHUTDOWN_UNREADY_MS: '0', ...env },
   });
   children.push(child);
-  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  // Only whole lines: the last one may still be arriving.
-  const lines = (): LogLine[] =>
-    stdout
-      .split('\n')
-      .slice(0, -1)
-      .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as LogLine);
-  const output = () => `stdout ${stdout} stderr ${stderr}`;
+  const { exited, lines, stdout, stderr } = captureOutput(child, { skipNonJson: true });
+  const output = () => `stdout ${stdout()} stderr ${stderr()}`;
   await waitFor(
     () => ready.every((msg) => lines().some((line) => line.msg === msg)) || child.exitCode !== null,
     () => `${ready.join(', ')}; ${output()}`,
     45_000,
   );
   expect(child.exitCode, output()).toBeNull();
-  return { child, exited, lines, stderr: () => stderr, output };
+  return { child, exited, lines, stderr, output };
 }
 
 // Starting the primary and tsx workers (several times over) is slow on a busy 2-core machine.

@@ -1,0 +1,32 @@
+/** What a child process (a gateway started as deployed) writes, as it arrives, and its pino log lines. */
+import { once } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
+
+/** One line of pino's JSON log. */
+export type LogLine = Record<string, unknown> & { msg?: string; pid?: number; time?: number };
+
+export interface ProcessOutput {
+  stdout(): string;
+  stderr(): string;
+  /** Every whole line of stdout parsed as JSON (the last may still be arriving); a line that is not JSON throws, unless `skipNonJson`. */
+  lines(): LogLine[];
+  /** Resolves with the exit code and signal; never an unhandled rejection when nobody awaits it. */
+  exited: Promise<[code: number | null, signal: NodeJS.Signals | null]>;
+}
+
+/** Starts collecting `child`'s output; call it right after spawning, before any output can be lost. */
+export function captureOutput(child: ChildProcess, { skipNonJson = false } = {}): ProcessOutput {
+  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  exited.catch(() => undefined);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const lines = (): LogLine[] =>
+    stdout
+      .split('\n')
+      .slice(0, -1)
+      .filter((line) => (skipNonJson ? line.startsWith('{') : line !== ''))
+      .map((line) => JSON.parse(line) as LogLine);
+  return { stdout: () => stdout, stderr: () => stderr, lines, exited };
+}
