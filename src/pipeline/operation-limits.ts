@@ -39,6 +39,21 @@ export const OPERATION_LIMITS = {
 
 const SUGGESTION = / ?Did you mean [^?]*\?/g;
 
+/** What a client can change when Armor refuses an operation, keyed by the start of Armor's message. */
+const LIMIT_ADVICE: readonly (readonly [prefix: string, advice: string])[] = [
+  ['Query depth limit', 'Select less deeply nested fields, or ask for the nested execution in a query of its own.'],
+  ['Aliases limit', 'Use fewer aliases: several executions at once are one `executions(ids: […])` field.'],
+  ['Directives limit', 'Use fewer directives.'],
+  ['Query Cost limit', 'Ask for fewer events per page (a smaller `first` or `last`), or fewer fields and nested pages under them.'],
+];
+
+/** Armor's message (it states the limit and what was found) followed by what to change. */
+function limitMessage(armorMessage: string): string {
+  const message = armorMessage.replace(/^Syntax Error: /, '');
+  const advice = LIMIT_ADVICE.find(([prefix]) => message.startsWith(prefix))?.[1];
+  return advice ? `${message} ${advice}` : message;
+}
+
 /** Strips the "Did you mean …?" hints graphql-js's executor puts in variable errors. */
 export function withoutSuggestions(result: ExecutionResult): void {
   for (const error of result.errors ?? []) error.message = error.message.replace(SUGGESTION, '');
@@ -113,7 +128,7 @@ export function useOperationLimits(options: OperationLimitOptions): Plugin[] {
     exposeLimits: true,
     propagateOnRejection: false,
     onReject: [
-      (context: ValidationContext | null, error: GraphQLError) => context?.reportError(validationFailed(error.message.replace(/^Syntax Error: /, ''))),
+      (context: ValidationContext | null, error: GraphQLError) => context?.reportError(validationFailed(limitMessage(error.message))),
     ],
   };
   const plugins: Plugin[] = [
