@@ -68,7 +68,7 @@ const refusedWith = (code: string, message: RegExp) => (answer: Answer) => {
   expect(answer.body.errors![0]!.message).toMatch(message);
 };
 
-const DEPTH_9 = '{ execution(id: "ex_demo_2") { events { edges { node { execution { events { nodes { execution { id } } } } } } } } }';
+const DEPTH_10 = '{ execution(id: "ex_demo_2") { events { edges { node { execution { events { edges { node { execution { id } } } } } } } } } }';
 const ALIASES_31 = `{ ${Array.from({ length: 31 }, (_, i) => `a${i}: __typename`).join(' ')} }`;
 /** 2,001 tokens in under 5 KB, so it fits in a GET's URL too. */
 const TOKENS_2001 = `{ ${'a '.repeat(1_999)}}`;
@@ -181,9 +181,9 @@ const ROWS: Row[] = [
     },
   },
   {
-    title: 'the depth limit (8) refuses depth 9',
-    query: DEPTH_9,
-    check: refusedWith('GRAPHQL_VALIDATION_FAILED', /^Query depth limit of 8 exceeded, found 9\. Select less deeply nested fields/),
+    title: 'the depth limit (9) refuses depth 10',
+    query: DEPTH_10,
+    check: refusedWith('GRAPHQL_VALIDATION_FAILED', /^Query depth limit of 9 exceeded, found 10\. Select less deeply nested fields/),
   },
   {
     title: 'the alias limit (30) counts __typename aliases too',

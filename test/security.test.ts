@@ -25,10 +25,10 @@ import { AUTH, Harness, LANES, codes } from './support/harness.js';
 import { rawExchange } from './support/raw-http.js';
 
 const ONE = `query($id: ID!) { execution(id: $id) { id } }`;
-/** The deepest useful query (README, src/pipeline/operation-limits.ts): depth 8. */
-const DEEPEST_LEGIT = `{ execution(id: "ex_demo_2") { events { edges { node { execution { events { nodes { id } } } } } } } }`;
+/** The deepest useful query, with cursors at both levels as a Relay client writes it (README, src/pipeline/operation-limits.ts): depth 9. */
+const DEEPEST_LEGIT = `{ execution(id: "ex_demo_2") { events { edges { node { execution { events { edges { cursor node { id } } } } } } } } }`;
 /** One level deeper than that. */
-const DEPTH_9 = `{ execution(id: "ex_demo_2") { events { edges { node { execution { events { nodes { execution { id } } } } } } } } }`;
+const DEPTH_10 = `{ execution(id: "ex_demo_2") { events { edges { node { execution { events { edges { node { execution { id } } } } } } } } } }`;
 
 /** Tokens as GraphQL's lexer (and Armor's max-tokens parser) counts them: punctuation, names, values; not commas. */
 function countTokens(source: string): number {
@@ -102,7 +102,7 @@ function restoreNodeEnv(previous: string | undefined): void {
 
 describe('operation limits', () => {
   it('are the documented values', () => {
-    expect(OPERATION_LIMITS).toMatchObject({ maxDepth: 8, maxAliases: 30, maxDirectives: 20, maxTokens: 2_000, maxCost: 25_000 });
+    expect(OPERATION_LIMITS).toMatchObject({ maxDepth: 9, maxAliases: 30, maxDirectives: 20, maxTokens: 2_000, maxCost: 25_000 });
   });
 });
 
@@ -127,30 +127,32 @@ describe.each(LANES)('operation limits (%s lane)', (lane) => {
   }
 
   describe('depth', () => {
-    it('accepts the deepest legitimate query (depth 8) and answers it', async () => {
-      expect(armorDepth(DEEPEST_LEGIT)).toBe(8);
-      const response = await harness.query<{ execution: { events: { edges: Array<{ node: { execution: { events: { nodes: unknown[] } } } }> } } }>(
+    it('accepts the deepest legitimate query (depth 9) and answers it', async () => {
+      expect(armorDepth(DEEPEST_LEGIT)).toBe(9);
+      const response = await harness.query<{
+        execution: { events: { edges: Array<{ node: { execution: { events: { edges: Array<{ cursor: string; node: unknown }> } } } }> } };
+      }>(
         DEEPEST_LEGIT,
       );
       expect(response.status).toBe(200);
       expect(response.errors).toBeUndefined();
       const edges = response.data!.execution.events.edges;
       expect(edges.length).toBeGreaterThan(0);
-      expect(edges[0]!.node.execution.events.nodes[0]).toEqual({ id: 'ev_ex_demo_2_1' });
+      expect(edges[0]!.node.execution.events.edges[0]!.node).toEqual({ id: 'ev_ex_demo_2_1' });
       // The nested execution is the same one: served from the request's loader.
       expect(harness.upstream.requests).toHaveLength(1);
     });
 
-    it('rejects depth 9 before any upstream call', async () => {
-      expect(armorDepth(DEPTH_9)).toBe(9);
-      await expectRejected(DEPTH_9, /^Query depth limit of 8 exceeded, found 9\. Select less deeply nested fields, or ask for the nested execution in a query of its own\.$/);
+    it('rejects depth 10 before any upstream call', async () => {
+      expect(armorDepth(DEPTH_10)).toBe(10);
+      await expectRejected(DEPTH_10, /^Query depth limit of 9 exceeded, found 10\. Select less deeply nested fields, or ask for the nested execution in a query of its own\.$/);
     });
 
     it('counts depth through fragments too (a fragment cannot hide a level)', async () => {
       const query = `{ execution(id: "ex_demo_2") { ...Deep } }
         fragment Deep on Execution { events { edges { node { ...Node } } } }
-        fragment Node on ExecutionEvent { execution { events { nodes { execution { id } } } } }`;
-      await expectRejected(query, /Query depth limit of 8 exceeded, found 9/);
+        fragment Node on ExecutionEvent { execution { events { edges { node { execution { id } } } } } }`;
+      await expectRejected(query, /Query depth limit of 9 exceeded, found 10/);
     });
   });
 
@@ -1071,7 +1073,7 @@ describe.each(LANES)('logs never contain a token (%s lane)', (lane) => {
     expect((await postJson(url, '{"query": "{ __typename', { authorization: SECRET_AUTH })).status).toBe(400);
     expect((await postJson(url, JSON.stringify({ query: '{ execution(id: "ex_demo_1") { nope } }' }), { authorization: SECRET_AUTH })).status).toBe(400);
     expect((await postJson(url, 'x'.repeat(10_000), { authorization: SECRET_AUTH })).status).toBe(413);
-    expect((await postJson(url, JSON.stringify({ query: DEPTH_9 }), { authorization: SECRET_AUTH })).status).toBe(400);
+    expect((await postJson(url, JSON.stringify({ query: DEPTH_10 }), { authorization: SECRET_AUTH })).status).toBe(400);
     expect((await postJson(url, JSON.stringify({ query: ONE, variables: { id: 'ex_demo_1' } }), { authorization: SECRET_AUTH })).status).toBe(200);
 
     // Something was logged, failures included.

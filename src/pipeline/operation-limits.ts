@@ -3,8 +3,9 @@
  * enforced with GraphQL Armor's envelop plugins during validation, before any
  * resolver or upstream call runs. README "Limits and errors" lists them.
  *
- * Sizing: the deepest useful query (execution → events → edges → node →
- * execution → events → nodes → field) has depth 8; the standard introspection
+ * Sizing: the deepest useful query, with cursors at both levels (execution →
+ * events → edges → node → execution → events → edges → node → field), has
+ * depth 9, as a Relay client writes it; the standard introspection
  * query (graphql-js, GraphiQL) is 15 deep by Armor's count.
  * Armor's static cost multiplies by `first`/`last` only when they are literals
  * and cannot see the length of `ids`, so list sizes are also capped at run
@@ -22,7 +23,7 @@ import { parseFailed, validationFailed } from '../errors.js';
 
 export const OPERATION_LIMITS = {
   /** Depth of data fields (introspection excluded). */
-  maxDepth: 8,
+  maxDepth: 9,
   /** Depth of any operation, introspection included. */
   maxIntrospectionDepth: 25,
   /** Every alias counts, `__typename` aliases too (Armor exempts those by default). */
