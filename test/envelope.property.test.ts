@@ -398,6 +398,8 @@ function expectServed(doc: Doc, execution: Record<string, Json>): string[] {
     const entry = events[position!];
     const fields: Doc = isObject(entry) ? entry : {};
     const path = (name: string): Path => ['execution', 'events', 'edges', i, 'node', name];
+    // An entry that is not an object is noted once, at the event.
+    if (!isObject(entry)) expected.push(key('UNREADABLE_VALUE', ['execution', 'events', 'edges', i, 'node']));
 
     expect(node.id).toBe(ids[position!]);
     const upstreamId = (typeof fields.id === 'string' && fields.id !== '') || typeof fields.id === 'number';
@@ -427,6 +429,9 @@ function expectWarningsWellFormed(warnings: Warning[], data: Record<string, Json
     else if (JSON.stringify(warning.path) === JSON.stringify(['execution', 'events'])) {
       // `events` is non-null: a list it cannot read is served as an empty connection.
       expect(served).toMatchObject({ totalCount: 0, edges: [] });
+    } else if (warning.path.at(-1) === 'node') {
+      // An entry that is not an object is served as an event without fields: its id is derived, the rest null.
+      expect(served, JSON.stringify(warning)).toMatchObject({ id: expect.stringMatching(/^#\d+$/), level: null, createdAt: null });
     } else expect(served, JSON.stringify(warning)).toBeNull();
   }
 }

@@ -37,6 +37,8 @@ interface Case {
   expected: Json;
   /** The warnings, by path and code; none when absent. */
   warnings?: Array<{ path: Array<string | number>; code: string }>;
+  /** What the first warning's message says, where its wording matters. */
+  message?: RegExp;
   status?: string;
 }
 
@@ -142,6 +144,58 @@ const CASES: Case[] = [
     select: FIRST_EVENT,
     expected: firstEvent({}),
     warnings: [{ path: eventPath('executionId'), code: 'REPLACED_VALUE' }],
+  },
+  {
+    quirk: 'an event whose executionId is not text (an object)',
+    apply: (_execution, events) => (events[0]!.executionId = { id: 'ex_other' }),
+    select: FIRST_EVENT,
+    expected: firstEvent({}),
+    warnings: [{ path: eventPath('executionId'), code: 'REPLACED_VALUE' }],
+    message: /^ExecutionEvent\.executionId: upstream sent a value that is not text; served as the execution the event came with\.$/,
+  },
+  ...(
+    [
+      ['a number', 42],
+      ['null', null],
+      ['a list', [{ id: 'ev_inside' }]],
+    ] as const
+  ).map(
+    ([kind, entry]): Case => ({
+      quirk: `an event that is ${kind}, not an object (served without fields, noted once at the event)`,
+      apply: (_execution, events) => ((events as unknown[])[0] = entry),
+      select: FIRST_EVENT,
+      expected: {
+        events: {
+          edges: [
+            {
+              node: {
+                id: '#0',
+                executionId: ID,
+                level: null,
+                eventType: null,
+                data: null,
+                createdAt: null,
+                organizationId: null,
+                requestId: null,
+                runId: null,
+                workflowId: null,
+              },
+            },
+          ],
+        },
+      },
+      message: new RegExp(`^ExecutionEvent: upstream's entry at position 0 is ${kind === 'null' ? 'null' : kind}, not an object; served as an event without fields\\.$`),
+      warnings: [
+        { path: ['execution', 'events', 'edges', 0, 'node'], code: 'UNREADABLE_VALUE' },
+        { path: eventPath('id'), code: 'REPLACED_VALUE' },
+      ],
+    }),
+  ),
+  {
+    quirk: 'an event that is not an object, in a page that selects no event field (no note)',
+    apply: (_execution, events) => ((events as unknown[])[0] = 42),
+    select: 'events(first: 1) { totalCount pageInfo { hasNextPage } }',
+    expected: { events: { totalCount: 3, pageInfo: { hasNextPage: true } } },
   },
   {
     quirk: 'an event without id (derived from its position)',
@@ -286,7 +340,8 @@ describe.each(LANES)('odd upstream data costs one field, never the execution (%s
     expect(response.data?.execution).toEqual({ id: ID, status: each.status ?? 'WORKFLOW_RUNNING', ...each.expected });
     const warnings = response.extensions?.warnings ?? [];
     expect(warnings.map(({ path, code }) => ({ path, code }))).toEqual(each.warnings ?? []);
-    for (const warning of warnings) expect(warning.message).toMatch(/^(Execution|ExecutionEvent)\.\w+: /);
+    for (const warning of warnings) expect(warning.message).toMatch(/^(Execution|ExecutionEvent)(\.\w+)?: /);
+    if (each.message) expect(warnings[0]?.message).toMatch(each.message);
     // One upstream call, whatever the quirk.
     expect(harness.upstream.requests).toHaveLength(1);
   });

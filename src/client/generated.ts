@@ -13,9 +13,9 @@ export type EventOrder =
 
 /** Narrows an execution's events. Each list matches any of its values; the fields combine with "and"; an empty list matches nothing; an omitted field does not filter. */
 export type ExecutionEventFilter = {
-  /** Keep events created strictly after this instant. */
+  /** Keep events created strictly after this instant; events without a readable `createdAt` never match. */
   createdAfter?: string | null | undefined;
-  /** Keep events created strictly before this instant. */
+  /** Keep events created strictly before this instant; events without a readable `createdAt` never match. */
   createdBefore?: string | null | undefined;
   /** Keep events whose `eventType` is one of these. */
   eventTypes?: Array<string> | null | undefined;
@@ -72,11 +72,11 @@ export type ExecutionPageQueryVariables = Exact<{
 }>;
 
 
-export type ExecutionPageQuery = { execution: { id: string, status: ExecutionStatus, rawStatus: string | null, isTerminal: boolean, statusReason: string | null, paymentStatus: string | null, checkoutSessionId: string | null, orderId: string | null, externalRef: string | null, idempotencyKey: string | null, initiatedById: string | null, initiatedByType: string | null, organizationId: string | null, runId: string | null, workflowId: string | null, sourceEntityId: string | null, sourceEntityType: string | null, sourceSystem: string | null, clientSafeMetadata: unknown, requestPayload: unknown, responsePayload: unknown, createdAt: string | null, updatedAt: string | null, startedAt: string | null, finishedAt: string | null, events: { totalCount: number, pageInfo: { hasNextPage: boolean, hasPreviousPage: boolean, startCursor: string | null, endCursor: string | null }, edges: Array<{ cursor: string, node: { id: string, executionId: string | null, createdAt: string | null, eventType: string | null, level: string | null, title: string | null, message: string | null, nodeId: string | null, data: unknown, organizationId: string | null, requestId: string | null, runId: string | null, workflowId: string | null } }> } } | null };
+export type ExecutionPageQuery = { execution: { id: string, status: ExecutionStatus, rawStatus: string | null, isTerminal: boolean, statusReason: string | null, paymentStatus: string | null, checkoutSessionId: string | null, orderId: string | null, externalRef: string | null, idempotencyKey: string | null, initiatedById: string | null, initiatedByType: string | null, organizationId: string | null, runId: string | null, workflowId: string | null, sourceEntityId: string | null, sourceEntityType: string | null, sourceSystem: string | null, clientSafeMetadata: unknown, requestPayload: unknown, responsePayload: unknown, createdAt: string | null, updatedAt: string | null, startedAt: string | null, finishedAt: string | null, events: { totalCount: number, pageInfo: { hasNextPage: boolean, hasPreviousPage: boolean, startCursor: string | null, endCursor: string | null }, edges: Array<{ cursor: string, node: { id: string, executionId: string, createdAt: string | null, eventType: string | null, level: string | null, title: string | null, message: string | null, nodeId: string | null, data: unknown, organizationId: string | null, requestId: string | null, runId: string | null, workflowId: string | null } }> } } | null };
 
 export type ExecutionDetailsFragment = { id: string, status: ExecutionStatus, rawStatus: string | null, isTerminal: boolean, statusReason: string | null, paymentStatus: string | null, checkoutSessionId: string | null, orderId: string | null, externalRef: string | null, idempotencyKey: string | null, initiatedById: string | null, initiatedByType: string | null, organizationId: string | null, runId: string | null, workflowId: string | null, sourceEntityId: string | null, sourceEntityType: string | null, sourceSystem: string | null, clientSafeMetadata: unknown, requestPayload: unknown, responsePayload: unknown, createdAt: string | null, updatedAt: string | null, startedAt: string | null, finishedAt: string | null };
 
-export type EventDetailsFragment = { id: string, executionId: string | null, createdAt: string | null, eventType: string | null, level: string | null, title: string | null, message: string | null, nodeId: string | null, data: unknown, organizationId: string | null, requestId: string | null, runId: string | null, workflowId: string | null };
+export type EventDetailsFragment = { id: string, executionId: string, createdAt: string | null, eventType: string | null, level: string | null, title: string | null, message: string | null, nodeId: string | null, data: unknown, organizationId: string | null, requestId: string | null, runId: string | null, workflowId: string | null };
 
 export type ExecutionStatusQueryVariables = Exact<{
   id: string;
@@ -92,7 +92,7 @@ export type ExecutionUpdatesSubscriptionVariables = Exact<{
 }>;
 
 
-export type ExecutionUpdatesSubscription = { executionUpdates: { isFinal: boolean, endReason: ExecutionUpdateEnd | null, cursor: string, execution: { id: string, status: ExecutionStatus, rawStatus: string | null, isTerminal: boolean, statusReason: string | null, updatedAt: string | null, finishedAt: string | null }, newEvents: Array<{ cursor: string, node: { id: string, executionId: string | null, createdAt: string | null, eventType: string | null, level: string | null, title: string | null, message: string | null, nodeId: string | null, data: unknown, organizationId: string | null, requestId: string | null, runId: string | null, workflowId: string | null } }> } };
+export type ExecutionUpdatesSubscription = { executionUpdates: { isFinal: boolean, endReason: ExecutionUpdateEnd | null, cursor: string, execution: { id: string, status: ExecutionStatus, rawStatus: string | null, isTerminal: boolean, statusReason: string | null, updatedAt: string | null, finishedAt: string | null }, newEvents: Array<{ cursor: string, node: { id: string, executionId: string, createdAt: string | null, eventType: string | null, level: string | null, title: string | null, message: string | null, nodeId: string | null, data: unknown, organizationId: string | null, requestId: string | null, runId: string | null, workflowId: string | null } }> } };
 
 export type ExecutionsQueryVariables = Exact<{
   ids: Array<string> | string;

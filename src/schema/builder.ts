@@ -32,17 +32,28 @@ export const builder = new SchemaBuilder<{
     pageInfoTypeOptions: {
       description: 'Where a page sits in its connection, per the GraphQL Cursor Connections spec.',
     },
-    hasNextPageFieldOptions: { description: 'Paging forward (`first`, or neither `first` nor `last`): true when more items follow this page up to `before` (or the end). Paging backward (`last`): true when items follow `before`. The Relay connection spec\'s rule.' },
-    hasPreviousPageFieldOptions: { description: 'Paging backward (`last`): true when more items precede this page down to `after` (or the start). Paging forward: true when items precede `after`. The Relay connection spec\'s rule.' },
+    hasNextPageFieldOptions: {
+      description:
+        'Paging forward (`first`, or neither `first`, `last` nor `before`): true when more items follow this page up to `before` (or the end). Paging backward (`last`, or `before` alone): true when items follow `before`. The Relay connection spec\'s rule.',
+    },
+    hasPreviousPageFieldOptions: {
+      description:
+        'Paging backward (`last`, or `before` alone): true when more items precede this page down to `after` (or the start). Paging forward: true when items precede `after`. The Relay connection spec\'s rule.',
+    },
     startCursorFieldOptions: { description: 'Cursor of the first item of this page; null when the page is empty.' },
     endCursorFieldOptions: { description: 'Cursor of the last item of this page; null when the page is empty.' },
     edgesFieldOptions: { description: 'The items of this page with their cursors.' },
     pageInfoFieldOptions: { description: 'How to fetch the pages before and after this one.' },
     cursorFieldOptions: { description: 'Opaque cursor of this item; pass it as `after` or `before` to page from here.' },
     nodeFieldOptions: { description: 'The item.' },
-    firstArgOptions: { description: 'Return at most this many items from the start (after `after`), 0 to 100.' },
-    lastArgOptions: { description: 'Return at most this many items from the end (before `before`), 0 to 100.' },
-    afterArgOptions: { description: 'Return items after this cursor.' },
-    beforeArgOptions: { description: 'Return items before this cursor.' },
+    firstArgOptions: { description: 'Return at most this many items from the start (after `after`), 0 to 100; outside that range `BAD_USER_INPUT`.' },
+    lastArgOptions: { description: 'Return at most this many items from the end (before `before`), 0 to 100; outside that range `BAD_USER_INPUT`.' },
+    afterArgOptions: {
+      description: 'Return items after this cursor: one this connection handed out, under any filter or order. Any other string is `BAD_USER_INPUT`.',
+    },
+    beforeArgOptions: {
+      description:
+        'Return items before this cursor: one this connection handed out, under any filter or order. Any other string is `BAD_USER_INPUT`. Alone (without `first`, `last` or `after`) it pages backward: the default page size just before it.',
+    },
   },
 });

@@ -15,7 +15,7 @@ export const ExecutionEventFilterInput = builder.inputType('ExecutionEventFilter
     levels: t.stringList({ description: 'Keep events whose `level` is one of these, e.g. `["warn", "error"]`.' }),
     eventTypes: t.stringList({ description: 'Keep events whose `eventType` is one of these.' }),
     nodeIds: t.stringList({ description: 'Keep events of these workflow nodes (events without a node never match).' }),
-    createdAfter: t.field({ type: 'DateTime', description: 'Keep events created strictly after this instant.' }),
-    createdBefore: t.field({ type: 'DateTime', description: 'Keep events created strictly before this instant.' }),
+    createdAfter: t.field({ type: 'DateTime', description: 'Keep events created strictly after this instant; events without a readable `createdAt` never match.' }),
+    createdBefore: t.field({ type: 'DateTime', description: 'Keep events created strictly before this instant; events without a readable `createdAt` never match.' }),
   }),
 });

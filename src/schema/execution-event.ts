@@ -24,14 +24,17 @@ type EventTextField = 'eventType' | 'level' | 'title' | 'message' | 'nodeId' | '
 
 ExecutionEventRef.implement({
   description:
-    'One entry of an execution\'s event log: payment steps, workflow node progress and log lines. Every field but `id` is null when upstream sent none, or sent a value the field cannot hold (then `extensions.warnings` says so).',
+    'One entry of an execution\'s event log: payment steps, workflow node progress and log lines. Every field but `id`, `executionId` and `execution` is null when upstream sent none, or sent a value the field cannot hold (then `extensions.warnings` says so).',
   fields: (t) => {
     const text = (name: EventTextField, description: string) => t.exposeString(name, { nullable: true, description });
     return {
       id: t.exposeID('id', {
-        description: 'Id of the event: upstream\'s, or `#<position>` (its place in upstream\'s list, from 0) when upstream sent none; two events may share an id.',
+        description:
+          'Id of the event: upstream\'s, or `#<position>` (its place in upstream\'s list, from 0) when upstream sent none. Not unique: two events may share an id, and derived ids repeat across executions, so a normalized client cache must not key events by it (README "Client caches"). The edge\'s `cursor` is unique.',
       }),
-      executionId: t.exposeID('executionId', { nullable: true, description: 'Id of the execution the event belongs to: always the one it came with.' }),
+      executionId: t.exposeID('executionId', {
+        description: 'Id of the execution the event belongs to: always the one it came with, whatever upstream\'s entry says (a `REPLACED_VALUE` note when it says another).',
+      }),
       createdAt: t.expose('createdAt', {
         type: 'DateTime',
         nullable: true,

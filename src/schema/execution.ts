@@ -6,6 +6,7 @@ import { WarningCode } from '../errors.js';
 import { EventOrderEnum, ExecutionEventFilterInput } from './event-filter.js';
 import { ExecutionEventEdgeRef, ExecutionEventRef } from './execution-event.js';
 import { ServedEvent } from './served-event.js';
+import { MAX_EVENTS_PER_REQUEST } from '../request/scope.js';
 import { ExecutionRef } from './execution-ref.js';
 import { ExecutionStatusEnum } from './execution-status.js';
 import { JSON_WHAT, selects, served } from './served.js';
@@ -91,7 +92,7 @@ ExecutionRef.implement({
       events: t.connection(
         {
           type: ExecutionEventRef,
-          description: `The execution's event log as a cursor connection. Without \`first\` or \`last\` a page holds ${DEFAULT_PAGE_SIZE} events; at most ${MAX_PAGE_SIZE}. Cursors name events, so they stay valid while the execution grows and when the filter changes. Empty when upstream sent no events.`,
+          description: `The execution's event log as a cursor connection. Without \`first\` or \`last\` a page holds ${DEFAULT_PAGE_SIZE} events: the first ones (after \`after\`), or with \`before\` alone the ones just before it; at most ${MAX_PAGE_SIZE}. Cursors name events, so they stay valid while the execution grows and when the filter or order changes. Empty when upstream sent no events. Errors: a page size outside 0 to ${MAX_PAGE_SIZE}, a cursor this connection did not hand out (another execution's, or altered), or more than ${MAX_EVENTS_PER_REQUEST} events handed out across one request's pages are \`BAD_USER_INPUT\`; the field is non-null, so the execution it is on is then null.`,
           args: {
             filter: t.arg({ type: ExecutionEventFilterInput, description: 'Only events matching this filter; `totalCount` counts them.' }),
             order: t.arg({ type: EventOrderEnum, defaultValue: 'ASC', description: 'Order by `createdAt`: `ASC` oldest first, `DESC` newest first.' }),

@@ -12,7 +12,8 @@ builder.queryType({
     execution: t.field({
       type: ExecutionRef,
       nullable: true,
-      description: 'One execution by id; null with a `NOT_FOUND` error when the token cannot see it.',
+      description:
+        'One execution by id. Null with an error when it cannot be served: `NOT_FOUND` when the token cannot see it, `UNAUTHENTICATED` or `FORBIDDEN` when upstream refuses the token, an `UPSTREAM_*` code when upstream fails, `BAD_USER_INPUT` for an invalid id or for an `events` page below it that is refused.',
       args: {
         id: t.arg.id({ required: true, description: 'Execution id, e.g. `ex_acme_7`. An id outside the allowed pattern (`EXECUTION_ID_PATTERN`) is `BAD_USER_INPUT`, with no upstream call.' }),
       },

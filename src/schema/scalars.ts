@@ -15,14 +15,22 @@ const CANONICAL_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
  */
 export const DateTimeScalar = new GraphQLScalarType({
   ...DateTimeResolver.toConfig(),
+  // graphql-scalars gives DateTime no @specifiedBy; the GraphQL Scalars project's date-time is RFC 3339's.
+  specifiedByURL: 'https://scalars.graphql.org/andimarek/date-time',
   serialize: (value) => (typeof value === 'string' && CANONICAL_INSTANT.test(value) ? value : DateTimeResolver.serialize(value)),
 });
 
 builder.addScalarType('DateTime', DateTimeScalar, {
   description:
-    'An instant in time as an ISO-8601 string in UTC with milliseconds, e.g. `2026-03-01T12:07:00.000Z`. Inputs may carry an offset.',
+    'An instant in time as an RFC 3339 string in UTC with milliseconds, e.g. `2026-03-01T12:07:00.000Z`. Inputs are RFC 3339 date-times with seconds and `Z` or an offset (`2026-03-01T14:07:00+02:00`); a bare date, a time without an offset or a number is refused.',
 });
 
-builder.addScalarType('JSON', JSONResolver, {
+/** graphql-scalars' JSON, specified by ECMA-404's current page rather than its old http PDF. */
+const JsonScalar = new GraphQLScalarType({
+  ...JSONResolver.toConfig(),
+  specifiedByURL: 'https://ecma-international.org/publications-and-standards/standards/ecma-404/',
+});
+
+builder.addScalarType('JSON', JsonScalar, {
   description: 'Free-form JSON as upstream sent it (objects, arrays, strings, numbers, booleans or null).',
 });

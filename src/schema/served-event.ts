@@ -8,7 +8,7 @@
  * event and tells it where the event sits, for the notes' paths.
  */
 import type { GraphQLResolveInfo } from 'graphql';
-import { eventIdOf, hasUpstreamEventId, type Execution, type ExecutionEvent } from '../domain/execution.js';
+import { eventIdOf, hasUpstreamEventId, isObject, type Execution, type ExecutionEvent } from '../domain/execution.js';
 import { readJson, readText, readTimestamp, UNREADABLE, type Unreadable } from '../domain/fields.js';
 import { WarningCode } from '../errors.js';
 import type { GatewayContext } from '../request/context.js';
@@ -40,6 +40,8 @@ export class ServedEvent {
     this.#context = context;
     this.#list = list;
     this.#index = index;
+    const entry = event.execution.events[event.position];
+    if (!isObject(entry)) this.#noteEntry(entry);
   }
 
   get id(): string {
@@ -51,7 +53,11 @@ export class ServedEvent {
   get executionId(): string {
     const { source, execution } = this.#event;
     const sent = readText(source.executionId);
-    if (sent !== null && sent !== execution.id) this.#note('executionId', WarningCode.REPLACED_VALUE, 'upstream named another execution; served as the one the event came with.');
+    if (sent === UNREADABLE) {
+      this.#note('executionId', WarningCode.REPLACED_VALUE, 'upstream sent a value that is not text; served as the execution the event came with.');
+    } else if (sent !== null && sent !== execution.id) {
+      this.#note('executionId', WarningCode.REPLACED_VALUE, 'upstream named another execution; served as the one the event came with.');
+    }
     return execution.id;
   }
 
@@ -111,6 +117,20 @@ export class ServedEvent {
     if (value !== UNREADABLE) return value;
     this.#note(field, WarningCode.UNREADABLE_VALUE, unreadableWhy(what));
     return null;
+  }
+
+  /**
+   * An entry of upstream's list that is not an object (null, a number, a list):
+   * served as an event without fields, noted once at each path the query
+   * selects the event under (none when it selects only `cursor`).
+   */
+  #noteEntry(entry: unknown): void {
+    const kind = entry === null ? 'null' : Array.isArray(entry) ? 'a list' : `a ${typeof entry}`;
+    const message = `ExecutionEvent: upstream's entry at position ${this.#event.position} is ${kind}, not an object; served as an event without fields.`;
+    const { info } = this.#list;
+    for (const route of this.#list.routes(this.#index)) {
+      for (const path of selectedPaths(info, route)) this.#context.scope.warn('ExecutionEvent', { path, code: WarningCode.UNREADABLE_VALUE, message });
+    }
   }
 
   /** One note per response key the query selects this field under (./served.ts). */
