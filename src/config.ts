@@ -196,13 +196,23 @@ export const SETTINGS = {
       'CORS_ORIGINS',
       z
         .string()
-        .refine(
-          (value) => value.split(',').every((origin) => origin.trim() === '*' || URL.canParse(origin.trim())),
-          'must be a comma-separated list of origins such as https://app.example.com, or *',
-        )
-        .transform((value) => value.split(',').map((origin) => origin.trim()))
+        .transform((value, context) => {
+          const origins: string[] = [];
+          for (const entry of value.split(',').map((each) => each.trim())) {
+            const origin = corsOrigin(entry);
+            if (origin === undefined) {
+              context.addIssue({
+                code: 'custom',
+                message: 'must be a comma-separated list of origins, each a scheme, host and optional port with no path (https://app.example.com), or *',
+              });
+              return z.NEVER;
+            }
+            origins.push(origin);
+          }
+          return origins;
+        })
         .optional(),
-      'comma-separated origins allowed by CORS, or `*` (unset: closed)',
+      'comma-separated origins allowed by CORS (`https://app.example.com`; a trailing `/` and upper case are normalised, a path is refused), or `*` (unset: closed)',
     ),
   },
   live: {
@@ -316,6 +326,21 @@ export const SETTINGS = {
     upstreamCost: setting('UPSTREAM_EXTENSIONS', flag().default(true), 'report each request\'s upstream cost in `extensions.upstream`'),
   },
 } as const;
+
+/**
+ * One entry of CORS_ORIGINS as a browser's Origin header spells it (the URL's
+ * serialized origin: lower-case host, no default port, no trailing slash),
+ * since origins are matched exactly; undefined for anything that is not an
+ * http(s) origin alone (a path, query, fragment or credentials).
+ */
+function corsOrigin(entry: string): string | undefined {
+  if (entry === '*') return entry;
+  if (!URL.canParse(entry)) return undefined;
+  const url = new URL(entry);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+  if (url.username || url.password || url.pathname !== '/' || url.search || url.hash || entry.endsWith('?') || entry.endsWith('#')) return undefined;
+  return url.origin;
+}
 
 /**
  * OTEL_RESOURCE_ATTRIBUTES as the OpenTelemetry specification writes it:

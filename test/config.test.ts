@@ -160,6 +160,16 @@ describe('configuration', () => {
     expect(config.security.fieldSuggestions).toBe(fieldSuggestions);
   });
 
+  it('reads CORS_ORIGINS as browsers spell an Origin: lower-case host, no default port, no trailing slash', () => {
+    expect(readConfig({ CORS_ORIGINS: 'https://App.Example.com/, http://127.0.0.1:5100/,https://admin.example:443,http://b.example:8080' }).security.corsOrigins).toEqual([
+      'https://app.example.com',
+      'http://127.0.0.1:5100',
+      'https://admin.example',
+      'http://b.example:8080',
+    ]);
+    expect(readConfig({ CORS_ORIGINS: '*' }).security.corsOrigins).toEqual(['*']);
+  });
+
   it('reads OTEL_RESOURCE_ATTRIBUTES as the OpenTelemetry specification writes it', () => {
     expect(readConfig({}).telemetry.otelResourceAttributes).toBeUndefined();
     expect(readConfig({ OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=prod, service.version = 1.4.2,,team=a%20b%2Cc' }).telemetry.otelResourceAttributes).toEqual({
@@ -208,6 +218,13 @@ describe('configuration', () => {
     [{ OTEL_TRACES_SAMPLER_ARG: ' ' }, 'Invalid OTEL_TRACES_SAMPLER_ARG=" ": must be a number from 0 to 1.'],
     [{ OTEL_TRACES_SAMPLER_ARG: '1.5' }, 'Invalid OTEL_TRACES_SAMPLER_ARG="1.5": must be at most 1.'],
     [{ OTEL_RESOURCE_ATTRIBUTES: 'team' }, 'Invalid OTEL_RESOURCE_ATTRIBUTES="team": "team" is not key=value.'],
+    // A browser's Origin is scheme, host and port: an entry with more (or less) could never match it.
+    ...['https://app.example.com/dashboard', 'localhost:5100', 'ftp://app.example.com', 'https://app.example.com?x=1', 'https://app.example.com/#x'].map(
+      (value): [Record<string, string>, string] => [
+        { CORS_ORIGINS: value },
+        `Invalid CORS_ORIGINS="${value}": must be a comma-separated list of origins, each a scheme, host and optional port with no path (https://app.example.com), or *.`,
+      ],
+    ),
     [{ OTEL_RESOURCE_ATTRIBUTES: 'team=%zz' }, 'Invalid OTEL_RESOURCE_ATTRIBUTES="team=%zz": the value of team is not percent-encoded.'],
     // Secrets and credentials are never quoted.
     [{ REDIS_URL: 'redis://127.0.0.1:6379', REDIS_KEY_SECRET: 'short-s3cr3t' }, 'Invalid REDIS_KEY_SECRET=(hidden): must be at least 32 characters.'],

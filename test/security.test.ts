@@ -20,6 +20,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { DEMO_ORGANIZATION, demoExecutions, makeExecution } from '../src/demo/demo-data.js';
 import { createLogger } from '../src/logger.js';
 import { OPERATION_LIMITS } from '../src/pipeline/operation-limits.js';
+import { PREFLIGHT_MAX_AGE_S } from '../src/pipeline/cors.js';
 import { schema } from '../src/schema/index.js';
 import { AUTH, Harness, LANES, codes } from './support/harness.js';
 import { rawExchange } from './support/raw-http.js';
@@ -707,6 +708,8 @@ describe.each(LANES)('CORS (%s lane)', (lane) => {
       expect(answer.headers.get('access-control-allow-methods')).toMatch(/POST/);
       expect(answer.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('authorization');
       expect(answer.headers.get('access-control-allow-credentials')).toBeNull();
+      // Without it Chromium preflights again after 5 s.
+      expect(answer.headers.get('access-control-max-age')).toBe(String(PREFLIGHT_MAX_AGE_S));
       const post = await postJson(url, JSON.stringify({ query: '{ __typename }' }), { origin: 'https://app.example' });
       expect(allows(post, 'https://app.example')).toBe(true);
     });
