@@ -232,6 +232,10 @@ describe.each(LANES)('GraphiQL served by the gateway (%s lane)', { timeout: TIME
       const upstreamCalls = harness.upstream.requestsFor('ex_demo_4');
       expect(upstreamCalls).toHaveLength(1);
       expect(upstreamCalls[0]!.headers.authorization).toBe(`Bearer ${DEMO_TOKEN}`);
+      // The typed token stays in the editor only: any script of this origin could read localStorage for good.
+      await page.waitForTimeout(1_000);
+      const stored = await page.evaluate(() => Object.entries(localStorage).filter(([, value]) => value.includes('demo-token')).map(([key]) => key));
+      expect(stored).toEqual([]);
       expect(pageErrors).toEqual([]);
     });
   });
@@ -448,7 +452,8 @@ describe.each(LANES)('GraphiQL tabs across reloads, as the demo serves it (%s la
         // GraphiQL stores its tabs shortly after it starts.
         await expect.poll(() => storedTabs(page), { timeout: WAIT, message: visit }).toEqual({
           active: 0,
-          tabs: [{ title: 'ExecutionPage', query: EXAMPLE_QUERY, variables: EXAMPLE_VARIABLES, headers: DEMO_HEADERS }],
+          // Headers are never stored (shouldPersistHeaders: false): the editor gets the demo token from the page's defaults.
+          tabs: [{ title: 'ExecutionPage', query: EXAMPLE_QUERY, variables: EXAMPLE_VARIABLES, headers: null }],
         });
         expect(await editorText(page, OPERATION_EDITOR), visit).toContain('query ExecutionPage($id: ID!) {');
         await expect.poll(() => toolEditorValue(page, 'variables'), { timeout: WAIT, message: visit }).toEqual(EXAMPLE_VARIABLES);
@@ -473,9 +478,10 @@ describe.each(LANES)('GraphiQL tabs across reloads, as the demo serves it (%s la
     const mine = 'query Mine($id: ID!) { execution(id: $id) { id status } }';
     const other = 'query Other { execution(id: "ex_demo_2") { id rawStatus } }';
     // The example tab with only its query edited (its variables and headers stay), then a new tab with the demo token as today.
+    // As stored: headers never are (shouldPersistHeaders: false); each tab's editor shows the page's default headers.
     const userTabs = [
-      { title: 'Mine', query: mine, variables: EXAMPLE_VARIABLES, headers: DEMO_HEADERS },
-      { title: 'Other', query: other, variables: null, headers: DEMO_HEADERS },
+      { title: 'Mine', query: mine, variables: EXAMPLE_VARIABLES, headers: null },
+      { title: 'Other', query: other, variables: null, headers: null },
     ];
     await withGraphiQL(`user-tabs-${lane}`, async ({ page, pageErrors }) => {
       await loadGraphiQL(page, demoUrl, () => page.goto(demoUrl));

@@ -39,6 +39,9 @@ export function graphiqlOptions(settings: GraphiQLSettings): GraphiQLOptions {
     defaultTabs: [{ query: EXAMPLE_QUERY, variables, headers }],
     // The headers of each tab the user opens.
     defaultHeaders: headers,
+    // A token typed into the headers editor is not written to localStorage, where any script of the
+    // gateway's origin could read it for good (Yoga's page turns GraphiQL's own default, false, to true).
+    shouldPersistHeaders: false,
     // No `variables`, `headers` or `query`: Yoga hands them to GraphiQL as initial
     // values, which open a tab of their own on every load where no stored tab holds
     // exactly them. The editors get the tab's contents from openTabScript instead.
