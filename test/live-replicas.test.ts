@@ -147,6 +147,33 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     }
   });
 
+  it('upstream heals with unchanged data after an outage notice: the watchers of both replicas get an update without errors, once', async () => {
+    const env = { LIVE_OUTAGE_NOTICE_MS: '100', UPSTREAM_MAX_ATTEMPTS: '1', LIVE_POLL_MAX_BACKOFF_MS: '100' };
+    const [a, b] = [await replica(env), await replica(env)];
+    const id = `ex_rep_${lane}_heal`;
+    putExecution(upstream, id, 'workflow_running', { eventCount: 1, organizationId: 'org_a' });
+    const watchers = [watch(clients.for(a, AUTH_A), id), watch(clients.for(b, AUTH_A), id)];
+    await waitFor(() => watchers.every((watcher) => watcher.updates.length >= 1), 'every first update');
+    upstream.setFault(id, { kind: 'status', status: 503 });
+    await waitFor(() => watchers.every((watcher) => watcher.errorCodes.length >= 1), () => `the notice on both; ${watchers.map((watcher) => watcher.describe()).join(' | ')}`, 10_000);
+    const told = watchers.map((watcher) => watcher.results.length);
+    upstream.setFault(id, undefined);
+    // The follower hears the recovery from the holder's reading, as any other update.
+    await waitFor(
+      () => watchers.every((watcher, i) => watcher.results.length > told[i]!),
+      () => `an update on both once upstream answers; ${watchers.map((watcher) => watcher.describe()).join(' | ')}`,
+      10_000,
+    );
+    const polled = upstream.requestsFor(id).length;
+    await waitFor(() => upstream.requestsFor(id).length >= polled + 3, 'three more polls');
+    watchers.forEach((watcher, i) => {
+      expect(watcher.results, watcher.describe()).toHaveLength(told[i]! + 1);
+      expect(watcher.results.at(-1)!.errors).toBeUndefined();
+      expect(watcher.last).toMatchObject({ isFinal: false, newEvents: [], cursor: watcher.updates[0]!.cursor });
+    });
+    for (const watcher of watchers) watcher.stop();
+  });
+
   it('a 429 asking for a pause longer than the lease: the holder keeps the lease through it, so neither replica calls upstream before it ends', async () => {
     // The lease (1 s) lapses during the pause (3 s) unless the holder keeps it: then the other replica would take over and poll.
     const env = { UPSTREAM_RETRY_AFTER_CAP_MS: '0', UPSTREAM_MAX_ATTEMPTS: '1', LIVE_POLL_MAX_BACKOFF_MS: '100' };

@@ -4,7 +4,8 @@
  * one poller (./poller.ts), keyed like the cache, so callers never share.
  *
  * A watch yields updates: the first at once (the current execution, and every
- * event after `eventsAfter`), then one whenever upstream's data changed, with
+ * event after `eventsAfter`), then one whenever upstream's data changed (and one
+ * when upstream answers again after an outage notice, changed or not), with
  * the events appended since the previous update in append order, at most
  * `MAX_EVENTS_PER_UPDATE` per update (more arrive over several). It ends with
  * a final update when the execution reaches a terminal status or the watch
@@ -204,7 +205,11 @@ class Watch implements AsyncIterableIterator<WatchStep>, Watcher {
     // Readings are cumulative (events only append), so a watcher that has not
     // caught up needs only the latest one; failures are never overwritten.
     if (news.kind === 'outage') this.#outage = news.error;
-    else if (this.#news?.kind !== 'failed') this.#news = news;
+    else if (this.#news?.kind !== 'failed') {
+      // A later reading overwriting the recovery keeps its mark: the update it asks for must still come.
+      const recovered = news.kind === 'changed' && this.#news?.kind === 'changed' && this.#news.recovered;
+      this.#news = recovered && !news.recovered ? { ...news, recovered } : news;
+    }
     this.#wake?.();
   }
 
@@ -305,8 +310,9 @@ class Watch implements AsyncIterableIterator<WatchStep>, Watcher {
         // The first update starts after `eventsAfter` (none: history is read through `execution.events`).
         position ??= this.resume ? this.#positionAfterResume(execution, terminal) : execution.events.length;
         if (position === undefined) {
-          // This reading does not hold the event yet: the client keeps its place until one does.
-          if (first) yield { kind: 'update', execution, newEvents: [], cursor: this.resume!.cursor, isFinal: false, endReason: null };
+          // This reading does not hold the event yet: the client keeps its place until one does (told
+          // again after an outage, so it clears its notice).
+          if (first || news.recovered) yield { kind: 'update', execution, newEvents: [], cursor: this.resume!.cursor, isFinal: false, endReason: null };
           continue;
         }
         do {

@@ -2,8 +2,8 @@
  * One poller per watched (caller, execution): however many subscriptions watch
  * it, upstream sees one call per tick, with that caller's token. It polls at
  * the cadence of the execution's status (./cadence.ts), tells its watchers only
- * when something changed (the execution's fields, or events appended), and
- * stops when its last watcher leaves or the execution ends.
+ * when something changed (the execution's fields, or events appended), or when
+ * upstream answers again after an outage they were told of, and stops when its last watcher leaves or the execution ends.
  *
  * Upstream failures: a permanent one (NOT_FOUND, UNAUTHENTICATED, FORBIDDEN,
  * BAD_USER_INPUT) ends every watch with that error; anything else is retried
@@ -33,8 +33,11 @@ import { upstreamJson } from '../domain/json-depth.js';
 
 /** What a poller tells its watchers. */
 export type PollerNews =
-  /** Upstream's execution changed (or this is the first reading). */
-  | { kind: 'changed'; execution: Execution }
+  /**
+   * Upstream's execution changed (or this is the first reading), or it is the first reading after an
+   * outage notice (`recovered`), changed or not: the update that tells watchers the outage is over.
+   */
+  | { kind: 'changed'; execution: Execution; recovered?: true }
   /** Polls have failed for longer than the notice time; polling goes on. */
   | { kind: 'outage'; error: GraphQLError }
   /** The watch cannot go on: the execution is gone, or the token no longer sees it. */
@@ -250,7 +253,11 @@ export class Poller {
     this.#latest = execution;
     // After an outage notice, an unchanged reading is published too: it tells the other replicas upstream answers again.
     if (own && (changed || recovered)) this.#lease?.published(previous, execution);
-    if (changed) this.#tellAll({ kind: 'changed', execution });
+    // Watchers shown the outage are told it is over even when nothing changed: without an update they
+    // would show it until the next change, which may be never. A follower hears the holder's recovery
+    // as the reading it publishes, and its own notice makes it `recovered` here too.
+    if (recovered) this.#tellAll({ kind: 'changed', execution, recovered: true });
+    else if (changed) this.#tellAll({ kind: 'changed', execution });
     const status = statusOf(execution);
     if (isTerminalStatus(status)) {
       this.stop();

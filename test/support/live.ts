@@ -766,6 +766,34 @@ export function describeLiveBehaviour(transport: TransportName): void {
         await allStopped(faulty);
       });
 
+      it('after an outage notice, the first reading once upstream answers again is an update without errors though nothing changed; later unchanged polls push nothing', async () => {
+        const { upstream } = faulty;
+        const id = 'ex_outage_unchanged';
+        putExecution(upstream, id, 'workflow_running');
+        const watcher = new Recorder(clients.for(faulty), { id });
+        await watcher.received(1);
+        const [first] = watcher.updates;
+        upstream.setFault(id, { kind: 'status', status: 500 });
+        await waitFor(() => watcher.errorCodes.length > 0 || watcher.ended, () => `an outage notice; so far ${watcher.describe()}`, 5_000);
+        expect(watcher.errorCodes).toEqual(['UPSTREAM_UNAVAILABLE']);
+        const told = watcher.results.length;
+
+        // Upstream heals with the very data it had: only the recovery itself is news, and the page must hear it.
+        upstream.setFault(id, undefined);
+        await waitFor(() => watcher.results.length > told, () => `an update once upstream answers again; so far ${watcher.describe()}`, 5_000);
+        const recovered = watcher.results[told]!;
+        expect(recovered.errors).toBeUndefined();
+        expect(recovered.data?.executionUpdates).toMatchObject({ isFinal: false, endReason: null, newEvents: [], cursor: first!.cursor, execution: first!.execution });
+
+        // Once: the polls after it, unchanged, push nothing more.
+        const polled = upstream.requestsFor(id).length;
+        await waitFor(() => upstream.requestsFor(id).length >= polled + 3, 'three more polls');
+        expect(watcher.results, watcher.describe()).toHaveLength(told + 1);
+        expect(watcher.ended).toBe(false);
+        watcher.stop();
+        await allStopped(faulty);
+      });
+
       it('a 429 whose Retry-After is longer than the gateway waits: no poll until it has passed, a notice at once worded for a stream, then updates resume', () =>
         // Backoff capped at 100 ms: without honouring Retry-After the poller would call about 20 times in its 2 s.
         withHarness({ UPSTREAM_RETRY_AFTER_CAP_MS: '0', UPSTREAM_MAX_ATTEMPTS: '1', LIVE_OUTAGE_NOTICE_MS: '1000' }, async (own) => {
