@@ -8,11 +8,16 @@
  * - when the connection drops mid-watch it subscribes again from the last
  *   update's `cursor`: no event is missed or repeated, those appended while it
  *   was away included;
- * - errors that end a watch are thrown as WatchError with the gateway's code.
+ * - errors that end a watch are thrown as WatchError with the gateway's code;
+ * - while the gateway cannot be reached it backs off (full jitter under a
+ *   bound that doubles up to `maxRetryDelayMs`), tells `onRetry` each time,
+ *   starts over after an update, and an abort ends it during a pause.
  *
  * Pollers run every few tens of milliseconds here, without jitter, so each
  * step the test makes is seen within a poll or two.
  */
+import { once } from 'node:events';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import type { Plugin } from 'graphql-yoga';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { watchExecution, WatchError, type ExecutionEventFilter, type ExecutionUpdate } from '../src/client/index.js';
@@ -169,7 +174,8 @@ describe.each(LANES)('watchExecution against the gateway (%s lane)', (lane) => {
 
   it('resumes from the last cursor after the connection drops: no event missed or repeated, those appended while away included', async () => {
     const id = startExecution(harness, 3);
-    // A pause long enough that what the test appends right after the drop lands while the watch is away.
+    // What the test appends right after the drop lands while the watch is away (synchronously, before any
+    // resubscription); the pause, up to 300 ms, leaves room for more.
     const updates = watch(id, { retryDelayMs: 300 });
     const seen: ExecutionUpdate[] = [];
     const before = log.subscribed.length;
@@ -335,5 +341,184 @@ describe('watchExecution past LIVE_MAX_WATCH_MS', () => {
     } finally {
       stop.abort();
     }
+  });
+});
+
+/**
+ * A TCP relay on a loopback port to a gateway, which the test cuts and
+ * restores: what a client sees when the network or the gateway goes away and
+ * comes back on the same address. While cut, connections are reset as they
+ * arrive (in a browser, `TypeError: Failed to fetch`).
+ */
+class Relay {
+  readonly #sockets = new Set<Socket>();
+  #open = true;
+
+  private constructor(
+    readonly server: Server,
+    readonly url: string,
+  ) {}
+
+  static async start(target: string): Promise<Relay> {
+    const { hostname, port, pathname } = new URL(target);
+    let relay: Relay | undefined;
+    const server = createServer((socket) => {
+      if (!relay!.#open) return void socket.resetAndDestroy();
+      const upstream = createConnection(Number(port), hostname);
+      for (const end of [socket, upstream]) {
+        relay!.#sockets.add(end);
+        end.once('close', () => relay!.#sockets.delete(end));
+        end.on('error', () => undefined);
+      }
+      socket.pipe(upstream).pipe(socket);
+      socket.once('close', () => upstream.destroy());
+      upstream.once('close', () => socket.destroy());
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const address = server.address() as { port: number };
+    relay = new Relay(server, `http://127.0.0.1:${address.port}${pathname}`);
+    return relay;
+  }
+
+  /** Drops every connection; with `refuse`, resets new ones too until `restore`. */
+  cut(refuse: boolean): void {
+    this.#open = !refuse;
+    for (const socket of this.#sockets) socket.resetAndDestroy();
+  }
+
+  restore(): void {
+    this.#open = true;
+  }
+
+  async close(): Promise<void> {
+    this.cut(true);
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+}
+
+/** A loopback URL where nothing listens. */
+async function deadEndpoint(): Promise<string> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return `http://127.0.0.1:${port}/graphql`;
+}
+
+interface Retry {
+  error: unknown;
+  attempt: number;
+  delayMs: number;
+}
+
+describe.each(LANES)('watchExecution while the gateway cannot be reached (%s lane)', (lane) => {
+  let harness: Harness;
+  let relay: Relay;
+  const stops: AbortController[] = [];
+
+  beforeAll(async () => {
+    harness = await Harness.start({ lane, env: LIVE_ENV });
+    relay = await Relay.start(harness.url);
+  });
+  afterEach(() => {
+    for (const stop of stops.splice(0)) stop.abort();
+    relay.restore();
+  });
+  afterAll(async () => {
+    await relay.close();
+    await harness.close();
+  });
+
+  /** Runs a watch to its end in the background: its updates, and how it ended. */
+  function run(endpoint: string, id: string, options: Parameters<typeof watchExecution>[3]) {
+    const stop = new AbortController();
+    stops.push(stop);
+    const updates: ExecutionUpdate[] = [];
+    const ended = (async () => {
+      for await (const update of watchExecution(endpoint, AUTH, id, { signal: stop.signal, ...options })) updates.push(update);
+    })();
+    return { stop, updates, ended };
+  }
+
+  async function until(condition: () => boolean, what: () => string): Promise<void> {
+    const deadline = Date.now() + STEP_MS;
+    while (!condition()) {
+      if (Date.now() > deadline) throw new Error(`timed out after ${STEP_MS} ms waiting for ${what()}`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
+  it('backs off with full jitter under a bound that doubles up to maxRetryDelayMs, telling onRetry each attempt', async () => {
+    const retries: Retry[] = [];
+    const watching = run(await deadEndpoint(), 'ex_demo_4', { retryDelayMs: 10, maxRetryDelayMs: 80, onRetry: (error, attempt, delayMs) => retries.push({ error, attempt, delayMs }) });
+    await until(() => retries.length >= 10, () => `10 retries; so far ${JSON.stringify(retries)}`);
+    watching.stop.abort();
+    await watching.ended;
+    expect(watching.updates).toEqual([]);
+    expect(retries.map((retry) => retry.attempt)).toEqual(retries.map((_, i) => i + 1));
+    for (const { attempt, delayMs, error } of retries) {
+      // Nothing listens: the fetch itself fails, as a browser's opaque TypeError would.
+      expect(error).toBeInstanceOf(Error);
+      expect(Number.isInteger(delayMs)).toBe(true);
+      expect(delayMs).toBeGreaterThanOrEqual(0);
+      expect(delayMs, `attempt ${attempt}`).toBeLessThanOrEqual(Math.min(80, 10 * 2 ** (attempt - 1)));
+    }
+    // The bound grew: past the fourth attempt (bound 80) a pause longer than the first bound of 10 ms,
+    // all but certain over six draws (a fixed 10 ms, as before, never gives one).
+    expect(Math.max(...retries.slice(4).map((retry) => retry.delayMs))).toBeGreaterThan(10);
+  });
+
+  it('ends at once when its signal aborts during a long pause', async () => {
+    const retries: Retry[] = [];
+    let abortedAt = 0;
+    const watching = run(await deadEndpoint(), 'ex_demo_4', {
+      retryDelayMs: 100,
+      maxRetryDelayMs: 4_000,
+      onRetry: (error, attempt, delayMs) => {
+        retries.push({ error, attempt, delayMs });
+        // Aborted only at the start of a pause long enough to tell waiting it out from ending at once.
+        if (delayMs >= 1_000 && !abortedAt) {
+          abortedAt = performance.now();
+          setImmediate(() => watching.stop.abort());
+        }
+      },
+    });
+    await until(() => abortedAt > 0, () => `a pause of a second or more; so far ${JSON.stringify(retries)}`);
+    await watching.ended;
+    const took = performance.now() - abortedAt;
+    expect(took, `the pause was ${retries.at(-1)!.delayMs} ms`).toBeLessThan(Math.min(500, retries.at(-1)!.delayMs));
+  });
+
+  it('after the gateway is reachable again updates flow, and the backoff starts over after an update', async () => {
+    const id = startExecution(harness);
+    const retries: Retry[] = [];
+    const watching = run(relay.url, id, { retryDelayMs: 20, maxRetryDelayMs: 200, onRetry: (error, attempt, delayMs) => retries.push({ error, attempt, delayMs }) });
+    await until(() => watching.updates.length >= 1, () => 'the first update');
+    expect(retries).toEqual([]);
+
+    // The gateway goes out of reach: attempts pile up.
+    relay.cut(true);
+    await until(() => retries.length >= 4, () => `4 retries; so far ${JSON.stringify(retries)}`);
+    expect(retries.map((retry) => retry.attempt)).toEqual(retries.map((_, i) => i + 1));
+    expect(watching.updates).toHaveLength(1);
+
+    // Back: the next attempt gets the execution as it is now.
+    advance(harness, id, 'workflow_running', 2);
+    relay.restore();
+    await until(() => watching.updates.length >= 2, () => `an update once the gateway is reachable again; retries ${JSON.stringify(retries)}`);
+    expect(watching.updates[1]!.execution.status).toBe('WORKFLOW_RUNNING');
+    expect(watching.updates[1]!.newEvents).toHaveLength(2);
+
+    // Dropped once more: the count starts over at 1, under the first bound.
+    const before = retries.length;
+    relay.cut(false);
+    await until(() => retries.length > before, () => 'a retry after the second drop');
+    expect(retries[before]).toMatchObject({ attempt: 1 });
+    expect(retries[before]!.delayMs).toBeLessThanOrEqual(20);
+    advance(harness, id, 'workflow_succeeded', 1);
+    await watching.ended;
+    expect(watching.updates.at(-1)).toMatchObject({ isFinal: true, endReason: 'EXECUTION_ENDED' });
   });
 });

@@ -18,6 +18,16 @@
  * a BAD_REQUEST for a variable that does not fit its type) are thrown as
  * WatchError; an update carrying UPSTREAM_UNAVAILABLE is passed to `onOutage`
  * and the watch goes on.
+ *
+ * Between subscriptions it backs off: the pause before attempt n (the
+ * subscriptions made since the last update) is a random time between 0 and
+ * `retryDelayMs × 2^(n−1)`, at most `maxRetryDelayMs` ("full jitter"), so tabs
+ * that lost the gateway together (a deploy, a network change) do not come back
+ * together, and a gateway that stays out of reach is asked less and less often.
+ * A browser reports an unreachable gateway, a CORS refusal and a wrong host
+ * alike, as an opaque `TypeError: Failed to fetch`, and retrying is all the
+ * helper can do about it: `onRetry` tells the page each time, so it can say
+ * that live updates cannot be reached.
  */
 import { print } from 'graphql';
 import { createClient, NetworkError } from 'graphql-sse';
@@ -31,8 +41,21 @@ export interface WatchOptions {
   filter?: ExecutionEventFilter | null;
   /** Stops the watch. */
   signal?: AbortSignal;
-  /** Pause before subscribing again after the connection dropped, in ms (default 1,000). */
+  /**
+   * The longest pause before the first attempt to subscribe again (after the connection dropped, the
+   * gateway drained, or a watch reached its time limit), in ms (default 1,000); it doubles with each
+   * attempt that brings no update, up to `maxRetryDelayMs`. Each pause is a random time up to that bound.
+   */
   retryDelayMs?: number;
+  /** The bound the pauses between attempts grow to, in ms (default 30,000). */
+  maxRetryDelayMs?: number;
+  /**
+   * Told before each pause: why the watch subscribes again (the error that dropped it, e.g. a
+   * `TypeError` for an unreachable gateway; a WatchError with code SHUTTING_DOWN or WATCH_TIME_LIMIT;
+   * an Error when the stream ended early), the attempt (1 for the first since the last update), and
+   * the pause in ms. Attempts that keep growing mean the gateway cannot be reached.
+   */
+  onRetry?(error: unknown, attempt: number, delayMs: number): void;
   /** Told when an update carries UPSTREAM_UNAVAILABLE (upstream failing for a while; the watch goes on). */
   onOutage?(error: { message: string; code: unknown }): void;
   /** Extra request headers, e.g. `x-request-id`. */
@@ -84,10 +107,47 @@ function errorsIn(text: string): GraphQLErrorShape[] {
   });
 }
 
+/** Default `retryDelayMs` and `maxRetryDelayMs`. */
+const RETRY_DELAY_MS = 1_000;
+const MAX_RETRY_DELAY_MS = 30_000;
+
+/** The pause before `attempt` (from 1): full jitter under a bound that doubles per attempt, up to `maxMs`. */
+function retryDelay(attempt: number, baseMs: number, maxMs: number): number {
+  // The exponent stops where doubling no longer matters: past it 2^n is Infinity, and 0 × Infinity is NaN.
+  const bound = Math.min(maxMs, baseMs * 2 ** Math.min(attempt - 1, 52));
+  return Math.round(Math.random() * Math.max(0, bound));
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts: an abort must not wait out a long backoff. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/**
+ * Yields the updates of execution `id` from the gateway at `endpoint` (its `/graphql` URL) with
+ * `authorization` (`Bearer …`), subscribing again as needed, until the update that ends the
+ * execution. Throws WatchError for what ends a watch (see above); returns at once, without an
+ * error, when `options.signal` aborts, a pause between attempts included.
+ */
 export async function* watchExecution(endpoint: string, authorization: string, id: string, options: WatchOptions = {}): AsyncGenerator<ExecutionUpdate> {
   let eventsAfter = options.eventsAfter ?? null;
   const query = print(ExecutionUpdatesDocument);
+  const baseMs = options.retryDelayMs ?? RETRY_DELAY_MS;
+  const maxMs = options.maxRetryDelayMs ?? MAX_RETRY_DELAY_MS;
+  /** Subscriptions made since the last update: an update shows the gateway answers, so the backoff starts over. */
+  let attempt = 0;
   for (;;) {
+    /** Why the watch subscribes again, for `onRetry`. */
+    let reason: unknown = new Error('The stream ended before the execution did.');
     if (options.signal?.aborted) return;
     const client = createClient({ url: endpoint, headers: { ...options.headers, authorization }, retryAttempts: 0 });
     const results = client.iterate<ExecutionUpdatesSubscription>({ query, variables: { id, eventsAfter, filter: options.filter ?? null } });
@@ -99,7 +159,11 @@ export async function* watchExecution(endpoint: string, authorization: string, i
         const update = result.data?.executionUpdates;
         if (!update) {
           // The gateway drains: subscribe again, from the last cursor.
-          if (errors.some((error) => error.extensions?.code === 'SHUTTING_DOWN')) break;
+          const draining = errors.find((error) => error.extensions?.code === 'SHUTTING_DOWN');
+          if (draining) {
+            reason = new WatchError(draining.message, draining.extensions?.code);
+            break;
+          }
           const outage = errors.find((error) => error.extensions?.code === 'UPSTREAM_UNAVAILABLE');
           if (outage) {
             options.onOutage?.({ message: outage.message, code: outage.extensions?.code });
@@ -109,10 +173,14 @@ export async function* watchExecution(endpoint: string, authorization: string, i
           throw new WatchError(first?.message ?? 'The watch ended with an error.', first?.extensions?.code);
         }
         if (update.cursor) eventsAfter = update.cursor;
+        attempt = 0;
         // The watch reached the gateway's time limit while the execution still runs: subscribe again, from the last cursor.
         const timedOut = update.isFinal && update.endReason === 'WATCH_TIME_LIMIT';
         yield update;
-        if (timedOut) break;
+        if (timedOut) {
+          reason = new WatchError('The watch reached the gateway\'s time limit; it goes on from its last cursor.', 'WATCH_TIME_LIMIT');
+          break;
+        }
         if (update.isFinal) return;
       }
       // The stream completed without a final update: the connection ended early.
@@ -121,11 +189,15 @@ export async function* watchExecution(endpoint: string, authorization: string, i
       const refusal = await refused(error);
       if (refusal) throw refusal;
       // A dropped connection: subscribe again from the last cursor.
+      reason = error;
     } finally {
       options.signal?.removeEventListener('abort', stop);
       client.dispose();
     }
     if (options.signal?.aborted) return;
-    await new Promise((resolve) => setTimeout(resolve, options.retryDelayMs ?? 1_000));
+    attempt++;
+    const delayMs = retryDelay(attempt, baseMs, maxMs);
+    options.onRetry?.(reason, attempt, delayMs);
+    await pause(delayMs, options.signal);
   }
 }
