@@ -139,7 +139,7 @@ export const badUserInput = (message: string) => gatewayError(ErrorCode.BAD_USER
 export const unauthenticated = () =>
   gatewayError(
     ErrorCode.UNAUTHENTICATED,
-    'Missing Authorization header: send the same `Authorization: Bearer <token>` you would send to the executions API.',
+    'Missing Authorization: send the `Authorization: Bearer <token>` you would send to the executions API, as a header (over WebSocket: `connectionParams: { authorization }` in connection_init).',
   );
 
 /**

@@ -467,6 +467,19 @@ describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
       expect(await once(harness, { connectionParams: { authorization: `Bearer ${DEMO_TOKEN}` } }, STATUS)).toEqual({ results: [expect.objectContaining({ data: STATUS_DATA })] });
     });
 
+    // Clients copy the HTTP spelling, and Apollo's and Hasura's put headers under `headers`.
+    for (const connectionParams of [
+      { Authorization: `Bearer ${DEMO_TOKEN}` },
+      { AUTHORIZATION: `Bearer ${DEMO_TOKEN}` },
+      { headers: { Authorization: `Bearer ${DEMO_TOKEN}` } },
+    ]) {
+      it(`is read from connectionParams ${JSON.stringify(connectionParams).replace(DEMO_TOKEN, '…')}, the key in any case`, async () => {
+        harness.upstream.reset();
+        expect(await once(harness, { connectionParams }, STATUS)).toEqual({ results: [expect.objectContaining({ data: STATUS_DATA })] });
+        expect(harness.upstream.requests.map((call) => call.headers.authorization)).toEqual([`Bearer ${DEMO_TOKEN}`]);
+      });
+    }
+
     // A token in connectionParams that no HTTP request could carry as a header: fetch's Headers refuses some
     // (a line break, a character past U+00FF) and takes others (control characters) that undici then refuses.
     for (const [what, authorization] of [
@@ -495,6 +508,8 @@ describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
       const { results, failure } = await once(harness, {}, STATUS);
       expect(failure).toBeUndefined();
       expect(codes(results[0]!)).toEqual(['UNAUTHENTICATED']);
+      // Says where a WebSocket client puts the token, not only the HTTP header it cannot set.
+      expect(results[0]!.errors?.[0]?.message).toMatch(/connectionParams: \{ authorization \}/);
       expect(harness.upstream.requests).toEqual([]);
     });
   });

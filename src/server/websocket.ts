@@ -36,8 +36,8 @@
  * When the process drains (./drain.ts), `goingAway` refuses upgrades (503) and
  * closes each connection with 1001 Going Away once no operation runs on it:
  * live subscriptions have just ended with SHUTTING_DOWN (their `next` and
- * `complete` are sent first), queries finish. graphql-ws clients reconnect
- * after a 1001.
+ * `complete` are sent first), queries finish. The client subscribes again
+ * itself, from its last cursor: nothing is left open for graphql-ws to resume.
  *
  * The socket wiring is graphql-ws's `makeServer` with our own ws glue rather
  * than its `useServer`: that one writes socket errors (a client's oversized
@@ -251,8 +251,8 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
       if (value === undefined || CONNECTION_HEADERS.has(name) || name.startsWith('sec-websocket-')) continue;
       headers.set(name, Array.isArray(value) ? value.join(', ') : value);
     }
-    const sentAuthorization = context.connectionParams?.authorization;
-    if (typeof sentAuthorization === 'string') {
+    const sentAuthorization = authorizationIn(context.connectionParams);
+    if (sentAuthorization !== undefined) {
       // fetch's Headers takes control characters that no HTTP request can carry (and refuses what is past U+00FF).
       if (!FIELD_VALUE.test(sentAuthorization)) {
         yield { errors: [invalidAuthorization('connectionParams.authorization').toJSON()] } as unknown as ExecutionResult;
@@ -396,4 +396,19 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
       sockets.close();
     },
   };
+}
+
+/**
+ * The token in connectionParams: `authorization` in any case (clients copy the
+ * HTTP spelling, `Authorization`), top-level or under `headers`, as Apollo's
+ * and Hasura's clients send it. Only a string counts.
+ */
+function authorizationIn(params: Record<string, unknown> | undefined): string | undefined {
+  const find = (object: unknown): unknown => {
+    if (typeof object !== 'object' || object === null) return undefined;
+    const key = Object.keys(object).find((name) => name.toLowerCase() === 'authorization');
+    return key === undefined ? undefined : (object as Record<string, unknown>)[key];
+  };
+  const value = find(params) ?? find(params?.headers);
+  return typeof value === 'string' ? value : undefined;
 }
