@@ -57,6 +57,8 @@ describeEachLane('a watch no media type in Accept can carry', (lane) => {
         body: JSON.stringify({ query: WATCH, variables: { id: 'ex_unserved' } }),
       });
       expect(answer.status).toBe(406);
+      // Each type once, each with its charset (Yoga lists one entry per result processor).
+      expect(answer.headers.get('accept')).toBe('text/event-stream; charset=utf-8');
       const { errors } = (await answer.json()) as { errors: Array<{ message: string; extensions: { code: string } }> };
       expect(errors[0]!.extensions.code).toBe('BAD_REQUEST');
       // What a subscription is served as, and nothing it is not.

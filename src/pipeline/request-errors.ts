@@ -12,6 +12,11 @@ import { GraphQLError } from 'graphql';
 import { isPromise, type GraphQLParams, type Plugin } from 'graphql-yoga';
 import { badRequest, errorBody, ErrorCode, notAcceptable, notFound, UNSUPPORTED_MEDIA_TYPE, withExtensions } from '../errors.js';
 
+/** The distinct media types an Accept-like list names, in order, without parameters. */
+function mediaTypesOf(list: string): string[] {
+  return [...new Set(list.split(',').map((entry) => entry.split(';')[0]!.trim().toLowerCase()).filter(Boolean))];
+}
+
 /** The message for each empty answer of Yoga's (its 405s carry their own), from the headers it sent with it and its endpoint. */
 const EMPTY_BODY_MESSAGES: Record<number, (headers: Headers, graphqlEndpoint: string) => string> = {
   404: (_headers, graphqlEndpoint) => notFound(graphqlEndpoint),
@@ -51,6 +56,10 @@ export function useRequestErrors(): Plugin {
       refused.set(request, ErrorCode.BAD_REQUEST);
       const headers = new fetchAPI.Headers(response.headers);
       headers.set('content-type', 'application/json; charset=utf-8');
+      // Yoga joins one entry per result processor that could have answered, so a type repeats
+      // ("text/event-stream; charset=utf-8, text/event-stream") and the last has no charset.
+      const accept = headers.get('accept');
+      if (response.status === 406 && accept) headers.set('accept', mediaTypesOf(accept).map((type) => `${type}; charset=utf-8`).join(', '));
       setResponse(new fetchAPI.Response(errorBody(ErrorCode.BAD_REQUEST, message(response.headers, graphqlEndpoint)), { status: response.status, headers }));
     },
   };
