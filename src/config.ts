@@ -426,9 +426,22 @@ function readSharedState(env: Record<string, string | undefined>): SharedStateCo
   return shared;
 }
 
+const NODE_ENVS = ['production', 'development', 'test'] as const;
+
+/**
+ * NODE_ENV, strictly: `prod` or `Production` once started the demo upstream with its public
+ * token. Lower case only, since graphql-js and other libraries compare it to 'production'
+ * themselves: `Production` read as production here would leave them in development mode.
+ */
+function nodeEnv(raw: string | undefined): (typeof NODE_ENVS)[number] | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if ((NODE_ENVS as readonly string[]).includes(raw)) return raw as (typeof NODE_ENVS)[number];
+  throw new ConfigError(`Invalid NODE_ENV=${JSON.stringify(raw.slice(0, 40))}: must be ${NODE_ENVS.join(', ').replace(/, (?=[^,]*$)/, ' or ')} (lower case), or unset.`);
+}
+
 /** Reads and validates configuration; throws ConfigError with a one-line, actionable message. */
 export function readConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
-  const production = env.NODE_ENV === 'production';
+  const production = nodeEnv(env.NODE_ENV) === 'production';
   const security = readGroup(SETTINGS.security, env);
   return {
     server: readGroup(SETTINGS.server, env),

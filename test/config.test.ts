@@ -160,6 +160,17 @@ describe('configuration', () => {
     expect(config.security.fieldSuggestions).toBe(fieldSuggestions);
   });
 
+  // A near miss of "production" once started the demo upstream with its public token. Lower case only:
+  // graphql-js and other libraries compare NODE_ENV to 'production' themselves.
+  it.each(['prod', 'Production', 'PRODUCTION', 'staging', 'dev', ' production', 'production '])('refuses NODE_ENV=%j in one line', (value) => {
+    expect(() => readConfig({ NODE_ENV: value })).toThrow(ConfigError);
+    expect(() => readConfig({ NODE_ENV: value })).toThrow(`Invalid NODE_ENV=${JSON.stringify(value)}: must be production, development or test (lower case), or unset.`);
+  });
+
+  it('treats an empty NODE_ENV as unset', () => {
+    expect(readConfig({ NODE_ENV: '' }).production).toBe(false);
+  });
+
   it('reads CORS_ORIGINS as browsers spell an Origin: lower-case host, no default port, no trailing slash', () => {
     expect(readConfig({ CORS_ORIGINS: 'https://App.Example.com/, http://127.0.0.1:5100/,https://admin.example:443,http://b.example:8080' }).security.corsOrigins).toEqual([
       'https://app.example.com',

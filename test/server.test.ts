@@ -131,6 +131,14 @@ describe('npm start', { timeout: 60_000 }, () => {
     expect(output().stdout).not.toContain('demo-token');
   });
 
+  it('refuses NODE_ENV=prod (not production) with one line and exit code 1, never serving the demo', async () => {
+    const { child, output } = start({ PORT: '0', NODE_ENV: 'prod' });
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(1);
+    expect(output().stderr).toBe('execution-gateway: Invalid NODE_ENV="prod": must be production, development or test (lower case), or unset.\n');
+    expect(output().stdout).not.toContain('demo-token');
+  });
+
   it.each([
     [{ PORT: 'http' }, 'execution-gateway: Invalid PORT="http": must be a whole number from 0 to 65535.'],
     [{ UPSTREAM_URL: 'localhost:8080' }, 'execution-gateway: Invalid UPSTREAM_URL="localhost:8080": must be an http(s) URL such as http://127.0.0.1:8080.'],
