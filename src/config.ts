@@ -401,6 +401,17 @@ export function settingNames(): string[] {
   return Object.values(SETTINGS).flatMap((group) => Object.values(group).map((each: Setting<z.ZodType>) => each.env));
 }
 
+/**
+ * A value as it may be quoted: in each URL, everything between `//` and the last `@`
+ * before the next blank is masked, the host after it kept. Up to the last `@`, not the
+ * first `/`, `?` or `#`: a password with one of those unencoded (or an `@`) is what makes
+ * such a URL invalid, and so quoted. A URL with an `@` in its path loses its host too, the
+ * safe way to be wrong.
+ */
+function withoutCredentials(value: string): string {
+  return value.replace(/\/\/\S*@/g, '//***@');
+}
+
 function readGroup<G extends Record<string, Setting<z.ZodType>>>(group: G, env: Record<string, string | undefined>): Group<G> {
   const values: Record<string, unknown> = {};
   for (const [key, { env: name, schema, secret }] of Object.entries(group)) {
@@ -409,7 +420,7 @@ function readGroup<G extends Record<string, Setting<z.ZodType>>>(group: G, env: 
     const parsed = schema.safeParse(raw === '' ? undefined : raw);
     if (!parsed.success) {
       // A secret, or a URL's credentials, must not reach a terminal or a log collector.
-      const shown = secret ? '(hidden)' : JSON.stringify((raw ?? '').replace(/\/\/[^/?#\s]*@/, '//***@'));
+      const shown = secret ? '(hidden)' : JSON.stringify(withoutCredentials(raw ?? ''));
       throw new ConfigError(`Invalid ${name}=${shown}: ${parsed.error.issues[0]?.message ?? 'invalid value'}.`);
     }
     values[key] = parsed.data;

@@ -245,6 +245,15 @@ describe('configuration', () => {
       { UPSTREAM_URL: 'http://svc:s3cr3t@127.0.0.1:8080/api' },
       'Invalid UPSTREAM_URL="http://***@127.0.0.1:8080/api": must not carry credentials (user:password@): upstream is called with each caller\'s own Authorization header.',
     ],
+    // A password with an unencoded /, ?, # or @ is what makes such a URL invalid, so it is the one that gets quoted.
+    [{ REDIS_URL: 'redis://:se/s3cr3t@127.0.0.1:6379' }, 'Invalid REDIS_URL="redis://***@127.0.0.1:6379": must be a redis:// or rediss:// URL'],
+    [{ REDIS_URL: 'redis://:se#s3cr3t@127.0.0.1:6379' }, 'Invalid REDIS_URL="redis://***@127.0.0.1:6379": must be a redis:// or rediss:// URL'],
+    [{ REDIS_URL: 'redis://:se?s3cr3t@127.0.0.1:6379/0' }, 'Invalid REDIS_URL="redis://***@127.0.0.1:6379/0": must be a redis:// or rediss:// URL'],
+    [{ REDIS_URL: 'redis://:s3/cr@3t@127.0.0.1:6379' }, 'Invalid REDIS_URL="redis://***@127.0.0.1:6379": must be a redis:// or rediss:// URL'],
+    [{ UPSTREAM_URL: 'https://user:pa#s3cr3t@api.example.com' }, 'Invalid UPSTREAM_URL="https://***@api.example.com": must be an http(s) URL such as http://127.0.0.1:8080.'],
+    [{ UPSTREAM_URL: 'https://user:pa/s3cr3t@api.example.com/v1' }, 'Invalid UPSTREAM_URL="https://***@api.example.com/v1": must be an http(s) URL such as http://127.0.0.1:8080.'],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'https://user:pa#s3cr3t@otel.example.com:4318' }, 'Invalid OTEL_EXPORTER_OTLP_ENDPOINT="https://***@otel.example.com:4318": must be an http(s) URL'],
+    [{ CORS_ORIGINS: 'https://a.example.com, https://u:s3/cr3t@b.example.com' }, 'Invalid CORS_ORIGINS="https://a.example.com, https://***@b.example.com": must be a comma-separated list'],
   ])('stops on %o with one line saying what to fix', (env, message) => {
     expect(() => readConfig(env)).not.toThrow(/s3cr3t/);
     expect(() => readConfig(env)).toThrow(ConfigError);
