@@ -27,6 +27,13 @@ function isValidRegExp(source: string): boolean {
   }
 }
 
+/**
+ * Largest body read as one string: V8 makes no string over 0x1fffffe8 characters (about
+ * 512 MiB, ERR_STRING_TOO_LONG), so a limit above it would accept bodies that can only
+ * fail. Half of it leaves room for the JSON the gateway makes from such a body.
+ */
+const MAX_STRING_BYTES = 256 * 1024 * 1024;
+
 /** One setting: the variable that sets it, its schema (default included) and its meaning, as the README states it. */
 interface Setting<T extends z.ZodType> {
   env: string;
@@ -154,8 +161,8 @@ export const SETTINGS = {
     ),
     maxBodyBytes: setting(
       'UPSTREAM_MAX_BODY_BYTES',
-      integer(1024, 2 ** 31).default(128 * 1024 * 1024),
-      'larger upstream bodies (after gzip/br decoding) are refused',
+      integer(1024, MAX_STRING_BYTES).default(128 * 1024 * 1024),
+      'larger upstream bodies (after gzip/br decoding) are refused; at most 256 MiB, since a body is read into one string and V8 makes none over about 512 MiB',
     ),
     executionIdPattern: setting(
       'EXECUTION_ID_PATTERN',
@@ -266,8 +273,8 @@ export const SETTINGS = {
     ),
     redisMaxValueBytes: setting(
       'REDIS_CACHE_MAX_VALUE_BYTES',
-      integer(0, 512 * 1024 * 1024).default(1024 * 1024),
-      'largest execution (its stored JSON) put in the shared cache; larger ones stay in the process\'s cache only',
+      integer(0, MAX_STRING_BYTES).default(1024 * 1024),
+      'largest execution (its stored JSON) put in the shared cache; larger ones stay in the process\'s cache only; `0`: none is shared; at most 256 MiB (one string, as for `UPSTREAM_MAX_BODY_BYTES`)',
     ),
     leaseMs: setting(
       'LIVE_LEASE_MS',
