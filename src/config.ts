@@ -16,6 +16,13 @@ const integer = (min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().min(min, { error: `must be at least ${min}` }).max(max, { error: `must be at most ${max}` }));
 
+/** Free text of `min` to `max` characters, refused in the house style rather than zod's. */
+const text = (min: number, max?: number) => {
+  const bounds = max === undefined ? `at least ${min} characters` : `${min} to ${max} characters`;
+  const schema = z.string().min(min, { error: `must be ${bounds}` });
+  return max === undefined ? schema : schema.max(max, { error: `must be ${bounds}` });
+};
+
 const flag = () => z.enum(['true', 'false'], { error: 'must be true or false' }).transform((value) => value === 'true');
 
 function isValidRegExp(source: string): boolean {
@@ -47,7 +54,7 @@ const setting = <T extends z.ZodType>(env: string, schema: T, doc: string, optio
 export const SETTINGS = {
   server: {
     port: setting('PORT', integer(0, 65535).default(4000), 'port to listen on (`0` picks a free one)'),
-    host: setting('HOST', z.string().min(1).default('127.0.0.1'), 'interface to listen on; `0.0.0.0` in a container'),
+    host: setting('HOST', text(1).default('127.0.0.1'), 'interface to listen on; `0.0.0.0` in a container'),
     workers: setting('WORKERS', integer(1, 64).default(1), 'processes (node:cluster) sharing the port; a worker that dies is replaced'),
     fastLane: setting(
       'FAST_LANE',
@@ -265,7 +272,7 @@ export const SETTINGS = {
       'secret of the HMAC that turns a caller\'s `Authorization` into its part of Redis keys and channels, so whoever reads Redis cannot test tokens; the same on every replica; required with `REDIS_URL`',
       { secret: true },
     ),
-    redisKeyPrefix: setting('REDIS_KEY_PREFIX', z.string().min(1).max(64).default('execution-gateway:'), 'prefix of every key and channel, so several gateways can share one Redis'),
+    redisKeyPrefix: setting('REDIS_KEY_PREFIX', text(1, 64).default('execution-gateway:'), 'prefix of every key and channel, so several gateways can share one Redis'),
     redisCommandTimeoutMs: setting(
       'REDIS_COMMAND_TIMEOUT_MS',
       integer(1, 10_000).default(50),
@@ -289,7 +296,7 @@ export const SETTINGS = {
       'Prometheus `/metrics`: on its own port (`port`, not exposed with the API), on the API port too (`api`), or not at all',
     ),
     metricsPort: setting('METRICS_PORT', integer(0, 65535).default(9464), 'port of `/metrics` with `METRICS=port` (`0` picks a free one)'),
-    metricsHost: setting('METRICS_HOST', z.string().min(1).default('127.0.0.1'), 'interface of `/metrics` with `METRICS=port`; loopback unless set'),
+    metricsHost: setting('METRICS_HOST', text(1).default('127.0.0.1'), 'interface of `/metrics` with `METRICS=port`; loopback unless set'),
     accessLog: setting(
       'ACCESS_LOG',
       z.enum(['off', 'errors', 'sampled', 'all'], { error: 'must be off, errors, sampled or all' }).default('all'),
@@ -301,7 +308,7 @@ export const SETTINGS = {
       z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://127.0.0.1:4318' }).optional(),
       'OpenTelemetry collector (OTLP over HTTP); unset: tracing is off',
     ),
-    otelServiceName: setting('OTEL_SERVICE_NAME', z.string().min(1).default('execution-gateway'), '`service.name` of the spans'),
+    otelServiceName: setting('OTEL_SERVICE_NAME', text(1).default('execution-gateway'), '`service.name` of the spans'),
     otelResourceAttributes: setting(
       'OTEL_RESOURCE_ATTRIBUTES',
       z
@@ -327,8 +334,8 @@ export const SETTINGS = {
     traceDocument: setting('OTEL_GRAPHQL_DOCUMENT', flag().default(false), 'put the operation\'s text in `graphql.document` on server spans'),
     logLevel: setting(
       'LOG_LEVEL',
-      z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-      'pino level (`silent` … `trace`); tokens are redacted from every log line',
+      z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be one of fatal, error, warn, info, debug, trace or silent (lower case)' }).default('info'),
+      'pino level (`silent` … `trace`, in lower case); tokens are redacted from every log line',
     ),
     upstreamCost: setting('UPSTREAM_EXTENSIONS', flag().default(true), 'report each request\'s upstream cost in `extensions.upstream`'),
   },

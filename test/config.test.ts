@@ -266,6 +266,35 @@ describe('configuration', () => {
   });
 });
 
+describe('refusals in house style', () => {
+  // Bad values for every setting: whatever a setting refuses, it says so in its own words, never zod's.
+  const values = ['', ' ', ' 10', '-1', '0', '1e309', '0x10', '10ms', '1.5', '99999999999999999999', '4294967296', 'TRUE', 'yes', 'off', 'INFO', 'x'.repeat(70), '(', 'ftp://x', 'a b'];
+  const zodWording = /expected|Invalid (input|option|string|type)|Too (big|small)|received/i;
+
+  it.each(settingNames())('%s', (name) => {
+    for (const value of values) {
+      const env = { [name]: value, ...(name.startsWith('REDIS_') && name !== 'REDIS_URL' ? { REDIS_URL: 'redis://127.0.0.1:6379' } : {}), ...(name === 'REDIS_KEY_SECRET' ? {} : { REDIS_KEY_SECRET: 'k'.repeat(32) }) };
+      let message: string | undefined;
+      try {
+        readConfig(env);
+      } catch (error) {
+        expect(error).toBeInstanceOf(ConfigError);
+        message = (error as Error).message;
+      }
+      if (message === undefined) continue;
+      expect(message, `${name}=${JSON.stringify(value)}`).not.toMatch(zodWording);
+      expect(message).not.toContain('\n');
+    }
+  });
+
+  it.each([
+    [{ LOG_LEVEL: 'INFO' }, 'Invalid LOG_LEVEL="INFO": must be one of fatal, error, warn, info, debug, trace or silent (lower case).'],
+    [{ REDIS_KEY_PREFIX: 'p'.repeat(65) }, `Invalid REDIS_KEY_PREFIX="${'p'.repeat(65)}": must be 1 to 64 characters.`],
+  ])('%o', (env, message) => {
+    expect(() => readConfig(env)).toThrow(message);
+  });
+});
+
 describe('README "Configuration"', () => {
   const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
   const rows = new Set(readme.split('\n').filter((line) => line.startsWith('| `')).map((line) => /^\| `([^`]+)` \|/.exec(line)?.[1]));
