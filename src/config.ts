@@ -16,11 +16,14 @@ const integer = (min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().min(min, { error: `must be at least ${min}` }).max(max, { error: `must be at most ${max}` }));
 
+/** Spaces alone name no host, prefix or service, and are no secret. */
+const notBlank = (value: string) => value.trim() !== '';
+
 /** Free text of `min` to `max` characters, refused in the house style rather than zod's. */
 const text = (min: number, max?: number) => {
   const bounds = max === undefined ? `at least ${min} characters` : `${min} to ${max} characters`;
   const schema = z.string().min(min, { error: `must be ${bounds}` });
-  return max === undefined ? schema : schema.max(max, { error: `must be ${bounds}` });
+  return (max === undefined ? schema : schema.max(max, { error: `must be ${bounds}` })).refine(notBlank, 'must not be blank');
 };
 
 const flag = () => z.enum(['true', 'false'], { error: 'must be true or false' }).transform((value) => value === 'true');
@@ -175,6 +178,7 @@ export const SETTINGS = {
       'EXECUTION_ID_PATTERN',
       z
         .string()
+        .refine(notBlank, 'must not be blank')
         .refine(isValidRegExp, 'must be a valid regular expression')
         .transform((source) => new RegExp(source))
         .prefault(DEFAULT_EXECUTION_ID_PATTERN),
@@ -268,7 +272,7 @@ export const SETTINGS = {
     ),
     redisKeySecret: setting(
       'REDIS_KEY_SECRET',
-      z.string().min(32, { error: 'must be at least 32 characters' }).optional(),
+      text(32).optional(),
       'secret of the HMAC that turns a caller\'s `Authorization` into its part of Redis keys and channels, so whoever reads Redis cannot test tokens; the same on every replica; required with `REDIS_URL`',
       { secret: true },
     ),

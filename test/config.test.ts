@@ -258,6 +258,13 @@ describe('configuration', () => {
     [{ UPSTREAM_MAX_BODY_BYTES: '2147483648' }, 'Invalid UPSTREAM_MAX_BODY_BYTES="2147483648": must be at most 268435456.'],
     [{ UPSTREAM_MAX_BODY_BYTES: '268435457' }, 'Invalid UPSTREAM_MAX_BODY_BYTES="268435457": must be at most 268435456.'],
     [{ REDIS_CACHE_MAX_VALUE_BYTES: '536870912' }, 'Invalid REDIS_CACHE_MAX_VALUE_BYTES="536870912": must be at most 268435456.'],
+    // Blank text: no interface, key prefix, service name, pattern or secret is only spaces.
+    [{ HOST: ' ' }, 'Invalid HOST=" ": must not be blank.'],
+    [{ METRICS_HOST: '  ' }, 'Invalid METRICS_HOST="  ": must not be blank.'],
+    [{ REDIS_KEY_PREFIX: ' ' }, 'Invalid REDIS_KEY_PREFIX=" ": must not be blank.'],
+    [{ OTEL_SERVICE_NAME: ' \t' }, 'Invalid OTEL_SERVICE_NAME=" \\t": must not be blank.'],
+    [{ EXECUTION_ID_PATTERN: ' ' }, 'Invalid EXECUTION_ID_PATTERN=" ": must not be blank.'],
+    [{ REDIS_URL: 'redis://127.0.0.1:6379', REDIS_KEY_SECRET: ' '.repeat(40) }, 'Invalid REDIS_KEY_SECRET=(hidden): must not be blank.'],
   ])('stops on %o with one line saying what to fix', (env, message) => {
     expect(() => readConfig(env)).not.toThrow(/s3cr3t/);
     expect(() => readConfig(env)).toThrow(ConfigError);
