@@ -72,7 +72,7 @@ export const SETTINGS = {
     headersTimeoutMs: setting(
       'HTTP_HEADERS_TIMEOUT_MS',
       integer(100, 120_000).default(10_000),
-      'time a client has to send the request headers; then `408` and the connection closes',
+      'time a client has to send the request headers; then `408` and the connection closes; a value above `HTTP_REQUEST_TIMEOUT_MS` acts as `HTTP_REQUEST_TIMEOUT_MS`',
     ),
     requestTimeoutMs: setting(
       'HTTP_REQUEST_TIMEOUT_MS',
@@ -120,7 +120,7 @@ export const SETTINGS = {
       integer(1, 10).default(3),
       'attempts per upstream call; only network errors, 429, 502, 503, 504 are retried',
     ),
-    retryBaseDelayMs: setting('UPSTREAM_RETRY_BASE_DELAY_MS', integer(0, 60_000).default(50), 'first retry pause; it doubles per attempt, with jitter'),
+    retryBaseDelayMs: setting('UPSTREAM_RETRY_BASE_DELAY_MS', integer(0, 60_000).default(50), 'first retry pause; it doubles per attempt, with jitter; at most `UPSTREAM_RETRY_MAX_DELAY_MS` (start-up refuses more)'),
     retryMaxDelayMs: setting('UPSTREAM_RETRY_MAX_DELAY_MS', integer(0, 60_000).default(1_000), 'longest retry pause'),
     retryAfterCapMs: setting(
       'UPSTREAM_RETRY_AFTER_CAP_MS',
@@ -195,7 +195,7 @@ export const SETTINGS = {
     maxBytes: setting(
       'CACHE_MAX_BYTES',
       integer(0, 2 ** 40).default(256 * 1024 * 1024),
-      'size bound of that cache: each execution counts 2.1 × its upstream body + 4 KiB (README "Caching"); one larger than the whole cache is not cached; `0` turns the cache off',
+      'size bound of that cache: each execution counts 2.1 × its upstream body + 4 KiB (README "Caching"); one larger than the whole cache is not cached, so below 4096 (one entry\'s overhead) nothing is cached; `0` turns the cache off',
     ),
   },
   security: {
@@ -255,7 +255,7 @@ export const SETTINGS = {
       'longest a watch lasts; then a final update with `endReason: WATCH_TIME_LIMIT` (resume with `eventsAfter`)',
     ),
     maxSubscriptionsPerConnection: setting('LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION', integer(1, 100_000).default(100), 'operations one WebSocket connection may run at once, live subscriptions and queries alike'),
-    maxSubscriptionsPerCaller: setting('LIVE_MAX_SUBSCRIPTIONS_PER_CALLER', integer(1, 1_000_000).default(100), 'live subscriptions one caller may hold in a process'),
+    maxSubscriptionsPerCaller: setting('LIVE_MAX_SUBSCRIPTIONS_PER_CALLER', integer(1, 1_000_000).default(100), 'live subscriptions one caller may hold in a process; at most `LIVE_MAX_SUBSCRIPTIONS` (start-up refuses more)'),
     maxSubscriptions: setting('LIVE_MAX_SUBSCRIPTIONS', integer(1, 10_000_000).default(10_000), 'live subscriptions per process'),
     maxPollers: setting('LIVE_MAX_POLLERS', integer(1, 1_000_000).default(5_000), 'watched (caller, execution) pairs per process, each with one poller'),
     connectionInitTimeoutMs: setting(
@@ -468,16 +468,47 @@ function nodeEnv(raw: string | undefined): (typeof NODE_ENVS)[number] | undefine
   throw new ConfigError(`Invalid NODE_ENV=${JSON.stringify(raw.slice(0, 40))}: must be ${NODE_ENVS.join(', ').replace(/, (?=[^,]*$)/, ' or ')} (lower case), or unset.`);
 }
 
+/**
+ * Refuses a setting the deployer chose above the one that bounds it, which could never be
+ * honoured. Only when `small` is set: lowering `large` alone below `small`'s default works
+ * as asked (the default yields).
+ */
+function notAbove(env: Record<string, string | undefined>, small: [string, number], large: [string, number], why: string): void {
+  const [smallName, smallValue] = small;
+  const [largeName, largeValue] = large;
+  const isSet = (name: string) => env[name] !== undefined && env[name] !== '';
+  if (!isSet(smallName) || smallValue <= largeValue) return;
+  throw new ConfigError(
+    `${smallName}=${smallValue} is above ${largeName}=${largeValue}${isSet(largeName) ? '' : ' (its default)'}: ${why}. Lower ${smallName} or raise ${largeName}.`,
+  );
+}
+
 /** Reads and validates configuration; throws ConfigError with a one-line, actionable message. */
 export function readConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
   const production = nodeEnv(env.NODE_ENV) === 'production';
+  const server = readGroup(SETTINGS.server, env);
+  const upstream = readGroup(SETTINGS.upstream, env);
+  const cache = readGroup(SETTINGS.cache, env);
   const security = readGroup(SETTINGS.security, env);
+  notAbove(
+    env,
+    ['UPSTREAM_RETRY_BASE_DELAY_MS', upstream.retryBaseDelayMs],
+    ['UPSTREAM_RETRY_MAX_DELAY_MS', upstream.retryMaxDelayMs],
+    'the first retry pause cannot be longer than the longest',
+  );
+  const live = readGroup(SETTINGS.live, env);
+  notAbove(
+    env,
+    ['LIVE_MAX_SUBSCRIPTIONS_PER_CALLER', live.maxSubscriptionsPerCaller],
+    ['LIVE_MAX_SUBSCRIPTIONS', live.maxSubscriptions],
+    'one caller can never hold more live subscriptions than the whole process',
+  );
   return {
-    server: readGroup(SETTINGS.server, env),
-    upstream: readGroup(SETTINGS.upstream, env),
-    cache: readGroup(SETTINGS.cache, env),
+    server,
+    upstream,
+    cache,
     security: { ...security, fieldSuggestions: security.fieldSuggestions ?? !production, corsOrigins: security.corsOrigins ?? [] },
-    live: readGroup(SETTINGS.live, env),
+    live,
     sharedState: readSharedState(env),
     telemetry: readGroup(SETTINGS.telemetry, env),
     production,

@@ -273,6 +273,42 @@ describe('configuration', () => {
   });
 });
 
+describe('settings that contradict each other', () => {
+  // Only what can never be honoured is refused, and only when the deployer set the smaller-side setting.
+  it.each([
+    [
+      { UPSTREAM_RETRY_BASE_DELAY_MS: '60000', UPSTREAM_RETRY_MAX_DELAY_MS: '0' },
+      'UPSTREAM_RETRY_BASE_DELAY_MS=60000 is above UPSTREAM_RETRY_MAX_DELAY_MS=0: the first retry pause cannot be longer than the longest. Lower UPSTREAM_RETRY_BASE_DELAY_MS or raise UPSTREAM_RETRY_MAX_DELAY_MS.',
+    ],
+    [
+      { UPSTREAM_RETRY_BASE_DELAY_MS: '2000' },
+      'UPSTREAM_RETRY_BASE_DELAY_MS=2000 is above UPSTREAM_RETRY_MAX_DELAY_MS=1000 (its default): the first retry pause cannot be longer than the longest. Lower UPSTREAM_RETRY_BASE_DELAY_MS or raise UPSTREAM_RETRY_MAX_DELAY_MS.',
+    ],
+    [
+      { LIVE_MAX_SUBSCRIPTIONS_PER_CALLER: '1000000', LIVE_MAX_SUBSCRIPTIONS: '1' },
+      'LIVE_MAX_SUBSCRIPTIONS_PER_CALLER=1000000 is above LIVE_MAX_SUBSCRIPTIONS=1: one caller can never hold more live subscriptions than the whole process. Lower LIVE_MAX_SUBSCRIPTIONS_PER_CALLER or raise LIVE_MAX_SUBSCRIPTIONS.',
+    ],
+    [
+      { LIVE_MAX_SUBSCRIPTIONS_PER_CALLER: '20000' },
+      'LIVE_MAX_SUBSCRIPTIONS_PER_CALLER=20000 is above LIVE_MAX_SUBSCRIPTIONS=10000 (its default): one caller can never hold more live subscriptions than the whole process. Lower LIVE_MAX_SUBSCRIPTIONS_PER_CALLER or raise LIVE_MAX_SUBSCRIPTIONS.',
+    ],
+  ])('refuses %o in one line', (env, message) => {
+    expect(() => readConfig(env)).toThrow(ConfigError);
+    expect(() => readConfig(env)).toThrow(message);
+  });
+
+  it.each([
+    // Lowering only the larger side keeps its partner's default below it: that works as asked.
+    { UPSTREAM_RETRY_MAX_DELAY_MS: '0' },
+    { UPSTREAM_RETRY_MAX_DELAY_MS: '10' },
+    { LIVE_MAX_SUBSCRIPTIONS: '2' },
+    { UPSTREAM_RETRY_BASE_DELAY_MS: '1000', UPSTREAM_RETRY_MAX_DELAY_MS: '1000' },
+    { LIVE_MAX_SUBSCRIPTIONS_PER_CALLER: '5', LIVE_MAX_SUBSCRIPTIONS: '5' },
+  ])('accepts %o', (env) => {
+    expect(() => readConfig(env)).not.toThrow();
+  });
+});
+
 describe('refusals in house style', () => {
   // Bad values for every setting: whatever a setting refuses, it says so in its own words, never zod's.
   const values = ['', ' ', ' 10', '-1', '0', '1e309', '0x10', '10ms', '1.5', '99999999999999999999', '4294967296', 'TRUE', 'yes', 'off', 'INFO', 'x'.repeat(70), '(', 'ftp://x', 'a b'];

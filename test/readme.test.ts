@@ -16,11 +16,17 @@ describe('README', () => {
     const ranges = [...readme.matchAll(/^\| `([A-Z_]+)` \| [^|]+ \| `([\d.]+)`–`([\d.]+)` \|/gm)].map(([, name, min, max]) => ({ name: name!, min: Number(min), max: Number(max) }));
     expect(ranges.map(({ name }) => name)).toEqual(expect.arrayContaining(['MAX_REQUEST_BODY_BYTES', 'UPSTREAM_TIMEOUT_MS', 'TERMINAL_CACHE_TTL_MS']));
     expect(ranges.find(({ name }) => name === 'MAX_REQUEST_BODY_BYTES')).toEqual({ name: 'MAX_REQUEST_BODY_BYTES', min: 256, max: 16 * 1024 * 1024 });
+    // A setting bounded by another (config.ts refuses the contradiction) is tried with its partner at the partner's top.
+    const partners: Record<string, Record<string, string>> = {
+      UPSTREAM_RETRY_BASE_DELAY_MS: { UPSTREAM_RETRY_MAX_DELAY_MS: '60000' },
+      LIVE_MAX_SUBSCRIPTIONS_PER_CALLER: { LIVE_MAX_SUBSCRIPTIONS: '10000000' },
+    };
     for (const { name, min, max } of ranges) {
-      expect(() => readConfig({ [name]: String(min) }), name).not.toThrow();
-      expect(() => readConfig({ [name]: String(max) }), name).not.toThrow();
-      expect(() => readConfig({ [name]: String(min - 1) }), name).toThrow(ConfigError);
-      expect(() => readConfig({ [name]: String(max + 1) }), name).toThrow(ConfigError);
+      const partner = partners[name] ?? {};
+      expect(() => readConfig({ ...partner, [name]: String(min) }), name).not.toThrow();
+      expect(() => readConfig({ ...partner, [name]: String(max) }), name).not.toThrow();
+      expect(() => readConfig({ ...partner, [name]: String(min - 1) }), name).toThrow(ConfigError);
+      expect(() => readConfig({ ...partner, [name]: String(max + 1) }), name).toThrow(ConfigError);
     }
   });
 
