@@ -125,6 +125,9 @@ run_env=(env -i "PATH=$PATH" "HOME=$HOME" NODE_ENV=production "UPSTREAM_URL=$ups
 start() {
   local name=$1
   shift
+  # Made here: the background command's own redirection may come after the first read below.
+  : >"$scratch/$name.out"
+  : >"$scratch/$name.err"
   setsid "${run_env[@]}" "$@" >"$scratch/$name.out" 2>"$scratch/$name.err" &
   server=$!
   url=""

@@ -355,7 +355,8 @@ function corsOrigin(entry: string): string | undefined {
   if (entry === '*') return entry;
   if (!URL.canParse(entry)) return undefined;
   const url = new URL(entry);
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+  // A wildcard host (`https://*.example.com`) parses as a URL, yet no browser's Origin equals it.
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname.includes('*')) return undefined;
   if (url.username || url.password || url.pathname !== '/' || url.search || url.hash || entry.endsWith('?') || entry.endsWith('#')) return undefined;
   return url.origin;
 }

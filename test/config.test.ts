@@ -230,7 +230,7 @@ describe('configuration', () => {
     [{ OTEL_TRACES_SAMPLER_ARG: '1.5' }, 'Invalid OTEL_TRACES_SAMPLER_ARG="1.5": must be at most 1.'],
     [{ OTEL_RESOURCE_ATTRIBUTES: 'team' }, 'Invalid OTEL_RESOURCE_ATTRIBUTES="team": "team" is not key=value.'],
     // A browser's Origin is scheme, host and port: an entry with more (or less) could never match it.
-    ...['https://app.example.com/dashboard', 'localhost:5100', 'ftp://app.example.com', 'https://app.example.com?x=1', 'https://app.example.com/#x'].map(
+    ...['https://app.example.com/dashboard', 'localhost:5100', 'ftp://app.example.com', 'https://app.example.com?x=1', 'https://app.example.com/#x', 'https://*.example.com'].map(
       (value): [Record<string, string>, string] => [
         { CORS_ORIGINS: value },
         `Invalid CORS_ORIGINS="${value}": must be a comma-separated list of origins, each a scheme, host and optional port with no path (https://app.example.com), or *.`,
