@@ -238,7 +238,7 @@ export const SETTINGS = {
     pollWaitingMs: setting('LIVE_POLL_WAITING_MS', integer(10, 3_600_000).default(3_000), 'how often one with payment confirmed, waiting, or in an unknown status is polled'),
     pollActiveMs: setting('LIVE_POLL_ACTIVE_MS', integer(10, 3_600_000).default(1_000), 'how often a queued or running one is polled'),
     pollJitterPercent: setting('LIVE_POLL_JITTER_PERCENT', integer(0, 90).default(20), 'each pause varies at random by this much, so pollers drift apart'),
-    pollMaxBackoffMs: setting('LIVE_POLL_MAX_BACKOFF_MS', integer(10, 3_600_000).default(30_000), 'longest pause between polls while upstream fails (it doubles per failure)'),
+    pollMaxBackoffMs: setting('LIVE_POLL_MAX_BACKOFF_MS', integer(10, 3_600_000).default(30_000), 'longest pause between polls while upstream fails (it doubles per failure, never shorter than the healthy interval)'),
     pollSharePercent: setting(
       'LIVE_POLL_SHARE_PERCENT',
       integer(1, 100).default(50),

@@ -13,14 +13,16 @@ export interface CadenceSettings {
   activeMs: number;
   /** ± this fraction of the interval, at random. */
   jitter: number;
-  /** Longest pause between polls while upstream fails (the pause doubles per failure). */
+  /** Longest pause between polls while upstream fails (the pause doubles per failure); never shorter than the status's own interval. */
   maxBackoffMs: number;
 }
 
 /** The pause before the next poll of an execution in `status`, after `failures` failed polls in a row. */
 export function nextPollDelay(status: ExecutionStatus, failures: number, settings: CadenceSettings, random: () => number = Math.random): number {
   const base = intervalFor(status, settings);
-  const backedOff = failures === 0 ? base : Math.min(settings.maxBackoffMs, base * 2 ** failures);
+  // Never below the base interval: with LIVE_POLL_MAX_BACKOFF_MS under a poll interval, a cap alone
+  // would poll a failing upstream more often than a healthy one (a 10 ms cap: every 10 ms).
+  const backedOff = failures === 0 ? base : Math.max(base, Math.min(settings.maxBackoffMs, base * 2 ** failures));
   const spread = backedOff * settings.jitter;
   return Math.max(1, Math.round(backedOff - spread + 2 * spread * random()));
 }
