@@ -6,7 +6,21 @@
  */
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { AUTH, type Harness } from './support/harness.js';
-import { allStopped, Clients, describeEachLane, describeLiveBehaviour, expectPollingStopsAfter, putExecution, Recorder, sseClient, startLiveHarness, type Update, WATCH } from './support/live.js';
+import {
+  advance,
+  allStopped,
+  Clients,
+  describeEachLane,
+  describeLiveBehaviour,
+  expectPollingStopsAfter,
+  putExecution,
+  Recorder,
+  sseClient,
+  startLiveHarness,
+  type Update,
+  waitFor,
+  WATCH,
+} from './support/live.js';
 
 describeLiveBehaviour('sse');
 
@@ -69,5 +83,49 @@ describeEachLane('a watch no media type in Accept can carry', (lane) => {
     const watcher = new Recorder(clients.for(harness), { id: 'ex_unserved' });
     await watcher.received(1);
     expect(harness.instance.live.counts).toEqual({ subscriptions: 1, pollers: 1 });
+  });
+});
+
+describeEachLane('a watch while the gateway\'s own circuit is open', (lane) => {
+  const HALF_OPEN_MS = 1_500;
+  let harness: Harness;
+  const clients = new Clients('sse');
+  beforeAll(async () => {
+    harness = await startLiveHarness(lane, {
+      // A backoff long enough that a poller counting the circuit's refusals would still be waiting well after the probe time.
+      LIVE_POLL_MAX_BACKOFF_MS: '30000',
+      UPSTREAM_BREAKER_THRESHOLD: '3',
+      UPSTREAM_BREAKER_MIN_IDS: '3',
+      UPSTREAM_BREAKER_MIN_CALLERS: '1',
+      UPSTREAM_BREAKER_HALF_OPEN_MS: String(HALF_OPEN_MS),
+      UPSTREAM_MAX_ATTEMPTS: '1',
+    });
+  });
+  afterEach(() => clients.disposeAll());
+  afterAll(() => harness.close());
+
+  it('gets its update about the half-open time after the circuit opened, not after a backoff doubled by refusals', async () => {
+    const { upstream } = harness;
+    const id = 'ex_circuit_watch';
+    putExecution(upstream, id, 'workflow_running');
+    const watcher = new Recorder(clients.for(harness), { id });
+    await watcher.received(1);
+    // Four real failures first: the poller's backoff is 400 ms, and doubling on.
+    const failing = [id, 'ex_circuit_2', 'ex_circuit_3'];
+    for (const each of failing) upstream.setFault(each, { kind: 'status', status: 500 });
+    const before = upstream.requestsFor(id).length;
+    await waitFor(() => upstream.requestsFor(id).length >= before + 4, 'four failed polls');
+    // Two more ids fail too: the circuit opens.
+    for (const each of failing.slice(1)) await harness.query('query($id: ID!) { execution(id: $id) { id } }', { id: each });
+    await waitFor(() => harness.logs.some((line) => line.msg === 'upstream circuit opened: failing fast'), 'the circuit to open');
+    const opened = performance.now();
+    // Upstream recovers at once, and the execution has moved on.
+    for (const each of failing) upstream.setFault(each, undefined);
+    advance(upstream, id, 'workflow_succeeded', 1);
+    await watcher.until((update) => update.execution.status === 'WORKFLOW_SUCCEEDED', 'the update after recovery', 10_000);
+    const lag = performance.now() - opened;
+    // Before: the refusals doubled the pause (800, 1,600 ms …), and the update came about 2.8 s after opening.
+    expect(lag, `update ${Math.round(lag)} ms after the circuit opened`).toBeLessThan(HALF_OPEN_MS + 25 + 700);
+    expect(lag).toBeGreaterThanOrEqual(HALF_OPEN_MS - 50);
   });
 });

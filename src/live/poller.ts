@@ -25,7 +25,7 @@ import { ErrorCode, errorExtensions, type UpstreamFacts } from '../errors.js';
 import type { LeaseMembership, LeaseNews } from '../shared-state/live-leases.js';
 import { tracer } from '../telemetry/tracing.js';
 import { Cancellation } from '../upstream/cancellation.js';
-import { seconds } from '../upstream/upstream-error.js';
+import { seconds, UpstreamError } from '../upstream/upstream-error.js';
 import type { ExecutionsClient } from '../upstream/executions-client.js';
 import type { CallerIdentity } from '../upstream/shared-executions.js';
 import { nextPollDelay, type CadenceSettings } from './cadence.js';
@@ -274,12 +274,19 @@ export class Poller {
       this.stop();
       return;
     }
-    this.#failures++;
     const now = performance.now();
     this.#failingSince ??= now;
     const { settings } = this.deps;
     const status = this.#latest ? statusOf(this.#latest) : 'UNKNOWN';
-    const backoff = nextPollDelay(status, this.#failures, settings);
+    // The gateway's own open circuit or full bulkhead refused the poll, and upstream was not called: no
+    // new evidence against upstream, so no longer backoff. Waiting past the circuit's half-open time
+    // only delays the update once upstream is back (watches lagged queries by up to 30 s).
+    const refusal = ownRefusal(error);
+    if (refusal === undefined) this.#failures++;
+    const backoff =
+      refusal?.retryInMs !== undefined && refusal.retryInMs > 0
+        ? Math.round(refusal.retryInMs * (1 + settings.jitter * Math.random()))
+        : nextPollDelay(status, refusal === undefined ? this.#failures : 0, settings);
     const asked = retryAfterOf(error);
     // Upstream asked for quiet (a 429 or 503 with Retry-After): thousands of pollers coming back on the
     // backoff schedule would keep it rate limited. The spread goes past the asked time, never before it,
@@ -301,6 +308,13 @@ export class Poller {
     if (error.extensions?.upstreamStatus !== undefined) this.#lease?.pausing(delay);
     this.#schedule(delay);
   }
+}
+
+/** The gateway's circuit or bulkhead refused the call by itself (src/upstream/upstream-error.ts, GatewayRefusal). */
+function ownRefusal(error: GraphQLError): { retryInMs?: number | undefined } | undefined {
+  if (!(error instanceof UpstreamError) || error.refusal === undefined) return undefined;
+  const { by, retryInMs } = error.refusal;
+  return by === 'circuit-open' || by === 'bulkhead-full' ? { retryInMs } : undefined;
 }
 
 /** Upstream's Retry-After carried by the error, in ms (UpstreamError puts it in `extensions.retryAfterMs`). */

@@ -87,6 +87,8 @@ export class ExecutionsClient {
   readonly #basePath: string;
   readonly #options: ExecutionsClientOptions;
   readonly policies: UpstreamPolicy;
+  /** When (performance.now()) the circuit last opened: a refusal says how long until its half-open probe. */
+  #circuitOpenedAt = 0;
 
   constructor(options: ExecutionsClientOptions) {
     const url = new URL(options.baseUrl);
@@ -110,7 +112,10 @@ export class ExecutionsClient {
     });
     this.policies = createUpstreamPolicy(options.resilience);
     // The judge says why it opened (failure-judge.ts): failures spread over many ids and callers, or upstream unreachable.
-    this.policies.breaker.onBreak(() => options.logger.error({ why: this.policies.judge.reason }, 'upstream circuit opened: failing fast'));
+    this.policies.breaker.onBreak(() => {
+      this.#circuitOpenedAt = performance.now();
+      options.logger.error({ why: this.policies.judge.reason }, 'upstream circuit opened: failing fast');
+    });
     this.policies.breaker.onReset(() => options.logger.info('upstream circuit closed again'));
   }
 
@@ -304,16 +309,21 @@ export class ExecutionsClient {
   /** What a failure that survived the policies means to the client. */
   #toGraphQLError(error: unknown, id: string, call: Cancellation): GraphQLError {
     if (error instanceof UpstreamError) return error;
+    // Refusals of the gateway's own, no upstream call made: marked, so a live poller does not take them
+    // for upstream failing again and back off past the moment the circuit lets a call through.
     if (error instanceof BrokenCircuitError) {
+      const retryInMs = Math.max(0, Math.round(this.#circuitOpenedAt + this.#options.resilience.breakerHalfOpenAfterMs - performance.now()));
       return new UpstreamError(
         ErrorCode.UPSTREAM_UNAVAILABLE,
         'The executions API is failing; the gateway stops calling it for a few seconds to let it recover.',
+        { refusal: { by: 'circuit-open', retryInMs } },
       );
     }
     if (error instanceof BulkheadRejectedError) {
       return new UpstreamError(
         ErrorCode.UPSTREAM_UNAVAILABLE,
         'The gateway is at its limit of concurrent calls to the executions API; retry shortly.',
+        { refusal: { by: 'bulkhead-full' } },
       );
     }
     if (error instanceof TaskCancelledError || call.aborted) return abortedError(call, this.#options.timeoutMs);

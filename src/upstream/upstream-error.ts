@@ -21,6 +21,21 @@ export interface UpstreamErrorOptions extends UpstreamFacts {
   unreachable?: boolean;
   /** Upstream's Retry-After, in milliseconds; also reported in `extensions.retryAfterMs`. */
   retryAfterMs?: number;
+  /** The gateway refused the call itself, without calling upstream (see GatewayRefusal). */
+  refusal?: GatewayRefusal;
+}
+
+/**
+ * A call the gateway answered itself, with no upstream call: its open circuit,
+ * its full bulkhead, or the caller's pause after a 429 with Retry-After. The
+ * code stays UPSTREAM_UNAVAILABLE for clients; this lets the gateway's own
+ * parts (a live poller) tell such a refusal from a failure upstream answered,
+ * which is no evidence about upstream and must not lengthen a backoff.
+ */
+export interface GatewayRefusal {
+  by: 'circuit-open' | 'bulkhead-full' | 'caller-paused';
+  /** When a call may be let through again, in ms from now, when the gateway knows (the circuit's half-open time). */
+  retryInMs?: number;
 }
 
 export class UpstreamError extends GraphQLError {
@@ -28,6 +43,7 @@ export class UpstreamError extends GraphQLError {
   readonly countsAsFailure: boolean;
   readonly unreachable: boolean;
   readonly retryAfterMs: number | undefined;
+  readonly refusal: GatewayRefusal | undefined;
 
   constructor(code: ErrorCode, message: string, options: UpstreamErrorOptions = {}) {
     const extensions = errorExtensions(code, options);
@@ -37,6 +53,7 @@ export class UpstreamError extends GraphQLError {
     this.countsAsFailure = options.countsAsFailure ?? false;
     this.unreachable = options.unreachable ?? false;
     this.retryAfterMs = options.retryAfterMs;
+    this.refusal = options.refusal;
   }
 }
 
