@@ -2,6 +2,8 @@
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DEMO_ORGANIZATION, DEMO_TOKEN } from '../src/demo/demo-data.js';
+import { CallerPauses } from '../src/upstream/caller-pauses.js';
 import { MAX_RETRY_AFTER_MS, parseRetryAfter } from '../src/upstream/upstream-error.js';
 import { AUTH, Harness, LANES, codes, type HarnessOptions } from './support/harness.js';
 
@@ -127,6 +129,74 @@ describe('retries', () => {
     const [first, second] = h.upstream.requestsFor('ex_demo_1');
     expect(h.upstream.requestsFor('ex_demo_1')).toHaveLength(2);
     expect(second!.at - first!.at).toBeGreaterThanOrEqual(950);
+  });
+});
+
+describe('a caller rate-limited with Retry-After (RFC 6585 §4)', () => {
+  const OTHER = 'Bearer token-other';
+  const tokenOf = (request: { headers: Record<string, unknown> }) => request.headers.authorization;
+
+  it("answers the caller's further calls during the pause without calling upstream, serves other callers, and calls again after it", async () => {
+    // A pause longer than the gateway waits: the 429 itself is not retried, so upstream sees exactly one call of the caller.
+    const h = await start({
+      env: { UPSTREAM_RETRY_AFTER_CAP_MS: '500' },
+      upstream: { tokens: { [DEMO_TOKEN]: DEMO_ORGANIZATION, 'token-other': DEMO_ORGANIZATION } },
+    });
+    h.upstream.setFault('ex_demo_1', { kind: 'status', status: 429, headers: { 'retry-after': '1' } }, 1);
+    const limited = await h.query(ONE, { id: 'ex_demo_1' });
+    const pausedAt = performance.now();
+    expect(limited.errors![0]!.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', upstreamStatus: 429, retryAfterMs: 1000 });
+
+    // Twenty more calls of that caller, on that id and others, in the pause: answered at once, none sent.
+    const during = await Promise.all(Array.from({ length: 20 }, (_, i) => h.query(ONE, { id: `ex_demo_${(i % 3) + 1}` })));
+    for (const response of during) {
+      expect(codes(response)).toEqual(['UPSTREAM_UNAVAILABLE']);
+      const left = response.errors![0]!.extensions!.retryAfterMs as number;
+      expect(left).toBeGreaterThan(0);
+      expect(left).toBeLessThanOrEqual(1000);
+      expect(response.extensions).toMatchObject({ upstream: { calls: 0 } });
+    }
+    expect(performance.now() - pausedAt).toBeLessThan(1000);
+    expect(h.upstream.requests.filter((request) => tokenOf(request) === AUTH)).toHaveLength(1);
+
+    // Another caller is served meanwhile.
+    const other = await h.query(ONE, { id: 'ex_demo_1' }, { authorization: OTHER });
+    expect(other.errors).toBeUndefined();
+    expect(h.upstream.requests.filter((request) => tokenOf(request) === OTHER)).toHaveLength(1);
+
+    // Once the pause is over, the caller's calls go upstream again.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, 1_000 - (performance.now() - pausedAt)) + 20));
+    const after = await h.query(ONE, { id: 'ex_demo_1' });
+    expect(after.errors).toBeUndefined();
+    expect(h.upstream.requests.filter((request) => tokenOf(request) === AUTH)).toHaveLength(2);
+  });
+
+  it('retries of calls rate-limited together do not come back in the same instant: jitter past the asked time', async () => {
+    const tokens = Array.from({ length: 8 }, (_, i) => `token-${i}`);
+    const h = await start({ upstream: { tokens: Object.fromEntries(tokens.map((token) => [token, DEMO_ORGANIZATION])) } });
+    h.upstream.setFault('ex_demo_1', { kind: 'status', status: 429, headers: { 'retry-after': '1' } }, tokens.length);
+    const responses = await Promise.all(tokens.map((token) => h.query(ONE, { id: 'ex_demo_1' }, { authorization: `Bearer ${token}` })));
+    for (const response of responses) expect(response.errors).toBeUndefined();
+    expect(h.upstream.requestsFor('ex_demo_1')).toHaveLength(2 * tokens.length);
+    // Each call's pause, from its 429 to its retry.
+    const pauses = tokens.map((token) => {
+      const [first, retry] = h.upstream.requestsFor('ex_demo_1').filter((request) => tokenOf(request) === `Bearer ${token}`);
+      return retry!.at - first!.at;
+    });
+    // Never before the asked second …
+    expect(Math.min(...pauses)).toBeGreaterThanOrEqual(950);
+    // … and spread over up to a fifth past it (eight draws all within 20 ms of each other: about 1 in 10⁷).
+    expect(Math.max(...pauses) - Math.min(...pauses), `pauses ${pauses.map(Math.round).join(', ')} ms`).toBeGreaterThan(20);
+  });
+
+  it('keeps a bounded number of paused callers, forgetting the oldest first, and forgets ended pauses', () => {
+    const pauses = new CallerPauses(3);
+    for (const caller of ['a', 'b', 'c', 'd']) pauses.pause(caller, 1_000, 0);
+    expect(pauses.size).toBe(3);
+    expect(pauses.remaining('a', 10)).toBeUndefined();
+    expect(pauses.remaining('d', 10)).toBe(990);
+    expect(pauses.remaining('b', 1_000)).toBeUndefined();
+    expect(pauses.size).toBe(2);
   });
 });
 

@@ -11,6 +11,7 @@ import type { GraphQLError } from 'graphql';
 import type { Execution } from '../domain/execution.js';
 import { ErrorCode, FIELD_VALUE, invalidAuthorization } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { CallerPauses } from './caller-pauses.js';
 import { abortedError, Cancellation, settleBeforeAbort } from './cancellation.js';
 import { readEnvelopeHead, readExecution } from './envelope.js';
 import { assertAllowedExecutionId, executionPath } from './execution-path.js';
@@ -23,7 +24,7 @@ import {
   type ResilienceOptions,
   type UpstreamPolicy,
 } from './resilience.js';
-import { errorForUpstreamStatus, parseRetryAfter, UpstreamError } from './upstream-error.js';
+import { errorForUpstreamStatus, parseRetryAfter, seconds, UpstreamError } from './upstream-error.js';
 
 /** Who a call is for: what is sent on their behalf, and their identity (never sent). */
 export interface CallHeaders {
@@ -89,6 +90,8 @@ export class ExecutionsClient {
   readonly policies: UpstreamPolicy;
   /** When (performance.now()) the circuit last opened: a refusal says how long until its half-open probe. */
   #circuitOpenedAt = 0;
+  /** Callers upstream rate-limited with a Retry-After, until it ends (./caller-pauses.ts). */
+  readonly callerPauses = new CallerPauses();
 
   constructor(options: ExecutionsClientOptions) {
     const url = new URL(options.baseUrl);
@@ -136,6 +139,17 @@ export class ExecutionsClient {
     // Refused before the breaker and undici: a value undici refuses is no upstream failure, and must cost no connection.
     if (!FIELD_VALUE.test(headers.authorization)) throw invalidAuthorization();
     const path = executionPath(this.#origin, this.#basePath, id);
+    // Upstream asked this caller to wait (a 429 with Retry-After): answered here, as upstream would answer,
+    // with the time left, so the caller's flood never reaches upstream during the pause. Live polls too:
+    // their poller waits out `retryAfterMs` as it does upstream's own.
+    const pausedMs = this.callerPauses.remaining(headers.callerKey);
+    if (pausedMs !== undefined) {
+      throw new UpstreamError(
+        ErrorCode.UPSTREAM_UNAVAILABLE,
+        `The executions API is rate limiting this caller and asked for no calls during the next ${seconds(pausedMs)}: not called. Retry after \`extensions.retryAfterMs\` milliseconds.`,
+        { retryAfterMs: pausedMs, refusal: { by: 'caller-paused', retryInMs: pausedMs } },
+      );
+    }
     try {
       // Each attempt's outcome is judged as this caller's, for this id (failure-judge.ts). Run in
       // this call's async context: a call queued by the bulkhead starts from the one that freed its
@@ -190,13 +204,13 @@ export class ExecutionsClient {
     if (headers.traceparent && FIELD_VALUE.test(headers.traceparent)) sent.traceparent = headers.traceparent;
     if (headers.tracestate && FIELD_VALUE.test(headers.tracestate)) sent.tracestate = headers.tracestate;
     const watchers = this.#options.watchers;
-    if (!watchers?.length) return (await this.#send(id, path, sent, call)).execution;
+    if (!watchers?.length) return (await this.#send(id, path, sent, call, headers.callerKey)).execution;
     const ends = watchers.map((watcher) => watcher.start({ method: 'GET', url: this.#origin + path, attempt, headers: sent }));
     const end = (outcome: AttemptEnd) => {
       for (const each of ends) each(outcome);
     };
     try {
-      const { execution, status } = await this.#send(id, path, sent, call);
+      const { execution, status } = await this.#send(id, path, sent, call, headers.callerKey);
       end({ status, outcome: 'OK' });
       return execution;
     } catch (error) {
@@ -207,7 +221,7 @@ export class ExecutionsClient {
   }
 
   /** The execution, and the HTTP status it came with (any 2xx with a body: see below). */
-  async #send(id: string, path: string, sent: Record<string, string>, call: Cancellation): Promise<{ execution: Execution; status: number }> {
+  async #send(id: string, path: string, sent: Record<string, string>, call: Cancellation, callerKey: string): Promise<{ execution: Execution; status: number }> {
     // The attempt's own cancellation, handed to undici: at its deadline or when the call is cancelled.
     const cancel = new Cancellation();
     let timedOut = false;
@@ -270,6 +284,9 @@ export class ExecutionsClient {
       unwatch();
     }
     if (!hasBodyToServe(status)) {
+      // A 429 is about this caller's token (a 503 is upstream's as a whole, the breaker's business): its
+      // Retry-After holds for every further call of the caller, not only this one's retry.
+      if (status === 429 && retryAfterMs !== undefined) this.callerPauses.pause(callerKey, retryAfterMs);
       const requestId = upstreamRequestId ?? readEnvelopeHead(safeJson(body.text)).requestId;
       throw errorForUpstreamStatus(status, {
         upstreamStatus: status,

@@ -84,7 +84,8 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
     const next = (previous ?? exponential).next(context);
     const error = 'error' in context.result ? context.result.error : undefined;
     const retryAfter = error instanceof UpstreamError ? error.retryAfterMs : undefined;
-    const delay = retryAfter === undefined ? next.duration : Math.max(next.duration, Math.min(retryAfter, options.retryAfterCapMs));
+    // Past the asked time by up to a fifth, never before it: calls rate-limited together do not all come back in the same instant.
+    const delay = retryAfter === undefined ? next.duration : Math.max(next.duration, Math.round(Math.min(retryAfter, options.retryAfterCapMs) * (1 + 0.2 * Math.random())));
     return { delay, state: next };
   });
 

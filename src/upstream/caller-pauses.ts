@@ -1,0 +1,54 @@
+/**
+ * Pauses upstream asked of one caller: after a 429 with Retry-After for a token
+ * (RFC 6585 §4, RFC 9110 §10.2.3: how long the client "ought to wait before
+ * making a follow-up request"), that caller's further calls are answered by the
+ * gateway at once until the pause ends, instead of each going upstream to be
+ * rate-limited again (843 calls in 15 s for one token asked for 30 s of quiet).
+ * Keyed on the caller's key (a hash of its Authorization), never the token;
+ * other callers are untouched.
+ */
+
+/**
+ * Callers paused at once, at most: past this the oldest pause is forgotten (its
+ * caller's next call goes upstream and is paused again), so a flood of
+ * rate-limited tokens cannot grow the map without bound.
+ */
+export const MAX_PAUSED_CALLERS = 10_000;
+
+export class CallerPauses {
+  /** Caller key → when (performance.now() ms) its pause ends; in the order pauses were set. */
+  readonly #until = new Map<string, number>();
+
+  constructor(private readonly max = MAX_PAUSED_CALLERS) {}
+
+  /** Ms left of the caller's pause; undefined when it has none (an ended pause is forgotten here). */
+  remaining(caller: string, now = performance.now()): number | undefined {
+    const until = this.#until.get(caller);
+    if (until === undefined) return undefined;
+    if (until <= now) {
+      this.#until.delete(caller);
+      return undefined;
+    }
+    return Math.ceil(until - now);
+  }
+
+  /** Upstream asked this caller for `ms` of quiet; a pause already set for longer stays. */
+  pause(caller: string, ms: number, now = performance.now()): void {
+    if (!(ms > 0)) return;
+    const until = now + ms;
+    const current = this.#until.get(caller);
+    if (current !== undefined && current >= until) return;
+    // Re-inserted, so the map stays in the order pauses were set and the first entry is the oldest.
+    this.#until.delete(caller);
+    while (this.#until.size >= this.max) {
+      const oldest = this.#until.keys().next().value as string;
+      this.#until.delete(oldest);
+    }
+    this.#until.set(caller, until);
+  }
+
+  /** Callers with a pause remembered (ended ones included until next asked about), for tests. */
+  get size(): number {
+    return this.#until.size;
+  }
+}
