@@ -1,9 +1,12 @@
 /** Upstream faults: retries, Retry-After, circuit breaker, bulkhead, budgets, cancellation, encodings. */
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DEMO_ORGANIZATION, DEMO_TOKEN } from '../src/demo/demo-data.js';
+import { createLogger } from '../src/logger.js';
 import { CallerPauses } from '../src/upstream/caller-pauses.js';
+import { FailureLog } from '../src/upstream/failure-log.js';
 import { MAX_RETRY_AFTER_MS, parseRetryAfter } from '../src/upstream/upstream-error.js';
 import { AUTH, Harness, LANES, codes, type HarnessOptions } from './support/harness.js';
 
@@ -129,6 +132,69 @@ describe('retries', () => {
     const [first, second] = h.upstream.requestsFor('ex_demo_1');
     expect(h.upstream.requestsFor('ex_demo_1')).toHaveLength(2);
     expect(second!.at - first!.at).toBeGreaterThanOrEqual(950);
+  });
+});
+
+describe('network failures in the log', () => {
+  it('a burst is logged as its first line and, per interval, one line counting the rest: every attempt accounted for', async () => {
+    const h = await start({});
+    const ids = ['ex_demo_1', 'ex_demo_2', 'ex_demo_3', 'ex_demo_4', 'ex_demo_5'];
+    for (const id of ids) h.upstream.setFault(id, { kind: 'reset' });
+    // One after another: concurrent requests of one caller would share their calls.
+    for (let i = 0; i < 4; i++) {
+      const response = await h.query(`query($ids: [ID!]!) { executions(ids: $ids) { id } }`, { ids });
+      expect(codes(response)).toEqual(ids.map(() => 'UPSTREAM_UNAVAILABLE'));
+    }
+    const attempts = h.upstream.requests.length;
+    expect(attempts).toBe(4 * ids.length * 3);
+    const failed = () => h.logs.filter((line) => line.msg === 'upstream call failed');
+    const repeated = () => h.logs.filter((line) => line.msg === 'upstream call failed (repeated)');
+    // During the burst: the first of each kind only (a reset shows as one or two socket error codes).
+    expect(failed().length).toBeGreaterThanOrEqual(1);
+    expect(failed().length).toBeLessThanOrEqual(2);
+    expect(repeated()).toHaveLength(0);
+    // At shutdown the counts not yet reported are logged, not lost.
+    await h.close();
+    harness = undefined;
+    expect(repeated().length).toBeLessThanOrEqual(failed().length);
+    expect(repeated()[0]).toMatchObject({ level: 40, suppressed: expect.any(Number), intervalMs: 10_000, err: expect.any(Object) });
+    const suppressed = repeated().reduce((sum, line) => sum + (line.suppressed as number), 0);
+    expect(failed().length + suppressed).toBe(attempts);
+  });
+});
+
+describe('FailureLog', () => {
+  it('logs the first of a kind at once, then at most one line per kind per interval with the count, then forgets a quiet kind', () => {
+    vi.useFakeTimers();
+    try {
+      const lines: Array<Record<string, unknown>> = [];
+      const sink = new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+          callback();
+        },
+      });
+      const log = new FailureLog(createLogger('info', sink), 'upstream call failed', 1_000);
+      for (let i = 0; i < 500; i++) log.observe('ECONNRESET', { n: i });
+      log.observe('ECONNREFUSED', { n: 0 });
+      expect(lines.map((line) => [line.msg, line.n])).toEqual([
+        ['upstream call failed', 0],
+        ['upstream call failed', 0],
+      ]);
+      for (let i = 500; i < 1_000; i++) log.observe('ECONNRESET', { n: i });
+      vi.advanceTimersByTime(1_000);
+      expect(lines.slice(2)).toMatchObject([{ msg: 'upstream call failed (repeated)', suppressed: 999, n: 999, intervalMs: 1_000 }]);
+      // The next interval: counted again, reported at its end; the quiet kind is forgotten.
+      log.observe('ECONNRESET', { n: 1_000 });
+      vi.advanceTimersByTime(1_000);
+      expect(lines.slice(3)).toMatchObject([{ msg: 'upstream call failed (repeated)', suppressed: 1, n: 1_000 }]);
+      vi.advanceTimersByTime(1_000);
+      log.observe('ECONNREFUSED', { n: 1 });
+      expect(lines.slice(4)).toMatchObject([{ msg: 'upstream call failed', n: 1 }]);
+      expect(lines).toHaveLength(5);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

@@ -12,6 +12,7 @@ import type { Execution } from '../domain/execution.js';
 import { ErrorCode, FIELD_VALUE, invalidAuthorization } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { CallerPauses } from './caller-pauses.js';
+import { FailureLog } from './failure-log.js';
 import { abortedError, Cancellation, settleBeforeAbort } from './cancellation.js';
 import { readEnvelopeHead, readExecution } from './envelope.js';
 import { assertAllowedExecutionId, executionPath } from './execution-path.js';
@@ -82,6 +83,9 @@ export interface ExecutionsClientOptions {
   watchers?: readonly AttemptWatcher[];
 }
 
+/** At most one "upstream call failed" line per kind of failure per this interval (the first of a kind at once). */
+export const FAILURE_LOG_INTERVAL_MS = 10_000;
+
 export class ExecutionsClient {
   readonly #pool: Pool;
   readonly #origin: string;
@@ -92,12 +96,15 @@ export class ExecutionsClient {
   #circuitOpenedAt = 0;
   /** Callers upstream rate-limited with a Retry-After, until it ends (./caller-pauses.ts). */
   readonly callerPauses = new CallerPauses();
+  /** "upstream call failed", bounded per kind of failure (./failure-log.ts). */
+  readonly #failureLog: FailureLog;
 
   constructor(options: ExecutionsClientOptions) {
     const url = new URL(options.baseUrl);
     this.#origin = url.origin;
     this.#basePath = url.pathname.replace(/\/+$/, '');
     this.#options = options;
+    this.#failureLog = new FailureLog(options.logger, 'upstream call failed', FAILURE_LOG_INTERVAL_MS);
     // One keep-alive pool per process: every request reuses warm sockets.
     // undici's request() never follows redirects, so the token stays on this origin.
     this.#pool = new Pool(this.#origin, {
@@ -186,6 +193,7 @@ export class ExecutionsClient {
   }
 
   close(): Promise<void> {
+    this.#failureLog.flush();
     return this.#pool.close();
   }
 
@@ -273,7 +281,8 @@ export class ExecutionsClient {
       if (isMalformedAnswer(error)) throw this.#badResponse(id, describe(error).message, { upstreamStatus: status, upstreamRequestId });
       // undici refused to send it (a value it cannot put in a request): nothing upstream did, so neither retried nor held against it.
       if (error instanceof Error && 'code' in error && error.code === 'UND_ERR_INVALID_ARG') throw error;
-      this.#options.logger.warn({ executionId: id, err: describe(error) }, 'upstream call failed');
+      const err = describe(error);
+      this.#failureLog.observe(err.code ?? err.name, { executionId: id, err });
       throw new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, 'The executions API could not be reached.', {
         retryable: true,
         countsAsFailure: true,
