@@ -826,6 +826,30 @@ export function describeLiveBehaviour(transport: TransportName): void {
           await allStopped(own);
         }));
 
+      it("a 429 with Retry-After on one of the caller's queries pauses the caller's watches too: no poll until it has passed, then updates resume", () =>
+        withHarness({ UPSTREAM_RETRY_AFTER_CAP_MS: '0', UPSTREAM_MAX_ATTEMPTS: '1', LIVE_OUTAGE_NOTICE_MS: '5000' }, async (own) => {
+          const { upstream } = own;
+          const id = 'ex_caller_paused';
+          putExecution(upstream, id, 'workflow_running');
+          putExecution(upstream, 'ex_caller_limited', 'workflow_running');
+          const watcher = new Recorder(clients.for(own), { id });
+          await watcher.received(1);
+          upstream.setFault('ex_caller_limited', { kind: 'status', status: 429, headers: { 'retry-after': '1' } }, 1);
+          const limited = await own.query('query($id: ID!) { execution(id: $id) { id } }', { id: 'ex_caller_limited' });
+          // The gateway paused the caller before it answered: polls sent from now on must wait the pause out.
+          const answeredAt = performance.now();
+          const limitedAt = upstream.requestsFor('ex_caller_limited')[0]!.at;
+          expect(limited.errors![0]!.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', upstreamStatus: 429, retryAfterMs: 1_000 });
+          const during = advance(upstream, id, 'workflow_running', 1);
+          await watcher.until((update) => update.newEvents.length > 0, 'the update after the pause', 5_000);
+          const polls = upstream.requestsFor(id).filter((call) => call.at > answeredAt);
+          // Polled every 25 ms otherwise; the caller's pause holds for its poller as for its queries.
+          expect(polls[0]!.at - limitedAt, `polls at ${polls.map((call) => Math.round(call.at - limitedAt)).join(', ')} ms after the 429`).toBeGreaterThanOrEqual(950);
+          expect(watcher.eventIds).toEqual(during);
+          watcher.stop();
+          await allStopped(own);
+        }));
+
       it('an outage notice says the pause upstream asked for, and retryAfterMs when the next poll comes, which the backoff may make later', () =>
         // The first failure's backoff is twice the active interval (1,200 ms), longer than the 1 s asked.
         withHarness({ UPSTREAM_RETRY_AFTER_CAP_MS: '0', UPSTREAM_MAX_ATTEMPTS: '1', LIVE_POLL_ACTIVE_MS: '600', LIVE_POLL_MAX_BACKOFF_MS: '5000', LIVE_OUTAGE_NOTICE_MS: '500' }, async (own) => {
