@@ -62,7 +62,8 @@ const ONLY = process.env.BENCH_SCENARIOS?.split(',').map((key) => key.trim().toU
 const REGRESSION_THRESHOLD = 0.1;
 /** Mirrors the gateway's defaults so the floor and the direct reference fan out the same way. */
 const CONCURRENCY_PER_REQUEST = Number(process.env.UPSTREAM_CONCURRENCY_PER_REQUEST || 20);
-const UPSTREAM_SOCKETS = Number(process.env.UPSTREAM_CONNECTIONS || 64);
+// The gateway sizes its pool to its bulkhead unless UPSTREAM_CONNECTIONS says more (src/config.ts).
+const UPSTREAM_SOCKETS = Number(process.env.UPSTREAM_CONNECTIONS || process.env.UPSTREAM_MAX_CONCURRENT || 256);
 const PASSTHROUGH = [
   // What operating costs: metrics, the access log, traces (README "Performance").
   'METRICS',
@@ -75,6 +76,7 @@ const PASSTHROUGH = [
   'UPSTREAM_EXTENSIONS',
   'UPSTREAM_CONCURRENCY_PER_REQUEST',
   'UPSTREAM_CONNECTIONS',
+  'UPSTREAM_MAX_CONCURRENT',
 ];
 const S3_SEQUENTIAL_SAMPLES = 30;
 /** Other processes using this much CPU (in cores) during a measured run make its numbers suspect. */

@@ -54,6 +54,9 @@ interface Setting<T extends z.ZodType> {
 }
 const setting = <T extends z.ZodType>(env: string, schema: T, doc: string, options: { secret?: boolean } = {}): Setting<T> => ({ env, schema, doc, ...options });
 
+/** A caller's share of the bulkhead when UPSTREAM_MAX_CONCURRENT_PER_CALLER is unset (a quarter of the default bulkhead). */
+const DEFAULT_MAX_CONCURRENT_PER_CALLER = 64;
+
 export const SETTINGS = {
   server: {
     port: setting('PORT', integer(0, 65535).default(4000), 'port to listen on (`0` picks a free one)'),
@@ -160,10 +163,14 @@ export const SETTINGS = {
     ),
     maxConcurrentPerCaller: setting(
       'UPSTREAM_MAX_CONCURRENT_PER_CALLER',
-      integer(1, 100_000).default(64),
-      'upstream calls one caller may have in flight; its further calls wait apart (all callers\' together at most `UPSTREAM_QUEUE`), so one caller never takes every slot of the bulkhead; live polls are bounded by their own slots',
+      integer(1, 100_000).optional(),
+      `upstream calls one caller may have in flight; its further calls wait apart (all callers' together at most \`UPSTREAM_QUEUE\`), so one caller never takes every slot of the bulkhead; live polls are bounded by their own slots; unset: ${DEFAULT_MAX_CONCURRENT_PER_CALLER} (no share of its own when \`UPSTREAM_MAX_CONCURRENT\` is lower); set to more than \`UPSTREAM_MAX_CONCURRENT\`, it is refused at start-up`,
     ),
-    connections: setting('UPSTREAM_CONNECTIONS', integer(1, 1024).default(64), 'keep-alive sockets in the process-wide upstream pool'),
+    connections: setting(
+      'UPSTREAM_CONNECTIONS',
+      integer(1, 100_000).optional(),
+      'keep-alive sockets in the process-wide upstream pool; unset: `UPSTREAM_MAX_CONCURRENT`, and fewer is refused at start-up, so every call the bulkhead admits has a socket and no attempt\'s deadline runs out waiting for one behind other callers\' calls (sockets are opened only as calls need them)',
+    ),
     concurrencyPerRequest: setting(
       'UPSTREAM_CONCURRENCY_PER_REQUEST',
       integer(1, 100).default(20),
@@ -387,7 +394,12 @@ type Settings = typeof SETTINGS;
 type Group<G extends Record<string, Setting<z.ZodType>>> = { [K in keyof G]: z.output<G[K]['schema']> };
 
 export type ServerConfig = Group<Settings['server']>;
-export type UpstreamConfig = Group<Settings['upstream']>;
+export type UpstreamConfig = Omit<Group<Settings['upstream']>, 'connections' | 'maxConcurrentPerCaller'> & {
+  /** Resolved: the variable when set, else `maxConcurrent`; never fewer than `maxConcurrent`. */
+  connections: number;
+  /** Resolved: the variable when set (never more than `maxConcurrent`), else 64. */
+  maxConcurrentPerCaller: number;
+};
 export type CacheConfig = Group<Settings['cache']>;
 export type SecurityConfig = Omit<Group<Settings['security']>, 'fieldSuggestions' | 'corsOrigins'> & {
   /** Resolved: the variable when set, else off in production. */
@@ -484,11 +496,38 @@ function notAbove(env: Record<string, string | undefined>, small: [string, numbe
   );
 }
 
+/**
+ * The upstream settings, checked against each other: a pool with fewer sockets
+ * than the bulkhead admits calls would queue calls inside undici with their
+ * attempt deadline running, so one caller's hanging calls (up to its share)
+ * could hold every socket and make other callers' calls time out there, which
+ * the breaker would then count as a second caller's failures. A caller's share
+ * set larger than the bulkhead would be no share at all, so it is refused.
+ */
+function readUpstream(env: Record<string, string | undefined>): UpstreamConfig {
+  const upstream = readGroup(SETTINGS.upstream, env);
+  const { maxConcurrent } = upstream;
+  const connections = upstream.connections ?? maxConcurrent;
+  // Unset, the default stays as it always was: a bulkhead lowered below it then bounds each caller by itself.
+  const maxConcurrentPerCaller = upstream.maxConcurrentPerCaller ?? DEFAULT_MAX_CONCURRENT_PER_CALLER;
+  if (connections < maxConcurrent) {
+    throw new ConfigError(
+      `UPSTREAM_CONNECTIONS=${connections} is fewer than UPSTREAM_MAX_CONCURRENT=${maxConcurrent}: calls would wait for a socket with their deadline running; unset UPSTREAM_CONNECTIONS or set it to at least ${maxConcurrent}.`,
+    );
+  }
+  if (upstream.maxConcurrentPerCaller !== undefined && maxConcurrentPerCaller > maxConcurrent) {
+    throw new ConfigError(
+      `UPSTREAM_MAX_CONCURRENT_PER_CALLER=${maxConcurrentPerCaller} is more than UPSTREAM_MAX_CONCURRENT=${maxConcurrent}: a caller's share cannot be larger than the bulkhead; set it to at most ${maxConcurrent}.`,
+    );
+  }
+  return { ...upstream, connections, maxConcurrentPerCaller };
+}
+
 /** Reads and validates configuration; throws ConfigError with a one-line, actionable message. */
 export function readConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
   const production = nodeEnv(env.NODE_ENV) === 'production';
   const server = readGroup(SETTINGS.server, env);
-  const upstream = readGroup(SETTINGS.upstream, env);
+  const upstream = readUpstream(env);
   const cache = readGroup(SETTINGS.cache, env);
   const security = readGroup(SETTINGS.security, env);
   notAbove(

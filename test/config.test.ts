@@ -31,7 +31,7 @@ describe('configuration', () => {
       maxConcurrent: 256,
       queue: 1_024,
       maxConcurrentPerCaller: 64,
-      connections: 64,
+      connections: 256,
       concurrencyPerRequest: 20,
       maxBodyBytes: 128 * 1024 * 1024,
     });
@@ -77,7 +77,7 @@ describe('configuration', () => {
       UPSTREAM_BREAKER_HALF_OPEN_MS: '800',
       UPSTREAM_MAX_CONCURRENT: '32',
       UPSTREAM_QUEUE: '0',
-      UPSTREAM_CONNECTIONS: '8',
+      UPSTREAM_CONNECTIONS: '48',
       UPSTREAM_CONCURRENCY_PER_REQUEST: '4',
       UPSTREAM_MAX_BODY_BYTES: '2048',
       EXECUTION_ID_PATTERN: '^ex_[0-9]+$',
@@ -117,7 +117,7 @@ describe('configuration', () => {
       maxConcurrent: 32,
       queue: 0,
       maxConcurrentPerCaller: 64,
-      connections: 8,
+      connections: 48,
       concurrencyPerRequest: 4,
       maxBodyBytes: 2048,
     });
@@ -126,6 +126,16 @@ describe('configuration', () => {
     expect(config.cache).toEqual({ terminalTtlMs: 0, activeTtlMs: 500, maxBytes: 1000 });
     expect(config.security).toMatchObject({ introspection: false, fieldSuggestions: false, corsOrigins: ['https://app.example', 'https://admin.example'] });
     expect(config.telemetry).toMatchObject({ logLevel: 'warn', upstreamCost: false });
+  });
+
+  it('sizes the upstream pool to the bulkhead unless told otherwise', () => {
+    expect(readConfig({}).upstream).toMatchObject({ maxConcurrent: 256, connections: 256, maxConcurrentPerCaller: 64 });
+    expect(readConfig({ UPSTREAM_MAX_CONCURRENT: '1000', UPSTREAM_CONNECTIONS: '' }).upstream).toMatchObject({ connections: 1000, maxConcurrentPerCaller: 64 });
+    expect(readConfig({ UPSTREAM_MAX_CONCURRENT: '8' }).upstream).toMatchObject({ connections: 8, maxConcurrentPerCaller: 64 });
+    expect(readConfig({ UPSTREAM_MAX_CONCURRENT: '8', UPSTREAM_CONNECTIONS: '20', UPSTREAM_MAX_CONCURRENT_PER_CALLER: '8' }).upstream).toMatchObject({
+      connections: 20,
+      maxConcurrentPerCaller: 8,
+    });
   });
 
   it('treats an empty variable as unset', () => {
@@ -236,6 +246,15 @@ describe('configuration', () => {
         `Invalid CORS_ORIGINS="${value}": must be a comma-separated list of origins, each a scheme, host and optional port with no path (https://app.example.com), or *.`,
       ],
     ),
+    // A pool smaller than the bulkhead queues admitted calls inside undici with their deadline running (README "Upstream faults").
+    [
+      { UPSTREAM_CONNECTIONS: '64' },
+      'UPSTREAM_CONNECTIONS=64 is fewer than UPSTREAM_MAX_CONCURRENT=256: calls would wait for a socket with their deadline running; unset UPSTREAM_CONNECTIONS or set it to at least 256.',
+    ],
+    [
+      { UPSTREAM_MAX_CONCURRENT: '16', UPSTREAM_MAX_CONCURRENT_PER_CALLER: '17' },
+      "UPSTREAM_MAX_CONCURRENT_PER_CALLER=17 is more than UPSTREAM_MAX_CONCURRENT=16: a caller's share cannot be larger than the bulkhead; set it to at most 16.",
+    ],
     [{ OTEL_RESOURCE_ATTRIBUTES: 'team=%zz' }, 'Invalid OTEL_RESOURCE_ATTRIBUTES="team=%zz": the value of team is not percent-encoded.'],
     // Secrets and credentials are never quoted.
     [{ REDIS_URL: 'redis://127.0.0.1:6379', REDIS_KEY_SECRET: 'short-s3cr3t' }, 'Invalid REDIS_KEY_SECRET=(hidden): must be at least 32 characters.'],

@@ -377,6 +377,36 @@ describe.each(LANES)('each caller\'s share of the bulkhead (%s lane)', (lane: La
     expect(h.upstream.maxInFlight).toBeLessThanOrEqual(3);
   }, 30_000);
 
+  it('a caller whose calls hang up to its whole share leaves no other caller waiting for a socket, and the circuit stays closed (default pool, share and breaker)', async () => {
+    // The production defaults of the bulkhead (256), the share (64), the pool (unset) and the breaker; a short attempt deadline.
+    const TIMEOUT_MS = 2_000;
+    harness = await Harness.start({ lane, upstream: UPSTREAM, env: { ...BREAKER_ENV, UPSTREAM_TIMEOUT_MS: String(TIMEOUT_MS), UPSTREAM_CONNECTIONS: '' } });
+    const h = harness;
+    const ask = (caller: Caller, id: string) => h.query<{ execution: { id: string } | null }>(ONE, { id }, { authorization: auth(caller) });
+    const expectServed = (response: GraphQLResponse<{ execution: { id: string } | null }>, id: string) => {
+      expect(response.errors).toBeUndefined();
+      expect(response.data?.execution?.id).toBe(id);
+    };
+    // 70 ids of a's that upstream never answers: 64 calls hang in a's share, 6 wait behind them.
+    const hanging = Array.from({ length: 70 }, (_, i) => `ex_hang_${i + 1}`);
+    for (const id of hanging) h.upstream.setFault(id, { kind: 'hang' });
+    const flood = Array.from({ length: 7 }, (_, i) =>
+      h.query(`{ executions(ids: ${JSON.stringify(hanging.slice(i * 10, i * 10 + 10))}) { id } }`, undefined, { authorization: auth('a') }),
+    );
+    const deadline = performance.now() + 5_000;
+    while (h.upstream.inFlight < 64 && performance.now() < deadline) await pause(10);
+    expect(h.upstream.inFlight).toBe(64);
+    // b is answered at once: its call gets a socket of its own instead of queueing behind a's (then timing out there).
+    const started = performance.now();
+    expectServed(await ask('b', 'ex_b_1'), 'ex_b_1');
+    expect(performance.now() - started).toBeLessThan(TIMEOUT_MS / 4);
+    // a's 64 calls time out: one caller's failures, so the circuit stays closed and b is still served.
+    await Promise.all(flood);
+    expectServed(await ask('b', 'ex_b_2'), 'ex_b_2');
+    expectServed(await ask('c', 'ex_c_1'), 'ex_c_1');
+    expect(h.logs.some((line) => line.msg === OPENED)).toBe(false);
+  }, 30_000);
+
   it('past its share and its queue, a caller\'s call is refused at once with UPSTREAM_UNAVAILABLE, saying why', async () => {
     harness = await Harness.start({ lane, upstream: UPSTREAM, env: { UPSTREAM_MAX_CONCURRENT: '4', UPSTREAM_MAX_CONCURRENT_PER_CALLER: '1', UPSTREAM_QUEUE: '0', TERMINAL_CACHE_TTL_MS: '0' } });
     const h = harness;

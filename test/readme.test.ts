@@ -16,17 +16,20 @@ describe('README', () => {
     const ranges = [...readme.matchAll(/^\| `([A-Z_]+)` \| [^|]+ \| `([\d.]+)`–`([\d.]+)` \|/gm)].map(([, name, min, max]) => ({ name: name!, min: Number(min), max: Number(max) }));
     expect(ranges.map(({ name }) => name)).toEqual(expect.arrayContaining(['MAX_REQUEST_BODY_BYTES', 'UPSTREAM_TIMEOUT_MS', 'TERMINAL_CACHE_TTL_MS']));
     expect(ranges.find(({ name }) => name === 'MAX_REQUEST_BODY_BYTES')).toEqual({ name: 'MAX_REQUEST_BODY_BYTES', min: 256, max: 16 * 1024 * 1024 });
-    // A setting bounded by another (config.ts refuses the contradiction) is tried with its partner at the partner's top.
-    const partners: Record<string, Record<string, string>> = {
-      UPSTREAM_RETRY_BASE_DELAY_MS: { UPSTREAM_RETRY_MAX_DELAY_MS: '60000' },
-      LIVE_MAX_SUBSCRIPTIONS_PER_CALLER: { LIVE_MAX_SUBSCRIPTIONS: '10000000' },
+    // A setting bounded by another (src/config.ts refuses the contradiction) is tried with its partner where it allows the value.
+    const partners: Record<string, (value: number) => Record<string, string>> = {
+      UPSTREAM_RETRY_BASE_DELAY_MS: () => ({ UPSTREAM_RETRY_MAX_DELAY_MS: '60000' }),
+      LIVE_MAX_SUBSCRIPTIONS_PER_CALLER: () => ({ LIVE_MAX_SUBSCRIPTIONS: '10000000' }),
+      // The pool and a caller's share are held to the bulkhead.
+      UPSTREAM_CONNECTIONS: (value) => ({ UPSTREAM_MAX_CONCURRENT: String(Math.min(Math.max(value, 1), 100_000)) }),
+      UPSTREAM_MAX_CONCURRENT_PER_CALLER: (value) => ({ UPSTREAM_MAX_CONCURRENT: String(Math.min(Math.max(value, 1), 100_000)) }),
     };
+    const withPartner = (name: string, value: number) => ({ ...partners[name]?.(value), [name]: String(value) });
     for (const { name, min, max } of ranges) {
-      const partner = partners[name] ?? {};
-      expect(() => readConfig({ ...partner, [name]: String(min) }), name).not.toThrow();
-      expect(() => readConfig({ ...partner, [name]: String(max) }), name).not.toThrow();
-      expect(() => readConfig({ ...partner, [name]: String(min - 1) }), name).toThrow(ConfigError);
-      expect(() => readConfig({ ...partner, [name]: String(max + 1) }), name).toThrow(ConfigError);
+      expect(() => readConfig(withPartner(name, min)), name).not.toThrow();
+      expect(() => readConfig(withPartner(name, max)), name).not.toThrow();
+      expect(() => readConfig(withPartner(name, min - 1)), name).toThrow(ConfigError);
+      expect(() => readConfig(withPartner(name, max + 1)), name).toThrow(ConfigError);
     }
   });
 

@@ -117,7 +117,6 @@ async function gatewayFor(upstreamUrl: string, lane: LaneName, env: Record<strin
   const config = readConfig({
     FAST_LANE: String(lane === 'fast'),
     UPSTREAM_TIMEOUT_MS: String(TIMEOUT_MS),
-    UPSTREAM_CONNECTIONS: '4',
     UPSTREAM_MAX_BODY_BYTES: String(1024 * 1024),
     UPSTREAM_BREAKER_THRESHOLD: '1000000',
     UPSTREAM_RETRY_BASE_DELAY_MS: '2',

@@ -600,8 +600,9 @@ describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
 describe.each(LANES)('an Authorization that is no header value (%s lane)', (lane) => {
   let harness: Harness;
   beforeAll(async () => {
-    // A pool of two connections and a breaker that opens after two failing (caller, id) pairs: what such tokens cost would show at once.
-    harness = await Harness.start({ lane, env: { UPSTREAM_CONNECTIONS: '2', UPSTREAM_BREAKER_THRESHOLD: '2' } });
+    // A pool of two connections (the bulkhead too: the pool is never smaller) and a breaker that opens after two failing
+    // (caller, id) pairs: what such tokens cost would show at once.
+    harness = await Harness.start({ lane, env: { UPSTREAM_MAX_CONCURRENT: '2', UPSTREAM_CONNECTIONS: '2', UPSTREAM_BREAKER_THRESHOLD: '2' } });
   });
   afterAll(() => harness.close());
 

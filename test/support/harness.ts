@@ -31,7 +31,6 @@ export const LANES: readonly LaneName[] = ['fast', 'full'];
  */
 const TEST_ENV: Record<string, string> = {
   UPSTREAM_TIMEOUT_MS: '10000',
-  UPSTREAM_CONNECTIONS: '16',
   UPSTREAM_BREAKER_THRESHOLD: '1000000',
   UPSTREAM_RETRY_BASE_DELAY_MS: '2',
   UPSTREAM_RETRY_MAX_DELAY_MS: '10',
