@@ -262,6 +262,34 @@ describe.each(LANES)('circuit breaker fairness (%s lane)', (lane) => {
       expect(h.logs.some((line) => line.msg === CLOSED)).toBe(true);
     });
 
+    it('half-open against a hanging upstream: the probe alone reaches upstream, every other call is refused at once', async () => {
+      // Waiting for the probe would take the whole attempt deadline; a refusal takes far less, on a loaded machine too.
+      const TIMEOUT_MS = 3_000;
+      const h = await start({ UPSTREAM_TIMEOUT_MS: String(TIMEOUT_MS) });
+      failEverywhere(h, { kind: 'hang' });
+      await Promise.all(CALLERS.flatMap((caller) => idsOf(caller).slice(0, 4).map((id) => ask(h, caller, id))));
+      expect(opened(h)).toBe(true);
+
+      // Still hanging when it half-opens: many callers ask at once, each for other ids.
+      await pause(HALF_OPEN_MS + 50);
+      const before = h.upstream.requests.length;
+      const timed = async (caller: Caller, id: string) => {
+        const started = performance.now();
+        const response = await ask(h, caller, id);
+        return { response, ms: performance.now() - started };
+      };
+      const answers = await Promise.all(CALLERS.flatMap((caller) => idsOf(caller).slice(4).map((id) => timed(caller, id))));
+      expect(h.upstream.requests.length - before).toBe(1);
+      const probe = answers.filter(({ response }) => codes(response)[0] === 'UPSTREAM_TIMEOUT');
+      const refused = answers.filter(({ response }) => FAILING_FAST.test(response.errors?.[0]?.message ?? ''));
+      expect(probe).toHaveLength(1);
+      expect(refused).toHaveLength(answers.length - 1);
+      for (const { response, ms } of refused) {
+        expect(codes(response)).toEqual(['UPSTREAM_UNAVAILABLE']);
+        expect(ms).toBeLessThan(TIMEOUT_MS / 3);
+      }
+    });
+
     it('a probe failing on one caller\'s broken id does not keep the circuit open after the outage ends', async () => {
       const h = await start({ UPSTREAM_MAX_ATTEMPTS: '1' });
       failEverywhere(h, { kind: 'status', status: 500 });

@@ -42,7 +42,8 @@
  * `minCallers` = 1 lets its failures open the circuit, still only across
  * `minIds` ids.
  *
- * The probe. While half-open, cockatiel reopens on any failure it is told to
+ * The probe. While half-open, only the probe reaches upstream: resilience.ts
+ * refuses every other call at once, as an open circuit does. cockatiel reopens on any failure it is told to
  * count. One probe's 500 or timeout cannot tell a still-failing upstream from
  * the one id that always fails, so resilience.ts counts only an unreachable
  * probe; any other probe failure closes the circuit and the rule judges afresh

@@ -16,7 +16,9 @@
  *             only when failures spread over many ids and callers (or upstream
  *             cannot be reached at all), never for failures concentrated on one
  *             caller or one id; then calls fail fast for `halfOpenAfterMs`, and
- *             one probe decides whether it closes again. It judges each attempt's
+ *             one probe decides whether it closes again; while the probe is in
+ *             flight every other call is refused at once too (BrokenCircuitError),
+ *             rather than waiting for it as cockatiel would. It judges each attempt's
  *             own outcome: a caller that went away is not an upstream failure.
  *
  * Each attempt's deadline and the caller's cancellation are kept by the attempt
@@ -110,7 +112,13 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
 
   const bulkheadPolicy = bulkhead(options.maxConcurrent, options.queue);
   const retryPolicy = retry(handleWhen(isRetryable), { maxAttempts: options.maxAttempts - 1, backoff });
-  const policy = wrap(bulkheadPolicy, retryPolicy, breakerPolicy);
+  const policy = wrap(bulkheadPolicy, retryPolicy);
+  // Half-open lets the probe alone through. cockatiel's own half-open makes every other call await the
+  // probe, holding its bulkhead slot where no cancellation reaches it, and then sends them all upstream
+  // at once if the probe closes the circuit: against a hanging upstream, that is a whole attempt
+  // deadline of no failing fast. Refused at once instead, as the open circuit refuses them.
+  const breaker = <T>(fn: () => Promise<T>): Promise<T> =>
+    breakerPolicy.state === CircuitState.HalfOpen ? Promise.reject(new BrokenCircuitError()) : breakerPolicy.execute(fn);
   // Each caller's own share of the bulkhead, in front of it: its calls past the share wait apart,
   // taking no slot of the process's, so one caller (a flood of batch lookups) cannot starve the others.
   // Made on a caller's first call and dropped with its last; every share's waiting calls together
@@ -125,7 +133,7 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
      */
     execute<T>(caller: string, id: string, attempt: (number: number) => Promise<T>, call: { cancellation: Cancellation; inShare: boolean }): Promise<T> {
       // cockatiel counts retries from 0; attempts are counted from 1.
-      const run = () => policy.execute((context) => judge.observe(caller, id, attempt(context.attempt + 1)));
+      const run = () => policy.execute((context) => breaker(() => judge.observe(caller, id, attempt(context.attempt + 1))));
       if (!call.inShare) return run();
       let share = shares.get(caller);
       if (!share) shares.set(caller, (share = new Share(options.maxConcurrentPerCaller, room)));
