@@ -208,6 +208,19 @@ describe.each(LANES)('circuit breaker fairness (%s lane)', (lane) => {
       expect(opened(h)).toBe(false);
     });
 
+    it('one caller rate-limited on all its ids plus another caller\'s one broken id do not open it for a third', async () => {
+      const h = await start({ UPSTREAM_MAX_ATTEMPTS: '1' });
+      for (const id of idsOf('a')) h.upstream.setFault(id, { kind: 'status', status: 429 });
+      h.upstream.setFault('ex_b_12', { kind: 'status', status: 500 });
+      for (const id of idsOf('b').slice(0, 4)) expectServed(await ask(h, 'b', id), id);
+      for (const id of idsOf('c').slice(0, 4)) expectServed(await ask(h, 'c', id), id);
+      // a's dashboard: 12 failing pairs, one caller; then b's one broken id: a second caller with one failure.
+      for (const id of idsOf('a')) expect(codes(await ask(h, 'a', id))).toEqual(['UPSTREAM_UNAVAILABLE']);
+      expect((await ask(h, 'b', 'ex_b_12')).errors![0]!.extensions).toMatchObject({ upstreamStatus: 500 });
+      for (const id of idsOf('c')) expectServed(await ask(h, 'c', id), id);
+      expect(opened(h)).toBe(false);
+    });
+
     it('one id failing for every caller does not open it for other ids', async () => {
       const h = await start();
       // Upstream fails on this one id, for everyone who asks: 12 callers, one id.

@@ -26,7 +26,10 @@
  * (caller, id) pair once by its latest outcome,
  *   - at least `threshold` pairs are failing,
  *   - they span at least `minIds` distinct ids and `minCallers` distinct callers,
- *   - and they are at least half of the pairs seen;
+ *   - they are at least half of the pairs seen,
+ *   - and, when `minCallers` is 2 or more, leaving out the caller with the most
+ *     failing pairs, the other callers' failing pairs are still at least half of
+ *     their pairs seen;
  * or when `threshold` attempts in a row could not reach upstream at all.
  *
  * Why this shape:
@@ -36,6 +39,13 @@
  *     caller (whatever they ask) never reach the spread, whatever their kind.
  *   - Half of the pairs: an outage fails most calls, while a busy gateway always
  *     sees a few scattered failures; those stay below half.
+ *   - Half of the others' pairs too: one caller's flood of failing pairs (a
+ *     rate-limited token loading a dashboard of 20 ids) plus one stray failure of
+ *     another caller (one broken id) would meet every count above, although
+ *     neither is upstream failing. An outage fails most pairs of every caller, so
+ *     it still holds without the worst one.
+ *     (It is computed only once the other conditions hold: a walk over the
+ *     failing callers, while every attempt only updates counters.)
  *   - Unreachable in a row: when nothing can be sent, waiting for a spread of
  *     callers only prolongs the failing; and no caller can provoke it.
  * A single-tenant gateway (one service token for everybody) has one caller:
@@ -89,6 +99,8 @@ export class FailureJudge implements IBreaker {
   readonly #pairs = new Map<string, Outcome>();
   readonly #failingIds = new Map<string, number>();
   readonly #failingCallers = new Map<string, number>();
+  /** Pairs seen in the window per caller, failing or not. */
+  readonly #callerPairs = new Map<string, number>();
   #failing = 0;
   /** cockatiel's own counter, for attempts in a row that could not reach upstream. */
   readonly #unreachable: ConsecutiveBreaker;
@@ -139,13 +151,31 @@ export class FailureJudge implements IBreaker {
       this.#failing >= threshold &&
       this.#failingIds.size >= minIds &&
       this.#failingCallers.size >= minCallers &&
-      this.#failing * 2 >= this.#pairs.size;
+      this.#failing * 2 >= this.#pairs.size &&
+      (minCallers < 2 || this.#othersFailing());
     if (spread) {
       this.#reason =
         `${this.#failing} of ${this.#pairs.size} (caller, id) pairs failing within ${windowMs} ms, ` +
         `across ${this.#failingIds.size} ids and ${this.#failingCallers.size} callers`;
     }
     return spread;
+  }
+
+  /**
+   * Whether, leaving out the caller with the most failing pairs, the others'
+   * failing pairs are at least half of their pairs seen. O(failing callers).
+   */
+  #othersFailing(): boolean {
+    let top: string | undefined;
+    let most = 0;
+    for (const [caller, failing] of this.#failingCallers) {
+      if (failing > most) {
+        most = failing;
+        top = caller;
+      }
+    }
+    const othersPairs = this.#pairs.size - (top === undefined ? 0 : (this.#callerPairs.get(top) ?? 0));
+    return (this.#failing - most) * 2 >= othersPairs;
   }
 
   /** Why the circuit last opened, for the log line. */
@@ -158,6 +188,7 @@ export class FailureJudge implements IBreaker {
     this.#pairs.clear();
     this.#failingIds.clear();
     this.#failingCallers.clear();
+    this.#callerPairs.clear();
     this.#failing = 0;
     this.#unreachable.success();
     this.#unreachableInARow = false;
@@ -202,6 +233,7 @@ export class FailureJudge implements IBreaker {
       outcome = { caller, id, failed, at: now };
     }
     this.#pairs.set(key, outcome);
+    bump(this.#callerPairs, caller, 1);
     if (failed) this.#count(outcome, 1);
     this.#prune(now);
   }
@@ -216,6 +248,7 @@ export class FailureJudge implements IBreaker {
 
   #forget(key: string, outcome: Outcome): void {
     this.#pairs.delete(key);
+    bump(this.#callerPairs, outcome.caller, -1);
     if (outcome.failed) this.#count(outcome, -1);
   }
 
