@@ -133,7 +133,7 @@ export const SETTINGS = {
     breakerThreshold: setting(
       'UPSTREAM_BREAKER_THRESHOLD',
       integer(1, 1_000_000).default(10),
-      'failures that open the circuit: that many failing (caller, id) pairs within `UPSTREAM_BREAKER_WINDOW_MS` (network errors, timeouts, 5xx, 429; each pair counted once), spread over the ids and callers below, at least half of the pairs seen and, with 2 callers or more, at least half of the other callers\' pairs once the caller with the most failing pairs is left out; or that many attempts in a row that could not reach upstream at all (connection refused, DNS)',
+      'failures that open the circuit: that many failing (caller, id) pairs within `UPSTREAM_BREAKER_WINDOW_MS` (network errors, timeouts, 5xx, 429; each pair counted once), spread over the ids and callers below, at least half of the pairs seen and, with 2 callers or more, at least half of the other callers\' pairs, on two ids at least, once the caller with the most failing pairs is left out; or that many attempts in a row that could not reach upstream at all (connection refused, DNS)',
     ),
     breakerWindowMs: setting(
       'UPSTREAM_BREAKER_WINDOW_MS',

@@ -64,13 +64,44 @@ describe('failure judge', () => {
     expect(opens(judge)).toBe(true);
   });
 
-  it('forgets each caller\'s pairs as they leave the window', async () => {
-    const judge = new FailureJudge({ ...DEFAULTS, windowMs: 100 });
-    // b's healthy pairs age out; then a's flood and b's one failure are all that is left: b fails all it asks.
-    for (const id of ids('b', 30)) await succeed(judge, 'b', id);
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    for (const id of ids('a', 20)) await fail(judge, 'a', id, 503);
-    await fail(judge, 'b', 'b_1', 503);
+  it('one caller\'s flood plus another caller\'s one broken id do not open it when that id is all the other asked for', async () => {
+    const judge = new FailureJudge(DEFAULTS);
+    for (const id of ids('a', 12)) await fail(judge, 'a', id, 429);
+    await fail(judge, 'b', 'broken');
+    expect(opens(judge)).toBe(false);
+    // Nor when a third caller asks for the same broken id: one id, whoever asks.
+    await fail(judge, 'c', 'broken');
+    expect(opens(judge)).toBe(false);
+    // Failures of the others on a second id are an outage's.
+    await fail(judge, 'c', 'c_other');
     expect(opens(judge)).toBe(true);
+  });
+
+  it('leaves out the same caller on a tie, whichever came first: the one failing the larger share of its pairs', async () => {
+    const answers = [];
+    for (const order of [['a', 'b'], ['b', 'a']]) {
+      const judge = new FailureJudge(DEFAULTS);
+      for (const caller of order) {
+        // a fails all 10 it asks; b fails 10 of 22.
+        for (const id of ids(caller, 10)) await fail(judge, caller, id, 503);
+        if (caller === 'b') for (const id of ids('b_ok', 12)) await succeed(judge, 'b', id);
+      }
+      answers.push(opens(judge));
+    }
+    // Leaving out a (all failing), b's 10 of 22 are under half: no outage, in either order.
+    expect(answers).toEqual([false, false]);
+  });
+
+  it('forgets each caller\'s pairs as they leave the window, the caller left out too', async () => {
+    const judge = new FailureJudge({ ...DEFAULTS, windowMs: 100 });
+    // a's healthy pairs age out, so a counts only what it asks afterwards.
+    for (const id of ids('a_old', 20)) await succeed(judge, 'a', id);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    for (const id of ids('a', 12)) await fail(judge, 'a', id, 503);
+    // The others: 6 failing of 16. Left out a (12 pairs), that is under half: no outage. Were a's aged-out
+    // pairs still counted as a's, the others would seem to have fewer pairs than they fail.
+    for (const caller of ['b', 'c']) for (const id of ids(caller, 3)) await fail(judge, caller, id, 503);
+    for (const id of ids('b_ok', 10)) await succeed(judge, 'b', id);
+    expect(opens(judge)).toBe(false);
   });
 });

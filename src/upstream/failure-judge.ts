@@ -28,8 +28,9 @@
  *   - they span at least `minIds` distinct ids and `minCallers` distinct callers,
  *   - they are at least half of the pairs seen,
  *   - and, when `minCallers` is 2 or more, leaving out the caller with the most
- *     failing pairs, the other callers' failing pairs are still at least half of
- *     their pairs seen;
+ *     failing pairs (on a tie, the one failing the larger share of its pairs),
+ *     the other callers' failing pairs are still at least half of their pairs
+ *     seen and span two ids at least;
  * or when `threshold` attempts in a row could not reach upstream at all.
  *
  * Why this shape:
@@ -163,19 +164,33 @@ export class FailureJudge implements IBreaker {
 
   /**
    * Whether, leaving out the caller with the most failing pairs, the others'
-   * failing pairs are at least half of their pairs seen. O(failing callers).
+   * failing pairs are at least half of their pairs seen and span two ids: one
+   * caller's flood plus another's one broken id (even when that id is all the
+   * other asked for) is no outage. The top caller on a tie is the one failing
+   * the larger share of its pairs, so the answer never depends on which caller
+   * came first. O(failing callers), then O(pairs) only when the half holds.
    */
   #othersFailing(): boolean {
     let top: string | undefined;
     let most = 0;
+    let topShare = 0;
     for (const [caller, failing] of this.#failingCallers) {
-      if (failing > most) {
+      const share = failing / (this.#callerPairs.get(caller) ?? failing);
+      if (failing > most || (failing === most && share > topShare)) {
         most = failing;
+        topShare = share;
         top = caller;
       }
     }
     const othersPairs = this.#pairs.size - (top === undefined ? 0 : (this.#callerPairs.get(top) ?? 0));
-    return (this.#failing - most) * 2 >= othersPairs;
+    if ((this.#failing - most) * 2 < othersPairs) return false;
+    let firstId: string | undefined;
+    for (const outcome of this.#pairs.values()) {
+      if (!outcome.failed || outcome.caller === top) continue;
+      if (firstId === undefined) firstId = outcome.id;
+      else if (outcome.id !== firstId) return true;
+    }
+    return false;
   }
 
   /** Why the circuit last opened, for the log line. */
