@@ -197,4 +197,30 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
       expect(watcher.last).toMatchObject({ isFinal: true, endReason: 'EXECUTION_ENDED' });
     }
   });
+
+  it("a caller paused by a query's 429 on the lease holder: the holder keeps the lease, so no replica polls that caller's execution until the pause ends", async () => {
+    const env = { UPSTREAM_RETRY_AFTER_CAP_MS: '0', UPSTREAM_MAX_ATTEMPTS: '1', LIVE_OUTAGE_NOTICE_MS: '60000' };
+    const [a, b] = [await replica(env), await replica(env)];
+    const id = `ex_rep_${lane}_paused`;
+    const limited = `ex_rep_${lane}_limited`;
+    putExecution(upstream, id, 'workflow_running', { eventCount: 1, organizationId: 'org_a' });
+    putExecution(upstream, limited, 'workflow_running', { eventCount: 1, organizationId: 'org_a' });
+    const watchers = [watch(clients.for(a, AUTH_A), id), watch(clients.for(b, AUTH_A), id)];
+    await waitFor(() => watchers.every((watcher) => watcher.updates.length >= 1), 'every first update');
+    await waitFor(() => a.instance.live.leases!.held + b.instance.live.leases!.held === 1, 'one replica to hold the lease');
+    const holder = a.instance.live.leases!.held === 1 ? a : b;
+    upstream.setFault(limited, { kind: 'status', status: 429, headers: { 'retry-after': '3' } }, 1);
+    const answer = await holder.query('query($id: ID!) { execution(id: $id) { id } }', { id: limited }, { authorization: AUTH_A });
+    expect(answer.errors![0]!.extensions).toMatchObject({ upstreamStatus: 429, retryAfterMs: 3000 });
+    const pausedAt = performance.now();
+    await sleep(2_800);
+    // The lease (1 s) would have lapsed during the 3 s pause, and the other replica, which knows nothing of it, polled.
+    const during = upstream.requestsFor(id).filter((call) => call.at > pausedAt + 100 && call.at < pausedAt + 2_800);
+    expect(during.map((call) => Math.round(call.at - pausedAt))).toEqual([]);
+    const after = advance(upstream, id, 'workflow_succeeded', 2);
+    for (const watcher of watchers) {
+      await watcher.end(15_000);
+      expect(watcher.eventIds).toEqual(after);
+    }
+  });
 });

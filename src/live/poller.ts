@@ -278,9 +278,10 @@ export class Poller {
     this.#failingSince ??= now;
     const { settings } = this.deps;
     const status = this.#latest ? statusOf(this.#latest) : 'UNKNOWN';
-    // The gateway's own open circuit or full bulkhead refused the poll, and upstream was not called: no
-    // new evidence against upstream, so no longer backoff. Waiting past the circuit's half-open time
-    // only delays the update once upstream is back (watches lagged queries by up to 30 s).
+    // The gateway's own open circuit refused the poll, and upstream was not called: no new evidence
+    // against upstream, so no longer backoff. Waiting past the circuit's half-open time only delays the
+    // update once upstream is back (watches lagged queries by up to 30 s). A full bulkhead still backs
+    // off: that is this process overloaded, and pollers coming back at full cadence would keep it so.
     const refusal = ownRefusal(error);
     if (refusal === undefined) this.#failures++;
     const backoff =
@@ -302,19 +303,22 @@ export class Poller {
       this.#lease?.outage(this.#notice.message, { ...this.#notice.extensions });
       this.#tellAll({ kind: 'outage', error: this.#notice });
     }
-    // Upstream itself answered with a failure (a 5xx, a 429, an unreadable body): every replica would
-    // see the same, so the holder keeps the lease through its pause. A failure of this replica's own
-    // (its circuit open, its bulkhead full, no route to upstream) lets the lease lapse for another to try.
-    if (error.extensions?.upstreamStatus !== undefined) this.#lease?.pausing(delay);
+    // Upstream itself answered with a failure (a 5xx, a 429, an unreadable body), or asked this caller
+    // for quiet and the pause still runs: every replica would see the same, so the holder keeps the lease
+    // through its pause (another replica, which knows nothing of the pause, would poll with the token at
+    // once). A failure of this replica's own (its circuit open, its bulkhead full, no route to upstream)
+    // lets the lease lapse for another to try.
+    const upstreamsOwn = error.extensions?.upstreamStatus !== undefined || (error instanceof UpstreamError && error.refusal?.by === 'caller-paused');
+    if (upstreamsOwn) this.#lease?.pausing(delay);
     this.#schedule(delay);
   }
 }
 
-/** The gateway's circuit or bulkhead refused the call by itself (src/upstream/upstream-error.ts, GatewayRefusal). */
+/** The gateway's open circuit refused the call by itself (src/upstream/upstream-error.ts, GatewayRefusal). */
 function ownRefusal(error: GraphQLError): { retryInMs?: number | undefined } | undefined {
   if (!(error instanceof UpstreamError) || error.refusal === undefined) return undefined;
   const { by, retryInMs } = error.refusal;
-  return by === 'circuit-open' || by === 'bulkhead-full' ? { retryInMs } : undefined;
+  return by === 'circuit-open' ? { retryInMs } : undefined;
 }
 
 /** Upstream's Retry-After carried by the error, in ms (UpstreamError puts it in `extensions.retryAfterMs`). */
