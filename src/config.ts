@@ -433,14 +433,15 @@ export function settingNames(): string[] {
 }
 
 /**
- * A value as it may be quoted: in each URL, everything between `//` and the last `@`
- * before the next blank is masked, the host after it kept. Up to the last `@`, not the
+ * A value as it may be quoted: everything between the first `//` and the last `@` is
+ * masked, the host after it kept. Up to the last `@`, not the
  * first `/`, `?` or `#`: a password with one of those unencoded (or an `@`) is what makes
  * such a URL invalid, and so quoted. A URL with an `@` in its path loses its host too, the
  * safe way to be wrong.
  */
 function withoutCredentials(value: string): string {
-  return value.replace(/\/\/\S*@/g, '//***@');
+  // Across blanks too: a password with a space in it is just as invalid, and as secret.
+  return value.replace(/\/\/.*@/s, '//***@');
 }
 
 function readGroup<G extends Record<string, Setting<z.ZodType>>>(group: G, env: Record<string, string | undefined>): Group<G> {

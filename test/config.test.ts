@@ -272,7 +272,13 @@ describe('configuration', () => {
     [{ UPSTREAM_URL: 'https://user:pa#s3cr3t@api.example.com' }, 'Invalid UPSTREAM_URL="https://***@api.example.com": must be an http(s) URL such as http://127.0.0.1:8080.'],
     [{ UPSTREAM_URL: 'https://user:pa/s3cr3t@api.example.com/v1' }, 'Invalid UPSTREAM_URL="https://***@api.example.com/v1": must be an http(s) URL such as http://127.0.0.1:8080.'],
     [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'https://user:pa#s3cr3t@otel.example.com:4318' }, 'Invalid OTEL_EXPORTER_OTLP_ENDPOINT="https://***@otel.example.com:4318": must be an http(s) URL'],
-    [{ CORS_ORIGINS: 'https://a.example.com, https://u:s3/cr3t@b.example.com' }, 'Invalid CORS_ORIGINS="https://a.example.com, https://***@b.example.com": must be a comma-separated list'],
+    // In a list, everything from the first // to the last @ goes: more than the credentials, never less.
+    [{ CORS_ORIGINS: 'https://a.example.com, https://u:s3/cr3t@b.example.com' }, 'Invalid CORS_ORIGINS="https://***@b.example.com": must be a comma-separated list'],
+    // A blank in a password makes the URL invalid just the same.
+    [
+      { UPSTREAM_URL: 'https://svc:pa s3cr3t@api.example.com' },
+      'Invalid UPSTREAM_URL="https://***@api.example.com": must not carry credentials (user:password@): upstream is called with each caller\'s own Authorization header.',
+    ],
     // V8 makes no string over 0x1fffffe8 characters (about 512 MiB): a larger body could not be read, only retried.
     [{ UPSTREAM_MAX_BODY_BYTES: '2147483648' }, 'Invalid UPSTREAM_MAX_BODY_BYTES="2147483648": must be at most 268435456.'],
     [{ UPSTREAM_MAX_BODY_BYTES: '268435457' }, 'Invalid UPSTREAM_MAX_BODY_BYTES="268435457": must be at most 268435456.'],

@@ -86,8 +86,10 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
     const next = (previous ?? exponential).next(context);
     const error = 'error' in context.result ? context.result.error : undefined;
     const retryAfter = error instanceof UpstreamError ? error.retryAfterMs : undefined;
-    // Past the asked time by up to a fifth, never before it: calls rate-limited together do not all come back in the same instant.
-    const delay = retryAfter === undefined ? next.duration : Math.max(next.duration, Math.round(Math.min(retryAfter, options.retryAfterCapMs) * (1 + 0.2 * Math.random())));
+    // Past the asked time by up to a fifth, never before it and never past the cap: calls rate-limited
+    // together do not all come back in the same instant.
+    const asked = retryAfter === undefined ? undefined : Math.min(options.retryAfterCapMs, Math.round(retryAfter * (1 + 0.2 * Math.random())));
+    const delay = asked === undefined ? next.duration : Math.max(next.duration, asked);
     return { delay, state: next };
   });
 
