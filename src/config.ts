@@ -516,11 +516,7 @@ function readUpstream(env: Record<string, string | undefined>): UpstreamConfig {
       `UPSTREAM_CONNECTIONS=${connections} is fewer than UPSTREAM_MAX_CONCURRENT=${maxConcurrent}: calls would wait for a socket with their deadline running; unset UPSTREAM_CONNECTIONS or set it to at least ${maxConcurrent}.`,
     );
   }
-  if (upstream.maxConcurrentPerCaller !== undefined && maxConcurrentPerCaller > maxConcurrent) {
-    throw new ConfigError(
-      `UPSTREAM_MAX_CONCURRENT_PER_CALLER=${maxConcurrentPerCaller} is more than UPSTREAM_MAX_CONCURRENT=${maxConcurrent}: a caller's share cannot be larger than the bulkhead; set it to at most ${maxConcurrent}.`,
-    );
-  }
+  notAbove(env, ['UPSTREAM_MAX_CONCURRENT_PER_CALLER', maxConcurrentPerCaller], ['UPSTREAM_MAX_CONCURRENT', maxConcurrent], "a caller's share cannot be larger than the bulkhead");
   return { ...upstream, connections, maxConcurrentPerCaller };
 }
 

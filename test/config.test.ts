@@ -253,7 +253,7 @@ describe('configuration', () => {
     ],
     [
       { UPSTREAM_MAX_CONCURRENT: '16', UPSTREAM_MAX_CONCURRENT_PER_CALLER: '17' },
-      "UPSTREAM_MAX_CONCURRENT_PER_CALLER=17 is more than UPSTREAM_MAX_CONCURRENT=16: a caller's share cannot be larger than the bulkhead; set it to at most 16.",
+      "UPSTREAM_MAX_CONCURRENT_PER_CALLER=17 is above UPSTREAM_MAX_CONCURRENT=16: a caller's share cannot be larger than the bulkhead. Lower UPSTREAM_MAX_CONCURRENT_PER_CALLER or raise UPSTREAM_MAX_CONCURRENT.",
     ],
     [{ OTEL_RESOURCE_ATTRIBUTES: 'team=%zz' }, 'Invalid OTEL_RESOURCE_ATTRIBUTES="team=%zz": the value of team is not percent-encoded.'],
     // Secrets and credentials are never quoted.
