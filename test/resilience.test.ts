@@ -192,6 +192,14 @@ describe('FailureLog', () => {
       log.observe('ECONNREFUSED', { n: 1 });
       expect(lines.slice(4)).toMatchObject([{ msg: 'upstream call failed', n: 1 }]);
       expect(lines).toHaveLength(5);
+      // Shutdown: the counts not yet reported are logged, and a failure after it is logged at once, no timer left.
+      log.observe('ECONNREFUSED', { n: 2 });
+      log.close();
+      expect(lines.slice(5)).toMatchObject([{ msg: 'upstream call failed (repeated)', suppressed: 1, n: 2 }]);
+      log.observe('ECONNRESET', { n: 3 });
+      log.observe('ECONNRESET', { n: 4 });
+      expect(lines.slice(6)).toMatchObject([{ msg: 'upstream call failed', n: 3 }, { msg: 'upstream call failed', n: 4 }]);
+      expect(vi.getTimerCount()).toBe(0);
     } finally {
       vi.useRealTimers();
     }

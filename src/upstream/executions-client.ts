@@ -193,8 +193,8 @@ export class ExecutionsClient {
   }
 
   close(): Promise<void> {
-    this.#failureLog.flush();
-    return this.#pool.close();
+    // After the pool: attempts that fail while it closes are counted before the counts are logged.
+    return this.#pool.close().finally(() => this.#failureLog.close());
   }
 
   /** One attempt, seen by the watchers when there are any. */

@@ -23,6 +23,8 @@ interface Window {
 
 export class FailureLog {
   readonly #windows = new Map<string, Window>();
+  /** Closed at shutdown: what fails after it is logged at once, as no interval is left to report it. */
+  #closed = false;
 
   constructor(
     private readonly logger: Logger,
@@ -32,6 +34,10 @@ export class FailureLog {
 
   /** One failure of `kind` (an error code or name: a small set), with what its line carries. */
   observe(kind: string, fields: Record<string, unknown>): void {
+    if (this.#closed) {
+      this.logger.warn(fields, this.message);
+      return;
+    }
     const key = this.#windows.has(kind) || this.#windows.size < MAX_KINDS ? kind : OTHER_KIND;
     const window = this.#windows.get(key);
     if (window) {
@@ -43,8 +49,17 @@ export class FailureLog {
     this.#open(key, fields);
   }
 
-  /** Logs the counts not yet reported (at shutdown: they would be lost) and forgets every kind. */
-  flush(): void {
+  /**
+   * At shutdown: logs the counts not yet reported (they would be lost), forgets
+   * every kind, and logs any later failure at once (attempts still settling
+   * while the pool closes), with no timer left behind.
+   */
+  close(): void {
+    this.#closed = true;
+    this.#flush();
+  }
+
+  #flush(): void {
     for (const [kind, window] of this.#windows) {
       clearTimeout(window.timer);
       this.#report(window);
