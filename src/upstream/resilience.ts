@@ -6,7 +6,9 @@
  *             beyond that a call is refused at once instead of piling up memory.
  *   retry     only the transient failures of this idempotent GET (network errors,
  *             429, 502, 503, 504), a bounded number of attempts, exponential backoff
- *             with decorrelated jitter, stretched to upstream's Retry-After. A
+ *             with decorrelated jitter, stretched to upstream's Retry-After, and
+ *             within a retry budget (RetryBudget below): when many calls fail at
+ *             once, most fail after one attempt instead of each making three. A
  *             Retry-After longer than `retryAfterCapMs` is not waited for: that
  *             answer is not retryable at all (upstream-error.ts), and its error
  *             carries the delay to the client. An attempt whose caller has left
@@ -75,6 +77,29 @@ export type UpstreamPolicy = ReturnType<typeof createUpstreamPolicy>;
 
 const isRetryable = (error: Error) => error instanceof UpstreamError && error.retryable;
 
+/**
+ * Envoy's retry budget: retries in flight at most `RETRY_BUDGET_SHARE` of the
+ * calls in flight, and always `MIN_RETRIES_IN_FLIGHT`. Without it, an outage
+ * the breaker does not judge as one (a single caller's batch lookups, say)
+ * made every call three attempts: 3,600 upstream requests for 1,200 ids. A
+ * lone failing call still gets every attempt; a flood of them gets about one
+ * each. By hand: cockatiel has no budget, and Envoy's is a setting of a proxy.
+ */
+export class RetryBudget {
+  /** Calls in flight, each counted once whatever its attempts. */
+  calls = 0;
+  /** Retries in flight (attempts after the first), from the moment one is decided. */
+  retries = 0;
+
+  allows(): boolean {
+    return this.retries < Math.max(MIN_RETRIES_IN_FLIGHT, this.calls * RETRY_BUDGET_SHARE);
+  }
+}
+
+/** Envoy's defaults: a fifth of the calls in flight may be retries, and at least three retries may run. */
+export const RETRY_BUDGET_SHARE = 0.2;
+export const MIN_RETRIES_IN_FLIGHT = 3;
+
 export function createUpstreamPolicy(options: ResilienceOptions) {
   const exponential = new ExponentialBackoff({
     initialDelay: options.retryBaseDelayMs,
@@ -113,7 +138,13 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
   breakerPolicy.onBreak(() => judge.clear());
 
   const bulkheadPolicy = bulkhead(options.maxConcurrent, options.queue);
-  const retryPolicy = retry(handleWhen(isRetryable), { maxAttempts: options.maxAttempts - 1, backoff });
+  const budget = new RetryBudget();
+  const retryPolicy = retry(
+    handleWhen((error) => isRetryable(error) && budget.allows()),
+    { maxAttempts: options.maxAttempts - 1, backoff },
+  );
+  // Counted from the decision on, its backoff pause included: retries waiting to start are spent budget too.
+  retryPolicy.onRetry(() => budget.retries++);
   const policy = wrap(bulkheadPolicy, retryPolicy);
   // Half-open lets the probe alone through. cockatiel's own half-open makes every other call await the
   // probe, holding its bulkhead slot where no cancellation reaches it, and then sends them all upstream
@@ -135,7 +166,15 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
      */
     execute<T>(caller: string, id: string, attempt: (number: number) => Promise<T>, call: { cancellation: Cancellation; inShare: boolean }): Promise<T> {
       // cockatiel counts retries from 0; attempts are counted from 1.
-      const run = () => policy.execute((context) => breaker(() => judge.observe(caller, id, attempt(context.attempt + 1))));
+      const run = () => {
+        budget.calls++;
+        return policy
+          .execute((context) => {
+            if (context.attempt === 0) return breaker(() => judge.observe(caller, id, attempt(1)));
+            return breaker(() => judge.observe(caller, id, attempt(context.attempt + 1))).finally(() => budget.retries--);
+          })
+          .finally(() => budget.calls--);
+      };
       if (!call.inShare) return run();
       let share = shares.get(caller);
       if (!share) shares.set(caller, (share = new Share(options.maxConcurrentPerCaller, room)));
@@ -154,6 +193,8 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
     },
     /** For counting retries (`onRetry`). */
     retry: retryPolicy,
+    /** Calls and retries in flight, for tests. */
+    budget,
     /** For reading the calls in flight and queued (`executionSlots`, `queueSlots`: what is free). */
     bulkhead: bulkheadPolicy,
     /** For logging its state changes. */
