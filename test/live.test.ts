@@ -5,6 +5,7 @@
  * particular to SSE — a client leaving is its request going away.
  */
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { Caller } from '../src/request/scope.js';
 import { AUTH, type Harness } from './support/harness.js';
 import {
   advance,
@@ -13,6 +14,7 @@ import {
   describeEachLane,
   describeLiveBehaviour,
   expectPollingStopsAfter,
+  OUTAGE_NOTICE_MS,
   putExecution,
   Recorder,
   sseClient,
@@ -127,5 +129,42 @@ describeEachLane('a watch while the gateway\'s own circuit is open', (lane) => {
     // Before: the refusals doubled the pause (800, 1,600 ms …), and the update came about 2.8 s after opening.
     expect(lag, `update ${Math.round(lag)} ms after the circuit opened`).toBeLessThan(HALF_OPEN_MS + 25 + 700);
     expect(lag).toBeGreaterThanOrEqual(HALF_OPEN_MS - 50);
+  });
+});
+
+describeEachLane('a watcher that reads slowly', (lane) => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await startLiveHarness(lane, { UPSTREAM_MAX_ATTEMPTS: '1' });
+  });
+  afterAll(() => harness.close());
+
+  it('gets a notice newer than a recovery it has not read yet after that recovery, so it ends showing the outage', async () => {
+    const id = `ex_slow_${lane}`;
+    putExecution(harness.upstream, id, 'workflow_running');
+    // The watch itself, read step by step: a consumer that reads only when told to.
+    const steps = harness.instance.live.watch({ caller: new Caller(AUTH), onClientGone: () => () => undefined }, { id })[Symbol.asyncIterator]();
+    try {
+      expect((await steps.next()).value).toMatchObject({ kind: 'update' });
+      // Nothing read from here on: an outage long enough for its notice, then upstream answers unchanged
+      // (the recovery), then asks for a pause longer than the notice time (a new notice at once).
+      harness.upstream.setFault(id, { kind: 'status', status: 500 });
+      const failing = harness.upstream.requestsFor(id).length;
+      await waitFor(() => harness.upstream.requestsFor(id).length >= failing + 3, 'failing polls');
+      await new Promise((resolve) => setTimeout(resolve, OUTAGE_NOTICE_MS * 3));
+      harness.upstream.reset();
+      const healed = harness.upstream.requestsFor(id).length;
+      await waitFor(() => harness.upstream.requestsFor(id).length > healed, 'the recovering poll');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      harness.upstream.setFault(id, { kind: 'status', status: 429, headers: { 'retry-after': '5' } });
+      const limited = harness.upstream.requestsFor(id).length;
+      await waitFor(() => harness.upstream.requestsFor(id).length > limited, 'the rate-limited poll');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      // Read now: the recovery, then the newer notice, so a page ends showing the outage.
+      const kinds = [(await steps.next()).value, (await steps.next()).value].map((step: { kind: string }) => step.kind);
+      expect(kinds).toEqual(['update', 'outage']);
+    } finally {
+      await steps.return?.();
+    }
   });
 });

@@ -189,6 +189,8 @@ class Watch implements AsyncIterableIterator<WatchStep>, Watcher {
   #released = false;
   #news: PollerNews | undefined;
   #outage: GraphQLError | undefined;
+  /** The pending notice came after the pending reading: the watcher gets them in that order. */
+  #outageLast = false;
   #wake: (() => void) | undefined;
   #done = false;
 
@@ -204,8 +206,11 @@ class Watch implements AsyncIterableIterator<WatchStep>, Watcher {
   tell(news: PollerNews): void {
     // Readings are cumulative (events only append), so a watcher that has not
     // caught up needs only the latest one; failures are never overwritten.
-    if (news.kind === 'outage') this.#outage = news.error;
-    else if (this.#news?.kind !== 'failed') {
+    if (news.kind === 'outage') {
+      this.#outage = news.error;
+      this.#outageLast = true;
+    } else if (this.#news?.kind !== 'failed') {
+      this.#outageLast = false;
       // A later reading overwriting the recovery keeps its mark: the update it asks for must still come.
       const recovered = news.kind === 'changed' && this.#news?.kind === 'changed' && this.#news.recovered;
       this.#news = recovered && !news.recovered ? { ...news, recovered } : news;
@@ -297,7 +302,10 @@ class Watch implements AsyncIterableIterator<WatchStep>, Watcher {
       const outage = this.#outage;
       this.#news = undefined;
       this.#outage = undefined;
-      if (outage) yield { kind: 'outage', error: outage };
+      // A notice newer than the reading waits for it: an update without errors after the notice would
+      // tell the client the outage is over (a slow reader's pending recovery, then a new outage).
+      if (outage && this.#outageLast && news?.kind === 'changed') this.#outage = outage;
+      else if (outage) yield { kind: 'outage', error: outage };
       if (news?.kind === 'failed') throw news.error;
       if (news?.kind === 'changed') {
         execution = news.execution;
