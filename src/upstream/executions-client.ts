@@ -335,8 +335,8 @@ export class ExecutionsClient {
   /** What a failure that survived the policies means to the client. */
   #toGraphQLError(error: unknown, id: string, call: Cancellation): GraphQLError {
     if (error instanceof UpstreamError) return error;
-    // Refusals of the gateway's own, no upstream call made: marked, so a live poller does not take them
-    // for upstream failing again and back off past the moment the circuit lets a call through.
+    // The open circuit's refusal, no upstream call made: marked, so a live poller does not take it for
+    // upstream failing again and back off past the moment the circuit lets a call through.
     if (error instanceof BrokenCircuitError) {
       const retryInMs = Math.max(0, Math.round(this.#circuitOpenedAt + this.#options.resilience.breakerHalfOpenAfterMs - performance.now()));
       return new UpstreamError(
@@ -349,7 +349,6 @@ export class ExecutionsClient {
       return new UpstreamError(
         ErrorCode.UPSTREAM_UNAVAILABLE,
         'The gateway is at its limit of concurrent calls to the executions API; retry shortly.',
-        { refusal: { by: 'bulkhead-full' } },
       );
     }
     if (error instanceof TaskCancelledError || call.aborted) return abortedError(call, this.#options.timeoutMs);
