@@ -6,7 +6,7 @@
  * variable and what to fix. `NODE_ENV` is read here and nowhere else.
  */
 import { z } from 'zod';
-import { DEFAULT_EXECUTION_ID_PATTERN } from './upstream/execution-path.js';
+import { DEFAULT_EXECUTION_ID_PATTERN, isAnchoredPattern, MAX_EXECUTION_ID_LENGTH } from './upstream/execution-path.js';
 
 /** Digits only: `z.coerce` would read " " as 0, `0x61A0` as 24992 and `1e3` as 1000. */
 const integer = (min: number, max: number) =>
@@ -187,9 +187,10 @@ export const SETTINGS = {
         .string()
         .refine(notBlank, 'must not be blank')
         .refine(isValidRegExp, 'must be a valid regular expression')
+        .refine(isAnchoredPattern, 'must match whole ids: start it with ^ and end it with $, as in ^(?:your pattern)$')
         .transform((source) => new RegExp(source))
         .prefault(DEFAULT_EXECUTION_ID_PATTERN),
-      'ids allowed to reach upstream; others are `BAD_USER_INPUT` with no call',
+      `ids allowed to reach upstream (a pattern anchored with \`^\` and \`$\`); others, and any id over ${MAX_EXECUTION_ID_LENGTH} characters, are \`BAD_USER_INPUT\` with no call`,
     ),
   },
   cache: {

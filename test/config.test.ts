@@ -218,6 +218,10 @@ describe('configuration', () => {
     [{ UPSTREAM_URL: 'http://host/?x=1' }, 'Invalid UPSTREAM_URL="http://host/?x=1": must not carry a query string or fragment.'],
     [{ UPSTREAM_TIMEOUT_MS: '0' }, 'Invalid UPSTREAM_TIMEOUT_MS="0": must be at least 1.'],
     [{ EXECUTION_ID_PATTERN: '(' }, 'Invalid EXECUTION_ID_PATTERN="(": must be a valid regular expression.'],
+    // Unanchored, a pattern allows any text that merely contains an allowed id, of any length.
+    [{ EXECUTION_ID_PATTERN: '[a-z]+' }, 'Invalid EXECUTION_ID_PATTERN="[a-z]+": must match whole ids: start it with ^ and end it with $, as in ^(?:your pattern)$.'],
+    [{ EXECUTION_ID_PATTERN: '^ex_' }, 'Invalid EXECUTION_ID_PATTERN="^ex_": must match whole ids: start it with ^ and end it with $, as in ^(?:your pattern)$.'],
+    [{ EXECUTION_ID_PATTERN: '^ex_\\$' }, 'Invalid EXECUTION_ID_PATTERN="^ex_\\\\$": must match whole ids: start it with ^ and end it with $, as in ^(?:your pattern)$.'],
     [{ FAST_LANE: 'yes' }, 'Invalid FAST_LANE="yes": must be true or false.'],
     [{ FAST_LANE: '0' }, 'Invalid FAST_LANE="0": must be true or false.'],
     [{ FIELD_SUGGESTIONS: 'on' }, 'Invalid FIELD_SUGGESTIONS="on": must be true or false.'],

@@ -292,6 +292,21 @@ describe.each(LANES)('request guards (%s lane)', (lane) => {
       expect(permissive.upstream.requests).toHaveLength(0);
     });
 
+    it('refuses an id over 1024 characters with zero upstream calls, and sends one of 1024', async () => {
+      // The pattern bounds no length: the gateway's own bound keeps the path segment sane.
+      const open = await Harness.start({ lane, env: { EXECUTION_ID_PATTERN: '^[\\s\\S]+$' } });
+      try {
+        const refused = await open.query(ONE, { id: 'x'.repeat(1025) });
+        expect(codes(refused)).toEqual(['BAD_USER_INPUT']);
+        expect(refused.errors?.[0]?.message).toContain('it is 1025 characters long; ids are at most 1024');
+        expect(open.upstream.requests).toHaveLength(0);
+        await open.query(ONE, { id: 'x'.repeat(1024) });
+        expect(open.upstream.requests.map((request) => request.path)).toEqual([`/v1/executions/${'x'.repeat(1024)}`]);
+      } finally {
+        await open.close();
+      }
+    });
+
     it.each(['/', '../ex_demo_2', 'a?x=1', 'a#f', '%2F', '%2e%2e', 'a b', 'a.b', '...'])(
       'sends %j percent-encoded as the single last segment of /v1/executions/',
       async (id) => {

@@ -12,6 +12,24 @@ const PLAIN_BASE_PATH = /^(?:\/[A-Za-z0-9_-]+)*$/;
 /** EXECUTION_ID_PATTERN's default (src/config.ts): 1-64 letters, digits, `_` and `-`. */
 export const DEFAULT_EXECUTION_ID_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
 
+/**
+ * Longest id sent upstream, whatever EXECUTION_ID_PATTERN allows: a pattern
+ * such as `^ex_\w+$` bounds no length, and the id becomes a URL path segment
+ * (HTTP servers commonly refuse request lines over 8 KiB). Checked before the
+ * pattern, so no regular expression runs on a longer text.
+ */
+export const MAX_EXECUTION_ID_LENGTH = 1024;
+
+/**
+ * True when `source` can only match whole ids: it starts with `^` and ends with
+ * an unescaped `$`. An unanchored pattern (`[a-z]+`) matches any text that
+ * merely contains an allowed id, so start-up refuses it (src/config.ts).
+ */
+export function isAnchoredPattern(source: string): boolean {
+  const trailingBackslashes = /\\*(?=\$$)/.exec(source)?.[0].length ?? 0;
+  return source.startsWith('^') && source.endsWith('$') && trailingBackslashes % 2 === 0;
+}
+
 /** What an allowed id looks like, in words for the default pattern, else the configured pattern itself. */
 function describePattern(pattern: RegExp): string {
   if (pattern.source === DEFAULT_EXECUTION_ID_PATTERN && pattern.flags === '') {
@@ -23,6 +41,9 @@ function describePattern(pattern: RegExp): string {
 /** Throws BAD_USER_INPUT unless the id is safe and allowed to be sent upstream. */
 export function assertAllowedExecutionId(id: string, pattern: RegExp): void {
   if (id.length === 0) throw badUserInput('Execution id must not be empty.');
+  if (id.length > MAX_EXECUTION_ID_LENGTH) {
+    throw badUserInput(`Invalid execution id ${shown(id)}: it is ${id.length} characters long; ids are at most ${MAX_EXECUTION_ID_LENGTH}.`);
+  }
   // "." and ".." would address another path whatever the pattern allows.
   if (DOT_SEGMENTS.has(id)) throw badUserInput(`Invalid execution id ${shown(id)}: "." and ".." are never valid ids.`);
   if (!pattern.test(id)) throw badUserInput(`Invalid execution id ${shown(id)}: ${describePattern(pattern)}.`);
