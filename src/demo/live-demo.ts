@@ -19,8 +19,15 @@ const STEPS: ReadonlyArray<[status: string, events: number]> = [
   ['workflow_succeeded', 1],
 ];
 
-/** Runs the live execution on `upstream`, one step every `stepMs`; returns the stop. */
-export function runLiveDemo(upstream: FakeUpstream, stepMs = 3_000, restMs = 15_000): () => void {
+/**
+ * Runs the live execution on `upstream`, one step every `stepMs`, resting
+ * `restMs` once succeeded, and at least until a gateway that caches finished
+ * executions for `terminalTtlMs` has let its copy go (a real execution never
+ * runs again once finished, so until then the gateway would serve the old
+ * ending to every new watch). Returns the stop.
+ */
+export function runLiveDemo(upstream: FakeUpstream, { stepMs = 3_000, restMs = 15_000, terminalTtlMs = 0 } = {}): () => void {
+  const rest = Math.max(restMs, terminalTtlMs + 1_000);
   let step = 0;
   let timer: NodeJS.Timeout;
   const start = () => {
@@ -40,7 +47,7 @@ export function runLiveDemo(upstream: FakeUpstream, stepMs = 3_000, restMs = 15_
       events: [...stored.events, ...events],
     });
     step++;
-    timer = step < STEPS.length ? setTimeout(advance, stepMs) : setTimeout(start, restMs);
+    timer = step < STEPS.length ? setTimeout(advance, stepMs) : setTimeout(start, rest);
     timer.unref();
   };
   start();

@@ -75,9 +75,9 @@ function loadConfig(): GatewayConfig {
 }
 
 /** The built-in demo upstream, with its live execution advancing. */
-async function startDemoUpstream(): Promise<FakeUpstream> {
+async function startDemoUpstream(terminalTtlMs: number): Promise<FakeUpstream> {
   const upstream = await FakeUpstream.start({ executions: demoExecutions() });
-  runLiveDemo(upstream);
+  runLiveDemo(upstream, { terminalTtlMs });
   return upstream;
 }
 
@@ -211,7 +211,7 @@ async function runSingle(config: GatewayConfig, logger: Logger): Promise<void> {
   // Before the instance exists, so its spans have a provider to go to.
   const tracing = startTracing(config.telemetry, logger);
   // Without UPSTREAM_URL the gateway runs on its built-in demo data.
-  const demo = config.upstream.url ? undefined : await startDemoUpstream();
+  const demo = config.upstream.url ? undefined : await startDemoUpstream(config.cache.terminalTtlMs);
   const upstreamUrl = config.upstream.url ?? demo!.url;
   const serving = await listenOrExit(config, upstreamUrl, logger, Boolean(demo));
   const metrics =
@@ -302,7 +302,7 @@ async function runPrimary(config: GatewayConfig, logger: Logger): Promise<void> 
     () => ({ demo, metrics }),
     (worker) => listened.has(worker),
   );
-  demo = config.upstream.url ? undefined : await startDemoUpstream();
+  demo = config.upstream.url ? undefined : await startDemoUpstream(config.cache.terminalTtlMs);
   const upstreamUrl = config.upstream.url ?? demo!.url;
   const env = { UPSTREAM_URL: upstreamUrl, ...(demo ? { [DEMO_MARKER]: '1' } : {}) };
   // Before the first fork, so it hears every worker say its registry is ready.

@@ -1,0 +1,36 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { FakeUpstream } from '../src/demo/fake-upstream.js';
+import { LIVE_DEMO_ID, runLiveDemo } from '../src/demo/live-demo.js';
+
+const statusOf = (upstream: FakeUpstream) => (upstream.get(LIVE_DEMO_ID)!.execution as { status: string }).status;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits until the demo's execution has `status`, checking every 5 ms; the time it took, in ms. */
+async function until(upstream: FakeUpstream, status: string, timeoutMs: number): Promise<number> {
+  const started = Date.now();
+  while (statusOf(upstream) !== status) {
+    if (Date.now() - started > timeoutMs) throw new Error(`still ${statusOf(upstream)} after ${timeoutMs} ms`);
+    await sleep(5);
+  }
+  return Date.now() - started;
+}
+
+describe('the demo live execution', () => {
+  let stop: (() => void) | undefined;
+  let upstream: FakeUpstream | undefined;
+  afterEach(async () => {
+    stop?.();
+    await upstream?.close();
+  });
+
+  it('stays succeeded until a gateway caching finished executions has let its copy go, then starts over', async () => {
+    upstream = await FakeUpstream.start();
+    stop = runLiveDemo(upstream, { stepMs: 10, restMs: 10, terminalTtlMs: 400 });
+    await until(upstream, 'workflow_succeeded', 5_000);
+    // Started over before the copy expires, every watch would be served the old ending.
+    await sleep(1_000);
+    expect(statusOf(upstream)).toBe('workflow_succeeded');
+    await until(upstream, 'awaiting_payment', 2_000);
+    expect(upstream.get(LIVE_DEMO_ID)!.events).toHaveLength(1);
+  });
+});
