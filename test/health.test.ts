@@ -185,4 +185,33 @@ describe('/ready by state', () => {
       await harness.close();
     }
   });
+
+  it('says half-open once the probe may go, with no call arriving to make cockatiel notice, and closed after it', async () => {
+    const harness = await Harness.start({
+      env: {
+        UPSTREAM_BREAKER_THRESHOLD: '3',
+        UPSTREAM_BREAKER_MIN_IDS: '3',
+        UPSTREAM_BREAKER_MIN_CALLERS: '1',
+        UPSTREAM_BREAKER_HALF_OPEN_MS: '300',
+        UPSTREAM_MAX_ATTEMPTS: '1',
+      },
+    });
+    try {
+      const failing = ['ex_demo_1', 'ex_demo_2', 'ex_demo_3'];
+      for (const id of failing) harness.upstream.setFault(id, { kind: 'status', status: 503 });
+      for (const id of failing) expect(codes(await harness.query(`{ execution(id: "${id}") { id } }`))).toEqual(['UPSTREAM_UNAVAILABLE']);
+      const open = JSON.parse((await get(harness, '/ready')).text) as { upstream: { circuit: string; reason: string } };
+      expect(open.upstream.circuit).toBe('open');
+      // No traffic at all past UPSTREAM_BREAKER_HALF_OPEN_MS: the next call is the probe, and /ready says so.
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      const probing = await get(harness, '/ready');
+      expect(probing.status).toBe(200);
+      expect(JSON.parse(probing.text)).toEqual({ status: 'ready', upstream: { circuit: 'half-open', reason: open.upstream.reason } });
+      // The probe (a healthy id) closes it.
+      expect(codes(await harness.query('{ execution(id: "ex_demo_4") { id } }'))).toEqual([]);
+      expect(JSON.parse((await get(harness, '/ready')).text)).toEqual({ status: 'ready', upstream: { circuit: 'closed' } });
+    } finally {
+      await harness.close();
+    }
+  });
 });

@@ -22,7 +22,8 @@ import type { Plugin } from 'graphql-yoga';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DEMO_ORGANIZATION, DEMO_TOKEN, makeExecution } from '../src/demo/demo-data.js';
+import { DEMO_ORGANIZATION, DEMO_TOKEN, demoExecutions, makeExecution } from '../src/demo/demo-data.js';
+import { FakeUpstream } from '../src/demo/fake-upstream.js';
 import { createLogger } from '../src/logger.js';
 import type { GatewayContext } from '../src/request/context.js';
 import { registrySource, serveMetrics } from '../src/telemetry/metrics-server.js';
@@ -736,6 +737,26 @@ describe.each(LANES)('bulkhead, circuit and live gauges, %s lane', (lane) => {
     expect(await status(harness, 'ex_demo_3')).toEqual(['UPSTREAM_UNAVAILABLE']);
     const failingFast = await scrape(harness);
     expect(grew(open, failingFast, 'gateway_upstream_attempts_total')).toBe(0);
+  });
+
+  it('circuit: half_open once the probe may go, with no call arriving, then closed after the probe', async () => {
+    const harness = await start({ UPSTREAM_BREAKER_THRESHOLD: '2', UPSTREAM_MAX_ATTEMPTS: '1', UPSTREAM_BREAKER_HALF_OPEN_MS: '300' });
+    const port = new URL(harness.upstream.url).port;
+    await harness.upstream.close();
+    for (const id of ['ex_demo_1', 'ex_demo_2']) expect(await status(harness, id)).toEqual(['UPSTREAM_UNAVAILABLE']);
+    expect(valueOf(await scrape(harness), 'gateway_upstream_circuit_state', { state: 'open' })).toBe(1);
+    await sleep(400);
+    const probing = await scrape(harness);
+    expect(valueOf(probing, 'gateway_upstream_circuit_state', { state: 'half_open' })).toBe(1);
+    expect(valueOf(probing, 'gateway_upstream_circuit_state')).toBe(1);
+    // Upstream back on its port: the probe closes the circuit.
+    const upstream = await FakeUpstream.start({ executions: demoExecutions(), port: Number(port) });
+    try {
+      expect(await status(harness, 'ex_demo_4')).toEqual([]);
+      expect(valueOf(await scrape(harness), 'gateway_upstream_circuit_state', { state: 'closed' })).toBe(1);
+    } finally {
+      await upstream.close();
+    }
   });
 
   it('circuit: an isolated breaker reads as isolated', async () => {

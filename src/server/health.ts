@@ -44,7 +44,7 @@ const CIRCUITS: Record<CircuitState, UpstreamHealth['circuit']> = {
 
 /** The upstream circuit as the client's policies see it now. */
 export function upstreamHealth(client: ExecutionsClient): UpstreamHealth {
-  const circuit = CIRCUITS[client.policies.breaker.state];
+  const circuit = CIRCUITS[client.policies.circuitState()];
   const reason = client.policies.judge.reason;
   return circuit === 'closed' || !reason ? { circuit } : { circuit, reason };
 }

@@ -214,7 +214,7 @@ export class GatewayMetrics {
       registers,
       aggregator: 'sum',
       collect() {
-        const current = CIRCUIT_STATES[policies.breaker.state] ?? 'closed';
+        const current = CIRCUIT_STATES[policies.circuitState()] ?? 'closed';
         for (const state of Object.values(CIRCUIT_STATES)) this.set({ state }, state === current ? 1 : 0);
       },
     });

@@ -92,8 +92,6 @@ export class ExecutionsClient {
   readonly #basePath: string;
   readonly #options: ExecutionsClientOptions;
   readonly policies: UpstreamPolicy;
-  /** When (performance.now()) the circuit last opened: a refusal says how long until its half-open probe. */
-  #circuitOpenedAt = 0;
   /** Callers upstream rate-limited with a Retry-After, until it ends (./caller-pauses.ts). */
   readonly callerPauses = new CallerPauses();
   /** "upstream call failed", bounded per kind of failure (./failure-log.ts). */
@@ -122,10 +120,7 @@ export class ExecutionsClient {
     });
     this.policies = createUpstreamPolicy(options.resilience);
     // The judge says why it opened (failure-judge.ts): failures spread over many ids and callers, or upstream unreachable.
-    this.policies.breaker.onBreak(() => {
-      this.#circuitOpenedAt = performance.now();
-      options.logger.error({ why: this.policies.judge.reason }, 'upstream circuit opened: failing fast');
-    });
+    this.policies.breaker.onBreak(() => options.logger.error({ why: this.policies.judge.reason }, 'upstream circuit opened: failing fast'));
     this.policies.breaker.onReset(() => options.logger.info('upstream circuit closed again'));
   }
 
@@ -338,7 +333,7 @@ export class ExecutionsClient {
     // The open circuit's refusal, no upstream call made: marked, so a live poller does not take it for
     // upstream failing again and back off past the moment the circuit lets a call through.
     if (error instanceof BrokenCircuitError) {
-      const retryInMs = Math.max(0, Math.round(this.#circuitOpenedAt + this.#options.resilience.breakerHalfOpenAfterMs - performance.now()));
+      const retryInMs = this.policies.probeInMs();
       return new UpstreamError(
         ErrorCode.UPSTREAM_UNAVAILABLE,
         'The executions API is failing; the gateway stops calling it for a few seconds to let it recover.',

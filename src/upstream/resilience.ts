@@ -134,8 +134,17 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
     halfOpenAfter: options.breakerHalfOpenAfterMs,
     breaker: judge,
   });
+  // When (Date.now(), cockatiel's clock) the circuit last opened: cockatiel lets the probe through
+  // `breakerHalfOpenAfterMs` after, by the same clock.
+  let openedAt = 0;
   // Each opening starts a fresh window: what reopens the circuit is new evidence.
-  breakerPolicy.onBreak(() => judge.clear());
+  breakerPolicy.onBreak(() => {
+    openedAt = Date.now();
+    judge.clear();
+  });
+  /** Milliseconds until an open circuit lets its probe through (0: the next call is the probe); 0 when not open. */
+  const probeInMs = () =>
+    breakerPolicy.state === CircuitState.Open ? Math.max(0, openedAt + options.breakerHalfOpenAfterMs - Date.now()) : 0;
 
   const bulkheadPolicy = bulkhead(options.maxConcurrent, options.queue);
   const budget = new RetryBudget();
@@ -199,6 +208,19 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
     bulkhead: bulkheadPolicy,
     /** For logging its state changes. */
     breaker: breakerPolicy,
+    /**
+     * The circuit as the next call finds it: HalfOpen from the moment an open
+     * circuit lets its probe through, whether or not a call has come yet.
+     * cockatiel's own `state` moves from Open only when a call arrives, so with
+     * no traffic it said Open for good, on `/ready` and the state gauge alike,
+     * long after the probe was allowed.
+     */
+    circuitState(): CircuitState {
+      const state = breakerPolicy.state;
+      return state === CircuitState.Open && probeInMs() === 0 ? CircuitState.HalfOpen : state;
+    },
+    /** Milliseconds until the open circuit lets its probe through; 0 when the next call may be it, or not open. */
+    probeInMs,
     /** Why the circuit last opened. */
     judge,
   };
