@@ -205,6 +205,7 @@ const REQUIRED_FAMILIES: Record<string, string> = {
   gateway_upstream_attempts_total: 'counter',
   gateway_upstream_attempt_duration_seconds: 'histogram',
   gateway_upstream_retries_total: 'counter',
+  gateway_upstream_retries_skipped_total: 'counter',
   gateway_upstream_circuit_state: 'gauge',
   gateway_upstream_circuit_opened_total: 'counter',
   gateway_upstream_in_flight: 'gauge',
@@ -511,6 +512,43 @@ describe.each(LANES)('exact counts, %s lane', (lane) => {
     expect(grew(before, after, 'graphql_envelop_error_result', { code, phase: 'execute' })).toBe(1);
   });
 
+  it('a 429, a 503 and a reset are all UPSTREAM_UNAVAILABLE, told apart by status (429, 5xx, none)', async () => {
+    const before = await scrape(harness);
+    harness.upstream.setFault('ex_demo_4', { kind: 'status', status: 429 }, 1);
+    expect(await status(harness, 'ex_demo_4')).toEqual([]);
+    harness.upstream.setFault('ex_demo_2', { kind: 'status', status: 503 }, 1);
+    expect(await status(harness, 'ex_demo_2')).toEqual([]);
+    harness.upstream.setFault('ex_demo_1', { kind: 'reset' }, 1);
+    expect(await status(harness, 'ex_demo_1')).toEqual([]);
+    harness.upstream.setFault('ex_demo_3', { kind: 'status', status: 404 });
+    expect(await status(harness, 'ex_demo_3')).toEqual(['NOT_FOUND']);
+    const after = await scrape(harness);
+    const attempts = (labels: Record<string, string>) => grew(before, after, 'gateway_upstream_attempts_total', labels);
+    expect(attempts({ outcome: 'UPSTREAM_UNAVAILABLE', status: '429', attempt: '1' })).toBe(1);
+    expect(attempts({ outcome: 'UPSTREAM_UNAVAILABLE', status: '5xx', attempt: '1' })).toBe(1);
+    expect(attempts({ outcome: 'UPSTREAM_UNAVAILABLE', status: 'none', attempt: '1' })).toBe(1);
+    expect(attempts({ outcome: 'OK', status: '2xx', attempt: '2' })).toBe(3);
+    expect(attempts({ outcome: 'NOT_FOUND', status: '4xx', attempt: '1' })).toBe(1);
+    expect(attempts({})).toBe(harness.upstream.requests.length);
+    expect(grew(before, after, 'gateway_upstream_retries_total')).toBe(3);
+  });
+
+  it('retries the budget refuses are counted apart: every failing call either made its last attempt or was refused one', async () => {
+    const ids = Array.from({ length: 10 }, (_, i) => `ex_budget_${i}`);
+    for (const id of ids) harness.upstream.setFault(id, { kind: 'status', status: 503 });
+    const before = await scrape(harness);
+    const response = await harness.query('query($ids: [ID!]!) { executions(ids: $ids) { id } }', { ids });
+    expect((response.errors ?? []).map((error) => error.extensions?.code)).toEqual(ids.map(() => 'UPSTREAM_UNAVAILABLE'));
+    const after = await scrape(harness);
+    const sent = harness.upstream.requests.length;
+    expect(grew(before, after, 'gateway_upstream_attempts_total')).toBe(sent);
+    expect(grew(before, after, 'gateway_upstream_retries_total')).toBe(sent - ids.length);
+    const lastAttempts = grew(before, after, 'gateway_upstream_attempts_total', { attempt: '3' });
+    const refused = grew(before, after, 'gateway_upstream_retries_skipped_total', { reason: 'budget' });
+    expect(refused).toBeGreaterThan(0);
+    expect(refused + lastAttempts).toBe(ids.length);
+  });
+
   it('an attempt past UPSTREAM_TIMEOUT_MS: outcome UPSTREAM_TIMEOUT', async () => {
     harness.upstream.setFault('ex_demo_4', { kind: 'hang' });
     const before = await scrape(harness);
@@ -759,6 +797,29 @@ describe.each(LANES)('bulkhead, circuit and live gauges, %s lane', (lane) => {
     }
   });
 
+  it('circuit: a retry it refuses never reached upstream, and is counted apart (circuit_open), not as a retry', async () => {
+    const harness = await start({
+      UPSTREAM_BREAKER_THRESHOLD: '2',
+      UPSTREAM_BREAKER_MIN_IDS: '2',
+      UPSTREAM_BREAKER_MIN_CALLERS: '1',
+      UPSTREAM_MAX_ATTEMPTS: '2',
+      UPSTREAM_BREAKER_HALF_OPEN_MS: '60000',
+    });
+    for (const id of ['ex_demo_1', 'ex_demo_2']) harness.upstream.setFault(id, { kind: 'status', status: 503 });
+    const before = await scrape(harness);
+    // Both attempts: one failing pair does not open the circuit.
+    expect(await status(harness, 'ex_demo_1')).toEqual(['UPSTREAM_UNAVAILABLE']);
+    // Its first attempt opens it: its retry is refused at once.
+    expect(await status(harness, 'ex_demo_2')).toEqual(['UPSTREAM_UNAVAILABLE']);
+    const after = await scrape(harness);
+    expect(harness.upstream.requests).toHaveLength(3);
+    expect(grew(before, after, 'gateway_upstream_circuit_opened_total')).toBe(1);
+    expect(grew(before, after, 'gateway_upstream_attempts_total')).toBe(3);
+    expect(grew(before, after, 'gateway_upstream_retries_total')).toBe(1);
+    expect(grew(before, after, 'gateway_upstream_retries_skipped_total', { reason: 'circuit_open' })).toBe(1);
+    expect(grew(before, after, 'gateway_upstream_retries_skipped_total')).toBe(1);
+  });
+
   it('circuit: an isolated breaker reads as isolated', async () => {
     const harness = await start({});
     const handle = harness.instance.client.policies.breaker.isolate();
@@ -841,7 +902,7 @@ describe.each(LANES)('bulkhead, circuit and live gauges, %s lane', (lane) => {
 // ---------------------------------------------------------------------------
 
 /** Label names a scrape may carry, and the only values `operationName` may take. */
-const LABEL_NAMES = new Set(['operationType', 'operationName', 'phase', 'code', 'method', 'statusCode', 'outcome', 'attempt', 'state', 'le', 'quantile', 'typeName', 'fieldName', 'version', 'commit']);
+const LABEL_NAMES = new Set(['operationType', 'operationName', 'phase', 'code', 'method', 'statusCode', 'outcome', 'status', 'reason', 'attempt', 'state', 'le', 'quantile', 'typeName', 'fieldName', 'version', 'commit']);
 const OPERATION_NAME_LABELS = new Set([...KNOWN_OPERATION_NAMES, 'other', 'anonymous']);
 /** Labels of Node's default metrics, which describe the process, not requests. */
 const PROCESS_LABELS = new Set(['version', 'major', 'minor', 'patch', 'kind', 'space', 'type']);

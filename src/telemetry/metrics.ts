@@ -28,6 +28,7 @@ import type { RedisStore } from '../shared-state/redis-store.js';
 import type { LiveLeases } from '../shared-state/live-leases.js';
 import type { SharedCache } from '../shared-state/shared-cache.js';
 import type { AttemptWatcher, ExecutionsClient } from '../upstream/executions-client.js';
+import type { RetrySkip } from '../upstream/resilience.js';
 import type { SharedExecutions } from '../upstream/shared-executions.js';
 
 /** Names of the typed client's operations: the only names that become labels. */
@@ -146,7 +147,8 @@ function countedElsewhere(registry: Registry, name: string, help: string, read: 
 
 export class GatewayMetrics {
   readonly registry = new Registry();
-  readonly #attempts: Counter<'outcome' | 'attempt'>;
+  readonly #attempts: Counter<'outcome' | 'status' | 'attempt'>;
+  readonly #retries: Counter;
   readonly #attemptSeconds: Histogram<'outcome'>;
   readonly #warnings: Counter<'code'>;
 
@@ -155,8 +157,13 @@ export class GatewayMetrics {
     collectDefaultMetrics({ register: this.registry });
     this.#attempts = new Counter({
       name: 'gateway_upstream_attempts_total',
-      help: 'Upstream attempts, by outcome (OK or the error code it became) and attempt number (1: first try)',
-      labelNames: ['outcome', 'attempt'],
+      help: 'Upstream attempts, by outcome (OK or the error code it became), upstream status (2xx, 3xx, 4xx, 429, 5xx, or none without an answer) and attempt number (1: first try)',
+      labelNames: ['outcome', 'status', 'attempt'],
+      registers: [this.registry],
+    });
+    this.#retries = new Counter({
+      name: 'gateway_upstream_retries_total',
+      help: 'Upstream attempts that were retries of a failed one (sent to upstream)',
       registers: [this.registry],
     });
     this.#attemptSeconds = new Histogram({
@@ -179,8 +186,10 @@ export class GatewayMetrics {
   readonly attempts: AttemptWatcher = {
     start: ({ attempt }) => {
       const started = performance.now();
-      return ({ outcome }) => {
-        this.#attempts.inc({ outcome, attempt });
+      // Counted as it is sent: a retry the circuit refused, or whose caller left during its pause, never was.
+      if (attempt > 1) this.#retries.inc();
+      return ({ outcome, status }) => {
+        this.#attempts.inc({ outcome, status: statusLabel(status), attempt });
         this.#attemptSeconds.observe({ outcome }, (performance.now() - started) / 1000);
       };
     },
@@ -203,8 +212,14 @@ export class GatewayMetrics {
       aggregator: 'first',
     }).set({ version: buildInfo.version, commit: buildInfo.commit ?? 'unknown' }, 1);
     const { policies } = client;
-    const retries = new Counter({ name: 'gateway_upstream_retries_total', help: 'Upstream attempts that were retries of a failed one', registers });
-    policies.retry.onRetry(() => retries.inc());
+    const skipped = new Counter({
+      name: 'gateway_upstream_retries_skipped_total',
+      help: 'Retryable upstream failures with attempts left that got no retry: the retry budget was spent (budget), or the circuit refused the retry (circuit_open)',
+      labelNames: ['reason'],
+      registers,
+    });
+    for (const reason of RETRY_SKIPS) skipped.inc({ reason }, 0);
+    policies.onRetrySkipped((reason) => skipped.inc({ reason }));
     const opened = new Counter({ name: 'gateway_upstream_circuit_opened_total', help: 'Times the upstream circuit opened', registers });
     policies.breaker.onBreak(() => opened.inc());
     new Gauge({
@@ -382,4 +397,20 @@ export class GatewayMetrics {
 }
 
 /** cockatiel's CircuitState values, as label values. */
+/** Why a retry was not sent, each exported from 0 so a rate over them has a baseline. */
+const RETRY_SKIPS: readonly RetrySkip[] = ['budget', 'circuit_open'];
+
+/**
+ * Upstream's status as a label: its class, with 429 apart (upstream rate
+ * limiting a token, where a 5xx is upstream failing: both are
+ * UPSTREAM_UNAVAILABLE), `none` when no answer came (a network error, a
+ * timeout, a cancelled attempt). Never the status itself: a proxy in between
+ * may answer with any of hundreds.
+ */
+export function statusLabel(status: number | undefined): string {
+  if (status === undefined) return 'none';
+  if (status === 429) return '429';
+  return status >= 100 && status <= 599 ? `${Math.floor(status / 100)}xx` : 'other';
+}
+
 const CIRCUIT_STATES: Record<number, string> = { 0: 'closed', 1: 'open', 2: 'half_open', 3: 'isolated' };

@@ -96,6 +96,9 @@ export class RetryBudget {
   }
 }
 
+/** Why a retryable failure with attempts left got no retry sent to upstream. */
+export type RetrySkip = 'budget' | 'circuit_open';
+
 /** Envoy's defaults: a fifth of the calls in flight may be retries, and at least three retries may run. */
 export const RETRY_BUDGET_SHARE = 0.2;
 export const MIN_RETRIES_IN_FLIGHT = 3;
@@ -148,10 +151,25 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
 
   const bulkheadPolicy = bulkhead(options.maxConcurrent, options.queue);
   const budget = new RetryBudget();
+  // Failures the budget alone kept from a retry: a call that ends with one was refused a retry (unless that was its last attempt).
+  const spentBudget = new WeakSet<Error>();
   const retryPolicy = retry(
-    handleWhen((error) => isRetryable(error) && budget.allows()),
+    handleWhen((error) => {
+      if (!isRetryable(error)) return false;
+      if (budget.allows()) return true;
+      spentBudget.add(error);
+      return false;
+    }),
     { maxAttempts: options.maxAttempts - 1, backoff },
   );
+  const skipListeners: Array<(reason: RetrySkip) => void> = [];
+  /** What a call's failure says of the retry it did not get: `last` is its latest attempt's number (0: none ran). */
+  const skipped = (error: unknown, last: number) => {
+    let reason: RetrySkip | undefined;
+    if (error instanceof BrokenCircuitError && last > 1) reason = 'circuit_open';
+    else if (error instanceof Error && spentBudget.has(error) && last < options.maxAttempts) reason = 'budget';
+    if (reason) for (const listener of skipListeners) listener(reason);
+  };
   // Counted from the decision on, its backoff pause included: retries waiting to start are spent budget too.
   retryPolicy.onRetry(() => budget.retries++);
   const policy = wrap(bulkheadPolicy, retryPolicy);
@@ -177,12 +195,24 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
       // cockatiel counts retries from 0; attempts are counted from 1.
       const run = () => {
         budget.calls++;
+        let last = 0;
         return policy
           .execute((context) => {
+            last = context.attempt + 1;
             if (context.attempt === 0) return breaker(() => judge.observe(caller, id, attempt(1)));
             return breaker(() => judge.observe(caller, id, attempt(context.attempt + 1))).finally(() => budget.retries--);
           })
-          .finally(() => budget.calls--);
+          .then(
+            (value) => {
+              budget.calls--;
+              return value;
+            },
+            (error: unknown) => {
+              budget.calls--;
+              skipped(error, last);
+              throw error;
+            },
+          );
       };
       if (!call.inShare) return run();
       let share = shares.get(caller);
@@ -200,8 +230,17 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
         },
       );
     },
-    /** For counting retries (`onRetry`). */
+    /** cockatiel's retry policy: its `onRetry` fires when a retry is decided, before its pause, sent or not. */
     retry: retryPolicy,
+    /**
+     * Calls `listener` for each retry a call did not get although its failure
+     * was retryable and attempts were left: the budget was spent (`budget`), or
+     * the retry was decided but the circuit refused it at once, never reaching
+     * upstream (`circuit_open`).
+     */
+    onRetrySkipped(listener: (reason: RetrySkip) => void): void {
+      skipListeners.push(listener);
+    },
     /** Calls and retries in flight, for tests. */
     budget,
     /** For reading the calls in flight and queued (`executionSlots`, `queueSlots`: what is free). */
