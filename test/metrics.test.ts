@@ -210,6 +210,8 @@ const REQUIRED_FAMILIES: Record<string, string> = {
   gateway_upstream_circuit_opened_total: 'counter',
   gateway_upstream_in_flight: 'gauge',
   gateway_upstream_queued: 'gauge',
+  gateway_upstream_caller_queued: 'gauge',
+  gateway_upstream_refused_total: 'counter',
   gateway_cache_hits_total: 'counter',
   gateway_cache_misses_total: 'counter',
   gateway_cache_bytes: 'gauge',
@@ -760,6 +762,47 @@ describe.each(LANES)('bulkhead, circuit and live gauges, %s lane', (lane) => {
     expect(valueOf(after, 'gateway_upstream_queued')).toBe(0);
   });
 
+  it('refusals: a full bulkhead, a full caller share and a paused caller are counted by why, none of them sent upstream', async () => {
+    const refused = (exposition: Exposition, by: string) => valueOf(exposition, 'gateway_upstream_refused_total', { by });
+    const batch = (harness: Harness, ids: string[]) => harness.query('query($ids: [ID!]!) { executions(ids: $ids) { id } }', { ids });
+    const slow = (harness: Harness, ids: string[]) => {
+      for (const id of ids) harness.upstream.setFault(id, { kind: 'slow', ms: 300 });
+    };
+    // Two running and one queued; the fourth is refused by the bulkhead.
+    const full = await start({ UPSTREAM_MAX_CONCURRENT: '2', UPSTREAM_QUEUE: '1' });
+    const four = ['ex_demo_1', 'ex_demo_2', 'ex_demo_3', 'ex_demo_4'];
+    slow(full, four);
+    const before = await scrape(full);
+    for (const by of ['circuit_open', 'bulkhead_full', 'caller_share_full', 'caller_paused']) expect(before.samples.some((sample) => sample.name === 'gateway_upstream_refused_total' && sample.labels.by === by)).toBe(true);
+    await batch(full, four);
+    let after = await scrape(full);
+    expect(full.upstream.requests).toHaveLength(3);
+    expect(grew(before, after, 'gateway_upstream_refused_total', { by: 'bulkhead_full' })).toBe(1);
+    expect(grew(before, after, 'gateway_upstream_refused_total')).toBe(1);
+
+    // One running in the caller's share, one waiting there (counted while it waits), the third refused.
+    const shared = await start({ UPSTREAM_MAX_CONCURRENT: '4', UPSTREAM_MAX_CONCURRENT_PER_CALLER: '1', UPSTREAM_QUEUE: '1' });
+    const three = ['ex_demo_1', 'ex_demo_2', 'ex_demo_3'];
+    slow(shared, three);
+    const answer = batch(shared, three);
+    await waitFor(() => shared.upstream.inFlight === 1, 'the first call to reach upstream');
+    await eventually(async () => expect(valueOf(await scrape(shared), 'gateway_upstream_caller_queued')).toBe(1));
+    await answer;
+    after = await scrape(shared);
+    expect(valueOf(after, 'gateway_upstream_caller_queued')).toBe(0);
+    expect(refused(after, 'caller_share_full')).toBe(1);
+    expect(shared.upstream.requests).toHaveLength(2);
+
+    // A 429 asking for longer than the gateway waits pauses the caller: its next call is answered at once.
+    shared.upstream.setFault('ex_demo_5', { kind: 'status', status: 429, headers: { 'retry-after': '30' } });
+    expect(await status(shared, 'ex_demo_5')).toEqual(['UPSTREAM_UNAVAILABLE']);
+    expect(await status(shared, 'ex_demo_6')).toEqual(['UPSTREAM_UNAVAILABLE']);
+    const paused = await scrape(shared);
+    expect(grew(after, paused, 'gateway_upstream_refused_total', { by: 'caller_paused' })).toBe(1);
+    expect(grew(after, paused, 'gateway_upstream_attempts_total', { status: '429' })).toBe(1);
+    expect(shared.upstream.requests).toHaveLength(3);
+  });
+
   it('circuit: upstream unreachable opens it (state open, opened once), then calls fail fast with no attempt', async () => {
     const harness = await start({ UPSTREAM_BREAKER_THRESHOLD: '2', UPSTREAM_MAX_ATTEMPTS: '1', UPSTREAM_BREAKER_HALF_OPEN_MS: '60000' });
     const closed = await scrape(harness);
@@ -775,6 +818,7 @@ describe.each(LANES)('bulkhead, circuit and live gauges, %s lane', (lane) => {
     expect(await status(harness, 'ex_demo_3')).toEqual(['UPSTREAM_UNAVAILABLE']);
     const failingFast = await scrape(harness);
     expect(grew(open, failingFast, 'gateway_upstream_attempts_total')).toBe(0);
+    expect(grew(open, failingFast, 'gateway_upstream_refused_total', { by: 'circuit_open' })).toBe(1);
   });
 
   it('circuit: half_open once the probe may go, with no call arriving, then closed after the probe', async () => {
@@ -902,7 +946,7 @@ describe.each(LANES)('bulkhead, circuit and live gauges, %s lane', (lane) => {
 // ---------------------------------------------------------------------------
 
 /** Label names a scrape may carry, and the only values `operationName` may take. */
-const LABEL_NAMES = new Set(['operationType', 'operationName', 'phase', 'code', 'method', 'statusCode', 'outcome', 'status', 'reason', 'attempt', 'state', 'le', 'quantile', 'typeName', 'fieldName', 'version', 'commit']);
+const LABEL_NAMES = new Set(['operationType', 'operationName', 'phase', 'code', 'method', 'statusCode', 'outcome', 'status', 'reason', 'by', 'attempt', 'state', 'le', 'quantile', 'typeName', 'fieldName', 'version', 'commit']);
 const OPERATION_NAME_LABELS = new Set([...KNOWN_OPERATION_NAMES, 'other', 'anonymous']);
 /** Labels of Node's default metrics, which describe the process, not requests. */
 const PROCESS_LABELS = new Set(['version', 'major', 'minor', 'patch', 'kind', 'space', 'type']);

@@ -271,6 +271,22 @@ describe('every trace sampled (OTEL_TRACES_SAMPLER_ARG=1)', () => {
       expect(harness.upstream.requests).toHaveLength(1);
     });
 
+    it('a call the gateway refuses itself (its caller paused after a 429): an event on the operation span says why, and no CLIENT span', async () => {
+      // A caller of its own: its pause must not hold up the other tests' demo token.
+      const authorization = `Bearer paused-${lane}`;
+      harness.upstream.setFault('ex_demo_2', { kind: 'status', status: 429, headers: { 'retry-after': '30' } }, 1);
+      expect((await harness.query(STATUS, { id: 'ex_demo_2' }, { authorization })).errors?.[0]?.extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
+      await eventually(() => expect(spans()).toHaveLength(2));
+      exporter.reset();
+      expect((await harness.query(STATUS, { id: 'ex_demo_5' }, { authorization })).errors?.[0]?.extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
+      await eventually(() => expect(spans()).toHaveLength(1));
+      const [server] = servers(spans());
+      expect(server!.events.map((event) => ({ name: event.name, attributes: event.attributes }))).toEqual([
+        { name: 'upstream call refused', attributes: { 'execution_gateway.refused_by': 'caller_paused', 'execution_gateway.execution_id': 'ex_demo_5' } },
+      ]);
+      expect(harness.upstream.requests).toHaveLength(1);
+    });
+
     it('a shared call: one CLIENT span under the operation that started it; the other operation shows that it joined', async () => {
       harness.upstream.setFault('ex_demo_3', { kind: 'slow', ms: 150 });
       const answers = await Promise.all([0, 1].map(() => harness.query(STATUS, { id: 'ex_demo_3' })));

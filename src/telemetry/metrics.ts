@@ -27,7 +27,7 @@ import type { LiveExecutions } from '../live/live-executions.js';
 import type { RedisStore } from '../shared-state/redis-store.js';
 import type { LiveLeases } from '../shared-state/live-leases.js';
 import type { SharedCache } from '../shared-state/shared-cache.js';
-import type { AttemptWatcher, ExecutionsClient } from '../upstream/executions-client.js';
+import type { AttemptWatcher, ExecutionsClient, Refusal } from '../upstream/executions-client.js';
 import type { RetrySkip } from '../upstream/resilience.js';
 import type { SharedExecutions } from '../upstream/shared-executions.js';
 
@@ -247,6 +247,29 @@ export class GatewayMetrics {
       registers,
       collect() {
         this.set(bulkhead.queue - policies.bulkhead.queueSlots);
+      },
+    });
+    new Gauge({
+      name: 'gateway_upstream_caller_queued',
+      help: "Upstream calls waiting in their caller's share (UPSTREAM_MAX_CONCURRENT_PER_CALLER reached), taking no bulkhead slot",
+      registers,
+      collect() {
+        this.set(policies.waitingInShares);
+      },
+    });
+    const refusalsSeen: Record<Refusal, number> = { circuit_open: 0, bulkhead_full: 0, caller_share_full: 0, caller_paused: 0 };
+    new Counter({
+      name: 'gateway_upstream_refused_total',
+      help: 'Calls the gateway answered itself with UPSTREAM_UNAVAILABLE, never sent upstream, by why (circuit_open, bulkhead_full, caller_share_full, caller_paused)',
+      labelNames: ['by'],
+      registers,
+      collect() {
+        for (const by of Object.keys(refusalsSeen) as Refusal[]) {
+          const now = client.refusals[by];
+          // Every reason from 0, so a rate over them has a baseline.
+          this.inc({ by }, now - refusalsSeen[by]);
+          refusalsSeen[by] = now;
+        }
       },
     });
     const { counts } = executions;

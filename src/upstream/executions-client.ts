@@ -6,6 +6,7 @@
  * Resolvers and loaders never see HTTP; they get an Execution or an error.
  */
 import { AsyncResource } from 'node:async_hooks';
+import { trace } from '@opentelemetry/api';
 import { Pool } from 'undici';
 import type { GraphQLError } from 'graphql';
 import type { Execution } from '../domain/execution.js';
@@ -20,6 +21,7 @@ import { BodyTooLargeError, CorruptEncodingError, readBody, UnsupportedEncodingE
 import {
   BrokenCircuitError,
   BulkheadRejectedError,
+  CallerShareFullError,
   createUpstreamPolicy,
   TaskCancelledError,
   type ResilienceOptions,
@@ -83,6 +85,14 @@ export interface ExecutionsClientOptions {
   watchers?: readonly AttemptWatcher[];
 }
 
+/**
+ * Why the gateway answered a call itself, without sending it upstream: the
+ * circuit is open (or half-open with its probe in flight, or it refused a
+ * retry), the bulkhead and its queue are full, the caller's share and the
+ * queue are full, or upstream asked this caller to pause (a 429 with Retry-After).
+ */
+export type Refusal = 'circuit_open' | 'bulkhead_full' | 'caller_share_full' | 'caller_paused';
+
 /** At most one "upstream call failed" line per kind of failure per this interval (the first of a kind at once). */
 export const FAILURE_LOG_INTERVAL_MS = 10_000;
 
@@ -92,6 +102,12 @@ export class ExecutionsClient {
   readonly #basePath: string;
   readonly #options: ExecutionsClientOptions;
   readonly policies: UpstreamPolicy;
+  /**
+   * Calls refused by the gateway itself since start, by why (Refusal): each an
+   * UPSTREAM_UNAVAILABLE no upstream attempt explains, read by the metrics
+   * (gateway_upstream_refused_total).
+   */
+  readonly refusals: Record<Refusal, number> = { circuit_open: 0, bulkhead_full: 0, caller_share_full: 0, caller_paused: 0 };
   /** Callers upstream rate-limited with a Retry-After, until it ends (./caller-pauses.ts). */
   readonly callerPauses = new CallerPauses();
   /** "upstream call failed", bounded per kind of failure (./failure-log.ts). */
@@ -146,6 +162,7 @@ export class ExecutionsClient {
     // their poller waits out `retryAfterMs` as it does upstream's own.
     const pausedMs = this.callerPauses.remaining(headers.callerKey);
     if (pausedMs !== undefined) {
+      this.#refused('caller_paused', id);
       throw new UpstreamError(
         ErrorCode.UPSTREAM_UNAVAILABLE,
         `The executions API is rate limiting this caller and asked for no calls during the next ${seconds(pausedMs)}: not called. Retry after \`extensions.retryAfterMs\` milliseconds.`,
@@ -327,12 +344,23 @@ export class ExecutionsClient {
     });
   }
 
+  /**
+   * Counts a call the gateway refused itself, and says so on the active span
+   * (the operation's, or a live poll's): without it a trace showed an
+   * UPSTREAM_UNAVAILABLE with no upstream attempt and no reason.
+   */
+  #refused(by: Refusal, id: string): void {
+    this.refusals[by]++;
+    trace.getActiveSpan()?.addEvent('upstream call refused', { 'execution_gateway.refused_by': by, 'execution_gateway.execution_id': id });
+  }
+
   /** What a failure that survived the policies means to the client. */
   #toGraphQLError(error: unknown, id: string, call: Cancellation): GraphQLError {
     if (error instanceof UpstreamError) return error;
     // The open circuit's refusal, no upstream call made: marked, so a live poller does not take it for
     // upstream failing again and back off past the moment the circuit lets a call through.
     if (error instanceof BrokenCircuitError) {
+      this.#refused('circuit_open', id);
       const retryInMs = this.policies.probeInMs();
       return new UpstreamError(
         ErrorCode.UPSTREAM_UNAVAILABLE,
@@ -341,9 +369,17 @@ export class ExecutionsClient {
       );
     }
     if (error instanceof BulkheadRejectedError) {
+      this.#refused('bulkhead_full', id);
       return new UpstreamError(
         ErrorCode.UPSTREAM_UNAVAILABLE,
         'The gateway is at its limit of concurrent calls to the executions API; retry shortly.',
+      );
+    }
+    if (error instanceof CallerShareFullError) {
+      this.#refused('caller_share_full', id);
+      return new UpstreamError(
+        ErrorCode.UPSTREAM_UNAVAILABLE,
+        `This caller has ${error.limit} calls to the executions API running and the gateway's queue is full; retry once some have finished.`,
       );
     }
     if (error instanceof TaskCancelledError || call.aborted) return abortedError(call, this.#options.timeoutMs);

@@ -44,7 +44,6 @@ import {
   type IBackoff,
   type IRetryBackoffContext,
 } from 'cockatiel';
-import { ErrorCode } from '../errors.js';
 import type { Cancellation } from './cancellation.js';
 import { FailureJudge } from './failure-judge.js';
 import { UpstreamError } from './upstream-error.js';
@@ -184,7 +183,7 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
   // Made on a caller's first call and dropped with its last; every share's waiting calls together
   // are at most `queue`, as the bulkhead's own are.
   const shares = new Map<string, Share>();
-  const room = { waiting: 0, max: options.queue };
+  const room: Room = { waiting: 0, max: options.queue };
   return {
     /**
      * Runs one upstream call through every policy; `attempt` is called once per
@@ -262,7 +261,30 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
     probeInMs,
     /** Why the circuit last opened. */
     judge,
+    /** Calls waiting in their caller's share now (they take no bulkhead slot, so `bulkhead.queueSlots` does not count them). */
+    get waitingInShares(): number {
+      return room.waiting;
+    },
   };
+}
+
+/** What every share waits in together: at most `max` (UPSTREAM_QUEUE) calls `waiting`. */
+interface Room {
+  waiting: number;
+  max: number;
+}
+
+/**
+ * A call refused because its caller's share is full and no room to wait is
+ * left: the gateway's own refusal, which the upstream client answers as
+ * UPSTREAM_UNAVAILABLE (as it does cockatiel's BulkheadRejectedError).
+ */
+export class CallerShareFullError extends Error {
+  override readonly name = 'CallerShareFullError';
+
+  constructor(readonly limit: number) {
+    super(`caller share of ${limit} full`);
+  }
 }
 
 /**
@@ -277,7 +299,7 @@ class Share {
 
   constructor(
     private readonly limit: number,
-    private readonly room: { waiting: number; max: number },
+    private readonly room: Room,
   ) {}
 
   get idle(): boolean {
@@ -286,7 +308,7 @@ class Share {
 
   /**
    * Resolves once the call may run (then `leave()` when it ends). Rejects at
-   * once with UPSTREAM_UNAVAILABLE when no slot and no room to wait are left,
+   * once with CallerShareFullError when no slot and no room to wait are left,
    * and with TaskCancelledError when `cancellation` fires while it waits.
    */
   enter(cancellation: Cancellation): Promise<void> {
@@ -294,11 +316,7 @@ class Share {
       this.#running++;
       return Promise.resolve();
     }
-    if (this.room.waiting >= this.room.max) {
-      return Promise.reject(
-        new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, `This caller has ${this.limit} calls to the executions API running and the gateway's queue is full; retry once some have finished.`),
-      );
-    }
+    if (this.room.waiting >= this.room.max) return Promise.reject(new CallerShareFullError(this.limit));
     if (cancellation.aborted) return Promise.reject(new TaskCancelledError());
     return new Promise<void>((resolve, reject) => {
       this.room.waiting++;
