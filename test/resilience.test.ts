@@ -7,7 +7,7 @@ import { DEMO_ORGANIZATION, DEMO_TOKEN } from '../src/demo/demo-data.js';
 import { createLogger } from '../src/logger.js';
 import { CallerPauses } from '../src/upstream/caller-pauses.js';
 import { FailureLog } from '../src/upstream/failure-log.js';
-import { MIN_RETRIES_IN_FLIGHT } from '../src/upstream/resilience.js';
+import { MIN_RETRIES_IN_FLIGHT, RETRY_BUDGET_SHARE, RetryBudget } from '../src/upstream/resilience.js';
 import { MAX_RETRY_AFTER_MS, parseRetryAfter } from '../src/upstream/upstream-error.js';
 import { AUTH, Harness, LANES, codes, type HarnessOptions } from './support/harness.js';
 
@@ -142,6 +142,19 @@ describe('the retry budget (retries in flight: a fifth of the calls in flight, a
     h.upstream.setFault('ex_demo_1', { kind: 'status', status: 503 });
     expect(codes(await h.query(ONE, { id: 'ex_demo_1' }))).toEqual(['UPSTREAM_UNAVAILABLE']);
     expect(h.upstream.requestsFor('ex_demo_1')).toHaveLength(3);
+  });
+
+  it('never admits a retry that would take retries in flight past max(3, a fifth of the calls in flight)', () => {
+    fc.assert(
+      // Retries near the bound, where it matters.
+      fc.property(fc.integer({ min: 1, max: 500 }), fc.integer({ min: -2, max: 2 }), (calls, offset) => {
+        const bound = Math.max(MIN_RETRIES_IN_FLIGHT, calls * RETRY_BUDGET_SHARE);
+        const retries = Math.max(0, Math.floor(bound) + offset);
+        const budget = Object.assign(new RetryBudget(), { calls, retries });
+        // Admitted, the retry is in flight too: 18 calls allow 3.6 retries, so not a fourth.
+        expect(budget.allows()).toBe(retries + 1 <= bound);
+      }),
+    );
   });
 
   it('keeps ten calls failing at once from making three attempts each', async () => {

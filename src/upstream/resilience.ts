@@ -90,8 +90,9 @@ export class RetryBudget {
   /** Retries in flight (attempts after the first), from the moment one is decided. */
   retries = 0;
 
+  /** Whether one more retry fits: counted with it, retries in flight stay within the budget (not `<`: 76 calls allow 15.2, so 15, not a 16th). */
   allows(): boolean {
-    return this.retries < Math.max(MIN_RETRIES_IN_FLIGHT, this.calls * RETRY_BUDGET_SHARE);
+    return this.retries + 1 <= Math.max(MIN_RETRIES_IN_FLIGHT, this.calls * RETRY_BUDGET_SHARE);
   }
 }
 
