@@ -199,6 +199,28 @@ describe('network failures in the log', () => {
   });
 });
 
+describe('bodies that break the contract in the log', () => {
+  it('a proxy answering every call with its maintenance page: the first line at once, the rest counted, every call accounted for', async () => {
+    const h = await start({ env: { UPSTREAM_CONCURRENCY_PER_REQUEST: '50' } });
+    const ids = Array.from({ length: 50 }, (_, i) => `ex_page_${i}`);
+    for (const id of ids) h.upstream.setFault(id, { kind: 'body', body: '<html>down for maintenance</html>' });
+    for (let i = 0; i < 4; i++) {
+      const response = await h.query(`query($ids: [ID!]!) { executions(ids: $ids) { id } }`, { ids });
+      expect(codes(response)).toEqual(ids.map(() => 'UPSTREAM_BAD_RESPONSE'));
+    }
+    const calls = h.upstream.requests.length;
+    expect(calls).toBe(4 * ids.length);
+    const broken = () => h.logs.filter((line) => line.msg === 'upstream answered with a body that breaks its contract');
+    const repeated = () => h.logs.filter((line) => line.msg === 'upstream answered with a body that breaks its contract (repeated)');
+    expect(broken()).toHaveLength(1);
+    expect(broken()[0]).toMatchObject({ level: 40, why: 'body is not JSON', upstreamStatus: 200 });
+    await h.close();
+    harness = undefined;
+    expect(repeated()).toHaveLength(1);
+    expect(repeated()[0]).toMatchObject({ level: 40, why: 'body is not JSON', suppressed: calls - 1, intervalMs: 10_000 });
+  });
+});
+
 describe('FailureLog', () => {
   it('logs the first of a kind at once, then at most one line per kind per interval with the count, then forgets a quiet kind', () => {
     vi.useFakeTimers();

@@ -112,6 +112,8 @@ export class ExecutionsClient {
   readonly callerPauses = new CallerPauses();
   /** "upstream call failed", bounded per kind of failure (./failure-log.ts). */
   readonly #failureLog: FailureLog;
+  /** "upstream answered with a body that breaks its contract", bounded the same way. */
+  readonly #badResponseLog: FailureLog;
 
   constructor(options: ExecutionsClientOptions) {
     const url = new URL(options.baseUrl);
@@ -119,6 +121,7 @@ export class ExecutionsClient {
     this.#basePath = url.pathname.replace(/\/+$/, '');
     this.#options = options;
     this.#failureLog = new FailureLog(options.logger, 'upstream call failed', FAILURE_LOG_INTERVAL_MS);
+    this.#badResponseLog = new FailureLog(options.logger, 'upstream answered with a body that breaks its contract', FAILURE_LOG_INTERVAL_MS);
     // One keep-alive pool per process: every request reuses warm sockets.
     // undici's request() never follows redirects, so the token stays on this origin.
     this.#pool = new Pool(this.#origin, {
@@ -206,7 +209,10 @@ export class ExecutionsClient {
 
   close(): Promise<void> {
     // After the pool: attempts that fail while it closes are counted before the counts are logged.
-    return this.#pool.close().finally(() => this.#failureLog.close());
+    return this.#pool.close().finally(() => {
+      this.#failureLog.close();
+      this.#badResponseLog.close();
+    });
   }
 
   /** One attempt, seen by the watchers when there are any. */
@@ -283,14 +289,14 @@ export class ExecutionsClient {
       // Named by its setting: the log line tells an operator what to raise, the client only that it was too large.
       if (error instanceof BodyTooLargeError) {
         const why = `body ${error.message} is over UPSTREAM_MAX_BODY_BYTES (${this.#options.maxBodyBytes} bytes)`;
-        throw this.#badResponse(id, why, { upstreamStatus: status, upstreamRequestId }, 'The executions API answered with a body too large for the gateway to read.');
+        throw this.#badResponse(id, 'too large', why, { upstreamStatus: status, upstreamRequestId }, 'The executions API answered with a body too large for the gateway to read.');
       }
       if (error instanceof UnsupportedEncodingError || error instanceof CorruptEncodingError) {
-        throw this.#badResponse(id, describe(error).message, { upstreamStatus: status, upstreamRequestId });
+        throw this.#badResponse(id, 'encoding', describe(error).message, { upstreamStatus: status, upstreamRequestId });
       }
       // An answer undici cannot parse (a malformed status line, conflicting lengths, headers past its bound):
       // upstream's doing, and asked again it would answer the same.
-      if (isMalformedAnswer(error)) throw this.#badResponse(id, describe(error).message, { upstreamStatus: status, upstreamRequestId });
+      if (isMalformedAnswer(error)) throw this.#badResponse(id, 'malformed', describe(error).message, { upstreamStatus: status, upstreamRequestId });
       // undici refused to send it (a value it cannot put in a request): nothing upstream did, so neither retried nor held against it.
       if (error instanceof Error && 'code' in error && error.code === 'UND_ERR_INVALID_ARG') throw error;
       const err = describe(error);
@@ -321,23 +327,30 @@ export class ExecutionsClient {
 
   #parseExecution(id: string, body: BodyText, facts: { upstreamStatus: number; upstreamRequestId: string | undefined }): Execution {
     const json = safeJson(body.text);
-    if (json === undefined) throw this.#badResponse(id, 'body is not JSON', facts);
+    if (json === undefined) throw this.#badResponse(id, 'not JSON', 'body is not JSON', facts);
     // A 200 can still carry an error envelope; honour its code rather than invent data.
     const head = readEnvelopeHead(json);
     const withRequestId = { ...facts, upstreamRequestId: facts.upstreamRequestId ?? head.requestId };
     if (head.code !== undefined && head.code >= 400) throw errorForUpstreamStatus(head.code, withRequestId);
     const execution = readExecution(json, id, body.bytes);
-    if ('unusable' in execution) throw this.#badResponse(id, execution.unusable, withRequestId);
+    if ('unusable' in execution) throw this.#badResponse(id, 'unusable', execution.unusable, withRequestId);
     return execution;
   }
 
+  /**
+   * UPSTREAM_BAD_RESPONSE, logged for the operator with why, bounded as network
+   * failures are (`kind`: a small fixed set, one line at once and then a count
+   * per interval): a proxy answering every call with its maintenance page wrote
+   * one line per call.
+   */
   #badResponse(
     id: string,
+    kind: 'too large' | 'encoding' | 'malformed' | 'not JSON' | 'unusable',
     why: string,
     facts: { upstreamStatus?: number; upstreamRequestId?: string | undefined },
     message = 'The executions API answered with a body the gateway cannot read.',
   ): UpstreamError {
-    this.#options.logger.warn({ executionId: id, why, ...facts }, 'upstream answered with a body that breaks its contract');
+    this.#badResponseLog.observe(kind, { executionId: id, why, ...facts });
     return new UpstreamError(ErrorCode.UPSTREAM_BAD_RESPONSE, message, {
       upstreamStatus: facts.upstreamStatus,
       upstreamRequestId: facts.upstreamRequestId,
