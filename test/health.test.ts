@@ -186,6 +186,33 @@ describe('/ready by state', () => {
     }
   });
 
+  it('a probe that cannot reach upstream opens the circuit again, and the reason says so rather than the first opening\'s', async () => {
+    const harness = await Harness.start({
+      env: {
+        UPSTREAM_BREAKER_THRESHOLD: '3',
+        UPSTREAM_BREAKER_MIN_IDS: '3',
+        UPSTREAM_BREAKER_MIN_CALLERS: '1',
+        UPSTREAM_BREAKER_HALF_OPEN_MS: '200',
+        UPSTREAM_MAX_ATTEMPTS: '1',
+      },
+    });
+    try {
+      for (const id of ['ex_demo_1', 'ex_demo_2', 'ex_demo_3']) harness.upstream.setFault(id, { kind: 'status', status: 503 });
+      for (const id of ['ex_demo_1', 'ex_demo_2', 'ex_demo_3']) await harness.query(`{ execution(id: "${id}") { id } }`);
+      expect(JSON.parse((await get(harness, '/ready')).text).upstream.reason).toMatch(/^3 of 3 \(caller, id\) pairs failing/);
+      await harness.upstream.close();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // The probe: connection refused.
+      expect(codes(await harness.query('{ execution(id: "ex_demo_4") { id } }'))).toEqual(['UPSTREAM_UNAVAILABLE']);
+      const ready = JSON.parse((await get(harness, '/ready')).text) as { upstream: { circuit: string; reason: string } };
+      expect(ready.upstream).toEqual({ circuit: 'open', reason: 'the half-open probe could not reach upstream' });
+      const opened = harness.logs.filter((line) => line.msg === 'upstream circuit opened: failing fast');
+      expect(opened.map((line) => line.why)).toEqual([expect.stringMatching(/^3 of 3/), 'the half-open probe could not reach upstream']);
+    } finally {
+      await harness.close();
+    }
+  });
+
   it('says half-open once the probe may go, with no call arriving to make cockatiel notice, and closed after it', async () => {
     const harness = await Harness.start({
       env: {

@@ -223,9 +223,16 @@ export class FailureJudge implements IBreaker {
   /** Already recorded by `observe`, which knows whose attempt it was. */
   success(): void {}
 
-  /** Closed: open by the rule. Half-open: cockatiel reopens whatever this says. */
+  /**
+   * Closed: open by the rule. Half-open: cockatiel reopens whatever this says,
+   * and only an unreachable probe is counted then (resilience.ts), so that is
+   * the reason: the first opening's, kept, told the log and `/ready` that
+   * failures were spread over callers while nothing could be reached.
+   */
   failure(state: CircuitState): boolean {
-    return state !== CircuitState.Closed || this.shouldOpen();
+    if (state === CircuitState.Closed) return this.shouldOpen();
+    this.#reason = 'the half-open probe could not reach upstream';
+    return true;
   }
 
   #healthy(caller: string, id: string): void {
