@@ -10,6 +10,8 @@
  *   WS_CONNECTION_INIT_TIMEOUT_MS is closed with 4408.
  * - A message larger than MAX_REQUEST_BODY_BYTES closes its connection with
  *   1009, and the server goes on serving the others.
+ * - An operation nested too deeply to serialise again for the lane is refused
+ *   with BAD_REQUEST, never graphql-ws's `error` with the RangeError's message.
  * - `connectionParams` never reach a log, whatever becomes of the connection.
  * - An `Authorization` header on the upgrade stands in for
  *   `connectionParams.authorization`.
@@ -736,4 +738,39 @@ describe.each(LANES)('a failure outside the pipeline, over WebSocket (%s lane)',
       expect((await once(harness, { connectionParams: { authorization: AUTH } }, STATUS)).results).toEqual([expect.objectContaining({ data: STATUS_DATA })]);
     });
   }
+});
+
+/**
+ * A payload nested deeper than JSON.stringify can follow: graphql-ws parses the
+ * message (JSON.parse has no depth limit), and the edge serialises it again to
+ * hand it to the lane. Before the fix that threw a RangeError outside the
+ * pipeline, and graphql-ws sent its message ("Maximum call stack size
+ * exceeded") to the client as the operation's `error`, with no code and no log.
+ */
+describe.each(LANES)('an operation nested 30,000 levels deep over WebSocket (%s lane)', (lane) => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await Harness.start({ lane });
+  });
+  afterAll(() => harness.close());
+
+  it('is refused with BAD_REQUEST and a message of the gateway\'s, and the connection goes on serving', async () => {
+    const depth = 30_000;
+    const socket = await initialised(harness);
+    try {
+      // Within the default 64 KiB message limit.
+      const message = `{"id":"deep","type":"subscribe","payload":{"query":${JSON.stringify(STATUS)},"extensions":{"x":${'['.repeat(depth)}${']'.repeat(depth)}}}}`;
+      expect(Buffer.byteLength(message)).toBeLessThan(65_536);
+      const answer = nextMessage(socket);
+      socket.send(message);
+      const refused = await answer;
+      expect(refused).toMatchObject({ id: 'deep', type: 'next', payload: { errors: [{ extensions: { code: 'BAD_REQUEST' } }] } });
+      expect(JSON.stringify(refused)).not.toMatch(/call stack/i);
+      const served = nextMessage(socket);
+      socket.send(JSON.stringify({ id: 'after', type: 'subscribe', payload: { query: STATUS } }));
+      expect(await served).toMatchObject({ id: 'after', type: 'next', payload: { data: STATUS_DATA } });
+    } finally {
+      socket.terminate();
+    }
+  });
 });

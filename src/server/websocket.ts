@@ -108,6 +108,9 @@ const KEEPALIVE_MS = 12_000;
  */
 const CONNECTION_HEADERS = new Set(['connection', 'upgrade', 'content-length', 'content-type', 'accept', 'transfer-encoding', 'x-request-id']);
 
+/** Why an operation whose payload cannot be handed to the lane is refused (see `run`). */
+const PAYLOAD_TOO_DEEP = 'The operation is nested too deeply to be served over WebSocket: send its variables and extensions with fewer levels of nesting.';
+
 /** What a client sees of an operation that failed outside the pipeline: what the HTTP edge answers with its 500. */
 const MASKED_FAILURE = { errors: [{ message: MASKED_MESSAGE, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } }] } as unknown as ExecutionResult;
 
@@ -262,6 +265,16 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     }
     headers.set('content-type', 'application/json');
     headers.set('accept', 'text/event-stream');
+    // graphql-ws parsed the message (JSON.parse follows any depth), but serialising it again recurses: a payload
+    // nested some ten thousand levels deep (30,000 fit in 64 KiB) overflows the stack, and graphql-ws would send
+    // the RangeError's message as the operation's `error`, outside the pipeline and its log.
+    let body: string;
+    try {
+      body = JSON.stringify(payload);
+    } catch {
+      yield { errors: [gatewayError(ErrorCode.BAD_REQUEST, PAYLOAD_TOO_DEEP).toJSON()] } as unknown as ExecutionResult;
+      return;
+    }
     const serverContext: GatewayServerContext = {
       requestId,
       waitUntil: (promise) => void promise?.catch((error: unknown) => logger.error({ requestId, upgradeRequestId, err: loggable(error) }, 'background work of a WebSocket operation failed')),
@@ -271,7 +284,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     const request = new Request(`http://${upgrade.headers.host || 'localhost'}${settings.path}`, {
       method: 'POST',
       headers,
-      body: JSON.stringify(payload),
+      body,
       signal: cancel.signal,
     });
     try {
