@@ -271,6 +271,16 @@ export const SETTINGS = {
       integer(100, 60_000).default(3_000),
       'a WebSocket that sends no `connection_init` in this time is closed',
     ),
+    idleTimeoutMs: setting(
+      'WS_IDLE_TIMEOUT_MS',
+      integer(100, 3_600_000).default(60_000),
+      'a WebSocket on which no operation has run for this long is closed (`1000`), as an idle keep-alive connection is; graphql-ws clients connect again when they next subscribe',
+    ),
+    maxConnections: setting(
+      'WS_MAX_CONNECTIONS',
+      integer(1, 1_000_000).default(10_000),
+      'WebSockets open at once per process; a further upgrade gets `503`, so WebSockets alone cannot take every file descriptor from HTTP requests and upstream calls',
+    ),
   },
   sharedState: {
     redisUrl: setting(

@@ -774,3 +774,96 @@ describe.each(LANES)('an operation nested 30,000 levels deep over WebSocket (%s 
     }
   });
 });
+
+/**
+ * WS_IDLE_TIMEOUT_MS and WS_MAX_CONNECTIONS. Before them a client that sent
+ * `connection_init` (no token needed) kept its socket for ever, its pongs
+ * answering the gateway's keep-alive pings: 19,973 such sockets from two
+ * unauthenticated processes took every file descriptor of a gateway limited to
+ * 20,000 (`ulimit -n`), and HTTP queries got no answer (curl: empty reply)
+ * until the sockets closed.
+ */
+describe.each(LANES)('idle and surplus WebSocket connections (%s lane)', (lane) => {
+  const IDLE_MS = 300;
+  const MAX_CONNECTIONS = 3;
+  const WATCH_RUNNING = 'subscription { executionUpdates(id: "ex_demo_4") { isFinal execution { status } } }';
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await Harness.start({ lane, env: { WS_IDLE_TIMEOUT_MS: String(IDLE_MS), WS_MAX_CONNECTIONS: String(MAX_CONNECTIONS) } });
+  });
+  afterAll(() => harness.close());
+
+  it('closes a connection on which no operation ran with 1000 once WS_IDLE_TIMEOUT_MS passed, graphql-ws pings or not', async () => {
+    const started = performance.now();
+    const socket = await initialised(harness, {});
+    const closing = closed(socket);
+    // graphql-ws's own pings are no operation: a client cannot keep an idle socket with them.
+    const pings = setInterval(() => socket.readyState === WebSocket.OPEN && socket.send(JSON.stringify({ type: 'ping' })), IDLE_MS / 6);
+    try {
+      const { code, reason } = await closing;
+      expect(code).toBe(1000);
+      expect(reason).toMatch(/WS_IDLE_TIMEOUT_MS/);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(IDLE_MS - 5);
+    } finally {
+      clearInterval(pings);
+    }
+  });
+
+  it('keeps a connection open while an operation runs on it, and closes it WS_IDLE_TIMEOUT_MS after the last one ended', async () => {
+    const socket = await initialised(harness);
+    try {
+      const first = nextMessage(socket);
+      socket.send(JSON.stringify({ id: 'watch', type: 'subscribe', payload: { query: WATCH_RUNNING } }));
+      expect(await first).toMatchObject({ id: 'watch', type: 'next', payload: { data: { executionUpdates: { isFinal: false } } } });
+      await sleep(IDLE_MS * 3);
+      expect(socket.readyState).toBe(WebSocket.OPEN);
+      // A query on it too, while the watch runs: still one connection in use.
+      const answer = nextMessage(socket);
+      socket.send(JSON.stringify({ id: 'status', type: 'subscribe', payload: { query: STATUS } }));
+      expect(await answer).toMatchObject({ id: 'status', type: 'next', payload: { data: STATUS_DATA } });
+      await sleep(IDLE_MS * 2);
+      expect(socket.readyState).toBe(WebSocket.OPEN);
+      const ended = performance.now();
+      const closing = closed(socket);
+      socket.send(JSON.stringify({ id: 'watch', type: 'complete' }));
+      expect((await closing).code).toBe(1000);
+      expect(performance.now() - ended).toBeGreaterThanOrEqual(IDLE_MS - 5);
+    } finally {
+      socket.terminate();
+    }
+  });
+
+  it('is taken by a graphql-ws client that keeps its socket open (lazy: false) as a normal end: it connects again, and serves its next operation', async () => {
+    let connected = 0;
+    const client = createClient({ url: wsUrl(harness), webSocketImpl: WebSocket, connectionParams: { authorization: AUTH }, lazy: false, retryAttempts: 0, on: { connected: () => connected++ } });
+    try {
+      expect((await run(client, STATUS)).results).toEqual([expect.objectContaining({ data: STATUS_DATA })]);
+      await sleep(IDLE_MS * 2.5);
+      expect(connected).toBeGreaterThanOrEqual(2);
+      expect(await run(client, STATUS)).toEqual({ results: [expect.objectContaining({ data: STATUS_DATA })] });
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it('refuses an upgrade past WS_MAX_CONNECTIONS with 503 while HTTP is served, and takes one again once a connection closed', async () => {
+    const open = await Promise.all(Array.from({ length: MAX_CONNECTIONS }, () => initialised(harness)));
+    try {
+      const refused = await upgrade(wsUrl(harness));
+      expect(refused.opened).toBe(false);
+      if (refused.opened) return;
+      expect(refused.status).toBe(503);
+      expect(refused.openedLater()).toBe(false);
+      expect((await harness.query(STATUS)).data).toEqual(STATUS_DATA);
+      const closing = closed(open[0]!);
+      open[0]!.close();
+      await closing;
+      await sleep(20);
+      const again = await upgrade(wsUrl(harness));
+      expect(again.opened).toBe(true);
+      if (again.opened) again.socket.terminate();
+    } finally {
+      for (const socket of open) socket.terminate();
+    }
+  });
+});

@@ -155,6 +155,8 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
       path: gateway.graphqlEndpoint,
       corsOrigins: config.security.corsOrigins,
       connectionInitTimeoutMs: config.live.connectionInitTimeoutMs,
+      idleTimeoutMs: config.live.idleTimeoutMs,
+      maxConnections: config.live.maxConnections,
       maxMessageBytes: config.server.maxRequestBodyBytes,
       maxSubscriptionsPerConnection: config.live.maxSubscriptionsPerConnection,
     },

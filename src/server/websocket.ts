@@ -16,8 +16,11 @@
  *
  * The upgrade is refused (400) when its Host is missing (HTTP/1.1) or invalid,
  * as the HTTP edge refuses such a request, and (403) when its Origin is
- * neither the gateway's own nor allowed by CORS_ORIGINS; a connection that
- * sends no `connection_init` in time is closed; a message larger than
+ * neither the gateway's own nor allowed by CORS_ORIGINS, and (503) past
+ * WS_MAX_CONNECTIONS open at once; a connection that sends no
+ * `connection_init` in time is closed, and so is one on which no operation
+ * has run for WS_IDLE_TIMEOUT_MS (1000), since `connection_init` needs no
+ * token and the client's pongs cost it nothing; a message larger than
  * MAX_REQUEST_BODY_BYTES closes the connection (1009). A connection runs at
  * most LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION operations at once, queries and
  * live subscriptions alike: graphql-ws runs each `subscribe` concurrently, so
@@ -70,6 +73,13 @@ export interface WebSocketEdge {
   close(): void;
 }
 
+/**
+ * Close code of an idle connection: a normal closure, which graphql-ws clients
+ * take as such (a lazy one connects again when it next subscribes; one kept
+ * open on purpose, `lazy: false`, reconnects at once).
+ */
+export const IDLE_CLOSE_CODE = 1000;
+
 /** Close code and reason of a drain: RFC 6455's "going away", which graphql-ws clients answer by reconnecting. */
 export const GOING_AWAY = { code: 1001, reason: 'Going away: the gateway is shutting down' } as const;
 
@@ -78,6 +88,10 @@ export interface WebSocketSettings {
   path: string;
   corsOrigins: readonly string[];
   connectionInitTimeoutMs: number;
+  /** A connection on which no operation has run for this long is closed with 1000 (ms). */
+  idleTimeoutMs: number;
+  /** Connections open at once; a further upgrade is refused with 503. */
+  maxConnections: number;
   /** Largest message accepted, in bytes. */
   maxMessageBytes: number;
   /** Operations one connection may run at once (graphql-ws calls each a subscription). */
@@ -179,6 +193,29 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
   const running = new WeakMap<object, { count: number }>();
   // Messages each connection is handling: a `subscribe` counts until its operation completed.
   const handling = new Map<WebSocket, number>();
+  // The idle timer of each connection running no operation: it closes the connection when it fires.
+  // Without it a client that sent `connection_init` (no token needed) held its socket for ever at no cost,
+  // answering the keep-alive pings: 20,000 such sockets took every file descriptor of a process limited to
+  // 20,000, and HTTP queries got no answer until they closed.
+  const idleTimers = new Map<WebSocket, NodeJS.Timeout>();
+  const idleReason = `Idle: no operation for ${settings.idleTimeoutMs} ms (WS_IDLE_TIMEOUT_MS)`;
+  const armIdle = (socket: WebSocket) => {
+    clearTimeout(idleTimers.get(socket));
+    if (socket.readyState !== socket.OPEN) return;
+    idleTimers.set(
+      socket,
+      setTimeout(() => {
+        idleTimers.delete(socket);
+        // A message being handled (a `subscribe` on its way to its operation) is no idleness.
+        if (handling.get(socket)) armIdle(socket);
+        else if (socket.readyState === socket.OPEN) socket.close(IDLE_CLOSE_CODE, idleReason);
+      }, settings.idleTimeoutMs),
+    );
+  };
+  const disarmIdle = (socket: WebSocket) => {
+    clearTimeout(idleTimers.get(socket));
+    idleTimers.delete(socket);
+  };
   let goingAway = false;
   const whenClosed: Array<() => void> = [];
   const closeIfIdle = (socket: WebSocket) => {
@@ -221,11 +258,12 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
 
   /** run(), counted on its connection from now until it ends or is stopped, whichever comes first. */
   function runCounted(context: Context<Record<string, unknown> | undefined, Extra>, payload: Payload, counter: { count: number }): Results {
-    counter.count++;
+    const { socket } = context.extra;
+    if (counter.count++ === 0) disarmIdle(socket);
     let counted = true;
     const cancel = new AbortController();
     const release = () => {
-      if (counted) counter.count--;
+      if (counted && --counter.count === 0) armIdle(socket);
       counted = false;
     };
     const results = (async function* () {
@@ -325,6 +363,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
 
   sockets.on('connection', (socket: WebSocket, request: IncomingMessage) => {
     handling.set(socket, 0);
+    armIdle(socket);
     socket.once('error', (error: Error & { code?: string }) => {
       // ws has already closed the connection with the matching code (1009 for a
       // message over the limit, 1002 for a broken frame): the client's doing.
@@ -373,6 +412,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     socket.once('close', (code, reason) => {
       clearInterval(pings);
       clearTimeout(pongWait);
+      disarmIdle(socket);
       handling.delete(socket);
       if (handling.size === 0) for (const resolve of whenClosed.splice(0)) resolve();
       void closed(code, String(reason));
@@ -390,6 +430,10 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     if (!originAllowed(request, settings.corsOrigins)) return refuse('403 Forbidden', 'This Origin may not open a WebSocket to the gateway.');
     const handshake = handshakeProblem(request);
     if (handshake) return refuse('400 Bad Request', handshake);
+    // Exact: ws completes the handshake, and `handling` counts the socket, within handleUpgrade below.
+    if (handling.size >= settings.maxConnections) {
+      return refuse('503 Service Unavailable', `Too many WebSocket connections on this replica (at most ${settings.maxConnections}, WS_MAX_CONNECTIONS): connect again later.`);
+    }
     sockets.handleUpgrade(request, socket, head, (ws) => sockets.emit('connection', ws, request));
   });
   return {
