@@ -88,6 +88,33 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     }
   });
 
+  it("a follower's subscription connection drops while the holder publishes a change, and nothing changes after: the follower reads upstream once it is back", async () => {
+    const [a, b] = [await replica({ LIVE_POLL_ACTIVE_MS: '20', LIVE_POLL_WAITING_MS: '20' }), await replica({ LIVE_POLL_ACTIVE_MS: '20', LIVE_POLL_WAITING_MS: '20' })];
+    const id = `ex_rep_${lane}_resubscribed`;
+    putExecution(upstream, id, 'workflow_running', { eventCount: 1, organizationId: 'org_a' });
+    const watchers = [watch(clients.for(a, AUTH_A), id), watch(clients.for(b, AUTH_A), id)];
+    await waitFor(() => watchers.every((watcher) => watcher.updates.length >= 1), 'every first update');
+    await waitFor(() => a.instance.live.leases!.held + b.instance.live.leases!.held === 1, 'one replica to hold the lease');
+    await waitFor(() => [a, b].every((replica) => replica.instance.redis!.subscriber.status === 'ready'), 'both subscription connections');
+    // As Redis does to a subscriber past its pub/sub output buffer limit, or a failover or network blip does:
+    // ioredis reconnects (100 ms later) and subscribes again, and Redis keeps nothing published meanwhile.
+    expect(await a.instance.redis!.client.client('KILL', 'TYPE', 'pubsub')).toBe(2);
+    const waiting = advance(upstream, id, 'workflow_waiting', 1);
+    // The holder publishes the change within a tick, while the follower is away; then nothing changes for hours.
+    await waitFor(
+      () => watchers.every((watcher) => watcher.statuses.includes('WORKFLOW_WAITING')),
+      () => `both replicas' watchers to see the change; ${watchers.map((watcher) => watcher.describe()).join(' | ')}`,
+      5_000,
+    );
+    for (const watcher of watchers) expect(watcher.statuses).toEqual(['WORKFLOW_RUNNING', 'WORKFLOW_WAITING']);
+    const after = advance(upstream, id, 'workflow_succeeded', 1);
+    for (const watcher of watchers) await watcher.end();
+    for (const watcher of watchers) {
+      expect(watcher.eventIds).toEqual([...waiting, ...after]);
+      expect(watcher.last).toMatchObject({ isFinal: true });
+    }
+  });
+
   it('two callers on one id: two leases, two pollers, nothing shared', async () => {
     const [a, b] = [await replica(), await replica()];
     const id = `ex_rep_${lane}_2`;

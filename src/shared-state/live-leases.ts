@@ -8,7 +8,8 @@
  * changed and the events appended, numbered by a sequence. The other replicas
  * apply the deltas to their own last reading and tell their watchers. A replica
  * reads upstream itself when it has no reading yet, or sees a gap (a sequence
- * number skipped, or a delta that does not start where its reading ends); the
+ * number skipped, a delta that does not start where its reading ends, or its
+ * subscription connection coming back after a drop, which loses messages); the
  * watches diff by event position, so a reading from anywhere never repeats or
  * skips an event for a client.
  *
@@ -85,6 +86,14 @@ export interface LeaseMembership {
   leave(): void;
 }
 
+/** A poller's part in what this process hears on the pairs' channels. */
+interface Member {
+  /** A message on the pair's channel. */
+  heard(message: LeaseMessage): void;
+  /** Messages may have been lost (the subscriber connection dropped and came back): read upstream once. */
+  missed(): void;
+}
+
 // Take the lease when free, renew it when ours; 1 when ours now.
 const HOLD = `local v = redis.call('GET', KEYS[1])
 if v == false then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
@@ -100,7 +109,7 @@ const KEEP = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE'
 export class LiveLeases {
   /** This process: the lease holder's name and the `from` of its messages. */
   readonly replica = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-  readonly #members = new Map<string, (message: LeaseMessage) => void>();
+  readonly #members = new Map<string, Member>();
   #listening = false;
   /** Leases this process holds now, for metrics. */
   held = 0;
@@ -126,7 +135,7 @@ export class LiveLeases {
       holding = now;
     };
     this.#listen();
-    this.#members.set(channel, (message) => {
+    const heardFrom = (message: LeaseMessage) => {
       if (left || message.from === this.replica) return;
       // Not a sign that ours lapsed: Redis may deliver a message published just before this replica took the
       // lease after the answer that it has it. A publish refused by the fence says so (below).
@@ -139,6 +148,12 @@ export class LiveLeases {
       if (!inSequence || !base || base.events.length < message.count) return hear({ kind: 'gap' });
       if (message.count + (message.events?.length ?? 0) < base.events.length) return;
       hear({ kind: 'changed', execution: applied(base, message) });
+    };
+    this.#members.set(channel, {
+      heard: heardFrom,
+      missed: () => {
+        if (!left) hear({ kind: 'gap' });
+      },
     });
     store.subscriber.subscribe(channel).catch((error: Error) => this.logger.debug({ err: error.message }, 'redis: could not subscribe to live updates'));
     const publish = (message: LeaseMessage) =>
@@ -198,12 +213,24 @@ export class LiveLeases {
   #listen(): void {
     if (this.#listening) return;
     this.#listening = true;
-    this.store.subscriber.on('message', (channel: string, text: string) => {
+    const { subscriber } = this.store;
+    subscriber.on('message', (channel: string, text: string) => {
       const member = this.#members.get(channel);
       if (!member) return;
       const message = parseMessage(text);
       // Another format (a rolling deploy's other version) or garbage: ignored; that replica's watchers read for themselves on the next gap.
-      if (message) member(message);
+      if (message) member.heard(message);
+    });
+    // The subscriber connection came back after a drop (Redis restarted or failed over, the connection was killed,
+    // Redis cut a slow subscriber at its pub/sub output buffer limit). Redis keeps no message for a client that is
+    // away, and a holder publishes only when something changes: a follower that missed the last change would show
+    // the old reading until the next one, which may be hours away (a status that then stays). Every pair reads
+    // upstream once instead, as on a skipped sequence number. ioredis has written the re-SUBSCRIBEs before it
+    // emits 'ready', so whatever is published after this reading is heard.
+    let connectedBefore = subscriber.status === 'ready';
+    subscriber.on('ready', () => {
+      if (connectedBefore) for (const member of this.#members.values()) member.missed();
+      connectedBefore = true;
     });
   }
 }
