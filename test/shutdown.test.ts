@@ -19,6 +19,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { Agent, request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { ExecutionResult } from 'graphql';
 import { createClient as createSseClient } from 'graphql-sse';
 import { createClient as createWsClient } from 'graphql-ws';
@@ -274,6 +275,57 @@ describe.each(LANES)('drain details on the %s lane', (lane) => {
       expect(answer.socket.destroyed || (await once(answer.socket, 'close'), true)).toBe(true);
     } finally {
       agent.destroy();
+    }
+  });
+
+  it('behind a balancer that keeps its keep-alive connections (L4, kube-proxy): no query fails, as every answer while unready closes its connection', async () => {
+    // Replica A drains, B does not. Like an L4 balancer (kube-proxy, a TCP load balancer), the clients' connections
+    // stay with the replica they were opened to for as long as it keeps them; a new connection goes to a replica in
+    // rotation, which A is not from the moment its /ready says 503.
+    const [a, b] = [await start(), await start()];
+    let inRotation = Number(new URL(a.url).port);
+    class Balancer extends Agent {
+      override createConnection(): Duplex {
+        return connect(inRotation, '127.0.0.1');
+      }
+    }
+    const balancer = new Balancer({ keepAlive: true, maxSockets: 32 });
+    const send = () =>
+      new Promise<number>((resolve, reject) => {
+        const body = JSON.stringify({ query: STATUS_QUERY('ex_demo_4') });
+        const outgoing = httpRequest(a.url, { method: 'POST', agent: balancer, headers: { 'content-type': 'application/json', authorization: AUTH, 'content-length': Buffer.byteLength(body) } }, (response) => {
+          response.resume();
+          response.on('end', () => resolve(response.statusCode ?? 0));
+        });
+        outgoing.on('error', reject);
+        outgoing.end(body);
+      });
+    const failures: string[] = [];
+    let answered = 0;
+    let running = true;
+    const client = async () => {
+      while (running) {
+        await send().then(
+          (status) => (status === 200 ? answered++ : failures.push(`status ${status}`)),
+          (error: Error) => failures.push(error.message),
+        );
+        await sleep(Math.random() * 3);
+      }
+    };
+    try {
+      const clients = Array.from({ length: 32 }, client);
+      await waitFor(() => answered >= 100, 'the clients to be under way');
+      const drained = a.instance.drain({ unreadyMs: 300, graceMs: 2_000 });
+      inRotation = Number(new URL(b.url).port);
+      const report = await drained;
+      const before = answered;
+      await waitFor(() => answered >= before + 100, 'B to answer the clients');
+      running = false;
+      await Promise.all(clients);
+      expect(failures).toEqual([]);
+      expect(report.requestsCut).toBe(0);
+    } finally {
+      balancer.destroy();
     }
   });
 

@@ -4,7 +4,11 @@
  * 1. At once: `/ready` answers 503 (./health.ts); everything else is still
  *    served, new connections and subscriptions included, for
  *    `SHUTDOWN_UNREADY_MS`, so load balancers stop sending before anything is
- *    refused.
+ *    refused. Each answer says `connection: close`, and its connection closes
+ *    once it is sent: a balancer that keeps its connections (an L4 one,
+ *    kube-proxy) only stops opening new ones, and without this would send on
+ *    the old ones until step 2 closed them under a request on its way
+ *    (measured: about one failed query per busy connection).
  * 2. Then the listener closes (new connections are refused) and idle
  *    keep-alive connections close. Every live subscription ends with a
  *    SHUTTING_DOWN error, then completes (SSE: `complete` event; WebSocket:
@@ -31,8 +35,10 @@ import type { WebSocketEdge } from './websocket.js';
 export class RequestsInFlight {
   readonly #responses = new Set<ServerResponse>();
   readonly #idle: Array<() => void> = [];
-  /** Set once the listener closed: connections then close after their response. */
+  /** Set once the listener closed: idle connections are closed as their responses end. */
   #server: Server | undefined;
+  /** Set from the start of a drain: every response not yet started says `connection: close`. */
+  #closingConnections = false;
   #finishedWhileClosing = 0;
 
   get count(): number {
@@ -46,7 +52,7 @@ export class RequestsInFlight {
 
   track(response: ServerResponse): void {
     this.#responses.add(response);
-    if (this.#server) response.setHeader('connection', 'close');
+    if (this.#closingConnections) response.setHeader('connection', 'close');
     response.once('close', () => {
       this.#responses.delete(response);
       const server = this.#server;
@@ -60,10 +66,20 @@ export class RequestsInFlight {
     });
   }
 
+  /**
+   * The drain started: from now on every response not yet started says `connection: close`, so its
+   * connection closes once it is sent and the client's next request opens a new one, which the balancer
+   * sends to another replica. Idle connections are left open: a request may be on its way on them.
+   */
+  unready(): void {
+    this.#closingConnections = true;
+    for (const response of this.#responses) if (!response.headersSent) response.setHeader('connection', 'close');
+  }
+
   /** The listener of `server` closed: every response not yet started says `connection: close`, and every connection closes once idle. */
   closing(server: Server): void {
+    this.unready();
     this.#server = server;
-    for (const response of this.#responses) if (!response.headersSent) response.setHeader('connection', 'close');
     server.closeIdleConnections();
   }
 
@@ -112,6 +128,7 @@ export async function drain(parts: DrainParts, timings: DrainTimings, cause?: st
   const { server, health, requests, webSockets, live, closeUpstream, logger } = parts;
   const started = performance.now();
   health.draining();
+  requests.unready();
   logger.info(
     { cause, unreadyMs: timings.unreadyMs, graceMs: timings.graceMs, requestsInFlight: requests.count, subscriptions: live.counts.subscriptions, webSockets: webSockets.open },
     'draining: /ready answers 503; the listener closes after the unready period, then requests in flight have the grace period',
