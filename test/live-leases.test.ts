@@ -64,8 +64,9 @@ describe('the live lease on a real redis-server', () => {
     await redis?.stop();
   });
 
-  async function replica(start: Execution): Promise<Replica> {
-    const store = new RedisStore(readConfig({ REDIS_URL: redis.url, REDIS_KEY_SECRET: SECRET }).sharedState, logger);
+  /** A replica whose keys are in Redis database `db` (REDIS_URL's path). */
+  async function replica(start: Execution, db = 0): Promise<Replica> {
+    const store = new RedisStore(readConfig({ REDIS_URL: `${redis.url}/${db}`, REDIS_KEY_SECRET: SECRET }).sharedState, logger);
     await waitFor(() => store.up, 'Redis to answer');
     const leases = new LiveLeases(store, LEASE_MS, logger);
     const replica: Replica = {
@@ -142,6 +143,23 @@ describe('the live lease on a real redis-server', () => {
     await waitFor(() => c.heard.length === 2, () => `B's reading at C: ${JSON.stringify(statuses(c))}`);
     expect(statuses(c)).toEqual(['workflow_running@12:01', 'workflow_succeeded@12:03']);
     expect(c.latest?.events).toHaveLength(2);
+  });
+
+  it("two deployments kept apart by their Redis database (same prefix and secret) each hold their own lease and hear none of the other's updates", async () => {
+    // Channels are not per database: every subscriber of the channel on the server gets what is published.
+    const first = reading('workflow_running', '12:00');
+    const [production, productionFollower, staging] = [await replica(first, 1), await replica(first, 1), await replica(first, 2)];
+    await subscribed(3, production.store);
+    expect(await production.member.holds()).toBe(true);
+    expect(await productionFollower.member.holds()).toBe(false);
+    expect(await staging.member.holds()).toBe(true);
+    production.member.published(first, reading('workflow_waiting', '12:01'));
+    staging.member.published(first, reading('workflow_failed', '12:02'));
+    await waitFor(() => productionFollower.heard.length >= 1, "production's update at its follower");
+    await sleep(200);
+    expect(statuses(productionFollower)).toEqual(['workflow_waiting@12:01']);
+    expect(statuses(staging)).toEqual([]);
+    expect(statuses(production)).toEqual([]);
   });
 
   it('a holder backing off keeps the lease through its pause and LIVE_LEASE_MS after it, then lets it go', async () => {

@@ -38,8 +38,14 @@ import type { Logger } from '../logger.js';
 import { FORMAT, type RedisStore } from './redis-store.js';
 import { upstreamJson } from '../domain/json-depth.js';
 
-/** What the holder publishes: a change as a delta, or the end of the watch with an error. */
-export type LeaseMessage =
+/**
+ * What the holder publishes: a change as a delta, or the end of the watch with an error. `db` is the
+ * Redis database the publisher's leases are in (absent from replicas of earlier releases): Redis
+ * delivers a message to the subscribers of its channel in every database, so two deployments kept
+ * apart only by their database number (the same REDIS_KEY_PREFIX and secret) would apply each other's
+ * updates, and a reader skips a message from another database.
+ */
+export type LeaseMessage = (
   | {
       v: typeof FORMAT;
       kind: 'changed';
@@ -58,7 +64,8 @@ export type LeaseMessage =
       bodyBytes: number;
     }
   /** `failed`: a permanent failure, the watches end; `outage`: upstream has been failing for LIVE_OUTAGE_NOTICE_MS, the watches go on. */
-  | { v: typeof FORMAT; kind: 'failed' | 'outage'; from: string; seq: number; message: string; extensions: Record<string, unknown> };
+  | { v: typeof FORMAT; kind: 'failed' | 'outage'; from: string; seq: number; message: string; extensions: Record<string, unknown> }
+) & { db?: number };
 
 /** What a replica's poller hears from the holder. */
 export type LeaseNews =
@@ -110,6 +117,8 @@ export class LiveLeases {
   /** This process: the lease holder's name and the `from` of its messages. */
   readonly replica = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   readonly #members = new Map<string, Member>();
+  /** The Redis database this process's keys are in (REDIS_URL's path, 0 by default). */
+  readonly #db: number;
   #listening = false;
   /** Leases this process holds now, for metrics. */
   held = 0;
@@ -118,7 +127,9 @@ export class LiveLeases {
     private readonly store: RedisStore,
     private readonly leaseMs: number,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.#db = store.client.options.db ?? 0;
+  }
 
   /** Joins the pair (caller, id); `hear` gets what the holder publishes, already applied to `latest()`. */
   join(authorization: string, id: string, latest: () => Execution | undefined, hear: (news: LeaseNews) => void): LeaseMembership {
@@ -137,6 +148,8 @@ export class LiveLeases {
     this.#listen();
     const heardFrom = (message: LeaseMessage) => {
       if (left || message.from === this.replica) return;
+      // Another deployment's, on the same server under the same prefix and secret: its leases and its upstream are not ours.
+      if (message.db !== undefined && message.db !== this.#db) return;
       // Not a sign that ours lapsed: Redis may deliver a message published just before this replica took the
       // lease after the answer that it has it. A publish refused by the fence says so (below).
       const inSequence = heard === undefined || heard.from !== message.from || message.seq === heard.seq + 1;
@@ -158,7 +171,7 @@ export class LiveLeases {
     store.subscriber.subscribe(channel).catch((error: Error) => this.logger.debug({ err: error.message }, 'redis: could not subscribe to live updates'));
     const publish = (message: LeaseMessage) =>
       void store.client
-        .eval(PUBLISH_HOLDING, 2, leaseKey, channel, this.replica, upstreamJson(message))
+        .eval(PUBLISH_HOLDING, 2, leaseKey, channel, this.replica, upstreamJson({ ...message, db: this.#db }))
         .then((receivers) => {
           // The lease lapsed (this process was paused, or Redis was): another replica polls now.
           if (receivers === -1 && !left) setHolding(false);
@@ -286,6 +299,7 @@ function parseMessage(text: string): LeaseMessage | undefined {
     return undefined;
   }
   if (!isObject(value) || value.v !== FORMAT || typeof value.from !== 'string' || typeof value.seq !== 'number') return undefined;
+  if (value.db !== undefined && typeof value.db !== 'number') return undefined;
   if (value.kind === 'failed' || value.kind === 'outage') return typeof value.message === 'string' && isObject(value.extensions) ? (value as LeaseMessage) : undefined;
   if (value.kind !== 'changed' || typeof value.count !== 'number' || typeof value.bodyBytes !== 'number') return undefined;
   if ((value.set !== undefined && !isObject(value.set)) || (value.unset !== undefined && !Array.isArray(value.unset)) || (value.events !== undefined && !Array.isArray(value.events))) return undefined;
