@@ -303,7 +303,7 @@ export const SETTINGS = {
     redisMaxValueBytes: setting(
       'REDIS_CACHE_MAX_VALUE_BYTES',
       integer(0, MAX_STRING_BYTES).default(1024 * 1024),
-      'largest execution (its stored JSON) put in the shared cache; larger ones stay in the process\'s cache only; `0`: none is shared; at most 256 MiB (one string, as for `UPSTREAM_MAX_BODY_BYTES`)',
+      'largest execution (its stored JSON) put in the shared cache; larger ones stay in the process\'s cache only; `0`: none is shared; at most 256 MiB (one string, as for `UPSTREAM_MAX_BODY_BYTES`); a value Redis cannot deliver within `REDIS_COMMAND_TIMEOUT_MS` is never a hit, only a cost (on loopback at 50 ms, 11 MB was read in time and 23 MB never was): raise both together',
     ),
     leaseMs: setting(
       'LIVE_LEASE_MS',
