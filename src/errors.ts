@@ -58,11 +58,16 @@ export const WarningCode = {
 } as const;
 export type WarningCode = (typeof WarningCode)[keyof typeof WarningCode];
 
-/** One note in `extensions.warnings`: where (the GraphQL path of the field), what kind, and in words. */
+/**
+ * One note in `extensions.warnings`: where (the GraphQL path of the field), what
+ * kind, in words, and which upstream response sent the value (`upstreamRequestId`,
+ * when upstream named it), so a ticket with upstream can point at that response.
+ */
 export interface DataWarning {
   path: ReadonlyArray<string | number>;
   code: WarningCode;
   message: string;
+  upstreamRequestId?: string;
 }
 
 /**

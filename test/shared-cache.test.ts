@@ -197,6 +197,23 @@ const sharing = (url: string, prefix: string, extra: Record<string, string> = {}
 });
 
 describe.each(LANES)('shared cache between two replicas, %s lane', (lane) => {
+  it('a warning on an execution B serves from Redis names the upstream response A read it from', async () => {
+    await sharedUpstream();
+    const prefix = newPrefix();
+    const a = await replica(lane, sharing(redisServer.url, prefix));
+    const b = await replica(lane, sharing(redisServer.url, prefix));
+    const stored = DEMO.get(SUCCEEDED)!;
+    upstream!.put({ ...stored, execution: { ...stored.execution, startedAt: 'soon' } });
+    const startedAt = 'query($id: ID!) { execution(id: $id) { startedAt } }';
+    const fromA = await a.query(startedAt, { id: SUCCEEDED });
+    const [noteA] = fromA.extensions!.warnings as Array<{ upstreamRequestId?: string }>;
+    expect(noteA!.upstreamRequestId).toMatch(/^up-\d+$/);
+    await waitFor('A stored it in Redis', async () => (await redis.exists(cacheKey(prefix, SUCCEEDED))) === 1);
+    const fromB = await b.query(startedAt, { id: SUCCEEDED });
+    expect(costOf(fromB)).toMatchObject({ calls: 0, cacheHits: 1 });
+    expect(fromB.extensions!.warnings).toEqual(fromA.extensions!.warnings);
+  });
+
   it('a finished execution read through A is served by B from Redis: one upstream call in all, the same data', async () => {
     await sharedUpstream();
     const prefix = newPrefix();

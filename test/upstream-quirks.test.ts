@@ -433,7 +433,15 @@ describe.each(LANES)('warnings do not depend on the upstream cost report (%s lan
       const response = await harness.query<{ execution: Json }>(`{ execution(id: "${ID}") { id updatedAt } }`, undefined, { authorization: AUTH });
       expect(response.data?.execution).toEqual({ id: ID, updatedAt: null });
       expect(response.extensions).toEqual({
-        warnings: [{ path: ['execution', 'updatedAt'], code: 'UNREADABLE_VALUE', message: expect.stringContaining('Execution.updatedAt') }],
+        warnings: [
+          {
+            path: ['execution', 'updatedAt'],
+            code: 'UNREADABLE_VALUE',
+            message: expect.stringContaining('Execution.updatedAt'),
+            // The fake upstream names each response `up-<n>` in x-request-id.
+            upstreamRequestId: expect.stringMatching(/^up-\d+$/),
+          },
+        ],
       });
     } finally {
       await harness.close();

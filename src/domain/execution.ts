@@ -22,6 +22,12 @@ export interface Execution {
   readonly eventsUnreadable?: boolean;
   /** Bytes of the upstream body it was read from, decoded: the cache's size accounting starts here. */
   readonly bodyBytes: number;
+  /**
+   * Upstream's id of the response it was read from (its `x-request-id`, else the
+   * envelope's `requestId`), when it sent one: what a ticket with upstream about
+   * a value it sent names (data warnings carry it).
+   */
+  readonly upstreamRequestId?: string;
 }
 
 /** One event of an execution: where it sits in upstream's list, and the entry as sent. */

@@ -5,6 +5,7 @@
  * fresh for each request (src/request/context.ts); nothing here outlives it.
  */
 import { hash } from 'node:crypto';
+import type { Execution } from '../domain/execution.js';
 import { badUserInput, type DataWarning } from '../errors.js';
 import { Cancellation } from '../upstream/cancellation.js';
 import type { TraceHeaders, UpstreamCost } from '../upstream/shared-executions.js';
@@ -57,7 +58,14 @@ export interface ScopeLimits {
 
 /** Where a request's data warnings are also told, once per field and kind for the process (the log). */
 export interface WarningLog {
-  observe(field: string, warning: DataWarning): void;
+  observe(field: string, warning: DataWarning, origin: WarningOrigin): void;
+}
+
+/** Where a warned value came from, for the log line: the request, and the execution when known. */
+export interface WarningOrigin {
+  /** The gateway's request id (`x-request-id`). */
+  requestId: string;
+  executionId?: string;
 }
 
 /**
@@ -114,13 +122,18 @@ export class RequestScope {
     this.cost.calls = this.cost.cacheHits = this.cost.sharedCalls = this.cost.timeMs = 0;
   }
 
-  /** Notes a value served as null or replaced; `field` is `Type.field`, for the process log. */
-  warn(field: string, warning: DataWarning): void {
+  /**
+   * Notes a value served as null or replaced; `field` is `Type.field`, for the
+   * process log. `from` is the execution the value was read from: the note names
+   * the upstream response it came in (`upstreamRequestId`), when upstream named it.
+   */
+  warn(field: string, warning: DataWarning, from?: Pick<Execution, 'id' | 'upstreamRequestId'>): void {
+    if (from?.upstreamRequestId !== undefined) warning.upstreamRequestId = from.upstreamRequestId;
     const warnings = (this.warnings ??= []);
     if (warnings.length < MAX_WARNINGS_PER_RESULT) warnings.push(warning);
     else if ((this.omittedWarningPaths ??= []).length < MAX_OMITTED_PATHS_CHECKED) this.omittedWarningPaths.push(warning.path);
     else this.omittedUnchecked++;
-    this.warningLog.observe(field, warning);
+    this.warningLog.observe(field, warning, from ? { requestId: this.requestId, executionId: from.id } : { requestId: this.requestId });
   }
 
   /**

@@ -5,7 +5,7 @@
  */
 import type { DataWarning } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { WarningLog } from './scope.js';
+import type { WarningLog, WarningOrigin } from './scope.js';
 
 /** Distinct (field, code) pairs remembered; past this, nothing more is logged. */
 const MAX_REMEMBERED = 1_000;
@@ -19,11 +19,16 @@ export class OncePerFieldLog implements WarningLog {
     private readonly counter?: { warning(code: string): void },
   ) {}
 
-  observe(field: string, warning: DataWarning): void {
+  /**
+   * The line names the first occurrence: the gateway's request id, the execution
+   * and upstream's response id, so an operator can take it to upstream (never the value).
+   */
+  observe(field: string, warning: DataWarning, origin: WarningOrigin): void {
     this.counter?.warning(warning.code);
     const key = `${field}:${warning.code}`;
     if (this.#seen.has(key) || this.#seen.size >= MAX_REMEMBERED) return;
     this.#seen.add(key);
-    this.logger.warn({ field, code: warning.code }, `upstream data: ${warning.message}`);
+    const { upstreamRequestId } = warning;
+    this.logger.warn({ field, code: warning.code, ...origin, ...(upstreamRequestId !== undefined ? { upstreamRequestId } : {}) }, `upstream data: ${warning.message}`);
   }
 }

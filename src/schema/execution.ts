@@ -37,20 +37,20 @@ ExecutionRef.implement({
     'One run of a workflow, from payment to completion, as the executions API reports it. All fields come from one upstream call, however many you select. Every field but `id`, `status`, `isTerminal` and `events` is null when upstream sent none, or sent a value the field cannot hold (then `extensions.warnings` says so).',
   fields: (t) => {
     const text = (name: TextField, description: string) =>
-      t.string({ nullable: true, description, resolve: (execution, _args, context, info) => served(readText(execution.source[name]), 'text', context, info) });
+      t.string({ nullable: true, description, resolve: (execution, _args, context, info) => served(readText(execution.source[name]), 'text', context, info, execution) });
     const json = (name: JsonField, description: string) =>
       t.field({
         type: 'JSON',
         nullable: true,
         description,
-        resolve: (execution, _args, context, info) => served(readJson(execution.source[name]), JSON_WHAT, context, info),
+        resolve: (execution, _args, context, info) => served(readJson(execution.source[name]), JSON_WHAT, context, info, execution),
       });
     const time = (name: TimeField, description: string) =>
       t.field({
         type: 'DateTime',
         nullable: true,
         description,
-        resolve: (execution, _args, context, info) => served(readTimestamp(execution.source[name]), 'an instant', context, info),
+        resolve: (execution, _args, context, info) => served(readTimestamp(execution.source[name]), 'an instant', context, info, execution),
       });
     return {
       id: t.exposeID('id', { description: 'Unique id of the execution, e.g. `ex_acme_7`.' }),
@@ -62,7 +62,7 @@ ExecutionRef.implement({
       rawStatus: t.string({
         nullable: true,
         description: 'The status exactly as upstream sent it (lowercase, e.g. `workflow_running`), including values `status` maps to `UNKNOWN`. Null when upstream sent none, or one that cannot be read as text (an object or a list, with an `UNREADABLE_VALUE` note).',
-        resolve: (execution, _args, context, info) => served(readText(execution.source.status), 'text', context, info),
+        resolve: (execution, _args, context, info) => served(readText(execution.source.status), 'text', context, info, execution),
       }),
       isTerminal: t.boolean({
         description: 'True once the execution has succeeded, failed or been cancelled; it will not change after that.',
@@ -103,7 +103,7 @@ ExecutionRef.implement({
                 path: responsePathAsArray(info.path),
                 code: WarningCode.UNREADABLE_VALUE,
                 message: 'Execution.events: upstream sent `events` that is not a list; served as no events.',
-              });
+              }, execution);
             }
             const list = { info, routes: (index: number) => [['edges', index, 'node'], ['nodes', index]] };
             const page = pageEvents(execution, args, (event, index) => new ServedEvent(event, context, list, index));

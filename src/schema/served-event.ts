@@ -129,7 +129,7 @@ export class ServedEvent {
     const message = `ExecutionEvent: upstream's entry at position ${this.#event.position} is ${kind}, not an object; served as an event without fields.`;
     const { info } = this.#list;
     for (const route of this.#list.routes(this.#index)) {
-      for (const path of selectedPaths(info, route)) this.#context.scope.warn('ExecutionEvent', { path, code: WarningCode.UNREADABLE_VALUE, message });
+      for (const path of selectedPaths(info, route)) this.#context.scope.warn('ExecutionEvent', { path, code: WarningCode.UNREADABLE_VALUE, message }, this.#event.execution);
     }
   }
 
@@ -141,7 +141,7 @@ export class ServedEvent {
     const name = `ExecutionEvent.${field}`;
     const { info } = this.#list;
     for (const route of this.#list.routes(this.#index)) {
-      for (const path of selectedPaths(info, [...route, field])) this.#context.scope.warn(name, { path, code, message: `${name}: ${why}` });
+      for (const path of selectedPaths(info, [...route, field])) this.#context.scope.warn(name, { path, code, message: `${name}: ${why}` }, this.#event.execution);
     }
   }
 }

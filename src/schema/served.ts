@@ -16,19 +16,27 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import { MAX_JSON_DEPTH } from '../domain/json-depth.js';
+import type { Execution } from '../domain/execution.js';
 import { UNREADABLE, type Unreadable } from '../domain/fields.js';
 import { WarningCode } from '../errors.js';
 import type { GatewayContext } from '../request/context.js';
 
-/** The value, or null with an UNREADABLE_VALUE note when upstream sent something that is not `what`. */
-export function served<T>(value: T | null | Unreadable, what: string, context: GatewayContext, info: GraphQLResolveInfo): T | null {
+/**
+ * The value, or null with an UNREADABLE_VALUE note when upstream sent something
+ * that is not `what`; `from` is the execution it was read from (the note names its upstream response).
+ */
+export function served<T>(value: T | null | Unreadable, what: string, context: GatewayContext, info: GraphQLResolveInfo, from: Execution): T | null {
   if (value !== UNREADABLE) return value;
   const field = `${info.parentType.name}.${info.fieldName}`;
-  context.scope.warn(field, {
-    path: responsePathAsArray(info.path),
-    code: WarningCode.UNREADABLE_VALUE,
-    message: `${field}: ${unreadableWhy(what)}`,
-  });
+  context.scope.warn(
+    field,
+    {
+      path: responsePathAsArray(info.path),
+      code: WarningCode.UNREADABLE_VALUE,
+      message: `${field}: ${unreadableWhy(what)}`,
+    },
+    from,
+  );
   return null;
 }
 
@@ -40,10 +48,10 @@ export function unreadableWhy(what: string): string {
   return `upstream sent a value that is not ${what}; served as null.`;
 }
 
-/** Notes that the gateway served `field` with another value than upstream's, and why. */
-export function replaced(context: GatewayContext, info: GraphQLResolveInfo, why: string): void {
+/** Notes that the gateway served `field` of `from` with another value than upstream's, and why. */
+export function replaced(context: GatewayContext, info: GraphQLResolveInfo, why: string, from: Execution): void {
   const field = `${info.parentType.name}.${info.fieldName}`;
-  context.scope.warn(field, { path: responsePathAsArray(info.path), code: WarningCode.REPLACED_VALUE, message: `${field}: ${why}` });
+  context.scope.warn(field, { path: responsePathAsArray(info.path), code: WarningCode.REPLACED_VALUE, message: `${field}: ${why}` }, from);
 }
 
 /**

@@ -62,6 +62,8 @@ export type LeaseMessage = (
       events?: unknown[];
       eventsUnreadable?: boolean;
       bodyBytes: number;
+      /** Upstream's id of the response the holder read, when it sent one (data warnings name it). */
+      upstreamRequestId?: string;
     }
   /** `failed`: a permanent failure, the watches end; `outage`: upstream has been failing for LIVE_OUTAGE_NOTICE_MS, the watches go on. */
   | { v: typeof FORMAT; kind: 'failed' | 'outage'; from: string; seq: number; message: string; extensions: Record<string, unknown> }
@@ -274,6 +276,7 @@ export function delta(from: string, seq: number, previous: Execution | undefined
     ...(execution.events.length > count ? { events: execution.events.slice(count) as unknown[] } : {}),
     ...(execution.eventsUnreadable ? { eventsUnreadable: true } : {}),
     bodyBytes: execution.bodyBytes,
+    ...(execution.upstreamRequestId !== undefined ? { upstreamRequestId: execution.upstreamRequestId } : {}),
   };
 }
 
@@ -288,6 +291,7 @@ export function applied(base: Execution, message: Extract<LeaseMessage, { kind: 
     events: appended.length ? [...base.events, ...appended] : base.events,
     bodyBytes: message.bodyBytes,
     ...(message.eventsUnreadable ? { eventsUnreadable: true } : {}),
+    ...(typeof message.upstreamRequestId === 'string' ? { upstreamRequestId: message.upstreamRequestId } : {}),
   };
 }
 

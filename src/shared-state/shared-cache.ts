@@ -33,6 +33,8 @@ interface Stored {
   events: unknown[];
   eventsUnreadable?: boolean;
   bodyBytes: number;
+  /** Upstream's id of the response it was read from, when it sent one (data warnings name it). */
+  upstreamRequestId?: string;
 }
 
 export class SharedCache {
@@ -85,6 +87,7 @@ export class SharedCache {
     if (!this.store.up || ttlMs <= 0) return;
     const stored: Stored = { source: execution.source as Record<string, unknown>, events: execution.events as unknown[], bodyBytes: execution.bodyBytes };
     if (execution.eventsUnreadable) stored.eventsUnreadable = true;
+    if (execution.upstreamRequestId !== undefined) stored.upstreamRequestId = execution.upstreamRequestId;
     const text = upstreamJson(stored);
     // Length in UTF-16 units is at most the UTF-8 bytes' count ×1 for ASCII; the bound is on bytes.
     if (text.length > this.maxValueBytes || Buffer.byteLength(text) > this.maxValueBytes) {
@@ -118,5 +121,6 @@ function revive(text: string, id: string): Execution | undefined {
     // At least the stored JSON's length: the local cache counts an entry's heap by it.
     bodyBytes: Math.max(value.bodyBytes, text.length),
     ...(value.eventsUnreadable === true ? { eventsUnreadable: true } : {}),
+    ...(typeof value.upstreamRequestId === 'string' ? { upstreamRequestId: value.upstreamRequestId } : {}),
   };
 }

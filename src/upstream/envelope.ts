@@ -69,7 +69,7 @@ export function readEnvelopeHead(json: unknown): EnvelopeHead {
   if (!isObject(json)) return {};
   const head: EnvelopeHead = {};
   if (typeof json.code === 'number' && Number.isInteger(json.code)) head.code = json.code;
-  if (typeof json.requestId === 'string') head.requestId = json.requestId;
+  if (typeof json.requestId === 'string' && json.requestId !== '') head.requestId = json.requestId;
   return head;
 }
 
@@ -79,9 +79,10 @@ export type Unusable = { unusable: string };
 /**
  * The execution in a 200 body, or why there is none to serve. `events` absent
  * or null reads as no events; anything else that is not a list too, marked so
- * the schema can say so.
+ * the schema can say so. `upstreamRequestId` is the response's id (its
+ * `x-request-id` header, else the envelope's `requestId`), kept with the execution.
  */
-export function readExecution(json: unknown, requestedId: string, bodyBytes: number): Execution | Unusable {
+export function readExecution(json: unknown, requestedId: string, bodyBytes: number, upstreamRequestId?: string): Execution | Unusable {
   if (!isObject(json)) return { unusable: 'body is not a JSON object' };
   const data = json.data;
   if (!isObject(data)) return { unusable: 'no `data` object' };
@@ -91,6 +92,10 @@ export function readExecution(json: unknown, requestedId: string, bodyBytes: num
   if (typeof id !== 'string') return { unusable: '`data.execution.id` is not a string' };
   if (id !== requestedId) return { unusable: 'the body describes another execution than the one asked for' };
   const events = data.events;
-  if (Array.isArray(events)) return { id, source, events, bodyBytes };
-  return events === undefined || events === null ? { id, source, events: [], bodyBytes } : { id, source, events: [], eventsUnreadable: true, bodyBytes };
+  const read: Execution = Array.isArray(events)
+    ? { id, source, events, bodyBytes }
+    : events === undefined || events === null
+      ? { id, source, events: [], bodyBytes }
+      : { id, source, events: [], eventsUnreadable: true, bodyBytes };
+  return upstreamRequestId === undefined ? read : { ...read, upstreamRequestId };
 }

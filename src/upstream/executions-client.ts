@@ -267,7 +267,8 @@ export class ExecutionsClient {
         cancel.reason instanceof Error ? cancel.reason : new Error('attempt cancelled'),
       );
       status = response.statusCode;
-      upstreamRequestId = headerValue(response.headers['x-request-id']);
+      // An empty header names no response: the envelope's `requestId` then does.
+      upstreamRequestId = headerValue(response.headers['x-request-id']) || undefined;
       retryAfterMs = parseRetryAfter(headerValue(response.headers['retry-after']));
       const read = readBody(
         response.body,
@@ -332,7 +333,7 @@ export class ExecutionsClient {
     const head = readEnvelopeHead(json);
     const withRequestId = { ...facts, upstreamRequestId: facts.upstreamRequestId ?? head.requestId };
     if (head.code !== undefined && head.code >= 400) throw errorForUpstreamStatus(head.code, withRequestId);
-    const execution = readExecution(json, id, body.bytes);
+    const execution = readExecution(json, id, body.bytes, withRequestId.upstreamRequestId);
     if ('unusable' in execution) throw this.#badResponse(id, 'unusable', execution.unusable, withRequestId);
     return execution;
   }
