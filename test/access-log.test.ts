@@ -248,6 +248,19 @@ describe.each(LANES)('one line per request, %s lane', (lane) => {
     }
   });
 
+  it('names upstream\'s ids of the responses the errors came from, for a ticket with upstream; none on a line without them', async () => {
+    const from = harness.logs.length;
+    await harness.query('query Executions { executions(ids: ["ex_missing", "ex_gone", "ex_demo_4"]) { id } }');
+    const [line] = accessLines(harness, from);
+    expect(line!.errorCodes).toEqual(['NOT_FOUND']);
+    // The fake upstream names each response `up-<n>` in x-request-id.
+    expect(line!.upstreamRequestIds).toEqual([expect.stringMatching(/^up-\d+$/), expect.stringMatching(/^up-\d+$/)]);
+    expect(new Set(line!.upstreamRequestIds as string[]).size).toBe(2);
+    const fine = harness.logs.length;
+    await harness.query(STATUS, { id: 'ex_demo_4' });
+    expect(accessLines(harness, fine)[0]).not.toHaveProperty('upstreamRequestIds');
+  });
+
   it('a subscription: no line while it runs; one line when its client leaves, with the cost of all its updates', async () => {
     putExecution(harness.upstream, 'ex_watched', 'workflow_running');
     const from = harness.logs.length;

@@ -7,7 +7,9 @@
  * Fields (README "Operating → Access log"): requestId, traceId (the operation's span,
  * else the `traceparent` the request brought), operationName (as sent, at most
  * 100 characters), operationType, transport (`http`, `sse`, `ws`), status,
- * durationMs, upstreamCalls, cacheHits, sharedCalls, errorCodes. Never a
+ * durationMs, upstreamCalls, cacheHits, sharedCalls, errorCodes, and
+ * upstreamRequestIds when an error came from upstream (its `extensions.upstreamRequestId`,
+ * what a ticket with upstream names; at most MAX_LOGGED_UPSTREAM_IDS, each cut). Never a
  * header, a variable, a token or the document: nothing a caller sent beyond the
  * operation's name.
  */
@@ -33,6 +35,8 @@ interface Entry {
   cacheHits: number;
   sharedCalls: number;
   errorCodes: Set<string>;
+  /** Upstream's ids of the responses the client's errors came from; made on the first. */
+  upstreamRequestIds: Set<string> | undefined;
   /** A subscription's line waits for its end. */
   streaming: boolean;
   ended: boolean;
@@ -54,8 +58,19 @@ function traceIdOf(traceparent: string | null): string | undefined {
   return isValidTraceId(traceId!) && isValidSpanId(spanId!) ? traceId : undefined;
 }
 
+/** Upstream request ids one line names: `executions(ids)` may fail 100 ids, each with its own. */
+const MAX_LOGGED_UPSTREAM_IDS = 10;
+/** Characters kept of each: upstream writes them, and a header may be kilobytes long. */
+const MAX_UPSTREAM_ID_LENGTH = 128;
+
 function noteErrors(entry: Entry, result: ExecutionResult): void {
-  for (const error of result.errors ?? []) entry.errorCodes.add(String(error.extensions?.code ?? 'INTERNAL_SERVER_ERROR'));
+  for (const error of result.errors ?? []) {
+    entry.errorCodes.add(String(error.extensions?.code ?? 'INTERNAL_SERVER_ERROR'));
+    const upstreamId = error.extensions?.upstreamRequestId;
+    if (typeof upstreamId !== 'string') continue;
+    const ids = (entry.upstreamRequestIds ??= new Set());
+    if (ids.size < MAX_LOGGED_UPSTREAM_IDS) ids.add(upstreamId.slice(0, MAX_UPSTREAM_ID_LENGTH));
+  }
 }
 
 function addCost(entry: Entry, context: GatewayContext | undefined): void {
@@ -89,6 +104,7 @@ export function useAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 'ac
         cacheHits: entry.cacheHits,
         sharedCalls: entry.sharedCalls,
         errorCodes: [...entry.errorCodes],
+        ...(entry.upstreamRequestIds ? { upstreamRequestIds: [...entry.upstreamRequestIds] } : {}),
       },
       entry.streaming ? 'subscription ended' : 'request',
     );
@@ -128,6 +144,7 @@ export function useAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 'ac
         cacheHits: 0,
         sharedCalls: 0,
         errorCodes: new Set(),
+        upstreamRequestIds: undefined,
         streaming: false,
         ended: false,
       });
