@@ -6,6 +6,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FakeUpstream } from '../src/demo/fake-upstream.js';
+import type { UpstreamEvent } from '../src/upstream/envelope.js';
 import { Harness, LANES } from './support/harness.js';
 import {
   advance,
@@ -113,6 +114,24 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
       expect(watcher.eventIds).toEqual([...waiting, ...after]);
       expect(watcher.last).toMatchObject({ isFinal: true });
     }
+  });
+
+  it('an event upstream inserts before events it listed reaches the watchers of both replicas once, and nothing comes twice', async () => {
+    const [a, b] = [await replica(), await replica()];
+    const id = `ex_rep_${lane}_inserted`;
+    const record = putExecution(upstream, id, 'workflow_running', { eventCount: 3, organizationId: 'org_a' });
+    const watchers = [watch(clients.for(a, AUTH_A), id), watch(clients.for(b, AUTH_A), id)];
+    await waitFor(() => watchers.every((watcher) => watcher.updates.length >= 1), 'every first update');
+    await sleep(3 * POLL_MS);
+    // Upstream lists events in createdAt order (openapi.yaml): one that reaches it late lands before later ones.
+    const [e1, e2, e3] = record.events as [UpstreamEvent, UpstreamEvent, UpstreamEvent];
+    const late = { ...e2, id: 'ev_late', createdAt: new Date(Date.parse(e2.createdAt) + 1).toISOString() };
+    upstream.put({ execution: { ...record.execution, updatedAt: '2026-03-01T13:00:00.000Z' }, events: [e1, e2, late, e3] });
+    await waitFor(() => watchers.every((watcher) => watcher.eventIds.length >= 1), 'the inserted event on both');
+    const last = { ...e3, id: 'ev_last', createdAt: new Date(Date.parse(e3.createdAt) + 1).toISOString() };
+    upstream.put({ execution: { ...record.execution, status: 'workflow_succeeded', updatedAt: '2026-03-01T13:01:00.000Z' }, events: [e1, e2, late, e3, last] });
+    await waitFor(() => watchers.every((watcher) => watcher.ended), 'both watches to end');
+    for (const watcher of watchers) expect(watcher.eventIds).toEqual(['ev_late', 'ev_last']);
   });
 
   it('two callers on one id: two leases, two pollers, nothing shared', async () => {

@@ -6,6 +6,7 @@
  */
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { Caller } from '../src/request/scope.js';
+import type { UpstreamEvent } from '../src/upstream/envelope.js';
 import { AUTH, type Harness } from './support/harness.js';
 import {
   advance,
@@ -166,5 +167,33 @@ describeEachLane('a watcher that reads slowly', (lane) => {
     } finally {
       await steps.return?.();
     }
+  });
+});
+
+describeEachLane('an event upstream inserts before events it already listed', (lane) => {
+  let harness: Harness;
+  const clients = new Clients('sse');
+  beforeAll(async () => {
+    harness = await startLiveHarness(lane);
+  });
+  afterEach(() => clients.disposeAll());
+  afterAll(() => harness.close());
+
+  it('comes once, as new, and no event already listed comes again', async () => {
+    // Upstream lists events in createdAt order (openapi.yaml): one that reaches it late lands before later ones.
+    const id = `ex_inserted_${lane}`;
+    const record = putExecution(harness.upstream, id, 'workflow_running', { eventCount: 3 });
+    const watcher = new Recorder(clients.for(harness), { id });
+    await watcher.received(1);
+    const [e1, e2, e3] = record.events as [UpstreamEvent, UpstreamEvent, UpstreamEvent];
+    const late = { ...e2, id: 'ev_late', createdAt: new Date(Date.parse(e2.createdAt) + 1).toISOString() };
+    harness.upstream.put({ execution: { ...record.execution, updatedAt: '2026-03-01T13:00:00.000Z' }, events: [e1, e2, late, e3] });
+    await watcher.until((update) => update.newEvents.length > 0, 'the inserted event');
+    // Then one appended at the end, and the execution ends: each new event exactly once.
+    const last = { ...e3, id: 'ev_last', createdAt: new Date(Date.parse(e3.createdAt) + 1).toISOString() };
+    harness.upstream.put({ execution: { ...record.execution, status: 'workflow_succeeded', updatedAt: '2026-03-01T13:01:00.000Z' }, events: [e1, e2, late, e3, last] });
+    await watcher.end();
+    expect(watcher.failure).toBeUndefined();
+    expect(watcher.eventIds).toEqual(['ev_late', 'ev_last']);
   });
 });

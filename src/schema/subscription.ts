@@ -26,7 +26,7 @@ const ExecutionUpdateRef = builder.objectRef<Update>('ExecutionUpdate').implemen
     }),
     newEvents: t.field({
       type: [ExecutionEventEdgeRef],
-      description: `Events upstream appended since the previous update (after \`eventsAfter\` in the first), in upstream's append order, matching the filter, each with its cursor; at most ${MAX_EVENTS_PER_UPDATE} per update (more arrive over several updates). "New" follows upstream's append position, not \`createdAt\`.`,
+      description: `Events upstream appended since the previous update (after \`eventsAfter\` in the first), in upstream's append order, matching the filter, each with its cursor; at most ${MAX_EVENTS_PER_UPDATE} per update (more arrive over several updates). "New" follows upstream's append position, not \`createdAt\`. An event upstream inserts before events it already listed (its list is in \`createdAt\` order, so one that reaches it late lands before later ones) is new too: it comes once, after the events already delivered.`,
       resolve: (update, _args, context, info) => servedEdges(update.newEvents, context, { info, routes: (index) => [[index, 'node']] }),
     }),
     cursor: t.string({

@@ -1,0 +1,58 @@
+/**
+ * A watch's events in the order they reached the gateway. Upstream documents
+ * its list in chronological order (createdAt ascending: openapi.yaml,
+ * `ExecutionData.events`), so an event that reaches it late, with an earlier
+ * `createdAt` than events it already listed, is inserted before them rather
+ * than appended. A watch walks the list by position (src/live/live-executions.ts,
+ * and the Redis deltas of src/shared-state/live-leases.ts): read as it is, that
+ * list made the watch deliver again the event pushed to the end and never
+ * deliver the inserted one. Each reading is therefore laid over the previous
+ * one: the events already read keep their places, and the events new to this
+ * reading follow them, in upstream's order.
+ */
+import { isObject } from '../domain/execution.js';
+import { upstreamJson } from '../domain/json-depth.js';
+
+/**
+ * What tells two readings' events apart: upstream's id when it sent a usable
+ * one (a non-empty string, or a finite number), else the whole entry as JSON
+ * (an entry without an id has no other identity). Prefixed so an id can never
+ * equal an entry's JSON.
+ */
+function identity(entry: unknown): string {
+  if (isObject(entry)) {
+    const id = entry.id;
+    if (typeof id === 'string' && id !== '') return `i${id}`;
+    if (typeof id === 'number' && Number.isFinite(id)) return `i${id}`;
+  }
+  return `j${upstreamJson(entry) ?? 'undefined'}`;
+}
+
+/**
+ * `current`'s events in the order the watch reads them: `current` itself when
+ * it extends `previous` (the common case, checked in O(1): the last event read
+ * is still at its place), else `previous` followed by the events of `current`
+ * that `previous` does not hold (each occurrence of an id counted apart), in
+ * `current`'s order; `previous` itself when there are none (upstream reordered
+ * events it already listed, e.g. events of the same `createdAt`). Events
+ * `previous` holds and `current` no longer does are kept, as a shorter list is
+ * (src/live/poller.ts): a watch never goes back.
+ */
+export function inAppendOrder(previous: readonly unknown[], current: readonly unknown[]): readonly unknown[] {
+  const last = previous.length - 1;
+  if (last < 0 || previous === current) return current;
+  if (current.length > last && (current[last] === previous[last] || identity(current[last]) === identity(previous[last]))) return current;
+  const held = new Map<string, number>();
+  for (const entry of previous) {
+    const key = identity(entry);
+    held.set(key, (held.get(key) ?? 0) + 1);
+  }
+  const added: unknown[] = [];
+  for (const entry of current) {
+    const key = identity(entry);
+    const count = held.get(key);
+    if (count) held.set(key, count - 1);
+    else added.push(entry);
+  }
+  return added.length === 0 ? previous : [...previous, ...added];
+}
