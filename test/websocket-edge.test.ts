@@ -317,6 +317,32 @@ describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
     });
   });
 
+  describe('a message only a server sends, from a client', () => {
+    it.each([
+      ['next', { id: '1', type: 'next', payload: { data: null } }],
+      ['error', { id: '1', type: 'error', payload: [{ message: 'x' }] }],
+      ['connection_ack', { type: 'connection_ack' }],
+    ])('closes the connection on a client\'s %s with 4400, as the protocol says, logging no error; other connections are served', async (type, message) => {
+      const socket = await initialised(harness);
+      const logged = harness.logs.length;
+      const closing = closed(socket);
+      socket.send(JSON.stringify(message));
+      const { code, reason } = await closing;
+      expect(code).toBe(4400);
+      expect(reason).toContain(`"${type}"`);
+      // A client's protocol violation is no failure of the gateway's: nothing at error level.
+      expect(harness.logs.slice(logged).filter((line) => Number(line.level) >= 50)).toEqual([]);
+      const other = await initialised(harness);
+      try {
+        const next = nextMessage(other);
+        other.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: STATUS } }));
+        expect(await next).toMatchObject({ id: '1', type: 'next', payload: { data: STATUS_DATA } });
+      } finally {
+        other.terminate();
+      }
+    });
+  });
+
   describe('MAX_REQUEST_BODY_BYTES bounds each message', () => {
     /** A subscribe message of exactly `bytes` bytes: a valid operation padded in its extensions. */
     function subscribeOf(bytes: number, id: string): string {

@@ -21,11 +21,13 @@
  * `connection_init` in time is closed, and so is one on which no operation
  * has run for WS_IDLE_TIMEOUT_MS (1000), since `connection_init` needs no
  * token and the client's pongs cost it nothing; a message larger than
- * MAX_REQUEST_BODY_BYTES closes the connection (1009). A connection runs at
- * most LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION operations at once, queries and
- * live subscriptions alike: graphql-ws runs each `subscribe` concurrently, so
- * without a bound one socket could hold any number of results in memory
- * behind a client that stops reading. `connectionParams` never reach a log.
+ * MAX_REQUEST_BODY_BYTES closes the connection (1009), and so does one the
+ * protocol does not take from a client (4400), a server's `next` among them.
+ * A connection runs at most LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION operations
+ * at once, queries and live subscriptions alike: graphql-ws runs each
+ * `subscribe` concurrently, so without a bound one socket could hold any
+ * number of results in memory behind a client that stops reading.
+ * `connectionParams` never reach a log.
  *
  * Each operation is a request of its own, with a request id of its own (the
  * access log's and upstream's `x-request-id`); the upgrade's id (its
@@ -50,7 +52,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { parse, type ExecutionArgs, type ExecutionResult } from 'graphql';
-import { CloseCode, handleProtocols, makeServer, type Context } from 'graphql-ws';
+import { CloseCode, handleProtocols, makeServer, MessageType, type Context } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { errorBody, ErrorCode, FIELD_VALUE, gatewayError, invalidAuthorization, MASKED_MESSAGE } from '../errors.js';
 import type { Lane } from '../fast-lane/index.js';
@@ -127,6 +129,25 @@ const PAYLOAD_TOO_DEEP = 'The operation is nested too deeply to be served over W
 
 /** What a client sees of an operation that failed outside the pipeline: what the HTTP edge answers with its 500. */
 const MASKED_FAILURE = { errors: [{ message: MASKED_MESSAGE, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } }] } as unknown as ExecutionResult;
+
+/**
+ * Message types only a server sends (graphql-transport-ws). graphql-ws's
+ * makeServer takes them as well-formed and then throws on them, where the
+ * protocol closes the socket with 4400 for a message it does not specify
+ * from a client; without this, a client sending `next` got 4500 and the
+ * gateway logged an error of its own, at will.
+ */
+const SERVER_ONLY_TYPES: ReadonlySet<unknown> = new Set([MessageType.ConnectionAck, MessageType.Next, MessageType.Error]);
+
+/** The type of a message whose handling threw, when it is one only a server sends; undefined otherwise. */
+function serverOnlyType(data: string): string | undefined {
+  try {
+    const type = (JSON.parse(data) as { type?: unknown } | null)?.type;
+    return SERVER_ONLY_TYPES.has(type) ? String(type) : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Why an upgrade is no WebSocket handshake ws can take (RFC 6455 §4.2.1), or undefined; ws's own refusal is a text/html page. */
 function handshakeProblem(request: IncomingMessage): string | undefined {
@@ -396,9 +417,17 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
         onMessage: (handle) =>
           socket.on('message', async (data) => {
             handling.set(socket, (handling.get(socket) ?? 0) + 1);
+            const text = String(data);
             try {
-              await handle(String(data));
+              await handle(text);
             } catch (error) {
+              // Parsed again only on this path, so a served message costs nothing more.
+              const type = serverOnlyType(text);
+              if (type !== undefined) {
+                logger.debug({ type }, 'WebSocket connection closed for a message only a server sends');
+                socket.close(CloseCode.BadRequest, `Invalid message received: "${type}" is sent by the server only`);
+                return;
+              }
               logger.error({ err: error instanceof Error ? error.message : String(error) }, 'WebSocket message handling failed');
               socket.close(CloseCode.InternalServerError, 'Internal server error');
             } finally {
