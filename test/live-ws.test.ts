@@ -9,9 +9,9 @@
 import { ApolloClient, gql, InMemoryCache } from '@apollo/client';
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import { GraphQLError } from 'graphql';
-import type { WebSocket } from 'ws';
+import { WebSocket } from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Harness } from './support/harness.js';
+import { AUTH, type Harness } from './support/harness.js';
 import {
   allStopped,
   AUTH_A,
@@ -21,13 +21,16 @@ import {
   driveThroughSteps,
   expectPollingStopsAfter,
   expectRefused,
+  PAYMENT_POLL_MS,
   putExecution,
   Recorder,
+  sleep,
   startLiveHarness,
   STEP_STATUSES,
   STEPS,
   type SubscribingClient,
   waitFor,
+  WATCH,
   type WatchResult,
   wsClient,
 } from './support/live.js';
@@ -101,6 +104,50 @@ describeEachLane('WebSocket connections', (lane) => {
     expect(harness.instance.live.counts).toEqual({ subscriptions: 1, pollers: 1 });
     staying.stop();
     await allStopped(harness);
+  });
+
+  describe('an id used again right after the client completed it (only an active id is a duplicate)', () => {
+    /**
+     * A raw connection that watches `id` under the operation id `a`, completes
+     * it and at once subscribes `a` again (as a client numbering its
+     * operations may); resolves with the socket and every message once the
+     * second watch's first update arrived.
+     */
+    async function watchedTwiceUnderOneId(id: string): Promise<{ socket: WebSocket; messages: Array<{ type: string; id?: string }> }> {
+      const socket = new WebSocket(harness.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
+      const messages: Array<{ type: string; id?: string }> = [];
+      socket.on('message', (data) => messages.push(JSON.parse(String(data))));
+      await new Promise((resolve) => socket.once('open', resolve));
+      const subscribe = JSON.stringify({ id: 'a', type: 'subscribe', payload: { query: WATCH, variables: { id } } });
+      socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: AUTH } }));
+      await waitFor(() => messages.some((message) => message.type === 'connection_ack'), 'connection_ack');
+      socket.send(subscribe);
+      await waitFor(() => messages.some((message) => message.type === 'next'), 'the first watch\'s update');
+      socket.send(JSON.stringify({ id: 'a', type: 'complete' }));
+      socket.send(subscribe);
+      await waitFor(() => messages.filter((message) => message.type === 'next').length >= 2, 'the second watch\'s update');
+      return { socket, messages };
+    }
+
+    it.each([
+      ['its `complete`', (socket: WebSocket) => socket.send(JSON.stringify({ id: 'a', type: 'complete' }))],
+      ['closing the socket', (socket: WebSocket) => socket.terminate()],
+    ] as const)('names the new watch alone: no `complete` for it while it runs, and %s stops its polling', async (way, leave) => {
+      const id = `ex_reused_${way.includes('close') ? 'close' : 'complete'}`;
+      putExecution(harness.upstream, id, 'awaiting_payment');
+      const { socket, messages } = await watchedTwiceUnderOneId(id);
+      try {
+        // graphql-ws sent the first watch's end under the id once the second had taken it: the client took it for the second's end.
+        await sleep(PAYMENT_POLL_MS);
+        expect(messages.filter((message) => message.type === 'complete')).toEqual([]);
+        expect(messages.filter((message) => message.type === 'error')).toEqual([]);
+        expect(harness.instance.live.counts).toEqual({ subscriptions: 1, pollers: 1 });
+        // ...and forgot the id, so neither the client's `complete` nor the socket's end reached the second watch: it polled on for good.
+        await expectPollingStopsAfter(harness, [id], () => leave(socket));
+      } finally {
+        socket.terminate();
+      }
+    });
   });
 
   it('LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION refuses the next watch on that socket until one ends', async () => {

@@ -317,6 +317,29 @@ describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
     });
   });
 
+  describe('the protocol\'s closures (graphql-transport-ws), through the gateway\'s message glue', () => {
+    const subscribe = (id: string) => JSON.stringify({ id, type: 'subscribe', payload: { query: STATUS } });
+    it.each([
+      ['a subscribe before connection_ack', 4401, [JSON.stringify({ id: '1', type: 'subscribe', payload: { query: STATUS } })], false],
+      ['a second connection_init', 4429, [JSON.stringify({ type: 'connection_init' })], true],
+      ['a subscribe with the id of one running', 4409, [subscribe('1'), subscribe('1')], true],
+      ['a subscribe with an id completed and then taken again', 4409, [subscribe('1'), JSON.stringify({ id: '1', type: 'complete' }), subscribe('1'), subscribe('1')], true],
+      ['a message that is no JSON', 4400, ['{'], true],
+      ['a message of a type the protocol has not', 4400, [JSON.stringify({ type: 'hello' })], true],
+    ] as const)('closes the connection on %s with %i', async (_title, expected, messages, afterAck) => {
+      let socket: WebSocket;
+      if (afterAck) socket = await initialised(harness);
+      else {
+        const opened = await upgrade(wsUrl(harness));
+        if (!opened.opened) throw new Error(`refused with ${opened.status}`);
+        socket = opened.socket;
+      }
+      const closing = closed(socket);
+      for (const message of messages) socket.send(message);
+      expect((await closing).code).toBe(expected);
+    });
+  });
+
   describe('a message only a server sends, from a client', () => {
     it.each([
       ['next', { id: '1', type: 'next', payload: { data: null } }],

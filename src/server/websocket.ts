@@ -62,6 +62,7 @@ import { requestIdFor } from '../request/request-id.js';
 import { schema } from '../schema/index.js';
 import { hostProblem } from './http-edge.js';
 import { endWithJson, pathOf } from './raw-http.js';
+import { orderedById } from './ws-message-order.js';
 
 /** What the instance holds of the WebSocket side: its connections, for a drain. */
 export interface WebSocketEdge {
@@ -414,14 +415,15 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
             socket.send(data, (error) => (error ? reject(error) : resolve()));
           }),
         close: (code, reason) => socket.close(code, reason),
-        onMessage: (handle) =>
+        onMessage: (handle) => {
+          const handleInOrder = orderedById(handle, () => socket.readyState === socket.OPEN);
           socket.on('message', async (data) => {
             handling.set(socket, (handling.get(socket) ?? 0) + 1);
             const text = String(data);
             try {
-              await handle(text);
+              await handleInOrder(text);
             } catch (error) {
-              // Parsed again only on this path, so a served message costs nothing more.
+              // Read only on this path: graphql-ws threw, and says nothing of why but in its message's text.
               const type = serverOnlyType(text);
               if (type !== undefined) {
                 logger.debug({ type }, 'WebSocket connection closed for a message only a server sends');
@@ -434,7 +436,8 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
               if (handling.has(socket)) handling.set(socket, handling.get(socket)! - 1);
               closeIfIdle(socket);
             }
-          }),
+          });
+        },
       },
       { socket, request, upgradeRequestId: requestIdFor(request.headers['x-request-id']) },
     );
