@@ -190,7 +190,7 @@ export const SETTINGS = {
         .refine(isAnchoredPattern, 'must match whole ids: start it with ^ and end it with $, as in ^(?:your pattern)$')
         .transform((source) => new RegExp(source))
         .prefault(DEFAULT_EXECUTION_ID_PATTERN),
-      `ids allowed to reach upstream (a pattern anchored with \`^\` and \`$\`); others, and any id over ${MAX_EXECUTION_ID_LENGTH} characters, are \`BAD_USER_INPUT\` with no call`,
+      `ids allowed to reach upstream (a pattern anchored with \`^\` and \`$\`, alternatives inside a group); others, and any id over ${MAX_EXECUTION_ID_LENGTH} characters, are \`BAD_USER_INPUT\` with no call`,
     ),
   },
   cache: {

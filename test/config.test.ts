@@ -128,6 +128,12 @@ describe('configuration', () => {
     expect(config.telemetry).toMatchObject({ logLevel: 'warn', upstreamCost: false });
   });
 
+  it('takes an EXECUTION_ID_PATTERN whose alternatives are inside a group, a class or escaped', () => {
+    for (const source of ['^(?:ex_[a-z]+|[0-9]+)$', '^[a|b]+$', '^[\\]|]+$', '^a\\|b$']) {
+      expect(readConfig({ EXECUTION_ID_PATTERN: source }).upstream.executionIdPattern.source).toBe(source);
+    }
+  });
+
   it('sizes the upstream pool to the bulkhead unless told otherwise', () => {
     expect(readConfig({}).upstream).toMatchObject({ maxConcurrent: 256, connections: 256, maxConcurrentPerCaller: 64 });
     expect(readConfig({ UPSTREAM_MAX_CONCURRENT: '1000', UPSTREAM_CONNECTIONS: '' }).upstream).toMatchObject({ connections: 1000, maxConcurrentPerCaller: 64 });
@@ -222,6 +228,8 @@ describe('configuration', () => {
     [{ EXECUTION_ID_PATTERN: '[a-z]+' }, 'Invalid EXECUTION_ID_PATTERN="[a-z]+": must match whole ids: start it with ^ and end it with $, as in ^(?:your pattern)$.'],
     [{ EXECUTION_ID_PATTERN: '^ex_' }, 'Invalid EXECUTION_ID_PATTERN="^ex_": must match whole ids: start it with ^ and end it with $, as in ^(?:your pattern)$.'],
     [{ EXECUTION_ID_PATTERN: '^ex_\\$' }, 'Invalid EXECUTION_ID_PATTERN="^ex_\\\\$": must match whole ids: start it with ^ and end it with $, as in ^(?:your pattern)$.'],
+    // `^` binds the first alternative only, `$` the last: `ex_a/anything` matched.
+    [{ EXECUTION_ID_PATTERN: '^ex_[a-z]+|[0-9]+$' }, 'Invalid EXECUTION_ID_PATTERN="^ex_[a-z]+|[0-9]+$": must match whole ids: start it with ^ and end it with $, as in ^(?:your pattern)$.'],
     [{ FAST_LANE: 'yes' }, 'Invalid FAST_LANE="yes": must be true or false.'],
     [{ FAST_LANE: '0' }, 'Invalid FAST_LANE="0": must be true or false.'],
     [{ FIELD_SUGGESTIONS: 'on' }, 'Invalid FIELD_SUGGESTIONS="on": must be true or false.'],

@@ -21,13 +21,31 @@ export const DEFAULT_EXECUTION_ID_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
 export const MAX_EXECUTION_ID_LENGTH = 1024;
 
 /**
- * True when `source` can only match whole ids: it starts with `^` and ends with
- * an unescaped `$`. An unanchored pattern (`[a-z]+`) matches any text that
- * merely contains an allowed id, so start-up refuses it (src/config.ts).
+ * True when `source` can only match whole ids: it starts with `^`, ends with
+ * an unescaped `$`, and has no `|` outside a group or a class. An unanchored
+ * pattern (`[a-z]+`) matches any text that merely contains an allowed id, so
+ * start-up refuses it (src/config.ts); so is `^ex_\w+|^job_\d+$`, whose `^`
+ * and `$` each bind one alternative only (it allows `ex_a/anything`).
  */
 export function isAnchoredPattern(source: string): boolean {
   const trailingBackslashes = /\\*(?=\$$)/.exec(source)?.[0].length ?? 0;
-  return source.startsWith('^') && source.endsWith('$') && trailingBackslashes % 2 === 0;
+  return source.startsWith('^') && source.endsWith('$') && trailingBackslashes % 2 === 0 && !hasTopLevelAlternation(source);
+}
+
+/** Whether `source` (a valid pattern) has a `|` outside every group and character class. */
+function hasTopLevelAlternation(source: string): boolean {
+  let depth = 0;
+  let inClass = false;
+  for (let index = 0; index < source.length; index++) {
+    const char = source[index];
+    if (char === '\\') index++;
+    else if (inClass) inClass = char !== ']';
+    else if (char === '[') inClass = true;
+    else if (char === '(') depth++;
+    else if (char === ')') depth--;
+    else if (char === '|' && depth === 0) return true;
+  }
+  return false;
 }
 
 /** What an allowed id looks like, in words for the default pattern, else the configured pattern itself. */
