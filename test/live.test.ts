@@ -197,3 +197,40 @@ describeEachLane('an event upstream inserts before events it already listed', (l
     expect(watcher.eventIds).toEqual(['ev_late', 'ev_last']);
   });
 });
+
+describeEachLane('a watch resumed from a query cursor after an inserted event', (lane) => {
+  let harness: Harness;
+  const clients = new Clients('sse');
+  beforeAll(async () => {
+    harness = await startLiveHarness(lane);
+  });
+  afterEach(() => clients.disposeAll());
+  afterAll(() => harness.close());
+
+  // Known defect (9ada178, src/live/append-order.ts): the poller's list is [e1, e2, e3, late], the query's
+  // [e1, e2, late, e3]; the watch resumes after `late` in its own list, so e3 never comes. Before 9ada178 it did.
+  it.fails('still gets the events that follow it in upstream order', async () => {
+    const id = `ex_resume_inserted_${lane}`;
+    const record = putExecution(harness.upstream, id, 'workflow_running', { eventCount: 3 });
+    const first = new Recorder(clients.for(harness), { id });
+    await first.received(1);
+    const [e1, e2, e3] = record.events as [UpstreamEvent, UpstreamEvent, UpstreamEvent];
+    // Same createdAt as e2 and e3: upstream lists it between them.
+    const late = { ...e2, id: 'ev_late' };
+    harness.upstream.put({ execution: { ...record.execution, updatedAt: '2026-03-01T13:00:00.000Z' }, events: [e1, e2, late, e3] });
+    await first.until((update) => update.newEvents.length > 0, 'the inserted event');
+    // A client reads the history with a query (upstream's order), then watches from where it stopped.
+    const page = await harness.query<{ execution: { events: { nodes: Array<{ id: string }>; pageInfo: { endCursor: string } } } }>(
+      'query ($id: ID!) { execution(id: $id) { events(first: 3) { nodes { id } pageInfo { endCursor } } } }',
+      { id },
+    );
+    expect(page.data?.execution.events.nodes.map((node) => node.id)).toEqual([e1.id, e2.id, 'ev_late']);
+    const second = new Recorder(clients.for(harness), { id, after: page.data!.execution.events.pageInfo.endCursor });
+    await second.received(1);
+    const last = { ...e3, id: 'ev_last', createdAt: new Date(Date.parse(e3.createdAt) + 1).toISOString() };
+    harness.upstream.put({ execution: { ...record.execution, status: 'workflow_succeeded', updatedAt: '2026-03-01T13:01:00.000Z' }, events: [e1, e2, late, e3, last] });
+    await second.end();
+    expect(second.failure).toBeUndefined();
+    expect(second.eventIds).toEqual([e3.id, 'ev_last']);
+  });
+});
