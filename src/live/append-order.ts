@@ -30,8 +30,7 @@ function identity(entry: unknown): string {
 
 /**
  * `current`'s events in the order the watch reads them: `current` itself when
- * it extends `previous` (the common case, checked in O(1): the last event read
- * is still at its place), else `previous` followed by the events of `current`
+ * it extends `previous` (the common case: see `extendsList`), else `previous` followed by the events of `current`
  * that `previous` does not hold (each occurrence of an id counted apart), in
  * `current`'s order; `previous` itself when there are none (upstream reordered
  * events it already listed, e.g. events of the same `createdAt`). Events
@@ -41,7 +40,7 @@ function identity(entry: unknown): string {
 export function inAppendOrder(previous: readonly unknown[], current: readonly unknown[]): readonly unknown[] {
   const last = previous.length - 1;
   if (last < 0 || previous === current) return current;
-  if (current.length > last && (current[last] === previous[last] || identity(current[last]) === identity(previous[last]))) return current;
+  if (extendsList(previous, current)) return current;
   const held = new Map<string, number>();
   for (const entry of previous) {
     const key = identity(entry);
@@ -55,4 +54,32 @@ export function inAppendOrder(previous: readonly unknown[], current: readonly un
     else added.push(entry);
   }
   return added.length === 0 ? previous : [...previous, ...added];
+}
+
+/**
+ * Whether every event of `previous` is at its place in `current`. In O(1)
+ * when `current` was made by appending to `previous` (a holder's delta: the
+ * same objects), else one identity per event, from the end so an insertion
+ * is found early: the last event alone says nothing when an id occurs twice
+ * (`[a, b, b]` then `[a, x, b, b]` has a `b` at index 2 both times, and the
+ * watch delivered the second `b` again and never `x`). Cheaper than the
+ * parse that produced `current`, which is O(its body) too.
+ */
+function extendsList(previous: readonly unknown[], current: readonly unknown[]): boolean {
+  const last = previous.length - 1;
+  if (current.length <= last) return false;
+  if (current[last] === previous[last]) return true;
+  for (let index = last; index >= 0; index--) {
+    if (!sameIdentity(current[index], previous[index])) return false;
+  }
+  return true;
+}
+
+/** identity(a) === identity(b), without building either string when both carry a string id (upstream's events do). */
+function sameIdentity(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  const idA = isObject(a) ? a.id : undefined;
+  const idB = isObject(b) ? b.id : undefined;
+  if (typeof idA === 'string' && idA !== '' && typeof idB === 'string' && idB !== '') return idA === idB;
+  return identity(a) === identity(b);
 }
