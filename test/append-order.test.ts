@@ -3,7 +3,7 @@
  * the cases test/live.test.ts cannot set up through a poller on purpose.
  */
 import { describe, expect, it } from 'vitest';
-import { inAppendOrder } from '../src/live/append-order.js';
+import { inAppendOrder, inOrderPrefix } from '../src/live/append-order.js';
 
 const ids = (events: readonly unknown[]) => events.map((event) => (event as { id: string }).id);
 /** A fresh reading: the same entries as upstream sends them again, new objects each time. */
@@ -29,5 +29,13 @@ describe('inAppendOrder', () => {
     const previous = [a, { id: 'b', n: 1 }, { id: 'b', n: 2 }];
     const current = reread(a, x, { id: 'b', n: 1 } as { id: string }, { id: 'b', n: 2 } as { id: string });
     expect(ids(inAppendOrder(previous, current))).toEqual(['a', 'b', 'b', 'x']);
+  });
+
+  it('says where the laid list stops being in upstream\'s order', () => {
+    const read = reread(a, x, b);
+    const laid = inAppendOrder(reread(a, b), read);
+    expect(inOrderPrefix(laid, read)).toBe(1);
+    expect(inOrderPrefix(read, read)).toBe(3);
+    expect(inOrderPrefix(reread(a, b), reread(a, b, x))).toBe(2);
   });
 });

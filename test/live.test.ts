@@ -207,9 +207,9 @@ describeEachLane('a watch resumed from a query cursor after an inserted event', 
   afterEach(() => clients.disposeAll());
   afterAll(() => harness.close());
 
-  // Known defect (9ada178, src/live/append-order.ts): the poller's list is [e1, e2, e3, late], the query's
-  // [e1, e2, late, e3]; the watch resumes after `late` in its own list, so e3 never comes. Before 9ada178 it did.
-  it.fails('still gets the events that follow it in upstream order', async () => {
+  // The poller's list is [e1, e2, e3, late], the query's [e1, e2, late, e3]: resumed after `late` in its own
+  // list, the watch never sent e3. It now starts where the two orders part, so `late` comes again too.
+  it('still gets the events that follow it in upstream order, and again those from where the orders part', async () => {
     const id = `ex_resume_inserted_${lane}`;
     const record = putExecution(harness.upstream, id, 'workflow_running', { eventCount: 3 });
     const first = new Recorder(clients.for(harness), { id });
@@ -231,6 +231,6 @@ describeEachLane('a watch resumed from a query cursor after an inserted event', 
     harness.upstream.put({ execution: { ...record.execution, status: 'workflow_succeeded', updatedAt: '2026-03-01T13:01:00.000Z' }, events: [e1, e2, late, e3, last] });
     await second.end();
     expect(second.failure).toBeUndefined();
-    expect(second.eventIds).toEqual([e3.id, 'ev_last']);
+    expect(second.eventIds).toEqual([e3.id, 'ev_late', 'ev_last']);
   });
 });

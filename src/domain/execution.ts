@@ -28,6 +28,12 @@ export interface Execution {
    * a value it sent names (data warnings carry it).
    */
   readonly upstreamRequestId?: string;
+  /**
+   * Live watches only (src/live/append-order.ts): `events` before this position
+   * are in upstream's order; from it on, the watch laid events upstream inserted
+   * after those it had read. Absent: every event is in upstream's order.
+   */
+  readonly eventsInOrder?: number;
 }
 
 /** One event of an execution: where it sits in upstream's list, and the entry as sent. */

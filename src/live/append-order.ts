@@ -57,6 +57,18 @@ export function inAppendOrder(previous: readonly unknown[], current: readonly un
 }
 
 /**
+ * How many of `laid`'s first events are `read`'s first events, at the same
+ * places: the part of a watch's list in upstream's order, where a cursor from
+ * a query and one from a watch name the same place.
+ */
+export function inOrderPrefix(laid: readonly unknown[], read: readonly unknown[]): number {
+  const length = Math.min(laid.length, read.length);
+  let index = 0;
+  while (index < length && sameIdentity(laid[index], read[index])) index++;
+  return index;
+}
+
+/**
  * Whether every event of `previous` is at its place in `current`. In O(1)
  * when `current` was made by appending to `previous` (a holder's delta: the
  * same objects), else one identity per event, from the end so an insertion

@@ -268,10 +268,16 @@ class Watch implements AsyncIterableIterator<WatchStep>, Watcher {
    * lags (another upstream replica) or lost its list (`eventsUnreadable`), and
    * the next may hold it. BAD_USER_INPUT once MAX_RESUME_MISSES readable
    * readings, or a finished execution's whole list, did not.
+   *
+   * Past `eventsInOrder` (upstream inserted an event the watch laid after the
+   * others), the watch's order and a query's differ, and what came before the
+   * cursor depends on which one handed it out: the walk then starts where they
+   * part, so no event is missed, and some may come again.
    */
   #positionAfterResume(execution: Execution, terminal: boolean): number | undefined {
     try {
-      return positionAfter(execution, 'eventsAfter', this.resume!.decoded);
+      const after = positionAfter(execution, 'eventsAfter', this.resume!.decoded);
+      return execution.eventsInOrder !== undefined && after > execution.eventsInOrder ? execution.eventsInOrder : after;
     } catch (error) {
       if (execution.eventsUnreadable) return undefined;
       if (terminal || ++this.#resumeMisses >= MAX_RESUME_MISSES) throw error;

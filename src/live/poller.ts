@@ -20,7 +20,7 @@ import { randomUUID } from 'node:crypto';
 import { context, SpanStatusCode, trace } from '@opentelemetry/api';
 import { GraphQLError } from 'graphql';
 import type { Execution } from '../domain/execution.js';
-import { inAppendOrder } from './append-order.js';
+import { inAppendOrder, inOrderPrefix } from './append-order.js';
 import { isTerminalStatus, statusOf } from '../domain/execution-status.js';
 import { ErrorCode, errorExtensions, type UpstreamFacts } from '../errors.js';
 import type { LeaseMembership, LeaseNews } from '../shared-state/live-leases.js';
@@ -245,12 +245,18 @@ export class Poller {
       // Still marked when the kept events were no list either, and when this is the last reading (a
       // finished execution): events appended since the kept list would be lost unseen (src/live/live-executions.ts).
       const stillUnreadable = previous.eventsUnreadable || (unreadable && isTerminalStatus(statusOf(execution)));
-      execution = { ...read, events: previous.events, ...(stillUnreadable ? { eventsUnreadable: true } : {}) };
+      execution = {
+        ...read,
+        events: previous.events,
+        ...(stillUnreadable ? { eventsUnreadable: true } : {}),
+        ...(previous.eventsInOrder !== undefined ? { eventsInOrder: previous.eventsInOrder } : {}),
+      };
     } else if (previous) {
       // Upstream keeps its list in createdAt order: an event that came late is inserted, not appended. The
       // watch reads it as appended, after the events it has (./append-order.ts).
+      // A watch resumed from a cursor past where the orders part starts from there (src/live/live-executions.ts).
       const events = inAppendOrder(previous.events, execution.events);
-      if (events !== execution.events) execution = { ...execution, events };
+      if (events !== execution.events) execution = { ...execution, events, eventsInOrder: inOrderPrefix(events, execution.events) };
     }
     // Upstream only appends events, so a change is a new field value or a longer list.
     const fingerprint = `${execution.events.length}:${upstreamJson(execution.source)}`;

@@ -64,6 +64,8 @@ export type LeaseMessage = (
       bodyBytes: number;
       /** Upstream's id of the response the holder read, when it sent one (data warnings name it). */
       upstreamRequestId?: string;
+      /** Where the holder's list stops being in upstream's order (Execution.eventsInOrder); absent: nowhere. */
+      eventsInOrder?: number;
     }
   /** `failed`: a permanent failure, the watches end; `outage`: upstream has been failing for LIVE_OUTAGE_NOTICE_MS, the watches go on. */
   | { v: typeof FORMAT; kind: 'failed' | 'outage'; from: string; seq: number; message: string; extensions: Record<string, unknown> }
@@ -277,6 +279,7 @@ export function delta(from: string, seq: number, previous: Execution | undefined
     ...(execution.eventsUnreadable ? { eventsUnreadable: true } : {}),
     bodyBytes: execution.bodyBytes,
     ...(execution.upstreamRequestId !== undefined ? { upstreamRequestId: execution.upstreamRequestId } : {}),
+    ...(execution.eventsInOrder !== undefined ? { eventsInOrder: execution.eventsInOrder } : {}),
   };
 }
 
@@ -292,6 +295,7 @@ export function applied(base: Execution, message: Extract<LeaseMessage, { kind: 
     bodyBytes: message.bodyBytes,
     ...(message.eventsUnreadable ? { eventsUnreadable: true } : {}),
     ...(typeof message.upstreamRequestId === 'string' ? { upstreamRequestId: message.upstreamRequestId } : {}),
+    ...(typeof message.eventsInOrder === 'number' ? { eventsInOrder: message.eventsInOrder } : {}),
   };
 }
 
