@@ -260,7 +260,7 @@ export class GatewayMetrics {
     const refusalsSeen: Record<Refusal, number> = { circuit_open: 0, bulkhead_full: 0, caller_share_full: 0, caller_paused: 0 };
     new Counter({
       name: 'gateway_upstream_refused_total',
-      help: 'Calls the gateway answered itself with UPSTREAM_UNAVAILABLE, never sent upstream, by why (circuit_open, bulkhead_full, caller_share_full, caller_paused)',
+      help: 'Calls the gateway answered itself with UPSTREAM_UNAVAILABLE, by why (circuit_open, bulkhead_full, caller_share_full, caller_paused); circuit_open includes retries the circuit refused, also in gateway_upstream_retries_skipped_total',
       labelNames: ['by'],
       registers,
       collect() {
