@@ -7,68 +7,9 @@
  * are listed so the contract is whole in one place.
  */
 import { GraphQLError, type ASTNode } from 'graphql';
+import { ErrorCode } from './client-contract.js';
 
-export const ErrorCode = {
-  /** A problem with the HTTP request itself: method, media type, body, parameters, CSRF. */
-  BAD_REQUEST: 'BAD_REQUEST',
-  GRAPHQL_PARSE_FAILED: 'GRAPHQL_PARSE_FAILED',
-  GRAPHQL_VALIDATION_FAILED: 'GRAPHQL_VALIDATION_FAILED',
-  /** Yoga's (and Apollo Server's): no operation to run, as `operationName` is missing, not a string or names none in the document. */
-  OPERATION_RESOLUTION_FAILURE: 'OPERATION_RESOLUTION_FAILURE',
-  BAD_USER_INPUT: 'BAD_USER_INPUT',
-  UNAUTHENTICATED: 'UNAUTHENTICATED',
-  FORBIDDEN: 'FORBIDDEN',
-  NOT_FOUND: 'NOT_FOUND',
-  UPSTREAM_UNAVAILABLE: 'UPSTREAM_UNAVAILABLE',
-  UPSTREAM_TIMEOUT: 'UPSTREAM_TIMEOUT',
-  UPSTREAM_BAD_RESPONSE: 'UPSTREAM_BAD_RESPONSE',
-  /** A live subscription past a bound (per caller, per process), or an operation past the bound of a WebSocket connection. */
-  TOO_MANY_SUBSCRIPTIONS: 'TOO_MANY_SUBSCRIPTIONS',
-  /**
-   * The client went away (closed its connection, or ended the operation) before
-   * upstream answered. Nobody receives it: it names the outcome in metrics,
-   * traces and the access log, as nginx's 499 does, so a client hanging up is
-   * never counted as UPSTREAM_TIMEOUT.
-   */
-  CLIENT_CLOSED_REQUEST: 'CLIENT_CLOSED_REQUEST',
-  /**
-   * The process is draining (SIGTERM): a live subscription gets this as its
-   * last result, then completes, and new ones are refused with it. Subscribe
-   * again with `eventsAfter` set to the last cursor: another replica answers.
-   */
-  SHUTTING_DOWN: 'SHUTTING_DOWN',
-  /** TRUSTED_DOCUMENTS=only: the request's document is not in the persisted-documents manifest (any text, introspection included). */
-  PERSISTED_QUERY_NOT_IN_LIST: 'PERSISTED_QUERY_NOT_IN_LIST',
-  /** TRUSTED_DOCUMENTS=allow or only: no document in the manifest has the hash the request sent (Apollo's code: its clients then send the text). */
-  PERSISTED_QUERY_NOT_FOUND: 'PERSISTED_QUERY_NOT_FOUND',
-  /** Anything unexpected, masked: no message, no stack. */
-  INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
-} as const;
-export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
-
-/**
- * Codes of the notes in `extensions.warnings`: data served in part, not errors
- * (README "When upstream data is odd").
- */
-export const WarningCode = {
-  /** Upstream sent a value of a type or form the field cannot hold; it is served as null (`events`: as an empty connection). */
-  UNREADABLE_VALUE: 'UNREADABLE_VALUE',
-  /** The gateway served another value than upstream's: an event id derived from its position, or the parent's id for an event naming another execution. */
-  REPLACED_VALUE: 'REPLACED_VALUE',
-} as const;
-export type WarningCode = (typeof WarningCode)[keyof typeof WarningCode];
-
-/**
- * One note in `extensions.warnings`: where (the GraphQL path of the field), what
- * kind, in words, and which upstream response sent the value (`upstreamRequestId`,
- * when upstream named it), so a ticket with upstream can point at that response.
- */
-export interface DataWarning {
-  path: ReadonlyArray<string | number>;
-  code: WarningCode;
-  message: string;
-  upstreamRequestId?: string;
-}
+export { ErrorCode, WarningCode, type DataWarning } from './client-contract.js';
 
 /**
  * The answer to an Accept header that accepts nothing the gateway could send

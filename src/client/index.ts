@@ -9,27 +9,43 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print, type GraphQLFormattedError } from 'graphql';
 import { GraphQLClient, type Variables } from 'graphql-request';
-import type { DataWarning } from '../errors.js';
-import type { UpstreamCost } from '../upstream/shared-executions.js';
+// The client's whole type graph is src/client/ and this dependency-free file: a frontend type-checks it under its own settings.
+import type { DataWarning, ErrorCode, UpstreamCost } from '../client-contract.js';
 
 export * from './generated.js';
-export { watchExecution, WatchError, type ExecutionUpdate, type WatchOptions } from './live.js';
+export { ErrorCode, WarningCode, type DataWarning, type UpstreamCost } from '../client-contract.js';
+export { watchExecution, WatchError, type ExecutionUpdate, type WatchErrorCode, type WatchOptions } from './live.js';
 
 /** What the gateway puts in a result's `extensions` (README "Warnings", "Example"). */
 export interface GatewayExtensions {
   /** What the request cost upstream; absent with UPSTREAM_EXTENSIONS=false. */
-  upstream?: UpstreamCost;
+  upstream?: UpstreamCost | undefined;
   /** Values served as null or replaced, which are no errors. */
-  warnings?: DataWarning[];
+  warnings?: DataWarning[] | undefined;
   /** Notes past the 100 listed in `warnings`. */
-  warningsOmitted?: number;
+  warningsOmitted?: number | undefined;
+}
+
+/** What the gateway puts in an error's `extensions`: always a code (README "Error codes"), and what upstream said when it said anything. */
+export interface GatewayErrorExtensions {
+  readonly code: ErrorCode;
+  /** Upstream's HTTP status, when the error came from its answer. */
+  readonly upstreamStatus?: number | undefined;
+  /** Upstream's request id, when its answer named one. */
+  readonly upstreamRequestId?: string | undefined;
+  readonly [key: string]: unknown;
+}
+
+/** One error of a result, as the gateway sends it: tell NOT_FOUND from UPSTREAM_UNAVAILABLE by `extensions.code`. */
+export interface GatewayError extends GraphQLFormattedError {
+  readonly extensions?: GatewayErrorExtensions;
 }
 
 /** A whole GraphQL result: the data that could be served next to the errors of the rest. */
 export interface GatewayResult<Data> {
   /** Null only when an error reached the root; otherwise every field that failed is null in it. */
   data: Data | null;
-  errors: readonly GraphQLFormattedError[];
+  errors: readonly GatewayError[];
   extensions: GatewayExtensions | undefined;
   status: number;
   headers: Headers;
@@ -69,7 +85,8 @@ export class GatewayClient extends GraphQLClient {
     const response = await partial.rawRequest<Data, V>(print(document), variables, requestHeaders);
     return {
       data: response.data ?? null,
-      errors: response.errors ?? [],
+      // graphql-request types them as GraphQLError instances; they are the JSON the gateway sent.
+      errors: (response.errors ?? []) as unknown as readonly GatewayError[],
       // The gateway's contract, trusted as `Data` is: graphql-request types extensions as unknown.
       extensions: response.extensions as GatewayExtensions | undefined,
       status: response.status,

@@ -31,43 +31,50 @@
  */
 import { print } from 'graphql';
 import { createClient, NetworkError } from 'graphql-sse';
+import type { ErrorCode } from '../client-contract.js';
 import { ExecutionUpdatesDocument, type ExecutionEventFilter, type ExecutionUpdatesSubscription } from './generated.js';
 
 export type ExecutionUpdate = ExecutionUpdatesSubscription['executionUpdates'];
 
 export interface WatchOptions {
   /** Start after this event cursor (from `events` or an earlier update). */
-  eventsAfter?: string | null;
-  filter?: ExecutionEventFilter | null;
+  eventsAfter?: string | null | undefined;
+  filter?: ExecutionEventFilter | null | undefined;
   /** Stops the watch. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /**
    * The longest pause before the first attempt to subscribe again (after the connection dropped, the
    * gateway drained, or a watch reached its time limit), in ms (default 1,000); it doubles with each
    * attempt that brings no update, up to `maxRetryDelayMs`. Each pause is a random time up to that bound.
    */
-  retryDelayMs?: number;
+  retryDelayMs?: number | undefined;
   /** The bound the pauses between attempts grow to, in ms (default 30,000). */
-  maxRetryDelayMs?: number;
+  maxRetryDelayMs?: number | undefined;
   /**
    * Told before each pause: why the watch subscribes again (the error that dropped it, e.g. a
    * `TypeError` for an unreachable gateway; a WatchError with code SHUTTING_DOWN or WATCH_TIME_LIMIT;
    * an Error when the stream ended early), the attempt (1 for the first since the last update), and
    * the pause in ms. Attempts that keep growing mean the gateway cannot be reached.
    */
-  onRetry?(error: unknown, attempt: number, delayMs: number): void;
+  onRetry?: ((error: unknown, attempt: number, delayMs: number) => void) | undefined;
   /** Told when an update carries UPSTREAM_UNAVAILABLE (upstream failing for a while; the watch goes on). */
-  onOutage?(error: { message: string; code: unknown }): void;
+  onOutage?: ((error: { message: string; code: ErrorCode }) => void) | undefined;
   /** Extra request headers, e.g. `x-request-id`. */
-  headers?: Record<string, string>;
+  headers?: Record<string, string> | undefined;
 }
+
+/**
+ * A WatchError's code: the gateway's `extensions.code`; WATCH_TIME_LIMIT for the watch's own end
+ * (told to `onRetry` only); undefined for a refusal whose body named none (a 404 of a proxy, say).
+ */
+export type WatchErrorCode = ErrorCode | 'WATCH_TIME_LIMIT' | undefined;
 
 /** An error that ended the watch, with the gateway's `extensions.code`. */
 export class WatchError extends Error {
   override name = 'WatchError';
   constructor(
     message: string,
-    readonly code: unknown,
+    readonly code: WatchErrorCode,
   ) {
     super(message);
   }
@@ -75,7 +82,7 @@ export class WatchError extends Error {
 
 interface GraphQLErrorShape {
   message: string;
-  extensions?: { code?: unknown };
+  extensions?: { code?: ErrorCode };
 }
 
 /** Statuses that say the same request may succeed later: the request timed out, or came too fast. */
@@ -166,7 +173,7 @@ export async function* watchExecution(endpoint: string, authorization: string, i
           }
           const outage = errors.find((error) => error.extensions?.code === 'UPSTREAM_UNAVAILABLE');
           if (outage) {
-            options.onOutage?.({ message: outage.message, code: outage.extensions?.code });
+            options.onOutage?.({ message: outage.message, code: 'UPSTREAM_UNAVAILABLE' });
             continue;
           }
           const first = errors[0];

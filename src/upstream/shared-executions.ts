@@ -28,6 +28,7 @@ import { isTerminalStatus, statusOf } from '../domain/execution-status.js';
 import type { SharedCache } from '../shared-state/shared-cache.js';
 import { abortedError, Cancellation, settleBeforeAbort } from './cancellation.js';
 import type { ExecutionsClient } from './executions-client.js';
+import type { UpstreamCost } from '../client-contract.js';
 
 export interface SharedExecutionsOptions {
   terminalTtlMs: number;
@@ -61,17 +62,7 @@ export interface SharingCounts {
   sharedCalls: number;
 }
 
-/** What one GraphQL request's upstream work cost; reported in `extensions.upstream`. */
-export interface UpstreamCost {
-  /** Upstream calls this request sent (a call refused by the breaker, bulkhead or queue is none). */
-  calls: number;
-  /** Executions served from the cache. */
-  cacheHits: number;
-  /** Executions served by joining another request's call in flight. */
-  sharedCalls: number;
-  /** Upstream time of the calls this request started, in ms. */
-  timeMs: number;
-}
+export type { UpstreamCost } from '../client-contract.js';
 
 /** Who is calling: the header forwarded upstream, and the identity shared state is keyed on. */
 export interface CallerIdentity {

@@ -1,0 +1,41 @@
+/**
+ * A frontend's use of the typed client, type-checked by test/client-types.test.ts
+ * under the stricter settings frontend projects turn on (exactOptionalPropertyTypes
+ * among them). Never run: only its types matter.
+ */
+import { createGatewayClient, ExecutionEventsDocument, ExecutionsDocument, watchExecution, WatchError, type ExecutionEventsQuery, type ExecutionStatus, type GatewayError } from '../../src/client/index.js';
+
+export async function consume(signal: AbortSignal | undefined, eventsAfter: string | undefined): Promise<void> {
+  const client = createGatewayClient('http://127.0.0.1:4000/graphql', 'Bearer demo-token');
+  const { data, errors, extensions } = await client.requestResult(ExecutionsDocument, { ids: ['ex_demo_1', 'ex_missing'] });
+  data?.executions.map((each) => each?.status);
+  const missing: GatewayError[] = errors.filter((error) => error.extensions?.code === 'NOT_FOUND');
+  const retryable = errors.some((error) => error.extensions?.code === 'UPSTREAM_UNAVAILABLE' || error.extensions?.code === 'UPSTREAM_TIMEOUT');
+  // @ts-expect-error a code the gateway never sends: the codes are a union, so a typo does not compile.
+  errors.some((error) => error.extensions?.code === 'NOT_FOUNDD');
+  for (const warning of extensions?.warnings ?? []) {
+    // @ts-expect-error the warning codes are a union too.
+    if (warning.code === 'UNREADABLE') void warning.path;
+  }
+  void missing;
+  void retryable;
+
+  let after: string | null = null;
+  do {
+    const page: ExecutionEventsQuery = await client.request(ExecutionEventsDocument, { id: 'ex_demo_1', first: 100, after });
+    after = page.execution?.events.pageInfo.hasNextPage ? page.execution.events.pageInfo.endCursor : null;
+  } while (after);
+
+  try {
+    // Options a page passes straight from its state, undefined when unset.
+    for await (const update of watchExecution('http://127.0.0.1:4000/graphql', 'Bearer demo-token', 'ex_demo_live', { signal, eventsAfter, onOutage: ({ code }) => void code })) {
+      const status: ExecutionStatus = update.execution.status;
+      void status;
+    }
+  } catch (error) {
+    if (error instanceof WatchError && (error.code === 'NOT_FOUND' || error.code === 'FORBIDDEN')) return;
+    // @ts-expect-error nor does a WatchError's code take any string.
+    if (error instanceof WatchError && error.code === 'NOTFOUND') return;
+    throw error;
+  }
+}
