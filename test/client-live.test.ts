@@ -352,6 +352,7 @@ describe('watchExecution past LIVE_MAX_WATCH_MS', () => {
  */
 class Relay {
   readonly #sockets = new Set<Socket>();
+  readonly #pairs = new Set<[client: Socket, gateway: Socket]>();
   #open = true;
 
   private constructor(
@@ -370,6 +371,9 @@ class Relay {
         end.once('close', () => relay!.#sockets.delete(end));
         end.on('error', () => undefined);
       }
+      const pair: [Socket, Socket] = [socket, upstream];
+      relay!.#pairs.add(pair);
+      socket.once('close', () => relay!.#pairs.delete(pair));
       socket.pipe(upstream).pipe(socket);
       socket.once('close', () => upstream.destroy());
       upstream.once('close', () => socket.destroy());
@@ -379,6 +383,19 @@ class Relay {
     const address = server.address() as { port: number };
     relay = new Relay(server, `http://127.0.0.1:${address.port}${pathname}`);
     return relay;
+  }
+
+  /**
+   * Stops carrying bytes on every open connection without closing it, as a network that went away
+   * without a FIN or RST (a laptop that slept, a NAT that forgot the flow); new connections are carried.
+   */
+  stall(): void {
+    for (const [client, gateway] of this.#pairs) {
+      client.unpipe(gateway);
+      gateway.unpipe(client);
+      client.pause();
+      gateway.pause();
+    }
   }
 
   /** Drops every connection; with `refuse`, resets new ones too until `restore`. */
@@ -489,6 +506,24 @@ describe.each(LANES)('watchExecution while the gateway cannot be reached (%s lan
     await watching.ended;
     const took = performance.now() - abortedAt;
     expect(took, `the pause was ${retries.at(-1)!.delayMs} ms`).toBeLessThan(Math.min(500, retries.at(-1)!.delayMs));
+  });
+
+  it('takes a connection that went silent past idleTimeoutMs as lost and subscribes again from its cursor', async () => {
+    const id = startExecution(harness);
+    const retries: Retry[] = [];
+    const watching = run(relay.url, id, { retryDelayMs: 20, idleTimeoutMs: 500, onRetry: (error, attempt, delayMs) => retries.push({ error, attempt, delayMs }) });
+    await until(() => watching.updates.length >= 1, () => 'the first update');
+
+    // Nothing crosses the connection any more, and nothing closes it: without a clock the watch waits for ever.
+    relay.stall();
+    advance(harness, id, 'workflow_running', 2);
+    await until(() => watching.updates.length >= 2, () => `an update over a new connection; retries ${JSON.stringify(retries)}`);
+    expect(watching.updates[1]!.execution.status).toBe('WORKFLOW_RUNNING');
+    expect(watching.updates[1]!.newEvents).toHaveLength(2);
+    expect(String(retries.at(-1)?.error)).toMatch(/No byte from the gateway for 500 ms/);
+    advance(harness, id, 'workflow_succeeded', 1);
+    await watching.ended;
+    expect(watching.updates.at(-1)).toMatchObject({ isFinal: true, endReason: 'EXECUTION_ENDED' });
   });
 
   it('after the gateway is reachable again updates flow, and the backoff starts over after an update', async () => {

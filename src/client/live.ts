@@ -12,7 +12,9 @@
  * ends the stream with SHUTTING_DOWN (it drains; another replica answers
  * the next subscription), and when a watch reaches LIVE_MAX_WATCH_MS
  * (`endReason: WATCH_TIME_LIMIT`: that update is yielded, and the watch goes
- * on). It returns after the update that ends the execution. Errors that end a watch
+ * on), and when the stream brings no byte for `idleTimeoutMs` (the gateway's
+ * keep-alive comment comes every 12 s, so the connection is gone). It returns
+ * after the update that ends the execution. Errors that end a watch
  * (NOT_FOUND, UNAUTHENTICATED, FORBIDDEN, TOO_MANY_SUBSCRIPTIONS, BAD_USER_INPUT,
  * and a request the gateway refuses with a 4xx other than 408 and 429, such as
  * a BAD_REQUEST for a variable that does not fit its type) are thrown as
@@ -59,6 +61,14 @@ export interface WatchOptions {
   onRetry?: ((error: unknown, attempt: number, delayMs: number) => void) | undefined;
   /** Told when an update carries UPSTREAM_UNAVAILABLE (upstream failing for a while; the watch goes on). */
   onOutage?: ((error: { message: string; code: ErrorCode }) => void) | undefined;
+  /**
+   * How long the stream may bring no byte before the watch takes its connection as lost and
+   * subscribes again, in ms (default 30,000; 0 never). The gateway sends a comment every 12 s on an
+   * idle stream, so silence means a connection that went away without a word (a laptop that slept,
+   * a network that changed, a NAT or proxy that forgot it), which would otherwise hold the watch
+   * for ever. `onRetry` is told with an Error saying so.
+   */
+  idleTimeoutMs?: number | undefined;
   /** Extra request headers, e.g. `x-request-id`. */
   headers?: Record<string, string> | undefined;
 }
@@ -125,6 +135,53 @@ function retryDelay(attempt: number, baseMs: number, maxMs: number): number {
   return Math.round(Math.random() * Math.max(0, bound));
 }
 
+/** Default `idleTimeoutMs`: two and a half of the gateway's 12 s keep-alive periods. */
+const IDLE_TIMEOUT_MS = 30_000;
+
+/**
+ * A `fetch` for one attempt that aborts its request when no byte came for `idleMs`, waiting for the
+ * answer's head included; `idled` is then the reason, and `disarm` stops the clock when the attempt ends.
+ */
+function idleWatchedFetch(idleMs: number): { fetchFn: typeof fetch; idled: Error | undefined; disarm(): void } {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const watched = {
+    idled: undefined as Error | undefined,
+    disarm: () => clearTimeout(timer),
+    fetchFn: async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+      const idle = new AbortController();
+      // Linked by hand: AbortSignal.any is missing from browsers a frontend still serves (Safari before 17.4).
+      const given = init?.signal;
+      if (given?.aborted) idle.abort(given.reason);
+      else given?.addEventListener('abort', () => idle.abort(given.reason), { once: true });
+      const arm = () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          watched.idled = new Error(`No byte from the gateway for ${idleMs} ms: the connection is taken as lost.`);
+          idle.abort(watched.idled);
+        }, idleMs);
+      };
+      arm();
+      const response = await fetch(input, { ...init, signal: idle.signal });
+      if (!response.body) {
+        watched.disarm();
+        return response;
+      }
+      // Every chunk, a keep-alive comment too, shows the connection lives; aborting errors the body being read.
+      const body = response.body.pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, controller) {
+            arm();
+            controller.enqueue(chunk);
+          },
+          flush: () => watched.disarm(),
+        }),
+      );
+      return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+    },
+  };
+  return watched;
+}
+
 /** Resolves after `ms`, or at once when `signal` aborts: an abort must not wait out a long backoff. */
 function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve) => {
@@ -150,13 +207,15 @@ export async function* watchExecution(endpoint: string, authorization: string, i
   const query = print(ExecutionUpdatesDocument);
   const baseMs = options.retryDelayMs ?? RETRY_DELAY_MS;
   const maxMs = options.maxRetryDelayMs ?? MAX_RETRY_DELAY_MS;
+  const idleMs = options.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
   /** Subscriptions made since the last update: an update shows the gateway answers, so the backoff starts over. */
   let attempt = 0;
   for (;;) {
     /** Why the watch subscribes again, for `onRetry`. */
     let reason: unknown = new Error('The stream ended before the execution did.');
     if (options.signal?.aborted) return;
-    const client = createClient({ url: endpoint, headers: { ...options.headers, authorization }, retryAttempts: 0 });
+    const watchdog = idleMs > 0 && Number.isFinite(idleMs) ? idleWatchedFetch(idleMs) : undefined;
+    const client = createClient({ url: endpoint, headers: { ...options.headers, authorization }, retryAttempts: 0, ...(watchdog ? { fetchFn: watchdog.fetchFn } : {}) });
     const results = client.iterate<ExecutionUpdatesSubscription>({ query, variables: { id, eventsAfter, filter: options.filter ?? null } });
     const stop = () => void results.return?.();
     options.signal?.addEventListener('abort', stop, { once: true });
@@ -199,8 +258,11 @@ export async function* watchExecution(endpoint: string, authorization: string, i
       reason = error;
     } finally {
       options.signal?.removeEventListener('abort', stop);
+      watchdog?.disarm();
       client.dispose();
     }
+    // Aborting a silent stream may end it as quietly as a completed one: say why either way.
+    if (watchdog?.idled) reason = watchdog.idled;
     if (options.signal?.aborted) return;
     attempt++;
     const delayMs = retryDelay(attempt, baseMs, maxMs);
