@@ -20,7 +20,7 @@ import { once } from 'node:events';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import type { Plugin } from 'graphql-yoga';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { watchExecution, WatchError, type ExecutionEventFilter, type ExecutionUpdate } from '../src/client/index.js';
+import { watchExecution, WatchError, type ExecutionEventFilter, type ExecutionUpdate, type OutageNotice } from '../src/client/index.js';
 import { DEMO_ORGANIZATION, makeEvents, makeExecution } from '../src/demo/demo-data.js';
 import { AUTH, Harness, LANES } from './support/harness.js';
 
@@ -298,6 +298,35 @@ describe.each(LANES)('watchExecution against the gateway (%s lane)', (lane) => {
     const deadline = Date.now() + STEP_MS;
     while (harness.instance.live.counts.subscriptions > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
     expect(harness.instance.live.counts.subscriptions).toBe(0);
+  });
+});
+
+describe('watchExecution while upstream asks for a pause (Retry-After)', () => {
+  let harness: Harness;
+  beforeAll(async () => {
+    // The pause (2 s) reaches past LIVE_OUTAGE_NOTICE_MS, so the notice comes at once, with the time until the next poll.
+    harness = await Harness.start({ env: { ...LIVE_ENV, UPSTREAM_RETRY_AFTER_CAP_MS: '0', UPSTREAM_MAX_ATTEMPTS: '1', LIVE_OUTAGE_NOTICE_MS: '1000' } });
+  });
+  afterAll(() => harness.close());
+
+  it('tells onOutage the notice with its upstreamStatus and retryAfterMs, and goes on', async () => {
+    const id = startExecution(harness);
+    const stop = new AbortController();
+    const notices: OutageNotice[] = [];
+    const updates = watchExecution(harness.url, AUTH, id, { retryDelayMs: 50, signal: stop.signal, onOutage: (notice) => notices.push(notice) })[Symbol.asyncIterator]();
+    try {
+      await nextUpdate(updates, 'the first update');
+      harness.upstream.setFault(id, { kind: 'status', status: 429, headers: { 'retry-after': '2' } }, 1);
+      advance(harness, id, 'workflow_running', 2);
+      const next = await nextUpdate(updates, 'the update after the pause');
+      expect(next.value?.newEvents).toHaveLength(2);
+      expect(notices).toHaveLength(1);
+      expect(notices[0]).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', upstreamStatus: 429 });
+      expect(notices[0]!.retryAfterMs).toBeGreaterThan(1_000);
+      expect(notices[0]!.retryAfterMs).toBeLessThanOrEqual(2_000);
+    } finally {
+      stop.abort();
+    }
   });
 });
 

@@ -14,7 +14,7 @@ import type { DataWarning, ErrorCode, UpstreamCost } from '../client-contract.js
 
 export * from './generated.js';
 export { ErrorCode, WarningCode, type DataWarning, type UpstreamCost } from '../client-contract.js';
-export { watchExecution, WatchError, type ExecutionUpdate, type WatchErrorCode, type WatchOptions } from './live.js';
+export { watchExecution, WatchError, type ExecutionUpdate, type OutageNotice, type WatchErrorCode, type WatchOptions } from './live.js';
 
 /** What the gateway puts in a result's `extensions` (README "Warnings", "Example"). */
 export interface GatewayExtensions {

@@ -60,7 +60,7 @@ export interface WatchOptions {
    */
   onRetry?: ((error: unknown, attempt: number, delayMs: number) => void) | undefined;
   /** Told when an update carries UPSTREAM_UNAVAILABLE (upstream failing for a while; the watch goes on). */
-  onOutage?: ((error: { message: string; code: ErrorCode }) => void) | undefined;
+  onOutage?: ((notice: OutageNotice) => void) | undefined;
   /**
    * How long the stream may bring no byte before the watch takes its connection as lost and
    * subscribes again, in ms (default 30,000; 0 never). The gateway sends a comment every 12 s on an
@@ -71,6 +71,16 @@ export interface WatchOptions {
   idleTimeoutMs?: number | undefined;
   /** Extra request headers, e.g. `x-request-id`. */
   headers?: Record<string, string> | undefined;
+}
+
+/** An outage notice: the gateway's UPSTREAM_UNAVAILABLE on a watch, with what its extensions say. */
+export interface OutageNotice {
+  message: string;
+  code: 'UPSTREAM_UNAVAILABLE';
+  /** Upstream's HTTP status, when it answered (a 429, a 503). */
+  upstreamStatus?: number | undefined;
+  /** When upstream asked for a pause (Retry-After): the time until the gateway polls it again, in ms, for "retrying in N s". */
+  retryAfterMs?: number | undefined;
 }
 
 /**
@@ -92,7 +102,7 @@ export class WatchError extends Error {
 
 interface GraphQLErrorShape {
   message: string;
-  extensions?: { code?: ErrorCode };
+  extensions?: { code?: ErrorCode; upstreamStatus?: unknown; retryAfterMs?: unknown };
 }
 
 /** Statuses that say the same request may succeed later: the request timed out, or came too fast. */
@@ -232,7 +242,13 @@ export async function* watchExecution(endpoint: string, authorization: string, i
           }
           const outage = errors.find((error) => error.extensions?.code === 'UPSTREAM_UNAVAILABLE');
           if (outage) {
-            options.onOutage?.({ message: outage.message, code: 'UPSTREAM_UNAVAILABLE' });
+            const { upstreamStatus, retryAfterMs } = outage.extensions ?? {};
+            options.onOutage?.({
+              message: outage.message,
+              code: 'UPSTREAM_UNAVAILABLE',
+              ...(typeof upstreamStatus === 'number' ? { upstreamStatus } : {}),
+              ...(typeof retryAfterMs === 'number' ? { retryAfterMs } : {}),
+            });
             continue;
           }
           const first = errors[0];
