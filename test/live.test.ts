@@ -18,6 +18,8 @@ import {
   OUTAGE_NOTICE_MS,
   putExecution,
   Recorder,
+  POLL_MS,
+  sleep,
   sseClient,
   startLiveHarness,
   type Update,
@@ -232,5 +234,46 @@ describeEachLane('a watch resumed from a query cursor after an inserted event', 
     await second.end();
     expect(second.failure).toBeUndefined();
     expect(second.eventIds).toEqual([e3.id, 'ev_late', 'ev_last']);
+  });
+});
+
+describeEachLane('a watch resumed from a query cursor of an event without an id, after an inserted event', (lane) => {
+  let harness: Harness;
+  const clients = new Clients('sse');
+  beforeAll(async () => {
+    harness = await startLiveHarness(lane);
+  });
+  afterEach(() => clients.disposeAll());
+  afterAll(() => harness.close());
+
+  // An event without an id is named by its place (`#<position>`): the query's `#2` is upstream's third
+  // event, while the watch's list holds another, id'd, event there. The cursor was refused (BAD_USER_INPUT).
+  it('starts where the two orders part instead of refusing the cursor', async () => {
+    const id = `ex_resume_idless_${lane}`;
+    const record = putExecution(harness.upstream, id, 'workflow_running', { eventCount: 3 });
+    const [e1, e2, e3] = record.events as [UpstreamEvent, UpstreamEvent, UpstreamEvent];
+    const { id: _dropped, ...bare } = e2;
+    const nameless = bare as unknown as UpstreamEvent;
+    harness.upstream.put({ execution: record.execution, events: [e1, nameless, e3] });
+    const first = new Recorder(clients.for(harness), { id });
+    await first.received(1);
+    const late = { ...e1, id: 'ev_late' };
+    harness.upstream.put({ execution: { ...record.execution, updatedAt: '2026-03-01T13:00:00.000Z' }, events: [e1, late, nameless, e3] });
+    await first.until((update) => update.newEvents.length > 0, 'the inserted event');
+    const page = await harness.query<{ execution: { events: { nodes: Array<{ id: string }>; pageInfo: { endCursor: string } } } }>(
+      'query ($id: ID!) { execution(id: $id) { events(first: 3) { nodes { id } pageInfo { endCursor } } } }',
+      { id },
+    );
+    expect(page.data?.execution.events.nodes.map((node) => node.id)).toEqual([e1.id, 'ev_late', '#2']);
+    const second = new Recorder(clients.for(harness), { id, after: page.data!.execution.events.pageInfo.endCursor });
+    await second.received(1);
+    // Past MAX_RESUME_MISSES readings: the refusal came then.
+    await sleep(20 * POLL_MS);
+    const last = { ...e3, id: 'ev_last', createdAt: new Date(Date.parse(e3.createdAt) + 1).toISOString() };
+    harness.upstream.put({ execution: { ...record.execution, status: 'workflow_succeeded', updatedAt: '2026-03-01T13:01:00.000Z' }, events: [e1, late, nameless, e3, last] });
+    await second.end();
+    expect(second.errorCodes).toEqual([]);
+    expect(second.failure).toBeUndefined();
+    expect(second.eventIds).toEqual(expect.arrayContaining([e3.id, 'ev_last']));
   });
 });

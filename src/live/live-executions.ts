@@ -275,10 +275,15 @@ class Watch implements AsyncIterableIterator<WatchStep>, Watcher {
    * part, so no event is missed, and some may come again.
    */
   #positionAfterResume(execution: Execution, terminal: boolean): number | undefined {
+    const { eventsInOrder } = execution;
     try {
       const after = positionAfter(execution, 'eventsAfter', this.resume!.decoded);
-      return execution.eventsInOrder !== undefined && after > execution.eventsInOrder ? execution.eventsInOrder : after;
+      return eventsInOrder !== undefined && after > eventsInOrder ? eventsInOrder : after;
     } catch (error) {
+      // An event without an id is named by its place (`#<position>`) in the list that handed the cursor out:
+      // a query's place past where the orders part names another event here, or none, yet the event is held.
+      const place = placeNamed(this.resume!.decoded);
+      if (eventsInOrder !== undefined && place !== undefined && place >= eventsInOrder && place < execution.events.length) return eventsInOrder;
       if (execution.eventsUnreadable) return undefined;
       if (terminal || ++this.#resumeMisses >= MAX_RESUME_MISSES) throw error;
       return undefined;
@@ -353,4 +358,11 @@ class Watch implements AsyncIterableIterator<WatchStep>, Watcher {
       this.#wake = undefined;
     }
   }
+}
+
+/** The position an event cursor names when its event had no id of its own (`#<position>`, src/domain/execution.ts eventIdOf), else undefined. */
+function placeNamed(cursor: EventCursor): number | undefined {
+  if (cursor.start || cursor.digest || cursor.occurrence !== 0) return undefined;
+  const match = /^#(0|[1-9][0-9]*)$/.exec(cursor.eventId);
+  return match ? Number(match[1]) : undefined;
 }
