@@ -134,6 +134,48 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     for (const watcher of watchers) expect(watcher.eventIds).toEqual(['ev_late', 'ev_last']);
   });
 
+  it('a follower whose list the holder laid keeps where its order parts from upstream\'s when a holder that read upstream\'s order takes over', async () => {
+    // a holds first; b ticks slowly, so c (joined after the insertion, its list in upstream's order) takes the lease from a.
+    const a = await replica();
+    const id = `ex_rep_${lane}_inserted_handover`;
+    const record = putExecution(upstream, id, 'workflow_running', { eventCount: 3, organizationId: 'org_a' });
+    const onA = watch(clients.for(a, AUTH_A), id);
+    await waitFor(() => a.instance.live.leases!.held === 1, 'a to hold the lease');
+    const b = await replica({ LIVE_POLL_ACTIVE_MS: '5000', LIVE_POLL_WAITING_MS: '5000' });
+    const onB = watch(clients.for(b, AUTH_A), id);
+    await waitFor(() => onB.updates.length >= 1, 'b\'s first update');
+    const [e1, e2, e3] = record.events as [UpstreamEvent, UpstreamEvent, UpstreamEvent];
+    // Same createdAt as e2: upstream lists it before e3. a lays it after e3 and tells b so.
+    const late = { ...e2, id: 'ev_late' };
+    upstream.put({ execution: { ...record.execution, updatedAt: '2026-03-01T13:00:00.000Z' }, events: [e1, e2, late, e3] });
+    await waitFor(() => onA.eventIds.includes('ev_late') && onB.eventIds.includes('ev_late'), 'the inserted event on a and b');
+    const c = await replica();
+    const onC = watch(clients.for(c, AUTH_A), id);
+    await waitFor(() => onC.updates.length >= 1, 'c\'s first update');
+    harnesses.splice(harnesses.indexOf(a), 1);
+    await a.close();
+    await waitFor(() => c.instance.live.leases!.held === 1, 'c to take the lease');
+    expect(b.instance.live.leases!.held).toBe(0);
+    const e4 = { ...e3, id: 'ev_4', createdAt: new Date(Date.parse(e3.createdAt) + 1).toISOString() };
+    upstream.put({ execution: { ...record.execution, updatedAt: '2026-03-01T13:01:00.000Z' }, events: [e1, e2, late, e3, e4] });
+    await waitFor(() => onB.eventIds.includes('ev_4'), 'the appended event on b');
+    // A client read the history with a query (upstream's order: e1, e2, late), then watches on b from there.
+    const page = await b.query<{ execution: { events: { nodes: Array<{ id: string }>; pageInfo: { endCursor: string } } } }>(
+      'query ($id: ID!) { execution(id: $id) { events(first: 3) { nodes { id } pageInfo { endCursor } } } }',
+      { id },
+      { authorization: AUTH_A },
+    );
+    expect(page.data?.execution.events.nodes.map((node) => node.id)).toEqual([e1.id, e2.id, 'ev_late']);
+    const resumed = watch(clients.for(b, AUTH_A), id, page.data!.execution.events.pageInfo.endCursor);
+    await waitFor(() => resumed.updates.length >= 1, 'the resumed watch\'s first update');
+    const last = { ...e4, id: 'ev_last', createdAt: new Date(Date.parse(e4.createdAt) + 1).toISOString() };
+    upstream.put({ execution: { ...record.execution, status: 'workflow_succeeded', updatedAt: '2026-03-01T13:02:00.000Z' }, events: [e1, e2, late, e3, e4, last] });
+    await resumed.end(15_000);
+    expect(resumed.failure).toBeUndefined();
+    // e3 follows `late` in upstream's order: it must come, whatever else comes again.
+    expect(resumed.eventIds).toEqual(expect.arrayContaining([e3.id, 'ev_4', 'ev_last']));
+  });
+
   it('two callers on one id: two leases, two pollers, nothing shared', async () => {
     const [a, b] = [await replica(), await replica()];
     const id = `ex_rep_${lane}_2`;

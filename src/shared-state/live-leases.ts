@@ -288,6 +288,9 @@ export function applied(base: Execution, message: Extract<LeaseMessage, { kind: 
   const source: Record<string, unknown> = message.whole ? { ...message.set } : { ...base.source, ...message.set };
   for (const field of message.unset ?? []) delete source[field];
   const appended = (message.events ?? []).slice(base.events.length - message.count);
+  // `base`'s events stay where they are: where its own order parted from upstream's still holds, whatever the
+  // holder's list says (a holder that took over with a reading in upstream's order sends none), so the earlier wins.
+  const inOrder = Math.min(base.eventsInOrder ?? Infinity, typeof message.eventsInOrder === 'number' ? message.eventsInOrder : Infinity);
   return {
     id: base.id,
     source,
@@ -295,7 +298,7 @@ export function applied(base: Execution, message: Extract<LeaseMessage, { kind: 
     bodyBytes: message.bodyBytes,
     ...(message.eventsUnreadable ? { eventsUnreadable: true } : {}),
     ...(typeof message.upstreamRequestId === 'string' ? { upstreamRequestId: message.upstreamRequestId } : {}),
-    ...(typeof message.eventsInOrder === 'number' ? { eventsInOrder: message.eventsInOrder } : {}),
+    ...(inOrder !== Infinity ? { eventsInOrder: inOrder } : {}),
   };
 }
 
