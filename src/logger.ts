@@ -43,7 +43,8 @@ export const LOG_BUFFER_MAX_BYTES = 16 * 1024 * 1024;
  * the event loop: lines written while a write is pending go out together, at
  * most LOG_BUFFER_MAX_BYTES of them; once the reader has caught up, one `warn`
  * line says how many were dropped meanwhile (`dropped`). pino flushes what is
- * pending when the process exits.
+ * pending when the process exits, and the count of lines dropped since the
+ * last report follows it.
  */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   const stdout = destination ? undefined : pino.destination({ dest: 1, sync: false, maxLength: LOG_BUFFER_MAX_BYTES });
@@ -59,12 +60,25 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
   if (stdout) {
     let dropped = 0;
     stdout.on('drop', () => dropped++);
-    // 'drain': what was waiting has been written, so the reader reads again and this line reaches it.
-    stdout.on('drain', () => {
+    const report = () => {
       if (dropped === 0) return;
       const count = dropped;
       dropped = 0;
       logger.warn({ dropped: count, maxBufferedBytes: LOG_BUFFER_MAX_BYTES }, 'log lines dropped: stdout was not read');
+    };
+    // 'drain': what was waiting has been written, so the reader reads again and this line reaches it.
+    stdout.on('drain', report);
+    // No 'drain' comes at exit (a drain that ended while the reader was stalled): pino's own exit hook,
+    // registered with the destination above and so run first, writes what waits synchronously; the count
+    // follows it the same way, or the lines were lost without a word.
+    process.once('exit', () => {
+      if (dropped === 0) return;
+      report();
+      try {
+        stdout.flushSync();
+      } catch {
+        // stdout closed: nobody to tell.
+      }
     });
   }
   return logger;

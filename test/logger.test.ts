@@ -43,4 +43,31 @@ describe('logger with an unread stdout', () => {
     child.kill('SIGKILL');
     await once(child, 'exit');
   }, 60_000);
+
+  it('reports the dropped lines when the process exits before stdout was read again', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/stalled-log-exit.ts', '100000'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    children.push(child);
+    const exited = once(child, 'exit') as Promise<[number]>;
+    // Not read until the child has logged past the bound and is in its exit (pino's flush there waits for the reader).
+    child.stdout!.pause();
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    let stdout = '';
+    const ended = new Promise((resolve) => child.stdout!.on('end', resolve));
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stdout!.resume();
+    const [code] = await exited;
+    await ended;
+    expect(code).toBe(0);
+    const lines = stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
+    const requests = lines.filter((line) => line.msg === 'request').length;
+    expect(requests).toBeLessThan(100_000);
+    const report = lines.find((line) => line.msg === 'log lines dropped: stdout was not read');
+    expect(report).toMatchObject({ level: 40, maxBufferedBytes: LOG_BUFFER_MAX_BYTES });
+    const shutdown = lines.some((line) => line.msg === 'shutdown complete') ? 1 : 0;
+    expect(requests + shutdown + (report!.dropped as number)).toBe(100_001);
+  }, 60_000);
 });
+
