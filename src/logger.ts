@@ -64,7 +64,8 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       if (dropped === 0) return;
       const count = dropped;
       dropped = 0;
-      logger.warn({ dropped: count, maxBufferedBytes: LOG_BUFFER_MAX_BYTES }, 'log lines dropped: stdout was not read');
+      // At error: under LOG_LEVEL=error the lines lost are errors, and a warn line would be lost too.
+      logger.error({ dropped: count, maxBufferedBytes: LOG_BUFFER_MAX_BYTES }, 'log lines dropped: stdout was not read');
     };
     // 'drain': what was waiting has been written, so the reader reads again and this line reaches it.
     stdout.on('drain', report);

@@ -17,9 +17,10 @@ afterEach(() => {
 });
 
 describe('logger with an unread stdout', () => {
-  it('keeps at most LOG_BUFFER_MAX_BYTES of lines, then reports the dropped ones once stdout is read again', async () => {
+  // At LOG_LEVEL=error the lines dropped are errors: the report must pass that level too.
+  it.each(['info', 'error'])('keeps at most LOG_BUFFER_MAX_BYTES of lines, then reports the dropped ones once stdout is read again (%s)', async (level) => {
     // 100,000 lines of about 500 bytes: some 50 MB, three times the bound.
-    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', 'test/support/stalled-log.ts', '100000'], {
+    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', 'test/support/stalled-log.ts', '100000', level], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -37,7 +38,7 @@ describe('logger with an unread stdout', () => {
     const lines = stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
     const report = lines.find((line) => line.msg === 'log lines dropped: stdout was not read')!;
     const requests = lines.filter((line) => line.msg === 'request').length;
-    expect(report).toMatchObject({ level: 40, maxBufferedBytes: LOG_BUFFER_MAX_BYTES });
+    expect(report).toMatchObject({ level: 50, maxBufferedBytes: LOG_BUFFER_MAX_BYTES });
     // Every line is either written or counted as dropped.
     expect(requests + (report.dropped as number)).toBe(100_000);
     child.kill('SIGKILL');
@@ -65,7 +66,7 @@ describe('logger with an unread stdout', () => {
     const requests = lines.filter((line) => line.msg === 'request').length;
     expect(requests).toBeLessThan(100_000);
     const report = lines.find((line) => line.msg === 'log lines dropped: stdout was not read');
-    expect(report).toMatchObject({ level: 40, maxBufferedBytes: LOG_BUFFER_MAX_BYTES });
+    expect(report).toMatchObject({ level: 50, maxBufferedBytes: LOG_BUFFER_MAX_BYTES });
     const shutdown = lines.some((line) => line.msg === 'shutdown complete') ? 1 : 0;
     expect(requests + shutdown + (report!.dropped as number)).toBe(100_001);
   }, 60_000);

@@ -57,7 +57,7 @@ builder.subscriptionType({
       args: {
         id: t.arg.id({ required: true, description: 'The execution to watch.' }),
         eventsAfter: t.arg.string({
-          description: 'An events cursor (from `events` or `newEvents`): the first update then carries every event appended after it, so a client that reconnects misses nothing, and sees nothing twice unless upstream inserted an event before events it had listed (the update then starts where the orders part).',
+          description: 'An events cursor (from `events` or `newEvents`): the first update then carries every event appended after it, so a client that reconnects misses nothing, and sees nothing twice unless upstream inserted or reordered events before those it had listed (the update then starts where the orders part).',
         }),
         filter: t.arg({ type: ExecutionEventFilterInput, description: 'Only events matching this filter appear in `newEvents`.' }),
       },
