@@ -6,6 +6,7 @@
  */
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { Caller } from '../src/request/scope.js';
+import type { StoredExecution } from '../src/demo/demo-data.js';
 import type { UpstreamEvent } from '../src/upstream/envelope.js';
 import { AUTH, type Harness } from './support/harness.js';
 import {
@@ -181,6 +182,19 @@ describeEachLane('an event upstream inserts before events it already listed', (l
   afterEach(() => clients.disposeAll());
   afterAll(() => harness.close());
 
+  type EventsPage = { execution: { events: { nodes: Array<{ id: string }>; pageInfo: { endCursor: string } } } };
+  /** The first three events as a query serves them (upstream's order), with the cursor after them. */
+  const firstThree = (id: string) =>
+    harness.query<EventsPage>('query ($id: ID!) { execution(id: $id) { events(first: 3) { nodes { id } pageInfo { endCursor } } } }', { id });
+  /** Upstream's list once `events` is in: the execution updated, or finished with `last` appended after `events`. */
+  const relist = (record: StoredExecution, events: UpstreamEvent[], last?: UpstreamEvent) =>
+    harness.upstream.put(
+      last
+        ? { execution: { ...record.execution, status: 'workflow_succeeded', updatedAt: '2026-03-01T13:01:00.000Z' }, events: [...events, last] }
+        : { execution: { ...record.execution, updatedAt: '2026-03-01T13:00:00.000Z' }, events },
+    );
+  const after = (event: UpstreamEvent, id: string) => ({ ...event, id, createdAt: new Date(Date.parse(event.createdAt) + 1).toISOString() });
+
   it('comes once, as new, and no event already listed comes again', async () => {
     // Upstream lists events in createdAt order (openapi.yaml): one that reaches it late lands before later ones.
     const id = `ex_inserted_${lane}`;
@@ -188,30 +202,19 @@ describeEachLane('an event upstream inserts before events it already listed', (l
     const watcher = new Recorder(clients.for(harness), { id });
     await watcher.received(1);
     const [e1, e2, e3] = record.events as [UpstreamEvent, UpstreamEvent, UpstreamEvent];
-    const late = { ...e2, id: 'ev_late', createdAt: new Date(Date.parse(e2.createdAt) + 1).toISOString() };
-    harness.upstream.put({ execution: { ...record.execution, updatedAt: '2026-03-01T13:00:00.000Z' }, events: [e1, e2, late, e3] });
+    const late = after(e2, 'ev_late');
+    relist(record, [e1, e2, late, e3]);
     await watcher.until((update) => update.newEvents.length > 0, 'the inserted event');
     // Then one appended at the end, and the execution ends: each new event exactly once.
-    const last = { ...e3, id: 'ev_last', createdAt: new Date(Date.parse(e3.createdAt) + 1).toISOString() };
-    harness.upstream.put({ execution: { ...record.execution, status: 'workflow_succeeded', updatedAt: '2026-03-01T13:01:00.000Z' }, events: [e1, e2, late, e3, last] });
+    relist(record, [e1, e2, late, e3], after(e3, 'ev_last'));
     await watcher.end();
     expect(watcher.failure).toBeUndefined();
     expect(watcher.eventIds).toEqual(['ev_late', 'ev_last']);
   });
-});
-
-describeEachLane('a watch resumed from a query cursor after an inserted event', (lane) => {
-  let harness: Harness;
-  const clients = new Clients('sse');
-  beforeAll(async () => {
-    harness = await startLiveHarness(lane);
-  });
-  afterEach(() => clients.disposeAll());
-  afterAll(() => harness.close());
 
   // The poller's list is [e1, e2, e3, late], the query's [e1, e2, late, e3]: resumed after `late` in its own
   // list, the watch never sent e3. It now starts where the two orders part, so `late` comes again too.
-  it('still gets the events that follow it in upstream order, and again those from where the orders part', async () => {
+  it('resumed from a query cursor past it, still gets the events that follow in upstream order, and again those from where the orders part', async () => {
     const id = `ex_resume_inserted_${lane}`;
     const record = putExecution(harness.upstream, id, 'workflow_running', { eventCount: 3 });
     const first = new Recorder(clients.for(harness), { id });
@@ -219,36 +222,22 @@ describeEachLane('a watch resumed from a query cursor after an inserted event', 
     const [e1, e2, e3] = record.events as [UpstreamEvent, UpstreamEvent, UpstreamEvent];
     // Same createdAt as e2 and e3: upstream lists it between them.
     const late = { ...e2, id: 'ev_late' };
-    harness.upstream.put({ execution: { ...record.execution, updatedAt: '2026-03-01T13:00:00.000Z' }, events: [e1, e2, late, e3] });
+    relist(record, [e1, e2, late, e3]);
     await first.until((update) => update.newEvents.length > 0, 'the inserted event');
     // A client reads the history with a query (upstream's order), then watches from where it stopped.
-    const page = await harness.query<{ execution: { events: { nodes: Array<{ id: string }>; pageInfo: { endCursor: string } } } }>(
-      'query ($id: ID!) { execution(id: $id) { events(first: 3) { nodes { id } pageInfo { endCursor } } } }',
-      { id },
-    );
+    const page = await firstThree(id);
     expect(page.data?.execution.events.nodes.map((node) => node.id)).toEqual([e1.id, e2.id, 'ev_late']);
     const second = new Recorder(clients.for(harness), { id, after: page.data!.execution.events.pageInfo.endCursor });
     await second.received(1);
-    const last = { ...e3, id: 'ev_last', createdAt: new Date(Date.parse(e3.createdAt) + 1).toISOString() };
-    harness.upstream.put({ execution: { ...record.execution, status: 'workflow_succeeded', updatedAt: '2026-03-01T13:01:00.000Z' }, events: [e1, e2, late, e3, last] });
+    relist(record, [e1, e2, late, e3], after(e3, 'ev_last'));
     await second.end();
     expect(second.failure).toBeUndefined();
     expect(second.eventIds).toEqual([e3.id, 'ev_late', 'ev_last']);
   });
-});
-
-describeEachLane('a watch resumed from a query cursor of an event without an id, after an inserted event', (lane) => {
-  let harness: Harness;
-  const clients = new Clients('sse');
-  beforeAll(async () => {
-    harness = await startLiveHarness(lane);
-  });
-  afterEach(() => clients.disposeAll());
-  afterAll(() => harness.close());
 
   // An event without an id is named by its place (`#<position>`): the query's `#2` is upstream's third
   // event, while the watch's list holds another, id'd, event there. The cursor was refused (BAD_USER_INPUT).
-  it('starts where the two orders part instead of refusing the cursor', async () => {
+  it('resumed from a query cursor of an event without an id past it, starts where the two orders part instead of refusing the cursor', async () => {
     const id = `ex_resume_idless_${lane}`;
     const record = putExecution(harness.upstream, id, 'workflow_running', { eventCount: 3 });
     const [e1, e2, e3] = record.events as [UpstreamEvent, UpstreamEvent, UpstreamEvent];
@@ -258,19 +247,15 @@ describeEachLane('a watch resumed from a query cursor of an event without an id,
     const first = new Recorder(clients.for(harness), { id });
     await first.received(1);
     const late = { ...e1, id: 'ev_late' };
-    harness.upstream.put({ execution: { ...record.execution, updatedAt: '2026-03-01T13:00:00.000Z' }, events: [e1, late, nameless, e3] });
+    relist(record, [e1, late, nameless, e3]);
     await first.until((update) => update.newEvents.length > 0, 'the inserted event');
-    const page = await harness.query<{ execution: { events: { nodes: Array<{ id: string }>; pageInfo: { endCursor: string } } } }>(
-      'query ($id: ID!) { execution(id: $id) { events(first: 3) { nodes { id } pageInfo { endCursor } } } }',
-      { id },
-    );
+    const page = await firstThree(id);
     expect(page.data?.execution.events.nodes.map((node) => node.id)).toEqual([e1.id, 'ev_late', '#2']);
     const second = new Recorder(clients.for(harness), { id, after: page.data!.execution.events.pageInfo.endCursor });
     await second.received(1);
     // Past MAX_RESUME_MISSES readings: the refusal came then.
     await sleep(20 * POLL_MS);
-    const last = { ...e3, id: 'ev_last', createdAt: new Date(Date.parse(e3.createdAt) + 1).toISOString() };
-    harness.upstream.put({ execution: { ...record.execution, status: 'workflow_succeeded', updatedAt: '2026-03-01T13:01:00.000Z' }, events: [e1, late, nameless, e3, last] });
+    relist(record, [e1, late, nameless, e3], after(e3, 'ev_last'));
     await second.end();
     expect(second.errorCodes).toEqual([]);
     expect(second.failure).toBeUndefined();
