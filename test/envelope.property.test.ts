@@ -366,7 +366,11 @@ function expectServed(doc: Doc, execution: Record<string, Json>): string[] {
 
   expect(execution.id).toBe(ID);
   const rawStatus = textOf(source.status);
-  const status = typeof rawStatus === 'string' ? (KNOWN_EXECUTION_STATUSES as readonly string[]).find((known) => known === rawStatus.toUpperCase()) ?? 'UNKNOWN' : 'UNKNOWN';
+  // In any case, and with whitespace around it (src/domain/execution-status.ts).
+  const status =
+    typeof rawStatus === 'string'
+      ? ((KNOWN_EXECUTION_STATUSES as readonly string[]).find((known) => known.toLowerCase() === rawStatus.toLowerCase().trim()) ?? 'UNKNOWN')
+      : 'UNKNOWN';
   expect(STATUSES).toContain(execution.status);
   expect(execution.status).toBe(status);
   expect(execution.isTerminal).toBe(['WORKFLOW_SUCCEEDED', 'WORKFLOW_FAILED', 'WORKFLOW_CANCELLED'].includes(status));
