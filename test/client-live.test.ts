@@ -286,6 +286,17 @@ describe.each(LANES)('watchExecution against the gateway (%s lane)', (lane) => {
     }
   });
 
+  it('sends the authorization argument alone when headers carry an Authorization too', async () => {
+    const id = startExecution(harness);
+    harness.upstream.reset();
+    const updates = watch(id, { headers: { Authorization: 'Bearer someone-else', 'x-request-id': 'watch-auth-1' } });
+    expect((await nextUpdate(updates, 'the first update')).done).toBe(false);
+    // Joined, the two would reach upstream as one header "Bearer someone-else, <token>", and the watch would fail.
+    const seen = harness.upstream.requestsFor(id).map((request) => request.headers.authorization);
+    expect(seen.length).toBeGreaterThan(0);
+    expect(new Set(seen)).toEqual(new Set([AUTH]));
+  });
+
   it('stops at once, without an error, when its signal aborts', async () => {
     const id = startExecution(harness);
     const stop = new AbortController();

@@ -69,8 +69,20 @@ export interface WatchOptions {
    * for ever. `onRetry` is told with an Error saying so.
    */
   idleTimeoutMs?: number | undefined;
-  /** Extra request headers, e.g. `x-request-id`. */
+  /** Extra request headers, e.g. `x-request-id`; an `Authorization` among them, in any case, gives way to the `authorization` argument. */
   headers?: Record<string, string> | undefined;
+}
+
+/**
+ * `headers` with `authorization` as its only Authorization: fetch joins two
+ * keys that differ in case only (`Authorization` and `authorization`) into one
+ * header with both values, which upstream refuses as no token it knows.
+ */
+function withAuthorization(headers: Record<string, string> | undefined, authorization: string): Record<string, string> {
+  const merged: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) if (name.toLowerCase() !== 'authorization') merged[name] = value;
+  merged.authorization = authorization;
+  return merged;
 }
 
 /** An outage notice: the gateway's UPSTREAM_UNAVAILABLE on a watch, with what its extensions say. */
@@ -225,7 +237,7 @@ export async function* watchExecution(endpoint: string, authorization: string, i
     let reason: unknown = new Error('The stream ended before the execution did.');
     if (options.signal?.aborted) return;
     const watchdog = idleMs > 0 && Number.isFinite(idleMs) ? idleWatchedFetch(idleMs) : undefined;
-    const client = createClient({ url: endpoint, headers: { ...options.headers, authorization }, retryAttempts: 0, ...(watchdog ? { fetchFn: watchdog.fetchFn } : {}) });
+    const client = createClient({ url: endpoint, headers: withAuthorization(options.headers, authorization), retryAttempts: 0, ...(watchdog ? { fetchFn: watchdog.fetchFn } : {}) });
     const results = client.iterate<ExecutionUpdatesSubscription>({ query, variables: { id, eventsAfter, filter: options.filter ?? null } });
     const stop = () => void results.return?.();
     options.signal?.addEventListener('abort', stop, { once: true });
