@@ -62,7 +62,7 @@ import { requestIdFor } from '../request/request-id.js';
 import { schema } from '../schema/index.js';
 import { hostProblem } from './http-edge.js';
 import { endWithJson, pathOf } from './raw-http.js';
-import { orderedById } from './ws-message-order.js';
+import { messageHead, orderedById } from './ws-message-order.js';
 
 /** What the instance holds of the WebSocket side: its connections, for a drain. */
 export interface WebSocketEdge {
@@ -142,12 +142,8 @@ const SERVER_ONLY_TYPES: ReadonlySet<unknown> = new Set([MessageType.ConnectionA
 
 /** The type of a message whose handling threw, when it is one only a server sends; undefined otherwise. */
 function serverOnlyType(data: string): string | undefined {
-  try {
-    const type = (JSON.parse(data) as { type?: unknown } | null)?.type;
-    return SERVER_ONLY_TYPES.has(type) ? String(type) : undefined;
-  } catch {
-    return undefined;
-  }
+  const type = messageHead(data)?.type;
+  return SERVER_ONLY_TYPES.has(type) ? String(type) : undefined;
 }
 
 /** Why an upgrade is no WebSocket handshake ws can take (RFC 6455 §4.2.1), or undefined; ws's own refusal is a text/html page. */

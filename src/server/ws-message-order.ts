@@ -23,14 +23,24 @@
  * a message of a few KiB, against an operation through the pipeline.
  */
 
-/** The `type` and `id` of a message, when it is an object with a string id; undefined otherwise (graphql-ws judges it). */
-function typeAndId(text: string): { type: unknown; id: string } | undefined {
+/**
+ * The `type` and `id` of a graphql-ws message as sent, unchecked; undefined when
+ * it is not JSON or is null (graphql-ws judges it). graphql-ws keeps what it
+ * parsed to itself, so the edge reads these two fields again where it needs them.
+ */
+export function messageHead(text: string): { type: unknown; id: unknown } | undefined {
   try {
     const message = JSON.parse(text) as { type?: unknown; id?: unknown } | null;
-    return typeof message?.id === 'string' ? { type: message.type, id: message.id } : undefined;
+    return message === null ? undefined : { type: message.type, id: message.id };
   } catch {
     return undefined;
   }
+}
+
+/** The `type` and `id` of a message, when it is an object with a string id; undefined otherwise. */
+function typeAndId(text: string): { type: unknown; id: string } | undefined {
+  const head = messageHead(text);
+  return typeof head?.id === 'string' ? { type: head.type, id: head.id } : undefined;
 }
 
 const settle = (promise: Promise<unknown>): Promise<void> => promise.then(
