@@ -164,11 +164,22 @@ function useNoGraphiQL(): Plugin {
  * `persistedQuery` extension) would hear `Unexpected parameter "documentId"`
  * or "Must provide query string.", neither of which says that this gateway
  * keeps no documents. Same code and status, a message that says so.
+ *
+ * A text sent with a hash runs, as in the other modes: the text wins. A JSON
+ * body's `documentId` goes before Yoga sees it, since Yoga refuses parameters
+ * it does not know (400 `Unexpected parameter "documentId"`), while the same
+ * request by GET or form, or with the hash in `extensions`, ran its text.
  */
 function useNoDocumentIds(): Plugin {
   return {
-    onParams({ params, request }) {
-      if (hasText(params)) return;
+    onParams({ params, request, setParams }) {
+      if (hasText(params)) {
+        if ((params as Params).documentId !== undefined) {
+          const { documentId: _id, ...rest } = params as Params;
+          setParams(rest);
+        }
+        return;
+      }
       const persistedQuery: unknown = params.extensions?.persistedQuery;
       if (documentIdOf(params as Params, request) !== undefined || (typeof persistedQuery === 'object' && persistedQuery !== null)) throw persistedDocumentsOff();
     },
