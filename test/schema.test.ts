@@ -10,8 +10,12 @@ import {
 } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import codegenConfig from '../codegen.js';
+import { makeExecution } from '../src/demo/demo-data.js';
+import { encodeEventCursor } from '../src/domain/event-cursor.js';
 import { schema } from '../src/schema/index.js';
 import { printSchemaFile } from '../src/schema/print.js';
+import { Harness } from './support/harness.js';
+import { sendOver } from './support/transports.js';
 
 const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
 
@@ -55,5 +59,45 @@ describe('schema artifacts', () => {
     expect(query.executions!.args.map((arg) => `${arg.name}: ${String(arg.type)}`)).toEqual(['ids: [ID!]!']);
     const events = schema.getType('Execution');
     expect(isObjectType(events) && String(events.getFields().events!.type)).toBe('ExecutionEventConnection!');
+  });
+
+  // The description lists a watch's errors, and a frontend handles what it names: the refusals
+  // of its arguments (BAD_USER_INPUT, before any upstream call, or once the execution's list
+  // shows that `eventsAfter` names no event of it) were missing from it.
+  it('names in executionUpdates\' descriptions the code a watch gets for arguments it cannot take', async () => {
+    const harness = await Harness.start({
+      upstream: {
+        executions: [
+          makeExecution({ id: 'ex_other', status: 'workflow_running', eventCount: 2 }),
+          makeExecution({ id: 'ex_watched', status: 'workflow_running', eventCount: 2 }),
+          makeExecution({ id: 'ex_done', status: 'workflow_succeeded', eventCount: 2 }),
+        ],
+      },
+    });
+    try {
+      const page = await harness.query<{ execution: { events: { pageInfo: { endCursor: string } } } }>('{ execution(id: "ex_other") { events(first: 1) { pageInfo { endCursor } } } }');
+      const otherCursor = page.data!.execution.events.pageInfo.endCursor;
+      // A cursor of an event the finished execution's whole list does not hold.
+      const goneCursor = encodeEventCursor('ex_done', 'ev_gone', 0);
+      const field = schema.getSubscriptionType()!.getFields().executionUpdates!;
+      const described = (name: string) => `${field.description} ${field.args.find((arg) => arg.name === name)?.description ?? ''}`;
+      const cases: Array<[arg: string, subscription: string, code: string]> = [
+        ['id', 'executionUpdates(id: "not an id!")', 'BAD_USER_INPUT'],
+        ['eventsAfter', `executionUpdates(id: "ex_watched", eventsAfter: "${otherCursor}")`, 'BAD_USER_INPUT'],
+        ['eventsAfter', 'executionUpdates(id: "ex_watched", eventsAfter: "altered")', 'BAD_USER_INPUT'],
+        ['eventsAfter', `executionUpdates(id: "ex_done", eventsAfter: "${goneCursor}")`, 'BAD_USER_INPUT'],
+      ];
+      for (const [arg, subscription, code] of cases) {
+        const { results } = await sendOver(harness, 'SSE (POST)', `subscription { ${subscription} { isFinal } }`);
+        const codes = results.flatMap((result) => (result.errors ?? []).map((error) => error.extensions?.code));
+        expect(codes, subscription).toContain(code);
+        expect(described(arg), `${subscription}: ${code}`).toContain(`\`${code}\``);
+      }
+      // The arguments say it where the other fields' do (Query.execution(id), Execution.events(after)).
+      expect(field.args.find((arg) => arg.name === 'id')?.description).toContain('`BAD_USER_INPUT`');
+      expect(field.args.find((arg) => arg.name === 'eventsAfter')?.description).toContain('`BAD_USER_INPUT`');
+    } finally {
+      await harness.close();
+    }
   });
 });

@@ -53,11 +53,14 @@ builder.subscriptionType({
     executionUpdates: t.field({
       type: ExecutionUpdateRef,
       description:
-        'Live updates of one execution, pushed when upstream\'s data changes, until it reaches a terminal status (the last update has `isFinal: true`, then the stream completes). The first update comes at once. One upstream poller serves every watch of the same execution by the same caller. Errors: `NOT_FOUND`, `UNAUTHENTICATED`, `FORBIDDEN` end the stream; while upstream fails for a while an update carries `UPSTREAM_UNAVAILABLE` and the stream goes on; `TOO_MANY_SUBSCRIPTIONS` refuses a watch past a bound; `SHUTTING_DOWN` ends the stream when the gateway shuts down: subscribe again with `eventsAfter` set to the last `cursor`.',
+        'Live updates of one execution, pushed when upstream\'s data changes, until it reaches a terminal status (the last update has `isFinal: true`, then the stream completes). The first update comes at once. One upstream poller serves every watch of the same execution by the same caller. Errors: `BAD_USER_INPUT` refuses an `id` or `eventsAfter` it cannot take (see each), and ends a watch once upstream\'s list shows that `eventsAfter` names none of its events; `NOT_FOUND`, `UNAUTHENTICATED`, `FORBIDDEN` end the stream; while upstream fails for a while an update carries `UPSTREAM_UNAVAILABLE` and the stream goes on (it ends with it only when upstream never answered for the whole watch); `UPSTREAM_BAD_RESPONSE` ends a watch whose execution finishes in a reading without a list of events: subscribe again from the last `cursor`; `TOO_MANY_SUBSCRIPTIONS` refuses a watch past a bound; `SHUTTING_DOWN` ends the stream when the gateway shuts down: subscribe again with `eventsAfter` set to the last `cursor`.',
       args: {
-        id: t.arg.id({ required: true, description: 'The execution to watch.' }),
+        id: t.arg.id({
+          required: true,
+          description: 'The execution to watch, e.g. `ex_acme_7`. An id outside the allowed pattern (`EXECUTION_ID_PATTERN`) is `BAD_USER_INPUT`, with no upstream call.',
+        }),
         eventsAfter: t.arg.string({
-          description: 'An events cursor (from `events` or `newEvents`): the first update then carries every event appended after it, so a client that reconnects misses nothing, and sees nothing twice unless upstream inserted or reordered events before those it had listed (the update then starts where the orders part).',
+          description: 'An events cursor (from `events` or `newEvents`): the first update then carries every event appended after it, so a client that reconnects misses nothing, and sees nothing twice unless upstream inserted or reordered events before those it had listed (the update then starts where the orders part). Any other string (altered, or another execution\'s cursor) is `BAD_USER_INPUT`, with no upstream call.',
         }),
         filter: t.arg({ type: ExecutionEventFilterInput, description: 'Only events matching this filter appear in `newEvents`.' }),
       },
