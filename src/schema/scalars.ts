@@ -15,7 +15,9 @@ const CANONICAL_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
  */
 export const DateTimeScalar = new GraphQLScalarType({
   ...DateTimeResolver.toConfig(),
-  // graphql-scalars gives DateTime no @specifiedBy; the GraphQL Scalars project's date-time is RFC 3339's.
+  // graphql-scalars gives DateTime no @specifiedBy. Every value served follows this spec (three fraction
+  // digits, no -00:00); inputs are read more liberally (any RFC 3339 date-time but leap seconds), as the
+  // description says, so a client that sends the spec's form is always understood.
   specifiedByURL: 'https://scalars.graphql.org/andimarek/date-time',
   serialize: (value) => (typeof value === 'string' && CANONICAL_INSTANT.test(value) ? value : DateTimeResolver.serialize(value)),
 });
