@@ -442,6 +442,50 @@ describe('circuit breaker', () => {
     expect(h.logs.some((line) => line.msg === 'upstream circuit closed again')).toBe(true);
   });
 
+  /** Opens the circuit on three ids that hang (3 timeouts across 3 ids), and waits until its probe may go. */
+  async function openOnHangs(h: Harness, halfOpenMs: number): Promise<void> {
+    for (const id of ['ex_demo_1', 'ex_demo_2', 'ex_demo_3', 'ex_demo_4', 'ex_demo_5']) h.upstream.setFault(id, { kind: 'hang' });
+    const first = await Promise.all(['ex_demo_1', 'ex_demo_2', 'ex_demo_3'].map((id) => h.query(ONE, { id })));
+    expect(first.flatMap(codes)).toEqual(['UPSTREAM_TIMEOUT', 'UPSTREAM_TIMEOUT', 'UPSTREAM_TIMEOUT']);
+    expect(h.logs.some((line) => line.msg === 'upstream circuit opened: failing fast')).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, halfOpenMs + 50));
+  }
+
+  it('a probe that times out reopens the circuit: against an upstream hanging for everyone, calls go on failing fast', async () => {
+    const h = await start({ env: { ...SINGLE_TENANT, UPSTREAM_TIMEOUT_MS: '900' } });
+    await openOnHangs(h, 1_500);
+    const probe = await h.query(ONE, { id: 'ex_demo_4' });
+    expect(codes(probe)).toEqual(['UPSTREAM_TIMEOUT']);
+    expect(h.upstream.requests).toHaveLength(4);
+    // Had the timed-out probe closed the circuit, each of these would wait out its deadline upstream.
+    const started = performance.now();
+    const after = await Promise.all(['ex_demo_1', 'ex_demo_2', 'ex_demo_5'].map((id) => h.query(ONE, { id })));
+    expect(after.flatMap(codes)).toEqual(['UPSTREAM_UNAVAILABLE', 'UPSTREAM_UNAVAILABLE', 'UPSTREAM_UNAVAILABLE']);
+    expect(performance.now() - started).toBeLessThan(450);
+    expect(h.upstream.requests).toHaveLength(4);
+    expect(h.logs.some((line) => line.msg === 'upstream circuit closed again')).toBe(false);
+    expect(h.logs.filter((line) => line.msg === 'upstream circuit opened: failing fast').at(-1)?.why).toBe('the half-open probe timed out');
+  });
+
+  it('passes over the id whose probe timed out, so one id that always times out cannot hold the circuit open once upstream is back', async () => {
+    const h = await start({ env: { ...SINGLE_TENANT, UPSTREAM_TIMEOUT_MS: '300' } });
+    await openOnHangs(h, 1_500);
+    // Upstream is back, but for one id whose answer never comes in time.
+    for (const id of ['ex_demo_2', 'ex_demo_3', 'ex_demo_4', 'ex_demo_5']) h.upstream.setFault(id, undefined);
+    const probe = await h.query(ONE, { id: 'ex_demo_1' });
+    expect(codes(probe)).toEqual(['UPSTREAM_TIMEOUT']);
+    await new Promise((resolve) => setTimeout(resolve, 1_550));
+    // Its id asks first again, and is not the probe: refused at once, as while open.
+    const passed = await h.query(ONE, { id: 'ex_demo_1' });
+    expect(codes(passed)).toEqual(['UPSTREAM_UNAVAILABLE']);
+    expect(h.upstream.requestsFor('ex_demo_1')).toHaveLength(2);
+    // Another id's call probes, and closes the circuit.
+    const next = await h.query(ONE, { id: 'ex_demo_2' });
+    expect(next.errors).toBeUndefined();
+    expect(h.logs.some((line) => line.msg === 'upstream circuit closed again')).toBe(true);
+    expect(codes(await h.query(ONE, { id: 'ex_demo_3' }))).toEqual([]);
+  });
+
   it('does not count 4xx answers as upstream failures', async () => {
     const h = await start({ env: { ...SINGLE_TENANT, UPSTREAM_BREAKER_THRESHOLD: '2', UPSTREAM_BREAKER_MIN_IDS: '1' } });
     for (const id of ['ex_missing', 'ex_gone', 'ex_nowhere']) {

@@ -285,6 +285,7 @@ export class ExecutionsClient {
       if (timedOut) {
         throw new UpstreamError(ErrorCode.UPSTREAM_TIMEOUT, `The executions API did not answer within ${this.#options.timeoutMs} ms.`, {
           countsAsFailure: true,
+          timedOut: true,
         });
       }
       // Named by its setting: the log line tells an operator what to raise, the client only that it was too large.

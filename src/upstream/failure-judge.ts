@@ -55,13 +55,18 @@
  *
  * The probe. While half-open, only the probe reaches upstream: resilience.ts
  * refuses every other call at once, as an open circuit does. cockatiel reopens on any failure it is told to
- * count. One probe's 500 or timeout cannot tell a still-failing upstream from
- * the one id that always fails, so resilience.ts counts only an unreachable
- * probe; any other probe failure closes the circuit and the rule judges afresh
- * (the window is cleared each time the circuit opens, so only new evidence
- * opens it again). A caller hammering a broken id therefore cannot keep the
- * circuit open after an outage ends. The price, during an outage that answers
- * 5xx: each half-open lets through the few calls the rule needs to open again.
+ * count. One probe's 500 cannot tell a still-failing upstream from the one id
+ * that always fails, so resilience.ts counts only a probe that could not reach
+ * upstream or timed out; any other probe failure closes the circuit and the
+ * rule judges afresh (the window is cleared each time the circuit opens, so
+ * only new evidence opens it again). The price, during an outage that answers
+ * 5xx: each half-open lets through the few calls the rule needs to open again,
+ * answered at once. A timeout is counted because that price is a whole attempt
+ * deadline for every call let through against an upstream that hangs; and as a
+ * timeout may be its id's own (a huge body), the id whose probe reopened the
+ * circuit is passed over as the next probe while other ids are asked for
+ * (resilience.ts), so a caller hammering such an id cannot keep the circuit
+ * open after an outage ends.
  *
  * Hand-written: cockatiel's breakers (consecutive, count, sampling) count
  * outcomes, not whom they belong to; the consecutive part is cockatiel's own.
@@ -106,6 +111,8 @@ export class FailureJudge implements IBreaker {
   /** cockatiel's own counter, for attempts in a row that could not reach upstream. */
   readonly #unreachable: ConsecutiveBreaker;
   #unreachableInARow = false;
+  /** Whether the latest failure observed was an attempt deadline passing (else: not reached, or an answer). */
+  #lastTimedOut = false;
   #reason = '';
 
   constructor(options: FailureJudgeOptions) {
@@ -130,6 +137,7 @@ export class FailureJudge implements IBreaker {
         if (error instanceof UpstreamError) {
           if (!error.countsAsFailure) this.#healthy(caller, id);
           else {
+            this.#lastTimedOut = error.timedOut;
             this.#record(caller, id, true);
             if (error.unreachable) this.#unreachableInARow = this.#unreachable.failure();
           }
@@ -225,13 +233,13 @@ export class FailureJudge implements IBreaker {
 
   /**
    * Closed: open by the rule. Half-open: cockatiel reopens whatever this says,
-   * and only an unreachable probe is counted then (resilience.ts), so that is
-   * the reason: the first opening's, kept, told the log and `/ready` that
-   * failures were spread over callers while nothing could be reached.
+   * and only a probe that could not reach upstream or timed out is counted then
+   * (resilience.ts), so that is the reason: the first opening's, kept, told the
+   * log and `/ready` that failures were spread over callers while nothing could be reached.
    */
   failure(state: CircuitState): boolean {
     if (state === CircuitState.Closed) return this.shouldOpen();
-    this.#reason = 'the half-open probe could not reach upstream';
+    this.#reason = this.#lastTimedOut ? 'the half-open probe timed out' : 'the half-open probe could not reach upstream';
     return true;
   }
 

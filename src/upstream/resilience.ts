@@ -21,7 +21,9 @@
  *             one probe decides whether it closes again; while the probe is in
  *             flight every other call is refused at once too (BrokenCircuitError),
  *             rather than waiting for it as cockatiel would. It judges each attempt's
- *             own outcome: a caller that went away is not an upstream failure.
+ *             own outcome: a caller that went away is not an upstream failure. A
+ *             probe that times out or cannot reach upstream reopens the circuit
+ *             (see `holdsAgainstUpstream`).
  *
  * Each attempt's deadline and the caller's cancellation are kept by the attempt
  * itself (executions-client.ts) rather than by cockatiel's timeout policy and
@@ -127,12 +129,18 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
     minIds: options.breakerMinIds,
     minCallers: options.breakerMinCallers,
   });
-  // What the breaker holds against upstream. While half-open only an unreachable
-  // probe counts: cockatiel reopens on any counted failure, and one probe's 500
-  // or timeout may be its own id's (failure-judge.ts, "The probe"); uncounted,
-  // cockatiel closes the circuit and the judge decides afresh.
+  // What the breaker holds against upstream. While half-open only a probe that could not reach upstream
+  // or timed out counts: cockatiel reopens on any counted failure, and one probe's 500 may be its own
+  // id's (failure-judge.ts, "The probe"); uncounted, cockatiel closes the circuit and the judge decides
+  // afresh, which costs little, as 5xx come back at once. A timeout is counted: uncounted, a hanging
+  // upstream closed the circuit at every probe, and the whole load then went upstream and waited a full
+  // attempt deadline each until enough of them had timed out to open it again (44 attempts instead of
+  // 14, in 10 s of 8 callers against an upstream hanging for all). The id whose probe timed out is passed
+  // over as the next probe (`passedOver`), so one id that always times out cannot keep the circuit open.
   const holdsAgainstUpstream = (error: Error) =>
-    error instanceof UpstreamError && error.countsAsFailure && (breakerPolicy.state !== CircuitState.HalfOpen || error.unreachable);
+    error instanceof UpstreamError &&
+    error.countsAsFailure &&
+    (breakerPolicy.state !== CircuitState.HalfOpen || error.unreachable || error.timedOut);
   const breakerPolicy: CircuitBreakerPolicy = circuitBreaker(handleWhen(holdsAgainstUpstream), {
     halfOpenAfter: options.breakerHalfOpenAfterMs,
     breaker: judge,
@@ -140,10 +148,26 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
   // When (Date.now(), cockatiel's clock) the circuit last opened: cockatiel lets the probe through
   // `breakerHalfOpenAfterMs` after, by the same clock.
   let openedAt = 0;
+  /** The id of the probe in flight, while half-open. */
+  let probeId: string | undefined;
+  /**
+   * The id whose probe reopened the circuit: its calls do not probe again until a second
+   * `halfOpenAfterMs` has passed, so another id's call probes when there is one (an id
+   * that always times out, asked for often, would otherwise win every probe and hold the
+   * circuit open after upstream recovered), and the id itself still probes when it is all
+   * that is asked for.
+   */
+  let passedOver: string | undefined;
   // Each opening starts a fresh window: what reopens the circuit is new evidence.
   breakerPolicy.onBreak(() => {
     openedAt = Date.now();
+    passedOver = probeId;
+    probeId = undefined;
     judge.clear();
+  });
+  breakerPolicy.onReset(() => {
+    passedOver = undefined;
+    probeId = undefined;
   });
   /** Milliseconds until an open circuit lets its probe through (0: the next call is the probe); 0 when not open. */
   const probeInMs = () =>
@@ -177,8 +201,15 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
   // probe, holding its bulkhead slot where no cancellation reaches it, and then sends them all upstream
   // at once if the probe closes the circuit: against a hanging upstream, that is a whole attempt
   // deadline of no failing fast. Refused at once instead, as the open circuit refuses them.
-  const breaker = <T>(fn: () => Promise<T>): Promise<T> =>
-    breakerPolicy.state === CircuitState.HalfOpen ? Promise.reject(new BrokenCircuitError()) : breakerPolicy.execute(fn);
+  const breaker = <T>(id: string, fn: () => Promise<T>): Promise<T> => {
+    const state = breakerPolicy.state;
+    if (state === CircuitState.HalfOpen) return Promise.reject(new BrokenCircuitError());
+    if (state === CircuitState.Open && probeInMs() === 0) {
+      if (id === passedOver && Date.now() < openedAt + 2 * options.breakerHalfOpenAfterMs) return Promise.reject(new BrokenCircuitError());
+      probeId = id;
+    }
+    return breakerPolicy.execute(fn);
+  };
   // Each caller's own share of the bulkhead, in front of it: its calls past the share wait apart,
   // taking no slot of the process's, so one caller (a flood of batch lookups) cannot starve the others.
   // Made on a caller's first call and dropped with its last; every share's waiting calls together
@@ -199,8 +230,9 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
         return policy
           .execute((context) => {
             last = context.attempt + 1;
-            if (context.attempt === 0) return breaker(() => judge.observe(caller, id, attempt(1)));
-            return breaker(() => judge.observe(caller, id, attempt(context.attempt + 1))).finally(() => budget.retries--);
+            const number = context.attempt + 1;
+            const attempted = breaker(id, () => judge.observe(caller, id, attempt(number)));
+            return context.attempt === 0 ? attempted : attempted.finally(() => budget.retries--);
           })
           .then(
             (value) => {

@@ -19,6 +19,11 @@ export interface UpstreamErrorOptions extends UpstreamFacts {
    * holds it against upstream as a whole (failure-judge.ts).
    */
   unreachable?: boolean;
+  /**
+   * The attempt's deadline (UPSTREAM_TIMEOUT_MS) passed before upstream's answer
+   * was complete: a half-open probe that times out reopens the circuit (resilience.ts).
+   */
+  timedOut?: boolean;
   /** Upstream's Retry-After, in milliseconds; also reported in `extensions.retryAfterMs`. */
   retryAfterMs?: number;
   /** The gateway refused the call itself, without calling upstream (see GatewayRefusal). */
@@ -43,6 +48,7 @@ export class UpstreamError extends GraphQLError {
   readonly retryable: boolean;
   readonly countsAsFailure: boolean;
   readonly unreachable: boolean;
+  readonly timedOut: boolean;
   readonly retryAfterMs: number | undefined;
   readonly refusal: GatewayRefusal | undefined;
 
@@ -53,6 +59,7 @@ export class UpstreamError extends GraphQLError {
     this.retryable = options.retryable ?? false;
     this.countsAsFailure = options.countsAsFailure ?? false;
     this.unreachable = options.unreachable ?? false;
+    this.timedOut = options.timedOut ?? false;
     this.retryAfterMs = options.retryAfterMs;
     this.refusal = options.refusal;
   }
