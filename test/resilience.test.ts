@@ -467,6 +467,36 @@ describe('circuit breaker', () => {
     expect(h.logs.filter((line) => line.msg === 'upstream circuit opened: failing fast').at(-1)?.why).toBe('the half-open probe timed out');
   });
 
+  it('the probe runs to its deadline when its caller leaves: a probe cancelled by its client neither closes the circuit nor is cut short', async () => {
+    const h = await start({ env: { ...SINGLE_TENANT, UPSTREAM_TIMEOUT_MS: '600' } });
+    await openOnHangs(h, 1_500);
+    const controller = new AbortController();
+    const pending = h
+      .fetch('/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: AUTH },
+        body: JSON.stringify({ query: '{ execution(id: "ex_demo_4") { id } }' }),
+        signal: controller.signal,
+      })
+      .catch((error: unknown) => error);
+    await waitUntil(() => h.upstream.requests.length === 4);
+    controller.abort();
+    await pending;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The probe is still upstream, and no call follows it there.
+    expect(h.upstream.inFlight).toBe(1);
+    const meanwhile = await h.query(ONE, { id: 'ex_demo_5' });
+    expect(codes(meanwhile)).toEqual(['UPSTREAM_UNAVAILABLE']);
+    expect(h.upstream.requests).toHaveLength(4);
+    // It times out, and the circuit opens again.
+    await waitUntil(() => h.upstream.inFlight === 0);
+    await waitUntil(() => h.logs.filter((line) => line.msg === 'upstream circuit opened: failing fast').length === 2);
+    expect(h.logs.some((line) => line.msg === 'upstream circuit closed again')).toBe(false);
+    const after = await h.query(ONE, { id: 'ex_demo_5' });
+    expect(codes(after)).toEqual(['UPSTREAM_UNAVAILABLE']);
+    expect(h.upstream.requests).toHaveLength(4);
+  });
+
   it('passes over the id whose probe timed out, so one id that always times out cannot hold the circuit open once upstream is back', async () => {
     const h = await start({ env: { ...SINGLE_TENANT, UPSTREAM_TIMEOUT_MS: '300' } });
     await openOnHangs(h, 1_500);

@@ -114,6 +114,8 @@ export class ExecutionsClient {
   readonly #failureLog: FailureLog;
   /** "upstream answered with a body that breaks its contract", bounded the same way. */
   readonly #badResponseLog: FailureLog;
+  /** Aborted by `close()`: the cancellation of the half-open probe, which its caller's does not stop. */
+  readonly #closing = new Cancellation();
 
   constructor(options: ExecutionsClientOptions) {
     const url = new URL(options.baseUrl);
@@ -185,10 +187,11 @@ export class ExecutionsClient {
         sent?.();
         sent = undefined;
       };
-      return await this.policies.execute(headers.callerKey, id, (number) => scope.runInAsyncScope(this.#attempt, this, id, path, headers, cancellation, number, onSent), {
-        cancellation,
-        inShare: !options.poll,
-      });
+      // The half-open probe runs to its own deadline whoever leaves (only closing the client stops it): a
+      // probe its caller cancelled told nothing of upstream, and cockatiel closed the circuit on it.
+      const attempt = (number: number, probe: boolean) =>
+        scope.runInAsyncScope(this.#attempt, this, id, path, headers, probe ? this.#closing : cancellation, number, onSent);
+      return await this.policies.execute(headers.callerKey, id, attempt, { cancellation, inShare: !options.poll });
     } catch (error) {
       throw this.#toGraphQLError(error, id, cancellation);
     }
@@ -208,6 +211,7 @@ export class ExecutionsClient {
   }
 
   close(): Promise<void> {
+    this.#closing.abort(new Error('upstream client closed'));
     // After the pool: attempts that fail while it closes are counted before the counts are logged.
     return this.#pool.close().finally(() => {
       this.#failureLog.close();

@@ -21,9 +21,10 @@
  *             one probe decides whether it closes again; while the probe is in
  *             flight every other call is refused at once too (BrokenCircuitError),
  *             rather than waiting for it as cockatiel would. It judges each attempt's
- *             own outcome: a caller that went away is not an upstream failure. A
- *             probe that times out or cannot reach upstream reopens the circuit
- *             (see `holdsAgainstUpstream`).
+ *             own outcome: a caller that went away is not an upstream failure. The
+ *             probe is the circuit's rather than its caller's: it runs to its own
+ *             deadline even when its caller leaves, and a probe that times out or
+ *             cannot reach upstream reopens the circuit (see `holdsAgainstUpstream`).
  *
  * Each attempt's deadline and the caller's cancellation are kept by the attempt
  * itself (executions-client.ts) rather than by cockatiel's timeout policy and
@@ -201,14 +202,18 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
   // probe, holding its bulkhead slot where no cancellation reaches it, and then sends them all upstream
   // at once if the probe closes the circuit: against a hanging upstream, that is a whole attempt
   // deadline of no failing fast. Refused at once instead, as the open circuit refuses them.
-  const breaker = <T>(id: string, fn: () => Promise<T>): Promise<T> => {
+  // `fn` is told whether its attempt is the probe. A caller already gone never becomes the probe: cockatiel
+  // closes the circuit on any outcome it does not count, and a cancelled attempt is one.
+  const breaker = <T>(id: string, cancellation: Cancellation, fn: (probe: boolean) => Promise<T>): Promise<T> => {
     const state = breakerPolicy.state;
     if (state === CircuitState.HalfOpen) return Promise.reject(new BrokenCircuitError());
     if (state === CircuitState.Open && probeInMs() === 0) {
+      if (cancellation.aborted) return Promise.reject(new TaskCancelledError());
       if (id === passedOver && Date.now() < openedAt + 2 * options.breakerHalfOpenAfterMs) return Promise.reject(new BrokenCircuitError());
       probeId = id;
     }
-    return breakerPolicy.execute(fn);
+    // cockatiel runs `fn` while Open only as the probe (an open circuit not yet due throws instead).
+    return breakerPolicy.execute(() => fn(state === CircuitState.Open));
   };
   // Each caller's own share of the bulkhead, in front of it: its calls past the share wait apart,
   // taking no slot of the process's, so one caller (a flood of batch lookups) cannot starve the others.
@@ -219,10 +224,17 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
   return {
     /**
      * Runs one upstream call through every policy; `attempt` is called once per
-     * attempt, with its number (1 for the first). `caller` (a key, never the token) and `id` say whose attempt each
+     * attempt, with its number (1 for the first) and whether it is the half-open
+     * probe (which should run to its own deadline, its caller's cancellation
+     * notwithstanding: its outcome decides the circuit for everyone). `caller` (a key, never the token) and `id` say whose attempt each
      * outcome is, for the breaker's judge.
      */
-    execute<T>(caller: string, id: string, attempt: (number: number) => Promise<T>, call: { cancellation: Cancellation; inShare: boolean }): Promise<T> {
+    execute<T>(
+      caller: string,
+      id: string,
+      attempt: (number: number, probe: boolean) => Promise<T>,
+      call: { cancellation: Cancellation; inShare: boolean },
+    ): Promise<T> {
       // cockatiel counts retries from 0; attempts are counted from 1.
       const run = () => {
         budget.calls++;
@@ -231,7 +243,7 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
           .execute((context) => {
             last = context.attempt + 1;
             const number = context.attempt + 1;
-            const attempted = breaker(id, () => judge.observe(caller, id, attempt(number)));
+            const attempted = breaker(id, call.cancellation, (probe) => judge.observe(caller, id, attempt(number, probe)));
             return context.attempt === 0 ? attempted : attempted.finally(() => budget.retries--);
           })
           .then(
