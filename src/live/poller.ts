@@ -224,7 +224,14 @@ export class Poller {
       return;
     }
     this.#gap = true;
-    if (!this.#inFlight) void this.#poll();
+    if (this.#inFlight) return;
+    // Every pair of the process heard it at the same instant: each reads within its poll interval, at random,
+    // which also leaves the pollers' ticks spread rather than in step. Without a reading, the first poll is on its way.
+    if (news.kind === 'resubscribed') {
+      if (this.#latest) this.#schedule(Math.round(Math.random() * nextPollDelay(statusOf(this.#latest), 0, this.deps.settings)));
+      return;
+    }
+    void this.#poll();
   }
 
   /** A reading: from this poller's own call (`own`, published when it holds the lease) or from the holder. */

@@ -75,7 +75,15 @@ export type LeaseMessage = (
 export type LeaseNews =
   | { kind: 'changed'; execution: Execution }
   | { kind: 'failed' | 'outage'; message: string; extensions: Record<string, unknown> }
-  | { kind: 'gap' };
+  | { kind: 'gap' }
+  /**
+   * The subscription connection came back after a drop: messages may have been lost, for every pair of
+   * this process at once. Read upstream once, as on a gap, but each pair at a random moment within its
+   * poll interval: all at once, a reconnect made a burst of every pair's lease check and upstream read
+   * on every replica in the same 100 ms (about 1,000 EVALs there for 500 watched pairs on two replicas),
+   * and left every poller ticking in step afterwards.
+   */
+  | { kind: 'resubscribed' };
 
 /** A poller's part in the pair's lease. */
 export interface LeaseMembership {
@@ -169,7 +177,7 @@ export class LiveLeases {
     this.#members.set(channel, {
       heard: heardFrom,
       missed: () => {
-        if (!left) hear({ kind: 'gap' });
+        if (!left) hear({ kind: 'resubscribed' });
       },
     });
     store.subscriber.subscribe(channel).catch((error: Error) => this.logger.debug({ err: error.message }, 'redis: could not subscribe to live updates'));
@@ -242,7 +250,7 @@ export class LiveLeases {
     // Redis cut a slow subscriber at its pub/sub output buffer limit). Redis keeps no message for a client that is
     // away, and a holder publishes only when something changes: a follower that missed the last change would show
     // the old reading until the next one, which may be hours away (a status that then stays). Every pair reads
-    // upstream once instead, as on a skipped sequence number. ioredis has written the re-SUBSCRIBEs before it
+    // upstream once instead, as on a skipped sequence number, within its poll interval (src/live/poller.ts). ioredis has written the re-SUBSCRIBEs before it
     // emits 'ready', so whatever is published after this reading is heard.
     let connectedBefore = subscriber.status === 'ready';
     subscriber.on('ready', () => {
