@@ -546,6 +546,40 @@ describe('bulkhead', () => {
     expect(response.extensions).toMatchObject({ upstream: { calls: 3 } });
     expect(h.logs.find((line) => line.component === 'access')).toMatchObject({ upstreamCalls: 3 });
   });
+
+  it('a queued call whose client left gives its place up at once: a live call waits in it instead of being refused', async () => {
+    const tokens = { [DEMO_TOKEN]: DEMO_ORGANIZATION, 'token-a': 'org_a', 'token-b': 'org_b' };
+    const h = await start({ upstream: { tokens }, env: { UPSTREAM_MAX_CONCURRENT: '2', UPSTREAM_MAX_CONCURRENT_PER_CALLER: '2', UPSTREAM_QUEUE: '2', UPSTREAM_TIMEOUT_MS: '800' } });
+    for (const id of ['ex_hang_1', 'ex_hang_2', 'ex_hang_3', 'ex_hang_4']) h.upstream.setFault(id, { kind: 'hang' });
+    // One caller's two calls take both slots; another's two wait in the queue, and their clients leave.
+    const running = ['ex_hang_1', 'ex_hang_2'].map((id) => h.query(ONE, { id }, { authorization: 'Bearer token-a' }));
+    await waitUntil(() => h.upstream.inFlight === 2);
+    const leaving = ['ex_hang_3', 'ex_hang_4'].map((id) => {
+      const controller = new AbortController();
+      const pending = h
+        .fetch('/graphql', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: 'Bearer token-b' },
+          body: JSON.stringify({ query: ONE, variables: { id } }),
+          signal: controller.signal,
+        })
+        .catch(() => undefined);
+      return { controller, pending };
+    });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    for (const { controller } of leaving) controller.abort();
+    await Promise.all(leaving.map(({ pending }) => pending));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The queue holds no one waiting: a third caller's call takes a place in it, and is served once a slot frees.
+    const served = await h.query(ONE, { id: 'ex_demo_1' });
+    expect(served.errors).toBeUndefined();
+    expect(served.data).toEqual({ execution: { id: 'ex_demo_1', status: 'AWAITING_PAYMENT' } });
+    expect(codes(await running[0]!)).toEqual(['UPSTREAM_TIMEOUT']);
+    // The calls whose clients left never reached upstream.
+    expect(h.upstream.requestsFor('ex_hang_3')).toHaveLength(0);
+    expect(h.upstream.requestsFor('ex_hang_4')).toHaveLength(0);
+    await Promise.all(running);
+  });
 });
 
 describe('timeouts and cancellation', () => {

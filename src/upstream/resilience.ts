@@ -4,6 +4,8 @@
  *
  *   bulkhead  at most `maxConcurrent` calls in flight per process, `queue` waiting;
  *             beyond that a call is refused at once instead of piling up memory.
+ *             A waiting call whose caller leaves gives its place up at once (Slots,
+ *             below, rather than cockatiel's bulkhead, which kept it until its turn).
  *   retry     only the transient failures of this idempotent GET (network errors,
  *             429, 502, 503, 504), a bounded number of attempts, exponential backoff
  *             with decorrelated jitter, stretched to upstream's Retry-After, and
@@ -38,11 +40,9 @@ import {
   DelegateBackoff,
   ExponentialBackoff,
   TaskCancelledError,
-  bulkhead,
   circuitBreaker,
   handleWhen,
   retry,
-  wrap,
   type CircuitBreakerPolicy,
   type IBackoff,
   type IRetryBackoffContext,
@@ -174,7 +174,10 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
   const probeInMs = () =>
     breakerPolicy.state === CircuitState.Open ? Math.max(0, openedAt + options.breakerHalfOpenAfterMs - Date.now()) : 0;
 
-  const bulkheadPolicy = bulkhead(options.maxConcurrent, options.queue);
+  // The process's slots. cockatiel's bulkhead kept a queued call whose caller had left until a slot
+  // freed (an attempt deadline, against a hanging upstream), and refused live calls meanwhile as if its
+  // queue were full of them: clients that leave and ask again filled it with the dead.
+  const slots = new Slots(options.maxConcurrent, { waiting: 0, max: options.queue }, () => new BulkheadRejectedError(options.maxConcurrent, options.queue));
   const budget = new RetryBudget();
   // Failures the budget alone kept from a retry: a call that ends with one was refused a retry (unless that was its last attempt).
   const spentBudget = new WeakSet<Error>();
@@ -197,7 +200,6 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
   };
   // Counted from the decision on, its backoff pause included: retries waiting to start are spent budget too.
   retryPolicy.onRetry(() => budget.retries++);
-  const policy = wrap(bulkheadPolicy, retryPolicy);
   // Half-open lets the probe alone through. cockatiel's own half-open makes every other call await the
   // probe, holding its bulkhead slot where no cancellation reaches it, and then sends them all upstream
   // at once if the probe closes the circuit: against a hanging upstream, that is a whole attempt
@@ -219,7 +221,7 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
   // taking no slot of the process's, so one caller (a flood of batch lookups) cannot starve the others.
   // Made on a caller's first call and dropped with its last; every share's waiting calls together
   // are at most `queue`, as the bulkhead's own are.
-  const shares = new Map<string, Share>();
+  const shares = new Map<string, Slots>();
   const room: Room = { waiting: 0, max: options.queue };
   return {
     /**
@@ -239,13 +241,18 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
       const run = () => {
         budget.calls++;
         let last = 0;
-        return policy
-          .execute((context) => {
-            last = context.attempt + 1;
-            const number = context.attempt + 1;
-            const attempted = breaker(id, call.cancellation, (probe) => judge.observe(caller, id, attempt(number, probe)));
-            return context.attempt === 0 ? attempted : attempted.finally(() => budget.retries--);
-          })
+        const attempts = () =>
+          retryPolicy
+            .execute((context) => {
+              last = context.attempt + 1;
+              const number = context.attempt + 1;
+              const attempted = breaker(id, call.cancellation, (probe) => judge.observe(caller, id, attempt(number, probe)));
+              return context.attempt === 0 ? attempted : attempted.finally(() => budget.retries--);
+            })
+            .finally(() => slots.leave());
+        return slots
+          .enter(call.cancellation)
+          .then(attempts)
           .then(
             (value) => {
               budget.calls--;
@@ -260,7 +267,7 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
       };
       if (!call.inShare) return run();
       let share = shares.get(caller);
-      if (!share) shares.set(caller, (share = new Share(options.maxConcurrentPerCaller, room)));
+      if (!share) shares.set(caller, (share = new Slots(options.maxConcurrentPerCaller, room, () => new CallerShareFullError(options.maxConcurrentPerCaller))));
       const own = share;
       const leave = () => {
         own.leave();
@@ -287,8 +294,15 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
     },
     /** Calls and retries in flight, for tests. */
     budget,
-    /** For reading the calls in flight and queued (`executionSlots`, `queueSlots`: what is free). */
-    bulkhead: bulkheadPolicy,
+    /** For reading the calls in flight and queued (`executionSlots`, `queueSlots`: what is free), as of cockatiel's bulkhead. */
+    bulkhead: {
+      get executionSlots(): number {
+        return options.maxConcurrent - slots.running;
+      },
+      get queueSlots(): number {
+        return options.queue - slots.waiting;
+      },
+    },
     /** For logging its state changes. */
     breaker: breakerPolicy,
     /**
@@ -313,7 +327,7 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
   };
 }
 
-/** What every share waits in together: at most `max` (UPSTREAM_QUEUE) calls `waiting`. */
+/** What a queue waits in: at most `max` (UPSTREAM_QUEUE) calls `waiting`; every caller's share waits in one, the bulkhead in its own. */
 interface Room {
   waiting: number;
   max: number;
@@ -333,35 +347,49 @@ export class CallerShareFullError extends Error {
 }
 
 /**
- * One caller's share of the bulkhead: at most `limit` of its calls run, the
- * rest wait in order while `room` (shared by every share) lasts. By hand
- * because cockatiel's bulkhead keeps a waiter whose request has gone until its
- * turn comes, so the dead would fill the caller's queue.
+ * Slots with a queue in front: at most `limit` calls run, the rest wait in
+ * order while `room` (shared by every queue drawing on it) lasts. Serves as the
+ * process's bulkhead and as each caller's share of it. By hand because
+ * cockatiel's bulkhead keeps a waiter whose request has gone until its turn
+ * comes, so the dead would fill the queue.
  */
-class Share {
+class Slots {
   #running = 0;
   readonly #waiting: Array<{ admit(): void }> = [];
 
   constructor(
     private readonly limit: number,
     private readonly room: Room,
+    /** The error a call is refused with when no slot and no room to wait are left. */
+    private readonly refuse: () => Error,
   ) {}
 
   get idle(): boolean {
     return this.#running === 0 && this.#waiting.length === 0;
   }
 
+  /** Calls holding a slot now. */
+  get running(): number {
+    return this.#running;
+  }
+
+  /** Calls waiting in this queue now. */
+  get waiting(): number {
+    return this.#waiting.length;
+  }
+
   /**
    * Resolves once the call may run (then `leave()` when it ends). Rejects at
-   * once with CallerShareFullError when no slot and no room to wait are left,
-   * and with TaskCancelledError when `cancellation` fires while it waits.
+   * once with `refuse()` when no slot and no room to wait are left, and with
+   * TaskCancelledError when `cancellation` fires while it waits (its place is
+   * given up then, not when its turn comes).
    */
   enter(cancellation: Cancellation): Promise<void> {
     if (this.#running < this.limit) {
       this.#running++;
       return Promise.resolve();
     }
-    if (this.room.waiting >= this.room.max) return Promise.reject(new CallerShareFullError(this.limit));
+    if (this.room.waiting >= this.room.max) return Promise.reject(this.refuse());
     if (cancellation.aborted) return Promise.reject(new TaskCancelledError());
     return new Promise<void>((resolve, reject) => {
       this.room.waiting++;
