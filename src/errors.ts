@@ -36,6 +36,14 @@ export const notFound = (graphqlPath: string) => `Not found: GraphQL is served a
 export const UNSUPPORTED_MEDIA_TYPE =
   'Unsupported media type: send application/json, application/graphql or application/x-www-form-urlencoded, with charset utf-8, us-ascii or iso-8859-1 (or none: UTF-8), or use GET.';
 
+/**
+ * The answer to a POST form with no `query` (400): `curl -d '{"query": …}'` without a
+ * Content-Type sends its JSON as a form, whose one field is the whole text, and Yoga's
+ * "Must provide query string." told a caller who had sent a query nothing to change.
+ */
+export const FORM_WITHOUT_QUERY =
+  'Must provide query string: the body was read as a form (Content-Type: application/x-www-form-urlencoded, which `curl -d` sends unless told otherwise) and has no `query` field. To send JSON, say so: Content-Type: application/json.';
+
 /** Operation names listed in a message: enough to pick from, never the whole of a hostile document. */
 const LISTED_OPERATIONS = 10;
 

@@ -8,6 +8,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { demoExecutions, makeExecution } from '../src/demo/demo-data.js';
+import { FORM_WITHOUT_QUERY } from '../src/errors.js';
 import { AUTH, Harness, LANES, codes } from './support/harness.js';
 
 const ONE = `query($id: ID!) { execution(id: $id) { id } }`;
@@ -379,6 +380,33 @@ describe.each(LANES)('request guards (%s lane)', (lane) => {
         expect(harness.upstream.requests).toHaveLength(0);
       },
     );
+
+    // `curl -d '{"query": …}'` without `-H 'content-type: application/json'` sends a form: its one
+    // field is the whole JSON text, so there is no `query` field, and "Must provide query string."
+    // told a caller who had sent one nothing about what to change.
+    it.each([
+      ['JSON sent as a form (curl -d without a Content-Type)', JSON.stringify({ query: '{ execution(id: "ex_demo_1") { id } }' })],
+      ['an empty form', ''],
+    ])('answers %s with 400 BAD_REQUEST saying the body was read as a form and to send application/json', async (_name, body) => {
+      const answer = await send('/graphql', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', authorization: AUTH }, body });
+      expect(answer.status).toBe(400);
+      expect(answer.body.errors).toHaveLength(1);
+      expect(answer.body.errors![0]!.extensions).toEqual({ code: 'BAD_REQUEST' });
+      expect(answer.body.errors![0]!.message).toBe(FORM_WITHOUT_QUERY);
+      expect(harness.upstream.requests).toHaveLength(0);
+    });
+
+    it('still runs a form that carries a query, and still answers a GET without one "Must provide query string."', async () => {
+      const form = await send('/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', authorization: AUTH },
+        body: `query=${encodeURIComponent('{ execution(id: "ex_demo_1") { id } }')}`,
+      });
+      expect(form.body).toMatchObject({ data: { execution: { id: 'ex_demo_1' } } });
+      const get = await send('/graphql?variables=%7B%7D', { method: 'GET', headers: { accept: 'application/json', authorization: AUTH } });
+      expect(get.status).toBe(400);
+      expect(get.body.errors![0]!.message).toBe('Must provide query string.');
+    });
 
     it.each([
       ['an unsupported media type', 415, '/graphql', { method: 'POST', headers: { 'content-type': 'application/xml', authorization: AUTH }, body: '<query/>' }],

@@ -10,7 +10,7 @@
  */
 import { GraphQLError } from 'graphql';
 import { isPromise, type GraphQLParams, type Plugin } from 'graphql-yoga';
-import { badRequest, errorBody, ErrorCode, notAcceptable, notFound, UNSUPPORTED_MEDIA_TYPE, withExtensions } from '../errors.js';
+import { badRequest, errorBody, ErrorCode, FORM_WITHOUT_QUERY, notAcceptable, notFound, UNSUPPORTED_MEDIA_TYPE, withExtensions } from '../errors.js';
 
 /** The distinct media types an Accept-like list names, in order, without parameters. */
 function mediaTypesOf(list: string): string[] {
@@ -43,8 +43,9 @@ export function useRequestErrors(): Plugin {
       setRequestParser((request) => {
         try {
           const parsed = requestParser(request);
+          const checked = (params: Parsed) => withQueryInForm(request, withoutEmptyQuery(params));
           // Yoga's parsers answer with promises or settled "fake" promises (@whatwg-node/promise-helpers).
-          return isPromise(parsed) ? Promise.resolve(parsed).then(withoutEmptyQuery, asBadRequest) : withoutEmptyQuery(parsed);
+          return isPromise(parsed) ? Promise.resolve(parsed).then(checked, asBadRequest) : checked(parsed);
         } catch (error) {
           return asBadRequest(error);
         }
@@ -80,6 +81,23 @@ function withoutEmptyQuery(parsed: Parsed): Parsed {
   };
   if (Array.isArray(parsed)) return parsed.some((params) => params?.query === '') ? parsed.map((params) => (params?.query === '' ? one(params) : params)) : parsed;
   return (parsed as GraphQLParams | null)?.query === '' ? one(parsed as GraphQLParams) : parsed;
+}
+
+/**
+ * A POST form with neither a `query` nor `extensions` (where a persisted
+ * document's hash travels) refused with a message that says it was read as a
+ * form: that is what `curl -d '{"query": …}'` sends without a Content-Type, and
+ * Yoga's "Must provide query string." sent a caller who had written a query
+ * looking for what was missing. A GET keeps Yoga's message: it has no body to
+ * mislabel.
+ */
+function withQueryInForm(request: Request, parsed: Parsed): Parsed {
+  if (request.method !== 'POST' || Array.isArray(parsed)) return parsed;
+  const params = parsed as GraphQLParams | null;
+  if (params === null || typeof params !== 'object' || params.query !== undefined || params.extensions !== undefined) return parsed;
+  const contentType = request.headers.get('content-type')?.split(',')[0]?.split(';')[0]?.trim().toLowerCase();
+  if (contentType !== 'application/x-www-form-urlencoded') return parsed;
+  throw badRequest(FORM_WITHOUT_QUERY);
 }
 
 /**
