@@ -516,8 +516,11 @@ describe.each(LANES)('watchExecution while the gateway cannot be reached (%s lan
     expect(watching.updates).toEqual([]);
     expect(retries.map((retry) => retry.attempt)).toEqual(retries.map((_, i) => i + 1));
     for (const { attempt, delayMs, error } of retries) {
-      // Nothing listens: the fetch itself fails, as a browser's opaque TypeError would.
+      // Nothing listens: the fetch itself fails, as a browser's opaque TypeError would. onRetry is told
+      // graphql-sse's NetworkError wrapping it (README "Live executions"), not the TypeError itself.
       expect(error).toBeInstanceOf(Error);
+      expect(error).not.toBeInstanceOf(TypeError);
+      expect((error as Error).name).toBe('NetworkError');
       expect(Number.isInteger(delayMs)).toBe(true);
       expect(delayMs).toBeGreaterThanOrEqual(0);
       expect(delayMs, `attempt ${attempt}`).toBeLessThanOrEqual(Math.min(80, 10 * 2 ** (attempt - 1)));

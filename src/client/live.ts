@@ -53,8 +53,10 @@ export interface WatchOptions {
   /** The bound the pauses between attempts grow to, in ms (default 30,000). */
   maxRetryDelayMs?: number | undefined;
   /**
-   * Told before each pause: why the watch subscribes again (the error that dropped it, e.g. a
-   * `TypeError` for an unreachable gateway; a WatchError with code SHUTTING_DOWN or WATCH_TIME_LIMIT;
+   * Told before each pause: why the watch subscribes again (the error that dropped it: for an
+   * unreachable gateway graphql-sse's `NetworkError` (`name` 'NetworkError'), which carries the
+   * failed fetch's message ('Failed to fetch' in a browser, 'fetch failed' in Node) but is no
+   * `TypeError`; a WatchError with code SHUTTING_DOWN or WATCH_TIME_LIMIT;
    * an Error when the stream ended early), the attempt (1 for the first since the last update), and
    * the pause in ms. Attempts that keep growing mean the gateway cannot be reached.
    */
