@@ -262,3 +262,28 @@ describeEachLane('an event upstream inserts before events it already listed', (l
     expect(second.eventIds).toEqual(expect.arrayContaining([e3.id, 'ev_last']));
   });
 });
+
+describeEachLane('an eventsAfter that is no cursor', (lane) => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await startLiveHarness(lane);
+  });
+  afterAll(() => harness.close());
+
+  // The message named only the connection's fields (edges.cursor, pageInfo.*), which a watch has
+  // none of: a client resuming a watch was not told that an update's `cursor` is what it takes.
+  it('is refused with a message naming where a watch gets its cursors', async () => {
+    putExecution(harness.upstream, 'ex_bad_resume', 'workflow_running');
+    const answer = await harness.fetch('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: AUTH },
+      body: JSON.stringify({ query: WATCH, variables: { id: 'ex_bad_resume', after: 'not-a-cursor' } }),
+    });
+    const text = await answer.text();
+    const result = JSON.parse(text.split('\n').find((line) => line.startsWith('data: {'))!.slice('data: '.length)) as { errors: Array<{ message: string; extensions: { code: string } }> };
+    expect(result.errors[0]!.extensions.code).toBe('BAD_USER_INPUT');
+    expect(result.errors[0]!.message).toBe(
+      'Argument `eventsAfter` is not a valid events cursor. Pass, unchanged, the `cursor` of an update or of one of its `newEvents`, or a cursor of this execution\'s `events` (edges.cursor, pageInfo.startCursor or pageInfo.endCursor).',
+    );
+  });
+});

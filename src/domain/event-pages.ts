@@ -325,9 +325,12 @@ function checkPageSize(name: 'first' | 'last', value: number | null | undefined)
 export function checkEventCursor(name: string, cursor: string, executionId: string): EventCursor {
   const decoded = decodeEventCursor(cursor);
   if (!decoded) {
-    throw badUserInput(
-      `Argument \`${name}\` is not a valid events cursor. Pass a cursor returned by this field (edges.cursor, pageInfo.startCursor or pageInfo.endCursor), unchanged.`,
-    );
+    // A watch's argument names the watch's own cursors too: it has no edges or pageInfo of its own.
+    const where =
+      name === 'eventsAfter'
+        ? "Pass, unchanged, the `cursor` of an update or of one of its `newEvents`, or a cursor of this execution's `events` (edges.cursor, pageInfo.startCursor or pageInfo.endCursor)."
+        : 'Pass a cursor returned by this field (edges.cursor, pageInfo.startCursor or pageInfo.endCursor), unchanged.';
+    throw badUserInput(`Argument \`${name}\` is not a valid events cursor. ${where}`);
   }
   if (decoded.executionId !== executionId) {
     throw badUserInput(
