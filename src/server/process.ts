@@ -20,9 +20,10 @@ import cluster, { type Worker } from 'node:cluster';
 import { isIPv6 } from 'node:net';
 import { buildInfo } from '../build-info.js';
 import { ConfigError, readConfig, type GatewayConfig } from '../config.js';
-import { demoExecutions, DEMO_TOKEN } from '../demo/demo-data.js';
-import { FakeUpstream } from '../demo/fake-upstream.js';
-import { LIVE_DEMO_ID, runLiveDemo } from '../demo/live-demo.js';
+import { DEMO_TOKEN } from '../demo/demo-data.js';
+import { startDemoUpstream } from '../demo/demo-upstream.js';
+import type { FakeUpstream } from '../demo/fake-upstream.js';
+import { LIVE_DEMO_ID } from '../demo/live-demo.js';
 import { FastLaneError } from '../fast-lane/index.js';
 import { createLogger, type Logger } from '../logger.js';
 import { EXAMPLE_QUERY } from '../pipeline/graphiql.js';
@@ -72,13 +73,6 @@ function loadConfig(): GatewayConfig {
     }
     throw error;
   }
-}
-
-/** The built-in demo upstream, with its live execution advancing. */
-async function startDemoUpstream(terminalTtlMs: number): Promise<FakeUpstream> {
-  const upstream = await FakeUpstream.start({ executions: demoExecutions() });
-  runLiveDemo(upstream, { terminalTtlMs });
-  return upstream;
 }
 
 function printDemoBanner(url: string, trustedOnly: boolean): void {
