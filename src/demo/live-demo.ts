@@ -22,9 +22,11 @@ const STEPS: ReadonlyArray<[status: string, events: number]> = [
 /**
  * Runs the live execution on `upstream`, one step every `stepMs`, resting
  * `restMs` once succeeded, and at least until a gateway that caches finished
- * executions for `terminalTtlMs` has let its copy go (a real execution never
- * runs again once finished, so until then the gateway would serve the old
- * ending to every new watch). Returns the stop.
+ * executions for `terminalTtlMs` has let the copy it made as the execution
+ * ended go (a real execution never runs again once finished, so until then the
+ * gateway would serve the old ending to every query; watches poll upstream
+ * itself). A copy made by a query during the rest outlives it by up to the rest
+ * (README "Live executions"). Returns the stop.
  */
 export function runLiveDemo(upstream: FakeUpstream, { stepMs = 3_000, restMs = 15_000, terminalTtlMs = 0 } = {}): () => void {
   const rest = Math.max(restMs, terminalTtlMs + 1_000);
