@@ -78,6 +78,6 @@ export interface UpstreamCost {
   cacheHits: number;
   /** Executions served by joining another request's call in flight. */
   sharedCalls: number;
-  /** Upstream time of the calls this request started, in ms. */
+  /** Upstream time of the calls this request started, in ms, summed over them: parallel calls add up, so it can exceed the request's own duration. */
   timeMs: number;
 }
