@@ -44,6 +44,14 @@ export const UNSUPPORTED_MEDIA_TYPE =
 export const FORM_WITHOUT_QUERY =
   'Must provide query string: the body was read as a form (Content-Type: application/x-www-form-urlencoded, which `curl -d` sends unless told otherwise) and has no `query` field. To send JSON, say so: Content-Type: application/json.';
 
+/**
+ * The answer to a request a browser could send cross-site without a preflight (403): a GET
+ * without Authorization, or a POST form, multipart or text body. Yoga's "Required CSRF
+ * header(s) not present" named neither the header nor the requests that need none.
+ */
+export const CSRF_HEADER_MISSING =
+  'Required CSRF header(s) not present: a request a browser can send without a preflight (a GET, or a POST with a form or text body, without Authorization) must carry the header x-graphql-yoga-csrf (any value). A request with Authorization, or a POST with Content-Type: application/json, needs none.';
+
 /** Operation names listed in a message: enough to pick from, never the whole of a hostile document. */
 const LISTED_OPERATIONS = 10;
 

@@ -16,7 +16,6 @@
  * (../request/context.ts), execution and masking are Yoga's own steps.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import type { DocumentNode } from 'graphql';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { LRUCache } from 'lru-cache';
@@ -34,6 +33,7 @@ import type { GatewayMetrics } from '../telemetry/metrics.js';
 import { useOperationSpans } from '../telemetry/operation-spans.js';
 import { useAccessLog } from '../telemetry/access-log.js';
 import { corsPolicy, useVaryOrigin } from './cors.js';
+import { useCsrfPrevention } from './csrf-prevention.js';
 import { useOperationResolution, useStableErrorCodes } from './error-codes.js';
 import { createErrorLog } from './error-log.js';
 import { useExecutionFinish } from './execution-finish.js';
@@ -147,7 +147,7 @@ export function createGateway(deps: GatewayDependencies): Gateway {
       ...useTrustedDocuments(deps.security.trustedDocuments),
       // A request carrying Authorization or a JSON content type was preflighted by
       // the browser; anything "simple" must carry the CSRF header instead.
-      useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'authorization'] }),
+      useCsrfPrevention(),
       ...useOperationLimits(deps.security),
       useSpecRules(),
       useExecutionFinish({ hideSuggestions: !deps.security.fieldSuggestions, reportCost: deps.reportCost }),
