@@ -5,6 +5,7 @@
  * a stack maps out the code for whoever reads the logs, and a line per frame
  * drowns a log shipper.
  */
+import { writeSync } from 'node:fs';
 import { pino, type Logger, type DestinationStream } from 'pino';
 
 export type { Logger };
@@ -38,16 +39,86 @@ function errorFields(error: unknown): unknown {
 export const LOG_BUFFER_MAX_BYTES = 16 * 1024 * 1024;
 
 /**
+ * Ms the flush at exit may wait for stdout's reader. The lines still waiting are
+ * written synchronously as the process exits, and a reader that does not read at
+ * all (a wedged shipper, a log driver whose backend is down) made that wait last
+ * for ever: SIGTERM drained the gateway, then its exit never came (measured: still
+ * running when killed 15 s later) until the supervisor's SIGKILL. In 2 s a reader
+ * that is only behind takes part of what waits (up to 16 MiB): sonic-boom tries a
+ * full pipe again every 100 ms, some 5 MB in 2 s measured to a reader reading at
+ * once; past it the rest is given up and counted on stderr.
+ */
+export const LOG_EXIT_FLUSH_MS = 2_000;
+
+/**
+ * Log lines (pino ends each with a newline) a flush that gave up left unwritten,
+ * read from sonic-boom's private buffers (defensively: undefined when their
+ * shape is not the one known): the last `current` bytes of the first buffer
+ * (the rest of it was written) and the buffers after it. A line written in part
+ * counts as not written. An asynchronous write still pending is left out of the
+ * flush: when `retrying` (stdout was full, a timer was to try again) it is lost
+ * too; otherwise it went to the pipe from libuv's thread pool, whose answer the
+ * exiting process does not wait for.
+ */
+function unwrittenLines(stream: object, current: number, retrying: boolean): number | undefined {
+  const { _bufs: bufs, _writingBuf: writing, _writing: inFlight } = stream as { _bufs?: unknown; _writingBuf?: unknown; _writing?: unknown };
+  if (!Array.isArray(bufs)) return undefined;
+  const held: unknown[] = [...bufs];
+  const first = bytesOf(held[0]);
+  if (first) held[0] = first.subarray(Math.max(0, first.length - current));
+  if (inFlight === true && retrying) held.push(writing);
+  let lines = 0;
+  for (const buf of held) {
+    const bytes = bytesOf(buf);
+    if (!bytes) return undefined;
+    for (let at = bytes.indexOf(0x0a); at !== -1; at = bytes.indexOf(0x0a, at + 1)) lines++;
+  }
+  return lines;
+}
+
+function bytesOf(buf: unknown): Buffer | undefined {
+  if (typeof buf === 'string') return Buffer.from(buf);
+  return Buffer.isBuffer(buf) ? buf : undefined;
+}
+
+/**
  * The process's logger, to `destination` or stdout. Stdout is written
  * asynchronously, so a slow reader of it (a log shipper behind) never blocks
  * the event loop: lines written while a write is pending go out together, at
  * most LOG_BUFFER_MAX_BYTES of them; once the reader has caught up, one `warn`
  * line says how many were dropped meanwhile (`dropped`). pino flushes what is
- * pending when the process exits, and the count of lines dropped since the
- * last report follows it.
+ * pending when the process exits, for LOG_EXIT_FLUSH_MS at most, and the count
+ * of lines dropped since the last report follows it; when the reader took
+ * nothing for that long, one line on stderr says how many lines were not written
+ * (`execution-gateway: stdout was not read at exit: …`) and the process exits.
  */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
-  const stdout = destination ? undefined : pino.destination({ dest: 1, sync: false, maxLength: LOG_BUFFER_MAX_BYTES });
+  // The moment the flush at exit gives up; undefined while the process runs (then a stalled write is retried for ever).
+  let exitDeadline: number | undefined;
+  let unwritten: { lines: number | undefined; bytes: number; current: number } | undefined;
+  // Whether the pending asynchronous write found stdout full and waits for a timer to try again.
+  let retrying = false;
+  if (!destination) {
+    // A flush that gives up needs writes that fail (EAGAIN) rather than wait: fd 1 and 2 as inherited are often
+    // blocking (a pipe from a plain `node`), and a blocking write to a pipe nobody reads waits in the kernel for
+    // ever. Node opens a pipe it wraps as process.stdout or process.stderr in non-blocking mode; nothing is
+    // written through them here.
+    void process.stdout;
+    void process.stderr;
+  }
+  const stdout = destination
+    ? undefined
+    : pino.destination({
+        dest: 1,
+        sync: false,
+        maxLength: LOG_BUFFER_MAX_BYTES,
+        retryEAGAIN: (_error: Error, writing: number, remaining: number) => {
+          if (exitDeadline === undefined) return (retrying = true);
+          if (Date.now() < exitDeadline) return true;
+          unwritten = { lines: undefined, bytes: writing + remaining, current: writing };
+          return false;
+        },
+      });
   const logger = pino(
     {
       name: 'execution-gateway',
@@ -60,6 +131,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
   if (stdout) {
     let dropped = 0;
     stdout.on('drop', () => dropped++);
+    stdout.on('write', () => (retrying = false));
     const report = () => {
       if (dropped === 0) return;
       const count = dropped;
@@ -69,18 +141,46 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     };
     // 'drain': what was waiting has been written, so the reader reads again and this line reaches it.
     stdout.on('drain', report);
+    // Every synchronous flush (pino's at exit, the one below) shares one deadline, set by the first: the process
+    // exits within LOG_EXIT_FLUSH_MS of its 'exit'. Once a flush gave up, the next gives up at its first EAGAIN.
+    const flushSync = stdout.flushSync.bind(stdout);
+    stdout.flushSync = () => {
+      exitDeadline ??= Date.now() + LOG_EXIT_FLUSH_MS;
+      try {
+        flushSync();
+      } catch (error) {
+        if (!unwritten) throw error;
+        unwritten.lines = unwrittenLines(stdout, unwritten.current, retrying);
+      }
+    };
     // No 'drain' comes at exit (a drain that ended while the reader was stalled): pino's own exit hook,
     // registered with the destination above and so run first, writes what waits synchronously; the count
     // follows it the same way, or the lines were lost without a word.
     process.once('exit', () => {
-      if (dropped === 0) return;
-      report();
-      try {
-        stdout.flushSync();
-      } catch {
-        // stdout closed: nobody to tell.
+      if (dropped > 0 && !unwritten) {
+        report();
+        try {
+          stdout.flushSync();
+        } catch {
+          // stdout closed: nobody to tell.
+        }
       }
+      if (unwritten) reportUnwritten(unwritten, dropped);
     });
   }
   return logger;
+}
+
+/**
+ * One line on stderr (never waiting: a stderr nobody reads either loses it):
+ * `execution-gateway: stdout was not read at exit: 1234 log lines (567890 bytes) not written in 2000 ms, 456 more dropped before`.
+ */
+function reportUnwritten(unwritten: { lines: number | undefined; bytes: number }, dropped: number): void {
+  const lines = unwritten.lines === undefined ? 'log lines' : `${unwritten.lines} log lines`;
+  const before = dropped > 0 ? `, ${dropped} more dropped before` : '';
+  try {
+    writeSync(2, `execution-gateway: stdout was not read at exit: ${lines} (${unwritten.bytes} bytes) not written in ${LOG_EXIT_FLUSH_MS} ms${before}\n`);
+  } catch {
+    // stderr full or closed too: nobody to tell.
+  }
 }

@@ -1,14 +1,18 @@
 /**
  * The process's logger when nothing reads its stdout (a log driver whose backend
  * is down, a wedged shipper): lines wait in memory up to LOG_BUFFER_MAX_BYTES,
- * past it they are dropped, and once the reader is back one line says how many.
- * A real child process writing to a real pipe its parent leaves unread.
+ * past it they are dropped, and once the reader is back one line says how many;
+ * at exit the lines waiting are flushed for LOG_EXIT_FLUSH_MS at most, then
+ * counted on stderr with the dropped ones. Real child processes (the logger alone, and the gateway
+ * drained by SIGTERM) writing to a real pipe their parent leaves unread.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { LOG_BUFFER_MAX_BYTES } from '../src/logger.js';
+import { demoExecutions, DEMO_TOKEN } from '../src/demo/demo-data.js';
+import { FakeUpstream } from '../src/demo/fake-upstream.js';
+import { LOG_BUFFER_MAX_BYTES, LOG_EXIT_FLUSH_MS } from '../src/logger.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const children: Array<ReturnType<typeof spawn>> = [];
@@ -45,30 +49,109 @@ describe('logger with an unread stdout', () => {
     await once(child, 'exit');
   }, 60_000);
 
-  it('reports the dropped lines when the process exits before stdout was read again', async () => {
+  /** Complete JSON lines of `stdout` (a line cut off by an exit that gave up is not one). */
+  function logLines(stdout: string): Array<Record<string, unknown>> {
+    return stdout
+      .split('\n')
+      .slice(0, -1)
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  }
+
+  /**
+   * `stalled-log-exit.ts` with 100,000 lines, its stdout not read (`read()` starts reading it and resolves
+   * with all of it at its end); resolves once the child calls process.exit.
+   */
+  async function exitingChild() {
     const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/stalled-log-exit.ts', '100000'], {
       cwd: root,
-      stdio: ['ignore', 'pipe', 'inherit'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(child);
     const exited = once(child, 'exit') as Promise<[number]>;
-    // Not read until the child has logged past the bound and is in its exit (pino's flush there waits for the reader).
-    child.stdout!.pause();
-    await new Promise((resolve) => setTimeout(resolve, 3_000));
     let stdout = '';
-    const ended = new Promise((resolve) => child.stdout!.on('end', resolve));
+    const ended = new Promise<string>((resolve) => child.stdout!.on('end', () => resolve(stdout)));
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stdout!.resume();
+    child.stdout!.pause();
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    await vi.waitFor(() => expect(stderr).toContain('exiting\n'), { timeout: 30_000, interval: 20 });
+    const read = () => {
+      child.stdout!.resume();
+      return ended;
+    };
+    return { exited, read, stderr: () => stderr };
+  }
+
+  it('writes what waits at exit while the reader takes it, for LOG_EXIT_FLUSH_MS, and counts the rest and the dropped lines', async () => {
+    // Read again as the child exits: its flush there writes to a reader, sonic-boom's pace (a full pipe is tried again every 100 ms).
+    const { exited, read, stderr } = await exitingChild();
+    const stdout = read();
     const [code] = await exited;
-    await ended;
+    const lines = logLines(await stdout);
     expect(code).toBe(0);
-    const lines = stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
-    const requests = lines.filter((line) => line.msg === 'request').length;
-    expect(requests).toBeLessThan(100_000);
-    const report = lines.find((line) => line.msg === 'log lines dropped: stdout was not read');
-    expect(report).toMatchObject({ level: 50, maxBufferedBytes: LOG_BUFFER_MAX_BYTES });
-    const shutdown = lines.some((line) => line.msg === 'shutdown complete') ? 1 : 0;
-    expect(requests + shutdown + (report!.dropped as number)).toBe(100_001);
+    const said = /stdout was not read at exit: (\d+) log lines \(\d+ bytes\) not written in \d+ ms, (\d+) more dropped before$/m.exec(stderr());
+    expect(said, stderr()).not.toBeNull();
+    const [, unwritten, dropped] = said!.map(Number);
+    // More than the pipe held when the child exited (some 230 kB, 421 lines, as the next case shows): the flush wrote to the reader.
+    expect(lines.length).toBeGreaterThan(2_000);
+    expect(lines.length + unwritten! + dropped!).toBe(100_001);
   }, 60_000);
+
+  // The flush at exit waited for the reader without end: the process never exited until killed.
+  it('exits within LOG_EXIT_FLUSH_MS when stdout is never read, and says on stderr how many lines it gave up', async () => {
+    const { exited, read, stderr } = await exitingChild();
+    const exiting = performance.now();
+    const [code] = await exited;
+    const waitedMs = performance.now() - exiting;
+    expect(code).toBe(0);
+    // It waited for the reader (the parent sees `exiting` a little after it was written), then gave up; room for a loaded machine.
+    expect(waitedMs).toBeGreaterThanOrEqual(LOG_EXIT_FLUSH_MS / 2);
+    expect(waitedMs).toBeLessThan(LOG_EXIT_FLUSH_MS + 4_000);
+    const said = /^execution-gateway: stdout was not read at exit: (\d+) log lines \((\d+) bytes\) not written in (\d+) ms, (\d+) more dropped before$/m.exec(stderr());
+    expect(said, stderr()).not.toBeNull();
+    const [, unwritten, bytes, ms, dropped] = said!.map(Number);
+    expect(ms).toBe(LOG_EXIT_FLUSH_MS);
+    expect(bytes).toBeGreaterThan(0);
+    expect(bytes).toBeLessThanOrEqual(LOG_BUFFER_MAX_BYTES);
+    // What the pipe still holds was written; every other line is counted, as given up or as dropped.
+    const lines = logLines(await read());
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.length + unwritten! + dropped!).toBe(100_001);
+  }, 60_000);
+
+  it('lets a gateway drained by SIGTERM exit when nothing reads its stdout', async () => {
+    const upstream = await FakeUpstream.start({ executions: demoExecutions() });
+    try {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+        cwd: root,
+        env: { PATH: process.env.PATH, UPSTREAM_URL: upstream.url, PORT: '0', METRICS: 'off', SHUTDOWN_UNREADY_MS: '0', SHUTDOWN_GRACE_MS: '1000' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      children.push(child);
+      const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+      let stdout = '';
+      let stderr = '';
+      child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+      const onData = (chunk: string) => (stdout += chunk);
+      child.stdout!.setEncoding('utf8').on('data', onData);
+      await vi.waitFor(() => expect(stdout).toContain('execution-gateway listening'), { timeout: 30_000, interval: 50 });
+      // From here on the log reader is wedged.
+      child.stdout!.off('data', onData).pause();
+      const url = String(logLines(stdout).find((line) => line.msg === 'execution-gateway listening')!.url);
+      const body = JSON.stringify({ query: '{ execution(id: "ex_demo_1") { id status } }' });
+      const post = () => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${DEMO_TOKEN}` }, body }).then((response) => response.text());
+      // 3,000 access-log lines of some 300 bytes: far past what the pipe holds.
+      for (let i = 0; i < 60; i++) await Promise.all(Array.from({ length: 50 }, post));
+      const signalled = performance.now();
+      child.kill('SIGTERM');
+      const [code] = await Promise.race([exited, new Promise<[string]>((resolve) => setTimeout(() => resolve(['still running']), 15_000))]);
+      expect(code).toBe(0);
+      expect(performance.now() - signalled).toBeLessThan(1_000 + LOG_EXIT_FLUSH_MS + 3_000);
+      expect(stderr).toMatch(/^execution-gateway: stdout was not read at exit: \d+ log lines \(\d+ bytes\) not written in \d+ ms$/m);
+    } finally {
+      await upstream.close();
+    }
+  }, 90_000);
 });
 
