@@ -5,10 +5,11 @@
  *   const client = createGatewayClient('http://localhost:4000/graphql', 'Bearer …');
  *   const { execution } = await client.request(ExecutionStatusDocument, { id: 'ex_demo_4' });
  *   const { data, errors, extensions } = await client.requestResult(ExecutionsDocument, { ids });
+ *   catch (error) { for (const { extensions } of gatewayErrors(error)) if (extensions?.code === 'NOT_FOUND') … }
  */
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print, type GraphQLFormattedError } from 'graphql';
-import { GraphQLClient, type Variables } from 'graphql-request';
+import { ClientError, GraphQLClient, type Variables } from 'graphql-request';
 // The client's whole type graph is src/client/ and this dependency-free file: a frontend type-checks it under its own settings.
 import type { DataWarning, ErrorCode, UpstreamCost } from '../client-contract.js';
 
@@ -93,6 +94,27 @@ export class GatewayClient extends GraphQLClient {
       headers: response.headers,
     };
   }
+}
+
+/**
+ * The gateway's errors that `error` carries, typed: the `response.errors` of the
+ * ClientError graphql-request throws (from `request`, for a result with any
+ * error; from both methods, for a request refused as a whole: a 400 for a
+ * document or variable that does not validate, a 401 without a token…), which
+ * graphql-request types as GraphQLError instances with `unknown` extensions, so
+ * a caller switches on `extensions.code` (an ErrorCode) without a cast.
+ *
+ * Empty for anything else: a network failure (a TypeError from fetch), an
+ * aborted request (an AbortError), a ClientError whose answer held no GraphQL
+ * errors (a proxy's 502 page). `error.response.data` stays graphql-request's;
+ * `requestResult` gives the data typed by the document.
+ */
+export function gatewayErrors(error: unknown): readonly GatewayError[] {
+  if (!(error instanceof ClientError)) return [];
+  const errors: unknown = error.response.errors;
+  if (!Array.isArray(errors)) return [];
+  // The JSON the gateway sent, trusted as requestResult trusts it; anything not shaped as an error is left out.
+  return errors.filter((each): each is GatewayError => typeof each === 'object' && each !== null && typeof (each as { message?: unknown }).message === 'string');
 }
 
 export function createGatewayClient(endpoint: string, authorization?: string, headers: Record<string, string> = {}): GatewayClient {

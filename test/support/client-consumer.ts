@@ -3,7 +3,18 @@
  * under the stricter settings frontend projects turn on (exactOptionalPropertyTypes
  * among them). Never run: only its types matter.
  */
-import { createGatewayClient, ExecutionEventsDocument, ExecutionsDocument, watchExecution, WatchError, type ExecutionEventsQuery, type ExecutionStatus, type GatewayError } from '../../src/client/index.js';
+import {
+  createGatewayClient,
+  ExecutionEventsDocument,
+  ExecutionsDocument,
+  gatewayErrors,
+  watchExecution,
+  WatchError,
+  type ErrorCode,
+  type ExecutionEventsQuery,
+  type ExecutionStatus,
+  type GatewayError,
+} from '../../src/client/index.js';
 
 export async function consume(signal: AbortSignal | undefined, eventsAfter: string | undefined): Promise<void> {
   const client = createGatewayClient('http://127.0.0.1:4000/graphql', 'Bearer demo-token');
@@ -19,6 +30,27 @@ export async function consume(signal: AbortSignal | undefined, eventsAfter: stri
   }
   void missing;
   void retryable;
+
+  // What `request` throws (a ClientError, whose `response.errors` graphql-request leaves untyped), read with a switch on the code.
+  try {
+    await client.request(ExecutionsDocument, { ids: ['ex_missing'] });
+  } catch (error) {
+    for (const { extensions, path } of gatewayErrors(error)) {
+      switch (extensions?.code) {
+        case 'NOT_FOUND':
+          void path?.[1];
+          break;
+        case 'UPSTREAM_UNAVAILABLE':
+        case 'UPSTREAM_TIMEOUT':
+          break;
+        // @ts-expect-error a code the gateway never sends: the switch does not compile either.
+        case 'NOT_FOUNDD':
+          break;
+      }
+    }
+    const codes: Array<ErrorCode | undefined> = gatewayErrors(error).map((each) => each.extensions?.code);
+    void codes;
+  }
 
   let after: string | null = null;
   do {
