@@ -3,7 +3,8 @@
  * `gatewayErrors` with their codes typed (graphql-request's ClientError types
  * them as GraphQLError with `unknown` extensions), over HTTP to a real gateway
  * and fake upstream on each lane; and nothing for what is no gateway answer
- * (a network failure, an abort, a body that is not GraphQL).
+ * (a network failure, an abort, a body that is not GraphQL). And `requestResult`
+ * aborted by a page that no longer needs it (its options form takes a signal).
  */
 import { createServer } from 'node:http';
 import { once } from 'node:events';
@@ -86,5 +87,27 @@ describe.each(LANES)('gatewayErrors (%s lane)', (lane) => {
 
     expect(gatewayErrors(undefined)).toEqual([]);
     expect(gatewayErrors(new Error('anything'))).toEqual([]);
+  });
+
+  it('requestResult takes its arguments as one object, and a signal that aborts it while upstream has not answered', async () => {
+    const client = createGatewayClient(harness.url, AUTH);
+    const whole = await client.requestResult({ document: ExecutionsDocument, variables: { ids: ['ex_demo_1', 'ex_missing'] } });
+    expect(whole.data?.executions.map((row) => row?.id ?? null)).toEqual(['ex_demo_1', null]);
+    expect(whole.errors.map((error) => error.extensions?.code)).toEqual([ErrorCode.NOT_FOUND]);
+
+    harness.upstream.setFault('ex_demo_2', { kind: 'hang' });
+    try {
+      const leaving = new AbortController();
+      const pending = thrownBy(client.requestResult({ document: ExecutionStatusDocument, variables: { id: 'ex_demo_2' }, signal: leaving.signal }));
+      await expect.poll(() => harness.upstream.requestsFor('ex_demo_2').length).toBe(1);
+      const abortedAt = performance.now();
+      leaving.abort();
+      const aborted = await pending;
+      expect((aborted as Error).name).toBe('AbortError');
+      expect(performance.now() - abortedAt).toBeLessThan(1_000);
+      expect(gatewayErrors(aborted)).toEqual([]);
+    } finally {
+      harness.upstream.setFault('ex_demo_2', undefined);
+    }
   });
 });

@@ -9,7 +9,7 @@
  */
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print, type GraphQLFormattedError } from 'graphql';
-import { ClientError, GraphQLClient, type Variables } from 'graphql-request';
+import { ClientError, GraphQLClient, type RawRequestOptions, type Variables } from 'graphql-request';
 // The client's whole type graph is src/client/ and this dependency-free file: a frontend type-checks it under its own settings.
 import type { DataWarning, ErrorCode, UpstreamCost } from '../client-contract.js';
 
@@ -55,6 +55,13 @@ export interface GatewayResult<Data> {
 // As graphql-request's `request` takes them (its tuple type is not exported): variables may be left out only when none is required.
 type VariablesArgs<V> = {} extends V ? [variables?: V, requestHeaders?: HeadersInit] : [variables: V, requestHeaders?: HeadersInit];
 
+/** `requestResult`'s arguments as one object, as graphql-request's `request` takes them, with a `signal` to abort it. */
+export type RequestResultOptions<Data, V extends Variables> = {
+  document: TypedDocumentNode<Data, V>;
+  requestHeaders?: HeadersInit | undefined;
+  signal?: AbortSignal | undefined;
+} & ({} extends V ? { variables?: V | undefined } : { variables: V });
+
 type RequestConfig = NonNullable<ConstructorParameters<typeof GraphQLClient>[1]>;
 
 export class GatewayClient extends GraphQLClient {
@@ -77,13 +84,28 @@ export class GatewayClient extends GraphQLClient {
    * siblings are there (`request` throws a ClientError for any error). A request
    * the gateway refuses as a whole (a 4xx or 5xx: a document that does not
    * validate, a variable of the wrong type) still throws a ClientError.
+   *
+   * Takes the document and variables as `request` does: in a row, or as one
+   * object, which may carry a `signal` too (aborted: rejects with the signal's
+   * reason, an AbortError unless given another, and the gateway cancels the
+   * upstream calls it no longer needs).
    */
-  async requestResult<Data, V extends Variables>(document: TypedDocumentNode<Data, V>, ...[variables, requestHeaders]: VariablesArgs<V>): Promise<GatewayResult<Data>> {
+  requestResult<Data, V extends Variables>(options: RequestResultOptions<Data, V>): Promise<GatewayResult<Data>>;
+  requestResult<Data, V extends Variables>(document: TypedDocumentNode<Data, V>, ...rest: VariablesArgs<V>): Promise<GatewayResult<Data>>;
+  async requestResult<Data, V extends Variables>(
+    documentOrOptions: TypedDocumentNode<Data, V> | RequestResultOptions<Data, V>,
+    ...rest: [variables?: V, requestHeaders?: HeadersInit]
+  ): Promise<GatewayResult<Data>> {
+    // A DocumentNode has `kind`; the options object has `document` instead.
+    const { document, variables, requestHeaders, signal } =
+      'document' in documentOrOptions ? (documentOrOptions as RequestResultOptions<Data, V> & { variables?: V }) : { document: documentOrOptions, variables: rest[0], requestHeaders: rest[1], signal: undefined };
     // errorPolicy is a setting of the client, not of one request; a client made per call
     // picks up whatever setHeader/setHeaders changed on this one.
     const partial = new GraphQLClient(this.#endpoint, { ...this.requestConfig, errorPolicy: 'all' });
-    // rawRequest's types take a query string only (graphql-request prints a DocumentNode the same way).
-    const response = await partial.rawRequest<Data, V>(print(document), variables, requestHeaders);
+    // rawRequest's types take a query string only (graphql-request prints a DocumentNode the same way). Its
+    // options type decides from V whether `variables` is required: V is generic here, the overloads above decided.
+    const options = { query: print(document), variables, requestHeaders, signal } as unknown as RawRequestOptions<V>;
+    const response = await partial.rawRequest<Data, V>(options);
     return {
       data: response.data ?? null,
       // graphql-request types them as GraphQLError instances; they are the JSON the gateway sent.

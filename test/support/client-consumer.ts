@@ -31,6 +31,13 @@ export async function consume(signal: AbortSignal | undefined, eventsAfter: stri
   void missing;
   void retryable;
 
+  // Aborted when the page no longer needs it; variables are required by the document, and typed.
+  const leaving = new AbortController();
+  const one = await client.requestResult({ document: ExecutionsDocument, variables: { ids: ['ex_demo_1'] }, signal: signal ?? leaving.signal });
+  void one.data?.executions;
+  // @ts-expect-error the document requires `ids`: the options form does not let it be left out.
+  void client.requestResult({ document: ExecutionsDocument, signal });
+
   // What `request` throws (a ClientError, whose `response.errors` graphql-request leaves untyped), read with a switch on the code.
   try {
     await client.request(ExecutionsDocument, { ids: ['ex_missing'] });
