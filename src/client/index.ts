@@ -34,6 +34,11 @@ export interface GatewayErrorExtensions {
   readonly upstreamStatus?: number | undefined;
   /** Upstream's request id, when its answer named one. */
   readonly upstreamRequestId?: string | undefined;
+  /**
+   * With UPSTREAM_UNAVAILABLE, when upstream asked for a pause (a `Retry-After` longer than the
+   * gateway waits, or a caller it rate-limits): ms to wait before asking again, as the message says.
+   */
+  readonly retryAfterMs?: number | undefined;
   readonly [key: string]: unknown;
 }
 

@@ -57,6 +57,9 @@ export async function consume(signal: AbortSignal | undefined, eventsAfter: stri
     }
     const codes: Array<ErrorCode | undefined> = gatewayErrors(error).map((each) => each.extensions?.code);
     void codes;
+    // The pause upstream asked for, which the message tells the caller to honour: a number, no cast.
+    const waitMs: number | undefined = gatewayErrors(error).find((each) => each.extensions?.code === 'UPSTREAM_UNAVAILABLE')?.extensions?.retryAfterMs;
+    void waitMs;
   }
 
   let after: string | null = null;
