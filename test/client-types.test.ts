@@ -51,6 +51,6 @@ describe('typed client under a frontend\'s compiler settings', () => {
       .filter((name) => name.startsWith(`${ROOT}src/`))
       .map((name) => name.slice(ROOT.length))
       .sort();
-    expect(sources).toEqual(['src/client-contract.ts', 'src/client/generated.ts', 'src/client/index.ts', 'src/client/live.ts']);
+    expect(sources).toEqual(['src/client-contract.ts', 'src/client/authorization.ts', 'src/client/generated.ts', 'src/client/index.ts', 'src/client/live.ts']);
   });
 });

@@ -227,6 +227,20 @@ describe.each(LANES)('typed client, end to end (%s lane)', (lane) => {
     expect((refused as ClientError).response.status).toBe(400);
   });
 
+  it('sends the authorization argument alone when the headers given carry an Authorization too', async () => {
+    // A frontend's shared headers with a token of their own (another case): fetch joined the two into one
+    // header, "Bearer stale-token, <token>", which upstream refused: UNAUTHENTICATED for every field.
+    const client = createGatewayClient(url, AUTH, { Authorization: 'Bearer stale-token', 'x-request-id': 'client-auth-1' });
+    const { data, errors } = await client.requestResult(ExecutionStatusDocument, { id: 'ex_demo_1' });
+    expect(errors).toEqual([]);
+    expect(data?.execution?.id).toBe('ex_demo_1');
+    await client.request(ExecutionStatusDocument, { id: 'ex_demo_2' });
+    expect([...harness.upstream.requestsFor('ex_demo_1'), ...harness.upstream.requestsFor('ex_demo_2')].map((request) => request.headers.authorization)).toEqual([AUTH, AUTH]);
+    // Without the argument, the headers' own is sent.
+    const theirs = await createGatewayClient(url, undefined, { Authorization: AUTH }).requestResult(ExecutionStatusDocument, { id: 'ex_demo_3' });
+    expect(theirs.errors).toEqual([]);
+  });
+
   it('requestResult reads extensions.warnings typed, as README "Warnings" says', async () => {
     const stored = harness.upstream.get('ex_demo_4')!;
     const body = JSON.stringify({ code: 200, data: { execution: { ...stored.execution, updatedAt: 'later' }, events: stored.events, message: 'execution retrieved' }, message: 'success', requestId: 'req-warn' });

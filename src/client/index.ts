@@ -12,6 +12,7 @@ import { print, type GraphQLFormattedError } from 'graphql';
 import { ClientError, GraphQLClient, type RawRequestOptions, type Variables } from 'graphql-request';
 // The client's whole type graph is src/client/ and this dependency-free file: a frontend type-checks it under its own settings.
 import type { DataWarning, ErrorCode, UpstreamCost } from '../client-contract.js';
+import { withAuthorization } from './authorization.js';
 
 export * from './generated.js';
 export { ErrorCode, WarningCode, type DataWarning, type UpstreamCost } from '../client-contract.js';
@@ -144,8 +145,11 @@ export function gatewayErrors(error: unknown): readonly GatewayError[] {
   return errors.filter((each): each is GatewayError => typeof each === 'object' && each !== null && typeof (each as { message?: unknown }).message === 'string');
 }
 
+/**
+ * A client of the gateway at `endpoint` (its `/graphql` URL) sending `authorization` (`Bearer …`) and
+ * `headers` with every request; an Authorization among `headers`, in any case, gives way to `authorization`.
+ */
 export function createGatewayClient(endpoint: string, authorization?: string, headers: Record<string, string> = {}): GatewayClient {
-  return new GatewayClient(endpoint, {
-    headers: authorization ? { ...headers, authorization } : headers,
-  });
+  // An empty authorization sends none, as before: the headers' own, if any, is kept.
+  return new GatewayClient(endpoint, { headers: withAuthorization(headers, authorization || undefined) });
 }

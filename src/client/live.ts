@@ -34,6 +34,7 @@
 import { print } from 'graphql';
 import { createClient, NetworkError } from 'graphql-sse';
 import type { ErrorCode } from '../client-contract.js';
+import { withAuthorization } from './authorization.js';
 import { ExecutionUpdatesDocument, type ExecutionEventFilter, type ExecutionUpdatesSubscription } from './generated.js';
 
 export type ExecutionUpdate = ExecutionUpdatesSubscription['executionUpdates'];
@@ -73,18 +74,6 @@ export interface WatchOptions {
   idleTimeoutMs?: number | undefined;
   /** Extra request headers, e.g. `x-request-id`; an `Authorization` among them, in any case, gives way to the `authorization` argument. */
   headers?: Record<string, string> | undefined;
-}
-
-/**
- * `headers` with `authorization` as its only Authorization: fetch joins two
- * keys that differ in case only (`Authorization` and `authorization`) into one
- * header with both values, which upstream refuses as no token it knows.
- */
-function withAuthorization(headers: Record<string, string> | undefined, authorization: string): Record<string, string> {
-  const merged: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers ?? {})) if (name.toLowerCase() !== 'authorization') merged[name] = value;
-  merged.authorization = authorization;
-  return merged;
 }
 
 /** An outage notice: the gateway's UPSTREAM_UNAVAILABLE on a watch, with what its extensions say. */

@@ -1,0 +1,15 @@
+/**
+ * One Authorization for a request of the typed client, whoever else named one.
+ * fetch joins two header keys that differ in case only (`Authorization` and
+ * `authorization`) into one header with both values (`Bearer old, Bearer new`),
+ * which upstream refuses as no token it knows: UNAUTHENTICATED for every field.
+ */
+
+/** `headers` with `authorization` as its only Authorization (any case of the name); `headers` as given when `authorization` is undefined. */
+export function withAuthorization(headers: Record<string, string> | undefined, authorization: string | undefined): Record<string, string> {
+  if (authorization === undefined) return { ...headers };
+  const merged: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) if (name.toLowerCase() !== 'authorization') merged[name] = value;
+  merged.authorization = authorization;
+  return merged;
+}
