@@ -241,6 +241,16 @@ describe.each(LANES)('typed client, end to end (%s lane)', (lane) => {
     expect(theirs.errors).toEqual([]);
   });
 
+  it('setHeader with a refreshed Authorization replaces the token the client was made with, whatever the case', async () => {
+    // Set beside `authorization` as `Authorization`, both went out joined, "Bearer expired, <token>": UNAUTHENTICATED.
+    const client = createGatewayClient(url, 'Bearer expired');
+    client.setHeader('Authorization', AUTH);
+    const { errors } = await client.requestResult(ExecutionStatusDocument, { id: 'ex_demo_1' });
+    expect(errors).toEqual([]);
+    await client.setHeader('x-request-id', 'client-auth-2').request(ExecutionStatusDocument, { id: 'ex_demo_2' });
+    expect([...harness.upstream.requestsFor('ex_demo_1'), ...harness.upstream.requestsFor('ex_demo_2')].map((request) => request.headers.authorization)).toEqual([AUTH, AUTH]);
+  });
+
   it('requestResult reads extensions.warnings typed, as README "Warnings" says', async () => {
     const stored = harness.upstream.get('ex_demo_4')!;
     const body = JSON.stringify({ code: 200, data: { execution: { ...stored.execution, updatedAt: 'later' }, events: stored.events, message: 'execution retrieved' }, message: 'success', requestId: 'req-warn' });

@@ -85,6 +85,21 @@ export class GatewayClient extends GraphQLClient {
   }
 
   /**
+   * As graphql-request's, except that an Authorization (a refreshed token) replaces the one the
+   * client had in any case of the name: set beside `authorization` as `Authorization`, fetch joined
+   * the two into one header (`Bearer old, Bearer new`) that upstream refuses, UNAUTHENTICATED.
+   */
+  override setHeader(key: string, value: string): this {
+    const { headers } = this.requestConfig;
+    // graphql-request sets a header as a property of a plain object (it ignores a Headers or an array).
+    if (key.toLowerCase() === 'authorization' && headers && !Array.isArray(headers) && !(headers instanceof Headers)) {
+      const plain = headers as Record<string, string>;
+      for (const name of Object.keys(plain)) if (name.toLowerCase() === 'authorization') delete plain[name];
+    }
+    return super.setHeader(key, value);
+  }
+
+  /**
    * The result as the gateway sent it, typed by the document: one failing id of
    * `executions(ids)` is null in `data` with its error in `errors`, and the
    * siblings are there (`request` throws a ClientError for any error). A request
