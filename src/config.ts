@@ -266,6 +266,11 @@ export const SETTINGS = {
     maxSubscriptionsPerCaller: setting('LIVE_MAX_SUBSCRIPTIONS_PER_CALLER', integer(1, 1_000_000).default(100), 'live subscriptions one caller may hold in a process; at most `LIVE_MAX_SUBSCRIPTIONS` (start-up refuses more)'),
     maxSubscriptions: setting('LIVE_MAX_SUBSCRIPTIONS', integer(1, 10_000_000).default(10_000), 'live subscriptions per process'),
     maxPollers: setting('LIVE_MAX_POLLERS', integer(1, 1_000_000).default(5_000), 'watched (caller, execution) pairs per process, each with one poller'),
+    stalledClientMs: setting(
+      'LIVE_STALLED_CLIENT_MS',
+      integer(100, 3_600_000).default(10_000),
+      'a live stream whose client stopped reading (what the gateway wrote has waited this long for the client\'s network to take it) is closed, ending its watches: a WebSocket with `1013` (graphql-ws clients reconnect), a Server-Sent Events response by dropping its connection; so a stalled reader holds no memory, watch slot or poller',
+    ),
     connectionInitTimeoutMs: setting(
       'WS_CONNECTION_INIT_TIMEOUT_MS',
       integer(100, 60_000).default(3_000),

@@ -46,6 +46,7 @@ import { useTrustedDocuments } from './trusted-documents.js';
 import { useValidationCache } from './validation-cache.js';
 import { useUnservedStreamClosing } from './unserved-streams.js';
 import { useEventStreamHeaders } from './event-stream.js';
+import type { StalledClients } from '../server/stalled-clients.js';
 
 /** What the HTTP edge hands Yoga with every request (Yoga's "server context"). */
 export interface GatewayServerContext {
@@ -80,6 +81,8 @@ export interface GatewayDependencies {
   graphiql?: GraphiQLSettings;
   /** Plugins after the gateway's own: operators' additions, and probes in tests. */
   plugins?: Plugin[];
+  /** Drops event streams whose client stopped reading (LIVE_STALLED_CLIENT_MS); none are dropped without it. */
+  stalledClients?: StalledClients;
 }
 
 export type Gateway = YogaServerInstance<GatewayServerContext, GatewayContext>;
@@ -138,7 +141,7 @@ export function createGateway(deps: GatewayDependencies): Gateway {
       ...(deps.operationSpans ? [useOperationSpans(deps.operationSpans)] : []),
       ...(deps.metrics ? [deps.metrics.plugin()] : []),
       useVaryOrigin(deps.security.corsOrigins),
-      useEventStreamHeaders(),
+      useEventStreamHeaders(deps.stalledClients, deps.logger),
       useRequestErrors(),
       useStableErrorCodes(),
       // After the codes are final, so its lines carry the codes clients see.

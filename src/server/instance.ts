@@ -23,6 +23,7 @@ import { attemptSpans } from '../telemetry/tracing.js';
 import { drain, RequestsInFlight, type DrainReport, type DrainTimings } from './drain.js';
 import { Health, upstreamHealth } from './health.js';
 import { createHttpEdge } from './http-edge.js';
+import { StalledClients } from './stalled-clients.js';
 import { attachWebSocket } from './websocket.js';
 import { createYogaLane } from './yoga-lane.js';
 
@@ -121,6 +122,8 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
     bulkhead: { maxConcurrent: upstream.maxConcurrent, queue: upstream.queue },
     ...(redis && sharedCache && leases ? { shared: { store: redis, cache: sharedCache, leases } } : {}),
   });
+  // One sweep for every event stream and WebSocket whose client may stop reading.
+  const stalledClients = new StalledClients(config.live.stalledClientMs);
   const gateway = createGateway({
     executions,
     live,
@@ -134,6 +137,7 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
     compiledExecution: config.server.fastLane,
     ...(options.graphiql ? { graphiql: options.graphiql } : {}),
     ...(options.plugins ? { plugins: options.plugins } : {}),
+    stalledClients,
   });
   const lane = config.server.fastLane ? createFastLane(gateway) : createYogaLane(gateway);
   const health = new Health(() => upstreamHealth(client), redis && (() => redis.health));
@@ -159,6 +163,7 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
       maxConnections: config.live.maxConnections,
       maxMessageBytes: config.server.maxRequestBodyBytes,
       maxSubscriptionsPerConnection: config.live.maxSubscriptionsPerConnection,
+      stalledClients,
     },
     options.logger,
   );
@@ -188,6 +193,7 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
     },
     async close() {
       sockets.close();
+      stalledClients.close();
       server.close();
       server.closeIdleConnections();
       await closeUpstream();

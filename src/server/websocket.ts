@@ -27,6 +27,9 @@
  * at once, queries and live subscriptions alike: graphql-ws runs each
  * `subscribe` concurrently, so without a bound one socket could hold any
  * number of results in memory behind a client that stops reading.
+ * A connection whose client stopped reading (what was sent has waited
+ * LIVE_STALLED_CLIENT_MS for the network to take it) is closed with 1013 and
+ * dropped, ending its operations (./stalled-clients.ts).
  * `connectionParams` never reach a log.
  *
  * Each operation is a request of its own, with a request id of its own (the
@@ -62,6 +65,7 @@ import { requestIdFor } from '../request/request-id.js';
 import { schema } from '../schema/index.js';
 import { hostProblem } from './http-edge.js';
 import { endWithJson, pathOf } from './raw-http.js';
+import type { StalledClients } from './stalled-clients.js';
 import { messageHead, orderedById } from './ws-message-order.js';
 
 /** What the instance holds of the WebSocket side: its connections, for a drain. */
@@ -83,6 +87,15 @@ export interface WebSocketEdge {
  */
 export const IDLE_CLOSE_CODE = 1000;
 
+/**
+ * Close code of a connection whose client stopped reading (./stalled-clients.ts):
+ * 1013 Try Again Later, which graphql-ws clients reconnect on (as on 1006,
+ * what a client sees when the close frame, queued behind what it did not read,
+ * never reaches it). It resubscribes with the variables it started with: update
+ * `eventsAfter` as cursors arrive to resume without a gap.
+ */
+export const STALLED_CLOSE_CODE = 1013;
+
 /** Close code and reason of a drain: RFC 6455's "going away", which graphql-ws clients answer by reconnecting. */
 export const GOING_AWAY = { code: 1001, reason: 'Going away: the gateway is shutting down' } as const;
 
@@ -99,6 +112,8 @@ export interface WebSocketSettings {
   maxMessageBytes: number;
   /** Operations one connection may run at once (graphql-ws calls each a subscription). */
   maxSubscriptionsPerConnection: number;
+  /** Finds connections whose client stopped reading (LIVE_STALLED_CLIENT_MS); each is closed with 1013 and dropped. */
+  stalledClients: StalledClients;
 }
 
 /** What graphql-ws keeps of a connection: the socket, its upgrade request and that request's id. */
@@ -402,13 +417,19 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
       });
       socket.ping();
     }, KEEPALIVE_MS);
+    const context = { socket, request, upgradeRequestId: requestIdFor(request.headers['x-request-id']) };
     const closed = protocol.opened(
       {
         protocol: socket.protocol,
         send: (data) =>
           new Promise<void>((resolve, reject) => {
             if (socket.readyState !== socket.OPEN) return resolve();
-            socket.send(data, (error) => (error ? reject(error) : resolve()));
+            socket.send(data, (error) => {
+              if (error) return reject(error);
+              // The network took a whole message: a client that reads, however slowly, is not stalled.
+              settings.stalledClients.progressed(request.socket);
+              resolve();
+            });
           }),
         close: (code, reason) => socket.close(code, reason),
         onMessage: (handle) => {
@@ -435,8 +456,15 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
           });
         },
       },
-      { socket, request, upgradeRequestId: requestIdFor(request.headers['x-request-id']) },
+      context,
     );
+    // Dropped at once: the close frame waits behind everything the client did not read, and so would every buffer.
+    const stalledReason = `Slow consumer: the client read nothing for ${settings.stalledClients.stallMs} ms (LIVE_STALLED_CLIENT_MS)`;
+    settings.stalledClients.track(request.socket, () => {
+      logger.info({ upgradeRequestId: context.upgradeRequestId, bufferedBytes: socket.bufferedAmount }, 'WebSocket closed: its client stopped reading');
+      socket.close(STALLED_CLOSE_CODE, stalledReason);
+      socket.terminate();
+    });
     socket.once('close', (code, reason) => {
       clearInterval(pings);
       clearTimeout(pongWait);

@@ -1,0 +1,238 @@
+/**
+ * Live streams whose client stops reading (LIVE_STALLED_CLIENT_MS,
+ * src/server/stalled-clients.ts), over real sockets on each lane: a raw client
+ * subscribes to executions whose every poll brings a large change, then pauses
+ * its socket, so its receive window fills and what the gateway writes waits in
+ * the gateway. The gateway must drop it within the limit (plus the time the
+ * kernel buffers on loopback take to fill), ending its watches (slots released,
+ * pollers stopped), over WebSocket and over Server-Sent Events by GET and POST;
+ * a graphql-ws client reconnects on its own; a client that keeps reading the
+ * same stream is never dropped and misses no update.
+ */
+import net from 'node:net';
+import { createClient as createWsClient } from 'graphql-ws';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { AUTH, type Harness } from './support/harness.js';
+import { advance, describeEachLane, putExecution, sleep, startLiveHarness, waitFor } from './support/live.js';
+
+/** How long a client may leave the gateway's writes waiting (ms): short, so a test sees it. */
+const STALL_MS = 300;
+/** The size of the change every update carries (bytes): large, so loopback's kernel buffers fill within a second. */
+const CHANGE_BYTES = 1_000_000;
+/**
+ * How soon a stalled client must be dropped after it stopped reading (ms): the
+ * limit, a few sweeps, and the seconds loopback buffers take to fill on a busy
+ * machine; well under the WebSocket keep-alive's 24 s, and finite, as an event
+ * stream's was not.
+ */
+const DROPPED_WITHIN_MS = 9_000;
+
+const QUERY = 'subscription W($id: ID!) { executionUpdates(id: $id) { cursor execution { id updatedAt responsePayload } } }';
+
+describeEachLane('live streams whose client stopped reading', (lane) => {
+  let harness: Harness;
+  let changing: NodeJS.Timeout | undefined;
+  const opened: Array<{ destroy(): void }> = [];
+
+  beforeAll(async () => {
+    harness = await startLiveHarness(lane, { LIVE_STALLED_CLIENT_MS: String(STALL_MS) });
+  });
+  afterEach(async () => {
+    clearInterval(changing);
+    for (const socket of opened.splice(0)) socket.destroy();
+    await waitFor(() => harness.instance.live.counts.subscriptions === 0, 'every watch to end');
+  });
+  afterAll(() => harness.close());
+
+  /** Running executions whose `responsePayload` changes by CHANGE_BYTES every 60 ms. */
+  function changingExecutions(prefix: string, count: number): string[] {
+    const ids = Array.from({ length: count }, (_, index) => `ex_${prefix}_${lane}_${index}`);
+    for (const id of ids) putExecution(harness.upstream, id, 'workflow_running', { eventCount: 0 });
+    let change = 0;
+    changing = setInterval(() => {
+      change++;
+      for (const id of ids) {
+        const stored = harness.upstream.get(id)!;
+        const updatedAt = new Date(Date.parse('2026-03-01T13:00:00.000Z') + change * 1000).toISOString();
+        harness.upstream.put({ execution: { ...stored.execution, updatedAt, responsePayload: { blob: 'x'.repeat(CHANGE_BYTES), change } }, events: stored.events });
+      }
+    }, 60);
+    return ids;
+  }
+
+  /** Passes when upstream gets no request for `ids` for 300 ms (12 poll intervals), after a poll already under way when the watches ended: their pollers stopped. */
+  async function pollingStopped(ids: readonly string[]): Promise<void> {
+    const count = () => ids.reduce((sum, id) => sum + harness.upstream.requestsFor(id).length, 0);
+    await sleep(100);
+    const before = count();
+    await sleep(300);
+    expect(count() - before).toBe(0);
+  }
+
+  it('a WebSocket that stops reading is dropped within the limit, ending every watch it carried', async () => {
+    const ids = changingExecutions('ws_stalled', 3);
+    const socket = new WebSocket(harness.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
+    opened.push({ destroy: () => socket.terminate() });
+    let nexts = 0;
+    let acknowledged = false;
+    const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+    await new Promise((resolve) => socket.once('open', resolve));
+    socket.on('message', (data) => {
+      const head = String(data).slice(0, 40);
+      if (head.includes('"next"')) nexts++;
+      if (head.includes('"connection_ack"')) acknowledged = true;
+    });
+    socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: AUTH } }));
+    await waitFor(() => acknowledged, 'connection_ack');
+    ids.forEach((id, index) => socket.send(JSON.stringify({ id: String(index), type: 'subscribe', payload: { query: QUERY, variables: { id } } })));
+    await waitFor(() => nexts >= ids.length, 'the first updates');
+    expect(harness.instance.live.counts).toEqual({ subscriptions: 3, pollers: 3 });
+
+    // The client stops reading: its receive window fills, and the gateway's writes wait.
+    const raw = (socket as unknown as { _socket: net.Socket })._socket;
+    raw.pause();
+    const pausedAt = performance.now();
+    await waitFor(() => harness.instance.live.counts.subscriptions === 0, 'the stalled WebSocket to be dropped', DROPPED_WITHIN_MS);
+    expect(performance.now() - pausedAt).toBeLessThan(DROPPED_WITHIN_MS);
+    expect(harness.instance.live.counts).toEqual({ subscriptions: 0, pollers: 0 });
+    await pollingStopped(ids);
+
+    // Reading again, the client gets what the kernel held, then the end: a close graphql-ws reconnects on.
+    raw.resume();
+    expect([1006, 1013]).toContain(await closed);
+  }, 20_000);
+
+  it.each(['GET', 'POST'] as const)('an event stream (%s) that stops reading is dropped within the limit, ending its watch', async (method) => {
+    const ids = changingExecutions(`sse_stalled_${method}`, 2);
+    const url = new URL(harness.url);
+    let received = 0;
+    const sockets = ids.map((id) => {
+      const socket = net.connect(Number(url.port), url.hostname);
+      opened.push(socket);
+      socket.on('data', (chunk: Buffer) => (received += chunk.length));
+      const variables = JSON.stringify({ id });
+      if (method === 'GET') {
+        const search = new URLSearchParams({ query: QUERY, variables });
+        socket.write(`GET ${url.pathname}?${search} HTTP/1.1\r\nHost: ${url.host}\r\nAccept: text/event-stream\r\nAuthorization: ${AUTH}\r\n\r\n`);
+      } else {
+        const body = JSON.stringify({ query: QUERY, variables: { id } });
+        socket.write(
+          `POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nAccept: text/event-stream\r\nContent-Type: application/json\r\nAuthorization: ${AUTH}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+        );
+      }
+      return socket;
+    });
+    await waitFor(() => harness.instance.live.counts.subscriptions === ids.length && received > ids.length * CHANGE_BYTES, 'the first updates');
+    const ended = sockets.map((socket) => new Promise<void>((resolve) => socket.once('close', () => resolve())));
+
+    for (const socket of sockets) socket.pause();
+    const pausedAt = performance.now();
+    await waitFor(() => harness.instance.live.counts.subscriptions === 0, 'the stalled event streams to be dropped', DROPPED_WITHIN_MS);
+    expect(performance.now() - pausedAt).toBeLessThan(DROPPED_WITHIN_MS);
+    expect(harness.instance.live.counts).toEqual({ subscriptions: 0, pollers: 0 });
+    await pollingStopped(ids);
+    for (const socket of sockets) socket.resume();
+    await Promise.all(ended);
+  }, 20_000);
+
+  it('a graphql-ws client dropped for not reading connects again and resubscribes by itself', async () => {
+    const [id] = changingExecutions('ws_reconnects', 1);
+    const connections: WebSocket[] = [];
+    const updatedAts: string[] = [];
+    const client = createWsClient({
+      url: harness.url.replace(/^http/, 'ws'),
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: AUTH },
+      retryAttempts: 3,
+      retryWait: () => sleep(10),
+      on: { connected: (socket) => void connections.push(socket as WebSocket) },
+    });
+    opened.push({ destroy: () => void client.dispose() });
+    client.subscribe<{ executionUpdates: { execution: { updatedAt: string } } }>(
+      { query: QUERY, variables: { id } },
+      { next: (result) => void updatedAts.push(result.data!.executionUpdates.execution.updatedAt), error: () => {}, complete: () => {} },
+    );
+    await waitFor(() => updatedAts.length >= 1, 'the first update');
+    const raw = (connections[0] as unknown as { _socket: net.Socket })._socket;
+    raw.pause();
+    await waitFor(() => harness.instance.live.counts.subscriptions === 0, 'the stalled WebSocket to be dropped', DROPPED_WITHIN_MS);
+    raw.resume();
+    await waitFor(() => connections.length === 2 && harness.instance.live.counts.subscriptions === 1, 'the client to connect again and resubscribe');
+    const seen = updatedAts.length;
+    await waitFor(() => updatedAts.length > seen, 'an update over the new connection');
+  }, 20_000);
+
+  it('a client that reads in fits and starts (pauses shorter than the limit) is not dropped and gets every event once, in order', async () => {
+    const [id] = changingExecutions('ws_fits', 1);
+    const appended: string[] = [];
+    const appending = setInterval(() => appended.push(...advance(harness.upstream, id!, 'workflow_running', 7)), 40);
+    const received: string[] = [];
+    let finished = false;
+    let closedWith: number | undefined;
+    let socket: WebSocket | undefined;
+    const client = createWsClient({
+      url: harness.url.replace(/^http/, 'ws'),
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: AUTH },
+      retryAttempts: 0,
+      shouldRetry: () => false,
+      on: { connected: (opened) => void (socket = opened as WebSocket), closed: (event) => void (closedWith = (event as { code: number }).code) },
+    });
+    opened.push({ destroy: () => void client.dispose() });
+    client.subscribe<{ executionUpdates: { isFinal: boolean; newEvents: Array<{ node: { id: string } }> } }>(
+      { query: 'subscription W($id: ID!) { executionUpdates(id: $id) { isFinal newEvents { node { id } } execution { responsePayload } } }', variables: { id } },
+      {
+        next: (result) => {
+          received.push(...result.data!.executionUpdates.newEvents.map((edge) => edge.node.id));
+          if (result.data!.executionUpdates.isFinal) finished = true;
+        },
+        error: () => {},
+        complete: () => {},
+      },
+    );
+    await waitFor(() => socket !== undefined && harness.instance.live.counts.subscriptions === 1, 'the watch');
+    const raw = (socket as unknown as { _socket: net.Socket })._socket;
+    for (let fit = 0; fit < 8; fit++) {
+      raw.pause();
+      await sleep(STALL_MS / 2);
+      raw.resume();
+      await sleep(50);
+    }
+    clearInterval(appending);
+    clearInterval(changing);
+    appended.push(...advance(harness.upstream, id!, 'workflow_succeeded', 1));
+    await waitFor(() => finished, 'the final update');
+    expect(closedWith === undefined || closedWith === 1000).toBe(true);
+    // The watch started from now: every event appended after its first update came, each once, in order.
+    expect(received).toEqual(appended.slice(appended.indexOf(received[0]!)));
+    expect(received.length).toBeGreaterThan(appended.length / 2);
+  }, 20_000);
+
+  it('a client that keeps reading the same stream is never dropped and gets every change, in order, once', async () => {
+    const [id] = changingExecutions('ws_reading', 1);
+    const updatedAts: string[] = [];
+    let closedWith: number | undefined;
+    const client = createWsClient({
+      url: harness.url.replace(/^http/, 'ws'),
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: AUTH },
+      retryAttempts: 0,
+      shouldRetry: () => false,
+      on: { closed: (event) => void (closedWith = (event as { code: number }).code) },
+    });
+    opened.push({ destroy: () => void client.dispose() });
+    client.subscribe<{ executionUpdates: { execution: { updatedAt: string } } }>(
+      { query: QUERY, variables: { id } },
+      { next: (result) => void updatedAts.push(result.data!.executionUpdates.execution.updatedAt), error: () => {}, complete: () => {} },
+    );
+    await waitFor(() => updatedAts.length >= 1, 'the first update');
+    await sleep(STALL_MS * 8);
+    expect(closedWith).toBeUndefined();
+    expect(harness.instance.live.counts.subscriptions).toBe(1);
+    expect(updatedAts.length).toBeGreaterThan(5);
+    // Each update a later state than the one before (the watch coalesces to the latest reading, never repeats one).
+    expect([...updatedAts].sort()).toEqual(updatedAts);
+    expect(new Set(updatedAts).size).toBe(updatedAts.length);
+  }, 20_000);
+});
