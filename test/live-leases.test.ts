@@ -9,7 +9,8 @@
  *   holder, so no watcher goes back to an older reading.
  * - A message delivered late does not silence the holder it reaches.
  * - A holder backing off while upstream fails keeps the lease through its
- *   pause, so the others do not take turns polling a failing upstream.
+ *   pause, so the others do not take turns polling a failing upstream; so does
+ *   one whose poll interval is longer than the lease.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readConfig } from '../src/config.js';
@@ -172,6 +173,25 @@ describe('the live lease on a real redis-server', () => {
     expect(await b.member.holds()).toBe(false);
     await sleep(3 * LEASE_MS);
     // A died during its pause (it never polled again): B takes over once the pause and a lease have passed.
+    expect(await b.member.holds()).toBe(true);
+  });
+
+  it('a holder whose poll interval outlasts the lease keeps it through the rest; a rest well within it sends nothing', async () => {
+    const first = reading('workflow_running', '12:00');
+    const [a, b] = [await replica(first), await replica(first)];
+    const leaseKey = a.store.key('lease', a.store.callerTag(AUTHORIZATION), 'ex_fence');
+    expect(await a.member.holds()).toBe(true);
+    // A rest of a tenth of the lease: the lease is left as the poll renewed it.
+    a.member.resting(LEASE_MS / 10);
+    await sleep(50);
+    expect(await a.store.client.pttl(leaseKey)).toBeLessThanOrEqual(LEASE_MS);
+    // A poll interval twice the lease (LIVE_POLL_*_MS above LIVE_LEASE_MS): kept through it, so B does not poll too.
+    expect(await a.member.holds()).toBe(true);
+    a.member.resting(2 * LEASE_MS);
+    await sleep(1.5 * LEASE_MS);
+    expect(await b.member.holds()).toBe(false);
+    // A died in its rest: B takes over once the rest and a lease have passed.
+    await sleep(2 * LEASE_MS);
     expect(await b.member.holds()).toBe(true);
   });
 });

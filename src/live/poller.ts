@@ -282,7 +282,9 @@ export class Poller {
       this.stop();
       return;
     }
-    this.#schedule(nextPollDelay(status, 0, this.deps.settings));
+    const delay = nextPollDelay(status, 0, this.deps.settings);
+    this.#lease?.resting(delay);
+    this.#schedule(delay);
   }
 
   #failed(error: GraphQLError): void {

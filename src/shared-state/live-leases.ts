@@ -97,6 +97,13 @@ export interface LeaseMembership {
   published(previous: Execution | undefined, execution: Execution): void;
   /** The holder pauses `pauseMs` before its next poll (backing off while upstream fails, or as its Retry-After asks): keeps the lease that long, plus LIVE_LEASE_MS. */
   pausing(pauseMs: number): void;
+  /**
+   * The holder read upstream and waits `pauseMs` (its poll interval) before the next poll. The lease runs
+   * LIVE_LEASE_MS from the poll's `holds()`; when the next one would come later than three quarters of it
+   * (a poll interval set longer than the lease, or a slow poll), it is kept through the pause, plus
+   * LIVE_LEASE_MS, as `pausing` does. Otherwise nothing is sent: with the default settings a rest never needs it.
+   */
+  resting(pauseMs: number): void;
   /** The holder's permanent failure (NOT_FOUND, UNAUTHENTICATED, …): the other replicas end their watches with it. */
   failed(message: string, extensions: Record<string, unknown>): void;
   /** The holder's outage notice (UPSTREAM_UNAVAILABLE for LIVE_OUTAGE_NOTICE_MS): the other replicas tell their watchers too. */
@@ -150,6 +157,8 @@ export class LiveLeases {
     const leaseKey = store.key('lease', tag, id);
     const channel = store.key('updates', tag, id);
     let holding = false;
+    // When (performance.now()) this replica last took or renewed the lease.
+    let heldAt = 0;
     let seq = 0;
     let heard: { from: string; seq: number } | undefined;
     let left = false;
@@ -200,6 +209,7 @@ export class LiveLeases {
             return false;
           }
           setHolding(taken);
+          if (taken) heldAt = performance.now();
         } catch {
           // Redis cannot say who polls: this replica does, so its watchers are never left without updates.
           return true;
@@ -212,6 +222,11 @@ export class LiveLeases {
       },
       pausing: (pauseMs) => {
         if (!holding || !store.up) return;
+        store.client.eval(KEEP, 1, leaseKey, this.replica, pauseMs + this.leaseMs).catch(() => undefined);
+      },
+      resting: (pauseMs) => {
+        // Lapsed before the next poll, the lease would be free for every replica with watchers, and each would poll too.
+        if (!holding || !store.up || performance.now() - heldAt + pauseMs < this.leaseMs * 0.75) return;
         store.client.eval(KEEP, 1, leaseKey, this.replica, pauseMs + this.leaseMs).catch(() => undefined);
       },
       failed: (message, extensions) => {
