@@ -47,6 +47,7 @@ import { useValidationCache } from './validation-cache.js';
 import { useUnservedStreamClosing } from './unserved-streams.js';
 import { useEventStreamHeaders } from './event-stream.js';
 import type { StalledClients } from '../server/stalled-clients.js';
+import { useNoStore } from './cache-control.js';
 
 /** What the HTTP edge hands Yoga with every request (Yoga's "server context"). */
 export interface GatewayServerContext {
@@ -141,6 +142,8 @@ export function createGateway(deps: GatewayDependencies): Gateway {
       ...(deps.operationSpans ? [useOperationSpans(deps.operationSpans)] : []),
       ...(deps.metrics ? [deps.metrics.plugin()] : []),
       useVaryOrigin(deps.security.corsOrigins),
+      useNoStore(),
+      // After useNoStore: an event stream's Cache-Control adds no-transform.
       useEventStreamHeaders(deps.stalledClients, deps.logger),
       useRequestErrors(),
       useStableErrorCodes(),

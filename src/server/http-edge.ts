@@ -27,6 +27,7 @@ import type { Lane } from '../fast-lane/index.js';
 import type { Logger } from '../logger.js';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
 import { requestIdFor } from '../request/request-id.js';
+import { CACHE_CONTROL } from '../pipeline/cache-control.js';
 import { corsHeaders } from '../pipeline/cors.js';
 import type { RequestsInFlight } from './drain.js';
 import type { Health } from './health.js';
@@ -76,6 +77,7 @@ function answer(response: ServerResponse, requestId: string, cors: Record<string
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(body),
     'x-request-id': requestId,
+    'cache-control': CACHE_CONTROL,
     ...(close ? { connection: 'close' } : {}),
   });
   response.end(body);

@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { CACHE_CONTROL } from '../pipeline/cache-control.js';
 
 /** A status whose answer has no body, and so no Content-Length (RFC 9110 §8.6, §15.3.5, §15.4.5). */
 export function forbidsContentLength(status: number): boolean {
@@ -19,11 +20,12 @@ export function pathOf(request: IncomingMessage): string {
 
 /**
  * Writes a whole JSON answer on `socket` and ends it: `status` is the status
- * line's code and reason ("400 Bad Request"), `headers` go out as given.
+ * line's code and reason ("400 Bad Request"), `headers` go out as given, after
+ * the Content-Type, Content-Length and Cache-Control every answer carries.
  */
 export function endWithJson(socket: Duplex, status: string, body: string, headers: Record<string, string>): void {
   const lines = Object.entries(headers)
     .map(([name, value]) => `${name}: ${value}\r\n`)
     .join('');
-  socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${lines}connection: close\r\n\r\n${body}`);
+  socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\ncache-control: ${CACHE_CONTROL}\r\n${lines}connection: close\r\n\r\n${body}`);
 }

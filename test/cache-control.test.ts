@@ -1,0 +1,73 @@
+/**
+ * `Cache-Control: no-store` on every answer (src/pipeline/cache-control.ts):
+ * each lane, GET and POST, results and errors, the pipeline's and the HTTP
+ * edge's own refusals (written through a ServerResponse or on the raw socket),
+ * a CORS preflight, GraphiQL's page and an event stream.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AUTH, Harness, LANES } from './support/harness.js';
+import { rawExchange } from './support/raw-http.js';
+
+const TYPENAME = encodeURIComponent('{ __typename }');
+const EXECUTION = JSON.stringify({ query: '{ execution(id: "ex_demo_4") { id status } }' });
+const json = { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: AUTH };
+
+/** The headers of a raw HTTP/1.1 answer, names lowercased. */
+function rawHeaders(text: string): { status: number; headers: Record<string, string> } {
+  const [statusLine = '', ...lines] = (text.split('\r\n\r\n', 1)[0] ?? '').split('\r\n');
+  return { status: Number(statusLine.split(' ')[1]), headers: Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()])) };
+}
+
+describe.each(LANES)('Cache-Control (%s lane)', (lane) => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await Harness.start({ lane, env: { CORS_ORIGINS: 'https://app.example', MAX_REQUEST_BODY_BYTES: '1024' } });
+  });
+  afterAll(() => harness.close());
+
+  const ANSWERS: Array<[string, number, () => Promise<Response>]> = [
+    ['a GET of an execution', 200, () => harness.fetch(`/graphql?query=${encodeURIComponent('{ execution(id: "ex_demo_4") { id } }')}`, { headers: { authorization: AUTH } })],
+    ['a GET needing no token', 200, () => harness.fetch(`/graphql?query=${TYPENAME}`, { headers: { 'x-graphql-yoga-csrf': '1' } })],
+    ['a POST of an execution', 200, () => harness.fetch('/graphql', { method: 'POST', headers: json, body: EXECUTION })],
+    ['a validation error', 400, () => harness.fetch('/graphql', { method: 'POST', headers: json, body: JSON.stringify({ query: '{ nope }' }) })],
+    ['an upstream 404', 200, () => harness.fetch('/graphql', { method: 'POST', headers: { ...json, accept: 'application/json' }, body: JSON.stringify({ query: '{ execution(id: "ex_missing") { id } }' }) })],
+    ['a GET without the CSRF header', 403, () => harness.fetch(`/graphql?query=${TYPENAME}`)],
+    ['a method /graphql does not take', 405, () => harness.fetch('/graphql', { method: 'PUT', headers: json, body: EXECUTION })],
+    ['a CORS preflight', 204, () => harness.fetch('/graphql', { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' } })],
+    ["GraphiQL's page", 200, () => harness.fetch('/graphql', { headers: { accept: 'text/html' } })],
+    ['an unknown path (the edge)', 404, () => harness.fetch('/nope', { headers: { authorization: AUTH } })],
+    ['an Accept with q=0 only (the edge)', 406, () => harness.fetch('/graphql', { method: 'POST', headers: { ...json, accept: 'application/json;q=0' }, body: EXECUTION })],
+    ['a body over the limit (the edge)', 413, () => harness.fetch('/graphql', { method: 'POST', headers: json, body: 'x'.repeat(2_048) })],
+    ['an unsupported media type', 415, () => harness.fetch('/graphql', { method: 'POST', headers: { ...json, 'content-type': 'application/xml' }, body: '<q/>' })],
+  ];
+
+  it.each(ANSWERS)('on %s (%i): no-store', async (_name, status, request) => {
+    const response = await request();
+    await response.arrayBuffer();
+    expect(response.status).toBe(status);
+    expect(response.headers.get('cache-control')).toBe('no-store');
+  });
+
+  it.each([
+    ['malformed HTTP', 400, 'GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nNot A Header\r\n\r\n'],
+    ['headers past the limit', 431, `GET /graphql?query=${TYPENAME} HTTP/1.1\r\nHost: 127.0.0.1\r\nx-padding: ${'p'.repeat(20_000)}\r\n\r\n`],
+    ['a refused WebSocket upgrade', 404, 'GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n'],
+  ])('on %s (%i, written on the socket): no-store', async (_name, status, bytes) => {
+    const { text } = await rawExchange(harness.url, bytes);
+    const answer = rawHeaders(text);
+    expect(answer.status, text.slice(0, 200)).toBe(status);
+    expect(answer.headers['cache-control']).toBe('no-store');
+  });
+
+  it.each(['GET', 'POST'])('on a subscription by %s: an event stream that is not stored', async (method) => {
+    const query = 'subscription { executionUpdates(id: "ex_demo_4") { isFinal } }';
+    const headers = { accept: 'text/event-stream', authorization: AUTH };
+    const response =
+      method === 'GET'
+        ? await harness.fetch(`/graphql?query=${encodeURIComponent(query)}`, { headers })
+        : await harness.fetch('/graphql', { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+    expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    await response.body?.cancel();
+  });
+});
