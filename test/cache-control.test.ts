@@ -2,7 +2,8 @@
  * `Cache-Control: no-store` on every answer (src/pipeline/cache-control.ts):
  * each lane, GET and POST, results and errors, the pipeline's and the HTTP
  * edge's own refusals (written through a ServerResponse or on the raw socket),
- * a CORS preflight, GraphiQL's page and an event stream.
+ * a CORS preflight, GraphiQL's page and an event stream, which also forbids
+ * transformation (src/pipeline/event-stream.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTH, Harness, LANES } from './support/harness.js';
@@ -59,7 +60,7 @@ describe.each(LANES)('Cache-Control (%s lane)', (lane) => {
     expect(answer.headers['cache-control']).toBe('no-store');
   });
 
-  it.each(['GET', 'POST'])('on a subscription by %s: an event stream that is not stored', async (method) => {
+  it.each(['GET', 'POST'])('on a subscription by %s: an event stream that is neither stored nor transformed', async (method) => {
     const query = 'subscription { executionUpdates(id: "ex_demo_4") { isFinal } }';
     const headers = { accept: 'text/event-stream', authorization: AUTH };
     const response =
@@ -67,7 +68,11 @@ describe.each(LANES)('Cache-Control (%s lane)', (lane) => {
         ? await harness.fetch(`/graphql?query=${encodeURIComponent(query)}`, { headers })
         : await harness.fetch('/graphql', { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
     expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
-    expect(response.headers.get('cache-control')).toBe('no-store');
+    expect(response.headers.get('cache-control')).toBe('no-store, no-transform');
+    // No coding was applied: none is said by no Content-Encoding; `none` is no registered coding (RFC 9110 §8.4.1).
+    expect(response.headers.get('content-encoding')).toBeNull();
+    // What stops nginx buffering the stream stays.
+    expect(response.headers.get('x-accel-buffering')).toBe('no');
     await response.body?.cancel();
   });
 });

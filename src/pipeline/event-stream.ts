@@ -1,8 +1,16 @@
 /**
- * Server-Sent Events through proxies: `X-Accel-Buffering: no` asks nginx (and
- * proxies that follow it) not to buffer the stream, so each update reaches the
- * client when it is sent. Yoga's SSE answer already sends a comment every
- * 12 seconds as a keep-alive, so idle streams are not cut.
+ * Server-Sent Events through proxies. An intermediary that buffers or
+ * compresses the stream holds each update back until its buffer fills, so:
+ * - `X-Accel-Buffering: no` asks nginx (and proxies that follow it) not to
+ *   buffer the stream;
+ * - `Cache-Control: no-store, no-transform`: no cache keeps it (./cache-control.ts),
+ *   and no intermediary transforms it, compression included (RFC 9110 §7.7,
+ *   RFC 9111 §5.2.2.6), which Express's `compression`, HAProxy and Cloudflare honour.
+ * Yoga's SSE answer says `Content-Encoding: none` for that last purpose, but
+ * `none` is no content coding (RFC 9110 §8.4.1, IANA's registry): the body is
+ * not encoded at all, which is said by sending no Content-Encoding. It goes.
+ * Yoga's SSE answer already sends a comment every 12 seconds as a keep-alive,
+ * so idle streams are not cut.
  *
  * An event stream whose client stopped reading is dropped after
  * LIVE_STALLED_CLIENT_MS (src/server/stalled-clients.ts), which ends its watch
@@ -14,6 +22,7 @@
 import type { Plugin } from 'graphql-yoga';
 import type { Logger } from '../logger.js';
 import type { StalledClients } from '../server/stalled-clients.js';
+import { CACHE_CONTROL } from './cache-control.js';
 import type { GatewayServerContext } from './gateway.js';
 
 export function useEventStreamHeaders(stalledClients?: StalledClients, logger?: Logger): Plugin<Record<string, unknown>, GatewayServerContext> {
@@ -21,6 +30,8 @@ export function useEventStreamHeaders(stalledClients?: StalledClients, logger?: 
     onResponse({ response, serverContext }) {
       if (!response.headers.get('content-type')?.startsWith('text/event-stream')) return;
       response.headers.set('x-accel-buffering', 'no');
+      response.headers.set('cache-control', `${CACHE_CONTROL}, no-transform`);
+      if (response.headers.get('content-encoding')?.trim().toLowerCase() === 'none') response.headers.delete('content-encoding');
       const { res, requestId } = serverContext;
       const socket = res?.socket;
       if (!stalledClients || !res || !socket) return;
