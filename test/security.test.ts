@@ -910,6 +910,23 @@ describe.each(LANES)('the request id on every answer (%s lane)', (lane) => {
     expect(body.errors![0]!.message).toMatch(message);
   });
 
+  it.each([
+    ['malformed HTTP', 400, 'GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nx-request-id: second\r\nNot A Header\r\n\r\n'],
+    ['a header past the limit', 431, `GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nx-request-id: second\r\nx-padding: ${'p'.repeat(20_000)}\r\n\r\n`],
+  ] as const)('on %s after a request served on the same connection: a %i with a JSON body, not a bare close', async (_name, status, second) => {
+    // The first request's answer is long sent when node refuses the second: its id must not be taken for the second's, nor stop the answer.
+    const first = `GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\nx-request-id: first\r\n\r\n`;
+    const { text } = await rawExchange(url, first + second);
+    const [served, refused] = text.split(/(?=HTTP\/1\.1 )/);
+    expect(parseRaw(served!).status, text.slice(0, 300)).toBe(200);
+    expect(parseRaw(served!).headers['x-request-id']).toBe('first');
+    expect(refused, text.slice(0, 600)).toBeDefined();
+    const answer = parseRaw(refused!);
+    expect(answer.status).toBe(status);
+    expect(answer.headers['x-request-id']).toMatch(UUID);
+    expect(codes(JSON.parse(answer.body) as ExecutionResult)).toEqual(['BAD_REQUEST']);
+  });
+
   it('on malformed HTTP: a 400 with a JSON body and an id, not a bare close', async () => {
     const { text } = await rawExchange(url, 'GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nNot A Header\r\n\r\n');
     const answer = parseRaw(text);
@@ -972,6 +989,15 @@ describe.each(LANES)('HTTP time limits (%s lane)', (lane) => {
     expect408(text);
     expect(ms).toBeGreaterThanOrEqual(450);
     expect(ms).toBeLessThan(2_000);
+  });
+
+  it('answers a second request on a kept-alive connection that never finishes its headers with 408, not silence', async () => {
+    const first = `GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\n\r\n`;
+    const { text } = await rawExchange(harness.url, `${first}POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: appl`);
+    const [served, refused] = text.split(/(?=HTTP\/1\.1 )/);
+    expect(parseRaw(served!).status, text.slice(0, 300)).toBe(200);
+    expect(refused, text.slice(0, 600)).toBeDefined();
+    expect408(refused!);
   });
 
   it('keeps serving other clients meanwhile and afterwards', async () => {

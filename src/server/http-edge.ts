@@ -165,8 +165,14 @@ export interface EdgeState {
   requests: RequestsInFlight;
 }
 
-/** The request a socket is busy with: an error on that socket answers with its id and CORS headers, if it may still answer. */
+/**
+ * The last request whose headers a socket carried. An error on that socket is
+ * this request's while its body is still arriving (answered with its id and
+ * CORS headers, if it may still answer); once the body is whole, the error is a
+ * later request's, whose headers never parsed.
+ */
 interface Busy {
+  request: IncomingMessage;
   response: ServerResponse;
   requestId: string;
   origin: string | undefined;
@@ -174,6 +180,8 @@ interface Busy {
 
 export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logger, state: EdgeState): Server {
   const inFlight = new WeakMap<Duplex, Busy>();
+  /** Sockets whose refusal is written or waits for an earlier answer. */
+  const refused = new WeakSet<Duplex>();
   const waitUntil = (promise: Promise<unknown> | void) => {
     promise?.catch((error: unknown) => logger.error({ err: error instanceof Error ? { name: error.name, message: error.message } : String(error) }, 'background work of a request failed'));
   };
@@ -230,7 +238,7 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
         }
         request.headers.accept = ordered;
       }
-      if (request.socket) inFlight.set(request.socket, { response, requestId, origin: request.headers.origin });
+      if (request.socket) inFlight.set(request.socket, { request, response, requestId, origin: request.headers.origin });
       const serverContext = { req: request, res: response, requestId, waitUntil };
       const hasBody = declared !== undefined && declared !== '0';
       if (hasBody && charset === 'iso-8859-1') void readBody(request).then((body) => serve(lane, serverContext, body && reencoded(request, body), logger));
@@ -245,14 +253,25 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
   // Malformed HTTP, oversized headers and requests past their time limit: node's
   // own answers carry no request id and no body; these carry both.
   // A request whose headers arrived before the error (a body past its time limit) keeps its request id and CORS headers.
+  // A request after another on a kept-alive or pipelined connection: the earlier one's answer is
+  // written whole first (HTTP/1.1 answers in order), and its id and CORS headers are not this one's.
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
-    const busy = inFlight.get(socket);
-    if (error.code !== 'ECONNRESET' && socket.writable && !busy?.response.headersSent) {
-      const { status, message } = clientErrorAnswer(error);
-      const cors = busy ? corsHeaders(settings.corsOrigins, busy.origin) : {};
-      endWithJson(socket, `${status} ${STATUS_TEXT[status]}`, errorBody(ErrorCode.BAD_REQUEST, message), { 'x-request-id': busy?.requestId ?? requestIdFor(undefined), ...cors });
-    }
-    socket.destroy(error);
+    // Node calls again for every chunk that arrives after the parser failed.
+    if (refused.has(socket)) return;
+    refused.add(socket);
+    const last = inFlight.get(socket);
+    const own = last && !last.request.complete ? last : undefined;
+    const refuseNow = () => {
+      if (error.code !== 'ECONNRESET' && socket.writable && !own?.response.headersSent) {
+        const { status, message } = clientErrorAnswer(error);
+        const cors = own ? corsHeaders(settings.corsOrigins, own.origin) : {};
+        endWithJson(socket, `${status} ${STATUS_TEXT[status]}`, errorBody(ErrorCode.BAD_REQUEST, message), { 'x-request-id': own?.requestId ?? requestIdFor(undefined), ...cors });
+      }
+      socket.destroy(error);
+    };
+    const earlier = last && !own && !last.response.writableFinished && !last.response.destroyed ? last.response : undefined;
+    if (earlier) earlier.once('close', refuseNow);
+    else refuseNow();
   });
 
   // An Expect other than 100-continue: node's own 417 has no body and no request id.
