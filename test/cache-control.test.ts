@@ -39,6 +39,7 @@ describe.each(LANES)('Cache-Control (%s lane)', (lane) => {
     ['an unknown path (the edge)', 404, () => harness.fetch('/nope', { headers: { authorization: AUTH } })],
     ['an Accept with q=0 only (the edge)', 406, () => harness.fetch('/graphql', { method: 'POST', headers: { ...json, accept: 'application/json;q=0' }, body: EXECUTION })],
     ['a body over the limit (the edge)', 413, () => harness.fetch('/graphql', { method: 'POST', headers: json, body: 'x'.repeat(2_048) })],
+    ['a head past 16 KiB (the edge)', 431, () => harness.fetch(`/graphql?query=${TYPENAME}`, { headers: { 'x-graphql-yoga-csrf': '1', 'x-padding': 'p'.repeat(20_000) } })],
     ['an unsupported media type', 415, () => harness.fetch('/graphql', { method: 'POST', headers: { ...json, 'content-type': 'application/xml' }, body: '<q/>' })],
   ];
 
@@ -51,7 +52,7 @@ describe.each(LANES)('Cache-Control (%s lane)', (lane) => {
 
   it.each([
     ['malformed HTTP', 400, 'GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nNot A Header\r\n\r\n'],
-    ['headers past the limit', 431, `GET /graphql?query=${TYPENAME} HTTP/1.1\r\nHost: 127.0.0.1\r\nx-padding: ${'p'.repeat(20_000)}\r\n\r\n`],
+    ['a head past what the parser reads', 431, `GET /graphql?query=${TYPENAME} HTTP/1.1\r\nHost: 127.0.0.1\r\nx-padding: ${'p'.repeat(70_000)}\r\n\r\n`],
     ['a refused WebSocket upgrade', 404, 'GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n'],
   ])('on %s (%i, written on the socket): no-store', async (_name, status, bytes) => {
     const { text } = await rawExchange(harness.url, bytes);

@@ -900,19 +900,47 @@ describe.each(LANES)('the request id on every answer (%s lane)', (lane) => {
   it.each([
     ['a GET whose URL alone passes the header limit', 431, `GET /graphql?query=${'%7B__typename%7D'.repeat(1_500)} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`, /pass 16 KiB together: .* by POST instead/],
     ['a header past the limit', 431, `GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nx-padding: ${'p'.repeat(20_000)}\r\n\r\n`, /pass 16 KiB together/],
+    ['a head past what the parser reads (64 KiB)', 431, `GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nx-padding: ${'p'.repeat(70_000)}\r\n\r\n`, /pass 16 KiB together/],
   ] as const)('on %s: a %i with a JSON body that says so', async (_name, status, bytes, message) => {
     const { text } = await rawExchange(url, bytes);
     const answer = parseRaw(text);
     expect(answer.status, text.slice(0, 200)).toBe(status);
     expect(answer.headers['x-request-id']).toMatch(UUID);
+    expect(answer.headers.connection).toBe('close');
     const body = JSON.parse(answer.body) as ExecutionResult;
     expect(codes(body)).toEqual(['BAD_REQUEST']);
     expect(body.errors![0]!.message).toMatch(message);
   });
 
   it.each([
+    ['a GET whose URL passes the header limit', `/graphql?query=${'%7B__typename%7D'.repeat(1_500)}`, ''],
+    ['a header past the limit', '/graphql?query=%7B__typename%7D', `x-padding: ${'p'.repeat(20_000)}\r\n`],
+  ])("on %s from a browser: the 431 carries the id the client sent and the CORS headers its origin gets, so the page can read why", async (_name, target, padding) => {
+    const { text } = await rawExchange(url, `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: https://app.example\r\nX-Request-Id: long-get-1\r\n${padding}\r\n`);
+    const answer = parseRaw(text);
+    expect(answer.status, text.slice(0, 200)).toBe(431);
+    expect(answer.headers['x-request-id']).toBe('long-get-1');
+    expect(answer.headers['access-control-allow-origin']).toBe('https://app.example');
+    expect(answer.headers['access-control-expose-headers']).toMatch(/x-request-id/i);
+    expect(answer.headers.vary).toMatch(/origin/i);
+    expect(codes(JSON.parse(answer.body) as ExecutionResult)).toEqual(['BAD_REQUEST']);
+  });
+
+  it('keeps the bound where node drew it: a URL and fields of 16,383 bytes together are served, 16,384 refused', async () => {
+    // Counted as node counts: the URL, each field name and each value.
+    const head = (bytes: number) => {
+      const target = '/graphql?query=%7B__typename%7D';
+      const fixed = target.length + 'Host'.length + '127.0.0.1'.length + 'x-graphql-yoga-csrf'.length + 1 + 'Connection'.length + 'close'.length + 'x-p'.length;
+      return `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\nConnection: close\r\nx-p: ${'p'.repeat(bytes - fixed)}\r\n\r\n`;
+    };
+    expect(parseRaw((await rawExchange(url, head(16_383))).text).status).toBe(200);
+    expect(parseRaw((await rawExchange(url, head(16_384))).text).status).toBe(431);
+  });
+
+  it.each([
     ['malformed HTTP', 400, 'GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nx-request-id: second\r\nNot A Header\r\n\r\n'],
-    ['a header past the limit', 431, `GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nx-request-id: second\r\nx-padding: ${'p'.repeat(20_000)}\r\n\r\n`],
+    // Past what the parser reads: refused by node, before any handler (src/server/head-size.ts).
+    ['a header past the limit', 431, `GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nx-request-id: second\r\nx-padding: ${'p'.repeat(70_000)}\r\n\r\n`],
   ] as const)('on %s after a request served on the same connection: a %i with a JSON body, not a bare close', async (_name, status, second) => {
     // The first request's answer is long sent when node refuses the second: its id must not be taken for the second's, nor stop the answer.
     const first = `GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\nx-request-id: first\r\n\r\n`;

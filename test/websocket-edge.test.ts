@@ -289,6 +289,18 @@ describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
     });
   });
 
+  describe('the size of the upgrade\'s head', () => {
+    it('refuses a head past 16 KiB with 431, BAD_REQUEST and the request id, as HTTP does; no connection', async () => {
+      const handshake = 'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n';
+      const { text } = await rawExchange(harness.url, `GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\n${handshake}x-request-id: big-upgrade\r\nx-padding: ${'p'.repeat(20_000)}\r\n\r\n`, { giveUpMs: 1_000 });
+      const [top = '', body = ''] = text.split('\r\n\r\n');
+      expect(top).toMatch(/^HTTP\/1\.1 431 /);
+      expect(top.toLowerCase()).not.toContain('upgrade: websocket');
+      expect(top.toLowerCase()).toContain('x-request-id: big-upgrade');
+      expect(JSON.parse(body)).toMatchObject({ errors: [{ message: expect.stringMatching(/pass 16 KiB together/), extensions: { code: 'BAD_REQUEST' } }] });
+    });
+  });
+
   describe('WS_CONNECTION_INIT_TIMEOUT_MS', () => {
     it('closes a connection that sends no connection_init in time with 4408', async () => {
       // Counted from before the upgrade is sent, so the server's timer cannot have started earlier.

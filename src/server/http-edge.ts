@@ -8,10 +8,12 @@
  *   `connectionsCheckingInterval`, so the edge sets it to a fraction of them.
  * - Body limits: a body of unknown length gets 411 and one over
  *   `maxRequestBodyBytes` gets 413, before a byte of it is read.
+ * - Head limit: a URL and headers past node's `maxHeaderSize` together get 431
+ *   here, with the request's id and CORS headers (./head-size.ts).
  * - Canonical headers: media type case and Accept preference (./media-types.ts);
  *   an ISO-8859-1 body is re-encoded as UTF-8 (./body-charset.ts).
  * - The request id, assigned here and echoed on every answer, the edge's own
- *   (408, 411, 413, 400 for malformed HTTP) included.
+ *   (408, 411, 413, 431, 400 for malformed HTTP) included.
  * - `/health` and `/ready` (./health.ts), answered here: they never reach a lane;
  *   nor does any path the gateway does not serve (a 404).
  * - Requests in flight are counted (./drain.ts), so a drain knows when they are done.
@@ -19,7 +21,7 @@
  *   Yoga's own node adapter (./yoga-lane.ts). Anything a lane throws is a masked
  *   500 with a code, never a stack.
  */
-import { createServer, maxHeaderSize, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ServerConfig } from '../config.js';
 import { errorBody, ErrorCode, MASKED_MESSAGE, notAcceptable, notFound, onlyGetAndHead, UNSUPPORTED_MEDIA_TYPE } from '../errors.js';
@@ -32,6 +34,7 @@ import { corsHeaders } from '../pipeline/cors.js';
 import type { RequestsInFlight } from './drain.js';
 import type { Health } from './health.js';
 import { bodyAsUtf8 } from './body-charset.js';
+import { HEAD_PARSE_LIMIT_BYTES, HEAD_TOO_LARGE, headTooLarge } from './head-size.js';
 import { acceptInPreferenceOrder, PRODUCED, readableContentType, type BodyCharset } from './media-types.js';
 import { endWithJson, pathOf } from './raw-http.js';
 
@@ -50,12 +53,9 @@ const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 408: 'Request 
 function clientErrorAnswer(error: NodeJS.ErrnoException): { status: number; message: string } {
   if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return { status: 408, message: 'The request was not received in time.' };
   if (error.code !== 'HPE_HEADER_OVERFLOW') return { status: 400, message: 'Malformed HTTP request.' };
-  // node counts the request line with the headers and cannot say which passed its limit (the chunk it
-  // stopped in tells nothing reliable): the message covers a GET's long URL too.
-  return {
-    status: 431,
-    message: `The request line and headers pass ${maxHeaderSize / 1024} KiB together: a long operation sent by GET (its URL counts) goes by POST instead.`,
-  };
+  // Past HEAD_PARSE_LIMIT_BYTES (./head-size.ts). node counts the request line with the headers and cannot
+  // say which passed its limit (the chunk it stopped in tells nothing reliable): the message covers a GET's long URL too.
+  return { status: 431, message: HEAD_TOO_LARGE };
 }
 
 interface EdgeAnswer {
@@ -194,9 +194,12 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
       connectionsCheckingInterval: checkingIntervalMs(settings),
       // Node's own 400 for a missing Host has no body and no request id; the edge answers it below.
       requireHostHeader: false,
+      // Node's own 431 cannot carry the request's id or CORS headers; the edge answers it below (./head-size.ts).
+      maxHeaderSize: HEAD_PARSE_LIMIT_BYTES,
     },
     (request: IncomingMessage, response: ServerResponse) => {
       const requestId = requestIdFor(request.headers['x-request-id']);
+      if (headTooLarge(request)) return refuse(request, response, requestId, settings, { status: 431, code: ErrorCode.BAD_REQUEST, message: HEAD_TOO_LARGE, close: true });
       // Probes first: load balancers' health checks send Hosts of their own (an empty one, a cluster name).
       if (state.health.answer(request, response, requestId)) return;
       const hostRefused = hostProblem(request);

@@ -63,6 +63,7 @@ import type { Logger } from '../logger.js';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
 import { requestIdFor } from '../request/request-id.js';
 import { schema } from '../schema/index.js';
+import { HEAD_TOO_LARGE, headTooLarge } from './head-size.js';
 import { hostProblem } from './http-edge.js';
 import { endWithJson, pathOf } from './raw-http.js';
 import type { StalledClients } from './stalled-clients.js';
@@ -479,6 +480,8 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = pathOf(request);
     const refuse = (status: string, message: string) => refuseUpgrade(socket, request, status, message);
+    // The bound node's parser no longer enforces (./head-size.ts).
+    if (headTooLarge(request)) return refuse('431 Request Header Fields Too Large', HEAD_TOO_LARGE);
     if (goingAway) return refuse('503 Service Unavailable', 'The gateway is shutting down: connect again to reach another replica.');
     const host = hostProblem(request);
     if (host) return refuse('400 Bad Request', host);
