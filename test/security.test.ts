@@ -871,6 +871,9 @@ describe.each(LANES)('the request id on every answer (%s lane)', (lane) => {
     ['a missing Host header (HTTP/1.1)', 400, 'GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nx-graphql-yoga-csrf: 1\r\n'],
     ['a Host that is no host', 400, 'GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: [bad\r\nx-graphql-yoga-csrf: 1\r\n'],
     ['a Host with a port out of range', 400, 'GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: x:99999999\r\nx-graphql-yoga-csrf: 1\r\n'],
+    // Node keeps the first and drops the rest; a proxy in front may have routed by the other (RFC 9112 §3.2).
+    ['two Host lines', 400, 'GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: internal.example\r\nx-graphql-yoga-csrf: 1\r\n'],
+    ['two Host lines of one value', 400, 'GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nhost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\n'],
     ['a Host with a space', 400, `POST /graphql HTTP/1.1\r\nHost: exa mple\r\ncontent-type: application/json\r\ncontent-length: ${typename.length}\r\n`],
     ['an Expect other than 100-continue', 417, 'GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: bogus\r\n'],
   ])('on %s: a %i with a JSON body, a code and the id the client sent', async (_name, status, head) => {

@@ -275,6 +275,13 @@ describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
       },
     );
 
+    it('refuses an upgrade with two Host lines with 400 "More than one Host header.", as HTTP does', async () => {
+      const { text } = await rawExchange(harness.url, `GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: internal.example\r\n${handshake}\r\n`, { giveUpMs: 1_000 });
+      const [top = '', body = ''] = text.split('\r\n\r\n');
+      expect(top).toMatch(/^HTTP\/1\.1 400 /);
+      expect(JSON.parse(body)).toEqual({ errors: [{ message: 'More than one Host header.', extensions: { code: 'BAD_REQUEST' } }] });
+    });
+
     it('refuses an HTTP/1.1 upgrade with no Host with 400 "Missing Host header."', async () => {
       const { text } = await rawExchange(harness.url, `GET /graphql HTTP/1.1\r\n${handshake}\r\n`, { giveUpMs: 1_000 });
       const [top = '', body = ''] = text.split('\r\n\r\n');

@@ -131,12 +131,14 @@ function failed(context: Required<Pick<GatewayServerContext, 'res' | 'requestId'
 
 /**
  * Why the Host header cannot be used, or undefined when it can (RFC 9112 §3.2:
- * HTTP/1.1 requires one, and a server answers 400 to an invalid one). Valid is
+ * HTTP/1.1 requires one, and a server answers 400 to an invalid one or to more than one). Valid is
  * what WHATWG's URL parser takes as the host of an http URL, as the pipeline's
  * Request needs; decided once per distinct value. The WebSocket upgrade
  * (./websocket.ts), which never reaches the edge's request handler, applies it too.
  */
 export function hostProblem(request: IncomingMessage): string | undefined {
+  // Node keeps the first of several Host lines and drops the rest; a proxy in front may have routed by another (RFC 9112 §3.2: a 400).
+  if (hostLines(request) > 1) return 'More than one Host header.';
   const host = request.headers.host;
   // Required from HTTP/1.1 on; probes still speak 1.0 and 0.9. An empty Host is allowed (the URL gets the socket's address).
   if (host === undefined) return request.httpVersionMajor === 1 && request.httpVersionMinor >= 1 ? 'Missing Host header.' : undefined;
@@ -152,6 +154,13 @@ export function hostProblem(request: IncomingMessage): string | undefined {
 }
 
 const validHosts = new Map<string, boolean>();
+
+/** How many Host field lines the request carried. */
+function hostLines(request: IncomingMessage): number {
+  let lines = 0;
+  for (let name = 0; name < request.rawHeaders.length; name += 2) if (request.rawHeaders[name]!.length === 4 && request.rawHeaders[name]!.toLowerCase() === 'host') lines++;
+  return lines;
+}
 
 
 /** How often node checks the time limits: often enough to answer within a tenth of the shorter one. */
