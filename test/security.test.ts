@@ -12,7 +12,8 @@
  * doing any upstream work: the fake upstream records every request it gets.
  */
 import { readFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, STATUS_CODES } from 'node:http';
+import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { getIntrospectionQuery, Lexer, parse, Source, TokenKind, validate, type ExecutionResult } from 'graphql';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
@@ -594,6 +595,52 @@ describe.each(LANES)('request body limit (%s lane)', (lane) => {
       expect(answer.text).not.toContain('a'.repeat(100));
       expect(harness.upstream.requests).toHaveLength(0);
     });
+  });
+});
+
+describe.each(LANES)('Expect: 100-continue (%s lane)', (lane) => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await Harness.start({ lane, env: { MAX_REQUEST_BODY_BYTES: '1024' } });
+  });
+  afterAll(() => harness.close());
+  beforeEach(() => harness.upstream.reset());
+
+  const typename = JSON.stringify({ query: '{ __typename }' });
+  /** Sends `head`, then the body once 100 Continue arrives; what came back until the server answered or closed. */
+  function expectContinue(head: string, body: string): Promise<string> {
+    const { hostname, port } = new URL(harness.url);
+    return new Promise((resolve) => {
+      const socket = connect(Number(port), hostname);
+      let text = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => {
+        text += chunk;
+        if (text === 'HTTP/1.1 100 Continue\r\n\r\n') socket.write(body);
+        else if (/\r\n\r\n[\s\S]*\}$/.test(text)) socket.destroy();
+      });
+      socket.on('error', () => undefined);
+      socket.on('close', () => resolve(text));
+      socket.setTimeout(3_000, () => socket.destroy());
+      socket.write(`${head}Host: 127.0.0.1\r\nExpect: 100-continue\r\n\r\n`);
+    });
+  }
+
+  it.each([
+    ['a body over the limit', 413, 'POST /graphql HTTP/1.1\r\ncontent-type: application/json\r\ncontent-length: 1000000\r\n'],
+    ['a path the gateway does not serve', 404, `POST /nope HTTP/1.1\r\ncontent-type: application/json\r\ncontent-length: ${typename.length}\r\n`],
+    ['an Accept it cannot meet', 406, `POST /graphql HTTP/1.1\r\ncontent-type: application/json\r\naccept: text/xml\r\ncontent-length: ${typename.length}\r\n`],
+  ])('refuses %s with %i and no 100 Continue: the client is never told to send the body', async (_name, status, head) => {
+    const text = await expectContinue(head, typename);
+    expect(text.split('\r\n')[0], text.slice(0, 200)).toBe(`HTTP/1.1 ${status} ${STATUS_CODES[status]}`);
+    expect(text).not.toContain('100 Continue');
+    expect(text.toLowerCase()).toContain('connection: close');
+  });
+
+  it('sends 100 Continue to a request it takes, then serves it', async () => {
+    const text = await expectContinue(`POST /graphql HTTP/1.1\r\ncontent-type: application/json\r\naccept: application/json\r\ncontent-length: ${typename.length}\r\n`, typename);
+    expect(text.startsWith('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n'), text.slice(0, 200)).toBe(true);
+    expect(JSON.parse(text.slice(text.lastIndexOf('\r\n\r\n') + 4))).toMatchObject({ data: { __typename: 'Query' } });
   });
 });
 

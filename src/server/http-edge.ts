@@ -195,6 +195,62 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
     promise?.catch((error: unknown) => logger.error({ err: error instanceof Error ? { name: error.name, message: error.message } : String(error) }, 'background work of a request failed'));
   };
 
+  /** One request: `continues` when it expects 100-continue, which is sent once the edge has taken it. */
+  const handle = (request: IncomingMessage, response: ServerResponse, continues: boolean): void => {
+    const requestId = requestIdFor(request.headers['x-request-id']);
+    if (headTooLarge(request)) return refuse(request, response, requestId, settings, { status: 431, code: ErrorCode.BAD_REQUEST, message: HEAD_TOO_LARGE, close: true });
+    // Probes first: load balancers' health checks send Hosts of their own (an empty one, a cluster name).
+    if (state.health.answer(request, response, requestId)) return;
+    const hostRefused = hostProblem(request);
+    if (hostRefused) return refuse(request, response, requestId, settings, { status: 400, code: ErrorCode.BAD_REQUEST, message: hostRefused, close: true });
+    state.requests.track(response);
+    const declared = request.headers['content-length'];
+    if (declared === undefined && request.headers['transfer-encoding'] !== undefined) {
+      return refuse(request, response, requestId, settings, { status: 411, code: ErrorCode.BAD_REQUEST, message: 'Send the request body with a Content-Length header.', close: true });
+    }
+    if (declared !== undefined && Number(declared) > settings.maxRequestBodyBytes) {
+      const message = `Request body over ${settings.maxRequestBodyBytes} bytes; GraphQL requests to this API are small.`;
+      return refuse(request, response, requestId, settings, { status: 413, code: ErrorCode.BAD_REQUEST, message, close: true });
+    }
+    const path = pathOf(request);
+    const graphql = path === settings.graphqlPath || path === `${settings.graphqlPath}/`;
+    // Yoga would serve GraphQL at any URL ending in its path (`/x/graphql`, `/?to=/graphql`).
+    if (!graphql && !settings.otherPaths.includes(path)) {
+      return refuse(request, response, requestId, settings, { status: 404, code: ErrorCode.BAD_REQUEST, message: notFound(settings.graphqlPath), close: false });
+    }
+    // `/metrics` is read, as on its own port: Yoga's Prometheus plugin would answer any method.
+    if (!graphql && request.method !== 'GET' && request.method !== 'HEAD') {
+      return refuse(request, response, requestId, settings, { status: 405, code: ErrorCode.BAD_REQUEST, message: onlyGetAndHead(path), close: true, headers: { allow: 'GET, HEAD' } });
+    }
+    const contentType = request.headers['content-type'];
+    let charset: BodyCharset = 'utf-8';
+    if (contentType !== undefined) {
+      const readable = readableContentType(contentType);
+      if (readable === null) return refuse(request, response, requestId, settings, { status: 415, code: ErrorCode.BAD_REQUEST, message: UNSUPPORTED_MEDIA_TYPE, close: false });
+      request.headers['content-type'] = readable.header;
+      charset = readable.charset;
+    }
+    const accept = request.headers.accept;
+    if (accept !== undefined && graphql) {
+      const ordered = acceptInPreferenceOrder(accept);
+      if (ordered === null) {
+        // Before the operation is known: whatever this method may be answered with (GraphiQL's page by GET only).
+        const produced = PRODUCED.filter((type) => request.method === 'GET' || !type.startsWith('text/html')).join(', ');
+        return refuse(request, response, requestId, settings, { status: 406, code: ErrorCode.BAD_REQUEST, message: notAcceptable(produced), close: false, headers: { accept: produced } });
+      }
+      request.headers.accept = ordered;
+    }
+    if (request.socket) inFlight.set(request.socket, { request, response, requestId, origin: request.headers.origin });
+    if (continues) response.writeContinue();
+    const serverContext = { req: request, res: response, requestId, waitUntil };
+    const hasBody = declared !== undefined && declared !== '0';
+    if (hasBody && charset === 'iso-8859-1') void readBody(request).then((body) => serve(lane, serverContext, body && reencoded(request, body), logger));
+    else if (!lane.readsBodyFirst || !hasBody) serve(lane, serverContext, null, logger);
+    // A client that left before its body arrived whole still meets the pipeline, as it does on
+    // Yoga's own lane: its request has no body, so it fails to parse, and its answer goes nowhere.
+    else void readBody(request).then((body) => serve(lane, serverContext, body, logger));
+  };
+
   const server = createServer(
     {
       // Node refuses a headers timeout longer than the request timeout; the whole request bounds its headers too.
@@ -206,60 +262,13 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
       // Node's own 431 cannot carry the request's id or CORS headers; the edge answers it below (./head-size.ts).
       maxHeaderSize: HEAD_PARSE_LIMIT_BYTES,
     },
-    (request: IncomingMessage, response: ServerResponse) => {
-      const requestId = requestIdFor(request.headers['x-request-id']);
-      if (headTooLarge(request)) return refuse(request, response, requestId, settings, { status: 431, code: ErrorCode.BAD_REQUEST, message: HEAD_TOO_LARGE, close: true });
-      // Probes first: load balancers' health checks send Hosts of their own (an empty one, a cluster name).
-      if (state.health.answer(request, response, requestId)) return;
-      const hostRefused = hostProblem(request);
-      if (hostRefused) return refuse(request, response, requestId, settings, { status: 400, code: ErrorCode.BAD_REQUEST, message: hostRefused, close: true });
-      state.requests.track(response);
-      const declared = request.headers['content-length'];
-      if (declared === undefined && request.headers['transfer-encoding'] !== undefined) {
-        return refuse(request, response, requestId, settings, { status: 411, code: ErrorCode.BAD_REQUEST, message: 'Send the request body with a Content-Length header.', close: true });
-      }
-      if (declared !== undefined && Number(declared) > settings.maxRequestBodyBytes) {
-        const message = `Request body over ${settings.maxRequestBodyBytes} bytes; GraphQL requests to this API are small.`;
-        return refuse(request, response, requestId, settings, { status: 413, code: ErrorCode.BAD_REQUEST, message, close: true });
-      }
-      const path = pathOf(request);
-      const graphql = path === settings.graphqlPath || path === `${settings.graphqlPath}/`;
-      // Yoga would serve GraphQL at any URL ending in its path (`/x/graphql`, `/?to=/graphql`).
-      if (!graphql && !settings.otherPaths.includes(path)) {
-        return refuse(request, response, requestId, settings, { status: 404, code: ErrorCode.BAD_REQUEST, message: notFound(settings.graphqlPath), close: false });
-      }
-      // `/metrics` is read, as on its own port: Yoga's Prometheus plugin would answer any method.
-      if (!graphql && request.method !== 'GET' && request.method !== 'HEAD') {
-        return refuse(request, response, requestId, settings, { status: 405, code: ErrorCode.BAD_REQUEST, message: onlyGetAndHead(path), close: true, headers: { allow: 'GET, HEAD' } });
-      }
-      const contentType = request.headers['content-type'];
-      let charset: BodyCharset = 'utf-8';
-      if (contentType !== undefined) {
-        const readable = readableContentType(contentType);
-        if (readable === null) return refuse(request, response, requestId, settings, { status: 415, code: ErrorCode.BAD_REQUEST, message: UNSUPPORTED_MEDIA_TYPE, close: false });
-        request.headers['content-type'] = readable.header;
-        charset = readable.charset;
-      }
-      const accept = request.headers.accept;
-      if (accept !== undefined && graphql) {
-        const ordered = acceptInPreferenceOrder(accept);
-        if (ordered === null) {
-          // Before the operation is known: whatever this method may be answered with (GraphiQL's page by GET only).
-          const produced = PRODUCED.filter((type) => request.method === 'GET' || !type.startsWith('text/html')).join(', ');
-          return refuse(request, response, requestId, settings, { status: 406, code: ErrorCode.BAD_REQUEST, message: notAcceptable(produced), close: false, headers: { accept: produced } });
-        }
-        request.headers.accept = ordered;
-      }
-      if (request.socket) inFlight.set(request.socket, { request, response, requestId, origin: request.headers.origin });
-      const serverContext = { req: request, res: response, requestId, waitUntil };
-      const hasBody = declared !== undefined && declared !== '0';
-      if (hasBody && charset === 'iso-8859-1') void readBody(request).then((body) => serve(lane, serverContext, body && reencoded(request, body), logger));
-      else if (!lane.readsBodyFirst || !hasBody) serve(lane, serverContext, null, logger);
-      // A client that left before its body arrived whole still meets the pipeline, as it does on
-      // Yoga's own lane: its request has no body, so it fails to parse, and its answer goes nowhere.
-      else void readBody(request).then((body) => serve(lane, serverContext, body, logger));
-    },
+    (request, response) => handle(request, response, false),
   );
+  // Expect: 100-continue. Node's default sends 100 Continue before any handler runs, so a
+  // client refused 413, 411, 404 … had already been told to send its body, and did. Here the
+  // 100 goes out once the edge has taken the request; a refusal instead closes the connection
+  // (node does not keep alive one whose 100 was never sent), so the body is never read.
+  server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => handle(request, response, true));
   server.keepAliveTimeout = settings.keepAliveTimeoutMs;
 
   // Malformed HTTP, oversized headers and requests past their time limit: node's
