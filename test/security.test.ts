@@ -940,6 +940,21 @@ describe.each(LANES)('the request id on every answer (%s lane)', (lane) => {
     expect(JSON.parse(answer.body)).toMatchObject({ data: { __typename: 'Query' } });
   });
 
+  it.each([
+    ['GET', `GET http://api.example:8443/graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\nconnection: close\r\n\r\n`],
+    ['POST', `POST HTTP://api.example/graphql HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\naccept: application/json\r\nconnection: close\r\ncontent-length: ${typename.length}\r\n\r\n${typename}`],
+  ])('serves a %s whose target is in absolute-form, as RFC 9112 §3.2.2 requires of a server', async (_method, bytes) => {
+    const { text } = await rawExchange(url, bytes);
+    const answer = parseRaw(text);
+    expect(answer.status, text.slice(0, 300)).toBe(200);
+    expect(JSON.parse(answer.body)).toMatchObject({ data: { __typename: 'Query' } });
+  });
+
+  it('answers an absolute-form target of a path it does not serve with 404, as its origin-form', async () => {
+    const { text } = await rawExchange(url, 'GET http://api.example/nope HTTP/1.1\r\nHost: 127.0.0.1\r\nconnection: close\r\n\r\n');
+    expect(parseRaw(text).status).toBe(404);
+  });
+
   it('serves a request without Host over HTTP/1.0, where none is required', async () => {
     const { text } = await rawExchange(url, `POST /graphql HTTP/1.0\r\ncontent-type: application/json\r\naccept: application/json\r\ncontent-length: ${typename.length}\r\n\r\n${typename}`);
     const answer = parseRaw(text);

@@ -36,7 +36,7 @@ import type { Health } from './health.js';
 import { bodyAsUtf8 } from './body-charset.js';
 import { HEAD_PARSE_LIMIT_BYTES, HEAD_TOO_LARGE, headTooLarge } from './head-size.js';
 import { acceptInPreferenceOrder, PRODUCED, readableContentType, type BodyCharset } from './media-types.js';
-import { endWithJson, pathOf } from './raw-http.js';
+import { endWithJson, pathOf, toOriginForm } from './raw-http.js';
 
 export type EdgeSettings = Pick<ServerConfig, 'maxRequestBodyBytes' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs'> & {
   /** CORS_ORIGINS: the edge's own answers carry the same CORS headers as the pipeline's. */
@@ -199,6 +199,7 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
   const handle = (request: IncomingMessage, response: ServerResponse, continues: boolean): void => {
     const requestId = requestIdFor(request.headers['x-request-id']);
     if (headTooLarge(request)) return refuse(request, response, requestId, settings, { status: 431, code: ErrorCode.BAD_REQUEST, message: HEAD_TOO_LARGE, close: true });
+    toOriginForm(request);
     // Probes first: load balancers' health checks send Hosts of their own (an empty one, a cluster name).
     if (state.health.answer(request, response, requestId)) return;
     const hostRefused = hostProblem(request);

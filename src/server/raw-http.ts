@@ -11,6 +11,22 @@ export function forbidsContentLength(status: number): boolean {
   return status === 204 || status === 304 || status < 200;
 }
 
+/**
+ * A request target in absolute-form (`GET http://api.example/graphql?… HTTP/1.1`)
+ * rewritten to the origin-form every reader here takes (`/graphql?…`): node
+ * passes the target as sent, and Yoga's and the fast lane's URLs (host, then
+ * target) would not parse. RFC 9112 §3.2.2: a server MUST accept the
+ * absolute-form, and takes the host from the target, ignoring the Host header's
+ * value (a missing Host is still refused over HTTP/1.1). Any other target is left as sent.
+ */
+export function toOriginForm(request: IncomingMessage): void {
+  const target = request.url;
+  if (target === undefined || target.startsWith('/') || !/^https?:\/\//i.test(target) || !URL.canParse(target)) return;
+  const url = new URL(target);
+  request.url = `${url.pathname}${url.search}`;
+  if (request.headers.host !== undefined) request.headers.host = url.host;
+}
+
 /** The request target's path, without the query. */
 export function pathOf(request: IncomingMessage): string {
   const url = request.url ?? '/';

@@ -65,7 +65,7 @@ import { requestIdFor } from '../request/request-id.js';
 import { schema } from '../schema/index.js';
 import { HEAD_TOO_LARGE, headTooLarge } from './head-size.js';
 import { hostProblem } from './http-edge.js';
-import { endWithJson, pathOf } from './raw-http.js';
+import { endWithJson, pathOf, toOriginForm } from './raw-http.js';
 import type { StalledClients } from './stalled-clients.js';
 import { messageHead, orderedById } from './ws-message-order.js';
 
@@ -478,6 +478,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
   });
 
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    toOriginForm(request);
     const path = pathOf(request);
     const refuse = (status: string, message: string) => refuseUpgrade(socket, request, status, message);
     // The bound node's parser no longer enforces (./head-size.ts).
