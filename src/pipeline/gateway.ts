@@ -48,6 +48,7 @@ import { useUnservedStreamClosing } from './unserved-streams.js';
 import { useEventStreamHeaders } from './event-stream.js';
 import type { StalledClients } from '../server/stalled-clients.js';
 import { useNoStore } from './cache-control.js';
+import { useNoHopByHopHeaders } from './hop-by-hop.js';
 
 /** What the HTTP edge hands Yoga with every request (Yoga's "server context"). */
 export interface GatewayServerContext {
@@ -143,6 +144,7 @@ export function createGateway(deps: GatewayDependencies): Gateway {
       ...(deps.metrics ? [deps.metrics.plugin()] : []),
       useVaryOrigin(deps.security.corsOrigins),
       useNoStore(),
+      useNoHopByHopHeaders(),
       // After useNoStore: an event stream's Cache-Control adds no-transform.
       useEventStreamHeaders(deps.stalledClients, deps.logger),
       useRequestErrors(),

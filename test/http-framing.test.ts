@@ -1,0 +1,61 @@
+/**
+ * How the connection is kept and the body framed is node's to decide, never
+ * the pipeline's (src/pipeline/hop-by-hop.ts): on every kind of answer, a
+ * client's `Connection: close` closes the connection after the answer, and an
+ * HTTP/1.0 client gets no chunked body. Raw sockets, so nothing is fixed up on the way.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Harness, LANES } from './support/harness.js';
+import { rawExchange } from './support/raw-http.js';
+
+const TYPENAME = JSON.stringify({ query: '{ __typename }' });
+
+/** The head of a raw answer: status line, then headers with names lowercased (a name sent twice keeps both values). */
+function head(text: string): { statusLine: string; headers: Map<string, string[]> } {
+  const [statusLine = '', ...lines] = (text.split('\r\n\r\n', 1)[0] ?? '').split('\r\n');
+  const headers = new Map<string, string[]>();
+  for (const line of lines) {
+    const name = line.slice(0, line.indexOf(':')).trim().toLowerCase();
+    headers.set(name, [...(headers.get(name) ?? []), line.slice(line.indexOf(':') + 1).trim()]);
+  }
+  return { statusLine, headers };
+}
+
+describe.each(LANES)('connection and framing (%s lane)', (lane) => {
+  let harness: Harness;
+  beforeAll(async () => {
+    // Far longer than an answer takes: a connection still open after it was kept alive.
+    harness = await Harness.start({ lane, env: { HTTP_KEEP_ALIVE_TIMEOUT_MS: '5000' } });
+  });
+  afterAll(() => harness.close());
+
+  const post = (version: string, accept: string, extra = '') =>
+    `POST /graphql HTTP/${version}\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\naccept: ${accept}\r\n${extra}content-length: ${TYPENAME.length}\r\n\r\n${TYPENAME}`;
+
+  it.each([
+    ['JSON', 'application/json'],
+    ['an event stream', 'text/event-stream'],
+    ['multipart/mixed', 'multipart/mixed'],
+  ])('honours Connection: close on %s: the answer says close, and the connection closes after it', async (_kind, accept) => {
+    const { text, ms } = await rawExchange(harness.url, post('1.1', accept, 'Connection: close\r\n'), { giveUpMs: 3_000 });
+    const { statusLine, headers } = head(text);
+    expect(statusLine, text.slice(0, 300)).toBe('HTTP/1.1 200 OK');
+    expect(text).toContain('__typename');
+    expect(headers.get('connection')).toEqual(['close']);
+    // Closed by the server once the answer was whole, not by the client giving up after 3 s.
+    expect(ms).toBeLessThan(1_500);
+  });
+
+  it.each([
+    ['an event stream', 'text/event-stream'],
+    ['multipart/mixed', 'multipart/mixed'],
+  ])('sends %s to an HTTP/1.0 client unchunked, ended by the close', async (_kind, accept) => {
+    const { text, ms } = await rawExchange(harness.url, post('1.0', accept), { giveUpMs: 3_000 });
+    const { statusLine, headers } = head(text);
+    expect(statusLine, text.slice(0, 300)).toBe('HTTP/1.1 200 OK');
+    expect(headers.has('transfer-encoding')).toBe(false);
+    expect(headers.get('connection')?.map((value) => value.toLowerCase())).not.toContain('keep-alive');
+    expect(text.split('\r\n\r\n').slice(1).join('\r\n\r\n')).toContain('{"data":{"__typename":"Query"}');
+    expect(ms).toBeLessThan(1_500);
+  });
+});
