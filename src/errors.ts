@@ -29,6 +29,9 @@ function inWords(items: readonly string[]): string {
 /** The answer to a method other than GET or HEAD on a path that takes only those (405, `Allow: GET, HEAD`). */
 export const onlyGetAndHead = (path: string) => `Method not allowed: ${path} answers GET and HEAD.`;
 
+/** The answer to CONNECT (405, `Allow: GET, POST`): the gateway is no proxy. */
+export const NO_TUNNELS = 'Method not allowed: CONNECT is not served; GraphQL is served by GET and POST.';
+
 /** The answer to a path the gateway does not serve (404). */
 export const notFound = (graphqlPath: string) => `Not found: GraphQL is served at ${graphqlPath}.`;
 

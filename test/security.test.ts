@@ -923,6 +923,8 @@ describe.each(LANES)('the request id on every answer (%s lane)', (lane) => {
     ['two Host lines of one value', 400, 'GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nhost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\n'],
     ['a Host with a space', 400, `POST /graphql HTTP/1.1\r\nHost: exa mple\r\ncontent-type: application/json\r\ncontent-length: ${typename.length}\r\n`],
     ['an Expect other than 100-continue', 417, 'GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: bogus\r\n'],
+    // Node alone closes the socket without a word.
+    ['a CONNECT', 405, 'CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: 127.0.0.1:443\r\n'],
   ])('on %s: a %i with a JSON body, a code and the id the client sent', async (_name, status, head) => {
     const body = head.startsWith('POST') ? typename : '';
     const { text } = await rawExchange(url, `${head}x-request-id: edge-${status}\r\nconnection: close\r\n\r\n${body}`);

@@ -24,7 +24,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ServerConfig } from '../config.js';
-import { errorBody, ErrorCode, MASKED_MESSAGE, notAcceptable, notFound, onlyGetAndHead, UNSUPPORTED_MEDIA_TYPE } from '../errors.js';
+import { errorBody, ErrorCode, MASKED_MESSAGE, NO_TUNNELS, notAcceptable, notFound, onlyGetAndHead, UNSUPPORTED_MEDIA_TYPE } from '../errors.js';
 import type { Lane } from '../fast-lane/index.js';
 import type { Logger } from '../logger.js';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
@@ -300,6 +300,12 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
   server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
     const message = 'Expectation failed: the only expectation understood is 100-continue.';
     refuse(request, response, requestIdFor(request.headers['x-request-id']), settings, { status: 417, code: ErrorCode.BAD_REQUEST, message, close: true });
+  });
+
+  // CONNECT never reaches the request handler, and without a listener node closes the socket
+  // without a word: answered as any other method the gateway does not take.
+  server.on('connect', (request: IncomingMessage, socket: Duplex) => {
+    endWithJson(socket, '405 Method Not Allowed', errorBody(ErrorCode.BAD_REQUEST, NO_TUNNELS), { allow: 'GET, POST', 'x-request-id': requestIdFor(request.headers['x-request-id']) });
   });
   return server;
 }
