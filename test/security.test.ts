@@ -993,6 +993,18 @@ describe.each(LANES)('the request id on every answer (%s lane)', (lane) => {
     expect(codes(JSON.parse(answer.body) as ExecutionResult)).toEqual(['BAD_REQUEST']);
   });
 
+  it("answers a browser's preflight to a URL past the header limit, so the request itself can get its readable 431", async () => {
+    // A 431 to the preflight is an opaque network error to the page (Fetch §4.8), whatever its headers.
+    const target = `/graphql?query=${'%7B__typename%7D'.repeat(1_500)}`;
+    const { text } = await rawExchange(url, `OPTIONS ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: https://app.example\r\nAccess-Control-Request-Method: GET\r\nAccess-Control-Request-Headers: authorization\r\nConnection: close\r\n\r\n`);
+    const answer = parseRaw(text);
+    expect(answer.status, text.slice(0, 200)).toBe(204);
+    expect(answer.headers['access-control-allow-origin']).toBe('https://app.example');
+    const refused = parseRaw((await rawExchange(url, `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: https://app.example\r\nAuthorization: ${AUTH}\r\n\r\n`)).text);
+    expect(refused.status).toBe(431);
+    expect(refused.headers['access-control-allow-origin']).toBe('https://app.example');
+  });
+
   it('keeps the bound where node drew it: a URL and fields of 16,383 bytes together are served, 16,384 refused', async () => {
     // Counted as node counts: the URL, each field name and each value.
     const head = (bytes: number) => {

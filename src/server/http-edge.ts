@@ -163,6 +163,11 @@ function hostLines(request: IncomingMessage): number {
 }
 
 
+/** A CORS preflight: OPTIONS with an Origin and the method the browser asks leave for (Fetch §4.8). */
+function isPreflight(request: IncomingMessage): boolean {
+  return request.method === 'OPTIONS' && request.headers.origin !== undefined && request.headers['access-control-request-method'] !== undefined;
+}
+
 /** How often node checks the time limits: often enough to answer within a tenth of the shorter one. */
 export function checkingIntervalMs(settings: EdgeSettings): number {
   return Math.max(25, Math.min(1_000, Math.floor(Math.min(settings.headersTimeoutMs, settings.requestTimeoutMs) / 10)));
@@ -198,7 +203,11 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
   /** One request: `continues` when it expects 100-continue, which is sent once the edge has taken it. */
   const handle = (request: IncomingMessage, response: ServerResponse, continues: boolean): void => {
     const requestId = requestIdFor(request.headers['x-request-id']);
-    if (headTooLarge(request)) return refuse(request, response, requestId, settings, { status: 431, code: ErrorCode.BAD_REQUEST, message: HEAD_TOO_LARGE, close: true });
+    // Not a CORS preflight: a browser sends one to the same long URL first, and a 431 to it is an
+    // opaque network error to the page (Fetch §4.8); past it, the request itself gets the readable 431.
+    if (headTooLarge(request) && !isPreflight(request)) {
+      return refuse(request, response, requestId, settings, { status: 431, code: ErrorCode.BAD_REQUEST, message: HEAD_TOO_LARGE, close: true });
+    }
     toOriginForm(request);
     // Probes first: load balancers' health checks send Hosts of their own (an empty one, a cluster name).
     if (state.health.answer(request, response, requestId)) return;
