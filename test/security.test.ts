@@ -931,6 +931,8 @@ describe.each(LANES)('the request id on every answer (%s lane)', (lane) => {
     const answer = parseRaw(text);
     expect(answer.status, text).toBe(status);
     expect(answer.headers['x-request-id']).toBe(`edge-${status}`);
+    // RFC 9110 §6.6.1: an origin server MUST send Date on every 4xx, those written on the socket included.
+    expect(Math.abs(Date.parse(answer.headers.date ?? '') - Date.now())).toBeLessThan(5_000);
     expect(answer.headers['content-type']).toMatch(/^application\/json/);
     expect(codes(JSON.parse(answer.body) as ExecutionResult)).toEqual(['BAD_REQUEST']);
   });
@@ -1038,6 +1040,7 @@ describe.each(LANES)('the request id on every answer (%s lane)', (lane) => {
     const { text } = await rawExchange(url, 'GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nNot A Header\r\n\r\n');
     const answer = parseRaw(text);
     expect(answer.status).toBe(400);
+    expect(Math.abs(Date.parse(answer.headers.date ?? '') - Date.now())).toBeLessThan(5_000);
     expect(answer.headers['x-request-id']).toMatch(UUID);
     expect(answer.headers['content-type']).toMatch(/^application\/json/);
     expect(codes(JSON.parse(answer.body) as ExecutionResult)).toEqual(['BAD_REQUEST']);

@@ -37,11 +37,13 @@ export function pathOf(request: IncomingMessage): string {
 /**
  * Writes a whole JSON answer on `socket` and ends it: `status` is the status
  * line's code and reason ("400 Bad Request"), `headers` go out as given, after
- * the Content-Type, Content-Length and Cache-Control every answer carries.
+ * the Content-Type, Content-Length and Cache-Control every answer carries, and
+ * the Date node's own answers carry (RFC 9110 §6.6.1: an origin server MUST
+ * send it on every 2xx, 3xx and 4xx).
  */
 export function endWithJson(socket: Duplex, status: string, body: string, headers: Record<string, string>): void {
   const lines = Object.entries(headers)
     .map(([name, value]) => `${name}: ${value}\r\n`)
     .join('');
-  socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\ncache-control: ${CACHE_CONTROL}\r\n${lines}connection: close\r\n\r\n${body}`);
+  socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\ncache-control: ${CACHE_CONTROL}\r\ndate: ${new Date().toUTCString()}\r\n${lines}connection: close\r\n\r\n${body}`);
 }
