@@ -31,6 +31,7 @@ import type { ExecutionResult } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
 import type { Plugin } from 'graphql-yoga';
 import WebSocket from 'ws';
+import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DEMO_TOKEN } from '../src/demo/demo-data.js';
 import { AUTH, codes, Harness, LANES } from './support/harness.js';
@@ -234,7 +235,6 @@ describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
 
     it.each([
       ['no Sec-WebSocket-Key', 'GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n'],
-      ['an upgrade to h2c', 'GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n'],
       ['a Sec-WebSocket-Version other than 13', 'GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 7\r\n'],
       ['a path other than /graphql', 'GET /graphq HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n'],
     ])('refuses %s with a GraphQL error body, a code and the request id', async (_name, head) => {
@@ -293,6 +293,44 @@ describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
       const { results, failure } = await once(harness, { connectionParams: { authorization: AUTH }, headers: { host: 'gateway.example:8443' } }, STATUS);
       expect(failure).toBeUndefined();
       expect(results).toEqual([expect.objectContaining({ data: STATUS_DATA })]);
+    });
+  });
+
+  describe('an Upgrade to another protocol (h2c, as curl --http2 and Java\'s HttpClient ask on cleartext)', () => {
+    const h2c = 'Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n';
+    const typename = JSON.stringify({ query: '{ __typename }' });
+    /** Each answer on the connection: status and body. */
+    const answers = (text: string) =>
+      text
+        .split(/(?=HTTP\/1\.1 \d{3} )/)
+        .map((answer) => ({ status: Number(answer.slice(9, 12)), upgrade: /^upgrade:/im.test(answer), body: answer.slice(answer.indexOf('\r\n\r\n') + 4) }));
+
+    it('is ignored: a GET is served over HTTP/1.1, and so is the next request on the connection', async () => {
+      const get = `GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\n${h2c}\r\n`;
+      const next = `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\naccept: application/json\r\nconnection: close\r\ncontent-length: ${typename.length}\r\n\r\n${typename}`;
+      const { text } = await rawExchange(harness.url, get + next, { giveUpMs: 2_000 });
+      const both = answers(text);
+      expect(both.map(({ status }) => status), text.slice(0, 400)).toEqual([200, 200]);
+      expect(both.every(({ upgrade }) => !upgrade)).toBe(true);
+      for (const { body } of both) expect(JSON.parse(body)).toMatchObject({ data: { __typename: 'Query' } });
+    });
+
+    it('is ignored on a POST whose body follows its head in a later write', async () => {
+      const { hostname, port } = new URL(harness.url);
+      const text = await new Promise<string>((resolve) => {
+        const socket = connect(Number(port), hostname);
+        let received = '';
+        socket.setEncoding('utf8');
+        socket.on('data', (chunk: string) => (received += chunk));
+        socket.on('close', () => resolve(received));
+        socket.on('error', () => undefined);
+        socket.setTimeout(2_000, () => socket.destroy());
+        socket.write(`POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\naccept: application/json\r\nconnection: close\r\n${h2c}content-length: ${typename.length}\r\n\r\n${typename.slice(0, 5)}`);
+        setTimeout(() => socket.write(typename.slice(5)), 100);
+      });
+      const [answer] = answers(text);
+      expect(answer?.status, text.slice(0, 400)).toBe(200);
+      expect(JSON.parse(answer!.body)).toMatchObject({ data: { __typename: 'Query' } });
     });
   });
 

@@ -64,6 +64,7 @@ import type { GatewayServerContext } from '../pipeline/gateway.js';
 import { requestIdFor } from '../request/request-id.js';
 import { schema } from '../schema/index.js';
 import { HEAD_TOO_LARGE, headTooLarge } from './head-size.js';
+import { serveIgnoringUpgrade } from './ignored-upgrade.js';
 import { hostProblem } from './http-edge.js';
 import { endWithJson, pathOf, toOriginForm } from './raw-http.js';
 import type { StalledClients } from './stalled-clients.js';
@@ -162,9 +163,8 @@ function serverOnlyType(data: string): string | undefined {
   return SERVER_ONLY_TYPES.has(type) ? String(type) : undefined;
 }
 
-/** Why an upgrade is no WebSocket handshake ws can take (RFC 6455 §4.2.1), or undefined; ws's own refusal is a text/html page. */
+/** Why an upgrade to websocket is no handshake ws can take (RFC 6455 §4.2.1), or undefined; ws's own refusal is a text/html page. (An upgrade to another protocol is ignored: ./ignored-upgrade.ts.) */
 function handshakeProblem(request: IncomingMessage): string | undefined {
-  if (request.headers.upgrade?.toLowerCase() !== 'websocket') return 'Only an upgrade to websocket is served.';
   if (!/^[+/0-9A-Za-z]{22}==$/.test(request.headers['sec-websocket-key'] ?? '')) return 'Missing or invalid Sec-WebSocket-Key header.';
   const version = request.headers['sec-websocket-version'];
   // The versions ws speaks.
@@ -480,6 +480,8 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     toOriginForm(request);
     const path = pathOf(request);
+    // h2c and the like: served over HTTP/1.1 as if not asked (./ignored-upgrade.ts).
+    if (request.headers.upgrade?.trim().toLowerCase() !== 'websocket') return serveIgnoringUpgrade(server, request, socket, head);
     const refuse = (status: string, message: string) => refuseUpgrade(socket, request, status, message);
     // The bound node's parser no longer enforces (./head-size.ts).
     if (headTooLarge(request)) return refuse('431 Request Header Fields Too Large', HEAD_TOO_LARGE);
