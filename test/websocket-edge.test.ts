@@ -235,6 +235,9 @@ describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
 
     it.each([
       ['no Sec-WebSocket-Key', 'GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n'],
+      // ws alone answers a POST with a text/html 405 without the id, and takes HTTP/1.0 (RFC 6455 §4.1: an HTTP/1.1 GET).
+      ['a POST', 'POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\ncontent-length: 0\r\n'],
+      ['an HTTP/1.0 GET', 'GET /graphql HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n'],
       ['a Sec-WebSocket-Version other than 13', 'GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 7\r\n'],
       ['a path other than /graphql', 'GET /graphq HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n'],
     ])('refuses %s with a GraphQL error body, a code and the request id', async (_name, head) => {

@@ -165,6 +165,8 @@ function serverOnlyType(data: string): string | undefined {
 
 /** Why an upgrade to websocket is no handshake ws can take (RFC 6455 §4.2.1), or undefined; ws's own refusal is a text/html page. (An upgrade to another protocol is ignored: ./ignored-upgrade.ts.) */
 function handshakeProblem(request: IncomingMessage): string | undefined {
+  // ws answers another method with a text/html 405 of its own, and takes an HTTP/1.0 request.
+  if (request.method !== 'GET' || request.httpVersionMajor !== 1 || request.httpVersionMinor < 1) return 'A WebSocket handshake is an HTTP/1.1 GET.';
   if (!/^[+/0-9A-Za-z]{22}==$/.test(request.headers['sec-websocket-key'] ?? '')) return 'Missing or invalid Sec-WebSocket-Key header.';
   const version = request.headers['sec-websocket-version'];
   // The versions ws speaks.
