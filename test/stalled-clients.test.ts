@@ -45,6 +45,20 @@ describeEachLane('live streams whose client stopped reading', (lane) => {
   });
   afterAll(() => harness.close());
 
+  /** A graphql-ws client of AUTH that does not reconnect: `connected` gets its socket, `closed` its close code. */
+  function oneShotWsClient(on: { connected?: (socket: WebSocket) => void; closed: (code: number) => void }) {
+    const client = createWsClient({
+      url: harness.url.replace(/^http/, 'ws'),
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: AUTH },
+      retryAttempts: 0,
+      shouldRetry: () => false,
+      on: { connected: (socket) => on.connected?.(socket as WebSocket), closed: (event) => on.closed((event as { code: number }).code) },
+    });
+    opened.push({ destroy: () => void client.dispose() });
+    return client;
+  }
+
   /** Running executions whose `responsePayload` changes by CHANGE_BYTES every 60 ms. */
   function changingExecutions(prefix: string, count: number): string[] {
     const ids = Array.from({ length: count }, (_, index) => `ex_${prefix}_${lane}_${index}`);
@@ -171,15 +185,7 @@ describeEachLane('live streams whose client stopped reading', (lane) => {
     let finished = false;
     let closedWith: number | undefined;
     let socket: WebSocket | undefined;
-    const client = createWsClient({
-      url: harness.url.replace(/^http/, 'ws'),
-      webSocketImpl: WebSocket,
-      connectionParams: { authorization: AUTH },
-      retryAttempts: 0,
-      shouldRetry: () => false,
-      on: { connected: (opened) => void (socket = opened as WebSocket), closed: (event) => void (closedWith = (event as { code: number }).code) },
-    });
-    opened.push({ destroy: () => void client.dispose() });
+    const client = oneShotWsClient({ connected: (opened) => void (socket = opened), closed: (code) => void (closedWith = code) });
     client.subscribe<{ executionUpdates: { isFinal: boolean; newEvents: Array<{ node: { id: string } }> } }>(
       { query: 'subscription W($id: ID!) { executionUpdates(id: $id) { isFinal newEvents { node { id } } execution { responsePayload } } }', variables: { id } },
       {
@@ -213,15 +219,7 @@ describeEachLane('live streams whose client stopped reading', (lane) => {
     const [id] = changingExecutions('ws_reading', 1);
     const updatedAts: string[] = [];
     let closedWith: number | undefined;
-    const client = createWsClient({
-      url: harness.url.replace(/^http/, 'ws'),
-      webSocketImpl: WebSocket,
-      connectionParams: { authorization: AUTH },
-      retryAttempts: 0,
-      shouldRetry: () => false,
-      on: { closed: (event) => void (closedWith = (event as { code: number }).code) },
-    });
-    opened.push({ destroy: () => void client.dispose() });
+    const client = oneShotWsClient({ closed: (code) => void (closedWith = code) });
     client.subscribe<{ executionUpdates: { execution: { updatedAt: string } } }>(
       { query: QUERY, variables: { id } },
       { next: (result) => void updatedAts.push(result.data!.executionUpdates.execution.updatedAt), error: () => {}, complete: () => {} },
