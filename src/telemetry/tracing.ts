@@ -122,7 +122,7 @@ export function startTracing(
       const gaveUp = new Promise<'gave up'>((resolve) => (timer = setTimeout(() => resolve('gave up'), FLUSH_AT_SHUTDOWN_MS)));
       try {
         const outcome = await Promise.race([provider.shutdown(), gaveUp]);
-        if (outcome === 'gave up') logger.warn({ waitedMs: FLUSH_AT_SHUTDOWN_MS }, 'spans not flushed at shutdown: the collector did not answer in time');
+        if (outcome === 'gave up') logger.warn({ waitedMs: FLUSH_AT_SHUTDOWN_MS }, 'spans not flushed at shutdown: the collector did not take them in time (a slow collector, or one the exporter could not reach and was still retrying)');
       } catch (error) {
         logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'spans not flushed at shutdown: the export failed');
       } finally {
