@@ -44,11 +44,19 @@ export const LOG_BUFFER_MAX_BYTES = 16 * 1024 * 1024;
  * all (a wedged shipper, a log driver whose backend is down) made that wait last
  * for ever: SIGTERM drained the gateway, then its exit never came (measured: still
  * running when killed 15 s later) until the supervisor's SIGKILL. In 2 s a reader
- * that is only behind takes part of what waits (up to 16 MiB): sonic-boom tries a
- * full pipe again every 100 ms, some 5 MB in 2 s measured to a reader reading at
- * once; past it the rest is given up and counted on stderr.
+ * that is only behind takes what waits (up to 16 MiB): a full pipe is tried again
+ * every LOG_EXIT_RETRY_MS; past the 2 s the rest is given up and counted on stderr.
  */
 export const LOG_EXIT_FLUSH_MS = 2_000;
+
+/**
+ * Ms the flush at exit sleeps when stdout is full before it tries again. sonic-boom's
+ * own flush sleeps 100 ms, so it wrote one pipe's worth (64 KiB) per 100 ms however
+ * fast the reader read: of 16 MiB waiting at exit, a reader reading at once got some
+ * 1.3 MB in the 2 s and the rest was given up as "not read" (measured: 15.2 MB given
+ * up, 36,079 lines). 1 ms lets a reader that reads take it all at its own pace.
+ */
+const LOG_EXIT_RETRY_MS = 1;
 
 /**
  * Log lines (pino ends each with a newline) a flush that gave up left unwritten,
@@ -79,6 +87,51 @@ function unwrittenLines(stream: object, current: number, retrying: boolean): num
 function bytesOf(buf: unknown): Buffer | undefined {
   if (typeof buf === 'string') return Buffer.from(buf);
   return Buffer.isBuffer(buf) ? buf : undefined;
+}
+
+const exitSleep = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Writes what sonic-boom `stream` holds for `fd` synchronously, in order, sleeping
+ * LOG_EXIT_RETRY_MS whenever `fd` is full, until all is written or `deadline`
+ * (Date.now()) passes. Reads and empties its private buffers (as sonic-boom's own
+ * flushSync does): the one an asynchronous write has in hand is written too when
+ * `retrying` (it waits for a timer that never fires at exit), else left to that
+ * write. Returns what was left unwritten (undefined: all written), or `false` when
+ * the buffers are not of the shape known (then sonic-boom's flushSync is used).
+ * Throws what writing throws other than EAGAIN (stdout closed).
+ */
+function flushAtExit(stream: object, fd: number, deadline: number, retrying: boolean): { lines: number; bytes: number } | undefined | false {
+  const boom = stream as { _bufs?: unknown; _writingBuf?: unknown; _writing?: unknown; _len?: unknown };
+  if (!Array.isArray(boom._bufs) || typeof boom._len !== 'number' || typeof boom._writing !== 'boolean') return false;
+  const pending: Buffer[] = [];
+  const takeWriting = !boom._writing || retrying;
+  for (const buf of takeWriting ? [boom._writingBuf, ...boom._bufs] : boom._bufs) {
+    const bytes = bytesOf(buf);
+    if (!bytes) return false;
+    if (bytes.length > 0) pending.push(bytes);
+  }
+  boom._bufs.length = 0;
+  if (takeWriting) boom._writingBuf = Buffer.isBuffer(boom._writingBuf) ? Buffer.alloc(0) : '';
+  boom._len = 0;
+  for (let at = 0; at < pending.length; ) {
+    const buf = pending[at]!;
+    try {
+      const written = writeSync(fd, buf);
+      if (written >= buf.length) at++;
+      else pending[at] = buf.subarray(written);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+      if (Date.now() >= deadline) {
+        const left = pending.slice(at);
+        let lines = 0;
+        for (const bytes of left) for (let nl = bytes.indexOf(0x0a); nl !== -1; nl = bytes.indexOf(0x0a, nl + 1)) lines++;
+        return { lines, bytes: left.reduce((sum, bytes) => sum + bytes.length, 0) };
+      }
+      Atomics.wait(exitSleep, 0, 0, LOG_EXIT_RETRY_MS);
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -146,6 +199,12 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     const flushSync = stdout.flushSync.bind(stdout);
     stdout.flushSync = () => {
       exitDeadline ??= Date.now() + LOG_EXIT_FLUSH_MS;
+      // Once a flush gave up, the next gives up at its first EAGAIN too (its deadline has passed).
+      const left = flushAtExit(stdout, 1, unwritten ? 0 : exitDeadline, retrying);
+      if (left !== false) {
+        if (left) unwritten = { lines: (unwritten?.lines ?? 0) + left.lines, bytes: (unwritten?.bytes ?? 0) + left.bytes, current: 0 };
+        return;
+      }
       try {
         flushSync();
       } catch (error) {
