@@ -251,6 +251,23 @@ describe.each(LANES)('typed client, end to end (%s lane)', (lane) => {
     expect([...harness.upstream.requestsFor('ex_demo_1'), ...harness.upstream.requestsFor('ex_demo_2')].map((request) => request.headers.authorization)).toEqual([AUTH, AUTH]);
   });
 
+  it("a request's own Authorization replaces the client's for that request, whatever the case", async () => {
+    // graphql-request merges the client's headers and the request's as keys: `authorization` and `Authorization`
+    // both went out, joined by fetch into "Bearer expired, <token>", which upstream refused: UNAUTHENTICATED.
+    const client = createGatewayClient(url, 'Bearer expired');
+    const positional = await client.requestResult(ExecutionStatusDocument, { id: 'ex_demo_1' }, { Authorization: AUTH });
+    expect(positional.errors).toEqual([]);
+    const options = await client.requestResult({ document: ExecutionStatusDocument, variables: { id: 'ex_demo_2' }, requestHeaders: [['Authorization', AUTH]] });
+    expect(options.errors).toEqual([]);
+    const thrown = await client.request(ExecutionStatusDocument, { id: 'ex_demo_3' }, new Headers({ Authorization: AUTH }));
+    expect(thrown.execution?.id).toBe('ex_demo_3');
+    const ids = ['ex_demo_1', 'ex_demo_2', 'ex_demo_3'];
+    expect(ids.flatMap((id) => harness.upstream.requestsFor(id)).map((request) => request.headers.authorization)).toEqual([AUTH, AUTH, AUTH]);
+    // The client's own is untouched: the next request without one sends it.
+    const after = await client.requestResult(ExecutionStatusDocument, { id: 'ex_demo_5' });
+    expect(after.errors?.map((error) => error.extensions?.code)).toEqual(['UNAUTHENTICATED']);
+  });
+
   it('requestResult reads extensions.warnings typed, as README "Warnings" says', async () => {
     const stored = harness.upstream.get('ex_demo_4')!;
     const body = JSON.stringify({ code: 200, data: { execution: { ...stored.execution, updatedAt: 'later' }, events: stored.events, message: 'execution retrieved' }, message: 'success', requestId: 'req-warn' });

@@ -13,3 +13,11 @@ export function withAuthorization(headers: Record<string, string> | undefined, a
   merged.authorization = authorization;
   return merged;
 }
+
+/** Whether `headers` (a request's, in any form fetch takes) name an Authorization, in any case. */
+export function namesAuthorization(headers: HeadersInit | undefined): boolean {
+  if (!headers) return false;
+  if (headers instanceof Headers) return headers.has('authorization');
+  const names = Array.isArray(headers) ? headers.map(([name]) => name) : Object.keys(headers);
+  return names.some((name) => typeof name === 'string' && name.toLowerCase() === 'authorization');
+}

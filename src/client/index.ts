@@ -9,10 +9,10 @@
  */
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print, type GraphQLFormattedError } from 'graphql';
-import { ClientError, GraphQLClient, type RawRequestOptions, type Variables } from 'graphql-request';
+import { ClientError, GraphQLClient, type RawRequestOptions, type RequestDocument, type RequestOptions, type TypedDocumentString, type Variables } from 'graphql-request';
 // The client's whole type graph is src/client/ and this dependency-free file: a frontend type-checks it under its own settings.
 import type { DataWarning, ErrorCode, UpstreamCost } from '../client-contract.js';
-import { withAuthorization } from './authorization.js';
+import { namesAuthorization, withAuthorization } from './authorization.js';
 
 export * from './generated.js';
 export { ErrorCode, WarningCode, type DataWarning, type UpstreamCost } from '../client-contract.js';
@@ -100,6 +100,46 @@ export class GatewayClient extends GraphQLClient {
   }
 
   /**
+   * As graphql-request's, except that an Authorization among `requestHeaders` (any case, any form)
+   * is the request's only one: graphql-request merged the client's headers and the request's as
+   * keys, so `authorization` and `Authorization` both went out, joined by fetch into one header
+   * (`Bearer old, Bearer new`) that upstream refuses, UNAUTHENTICATED. The client's own is kept
+   * for its other requests.
+   */
+  override request<T = unknown, V extends Variables = Variables>(
+    document: RequestDocument | TypedDocumentNode<T, V> | TypedDocumentString<T, V>,
+    ...variablesAndRequestHeaders: VariablesArgs<V>
+  ): Promise<T>;
+  override request<T = unknown, V extends Variables = Variables>(options: RequestOptions<V, T>): Promise<T>;
+  override request<T, V extends Variables>(documentOrOptions: unknown, ...rest: [variables?: V, requestHeaders?: HeadersInit]): Promise<T> {
+    // graphql-request's own test for its options object: a document is a string, a DocumentNode or a TypedDocumentString.
+    const options = (documentOrOptions as { document?: unknown }).document
+      ? (documentOrOptions as RequestOptions<V, T>)
+      : ({ document: documentOrOptions, variables: rest[0], requestHeaders: rest[1] } as unknown as RequestOptions<V, T>);
+    if (!namesAuthorization(options.requestHeaders)) return super.request<T, V>(options);
+    return this.#clientFor(options.requestHeaders).request<T, V>(options);
+  }
+
+  /**
+   * A client with this one's settings and `extra`, for one request with `requestHeaders`: without this
+   * client's Authorization when they name one. Headers given as a function (called per request) are
+   * kept as they are: there is no key of theirs to drop.
+   */
+  #clientFor(requestHeaders: HeadersInit | undefined, extra: Partial<RequestConfig> = {}): GraphQLClient {
+    const config: RequestConfig = { ...this.requestConfig, ...extra };
+    const { headers } = config;
+    if (namesAuthorization(requestHeaders) && headers && typeof headers !== 'function') {
+      // Headers' forEach rather than its iterator: a frontend's compiler settings may leave out DOM.Iterable.
+      const own: Array<[string, string]> = [];
+      if (Array.isArray(headers)) own.push(...(headers as Array<[string, string]>));
+      else if (headers instanceof Headers) headers.forEach((value, name) => own.push([name, value]));
+      else own.push(...Object.entries(headers));
+      config.headers = own.filter(([name]) => name.toLowerCase() !== 'authorization');
+    }
+    return new GraphQLClient(this.#endpoint, config);
+  }
+
+  /**
    * The result as the gateway sent it, typed by the document: one failing id of
    * `executions(ids)` is null in `data` with its error in `errors`, and the
    * siblings are there (`request` throws a ClientError for any error). A request
@@ -122,7 +162,8 @@ export class GatewayClient extends GraphQLClient {
       'document' in documentOrOptions ? (documentOrOptions as RequestResultOptions<Data, V> & { variables?: V }) : { document: documentOrOptions, variables: rest[0], requestHeaders: rest[1], signal: undefined };
     // errorPolicy is a setting of the client, not of one request; a client made per call
     // picks up whatever setHeader/setHeaders changed on this one.
-    const partial = new GraphQLClient(this.#endpoint, { ...this.requestConfig, errorPolicy: 'all' });
+    // An Authorization among `requestHeaders` is the request's only one, as in `request`.
+    const partial = this.#clientFor(requestHeaders, { errorPolicy: 'all' });
     // rawRequest's types take a query string only (graphql-request prints a DocumentNode the same way). Its
     // options type decides from V whether `variables` is required: V is generic here, the overloads above decided.
     const options = { query: print(document), variables, requestHeaders, signal } as unknown as RawRequestOptions<V>;
