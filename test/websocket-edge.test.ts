@@ -318,6 +318,13 @@ describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
       for (const { body } of both) expect(JSON.parse(body)).toMatchObject({ data: { __typename: 'Query' } });
     });
 
+    it('is ignored on requests pipelined behind one still being answered: each is answered, in order', async () => {
+      const get = (id: string, extra: string) => `GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\nx-request-id: ${id}\r\n${extra}\r\n`;
+      const { text } = await rawExchange(harness.url, get('h2c-1', h2c) + get('h2c-2', h2c) + get('h2c-3', 'connection: close\r\n'), { giveUpMs: 2_000 });
+      expect(answers(text).map(({ status }) => status), text.slice(0, 400)).toEqual([200, 200, 200]);
+      expect(text.match(/x-request-id: \S+/g)).toEqual(['x-request-id: h2c-1', 'x-request-id: h2c-2', 'x-request-id: h2c-3']);
+    });
+
     it('is ignored on a POST whose body follows its head in a later write', async () => {
       const { hostname, port } = new URL(harness.url);
       const text = await new Promise<string>((resolve) => {
