@@ -1018,6 +1018,16 @@ describe.each(LANES)('the request id on every answer (%s lane)', (lane) => {
     expect(parseRaw((await rawExchange(url, head(16_384))).text).status).toBe(431);
   });
 
+  it('counts every field line as node did: 3,000 short fields (27 KB, past 16 KiB) are refused, not served with 2,000 dropped unseen', async () => {
+    const fields = (count: number) => Array.from({ length: count }, (_, index) => `h${index}: vvvv\r\n`).join('');
+    const many = parseRaw((await rawExchange(url, `GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\n${fields(3_000)}Connection: close\r\n\r\n`)).text);
+    expect(many.status).toBe(431);
+    expect(codes(JSON.parse(many.body) as ExecutionResult)).toEqual(['BAD_REQUEST']);
+    // As many as node keeps (the Host, CSRF and Connection lines among them) are still served.
+    const kept = parseRaw((await rawExchange(url, `GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\n${fields(997)}Connection: close\r\n\r\n`)).text);
+    expect(kept.status).toBe(200);
+  });
+
   it.each([
     ['malformed HTTP', 400, 'GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nx-request-id: second\r\nNot A Header\r\n\r\n'],
     // Past what the parser reads: refused by node, before any handler (src/server/head-size.ts).

@@ -345,6 +345,14 @@ describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
   });
 
   describe('the size of the upgrade\'s head', () => {
+    it('refuses an upgrade with 3,000 short fields (27 KB) with 431, as node counted them; no connection', async () => {
+      const handshake = 'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n';
+      const fields = Array.from({ length: 3_000 }, (_, index) => `h${index}: vvvv\r\n`).join('');
+      const { text } = await rawExchange(harness.url, `GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\n${handshake}x-request-id: many-fields\r\n${fields}\r\n`, { giveUpMs: 1_000 });
+      expect(text).toMatch(/^HTTP\/1\.1 431 /);
+      expect(text.toLowerCase()).toContain('x-request-id: many-fields');
+    });
+
     it('refuses a head past 16 KiB with 431, BAD_REQUEST and the request id, as HTTP does; no connection', async () => {
       const handshake = 'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n';
       const { text } = await rawExchange(harness.url, `GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\n${handshake}x-request-id: big-upgrade\r\nx-padding: ${'p'.repeat(20_000)}\r\n\r\n`, { giveUpMs: 1_000 });

@@ -11,19 +11,38 @@
  * the edge refuses past `maxHeaderSize` itself, knowing the headers; only a
  * head past the parser's bound too gets the refusal without them. 64 KiB is
  * Envoy's default bound on request headers (60 KiB) rounded up; nginx's is 32 KiB.
+ *
+ * Node keeps only the first `HEAD_FIELD_LIMIT` field lines of a request
+ * (`maxHeadersCount`) and drops the rest unseen, while its parser counted them
+ * all: with its bound at 16 KiB, 3,000 short fields (27 KB) got 431; under the
+ * parser's 64 KiB the edge would count only the 1,000 kept and serve them. A
+ * head with more field lines than node keeps is refused (431) instead: what
+ * was dropped can no longer be counted, and would have been dropped silently.
  */
 import { maxHeaderSize, type IncomingMessage } from 'node:http';
 
 /** Where node's parser stops reading a head (bytes, counted as above): four times the bound the edge enforces. */
 export const HEAD_PARSE_LIMIT_BYTES = 4 * maxHeaderSize;
 
-/** The message of every 431, the edge's and node's parser's alike. */
+/** Field lines node keeps of a request (the server's `maxHeadersCount`: node's default); one more is kept to tell that some were dropped. */
+export const HEAD_FIELD_LIMIT = 1_000;
+
+/** The message of a 431 for more field lines than HEAD_FIELD_LIMIT. */
+export const TOO_MANY_FIELDS = `More than ${HEAD_FIELD_LIMIT} header fields.`;
+
+/** The message of every 431 for size, the edge's and node's parser's alike. */
 export const HEAD_TOO_LARGE = `The request line and headers pass ${maxHeaderSize / 1024} KiB together: a long operation sent by GET (its URL counts) goes by POST instead.`;
 
-/** Whether the request's URL and header fields reach `maxHeaderSize` bytes together, where node alone would have refused it. */
-export function headTooLarge(request: IncomingMessage): boolean {
+/**
+ * Why the request's head is refused (431), or undefined: its URL and header
+ * fields reach `maxHeaderSize` bytes together, where node alone would have
+ * refused it (HEAD_TOO_LARGE), or it has more field lines than node keeps
+ * (TOO_MANY_FIELDS). Needs a server whose `maxHeadersCount` is HEAD_FIELD_LIMIT + 1.
+ */
+export function headTooLarge(request: IncomingMessage): string | undefined {
+  if (request.rawHeaders.length > 2 * HEAD_FIELD_LIMIT) return TOO_MANY_FIELDS;
   let bytes = Buffer.byteLength(request.url ?? '', 'latin1');
-  if (bytes >= maxHeaderSize) return true;
+  if (bytes >= maxHeaderSize) return HEAD_TOO_LARGE;
   for (const field of request.rawHeaders) bytes += Buffer.byteLength(field, 'latin1');
-  return bytes >= maxHeaderSize;
+  return bytes >= maxHeaderSize ? HEAD_TOO_LARGE : undefined;
 }

@@ -34,7 +34,7 @@ import { corsHeaders } from '../pipeline/cors.js';
 import type { RequestsInFlight } from './drain.js';
 import type { Health } from './health.js';
 import { bodyAsUtf8 } from './body-charset.js';
-import { HEAD_PARSE_LIMIT_BYTES, HEAD_TOO_LARGE, headTooLarge } from './head-size.js';
+import { HEAD_FIELD_LIMIT, HEAD_PARSE_LIMIT_BYTES, HEAD_TOO_LARGE, headTooLarge } from './head-size.js';
 import { acceptInPreferenceOrder, PRODUCED, readableContentType, type BodyCharset } from './media-types.js';
 import { endWithJson, pathOf, toOriginForm } from './raw-http.js';
 
@@ -205,8 +205,9 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
     const requestId = requestIdFor(request.headers['x-request-id']);
     // Not a CORS preflight: a browser sends one to the same long URL first, and a 431 to it is an
     // opaque network error to the page (Fetch §4.8); past it, the request itself gets the readable 431.
-    if (headTooLarge(request) && !isPreflight(request)) {
-      return refuse(request, response, requestId, settings, { status: 431, code: ErrorCode.BAD_REQUEST, message: HEAD_TOO_LARGE, close: true });
+    const headRefused = headTooLarge(request);
+    if (headRefused && !isPreflight(request)) {
+      return refuse(request, response, requestId, settings, { status: 431, code: ErrorCode.BAD_REQUEST, message: headRefused, close: true });
     }
     toOriginForm(request);
     // Probes first: load balancers' health checks send Hosts of their own (an empty one, a cluster name).
@@ -280,6 +281,8 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
   // (node does not keep alive one whose 100 was never sent), so the body is never read.
   server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => handle(request, response, true));
   server.keepAliveTimeout = settings.keepAliveTimeoutMs;
+  // One field line past what the edge takes, so that a head with more is seen and refused (./head-size.ts).
+  server.maxHeadersCount = HEAD_FIELD_LIMIT + 1;
 
   // Malformed HTTP, oversized headers and requests past their time limit: node's
   // own answers carry no request id and no body; these carry both.

@@ -63,7 +63,7 @@ import type { Logger } from '../logger.js';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
 import { requestIdFor } from '../request/request-id.js';
 import { schema } from '../schema/index.js';
-import { HEAD_TOO_LARGE, headTooLarge } from './head-size.js';
+import { headTooLarge } from './head-size.js';
 import { serveIgnoringUpgrade } from './ignored-upgrade.js';
 import { hostProblem } from './http-edge.js';
 import { endWithJson, pathOf, toOriginForm } from './raw-http.js';
@@ -486,7 +486,8 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     if (request.headers.upgrade?.trim().toLowerCase() !== 'websocket') return serveIgnoringUpgrade(server, request, socket, head);
     const refuse = (status: string, message: string) => refuseUpgrade(socket, request, status, message);
     // The bound node's parser no longer enforces (./head-size.ts).
-    if (headTooLarge(request)) return refuse('431 Request Header Fields Too Large', HEAD_TOO_LARGE);
+    const headRefused = headTooLarge(request);
+    if (headRefused) return refuse('431 Request Header Fields Too Large', headRefused);
     if (goingAway) return refuse('503 Service Unavailable', 'The gateway is shutting down: connect again to reach another replica.');
     const host = hostProblem(request);
     if (host) return refuse('400 Bad Request', host);
