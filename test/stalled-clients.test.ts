@@ -150,6 +150,83 @@ describeEachLane('live streams whose client stopped reading', (lane) => {
     await Promise.all(ended);
   }, 20_000);
 
+  it('an event stream read slowly but steadily is not dropped while one large update takes longer than the limit to pass', async () => {
+    // 24 MB read at 4 MB/s: the write waits seconds for its drain, past the limit, while the kernel takes part of it
+    // every third of a second (whenever a third of its send buffer is free), within the limit. Its own harness: a 1 s limit.
+    const slowHarness = await startLiveHarness(lane, { LIVE_STALLED_CLIENT_MS: '1000' });
+    const id = `ex_slow_reader_${lane}`;
+    const updateBytes = 24_000_000;
+    const bytesPerSecond = 4_000_000;
+    putExecution(slowHarness.upstream, id, 'workflow_running', { eventCount: 0 });
+    const stored = slowHarness.upstream.get(id)!;
+    slowHarness.upstream.put({ execution: { ...stored.execution, responsePayload: { blob: 'x'.repeat(updateBytes) } }, events: stored.events });
+    const url = new URL(slowHarness.url);
+    const socket = net.connect(Number(url.port), url.hostname);
+    let received = 0;
+    let closed = false;
+    const started = performance.now();
+    socket.on('close', () => (closed = true));
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      const aheadMs = (received / bytesPerSecond) * 1_000 - (performance.now() - started);
+      if (aheadMs > 0) {
+        socket.pause();
+        setTimeout(() => socket.resume(), aheadMs);
+      }
+    });
+    const search = new URLSearchParams({ query: QUERY, variables: JSON.stringify({ id }) });
+    socket.write(`GET ${url.pathname}?${search} HTTP/1.1\r\nHost: ${url.host}\r\nAccept: text/event-stream\r\nAuthorization: ${AUTH}\r\n\r\n`);
+    try {
+      await waitFor(() => received > updateBytes || closed, 'the whole update, or the end', 15_000);
+      expect(closed).toBe(false);
+      expect(slowHarness.instance.live.counts.subscriptions).toBe(1);
+    } finally {
+      socket.destroy();
+      await slowHarness.close();
+    }
+  }, 30_000);
+
+  it('a WebSocket read slowly but steadily is not dropped while one large message takes longer than the limit to pass', async () => {
+    // As for the event stream above: 24 MB read at 4 MB/s, with a 1 s limit.
+    const slowHarness = await startLiveHarness(lane, { LIVE_STALLED_CLIENT_MS: '1000' });
+    const id = `ex_slow_ws_reader_${lane}`;
+    const updateBytes = 24_000_000;
+    const bytesPerSecond = 4_000_000;
+    putExecution(slowHarness.upstream, id, 'workflow_running', { eventCount: 0 });
+    const stored = slowHarness.upstream.get(id)!;
+    slowHarness.upstream.put({ execution: { ...stored.execution, responsePayload: { blob: 'x'.repeat(updateBytes) } }, events: stored.events });
+    const socket = new WebSocket(slowHarness.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
+    let closedWith: number | undefined;
+    let nexts = 0;
+    socket.on('close', (code) => (closedWith = code));
+    socket.on('message', (data) => {
+      const head = String(data).slice(0, 40);
+      if (head.includes('"connection_ack"')) socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: QUERY, variables: { id } } }));
+      if (head.includes('"next"')) nexts++;
+    });
+    await new Promise((resolve) => socket.once('open', resolve));
+    const raw = (socket as unknown as { _socket: net.Socket })._socket;
+    let received = 0;
+    const started = performance.now();
+    raw.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      const aheadMs = (received / bytesPerSecond) * 1_000 - (performance.now() - started);
+      if (aheadMs > 0) {
+        raw.pause();
+        setTimeout(() => raw.resume(), aheadMs);
+      }
+    });
+    socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: AUTH } }));
+    try {
+      await waitFor(() => nexts === 1 || closedWith !== undefined, 'the whole update, or the end', 15_000);
+      expect(closedWith).toBeUndefined();
+      expect(slowHarness.instance.live.counts.subscriptions).toBe(1);
+    } finally {
+      socket.terminate();
+      await slowHarness.close();
+    }
+  }, 30_000);
+
   it('a graphql-ws client dropped for not reading connects again and resubscribes by itself', async () => {
     const [id] = changingExecutions('ws_reconnects', 1);
     const connections: WebSocket[] = [];

@@ -16,13 +16,19 @@
  * could reach it.
  *
  * A socket counts as stalled once its writes have filled node's buffer
- * (`writableNeedDrain`: the kernel refused more) and it has neither drained
- * nor, for a WebSocket, had one whole message taken since (`progressed`): a
- * reader that keeps up empties it within a round trip, a slow one takes a
- * message within the time its link needs to carry one, a stopped one never. Checked by
- * one sweep for the whole process (every quarter of the limit, at most every
- * second), so a stalled socket is closed within two sweeps past the limit;
- * each 'drain' starts the count over.
+ * (`writableNeedDrain`: the kernel refused more) and the kernel has taken no
+ * byte of them since: it has not drained, nor, for a WebSocket, had one whole
+ * message taken (`progressed`), nor has the write under way shrunk (libuv's
+ * `writeQueueSize`, which node's own socket timeout reads the same way). A
+ * reader that keeps up empties the buffer within a round trip, a slow one
+ * takes some of it at every window update, a stopped one never. Whole writes
+ * alone would cut slow readers: one 16 MB update read at a steady 4 MB/s
+ * (updates every 8 s, so the reader kept up) waited 2 s for its drain and was
+ * dropped with a limit of 1 s, as a 1 MB update on a 50 KB/s mobile link would
+ * be with the default 10 s, at every reconnect. Checked by one sweep for the
+ * whole process (every quarter of the limit, at most every second), so a
+ * stalled socket is closed within two sweeps past the limit; each 'drain'
+ * starts the count over.
  *
  * What this cannot see: bytes the kernel has taken. A client that stops reading
  * a stream of small updates is found only once its receive window and the
@@ -32,8 +38,10 @@
 import type { Socket } from 'node:net';
 
 interface Tracked {
-  /** When a sweep first found the socket waiting for a drain (performance.now()), or undefined while it keeps up. */
+  /** When a sweep last found the socket waiting for a drain with no byte taken since the sweep before (performance.now()), or undefined while it keeps up. */
   since: number | undefined;
+  /** Bytes of the write under way the kernel had not taken at that sweep (libuv's queue), or undefined where node exposes none. */
+  queued: number | undefined;
   onStalled: () => void;
   drained: () => void;
   closed: () => void;
@@ -66,6 +74,7 @@ export class StalledClients {
     };
     const tracked: Tracked = {
       since: undefined,
+      queued: undefined,
       onStalled,
       drained: () => {
         tracked.since = undefined;
@@ -114,12 +123,23 @@ export class StalledClients {
         this.#untrack(socket);
       } else if (!socket.writableNeedDrain) {
         tracked.since = undefined;
-      } else if (tracked.since === undefined) {
+      } else if (tracked.since === undefined || writeQueueSize(socket) !== tracked.queued) {
+        // Waiting from now, or the kernel took part of the write under way since the last sweep: a slow reader, not a stopped one.
         tracked.since = now;
+        tracked.queued = writeQueueSize(socket);
       } else if (now - tracked.since >= this.stallMs) {
         this.#untrack(socket);
         tracked.onStalled();
       }
     }
   }
+}
+
+/**
+ * Bytes of `socket`'s writes handed to libuv and not yet taken by the kernel,
+ * or undefined without a handle. Shrinks as the kernel takes part of a large
+ * write, where 'drain' and write callbacks wait for the whole of it.
+ */
+function writeQueueSize(socket: Socket): number | undefined {
+  return (socket as Socket & { _handle?: { writeQueueSize?: number } | null })._handle?.writeQueueSize;
 }

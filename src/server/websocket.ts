@@ -28,7 +28,7 @@
  * `subscribe` concurrently, so without a bound one socket could hold any
  * number of results in memory behind a client that stops reading.
  * A connection whose client stopped reading (what was sent has waited
- * LIVE_STALLED_CLIENT_MS for the network to take it) is closed with 1013 and
+ * LIVE_STALLED_CLIENT_MS for the network to take any of it) is closed with 1013 and
  * dropped, ending its operations (./stalled-clients.ts).
  * `connectionParams` never reach a log.
  *
