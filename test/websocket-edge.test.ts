@@ -32,7 +32,7 @@ import { createClient, type Client } from 'graphql-ws';
 import type { Plugin } from 'graphql-yoga';
 import WebSocket from 'ws';
 import { connect } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DEMO_TOKEN } from '../src/demo/demo-data.js';
 import { AUTH, codes, Harness, LANES } from './support/harness.js';
 import { rawExchange } from './support/raw-http.js';
@@ -341,6 +341,48 @@ describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
       const [answer] = answers(text);
       expect(answer?.status, text.slice(0, 400)).toBe(200);
       expect(JSON.parse(answer!.body)).toMatchObject({ data: { __typename: 'Query' } });
+    });
+  });
+
+  describe('an upgrade pipelined behind a request still being answered', () => {
+    // Its answer waits for upstream (300 ms), so the upgrade behind it arrives first.
+    const slow = `GET /graphql?query=%7Bexecution(id%3A%22ex_slow%22)%7Bid%7D%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\nauthorization: ${AUTH}\r\nx-request-id: earlier\r\n\r\n`;
+    const handshake = (path: string) =>
+      `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\nx-request-id: upgrade\r\n\r\n`;
+    beforeEach(() => {
+      harness.upstream.latencyMs = 300;
+    });
+    afterEach(() => {
+      harness.upstream.latencyMs = 0;
+    });
+
+    it.each([
+      ['refused (another path)', '/nope', 404],
+      ['taken', '/graphql', 101],
+    ] as const)('%s: answered after the earlier request, in order', async (_name, path, status) => {
+      const { text } = await rawExchange(harness.url, slow + handshake(path), { giveUpMs: 1_500 });
+      expect(text.match(/HTTP\/1\.1 \d{3}/g), text.slice(0, 300)).toEqual(['HTTP/1.1 200', `HTTP/1.1 ${status}`]);
+      expect(text.match(/x-request-id: \S+/gi)?.[0]).toBe('x-request-id: earlier');
+    });
+
+    it('a client that leaves while its upgrade waits throws nothing in the gateway', async () => {
+      const uncaught: unknown[] = [];
+      const record = (error: unknown) => void uncaught.push(error);
+      process.prependListener('uncaughtException', record);
+      try {
+        for (const upgrade of [handshake('/graphql'), `GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n`]) {
+          const { port } = new URL(harness.url);
+          const socket = connect(Number(port), '127.0.0.1');
+          socket.on('error', () => undefined);
+          socket.write(slow + upgrade);
+          await sleep(100);
+          socket.resetAndDestroy();
+        }
+        await sleep(500);
+      } finally {
+        process.off('uncaughtException', record);
+      }
+      expect(uncaught).toEqual([]);
     });
   });
 

@@ -15,15 +15,16 @@
  * delivered, and the socket is handed to the server as a new connection: its
  * parser reads a plain HTTP/1.1 request, and every later one on the connection.
  *
- * Not before every earlier answer on the connection is written: node's parser
- * takes a pipelined request with an Upgrade while an earlier one is still being
- * answered, and the new parser's answers queue behind the socket's current one,
- * which only the old parser would hand the socket on from. Handed over at once,
- * the request and every later one were never answered (measured: a plain GET
- * pipelined before an h2c GET left the connection silent until the client gave up).
+ * Not before every earlier answer on the connection is written (./raw-http.ts
+ * `whenAnswered`): the new parser's answers would queue behind the socket's
+ * current one, which only the old parser would hand the socket on from. Handed
+ * over at once, the request and every later one were never answered (measured:
+ * a plain GET pipelined before an h2c GET left the connection silent until the
+ * client gave up).
  */
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { whenAnswered } from './raw-http.js';
 
 /** Header fields that only ask for the upgrade (RFC 9110 §7.8, RFC 7540 §3.2.1). */
 const UPGRADE_FIELDS = new Set(['upgrade', 'http2-settings']);
@@ -52,20 +53,4 @@ export function headWithoutUpgrade(request: IncomingMessage): Buffer {
 export function serveIgnoringUpgrade(server: Server, request: IncomingMessage, socket: Duplex, head: Buffer): void {
   socket.unshift(head.length > 0 ? Buffer.concat([headWithoutUpgrade(request), head]) : headWithoutUpgrade(request));
   whenAnswered(socket, () => server.emit('connection', socket));
-}
-
-/** Calls `then` once no earlier answer is being written on `socket` (at once when none is); never when the socket is gone. */
-function whenAnswered(socket: Duplex, then: () => void): void {
-  // An earlier answer closed the connection: nothing later on it is answered.
-  if (socket.destroyed || socket.writableEnded) return;
-  // Node's own field: the answer the socket is writing; on its 'close', the next pipelined one has taken its place.
-  const current = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
-  if (!current) return then();
-  // Node took its error listener off with the upgrade: a client that leaves while waiting must not throw.
-  const left = () => undefined;
-  socket.on('error', left);
-  current.once('close', () => {
-    socket.off('error', left);
-    whenAnswered(socket, then);
-  });
 }

@@ -2,7 +2,7 @@
  * Pieces of HTTP/1.1 the edge reads and writes itself, where node's server
  * gives no ServerResponse: a socket in error, an upgrade being refused.
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { CACHE_CONTROL } from '../pipeline/cache-control.js';
 
@@ -46,4 +46,27 @@ export function endWithJson(socket: Duplex, status: string, body: string, header
     .map(([name, value]) => `${name}: ${value}\r\n`)
     .join('');
   socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\ncache-control: ${CACHE_CONTROL}\r\ndate: ${new Date().toUTCString()}\r\n${lines}connection: close\r\n\r\n${body}`);
+}
+
+/**
+ * Calls `then` once no earlier answer is being written on `socket` (at once
+ * when none is), never when the connection is gone or was closed by an
+ * earlier answer. Node hands over a pipelined request that asks to upgrade
+ * while earlier ones on its connection are still being answered; what is
+ * written on the socket before they are done (a 101, a refusal, another
+ * parser's answers) would go out before or inside theirs (HTTP/1.1 answers in
+ * order, RFC 9112 §9.3.2).
+ */
+export function whenAnswered(socket: Duplex, then: () => void): void {
+  if (socket.destroyed || socket.writableEnded) return;
+  // Node's own field: the answer the socket is writing; on its 'close', the next pipelined one has taken its place.
+  const current = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (!current) return then();
+  // Node took its error listener off with the upgrade: a client that leaves while waiting must not throw.
+  const left = () => undefined;
+  socket.on('error', left);
+  current.once('close', () => {
+    socket.off('error', left);
+    whenAnswered(socket, then);
+  });
 }

@@ -27,6 +27,8 @@
  * at once, queries and live subscriptions alike: graphql-ws runs each
  * `subscribe` concurrently, so without a bound one socket could hold any
  * number of results in memory behind a client that stops reading.
+ * An upgrade pipelined behind requests still being answered waits for their
+ * answers (./raw-http.ts `whenAnswered`): its 101 or refusal would go out first.
  * A connection whose client stopped reading (what was sent has waited
  * LIVE_STALLED_CLIENT_MS for the network to take any of it) is closed with 1013 and
  * dropped, ending its operations (./stalled-clients.ts).
@@ -66,7 +68,7 @@ import { schema } from '../schema/index.js';
 import { headTooLarge } from './head-size.js';
 import { serveIgnoringUpgrade } from './ignored-upgrade.js';
 import { hostProblem } from './http-edge.js';
-import { endWithJson, pathOf, toOriginForm } from './raw-http.js';
+import { endWithJson, pathOf, toOriginForm, whenAnswered } from './raw-http.js';
 import type { StalledClients } from './stalled-clients.js';
 import { messageHead, orderedById } from './ws-message-order.js';
 
@@ -479,7 +481,9 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     closeIfIdle(socket);
   });
 
-  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+  // Once every earlier answer on the connection is written, or its 101 or refusal would go out before them (./raw-http.ts).
+  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => whenAnswered(socket, () => upgrade(request, socket, head)));
+  const upgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     toOriginForm(request);
     const path = pathOf(request);
     // h2c and the like: served over HTTP/1.1 as if not asked (./ignored-upgrade.ts).
@@ -500,7 +504,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
       return refuse('503 Service Unavailable', `Too many WebSocket connections on this replica (at most ${settings.maxConnections}, WS_MAX_CONNECTIONS): connect again later.`);
     }
     sockets.handleUpgrade(request, socket, head, (ws) => sockets.emit('connection', ws, request));
-  });
+  };
   return {
     get open() {
       return handling.size;
