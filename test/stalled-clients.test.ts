@@ -150,6 +150,33 @@ describeEachLane('live streams whose client stopped reading', (lane) => {
     await Promise.all(ended);
   }, 20_000);
 
+  it('an event stream pipelined behind a slower answer is dropped within the limit once its client stops reading', async () => {
+    // Node gives a pipelined request's response its socket only once the answers before it are written:
+    // the stream's first answer (its headers) is made while it has none, and must still be watched.
+    const [id] = changingExecutions('sse_pipelined', 1);
+    const slowId = `ex_sse_pipelined_slow_${lane}`;
+    putExecution(harness.upstream, slowId, 'workflow_succeeded');
+    harness.upstream.setFault(slowId, { kind: 'slow', ms: 500 });
+    const url = new URL(harness.url);
+    const socket = net.connect(Number(url.port), url.hostname);
+    opened.push(socket);
+    let received = 0;
+    socket.on('data', (chunk: Buffer) => (received += chunk.length));
+    const slow = JSON.stringify({ query: 'query S($id: ID!) { execution(id: $id) { id } }', variables: { id: slowId } });
+    const stream = JSON.stringify({ query: QUERY, variables: { id } });
+    const post = (body: string, accept: string) =>
+      `POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nAccept: ${accept}\r\nContent-Type: application/json\r\nAuthorization: ${AUTH}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    socket.write(post(slow, 'application/graphql-response+json') + post(stream, 'text/event-stream'));
+    await waitFor(() => harness.instance.live.counts.subscriptions === 1 && received > CHANGE_BYTES, 'the first updates');
+    const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+
+    socket.pause();
+    await waitFor(() => harness.instance.live.counts.subscriptions === 0, 'the stalled event stream to be dropped', DROPPED_WITHIN_MS);
+    expect(harness.instance.live.counts).toEqual({ subscriptions: 0, pollers: 0 });
+    socket.resume();
+    await ended;
+  }, 20_000);
+
   it('an event stream read slowly but steadily is not dropped while one large update takes longer than the limit to pass', async () => {
     // 24 MB read at 4 MB/s: the write waits seconds for its drain, past the limit, while the kernel takes part of it
     // every third of a second (whenever a third of its send buffer is free), within the limit. Its own harness: a 1 s limit.

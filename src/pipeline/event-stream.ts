@@ -19,6 +19,7 @@
  * its poller for as long as the peer's kernel acknowledged. Over WebSocket the
  * connection is tracked instead (src/server/websocket.ts).
  */
+import type { Socket } from 'node:net';
 import type { Plugin } from 'graphql-yoga';
 import type { Logger } from '../logger.js';
 import type { StalledClients } from '../server/stalled-clients.js';
@@ -33,14 +34,20 @@ export function useEventStreamHeaders(stalledClients?: StalledClients, logger?: 
       response.headers.set('cache-control', `${CACHE_CONTROL}, no-transform`);
       if (response.headers.get('content-encoding')?.trim().toLowerCase() === 'none') response.headers.delete('content-encoding');
       const { res, requestId } = serverContext;
-      const socket = res?.socket;
-      if (!stalledClients || !res || !socket) return;
-      const untrack = stalledClients.track(socket, () => {
-        logger?.info({ requestId }, 'event stream closed: its client stopped reading');
-        res.destroy();
-      });
-      // A keep-alive connection goes on to serve other requests once the stream has ended.
-      res.once('close', untrack);
+      if (!stalledClients || !res) return;
+      const watch = (socket: Socket) => {
+        const untrack = stalledClients.track(socket, () => {
+          logger?.info({ requestId }, 'event stream closed: its client stopped reading');
+          res.destroy();
+        });
+        // A keep-alive connection goes on to serve other requests once the stream has ended.
+        res.once('close', untrack);
+      };
+      // A request pipelined behind others gets its socket only once their answers are written (node's
+      // 'socket' event): watched from then on. Left unwatched, a client that stopped reading it held its
+      // watch, its caller's slot and its poller for good.
+      if (res.socket) watch(res.socket);
+      else res.once('socket', watch);
     },
   };
 }
