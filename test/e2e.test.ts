@@ -268,6 +268,21 @@ describe.each(LANES)('typed client, end to end (%s lane)', (lane) => {
     expect(after.errors?.map((error) => error.extensions?.code)).toEqual(['UNAUTHENTICATED']);
   });
 
+  it("rawRequest's own Authorization replaces the client's for that request too", async () => {
+    // rawRequest is graphql-request's public method as much as request: it merged the headers the same way,
+    // so its Authorization went out joined to the client's ("Bearer expired, <token>"): UNAUTHENTICATED.
+    const client = createGatewayClient(url, 'Bearer expired');
+    const query = print(ExecutionStatusDocument);
+    const positional = await client.rawRequest<{ execution: { id: string } | null }>(query, { id: 'ex_demo_1' }, { Authorization: AUTH });
+    expect(positional.errors).toBeUndefined();
+    expect(positional.data.execution?.id).toBe('ex_demo_1');
+    const options = await client.rawRequest<{ execution: { id: string } | null }>({ query, variables: { id: 'ex_demo_2' }, requestHeaders: [['AUTHORIZATION', AUTH]] });
+    expect(options.data.execution?.id).toBe('ex_demo_2');
+    expect(['ex_demo_1', 'ex_demo_2'].flatMap((id) => harness.upstream.requestsFor(id)).map((request) => request.headers.authorization)).toEqual([AUTH, AUTH]);
+    // The client's own is untouched: the next request without one sends it.
+    await expect(client.rawRequest(query, { id: 'ex_demo_5' })).rejects.toThrow(/UNAUTHENTICATED/);
+  });
+
   it('requestResult reads extensions.warnings typed, as README "Warnings" says', async () => {
     const stored = harness.upstream.get('ex_demo_4')!;
     const body = JSON.stringify({ code: 200, data: { execution: { ...stored.execution, updatedAt: 'later' }, events: stored.events, message: 'execution retrieved' }, message: 'success', requestId: 'req-warn' });

@@ -77,6 +77,17 @@ export class GatewayClient extends GraphQLClient {
   constructor(endpoint: string, requestConfig: RequestConfig = {}) {
     super(endpoint, requestConfig);
     this.#endpoint = endpoint;
+    // graphql-request's rawRequest is a property set by its constructor, not a method: wrapped here, as
+    // `request` is below, or its requestHeaders' Authorization went out joined to the client's.
+    const rawRequest = this.rawRequest;
+    this.rawRequest = ((queryOrOptions: unknown, variables?: Variables, requestHeaders?: HeadersInit) => {
+      // graphql-request's own test for its options object (parseRawRequestArgs).
+      const options = (queryOrOptions as { query?: unknown }).query
+        ? (queryOrOptions as RawRequestOptions<Variables>)
+        : ({ query: queryOrOptions, variables, requestHeaders } as unknown as RawRequestOptions<Variables>);
+      if (!namesAuthorization(options.requestHeaders)) return rawRequest(options);
+      return this.#clientFor(options.requestHeaders).rawRequest(options);
+    }) as GraphQLClient['rawRequest'];
   }
 
   override setEndpoint(value: string): this {
