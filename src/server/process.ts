@@ -25,7 +25,7 @@ import { startDemoUpstream } from '../demo/demo-upstream.js';
 import type { FakeUpstream } from '../demo/fake-upstream.js';
 import { LIVE_DEMO_ID } from '../demo/live-demo.js';
 import { FastLaneError } from '../fast-lane/index.js';
-import { createLogger, type Logger } from '../logger.js';
+import { createLogger, logWritten, type Logger } from '../logger.js';
 import { EXAMPLE_QUERY } from '../pipeline/graphiql.js';
 import { clusterSource, registrySource, serveMetrics, workerRegistry, type MetricsServer, type MetricsSource } from '../telemetry/metrics-server.js';
 import { startTracing } from '../telemetry/tracing.js';
@@ -130,7 +130,8 @@ function onSignals(logger: Logger, stop: (cause: string) => Promise<unknown>): (
     if (stopping) return;
     stopping = true;
     stop(cause).then(
-      () => process.exit(0),
+      // The last lines (`shutdown complete`) reach stdout rather than die with a write in flight (../logger.ts).
+      () => logWritten(logger).then(() => process.exit(0)),
       (error: unknown) => {
         logger.error({ err: error instanceof Error ? { name: error.name, message: error.message } : String(error) }, 'shutdown failed');
         process.exit(1);
