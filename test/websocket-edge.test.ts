@@ -325,6 +325,22 @@ describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
       expect(text.match(/x-request-id: \S+/g)).toEqual(['x-request-id: h2c-1', 'x-request-id: h2c-2', 'x-request-id: h2c-3']);
     });
 
+    it('is ignored on a request pipelined behind another that takes longer than the keep-alive timeout to answer', async () => {
+      // The earlier answer's end armed the keep-alive timeout (300 ms here) on the socket; the connection it was handed
+      // to kept it, and cut the request off unanswered (a second later) while upstream still took 1.5 s.
+      const slowHarness = await Harness.start({ lane, env: { HTTP_KEEP_ALIVE_TIMEOUT_MS: '300' } });
+      slowHarness.upstream.latencyMs = 1_500;
+      try {
+        const get = (id: string, extra: string) =>
+          `GET /graphql?query=%7Bexecution(id%3A%22ex_demo_1%22)%7Bid%7D%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\nauthorization: ${AUTH}\r\nx-request-id: ${id}\r\n${extra}\r\n`;
+        const { text } = await rawExchange(slowHarness.url, get('h2c-slow-1', '') + get('h2c-slow-2', `${h2c}connection: close\r\n`), { giveUpMs: 8_000 });
+        expect(answers(text).map(({ status }) => status), text.slice(0, 400)).toEqual([200, 200]);
+        expect(text.match(/x-request-id: \S+/g)).toEqual(['x-request-id: h2c-slow-1', 'x-request-id: h2c-slow-2']);
+      } finally {
+        await slowHarness.close();
+      }
+    }, 20_000);
+
     it('is ignored on a POST whose body follows its head in a later write', async () => {
       const { hostname, port } = new URL(harness.url);
       const text = await new Promise<string>((resolve) => {

@@ -23,6 +23,7 @@
  * client gave up).
  */
 import type { IncomingMessage, Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { whenAnswered } from './raw-http.js';
 
@@ -52,5 +53,11 @@ export function headWithoutUpgrade(request: IncomingMessage): Buffer {
 /** Serves the request on `socket` over HTTP/1.1 as if it had not asked to upgrade; `head` is what followed its headers. */
 export function serveIgnoringUpgrade(server: Server, request: IncomingMessage, socket: Duplex, head: Buffer): void {
   socket.unshift(head.length > 0 ? Buffer.concat([headWithoutUpgrade(request), head]) : headWithoutUpgrade(request));
-  whenAnswered(socket, () => server.emit('connection', socket));
+  whenAnswered(socket, () => {
+    // An earlier answer's end armed the old connection's keep-alive timeout (HTTP_KEEP_ALIVE_TIMEOUT_MS) on the
+    // socket, which the new connection neither clears nor sets (node arms its own only when server.timeout is):
+    // the request was cut off unanswered once it took longer (measured: 300 ms keep-alive, 1.5 s upstream).
+    (socket as Partial<Socket>).setTimeout?.(server.timeout || 0);
+    server.emit('connection', socket);
+  });
 }
