@@ -133,11 +133,16 @@ async function editorText(page: Page, selector: string): Promise<string> {
 
 /** Replaces the whole content of a Monaco editor by typing into it. */
 async function typeInto(page: Page, editorSelector: string, text: string): Promise<void> {
-  await page.locator(editorSelector).click();
-  await page.keyboard.press('ControlOrMeta+A');
-  await page.keyboard.press('Delete');
-  // insertText types the text as one input (no auto-closed brackets or quotes doubled).
-  await page.keyboard.insertText(text);
+  // A Monaco editor just made visible may take its first keys before its model is ready (on a loaded
+  // machine the headers editor kept only "{"): typed again until it holds the text, at most three times.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    await page.locator(editorSelector).click();
+    await page.keyboard.press('ControlOrMeta+A');
+    await page.keyboard.press('Delete');
+    // insertText types the text as one input (no auto-closed brackets or quotes doubled).
+    await page.keyboard.insertText(text);
+    if ((await editorText(page, editorSelector)) === text) return;
+  }
 }
 
 const OPERATION_EDITOR = '.graphiql-query-editor .monaco-editor[data-uri$="operation.graphql"]';
