@@ -19,6 +19,7 @@ import { errorBody, ErrorCode, onlyGetAndHead } from '../errors.js';
 import type { RedisHealth } from '../shared-state/redis-store.js';
 import type { ExecutionsClient } from '../upstream/executions-client.js';
 import { pathOf } from './raw-http.js';
+import { CACHE_CONTROL } from '../pipeline/cache-control.js';
 
 export const HEALTH_PATH = '/health';
 /** `/health`'s body: alive, and which build (src/build-info.ts). */
@@ -77,7 +78,7 @@ export class Health {
   answer(request: IncomingMessage, response: ServerResponse, requestId: string): boolean {
     const path = pathOf(request);
     if (path !== HEALTH_PATH && path !== READY_PATH) return false;
-    const headers: Record<string, string | number> = { 'cache-control': 'no-store', 'x-request-id': requestId };
+    const headers: Record<string, string | number> = { 'cache-control': CACHE_CONTROL, 'x-request-id': requestId };
     // A draining instance keeps no connection open for the next probe: its listener is about to close.
     if (this.#readiness === 'draining') headers.connection = 'close';
     if (request.method !== 'GET' && request.method !== 'HEAD') {

@@ -13,6 +13,7 @@ import { createServer, type Server } from 'node:http';
 import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
 import { pathOf } from '../server/raw-http.js';
+import { CACHE_CONTROL } from '../pipeline/cache-control.js';
 
 /** Where a scrape's text comes from: one registry, or the workers' sum. */
 export type MetricsSource = () => Promise<{ contentType: string; text: string }>;
@@ -135,7 +136,7 @@ export async function serveMetrics(source: MetricsSource, port: number, host: st
     }
     source().then(
       ({ contentType, text }) => {
-        response.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' });
+        response.writeHead(200, { 'content-type': contentType, 'cache-control': CACHE_CONTROL });
         response.end(request.method === 'HEAD' ? undefined : text);
       },
       (error: unknown) => {
