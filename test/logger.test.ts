@@ -8,6 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { demoExecutions, DEMO_TOKEN } from '../src/demo/demo-data.js';
@@ -147,6 +148,41 @@ describe('logger with an unread stdout', () => {
     }
   }, 60_000);
 
+  // `npm start | head -5`, or a log shipper that dies: the banner and the log lines meet a closed pipe (EPIPE).
+  it('keeps serving the demo and exits 0 on SIGTERM when the reader of its stdout has left', async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: root,
+      env: { PATH: process.env.PATH, PORT: String(port), METRICS: 'off', SHUTDOWN_UNREADY_MS: '0', SHUTDOWN_GRACE_MS: '1000' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    // The reader leaves before the gateway has written a byte: every write to stdout fails.
+    child.stdout!.destroy();
+    const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const body = JSON.stringify({ query: '{ execution(id: "ex_demo_1") { id status } }' });
+    const post = () =>
+      fetch(`http://127.0.0.1:${port}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${DEMO_TOKEN}` }, body }).then((response) => response.status);
+    await vi.waitFor(
+      async () => {
+        expect(child.exitCode, stderr).toBeNull();
+        expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+      },
+      { timeout: 30_000, interval: 100 },
+    );
+    // The demo banner follows the listening line: give it time to meet the closed pipe.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Access-log lines for a closed pipe, after the banner.
+    for (let i = 0; i < 5; i++) expect(await Promise.all(Array.from({ length: 20 }, post))).toEqual(Array(20).fill(200));
+    expect(child.exitCode, stderr).toBeNull();
+    child.kill('SIGTERM');
+    const [code] = await Promise.race([exited, new Promise<[string]>((resolve) => setTimeout(() => resolve(['still running']), 15_000))]);
+    expect(code, stderr).toBe(0);
+    expect(stderr).not.toMatch(/EPIPE|Error|\n\s+at /);
+  }, 90_000);
+
   it('lets a gateway drained by SIGTERM exit when nothing reads its stdout', async () => {
     const upstream = await FakeUpstream.start({ executions: demoExecutions() });
     try {
@@ -182,3 +218,14 @@ describe('logger with an unread stdout', () => {
   }, 90_000);
 });
 
+/** A loopback port that was free a moment ago (the gateway is told its port: it cannot report it on a closed stdout). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}

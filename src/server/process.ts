@@ -373,8 +373,21 @@ async function runWorker(config: GatewayConfig, logger: Logger): Promise<void> {
   if (portAsked) process.send?.(serving.port);
 }
 
+/**
+ * A reader of stdout or stderr that left (`npm start | head`, a log shipper that died) fails every later write
+ * with EPIPE, which node raises as an unhandled 'error' that ends the process. The gateway serves on: its lines
+ * have nowhere to go (the logger counts them), and any other write error still ends it.
+ */
+function outliveClosedReader(stream: NodeJS.WriteStream): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
+}
+
 /** Runs the gateway as configured by the environment: one process, or a primary and its workers. */
 export async function run(): Promise<void> {
+  outliveClosedReader(process.stdout);
+  outliveClosedReader(process.stderr);
   const config = loadConfig();
   const logger = createLogger(config.telemetry.logLevel);
   if (config.server.workers > 1 && cluster.isPrimary) await runPrimary(config, logger);
