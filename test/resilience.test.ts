@@ -303,6 +303,24 @@ describe('a caller rate-limited with Retry-After (RFC 6585 §4)', () => {
     expect(h.upstream.requests.filter((request) => tokenOf(request) === AUTH)).toHaveLength(2);
   });
 
+  it("refuses the caller's calls that were queued behind its share when the pause began, as they leave the queue", async () => {
+    const h = await start({ env: { UPSTREAM_RETRY_AFTER_CAP_MS: '500', UPSTREAM_MAX_CONCURRENT_PER_CALLER: '1', UPSTREAM_QUEUE: '10' } });
+    h.upstream.latencyMs = 100;
+    h.upstream.setFault('ex_demo_1', { kind: 'status', status: 429, headers: { 'retry-after': '1' } }, 1);
+    const limited = h.query(ONE, { id: 'ex_demo_1' });
+    await waitUntil(() => h.upstream.inFlight === 1);
+    // The caller's share is taken: these wait in the queue while the 429 is on its way.
+    const queued = await Promise.all(['ex_demo_2', 'ex_demo_3', 'ex_demo_4'].map((id) => h.query(ONE, { id })));
+    expect((await limited).errors![0]!.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', upstreamStatus: 429, retryAfterMs: 1000 });
+    for (const response of queued) {
+      expect(codes(response)).toEqual(['UPSTREAM_UNAVAILABLE']);
+      expect(response.errors![0]!.message).toMatch(/rate limiting this caller/);
+      expect(response.errors![0]!.extensions!.retryAfterMs).toBeGreaterThan(0);
+      expect(response.extensions).toMatchObject({ upstream: { calls: 0 } });
+    }
+    expect(h.upstream.requests.map((request) => request.path)).toEqual(['/v1/executions/ex_demo_1']);
+  });
+
   it('retries of calls rate-limited together do not come back in the same instant: jitter past the asked time', async () => {
     // As many as the retry budget lets retry at once, whatever else runs.
     const tokens = Array.from({ length: MIN_RETRIES_IN_FLIGHT }, (_, i) => `token-${i}`);

@@ -165,15 +165,19 @@ export class ExecutionsClient {
     // Upstream asked this caller to wait (a 429 with Retry-After): answered here, as upstream would answer,
     // with the time left, so the caller's flood never reaches upstream during the pause. Live polls too:
     // their poller waits out `retryAfterMs` as it does upstream's own.
-    const pausedMs = this.callerPauses.remaining(headers.callerKey);
-    if (pausedMs !== undefined) {
+    // Asked again as the call leaves the queue: the pause may have begun while it waited behind the
+    // caller's own calls, one of which got the 429.
+    const refuseIfPaused = () => {
+      const pausedMs = this.callerPauses.remaining(headers.callerKey);
+      if (pausedMs === undefined) return;
       this.#refused('caller_paused', id);
       throw new UpstreamError(
         ErrorCode.UPSTREAM_UNAVAILABLE,
         `The executions API is rate limiting this caller and asked for no calls during the next ${seconds(pausedMs)}: not called. Retry after \`extensions.retryAfterMs\` milliseconds.`,
         { retryAfterMs: pausedMs, refusal: { by: 'caller-paused', retryInMs: pausedMs } },
       );
-    }
+    };
+    refuseIfPaused();
     try {
       // Each attempt's outcome is judged as this caller's, for this id (failure-judge.ts). Run in
       // this call's async context: a call queued by the bulkhead starts from the one that freed its
@@ -191,7 +195,7 @@ export class ExecutionsClient {
       // probe its caller cancelled told nothing of upstream, and cockatiel closed the circuit on it.
       const attempt = (number: number, probe: boolean) =>
         scope.runInAsyncScope(this.#attempt, this, id, path, headers, probe ? this.#closing : cancellation, number, onSent);
-      return await this.policies.execute(headers.callerKey, id, attempt, { cancellation, inShare: !options.poll });
+      return await this.policies.execute(headers.callerKey, id, attempt, { cancellation, inShare: !options.poll, admit: refuseIfPaused });
     } catch (error) {
       throw this.#toGraphQLError(error, id, cancellation);
     }

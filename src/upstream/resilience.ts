@@ -229,13 +229,14 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
      * attempt, with its number (1 for the first) and whether it is the half-open
      * probe (which should run to its own deadline, its caller's cancellation
      * notwithstanding: its outcome decides the circuit for everyone). `caller` (a key, never the token) and `id` say whose attempt each
-     * outcome is, for the breaker's judge.
+     * outcome is, for the breaker's judge. `call.admit` runs once the call has its slot, before the first
+     * attempt and outside the breaker and the retries: what it throws refuses the call, upstream never called.
      */
     execute<T>(
       caller: string,
       id: string,
       attempt: (number: number, probe: boolean) => Promise<T>,
-      call: { cancellation: Cancellation; inShare: boolean },
+      call: { cancellation: Cancellation; inShare: boolean; admit?: () => void },
     ): Promise<T> {
       // cockatiel counts retries from 0; attempts are counted from 1.
       const run = () => {
@@ -250,9 +251,18 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
               return context.attempt === 0 ? attempted : attempted.finally(() => budget.retries--);
             })
             .finally(() => slots.leave());
+        const admitted = () => {
+          try {
+            call.admit?.();
+          } catch (error) {
+            slots.leave();
+            throw error;
+          }
+          return attempts();
+        };
         return slots
           .enter(call.cancellation)
-          .then(attempts)
+          .then(admitted)
           .then(
             (value) => {
               budget.calls--;
