@@ -20,6 +20,7 @@
  * MAX_CURSOR_LENGTH), whatever upstream's ids.
  */
 import { hash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 
 /** Longest event id a cursor carries as it is; a longer one is carried as its sha256 (format 3). */
 export const LONGEST_ID_IN_CURSOR = 256;
@@ -67,7 +68,28 @@ export function eventIdDigest(eventId: string): string {
   return hash('sha256', Buffer.concat([UTF16_FORM, Buffer.from(eventId, 'utf16le')]), 'base64url');
 }
 
+/**
+ * Cursors made, by execution id, event id and occurrence: at most this many. An
+ * event's cursor never changes, and a page polled again names the same events, so
+ * most cursors are made once (each costs a sha256, about a microsecond and a half;
+ * a lookup a fifth of that). Only ids up to MEMO_ID_LENGTH characters are kept:
+ * some 4 MB when full with ids of a few dozen characters, 8 MB whatever upstream's ids.
+ */
+export const CURSOR_MEMO_ENTRIES = 16_384;
+const MEMO_ID_LENGTH = 64;
+const made = new LRUCache<string, string>({ max: CURSOR_MEMO_ENTRIES });
+
+/** The cursor of the `occurrence`-th event with id `eventId` in `executionId`'s list (0 for the first). */
 export function encodeEventCursor(executionId: string, eventId: string, occurrence: number): string {
+  if (eventId.length > MEMO_ID_LENGTH || executionId.length > MEMO_ID_LENGTH) return makeEventCursor(executionId, eventId, occurrence);
+  // Unambiguous whatever the ids hold: the execution id's length leads, and the occurrence follows the last NUL.
+  const key = `${executionId.length}:${executionId}${eventId}\u0000${occurrence}`;
+  let cursor = made.get(key);
+  if (cursor === undefined) made.set(key, (cursor = makeEventCursor(executionId, eventId, occurrence)));
+  return cursor;
+}
+
+function makeEventCursor(executionId: string, eventId: string, occurrence: number): string {
   const content =
     eventId.length > LONGEST_ID_IN_CURSOR
       ? [3, executionId, eventIdDigest(eventId), occurrence]
