@@ -50,7 +50,7 @@ export function useVaryOrigin(allowedOrigins: readonly string[]): Plugin {
 }
 
 /**
- * The CORS headers of an answer the HTTP edge gives itself (411, 413, 406),
+ * The CORS headers of an answer the HTTP edge gives itself (405, 408, 413, 406),
  * the same ones the pipeline's answers carry, so a browser at an allowed
  * origin can read why its request was refused.
  */

@@ -6,14 +6,16 @@
  *   `requestTimeoutMs` (then 408 and the connection closes), idle keep-alive
  *   connections closed after `keepAliveTimeoutMs`. Node checks these only every
  *   `connectionsCheckingInterval`, so the edge sets it to a fraction of them.
- * - Body limits: a body of unknown length gets 411 and one over
- *   `maxRequestBodyBytes` gets 413, before a byte of it is read.
+ * - Body limits: a body declared over `maxRequestBodyBytes` gets 413 before
+ *   a byte of it is read; a chunked one (no Content-Length) is read at the
+ *   edge as it streams, and gets 413 once more than the limit has arrived
+ *   (./request-body.ts). Content-Length with Transfer-Encoding is node's 400.
  * - Head limit: a URL and headers past node's `maxHeaderSize` together get 431
  *   here, with the request's id and CORS headers (./head-size.ts).
  * - Canonical headers: media type case and Accept preference (./media-types.ts);
  *   an ISO-8859-1 body is re-encoded as UTF-8 (./body-charset.ts).
  * - The request id, assigned here and echoed on every answer, the edge's own
- *   (408, 411, 413, 431, 400 for malformed HTTP) included.
+ *   (408, 413, 431, 400 for malformed HTTP) included.
  * - `/health` and `/ready` (./health.ts), answered here: they never reach a lane;
  *   nor does any path the gateway does not serve (a 404).
  * - Requests in flight are counted (./drain.ts), so a drain knows when they are done.
@@ -37,6 +39,7 @@ import { bodyAsUtf8 } from './body-charset.js';
 import { HEAD_FIELD_LIMIT, HEAD_PARSE_LIMIT_BYTES, HEAD_TOO_LARGE, headTooLarge } from './head-size.js';
 import { acceptInPreferenceOrder, PRODUCED, readableContentType, type BodyCharset } from './media-types.js';
 import { endWithJson, pathOf, toOriginForm } from './raw-http.js';
+import { asKnownLength, OVER_LIMIT, readBody, transferCodingProblem } from './request-body.js';
 
 export type EdgeSettings = Pick<ServerConfig, 'maxRequestBodyBytes' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs'> & {
   /** CORS_ORIGINS: the edge's own answers carry the same CORS headers as the pipeline's. */
@@ -83,18 +86,6 @@ function answer(response: ServerResponse, requestId: string, cors: Record<string
   response.end(body);
 }
 
-/** The whole request body, or null when the client went away before sending it. */
-function readBody(request: IncomingMessage): Promise<Buffer | null> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-    // After 'end' these settle nothing; before it, the client is gone.
-    request.once('error', () => resolve(null));
-    request.once('close', () => resolve(null));
-  });
-}
-
 /**
  * An ISO-8859-1 body as UTF-8, given to the request as its body and length:
  * Yoga's node adapter reads a Buffer left on `request.body` instead of the
@@ -105,6 +96,12 @@ function reencoded(request: IncomingMessage, body: Buffer): Buffer {
   request.headers['content-length'] = String(utf8.length);
   (request as IncomingMessage & { body?: Buffer }).body = utf8;
   return utf8;
+}
+
+/** A body over the limit (413): declared so, or a chunked one once more than the limit has arrived. */
+function tooLarge(settings: EdgeSettings): EdgeAnswer {
+  const message = `Request body over ${settings.maxRequestBodyBytes} bytes; GraphQL requests to this API are small.`;
+  return { status: 413, code: ErrorCode.BAD_REQUEST, message, close: true };
 }
 
 /** The edge's own refusal, with the CORS headers the pipeline would have sent. */
@@ -216,13 +213,11 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
     if (hostRefused) return refuse(request, response, requestId, settings, { status: 400, code: ErrorCode.BAD_REQUEST, message: hostRefused, close: true });
     state.requests.track(response);
     const declared = request.headers['content-length'];
-    if (declared === undefined && request.headers['transfer-encoding'] !== undefined) {
-      return refuse(request, response, requestId, settings, { status: 411, code: ErrorCode.BAD_REQUEST, message: 'Send the request body with a Content-Length header.', close: true });
-    }
-    if (declared !== undefined && Number(declared) > settings.maxRequestBodyBytes) {
-      const message = `Request body over ${settings.maxRequestBodyBytes} bytes; GraphQL requests to this API are small.`;
-      return refuse(request, response, requestId, settings, { status: 413, code: ErrorCode.BAD_REQUEST, message, close: true });
-    }
+    // Node refuses Transfer-Encoding next to a Content-Length itself (a 400): here it is the only framing.
+    const framing = request.headers['transfer-encoding'];
+    const codingRefused = framing === undefined ? undefined : transferCodingProblem(framing);
+    if (codingRefused) return refuse(request, response, requestId, settings, { ...codingRefused, code: ErrorCode.BAD_REQUEST, close: true });
+    if (declared !== undefined && Number(declared) > settings.maxRequestBodyBytes) return refuse(request, response, requestId, settings, tooLarge(settings));
     const path = pathOf(request);
     const graphql = path === settings.graphqlPath || path === `${settings.graphqlPath}/`;
     // Yoga would serve GraphQL at any URL ending in its path (`/x/graphql`, `/?to=/graphql`).
@@ -254,12 +249,17 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
     if (request.socket) inFlight.set(request.socket, { request, response, requestId, origin: request.headers.origin });
     if (continues) response.writeContinue();
     const serverContext = { req: request, res: response, requestId, waitUntil };
-    const hasBody = declared !== undefined && declared !== '0';
-    if (hasBody && charset === 'iso-8859-1') void readBody(request).then((body) => serve(lane, serverContext, body && reencoded(request, body), logger));
-    else if (!lane.readsBodyFirst || !hasBody) serve(lane, serverContext, null, logger);
-    // A client that left before its body arrived whole still meets the pipeline, as it does on
-    // Yoga's own lane: its request has no body, so it fails to parse, and its answer goes nowhere.
-    else void readBody(request).then((body) => serve(lane, serverContext, body, logger));
+    const chunked = framing !== undefined;
+    const hasBody = chunked || (declared !== undefined && declared !== '0');
+    if (!hasBody || (!chunked && !lane.readsBodyFirst && charset !== 'iso-8859-1')) return serve(lane, serverContext, null, logger);
+    // A declared length was checked above; a chunked body is bounded as it streams.
+    void readBody(request, chunked ? settings.maxRequestBodyBytes : Infinity).then((body) => {
+      if (body === OVER_LIMIT) return refuse(request, response, requestId, settings, tooLarge(settings));
+      if (body && chunked) asKnownLength(request, body);
+      // A client that left before its body arrived whole still meets the pipeline, as it does on
+      // Yoga's own lane: its request has no body, so it fails to parse, and its answer goes nowhere.
+      serve(lane, serverContext, body && charset === 'iso-8859-1' ? reencoded(request, body) : body, logger);
+    });
   };
 
   const server = createServer(
@@ -276,7 +276,7 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
     (request, response) => handle(request, response, false),
   );
   // Expect: 100-continue. Node's default sends 100 Continue before any handler runs, so a
-  // client refused 413, 411, 404 … had already been told to send its body, and did. Here the
+  // client refused 413, 404, 406 … had already been told to send its body, and did. Here the
   // 100 goes out once the edge has taken the request; a refusal instead closes the connection
   // (node does not keep alive one whose 100 was never sent), so the body is never read.
   server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => handle(request, response, true));

@@ -1,0 +1,175 @@
+/**
+ * Request bodies of unknown length (`Transfer-Encoding: chunked`, no
+ * Content-Length), as load balancers that turn HTTP/2 into HTTP/1.1 and clients
+ * streaming a body send them: served on both lanes, bounded by
+ * MAX_REQUEST_BODY_BYTES as they stream (413 once past it, without waiting for
+ * the rest), a 408 when still under way at the time limit. Raw sockets, so the
+ * framing is exactly what is written here.
+ */
+import { connect } from 'node:net';
+import type { ExecutionResult } from 'graphql';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { AUTH, Harness, LANES, codes } from './support/harness.js';
+import { rawExchange } from './support/raw-http.js';
+
+const LIMIT = 1024;
+
+/** One chunk of a chunked body. */
+const chunk = (text: string) => `${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`;
+/** `text` as a chunked body, in pieces of `size` bytes, ended by the last chunk. */
+const chunked = (text: string, size = 100) => {
+  let body = '';
+  for (let at = 0; at < text.length; at += size) body += chunk(text.slice(at, at + size));
+  return `${body}0\r\n\r\n`;
+};
+
+/** A JSON request for `{ __typename }` of exactly `bytes` bytes. */
+function bodyOfSize(bytes: number): string {
+  const base = JSON.stringify({ query: '{ __typename }' });
+  const padded = JSON.stringify({ query: `{ __typename }${' '.repeat(bytes - base.length)}` });
+  expect(Buffer.byteLength(padded)).toBe(bytes);
+  return padded;
+}
+
+/** Every answer in `text`, in order: status, headers (lowercased names) and body (by Content-Length). */
+function parseAll(text: string): Array<{ status: number; headers: Record<string, string>; body: string }> {
+  const answers = [];
+  let rest = text;
+  while (rest.startsWith('HTTP/1.1 ')) {
+    const end = rest.indexOf('\r\n\r\n');
+    const [statusLine = '', ...lines] = rest.slice(0, end).split('\r\n');
+    const headers = Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf(':')).trim().toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]));
+    const length = Number(headers['content-length'] ?? 0);
+    answers.push({ status: Number(statusLine.split(' ')[1]), headers, body: rest.slice(end + 4, end + 4 + length) });
+    rest = rest.slice(end + 4 + length);
+  }
+  return answers;
+}
+
+const head = (contentType: string, more = '') =>
+  `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: ${contentType}\r\nAccept: application/json\r\nAuthorization: ${AUTH}\r\nTransfer-Encoding: chunked\r\n${more}`;
+
+describe.each(LANES)('chunked request bodies (%s lane)', (lane) => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await Harness.start({ lane, env: { MAX_REQUEST_BODY_BYTES: String(LIMIT), HTTP_REQUEST_TIMEOUT_MS: '1500', CORS_ORIGINS: 'https://app.example' } });
+  });
+  afterAll(() => harness.close());
+  beforeEach(() => harness.upstream.reset());
+
+  const execution = JSON.stringify({ query: 'query One($id: ID!) { execution(id: $id) { id } }', variables: { id: 'ex_demo_1' } });
+
+  it.each([
+    ['application/json', execution],
+    ['application/graphql', '{ execution(id: "ex_demo_1") { id } }'],
+    ['application/x-www-form-urlencoded', new URLSearchParams({ query: 'query One($id: ID!) { execution(id: $id) { id } }', variables: JSON.stringify({ id: 'ex_demo_1' }) }).toString()],
+  ])('serves a %s body sent in chunks, as a body with a Content-Length is served', async (contentType, body) => {
+    const { text } = await rawExchange(harness.url, `${head(contentType)}Connection: close\r\n\r\n${chunked(body, 7)}`);
+    const [answer] = parseAll(text);
+    expect(answer?.status, text).toBe(200);
+    expect(JSON.parse(answer!.body)).toMatchObject({ data: { execution: { id: 'ex_demo_1' } } });
+    expect(harness.upstream.requests).toHaveLength(1);
+  });
+
+  it('serves a body of exactly the limit, and keeps the connection for the next request', async () => {
+    const atLimit = bodyOfSize(LIMIT);
+    const { text } = await rawExchange(harness.url, `${head('application/json')}\r\n${chunked(atLimit, 300)}${head('application/json')}Connection: close\r\n\r\n${chunked(execution)}`);
+    const answers = parseAll(text);
+    expect(answers.map(({ status }) => status), text).toEqual([200, 200]);
+    expect(JSON.parse(answers[0]!.body)).toMatchObject({ data: { __typename: 'Query' } });
+    expect(JSON.parse(answers[1]!.body)).toMatchObject({ data: { execution: { id: 'ex_demo_1' } } });
+  });
+
+  it('answers a body one byte over the limit with 413: a GraphQL error, a code, the request id, CORS headers, Connection: close', async () => {
+    const over = bodyOfSize(LIMIT + 1);
+    const { text } = await rawExchange(harness.url, `${head('application/json', 'Origin: https://app.example\r\nX-Request-Id: chunked-413\r\n')}\r\n${chunked(over, 300)}`);
+    const [answer] = parseAll(text);
+    expect(answer?.status, text).toBe(413);
+    expect(answer!.headers['x-request-id']).toBe('chunked-413');
+    expect(answer!.headers['access-control-allow-origin']).toBe('https://app.example');
+    expect(answer!.headers.connection).toBe('close');
+    const body = JSON.parse(answer!.body) as ExecutionResult;
+    expect(body.errors![0]!.message).toContain(`over ${LIMIT} bytes`);
+    expect(codes(body)).toEqual(['BAD_REQUEST']);
+    expect(harness.upstream.requests).toHaveLength(0);
+  });
+
+  it('answers 413 as soon as the limit is passed, without waiting for the rest of the body, and closes the connection', async () => {
+    const { hostname, port } = new URL(harness.url);
+    const started = performance.now();
+    const { text, ms } = await new Promise<{ text: string; ms: number }>((resolve) => {
+      const socket = connect(Number(port), hostname);
+      let received = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (data: string) => (received += data));
+      socket.on('error', () => undefined);
+      socket.on('close', () => resolve({ text: received, ms: performance.now() - started }));
+      socket.setTimeout(5_000, () => socket.destroy());
+      // 2 KiB of a body that never ends: only the limit can answer it before the time limit (1.5 s).
+      socket.write(`${head('application/json')}\r\n${chunk(`{"query":"{ __typename }${' '.repeat(2_048)}`)}`);
+    });
+    const [answer] = parseAll(text);
+    expect(answer?.status, text).toBe(413);
+    expect(ms).toBeLessThan(1_000);
+  });
+
+  it('answers a chunked body still under way at the time limit with 408, with its request id and CORS headers', async () => {
+    const { text, ms } = await rawExchange(harness.url, `${head('application/json', 'Origin: https://app.example\r\nX-Request-Id: chunked-408\r\n')}\r\n${chunk('{"query":')}`);
+    const [answer] = parseAll(text);
+    expect(answer?.status, text).toBe(408);
+    expect(answer!.headers['x-request-id']).toBe('chunked-408');
+    expect(answer!.headers['access-control-allow-origin']).toBe('https://app.example');
+    expect(codes(JSON.parse(answer!.body) as ExecutionResult)).toEqual(['BAD_REQUEST']);
+    expect(ms).toBeGreaterThanOrEqual(1_400);
+    expect(harness.upstream.requests).toHaveLength(0);
+  });
+
+  it.each([
+    // Request smuggling (RFC 9112 §6.3): node refuses it before the edge sees it.
+    ['Content-Length with Transfer-Encoding', 400, `Content-Length: 26\r\nTransfer-Encoding: chunked`],
+    // No length a server can know (RFC 9112 §6.3).
+    ['a final coding other than chunked', 400, 'Transfer-Encoding: gzip'],
+    // A coding the gateway does not implement (RFC 9112 §6.1).
+    ['a coding before chunked', 501, 'Transfer-Encoding: gzip, chunked'],
+  ])('refuses %s with %i and a GraphQL error, closing the connection', async (_name, status, framing) => {
+    const bytes = `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAuthorization: ${AUTH}\r\n${framing}\r\n\r\n${chunked(JSON.stringify({ query: '{ __typename }' }))}`;
+    const { text } = await rawExchange(harness.url, bytes);
+    // Node may parse the body left unread as a next request, and refuse it too, after the answer that closes the connection.
+    const answers = parseAll(text);
+    expect(answers[0]?.status, text).toBe(status);
+    expect(answers[0]!.headers.connection).toBe('close');
+    expect(answers[0]!.headers['x-request-id']).toBeTruthy();
+    expect(codes(JSON.parse(answers[0]!.body) as ExecutionResult)).toEqual(['BAD_REQUEST']);
+  });
+
+  describe('with Expect: 100-continue', () => {
+    /** Sends the head, then `body` once 100 Continue arrives; what came back until the server closed. */
+    function afterContinue(body: string): Promise<string> {
+      const { hostname, port } = new URL(harness.url);
+      return new Promise((resolve) => {
+        const socket = connect(Number(port), hostname);
+        let text = '';
+        socket.setEncoding('utf8');
+        socket.on('data', (data: string) => {
+          text += data;
+          if (text === 'HTTP/1.1 100 Continue\r\n\r\n') socket.write(body);
+        });
+        socket.on('error', () => undefined);
+        socket.on('close', () => resolve(text));
+        socket.setTimeout(3_000, () => socket.destroy());
+        socket.write(`${head('application/json', 'Expect: 100-continue\r\nConnection: close\r\n')}\r\n`);
+      });
+    }
+
+    it('sends 100 Continue before the chunked body, then serves it', async () => {
+      const text = await afterContinue(chunked(execution));
+      expect(text.startsWith('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n'), text.slice(0, 200)).toBe(true);
+      expect(JSON.parse(text.slice(text.lastIndexOf('\r\n\r\n') + 4))).toMatchObject({ data: { execution: { id: 'ex_demo_1' } } });
+    });
+
+    it('answers 413 after the 100 Continue once the chunked body passes the limit', async () => {
+      const text = await afterContinue(chunked(bodyOfSize(LIMIT + 1), 300));
+      expect(text.startsWith('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 413 '), text.slice(0, 200)).toBe(true);
+    });
+  });
+});
