@@ -29,7 +29,21 @@ function inWords(items: readonly string[]): string {
 /** The answer to a method other than GET or HEAD on a path that takes only those (405, `Allow: GET, HEAD`). */
 export const onlyGetAndHead = (path: string) => `Method not allowed: ${path} answers GET and HEAD.`;
 
-/** The answer to CONNECT (405, `Allow: GET, POST`): the gateway is no proxy. */
+/**
+ * The methods the GraphQL path takes, as a 405's and a plain OPTIONS's `Allow`
+ * lists them: GET and POST, and OPTIONS (CORS preflights, and RFC 9110 §9.3.7's
+ * plain OPTIONS). Not HEAD: its answer's headers are a GET's (RFC 9110 §9.3.2),
+ * so it would run the operation, upstream calls included, only to drop the result.
+ */
+export const GRAPHQL_METHODS = 'GET, POST, OPTIONS';
+
+/** The answer to any other method on the GraphQL path (405, `Allow: GET, POST, OPTIONS`). */
+export function notGraphQLMethod(method: string): string {
+  const why = method === 'HEAD' ? ' HEAD is not: it would run the operation only to drop its result.' : '';
+  return `Method not allowed: GraphQL supports GET and POST.${why}`;
+}
+
+/** The answer to CONNECT (405, `Allow: GET, POST, OPTIONS`): the gateway is no proxy. */
 export const NO_TUNNELS = 'Method not allowed: CONNECT is not served; GraphQL is served by GET and POST.';
 
 /** The answer to a path the gateway does not serve (404). */

@@ -10,12 +10,16 @@
  *   a byte of it is read; a chunked one (no Content-Length) is read at the
  *   edge as it streams, and gets 413 once more than the limit has arrived
  *   (./request-body.ts). Content-Length with Transfer-Encoding is node's 400.
+ * - Methods: `/graphql` takes GET, POST and OPTIONS; any other (HEAD included)
+ *   is a 405 with `Allow`, before any plugin (a PUT without Authorization was
+ *   CSRF prevention's 403, one accepting event streams a 405 as an event stream);
+ *   an OPTIONS that is no CORS preflight is a 204 with `Allow` (RFC 9110 §9.3.7).
  * - Head limit: a URL and headers past node's `maxHeaderSize` together get 431
  *   here, with the request's id and CORS headers (./head-size.ts).
  * - Canonical headers: media type case and Accept preference (./media-types.ts);
  *   an ISO-8859-1 body is re-encoded as UTF-8 (./body-charset.ts).
  * - The request id, assigned here and echoed on every answer, the edge's own
- *   (408, 413, 431, 400 for malformed HTTP) included.
+ *   (405, 408, 413, 431, 400 for malformed HTTP) included.
  * - `/health` and `/ready` (./health.ts), answered here: they never reach a lane;
  *   nor does any path the gateway does not serve (a 404).
  * - Requests in flight are counted (./drain.ts), so a drain knows when they are done.
@@ -26,7 +30,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ServerConfig } from '../config.js';
-import { errorBody, ErrorCode, MASKED_MESSAGE, NO_TUNNELS, notAcceptable, notFound, onlyGetAndHead, UNSUPPORTED_MEDIA_TYPE } from '../errors.js';
+import { errorBody, ErrorCode, GRAPHQL_METHODS, MASKED_MESSAGE, NO_TUNNELS, notAcceptable, notFound, notGraphQLMethod, onlyGetAndHead, UNSUPPORTED_MEDIA_TYPE } from '../errors.js';
 import type { Lane } from '../fast-lane/index.js';
 import type { Logger } from '../logger.js';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
@@ -160,6 +164,17 @@ function hostLines(request: IncomingMessage): number {
 }
 
 
+/** An OPTIONS that is no CORS preflight (RFC 9110 §9.3.7): what the GraphQL path takes, and nothing else. */
+function answerOptions(request: IncomingMessage, response: ServerResponse, requestId: string, settings: EdgeSettings): void {
+  response.writeHead(204, {
+    ...corsHeaders(settings.corsOrigins, request.headers.origin),
+    allow: GRAPHQL_METHODS,
+    'x-request-id': requestId,
+    'cache-control': CACHE_CONTROL,
+  });
+  response.end();
+}
+
 /** A CORS preflight: OPTIONS with an Origin and the method the browser asks leave for (Fetch §4.8). */
 function isPreflight(request: IncomingMessage): boolean {
   return request.method === 'OPTIONS' && request.headers.origin !== undefined && request.headers['access-control-request-method'] !== undefined;
@@ -228,6 +243,13 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
     if (!graphql && request.method !== 'GET' && request.method !== 'HEAD') {
       return refuse(request, response, requestId, settings, { status: 405, code: ErrorCode.BAD_REQUEST, message: onlyGetAndHead(path), close: true, headers: { allow: 'GET, HEAD' } });
     }
+    // Before any plugin: CSRF prevention refused a PUT without Authorization with its 403, and Yoga
+    // sent its 405 as an event stream to a client accepting one (graphql-sse's single-connection PUT).
+    if (graphql && request.method === 'OPTIONS' && !isPreflight(request)) return answerOptions(request, response, requestId, settings);
+    if (graphql && request.method !== 'GET' && request.method !== 'POST' && request.method !== 'OPTIONS') {
+      const refusal = { status: 405, code: ErrorCode.BAD_REQUEST, message: notGraphQLMethod(request.method ?? ''), close: true, headers: { allow: GRAPHQL_METHODS } };
+      return refuse(request, response, requestId, settings, refusal);
+    }
     const contentType = request.headers['content-type'];
     let charset: BodyCharset = 'utf-8';
     if (contentType !== undefined) {
@@ -276,7 +298,7 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
     (request, response) => handle(request, response, false),
   );
   // Expect: 100-continue. Node's default sends 100 Continue before any handler runs, so a
-  // client refused 413, 404, 406 … had already been told to send its body, and did. Here the
+  // client refused 413, 405, 404 … had already been told to send its body, and did. Here the
   // 100 goes out once the edge has taken the request; a refusal instead closes the connection
   // (node does not keep alive one whose 100 was never sent), so the body is never read.
   server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => handle(request, response, true));
@@ -317,7 +339,7 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
   // CONNECT never reaches the request handler, and without a listener node closes the socket
   // without a word: answered as any other method the gateway does not take.
   server.on('connect', (request: IncomingMessage, socket: Duplex) => {
-    endWithJson(socket, '405 Method Not Allowed', errorBody(ErrorCode.BAD_REQUEST, NO_TUNNELS), { allow: 'GET, POST', 'x-request-id': requestIdFor(request.headers['x-request-id']) });
+    endWithJson(socket, '405 Method Not Allowed', errorBody(ErrorCode.BAD_REQUEST, NO_TUNNELS), { allow: GRAPHQL_METHODS, 'x-request-id': requestIdFor(request.headers['x-request-id']) });
   });
   return server;
 }
