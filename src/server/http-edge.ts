@@ -43,7 +43,7 @@ import { bodyAsUtf8 } from './body-charset.js';
 import { HEAD_FIELD_LIMIT, HEAD_PARSE_LIMIT_BYTES, HEAD_TOO_LARGE, headTooLarge } from './head-size.js';
 import { acceptInPreferenceOrder, PRODUCED, readableContentType, type BodyCharset } from './media-types.js';
 import { endWithJson, pathOf, toOriginForm } from './raw-http.js';
-import { asKnownLength, OVER_LIMIT, readBody, transferCodingProblem } from './request-body.js';
+import { asKnownLength, handOver, OVER_LIMIT, readBody, transferCodingProblem } from './request-body.js';
 
 export type EdgeSettings = Pick<ServerConfig, 'maxRequestBodyBytes' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs'> & {
   /** CORS_ORIGINS: the edge's own answers carry the same CORS headers as the pipeline's. */
@@ -92,13 +92,12 @@ function answer(response: ServerResponse, requestId: string, cors: Record<string
 
 /**
  * An ISO-8859-1 body as UTF-8, given to the request as its body and length:
- * Yoga's node adapter reads a Buffer left on `request.body` instead of the
- * stream (as it does behind Express's body parsers), and the fast lane takes it as read.
+ * Yoga's node adapter reads it from `request.body` (./request-body.ts), and the fast lane takes it as read.
  */
 function reencoded(request: IncomingMessage, body: Buffer): Buffer {
   const utf8 = bodyAsUtf8(body, request.headers['content-type']!);
   request.headers['content-length'] = String(utf8.length);
-  (request as IncomingMessage & { body?: Buffer }).body = utf8;
+  handOver(request, utf8);
   return utf8;
 }
 
