@@ -302,8 +302,10 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     expect(answer.errors![0]!.extensions).toMatchObject({ upstreamStatus: 429, retryAfterMs: 3000 });
     const pausedAt = performance.now();
     await sleep(2_800);
-    // The lease (1 s) would have lapsed during the 3 s pause, and the other replica, which knows nothing of it, polled.
-    const during = upstream.requestsFor(id).filter((call) => call.at > pausedAt + 100 && call.at < pausedAt + 2_800);
+    // The lease (1 s) would have lapsed during the 3 s pause, and the other replica, which knows nothing of it, polled
+    // from about 1 s on. A poll the holder sent before the pause may be read here later than that under load
+    // (173 ms once, in a full run beside other jobs): the first 500 ms are left out.
+    const during = upstream.requestsFor(id).filter((call) => call.at > pausedAt + 500 && call.at < pausedAt + 2_800);
     expect(during.map((call) => Math.round(call.at - pausedAt))).toEqual([]);
     const after = advance(upstream, id, 'workflow_succeeded', 2);
     for (const watcher of watchers) {
