@@ -40,6 +40,12 @@ export interface FakeUpstreamOptions {
   executions?: StoredExecution[];
   /** Bearer tokens and the organization each can see. */
   tokens?: Record<string, string>;
+  /**
+   * Read `Authorization` as RFC 9110 §11.1 and RFC 6750 §2.1 say: the scheme in any case, any run of
+   * spaces before the token (`bearer x`, `Bearer   x`), as many APIs do. Default: exactly `Bearer <token>`,
+   * as upstream documents it.
+   */
+  anySchemeSpelling?: boolean;
   /** Added to every answer, in milliseconds. */
   latencyMs?: number;
   port?: number;
@@ -72,6 +78,7 @@ export class FakeUpstream {
   readonly #store = new Map<string, Stored>();
   readonly #faults = new Map<string, { fault: Fault; remaining: number }>();
   readonly #tokens: Map<string, string>;
+  readonly #anySchemeSpelling: boolean;
   readonly #hanging = new Set<ServerResponse>();
   #sequence = 0;
 
@@ -79,6 +86,7 @@ export class FakeUpstream {
     this.latencyMs = options.latencyMs ?? 0;
     this.contentEncoding = undefined;
     this.#tokens = new Map(Object.entries(options.tokens ?? { [DEMO_TOKEN]: DEMO_ORGANIZATION }));
+    this.#anySchemeSpelling = options.anySchemeSpelling ?? false;
     for (const record of options.executions ?? []) this.put(record);
     const keepRequests = options.recordRequests ?? true;
     this.#server = createServer((request, response) => {
@@ -182,7 +190,7 @@ export class FakeUpstream {
 
     const id = decodeURIComponent(match[1]!);
     const answerStored = () => {
-      const organization = this.#tokens.get(bearerToken(headers.authorization) ?? '');
+      const organization = this.#tokens.get(bearerToken(headers.authorization, this.#anySchemeSpelling) ?? '');
       if (!organization) return error(401, 'unauthorized');
       if (!ID.test(id)) return error(400, 'invalid execution id');
       const stored = this.#store.get(id);
@@ -223,7 +231,7 @@ export class FakeUpstream {
   }
 }
 
-function bearerToken(header: string | undefined): string | undefined {
-  const match = /^Bearer (.+)$/.exec(header ?? '');
+function bearerToken(header: string | undefined, anySchemeSpelling: boolean): string | undefined {
+  const match = (anySchemeSpelling ? /^bearer +(.+)$/i : /^Bearer (.+)$/).exec(header ?? '');
   return match?.[1];
 }

@@ -122,9 +122,11 @@ export class LiveExecutions {
     this.client.assertAllowedId(request.id);
     const after = request.eventsAfter == null ? undefined : checkEventCursor('eventsAfter', request.eventsAfter, request.id);
     const key = `${caller.key}:${request.id}`;
-    this.#admit(caller.key, key);
+    // Counted per token, not per spelling of the header: `bearer x` is no second caller (src/request/caller-account.ts).
+    const { accountKey } = caller;
+    this.#admit(accountKey, key);
     this.#subscriptions++;
-    this.#perCaller.set(caller.key, (this.#perCaller.get(caller.key) ?? 0) + 1);
+    this.#perCaller.set(accountKey, (this.#perCaller.get(accountKey) ?? 0) + 1);
     let poller = this.#pollers.get(key);
     if (!poller || poller.stopped) {
       poller = new Poller(key, caller, request.id, {
@@ -140,9 +142,9 @@ export class LiveExecutions {
     }
     const released = () => {
       this.#subscriptions--;
-      const left = (this.#perCaller.get(caller.key) ?? 1) - 1;
-      if (left === 0) this.#perCaller.delete(caller.key);
-      else this.#perCaller.set(caller.key, left);
+      const left = (this.#perCaller.get(accountKey) ?? 1) - 1;
+      if (left === 0) this.#perCaller.delete(accountKey);
+      else this.#perCaller.set(accountKey, left);
     };
     const resume = after && { cursor: request.eventsAfter!, decoded: after };
     const watch: Watch = new Watch(poller, scope, request.filter ?? null, resume, this.settings.maxWatchMs, () => {

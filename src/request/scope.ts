@@ -9,6 +9,7 @@ import type { Execution } from '../domain/execution.js';
 import { badUserInput, type DataWarning } from '../errors.js';
 import { Cancellation } from '../upstream/cancellation.js';
 import type { TraceHeaders, UpstreamCost } from '../upstream/shared-executions.js';
+import { accountOf } from './caller-account.js';
 
 /** Distinct executions one GraphQL request may load (also the cap of `executions(ids)`). */
 export const MAX_EXECUTIONS_PER_REQUEST = 100;
@@ -33,11 +34,13 @@ export interface ClientWatch {
 }
 
 /**
- * The caller: their Authorization header, forwarded to upstream as is, and the
- * identity under which anything shared beyond this request is kept.
+ * The caller: their Authorization header, forwarded to upstream as is, the
+ * identity under which anything shared beyond this request is kept, and the one
+ * its bounds and failures are counted under.
  */
 export class Caller {
   #key: string | undefined;
+  #accountKey: string | undefined;
 
   constructor(readonly authorization: string) {}
 
@@ -48,6 +51,19 @@ export class Caller {
    */
   get key(): string {
     return (this.#key ??= hash('sha256', this.authorization, 'base64url'));
+  }
+
+  /**
+   * A hash of the token the header carries, whatever the spelling of its scheme
+   * (./caller-account.ts); `key` itself when the header is already in that form.
+   * Made on first use: once per request that calls upstream or watches.
+   */
+  get accountKey(): string {
+    if (this.#accountKey === undefined) {
+      const account = accountOf(this.authorization);
+      this.#accountKey = account === this.authorization ? this.key : hash('sha256', account, 'base64url');
+    }
+    return this.#accountKey;
   }
 }
 

@@ -35,7 +35,10 @@ export interface CallHeaders {
   authorization: string;
   /** Propagated as `x-request-id` so upstream logs can be joined with ours. */
   requestId: string;
-  /** The caller's identity (a hash of the header), for judging whose failures they are. */
+  /**
+   * The caller's account (a hash of its token, however the header spells the scheme:
+   * src/request/caller-account.ts), for its share, its pause and judging whose failures they are.
+   */
   callerKey: string;
   /**
    * The incoming request's W3C trace context, forwarded as it came when no

@@ -68,6 +68,12 @@ export type { UpstreamCost } from '../client-contract.js';
 export interface CallerIdentity {
   readonly authorization: string;
   readonly key: string;
+  /**
+   * The identity the caller's bounds (its share of the bulkhead, its live subscriptions, its
+   * Retry-After pause) and its failures are counted under: its token, however the header spells the
+   * scheme (src/request/caller-account.ts). Never a key of shared data.
+   */
+  readonly accountKey: string;
 }
 
 /** What a load needs from the GraphQL request it serves (src/request/scope.ts). */
@@ -200,7 +206,7 @@ export class SharedExecutions {
   #call(key: string, entry: InFlight, id: string, caller: CallerIdentity, scope: LoadScope, cancellation: Cancellation): Promise<Execution> {
     const started = performance.now();
     const { cost } = scope;
-    const headers = { authorization: caller.authorization, requestId: scope.requestId, callerKey: caller.key, ...scope.traceHeaders };
+    const headers = { authorization: caller.authorization, requestId: scope.requestId, callerKey: caller.accountKey, ...scope.traceHeaders };
     // Counted when sent, not here: the breaker or the bulkhead may refuse it, and then upstream never saw it.
     const sent = () => cost.calls++;
     return this.#client.getExecution(id, headers, cancellation, { sent }).then(
