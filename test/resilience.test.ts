@@ -534,6 +534,51 @@ describe('circuit breaker', () => {
     expect(codes(await h.query(ONE, { id: 'ex_demo_3' }))).toEqual([]);
   });
 
+  it('passes over every id whose probe timed out since the circuit last closed: two ids that always time out, asked for in turn, cannot hold it open either', async () => {
+    const h = await start({ env: { ...SINGLE_TENANT, UPSTREAM_TIMEOUT_MS: '300' } });
+    await openOnHangs(h, 1_500);
+    for (const id of ['ex_demo_3', 'ex_demo_4', 'ex_demo_5']) h.upstream.setFault(id, undefined);
+    expect(codes(await h.query(ONE, { id: 'ex_demo_1' }))).toEqual(['UPSTREAM_TIMEOUT']);
+    await new Promise((resolve) => setTimeout(resolve, 1_550));
+    expect(codes(await h.query(ONE, { id: 'ex_demo_2' }))).toEqual(['UPSTREAM_TIMEOUT']);
+    await new Promise((resolve) => setTimeout(resolve, 1_550));
+    // The first one's turn again: passed over still, refused at once without calling upstream.
+    expect(codes(await h.query(ONE, { id: 'ex_demo_1' }))).toEqual(['UPSTREAM_UNAVAILABLE']);
+    expect(h.upstream.requestsFor('ex_demo_1')).toHaveLength(2);
+    expect(codes(await h.query(ONE, { id: 'ex_demo_3' }))).toEqual([]);
+    expect(h.logs.some((line) => line.msg === 'upstream circuit closed again')).toBe(true);
+  });
+
+  it("passes over the caller whose probe timed out: one caller's executions that always time out cannot take every probe and hold the circuit open for the others", async () => {
+    const OTHER = 'Bearer other-token';
+    const halfOpenMs = 1_500;
+    const h = await start({
+      env: { ...SINGLE_TENANT, UPSTREAM_BREAKER_MIN_CALLERS: '2', UPSTREAM_TIMEOUT_MS: '300' },
+      upstream: { tokens: { [DEMO_TOKEN]: DEMO_ORGANIZATION, 'other-token': DEMO_ORGANIZATION } },
+    });
+    // An outage of both callers opens the circuit.
+    for (const id of ['ex_demo_1', 'ex_demo_2', 'ex_demo_3']) h.upstream.setFault(id, { kind: 'hang' });
+    const outage = await Promise.all([
+      ...['ex_demo_1', 'ex_demo_2', 'ex_demo_3'].map((id) => h.query(ONE, { id })),
+      ...['ex_demo_1', 'ex_demo_2'].map((id) => h.query(ONE, { id }, { authorization: OTHER })),
+    ]);
+    expect(new Set(outage.flatMap(codes))).toEqual(new Set(['UPSTREAM_TIMEOUT']));
+    await waitUntil(() => h.logs.some((line) => line.msg === 'upstream circuit opened: failing fast'));
+    // Upstream is back, but for two executions of the first caller whose answers never come in time.
+    h.upstream.setFault('ex_demo_3', undefined);
+    await new Promise((resolve) => setTimeout(resolve, halfOpenMs + 50));
+    expect(codes(await h.query(ONE, { id: 'ex_demo_1' }))).toEqual(['UPSTREAM_TIMEOUT']);
+    expect(h.logs.filter((line) => line.msg === 'upstream circuit opened: failing fast').at(-1)?.why).toBe('the half-open probe timed out');
+    await new Promise((resolve) => setTimeout(resolve, halfOpenMs + 50));
+    // It asks first again, for its other slow execution: not the probe, refused at once without calling upstream.
+    const calls = h.upstream.requestsFor('ex_demo_2').length;
+    expect(codes(await h.query(ONE, { id: 'ex_demo_2' }))).toEqual(['UPSTREAM_UNAVAILABLE']);
+    expect(h.upstream.requestsFor('ex_demo_2')).toHaveLength(calls);
+    // The other caller's call probes, and closes the circuit.
+    expect(codes(await h.query(ONE, { id: 'ex_demo_4' }, { authorization: OTHER }))).toEqual([]);
+    expect(h.logs.some((line) => line.msg === 'upstream circuit closed again')).toBe(true);
+  });
+
   it('does not count 4xx answers as upstream failures', async () => {
     const h = await start({ env: { ...SINGLE_TENANT, UPSTREAM_BREAKER_THRESHOLD: '2', UPSTREAM_BREAKER_MIN_IDS: '1' } });
     for (const id of ['ex_missing', 'ex_gone', 'ex_nowhere']) {

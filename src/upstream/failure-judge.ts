@@ -63,10 +63,10 @@
  * 5xx: each half-open lets through the few calls the rule needs to open again,
  * answered at once. A timeout is counted because that price is a whole attempt
  * deadline for every call let through against an upstream that hangs; and as a
- * timeout may be its id's own (a huge body), the id whose probe reopened the
- * circuit is passed over as the next probe while other ids are asked for
- * (resilience.ts), so a caller hammering such an id cannot keep the circuit
- * open after an outage ends.
+ * timeout may be its id's own (a huge body), the ids (and, with several
+ * callers, the callers) whose probes reopened the circuit are passed over as the
+ * next probe while others ask (resilience.ts), so a caller hammering such ids
+ * cannot keep the circuit open after an outage ends.
  *
  * Hand-written: cockatiel's breakers (consecutive, count, sampling) count
  * outcomes, not whom they belong to; the consecutive part is cockatiel's own.

@@ -106,6 +106,12 @@ export type RetrySkip = 'budget' | 'circuit_open';
 export const RETRY_BUDGET_SHARE = 0.2;
 export const MIN_RETRIES_IN_FLIGHT = 3;
 
+/**
+ * Ids, and callers, passed over as the next half-open probe at most: one is added per probe that
+ * reopened the circuit, so this bounds memory through an outage of days, not what anyone can send.
+ */
+const PASSED_OVER_MAX = 1_024;
+
 export function createUpstreamPolicy(options: ResilienceOptions) {
   const exponential = new ExponentialBackoff({
     initialDelay: options.retryBaseDelayMs,
@@ -136,8 +142,9 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
   // afresh, which costs little, as 5xx come back at once. A timeout is counted: uncounted, a hanging
   // upstream closed the circuit at every probe, and the whole load then went upstream and waited a full
   // attempt deadline each until enough of them had timed out to open it again (44 attempts instead of
-  // 14, in 10 s of 8 callers against an upstream hanging for all). The id whose probe timed out is passed
-  // over as the next probe (`passedOver`), so one id that always times out cannot keep the circuit open.
+  // 14, in 10 s of 8 callers against an upstream hanging for all). The id (and, with several callers, the
+  // caller) whose probe timed out is passed over as the next probe (`passedOver`), so neither one id that
+  // always times out nor one caller's executions that do can keep the circuit open.
   const holdsAgainstUpstream = (error: Error) =>
     error instanceof UpstreamError &&
     error.countsAsFailure &&
@@ -149,26 +156,39 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
   // When (Date.now(), cockatiel's clock) the circuit last opened: cockatiel lets the probe through
   // `breakerHalfOpenAfterMs` after, by the same clock.
   let openedAt = 0;
-  /** The id of the probe in flight, while half-open. */
-  let probeId: string | undefined;
+  /** The id and caller of the probe in flight, while half-open. */
+  let probe: { id: string; caller: string } | undefined;
   /**
-   * The id whose probe reopened the circuit: its calls do not probe again until a second
-   * `halfOpenAfterMs` has passed, so another id's call probes when there is one (an id
-   * that always times out, asked for often, would otherwise win every probe and hold the
-   * circuit open after upstream recovered), and the id itself still probes when it is all
-   * that is asked for.
+   * The ids, and with `breakerMinCallers` of 2 or more the callers, whose probes reopened the
+   * circuit since it last closed: their calls do not probe again until a second `halfOpenAfterMs`
+   * has passed since the latest opening, so another's call probes when there is one, and they
+   * still probe when they are all that is asked for. Only the latest id was passed over before: an
+   * id that always times out, asked for often, wins every probe, and a caller with two such
+   * executions (a tenant's huge ones), asking for each in turn, won them all and held the circuit
+   * open for every other caller after upstream recovered. Cleared when the circuit closes; each at
+   * most PASSED_OVER_MAX (the oldest forgotten), one entry per half-open at most.
    */
-  let passedOver: string | undefined;
+  const passedOver = { ids: new Set<string>(), callers: new Set<string>() };
+  const passOver = (set: Set<string>, value: string) => {
+    set.delete(value);
+    set.add(value);
+    if (set.size > PASSED_OVER_MAX) set.delete(set.values().next().value!);
+  };
   // Each opening starts a fresh window: what reopens the circuit is new evidence.
   breakerPolicy.onBreak(() => {
     openedAt = Date.now();
-    passedOver = probeId;
-    probeId = undefined;
+    if (probe) {
+      passOver(passedOver.ids, probe.id);
+      // One tenant's executions say nothing of upstream for the others; a single tenant's only caller is never passed over.
+      if (options.breakerMinCallers > 1) passOver(passedOver.callers, probe.caller);
+    }
+    probe = undefined;
     judge.clear();
   });
   breakerPolicy.onReset(() => {
-    passedOver = undefined;
-    probeId = undefined;
+    passedOver.ids.clear();
+    passedOver.callers.clear();
+    probe = undefined;
   });
   /** Milliseconds until an open circuit lets its probe through (0: the next call is the probe); 0 when not open. */
   const probeInMs = () =>
@@ -206,13 +226,14 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
   // deadline of no failing fast. Refused at once instead, as the open circuit refuses them.
   // `fn` is told whether its attempt is the probe. A caller already gone never becomes the probe: cockatiel
   // closes the circuit on any outcome it does not count, and a cancelled attempt is one.
-  const breaker = <T>(id: string, cancellation: Cancellation, fn: (probe: boolean) => Promise<T>): Promise<T> => {
+  const breaker = <T>(caller: string, id: string, cancellation: Cancellation, fn: (probe: boolean) => Promise<T>): Promise<T> => {
     const state = breakerPolicy.state;
     if (state === CircuitState.HalfOpen) return Promise.reject(new BrokenCircuitError());
     if (state === CircuitState.Open && probeInMs() === 0) {
       if (cancellation.aborted) return Promise.reject(new TaskCancelledError());
-      if (id === passedOver && Date.now() < openedAt + 2 * options.breakerHalfOpenAfterMs) return Promise.reject(new BrokenCircuitError());
-      probeId = id;
+      const passed = passedOver.ids.has(id) || passedOver.callers.has(caller);
+      if (passed && Date.now() < openedAt + 2 * options.breakerHalfOpenAfterMs) return Promise.reject(new BrokenCircuitError());
+      probe = { id, caller };
     }
     // cockatiel runs `fn` while Open only as the probe (an open circuit not yet due throws instead).
     return breakerPolicy.execute(() => fn(state === CircuitState.Open));
@@ -247,7 +268,7 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
             .execute((context) => {
               last = context.attempt + 1;
               const number = context.attempt + 1;
-              const attempted = breaker(id, call.cancellation, (probe) => judge.observe(caller, id, attempt(number, probe)));
+              const attempted = breaker(caller, id, call.cancellation, (probe) => judge.observe(caller, id, attempt(number, probe)));
               return context.attempt === 0 ? attempted : attempted.finally(() => budget.retries--);
             })
             .finally(() => slots.leave());
