@@ -554,6 +554,33 @@ describe.each(LANES)('upstream errors (%s lane)', (lane) => {
         expectNoLeaks(response);
       });
 
+      // Written to the socket as they are: node's own server cannot send an answer this wrong.
+      it.each([
+        ['a status line that is no HTTP', `${MARKER} is not HTTP\r\n\r\n`],
+        ['a status code that is no number', 'HTTP/1.1 2x0 OK\r\ncontent-length: 0\r\n\r\n'],
+        ['a chunk size that is no number', `HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nZZ\r\n${MARKER}\r\n0\r\n\r\n`],
+        ['a header name with a space', 'HTTP/1.1 200 OK\r\nbad header: x\r\ncontent-length: 0\r\n\r\n'],
+      ])('maps an answer undici cannot parse (%s) to UPSTREAM_BAD_RESPONSE, asked once', async (_what, answer) => {
+        scripted.handle = (request) => request.socket.end(answer);
+        const before = scripted.requests.length;
+        const response = await raw(gateway.url, ONE, { id: 'ex_demo_1' });
+        expect(response.data).toEqual({ execution: null });
+        expect(onlyError(response).extensions?.code).toBe('UPSTREAM_BAD_RESPONSE');
+        // The same bytes again would fail the same: not retried.
+        expect(scripted.requests.length - before).toBe(1);
+        expectNoLeaks(response);
+      });
+
+      it('maps a chunked answer with Connection: close cut mid-body to UPSTREAM_UNAVAILABLE, retried: the parser sees the end of the connection, not bad bytes', async () => {
+        scripted.handle = (request) =>
+          request.socket.end(`HTTP/1.1 200 OK\r\nconnection: close\r\ntransfer-encoding: chunked\r\n\r\n40\r\n{"code":200,"data":{"execution":{"id":"${MARKER}`);
+        const before = scripted.requests.length;
+        const response = await raw(gateway.url, ONE, { id: 'ex_demo_1' });
+        expect(codes(response)).toEqual(['UPSTREAM_UNAVAILABLE']);
+        expect(scripted.requests.length - before).toBe(3);
+        expectNoLeaks(response);
+      });
+
       it('takes upstreamRequestId from the error envelope when upstream sent no x-request-id header', async () => {
         scripted.handle = (_request, response) => {
           response.writeHead(404, { 'content-type': 'application/json' });

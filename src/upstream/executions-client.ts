@@ -7,7 +7,7 @@
  */
 import { AsyncResource } from 'node:async_hooks';
 import { trace } from '@opentelemetry/api';
-import { Pool } from 'undici';
+import { errors as undiciErrors, Pool } from 'undici';
 import type { GraphQLError } from 'graphql';
 import type { Execution } from '../domain/execution.js';
 import { ErrorCode, FIELD_VALUE, invalidAuthorization } from '../errors.js';
@@ -445,8 +445,19 @@ function hasBodyToServe(status: number | undefined): status is number {
 /** What a status that is no answer to serve is read with when its body could not be. */
 const NO_BODY: BodyText = { text: '', bytes: 0 };
 
-/** undici's llhttp parser errors (`HPE_*`) and its bound on response headers. */
+/**
+ * undici's llhttp parser errors and its bound on response headers. A parser
+ * error is known by its class: undici 7 names its code by looking the error's
+ * number up in llhttp's table of names, which maps names to numbers only, so
+ * `code` is always undefined, never the `HPE_*` it means (a malformed status
+ * line or chunk size then passed for a network failure: retried, and held
+ * against upstream). One parser error is a cut, not a malformed answer: the
+ * connection ended in the middle of a chunked body sent with `Connection:
+ * close` (llhttp's "Invalid EOF state"), which undici reports so where a
+ * keep-alive answer cut the same way is a SocketError.
+ */
 function isMalformedAnswer(error: unknown): boolean {
+  if (error instanceof undiciErrors.HTTPParserError) return !error.message.includes('Invalid EOF state');
   if (!(error instanceof Error && 'code' in error && typeof error.code === 'string')) return false;
   return error.code.startsWith('HPE_') || error.code === 'UND_ERR_HEADERS_OVERFLOW';
 }
