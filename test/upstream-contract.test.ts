@@ -100,6 +100,37 @@ describe.each(LANES)('%s lane', (lane) => {
     expect(r.errors?.[0]?.extensions).toMatchObject({ code: 'NOT_FOUND', upstreamRequestId: 'req-1a2b3c4d-5' });
   });
 
+  it('keeps the first 256 characters of a longer request id, in every note and on errors: repeated in each, it made a 6 MB body a response too large to write', async () => {
+    const long = `req-${'R'.repeat(100_000)}`;
+    const odd = structuredClone(EXAMPLE) as { requestId: string; data: { events: Record<string, unknown>[] } };
+    odd.requestId = long;
+    odd.data.events = Array.from({ length: 100 }, (_, i) => ({ ...EXAMPLE.data.events[0], id: `ev_${i}`, createdAt: 'soon' }));
+    harness.upstream.setFault('ex_acme_7', { kind: 'body', body: JSON.stringify(odd), headers: { 'x-request-id': '' } });
+    const r = await harness.query<any>('query($id: ID!) { execution(id: $id) { events(first: 100) { nodes { createdAt } } } }', { id: 'ex_acme_7' });
+    expect(r.status).toBe(200);
+    expect(r.data.execution.events.nodes).toHaveLength(100);
+    expect(r.extensions?.warnings).toHaveLength(100);
+    for (const warning of r.extensions!.warnings as { upstreamRequestId: string }[]) expect(warning.upstreamRequestId).toBe(long.slice(0, 256));
+    expect(harness.rawLogs).not.toContain(long.slice(0, 257));
+
+    // An x-request-id header as long as undici takes, and an error envelope's requestId: the same bound.
+    harness.upstream.setFault('ex_acme_7', { kind: 'status', status: 503, headers: { 'x-request-id': 'H'.repeat(8_000) } });
+    const failed = await harness.query<any>('query($id: ID!) { execution(id: $id) { id } }', { id: 'ex_acme_7' });
+    expect(failed.errors?.[0]?.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', upstreamRequestId: 'H'.repeat(256) });
+    const body = JSON.stringify({ code: 404, message: 'execution not found', requestId: long });
+    harness.upstream.setFault('ex_acme_7', { kind: 'status', status: 404, body, headers: { 'x-request-id': '' } });
+    const missing = await harness.query<any>('query($id: ID!) { execution(id: $id) { id } }', { id: 'ex_acme_7' });
+    expect(missing.errors?.[0]?.extensions).toMatchObject({ code: 'NOT_FOUND', upstreamRequestId: long.slice(0, 256) });
+  });
+
+  it('never cuts a request id between the halves of a surrogate pair', async () => {
+    const long = `${'r'.repeat(255)}😀tail`;
+    const body = JSON.stringify({ code: 404, message: 'execution not found', requestId: long });
+    harness.upstream.setFault('ex_acme_7', { kind: 'status', status: 404, body, headers: { 'x-request-id': '' } });
+    const r = await harness.query<any>('query($id: ID!) { execution(id: $id) { id } }', { id: 'ex_acme_7' });
+    expect(r.errors?.[0]?.extensions?.upstreamRequestId).toBe('r'.repeat(255));
+  });
+
   it.each([
     [400, 'invalid execution id', 'BAD_USER_INPUT'],
     [401, 'unauthorized', 'UNAUTHENTICATED'],

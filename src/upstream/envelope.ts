@@ -69,8 +69,28 @@ export function readEnvelopeHead(json: unknown): EnvelopeHead {
   if (!isObject(json)) return {};
   const head: EnvelopeHead = {};
   if (typeof json.code === 'number' && Number.isInteger(json.code)) head.code = json.code;
-  if (typeof json.requestId === 'string' && json.requestId !== '') head.requestId = json.requestId;
+  const requestId = upstreamRequestIdOf(json.requestId);
+  if (requestId !== undefined) head.requestId = requestId;
   return head;
+}
+
+/** Characters of upstream's request id the gateway keeps: a UUID is 36, a W3C traceparent 55. */
+export const MAX_UPSTREAM_REQUEST_ID_LENGTH = 256;
+
+/**
+ * Upstream's name for a response (its `x-request-id` header or the envelope's
+ * `requestId`) as the gateway serves it: a non-empty string, cut to its first
+ * MAX_UPSTREAM_REQUEST_ID_LENGTH characters (never between the two halves of a
+ * surrogate pair); undefined for anything else. Bounded because it is repeated
+ * in every note of a result (up to 100), on every error, and in log lines: a
+ * 6 MB body whose `requestId` was nearly all of it made a response of 600 MB,
+ * past the longest string V8 makes, and the client got a 500 for the whole request.
+ */
+export function upstreamRequestIdOf(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value === '') return undefined;
+  if (value.length <= MAX_UPSTREAM_REQUEST_ID_LENGTH) return value;
+  const last = value.charCodeAt(MAX_UPSTREAM_REQUEST_ID_LENGTH - 1);
+  return value.slice(0, last >= 0xd800 && last <= 0xdbff ? MAX_UPSTREAM_REQUEST_ID_LENGTH - 1 : MAX_UPSTREAM_REQUEST_ID_LENGTH);
 }
 
 /** Why a 200 body cannot be served as the execution asked for. */

@@ -15,7 +15,7 @@ import type { Logger } from '../logger.js';
 import { CallerPauses } from './caller-pauses.js';
 import { FailureLog } from './failure-log.js';
 import { abortedError, Cancellation, settleBeforeAbort } from './cancellation.js';
-import { readEnvelopeHead, readExecution } from './envelope.js';
+import { readEnvelopeHead, readExecution, upstreamRequestIdOf } from './envelope.js';
 import { assertAllowedExecutionId, executionPath } from './execution-path.js';
 import { BodyTooLargeError, CorruptEncodingError, readBody, UnsupportedEncodingError, type BodyText } from './read-body.js';
 import {
@@ -279,7 +279,7 @@ export class ExecutionsClient {
       );
       status = response.statusCode;
       // An empty header names no response: the envelope's `requestId` then does.
-      upstreamRequestId = headerValue(response.headers['x-request-id']) || undefined;
+      upstreamRequestId = upstreamRequestIdOf(headerValue(response.headers['x-request-id']));
       retryAfterMs = parseRetryAfter(headerValue(response.headers['retry-after']));
       const read = readBody(
         response.body,
