@@ -179,7 +179,7 @@ export const SETTINGS = {
     maxBodyBytes: setting(
       'UPSTREAM_MAX_BODY_BYTES',
       integer(1024, MAX_STRING_BYTES).default(128 * 1024 * 1024),
-      'larger upstream bodies (after gzip/br decoding) are refused; at most 256 MiB, since a body is read into one string and V8 makes none over about 512 MiB',
+      'larger upstream bodies (after gzip/br decoding) are refused; also the most characters of upstream values one result hands out (README "Operation limits"); at most 256 MiB, since a body is read into one string and V8 makes none over about 512 MiB',
     ),
     executionIdPattern: setting(
       'EXECUTION_ID_PATTERN',

@@ -9,7 +9,7 @@
  * only the field that holds it.
  */
 
-import { MAX_JSON_DEPTH, nestedDeeperThan } from './json-depth.js';
+import { jsonSizeWithin, MAX_JSON_DEPTH } from './json-depth.js';
 
 /** A value of a type or form the gateway cannot serve in that field. */
 export const UNREADABLE: unique symbol = Symbol('unreadable');
@@ -27,8 +27,11 @@ export function readText(value: unknown): string | null | Unreadable {
   return UNREADABLE;
 }
 
-/** Objects already measured: a cached execution's payloads are served many times. */
-const measured = new WeakMap<object, boolean>();
+/**
+ * Objects already measured, by their size as JSON text in characters (about), -1 when
+ * nested too deep: a cached execution's payloads are served many times.
+ */
+const measured = new WeakMap<object, number>();
 
 /**
  * Any JSON value, as upstream sent it (object, array, string, number, boolean);
@@ -37,12 +40,23 @@ const measured = new WeakMap<object, boolean>();
 export function readJson(value: unknown): unknown {
   if (value === undefined) return null;
   if (value === null || typeof value !== 'object') return value;
-  let tooDeep = measured.get(value);
-  if (tooDeep === undefined) {
-    tooDeep = nestedDeeperThan(value, MAX_JSON_DEPTH);
-    measured.set(value, tooDeep);
+  let size = measured.get(value);
+  if (size === undefined) {
+    size = jsonSizeWithin(value, MAX_JSON_DEPTH);
+    measured.set(value, size);
   }
-  return tooDeep ? UNREADABLE : value;
+  return size < 0 ? UNREADABLE : value;
+}
+
+/**
+ * About how many characters a value a text or JSON field serves takes in a
+ * response: a string's length, an object's or list's size as readJson measured
+ * it (0 when it was not measured); 0 for any other scalar, which is short.
+ */
+export function servedSize(value: unknown): number {
+  if (typeof value === 'string') return value.length;
+  if (value === null || typeof value !== 'object') return 0;
+  return Math.max(measured.get(value) ?? 0, 0);
 }
 
 /**

@@ -32,6 +32,37 @@ export function nestedDeeperThan(value: unknown, limit: number): boolean {
 }
 
 /**
+ * About how many characters `value` takes as JSON text (strings and keys by
+ * their length, every other scalar as 8), or -1 when it holds objects or arrays
+ * nested more than `limit` levels. Iterative, like `nestedDeeperThan`, and one
+ * walk for both: a JSON field is measured once, when first served (./fields.ts).
+ */
+export function jsonSizeWithin(value: unknown, limit: number): number {
+  if (typeof value === 'string') return value.length + 2;
+  if (value === null || typeof value !== 'object') return 8;
+  const pending: object[] = [value];
+  const depths: number[] = [1];
+  let size = 0;
+  while (pending.length > 0) {
+    const next = pending.pop()!;
+    const depth = depths.pop()!;
+    if (depth > limit) return -1;
+    size += 2;
+    const list = Array.isArray(next);
+    for (const key in next) {
+      const child = (next as Record<string, unknown>)[key];
+      size += list ? 1 : key.length + 4;
+      if (typeof child === 'string') size += child.length + 2;
+      else if (child !== null && typeof child === 'object') {
+        pending.push(child);
+        depths.push(depth + 1);
+      } else size += 8;
+    }
+  }
+  return size;
+}
+
+/**
  * JSON text of a value from upstream. As JSON.stringify, except that where the
  * value nests too deep for it, anything more than MAX_JSON_DEPTH levels below
  * a JSON field is left out (null): readJson refuses such a field whole, so no

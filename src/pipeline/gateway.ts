@@ -75,7 +75,7 @@ export interface GatewayDependencies {
   /** ACCESS_LOG and ACCESS_LOG_SAMPLE_PERCENT (src/telemetry/access-log.ts). */
   accessLog: Pick<TelemetryConfig, 'accessLog' | 'accessLogSamplePercent'>;
   security: SecurityConfig;
-  upstream: Pick<UpstreamConfig, 'requestBudgetMs' | 'concurrencyPerRequest'>;
+  upstream: Pick<UpstreamConfig, 'requestBudgetMs' | 'concurrencyPerRequest' | 'maxBodyBytes'>;
   /** Report each request's upstream cost in `extensions.upstream`. */
   reportCost: boolean;
   /** Run operations compiled by graphql-jit (part of the fast lane, src/fast-lane/). */
@@ -99,6 +99,8 @@ export function createGateway(deps: GatewayDependencies): Gateway {
     executions: deps.executions,
     concurrencyPerRequest: deps.upstream.concurrencyPerRequest,
     requestBudgetMs: deps.upstream.requestBudgetMs,
+    // One whole body always fits in a result; the same values many times over do not.
+    maxServedChars: deps.upstream.maxBodyBytes,
     statuses,
     warningLog: new OncePerFieldLog(deps.logger, deps.metrics),
     live: deps.live,

@@ -23,6 +23,8 @@ export interface ContextDependencies {
   concurrencyPerRequest: number;
   /** Upstream time one request may spend in all, retries included (ms). */
   requestBudgetMs: number;
+  /** Characters of upstream values one result may hand out (UPSTREAM_MAX_BODY_BYTES: ./scope.ts `handOut`). */
+  maxServedChars: number;
   statuses: UnknownStatusReporter;
   warningLog: WarningLog;
   live: LiveExecutions;
@@ -81,7 +83,7 @@ export function createContext(source: RequestSource, deps: ContextDependencies):
   const authorization = source.request.headers.get('authorization');
   const caller = authorization?.trim() ? new Caller(authorization) : null;
   const watch = source.res ? new ResponseWatch(source.res) : new SignalWatch(source.request.signal);
-  const scope = new RequestScope(requestId, caller, watch, { budgetMs: deps.requestBudgetMs }, deps.warningLog);
+  const scope = new RequestScope(requestId, caller, watch, { budgetMs: deps.requestBudgetMs, maxServedChars: deps.maxServedChars }, deps.warningLog);
   const traceparent = source.request.headers.get('traceparent');
   if (traceparent) scope.traceHeaders = { traceparent, tracestate: source.request.headers.get('tracestate') ?? undefined };
   return {

@@ -70,7 +70,21 @@ export class Caller {
 export interface ScopeLimits {
   /** Upstream time the request may spend in all, retries included (ms). */
   budgetMs: number;
+  /**
+   * Characters of upstream values (text and JSON fields) one result may hand
+   * out, about (`handOut`): the gateway passes UPSTREAM_MAX_BODY_BYTES, so one
+   * whole body always fits; absent, no bound.
+   */
+  maxServedChars?: number;
 }
+
+/**
+ * Values shorter than this (in characters) are not counted against
+ * `maxServedChars`: counting every id and timestamp would cost each field a
+ * call, and short values cannot add up to a response too large to write
+ * (2,000 events of 30 aliased fields of 1,023 characters are 61 MB).
+ */
+export const SERVED_CHARS_COUNTED_FROM = 1024;
 
 /** Where a request's data warnings are also told, once per field and kind for the process (the log). */
 export interface WarningLog {
@@ -107,6 +121,7 @@ export class RequestScope {
   traceHeaders: TraceHeaders | undefined = undefined;
   #executions = 0;
   #events = 0;
+  #servedChars = 0;
   #cancellation: Cancellation | undefined;
   #timer: NodeJS.Timeout | undefined;
   #unwatch: (() => void) | undefined;
@@ -132,6 +147,7 @@ export class RequestScope {
    */
   beginUpdate(): void {
     this.#events = 0;
+    this.#servedChars = 0;
     this.warnings = undefined;
     this.omittedWarningPaths = undefined;
     this.omittedUnchecked = 0;
@@ -183,6 +199,26 @@ export class RequestScope {
     this.#events += count;
     if (this.#events > MAX_EVENTS_PER_REQUEST) {
       throw badUserInput(`This request asks for more than ${MAX_EVENTS_PER_REQUEST} events across its \`events\` pages; page with cursors instead.`);
+    }
+  }
+
+  /**
+   * Counts a long value a field hands out (`size`: about its characters as JSON, from
+   * src/domain/fields.ts `servedSize`); throws BAD_USER_INPUT once the result
+   * would hold more than `maxServedChars`. The same large payload selected under
+   * many aliases, for an id repeated in `executions(ids)`, or through each event's
+   * `execution`, is one value many times over: 29 aliases of 100 copies of a
+   * 200 KB payload made a 580 MB response, past the longest string V8 makes, and
+   * the client got a 500 after 740 MB of memory.
+   */
+  handOut(size: number): void {
+    if (size < SERVED_CHARS_COUNTED_FROM) return;
+    this.#servedChars += size;
+    const max = this.limits.maxServedChars;
+    if (max !== undefined && this.#servedChars > max) {
+      throw badUserInput(
+        `This request asks for more than ${Math.floor(max / (1024 * 1024))} MiB of upstream values in all (every alias, repeated id and event's \`execution\` counts again); select large fields once per execution.`,
+      );
     }
   }
 

@@ -1,5 +1,6 @@
 import { responsePathAsArray } from 'graphql';
 import { pageEvents, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../domain/event-pages.js';
+import type { ExecutionEvent } from '../domain/execution.js';
 import { isTerminalStatus, statusOf } from '../domain/execution-status.js';
 import { readJson, readText, readTimestamp } from '../domain/fields.js';
 import { WarningCode } from '../errors.js';
@@ -9,10 +10,12 @@ import { ServedEvent } from './served-event.js';
 import { MAX_EVENTS_PER_REQUEST } from '../request/scope.js';
 import { ExecutionRef } from './execution-ref.js';
 import { ExecutionStatusEnum } from './execution-status.js';
-import { JSON_WHAT, selects, served } from './served.js';
+import { eventValueCopies, handOutEvents, JSON_WHAT, selects, served } from './served.js';
 
 /** The fields of an events page that hand events out; `totalCount` and `pageInfo` do not. */
 const HANDED_OUT = new Set(['edges', 'nodes']);
+/** The ways down from an events page to its events. */
+const LISTED = [['edges', 'node'], ['nodes']] as const;
 
 type TextField =
   | 'statusReason'
@@ -106,9 +109,15 @@ ExecutionRef.implement({
               }, execution);
             }
             const list = { info, routes: (index: number) => [['edges', index, 'node'], ['nodes', index]] };
-            const page = pageEvents(execution, args, (event, index) => new ServedEvent(event, context, list, index));
+            const copies = eventValueCopies(info, LISTED);
+            const listed: ExecutionEvent[] = [];
+            const page = pageEvents(execution, args, (event, index) => {
+              if (copies.size > 0) listed.push(event);
+              return new ServedEvent(event, context, list, index);
+            });
             // A page that only counts (`totalCount`, `pageInfo`) hands out no events.
             if (selects(info, HANDED_OUT)) context.scope.takeEvents(page.edges.length);
+            handOutEvents(context, listed, copies);
             return page;
           },
         },

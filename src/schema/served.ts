@@ -16,17 +16,22 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import { MAX_JSON_DEPTH } from '../domain/json-depth.js';
-import type { Execution } from '../domain/execution.js';
-import { UNREADABLE, type Unreadable } from '../domain/fields.js';
+import { eventIdOf, isObject, type Execution, type ExecutionEvent } from '../domain/execution.js';
+import { readJson, servedSize, UNREADABLE, type Unreadable } from '../domain/fields.js';
 import { WarningCode } from '../errors.js';
 import type { GatewayContext } from '../request/context.js';
+import { SERVED_CHARS_COUNTED_FROM } from '../request/scope.js';
 
 /**
  * The value, or null with an UNREADABLE_VALUE note when upstream sent something
  * that is not `what`; `from` is the execution it was read from (the note names its upstream response).
+ * A long value counts against the result's bound (src/request/scope.ts `handOut`: BAD_USER_INPUT past it).
  */
 export function served<T>(value: T | null | Unreadable, what: string, context: GatewayContext, info: GraphQLResolveInfo, from: Execution): T | null {
-  if (value !== UNREADABLE) return value;
+  if (value !== UNREADABLE) {
+    context.scope.handOut(servedSize(value));
+    return value;
+  }
   const field = `${info.parentType.name}.${info.fieldName}`;
   context.scope.warn(
     field,
@@ -80,6 +85,81 @@ export function selectedPaths(info: GraphQLResolveInfo, route: readonly (string 
   return branches.map((branch) => branch.path);
 }
 
+/** The fields of an event that serve what upstream sent in its entry (`executionId` and `execution` are the execution's; `createdAt` is short). */
+const EVENT_VALUES: ReadonlySet<string> = new Set([
+  'id',
+  'eventType',
+  'level',
+  'title',
+  'message',
+  'nodeId',
+  'data',
+  'organizationId',
+  'requestId',
+  'runId',
+  'workflowId',
+]);
+
+/**
+ * How many times the field `info` resolves serves each value field of the
+ * events it lists, by field name (aliases, fragments, @skip/@include heeded),
+ * across `routes`, the ways down to the event (field names: `['edges', 'node']`,
+ * `['nodes']`); empty when it serves none. `a: data b: data` serve `data` twice.
+ */
+export function eventValueCopies(info: GraphQLResolveInfo, routes: readonly (readonly string[])[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const route of routes) {
+    let branches: (readonly FieldNode[])[] = [info.fieldNodes];
+    for (const step of route) {
+      const next: FieldNode[][] = [];
+      for (const nodes of branches) {
+        const byKey = new Map<string, FieldNode[]>();
+        for (const node of nodes) collectFields(node.selectionSet, step, info, byKey);
+        next.push(...byKey.values());
+      }
+      branches = next;
+    }
+    for (const nodes of branches) {
+      const names = new Map<string, string>();
+      for (const node of nodes) collectKeys(node.selectionSet, info, names);
+      for (const name of names.values()) if (EVENT_VALUES.has(name)) counts.set(name, (counts.get(name) ?? 0) + 1);
+    }
+  }
+  return counts;
+}
+
+/** About how many characters an event's field serves: a text's length, a JSON value's measure (readJson's, kept for the field itself). */
+function eventFieldSize(entry: unknown, position: number, field: string): number {
+  const source = isObject(entry) ? entry : {};
+  if (field === 'id') return eventIdOf(source, position).length;
+  if (field === 'data') return servedSize(readJson(source.data));
+  const value = source[field];
+  return typeof value === 'string' ? value.length : 0;
+}
+
+/**
+ * Counts a page of events against the result's bound (src/request/scope.ts
+ * `handOut`: BAD_USER_INPUT past it): each selected value field of each event,
+ * as many times as it is selected (`eventValueCopies`). Events of a page are
+ * distinct, so a page hands out at most that many times its execution's body:
+ * one whose body is that small is not measured (at most 2,000 events are handed
+ * out per result, so 32 MiB). Counted here, where the events are listed, not in
+ * the event's fields: those are getters (./served-event.ts), and graphql-jit
+ * does not catch what a getter throws (the request hung).
+ */
+export function handOutEvents(context: GatewayContext, events: readonly ExecutionEvent[], copies: ReadonlyMap<string, number>): void {
+  if (copies.size === 0 || events.length === 0) return;
+  let most = 0;
+  for (const count of copies.values()) most = Math.max(most, count);
+  if (most * events[0]!.execution.bodyBytes < 16 * SERVED_CHARS_COUNTED_FROM) return;
+  let size = 0;
+  for (const { execution, position } of events) {
+    const entry = execution.events[position];
+    for (const [field, count] of copies) size += count * eventFieldSize(entry, position, field);
+  }
+  context.scope.handOut(size);
+}
+
 /** Whether the field `info` resolves selects any of `names` right below it, under any alias or fragment, @skip/@include heeded. One walk. */
 export function selects(info: GraphQLResolveInfo, names: ReadonlySet<string>): boolean {
   const walk = (selectionSet: SelectionSetNode | undefined): boolean =>
@@ -107,6 +187,16 @@ function collectFields(selectionSet: SelectionSetNode | undefined, name: string,
     } else {
       collectFields(info.fragments[selection.name.value]?.selectionSet, name, info, byKey);
     }
+  }
+}
+
+/** Every field of a selection set, through fragments: response key → field name. */
+function collectKeys(selectionSet: SelectionSetNode | undefined, info: GraphQLResolveInfo, names: Map<string, string>): void {
+  for (const selection of selectionSet?.selections ?? []) {
+    if (!isIncluded(selection, info)) continue;
+    if (selection.kind === Kind.FIELD) names.set(selection.alias?.value ?? selection.name.value, selection.name.value);
+    else if (selection.kind === Kind.INLINE_FRAGMENT) collectKeys(selection.selectionSet, info, names);
+    else collectKeys(info.fragments[selection.name.value]?.selectionSet, info, names);
   }
 }
 

@@ -3,6 +3,7 @@ import { builder } from './builder.js';
 import { ExecutionEventFilterInput } from './event-filter.js';
 import { ExecutionEventEdgeRef, servedEdges } from './execution-event.js';
 import { ExecutionRef } from './execution-ref.js';
+import { eventValueCopies, handOutEvents } from './served.js';
 
 type Update = Extract<WatchStep, { kind: 'update' }>;
 
@@ -27,7 +28,14 @@ const ExecutionUpdateRef = builder.objectRef<Update>('ExecutionUpdate').implemen
     newEvents: t.field({
       type: [ExecutionEventEdgeRef],
       description: `Events upstream appended since the previous update (after \`eventsAfter\` in the first), in upstream's append order, matching the filter, each with its cursor; at most ${MAX_EVENTS_PER_UPDATE} per update (more arrive over several updates). "New" follows upstream's append position, not \`createdAt\`. An event upstream inserts before events it already listed (its list is in \`createdAt\` order, so one that reaches it late lands before later ones) is new too: it comes once, after the events already delivered.`,
-      resolve: (update, _args, context, info) => servedEdges(update.newEvents, context, { info, routes: (index) => [[index, 'node']] }),
+      resolve: (update, _args, context, info) => {
+        handOutEvents(
+          context,
+          update.newEvents.map((edge) => edge.node),
+          eventValueCopies(info, [['node']]),
+        );
+        return servedEdges(update.newEvents, context, { info, routes: (index) => [[index, 'node']] });
+      },
     }),
     cursor: t.string({
       description:
