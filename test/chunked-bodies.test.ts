@@ -144,6 +144,17 @@ describe.each(LANES)('chunked request bodies (%s lane)', (lane) => {
     expect(codes(JSON.parse(answers[0]!.body) as ExecutionResult)).toEqual(['BAD_REQUEST']);
   });
 
+  it('refuses an HTTP/1.0 request with Transfer-Encoding with 400 and closes the connection: the next request it carried is not served (RFC 9112 §6.1)', async () => {
+    // An HTTP/1.0 intermediary knows no chunked: to it the first request has no body, and the chunks are the client's next request.
+    const first = `POST /graphql HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAuthorization: ${AUTH}\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n`;
+    const next = `POST /graphql HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAuthorization: ${AUTH}\r\nContent-Length: ${Buffer.byteLength(execution)}\r\n\r\n${execution}`;
+    const { text } = await rawExchange(harness.url, `${first}${chunked(JSON.stringify({ query: '{ __typename }' }))}${next}`);
+    const answers = parseAll(text);
+    expect(answers.map(({ status }) => status), text).toEqual([400]);
+    expect(answers[0]!.headers.connection).toBe('close');
+    expect(JSON.parse(answers[0]!.body)).toMatchObject({ errors: [{ message: expect.stringContaining('HTTP/1.0') as string, extensions: { code: 'BAD_REQUEST' } }] });
+  });
+
   describe('with Expect: 100-continue', () => {
     /** Sends the head, then `body` once 100 Continue arrives; what came back until the server closed. */
     function afterContinue(body: string): Promise<string> {

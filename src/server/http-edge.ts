@@ -229,7 +229,7 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
     const declared = request.headers['content-length'];
     // Node refuses Transfer-Encoding next to a Content-Length itself (a 400): here it is the only framing.
     const framing = request.headers['transfer-encoding'];
-    const codingRefused = framing === undefined ? undefined : transferCodingProblem(framing);
+    const codingRefused = framing === undefined ? undefined : transferCodingProblem(framing, request.httpVersion);
     if (codingRefused) return refuse(request, response, requestId, settings, { ...codingRefused, code: ErrorCode.BAD_REQUEST, close: true });
     if (declared !== undefined && Number(declared) > settings.maxRequestBodyBytes) return refuse(request, response, requestId, settings, tooLarge(settings));
     const path = pathOf(request);

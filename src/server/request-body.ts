@@ -92,9 +92,13 @@ export function handOver(request: IncomingMessage, body: Buffer): void {
  * itself (a 400: request smuggling, RFC 9112 §6.3). RFC 9112 §6.3: a request
  * whose final coding is not chunked has no length a server can know (a 400,
  * closing the connection); §6.1: another coding before it (`gzip, chunked`) is
- * one the gateway does not implement (a 501).
+ * one the gateway does not implement (a 501). `httpVersion`: the request's (`1.1`).
  */
-export function transferCodingProblem(value: string): { status: 400 | 501; message: string } | undefined {
+export function transferCodingProblem(value: string, httpVersion: string): { status: 400 | 501; message: string } | undefined {
+  // RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing, and its connection must
+  // close. An HTTP/1.0 intermediary knows no chunked: it took the request to have no body, and would read
+  // the chunks as the client's next request, where the gateway read them as this one's body.
+  if (httpVersion === '1.0') return { status: 400, message: 'Transfer-Encoding is not HTTP/1.0: send the body with a Content-Length.' };
   const codings = value.toLowerCase().split(',').map((coding) => coding.trim()).filter(Boolean);
   if (codings.at(-1) !== 'chunked') return { status: 400, message: 'Transfer-Encoding must end with chunked; or send a Content-Length.' };
   if (codings.length > 1) return { status: 501, message: 'Transfer-Encoding other than chunked is not served: send the body unencoded.' };
