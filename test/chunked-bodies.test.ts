@@ -96,6 +96,22 @@ describe.each(LANES)('chunked request bodies (%s lane)', (lane) => {
     expect(harness.upstream.requests).toHaveLength(0);
   });
 
+  it.each([
+    ['a chunked body past the limit', 413, () => `${head('application/json')}\r\n${chunked(bodyOfSize(LIMIT + 1), 300)}`],
+    ['a method /graphql does not take', 405, () => `PUT /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`],
+  ])('runs nothing pipelined behind %s, whose %i closes the connection: its answer could never be written', async (_name, status, refused) => {
+    const next = `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAuthorization: ${AUTH}\r\nContent-Length: ${Buffer.byteLength(execution)}\r\n\r\n${execution}`;
+    const from = harness.logs.length;
+    const { text } = await rawExchange(harness.url, `${refused()}${next}`);
+    expect(parseAll(text).map((answer) => answer.status), text).toEqual([status]);
+    // What node parsed before the close was handed to the edge all the same: run, it started its upstream call
+    // (cut as the connection closed, so the upstream may never see it) and logged its access line.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const run = harness.logs.slice(from).filter((line) => line.component === 'access' && line.operationName === 'One');
+    expect(run).toEqual([]);
+    expect(harness.upstream.requests).toHaveLength(0);
+  });
+
   it('answers 413 as soon as the limit is passed, without waiting for the rest of the body, and closes the connection', async () => {
     const { hostname, port } = new URL(harness.url);
     const started = performance.now();

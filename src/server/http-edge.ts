@@ -107,8 +107,17 @@ function tooLarge(settings: EdgeSettings): EdgeAnswer {
   return { status: 413, code: ErrorCode.BAD_REQUEST, message, close: true };
 }
 
+/**
+ * Connections whose latest answer closes them. Node goes on parsing what the client had
+ * already sent (the rest of a refused body, a request pipelined behind it) and hands each
+ * request it finds to the handler, though its answer can never be written: a request
+ * pipelined behind a 405 or a 413 went upstream all the same, for no one.
+ */
+const closing = new WeakSet<Duplex>();
+
 /** The edge's own refusal, with the CORS headers the pipeline would have sent. */
 function refuse(request: IncomingMessage, response: ServerResponse, requestId: string, settings: EdgeSettings, refusal: EdgeAnswer): void {
+  if (refusal.close && request.socket) closing.add(request.socket);
   answer(response, requestId, corsHeaders(settings.corsOrigins, request.headers.origin), refusal);
 }
 
@@ -213,6 +222,8 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
 
   /** One request: `continues` when it expects 100-continue, which is sent once the edge has taken it. */
   const handle = (request: IncomingMessage, response: ServerResponse, continues: boolean): void => {
+    // Behind an answer that closes the connection: nothing to answer to, so nothing is run.
+    if (request.socket && closing.has(request.socket)) return;
     const requestId = requestIdFor(request.headers['x-request-id']);
     // Not a CORS preflight: a browser sends one to the same long URL first, and a 431 to it is an
     // opaque network error to the page (Fetch §4.8); past it, the request itself gets the readable 431.
