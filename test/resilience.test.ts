@@ -321,6 +321,24 @@ describe('a caller rate-limited with Retry-After (RFC 6585 §4)', () => {
     expect(h.upstream.requests.map((request) => request.path)).toEqual(['/v1/executions/ex_demo_1']);
   });
 
+  it("refuses the retry of a call that was waiting out its backoff when the caller's pause began", async () => {
+    // A long backoff, so that the 429 of another of the caller's calls arrives while this one waits to retry.
+    const h = await start({ env: { UPSTREAM_RETRY_BASE_DELAY_MS: '400', UPSTREAM_RETRY_MAX_DELAY_MS: '400', UPSTREAM_RETRY_AFTER_CAP_MS: '500' } });
+    h.upstream.setFault('ex_demo_2', { kind: 'status', status: 503 }, 1);
+    h.upstream.setFault('ex_demo_1', { kind: 'status', status: 429, headers: { 'retry-after': '30' } }, 1);
+    const retrying = h.query(ONE, { id: 'ex_demo_2' });
+    await waitUntil(() => h.upstream.requests.length === 1);
+    expect((await h.query(ONE, { id: 'ex_demo_1' })).errors![0]!.extensions).toMatchObject({ upstreamStatus: 429, retryAfterMs: 30_000 });
+    const response = await retrying;
+    expect(codes(response)).toEqual(['UPSTREAM_UNAVAILABLE']);
+    expect(response.errors![0]!.message).toMatch(/rate limiting this caller/);
+    expect(response.errors![0]!.extensions!.retryAfterMs).toBeGreaterThan(29_000);
+    // Its first attempt went upstream; its retry did not, and nothing is left counted as a retry in flight.
+    expect(h.upstream.requests.map((request) => request.path)).toEqual(['/v1/executions/ex_demo_2', '/v1/executions/ex_demo_1']);
+    expect(h.instance.client.refusals.caller_paused).toBe(1);
+    expect(h.instance.client.policies.budget).toMatchObject({ calls: 0, retries: 0 });
+  });
+
   it('retries of calls rate-limited together do not come back in the same instant: jitter past the asked time', async () => {
     // As many as the retry budget lets retry at once, whatever else runs.
     const tokens = Array.from({ length: MIN_RETRIES_IN_FLIGHT }, (_, i) => `token-${i}`);

@@ -251,7 +251,8 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
      * probe (which should run to its own deadline, its caller's cancellation
      * notwithstanding: its outcome decides the circuit for everyone). `caller` (a key, never the token) and `id` say whose attempt each
      * outcome is, for the breaker's judge. `call.admit` runs once the call has its slot, before the first
-     * attempt and outside the breaker and the retries: what it throws refuses the call, upstream never called.
+     * attempt, and again before each retry, outside the breaker: what it throws refuses the call (or its
+     * retry), upstream not called again.
      */
     execute<T>(
       caller: string,
@@ -268,8 +269,14 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
             .execute((context) => {
               last = context.attempt + 1;
               const number = context.attempt + 1;
-              const attempted = breaker(caller, id, call.cancellation, (probe) => judge.observe(caller, id, attempt(number, probe)));
-              return context.attempt === 0 ? attempted : attempted.finally(() => budget.retries--);
+              const send = () => breaker(caller, id, call.cancellation, (probe) => judge.observe(caller, id, attempt(number, probe)));
+              if (context.attempt === 0) return send();
+              // Admitted again, before the breaker: the caller may have been paused while this retry waited out its
+              // backoff (another of its calls got a 429), and the retry went upstream to be rate-limited again.
+              return new Promise<T>((resolve) => {
+                call.admit?.();
+                resolve(send());
+              }).finally(() => budget.retries--);
             })
             .finally(() => slots.leave());
         const admitted = () => {
