@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DEMO_ORGANIZATION, DEMO_TOKEN } from '../src/demo/demo-data.js';
 import { createLogger } from '../src/logger.js';
-import { CallerPauses } from '../src/upstream/caller-pauses.js';
+import { CallerPauses, PAUSE_END_SLACK_MS } from '../src/upstream/caller-pauses.js';
 import { FailureLog } from '../src/upstream/failure-log.js';
 import { MIN_RETRIES_IN_FLIGHT, RETRY_BUDGET_SHARE, RetryBudget } from '../src/upstream/resilience.js';
 import { MAX_RETRY_AFTER_MS, parseRetryAfter } from '../src/upstream/upstream-error.js';
@@ -339,6 +339,23 @@ describe('a caller rate-limited with Retry-After (RFC 6585 §4)', () => {
     expect(h.instance.client.policies.budget).toMatchObject({ calls: 0, retries: 0 });
   });
 
+  it("a call's retry after its own 429 is sent once the pause that 429 set has ended, with the jitter drawn at its least", async () => {
+    const h = await start({});
+    // The retry's timer counts whole milliseconds from the event loop's clock; set for exactly the asked time, it
+    // could fire before the caller's pause (kept by performance.now()) had ended, and the retry was refused.
+    const random = vi.spyOn(Math, 'random').mockReturnValue(0);
+    try {
+      for (let i = 0; i < 3; i++) {
+        h.upstream.setFault('ex_demo_1', { kind: 'status', status: 429, headers: { 'retry-after': '1' } }, 1);
+        const response = await h.query(ONE, { id: 'ex_demo_1' });
+        expect(response.errors, `round ${i}`).toBeUndefined();
+        expect(h.upstream.requestsFor('ex_demo_1'), `round ${i}`).toHaveLength(2 * (i + 1));
+      }
+    } finally {
+      random.mockRestore();
+    }
+  }, 20_000);
+
   it('retries of calls rate-limited together do not come back in the same instant: jitter past the asked time', async () => {
     // As many as the retry budget lets retry at once, whatever else runs.
     const tokens = Array.from({ length: MIN_RETRIES_IN_FLIGHT }, (_, i) => `token-${i}`);
@@ -366,6 +383,9 @@ describe('a caller rate-limited with Retry-After (RFC 6585 §4)', () => {
     expect(pauses.remaining('d', 10)).toBe(990);
     expect(pauses.remaining('b', 1_000)).toBeUndefined();
     expect(pauses.size).toBe(2);
+    // Within a timer's granularity of its end, a pause has ended: a retry timed for exactly that end is sent.
+    expect(pauses.remaining('c', 1_000 - PAUSE_END_SLACK_MS)).toBe(PAUSE_END_SLACK_MS);
+    expect(pauses.remaining('c', 999)).toBeUndefined();
   });
 });
 

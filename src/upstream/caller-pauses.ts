@@ -15,6 +15,15 @@
  */
 export const MAX_PAUSED_CALLERS = 10_000;
 
+/**
+ * Ms before its end at which a pause counts as ended. A call's retry after its own
+ * 429 waits exactly the asked time at least, on a timer that counts whole
+ * milliseconds from the event loop's clock and so may fire up to one before
+ * `performance.now()` says the pause has ended: that retry was refused as the
+ * paused caller's.
+ */
+export const PAUSE_END_SLACK_MS = 2;
+
 export class CallerPauses {
   /** Caller key → when (performance.now() ms) its pause ends; in the order pauses were set. */
   readonly #until = new Map<string, number>();
@@ -25,7 +34,7 @@ export class CallerPauses {
   remaining(caller: string, now = performance.now()): number | undefined {
     const until = this.#until.get(caller);
     if (until === undefined) return undefined;
-    if (until <= now) {
+    if (until - now < PAUSE_END_SLACK_MS) {
       this.#until.delete(caller);
       return undefined;
     }
