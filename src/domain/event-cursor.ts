@@ -73,7 +73,8 @@ export function eventIdDigest(eventId: string): string {
  * event's cursor never changes, and a page polled again names the same events, so
  * most cursors are made once (each costs a sha256, about a microsecond and a half;
  * a lookup a fifth of that). Only ids up to MEMO_ID_LENGTH characters are kept:
- * some 4 MB when full with ids of a few dozen characters, 8 MB whatever upstream's ids.
+ * when full, about 7 MB of heap with ids of some 30 characters, 19 MB at most
+ * (both ids of 64), as measured after a full collection.
  */
 export const CURSOR_MEMO_ENTRIES = 16_384;
 const MEMO_ID_LENGTH = 64;
