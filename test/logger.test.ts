@@ -8,12 +8,12 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { demoExecutions, DEMO_TOKEN } from '../src/demo/demo-data.js';
 import { FakeUpstream } from '../src/demo/fake-upstream.js';
 import { LOG_BUFFER_MAX_BYTES, LOG_EXIT_FLUSH_MS } from '../src/logger.js';
+import { freePort } from './support/ports.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const children: Array<ReturnType<typeof spawn>> = [];
@@ -218,14 +218,3 @@ describe('logger with an unread stdout', () => {
   }, 90_000);
 });
 
-/** A loopback port that was free a moment ago (the gateway is told its port: it cannot report it on a closed stdout). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
