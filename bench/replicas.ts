@@ -52,7 +52,8 @@ import { request } from 'undici';
 import { runLoad, warmUp, type LoadResult } from './lib/load.js';
 import { sampleLatency, summarize, type LatencySummary } from './lib/measure.js';
 import { cpuTicks, foreignCpu, waitIdle } from './lib/procfs.js';
-import { freePort, gatewayEntry, root, startGatewayProbed, startUpstream, type Started } from './lib/processes.js';
+import { freePort } from './lib/ports.js';
+import { gatewayEntry, root, startGatewayProbed, startUpstream, type Started } from './lib/processes.js';
 import { BenchRedis } from './lib/redis-server.js';
 import { headersFor, headersOf, requestFor, scenarios, TERMINAL_ID, upstreamData, verifierFor, type Scenario } from './lib/scenarios.js';
 

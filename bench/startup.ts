@@ -33,7 +33,8 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { request } from 'undici';
 import { DEMO_TOKEN } from '../src/demo/demo-data.js';
-import { freePort, root, startUpstream } from './lib/processes.js';
+import { freePort } from './lib/ports.js';
+import { root, startUpstream } from './lib/processes.js';
 import { processTree, rssKb, treeTicks } from './lib/procfs.js';
 
 const RUNS = Number(process.env.STARTUP_RUNS ?? 5);

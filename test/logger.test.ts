@@ -13,7 +13,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { demoExecutions, DEMO_TOKEN } from '../src/demo/demo-data.js';
 import { FakeUpstream } from '../src/demo/fake-upstream.js';
 import { LOG_BUFFER_MAX_BYTES, LOG_EXIT_FLUSH_MS } from '../src/logger.js';
-import { freePort } from './support/ports.js';
+import { freePort } from '../bench/lib/ports.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const children: Array<ReturnType<typeof spawn>> = [];

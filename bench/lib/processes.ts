@@ -1,13 +1,13 @@
 /** Starts the benchmark's processes and waits until each says it is ready. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import type { ExecutionSpec } from '../../src/demo/demo-data.js';
 import type { UpstreamSpec } from './scenarios.js';
+import { freePort } from './ports.js';
 
 /** This checkout (the one the benchmark runs from). */
 export const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -105,19 +105,6 @@ export async function startGateway(
     options,
   );
   return { ...started, url: `http://127.0.0.1:${port}/graphql` };
-}
-
-/** A port that was free a moment ago (for children that cannot report theirs, e.g. with LOG_LEVEL=warn). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /**

@@ -22,7 +22,7 @@ import { connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort } from './processes.js';
+import { freePort } from './ports.js';
 import { cpuTicks, rssKb } from './procfs.js';
 
 const running = new Set<ChildProcess>();

@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { connect } from 'node:net';
-import { freePort } from './ports.js';
+import { freePort } from '../../bench/lib/ports.js';
 
 export class RedisServer {
   #child: ChildProcess | undefined;

@@ -1,4 +1,4 @@
-/** Loopback ports for servers a test starts as child processes, which are told their port rather than report it. */
+/** Loopback ports for servers started as child processes (benchmarks, tests), which are told their port rather than report it. */
 import { createServer } from 'node:net';
 
 /** A loopback port that was free a moment ago. */
