@@ -3,10 +3,12 @@
  * checks that the iterative measure agrees with a recursive one for any JSON
  * value, and that upstreamJson writes what JSON.stringify writes wherever
  * JSON.stringify can; past that, it writes something JSON.parse reads back.
+ * jsonSizeWithin measures what JSON.stringify writes, escapes and numbers in full
+ * (a result's bound on upstream values counts by it: src/request/scope.ts `handOut`).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { nestedDeeperThan, upstreamJson } from '../src/domain/json-depth.js';
+import { jsonSizeWithin, jsonTextLength, nestedDeeperThan, upstreamJson } from '../src/domain/json-depth.js';
 
 function depthOf(value: unknown): number {
   if (value === null || typeof value !== 'object') return 0;
@@ -20,6 +22,33 @@ describe('nestedDeeperThan', () => {
         expect(nestedDeeperThan(value, limit)).toBe(depthOf(value) > limit);
       }),
     );
+  });
+});
+
+/** Members and elements in `value`, at every level: jsonSizeWithin counts a comma after each. */
+function membersOf(value: unknown): number {
+  if (value === null || typeof value !== 'object') return 0;
+  const children = Array.isArray(value) ? value : Object.values(value);
+  return children.length + children.reduce((sum: number, child) => sum + membersOf(child), 0);
+}
+
+describe('jsonSizeWithin', () => {
+  it('measures the JSON text JSON.stringify writes, within a comma per member, any UTF-16 text included', () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 6, stringUnit: 'binary' }), (value) => {
+        const written = JSON.stringify(value).length;
+        const size = jsonSizeWithin(value, 64);
+        expect(size).toBeGreaterThanOrEqual(written);
+        expect(size).toBeLessThanOrEqual(written + membersOf(value));
+      }),
+    );
+  });
+
+  it('counts escapes in full and numbers as written', () => {
+    for (const text of ['\u0001'.repeat(10), '"\\\n\t', '\ud83d\ude00', '\ud83d', 'x\udc00', 'plain é']) {
+      expect(jsonTextLength(text)).toBe(JSON.stringify(text).length);
+    }
+    expect(jsonSizeWithin([1e20, 0, true, null, false], 64)).toBe(JSON.stringify([1e20, 0, true, null, false]).length + 1);
   });
 });
 

@@ -57,6 +57,21 @@ describe.each(LANES)('values one result hands out (%s lane)', (lane) => {
     expect(harness.upstream.requests).toHaveLength(1);
   });
 
+  it('counts a value as the JSON text it is written as: escapes count in full, a short scalar is short', async () => {
+    // 80,000 control characters are 480,000 characters of JSON, in upstream's body as in the response: two copies fit, not three.
+    const controls = '\u0001'.repeat(80_000);
+    harness.upstream.setFault(ID, { kind: 'body', body: body((execution) => ((execution.statusReason = controls), (execution.requestPayload = { s: controls }))) });
+    const thrice = await harness.query<any>('query($id: ID!) { execution(id: $id) { a: statusReason b: requestPayload c: statusReason } }', { id: ID });
+    expect(thrice.data!.execution).toEqual({ a: controls, b: { s: controls }, c: null });
+    expect(thrice.errors!.map((error) => [error.path, error.extensions?.code])).toEqual([[['execution', 'c'], 'BAD_USER_INPUT']]);
+    // 300,000 zeros are 600,000 characters of JSON, in the body as in the response: one copy is served.
+    const zeros = Array<number>(300_000).fill(0);
+    harness.upstream.setFault(ID, { kind: 'body', body: body((execution) => (execution.requestPayload = zeros)) });
+    const once = await harness.query<any>('query($id: ID!) { execution(id: $id) { requestPayload } }', { id: ID });
+    expect(once.errors).toBeUndefined();
+    expect(once.data!.execution.requestPayload).toHaveLength(300_000);
+  });
+
   it('counts a page of events as many times over as an event field is selected: past the bound, `events` fails (non-null), so its execution is null', async () => {
     harness.upstream.setFault(ID, { kind: 'body', body: body((_execution, events) => (events[0]!.data = PAYLOAD)) });
     const three = await harness.query<any>('query($id: ID!) { execution(id: $id) { events(first: 1) { nodes { a: data b: data c: data } } } }', { id: ID });

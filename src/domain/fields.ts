@@ -9,7 +9,7 @@
  * only the field that holds it.
  */
 
-import { jsonSizeWithin, MAX_JSON_DEPTH } from './json-depth.js';
+import { jsonSizeWithin, jsonTextLength, MAX_JSON_DEPTH } from './json-depth.js';
 
 /** A value of a type or form the gateway cannot serve in that field. */
 export const UNREADABLE: unique symbol = Symbol('unreadable');
@@ -50,11 +50,12 @@ export function readJson(value: unknown): unknown {
 
 /**
  * About how many characters a value a text or JSON field serves takes in a
- * response: a string's length, an object's or list's size as readJson measured
- * it (0 when it was not measured); 0 for any other scalar, which is short.
+ * response: a string's as JSON text (escapes in full: ./json-depth.ts
+ * `jsonTextLength`), an object's or list's size as readJson measured it (0 when
+ * it was not measured); 0 for any other scalar, which is short.
  */
 export function servedSize(value: unknown): number {
-  if (typeof value === 'string') return value.length;
+  if (typeof value === 'string') return jsonTextLength(value);
   if (value === null || typeof value !== 'object') return 0;
   return Math.max(measured.get(value) ?? 0, 0);
 }

@@ -128,13 +128,12 @@ export function eventValueCopies(info: GraphQLResolveInfo, routes: readonly (rea
   return counts;
 }
 
-/** About how many characters an event's field serves: a text's length, a JSON value's measure (readJson's, kept for the field itself). */
+/** About how many characters an event's field serves: a text's as JSON text, a JSON value's measure (readJson's, kept for the field itself). */
 function eventFieldSize(entry: unknown, position: number, field: string): number {
   const source = isObject(entry) ? entry : {};
-  if (field === 'id') return eventIdOf(source, position).length;
+  if (field === 'id') return servedSize(eventIdOf(source, position));
   if (field === 'data') return servedSize(readJson(source.data));
-  const value = source[field];
-  return typeof value === 'string' ? value.length : 0;
+  return servedSize(typeof source[field] === 'string' ? source[field] : null);
 }
 
 /**
