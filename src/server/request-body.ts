@@ -26,25 +26,39 @@ export const OVER_LIMIT = Symbol('over the body limit');
  * the body), not kept as the chunks node hands over: each chunk of a chunked
  * body is its own Buffer, some 200 bytes of heap whatever its length, so a
  * 64 KiB body sent as 1-byte chunks (390 KB on the wire) held 13 MB until it
- * ended, and 20 such uploads 270 MB of heap.
+ * ended, and 20 such uploads 270 MB of heap. A body that arrives in one chunk
+ * (nearly every request) is kept as it came: nothing is allocated or copied.
  */
 export function readBody(request: IncomingMessage, limitBytes = Infinity): Promise<Buffer | null | typeof OVER_LIMIT> {
   return new Promise((resolve) => {
     let body: Buffer = EMPTY;
     let length = 0;
+    // The first chunk, kept as it came until a second one arrives.
+    let only: Buffer | undefined;
     const onData = (chunk: Buffer) => {
       if (length + chunk.length > limitBytes) {
         request.off('data', onData);
         request.pause();
         body = EMPTY;
+        only = undefined;
         return resolve(OVER_LIMIT);
+      }
+      if (length === 0) {
+        only = chunk;
+        length = chunk.length;
+        return;
+      }
+      if (only) {
+        // Full to its length: the check below grows it into a buffer of the body's own.
+        body = only;
+        only = undefined;
       }
       if (length + chunk.length > body.length) body = grown(body, length, Math.min(limitBytes, Math.max(2 * body.length, length + chunk.length, 4096)));
       chunk.copy(body, length);
       length += chunk.length;
     };
     request.on('data', onData);
-    request.once('end', () => resolve(body.subarray(0, length)));
+    request.once('end', () => resolve(only ?? body.subarray(0, length)));
     // After 'end' (or the limit) these settle nothing; before it, the client is gone.
     request.once('error', () => resolve(null));
     request.once('close', () => resolve(null));
