@@ -29,7 +29,8 @@ import { SERVED_CHARS_COUNTED_FROM } from '../request/scope.js';
  */
 export function served<T>(value: T | null | Unreadable, what: string, context: GatewayContext, info: GraphQLResolveInfo, from: Execution): T | null {
   if (value !== UNREADABLE) {
-    context.scope.handOut(servedSize(value));
+    // Most fields are short strings: one under the threshold even were every character escaped (6 each) is not measured.
+    if (typeof value !== 'string' || 6 * value.length + 2 >= SERVED_CHARS_COUNTED_FROM) context.scope.handOut(servedSize(value));
     return value;
   }
   const field = `${info.parentType.name}.${info.fieldName}`;
