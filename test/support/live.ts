@@ -840,10 +840,12 @@ export function describeLiveBehaviour(transport: TransportName): void {
           const answeredAt = performance.now();
           const limitedAt = upstream.requestsFor('ex_caller_limited')[0]!.at;
           expect(limited.errors![0]!.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', upstreamStatus: 429, retryAfterMs: 1_000 });
-          const during = advance(upstream, id, 'workflow_running', 1);
-          await watcher.until((update) => update.newEvents.length > 0, 'the update after the pause', 5_000);
           // A poll sent before the pause began may still be on its way when the answer is read (CI saw one
           // arrive 17 ms after the 429): polls arriving more than 100 ms after the answer were sent in the pause.
+          // The new event comes only after those 100 ms, so a poll still on its way cannot carry it (one did, in CI).
+          await sleep(100);
+          const during = advance(upstream, id, 'workflow_running', 1);
+          await watcher.until((update) => update.newEvents.length > 0, 'the update after the pause', 5_000);
           const polls = upstream.requestsFor(id).filter((call) => call.at > answeredAt + 100);
           // Polled every 25 ms otherwise; the caller's pause holds for its poller as for its queries.
           expect(polls[0]!.at - limitedAt, `polls at ${polls.map((call) => Math.round(call.at - limitedAt)).join(', ')} ms after the 429`).toBeGreaterThanOrEqual(950);
