@@ -37,7 +37,7 @@ type TimeField = 'createdAt' | 'updatedAt' | 'startedAt' | 'finishedAt';
 
 ExecutionRef.implement({
   description:
-    'One run of a workflow, from payment to completion, as the executions API reports it. All fields come from one upstream call, however many you select. Every field but `id`, `status`, `isTerminal` and `events` is null when upstream sent none, or sent a value the field cannot hold (then `extensions.warnings` says so).',
+    'One run of a workflow, from payment to completion, as the executions API reports it. All fields come from one upstream call, however many you select. Every field but `id`, `status`, `isTerminal` and `events` is null when upstream sent none, or sent a value the field cannot hold (then `extensions.warnings` says so). A text or JSON field is also null, with `BAD_USER_INPUT`, when serving it would pass the bound on upstream values one result hands out (`UPSTREAM_MAX_BODY_BYTES` characters, reached only by serving long values many times over: aliases, repeated ids).',
   fields: (t) => {
     const text = (name: TextField, description: string) =>
       t.string({ nullable: true, description, resolve: (execution, _args, context, info) => served(readText(execution.source[name]), 'text', context, info, execution) });
@@ -95,7 +95,7 @@ ExecutionRef.implement({
       events: t.connection(
         {
           type: ExecutionEventRef,
-          description: `The execution's event log as a cursor connection. Without \`first\` or \`last\` a page holds ${DEFAULT_PAGE_SIZE} events: the first ones (after \`after\`), or with \`before\` alone the ones just before it; at most ${MAX_PAGE_SIZE}. Cursors name events, so they stay valid while the execution grows and when the filter or order changes. Empty when upstream sent no events. Errors: a page size outside 0 to ${MAX_PAGE_SIZE}, a cursor this connection did not hand out (another execution's, or altered), or more than ${MAX_EVENTS_PER_REQUEST} events handed out across one request's pages are \`BAD_USER_INPUT\`; the field is non-null, so the execution it is on is then null.`,
+          description: `The execution's event log as a cursor connection. Without \`first\` or \`last\` a page holds ${DEFAULT_PAGE_SIZE} events: the first ones (after \`after\`), or with \`before\` alone the ones just before it; at most ${MAX_PAGE_SIZE}. Cursors name events, so they stay valid while the execution grows and when the filter or order changes. Empty when upstream sent no events. Errors: a page size outside 0 to ${MAX_PAGE_SIZE}, a cursor this connection did not hand out (another execution's, or altered), more than ${MAX_EVENTS_PER_REQUEST} events handed out across one request's pages, or a page whose selected event values would pass the bound on upstream values one result hands out (\`UPSTREAM_MAX_BODY_BYTES\` characters) are \`BAD_USER_INPUT\`; the field is non-null, so the execution it is on is then null.`,
           args: {
             filter: t.arg({ type: ExecutionEventFilterInput, description: 'Only events matching this filter; `totalCount` counts them.' }),
             order: t.arg({ type: EventOrderEnum, defaultValue: 'ASC', description: 'Order by `createdAt`: `ASC` oldest first, `DESC` newest first.' }),
