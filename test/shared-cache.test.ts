@@ -214,6 +214,38 @@ describe.each(LANES)('shared cache between two replicas, %s lane', (lane) => {
     expect(fromB.extensions!.warnings).toEqual(fromA.extensions!.warnings);
   });
 
+  it('an execution B serves from Redis carries the notes A served it with: numbers past a double\'s range stay unreadable', async () => {
+    await sharedUpstream();
+    const prefix = newPrefix();
+    const a = await replica(lane, sharing(redisServer.url, prefix));
+    const b = await replica(lane, sharing(redisServer.url, prefix));
+    const stored = DEMO.get(SUCCEEDED)!;
+    // JSON.parse reads 1e400 as Infinity, which JSON.stringify writes as null: Redis held null, and B served it without a note.
+    const envelope = JSON.stringify({
+      code: 200,
+      data: {
+        execution: { ...stored.execution, statusReason: '<past>', startedAt: '<past>', requestPayload: { big: '<past>' } },
+        events: stored.events.map((event, i) => (i === 0 ? { ...event, createdAt: '<past>', id: '<past>' } : event)),
+      },
+      requestId: 'req-past-double',
+    }).replaceAll('"<past>"', '1e400');
+    upstream!.setFault(SUCCEEDED, { kind: 'body', body: envelope });
+    const select = 'query($id: ID!) { execution(id: $id) { id statusReason startedAt requestPayload events(first: 1) { nodes { id createdAt } } } }';
+    const fromA = await a.query(select, { id: SUCCEEDED });
+    expect(fromA.errors).toBeUndefined();
+    expect((fromA.extensions!.warnings as Array<{ path: unknown[] }>).map((note) => note.path)).toEqual([
+      ['execution', 'statusReason'],
+      ['execution', 'startedAt'],
+      ['execution', 'events', 'nodes', 0, 'id'],
+      ['execution', 'events', 'nodes', 0, 'createdAt'],
+    ]);
+    await waitFor('A stored it in Redis', async () => (await redis.exists(cacheKey(prefix, SUCCEEDED))) === 1);
+    const fromB = await b.query(select, { id: SUCCEEDED });
+    expect(costOf(fromB)).toMatchObject({ calls: 0, cacheHits: 1 });
+    expect(fromB.data).toEqual(fromA.data);
+    expect(fromB.extensions!.warnings).toEqual(fromA.extensions!.warnings);
+  });
+
   it('a finished execution read through A is served by B from Redis: one upstream call in all, the same data', async () => {
     await sharedUpstream();
     const prefix = newPrefix();

@@ -15,7 +15,7 @@
 import type { Execution } from '../domain/execution.js';
 import { isObject } from '../domain/execution.js';
 import { SEAL_BYTES, type RedisStore } from './redis-store.js';
-import { upstreamJson } from '../domain/json-depth.js';
+import { storedJson } from '../domain/json-depth.js';
 
 /** What the shared cache has done since start, for metrics; plain counts. */
 export interface SharedCacheCounts {
@@ -88,7 +88,8 @@ export class SharedCache {
     const stored: Stored = { source: execution.source as Record<string, unknown>, events: execution.events as unknown[], bodyBytes: execution.bodyBytes };
     if (execution.eventsUnreadable) stored.eventsUnreadable = true;
     if (execution.upstreamRequestId !== undefined) stored.upstreamRequestId = execution.upstreamRequestId;
-    const text = upstreamJson(stored);
+    // Numbers past a double's range kept as such: read back, their fields carry the notes they carried fresh.
+    const text = storedJson(stored);
     // Length in UTF-16 units is at most the UTF-8 bytes' count ×1 for ASCII; the bound is on bytes.
     if (text.length > this.maxValueBytes || Buffer.byteLength(text) > this.maxValueBytes) {
       this.counts.tooLarge++;
