@@ -53,7 +53,10 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 export const WarningCode = {
   /** Upstream sent a value of a type or form the field cannot hold; it is served as null (`events`: as an empty connection). */
   UNREADABLE_VALUE: 'UNREADABLE_VALUE',
-  /** The gateway served another value than upstream's: an event id derived from its position, or the parent's id for an event naming another execution. */
+  /**
+   * The gateway served another value than upstream's: an event id derived from its position, the parent's id for an event naming
+   * another execution, or (at the execution's path) an execution read as UTF-8 because upstream declared a charset the gateway does not know.
+   */
   REPLACED_VALUE: 'REPLACED_VALUE',
 } as const;
 export type WarningCode = (typeof WarningCode)[keyof typeof WarningCode];

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeExecution } from '../src/demo/demo-data.js';
 import type { Fault } from '../src/demo/fake-upstream.js';
 import { Cancellation } from '../src/upstream/cancellation.js';
-import { AUTH, Harness, codes } from './support/harness.js';
+import { AUTH, Harness, LANES, codes } from './support/harness.js';
 
 const ID = 'ex_bytes_1';
 const QUERY = `query($id: ID!) {
@@ -137,5 +137,97 @@ describe('upstream bytes, however they arrive', () => {
       }),
       { numRuns: 40 },
     );
+  });
+});
+
+describe.each(LANES)('upstream bytes in the charset they declare (%s lane)', (lane) => {
+  let charsets: Harness;
+  beforeAll(async () => {
+    charsets = await Harness.start({ lane });
+  });
+  afterAll(() => charsets.close());
+
+  const content: Content = {
+    statusReason: 'Zahlung für Rechnung — 請求書 ✅ “ok”',
+    requestPayload: { note: 'naïve café €5', emoji: '🧾', nested: { list: ['ß', 'Ω', '😀'] } },
+    messages: ['plain ascii', 'é è ê', '日本語のメッセージ', '🚀 emoji first'],
+  };
+  /** Only what ISO-8859-1 holds. */
+  const latin1: Content = { statusReason: 'Zahlung für Rechnung ½ «ok»', requestPayload: { note: 'naïve café ß' }, messages: ['é è ê', 'Ñandú'] };
+  const utf16le = (bytes: Buffer) => Buffer.from(bytes.toString('utf8'), 'utf16le');
+  const utf16be = (bytes: Buffer) => utf16le(bytes).swap16();
+
+  async function served(bytes: Buffer, encoding: Encoding, contentType?: string) {
+    const fault = sent(bytes, encoding);
+    if (fault.kind === 'body' && contentType) fault.headers = { ...fault.headers, 'content-type': contentType };
+    charsets.upstream.setFault(ID, fault);
+    const { data, errors, extensions } = await charsets.query(QUERY, { id: ID });
+    return { data, errors, warnings: extensions?.warnings };
+  }
+
+  function expectContent(answer: Awaited<ReturnType<typeof served>>, meant: Content): void {
+    expect(answer.errors).toBeUndefined();
+    const execution = (answer.data as { execution: { statusReason: string; requestPayload: unknown; events: { nodes: { message: string }[] } } }).execution;
+    expect(execution.statusReason).toBe(meant.statusReason);
+    expect(execution.requestPayload).toEqual(meant.requestPayload);
+    expect(execution.events.nodes.map((node) => node.message)).toEqual(meant.messages);
+  }
+
+  it.each([
+    ['UTF-16LE with its byte-order mark', (b: Buffer) => Buffer.concat([Buffer.from([0xff, 0xfe]), utf16le(b)]), 'application/json'],
+    ['UTF-16BE with its byte-order mark', (b: Buffer) => Buffer.concat([Buffer.from([0xfe, 0xff]), utf16be(b)]), undefined],
+    ['UTF-16LE labelled charset=utf-16le', utf16le, 'application/json; charset=utf-16le'],
+    ['UTF-16LE labelled charset="UTF-16"', utf16le, 'application/json; charset="UTF-16"'],
+    ['UTF-16BE labelled charset=utf-16be', utf16be, 'application/json;charset=utf-16be'],
+    ['UTF-16LE with no mark and no label', utf16le, 'application/json'],
+    ['UTF-16LE with its mark, labelled UTF-8 (the mark wins)', (b: Buffer) => Buffer.concat([Buffer.from([0xff, 0xfe]), utf16le(b)]), 'application/json; charset=utf-8'],
+  ] as const)('reads %s as the text upstream meant, plain, gzip and br, without a note', async (_name, encode, contentType) => {
+    const bytes = encode(envelopeBytes(content));
+    for (const encoding of ENCODINGS) {
+      const answer = await served(bytes, encoding, contentType);
+      expectContent(answer, content);
+      expect(answer.warnings).toBeUndefined();
+    }
+  });
+
+  it.each(['application/json; charset=iso-8859-1', 'application/json; charset="ISO-8859-1"', 'application/json; charset=latin1', 'application/json; charset=windows-1252'])(
+    'reads ISO-8859-1 declared as %s as the text upstream meant, without a note',
+    async (contentType) => {
+      const bytes = Buffer.from(envelopeBytes(latin1).toString('utf8'), 'latin1');
+      for (const encoding of ENCODINGS) {
+        const answer = await served(bytes, encoding, contentType);
+        expectContent(answer, latin1);
+        expect(answer.warnings).toBeUndefined();
+      }
+    },
+  );
+
+  it('reads UTF-8 labelled ISO-8859-1 (a mislabelling server) as UTF-8: valid UTF-8 is what JSON is, and Latin-1 letters almost never are', async () => {
+    for (const encoding of ENCODINGS) {
+      const answer = await served(envelopeBytes(content), encoding, 'application/json; charset=iso-8859-1');
+      expectContent(answer, content);
+      expect(answer.warnings).toBeUndefined();
+    }
+  });
+
+  it('serves a body in a charset it does not know as UTF-8, with one note on the execution naming the label', async () => {
+    const answer = await served(envelopeBytes(content), 'plain', 'application/json; charset=x-klingon');
+    expectContent(answer, content);
+    expect(answer.warnings).toEqual([
+      {
+        path: ['execution'],
+        code: 'REPLACED_VALUE',
+        message: 'Execution: upstream declared charset `x-klingon`, which the gateway does not know; its body was read as UTF-8, so text may differ from what upstream sent.',
+        upstreamRequestId: expect.stringMatching(/^up-\d+$/),
+      },
+    ]);
+    charsets.upstream.setFault(ID, { kind: 'body', body: envelopeBytes(content), headers: { 'content-type': 'application/json; charset=x-klingon' } });
+    const many = await charsets.query('query($ids: [ID!]!) { executions(ids: $ids) { id } }', { ids: ['ex_demo_1', ID] });
+    expect(many.errors).toBeUndefined();
+    expect((many.extensions!.warnings as Array<{ path: unknown[] }>).map((note) => note.path)).toEqual([['executions', 1]]);
+    // An empty label names no charset: UTF-8, without a note.
+    const unlabelled = await served(envelopeBytes(content), 'plain', 'application/json; charset=');
+    expectContent(unlabelled, content);
+    expect(unlabelled.warnings).toBeUndefined();
   });
 });

@@ -29,6 +29,12 @@ export interface Execution {
    */
   readonly upstreamRequestId?: string;
   /**
+   * The charset upstream's Content-Type declared when the gateway does not know
+   * it (its first 64 characters): the body was read as UTF-8, so its text may not
+   * be what upstream meant (src/upstream/body-charset.ts). Absent otherwise.
+   */
+  readonly unknownCharset?: string;
+  /**
    * Live watches only (src/live/append-order.ts): `events` before this position
    * are in upstream's order; from it on, the watch laid events upstream inserted
    * after those it had read. Absent: every event is in upstream's order.

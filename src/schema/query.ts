@@ -1,4 +1,6 @@
+import { responsePathAsArray } from 'graphql';
 import { builder } from './builder.js';
+import { noteUnknownCharset } from './served.js';
 import { MAX_EXECUTIONS_PER_REQUEST } from '../request/scope.js';
 import { badUserInput } from '../errors.js';
 import { ExecutionRef } from './execution-ref.js';
@@ -17,7 +19,11 @@ builder.queryType({
       args: {
         id: t.arg.id({ required: true, description: 'Execution id, e.g. `ex_acme_7`. An id outside the allowed pattern (`EXECUTION_ID_PATTERN`) is `BAD_USER_INPUT`, with no upstream call.' }),
       },
-      resolve: (_root, { id }, context) => context.loaders.execution.load(String(id)),
+      resolve: (_root, { id }, context, info) =>
+        context.loaders.execution.load(String(id)).then((execution) => {
+          noteUnknownCharset(execution, context, responsePathAsArray(info.path));
+          return execution;
+        }),
     }),
     executions: t.field({
       type: [ExecutionRef],
@@ -26,14 +32,19 @@ builder.queryType({
       args: {
         ids: t.arg.idList({ required: true, description: `Execution ids, at most ${MAX_IDS_PER_QUERY}.` }),
       },
-      resolve: (_root, { ids }, context) => {
+      resolve: (_root, { ids }, context, info) => {
         if (ids.length > MAX_IDS_PER_QUERY) {
           throw badUserInput(`Argument \`ids\` holds ${ids.length} ids; at most ${MAX_IDS_PER_QUERY} are allowed per query.`);
         }
         // loadMany settles every id, a failure as its Error, which graphql-js and graphql-jit both report
         // as that item's error (typed as an item neither way): a list of promises some of which reject
         // loses items on graphql-jit (0.8.9 drops a trailing null when its error comes first).
-        return context.loaders.execution.loadMany(ids.map(String)) as Promise<Execution[]>;
+        return context.loaders.execution.loadMany(ids.map(String)).then((executions) => {
+          executions.forEach((execution, index) => {
+            if (!(execution instanceof Error)) noteUnknownCharset(execution, context, [...responsePathAsArray(info.path), index]);
+          });
+          return executions;
+        }) as Promise<Execution[]>;
       },
     }),
   }),

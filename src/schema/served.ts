@@ -61,6 +61,25 @@ export function replaced(context: GatewayContext, info: GraphQLResolveInfo, why:
 }
 
 /**
+ * Notes, at the execution's own path, that its body declared a charset the
+ * gateway does not know and was read as UTF-8 (src/upstream/body-charset.ts):
+ * every text in it may differ from what upstream meant, so no one field holds
+ * the note. Nothing for any other execution.
+ */
+export function noteUnknownCharset(execution: Execution, context: GatewayContext, path: ReadonlyArray<string | number>): void {
+  if (execution.unknownCharset === undefined) return;
+  context.scope.warn(
+    'Execution',
+    {
+      path,
+      code: WarningCode.REPLACED_VALUE,
+      message: `Execution: upstream declared charset \`${execution.unknownCharset}\`, which the gateway does not know; its body was read as UTF-8, so text may differ from what upstream sent.`,
+    },
+    execution,
+  );
+}
+
+/**
  * Where a field of an object served without resolvers (./served-event.ts)
  * sits in the response. `info` is the resolve info of a field above it and
  * `route` the way down from there: field names and list indices, the field

@@ -35,6 +35,8 @@ interface Stored {
   bodyBytes: number;
   /** Upstream's id of the response it was read from, when it sent one (data warnings name it). */
   upstreamRequestId?: string;
+  /** The charset upstream declared that the gateway does not know (the execution's note says so). */
+  unknownCharset?: string;
 }
 
 export class SharedCache {
@@ -88,6 +90,7 @@ export class SharedCache {
     const stored: Stored = { source: execution.source as Record<string, unknown>, events: execution.events as unknown[], bodyBytes: execution.bodyBytes };
     if (execution.eventsUnreadable) stored.eventsUnreadable = true;
     if (execution.upstreamRequestId !== undefined) stored.upstreamRequestId = execution.upstreamRequestId;
+    if (execution.unknownCharset !== undefined) stored.unknownCharset = execution.unknownCharset;
     // Numbers past a double's range kept as such: read back, their fields carry the notes they carried fresh.
     const text = storedJson(stored);
     // Length in UTF-16 units is at most the UTF-8 bytes' count ×1 for ASCII; the bound is on bytes.
@@ -123,5 +126,6 @@ function revive(text: string, id: string): Execution | undefined {
     bodyBytes: Math.max(value.bodyBytes, text.length),
     ...(value.eventsUnreadable === true ? { eventsUnreadable: true } : {}),
     ...(typeof value.upstreamRequestId === 'string' ? { upstreamRequestId: value.upstreamRequestId } : {}),
+    ...(typeof value.unknownCharset === 'string' ? { unknownCharset: value.unknownCharset } : {}),
   };
 }

@@ -286,6 +286,7 @@ export class ExecutionsClient {
         headerValue(response.headers['content-encoding']),
         headerValue(response.headers['content-length']),
         this.#options.maxBodyBytes,
+        headerValue(response.headers['content-type']),
       );
       // A status that answers by itself (404, 401, 503 …) keeps its meaning when its body cannot be read
       // (too large, an encoding the gateway does not read): only its request id would have come from there.
@@ -347,7 +348,8 @@ export class ExecutionsClient {
     if (head.code !== undefined && head.code >= 400) throw errorForUpstreamStatus(head.code, withRequestId);
     const execution = readExecution(json, id, body.bytes, withRequestId.upstreamRequestId);
     if ('unusable' in execution) throw this.#badResponse(id, 'unusable', execution.unusable, withRequestId);
-    return execution;
+    // Read as UTF-8: served, with a note on the execution (src/schema/query.ts), never lost over its label.
+    return body.unknownCharset === undefined ? execution : { ...execution, unknownCharset: body.unknownCharset };
   }
 
   /**

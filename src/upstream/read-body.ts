@@ -7,12 +7,14 @@
  * enforced by the pool's `maxResponseSize`: iterating the stream here cost
  * several times more per call than the read itself.
  *
- * Both kinds of body become text through the one `decodeUtf8` below, so a body
- * reads the same, byte for byte, whether upstream sent it plain, gzip or br.
+ * Both kinds of body become text through the one `decodeBody` (./body-charset.ts,
+ * by its byte-order mark or declared charset), so a body reads the same, byte
+ * for byte, whether upstream sent it plain, gzip or br.
  */
 import { pipeline, type Readable, type Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Dispatcher } from 'undici';
+import { decodeBody } from './body-charset.js';
 
 /** `message` says where the size showed (`declared 6340 bytes`, `as received`, …); the caller, which configured the cap, names it. */
 export class BodyTooLargeError extends Error {
@@ -48,17 +50,25 @@ function isOverMaxResponseSize(error: unknown): boolean {
   return error instanceof Error && 'code' in error && error.code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE';
 }
 
-/** A body as text, and how many bytes it was (decoded). */
+/** A body as text, how many bytes it was (decoded), and the charset it declared when the gateway does not know it (read as UTF-8). */
 export interface BodyText {
   text: string;
   bytes: number;
+  unknownCharset?: string;
 }
 
 /**
  * `limit` must equal the pool's `maxResponseSize`, which caps what arrives on
- * the wire; decoded bodies are counted here as they are decoded.
+ * the wire; decoded bodies are counted here as they are decoded. `contentType`
+ * names the charset (./body-charset.ts).
  */
-export async function readBody(body: UpstreamBody, contentEncoding: string | undefined, contentLength: string | undefined, limit: number): Promise<BodyText> {
+export async function readBody(
+  body: UpstreamBody,
+  contentEncoding: string | undefined,
+  contentLength: string | undefined,
+  limit: number,
+  contentType?: string,
+): Promise<BodyText> {
   const declared = Number(contentLength);
   if (Number.isFinite(declared) && declared > limit) {
     discard(body);
@@ -68,7 +78,7 @@ export async function readBody(body: UpstreamBody, contentEncoding: string | und
   if (encoding === 'identity' || encoding === '') {
     try {
       const bytes = await body.bytes();
-      return { text: decodeUtf8(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)), bytes: bytes.byteLength };
+      return bodyText(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), contentType);
     } catch (error) {
       if (isOverMaxResponseSize(error)) throw new BodyTooLargeError('as received');
       throw error;
@@ -102,13 +112,18 @@ export async function readBody(body: UpstreamBody, contentEncoding: string | und
   } finally {
     if (!body.readableEnded) discard(body);
   }
-  return { text: decodeUtf8(Buffer.concat(chunks, size)), bytes: size };
+  return bodyText(Buffer.concat(chunks, size), contentType);
+}
+
+function bodyText(buffer: Buffer, contentType: string | undefined): BodyText {
+  const decoded = decodeBody(buffer, contentType);
+  return decoded.unknownCharset === undefined ? { text: decoded.text, bytes: buffer.length } : { text: decoded.text, bytes: buffer.length, unknownCharset: decoded.unknownCharset };
 }
 
 /**
  * UTF-8 bytes as text, the way undici's `body.text()` and `TextDecoder` read
  * them: one leading byte-order mark is dropped, and each malformed sequence
- * becomes U+FFFD. Every body goes through here, however it arrived.
+ * becomes U+FFFD. For the benchmarks, which read UTF-8 bodies as the gateway does.
  */
 export function decodeUtf8(buffer: Buffer): string {
   const start = buffer.length >= 3 && buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf ? 3 : 0;
