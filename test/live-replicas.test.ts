@@ -22,7 +22,7 @@ import {
   TOKENS,
   waitFor,
   watch,
-  type Recorder,
+  Recorder,
 } from './support/live.js';
 import { RedisServer } from './support/redis.js';
 
@@ -132,6 +132,31 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     upstream.put({ execution: { ...record.execution, status: 'workflow_succeeded', updatedAt: '2026-03-01T13:01:00.000Z' }, events: [e1, e2, late, e3, last] });
     await waitFor(() => watchers.every((watcher) => watcher.ended), 'both watches to end');
     for (const watcher of watchers) expect(watcher.eventIds).toEqual(['ev_late', 'ev_last']);
+  });
+
+  it("a new event whose createdAt is past a double's range (1e400) is noted on both replicas: the follower's copy through Redis keeps it unreadable", async () => {
+    const [a, b] = [await replica(), await replica()];
+    const id = `ex_rep_${lane}_past_double`;
+    const record = putExecution(upstream, id, 'workflow_running', { eventCount: 2, organizationId: 'org_a' });
+    const query = 'subscription ($id: ID!) { executionUpdates(id: $id) { isFinal newEvents { node { id createdAt } } } }';
+    const watchers = [new Recorder(clients.for(a, AUTH_A), { id }, query), new Recorder(clients.for(b, AUTH_A), { id }, query)];
+    await waitFor(() => watchers.every((watcher) => watcher.updates.length >= 1), 'every first update');
+    await sleep(3 * POLL_MS);
+    const [, e2] = record.events as [UpstreamEvent, UpstreamEvent];
+    const added = { ...e2, id: 'ev_past_double', createdAt: '<past>' };
+    const body = JSON.stringify({
+      code: 200,
+      data: { execution: { ...record.execution, status: 'workflow_succeeded', updatedAt: '2026-03-01T13:00:00.000Z' }, events: [...record.events, added] },
+    }).replace('"<past>"', '1e400');
+    upstream.setFault(id, { kind: 'body', body });
+    await waitFor(() => watchers.every((watcher) => watcher.ended), 'both watches to end');
+    for (const watcher of watchers) {
+      const last = watcher.results.at(-1) as { data?: unknown; extensions?: { warnings?: Array<{ path: unknown[]; code: string }> } };
+      expect(last.data).toEqual({ executionUpdates: { isFinal: true, newEvents: [{ node: { id: 'ev_past_double', createdAt: null } }] } });
+      expect(last.extensions?.warnings?.map(({ path, code }) => ({ path, code }))).toEqual([
+        { path: ['executionUpdates', 'newEvents', 0, 'node', 'createdAt'], code: 'UNREADABLE_VALUE' },
+      ]);
+    }
   });
 
   it('a follower whose list the holder laid keeps where its order parts from upstream\'s when a holder that read upstream\'s order takes over', async () => {

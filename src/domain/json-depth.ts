@@ -120,7 +120,8 @@ const PAST_DOUBLE = `past-double:${randomBytes(16).toString('base64url')}:`;
 
 /**
  * JSON text of a value from upstream that reads back as the same value, for a
- * copy the gateway reads again (the Redis cache). As `upstreamJson`, but a number JSON.parse read as ±Infinity (one
+ * copy the gateway reads again (the Redis cache, live updates to other
+ * replicas). As `upstreamJson`, but a number JSON.parse read as ±Infinity (one
  * past a double's range, `1e400`) is written `1e999` (`-1e999`), which reads
  * back as the same ±Infinity: JSON.stringify writes null, and a field that was
  * served as null with a note read fresh was served as null without one from

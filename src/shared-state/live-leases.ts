@@ -36,7 +36,7 @@ import type { Execution } from '../domain/execution.js';
 import { isObject } from '../domain/execution.js';
 import type { Logger } from '../logger.js';
 import { FORMAT, type RedisStore } from './redis-store.js';
-import { upstreamJson } from '../domain/json-depth.js';
+import { storedJson, upstreamJson } from '../domain/json-depth.js';
 
 /**
  * What the holder publishes: a change as a delta, or the end of the watch with an error. `db` is the
@@ -192,7 +192,7 @@ export class LiveLeases {
     store.subscriber.subscribe(channel).catch((error: Error) => this.logger.debug({ err: error.message }, 'redis: could not subscribe to live updates'));
     const publish = (message: LeaseMessage) =>
       void store.client
-        .eval(PUBLISH_HOLDING, 2, leaseKey, channel, this.replica, upstreamJson({ ...message, db: this.#db }))
+        .eval(PUBLISH_HOLDING, 2, leaseKey, channel, this.replica, storedJson({ ...message, db: this.#db }))
         .then((receivers) => {
           // The lease lapsed (this process was paused, or Redis was): another replica polls now.
           if (receivers === -1 && !left) setHolding(false);
