@@ -246,6 +246,57 @@ describe.each(LANES)('shared cache between two replicas, %s lane', (lane) => {
     expect(fromB.extensions!.warnings).toEqual(fromA.extensions!.warnings);
   });
 
+  it('odd upstream data reads the same fresh, from the local cache and from Redis: the same values, the same notes, never a lost execution', async () => {
+    await sharedUpstream();
+    const stored = DEMO.get(SUCCEEDED)!;
+    const event = (index: number, fields: Record<string, unknown>) => ({ ...stored.events[index], ...fields });
+    const envelope = (execution: Record<string, unknown>, events: unknown) => JSON.stringify({ code: 200, data: { execution: { ...stored.execution, ...execution }, events } });
+    const deep = (depth: number) => `${'['.repeat(depth)}1${']'.repeat(depth)}`;
+    const bodies: Array<[string, string | Buffer, Record<string, string>?]> = [
+      ['duplicate keys (the last one counts)', envelope({}, stored.events).replace('"status":', '"status":["bogus"],"status":')],
+      ['payloads nested 10,000 levels', envelope({ requestPayload: '<deep>' }, [event(0, { data: '<deep>' })]).replaceAll('"<deep>"', deep(10_000))],
+      ['numbers as event ids: past 2^53, and past a double', envelope({}, [event(0, { id: '<a>' }), event(1, { id: '<b>' }), event(2, { id: '<c>' })]).replace('"<a>"', '12345678901234567890').replace('"<b>"', '12345678901234567891').replace('"<c>"', '1e400')],
+      ['events out of order, with duplicate ids', envelope({}, [event(0, { id: 'e3', createdAt: '2026-03-01T12:00:03Z' }), event(1, { id: 'e1', createdAt: '2026-03-01T12:00:01Z' }), event(2, { id: 'e1' }), event(3, { id: 'e2', createdAt: '2026-03-01T12:00:01Z' })])],
+      [
+        'timestamps in odd spellings, valid and not',
+        envelope({ createdAt: '2026-03-01t12:00:00.123456789z', updatedAt: '2026-03-01 12:00:00+0530', startedAt: '2026-03-01T12:00:60Z', finishedAt: '2026-02-30T00:00:00Z' }, [
+          event(0, { createdAt: '2026-03-01T12:00:00-00:00' }),
+          event(1, { createdAt: 1_772_366_400_000 }),
+          event(2, { createdAt: '2026-03-01' }),
+          event(3, { createdAt: '2026-03-01T24:00:00Z' }),
+          event(4, { createdAt: '<negative past a double>' }),
+        ]).replace('"<negative past a double>"', '-1e400'),
+      ],
+      ['no envelope but data.execution', JSON.stringify({ data: { execution: stored.execution } })],
+      ['event entries that are no objects', envelope({}, [null, 5, [], 'x', {}])],
+      ['an execution of nothing but its id and status', JSON.stringify({ data: { execution: { id: SUCCEEDED, status: 'workflow_succeeded' } } })],
+      ['UTF-16LE with its byte-order mark', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(envelope({ statusReason: 'Zahlung für Rechnung 😀' }, stored.events), 'utf16le')])],
+      ['a charset the gateway does not know', envelope({ statusReason: 'naïve' }, stored.events), { 'content-type': 'application/json; charset=x-klingon' }],
+    ];
+    const query = `query($id: ID!) { execution(id: $id) { id status rawStatus statusReason requestPayload createdAt updatedAt startedAt finishedAt
+      events(first: 10) { totalCount edges { cursor node { id executionId createdAt data level } } }
+      newest: events(first: 10, order: DESC) { nodes { id createdAt } }
+      later: events(first: 10, filter: { createdAfter: "2026-03-01T12:00:00.500Z" }) { totalCount nodes { id } } } }`;
+    const seen = (response: GraphQLResponse) => ({ data: response.data, errors: response.errors, warnings: response.extensions?.warnings });
+    for (const [quirk, body, headers] of bodies) {
+      const prefix = newPrefix();
+      const a = await replica(lane, sharing(redisServer.url, prefix));
+      const b = await replica(lane, sharing(redisServer.url, prefix));
+      upstream!.setFault(SUCCEEDED, { kind: 'body', body, ...(headers ? { headers } : {}) });
+      const fresh = await a.query(query, { id: SUCCEEDED });
+      expect(fresh.errors, quirk).toBeUndefined();
+      expect((fresh.data as { execution?: { id?: string } } | undefined)?.execution?.id, quirk).toBe(SUCCEEDED);
+      const local = await a.query(query, { id: SUCCEEDED });
+      expect(costOf(local), quirk).toMatchObject({ calls: 0, cacheHits: 1 });
+      expect(seen(local), quirk).toEqual(seen(fresh));
+      await waitFor(`A stored ${quirk} in Redis`, async () => (await redis.exists(cacheKey(prefix, SUCCEEDED))) === 1);
+      const shared = await b.query(query, { id: SUCCEEDED });
+      expect(costOf(shared), quirk).toMatchObject({ calls: 0, cacheHits: 1 });
+      expect(seen(shared), quirk).toEqual(seen(fresh));
+      await Promise.all(harnesses.splice(0).map((harness) => harness.close()));
+    }
+  });
+
   it('a finished execution read through A is served by B from Redis: one upstream call in all, the same data', async () => {
     await sharedUpstream();
     const prefix = newPrefix();
