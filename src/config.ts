@@ -279,7 +279,7 @@ export const SETTINGS = {
     idleTimeoutMs: setting(
       'WS_IDLE_TIMEOUT_MS',
       integer(100, 3_600_000).default(60_000),
-      'a WebSocket on which no operation has run for this long is closed (`1000`), as an idle keep-alive connection is; graphql-ws clients connect again when they next subscribe',
+      'a WebSocket that has run no operation, and had none served by upstream (an execution read with its token), for this long is closed (`1000`), as an idle keep-alive connection is; graphql-ws clients connect again when they next subscribe',
     ),
     maxConnections: setting(
       'WS_MAX_CONNECTIONS',

@@ -1015,6 +1015,52 @@ describe.each(LANES)('idle and surplus WebSocket connections (%s lane)', (lane) 
     }
   });
 
+  /**
+   * Before, every operation that ended restarted the count: a client with no
+   * token (or a made-up one) held its socket, and a slot of WS_MAX_CONNECTIONS,
+   * for ever by sending `{ __typename }`, or a watch refused at once, before
+   * each WS_IDLE_TIMEOUT_MS. Only an operation still running, or one that
+   * upstream served (an execution read with the connection's token), keeps it.
+   */
+  it.each([
+    ['no token, `{ __typename }`', {}, '{ __typename }'],
+    ['no token, a watch refused at once', {}, WATCH_RUNNING],
+    ['a made-up token, a query upstream refuses', { authorization: 'Bearer made-up' }, STATUS],
+  ])('closes a connection whose operations upstream never served, however often they come (%s)', async (_name, params, query) => {
+    const started = performance.now();
+    const socket = await initialised(harness, params);
+    const closing = closed(socket);
+    let sent = 0;
+    const operations = setInterval(() => {
+      if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ id: `op${sent++}`, type: 'subscribe', payload: { query } }));
+    }, IDLE_MS / 4);
+    try {
+      const { code, reason } = await closing;
+      expect(code).toBe(1000);
+      expect(reason).toMatch(/WS_IDLE_TIMEOUT_MS/);
+      expect(sent).toBeGreaterThanOrEqual(3);
+      expect(performance.now() - started).toBeLessThan(IDLE_MS * 3);
+    } finally {
+      clearInterval(operations);
+      socket.terminate();
+    }
+  });
+
+  it('keeps a connection whose queries upstream serves, each restarting the count', async () => {
+    const socket = await initialised(harness);
+    try {
+      for (let i = 0; i < 6; i++) {
+        const answer = nextMessage(socket);
+        socket.send(JSON.stringify({ id: `q${i}`, type: 'subscribe', payload: { query: STATUS } }));
+        expect(await answer).toMatchObject({ id: `q${i}`, type: 'next', payload: { data: STATUS_DATA } });
+        await sleep(IDLE_MS / 2);
+        expect(socket.readyState).toBe(WebSocket.OPEN);
+      }
+    } finally {
+      socket.terminate();
+    }
+  });
+
   it('is taken by a graphql-ws client that keeps its socket open (lazy: false) as a normal end: it connects again, and serves its next operation', async () => {
     let connected = 0;
     const client = createClient({ url: wsUrl(harness), webSocketImpl: WebSocket, connectionParams: { authorization: AUTH }, lazy: false, retryAttempts: 0, on: { connected: () => connected++ } });

@@ -60,6 +60,8 @@ export interface GatewayServerContext {
   waitUntil(promise: Promise<unknown> | void): void;
   /** Set when the request is an operation sent over a WebSocket (src/server/websocket.ts). */
   overWebSocket?: true;
+  /** Called each time the request is handed an execution upstream answered with its token (src/request/scope.ts `onUpstreamReading`). */
+  onUpstreamReading?: () => void;
 }
 
 export interface GatewayDependencies {

@@ -37,6 +37,8 @@ export interface ContextDependencies {
 export interface RequestSource {
   request: { headers: { get(name: string): string | null }; signal: AbortSignal };
   requestId?: string;
+  /** See RequestScope's `onUpstreamReading` (passed by the WebSocket edge). */
+  onUpstreamReading?: () => void;
   res?: { readonly destroyed: boolean; readonly writableFinished: boolean; once(event: 'close', listener: () => void): unknown; off(event: 'close', listener: () => void): unknown };
 }
 
@@ -86,6 +88,7 @@ export function createContext(source: RequestSource, deps: ContextDependencies):
   const scope = new RequestScope(requestId, caller, watch, { budgetMs: deps.requestBudgetMs, maxServedChars: deps.maxServedChars }, deps.warningLog);
   const traceparent = source.request.headers.get('traceparent');
   if (traceparent) scope.traceHeaders = { traceparent, tracestate: source.request.headers.get('tracestate') ?? undefined };
+  if (source.onUpstreamReading) scope.onUpstreamReading = source.onUpstreamReading;
   return {
     scope,
     live: deps.live,

@@ -119,6 +119,12 @@ export class RequestScope {
   omittedUnchecked = 0;
   /** The request's `traceparent` (and `tracestate`), when it brought one: forwarded upstream. */
   traceHeaders: TraceHeaders | undefined = undefined;
+  /**
+   * Called each time an execution upstream answered with this request's token (from upstream, a call
+   * in flight or this caller's cache) is handed to it: a query's loads and a live watch's updates. The
+   * WebSocket edge counts only such operations as use of a connection (src/server/websocket.ts).
+   */
+  onUpstreamReading: (() => void) | undefined = undefined;
   #executions = 0;
   #events = 0;
   #servedChars = 0;

@@ -78,6 +78,8 @@ builder.subscriptionType({
         // Each update gets its own per-request caps and notes.
         context.scope.beginUpdate();
         if (step.kind === 'outage' || step.kind === 'failed') throw step.error;
+        // A reading upstream answered with the watch's token.
+        context.scope.onUpstreamReading?.();
         return step;
       },
     }),

@@ -18,9 +18,12 @@
  * as the HTTP edge refuses such a request, and (403) when its Origin is
  * neither the gateway's own nor allowed by CORS_ORIGINS, and (503) past
  * WS_MAX_CONNECTIONS open at once; a connection that sends no
- * `connection_init` in time is closed, and so is one on which no operation
- * has run for WS_IDLE_TIMEOUT_MS (1000), since `connection_init` needs no
- * token and the client's pongs cost it nothing; a message larger than
+ * `connection_init` in time is closed, and so is one idle for
+ * WS_IDLE_TIMEOUT_MS (1000), since `connection_init` needs no token and the
+ * client's pongs cost it nothing: idle is running no operation, and having
+ * had none served by upstream (an execution read with the connection's token)
+ * since, so operations that need no upstream (`{ __typename }`) or that
+ * upstream refuses (no token, a made-up one) do not keep it; a message larger than
  * MAX_REQUEST_BODY_BYTES closes the connection (1009), and so does one the
  * protocol does not take from a client (4400), a server's `next` among them.
  * A connection runs at most LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION operations
@@ -108,7 +111,7 @@ export interface WebSocketSettings {
   path: string;
   corsOrigins: readonly string[];
   connectionInitTimeoutMs: number;
-  /** A connection on which no operation has run for this long is closed with 1000 (ms). */
+  /** A connection that ran no operation, and had none served by upstream, for this long is closed with 1000 (ms). */
   idleTimeoutMs: number;
   /** Connections open at once; a further upgrade is refused with 503. */
   maxConnections: number;
@@ -231,28 +234,33 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
   const running = new WeakMap<object, { count: number }>();
   // Messages each connection is handling: a `subscribe` counts until its operation completed.
   const handling = new Map<WebSocket, number>();
-  // The idle timer of each connection running no operation: it closes the connection when it fires.
+  // The idle timer of each connection handling no message (a `subscribe` is handled until its operation ended).
   // Without it a client that sent `connection_init` (no token needed) held its socket for ever at no cost,
   // answering the keep-alive pings: 20,000 such sockets took every file descriptor of a process limited to
   // 20,000, and HTTP queries got no answer until they closed.
   const idleTimers = new Map<WebSocket, NodeJS.Timeout>();
-  const idleReason = `Idle: no operation for ${settings.idleTimeoutMs} ms (WS_IDLE_TIMEOUT_MS)`;
-  const armIdle = (socket: WebSocket) => {
-    clearTimeout(idleTimers.get(socket));
-    if (socket.readyState !== socket.OPEN) return;
-    idleTimers.set(
-      socket,
-      setTimeout(() => {
-        idleTimers.delete(socket);
-        // A message being handled (a `subscribe` on its way to its operation) is no idleness.
-        if (handling.get(socket)) armIdle(socket);
-        else if (socket.readyState === socket.OPEN) socket.close(IDLE_CLOSE_CODE, idleReason);
-      }, settings.idleTimeoutMs),
-    );
-  };
+  // When each connection was last in use (performance.now() ms): its opening, or the last time one of its
+  // operations was handed an execution upstream answered with the connection's token, or ended after one was.
+  // An operation nobody served is no use: when each one that ended restarted the count, a client with no token
+  // (or a made-up one) held its socket, and a slot of WS_MAX_CONNECTIONS, for ever with a `{ __typename }`
+  // before each WS_IDLE_TIMEOUT_MS.
+  const usedAt = new Map<WebSocket, number>();
+  const idleReason = `Idle: no operation served for ${settings.idleTimeoutMs} ms (WS_IDLE_TIMEOUT_MS)`;
   const disarmIdle = (socket: WebSocket) => {
     clearTimeout(idleTimers.get(socket));
     idleTimers.delete(socket);
+  };
+  /** Closes the connection if it has been idle for WS_IDLE_TIMEOUT_MS, else times the rest; nothing while it handles a message. */
+  const checkIdle = (socket: WebSocket) => {
+    disarmIdle(socket);
+    // A message being handled (an operation running among them) is no idleness: its end checks again.
+    if (socket.readyState !== socket.OPEN || handling.get(socket)) return;
+    const left = (usedAt.get(socket) ?? 0) + settings.idleTimeoutMs - performance.now();
+    if (left <= 0) socket.close(IDLE_CLOSE_CODE, idleReason);
+    else idleTimers.set(socket, setTimeout(() => checkIdle(socket), Math.ceil(left)));
+  };
+  const used = (socket: WebSocket) => {
+    if (usedAt.has(socket)) usedAt.set(socket, performance.now());
   };
   let goingAway = false;
   const whenClosed: Array<() => void> = [];
@@ -297,16 +305,23 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
   /** run(), counted on its connection from now until it ends or is stopped, whichever comes first. */
   function runCounted(context: Context<Record<string, unknown> | undefined, Extra>, payload: Payload, counter: { count: number }): Results {
     const { socket } = context.extra;
-    if (counter.count++ === 0) disarmIdle(socket);
+    counter.count++;
     let counted = true;
     const cancel = new AbortController();
+    // Upstream served this operation: its end counts as use of the connection too.
+    let served = false;
     const release = () => {
-      if (counted && --counter.count === 0) armIdle(socket);
+      if (counted) counter.count--;
+      if (counted && served) used(socket);
       counted = false;
+    };
+    const upstreamReading = () => {
+      served = true;
+      used(socket);
     };
     const results = (async function* () {
       try {
-        yield* run(context, payload, cancel);
+        yield* run(context, payload, cancel, upstreamReading);
       } finally {
         release();
       }
@@ -321,7 +336,12 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
   }
 
   /** One operation as an HTTP request through the lane; its answers as graphql-ws results. */
-  async function* run(context: Context<Record<string, unknown> | undefined, Extra>, payload: Payload, cancel: AbortController): AsyncGenerator<ExecutionResult> {
+  async function* run(
+    context: Context<Record<string, unknown> | undefined, Extra>,
+    payload: Payload,
+    cancel: AbortController,
+    upstreamReading: () => void,
+  ): AsyncGenerator<ExecutionResult> {
     const { request: upgrade, upgradeRequestId } = context.extra;
     const requestId = requestIdFor(undefined);
     logger.debug({ requestId, upgradeRequestId }, 'WebSocket operation started');
@@ -355,6 +375,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
       requestId,
       waitUntil: (promise) => void promise?.catch((error: unknown) => logger.error({ requestId, upgradeRequestId, err: loggable(error) }, 'background work of a WebSocket operation failed')),
       overWebSocket: true,
+      onUpstreamReading: upstreamReading,
     };
     // An empty Host (allowed, as over HTTP) would leave the URL without one.
     const request = new Request(`http://${upgrade.headers.host || 'localhost'}${settings.path}`, {
@@ -401,7 +422,8 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
 
   sockets.on('connection', (socket: WebSocket, request: IncomingMessage) => {
     handling.set(socket, 0);
-    armIdle(socket);
+    usedAt.set(socket, performance.now());
+    checkIdle(socket);
     socket.once('error', (error: Error & { code?: string }) => {
       // ws has already closed the connection with the matching code (1009 for a
       // message over the limit, 1002 for a broken frame): the client's doing.
@@ -441,6 +463,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
           const handleInOrder = orderedById(handle, () => socket.readyState === socket.OPEN);
           socket.on('message', async (data) => {
             handling.set(socket, (handling.get(socket) ?? 0) + 1);
+            disarmIdle(socket);
             const text = String(data);
             try {
               await handleInOrder(text);
@@ -456,7 +479,9 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
               socket.close(CloseCode.InternalServerError, 'Internal server error');
             } finally {
               if (handling.has(socket)) handling.set(socket, handling.get(socket)! - 1);
+              // A drain's 1001 first: the client then connects to another replica.
               closeIfIdle(socket);
+              checkIdle(socket);
             }
           });
         },
@@ -474,6 +499,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
       clearInterval(pings);
       clearTimeout(pongWait);
       disarmIdle(socket);
+      usedAt.delete(socket);
       handling.delete(socket);
       if (handling.size === 0) for (const resolve of whenClosed.splice(0)) resolve();
       void closed(code, String(reason));

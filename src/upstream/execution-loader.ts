@@ -21,6 +21,8 @@ export interface LoaderScope extends LoadScope {
   readonly caller: CallerIdentity | null;
   /** Counts one more distinct execution; throws past the request's limit. */
   takeExecution(): void;
+  /** Told each time an execution is handed to the request (src/request/scope.ts). */
+  readonly onUpstreamReading?: (() => void) | undefined;
 }
 
 export interface ExecutionLoaderOptions {
@@ -42,6 +44,7 @@ async function load(id: string, { executions, scope, statuses }: ExecutionLoader
     scope.takeExecution();
     const execution = await executions.get(id, caller, scope);
     statuses?.observe(rawStatusOf(execution));
+    scope.onUpstreamReading?.();
     return execution;
   } catch (error) {
     return error instanceof Error ? error : new Error(String(error));
