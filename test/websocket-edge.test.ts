@@ -816,6 +816,25 @@ describe.each(LANES)('an Authorization that is no header value (%s lane)', (lane
     expect(served.errors).toBeUndefined();
     expect(harness.upstream.requests).toHaveLength(1);
   });
+
+  /**
+   * Over HTTP a head past 16 KiB is refused at the edge (431, BAD_REQUEST); a token in connectionParams is
+   * no head, and went upstream as it was: upstream refused the head (431), and the client got
+   * UPSTREAM_BAD_RESPONSE, the gateway blaming upstream for the client's token, at one upstream call each.
+   */
+  it('refuses a connectionParams token that makes the head larger than HTTP takes with BAD_REQUEST, as the HTTP edge does, with no upstream call', async () => {
+    const logged = harness.logs.length;
+    for (const query of ['{ execution(id: "ex_demo_4") { id } }', 'subscription { executionUpdates(id: "ex_demo_4") { isFinal } }']) {
+      const { results, failure } = await once(harness, { connectionParams: { authorization: `Bearer ${'x'.repeat(20_000)}` } }, query);
+      expect(failure).toBeUndefined();
+      expect(codes(results[0]!)).toEqual(['BAD_REQUEST']);
+      expect(results[0]!.errors![0]!.message).toMatch(/16 KiB/);
+    }
+    expect(harness.logs.slice(logged).filter((line) => String(line.msg).startsWith('upstream'))).toEqual([]);
+    // Within the bound it is a token like any other.
+    const { results } = await once(harness, { connectionParams: { authorization: `Bearer ${'x'.repeat(8_000)}` } }, '{ execution(id: "ex_demo_4") { id } }');
+    expect(codes(results[0]!)).toEqual(['UNAUTHENTICATED']);
+  });
 });
 
 describe.each(LANES)('the Origin check follows CORS_ORIGINS (%s lane)', (lane) => {

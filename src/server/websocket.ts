@@ -35,7 +35,10 @@
  * A connection whose client stopped reading (what was sent has waited
  * LIVE_STALLED_CLIENT_MS for the network to take any of it) is closed with 1013 and
  * dropped, ending its operations (./stalled-clients.ts).
- * `connectionParams` never reach a log.
+ * `connectionParams` never reach a log. A token in them that makes an
+ * operation's head (the upgrade's headers and the token) pass node's
+ * `maxHeaderSize` (16 KiB) is refused with BAD_REQUEST, as the HTTP edge
+ * refuses such a head (431), before any upstream call.
  *
  * Each operation is a request of its own, with a request id of its own (the
  * access log's and upstream's `x-request-id`); the upgrade's id (its
@@ -57,7 +60,7 @@
  * message among them) to the console with a stack, past the logger and its
  * redaction, and echoes error messages in close reasons outside production.
  */
-import type { IncomingMessage, Server } from 'node:http';
+import { maxHeaderSize, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { parse, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import { CloseCode, handleProtocols, makeServer, MessageType, type Context } from 'graphql-ws';
@@ -149,6 +152,18 @@ const CONNECTION_HEADERS = new Set(['connection', 'upgrade', 'content-length', '
 
 /** Why an operation whose payload cannot be handed to the lane is refused (see `run`). */
 const PAYLOAD_TOO_DEEP = 'The operation is nested too deeply to be served over WebSocket: send its variables and extensions with fewer levels of nesting.';
+
+/** Why an operation whose token (connectionParams) makes its head larger than the HTTP edge takes is refused (see `run`). */
+const TOKEN_TOO_LARGE = `The token in connectionParams and the upgrade's headers pass ${maxHeaderSize / 1024} KiB together, more than a request's head may carry: send a shorter token.`;
+
+/** A request head's size as ./head-size.ts counts it: the path, each field name and each value, in bytes. */
+function headBytes(path: string, headers: Headers): number {
+  let bytes = Buffer.byteLength(path, 'latin1');
+  headers.forEach((value, name) => {
+    bytes += name.length + Buffer.byteLength(value, 'latin1');
+  });
+  return bytes;
+}
 
 /** What a client sees of an operation that failed outside the pipeline: what the HTTP edge answers with its 500. */
 const MASKED_FAILURE = { errors: [{ message: MASKED_MESSAGE, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } }] } as unknown as ExecutionResult;
@@ -358,6 +373,13 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
         return;
       }
       headers.set('authorization', sentAuthorization);
+      // The upgrade's head passed the edge's bound, but the token came in a message: refused as the HTTP edge
+      // refuses a head past it. Sent on, upstream refused the head, and the client got UPSTREAM_BAD_RESPONSE (a
+      // watch retried it, as an outage, for as long as it lasted), at one upstream call each.
+      if (headBytes(settings.path, headers) >= maxHeaderSize) {
+        yield { errors: [gatewayError(ErrorCode.BAD_REQUEST, TOKEN_TOO_LARGE).toJSON()] } as unknown as ExecutionResult;
+        return;
+      }
     }
     headers.set('content-type', 'application/json');
     headers.set('accept', 'text/event-stream');
