@@ -41,8 +41,12 @@ export const HEAD_TOO_LARGE = `The request line and headers pass ${maxHeaderSize
  */
 export function headTooLarge(request: IncomingMessage): string | undefined {
   if (request.rawHeaders.length > 2 * HEAD_FIELD_LIMIT) return TOO_MANY_FIELDS;
-  let bytes = Buffer.byteLength(request.url ?? '', 'latin1');
-  if (bytes >= maxHeaderSize) return HEAD_TOO_LARGE;
-  for (const field of request.rawHeaders) bytes += Buffer.byteLength(field, 'latin1');
-  return bytes >= maxHeaderSize ? HEAD_TOO_LARGE : undefined;
+  return headBytes(request.url ?? '', request.rawHeaders) >= maxHeaderSize ? HEAD_TOO_LARGE : undefined;
+}
+
+/** A head's size as node counts it: the URL, then each field name and value (`parts`, flat), in bytes. */
+export function headBytes(url: string, parts: Iterable<string>): number {
+  let bytes = Buffer.byteLength(url, 'latin1');
+  for (const part of parts) bytes += Buffer.byteLength(part, 'latin1');
+  return bytes;
 }

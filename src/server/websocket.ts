@@ -71,7 +71,7 @@ import type { Logger } from '../logger.js';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
 import { requestIdFor } from '../request/request-id.js';
 import { schema } from '../schema/index.js';
-import { headTooLarge } from './head-size.js';
+import { headBytes, headTooLarge } from './head-size.js';
 import { serveIgnoringUpgrade } from './ignored-upgrade.js';
 import { hostProblem } from './http-edge.js';
 import { endWithJson, pathOf, toOriginForm, whenAnswered } from './raw-http.js';
@@ -155,15 +155,6 @@ const PAYLOAD_TOO_DEEP = 'The operation is nested too deeply to be served over W
 
 /** Why an operation whose token (connectionParams) makes its head larger than the HTTP edge takes is refused (see `run`). */
 const TOKEN_TOO_LARGE = `The token in connectionParams and the upgrade's headers pass ${maxHeaderSize / 1024} KiB together, more than a request's head may carry: send a shorter token.`;
-
-/** A request head's size as ./head-size.ts counts it: the path, each field name and each value, in bytes. */
-function headBytes(path: string, headers: Headers): number {
-  let bytes = Buffer.byteLength(path, 'latin1');
-  headers.forEach((value, name) => {
-    bytes += name.length + Buffer.byteLength(value, 'latin1');
-  });
-  return bytes;
-}
 
 /** What a client sees of an operation that failed outside the pipeline: what the HTTP edge answers with its 500. */
 const MASKED_FAILURE = { errors: [{ message: MASKED_MESSAGE, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } }] } as unknown as ExecutionResult;
@@ -376,7 +367,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
       // The upgrade's head passed the edge's bound, but the token came in a message: refused as the HTTP edge
       // refuses a head past it. Sent on, upstream refused the head, and the client got UPSTREAM_BAD_RESPONSE (a
       // watch retried it, as an outage, for as long as it lasted), at one upstream call each.
-      if (headBytes(settings.path, headers) >= maxHeaderSize) {
+      if (headBytes(settings.path, [...headers].flat()) >= maxHeaderSize) {
         yield { errors: [gatewayError(ErrorCode.BAD_REQUEST, TOKEN_TOO_LARGE).toJSON()] } as unknown as ExecutionResult;
         return;
       }
