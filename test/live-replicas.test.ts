@@ -338,4 +338,52 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
       expect(watcher.eventIds).toEqual(after);
     }
   });
+
+  it('a follower that backed off while Redis hung starts afresh once it follows: taking the lease over into a new failure, it backs off from the start and tells no outage yet', async () => {
+    // Notice after 5 s: the failures while Redis hangs (about 3 s) give none, the time since they began would.
+    const env = { UPSTREAM_MAX_ATTEMPTS: '1', LIVE_POLL_MAX_BACKOFF_MS: '4000', LIVE_OUTAGE_NOTICE_MS: '5000' };
+    const [a, b] = [await replica(env), await replica(env)];
+    const id = `ex_rep_${lane}_backoff`;
+    putExecution(upstream, id, 'workflow_running', { eventCount: 1, organizationId: 'org_a' });
+    const watchers = [watch(clients.for(a, AUTH_A), id), watch(clients.for(b, AUTH_A), id)];
+    await waitFor(() => watchers.every((watcher) => watcher.updates.length >= 1), 'every first update');
+    await waitFor(() => a.instance.live.leases!.held + b.instance.live.leases!.held === 1, 'one replica to hold the lease');
+    // Redis hangs while upstream fails: each replica polls for itself and backs off, 100 ms doubling.
+    const hungAt = performance.now();
+    upstream.setFault(id, { kind: 'status', status: 503 });
+    redis.pause();
+    try {
+      await waitFor(() => requestsSince(upstream, id, hungAt) >= 10, () => `both replicas to fail five polls; ${requestsSince(upstream, id, hungAt)} so far`, 10_000);
+    } finally {
+      redis.resume();
+    }
+    // Redis answers again on both before upstream heals, so no replica reads upstream for itself with success:
+    // one takes the lease when its pause ends and reads upstream; the other follows it (nothing changed, so
+    // nothing is published). Past both pauses (at most LIVE_POLL_MAX_BACKOFF_MS):
+    await waitFor(() => a.instance.redis!.up && b.instance.redis!.up, 'Redis to answer both replicas again', 5_000);
+    await sleep(200);
+    upstream.setFault(id, undefined);
+    await sleep(4_500);
+    await waitFor(() => a.instance.live.leases!.held + b.instance.live.leases!.held === 1, 'one replica to hold the lease again');
+    const [holder, follower] = a.instance.live.leases!.held === 1 ? [a, b] : [b, a];
+    const followerWatcher = watchers[holder === a ? 1 : 0]!;
+    // Upstream fails again, and the holder's watcher leaves: the holder gives the lease up, and the follower takes it
+    // over at its next tick and polls, into the failure.
+    upstream.setFault(id, { kind: 'status', status: 503 });
+    watchers[holder === a ? 0 : 1]!.stop();
+    await waitFor(() => holder.instance.live.counts.pollers === 0, 'the holder to stop polling', 5_000);
+    // A poll the holder sent before it stopped may still be on its way.
+    const stoppedAt = performance.now() + 50;
+    await sleep(1_550);
+    // The follower polls every 100, 200, 400 … ms from its first failure, as a replica that never failed would. The
+    // failures while Redis hung made its first pause LIVE_POLL_MAX_BACKOFF_MS (4 s): no poll in this window at all.
+    expect(requestsSince(upstream, id, stoppedAt)).toBeGreaterThanOrEqual(2);
+    expect(follower.instance.live.leases!.held).toBe(1);
+    // Nor has this outage lasted LIVE_OUTAGE_NOTICE_MS (5 s): counted from the failures while Redis hung, it had.
+    expect(followerWatcher.errorCodes).toEqual([]);
+    upstream.setFault(id, undefined);
+    const after = advance(upstream, id, 'workflow_succeeded', 1);
+    await followerWatcher.end();
+    expect(followerWatcher.eventIds).toEqual(after);
+  }, 30_000);
 });

@@ -183,7 +183,15 @@ export class Poller {
       const holds = await this.#lease.holds();
       if (this.#stopped) return;
       // Another replica polls and publishes: follow it, unless there is nothing to follow from.
-      if (!holds && this.#latest && !this.#gap) return this.#schedule(nextPollDelay(statusOf(this.#latest), 0, settings));
+      if (!holds && this.#latest && !this.#gap) {
+        // This replica's own failures (its polls while Redis was out of reach) are no longer its to back off
+        // from: the holder reads upstream now, and publishes nothing while nothing changes, so they stayed.
+        // Taking the lease over later, one failed poll then waited LIVE_POLL_MAX_BACKOFF_MS instead of twice
+        // the interval, and counted the outage from when those old failures began (a notice at once).
+        this.#failures = 0;
+        this.#failingSince = undefined;
+        return this.#schedule(nextPollDelay(statusOf(this.#latest), 0, settings));
+      }
     }
     // Polls take at most their share of the bulkhead, so watchers never starve queries.
     if (!slots.tryTake()) return this.#schedule(settings.activeMs);
