@@ -386,4 +386,49 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     await followerWatcher.end();
     expect(followerWatcher.eventIds).toEqual(after);
   }, 30_000);
+
+  it('watches that come and go while Redis is away queue nothing for it; once it is back each replica listens to the pairs watched, and only those', async () => {
+    const [a, b] = [await replica(), await replica()];
+    const id = `ex_rep_${lane}_outage_join`;
+    const before = `${id}_before`;
+    for (const each of [id, before]) putExecution(upstream, each, 'workflow_running', { eventCount: 1, organizationId: 'org_a' });
+    // A watch before the outage, so each replica's subscription connection exists.
+    const early = [watch(clients.for(a, AUTH_A), before), watch(clients.for(b, AUTH_A), before)];
+    await waitFor(() => early.every((watcher) => watcher.updates.length >= 1), 'the first updates');
+    const queued = (replica: Harness) => (replica.instance.redis!.subscriber as unknown as { offlineQueue: { length: number } }).offlineQueue.length;
+    let watchers: Recorder[];
+    await redis.stop();
+    try {
+      await waitFor(() => !a.instance.redis!.up && !b.instance.redis!.up, 'both replicas to lose Redis', 5_000);
+      // 40 pairs watched and left on `a` while Redis is away, and the watches from before end.
+      for (let i = 0; i < 40; i++) putExecution(upstream, `${id}_${i}`, 'workflow_running', { eventCount: 1, organizationId: 'org_a' });
+      const churn = Array.from({ length: 40 }, (_, i) => watch(clients.for(a, AUTH_A), `${id}_${i}`));
+      await waitFor(() => churn.every((watcher) => watcher.updates.length >= 1), 'the churned watches to start');
+      for (const watcher of [...churn, ...early]) watcher.stop();
+      await waitFor(() => a.instance.live.counts.pollers === 0 && b.instance.live.counts.pollers === 0, 'their pollers to stop');
+      // Each join and leave queued a (un)subscribe for Redis, for as long as it was away: memory without bound.
+      expect([queued(a), queued(b)]).toEqual([0, 0]);
+      // A pair watched on both replicas during the outage.
+      watchers = [watch(clients.for(a, AUTH_A), id), watch(clients.for(b, AUTH_A), id)];
+      await waitFor(() => watchers.every((watcher) => watcher.updates.length >= 1), 'the watches made during the outage to start');
+    } finally {
+      await redis.start();
+    }
+    await waitFor(() => [a, b].every((replica) => replica.instance.redis!.up && replica.instance.redis!.subscriber.status === 'ready'), 'both replicas to reach Redis again', 10_000);
+    await waitFor(() => a.instance.live.leases!.held + b.instance.live.leases!.held === 1, 'one replica to hold the lease');
+    // Each replica listens to the pair watched, and to none it no longer watches.
+    const channel = a.instance.redis!.key('updates', a.instance.redis!.callerTag(AUTH_A), id);
+    const listening = (await a.instance.redis!.client.call('PUBSUB', 'NUMSUB', channel)) as [string, number];
+    expect(listening[1]).toBe(2);
+    expect(await a.instance.redis!.client.call('PUBSUB', 'CHANNELS', `*${id}*`)).toEqual([channel]);
+    // The follower hears the holder's changes.
+    await sleep(5 * POLL_MS);
+    const waiting = advance(upstream, id, 'workflow_waiting', 1);
+    await waitFor(() => watchers.every((watcher) => watcher.statuses.includes('WORKFLOW_WAITING')), () => `both watchers to see the change; ${watchers.map((watcher) => watcher.describe()).join(' | ')}`, 5_000);
+    const done = advance(upstream, id, 'workflow_succeeded', 1);
+    for (const watcher of watchers) {
+      await watcher.end();
+      expect(watcher.eventIds).toEqual([...waiting, ...done]);
+    }
+  }, 30_000);
 });

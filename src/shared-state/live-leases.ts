@@ -132,6 +132,9 @@ const PUBLISH_HOLDING = `if redis.call('GET', KEYS[1]) == ARGV[1] then return re
 // Keep the lease for ARGV[2] ms when ours, however long it had left; 1 when ours.
 const KEEP = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end return 0`;
 
+/** Channels per SUBSCRIBE when a connection comes back: a replica may watch LIVE_MAX_POLLERS (up to 1,000,000) pairs. */
+const SUBSCRIBE_BATCH = 1_000;
+
 export class LiveLeases {
   /** This process: the lease holder's name and the `from` of its messages. */
   readonly replica = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
@@ -189,7 +192,8 @@ export class LiveLeases {
         if (!left) hear({ kind: 'resubscribed' });
       },
     });
-    store.subscriber.subscribe(channel).catch((error: Error) => this.logger.debug({ err: error.message }, 'redis: could not subscribe to live updates'));
+    // While the connection is away nothing is sent: it subscribes to every pair's channel when it is back (#listen).
+    if (store.subscriber.status === 'ready') this.#subscribe([channel]);
     const publish = (message: LeaseMessage) =>
       void store.client
         .eval(PUBLISH_HOLDING, 2, leaseKey, channel, this.replica, storedJson({ ...message, db: this.#db }))
@@ -241,7 +245,8 @@ export class LiveLeases {
         if (left) return;
         left = true;
         this.#members.delete(channel);
-        store.subscriber.unsubscribe(channel).catch(() => undefined);
+        // A connection that is away listens to nothing; when it is back it subscribes to the members' channels only.
+        if (store.subscriber.status === 'ready') store.subscriber.unsubscribe(channel).catch(() => undefined);
         if (holding) {
           setHolding(false);
           store.client.eval(RELEASE, 1, leaseKey, this.replica).catch(() => undefined);
@@ -265,13 +270,26 @@ export class LiveLeases {
     // Redis cut a slow subscriber at its pub/sub output buffer limit). Redis keeps no message for a client that is
     // away, and a holder publishes only when something changes: a follower that missed the last change would show
     // the old reading until the next one, which may be hours away (a status that then stays). Every pair reads
-    // upstream once instead, as on a skipped sequence number, within its poll interval (src/live/poller.ts). ioredis has written the re-SUBSCRIBEs before it
-    // emits 'ready', so whatever is published after this reading is heard.
-    let connectedBefore = subscriber.status === 'ready';
+    // upstream once instead, as on a skipped sequence number, within its poll interval (src/live/poller.ts).
+    // Subscribing again is this class's, not ioredis's (autoResubscribe off, no offline queue:
+    // src/shared-state/redis-store.ts): pairs joined and left while the connection was away sent nothing, so each
+    // 'ready' (the first included) subscribes to the channels of the pairs watched now. These SUBSCRIBEs are written
+    // before any member reads upstream, so whatever is published after that reading is heard.
+    let connectedBefore = false;
     subscriber.on('ready', () => {
+      this.#subscribe([...this.#members.keys()]);
       if (connectedBefore) for (const member of this.#members.values()) member.missed();
       connectedBefore = true;
     });
+  }
+
+  /** SUBSCRIBEs to `channels`, at most SUBSCRIBE_BATCH a command. */
+  #subscribe(channels: string[]): void {
+    for (let start = 0; start < channels.length; start += SUBSCRIBE_BATCH) {
+      this.store.subscriber
+        .subscribe(...channels.slice(start, start + SUBSCRIBE_BATCH))
+        .catch((error: Error) => this.logger.debug({ err: error.message }, 'redis: could not subscribe to live updates'));
+    }
   }
 }
 

@@ -155,17 +155,19 @@ export class RedisStore {
   #connect(role: 'commands' | 'subscriber'): Redis {
     const options: RedisOptions = {
       connectionName: `execution-gateway-${role}`,
-      // Commands fail at once while disconnected instead of queueing behind the outage. The subscriber's
-      // (un)subscribes wait for the connection instead: no request waits on them.
-      enableOfflineQueue: role === 'subscriber',
+      // Commands fail at once while disconnected instead of queueing behind the outage. The subscriber sends
+      // nothing while away either: every watch that came and went during an outage queued its SUBSCRIBE and
+      // UNSUBSCRIBE, a memory growing for as long as Redis was away; the live leases subscribe to the channels
+      // watched at each 'ready' instead (./live-leases.ts).
+      enableOfflineQueue: false,
       maxRetriesPerRequest: role === 'subscriber' ? null : 0,
       // The subscriber waits for messages: a command timeout would only apply to (un)subscribing.
       commandTimeout: role === 'commands' ? this.#settings.redisCommandTimeoutMs : 1_000,
       connectTimeout: 2_000,
       // Reconnect for ever, 100 ms then doubling up to 2 s between tries.
       retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times - 1, 5), 2_000),
-      // ioredis re-subscribes its channels after a reconnect.
-      autoResubscribe: true,
+      // The live leases subscribe again after a reconnect, to the channels watched then (./live-leases.ts).
+      autoResubscribe: false,
     };
     const redis = new Redis(this.#settings.redisUrl, options);
     if (role === 'commands') {
