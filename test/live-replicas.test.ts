@@ -431,4 +431,28 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
       expect(watcher.eventIds).toEqual([...waiting, ...done]);
     }
   }, 30_000);
+
+  it('Redis full (noeviction): no lease can be taken, so each replica polls for itself, and gateway_redis_errors_total says so while /ready says connected', async () => {
+    const [a, b] = [await replica(), await replica()];
+    const id = `ex_rep_${lane}_full`;
+    putExecution(upstream, id, 'workflow_running', { eventCount: 1, organizationId: 'org_a' });
+    const errors = async (replica: Harness) => Number((await replica.instance.metrics!.registry.getSingleMetricAsString('gateway_redis_errors_total')).split('\n').find((line) => line.startsWith('gateway_redis_errors_total '))!.split(' ')[1]);
+    const probe = a.instance.redis!.client;
+    await probe.call('CONFIG', 'SET', 'maxmemory-policy', 'noeviction');
+    await probe.call('CONFIG', 'SET', 'maxmemory', '1');
+    try {
+      const watchers = [watch(clients.for(a, AUTH_A), id), watch(clients.for(b, AUTH_A), id)];
+      await waitFor(() => watchers.every((watcher) => watcher.updates.length >= 1), 'every first update');
+      await sleep(10 * POLL_MS);
+      // Redis answers, and refuses each SET of a lease.
+      expect([a.instance.redis!.health, b.instance.redis!.health]).toEqual(['connected', 'connected']);
+      expect(a.instance.live.leases!.held + b.instance.live.leases!.held).toBe(0);
+      // Counted: without it, nothing showed why upstream saw a poll per replica per tick.
+      expect(await errors(a)).toBeGreaterThanOrEqual(5);
+      expect(await errors(b)).toBeGreaterThanOrEqual(5);
+    } finally {
+      await probe.call('CONFIG', 'SET', 'maxmemory', '0');
+    }
+    await waitFor(() => a.instance.live.leases!.held + b.instance.live.leases!.held === 1, 'one replica to take the lease once Redis takes writes again');
+  });
 });

@@ -144,6 +144,12 @@ export class LiveLeases {
   #listening = false;
   /** Leases this process holds now, for metrics. */
   held = 0;
+  /**
+   * Lease and update commands (take, renew, keep, give up, publish, subscribe) that failed or timed out, for
+   * metrics: a Redis that refuses writes (full under `noeviction`) answers PINGs and reads, so it looks up while no
+   * lease can be taken and every replica polls for itself.
+   */
+  errors = 0;
 
   constructor(
     private readonly store: RedisStore,
@@ -201,7 +207,10 @@ export class LiveLeases {
           // The lease lapsed (this process was paused, or Redis was): another replica polls now.
           if (receivers === -1 && !left) setHolding(false);
         })
-        .catch((error: Error) => this.logger.debug({ err: error.message }, 'redis: could not publish a live update'));
+        .catch((error: Error) => {
+          this.errors++;
+          this.logger.debug({ err: error.message }, 'redis: could not publish a live update');
+        });
     return {
       holds: async () => {
         if (!store.up) return true;
@@ -209,12 +218,13 @@ export class LiveLeases {
           const taken = (await store.client.eval(HOLD, 1, leaseKey, this.replica, this.leaseMs)) === 1;
           // The last watcher left while Redis answered: give back what was just taken.
           if (left) {
-            if (taken) store.client.eval(RELEASE, 1, leaseKey, this.replica).catch(() => undefined);
+            if (taken) store.client.eval(RELEASE, 1, leaseKey, this.replica).catch(this.#failed);
             return false;
           }
           setHolding(taken);
           if (taken) heldAt = performance.now();
         } catch {
+          this.errors++;
           // Redis cannot say who polls: this replica does, so its watchers are never left without updates.
           return true;
         }
@@ -226,12 +236,12 @@ export class LiveLeases {
       },
       pausing: (pauseMs) => {
         if (!holding || !store.up) return;
-        store.client.eval(KEEP, 1, leaseKey, this.replica, pauseMs + this.leaseMs).catch(() => undefined);
+        store.client.eval(KEEP, 1, leaseKey, this.replica, pauseMs + this.leaseMs).catch(this.#failed);
       },
       resting: (pauseMs) => {
         // Lapsed before the next poll, the lease would be free for every replica with watchers, and each would poll too.
         if (!holding || !store.up || performance.now() - heldAt + pauseMs < this.leaseMs * 0.75) return;
-        store.client.eval(KEEP, 1, leaseKey, this.replica, pauseMs + this.leaseMs).catch(() => undefined);
+        store.client.eval(KEEP, 1, leaseKey, this.replica, pauseMs + this.leaseMs).catch(this.#failed);
       },
       failed: (message, extensions) => {
         if (!holding || !store.up) return;
@@ -246,10 +256,10 @@ export class LiveLeases {
         left = true;
         this.#members.delete(channel);
         // A connection that is away listens to nothing; when it is back it subscribes to the members' channels only.
-        if (store.subscriber.status === 'ready') store.subscriber.unsubscribe(channel).catch(() => undefined);
+        if (store.subscriber.status === 'ready') store.subscriber.unsubscribe(channel).catch(this.#failed);
         if (holding) {
           setHolding(false);
-          store.client.eval(RELEASE, 1, leaseKey, this.replica).catch(() => undefined);
+          store.client.eval(RELEASE, 1, leaseKey, this.replica).catch(this.#failed);
         }
       },
     };
@@ -283,12 +293,20 @@ export class LiveLeases {
     });
   }
 
+  /** Counts a command that failed in the background; nothing else to do, the next tick asks again. */
+  readonly #failed = (): void => {
+    this.errors++;
+  };
+
   /** SUBSCRIBEs to `channels`, at most SUBSCRIBE_BATCH a command. */
   #subscribe(channels: string[]): void {
     for (let start = 0; start < channels.length; start += SUBSCRIBE_BATCH) {
       this.store.subscriber
         .subscribe(...channels.slice(start, start + SUBSCRIBE_BATCH))
-        .catch((error: Error) => this.logger.debug({ err: error.message }, 'redis: could not subscribe to live updates'));
+        .catch((error: Error) => {
+          this.errors++;
+          this.logger.debug({ err: error.message }, 'redis: could not subscribe to live updates');
+        });
     }
   }
 }

@@ -334,7 +334,12 @@ export class GatewayMetrics {
     const { counts } = cache;
     countedElsewhere(this.registry, 'gateway_shared_cache_hits_total', 'Executions served from the cache shared through Redis', () => counts.hits);
     countedElsewhere(this.registry, 'gateway_shared_cache_misses_total', 'Shared cache lookups that found nothing usable (Redis errors included)', () => counts.misses);
-    countedElsewhere(this.registry, 'gateway_redis_errors_total', 'Shared cache reads and writes that failed or timed out', () => counts.errors);
+    countedElsewhere(
+      this.registry,
+      'gateway_redis_errors_total',
+      'Redis commands that failed or timed out: shared cache reads and writes, and live lease commands (take, renew, give up, publish, subscribe)',
+      () => counts.errors + leases.errors,
+    );
     countedElsewhere(this.registry, 'gateway_shared_cache_too_large_total', 'Executions kept out of the shared cache by REDIS_CACHE_MAX_VALUE_BYTES', () => counts.tooLarge);
   }
 
