@@ -58,4 +58,35 @@ describe.each(LANES)('connection and framing (%s lane)', (lane) => {
     expect(text.split('\r\n\r\n').slice(1).join('\r\n\r\n')).toContain('{"data":{"__typename":"Query"}');
     expect(ms).toBeLessThan(1_500);
   });
+
+  /** The status of every answer in `text`, in order. */
+  const statuses = (text: string) => [...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((match) => Number(match[1]));
+
+  it('writes nothing after the answer to a request with Connection: close, whatever follows it on the connection (RFC 9112 §9.6)', async () => {
+    // Found by test/http-fuzz.test.ts: the fast lane, done at once, let the edge answer the bytes after it with a 400 of its own.
+    const get = 'GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\nConnection: close\r\n\r\n';
+    for (const after of ['{}', `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: ${TYPENAME.length}\r\n\r\n${TYPENAME}`]) {
+      const { text } = await rawExchange(harness.url, `${get}${after}`, { giveUpMs: 3_000 });
+      expect(statuses(text), text).toEqual([200]);
+      expect(text).toContain('{"data":{"__typename":"Query"}');
+    }
+  });
+
+  it("keeps a pipelined refusal's answer when malformed bytes follow it: each request is answered, in order", async () => {
+    // The 405 closes the connection; the edge's 400 for the malformed request behind it went out in its place.
+    const typename = 'GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\n\r\n';
+    const { text } = await rawExchange(harness.url, `${typename}DELETE /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /graph ql HTTP/1.1\r\n\r\n`, { giveUpMs: 3_000 });
+    expect(statuses(text), text).toEqual([200, 405]);
+    expect(text).toContain('{"data":{"__typename":"Query"}');
+    expect(text).toContain('Method not allowed');
+  });
+
+  it('answers a pipelined request whose framing the edge refuses once, after the answer before it, and nothing after', async () => {
+    // Node hands the request over, then reports its body as malformed: the edge's refusal (400, closing) is its only answer.
+    const typename = 'GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\n\r\n';
+    const { text } = await rawExchange(harness.url, `${typename}GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: identity\r\n\r\n`, { giveUpMs: 3_000 });
+    expect(statuses(text), text).toEqual([200, 400]);
+    expect(text).toContain('{"data":{"__typename":"Query"}');
+    expect(text).toContain('Transfer-Encoding must end with chunked');
+  });
 });

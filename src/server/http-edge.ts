@@ -115,6 +115,15 @@ function tooLarge(settings: EdgeSettings): EdgeAnswer {
  */
 const closing = new WeakSet<Duplex>();
 
+/**
+ * Whether `response` is the last answer on `socket`: the client asked to close (or spoke HTTP/1.0),
+ * a drain set `Connection: close`, or the edge refused with a close (kept in `closing`: its headers
+ * are written by `writeHead`, which node does not keep for `getHeader`).
+ */
+function closesConnection(response: ServerResponse, socket: Duplex): boolean {
+  return !response.shouldKeepAlive || closing.has(socket) || /\bclose\b/i.test(String(response.getHeader('connection') ?? ''));
+}
+
 /** The edge's own refusal, with the CORS headers the pipeline would have sent. */
 function refuse(request: IncomingMessage, response: ServerResponse, requestId: string, settings: EdgeSettings, refusal: EdgeAnswer): void {
   if (refusal.close && request.socket) closing.add(request.socket);
@@ -225,6 +234,8 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
     // Behind an answer that closes the connection: nothing to answer to, so nothing is run.
     if (request.socket && closing.has(request.socket)) return;
     const requestId = requestIdFor(request.headers['x-request-id']);
+    // Every request, the edge's own refusals included: a parse error behind it must wait for its answer.
+    if (request.socket) inFlight.set(request.socket, { request, response, requestId, origin: request.headers.origin });
     // Not a CORS preflight: a browser sends one to the same long URL first, and a 431 to it is an
     // opaque network error to the page (Fetch §4.8); past it, the request itself gets the readable 431.
     const headRefused = headTooLarge(request);
@@ -278,7 +289,6 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
       }
       request.headers.accept = ordered;
     }
-    if (request.socket) inFlight.set(request.socket, { request, response, requestId, origin: request.headers.origin });
     if (continues) response.writeContinue();
     const serverContext = { req: request, res: response, requestId, waitUntil };
     const chunked = framing !== undefined;
@@ -327,15 +337,21 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
     refused.add(socket);
     const last = inFlight.get(socket);
     const own = last && !last.request.complete ? last : undefined;
+    // RFC 9112 §9.6: after the answer that closes the connection (the client's `Connection: close`, HTTP/1.0,
+    // a refusal's or a drain's close), nothing more is answered; llhttp reports what follows as HPE_CLOSED_CONNECTION.
+    const closed = last !== undefined && own === undefined && closesConnection(last.response, socket);
     const refuseNow = () => {
-      if (error.code !== 'ECONNRESET' && socket.writable && !own?.response.headersSent) {
+      if (error.code !== 'ECONNRESET' && !closed && socket.writable && !own?.response.headersSent) {
         const { status, message } = clientErrorAnswer(error);
         const cors = own ? corsHeaders(settings.corsOrigins, own.origin) : {};
         endWithJson(socket, `${status} ${STATUS_TEXT[status]}`, errorBody(ErrorCode.BAD_REQUEST, message), { 'x-request-id': own?.requestId ?? requestIdFor(undefined), ...cors });
       }
       socket.destroy(error);
     };
-    const earlier = last && !own && !last.response.writableFinished && !last.response.destroyed ? last.response : undefined;
+    // The last answer still being written (with those before it, HTTP/1.1 answering in order) goes out whole first:
+    // an earlier request's, or this request's own when the edge has answered it already (a refusal of its framing).
+    const answering = !own || own.response.headersSent;
+    const earlier = last && answering && !last.response.writableFinished && !last.response.destroyed ? last.response : undefined;
     if (earlier) earlier.once('close', refuseNow);
     else refuseNow();
   });
