@@ -293,7 +293,10 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
     const serverContext = { req: request, res: response, requestId, waitUntil };
     const chunked = framing !== undefined;
     const hasBody = chunked || (declared !== undefined && declared !== '0');
-    if (!hasBody || (!chunked && !lane.readsBodyFirst && charset !== 'iso-8859-1')) return serve(lane, serverContext, null, logger);
+    // Nothing reads a GET's body (Yoga's GET parser takes the URL; its node adapter builds a GET without one): a lane
+    // that reads bodies first must not wait for it either, or a GET whose declared body never came is a 408 there only.
+    const laneReadsIt = lane.readsBodyFirst && request.method !== 'GET';
+    if (!hasBody || (!chunked && !laneReadsIt && charset !== 'iso-8859-1')) return serve(lane, serverContext, null, logger);
     // A declared length was checked above; a chunked body is bounded as it streams.
     void readBody(request, chunked ? settings.maxRequestBodyBytes : Infinity).then((body) => {
       if (body === OVER_LIMIT) return refuse(request, response, requestId, settings, tooLarge(settings));
