@@ -5,8 +5,8 @@
  * targets (absolute-form, odd percent-escapes, raw non-ASCII bytes, repeated
  * parameters), protocol versions, media types in any case with parameters,
  * Accept with q-values, every framing (Content-Length right, short or twice;
- * chunked in one chunk or many, with extensions and a trailer; Transfer-Encoding
- * node or the edge refuses), Authorization spellings, Origin, Expect, duplicate
+ * chunked in one chunk or many, with extensions and a trailer; a body that
+ * never comes whole; Transfer-Encoding node or the edge refuses), Authorization spellings, Origin, Expect, duplicate
  * and obs-text header lines, and bodies of every shape GraphQL-over-HTTP clients
  * get wrong (wrong types for each parameter, batches, forms, multipart, GraphQL
  * text, ISO-8859-1, past the size limit), sent whole or in pieces, alone or
@@ -255,11 +255,11 @@ const extraHeader: fc.Arbitrary<[string, string]> = fc.oneof(
 );
 
 /** How the body is framed. */
-type Framing = 'length' | 'short-length' | 'none' | 'chunked' | 'chunked-many' | 'chunked-and-length' | 'gzip-chunked' | 'identity' | 'two-lengths' | 'chunked-odd-case' | 'length-spaces';
+type Framing = 'length' | 'short-length' | 'long-length' | 'unended-chunks' | 'none' | 'chunked' | 'chunked-many' | 'chunked-and-length' | 'gzip-chunked' | 'identity' | 'two-lengths' | 'chunked-odd-case' | 'length-spaces';
 const framing = fc.oneof(
   { weight: 10, arbitrary: fc.constant<Framing>('length') },
   { weight: 2, arbitrary: fc.constantFrom<Framing>('chunked', 'chunked-many') },
-  { weight: 1, arbitrary: fc.constantFrom<Framing>('short-length', 'none', 'chunked-and-length', 'gzip-chunked', 'identity', 'two-lengths', 'chunked-odd-case', 'length-spaces') },
+  { weight: 1, arbitrary: fc.constantFrom<Framing>('long-length', 'unended-chunks', 'short-length', 'none', 'chunked-and-length', 'gzip-chunked', 'identity', 'two-lengths', 'chunked-odd-case', 'length-spaces') },
 );
 
 /** A request body, as bytes: JSON of the right or wrong shape, batches, GraphQL text, forms, multipart, garbage. */
@@ -381,7 +381,11 @@ function bytesOf(c: Case, close = true): Buffer {
   if (c.body === undefined && c.framing !== 'chunked' && c.framing !== 'chunked-many') sent = Buffer.alloc(0);
   else if (c.framing === 'length') lines.push(`Content-Length: ${payload.length}`);
   else if (c.framing === 'length-spaces') lines.push(`content-length:   ${payload.length}  `);
-  else if (c.framing === 'short-length') lines.push(`Content-Length: ${Math.floor(payload.length / 2)}`);
+  else if (c.framing === 'long-length') lines.push(`Content-Length: ${payload.length + 5}`);
+  else if (c.framing === 'unended-chunks') {
+    lines.push('Transfer-Encoding: chunked');
+    sent = Buffer.concat([Buffer.from(`${payload.length.toString(16)}\r\n`), payload, Buffer.from('\r\n')]);
+  } else if (c.framing === 'short-length') lines.push(`Content-Length: ${Math.floor(payload.length / 2)}`);
   else if (c.framing === 'two-lengths') lines.push(`Content-Length: ${payload.length}`, `Content-Length: ${payload.length}`);
   else if (c.framing === 'chunked-many') {
     lines.push('Transfer-Encoding: chunked');
@@ -516,12 +520,15 @@ function errorsOf(answer: Answer): GraphQLErrorShape[] | undefined {
 
 // ---------------------------------------------------------------- the property
 
+/** CORS on, so its headers are compared; time limits short, so a body that never ends costs a second, not 30 s. */
+const SETTINGS = { CORS_ORIGINS: 'https://app.example.com', UPSTREAM_EXTENSIONS: 'false', HTTP_REQUEST_TIMEOUT_MS: '1000', HTTP_HEADERS_TIMEOUT_MS: '1000' };
+
 const harnesses = {} as Record<LaneName, Harness>;
 let cases = 0;
 const statuses = new Map<number, number>();
 
 beforeAll(async () => {
-  for (const lane of ['fast', 'full'] as const) harnesses[lane] = await Harness.start({ lane, env: { CORS_ORIGINS: 'https://app.example.com', UPSTREAM_EXTENSIONS: 'false', ...(process.env.FUZZ_ENV ? (JSON.parse(process.env.FUZZ_ENV) as Record<string, string>) : {}) } });
+  for (const lane of ['fast', 'full'] as const) harnesses[lane] = await Harness.start({ lane, env: { ...SETTINGS, ...(process.env.FUZZ_ENV ? (JSON.parse(process.env.FUZZ_ENV) as Record<string, string>) : {}) } });
 });
 
 afterAll(async () => {
@@ -589,7 +596,8 @@ async function check(sent: Case[], lane: LaneName, harness: Harness): Promise<{ 
   for (const line of access) {
     // Several requests on one connection may send the same id: only an id answered once names its answer.
     const [answered, ...more] = answers.filter((answer) => answer.headers['x-request-id'] === line.requestId);
-    if (answered && more.length === 0) expect(line.status, `access log status for ${where}`).toBe(answered.status);
+    // README "Access log": a body that never arrived whole (408) is logged as the pipeline answered it, 400.
+    if (answered && more.length === 0 && answered.status !== 408) expect(line.status, `access log status for ${where}`).toBe(answered.status);
   }
   expect(/\n\s+at |"stack"/.test(log), `a stack in the log for ${where}: ${log.slice(0, 600)}`).toBe(false);
   expect(/"level":(?:50|60)/.test(log), `an error logged for ${where}: ${log.slice(0, 600)}`).toBe(false);
@@ -609,6 +617,9 @@ describe('HTTP fuzz: random requests against both lanes', () => {
         cases++;
         const [fast, full] = await Promise.all([check(sent, 'fast', harnesses.fast), check(sent, 'full', harnesses.full)]);
         for (const { status } of fast.answers) if (typeof status === 'number') statuses.set(status, (statuses.get(status) ?? 0) + 1);
+        // A body that never comes whole: the fast lane decides once it is in (a 408 at the time limit), Yoga's lane may
+        // refuse from the headers first (a media type it does not parse, 415). Each lane's answer still keeps the rules.
+        if (sent.some((c) => c.framing === 'long-length' || c.framing === 'unended-chunks')) return;
         expect(full, `lanes differ: fast ${JSON.stringify(fast)}, full ${JSON.stringify(full)} for ${JSON.stringify(sent.map((c) => bytesOf(c).toString('latin1').slice(0, 400)))}`).toEqual(fast);
       }),
       { numRuns: RUNS },
