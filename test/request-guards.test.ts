@@ -6,6 +6,7 @@
  * preference, and every malformed request answered with a 4xx, a body and a
  * code, never a 500. Every suite runs on both lanes.
  */
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { demoExecutions, makeExecution } from '../src/demo/demo-data.js';
 import { FORM_WITHOUT_QUERY } from '../src/errors.js';
@@ -622,6 +623,35 @@ describe.each(LANES)('request guards (%s lane)', (lane) => {
         expect(harness.upstream.requests).toHaveLength(0);
       },
     );
+
+    it.each([
+      ['gzip', gzipSync(JSON.stringify({ query: ONE, variables: { id: 'ex_demo_1' } }))],
+      // A coding said but not applied was served as if none was said.
+      ['gzip', Buffer.from(JSON.stringify({ query: ONE, variables: { id: 'ex_demo_1' } }))],
+      ['br', Buffer.from(JSON.stringify({ query: ONE, variables: { id: 'ex_demo_1' } }))],
+    ])('answers a body with Content-Encoding: %s with 415 saying so, and Accept-Encoding: identity (RFC 9110 §15.5.16)', async (coding, body) => {
+      // A gzipped body was read as it came: "POST body sent invalid JSON." said nothing of the coding.
+      const answer = await send('/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-encoding': coding, accept: 'application/json', authorization: AUTH },
+        body,
+      });
+      expect(answer.status).toBe(415);
+      expect(answer.body.errors![0]!.extensions).toEqual({ code: 'BAD_REQUEST' });
+      expect(answer.body.errors![0]!.message).toContain('Content-Encoding');
+      expect(answer.headers.get('accept-encoding')).toBe('identity');
+      expect(harness.upstream.requests).toHaveLength(0);
+    });
+
+    it('serves a body with Content-Encoding: identity, which is no coding at all', async () => {
+      const answer = await send('/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-encoding': 'identity', accept: 'application/json', authorization: AUTH },
+        body: JSON.stringify({ query: '{ __typename }' }),
+      });
+      expect(answer.status).toBe(200);
+      expect(answer.body.data).toEqual({ __typename: 'Query' });
+    });
 
     it.each(['application/xml', 'application/json; charset=iso-8859-1'])(
       'answers Accept: %s (nothing the gateway sends) with 406 before any work: no upstream call',

@@ -17,7 +17,8 @@
  * - Head limit: a URL and headers past node's `maxHeaderSize` together get 431
  *   here, with the request's id and CORS headers (./head-size.ts).
  * - Canonical headers: media type case and Accept preference (./media-types.ts);
- *   an ISO-8859-1 body is re-encoded as UTF-8 (./body-charset.ts).
+ *   an ISO-8859-1 body is re-encoded as UTF-8 (./body-charset.ts); a body in a
+ *   content coding (gzip …), which no lane decodes, is a 415.
  * - The request id, assigned here and echoed on every answer, the edge's own
  *   (405, 408, 413, 431, 400 for malformed HTTP) included.
  * - `/health` and `/ready` (./health.ts), answered here: they never reach a lane;
@@ -30,7 +31,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ServerConfig } from '../config.js';
-import { errorBody, ErrorCode, GRAPHQL_METHODS, MASKED_MESSAGE, NO_TUNNELS, notAcceptable, notFound, notGraphQLMethod, onlyGetAndHead, UNSUPPORTED_MEDIA_TYPE } from '../errors.js';
+import { errorBody, ErrorCode, GRAPHQL_METHODS, MASKED_MESSAGE, NO_TUNNELS, notAcceptable, notFound, notGraphQLMethod, onlyGetAndHead, UNSUPPORTED_CONTENT_CODING, UNSUPPORTED_MEDIA_TYPE } from '../errors.js';
 import type { Lane } from '../fast-lane/index.js';
 import type { Logger } from '../logger.js';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
@@ -192,6 +193,11 @@ function answerOptions(request: IncomingMessage, response: ServerResponse, reque
   response.end();
 }
 
+/** No Content-Encoding, or only `identity` (no coding at all, RFC 9110 §8.4.1), however spelled. */
+function identityCoding(value: string | undefined): boolean {
+  return value === undefined || value.split(',').every((coding) => /^\s*(?:identity)?\s*$/i.test(coding));
+}
+
 /** A CORS preflight: OPTIONS with an Origin and the method the browser asks leave for (Fetch §4.8). */
 function isPreflight(request: IncomingMessage): boolean {
   return request.method === 'OPTIONS' && request.headers.origin !== undefined && request.headers['access-control-request-method'] !== undefined;
@@ -271,6 +277,14 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
       const refusal = { status: 405, code: ErrorCode.BAD_REQUEST, message: notGraphQLMethod(request.method ?? ''), close: true, headers: { allow: GRAPHQL_METHODS } };
       return refuse(request, response, requestId, settings, refusal);
     }
+    // RFC 9110 §8.4, §15.5.16: no lane decodes a body's content coding, so a gzipped JSON body was read as it came and
+    // refused as "invalid JSON", and a plain one labelled gzip was served. Said once, before the body is read; a GET's
+    // body is never read (below), so its coding does not matter.
+    const chunked = framing !== undefined;
+    const hasBody = chunked || (declared !== undefined && declared !== '0');
+    if (hasBody && request.method !== 'GET' && !identityCoding(request.headers['content-encoding'])) {
+      return refuse(request, response, requestId, settings, { status: 415, code: ErrorCode.BAD_REQUEST, message: UNSUPPORTED_CONTENT_CODING, close: false, headers: { 'accept-encoding': 'identity' } });
+    }
     const contentType = request.headers['content-type'];
     let charset: BodyCharset = 'utf-8';
     if (contentType !== undefined) {
@@ -291,8 +305,6 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
     }
     if (continues) response.writeContinue();
     const serverContext = { req: request, res: response, requestId, waitUntil };
-    const chunked = framing !== undefined;
-    const hasBody = chunked || (declared !== undefined && declared !== '0');
     // Nothing reads a GET's body (Yoga's GET parser takes the URL; its node adapter builds a GET without one): a lane
     // that reads bodies first must not wait for it either, or a GET whose declared body never came is a 408 there only.
     const laneReadsIt = lane.readsBodyFirst && request.method !== 'GET';
