@@ -551,7 +551,7 @@ const COMPARED_HEADERS = ['content-type', 'cache-control', 'allow', 'accept', 'a
  * Sends `sent` (one request, or several on one connection, the last closing it)
  * to one lane and checks each answer by the rules; what both lanes must agree on, per answer.
  */
-async function check(sent: Case[], lane: LaneName, harness: Harness): Promise<{ answers: Outcome[]; access: unknown[] }> {
+async function check(sent: Case[], lane: LaneName, harness: Harness): Promise<{ answers: Outcome[]; access: unknown[]; continues: number }> {
   const logged = harness.rawLogs.length;
   const lines = harness.logs.length;
   const bytes = Buffer.concat(sent.map((c, index) => bytesOf(c, index === sent.length - 1)));
@@ -601,7 +601,7 @@ async function check(sent: Case[], lane: LaneName, harness: Harness): Promise<{ 
   }
   expect(/\n\s+at |"stack"/.test(log), `a stack in the log for ${where}: ${log.slice(0, 600)}`).toBe(false);
   expect(/"level":(?:50|60)/.test(log), `an error logged for ${where}: ${log.slice(0, 600)}`).toBe(false);
-  return { answers: outcomes, access: access.map(({ status, errorCodes, transport, operationName, operationType }) => JSON.stringify({ status, errorCodes, transport, operationName, operationType })).sort() };
+  return { answers: outcomes, continues: raw.split('HTTP/1.1 100 Continue').length - 1, access: access.map(({ status, errorCodes, transport, operationName, operationType }) => JSON.stringify({ status, errorCodes, transport, operationName, operationType })).sort() };
 }
 
 describe('HTTP fuzz: random requests against both lanes', () => {
