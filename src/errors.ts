@@ -49,10 +49,10 @@ export const NO_TUNNELS = 'Method not allowed: CONNECT is not served; GraphQL is
 /** The answer to a path the gateway does not serve (404). */
 export const notFound = (graphqlPath: string) => `Not found: GraphQL is served at ${graphqlPath}.`;
 
-/** The answer to a body in a media type or charset the gateway does not read (415); the charsets are those src/server/media-types.ts reads. */
 /** The answer to a request body in a content coding (RFC 9110 §8.4): 415, with `Accept-Encoding: identity`. */
 export const UNSUPPORTED_CONTENT_CODING = 'Unsupported Content-Encoding: request bodies are read as sent; send the body uncompressed, without Content-Encoding.';
 
+/** The answer to a body in a media type or charset the gateway does not read (415); the charsets are those src/server/media-types.ts reads. */
 export const UNSUPPORTED_MEDIA_TYPE =
   'Unsupported media type: send application/json, application/graphql or application/x-www-form-urlencoded, with charset utf-8, us-ascii or iso-8859-1 (or none: UTF-8), or use GET.';
 
