@@ -31,7 +31,7 @@ export interface Execution {
   /**
    * The charset upstream's Content-Type declared when the gateway does not know
    * it (its first 64 characters): the body was read as UTF-8, so its text may not
-   * be what upstream meant (src/upstream/body-charset.ts). Absent otherwise.
+   * be what upstream meant (src/upstream/body-text.ts). Absent otherwise.
    */
   readonly unknownCharset?: string;
   /**

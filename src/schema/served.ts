@@ -62,7 +62,7 @@ export function replaced(context: GatewayContext, info: GraphQLResolveInfo, why:
 
 /**
  * Notes, at the execution's own path, that its body declared a charset the
- * gateway does not know and was read as UTF-8 (src/upstream/body-charset.ts):
+ * gateway does not know and was read as UTF-8 (src/upstream/body-text.ts):
  * every text in it may differ from what upstream meant, so no one field holds
  * the note. Nothing for any other execution.
  */

@@ -1,4 +1,5 @@
 import Negotiator from 'negotiator';
+import { charsetParameters, perHeaderValue } from '../media-type.js';
 
 /**
  * The edge puts two request headers in canonical form before any lane sees
@@ -42,46 +43,25 @@ export interface ReadableContentType {
 }
 
 /**
- * `decide`, remembered per header value: clients send a handful of distinct
- * ones. At most 64 are kept, so a hostile stream of distinct headers only evicts.
- */
-function perHeaderValue<T>(decide: (value: string) => T): (value: string) => T {
-  const decided = new Map<string, T>();
-  return (value) => {
-    let known = decided.get(value);
-    // Decisions are never undefined: a miss.
-    if (known === undefined) {
-      known = decide(value);
-      if (decided.size >= 64) decided.clear();
-      decided.set(value, known);
-    }
-    return known;
-  };
-}
-
-/**
  * The Content-Type in canonical form, or null for a charset the gateway cannot
  * read (a 415). Remembered per header value.
  */
 export const readableContentType: (value: string) => ReadableContentType | null = perHeaderValue(canonicalContentType);
-
-/** Each parameter of a media type (RFC 9110 §5.6.6): name, then a token or a quoted string, which may hold `;`. */
-const PARAMETER = /;\s*([^\s;=]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s;]*)\s*/g;
 
 function canonicalContentType(value: string): ReadableContentType | null {
   const semicolon = value.indexOf(';');
   const type = (semicolon === -1 ? value : value.slice(0, semicolon)).trim().toLowerCase();
   if (semicolon === -1) return { header: type, charset: 'utf-8' };
   const parameters = value.slice(semicolon);
-  const declared = [...parameters.matchAll(PARAMETER)].filter(([, name]) => name!.toLowerCase() === 'charset');
+  const declared = charsetParameters(parameters);
   if (declared.length === 0) return { header: `${type}${parameters}`, charset: 'utf-8' };
   // Two charsets contradict each other, or say the same twice: either way, not something to guess at.
   if (declared.length > 1) return null;
-  const { 0: parameter, 2: quoted, index } = declared[0]!;
-  const charset = CHARSETS.get(quoted!.replace(/^"(.*)"$/, '$1').replace(/\\(.)/g, '$1').toLowerCase());
+  const { text, index, label } = declared[0]!;
+  const charset = CHARSETS.get(label.toLowerCase());
   if (charset === undefined) return null;
   if (charset === 'utf-8') return { header: `${type}${parameters}`, charset };
-  return { header: `${type}${parameters.slice(0, index)}; charset=utf-8${parameters.slice(index + parameter.length)}`, charset };
+  return { header: `${type}${parameters.slice(0, index)}; charset=utf-8${parameters.slice(index + text.length)}`, charset };
 }
 
 /**

@@ -7,14 +7,14 @@
  * enforced by the pool's `maxResponseSize`: iterating the stream here cost
  * several times more per call than the read itself.
  *
- * Both kinds of body become text through the one `decodeBody` (./body-charset.ts,
+ * Both kinds of body become text through the one `decodeBody` (./body-text.ts,
  * by its byte-order mark or declared charset), so a body reads the same, byte
  * for byte, whether upstream sent it plain, gzip or br.
  */
 import { pipeline, type Readable, type Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Dispatcher } from 'undici';
-import { decodeBody } from './body-charset.js';
+import { decodeBody } from './body-text.js';
 
 /** `message` says where the size showed (`declared 6340 bytes`, `as received`, …); the caller, which configured the cap, names it. */
 export class BodyTooLargeError extends Error {
@@ -60,7 +60,7 @@ export interface BodyText {
 /**
  * `limit` must equal the pool's `maxResponseSize`, which caps what arrives on
  * the wire; decoded bodies are counted here as they are decoded. `contentType`
- * names the charset (./body-charset.ts).
+ * names the charset (./body-text.ts).
  */
 export async function readBody(
   body: UpstreamBody,

@@ -18,15 +18,13 @@
  * (`unknownCharset`: the schema notes it on the execution).
  * In every case a malformed sequence becomes U+FFFD, never a failure.
  */
+import { charsetParameters, perHeaderValue } from '../media-type.js';
 
 /** The body as text, and the charset label it declared when the gateway does not know it (its first 64 characters). */
 export interface DecodedText {
   text: string;
   unknownCharset?: string;
 }
-
-/** Each parameter of a media type (RFC 9110 §5.6.6): name, then a token or a quoted string, which may hold `;`. */
-const PARAMETER = /;\s*([^\s;=]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s;]*)\s*/g;
 
 /** Characters of an unknown label kept for the note and the log: enough for any real one. */
 const MAX_LABEL_LENGTH = 64;
@@ -36,34 +34,24 @@ type Declared = { encoding: string } | { unknown: string };
 
 const UTF8: Declared = { encoding: 'utf-8' };
 
-/** Decisions per Content-Type value, at most 64 (upstream sends one or two): the header is read once, not per body. */
-const declaredByHeader = new Map<string, Declared>();
+/** The charset a Content-Type declares, decided once per header value (upstream sends one or two). */
+const declaredBy = perHeaderValue(charsetOf);
 
 function declared(contentType: string | undefined): Declared {
   // The documented `application/json`, and no header: UTF-8, with no parameter to read.
-  if (contentType === undefined || !contentType.includes(';')) return UTF8;
-  let known = declaredByHeader.get(contentType);
-  if (known === undefined) {
-    known = charsetOf(contentType);
-    if (declaredByHeader.size >= 64) declaredByHeader.clear();
-    declaredByHeader.set(contentType, known);
-  }
-  return known;
+  return contentType === undefined || !contentType.includes(';') ? UTF8 : declaredBy(contentType);
 }
 
 function charsetOf(contentType: string): Declared {
-  for (const [, name, value] of contentType.matchAll(PARAMETER)) {
-    if (name!.toLowerCase() !== 'charset') continue;
-    const label = value!.replace(/^"(.*)"$/, '$1').replace(/\\(.)/g, '$1').trim();
-    // `charset=` names nothing: as if absent.
-    if (label === '') return UTF8;
-    try {
-      return { encoding: new TextDecoder(label).encoding };
-    } catch {
-      return { unknown: label.slice(0, MAX_LABEL_LENGTH) };
-    }
+  const first = charsetParameters(contentType)[0];
+  const label = first?.label.trim();
+  // No charset, or `charset=` naming nothing: as if absent.
+  if (!label) return UTF8;
+  try {
+    return { encoding: new TextDecoder(label).encoding };
+  } catch {
+    return { unknown: label.slice(0, MAX_LABEL_LENGTH) };
   }
-  return UTF8;
 }
 
 /** `buffer` in `encoding`; UTF-8 by Buffer's decoder (the same text as TextDecoder's, faster). One leading byte-order mark of that encoding is dropped. */
