@@ -6,7 +6,7 @@
  * For each body shape below it builds the body upstream would send (the
  * envelope around makeExecution's data, with payloads and event data of
  * various sizes and nesting), then holds N executions read from it exactly as
- * the gateway reads one (decodeUtf8, JSON.parse, readExecution) and measures
+ * the gateway reads one (decodeBody, JSON.parse, readExecution) and measures
  * heapUsed after full collections, before and after: (after - before) / N /
  * body bytes. Each copy is decoded from the bytes again, so no string is shared
  * between copies. "+ index" also pages the events the way queries do (both
@@ -26,7 +26,7 @@ import { makeExecution, type StoredExecution } from '../src/demo/demo-data.js';
 import { pageEvents } from '../src/domain/event-pages.js';
 import type { Execution } from '../src/domain/execution.js';
 import { readExecution } from '../src/upstream/envelope.js';
-import { decodeUtf8 } from '../src/upstream/read-body.js';
+import { decodeBody } from '../src/upstream/body-text.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (typeof gc !== 'function') {
@@ -227,7 +227,7 @@ function heapAfterFullGc(): number {
 
 /** Reads the body as the gateway does (ExecutionsClient#parseExecution). */
 function read(bytes: Buffer, id: string): Execution {
-  const execution = readExecution(JSON.parse(decodeUtf8(bytes)), id, bytes.length);
+  const execution = readExecution(JSON.parse(decodeBody(bytes, 'application/json').text), id, bytes.length);
   if ('unusable' in execution) throw new Error(`${id}: ${execution.unusable}`);
   return execution;
 }
@@ -295,7 +295,7 @@ for (const shape of SHAPES) {
 }
 
 function idOf(bytes: Buffer): string {
-  const json = JSON.parse(decodeUtf8(bytes)) as { data: { execution: { id: string } } };
+  const json = JSON.parse(decodeBody(bytes, 'application/json').text) as { data: { execution: { id: string } } };
   return json.data.execution.id;
 }
 

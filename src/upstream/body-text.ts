@@ -54,7 +54,10 @@ function charsetOf(contentType: string): Declared {
   }
 }
 
-/** `buffer` in `encoding`; UTF-8 by Buffer's decoder (the same text as TextDecoder's, faster). One leading byte-order mark of that encoding is dropped. */
+/**
+ * `buffer` in `encoding`, one leading byte-order mark of that encoding dropped and each malformed sequence
+ * U+FFFD; UTF-8 by Buffer's decoder (the same text as TextDecoder's and undici's `body.text()`, faster).
+ */
 function decode(buffer: Buffer, encoding: string): string {
   if (encoding === 'utf-8') {
     const start = buffer.length >= 3 && buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf ? 3 : 0;

@@ -119,13 +119,3 @@ function bodyText(buffer: Buffer, contentType: string | undefined): BodyText {
   const decoded = decodeBody(buffer, contentType);
   return decoded.unknownCharset === undefined ? { text: decoded.text, bytes: buffer.length } : { text: decoded.text, bytes: buffer.length, unknownCharset: decoded.unknownCharset };
 }
-
-/**
- * UTF-8 bytes as text, the way undici's `body.text()` and `TextDecoder` read
- * them: one leading byte-order mark is dropped, and each malformed sequence
- * becomes U+FFFD. For the benchmarks, which read UTF-8 bodies as the gateway does.
- */
-export function decodeUtf8(buffer: Buffer): string {
-  const start = buffer.length >= 3 && buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf ? 3 : 0;
-  return buffer.toString('utf8', start);
-}
