@@ -179,8 +179,10 @@ describeEachLane('live streams whose client stopped reading', (lane) => {
 
   it('an event stream read slowly but steadily is not dropped while one large update takes longer than the limit to pass', async () => {
     // 24 MB read at 4 MB/s: the write waits seconds for its drain, past the limit, while the kernel takes part of it
-    // every third of a second (whenever a third of its send buffer is free), within the limit. Its own harness: a 1 s limit.
-    const slowHarness = await startLiveHarness(lane, { LIVE_STALLED_CLIENT_MS: '1000' });
+    // every third of a second (whenever a third of its send buffer is free), within the limit. Its own harness: a 2 s
+    // limit, a third of the update's 6 s; with 1 s, a CI machine busy with other suites held this reader's own timers
+    // back long enough to be dropped.
+    const slowHarness = await startLiveHarness(lane, { LIVE_STALLED_CLIENT_MS: '2000' });
     const id = `ex_slow_reader_${lane}`;
     const updateBytes = 24_000_000;
     const bytesPerSecond = 4_000_000;
@@ -214,8 +216,8 @@ describeEachLane('live streams whose client stopped reading', (lane) => {
   }, 30_000);
 
   it('a WebSocket read slowly but steadily is not dropped while one large message takes longer than the limit to pass', async () => {
-    // As for the event stream above: 24 MB read at 4 MB/s, with a 1 s limit.
-    const slowHarness = await startLiveHarness(lane, { LIVE_STALLED_CLIENT_MS: '1000' });
+    // As for the event stream above: 24 MB read at 4 MB/s, with a 2 s limit.
+    const slowHarness = await startLiveHarness(lane, { LIVE_STALLED_CLIENT_MS: '2000' });
     const id = `ex_slow_ws_reader_${lane}`;
     const updateBytes = 24_000_000;
     const bytesPerSecond = 4_000_000;
