@@ -432,6 +432,38 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     }
   }, 30_000);
 
+  it('a SUBSCRIBE Redis never answered is not sent again when it is back, once its watch has ended meanwhile', async () => {
+    const a = await replica();
+    const id = `ex_rep_${lane}_unanswered`;
+    for (const each of [id, `${id}_first`]) putExecution(upstream, each, 'workflow_running', { eventCount: 1, organizationId: 'org_a' });
+    // A watch first, so the replica's subscription connection is up.
+    const first = watch(clients.for(a, AUTH_A), `${id}_first`);
+    await waitFor(() => first.updates.length >= 1 && a.instance.redis!.subscriber.status === 'ready', 'the subscription connection');
+    first.stop();
+    await waitFor(() => a.instance.live.counts.pollers === 0, 'the first watch to end');
+    // Frozen, Redis keeps the connection open: the next watch's SUBSCRIBE is written and never answered.
+    redis.pause();
+    let watcher: Recorder | undefined;
+    try {
+      watcher = watch(clients.for(a, AUTH_A), id);
+      await waitFor(() => a.instance.live.counts.pollers === 1, 'the watch to join');
+      // Within the subscriber's command timeout (1 s), which would drop the SUBSCRIBE from ioredis's queue.
+      await sleep(100);
+    } finally {
+      await redis.stop();
+    }
+    await waitFor(() => watcher!.updates.length >= 1, 'the watch to start, polling by itself', 10_000);
+    await waitFor(() => a.instance.redis!.subscriber.status !== 'ready', 'the replica to lose Redis', 5_000);
+    // The watch ends while Redis is away: its UNSUBSCRIBE is not sent.
+    watcher.stop();
+    await waitFor(() => a.instance.live.counts.pollers === 0, 'its poller to stop');
+    await redis.start();
+    await waitFor(() => a.instance.redis!.up && a.instance.redis!.subscriber.status === 'ready', 'the replica to reach Redis again', 10_000);
+    await sleep(300);
+    // ioredis resent the unanswered SUBSCRIBE at reconnect: a channel nobody watches, listened to until the process ends.
+    expect(await a.instance.redis!.client.call('PUBSUB', 'CHANNELS', `*${id}*`)).toEqual([]);
+  }, 30_000);
+
   it('Redis full (noeviction): no lease can be taken, so each replica polls for itself, and gateway_redis_errors_total says so while /ready says connected', async () => {
     const [a, b] = [await replica(), await replica()];
     const id = `ex_rep_${lane}_full`;

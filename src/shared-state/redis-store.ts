@@ -168,6 +168,9 @@ export class RedisStore {
       retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times - 1, 5), 2_000),
       // The live leases subscribe again after a reconnect, to the channels watched then (./live-leases.ts).
       autoResubscribe: false,
+      // Nor is a (un)subscribe Redis never answered sent again when it is back: a SUBSCRIBE of a watch that ended
+      // meanwhile listened to a channel nobody watched until the process ended (its command times out instead).
+      autoResendUnfulfilledCommands: role === 'commands',
     };
     const redis = new Redis(this.#settings.redisUrl, options);
     if (role === 'commands') {
