@@ -630,6 +630,30 @@ export function describeLiveBehaviour(transport: TransportName): void {
       ]);
     });
 
+    it("sees a field going from null to a number past a double's range (1e400) as a change: an update with its note", async () => {
+      // Readings were compared by their JSON text, in which 1e400 (read as Infinity) and null are both `null`.
+      const { upstream } = harness;
+      const id = 'ex_past_double_change';
+      const record = putExecution(upstream, id, 'workflow_running', { eventCount: 1 });
+      const body = (startedAt: string) =>
+        JSON.stringify({ code: 200, data: { execution: { ...record.execution, startedAt: '<startedAt>' }, events: record.events } }).replace('"<startedAt>"', startedAt);
+      upstream.setFault(id, { kind: 'body', body: body('null') });
+      const query = 'subscription ($id: ID!) { executionUpdates(id: $id) { execution { startedAt } } }';
+      const watcher = new Recorder(client(), { id }, query);
+      await watcher.received(1);
+      upstream.setFault(id, { kind: 'body', body: body('1e400') });
+      await watcher.received(2);
+      const [, changed] = watcher.results as Array<WatchResult & { extensions?: { warnings?: Array<{ path: unknown[]; code: string }> } }>;
+      expect(changed!.data).toEqual({ executionUpdates: { execution: { startedAt: null } } });
+      expect(changed!.extensions?.warnings?.map(({ path, code }) => ({ path, code }))).toEqual([{ path: ['executionUpdates', 'execution', 'startedAt'], code: 'UNREADABLE_VALUE' }]);
+      // And back: a change too, with no note.
+      upstream.setFault(id, { kind: 'body', body: body('null') });
+      await watcher.received(3);
+      expect((watcher.results[2] as { extensions?: unknown }).extensions).toBeUndefined();
+      watcher.stop();
+      await allStopped(harness);
+    });
+
     it('refuses @skip and @include on the root field (validation), and a variable that does not fit its type (BAD_REQUEST), before any upstream call', async () => {
       const { upstream } = harness;
       putExecution(upstream, 'ex_conditional', 'workflow_running');
@@ -1068,6 +1092,7 @@ export function describeLiveBehaviour(transport: TransportName): void {
           await again.received(1);
           expect(again.updates).toHaveLength(1);
         }));
+
     });
   });
 }
