@@ -266,6 +266,11 @@ export const SETTINGS = {
     maxSubscriptionsPerCaller: setting('LIVE_MAX_SUBSCRIPTIONS_PER_CALLER', integer(1, 1_000_000).default(100), 'live subscriptions one caller may hold in a process; at most `LIVE_MAX_SUBSCRIPTIONS` (start-up refuses more)'),
     maxSubscriptions: setting('LIVE_MAX_SUBSCRIPTIONS', integer(1, 10_000_000).default(10_000), 'live subscriptions per process'),
     maxPollers: setting('LIVE_MAX_POLLERS', integer(1, 1_000_000).default(5_000), 'watched (caller, execution) pairs per process, each with one poller'),
+    maxUnreadSubscriptions: setting(
+      'LIVE_MAX_UNREAD_SUBSCRIPTIONS',
+      integer(1, 10_000_000).default(1_000),
+      'live subscriptions per process still waiting for upstream to answer their execution once; a further watch of an execution not yet read is refused (`TOO_MANY_SUBSCRIPTIONS`). During an outage upstream cannot tell a made-up token from a real one, and tokens cost nothing to invent: this keeps such watches from filling `LIVE_MAX_SUBSCRIPTIONS` and `LIVE_MAX_POLLERS` for `LIVE_MAX_WATCH_MS`',
+    ),
     stalledClientMs: setting(
       'LIVE_STALLED_CLIENT_MS',
       integer(100, 3_600_000).default(10_000),

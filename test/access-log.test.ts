@@ -304,7 +304,7 @@ describe.each(LANES)('one line per request, %s lane', (lane) => {
     // The polls are the poller's, shared by every watcher: none is this subscription's own call.
     expect(line).toMatchObject({ upstreamCalls: 0, cacheHits: 0, sharedCalls: 0 });
     expect(line!.durationMs as number).toBeGreaterThan(40);
-    await eventually(() => expect(harness.instance.live.counts).toEqual({ subscriptions: 0, pollers: 0 }));
+    await eventually(() => expect(harness.instance.live.counts).toEqual({ subscriptions: 0, pollers: 0, unread: 0 }));
   });
 
   it('a subscription over WebSocket: one line when the client completes it, and one for a watch that ends in an error', async () => {

@@ -87,7 +87,7 @@ describeEachLane('WebSocket connections', (lane) => {
     const { client, socket } = withSocket();
     const watchers = ids.map((id) => new Recorder(client, { id }));
     await waitFor(() => watchers.every((watcher) => watcher.updates.length >= 1), 'the first update of both watches');
-    expect(harness.instance.live.counts).toEqual({ subscriptions: 2, pollers: 2 });
+    expect(harness.instance.live.counts).toEqual({ subscriptions: 2, pollers: 2, unread: 0 });
     await expectPollingStopsAfter(harness, ids, () => end(client, socket()));
   });
 
@@ -101,7 +101,7 @@ describeEachLane('WebSocket connections', (lane) => {
     await expectPollingStopsAfter(harness, ['ex_leaving'], () => leaving.stop(), { goingOn: ['ex_staying'], remaining: { subscriptions: 1, pollers: 1 } });
     // The other watch on the socket is still served.
     expect(staying.ended).toBe(false);
-    expect(harness.instance.live.counts).toEqual({ subscriptions: 1, pollers: 1 });
+    expect(harness.instance.live.counts).toEqual({ subscriptions: 1, pollers: 1, unread: 0 });
     staying.stop();
     await allStopped(harness);
   });
@@ -141,7 +141,7 @@ describeEachLane('WebSocket connections', (lane) => {
         await sleep(PAYMENT_POLL_MS);
         expect(messages.filter((message) => message.type === 'complete')).toEqual([]);
         expect(messages.filter((message) => message.type === 'error')).toEqual([]);
-        expect(harness.instance.live.counts).toEqual({ subscriptions: 1, pollers: 1 });
+        expect(harness.instance.live.counts).toEqual({ subscriptions: 1, pollers: 1, unread: 0 });
         // ...and forgot the id, so neither the client's `complete` nor the socket's end reached the second watch: it polled on for good.
         await expectPollingStopsAfter(harness, [id], () => leave(socket));
       } finally {

@@ -43,7 +43,7 @@ describeEachLane('a client leaving an SSE watch', (lane) => {
     putExecution(harness.upstream, 'ex_abort', 'awaiting_payment');
     const watcher = new Recorder(clients.for(harness), { id: 'ex_abort' });
     await watcher.received(1);
-    expect(harness.instance.live.counts).toEqual({ subscriptions: 1, pollers: 1 });
+    expect(harness.instance.live.counts).toEqual({ subscriptions: 1, pollers: 1, unread: 0 });
     await expectPollingStopsAfter(harness, ['ex_abort'], () => watcher.stop());
   });
 
@@ -88,7 +88,7 @@ describeEachLane('a watch no media type in Accept can carry', (lane) => {
     // More than the caller's bound of 3 were refused, and the caller can still watch.
     const watcher = new Recorder(clients.for(harness), { id: 'ex_unserved' });
     await watcher.received(1);
-    expect(harness.instance.live.counts).toEqual({ subscriptions: 1, pollers: 1 });
+    expect(harness.instance.live.counts).toEqual({ subscriptions: 1, pollers: 1, unread: 0 });
   });
 });
 

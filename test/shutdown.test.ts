@@ -219,7 +219,7 @@ describe.each(LANES)('drain on the %s lane', (lane) => {
     expect(report).toMatchObject({ subscriptionsEnded: 3, requestsCut: 0, webSocketsCut: 0 });
     // The query and the two event streams.
     expect(report.requestsFinished).toBe(3);
-    expect(harness.instance.live.counts).toEqual({ subscriptions: 0, pollers: 0 });
+    expect(harness.instance.live.counts).toEqual({ subscriptions: 0, pollers: 0, unread: 0 });
     const start = harness.logs.find((line) => String(line.msg).startsWith('draining'));
     // The query and the SSE stream over HTTP; the WebSocket's operation is counted as a subscription and a socket.
     expect(start).toMatchObject({ unreadyMs: 1_000, graceMs: 5_000, requestsInFlight: 2, subscriptions: 2, webSockets: 1 });

@@ -101,7 +101,7 @@ describeEachLane('live streams whose client stopped reading', (lane) => {
     await waitFor(() => acknowledged, 'connection_ack');
     ids.forEach((id, index) => socket.send(JSON.stringify({ id: String(index), type: 'subscribe', payload: { query: QUERY, variables: { id } } })));
     await waitFor(() => nexts >= ids.length, 'the first updates');
-    expect(harness.instance.live.counts).toEqual({ subscriptions: 3, pollers: 3 });
+    expect(harness.instance.live.counts).toEqual({ subscriptions: 3, pollers: 3, unread: 0 });
 
     // The client stops reading: its receive window fills, and the gateway's writes wait.
     const raw = (socket as unknown as { _socket: net.Socket })._socket;
@@ -109,7 +109,7 @@ describeEachLane('live streams whose client stopped reading', (lane) => {
     const pausedAt = performance.now();
     await waitFor(() => harness.instance.live.counts.subscriptions === 0, 'the stalled WebSocket to be dropped', DROPPED_WITHIN_MS);
     expect(performance.now() - pausedAt).toBeLessThan(DROPPED_WITHIN_MS);
-    expect(harness.instance.live.counts).toEqual({ subscriptions: 0, pollers: 0 });
+    expect(harness.instance.live.counts).toEqual({ subscriptions: 0, pollers: 0, unread: 0 });
     await pollingStopped(ids);
 
     // Reading again, the client gets what the kernel held, then the end: a close graphql-ws reconnects on.
@@ -144,7 +144,7 @@ describeEachLane('live streams whose client stopped reading', (lane) => {
     const pausedAt = performance.now();
     await waitFor(() => harness.instance.live.counts.subscriptions === 0, 'the stalled event streams to be dropped', DROPPED_WITHIN_MS);
     expect(performance.now() - pausedAt).toBeLessThan(DROPPED_WITHIN_MS);
-    expect(harness.instance.live.counts).toEqual({ subscriptions: 0, pollers: 0 });
+    expect(harness.instance.live.counts).toEqual({ subscriptions: 0, pollers: 0, unread: 0 });
     await pollingStopped(ids);
     for (const socket of sockets) socket.resume();
     await Promise.all(ended);
@@ -172,7 +172,7 @@ describeEachLane('live streams whose client stopped reading', (lane) => {
 
     socket.pause();
     await waitFor(() => harness.instance.live.counts.subscriptions === 0, 'the stalled event stream to be dropped', DROPPED_WITHIN_MS);
-    expect(harness.instance.live.counts).toEqual({ subscriptions: 0, pollers: 0 });
+    expect(harness.instance.live.counts).toEqual({ subscriptions: 0, pollers: 0, unread: 0 });
     socket.resume();
     await ended;
   }, 20_000);

@@ -380,7 +380,7 @@ describe('every trace sampled (OTEL_TRACES_SAMPLER_ARG=1)', () => {
       expect(response.status).toBe(200);
       await eventually(() => expect(harness.upstream.requestsFor('ex_polled').length).toBeGreaterThanOrEqual(3));
       controller.abort();
-      await eventually(() => expect(harness.instance.live.counts).toEqual({ subscriptions: 0, pollers: 0 }));
+      await eventually(() => expect(harness.instance.live.counts).toEqual({ subscriptions: 0, pollers: 0, unread: 0 }));
       await sleep(20);
       const made = polls(spans());
       expect(made.length).toBe(harness.upstream.requestsFor('ex_polled').length);

@@ -63,6 +63,8 @@ export interface LiveSettings extends PollerSettings {
   maxSubscriptionsPerCaller: number;
   maxSubscriptions: number;
   maxPollers: number;
+  /** Watches waiting for their execution's first reading (see LiveExecutions.watch). */
+  maxUnreadSubscriptions: number;
   /** Share of the upstream bulkhead (0–1] the pollers may use at once. */
   pollShare: number;
 }
@@ -84,6 +86,8 @@ export interface WatchRequest {
 export interface LiveCounts {
   subscriptions: number;
   pollers: number;
+  /** Subscriptions that have had no reading yet. */
+  unread: number;
 }
 
 export class LiveExecutions {
@@ -94,6 +98,7 @@ export class LiveExecutions {
   readonly #watches = new Set<Watch>();
   #shuttingDown = false;
   #subscriptions = 0;
+  #unread = 0;
 
   constructor(
     private readonly client: ExecutionsClient,
@@ -106,7 +111,7 @@ export class LiveExecutions {
   }
 
   get counts(): LiveCounts {
-    return { subscriptions: this.#subscriptions, pollers: this.#pollers.size };
+    return { subscriptions: this.#subscriptions, pollers: this.#pollers.size, unread: this.#unread };
   }
 
   /**
@@ -114,6 +119,12 @@ export class LiveExecutions {
    * here, before the first call: no caller, an id outside the allowed pattern, a
    * cursor that is not one or belongs to another execution, and the bounds
    * (TOO_MANY_SUBSCRIPTIONS).
+   *
+   * A watch is unread until its first reading (at once when it joins a
+   * poller that has one). Unread watches have their own, smaller bound
+   * (`maxUnreadSubscriptions`): upstream has not yet shown that their token
+   * sees anything, and during an outage it cannot, so watches with made-up
+   * tokens would otherwise hold the process's places until `maxWatchMs`.
    */
   watch(scope: WatchScope, request: WatchRequest): AsyncIterable<WatchStep> {
     if (this.#shuttingDown) throw shuttingDown();
@@ -124,8 +135,10 @@ export class LiveExecutions {
     const key = `${caller.key}:${request.id}`;
     // Counted per token, not per spelling of the header: `bearer x` is no second caller (src/request/caller-account.ts).
     const { accountKey } = caller;
-    this.#admit(accountKey, key);
+    let unread = !this.#pollers.get(key)?.latest;
+    this.#admit(accountKey, key, unread);
     this.#subscriptions++;
+    if (unread) this.#unread++;
     this.#perCaller.set(accountKey, (this.#perCaller.get(accountKey) ?? 0) + 1);
     let poller = this.#pollers.get(key);
     if (!poller || poller.stopped) {
@@ -140,14 +153,20 @@ export class LiveExecutions {
       });
       this.#pollers.set(key, poller);
     }
+    const read = () => {
+      if (!unread) return;
+      unread = false;
+      this.#unread--;
+    };
     const released = () => {
+      read();
       this.#subscriptions--;
       const left = (this.#perCaller.get(accountKey) ?? 1) - 1;
       if (left === 0) this.#perCaller.delete(accountKey);
       else this.#perCaller.set(accountKey, left);
     };
     const resume = after && { cursor: request.eventsAfter!, decoded: after };
-    const watch: Watch = new Watch(poller, scope, request.filter ?? null, resume, this.settings.maxWatchMs, () => {
+    const watch: Watch = new Watch(poller, scope, request.filter ?? null, resume, this.settings.maxWatchMs, read, () => {
       this.#watches.delete(watch);
       released();
     });
@@ -167,10 +186,11 @@ export class LiveExecutions {
     return ending.length;
   }
 
-  #admit(callerKey: string, pollerKey: string): void {
+  #admit(callerKey: string, pollerKey: string, unread: boolean): void {
     const { settings } = this;
     let limit: string | undefined;
     if (this.#subscriptions >= settings.maxSubscriptions) limit = `${settings.maxSubscriptions} subscriptions per process`;
+    else if (unread && this.#unread >= settings.maxUnreadSubscriptions) limit = `${settings.maxUnreadSubscriptions} subscriptions per process waiting for upstream's first answer`;
     else if ((this.#perCaller.get(callerKey) ?? 0) >= settings.maxSubscriptionsPerCaller) limit = `${settings.maxSubscriptionsPerCaller} subscriptions per caller`;
     else if (!this.#pollers.has(pollerKey) && this.#pollers.size >= settings.maxPollers) limit = `${settings.maxPollers} watched executions per process`;
     if (limit) throw gatewayError(ErrorCode.TOO_MANY_SUBSCRIPTIONS, `Too many live subscriptions: at most ${limit}. Close some before opening more.`);
@@ -202,10 +222,13 @@ class Watch implements AsyncIterableIterator<WatchStep>, Watcher {
     private readonly filter: EventFilter | null,
     private readonly resume: Resume | undefined,
     private readonly maxWatchMs: number,
+    /** Called at each reading: the watch is no longer unread. */
+    private readonly read: () => void,
     private readonly released: () => void,
   ) {}
 
   tell(news: PollerNews): void {
+    if (news.kind === 'changed') this.read();
     // Readings are cumulative (events only append), so a watcher that has not
     // caught up needs only the latest one; failures are never overwritten.
     if (news.kind === 'outage') {

@@ -77,6 +77,7 @@ function liveSettings(live: LiveConfig): LiveSettings {
     maxSubscriptionsPerCaller: live.maxSubscriptionsPerCaller,
     maxSubscriptions: live.maxSubscriptions,
     maxPollers: live.maxPollers,
+    maxUnreadSubscriptions: live.maxUnreadSubscriptions,
     pollShare: live.pollSharePercent / 100,
   };
 }

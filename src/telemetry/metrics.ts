@@ -310,6 +310,14 @@ export class GatewayMetrics {
         this.set(live.counts.pollers);
       },
     });
+    new Gauge({
+      name: 'gateway_live_unread_subscriptions',
+      help: 'Live subscriptions still waiting for upstream to answer their execution once (bound: LIVE_MAX_UNREAD_SUBSCRIPTIONS)',
+      registers,
+      collect() {
+        this.set(live.counts.unread);
+      },
+    });
   }
 
   #observeShared({ store, cache, leases }: NonNullable<MetricSources['shared']>): void {

@@ -475,7 +475,7 @@ export function describeLiveBehaviour(transport: TransportName): void {
       const shared = client();
       const watchers = Array.from({ length: 50 }, () => watch(shared, id));
       await waitFor(() => watchers.every((watcher) => watcher.updates.length >= 1), 'the first update of all 50 watchers');
-      expect(harness.instance.live.counts).toEqual({ subscriptions: 50, pollers: 1 });
+      expect(harness.instance.live.counts).toEqual({ subscriptions: 50, pollers: 1, unread: 0 });
 
       // One upstream call per tick, whatever the number of watchers: twelve calls span at least eleven ticks
       // (a tick comes POLL_MS after the previous answer); 50 pollers would make them back to back.
@@ -506,7 +506,7 @@ export function describeLiveBehaviour(transport: TransportName): void {
       const b = watch(client(AUTH_B), 'ex_org_b');
       await waitFor(() => [a, a2, b].every((watcher) => watcher.updates.length >= 1), 'the first update of each caller');
       // Two callers on ex_org_a: two pollers; one on ex_org_b.
-      expect(harness.instance.live.counts).toEqual({ subscriptions: 3, pollers: 3 });
+      expect(harness.instance.live.counts).toEqual({ subscriptions: 3, pollers: 3, unread: 0 });
       await waitFor(() => upstream.requestsFor('ex_org_a').length >= 6, 'a few polls of ex_org_a');
       expect(tokensSeen(upstream, 'ex_org_a')).toEqual([AUTH_A, AUTH_A2]);
       expect(tokensSeen(upstream, 'ex_org_b')).toEqual([AUTH_B]);
@@ -669,7 +669,7 @@ export function describeLiveBehaviour(transport: TransportName): void {
         expect(await refusalCodes(new Recorder(client(), variables, query)), query).toEqual([code]);
       }
       expect(upstream.requests.length - before).toBe(0);
-      expect(harness.instance.live.counts).toEqual({ subscriptions: 0, pollers: 0 });
+      expect(harness.instance.live.counts).toEqual({ subscriptions: 0, pollers: 0, unread: 0 });
       // Below the root field, the directives are the client's to use.
       const nested = new Recorder(client(), {}, `subscription { ${root} { isFinal @skip(if: true) execution { id @include(if: true) } } }`);
       await nested.received(1);
@@ -698,7 +698,7 @@ export function describeLiveBehaviour(transport: TransportName): void {
         await expectRefused(refused, 'BAD_USER_INPUT');
       }
       expect(upstream.requests.length - before).toBe(0);
-      expect(harness.instance.live.counts).toEqual({ subscriptions: 0, pollers: 0 });
+      expect(harness.instance.live.counts).toEqual({ subscriptions: 0, pollers: 0, unread: 0 });
     });
 
     it('ends a watch at LIVE_MAX_WATCH_MS with WATCH_TIME_LIMIT, and resuming from its cursor misses nothing', () =>
@@ -1093,6 +1093,45 @@ export function describeLiveBehaviour(transport: TransportName): void {
           expect(again.updates).toHaveLength(1);
         }));
 
+      it('LIVE_MAX_UNREAD_SUBSCRIPTIONS refuses one more watch upstream has never answered, not a watch of an execution read already', () =>
+        // During an outage upstream cannot tell a made-up token from a real one: without this bound such watches held
+        // LIVE_MAX_SUBSCRIPTIONS and LIVE_MAX_POLLERS until LIVE_MAX_WATCH_MS (6 h).
+        withHarness({ LIVE_MAX_UNREAD_SUBSCRIPTIONS: '2', UPSTREAM_MAX_ATTEMPTS: '1' }, async (own) => {
+          const { upstream } = own;
+          putExecution(upstream, 'ex_read', 'workflow_running');
+          const read = new Recorder(clients.for(own), { id: 'ex_read' });
+          await read.received(1);
+          expect(own.instance.live.counts).toEqual({ subscriptions: 1, pollers: 1, unread: 0 });
+
+          for (const id of ['ex_unread_1', 'ex_unread_2', 'ex_unread_3']) {
+            putExecution(upstream, id, 'workflow_running', { organizationId: 'org_a' });
+            upstream.setFault(id, { kind: 'status', status: 503 });
+          }
+          const waiting = [new Recorder(clients.for(own, AUTH_A), { id: 'ex_unread_1' }), new Recorder(clients.for(own, AUTH_A2), { id: 'ex_unread_2' })];
+          await waitFor(() => own.instance.live.counts.unread === 2, () => `two unread watches; now ${JSON.stringify(own.instance.live.counts)}`);
+          await expectRefused(new Recorder(clients.for(own, AUTH_A), { id: 'ex_unread_3' }), 'TOO_MANY_SUBSCRIPTIONS');
+          expect(upstream.requestsFor('ex_unread_3')).toHaveLength(0);
+          // Another watch of a pair upstream has read joins its poller, which has a reading to give at once.
+          const more = new Recorder(clients.for(own), { id: 'ex_read' });
+          await more.received(1);
+          expect(own.instance.live.counts).toEqual({ subscriptions: 4, pollers: 3, unread: 2 });
+
+          // Upstream answers one of them: it is read, and its place goes to the next.
+          upstream.setFault('ex_unread_1', undefined);
+          await waiting[0]!.received(1);
+          await waitFor(() => own.instance.live.counts.unread === 1, () => `one unread watch; now ${JSON.stringify(own.instance.live.counts)}`);
+          const next = new Recorder(clients.for(own, AUTH_A), { id: 'ex_unread_3' });
+          await waitFor(() => own.instance.live.counts.unread === 2, () => `the next unread watch; now ${JSON.stringify(own.instance.live.counts)}`);
+          // One that leaves unread gives its place back too.
+          waiting[1]!.stop();
+          await waitFor(() => own.instance.live.counts.unread === 1, () => `the left watch released; now ${JSON.stringify(own.instance.live.counts)}`);
+          upstream.setFault('ex_unread_3', undefined);
+          await next.received(1);
+          await waitFor(() => own.instance.live.counts.unread === 0, () => `every watch read; now ${JSON.stringify(own.instance.live.counts)}`);
+          for (const watcher of [read, more, waiting[0]!, next]) watcher.stop();
+          await allStopped(own);
+          expect(own.instance.live.counts).toEqual({ subscriptions: 0, pollers: 0, unread: 0 });
+        }));
     });
   });
 }
