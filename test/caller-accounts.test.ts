@@ -31,6 +31,11 @@ describe('accountOf', () => {
     expect(accountOf('Bearer token-a2')).not.toBe(accountOf(AUTH_A));
     expect(accountOf('Basic dXNlcjpwYXNz')).toBe('basic dXNlcjpwYXNz');
     expect(accountOf('token-a')).toBe('token-a');
+    expect(accountOf('Token-A')).toBe('Token-A');
+  });
+
+  it('reads `Bearer` with no token, in any case, as one caller', () => {
+    for (const spelling of ['Bearer', 'bearer', 'BEARER ', ' bEaReR']) expect(accountOf(spelling)).toBe('bearer');
   });
 
   it('merges the accounting only: the key shared data is kept under stays the exact header', () => {

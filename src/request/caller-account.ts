@@ -30,5 +30,8 @@ const SCHEME_AND_SPACES = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)[ \t]+/;
 export function accountOf(authorization: string): string {
   const value = authorization.trim();
   const match = SCHEME_AND_SPACES.exec(value);
-  return match ? `${match[1]!.toLowerCase()} ${value.slice(match[0].length)}` : value;
+  if (match) return `${match[1]!.toLowerCase()} ${value.slice(match[0].length)}`;
+  // `Bearer` with no token, in any case: one caller (upstream refuses it alike). Other bare values may be
+  // credentials of their own, whose case counts.
+  return /^bearer$/i.test(value) ? 'bearer' : value;
 }
