@@ -135,12 +135,13 @@ export class LiveExecutions {
     const key = `${caller.key}:${request.id}`;
     // Counted per token, not per spelling of the header: `bearer x` is no second caller (src/request/caller-account.ts).
     const { accountKey } = caller;
-    let unread = !this.#pollers.get(key)?.latest;
+    let poller = this.#pollers.get(key);
+    // A stopped poller is replaced by one with no reading.
+    let unread = !poller || poller.stopped || !poller.latest;
     this.#admit(accountKey, key, unread);
     this.#subscriptions++;
     if (unread) this.#unread++;
     this.#perCaller.set(accountKey, (this.#perCaller.get(accountKey) ?? 0) + 1);
-    let poller = this.#pollers.get(key);
     if (!poller || poller.stopped) {
       poller = new Poller(key, caller, request.id, {
         client: this.client,
