@@ -21,15 +21,16 @@
  *   env "$(bench/baseline.sh main)" npm run bench     this checkout against main (see below)
  * Other knobs: BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (16; S7 always 8),
  * BENCH_WORKERS (1,2; 1 with BENCH_BASELINE), BENCH_SCENARIOS (e.g. S1,S3), BENCH_QUIET_WAIT_SECONDS (60: how long in
- * all to wait, before cells, for other jobs on the machine to finish). Gateway knobs in the
+ * all to wait, before cells, for other jobs on the machine to finish), BENCH_RUNNER (compiled: each
+ * gateway's src/ compiled by tsc into <checkout>/.bench-dist and started by plain `node`, as
+ * deployed; tsx: its sources under tsx). Gateway knobs in the
  * environment (TERMINAL_CACHE_TTL_MS, UPSTREAM_EXTENSIONS, …) reach the gateway (and the baseline's).
  *
  * BENCH_REPEAT (1; 3 with BENCH_BASELINE): measure every target this many times, in
  * rounds (floor, gateway, floor, gateway, …), and report medians with their spread.
  * BENCH_BASELINE=/path/to/other/checkout: a second checkout of this repository with
  * its own node_modules (bench/baseline.sh <git-ref> makes one). Its gateway is started
- * from that directory (`node --import tsx src/main.ts`, or src/server.ts in older
- * checkouts) against the same fake upstream, floor proxy and driver (this checkout's
+ * from that directory (src/main.ts, or src/server.ts in older checkouts, compiled or under tsx) against the same fake upstream, floor proxy and driver (this checkout's
  * bench/), in rounds of floor, baseline, gateway; the direct upstream is measured once
  * per scenario. The report then opens with a baseline comparison per scenario and
  * flags where the gateway is more than 10% below the baseline by more than the spread.
@@ -46,7 +47,7 @@ import { request } from 'undici';
 import { runFanout } from './lib/fanout.js';
 import { runLoad, warmUp, type LoadResult } from './lib/load.js';
 import { sampleLatency, type LatencySummary, type Probe } from './lib/measure.js';
-import { foreignCpu, sampleRss, waitIdle, type RssPeak } from './lib/procfs.js';
+import { foreignCpu, sampleRss, treeTicks, waitIdle, type RssPeak } from './lib/procfs.js';
 import { gatewayEntry, root, startFloorProxy, startGatewayProbed, startUpstream, type Started } from './lib/processes.js';
 import { headersFor, headersOf, requestFor, scenarios, upstreamData, verifierFor, type Scenario, type TargetKind } from './lib/scenarios.js';
 
@@ -57,6 +58,12 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const BASELINE = process.env.BENCH_BASELINE ? path.resolve(process.env.BENCH_BASELINE) : undefined;
 const REPEAT = Number(process.env.BENCH_REPEAT || (BASELINE ? 3 : 1));
 const WORKER_COUNTS = (process.env.BENCH_WORKERS || (BASELINE ? '1' : '1,2')).split(',').map(Number);
+/**
+ * How each gateway (this checkout's and the baseline's) runs: `compiled` (default), its src/ compiled by
+ * tsc and started by plain `node`, as deployed; `tsx`, its sources under tsx, as in development (tsx's
+ * esbuild transform adds work per named closure: `keepNames`).
+ */
+const RUNNER = process.env.BENCH_RUNNER || 'compiled';
 const ONLY = process.env.BENCH_SCENARIOS?.split(',').map((key) => key.trim().toUpperCase());
 /** The gateway counts as slower than the baseline when its median is this much lower (and the gap exceeds the spread). */
 const REGRESSION_THRESHOLD = 0.1;
@@ -97,6 +104,10 @@ for (const [name, value] of [
 }
 if (!Number.isInteger(REPEAT) || REPEAT < 1) {
   process.stderr.write('bench: BENCH_REPEAT must be a whole number of at least 1\n');
+  process.exit(1);
+}
+if (RUNNER !== 'compiled' && RUNNER !== 'tsx') {
+  process.stderr.write(`bench: BENCH_RUNNER must be compiled or tsx, not ${RUNNER}\n`);
   process.exit(1);
 }
 if (!WORKER_COUNTS.every((workers) => Number.isInteger(workers) && workers >= 1)) {
@@ -260,6 +271,7 @@ async function startTarget(target: Target, upstreamUrl: string): Promise<Running
         else if (line.trim()) show(`${source} stderr`, line);
       },
       ...(baseline ? { checkout: BASELINE! } : {}),
+      compiled: RUNNER === 'compiled',
     },
   );
   return {
@@ -445,6 +457,11 @@ interface Cell {
     maxInFlight: number;
   };
   rss?: RssPeak;
+  /**
+   * CPU time of the target's processes over the measured run ÷ requests completed, in µs: steadier than
+   * req/s on a shared machine, where other jobs take cores but add little to a request's own CPU.
+   */
+  cpuUsPerRequest?: number;
   /** CPU used by other processes on the machine during the measured run, in cores. */
   foreignCpuCores?: number;
   /** After the run ended (autocannon drops its in-flight requests): still alive and answering? */
@@ -503,10 +520,13 @@ async function measureCell(scenario: Scenario, target: Target, repetition: numbe
 
     log(`${what}: measuring ${SECONDS}s`);
     const foreign = foreignCpu(process.pid);
+    const targetTicks = running.pid ? treeTicks(running.pid) : undefined;
     const windowStart = performance.now();
     const result = await load(scenario, target.kind, running.origin, SECONDS, target.kind === 'direct' ? undefined : prefix);
     cell.window = { start: windowStart, end: performance.now() };
     cell.foreignCpuCores = foreign.stop();
+    // Clock ticks of 10 ms (USER_HZ 100, as foreignCpu reads them).
+    if (targetTicks !== undefined && result.completed) cell.cpuUsPerRequest = ((treeTicks(running.pid!) - targetTicks) * 10_000) / result.completed;
     const after = await stats();
     const tagged = await control<{ counts: Record<string, number> }>('GET', '/tagged');
     await control('POST', '/tag?prefix=');
@@ -697,6 +717,8 @@ interface Summary {
   p50: number;
   p99: number;
   rssMiB?: number;
+  /** Median CPU µs per request of the target's processes, and its min–max. */
+  cpuUs?: { median: number; min: number; max: number };
 }
 
 function groupsOf(scenario: Scenario): Group[] {
@@ -717,6 +739,7 @@ function summaryOf(group: Group | undefined): Summary | undefined {
   if (!group?.measured.length) return undefined;
   const rps = group.measured.map((cell) => cell.load.rps);
   const peaks = group.measured.flatMap((cell) => (cell.rss ? [cell.rss.peakMiB] : []));
+  const cpu = group.measured.flatMap((cell) => (cell.cpuUsPerRequest === undefined ? [] : [cell.cpuUsPerRequest]));
   const middle = median(rps);
   const min = Math.min(...rps);
   const max = Math.max(...rps);
@@ -728,8 +751,11 @@ function summaryOf(group: Group | undefined): Summary | undefined {
     p50: median(group.measured.map((cell) => cell.load.latencyMs.p50)),
     p99: median(group.measured.map((cell) => cell.load.latencyMs.p99)),
     ...(peaks.length ? { rssMiB: Math.max(...peaks) } : {}),
+    ...(cpu.length ? { cpuUs: { median: median(cpu), min: Math.min(...cpu), max: Math.max(...cpu) } } : {}),
   };
 }
+
+const cpuText = (summary: Summary | undefined) => (summary?.cpuUs ? `${fixed(summary.cpuUs.median)} (${fixed(summary.cpuUs.min)}–${fixed(summary.cpuUs.max)})` : '—');
 
 const spreadText = (summary: Summary | undefined) => (summary ? `${fixed(summary.min)}–${fixed(summary.max)} (${(summary.spread * 100).toFixed(1)}%)` : '—');
 const run = (cell: Cell) => (REPEAT > 1 ? ` #${cell.repetition + 1}` : '');
@@ -807,7 +833,7 @@ lines.push('');
 lines.push(
   `Each cell: a fresh target process, a correctness probe, ${WARMUP_SECONDS} s warm-up, then ${SECONDS} s of closed-loop load from autocannon ` +
     `(${CONNECTIONS} connections; S7: 8) on loopback. Upstream (fake, pre-serialized bodies), target and driver are separate processes sharing ` +
-    `${machine.cores} cores. The gateway runs as deployed, with NODE_ENV=production and LOG_LEVEL=warn. p50/p99 in ms. Errors = non-2xx + socket errors/timeouts + 2xx bodies with GraphQL \`errors\`. ` +
+    `${machine.cores} cores. The gateway runs as deployed, with NODE_ENV=production and LOG_LEVEL=warn, ${RUNNER === 'compiled' ? 'compiled by tsc and started by plain `node` (BENCH_RUNNER=tsx runs its sources under tsx)' : 'from its sources under tsx (BENCH_RUNNER=tsx)'}. p50/p99 in ms. Errors = non-2xx + socket errors/timeouts + 2xx bodies with GraphQL \`errors\`. ` +
     `Upstream calls/request: calls the fake upstream received with the x-request-id of each completed request ÷ completed requests ` +
     `(\`~\`: counter delta ÷ completed, when the target does not echo the id). Peak RSS: highest sum of VmRSS over the target's process tree ` +
     `during the cell (MiB). Ratios: gateway ÷ floor proxy (req/s below 1 and latency/RSS above 1 mean the gateway is worse). ` +
@@ -839,11 +865,15 @@ if (BASELINE) {
   lines.push(
     `Medians of ${REPEAT} run${REPEAT === 1 ? '' : 's'} per target, interleaved. Spread: min–max req/s across runs (and as % of the median). ` +
       `Flagged: the gateway more than ${REGRESSION_THRESHOLD * 100}% below the baseline, by more than the larger of the two spreads` +
-      `${REPEAT === 1 ? ' (with one run per target there is no spread: any such gap is flagged)' : ''}.`,
+      `${REPEAT === 1 ? ' (with one run per target there is no spread: any such gap is flagged)' : ''}. ` +
+      'CPU µs/req: CPU time of the target\'s processes over the measured run ÷ requests completed, median (min–max); ' +
+      'on a shared machine steadier than req/s, since other jobs take cores from a target more than they add to its CPU per request.',
   );
   lines.push('');
-  lines.push('| scenario | floor req/s | floor spread | baseline req/s | baseline spread | gateway req/s | gateway spread | gateway ÷ floor | gateway ÷ baseline | verdict |');
-  lines.push('|---|---:|---|---:|---|---:|---|---:|---:|---|');
+  lines.push(
+    '| scenario | floor req/s | floor spread | baseline req/s | baseline spread | gateway req/s | gateway spread | gateway ÷ floor | gateway ÷ baseline | verdict | CPU µs/req: floor | baseline | gateway | gateway ÷ baseline |',
+  );
+  lines.push('|---|---:|---|---:|---|---:|---|---:|---:|---|---:|---:|---:|---:|');
   const flagged: string[] = [];
   for (const scenario of selected) {
     const groups = groupsOf(scenario);
@@ -889,6 +919,10 @@ if (BASELINE) {
           ratio(gateway?.rps, floor?.rps),
           ratio(gateway?.rps, baseline?.rps),
           verdict,
+          cpuText(floor),
+          cpuText(baseline),
+          cpuText(gateway),
+          ratio(gateway?.cpuUs?.median, baseline?.cpuUs?.median),
         ].join(' | ')} |`,
       );
     }

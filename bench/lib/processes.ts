@@ -1,6 +1,7 @@
 /** Starts the benchmark's processes and waits until each says it is ready. */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +20,46 @@ export const root = fileURLToPath(new URL('../..', import.meta.url));
 export function gatewayEntry(checkout: string = root): string {
   for (const entry of ['src/main.ts', 'src/server.ts']) if (existsSync(path.join(checkout, entry))) return entry;
   throw new Error(`no gateway entry (src/main.ts or src/server.ts) in ${checkout}`);
+}
+
+/** Where compiledGatewayEntry compiles a checkout: beside src/, as dist/ is, so node_modules and ../package.json resolve alike. */
+export const COMPILED_DIR = '.bench-dist';
+
+const compiled = new Map<string, string>();
+
+/**
+ * The gateway as deployed, `node dist/main.js` with no tsx: the checkout's src/
+ * compiled by its own TypeScript (the production build's options, which older
+ * checkouts lack) into <checkout>/.bench-dist, once per run. Returns the entry
+ * file relative to the checkout. Throws tsc's output when it fails.
+ */
+export function compiledGatewayEntry(checkout: string = root): string {
+  const known = compiled.get(checkout);
+  if (known) return known;
+  const out = path.join(checkout, COMPILED_DIR);
+  rmSync(out, { recursive: true, force: true });
+  const configDir = mkdtempSync(path.join(os.tmpdir(), 'bench-tsconfig-'));
+  const config = path.join(configDir, 'tsconfig.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      extends: path.join(checkout, 'tsconfig.json'),
+      compilerOptions: { noEmit: false, typeRoots: [path.join(checkout, 'node_modules', '@types')], rootDir: path.join(checkout, 'src'), outDir: out, sourceMap: false, noEmitOnError: true },
+      include: [path.join(checkout, 'src')],
+      exclude: [path.join(checkout, 'src', 'client')],
+    }),
+  );
+  try {
+    execFileSync(process.execPath, [path.join(checkout, 'node_modules', 'typescript', 'bin', 'tsc'), '--project', config], { cwd: checkout, stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (error) {
+    const { stdout, stderr } = error as { stdout?: Buffer; stderr?: Buffer };
+    throw new Error(`compiling ${checkout}/src failed: ${String(stdout ?? '')}${String(stderr ?? '')}`);
+  } finally {
+    rmSync(configDir, { recursive: true, force: true });
+  }
+  const entry = path.join(COMPILED_DIR, path.basename(gatewayEntry(checkout), '.ts') + '.js');
+  compiled.set(checkout, entry);
+  return entry;
 }
 
 const running = new Set<ChildProcess>();
@@ -44,11 +85,19 @@ export interface SpawnOptions {
    * directory, so `--import tsx` and everything else resolve in its own node_modules.
    */
   checkout?: string;
+  /** Gateways only: run the checkout compiled, as deployed (compiledGatewayEntry), instead of its sources under tsx. */
+  compiled?: boolean;
 }
 
-/** Spawns `node --import tsx <args>` from the repository root (or `options.checkout`); stdout is always drained. */
+const entryFor = (options: SpawnOptions) => (options.compiled ? compiledGatewayEntry(options.checkout) : gatewayEntry(options.checkout));
+
+/**
+ * Spawns `node --import tsx <args>` from the repository root (or `options.checkout`), or plain `node <args>`
+ * when the script is JavaScript (compiledGatewayEntry); stdout is always drained.
+ */
 export function spawnNode(args: string[], env: Record<string, string>, options: SpawnOptions = {}): Started & { lines: ReturnType<typeof createInterface> } {
-  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), '--import', 'tsx', ...args], {
+  const loader = args[0]?.endsWith('.js') ? [] : ['--import', 'tsx'];
+  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), ...loader, ...args], {
     cwd: options.checkout ?? root,
     // Several gateways run at once: each its own free metrics port (the default 9464 would collide).
     env: { ...process.env, METRICS_PORT: '0', ...env },
@@ -98,7 +147,7 @@ export async function startGateway(
   options: SpawnOptions = {},
 ): Promise<Started & { url: string }> {
   const started = await startNode(
-    [gatewayEntry(options.checkout)],
+    [entryFor(options)],
     // As deployed: NODE_ENV=production turns off graphql-js's development-only checks.
     { UPSTREAM_URL: upstreamUrl, PORT: String(port), LOG_LEVEL: 'info', NODE_ENV: 'production', ...env },
     (line) => line.includes('execution-gateway listening'),
@@ -117,7 +166,7 @@ export async function startGatewayProbed(
   options: SpawnOptions & { timeoutMs?: number } = {},
 ): Promise<Started & { url: string; port: number }> {
   const port = await freePort();
-  const started = spawnNode([gatewayEntry(options.checkout)], { UPSTREAM_URL: upstreamUrl, PORT: String(port), ...env }, options);
+  const started = spawnNode([entryFor(options)], { UPSTREAM_URL: upstreamUrl, PORT: String(port), ...env }, options);
   const url = `http://127.0.0.1:${port}/graphql`;
   let exited: number | null | undefined;
   started.child.once('exit', (code) => (exited = code));
