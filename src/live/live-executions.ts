@@ -190,11 +190,14 @@ export class LiveExecutions {
   #admit(callerKey: string, pollerKey: string, unread: boolean): void {
     const { settings } = this;
     let limit: string | undefined;
+    let advice = 'Close some before opening more.';
     if (this.#subscriptions >= settings.maxSubscriptions) limit = `${settings.maxSubscriptions} subscriptions per process`;
-    else if (unread && this.#unread >= settings.maxUnreadSubscriptions) limit = `${settings.maxUnreadSubscriptions} subscriptions per process waiting for upstream's first answer`;
-    else if ((this.#perCaller.get(callerKey) ?? 0) >= settings.maxSubscriptionsPerCaller) limit = `${settings.maxSubscriptionsPerCaller} subscriptions per caller`;
+    else if (unread && this.#unread >= settings.maxUnreadSubscriptions) {
+      limit = `${settings.maxUnreadSubscriptions} subscriptions per process waiting for upstream's first answer`;
+      advice = 'Try again later: upstream is slow to answer or unreachable.';
+    } else if ((this.#perCaller.get(callerKey) ?? 0) >= settings.maxSubscriptionsPerCaller) limit = `${settings.maxSubscriptionsPerCaller} subscriptions per caller`;
     else if (!this.#pollers.has(pollerKey) && this.#pollers.size >= settings.maxPollers) limit = `${settings.maxPollers} watched executions per process`;
-    if (limit) throw gatewayError(ErrorCode.TOO_MANY_SUBSCRIPTIONS, `Too many live subscriptions: at most ${limit}. Close some before opening more.`);
+    if (limit) throw gatewayError(ErrorCode.TOO_MANY_SUBSCRIPTIONS, `Too many live subscriptions: at most ${limit}. ${advice}`);
   }
 }
 

@@ -1109,7 +1109,9 @@ export function describeLiveBehaviour(transport: TransportName): void {
           }
           const waiting = [new Recorder(clients.for(own, AUTH_A), { id: 'ex_unread_1' }), new Recorder(clients.for(own, AUTH_A2), { id: 'ex_unread_2' })];
           await waitFor(() => own.instance.live.counts.unread === 2, () => `two unread watches; now ${JSON.stringify(own.instance.live.counts)}`);
-          await expectRefused(new Recorder(clients.for(own, AUTH_A), { id: 'ex_unread_3' }), 'TOO_MANY_SUBSCRIPTIONS');
+          const refused = new Recorder(clients.for(own, AUTH_A), { id: 'ex_unread_3' });
+          await expectRefused(refused, 'TOO_MANY_SUBSCRIPTIONS');
+          expect(JSON.stringify(refused.results)).toContain("at most 2 subscriptions per process waiting for upstream's first answer. Try again later");
           expect(upstream.requestsFor('ex_unread_3')).toHaveLength(0);
           // Another watch of a pair upstream has read joins its poller, which has a reading to give at once.
           const more = new Recorder(clients.for(own), { id: 'ex_read' });
