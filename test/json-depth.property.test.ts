@@ -8,7 +8,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { jsonSizeWithin, jsonTextLength, nestedDeeperThan, upstreamJson } from '../src/domain/json-depth.js';
+import { comparedJson, COMPARED_DEPTH, jsonSizeWithin, jsonTextLength, nestedDeeperThan, storedJson, upstreamJson } from '../src/domain/json-depth.js';
 
 function depthOf(value: unknown): number {
   if (value === null || typeof value !== 'object') return 0;
@@ -67,5 +67,33 @@ describe('upstreamJson', () => {
     expect(() => JSON.stringify(value)).toThrow(RangeError);
     const read = JSON.parse(upstreamJson(value)) as unknown;
     expect(depthOf(read)).toBe(72);
+  });
+});
+
+describe('comparedJson', () => {
+  /** Calls `run` `frames` calls further down the stack. */
+  const below = <T>(frames: number, run: () => T): T => (frames === 0 ? run() : below(frames - 1, run));
+
+  it('writes what JSON.stringify writes for a value that does not nest past COMPARED_DEPTH, ±Infinity apart from null', () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 10 }), (value) => {
+        expect(comparedJson(value)).toBe(JSON.stringify(value));
+      }),
+    );
+    expect(comparedJson({ a: [Infinity] })).not.toBe(comparedJson({ a: [null] }));
+    expect(comparedJson({ a: [Infinity] })).not.toBe(comparedJson({ a: [-Infinity] }));
+  });
+
+  it('gives a value the same text from any stack, and its copy through storedJson the same text as it', () => {
+    // JSON.stringify's own limit depends on the stack: a value some thousands of levels deep was written whole
+    // from one call and cut from a deeper one.
+    for (const levels of [COMPARED_DEPTH + 1, 3_000, 4_000, 20_000]) {
+      let value: unknown = 1e400;
+      for (let level = 0; level < levels; level++) value = { a: [value] };
+      const texts = new Set([0, 1_000, 5_000].map((frames) => below(frames, () => comparedJson({ field: value }))));
+      expect(texts.size, `${levels} levels`).toBe(1);
+      const copy = (JSON.parse(storedJson({ set: { field: value } })) as { set: unknown }).set;
+      expect(comparedJson(copy), `${levels} levels`).toBe([...texts][0]);
+    }
   });
 });

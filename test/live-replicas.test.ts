@@ -159,6 +159,29 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     }
   });
 
+  it("a payload nested too deep for JSON.stringify: a follower that read it itself, then takes the holder's copy of the same reading, tells its watchers nothing", async () => {
+    // The holder's copy through Redis is cut where JSON.stringify ran out of stack (storedJson), and readings were
+    // compared by that text, which also depends on the stack: the follower saw a change, and its watchers an update.
+    const env = { UPSTREAM_TIMEOUT_MS: '300', UPSTREAM_MAX_ATTEMPTS: '1' };
+    const [a, b] = [await replica(env), await replica(env)];
+    const id = `ex_rep_${lane}_deep`;
+    const record = putExecution(upstream, id, 'workflow_running', { eventCount: 1, organizationId: 'org_a' });
+    const deep = `${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`;
+    const body = JSON.stringify({ code: 200, data: { execution: { ...record.execution, requestPayload: '<deep>' }, events: record.events } }).replace('"<deep>"', deep);
+    // The first replica takes the lease, and its first poll hangs: its first reading, published whole, comes after the other's own.
+    upstream.setFault(id, { kind: 'hang' });
+    const holder = watch(clients.for(a, AUTH_A), id);
+    await waitFor(() => upstream.requestsFor(id).length >= 1, "the first replica's first poll");
+    upstream.setFault(id, { kind: 'body', body });
+    const follower = watch(clients.for(b, AUTH_A), id);
+    await waitFor(() => holder.updates.length >= 1 && follower.updates.length >= 1, () => `every first update; ${holder.describe()} | ${follower.describe()}`);
+    expect(a.instance.live.leases!.held).toBe(1);
+    const polled = upstream.requestsFor(id).length;
+    await waitFor(() => upstream.requestsFor(id).length >= polled + 10, 'ten more polls');
+    expect(holder.results, holder.describe()).toHaveLength(1);
+    expect(follower.results, follower.describe()).toHaveLength(1);
+  });
+
   it('a follower whose list the holder laid keeps where its order parts from upstream\'s when a holder that read upstream\'s order takes over', async () => {
     // a holds first; b ticks slowly, so c (joined after the insertion, its list in upstream's order) takes the lease from a.
     const a = await replica();

@@ -4,9 +4,9 @@
  * down: one such value in a payload or an event's `data` turned a whole
  * response into a masked 500 and stalled a live watch. A JSON field nested
  * deeper than MAX_JSON_DEPTH is served as null with a note (./fields.ts
- * readJson); values stored or compared whole (the live pollers' change check,
- * Redis) go through `upstreamJson`. By hand: no JSON library bounds depth on
- * values already parsed.
+ * readJson); values stored whole (Redis) go through `storedJson`, values
+ * compared whole (the live pollers' change check) through
+ * `comparedJson`. By hand: no JSON library bounds depth on values already parsed.
  */
 import { randomBytes } from 'node:crypto';
 
@@ -136,6 +136,44 @@ export function storedJson(value: unknown): string {
     return child > 0 ? `${PAST_DOUBLE}+` : `${PAST_DOUBLE}-`;
   });
   return past ? text.replaceAll(`"${PAST_DOUBLE}+"`, '1e999').replaceAll(`"${PAST_DOUBLE}-"`, '-1e999') : text;
+}
+
+/**
+ * Levels below the value given that `comparedJson` writes; anything deeper is
+ * left out (null). Past MAX_JSON_DEPTH, so every JSON field the gateway can
+ * serve is compared whole. Short of where `storedJson` cuts a copy that nests
+ * too deep for JSON.stringify (MAX_JSON_DEPTH + 8 levels below the copy's root)
+ * for a value up to 5 levels into the copy (in a live delta, `set` is 2 levels
+ * in, each of its `events` 3): such a copy and its original give the same text.
+ */
+export const COMPARED_DEPTH = MAX_JSON_DEPTH + 4;
+
+/**
+ * Text that tells two readings of a value apart: the live pollers' change check
+ * (src/live/poller.ts) and the identity of an event without an id
+ * (src/live/append-order.ts). As `storedJson`, ±Infinity and null differ.
+ * Unlike it, anything more than COMPARED_DEPTH levels down is always left out
+ * (null), not only where JSON.stringify runs out of stack: that depends on the
+ * stack it is called from and on what V8 has compiled so far (a value 3,000
+ * levels deep was written whole from one call and cut from a deeper one), and
+ * a replica's own reading and the holder's copy of it through Redis, cut,
+ * differed: watchers got updates with nothing new, and an event without an id
+ * came twice. So the same value always gives the same text, and so does its
+ * copy. For comparing only: ±Infinity are written as markers, not JSON numbers.
+ */
+export function comparedJson(value: unknown): string {
+  // The holders from the root's down to the one being written: JSON.stringify walks depth first, so a call's
+  // holder is on this path, and whatever is below it on the path was left. A value is `path.length` levels down.
+  const path: unknown[] = [];
+  const text = JSON.stringify(value, function (this: unknown, _key, child: unknown) {
+    while (path.length > 0 && path[path.length - 1] !== this) path.pop();
+    if (path.length === 0) path.push(this);
+    if (path.length > COMPARED_DEPTH) return null;
+    if (child !== null && typeof child === 'object') path.push(child);
+    else if (typeof child === 'number' && !Number.isFinite(child)) return child > 0 ? `${PAST_DOUBLE}+` : `${PAST_DOUBLE}-`;
+    return child;
+  }) as string | undefined;
+  return text ?? 'undefined';
 }
 
 /** JSON.stringify with `map` applied to each value, cut MAX_JSON_DEPTH levels below a field where it nests too deep for it (upstreamJson). */

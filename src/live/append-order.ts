@@ -11,13 +11,13 @@
  * reading follow them, in upstream's order.
  */
 import { isObject } from '../domain/execution.js';
-import { upstreamJson } from '../domain/json-depth.js';
+import { comparedJson } from '../domain/json-depth.js';
 
 /**
  * What tells two readings' events apart: upstream's id when it sent a usable
  * one (a non-empty string, or a finite number), else the whole entry as JSON
- * (an entry without an id has no other identity). Prefixed so an id can never
- * equal an entry's JSON.
+ * text (`comparedJson`: an entry without an id has no other identity).
+ * Prefixed so an id can never equal an entry's JSON.
  */
 function identity(entry: unknown): string {
   if (isObject(entry)) {
@@ -25,7 +25,8 @@ function identity(entry: unknown): string {
     if (typeof id === 'string' && id !== '') return `i${id}`;
     if (typeof id === 'number' && Number.isFinite(id)) return `i${id}`;
   }
-  return `j${upstreamJson(entry) ?? 'undefined'}`;
+  // comparedJson: the same entry, read from upstream or from the lease holder's copy, has the same identity.
+  return `j${comparedJson(entry)}`;
 }
 
 /**

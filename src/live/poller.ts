@@ -30,7 +30,7 @@ import { seconds, UpstreamError } from '../upstream/upstream-error.js';
 import type { ExecutionsClient } from '../upstream/executions-client.js';
 import type { CallerIdentity } from '../upstream/shared-executions.js';
 import { nextPollDelay, type CadenceSettings } from './cadence.js';
-import { storedJson } from '../domain/json-depth.js';
+import { comparedJson } from '../domain/json-depth.js';
 
 /** What a poller tells its watchers. */
 export type PollerNews =
@@ -273,9 +273,10 @@ export class Poller {
       const events = inAppendOrder(previous.events, execution.events);
       if (events !== execution.events) execution = { ...execution, events, eventsInOrder: inOrderPrefix(events, execution.events) };
     }
-    // Upstream only appends events, so a change is a new field value or a longer list. storedJson, not
-    // JSON.stringify: a number past a double's range (read as ±Infinity, served null with a note) and null differ.
-    const fingerprint = `${execution.events.length}:${storedJson(execution.source)}`;
+    // Upstream only appends events, so a change is a new field value or a longer list. comparedJson, not
+    // JSON.stringify: a number past a double's range (read as ±Infinity, served null with a note) and null differ,
+    // and a value nested too deep for JSON.stringify reads the same from upstream and from the holder's copy.
+    const fingerprint = `${execution.events.length}:${comparedJson(execution.source)}`;
     const changed = fingerprint !== this.#fingerprint;
     this.#fingerprint = fingerprint;
     this.#latest = execution;
