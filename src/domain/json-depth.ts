@@ -125,8 +125,9 @@ const PAST_DOUBLE = `past-double:${randomBytes(16).toString('base64url')}:`;
  * past a double's range, `1e400`) is written `1e999` (`-1e999`), which reads
  * back as the same ±Infinity: JSON.stringify writes null, and a field that was
  * served as null with a note read fresh was served as null without one from
- * the copy. A replacer costs a write about 1.7 × JSON.stringify's time, so
- * copies only: every other text of a value goes through `upstreamJson`.
+ * the copy. A replacer makes a write about twice as slow as JSON.stringify, so
+ * copies and comparisons only (`comparedJson`): every other text of a value
+ * goes through `upstreamJson`.
  */
 export function storedJson(value: unknown): string {
   let past = false;
