@@ -44,6 +44,14 @@ function isValidRegExp(source: string): boolean {
  */
 const MAX_STRING_BYTES = 256 * 1024 * 1024;
 
+/**
+ * An UPSTREAM_URL path that ends with the endpoint's own path, or part of it: `/v1`,
+ * `/v1/executions`, `/v1/executions/{id}` (as URL parsing encodes it), trailing slashes
+ * aside. The gateway appends `/v1/executions/<id>` to the base path, so such a base
+ * addresses no execution.
+ */
+const ENDPOINT_PATH_AT_END = /(?:^|\/)v1(?:\/executions(?:\/[^/]*)?)?\/*$/;
+
 /** One setting: the variable that sets it, its schema (default included) and its meaning, as the README states it. */
 interface Setting<T extends z.ZodType> {
   env: string;
@@ -109,8 +117,14 @@ export const SETTINGS = {
           (value) => !URL.canParse(value) || (new URL(value).username === '' && new URL(value).password === ''),
           "must not carry credentials (user:password@): upstream is called with each caller's own Authorization header",
         )
+        // Upstream's documentation writes https://api.example.com/v1/executions/{id}: a base copied with part of
+        // that path called /v1/v1/executions/…, and every id was NOT_FOUND, "not visible to this token".
+        .refine(
+          (value) => !URL.canParse(value) || !ENDPOINT_PATH_AT_END.test(new URL(value).pathname),
+          'must be the base URL of the executions API, without `/v1` or `/v1/executions`: the gateway appends `/v1/executions/{id}` itself (https://api.example.com, not https://api.example.com/v1)',
+        )
         .optional(),
-      'base URL of the executions API; `/v1/executions/{id}` is appended to its path (unset: the built-in demo upstream; with `NODE_ENV=production` the gateway refuses to start)',
+      'base URL of the executions API; `/v1/executions/{id}` is appended to its path, so a path that already ends in `/v1` or `/v1/executions…` is refused (unset: the built-in demo upstream; with `NODE_ENV=production` the gateway refuses to start)',
     ),
     timeoutMs: setting('UPSTREAM_TIMEOUT_MS', integer(1, 300_000).default(5_000), 'deadline of one upstream attempt, connect to last byte'),
     requestBudgetMs: setting(

@@ -222,6 +222,13 @@ describe('configuration', () => {
     [{ UPSTREAM_URL: 'ftp://host' }, 'Invalid UPSTREAM_URL="ftp://host": must be an http(s) URL such as http://127.0.0.1:8080.'],
     [{ UPSTREAM_URL: 'not a url' }, 'Invalid UPSTREAM_URL="not a url": must be an http(s) URL such as http://127.0.0.1:8080.'],
     [{ UPSTREAM_URL: 'http://host/?x=1' }, 'Invalid UPSTREAM_URL="http://host/?x=1": must not carry a query string or fragment.'],
+    // The endpoint's path is appended: a base that holds it (upstream's documentation writes the whole URL) made every id NOT_FOUND.
+    ...['https://api.example.com/v1', 'https://api.example.com/v1/', 'https://api.example.com/v1/executions', 'https://api.example.com/v1/executions/{id}', 'http://gw.internal/executions-api/v1'].map(
+      (value): [Record<string, string>, string] => [
+        { UPSTREAM_URL: value },
+        `Invalid UPSTREAM_URL="${value}": must be the base URL of the executions API, without \`/v1\` or \`/v1/executions\`: the gateway appends \`/v1/executions/{id}\` itself (https://api.example.com, not https://api.example.com/v1).`,
+      ],
+    ),
     [{ UPSTREAM_TIMEOUT_MS: '0' }, 'Invalid UPSTREAM_TIMEOUT_MS="0": must be at least 1.'],
     [{ EXECUTION_ID_PATTERN: '(' }, 'Invalid EXECUTION_ID_PATTERN="(": must be a valid regular expression.'],
     // Unanchored, a pattern allows any text that merely contains an allowed id, of any length.
