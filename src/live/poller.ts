@@ -95,6 +95,13 @@ export class Poller {
   #inFlight: Cancellation | undefined;
   #failures = 0;
   #failingSince: number | undefined;
+  /**
+   * Gives the outage notice when the outage reaches `outageNoticeMs` between two polls: the backoff
+   * spaces failing polls out (1, 2, 4, 8 s …), and a notice given only at a failed poll came at the
+   * first one past the notice time (14 s for a running execution, 18 s for a waiting one, up to 32 s
+   * for one awaiting payment, with the default 10 s).
+   */
+  #noticeTimer: NodeJS.Timeout | undefined;
   /** The outage notice given since the last reading (this poller's own, or the lease holder's): told to watchers who join meanwhile. */
   #notice: GraphQLError | undefined;
   #stopped = false;
@@ -154,9 +161,22 @@ export class Poller {
     this.#stopped = true;
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#clearNoticeTimer();
     this.#inFlight?.abort(new DOMException('The last watcher left.', 'AbortError'));
     this.#lease?.leave();
     this.deps.onStopped(this);
+  }
+
+  /** Tells every watcher (and, as the lease holder, the other replicas) that upstream has been failing for a while. */
+  #giveNotice(notice: GraphQLError): void {
+    this.#notice = notice;
+    this.#lease?.outage(notice.message, { ...notice.extensions });
+    this.#tellAll({ kind: 'outage', error: notice });
+  }
+
+  #clearNoticeTimer(): void {
+    clearTimeout(this.#noticeTimer);
+    this.#noticeTimer = undefined;
   }
 
   #tellAll(news: PollerNews): void {
@@ -190,6 +210,7 @@ export class Poller {
         // the interval, and counted the outage from when those old failures began (a notice at once).
         this.#failures = 0;
         this.#failingSince = undefined;
+        this.#clearNoticeTimer();
         return this.#schedule(nextPollDelay(statusOf(this.#latest), 0, settings));
       }
     }
@@ -251,6 +272,7 @@ export class Poller {
     this.#quietUntil = 0;
     this.#failures = 0;
     this.#failingSince = undefined;
+    this.#clearNoticeTimer();
     this.#notice = undefined;
     // Upstream only appends. A reading whose `events` is no list, or shorter than the last, says nothing
     // about them: the watch keeps the events it has, so it never goes back and no cursor it handed out
@@ -329,10 +351,17 @@ export class Poller {
     // Told once the outage has lasted the notice time, or at once when upstream asked for a pause that
     // makes it last that long: no update can come before the pause ends.
     const silentUntil = now + quiet;
+    this.#clearNoticeTimer();
     if (!this.#notice && silentUntil - this.#failingSince >= settings.outageNoticeMs) {
-      this.#notice = outageNotice(error, quiet > 0 ? { askedMs: asked!, nextPollMs: delay } : undefined);
-      this.#lease?.outage(this.#notice.message, { ...this.#notice.extensions });
-      this.#tellAll({ kind: 'outage', error: this.#notice });
+      this.#giveNotice(outageNotice(error, quiet > 0 ? { askedMs: asked!, nextPollMs: delay } : undefined));
+    } else if (!this.#notice && now + delay > this.#failingSince + settings.outageNoticeMs) {
+      // The next poll comes after the notice time: the outage reaches it before then, with no reading between.
+      const failingSince = this.#failingSince;
+      this.#noticeTimer = setTimeout(() => {
+        this.#noticeTimer = undefined;
+        if (!this.#stopped && !this.#notice && this.#failingSince === failingSince) this.#giveNotice(outageNotice(error, undefined));
+      }, failingSince + settings.outageNoticeMs - now);
+      this.#noticeTimer.unref();
     }
     // Upstream itself answered with a failure (a 5xx, a 429, an unreadable body), or asked this caller
     // for quiet and the pause still runs: every replica would see the same, so the holder keeps the lease

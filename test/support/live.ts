@@ -895,6 +895,36 @@ export function describeLiveBehaviour(transport: TransportName): void {
           await allStopped(own);
         }));
 
+      it('the outage notice comes once the outage has lasted LIVE_OUTAGE_NOTICE_MS, between two failed polls the backoff spaced past it', () =>
+        // The first failure's backoff is twice the active interval (2 s): a notice given only at a failed poll came then, not at 500 ms.
+        withHarness({ UPSTREAM_MAX_ATTEMPTS: '1', LIVE_POLL_ACTIVE_MS: '1000', LIVE_POLL_MAX_BACKOFF_MS: '10000', LIVE_OUTAGE_NOTICE_MS: '500' }, async (own) => {
+          const { upstream } = own;
+          const id = 'ex_notice_between_polls';
+          putExecution(upstream, id, 'workflow_running');
+          const watcher = new Recorder(clients.for(own), { id });
+          await watcher.received(1);
+          const before = upstream.requestsFor(id).length;
+          upstream.setFault(id, { kind: 'status', status: 500 });
+          await waitFor(() => upstream.requestsFor(id).length > before, 'the first failed poll', 5_000);
+          const failedAt = upstream.requestsFor(id)[before]!.at;
+          await waitFor(() => watcher.errorCodes.length > 0, () => `the outage notice; so far ${watcher.describe()}`, 5_000);
+          const noticedAfterMs = performance.now() - failedAt;
+          // Told before the next poll, which the backoff put 2 s after the first failure, and not before the notice time.
+          expect(upstream.requestsFor(id), `notice ${Math.round(noticedAfterMs)} ms after the first failed poll`).toHaveLength(before + 1);
+          expect(noticedAfterMs).toBeGreaterThanOrEqual(450);
+          expect(noticedAfterMs).toBeLessThan(1_500);
+          expect(watcher.errorCodes).toEqual(['UPSTREAM_UNAVAILABLE']);
+          expect(watcher.ended).toBe(false);
+
+          // Upstream back before the next poll: the watch goes on from where it was.
+          upstream.setFault(id, undefined);
+          const after = advance(upstream, id, 'workflow_succeeded', 1);
+          await watcher.end();
+          expect(watcher.eventIds).toEqual(after);
+          expect(watcher.errorCodes).toEqual(['UPSTREAM_UNAVAILABLE']);
+          await allStopped(own);
+        }));
+
       it('a reading whose events are no list, or fewer than before: the watch keeps its events, its cursor stays one to resume from, later events come once', async () => {
         const { upstream } = faulty;
         const id = 'ex_odd_events';
