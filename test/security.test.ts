@@ -25,7 +25,7 @@ import { OPERATION_LIMITS } from '../src/pipeline/operation-limits.js';
 import { PREFLIGHT_MAX_AGE_S } from '../src/pipeline/cors.js';
 import { schema } from '../src/schema/index.js';
 import { AUTH, Harness, LANES, codes } from './support/harness.js';
-import { rawExchange } from './support/raw-http.js';
+import { rawExchange, resetBeforeRead } from './support/raw-http.js';
 
 const ONE = `query($id: ID!) { execution(id: $id) { id } }`;
 /** The deepest useful query, with cursors at both levels as a Relay client writes it (README, src/pipeline/operation-limits.ts): depth 9. */
@@ -945,6 +945,12 @@ describe.each(LANES)('the request id on every answer (%s lane)', (lane) => {
     expect(Math.abs(Date.parse(answer.headers.date ?? '') - Date.now())).toBeLessThan(5_000);
     expect(answer.headers['content-type']).toMatch(/^application\/json/);
     expect(codes(JSON.parse(answer.body) as ExecutionResult)).toEqual(['BAD_REQUEST']);
+  });
+
+  it('a client that sends a CONNECT and resets before the gateway reads it throws nothing in the gateway', async () => {
+    // Node takes its 'error' listener off a CONNECT's socket: the 405's write met the reset with none, and threw.
+    const uncaught = await resetBeforeRead(harness.instance.server, url, 'CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: 127.0.0.1:443\r\n\r\n');
+    expect(uncaught).toEqual([]);
   });
 
   it('serves a request with an empty Host, as the node adapter does (the socket address stands in)', async () => {

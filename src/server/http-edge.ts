@@ -43,7 +43,7 @@ import type { Health } from './health.js';
 import { bodyAsUtf8 } from './body-charset.js';
 import { HEAD_FIELD_LIMIT, HEAD_PARSE_LIMIT_BYTES, HEAD_TOO_LARGE, headTooLarge } from './head-size.js';
 import { acceptInPreferenceOrder, PRODUCED, readableContentType, type BodyCharset } from './media-types.js';
-import { endWithJson, pathOf, toOriginForm } from './raw-http.js';
+import { adoptSocket, endWithJson, pathOf, toOriginForm } from './raw-http.js';
 import { asKnownLength, handOver, OVER_LIMIT, readBody, transferCodingProblem } from './request-body.js';
 
 export type EdgeSettings = Pick<ServerConfig, 'maxRequestBodyBytes' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs'> & {
@@ -380,6 +380,7 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
   // CONNECT never reaches the request handler, and without a listener node closes the socket
   // without a word: answered as any other method the gateway does not take.
   server.on('connect', (request: IncomingMessage, socket: Duplex) => {
+    adoptSocket(socket);
     endWithJson(socket, '405 Method Not Allowed', errorBody(ErrorCode.BAD_REQUEST, NO_TUNNELS), { allow: GRAPHQL_METHODS, 'x-request-id': requestIdFor(request.headers['x-request-id']) });
   });
   return server;

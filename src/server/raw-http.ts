@@ -48,6 +48,25 @@ export function endWithJson(socket: Duplex, status: string, body: string, header
   socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\ncache-control: ${CACHE_CONTROL}\r\ndate: ${new Date().toUTCString()}\r\n${lines}connection: close\r\n\r\n${body}`);
 }
 
+/** A socket's error once the socket is the edge's (`adoptSocket`): nothing to do but let it close. */
+const gone = (): void => undefined;
+
+/**
+ * Takes on `socket`, which node handed over with an 'upgrade' or 'connect'
+ * event: node took its own 'error' listener off it then, and an 'error' that
+ * nothing listens to is thrown, which ends the process. A client that sends
+ * its request and resets the connection before the gateway has read it is
+ * found gone only when an answer is written (node no longer reads the socket),
+ * and that write's ECONNRESET had no listener: one such connection (a refused
+ * upgrade, a CONNECT, an upgrade pipelined behind a request still being
+ * answered) ended the gateway, and every request it was serving with it.
+ * Kept for the socket's life: ws and node's connection listener (an ignored
+ * upgrade, ./ignored-upgrade.ts) add their own handling beside it.
+ */
+export function adoptSocket(socket: Duplex): void {
+  socket.on('error', gone);
+}
+
 /**
  * Calls `then` once no earlier answer is being written on `socket` (at once
  * when none is), never when the connection is gone or was closed by an
@@ -55,18 +74,15 @@ export function endWithJson(socket: Duplex, status: string, body: string, header
  * while earlier ones on its connection are still being answered; what is
  * written on the socket before they are done (a 101, a refusal, another
  * parser's answers) would go out before or inside theirs (HTTP/1.1 answers in
- * order, RFC 9112 §9.3.2).
+ * order, RFC 9112 §9.3.2). `socket` was adopted (`adoptSocket`): a client that
+ * leaves while waiting throws nothing. A listener only for the wait was not
+ * enough: when the earlier answer's write is what finds the client gone, the
+ * answer's 'close' comes a tick before the socket's 'error'.
  */
 export function whenAnswered(socket: Duplex, then: () => void): void {
   if (socket.destroyed || socket.writableEnded) return;
   // Node's own field: the answer the socket is writing; on its 'close', the next pipelined one has taken its place.
   const current = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
   if (!current) return then();
-  // Node took its error listener off with the upgrade: a client that leaves while waiting must not throw.
-  const left = () => undefined;
-  socket.on('error', left);
-  current.once('close', () => {
-    socket.off('error', left);
-    whenAnswered(socket, then);
-  });
+  current.once('close', () => whenAnswered(socket, then));
 }

@@ -74,7 +74,7 @@ import { schema } from '../schema/index.js';
 import { headBytes, headTooLarge } from './head-size.js';
 import { serveIgnoringUpgrade } from './ignored-upgrade.js';
 import { hostProblem } from './http-edge.js';
-import { endWithJson, pathOf, toOriginForm, whenAnswered } from './raw-http.js';
+import { adoptSocket, endWithJson, pathOf, toOriginForm, whenAnswered } from './raw-http.js';
 import type { StalledClients } from './stalled-clients.js';
 import { messageHead, orderedById } from './ws-message-order.js';
 
@@ -521,7 +521,10 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
   });
 
   // Once every earlier answer on the connection is written, or its 101 or refusal would go out before them (./raw-http.ts).
-  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => whenAnswered(socket, () => upgrade(request, socket, head)));
+  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    adoptSocket(socket);
+    whenAnswered(socket, () => upgrade(request, socket, head));
+  });
   const upgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     toOriginForm(request);
     const path = pathOf(request);

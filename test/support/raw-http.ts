@@ -1,5 +1,7 @@
 /** HTTP as a raw TCP client (node:net) sends it: bytes as given, nothing fixed up on the way. */
-import { connect } from 'node:net';
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import { connect, type Socket } from 'node:net';
 
 export interface RawOptions {
   /** Silence is a failure, not a hang of the suite: the socket is dropped after this long (ms). */
@@ -26,4 +28,38 @@ export function rawExchange(url: string, bytes: string, options: RawOptions = {}
     if (options.leaveAfterMs !== undefined) setTimeout(() => socket.destroy(), options.leaveAfterMs);
     if (options.endAfterMs !== undefined) setTimeout(() => socket.end(), options.endAfterMs);
   });
+}
+
+/**
+ * Sends `bytes` on a new connection to `server` and resets it (RST) in the same tick, before the server can
+ * have read a byte: the server reads the request and the reset together, and finds the client gone only when
+ * it writes an answer. Resolves once the server's side of the connection has closed, with what the process
+ * threw meanwhile (an 'error' nothing listened to); awaited closing, not a sleep, so a busy machine only makes
+ * it slower. The server's 'connection' is awaited before sending: the socket named is the one it accepted.
+ */
+export async function resetBeforeRead(server: Server, url: string, bytes: string, giveUpMs = 10_000): Promise<unknown[]> {
+  const uncaught: unknown[] = [];
+  const record = (error: unknown) => void uncaught.push(error);
+  process.prependListener('uncaughtException', record);
+  try {
+    const { hostname, port } = new URL(url);
+    const accepted = once(server, 'connection') as Promise<[Socket]>;
+    const client = connect(Number(port), hostname);
+    client.on('error', () => undefined);
+    const [[serverSide]] = await Promise.all([accepted, once(client, 'connect')]);
+    // Not events.once: it listens for 'error' too, which would hide the one this is about.
+    const closed = new Promise((resolve) => serverSide.once('close', resolve));
+    client.write(bytes);
+    client.resetAndDestroy();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      closed,
+      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`the server kept the connection past ${giveUpMs} ms`)), giveUpMs))),
+    ]).finally(() => clearTimeout(timer));
+    // An 'error' comes before the socket's 'close'; one more turn for anything queued behind it.
+    await new Promise((resolve) => setImmediate(resolve));
+  } finally {
+    process.off('uncaughtException', record);
+  }
+  return uncaught;
 }
