@@ -24,10 +24,19 @@ import {
   watch,
   Recorder,
 } from './support/live.js';
+import { Redis } from 'ioredis';
 import { RedisServer } from './support/redis.js';
 
 const SECRET = 'a-test-secret-of-at-least-32-characters';
 const POLL_MS = 50;
+
+/** A lease script as MONITOR shows it (`EVAL script numkeys key …args`): `hold <ms>`, `keep <ms>`, `release`, or `publish`. */
+function leaseCommand(args: string[]): string {
+  const script = args[1] ?? '';
+  if (script.includes('PUBLISH')) return 'publish';
+  if (script.includes('DEL')) return 'release';
+  return `${script.startsWith('local v') ? 'hold' : 'keep'} ${args[5]}`;
+}
 
 describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
   let redis: RedisServer;
@@ -248,17 +257,34 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     const env = { UPSTREAM_MAX_ATTEMPTS: '1', LIVE_POLL_WAITING_MS: '1000', LIVE_POLL_MAX_BACKOFF_MS: '2000', LIVE_OUTAGE_NOTICE_MS: '60000' };
     const a = await replica(env);
     const id = `ex_rep_${lane}_pause_${fault.kind}`;
-    putExecution(upstream, id, 'workflow_running', { eventCount: 1, organizationId: 'org_a' });
-    upstream.setFault(id, fault);
-    const watcher = watch(clients.for(a, AUTH_A), id);
-    await waitFor(() => upstream.requestsFor(id).length === 1, 'the first poll');
-    await sleep(200);
-    const redis = a.instance.redis!;
-    const ttl = await redis.client.pttl(redis.key('lease', redis.callerTag(AUTH_A), id));
-    if (kept) expect(ttl).toBeGreaterThan(1_500);
-    else expect(ttl).toBeLessThanOrEqual(1_000);
-    expect(ttl).toBeGreaterThan(0);
-    watcher.stop();
+    const leaseKey = a.instance.redis!.key('lease', a.instance.redis!.callerTag(AUTH_A), id);
+    // What Redis ran on the lease, in its order (MONITOR): read after the fact, so a late event loop moves nothing.
+    // The lease's TTL read 200 ms after the failing poll reached upstream was this test's clock: under load the
+    // holder had not yet had the 503 back, its TTL was the poll's own (1 s, less the wait), and the test failed.
+    // lazyConnect: monitor() opens a connection of its own, the only one.
+    const monitor = await new Redis(redis.url, { lazyConnect: true }).monitor();
+    const leaseCommands: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (args[0]?.toLowerCase() === 'eval' && args[3] === leaseKey) leaseCommands.push(leaseCommand(args));
+    });
+    try {
+      putExecution(upstream, id, 'workflow_running', { eventCount: 1, organizationId: 'org_a' });
+      upstream.setFault(id, fault);
+      const watcher = watch(clients.for(a, AUTH_A), id);
+      await waitFor(() => upstream.requestsFor(id).length === 1, 'the first poll');
+      // The next poll's take of the lease comes once the failure was handled, and so after any keep it sent.
+      await waitFor(() => leaseCommands.filter((command) => command.startsWith('hold')).length >= 2, () => `the next poll; on the lease: ${leaseCommands.join(', ')}`, 10_000);
+      const between = leaseCommands.slice(1, leaseCommands.findIndex((command, index) => index > 0 && command.startsWith('hold')));
+      // Kept through the pause before the next poll (about 2 s), plus the lease's 1 s; else nothing: the lease lapses.
+      if (kept) {
+        expect(between).toHaveLength(1);
+        expect(between[0]).toMatch(/^keep /);
+        expect(Number(between[0]!.slice('keep '.length))).toBeGreaterThanOrEqual(2_500);
+      } else expect(between).toEqual([]);
+      watcher.stop();
+    } finally {
+      monitor.disconnect();
+    }
   });
 
   it('an outage notice reaches the watchers of both replicas, and of a replica that joins during it; updates resume on both', async () => {
