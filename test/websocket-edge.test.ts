@@ -32,6 +32,7 @@ import { createClient, type Client } from 'graphql-ws';
 import type { Plugin } from 'graphql-yoga';
 import WebSocket from 'ws';
 import { connect } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DEMO_TOKEN } from '../src/demo/demo-data.js';
 import { AUTH, codes, Harness, LANES } from './support/harness.js';
@@ -340,6 +341,27 @@ describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
         await slowHarness.close();
       }
     }, 20_000);
+
+    it('ignored on every request of a long connection, it leaves one \'error\' listener on the socket, not one per request', async () => {
+      // The socket goes back to node's parser after each ignored upgrade and comes to the 'upgrade' listener again with the next.
+      const get = (id: string, extra: string) => `GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\nx-request-id: ${id}\r\n${extra}\r\n`;
+      const warnings: Error[] = [];
+      const warned = (warning: Error) => void warnings.push(warning);
+      process.on('warning', warned);
+      try {
+        const accepted = new Promise<Duplex>((resolve) => harness.instance.server.once('connection', resolve));
+        const exchange = rawExchange(harness.url, Array.from({ length: 30 }, (_, index) => get(`h2c-${index}`, h2c)).join('') + get('h2c-last', 'connection: close\r\n'), { giveUpMs: 5_000 });
+        const serverSide = await accepted;
+        const { text } = await exchange;
+        expect(answers(text).map(({ status }) => status)).toEqual(Array.from({ length: 31 }, () => 200));
+        // Node's own listener (the socket is a connection of its parser again) and the edge's.
+        expect(serverSide.listenerCount('error')).toBe(2);
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(warnings.map(({ name }) => name)).not.toContain('MaxListenersExceededWarning');
+      } finally {
+        process.off('warning', warned);
+      }
+    });
 
     it('is ignored on a POST whose body follows its head in a later write', async () => {
       const { hostname, port } = new URL(harness.url);

@@ -60,11 +60,15 @@ const gone = (): void => undefined;
  * and that write's ECONNRESET had no listener: one such connection (a refused
  * upgrade, a CONNECT, an upgrade pipelined behind a request still being
  * answered) ended the gateway, and every request it was serving with it.
- * Kept for the socket's life: ws and node's connection listener (an ignored
- * upgrade, ./ignored-upgrade.ts) add their own handling beside it.
+ * Kept for the socket's life, added once however often the socket is handed
+ * over: ws and node's connection listener (an ignored upgrade,
+ * ./ignored-upgrade.ts) add their own handling beside it.
  */
 export function adoptSocket(socket: Duplex): void {
-  socket.on('error', gone);
+  // Once per socket: an ignored upgrade (h2c) hands the socket back to node's parser, and every later request on
+  // the connection that asks to upgrade comes here again (30 h2c requests on one connection held 30 listeners,
+  // and node warned of a leak at the 11th).
+  if (!socket.listeners('error').includes(gone)) socket.on('error', gone);
 }
 
 /**
