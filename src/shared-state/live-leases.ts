@@ -36,7 +36,7 @@ import type { Execution } from '../domain/execution.js';
 import { isObject } from '../domain/execution.js';
 import type { Logger } from '../logger.js';
 import { FORMAT, type RedisStore } from './redis-store.js';
-import { storedJson } from '../domain/json-depth.js';
+import { comparedJson, storedJson } from '../domain/json-depth.js';
 
 /**
  * What the holder publishes: a change as a delta, or the end of the watch with an error. `db` is the
@@ -322,8 +322,9 @@ export function delta(from: string, seq: number, previous: Execution | undefined
   const unset: string[] = [];
   // Own fields only: upstream's JSON may hold `__proto__` or `constructor`, which `in` would find on every object.
   for (const [field, value] of Object.entries(execution.source)) {
-    // storedJson: ±Infinity (a number past a double's range) and null are different values.
-    if (!Object.hasOwn(before, field) || storedJson(before[field]) !== storedJson(value)) set[field] = value;
+    // comparedJson, as the poller's change check: ±Infinity and null differ, and a value too deep for
+    // JSON.stringify gives the same text from any stack.
+    if (!Object.hasOwn(before, field) || comparedJson(before[field]) !== comparedJson(value)) set[field] = value;
   }
   for (const field of Object.keys(before)) if (!Object.hasOwn(execution.source, field)) unset.push(field);
   return {
