@@ -97,9 +97,8 @@ export class Poller {
   #failingSince: number | undefined;
   /**
    * Gives the outage notice when the outage reaches `outageNoticeMs` between two polls: the backoff
-   * spaces failing polls out (1, 2, 4, 8 s …), and a notice given only at a failed poll came at the
-   * first one past the notice time (14 s for a running execution, 18 s for a waiting one, up to 32 s
-   * for one awaiting payment, with the default 10 s).
+   * spaces failing polls out, and a notice given only at a failed poll came at the first one past the
+   * notice time, up to a whole back-off pause late.
    */
   #noticeTimer: NodeJS.Timeout | undefined;
   /** The outage notice given since the last reading (this poller's own, or the lease holder's): told to watchers who join meanwhile. */

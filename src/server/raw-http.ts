@@ -66,8 +66,7 @@ const gone = (): void => undefined;
  */
 export function adoptSocket(socket: Duplex): void {
   // Once per socket: an ignored upgrade (h2c) hands the socket back to node's parser, and every later request on
-  // the connection that asks to upgrade comes here again (30 h2c requests on one connection held 30 listeners,
-  // and node warned of a leak at the 11th).
+  // the connection that asks to upgrade comes here again; a listener each would grow without bound.
   if (!socket.listeners('error').includes(gone)) socket.on('error', gone);
 }
 
