@@ -101,7 +101,8 @@ describeEachLane('live streams whose client stopped reading', (lane) => {
     await waitFor(() => acknowledged, 'connection_ack');
     ids.forEach((id, index) => socket.send(JSON.stringify({ id: String(index), type: 'subscribe', payload: { query: QUERY, variables: { id } } })));
     await waitFor(() => nexts >= ids.length, 'the first updates');
-    expect(harness.instance.live.counts).toEqual({ subscriptions: 3, pollers: 3, unread: 0 });
+    // Three `next`s may be two of one watch and one of another: a watch may not have had its reading yet (unread).
+    expect(harness.instance.live.counts).toMatchObject({ subscriptions: 3, pollers: 3 });
 
     // The client stops reading: its receive window fills, and the gateway's writes wait.
     const raw = (socket as unknown as { _socket: net.Socket })._socket;
