@@ -294,7 +294,9 @@ export class ExecutionsClient {
     } catch (error) {
       // The call was cancelled: not something to hold against upstream.
       if (call.aborted) throw error;
-      if (timedOut) {
+      // undici's connect timeout is the attempt's deadline too (`connect.timeout` above): whichever timer fires
+      // first, the attempt ran out of time. Told apart, a loaded machine turned some into UPSTREAM_UNAVAILABLE.
+      if (timedOut || isConnectTimeout(error)) {
         throw new UpstreamError(ErrorCode.UPSTREAM_TIMEOUT, `The executions API did not answer within ${this.#options.timeoutMs} ms.`, {
           countsAsFailure: true,
           timedOut: true,
@@ -432,8 +434,12 @@ const UNREACHABLE_CODES = new Set([
   'EHOSTDOWN',
   'ENETUNREACH',
   'ENETDOWN',
-  'UND_ERR_CONNECT_TIMEOUT',
 ]);
+
+/** undici's connect timeout, read as the attempt's deadline (UPSTREAM_TIMEOUT), as the gateway's own timer is. */
+function isConnectTimeout(error: unknown): boolean {
+  return error instanceof Error && 'code' in error && error.code === 'UND_ERR_CONNECT_TIMEOUT';
+}
 
 function isUnreachable(error: unknown): boolean {
   return error instanceof Error && 'code' in error && typeof error.code === 'string' && UNREACHABLE_CODES.has(error.code);
