@@ -30,12 +30,17 @@ import { RedisServer } from './support/redis.js';
 const SECRET = 'a-test-secret-of-at-least-32-characters';
 const POLL_MS = 50;
 
-/** A lease script as MONITOR shows it (`EVAL script numkeys key …args`): `hold <ms>`, `keep <ms>`, `release`, or `publish`. */
+/**
+ * A lease script as MONITOR shows it (`EVAL script numkeys key… replica ms…`): `hold <ms>`, `keep <ms>`,
+ * `release`, `publish`, or `mark` (the pair's outage recorded).
+ */
 function leaseCommand(args: string[]): string {
   const script = args[1] ?? '';
   if (script.includes('PUBLISH')) return 'publish';
   if (script.includes('DEL')) return 'release';
-  return `${script.startsWith('local v') ? 'hold' : 'keep'} ${args[5]}`;
+  if (script.includes("'NX'")) return 'mark';
+  // After the keys, the replica, then the lease's ms.
+  return `${script.startsWith('local v') ? 'hold' : 'keep'} ${args[3 + Number(args[2]) + 1]}`;
 }
 
 describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
@@ -171,7 +176,8 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
   it("a payload nested too deep for JSON.stringify: a follower that read it itself, then takes the holder's copy of the same reading, tells its watchers nothing", async () => {
     // The holder's copy through Redis is cut where JSON.stringify ran out of stack (storedJson), and readings were
     // compared by that text, which also depends on the stack: the follower saw a change, and its watchers an update.
-    const env = { UPSTREAM_TIMEOUT_MS: '300', UPSTREAM_MAX_ATTEMPTS: '1' };
+    // The first poll's timeout starts the pair's outage, which the follower counts too: no notice within this test.
+    const env = { UPSTREAM_TIMEOUT_MS: '300', UPSTREAM_MAX_ATTEMPTS: '1', LIVE_OUTAGE_NOTICE_MS: '60000' };
     const [a, b] = [await replica(env), await replica(env)];
     const id = `ex_rep_${lane}_deep`;
     const record = putExecution(upstream, id, 'workflow_running', { eventCount: 1, organizationId: 'org_a' });
@@ -274,7 +280,8 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
       await waitFor(() => upstream.requestsFor(id).length === 1, 'the first poll');
       // The next poll's take of the lease comes once the failure was handled, and so after any keep it sent.
       await waitFor(() => leaseCommands.filter((command) => command.startsWith('hold')).length >= 2, () => `the next poll; on the lease: ${leaseCommands.join(', ')}`, 10_000);
-      const between = leaseCommands.slice(1, leaseCommands.findIndex((command, index) => index > 0 && command.startsWith('hold')));
+      // The failing holder records the pair's outage (`mark`) either way: not a hold on the lease.
+      const between = leaseCommands.slice(1, leaseCommands.findIndex((command, index) => index > 0 && command.startsWith('hold'))).filter((command) => command !== 'mark');
       // Kept through the pause before the next poll (about 2 s), plus the lease's 1 s; else nothing: the lease lapses.
       if (kept) {
         expect(between).toHaveLength(1);
@@ -335,6 +342,40 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     });
     for (const watcher of watchers) watcher.stop();
   });
+
+  it('upstream unreachable while the back-off outgrows the lease: the replicas take turns holding it, and the watchers of both are told of the outage from when it began', async () => {
+    // A reset connection is this replica's own failure: the holder lets the lease lapse for another to try. Past
+    // the second failure the back-off (100, 200, 400 … ms) is longer than the lease (300 ms), so the replicas
+    // take turns; each replica counting the outage only from its own turn would never reach the notice time.
+    const env = { LIVE_LEASE_MS: '300', LIVE_OUTAGE_NOTICE_MS: '1500', UPSTREAM_MAX_ATTEMPTS: '1', LIVE_POLL_MAX_BACKOFF_MS: '2000' };
+    const [a, b] = [await replica(env), await replica(env)];
+    const id = `ex_rep_${lane}_turns`;
+    putExecution(upstream, id, 'workflow_running', { eventCount: 1, organizationId: 'org_a' });
+    const watchers = [watch(clients.for(a, AUTH_A), id), watch(clients.for(b, AUTH_A), id)];
+    await waitFor(() => watchers.every((watcher) => watcher.updates.length >= 1), 'every first update');
+    const failingAt = performance.now();
+    upstream.setFault(id, { kind: 'reset' });
+    const told: number[] = [];
+    await waitFor(
+      () => {
+        watchers.forEach((watcher, i) => {
+          if (told[i] === undefined && watcher.errorCodes.length > 0) told[i] = performance.now() - failingAt;
+        });
+        return told.filter((at) => at !== undefined).length === 2;
+      },
+      () => `the notice on both; ${watchers.map((watcher) => watcher.describe()).join(' | ')}; polled by ${upstream.requestsFor(id).length}`,
+      8_000,
+    );
+    // The notice time, plus a tick for a follower to read the pair's clock, plus a slow machine's slack.
+    for (const at of told) expect(at).toBeLessThan(1_500 + 2_000 + 1_000);
+    upstream.setFault(id, undefined);
+    const after = advance(upstream, id, 'workflow_succeeded', 2);
+    for (const watcher of watchers) {
+      await watcher.end(15_000);
+      expect(watcher.errorCodes).toEqual(['UPSTREAM_UNAVAILABLE']);
+      expect(watcher.eventIds).toEqual(after);
+    }
+  }, 30_000);
 
   it('a 429 asking for a pause longer than the lease: the holder keeps the lease through it, so neither replica calls upstream before it ends', async () => {
     // The lease (1 s) lapses during the pause (3 s) unless the holder keeps it: then the other replica would take over and poll.

@@ -201,6 +201,7 @@ export class Poller {
       // Asked at every tick, so a replica takes over within the lease time when the holder dies.
       const holds = await this.#lease.holds();
       if (this.#stopped) return;
+      const pairOutage = this.#lease.outageSince();
       // Another replica polls and publishes: follow it, unless there is nothing to follow from.
       if (!holds && this.#latest && !this.#gap) {
         // This replica's own failures (its polls while Redis was out of reach) are no longer its to back off
@@ -208,9 +209,14 @@ export class Poller {
         // Taking the lease over later, one failed poll then waited LIVE_POLL_MAX_BACKOFF_MS instead of twice
         // the interval, and counted the outage from when those old failures began (a notice at once).
         this.#failures = 0;
-        this.#failingSince = undefined;
-        this.#clearNoticeTimer();
+        this.#followOutage(pairOutage);
         return this.#schedule(nextPollDelay(statusOf(this.#latest), 0, settings));
+      }
+      // An outage the pair's earlier holders recorded goes on: counted from its start, not from this replica's
+      // turn. Its notice comes with this poll's failure, as ever, never while the poll may still succeed.
+      if (pairOutage !== undefined) {
+        const since = localTime(pairOutage);
+        if (this.#failingSince === undefined || since < this.#failingSince) this.#failingSince = since;
       }
     }
     // Polls take at most their share of the bulkhead, so watchers never starve queries.
@@ -232,6 +238,35 @@ export class Poller {
       slots.give();
       this.#inFlight = undefined;
     }
+  }
+
+  /**
+   * A follower's outage clock is the pair's: from the start its holders recorded (`failing`), and none
+   * when none is recorded. When upstream cannot be reached the lease lapses at each failure, and once the
+   * back-off outgrows it the replicas take turns holding it: counted from each replica's own turn, the
+   * outage never reached LIVE_OUTAGE_NOTICE_MS and no watcher was told.
+   */
+  #followOutage(pairOutage: number | undefined): void {
+    this.#clearNoticeTimer();
+    this.#failingSince = pairOutage === undefined ? undefined : localTime(pairOutage);
+    this.#noticeAt(undefined);
+  }
+
+  /**
+   * The outage notice when the outage reaches `outageNoticeMs`: now when it has, else by a timer that a
+   * reading or the next failure clears. `error`: the failure whose upstream facts the notice carries.
+   */
+  #noticeAt(error: GraphQLError | undefined): void {
+    if (this.#notice || this.#failingSince === undefined) return;
+    const failingSince = this.#failingSince;
+    const due = failingSince + this.deps.settings.outageNoticeMs - performance.now();
+    if (due <= 0) return this.#giveNotice(outageNotice(error, undefined));
+    clearTimeout(this.#noticeTimer);
+    this.#noticeTimer = setTimeout(() => {
+      this.#noticeTimer = undefined;
+      if (!this.#stopped && !this.#notice && this.#failingSince === failingSince) this.#giveNotice(outageNotice(error, undefined));
+    }, due);
+    this.#noticeTimer.unref();
   }
 
   /** What the lease holder (another replica) published. */
@@ -268,6 +303,9 @@ export class Poller {
     if (own) this.#gap = false;
     const previous = this.#latest;
     const recovered = this.#notice !== undefined;
+    // Failing until now, by this replica's polls or by the pair's record.
+    const wasFailing = this.#failingSince !== undefined;
+    if (own && wasFailing) this.#lease?.recovered();
     this.#quietUntil = 0;
     this.#failures = 0;
     this.#failingSince = undefined;
@@ -301,8 +339,9 @@ export class Poller {
     const changed = fingerprint !== this.#fingerprint;
     this.#fingerprint = fingerprint;
     this.#latest = execution;
-    // After an outage notice, an unchanged reading is published too: it tells the other replicas upstream answers again.
-    if (own && (changed || recovered)) this.#lease?.published(previous, execution);
+    // After failures, an unchanged reading is published too: it tells the other replicas upstream answers again,
+    // followers that gave the notice by the pair's clock included.
+    if (own && (changed || recovered || wasFailing)) this.#lease?.published(previous, execution);
     // Watchers shown the outage are told it is over even when nothing changed: without an update they
     // would show it until the next change, which may be never. A follower hears the holder's recovery
     // as the reading it publishes, and its own notice makes it `recovered` here too.
@@ -353,15 +392,12 @@ export class Poller {
     this.#clearNoticeTimer();
     if (!this.#notice && silentUntil - this.#failingSince >= settings.outageNoticeMs) {
       this.#giveNotice(outageNotice(error, quiet > 0 ? { askedMs: asked!, nextPollMs: delay } : undefined));
-    } else if (!this.#notice && now + delay > this.#failingSince + settings.outageNoticeMs) {
+    } else if (now + delay > this.#failingSince + settings.outageNoticeMs) {
       // The next poll comes after the notice time: the outage reaches it before then, with no reading between.
-      const failingSince = this.#failingSince;
-      this.#noticeTimer = setTimeout(() => {
-        this.#noticeTimer = undefined;
-        if (!this.#stopped && !this.#notice && this.#failingSince === failingSince) this.#giveNotice(outageNotice(error, undefined));
-      }, failingSince + settings.outageNoticeMs - now);
-      this.#noticeTimer.unref();
+      this.#noticeAt(error);
     }
+    // The pair's outage, for whichever replica holds the lease next and for the followers.
+    this.#lease?.failing(epochTime(this.#failingSince), delay);
     // Upstream itself answered with a failure (a 5xx, a 429, an unreadable body), or asked this caller
     // for quiet and the pause still runs: every replica would see the same, so the holder keeps the lease
     // through its pause (another replica, which knows nothing of the pause, would poll with the token at
@@ -396,8 +432,8 @@ function retryAfterOf(error: GraphQLError): number | undefined {
  * message says how long it asked for and `retryAfterMs` how long until the next
  * poll, which the backoff may make longer.
  */
-function outageNotice(error: GraphQLError, pause: { askedMs: number; nextPollMs: number } | undefined): GraphQLError {
-  const { upstreamStatus, upstreamRequestId } = (error.extensions ?? {}) as UpstreamFacts;
+function outageNotice(error: GraphQLError | undefined, pause: { askedMs: number; nextPollMs: number } | undefined): GraphQLError {
+  const { upstreamStatus, upstreamRequestId } = (error?.extensions ?? {}) as UpstreamFacts;
   const extensions = errorExtensions(ErrorCode.UPSTREAM_UNAVAILABLE, { upstreamStatus, upstreamRequestId });
   if (pause === undefined) return new GraphQLError('The executions API has been failing for a while; updates resume when it answers again.', { extensions });
   // What upstream asked for, and when the gateway polls again: its own backoff may be longer.
@@ -406,4 +442,14 @@ function outageNotice(error: GraphQLError, pause: { askedMs: number; nextPollMs:
     `The executions API asked the gateway to make no calls for ${seconds(pause.askedMs)}; the watch goes on, polls again in ${seconds(pause.nextPollMs)} (\`extensions.retryAfterMs\`), and updates resume when it answers.`,
     { extensions },
   );
+}
+
+/** An epoch time (ms, as replicas share it) as this process's performance.now() time. */
+function localTime(epochMs: number): number {
+  return performance.now() - (Date.now() - epochMs);
+}
+
+/** A performance.now() time of this process as epoch ms. */
+function epochTime(localMs: number): number {
+  return Date.now() - (performance.now() - localMs);
 }

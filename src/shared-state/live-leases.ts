@@ -23,7 +23,11 @@
  * put it after the new holder's, so watchers never go back to older data.
  * While upstream answers with failures and the holder backs off longer than the
  * lease, it keeps the lease through its pause (`pausing`), so the other replicas
- * do not take turns polling a failing upstream.
+ * do not take turns polling a failing upstream. It also records when the pair's
+ * outage began (the `outage` key), which every replica reads with its lease check
+ * and the first reading from upstream deletes: whichever replica holds the lease,
+ * and every follower, counts the outage from its start, so LIVE_OUTAGE_NOTICE_MS
+ * holds when the replicas take turns (src/live/poller.ts).
  * When Redis cannot be reached every replica polls for itself: duplicate calls
  * upstream for a while, never a watch left without updates.
  *
@@ -93,6 +97,19 @@ export interface LeaseMembership {
    * holds it and publishes.
    */
   holds(): Promise<boolean>;
+  /**
+   * When the pair's outage began (epoch ms), as the last `holds()` read it: the start a holder recorded
+   * (`failing`) and no reading has cleared since. Undefined when there is none, or Redis could not say.
+   */
+  outageSince(): number | undefined;
+  /**
+   * The holder's poll failed, in an outage that began at `sinceMs` (epoch ms): recorded for the pair, an
+   * earlier start kept, for `pauseMs` (its pause before the next poll) plus LIVE_LEASE_MS. Whichever
+   * replica holds the lease next, and every follower, counts the outage from then.
+   */
+  failing(sinceMs: number, pauseMs: number): void;
+  /** Upstream answered this replica: the pair's outage, if one was recorded, is over. */
+  recovered(): void;
   /** The holder's reading after a poll: published as a delta from the previous one when anything changed. */
   published(previous: Execution | undefined, execution: Execution): void;
   /** The holder pauses `pauseMs` before its next poll (backing off while upstream fails, or as its Retry-After asks): keeps the lease that long, plus LIVE_LEASE_MS. */
@@ -120,17 +137,23 @@ interface Member {
   missed(): void;
 }
 
-// Take the lease when free, renew it when ours; 1 when ours now.
+// Take the lease when free, renew it when ours; [1 when ours now, the pair's outage start or nil].
 const HOLD = `local v = redis.call('GET', KEYS[1])
-if v == false then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
-if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
-return 0`;
+local held = 0
+if v == false then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) held = 1
+elseif v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) held = 1 end
+return {held, redis.call('GET', KEYS[2])}`;
 // Delete the lease only when ours.
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 // Publish only while the lease is ours (the fence); -1 when it is not.
 const PUBLISH_HOLDING = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PUBLISH', KEYS[2], ARGV[2]) end return -1`;
 // Keep the lease for ARGV[2] ms when ours, however long it had left; 1 when ours.
 const KEEP = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end return 0`;
+// While the lease is ours: the pair's outage began at ARGV[2] (epoch ms) unless an earlier start is kept, and is kept ARGV[3] ms.
+const MARK_OUTAGE = `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[2], ARGV[2], 'NX')
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return 1`;
 
 /** Channels per SUBSCRIBE when a connection comes back: a replica may watch LIVE_MAX_POLLERS (up to 1,000,000) pairs. */
 const SUBSCRIBE_BATCH = 1_000;
@@ -164,7 +187,9 @@ export class LiveLeases {
     const { store } = this;
     const tag = store.callerTag(authorization);
     const leaseKey = store.key('lease', tag, id);
+    const outageKey = store.key('outage', tag, id);
     const channel = store.key('updates', tag, id);
+    let outageSince: number | undefined;
     let holding = false;
     // When (performance.now()) this replica last took or renewed the lease.
     let heldAt = 0;
@@ -213,9 +238,12 @@ export class LiveLeases {
         });
     return {
       holds: async () => {
+        outageSince = undefined;
         if (!store.up) return true;
         try {
-          const taken = (await store.client.eval(HOLD, 1, leaseKey, this.replica, this.leaseMs)) === 1;
+          const [held, since] = (await store.client.eval(HOLD, 2, leaseKey, outageKey, this.replica, this.leaseMs)) as [number, string | null];
+          const taken = held === 1;
+          outageSince = epochMs(since);
           // The last watcher left while Redis answered: give back what was just taken.
           if (left) {
             if (taken) store.client.eval(RELEASE, 1, leaseKey, this.replica).catch(this.#failed);
@@ -229,6 +257,15 @@ export class LiveLeases {
           return true;
         }
         return holding;
+      },
+      outageSince: () => outageSince,
+      failing: (sinceMs, pauseMs) => {
+        if (!holding || !store.up) return;
+        store.client.eval(MARK_OUTAGE, 2, leaseKey, outageKey, this.replica, Math.round(sinceMs), Math.round(pauseMs) + this.leaseMs).catch(this.#failed);
+      },
+      recovered: () => {
+        // Not fenced: a reading from upstream ends the outage whoever made it.
+        if (store.up) store.client.del(outageKey).catch(this.#failed);
       },
       published: (previous, execution) => {
         if (!holding || !store.up) return;
@@ -361,6 +398,12 @@ export function applied(base: Execution, message: Extract<LeaseMessage, { kind: 
     ...(typeof message.upstreamRequestId === 'string' ? { upstreamRequestId: message.upstreamRequestId } : {}),
     ...(inOrder !== Infinity ? { eventsInOrder: inOrder } : {}),
   };
+}
+
+/** An outage start as stored: epoch ms, never in the future (another host's clock may run ahead); anything else is none. */
+function epochMs(text: string | null): number | undefined {
+  const value = text === null ? NaN : Number(text);
+  return Number.isFinite(value) && value > 0 ? Math.min(value, Date.now()) : undefined;
 }
 
 function parseMessage(text: string): LeaseMessage | undefined {

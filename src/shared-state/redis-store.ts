@@ -55,8 +55,8 @@ export function unsealed(secret: string, key: string, text: string): string | un
 /** Bytes a seal adds to a value. */
 export const SEAL_BYTES = SEAL_LENGTH + 1;
 
-/** What a key names: a cached execution, a poller's lease, or the channel of an execution's updates. */
-export type KeyKind = 'cache' | 'lease' | 'updates';
+/** What a key names: a cached execution, a poller's lease, when a watched pair's outage began, or the channel of an execution's updates. */
+export type KeyKind = 'cache' | 'lease' | 'outage' | 'updates';
 
 /**
  * How often a ready connection is checked with a PING. A Redis that hangs
