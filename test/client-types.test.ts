@@ -6,7 +6,9 @@
  * server's dependencies), and type `extensions.code` so a caller tells
  * NOT_FOUND from UPSTREAM_UNAVAILABLE without matching strings it could mistype
  * (test/support/client-consumer.ts holds the calls, with @ts-expect-error where a
- * wrong code must not compile).
+ * wrong code or header must not compile). So does a Node script's project, without
+ * the DOM library (`lib: ["ES2022"]`, `types: ["node"]`): there the fetch types come
+ * from @types/node (undici-types), which declares no `HeadersInit` or `RequestInfo`.
  */
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
@@ -33,10 +35,16 @@ const FRONTEND_OPTIONS: ts.CompilerOptions = {
   noEmit: true,
 };
 
-describe('typed client under a frontend\'s compiler settings', () => {
-  const program = ts.createProgram([CONSUMER], FRONTEND_OPTIONS);
+/** A Node script's settings: no DOM library, fetch's types from @types/node alone. */
+const NODE_OPTIONS: ts.CompilerOptions = { ...FRONTEND_OPTIONS, lib: ['lib.es2022.d.ts'] };
 
-  it('compiles with exactOptionalPropertyTypes, and a mistyped error or warning code does not', () => {
+describe.each([
+  ['a frontend\'s compiler settings (DOM library)', FRONTEND_OPTIONS],
+  ['a Node script\'s compiler settings (no DOM library)', NODE_OPTIONS],
+])('typed client under %s', (_title, options) => {
+  const program = ts.createProgram([CONSUMER], options);
+
+  it('compiles with exactOptionalPropertyTypes, and a mistyped error or warning code, or header, does not', () => {
     const diagnostics = ts.getPreEmitDiagnostics(program).map((each) => {
       const where = each.file ? `${each.file.fileName.slice(ROOT.length)}:${each.file.getLineAndCharacterOfPosition(each.start ?? 0).line + 1}` : '';
       return `${where} ${ts.flattenDiagnosticMessageText(each.messageText, '\n').split('\n')[0]}`;
@@ -44,13 +52,16 @@ describe('typed client under a frontend\'s compiler settings', () => {
     expect(diagnostics).toEqual([]);
   }, 60_000);
 
-  it('pulls in no gateway source beyond src/client/ and src/client-contract.ts', () => {
+  it('pulls in no gateway source beyond src/client/ and src/client-contract.ts, and no DOM library unless asked for', () => {
     const sources = program
       .getSourceFiles()
       .map((file) => file.fileName)
       .filter((name) => name.startsWith(`${ROOT}src/`))
       .map((name) => name.slice(ROOT.length))
       .sort();
-    expect(sources).toEqual(['src/client-contract.ts', 'src/client/authorization.ts', 'src/client/generated.ts', 'src/client/index.ts', 'src/client/live.ts']);
+    expect(sources).toEqual(['src/client-contract.ts', 'src/client/authorization.ts', 'src/client/fetch-types.ts', 'src/client/generated.ts', 'src/client/index.ts', 'src/client/live.ts']);
+    // A dependency's `/// <reference lib="dom" />` would bring the DOM back and hide what a Node project sees.
+    const dom = program.getSourceFiles().some((file) => /[\\/]lib\.dom\.d\.ts$/.test(file.fileName));
+    expect(dom).toBe(options.lib!.includes('lib.dom.d.ts'));
   });
 });

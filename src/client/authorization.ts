@@ -4,6 +4,7 @@
  * `authorization`) into one header with both values (`Bearer old, Bearer new`),
  * which upstream refuses as no token it knows: UNAUTHENTICATED for every field.
  */
+import type { HeadersInit } from './fetch-types.js';
 
 /** `headers` with `authorization` as its only Authorization (any case of the name); `headers` as given when `authorization` is undefined. */
 export function withAuthorization(headers: Record<string, string> | undefined, authorization: string | undefined): Record<string, string> {

@@ -13,6 +13,7 @@ import { ClientError, GraphQLClient, type RawRequestOptions, type RequestDocumen
 // The client's whole type graph is src/client/ and this dependency-free file: a frontend type-checks it under its own settings.
 import type { DataWarning, ErrorCode, UpstreamCost } from '../client-contract.js';
 import { namesAuthorization, withAuthorization } from './authorization.js';
+import type { HeadersInit } from './fetch-types.js';
 
 export * from './generated.js';
 export { ErrorCode, WarningCode, type DataWarning, type UpstreamCost } from '../client-contract.js';
@@ -138,13 +139,15 @@ export class GatewayClient extends GraphQLClient {
    */
   #clientFor(requestHeaders: HeadersInit | undefined, extra: Partial<RequestConfig> = {}): GraphQLClient {
     const config: RequestConfig = { ...this.requestConfig, ...extra };
-    const { headers } = config;
+    // graphql-request names the DOM's HeadersInit, which a project without the DOM library lacks (its headers are untyped there).
+    const headers = config.headers as HeadersInit | (() => HeadersInit) | undefined;
     if (namesAuthorization(requestHeaders) && headers && typeof headers !== 'function') {
       // Headers' forEach rather than its iterator: a frontend's compiler settings may leave out DOM.Iterable.
       const own: Array<[string, string]> = [];
       if (Array.isArray(headers)) own.push(...(headers as Array<[string, string]>));
       else if (headers instanceof Headers) headers.forEach((value, name) => own.push([name, value]));
-      else own.push(...Object.entries(headers));
+      // undici's record may give a name several values (fetch sends each): one pair per value.
+      else for (const [name, value] of Object.entries(headers)) for (const each of [value].flat()) own.push([name, each]);
       config.headers = own.filter(([name]) => name.toLowerCase() !== 'authorization');
     }
     return new GraphQLClient(this.#endpoint, config);

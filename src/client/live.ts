@@ -35,6 +35,7 @@ import { print } from 'graphql';
 import { createClient, NetworkError } from 'graphql-sse';
 import type { ErrorCode } from '../client-contract.js';
 import { withAuthorization } from './authorization.js';
+import type { FetchInput } from './fetch-types.js';
 import { ExecutionUpdatesDocument, type ExecutionEventFilter, type ExecutionUpdatesSubscription } from './generated.js';
 
 export type ExecutionUpdate = ExecutionUpdatesSubscription['executionUpdates'];
@@ -160,7 +161,7 @@ function idleWatchedFetch(idleMs: number): { fetchFn: typeof fetch; idled: Error
   const watched = {
     idled: undefined as Error | undefined,
     disarm: () => clearTimeout(timer),
-    fetchFn: async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    fetchFn: async (input: FetchInput, init?: RequestInit): Promise<Response> => {
       const idle = new AbortController();
       // Linked by hand: AbortSignal.any is missing from browsers a frontend still serves (Safari before 17.4).
       const given = init?.signal;

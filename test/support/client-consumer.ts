@@ -38,6 +38,13 @@ export async function consume(signal: AbortSignal | undefined, eventsAfter: stri
   // @ts-expect-error the document requires `ids`: the options form does not let it be left out.
   void client.requestResult({ document: ExecutionsDocument, signal });
 
+  // Request headers in each form fetch takes, typed as fetch types them (the DOM's, or undici's in a project without it).
+  void client.requestResult({ document: ExecutionsDocument, variables: { ids: ['ex_demo_1'] }, requestHeaders: { 'x-request-id': 'r1' } });
+  void client.requestResult(ExecutionsDocument, { ids: ['ex_demo_1'] }, new Headers({ 'x-request-id': 'r2' }));
+  void client.request(ExecutionsDocument, { ids: ['ex_demo_1'] }, [['x-request-id', 'r3']]);
+  // @ts-expect-error a header's value is a string: the headers are typed, in either project.
+  void client.requestResult(ExecutionsDocument, { ids: ['ex_demo_1'] }, { 'x-request-id': 4 });
+
   // What `request` throws (a ClientError, whose `response.errors` graphql-request leaves untyped), read with a switch on the code.
   try {
     await client.request(ExecutionsDocument, { ids: ['ex_missing'] });
