@@ -310,6 +310,49 @@ describe.each(LANES)('watchExecution against the gateway (%s lane)', (lane) => {
     while (harness.instance.live.counts.subscriptions > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
     expect(harness.instance.live.counts.subscriptions).toBe(0);
   });
+
+  it('subscribes again from its cursor when the execution finished in a reading without its events (UPSTREAM_BAD_RESPONSE), and gets them once upstream lists them', async () => {
+    const id = startExecution(harness);
+    const retries: unknown[] = [];
+    const updates = watch(id, { onRetry: (error) => retries.push(error) });
+    const seen: ExecutionUpdate[] = [];
+    const take = async (what: string) => {
+      const next = await nextUpdate(updates, what);
+      expect(next.done, `the watch ended before ${what}`).toBe(false);
+      seen.push(next.value as ExecutionUpdate);
+      return next.value as ExecutionUpdate;
+    };
+    await take('the first update');
+    const history = upstreamEventIds(harness, id);
+    advance(harness, id, 'workflow_running', 2);
+    const lastBefore = await take('the running update');
+
+    // Upstream says the execution succeeded, with events that are no list: the gateway cannot send those since the
+    // cursor and ends the watch with UPSTREAM_BAD_RESPONSE, whose message says to subscribe again from the cursor.
+    advance(harness, id, 'workflow_succeeded', 3);
+    const listed = harness.upstream.get(id)!;
+    harness.upstream.put({ execution: listed.execution, events: 'unavailable' as unknown as typeof listed.events });
+    const before = log.subscribed.length;
+    // The generator runs only while asked for its next update.
+    const final = take('the final update');
+    let ended: unknown;
+    final.catch((error: unknown) => (ended = error));
+    const deadline = Date.now() + STEP_MS;
+    while (retries.length === 0 && ended === undefined && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(ended, 'the watch ended instead of subscribing again').toBeUndefined();
+    expect(retries[0]).toBeInstanceOf(WatchError);
+    expect(retries[0]).toMatchObject({ code: 'UPSTREAM_BAD_RESPONSE' });
+
+    // Upstream lists them again: the watch, subscribed again from its last cursor, gets them in its final update.
+    harness.upstream.put(listed);
+    const last = await final;
+    expect(last).toMatchObject({ isFinal: true, endReason: 'EXECUTION_ENDED', execution: { status: 'WORKFLOW_SUCCEEDED' } });
+    expect(await nextUpdate(updates, 'the end of the watch')).toEqual({ done: true, value: undefined });
+    expect(log.subscribed.slice(before).filter((each) => each.id === id)[0]).toEqual({ id, eventsAfter: lastBefore.cursor });
+    const delivered = seen.flatMap((update) => update.newEvents.map((edge) => edge.node.id));
+    expect(delivered).toEqual(upstreamEventIds(harness, id).slice(history.length));
+    expect(delivered).toHaveLength(2 + 3);
+  });
 });
 
 describe('watchExecution while upstream asks for a pause (Retry-After)', () => {

@@ -10,7 +10,9 @@
  * waits and subscribes again with `eventsAfter` set to the last update's
  * `cursor`, so no event is missed or repeated; so it does when the gateway
  * ends the stream with SHUTTING_DOWN (it drains; another replica answers
- * the next subscription), and when a watch reaches LIVE_MAX_WATCH_MS
+ * the next subscription), and with UPSTREAM_BAD_RESPONSE (the execution
+ * finished in a reading without a readable list of its events: the next
+ * subscription reads it again, and gets the events once upstream lists them), and when a watch reaches LIVE_MAX_WATCH_MS
  * (`endReason: WATCH_TIME_LIMIT`: that update is yielded, and the watch goes
  * on), and when the stream brings no byte for `idleTimeoutMs` (the gateway's
  * keep-alive comment comes every 12 s, so the connection is gone). It returns
@@ -58,7 +60,7 @@ export interface WatchOptions {
    * Told before each pause: why the watch subscribes again (the error that dropped it: for an
    * unreachable gateway graphql-sse's `NetworkError` (`name` 'NetworkError'), which carries the
    * failed fetch's message ('Failed to fetch' in a browser, 'fetch failed' in Node) but is no
-   * `TypeError`; a WatchError with code SHUTTING_DOWN or WATCH_TIME_LIMIT;
+   * `TypeError`; a WatchError with code SHUTTING_DOWN, UPSTREAM_BAD_RESPONSE or WATCH_TIME_LIMIT;
    * an Error when the stream ended early), the attempt (1 for the first since the last update), and
    * the pause in ms. Attempts that keep growing mean the gateway cannot be reached.
    */
@@ -108,6 +110,12 @@ interface GraphQLErrorShape {
   message: string;
   extensions?: { code?: ErrorCode; upstreamStatus?: unknown; retryAfterMs?: unknown };
 }
+
+/**
+ * Codes with which the gateway ends a watch and asks for another from the last `cursor`: it drains
+ * (SHUTTING_DOWN), or the execution finished in a reading without its events (UPSTREAM_BAD_RESPONSE).
+ */
+const RESUMED_CODES: ReadonlySet<unknown> = new Set<ErrorCode>(['SHUTTING_DOWN', 'UPSTREAM_BAD_RESPONSE']);
 
 /** Statuses that say the same request may succeed later: the request timed out, or came too fast. */
 const RETRIED_CLIENT_STATUSES = new Set([408, 429]);
@@ -238,10 +246,10 @@ export async function* watchExecution(endpoint: string, authorization: string, i
         const errors = (result.errors ?? []) as unknown as GraphQLErrorShape[];
         const update = result.data?.executionUpdates;
         if (!update) {
-          // The gateway drains: subscribe again, from the last cursor.
-          const draining = errors.find((error) => error.extensions?.code === 'SHUTTING_DOWN');
-          if (draining) {
-            reason = new WatchError(draining.message, draining.extensions?.code);
+          // The gateway asks for another watch: subscribe again, from the last cursor.
+          const resumed = errors.find((error) => RESUMED_CODES.has(error.extensions?.code));
+          if (resumed) {
+            reason = new WatchError(resumed.message, resumed.extensions?.code);
             break;
           }
           const outage = errors.find((error) => error.extensions?.code === 'UPSTREAM_UNAVAILABLE');
