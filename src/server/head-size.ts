@@ -18,6 +18,13 @@
  * parser's 64 KiB the edge would count only the 1,000 kept and serve them. A
  * head with more field lines than node keeps is refused (431) instead: what
  * was dropped can no longer be counted, and would have been dropped silently.
+ *
+ * A request target that reaches the bound by itself is a 414 (URI Too Long),
+ * not a 431: RFC 9112 §3 requires it of a server that will not parse the
+ * target, and no header the client drops makes it fit (RFC 6585 §5 has a 431
+ * resubmitted with smaller header fields). A target under the bound that the
+ * fields take past it is a 431, as a head whose fields alone pass it. Past the
+ * parser's bound node cannot say which of them it was reading (./http-edge.ts).
  */
 import { maxHeaderSize, type IncomingMessage } from 'node:http';
 
@@ -30,18 +37,30 @@ export const HEAD_FIELD_LIMIT = 1_000;
 /** The message of a 431 for more field lines than HEAD_FIELD_LIMIT. */
 export const TOO_MANY_FIELDS = `More than ${HEAD_FIELD_LIMIT} header fields.`;
 
-/** The message of every 431 for size, the edge's and node's parser's alike. */
+/** The message of every 431 for a head's size, the edge's and node's parser's alike. */
 export const HEAD_TOO_LARGE = `The request line and headers pass ${maxHeaderSize / 1024} KiB together: a long operation sent by GET (its URL counts) goes by POST instead.`;
 
+/** The message of a 414: the request target alone reaches the bound. */
+export const URI_TOO_LONG = `The URL passes ${maxHeaderSize / 1024} KiB: a long operation sent by GET goes by POST instead.`;
+
+/** A refused head: its status (414 for the target, 431 for the fields) and message. */
+export interface HeadRefusal {
+  status: 414 | 431;
+  message: string;
+}
+
 /**
- * Why the request's head is refused (431), or undefined: its URL and header
- * fields reach `maxHeaderSize` bytes together, where node alone would have
- * refused it (HEAD_TOO_LARGE), or it has more field lines than node keeps
- * (TOO_MANY_FIELDS). Needs a server whose `maxHeadersCount` is HEAD_FIELD_LIMIT + 1.
+ * Why the request's head is refused, or undefined: its URL alone reaches
+ * `maxHeaderSize` bytes (414, URI_TOO_LONG), its URL and header fields reach it
+ * together, where node alone would have refused it (431, HEAD_TOO_LARGE), or it
+ * has more field lines than node keeps (431, TOO_MANY_FIELDS). Needs a server
+ * whose `maxHeadersCount` is HEAD_FIELD_LIMIT + 1.
  */
-export function headTooLarge(request: IncomingMessage): string | undefined {
-  if (request.rawHeaders.length > 2 * HEAD_FIELD_LIMIT) return TOO_MANY_FIELDS;
-  return headBytes(request.url ?? '', request.rawHeaders) >= maxHeaderSize ? HEAD_TOO_LARGE : undefined;
+export function headTooLarge(request: IncomingMessage): HeadRefusal | undefined {
+  if (request.rawHeaders.length > 2 * HEAD_FIELD_LIMIT) return { status: 431, message: TOO_MANY_FIELDS };
+  const url = request.url ?? '';
+  if (headBytes(url, []) >= maxHeaderSize) return { status: 414, message: URI_TOO_LONG };
+  return headBytes(url, request.rawHeaders) >= maxHeaderSize ? { status: 431, message: HEAD_TOO_LARGE } : undefined;
 }
 
 /** A head's size as node counts it: the URL, then each field name and value (`parts`, flat), in bytes. */

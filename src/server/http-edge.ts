@@ -14,13 +14,13 @@
  *   is a 405 with `Allow`, before any plugin (a PUT without Authorization was
  *   CSRF prevention's 403, one accepting event streams a 405 as an event stream);
  *   an OPTIONS that is no CORS preflight is a 204 with `Allow` (RFC 9110 §9.3.7).
- * - Head limit: a URL and headers past node's `maxHeaderSize` together get 431
- *   here, with the request's id and CORS headers (./head-size.ts).
+ * - Head limit: a URL past node's `maxHeaderSize` gets 414, a URL and headers past
+ *   it together 431, here, with the request's id and CORS headers (./head-size.ts).
  * - Canonical headers: media type case and Accept preference (./media-types.ts);
  *   an ISO-8859-1 body is re-encoded as UTF-8 (./body-charset.ts); a body in a
  *   content coding (gzip …), which no lane decodes, is a 415.
  * - The request id, assigned here and echoed on every answer, the edge's own
- *   (405, 408, 413, 431, 400 for malformed HTTP) included.
+ *   (405, 408, 413, 414, 431, 400 for malformed HTTP) included.
  * - `/health` and `/ready` (./health.ts), answered here: they never reach a lane;
  *   nor does any path the gateway does not serve (a 404).
  * - Requests in flight are counted (./drain.ts), so a drain knows when they are done.
@@ -242,11 +242,11 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
     const requestId = requestIdFor(request.headers['x-request-id']);
     // Every request, the edge's own refusals included: a parse error behind it must wait for its answer.
     if (request.socket) inFlight.set(request.socket, { request, response, requestId, origin: request.headers.origin });
-    // Not a CORS preflight: a browser sends one to the same long URL first, and a 431 to it is an
-    // opaque network error to the page (Fetch §4.8); past it, the request itself gets the readable 431.
+    // Not a CORS preflight: a browser sends one to the same long URL first, and a 414 or 431 to it is an
+    // opaque network error to the page (Fetch §4.8); past it, the request itself gets the readable refusal.
     const headRefused = headTooLarge(request);
     if (headRefused && !isPreflight(request)) {
-      return refuse(request, response, requestId, settings, { status: 431, code: ErrorCode.BAD_REQUEST, message: headRefused, close: true });
+      return refuse(request, response, requestId, settings, { ...headRefused, code: ErrorCode.BAD_REQUEST, close: true });
     }
     toOriginForm(request);
     // Probes first: load balancers' health checks send Hosts of their own (an empty one, a cluster name).

@@ -533,7 +533,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     const refuse = (status: string, message: string) => refuseUpgrade(socket, request, status, message);
     // The bound node's parser no longer enforces (./head-size.ts).
     const headRefused = headTooLarge(request);
-    if (headRefused) return refuse('431 Request Header Fields Too Large', headRefused);
+    if (headRefused) return refuse(headRefused.status === 414 ? '414 URI Too Long' : '431 Request Header Fields Too Large', headRefused.message);
     if (goingAway) return refuse('503 Service Unavailable', 'The gateway is shutting down: connect again to reach another replica.');
     const host = hostProblem(request);
     if (host) return refuse('400 Bad Request', host);

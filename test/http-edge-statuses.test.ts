@@ -1,0 +1,86 @@
+/**
+ * Which status the HTTP edge gives a request that is wrong in more than one way,
+ * or wrong in a part with a status of its own (RFC 9110, RFC 9112), on each lane:
+ * a request target too long to parse is a 414, not a 431; trailer fields past
+ * what the parser reads are a 431 that says so; a method the request cannot be
+ * served by is a 405 whatever its Accept. Raw sockets: the bytes go as written.
+ * Every answer keeps its GraphQL error body, a stable code and the request id.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Harness, LANES } from './support/harness.js';
+import { rawExchange } from './support/raw-http.js';
+
+/** One raw answer: status, headers (names lowercased) and body. */
+function parse(text: string): { status: number; headers: Record<string, string>; body: string } {
+  const [head = '', body = ''] = text.split('\r\n\r\n', 2);
+  const [statusLine = '', ...lines] = head.split('\r\n');
+  const headers = Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf(':')).trim().toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]));
+  return { status: Number(statusLine.split(' ')[1]), headers, body };
+}
+
+/** The one error of a refusal: its message and code. */
+function refusal(body: string): { message: string; code: unknown } {
+  const { errors } = JSON.parse(body) as { errors: Array<{ message: string; extensions?: { code?: unknown } }> };
+  expect(errors).toHaveLength(1);
+  return { message: errors[0]!.message, code: errors[0]!.extensions?.code };
+}
+
+const ORIGIN = 'https://app.example';
+
+describe.each(LANES)('the status of an edge refusal (%s lane)', (lane) => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await Harness.start({ lane, env: { CORS_ORIGINS: ORIGIN } });
+  });
+  afterAll(() => harness.close());
+
+  describe('a request target too long (RFC 9112 §3: 414)', () => {
+    /** A GET of `{ __typename }` whose URL is `bytes` long, padded by an unread parameter. */
+    const longUrl = (bytes: number) => {
+      const start = '/graphql?query=%7B__typename%7D&pad=';
+      return start + 'p'.repeat(bytes - start.length);
+    };
+
+    it.each([
+      ['just reaching 16 KiB', 16_384],
+      ['of 40 KB, under what the parser reads', 40_000],
+    ])('answers a URL %s with 414, the request id, CORS headers and a body that says to POST', async (_name, bytes) => {
+      const { text } = await rawExchange(harness.url, `GET ${longUrl(bytes)} HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: ${ORIGIN}\r\nX-Request-Id: long-url\r\nx-graphql-yoga-csrf: 1\r\n\r\n`);
+      const answer = parse(text);
+      expect(answer.status, text.slice(0, 300)).toBe(414);
+      expect(text).toMatch(/^HTTP\/1\.1 414 URI Too Long\r\n/);
+      expect(answer.headers['x-request-id']).toBe('long-url');
+      expect(answer.headers['access-control-allow-origin']).toBe(ORIGIN);
+      expect(answer.headers['cache-control']).toBe('no-store');
+      expect(answer.headers.connection).toBe('close');
+      const { message, code } = refusal(answer.body);
+      expect(code).toBe('BAD_REQUEST');
+      expect(message).toMatch(/URL passes 16 KiB: .* by POST/);
+    });
+
+    it('keeps 431 for a URL under the bound that the header fields take past it: smaller fields would do', async () => {
+      const { text } = await rawExchange(harness.url, `GET ${longUrl(10_000)} HTTP/1.1\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\nx-padding: ${'x'.repeat(10_000)}\r\n\r\n`);
+      const answer = parse(text);
+      expect(answer.status, text.slice(0, 300)).toBe(431);
+      expect(refusal(answer.body).message).toMatch(/request line and headers pass 16 KiB together/);
+    });
+
+    it('serves a URL one byte under the bound with the fields it needs', async () => {
+      const head = `Host: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\nConnection: close\r\n`;
+      // Node counts the URL and each field name and value: the Host, the CSRF header and Connection take 48 bytes.
+      const { text } = await rawExchange(harness.url, `GET ${longUrl(16_383 - 48)} HTTP/1.1\r\n${head}\r\n`);
+      expect(parse(text).status, text.slice(0, 300)).toBe(200);
+    });
+
+    it('refuses a WebSocket upgrade to a URL past the bound with 414 too; no connection', async () => {
+      const handshake = 'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n';
+      const { text } = await rawExchange(harness.url, `GET ${longUrl(20_000)} HTTP/1.1\r\nHost: 127.0.0.1\r\n${handshake}X-Request-Id: long-upgrade\r\n\r\n`, { giveUpMs: 1_000 });
+      const answer = parse(text);
+      expect(text).toMatch(/^HTTP\/1\.1 414 URI Too Long\r\n/);
+      expect(answer.headers.upgrade).toBeUndefined();
+      expect(answer.headers['x-request-id']).toBe('long-upgrade');
+      expect(refusal(answer.body).code).toBe('BAD_REQUEST');
+    });
+  });
+
+});
