@@ -26,6 +26,7 @@ function refusal(body: string): { message: string; code: unknown } {
 }
 
 const ORIGIN = 'https://app.example';
+const TYPENAME = JSON.stringify({ query: '{ __typename }' });
 
 describe.each(LANES)('the status of an edge refusal (%s lane)', (lane) => {
   let harness: Harness;
@@ -83,4 +84,21 @@ describe.each(LANES)('the status of an edge refusal (%s lane)', (lane) => {
     });
   });
 
+  it("answers trailer fields past what the parser reads with a 431 about trailers, with the request's id and CORS headers", async () => {
+    const chunk = `${TYPENAME.length.toString(16)}\r\n${TYPENAME}\r\n`;
+    const trailer = `x-trailer: ${'t'.repeat(70_000)}\r\n`;
+    const { text } = await rawExchange(
+      harness.url,
+      `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: ${ORIGIN}\r\nX-Request-Id: big-trailer\r\ncontent-type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${chunk}0\r\n${trailer}\r\n`,
+    );
+    const answer = parse(text);
+    expect(answer.status, text.slice(0, 300)).toBe(431);
+    expect(answer.headers['x-request-id']).toBe('big-trailer');
+    expect(answer.headers['access-control-allow-origin']).toBe(ORIGIN);
+    const { message, code } = refusal(answer.body);
+    expect(code).toBe('BAD_REQUEST');
+    // Not the head's message, which sent the client to shorten a URL it never made long.
+    expect(message).toMatch(/trailer fields after the chunked body pass 64 KiB/);
+    expect(message).not.toMatch(/URL|GET/);
+  });
 });

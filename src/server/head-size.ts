@@ -40,6 +40,12 @@ export const TOO_MANY_FIELDS = `More than ${HEAD_FIELD_LIMIT} header fields.`;
 /** The message of every 431 for a head's size, the edge's and node's parser's alike. */
 export const HEAD_TOO_LARGE = `The request line and headers pass ${maxHeaderSize / 1024} KiB together: a long operation sent by GET (its URL counts) goes by POST instead.`;
 
+/**
+ * The message of a 431 for a chunked body's trailer fields past what node's parser reads of them
+ * (HEAD_PARSE_LIMIT_BYTES, counted apart from the head's). The gateway reads no trailer field.
+ */
+export const TRAILERS_TOO_LARGE = `The trailer fields after the chunked body pass ${HEAD_PARSE_LIMIT_BYTES / 1024} KiB: send fewer (the gateway reads none of them).`;
+
 /** The message of a 414: the request target alone reaches the bound. */
 export const URI_TOO_LONG = `The URL passes ${maxHeaderSize / 1024} KiB: a long operation sent by GET goes by POST instead.`;
 

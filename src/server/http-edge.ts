@@ -41,7 +41,7 @@ import { corsHeaders } from '../pipeline/cors.js';
 import type { RequestsInFlight } from './drain.js';
 import type { Health } from './health.js';
 import { bodyAsUtf8 } from './body-charset.js';
-import { HEAD_FIELD_LIMIT, HEAD_PARSE_LIMIT_BYTES, HEAD_TOO_LARGE, headTooLarge } from './head-size.js';
+import { HEAD_FIELD_LIMIT, HEAD_PARSE_LIMIT_BYTES, HEAD_TOO_LARGE, headTooLarge, TRAILERS_TOO_LARGE } from './head-size.js';
 import { acceptInPreferenceOrder, PRODUCED, readableContentType, type BodyCharset } from './media-types.js';
 import { adoptSocket, endWithJson, pathOf, toOriginForm } from './raw-http.js';
 import { asKnownLength, handOver, OVER_LIMIT, readBody, transferCodingProblem } from './request-body.js';
@@ -57,10 +57,16 @@ export type EdgeSettings = Pick<ServerConfig, 'maxRequestBodyBytes' | 'headersTi
 
 const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' };
 
-/** What node's own refusals are answered with: status and message. */
-function clientErrorAnswer(error: NodeJS.ErrnoException): { status: number; message: string } {
+/**
+ * What node's own refusals are answered with: status and message. `inBody`: the error came while
+ * the body of a request whose head was taken was arriving (not the head of a request after it).
+ */
+function clientErrorAnswer(error: NodeJS.ErrnoException, inBody: boolean): { status: number; message: string } {
   if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return { status: 408, message: 'The request was not received in time.' };
   if (error.code !== 'HPE_HEADER_OVERFLOW') return { status: 400, message: 'Malformed HTTP request.' };
+  // Within a body, only a chunked body's trailer section holds fields: node counts them apart from the head,
+  // up to the same HEAD_PARSE_LIMIT_BYTES. Told as the head's size, the client was sent to shorten its URL.
+  if (inBody) return { status: 431, message: TRAILERS_TOO_LARGE };
   // Past HEAD_PARSE_LIMIT_BYTES (./head-size.ts). node counts the request line with the headers and cannot
   // say which passed its limit (the chunk it stopped in tells nothing reliable): the message covers a GET's long URL too.
   return { status: 431, message: HEAD_TOO_LARGE };
@@ -357,7 +363,7 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
     const closed = last !== undefined && own === undefined && closesConnection(last.response, socket);
     const refuseNow = () => {
       if (error.code !== 'ECONNRESET' && !closed && socket.writable && !own?.response.headersSent) {
-        const { status, message } = clientErrorAnswer(error);
+        const { status, message } = clientErrorAnswer(error, own !== undefined);
         const cors = own ? corsHeaders(settings.corsOrigins, own.origin) : {};
         endWithJson(socket, `${status} ${STATUS_TEXT[status]}`, errorBody(ErrorCode.BAD_REQUEST, message), { 'x-request-id': own?.requestId ?? requestIdFor(undefined), ...cors });
       }
