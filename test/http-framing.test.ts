@@ -5,7 +5,7 @@
  * HTTP/1.0 client gets no chunked body. Raw sockets, so nothing is fixed up on the way.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Harness, LANES } from './support/harness.js';
+import { AUTH, Harness, LANES } from './support/harness.js';
 import { rawExchange } from './support/raw-http.js';
 
 const TYPENAME = JSON.stringify({ query: '{ __typename }' });
@@ -79,6 +79,41 @@ describe.each(LANES)('connection and framing (%s lane)', (lane) => {
     expect(statuses(text), text).toEqual([200, 405]);
     expect(text).toContain('{"data":{"__typename":"Query"}');
     expect(text).toContain('Method not allowed');
+  });
+
+  it.each([
+    ['an Accept it cannot satisfy (406)', 'POST /graphql', 'application/json', 'accept: image/png\r\n'],
+    ['a path it does not serve (404)', 'POST /nope', 'application/json', ''],
+    ['a charset it does not read (415)', 'POST /graphql', 'application/json; charset=utf-16', ''],
+    ['a plain OPTIONS (204)', 'OPTIONS /graphql', 'application/json', ''],
+    ['a POST to /health (405)', 'POST /health', 'application/json', ''],
+  ])('runs nothing pipelined behind an edge answer to a request expecting 100-continue, to %s: node closes after it', async (_name, line, contentType, extra) => {
+    // No 100 Continue went out, so node closes the connection after the answer: the request behind it went upstream
+    // all the same, for an answer that could never be written.
+    const query = JSON.stringify({ query: '{ execution(id: "ex_demo_5") { id } }' });
+    const behind = `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\nauthorization: ${AUTH}\r\ncontent-length: ${query.length}\r\n\r\n${query}`;
+    const expecting = `${line} HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: ${contentType}\r\n${extra}Expect: 100-continue\r\ncontent-length: ${TYPENAME.length}\r\n\r\n${TYPENAME}`;
+    const before = harness.upstream.requests.length;
+    const logged = harness.logs.length;
+    const { text } = await rawExchange(harness.url, expecting + behind, { giveUpMs: 3_000 });
+    expect(statuses(text), text.slice(0, 400)).toHaveLength(1);
+    expect(text).not.toContain('100 Continue');
+    expect(head(text).headers.get('connection')?.map((value) => value.toLowerCase())).toEqual(['close']);
+    // Give a request that was run the time to reach upstream. The client's close may cut its call short: the
+    // pipeline's access line says it ran (the edge's own answers get none, README "Access log").
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(harness.logs.slice(logged).filter((line) => line.component === 'access')).toEqual([]);
+    expect(harness.upstream.requests.slice(before)).toEqual([]);
+  });
+
+  it('runs nothing pipelined behind the 405 /health gives a POST, which closes the connection', async () => {
+    const query = JSON.stringify({ query: '{ execution(id: "ex_demo_5") { id } }' });
+    const behind = `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\nauthorization: ${AUTH}\r\ncontent-length: ${query.length}\r\n\r\n${query}`;
+    const logged = harness.logs.length;
+    const { text } = await rawExchange(harness.url, `POST /health HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-length: 2\r\n\r\n{}${behind}`, { giveUpMs: 3_000 });
+    expect(statuses(text), text.slice(0, 400)).toEqual([405]);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(harness.logs.slice(logged).filter((line) => line.component === 'access')).toEqual([]);
   });
 
   it('answers a GET from its URL without waiting for a body it declares, which nothing reads', async () => {

@@ -79,12 +79,14 @@ export class Health {
     const path = pathOf(request);
     if (path !== HEALTH_PATH && path !== READY_PATH) return false;
     const headers: Record<string, string | number> = { 'cache-control': CACHE_CONTROL, 'x-request-id': requestId };
-    // A draining instance keeps no connection open for the next probe: its listener is about to close.
-    if (this.#readiness === 'draining') headers.connection = 'close';
+    // A draining instance keeps no connection open for the next probe: its listener is about to close. Said to node
+    // (which then sends `Connection: close`), not as a header: the edge reads it to run nothing pipelined behind.
+    if (this.#readiness === 'draining') response.shouldKeepAlive = false;
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       const refusal = errorBody(ErrorCode.BAD_REQUEST, onlyGetAndHead(path));
       // Closing the connection spares reading a body nobody wants.
-      response.writeHead(405, { ...headers, allow: 'GET, HEAD', 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(refusal), connection: 'close' });
+      response.shouldKeepAlive = false;
+      response.writeHead(405, { ...headers, allow: 'GET, HEAD', 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(refusal) });
       response.end(refusal);
       return true;
     }

@@ -131,10 +131,20 @@ function closesConnection(response: ServerResponse, socket: Duplex): boolean {
   return !response.shouldKeepAlive || closing.has(socket) || /\bclose\b/i.test(String(response.getHeader('connection') ?? ''));
 }
 
+/**
+ * After an answer the edge wrote itself: node closes the connection after it when it may not keep it alive (a
+ * request that expected 100-continue and got its answer instead: the body it was to send may be on its way, and
+ * node cannot tell it from a next request), so nothing pipelined behind it is run either.
+ */
+function closingIfNode(request: IncomingMessage, response: ServerResponse): void {
+  if (!response.shouldKeepAlive && request.socket) closing.add(request.socket);
+}
+
 /** The edge's own refusal, with the CORS headers the pipeline would have sent. */
 function refuse(request: IncomingMessage, response: ServerResponse, requestId: string, settings: EdgeSettings, refusal: EdgeAnswer): void {
   if (refusal.close && request.socket) closing.add(request.socket);
   answer(response, requestId, corsHeaders(settings.corsOrigins, request.headers.origin), refusal);
+  closingIfNode(request, response);
 }
 
 /** Hands the request to its lane; anything the lane throws is a masked 500, never a stack. */
@@ -197,6 +207,7 @@ function answerOptions(request: IncomingMessage, response: ServerResponse, reque
     'cache-control': CACHE_CONTROL,
   });
   response.end();
+  closingIfNode(request, response);
 }
 
 /** No Content-Encoding, or only `identity` (no coding at all, RFC 9110 §8.4.1), however spelled. */
@@ -256,7 +267,7 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
     }
     toOriginForm(request);
     // Probes first: load balancers' health checks send Hosts of their own (an empty one, a cluster name).
-    if (state.health.answer(request, response, requestId)) return;
+    if (state.health.answer(request, response, requestId)) return closingIfNode(request, response);
     const hostRefused = hostProblem(request);
     if (hostRefused) return refuse(request, response, requestId, settings, { status: 400, code: ErrorCode.BAD_REQUEST, message: hostRefused, close: true });
     state.requests.track(response);
