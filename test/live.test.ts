@@ -85,6 +85,8 @@ describeEachLane('a watch no media type in Accept can carry', (lane) => {
       expect(errors[0]!.message).toBe('Not acceptable: accept text/event-stream (in UTF-8).');
     }
     await allStopped(harness);
+    // A watch joins its poller as it is admitted, but polling starts only when something reads it.
+    expect(harness.upstream.requestsFor('ex_unserved')).toHaveLength(0);
     // More than the caller's bound of 3 were refused, and the caller can still watch.
     const watcher = new Recorder(clients.for(harness), { id: 'ex_unserved' });
     await watcher.received(1);

@@ -135,14 +135,14 @@ export class LiveExecutions {
     const key = `${caller.key}:${request.id}`;
     // Counted per token, not per spelling of the header: `bearer x` is no second caller (src/request/caller-account.ts).
     const { accountKey } = caller;
+    // The map holds running pollers only: one leaves it as it stops (onStopped).
     let poller = this.#pollers.get(key);
-    // A stopped poller is replaced by one with no reading.
-    let unread = !poller || poller.stopped || !poller.latest;
+    let unread = !poller?.latest;
     this.#admit(accountKey, key, unread);
     this.#subscriptions++;
     if (unread) this.#unread++;
     this.#perCaller.set(accountKey, (this.#perCaller.get(accountKey) ?? 0) + 1);
-    if (!poller || poller.stopped) {
+    if (!poller) {
       poller = new Poller(key, caller, request.id, {
         client: this.client,
         slots: this.#slots,
@@ -172,6 +172,11 @@ export class LiveExecutions {
       released();
     });
     this.#watches.add(watch);
+    // Joined now, though read later: a watch that joined only at its first `next()` could find its
+    // poller stopped since (its last watcher left, NOT_FOUND, the execution ended) and wait for polls
+    // that never came until `maxWatchMs`. As a watcher from here on, it keeps the poller going and is
+    // told how it ends.
+    poller.watch(watch);
     return watch;
   }
 
@@ -269,7 +274,7 @@ class Watch implements AsyncIterableIterator<WatchStep>, Watcher {
         this.#wake?.();
       }, this.maxWatchMs);
       this.#limit.unref();
-      this.poller.watch(this);
+      this.poller.start();
       this.#steps = this.#run();
     }
     return this.#steps.next();

@@ -141,12 +141,21 @@ export class Poller {
     return this.#latest;
   }
 
-  /** Adds a watcher. The first starts polling at once; later ones are told the latest reading now, and the outage if one was noticed. */
+  /**
+   * Adds a watcher, told the latest reading now, if any, and the outage if one was noticed; from now on
+   * it is told everything the others are, and the poller does not stop for want of watchers while it
+   * stays. Polling starts at the first `start()`, not here: a watch joins when it is admitted, before
+   * anything reads it, and one never read (a stream no transport serves) makes no upstream call.
+   */
   watch(watcher: Watcher): void {
     this.#watchers.add(watcher);
     if (this.#latest) watcher.tell({ kind: 'changed', execution: this.#latest });
-    else if (!this.#inFlight && !this.#timer) void this.#poll();
     if (this.#notice) watcher.tell({ kind: 'outage', error: this.#notice });
+  }
+
+  /** A watcher begins reading: the first poll goes out now, unless there is a reading already or a poll on its way. */
+  start(): void {
+    if (!this.#stopped && !this.#latest && !this.#inFlight && !this.#timer) void this.#poll();
   }
 
   /** Removes a watcher; the last one to leave stops the poller. */

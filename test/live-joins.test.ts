@@ -1,0 +1,108 @@
+/**
+ * A watch's life around its poller, on the live layer itself: a watch is
+ * admitted (`LiveExecutions.watch`) and read (`next()`) in two steps, and its
+ * poller may stop between them (its last watcher left, upstream answered
+ * NOT_FOUND, the execution ended). Over SSE and WebSocket nothing runs between
+ * the two, so these scenarios are driven by direct calls. Each ends with every
+ * count at 0.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { statusOf } from '../src/domain/execution-status.js';
+import type { WatchStep } from '../src/live/live-executions.js';
+import { Caller } from '../src/request/scope.js';
+import { AUTH, type Harness } from './support/harness.js';
+import { advance, allStopped, putExecution, startLiveHarness, waitFor } from './support/live.js';
+
+let harness: Harness;
+beforeAll(async () => {
+  harness = await startLiveHarness('fast', { UPSTREAM_MAX_ATTEMPTS: '1' });
+});
+afterAll(() => harness.close());
+
+type Steps = AsyncIterator<WatchStep>;
+const opened: Steps[] = [];
+afterEach(async () => {
+  for (const steps of opened.splice(0)) await steps.return?.();
+  harness.upstream.reset();
+  await allStopped(harness);
+  expect(harness.instance.live.counts).toEqual({ subscriptions: 0, pollers: 0, unread: 0 });
+});
+
+/** Admits a watch of `id` by the demo caller: nothing is read yet. */
+function admit(id: string, eventsAfter?: string): Steps {
+  const steps = harness.instance.live.watch({ caller: new Caller(AUTH), onClientGone: () => () => undefined }, { id, eventsAfter: eventsAfter ?? null })[Symbol.asyncIterator]();
+  opened.push(steps);
+  return steps;
+}
+
+/** The watch's next step, or 'silent' when none comes within `ms` (a watch left without polls waits for LIVE_MAX_WATCH_MS, 6 h). */
+async function nextWithin(steps: Steps, ms = 2_000): Promise<WatchStep | 'done' | 'silent'> {
+  let timer: NodeJS.Timeout | undefined;
+  const silent = new Promise<'silent'>((resolve) => (timer = setTimeout(() => resolve('silent'), ms)));
+  try {
+    const step = await Promise.race([steps.next(), silent]);
+    return step === 'silent' ? step : step.done ? 'done' : step.value;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const shape = (step: WatchStep | 'done' | 'silent') =>
+  typeof step === 'string'
+    ? step
+    : step.kind === 'update'
+      ? { kind: 'update', status: statusOf(step.execution), isFinal: step.isFinal, endReason: step.endReason }
+      : { kind: step.kind, code: step.error.extensions.code };
+
+describe('a watch admitted to a poller that stops before the watch is first read', () => {
+  it('when its last watcher leaves, gets the updates that follow, to the end', async () => {
+    const id = 'ex_join_left';
+    putExecution(harness.upstream, id, 'workflow_running');
+    const first = admit(id);
+    expect(shape(await nextWithin(first))).toMatchObject({ kind: 'update', status: 'WORKFLOW_RUNNING' });
+    const late = admit(id);
+    await first.return!();
+    expect(shape(await nextWithin(late))).toMatchObject({ kind: 'update', status: 'WORKFLOW_RUNNING', isFinal: false });
+    advance(harness.upstream, id, 'workflow_succeeded', 1);
+    expect(shape(await nextWithin(late))).toEqual({ kind: 'update', status: 'WORKFLOW_SUCCEEDED', isFinal: true, endReason: 'EXECUTION_ENDED' });
+    expect(await nextWithin(late)).toBe('done');
+  });
+
+  it('when its last watcher leaves before upstream first answered, still gets the first reading', async () => {
+    const id = 'ex_join_left_unread';
+    putExecution(harness.upstream, id, 'workflow_running');
+    // The late watch is admitted first: its poller is made for it, and the other starts it.
+    const late = admit(id);
+    const first = admit(id);
+    const reading = first.next();
+    await first.return!();
+    await reading;
+    expect(shape(await nextWithin(late))).toMatchObject({ kind: 'update', status: 'WORKFLOW_RUNNING', isFinal: false });
+    expect(harness.instance.live.counts).toEqual({ subscriptions: 1, pollers: 1, unread: 0 });
+  });
+
+  it('when upstream answers NOT_FOUND, ends with NOT_FOUND, as every watch of the execution does', async () => {
+    const id = 'ex_join_gone';
+    putExecution(harness.upstream, id, 'workflow_running');
+    const first = admit(id);
+    expect(shape(await nextWithin(first))).toMatchObject({ kind: 'update' });
+    const late = admit(id);
+    harness.upstream.setFault(id, { kind: 'status', status: 404 });
+    expect(shape(await nextWithin(first))).toEqual({ kind: 'failed', code: 'NOT_FOUND' });
+    expect(shape(await nextWithin(late))).toEqual({ kind: 'failed', code: 'NOT_FOUND' });
+    expect(await nextWithin(late)).toBe('done');
+  });
+
+  it('when the execution ends, gets the final update', async () => {
+    const id = 'ex_join_ended';
+    putExecution(harness.upstream, id, 'workflow_running');
+    const first = admit(id);
+    expect(shape(await nextWithin(first))).toMatchObject({ kind: 'update' });
+    const late = admit(id);
+    advance(harness.upstream, id, 'workflow_succeeded', 1);
+    expect(shape(await nextWithin(first))).toMatchObject({ kind: 'update', isFinal: true });
+    await waitFor(() => harness.instance.live.counts.pollers === 0, 'the ended poller to stop');
+    expect(shape(await nextWithin(late))).toEqual({ kind: 'update', status: 'WORKFLOW_SUCCEEDED', isFinal: true, endReason: 'EXECUTION_ENDED' });
+    expect(await nextWithin(late)).toBe('done');
+  });
+});
