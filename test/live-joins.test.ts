@@ -11,7 +11,10 @@ import { statusOf } from '../src/domain/execution-status.js';
 import type { WatchStep } from '../src/live/live-executions.js';
 import { Caller } from '../src/request/scope.js';
 import { AUTH, type Harness } from './support/harness.js';
-import { advance, allStopped, putExecution, startLiveHarness, waitFor } from './support/live.js';
+import { advance, allStopped, AUTH_A, putExecution, sleep, startLiveHarness, waitFor } from './support/live.js';
+import { RedisServer } from './support/redis.js';
+
+const SECRET = 'a-test-secret-of-at-least-32-characters';
 
 let harness: Harness;
 beforeAll(async () => {
@@ -104,5 +107,38 @@ describe('a watch admitted to a poller that stops before the watch is first read
     await waitFor(() => harness.instance.live.counts.pollers === 0, 'the ended poller to stop');
     expect(shape(await nextWithin(late))).toEqual({ kind: 'update', status: 'WORKFLOW_SUCCEEDED', isFinal: true, endReason: 'EXECUTION_ENDED' });
     expect(await nextWithin(late)).toBe('done');
+  });
+});
+
+describe('with REDIS_URL, watches started while their poller asks Redis for the lease', () => {
+  let redis: RedisServer;
+  let replica: Harness;
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+    // Ticks far apart: each upstream call in the test's window is a first poll.
+    replica = await startLiveHarness('fast', { REDIS_URL: redis.url, REDIS_KEY_SECRET: SECRET, LIVE_POLL_ACTIVE_MS: '5000', UPSTREAM_MAX_ATTEMPTS: '1' });
+    await waitFor(() => replica.instance.redis!.up, 'the replica to reach Redis');
+  });
+  afterAll(async () => {
+    await replica?.close();
+    await redis?.stop();
+  });
+
+  it('share one first poll: one upstream call, not one per watch', async () => {
+    const id = 'ex_join_lease';
+    putExecution(replica.upstream, id, 'workflow_running', { organizationId: 'org_a' });
+    const scope = { caller: new Caller(AUTH_A), onClientGone: () => () => undefined };
+    const watches = [0, 1, 2].map(() => replica.instance.live.watch(scope, { id })[Symbol.asyncIterator]());
+    try {
+      // Read in the same tick: the first starts the poll, which is waiting for Redis's answer when the others start.
+      const firsts = await Promise.all(watches.map((steps) => nextWithin(steps)));
+      expect(firsts.map(shape)).toEqual(firsts.map(() => ({ kind: 'update', status: 'WORKFLOW_RUNNING', isFinal: false, endReason: null })));
+      await sleep(100);
+      expect(replica.upstream.requestsFor(id)).toHaveLength(1);
+    } finally {
+      for (const steps of watches) await steps.return!();
+    }
+    await allStopped(replica);
+    expect(replica.instance.live.counts).toEqual({ subscriptions: 0, pollers: 0, unread: 0 });
   });
 });

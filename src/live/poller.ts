@@ -93,6 +93,12 @@ export class Poller {
   #fingerprint: string | undefined;
   #timer: NodeJS.Timeout | undefined;
   #inFlight: Cancellation | undefined;
+  /**
+   * A poll is on its way, from its start to its end, the lease check before the upstream call included:
+   * `#inFlight` is set only once the call starts, and a poll started during the check (a second watch's
+   * first read, a gap heard) made a second upstream call, one per watch started in that window.
+   */
+  #polling = false;
   #failures = 0;
   #failingSince: number | undefined;
   /**
@@ -155,7 +161,7 @@ export class Poller {
 
   /** A watcher begins reading: the first poll goes out now, unless there is a reading already or a poll on its way. */
   start(): void {
-    if (!this.#stopped && !this.#latest && !this.#inFlight && !this.#timer) void this.#poll();
+    if (!this.#stopped && !this.#latest && !this.#polling && !this.#timer) void this.#poll();
   }
 
   /** Removes a watcher; the last one to leave stops the poller. */
@@ -201,8 +207,18 @@ export class Poller {
     this.#timer.unref();
   }
 
+  /** One poll at a time: a poll asked for while one is on its way is that one. */
   async #poll(): Promise<void> {
-    if (this.#stopped) return;
+    if (this.#stopped || this.#polling) return;
+    this.#polling = true;
+    try {
+      await this.#pollOnce();
+    } finally {
+      this.#polling = false;
+    }
+  }
+
+  async #pollOnce(): Promise<void> {
     const quiet = this.#quietUntil - performance.now();
     if (quiet > 0) return this.#schedule(quiet);
     const { settings, slots } = this.deps;
@@ -296,7 +312,8 @@ export class Poller {
       return;
     }
     this.#gap = true;
-    if (this.#inFlight) return;
+    // A poll on its way reads upstream itself: one still asking for the lease sees the gap once answered.
+    if (this.#polling) return;
     // Every pair of the process heard it at the same instant: each reads within its poll interval, at random,
     // which also leaves the pollers' ticks spread rather than in step. Without a reading, the first poll is on its way.
     if (news.kind === 'resubscribed') {
