@@ -10,8 +10,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { statusOf } from '../src/domain/execution-status.js';
 import type { WatchStep } from '../src/live/live-executions.js';
 import { Caller } from '../src/request/scope.js';
-import { AUTH, type Harness } from './support/harness.js';
-import { advance, allStopped, AUTH_A, putExecution, sleep, startLiveHarness, waitFor } from './support/live.js';
+import { FakeUpstream } from '../src/demo/fake-upstream.js';
+import { AUTH, Harness } from './support/harness.js';
+import { advance, allStopped, AUTH_A, liveEnv, putExecution, sleep, startLiveHarness, TOKENS, waitFor } from './support/live.js';
 import { RedisServer } from './support/redis.js';
 
 const SECRET = 'a-test-secret-of-at-least-32-characters';
@@ -141,4 +142,61 @@ describe('with REDIS_URL, watches started while their poller asks Redis for the 
     await allStopped(replica);
     expect(replica.instance.live.counts).toEqual({ subscriptions: 0, pollers: 0, unread: 0 });
   });
+});
+
+describe("with REDIS_URL, a follower whose lease check is out when the holder's notice asks for quiet", () => {
+  let redis: RedisServer;
+  // Each replica reads its own upstream, so each call is known to be the holder's or the follower's.
+  let upstreams: FakeUpstream[];
+  let holder: Harness;
+  let follower: Harness;
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+    upstreams = [await FakeUpstream.start({ executions: [], tokens: TOKENS }), await FakeUpstream.start({ executions: [], tokens: TOKENS })];
+    const env = liveEnv({ REDIS_URL: redis.url, REDIS_KEY_SECRET: SECRET, LIVE_LEASE_MS: '1000', UPSTREAM_MAX_ATTEMPTS: '1', UPSTREAM_RETRY_AFTER_CAP_MS: '0' });
+    holder = await Harness.start({ sharedUpstream: upstreams[0]!, env });
+    // A lease check the follower's Redis does not answer times out after 2 s, and then the follower polls for itself.
+    follower = await Harness.start({ sharedUpstream: upstreams[1]!, env: { ...env, REDIS_COMMAND_TIMEOUT_MS: '2000' } });
+    await waitFor(() => holder.instance.redis!.up && follower.instance.redis!.up, 'both replicas to reach Redis');
+  });
+  afterAll(async () => {
+    await holder?.close();
+    await follower?.close();
+    for (const upstream of upstreams ?? []) await upstream.close();
+    await redis?.stop();
+  });
+
+  it('waits out the pause before it reads upstream for itself', async () => {
+    const [ofHolder, ofFollower] = upstreams as [FakeUpstream, FakeUpstream];
+    const id = 'ex_join_quiet';
+    ofFollower.put(putExecution(ofHolder, id, 'workflow_running', { organizationId: 'org_a' }));
+    const scope = { caller: new Caller(AUTH_A), onClientGone: () => () => undefined };
+    const first = holder.instance.live.watch(scope, { id })[Symbol.asyncIterator]();
+    const second = follower.instance.live.watch(scope, { id })[Symbol.asyncIterator]();
+    const client = (follower.instance.redis!.client as unknown as { stream: { pause(): void; resume(): void } }).stream;
+    try {
+      expect(shape(await nextWithin(first))).toMatchObject({ kind: 'update' });
+      await waitFor(() => holder.instance.live.leases!.held === 1, 'the holder to hold the lease');
+      expect(shape(await nextWithin(second))).toMatchObject({ kind: 'update' });
+      await sleep(200);
+      // The follower's next lease check goes out, and Redis's answer is not read.
+      client.pause();
+      await sleep(100);
+      const paused = performance.now();
+      // Meanwhile upstream asks the holder for 5 s of quiet: the notice reaches the follower's watch.
+      ofHolder.setFault(id, { kind: 'status', status: 429, headers: { 'retry-after': '5' } }, 1);
+      expect(shape(await nextWithin(second))).toEqual({ kind: 'outage', code: 'UPSTREAM_UNAVAILABLE' });
+      // The lease check times out (Redis cannot say who polls: the follower does), well within the pause.
+      await sleep(2_600);
+      expect(ofFollower.requestsFor(id).filter((request) => request.at > paused).map((request) => Math.round(request.at - paused))).toEqual([]);
+    } finally {
+      client.resume();
+      await first.return!();
+      await second.return!();
+    }
+    for (const replica of [holder, follower]) {
+      await allStopped(replica);
+      expect(replica.instance.live.counts).toEqual({ subscriptions: 0, pollers: 0, unread: 0 });
+    }
+  }, 30_000);
 });

@@ -226,6 +226,10 @@ export class Poller {
       // Asked at every tick, so a replica takes over within the lease time when the holder dies.
       const holds = await this.#lease.holds();
       if (this.#stopped) return;
+      // The holder's notice may have asked for quiet while Redis answered (or failed to: then this replica
+      // polls for itself). Checked only before, the call went out at once, and its answer ended the pause.
+      const asked = this.#quietUntil - performance.now();
+      if (asked > 0) return this.#schedule(asked);
       const pairOutage = this.#lease.outageSince();
       // Another replica polls and publishes: follow it, unless there is nothing to follow from.
       if (!holds && this.#latest && !this.#gap) {
