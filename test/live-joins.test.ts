@@ -144,6 +144,113 @@ describe('with REDIS_URL, watches started while their poller asks Redis for the 
   });
 });
 
+describe('with REDIS_URL, a follower whose own read is older than what the holder published meanwhile', () => {
+  let redis: RedisServer;
+  // Each replica reads its own upstream: the follower's, slow and a step behind, answers the state the execution
+  // had when the request came in, after the holder's newer reading was published (a slow answer, a lagging replica).
+  let upstreams: FakeUpstream[];
+  let holder: Harness;
+  let follower: Harness;
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+    upstreams = [await FakeUpstream.start({ executions: [], tokens: TOKENS }), await FakeUpstream.start({ executions: [], tokens: TOKENS })];
+    const env = liveEnv({ REDIS_URL: redis.url, REDIS_KEY_SECRET: SECRET, LIVE_LEASE_MS: '1000', UPSTREAM_MAX_ATTEMPTS: '1' });
+    holder = await Harness.start({ sharedUpstream: upstreams[0]!, env });
+    follower = await Harness.start({ sharedUpstream: upstreams[1]!, env });
+    await waitFor(() => holder.instance.redis!.up && follower.instance.redis!.up, 'both replicas to reach Redis');
+  });
+  afterAll(async () => {
+    await holder?.close();
+    await follower?.close();
+    for (const upstream of upstreams ?? []) await upstream.close();
+    await redis?.stop();
+  });
+
+  /** Starts a watch on `replica` and keeps its steps as they come. */
+  function follow(replica: Harness, id: string) {
+    const steps = replica.instance.live.watch({ caller: new Caller(AUTH_A), onClientGone: () => () => undefined }, { id })[Symbol.asyncIterator]();
+    const seen: WatchStep[] = [];
+    const reading = (async () => {
+      for (let step = await steps.next(); !step.done; step = await steps.next()) seen.push(step.value);
+    })();
+    return {
+      statuses: () => seen.flatMap((step) => (step.kind === 'update' ? [statusOf(step.execution)] : [])),
+      stop: async () => {
+        await steps.return!();
+        await reading;
+      },
+    };
+  }
+
+  it('does not keep its older fields: its watchers get the status the holder read', async () => {
+    const [fresh, lagging] = upstreams as [FakeUpstream, FakeUpstream];
+    const id = 'ex_join_stale';
+    lagging.put(putExecution(fresh, id, 'workflow_running', { organizationId: 'org_a' }));
+    const first = follow(holder, id);
+    await waitFor(() => first.statuses().length === 1 && holder.instance.live.leases!.held === 1, 'the holder to read and hold the lease');
+    // The follower has no reading: it reads upstream itself, and its answer is slow.
+    lagging.latencyMs = 400;
+    const second = follow(follower, id);
+    try {
+      await waitFor(() => lagging.requestsFor(id).length === 1, "the follower's first read");
+      // Meanwhile the status changes, with no event: the holder publishes it.
+      advance(fresh, id, 'workflow_waiting', 0);
+      await waitFor(() => first.statuses().includes('WORKFLOW_WAITING'), 'the holder to read the change');
+      await waitFor(() => second.statuses().length === 1, "the follower's first update");
+      expect(second.statuses()).toEqual(['WORKFLOW_RUNNING']);
+      // The follower's upstream catches up; from here on one event is appended, with no change of status.
+      lagging.put(fresh.get(id)!);
+      lagging.latencyMs = 0;
+      advance(fresh, id, 'workflow_waiting', 1);
+      await waitFor(() => first.statuses().length === 3, 'the holder to read the event');
+      await waitFor(() => second.statuses().at(-1) === 'WORKFLOW_WAITING', () => `the follower's watch to see the status; it saw ${second.statuses().join(', ')}`, 2_000);
+    } finally {
+      await first.stop();
+      await second.stop();
+    }
+    for (const replica of [holder, follower]) {
+      await allStopped(replica);
+      expect(replica.instance.live.counts).toEqual({ subscriptions: 0, pollers: 0, unread: 0 });
+    }
+  });
+
+  it('after a gap, does not take its own read over a newer reading the holder published while it was out', async () => {
+    const [fresh, lagging] = upstreams as [FakeUpstream, FakeUpstream];
+    const id = 'ex_join_stale_gap';
+    lagging.put(putExecution(fresh, id, 'workflow_running', { organizationId: 'org_a' }));
+    const first = follow(holder, id);
+    await waitFor(() => first.statuses().length === 1 && holder.instance.live.leases!.held === 1, 'the holder to read and hold the lease');
+    const second = follow(follower, id);
+    try {
+      await waitFor(() => second.statuses().length === 1, "the follower's first update");
+      // Messages may have been lost while the subscription connections were away: the follower reads upstream
+      // itself, within its poll interval, and its answer is slow.
+      lagging.latencyMs = 400;
+      const reads = lagging.requestsFor(id).length;
+      expect(await holder.instance.redis!.client.client('KILL', 'TYPE', 'pubsub')).toBe(2);
+      await waitFor(() => lagging.requestsFor(id).length > reads, "the follower's read after the reconnect");
+      // Meanwhile the status changes, with no event: the holder publishes it, in sequence, and the follower takes it.
+      advance(fresh, id, 'workflow_waiting', 0);
+      await waitFor(() => second.statuses().includes('WORKFLOW_WAITING'), () => `the follower to hear the change; it saw ${second.statuses().join(', ')}`);
+      // The slow answer (the state before the change) has come; the follower's upstream catches up.
+      await sleep(500);
+      lagging.put(fresh.get(id)!);
+      lagging.latencyMs = 0;
+      advance(fresh, id, 'workflow_waiting', 1);
+      await waitFor(() => first.statuses().length === 3, 'the holder to read the event');
+      await waitFor(() => second.statuses().length === 3, () => `the follower to hear the event; it saw ${second.statuses().join(', ')}`);
+      expect(second.statuses()).toEqual(['WORKFLOW_RUNNING', 'WORKFLOW_WAITING', 'WORKFLOW_WAITING']);
+    } finally {
+      await first.stop();
+      await second.stop();
+    }
+    for (const replica of [holder, follower]) {
+      await allStopped(replica);
+      expect(replica.instance.live.counts).toEqual({ subscriptions: 0, pollers: 0, unread: 0 });
+    }
+  });
+});
+
 describe("with REDIS_URL, a follower whose lease check is out when the holder's notice asks for quiet", () => {
   let redis: RedisServer;
   // Each replica reads its own upstream, so each call is known to be the holder's or the follower's.

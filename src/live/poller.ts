@@ -114,6 +114,15 @@ export class Poller {
   /** A reading from the lease holder could not be applied: read upstream at once, holder or not. */
   #gap = false;
   /**
+   * Readings and gaps heard from the lease holder so far. An own call compares them across itself: what
+   * the holder published while the call was out may be newer than the call's answer (upstream read it
+   * first, or a slow or lagging upstream replica answered it), and the holder sends only what changes.
+   */
+  #heardReadings = 0;
+  #heardGaps = 0;
+  /** The holder's first reading, when the last gap heard was one (LeaseNews `gap` with `whole`). */
+  #heardWhole: { source: Record<string, unknown>; count: number } | undefined;
+  /**
    * Until when (performance.now() ms) upstream asked for no calls: from this replica's own 429 or
    * 503, or from the holder's outage notice. A follower that polls for itself (a gap in the holder's
    * messages, Redis out of reach) waits it out too, as the holder does.
@@ -257,8 +266,9 @@ export class Poller {
     const span = tracer().startSpan('poll execution', { root: true, attributes: { 'execution_gateway.execution_id': this.id } });
     try {
       const headers = { authorization: this.caller.authorization, requestId: `live-${randomUUID()}`, callerKey: this.caller.accountKey };
+      const [readings, gaps] = [this.#heardReadings, this.#heardGaps];
       const execution = await context.with(trace.setSpan(context.active(), span), () => this.deps.client.getExecution(this.id, headers, cancellation, { poll: true }));
-      this.#succeeded(execution);
+      this.#read(execution, readings, gaps);
     } catch (error) {
       span.setStatus({ code: SpanStatusCode.ERROR, message: String((error as GraphQLError).extensions?.code ?? 'error') });
       if (!this.#stopped) this.#failed(error as GraphQLError);
@@ -301,7 +311,10 @@ export class Poller {
   /** What the lease holder (another replica) published. */
   #heard(news: LeaseNews): void {
     if (this.#stopped) return;
-    if (news.kind === 'changed') return this.#succeeded(news.execution, false);
+    if (news.kind === 'changed') {
+      this.#heardReadings++;
+      return this.#succeeded(news.execution, false);
+    }
     if (news.kind === 'failed') {
       this.#tellAll({ kind: 'failed', error: new GraphQLError(news.message, { extensions: news.extensions }) });
       this.stop();
@@ -316,6 +329,8 @@ export class Poller {
       return;
     }
     this.#gap = true;
+    this.#heardGaps++;
+    this.#heardWhole = news.kind === 'gap' ? news.whole : undefined;
     // A poll on its way reads upstream itself: one still asking for the lease sees the gap once answered.
     if (this.#polling) return;
     // Every pair of the process heard it at the same instant: each reads within its poll interval, at random,
@@ -327,10 +342,36 @@ export class Poller {
     void this.#poll();
   }
 
+  /**
+   * This poller's own reading, from a call made when the holder's `readings` and `gaps` were as counted.
+   * A reading heard from the holder since may be newer: this one is dropped, as taking it would put
+   * older fields over newer ones, and the holder publishes only what changes, so they stayed (a status
+   * shown for as long as it did not change again). Anything newer in it, the holder publishes after its
+   * next poll. A gap heard since is not closed by it, as the message missed may be newer too: the poller
+   * reads again at once, not at its next tick, which comes with the holder's when both started together
+   * (a call beside the holder's, made before its notice of a Retry-After could come).
+   */
+  #read(execution: Execution, readings: number, gaps: number): void {
+    if (this.#stopped) return;
+    const dropped = this.#heardReadings !== readings && this.#latest !== undefined;
+    if (!dropped) {
+      // The one gap heard was the holder's first reading, and it is this one: nothing was missed (two replicas
+      // whose watches started together; read again, the follower's next call came with the holder's).
+      const matched = this.#heardGaps === gaps + 1 && this.#heardWhole !== undefined && sameReading(this.#heardWhole, execution);
+      if (this.#heardGaps === gaps || matched) this.#gap = false;
+      this.#succeeded(execution);
+      if (this.#stopped) return;
+    }
+    if (this.#gap) return this.#schedule(0);
+    if (!dropped) return;
+    const delay = nextPollDelay(statusOf(this.#latest!), 0, this.deps.settings);
+    this.#lease?.resting(delay);
+    this.#schedule(delay);
+  }
+
   /** A reading: from this poller's own call (`own`, published when it holds the lease) or from the holder. */
   #succeeded(execution: Execution, own = true): void {
     if (this.#stopped) return;
-    if (own) this.#gap = false;
     const previous = this.#latest;
     const recovered = this.#notice !== undefined;
     // Failing until now, by this replica's polls or by the pair's record.
@@ -437,6 +478,11 @@ export class Poller {
     if (upstreamsOwn) this.#lease?.pausing(delay);
     this.#schedule(delay);
   }
+}
+
+/** Whether `execution`, as upstream answered it, is the holder's reading `whole` (the same fields, as many events). */
+function sameReading(whole: { source: Record<string, unknown>; count: number }, execution: Execution): boolean {
+  return whole.count === execution.events.length && comparedJson(whole.source) === comparedJson(execution.source);
 }
 
 /** The gateway's open circuit refused the call by itself (src/upstream/upstream-error.ts, GatewayRefusal). */

@@ -79,7 +79,14 @@ export type LeaseMessage = (
 export type LeaseNews =
   | { kind: 'changed'; execution: Execution }
   | { kind: 'failed' | 'outage'; message: string; extensions: Record<string, unknown> }
-  | { kind: 'gap' }
+  | {
+      kind: 'gap';
+      /**
+       * The holder's first reading (a whole delta: its fields, and how many events it had), heard by a replica
+       * with no reading to apply it to: what that replica's own first read can be matched against.
+       */
+      whole?: { source: Record<string, unknown>; count: number };
+    }
   /**
    * The subscription connection came back after a drop: messages may have been lost, for every pair of
    * this process at once. Read upstream once, as on a gap, but each pair at a random moment within its
@@ -213,6 +220,7 @@ export class LiveLeases {
       const base = latest();
       // Upstream only appends: a reading short of the delta's start cannot take it (read upstream instead),
       // one longer than the delta's end is newer than it (this replica read upstream since: nothing to do).
+      if (!base && inSequence && message.whole) return hear({ kind: 'gap', whole: { source: { ...message.set }, count: message.count } });
       if (!inSequence || !base || base.events.length < message.count) return hear({ kind: 'gap' });
       if (message.count + (message.events?.length ?? 0) < base.events.length) return;
       hear({ kind: 'changed', execution: applied(base, message) });
