@@ -3,8 +3,11 @@
  * admitted (`LiveExecutions.watch`) and read (`next()`) in two steps, and its
  * poller may stop between them (its last watcher left, upstream answered
  * NOT_FOUND, the execution ended). Over SSE and WebSocket nothing runs between
- * the two, so these scenarios are driven by direct calls. Each ends with every
- * count at 0.
+ * the two, so these scenarios are driven by direct calls. With REDIS_URL, the
+ * same around the lease: watches started while their poller asks Redis for it,
+ * a poller stopping then, and a follower whose own read is out while the holder
+ * publishes (a newer reading, or a notice asking for quiet). Each ends with
+ * every count at 0.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { statusOf } from '../src/domain/execution-status.js';
@@ -123,6 +126,32 @@ describe('with REDIS_URL, watches started while their poller asks Redis for the 
   afterAll(async () => {
     await replica?.close();
     await redis?.stop();
+  });
+
+  it("a poller that stops while its lease is being taken does not give up the lease of the pair's next poller", async () => {
+    const id = 'ex_join_lease_handover';
+    putExecution(replica.upstream, id, 'workflow_running', { organizationId: 'org_a' });
+    const store = replica.instance.redis!;
+    const leaseKey = store.key('lease', store.callerTag(AUTH_A), id);
+    const scope = { caller: new Caller(AUTH_A), onClientGone: () => () => undefined };
+    // The first watch is read, so its poller asks Redis for the lease, and leaves before Redis answers.
+    const left = replica.instance.live.watch(scope, { id })[Symbol.asyncIterator]();
+    const reading = left.next();
+    await left.return!();
+    await reading;
+    expect(replica.instance.live.counts.pollers).toBe(0);
+    // The next watch of the pair gets a poller of its own, which takes the lease in turn.
+    const next = replica.instance.live.watch(scope, { id })[Symbol.asyncIterator]();
+    try {
+      expect(shape(await nextWithin(next))).toMatchObject({ kind: 'update', status: 'WORKFLOW_RUNNING' });
+      await sleep(100);
+      expect(replica.instance.live.leases!.held).toBe(1);
+      expect(await store.client.get(leaseKey)).toBe(replica.instance.live.leases!.replica);
+    } finally {
+      await next.return!();
+    }
+    await allStopped(replica);
+    expect(replica.instance.live.counts).toEqual({ subscriptions: 0, pollers: 0, unread: 0 });
   });
 
   it('share one first poll: one upstream call, not one per watch', async () => {

@@ -252,9 +252,12 @@ export class LiveLeases {
           const [held, since] = (await store.client.eval(HOLD, 2, leaseKey, outageKey, this.replica, this.leaseMs)) as [number, string | null];
           const taken = held === 1;
           outageSince = epochMs(since);
-          // The last watcher left while Redis answered: give back what was just taken.
+          // The last watcher left while Redis answered: give back what was just taken, unless the pair has a
+          // poller here again. The lease names the process, not the poller: the new poller has renewed it as its
+          // own, and releasing it left the pair with no lease while that poller counted it held (its publish
+          // refused by the fence, other replicas polling too until its next tick).
           if (left) {
-            if (taken) store.client.eval(RELEASE, 1, leaseKey, this.replica).catch(this.#failed);
+            if (taken && !this.#members.has(channel)) store.client.eval(RELEASE, 1, leaseKey, this.replica).catch(this.#failed);
             return false;
           }
           setHolding(taken);
