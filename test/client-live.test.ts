@@ -95,6 +95,16 @@ async function nextUpdate(watch: AsyncIterator<ExecutionUpdate>, what: string): 
   }
 }
 
+/** A watch's next update, within STEP_MS, kept in `seen`; the watch must not have ended before it. */
+function taking(updates: AsyncIterator<ExecutionUpdate>, seen: ExecutionUpdate[]): (what: string) => Promise<ExecutionUpdate> {
+  return async (what) => {
+    const next = await nextUpdate(updates, what);
+    expect(next.done, `the watch ended before ${what}`).toBe(false);
+    seen.push(next.value as ExecutionUpdate);
+    return next.value as ExecutionUpdate;
+  };
+}
+
 /** Counts the subscriptions that reached the pipeline, with the `eventsAfter` each asked for. */
 function subscriptionLog(): { plugin: Plugin; subscribed: Array<{ id: unknown; eventsAfter: unknown }> } {
   const subscribed: Array<{ id: unknown; eventsAfter: unknown }> = [];
@@ -179,12 +189,7 @@ describe.each(LANES)('watchExecution against the gateway (%s lane)', (lane) => {
     const updates = watch(id, { retryDelayMs: 300 });
     const seen: ExecutionUpdate[] = [];
     const before = log.subscribed.length;
-    const take = async (what: string) => {
-      const next = await nextUpdate(updates, what);
-      expect(next.done, `the watch ended before ${what}`).toBe(false);
-      seen.push(next.value as ExecutionUpdate);
-      return next.value as ExecutionUpdate;
-    };
+    const take = taking(updates, seen);
 
     await take('the first update');
     const history = upstreamEventIds(harness, id);
@@ -316,12 +321,7 @@ describe.each(LANES)('watchExecution against the gateway (%s lane)', (lane) => {
     const retries: unknown[] = [];
     const updates = watch(id, { onRetry: (error) => retries.push(error) });
     const seen: ExecutionUpdate[] = [];
-    const take = async (what: string) => {
-      const next = await nextUpdate(updates, what);
-      expect(next.done, `the watch ended before ${what}`).toBe(false);
-      seen.push(next.value as ExecutionUpdate);
-      return next.value as ExecutionUpdate;
-    };
+    const take = taking(updates, seen);
     await take('the first update');
     const history = upstreamEventIds(harness, id);
     advance(harness, id, 'workflow_running', 2);

@@ -31,8 +31,7 @@ const opened: Steps[] = [];
 afterEach(async () => {
   for (const steps of opened.splice(0)) await steps.return?.();
   harness.upstream.reset();
-  await allStopped(harness);
-  expect(harness.instance.live.counts).toEqual({ subscriptions: 0, pollers: 0, unread: 0 });
+  await allBackToZero(harness);
 });
 
 /** Admits a watch of `id` by the demo caller: nothing is read yet. */
@@ -60,6 +59,14 @@ const shape = (step: WatchStep | 'done' | 'silent') =>
     : step.kind === 'update'
       ? { kind: 'update', status: statusOf(step.execution), isFinal: step.isFinal, endReason: step.endReason }
       : { kind: step.kind, code: step.error.extensions.code };
+
+/** Waits for every poller of `replicas` to stop, then expects every count at 0. */
+async function allBackToZero(...replicas: Harness[]): Promise<void> {
+  for (const replica of replicas) {
+    await allStopped(replica);
+    expect(replica.instance.live.counts).toEqual({ subscriptions: 0, pollers: 0, unread: 0 });
+  }
+}
 
 describe('a watch admitted to a poller that stops before the watch is first read', () => {
   it('when its last watcher leaves, gets the updates that follow, to the end', async () => {
@@ -150,8 +157,7 @@ describe('with REDIS_URL, watches started while their poller asks Redis for the 
     } finally {
       await next.return!();
     }
-    await allStopped(replica);
-    expect(replica.instance.live.counts).toEqual({ subscriptions: 0, pollers: 0, unread: 0 });
+    await allBackToZero(replica);
   });
 
   it('share one first poll: one upstream call, not one per watch', async () => {
@@ -168,32 +174,37 @@ describe('with REDIS_URL, watches started while their poller asks Redis for the 
     } finally {
       for (const steps of watches) await steps.return!();
     }
-    await allStopped(replica);
-    expect(replica.instance.live.counts).toEqual({ subscriptions: 0, pollers: 0, unread: 0 });
+    await allBackToZero(replica);
   });
 });
 
-describe('with REDIS_URL, a follower whose own read is older than what the holder published meanwhile', () => {
-  let redis: RedisServer;
-  // Each replica reads its own upstream: the follower's, slow and a step behind, answers the state the execution
-  // had when the request came in, after the holder's newer reading was published (a slow answer, a lagging replica).
-  let upstreams: FakeUpstream[];
-  let holder: Harness;
-  let follower: Harness;
+/**
+ * Two replicas on one Redis for the suite it is called in (its beforeAll and afterAll), each reading its own
+ * fake upstream, so every call is known to be the holder's (started first) or the follower's.
+ */
+function twoReplicas(env: Record<string, string>, followerEnv: Record<string, string> = {}) {
+  const pair = {} as { redis: RedisServer; upstreams: [FakeUpstream, FakeUpstream]; holder: Harness; follower: Harness };
   beforeAll(async () => {
-    redis = await RedisServer.start();
-    upstreams = [await FakeUpstream.start({ executions: [], tokens: TOKENS }), await FakeUpstream.start({ executions: [], tokens: TOKENS })];
-    const env = liveEnv({ REDIS_URL: redis.url, REDIS_KEY_SECRET: SECRET, LIVE_LEASE_MS: '1000', UPSTREAM_MAX_ATTEMPTS: '1' });
-    holder = await Harness.start({ sharedUpstream: upstreams[0]!, env });
-    follower = await Harness.start({ sharedUpstream: upstreams[1]!, env });
-    await waitFor(() => holder.instance.redis!.up && follower.instance.redis!.up, 'both replicas to reach Redis');
+    pair.redis = await RedisServer.start();
+    pair.upstreams = [await FakeUpstream.start({ executions: [], tokens: TOKENS }), await FakeUpstream.start({ executions: [], tokens: TOKENS })];
+    const shared = liveEnv({ REDIS_URL: pair.redis.url, REDIS_KEY_SECRET: SECRET, LIVE_LEASE_MS: '1000', UPSTREAM_MAX_ATTEMPTS: '1', ...env });
+    pair.holder = await Harness.start({ sharedUpstream: pair.upstreams[0], env: shared });
+    pair.follower = await Harness.start({ sharedUpstream: pair.upstreams[1], env: { ...shared, ...followerEnv } });
+    await waitFor(() => pair.holder.instance.redis!.up && pair.follower.instance.redis!.up, 'both replicas to reach Redis');
   });
   afterAll(async () => {
-    await holder?.close();
-    await follower?.close();
-    for (const upstream of upstreams ?? []) await upstream.close();
-    await redis?.stop();
+    await pair.holder?.close();
+    await pair.follower?.close();
+    for (const upstream of pair.upstreams ?? []) await upstream.close();
+    await pair.redis?.stop();
   });
+  return pair;
+}
+
+describe('with REDIS_URL, a follower whose own read is older than what the holder published meanwhile', () => {
+  // The follower's upstream, slow and a step behind, answers the state the execution had when the request came
+  // in, after the holder's newer reading was published (a slow answer, a lagging replica).
+  const pair = twoReplicas({});
 
   /** Starts a watch on `replica` and keeps its steps as they come. */
   function follow(replica: Harness, id: string) {
@@ -212,7 +223,7 @@ describe('with REDIS_URL, a follower whose own read is older than what the holde
   }
 
   it('does not keep its older fields: its watchers get the status the holder read', async () => {
-    const [fresh, lagging] = upstreams as [FakeUpstream, FakeUpstream];
+    const { holder, follower, upstreams: [fresh, lagging] } = pair;
     const id = 'ex_join_stale';
     lagging.put(putExecution(fresh, id, 'workflow_running', { organizationId: 'org_a' }));
     const first = follow(holder, id);
@@ -237,14 +248,11 @@ describe('with REDIS_URL, a follower whose own read is older than what the holde
       await first.stop();
       await second.stop();
     }
-    for (const replica of [holder, follower]) {
-      await allStopped(replica);
-      expect(replica.instance.live.counts).toEqual({ subscriptions: 0, pollers: 0, unread: 0 });
-    }
+    await allBackToZero(holder, follower);
   });
 
   it('after a gap, does not take its own read over a newer reading the holder published while it was out', async () => {
-    const [fresh, lagging] = upstreams as [FakeUpstream, FakeUpstream];
+    const { holder, follower, upstreams: [fresh, lagging] } = pair;
     const id = 'ex_join_stale_gap';
     lagging.put(putExecution(fresh, id, 'workflow_running', { organizationId: 'org_a' }));
     const first = follow(holder, id);
@@ -273,37 +281,16 @@ describe('with REDIS_URL, a follower whose own read is older than what the holde
       await first.stop();
       await second.stop();
     }
-    for (const replica of [holder, follower]) {
-      await allStopped(replica);
-      expect(replica.instance.live.counts).toEqual({ subscriptions: 0, pollers: 0, unread: 0 });
-    }
+    await allBackToZero(holder, follower);
   });
 });
 
 describe("with REDIS_URL, a follower whose lease check is out when the holder's notice asks for quiet", () => {
-  let redis: RedisServer;
-  // Each replica reads its own upstream, so each call is known to be the holder's or the follower's.
-  let upstreams: FakeUpstream[];
-  let holder: Harness;
-  let follower: Harness;
-  beforeAll(async () => {
-    redis = await RedisServer.start();
-    upstreams = [await FakeUpstream.start({ executions: [], tokens: TOKENS }), await FakeUpstream.start({ executions: [], tokens: TOKENS })];
-    const env = liveEnv({ REDIS_URL: redis.url, REDIS_KEY_SECRET: SECRET, LIVE_LEASE_MS: '1000', UPSTREAM_MAX_ATTEMPTS: '1', UPSTREAM_RETRY_AFTER_CAP_MS: '0' });
-    holder = await Harness.start({ sharedUpstream: upstreams[0]!, env });
-    // A lease check the follower's Redis does not answer times out after 2 s, and then the follower polls for itself.
-    follower = await Harness.start({ sharedUpstream: upstreams[1]!, env: { ...env, REDIS_COMMAND_TIMEOUT_MS: '2000' } });
-    await waitFor(() => holder.instance.redis!.up && follower.instance.redis!.up, 'both replicas to reach Redis');
-  });
-  afterAll(async () => {
-    await holder?.close();
-    await follower?.close();
-    for (const upstream of upstreams ?? []) await upstream.close();
-    await redis?.stop();
-  });
+  // A lease check the follower's Redis does not answer times out after 2 s, and then the follower polls for itself.
+  const pair = twoReplicas({ UPSTREAM_RETRY_AFTER_CAP_MS: '0' }, { REDIS_COMMAND_TIMEOUT_MS: '2000' });
 
   it('waits out the pause before it reads upstream for itself', async () => {
-    const [ofHolder, ofFollower] = upstreams as [FakeUpstream, FakeUpstream];
+    const { holder, follower, upstreams: [ofHolder, ofFollower] } = pair;
     const id = 'ex_join_quiet';
     ofFollower.put(putExecution(ofHolder, id, 'workflow_running', { organizationId: 'org_a' }));
     const scope = { caller: new Caller(AUTH_A), onClientGone: () => () => undefined };
@@ -330,9 +317,6 @@ describe("with REDIS_URL, a follower whose lease check is out when the holder's 
       await first.return!();
       await second.return!();
     }
-    for (const replica of [holder, follower]) {
-      await allStopped(replica);
-      expect(replica.instance.live.counts).toEqual({ subscriptions: 0, pollers: 0, unread: 0 });
-    }
+    await allBackToZero(holder, follower);
   }, 30_000);
 });
