@@ -377,6 +377,44 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     }
   }, 30_000);
 
+  it('upstream hangs past UPSTREAM_TIMEOUT_MS, set longer than the lease: the holder keeps the lease while its poll waits, so one call at a time, and the watchers of both replicas are told of the outage', async () => {
+    // The lease (300 ms) lapsed under a poll waiting for its 500 ms deadline: the other replica took it and polled
+    // too, and the holder's failure found the lease another's, so the pair's outage was never recorded (the record is
+    // fenced) and, the replicas taking turns, no watcher was told (none in 8 s).
+    const env = { LIVE_LEASE_MS: '300', UPSTREAM_TIMEOUT_MS: '500', LIVE_OUTAGE_NOTICE_MS: '1500', UPSTREAM_MAX_ATTEMPTS: '1', LIVE_POLL_MAX_BACKOFF_MS: '2000' };
+    const [a, b] = [await replica(env), await replica(env)];
+    const id = `ex_rep_${lane}_hang`;
+    putExecution(upstream, id, 'workflow_running', { eventCount: 1, organizationId: 'org_a' });
+    const watchers = [watch(clients.for(a, AUTH_A), id), watch(clients.for(b, AUTH_A), id)];
+    await waitFor(() => watchers.every((watcher) => watcher.updates.length >= 1), 'every first update');
+    const failingAt = performance.now();
+    upstream.setFault(id, { kind: 'hang' });
+    const told: number[] = [];
+    await waitFor(
+      () => {
+        watchers.forEach((watcher, i) => {
+          if (told[i] === undefined && watcher.errorCodes.length > 0) told[i] = performance.now() - failingAt;
+        });
+        return told.filter((at) => at !== undefined).length === 2;
+      },
+      () => `the notice on both; ${watchers.map((watcher) => watcher.describe()).join(' | ')}; polled by ${upstream.requestsFor(id).length}`,
+      8_000,
+    );
+    // The first poll's deadline, the notice time, a back-off pause and a tick, plus a slow machine's slack.
+    for (const at of told) expect(at).toBeLessThan(500 + 1_500 + 2_000 + 1_000);
+    // Each call waited out its deadline before the next began: never two replicas' calls at once.
+    const starts = upstream.requestsFor(id).map((request) => request.at).filter((at) => at >= failingAt);
+    expect(starts.length).toBeGreaterThanOrEqual(2);
+    for (let i = 1; i < starts.length; i++) expect(starts[i]! - starts[i - 1]!, `calls at ${starts.map((at) => Math.round(at - failingAt)).join(', ')} ms`).toBeGreaterThan(450);
+    upstream.setFault(id, undefined);
+    const after = advance(upstream, id, 'workflow_succeeded', 2);
+    for (const watcher of watchers) {
+      await watcher.end(15_000);
+      expect(watcher.errorCodes).toEqual(['UPSTREAM_UNAVAILABLE']);
+      expect(watcher.eventIds).toEqual(after);
+    }
+  }, 30_000);
+
   it('a 429 asking for a pause longer than the lease: the holder keeps the lease through it, so neither replica calls upstream before it ends', async () => {
     // The lease (1 s) lapses during the pause (3 s) unless the holder keeps it: then the other replica would take over and poll.
     const env = { UPSTREAM_RETRY_AFTER_CAP_MS: '0', UPSTREAM_MAX_ATTEMPTS: '1', LIVE_POLL_MAX_BACKOFF_MS: '100' };

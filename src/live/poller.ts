@@ -261,6 +261,8 @@ export class Poller {
     if (!slots.tryTake()) return this.#schedule(settings.activeMs);
     const cancellation = new Cancellation();
     this.#inFlight = cancellation;
+    // As holder: the lease is kept while the call waits, however long upstream takes to answer or time out.
+    const polled = this.#lease?.polling();
     this.polls++;
     // A poll serves every subscriber of the execution: a trace of its own, not the first subscriber's.
     const span = tracer().startSpan('poll execution', { root: true, attributes: { 'execution_gateway.execution_id': this.id } });
@@ -273,6 +275,7 @@ export class Poller {
       span.setStatus({ code: SpanStatusCode.ERROR, message: String((error as GraphQLError).extensions?.code ?? 'error') });
       if (!this.#stopped) this.#failed(error as GraphQLError);
     } finally {
+      polled?.();
       span.end();
       slots.give();
       this.#inFlight = undefined;

@@ -23,11 +23,13 @@
  * put it after the new holder's, so watchers never go back to older data.
  * While upstream answers with failures and the holder backs off longer than the
  * lease, it keeps the lease through its pause (`pausing`), so the other replicas
- * do not take turns polling a failing upstream. It also records when the pair's
- * outage began (the `outage` key), which every replica reads with its lease check
- * and the first reading from upstream deletes: whichever replica holds the lease,
- * and every follower, counts the outage from its start, so LIVE_OUTAGE_NOTICE_MS
- * holds when the replicas take turns (src/live/poller.ts).
+ * do not take turns polling a failing upstream; while its poll is on its way it
+ * renews the lease (`polling`), so a poll slower than the lease keeps it. It
+ * also records when the pair's outage began (the `outage` key), which every
+ * replica reads with its lease check and the first reading from upstream
+ * deletes: whichever replica holds the lease, and every follower, counts the
+ * outage from its start, so LIVE_OUTAGE_NOTICE_MS holds when the replicas take
+ * turns (src/live/poller.ts).
  * When Redis cannot be reached every replica polls for itself: duplicate calls
  * upstream for a while, never a watch left without updates.
  *
@@ -119,6 +121,16 @@ export interface LeaseMembership {
   recovered(): void;
   /** The holder's reading after a poll: published as a delta from the previous one when anything changed. */
   published(previous: Execution | undefined, execution: Execution): void;
+  /**
+   * The holder's poll is on its way: the lease is renewed (to LIVE_LEASE_MS) every third of LIVE_LEASE_MS until
+   * the returned function is called, when the poll has ended. A poll may outlast the lease (an upstream that
+   * hangs until UPSTREAM_TIMEOUT_MS, set longer than LIVE_LEASE_MS): the lease lapsed mid-call, another
+   * replica took it and polled too, and the holder's failure then found the lease another's, so the pair's
+   * outage was never recorded (`failing` is fenced) and no watcher was ever told. A holder that dies or
+   * stalls renews nothing: the takeover still comes within LIVE_LEASE_MS. Nothing to stop when this
+   * replica does not hold the lease.
+   */
+  polling(): () => void;
   /** The holder pauses `pauseMs` before its next poll (backing off while upstream fails, or as its Retry-After asks): keeps the lease that long, plus LIVE_LEASE_MS. */
   pausing(pauseMs: number): void;
   /**
@@ -281,6 +293,23 @@ export class LiveLeases {
       published: (previous, execution) => {
         if (!holding || !store.up) return;
         publish(delta(this.replica, ++seq, previous, execution));
+      },
+      polling: () => {
+        if (!holding || !store.up) return () => {};
+        const renewal = setInterval(() => {
+          if (left || !holding || !store.up) return;
+          const sentAt = performance.now();
+          store.client
+            .eval(KEEP, 1, leaseKey, this.replica, this.leaseMs)
+            .then((kept) => {
+              if (kept === 1) heldAt = Math.max(heldAt, sentAt);
+              // Lost meanwhile (this process or Redis was paused): another replica polls now.
+              else if (!left) setHolding(false);
+            })
+            .catch(this.#failed);
+        }, Math.max(1, Math.floor(this.leaseMs / 3)));
+        renewal.unref();
+        return () => clearInterval(renewal);
       },
       pausing: (pauseMs) => {
         if (!holding || !store.up) return;
