@@ -1,6 +1,6 @@
 /** The poll cadence (src/live/cadence.ts): a pure function, so unit-tested without servers. */
 import { describe, expect, it } from 'vitest';
-import { nextPollDelay, type CadenceSettings } from '../src/live/cadence.js';
+import { failuresWithin, nextPollDelay, type CadenceSettings } from '../src/live/cadence.js';
 
 const SETTINGS: CadenceSettings = { paymentMs: 5_000, waitingMs: 3_000, activeMs: 1_000, jitter: 0, maxBackoffMs: 30_000 };
 
@@ -17,5 +17,19 @@ describe('nextPollDelay', () => {
       const healthy = nextPollDelay(status, 0, settings);
       for (const failures of [1, 2, 5, 20]) expect(nextPollDelay(status, failures, settings)).toBe(healthy);
     }
+  });
+});
+
+describe('failuresWithin', () => {
+  it("counts the polls one poller backing off from the first failure has made: a replica taking over a pair's outage backs off from there", () => {
+    // Failures at 0, 2, 6, 14, 30, 60, 90 s: pauses of 2, 4, 8, 16 s, then the 30 s cap.
+    const at = [-1, 0, 1, 2_000, 2_001, 6_001, 14_000, 14_001, 30_001, 60_001, 90_001];
+    expect(at.map((elapsed) => failuresWithin('WORKFLOW_RUNNING', elapsed, SETTINGS))).toEqual([0, 0, 1, 1, 2, 3, 3, 4, 5, 6, 7]);
+    // A replica that took over at 14 s and fails is the pair's fourth failure: it waits 16 s, as one poller would.
+    expect(nextPollDelay('WORKFLOW_RUNNING', failuresWithin('WORKFLOW_RUNNING', 14_000, SETTINGS) + 1, SETTINGS)).toBe(16_000);
+  });
+
+  it('with the cap under the interval, one failure per interval', () => {
+    expect(failuresWithin('WORKFLOW_RUNNING', 2_500, { ...SETTINGS, maxBackoffMs: 10 })).toBe(3);
   });
 });

@@ -377,6 +377,30 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     }
   }, 30_000);
 
+  it("upstream unreachable, the replicas taking turns: a replica that takes the lease over backs off from the pair's outage, not from the start", async () => {
+    // Each failure lets the lease lapse and the other replica tries (a failure of the holder's own). A replica that
+    // took over backed off from twice its interval, so the turns never let the back-off grow: 24 calls in 5 s where
+    // one replica makes 2 (100, 200, 400 … ms, up to 2 s). Now each turn backs off from the outage's length: the
+    // holder's try and the other's after the lease, about two calls per 2 s.
+    const env = { LIVE_LEASE_MS: '300', LIVE_OUTAGE_NOTICE_MS: '60000', UPSTREAM_MAX_ATTEMPTS: '1', LIVE_POLL_MAX_BACKOFF_MS: '2000' };
+    const [a, b] = [await replica(env), await replica(env)];
+    const id = `ex_rep_${lane}_turns_backoff`;
+    putExecution(upstream, id, 'workflow_running', { eventCount: 1, organizationId: 'org_a' });
+    const watchers = [watch(clients.for(a, AUTH_A), id), watch(clients.for(b, AUTH_A), id)];
+    await waitFor(() => watchers.every((watcher) => watcher.updates.length >= 1), 'every first update');
+    const failingAt = performance.now();
+    upstream.setFault(id, { kind: 'reset' });
+    await sleep(8_000);
+    const calls = upstream.requestsFor(id).map((request) => request.at - failingAt).filter((at) => at >= 3_000 && at < 8_000);
+    expect(calls.length, `calls at ${calls.map(Math.round).join(', ')} ms`).toBeLessThanOrEqual(8);
+    upstream.setFault(id, undefined);
+    const after = advance(upstream, id, 'workflow_succeeded', 1);
+    for (const watcher of watchers) {
+      await watcher.end(15_000);
+      expect(watcher.eventIds).toEqual(after);
+    }
+  }, 30_000);
+
   it('upstream hangs past UPSTREAM_TIMEOUT_MS, set longer than the lease: the holder keeps the lease while its poll waits, so one call at a time, and the watchers of both replicas are told of the outage', async () => {
     // The lease (300 ms) lapsed under a poll waiting for its 500 ms deadline: the other replica took it and polled
     // too, and the holder's failure found the lease another's, so the pair's outage was never recorded (the record is

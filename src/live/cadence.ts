@@ -27,6 +27,28 @@ export function nextPollDelay(status: ExecutionStatus, failures: number, setting
   return Math.max(1, Math.round(backedOff - spread + 2 * spread * random()));
 }
 
+/**
+ * How many polls in a row a poller of an execution in `status` has made before `elapsedMs` since upstream
+ * began failing: its first at 0, each later one after nextPollDelay's pause without jitter (the polls' own
+ * time left out). A replica that takes over a pair's outage (src/shared-state/live-leases.ts) backs off from
+ * there, so its failure now is the pair's next: with the replicas taking turns, each backing off from the
+ * start polled a failing upstream several times as often as one replica alone. 0 when `elapsedMs` is 0 or less.
+ */
+export function failuresWithin(status: ExecutionStatus, elapsedMs: number, settings: CadenceSettings): number {
+  if (!(elapsedMs > 0)) return 0;
+  const base = intervalFor(status, settings);
+  let failures = 0;
+  let at = 0;
+  for (;;) {
+    if (at >= elapsedMs) return failures;
+    failures++;
+    const pause = Math.max(base, Math.min(settings.maxBackoffMs, base * 2 ** failures));
+    // Past the cap (or under the interval) every pause is the same: the failures left at once.
+    if (pause >= settings.maxBackoffMs || pause === base) return failures + Math.max(0, Math.ceil((elapsedMs - at) / pause) - 1);
+    at += pause;
+  }
+}
+
 function intervalFor(status: ExecutionStatus, settings: CadenceSettings): number {
   switch (status) {
     case 'AWAITING_PAYMENT':

@@ -29,7 +29,7 @@ import { Cancellation } from '../upstream/cancellation.js';
 import { seconds, UpstreamError } from '../upstream/upstream-error.js';
 import type { ExecutionsClient } from '../upstream/executions-client.js';
 import type { CallerIdentity } from '../upstream/shared-executions.js';
-import { nextPollDelay, type CadenceSettings } from './cadence.js';
+import { failuresWithin, nextPollDelay, type CadenceSettings } from './cadence.js';
 import { comparedJson } from '../domain/json-depth.js';
 
 /** What a poller tells its watchers. */
@@ -255,6 +255,9 @@ export class Poller {
       if (pairOutage !== undefined) {
         const since = localTime(pairOutage);
         if (this.#failingSince === undefined || since < this.#failingSince) this.#failingSince = since;
+        // And backed off from as long as it has lasted: the replicas take turns when the lease lapses at each failure.
+        const status = this.#latest ? statusOf(this.#latest) : 'UNKNOWN';
+        this.#failures = Math.max(this.#failures, failuresWithin(status, performance.now() - since, settings));
       }
     }
     // Polls take at most their share of the bulkhead, so watchers never starve queries.
