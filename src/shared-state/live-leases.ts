@@ -112,8 +112,8 @@ export interface LeaseMembership {
    */
   outageSince(): number | undefined;
   /**
-   * The holder's poll failed, in an outage that began at `sinceMs` (epoch ms): recorded for the pair, an
-   * earlier start kept, for `pauseMs` (its pause before the next poll) plus LIVE_LEASE_MS. Whichever
+   * The holder's poll failed, in an outage that began at `sinceMs` (epoch ms): recorded for the pair
+   * unless a start is recorded already (that one stays), for `pauseMs` (its pause before the next poll) plus LIVE_LEASE_MS. Whichever
    * replica holds the lease next, and every follower, counts the outage from then.
    */
   failing(sinceMs: number, pauseMs: number): void;
@@ -168,7 +168,7 @@ const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call
 const PUBLISH_HOLDING = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PUBLISH', KEYS[2], ARGV[2]) end return -1`;
 // Keep the lease for ARGV[2] ms when ours, however long it had left; 1 when ours.
 const KEEP = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end return 0`;
-// While the lease is ours: the pair's outage began at ARGV[2] (epoch ms) unless an earlier start is kept, and is kept ARGV[3] ms.
+// While the lease is ours: the pair's outage began at ARGV[2] (epoch ms) unless a start is recorded already; kept ARGV[3] ms.
 const MARK_OUTAGE = `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[2], ARGV[2], 'NX')
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
