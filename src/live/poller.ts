@@ -21,7 +21,7 @@ import { context, SpanStatusCode, trace } from '@opentelemetry/api';
 import { GraphQLError } from 'graphql';
 import type { Execution } from '../domain/execution.js';
 import { inAppendOrder, inOrderPrefix } from './append-order.js';
-import { isTerminalStatus, statusOf } from '../domain/execution-status.js';
+import { isTerminalStatus, statusOf, type ExecutionStatus } from '../domain/execution-status.js';
 import { ErrorCode, errorExtensions, type UpstreamFacts } from '../errors.js';
 import type { LeaseMembership, LeaseNews } from '../shared-state/live-leases.js';
 import { tracer } from '../telemetry/tracing.js';
@@ -253,11 +253,10 @@ export class Poller {
       // An outage the pair's earlier holders recorded goes on: counted from its start, not from this replica's
       // turn. Its notice comes with this poll's failure, as ever, never while the poll may still succeed.
       if (pairOutage !== undefined) {
-        const since = localTime(pairOutage);
-        if (this.#failingSince === undefined || since < this.#failingSince) this.#failingSince = since;
+        if (this.#failingSince === undefined || pairOutage < this.#failingSince) this.#failingSince = pairOutage;
         // And backed off from as long as it has lasted: the replicas take turns when the lease lapses at each failure.
         const status = this.#latest ? statusOf(this.#latest) : 'UNKNOWN';
-        this.#failures = Math.max(this.#failures, failuresWithin(status, performance.now() - since, settings));
+        this.#failures = Math.max(this.#failures, failuresWithin(status, performance.now() - pairOutage, settings));
       }
     }
     // Polls take at most their share of the bulkhead, so watchers never starve queries.
@@ -293,7 +292,7 @@ export class Poller {
    */
   #followOutage(pairOutage: number | undefined): void {
     this.#clearNoticeTimer();
-    this.#failingSince = pairOutage === undefined ? undefined : localTime(pairOutage);
+    this.#failingSince = pairOutage;
     this.#noticeAt(undefined);
   }
 
@@ -369,10 +368,7 @@ export class Poller {
       if (this.#stopped) return;
     }
     if (this.#gap) return this.#schedule(0);
-    if (!dropped) return;
-    const delay = nextPollDelay(statusOf(this.#latest!), 0, this.deps.settings);
-    this.#lease?.resting(delay);
-    this.#schedule(delay);
+    if (dropped) this.#rest(statusOf(this.#latest!));
   }
 
   /** A reading: from this poller's own call (`own`, published when it holds the lease) or from the holder. */
@@ -429,6 +425,11 @@ export class Poller {
       this.stop();
       return;
     }
+    this.#rest(status);
+  }
+
+  /** The pause after a reading, at the status's cadence; the lease holder keeps its lease through it if need be. */
+  #rest(status: ExecutionStatus): void {
     const delay = nextPollDelay(status, 0, this.deps.settings);
     this.#lease?.resting(delay);
     this.#schedule(delay);
@@ -474,7 +475,7 @@ export class Poller {
       this.#noticeAt(error);
     }
     // The pair's outage, for whichever replica holds the lease next and for the followers.
-    this.#lease?.failing(epochTime(this.#failingSince), delay);
+    this.#lease?.failing(this.#failingSince, delay);
     // Upstream itself answered with a failure (a 5xx, a 429, an unreadable body), or asked this caller
     // for quiet and the pause still runs: every replica would see the same, so the holder keeps the lease
     // through its pause (another replica, which knows nothing of the pause, would poll with the token at
@@ -524,14 +525,4 @@ function outageNotice(error: GraphQLError | undefined, pause: { askedMs: number;
     `The executions API asked the gateway to make no calls for ${seconds(pause.askedMs)}; the watch goes on, polls again in ${seconds(pause.nextPollMs)} (\`extensions.retryAfterMs\`), and updates resume when it answers.`,
     { extensions },
   );
-}
-
-/** An epoch time (ms, as replicas share it) as this process's performance.now() time. */
-function localTime(epochMs: number): number {
-  return performance.now() - (Date.now() - epochMs);
-}
-
-/** A performance.now() time of this process as epoch ms. */
-function epochTime(localMs: number): number {
-  return Date.now() - (performance.now() - localMs);
 }

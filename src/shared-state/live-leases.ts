@@ -107,14 +107,16 @@ export interface LeaseMembership {
    */
   holds(): Promise<boolean>;
   /**
-   * When the pair's outage began (epoch ms), as the last `holds()` read it: the start a holder recorded
-   * (`failing`) and no reading has cleared since. Undefined when there is none, or Redis could not say.
+   * When the pair's outage began (this process's performance.now() ms), as the last `holds()` read it:
+   * the start a holder recorded (`failing`) and no reading has cleared since. Undefined when there is
+   * none, or Redis could not say.
    */
   outageSince(): number | undefined;
   /**
-   * The holder's poll failed, in an outage that began at `sinceMs` (epoch ms): recorded for the pair
-   * unless a start is recorded already (that one stays), for `pauseMs` (its pause before the next poll) plus LIVE_LEASE_MS. Whichever
-   * replica holds the lease next, and every follower, counts the outage from then.
+   * The holder's poll failed, in an outage that began at `sinceMs` (performance.now() ms): recorded for
+   * the pair unless a start is recorded already (that one stays), for `pauseMs` (its pause before the
+   * next poll) plus LIVE_LEASE_MS. Whichever replica holds the lease next, and every follower, counts
+   * the outage from then. Stored as wall-clock time, which the replicas share.
    */
   failing(sinceMs: number, pauseMs: number): void;
   /** Upstream answered this replica: the pair's outage, if one was recorded, is over. */
@@ -263,7 +265,7 @@ export class LiveLeases {
         try {
           const [held, since] = (await store.client.eval(HOLD, 2, leaseKey, outageKey, this.replica, this.leaseMs)) as [number, string | null];
           const taken = held === 1;
-          outageSince = epochMs(since);
+          outageSince = storedOutageStart(since);
           // The last watcher left while Redis answered: give back what was just taken, unless the pair has a
           // poller here again. The lease names the process, not the poller: the new poller has renewed it as its
           // own, and releasing it left the pair with no lease while that poller counted it held (its publish
@@ -284,7 +286,8 @@ export class LiveLeases {
       outageSince: () => outageSince,
       failing: (sinceMs, pauseMs) => {
         if (!holding || !store.up) return;
-        store.client.eval(MARK_OUTAGE, 2, leaseKey, outageKey, this.replica, Math.round(sinceMs), Math.round(pauseMs) + this.leaseMs).catch(this.#failed);
+        const epochMs = Math.round(Date.now() - (performance.now() - sinceMs));
+        store.client.eval(MARK_OUTAGE, 2, leaseKey, outageKey, this.replica, epochMs, Math.round(pauseMs) + this.leaseMs).catch(this.#failed);
       },
       recovered: () => {
         // Not fenced: a reading from upstream ends the outage whoever made it.
@@ -440,10 +443,15 @@ export function applied(base: Execution, message: Extract<LeaseMessage, { kind: 
   };
 }
 
-/** An outage start as stored: epoch ms, never in the future (another host's clock may run ahead); anything else is none. */
-function epochMs(text: string | null): number | undefined {
+/**
+ * An outage start as stored (epoch ms) as this process's performance.now() time, never in the future
+ * (another host's clock may run ahead); anything else is none.
+ */
+function storedOutageStart(text: string | null): number | undefined {
   const value = text === null ? NaN : Number(text);
-  return Number.isFinite(value) && value > 0 ? Math.min(value, Date.now()) : undefined;
+  if (!Number.isFinite(value) || value <= 0) return undefined;
+  const now = Date.now();
+  return performance.now() - (now - Math.min(value, now));
 }
 
 function parseMessage(text: string): LeaseMessage | undefined {
