@@ -74,6 +74,24 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     return harness;
   }
 
+  /** One watch of `id` on each of `replicas`, by the same caller, once every one has had its first update. */
+  async function watchOnEach(replicas: Harness[], id: string): Promise<Recorder[]> {
+    const watchers = replicas.map((each) => watch(clients.for(each, AUTH_A), id));
+    await waitFor(() => watchers.every((watcher) => watcher.updates.length >= 1), 'every first update');
+    return watchers;
+  }
+
+  /**
+   * Two replicas with `env`, a running execution with one event (`ex_rep_<lane>_<name>`),
+   * and one watch of it on each replica (watchOnEach).
+   */
+  async function watchedPair(name: string, env: Record<string, string> = {}): Promise<{ a: Harness; b: Harness; id: string; watchers: Recorder[] }> {
+    const [a, b] = [await replica(env), await replica(env)];
+    const id = `ex_rep_${lane}_${name}`;
+    putExecution(upstream, id, 'workflow_running', { eventCount: 1, organizationId: 'org_a' });
+    return { a, b, id, watchers: await watchOnEach([a, b], id) };
+  }
+
   /** When each of `watchers` was first told of an outage, in ms after `since`: waits up to 8 s for all of them. */
   async function noticeTimes(watchers: ReturnType<typeof watch>[], id: string, since: number): Promise<number[]> {
     const told: number[] = [];
@@ -123,8 +141,7 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     const [a, b] = [await replica({ LIVE_POLL_ACTIVE_MS: '20', LIVE_POLL_WAITING_MS: '20' }), await replica({ LIVE_POLL_ACTIVE_MS: '20', LIVE_POLL_WAITING_MS: '20' })];
     const id = `ex_rep_${lane}_resubscribed`;
     putExecution(upstream, id, 'workflow_running', { eventCount: 1, organizationId: 'org_a' });
-    const watchers = [watch(clients.for(a, AUTH_A), id), watch(clients.for(b, AUTH_A), id)];
-    await waitFor(() => watchers.every((watcher) => watcher.updates.length >= 1), 'every first update');
+    const watchers = await watchOnEach([a, b], id);
     await waitFor(() => a.instance.live.leases!.held + b.instance.live.leases!.held === 1, 'one replica to hold the lease');
     await waitFor(() => [a, b].every((replica) => replica.instance.redis!.subscriber.status === 'ready'), 'both subscription connections');
     // As Redis does to a subscriber past its pub/sub output buffer limit, or a failover or network blip does:
@@ -150,8 +167,7 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     const [a, b] = [await replica(), await replica()];
     const id = `ex_rep_${lane}_inserted`;
     const record = putExecution(upstream, id, 'workflow_running', { eventCount: 3, organizationId: 'org_a' });
-    const watchers = [watch(clients.for(a, AUTH_A), id), watch(clients.for(b, AUTH_A), id)];
-    await waitFor(() => watchers.every((watcher) => watcher.updates.length >= 1), 'every first update');
+    const watchers = await watchOnEach([a, b], id);
     await sleep(3 * POLL_MS);
     // Upstream lists events in createdAt order (openapi.yaml): one that reaches it late lands before later ones.
     const [e1, e2, e3] = record.events as [UpstreamEvent, UpstreamEvent, UpstreamEvent];
@@ -312,11 +328,7 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
 
   it('an outage notice reaches the watchers of both replicas, and of a replica that joins during it; updates resume on both', async () => {
     const env = { LIVE_OUTAGE_NOTICE_MS: '100', UPSTREAM_MAX_ATTEMPTS: '1', LIVE_POLL_MAX_BACKOFF_MS: '100' };
-    const [a, b] = [await replica(env), await replica(env)];
-    const id = `ex_rep_${lane}_3`;
-    putExecution(upstream, id, 'workflow_running', { eventCount: 1, organizationId: 'org_a' });
-    const watchers = [watch(clients.for(a, AUTH_A), id), watch(clients.for(b, AUTH_A), id)];
-    await waitFor(() => watchers.every((watcher) => watcher.updates.length >= 1), 'every first update');
+    const { a, b, id, watchers } = await watchedPair('3', env);
     upstream.setFault(id, { kind: 'status', status: 503 });
     await waitFor(() => watchers.every((watcher) => watcher.errorCodes.length >= 1), () => `the notice on both; ${watchers.map((watcher) => watcher.describe()).join(' | ')}`, 10_000);
     // Joining during the outage: the last reading, and the notice.
@@ -334,11 +346,7 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
 
   it('upstream heals with unchanged data after an outage notice: the watchers of both replicas get an update without errors, once', async () => {
     const env = { LIVE_OUTAGE_NOTICE_MS: '100', UPSTREAM_MAX_ATTEMPTS: '1', LIVE_POLL_MAX_BACKOFF_MS: '100' };
-    const [a, b] = [await replica(env), await replica(env)];
-    const id = `ex_rep_${lane}_heal`;
-    putExecution(upstream, id, 'workflow_running', { eventCount: 1, organizationId: 'org_a' });
-    const watchers = [watch(clients.for(a, AUTH_A), id), watch(clients.for(b, AUTH_A), id)];
-    await waitFor(() => watchers.every((watcher) => watcher.updates.length >= 1), 'every first update');
+    const { id, watchers } = await watchedPair('heal', env);
     upstream.setFault(id, { kind: 'status', status: 503 });
     await waitFor(() => watchers.every((watcher) => watcher.errorCodes.length >= 1), () => `the notice on both; ${watchers.map((watcher) => watcher.describe()).join(' | ')}`, 10_000);
     const told = watchers.map((watcher) => watcher.results.length);
@@ -364,11 +372,7 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     // the second failure the back-off (100, 200, 400 … ms) is longer than the lease (300 ms), so the replicas
     // take turns; each replica counting the outage only from its own turn would never reach the notice time.
     const env = { LIVE_LEASE_MS: '300', LIVE_OUTAGE_NOTICE_MS: '1500', UPSTREAM_MAX_ATTEMPTS: '1', LIVE_POLL_MAX_BACKOFF_MS: '2000' };
-    const [a, b] = [await replica(env), await replica(env)];
-    const id = `ex_rep_${lane}_turns`;
-    putExecution(upstream, id, 'workflow_running', { eventCount: 1, organizationId: 'org_a' });
-    const watchers = [watch(clients.for(a, AUTH_A), id), watch(clients.for(b, AUTH_A), id)];
-    await waitFor(() => watchers.every((watcher) => watcher.updates.length >= 1), 'every first update');
+    const { id, watchers } = await watchedPair('turns', env);
     const failingAt = performance.now();
     upstream.setFault(id, { kind: 'reset' });
     const told = await noticeTimes(watchers, id, failingAt);
@@ -389,11 +393,7 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     // one replica makes 2 (100, 200, 400 … ms, up to 2 s). Now each turn backs off from the outage's length: the
     // holder's try and the other's after the lease, about two calls per 2 s.
     const env = { LIVE_LEASE_MS: '300', LIVE_OUTAGE_NOTICE_MS: '60000', UPSTREAM_MAX_ATTEMPTS: '1', LIVE_POLL_MAX_BACKOFF_MS: '2000' };
-    const [a, b] = [await replica(env), await replica(env)];
-    const id = `ex_rep_${lane}_turns_backoff`;
-    putExecution(upstream, id, 'workflow_running', { eventCount: 1, organizationId: 'org_a' });
-    const watchers = [watch(clients.for(a, AUTH_A), id), watch(clients.for(b, AUTH_A), id)];
-    await waitFor(() => watchers.every((watcher) => watcher.updates.length >= 1), 'every first update');
+    const { id, watchers } = await watchedPair('turns_backoff', env);
     const failingAt = performance.now();
     upstream.setFault(id, { kind: 'reset' });
     await sleep(8_000);
@@ -412,11 +412,7 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     // too, and the holder's failure found the lease another's, so the pair's outage was never recorded (the record is
     // fenced) and, the replicas taking turns, no watcher was told (none in 8 s).
     const env = { LIVE_LEASE_MS: '300', UPSTREAM_TIMEOUT_MS: '500', LIVE_OUTAGE_NOTICE_MS: '1500', UPSTREAM_MAX_ATTEMPTS: '1', LIVE_POLL_MAX_BACKOFF_MS: '2000' };
-    const [a, b] = [await replica(env), await replica(env)];
-    const id = `ex_rep_${lane}_hang`;
-    putExecution(upstream, id, 'workflow_running', { eventCount: 1, organizationId: 'org_a' });
-    const watchers = [watch(clients.for(a, AUTH_A), id), watch(clients.for(b, AUTH_A), id)];
-    await waitFor(() => watchers.every((watcher) => watcher.updates.length >= 1), 'every first update');
+    const { id, watchers } = await watchedPair('hang', env);
     const failingAt = performance.now();
     upstream.setFault(id, { kind: 'hang' });
     const told = await noticeTimes(watchers, id, failingAt);
@@ -438,11 +434,7 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
   it('a 429 asking for a pause longer than the lease: the holder keeps the lease through it, so neither replica calls upstream before it ends', async () => {
     // The lease (1 s) lapses during the pause (3 s) unless the holder keeps it: then the other replica would take over and poll.
     const env = { UPSTREAM_RETRY_AFTER_CAP_MS: '0', UPSTREAM_MAX_ATTEMPTS: '1', LIVE_POLL_MAX_BACKOFF_MS: '100' };
-    const [a, b] = [await replica(env), await replica(env)];
-    const id = `ex_rep_${lane}_429`;
-    putExecution(upstream, id, 'workflow_running', { eventCount: 1, organizationId: 'org_a' });
-    const watchers = [watch(clients.for(a, AUTH_A), id), watch(clients.for(b, AUTH_A), id)];
-    await waitFor(() => watchers.every((watcher) => watcher.updates.length >= 1), 'every first update');
+    const { id, watchers } = await watchedPair('429', env);
     const before = upstream.requestsFor(id).length;
     upstream.setFault(id, { kind: 'status', status: 429, headers: { 'retry-after': '3' } }, 1);
     await waitFor(() => upstream.requestsFor(id).length > before, 'the rate-limited poll');
@@ -466,8 +458,7 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     const limited = `ex_rep_${lane}_limited`;
     putExecution(upstream, id, 'workflow_running', { eventCount: 1, organizationId: 'org_a' });
     putExecution(upstream, limited, 'workflow_running', { eventCount: 1, organizationId: 'org_a' });
-    const watchers = [watch(clients.for(a, AUTH_A), id), watch(clients.for(b, AUTH_A), id)];
-    await waitFor(() => watchers.every((watcher) => watcher.updates.length >= 1), 'every first update');
+    const watchers = await watchOnEach([a, b], id);
     await waitFor(() => a.instance.live.leases!.held + b.instance.live.leases!.held === 1, 'one replica to hold the lease');
     const holder = a.instance.live.leases!.held === 1 ? a : b;
     upstream.setFault(limited, { kind: 'status', status: 429, headers: { 'retry-after': '3' } }, 1);
@@ -490,11 +481,7 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
   it('a follower that backed off while Redis hung starts afresh once it follows: taking the lease over into a new failure, it backs off from the start and tells no outage yet', async () => {
     // Notice after 5 s: the failures while Redis hangs (about 3 s) give none, the time since they began would.
     const env = { UPSTREAM_MAX_ATTEMPTS: '1', LIVE_POLL_MAX_BACKOFF_MS: '4000', LIVE_OUTAGE_NOTICE_MS: '5000' };
-    const [a, b] = [await replica(env), await replica(env)];
-    const id = `ex_rep_${lane}_backoff`;
-    putExecution(upstream, id, 'workflow_running', { eventCount: 1, organizationId: 'org_a' });
-    const watchers = [watch(clients.for(a, AUTH_A), id), watch(clients.for(b, AUTH_A), id)];
-    await waitFor(() => watchers.every((watcher) => watcher.updates.length >= 1), 'every first update');
+    const { a, b, id, watchers } = await watchedPair('backoff', env);
     await waitFor(() => a.instance.live.leases!.held + b.instance.live.leases!.held === 1, 'one replica to hold the lease');
     // Redis hangs while upstream fails: each replica polls for itself and backs off, 100 ms doubling.
     const hungAt = performance.now();
@@ -621,8 +608,7 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     await probe.call('CONFIG', 'SET', 'maxmemory-policy', 'noeviction');
     await probe.call('CONFIG', 'SET', 'maxmemory', '1');
     try {
-      const watchers = [watch(clients.for(a, AUTH_A), id), watch(clients.for(b, AUTH_A), id)];
-      await waitFor(() => watchers.every((watcher) => watcher.updates.length >= 1), 'every first update');
+      await watchOnEach([a, b], id);
       await sleep(10 * POLL_MS);
       // Redis answers, and refuses each SET of a lease.
       expect([a.instance.redis!.health, b.instance.redis!.health]).toEqual(['connected', 'connected']);
