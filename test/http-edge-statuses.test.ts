@@ -3,7 +3,8 @@
  * or wrong in a part with a status of its own (RFC 9110, RFC 9112), on each lane:
  * a request target too long to parse is a 414, not a 431; trailer fields past
  * what the parser reads are a 431 that says so; a method the request cannot be
- * served by is a 405 whatever its Accept. Raw sockets: the bytes go as written.
+ * served by is a 405 whatever its Accept; a method node does not know is a 501,
+ * another major version of HTTP a 505. Raw sockets: the bytes go as written.
  * Every answer keeps its GraphQL error body, a stable code and the request id.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -81,6 +82,68 @@ describe.each(LANES)('the status of an edge refusal (%s lane)', (lane) => {
       expect(answer.headers.upgrade).toBeUndefined();
       expect(answer.headers['x-request-id']).toBe('long-upgrade');
       expect(refusal(answer.body).code).toBe('BAD_REQUEST');
+    });
+  });
+
+  describe('a request line node refuses: what it says, not "malformed" (RFC 9110 §9.1, §15.6.2, §15.6.6)', () => {
+    /** Every answer of `text`: status and the rest, in order. */
+    const answers = (text: string) => text.split(/(?=HTTP\/1\.1 \d{3} )/).map(parse);
+
+    it.each([
+      ['an unknown method', 'FOO /graphql HTTP/1.1'],
+      ['a method in lowercase (methods are case-sensitive)', 'get /graphql?query=%7B__typename%7D HTTP/1.1'],
+      ['a method one letter past a known one', 'PURGX /graphql HTTP/1.1'],
+    ])('answers %s with 501, a GraphQL error body, the request id and no-store, and closes', async (_name, line) => {
+      const { text } = await rawExchange(harness.url, `${line}\r\nHost: 127.0.0.1\r\n\r\n`, { giveUpMs: 3_000 });
+      const answer = parse(text);
+      expect(text, text.slice(0, 300)).toMatch(/^HTTP\/1\.1 501 Not Implemented\r\n/);
+      expect(answer.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+      expect(answer.headers['cache-control']).toBe('no-store');
+      expect(answer.headers.connection).toBe('close');
+      expect(refusal(answer.body)).toEqual({ code: 'BAD_REQUEST', message: expect.stringMatching(/^Method not implemented: GraphQL is served by GET and POST/) });
+    });
+
+    it('keeps 400 for bytes that are no method at all (a TLS handshake on the cleartext port)', async () => {
+      const { text } = await rawExchange(harness.url, '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03', { giveUpMs: 3_000 });
+      expect(text).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+      expect(refusal(parse(text).body)).toEqual({ code: 'BAD_REQUEST', message: 'Malformed HTTP request.' });
+    });
+
+    it('answers an unknown method pipelined behind a request after its answer, in order', async () => {
+      const typename = 'GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\n\r\n';
+      const { text } = await rawExchange(harness.url, `${typename}FOO /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`, { giveUpMs: 3_000 });
+      expect(answers(text).map(({ status }) => status), text).toEqual([200, 501]);
+      expect(text).toContain('{"data":{"__typename":"Query"}');
+    });
+
+    it.each([
+      ['HTTP/3.0', 'GET /graphql?query=%7B__typename%7D HTTP/3.0\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\n\r\n', '3.0'],
+      // llhttp reads this one: it was served, as HTTP/1.1, a 200.
+      ['HTTP/2.0 in an HTTP/1 request line', 'GET /graphql?query=%7B__typename%7D HTTP/2.0\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\n\r\n', '2.0'],
+      ["HTTP/2's connection preface (h2 with prior knowledge)", 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', '2.0'],
+    ])('answers %s with 505, naming the version to send, and closes', async (_name, bytes, version) => {
+      const { text } = await rawExchange(harness.url, bytes, { giveUpMs: 3_000 });
+      const answer = parse(text);
+      expect(text, text.slice(0, 300)).toMatch(/^HTTP\/1\.1 505 HTTP Version Not Supported\r\n/);
+      expect(answers(text)).toHaveLength(1);
+      expect(answer.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+      expect(answer.headers['cache-control']).toBe('no-store');
+      expect(answer.headers.connection).toBe('close');
+      expect(refusal(answer.body)).toEqual({ code: 'BAD_REQUEST', message: `HTTP/${version} is not supported here: send HTTP/1.1.` });
+    });
+
+    it('answers HTTP/1.2, a minor version node does not read, with a 400 that names the version to send', async () => {
+      const { text } = await rawExchange(harness.url, 'GET /graphql?query=%7B__typename%7D HTTP/1.2\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\n\r\n', { giveUpMs: 3_000 });
+      expect(text).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+      expect(refusal(parse(text).body)).toEqual({ code: 'BAD_REQUEST', message: 'HTTP/1.2 is not read here: send HTTP/1.1.' });
+    });
+
+    it('keeps "malformed" for a version that is no version (HTTP/1.10, HTTP/11)', async () => {
+      for (const version of ['HTTP/1.10', 'HTTP/11']) {
+        const { text } = await rawExchange(harness.url, `GET /graphql ${version}\r\nHost: 127.0.0.1\r\n\r\n`, { giveUpMs: 3_000 });
+        expect(text, version).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+        expect(refusal(parse(text).body).message, version).toBe('Malformed HTTP request.');
+      }
     });
   });
 

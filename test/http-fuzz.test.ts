@@ -13,7 +13,8 @@
  * pipelined two or three on one connection. For each, the project's rule holds:
  *
  * - an answer comes, with `x-request-id` and `Cache-Control: no-store`, and never
- *   a 5xx (but `501` for a Transfer-Encoding coding before `chunked`, README "Error codes");
+ *   a 5xx (but `501` for a Transfer-Encoding coding before `chunked` or a method node does not know, and `505`
+ *   for another major version of HTTP, README "Error codes");
  * - an answer of 400 or more is a GraphQL error body (JSON, or the event stream
  *   or multipart the client asked for), but a HEAD's and a 404 off /graphql;
  *   every error carries `extensions.code`, none `INTERNAL_SERVER_ERROR`;
@@ -25,6 +26,7 @@
  * Bounded: FUZZ_RUNS cases per profile (120 unless set), each sent to both lanes
  * at once; FUZZ_ENV (JSON) adds gateway settings, e.g. `{"TRUSTED_DOCUMENTS":"only"}`.
  */
+import { METHODS as NODE_METHODS } from 'node:http';
 import { connect } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -563,9 +565,13 @@ async function check(sent: Case[], lane: LaneName, harness: Harness): Promise<{ 
   const outcomes = answers.map((answer, index) => {
     const c = sent[Math.min(index, sent.length - 1)]!;
     const status = answer.status;
-    // README "Error codes": 501 for a Transfer-Encoding with a coding before chunked.
+    // README "Error codes": 501 for a Transfer-Encoding with a coding before chunked, or for a method node does not know;
+    // 505 for another major version of HTTP.
     const te = sent.some((one) => one.framing === 'gzip-chunked' || one.headers.some(([name]) => name.toLowerCase() === 'transfer-encoding'));
-    expect(status >= 500 && !(status === 501 && te), `status ${status} (answer ${index + 1}) for ${where}: ${answer.body.slice(0, 300)}`).toBe(false);
+    const unknownMethod = sent.some((one) => !NODE_METHODS.includes(one.method));
+    const otherVersion = sent.some((one) => /^HTTP\/[2-9]\./.test(one.version));
+    const documented = (status === 501 && (te || unknownMethod)) || (status === 505 && otherVersion);
+    expect(status >= 500 && !documented, `status ${status} (answer ${index + 1}) for ${where}: ${answer.body.slice(0, 300)}`).toBe(false);
     expect(answer.headers['x-request-id'], `no x-request-id (answer ${index + 1}) for ${where}`).toBeTruthy();
     expect(answer.headers['cache-control'], `no Cache-Control: no-store (answer ${index + 1}) for ${where}`).toMatch(/^no-store\b/);
     const graphql = /^(?:http:\/\/gateway\.test)?\/graphql\/?(?:\?|$)/.test(c.target) || index >= sent.length;

@@ -19,8 +19,10 @@
  * - Canonical headers: media type case and Accept preference (./media-types.ts);
  *   an ISO-8859-1 body is re-encoded as UTF-8 (./body-charset.ts); a body in a
  *   content coding (gzip …), which no lane decodes, is a 415.
+ * - Request lines node's parser refuses: an unknown method is a 501, another
+ *   major version of HTTP a 505 (./request-line.ts), not a bare 400.
  * - The request id, assigned here and echoed on every answer, the edge's own
- *   (405, 408, 413, 414, 431, 400 for malformed HTTP) included.
+ *   (405, 408, 413, 414, 431, 501, 505, 400 for malformed HTTP) included.
  * - `/health` and `/ready` (./health.ts), answered here: they never reach a lane;
  *   nor does any path the gateway does not serve (a 404).
  * - Requests in flight are counted (./drain.ts), so a drain knows when they are done.
@@ -45,6 +47,7 @@ import { HEAD_FIELD_LIMIT, HEAD_PARSE_LIMIT_BYTES, HEAD_TOO_LARGE, headTooLarge,
 import { acceptInPreferenceOrder, PRODUCED, readableContentType, type BodyCharset } from './media-types.js';
 import { adoptSocket, endWithJson, pathOf, toOriginForm } from './raw-http.js';
 import { asKnownLength, handOver, OVER_LIMIT, readBody, transferCodingProblem } from './request-body.js';
+import { requestLineRefusal, versionNotSupported } from './request-line.js';
 
 export type EdgeSettings = Pick<ServerConfig, 'maxRequestBodyBytes' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs'> & {
   /** CORS_ORIGINS: the edge's own answers carry the same CORS headers as the pipeline's. */
@@ -55,7 +58,13 @@ export type EdgeSettings = Pick<ServerConfig, 'maxRequestBodyBytes' | 'headersTi
   otherPaths: readonly string[];
 };
 
-const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' };
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  408: 'Request Timeout',
+  431: 'Request Header Fields Too Large',
+  501: 'Not Implemented',
+  505: 'HTTP Version Not Supported',
+};
 
 /**
  * What node's own refusals are answered with: status and message. `inBody`: the error came while
@@ -63,6 +72,9 @@ const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 408: 'Request 
  */
 function clientErrorAnswer(error: NodeJS.ErrnoException, inBody: boolean): { status: number; message: string } {
   if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return { status: 408, message: 'The request was not received in time.' };
+  // An unknown method (501) or another major version (505): the request line said what it was, only not in words llhttp reads.
+  const requestLine = requestLineRefusal(error);
+  if (requestLine) return requestLine;
   if (error.code !== 'HPE_HEADER_OVERFLOW') return { status: 400, message: 'Malformed HTTP request.' };
   // Within a body, only a chunked body's trailer section holds fields: node counts them apart from the head,
   // up to the same HEAD_PARSE_LIMIT_BYTES. Told as the head's size, the client was sent to shorten its URL.
@@ -259,6 +271,11 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
     const requestId = requestIdFor(request.headers['x-request-id']);
     // Every request, the edge's own refusals included: a parse error behind it must wait for its answer.
     if (request.socket) inFlight.set(request.socket, { request, response, requestId, origin: request.headers.origin });
+    // llhttp reads `HTTP/2.0` in an HTTP/1 request line (refusing 3.0 and up itself, answered in 'clientError'):
+    // HTTP/2 is not spoken in that syntax, and a request in it was served as HTTP/1.1 (RFC 9110 §15.6.6: 505).
+    if (request.httpVersionMajor > 1) {
+      return refuse(request, response, requestId, settings, { status: 505, code: ErrorCode.BAD_REQUEST, message: versionNotSupported(request.httpVersion), close: true });
+    }
     // Not a CORS preflight: a browser sends one to the same long URL first, and a 414 or 431 to it is an
     // opaque network error to the page (Fetch §4.8); past it, the request itself gets the readable refusal.
     const headRefused = headTooLarge(request);

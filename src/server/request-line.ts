@@ -1,0 +1,86 @@
+/**
+ * What a request line node's parser (llhttp) refused says about the request,
+ * so the edge can answer with the status RFC 9110 gives it rather than a bare
+ * "malformed" 400. The parser is not made any more lenient: the request is
+ * still refused, and its connection closed.
+ *
+ * - A method token llhttp does not know (`FOO /graphql HTTP/1.1`, a lowercase
+ *   `get`: methods are case-sensitive) is an unrecognised method: 501 (RFC 9110
+ *   §9.1, §15.6.2). Bytes that are no token at all (a TLS handshake sent to the
+ *   cleartext port) stay a 400.
+ * - A major version other than 1 is a 505 (RFC 9110 §15.6.6): `HTTP/3.0`
+ *   (refused by llhttp), `HTTP/2.0` (which llhttp reads, so the edge refuses it
+ *   by the request's version) and HTTP/2's connection preface (`PRI *
+ *   HTTP/2.0`, h2 with prior knowledge, which this port does not speak).
+ * - A minor version of 1 past 1.1 (`HTTP/1.2`) would be served as HTTP/1.1
+ *   (RFC 9110 §2.5), but llhttp refuses it: still a 400, whose message names
+ *   the version to send.
+ *
+ * Only the chunk of bytes the parser failed in is known (`rawPacket`): a request
+ * line split across two TCP segments at the wrong place is a 400 as before.
+ */
+import { METHODS } from 'node:http';
+
+/** The status and message of an answer to a request line node refused; undefined when it says nothing more than "malformed". */
+export interface RequestLineRefusal {
+  status: 400 | 501 | 505;
+  message: string;
+}
+
+/** A method is a token (RFC 9110 §9.1, §5.6.2). */
+const METHOD = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+ \S/;
+
+/** A request line's version, and what precedes it: `method SP target SP HTTP/d.d`. */
+const VERSION = /^\S+ \S+ HTTP\/(\d)\.(\d)\r?$/;
+
+/**
+ * What node's parser error on a request line means, from its code and the bytes it failed in
+ * (`rawPacket`, with the offset of the failure, `bytesParsed`); undefined for any other error.
+ */
+export function requestLineRefusal(error: NodeJS.ErrnoException & { rawPacket?: unknown; bytesParsed?: unknown }): RequestLineRefusal | undefined {
+  if (error.code === 'HPE_PAUSED_H2_UPGRADE') return { status: 505, message: versionNotSupported('2.0') };
+  if (error.code !== 'HPE_INVALID_METHOD' && error.code !== 'HPE_INVALID_VERSION') return undefined;
+  if (!Buffer.isBuffer(error.rawPacket) || typeof error.bytesParsed !== 'number') return undefined;
+  if (error.code === 'HPE_INVALID_METHOD') return unknownMethod(error.rawPacket, error.bytesParsed) ? { status: 501, message: METHOD_NOT_IMPLEMENTED } : undefined;
+  const version = VERSION.exec(lineAt(error.rawPacket, error.bytesParsed));
+  if (!version) return undefined;
+  if (version[1] !== '1') return { status: 505, message: versionNotSupported(`${version[1]}.${version[2]}`) };
+  return { status: 400, message: `HTTP/1.${version[2]} is not read here: send HTTP/1.1.` };
+}
+
+/** A byte of a token (RFC 9110 §5.6.2). */
+const TCHAR = /[!#$%&'*+\-.^_`|~0-9A-Za-z]/;
+
+/**
+ * Whether the parser failed (at `offset` of `packet`) in a method token that starts a line: a request line
+ * whose method no one knows. The token is the run of token bytes around the failure; one that does not start
+ * its line, or that spells a method node knows, is not what the parser read as a method (the rest of a body
+ * shorter than its Content-Length, say, read as the next request), and stays "malformed".
+ */
+function unknownMethod(packet: Buffer, offset: number): boolean {
+  const text = packet.toString('latin1');
+  let start = Math.min(Math.max(offset, 0), text.length);
+  while (start > 0 && TCHAR.test(text[start - 1]!)) start--;
+  if (start > 0 && text[start - 1] !== '\n') return false;
+  const line = text.slice(start, text.indexOf('\n', start) === -1 ? text.length : text.indexOf('\n', start));
+  return METHOD.test(line) && !METHODS.includes(line.slice(0, line.indexOf(' ')));
+}
+
+/**
+ * The line of `packet` holding byte `offset` (where the parser failed), without its line feed: the request line
+ * of the request that failed, from its start when that is in this packet (a pipelined request starts after the
+ * line feed of the one before). Read as latin1: one character a byte, whatever the bytes.
+ */
+function lineAt(packet: Buffer, offset: number): string {
+  const text = packet.toString('latin1');
+  const at = Math.min(Math.max(offset, 0), text.length);
+  const start = at === 0 ? 0 : text.lastIndexOf('\n', at - 1) + 1;
+  const end = text.indexOf('\n', at);
+  return text.slice(start, end === -1 ? text.length : end);
+}
+
+/** The answer to a method no one implements here (501): methods are case-sensitive, so `get` is one. */
+export const METHOD_NOT_IMPLEMENTED = 'Method not implemented: GraphQL is served by GET and POST (method names are case-sensitive).';
+
+/** The answer to a request in another major version of HTTP (505). */
+export const versionNotSupported = (version: string) => `HTTP/${version} is not supported here: send HTTP/1.1.`;
