@@ -37,6 +37,9 @@ export const onlyGetAndHead = (path: string) => `Method not allowed: ${path} ans
  */
 export const GRAPHQL_METHODS = 'GET, POST, OPTIONS';
 
+/** The methods some path of the gateway takes, as the `Allow` of a server-wide `OPTIONS *` lists them (RFC 9110 §9.3.7): the GraphQL path's, and HEAD of `/health`, `/ready` and `/metrics`. */
+export const SERVER_METHODS = 'GET, HEAD, POST, OPTIONS';
+
 /** The answer to any other method on the GraphQL path (405, `Allow: GET, POST, OPTIONS`). */
 export function notGraphQLMethod(method: string): string {
   const why = method === 'HEAD' ? ' HEAD is not: it would run the operation only to drop its result.' : '';

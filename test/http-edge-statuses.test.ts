@@ -147,6 +147,21 @@ describe.each(LANES)('the status of an edge refusal (%s lane)', (lane) => {
     });
   });
 
+  it('answers the server-wide OPTIONS * (RFC 9110 §9.3.7) with 204 and what the server takes, keeping the connection', async () => {
+    // It was a 404 "Not found: GraphQL is served at /graphql.": `*` is no path, but the server itself.
+    const typename = 'GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\nConnection: close\r\n\r\n';
+    const { text } = await rawExchange(harness.url, `OPTIONS * HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-Id: server-ping\r\n\r\n${typename}`, { giveUpMs: 3_000 });
+    const [options, served] = text.split(/(?=HTTP\/1\.1 \d{3} )/).map(parse);
+    expect(options!.status, text.slice(0, 300)).toBe(204);
+    expect(options!.headers.allow).toBe('GET, HEAD, POST, OPTIONS');
+    expect(options!.headers['x-request-id']).toBe('server-ping');
+    expect(options!.headers['cache-control']).toBe('no-store');
+    expect(options!.headers['content-length']).toBeUndefined();
+    expect(options!.body).toBe('');
+    expect(served?.status).toBe(200);
+    expect(text).toContain('{"data":{"__typename":"Query"}');
+  });
+
   it("answers trailer fields past what the parser reads with a 431 about trailers, with the request's id and CORS headers", async () => {
     const chunk = `${TYPENAME.length.toString(16)}\r\n${TYPENAME}\r\n`;
     const trailer = `x-trailer: ${'t'.repeat(70_000)}\r\n`;

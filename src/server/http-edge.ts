@@ -13,7 +13,8 @@
  * - Methods: `/graphql` takes GET, POST and OPTIONS; any other (HEAD included)
  *   is a 405 with `Allow`, before any plugin (a PUT without Authorization was
  *   CSRF prevention's 403, one accepting event streams a 405 as an event stream);
- *   an OPTIONS that is no CORS preflight is a 204 with `Allow` (RFC 9110 §9.3.7).
+ *   an OPTIONS that is no CORS preflight is a 204 with `Allow` (RFC 9110 §9.3.7), and so
+ *   is the server-wide `OPTIONS *`, with every method some path takes.
  * - Head limit: a URL past node's `maxHeaderSize` gets 414, a URL and headers past
  *   it together 431, here, with the request's id and CORS headers (./head-size.ts).
  * - Canonical headers: media type case and Accept preference (./media-types.ts);
@@ -33,7 +34,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ServerConfig } from '../config.js';
-import { errorBody, ErrorCode, GRAPHQL_METHODS, MASKED_MESSAGE, NO_TUNNELS, notAcceptable, notFound, notGraphQLMethod, onlyGetAndHead, UNSUPPORTED_CONTENT_CODING, UNSUPPORTED_MEDIA_TYPE } from '../errors.js';
+import { errorBody, ErrorCode, GRAPHQL_METHODS, SERVER_METHODS, MASKED_MESSAGE, NO_TUNNELS, notAcceptable, notFound, notGraphQLMethod, onlyGetAndHead, UNSUPPORTED_CONTENT_CODING, UNSUPPORTED_MEDIA_TYPE } from '../errors.js';
 import type { Lane } from '../fast-lane/index.js';
 import type { Logger } from '../logger.js';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
@@ -210,11 +211,14 @@ function hostLines(request: IncomingMessage): number {
 }
 
 
-/** An OPTIONS that is no CORS preflight (RFC 9110 §9.3.7): what the GraphQL path takes, and nothing else. */
-function answerOptions(request: IncomingMessage, response: ServerResponse, requestId: string, settings: EdgeSettings): void {
+/**
+ * An OPTIONS that is no CORS preflight (RFC 9110 §9.3.7): what the target takes (`allow`), and nothing else.
+ * On the GraphQL path, its methods; on `*`, the server as a whole (`SERVER_METHODS`).
+ */
+function answerOptions(request: IncomingMessage, response: ServerResponse, requestId: string, settings: EdgeSettings, allow: string): void {
   response.writeHead(204, {
     ...corsHeaders(settings.corsOrigins, request.headers.origin),
-    allow: GRAPHQL_METHODS,
+    allow,
     'x-request-id': requestId,
     'cache-control': CACHE_CONTROL,
   });
@@ -295,6 +299,8 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
     if (codingRefused) return refuse(request, response, requestId, settings, { ...codingRefused, code: ErrorCode.BAD_REQUEST, close: true });
     if (declared !== undefined && Number(declared) > settings.maxRequestBodyBytes) return refuse(request, response, requestId, settings, tooLarge(settings));
     const path = pathOf(request);
+    // `OPTIONS *` asks about the server, not a resource (RFC 9110 §9.3.7, RFC 9112 §3.2.4): a ping, not a path to 404.
+    if (path === '*' && request.method === 'OPTIONS') return answerOptions(request, response, requestId, settings, SERVER_METHODS);
     const graphql = path === settings.graphqlPath || path === `${settings.graphqlPath}/`;
     // Yoga would serve GraphQL at any URL ending in its path (`/x/graphql`, `/?to=/graphql`).
     if (!graphql && !settings.otherPaths.includes(path)) {
@@ -306,7 +312,7 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
     }
     // Before any plugin: CSRF prevention refused a PUT without Authorization with its 403, and Yoga
     // sent its 405 as an event stream to a client accepting one (graphql-sse's single-connection PUT).
-    if (graphql && request.method === 'OPTIONS' && !isPreflight(request)) return answerOptions(request, response, requestId, settings);
+    if (graphql && request.method === 'OPTIONS' && !isPreflight(request)) return answerOptions(request, response, requestId, settings, GRAPHQL_METHODS);
     if (graphql && request.method !== 'GET' && request.method !== 'POST' && request.method !== 'OPTIONS') {
       const refusal = { status: 405, code: ErrorCode.BAD_REQUEST, message: notGraphQLMethod(request.method ?? ''), close: true, headers: { allow: GRAPHQL_METHODS } };
       return refuse(request, response, requestId, settings, refusal);
