@@ -647,6 +647,57 @@ describe.each(LANES)('Expect: 100-continue (%s lane)', (lane) => {
     expect(text.toLowerCase()).toContain('connection: close');
   });
 
+  it.each([
+    ['CSRF prevention refuses (a text body, no CSRF header, no Authorization)', 403, 'text/plain', ''],
+    ['no request parser reads (the pipeline\'s 415)', 415, 'application/xml', 'x-graphql-yoga-csrf: 1\r\n'],
+    ['no request parser reads, multipart (uploads are off)', 415, 'multipart/form-data; boundary=x', 'x-graphql-yoga-csrf: 1\r\n'],
+  ])('answers a POST %s with %i from the pipeline and no 100 Continue, and closes the connection', async (_name, status, contentType, extra) => {
+    const logged = harness.logs.length;
+    const text = await expectContinue(`POST /graphql HTTP/1.1\r\ncontent-type: ${contentType}\r\n${extra}x-request-id: no-continue\r\ncontent-length: ${typename.length}\r\n`, typename);
+    expect(text.split('\r\n')[0], text.slice(0, 200)).toBe(`HTTP/1.1 ${status} ${STATUS_CODES[status]}`);
+    expect(text).not.toContain('100 Continue');
+    expect(text.toLowerCase()).toContain('connection: close');
+    expect(text.toLowerCase()).toContain('x-request-id: no-continue');
+    const body = JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) as ExecutionResult;
+    expect(codes(body)).toEqual(['BAD_REQUEST']);
+    if (status === 403) expect(body.errors![0]!.message).toBe(CSRF_HEADER_MISSING);
+    // The pipeline's own answer, as without Expect: its access line says so.
+    await vi.waitFor(() => expect(harness.logs.slice(logged).filter((line) => line.component === 'access').map((line) => line.status)).toEqual([status]));
+  });
+
+  it('answers a GET, whose body nothing reads, without 100 Continue', async () => {
+    const text = await expectContinue(`GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nx-graphql-yoga-csrf: 1\r\naccept: application/json\r\ncontent-length: 2\r\n`, '{}');
+    expect(text.startsWith('HTTP/1.1 200 OK\r\n'), text.slice(0, 200)).toBe(true);
+    expect(text).not.toContain('100 Continue');
+    expect(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4))).toMatchObject({ data: { __typename: 'Query' } });
+  });
+
+  it('keeps the connection of a request without a body that expects 100-continue: nothing is left unread', async () => {
+    const get = (extra: string) => `GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\n${extra}\r\n`;
+    const { text } = await rawExchange(harness.url, `${get('Expect: 100-continue\r\n')}${get('Connection: close\r\n')}`, { giveUpMs: 3_000 });
+    expect([...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((match) => match[1]), text.slice(0, 300)).toEqual(['100', '200', '200']);
+  });
+
+  it.each([
+    ['application/json; charset=UTF-8', '', true],
+    ['Application/JSON', '', true],
+    ['application/graphql+json', '', true],
+    ['application/json, text/plain', '', true],
+    ['application/x-www-form-urlencoded', 'x-graphql-yoga-csrf: 1\r\n', true],
+    // CSRF prevention lets it through (Authorization), and no request parser reads it: the pipeline's 415.
+    ['text/plain;charset=utf-8', `authorization: ${AUTH}\r\n`, false],
+  ])('sends 100 Continue exactly when the pipeline reads the body: %s', async (contentType, extra, continues) => {
+    const body = contentType.includes('form') ? `query=${encodeURIComponent('{ __typename }')}` : typename;
+    const text = await expectContinue(`POST /graphql HTTP/1.1\r\ncontent-type: ${contentType}\r\naccept: application/json\r\n${extra}content-length: ${body.length}\r\n`, body);
+    if (!continues) {
+      expect(text.startsWith('HTTP/1.1 415 Unsupported Media Type\r\n'), text.slice(0, 200)).toBe(true);
+      expect(text).not.toContain('100 Continue');
+      return;
+    }
+    expect(text.startsWith('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n'), text.slice(0, 200)).toBe(true);
+    expect(JSON.parse(text.slice(text.lastIndexOf('\r\n\r\n') + 4))).toMatchObject({ data: { __typename: 'Query' } });
+  });
+
   it('sends 100 Continue to a request it takes, then serves it', async () => {
     const text = await expectContinue(`POST /graphql HTTP/1.1\r\ncontent-type: application/json\r\naccept: application/json\r\ncontent-length: ${typename.length}\r\n`, typename);
     expect(text.startsWith('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n'), text.slice(0, 200)).toBe(true);

@@ -6,14 +6,40 @@
  * which requests need none: Yoga's "Required CSRF header(s) not present" left a
  * first `curl '…/graphql?query=…'` with nothing to change.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { CSRF_HEADER_MISSING, withExtensions } from '../errors.js';
 
+/** Yoga's plugin, with the headers that stand for a preflight. */
+function yogasCheck(): NonNullable<Plugin['onRequestParse']> {
+  return useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'authorization'] }).onRequestParse!;
+}
+
+const edgeCheck = yogasCheck();
+
+/**
+ * Whether CSRF prevention refuses (403) a request with these node:http headers (names lowercased),
+ * decided by the very check the plugin runs, on the headers alone. For the HTTP edge, which must
+ * know before it tells a client to send its body (100 Continue) that the pipeline will not read it.
+ */
+export function csrfRefuses(headers: IncomingHttpHeaders): boolean {
+  const value = (name: string) => {
+    const sent = headers[name];
+    return sent === undefined ? null : Array.isArray(sent) ? sent.join(', ') : sent;
+  };
+  const request = { headers: { get: value, has: (name: string) => value(name.toLowerCase()) !== null } };
+  try {
+    void edgeCheck({ request } as unknown as Parameters<typeof edgeCheck>[0]);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
 export function useCsrfPrevention(): Plugin {
-  const yogas = useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'authorization'] });
-  const check = yogas.onRequestParse!;
+  const check = yogasCheck();
   return {
     onRequestParse(payload) {
       try {

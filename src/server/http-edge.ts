@@ -47,6 +47,7 @@ import { bodyAsUtf8 } from './body-charset.js';
 import { HEAD_FIELD_LIMIT, HEAD_PARSE_LIMIT_BYTES, HEAD_TOO_LARGE, headTooLarge, TRAILERS_TOO_LARGE } from './head-size.js';
 import { acceptInPreferenceOrder, PRODUCED, readableContentType, type BodyCharset } from './media-types.js';
 import { adoptSocket, endWithJson, pathOf, toOriginForm } from './raw-http.js';
+import { bodyWillBeRead } from './expect-continue.js';
 import { asKnownLength, handOver, OVER_LIMIT, readBody, transferCodingProblem } from './request-body.js';
 import { requestLineRefusal, versionNotSupported } from './request-line.js';
 
@@ -343,8 +344,17 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
       }
       request.headers.accept = ordered;
     }
-    if (continues) response.writeContinue();
     const serverContext = { req: request, res: response, requestId, waitUntil };
+    if (continues) {
+      // A body the pipeline will not read (./expect-continue.ts) is not asked for: the pipeline's answer is the final
+      // one, and node closes the connection after it, so nothing pipelined behind it is run either. A request without
+      // a body (which should not have expected 100-continue, RFC 9110 §10.1.1) keeps its connection: a 100 costs nothing.
+      if (hasBody && !bodyWillBeRead(request, graphql)) {
+        if (request.socket) closing.add(request.socket);
+        return serve(lane, serverContext, null, logger);
+      }
+      response.writeContinue();
+    }
     // Nothing reads a GET's body (Yoga's GET parser takes the URL; its node adapter builds a GET without one): a lane
     // that reads bodies first must not wait for it either, or a GET whose declared body never came is a 408 there only.
     const laneReadsIt = lane.readsBodyFirst && request.method !== 'GET';
@@ -374,8 +384,9 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
   );
   // Expect: 100-continue. Node's default sends 100 Continue before any handler runs, so a
   // client refused 413, 405, 404 … had already been told to send its body, and did. Here the
-  // 100 goes out once the edge has taken the request; a refusal instead closes the connection
-  // (node does not keep alive one whose 100 was never sent), so the body is never read.
+  // 100 goes out once the edge has taken the request and the pipeline will read the body
+  // (./expect-continue.ts); any other answer instead closes the connection (node does not keep
+  // alive one whose 100 was never sent), so the body is never read.
   server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => handle(request, response, true));
   server.keepAliveTimeout = settings.keepAliveTimeoutMs;
   // One field line past what the edge takes, so that a head with more is seen and refused (./head-size.ts).

@@ -65,6 +65,23 @@ function canonicalContentType(value: string): ReadableContentType | null {
 }
 
 /**
+ * The media types of the bodies the pipeline parses: Yoga's request parsers' (JSON, under
+ * either name, the query alone and forms; multipart is off, src/pipeline/gateway.ts).
+ */
+const PARSED = ['application/json', 'application/graphql+json', 'application/graphql', 'application/x-www-form-urlencoded'];
+
+/**
+ * Whether a POST with this Content-Type (as the edge hands it on, ./readableContentType) is read
+ * by a request parser; when not, the pipeline answers 415 without reading the body. Matched as
+ * Yoga matches it: the first entry of the header, the type alone or followed by parameters.
+ */
+export function pipelineParses(contentType: string | undefined): boolean {
+  if (contentType === undefined) return false;
+  const first = contentType.split(',')[0]!;
+  return PARSED.some((type) => first === type || first.startsWith(`${type};`));
+}
+
+/**
  * What the gateway can answer with (GraphQL results, event streams, incremental
  * delivery, GraphiQL's page), each in UTF-8, the only charset Yoga sends. In
  * Yoga's order for a wildcard, which gets application/json.
