@@ -46,6 +46,15 @@ export function notGraphQLMethod(method: string): string {
   return `Method not allowed: GraphQL supports GET and POST.${why}`;
 }
 
+/** The answer to a method no one implements here (501): methods are case-sensitive, so `get` is one. */
+export const METHOD_NOT_IMPLEMENTED = 'Method not implemented: GraphQL is served by GET and POST (method names are case-sensitive).';
+
+/** The answer to a request in another major version of HTTP (505), `version` as sent ("2.0"). */
+export const versionNotSupported = (version: string) => `HTTP/${version} is not supported here: send HTTP/1.1.`;
+
+/** The answer to HTTP/1.x past 1.1 (400: node's parser refuses it), `minor` as sent ("2"). */
+export const minorVersionNotRead = (minor: string) => `HTTP/1.${minor} is not read here: send HTTP/1.1.`;
+
 /** The answer to CONNECT (405, `Allow: GET, POST, OPTIONS`): the gateway is no proxy. */
 export const NO_TUNNELS = 'Method not allowed: CONNECT is not served; GraphQL is served by GET and POST.';
 

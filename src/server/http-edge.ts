@@ -34,7 +34,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ServerConfig } from '../config.js';
-import { errorBody, ErrorCode, GRAPHQL_METHODS, SERVER_METHODS, MASKED_MESSAGE, NO_TUNNELS, notAcceptable, notFound, notGraphQLMethod, onlyGetAndHead, UNSUPPORTED_CONTENT_CODING, UNSUPPORTED_MEDIA_TYPE } from '../errors.js';
+import { errorBody, ErrorCode, GRAPHQL_METHODS, SERVER_METHODS, MASKED_MESSAGE, NO_TUNNELS, notAcceptable, notFound, notGraphQLMethod, onlyGetAndHead, UNSUPPORTED_CONTENT_CODING, UNSUPPORTED_MEDIA_TYPE, versionNotSupported } from '../errors.js';
 import type { Lane } from '../fast-lane/index.js';
 import type { Logger } from '../logger.js';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
@@ -49,7 +49,7 @@ import { acceptInPreferenceOrder, PRODUCED, readableContentType, type BodyCharse
 import { adoptSocket, endWithJson, pathOf, toOriginForm } from './raw-http.js';
 import { bodyWillBeRead } from './expect-continue.js';
 import { asKnownLength, handOver, OVER_LIMIT, readBody, transferCodingProblem } from './request-body.js';
-import { requestLineRefusal, versionNotSupported } from './request-line.js';
+import { requestLineRefusal } from './request-line.js';
 
 export type EdgeSettings = Pick<ServerConfig, 'maxRequestBodyBytes' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs'> & {
   /** CORS_ORIGINS: the edge's own answers carry the same CORS headers as the pipeline's. */

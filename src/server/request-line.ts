@@ -20,6 +20,7 @@
  * line split across two TCP segments at the wrong place is a 400 as before.
  */
 import { METHODS } from 'node:http';
+import { METHOD_NOT_IMPLEMENTED, minorVersionNotRead, versionNotSupported } from '../errors.js';
 
 /** The status and message of an answer to a request line node refused; undefined when it says nothing more than "malformed". */
 export interface RequestLineRefusal {
@@ -45,7 +46,7 @@ export function requestLineRefusal(error: NodeJS.ErrnoException & { rawPacket?: 
   const version = VERSION.exec(lineAt(error.rawPacket, error.bytesParsed));
   if (!version) return undefined;
   if (version[1] !== '1') return { status: 505, message: versionNotSupported(`${version[1]}.${version[2]}`) };
-  return { status: 400, message: `HTTP/1.${version[2]} is not read here: send HTTP/1.1.` };
+  return { status: 400, message: minorVersionNotRead(version[2]!) };
 }
 
 /** A byte of a token (RFC 9110 §5.6.2). */
@@ -78,9 +79,3 @@ function lineAt(packet: Buffer, offset: number): string {
   const end = text.indexOf('\n', at);
   return text.slice(start, end === -1 ? text.length : end);
 }
-
-/** The answer to a method no one implements here (501): methods are case-sensitive, so `get` is one. */
-export const METHOD_NOT_IMPLEMENTED = 'Method not implemented: GraphQL is served by GET and POST (method names are case-sensitive).';
-
-/** The answer to a request in another major version of HTTP (505). */
-export const versionNotSupported = (version: string) => `HTTP/${version} is not supported here: send HTTP/1.1.`;
