@@ -1,6 +1,6 @@
 /** Sharing beyond one request: in-flight dedupe and the terminal cache, always per caller. */
 import type { Plugin } from 'graphql-yoga';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { makeExecution, type StoredExecution } from '../src/demo/demo-data.js';
 import type { GatewayContext } from '../src/request/context.js';
 import type { RequestScope } from '../src/request/scope.js';
@@ -19,6 +19,7 @@ const ONE = `query($id: ID!) { execution(id: $id) { id status } }`;
 
 let harness: Harness | undefined;
 afterEach(async () => {
+  vi.restoreAllMocks();
   await harness?.close();
   harness = undefined;
 });
@@ -136,12 +137,14 @@ describe.each(LANES)('in-flight sharing when clients leave (%s lane)', (lane) =>
 
   it('starts a fresh call for a request that arrives after every waiter of a shared call left', async () => {
     const probe = scopeProbe();
-    const h = await start({ lane, plugins: [probe.plugin] });
-    // Upstream asks the shared call to retry in 2 s: the call sleeps through that
-    // pause, cancelled or not, so it would still be there to join when the third
-    // request arrives. An attempt in flight, by contrast, ends a few ticks after
-    // its cancellation, too briefly for a request to arrive in between.
-    h.upstream.setFault('ex_live', { kind: 'status', status: 503, headers: { 'retry-after': '2' } }, 1);
+    const h = await start({ lane, plugins: [probe.plugin], env: { UPSTREAM_RETRY_BASE_DELAY_MS: '2000', UPSTREAM_RETRY_MAX_DELAY_MS: '2000' } });
+    // Upstream answers the shared call 503, and it backs off 2 s before its retry (the jitter drawn at its
+    // longest): the call sleeps through that pause, cancelled or not, so it would still be there to join when
+    // the third request arrives. An attempt in flight, by contrast, ends a few ticks after its cancellation,
+    // too briefly for a request to arrive in between. No Retry-After: that would pause the caller's calls for
+    // this execution, the third request's included (test/execution-pauses.test.ts).
+    vi.spyOn(Math, 'random').mockReturnValue(0.99);
+    h.upstream.setFault('ex_live', { kind: 'status', status: 503 }, 1);
     const first = new AbortController();
     const second = new AbortController();
     const leftFirst = leavingRequest(h, 'ex_live', first.signal);

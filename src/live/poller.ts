@@ -11,6 +11,9 @@
  * (once per outage) while polling goes on. A Retry-After from upstream is
  * honoured however long (up to `maxWatchMs`): the next poll waits at least
  * that, beyond the backoff cap and the client's own UPSTREAM_RETRY_AFTER_CAP_MS.
+ * A new poller does too: the client refuses its calls while the pause upstream
+ * gave the caller (a 429), or the caller for this execution (a 5xx), runs, and
+ * the refusal carries the time left (src/upstream/caller-pauses.ts).
  *
  * With REDIS_URL the pollers of a pair on every replica share one lease
  * (src/shared-state/live-leases.ts): only its holder calls upstream, and the
@@ -477,11 +480,12 @@ export class Poller {
     // The pair's outage, for whichever replica holds the lease next and for the followers.
     this.#lease?.failing(this.#failingSince, delay);
     // Upstream itself answered with a failure (a 5xx, a 429, an unreadable body), or asked this caller
-    // for quiet and the pause still runs: every replica would see the same, so the holder keeps the lease
+    // (or this caller for this execution) for quiet and the pause still runs: every replica would see the same, so the holder keeps the lease
     // through its pause (another replica, which knows nothing of the pause, would poll with the token at
     // once). A failure of this replica's own (its circuit open, its bulkhead full, no route to upstream)
     // lets the lease lapse for another to try.
-    const upstreamsOwn = error.extensions?.upstreamStatus !== undefined || (error instanceof UpstreamError && error.refusal?.by === 'caller-paused');
+    const paused = error instanceof UpstreamError && (error.refusal?.by === 'caller-paused' || error.refusal?.by === 'execution-paused');
+    const upstreamsOwn = error.extensions?.upstreamStatus !== undefined || paused;
     if (upstreamsOwn) this.#lease?.pausing(delay);
     this.#schedule(delay);
   }

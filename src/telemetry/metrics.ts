@@ -257,10 +257,10 @@ export class GatewayMetrics {
         this.set(policies.waitingInShares);
       },
     });
-    const refusalsSeen: Record<Refusal, number> = { circuit_open: 0, bulkhead_full: 0, caller_share_full: 0, caller_paused: 0 };
+    const refusalsSeen: Record<Refusal, number> = { circuit_open: 0, bulkhead_full: 0, caller_share_full: 0, caller_paused: 0, execution_paused: 0 };
     new Counter({
       name: 'gateway_upstream_refused_total',
-      help: 'Calls the gateway answered itself with UPSTREAM_UNAVAILABLE, by why (circuit_open, bulkhead_full, caller_share_full, caller_paused); circuit_open includes retries the circuit refused, also in gateway_upstream_retries_skipped_total',
+      help: 'Calls the gateway answered itself with UPSTREAM_UNAVAILABLE, by why (circuit_open, bulkhead_full, caller_share_full, caller_paused, execution_paused); circuit_open includes retries the circuit refused, also in gateway_upstream_retries_skipped_total',
       labelNames: ['by'],
       registers,
       collect() {

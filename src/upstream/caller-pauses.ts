@@ -1,12 +1,31 @@
 /**
- * Pauses upstream asked of one caller: after a 429 with Retry-After for a token
- * (RFC 6585 §4, RFC 9110 §10.2.3: how long the client "ought to wait before
- * making a follow-up request"), that caller's further calls are answered by the
- * gateway at once until the pause ends, instead of each going upstream to be
- * rate-limited again (843 calls in 15 s for one token asked for 30 s of quiet).
- * Keyed on the caller's key (a hash of its Authorization), never the token;
- * other callers are untouched.
+ * Pauses upstream asked for (RFC 9110 §10.2.3: how long the client "ought to
+ * wait before making a follow-up request"), held for every follow-up rather
+ * than for the one call that was answered:
+ *
+ * - A caller's: after a 429 with Retry-After for a token (RFC 6585 §4), that
+ *   caller's further calls are answered by the gateway at once until the pause
+ *   ends, instead of each going upstream to be rate-limited again (843 calls in
+ *   15 s for one token asked for 30 s of quiet). Keyed on the caller's key (a
+ *   hash of its Authorization), never the token; other callers are untouched.
+ * - A (caller, execution) pair's: after a 5xx with Retry-After for one
+ *   execution, that caller's further calls for it (queries, a new live poller
+ *   after a page reload) are answered the same way: each went upstream at once
+ *   before (ten watches started in turn during a 3 s Retry-After made ten
+ *   calls). Keyed on `pairPauseKey`; the same id for another caller is not
+ *   paused, as callers share nothing (README "Isolation").
  */
+
+/** The key of a (caller, execution) pair's pause: the caller's account key and the id. */
+export function pairPauseKey(callerKey: string, id: string): string {
+  return `${callerKey}:${id}`;
+}
+
+/**
+ * (Caller, execution) pairs paused at once, at most, as MAX_PAUSED_CALLERS is
+ * for callers: twice LIVE_MAX_POLLERS' default, about 100 bytes each.
+ */
+export const MAX_PAUSED_PAIRS = 10_000;
 
 /**
  * Callers paused at once, at most: past this the oldest pause is forgotten (its
@@ -30,7 +49,7 @@ export class CallerPauses {
 
   constructor(private readonly max = MAX_PAUSED_CALLERS) {}
 
-  /** Ms left of the caller's pause; undefined when it has none (an ended pause is forgotten here). */
+  /** Ms left of the caller's (or pair's) pause; undefined when it has none (an ended pause is forgotten here). */
   remaining(caller: string, now = performance.now()): number | undefined {
     const until = this.#until.get(caller);
     if (until === undefined) return undefined;
@@ -41,7 +60,7 @@ export class CallerPauses {
     return Math.ceil(until - now);
   }
 
-  /** Upstream asked this caller for `ms` of quiet; a pause already set for longer stays. */
+  /** Upstream asked this caller (or pair) for `ms` of quiet; a pause already set for longer stays. */
   pause(caller: string, ms: number, now = performance.now()): void {
     if (!(ms > 0)) return;
     const until = now + ms;

@@ -12,7 +12,7 @@ import type { GraphQLError } from 'graphql';
 import type { Execution } from '../domain/execution.js';
 import { ErrorCode, FIELD_VALUE, invalidAuthorization } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { CallerPauses } from './caller-pauses.js';
+import { CallerPauses, MAX_PAUSED_PAIRS, pairPauseKey } from './caller-pauses.js';
 import { FailureLog } from './failure-log.js';
 import { abortedError, Cancellation, settleBeforeAbort } from './cancellation.js';
 import { readEnvelopeHead, readExecution, upstreamRequestIdOf } from './envelope.js';
@@ -92,9 +92,10 @@ export interface ExecutionsClientOptions {
  * Why the gateway answered a call itself, without sending it upstream: the
  * circuit is open (or half-open with its probe in flight, or it refused a
  * retry), the bulkhead and its queue are full, the caller's share and the
- * queue are full, or upstream asked this caller to pause (a 429 with Retry-After).
+ * queue are full, upstream asked this caller to pause (a 429 with Retry-After),
+ * or asked this caller to pause for this execution (a 5xx with Retry-After).
  */
-export type Refusal = 'circuit_open' | 'bulkhead_full' | 'caller_share_full' | 'caller_paused';
+export type Refusal = 'circuit_open' | 'bulkhead_full' | 'caller_share_full' | 'caller_paused' | 'execution_paused';
 
 /** At most one "upstream call failed" line per kind of failure per this interval (the first of a kind at once). */
 export const FAILURE_LOG_INTERVAL_MS = 10_000;
@@ -110,9 +111,11 @@ export class ExecutionsClient {
    * UPSTREAM_UNAVAILABLE no upstream attempt explains, read by the metrics
    * (gateway_upstream_refused_total).
    */
-  readonly refusals: Record<Refusal, number> = { circuit_open: 0, bulkhead_full: 0, caller_share_full: 0, caller_paused: 0 };
+  readonly refusals: Record<Refusal, number> = { circuit_open: 0, bulkhead_full: 0, caller_share_full: 0, caller_paused: 0, execution_paused: 0 };
   /** Callers upstream rate-limited with a Retry-After, until it ends (./caller-pauses.ts). */
   readonly callerPauses = new CallerPauses();
+  /** (Caller, execution) pairs upstream answered with a 5xx and a Retry-After, until it ends (./caller-pauses.ts, `pairPauseKey`). */
+  readonly executionPauses = new CallerPauses(MAX_PAUSED_PAIRS);
   /** "upstream call failed", bounded per kind of failure (./failure-log.ts). */
   readonly #failureLog: FailureLog;
   /** "upstream answered with a body that breaks its contract", bounded the same way. */
@@ -170,14 +173,26 @@ export class ExecutionsClient {
     // their poller waits out `retryAfterMs` as it does upstream's own.
     // Asked again as the call leaves the queue: the pause may have begun while it waited behind the
     // caller's own calls, one of which got the 429.
+    // The same for this execution after a 5xx with Retry-After (a new poller after a page reload, a query): each went
+    // upstream at once, against upstream's word, however recently the poller before it or another call was told to wait.
+    const pair = pairPauseKey(headers.callerKey, id);
     const refuseIfPaused = () => {
       const pausedMs = this.callerPauses.remaining(headers.callerKey);
-      if (pausedMs === undefined) return;
-      this.#refused('caller_paused', id);
+      if (pausedMs !== undefined) {
+        this.#refused('caller_paused', id);
+        throw new UpstreamError(
+          ErrorCode.UPSTREAM_UNAVAILABLE,
+          `The executions API is rate limiting this caller and asked for no calls during the next ${seconds(pausedMs)}: not called. Retry after \`extensions.retryAfterMs\` milliseconds.`,
+          { retryAfterMs: pausedMs, refusal: { by: 'caller-paused', retryInMs: pausedMs } },
+        );
+      }
+      const executionPausedMs = this.executionPauses.remaining(pair);
+      if (executionPausedMs === undefined) return;
+      this.#refused('execution_paused', id);
       throw new UpstreamError(
         ErrorCode.UPSTREAM_UNAVAILABLE,
-        `The executions API is rate limiting this caller and asked for no calls during the next ${seconds(pausedMs)}: not called. Retry after \`extensions.retryAfterMs\` milliseconds.`,
-        { retryAfterMs: pausedMs, refusal: { by: 'caller-paused', retryInMs: pausedMs } },
+        `The executions API is unavailable for this execution and asked for no calls for it during the next ${seconds(executionPausedMs)}: not called. Retry after \`extensions.retryAfterMs\` milliseconds.`,
+        { retryAfterMs: executionPausedMs, refusal: { by: 'execution-paused', retryInMs: executionPausedMs } },
       );
     };
     refuseIfPaused();
@@ -330,6 +345,9 @@ export class ExecutionsClient {
       // A 429 is about this caller's token (a 503 is upstream's as a whole, the breaker's business): its
       // Retry-After holds for every further call of the caller, not only this one's retry.
       if (status === 429 && retryAfterMs !== undefined) this.callerPauses.pause(callerKey, retryAfterMs);
+      // A 5xx with Retry-After says how long this execution is expected to stay unavailable to this caller (RFC 9110
+      // §10.2.3): every further call of the pair waits it out, not only this call's retry (./caller-pauses.ts).
+      if (status >= 500 && retryAfterMs !== undefined) this.executionPauses.pause(pairPauseKey(callerKey, id), retryAfterMs);
       const requestId = upstreamRequestId ?? readEnvelopeHead(safeJson(body.text)).requestId;
       throw errorForUpstreamStatus(status, {
         upstreamStatus: status,

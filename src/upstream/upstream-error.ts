@@ -33,13 +33,14 @@ export interface UpstreamErrorOptions extends UpstreamFacts {
 /**
  * A call the gateway answered itself, with no upstream call, that a live
  * poller treats apart from a failure upstream answered: its open circuit (no
- * evidence about upstream, so no longer backoff) or the caller's pause after a
- * 429 with Retry-After (upstream's own answer, so a lease holder keeps its
- * lease). The code stays UPSTREAM_UNAVAILABLE for clients. A full bulkhead is
- * no such refusal: the process is overloaded, and pollers back off from it.
+ * evidence about upstream, so no longer backoff), the caller's pause after a
+ * 429 with Retry-After, or the (caller, execution) pair's after a 5xx with
+ * Retry-After (upstream's own answers, so a lease holder keeps its lease).
+ * The code stays UPSTREAM_UNAVAILABLE for clients. A full bulkhead is no such
+ * refusal: the process is overloaded, and pollers back off from it.
  */
 export interface GatewayRefusal {
-  by: 'circuit-open' | 'caller-paused';
+  by: 'circuit-open' | 'caller-paused' | 'execution-paused';
   /** When a call may be let through again, in ms from now, when the gateway knows (the circuit's half-open time). */
   retryInMs?: number;
 }

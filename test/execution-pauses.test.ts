@@ -1,0 +1,119 @@
+/**
+ * Upstream's Retry-After on a 5xx for one execution (RFC 9110 §10.2.3: how long the client "ought to
+ * wait before making a follow-up request"), held for every follow-up of that caller for that execution:
+ * a new poller (a page reloaded, watchers coming and going) and queries, not only the poller or call
+ * that got it. Counted by the calls the real fake upstream sees.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Harness } from './support/harness.js';
+import { codes } from './support/harness.js';
+import { AUTH_A, AUTH_A2, Clients, putExecution, Recorder, sleep, startLiveHarness, waitFor } from './support/live.js';
+
+/** Upstream's pause, in seconds: longer than the gateway waits to retry (UPSTREAM_RETRY_AFTER_CAP_MS, 2 s by default). */
+const PAUSE_S = 3;
+const ONE = 'query ($id: ID!) { execution(id: $id) { id status } }';
+
+describe('a 503 with Retry-After for one execution', () => {
+  let harness: Harness;
+  const clients = new Clients('sse');
+  beforeAll(async () => {
+    harness = await startLiveHarness('fast', { UPSTREAM_MAX_ATTEMPTS: '1' });
+  });
+  afterEach(() => clients.disposeAll());
+  afterAll(() => harness.close());
+
+  /** Watches `id` until its first update, then makes upstream answer it 503 with Retry-After and waits for that answer; returns when it came. */
+  async function pausedByAWatch(id: string): Promise<{ watcher: Recorder; pausedAt: number }> {
+    putExecution(harness.upstream, id, 'workflow_running', { organizationId: 'org_a' });
+    const watcher = new Recorder(clients.for(harness, AUTH_A), { id });
+    await watcher.received(1);
+    const before = harness.upstream.requestsFor(id).length;
+    harness.upstream.setFault(id, { kind: 'status', status: 503, headers: { 'retry-after': String(PAUSE_S) } });
+    await waitFor(() => harness.upstream.requestsFor(id).length > before, 'the poll answered 503');
+    await waitFor(() => watcher.errorCodes.includes('UPSTREAM_UNAVAILABLE'), () => `the notice; ${watcher.describe()}`);
+    return { watcher, pausedAt: harness.upstream.requestsFor(id).at(-1)!.at };
+  }
+
+  /** Upstream calls for `id` between `from` and the end of the pause that began at `pausedAt` (a little slack for timers). */
+  const callsInPause = (id: string, from: number, pausedAt: number) =>
+    harness.upstream.requestsFor(id).filter((request) => request.at > from && request.at < pausedAt + PAUSE_S * 1000 - 20).length;
+
+  it('a watch started as the previous one ends calls upstream no sooner than the pause ends, and is told of the pause at once', async () => {
+    const id = 'ex_pause_reload';
+    const { watcher, pausedAt } = await pausedByAWatch(id);
+    // The page reloads: its watch ends, and a new one of the same execution starts at once.
+    watcher.stop();
+    await waitFor(() => harness.instance.live.counts.pollers === 0, 'the poller to stop');
+    const from = performance.now();
+    const reloaded = new Recorder(clients.for(harness, AUTH_A), { id });
+    await waitFor(() => reloaded.results.length >= 1, () => `the new watch's notice; ${reloaded.describe()}`, 2_000);
+    const notice = reloaded.results[0]!.errors?.[0];
+    expect(notice?.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
+    expect(notice?.extensions?.retryAfterMs).toBeGreaterThan(0);
+    expect(notice?.extensions?.retryAfterMs).toBeLessThanOrEqual(PAUSE_S * 1000 * 1.2);
+    await sleep(Math.max(0, pausedAt + PAUSE_S * 1000 - performance.now() - 50));
+    expect(callsInPause(id, from, pausedAt), 'upstream calls for the execution before its Retry-After ended').toBe(0);
+    // Once the pause is over, polling goes on and the watch gets its reading.
+    harness.upstream.setFault(id, undefined);
+    await reloaded.until((update) => update.execution.id === id, 'a reading after the pause', 5_000);
+    reloaded.stop();
+  });
+
+  it('watchers joining and leaving one after another during the pause make no upstream call', async () => {
+    const id = 'ex_pause_churn';
+    const { watcher, pausedAt } = await pausedByAWatch(id);
+    watcher.stop();
+    await waitFor(() => harness.instance.live.counts.pollers === 0, 'the poller to stop');
+    const from = performance.now();
+    for (let i = 0; i < 10; i++) {
+      const next = new Recorder(clients.for(harness, AUTH_A), { id });
+      // Each is told of the pause (the notice) before it leaves.
+      await waitFor(() => next.results.length >= 1, () => `watch #${i + 1}'s notice; ${next.describe()}`, 2_000);
+      next.stop();
+      await waitFor(() => harness.instance.live.counts.pollers === 0, 'the poller to stop');
+    }
+    expect(performance.now()).toBeLessThan(pausedAt + PAUSE_S * 1000);
+    expect(callsInPause(id, from, pausedAt), 'upstream calls for the execution by ten watches in turn during its Retry-After').toBe(0);
+  });
+
+  it("queries of the execution during the pause are answered at once with UPSTREAM_UNAVAILABLE and the time left, without calling upstream; another caller's are not", async () => {
+    const id = 'ex_pause_query';
+    const { watcher, pausedAt } = await pausedByAWatch(id);
+    const from = performance.now();
+    // One after another (concurrent ones would share one call): a page refreshing, a client retrying.
+    const answers = [];
+    for (let i = 0; i < 10; i++) answers.push(await harness.query(ONE, { id }, { authorization: AUTH_A }));
+    for (const answer of answers) {
+      expect(codes(answer)).toEqual(['UPSTREAM_UNAVAILABLE']);
+      const left = answer.errors![0]!.extensions!.retryAfterMs as number;
+      expect(left).toBeGreaterThan(0);
+      expect(left).toBeLessThanOrEqual(PAUSE_S * 1000);
+      expect(answer.extensions, 'the calls the query made').toMatchObject({ upstream: { calls: 0 } });
+      expect(answer.errors![0]!.message).toMatch(/asked for no calls for it/);
+    }
+    expect(performance.now()).toBeLessThan(pausedAt + PAUSE_S * 1000);
+    expect(callsInPause(id, from, pausedAt), 'upstream calls for the execution by ten queries during its Retry-After').toBe(0);
+    expect(harness.instance.client.refusals.execution_paused).toBeGreaterThanOrEqual(10);
+    // The pause is the caller's for this execution: another token of the same organization still asks upstream.
+    const other = await harness.query(ONE, { id }, { authorization: AUTH_A2 });
+    expect(codes(other)).toEqual(['UPSTREAM_UNAVAILABLE']);
+    expect(other.errors![0]!.extensions).toMatchObject({ upstreamStatus: 503 });
+    watcher.stop();
+  });
+
+  it("a query's 503 with Retry-After holds for the caller's watch of that execution too", async () => {
+    const id = 'ex_pause_by_query';
+    putExecution(harness.upstream, id, 'workflow_running', { organizationId: 'org_a' });
+    harness.upstream.setFault(id, { kind: 'status', status: 503, headers: { 'retry-after': String(PAUSE_S) } });
+    const answer = await harness.query(ONE, { id }, { authorization: AUTH_A });
+    expect(answer.errors![0]!.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', upstreamStatus: 503, retryAfterMs: PAUSE_S * 1000 });
+    const pausedAt = harness.upstream.requestsFor(id).at(-1)!.at;
+    const from = performance.now();
+    const watcher = new Recorder(clients.for(harness, AUTH_A), { id });
+    await waitFor(() => watcher.results.length >= 1, () => `the watch's notice; ${watcher.describe()}`, 2_000);
+    expect(watcher.errorCodes).toEqual(['UPSTREAM_UNAVAILABLE']);
+    await sleep(Math.max(0, pausedAt + PAUSE_S * 1000 - performance.now() - 50));
+    expect(callsInPause(id, from, pausedAt), 'upstream calls by the watch during the Retry-After its query got').toBe(0);
+    watcher.stop();
+  });
+});
