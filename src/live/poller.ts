@@ -29,7 +29,7 @@ import { ErrorCode, errorExtensions, type UpstreamFacts } from '../errors.js';
 import type { LeaseMembership, LeaseNews } from '../shared-state/live-leases.js';
 import { tracer } from '../telemetry/tracing.js';
 import { Cancellation } from '../upstream/cancellation.js';
-import { seconds, UpstreamError } from '../upstream/upstream-error.js';
+import { executionPaused, seconds, UpstreamError } from '../upstream/upstream-error.js';
 import type { ExecutionsClient } from '../upstream/executions-client.js';
 import type { CallerIdentity } from '../upstream/shared-executions.js';
 import { failuresWithin, nextPollDelay, type CadenceSettings } from './cadence.js';
@@ -261,6 +261,11 @@ export class Poller {
         const status = this.#latest ? statusOf(this.#latest) : 'UNKNOWN';
         this.#failures = Math.max(this.#failures, failuresWithin(status, performance.now() - pairOutage, settings));
       }
+      // Upstream asked the pair for quiet on another replica (a Retry-After), whose client keeps the pause: a poller
+      // new here (the last watcher there left, the lease with it) called at once. Waited out as the client's own
+      // refusal of a paused pair is, its notice included.
+      const pairQuiet = this.#lease.quietFor();
+      if (pairQuiet !== undefined && performance.now() + pairQuiet > this.#quietUntil) return this.#failed(executionPaused(pairQuiet), false);
     }
     // Polls take at most their share of the bulkhead, so watchers never starve queries.
     if (!slots.tryTake()) return this.#schedule(settings.activeMs);
@@ -438,7 +443,8 @@ export class Poller {
     this.#schedule(delay);
   }
 
-  #failed(error: GraphQLError): void {
+  /** A failed poll, or one refused (`record`: false for a pause read from the other replicas, which they hold already). */
+  #failed(error: GraphQLError, record = true): void {
     const code = error.extensions?.code;
     if (PERMANENT.has(code)) {
       this.#lease?.failed(error.message, { ...error.extensions });
@@ -467,6 +473,8 @@ export class Poller {
     const quiet = asked === undefined ? 0 : Math.min(settings.maxWatchMs, Math.round(asked * (1 + settings.jitter * Math.random())));
     const delay = Math.max(backoff, quiet);
     if (quiet > 0) this.#quietUntil = now + quiet;
+    // For the other replicas: one whose poller of the pair starts once the last watcher here left waits it out too.
+    if (asked !== undefined && record) this.#lease?.quiet(asked);
     // Told once the outage has lasted the notice time, or at once when upstream asked for a pause that
     // makes it last that long: no update can come before the pause ends.
     const silentUntil = now + quiet;

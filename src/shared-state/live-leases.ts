@@ -29,7 +29,10 @@
  * replica reads with its lease check and the first reading from upstream
  * deletes: whichever replica holds the lease, and every follower, counts the
  * outage from its start, so LIVE_OUTAGE_NOTICE_MS holds when the replicas take
- * turns (src/live/poller.ts).
+ * turns (src/live/poller.ts). A pause upstream asked of the pair (a Retry-After)
+ * is recorded the same way (the `quiet` key, read in the same lease check), so a
+ * poller that starts on another replica once the pair's last watcher here left
+ * waits it out too.
  * When Redis cannot be reached every replica polls for itself: duplicate calls
  * upstream for a while, never a watch left without updates.
  *
@@ -121,6 +124,18 @@ export interface LeaseMembership {
   failing(sinceMs: number, pauseMs: number): void;
   /** Upstream answered this replica: the pair's outage, if one was recorded, is over. */
   recovered(): void;
+  /**
+   * Ms left of the pause upstream asked of the pair (its Retry-After) as another replica recorded it (`quiet`),
+   * as the last `holds()` read it; undefined when none runs, this replica recorded it (its client holds its own
+   * pauses: src/upstream/caller-pauses.ts), or Redis could not say.
+   */
+  quietFor(): number | undefined;
+  /**
+   * Upstream asked this replica to make no calls for the pair for `pauseMs` (a Retry-After): recorded for that
+   * long (a longer one recorded already stays), whether or not this replica holds the lease, so a poller of the
+   * pair that starts on another replica (the last watcher here left and the lease with it) waits it out too.
+   */
+  quiet(pauseMs: number): void;
   /** The holder's reading after a poll: published as a delta from the previous one when anything changed. */
   published(previous: Execution | undefined, execution: Execution): void;
   /**
@@ -158,12 +173,13 @@ interface Member {
   missed(): void;
 }
 
-// Take the lease when free, renew it when ours; [1 when ours now, the pair's outage start or nil].
+// Take the lease when free, renew it when ours; [1 when ours now, the pair's outage start or nil, who recorded the
+// pair's pause or nil, its ms left].
 const HOLD = `local v = redis.call('GET', KEYS[1])
 local held = 0
 if v == false then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) held = 1
 elseif v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) held = 1 end
-return {held, redis.call('GET', KEYS[2])}`;
+return {held, redis.call('GET', KEYS[2]), redis.call('GET', KEYS[3]), redis.call('PTTL', KEYS[3])}`;
 // Delete the lease only when ours.
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 // Publish only while the lease is ours (the fence); -1 when it is not.
@@ -174,6 +190,10 @@ const KEEP = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE'
 const MARK_OUTAGE = `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[2], ARGV[2], 'NX')
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return 1`;
+
+// The pair's pause, recorded by replica ARGV[1] for ARGV[2] ms, unless one recorded already lasts longer.
+const MARK_QUIET = `if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
 return 1`;
 
 /** Channels per SUBSCRIBE when a connection comes back: a replica may watch LIVE_MAX_POLLERS (up to 1,000,000) pairs. */
@@ -209,8 +229,10 @@ export class LiveLeases {
     const tag = store.callerTag(authorization);
     const leaseKey = store.key('lease', tag, id);
     const outageKey = store.key('outage', tag, id);
+    const quietKey = store.key('quiet', tag, id);
     const channel = store.key('updates', tag, id);
     let outageSince: number | undefined;
+    let quietFor: number | undefined;
     let holding = false;
     // When (performance.now()) this replica last took or renewed the lease.
     let heldAt = 0;
@@ -261,11 +283,19 @@ export class LiveLeases {
     return {
       holds: async () => {
         outageSince = undefined;
+        quietFor = undefined;
         if (!store.up) return true;
         try {
-          const [held, since] = (await store.client.eval(HOLD, 2, leaseKey, outageKey, this.replica, this.leaseMs)) as [number, string | null];
+          const [held, since, quietBy, quietMs] = (await store.client.eval(HOLD, 3, leaseKey, outageKey, quietKey, this.replica, this.leaseMs)) as [
+            number,
+            string | null,
+            string | null,
+            number,
+          ];
           const taken = held === 1;
           outageSince = storedOutageStart(since);
+          // This replica's own pauses are its client's to keep; PTTL is relative, so no clock is compared.
+          if (quietBy !== null && quietBy !== this.replica && quietMs > 0) quietFor = quietMs;
           // The last watcher left while Redis answered: give back what was just taken, unless the pair has a
           // poller here again. The lease names the process, not the poller: the new poller has renewed it as its
           // own, and releasing it left the pair with no lease while that poller counted it held (its publish
@@ -284,6 +314,11 @@ export class LiveLeases {
         return holding;
       },
       outageSince: () => outageSince,
+      quietFor: () => quietFor,
+      quiet: (pauseMs) => {
+        if (!store.up || !(pauseMs > 0)) return;
+        store.client.eval(MARK_QUIET, 1, quietKey, this.replica, Math.ceil(pauseMs)).catch(this.#failed);
+      },
       failing: (sinceMs, pauseMs) => {
         if (!holding || !store.up) return;
         const epochMs = Math.round(Date.now() - (performance.now() - sinceMs));

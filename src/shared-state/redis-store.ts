@@ -55,8 +55,11 @@ export function unsealed(secret: string, key: string, text: string): string | un
 /** Bytes a seal adds to a value. */
 export const SEAL_BYTES = SEAL_LENGTH + 1;
 
-/** What a key names: a cached execution, a poller's lease, when a watched pair's outage began, or the channel of an execution's updates. */
-export type KeyKind = 'cache' | 'lease' | 'outage' | 'updates';
+/**
+ * What a key names: a cached execution, a poller's lease, when a watched pair's outage began, the pause upstream
+ * asked of a watched pair (its Retry-After), or the channel of an execution's updates.
+ */
+export type KeyKind = 'cache' | 'lease' | 'outage' | 'quiet' | 'updates';
 
 /**
  * How often a ready connection is checked with a PING. A Redis that hangs

@@ -27,7 +27,7 @@ import {
   type ResilienceOptions,
   type UpstreamPolicy,
 } from './resilience.js';
-import { errorForUpstreamStatus, parseRetryAfter, seconds, UpstreamError } from './upstream-error.js';
+import { errorForUpstreamStatus, executionPaused, parseRetryAfter, seconds, UpstreamError } from './upstream-error.js';
 
 /** Who a call is for: what is sent on their behalf, and their identity (never sent). */
 export interface CallHeaders {
@@ -189,11 +189,7 @@ export class ExecutionsClient {
       const executionPausedMs = this.executionPauses.remaining(pair);
       if (executionPausedMs === undefined) return;
       this.#refused('execution_paused', id);
-      throw new UpstreamError(
-        ErrorCode.UPSTREAM_UNAVAILABLE,
-        `The executions API is unavailable for this execution and asked for no calls for it during the next ${seconds(executionPausedMs)}: not called. Retry after \`extensions.retryAfterMs\` milliseconds.`,
-        { retryAfterMs: executionPausedMs, refusal: { by: 'execution-paused', retryInMs: executionPausedMs } },
-      );
+      throw executionPaused(executionPausedMs);
     };
     refuseIfPaused();
     try {

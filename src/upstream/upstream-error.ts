@@ -66,6 +66,19 @@ export class UpstreamError extends GraphQLError {
   }
 }
 
+/**
+ * The gateway's answer to a call for an execution upstream asked this caller to leave alone for `ms` more (a
+ * 5xx with Retry-After: src/upstream/caller-pauses.ts): UPSTREAM_UNAVAILABLE with the time left, no upstream
+ * call made. Also a live poller's, for a pause another replica recorded (src/live/poller.ts).
+ */
+export function executionPaused(ms: number): UpstreamError {
+  return new UpstreamError(
+    ErrorCode.UPSTREAM_UNAVAILABLE,
+    `The executions API is unavailable for this execution and asked for no calls for it during the next ${seconds(ms)}: not called. Retry after \`extensions.retryAfterMs\` milliseconds.`,
+    { retryAfterMs: ms, refusal: { by: 'execution-paused', retryInMs: ms } },
+  );
+}
+
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const MONTH = `(?<month>${MONTHS.join('|')})`;
 const TIME = '(?<hour>\\d{2}):(?<minute>\\d{2}):(?<second>\\d{2})';
