@@ -10,6 +10,7 @@ import { Harness } from './support/harness.js';
 import { codes } from './support/harness.js';
 import { AUTH_A, AUTH_A2, Clients, liveEnv, putExecution, Recorder, sleep, startLiveHarness, TOKENS, waitFor } from './support/live.js';
 import { RedisServer } from './support/redis.js';
+import { CallerPauses } from '../src/upstream/caller-pauses.js';
 
 /** Upstream's pause, in seconds: longer than the gateway waits to retry (UPSTREAM_RETRY_AFTER_CAP_MS, 2 s by default). */
 const PAUSE_S = 3;
@@ -117,6 +118,52 @@ describe('a 503 with Retry-After for one execution', () => {
     await sleep(Math.max(0, pausedAt + PAUSE_S * 1000 - performance.now() - 50));
     expect(callsInPause(id, from, pausedAt), 'upstream calls by the watch during the Retry-After its query got').toBe(0);
     watcher.stop();
+  });
+});
+
+describe('the pauses kept per pair', () => {
+  it('say how long a running pause has run, from the Retry-After that began it, and forget it once it ended', () => {
+    const pauses = new CallerPauses(10);
+    pauses.pause('pair', 1_000, 0);
+    expect(pauses.elapsed('pair', 400)).toBe(400);
+    // A longer Retry-After while it runs lengthens it, and it still began at 0.
+    pauses.pause('pair', 1_000, 500);
+    expect(pauses.remaining('pair', 600)).toBe(900);
+    expect(pauses.elapsed('pair', 600)).toBe(600);
+    expect(pauses.elapsed('pair', 1_500)).toBeUndefined();
+    // One after it ended begins a new pause.
+    pauses.pause('pair', 1_000, 2_000);
+    expect(pauses.elapsed('pair', 2_100)).toBe(100);
+  });
+});
+
+describe('a 503 with Retry-After for one execution, the outage notice of a watch started during the pause', () => {
+  let harness: Harness;
+  const clients = new Clients('sse');
+  // The notice is due once the outage reaches 2 s, or at once when the pause makes it reach that.
+  beforeAll(async () => {
+    harness = await startLiveHarness('fast', { UPSTREAM_MAX_ATTEMPTS: '1', LIVE_OUTAGE_NOTICE_MS: '2000' });
+  });
+  afterEach(() => clients.disposeAll());
+  afterAll(() => harness.close());
+
+  it('counts the outage from the 503 that began the pause, so a watch started when less than the notice time is left is told at once', async () => {
+    const id = 'ex_pause_notice';
+    putExecution(harness.upstream, id, 'workflow_running', { organizationId: 'org_a' });
+    const first = new Recorder(clients.for(harness, AUTH_A), { id });
+    await first.received(1);
+    harness.upstream.setFault(id, { kind: 'status', status: 503, headers: { 'retry-after': String(PAUSE_S) } });
+    await waitFor(() => first.errorCodes.includes('UPSTREAM_UNAVAILABLE'), () => `the notice; ${first.describe()}`);
+    const pausedAt = harness.upstream.requestsFor(id).at(-1)!.at;
+    first.stop();
+    await waitFor(() => harness.instance.live.counts.pollers === 0, 'the poller to stop');
+    // 1.5 s into the 3 s pause: 1.5 s left, under the notice time, and the outage has lasted 1.5 s.
+    await sleep(Math.max(0, pausedAt + 1_500 - performance.now()));
+    const reloaded = new Recorder(clients.for(harness, AUTH_A), { id });
+    await waitFor(() => reloaded.results.length >= 1, () => `the new watch's notice; ${reloaded.describe()}`, 1_000);
+    expect(reloaded.errorCodes).toEqual(['UPSTREAM_UNAVAILABLE']);
+    expect(performance.now()).toBeLessThan(pausedAt + PAUSE_S * 1000);
+    reloaded.stop();
   });
 });
 

@@ -453,7 +453,10 @@ export class Poller {
       return;
     }
     const now = performance.now();
-    this.#failingSince ??= now;
+    // A new poller refused by the pair's pause: the outage began with the 5xx that began the pause, not now. From
+    // now, a watch started when less than the notice time was left got no notice until the next poll.
+    const pausedFor = error instanceof UpstreamError ? error.refusal?.pausedForMs : undefined;
+    this.#failingSince ??= now - (pausedFor ?? 0);
     const { settings } = this.deps;
     const status = this.#latest ? statusOf(this.#latest) : 'UNKNOWN';
     // The gateway's own open circuit refused the poll, and upstream was not called: no new evidence

@@ -44,39 +44,58 @@ export const MAX_PAUSED_CALLERS = 10_000;
 export const PAUSE_END_SLACK_MS = 2;
 
 export class CallerPauses {
-  /** Caller key → when (performance.now() ms) its pause ends; in the order pauses were set. */
-  readonly #until = new Map<string, number>();
+  /**
+   * Caller key → when (performance.now() ms) its pause ends, and when the pause began (the first of the
+   * Retry-Afters that have followed one another without a gap); in the order pauses were set.
+   */
+  readonly #pauses = new Map<string, { since: number; until: number }>();
 
   constructor(private readonly max = MAX_PAUSED_CALLERS) {}
 
   /** Ms left of the caller's (or pair's) pause; undefined when it has none (an ended pause is forgotten here). */
   remaining(caller: string, now = performance.now()): number | undefined {
-    const until = this.#until.get(caller);
-    if (until === undefined) return undefined;
-    if (until - now < PAUSE_END_SLACK_MS) {
-      this.#until.delete(caller);
-      return undefined;
-    }
-    return Math.ceil(until - now);
+    const pause = this.#running(caller, now);
+    return pause && Math.ceil(pause.until - now);
+  }
+
+  /**
+   * Ms since the caller's (or pair's) running pause began, its earlier Retry-Afters included when each came
+   * before the last ended; undefined when none runs. A live poller that starts during the pause counts its
+   * outage from then, as the poller that got the first Retry-After did (src/live/poller.ts).
+   */
+  elapsed(caller: string, now = performance.now()): number | undefined {
+    const pause = this.#running(caller, now);
+    return pause && Math.max(0, Math.round(now - pause.since));
   }
 
   /** Upstream asked this caller (or pair) for `ms` of quiet; a pause already set for longer stays. */
   pause(caller: string, ms: number, now = performance.now()): void {
     if (!(ms > 0)) return;
     const until = now + ms;
-    const current = this.#until.get(caller);
-    if (current !== undefined && current >= until) return;
+    const current = this.#running(caller, now);
+    if (current !== undefined && current.until >= until) return;
     // Re-inserted, so the map stays in the order pauses were set and the first entry is the oldest.
-    this.#until.delete(caller);
-    while (this.#until.size >= this.max) {
-      const oldest = this.#until.keys().next().value as string;
-      this.#until.delete(oldest);
+    this.#pauses.delete(caller);
+    while (this.#pauses.size >= this.max) {
+      const oldest = this.#pauses.keys().next().value as string;
+      this.#pauses.delete(oldest);
     }
-    this.#until.set(caller, until);
+    this.#pauses.set(caller, { since: current?.since ?? now, until });
   }
 
   /** Callers with a pause remembered (ended ones included until next asked about), for tests. */
   get size(): number {
-    return this.#until.size;
+    return this.#pauses.size;
+  }
+
+  /** The caller's pause while it runs; an ended one is forgotten. */
+  #running(caller: string, now: number): { since: number; until: number } | undefined {
+    const pause = this.#pauses.get(caller);
+    if (pause === undefined) return undefined;
+    if (pause.until - now < PAUSE_END_SLACK_MS) {
+      this.#pauses.delete(caller);
+      return undefined;
+    }
+    return pause;
   }
 }

@@ -189,7 +189,7 @@ export class ExecutionsClient {
       const executionPausedMs = this.executionPauses.remaining(pair);
       if (executionPausedMs === undefined) return;
       this.#refused('execution_paused', id);
-      throw executionPaused(executionPausedMs);
+      throw executionPaused(executionPausedMs, this.executionPauses.elapsed(pair));
     };
     refuseIfPaused();
     try {

@@ -43,6 +43,8 @@ export interface GatewayRefusal {
   by: 'circuit-open' | 'caller-paused' | 'execution-paused';
   /** When a call may be let through again, in ms from now, when the gateway knows (the circuit's half-open time). */
   retryInMs?: number;
+  /** How long the pair's pause has run, in ms, when the gateway knows (`execution-paused`): since the 5xx that began it. */
+  pausedForMs?: number;
 }
 
 export class UpstreamError extends GraphQLError {
@@ -69,13 +71,14 @@ export class UpstreamError extends GraphQLError {
 /**
  * The gateway's answer to a call for an execution upstream asked this caller to leave alone for `ms` more (a
  * 5xx with Retry-After: src/upstream/caller-pauses.ts): UPSTREAM_UNAVAILABLE with the time left, no upstream
- * call made. Also a live poller's, for a pause another replica recorded (src/live/poller.ts).
+ * call made; `pausedForMs`, how long the pause has run. Also a live poller's, for a pause another replica
+ * recorded (src/live/poller.ts).
  */
-export function executionPaused(ms: number): UpstreamError {
+export function executionPaused(ms: number, pausedForMs?: number): UpstreamError {
   return new UpstreamError(
     ErrorCode.UPSTREAM_UNAVAILABLE,
     `The executions API is unavailable for this execution and asked for no calls for it during the next ${seconds(ms)}: not called. Retry after \`extensions.retryAfterMs\` milliseconds.`,
-    { retryAfterMs: ms, refusal: { by: 'execution-paused', retryInMs: ms } },
+    { retryAfterMs: ms, refusal: { by: 'execution-paused', retryInMs: ms, ...(pausedForMs !== undefined ? { pausedForMs } : {}) } },
   );
 }
 
