@@ -490,11 +490,11 @@ export class Poller {
     }
     // The pair's outage, for whichever replica holds the lease next and for the followers.
     this.#lease?.failing(this.#failingSince, delay);
-    // Upstream itself answered with a failure (a 5xx, a 429, an unreadable body), or asked this caller
-    // (or this caller for this execution) for quiet and the pause still runs: every replica would see the same, so the holder keeps the lease
-    // through its pause (another replica, which knows nothing of the pause, would poll with the token at
-    // once). A failure of this replica's own (its circuit open, its bulkhead full, no route to upstream)
-    // lets the lease lapse for another to try.
+    // Upstream itself answered with a failure (a 5xx, a 429, an unreadable body), or asked this caller (or
+    // this caller for this execution) for quiet and the pause still runs: every replica would see the same,
+    // so the holder keeps the lease through its pause (another replica, which knows nothing of the pause,
+    // would poll with the token at once). A failure of this replica's own (its circuit open, its bulkhead
+    // full, no route to upstream) lets the lease lapse for another to try.
     const paused = error instanceof UpstreamError && (error.refusal?.by === 'caller-paused' || error.refusal?.by === 'execution-paused');
     const upstreamsOwn = error.extensions?.upstreamStatus !== undefined || paused;
     if (upstreamsOwn) this.#lease?.pausing(delay);

@@ -83,7 +83,7 @@ export class CallerPauses {
     this.#pauses.set(caller, { since: current?.since ?? now, until });
   }
 
-  /** Callers with a pause remembered (ended ones included until next asked about), for tests. */
+  /** Callers (or pairs) with a pause remembered, ended ones included until next asked about: 0 lets a caller skip making a key. */
   get size(): number {
     return this.#pauses.size;
   }

@@ -175,7 +175,6 @@ export class ExecutionsClient {
     // caller's own calls, one of which got the 429.
     // The same for this execution after a 5xx with Retry-After (a new poller after a page reload, a query): each went
     // upstream at once, against upstream's word, however recently the poller before it or another call was told to wait.
-    const pair = pairPauseKey(headers.callerKey, id);
     const refuseIfPaused = () => {
       const pausedMs = this.callerPauses.remaining(headers.callerKey);
       if (pausedMs !== undefined) {
@@ -186,6 +185,9 @@ export class ExecutionsClient {
           { retryAfterMs: pausedMs, refusal: { by: 'caller-paused', retryInMs: pausedMs } },
         );
       }
+      // No key made while no pair is paused, which is nearly always.
+      if (this.executionPauses.size === 0) return;
+      const pair = pairPauseKey(headers.callerKey, id);
       const executionPausedMs = this.executionPauses.remaining(pair);
       if (executionPausedMs === undefined) return;
       this.#refused('execution_paused', id);
