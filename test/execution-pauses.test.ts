@@ -165,6 +165,24 @@ describe('a 503 with Retry-After for one execution, the outage notice of a watch
     expect(performance.now()).toBeLessThan(pausedAt + PAUSE_S * 1000);
     reloaded.stop();
   });
+
+  it("a 429's pause of the caller too: a watch started with less than the notice time of it left is told at once", async () => {
+    const id = 'ex_pause_notice_429';
+    putExecution(harness.upstream, id, 'workflow_running', { organizationId: 'org_a' });
+    const first = new Recorder(clients.for(harness, AUTH_A2), { id });
+    await first.received(1);
+    harness.upstream.setFault(id, { kind: 'status', status: 429, headers: { 'retry-after': String(PAUSE_S) } });
+    await waitFor(() => first.errorCodes.includes('UPSTREAM_UNAVAILABLE'), () => `the notice; ${first.describe()}`);
+    const pausedAt = harness.upstream.requestsFor(id).at(-1)!.at;
+    first.stop();
+    await waitFor(() => harness.instance.live.counts.pollers === 0, 'the poller to stop');
+    await sleep(Math.max(0, pausedAt + 1_500 - performance.now()));
+    const reloaded = new Recorder(clients.for(harness, AUTH_A2), { id });
+    await waitFor(() => reloaded.results.length >= 1, () => `the new watch's notice; ${reloaded.describe()}`, 1_000);
+    expect(reloaded.errorCodes).toEqual(['UPSTREAM_UNAVAILABLE']);
+    expect(harness.upstream.requestsFor(id).filter((request) => request.at > pausedAt + 1)).toHaveLength(0);
+    reloaded.stop();
+  });
 });
 
 describe('a 503 with Retry-After for one execution, two replicas on one Redis', () => {

@@ -453,8 +453,9 @@ export class Poller {
       return;
     }
     const now = performance.now();
-    // A new poller refused by the pair's pause: the outage began with the 5xx that began the pause, not now. From
-    // now, a watch started when less than the notice time was left got no notice until the next poll.
+    // A new poller refused by a pause (the caller's after a 429, the pair's after a 5xx): the outage began with the
+    // answer that began the pause, not now. From now, a watch started with less than the notice time of the pause
+    // left got no notice until the next poll.
     const pausedFor = error instanceof UpstreamError ? error.refusal?.pausedForMs : undefined;
     this.#failingSince ??= now - (pausedFor ?? 0);
     const { settings } = this.deps;

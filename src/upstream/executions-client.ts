@@ -182,7 +182,7 @@ export class ExecutionsClient {
         throw new UpstreamError(
           ErrorCode.UPSTREAM_UNAVAILABLE,
           `The executions API is rate limiting this caller and asked for no calls during the next ${seconds(pausedMs)}: not called. Retry after \`extensions.retryAfterMs\` milliseconds.`,
-          { retryAfterMs: pausedMs, refusal: { by: 'caller-paused', retryInMs: pausedMs } },
+          { retryAfterMs: pausedMs, refusal: { by: 'caller-paused', retryInMs: pausedMs, pausedForMs: this.callerPauses.elapsed(headers.callerKey) ?? 0 } },
         );
       }
       // No key made while no pair is paused, which is nearly always.

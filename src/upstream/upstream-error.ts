@@ -43,7 +43,7 @@ export interface GatewayRefusal {
   by: 'circuit-open' | 'caller-paused' | 'execution-paused';
   /** When a call may be let through again, in ms from now, when the gateway knows (the circuit's half-open time). */
   retryInMs?: number;
-  /** How long the pair's pause has run, in ms, when the gateway knows (`execution-paused`): since the 5xx that began it. */
+  /** How long the pause has run, in ms, when the gateway knows (`caller-paused`, `execution-paused`): since the 429 or 5xx that began it. */
   pausedForMs?: number;
 }
 
