@@ -452,7 +452,10 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
   });
 
   it("a caller paused by a query's 429 on the lease holder: the holder keeps the lease, so no replica polls that caller's execution until the pause ends", async () => {
-    const env = { UPSTREAM_RETRY_AFTER_CAP_MS: '0', UPSTREAM_MAX_ATTEMPTS: '1', LIVE_OUTAGE_NOTICE_MS: '60000' };
+    // Redis given time to answer: a lease check that outlasts REDIS_COMMAND_TIMEOUT_MS (50 ms, on a machine busy with other
+    // jobs) has the follower poll for itself, as with Redis out of reach, and it knows nothing of the caller's pause (one
+    // call 1.5 to 2 s into the pause in two runs of five, each with one lease command failed on the follower).
+    const env = { UPSTREAM_RETRY_AFTER_CAP_MS: '0', UPSTREAM_MAX_ATTEMPTS: '1', LIVE_OUTAGE_NOTICE_MS: '60000', REDIS_COMMAND_TIMEOUT_MS: '2000' };
     const [a, b] = [await replica(env), await replica(env)];
     const id = `ex_rep_${lane}_paused`;
     const limited = `ex_rep_${lane}_limited`;
@@ -464,8 +467,11 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     upstream.setFault(limited, { kind: 'status', status: 429, headers: { 'retry-after': '3' } }, 1);
     const answer = await holder.query('query($id: ID!) { execution(id: $id) { id } }', { id: limited }, { authorization: AUTH_A });
     expect(answer.errors![0]!.extensions).toMatchObject({ upstreamStatus: 429, retryAfterMs: 3000 });
-    const pausedAt = performance.now();
-    await sleep(2_800);
+    // From when upstream got the call it answered 429, before the gateway read the answer: the pause ends 3 s after that
+    // reading at the earliest. Read after the query's answer reached the test, as before, a loaded machine put the
+    // holder's polls after the pause (one 55 ms after the other) at 2,742 ms.
+    const pausedAt = upstream.requestsFor(limited).at(-1)!.at;
+    await sleep(Math.max(0, pausedAt + 2_800 - performance.now()));
     // The lease (1 s) would have lapsed during the 3 s pause, and the other replica, which knows nothing of it, polled
     // from about 1 s on. A poll the holder sent before the pause may be read here later than that under load
     // (173 ms once, in a full run beside other jobs): the first 500 ms are left out.
