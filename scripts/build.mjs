@@ -20,6 +20,19 @@ const entry = path.join(dist, 'main.js');
 /** Written when a build begins and renamed to STAMP when it succeeds: its mtime is when the build read its inputs. */
 const STARTED = path.join(dist, '.build-started');
 const STAMP = path.join(dist, '.build-stamp');
+/**
+ * Held while a build runs (`npm start` and `npm run build` alike), naming its process: a build
+ * empties dist/ first, so two at once (two replicas started from one checkout) removed each
+ * other's output, and one crashed renaming a stamp the other had deleted.
+ */
+const LOCK = path.join(root, '.dist-build.lock');
+/** A lock this old that names no process is taken over (its holder died between creating and writing it). */
+const UNNAMED_LOCK_MS = 5_000;
+/**
+ * A lock this old is taken over whatever process it names: a build takes seconds, and the pid
+ * of a build killed long ago may belong to another process since (containers reuse pids).
+ */
+const OLDEST_LOCK_MS = 10 * 60_000;
 /** Files besides src/ that change what the build emits. */
 const CONFIG_INPUTS = ['tsconfig.json', 'tsconfig.build.json', 'package.json'];
 
@@ -89,7 +102,80 @@ function writeBuildInfo() {
 }
 
 /**
- * Compiles src/ to a fresh dist/ (no output of a deleted source left behind).
+ * Whether the lock's holder is gone: the process it names no longer runs (a build killed by
+ * SIGKILL, or a machine that restarted) or is this one (a container restarted mid-build gives
+ * its processes the same pids again), it names none and is older than UNNAMED_LOCK_MS, or it
+ * is older than OLDEST_LOCK_MS.
+ * @returns {boolean}
+ */
+function lockAbandoned() {
+  let content;
+  let ageMs;
+  try {
+    content = readFileSync(LOCK, 'utf8');
+    ageMs = Date.now() - statSync(LOCK).mtimeMs;
+  } catch {
+    return false; // Gone already: the next attempt takes it.
+  }
+  if (ageMs > OLDEST_LOCK_MS) return true;
+  const pid = Number.parseInt(content, 10);
+  if (!(pid > 0)) return ageMs > UNNAMED_LOCK_MS;
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    // EPERM: it runs, as another user.
+    return /** @type {NodeJS.ErrnoException} */ (error).code === 'ESRCH';
+  }
+}
+
+/**
+ * Runs `task` holding the build lock, waiting (polling every 100 ms) while another process
+ * holds it; `onWait` is told once, with the holder's pid as the lock names it, when this
+ * process has to wait. A lock whose holder is gone is taken over. Two processes that find
+ * the same abandoned lock at the same instant may both take it: a killed build and two
+ * starts within one poll, which costs a wasted build, as before the lock.
+ * @template T
+ * @param {() => Promise<T>} task
+ * @param {(holder: string) => void} [onWait]
+ * @returns {Promise<T>}
+ */
+export async function withBuildLock(task, onWait) {
+  let told = false;
+  for (;;) {
+    try {
+      writeFileSync(LOCK, `${process.pid}\n`, { flag: 'wx' });
+      break;
+    } catch (error) {
+      if (/** @type {NodeJS.ErrnoException} */ (error).code !== 'EEXIST') throw error;
+    }
+    if (lockAbandoned()) {
+      rmSync(LOCK, { force: true });
+      continue;
+    }
+    if (!told) {
+      told = true;
+      let holder = '';
+      try {
+        holder = readFileSync(LOCK, 'utf8').trim();
+      } catch {
+        // Released meanwhile.
+      }
+      onWait?.(holder);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  try {
+    return await task();
+  } finally {
+    rmSync(LOCK, { force: true });
+  }
+}
+
+/**
+ * Compiles src/ to a fresh dist/ (no output of a deleted source left behind). Call it
+ * holding the build lock (withBuildLock).
  * @param {string} tsc path of typescript/bin/tsc
  * @returns {Promise<number>} tsc's exit code
  */
@@ -121,5 +207,6 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     process.stderr.write('execution-gateway: cannot build: TypeScript is not installed (run `npm ci` first).\n');
     process.exit(1);
   }
-  process.exit(await build(tsc));
+  const waiting = (/** @type {string} */ holder) => process.stderr.write(`execution-gateway: waiting for the build already running (process ${holder || 'unknown'}) …\n`);
+  process.exit(await withBuildLock(() => build(tsc), waiting));
 }

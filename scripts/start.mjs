@@ -8,7 +8,7 @@
  * Production starts dist/main.js with `node` itself (README, "Operating → Production build").
  */
 import cluster from 'node:cluster';
-import { build, findTsc, staleness } from './build.mjs';
+import { build, findTsc, staleness, withBuildLock } from './build.mjs';
 
 // With WORKERS > 1 the server's workers run this file again; the primary has built.
 if (cluster.isPrimary) {
@@ -21,8 +21,16 @@ if (cluster.isPrimary) {
       );
       process.exit(1);
     }
-    process.stderr.write(`execution-gateway: building (${reason}) …\n`);
-    const code = await build(tsc);
+    // Several processes started from one checkout build one at a time; one that waited finds
+    // dist/ built by the other, and starts it as it is.
+    const waiting = (/** @type {string} */ holder) =>
+      process.stderr.write(`execution-gateway: waiting for the build already running (process ${holder || 'unknown'}) …\n`);
+    const code = await withBuildLock(async () => {
+      const stillStale = staleness();
+      if (!stillStale) return 0;
+      process.stderr.write(`execution-gateway: building (${stillStale}) …\n`);
+      return build(tsc);
+    }, waiting);
     if (code !== 0) process.exit(code);
   }
 }

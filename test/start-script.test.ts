@@ -1,0 +1,151 @@
+/**
+ * `npm start` (scripts/start.mjs) builds dist/ when it is missing or stale, then
+ * runs it (README "Production build"). Several processes started from one
+ * checkout at once (two local replicas sharing Redis, `npm start` beside `npm run
+ * build`) must not build over each other: a build empties dist/ first, so two at
+ * once removed each other's output and one crashed with ENOENT.
+ *
+ * Each test runs the real scripts on a scratch copy of the sources (node_modules
+ * linked), so the repository's own dist/ is never touched.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { captureOutput, type ProcessOutput } from './support/process-output.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const LOCK = '.dist-build.lock';
+
+/** A copy of what the build reads, in a scratch directory. */
+function scratchCheckout(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'gateway-start-'));
+  for (const each of ['src', 'scripts', 'schema', 'package.json', 'tsconfig.json', 'tsconfig.build.json']) {
+    cpSync(path.join(ROOT, each), path.join(dir, each), { recursive: true });
+  }
+  symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+  return dir;
+}
+
+interface Started {
+  child: ChildProcess;
+  output: ProcessOutput;
+}
+
+/** `node scripts/start.mjs` in `dir` on a free port, with the demo upstream and no drain pause. */
+function start(dir: string): Started {
+  const child = spawn(process.execPath, ['scripts/start.mjs'], {
+    cwd: dir,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', METRICS: 'off', SHUTDOWN_UNREADY_MS: '0', ACCESS_LOG: 'off' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return { child, output: captureOutput(child, { skipNonJson: true }) };
+}
+
+/** Resolves true once the process logged that it listens, false if it exited first. */
+async function listening({ output }: Started, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  let exited = false;
+  void output.exited.then(() => (exited = true));
+  while (Date.now() < deadline) {
+    if (output.lines().some((line) => line.msg === 'execution-gateway listening')) return true;
+    if (exited) return false;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return false;
+}
+
+const dirs: string[] = [];
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('npm start from one checkout, several at once', () => {
+  it('builds dist/ once, and every process starts it', { timeout: 180_000 }, async () => {
+    const dir = scratchCheckout();
+    dirs.push(dir);
+    const started = [start(dir), start(dir)];
+    children.push(...started.map(({ child }) => child));
+
+    const up = await Promise.all(started.map((each) => listening(each, 150_000)));
+    const stderr = started.map(({ output }) => output.stderr());
+    expect(up, stderr.join('\n---\n')).toEqual([true, true]);
+    // One built; the other waited for it and found dist/ up to date.
+    expect(stderr.filter((text) => text.includes('building (')).length, stderr.join('\n---\n')).toBe(1);
+    for (const text of stderr) expect(text).not.toMatch(/ENOENT|Error:|\n\s+at /);
+    expect(existsSync(path.join(dir, LOCK))).toBe(false);
+
+    for (const { child } of started) child.kill('SIGTERM');
+    const exits = await Promise.all(started.map(({ output }) => output.exited));
+    expect(exits.map(([code]) => code)).toEqual([0, 0]);
+  });
+});
+
+describe('the build lock (scripts/build.mjs)', () => {
+  /** withBuildLock of a scratch copy of scripts/, whose lock is that copy's. */
+  async function scratchLock(): Promise<{ dir: string; withBuildLock: <T>(task: () => Promise<T>, onWait?: (holder: string) => void) => Promise<T> }> {
+    const dir = mkdtempSync(path.join(tmpdir(), 'gateway-lock-'));
+    dirs.push(dir);
+    mkdirSync(path.join(dir, 'scripts'));
+    cpSync(path.join(ROOT, 'scripts', 'build.mjs'), path.join(dir, 'scripts', 'build.mjs'));
+    const { withBuildLock } = (await import(pathToFileURL(path.join(dir, 'scripts', 'build.mjs')).href)) as {
+      withBuildLock: <T>(task: () => Promise<T>, onWait?: (holder: string) => void) => Promise<T>;
+    };
+    return { dir, withBuildLock };
+  }
+
+  it('waits while a running process holds it, then takes it', async () => {
+    const { dir, withBuildLock } = await scratchLock();
+    const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)']);
+    children.push(holder);
+    writeFileSync(path.join(dir, LOCK), `${holder.pid}\n`);
+    const told: string[] = [];
+    let ran = false;
+    const locked = withBuildLock(async () => {
+      ran = true;
+      return readFileSync(path.join(dir, LOCK), 'utf8').trim();
+    }, (pid) => told.push(pid));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(ran).toBe(false);
+    expect(told).toEqual([String(holder.pid)]);
+    rmSync(path.join(dir, LOCK)); // the holder's build ends
+    expect(await locked).toBe(String(process.pid));
+    expect(existsSync(path.join(dir, LOCK))).toBe(false);
+  });
+
+  it('takes over the lock of a build that was killed', async () => {
+    const { dir, withBuildLock } = await scratchLock();
+    // What a build killed by SIGKILL leaves: the lock, naming a process that no longer runs.
+    const gone = spawn(process.execPath, ['-e', '']);
+    await new Promise((resolve) => gone.once('exit', resolve));
+    writeFileSync(path.join(dir, LOCK), `${gone.pid}\n`);
+    const told: string[] = [];
+    expect(await withBuildLock(async () => 'built', (pid) => told.push(pid))).toBe('built');
+    expect(told).toEqual([]);
+    expect(existsSync(path.join(dir, LOCK))).toBe(false);
+  });
+
+  it('takes over a lock naming this very process (a container restarted mid-build reuses pids) or too old to be a build', async () => {
+    const { dir, withBuildLock } = await scratchLock();
+    writeFileSync(path.join(dir, LOCK), `${process.pid}\n`);
+    expect(await withBuildLock(async () => 'built')).toBe('built');
+
+    const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)']);
+    children.push(holder);
+    writeFileSync(path.join(dir, LOCK), `${holder.pid}\n`);
+    const longAgo = new Date(Date.now() - 11 * 60_000);
+    utimesSync(path.join(dir, LOCK), longAgo, longAgo);
+    expect(await withBuildLock(async () => 'built')).toBe('built');
+    expect(existsSync(path.join(dir, LOCK))).toBe(false);
+  });
+
+  it('releases it when the build fails', async () => {
+    const { dir, withBuildLock } = await scratchLock();
+    await expect(withBuildLock(() => Promise.reject(new Error('tsc crashed')))).rejects.toThrow('tsc crashed');
+    expect(existsSync(path.join(dir, LOCK))).toBe(false);
+  });
+});
