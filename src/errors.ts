@@ -61,6 +61,19 @@ export const NO_TUNNELS = 'Method not allowed: CONNECT is not served; GraphQL is
 /** The answer to a path the gateway does not serve (404). */
 export const notFound = (graphqlPath: string) => `Not found: GraphQL is served at ${graphqlPath}.`;
 
+/**
+ * The 404 of `/metrics` on the API port when METRICS is not `api`: a scraper pointed at the
+ * API port is told where the metrics are (METRICS=port) or that they are off, not only where
+ * GraphQL is.
+ */
+export function metricsNotHere(metrics: 'port' | 'off', graphqlPath: string): string {
+  const where =
+    metrics === 'off'
+      ? 'metrics are off (METRICS=off)'
+      : '/metrics is served on its own port (METRICS=port: METRICS_HOST:METRICS_PORT, 127.0.0.1:9464 unless set), not on the API port; METRICS=api serves it here too';
+  return `Not found: ${where}. GraphQL is served at ${graphqlPath}.`;
+}
+
 /** The answer to a request body in a content coding (RFC 9110 §8.4): 415, with `Accept-Encoding: identity`. */
 export const UNSUPPORTED_CONTENT_CODING = 'Unsupported Content-Encoding: request bodies are read as sent; send the body uncompressed, without Content-Encoding.';
 

@@ -305,7 +305,12 @@ describe('where /metrics is served', () => {
     const harness = await start(lane, {});
     expect(harness.config.telemetry.metrics).toBe('port');
     expect(harness.instance.metrics).toBeDefined();
-    expect((await harness.fetch('/metrics')).status).toBe(404);
+    // A scraper pointed at the API port is told where the metrics are, not only where GraphQL is.
+    const onApi = await harness.fetch('/metrics');
+    expect(onApi.status).toBe(404);
+    expect(((await onApi.json()) as { errors: Array<{ message: string }> }).errors[0]!.message).toBe(
+      'Not found: /metrics is served on its own port (METRICS=port: METRICS_HOST:METRICS_PORT, 127.0.0.1:9464 unless set), not on the API port; METRICS=api serves it here too. GraphQL is served at /graphql.',
+    );
     expect(await status(harness, 'ex_demo_4')).toEqual([]);
 
     let logged = '';
@@ -363,7 +368,9 @@ describe('where /metrics is served', () => {
   it.each(LANES)('METRICS=off, %s lane: no metrics at all, /metrics is 404, queries are served', async (lane) => {
     const harness = await start(lane, { METRICS: 'off' });
     expect(harness.instance.metrics).toBeUndefined();
-    expect((await harness.fetch('/metrics')).status).toBe(404);
+    const onApi = await harness.fetch('/metrics');
+    expect(onApi.status).toBe(404);
+    expect(((await onApi.json()) as { errors: Array<{ message: string }> }).errors[0]!.message).toBe('Not found: metrics are off (METRICS=off). GraphQL is served at /graphql.');
     expect(await status(harness, 'ex_demo_4')).toEqual([]);
     expect(harness.upstream.requests).toHaveLength(1);
   });

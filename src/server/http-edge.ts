@@ -58,6 +58,8 @@ export type EdgeSettings = Pick<ServerConfig, 'maxRequestBodyBytes' | 'headersTi
   graphqlPath: string;
   /** Other paths the pipeline serves (`/metrics` with METRICS=api), in their own media types; any path not listed is a 404 here. */
   otherPaths: readonly string[];
+  /** The message of the 404 of a path not served here that has one of its own (`/metrics` elsewhere); others say where GraphQL is. */
+  notFoundMessages?: ReadonlyMap<string, string>;
 };
 
 const STATUS_TEXT: Record<number, string> = {
@@ -305,7 +307,8 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
     const graphql = path === settings.graphqlPath || path === `${settings.graphqlPath}/`;
     // Yoga would serve GraphQL at any URL ending in its path (`/x/graphql`, `/?to=/graphql`).
     if (!graphql && !settings.otherPaths.includes(path)) {
-      return refuse(request, response, requestId, settings, { status: 404, code: ErrorCode.BAD_REQUEST, message: notFound(settings.graphqlPath), close: false });
+      const message = settings.notFoundMessages?.get(path) ?? notFound(settings.graphqlPath);
+      return refuse(request, response, requestId, settings, { status: 404, code: ErrorCode.BAD_REQUEST, message, close: false });
     }
     // `/metrics` is read, as on its own port: Yoga's Prometheus plugin would answer any method.
     if (!graphql && request.method !== 'GET' && request.method !== 'HEAD') {

@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { Plugin } from 'graphql-yoga';
 import type { GatewayConfig, LiveConfig } from '../config.js';
+import { metricsNotHere } from '../errors.js';
 import { createFastLane, type Lane } from '../fast-lane/index.js';
 import { LiveExecutions, type LiveSettings } from '../live/live-executions.js';
 import type { Logger } from '../logger.js';
@@ -151,6 +152,7 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
     corsOrigins: config.security.corsOrigins,
     graphqlPath: gateway.graphqlEndpoint,
     otherPaths: metrics?.serveOnApi ? ['/metrics'] : [],
+    notFoundMessages: new Map(config.telemetry.metrics === 'api' ? [] : [['/metrics', metricsNotHere(config.telemetry.metrics, gateway.graphqlEndpoint)]]),
   };
   const server = createHttpEdge(lane, edgeSettings, options.logger, { health, requests });
   const sockets = attachWebSocket(
