@@ -58,6 +58,15 @@ export const minorVersionNotRead = (minor: string) => `HTTP/1.${minor} is not re
 /** The answer to CONNECT (405, `Allow: GET, POST, OPTIONS`): the gateway is no proxy. */
 export const NO_TUNNELS = 'Method not allowed: CONNECT is not served; GraphQL is served by GET and POST.';
 
+/**
+ * The 403 of a WebSocket upgrade from an Origin the gateway does not take: what would let it in.
+ * Origin and Host are header values (bounded by the head's 16 KiB), cut at 100 characters each.
+ */
+export function originRefused(origin: string, host: string | undefined): string {
+  const cut = (value: string) => (value.length > 100 ? `${value.slice(0, 100)}…` : value);
+  return `Origin ${cut(origin)} may not open a WebSocket to the gateway: it is neither the gateway's own (Host ${cut(host ?? '')}) nor listed in CORS_ORIGINS. Add it to CORS_ORIGINS (a development proxy that rewrites Host, such as Vite's changeOrigin, needs this too).`;
+}
+
 /** The answer to a path the gateway does not serve (404). */
 export const notFound = (graphqlPath: string) => `Not found: GraphQL is served at ${graphqlPath}.`;
 

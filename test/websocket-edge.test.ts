@@ -225,6 +225,18 @@ describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
     }
   });
 
+  it('says in its 403 what lets an Origin in: CORS_ORIGINS, or the Host a development proxy rewrote', async () => {
+    // Vite's proxy with `changeOrigin: true` sends the page's Origin with the gateway's own Host.
+    const host = new URL(harness.url).host;
+    const handshake = 'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n';
+    const { text } = await rawExchange(harness.url, `GET /graphql HTTP/1.1\r\nHost: ${host}\r\nOrigin: http://localhost:5173\r\n${handshake}\r\n`);
+    const [top = '', body = ''] = text.split('\r\n\r\n');
+    expect(top).toMatch(/^HTTP\/1\.1 403 /);
+    expect((JSON.parse(body) as { errors: Array<{ message: string }> }).errors[0]!.message).toBe(
+      `Origin http://localhost:5173 may not open a WebSocket to the gateway: it is neither the gateway's own (Host ${host}) nor listed in CORS_ORIGINS. Add it to CORS_ORIGINS (a development proxy that rewrites Host, such as Vite's changeOrigin, needs this too).`,
+    );
+  });
+
   describe('the path of the upgrade', () => {
     for (const path of ['/', '/graphq', '/graphql/more', '/health', '/GRAPHQL', '/v1/executions/ex_demo_4']) {
       it(`refuses ${path}: no connection`, async () => {

@@ -65,7 +65,7 @@ import type { Duplex } from 'node:stream';
 import { parse, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import { CloseCode, handleProtocols, makeServer, MessageType, type Context } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { errorBody, ErrorCode, FIELD_VALUE, gatewayError, invalidAuthorization, MASKED_MESSAGE } from '../errors.js';
+import { errorBody, ErrorCode, FIELD_VALUE, gatewayError, invalidAuthorization, MASKED_MESSAGE, originRefused } from '../errors.js';
 import type { Lane } from '../fast-lane/index.js';
 import type { Logger } from '../logger.js';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
@@ -538,7 +538,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     const host = hostProblem(request);
     if (host) return refuse('400 Bad Request', host);
     if (path !== settings.path) return refuse('404 Not Found', `Not found: GraphQL over WebSocket is served at ${settings.path}.`);
-    if (!originAllowed(request, settings.corsOrigins)) return refuse('403 Forbidden', 'This Origin may not open a WebSocket to the gateway.');
+    if (!originAllowed(request, settings.corsOrigins)) return refuse('403 Forbidden', originRefused(String(request.headers.origin), request.headers.host));
     const handshake = handshakeProblem(request);
     if (handshake) return refuse('400 Bad Request', handshake);
     // Exact: ws completes the handshake, and `handling` counts the socket, within handleUpgrade below.
