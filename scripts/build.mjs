@@ -136,6 +136,8 @@ function lockAbandoned() {
  * process has to wait. A lock whose holder is gone is taken over. Two processes that find
  * the same abandoned lock at the same instant may both take it: a killed build and two
  * starts within one poll, which costs a wasted build, as before the lock.
+ * Hand-written, not proper-lockfile: `npm start` runs with production dependencies
+ * only (README "Production build"), and an exclusive create naming a pid is all it needs.
  * @template T
  * @param {() => Promise<T>} task
  * @param {(holder: string) => void} [onWait]
