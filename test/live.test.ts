@@ -5,6 +5,7 @@
  * particular to SSE — a client leaving is its request going away.
  */
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { nextPollDelay } from '../src/live/cadence.js';
 import { Caller } from '../src/request/scope.js';
 import type { StoredExecution } from '../src/demo/demo-data.js';
 import type { UpstreamEvent } from '../src/upstream/envelope.js';
@@ -17,6 +18,7 @@ import {
   describeLiveBehaviour,
   expectPollingStopsAfter,
   OUTAGE_NOTICE_MS,
+  PAYMENT_POLL_MS,
   putExecution,
   Recorder,
   POLL_MS,
@@ -118,23 +120,60 @@ describeEachLane('a watch while the gateway\'s own circuit is open', (lane) => {
     putExecution(upstream, id, 'workflow_running');
     const watcher = new Recorder(clients.for(harness), { id });
     await watcher.received(1);
+    // The query that opens the circuit, served once first: compiling it, on a busy machine, held the event
+    // loop long enough for the poller to fail once more, or to reach upstream as the circuit opened.
+    const QUERY = 'query($id: ID!) { execution(id: $id) { id } }';
+    await harness.query(QUERY, { id });
     // Four real failures first: the poller's backoff is 400 ms, and doubling on.
     const failing = [id, 'ex_circuit_2', 'ex_circuit_3'];
     for (const each of failing) upstream.setFault(each, { kind: 'status', status: 500 });
     const before = upstream.requestsFor(id).length;
     await waitFor(() => upstream.requestsFor(id).length >= before + 4, 'four failed polls');
-    // Two more ids fail too: the circuit opens.
-    for (const each of failing.slice(1)) await harness.query('query($id: ID!) { execution(id: $id) { id } }', { id: each });
-    await waitFor(() => harness.logs.some((line) => line.msg === 'upstream circuit opened: failing fast'), 'the circuit to open');
-    const opened = performance.now();
+    // Two more ids fail too, at once (a shorter opening leaves the poller fewer failures of its own): the circuit opens.
+    await Promise.all(failing.slice(1).map((each) => harness.query(QUERY, { id: each })));
+    const openedLine = () => harness.logs.find((line) => line.msg === 'upstream circuit opened: failing fast');
+    await waitFor(() => openedLine() !== undefined, 'the circuit to open');
+    // When the gateway opened it, as it logged it, on the clock the fake upstream stamps requests with
+    // (both in this process): what follows is timed by the gateway's and upstream's own events, not by when
+    // this test noticed them or the update crossed the stream. performance.timeOrigin was 150 ms off in a
+    // test worker; the offset taken now is not, but the wall clock may still drift from the monotonic one.
+    const opened = Number(openedLine()!.time) - (Date.now() - performance.now());
+    // How far apart the two clocks may drift over this test (seen: 7 ms).
+    const CLOCKS_MS = 25;
     // Upstream recovers at once, and the execution has moved on.
     for (const each of failing) upstream.setFault(each, undefined);
     advance(upstream, id, 'workflow_succeeded', 1);
-    await watcher.until((update) => update.execution.status === 'WORKFLOW_SUCCEEDED', 'the update after recovery', 10_000);
-    const lag = performance.now() - opened;
-    // Before: the refusals doubled the pause (800, 1,600 ms …), and the update came about 2.8 s after opening.
-    expect(lag, `update ${Math.round(lag)} ms after the circuit opened`).toBeLessThan(HALF_OPEN_MS + 25 + 700);
-    expect(lag).toBeGreaterThanOrEqual(HALF_OPEN_MS - 50);
+    // The circuit's refusals as they happen: the poller's are the only calls it refuses here.
+    const refusals: Array<[at: number, count: number]> = [];
+    await waitFor(() => {
+      refusals.push([performance.now(), harness.instance.client.refusals.circuit_open]);
+      return watcher.updates.some((update) => update.execution.status === 'WORKFLOW_SUCCEEDED');
+    }, () => `the update after recovery; so far ${watcher.describe()}`);
+    const polls = upstream.requestsFor(id).slice(before).map((request) => request.at);
+    // The open circuit lets no call through before the half-open time: the poller's real polls are those
+    // before it, one of them (admitted before the opening, on a busy machine) reaching upstream just after.
+    const failed = polls.filter((at) => at < opened + HALF_OPEN_MS - CLOCKS_MS);
+    const probe = polls.find((at) => at >= opened + HALF_OPEN_MS - CLOCKS_MS)!;
+    const k = failed.length;
+    // The pause the poller's last real failure earned (no jitter in these suites), and when it ends.
+    const cadence = { paymentMs: PAYMENT_POLL_MS, waitingMs: POLL_MS, activeMs: POLL_MS, jitter: 0, maxBackoffMs: 30_000 };
+    const due = Math.max(opened + HALF_OPEN_MS, failed.at(-1)! + nextPollDelay('WORKFLOW_RUNNING', k, cadence));
+    const timeline = `opened at 0, failed polls at ${failed.map((at) => Math.round(at - opened)).join(', ')} ms, probe at ${Math.round(probe - opened)} ms, due at ${Math.round(due - opened)} ms`;
+    expect(k, timeline).toBeGreaterThanOrEqual(4);
+    expect(failed.filter((at) => at > opened).length, timeline).toBeLessThanOrEqual(1);
+    // Refused once at most before the half-open time (when its pause ended first), then it waits for the
+    // probe time. Before: each refusal doubled the pause, and with four failures a second refusal came
+    // 800 ms after the first, well before the probe time (sampled 100 ms before it: a timer may fire
+    // early by the time its loop turn took, and a poller woken early is refused once more, harmlessly).
+    const refusedBeforeProbe = refusals.filter(([at]) => at < opened + HALF_OPEN_MS - 100).at(-1)?.[1] ?? 0;
+    expect(refusedBeforeProbe, timeline).toBeLessThanOrEqual(1);
+    // Before: the probe came after the doubled pauses (about 2.8 s after opening). When a poller that counted
+    // each refusal as a failure would have probed, from this run's own failures:
+    let doubled = failed.at(-1)! + nextPollDelay('WORKFLOW_RUNNING', k, cadence);
+    for (let failures = k + 1; doubled < opened + HALF_OPEN_MS; failures++) doubled += nextPollDelay('WORKFLOW_RUNNING', failures, cadence);
+    // The poller's timer may be late on a busy machine, by less than that, and than one more doubled pause.
+    const next = nextPollDelay('WORKFLOW_RUNNING', k + 1, cadence);
+    expect(probe - due, `${timeline}, doubled at ${Math.round(doubled - opened)} ms`).toBeLessThan(doubled > due ? Math.min(next, doubled - due) : next);
   });
 });
 
