@@ -144,6 +144,11 @@ export const SETTINGS = {
       integer(0, 60_000).default(2_000),
       'longest `Retry-After` the gateway waits before retrying; an answer asking for longer is not retried: its `UPSTREAM_UNAVAILABLE` says so and carries the delay in `extensions.retryAfterMs`',
     ),
+    pauseMaxMs: setting(
+      'UPSTREAM_PAUSE_MAX_MS',
+      integer(1_000, 86_400_000).default(60_000),
+      'longest pause a `Retry-After` from upstream is read as: a longer one reads as this long, for the call it answered (`extensions.retryAfterMs`), the pause it puts on the caller (a `429`) or the caller for that execution (a `5xx`), and live polls; once it ends, the next call goes upstream, and is paused again if upstream still asks',
+    ),
     breakerThreshold: setting(
       'UPSTREAM_BREAKER_THRESHOLD',
       integer(1, 1_000_000).default(10),

@@ -42,16 +42,16 @@ describe.each(LANES)('gatewayErrors (%s lane)', (lane) => {
   });
 
   it('types retryAfterMs, the pause upstream asked for, which the message tells the caller to wait', async () => {
-    // A gateway of its own: the caller stays paused for the 120 s asked for.
+    // A gateway of its own: the caller stays paused for the 45 s asked for.
     const paused = await Harness.start({ lane });
     // Longer than the gateway waits (UPSTREAM_RETRY_AFTER_CAP_MS, 2 s): not retried, passed on.
-    paused.upstream.setFault('ex_demo_3', { kind: 'status', status: 429, headers: { 'retry-after': '120' } });
+    paused.upstream.setFault('ex_demo_3', { kind: 'status', status: 429, headers: { 'retry-after': '45' } });
     try {
       const thrown = await thrownBy(createGatewayClient(paused.url, AUTH).request(ExecutionStatusDocument, { id: 'ex_demo_3' }));
       const [unavailable] = gatewayErrors(thrown);
       expect(unavailable?.extensions?.code).toBe(ErrorCode.UPSTREAM_UNAVAILABLE);
       const waitMs: number | undefined = unavailable?.extensions?.retryAfterMs;
-      expect(waitMs).toBe(120_000);
+      expect(waitMs).toBe(45_000);
       expect(unavailable?.message).toContain('extensions.retryAfterMs');
     } finally {
       await paused.close();

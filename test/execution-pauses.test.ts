@@ -237,3 +237,57 @@ describe('a 503 with Retry-After for one execution, two replicas on one Redis', 
     second.stop();
   });
 });
+
+describe('a Retry-After longer than UPSTREAM_PAUSE_MAX_MS', () => {
+  /** The gateway's longest pause in these tests: the setting's least. */
+  const PAUSE_MAX_MS = 1_000;
+  let harness: Harness;
+  const clients = new Clients('sse');
+  beforeAll(async () => {
+    harness = await startLiveHarness('fast', { UPSTREAM_MAX_ATTEMPTS: '1', UPSTREAM_PAUSE_MAX_MS: String(PAUSE_MAX_MS) });
+  });
+  afterEach(() => clients.disposeAll());
+  afterAll(() => harness.close());
+
+  it.each([
+    // A maintenance page's 503, asking for a day, that upstream is over with at once.
+    ['a 503 asking for a day', 503, '86400'],
+    ['a 503 asking until an HTTP-date years ahead', 503, 'Wed, 21 Oct 2099 07:28:00 GMT'],
+    ["a 429 asking for a day (the caller's pause)", 429, '86400'],
+  ])("%s holds the caller's calls for the execution no longer than the setting: then upstream is asked again, and answers", async (_name, status, retryAfter) => {
+    const id = `ex_pause_max_${status}_${retryAfter.length}`;
+    putExecution(harness.upstream, id, 'workflow_running', { organizationId: 'org_a' });
+    // One failure, then upstream is back.
+    harness.upstream.setFault(id, { kind: 'status', status, headers: { 'retry-after': retryAfter } }, 1);
+    const first = await harness.query(ONE, { id }, { authorization: AUTH_A });
+    // The client is told when the gateway calls again, not upstream's day: before, 86,400,000 ms, and every call refused that long.
+    expect(first.errors![0]!.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', upstreamStatus: status, retryAfterMs: PAUSE_MAX_MS });
+    const pausedAt = performance.now();
+    const during = await harness.query(ONE, { id }, { authorization: AUTH_A });
+    expect(codes(during)).toEqual(['UPSTREAM_UNAVAILABLE']);
+    expect(during.errors![0]!.extensions!.retryAfterMs).toBeLessThanOrEqual(PAUSE_MAX_MS);
+    expect(harness.upstream.requestsFor(id)).toHaveLength(1);
+    await sleep(Math.max(0, pausedAt + PAUSE_MAX_MS + 20 - performance.now()));
+    const after = await harness.query(ONE, { id }, { authorization: AUTH_A });
+    expect(after.errors).toBeUndefined();
+    expect(after.data).toEqual({ execution: { id, status: 'WORKFLOW_RUNNING' } });
+    expect(harness.upstream.requestsFor(id)).toHaveLength(2);
+  });
+
+  it('a watch whose poll got a 503 asking for a day reads upstream again once the setting has passed', async () => {
+    const id = 'ex_pause_max_watch';
+    putExecution(harness.upstream, id, 'workflow_running', { organizationId: 'org_a' });
+    const watcher = new Recorder(clients.for(harness, AUTH_A), { id });
+    await watcher.received(1);
+    harness.upstream.setFault(id, { kind: 'status', status: 503, headers: { 'retry-after': '86400' } }, 1);
+    await waitFor(() => watcher.errorCodes.includes('UPSTREAM_UNAVAILABLE'), () => `the notice; ${watcher.describe()}`);
+    const noticedAt = performance.now();
+    const notice = watcher.results.findIndex((result) => result.errors);
+    // The first update once upstream answers again carries no errors (README "Live executions"): the poller read it.
+    const read = () => watcher.results.slice(notice + 1).some((result) => result.errors === undefined);
+    await waitFor(read, () => `a reading after the pause; ${watcher.describe()}`, 5_000);
+    // Before, the poller waited out upstream's day (up to LIVE_MAX_WATCH_MS, 6 h).
+    expect(performance.now() - noticedAt).toBeLessThan(PAUSE_MAX_MS * 1.5 + 2_000);
+    watcher.stop();
+  });
+});

@@ -9,7 +9,8 @@
  * BAD_USER_INPUT) ends every watch with that error; anything else is retried
  * with backoff, and once it has lasted `outageNoticeMs` the watchers are told
  * (once per outage) while polling goes on. A Retry-After from upstream is
- * honoured however long (up to `maxWatchMs`): the next poll waits at least
+ * honoured however long (up to `maxWatchMs`, and UPSTREAM_PAUSE_MAX_MS, which the client
+ * reads it up to: src/upstream/upstream-error.ts): the next poll waits at least
  * that, beyond the backoff cap and the client's own UPSTREAM_RETRY_AFTER_CAP_MS.
  * A new poller does too: the client refuses its calls while the pause upstream
  * gave the caller (a 429), or the caller for this execution (a 5xx), runs, and

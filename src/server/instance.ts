@@ -100,6 +100,7 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
       retryBaseDelayMs: upstream.retryBaseDelayMs,
       retryMaxDelayMs: upstream.retryMaxDelayMs,
       retryAfterCapMs: upstream.retryAfterCapMs,
+      pauseMaxMs: upstream.pauseMaxMs,
       breakerThreshold: upstream.breakerThreshold,
       breakerWindowMs: upstream.breakerWindowMs,
       breakerMinIds: upstream.breakerMinIds,

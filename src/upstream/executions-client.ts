@@ -293,7 +293,9 @@ export class ExecutionsClient {
       status = response.statusCode;
       // An empty header names no response: the envelope's `requestId` then does.
       upstreamRequestId = upstreamRequestIdOf(headerValue(response.headers['x-request-id']));
-      retryAfterMs = parseRetryAfter(headerValue(response.headers['retry-after']));
+      // Read up to UPSTREAM_PAUSE_MAX_MS: the pauses it sets refuse the caller's calls without asking upstream, so a
+      // `Retry-After: 3600` on a maintenance page kept them refused an hour however soon upstream was back.
+      retryAfterMs = parseRetryAfter(headerValue(response.headers['retry-after']), Date.now(), this.#options.resilience.pauseMaxMs);
       const read = readBody(
         response.body,
         headerValue(response.headers['content-encoding']),

@@ -60,6 +60,11 @@ export interface ResilienceOptions {
   retryMaxDelayMs: number;
   /** Longest Retry-After the gateway will wait; an answer asking for longer is not retried. */
   retryAfterCapMs: number;
+  /**
+   * Longest a Retry-After is read as, in ms (UPSTREAM_PAUSE_MAX_MS): a longer one reads as this long everywhere it
+   * counts (./upstream-error.ts `parseRetryAfter`). Unset: MAX_RETRY_AFTER_MS, a day.
+   */
+  pauseMaxMs?: number;
   /** Failing (caller, id) pairs in the window, or unreachable attempts in a row, that open the circuit (failure-judge.ts). */
   breakerThreshold: number;
   /** How far back failures are judged. */
