@@ -45,7 +45,7 @@ import type { RequestsInFlight } from './drain.js';
 import type { Health } from './health.js';
 import { bodyAsUtf8 } from './body-charset.js';
 import { HEAD_FIELD_LIMIT, HEAD_PARSE_LIMIT_BYTES, HEAD_TOO_LARGE, headTooLarge, TRAILERS_TOO_LARGE } from './head-size.js';
-import { acceptInPreferenceOrder, PRODUCED, readableContentType, type BodyCharset } from './media-types.js';
+import { acceptInPreferenceOrder, postAcceptInPreferenceOrder, PRODUCED, readableContentType, type BodyCharset } from './media-types.js';
 import { adoptSocket, endWithJson, pathOf, toOriginForm } from './raw-http.js';
 import { bodyWillBeRead } from './expect-continue.js';
 import { asKnownLength, handOver, OVER_LIMIT, readBody, transferCodingProblem } from './request-body.js';
@@ -340,7 +340,7 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
     }
     const accept = request.headers.accept;
     if (accept !== undefined && graphql) {
-      const ordered = acceptInPreferenceOrder(accept);
+      const ordered = (request.method === 'POST' ? postAcceptInPreferenceOrder : acceptInPreferenceOrder)(accept);
       if (ordered === null) {
         // Before the operation is known: whatever this method may be answered with (GraphiQL's page by GET only).
         const produced = PRODUCED.filter((type) => request.method === 'GET' || !type.startsWith('text/html')).join(', ');

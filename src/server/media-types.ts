@@ -102,7 +102,17 @@ export const PRODUCED = ['application/json', 'application/graphql-response+json'
  *
  * Remembered per header value.
  */
-export const acceptInPreferenceOrder: (value: string) => string | null = perHeaderValue(decide);
+export const acceptInPreferenceOrder: (value: string) => string | null = perHeaderValue((value) => decide(value, PRODUCED));
+
+/** What a POST can be answered with: PRODUCED but GraphiQL's page, which only a GET gets. */
+const PRODUCED_BY_POST = PRODUCED.filter((type) => !type.startsWith('text/html'));
+
+/**
+ * `acceptInPreferenceOrder` for a POST, which is never answered with GraphiQL's page: an Accept that takes only
+ * `text/html` is null (a 406 before any work). Taken as acceptable, the operation ran, upstream calls included,
+ * for Yoga's 406 at the end.
+ */
+export const postAcceptInPreferenceOrder: (value: string) => string | null = perHeaderValue((value) => decide(value, PRODUCED_BY_POST));
 
 /**
  * The header with each entry's parameters reduced to q and charset, the only
@@ -120,12 +130,12 @@ function negotiable(value: string): string {
     .join(',');
 }
 
-function decide(sent: string): string | null {
+function decide(sent: string, produced: readonly string[]): string | null {
   // Yoga reads an empty Accept as */*.
   if (sent.trim() === '') return sent;
   // Yoga compares `charset=utf-8` as text: a quoted value (`charset="utf-8"`) would match nothing.
   const value = sent.replace(/(;\s*(?:q|charset)\s*=\s*)"([^"]*)"/gi, '$1$2');
-  const acceptable = new Negotiator({ headers: { accept: negotiable(value) } }).mediaTypes(PRODUCED);
+  const acceptable = new Negotiator({ headers: { accept: negotiable(value) } }).mediaTypes([...produced]);
   if (acceptable.length === 0) return null;
   const entries = value
     .split(',')
