@@ -291,3 +291,31 @@ describe('a Retry-After longer than UPSTREAM_PAUSE_MAX_MS', () => {
     watcher.stop();
   });
 });
+
+describe('a 503 with Retry-After overtaken by an answer for the same pair', () => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await startLiveHarness('fast', { UPSTREAM_MAX_ATTEMPTS: '1' });
+  });
+  afterAll(() => harness.close());
+
+  it("ends the pair's pause: upstream served the execution since, so the caller's next query is asked upstream, and answered", async () => {
+    const id = 'ex_pause_overtaken';
+    putExecution(harness.upstream, id, 'workflow_running', { organizationId: 'org_a' });
+    // A call already on its way when the pause begins: two spellings of one token are one caller, and one pair, but
+    // share no call (README "Isolation"), so the second goes upstream while the first waits there.
+    harness.upstream.setFault(id, { kind: 'slow', ms: 400 });
+    const early = harness.query(ONE, { id }, { authorization: AUTH_A });
+    await waitFor(() => harness.upstream.requestsFor(id).length === 1, 'the first call upstream');
+    harness.upstream.setFault(id, { kind: 'status', status: 503, headers: { 'retry-after': String(PAUSE_S * 10) } }, 1);
+    const paused = await harness.query(ONE, { id }, { authorization: AUTH_A.replace('Bearer', 'bearer') });
+    expect(paused.errors![0]!.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', upstreamStatus: 503 });
+    // Upstream answers the earlier call after the 503: it serves the execution.
+    expect((await early).data).toEqual({ execution: { id, status: 'WORKFLOW_RUNNING' } });
+    const next = await harness.query(ONE, { id }, { authorization: AUTH_A });
+    // Before, refused for the rest of the 30 s without a call.
+    expect(next.errors).toBeUndefined();
+    expect(next.data).toEqual({ execution: { id, status: 'WORKFLOW_RUNNING' } });
+    expect(harness.upstream.requestsFor(id)).toHaveLength(3);
+  });
+});

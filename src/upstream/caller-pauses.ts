@@ -83,6 +83,14 @@ export class CallerPauses {
     this.#pauses.set(caller, { since: current?.since ?? now, until });
   }
 
+  /**
+   * Forgets the caller's (or pair's) pause: upstream has answered it since (a call sent before the pause began,
+   * overtaken by the answer that began it), so it serves it again.
+   */
+  end(caller: string): void {
+    this.#pauses.delete(caller);
+  }
+
   /** Callers (or pairs) with a pause remembered, ended ones included until next asked about: 0 lets a caller skip making a key. */
   get size(): number {
     return this.#pauses.size;

@@ -356,7 +356,12 @@ export class ExecutionsClient {
         retryAfterCapMs: this.#options.resilience.retryAfterCapMs,
       });
     }
-    return { execution: this.#parseExecution(id, body, { upstreamStatus: status, upstreamRequestId }), status };
+    const execution = this.#parseExecution(id, body, { upstreamStatus: status, upstreamRequestId });
+    // Upstream served the pair: a pause a 5xx began for it (the answer to a call of the caller's sent after this one, as
+    // two spellings of one token, or a query beside a live poll, do not share a call) is over. Kept, every call of the
+    // pair was refused for the rest of the Retry-After though upstream had just answered it.
+    if (this.executionPauses.size > 0) this.executionPauses.end(pairPauseKey(callerKey, id));
+    return { execution, status };
   }
 
   #parseExecution(id: string, body: BodyText, facts: { upstreamStatus: number; upstreamRequestId: string | undefined }): Execution {
