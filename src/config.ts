@@ -254,10 +254,15 @@ export const SETTINGS = {
             }
             origins.push(origin);
           }
+          // `https://app.example.com, *` reads as a list, yet `*` lets every origin in: refused rather than opened silently.
+          if (origins.length > 1 && origins.includes('*')) {
+            context.addIssue({ code: 'custom', message: '* allows every origin and cannot be listed beside others: set it alone, or list the origins without it' });
+            return z.NEVER;
+          }
           return origins;
         })
         .optional(),
-      'comma-separated origins allowed by CORS (`https://app.example.com`; a trailing `/` and upper case are normalised, a path is refused), or `*` (unset: closed)',
+      'comma-separated origins allowed by CORS (`https://app.example.com`; a trailing `/` and upper case are normalised, a path is refused), or `*` alone (unset: closed)',
     ),
   },
   live: {

@@ -267,6 +267,8 @@ describe('configuration', () => {
         `Invalid CORS_ORIGINS="${value}": must be a comma-separated list of origins, each a scheme, host and optional port with no path (https://app.example.com), or *.`,
       ],
     ),
+    // `*` in a list would open CORS to every origin while reading as a list of a few.
+    [{ CORS_ORIGINS: 'https://app.example.com, *' }, 'Invalid CORS_ORIGINS="https://app.example.com, *": * allows every origin and cannot be listed beside others: set it alone, or list the origins without it.'],
     // A pool smaller than the bulkhead queues admitted calls inside undici with their deadline running (README "Upstream faults").
     [
       { UPSTREAM_CONNECTIONS: '64' },
