@@ -64,6 +64,39 @@ describe('npm start', { timeout: 60_000 }, () => {
     expect(code).toBe(0);
   });
 
+  it.each([['off'], ['only']])("the banner's shell examples run as printed, TRUSTED_DOCUMENTS=%s", async (mode) => {
+    const { child, output } = start({ PORT: '0', TRUSTED_DOCUMENTS: mode });
+    const url = await waitFor(() => /serving the built-in demo data at (http:\S+)/.exec(output().stdout)?.[1]);
+    // Each example's body, as the shell would pass it (`-d '…'`): a query, then a subscription.
+    const bodies = [...output().stdout.matchAll(/-d '([^']+)'/g)].map((match) => match[1]!);
+    expect(bodies).toHaveLength(2);
+    // With only persisted documents running, a pasted query would be refused: the examples name documents by hash.
+    if (mode === 'only') expect(output().stdout).not.toContain('Paste this query');
+    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer demo-token' }, body: bodies[0] });
+    const body = (await response.json()) as { data?: { execution: { id: string; status: string } }; errors?: unknown };
+    expect(body.errors).toBeUndefined();
+    expect(body.data!.execution).toMatchObject({ id: 'ex_demo_4', status: 'WORKFLOW_RUNNING' });
+    const stream = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: 'Bearer demo-token' },
+      body: bodies[1],
+    });
+    expect(stream.status).toBe(200);
+    // Its first update, whatever comment lines come before it.
+    const reader = stream.body!.getReader();
+    let text = '';
+    while (!text.includes('event: next')) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    await reader.cancel();
+    expect(text).toContain('"isFinal":');
+    child.kill('SIGTERM');
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(0);
+  });
+
   it('with FAST_LANE=false still serves the demo, through Yoga\'s own node adapter', async () => {
     const { child, output } = start({ PORT: '0', FAST_LANE: 'false', LOG_LEVEL: 'debug' });
     const url = await waitFor(() => /serving the built-in demo data at (http:\S+)/.exec(output().stdout)?.[1]);

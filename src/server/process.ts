@@ -27,6 +27,7 @@ import { LIVE_DEMO_ID } from '../demo/live-demo.js';
 import { FastLaneError } from '../fast-lane/index.js';
 import { createLogger, logWritten, type Logger } from '../logger.js';
 import { EXAMPLE_QUERY } from '../pipeline/graphiql.js';
+import { readManifest } from '../pipeline/trusted-documents.js';
 import { clusterSource, registrySource, serveMetrics, workerRegistry, type MetricsServer, type MetricsSource } from '../telemetry/metrics-server.js';
 import { startTracing } from '../telemetry/tracing.js';
 import { createInstance } from './instance.js';
@@ -75,24 +76,46 @@ function loadConfig(): GatewayConfig {
   }
 }
 
+/** The hash of the manifest's operation named `name` (schema/persisted-documents.json), as `documentId` takes it. */
+function persistedDocumentId(name: string): string {
+  for (const [hash, text] of readManifest()) if (new RegExp(`^(query|subscription) ${name}\\b`).test(text)) return `sha256:${hash}`;
+  throw new Error(`the trusted-documents manifest has no operation named ${name}`);
+}
+
 function printDemoBanner(url: string, trustedOnly: boolean): void {
+  const curl = (accept: string) => `  curl -s${accept ? 'N' : ''} ${url} -H 'content-type: application/json'${accept} -H 'authorization: Bearer ${DEMO_TOKEN}' \\`;
+  const sse = " -H 'accept: text/event-stream'";
+  const mode = trustedOnly
+    ? `TRUSTED_DOCUMENTS=only: GraphiQL is off and only the documents of schema/persisted-documents.json run, named by their hash. Demo token: Authorization: Bearer ${DEMO_TOKEN}`
+    : `Open it in a browser for GraphiQL. Demo token (already in GraphiQL's headers): Authorization: Bearer ${DEMO_TOKEN}`;
+  // With TRUSTED_DOCUMENTS=only a pasted query is refused: the examples name persisted documents by their hash.
+  const examples = trustedOnly
+    ? [
+        'The ExecutionStatus document, from a shell:',
+        curl(''),
+        `    -d '{"documentId":"${persistedDocumentId('ExecutionStatus')}","variables":{"id":"ex_demo_4"}}'`,
+        `Watch ${LIVE_DEMO_ID} live (Server-Sent Events, the ExecutionUpdates document):`,
+        curl(sse),
+        `    -d '{"documentId":"${persistedDocumentId('ExecutionUpdates')}","variables":{"id":"${LIVE_DEMO_ID}"}}'`,
+      ]
+    : [
+        'Paste this query, with variables {"id": "ex_demo_4"}:',
+        '',
+        EXAMPLE_QUERY,
+        `Or from a shell:`,
+        curl(''),
+        `    -d '{"query":"{ execution(id: \\"ex_demo_4\\") { id status events(first: 3) { nodes { level message } } } }"}'`,
+        `Watch ${LIVE_DEMO_ID} live (Server-Sent Events):`,
+        curl(sse),
+        `    -d '{"query":"subscription { executionUpdates(id: \\"${LIVE_DEMO_ID}\\") { isFinal execution { status } newEvents { node { eventType } } } }"}'`,
+      ];
   process.stdout.write(
     [
       '',
       `execution-gateway is serving the built-in demo data at ${url}`,
-      trustedOnly
-        ? `TRUSTED_DOCUMENTS=only: GraphiQL is off and only the documents of schema/persisted-documents.json run (the queries below are refused). Demo token: Authorization: Bearer ${DEMO_TOKEN}`
-        : `Open it in a browser for GraphiQL. Demo token (already in GraphiQL's headers): Authorization: Bearer ${DEMO_TOKEN}`,
+      mode,
       `Demo executions: ex_demo_1 … ex_demo_8 (one per status), ex_demo_long (1,000 events) and ${LIVE_DEMO_ID} (advances while you watch it).`,
-      'Paste this query, with variables {"id": "ex_demo_4"}:',
-      '',
-      EXAMPLE_QUERY,
-      `Or from a shell:`,
-      `  curl -s ${url} -H 'content-type: application/json' -H 'authorization: Bearer ${DEMO_TOKEN}' \\`,
-      `    -d '{"query":"{ execution(id: \\"ex_demo_4\\") { id status events(first: 3) { nodes { level message } } } }"}'`,
-      `Watch ${LIVE_DEMO_ID} live (Server-Sent Events):`,
-      `  curl -sN ${url} -H 'content-type: application/json' -H 'accept: text/event-stream' -H 'authorization: Bearer ${DEMO_TOKEN}' \\`,
-      `    -d '{"query":"subscription { executionUpdates(id: \\"${LIVE_DEMO_ID}\\") { isFinal execution { status } newEvents { node { eventType } } } }"}'`,
+      ...examples,
       '',
     ].join('\n'),
   );
