@@ -5,11 +5,10 @@
  * that got it. Counted by the calls the real fake upstream sees.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FakeUpstream } from '../src/demo/fake-upstream.js';
-import { Harness } from './support/harness.js';
-import { codes } from './support/harness.js';
-import { AUTH_A, AUTH_A2, Clients, liveEnv, putExecution, Recorder, sleep, startLiveHarness, TOKENS, waitFor } from './support/live.js';
-import { RedisServer } from './support/redis.js';
+import type { FakeUpstream } from '../src/demo/fake-upstream.js';
+import { codes, type Harness } from './support/harness.js';
+import { AUTH_A, AUTH_A2, Clients, putExecution, Recorder, sleep, startLiveHarness, waitFor } from './support/live.js';
+import { useReplicas } from './support/replicas.js';
 import { CallerPauses } from '../src/upstream/caller-pauses.js';
 
 /** Upstream's pause, in seconds: longer than the gateway waits to retry (UPSTREAM_RETRY_AFTER_CAP_MS, 2 s by default). */
@@ -37,17 +36,22 @@ describe('a 503 with Retry-After for one execution', () => {
     return { watcher, pausedAt: harness.upstream.requestsFor(id).at(-1)!.at };
   }
 
+  /** As pausedByAWatch, then the watch ends and its poller stops (a page left or reloaded); `from`: when it had. */
+  async function pausedThenLeft(id: string): Promise<{ pausedAt: number; from: number }> {
+    const { watcher, pausedAt } = await pausedByAWatch(id);
+    watcher.stop();
+    await waitFor(() => harness.instance.live.counts.pollers === 0, 'the poller to stop');
+    return { pausedAt, from: performance.now() };
+  }
+
   /** Upstream calls for `id` between `from` and the end of the pause that began at `pausedAt` (a little slack for timers). */
   const callsInPause = (id: string, from: number, pausedAt: number) =>
     harness.upstream.requestsFor(id).filter((request) => request.at > from && request.at < pausedAt + PAUSE_S * 1000 - 20).length;
 
   it('a watch started as the previous one ends calls upstream no sooner than the pause ends, and is told of the pause at once', async () => {
     const id = 'ex_pause_reload';
-    const { watcher, pausedAt } = await pausedByAWatch(id);
     // The page reloads: its watch ends, and a new one of the same execution starts at once.
-    watcher.stop();
-    await waitFor(() => harness.instance.live.counts.pollers === 0, 'the poller to stop');
-    const from = performance.now();
+    const { pausedAt, from } = await pausedThenLeft(id);
     const reloaded = new Recorder(clients.for(harness, AUTH_A), { id });
     await waitFor(() => reloaded.results.length >= 1, () => `the new watch's notice; ${reloaded.describe()}`, 2_000);
     const notice = reloaded.results[0]!.errors?.[0];
@@ -64,10 +68,7 @@ describe('a 503 with Retry-After for one execution', () => {
 
   it('watchers joining and leaving one after another during the pause make no upstream call', async () => {
     const id = 'ex_pause_churn';
-    const { watcher, pausedAt } = await pausedByAWatch(id);
-    watcher.stop();
-    await waitFor(() => harness.instance.live.counts.pollers === 0, 'the poller to stop');
-    const from = performance.now();
+    const { pausedAt, from } = await pausedThenLeft(id);
     for (let i = 0; i < 10; i++) {
       const next = new Recorder(clients.for(harness, AUTH_A), { id });
       // Each is told of the pause (the notice) before it leaves.
@@ -147,69 +148,36 @@ describe('a 503 with Retry-After for one execution, the outage notice of a watch
   afterEach(() => clients.disposeAll());
   afterAll(() => harness.close());
 
-  it('counts the outage from the 503 that began the pause, so a watch started when less than the notice time is left is told at once', async () => {
-    const id = 'ex_pause_notice';
+  it.each([
+    { status: 503, pause: "the caller's for the execution", auth: AUTH_A, id: 'ex_pause_notice' },
+    // A 429's pause is the caller's as a whole: another token, so the 503 case's pause does not hold for it.
+    { status: 429, pause: "the caller's", auth: AUTH_A2, id: 'ex_pause_notice_429' },
+  ])('counts the outage from the $status that began $pause pause, so a watch started when less than the notice time is left is told at once', async ({ status, auth, id }) => {
     putExecution(harness.upstream, id, 'workflow_running', { organizationId: 'org_a' });
-    const first = new Recorder(clients.for(harness, AUTH_A), { id });
+    const first = new Recorder(clients.for(harness, auth), { id });
     await first.received(1);
-    harness.upstream.setFault(id, { kind: 'status', status: 503, headers: { 'retry-after': String(PAUSE_S) } });
+    harness.upstream.setFault(id, { kind: 'status', status, headers: { 'retry-after': String(PAUSE_S) } });
     await waitFor(() => first.errorCodes.includes('UPSTREAM_UNAVAILABLE'), () => `the notice; ${first.describe()}`);
     const pausedAt = harness.upstream.requestsFor(id).at(-1)!.at;
     first.stop();
     await waitFor(() => harness.instance.live.counts.pollers === 0, 'the poller to stop');
     // 1.5 s into the 3 s pause: 1.5 s left, under the notice time, and the outage has lasted 1.5 s.
     await sleep(Math.max(0, pausedAt + 1_500 - performance.now()));
-    const reloaded = new Recorder(clients.for(harness, AUTH_A), { id });
+    const reloaded = new Recorder(clients.for(harness, auth), { id });
     await waitFor(() => reloaded.results.length >= 1, () => `the new watch's notice; ${reloaded.describe()}`, 1_000);
     expect(reloaded.errorCodes).toEqual(['UPSTREAM_UNAVAILABLE']);
     expect(performance.now()).toBeLessThan(pausedAt + PAUSE_S * 1000);
-    reloaded.stop();
-  });
-
-  it("a 429's pause of the caller too: a watch started with less than the notice time of it left is told at once", async () => {
-    const id = 'ex_pause_notice_429';
-    putExecution(harness.upstream, id, 'workflow_running', { organizationId: 'org_a' });
-    const first = new Recorder(clients.for(harness, AUTH_A2), { id });
-    await first.received(1);
-    harness.upstream.setFault(id, { kind: 'status', status: 429, headers: { 'retry-after': String(PAUSE_S) } });
-    await waitFor(() => first.errorCodes.includes('UPSTREAM_UNAVAILABLE'), () => `the notice; ${first.describe()}`);
-    const pausedAt = harness.upstream.requestsFor(id).at(-1)!.at;
-    first.stop();
-    await waitFor(() => harness.instance.live.counts.pollers === 0, 'the poller to stop');
-    await sleep(Math.max(0, pausedAt + 1_500 - performance.now()));
-    const reloaded = new Recorder(clients.for(harness, AUTH_A2), { id });
-    await waitFor(() => reloaded.results.length >= 1, () => `the new watch's notice; ${reloaded.describe()}`, 1_000);
-    expect(reloaded.errorCodes).toEqual(['UPSTREAM_UNAVAILABLE']);
     expect(harness.upstream.requestsFor(id).filter((request) => request.at > pausedAt + 1)).toHaveLength(0);
     reloaded.stop();
   });
 });
 
 describe('a 503 with Retry-After for one execution, two replicas on one Redis', () => {
-  let redis: RedisServer;
+  const replicas = useReplicas();
+  const { clients } = replicas;
   let upstream: FakeUpstream;
-  const harnesses: Harness[] = [];
-  const clients = new Clients('sse');
-  beforeAll(async () => {
-    redis = await RedisServer.start();
-    upstream = await FakeUpstream.start({ executions: [], tokens: TOKENS });
-  });
-  afterEach(async () => {
-    await clients.disposeAll();
-    for (const harness of harnesses.splice(0)) await harness.close();
-  });
-  afterAll(async () => {
-    await upstream?.close();
-    await redis?.stop();
-  });
-
-  async function replica(): Promise<Harness> {
-    const env = liveEnv({ REDIS_URL: redis.url, REDIS_KEY_SECRET: 'a-test-secret-of-at-least-32-characters', LIVE_LEASE_MS: '1000', UPSTREAM_MAX_ATTEMPTS: '1' });
-    const harness = await Harness.start({ sharedUpstream: upstream, env });
-    harnesses.push(harness);
-    await waitFor(() => harness.instance.redis!.up, 'the replica to reach Redis');
-    return harness;
-  }
+  beforeAll(() => ({ upstream } = replicas));
+  const replica = () => replicas.replica({ UPSTREAM_MAX_ATTEMPTS: '1' });
 
   it("a watch started on the other replica as the last one ends calls upstream no sooner than the pause ends, and is told of it at once", async () => {
     const [a, b] = [await replica(), await replica()];

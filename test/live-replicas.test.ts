@@ -4,30 +4,27 @@
  * its holder polls for both, the other follows its deltas; every subscriber on
  * either replica gets every update, in order, once.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FakeUpstream } from '../src/demo/fake-upstream.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { FakeUpstream } from '../src/demo/fake-upstream.js';
 import type { UpstreamEvent } from '../src/upstream/envelope.js';
 import { Harness, LANES } from './support/harness.js';
 import {
   advance,
   AUTH_A,
   AUTH_B,
-  Clients,
   driveThroughSteps,
-  liveEnv,
   putExecution,
   requestsSince,
   sleep,
   STEP_STATUSES,
-  TOKENS,
   waitFor,
   watch,
   Recorder,
 } from './support/live.js';
 import { Redis } from 'ioredis';
-import { RedisServer } from './support/redis.js';
+import type { RedisServer } from './support/redis.js';
+import { useReplicas } from './support/replicas.js';
 
-const SECRET = 'a-test-secret-of-at-least-32-characters';
 const POLL_MS = 50;
 
 /**
@@ -44,34 +41,16 @@ function leaseCommand(args: string[]): string {
 }
 
 describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
+  const replicas = useReplicas(lane);
+  // Server-Sent Events here; test/live-replicas-process.test.ts watches over WebSocket too.
+  const { clients } = replicas;
   let redis: RedisServer;
   let upstream: FakeUpstream;
-  const harnesses: Harness[] = [];
-  // Server-Sent Events here; test/live-replicas-process.test.ts watches over WebSocket too.
-  const clients = new Clients('sse');
+  beforeAll(() => ({ redis, upstream } = replicas));
 
-  beforeAll(async () => {
-    redis = await RedisServer.start();
-    upstream = await FakeUpstream.start({ executions: [], tokens: TOKENS });
-  });
-  afterEach(async () => {
-    await clients.disposeAll();
-    for (const harness of harnesses.splice(0)) await harness.close();
-  });
-  afterAll(async () => {
-    await upstream?.close();
-    await redis?.stop();
-  });
-
-  async function replica(env: Record<string, string> = {}): Promise<Harness> {
-    const harness = await Harness.start({
-      lane,
-      sharedUpstream: upstream,
-      env: liveEnv({ REDIS_URL: redis.url, REDIS_KEY_SECRET: SECRET, LIVE_LEASE_MS: '1000', LIVE_POLL_ACTIVE_MS: String(POLL_MS), LIVE_POLL_WAITING_MS: String(POLL_MS), ...env }),
-    });
-    harnesses.push(harness);
-    await waitFor(() => harness.instance.redis!.up, 'the replica to reach Redis');
-    return harness;
+  /** A replica polling running executions every POLL_MS, with `env`. */
+  function replica(env: Record<string, string> = {}): Promise<Harness> {
+    return replicas.replica({ LIVE_POLL_ACTIVE_MS: String(POLL_MS), LIVE_POLL_WAITING_MS: String(POLL_MS), ...env });
   }
 
   /** One watch of `id` on each of `replicas`, by the same caller, once every one has had its first update. */
@@ -247,8 +226,7 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     const c = await replica();
     const onC = watch(clients.for(c, AUTH_A), id);
     await waitFor(() => onC.updates.length >= 1, 'c\'s first update');
-    harnesses.splice(harnesses.indexOf(a), 1);
-    await a.close();
+    await replicas.close(a);
     await waitFor(() => c.instance.live.leases!.held === 1, 'c to take the lease');
     expect(b.instance.live.leases!.held).toBe(0);
     const e4 = { ...e3, id: 'ev_4', createdAt: new Date(Date.parse(e3.createdAt) + 1).toISOString() };
