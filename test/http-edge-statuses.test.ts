@@ -121,8 +121,6 @@ describe.each(LANES)('the status of an edge refusal (%s lane)', (lane) => {
       // llhttp reads this one: it was served, as HTTP/1.1, a 200.
       ['HTTP/2.0 in an HTTP/1 request line', 'GET /graphql?query=%7B__typename%7D HTTP/2.0\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\n\r\n', '2.0'],
       ["HTTP/2's connection preface (h2 with prior knowledge)", 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', '2.0'],
-      // llhttp reads a major version of 0 too: such a request was served as HTTP/1.1 (a 200 for this one).
-      ['HTTP/0.9 in an HTTP/1 request line', 'GET /graphql?query=%7B__typename%7D HTTP/0.9\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\n\r\n', '0.9'],
     ])('answers %s with 505, naming the version to send, and closes', async (_name, bytes, version) => {
       const { text } = await rawExchange(harness.url, bytes, { giveUpMs: 3_000 });
       const answer = parse(text);

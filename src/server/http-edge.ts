@@ -280,8 +280,7 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
     if (request.socket) inFlight.set(request.socket, { request, response, requestId, origin: request.headers.origin });
     // llhttp reads `HTTP/2.0` in an HTTP/1 request line (refusing 3.0 and up itself, answered in 'clientError'):
     // HTTP/2 is not spoken in that syntax, and a request in it was served as HTTP/1.1 (RFC 9110 §15.6.6: 505).
-    // So is `HTTP/0.9` (HTTP/0.9 had no version in its request line): it was served as HTTP/1.1 too.
-    if (request.httpVersionMajor !== 1) {
+    if (request.httpVersionMajor > 1) {
       return refuse(request, response, requestId, settings, { status: 505, code: ErrorCode.BAD_REQUEST, message: versionNotSupported(request.httpVersion), close: true });
     }
     // Not a CORS preflight: a browser sends one to the same long URL first, and a 414 or 431 to it is an

@@ -9,8 +9,8 @@
  *   §9.1, §15.6.2). Bytes that are no token at all (a TLS handshake sent to the
  *   cleartext port) stay a 400.
  * - A major version other than 1 is a 505 (RFC 9110 §15.6.6): `HTTP/3.0`
- *   (refused by llhttp), `HTTP/2.0` and `HTTP/0.9` (which llhttp reads, so the edge
- *   refuses them by the request's version) and HTTP/2's connection preface (`PRI *
+ *   (refused by llhttp), `HTTP/2.0` (which llhttp reads, so the edge refuses it
+ *   by the request's version) and HTTP/2's connection preface (`PRI *
  *   HTTP/2.0`, h2 with prior knowledge, which this port does not speak).
  * - A minor version of 1 past 1.1 (`HTTP/1.2`) would be served as HTTP/1.1
  *   (RFC 9110 §2.5), but llhttp refuses it: still a 400, whose message names
