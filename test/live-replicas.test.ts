@@ -71,6 +71,17 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     return { a, b, id, watchers: await watchOnEach([a, b], id) };
   }
 
+  /** Upstream answers again and the execution ends with two more events: each watcher was told of the outage once, and got every event. */
+  async function healsAndEnds(id: string, watchers: Recorder[]): Promise<void> {
+    upstream.setFault(id, undefined);
+    const after = advance(upstream, id, 'workflow_succeeded', 2);
+    for (const watcher of watchers) {
+      await watcher.end(15_000);
+      expect(watcher.errorCodes).toEqual(['UPSTREAM_UNAVAILABLE']);
+      expect(watcher.eventIds).toEqual(after);
+    }
+  }
+
   /** When each of `watchers` was first told of an outage, in ms after `since`: waits up to 8 s for all of them. */
   async function noticeTimes(watchers: ReturnType<typeof watch>[], id: string, since: number): Promise<number[]> {
     const told: number[] = [];
@@ -356,13 +367,7 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     const told = await noticeTimes(watchers, id, failingAt);
     // The notice time, plus a tick for a follower to read the pair's clock, plus a slow machine's slack.
     for (const at of told) expect(at).toBeLessThan(1_500 + 2_000 + 1_000);
-    upstream.setFault(id, undefined);
-    const after = advance(upstream, id, 'workflow_succeeded', 2);
-    for (const watcher of watchers) {
-      await watcher.end(15_000);
-      expect(watcher.errorCodes).toEqual(['UPSTREAM_UNAVAILABLE']);
-      expect(watcher.eventIds).toEqual(after);
-    }
+    await healsAndEnds(id, watchers);
   }, 30_000);
 
   it("upstream unreachable, the replicas taking turns: a replica that takes the lease over backs off from the pair's outage, not from the start", async () => {
@@ -402,13 +407,7 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     const starts = upstream.requestsFor(id).map((request) => request.at).filter((at) => at >= failingAt);
     expect(starts.length).toBeGreaterThanOrEqual(2);
     for (let i = 1; i < starts.length; i++) expect(starts[i]! - starts[i - 1]!, `calls at ${starts.map((at) => Math.round(at - failingAt)).join(', ')} ms`).toBeGreaterThan(450);
-    upstream.setFault(id, undefined);
-    const after = advance(upstream, id, 'workflow_succeeded', 2);
-    for (const watcher of watchers) {
-      await watcher.end(15_000);
-      expect(watcher.errorCodes).toEqual(['UPSTREAM_UNAVAILABLE']);
-      expect(watcher.eventIds).toEqual(after);
-    }
+    await healsAndEnds(id, watchers);
   }, 30_000);
 
   it('a 429 asking for a pause longer than the lease: the holder keeps the lease through it, so neither replica calls upstream before it ends', async () => {
