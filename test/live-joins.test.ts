@@ -41,6 +41,14 @@ function admit(id: string, eventsAfter?: string): Steps {
   return steps;
 }
 
+/** A running execution `id` watched once, that watch past its first reading, and a second watch admitted after it (the late joiner). */
+async function watchedThenJoined(id: string): Promise<{ first: Steps; late: Steps }> {
+  putExecution(harness.upstream, id, 'workflow_running');
+  const first = admit(id);
+  expect(shape(await nextWithin(first))).toMatchObject({ kind: 'update', status: 'WORKFLOW_RUNNING' });
+  return { first, late: admit(id) };
+}
+
 /** The watch's next step, or 'silent' when none comes within `ms` (a watch left without polls waits for LIVE_MAX_WATCH_MS, 6 h). */
 async function nextWithin(steps: Steps, ms = 2_000): Promise<WatchStep | 'done' | 'silent'> {
   let timer: NodeJS.Timeout | undefined;
@@ -71,10 +79,7 @@ async function allBackToZero(...replicas: Harness[]): Promise<void> {
 describe('a watch admitted to a poller that stops before the watch is first read', () => {
   it('when its last watcher leaves, gets the updates that follow, to the end', async () => {
     const id = 'ex_join_left';
-    putExecution(harness.upstream, id, 'workflow_running');
-    const first = admit(id);
-    expect(shape(await nextWithin(first))).toMatchObject({ kind: 'update', status: 'WORKFLOW_RUNNING' });
-    const late = admit(id);
+    const { first, late } = await watchedThenJoined(id);
     await first.return!();
     expect(shape(await nextWithin(late))).toMatchObject({ kind: 'update', status: 'WORKFLOW_RUNNING', isFinal: false });
     advance(harness.upstream, id, 'workflow_succeeded', 1);
@@ -97,10 +102,7 @@ describe('a watch admitted to a poller that stops before the watch is first read
 
   it('when upstream answers NOT_FOUND, ends with NOT_FOUND, as every watch of the execution does', async () => {
     const id = 'ex_join_gone';
-    putExecution(harness.upstream, id, 'workflow_running');
-    const first = admit(id);
-    expect(shape(await nextWithin(first))).toMatchObject({ kind: 'update' });
-    const late = admit(id);
+    const { first, late } = await watchedThenJoined(id);
     harness.upstream.setFault(id, { kind: 'status', status: 404 });
     expect(shape(await nextWithin(first))).toEqual({ kind: 'failed', code: 'NOT_FOUND' });
     expect(shape(await nextWithin(late))).toEqual({ kind: 'failed', code: 'NOT_FOUND' });
@@ -109,10 +111,7 @@ describe('a watch admitted to a poller that stops before the watch is first read
 
   it('when the execution ends, gets the final update', async () => {
     const id = 'ex_join_ended';
-    putExecution(harness.upstream, id, 'workflow_running');
-    const first = admit(id);
-    expect(shape(await nextWithin(first))).toMatchObject({ kind: 'update' });
-    const late = admit(id);
+    const { first, late } = await watchedThenJoined(id);
     advance(harness.upstream, id, 'workflow_succeeded', 1);
     expect(shape(await nextWithin(first))).toMatchObject({ kind: 'update', isFinal: true });
     await waitFor(() => harness.instance.live.counts.pollers === 0, 'the ended poller to stop');
@@ -222,12 +221,19 @@ describe('with REDIS_URL, a follower whose own read is older than what the holde
     };
   }
 
-  it('does not keep its older fields: its watchers get the status the holder read', async () => {
-    const { holder, follower, upstreams: [fresh, lagging] } = pair;
-    const id = 'ex_join_stale';
+  /** A running execution `id` on both upstreams, watched on the holder until it read it and holds the lease. */
+  async function heldAndRead(id: string): Promise<ReturnType<typeof follow>> {
+    const { holder, upstreams: [fresh, lagging] } = pair;
     lagging.put(putExecution(fresh, id, 'workflow_running', { organizationId: 'org_a' }));
     const first = follow(holder, id);
     await waitFor(() => first.statuses().length === 1 && holder.instance.live.leases!.held === 1, 'the holder to read and hold the lease');
+    return first;
+  }
+
+  it('does not keep its older fields: its watchers get the status the holder read', async () => {
+    const { holder, follower, upstreams: [fresh, lagging] } = pair;
+    const id = 'ex_join_stale';
+    const first = await heldAndRead(id);
     // The follower has no reading: it reads upstream itself, and its answer is slow.
     lagging.latencyMs = 400;
     const second = follow(follower, id);
@@ -254,9 +260,7 @@ describe('with REDIS_URL, a follower whose own read is older than what the holde
   it('after a gap, does not take its own read over a newer reading the holder published while it was out', async () => {
     const { holder, follower, upstreams: [fresh, lagging] } = pair;
     const id = 'ex_join_stale_gap';
-    lagging.put(putExecution(fresh, id, 'workflow_running', { organizationId: 'org_a' }));
-    const first = follow(holder, id);
-    await waitFor(() => first.statuses().length === 1 && holder.instance.live.leases!.held === 1, 'the holder to read and hold the lease');
+    const first = await heldAndRead(id);
     const second = follow(follower, id);
     try {
       await waitFor(() => second.statuses().length === 1, "the follower's first update");
