@@ -5,14 +5,16 @@
  * of ours on top; which breaking changes are declared, with a reason, in
  * schema/breaking-changes.json; and the changelog entry that lists them.
  *
- * The check fails on a breaking change that is not declared, and on a
+ * The check fails on a breaking change that is not declared, on a
  * declaration that matches no breaking change any more (stale): left in
  * place, it would wave through the next change of that kind at that path
- * without anyone giving a reason for it.
+ * without anyone giving a reason for it, and on a known document (the
+ * operations frontends send, ./known-documents.ts) that no longer validates.
  */
 import { ChangeType, CriticalityLevel, diff, type Change, type Rule } from '@graphql-inspector/core';
 import { buildSchema, getNamedType, isEnumType, isInterfaceType, isIntrospectionType, isObjectType, type GraphQLSchema } from 'graphql';
 import { z } from 'zod';
+import { checkDocuments, documentsTouching, type KnownDocument } from './known-documents.js';
 
 /** One declared breaking change: inspector's change type and path (as the changelog prints them), and why it is accepted. */
 export interface DeclaredChange {
@@ -96,19 +98,36 @@ export interface SchemaCheck {
   stale: DeclaredChange[];
   /** The reason given for each declared breaking change. */
   reasons: Map<Change, string>;
+  /** Known documents the current schema does not validate, with graphql-js's messages: the check fails. */
+  brokenDocuments: Map<KnownDocument, string[]>;
+  /** Those of them the baseline did not validate either: not this change's doing, but no client can run them. */
+  neverValid: Set<KnownDocument>;
+  /** Known documents that read deprecated fields, with the messages: listed, not failed. */
+  deprecatedUse: Map<KnownDocument, string[]>;
+  /** The known documents each breaking change touches. */
+  touching: Map<Change, KnownDocument[]>;
+  /** How many known documents the check held the schema to. */
+  documentCount: number;
   ok: boolean;
 }
 
 const matches = (declared: DeclaredChange, change: Change) => declared.type === change.type && (declared.path ?? null) === (change.path ?? null);
 
 /**
- * Compares `current` with `baseline`, both printed schemas (SDL), and holds the
- * breaking changes to `declared`. Both sides are built from their text, so
- * inspector compares like with like: a schema built in code has no AST for
- * directives such as `@specifiedBy`, which would read as removed.
+ * Compares `current` with `baseline`, both printed schemas (SDL), holds the
+ * breaking changes to `declared` and validates `documents` against `current`.
+ * Both sides are built from their text, so inspector compares like with like:
+ * a schema built in code has no AST for directives such as `@specifiedBy`,
+ * which would read as removed.
  */
-export async function checkSchema(baseline: string, current: string, declared: readonly DeclaredChange[]): Promise<SchemaCheck> {
-  const changes = await diff(buildSchema(baseline), buildSchema(current), [outputEnumAdditionsBreak]);
+export async function checkSchema(
+  baseline: string,
+  current: string,
+  declared: readonly DeclaredChange[],
+  documents: readonly KnownDocument[] = [],
+): Promise<SchemaCheck> {
+  const [before, after] = [buildSchema(baseline), buildSchema(current)];
+  const changes = await diff(before, after, [outputEnumAdditionsBreak]);
   const of = (level: CriticalityLevel) => changes.filter((change) => change.criticality.level === level);
   const breaking = of(CriticalityLevel.Breaking);
   const reasons = new Map<Change, string>();
@@ -118,6 +137,8 @@ export async function checkSchema(baseline: string, current: string, declared: r
   }
   const undeclared = breaking.filter((change) => !reasons.has(change));
   const stale = declared.filter((each) => !breaking.some((change) => matches(each, change)));
+  const findings = checkDocuments(after, documents);
+  const touches = documentsTouching(before, documents);
   return {
     breaking,
     dangerous: of(CriticalityLevel.Dangerous),
@@ -125,18 +146,34 @@ export async function checkSchema(baseline: string, current: string, declared: r
     undeclared,
     stale,
     reasons,
-    ok: undeclared.length === 0 && stale.length === 0,
+    brokenDocuments: findings.broken,
+    neverValid: new Set(checkDocuments(before, [...findings.broken.keys()]).broken.keys()),
+    deprecatedUse: findings.deprecated,
+    touching: new Map(breaking.map((change) => [change, touches(change.path)])),
+    documentCount: documents.length,
+    ok: undeclared.length === 0 && stale.length === 0 && findings.broken.size === 0,
   };
 }
 
 const where = (change: Change) => (change.path ? `\`${change.path}\` ` : '');
 
-/** The changes as a Markdown changelog entry: Breaking, Dangerous and Safe sections with inspector's messages. */
+/** Which known documents a breaking change touches, when the check was given any. */
+function touched(check: SchemaCheck, change: Change): string {
+  if (check.documentCount === 0) return '';
+  const documents = check.touching.get(change) ?? [];
+  return documents.length ? `; touches ${documents.map((document) => document.label).join(', ')}` : '; touches no known document';
+}
+
+/**
+ * The changes as a Markdown changelog entry: Breaking, Dangerous and Safe
+ * sections with inspector's messages, then the known documents that no longer
+ * validate and those that read deprecated fields.
+ */
 export function changelog(check: SchemaCheck): string {
   const sections: string[] = [];
   const breaking = check.breaking.map((change) => {
     const reason = check.reasons.get(change);
-    const note = reason ? ` (declared: ${reason})` : ` (**not declared**: ${change.criticality.reason ?? 'breaks existing clients'})`;
+    const note = reason ? ` (declared: ${reason}${touched(check, change)})` : ` (**not declared**: ${change.criticality.reason ?? 'breaks existing clients'}${touched(check, change)})`;
     return `- ${where(change)}${change.message}${note}`;
   });
   if (breaking.length) sections.push(['### Breaking', '', ...breaking].join('\n'));
@@ -145,6 +182,10 @@ export function changelog(check: SchemaCheck): string {
   const safe = check.safe.map((change) => `- ${where(change)}${change.message}`);
   if (safe.length) sections.push(['### Safe', '', ...safe].join('\n'));
   if (!sections.length) sections.push('No changes from the baseline (schema/baseline.graphql).');
+  const broken = [...check.brokenDocuments].map(([document, messages]) => `- ${document.label}: ${messages.join(' ')}`);
+  if (broken.length) sections.push(['### Known documents that do not validate', '', ...broken].join('\n'));
+  const deprecated = [...check.deprecatedUse].map(([document, messages]) => `- ${document.label}: ${messages.join(' ')}`);
+  if (deprecated.length) sections.push(['### Known documents reading deprecated fields', '', ...deprecated].join('\n'));
   return `## Schema changes\n\n${sections.join('\n\n')}\n`;
 }
 
@@ -158,6 +199,11 @@ export function problems(check: SchemaCheck): string[] {
     ...check.stale.map(
       (declared) =>
         `Stale declaration in schema/breaking-changes.json: no breaking change ${declared.type} at ${declared.path ?? '(no path)'} any more; remove it.`,
+    ),
+    ...[...check.brokenDocuments].map(([document, messages]) =>
+      check.neverValid.has(document)
+        ? `Known document does not validate, against the baseline either: ${document.label}: ${messages.join(' ')} Is it an operation of this API? Fix it or stop passing its manifest.`
+        : `Known document no longer validates: ${document.label}: ${messages.join(' ')} Clients sending it would get GRAPHQL_VALIDATION_FAILED: undo the change or, once no deployed client sends that document, change the operation (schema/operations/, npm run generate) or stop passing its manifest.`,
     ),
   ];
 }

@@ -1,26 +1,47 @@
 /**
- * `npm run schema:check`: the schema the code builds (printed as
- * schema/schema.graphql is) against the committed baseline,
- * schema/baseline.graphql. Prints the changes as a changelog entry (Markdown)
- * and exits 1 on a breaking change not declared in schema/breaking-changes.json,
- * or on a declaration that no longer occurs (./schema-changes.ts; README
+ * `npm run schema:check [-- <manifest.json> …]`: the schema the code builds
+ * (printed as schema/schema.graphql is) against the committed baseline,
+ * schema/baseline.graphql, and against the known documents: those of
+ * schema/persisted-documents.json (what the typed client sends) and of every
+ * persisted-documents manifest named on the command line (those of frontend
+ * builds still deployed). Prints the changes as a changelog entry (Markdown)
+ * and exits 1 on a breaking change not declared in
+ * schema/breaking-changes.json, on a declaration that no longer occurs, or on
+ * a known document that no longer validates (./schema-changes.ts; README
  * "Schema checks").
  */
 import { readFileSync } from 'node:fs';
 import { printSchemaFile } from '../src/schema/print.js';
+import { KnownDocumentsError, readKnownDocuments, type KnownDocument } from './known-documents.js';
 import { changelog, checkSchema, problems, readDeclarations, SchemaCheckError } from './schema-changes.js';
 
 const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
 
-let declarations;
-try {
-  declarations = readDeclarations(read('schema/breaking-changes.json'));
-} catch (error) {
-  if (!(error instanceof SchemaCheckError)) throw error;
-  process.stderr.write(`schema:check: ${error.message}\n`);
+/** Ends the run with one line, for a file the person running the check wrote or named. */
+function refuse(message: string): never {
+  process.stderr.write(`schema:check: ${message}\n`);
   process.exit(1);
 }
-const check = await checkSchema(read('schema/baseline.graphql'), printSchemaFile(), declarations);
+
+let declarations;
+const documents: KnownDocument[] = [];
+try {
+  declarations = readDeclarations(read('schema/breaking-changes.json'));
+  documents.push(...readKnownDocuments('schema/persisted-documents.json', read('schema/persisted-documents.json')));
+  for (const path of process.argv.slice(2)) {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (error) {
+      throw new KnownDocumentsError(`cannot read the manifest ${path}: ${(error as Error).message}`);
+    }
+    documents.push(...readKnownDocuments(path, text));
+  }
+} catch (error) {
+  if (!(error instanceof SchemaCheckError || error instanceof KnownDocumentsError)) throw error;
+  refuse(error.message);
+}
+const check = await checkSchema(read('schema/baseline.graphql'), printSchemaFile(), declarations, documents);
 process.stdout.write(changelog(check));
 const found = problems(check);
 for (const line of found) process.stderr.write(`schema:check: ${line}\n`);

@@ -4,10 +4,13 @@
  * the real schema against the real baseline through the script itself.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Kind, parse, print, visit, type ASTNode, type ASTVisitor, type EnumValueDefinitionNode } from 'graphql';
 import { describe, expect, it } from 'vitest';
+import { KnownDocumentsError, readKnownDocuments } from '../scripts/known-documents.js';
 import { changelog, checkSchema, OUTPUT_ENUM_REASON, problems, readDeclarations, SchemaCheckError, type DeclaredChange } from '../scripts/schema-changes.js';
 
 const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
@@ -36,6 +39,10 @@ const withEnumValue = (enumName: string, value: string) =>
       return { ...node, values: [...(node.values ?? []), added] };
     },
   });
+
+/** What the typed client sends: the committed manifest, as the check reads it. */
+const KNOWN = readKnownDocuments('schema/persisted-documents.json', read('schema/persisted-documents.json'));
+const labelOf = (operation: string) => KNOWN.find((document) => document.label.endsWith(`(${operation})`))!.label;
 
 const REMOVED_REASON = 'No frontend reads statusReason since 2.0; announced on 2026-02-01.';
 const removalDeclared: DeclaredChange[] = [{ type: 'FIELD_REMOVED', path: 'Execution.statusReason', reason: REMOVED_REASON }];
@@ -135,6 +142,108 @@ describe('schema check', () => {
     }
     expect(readDeclarations(read('schema/breaking-changes.json'))).toEqual([]);
   });
+
+  // The check read the SDL only: a declared removal passed although the typed client's own
+  // ExecutionPage and ExecutionUpdates documents select the field, and would be refused.
+  it('fails on a known document the change breaks, declared or not, and names it', async () => {
+    const check = await checkSchema(BASELINE, withoutField('Execution', 'statusReason'), removalDeclared, KNOWN);
+    expect(check.ok).toBe(false);
+    expect([...check.brokenDocuments.keys()].map((document) => document.label).sort()).toEqual([labelOf('query ExecutionPage'), labelOf('subscription ExecutionUpdates')].sort());
+    const page = problems(check).find((line) => line.includes('ExecutionPage'));
+    expect(page).toBe(
+      `Known document no longer validates: ${labelOf('query ExecutionPage')}: Cannot query field "statusReason" on type "Execution". Clients sending it would get GRAPHQL_VALIDATION_FAILED: undo the change or, once no deployed client sends that document, change the operation (schema/operations/, npm run generate) or stop passing its manifest.`,
+    );
+    expect(problems(check)).toHaveLength(2);
+    expect(changelog(check)).toContain(`(declared: ${REMOVED_REASON}; touches ${labelOf('query ExecutionPage')}, ${labelOf('subscription ExecutionUpdates')})`);
+    expect(changelog(check)).toContain(`### Known documents that do not validate\n\n- ${labelOf('query ExecutionPage')}: Cannot query field "statusReason" on type "Execution".`);
+  });
+
+  it('says which known documents a breaking change touches, and when it touches none', async () => {
+    const unused = await checkSchema(BASELINE, withoutField('ExecutionEventConnection', 'nodes'), [{ type: 'FIELD_REMOVED', path: 'ExecutionEventConnection.nodes', reason: 'Unused.' }], KNOWN);
+    expect(unused.ok).toBe(true);
+    expect(changelog(unused)).toContain("Field 'nodes' was removed from object type 'ExecutionEventConnection' (declared: Unused.; touches no known document)");
+    // A value added to an enum: every document reading a field of that enum is touched, though none names the value.
+    const status = await checkSchema(BASELINE, withEnumValue('ExecutionStatus', 'WORKFLOW_PAUSED'), [], KNOWN);
+    expect(status.brokenDocuments.size).toBe(0);
+    const touched = status.touching.get(status.undeclared[0]!)!.map((document) => document.label).sort();
+    expect(touched).toEqual(['query Executions', 'query ExecutionEvents', 'query ExecutionPage', 'query ExecutionStatus', 'subscription ExecutionUpdates'].map(labelOf).sort());
+    // A required argument added to a field: every document selecting the field is touched, and broken.
+    const argument = edited({
+      FieldDefinition(node) {
+        if (node.name.value !== 'executions') return undefined;
+        return { ...node, arguments: [...(node.arguments ?? []), { kind: Kind.INPUT_VALUE_DEFINITION, name: { kind: Kind.NAME, value: 'tenant' }, type: { kind: Kind.NON_NULL_TYPE, type: { kind: Kind.NAMED_TYPE, name: { kind: Kind.NAME, value: 'ID' } } } }] };
+      },
+    });
+    const required = await checkSchema(BASELINE, argument, [], KNOWN);
+    expect(required.undeclared.map((change) => [change.type, change.path])).toEqual([['FIELD_ARGUMENT_ADDED', 'Query.executions.tenant']]);
+    expect(required.touching.get(required.undeclared[0]!)!.map((document) => document.label)).toEqual([labelOf('query Executions')]);
+    expect([...required.brokenDocuments.keys()].map((document) => document.label)).toEqual([labelOf('query Executions')]);
+  });
+
+  it('lists known documents that read a deprecated field without failing', async () => {
+    const current = edited({
+      FieldDefinition(node) {
+        if (node.name.value !== 'rawStatus') return undefined;
+        const reason = { kind: Kind.ARGUMENT, name: { kind: Kind.NAME, value: 'reason' }, value: { kind: Kind.STRING, value: 'Read status.' } } as const;
+        return { ...node, directives: [{ kind: Kind.DIRECTIVE, name: { kind: Kind.NAME, value: 'deprecated' }, arguments: [reason] }] };
+      },
+    });
+    const check = await checkSchema(BASELINE, current, [], KNOWN);
+    expect(check.ok).toBe(true);
+    expect([...check.deprecatedUse.keys()].map((document) => document.label).sort()).toEqual(['query ExecutionPage', 'query ExecutionStatus', 'subscription ExecutionUpdates'].map(labelOf).sort());
+    expect(changelog(check)).toContain(
+      `### Known documents reading deprecated fields\n\n- ${labelOf('query ExecutionPage')}: The field 'Execution.rawStatus' is deprecated. Read status.\n`,
+    );
+  });
+
+  it('reads each document on its own: two manifests may each define a fragment of the same name', async () => {
+    const fragment = (field: string) => `query Mini($id: ID!) { execution(id: $id) { ...Bits } } fragment Bits on Execution { ${field} }`;
+    const documents = [
+      ...readKnownDocuments('web.json', JSON.stringify({ a: fragment('status') })),
+      ...readKnownDocuments('mobile.json', JSON.stringify({ b: fragment('isTerminal') })),
+    ];
+    const check = await checkSchema(BASELINE, BASELINE, [], documents);
+    expect(check.ok).toBe(true);
+    expect(check.brokenDocuments.size).toBe(0);
+    const broken = await checkSchema(BASELINE, withoutField('Execution', 'isTerminal'), [{ type: 'FIELD_REMOVED', path: 'Execution.isTerminal', reason: 'Gone.' }], documents);
+    expect([...broken.brokenDocuments.keys()].map((document) => document.label)).toEqual(['mobile.json#b (query Mini)']);
+  });
+
+  it('tells a document that never validated apart from one the change broke', async () => {
+    const documents = readKnownDocuments('old.json', JSON.stringify({ c: '{ execution(id: "x") { nope } }' }));
+    const check = await checkSchema(BASELINE, BASELINE, [], documents);
+    expect(check.ok).toBe(false);
+    expect(problems(check)).toEqual([
+      'Known document does not validate, against the baseline either: old.json#c (query (anonymous)): Cannot query field "nope" on type "Execution". Is it an operation of this API? Fix it or stop passing its manifest.',
+    ]);
+  });
+
+  it('refuses a manifest that is not one, in one line', () => {
+    for (const bad of ['not json', '[]', '{"a": 1}']) {
+      expect(() => readKnownDocuments('web.json', bad)).toThrow(KnownDocumentsError);
+      expect(() => readKnownDocuments('web.json', bad)).toThrow(/^web\.json [^\n]*$/);
+    }
+  });
+
+  it('npm run schema:check -- <manifest> holds the schema to a deployed frontend\'s documents too, and exits 1 on one it breaks', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'schema-check-'));
+    const manifest = join(directory, 'web-3.3.json');
+    writeFileSync(manifest, JSON.stringify({ ['f'.repeat(64)]: 'query Old { execution(id: "x") { retiredField } }' }));
+    const failed = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/schema-check.ts', manifest], { cwd: new URL('..', import.meta.url) }).then(
+      () => undefined,
+      (error: { code: number; stdout: string; stderr: string }) => error,
+    );
+    expect(failed?.code).toBe(1);
+    expect(failed?.stderr).toBe(
+      `schema:check: Known document does not validate, against the baseline either: ${manifest}#ffffffffffff (query Old): Cannot query field "retiredField" on type "Execution". Is it an operation of this API? Fix it or stop passing its manifest.\n`,
+    );
+    const missing = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/schema-check.ts', join(directory, 'absent.json')], { cwd: new URL('..', import.meta.url) }).then(
+      () => undefined,
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(missing?.code).toBe(1);
+    expect(missing?.stderr).toMatch(/^schema:check: cannot read the manifest [^\n]*absent\.json: ENOENT[^\n]*\n$/);
+  }, 60_000);
 
   it('npm run schema:check passes the schema the code builds against the committed baseline', async () => {
     const run = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/schema-check.ts'], { cwd: new URL('..', import.meta.url) });

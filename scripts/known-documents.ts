@@ -1,0 +1,175 @@
+/**
+ * Known documents: the operations frontends send, read from persisted-documents
+ * manifests (`{ "<sha256>": "<document>" }`, the format `npm run generate`
+ * writes to schema/persisted-documents.json). The schema check
+ * (./schema-changes.ts) holds a changed schema to them: a document that no
+ * longer validates fails the check whatever schema/breaking-changes.json
+ * declares, since every client still sending it would get
+ * GRAPHQL_VALIDATION_FAILED; and each breaking change names the documents it
+ * touches, so a declaration can say who is affected.
+ *
+ * Validation is @graphql-inspector/core's `validate` (graphql-js's rules, plus
+ * duplicate fragment names and deprecated fields). What a document touches is
+ * read here with graphql-js's TypeInfo: inspector's `coverage` counts hits per
+ * field but not which document made them.
+ */
+import { validate as validateDocuments } from '@graphql-inspector/core';
+import {
+  getNamedType,
+  isEnumType,
+  isInputObjectType,
+  Kind,
+  parse,
+  Source,
+  TypeInfo,
+  visit,
+  visitWithTypeInfo,
+  type DocumentNode,
+  type GraphQLSchema,
+} from 'graphql';
+
+/** One document of one manifest. `label` names it in messages: the manifest, the first 12 hex digits of its hash, its operations. */
+export interface KnownDocument {
+  manifest: string;
+  hash: string;
+  text: string;
+  label: string;
+}
+
+/** A manifest that cannot be read: one line for the person who passed it, not a stack. */
+export class KnownDocumentsError extends Error {
+  override name = 'KnownDocumentsError';
+}
+
+function operationNames(text: string): string[] {
+  try {
+    return parse(text).definitions.flatMap((definition) =>
+      definition.kind === Kind.OPERATION_DEFINITION ? [`${definition.operation} ${definition.name?.value ?? '(anonymous)'}`] : [],
+    );
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The documents of one manifest, given its path (for messages) and its text.
+ * Throws KnownDocumentsError when the text is not a JSON object of strings.
+ */
+export function readKnownDocuments(manifest: string, json: string): KnownDocument[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (error) {
+    throw new KnownDocumentsError(`${manifest} is not JSON: ${(error as Error).message.replace(/\s+/g, ' ')}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || !Object.values(value).every((each) => typeof each === 'string')) {
+    throw new KnownDocumentsError(`${manifest} is not a persisted-documents manifest ({ "<sha256>": "<document>" })`);
+  }
+  return Object.entries(value as Record<string, string>).map(([hash, text]) => ({
+    manifest,
+    hash,
+    text,
+    label: `${manifest}#${hash.slice(0, 12)} (${operationNames(text).join(', ') || 'no operation'})`,
+  }));
+}
+
+/** What a document no longer passes, and which deprecated fields it still reads; messages are graphql-js's. */
+export interface DocumentFindings {
+  broken: Map<KnownDocument, string[]>;
+  deprecated: Map<KnownDocument, string[]>;
+}
+
+/**
+ * Validates every document against `schema`, each on its own: a manifest's
+ * documents each carry their fragments, and one frontend's `EventDetails` is
+ * not another's (inspector, given them together, would pool the fragments).
+ * A document that does not parse is broken, with the syntax error as its message.
+ */
+export function checkDocuments(schema: GraphQLSchema, documents: readonly KnownDocument[]): DocumentFindings {
+  const findings: DocumentFindings = { broken: new Map(), deprecated: new Map() };
+  for (const document of documents) {
+    for (const invalid of validateDocuments(schema, [new Source(document.text, document.label)], { strictDeprecated: true })) {
+      if (invalid.errors.length) findings.broken.set(document, invalid.errors.map((error) => error.message));
+      if (invalid.deprecated.length) findings.deprecated.set(document, invalid.deprecated.map((error) => error.message));
+    }
+  }
+  return findings;
+}
+
+/**
+ * The schema coordinates a document uses, read against the schema it was
+ * written for: each selected field (`Execution.status`), each argument given
+ * (`Query.execution.id`), the named type of each field, argument and variable
+ * (`ExecutionStatus`), and each input field given in a literal
+ * (`ExecutionEventFilter.types`). Empty for a document that does not parse.
+ */
+function coordinatesOf(schema: GraphQLSchema, text: string): Set<string> {
+  let document: DocumentNode;
+  try {
+    document = parse(text);
+  } catch {
+    return new Set();
+  }
+  const used = new Set<string>();
+  const typeInfo = new TypeInfo(schema);
+  const useType = (type: Parameters<typeof getNamedType>[0] | null | undefined) => {
+    const named = type ? getNamedType(type) : undefined;
+    if (named) used.add(named.name);
+  };
+  visit(
+    document,
+    visitWithTypeInfo(typeInfo, {
+      Field() {
+        const parent = typeInfo.getParentType();
+        const field = typeInfo.getFieldDef();
+        if (!parent || !field) return;
+        used.add(`${parent.name}.${field.name}`);
+        useType(field.type);
+      },
+      Argument() {
+        const parent = typeInfo.getParentType();
+        const field = typeInfo.getFieldDef();
+        const argument = typeInfo.getArgument();
+        if (!parent || !field || !argument) return;
+        used.add(`${parent.name}.${field.name}.${argument.name}`);
+        useType(argument.type);
+      },
+      ObjectField(node) {
+        const parent = typeInfo.getParentInputType();
+        const named = parent ? getNamedType(parent) : undefined;
+        if (named && isInputObjectType(named)) used.add(`${named.name}.${node.name.value}`);
+      },
+      VariableDefinition() {
+        useType(typeInfo.getInputType());
+      },
+    }),
+  );
+  return used;
+}
+
+/**
+ * The documents a change at `path` (inspector's path: `Type`, `Type.field`,
+ * `Type.field.argument`, `Enum.VALUE`) touches: those that use that
+ * coordinate, or whose path lies under a field they select (an argument
+ * added to it), an enum they read or an input type they send (a value or
+ * input field added to it). `schema` is the one the documents were written
+ * for, where the coordinates a change removes still exist.
+ */
+export function documentsTouching(schema: GraphQLSchema, documents: readonly KnownDocument[]): (path: string | null | undefined) => KnownDocument[] {
+  const used = documents.map((document) => ({ document, coordinates: coordinatesOf(schema, document.text) }));
+  const widens = (coordinate: string) => {
+    if (coordinate.includes('.')) return coordinate.split('.').length === 2;
+    const type = schema.getType(coordinate);
+    return isEnumType(type) || isInputObjectType(type);
+  };
+  return (path) => {
+    if (!path) return [];
+    return used
+      .filter(({ coordinates }) => {
+        if (coordinates.has(path)) return true;
+        for (const coordinate of coordinates) if (path.startsWith(`${coordinate}.`) && widens(coordinate)) return true;
+        return false;
+      })
+      .map(({ document }) => document);
+  };
+}
