@@ -8,6 +8,8 @@
  * - The fence: a holder whose lease lapsed cannot publish after the next
  *   holder, so no watcher goes back to an older reading.
  * - A message delivered late does not silence the holder it reaches.
+ * - A follower whose process blocked past REDIS_COMMAND_TIMEOUT_MS while Redis
+ *   answered its lease check still follows: its late read is not Redis's silence.
  * - A holder backing off while upstream fails keeps the lease through its
  *   pause, so the others do not take turns polling a failing upstream; so does
  *   one whose poll interval is longer than the lease.
@@ -144,6 +146,23 @@ describe('the live lease on a real redis-server', () => {
     await waitFor(() => c.heard.length === 2, () => `B's reading at C: ${JSON.stringify(statuses(c))}`);
     expect(statuses(c)).toEqual(['workflow_running@12:01', 'workflow_succeeded@12:03']);
     expect(c.latest?.events).toHaveLength(2);
+  });
+
+  it('a follower whose event loop blocks past REDIS_COMMAND_TIMEOUT_MS while Redis answers its lease check still follows, not polls beside the holder', async () => {
+    const first = reading('workflow_running', '12:00');
+    const [a, b] = [await replica(first), await replica(first)];
+    const blockMs = 3 * b.store.commandTimeoutMs;
+    for (let check = 1; check <= 5; check++) {
+      // A renews the lease, as the holder does at each of its ticks.
+      expect(await a.member.holds()).toBe(true);
+      // Redis answers B's check at once; B's process is busy (a GC pause, a large body parsed) for three times the
+      // command timeout, so the timeout's timer runs before the answer is read: ioredis fails a command that was answered.
+      const asked = b.member.holds();
+      const until = performance.now() + blockMs;
+      while (performance.now() < until);
+      expect(await asked, `check ${check}: B would poll upstream beside the holder`).toBe(false);
+    }
+    expect([a.leases.held, b.leases.held]).toEqual([1, 0]);
   });
 
   it("two deployments kept apart by their Redis database (same prefix and secret) each hold their own lease and hear none of the other's updates", async () => {

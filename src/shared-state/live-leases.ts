@@ -105,7 +105,8 @@ export type LeaseNews =
 export interface LeaseMembership {
   /**
    * Whether this replica polls upstream now: it holds the lease (taken or
-   * renewed by this call), or Redis cannot tell. False: another replica
+   * renewed by this call), or Redis cannot tell (away, an error, or no answer
+   * within REDIS_COMMAND_TIMEOUT_MS twice running). False: another replica
    * holds it and publishes.
    */
   holds(): Promise<boolean>;
@@ -196,6 +197,11 @@ return 1`;
 const MARK_QUIET = `if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
 return 1`;
 
+/** Whether a command failed by ioredis's REDIS_COMMAND_TIMEOUT_MS rather than by an answer or a closed connection. */
+function isTimeout(error: unknown): boolean {
+  return error instanceof Error && error.message === 'Command timed out';
+}
+
 /** Channels per SUBSCRIBE when a connection comes back: a replica may watch LIVE_MAX_POLLERS (up to 1,000,000) pairs. */
 const SUBSCRIBE_BATCH = 1_000;
 
@@ -285,13 +291,18 @@ export class LiveLeases {
         outageSince = undefined;
         quietFor = undefined;
         if (!store.up) return true;
+        const check = () => store.client.eval(HOLD, 3, leaseKey, outageKey, quietKey, this.replica, this.leaseMs) as Promise<[number, string | null, string | null, number]>;
         try {
-          const [held, since, quietBy, quietMs] = (await store.client.eval(HOLD, 3, leaseKey, outageKey, quietKey, this.replica, this.leaseMs)) as [
-            number,
-            string | null,
-            string | null,
-            number,
-          ];
+          const [held, since, quietBy, quietMs] = await check().catch((error: unknown) => {
+            // A check that timed out is asked once more before this replica polls for itself: the process's event
+            // loop blocked past REDIS_COMMAND_TIMEOUT_MS (a GC pause, a large body parsed) fires the command's timer
+            // before the answer, already in the socket, is read. Taken for Redis's silence, a follower called
+            // upstream beside the holder (two replicas after a 300 ms stall: two calls of a hanging upstream 19 ms
+            // apart). The check takes or renews only, so asking again is safe; a Redis that is truly slow fails it too.
+            if (!isTimeout(error) || !store.up) throw error;
+            this.errors++;
+            return check();
+          });
           const taken = held === 1;
           outageSince = storedOutageStart(since);
           // This replica's own pauses are its client's to keep; PTTL is relative, so no clock is compared.
