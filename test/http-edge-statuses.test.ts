@@ -121,6 +121,15 @@ describe.each(LANES)('the status of an edge refusal (%s lane)', (lane) => {
       // llhttp reads this one: it was served, as HTTP/1.1, a 200.
       ['HTTP/2.0 in an HTTP/1 request line', 'GET /graphql?query=%7B__typename%7D HTTP/2.0\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\n\r\n', '2.0'],
       ["HTTP/2's connection preface (h2 with prior knowledge)", 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', '2.0'],
+      // Node hands CONNECT and upgrades to listeners of their own: the version was looked at after the method (a 405)
+      // and after the handshake (its 400).
+      ['CONNECT in HTTP/2.0', 'CONNECT 127.0.0.1:80 HTTP/2.0\r\nHost: 127.0.0.1:80\r\n\r\n', '2.0'],
+      [
+        'a WebSocket upgrade in HTTP/2.0',
+        'GET /graphql HTTP/2.0\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+        '2.0',
+      ],
+      ['an h2c upgrade in HTTP/2.0', 'GET /graphql?query=%7B__typename%7D HTTP/2.0\r\nHost: 127.0.0.1\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\nx-graphql-yoga-csrf: 1\r\n\r\n', '2.0'],
     ])('answers %s with 505, naming the version to send, and closes', async (_name, bytes, version) => {
       const { text } = await rawExchange(harness.url, bytes, { giveUpMs: 3_000 });
       const answer = parse(text);

@@ -34,7 +34,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ServerConfig } from '../config.js';
-import { errorBody, ErrorCode, GRAPHQL_METHODS, SERVER_METHODS, MASKED_MESSAGE, NO_TUNNELS, notAcceptable, notFound, notGraphQLMethod, onlyGetAndHead, UNSUPPORTED_CONTENT_CODING, UNSUPPORTED_MEDIA_TYPE, versionNotSupported } from '../errors.js';
+import { errorBody, ErrorCode, GRAPHQL_METHODS, SERVER_METHODS, MASKED_MESSAGE, NO_TUNNELS, notAcceptable, notFound, notGraphQLMethod, onlyGetAndHead, UNSUPPORTED_CONTENT_CODING, UNSUPPORTED_MEDIA_TYPE } from '../errors.js';
 import type { Lane } from '../fast-lane/index.js';
 import type { Logger } from '../logger.js';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
@@ -49,7 +49,7 @@ import { acceptInPreferenceOrder, postAcceptInPreferenceOrder, PRODUCED, readabl
 import { adoptSocket, endWithJson, pathOf, toOriginForm } from './raw-http.js';
 import { bodyWillBeRead } from './expect-continue.js';
 import { asKnownLength, handOver, OVER_LIMIT, readBody, transferCodingProblem } from './request-body.js';
-import { requestLineRefusal } from './request-line.js';
+import { requestLineRefusal, versionRefusal } from './request-line.js';
 
 export type EdgeSettings = Pick<ServerConfig, 'maxRequestBodyBytes' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs'> & {
   /** CORS_ORIGINS: the edge's own answers carry the same CORS headers as the pipeline's. */
@@ -280,9 +280,8 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
     if (request.socket) inFlight.set(request.socket, { request, response, requestId, origin: request.headers.origin });
     // llhttp reads `HTTP/2.0` in an HTTP/1 request line (refusing 3.0 and up itself, answered in 'clientError'):
     // HTTP/2 is not spoken in that syntax, and a request in it was served as HTTP/1.1 (RFC 9110 §15.6.6: 505).
-    if (request.httpVersionMajor > 1) {
-      return refuse(request, response, requestId, settings, { status: 505, code: ErrorCode.BAD_REQUEST, message: versionNotSupported(request.httpVersion), close: true });
-    }
+    const versionRefused = versionRefusal(request);
+    if (versionRefused) return refuse(request, response, requestId, settings, { status: 505, code: ErrorCode.BAD_REQUEST, message: versionRefused, close: true });
     // Not a CORS preflight: a browser sends one to the same long URL first, and a 414 or 431 to it is an
     // opaque network error to the page (Fetch §4.8); past it, the request itself gets the readable refusal.
     const headRefused = headTooLarge(request);
@@ -432,10 +431,14 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
   });
 
   // CONNECT never reaches the request handler, and without a listener node closes the socket
-  // without a word: answered as any other method the gateway does not take.
+  // without a word: answered as any other method the gateway does not take. One in another major
+  // version is a 505 first, as any request in it is (`CONNECT host:80 HTTP/2.0` was a 405).
   server.on('connect', (request: IncomingMessage, socket: Duplex) => {
     adoptSocket(socket);
-    endWithJson(socket, '405 Method Not Allowed', errorBody(ErrorCode.BAD_REQUEST, NO_TUNNELS), { allow: GRAPHQL_METHODS, 'x-request-id': requestIdFor(request.headers['x-request-id']) });
+    const requestId = requestIdFor(request.headers['x-request-id']);
+    const versionRefused = versionRefusal(request);
+    if (versionRefused) return endWithJson(socket, `505 ${STATUS_TEXT[505]}`, errorBody(ErrorCode.BAD_REQUEST, versionRefused), { 'x-request-id': requestId });
+    endWithJson(socket, '405 Method Not Allowed', errorBody(ErrorCode.BAD_REQUEST, NO_TUNNELS), { allow: GRAPHQL_METHODS, 'x-request-id': requestId });
   });
   return server;
 }

@@ -18,14 +18,28 @@
  *
  * Only the chunk of bytes the parser failed in is known (`rawPacket`): a request
  * line split across two TCP segments at the wrong place is a 400 as before.
+ *
+ * A request llhttp read whole in `HTTP/2.0` is refused by `versionRefusal`, before
+ * anything else it says is looked at: its method (CONNECT, which node hands to
+ * its own listener) and an upgrade (WebSocket, h2c) included.
  */
-import { METHODS } from 'node:http';
+import { METHODS, type IncomingMessage } from 'node:http';
 import { METHOD_NOT_IMPLEMENTED, minorVersionNotRead, versionNotSupported } from '../errors.js';
 
 /** The status and message of an answer to a request line node refused; undefined when it says nothing more than "malformed". */
 export interface RequestLineRefusal {
   status: 400 | 501 | 505;
   message: string;
+}
+
+/**
+ * The message of the 505 a request node's parser read in another major version gets (`HTTP/2.0`: llhttp reads it
+ * in an HTTP/1 request line, and refuses 3.0 and up itself, above); undefined for HTTP/1.x and the versionless
+ * HTTP/0.9 form. HTTP/2 is not spoken in that syntax (RFC 9110 §15.6.6): whatever the request asks for, its method
+ * or an upgrade, it is not served. Checked first by each of node's paths: the request handler, 'connect' and 'upgrade'.
+ */
+export function versionRefusal(request: IncomingMessage): string | undefined {
+  return request.httpVersionMajor > 1 ? versionNotSupported(request.httpVersion) : undefined;
 }
 
 /** A method is a token (RFC 9110 §9.1, §5.6.2). */

@@ -75,6 +75,7 @@ import { headBytes, headTooLarge } from './head-size.js';
 import { serveIgnoringUpgrade } from './ignored-upgrade.js';
 import { hostProblem } from './http-edge.js';
 import { adoptSocket, endWithJson, pathOf, toOriginForm, whenAnswered } from './raw-http.js';
+import { versionRefusal } from './request-line.js';
 import type { StalledClients } from './stalled-clients.js';
 import { messageHead, orderedById } from './ws-message-order.js';
 
@@ -526,11 +527,15 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     whenAnswered(socket, () => upgrade(request, socket, head));
   });
   const upgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const refuse = (status: string, message: string) => refuseUpgrade(socket, request, status, message);
+    // Before what the request asks for, as any request in another major version (`GET /graphql HTTP/2.0` asking for
+    // a WebSocket was the handshake's 400 where every other request in it is a 505).
+    const versionRefused = versionRefusal(request);
+    if (versionRefused) return refuse('505 HTTP Version Not Supported', versionRefused);
     toOriginForm(request);
     const path = pathOf(request);
     // h2c and the like: served over HTTP/1.1 as if not asked (./ignored-upgrade.ts).
     if (request.headers.upgrade?.trim().toLowerCase() !== 'websocket') return serveIgnoringUpgrade(server, request, socket, head);
-    const refuse = (status: string, message: string) => refuseUpgrade(socket, request, status, message);
     // The bound node's parser no longer enforces (./head-size.ts).
     const headRefused = headTooLarge(request);
     if (headRefused) return refuse(headRefused.status === 414 ? '414 URI Too Long' : '431 Request Header Fields Too Large', headRefused.message);
