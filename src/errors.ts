@@ -55,6 +55,12 @@ export const versionNotSupported = (version: string) => `HTTP/${version} is not 
 /** The answer to HTTP/1.x past 1.1 (400: node's parser refuses it), `minor` as sent ("2"). */
 export const minorVersionNotRead = (minor: string) => `HTTP/1.${minor} is not read here: send HTTP/1.1.`;
 
+/**
+ * The answer to a field that is no list sent more than once (400; src/server/repeated-fields.ts), `name` as
+ * spelled ("Authorization"): node reads the first line, where a proxy in front may have read another.
+ */
+export const repeatedFieldRefused = (name: string) => `More than one ${name} header: send it once (RFC 9110 §5.3).`;
+
 /** The answer to CONNECT (405, `Allow: GET, POST, OPTIONS`): the gateway is no proxy. */
 export const NO_TUNNELS = 'Method not allowed: CONNECT is not served; GraphQL is served by GET and POST.';
 

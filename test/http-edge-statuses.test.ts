@@ -156,6 +156,49 @@ describe.each(LANES)('the status of an edge refusal (%s lane)', (lane) => {
     });
   });
 
+  describe('a field that is no list, sent twice (RFC 9110 §5.3)', () => {
+    const AUTHORIZATIONS = 'Authorization: Bearer demo-token\r\nAuthorization: Bearer someone-else\r\n';
+    const query = encodeURIComponent('{ execution(id: "ex_demo_1") { id } }');
+    const JSON_BODY = JSON.stringify({ query: '{ execution(id: "ex_demo_1") { id } }' });
+
+    // Node kept the first line and dropped the rest: the first credential was served (a 200), where a proxy in front may have
+    // authenticated or rate-limited the caller by the other; a body labelled twice was parsed by its first label.
+    it.each([
+      ['two Authorization lines on a GET', `GET /graphql?query=${query} HTTP/1.1\r\nHost: 127.0.0.1\r\n${AUTHORIZATIONS}`, 'Authorization'],
+      [
+        'two Authorization lines on a POST',
+        `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\n${AUTHORIZATIONS}content-type: application/json\r\ncontent-length: ${JSON_BODY.length}\r\n\r\n${JSON_BODY}`,
+        'Authorization',
+      ],
+      ['two Authorization lines on an OPTIONS', `OPTIONS /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\n${AUTHORIZATIONS}`, 'Authorization'],
+      ['two Authorization lines, differently spelled, on a PUT', 'PUT /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nauthorization: a\r\nAUTHORIZATION: b\r\n', 'Authorization'],
+      [
+        'two Content-Type lines on a POST',
+        `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer demo-token\r\ncontent-type: application/json\r\nContent-Type: text/plain\r\ncontent-length: ${JSON_BODY.length}\r\n\r\n${JSON_BODY}`,
+        'Content-Type',
+      ],
+    ])('refuses %s with 400, a GraphQL error body naming the field, the request id, and no upstream call', async (_name, head, field) => {
+      harness.upstream.reset();
+      const bytes = head.includes('\r\n\r\n') ? head.replace('Host: 127.0.0.1\r\n', 'Host: 127.0.0.1\r\nX-Request-Id: twice\r\n') : `${head}X-Request-Id: twice\r\n\r\n`;
+      const { text } = await rawExchange(harness.url, bytes, { giveUpMs: 3_000 });
+      const answer = parse(text);
+      expect(answer.status, text.slice(0, 300)).toBe(400);
+      expect(answer.headers['x-request-id']).toBe('twice');
+      expect(answer.headers['cache-control']).toBe('no-store');
+      expect(refusal(answer.body)).toEqual({ code: 'BAD_REQUEST', message: `More than one ${field} header: send it once (RFC 9110 §5.3).` });
+      expect(harness.upstream.requests).toHaveLength(0);
+    });
+
+    it('serves one Authorization and one Content-Type, and fields node joins (two Accept lines)', async () => {
+      const { text } = await rawExchange(
+        harness.url,
+        `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer demo-token\r\ncontent-type: application/json\r\naccept: application/json\r\naccept: text/event-stream\r\ncontent-length: ${JSON_BODY.length}\r\nConnection: close\r\n\r\n${JSON_BODY}`,
+      );
+      expect(parse(text).status, text.slice(0, 300)).toBe(200);
+      expect(parse(text).body).toContain('"id":"ex_demo_1"');
+    });
+  });
+
   it('answers the server-wide OPTIONS * (RFC 9110 §9.3.7) with 204 and what the server takes, keeping the connection', async () => {
     // It was a 404 "Not found: GraphQL is served at /graphql.": `*` is no path, but the server itself.
     const typename = 'GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\nConnection: close\r\n\r\n';

@@ -298,6 +298,14 @@ describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
       expect(JSON.parse(body)).toEqual({ errors: [{ message: 'More than one Host header.', extensions: { code: 'BAD_REQUEST' } }] });
     });
 
+    it('refuses an upgrade with two Authorization lines with 400, as HTTP does: every operation ran with the first', async () => {
+      const { text } = await rawExchange(harness.url, `GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer demo-token\r\nAuthorization: Bearer other\r\n${handshake}\r\n`, { giveUpMs: 1_000 });
+      const [top = '', body = ''] = text.split('\r\n\r\n');
+      expect(top).toMatch(/^HTTP\/1\.1 400 /);
+      expect(top.toLowerCase()).not.toContain('upgrade: websocket');
+      expect(JSON.parse(body)).toEqual({ errors: [{ message: 'More than one Authorization header: send it once (RFC 9110 §5.3).', extensions: { code: 'BAD_REQUEST' } }] });
+    });
+
     it('refuses an HTTP/1.1 upgrade with no Host with 400 "Missing Host header."', async () => {
       const { text } = await rawExchange(harness.url, `GET /graphql HTTP/1.1\r\n${handshake}\r\n`, { giveUpMs: 1_000 });
       const [top = '', body = ''] = text.split('\r\n\r\n');

@@ -22,6 +22,8 @@
  *   content coding (gzip …), which no lane decodes, is a 415.
  * - Request lines node's parser refuses: an unknown method is a 501, another
  *   major version of HTTP a 505 (./request-line.ts), not a bare 400.
+ * - A field that is no list sent twice (two `Authorization`, two `Content-Type`): a 400
+ *   (./repeated-fields.ts); two `Host`, likewise (`hostProblem`).
  * - The request id, assigned here and echoed on every answer, the edge's own
  *   (405, 408, 413, 414, 431, 501, 505, 400 for malformed HTTP) included.
  * - `/health` and `/ready` (./health.ts), answered here: they never reach a lane;
@@ -34,7 +36,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ServerConfig } from '../config.js';
-import { errorBody, ErrorCode, GRAPHQL_METHODS, SERVER_METHODS, MASKED_MESSAGE, NO_TUNNELS, notAcceptable, notFound, notGraphQLMethod, onlyGetAndHead, UNSUPPORTED_CONTENT_CODING, UNSUPPORTED_MEDIA_TYPE } from '../errors.js';
+import { errorBody, ErrorCode, GRAPHQL_METHODS, SERVER_METHODS, MASKED_MESSAGE, NO_TUNNELS, notAcceptable, notFound, notGraphQLMethod, onlyGetAndHead, repeatedFieldRefused, UNSUPPORTED_CONTENT_CODING, UNSUPPORTED_MEDIA_TYPE } from '../errors.js';
 import type { Lane } from '../fast-lane/index.js';
 import type { Logger } from '../logger.js';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
@@ -49,6 +51,7 @@ import { acceptInPreferenceOrder, postAcceptInPreferenceOrder, PRODUCED, readabl
 import { adoptSocket, endWithJson, pathOf, toOriginForm } from './raw-http.js';
 import { bodyWillBeRead } from './expect-continue.js';
 import { asKnownLength, handOver, OVER_LIMIT, readBody, transferCodingProblem } from './request-body.js';
+import { fieldLines, repeatedField } from './repeated-fields.js';
 import { requestLineRefusal, versionRefusal } from './request-line.js';
 
 export type EdgeSettings = Pick<ServerConfig, 'maxRequestBodyBytes' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs'> & {
@@ -189,7 +192,7 @@ function failed(context: Required<Pick<GatewayServerContext, 'res' | 'requestId'
  */
 export function hostProblem(request: IncomingMessage): string | undefined {
   // Node keeps the first of several Host lines and drops the rest; a proxy in front may have routed by another (RFC 9112 §3.2: a 400).
-  if (hostLines(request) > 1) return 'More than one Host header.';
+  if (fieldLines(request, 'host') > 1) return 'More than one Host header.';
   const host = request.headers.host;
   // Required from HTTP/1.1 on; probes still speak 1.0 and 0.9. An empty Host is allowed (the URL gets the socket's address).
   if (host === undefined) return request.httpVersionMajor === 1 && request.httpVersionMinor >= 1 ? 'Missing Host header.' : undefined;
@@ -205,14 +208,6 @@ export function hostProblem(request: IncomingMessage): string | undefined {
 }
 
 const validHosts = new Map<string, boolean>();
-
-/** How many Host field lines the request carried. */
-function hostLines(request: IncomingMessage): number {
-  let lines = 0;
-  for (let name = 0; name < request.rawHeaders.length; name += 2) if (request.rawHeaders[name]!.length === 4 && request.rawHeaders[name]!.toLowerCase() === 'host') lines++;
-  return lines;
-}
-
 
 /**
  * An OPTIONS that is no CORS preflight (RFC 9110 §9.3.7): what the target takes (`allow`), and nothing else.
@@ -293,6 +288,9 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
     if (state.health.answer(request, response, requestId)) return closingIfNode(request, response);
     const hostRefused = hostProblem(request);
     if (hostRefused) return refuse(request, response, requestId, settings, { status: 400, code: ErrorCode.BAD_REQUEST, message: hostRefused, close: true });
+    // Two credentials, or two media types (./repeated-fields.ts): node would serve the first, a proxy in front may have read the other.
+    const repeated = repeatedField(request);
+    if (repeated) return refuse(request, response, requestId, settings, { status: 400, code: ErrorCode.BAD_REQUEST, message: repeatedFieldRefused(repeated), close: true });
     state.requests.track(response);
     const declared = request.headers['content-length'];
     // Node refuses Transfer-Encoding next to a Content-Length itself (a 400): here it is the only framing.

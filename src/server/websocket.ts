@@ -15,7 +15,7 @@
  * graphql-ws messages.
  *
  * The upgrade is refused (400) when its Host is missing (HTTP/1.1) or invalid,
- * as the HTTP edge refuses such a request, and (403) when its Origin is
+ * or it carries two Authorization lines (./repeated-fields.ts), as the HTTP edge refuses such a request, and (403) when its Origin is
  * neither the gateway's own nor allowed by CORS_ORIGINS, and (503) past
  * WS_MAX_CONNECTIONS open at once; a connection that sends no
  * `connection_init` in time is closed, and so is one idle for
@@ -65,7 +65,7 @@ import type { Duplex } from 'node:stream';
 import { parse, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import { CloseCode, handleProtocols, makeServer, MessageType, type Context } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { errorBody, ErrorCode, FIELD_VALUE, gatewayError, invalidAuthorization, MASKED_MESSAGE, originRefused } from '../errors.js';
+import { errorBody, ErrorCode, FIELD_VALUE, gatewayError, invalidAuthorization, MASKED_MESSAGE, originRefused, repeatedFieldRefused } from '../errors.js';
 import type { Lane } from '../fast-lane/index.js';
 import type { Logger } from '../logger.js';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
@@ -75,6 +75,7 @@ import { headBytes, headTooLarge } from './head-size.js';
 import { serveIgnoringUpgrade } from './ignored-upgrade.js';
 import { hostProblem } from './http-edge.js';
 import { adoptSocket, endWithJson, pathOf, toOriginForm, whenAnswered } from './raw-http.js';
+import { repeatedField } from './repeated-fields.js';
 import { versionRefusal } from './request-line.js';
 import type { StalledClients } from './stalled-clients.js';
 import { messageHead, orderedById } from './ws-message-order.js';
@@ -542,6 +543,9 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     if (goingAway) return refuse('503 Service Unavailable', 'The gateway is shutting down: connect again to reach another replica.');
     const host = hostProblem(request);
     if (host) return refuse('400 Bad Request', host);
+    // Two Authorization lines: every operation would have run with the first (./repeated-fields.ts).
+    const repeated = repeatedField(request);
+    if (repeated) return refuse('400 Bad Request', repeatedFieldRefused(repeated));
     if (path !== settings.path) return refuse('404 Not Found', `Not found: GraphQL over WebSocket is served at ${settings.path}.`);
     if (!originAllowed(request, settings.corsOrigins)) return refuse('403 Forbidden', originRefused(String(request.headers.origin), request.headers.host));
     const handshake = handshakeProblem(request);
