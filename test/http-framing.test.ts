@@ -150,6 +150,22 @@ describe.each(LANES)('connection and framing (%s lane)', (lane) => {
     expect(ms).toBeLessThan(1_500);
   });
 
+  // The answer is known from the headers: the fast lane read the body first, so these were a 408 once
+  // HTTP_REQUEST_TIMEOUT_MS passed there, where Yoga's lane answered at once (a chunked one was a 408 on both).
+  it.each([
+    ['a media type no parser reads (415), its declared body never whole', 415, 'content-type: application/xml\r\nContent-Length: 5000\r\n\r\n<query>{ __typename }</query>'],
+    ['a media type no parser reads (415), its chunked body never ended', 415, 'content-type: application/xml\r\nTransfer-Encoding: chunked\r\n\r\n1d\r\n<query>{ __typename }</query>\r\n'],
+    ['a form CSRF prevention refuses (403), its declared body never whole', 403, 'content-type: application/x-www-form-urlencoded\r\nContent-Length: 5000\r\n\r\nquery=%7B__typename%7D'],
+  ])('answers a POST in %s at once, without waiting for the body', async (_name, status, rest) => {
+    const logged = harness.logs.length;
+    const { text, ms } = await rawExchange(harness.url, `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n${rest}`, { giveUpMs: 3_000 });
+    expect(statuses(text), text.slice(0, 300)).toEqual([status]);
+    expect(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)).errors[0].extensions.code).toBe('BAD_REQUEST');
+    expect(ms).toBeLessThan(1_500);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(harness.logs.slice(logged).filter((line) => line.component === 'access').map((line) => line.status)).toEqual([status]);
+  });
+
   it('answers a pipelined request whose framing the edge refuses once, after the answer before it, and nothing after', async () => {
     // Node hands the request over, then reports its body as malformed: the edge's refusal (400, closing) is its only answer.
     const typename = 'GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\n\r\n';

@@ -27,7 +27,8 @@
  *
  * - hooks run once the whole body is in (the edge reads it first), so an
  *   onRequest hook that answers early answers after the upload, not during it
- *   (a GET's body, which nothing reads, is not waited for on either lane);
+ *   (a body the pipeline does not read, a GET's or one in a media type no parser
+ *   reads, is not waited for on either lane);
  * - the Content-Length sent is the length of the body sent, where Yoga sends
  *   the header a plugin left even when it no longer matches;
  * - `url` in onRequestParse works as a URL, where Yoga's proxy throws on its

@@ -9,7 +9,9 @@
  * - Body limits: a body declared over `maxRequestBodyBytes` gets 413 before
  *   a byte of it is read; a chunked one (no Content-Length) is read at the
  *   edge as it streams, and gets 413 once more than the limit has arrived
- *   (./request-body.ts). Content-Length with Transfer-Encoding is node's 400.
+ *   (./request-body.ts). Content-Length with Transfer-Encoding is node's 400. A body
+ *   the pipeline will not read (a GET's, a 415's, a CSRF 403's) is neither read nor
+ *   waited for, on either lane: node discards it as it comes.
  * - Methods: `/graphql` takes GET, POST and OPTIONS; any other (HEAD included)
  *   is a 405 with `Allow`, before any plugin (a PUT without Authorization was
  *   CSRF prevention's 403, one accepting event streams a 405 as an event stream);
@@ -345,20 +347,25 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
       request.headers.accept = ordered;
     }
     const serverContext = { req: request, res: response, requestId, waitUntil };
+    // Whether the pipeline reads the body at all (./expect-continue.ts): not a GET's (Yoga's GET parser takes the URL),
+    // nor one in a media type no parser reads (its 415), nor one CSRF prevention refuses (its 403), each decided from the
+    // headers alone.
+    const pipelineReads = hasBody && bodyWillBeRead(request, graphql);
     if (continues) {
-      // A body the pipeline will not read (./expect-continue.ts) is not asked for: the pipeline's answer is the final
+      // A body the pipeline will not read is not asked for: the pipeline's answer is the final
       // one, and node closes the connection after it, so nothing pipelined behind it is run either. A request without
       // a body (which should not have expected 100-continue, RFC 9110 §10.1.1) keeps its connection: a 100 costs nothing.
-      if (hasBody && !bodyWillBeRead(request, graphql)) {
+      if (hasBody && !pipelineReads) {
         if (request.socket) closing.add(request.socket);
         return serve(lane, serverContext, null, logger);
       }
       response.writeContinue();
     }
-    // Nothing reads a GET's body (Yoga's GET parser takes the URL; its node adapter builds a GET without one): a lane
-    // that reads bodies first must not wait for it either, or a GET whose declared body never came is a 408 there only.
-    const laneReadsIt = lane.readsBodyFirst && request.method !== 'GET';
-    if (!hasBody || (!chunked && !laneReadsIt && charset !== 'iso-8859-1')) return serve(lane, serverContext, null, logger);
+    // A body the pipeline will not read is not waited for either, on any lane or framing: the answer is known from the
+    // headers. Read first (the fast lane, a chunked body, a re-encoding), `application/xml` with a declared body that
+    // never came was a 408 after HTTP_REQUEST_TIMEOUT_MS on the fast lane and Yoga's 415 at once on its own lane; so was
+    // a GET's. Node discards what arrives of it after the answer.
+    if (!pipelineReads || (!chunked && !lane.readsBodyFirst && charset !== 'iso-8859-1')) return serve(lane, serverContext, null, logger);
     // A declared length was checked above; a chunked body is bounded as it streams.
     void readBody(request, chunked ? settings.maxRequestBodyBytes : Infinity).then((body) => {
       if (body === OVER_LIMIT) return refuse(request, response, requestId, settings, tooLarge(settings));
