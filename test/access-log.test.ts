@@ -12,13 +12,14 @@
  *   that fail) never appears in any log line.
  */
 import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import type { ExecutionResult } from 'graphql';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { readConfig } from '../src/config.js';
-import { DEMO_ORGANIZATION, DEMO_TOKEN, demoExecutions } from '../src/demo/demo-data.js';
+import { DEMO_ORGANIZATION, DEMO_TOKEN, demoExecutions, makeExecution } from '../src/demo/demo-data.js';
 import { FakeUpstream } from '../src/demo/fake-upstream.js';
 import { createLogger } from '../src/logger.js';
 import { createInstance, type GatewayInstance } from '../src/server/instance.js';
@@ -61,6 +62,30 @@ const TRANSPORT: Record<TransportName, 'http' | 'sse' | 'ws'> = {
 const send = (harness: Harness, transport: TransportName, query: string): Promise<Sent> => sendOver(harness, transport, query);
 
 const STATUS = 'query ExecutionStatus($id: ID!) { execution(id: $id) { id status } }';
+
+/**
+ * A GET of 25 MB of answer (more than loopback's kernel buffers take) whose client reads the first bytes and resets
+ * the connection; what it read.
+ */
+async function hangUpMidAnswer(harness: Harness): Promise<string> {
+  const record = makeExecution({ id: 'ex_cut_off', status: 'workflow_running', eventCount: 100 });
+  for (const event of record.events) (event as { data: unknown }).data = { blob: 'x'.repeat(250_000) };
+  harness.upstream.put(record);
+  const query = encodeURIComponent('query CutOff { execution(id: "ex_cut_off") { events(first: 100) { nodes { data } } } }');
+  const { port } = new URL(harness.url);
+  return new Promise<string>((resolve) => {
+    const socket = connect(Number(port), '127.0.0.1');
+    let text = '';
+    socket.on('error', () => undefined);
+    socket.once('data', (chunk: Buffer) => {
+      text = chunk.toString('latin1');
+      socket.pause();
+      setTimeout(() => socket.destroy(), 20);
+    });
+    socket.on('close', () => resolve(text));
+    socket.write(`GET /graphql?query=${query} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${AUTH}\r\n\r\n`);
+  });
+}
 
 // ---------------------------------------------------------------------------
 
@@ -195,9 +220,19 @@ describe.each(LANES)('one line per request, %s lane', (lane) => {
     await sent.catch(() => undefined);
     await eventually(() => expect(accessLines(harness, from)).toHaveLength(1));
     expect(accessLines(harness, from)[0]!.errorCodes).toEqual(['CLIENT_CLOSED_REQUEST']);
+    // Its answer went nowhere.
+    expect(accessLines(harness, from)[0]!.aborted).toBe(true);
     // Nobody retried for a client that left.
     await sleep(450);
     expect(harness.upstream.requestsFor('ex_demo_5')).toHaveLength(1);
+  });
+
+  it('a GET whose client hung up mid-answer: the status sent, and aborted: true', async () => {
+    const from = harness.logs.length;
+    expect(await hangUpMidAnswer(harness)).toMatch(/^HTTP\/1\.1 200 /);
+    await eventually(() => expect(accessLines(harness, from)).toHaveLength(1), 10_000);
+    // It said 200 and nothing more, as if the answer had reached the client.
+    expect(accessLines(harness, from)[0]).toMatchObject({ operationName: 'CutOff', status: 200, errorCodes: [], aborted: true });
   });
 
   it('errors: the codes the client sees, each once, and the HTTP status', async () => {
@@ -419,6 +454,13 @@ describe('ACCESS_LOG decides which requests get a line', () => {
 
   it.each(LANES)('errors, %s lane: every request that failed, and only those', async (lane) => {
     expect(await traffic({ ACCESS_LOG: 'errors' }, lane)).toEqual(ERRORS);
+  });
+
+  it.each(LANES)('errors, %s lane: an answer the client hung up on is one', async (lane) => {
+    const harness = await Harness.start({ lane, env: { ACCESS_LOG: 'errors' } });
+    harnesses.push(harness);
+    await hangUpMidAnswer(harness);
+    await eventually(() => expect(accessLines(harness).map((line) => ({ status: line.status, aborted: line.aborted }))).toEqual([{ status: 200, aborted: true }]), 10_000);
   });
 
   it('sampled at 0%: the errors only', async () => {

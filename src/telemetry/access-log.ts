@@ -1,6 +1,7 @@
 /**
  * One JSON line per request (pino), as ACCESS_LOG says: `off`, `errors` (a
- * status of 400 or more, or any error in the result), `sampled` (every error
+ * status of 400 or more, any error in the result, or an HTTP answer cut off
+ * that is no event stream), `sampled` (every error
  * plus ACCESS_LOG_SAMPLE_PERCENT of the rest) or `all`. A subscription's line
  * is written when it ends, with what all its updates cost.
  *
@@ -9,10 +10,13 @@
  * 100 characters), operationType, transport (`http`, `sse`, `ws`), status,
  * durationMs, upstreamCalls, cacheHits, sharedCalls, errorCodes, and
  * upstreamRequestIds when an error came from upstream (its `extensions.upstreamRequestId`,
- * what a ticket with upstream names; at most MAX_LOGGED_UPSTREAM_IDS, each cut). Never a
+ * what a ticket with upstream names; at most MAX_LOGGED_UPSTREAM_IDS, each cut), and
+ * `aborted: true` when an HTTP answer did not go out whole (see `settle`). Never a
  * header, a variable, a token or the document: nothing a caller sent beyond the
  * operation's name.
  */
+import type { ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { isValidSpanId, isValidTraceId, trace } from '@opentelemetry/api';
 import { getOperationAST, Kind, type DocumentNode, type ExecutionResult, type GraphQLError } from 'graphql';
 import { isAsyncIterable, type GraphQLParams, type Plugin } from 'graphql-yoga';
@@ -40,6 +44,8 @@ interface Entry {
   /** A subscription's line waits for its end. */
   streaming: boolean;
   ended: boolean;
+  /** node's response of an HTTP request (the edge's `res`): the line waits for it to close. Absent over WebSocket. */
+  response: ServerResponse | undefined;
 }
 
 /** A W3C `traceparent`: version, trace id, parent span id, flags, in lowercase hex; a later version may add fields. */
@@ -81,14 +87,44 @@ function addCost(entry: Entry, context: GatewayContext | undefined): void {
   entry.sharedCalls += cost.sharedCalls;
 }
 
+/**
+ * Whether an HTTP answer did not go out whole, once its response has closed: it never finished writing, or its
+ * connection failed under it. node emits 'finish' (and `writableFinished` holds) for an answer written in one `end`
+ * even when the connection was reset while the kernel still had most of it to send (the fast lane's 30 MB result
+ * to a client that read 64 KB: ECONNRESET, then 'finish'); the connection's error says so. A connection closed
+ * cleanly after a whole answer (`Connection: close`) holds no error.
+ */
+function cutOff(response: ServerResponse, socket: Duplex | null): boolean {
+  return !response.writableFinished || (socket !== null && socket.errored !== null);
+}
+
 export function useAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 'accessLog' | 'accessLogSamplePercent'>): Plugin {
   // Its own level: LOG_LEVEL tunes the rest of the log; ACCESS_LOG decides these lines.
   const lines = logger.child({ component: 'access' }, { level: logger.level === 'silent' ? 'silent' : 'info' });
   const entries = new WeakMap<Request, Entry>();
   const share = settings.accessLogSamplePercent / 100;
 
-  function write(entry: Entry): void {
-    const failed = (entry.status ?? 0) >= 400 || entry.errorCodes.size > 0;
+  /**
+   * Writes the line once node's response has closed: whether the answer went out whole is known only then. The
+   * pipeline's answer (its status) is decided before a byte is written, so a client that hung up mid-answer (a 30 MB
+   * result, say) or before it was logged as a 200 like any other. `durationMs` is still taken now, when the pipeline
+   * answered (or the stream ended). Over WebSocket there is no response: written at once.
+   */
+  function settle(entry: Entry): void {
+    const durationMs = Math.round((performance.now() - entry.started) * 100) / 100;
+    const response = entry.response;
+    if (!response) return write(entry, durationMs, false);
+    // Taken now: node detaches it from the response once the answer ends, however it ended.
+    const socket = response.socket;
+    // Closed already (the client left before the answer, or mid-stream): 'close' has been emitted.
+    if (response.destroyed) return write(entry, durationMs, cutOff(response, socket));
+    response.once('close', () => write(entry, durationMs, cutOff(response, socket)));
+  }
+
+  /** `aborted`: the HTTP answer did not go out whole (node's response closed before it finished writing). */
+  function write(entry: Entry, durationMs: number, aborted: boolean): void {
+    // An answer the client never got whole is a failure, but for an event stream, which a client ends by leaving.
+    const failed = (entry.status ?? 0) >= 400 || entry.errorCodes.size > 0 || (aborted && !entry.streaming);
     if (settings.accessLog === 'errors' && !failed) return;
     if (settings.accessLog === 'sampled' && !failed && Math.random() >= share) return;
     lines.info(
@@ -99,12 +135,13 @@ export function useAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 'ac
         operationType: entry.operationType,
         transport: entry.transport,
         status: entry.status,
-        durationMs: Math.round((performance.now() - entry.started) * 100) / 100,
+        durationMs,
         upstreamCalls: entry.upstreamCalls,
         cacheHits: entry.cacheHits,
         sharedCalls: entry.sharedCalls,
         errorCodes: [...entry.errorCodes],
         ...(entry.upstreamRequestIds ? { upstreamRequestIds: [...entry.upstreamRequestIds] } : {}),
+        ...(aborted ? { aborted } : {}),
       },
       entry.streaming ? 'subscription ended' : 'request',
     );
@@ -147,6 +184,7 @@ export function useAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 'ac
         upstreamRequestIds: undefined,
         streaming: false,
         ended: false,
+        response: context.res,
       });
     },
     // Named once parsed, so a line of an operation refused by validation names it too.
@@ -181,7 +219,7 @@ export function useAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 'ac
             },
             onEnd() {
               entry.ended = true;
-              if (entry.status !== undefined) write(entry);
+              if (entry.status !== undefined) settle(entry);
             },
           };
         },
@@ -203,7 +241,7 @@ export function useAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 'ac
       const refused = refusalCode(request);
       if (refused) entry.errorCodes.add(refused);
       if (entry.transport !== 'ws') entry.transport = response.headers.get('content-type')?.startsWith('text/event-stream') ? 'sse' : 'http';
-      if (!entry.streaming || entry.ended) write(entry);
+      if (!entry.streaming || entry.ended) settle(entry);
     },
   };
 }
