@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Harness, LANES } from './support/harness.js';
-import { rawExchange } from './support/raw-http.js';
+import { rawExchange, resetBeforeRead } from './support/raw-http.js';
 
 /** One raw answer: status, headers (names lowercased) and body. */
 function parse(text: string): { status: number; headers: Record<string, string>; body: string } {
@@ -152,6 +152,33 @@ describe.each(LANES)('the status of an edge refusal (%s lane)', (lane) => {
         const { text } = await rawExchange(harness.url, `GET /graphql ${version}\r\nHost: 127.0.0.1\r\n\r\n`, { giveUpMs: 3_000 });
         expect(text, version).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
         expect(refusal(parse(text).body).message, version).toBe('Malformed HTTP request.');
+      }
+    });
+  });
+
+  describe('CONNECT pipelined behind a request still being answered', () => {
+    // Its answer waits for upstream (300 ms), so the CONNECT behind it arrives first.
+    const slow = `GET /graphql?query=${encodeURIComponent('{ execution(id: "ex_demo_5") { id } }')} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer demo-token\r\nX-Request-Id: earlier\r\n\r\n`;
+    const connect = 'CONNECT 127.0.0.1:80 HTTP/1.1\r\nHost: 127.0.0.1:80\r\nX-Request-Id: tunnel\r\n\r\n';
+
+    it('is refused after the earlier answer, in order (its 405 ended the connection, and the answer was never sent)', async () => {
+      harness.upstream.setFault('ex_demo_5', { kind: 'slow', ms: 300 });
+      try {
+        const { text } = await rawExchange(harness.url, slow + connect, { giveUpMs: 3_000 });
+        expect(text.match(/HTTP\/1\.1 \d{3}/g), text.slice(0, 300)).toEqual(['HTTP/1.1 200', 'HTTP/1.1 405']);
+        expect(text.match(/x-request-id: \S+/gi)).toEqual(['x-request-id: earlier', 'x-request-id: tunnel']);
+        expect(text).toContain('"id":"ex_demo_5"');
+      } finally {
+        harness.upstream.reset();
+      }
+    });
+
+    it('a client that resets while it waits throws nothing in the gateway', async () => {
+      harness.upstream.setFault('ex_demo_5', { kind: 'slow', ms: 300 });
+      try {
+        expect(await resetBeforeRead(harness.instance.server, harness.url, slow + connect)).toEqual([]);
+      } finally {
+        harness.upstream.reset();
       }
     });
   });

@@ -50,7 +50,7 @@ import type { Health } from './health.js';
 import { bodyAsUtf8 } from './body-charset.js';
 import { HEAD_FIELD_LIMIT, HEAD_PARSE_LIMIT_BYTES, HEAD_TOO_LARGE, headTooLarge, TRAILERS_TOO_LARGE } from './head-size.js';
 import { acceptInPreferenceOrder, postAcceptInPreferenceOrder, PRODUCED, readableContentType, type BodyCharset } from './media-types.js';
-import { adoptSocket, endWithJson, pathOf, toOriginForm } from './raw-http.js';
+import { adoptSocket, endWithJson, pathOf, toOriginForm, whenAnswered } from './raw-http.js';
 import { bodyWillBeRead } from './expect-continue.js';
 import { asKnownLength, handOver, OVER_LIMIT, readBody, transferCodingProblem } from './request-body.js';
 import { fieldLines, repeatedField } from './repeated-fields.js';
@@ -438,12 +438,16 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
   // CONNECT never reaches the request handler, and without a listener node closes the socket
   // without a word: answered as any other method the gateway does not take. One in another major
   // version is a 505 first, as any request in it is (`CONNECT host:80 HTTP/2.0` was a 405).
+  // Pipelined behind requests still being answered, after their answers, as an upgrade is (./raw-http.ts
+  // `whenAnswered`): its refusal ended the connection at once, and the earlier answers were never sent.
   server.on('connect', (request: IncomingMessage, socket: Duplex) => {
     adoptSocket(socket);
-    const requestId = requestIdFor(request.headers['x-request-id']);
-    const versionRefused = versionRefusal(request);
-    if (versionRefused) return endWithJson(socket, `505 ${STATUS_TEXT[505]}`, errorBody(ErrorCode.BAD_REQUEST, versionRefused), { 'x-request-id': requestId });
-    endWithJson(socket, '405 Method Not Allowed', errorBody(ErrorCode.BAD_REQUEST, NO_TUNNELS), { allow: GRAPHQL_METHODS, 'x-request-id': requestId });
+    whenAnswered(socket, () => {
+      const requestId = requestIdFor(request.headers['x-request-id']);
+      const versionRefused = versionRefusal(request);
+      if (versionRefused) return endWithJson(socket, `505 ${STATUS_TEXT[505]}`, errorBody(ErrorCode.BAD_REQUEST, versionRefused), { 'x-request-id': requestId });
+      endWithJson(socket, '405 Method Not Allowed', errorBody(ErrorCode.BAD_REQUEST, NO_TUNNELS), { allow: GRAPHQL_METHODS, 'x-request-id': requestId });
+    });
   });
   return server;
 }
