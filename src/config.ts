@@ -167,7 +167,7 @@ export const SETTINGS = {
     breakerMinCallers: setting(
       'UPSTREAM_BREAKER_MIN_CALLERS',
       integer(1, 100_000).default(2),
-      'distinct callers (tokens: `Authorization` headers, the scheme\'s case and the spaces after it aside) the failures must span before the circuit opens, so one caller never opens it for others; `1` for a single-tenant gateway, whose only caller is one service token',
+      'distinct callers (tokens: `Authorization` headers, the `Bearer` scheme\'s case and the spaces after it aside) the failures must span before the circuit opens, so one caller never opens it for others; `1` for a single-tenant gateway, whose only caller is one service token',
     ),
     breakerHalfOpenMs: setting(
       'UPSTREAM_BREAKER_HALF_OPEN_MS',

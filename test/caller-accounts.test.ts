@@ -2,17 +2,20 @@
  * One token is one caller, however its Authorization header spells the scheme
  * (src/request/caller-account.ts): `Bearer x`, `bearer x` and `Bearer   x`
  * are the same credentials to an upstream that reads them as RFC 9110 §11.1
- * and RFC 6750 §2.1 say (the fake upstream's `anySchemeSpelling`). The bounds
- * and judgements kept per caller (live subscriptions, a Retry-After pause, whose
- * failures open the circuit) count that token once; what is shared between
- * requests stays keyed by the exact header upstream is sent.
+ * and RFC 6750 §2.1 say (the fake upstream's `anySchemeSpelling`). Everything
+ * kept or counted per caller (live subscriptions, pollers and leases, a
+ * Retry-After pause, whose failures open the circuit, calls in flight, the
+ * cache) counts that token once, in this process and in Redis, and upstream is
+ * sent its one form, `Bearer <token>`.
  */
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeExecution } from '../src/demo/demo-data.js';
-import { accountOf } from '../src/request/caller-account.js';
+import { canonicalAuthorization } from '../src/request/caller-account.js';
 import { Caller } from '../src/request/scope.js';
 import { codes, Harness, LANES, type LaneName } from './support/harness.js';
-import { AUTH_A, AUTH_A2, AUTH_B, liveEnv, sseClient, TOKENS, watch, waitFor } from './support/live.js';
+import { AUTH_A, AUTH_A2, AUTH_B, liveEnv, putExecution, Recorder, requestsSince, sleep, sseClient, TOKENS, watch, waitFor } from './support/live.js';
+import { useReplicas } from './support/replicas.js';
 
 /** Ten running executions of org_a, one of org_b. */
 const IDS_A = Array.from({ length: 10 }, (_, i) => `ex_acct_${i}`);
@@ -23,26 +26,28 @@ const ONE = `query($id: ID!) { execution(id: $id) { id } }`;
 /** `Bearer token-a` spelt as the RFCs allow. */
 const SPELLINGS_A = ['bearer token-a', 'BEARER token-a', 'Bearer   token-a', 'bEaReR\ttoken-a'];
 
-describe('accountOf', () => {
+describe('canonicalAuthorization', () => {
   it('reads the scheme in any case and any run of spaces before the credentials, which keep their case', () => {
-    for (const spelling of SPELLINGS_A) expect(accountOf(spelling)).toBe('bearer token-a');
-    expect(accountOf(AUTH_A)).toBe('bearer token-a');
-    expect(accountOf('Bearer Token-A')).toBe('bearer Token-A');
-    expect(accountOf('Bearer token-a2')).not.toBe(accountOf(AUTH_A));
-    expect(accountOf('Basic dXNlcjpwYXNz')).toBe('basic dXNlcjpwYXNz');
-    expect(accountOf('token-a')).toBe('token-a');
-    expect(accountOf('Token-A')).toBe('Token-A');
+    for (const spelling of SPELLINGS_A) expect(canonicalAuthorization(spelling)).toBe(AUTH_A);
+    expect(canonicalAuthorization(AUTH_A)).toBe(AUTH_A);
+    expect(canonicalAuthorization(' Bearer token-a ')).toBe(AUTH_A);
+    expect(canonicalAuthorization('Bearer Token-A')).toBe('Bearer Token-A');
+    expect(canonicalAuthorization('Bearer token-a2')).not.toBe(AUTH_A);
+    // Another scheme (upstream refuses it) or none: as sent.
+    expect(canonicalAuthorization('Basic dXNlcjpwYXNz')).toBe('Basic dXNlcjpwYXNz');
+    expect(canonicalAuthorization('token-a')).toBe('token-a');
+    expect(canonicalAuthorization('Token-A')).toBe('Token-A');
   });
 
   it('reads `Bearer` with no token, in any case, as one caller', () => {
-    for (const spelling of ['Bearer', 'bearer', 'BEARER ', ' bEaReR']) expect(accountOf(spelling)).toBe('bearer');
+    for (const spelling of ['Bearer', 'bearer', 'BEARER ', ' bEaReR']) expect(canonicalAuthorization(spelling)).toBe('Bearer');
   });
 
-  it('merges the accounting only: the key shared data is kept under stays the exact header', () => {
+  it('gives every spelling of one token one key, and that form is what upstream is sent', () => {
     const [exact, lower] = [new Caller(AUTH_A), new Caller('bearer token-a')];
-    expect(lower.accountKey).toBe(exact.accountKey);
-    expect(lower.key).not.toBe(exact.key);
-    expect(new Caller(AUTH_B).accountKey).not.toBe(exact.accountKey);
+    expect(lower.key).toBe(exact.key);
+    expect(lower.authorization).toBe(AUTH_A);
+    expect(new Caller(AUTH_B).key).not.toBe(exact.key);
   });
 });
 
@@ -95,5 +100,61 @@ describe.each(LANES)('one token spelt several ways (%s lane)', (lane: LaneName) 
     // A second token of the tenant is a second caller (README "Upstream faults"): the same failures then open it.
     await h.query(MANY, { ids: IDS_A }, { authorization: AUTH_A2 });
     await waitFor(() => h.logs.some((line) => line.msg === 'upstream circuit opened: failing fast'), 'the circuit to open');
+  });
+});
+
+describe('one token spelt two ways, two replicas on one Redis (an upstream that reads the scheme as the RFCs say)', () => {
+  const replicas = useReplicas('fast', { anySchemeSpelling: true });
+  const { clients } = replicas;
+  const PAUSE_S = 3;
+  const LOWER_A = 'bearer token-a';
+
+  it("a 503's Retry-After recorded under one spelling holds for a watch in the other on the other replica (the `quiet` key is the token's)", async () => {
+    const [a, b] = [await replicas.replica({ UPSTREAM_MAX_ATTEMPTS: '1' }), await replicas.replica({ UPSTREAM_MAX_ATTEMPTS: '1' })];
+    const { upstream } = replicas;
+    const id = 'ex_acct_quiet';
+    putExecution(upstream, id, 'workflow_running', { organizationId: 'org_a' });
+    const first = new Recorder(clients.for(a, AUTH_A), { id });
+    await first.received(1);
+    const before = upstream.requestsFor(id).length;
+    upstream.setFault(id, { kind: 'status', status: 503, headers: { 'retry-after': String(PAUSE_S) } });
+    await waitFor(() => upstream.requestsFor(id).length > before, 'the poll answered 503');
+    await waitFor(() => first.errorCodes.includes('UPSTREAM_UNAVAILABLE'), () => `the notice; ${first.describe()}`);
+    const pausedAt = upstream.requestsFor(id).at(-1)!.at;
+    first.stop();
+    await waitFor(() => a.instance.live.counts.pollers === 0, 'the poller on A to stop');
+    const from = performance.now();
+    // The same token through replica B, its scheme in lower case (another client library).
+    const second = new Recorder(clients.for(b, LOWER_A), { id });
+    await waitFor(() => second.results.length >= 1, () => `the watch's notice on B; ${second.describe()}`, 2_000);
+    expect(second.errorCodes).toEqual(['UPSTREAM_UNAVAILABLE']);
+    await sleep(Math.max(0, pausedAt + PAUSE_S * 1000 - performance.now() - 50));
+    const during = upstream.requestsFor(id).filter((request) => request.at > from && request.at < pausedAt + PAUSE_S * 1000 - 20);
+    expect(during.length, 'upstream calls by the watch on B before the Retry-After A got ended').toBe(0);
+    second.stop();
+  });
+
+  it('watches in both spellings on both replicas: one poller, one lease, one call per tick in all; no key or channel holds the token', async () => {
+    const env = { LIVE_POLL_ACTIVE_MS: '50', LIVE_POLL_WAITING_MS: '50' };
+    const [a, b] = [await replicas.replica(env), await replicas.replica(env)];
+    const { upstream } = replicas;
+    const id = 'ex_acct_lease';
+    putExecution(upstream, id, 'workflow_running', { eventCount: 1, organizationId: 'org_a' });
+    const watchers = [watch(clients.for(a, AUTH_A), id), watch(clients.for(a, LOWER_A), id), watch(clients.for(b, LOWER_A), id), watch(clients.for(b, AUTH_A), id)];
+    await waitFor(() => watchers.every((watcher) => watcher.updates.length >= 1), 'every first update');
+    // One poller per replica for the token's pair, whatever the spelling.
+    expect([a.instance.live.counts.pollers, b.instance.live.counts.pollers]).toEqual([1, 1]);
+    await sleep(150);
+    const since = performance.now();
+    await sleep(2_000);
+    const ticks = (performance.now() - since) / 50;
+    const calls = requestsSince(upstream, id, since);
+    expect(calls).toBeGreaterThanOrEqual(10);
+    // Two lease holders (one per spelling) would make twice as many.
+    expect(calls).toBeLessThanOrEqual(Math.ceil(ticks * 1.1) + 1);
+    const keys = await new Redis(replicas.redis.url).keys('*').finally(() => undefined);
+    expect(keys.length).toBeGreaterThan(0);
+    for (const key of keys) expect(key).not.toMatch(/token-a/i);
+    for (const watcher of watchers) watcher.stop();
   });
 });

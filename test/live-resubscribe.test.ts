@@ -64,7 +64,7 @@ it("a subscription reconnect spreads every pair's read over its poll interval in
   let updates = 0;
   for (const replica of replicas) {
     for (const id of ids) {
-      const watch = replica.instance.live.watch({ caller: { authorization: AUTH_A, key: 'caller-a', accountKey: 'caller-a' }, onClientGone: () => () => {} }, { id });
+      const watch = replica.instance.live.watch({ caller: { authorization: AUTH_A, key: 'caller-a' }, onClientGone: () => () => {} }, { id });
       void (async () => {
         for await (const _ of watch) updates++;
       })();

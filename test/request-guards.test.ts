@@ -36,15 +36,18 @@ describe.each(LANES)('request guards (%s lane)', (lane) => {
 
   describe('Authorization', () => {
     it.each([
-      ['Bearer demo-token', null],
-      ['bearer demo-token', 'UNAUTHENTICATED'],
-      ['Bearer  demo-token', 'UNAUTHENTICATED'],
-      ['Basic dXNlcjpwYXNz', 'UNAUTHENTICATED'],
-      ['Bearer abc.DEF-ghi_jkl~+/=', 'UNAUTHENTICATED'],
-    ])('forwards %j to upstream exactly as sent', async (authorization, code) => {
+      ['Bearer demo-token', 'Bearer demo-token', null],
+      // The scheme in any case and any spaces after it (RFC 9110 §11.1, RFC 6750 §2.1): upstream's documented form,
+      // which an upstream that reads only that one accepts (src/request/caller-account.ts).
+      ['bearer demo-token', 'Bearer demo-token', null],
+      ['BEARER \tdemo-token', 'Bearer demo-token', null],
+      ['Bearer Demo-Token', 'Bearer Demo-Token', 'UNAUTHENTICATED'],
+      ['Basic dXNlcjpwYXNz', 'Basic dXNlcjpwYXNz', 'UNAUTHENTICATED'],
+      ['Bearer abc.DEF-ghi_jkl~+/=', 'Bearer abc.DEF-ghi_jkl~+/=', 'UNAUTHENTICATED'],
+    ])('forwards %j to upstream as %j, the token exactly as sent', async (authorization, forwarded, code) => {
       const response = await harness.query(ONE, { id: 'ex_demo_1' }, { authorization });
       expect(harness.upstream.requests).toHaveLength(1);
-      expect(harness.upstream.requests[0]!.headers.authorization).toBe(authorization);
+      expect(harness.upstream.requests[0]!.headers.authorization).toBe(forwarded);
       if (code === null) {
         expect(response.errors).toBeUndefined();
         expect(response.data).toEqual({ execution: { id: 'ex_demo_1' } });

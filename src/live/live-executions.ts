@@ -132,16 +132,16 @@ export class LiveExecutions {
     if (!caller) throw unauthenticated();
     this.client.assertAllowedId(request.id);
     const after = request.eventsAfter == null ? undefined : checkEventCursor('eventsAfter', request.eventsAfter, request.id);
-    const key = `${caller.key}:${request.id}`;
-    // Counted per token, not per spelling of the header: `bearer x` is no second caller (src/request/caller-account.ts).
-    const { accountKey } = caller;
+    // One key per token, however the header spelt its scheme (src/request/caller-account.ts): one poller, one lease.
+    const callerKey = caller.key;
+    const key = `${callerKey}:${request.id}`;
     // The map holds running pollers only: one leaves it as it stops (onStopped).
     let poller = this.#pollers.get(key);
     let unread = !poller?.latest;
-    this.#admit(accountKey, key, unread);
+    this.#admit(callerKey, key, unread);
     this.#subscriptions++;
     if (unread) this.#unread++;
-    this.#perCaller.set(accountKey, (this.#perCaller.get(accountKey) ?? 0) + 1);
+    this.#perCaller.set(callerKey, (this.#perCaller.get(callerKey) ?? 0) + 1);
     if (!poller) {
       poller = new Poller(key, caller, request.id, {
         client: this.client,
@@ -162,9 +162,9 @@ export class LiveExecutions {
     const released = () => {
       read();
       this.#subscriptions--;
-      const left = (this.#perCaller.get(accountKey) ?? 1) - 1;
-      if (left === 0) this.#perCaller.delete(accountKey);
-      else this.#perCaller.set(accountKey, left);
+      const left = (this.#perCaller.get(callerKey) ?? 1) - 1;
+      if (left === 0) this.#perCaller.delete(callerKey);
+      else this.#perCaller.set(callerKey, left);
     };
     const resume = after && { cursor: request.eventsAfter!, decoded: after };
     const watch: Watch = new Watch(poller, scope, request.filter ?? null, resume, this.settings.maxWatchMs, read, () => {

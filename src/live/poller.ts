@@ -278,7 +278,7 @@ export class Poller {
     // A poll serves every subscriber of the execution: a trace of its own, not the first subscriber's.
     const span = tracer().startSpan('poll execution', { root: true, attributes: { 'execution_gateway.execution_id': this.id } });
     try {
-      const headers = { authorization: this.caller.authorization, requestId: `live-${randomUUID()}`, callerKey: this.caller.accountKey };
+      const headers = { authorization: this.caller.authorization, requestId: `live-${randomUUID()}`, callerKey: this.caller.key };
       const [readings, gaps] = [this.#heardReadings, this.#heardGaps];
       const execution = await context.with(trace.setSpan(context.active(), span), () => this.deps.client.getExecution(this.id, headers, cancellation, { poll: true }));
       this.#read(execution, readings, gaps);

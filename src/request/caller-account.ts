@@ -1,37 +1,39 @@
 /**
- * Whose token an Authorization header carries, for everything the gateway
- * bounds or judges per caller: a caller's share of the upstream bulkhead, its
- * live subscriptions, the pause a `429` with `Retry-After` asked of it, and
- * whose failures the circuit breaker counts (`UPSTREAM_BREAKER_MIN_CALLERS`).
+ * Who a caller is, for everything the gateway keeps or bounds per caller: the
+ * header it sends upstream, and the one key (./scope.ts `Caller.key`) of its
+ * calls in flight, its cached executions (here and in Redis), its live pollers,
+ * leases and updates, its share of the upstream bulkhead, its live
+ * subscriptions, the pauses a `Retry-After` asked of it, and whose failures the
+ * circuit breaker counts (`UPSTREAM_BREAKER_MIN_CALLERS`).
  *
  * The auth scheme is case-insensitive and any run of spaces may separate it from
  * the credentials (RFC 9110 §11.1, RFC 6750 §2.1: `Bearer 1*SP b64token`), so
- * `Bearer x`, `bearer x` and `Bearer   x` are one token to an upstream that
- * reads them as the RFCs say. Counted by the exact header, each spelling was a
- * caller of its own: one token took a share, 100 live subscriptions and a pause
- * per spelling, and its own failures, sent in two spellings, were two callers'
- * and opened the circuit for everyone.
+ * `Bearer x`, `bearer x` and `Bearer   x` are one token. Keyed by the exact
+ * header, each spelling was a caller of its own: a pause recorded in Redis under
+ * one spelling was not seen by another replica's poller of the other, two
+ * replicas both held a lease of one execution for one token (two upstream calls
+ * per tick), and one process ran a poller per spelling.
  *
- * Only the accounting is merged. What is shared between requests (calls in
- * flight, the cache, live pollers, Redis keys) stays keyed by the exact header,
- * which is what upstream is sent: an upstream that refuses a spelling refuses it
- * for every request that sends it.
+ * So the header is put in one form as it arrives, and that form is both what
+ * every key is made from and what upstream is sent: what one spelling loaded or
+ * was told is exactly what upstream answers the other. The form is upstream's
+ * documented one, `Bearer <token>`, so an upstream that reads only that spelling
+ * serves every spelling the RFCs allow; the token itself is never changed (its
+ * case counts).
  */
 
 /** An auth scheme (a `token`, RFC 9110 §5.6.2), then the spaces before its credentials. */
 const SCHEME_AND_SPACES = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)[ \t]+/;
 
 /**
- * The header as one token, however it was spelt: the scheme in lower case and
- * one space before the credentials, which keep their case (a token is
- * case-sensitive). A value that is no `scheme credentials` pair is kept as it is,
- * trimmed.
+ * The header in the one form the gateway keys and forwards: `Bearer`, one space
+ * and the credentials as sent when the scheme is `bearer` in any case (`Bearer`
+ * alone when it has none). Any other value (another scheme, which upstream
+ * refuses, or no scheme) is kept as it is, trimmed.
  */
-export function accountOf(authorization: string): string {
+export function canonicalAuthorization(authorization: string): string {
   const value = authorization.trim();
   const match = SCHEME_AND_SPACES.exec(value);
-  if (match) return `${match[1]!.toLowerCase()} ${value.slice(match[0].length)}`;
-  // `Bearer` with no token, in any case: one caller (upstream refuses it alike). Other bare values may be
-  // credentials of their own, whose case counts.
-  return /^bearer$/i.test(value) ? 'bearer' : value;
+  if (match) return match[1]!.toLowerCase() === 'bearer' ? `Bearer ${value.slice(match[0].length)}` : value;
+  return /^bearer$/i.test(value) ? 'Bearer' : value;
 }

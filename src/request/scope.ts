@@ -9,7 +9,7 @@ import type { Execution } from '../domain/execution.js';
 import { badUserInput, type DataWarning } from '../errors.js';
 import { Cancellation } from '../upstream/cancellation.js';
 import type { TraceHeaders, UpstreamCost } from '../upstream/shared-executions.js';
-import { accountOf } from './caller-account.js';
+import { canonicalAuthorization } from './caller-account.js';
 
 /** Distinct executions one GraphQL request may load (also the cap of `executions(ids)`). */
 export const MAX_EXECUTIONS_PER_REQUEST = 100;
@@ -34,36 +34,26 @@ export interface ClientWatch {
 }
 
 /**
- * The caller: their Authorization header, forwarded to upstream as is, the
- * identity under which anything shared beyond this request is kept, and the one
- * its bounds and failures are counted under.
+ * The caller: their Authorization header in the one form each token has
+ * (./caller-account.ts), forwarded to upstream, and the key under which
+ * everything kept or counted per caller beyond this request is kept.
  */
 export class Caller {
+  /** The header as upstream is sent it: `canonicalAuthorization` of what the client sent. */
+  readonly authorization: string;
   #key: string | undefined;
-  #accountKey: string | undefined;
 
-  constructor(readonly authorization: string) {}
-
-  /**
-   * A hash of the header, so tokens are never kept as keys in memory dumps or
-   * logs; made on first use (a request answered without upstream work needs none).
-   * The one-shot `hash` (Node 20.12+) skips the Hash object.
-   */
-  get key(): string {
-    return (this.#key ??= hash('sha256', this.authorization, 'base64url'));
+  constructor(sent: string) {
+    this.authorization = canonicalAuthorization(sent);
   }
 
   /**
-   * A hash of the token the header carries, whatever the spelling of its scheme
-   * (./caller-account.ts); `key` itself when the header is already in that form.
-   * Made on first use: once per request that calls upstream or watches.
+   * A hash of the header (in its one form), so tokens are never kept as keys in
+   * memory dumps or logs; made on first use (a request answered without upstream
+   * work needs none). The one-shot `hash` (Node 20.12+) skips the Hash object.
    */
-  get accountKey(): string {
-    if (this.#accountKey === undefined) {
-      const account = accountOf(this.authorization);
-      this.#accountKey = account === this.authorization ? this.key : hash('sha256', account, 'base64url');
-    }
-    return this.#accountKey;
+  get key(): string {
+    return (this.#key ??= hash('sha256', this.authorization, 'base64url'));
   }
 }
 

@@ -14,7 +14,9 @@
  *
  * Keys and channels: `<REDIS_KEY_PREFIX>v<FORMAT>:<kind>:<caller>:<execution id>`,
  * where `<caller>` is an HMAC-SHA256 (REDIS_KEY_SECRET) of the caller's
- * Authorization header, so a reader of Redis can neither see nor test tokens,
+ * Authorization header in its one form per token (src/request/caller-account.ts:
+ * `bearer x` and `Bearer x` are one caller on every replica), so a reader of
+ * Redis can neither see nor test tokens,
  * and FORMAT is bumped whenever what is stored changes shape, so two versions
  * side by side during a rolling deploy never read each other's data.
  */
@@ -120,7 +122,10 @@ export class RedisStore {
     return this.#settings.redisCommandTimeoutMs;
   }
 
-  /** The caller's part of keys and channels: an HMAC of its Authorization header, never the header or a plain hash of it. */
+  /**
+   * The caller's part of keys and channels: an HMAC of its Authorization header, never the header or a plain hash of
+   * it. `authorization` is `CallerIdentity.authorization`, already in its one form per token (src/request/scope.ts).
+   */
   callerTag(authorization: string): string {
     return createHmac('sha256', this.#settings.redisKeySecret).update(authorization).digest('base64url');
   }

@@ -16,7 +16,7 @@
  *   paused, as callers share nothing (README "Isolation").
  */
 
-/** The key of a (caller, execution) pair's pause: the caller's account key and the id. */
+/** The key of a (caller, execution) pair's pause: the caller's key (`CallerIdentity.key`) and the id. */
 export function pairPauseKey(callerKey: string, id: string): string {
   return `${callerKey}:${id}`;
 }

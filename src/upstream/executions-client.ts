@@ -36,7 +36,7 @@ export interface CallHeaders {
   /** Propagated as `x-request-id` so upstream logs can be joined with ours. */
   requestId: string;
   /**
-   * The caller's account (a hash of its token, however the header spells the scheme:
+   * The caller's key (`CallerIdentity.key`: a hash of its token, however the header spelt the scheme,
    * src/request/caller-account.ts), for its share, its pause and judging whose failures they are.
    */
   callerKey: string;
@@ -358,7 +358,7 @@ export class ExecutionsClient {
     }
     const execution = this.#parseExecution(id, body, { upstreamStatus: status, upstreamRequestId });
     // Upstream served the pair: a pause a 5xx began for it (the answer to a call of the caller's sent after this one, as
-    // two spellings of one token, or a query beside a live poll, do not share a call) is over. Kept, every call of the
+    // a query beside a live poll does not share a call) is over. Kept, every call of the
     // pair was refused for the rest of the Retry-After though upstream had just answered it.
     if (this.executionPauses.size > 0) this.executionPauses.end(pairPauseKey(callerKey, id));
     return { execution, status };

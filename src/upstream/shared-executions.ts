@@ -66,14 +66,14 @@ export type { UpstreamCost } from '../client-contract.js';
 
 /** Who is calling: the header forwarded upstream, and the identity shared state is keyed on. */
 export interface CallerIdentity {
+  /** The Authorization header in its one form per token (src/request/caller-account.ts), as upstream is sent it. */
   readonly authorization: string;
-  readonly key: string;
   /**
-   * The identity the caller's bounds (its share of the bulkhead, its live subscriptions, its
-   * Retry-After pause) and its failures are counted under: its token, however the header spells the
-   * scheme (src/request/caller-account.ts). Never a key of shared data.
+   * A hash of `authorization`: the one key of everything kept and counted per caller, in this process (calls in
+   * flight, the cache, live pollers and subscriptions, its share of the bulkhead, its pauses, the breaker's
+   * callers); Redis keys use an HMAC of `authorization` (src/shared-state/redis-store.ts).
    */
-  readonly accountKey: string;
+  readonly key: string;
 }
 
 /** What a load needs from the GraphQL request it serves (src/request/scope.ts). */
@@ -206,7 +206,7 @@ export class SharedExecutions {
   #call(key: string, entry: InFlight, id: string, caller: CallerIdentity, scope: LoadScope, cancellation: Cancellation): Promise<Execution> {
     const started = performance.now();
     const { cost } = scope;
-    const headers = { authorization: caller.authorization, requestId: scope.requestId, callerKey: caller.accountKey, ...scope.traceHeaders };
+    const headers = { authorization: caller.authorization, requestId: scope.requestId, callerKey: caller.key, ...scope.traceHeaders };
     // Counted when sent, not here: the breaker or the bulkhead may refuse it, and then upstream never saw it.
     const sent = () => cost.calls++;
     return this.#client.getExecution(id, headers, cancellation, { sent }).then(

@@ -5,7 +5,7 @@
  * that describe's hooks.
  */
 import { afterAll, afterEach, beforeAll } from 'vitest';
-import { FakeUpstream } from '../../src/demo/fake-upstream.js';
+import { FakeUpstream, type FakeUpstreamOptions } from '../../src/demo/fake-upstream.js';
 import { Harness, type LaneName } from './harness.js';
 import { Clients, liveEnv, TOKENS, waitFor } from './live.js';
 import { RedisServer } from './redis.js';
@@ -29,14 +29,15 @@ export interface Replicas {
   close(replica: Harness): Promise<void>;
 }
 
-export function useReplicas(lane: LaneName = 'fast'): Replicas {
+/** `upstream`: options of the fake upstream beyond the live callers (its `anySchemeSpelling`, say). */
+export function useReplicas(lane: LaneName = 'fast', upstreamOptions: FakeUpstreamOptions = {}): Replicas {
   let redis: RedisServer | undefined;
   let upstream: FakeUpstream | undefined;
   const harnesses: Harness[] = [];
   const clients = new Clients('sse');
   beforeAll(async () => {
     redis = await RedisServer.start();
-    upstream = await FakeUpstream.start({ executions: [], tokens: TOKENS });
+    upstream = await FakeUpstream.start({ executions: [], tokens: TOKENS, ...upstreamOptions });
   });
   afterEach(async () => {
     await clients.disposeAll();
