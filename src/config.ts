@@ -224,6 +224,11 @@ export const SETTINGS = {
       integer(0, 2 ** 40).default(256 * 1024 * 1024),
       'size bound of that cache: each execution counts 2.1 × its upstream body + 4 KiB (README "Caching"); one larger than the whole cache is not cached, so below 4096 (one entry\'s overhead) nothing is cached; `0` turns the cache off',
     ),
+    callerSharePercent: setting(
+      'CALLER_SHARE_PERCENT',
+      integer(1, 100).default(25),
+      'share of the process one caller (token) may hold, so one never crowds the others out: of that cache once it is full (past it, the caller makes room from its own entries only), of the watched executions (`LIVE_MAX_POLLERS`; past it, a watch of one more is `TOO_MANY_SUBSCRIPTIONS`) and of the pollers\' upstream slots (`LIVE_POLL_SHARE_PERCENT`; past it, its polls take a slot only while more than a share of them stays free); at least one of each; `100` for a single-tenant gateway, whose only caller is one service token',
+    ),
   },
   security: {
     trustedDocuments: setting(

@@ -67,6 +67,11 @@ export interface LiveSettings extends PollerSettings {
   maxUnreadSubscriptions: number;
   /** Share of the upstream bulkhead (0–1] the pollers may use at once. */
   pollShare: number;
+  /**
+   * Share (0–1] of `maxPollers` and of the pollers' slots one caller may hold (CALLER_SHARE_PERCENT), at least one
+   * of each; absent: 1.
+   */
+  callerShare?: number;
 }
 
 /** What a watch needs from the request that started it (src/request/scope.ts). */
@@ -90,9 +95,22 @@ export interface LiveCounts {
   unread: number;
 }
 
+/** Times a caller was held to its share (CALLER_SHARE_PERCENT), for metrics. */
+export interface LiveShareCounts {
+  /** Watches of one more execution refused (TOO_MANY_SUBSCRIPTIONS). */
+  pollers: number;
+  /** Polls that waited for a slot although one was free: their caller's pollers held their share. */
+  pollSlots: number;
+}
+
 export class LiveExecutions {
   readonly #pollers = new Map<string, Poller>();
   readonly #perCaller = new Map<string, number>();
+  /** Caller key → its running pollers (watched executions); a caller leaves with its last. */
+  readonly #pollersPerCaller = new Map<string, number>();
+  /** Pollers one caller may run: its share of `maxPollers`. */
+  readonly #maxPollersPerCaller: number;
+  #pollersRefused = 0;
   readonly #slots: PollSlots;
   /** Every watch not yet released, so a drain can end them all. */
   readonly #watches = new Set<Watch>();
@@ -107,11 +125,18 @@ export class LiveExecutions {
     /** With REDIS_URL: one poller per pair across replicas. */
     readonly leases?: LiveLeases,
   ) {
-    this.#slots = new PollSlots(Math.max(1, Math.floor(bulkhead * settings.pollShare)));
+    const share = settings.callerShare ?? 1;
+    const slots = Math.max(1, Math.floor(bulkhead * settings.pollShare));
+    this.#slots = new PollSlots(slots, Math.max(1, Math.floor(slots * share)));
+    this.#maxPollersPerCaller = Math.max(1, Math.floor(settings.maxPollers * share));
   }
 
   get counts(): LiveCounts {
     return { subscriptions: this.#subscriptions, pollers: this.#pollers.size, unread: this.#unread };
+  }
+
+  get shareCounts(): LiveShareCounts {
+    return { pollers: this.#pollersRefused, pollSlots: this.#slots.shareReached };
   }
 
   /**
@@ -148,11 +173,16 @@ export class LiveExecutions {
         slots: this.#slots,
         settings: this.settings,
         onStopped: (stopped) => {
-          if (this.#pollers.get(stopped.key) === stopped) this.#pollers.delete(stopped.key);
+          if (this.#pollers.get(stopped.key) !== stopped) return;
+          this.#pollers.delete(stopped.key);
+          const running = (this.#pollersPerCaller.get(callerKey) ?? 1) - 1;
+          if (running === 0) this.#pollersPerCaller.delete(callerKey);
+          else this.#pollersPerCaller.set(callerKey, running);
         },
         ...(this.leases ? { join: (latest, hear) => this.leases!.join(caller.authorization, request.id, latest, hear) } : {}),
       });
       this.#pollers.set(key, poller);
+      this.#pollersPerCaller.set(callerKey, (this.#pollersPerCaller.get(callerKey) ?? 0) + 1);
     }
     const read = () => {
       if (!unread) return;
@@ -202,6 +232,11 @@ export class LiveExecutions {
       advice = 'Try again later: upstream is slow to answer or unreachable.';
     } else if ((this.#perCaller.get(callerKey) ?? 0) >= settings.maxSubscriptionsPerCaller) limit = `${settings.maxSubscriptionsPerCaller} subscriptions per caller`;
     else if (!this.#pollers.has(pollerKey) && this.#pollers.size >= settings.maxPollers) limit = `${settings.maxPollers} watched executions per process`;
+    else if (!this.#pollers.has(pollerKey) && (this.#pollersPerCaller.get(callerKey) ?? 0) >= this.#maxPollersPerCaller) {
+      // Its share of them (CALLER_SHARE_PERCENT): one caller never holds every poller of the process.
+      limit = `${this.#maxPollersPerCaller} watched executions per caller`;
+      this.#pollersRefused++;
+    }
     if (limit) throw gatewayError(ErrorCode.TOO_MANY_SUBSCRIPTIONS, `Too many live subscriptions: at most ${limit}. ${advice}`);
   }
 }

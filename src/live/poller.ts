@@ -52,20 +52,46 @@ export interface Watcher {
   tell(news: PollerNews): void;
 }
 
-/** Upstream calls the pollers may have in flight at once: their share of the bulkhead. */
+/**
+ * Upstream calls the pollers may have in flight at once: their share of the bulkhead, and of it one caller's share
+ * (`perCaller`, CALLER_SHARE_PERCENT). Without it one caller whose polls hang (upstream slow for its token) held
+ * every slot until UPSTREAM_TIMEOUT_MS, and every other caller's watch went unpolled meanwhile (four slots, none
+ * left: 0 polls in 2 s for another caller's watch; now one every tick). A caller within its share takes any free
+ * slot; past it, one only while more than a share of the slots stays free for the others, so a lone caller with
+ * many watches still has most of them (all but one share) and never waits while the slots are idle.
+ */
 export class PollSlots {
   #busy = 0;
+  /** Caller key → slots its pollers hold; a caller leaves with its last. */
+  readonly #held = new Map<string, number>();
+  /** Polls that waited for a slot though one was free, their caller past its share, for metrics. */
+  shareReached = 0;
 
-  constructor(readonly capacity: number) {}
+  constructor(
+    readonly capacity: number,
+    readonly perCaller = capacity,
+  ) {}
 
-  tryTake(): boolean {
-    if (this.#busy >= this.capacity) return false;
+  /** A slot for one poll of `caller` (its key); false when none is free, or its caller is past its share and few are. */
+  tryTake(caller: string): boolean {
+    const free = this.capacity - this.#busy;
+    if (free <= 0) return false;
+    const held = this.#held.get(caller) ?? 0;
+    if (held >= this.perCaller && free - 1 < this.perCaller) {
+      this.shareReached++;
+      return false;
+    }
     this.#busy++;
+    this.#held.set(caller, held + 1);
     return true;
   }
 
-  give(): void {
+  /** Gives back a slot `tryTake(caller)` took. */
+  give(caller: string): void {
     this.#busy--;
+    const held = (this.#held.get(caller) ?? 1) - 1;
+    if (held === 0) this.#held.delete(caller);
+    else this.#held.set(caller, held);
   }
 }
 
@@ -268,8 +294,9 @@ export class Poller {
       const pairQuiet = this.#lease.quietFor();
       if (pairQuiet !== undefined && performance.now() + pairQuiet > this.#quietUntil) return this.#failed(executionPaused(pairQuiet), false);
     }
-    // Polls take at most their share of the bulkhead, so watchers never starve queries.
-    if (!slots.tryTake()) return this.#schedule(settings.activeMs);
+    // Polls take at most their share of the bulkhead, so watchers never starve queries, and a caller at most its
+    // share of that, so one caller's watches never starve another's.
+    if (!slots.tryTake(this.caller.key)) return this.#schedule(settings.activeMs);
     const cancellation = new Cancellation();
     this.#inFlight = cancellation;
     // As holder: the lease is kept while the call waits, however long upstream takes to answer or time out.
@@ -288,7 +315,7 @@ export class Poller {
     } finally {
       polled?.();
       span.end();
-      slots.give();
+      slots.give(this.caller.key);
       this.#inFlight = undefined;
     }
   }

@@ -66,7 +66,7 @@ export interface GatewayInstance {
 }
 
 /** The live settings as the pollers and watches read them. */
-function liveSettings(live: LiveConfig): LiveSettings {
+function liveSettings(live: LiveConfig, callerSharePercent: number): LiveSettings {
   return {
     paymentMs: live.pollPaymentMs,
     waitingMs: live.pollWaitingMs,
@@ -80,6 +80,7 @@ function liveSettings(live: LiveConfig): LiveSettings {
     maxPollers: live.maxPollers,
     maxUnreadSubscriptions: live.maxUnreadSubscriptions,
     pollShare: live.pollSharePercent / 100,
+    callerShare: callerSharePercent / 100,
   };
 }
 
@@ -117,7 +118,7 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
   const sharedCache = redis ? new SharedCache(redis, config.sharedState.redisMaxValueBytes) : undefined;
   const executions = new SharedExecutions(client, { ...config.cache, shared: sharedCache });
   const leases = redis ? new LiveLeases(redis, config.sharedState.leaseMs, options.logger) : undefined;
-  const live = new LiveExecutions(client, liveSettings(config.live), upstream.maxConcurrent, leases);
+  const live = new LiveExecutions(client, liveSettings(config.live, config.cache.callerSharePercent), upstream.maxConcurrent, leases);
   metrics?.observe({
     client,
     executions,

@@ -277,6 +277,26 @@ export class GatewayMetrics {
     countedElsewhere(this.registry, 'gateway_cache_misses_total', 'Lookups the cache could not serve', () => counts.cacheMisses);
     countedElsewhere(this.registry, 'gateway_cache_evictions_total', 'Cache entries dropped to make room', () => counts.cacheEvictions);
     countedElsewhere(this.registry, 'gateway_upstream_shared_calls_total', 'Loads that joined an upstream call already in flight', () => counts.sharedCalls);
+    // Per resource, never per caller: a caller's key as a label would grow without bound (and name its token's hash).
+    const shareRead: Record<'cache' | 'pollers' | 'poll_slots', () => number> = {
+      cache: () => counts.cacheShareReached,
+      pollers: () => live.shareCounts.pollers,
+      poll_slots: () => live.shareCounts.pollSlots,
+    };
+    const shareSeen = { cache: 0, pollers: 0, poll_slots: 0 };
+    new Counter({
+      name: 'gateway_caller_share_reached_total',
+      help: "Times a caller was held to its share (CALLER_SHARE_PERCENT), by resource: cache (an entry stored into a full cache made room from the caller's own), pollers (a watch of one more execution refused, TOO_MANY_SUBSCRIPTIONS), poll_slots (a poll waited for a slot its caller's share held)",
+      labelNames: ['resource'],
+      registers,
+      collect() {
+        for (const resource of Object.keys(shareRead) as Array<keyof typeof shareRead>) {
+          const now = shareRead[resource]();
+          this.inc({ resource }, now - shareSeen[resource]);
+          shareSeen[resource] = now;
+        }
+      },
+    });
     new Gauge({
       name: 'gateway_cache_bytes',
       help: 'Approximate heap held by the cache, in bytes (CACHE_MAX_BYTES bounds it)',

@@ -13,7 +13,10 @@
  *   (`entryBytes` below: the body's size scaled by a measured factor). An
  *   execution bigger than the whole bound is not cached. Other executions are
  *   kept only for `activeTtlMs` (default 0: not at all). Errors are never
- *   cached.
+ *   cached. A caller holds at most its share (`callerSharePercent`) of a full
+ *   cache: past it, room for its next entry is made from its own least recently
+ *   used ones, so one caller reading thousands of distinct executions no longer
+ *   evicts every other caller's (`#makeRoom`).
  * - With REDIS_URL, a second cache shared by every replica
  *   (src/shared-state/shared-cache.ts) sits behind this one: a local miss
  *   reads it before calling upstream (inside the shared call, so concurrent
@@ -35,6 +38,8 @@ export interface SharedExecutionsOptions {
   activeTtlMs: number;
   /** Upper bound of the cache, in approximate bytes (`entryBytes`); 0: no cache. */
   maxBytes: number;
+  /** Share (1–100 %) of a full cache's bytes one caller may hold (CALLER_SHARE_PERCENT); absent: 100. */
+  callerSharePercent?: number;
   /** The cache shared with the other replicas (REDIS_URL), behind this one. */
   shared?: SharedCache | undefined;
 }
@@ -60,6 +65,8 @@ export interface SharingCounts {
   cacheEvictions: number;
   /** Loads that joined a call already in flight instead of starting one. */
   sharedCalls: number;
+  /** Entries stored by a caller past its share of the full cache, which made room from its own entries (`#makeRoom`). */
+  cacheShareReached: number;
 }
 
 export type { UpstreamCost } from '../client-contract.js';
@@ -104,6 +111,17 @@ interface Cached {
   bytes: number;
 }
 
+/** What one caller's entries count against the cache: their bytes, and their keys, least recently used first. */
+interface Held {
+  bytes: number;
+  keys: Set<string>;
+}
+
+/** The caller key a cache key begins with (`<caller key>:<id>`: a caller key, base64url, holds no colon). */
+function callerOfKey(key: string): string {
+  return key.slice(0, key.indexOf(':'));
+}
+
 export class SharedExecutions {
   readonly #client: ExecutionsClient;
   readonly #options: SharedExecutionsOptions;
@@ -124,11 +142,16 @@ export class SharedExecutions {
    * that moment, against a Redis read on every poll of every running execution.
    */
   readonly #lastSeenRunning: LRUCache<string, true> | undefined;
-  readonly counts: SharingCounts = { cacheHits: 0, cacheMisses: 0, cacheEvictions: 0, sharedCalls: 0 };
+  /** Caller key → what its entries hold; a caller leaves with its last entry. */
+  readonly #held = new Map<string, Held>();
+  /** Bytes one caller's entries may count once the cache is full (CALLER_SHARE_PERCENT of `maxBytes`). */
+  readonly #shareBytes: number;
+  readonly counts: SharingCounts = { cacheHits: 0, cacheMisses: 0, cacheEvictions: 0, sharedCalls: 0, cacheShareReached: 0 };
 
   constructor(client: ExecutionsClient, options: SharedExecutionsOptions) {
     this.#client = client;
     this.#options = options;
+    this.#shareBytes = Math.floor((options.maxBytes * (options.callerSharePercent ?? 100)) / 100);
     if (options.shared && options.activeTtlMs === 0) this.#lastSeenRunning = new LRUCache<string, true>({ max: 100_000 });
     if ((options.terminalTtlMs > 0 || options.activeTtlMs > 0) && options.maxBytes > 0) {
       this.#cache = new LRUCache<string, Cached>({
@@ -140,8 +163,10 @@ export class SharedExecutions {
         // Read the clock on each lookup instead of caching it behind a 1 ms timer,
         // which under load meant a timer per request.
         ttlResolution: 0,
-        dispose: (_entry, _key, reason) => {
+        // Every way an entry leaves (evicted, expired, replaced, deleted), synchronously: its caller's count follows.
+        dispose: (entry, key, reason) => {
           if (reason === 'evict') this.counts.cacheEvictions++;
+          this.#forget(key, entry.bytes);
         },
       });
     }
@@ -168,6 +193,7 @@ export class SharedExecutions {
     if (cached) {
       scope.cost.cacheHits++;
       counts.cacheHits++;
+      this.#touched(caller.key, key);
       // Visible in the operation's trace: this execution cost no upstream call.
       trace.getActiveSpan()?.addEvent('cache hit', { 'execution_gateway.execution_id': id });
       return Promise.resolve(cached.execution);
@@ -269,7 +295,50 @@ export class SharedExecutions {
     const bytes = entryBytes(execution);
     // Bigger than the whole cache: not cached (lru-cache's maxEntrySize says the same).
     if (bytes > this.#options.maxBytes) return;
+    this.#makeRoom(caller.key, bytes);
     this.#cache.set(key, { execution, bytes }, { ttl });
+    let held = this.#held.get(caller.key);
+    if (!held) this.#held.set(caller.key, (held = { bytes: 0, keys: new Set() }));
+    held.bytes += bytes;
+    held.keys.add(key);
+  }
+
+  /**
+   * Before a caller's entry of `bytes` is stored: when the cache has no room for it and the caller's entries would
+   * count past its share, room is made from its own least recently used entries (as much as the entry needs, or
+   * until the caller is back within its share), not from the LRU's oldest, which were other callers' once one
+   * caller read many distinct executions: 300 by one token evicted all five another read a moment before (each
+   * then went upstream again); now none. Below its share, or while the cache has room, the LRU decides as ever:
+   * a lone caller still has the whole cache.
+   */
+  #makeRoom(caller: string, bytes: number): void {
+    const cache = this.#cache!;
+    const held = this.#held.get(caller);
+    const full = () => cache.calculatedSize + bytes > this.#options.maxBytes;
+    if (!held || held.bytes + bytes <= this.#shareBytes || !full()) return;
+    this.counts.cacheShareReached++;
+    // Deleting the key iterated is safe in a Set's for…of; `dispose` takes it out of `held`.
+    for (const key of held.keys) {
+      if (held.bytes + bytes <= this.#shareBytes || !full()) return;
+      // Dropped to make room, as the LRU's evictions are (gateway_cache_evictions_total).
+      this.counts.cacheEvictions++;
+      cache.delete(key);
+    }
+  }
+
+  /** A cache hit: the entry becomes its caller's most recently used. */
+  #touched(caller: string, key: string): void {
+    const keys = this.#held.get(caller)?.keys;
+    if (keys?.delete(key)) keys.add(key);
+  }
+
+  /** An entry left the cache: no longer counted against its caller. */
+  #forget(key: string, bytes: number): void {
+    const caller = callerOfKey(key);
+    const held = this.#held.get(caller);
+    if (!held?.keys.delete(key)) return;
+    held.bytes -= bytes;
+    if (held.keys.size === 0) this.#held.delete(caller);
   }
 }
 

@@ -1126,7 +1126,8 @@ export function describeLiveBehaviour(transport: TransportName): void {
         }));
 
       it('LIVE_MAX_POLLERS refuses a watch of one more execution until a poller stops, not more watches of a polled one', () =>
-        withHarness({ LIVE_MAX_POLLERS: '2' }, async (own) => {
+        // The process's bound, whoever watches: one caller may hold every poller (a caller's share: test/caller-shares.test.ts).
+        withHarness({ LIVE_MAX_POLLERS: '2', CALLER_SHARE_PERCENT: '100' }, async (own) => {
           const held = [new Recorder(clients.for(own), { id: 'ex_demo_3' }), new Recorder(clients.for(own), { id: 'ex_demo_4' })];
           await waitFor(() => held.every((watcher) => watcher.updates.length >= 1), 'two watches');
           await expectRefused(new Recorder(clients.for(own), { id: 'ex_demo_5' }), 'TOO_MANY_SUBSCRIPTIONS');

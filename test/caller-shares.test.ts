@@ -1,0 +1,141 @@
+/**
+ * One caller's share of what the process keeps for all callers (CALLER_SHARE_PERCENT, README
+ * "Caching" and "Live executions"): the cache of finished executions, the watched executions (LIVE_MAX_POLLERS) and the
+ * pollers' upstream slots. A caller that asks for thousands of finished executions, or watches many,
+ * holds its share of each and no more, so another caller's cached executions stay cached and its
+ * watches are polled. Counted by the calls the real fake upstream sees for the other caller.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { makeExecution } from '../src/demo/demo-data.js';
+import { PollSlots } from '../src/live/poller.js';
+import { Harness } from './support/harness.js';
+import { AUTH_A, AUTH_B, Clients, liveEnv, putExecution, requestsSince, sleep, TOKENS, waitFor, watch } from './support/live.js';
+
+const MANY = `query($ids: [ID!]!) { executions(ids: $ids) { id status } }`;
+const ONE = `query($id: ID!) { execution(id: $id) { id status } }`;
+/** Finished executions of org_a: a flood of distinct ids for one caller. */
+const FLOOD = Array.from({ length: 300 }, (_, i) => `ex_flood_${i}`);
+/** Finished executions of org_b: what the other caller reads over and over. */
+const OWN_B = Array.from({ length: 5 }, (_, i) => `ex_own_b_${i}`);
+
+const metric = async (harness: Harness, name: string): Promise<string[]> =>
+  (await harness.instance.metrics!.registry.getSingleMetricAsString(name)).split('\n').filter((line) => line.startsWith(name));
+
+describe('one caller flooding the cache of finished executions', () => {
+  let harness: Harness | undefined;
+  afterEach(async () => {
+    await harness?.close();
+    harness = undefined;
+  });
+
+  it("evicts only its own entries: another caller's cached executions are still served without an upstream call", async () => {
+    harness = await Harness.start({
+      // About 100 entries of a small execution (4 KiB of overhead each, plus its body).
+      env: { CACHE_MAX_BYTES: String(100 * 6 * 1024), TERMINAL_CACHE_TTL_MS: '60000', METRICS: 'api' },
+      upstream: {
+        tokens: TOKENS,
+        executions: [
+          ...FLOOD.map((id) => makeExecution({ id, status: 'workflow_succeeded', organizationId: 'org_a' })),
+          ...OWN_B.map((id) => makeExecution({ id, status: 'workflow_succeeded', organizationId: 'org_b' })),
+        ],
+      },
+    });
+    const h = harness;
+    const readB = () => h.query(MANY, { ids: OWN_B }, { authorization: AUTH_B });
+    expect((await readB()).errors).toBeUndefined();
+    const calls = () => OWN_B.reduce((sum, id) => sum + h.upstream.requestsFor(id).length, 0);
+    expect(calls()).toBe(OWN_B.length);
+    // Cached: read again, no call.
+    await readB();
+    expect(calls()).toBe(OWN_B.length);
+    // Caller A asks for 300 distinct finished executions, three times the cache.
+    for (let start = 0; start < FLOOD.length; start += 100) {
+      const answer = await h.query(MANY, { ids: FLOOD.slice(start, start + 100) }, { authorization: AUTH_A });
+      expect(answer.errors).toBeUndefined();
+    }
+    const before = calls();
+    await readB();
+    expect(calls() - before, "upstream calls for B's cached executions after A's flood").toBe(0);
+    // A still has a cache: its share of it (the last executions it read).
+    const last = FLOOD.at(-1)!;
+    const lastCalls = h.upstream.requestsFor(last).length;
+    await h.query(ONE, { id: last }, { authorization: AUTH_A });
+    expect(h.upstream.requestsFor(last)).toHaveLength(lastCalls);
+    expect(h.instance.executions.cacheStats.bytes).toBeLessThanOrEqual(h.instance.executions.cacheStats.maxBytes);
+    expect(await metric(h, 'gateway_caller_share_reached_total')).toContainEqual(expect.stringMatching(/resource="cache"\} [1-9]/));
+  });
+});
+
+describe('the pollers\' slots', () => {
+  it('a caller within its share takes any free slot; past it, one only while more than a share stays free', () => {
+    const slots = new PollSlots(8, 2);
+    // A lone caller: all but one share.
+    const taken = Array.from({ length: 8 }, () => slots.tryTake('a')).filter(Boolean).length;
+    expect(taken).toBe(6);
+    expect(slots.shareReached).toBe(2);
+    // Another caller has its share, and no more once the slots run out.
+    expect([slots.tryTake('b'), slots.tryTake('b'), slots.tryTake('c')]).toEqual([true, true, false]);
+    slots.give('a');
+    expect(slots.tryTake('a')).toBe(false);
+    expect(slots.tryTake('c')).toBe(true);
+  });
+});
+
+describe('one caller watching many executions', () => {
+  const clients = new Clients('sse');
+  let harness: Harness | undefined;
+  afterEach(async () => {
+    await clients.disposeAll();
+    await harness?.close();
+    harness = undefined;
+  });
+
+  it("holds its share of the pollers' upstream slots: another caller's watch is polled while its polls hang", async () => {
+    // 8 calls in flight, half of them the pollers': 4 slots, a caller's share one (25%).
+    harness = await Harness.start({ env: liveEnv({ UPSTREAM_MAX_CONCURRENT: '8', UPSTREAM_MAX_CONCURRENT_PER_CALLER: '8', UPSTREAM_TIMEOUT_MS: '20000', METRICS: 'api' }), upstream: { tokens: TOKENS } });
+    const h = harness;
+    const hanging = Array.from({ length: 8 }, (_, i) => `ex_hang_a_${i}`);
+    for (const id of hanging) {
+      putExecution(h.upstream, id, 'workflow_running', { organizationId: 'org_a' });
+      h.upstream.setFault(id, { kind: 'hang' });
+    }
+    const ofA = hanging.map((id) => watch(clients.for(h, AUTH_A), id));
+    await waitFor(() => hanging.filter((id) => h.upstream.requestsFor(id).length > 0).length >= 1, "A's first polls");
+    await sleep(300);
+    const idB = 'ex_polled_b';
+    putExecution(h.upstream, idB, 'workflow_running', { organizationId: 'org_b' });
+    const since = performance.now();
+    const ofB = watch(clients.for(h, AUTH_B), idB);
+    await sleep(2_000);
+    expect(requestsSince(h.upstream, idB, since), "upstream calls for B's watch while A's polls hang").toBeGreaterThanOrEqual(5);
+    expect(ofB.updates.length).toBeGreaterThanOrEqual(1);
+    // A's polls in flight at once: past its share (one slot) only while more than a share stays free: three of four.
+    const inFlightA = hanging.filter((id) => h.upstream.requestsFor(id).length > 0).length;
+    expect(inFlightA).toBe(3);
+    expect(await metric(h, 'gateway_caller_share_reached_total')).toContainEqual(expect.stringMatching(/resource="poll_slots"\} [1-9]/));
+    for (const each of [...ofA, ofB]) each.stop();
+  });
+
+  it('holds its share of the watched executions: its watch of one more is refused with TOO_MANY_SUBSCRIPTIONS, and another caller still watches', async () => {
+    harness = await Harness.start({ env: liveEnv({ LIVE_MAX_POLLERS: '8', METRICS: 'api' }), upstream: { tokens: TOKENS } });
+    const h = harness;
+    const ids = Array.from({ length: 3 }, (_, i) => `ex_watched_a_${i}`);
+    for (const id of ids) putExecution(h.upstream, id, 'workflow_running', { organizationId: 'org_a' });
+    putExecution(h.upstream, 'ex_watched_b', 'workflow_running', { organizationId: 'org_b' });
+    // 25% of 8: two executions per caller.
+    const admitted = ids.slice(0, 2).map((id) => watch(clients.for(h, AUTH_A), id));
+    for (const each of admitted) await each.received(1);
+    // A second watch of an execution it already watches takes no new poller.
+    const again = watch(clients.for(h, AUTH_A), ids[0]!);
+    await again.received(1);
+    const refused = watch(clients.for(h, AUTH_A), ids[2]!);
+    // Before, admitted: one caller could hold every poller of the process.
+    await refused.end(5_000);
+    expect(refused.errorCodes).toEqual(['TOO_MANY_SUBSCRIPTIONS']);
+    const other = watch(clients.for(h, AUTH_B), 'ex_watched_b');
+    await other.received(1);
+    expect(other.errorCodes).toEqual([]);
+    expect(await metric(h, 'gateway_caller_share_reached_total')).toContainEqual(expect.stringMatching(/resource="pollers"\} 1/));
+    for (const each of [...admitted, again, other]) each.stop();
+  });
+});
