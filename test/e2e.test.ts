@@ -15,7 +15,7 @@
 import { connect } from 'node:net';
 import { getLocation, print, Source } from 'graphql';
 import { ClientError } from 'graphql-request';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   createGatewayClient,
   ExecutionEventsDocument,
@@ -225,6 +225,27 @@ describe.each(LANES)('typed client, end to end (%s lane)', (lane) => {
     );
     expect(refused).toBeInstanceOf(ClientError);
     expect((refused as ClientError).response.status).toBe(400);
+  });
+
+  it("takes an endpoint relative to the page, as fetch does: `/graphql` behind a development server's proxy", async () => {
+    // graphql-request 7.4 parses its endpoint with `new URL(endpoint)`, no base: every request from a page
+    // that named the gateway `/graphql` failed with "Invalid URL" before it was sent, while watchExecution took it.
+    vi.stubGlobal('document', { baseURI: `${harness.origin}/runs/ex_demo_1?tab=events` });
+    try {
+      const client = createGatewayClient('/graphql', AUTH);
+      expect((await client.request(ExecutionStatusDocument, { id: 'ex_demo_1' })).execution?.id).toBe('ex_demo_1');
+      const { data, errors } = await client.requestResult(ExecutionStatusDocument, { id: 'ex_demo_2' });
+      expect(errors).toEqual([]);
+      expect(data?.execution?.id).toBe('ex_demo_2');
+      // A path relative to the page's, and one set later, resolve as fetch would resolve them.
+      const fromPath = createGatewayClient('../graphql', AUTH);
+      expect((await fromPath.request(ExecutionStatusDocument, { id: 'ex_demo_3' })).execution?.id).toBe('ex_demo_3');
+      const moved = createGatewayClient('https://elsewhere.invalid/graphql', AUTH).setEndpoint('/graphql');
+      expect((await moved.request(ExecutionStatusDocument, { id: 'ex_demo_4' })).execution?.id).toBe('ex_demo_4');
+    } finally {
+      vi.unstubAllGlobals();
+    }
+    expect(harness.upstream.requests.map((request) => request.path)).toEqual(['ex_demo_1', 'ex_demo_2', 'ex_demo_3', 'ex_demo_4'].map((id) => `/v1/executions/${id}`));
   });
 
   it('sends the authorization argument alone when the headers given carry an Authorization too', async () => {

@@ -13,6 +13,7 @@ import { ClientError, GraphQLClient, type RawRequestOptions, type RequestDocumen
 // The client's whole type graph is src/client/ and this dependency-free file: a frontend type-checks it under its own settings.
 import type { DataWarning, ErrorCode, UpstreamCost } from '../client-contract.js';
 import { namesAuthorization, withAuthorization } from './authorization.js';
+import { absoluteEndpoint } from './endpoint.js';
 import type { HeadersInit } from './fetch-types.js';
 
 export * from './generated.js';
@@ -75,9 +76,10 @@ export class GatewayClient extends GraphQLClient {
   // GraphQLClient keeps its URL private; requestResult needs it for the client it sends through.
   #endpoint: string;
 
+  /** `endpoint`: the gateway's `/graphql` URL; in a page also relative to it (`/graphql`), which graphql-request alone refuses. */
   constructor(endpoint: string, requestConfig: RequestConfig = {}) {
-    super(endpoint, requestConfig);
-    this.#endpoint = endpoint;
+    super(absoluteEndpoint(endpoint), requestConfig);
+    this.#endpoint = absoluteEndpoint(endpoint);
     // graphql-request's rawRequest is a property set by its constructor, not a method: wrapped here, as
     // `request` is below, or its requestHeaders' Authorization went out joined to the client's.
     const rawRequest = this.rawRequest;
@@ -92,8 +94,8 @@ export class GatewayClient extends GraphQLClient {
   }
 
   override setEndpoint(value: string): this {
-    this.#endpoint = value;
-    return super.setEndpoint(value);
+    this.#endpoint = absoluteEndpoint(value);
+    return super.setEndpoint(this.#endpoint);
   }
 
   /**
@@ -216,7 +218,8 @@ export function gatewayErrors(error: unknown): readonly GatewayError[] {
 }
 
 /**
- * A client of the gateway at `endpoint` (its `/graphql` URL) sending `authorization` (`Bearer …`) and
+ * A client of the gateway at `endpoint` (its `/graphql` URL; in a page, relative to the page's address
+ * too, such as `/graphql` behind a development server's proxy) sending `authorization` (`Bearer …`) and
  * `headers` with every request; an Authorization among `headers`, in any case, gives way to `authorization`.
  */
 export function createGatewayClient(endpoint: string, authorization?: string, headers: Record<string, string> = {}): GatewayClient {

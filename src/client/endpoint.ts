@@ -1,0 +1,31 @@
+/**
+ * The gateway's URL as the typed client sends to it. graphql-request 7.4 parses
+ * its endpoint with `new URL(endpoint)` before every request, with no base
+ * (graffle-js/graffle#1493), so a relative endpoint, `/graphql` for a page
+ * served beside the gateway or through a development server's proxy (Vite's
+ * `server.proxy`), failed every request with `TypeError: Failed to construct
+ * 'URL': Invalid URL`, although fetch, and so `watchExecution`, take it.
+ */
+
+/** What the endpoint is resolved against, as fetch resolves a request's URL: the page's base URL (a `<base href>` included), else a worker's location. */
+function baseUrl(): string | undefined {
+  // Read from globalThis: a Node script's project has no DOM library, so neither name is declared there.
+  const scope = globalThis as { document?: { baseURI?: unknown }; location?: { href?: unknown } };
+  const base = scope.document?.baseURI ?? scope.location?.href;
+  return typeof base === 'string' ? base : undefined;
+}
+
+/**
+ * `endpoint` as an absolute URL: resolved against the page's address in a browser (`/graphql` on
+ * `https://app.example.com/runs/4` is `https://app.example.com/graphql`); as given where there is no
+ * page (Node), and as given when it does not resolve, so graphql-request's own `Invalid URL` names it.
+ */
+export function absoluteEndpoint(endpoint: string): string {
+  const base = baseUrl();
+  if (base === undefined) return endpoint;
+  try {
+    return new URL(endpoint, base).href;
+  } catch {
+    return endpoint;
+  }
+}
