@@ -41,6 +41,8 @@ export const ErrorCode = {
   PERSISTED_QUERY_NOT_IN_LIST: 'PERSISTED_QUERY_NOT_IN_LIST',
   /** TRUSTED_DOCUMENTS=allow or only: no document in the manifest has the hash the request sent (Apollo's code: its clients then send the text). */
   PERSISTED_QUERY_NOT_FOUND: 'PERSISTED_QUERY_NOT_FOUND',
+  /** TRUSTED_DOCUMENTS=off: the request sent only a hash (Apollo's code: its clients then send the text, and stop sending hashes). */
+  PERSISTED_QUERY_NOT_SUPPORTED: 'PERSISTED_QUERY_NOT_SUPPORTED',
   /** Anything unexpected, masked: no message, no stack. */
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;

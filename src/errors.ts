@@ -131,9 +131,15 @@ export function operationNotResolved(names: ReadonlyArray<string | undefined>, o
   return new GraphQLError(message, { extensions: { code: ErrorCode.OPERATION_RESOLUTION_FAILURE, http: { status: 400 } } });
 }
 
-/** A request that names a persisted document to a gateway that keeps none (TRUSTED_DOCUMENTS=off). */
+/**
+ * A request that names a persisted document to a gateway that keeps none (TRUSTED_DOCUMENTS=off): 400 with
+ * Apollo's code and message, on which Apollo Client's link (the code or the message) and urql's exchange (the
+ * message alone) send the text and stop sending hashes. As a BAD_REQUEST saying "Persisted documents are off",
+ * both passed the error on, and a frontend with automatic persisted queries on (a common set-up, for CDN
+ * caching) failed every operation against the default gateway.
+ */
 export const persistedDocumentsOff = () =>
-  badRequest('Persisted documents are off on this gateway (TRUSTED_DOCUMENTS=off): send the document\'s text as `query` instead of its hash.');
+  new GraphQLError('PersistedQueryNotSupported', { extensions: { code: ErrorCode.PERSISTED_QUERY_NOT_SUPPORTED, http: { status: 400 } } });
 
 /** Yoga's message for an error it hides. */
 export const MASKED_MESSAGE = 'Unexpected error.';

@@ -17,6 +17,8 @@
  * never reach the parser.
  */
 import { createHash } from 'node:crypto';
+import { ApolloClient, HttpLink, InMemoryCache } from '@apollo/client';
+import { PersistedQueryLink } from '@apollo/client/link/persisted-queries';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -443,7 +445,7 @@ describe('TRUSTED_DOCUMENTS=off (the default)', () => {
       expect(text.data).toEqual({ __schema: { queryType: { name: 'Query' } } });
       const hash = await overHttp(harness, 'POST JSON', { sha256Hash: STATUS_HASH, variables: { id: 'ex_demo_4' } });
       expect(hash.status).toBe(400);
-      expect(hash.result.errors?.map((error) => error.extensions?.code)).toEqual(['BAD_REQUEST']);
+      expect(hash.result.errors?.map((error) => error.extensions?.code)).toEqual(['PERSISTED_QUERY_NOT_SUPPORTED']);
       expect(harness.upstream.requests).toHaveLength(0);
     } finally {
       await harness.close();
@@ -464,8 +466,9 @@ describe('TRUSTED_DOCUMENTS=off (the default)', () => {
         expect(answer.status, `${transport} ${JSON.stringify(send)}`).toBe(400);
         expect(answer.result.errors, `${transport} ${JSON.stringify(send)}`).toEqual([
           {
-            message: "Persisted documents are off on this gateway (TRUSTED_DOCUMENTS=off): send the document's text as `query` instead of its hash.",
-            extensions: { code: 'BAD_REQUEST' },
+            // Apollo's code and message: Apollo Client's link falls back to the text on either, urql's exchange on the message alone.
+            message: 'PersistedQueryNotSupported',
+            extensions: { code: 'PERSISTED_QUERY_NOT_SUPPORTED' },
           },
         ]);
       }
@@ -473,6 +476,36 @@ describe('TRUSTED_DOCUMENTS=off (the default)', () => {
       const text = await overHttp(harness, 'GET', { query: print(ExecutionStatusDocument), documentId: `sha256:${STATUS_HASH}`, variables: { id: 'ex_demo_4' } });
       expect(text.result.errors).toBeUndefined();
       expect(harness.upstream.requestsFor('ex_demo_4')).toHaveLength(1);
+    } finally {
+      await harness.close();
+    }
+  });
+
+  // Apollo Client's and urql's persisted-query links send a hash alone first, and the text only on
+  // PERSISTED_QUERY_NOT_FOUND or PERSISTED_QUERY_NOT_SUPPORTED: answered BAD_REQUEST, a frontend with
+  // automatic persisted queries on failed every operation against the default gateway.
+  it.each(LANES)("lets Apollo Client's persisted-query link fall back to the text, once, when persisted documents are off (%s lane)", async (lane) => {
+    const harness = await Harness.start({ lane });
+    try {
+      const bodies: Array<{ query?: string; extensions?: unknown }> = [];
+      const recording: typeof fetch = (input, init) => {
+        bodies.push(JSON.parse(String(init?.body)) as { query?: string });
+        return fetch(input, init);
+      };
+      const link = new PersistedQueryLink({ sha256 }).concat(new HttpLink({ uri: harness.url, headers: { authorization: AUTH }, fetch: recording }));
+      const client = new ApolloClient({ link, cache: new InMemoryCache() });
+      for (const id of ['ex_demo_4', 'ex_demo_5']) {
+        const { data, error } = await client.query({ query: ExecutionStatusDocument, variables: { id }, fetchPolicy: 'network-only' });
+        expect(error).toBeUndefined();
+        expect(data?.execution?.id).toBe(id);
+      }
+      // The hash alone, refused; then texts alone: the link stopped sending hashes.
+      expect(bodies.map((body) => [typeof body.query, Boolean((body.extensions as { persistedQuery?: unknown } | undefined)?.persistedQuery)])).toEqual([
+        ['undefined', true],
+        ['string', false],
+        ['string', false],
+      ]);
+      expect(harness.upstream.requests.map((request) => request.path)).toEqual(['/v1/executions/ex_demo_4', '/v1/executions/ex_demo_5']);
     } finally {
       await harness.close();
     }

@@ -5,7 +5,8 @@
  * exact text; `npm run generate` writes it (scripts/persisted-documents.ts).
  *
  * - `off`: a request sends its text; one that sends only a hash is told
- *   that persisted documents are off.
+ *   that persisted documents are off (PERSISTED_QUERY_NOT_SUPPORTED, on
+ *   which Apollo's and urql's links send the text).
  * - `allow`: a request names a manifest document by its hash or sends any
  *   text. A hash that is not in the manifest is PERSISTED_QUERY_NOT_FOUND
  *   (Apollo's code, on which its clients retry with the text); a hash sent
@@ -163,7 +164,9 @@ function useNoGraphiQL(): Plugin {
  * With `off`, a request that sends only a hash (`documentId`, or Apollo's
  * `persistedQuery` extension) would hear `Unexpected parameter "documentId"`
  * or "Must provide query string.", neither of which says that this gateway
- * keeps no documents. Same code and status, a message that says so.
+ * keeps no documents, nor is what clients of automatic persisted queries fall
+ * back to the text on: a 400 with Apollo's PersistedQueryNotSupported, code
+ * and message (src/errors.ts).
  *
  * A text sent with a hash runs, as in the other modes: the text wins. A JSON
  * body's `documentId` goes before Yoga sees it, since Yoga refuses parameters
