@@ -179,6 +179,27 @@ describe('WORKERS=2: replacing workers that fail at start', { timeout: 150_000 }
   });
 });
 
+describe('WORKERS=2: a SIGTERM while the first workers start', { timeout: 90_000 }, () => {
+  // The primary went on starting after the signal: it opened the metrics port, logged `execution-gateway
+  // listening` and printed the demo's banner, inviting a browser to a gateway already draining.
+  it('drains them and exits 0, starting nothing more: no metrics port, no listening line, no banner', async () => {
+    const gateway = await spawnGateway(ROOT, { WORKERS: '2' }, []);
+    const primary = gateway.child.pid!;
+    // Both forked: tsx takes a second or more to load a worker, so neither listens yet.
+    await waitFor(() => childrenOf(primary).length === 2 || gateway.child.exitCode !== null, () => `two workers; ${gateway.output()}`, 30_000);
+    expect(gateway.lines().map((line) => line.msg)).not.toContain('execution-gateway listening');
+    gateway.child.kill('SIGTERM');
+    const [code, signal] = await gateway.exited;
+    expect({ code, signal }, gateway.output()).toEqual({ code: 0, signal: null });
+    const mine = gateway.lines().filter((line) => line.pid === primary).map((line) => line.msg);
+    expect(mine, gateway.output()).toEqual(['shutting down: every worker drains', 'workers stopped']);
+    expect(gateway.output()).not.toContain('is serving the built-in demo data');
+    // Each worker listened (or heard the drain first and had nothing to drain) and exited cleanly.
+    expect(gateway.lines().find((line) => line.msg === 'workers stopped')).toMatchObject({ workers: 2 });
+    expect(childrenOf(primary)).toEqual([]);
+  });
+});
+
 describe('an IPv6 HOST', { timeout: 60_000 }, () => {
   it('is logged in brackets, in the API URL and the metrics URL', async () => {
     const upstream = await FakeUpstream.start({ executions: demoExecutions() });

@@ -335,6 +335,11 @@ async function runPrimary(config: GatewayConfig, logger: Logger): Promise<void> 
   const started = await Promise.all(
     workers.map((worker) => new Promise<boolean>((resolve) => (worker.once('listening', () => resolve(true)), worker.once('exit', () => resolve(false))))),
   );
+  // A signal came while the workers started: its drain (onPrimarySignals) decides the exit, a worker
+  // that exited unstarted included, and nothing more starts. Going on opened the metrics port, logged
+  // `execution-gateway listening` and printed the demo's banner after `shutting down`, and a worker
+  // told to drain before it listened (it exits at once) made this exit 1, killing the other workers.
+  if (stopping) return;
   if (started.includes(false)) {
     // A worker that cannot start (it printed one line saying why) would fail the same way in a
     // replacement: a primary left without workers would serve nothing and exit 0.
@@ -351,8 +356,11 @@ async function runPrimary(config: GatewayConfig, logger: Logger): Promise<void> 
     workers[0]!.on('message', onMessage);
     workers[0]!.send('port?');
   });
+  if (stopping) return;
   // One scrape of the primary answers the workers' sum.
   if (metricsSource) metrics = await serveMetricsOrExit(config, metricsSource, logger);
+  // A metrics server started meanwhile is closed by the drain, which reads it when the workers have exited.
+  if (stopping) return;
   const url = publicUrl(config, address);
   logger.info({ url, workers: config.server.workers, upstream: demo ? 'demo' : upstreamUrl, ...buildInfo }, 'execution-gateway listening');
   if (demo) printDemoBanner(url, config.security.trustedDocuments === 'only');
