@@ -19,7 +19,7 @@
 import { once } from 'node:events';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import type { Plugin } from 'graphql-yoga';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { watchExecution, WatchError, type ExecutionEventFilter, type ExecutionUpdate, type OutageNotice } from '../src/client/index.js';
 import { DEMO_ORGANIZATION, makeEvents, makeExecution } from '../src/demo/demo-data.js';
 import { AUTH, Harness, LANES } from './support/harness.js';
@@ -300,6 +300,29 @@ describe.each(LANES)('watchExecution against the gateway (%s lane)', (lane) => {
     const seen = harness.upstream.requestsFor(id).map((request) => request.headers.authorization);
     expect(seen.length).toBeGreaterThan(0);
     expect(new Set(seen)).toEqual(new Set([AUTH]));
+  });
+
+  // A failed fetch reads as a dropped connection, which the watch retries: an endpoint fetch can never use was
+  // retried for ever, backing off, with only onRetry told (NetworkError: "Failed to parse URL", "fetch failed").
+  it.each(['/graphql', 'localhost:4000/graphql', 'ftp://127.0.0.1/graphql', ''])('throws a TypeError at once for the endpoint %j, which is no http(s) URL here', async (endpoint) => {
+    const retries: unknown[] = [];
+    const started = performance.now();
+    const updates = watchExecution(endpoint, AUTH, 'ex_demo_7', { retryDelayMs: 1, onRetry: (error) => retries.push(error) })[Symbol.asyncIterator]();
+    await expect(updates.next()).rejects.toThrow(new TypeError(`The gateway's endpoint ${JSON.stringify(endpoint)} is not an http(s) URL: give its whole /graphql URL (http://127.0.0.1:4000/graphql), or in a page a path relative to it (/graphql).`));
+    expect(retries).toEqual([]);
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+
+  it("takes a path relative to the page's address in a page, as fetch does", async () => {
+    vi.stubGlobal('document', { baseURI: `${harness.origin}/runs/ex_demo_7` });
+    try {
+      const updates = watchExecution('/graphql', AUTH, 'ex_demo_7', { retryDelayMs: 50 })[Symbol.asyncIterator]();
+      // The demo's failed execution is terminal: one final update, then the watch ends.
+      expect((await nextUpdate(updates, 'the final update')).value).toMatchObject({ isFinal: true, endReason: 'EXECUTION_ENDED', execution: { status: 'WORKFLOW_FAILED' } });
+      expect(await nextUpdate(updates, 'the end')).toEqual({ done: true, value: undefined });
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
 
   it('stops at once, without an error, when its signal aborts', async () => {

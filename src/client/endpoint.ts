@@ -5,6 +5,8 @@
  * served beside the gateway or through a development server's proxy (Vite's
  * `server.proxy`), failed every request with `TypeError: Failed to construct
  * 'URL': Invalid URL`, although fetch, and so `watchExecution`, take it.
+ * `watchExecution` in turn retries what fetch refuses: it checks its endpoint
+ * first (`httpEndpoint`).
  */
 
 /** What the endpoint is resolved against, as fetch resolves a request's URL: the page's base URL (a `<base href>` included), else a worker's location. */
@@ -28,4 +30,24 @@ export function absoluteEndpoint(endpoint: string): string {
   } catch {
     return endpoint;
   }
+}
+
+/**
+ * `endpoint` resolved as `absoluteEndpoint` does, when that is an http(s) URL; otherwise a TypeError saying
+ * what to give. `watchExecution` takes a failed fetch for a dropped connection and subscribes again, so an
+ * endpoint fetch can never use (`/graphql` in Node, `localhost:4000/graphql`, whose scheme is `localhost:`)
+ * was retried for ever, told only to `onRetry` as a NetworkError.
+ */
+export function httpEndpoint(endpoint: string): string {
+  const absolute = absoluteEndpoint(endpoint);
+  let protocol: string | undefined;
+  try {
+    protocol = new URL(absolute).protocol;
+  } catch {
+    protocol = undefined;
+  }
+  if (protocol === 'http:' || protocol === 'https:') return absolute;
+  throw new TypeError(
+    `The gateway's endpoint ${JSON.stringify(endpoint)} is not an http(s) URL: give its whole /graphql URL (http://127.0.0.1:4000/graphql), or in a page a path relative to it (/graphql).`,
+  );
 }

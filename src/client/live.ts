@@ -37,6 +37,7 @@ import { print } from 'graphql';
 import { createClient, NetworkError } from 'graphql-sse';
 import type { ErrorCode } from '../client-contract.js';
 import { withAuthorization } from './authorization.js';
+import { httpEndpoint } from './endpoint.js';
 import type { FetchInput } from './fetch-types.js';
 import { ExecutionUpdatesDocument, type ExecutionEventFilter, type ExecutionUpdatesSubscription } from './generated.js';
 
@@ -221,10 +222,13 @@ function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
 /**
  * Yields the updates of execution `id` from the gateway at `endpoint` (its `/graphql` URL) with
  * `authorization` (`Bearer …`), subscribing again as needed, until the update that ends the
- * execution. Throws WatchError for what ends a watch (see above); returns at once, without an
- * error, when `options.signal` aborts, a pause between attempts included.
+ * execution. Throws WatchError for what ends a watch (see above), and at once a TypeError for an
+ * `endpoint` that is no http(s) URL (in a page, a path such as `/graphql` is resolved against the
+ * page's address); returns at once, without an error, when `options.signal` aborts, a pause
+ * between attempts included.
  */
 export async function* watchExecution(endpoint: string, authorization: string, id: string, options: WatchOptions = {}): AsyncGenerator<ExecutionUpdate> {
+  const url = httpEndpoint(endpoint);
   let eventsAfter = options.eventsAfter ?? null;
   const query = print(ExecutionUpdatesDocument);
   const baseMs = options.retryDelayMs ?? RETRY_DELAY_MS;
@@ -237,7 +241,7 @@ export async function* watchExecution(endpoint: string, authorization: string, i
     let reason: unknown = new Error('The stream ended before the execution did.');
     if (options.signal?.aborted) return;
     const watchdog = idleMs > 0 && Number.isFinite(idleMs) ? idleWatchedFetch(idleMs) : undefined;
-    const client = createClient({ url: endpoint, headers: withAuthorization(options.headers, authorization), retryAttempts: 0, ...(watchdog ? { fetchFn: watchdog.fetchFn } : {}) });
+    const client = createClient({ url, headers: withAuthorization(options.headers, authorization), retryAttempts: 0, ...(watchdog ? { fetchFn: watchdog.fetchFn } : {}) });
     const results = client.iterate<ExecutionUpdatesSubscription>({ query, variables: { id, eventsAfter, filter: options.filter ?? null } });
     const stop = () => void results.return?.();
     options.signal?.addEventListener('abort', stop, { once: true });
