@@ -6,6 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTH, Harness, LANES } from './support/harness.js';
+import { connect } from 'node:net';
+import { LINGER_MS } from '../src/server/lingering-close.js';
 import { rawExchange } from './support/raw-http.js';
 
 const TYPENAME = JSON.stringify({ query: '{ __typename }' });
@@ -173,5 +175,77 @@ describe.each(LANES)('connection and framing (%s lane)', (lane) => {
     expect(statuses(text), text).toEqual([200, 400]);
     expect(text).toContain('{"data":{"__typename":"Query"}');
     expect(text).toContain('Transfer-Encoding must end with chunked');
+  });
+});
+
+/**
+ * A client still sending when the answer closes the connection, reading it a little later, as any
+ * client that writes its whole request before it reads does: RFC 9112 §9.6's "TCP reset problem".
+ * Resolves with what it read, and the error its socket met.
+ */
+function sendSlowlyThenRead(
+  url: string,
+  head: string,
+  bodyBytes: number,
+  chunkBytes: number,
+  chunkEveryMs: number,
+  readAfterMs: number,
+  { sendsAfterServerCloses = false } = {},
+): Promise<{ text: string; error?: string; ms: number }> {
+  const { hostname, port } = new URL(url);
+  const started = performance.now();
+  return new Promise((resolve) => {
+    // allowHalfOpen: the client's side stays open after the server's FIN, and it goes on sending.
+    const socket = connect({ port: Number(port), host: hostname, allowHalfOpen: sendsAfterServerCloses });
+    let text = '';
+    let error: string | undefined;
+    socket.pause();
+    setTimeout(() => socket.resume(), readAfterMs);
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (text += chunk));
+    socket.on('error', (failure: NodeJS.ErrnoException) => (error = failure.code ?? failure.message));
+    socket.on('close', () => resolve({ text, error, ms: performance.now() - started }));
+    socket.setTimeout(15_000, () => socket.destroy());
+    socket.write(head);
+    let sent = 0;
+    const timer = setInterval(() => {
+      if (sent >= bodyBytes || socket.destroyed || !socket.writable) return clearInterval(timer);
+      socket.write('x'.repeat(Math.min(chunkBytes, bodyBytes - sent)));
+      sent += chunkBytes;
+    }, chunkEveryMs);
+    socket.on('close', () => clearInterval(timer));
+  });
+}
+
+describe.each(LANES)('an answer that closes the connection while the client still sends (%s lane)', (lane) => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await Harness.start({ lane, env: { MAX_REQUEST_BODY_BYTES: '100000' } });
+  });
+  afterAll(() => harness.close());
+
+  // The server closed the socket at once after its 413: the client's next chunk met a reset, and the
+  // reset threw away the answer waiting unread in the client's buffer (EPIPE or ECONNRESET, no 413).
+  it('reaches a client that reads only after sending more: the 413 of a body declared too large', async () => {
+    const head = `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\nauthorization: ${AUTH}\r\ncontent-length: 200000\r\n\r\n`;
+    const { text, error } = await sendSlowlyThenRead(harness.url, head, 200_000, 8_192, 20, 300);
+    expect(text.split('\r\n')[0], `socket error: ${error}`).toBe('HTTP/1.1 413 Payload Too Large');
+    expect(text).toContain('"code":"BAD_REQUEST"');
+  });
+
+  it('lingers a bounded time: a client that never stops sending is closed LINGER_MS after its answer', async () => {
+    const head = `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\nauthorization: ${AUTH}\r\ncontent-length: 50000000\r\n\r\n`;
+    // 8 KB every 20 ms: 50 MB would take 2 minutes.
+    const { text, ms } = await sendSlowlyThenRead(harness.url, head, 50_000_000, 8_192, 20, 0, { sendsAfterServerCloses: true });
+    expect(text.split('\r\n')[0]).toBe('HTTP/1.1 413 Payload Too Large');
+    expect(ms).toBeGreaterThanOrEqual(LINGER_MS - 100);
+    expect(ms).toBeLessThan(LINGER_MS + 5_000);
+  });
+
+  it('reaches an HTTP/1.0 client whose GET carries a body it is still sending', async () => {
+    const head = `GET /graphql?query=%7B__typename%7D HTTP/1.0\r\nHost: 127.0.0.1\r\nauthorization: ${AUTH}\r\ncontent-length: 60000\r\n\r\n`;
+    const { text, error } = await sendSlowlyThenRead(harness.url, head, 60_000, 8_192, 20, 300);
+    expect(text.split('\r\n')[0], `socket error: ${error}`).toBe('HTTP/1.1 200 OK');
+    expect(text).toContain('{"data":{"__typename":"Query"}');
   });
 });

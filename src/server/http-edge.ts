@@ -50,6 +50,7 @@ import type { Health } from './health.js';
 import { bodyAsUtf8 } from './body-charset.js';
 import { HEAD_FIELD_LIMIT, HEAD_PARSE_LIMIT_BYTES, HEAD_TOO_LARGE, headTooLarge, TRAILERS_TOO_LARGE } from './head-size.js';
 import { acceptInPreferenceOrder, postAcceptInPreferenceOrder, PRODUCED, readableContentType, type BodyCharset } from './media-types.js';
+import { closeLingering, lingerOnClose } from './lingering-close.js';
 import { adoptSocket, endWithJson, pathOf, toOriginForm, whenAnswered } from './raw-http.js';
 import { bodyWillBeRead } from './expect-continue.js';
 import { asKnownLength, handOver, OVER_LIMIT, readBody, transferCodingProblem } from './request-body.js';
@@ -396,6 +397,8 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
   // alive one whose 100 was never sent), so the body is never read.
   server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => handle(request, response, true));
   server.keepAliveTimeout = settings.keepAliveTimeoutMs;
+  // Node closes a connection the moment its last answer is out; a client still sending then loses that answer (./lingering-close.ts).
+  server.on('connection', lingerOnClose);
   // One field line past what the edge takes, so that a head with more is seen and refused (./head-size.ts).
   server.maxHeadersCount = HEAD_FIELD_LIMIT + 1;
 
@@ -418,7 +421,11 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
         const { status, message } = clientErrorAnswer(error, own !== undefined);
         const cors = own ? corsHeaders(settings.corsOrigins, own.origin) : {};
         endWithJson(socket, `${status} ${STATUS_TEXT[status]}`, errorBody(ErrorCode.BAD_REQUEST, message), { 'x-request-id': own?.requestId ?? requestIdFor(undefined), ...cors });
+        // The client may still be sending what failed to parse: read on, or the reset throws the answer away.
+        return closeLingering(socket);
       }
+      // After the answer that closed the connection, the rest of what the client sent is read and dropped as it lingers.
+      if (closed && error.code !== 'ECONNRESET') return closeLingering(socket);
       socket.destroy(error);
     };
     // The last answer still being written (with those before it, HTTP/1.1 answering in order) goes out whole first:
