@@ -109,10 +109,10 @@ describe('one token spelt two ways, two replicas on one Redis (an upstream that 
   const PAUSE_S = 3;
   const LOWER_A = 'bearer token-a';
 
-  it("a 503's Retry-After recorded under one spelling holds for a watch in the other on the other replica (the `quiet` key is the token's)", async () => {
+  it("a 503's Retry-After recorded under one spelling holds for a watch in the other on the other replica (the `pause` key is the token's)", async () => {
     const [a, b] = [await replicas.replica({ UPSTREAM_MAX_ATTEMPTS: '1' }), await replicas.replica({ UPSTREAM_MAX_ATTEMPTS: '1' })];
     const { upstream } = replicas;
-    const id = 'ex_acct_quiet';
+    const id = 'ex_acct_pause';
     putExecution(upstream, id, 'workflow_running', { organizationId: 'org_a' });
     const first = new Recorder(clients.for(a, AUTH_A), { id });
     await first.received(1);

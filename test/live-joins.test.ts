@@ -6,7 +6,7 @@
  * the two, so these scenarios are driven by direct calls. With REDIS_URL, the
  * same around the lease: watches started while their poller asks Redis for it,
  * a poller stopping then, and a follower whose own read is out while the holder
- * publishes (a newer reading, or a notice asking for quiet). Each ends with
+ * publishes (a newer reading, or a notice asking for a pause). Each ends with
  * every count at 0.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -289,13 +289,13 @@ describe('with REDIS_URL, a follower whose own read is older than what the holde
   });
 });
 
-describe("with REDIS_URL, a follower whose lease check is out when the holder's notice asks for quiet", () => {
+describe("with REDIS_URL, a follower whose lease check is out when the holder's notice asks for a pause", () => {
   // A lease check the follower's Redis does not answer times out after 2 s, and then the follower polls for itself.
   const pair = twoReplicas({ UPSTREAM_RETRY_AFTER_CAP_MS: '0' }, { REDIS_COMMAND_TIMEOUT_MS: '2000' });
 
   it('waits out the pause before it reads upstream for itself', async () => {
     const { holder, follower, upstreams: [ofHolder, ofFollower] } = pair;
-    const id = 'ex_join_quiet';
+    const id = 'ex_join_pause';
     ofFollower.put(putExecution(ofHolder, id, 'workflow_running', { organizationId: 'org_a' }));
     const scope = { caller: new Caller(AUTH_A), onClientGone: () => () => undefined };
     const first = holder.instance.live.watch(scope, { id })[Symbol.asyncIterator]();
@@ -310,7 +310,7 @@ describe("with REDIS_URL, a follower whose lease check is out when the holder's 
       client.pause();
       await sleep(100);
       const paused = performance.now();
-      // Meanwhile upstream asks the holder for 5 s of quiet: the notice reaches the follower's watch.
+      // Meanwhile upstream asks the holder for a pause of 5 s: the notice reaches the follower's watch.
       ofHolder.setFault(id, { kind: 'status', status: 429, headers: { 'retry-after': '5' } }, 1);
       expect(shape(await nextWithin(second))).toEqual({ kind: 'outage', code: 'UPSTREAM_UNAVAILABLE' });
       // The lease check times out (Redis cannot say who polls: the follower does), well within the pause.

@@ -157,7 +157,7 @@ export class Poller {
    * 503, or from the holder's outage notice. A follower that polls for itself (a gap in the holder's
    * messages, Redis out of reach) waits it out too, as the holder does.
    */
-  #quietUntil = 0;
+  #pausedUntil = 0;
   /** Upstream calls this poller made, for tests and metrics. */
   polls = 0;
 
@@ -258,16 +258,16 @@ export class Poller {
   }
 
   async #pollOnce(): Promise<void> {
-    const quiet = this.#quietUntil - performance.now();
-    if (quiet > 0) return this.#schedule(quiet);
+    const paused = this.#pausedUntil - performance.now();
+    if (paused > 0) return this.#schedule(paused);
     const { settings, slots } = this.deps;
     if (this.#lease) {
       // Asked at every tick, so a replica takes over within the lease time when the holder dies.
       const holds = await this.#lease.holds();
       if (this.#stopped) return;
-      // The holder's notice may have asked for quiet while Redis answered (or failed to: then this replica
+      // The holder's notice may have asked for a pause while Redis answered (or failed to: then this replica
       // polls for itself). Checked only before, the call went out at once, and its answer ended the pause.
-      const asked = this.#quietUntil - performance.now();
+      const asked = this.#pausedUntil - performance.now();
       if (asked > 0) return this.#schedule(asked);
       const pairOutage = this.#lease.outageSince();
       // Another replica polls and publishes: follow it, unless there is nothing to follow from.
@@ -288,11 +288,11 @@ export class Poller {
         const status = this.#latest ? statusOf(this.#latest) : 'UNKNOWN';
         this.#failures = Math.max(this.#failures, failuresWithin(status, performance.now() - pairOutage, settings));
       }
-      // Upstream asked the pair for quiet on another replica (a Retry-After), whose client keeps the pause: a poller
+      // Upstream asked the pair for a pause on another replica (a Retry-After), whose client keeps the pause: a poller
       // new here (the last watcher there left, the lease with it) called at once. Waited out as the client's own
       // refusal of a paused pair is, its notice included.
-      const pairQuiet = this.#lease.quietFor();
-      if (pairQuiet !== undefined && performance.now() + pairQuiet > this.#quietUntil) return this.#failed(executionPaused(pairQuiet), false);
+      const pairPause = this.#lease.pausedFor();
+      if (pairPause !== undefined && performance.now() + pairPause > this.#pausedUntil) return this.#failed(executionPaused(pairPause), false);
     }
     // Polls take at most their share of the bulkhead, so watchers never starve queries, and a caller at most its
     // share of that, so one caller's watches never starve another's.
@@ -363,7 +363,7 @@ export class Poller {
     }
     if (news.kind === 'outage') {
       const pause = news.extensions.retryAfterMs;
-      if (typeof pause === 'number' && pause > 0) this.#quietUntil = Math.max(this.#quietUntil, performance.now() + pause);
+      if (typeof pause === 'number' && pause > 0) this.#pausedUntil = Math.max(this.#pausedUntil, performance.now() + pause);
       if (this.#notice) return;
       this.#notice = new GraphQLError(news.message, { extensions: news.extensions });
       this.#tellAll({ kind: 'outage', error: this.#notice });
@@ -415,7 +415,7 @@ export class Poller {
     // Failing until now, by this replica's polls or by the pair's record.
     const wasFailing = this.#failingSince !== undefined;
     if (own && wasFailing) this.#lease?.recovered();
-    this.#quietUntil = 0;
+    this.#pausedUntil = 0;
     this.#failures = 0;
     this.#failingSince = undefined;
     this.#clearNoticeTimer();
@@ -499,20 +499,20 @@ export class Poller {
         ? Math.round(refusal.retryInMs * (1 + settings.jitter * Math.random()))
         : nextPollDelay(status, refusal === undefined ? this.#failures : 0, settings);
     const asked = retryAfterOf(error);
-    // Upstream asked for quiet (a 429 or 503 with Retry-After): thousands of pollers coming back on the
+    // Upstream asked for a pause (a 429 or 503 with Retry-After): thousands of pollers coming back on the
     // backoff schedule would keep it rate limited. The spread goes past the asked time, never before it,
     // so pollers told the same Retry-After do not all return at the same instant.
-    const quiet = asked === undefined ? 0 : Math.min(settings.maxWatchMs, Math.round(asked * (1 + settings.jitter * Math.random())));
-    const delay = Math.max(backoff, quiet);
-    if (quiet > 0) this.#quietUntil = now + quiet;
+    const pause = asked === undefined ? 0 : Math.min(settings.maxWatchMs, Math.round(asked * (1 + settings.jitter * Math.random())));
+    const delay = Math.max(backoff, pause);
+    if (pause > 0) this.#pausedUntil = now + pause;
     // For the other replicas: one whose poller of the pair starts once the last watcher here left waits it out too.
-    if (asked !== undefined && record) this.#lease?.quiet(asked);
+    if (asked !== undefined && record) this.#lease?.pause(asked);
     // Told once the outage has lasted the notice time, or at once when upstream asked for a pause that
     // makes it last that long: no update can come before the pause ends.
-    const silentUntil = now + quiet;
+    const silentUntil = now + pause;
     this.#clearNoticeTimer();
     if (!this.#notice && silentUntil - this.#failingSince >= settings.outageNoticeMs) {
-      this.#giveNotice(outageNotice(error, quiet > 0 ? { askedMs: asked!, nextPollMs: delay } : undefined));
+      this.#giveNotice(outageNotice(error, pause > 0 ? { askedMs: asked!, nextPollMs: delay } : undefined));
     } else if (now + delay > this.#failingSince + settings.outageNoticeMs) {
       // The next poll comes after the notice time: the outage reaches it before then, with no reading between.
       this.#noticeAt(error);
@@ -520,7 +520,7 @@ export class Poller {
     // The pair's outage, for whichever replica holds the lease next and for the followers.
     this.#lease?.failing(this.#failingSince, delay);
     // Upstream itself answered with a failure (a 5xx, a 429, an unreadable body), or asked this caller (or
-    // this caller for this execution) for quiet and the pause still runs: every replica would see the same,
+    // this caller for this execution) for a pause and it still runs: every replica would see the same,
     // so the holder keeps the lease through its pause (another replica, which knows nothing of the pause,
     // would poll with the token at once). A failure of this replica's own (its circuit open, its bulkhead
     // full, no route to upstream) lets the lease lapse for another to try.

@@ -30,7 +30,7 @@
  * deletes: whichever replica holds the lease, and every follower, counts the
  * outage from its start, so LIVE_OUTAGE_NOTICE_MS holds when the replicas take
  * turns (src/live/poller.ts). A pause upstream asked of the pair (a Retry-After)
- * is recorded the same way (the `quiet` key, read in the same lease check), so a
+ * is recorded the same way (the `pause` key, read in the same lease check), so a
  * poller that starts on another replica once the pair's last watcher here left
  * waits it out too.
  * When Redis cannot be reached every replica polls for itself: duplicate calls
@@ -126,17 +126,17 @@ export interface LeaseMembership {
   /** Upstream answered this replica: the pair's outage, if one was recorded, is over. */
   recovered(): void;
   /**
-   * Ms left of the pause upstream asked of the pair (its Retry-After) as another replica recorded it (`quiet`),
+   * Ms left of the pause upstream asked of the pair (its Retry-After) as another replica recorded it (`pause`),
    * as the last `holds()` read it; undefined when none runs, this replica recorded it (its client holds its own
    * pauses: src/upstream/caller-pauses.ts), or Redis could not say.
    */
-  quietFor(): number | undefined;
+  pausedFor(): number | undefined;
   /**
    * Upstream asked this replica to make no calls for the pair for `pauseMs` (a Retry-After): recorded for that
    * long (a longer one recorded already stays), whether or not this replica holds the lease, so a poller of the
    * pair that starts on another replica (the last watcher here left and the lease with it) waits it out too.
    */
-  quiet(pauseMs: number): void;
+  pause(pauseMs: number): void;
   /** The holder's reading after a poll: published as a delta from the previous one when anything changed. */
   published(previous: Execution | undefined, execution: Execution): void;
   /**
@@ -194,7 +194,7 @@ redis.call('PEXPIRE', KEYS[2], ARGV[3])
 return 1`;
 
 // The pair's pause, recorded by replica ARGV[1] for ARGV[2] ms, unless one recorded already lasts longer.
-const MARK_QUIET = `if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
+const MARK_PAUSE = `if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
 return 1`;
 
 /** Whether a command failed by ioredis's REDIS_COMMAND_TIMEOUT_MS rather than by an answer or a closed connection. */
@@ -235,10 +235,10 @@ export class LiveLeases {
     const tag = store.callerTag(authorization);
     const leaseKey = store.key('lease', tag, id);
     const outageKey = store.key('outage', tag, id);
-    const quietKey = store.key('quiet', tag, id);
+    const pauseKey = store.key('pause', tag, id);
     const channel = store.key('updates', tag, id);
     let outageSince: number | undefined;
-    let quietFor: number | undefined;
+    let pausedFor: number | undefined;
     let holding = false;
     // When (performance.now()) this replica last took or renewed the lease.
     let heldAt = 0;
@@ -289,11 +289,11 @@ export class LiveLeases {
     return {
       holds: async () => {
         outageSince = undefined;
-        quietFor = undefined;
+        pausedFor = undefined;
         if (!store.up) return true;
-        const check = () => store.client.eval(HOLD, 3, leaseKey, outageKey, quietKey, this.replica, this.leaseMs) as Promise<[number, string | null, string | null, number]>;
+        const check = () => store.client.eval(HOLD, 3, leaseKey, outageKey, pauseKey, this.replica, this.leaseMs) as Promise<[number, string | null, string | null, number]>;
         try {
-          const [held, since, quietBy, quietMs] = await check().catch((error: unknown) => {
+          const [held, since, pausedBy, pauseMs] = await check().catch((error: unknown) => {
             // A check that timed out is asked once more before this replica polls for itself: the process's event
             // loop blocked past REDIS_COMMAND_TIMEOUT_MS (a GC pause, a large body parsed) fires the command's timer
             // before the answer, already in the socket, is read. Taken for Redis's silence, a follower called
@@ -306,7 +306,7 @@ export class LiveLeases {
           const taken = held === 1;
           outageSince = storedOutageStart(since);
           // This replica's own pauses are its client's to keep; PTTL is relative, so no clock is compared.
-          if (quietBy !== null && quietBy !== this.replica && quietMs > 0) quietFor = quietMs;
+          if (pausedBy !== null && pausedBy !== this.replica && pauseMs > 0) pausedFor = pauseMs;
           // The last watcher left while Redis answered: give back what was just taken, unless the pair has a
           // poller here again. The lease names the process, not the poller: the new poller has renewed it as its
           // own, and releasing it left the pair with no lease while that poller counted it held (its publish
@@ -325,10 +325,10 @@ export class LiveLeases {
         return holding;
       },
       outageSince: () => outageSince,
-      quietFor: () => quietFor,
-      quiet: (pauseMs) => {
+      pausedFor: () => pausedFor,
+      pause: (pauseMs) => {
         if (!store.up || !(pauseMs > 0)) return;
-        store.client.eval(MARK_QUIET, 1, quietKey, this.replica, Math.ceil(pauseMs)).catch(this.#failed);
+        store.client.eval(MARK_PAUSE, 1, pauseKey, this.replica, Math.ceil(pauseMs)).catch(this.#failed);
       },
       failing: (sinceMs, pauseMs) => {
         if (!holding || !store.up) return;

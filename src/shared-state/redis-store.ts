@@ -61,7 +61,7 @@ export const SEAL_BYTES = SEAL_LENGTH + 1;
  * What a key names: a cached execution, a poller's lease, when a watched pair's outage began, the pause upstream
  * asked of a watched pair (its Retry-After), or the channel of an execution's updates.
  */
-export type KeyKind = 'cache' | 'lease' | 'outage' | 'quiet' | 'updates';
+export type KeyKind = 'cache' | 'lease' | 'outage' | 'pause' | 'updates';
 
 /**
  * How often a ready connection is checked with a PING. A Redis that hangs

@@ -6,7 +6,7 @@
  * - A caller's: after a 429 with Retry-After for a token (RFC 6585 §4), that
  *   caller's further calls are answered by the gateway at once until the pause
  *   ends, instead of each going upstream to be rate-limited again (843 calls in
- *   15 s for one token asked for 30 s of quiet). Keyed on the caller's key (a
+ *   15 s for one token asked for a pause of 30 s). Keyed on the caller's key (a
  *   hash of its Authorization), never the token; other callers are untouched.
  * - A (caller, execution) pair's: after a 5xx with Retry-After for one
  *   execution, that caller's further calls for it (queries, a new live poller
@@ -68,7 +68,7 @@ export class CallerPauses {
     return pause && Math.max(0, Math.round(now - pause.since));
   }
 
-  /** Upstream asked this caller (or pair) for `ms` of quiet; a pause already set for longer stays. */
+  /** Upstream asked this caller (or pair) for a pause of `ms`; a pause already set for longer stays. */
   pause(caller: string, ms: number, now = performance.now()): void {
     if (!(ms > 0)) return;
     const until = now + ms;
