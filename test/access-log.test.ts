@@ -132,6 +132,20 @@ describe.each(LANES)('one line per request, %s lane', (lane) => {
     expect(harness.upstream.requests).toHaveLength(1);
   });
 
+  // Yoga answers these in an onRequest hook that runs before the access log's: its entry was never made, and the
+  // request had no line, though the README promises one for every request the pipeline answers.
+  it.each([
+    ['the GraphiQL page', { method: 'GET', headers: { accept: 'text/html' } }, 200],
+    ['a CORS preflight', { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' } }, 204],
+  ] as const)('%s, answered by a plugin before the access log, gets its line too', async (_kind, init, status) => {
+    const from = harness.logs.length;
+    const response = await harness.fetch('/graphql', { method: init.method, headers: { ...init.headers, 'x-request-id': `early-${status}` } });
+    await response.arrayBuffer();
+    expect(response.status).toBe(status);
+    await eventually(() => expect(accessLines(harness, from)).toHaveLength(1));
+    expect(accessLines(harness, from)[0]).toMatchObject({ requestId: `early-${status}`, transport: 'http', status, upstreamCalls: 0, errorCodes: [] });
+  });
+
   it('the client\'s request id is the line\'s; no traceparent, no traceId; a long name is cut to 100 characters', async () => {
     const from = harness.logs.length;
     const name = `Q${'x'.repeat(150)}`;

@@ -164,28 +164,32 @@ export function useAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 'ac
     return entry;
   }
 
+  /** A request's entry, started now. */
+  function entryOf(request: Request, context: GatewayServerContext): Entry {
+    return {
+      started: performance.now(),
+      requestId: context.requestId,
+      // Over HTTP, how the answer went decides (onResponse): an Accept listing text/event-stream may still get JSON.
+      transport: context.overWebSocket ? 'ws' : 'http',
+      traceId: traceIdOf(request.headers.get('traceparent')),
+      operationName: undefined,
+      operationType: undefined,
+      status: undefined,
+      upstreamCalls: 0,
+      cacheHits: 0,
+      sharedCalls: 0,
+      errorCodes: new Set(),
+      upstreamRequestIds: undefined,
+      streaming: false,
+      ended: false,
+      response: context.res,
+    };
+  }
+
   if (settings.accessLog === 'off') return {};
   return {
     onRequest({ request, serverContext }) {
-      const context = serverContext as GatewayServerContext;
-      entries.set(request, {
-        started: performance.now(),
-        requestId: context.requestId,
-        // Over HTTP, how the answer went decides (onResponse): an Accept listing text/event-stream may still get JSON.
-        transport: context.overWebSocket ? 'ws' : 'http',
-        traceId: traceIdOf(request.headers.get('traceparent')),
-        operationName: undefined,
-        operationType: undefined,
-        status: undefined,
-        upstreamCalls: 0,
-        cacheHits: 0,
-        sharedCalls: 0,
-        errorCodes: new Set(),
-        upstreamRequestIds: undefined,
-        streaming: false,
-        ended: false,
-        response: context.res,
-      });
+      entries.set(request, entryOf(request, serverContext as GatewayServerContext));
     },
     // Named once parsed, so a line of an operation refused by validation names it too.
     onParse({ context }) {
@@ -233,9 +237,10 @@ export function useAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 'ac
       const entry = entries.get(request);
       if (entry && !isAsyncIterable(result)) for (const each of Array.isArray(result) ? result : [result]) noteErrors(entry, each);
     },
-    onResponse({ request, response }) {
-      const entry = entries.get(request);
-      if (!entry) return;
+    onResponse({ request, response, serverContext }) {
+      // A plugin before this one may answer in onRequest, and the rest of that hook is skipped: Yoga's GraphiQL page,
+      // its CORS preflights. Their line starts here, as they answered at once.
+      const entry = entries.get(request) ?? entryOf(request, serverContext as GatewayServerContext);
       entry.status = response.status;
       // Yoga's 404, 405, 406 and 415 come with no result; their error bodies are written by the request-errors step.
       const refused = refusalCode(request);
