@@ -14,8 +14,8 @@ import { makeExecution } from '../src/demo/demo-data.js';
 import { canonicalAuthorization } from '../src/request/caller-account.js';
 import { Caller } from '../src/request/scope.js';
 import { codes, Harness, LANES, type LaneName } from './support/harness.js';
-import { AUTH_A, AUTH_A2, AUTH_B, liveEnv, putExecution, Recorder, requestsSince, sleep, sseClient, TOKENS, watch, waitFor } from './support/live.js';
-import { useReplicas } from './support/replicas.js';
+import { AUTH_A, AUTH_A2, AUTH_B, liveEnv, putExecution, requestsSince, sleep, sseClient, TOKENS, watch, waitFor } from './support/live.js';
+import { useReplicas, watchAgainAcrossPause } from './support/replicas.js';
 
 /** Ten running executions of org_a, one of org_b. */
 const IDS_A = Array.from({ length: 10 }, (_, i) => `ex_acct_${i}`);
@@ -110,27 +110,8 @@ describe('one token spelt two ways, two replicas on one Redis (an upstream that 
   const LOWER_A = 'bearer token-a';
 
   it("a 503's Retry-After recorded under one spelling holds for a watch in the other on the other replica (the `pause` key is the token's)", async () => {
-    const [a, b] = [await replicas.replica({ UPSTREAM_MAX_ATTEMPTS: '1' }), await replicas.replica({ UPSTREAM_MAX_ATTEMPTS: '1' })];
-    const { upstream } = replicas;
-    const id = 'ex_acct_pause';
-    putExecution(upstream, id, 'workflow_running', { organizationId: 'org_a' });
-    const first = new Recorder(clients.for(a, AUTH_A), { id });
-    await first.received(1);
-    const before = upstream.requestsFor(id).length;
-    upstream.setFault(id, { kind: 'status', status: 503, headers: { 'retry-after': String(PAUSE_S) } });
-    await waitFor(() => upstream.requestsFor(id).length > before, 'the poll answered 503');
-    await waitFor(() => first.errorCodes.includes('UPSTREAM_UNAVAILABLE'), () => `the notice; ${first.describe()}`);
-    const pausedAt = upstream.requestsFor(id).at(-1)!.at;
-    first.stop();
-    await waitFor(() => a.instance.live.counts.pollers === 0, 'the poller on A to stop');
-    const from = performance.now();
     // The same token through replica B, its scheme in lower case (another client library).
-    const second = new Recorder(clients.for(b, LOWER_A), { id });
-    await waitFor(() => second.results.length >= 1, () => `the watch's notice on B; ${second.describe()}`, 2_000);
-    expect(second.errorCodes).toEqual(['UPSTREAM_UNAVAILABLE']);
-    await sleep(Math.max(0, pausedAt + PAUSE_S * 1000 - performance.now() - 50));
-    const during = upstream.requestsFor(id).filter((request) => request.at > from && request.at < pausedAt + PAUSE_S * 1000 - 20);
-    expect(during.length, 'upstream calls by the watch on B before the Retry-After A got ended').toBe(0);
+    const second = await watchAgainAcrossPause(replicas, 'ex_acct_pause', LOWER_A, PAUSE_S);
     second.stop();
   });
 

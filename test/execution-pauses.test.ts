@@ -5,10 +5,9 @@
  * that got it. Counted by the calls the real fake upstream sees.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeUpstream } from '../src/demo/fake-upstream.js';
 import { codes, type Harness } from './support/harness.js';
 import { AUTH_A, AUTH_A2, Clients, putExecution, Recorder, sleep, startLiveHarness, waitFor } from './support/live.js';
-import { useReplicas } from './support/replicas.js';
+import { useReplicas, watchAgainAcrossPause } from './support/replicas.js';
 import { CallerPauses } from '../src/upstream/caller-pauses.js';
 
 /** Upstream's pause, in seconds: longer than the gateway waits to retry (UPSTREAM_RETRY_AFTER_CAP_MS, 2 s by default). */
@@ -174,33 +173,11 @@ describe('a 503 with Retry-After for one execution, the outage notice of a watch
 
 describe('a 503 with Retry-After for one execution, two replicas on one Redis', () => {
   const replicas = useReplicas();
-  const { clients } = replicas;
-  let upstream: FakeUpstream;
-  beforeAll(() => ({ upstream } = replicas));
-  const replica = () => replicas.replica({ UPSTREAM_MAX_ATTEMPTS: '1' });
 
   it("a watch started on the other replica as the last one ends calls upstream no sooner than the pause ends, and is told of it at once", async () => {
-    const [a, b] = [await replica(), await replica()];
     const id = 'ex_pause_replicas';
-    putExecution(upstream, id, 'workflow_running', { organizationId: 'org_a' });
-    const first = new Recorder(clients.for(a, AUTH_A), { id });
-    await first.received(1);
-    const before = upstream.requestsFor(id).length;
-    upstream.setFault(id, { kind: 'status', status: 503, headers: { 'retry-after': String(PAUSE_S) } });
-    await waitFor(() => upstream.requestsFor(id).length > before, 'the poll answered 503');
-    await waitFor(() => first.errorCodes.includes('UPSTREAM_UNAVAILABLE'), () => `the notice; ${first.describe()}`);
-    const pausedAt = upstream.requestsFor(id).at(-1)!.at;
-    // The last watcher on replica A leaves (its poller gives the lease up), and the page watches again through replica B.
-    first.stop();
-    await waitFor(() => a.instance.live.counts.pollers === 0, 'the poller on A to stop');
-    const from = performance.now();
-    const second = new Recorder(clients.for(b, AUTH_A), { id });
-    await waitFor(() => second.results.length >= 1, () => `the watch's notice on B; ${second.describe()}`, 2_000);
-    expect(second.errorCodes).toEqual(['UPSTREAM_UNAVAILABLE']);
-    await sleep(Math.max(0, pausedAt + PAUSE_S * 1000 - performance.now() - 50));
-    const during = upstream.requestsFor(id).filter((request) => request.at > from && request.at < pausedAt + PAUSE_S * 1000 - 20);
-    expect(during.length, 'upstream calls by the watch on B before the Retry-After A got ended').toBe(0);
-    upstream.setFault(id, undefined);
+    const second = await watchAgainAcrossPause(replicas, id, AUTH_A, PAUSE_S);
+    replicas.upstream.setFault(id, undefined);
     await second.until((update) => update.execution.id === id, 'a reading after the pause', 5_000);
     second.stop();
   });
