@@ -67,6 +67,19 @@ describe.each(LANES)('the status of an edge refusal (%s lane)', (lane) => {
       expect(refusal(answer.body).message).toMatch(/request line and headers pass 16 KiB together/);
     });
 
+    // Every 431 told the client to send a long operation by POST instead: no help to a POST, nor to a GET whose
+    // URL is short and whose cookie is long.
+    it.each([
+      ['a POST with a long Authorization', `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\nauthorization: Bearer ${'t'.repeat(20_000)}\r\ncontent-length: 2\r\n\r\n{}`, /most of it header fields: send fewer or smaller headers/],
+      ['a GET with a short URL and a long cookie', `GET ${longUrl(100)} HTTP/1.1\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\ncookie: ${'c'.repeat(20_000)}\r\n\r\n`, /most of it header fields/],
+      ['a GET whose URL is most of it', `GET ${longUrl(12_000)} HTTP/1.1\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\nx-padding: ${'x'.repeat(5_000)}\r\n\r\n`, /most of it the URL: send a long operation by POST rather than GET/],
+    ])('advises what would make the head fit: %s', async (_kind, bytes, message) => {
+      const { text } = await rawExchange(harness.url, bytes);
+      const answer = parse(text);
+      expect(answer.status, text.slice(0, 300)).toBe(431);
+      expect(refusal(answer.body).message).toMatch(message);
+    });
+
     it('serves a URL one byte under the bound with the fields it needs', async () => {
       const head = `Host: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\nConnection: close\r\n`;
       // Node counts the URL and each field name and value: the Host, the CSRF header and Connection take 48 bytes.

@@ -37,8 +37,14 @@ export const HEAD_FIELD_LIMIT = 1_000;
 /** The message of a 431 for more field lines than HEAD_FIELD_LIMIT. */
 export const TOO_MANY_FIELDS = `More than ${HEAD_FIELD_LIMIT} header fields.`;
 
-/** The message of every 431 for a head's size, the edge's and node's parser's alike. */
-export const HEAD_TOO_LARGE = `The request line and headers pass ${maxHeaderSize / 1024} KiB together: a long operation sent by GET (its URL counts) goes by POST instead.`;
+/** The message of a 431 for a head's size when which part made it large is not known (node's parser refused it unread). */
+export const HEAD_TOO_LARGE = `The request line and headers pass ${maxHeaderSize / 1024} KiB together: send fewer or smaller headers, or a long operation by POST rather than GET (its URL counts).`;
+
+/** The edge's 431 when the header fields are most of the head: the advice to send by POST is no help to a POST. */
+export const FIELDS_TOO_LARGE = `The request line and headers pass ${maxHeaderSize / 1024} KiB together, most of it header fields: send fewer or smaller headers (a long cookie or Authorization, say).`;
+
+/** The edge's 431 for a GET whose URL is most of the head. */
+export const GET_URL_TOO_LARGE = `The request line and headers pass ${maxHeaderSize / 1024} KiB together, most of it the URL: send a long operation by POST rather than GET.`;
 
 /**
  * The message of a 431 for a chunked body's trailer fields past what node's parser reads of them
@@ -58,15 +64,19 @@ export interface HeadRefusal {
 /**
  * Why the request's head is refused, or undefined: its URL alone reaches
  * `maxHeaderSize` bytes (414, URI_TOO_LONG), its URL and header fields reach it
- * together, where node alone would have refused it (431, HEAD_TOO_LARGE), or it
+ * together, where node alone would have refused it (431, GET_URL_TOO_LARGE for a
+ * GET whose URL is most of it, else FIELDS_TOO_LARGE), or it
  * has more field lines than node keeps (431, TOO_MANY_FIELDS). Needs a server
  * whose `maxHeadersCount` is HEAD_FIELD_LIMIT + 1.
  */
 export function headTooLarge(request: IncomingMessage): HeadRefusal | undefined {
   if (request.rawHeaders.length > 2 * HEAD_FIELD_LIMIT) return { status: 431, message: TOO_MANY_FIELDS };
   const url = request.url ?? '';
-  if (headBytes(url, []) >= maxHeaderSize) return { status: 414, message: URI_TOO_LONG };
-  return headBytes(url, request.rawHeaders) >= maxHeaderSize ? { status: 431, message: HEAD_TOO_LARGE } : undefined;
+  const urlBytes = headBytes(url, []);
+  if (urlBytes >= maxHeaderSize) return { status: 414, message: URI_TOO_LONG };
+  const bytes = headBytes(url, request.rawHeaders);
+  if (bytes < maxHeaderSize) return undefined;
+  return { status: 431, message: request.method === 'GET' && urlBytes >= bytes - urlBytes ? GET_URL_TOO_LARGE : FIELDS_TOO_LARGE };
 }
 
 /** A head's size as node counts it: the URL, then each field name and value (`parts`, flat), in bytes. */
