@@ -8,12 +8,17 @@
  * GRAPHQL_VALIDATION_FAILED; and each breaking change names the documents it
  * touches, so a declaration can say who is affected.
  *
- * Validation is @graphql-inspector/core's `validate` (graphql-js's rules, plus
- * duplicate fragment names and deprecated fields). What a document touches is
+ * Validation is the gateway's own (src/pipeline/spec-rules.ts: graphql-js's
+ * rules as the current spec has them), each document parsed here; deprecated
+ * fields are found with @graphql-inspector/core's `findDeprecatedUsages`.
+ * Not inspector's `validate`: it resolves fragment spreads by a regular
+ * expression over the printed text and throws (a stack, no check) on a
+ * document that does not parse, that spreads a fragment it does not define, or
+ * that merely holds `...name` in a string argument. What a document touches is
  * read here with graphql-js's TypeInfo: inspector's `coverage` counts hits per
  * field but not which document made them.
  */
-import { validate as validateDocuments } from '@graphql-inspector/core';
+import { findDeprecatedUsages } from '@graphql-inspector/core/utils/graphql';
 import {
   getNamedType,
   isEnumType,
@@ -22,11 +27,13 @@ import {
   parse,
   Source,
   TypeInfo,
+  validate,
   visit,
   visitWithTypeInfo,
   type DocumentNode,
   type GraphQLSchema,
 } from 'graphql';
+import { SPEC_RULES } from '../src/pipeline/spec-rules.js';
 
 /** One document of one manifest. `label` names it in messages: the manifest, the first 12 hex digits of its hash, its operations. */
 export interface KnownDocument {
@@ -80,18 +87,25 @@ export interface DocumentFindings {
 }
 
 /**
- * Validates every document against `schema`, each on its own: a manifest's
- * documents each carry their fragments, and one frontend's `EventDetails` is
- * not another's (inspector, given them together, would pool the fragments).
- * A document that does not parse is broken, with the syntax error as its message.
+ * Validates every document against `schema` as the gateway validates a
+ * request's, each on its own: a manifest's documents each carry their
+ * fragments, and one frontend's `EventDetails` is not another's. A document
+ * that does not parse is broken, with the syntax error as its message.
  */
 export function checkDocuments(schema: GraphQLSchema, documents: readonly KnownDocument[]): DocumentFindings {
   const findings: DocumentFindings = { broken: new Map(), deprecated: new Map() };
   for (const document of documents) {
-    for (const invalid of validateDocuments(schema, [new Source(document.text, document.label)], { strictDeprecated: true })) {
-      if (invalid.errors.length) findings.broken.set(document, invalid.errors.map((error) => error.message));
-      if (invalid.deprecated.length) findings.deprecated.set(document, invalid.deprecated.map((error) => error.message));
+    let parsed: DocumentNode;
+    try {
+      parsed = parse(new Source(document.text, document.label));
+    } catch (error) {
+      findings.broken.set(document, [(error as Error).message]);
+      continue;
     }
+    const errors = validate(schema, parsed, SPEC_RULES);
+    if (errors.length) findings.broken.set(document, errors.map((error) => error.message));
+    const deprecated = findDeprecatedUsages(schema, parsed);
+    if (deprecated.length) findings.deprecated.set(document, deprecated.map((error) => error.message));
   }
   return findings;
 }

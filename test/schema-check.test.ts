@@ -218,6 +218,26 @@ describe('schema check', () => {
     ]);
   });
 
+  // inspector's validate threw (a stack, no check) on the first three, and passed the mutation the gateway refuses.
+  it('holds odd documents to what the gateway does with them, without throwing', async () => {
+    const documents = readKnownDocuments(
+      'odd.json',
+      JSON.stringify({
+        unclosed: 'query Cut { execution(id: "x") { id ',
+        unknownFragment: 'query Spread { execution(id: "x") { ...Missing } }',
+        dotsInString: 'query Dots { execution(id: "...abc") { id } }',
+        mutation: 'mutation Nope { execution(id: "x") { id } }',
+      }),
+    );
+    const check = await checkSchema(BASELINE, BASELINE, [], documents);
+    const broken = new Map([...check.brokenDocuments].map(([document, messages]) => [document.hash, messages]));
+    expect(broken.get('unclosed')).toEqual(['Syntax Error: Expected Name, found <EOF>.']);
+    expect(broken.get('unknownFragment')).toEqual(['Unknown fragment "Missing".']);
+    expect(broken.has('dotsInString')).toBe(false);
+    expect(broken.get('mutation')?.join(' ')).toMatch(/mutation/i);
+    expect(check.neverValid.size).toBe(3);
+  });
+
   it('refuses a manifest that is not one, in one line', () => {
     for (const bad of ['not json', '[]', '{"a": 1}']) {
       expect(() => readKnownDocuments('web.json', bad)).toThrow(KnownDocumentsError);

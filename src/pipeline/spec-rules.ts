@@ -10,12 +10,16 @@ import type { Plugin } from 'graphql-yoga';
 import { KnownOperationTypesRule } from './known-operation-types.js';
 import { SubscriptionRootFieldRule } from './subscription-root.js';
 
+const current = (rules: readonly ValidationRule[]) => [
+  KnownOperationTypesRule,
+  ...rules.map((rule) => (rule === SingleFieldSubscriptionsRule ? SubscriptionRootFieldRule : rule)),
+];
+
+/** The rules every request's document is validated with; the schema check (scripts/known-documents.ts) holds known documents to the same. */
+export const SPEC_RULES: readonly ValidationRule[] = current(specifiedRules);
+
 export function useSpecRules(): Plugin {
-  const current = (rules: readonly ValidationRule[]) => [
-    KnownOperationTypesRule,
-    ...rules.map((rule) => (rule === SingleFieldSubscriptionsRule ? SubscriptionRootFieldRule : rule)),
-  ];
-  const defaultRules = current(specifiedRules);
+  const defaultRules = SPEC_RULES;
   return {
     onValidate({ validateFn, setValidationFn }) {
       // graphql-js: validate(schema, document, rules, options, typeInfo); no rules means specifiedRules.
