@@ -11,7 +11,8 @@
  *   edge as it streams, and gets 413 once more than the limit has arrived
  *   (./request-body.ts). Content-Length with Transfer-Encoding is node's 400. A body
  *   the pipeline will not read (a GET's, a 415's, a CSRF 403's) is neither read nor
- *   waited for, on either lane: node discards it as it comes.
+ *   waited for, on either lane: node discards it as it comes (a chunked one, which
+ *   no length bounds, until the answer closes the connection).
  * - Methods: `/graphql` takes GET, POST and OPTIONS; any other (HEAD included)
  *   is a 405 with `Allow`, before any plugin (a PUT without Authorization was
  *   CSRF prevention's 403, one accepting event streams a 405 as an event stream);
@@ -162,9 +163,23 @@ function closingIfNode(request: IncomingMessage, response: ServerResponse): void
   if (!response.shouldKeepAlive && request.socket) closing.add(request.socket);
 }
 
+/**
+ * Before an answer given while a chunked body is still unread (a GET's, a `415`'s, a CSRF `403`'s, a refusal's): on a
+ * connection kept alive node would discard that body as it came, for as long as HTTP_REQUEST_TIMEOUT_MS and whatever
+ * its size, since no length bounds it in advance as a declared one is (3.3 GB in 3 s past a MAX_REQUEST_BODY_BYTES of
+ * 100 KB). The answer closes the connection instead, which lingers (./lingering-close.ts) at most LINGER_MS for the
+ * client to read it. A declared body is bounded by the 413 before it, and keeps its connection.
+ */
+function closeOnUnreadChunkedBody(request: IncomingMessage, response: ServerResponse): void {
+  if (request.headers['transfer-encoding'] === undefined || request.complete || response.headersSent || !request.socket) return;
+  response.shouldKeepAlive = false;
+  closing.add(request.socket);
+}
+
 /** The edge's own refusal, with the CORS headers the pipeline would have sent. */
 function refuse(request: IncomingMessage, response: ServerResponse, requestId: string, settings: EdgeSettings, refusal: EdgeAnswer): void {
   if (refusal.close && request.socket) closing.add(request.socket);
+  closeOnUnreadChunkedBody(request, response);
   answer(response, requestId, corsHeaders(settings.corsOrigins, request.headers.origin), refusal);
   closingIfNode(request, response);
 }
@@ -365,8 +380,12 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
     // A body the pipeline will not read is not waited for either, on any lane or framing: the answer is known from the
     // headers. Read first (the fast lane, a chunked body, a re-encoding), `application/xml` with a declared body that
     // never came was a 408 after HTTP_REQUEST_TIMEOUT_MS on the fast lane and Yoga's 415 at once on its own lane; so was
-    // a GET's. Node discards what arrives of it after the answer.
-    if (!pipelineReads || (!chunked && !lane.readsBodyFirst && charset !== 'iso-8859-1')) return serve(lane, serverContext, null, logger);
+    // a GET's. Node discards what arrives of it after the answer; a chunked one, which no length bounds, ends the connection.
+    if (!pipelineReads) {
+      closeOnUnreadChunkedBody(request, response);
+      return serve(lane, serverContext, null, logger);
+    }
+    if (!chunked && !lane.readsBodyFirst && charset !== 'iso-8859-1') return serve(lane, serverContext, null, logger);
     // A declared length was checked above; a chunked body is bounded as it streams.
     void readBody(request, chunked ? settings.maxRequestBodyBytes : Infinity).then((body) => {
       if (body === OVER_LIMIT) return refuse(request, response, requestId, settings, tooLarge(settings));
