@@ -533,6 +533,40 @@ describe('SIGTERM to the process', { timeout: 90_000 }, () => {
   });
   afterAll(() => upstream?.close());
 
+  // The drain resolved as the last answer went out and the process exited at once: its exit reset the connections still
+  // lingering (./src/server/lingering-close.ts), and each client still sending lost the answer it had not read (EPIPE, 5 of 5).
+  it('exits only once the last answers\' connections stopped lingering: a client still sending reads its answer', async () => {
+    const gateway = await spawnGateway(upstream, { SHUTDOWN_UNREADY_MS: '0' });
+    upstream.setFault('ex_demo_6', { kind: 'slow', ms: 500 });
+    try {
+      const query = encodeURIComponent(STATUS_QUERY('ex_demo_6'));
+      const answers = Array.from({ length: 5 }, async (_, index) => {
+        const socket = connect(gateway.port, '127.0.0.1');
+        let text = '';
+        let error: string | undefined;
+        // Reads only later, as a client that writes all it has before it reads: the answer waits in its buffer.
+        socket.pause();
+        socket.setEncoding('utf8');
+        socket.on('data', (chunk: string) => (text += chunk));
+        socket.on('error', (failure: NodeJS.ErrnoException) => (error = failure.code));
+        socket.write(`GET /graphql?query=${query} HTTP/1.1\r\nHost: 127.0.0.1\r\nauthorization: ${AUTH}\r\nconnection: close\r\n\r\n`);
+        // Requests pipelined behind the one that closes the connection: the server reads and drops them as it lingers.
+        const more = setInterval(() => socket.writable && socket.write('GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'), 20);
+        if (index === 0) setTimeout(() => gateway.child.kill('SIGTERM'), 100);
+        setTimeout(() => socket.resume(), 1_000);
+        // Not events.once: it rejects on the 'error' this is about.
+        await new Promise((resolve) => socket.once('close', resolve));
+        clearInterval(more);
+        return `${text.split('\r\n')[0]}${error ? ` (${error})` : ''}`;
+      });
+      expect(await Promise.all(answers)).toEqual(Array(5).fill('HTTP/1.1 200 OK'));
+      const [code] = (await once(gateway.child, 'exit')) as [number];
+      expect(code).toBe(0);
+    } finally {
+      upstream.setFault('ex_demo_6', undefined);
+    }
+  });
+
   it.each<[LaneName]>([['fast'], ['full']])('drains on the %s lane and exits 0 with its two log lines and nothing else', async (lane) => {
     const gateway = await spawnGateway(upstream, { FAST_LANE: String(lane === 'fast') });
     const { code, sinceSignal } = await drainUnderLoad(upstream, gateway, `single_${lane}`);

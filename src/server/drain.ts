@@ -16,8 +16,10 @@
  *    operations ended); new ones are refused with it. Requests in flight go
  *    on, for at most `SHUTDOWN_GRACE_MS`; each response says `connection:
  *    close` when it still can, and its connection closes once it is sent.
- * 3. When the last request finished, or the grace ran out (whatever remains is
- *    cut), the upstream pool closes.
+ * 3. When the last request finished (and the connections of the last answers
+ *    closed, each lingering at most LINGER_MS for a client still sending, within
+ *    the grace), or the grace ran out (whatever remains is cut), the upstream
+ *    pool closes.
  *
  * One log line at the start and one at the end, with counts.
  */
@@ -25,6 +27,7 @@ import type { Server, ServerResponse } from 'node:http';
 import type { LiveExecutions } from '../live/live-executions.js';
 import type { Logger } from '../logger.js';
 import type { Health } from './health.js';
+import { LINGER_MS } from './lingering-close.js';
 import type { WebSocketEdge } from './websocket.js';
 
 /**
@@ -135,7 +138,9 @@ export async function drain(parts: DrainParts, timings: DrainTimings, cause?: st
   );
   await sleep(timings.unreadyMs);
 
-  server.close();
+  const graceEnds = performance.now() + timings.graceMs;
+  // Resolves once every connection has closed (an error, when the listener was closed already, resolves it too).
+  const connectionsClosed = new Promise<void>((resolve) => server.close(() => resolve()));
   requests.closing(server);
   const subscriptionsEnded = live.shutDown();
   webSockets.goingAway();
@@ -145,6 +150,17 @@ export async function drain(parts: DrainParts, timings: DrainTimings, cause?: st
     new Promise<false>((resolve) => (graceTimer = setTimeout(() => resolve(false), timings.graceMs))),
   ]);
   clearTimeout(graceTimer);
+  if (finished) {
+    // The last answers' connections close the lingering way (./lingering-close.ts): read on for up to LINGER_MS for a
+    // client still sending. The process exits once the drain resolves, and its exit reset them: each such client lost
+    // the answer it had not read yet (5 of 5 with a request pipelined behind a `Connection: close` one). Within the grace.
+    let lingerTimer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      connectionsClosed,
+      new Promise<void>((resolve) => (lingerTimer = setTimeout(resolve, Math.max(0, Math.min(LINGER_MS, graceEnds - performance.now()))))),
+    ]);
+    clearTimeout(lingerTimer);
+  }
   const requestsFinished = requests.finishedWhileClosing;
   const requestsCut = finished ? 0 : requests.count;
   const webSocketsCut = finished ? 0 : webSockets.open;

@@ -36,8 +36,14 @@ export function closeLingering(socket: Duplex): void {
   const linger = () => {
     if (socket.destroyed) return;
     if (socket.readableEnded) return void socket.destroy();
-    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
-    socket.once('end', () => socket.destroy());
+    const destroy = socket.destroy.bind(socket);
+    // From here the linger ends the socket. node's own destroy without an error (a drain's closeIdleConnections, which
+    // counts a lingering connection as idle, or a timeout) would reset it all the same: the answer the client had not
+    // read was lost to every client still sending during a drain. That destroy now waits for the linger's end (at most
+    // LINGER_MS); one with an error (the connection failed) is at once.
+    socket.destroy = (error?: Error) => (error ? destroy(error) : socket);
+    const timer = setTimeout(() => destroy(), LINGER_MS);
+    socket.once('end', () => destroy());
     socket.once('close', () => clearTimeout(timer));
     // Paused (handed over by node: an upgrade, a CONNECT), unread bytes would pile up and reset the close all the same.
     if (socket.isPaused()) socket.resume();
