@@ -537,10 +537,14 @@ describe('SIGTERM to the process', { timeout: 90_000 }, () => {
   // lingering (./src/server/lingering-close.ts), and each client still sending lost the answer it had not read (EPIPE, 5 of 5).
   it('exits only once the last answers\' connections stopped lingering: a client still sending reads its answer', async () => {
     const gateway = await spawnGateway(upstream, { SHUTDOWN_UNREADY_MS: '0' });
-    upstream.setFault('ex_demo_6', { kind: 'slow', ms: 500 });
+    // One execution per client, so each request is its own upstream call, seen there before the signal is sent: a
+    // connection whose request the gateway had not read when the drain began is closed unanswered, as it should be.
+    const ids = ['ex_demo_2', 'ex_demo_3', 'ex_demo_4', 'ex_demo_5', 'ex_demo_6'];
+    for (const id of ids) upstream.setFault(id, { kind: 'slow', ms: 500 });
+    const seenBefore = ids.map((id) => upstream.requestsFor(id).length);
     try {
-      const query = encodeURIComponent(STATUS_QUERY('ex_demo_6'));
-      const answers = Array.from({ length: 5 }, async (_, index) => {
+      const answers = ids.map(async (id) => {
+        const query = encodeURIComponent(STATUS_QUERY(id));
         const socket = connect(gateway.port, '127.0.0.1');
         let text = '';
         let error: string | undefined;
@@ -552,18 +556,19 @@ describe('SIGTERM to the process', { timeout: 90_000 }, () => {
         socket.write(`GET /graphql?query=${query} HTTP/1.1\r\nHost: 127.0.0.1\r\nauthorization: ${AUTH}\r\nconnection: close\r\n\r\n`);
         // Requests pipelined behind the one that closes the connection: the server reads and drops them as it lingers.
         const more = setInterval(() => socket.writable && socket.write('GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'), 20);
-        if (index === 0) setTimeout(() => gateway.child.kill('SIGTERM'), 100);
         setTimeout(() => socket.resume(), 1_000);
         // Not events.once: it rejects on the 'error' this is about.
         await new Promise((resolve) => socket.once('close', resolve));
         clearInterval(more);
         return `${text.split('\r\n')[0]}${error ? ` (${error})` : ''}`;
       });
+      await waitFor(() => ids.every((id, index) => upstream.requestsFor(id).length > seenBefore[index]!), 'every request to reach upstream');
+      gateway.child.kill('SIGTERM');
       expect(await Promise.all(answers)).toEqual(Array(5).fill('HTTP/1.1 200 OK'));
       const [code] = (await once(gateway.child, 'exit')) as [number];
       expect(code).toBe(0);
     } finally {
-      upstream.setFault('ex_demo_6', undefined);
+      for (const id of ids) upstream.setFault(id, undefined);
     }
   });
 
