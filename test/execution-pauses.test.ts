@@ -119,6 +119,29 @@ describe('a 503 with Retry-After for one execution', () => {
     expect(callsInPause(id, from, pausedAt), 'upstream calls by the watch during the Retry-After its query got').toBe(0);
     watcher.stop();
   });
+
+  it("an answer for the pair that overtakes the 503 ends its pause: upstream served the execution since, so the caller's next query is asked upstream, and answered", async () => {
+    const id = 'ex_pause_overtaken';
+    putExecution(harness.upstream, id, 'workflow_running', { organizationId: 'org_a' });
+    // A call already on its way when the pause begins: a live poll shares no call with a query (README "Isolation"),
+    // so the query goes upstream while the poll waits there.
+    harness.upstream.setFault(id, { kind: 'slow', ms: 400 });
+    const watcher = new Recorder(clients.for(harness, AUTH_A), { id });
+    await waitFor(() => harness.upstream.requestsFor(id).length === 1, 'the first poll upstream');
+    harness.upstream.setFault(id, { kind: 'status', status: 503, headers: { 'retry-after': String(PAUSE_S * 10) } }, 1);
+    const paused = await harness.query(ONE, { id }, { authorization: AUTH_A });
+    expect(paused.errors![0]!.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', upstreamStatus: 503 });
+    // Upstream answers the earlier poll after the 503: it serves the execution.
+    await watcher.received(1);
+    expect(watcher.errorCodes).toEqual([]);
+    const calls = harness.upstream.requestsFor(id).length;
+    const next = await harness.query(ONE, { id }, { authorization: AUTH_A });
+    // Before, refused for the rest of the 30 s without a call.
+    expect(next.errors).toBeUndefined();
+    expect(next.data).toEqual({ execution: { id, status: 'WORKFLOW_RUNNING' } });
+    expect(harness.upstream.requestsFor(id).length).toBeGreaterThan(calls);
+    watcher.stop();
+  });
 });
 
 describe('the pauses kept per pair', () => {
@@ -233,39 +256,6 @@ describe('a Retry-After longer than UPSTREAM_PAUSE_MAX_MS', () => {
     await waitFor(read, () => `a reading after the pause; ${watcher.describe()}`, 5_000);
     // Before, the poller waited out upstream's day (up to LIVE_MAX_WATCH_MS, 6 h).
     expect(performance.now() - noticedAt).toBeLessThan(PAUSE_MAX_MS * 1.5 + 2_000);
-    watcher.stop();
-  });
-});
-
-describe('a 503 with Retry-After overtaken by an answer for the same pair', () => {
-  let harness: Harness;
-  const clients = new Clients('sse');
-  beforeAll(async () => {
-    harness = await startLiveHarness('fast', { UPSTREAM_MAX_ATTEMPTS: '1' });
-  });
-  afterEach(() => clients.disposeAll());
-  afterAll(() => harness.close());
-
-  it("ends the pair's pause: upstream served the execution since, so the caller's next query is asked upstream, and answered", async () => {
-    const id = 'ex_pause_overtaken';
-    putExecution(harness.upstream, id, 'workflow_running', { organizationId: 'org_a' });
-    // A call already on its way when the pause begins: a live poll shares no call with a query (README "Isolation"),
-    // so the query goes upstream while the poll waits there.
-    harness.upstream.setFault(id, { kind: 'slow', ms: 400 });
-    const watcher = new Recorder(clients.for(harness, AUTH_A), { id });
-    await waitFor(() => harness.upstream.requestsFor(id).length === 1, 'the first poll upstream');
-    harness.upstream.setFault(id, { kind: 'status', status: 503, headers: { 'retry-after': String(PAUSE_S * 10) } }, 1);
-    const paused = await harness.query(ONE, { id }, { authorization: AUTH_A });
-    expect(paused.errors![0]!.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', upstreamStatus: 503 });
-    // Upstream answers the earlier poll after the 503: it serves the execution.
-    await watcher.received(1);
-    expect(watcher.errorCodes).toEqual([]);
-    const calls = harness.upstream.requestsFor(id).length;
-    const next = await harness.query(ONE, { id }, { authorization: AUTH_A });
-    // Before, refused for the rest of the 30 s without a call.
-    expect(next.errors).toBeUndefined();
-    expect(next.data).toEqual({ execution: { id, status: 'WORKFLOW_RUNNING' } });
-    expect(harness.upstream.requestsFor(id).length).toBeGreaterThan(calls);
     watcher.stop();
   });
 });
