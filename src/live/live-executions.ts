@@ -22,6 +22,7 @@ import { ErrorCode, gatewayError, finalEventsUnreadable, shuttingDown, unauthent
 import type { ExecutionsClient } from '../upstream/executions-client.js';
 import type { CallerIdentity } from '../upstream/shared-executions.js';
 import type { LiveLeases } from '../shared-state/live-leases.js';
+import { CallerCounts } from './caller-counts.js';
 import { Poller, PollSlots, type PollerNews, type PollerSettings, type Watcher } from './poller.js';
 
 /** Events one update carries at most; more are spread over several updates. */
@@ -105,9 +106,9 @@ export interface LiveShareCounts {
 
 export class LiveExecutions {
   readonly #pollers = new Map<string, Poller>();
-  readonly #perCaller = new Map<string, number>();
+  readonly #perCaller = new CallerCounts();
   /** Caller key → its running pollers (watched executions); a caller leaves with its last. */
-  readonly #pollersPerCaller = new Map<string, number>();
+  readonly #pollersPerCaller = new CallerCounts();
   /** Pollers one caller may run: its share of `maxPollers`. */
   readonly #maxPollersPerCaller: number;
   #pollersRefused = 0;
@@ -166,7 +167,7 @@ export class LiveExecutions {
     this.#admit(callerKey, key, unread);
     this.#subscriptions++;
     if (unread) this.#unread++;
-    this.#perCaller.set(callerKey, (this.#perCaller.get(callerKey) ?? 0) + 1);
+    this.#perCaller.add(callerKey);
     if (!poller) {
       poller = new Poller(key, caller, request.id, {
         client: this.client,
@@ -175,14 +176,12 @@ export class LiveExecutions {
         onStopped: (stopped) => {
           if (this.#pollers.get(stopped.key) !== stopped) return;
           this.#pollers.delete(stopped.key);
-          const running = (this.#pollersPerCaller.get(callerKey) ?? 1) - 1;
-          if (running === 0) this.#pollersPerCaller.delete(callerKey);
-          else this.#pollersPerCaller.set(callerKey, running);
+          this.#pollersPerCaller.remove(callerKey);
         },
         ...(this.leases ? { join: (latest, hear) => this.leases!.join(caller.authorization, request.id, latest, hear) } : {}),
       });
       this.#pollers.set(key, poller);
-      this.#pollersPerCaller.set(callerKey, (this.#pollersPerCaller.get(callerKey) ?? 0) + 1);
+      this.#pollersPerCaller.add(callerKey);
     }
     const read = () => {
       if (!unread) return;
@@ -192,9 +191,7 @@ export class LiveExecutions {
     const released = () => {
       read();
       this.#subscriptions--;
-      const left = (this.#perCaller.get(callerKey) ?? 1) - 1;
-      if (left === 0) this.#perCaller.delete(callerKey);
-      else this.#perCaller.set(callerKey, left);
+      this.#perCaller.remove(callerKey);
     };
     const resume = after && { cursor: request.eventsAfter!, decoded: after };
     const watch: Watch = new Watch(poller, scope, request.filter ?? null, resume, this.settings.maxWatchMs, read, () => {
@@ -230,9 +227,9 @@ export class LiveExecutions {
     else if (unread && this.#unread >= settings.maxUnreadSubscriptions) {
       limit = `${settings.maxUnreadSubscriptions} subscriptions per process waiting for upstream's first answer`;
       advice = 'Try again later: upstream is slow to answer or unreachable.';
-    } else if ((this.#perCaller.get(callerKey) ?? 0) >= settings.maxSubscriptionsPerCaller) limit = `${settings.maxSubscriptionsPerCaller} subscriptions per caller`;
+    } else if (this.#perCaller.of(callerKey) >= settings.maxSubscriptionsPerCaller) limit = `${settings.maxSubscriptionsPerCaller} subscriptions per caller`;
     else if (!this.#pollers.has(pollerKey) && this.#pollers.size >= settings.maxPollers) limit = `${settings.maxPollers} watched executions per process`;
-    else if (!this.#pollers.has(pollerKey) && (this.#pollersPerCaller.get(callerKey) ?? 0) >= this.#maxPollersPerCaller) {
+    else if (!this.#pollers.has(pollerKey) && this.#pollersPerCaller.of(callerKey) >= this.#maxPollersPerCaller) {
       // Its share of them (CALLER_SHARE_PERCENT): one caller never holds every poller of the process.
       limit = `${this.#maxPollersPerCaller} watched executions per caller`;
       this.#pollersRefused++;

@@ -34,6 +34,7 @@ import { executionPaused, seconds, UpstreamError } from '../upstream/upstream-er
 import type { ExecutionsClient } from '../upstream/executions-client.js';
 import type { CallerIdentity } from '../upstream/shared-executions.js';
 import { failuresWithin, nextPollDelay, type CadenceSettings } from './cadence.js';
+import { CallerCounts } from './caller-counts.js';
 import { comparedJson } from '../domain/json-depth.js';
 
 /** What a poller tells its watchers. */
@@ -63,7 +64,7 @@ export interface Watcher {
 export class PollSlots {
   #busy = 0;
   /** Caller key → slots its pollers hold; a caller leaves with its last. */
-  readonly #held = new Map<string, number>();
+  readonly #held = new CallerCounts();
   /** Polls that waited for a slot though one was free, their caller past its share, for metrics. */
   shareReached = 0;
 
@@ -76,22 +77,19 @@ export class PollSlots {
   tryTake(caller: string): boolean {
     const free = this.capacity - this.#busy;
     if (free <= 0) return false;
-    const held = this.#held.get(caller) ?? 0;
-    if (held >= this.perCaller && free - 1 < this.perCaller) {
+    if (this.#held.of(caller) >= this.perCaller && free - 1 < this.perCaller) {
       this.shareReached++;
       return false;
     }
     this.#busy++;
-    this.#held.set(caller, held + 1);
+    this.#held.add(caller);
     return true;
   }
 
   /** Gives back a slot `tryTake(caller)` took. */
   give(caller: string): void {
     this.#busy--;
-    const held = (this.#held.get(caller) ?? 1) - 1;
-    if (held === 0) this.#held.delete(caller);
-    else this.#held.set(caller, held);
+    this.#held.remove(caller);
   }
 }
 
