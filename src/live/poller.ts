@@ -129,6 +129,8 @@ export class Poller {
   #polling = false;
   #failures = 0;
   #failingSince: number | undefined;
+  /** When this poller last saw an outage end with a reading, its own or the holder's (performance.now()); one recorded as begun before it is over. */
+  #recoveredAt = -Infinity;
   /**
    * Gives the outage notice when the outage reaches `outageNoticeMs` between two polls: the backoff
    * spaces failing polls out, and a notice given only at a failed poll came at the first one past the
@@ -326,7 +328,10 @@ export class Poller {
    */
   #followOutage(pairOutage: number | undefined): void {
     this.#clearNoticeTimer();
-    this.#failingSince = pairOutage;
+    // A record that began before the outage this poller saw end is that outage: the holder read upstream since, and
+    // its clearing of the record crossed this check. Followed, it showed the watchers the outage again after the
+    // update that ended it, and nothing cleared it while the data stayed the same (the holder publishes only changes).
+    this.#failingSince = pairOutage !== undefined && pairOutage > this.#recoveredAt ? pairOutage : undefined;
     this.#noticeAt(undefined);
   }
 
@@ -416,6 +421,8 @@ export class Poller {
     this.#pausedUntil = 0;
     this.#failures = 0;
     this.#failingSince = undefined;
+    // Not on every reading: a poller new to an outage gets the last reading first, and must still follow the outage.
+    if (wasFailing) this.#recoveredAt = performance.now();
     this.#clearNoticeTimer();
     this.#notice = undefined;
     // Upstream only appends. A reading whose `events` is no list, or shorter than the last, says nothing
