@@ -356,6 +356,43 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     for (const watcher of watchers) watcher.stop();
   });
 
+  it("a follower's lease check that read the pair's outage record before the holder cleared it does not give the notice again after the recovery", async () => {
+    const env = { LIVE_OUTAGE_NOTICE_MS: '100', UPSTREAM_MAX_ATTEMPTS: '1', LIVE_POLL_MAX_BACKOFF_MS: '100' };
+    const { a, id, watchers } = await watchedPair('heal_crossed', env);
+    const outageBegan = Date.now();
+    upstream.setFault(id, { kind: 'status', status: 503 });
+    await waitFor(() => watchers.every((watcher) => watcher.errorCodes.length >= 1), () => `the notice on both; ${watchers.map((watcher) => watcher.describe()).join(' | ')}`, 10_000);
+    const told = watchers.map((watcher) => watcher.results.length);
+    upstream.setFault(id, undefined);
+    await waitFor(
+      () => watchers.every((watcher, i) => watcher.results.length > told[i]!),
+      () => `an update on both once upstream answers; ${watchers.map((watcher) => watcher.describe()).join(' | ')}`,
+      10_000,
+    );
+    // What a check that crossed the holder's clearing reads: the record of the outage that just ended. Written
+    // again for 600 ms (about 12 ticks), so the follower's checks read it whenever the holder cleared it last.
+    const store = a.instance.redis!;
+    const outageKey = store.key('outage', store.callerTag(AUTH_A), id);
+    const direct = new Redis(redis.url, { lazyConnect: true });
+    try {
+      const until = performance.now() + 600;
+      while (performance.now() < until) {
+        await direct.set(outageKey, String(outageBegan), 'PX', 1_000);
+        await sleep(5);
+      }
+    } finally {
+      await direct.del(outageKey);
+      direct.disconnect();
+    }
+    const polled = upstream.requestsFor(id).length;
+    await waitFor(() => upstream.requestsFor(id).length >= polled + 3, 'three more polls');
+    watchers.forEach((watcher, i) => {
+      expect(watcher.errorCodes, watcher.describe()).toEqual(['UPSTREAM_UNAVAILABLE']);
+      expect(watcher.results, watcher.describe()).toHaveLength(told[i]! + 1);
+    });
+    for (const watcher of watchers) watcher.stop();
+  });
+
   it('upstream unreachable while the back-off outgrows the lease: the replicas take turns holding it, and the watchers of both are told of the outage from when it began', async () => {
     // A reset connection is this replica's own failure: the holder lets the lease lapse for another to try. Past
     // the second failure the back-off (100, 200, 400 … ms) is longer than the lease (300 ms), so the replicas
