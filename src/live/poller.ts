@@ -422,7 +422,8 @@ export class Poller {
     this.#failures = 0;
     this.#failingSince = undefined;
     // Not on every reading: a poller new to an outage gets the last reading first, and must still follow the outage.
-    if (wasFailing) this.#recoveredAt = performance.now();
+    // A notice without a start counts too: a follower whose check found the record expired keeps the notice it gave.
+    if (wasFailing || recovered) this.#recoveredAt = performance.now();
     this.#clearNoticeTimer();
     this.#notice = undefined;
     // Upstream only appends. A reading whose `events` is no list, or shorter than the last, says nothing
