@@ -12,7 +12,8 @@
  * ends the stream with SHUTTING_DOWN (it drains; another replica answers
  * the next subscription), and with UPSTREAM_BAD_RESPONSE (the execution
  * finished in a reading without a readable list of its events: the next
- * subscription reads it again, and gets the events once upstream lists them), and when a watch reaches LIVE_MAX_WATCH_MS
+ * subscription reads it again, and gets the events once upstream lists them; or upstream answered
+ * with a status its contract does not name, which a new subscription asks about again), and when a watch reaches LIVE_MAX_WATCH_MS
  * (`endReason: WATCH_TIME_LIMIT`: that update is yielded, and the watch goes
  * on), and when the stream brings no byte for `idleTimeoutMs` (the gateway's
  * keep-alive comment comes every 12 s, so the connection is gone). It returns
@@ -114,7 +115,8 @@ interface GraphQLErrorShape {
 
 /**
  * Codes with which the gateway ends a watch and asks for another from the last `cursor`: it drains
- * (SHUTTING_DOWN), or the execution finished in a reading without its events (UPSTREAM_BAD_RESPONSE).
+ * (SHUTTING_DOWN), or the execution finished in a reading without its events, or upstream answered
+ * with a status its contract does not name (UPSTREAM_BAD_RESPONSE).
  */
 const RESUMED_CODES: ReadonlySet<unknown> = new Set<ErrorCode>(['SHUTTING_DOWN', 'UPSTREAM_BAD_RESPONSE']);
 

@@ -115,6 +115,16 @@ export interface PollerDependencies {
 
 const PERMANENT: ReadonlySet<unknown> = new Set([ErrorCode.NOT_FOUND, ErrorCode.UNAUTHENTICATED, ErrorCode.FORBIDDEN, ErrorCode.BAD_USER_INPUT]);
 
+/**
+ * An answer that ends the watch with its own error, as a query gets it: upstream refused the execution
+ * to this caller, or answered with a status its contract does not name (a 410, a 418: the same however
+ * often asked). Polled on, a 418 was an outage notice, UPSTREAM_UNAVAILABLE where a query said
+ * UPSTREAM_BAD_RESPONSE, and a call every backoff until LIVE_MAX_WATCH_MS.
+ */
+function endsWatch(error: GraphQLError): boolean {
+  return PERMANENT.has(error.extensions?.code) || (error instanceof UpstreamError && error.unnamedStatus);
+}
+
 export class Poller {
   readonly #watchers = new Set<Watcher>();
   #latest: Execution | undefined;
@@ -479,8 +489,7 @@ export class Poller {
 
   /** A failed poll, or one refused (`record`: false for a pause read from the other replicas, which they hold already). */
   #failed(error: GraphQLError, record = true): void {
-    const code = error.extensions?.code;
-    if (PERMANENT.has(code)) {
+    if (endsWatch(error)) {
       this.#lease?.failed(error.message, { ...error.extensions });
       this.#tellAll({ kind: 'failed', error });
       this.stop();

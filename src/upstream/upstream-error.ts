@@ -28,6 +28,11 @@ export interface UpstreamErrorOptions extends UpstreamFacts {
   retryAfterMs?: number;
   /** The gateway refused the call itself, without calling upstream (see GatewayRefusal). */
   refusal?: GatewayRefusal;
+  /**
+   * Upstream answered with a status its contract does not name (a 410, a 418, a redirect): asked again it
+   * answers the same, so a watch ends on it as a query does, rather than poll it for LIVE_MAX_WATCH_MS.
+   */
+  unnamedStatus?: boolean;
 }
 
 /**
@@ -54,6 +59,7 @@ export class UpstreamError extends GraphQLError {
   readonly timedOut: boolean;
   readonly retryAfterMs: number | undefined;
   readonly refusal: GatewayRefusal | undefined;
+  readonly unnamedStatus: boolean;
 
   constructor(code: ErrorCode, message: string, options: UpstreamErrorOptions = {}) {
     const extensions = errorExtensions(code, options);
@@ -65,6 +71,7 @@ export class UpstreamError extends GraphQLError {
     this.timedOut = options.timedOut ?? false;
     this.retryAfterMs = options.retryAfterMs;
     this.refusal = options.refusal;
+    this.unnamedStatus = options.unnamedStatus ?? false;
   }
 }
 
@@ -163,7 +170,7 @@ export function errorForUpstreamStatus(status: number, facts: StatusFacts): Upst
       if (status >= 500) {
         return transient(`The executions API failed (HTTP ${status})`, '', status === 502 || status === 503 || status === 504, rest, retryAfterCapMs);
       }
-      return new UpstreamError(ErrorCode.UPSTREAM_BAD_RESPONSE, `The executions API answered with unexpected HTTP ${status}.`, rest);
+      return new UpstreamError(ErrorCode.UPSTREAM_BAD_RESPONSE, `The executions API answered with unexpected HTTP ${status}.`, { ...rest, unnamedStatus: true });
   }
 }
 

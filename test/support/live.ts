@@ -1091,6 +1091,30 @@ export function describeLiveBehaviour(transport: TransportName): void {
         await sleep(4 * POLL_MS);
         expect(upstream.requestsFor(id)).toHaveLength(calls);
       });
+
+      it.each([410, 418, 422])('a %i after data, a status the contract does not name: the query\'s UPSTREAM_BAD_RESPONSE, then complete, no more polls', async (status) => {
+        const { upstream } = faulty;
+        const id = `ex_unnamed_${status}`;
+        putExecution(upstream, id, 'workflow_running');
+        const watcher = new Recorder(clients.for(faulty), { id });
+        await watcher.received(1);
+        upstream.setFault(id, { kind: 'status', status, headers: { 'x-request-id': `req-${status}` } });
+        await watcher.end(5_000);
+        expect(watcher.completed, watcher.describe()).toBe(true);
+        expect(watcher.results).toHaveLength(2);
+        expect(watcher.results[1]!.data ?? null).toBeNull();
+        const ended = watcher.results[1]!.errors![0]!;
+        // What a query of the execution gets from the same answer, extensions included.
+        const queried = await faulty.query('query ($id: ID!) { execution(id: $id) { id } }', { id });
+        expect(queried.errors![0]!.extensions).toEqual({ code: 'UPSTREAM_BAD_RESPONSE', upstreamStatus: status, upstreamRequestId: `req-${status}` });
+        expect(ended.extensions).toEqual(queried.errors![0]!.extensions);
+        expect(ended.message).toBe(queried.errors![0]!.message);
+        await allStopped(faulty);
+        // One poll got the answer, and the query one call of its own: the watch polls it no more.
+        const calls = upstream.requestsFor(id).length;
+        await sleep(4 * POLL_MS);
+        expect(upstream.requestsFor(id)).toHaveLength(calls);
+      });
     });
 
     describe('bounds', () => {
