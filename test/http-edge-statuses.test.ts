@@ -130,6 +130,27 @@ describe.each(LANES)('the status of an edge refusal (%s lane)', (lane) => {
     });
 
     it.each([
+      ['a Content-Length body', `Content-Length: ${TYPENAME.length}\r\n\r\n${TYPENAME}`],
+      ['a chunked body', `Transfer-Encoding: chunked\r\n\r\n${TYPENAME.length.toString(16)}\r\n${TYPENAME}\r\n0\r\n\r\n`],
+    ])('answers an unknown method pipelined behind a request with %s with 501, as alone', async (_name, framing) => {
+      const post = `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n${framing}`;
+      const { text } = await rawExchange(harness.url, `${post}FOO /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`, { giveUpMs: 3_000 });
+      const [served, refused] = answers(text);
+      expect(answers(text).map(({ status }) => status), text).toEqual([200, 501]);
+      expect(served!.body).toContain('{"data":{"__typename":"Query"}');
+      expect(refused!.headers.connection).toBe('close');
+      expect(refusal(refused!.body)).toEqual({ code: 'BAD_REQUEST', message: expect.stringMatching(/^Method not implemented/) });
+    });
+
+    it('keeps 400 for the rest of a body longer than its Content-Length, which is no request line', async () => {
+      const post = `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${TYPENAME.length}\r\n\r\n`;
+      const { text } = await rawExchange(harness.url, `${post}${TYPENAME}extra /graphql\r\n\r\n`, { giveUpMs: 3_000 });
+      const [, refused] = answers(text);
+      expect(answers(text).map(({ status }) => status), text).toEqual([200, 400]);
+      expect(refusal(refused!.body)).toEqual({ code: 'BAD_REQUEST', message: 'Malformed HTTP request.' });
+    });
+
+    it.each([
       ['HTTP/3.0', 'GET /graphql?query=%7B__typename%7D HTTP/3.0\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\n\r\n', '3.0'],
       // llhttp reads this one: it was served, as HTTP/1.1, a 200.
       ['HTTP/2.0 in an HTTP/1 request line', 'GET /graphql?query=%7B__typename%7D HTTP/2.0\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\n\r\n', '2.0'],

@@ -66,19 +66,25 @@ export function requestLineRefusal(error: NodeJS.ErrnoException & { rawPacket?: 
 /** A byte of a token (RFC 9110 §5.6.2). */
 const TCHAR = /[!#$%&'*+\-.^_`|~0-9A-Za-z]/;
 
+/** A whole request line: `method SP target SP HTTP/d.d`. */
+const REQUEST_LINE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+ \S+ HTTP\/\d\.\d\r?$/;
+
 /**
- * Whether the parser failed (at `offset` of `packet`) in a method token that starts a line: a request line
- * whose method no one knows. The token is the run of token bytes around the failure; one that does not start
- * its line, or that spells a method node knows, is not what the parser read as a method (the rest of a body
- * shorter than its Content-Length, say, read as the next request), and stays "malformed".
+ * Whether the parser failed (at `offset` of `packet`) in a method token that starts a request line whose
+ * method no one knows. The token is the run of token bytes around the failure. A request pipelined right
+ * behind a Content-Length body starts mid-line (a body ends with no line feed of its own), so a token that
+ * does not start its line counts only with the whole request line after it (it was a 400 there, and 501
+ * alone); anything less there (the rest of a body longer than its Content-Length, read as the next
+ * request), or a token that spells a method node knows, is not what the parser read as a method, and stays
+ * "malformed".
  */
 function unknownMethod(packet: Buffer, offset: number): boolean {
   const text = packet.toString('latin1');
   let start = Math.min(Math.max(offset, 0), text.length);
   while (start > 0 && TCHAR.test(text[start - 1]!)) start--;
-  if (start > 0 && text[start - 1] !== '\n') return false;
   const line = text.slice(start, text.indexOf('\n', start) === -1 ? text.length : text.indexOf('\n', start));
-  return METHOD.test(line) && !METHODS.includes(line.slice(0, line.indexOf(' ')));
+  const startsLine = start === 0 || text[start - 1] === '\n';
+  return (startsLine ? METHOD : REQUEST_LINE).test(line) && !METHODS.includes(line.slice(0, line.indexOf(' ')));
 }
 
 /**
