@@ -46,6 +46,9 @@ export function notGraphQLMethod(method: string): string {
   return `Method not allowed: GraphQL supports GET and POST.${why}`;
 }
 
+/** The answer to a mutation sent by GET (405, `Allow: POST`; GraphQL over HTTP), in Yoga's words, which answer it once the document is parsed. */
+export const MUTATION_NOT_BY_GET = 'Can only perform a mutation operation from a POST request.';
+
 /** The answer to a method no one implements here (501): methods are case-sensitive, so `get` is one. */
 export const METHOD_NOT_IMPLEMENTED = 'Method not implemented: GraphQL is served by GET and POST (method names are case-sensitive).';
 

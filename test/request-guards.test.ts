@@ -441,6 +441,35 @@ describe.each(LANES)('request guards (%s lane)', (lane) => {
       expect(harness.upstream.requests).toHaveLength(0);
     });
 
+    it.each([
+      ['an Accept it cannot answer', 'image/png'],
+      ['two types it cannot answer', 'application/xml, text/plain'],
+    ])('answers a mutation over GET with %s with 405 and Allow: POST, not 406: the method is checked first (RFC 9110)', async (_name, accept) => {
+      const path = `/graphql?query=${encodeURIComponent('query Q { __typename } mutation M { __typename }')}&operationName=M`;
+      const answer = await send(path, { method: 'GET', headers: { accept, authorization: AUTH } });
+      expect(answer.status).toBe(405);
+      expect(answer.headers.get('allow')).toBe('POST');
+      expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(answer.headers.get('x-request-id')).toBeTruthy();
+      // What the pipeline answers the same GET that takes JSON: one refusal, whatever the Accept.
+      const accepted = await send(path, { method: 'GET', headers: { accept: 'application/json', authorization: AUTH } });
+      expect(accepted.status).toBe(405);
+      expect(accepted.headers.get('allow')).toBe('POST');
+      expect(answer.body).toEqual(accepted.body);
+      expect(answer.body.errors![0]).toEqual({ message: 'Can only perform a mutation operation from a POST request.', extensions: { code: 'BAD_REQUEST' } });
+      expect(harness.upstream.requests).toHaveLength(0);
+    });
+
+    it.each([
+      ['a query', `query=${encodeURIComponent('{ __typename }')}`],
+      ['the query of a document that also holds a mutation', `query=${encodeURIComponent('query Q { __typename } mutation M { __typename }')}&operationName=Q`],
+      ['a document that does not parse', `query=${encodeURIComponent('mutation {')}`],
+    ])('still answers a GET of %s with an Accept it cannot answer with 406', async (_name, search) => {
+      const answer = await send(`/graphql?${search}`, { method: 'GET', headers: { accept: 'image/png', authorization: AUTH } });
+      expect(answer.status).toBe(406);
+      expect(answer.body.errors![0]!.extensions).toEqual({ code: 'BAD_REQUEST' });
+    });
+
     it('serves /graphql/ as /graphql, Accept negotiated the same', async () => {
       const answer = await send('/graphql/', {
         method: 'POST',

@@ -39,7 +39,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ServerConfig } from '../config.js';
-import { errorBody, ErrorCode, GRAPHQL_METHODS, SERVER_METHODS, MASKED_MESSAGE, NO_TUNNELS, notAcceptable, notFound, notGraphQLMethod, onlyGetAndHead, repeatedFieldRefused, UNSUPPORTED_CONTENT_CODING, UNSUPPORTED_MEDIA_TYPE } from '../errors.js';
+import { errorBody, ErrorCode, GRAPHQL_METHODS, SERVER_METHODS, MASKED_MESSAGE, MUTATION_NOT_BY_GET, NO_TUNNELS, notAcceptable, notFound, notGraphQLMethod, onlyGetAndHead, repeatedFieldRefused, UNSUPPORTED_CONTENT_CODING, UNSUPPORTED_MEDIA_TYPE } from '../errors.js';
 import type { Lane } from '../fast-lane/index.js';
 import type { Logger } from '../logger.js';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
@@ -54,6 +54,7 @@ import { acceptInPreferenceOrder, postAcceptInPreferenceOrder, PRODUCED, readabl
 import { closeLingering, lingerOnClose } from './lingering-close.js';
 import { adoptSocket, endWithJson, pathOf, toOriginForm, whenAnswered } from './raw-http.js';
 import { bodyWillBeRead } from './expect-continue.js';
+import { asksMutationByGet } from './get-mutation.js';
 import { asKnownLength, handOver, OVER_LIMIT, readBody, transferCodingProblem } from './request-body.js';
 import { fieldLines, repeatedField } from './repeated-fields.js';
 import { requestLineRefusal, versionRefusal } from './request-line.js';
@@ -356,6 +357,10 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
     if (accept !== undefined && graphql) {
       const ordered = (request.method === 'POST' ? postAcceptInPreferenceOrder : acceptInPreferenceOrder)(accept);
       if (ordered === null) {
+        // The method first (RFC 9110): a GET of a mutation is Yoga's 405 whatever its Accept, not a 406 (./get-mutation.ts).
+        if (asksMutationByGet(request)) {
+          return refuse(request, response, requestId, settings, { status: 405, code: ErrorCode.BAD_REQUEST, message: MUTATION_NOT_BY_GET, close: false, headers: { allow: 'POST' } });
+        }
         // Before the operation is known: whatever this method may be answered with (GraphiQL's page by GET only).
         const produced = PRODUCED.filter((type) => request.method === 'GET' || !type.startsWith('text/html')).join(', ');
         return refuse(request, response, requestId, settings, { status: 406, code: ErrorCode.BAD_REQUEST, message: notAcceptable(produced), close: false, headers: { accept: produced } });
