@@ -21,6 +21,7 @@ import { getOperationAST, parse, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
+import { Counter, Registry } from 'prom-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEMO_ORGANIZATION, DEMO_TOKEN, demoExecutions, makeExecution } from '../src/demo/demo-data.js';
 import { FakeUpstream } from '../src/demo/fake-upstream.js';
@@ -31,6 +32,7 @@ import { entryBytes } from '../src/upstream/shared-executions.js';
 import { KNOWN_OPERATION_NAMES, labelNamesKept, operationLabels } from '../src/telemetry/metrics.js';
 import { AUTH, Harness, LANES, type LaneName } from './support/harness.js';
 import { liveEnv, putExecution, sleep, waitFor } from './support/live.js';
+import { rawExchange } from './support/raw-http.js';
 import { sendOver, STREAMING, TRANSPORTS, type TransportName } from './support/transports.js';
 
 // ---------------------------------------------------------------------------
@@ -363,6 +365,33 @@ describe('where /metrics is served', () => {
     }
     const line = JSON.parse(logged.trim()) as Record<string, unknown>;
     expect(line).toMatchObject({ level: 50, err: 'collector broke', msg: 'metrics could not be collected' });
+  });
+
+  it('the metrics server answers requests pipelined behind its 404 in order, or says Connection: close on the 404 when it cannot read them', async () => {
+    const registry = new Registry();
+    new Counter({ name: 'pipelined_total', help: 'A series to find in the scrape.', registers: [registry] }).inc();
+    const server = await serveMetrics(registrySource(registry), 0, '127.0.0.1', createLogger('info'));
+    const url = `http://127.0.0.1:${server.port}`;
+    const scrape = 'GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
+    const statuses = (text: string) => [...text.matchAll(/^HTTP\/1\.1 (\d{3})/gm)].map((match) => Number(match[1]));
+    try {
+      // Written in one packet: each gets its own answer, the connection kept.
+      const plain = await rawExchange(url, `GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n${scrape}`, { endAfterMs: 200 });
+      expect(statuses(plain.text), plain.text).toEqual([404, 200]);
+      expect(plain.text).toContain('pipelined_total 1');
+      // A request asking to upgrade (curl --http2's h2c, a WebSocket): node reads nothing after its head, so the scrape
+      // behind it got no answer and the connection stayed open, silent, until the keep-alive timeout (5 s).
+      for (const upgrade of ['Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA', 'Connection: Upgrade\r\nUpgrade: websocket']) {
+        const upgraded = await rawExchange(url, `GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\n${upgrade}\r\n\r\n${scrape}`, { giveUpMs: 4_000 });
+        expect(statuses(upgraded.text), upgraded.text).toEqual([404]);
+        expect(upgraded.text).toMatch(/\r\nConnection: close\r\n/i);
+        // The 404 whole, to its last chunk, then the close.
+        expect(upgraded.text).toMatch(/Not found: metrics are at \/metrics\.\n\r\n0\r\n\r\n$/);
+        expect(upgraded.ms).toBeLessThan(3_000);
+      }
+    } finally {
+      await server.close();
+    }
   });
 
   it.each(LANES)('METRICS=off, %s lane: no metrics at all, /metrics is 404, queries are served', async (lane) => {

@@ -9,7 +9,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
 import { pathOf } from '../server/raw-http.js';
@@ -117,6 +117,12 @@ export function workerRegistry(registry: Registry): void {
   if (process.connected) process.send?.(READY_MESSAGE, undefined, undefined, () => undefined);
 }
 
+/** What llhttp reads as asking to upgrade (RFC 9110 §7.8): an Upgrade field, named in Connection. */
+function asksToUpgrade(request: IncomingMessage): boolean {
+  const connection = request.headers.connection ?? '';
+  return request.headers.upgrade !== undefined && connection.split(',').some((token) => token.trim().toLowerCase() === 'upgrade');
+}
+
 export interface MetricsServer {
   readonly port: number;
   close(): Promise<void>;
@@ -125,6 +131,10 @@ export interface MetricsServer {
 /** Listens on host:port (0: a free one) and answers `/metrics` from `source`. */
 export async function serveMetrics(source: MetricsSource, port: number, host: string, logger: Logger): Promise<MetricsServer> {
   const server: Server = createServer((request, response) => {
+    // Node's parser reads nothing after the head of a request asking to upgrade (h2c, WebSocket), which this port
+    // does not take: a request pipelined behind it was never answered, and the connection sat silent until the
+    // keep-alive timeout. Closing after this answer tells the client to send it again on a new connection.
+    if (asksToUpgrade(request)) response.shouldKeepAlive = false;
     const path = pathOf(request);
     if (path !== '/metrics') {
       response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('Not found: metrics are at /metrics.\n');
