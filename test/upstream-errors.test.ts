@@ -184,6 +184,22 @@ describe.each(LANES)('upstream errors (%s lane)', (lane) => {
       expectNoLeaks(response);
     });
 
+    it('retries an HTTP 408 (upstream gave up waiting for the request) and serves the next answer', async () => {
+      harness.upstream.setFault('ex_demo_1', { kind: 'status', status: 408 }, 1);
+      const response = await one('ex_demo_1');
+      expect(response.errors).toBeUndefined();
+      expect(response.data).toEqual({ execution: { id: 'ex_demo_1', status: 'AWAITING_PAYMENT' } });
+      expect(harness.upstream.requestsFor('ex_demo_1')).toHaveLength(2);
+    });
+
+    it('maps HTTP 408 on every attempt to UPSTREAM_UNAVAILABLE, as a 503, after each attempt', async () => {
+      harness.upstream.setFault('ex_demo_1', { kind: 'status', status: 408 });
+      const response = await one('ex_demo_1');
+      expect(response.data).toEqual({ execution: null });
+      expect(onlyError(response).extensions).toEqual({ code: 'UPSTREAM_UNAVAILABLE', upstreamStatus: 408, upstreamRequestId: expect.stringMatching(UP_REQUEST_ID) });
+      expect(harness.upstream.requestsFor('ex_demo_1')).toHaveLength(harness.config.upstream.maxAttempts);
+    });
+
     it.each([201, 203, 299])('serves the execution from a valid envelope sent with HTTP %i, in one call', async (status) => {
       harness.upstream.setFault('ex_demo_1', { kind: 'status', status, body: JSON.stringify(envelopeFor('ex_demo_1')), headers: { 'content-type': 'application/json' } });
       const response = await one('ex_demo_1');

@@ -163,6 +163,10 @@ export function errorForUpstreamStatus(status: number, facts: StatusFacts): Upst
       return new UpstreamError(ErrorCode.FORBIDDEN, 'The token is valid but has no access to executions.', rest);
     case 404:
       return new UpstreamError(ErrorCode.NOT_FOUND, 'No execution with this id is visible to this token.', rest);
+    case 408:
+      // Upstream's server gave up waiting for the request (an idle pooled connection it timed out, say): the same
+      // call on a new connection may well succeed (RFC 9110 §15.5.9), so it is retried, as a 503 is.
+      return transient('The executions API timed out waiting for the request', 'retry shortly', true, rest, retryAfterCapMs);
     case 429:
       // Counted by the breaker too: a rate limit on one token stays that caller's (failure-judge.ts).
       return transient('The executions API is rate limiting the gateway', 'retry shortly', true, rest, retryAfterCapMs);
