@@ -367,7 +367,7 @@ describe('where /metrics is served', () => {
     expect(line).toMatchObject({ level: 50, err: 'collector broke', msg: 'metrics could not be collected' });
   });
 
-  it('the metrics server answers requests pipelined behind its 404 in order, or says Connection: close on the 404 when it cannot read them', async () => {
+  it('the metrics server answers requests pipelined behind its 404 in order, or says Connection: close on the 404 (or the 405 to a CONNECT) when it cannot read them', async () => {
     const registry = new Registry();
     new Counter({ name: 'pipelined_total', help: 'A series to find in the scrape.', registers: [registry] }).inc();
     const server = await serveMetrics(registrySource(registry), 0, '127.0.0.1', createLogger('info'));
@@ -389,6 +389,13 @@ describe('where /metrics is served', () => {
         expect(upgraded.text).toMatch(/Not found: metrics are at \/metrics\.\n\r\n0\r\n\r\n$/);
         expect(upgraded.ms).toBeLessThan(3_000);
       }
+      // A CONNECT: node destroyed its socket unanswered (0 bytes), and the scrape behind it with it.
+      const tunnel = await rawExchange(url, `CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: 127.0.0.1:443\r\n\r\n${scrape}`, { giveUpMs: 4_000 });
+      expect(statuses(tunnel.text), tunnel.text).toEqual([405]);
+      expect(tunnel.text).toMatch(/\r\nAllow: GET, HEAD\r\n/);
+      expect(tunnel.text).toMatch(/\r\nConnection: close\r\n/);
+      expect(tunnel.text).toContain('CONNECT is not allowed');
+      expect(tunnel.ms).toBeLessThan(3_000);
     } finally {
       await server.close();
     }

@@ -10,6 +10,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
 import { pathOf } from '../server/raw-http.js';
@@ -123,6 +124,9 @@ function asksToUpgrade(request: IncomingMessage): boolean {
   return request.headers.upgrade !== undefined && connection.split(',').some((token) => token.trim().toLowerCase() === 'upgrade');
 }
 
+/** The answer to a CONNECT: this port is no proxy. */
+const NO_TUNNEL = 'This port serves /metrics and is no proxy: CONNECT is not allowed. Use GET.\n';
+
 export interface MetricsServer {
   readonly port: number;
   close(): Promise<void>;
@@ -154,6 +158,15 @@ export async function serveMetrics(source: MetricsSource, port: number, host: st
         response.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end('Metrics could not be collected; see the gateway log.\n');
       },
     );
+  });
+  // With no 'connect' listener node destroys a CONNECT's socket unanswered, and what was pipelined behind it.
+  server.on('connect', (request: IncomingMessage, socket: Duplex) => {
+    socket.on('error', () => undefined);
+    socket.end(
+      'HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD\r\nContent-Type: text/plain; charset=utf-8\r\n' +
+        `Content-Length: ${NO_TUNNEL.length}\r\nConnection: close\r\n\r\n${NO_TUNNEL}`,
+    );
+    request.resume();
   });
   server.listen(port, host);
   await once(server, 'listening');
