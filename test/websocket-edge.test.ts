@@ -267,6 +267,19 @@ describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
       expect(answer.opened).toBe(true);
       if (answer.opened) answer.socket.terminate();
     });
+
+    // HTTP serves `/graphql/` as `/graphql`: a client configured with the slash for its queries must reach its
+    // subscriptions at the same URL.
+    it('accepts /graphql/, the path HTTP serves alike, and serves operations on it', async () => {
+      harness.upstream.reset();
+      const client = createClient({ url: wsUrl(harness, '/graphql/?client=web'), webSocketImpl: WebSocket, connectionParams: { authorization: AUTH }, retryAttempts: 0, lazy: true });
+      try {
+        expect(await run(client, STATUS)).toEqual({ results: [expect.objectContaining({ data: STATUS_DATA })] });
+      } finally {
+        await client.dispose();
+      }
+      expect(harness.upstream.requestsFor('ex_demo_4')).toHaveLength(1);
+    });
   });
 
   describe('the Host of the upgrade', () => {

@@ -546,7 +546,8 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     // Two Authorization lines: every operation would have run with the first (./repeated-fields.ts).
     const repeated = repeatedField(request);
     if (repeated) return refuse('400 Bad Request', repeatedFieldRefused(repeated));
-    if (path !== settings.path) return refuse('404 Not Found', `Not found: GraphQL over WebSocket is served at ${settings.path}.`);
+    // The paths HTTP serves GraphQL at (./http-edge.ts), so subscriptions are found at the URL a client's queries use.
+    if (path !== settings.path && path !== `${settings.path}/`) return refuse('404 Not Found', `Not found: GraphQL over WebSocket is served at ${settings.path}.`);
     if (!originAllowed(request, settings.corsOrigins)) return refuse('403 Forbidden', originRefused(String(request.headers.origin), request.headers.host));
     const handshake = handshakeProblem(request);
     if (handshake) return refuse('400 Bad Request', handshake);
