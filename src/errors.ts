@@ -128,6 +128,9 @@ export function operationNotResolved(names: ReadonlyArray<string | undefined>, o
   const listed = `${shown.join(', ')}${names.length > LISTED_OPERATIONS ? `, … (${names.length} in all)` : ''}`;
   let message: string;
   if (names.length === 0) message = 'The document holds no operation, only fragments: add the query or subscription to run.';
+  // No operationName picks an anonymous operation, nor makes such a document valid (the Lone Anonymous Operation rule).
+  else if (names.length > 1 && names.includes(undefined))
+    message = `The document holds an operation without a name beside others (${listed}): an anonymous operation must be the only one of its document. Name each operation and send \`operationName\` naming the one to run, or send that operation alone.`;
   else if (operationName == null) message = `The document holds several operations (${listed}): send \`operationName\` naming the one to run.`;
   else if (typeof operationName !== 'string') message = `\`operationName\` must be a string naming one of the document's operations (${listed}).`;
   else message = `\`operationName\` names none of the document's operations (${listed}): send one of these names, or none for a document of one operation.`;

@@ -331,6 +331,8 @@ describe.each(LANES)('request guards (%s lane)', (lane) => {
 
   describe('a document whose operation cannot be picked: OPERATION_RESOLUTION_FAILURE that names its operations', () => {
     const TWO = 'query First { __typename } query Second { __typename }';
+    const ANONYMOUS_BESIDE = (listed: string) =>
+      `The document holds an operation without a name beside others (${listed}): an anonymous operation must be the only one of its document. Name each operation and send \`operationName\` naming the one to run, or send that operation alone.`;
     const json = (body: Record<string, unknown>) =>
       send('/graphql', { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json', authorization: AUTH }, body: JSON.stringify(body) });
 
@@ -348,6 +350,16 @@ describe.each(LANES)('request guards (%s lane)', (lane) => {
       ],
       ['an operationName that is no string', () => json({ query: TWO, operationName: 7 }), "`operationName` must be a string naming one of the document's operations (First, Second)."],
       ['fragments only', () => json({ query: 'fragment F on Query { __typename }' }), 'The document holds no operation, only fragments: add the query or subscription to run.'],
+      // No operationName can pick an anonymous operation, nor make the document valid (GraphQL's Lone Anonymous
+      // Operation rule): "send `operationName` naming the one to run" sent the caller round in circles.
+      ['an anonymous operation beside a named one', () => json({ query: '{ __typename } query Second { __typename }' }), ANONYMOUS_BESIDE('(anonymous), Second')],
+      ['two anonymous operations', () => json({ query: '{ __typename } { __typename }' }), ANONYMOUS_BESIDE('(anonymous), (anonymous)')],
+      ['an anonymous operation and an operationName naming none', () => json({ query: '{ __typename } query Second { __typename }', operationName: 'Third' }), ANONYMOUS_BESIDE('(anonymous), Second')],
+      [
+        'a lone anonymous operation and an operationName naming none',
+        () => json({ query: '{ __typename }', operationName: 'Third' }),
+        "`operationName` names none of the document's operations ((anonymous)): send one of these names, or none for a document of one operation.",
+      ],
     ] as Array<[string, () => ReturnType<typeof send>, string]>)('%s: 400 and what to send', async (_name, request, message) => {
       const answer = await request();
       expect(answer.status).toBe(400);
