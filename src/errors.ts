@@ -184,7 +184,7 @@ export const unauthenticated = () =>
  * The message never quotes the value: it is the caller's secret.
  */
 export const invalidAuthorization = (where = 'Authorization') =>
-  gatewayError(ErrorCode.UNAUTHENTICATED, `${where} is not a valid Authorization header value: control characters are not allowed.`);
+  gatewayError(ErrorCode.UNAUTHENTICATED, `${where} is not a valid Authorization header value: control characters (line breaks included) and characters past U+00FF are not allowed.`);
 
 /** RFC 9110 §5.5 field-value characters; what an Authorization value must hold to be sent upstream. */
 export const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;

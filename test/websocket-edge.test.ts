@@ -720,11 +720,13 @@ describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
 
     // A token in connectionParams that no HTTP request could carry as a header: fetch's Headers refuses some
     // (a line break, a character past U+00FF) and takes others (control characters) that undici then refuses.
-    for (const [what, authorization] of [
-      ['a line break', (token: string) => `Bearer ${token}\nX-Other: 1`],
-      ['a character past U+00FF', (token: string) => `Bearer ${token}\u2603`],
-      ['a control character', (token: string) => `Bearer ${token}\u0001`],
-      ['DEL', (token: string) => `Bearer ${token}\u007f`],
+    // The message names what was wrong: "control characters are not allowed" told a caller whose token held a
+    // snowman (no control character) nothing.
+    for (const [what, authorization, said] of [
+      ['a line break', (token: string) => `Bearer ${token}\nX-Other: 1`, /control characters/],
+      ['a character past U+00FF', (token: string) => `Bearer ${token}\u2603`, /past U\+00FF/],
+      ['a control character', (token: string) => `Bearer ${token}\u0001`, /control characters/],
+      ['DEL', (token: string) => `Bearer ${token}\u007f`, /control characters/],
     ] as const) {
       it(`refuses a token in connectionParams with ${what} (no valid header value) with a coded error that does not quote it`, async () => {
         const token = `tok-${randomUUID()}`;
@@ -736,6 +738,7 @@ describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
         for (const error of errors) {
           expect(error.extensions?.code, JSON.stringify(error)).toBe('UNAUTHENTICATED');
           expect(error.message).not.toContain(token);
+          expect(error.message).toMatch(said);
         }
         expect(harness.upstream.requests).toEqual([]);
       });
