@@ -350,6 +350,36 @@ describe.each(LANES)('operation limits (%s lane)', (lane) => {
     it('rejects a much deeper one (50 levels)', async () => {
       await expectRejected(nestedOfTypes(45), /Query depth limit of \d+ exceeded, found 50/);
     });
+
+    // `__type` is introspection as `__schema` is (INTROSPECTION=false refuses both), but Armor's `ignoreIntrospection`
+    // knows only `__schema`: one type's fields with graphql-js's TypeRef fragment (depth 11, as in the standard
+    // query) was refused by the data depth limit, "found 11 … ask for the nested execution in a query of its own",
+    // and graphql-js's FullType fragment by the cost limit too, where the same fragments under `__schema` ran.
+    it.each([
+      ['TypeRef, as the standard query nests it', `{ __type(name: "Execution") { name fields { name type { ...TypeRef } } } } ${getIntrospectionQuery().slice(getIntrospectionQuery().indexOf('fragment TypeRef'))}`],
+      ['FullType, the standard query\'s fragment for a type', `{ __type(name: "Execution") { ...FullType } } ${getIntrospectionQuery().slice(getIntrospectionQuery().indexOf('fragment FullType'))}`],
+      ['in a fragment on Query', `{ ...OneType } fragment OneType on Query { __type(name: "ExecutionEvent") { ...FullType } } ${getIntrospectionQuery().slice(getIntrospectionQuery().indexOf('fragment FullType'))}`],
+    ])('serves __type introspection under the introspection limits, as __schema\'s: %s', async (_name, query) => {
+      expect(armorDepth(query)).toBeGreaterThan(OPERATION_LIMITS.maxDepth);
+      expect(armorDepth(query)).toBeLessThanOrEqual(OPERATION_LIMITS.maxIntrospectionDepth);
+      const response = await harness.query<{ __type: { name: string; fields: Array<{ name: string }> } }>(query, undefined, { authorization: null });
+      expect(response.errors).toBeUndefined();
+      expect(response.status).toBe(200);
+      expect(response.data!.__type.fields.map((field) => field.name)).toContain('id');
+      expect(harness.upstream.requests).toHaveLength(0);
+    });
+
+    it('rejects __type introspection nested past the introspection depth limit', async () => {
+      const limit = OPERATION_LIMITS.maxIntrospectionDepth;
+      const query = `{ __type(name: "Execution") { fields { type { ${'ofType { '.repeat(limit - 3)}name${' }'.repeat(limit - 3)} } } } }`;
+      expect(armorDepth(query)).toBe(limit + 1);
+      await expectRejected(query, new RegExp(`^Query depth limit of ${limit} exceeded, found ${limit + 1}\\. `));
+    });
+
+    it('still holds data fields beside __type to the data depth limit', async () => {
+      const query = `{ __type(name: "Query") { name } execution(id: "ex_demo_2") { events { edges { node { execution { events { edges { node { execution { id } } } } } } } } } }`;
+      await expectRejected(query, new RegExp(`^Query depth limit of ${OPERATION_LIMITS.maxDepth} exceeded, found 10\\. `));
+    });
   });
 });
 

@@ -11,13 +11,13 @@
  * and cannot see the length of `ids`, so list sizes are also capped at run
  * time (src/request/scope.ts: executions and events per request).
  */
-import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
+import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
-import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
+import { maxDepthPlugin, maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
-import type { ExecutionResult, GraphQLError, ValidationContext } from 'graphql';
+import { visit, type ASTNode, type ExecutionResult, type FragmentDefinitionNode, type GraphQLError, type OperationDefinitionNode, type ValidationContext, type ValidationRule } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { parseFailed, validationFailed } from '../errors.js';
 
@@ -115,6 +115,50 @@ function useParserOverflow(): Plugin {
   return { onParse: () => done };
 }
 
+/** The node without its `__type` fields (and what they select). */
+function withoutTypeIntrospection<T extends ASTNode>(node: T): T {
+  return visit(node, { Field: (field) => (field.name.value === '__type' ? null : undefined) });
+}
+
+/**
+ * An Armor rule that ignores introspection (`ignoreIntrospection`), made to
+ * ignore `__type` as it ignores `__schema`: Armor knows introspection by the
+ * name `__schema` alone, so one type's introspection (graphql-js's FullType
+ * fragment under `__type(name:)`) was held to the data fields' depth and cost,
+ * refused where the same fragment under `__schema` ran. Its visitor reads the
+ * operation it is handed and the fragments `getFragment` gives: both come
+ * without `__type`, which the introspection depth limit still counts.
+ */
+function ignoringTypeIntrospection(rule: (context: ValidationContext) => object): ValidationRule {
+  return (context) => {
+    const fragments = new Map<string, FragmentDefinitionNode | undefined>();
+    const getFragment = (name: string) => {
+      if (!fragments.has(name)) {
+        const fragment = context.getFragment(name);
+        fragments.set(name, fragment ? withoutTypeIntrospection(fragment) : undefined);
+      }
+      return fragments.get(name);
+    };
+    // Everything else (reportError among it) is the request's own context.
+    const view = Object.create(context, { getFragment: { value: getFragment } }) as ValidationContext;
+    const visitor = rule(view) as { OperationDefinition: { enter(this: unknown, node: OperationDefinitionNode): void } };
+    return {
+      OperationDefinition(node) {
+        visitor.OperationDefinition.enter.call(visitor, withoutTypeIntrospection(node));
+      },
+    };
+  };
+}
+
+/** A plugin adding `rule` to every request's validation; made once, so the validation cache matches it at once. */
+function useRule(rule: ValidationRule): Plugin {
+  return {
+    onValidate({ addValidationRule }) {
+      addValidationRule(rule);
+    },
+  };
+}
+
 export interface OperationLimitOptions {
   introspection: boolean;
   /** Give "Did you mean …?" hints, which map out the schema to a probing client. */
@@ -136,11 +180,11 @@ export function useOperationLimits(options: OperationLimitOptions): Plugin[] {
     // The token limit runs in the parser (no validation context): it throws a parse error.
     maxTokensPlugin({ exposeLimits: true, n: OPERATION_LIMITS.maxTokens }),
     useParserOverflow(),
-    maxDepthPlugin({ ...common, n: OPERATION_LIMITS.maxDepth, ignoreIntrospection: true, flattenFragments: true }),
+    useRule(ignoringTypeIntrospection(maxDepthRule({ ...common, n: OPERATION_LIMITS.maxDepth, ignoreIntrospection: true, flattenFragments: true }))),
     maxDepthPlugin({ ...common, n: OPERATION_LIMITS.maxIntrospectionDepth, ignoreIntrospection: false, flattenFragments: true }),
     maxAliasesPlugin({ ...common, n: OPERATION_LIMITS.maxAliases, allowList: [] }),
     maxDirectivesPlugin({ ...common, n: OPERATION_LIMITS.maxDirectives }),
-    costLimitPlugin({ ...common, maxCost: OPERATION_LIMITS.maxCost, ignoreIntrospection: true }),
+    useRule(ignoringTypeIntrospection(costLimitRule({ ...common, maxCost: OPERATION_LIMITS.maxCost, ignoreIntrospection: true }))),
     useValidationBudget(),
   ];
   if (!options.fieldSuggestions) plugins.push(useHideSuggestions());
