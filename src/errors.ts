@@ -132,7 +132,10 @@ export function operationNotResolved(names: ReadonlyArray<string | undefined>, o
   else if (names.length > 1 && names.includes(undefined))
     message = `The document holds an operation without a name beside others (${listed}): an anonymous operation must be the only one of its document. Name each operation and send \`operationName\` naming the one to run, or send that operation alone.`;
   else if (operationName == null) message = `The document holds several operations (${listed}): send \`operationName\` naming the one to run.`;
-  else if (typeof operationName !== 'string') message = `\`operationName\` must be a string naming one of the document's operations (${listed}).`;
+  else if (names.length === 1 && names[0] === undefined) {
+    // "one of these names" would point at a list of no name: the only way to run it is without one.
+    message = "`operationName` names an operation, but the document's only operation has no name: leave `operationName` out, or name the operation (`query Name { … }`).";
+  } else if (typeof operationName !== 'string') message = `\`operationName\` must be a string naming one of the document's operations (${listed}).`;
   else message = `\`operationName\` names none of the document's operations (${listed}): send one of these names, or none for a document of one operation.`;
   return new GraphQLError(message, { extensions: { code: ErrorCode.OPERATION_RESOLUTION_FAILURE, http: { status: 400 } } });
 }

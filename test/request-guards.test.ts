@@ -358,7 +358,7 @@ describe.each(LANES)('request guards (%s lane)', (lane) => {
       [
         'a lone anonymous operation and an operationName naming none',
         () => json({ query: '{ __typename }', operationName: 'Third' }),
-        "`operationName` names none of the document's operations ((anonymous)): send one of these names, or none for a document of one operation.",
+        "`operationName` names an operation, but the document's only operation has no name: leave `operationName` out, or name the operation (`query Name { … }`).",
       ],
     ] as Array<[string, () => ReturnType<typeof send>, string]>)('%s: 400 and what to send', async (_name, request, message) => {
       const answer = await request();
