@@ -830,6 +830,19 @@ describe.each(LANES)('CORS (%s lane)', (lane) => {
       expect(answer.headers.get('access-control-allow-credentials')).toBeNull();
     });
 
+    it('warns once per origin whose preflight it refused, naming the origin and CORS_ORIGINS', async () => {
+      const refusals = () => harness.logs.filter((line) => typeof line.msg === 'string' && line.msg.startsWith('CORS: refused'));
+      const before = refusals().length;
+      await preflight(url, 'http://localhost:5173');
+      await preflight(url, 'http://localhost:5173');
+      // A cross-origin request the browser sends without a preflight is no sign the page was refused.
+      await postJson(url, JSON.stringify({ query: '{ __typename }' }), { origin: 'http://localhost:5174' });
+      const told = refusals().slice(before);
+      expect(told).toHaveLength(1);
+      expect(told[0]).toMatchObject({ level: 40, origin: 'http://localhost:5173' });
+      expect(told[0]!.msg).toBe('CORS: refused a browser page at http://localhost:5173 (CORS_ORIGINS is unset); add the origin to CORS_ORIGINS to let it call the gateway');
+    });
+
     it('gives a cross-origin POST no access-control-allow-origin either', async () => {
       const answer = await postJson(url, JSON.stringify({ query: '{ __typename }' }), { origin: 'https://evil.example' });
       expect(answer.status).toBe(200);

@@ -28,12 +28,37 @@ export const PREFLIGHT_MAX_AGE_S = 600;
 
 export type CorsPolicy = (request: Request) => CorsOptions | false;
 
-export function corsPolicy(allowedOrigins: readonly string[]): CorsPolicy {
+/** Distinct refused origins told of per process: enough for every dev server and app, never a log flood. */
+export const REFUSED_ORIGINS_TOLD = 20;
+/** The most of an Origin a log line carries: any client may send one of any length. */
+const LOGGED_ORIGIN_CHARS = 200;
+
+export function corsPolicy(allowedOrigins: readonly string[], onRefusedPreflight: (origin: string) => void = () => {}): CorsPolicy {
   const any = allowedOrigins.includes('*');
   const options: CorsOptions = { origin: any ? ['*'] : [...allowedOrigins], methods: ['GET', 'POST'], credentials: false, exposedHeaders: ['x-request-id'], maxAge: PREFLIGHT_MAX_AGE_S };
   return (request) => {
     const origin = request.headers.get('origin');
-    return origin !== null && (any || allowedOrigins.includes(origin)) ? options : false;
+    if (origin !== null && (any || allowedOrigins.includes(origin))) return options;
+    // Browsers preflight only cross-origin requests: this one's page will see a bare "Failed to fetch".
+    if (origin !== null && request.method === 'OPTIONS' && request.headers.has('access-control-request-method')) onRefusedPreflight(origin);
+    return false;
+  };
+}
+
+/**
+ * Warns once per origin (at most REFUSED_ORIGINS_TOLD) that a browser page
+ * there was refused: its page sees only an opaque CORS failure, and the
+ * gateway's answer (a 204 with no CORS header) logged nothing wrong, so a
+ * frontend on its dev server (http://localhost:5173) had nothing to go on.
+ */
+export function refusedOriginLog(allowedOrigins: readonly string[], warn: (fields: Record<string, unknown>, message: string) => void): (origin: string) => void {
+  const told = new Set<string>();
+  const setting = allowedOrigins.length === 0 ? 'CORS_ORIGINS is unset' : 'it is not in CORS_ORIGINS';
+  return (origin) => {
+    const shown = origin.slice(0, LOGGED_ORIGIN_CHARS);
+    if (told.has(shown) || told.size >= REFUSED_ORIGINS_TOLD) return;
+    told.add(shown);
+    warn({ origin: shown }, `CORS: refused a browser page at ${shown} (${setting}); add the origin to CORS_ORIGINS to let it call the gateway`);
   };
 }
 

@@ -32,7 +32,7 @@ import type { SharedExecutions } from '../upstream/shared-executions.js';
 import type { GatewayMetrics } from '../telemetry/metrics.js';
 import { useOperationSpans } from '../telemetry/operation-spans.js';
 import { useAccessLog } from '../telemetry/access-log.js';
-import { corsPolicy, useVaryOrigin } from './cors.js';
+import { corsPolicy, refusedOriginLog, useVaryOrigin } from './cors.js';
 import { useCsrfPrevention } from './csrf-prevention.js';
 import { useOperationResolution, useStableErrorCodes } from './error-codes.js';
 import { createErrorLog } from './error-log.js';
@@ -107,7 +107,7 @@ export function createGateway(deps: GatewayDependencies): Gateway {
     warningLog: new OncePerFieldLog(deps.logger, deps.metrics),
     live: deps.live,
   };
-  const cors = corsPolicy(deps.security.corsOrigins);
+  const cors = corsPolicy(deps.security.corsOrigins, refusedOriginLog(deps.security.corsOrigins, (fields, message) => deps.logger.warn(fields, message)));
 
   return createYoga<GatewayServerContext, GatewayContext>({
     schema,
