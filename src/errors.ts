@@ -189,6 +189,13 @@ export const unauthenticated = () =>
 export const invalidAuthorization = (where = 'Authorization') =>
   gatewayError(ErrorCode.UNAUTHENTICATED, `${where} is not a valid Authorization header value: control characters (line breaks included) and characters past U+00FF are not allowed.`);
 
+/**
+ * `Authorization: Bearer` with no token after it (RFC 6750 §2.1: `Bearer 1*SP b64token`): upstream can only
+ * refuse it, so it is refused without a call, which a client's empty token variable otherwise spent on a 401.
+ */
+export const bearerWithoutToken = () =>
+  gatewayError(ErrorCode.UNAUTHENTICATED, 'Authorization says `Bearer` but carries no token: send `Authorization: Bearer <token>` (is the token variable empty?).');
+
 /** RFC 9110 §5.5 field-value characters; what an Authorization value must hold to be sent upstream. */
 export const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 

@@ -75,6 +75,19 @@ describe.each(LANES)('one token spelt several ways (%s lane)', (lane: LaneName) 
     for (const each of [...admitted, other]) each.stop();
   });
 
+  it('`Bearer` with no token, in any spelling, is UNAUTHENTICATED with no upstream call, for a query and a watch', async () => {
+    const h = await start({});
+    for (const spelling of ['Bearer', 'bearer ', 'BEARER\t']) {
+      const answer = await h.query(ONE, { id: IDS_A[0] }, { authorization: spelling });
+      expect(answer.errors?.map((error) => error.extensions), spelling).toEqual([{ code: 'UNAUTHENTICATED' }]);
+      expect(answer.errors![0]!.message).toContain('carries no token');
+    }
+    const watched = watch(sseClient(h, 'Bearer '), IDS_A[0]!);
+    await watched.end();
+    expect(watched.errorCodes).toEqual(['UNAUTHENTICATED']);
+    expect(h.upstream.requests).toHaveLength(0);
+  });
+
   it("a 429's Retry-After pauses the token in every spelling", async () => {
     const h = await start({});
     h.upstream.setFault(IDS_A[0]!, { kind: 'status', status: 429, headers: { 'retry-after': '30' } });

@@ -10,7 +10,7 @@ import { trace } from '@opentelemetry/api';
 import { errors as undiciErrors, Pool } from 'undici';
 import type { GraphQLError } from 'graphql';
 import type { Execution } from '../domain/execution.js';
-import { ErrorCode, FIELD_VALUE, invalidAuthorization } from '../errors.js';
+import { bearerWithoutToken, ErrorCode, FIELD_VALUE, invalidAuthorization } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { CallerPauses, MAX_PAUSED_PAIRS, pairPauseKey } from './caller-pauses.js';
 import { FailureLog } from './failure-log.js';
@@ -167,6 +167,8 @@ export class ExecutionsClient {
     this.assertAllowedId(id);
     // Refused before the breaker and undici: a value undici refuses is no upstream failure, and must cost no connection.
     if (!FIELD_VALUE.test(headers.authorization)) throw invalidAuthorization();
+    // The one form of every spelling (src/request/caller-account.ts): `bearer`, `Bearer ` and `BEARER` are this.
+    if (headers.authorization === 'Bearer') throw bearerWithoutToken();
     const path = executionPath(this.#origin, this.#basePath, id);
     // Upstream asked this caller to wait (a 429 with Retry-After): answered here, as upstream would answer,
     // with the time left, so the caller's flood never reaches upstream during the pause. Live polls too:
