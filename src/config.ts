@@ -408,7 +408,7 @@ export const SETTINGS = {
  * since origins are matched exactly; undefined for anything that is not an
  * http(s) origin alone (a path, query, fragment or credentials).
  */
-function corsOrigin(entry: string): string | undefined {
+export function corsOrigin(entry: string): string | undefined {
   if (entry === '*') return entry;
   if (!URL.canParse(entry)) return undefined;
   const url = new URL(entry);

@@ -18,6 +18,7 @@ import { Writable } from 'node:stream';
 import { getIntrospectionQuery, Lexer, parse, Source, TokenKind, validate, type ExecutionResult } from 'graphql';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { readConfig } from '../src/config.js';
 import { DEMO_ORGANIZATION, demoExecutions, makeExecution } from '../src/demo/demo-data.js';
 import { CSRF_HEADER_MISSING } from '../src/errors.js';
 import { createLogger } from '../src/logger.js';
@@ -841,6 +842,26 @@ describe.each(LANES)('CORS (%s lane)', (lane) => {
       expect(told).toHaveLength(1);
       expect(told[0]).toMatchObject({ level: 40, origin: 'http://localhost:5173' });
       expect(told[0]!.msg).toBe('CORS: refused a browser page at http://localhost:5173 (CORS_ORIGINS is unset); add the origin to CORS_ORIGINS to let it call the gateway');
+    });
+
+    // `Origin: null` (a file: page, a sandboxed frame) and an extension's origin are no entry CORS_ORIGINS takes: told to
+    // add them, an operator got a start-up refusal ("must be a comma-separated list of origins …"), or was led to open
+    // the gateway to every sandboxed frame.
+    it.each([
+      ['null', 'null (a file: page or a sandboxed frame)'],
+      ['chrome-extension://abcdefghijklmnop', 'chrome-extension://abcdefghijklmnop'],
+    ])('warns of a refused preflight from %s without telling to add it to CORS_ORIGINS, which cannot hold it', async (origin, shown) => {
+      const refusals = () => harness.logs.filter((line) => typeof line.msg === 'string' && line.msg.startsWith('CORS: refused'));
+      const before = refusals().length;
+      const answer = await preflight(url, origin);
+      expect(corsHeaders(answer)).toEqual([]);
+      const told = refusals().slice(before);
+      expect(told).toHaveLength(1);
+      expect(told[0]).toMatchObject({ level: 40, origin });
+      expect(told[0]!.msg).toBe(
+        `CORS: refused a browser page at ${shown}, an origin CORS_ORIGINS cannot allow (it lists http and https origins only); serve the page from an http(s) origin and add that to CORS_ORIGINS`,
+      );
+      expect(() => readConfig({ CORS_ORIGINS: origin })).toThrow(/CORS_ORIGINS/);
     });
 
     it('gives a cross-origin POST no access-control-allow-origin either', async () => {

@@ -7,6 +7,7 @@
  * a shared cache never serves one origin's answer to another.
  */
 import type { Plugin } from 'graphql-yoga';
+import { corsOrigin } from '../config.js';
 
 /** The options Yoga's `cors` takes, as whatwg-node's CORS plugin reads them. */
 interface CorsOptions {
@@ -58,6 +59,16 @@ export function refusedOriginLog(allowedOrigins: readonly string[], warn: (field
     const shown = origin.slice(0, LOGGED_ORIGIN_CHARS);
     if (told.has(shown) || told.size >= REFUSED_ORIGINS_TOLD) return;
     told.add(shown);
+    // `null` (a file: page, a sandboxed frame) or an extension's origin: CORS_ORIGINS refuses it at start-up, and
+    // allowing `null` would let in every sandboxed frame, so the advice is another origin, not this one.
+    if (corsOrigin(origin) === undefined) {
+      const where = origin === 'null' ? 'null (a file: page or a sandboxed frame)' : shown;
+      warn(
+        { origin: shown },
+        `CORS: refused a browser page at ${where}, an origin CORS_ORIGINS cannot allow (it lists http and https origins only); serve the page from an http(s) origin and add that to CORS_ORIGINS`,
+      );
+      return;
+    }
     warn({ origin: shown }, `CORS: refused a browser page at ${shown} (${setting}); add the origin to CORS_ORIGINS to let it call the gateway`);
   };
 }
