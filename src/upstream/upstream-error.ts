@@ -9,9 +9,9 @@ import { GraphQLError } from 'graphql';
 import { ErrorCode, errorExtensions, type UpstreamFacts } from '../errors.js';
 
 export interface UpstreamErrorOptions extends UpstreamFacts {
-  /** Worth another attempt: network errors, 429, 502, 503, 504 (unless Retry-After asks for longer than the gateway waits). */
+  /** Worth another attempt: network errors, 408, 429, 502, 503, 504 (unless Retry-After asks for longer than the gateway waits). */
   retryable?: boolean;
-  /** Counts toward opening the circuit: network errors, attempt timeouts, 5xx, 429. */
+  /** Counts toward opening the circuit: network errors, attempt timeouts, 5xx, 429, 408. */
   countsAsFailure?: boolean;
   /**
    * Upstream could not be reached at all, before any request was sent
@@ -179,7 +179,7 @@ export function errorForUpstreamStatus(status: number, facts: StatusFacts): Upst
 }
 
 /**
- * UPSTREAM_UNAVAILABLE for a 429 or 5xx. Retryable statuses are retried unless
+ * UPSTREAM_UNAVAILABLE for a 408, 429 or 5xx. Retryable statuses are retried unless
  * upstream asked for a longer pause than the gateway waits: then the call is
  * given up at once, and the message and `extensions.retryAfterMs` say when to
  * come back, rather than the gateway retrying early against upstream's wish.
