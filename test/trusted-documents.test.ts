@@ -403,6 +403,22 @@ describe('TRUSTED_DOCUMENTS on every lane and transport, fresh and warm', () => 
     expect(hash.result.errors).toEqual([{ message: 'PersistedQueryNotFound', extensions: { code: 'PERSISTED_QUERY_NOT_FOUND' } }]);
   });
 
+  // No manifest holds a mutation (the schema has none): by GET it is text not in the list like any other. The edge's
+  // 405 for a GET of a mutation read that text, which `only` never reads, and answered it 405 where the same GET
+  // taking JSON got PERSISTED_QUERY_NOT_IN_LIST.
+  it.each(LANES)('only: a GET of a mutation whose Accept is refused gets the answer of any text not in the list (%s lane)', async (lane) => {
+    const harness = harnesses.only[lane];
+    const get = (query: string, accept: string) => harness.fetch(`/graphql?${new URLSearchParams({ query })}`, { headers: { accept, authorization: AUTH } });
+    const mutation = await get('mutation { __typename }', 'image/png');
+    const query = await get('{ __typename }', 'image/png');
+    expect(mutation.status).toBe(query.status);
+    expect(mutation.headers.get('allow')).toBeNull();
+    expect(await mutation.json()).toEqual(await query.json());
+    const accepted = await get('mutation { __typename }', 'application/json');
+    expect(accepted.status).toBe(400);
+    expect(((await accepted.json()) as ExecutionResult).errors?.map((error) => error.extensions?.code)).toEqual(['PERSISTED_QUERY_NOT_IN_LIST']);
+  });
+
   it.each(LANES)('only: GraphiQL is not served: its route answers 404 saying why (%s lane)', async (lane) => {
     const browser = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
     const response = await harnesses.only[lane].fetch('/graphql', { headers: browser });

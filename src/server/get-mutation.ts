@@ -5,7 +5,7 @@
  * that also took no type the gateway sends got 406, where RFC 9110's order checks the method first.
  * Asked only when the edge is about to refuse the Accept: a served request's document is parsed once,
  * by the pipeline. A document that does not parse, or passes the token limit, names no operation here,
- * and keeps its 406.
+ * and keeps its 406; with TRUSTED_DOCUMENTS=only the edge does not ask (./http-edge.ts).
  */
 import type { IncomingMessage } from 'node:http';
 import { getOperationAST, parse, type DocumentNode } from 'graphql';

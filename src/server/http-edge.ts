@@ -68,6 +68,8 @@ export type EdgeSettings = Pick<ServerConfig, 'maxRequestBodyBytes' | 'headersTi
   otherPaths: readonly string[];
   /** The message of the 404 of a path not served here that has one of its own (`/metrics` elsewhere); others say where GraphQL is. */
   notFoundMessages?: ReadonlyMap<string, string>;
+  /** TRUSTED_DOCUMENTS=only: a document's text is not read before the manifest admits it, and no manifest holds a mutation. */
+  trustedDocumentsOnly?: boolean;
 };
 
 const STATUS_TEXT: Record<number, string> = {
@@ -358,7 +360,9 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
       const ordered = (request.method === 'POST' ? postAcceptInPreferenceOrder : acceptInPreferenceOrder)(accept);
       if (ordered === null) {
         // The method first (RFC 9110): a GET of a mutation is Yoga's 405 whatever its Accept, not a 406 (./get-mutation.ts).
-        if (asksMutationByGet(request)) {
+        // Not with TRUSTED_DOCUMENTS=only, which reads no text its manifest has not admitted: the mutation is refused as
+        // any text not in the list is, which was PERSISTED_QUERY_NOT_IN_LIST taking JSON and a 405 taking no type.
+        if (!settings.trustedDocumentsOnly && asksMutationByGet(request)) {
           return refuse(request, response, requestId, settings, { status: 405, code: ErrorCode.BAD_REQUEST, message: MUTATION_NOT_BY_GET, close: false, headers: { allow: 'POST' } });
         }
         // Before the operation is known: whatever this method may be answered with (GraphiQL's page by GET only).

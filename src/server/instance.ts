@@ -155,6 +155,7 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
     graphqlPath: gateway.graphqlEndpoint,
     otherPaths: metrics?.serveOnApi ? ['/metrics'] : [],
     notFoundMessages: new Map(config.telemetry.metrics === 'api' ? [] : [['/metrics', metricsNotHere(config.telemetry.metrics, gateway.graphqlEndpoint)]]),
+    trustedDocumentsOnly: config.security.trustedDocuments === 'only',
   };
   const server = createHttpEdge(lane, edgeSettings, options.logger, { health, requests });
   const sockets = attachWebSocket(
