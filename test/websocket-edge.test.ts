@@ -237,6 +237,24 @@ describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
     );
   });
 
+  // A page's WebSocket shows nothing of the 403 ("WebSocket connection to … failed"), and the upgrade logged nothing:
+  // a frontend on its dev server had subscriptions fail with no word on either side. The log that tells of a
+  // refused CORS preflight (src/pipeline/cors.ts) tells of it, once per origin over both.
+  it('warns once per origin whose upgrade it refused, in the log that tells of a refused preflight', async () => {
+    const origin = 'http://localhost:5199';
+    const told = () => harness.logs.filter((line) => typeof line.msg === 'string' && line.msg.startsWith('CORS: refused') && line.origin === origin);
+    for (let i = 0; i < 2; i++) {
+      const answer = await upgrade(wsUrl(harness), { origin });
+      expect(answer.opened ? 'open' : answer.status).toBe(403);
+    }
+    expect(told()).toHaveLength(1);
+    const preflight = await harness.fetch('/graphql', { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST' } });
+    expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
+    expect(told()).toHaveLength(1);
+    expect(told()[0]).toMatchObject({ level: 40, origin });
+    expect(told()[0]!.msg).toBe(`CORS: refused a browser page at ${origin} (it is not in CORS_ORIGINS); add the origin to CORS_ORIGINS to let it call the gateway`);
+  });
+
   describe('the path of the upgrade', () => {
     for (const path of ['/', '/graphq', '/graphql/more', '/health', '/GRAPHQL', '/v1/executions/ex_demo_4']) {
       it(`refuses ${path}: no connection`, async () => {

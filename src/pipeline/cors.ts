@@ -51,6 +51,8 @@ export function corsPolicy(allowedOrigins: readonly string[], onRefusedPreflight
  * there was refused: its page sees only an opaque CORS failure, and the
  * gateway's answer (a 204 with no CORS header) logged nothing wrong, so a
  * frontend on its dev server (http://localhost:5173) had nothing to go on.
+ * One per process, for preflights and WebSocket upgrades (../server/websocket.ts)
+ * alike: a page refused both ways is told of once.
  */
 export function refusedOriginLog(allowedOrigins: readonly string[], warn: (fields: Record<string, unknown>, message: string) => void): (origin: string) => void {
   const told = new Set<string>();

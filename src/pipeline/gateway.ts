@@ -32,7 +32,7 @@ import type { SharedExecutions } from '../upstream/shared-executions.js';
 import type { GatewayMetrics } from '../telemetry/metrics.js';
 import { useOperationSpans } from '../telemetry/operation-spans.js';
 import { useAccessLog } from '../telemetry/access-log.js';
-import { corsPolicy, refusedOriginLog, useVaryOrigin } from './cors.js';
+import { corsPolicy, useVaryOrigin } from './cors.js';
 import { useCsrfPrevention } from './csrf-prevention.js';
 import { useOperationResolution, useStableErrorCodes } from './error-codes.js';
 import { createErrorLog } from './error-log.js';
@@ -77,6 +77,11 @@ export interface GatewayDependencies {
   /** ACCESS_LOG and ACCESS_LOG_SAMPLE_PERCENT (src/telemetry/access-log.ts). */
   accessLog: Pick<TelemetryConfig, 'accessLog' | 'accessLogSamplePercent'>;
   security: SecurityConfig;
+  /**
+   * Tells of a browser page refused for its origin (src/pipeline/cors.ts, refusedOriginLog): one for the process,
+   * shared with the WebSocket upgrade's Origin check, so each origin is told of once over every transport.
+   */
+  refusedOrigin: (origin: string) => void;
   upstream: Pick<UpstreamConfig, 'requestBudgetMs' | 'concurrencyPerRequest' | 'maxBodyBytes'>;
   /** Report each request's upstream cost in `extensions.upstream`. */
   reportCost: boolean;
@@ -107,7 +112,7 @@ export function createGateway(deps: GatewayDependencies): Gateway {
     warningLog: new OncePerFieldLog(deps.logger, deps.metrics),
     live: deps.live,
   };
-  const cors = corsPolicy(deps.security.corsOrigins, refusedOriginLog(deps.security.corsOrigins, (fields, message) => deps.logger.warn(fields, message)));
+  const cors = corsPolicy(deps.security.corsOrigins, deps.refusedOrigin);
 
   return createYoga<GatewayServerContext, GatewayContext>({
     schema,

@@ -13,6 +13,7 @@ import { createFastLane, type Lane } from '../fast-lane/index.js';
 import { LiveExecutions, type LiveSettings } from '../live/live-executions.js';
 import type { Logger } from '../logger.js';
 import type { GraphiQLSettings } from '../pipeline/graphiql.js';
+import { refusedOriginLog } from '../pipeline/cors.js';
 import { createGateway, type Gateway } from '../pipeline/gateway.js';
 import { ExecutionsClient } from '../upstream/executions-client.js';
 import { SharedExecutions } from '../upstream/shared-executions.js';
@@ -128,7 +129,10 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
   });
   // One sweep for every event stream and WebSocket whose client may stop reading.
   const stalledClients = new StalledClients(config.live.stalledClientMs);
+  // A page refused by CORS (a preflight) or by the upgrade's Origin check sees only an opaque failure: told of once per origin.
+  const refusedOrigin = refusedOriginLog(config.security.corsOrigins, (fields, message) => options.logger.warn(fields, message));
   const gateway = createGateway({
+    refusedOrigin,
     executions,
     live,
     logger: options.logger,
@@ -164,6 +168,7 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
     {
       path: gateway.graphqlEndpoint,
       corsOrigins: config.security.corsOrigins,
+      refusedOrigin,
       connectionInitTimeoutMs: config.live.connectionInitTimeoutMs,
       idleTimeoutMs: config.live.idleTimeoutMs,
       maxConnections: config.live.maxConnections,

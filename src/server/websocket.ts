@@ -115,6 +115,8 @@ export interface WebSocketSettings {
   /** The GraphQL endpoint's path. */
   path: string;
   corsOrigins: readonly string[];
+  /** Tells of a page refused for its Origin, as of a refused CORS preflight: the page's WebSocket sees no status at all. */
+  refusedOrigin: (origin: string) => void;
   connectionInitTimeoutMs: number;
   /** A connection that ran no operation, and had none served by upstream, for this long is closed with 1000 (ms). */
   idleTimeoutMs: number;
@@ -548,7 +550,10 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     if (repeated) return refuse('400 Bad Request', repeatedFieldRefused(repeated));
     // The paths HTTP serves GraphQL at (./http-edge.ts), so subscriptions are found at the URL a client's queries use.
     if (path !== settings.path && path !== `${settings.path}/`) return refuse('404 Not Found', `Not found: GraphQL over WebSocket is served at ${settings.path}.`);
-    if (!originAllowed(request, settings.corsOrigins)) return refuse('403 Forbidden', originRefused(String(request.headers.origin), request.headers.host));
+    if (!originAllowed(request, settings.corsOrigins)) {
+      settings.refusedOrigin(String(request.headers.origin));
+      return refuse('403 Forbidden', originRefused(String(request.headers.origin), request.headers.host));
+    }
     const handshake = handshakeProblem(request);
     if (handshake) return refuse('400 Bad Request', handshake);
     // Exact: ws completes the handshake, and `handling` counts the socket, within handleUpgrade below.
