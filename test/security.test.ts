@@ -23,7 +23,7 @@ import { DEMO_ORGANIZATION, demoExecutions, makeExecution } from '../src/demo/de
 import { CSRF_HEADER_MISSING } from '../src/errors.js';
 import { createLogger } from '../src/logger.js';
 import { OPERATION_LIMITS } from '../src/pipeline/operation-limits.js';
-import { PREFLIGHT_MAX_AGE_S } from '../src/pipeline/cors.js';
+import { PREFLIGHT_MAX_AGE_S, REFUSED_ORIGINS_TOLD, REFUSED_ORIGINS_WINDOW_MS, refusedOriginLog } from '../src/pipeline/cors.js';
 import { schema } from '../src/schema/index.js';
 import { AUTH, Harness, LANES, codes } from './support/harness.js';
 import { rawExchange, resetBeforeRead } from './support/raw-http.js';
@@ -842,6 +842,19 @@ describe.each(LANES)('CORS (%s lane)', (lane) => {
       expect(told).toHaveLength(1);
       expect(told[0]).toMatchObject({ level: 40, origin: 'http://localhost:5173' });
       expect(told[0]!.msg).toBe('CORS: refused a browser page at http://localhost:5173 (CORS_ORIGINS is unset); add the origin to CORS_ORIGINS to let it call the gateway');
+    });
+
+    it('tells of at most REFUSED_ORIGINS_TOLD origins per window, so made-up origins never silence the next window', () => {
+      let clock = 0;
+      const told: unknown[] = [];
+      const tell = refusedOriginLog([], (fields) => told.push(fields.origin), () => clock);
+      for (let i = 0; i < REFUSED_ORIGINS_TOLD + 5; i++) tell(`http://made-up-${i}.example`);
+      tell('http://localhost:5173');
+      expect(told).toHaveLength(REFUSED_ORIGINS_TOLD);
+      clock += REFUSED_ORIGINS_WINDOW_MS;
+      tell('http://localhost:5173');
+      tell('http://localhost:5173');
+      expect(told.slice(REFUSED_ORIGINS_TOLD)).toEqual(['http://localhost:5173']);
     });
 
     // `Origin: null` (a file: page, a sandboxed frame) and an extension's origin are no entry CORS_ORIGINS takes: told to

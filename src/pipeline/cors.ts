@@ -29,8 +29,13 @@ export const PREFLIGHT_MAX_AGE_S = 600;
 
 export type CorsPolicy = (request: Request) => CorsOptions | false;
 
-/** Distinct refused origins told of per process: enough for every dev server and app, never a log flood. */
+/** Distinct refused origins told of per window: enough for every dev server and app, never a log flood. */
 export const REFUSED_ORIGINS_TOLD = 20;
+/**
+ * The window (ms) after which refused origins are told of again. Per process, 20 made-up origins from any
+ * client used the cap up for good, and the dev server's origin that came next was never told of.
+ */
+export const REFUSED_ORIGINS_WINDOW_MS = 600_000;
 /** The most of an Origin a log line carries: any client may send one of any length. */
 const LOGGED_ORIGIN_CHARS = 200;
 
@@ -47,18 +52,27 @@ export function corsPolicy(allowedOrigins: readonly string[], onRefusedPreflight
 }
 
 /**
- * Warns once per origin (at most REFUSED_ORIGINS_TOLD) that a browser page
+ * Warns once per origin (at most REFUSED_ORIGINS_TOLD in REFUSED_ORIGINS_WINDOW_MS) that a browser page
  * there was refused: its page sees only an opaque CORS failure, and the
  * gateway's answer (a 204 with no CORS header) logged nothing wrong, so a
  * frontend on its dev server (http://localhost:5173) had nothing to go on.
  * One per process, for preflights and WebSocket upgrades (../server/websocket.ts)
  * alike: a page refused both ways is told of once.
  */
-export function refusedOriginLog(allowedOrigins: readonly string[], warn: (fields: Record<string, unknown>, message: string) => void): (origin: string) => void {
+export function refusedOriginLog(
+  allowedOrigins: readonly string[],
+  warn: (fields: Record<string, unknown>, message: string) => void,
+  now: () => number = () => performance.now(),
+): (origin: string) => void {
   const told = new Set<string>();
+  let windowStart = now();
   const setting = allowedOrigins.length === 0 ? 'CORS_ORIGINS is unset' : 'it is not in CORS_ORIGINS';
   return (origin) => {
     const shown = origin.slice(0, LOGGED_ORIGIN_CHARS);
+    if (now() - windowStart >= REFUSED_ORIGINS_WINDOW_MS) {
+      told.clear();
+      windowStart = now();
+    }
     if (told.has(shown) || told.size >= REFUSED_ORIGINS_TOLD) return;
     told.add(shown);
     // `null` (a file: page, a sandboxed frame) or an extension's origin: CORS_ORIGINS refuses it at start-up, and
