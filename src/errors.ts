@@ -132,7 +132,8 @@ export function operationNotResolved(names: ReadonlyArray<string | undefined>, o
   else if (names.length > 1 && names.includes(undefined))
     message = `The document holds an operation without a name beside others (${listed}): an anonymous operation must be the only one of its document. Name each operation and send \`operationName\` naming the one to run, or send that operation alone.`;
   else if (operationName == null) message = `The document holds several operations (${listed}): send \`operationName\` naming the one to run.`;
-  else if (names.length === 1 && names[0] === undefined) {
+  else if (operationName === '') message = `\`operationName\` is empty, which names no operation: leave it out, or send the name of the one to run (${listed}).`;
+  else if (names.length === 1 && names[0] === undefined && typeof operationName === 'string') {
     // "one of these names" would point at a list of no name: the only way to run it is without one.
     message = "`operationName` names an operation, but the document's only operation has no name: leave `operationName` out, or name the operation (`query Name { … }`).";
   } else if (typeof operationName !== 'string') message = `\`operationName\` must be a string naming one of the document's operations (${listed}).`;

@@ -355,6 +355,10 @@ describe.each(LANES)('request guards (%s lane)', (lane) => {
       ['an anonymous operation beside a named one', () => json({ query: '{ __typename } query Second { __typename }' }), ANONYMOUS_BESIDE('(anonymous), Second')],
       ['two anonymous operations', () => json({ query: '{ __typename } { __typename }' }), ANONYMOUS_BESIDE('(anonymous), (anonymous)')],
       ['an anonymous operation and an operationName naming none', () => json({ query: '{ __typename } query Second { __typename }', operationName: 'Third' }), ANONYMOUS_BESIDE('(anonymous), Second')],
+      // Neither names an operation: "names an operation, but…" was wrong for both.
+      ['a lone anonymous operation and an empty operationName', () => json({ query: '{ __typename }', operationName: '' }), '`operationName` is empty, which names no operation: leave it out, or send the name of the one to run ((anonymous)).'],
+      ['a lone anonymous operation and an operationName that is no string', () => json({ query: '{ __typename }', operationName: 7 }), "`operationName` must be a string naming one of the document's operations ((anonymous))."],
+      ['two operations and an empty operationName', () => json({ query: TWO, operationName: '' }), '`operationName` is empty, which names no operation: leave it out, or send the name of the one to run (First, Second).'],
       [
         'a lone anonymous operation and an operationName naming none',
         () => json({ query: '{ __typename }', operationName: 'Third' }),
