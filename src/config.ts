@@ -135,7 +135,7 @@ export const SETTINGS = {
     maxAttempts: setting(
       'UPSTREAM_MAX_ATTEMPTS',
       integer(1, 10).default(3),
-      'attempts per upstream call; only network errors, 408, 429, 502, 503, 504 are retried',
+      'attempts per upstream call; only network errors, 408, 421, 425, 429, 502, 503, 504 are retried',
     ),
     retryBaseDelayMs: setting('UPSTREAM_RETRY_BASE_DELAY_MS', integer(0, 60_000).default(50), 'first retry pause; it doubles per attempt, with jitter; at most `UPSTREAM_RETRY_MAX_DELAY_MS` (start-up refuses more)'),
     retryMaxDelayMs: setting('UPSTREAM_RETRY_MAX_DELAY_MS', integer(0, 60_000).default(1_000), 'longest retry pause'),
@@ -152,7 +152,7 @@ export const SETTINGS = {
     breakerThreshold: setting(
       'UPSTREAM_BREAKER_THRESHOLD',
       integer(1, 1_000_000).default(10),
-      'failures that open the circuit: that many failing (caller, id) pairs within `UPSTREAM_BREAKER_WINDOW_MS` (network errors, timeouts, 5xx, 429, 408; each pair counted once), spread over the ids and callers below, at least half of the pairs seen and, with 2 callers or more, at least half of the other callers\' pairs, on two ids at least, once the caller with the most failing pairs is left out; or that many attempts in a row that could not reach upstream at all (connection refused, DNS)',
+      'failures that open the circuit: that many failing (caller, id) pairs within `UPSTREAM_BREAKER_WINDOW_MS` (network errors, timeouts, 5xx, 429, 408, 421, 425; each pair counted once), spread over the ids and callers below, at least half of the pairs seen and, with 2 callers or more, at least half of the other callers\' pairs, on two ids at least, once the caller with the most failing pairs is left out; or that many attempts in a row that could not reach upstream at all (connection refused, DNS)',
     ),
     breakerWindowMs: setting(
       'UPSTREAM_BREAKER_WINDOW_MS',

@@ -184,19 +184,20 @@ describe.each(LANES)('upstream errors (%s lane)', (lane) => {
       expectNoLeaks(response);
     });
 
-    it('retries an HTTP 408 (upstream gave up waiting for the request) and serves the next answer', async () => {
-      harness.upstream.setFault('ex_demo_1', { kind: 'status', status: 408 }, 1);
+    // 408: upstream gave up waiting for the request; 421: it reached a server that does not serve it; 425: too early.
+    it.each([408, 421, 425])('retries an HTTP %i (it asks for the request again) and serves the next answer', async (status) => {
+      harness.upstream.setFault('ex_demo_1', { kind: 'status', status }, 1);
       const response = await one('ex_demo_1');
       expect(response.errors).toBeUndefined();
       expect(response.data).toEqual({ execution: { id: 'ex_demo_1', status: 'AWAITING_PAYMENT' } });
       expect(harness.upstream.requestsFor('ex_demo_1')).toHaveLength(2);
     });
 
-    it('maps HTTP 408 on every attempt to UPSTREAM_UNAVAILABLE, as a 503, after each attempt', async () => {
-      harness.upstream.setFault('ex_demo_1', { kind: 'status', status: 408 });
+    it.each([408, 421, 425])('maps HTTP %i on every attempt to UPSTREAM_UNAVAILABLE, as a 503, after each attempt', async (status) => {
+      harness.upstream.setFault('ex_demo_1', { kind: 'status', status });
       const response = await one('ex_demo_1');
       expect(response.data).toEqual({ execution: null });
-      expect(onlyError(response).extensions).toEqual({ code: 'UPSTREAM_UNAVAILABLE', upstreamStatus: 408, upstreamRequestId: expect.stringMatching(UP_REQUEST_ID) });
+      expect(onlyError(response).extensions).toEqual({ code: 'UPSTREAM_UNAVAILABLE', upstreamStatus: status, upstreamRequestId: expect.stringMatching(UP_REQUEST_ID) });
       expect(harness.upstream.requestsFor('ex_demo_1')).toHaveLength(harness.config.upstream.maxAttempts);
     });
 

@@ -14,7 +14,7 @@
  *
  *   healthy      upstream answered, and not with a failure (a 404 is upstream
  *                working);
- *   failed       a network error, an attempt timeout, a 5xx, a 429 or a 408
+ *   failed       a network error, an attempt timeout, a 5xx, a 429, or a 408, 421 or 425
  *                (UpstreamError.countsAsFailure);
  *   unreachable  a failure that happened before any request was sent: connection
  *                refused, DNS, no route (UpstreamError.unreachable). No request

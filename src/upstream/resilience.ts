@@ -7,7 +7,7 @@
  *             A waiting call whose caller leaves gives its place up at once (Slots,
  *             below, rather than cockatiel's bulkhead, which kept it until its turn).
  *   retry     only the transient failures of this idempotent GET (network errors,
- *             408, 429, 502, 503, 504), a bounded number of attempts, exponential backoff
+ *             408, 421, 425, 429, 502, 503, 504), a bounded number of attempts, exponential backoff
  *             with decorrelated jitter, stretched to upstream's Retry-After, and
  *             within a retry budget (RetryBudget below): when many calls fail at
  *             once, most fail after one attempt instead of each making three. A

@@ -164,9 +164,13 @@ export function errorForUpstreamStatus(status: number, facts: StatusFacts): Upst
     case 404:
       return new UpstreamError(ErrorCode.NOT_FOUND, 'No execution with this id is visible to this token.', rest);
     case 408:
-      // Upstream's server gave up waiting for the request (an idle pooled connection it timed out, say): the same
-      // call on a new connection may well succeed (RFC 9110 §15.5.9), so it is retried, as a 503 is.
-      return transient('The executions API timed out waiting for the request', 'retry shortly', true, rest, retryAfterCapMs);
+    case 421:
+    case 425:
+      // Each asks for the same request again: 408, upstream's server gave up waiting for it (an idle pooled
+      // connection it timed out, say; RFC 9110 §15.5.9); 421, it reached a server that does not serve it (§15.5.20);
+      // 425, it came too early in a TLS handshake (RFC 8470). Asked again it may well succeed, so it is retried, as a
+      // 503 is, and a watch polls through it.
+      return transient(`The executions API asked for the request again (HTTP ${status})`, 'retry shortly', true, rest, retryAfterCapMs);
     case 429:
       // Counted by the breaker too: a rate limit on one token stays that caller's (failure-judge.ts).
       return transient('The executions API is rate limiting the gateway', 'retry shortly', true, rest, retryAfterCapMs);

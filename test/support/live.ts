@@ -784,6 +784,8 @@ export function describeLiveBehaviour(transport: TransportName): void {
         ['500s', { kind: 'status', status: 500 }],
         // Upstream gave up waiting for the request (086a5ca): transient, as a 503, not a status that ends the watch.
         ['408s', { kind: 'status', status: 408 }],
+        // Misdirected (RFC 9110 §15.5.20): asked again, another connection may serve it.
+        ['421s', { kind: 'status', status: 421 }],
         ['a hang', { kind: 'hang' }],
       ])('%s: an update carries UPSTREAM_UNAVAILABLE, the stream goes on and recovers', async (name, fault) => {
         const { upstream } = faulty;
