@@ -427,6 +427,110 @@ describe.each(LANES)('one pipeline: a line for every operation over every transp
 
 // ---------------------------------------------------------------------------
 
+/** A raw graphql-transport-ws connection past `connection_ack`, with `payload` as its connectionParams. */
+async function initialisedSocket(harness: Harness, payload: Record<string, unknown>): Promise<WebSocket> {
+  const socket = new WebSocket(harness.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
+  await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+  const ack = nextMessage(socket);
+  socket.send(JSON.stringify({ type: 'connection_init', payload }));
+  expect((await ack).type).toBe('connection_ack');
+  return socket;
+}
+
+/** The next protocol message the server sends on `socket`. */
+function nextMessage(socket: WebSocket): Promise<{ type: string; id?: string; payload?: ExecutionResult }> {
+  return new Promise((resolve) => socket.once('message', (data) => resolve(JSON.parse(String(data)))));
+}
+
+/**
+ * Operations the WebSocket edge refuses before handing them to the lane (a token no HTTP request could carry, one
+ * that makes the head larger than the HTTP edge takes, a payload too deep to serialise, one past the connection's
+ * bound) got their error and no access line: an operator reading the log, ACCESS_LOG=errors most of all, never saw
+ * them. They are answered by the pipeline now, as it arrives, and get the line of a request answered before any
+ * operation: no operation fields, the status, the code.
+ */
+describe.each(LANES)('WebSocket operations refused before the lane get their line, %s lane', (lane) => {
+  const TOKEN = `tok${randomBytes(12).toString('hex')}`;
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await Harness.start({ lane, env: { ...liveEnv(), ACCESS_LOG: 'errors', LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION: '1' } });
+  });
+  afterAll(() => harness.close());
+  beforeEach(() => harness.upstream.reset());
+
+  /** Runs `operation` on a connection whose connectionParams are `params`; the one refusal it got, and the access lines logged since. */
+  async function refusedOn(params: Record<string, unknown>, operation: (socket: WebSocket) => Promise<void> = async () => undefined, payload = `{"query":${JSON.stringify(STATUS)},"variables":{"id":"ex_demo_4"}}`) {
+    const socket = await initialisedSocket(harness, params);
+    try {
+      await operation(socket);
+      const from = harness.logs.length;
+      const answer = nextMessage(socket);
+      socket.send(`{"id":"refused","type":"subscribe","payload":${payload}}`);
+      const refused = await answer;
+      expect(refused).toMatchObject({ id: 'refused', type: 'next' });
+      await eventually(() => expect(accessLines(harness, from).length).toBeGreaterThan(0));
+      await sleep(20);
+      return { codes: refused.payload!.errors!.map((error) => error.extensions?.code), lines: accessLines(harness, from) };
+    } finally {
+      socket.terminate();
+    }
+  }
+
+  const deep = 30_000;
+  for (const kase of [
+    { title: 'a token with a character past U+00FF', params: { authorization: `Bearer ${TOKEN}\u2603` }, code: 'UNAUTHENTICATED', status: 400 },
+    { title: 'a token with a line break', params: { authorization: `Bearer ${TOKEN}\nX-Other: 1` }, code: 'UNAUTHENTICATED', status: 400 },
+    { title: 'a token over 16 KiB', params: { authorization: `Bearer ${TOKEN}${'x'.repeat(17_000)}` }, code: 'BAD_REQUEST', status: 431 },
+    {
+      title: 'a payload nested too deep to serialise',
+      params: { authorization: AUTH },
+      payload: `{"query":${JSON.stringify(STATUS)},"extensions":{"x":${'['.repeat(deep)}${']'.repeat(deep)}}}`,
+      code: 'BAD_REQUEST',
+      status: 400,
+    },
+    {
+      title: "an operation past the connection's bound",
+      params: { authorization: AUTH },
+      operation: async (socket: WebSocket) => {
+        putExecution(harness.upstream, 'ex_ws_bound', 'workflow_running');
+        const first = nextMessage(socket);
+        socket.send(JSON.stringify({ id: 'watch', type: 'subscribe', payload: { query: 'subscription { executionUpdates(id: "ex_ws_bound") { isFinal } }' } }));
+        expect(await first).toMatchObject({ id: 'watch', type: 'next' });
+      },
+      code: 'TOO_MANY_SUBSCRIPTIONS',
+      status: 429,
+    },
+  ]) {
+    it(`${kase.title}: one line with its status and code, under ACCESS_LOG=errors, never the token`, async () => {
+      const { codes, lines } = await refusedOn(kase.params, kase.operation, kase.payload);
+      expect(codes).toEqual([kase.code]);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatchObject({ msg: 'request', transport: 'ws', status: kase.status, errorCodes: [kase.code], upstreamCalls: 0 });
+      expect(lines[0]!.operationName).toBeUndefined();
+      expect(typeof lines[0]!.requestId).toBe('string');
+      expect(harness.upstream.requestsFor('ex_demo_4')).toEqual([]);
+      expect(harness.rawLogs).not.toContain(TOKEN);
+    });
+  }
+
+  it('an operation served over WebSocket gets no line under ACCESS_LOG=errors, as over HTTP', async () => {
+    const socket = await initialisedSocket(harness, { authorization: AUTH });
+    try {
+      const from = harness.logs.length;
+      const answer = nextMessage(socket);
+      socket.send(JSON.stringify({ id: 'served', type: 'subscribe', payload: { query: STATUS, variables: { id: 'ex_demo_4' } } }));
+      expect((await answer).payload!.errors).toBeUndefined();
+      await sleep(50);
+      expect(accessLines(harness, from)).toEqual([]);
+      expect(harness.upstream.requestsFor('ex_demo_4')).toHaveLength(1);
+    } finally {
+      socket.terminate();
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------
+
 describe('ACCESS_LOG decides which requests get a line', () => {
   const harnesses: Harness[] = [];
   afterAll(async () => {

@@ -8,7 +8,7 @@
  * The plugin list, in order: the request id; the operation's span (tracing
  * on); Yoga's Prometheus metrics (METRICS not off); CORS's Vary; the event
  * stream's headers; request errors; stable error codes; the access log;
- * trusted documents (refused before parsing); CSRF prevention; GraphQL
+ * the edge's refusals (answered as they arrive); trusted documents (refused before parsing); CSRF prevention; GraphQL
  * Armor's limits, hidden suggestions and the introspection switch at parse and
  * validation; the spec's current rule for a subscription's root field; the finish step (scope released, suggestions stripped, upstream
  * cost); compiled execution (fast lane); then any plugin given; last, the
@@ -39,7 +39,7 @@ import { createErrorLog } from './error-log.js';
 import { useExecutionFinish } from './execution-finish.js';
 import { graphiqlOptions, renderGraphiQL, type GraphiQLSettings } from './graphiql.js';
 import { useOperationLimits } from './operation-limits.js';
-import { useRequestErrors } from './request-errors.js';
+import { useEdgeRefusals, useRequestErrors, type EdgeRefusal } from './request-errors.js';
 import { useRequestId } from './request-id.js';
 import { useSpecRules } from './spec-rules.js';
 import { useTrustedDocuments } from './trusted-documents.js';
@@ -62,6 +62,8 @@ export interface GatewayServerContext {
   overWebSocket?: true;
   /** Called each time the request is handed an execution upstream answered with its token (src/request/scope.ts `onUpstreamReading`). */
   onUpstreamReading?: () => void;
+  /** What the edge refused the request with before handing it over (a WebSocket operation): the pipeline answers it as it arrives (./request-errors.ts). */
+  edgeRefusal?: EdgeRefusal;
 }
 
 export interface GatewayDependencies {
@@ -160,6 +162,8 @@ export function createGateway(deps: GatewayDependencies): Gateway {
       useStableErrorCodes(),
       // After the codes are final, so its lines carry the codes clients see.
       useAccessLog(deps.logger, deps.accessLog),
+      // After the access log has started the request's line, before anything reads the request.
+      useEdgeRefusals(),
       // Before anything reads the document: a refused one is never parsed, validated or looked up in a cache.
       ...useTrustedDocuments(deps.security.trustedDocuments),
       // A request carrying Authorization or a JSON content type was preflighted by

@@ -7,9 +7,14 @@
  *   500 with a stack in the log; here it is a 400 BAD_REQUEST.
  * - Yoga answers an unsupported media type (415), an unacceptable Accept (406)
  *   and an unknown path (404) with an empty body; here they carry an error body.
+ * - A request the edge refused before handing it over (a WebSocket operation
+ *   whose token no HTTP request could carry, say: src/server/websocket.ts) is
+ *   answered here with that refusal, as it arrives, so that it goes through
+ *   the pipeline's answer like any other: the access log's line among it.
  */
 import { GraphQLError } from 'graphql';
 import { isPromise, type GraphQLParams, type Plugin } from 'graphql-yoga';
+import type { GatewayServerContext } from './gateway.js';
 import { badRequest, errorBody, ErrorCode, FORM_WITHOUT_QUERY, notAcceptable, notFound, UNSUPPORTED_MEDIA_TYPE, withExtensions } from '../errors.js';
 
 /** The distinct media types an Accept-like list names, in order, without parameters. */
@@ -27,9 +32,32 @@ const EMPTY_BODY_MESSAGES: Record<number, (headers: Headers, graphqlEndpoint: st
 /** The code of each error body written here, by request: it comes from no GraphQL result, so the access log asks. */
 const refused = new WeakMap<Request, ErrorCode>();
 
-/** The code of the error body this plugin gave `request`'s empty answer, if it gave one. */
+/** The code of the error body written here for `request` (an empty answer of Yoga's, or an edge's refusal), if any. */
 export function refusalCode(request: Request): ErrorCode | undefined {
   return refused.get(request);
+}
+
+/** A refusal of the edge's: the status an HTTP client would have had, and the error. */
+export interface EdgeRefusal {
+  status: number;
+  error: GraphQLError;
+}
+
+/** Answers a request the edge handed over refused (`edgeRefusal`), before anything reads it. */
+export function useEdgeRefusals(): Plugin {
+  return {
+    onRequest({ request, serverContext, fetchAPI, endResponse }) {
+      const refusal = (serverContext as Partial<GatewayServerContext>).edgeRefusal;
+      if (!refusal) return;
+      refused.set(request, refusal.error.extensions.code as ErrorCode);
+      endResponse(
+        new fetchAPI.Response(JSON.stringify({ errors: [refusal.error.toJSON()] }), {
+          status: refusal.status,
+          headers: { 'content-type': 'application/json; charset=utf-8' },
+        }),
+      );
+    },
+  };
 }
 
 export function useRequestErrors(): Plugin {

@@ -69,6 +69,7 @@ import { errorBody, ErrorCode, FIELD_VALUE, gatewayError, invalidAuthorization, 
 import type { Lane } from '../fast-lane/index.js';
 import type { Logger } from '../logger.js';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
+import type { EdgeRefusal } from '../pipeline/request-errors.js';
 import { requestIdFor } from '../request/request-id.js';
 import { schema } from '../schema/index.js';
 import { headBytes, headTooLarge } from './head-size.js';
@@ -287,7 +288,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
   function operation(context: Context<Record<string, unknown> | undefined, Extra>, payload: Payload): AsyncIterableIterator<ExecutionResult> {
     const counter = running.get(context) ?? { count: 0 };
     running.set(context, counter);
-    const results = counter.count < settings.maxSubscriptionsPerConnection ? runCounted(context, payload, counter) : refusedForBound();
+    const results = counter.count < settings.maxSubscriptionsPerConnection ? runCounted(context, payload, counter) : refusedForBound(context, payload);
     return {
       [Symbol.asyncIterator]() {
         return this;
@@ -303,13 +304,15 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
 
   type Results = AsyncGenerator<ExecutionResult> & { stop(): void };
 
-  /** The one answer to an operation past the connection's bound, before anything ran. */
-  function refusedForBound(): Results {
+  /** The one answer to an operation past the connection's bound, before anything ran; not counted on the connection. */
+  function refusedForBound(context: Context<Record<string, unknown> | undefined, Extra>, payload: Payload): Results {
     const max = settings.maxSubscriptionsPerConnection;
     const error = gatewayError(ErrorCode.TOO_MANY_SUBSCRIPTIONS, `Too many operations at once: at most ${max} per WebSocket connection, queries and live subscriptions alike.`);
-    return Object.assign((async function* () {
-      yield { errors: [error.toJSON()] } as unknown as ExecutionResult;
-    })(), { stop() {} });
+    const cancel = new AbortController();
+    // 429: what an HTTP client sending too many requests at once hears (RFC 6585 §4).
+    return Object.assign(run(context, payload, cancel, () => {}, { status: 429, error }), {
+      stop: () => cancel.abort(new DOMException('The WebSocket operation ended.', 'AbortError')),
+    });
   }
 
   /** run(), counted on its connection from now until it ends or is stopped, whichever comes first. */
@@ -345,12 +348,18 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     });
   }
 
-  /** One operation as an HTTP request through the lane; its answers as graphql-ws results. */
+  /**
+   * One operation as an HTTP request through the lane; its answers as graphql-ws results. An operation the edge
+   * cannot hand over as it came (`refusal`, or one found here) still goes through the lane, with no body, for the
+   * pipeline to answer with the refusal as it arrives: its answer then gets what every answer gets (the access
+   * log's line), where answering it here left no trace of it.
+   */
   async function* run(
     context: Context<Record<string, unknown> | undefined, Extra>,
     payload: Payload,
     cancel: AbortController,
     upstreamReading: () => void,
+    refusal?: EdgeRefusal,
   ): AsyncGenerator<ExecutionResult> {
     const { request: upgrade, upgradeRequestId } = context.extra;
     const requestId = requestIdFor(undefined);
@@ -361,44 +370,42 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
       headers.set(name, Array.isArray(value) ? value.join(', ') : value);
     }
     const sentAuthorization = authorizationIn(context.connectionParams);
-    if (sentAuthorization !== undefined) {
+    if (!refusal && sentAuthorization !== undefined) {
       // fetch's Headers takes control characters that no HTTP request can carry (and refuses what is past U+00FF).
-      if (!FIELD_VALUE.test(sentAuthorization)) {
-        yield { errors: [invalidAuthorization('connectionParams.authorization').toJSON()] } as unknown as ExecutionResult;
-        return;
-      }
-      headers.set('authorization', sentAuthorization);
+      // 400: a malformed request, as node's HTTP parser answers a header value holding a control character.
+      if (!FIELD_VALUE.test(sentAuthorization)) refusal = { status: 400, error: invalidAuthorization('connectionParams.authorization') };
       // The upgrade's head passed the edge's bound, but the token came in a message: refused as the HTTP edge
-      // refuses a head past it. Sent on, upstream refused the head, and the client got UPSTREAM_BAD_RESPONSE (a
+      // refuses a head past it (431). Sent on, upstream refused the head, and the client got UPSTREAM_BAD_RESPONSE (a
       // watch retried it, as an outage, for as long as it lasted), at one upstream call each.
-      if (headBytes(settings.path, [...headers].flat()) >= maxHeaderSize) {
-        yield { errors: [gatewayError(ErrorCode.BAD_REQUEST, TOKEN_TOO_LARGE).toJSON()] } as unknown as ExecutionResult;
-        return;
-      }
+      else if (headBytes(settings.path, [...headers, ['authorization', sentAuthorization]].flat()) >= maxHeaderSize) {
+        refusal = { status: 431, error: gatewayError(ErrorCode.BAD_REQUEST, TOKEN_TOO_LARGE) };
+      } else headers.set('authorization', sentAuthorization);
     }
-    headers.set('content-type', 'application/json');
-    headers.set('accept', 'text/event-stream');
     // graphql-ws parsed the message (JSON.parse follows any depth), but serialising it again recurses: a payload
     // nested some ten thousand levels deep (30,000 fit in 64 KiB) overflows the stack, and graphql-ws would send
     // the RangeError's message as the operation's `error`, outside the pipeline and its log.
-    let body: string;
-    try {
-      body = JSON.stringify(payload);
-    } catch {
-      yield { errors: [gatewayError(ErrorCode.BAD_REQUEST, PAYLOAD_TOO_DEEP).toJSON()] } as unknown as ExecutionResult;
-      return;
+    let body: string | undefined;
+    if (!refusal) {
+      try {
+        body = JSON.stringify(payload);
+        headers.set('content-type', 'application/json');
+      } catch {
+        refusal = { status: 400, error: gatewayError(ErrorCode.BAD_REQUEST, PAYLOAD_TOO_DEEP) };
+      }
     }
+    headers.set('accept', 'text/event-stream');
     const serverContext: GatewayServerContext = {
       requestId,
       waitUntil: (promise) => void promise?.catch((error: unknown) => logger.error({ requestId, upgradeRequestId, err: loggable(error) }, 'background work of a WebSocket operation failed')),
       overWebSocket: true,
       onUpstreamReading: upstreamReading,
+      ...(refusal ? { edgeRefusal: refusal } : {}),
     };
     // An empty Host (allowed, as over HTTP) would leave the URL without one.
     const request = new Request(`http://${upgrade.headers.host || 'localhost'}${settings.path}`, {
       method: 'POST',
       headers,
-      body,
+      body: body ?? null,
       signal: cancel.signal,
     });
     try {
