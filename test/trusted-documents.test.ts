@@ -551,3 +551,44 @@ describe('TRUSTED_DOCUMENTS=off (the default)', () => {
     }
   });
 });
+
+/**
+ * A GET's parameters are read as URLSearchParams reads them, names decoded, as Yoga's GET parser reads
+ * `query`: `document%49d=` is `documentId=`. The hook looked for the literal text `documentId=`, so the same
+ * request with its name percent-encoded (as any encoder may write it) lost its hash, and Yoga answered
+ * "Must provide a query string" (400 BAD_REQUEST) instead of running the document, or, with persisted
+ * documents off, saying so.
+ */
+describe.each(LANES)("a GET's documentId with its name percent-encoded (%s lane)", (lane) => {
+  const variables = encodeURIComponent(JSON.stringify({ id: 'ex_demo_4' }));
+  const get = (harness: Harness, search: string) => harness.fetch(`/graphql?${search}&variables=${variables}`, { headers: { authorization: AUTH, accept: 'application/graphql-response+json' } });
+
+  for (const name of ['document%49d', '%64ocumentId', 'documentI%64']) {
+    it(`runs the persisted document it names: ${name}=sha256:<hash> (TRUSTED_DOCUMENTS=allow)`, async () => {
+      const harness = await Harness.start({ lane, env: { TRUSTED_DOCUMENTS: 'allow' } });
+      try {
+        const response = await get(harness, `${name}=sha256%3A${STATUS_HASH}`);
+        const result = (await response.json()) as ExecutionResult;
+        expect(result.errors).toBeUndefined();
+        expect(response.status).toBe(200);
+        MANIFEST.query.check(result);
+        expect(harness.upstream.requestsFor('ex_demo_4')).toHaveLength(1);
+        expect(harness.upstream.requestsFor('ex_demo_4')[0]!.headers.authorization).toBe(AUTH);
+      } finally {
+        await harness.close();
+      }
+    });
+  }
+
+  it('is told persisted documents are off (TRUSTED_DOCUMENTS=off), with no upstream call', async () => {
+    const harness = await Harness.start({ lane });
+    try {
+      const response = await get(harness, `document%49d=sha256:${STATUS_HASH}`);
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as ExecutionResult).errors?.map((error) => error.extensions?.code)).toEqual(['PERSISTED_QUERY_NOT_SUPPORTED']);
+      expect(harness.upstream.requests).toEqual([]);
+    } finally {
+      await harness.close();
+    }
+  });
+});

@@ -99,11 +99,16 @@ type Params = GraphQLParams & { documentId?: unknown };
 
 const hasText = (params: GraphQLParams): params is GraphQLParams & { query: string } => typeof params.query === 'string' && params.query !== '';
 
-/** `documentId` from a JSON body, or from a GET's query string (Yoga's GET parser keeps only the four standard parameters). */
+/**
+ * `documentId` from a JSON body, or from a GET's query string (Yoga's GET parser keeps only the four standard
+ * parameters). Read as that parser reads `query`, names decoded: `document%49d=` is the same parameter, and
+ * looking for the text `documentId=` lost it.
+ */
 function documentIdOf(params: Params, request: Request): unknown {
   if (params.documentId != null) return params.documentId;
-  if (request.method !== 'GET' || !request.url.includes('documentId=')) return undefined;
-  return new URL(request.url).searchParams.get('documentId') ?? undefined;
+  const search = request.url.indexOf('?');
+  if (request.method !== 'GET' || search === -1) return undefined;
+  return new URLSearchParams(request.url.slice(search + 1)).get('documentId') ?? undefined;
 }
 
 /** The manifest key a `documentId` names: `sha256:<hex>` or the bare hex; anything else names no document. */
