@@ -87,6 +87,32 @@ describe.each(LANES)('methods on /graphql (%s lane)', (lane) => {
     });
   });
 
+  // RFC 9110 §10.2.1: Allow lists the methods the target takes; it must come with a 405 and may come elsewhere.
+  // The gateway sends it where the method is what is answered (a 405, a plain OPTIONS), and there always as
+  // `GET, POST, OPTIONS`. Yoga's parameter checks put `Allow: GET, POST` on some 400s (not every one), which
+  // left out OPTIONS and told a client whose method was fine nothing about what to change.
+  it.each([
+    ['POST', '{"query":"{ __typename }","variables":[]}'],
+    ['POST', '{"query":"{ __typename }","extensions":"x"}'],
+    ['POST', '{"query":1}'],
+    ['POST', '{"query":["{ __typename }"]}'],
+    ['GET', `variables=${encodeURIComponent('[]')}&query=${encodeURIComponent('{ __typename }')}`],
+    ['GET', `extensions=${encodeURIComponent('"x"')}&query=${encodeURIComponent('{ __typename }')}`],
+  ])('answers a %s whose parameters are malformed (%s) with 400 BAD_REQUEST and no Allow: its method is not what is wrong', async (method, sent) => {
+    const answer = await (method === 'GET'
+      ? harness.fetch(`/graphql?${sent}`, { headers: { authorization: AUTH } })
+      : harness.fetch('/graphql', { method, headers: { authorization: AUTH, 'content-type': 'application/json' }, body: sent }));
+    expect(answer.status).toBe(400);
+    expect(answer.headers.get('allow')).toBeNull();
+    expect(codes((await answer.json()) as ExecutionResult)).toEqual(['BAD_REQUEST']);
+    expect(harness.upstream.requests).toHaveLength(0);
+    // The same operation with its parameters right: no Allow either, and a 405 keeps its own.
+    const served = await harness.fetch('/graphql', { method: 'POST', headers: { authorization: AUTH, 'content-type': 'application/json' }, body: '{"query":"{ __typename }"}' });
+    expect(served.status).toBe(200);
+    expect(served.headers.get('allow')).toBeNull();
+    expect((await harness.fetch('/graphql', { method: 'DELETE', headers: { authorization: AUTH } })).headers.get('allow')).toBe(ALLOW);
+  });
+
   it("refuses graphql-sse's single-connection mode with 405 and a GraphQL error body the client can read", async () => {
     // The client aborts its reservation request once it fails: its body is read before the client sees it.
     const received: Array<{ method: string; status: number; allow: string | null; body: string }> = [];

@@ -7,6 +7,13 @@
  *   500 with a stack in the log; here it is a 400 BAD_REQUEST.
  * - Yoga answers an unsupported media type (415), an unacceptable Accept (406)
  *   and an unknown path (404) with an empty body; here they carry an error body.
+ * - Yoga's parameter checks put `Allow: GET, POST` on some of their 400s; an
+ *   answer other than a 405 carries no Allow here. RFC 9110 §10.2.1: Allow
+ *   lists the methods the target takes, a 405 must carry it and others may;
+ *   the gateway sends it where the method is what is answered (the edge's 405s
+ *   and plain OPTIONS, always `GET, POST, OPTIONS` but for a mutation by GET's
+ *   `POST`), where Yoga's left out OPTIONS and told a client whose method was
+ *   fine nothing about what to change.
  * - A request the edge refused before handing it over (a WebSocket operation
  *   whose token no HTTP request could carry, say: src/server/websocket.ts) is
  *   answered here with that refusal, as it arrives, so that it goes through
@@ -80,6 +87,7 @@ export function useRequestErrors(): Plugin {
       });
     },
     onResponse({ request, response, setResponse, fetchAPI }) {
+      if (response.status !== 405 && response.headers.has('allow')) response.headers.delete('allow');
       const message = EMPTY_BODY_MESSAGES[response.status];
       if (message === undefined || response.body !== null) return;
       refused.set(request, ErrorCode.BAD_REQUEST);
