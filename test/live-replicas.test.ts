@@ -333,9 +333,14 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     }
   });
 
-  it('upstream heals with unchanged data after an outage notice: the watchers of both replicas get an update without errors, once', async () => {
+  /**
+   * A watched pair (`name`) whose upstream answers 503 until both replicas' watchers have the outage notice, then
+   * answers again with unchanged data, until both have had one more update. `told`: each watcher's results before it.
+   */
+  async function noticeThenHeal(name: string): Promise<{ a: Harness; id: string; watchers: Recorder[]; told: number[]; outageBegan: number }> {
     const env = { LIVE_OUTAGE_NOTICE_MS: '100', UPSTREAM_MAX_ATTEMPTS: '1', LIVE_POLL_MAX_BACKOFF_MS: '100' };
-    const { id, watchers } = await watchedPair('heal', env);
+    const { a, id, watchers } = await watchedPair(name, env);
+    const outageBegan = Date.now();
     upstream.setFault(id, { kind: 'status', status: 503 });
     await waitFor(() => watchers.every((watcher) => watcher.errorCodes.length >= 1), () => `the notice on both; ${watchers.map((watcher) => watcher.describe()).join(' | ')}`, 10_000);
     const told = watchers.map((watcher) => watcher.results.length);
@@ -346,6 +351,11 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
       () => `an update on both once upstream answers; ${watchers.map((watcher) => watcher.describe()).join(' | ')}`,
       10_000,
     );
+    return { a, id, watchers, told, outageBegan };
+  }
+
+  it('upstream heals with unchanged data after an outage notice: the watchers of both replicas get an update without errors, once', async () => {
+    const { id, watchers, told } = await noticeThenHeal('heal');
     const polled = upstream.requestsFor(id).length;
     await waitFor(() => upstream.requestsFor(id).length >= polled + 3, 'three more polls');
     watchers.forEach((watcher, i) => {
@@ -357,18 +367,7 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
   });
 
   it("a follower's lease check that read the pair's outage record before the holder cleared it does not give the notice again after the recovery", async () => {
-    const env = { LIVE_OUTAGE_NOTICE_MS: '100', UPSTREAM_MAX_ATTEMPTS: '1', LIVE_POLL_MAX_BACKOFF_MS: '100' };
-    const { a, id, watchers } = await watchedPair('heal_crossed', env);
-    const outageBegan = Date.now();
-    upstream.setFault(id, { kind: 'status', status: 503 });
-    await waitFor(() => watchers.every((watcher) => watcher.errorCodes.length >= 1), () => `the notice on both; ${watchers.map((watcher) => watcher.describe()).join(' | ')}`, 10_000);
-    const told = watchers.map((watcher) => watcher.results.length);
-    upstream.setFault(id, undefined);
-    await waitFor(
-      () => watchers.every((watcher, i) => watcher.results.length > told[i]!),
-      () => `an update on both once upstream answers; ${watchers.map((watcher) => watcher.describe()).join(' | ')}`,
-      10_000,
-    );
+    const { a, id, watchers, told, outageBegan } = await noticeThenHeal('heal_crossed');
     // What a check that crossed the holder's clearing reads: the record of the outage that just ended. Written
     // again for 600 ms (about 12 ticks), so the follower's checks read it whenever the holder cleared it last.
     const store = a.instance.redis!;
