@@ -42,10 +42,15 @@ export function pathOf(request: IncomingMessage): string {
  * send it on every 2xx, 3xx and 4xx).
  */
 export function endWithJson(socket: Duplex, status: string, body: string, headers: Record<string, string>): void {
+  endWith(socket, status, 'application/json; charset=utf-8', body, headers);
+}
+
+/** endWithJson for a body of any `contentType` (the metrics port answers in plain text). */
+export function endWith(socket: Duplex, status: string, contentType: string, body: string, headers: Record<string, string>): void {
   const lines = Object.entries(headers)
     .map(([name, value]) => `${name}: ${value}\r\n`)
     .join('');
-  socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\ncache-control: ${CACHE_CONTROL}\r\ndate: ${new Date().toUTCString()}\r\n${lines}connection: close\r\n\r\n${body}`);
+  socket.end(`HTTP/1.1 ${status}\r\ncontent-type: ${contentType}\r\ncontent-length: ${Buffer.byteLength(body)}\r\ncache-control: ${CACHE_CONTROL}\r\ndate: ${new Date().toUTCString()}\r\n${lines}connection: close\r\n\r\n${body}`);
 }
 
 /** A socket's error once the socket is the edge's (`adoptSocket`): nothing to do but let it close. */

@@ -13,7 +13,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
-import { pathOf } from '../server/raw-http.js';
+import { adoptSocket, endWith, pathOf, whenAnswered } from '../server/raw-http.js';
 import { CACHE_CONTROL } from '../pipeline/cache-control.js';
 
 /** Where a scrape's text comes from: one registry, or the workers' sum. */
@@ -159,14 +159,12 @@ export async function serveMetrics(source: MetricsSource, port: number, host: st
       },
     );
   });
-  // With no 'connect' listener node destroys a CONNECT's socket unanswered, and what was pipelined behind it.
+  // With no 'connect' listener node destroys a CONNECT's socket unanswered, and what was pipelined behind it. Answered
+  // as the API port answers one (../server/http-edge.ts): after any scrape before it on the connection, then closed.
   server.on('connect', (request: IncomingMessage, socket: Duplex) => {
-    socket.on('error', () => undefined);
-    socket.end(
-      'HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD\r\nContent-Type: text/plain; charset=utf-8\r\n' +
-        `Content-Length: ${NO_TUNNEL.length}\r\nConnection: close\r\n\r\n${NO_TUNNEL}`,
-    );
+    adoptSocket(socket);
     request.resume();
+    whenAnswered(socket, () => endWith(socket, '405 Method Not Allowed', 'text/plain; charset=utf-8', NO_TUNNEL, { allow: 'GET, HEAD' }));
   });
   server.listen(port, host);
   await once(server, 'listening');
