@@ -39,7 +39,7 @@ export const REFUSED_ORIGINS_WINDOW_MS = 600_000;
 /** The most of an Origin a log line carries: any client may send one of any length. */
 const LOGGED_ORIGIN_CHARS = 200;
 
-export function corsPolicy(allowedOrigins: readonly string[], onRefusedPreflight: (origin: string) => void = () => {}): CorsPolicy {
+export function corsPolicy(allowedOrigins: readonly string[], onRefusedPreflight: (origin: string) => void): CorsPolicy {
   const any = allowedOrigins.includes('*');
   const options: CorsOptions = { origin: any ? ['*'] : [...allowedOrigins], methods: ['GET', 'POST'], credentials: false, exposedHeaders: ['x-request-id'], maxAge: PREFLIGHT_MAX_AGE_S };
   return (request) => {

@@ -9,9 +9,9 @@ import { GraphQLError } from 'graphql';
 import { ErrorCode, errorExtensions, type UpstreamFacts } from '../errors.js';
 
 export interface UpstreamErrorOptions extends UpstreamFacts {
-  /** Worth another attempt: network errors, 408, 429, 502, 503, 504 (unless Retry-After asks for longer than the gateway waits). */
+  /** Worth another attempt: network errors, 408, 421, 425, 429, 502, 503, 504 (unless Retry-After asks for longer than the gateway waits). */
   retryable?: boolean;
-  /** Counts toward opening the circuit: network errors, attempt timeouts, 5xx, 429, 408. */
+  /** Counts toward opening the circuit: network errors, attempt timeouts, 5xx, 429, 408, 421, 425. */
   countsAsFailure?: boolean;
   /**
    * Upstream could not be reached at all, before any request was sent
