@@ -183,7 +183,7 @@ export function errorForUpstreamStatus(status: number, facts: StatusFacts): Upst
 }
 
 /**
- * UPSTREAM_UNAVAILABLE for a 408, 429 or 5xx. Retryable statuses are retried unless
+ * UPSTREAM_UNAVAILABLE for a 408, 421, 425, 429 or 5xx. Retryable statuses are retried unless
  * upstream asked for a longer pause than the gateway waits: then the call is
  * given up at once, and the message and `extensions.retryAfterMs` say when to
  * come back, rather than the gateway retrying early against upstream's wish.
