@@ -150,7 +150,10 @@ function ignoringTypeIntrospection(rule: (context: ValidationContext) => object)
   };
 }
 
-/** A plugin adding `rule` to every request's validation; made once, so the validation cache matches it at once. */
+/**
+ * A plugin adding `rule` to every request's validation; made once, so the validation cache matches it at once.
+ * envelop's `useValidationRule` does the same, but is typed for envelop's own context, which Yoga's plugin list refuses.
+ */
 function useRule(rule: ValidationRule): Plugin {
   return {
     onValidate({ addValidationRule }) {
