@@ -39,6 +39,14 @@ describe('canonicalAuthorization', () => {
     expect(canonicalAuthorization('Token-A')).toBe('Token-A');
   });
 
+  it('trims only the spaces and tabs HTTP allows around a value, so a no-break space stays part of the token', () => {
+    // RFC 9110 §5.5: OWS is SP and HTAB. String.prototype.trim also drops U+00A0, which a header can carry
+    // as obs-text: `Bearer token-a<NBSP>` was then sent upstream as `Bearer token-a`, another token.
+    expect(canonicalAuthorization('Bearer token-a\u00a0')).toBe('Bearer token-a\u00a0');
+    expect(canonicalAuthorization('\u00a0Bearer token-a')).toBe('\u00a0Bearer token-a');
+    expect(new Caller('Bearer token-a\u00a0').key).not.toBe(new Caller(AUTH_A).key);
+  });
+
   it('reads `Bearer` with no token, in any case, as one caller', () => {
     for (const spelling of ['Bearer', 'bearer', 'BEARER ', ' bEaReR']) expect(canonicalAuthorization(spelling)).toBe('Bearer');
   });
@@ -86,6 +94,13 @@ describe.each(LANES)('one token spelt several ways (%s lane)', (lane: LaneName) 
     await watched.end();
     expect(watched.errorCodes).toEqual(['UNAUTHENTICATED']);
     expect(h.upstream.requests).toHaveLength(0);
+  });
+
+  it('sends upstream a token ending in a no-break space as it came, not as another caller\'s token', async () => {
+    const h = await start({});
+    const answer = await h.query(ONE, { id: IDS_A[0] }, { authorization: `${AUTH_A}\u00a0` });
+    expect(codes(answer)).toEqual(['UNAUTHENTICATED']);
+    expect(h.upstream.requests.map((request) => request.headers.authorization)).toEqual([`${AUTH_A}\u00a0`]);
   });
 
   it("a 429's Retry-After pauses the token in every spelling", async () => {

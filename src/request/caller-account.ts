@@ -22,6 +22,9 @@
  * case counts).
  */
 
+/** Spaces and tabs around a field value (RFC 9110 §5.6.3 `OWS`). */
+const OPTIONAL_WHITESPACE = /^[ \t]+|[ \t]+$/g;
+
 /** An auth scheme (a `token`, RFC 9110 §5.6.2), then the spaces before its credentials. */
 const SCHEME_AND_SPACES = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)[ \t]+/;
 
@@ -29,10 +32,11 @@ const SCHEME_AND_SPACES = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)[ \t]+/;
  * The header in the one form the gateway keys and forwards: `Bearer`, one space
  * and the credentials as sent when the scheme is `bearer` in any case (`Bearer`
  * alone when it has none). Any other value (another scheme, which upstream
- * refuses, or no scheme) is kept as it is, trimmed.
+ * refuses, or no scheme) is kept as it is, without spaces or tabs around it.
  */
 export function canonicalAuthorization(authorization: string): string {
-  const value = authorization.trim();
+  // HTTP's optional whitespace only (RFC 9110 §5.5): trim() also drops U+00A0, which a token may end with.
+  const value = authorization.replace(OPTIONAL_WHITESPACE, '');
   const match = SCHEME_AND_SPACES.exec(value);
   if (match) return match[1]!.toLowerCase() === 'bearer' ? `Bearer ${value.slice(match[0].length)}` : value;
   return /^bearer$/i.test(value) ? 'Bearer' : value;
