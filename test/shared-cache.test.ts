@@ -224,18 +224,19 @@ describe.each(LANES)('shared cache between two replicas, %s lane', (lane) => {
     const envelope = JSON.stringify({
       code: 200,
       data: {
-        execution: { ...stored.execution, statusReason: '<past>', startedAt: '<past>', requestPayload: { big: '<past>' } },
+        execution: { ...stored.execution, statusReason: '<past>', startedAt: '<past>', requestPayload: { big: '<past>' }, responsePayload: '<past>' },
         events: stored.events.map((event, i) => (i === 0 ? { ...event, createdAt: '<past>', id: '<past>' } : event)),
       },
       requestId: 'req-past-double',
     }).replaceAll('"<past>"', '1e400');
     upstream!.setFault(SUCCEEDED, { kind: 'body', body: envelope });
-    const select = 'query($id: ID!) { execution(id: $id) { id statusReason startedAt requestPayload events(first: 1) { nodes { id createdAt } } } }';
+    const select = 'query($id: ID!) { execution(id: $id) { id statusReason startedAt requestPayload responsePayload events(first: 1) { nodes { id createdAt } } } }';
     const fromA = await a.query(select, { id: SUCCEEDED });
     expect(fromA.errors).toBeUndefined();
     expect((fromA.extensions!.warnings as Array<{ path: unknown[] }>).map((note) => note.path)).toEqual([
       ['execution', 'statusReason'],
       ['execution', 'startedAt'],
+      ['execution', 'responsePayload'],
       ['execution', 'events', 'nodes', 0, 'id'],
       ['execution', 'events', 'nodes', 0, 'createdAt'],
     ]);

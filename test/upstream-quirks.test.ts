@@ -100,6 +100,21 @@ const CASES: Case[] = [
     expected: { statusReason: null },
     warnings: [{ path: ['execution', 'statusReason'], code: 'UNREADABLE_VALUE' }],
   },
+  ...['requestPayload', 'clientSafeMetadata', 'responsePayload'].map((field): Case => ({
+    quirk: `${field} sent as a number past a double's range (Infinity once parsed)`,
+    apply: (execution) => (execution[field] = '<huge>'),
+    select: field,
+    expected: { [field]: null },
+    warnings: [{ path: ['execution', field], code: 'UNREADABLE_VALUE' }],
+    message: new RegExp(`^Execution\\.${field}: upstream sent a value that is not a JSON value the gateway can serve .*past a double's range`),
+  })),
+  {
+    quirk: "an event's data sent as a number past a double's range (Infinity once parsed)",
+    apply: (_execution, events) => (events[0]!.data = '<huge>'),
+    select: FIRST_EVENT,
+    expected: firstEvent({ data: null }),
+    warnings: [{ path: eventPath('data'), code: 'UNREADABLE_VALUE' }],
+  },
   {
     quirk: `requestPayload nested ${MAX_JSON_DEPTH} levels (the most served)`,
     apply: (execution) => (execution.requestPayload = nested(MAX_JSON_DEPTH)),
@@ -334,7 +349,7 @@ describe.each(LANES)('odd upstream data costs one field, never the execution (%s
   }
 
   it.each(CASES.map((each) => [each.quirk, each] as const))('%s', async (_quirk, each) => {
-    harness.upstream.setFault(ID, { kind: 'body', body: envelope(each.apply).replace('"<huge>"', '1e400') });
+    harness.upstream.setFault(ID, { kind: 'body', body: envelope(each.apply).replaceAll('"<huge>"', '1e400') });
     const response = await ask(each.select);
     expect(response.errors).toBeUndefined();
     expect(response.data?.execution).toEqual({ id: ID, status: each.status ?? 'WORKFLOW_RUNNING', ...each.expected });
@@ -359,6 +374,30 @@ describe.each(LANES)('odd upstream data costs one field, never the execution (%s
     const { results } = await sendOver(harness, 'SSE (POST)', `subscription { executionUpdates(id: "${ID}") { isFinal execution { id requestPayload } } }`);
     expect(results.map((result) => result.data)).toEqual([{ executionUpdates: { isFinal: true, execution: { id: ID, requestPayload: null } } }]);
     expect(harness.logs.filter((line) => Number(line.level) >= 50)).toEqual([]);
+  });
+
+  it("notes a JSON field sent as a number past a double's range (1e400) on a live watch as on a query", async () => {
+    // JSON.parse reads 1e400 as Infinity, which JSON has no text for: it went out as a plain null, as if upstream had sent none.
+    const body = envelope((execution, events) => ((execution.responsePayload = '<huge>'), (events[0]!.data = '<huge>'))).replaceAll('"<huge>"', '-1e400');
+    harness.upstream.setFault(ID, { kind: 'body', body: body.replace('"workflow_running"', '"workflow_succeeded"') });
+    const selection = 'responsePayload events(first: 1) { nodes { data } }';
+    const query = await ask(selection);
+    expect(query.errors).toBeUndefined();
+    expect(query.data?.execution).toEqual({ id: ID, status: 'WORKFLOW_SUCCEEDED', responsePayload: null, events: { nodes: [{ data: null }] } });
+    expect(query.extensions?.warnings?.map(({ path, code }) => ({ path, code }))).toEqual([
+      { path: ['execution', 'responsePayload'], code: 'UNREADABLE_VALUE' },
+      { path: ['execution', 'events', 'nodes', 0, 'data'], code: 'UNREADABLE_VALUE' },
+    ]);
+    const { results } = await sendOver(harness, 'SSE (POST)', `subscription { executionUpdates(id: "${ID}") { isFinal execution { id status ${selection} } } }`);
+    expect(results).toHaveLength(1);
+    const [update] = results as Array<{ data?: { executionUpdates: { execution: Json } }; extensions?: { warnings?: Warning[] } }>;
+    // The watch serves what the query serves, with the same notes at its own paths.
+    expect(update!.data?.executionUpdates.execution).toEqual(query.data?.execution);
+    expect(update!.extensions?.warnings?.map(({ path, code }) => ({ path, code }))).toEqual([
+      { path: ['executionUpdates', 'execution', 'responsePayload'], code: 'UNREADABLE_VALUE' },
+      { path: ['executionUpdates', 'execution', 'events', 'nodes', 0, 'data'], code: 'UNREADABLE_VALUE' },
+    ]);
+    expect(harness.upstream.requests).toHaveLength(2);
   });
 
   it('gives no warning for a field the query did not select', async () => {

@@ -35,10 +35,14 @@ const measured = new WeakMap<object, number>();
 
 /**
  * Any JSON value, as upstream sent it (object, array, string, number, boolean);
- * absent is null. Unreadable when nested more than MAX_JSON_DEPTH levels (./json-depth.ts).
+ * absent is null. Unreadable when nested more than MAX_JSON_DEPTH levels (./json-depth.ts),
+ * or when it is a number past a double's range: JSON.parse reads `1e400` as
+ * Infinity, which JSON has no text for, so it went out as a null no note
+ * told apart from a field upstream left empty (as a text field's is, it is noted).
  */
 export function readJson(value: unknown): unknown {
   if (value === undefined) return null;
+  if (typeof value === 'number') return Number.isFinite(value) ? value : UNREADABLE;
   if (value === null || typeof value !== 'object') return value;
   let size = measured.get(value);
   if (size === undefined) {

@@ -46,8 +46,8 @@ export function served<T>(value: T | null | Unreadable, what: string, context: G
   return null;
 }
 
-/** What a JSON field holds, as an UNREADABLE_VALUE note says it. */
-export const JSON_WHAT = `JSON nested at most ${MAX_JSON_DEPTH} levels deep`;
+/** What a JSON field holds, as an UNREADABLE_VALUE note says it (src/domain/fields.ts readJson). */
+export const JSON_WHAT = `a JSON value the gateway can serve (nested at most ${MAX_JSON_DEPTH} levels deep, not a number past a double's range)`;
 
 /** Why a value was served as null, in an UNREADABLE_VALUE note: upstream's value is not `what`. */
 export function unreadableWhy(what: string): string {
