@@ -299,7 +299,38 @@ describe.each(LANES)('upstream errors (%s lane)', (lane) => {
       expectNoLeaks(response);
     });
 
-    it.each([201, 204, 302, 0, -1, '200', null])('serves the execution of a body whose code is %j: only an error code (400 and up) is an error', async (envelopeCode) => {
+    it.each([
+      ['404', 'NOT_FOUND'],
+      ['503', 'UPSTREAM_UNAVAILABLE'],
+    ] as const)('maps {"code":"%s"}, the status as text, as it maps the number: %s', async (envelopeCode, code) => {
+      // Read as no code at all, a not-found envelope was UPSTREAM_BAD_RESPONSE: "a body the gateway cannot read".
+      harness.upstream.setFault('ex_demo_1', { kind: 'body', body: JSON.stringify({ code: envelopeCode, message: 'execution not found', requestId: 'req-in-body' }) });
+      const response = await one('ex_demo_1');
+      expect(response.data).toEqual({ execution: null });
+      expect(onlyError(response).extensions).toEqual({ code, upstreamStatus: 200, upstreamRequestId: expect.stringMatching(UP_REQUEST_ID) });
+      expect(harness.upstream.requestsFor('ex_demo_1')).toHaveLength(code === 'NOT_FOUND' ? 1 : 3);
+    });
+
+    it.each([40401, 10001, 600, 1e20, '40401'])('serves the execution of a body whose code %j is no HTTP status, as any other non-error code', async (envelopeCode) => {
+      // Mapped as an HTTP status of 500 and up, the execution was lost to "The executions API failed (HTTP 40401)", an
+      // UPSTREAM_UNAVAILABLE that counted against upstream's circuit.
+      harness.upstream.setFault('ex_demo_1', { kind: 'body', body: JSON.stringify({ ...envelopeFor('ex_demo_1'), code: envelopeCode }) });
+      const response = await one('ex_demo_1');
+      expect(response.errors).toBeUndefined();
+      expect(response.data).toEqual({ execution: { id: 'ex_demo_1', status: 'AWAITING_PAYMENT' } });
+      expect(harness.upstream.requestsFor('ex_demo_1')).toHaveLength(1);
+    });
+
+    it('answers UPSTREAM_BAD_RESPONSE, in one call, for a body whose code is no HTTP status and that holds no execution', async () => {
+      harness.upstream.setFault('ex_demo_1', { kind: 'body', body: JSON.stringify({ code: 40401, message: 'execution not found', requestId: 'req-in-body' }) });
+      const response = await one('ex_demo_1');
+      expect(response.data).toEqual({ execution: null });
+      expect(onlyError(response).extensions).toMatchObject({ code: 'UPSTREAM_BAD_RESPONSE', upstreamStatus: 200 });
+      expect(onlyError(response).message).not.toContain('40401');
+      expect(harness.upstream.requestsFor('ex_demo_1')).toHaveLength(1);
+    });
+
+    it.each([201, 204, 302, 0, -1, '200', '', ' 404', '4o4', null])('serves the execution of a body whose code is %j: only an error code (400 and up) is an error', async (envelopeCode) => {
       harness.upstream.setFault('ex_demo_1', { kind: 'body', body: JSON.stringify({ ...envelopeFor('ex_demo_1'), code: envelopeCode }) });
       const response = await one('ex_demo_1');
       expect(response.errors).toBeUndefined();

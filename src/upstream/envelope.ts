@@ -58,17 +58,35 @@ export interface UpstreamEvent {
   workflowId: string;
 }
 
-/** What an envelope says when it is not an execution: an error code (on any HTTP status) and upstream's request id. */
+/** What an envelope says when it is not an execution: an error status (on any HTTP status) and upstream's request id. */
 export interface EnvelopeHead {
-  code?: number;
+  /** An HTTP error status, 400 to 599, that the envelope's `code` names. */
+  errorStatus?: number;
   requestId?: string;
 }
 
-/** The envelope's `code` and `requestId`, where they are readable. */
+/** Digits of an HTTP status written as text: `"404"`. */
+const STATUS_TEXT = /^\d{3}$/;
+
+/**
+ * The envelope's `code` as an HTTP error status, when it names one: an integer
+ * from 400 to 599, or such a status as text (`"404"`, as a number read as text
+ * elsewhere). Any other code (200, 0, an application's own `40401` or `10001`)
+ * says nothing the gateway can map: read as an HTTP status of 500 and up, such a
+ * code lost the execution its body held to UPSTREAM_UNAVAILABLE "(HTTP 40401)",
+ * counted against upstream's circuit, and `"404"` was a body it "cannot read".
+ */
+function errorStatusOf(code: unknown): number | undefined {
+  const status = typeof code === 'string' && STATUS_TEXT.test(code) ? Number(code) : code;
+  return typeof status === 'number' && Number.isInteger(status) && status >= 400 && status <= 599 ? status : undefined;
+}
+
+/** The envelope's error status and `requestId`, where they are readable. */
 export function readEnvelopeHead(json: unknown): EnvelopeHead {
   if (!isObject(json)) return {};
   const head: EnvelopeHead = {};
-  if (typeof json.code === 'number' && Number.isInteger(json.code)) head.code = json.code;
+  const errorStatus = errorStatusOf(json.code);
+  if (errorStatus !== undefined) head.errorStatus = errorStatus;
   const requestId = upstreamRequestIdOf(json.requestId);
   if (requestId !== undefined) head.requestId = requestId;
   return head;

@@ -372,7 +372,7 @@ export class ExecutionsClient {
     // A 200 can still carry an error envelope; honour its code rather than invent data.
     const head = readEnvelopeHead(json);
     const withRequestId = { ...facts, upstreamRequestId: facts.upstreamRequestId ?? head.requestId };
-    if (head.code !== undefined && head.code >= 400) throw errorForUpstreamStatus(head.code, withRequestId);
+    if (head.errorStatus !== undefined) throw errorForUpstreamStatus(head.errorStatus, withRequestId);
     const execution = readExecution(json, id, body.bytes, withRequestId.upstreamRequestId);
     if ('unusable' in execution) throw this.#badResponse(id, 'unusable', execution.unusable, withRequestId);
     // Read as UTF-8: served, with a note on the execution (src/schema/query.ts), never lost over its label.
