@@ -210,6 +210,20 @@ describe.each(LANES)('upstream bytes in the charset they declare (%s lane)', (la
     }
   });
 
+  it.each(['application/json; charset=utf-16', 'application/json; charset=UTF-16LE', 'application/json; charset=utf-16be'])(
+    'reads UTF-8 labelled %s as UTF-8: its first two bytes hold no NUL, which no JSON text in UTF-16 lacks',
+    async (contentType) => {
+      // Read as UTF-16 at the label's word, the bytes were no JSON: the whole execution was UPSTREAM_BAD_RESPONSE.
+      for (const encoding of ENCODINGS) {
+        charsets.upstream.reset();
+        const answer = await served(envelopeBytes(content), encoding, contentType);
+        expectContent(answer, content);
+        expect(answer.warnings).toBeUndefined();
+        expect(charsets.upstream.requestsFor(ID)).toHaveLength(1);
+      }
+    },
+  );
+
   it('serves a body in a charset it does not know as UTF-8, with one note on the execution naming the label', async () => {
     const answer = await served(envelopeBytes(content), 'plain', 'application/json; charset=x-klingon');
     expectContent(answer, content);

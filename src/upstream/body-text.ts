@@ -13,7 +13,8 @@
  * `00 7B` UTF-16BE; RFC 4627 §3); then the Content-Type's `charset`, read as
  * WHATWG labels are (`iso-8859-1` and `latin1` are windows-1252, `utf-16` is
  * UTF-16LE), except that bytes labelled in a legacy charset that are valid
- * UTF-8 are read as UTF-8 (a mislabelled server, below); else UTF-8. A label
+ * UTF-8 are read as UTF-8 (a mislabelled server, below), and bytes labelled
+ * UTF-16 that JSON's sign says are not are read as UTF-8; else UTF-8. A label
  * TextDecoder does not know is read as UTF-8 too, and said so
  * (`unknownCharset`: the schema notes it on the execution).
  * In every case a malformed sequence becomes U+FFFD, never a failure.
@@ -95,6 +96,9 @@ export function decodeBody(buffer: Buffer, contentType: string | undefined): Dec
   const byBytes = sniffed(buffer);
   if (byBytes !== undefined) return { text: decode(buffer, byBytes) };
   const charset = declared(contentType);
+  // Past `sniffed`, two bytes without a NUL or a mark are no JSON text in UTF-16 (its first character is ASCII): a
+  // UTF-16 label on them is wrong, and read at its word the body was no JSON at all (UPSTREAM_BAD_RESPONSE).
+  if ('encoding' in charset && charset.encoding.startsWith('utf-16') && buffer.length >= 2) return { text: decode(buffer, 'utf-8') };
   if ('encoding' in charset) {
     // A legacy label on bytes that are valid UTF-8 is a server mislabelling JSON's own encoding (common:
     // servlet containers' ISO-8859-1 default); text in those charsets with any letter past ASCII is almost
