@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import type { ExecutionResult, GraphQLFormattedError } from 'graphql';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { readConfig } from '../src/config.js';
-import { DEMO_TOKEN } from '../src/demo/demo-data.js';
+import { DEMO_TOKEN, makeExecution } from '../src/demo/demo-data.js';
 import type { Fault } from '../src/demo/fake-upstream.js';
 import { createLogger } from '../src/logger.js';
 import { createInstance } from '../src/server/instance.js';
@@ -645,6 +645,24 @@ describe.each(LANES)('upstream errors (%s lane)', (lane) => {
         };
         const response = await raw(gateway.url, ONE, { id: 'ex_demo_1' });
         expect(onlyError(response).extensions).toMatchObject({ code: 'FORBIDDEN', upstreamRequestId: 'req-body-403' });
+      });
+
+      it('takes an envelope requestId sent as a number as its text, on errors and on data notes', async () => {
+        // Read only as a string, it was dropped: the error and the notes named no upstream response for a ticket.
+        scripted.handle = (_request, response) => {
+          response.writeHead(200, { 'content-type': 'application/json' });
+          response.end(JSON.stringify({ code: 404, message: 'not found', requestId: 9_876_543_210 }));
+        };
+        const missing = await raw(gateway.url, ONE, { id: 'ex_demo_1' });
+        expect(onlyError(missing).extensions).toMatchObject({ code: 'NOT_FOUND', upstreamRequestId: '9876543210' });
+        const { execution, events } = makeExecution({ id: 'ex_demo_1', status: 'workflow_running', eventCount: 1 });
+        scripted.handle = (_request, response) => {
+          response.writeHead(200, { 'content-type': 'application/json' });
+          response.end(JSON.stringify({ code: 200, data: { execution: { ...execution, startedAt: 'soon' }, events }, requestId: 42 }));
+        };
+        const noted = await raw(gateway.url, 'query($id: ID!) { execution(id: $id) { id startedAt } }', { id: 'ex_demo_1' });
+        expect(noted.errors).toBeUndefined();
+        expect(noted.extensions?.warnings).toEqual([expect.objectContaining({ path: ['execution', 'startedAt'], code: 'UNREADABLE_VALUE', upstreamRequestId: '42' })]);
       });
 
       it('omits upstreamRequestId when upstream gave none at all', async () => {
