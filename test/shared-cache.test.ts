@@ -763,6 +763,39 @@ describe.each(LANES)('Redis unreachable, %s lane', (lane) => {
   });
 });
 
+describe.each(LANES)('Redis that refuses the connection, %s lane', (lane) => {
+  it('a wrong password: the one warning says why (WRONGPASS), never the password; served from upstream meanwhile', async () => {
+    await sharedUpstream();
+    const password = 'the-right-password-7f3a';
+    const wrong = 'a-wrong-password-91c2';
+    const server = await RedisServer.start({ password });
+    servers.push(server);
+    const env = { REDIS_URL: `redis://:${wrong}@127.0.0.1:${server.port}`, REDIS_KEY_SECRET: SECRET, REDIS_KEY_PREFIX: 'wrongpass:', TERMINAL_CACHE_TTL_MS: '60000' };
+    const a = await replica(lane, env, false);
+
+    // ioredis tries again every 2 s at most: two refusals, and still one line.
+    await waitFor('two refused connections', () => redisErrors(a).length >= 2, 8_000);
+    expectServed(await ask(a, SUCCEEDED), SUCCEEDED);
+    expect(await ready(a)).toEqual({ status: 200, body: { status: 'ready', upstream: { circuit: 'closed' }, redis: 'degraded' } });
+    expect(lossLines(a)).toHaveLength(1);
+    // Redis answered, and refused: "unreachable" alone sent the on-call after the network.
+    expect(String(lossLines(a)[0]!.reason)).toMatch(/^WRONGPASS /);
+    const text = JSON.stringify(a.logs);
+    expect(text).not.toContain(wrong);
+    expect(text).not.toContain(password);
+  }, 15_000);
+
+  it('nothing listening: the warning says the connection was refused', async () => {
+    await sharedUpstream();
+    const server = await RedisServer.start();
+    servers.push(server);
+    await server.stop();
+    const a = await replica(lane, { REDIS_URL: server.url, REDIS_KEY_SECRET: SECRET, REDIS_KEY_PREFIX: 'refused:' }, false);
+    await waitFor('the warning', () => lossLines(a).length === 1);
+    expect(String(lossLines(a)[0]!.reason)).toContain('ECONNREFUSED');
+  });
+});
+
 describe.each(LANES)('Redis that hangs, %s lane', (lane) => {
   it('counts as lost while it answers nothing (a PING a second), so queries stop waiting on it; counts as back once it answers', async () => {
     const upstream = await sharedUpstream();
@@ -778,6 +811,7 @@ describe.each(LANES)('Redis that hangs, %s lane', (lane) => {
       await waitFor('A noticed the hang', async () => (await ready(a)).body.redis === 'degraded');
       expect(await metric(a, 'gateway_redis_up')).toBe(0);
       expect(lossLines(a)).toHaveLength(1);
+      expect(lossLines(a)[0]!.reason).toBe('2 PINGs in a row unanswered within 50 ms');
       // Nothing waits on Redis now: a miss goes to upstream at once.
       const started = performance.now();
       const miss = await ask(a, CANCELLED);

@@ -98,6 +98,11 @@ export class RedisStore {
   #pinging = false;
   /** Whether the loss was logged, so an outage is one line however many reconnects fail. */
   #lossLogged = false;
+  /**
+   * Why the command connection last failed (`ECONNREFUSED`, `WRONGPASS …`), for the loss line: without it a wrong
+   * password read as Redis being down, and its reason was only in the debug lines.
+   */
+  #lastError: string | undefined;
   #closed = false;
   readonly #heartbeat: NodeJS.Timeout;
 
@@ -187,6 +192,7 @@ export class RedisStore {
         this.#up = true;
         this.#hung = false;
         this.#misses = 0;
+        this.#lastError = undefined;
         this.#found();
       });
       redis.on('close', () => {
@@ -195,7 +201,10 @@ export class RedisStore {
       });
     }
     // Without a listener an 'error' event would end the process; the 'close' above is the one line an outage gets.
-    redis.on('error', (error: Error) => this.#logger.debug({ role, err: error.message }, 'redis error'));
+    redis.on('error', (error: Error) => {
+      if (role === 'commands') this.#lastError = error.message.slice(0, 300);
+      this.#logger.debug({ role, err: error.message }, 'redis error');
+    });
     return redis;
   }
 
@@ -214,7 +223,7 @@ export class RedisStore {
         this.#found();
       } else if (++this.#misses >= MISSES_TO_HUNG && !this.#hung) {
         this.#hung = true;
-        this.#lost();
+        this.#lost(`${MISSES_TO_HUNG} PINGs in a row unanswered within ${this.#settings.redisCommandTimeoutMs} ms`);
       }
     };
     this.client.ping().then(
@@ -223,10 +232,11 @@ export class RedisStore {
     );
   }
 
-  #lost(): void {
+  /** `reason` when known: the hang's, else the connection's last error (ioredis emits it before the 'close'). */
+  #lost(reason = this.#lastError): void {
     if (this.#closed || this.#lossLogged) return;
     this.#lossLogged = true;
-    this.#logger.warn('redis unreachable: serving from local state until it is back');
+    this.#logger.warn(reason === undefined ? {} : { reason }, 'redis unreachable: serving from local state until it is back');
   }
 
   #found(): void {

@@ -12,10 +12,14 @@ import { freePort } from '../../bench/lib/ports.js';
 export class RedisServer {
   #child: ChildProcess | undefined;
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    readonly password: string | undefined,
+  ) {}
 
-  static async start(): Promise<RedisServer> {
-    const server = new RedisServer(await freePort());
+  /** `password`: clients must AUTH with it (`requirepass`), as a production Redis asks. */
+  static async start({ password }: { password?: string } = {}): Promise<RedisServer> {
+    const server = new RedisServer(await freePort(), password);
     await server.start();
     return server;
   }
@@ -31,7 +35,7 @@ export class RedisServer {
   /** Starts (again) on the same port; resolves once it accepts connections. */
   async start(): Promise<void> {
     if (this.#child) return;
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', '--loglevel', 'warning'], {
+    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', '--loglevel', 'warning', ...(this.password === undefined ? [] : ['--requirepass', this.password])], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.#child = child;
