@@ -637,6 +637,12 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
       // Counted: without it, nothing showed why upstream saw a poll per replica per tick.
       expect(await errors(a)).toBeGreaterThanOrEqual(5);
       expect(await errors(b)).toBeGreaterThanOrEqual(5);
+      // And said, once, with Redis's reply: the on-call read nothing above debug level before.
+      for (const replica of [a, b]) {
+        const refused = replica.logs.filter((line) => line.level === 40 && String(line.msg).startsWith('redis refused'));
+        expect(refused.map((line) => line.msg)).toEqual(['redis refused a command: leases and shared cache entries are not stored while it does, each replica polls for itself']);
+        expect(String(refused[0]!.reply)).toMatch(/OOM command not allowed/);
+      }
     } finally {
       await probe.call('CONFIG', 'SET', 'maxmemory', '0');
     }

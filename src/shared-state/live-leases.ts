@@ -284,6 +284,7 @@ export class LiveLeases {
         })
         .catch((error: Error) => {
           this.errors++;
+          store.failed(error);
           this.logger.debug({ err: error.message }, 'redis: could not publish a live update');
         });
     return {
@@ -317,8 +318,9 @@ export class LiveLeases {
           }
           setHolding(taken);
           if (taken) heldAt = performance.now();
-        } catch {
+        } catch (error) {
           this.errors++;
+          store.failed(error);
           // Redis cannot say who polls: this replica does, so its watchers are never left without updates.
           return true;
         }
@@ -420,8 +422,9 @@ export class LiveLeases {
   }
 
   /** Counts a command that failed in the background; nothing else to do, the next tick asks again. */
-  readonly #failed = (): void => {
+  readonly #failed = (error: unknown): void => {
     this.errors++;
+    this.store.failed(error);
   };
 
   /** SUBSCRIBEs to `channels`, at most SUBSCRIBE_BATCH a command. */
@@ -431,6 +434,7 @@ export class LiveLeases {
         .subscribe(...channels.slice(start, start + SUBSCRIBE_BATCH))
         .catch((error: Error) => {
           this.errors++;
+          this.store.failed(error);
           this.logger.debug({ err: error.message }, 'redis: could not subscribe to live updates');
         });
     }

@@ -24,6 +24,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { SharedStateConfig } from '../config.js';
 import type { Logger } from '../logger.js';
+import { RedisRefusals } from './redis-refusals.js';
 
 /** Version of every stored value and message; part of every key and channel. */
 export const FORMAT = 1;
@@ -103,6 +104,7 @@ export class RedisStore {
    * password read as Redis being down, and its reason was only in the debug lines.
    */
   #lastError: string | undefined;
+  readonly #refusals: RedisRefusals;
   #closed = false;
   readonly #heartbeat: NodeJS.Timeout;
 
@@ -110,6 +112,7 @@ export class RedisStore {
     if (!settings.redisUrl || !settings.redisKeySecret) throw new Error('RedisStore needs REDIS_URL and REDIS_KEY_SECRET');
     this.#settings = settings as SharedStateConfig & { redisUrl: string; redisKeySecret: string };
     this.#logger = logger;
+    this.#refusals = new RedisRefusals(logger);
     this.client = this.#connect('commands');
     this.#heartbeat = setInterval(() => this.#beat(), HEARTBEAT_MS).unref();
   }
@@ -157,9 +160,15 @@ export class RedisStore {
     return (this.#subscriber ??= this.#connect('subscriber'));
   }
 
+  /** A command failed (its caller counts it): a refusal by Redis is logged, at most once a minute (./redis-refusals.ts). */
+  failed(error: unknown): void {
+    if (!this.#closed) this.#refusals.report(error);
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#heartbeat);
+    this.#refusals.flush();
     // quit() waits for replies in flight; disconnect() when the connection is down (quit would wait for it).
     const end = (redis: Redis) => (redis.status === 'ready' ? redis.quit().then(() => undefined, () => redis.disconnect()) : redis.disconnect());
     await Promise.all([end(this.client), this.#subscriber ? end(this.#subscriber) : undefined]);

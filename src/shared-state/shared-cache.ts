@@ -62,10 +62,13 @@ export class SharedCache {
     const asked = performance.now();
     try {
       replies = await this.store.client.pipeline().get(key).pttl(key).exec();
-    } catch {
+    } catch (error) {
+      this.store.failed(error);
       replies = null;
     }
-    if (!replies || replies.some(([error]) => error)) {
+    const failure = replies?.find(([error]) => error)?.[0];
+    if (!replies || failure) {
+      if (failure) this.store.failed(failure);
       this.counts.errors++;
       this.counts.misses++;
       return undefined;
@@ -99,8 +102,9 @@ export class SharedCache {
       return;
     }
     const key = this.store.key('cache', this.store.callerTag(authorization), execution.id);
-    this.store.client.set(key, this.store.seal(key, text), 'PX', ttlMs).catch(() => {
+    this.store.client.set(key, this.store.seal(key, text), 'PX', ttlMs).catch((error: unknown) => {
       this.counts.errors++;
+      this.store.failed(error);
     });
   }
 }
