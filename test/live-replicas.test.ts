@@ -620,6 +620,26 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     expect(await a.instance.redis!.client.call('PUBSUB', 'CHANNELS', `*${id}*`)).toEqual([]);
   }, 30_000);
 
+  it('Redis stopped: gateway_live_leases_held says 0 on both replicas while each polls for itself, 1 in all once Redis is back', async () => {
+    const { a, b } = await watchedPair('leases_gauge');
+    const held = async (replica: Harness) =>
+      Number((await replica.instance.metrics!.registry.getSingleMetricAsString('gateway_live_leases_held')).split('\n').find((line) => line.startsWith('gateway_live_leases_held '))!.split(' ')[1]);
+    await waitFor(() => a.instance.live.leases!.held + b.instance.live.leases!.held === 1, 'one replica to hold the lease');
+    expect((await held(a)) + (await held(b))).toBe(1);
+    await redis.stop();
+    try {
+      await waitFor(() => !a.instance.redis!.up && !b.instance.redis!.up, 'both replicas to lose Redis', 5_000);
+      // Polled for its own watchers only: no replica polls for the other, and the gauge said the holder still did.
+      await sleep(5 * POLL_MS);
+      expect([await held(a), await held(b)]).toEqual([0, 0]);
+    } finally {
+      await redis.start();
+    }
+    await waitFor(() => a.instance.redis!.up && b.instance.redis!.up, 'both replicas to reach Redis again', 10_000);
+    await waitFor(() => a.instance.live.leases!.held + b.instance.live.leases!.held === 1, 'one replica to hold the lease again');
+    expect((await held(a)) + (await held(b))).toBe(1);
+  }, 20_000);
+
   it('Redis full (noeviction): no lease can be taken, so each replica polls for itself, and gateway_redis_errors_total says so while /ready says connected', async () => {
     const [a, b] = [await replica(), await replica()];
     const id = `ex_rep_${lane}_full`;

@@ -346,7 +346,9 @@ export class GatewayMetrics {
       help: 'Watched (caller, execution) pairs this process polls for every replica (it holds their lease)',
       registers: [this.registry],
       collect() {
-        this.set(leases.held);
+        // While Redis is away every replica polls for its own watchers and publishes nothing: a holder's count
+        // stays until its next lease check, and said it polled for all while nobody did.
+        this.set(store.up ? leases.held : 0);
       },
     });
     new Gauge({
