@@ -638,6 +638,26 @@ describe.each(LANES)('exact counts, %s lane', (lane) => {
     expect(harness.upstream.requests).toHaveLength(0);
   });
 
+  it('a request refused before its document is parsed is counted by its code, in phase request', async () => {
+    const cases = [
+      // A hash alone with TRUSTED_DOCUMENTS off (a frontend whose persisted-query link is on); `only` refuses its texts here too.
+      { body: { extensions: { persistedQuery: { version: 1, sha256Hash: 'a'.repeat(64) } } }, status: 400, code: 'PERSISTED_QUERY_NOT_SUPPORTED' },
+      // Neither text nor hash.
+      { body: { variables: { id: 'ex_demo_4' } }, status: 400, code: 'BAD_REQUEST' },
+    ];
+    for (const kase of cases) {
+      const before = await scrape(harness);
+      const response = await harness.fetch('/graphql', { method: 'POST', headers: { 'content-type': 'application/json', authorization: AUTH }, body: JSON.stringify(kase.body) });
+      expect(response.status, kase.code).toBe(kase.status);
+      expect(((await response.json()) as ExecutionResult).errors!.map((error) => error.extensions?.code)).toEqual([kase.code]);
+      const after = await scrape(harness);
+      // Counted nowhere before: a fleet refusing every request of a stale frontend showed no error on any dashboard.
+      expect(grew(before, after, 'graphql_envelop_error_result', { code: kase.code, phase: 'request', operationType: 'unknown', operationName: 'anonymous' }), kase.code).toBe(1);
+      expect(grew(before, after, 'graphql_envelop_error_result'), `${kase.code}: counted once`).toBe(1);
+    }
+    expect(harness.upstream.requests).toHaveLength(0);
+  });
+
   it.each(STREAMING)('a subscription that ends in an error is counted by its code, over %s', async (transport) => {
     const before = await scrape(harness);
     const results = await send(harness, transport, 'subscription ExecutionUpdates { executionUpdates(id: "ex_nobody_has") { isFinal } }');

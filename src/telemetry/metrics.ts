@@ -405,6 +405,26 @@ export class GatewayMetrics {
         };
       },
     };
+    /**
+     * Errors of a request refused before its document was parsed (a trusted-documents refusal, no document at all),
+     * phase `request`: the plugin counts from parsing on, and such a request was in no series, so a fleet refusing
+     * every request of a stale frontend showed nothing. Its name is not read: the operation was never known.
+     */
+    const parsed = new WeakSet<Request>();
+    const requestErrors: Plugin = {
+      onParse({ context }) {
+        const { request } = context as { request?: Request };
+        if (request) parsed.add(request);
+      },
+      onResultProcess({ request, result }) {
+        if (parsed.has(request) || isAsyncIterable(result)) return;
+        for (const each of Array.isArray(result) ? result : [result]) {
+          for (const error of (each as ExecutionResult).errors ?? []) {
+            errors.counter.inc({ operationType: 'unknown', operationName: operationNameLabel(undefined), phase: 'request', code: errorCodeLabel(error, 'request') });
+          }
+        }
+      },
+    };
     const prometheus = usePrometheus({
       registry,
       endpoint: this.serveOnApi ? '/metrics' : false,
@@ -449,6 +469,7 @@ export class GatewayMetrics {
       onPluginInit({ addPlugin }) {
         addPlugin(prometheus);
         addPlugin(subscriptionErrors);
+        addPlugin(requestErrors);
       },
     };
   }
