@@ -232,6 +232,15 @@ describe('every trace sampled (OTEL_TRACES_SAMPLER_ARG=1)', () => {
           name: 'query',
           attributes: { 'graphql.operation.type': 'query', 'graphql.operation.name': `Long${'y'.repeat(96)}` },
         },
+        // Refused before any document is parsed (a trusted-documents refusal is one): its code, not the thrown
+        // error's class ("GraphQLError"), which the access line and the metrics never showed.
+        {
+          body: { extensions: { persistedQuery: { version: 1, sha256Hash: 'a'.repeat(64) } }, operationName: 'ExecutionStatus' },
+          code: 'PERSISTED_QUERY_NOT_SUPPORTED',
+          name: 'GraphQL Operation',
+          attributes: { 'graphql.operation.name': 'ExecutionStatus' },
+        },
+        { body: { variables: { id: 'ex_demo_4' } }, code: 'BAD_REQUEST', name: 'GraphQL Operation', attributes: {} },
       ];
       for (const kase of cases) {
         exporter.reset();

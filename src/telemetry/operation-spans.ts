@@ -45,12 +45,16 @@ function describe(document: DocumentNode, operationName: string | null | undefin
   if (withDocument) span.setAttribute(ATTR_GRAPHQL_DOCUMENT, print(document));
 }
 
-/** Marks the active operation span failed, with the codes the client will see (this runs before masking and the codes step). */
+/** The codes the client will see for `errors`, as a span status message (this runs before masking and the codes step). */
+function codesOf(errors: readonly unknown[]): string {
+  return [...new Set(errors.map((error) => errorCodeLabel(error as GraphQLError, undefined)))].join(',');
+}
+
+/** Marks the active operation span failed, with the codes the client will see. */
 function failed(errors: readonly unknown[] | undefined): void {
   const span = trace.getActiveSpan();
   if (!span || !errors?.length) return;
-  const codes = [...new Set(errors.map((error) => errorCodeLabel(error as GraphQLError, undefined)))];
-  span.setStatus({ code: SpanStatusCode.ERROR, message: codes.join(',') });
+  span.setStatus({ code: SpanStatusCode.ERROR, message: codesOf(errors) });
 }
 
 /** `document`: put the operation's text in `graphql.document` (OTEL_GRAPHQL_DOCUMENT). */
@@ -62,7 +66,9 @@ export function useOperationSpans({ document }: { document: boolean }): Plugin {
         // The conventions' name for an operation not yet parsed.
         const span = tracer().startSpan('GraphQL Operation', { kind: SpanKind.SERVER }, parent);
         const end = (error?: unknown) => {
-          if (error !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.name : 'error' });
+          // Thrown before any result: a request refused before parsing (trusted documents, no document). Its code,
+          // as everywhere else, not the error's class ("GraphQLError"), which neither the access line nor a metric shows.
+          if (error !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: codesOf(error instanceof AggregateError ? error.errors : [error]) });
           span.end();
         };
         try {
@@ -75,6 +81,11 @@ export function useOperationSpans({ document }: { document: boolean }): Plugin {
           throw error;
         }
       },
+    },
+    // The name as sent, for a request refused before its document is parsed; parsing names it again (describe).
+    onParams({ params }) {
+      const name = params.operationName;
+      if (typeof name === 'string' && name !== '') trace.getActiveSpan()?.setAttribute(ATTR_GRAPHQL_OPERATION_NAME, name.slice(0, MAX_OPERATION_NAME_LENGTH));
     },
     // Named once parsed, so an operation refused by validation is named after its type too.
     onParse({ context: { params } }) {
