@@ -276,6 +276,18 @@ describe.each(LANES)('one line per request, %s lane', (lane) => {
         operationName: 'Zzz',
       },
       { send: () => harness.query(STATUS, {}), status: 400, errorCodes: ['BAD_REQUEST'], operationType: 'query', operationName: 'ExecutionStatus' },
+      // Refused before its document is parsed (trusted documents refuse so): the name as sent all the same.
+      {
+        send: () =>
+          harness.fetch('/graphql', {
+            method: 'POST',
+            headers: { authorization: AUTH, 'content-type': 'application/json' },
+            body: JSON.stringify({ extensions: { persistedQuery: { version: 1, sha256Hash: 'a'.repeat(64) } }, operationName: 'Mine' }),
+          }),
+        status: 400,
+        errorCodes: ['PERSISTED_QUERY_NOT_SUPPORTED'],
+        operationName: 'Mine',
+      },
       {
         send: () => harness.fetch('/graphql', { method: 'POST', headers: { authorization: AUTH, 'content-type': 'application/json' }, body: '{"query": ' }),
         status: 400,

@@ -191,6 +191,11 @@ export function useAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 'ac
     onRequest({ request, serverContext }) {
       entries.set(request, entryOf(request, serverContext as GatewayServerContext));
     },
+    // The name as sent, for a request refused before its document is parsed (trusted documents); parsing names it again.
+    onParams({ request, params }) {
+      const entry = entries.get(request);
+      if (entry && typeof params.operationName === 'string' && params.operationName !== '') entry.operationName = params.operationName.slice(0, MAX_OPERATION_NAME_LENGTH);
+    },
     // Named once parsed, so a line of an operation refused by validation names it too.
     onParse({ context }) {
       const { request, params } = context as { request?: Request; params?: GraphQLParams };
