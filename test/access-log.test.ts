@@ -439,6 +439,58 @@ describe.each(LANES)('one pipeline: a line for every operation over every transp
 
 // ---------------------------------------------------------------------------
 
+/**
+ * A subscription refused as it starts (a limit: TOO_MANY_SUBSCRIPTIONS) answers one result and no stream; its line
+ * said `msg: "request"`, where every other subscription's says `"subscription ended"`: an operator counting
+ * subscriptions by their lines missed exactly the refused ones.
+ */
+describe.each(LANES)('a subscription refused as it starts gets a subscription\'s line, %s lane', (lane) => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await Harness.start({ lane, env: { ...liveEnv(), LIVE_MAX_SUBSCRIPTIONS_PER_CALLER: '1' } });
+  });
+  afterAll(() => harness.close());
+
+  for (const transport of STREAMING) {
+    it(`over ${transport}: past LIVE_MAX_SUBSCRIPTIONS_PER_CALLER, with its code`, async () => {
+      putExecution(harness.upstream, 'ex_held', 'workflow_running');
+      // The caller's one subscription, held open while the others are sent.
+      const holder = await harness.fetch('/graphql', {
+        method: 'POST',
+        headers: { authorization: AUTH, accept: 'text/event-stream', 'content-type': 'application/json' },
+        body: JSON.stringify({ query: 'subscription { executionUpdates(id: "ex_held") { isFinal } }' }),
+      });
+      const reader = holder.body!.getReader();
+      try {
+        let text = '';
+        while (!text.includes('event: next')) {
+          const { value, done } = await reader.read();
+          if (done) throw new Error(`the held subscription ended: ${text}`);
+          text += new TextDecoder().decode(value);
+        }
+        const from = harness.logs.length;
+        const sent = await send(harness, transport, 'subscription Refused { executionUpdates(id: "ex_held") { isFinal } }');
+        expect(sent.results.map((result) => result.errors?.[0]?.extensions?.code)).toEqual(['TOO_MANY_SUBSCRIPTIONS']);
+        await eventually(() => expect(accessLines(harness, from)).toHaveLength(1));
+        expect(accessLines(harness, from)[0]).toMatchObject({
+          msg: 'subscription ended',
+          transport: TRANSPORT[transport],
+          operationType: 'subscription',
+          operationName: 'Refused',
+          errorCodes: ['TOO_MANY_SUBSCRIPTIONS'],
+          upstreamCalls: 0,
+        });
+      } finally {
+        await reader.cancel();
+      }
+      // The holder's own line, once its client left: the next test's caller starts with no subscription.
+      await eventually(() => expect(harness.instance.live.counts.subscriptions).toBe(0));
+    });
+  }
+});
+
+// ---------------------------------------------------------------------------
+
 /** A raw graphql-transport-ws connection past `connection_ack`, with `payload` as its connectionParams. */
 async function initialisedSocket(harness: Harness, payload: Record<string, unknown>): Promise<WebSocket> {
   const socket = new WebSocket(harness.url.replace(/^http/, 'ws'), 'graphql-transport-ws');

@@ -3,7 +3,8 @@
  * status of 400 or more, any error in the result, or an HTTP answer cut off
  * that is no event stream), `sampled` (every error
  * plus ACCESS_LOG_SAMPLE_PERCENT of the rest) or `all`. A subscription's line
- * is written when it ends, with what all its updates cost.
+ * is written when it ends, with what all its updates cost; one refused as it
+ * starts says so too (`subscription ended`, with its code).
  *
  * Fields (README "Operating → Access log"): requestId, traceId (the operation's span,
  * else the `traceparent` the request brought), operationName (as sent, at most
@@ -143,7 +144,8 @@ export function useAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 'ac
         ...(entry.upstreamRequestIds ? { upstreamRequestIds: [...entry.upstreamRequestIds] } : {}),
         ...(aborted ? { aborted } : {}),
       },
-      entry.streaming ? 'subscription ended' : 'request',
+      // A subscription refused as it starts (a limit) answers one result and no stream: still a subscription's line.
+      entry.streaming || entry.operationType === 'subscription' ? 'subscription ended' : 'request',
     );
   }
 
