@@ -6,6 +6,7 @@
  * (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED, OPERATION_RESOLUTION_FAILURE)
  * are listed so the contract is whole in one place.
  */
+import { isIPv6 } from 'node:net';
 import { GraphQLError, type ASTNode } from 'graphql';
 import { ErrorCode } from './client-contract.js';
 
@@ -81,14 +82,19 @@ export const notFound = (graphqlPath: string) => `Not found: GraphQL is served a
 
 /**
  * The 404 of `/metrics` on the API port when METRICS is not `api`: a scraper pointed at the
- * API port is told where the metrics are (METRICS=port) or that they are off, not only where
- * GraphQL is.
+ * API port is told where the metrics are (METRICS=port, the address configured: naming the
+ * default one sent a deployment with METRICS_PORT=9999 to a port nothing listened on) or that
+ * they are off, not only where GraphQL is.
  */
-export function metricsNotHere(metrics: 'port' | 'off', graphqlPath: string): string {
+export function metricsNotHere(telemetry: { metrics: 'port' | 'off'; metricsHost: string; metricsPort: number }, graphqlPath: string): string {
+  const { metrics, metricsHost, metricsPort } = telemetry;
+  const host = isIPv6(metricsHost) ? `[${metricsHost}]` : metricsHost;
+  // METRICS_PORT=0: the port is picked as the metrics server listens, after this answer is made.
+  const address = metricsPort === 0 ? `a free port of ${host} picked at start (METRICS_PORT=0; the \`metrics listening\` log line names it)` : `${host}:${metricsPort}`;
   const where =
     metrics === 'off'
       ? 'metrics are off (METRICS=off)'
-      : '/metrics is served on its own port (METRICS=port: METRICS_HOST:METRICS_PORT, 127.0.0.1:9464 unless set), not on the API port; METRICS=api serves it here too';
+      : `/metrics is served on its own port, ${address} (METRICS=port: METRICS_HOST:METRICS_PORT), not on the API port; METRICS=api serves it here too`;
   return `Not found: ${where}. GraphQL is served at ${graphqlPath}.`;
 }
 

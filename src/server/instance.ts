@@ -158,7 +158,7 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
     corsOrigins: config.security.corsOrigins,
     graphqlPath: gateway.graphqlEndpoint,
     otherPaths: metrics?.serveOnApi ? ['/metrics'] : [],
-    notFoundMessages: new Map(config.telemetry.metrics === 'api' ? [] : [['/metrics', metricsNotHere(config.telemetry.metrics, gateway.graphqlEndpoint)]]),
+    notFoundMessages: new Map(config.telemetry.metrics === 'api' ? [] : [['/metrics', metricsNotHere({ ...config.telemetry, metrics: config.telemetry.metrics }, gateway.graphqlEndpoint)]]),
     trustedDocumentsOnly: config.security.trustedDocuments === 'only',
   };
   const server = createHttpEdge(lane, edgeSettings, options.logger, { health, requests });
