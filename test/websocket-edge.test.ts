@@ -6,6 +6,8 @@
  *   browser), the gateway's own origin (as the Host names it) and a listed one
  *   are accepted; any other is refused with 403 and no connection is made.
  * - Only the GraphQL path upgrades; any other path is refused.
+ * - A client that does not ask for graphql-transport-ws (subscriptions-transport-ws's
+ *   `graphql-ws`, another, none) is closed with 4406 and a reason naming it, and warned of.
  * - A connection that sends no `connection_init` within
  *   WS_CONNECTION_INIT_TIMEOUT_MS is closed with 4408.
  * - A message larger than MAX_REQUEST_BODY_BYTES closes its connection with
@@ -491,6 +493,62 @@ describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
       expect(top.toLowerCase()).not.toContain('upgrade: websocket');
       expect(top.toLowerCase()).toContain('x-request-id: big-upgrade');
       expect(JSON.parse(body)).toMatchObject({ errors: [{ message: expect.stringMatching(/pass 16 KiB together/), extensions: { code: 'BAD_REQUEST' } }] });
+    });
+  });
+
+  // Apollo's old SubscriptionClient (subscriptions-transport-ws) asks for `graphql-ws`: the gateway selected no
+  // subprotocol, so the client failed its own handshake ("Server sent no subprotocol") and saw a bare 1006, with
+  // nothing on either side saying why. Accepted under what it asked for, it is closed with graphql-ws's 4406 and a
+  // reason naming the protocol served; a client that asked for none, or for another, gets the same.
+  describe('the subprotocol of the upgrade', () => {
+    /** Opens a socket asking for `protocols`, sends what a subscriptions-transport-ws client sends first, and waits for the close. */
+    const refusal = (protocols: string[]) =>
+      within(
+        new Promise<{ protocol: string; code: number; reason: string; error?: string }>((resolve) => {
+          const socket = new WebSocket(wsUrl(harness), protocols);
+          let error: string | undefined;
+          socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: {} })));
+          socket.on('error', (failure) => (error = failure.message));
+          socket.on('close', (code, reason) => resolve({ protocol: socket.protocol, code, reason: reason.toString(), ...(error ? { error } : {}) }));
+        }),
+        `the close of a socket asking for ${JSON.stringify(protocols)}`,
+      );
+    const REASON = 'Subprotocol not acceptable: the gateway speaks graphql-transport-ws (the graphql-ws library) only';
+    const warned = (from: number) => harness.logs.slice(from).filter((line) => line.msg === 'WebSocket closed: its client does not speak graphql-transport-ws');
+
+    // Some clients carry a token in a subprotocol (a browser sets no header on a WebSocket): the log names its kind only.
+    const TOKEN_PROTOCOL = `bearer.${randomUUID()}`;
+    it.each([
+      ['graphql-ws, subscriptions-transport-ws\'s (Apollo\'s old SubscriptionClient)', ['graphql-ws'], 'graphql-ws', 'graphql-ws (subscriptions-transport-ws)'],
+      ['another one, first of those it offers', [TOKEN_PROTOCOL, 'graphql-transport-ws-v2'], TOKEN_PROTOCOL, 'another'],
+      ['none', [], '', 'none'],
+    ])('closes a connection asking for %s with 4406 and a reason naming graphql-transport-ws, and warns once', async (_title, protocols, offered, kind) => {
+      const from = harness.logs.length;
+      const calls = harness.upstream.requests.length;
+      // The client reconnecting, as SubscriptionClient does: each is closed so, and the log warns of the first.
+      for (let i = 0; i < 2; i++) expect(await refusal(protocols)).toEqual({ protocol: offered, code: 4406, reason: REASON });
+      expect(Buffer.byteLength(REASON)).toBeLessThanOrEqual(123);
+      await waitFor(() => warned(from).filter((line) => line.level === 40).length > 0, 'the warning');
+      expect(warned(from).filter((line) => line.level === 40)).toEqual([expect.objectContaining({ subprotocol: kind, upgradeRequestId: expect.any(String) })]);
+      expect(harness.rawLogs).not.toContain(TOKEN_PROTOCOL);
+      expect(harness.upstream.requests).toHaveLength(calls);
+      expect(harness.instance.server.listening).toBe(true);
+    });
+
+    it('takes graphql-transport-ws offered beside the legacy one, and serves operations on it', async () => {
+      const socket = new WebSocket(wsUrl(harness), ['graphql-ws', PROTOCOL]);
+      await within(new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject)), 'the upgrade');
+      try {
+        expect(socket.protocol).toBe(PROTOCOL);
+        const ack = nextMessage(socket);
+        socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: AUTH } }));
+        expect((await ack).type).toBe('connection_ack');
+        const next = nextMessage(socket);
+        socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: STATUS } }));
+        expect(await next).toMatchObject({ id: '1', type: 'next', payload: { data: STATUS_DATA } });
+      } finally {
+        socket.terminate();
+      }
     });
   });
 

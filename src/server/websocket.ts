@@ -26,6 +26,10 @@
  * upstream refuses (no token, a made-up one) do not keep it; a message larger than
  * MAX_REQUEST_BODY_BYTES closes the connection (1009), and so does one the
  * protocol does not take from a client (4400), a server's `next` among them.
+ * A client that does not ask for `graphql-transport-ws` (Apollo's old
+ * SubscriptionClient asks for subscriptions-transport-ws's `graphql-ws`) is
+ * closed at once with graphql-ws's 4406 and a reason naming the protocol
+ * served, and a warning is logged (`selectSubprotocol`).
  * A connection runs at most LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION operations
  * at once, queries and live subscriptions alike: graphql-ws runs each
  * `subscribe` concurrently, so without a bound one socket could hold any
@@ -63,7 +67,7 @@
 import { maxHeaderSize, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { parse, type ExecutionArgs, type ExecutionResult } from 'graphql';
-import { CloseCode, handleProtocols, makeServer, MessageType, type Context } from 'graphql-ws';
+import { CloseCode, DEPRECATED_GRAPHQL_WS_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL, makeServer, MessageType, type Context } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { errorBody, ErrorCode, FIELD_VALUE, gatewayError, invalidAuthorization, MASKED_MESSAGE, originRefused, repeatedFieldRefused } from '../errors.js';
 import type { Lane } from '../fast-lane/index.js';
@@ -193,6 +197,35 @@ function handshakeProblem(request: IncomingMessage): string | undefined {
 /** A refused upgrade, answered as every other refusal: a GraphQL error body with a code, and the request id. */
 function refuseUpgrade(socket: Duplex, request: IncomingMessage, status: string, message: string): void {
   endWithJson(socket, status, errorBody(ErrorCode.BAD_REQUEST, message), { 'x-request-id': requestIdFor(request.headers['x-request-id']) });
+}
+
+/** Close reason of a connection that did not ask for graphql-transport-ws (at most 123 bytes, RFC 6455 §5.5). */
+const SUBPROTOCOL_REFUSED = `Subprotocol not acceptable: the gateway speaks ${GRAPHQL_TRANSPORT_WS_PROTOCOL} (the graphql-ws library) only`;
+
+/**
+ * How long each kind of refused subprotocol is warned of once (then at debug), as refused origins are
+ * (../pipeline/cors.ts): a SubscriptionClient reconnects every few seconds, and one browser tab would fill the log.
+ */
+const SUBPROTOCOL_WARNING_WINDOW_MS = 600_000;
+
+/**
+ * What a warning names of the subprotocol a client asked for: its kind, never its text, where some clients carry
+ * a token (a browser can set no header on a WebSocket).
+ */
+function subprotocolKind(protocol: string): string {
+  if (protocol === DEPRECATED_GRAPHQL_WS_PROTOCOL) return `${DEPRECATED_GRAPHQL_WS_PROTOCOL} (subscriptions-transport-ws)`;
+  return protocol === '' ? 'none' : 'another';
+}
+
+/**
+ * ws's handleProtocols: graphql-transport-ws when the client offers it, else the first it offers. A client that
+ * asked for subprotocols and gets none back fails its own handshake (RFC 6455 §4.1): graphql-ws's
+ * handleProtocols answered so, and subscriptions-transport-ws's clients saw a bare 1006, with no close frame to
+ * read. Accepted under what it asked for, the connection is closed at once with 4406 and SUBPROTOCOL_REFUSED.
+ */
+function selectSubprotocol(offered: Set<string>): string | false {
+  if (offered.has(GRAPHQL_TRANSPORT_WS_PROTOCOL)) return GRAPHQL_TRANSPORT_WS_PROTOCOL;
+  return offered.values().next().value ?? false;
 }
 
 /** An error as the log takes it: its name and message, never a stack. */
@@ -442,10 +475,11 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
       return operation(context, payload);
     },
   });
-  sockets.options.handleProtocols = handleProtocols;
+  sockets.options.handleProtocols = selectSubprotocol;
 
   sockets.on('connection', (socket: WebSocket, request: IncomingMessage) => {
     handling.set(socket, 0);
+    if (socket.protocol !== GRAPHQL_TRANSPORT_WS_PROTOCOL) return refuseSubprotocol(socket, request);
     usedAt.set(socket, performance.now());
     checkIdle(socket);
     socket.once('error', (error: Error & { code?: string }) => {
@@ -530,6 +564,33 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     });
     closeIfIdle(socket);
   });
+
+  // The kinds of subprotocol warned of in this window (SUBPROTOCOL_WARNING_WINDOW_MS).
+  const subprotocolsTold = { names: new Set<string>(), since: performance.now() };
+  /**
+   * Closes a connection that did not ask for graphql-transport-ws, before graphql-ws sees it (its own 4406 names
+   * no protocol). Counted among the connections until it closed: ws waits for the client's close frame.
+   */
+  function refuseSubprotocol(socket: WebSocket, request: IncomingMessage): void {
+    // An error on a socket being closed is the client's doing (a broken frame); without a listener it would be thrown.
+    socket.on('error', () => undefined);
+    socket.once('close', () => {
+      handling.delete(socket);
+      if (handling.size === 0) for (const resolve of whenClosed.splice(0)) resolve();
+    });
+    const subprotocol = subprotocolKind(socket.protocol);
+    if (performance.now() - subprotocolsTold.since >= SUBPROTOCOL_WARNING_WINDOW_MS) {
+      subprotocolsTold.names.clear();
+      subprotocolsTold.since = performance.now();
+    }
+    const told = subprotocolsTold.names.has(subprotocol);
+    subprotocolsTold.names.add(subprotocol);
+    logger[told ? 'debug' : 'warn'](
+      { upgradeRequestId: requestIdFor(request.headers['x-request-id']), subprotocol },
+      `WebSocket closed: its client does not speak ${GRAPHQL_TRANSPORT_WS_PROTOCOL}`,
+    );
+    socket.close(CloseCode.SubprotocolNotAcceptable, SUBPROTOCOL_REFUSED);
+  }
 
   // Once every earlier answer on the connection is written, or its 101 or refusal would go out before them (./raw-http.ts).
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
