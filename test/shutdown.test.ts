@@ -676,3 +676,34 @@ describe('SIGTERM to the process', { timeout: 90_000 }, () => {
     expect(gateway.stderr()).toBe('');
   });
 });
+
+// The process listens for signals once its modules are loaded (a second or more; a single process only once it
+// listens): a SIGTERM before that ended it with node's default, 143 and not a line, with WORKERS=1 and 2 alike.
+describe('a signal while the process starts', { timeout: 90_000 }, () => {
+  afterEach(() => {
+    for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+
+  it.each([
+    ['1', 'SIGTERM'],
+    ['2', 'SIGTERM'],
+    ['1', 'SIGINT'],
+  ] as const)('WORKERS=%s: %s while the modules load exits 0 with one line saying it stopped before it was ready', async (workers, sent) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--import', './test/support/signal-listeners.mjs', 'src/main.ts'], {
+      cwd: new URL('..', import.meta.url),
+      env: { PATH: process.env.PATH, UPSTREAM_URL: 'http://127.0.0.1:9', PORT: '0', METRICS_PORT: '0', LOG_LEVEL: 'info', WORKERS: workers },
+    });
+    children.push(child);
+    const output = captureOutput(child);
+    // Sent as soon as the process listens for signals at all: the rest of its modules are still loading.
+    await waitFor(() => output.stderr().includes('test: listening for SIGTERM') || child.exitCode !== null, () => `the process to listen for signals; stderr ${output.stderr()}`, 40_000);
+    child.kill(sent);
+    const [code, signal] = await output.exited;
+    expect({ code, signal }, output.stderr()).toEqual({ code: 0, signal: null });
+    expect(output.stderr().split('\n').filter((line) => line.startsWith('execution-gateway:'))).toEqual([
+      `execution-gateway: stopped by ${sent} while starting, before it was ready`,
+    ]);
+    // Nothing had started: no log line, no worker, no listener.
+    expect(output.lines()).toEqual([]);
+  });
+});

@@ -146,7 +146,7 @@ function signalSeen(logger: Logger): (signal: NodeJS.Signals) => 'first' | 'copy
  * a worker told by its primary), then exits 0; a second signal exits at once
  * with 1. A failing `stop` exits 1.
  */
-function onSignals(logger: Logger, stop: (cause: string) => Promise<unknown>): (cause: string) => void {
+function onSignals(logger: Logger, stop: (cause: string) => Promise<unknown>, handOver: () => void): (cause: string) => void {
   let stopping = false;
   const seen = signalSeen(logger);
   const begin = (cause: string) => {
@@ -172,6 +172,7 @@ function onSignals(logger: Logger, stop: (cause: string) => Promise<unknown>): (
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  handOver();
   return begin;
 }
 
@@ -225,7 +226,7 @@ async function serveMetricsOrExit(config: GatewayConfig, source: MetricsSource, 
   }
 }
 
-async function runSingle(config: GatewayConfig, logger: Logger): Promise<void> {
+async function runSingle(config: GatewayConfig, logger: Logger, handOver: () => void): Promise<void> {
   // Before the instance exists, so its spans have a provider to go to.
   const tracing = startTracing(config.telemetry, logger);
   // Without UPSTREAM_URL the gateway runs on its built-in demo data.
@@ -243,7 +244,7 @@ async function runSingle(config: GatewayConfig, logger: Logger): Promise<void> {
     // Flushes the spans still batched.
     await tracing?.shutdown();
     await demo?.close();
-  });
+  }, handOver);
 }
 
 /**
@@ -260,6 +261,7 @@ function onPrimarySignals(
   stopping: () => void,
   started: () => { demo?: FakeUpstream; metrics?: MetricsServer },
   hasListened: (worker: Worker) => boolean,
+  handOver: () => void,
 ): void {
   const seen = signalSeen(logger);
   const onSignal = (signal: NodeJS.Signals) => {
@@ -299,9 +301,10 @@ function onPrimarySignals(
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  handOver();
 }
 
-async function runPrimary(config: GatewayConfig, logger: Logger): Promise<void> {
+async function runPrimary(config: GatewayConfig, logger: Logger, handOver: () => void): Promise<void> {
   let stopping = false;
   let demo: FakeUpstream | undefined;
   let metrics: MetricsServer | undefined;
@@ -319,6 +322,7 @@ async function runPrimary(config: GatewayConfig, logger: Logger): Promise<void> 
     },
     () => ({ demo, metrics }),
     (worker) => listened.has(worker),
+    handOver,
   );
   demo = config.upstream.url ? undefined : await startDemoUpstream(config.cache.terminalTtlMs);
   const upstreamUrl = config.upstream.url ?? demo!.url;
@@ -383,7 +387,7 @@ async function runPrimary(config: GatewayConfig, logger: Logger): Promise<void> 
   });
 }
 
-async function runWorker(config: GatewayConfig, logger: Logger): Promise<void> {
+async function runWorker(config: GatewayConfig, logger: Logger, handOver: () => void): Promise<void> {
   let serving: Awaited<ReturnType<typeof listenOrExit>> | undefined;
   let portAsked = false;
   const tracing = startTracing(config.telemetry, logger);
@@ -391,7 +395,7 @@ async function runWorker(config: GatewayConfig, logger: Logger): Promise<void> {
   const begin = onSignals(logger, async (cause) => {
     await serving?.drain(cause);
     await tracing?.shutdown();
-  });
+  }, handOver);
   process.on('message', (message) => {
     if (message === 'port?') {
       if (serving) process.send?.(serving.port);
@@ -415,13 +419,16 @@ function outliveClosedReader(stream: NodeJS.WriteStream): void {
   });
 }
 
-/** Runs the gateway as configured by the environment: one process, or a primary and its workers. */
-export async function run(): Promise<void> {
+/**
+ * Runs the gateway as configured by the environment: one process, or a primary and its workers. `handOver` takes
+ * off the handlers of a signal while starting (./starting-signals.ts) once the process's own are on.
+ */
+export async function run(handOver: () => void = () => undefined): Promise<void> {
   outliveClosedReader(process.stdout);
   outliveClosedReader(process.stderr);
   const config = loadConfig();
   const logger = createLogger(config.telemetry.logLevel);
-  if (config.server.workers > 1 && cluster.isPrimary) await runPrimary(config, logger);
-  else if (cluster.isWorker) await runWorker(config, logger);
-  else await runSingle(config, logger);
+  if (config.server.workers > 1 && cluster.isPrimary) await runPrimary(config, logger, handOver);
+  else if (cluster.isWorker) await runWorker(config, logger, handOver);
+  else await runSingle(config, logger, handOver);
 }
