@@ -8,6 +8,7 @@
  */
 import type { Plugin } from 'graphql-yoga';
 import { corsOrigin } from '../config.js';
+import { OncePerWindow } from '../telemetry/once-per-window.js';
 
 /** The options Yoga's `cors` takes, as whatwg-node's CORS plugin reads them. */
 interface CorsOptions {
@@ -64,17 +65,11 @@ export function refusedOriginLog(
   warn: (fields: Record<string, unknown>, message: string) => void,
   now: () => number = () => performance.now(),
 ): (origin: string) => void {
-  const told = new Set<string>();
-  let windowStart = now();
+  const told = new OncePerWindow(REFUSED_ORIGINS_WINDOW_MS, REFUSED_ORIGINS_TOLD, now);
   const setting = allowedOrigins.length === 0 ? 'CORS_ORIGINS is unset' : 'it is not in CORS_ORIGINS';
   return (origin) => {
     const shown = origin.slice(0, LOGGED_ORIGIN_CHARS);
-    if (now() - windowStart >= REFUSED_ORIGINS_WINDOW_MS) {
-      told.clear();
-      windowStart = now();
-    }
-    if (told.has(shown) || told.size >= REFUSED_ORIGINS_TOLD) return;
-    told.add(shown);
+    if (!told.first(shown)) return;
     // `null` (a file: page, a sandboxed frame) or an extension's origin: CORS_ORIGINS refuses it at start-up, and
     // allowing `null` would let in every sandboxed frame, so the advice is another origin, not this one.
     if (corsOrigin(origin) === undefined) {

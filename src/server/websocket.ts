@@ -76,6 +76,7 @@ import type { GatewayServerContext } from '../pipeline/gateway.js';
 import type { EdgeRefusal } from '../pipeline/request-errors.js';
 import { requestIdFor } from '../request/request-id.js';
 import { schema } from '../schema/index.js';
+import { OncePerWindow } from '../telemetry/once-per-window.js';
 import { headBytes, headTooLarge } from './head-size.js';
 import { serveIgnoringUpgrade } from './ignored-upgrade.js';
 import { hostProblem } from './http-edge.js';
@@ -565,8 +566,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     closeIfIdle(socket);
   });
 
-  // The kinds of subprotocol warned of in this window (SUBPROTOCOL_WARNING_WINDOW_MS).
-  const subprotocolsTold = { names: new Set<string>(), since: performance.now() };
+  const subprotocolsTold = new OncePerWindow(SUBPROTOCOL_WARNING_WINDOW_MS);
   /**
    * Closes a connection that did not ask for graphql-transport-ws, before graphql-ws sees it (its own 4406 names
    * no protocol). Counted among the connections until it closed: ws waits for the client's close frame.
@@ -579,13 +579,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
       if (handling.size === 0) for (const resolve of whenClosed.splice(0)) resolve();
     });
     const subprotocol = subprotocolKind(socket.protocol);
-    if (performance.now() - subprotocolsTold.since >= SUBPROTOCOL_WARNING_WINDOW_MS) {
-      subprotocolsTold.names.clear();
-      subprotocolsTold.since = performance.now();
-    }
-    const told = subprotocolsTold.names.has(subprotocol);
-    subprotocolsTold.names.add(subprotocol);
-    logger[told ? 'debug' : 'warn'](
+    logger[subprotocolsTold.first(subprotocol) ? 'warn' : 'debug'](
       { upgradeRequestId: requestIdFor(request.headers['x-request-id']), subprotocol },
       `WebSocket closed: its client does not speak ${GRAPHQL_TRANSPORT_WS_PROTOCOL}`,
     );
