@@ -4,7 +4,7 @@
  * a closed connection is not a refusal. test/live-replicas.test.ts shows the
  * first line from a real Redis full under `noeviction`.
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RedisRefusals } from '../src/shared-state/redis-refusals.js';
 
 /** What ioredis rejects a command with when Redis answers with an error (redis-errors' ReplyError). */
@@ -12,11 +12,17 @@ class ReplyError extends Error {
   override name = 'ReplyError';
 }
 
+const REFUSED = 'redis refused a command: leases and shared cache entries are not stored while it does, each replica polls for itself';
+
 describe('RedisRefusals', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('the first refusal at once, the rest counted into one line a minute, with the latest reply', () => {
-    let now = 1_000_000;
+    vi.useFakeTimers();
     const warned: Array<{ fields: Record<string, unknown>; message: string }> = [];
-    const refusals = new RedisRefusals({ warn: ((fields: Record<string, unknown>, message: string) => warned.push({ fields, message })) as never }, () => now);
+    const refusals = new RedisRefusals({ warn: (fields: Record<string, unknown>, message: string) => warned.push({ fields, message }) } as never);
 
     refusals.report(new ReplyError("OOM command not allowed when used memory > 'maxmemory'."));
     for (let i = 0; i < 500; i++) refusals.report(new ReplyError("OOM command not allowed when used memory > 'maxmemory'."));
@@ -24,19 +30,27 @@ describe('RedisRefusals', () => {
     // Not refusals: the loss of Redis has its own line.
     refusals.report(new Error('Command timed out'));
     refusals.report(new Error("Stream isn't writeable and enableOfflineQueue options is false"));
-    expect(warned).toEqual([
-      {
-        fields: { reply: "OOM command not allowed when used memory > 'maxmemory'." },
-        message: 'redis refused a command: leases and shared cache entries are not stored while it does, each replica polls for itself',
-      },
-    ]);
+    expect(warned).toEqual([{ fields: { reply: "OOM command not allowed when used memory > 'maxmemory'." }, message: REFUSED }]);
 
-    now += 60_000;
-    refusals.flush();
+    vi.advanceTimersByTime(59_999);
+    expect(warned).toHaveLength(1);
+    vi.advanceTimersByTime(1);
     expect(warned.slice(1)).toEqual([
-      { fields: { refused: 501, reply: "READONLY You can't write against a read only replica." }, message: 'redis refused more commands since the last warning' },
+      { fields: { reply: "READONLY You can't write against a read only replica.", suppressed: 501, intervalMs: 60_000 }, message: `${REFUSED} (repeated)` },
     ]);
-    refusals.flush();
+    // A quiet minute: nothing more, and the next refusal is told at once again.
+    vi.advanceTimersByTime(60_000);
     expect(warned).toHaveLength(2);
+    refusals.report(new ReplyError('MISCONF Redis is configured to save RDB snapshots'));
+    expect(warned).toHaveLength(3);
+  });
+
+  it('at close, reports the count not yet told', () => {
+    vi.useFakeTimers();
+    const warned: Array<Record<string, unknown>> = [];
+    const refusals = new RedisRefusals({ warn: (fields: Record<string, unknown>) => warned.push(fields) } as never);
+    for (let i = 0; i < 3; i++) refusals.report(new ReplyError('OOM command not allowed'));
+    refusals.close();
+    expect(warned).toEqual([{ reply: 'OOM command not allowed' }, { reply: 'OOM command not allowed', suppressed: 2, intervalMs: 60_000 }]);
   });
 });

@@ -5,54 +5,38 @@
  * (`READONLY`), persistence failing (`MISCONF`), an ACL that denies a command
  * (`NOPERM`). Each shows only as `gateway_redis_errors_total`, and as upstream
  * calls from every replica where one lease holder would poll; the reply is what
- * tells the on-call why. The first is logged at once, then at most one warning
- * a minute counting those since, as for span exports (src/telemetry/tracing.ts):
- * a full Redis refuses a command per watched pair and tick.
+ * tells the on-call why. Bounded as upstream failures are
+ * (../telemetry/failure-log.ts): the first at once, then one line a minute
+ * counting those since, with the latest reply, as a full Redis refuses a
+ * command per watched pair and tick.
  *
  * A command that timed out or found no connection is not a refusal: the loss of
  * Redis has its own line (./redis-store.ts).
  */
 import type { Logger } from '../logger.js';
+import { FailureLog } from '../telemetry/failure-log.js';
 
-const WARNING_EVERY_MS = 60_000;
+const INTERVAL_MS = 60_000;
 
 /** Longest reply kept in a line: Redis's own texts are short, a script's error names the script. */
 const REPLY_CHARS = 300;
 
 export class RedisRefusals {
-  #lastAt = Number.NEGATIVE_INFINITY;
-  #heldBack = 0;
-  /** The latest reply held back, so the summary says what Redis says now. */
-  #lastReply = '';
-  #timer: NodeJS.Timeout | undefined;
+  readonly #log: FailureLog;
 
-  constructor(
-    private readonly logger: Pick<Logger, 'warn'>,
-    private readonly now: () => number = Date.now,
-  ) {}
+  constructor(logger: Logger) {
+    this.#log = new FailureLog(logger, 'redis refused a command: leases and shared cache entries are not stored while it does, each replica polls for itself', INTERVAL_MS);
+  }
 
   /** A command failed: logged (or counted for the next line) when Redis refused it. */
   report(error: unknown): void {
     // ioredis's ReplyError (redis-errors): an answer from Redis, never a timeout or a closed connection.
     if (!(error instanceof Error) || error.name !== 'ReplyError') return;
-    const reply = error.message.slice(0, REPLY_CHARS);
-    if (this.now() - this.#lastAt < WARNING_EVERY_MS) {
-      this.#heldBack++;
-      this.#lastReply = reply;
-      this.#timer ??= setTimeout(() => this.flush(), WARNING_EVERY_MS - (this.now() - this.#lastAt)).unref();
-      return;
-    }
-    this.#lastAt = this.now();
-    this.logger.warn({ reply }, 'redis refused a command: leases and shared cache entries are not stored while it does, each replica polls for itself');
+    this.#log.observe('refused', { reply: error.message.slice(0, REPLY_CHARS) });
   }
 
-  /** Logs how many refusals were held back since the last warning, if any. */
-  flush(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    if (this.#heldBack === 0) return;
-    this.logger.warn({ refused: this.#heldBack, reply: this.#lastReply }, 'redis refused more commands since the last warning');
-    this.#heldBack = 0;
-    this.#lastAt = this.now();
+  /** At shutdown: logs the count not yet reported. */
+  close(): void {
+    this.#log.close();
   }
 }

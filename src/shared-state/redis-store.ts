@@ -168,7 +168,7 @@ export class RedisStore {
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#heartbeat);
-    this.#refusals.flush();
+    this.#refusals.close();
     // quit() waits for replies in flight; disconnect() when the connection is down (quit would wait for it).
     const end = (redis: Redis) => (redis.status === 'ready' ? redis.quit().then(() => undefined, () => redis.disconnect()) : redis.disconnect());
     await Promise.all([end(this.client), this.#subscriber ? end(this.#subscriber) : undefined]);

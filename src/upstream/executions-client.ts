@@ -13,7 +13,7 @@ import type { Execution } from '../domain/execution.js';
 import { bearerWithoutToken, ErrorCode, FIELD_VALUE, invalidAuthorization } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { CallerPauses, MAX_PAUSED_PAIRS, pairPauseKey } from './caller-pauses.js';
-import { FailureLog } from './failure-log.js';
+import { FailureLog } from '../telemetry/failure-log.js';
 import { abortedError, Cancellation, settleBeforeAbort } from './cancellation.js';
 import { readEnvelopeHead, readExecution, upstreamRequestIdOf } from './envelope.js';
 import { assertAllowedExecutionId, executionPath } from './execution-path.js';
@@ -116,7 +116,7 @@ export class ExecutionsClient {
   readonly callerPauses = new CallerPauses();
   /** (Caller, execution) pairs upstream answered with a 5xx and a Retry-After, until it ends (./caller-pauses.ts, `pairPauseKey`). */
   readonly executionPauses = new CallerPauses(MAX_PAUSED_PAIRS);
-  /** "upstream call failed", bounded per kind of failure (./failure-log.ts). */
+  /** "upstream call failed", bounded per kind of failure (../telemetry/failure-log.ts). */
   readonly #failureLog: FailureLog;
   /** "upstream answered with a body that breaks its contract", bounded the same way. */
   readonly #badResponseLog: FailureLog;

@@ -1,5 +1,5 @@
 /**
- * Upstream failures in the log, bounded: one `warn` line per attempt made a
+ * Failures in the log, bounded (upstream calls, Redis refusals): one `warn` line per attempt made a
  * connection-reset outage write 3,900 lines in 10 s for 13 client requests,
  * drowning the log and its shipper when the log is most needed. The first
  * failure of a kind is logged at once (an operator sees it without delay);
