@@ -23,7 +23,7 @@ import { gunzipSync } from 'node:zlib';
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-node';
 import { parse, print, type ExecutionResult } from 'graphql';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { demoExecutions } from '../src/demo/demo-data.js';
 import { FakeUpstream, type RecordedRequest } from '../src/demo/fake-upstream.js';
 import { createLogger } from '../src/logger.js';
@@ -751,22 +751,36 @@ describe('a collector that does not answer', () => {
 });
 
 describe('failed exports', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('are a warning at once, then at most one a minute counting them, each error by its name, code and message only', () => {
+    vi.useFakeTimers();
     const warned: Array<{ fields: Record<string, unknown>; message: string }> = [];
-    let now = 0;
-    const failures = new ExportFailures({ warn: ((fields: Record<string, unknown>, message: string) => warned.push({ fields, message })) as never }, () => now);
+    const failures = new ExportFailures({ warn: (fields: Record<string, unknown>, message: string) => warned.push({ fields, message }) } as never);
     // As the OTLP exporter fails: its error carries the collector's body, and a stack.
     const refused = () => Object.assign(new Error('Bad Request'), { name: 'OTLPExporterError', code: 400, data: 'collector says: bad token sk-secret-123' });
+    const err = { name: 'OTLPExporterError', message: 'Bad Request', code: '400' };
     failures.report(refused());
     for (let i = 0; i < 500; i++) failures.report(refused());
-    now = 59_999;
+    vi.advanceTimersByTime(59_999);
     failures.report(refused());
-    expect(warned).toEqual([{ fields: { err: { name: 'OTLPExporterError', message: 'Bad Request', code: '400' } }, message: 'spans could not be exported; they are lost' }]);
+    expect(warned).toEqual([{ fields: { err }, message: 'spans could not be exported; they are lost' }]);
     expect(JSON.stringify(warned)).not.toMatch(/sk-secret|stack|    at /);
-    // The minute's count, when it ends or at shutdown, though no failure follows.
-    failures.flush();
-    expect(warned[1]).toEqual({ fields: { failures: 501 }, message: 'more span exports failed since the last warning; those spans are lost' });
-    failures.flush();
+    // The minute's count, when it ends, though no failure follows.
+    vi.advanceTimersByTime(1);
+    expect(warned[1]).toEqual({ fields: { err, suppressed: 501, intervalMs: 60_000 }, message: 'spans could not be exported; they are lost (repeated)' });
+    vi.advanceTimersByTime(120_000);
     expect(warned).toHaveLength(2);
+  });
+
+  it('at shutdown, the count still held is told', () => {
+    vi.useFakeTimers();
+    const warned: Array<Record<string, unknown>> = [];
+    const failures = new ExportFailures({ warn: (fields: Record<string, unknown>) => warned.push(fields) } as never);
+    for (let i = 0; i < 3; i++) failures.report(new Error('socket hang up'));
+    failures.close();
+    expect(warned.map((fields) => fields.suppressed)).toEqual([undefined, 2]);
   });
 });

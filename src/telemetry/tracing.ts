@@ -31,6 +31,7 @@ import {
 } from '@opentelemetry/semantic-conventions';
 import type { TelemetryConfig } from '../config.js';
 import type { Logger } from '../logger.js';
+import { FailureLog } from './failure-log.js';
 import type { AttemptWatcher } from '../upstream/executions-client.js';
 
 /** How long a shutdown waits for the last spans to reach the collector before it gives them up. */
@@ -47,45 +48,30 @@ export interface Tracing {
 
 /**
  * Failed exports (spans lost), as the SDK reports them to its global error
- * handler, in the process log: the first at once, then at most one warning a
- * minute counting the failures since; `flush()` reports the count still held
- * (at the end of a minute, and at shutdown). An error is logged as its name,
- * code and message: the SDK's own handler logs it whole, stack and the
- * collector's response body included.
+ * handler, in the process log, bounded as upstream failures are
+ * (./failure-log.ts): the first at once, then at most one warning a minute
+ * counting the failures since. An error is logged as its name, code and
+ * message: the SDK's own handler logs it whole, stack and the collector's
+ * response body included.
  */
 export class ExportFailures {
-  #lastAt = Number.NEGATIVE_INFINITY;
-  #heldBack = 0;
-  #timer: NodeJS.Timeout | undefined;
+  readonly #log: FailureLog;
 
-  constructor(
-    private readonly logger: Pick<Logger, 'warn'>,
-    private readonly now: () => number = Date.now,
-  ) {}
+  constructor(logger: Logger) {
+    this.#log = new FailureLog(logger, 'spans could not be exported; they are lost', EXPORT_WARNING_EVERY_MS);
+  }
 
   /** For `setGlobalErrorHandler`. */
   readonly report = (error: unknown): void => {
-    if (this.now() - this.#lastAt < EXPORT_WARNING_EVERY_MS) {
-      this.#heldBack++;
-      this.#timer ??= setTimeout(() => this.flush(), EXPORT_WARNING_EVERY_MS - (this.now() - this.#lastAt)).unref();
-      return;
-    }
-    this.#lastAt = this.now();
     const { name, message, code } = (error ?? {}) as { name?: unknown; message?: unknown; code?: unknown };
-    this.logger.warn(
-      { err: { name: String(name ?? 'Error'), message: String(message ?? error).slice(0, 300), ...(code !== undefined ? { code: String(code) } : {}) } },
-      'spans could not be exported; they are lost',
-    );
+    this.#log.observe('export', {
+      err: { name: String(name ?? 'Error'), message: String(message ?? error).slice(0, 300), ...(code !== undefined ? { code: String(code) } : {}) },
+    });
   };
 
-  /** Logs how many failures were held back since the last warning, if any. */
-  flush(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    if (this.#heldBack === 0) return;
-    this.logger.warn({ failures: this.#heldBack }, 'more span exports failed since the last warning; those spans are lost');
-    this.#heldBack = 0;
-    this.#lastAt = this.now();
+  /** At shutdown: logs the count still held; failures after it are logged at once. */
+  close(): void {
+    this.#log.close();
   }
 }
 
@@ -117,7 +103,7 @@ export function startTracing(
   setGlobalErrorHandler(failures.report);
   return {
     async shutdown() {
-      failures.flush();
+      failures.close();
       let timer: NodeJS.Timeout | undefined;
       const gaveUp = new Promise<'gave up'>((resolve) => (timer = setTimeout(() => resolve('gave up'), FLUSH_AT_SHUTDOWN_MS)));
       try {
@@ -127,7 +113,6 @@ export function startTracing(
         logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'spans not flushed at shutdown: the export failed');
       } finally {
         clearTimeout(timer);
-        failures.flush();
       }
     },
   };
