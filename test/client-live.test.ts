@@ -17,9 +17,11 @@
  * step the test makes is seen within a poll or two.
  */
 import { once } from 'node:events';
+import type { Duplex } from 'node:stream';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import type { Plugin } from 'graphql-yoga';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { WebSocket } from 'ws';
 import { watchExecution, WatchError, type ExecutionEventFilter, type ExecutionUpdate, type OutageNotice } from '../src/client/index.js';
 import { DEMO_ORGANIZATION, makeEvents, makeExecution } from '../src/demo/demo-data.js';
 import { AUTH, Harness, LANES } from './support/harness.js';
@@ -664,5 +666,121 @@ describe.each(LANES)('watchExecution while the gateway cannot be reached (%s lan
     advance(harness, id, 'workflow_succeeded', 1);
     await watching.ended;
     expect(watching.updates.at(-1)).toMatchObject({ isFinal: true, endReason: 'EXECUTION_ENDED' });
+  });
+});
+
+// A browser opens at most 6 HTTP/1.1 connections per host: a page watching 8 executions over Server-Sent Events
+// had 2 watches that never got an update, and every query waited behind them. Over one shared socket all run.
+describe.each(LANES)('watchExecution over one shared WebSocket (%s lane)', (lane) => {
+  let harness: Harness;
+  const log = subscriptionLog();
+  const stops: AbortController[] = [];
+  /** Every WebSocket upgrade the gateway took, to count the sockets and drop them under the watches. */
+  const upgrades: Duplex[] = [];
+
+  beforeAll(async () => {
+    harness = await Harness.start({ lane, env: LIVE_ENV, plugins: [log.plugin] });
+    harness.instance.server.on('upgrade', (_request, socket: Duplex) => upgrades.push(socket));
+  });
+  afterEach(() => {
+    for (const stop of stops.splice(0)) stop.abort();
+  });
+  afterAll(() => harness.close());
+
+  /** Resolves once no socket the gateway took is open: the shared one closes when its last watch ends. */
+  async function socketsClosed(): Promise<number> {
+    const deadline = Date.now() + STEP_MS;
+    while (upgrades.some((socket) => !socket.destroyed) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    return upgrades.filter((socket) => !socket.destroyed).length;
+  }
+
+  function watch(id: string, options: Parameters<typeof watchExecution>[3] = {}): AsyncIterator<ExecutionUpdate> {
+    const stop = new AbortController();
+    stops.push(stop);
+    return watchExecution(harness.url, AUTH, id, { retryDelayMs: 50, signal: stop.signal, transport: 'websocket', webSocketImpl: WebSocket, ...options })[Symbol.asyncIterator]();
+  }
+
+  it('watches 8 executions at once over one socket, each to its final update with every event once', async () => {
+    const before = upgrades.length;
+    const ids = Array.from({ length: 8 }, () => startExecution(harness));
+    const seen = new Map(ids.map((id) => [id, [] as ExecutionUpdate[]]));
+    const watches = ids.map((id) => {
+      const updates = watch(id);
+      return { id, updates, take: taking(updates, seen.get(id)!) };
+    });
+    await Promise.all(watches.map(({ id, take }) => take(`the first update of ${id}`)));
+    const history = new Map(ids.map((id) => [id, upstreamEventIds(harness, id)]));
+    for (const [status, count] of STEPS) {
+      for (const id of ids) advance(harness, id, status, count);
+      await Promise.all(
+        watches.map(async ({ id, take }) => {
+          let update = await take(`the update of ${id} for ${status}`);
+          // A poll may see two steps at once only if the test outran it; each step waits for every watch, so it is one.
+          while (update.execution.status !== status.toUpperCase()) update = await take(`the update of ${id} for ${status}`);
+        }),
+      );
+    }
+    for (const id of ids) {
+      const updates = seen.get(id)!;
+      expect(updates.at(-1)).toMatchObject({ isFinal: true, endReason: 'EXECUTION_ENDED', execution: { status: 'WORKFLOW_SUCCEEDED' } });
+      expect(updates.flatMap((update) => update.newEvents.map((edge) => edge.node.id))).toEqual(upstreamEventIds(harness, id).slice(history.get(id)!.length));
+    }
+    for (const { id, updates } of watches) expect(await nextUpdate(updates, `the end of the watch of ${id}`)).toEqual({ done: true, value: undefined });
+    expect(upgrades.length - before, 'WebSocket connections opened for 8 watches').toBe(1);
+    expect(await socketsClosed(), 'sockets left open after every watch ended').toBe(0);
+  });
+
+  it('resumes every watch from its own last cursor after the socket drops, on one new socket: no event missed or repeated', async () => {
+    const ids = [startExecution(harness, 3), startExecution(harness, 3)];
+    const seen = new Map(ids.map((id) => [id, [] as ExecutionUpdate[]]));
+    const retries: unknown[] = [];
+    const iterators = new Map(ids.map((id) => [id, watch(id, { retryDelayMs: 200, onRetry: (error) => retries.push(error) })]));
+    const takes = new Map(ids.map((id) => [id, taking(iterators.get(id)!, seen.get(id)!)]));
+    const subscribedBefore = log.subscribed.length;
+    for (const id of ids) await takes.get(id)!(`the first update of ${id}`);
+    const history = new Map(ids.map((id) => [id, upstreamEventIds(harness, id)]));
+    for (const id of ids) advance(harness, id, 'workflow_running', 2);
+    const lastBeforeDrop = new Map<string, string>();
+    for (const id of ids) lastBeforeDrop.set(id, (await takes.get(id)!(`the running update of ${id}`)).cursor);
+
+    const before = upgrades.length;
+    for (const socket of upgrades) socket.destroy();
+    for (const id of ids) append(harness, id, 3);
+    for (const id of ids) {
+      const resumed = await takes.get(id)!(`the first update of ${id} after the drop`);
+      expect(resumed.newEvents.map((edge) => edge.node.id)).toEqual(upstreamEventIds(harness, id).slice(-3));
+    }
+    for (const id of ids) advance(harness, id, 'workflow_failed', 1);
+    for (const id of ids) {
+      let last = await takes.get(id)!(`a later update of ${id}`);
+      while (!last.isFinal) last = await takes.get(id)!(`the final update of ${id}`);
+      const delivered = seen.get(id)!.flatMap((update) => update.newEvents.map((edge) => edge.node.id));
+      expect(delivered).toEqual(upstreamEventIds(harness, id).slice(history.get(id)!.length));
+    }
+    // Each watch asked again from its own last cursor, not from the `eventsAfter` it started with.
+    const again = log.subscribed.slice(subscribedBefore).filter((each) => each.eventsAfter !== null);
+    expect(again).toEqual(expect.arrayContaining(ids.map((id) => ({ id, eventsAfter: lastBeforeDrop.get(id) }))));
+    expect(again).toHaveLength(ids.length);
+    expect(upgrades.length - before, 'sockets opened again for 2 watches').toBe(1);
+    // Told as over Server-Sent Events: a NetworkError, not graphql-ws's bare CloseEvent ("[object Event]").
+    expect(retries).toHaveLength(ids.length);
+    for (const error of retries) expect(error).toMatchObject({ name: 'NetworkError', message: 'The WebSocket to the gateway closed (1006).' });
+    for (const [id, updates] of iterators) expect(await nextUpdate(updates, `the end of the watch of ${id}`)).toEqual({ done: true, value: undefined });
+    expect(await socketsClosed(), 'sockets left open after every watch ended').toBe(0);
+  });
+
+  it.each([
+    ['an unknown execution', 'ex_does_not_exist', undefined, 'NOT_FOUND'],
+    ['an eventsAfter that is no cursor', 'ex_demo_4', 'not-a-cursor', 'BAD_USER_INPUT'],
+  ])('throws a WatchError for %s: %s', async (_title, id, eventsAfter, code) => {
+    const retries: unknown[] = [];
+    const updates = watch(id, { ...(eventsAfter ? { eventsAfter } : {}), onRetry: (error) => retries.push(error) });
+    const error = await nextUpdate(updates, 'the WatchError').then(
+      (next) => new Error(`the watch went on: ${JSON.stringify(next)}`),
+      (thrown: unknown) => thrown,
+    );
+    expect(error).toBeInstanceOf(WatchError);
+    expect((error as WatchError).code).toBe(code);
+    expect(retries).toEqual([]);
   });
 });

@@ -33,6 +33,10 @@
  * alike, as an opaque `TypeError: Failed to fetch`, and retrying is all the
  * helper can do about it: `onRetry` tells the page each time, so it can say
  * that live updates cannot be reached.
+ *
+ * With `transport: 'websocket'` the watches of one endpoint and token share one graphql-ws socket
+ * (shared-socket.ts) instead of holding an HTTP/1.1 connection each, of which a browser opens 6 per
+ * host; the loop above is the same, a closed socket being a dropped connection.
  */
 import { print } from 'graphql';
 import { createClient, NetworkError } from 'graphql-sse';
@@ -41,6 +45,7 @@ import { withAuthorization } from './authorization.js';
 import { httpEndpoint } from './endpoint.js';
 import type { FetchInput } from './fetch-types.js';
 import { ExecutionUpdatesDocument, type ExecutionEventFilter, type ExecutionUpdatesSubscription } from './generated.js';
+import { sharedSocket, socketUrl } from './shared-socket.js';
 
 export type ExecutionUpdate = ExecutionUpdatesSubscription['executionUpdates'];
 
@@ -77,8 +82,18 @@ export interface WatchOptions {
    * for ever. `onRetry` is told with an Error saying so.
    */
   idleTimeoutMs?: number | undefined;
-  /** Extra request headers, e.g. `x-request-id`; an `Authorization` among them, in any case, gives way to the `authorization` argument. */
+  /** Extra request headers, e.g. `x-request-id`; an `Authorization` among them, in any case, gives way to the `authorization` argument. Server-Sent Events only: a browser's WebSocket sends none. */
   headers?: Record<string, string> | undefined;
+  /**
+   * `'sse'` (the default): one Server-Sent Events connection per watch. `'websocket'`: every watch of
+   * the same endpoint and `authorization` shares one graphql-ws socket. A browser opens at most 6
+   * HTTP/1.1 connections per host, so a page that watches more executions at once over Server-Sent
+   * Events from a gateway served over HTTP/1.1 waits, its queries too, until a watch ends: use the
+   * socket there. `idleTimeoutMs` and `headers` are Server-Sent Events' only.
+   */
+  transport?: 'sse' | 'websocket' | undefined;
+  /** With `transport: 'websocket'` where there is no global WebSocket (Node 20): the `ws` package's `WebSocket`. */
+  webSocketImpl?: unknown;
 }
 
 /** An outage notice: the gateway's UPSTREAM_UNAVAILABLE on a watch, with what its extensions say. */
@@ -135,6 +150,23 @@ async function refused(error: unknown): Promise<WatchError | undefined> {
   const text = await response.text().catch(() => '');
   const first = errorsIn(text)[0];
   return new WatchError(first?.message ?? `The gateway answered ${response.status}.`, first?.extensions?.code);
+}
+
+/** The WatchError for the errors of an `error` message over graphql-ws: a subscription refused before it ran. */
+function refusedOnSocket(errors: readonly unknown[]): WatchError {
+  const first = errors.find((each): each is GraphQLErrorShape => typeof (each as GraphQLErrorShape | null)?.message === 'string');
+  return new WatchError(first?.message ?? 'The gateway refused the subscription.', first?.extensions?.code);
+}
+
+/**
+ * What graphql-ws threw for a socket that closed or never opened: a bare Event or CloseEvent, which
+ * says nothing as text ("[object Event]"). As a NetworkError, with the close code, a page tells an
+ * unreachable gateway by `error.name` over either transport.
+ */
+function socketFailure(error: unknown): unknown {
+  if (error instanceof Error) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  return new NetworkError(`The WebSocket to the gateway closed${typeof code === 'number' ? ` (${code})` : ''}.`);
 }
 
 /** The GraphQL errors of a body: a JSON result, or the `data:` of each event of a stream. */
@@ -238,69 +270,80 @@ export async function* watchExecution(endpoint: string, authorization: string, i
   const idleMs = options.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
   /** Subscriptions made since the last update: an update shows the gateway answers, so the backoff starts over. */
   let attempt = 0;
-  for (;;) {
-    /** Why the watch subscribes again, for `onRetry`. */
-    let reason: unknown = new Error('The stream ended before the execution did.');
-    if (options.signal?.aborted) return;
-    const watchdog = idleMs > 0 && Number.isFinite(idleMs) ? idleWatchedFetch(idleMs) : undefined;
-    const client = createClient({ url, headers: withAuthorization(options.headers, authorization), retryAttempts: 0, ...(watchdog ? { fetchFn: watchdog.fetchFn } : {}) });
-    const results = client.iterate<ExecutionUpdatesSubscription>({ query, variables: { id, eventsAfter, filter: options.filter ?? null } });
-    const stop = () => void results.return?.();
-    options.signal?.addEventListener('abort', stop, { once: true });
-    try {
-      for await (const result of results) {
-        const errors = (result.errors ?? []) as unknown as GraphQLErrorShape[];
-        const update = result.data?.executionUpdates;
-        if (!update) {
-          // The gateway asks for another watch: subscribe again, from the last cursor.
-          const resumed = errors.find((error) => RESUMED_CODES.has(error.extensions?.code));
-          if (resumed) {
-            reason = new WatchError(resumed.message, resumed.extensions?.code);
+  const socket = options.transport === 'websocket' ? sharedSocket(socketUrl(url), authorization, options.webSocketImpl) : undefined;
+  try {
+    for (;;) {
+      /** Why the watch subscribes again, for `onRetry`. */
+      let reason: unknown = new Error('The stream ended before the execution did.');
+      if (options.signal?.aborted) return;
+      const payload = { query, variables: { id, eventsAfter, filter: options.filter ?? null } };
+      const watchdog = !socket && idleMs > 0 && Number.isFinite(idleMs) ? idleWatchedFetch(idleMs) : undefined;
+      const client = socket ? undefined : createClient({ url, headers: withAuthorization(options.headers, authorization), retryAttempts: 0, ...(watchdog ? { fetchFn: watchdog.fetchFn } : {}) });
+      const results: AsyncIterableIterator<{ data?: ExecutionUpdatesSubscription | null | undefined; errors?: readonly unknown[] | undefined }> = socket
+        ? socket.client.iterate<ExecutionUpdatesSubscription>(payload)
+        : client!.iterate<ExecutionUpdatesSubscription>(payload);
+      const stop = () => void results.return?.();
+      options.signal?.addEventListener('abort', stop, { once: true });
+      try {
+        for await (const result of results) {
+          const errors = (result.errors ?? []) as unknown as GraphQLErrorShape[];
+          const update = result.data?.executionUpdates;
+          if (!update) {
+            // The gateway asks for another watch: subscribe again, from the last cursor.
+            const resumed = errors.find((error) => RESUMED_CODES.has(error.extensions?.code));
+            if (resumed) {
+              reason = new WatchError(resumed.message, resumed.extensions?.code);
+              break;
+            }
+            const outage = errors.find((error) => error.extensions?.code === 'UPSTREAM_UNAVAILABLE');
+            if (outage) {
+              const { upstreamStatus, retryAfterMs } = outage.extensions ?? {};
+              options.onOutage?.({
+                message: outage.message,
+                code: 'UPSTREAM_UNAVAILABLE',
+                ...(typeof upstreamStatus === 'number' ? { upstreamStatus } : {}),
+                ...(typeof retryAfterMs === 'number' ? { retryAfterMs } : {}),
+              });
+              continue;
+            }
+            const first = errors[0];
+            throw new WatchError(first?.message ?? 'The watch ended with an error.', first?.extensions?.code);
+          }
+          if (update.cursor) eventsAfter = update.cursor;
+          attempt = 0;
+          // The watch reached the gateway's time limit while the execution still runs: subscribe again, from the last cursor.
+          const timedOut = update.isFinal && update.endReason === 'WATCH_TIME_LIMIT';
+          yield update;
+          if (timedOut) {
+            reason = new WatchError('The watch reached the gateway\'s time limit; it goes on from its last cursor.', 'WATCH_TIME_LIMIT');
             break;
           }
-          const outage = errors.find((error) => error.extensions?.code === 'UPSTREAM_UNAVAILABLE');
-          if (outage) {
-            const { upstreamStatus, retryAfterMs } = outage.extensions ?? {};
-            options.onOutage?.({
-              message: outage.message,
-              code: 'UPSTREAM_UNAVAILABLE',
-              ...(typeof upstreamStatus === 'number' ? { upstreamStatus } : {}),
-              ...(typeof retryAfterMs === 'number' ? { retryAfterMs } : {}),
-            });
-            continue;
-          }
-          const first = errors[0];
-          throw new WatchError(first?.message ?? 'The watch ended with an error.', first?.extensions?.code);
+          if (update.isFinal) return;
         }
-        if (update.cursor) eventsAfter = update.cursor;
-        attempt = 0;
-        // The watch reached the gateway's time limit while the execution still runs: subscribe again, from the last cursor.
-        const timedOut = update.isFinal && update.endReason === 'WATCH_TIME_LIMIT';
-        yield update;
-        if (timedOut) {
-          reason = new WatchError('The watch reached the gateway\'s time limit; it goes on from its last cursor.', 'WATCH_TIME_LIMIT');
-          break;
-        }
-        if (update.isFinal) return;
+        // The stream completed without a final update: the connection ended early.
+      } catch (error) {
+        if (error instanceof WatchError) throw error;
+        // graphql-ws throws the errors of a subscription the gateway refused as a whole (an `error` message) as their list.
+        const socketRefusal = Array.isArray(error) ? refusedOnSocket(error) : undefined;
+        if (socketRefusal && !RESUMED_CODES.has(socketRefusal.code)) throw socketRefusal;
+        const refusal = socketRefusal ? undefined : await refused(error);
+        if (refusal) throw refusal;
+        // A dropped connection (a closed socket too), or a drain's refusal: subscribe again from the last cursor.
+        reason = socketRefusal ?? (socket ? socketFailure(error) : error);
+      } finally {
+        options.signal?.removeEventListener('abort', stop);
+        watchdog?.disarm();
+        client?.dispose();
       }
-      // The stream completed without a final update: the connection ended early.
-    } catch (error) {
-      if (error instanceof WatchError) throw error;
-      const refusal = await refused(error);
-      if (refusal) throw refusal;
-      // A dropped connection: subscribe again from the last cursor.
-      reason = error;
-    } finally {
-      options.signal?.removeEventListener('abort', stop);
-      watchdog?.disarm();
-      client.dispose();
+      // Aborting a silent stream may end it as quietly as a completed one: say why either way.
+      if (watchdog?.idled) reason = watchdog.idled;
+      if (options.signal?.aborted) return;
+      attempt++;
+      const delayMs = retryDelay(attempt, baseMs, maxMs);
+      options.onRetry?.(reason, attempt, delayMs);
+      await pause(delayMs, options.signal);
     }
-    // Aborting a silent stream may end it as quietly as a completed one: say why either way.
-    if (watchdog?.idled) reason = watchdog.idled;
-    if (options.signal?.aborted) return;
-    attempt++;
-    const delayMs = retryDelay(attempt, baseMs, maxMs);
-    options.onRetry?.(reason, attempt, delayMs);
-    await pause(delayMs, options.signal);
+  } finally {
+    socket?.release();
   }
 }
