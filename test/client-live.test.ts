@@ -293,6 +293,31 @@ describe.each(LANES)('watchExecution against the gateway (%s lane)', (lane) => {
     }
   });
 
+  // The gateway sends each update's notes in `extensions.warnings`; the helper yielded only the data, so a page
+  // could not tell an `updatedAt` upstream sent unreadable (null with a note) from one it left out.
+  it.each(['sse', 'websocket'] as const)('tells onWarnings the notes of an update, with the update, over %s', async (transport) => {
+    const id = startExecution(harness, 1);
+    const stored = harness.upstream.get(id)!;
+    harness.upstream.put({ execution: { ...stored.execution, updatedAt: 'yesterday' }, events: stored.events });
+    const told: Array<{ warnings: readonly unknown[]; update: ExecutionUpdate }> = [];
+    const updates = watch(id, { transport, webSocketImpl: WebSocket, onWarnings: (warnings, update) => told.push({ warnings, update }) });
+    const first = await nextUpdate(updates, 'the first update');
+    expect(first.value).toMatchObject({ execution: { updatedAt: null } });
+    expect(told).toEqual([
+      {
+        update: first.value,
+        warnings: [{ path: ['executionUpdates', 'execution', 'updatedAt'], code: 'UNREADABLE_VALUE', message: expect.stringContaining('not an instant'), upstreamRequestId: expect.any(String) }],
+      },
+    ]);
+    harness.upstream.appendEvents(id, [{ id: `ev_${id}_bad`, executionId: id, createdAt: 'not a time', level: 'info' } as never]);
+    const second = await nextUpdate(updates, 'the update with the new event');
+    expect(told).toHaveLength(2);
+    expect(told[1]!.update).toBe(second.value);
+    expect(told[1]!.warnings).toEqual(
+      expect.arrayContaining([expect.objectContaining({ path: ['executionUpdates', 'newEvents', 0, 'node', 'createdAt'], code: 'UNREADABLE_VALUE' })]),
+    );
+  });
+
   it('sends the authorization argument alone when headers carry an Authorization too', async () => {
     const id = startExecution(harness);
     harness.upstream.reset();

@@ -40,7 +40,7 @@
  */
 import { print } from 'graphql';
 import { createClient, NetworkError } from 'graphql-sse';
-import type { ErrorCode } from '../client-contract.js';
+import type { DataWarning, ErrorCode } from '../client-contract.js';
 import { withAuthorization } from './authorization.js';
 import { httpEndpoint } from './endpoint.js';
 import type { FetchInput } from './fetch-types.js';
@@ -72,6 +72,11 @@ export interface WatchOptions {
    * the pause in ms. Attempts that keep growing mean the gateway cannot be reached.
    */
   onRetry?: ((error: unknown, attempt: number, delayMs: number) => void) | undefined;
+  /**
+   * Told, before the update is yielded, the notes of an update with values upstream sent unreadable or the gateway replaced
+   * (its `extensions.warnings`, README "Warnings"): without them a field served as null cannot be told from one upstream left out.
+   */
+  onWarnings?: ((warnings: readonly DataWarning[], update: ExecutionUpdate) => void) | undefined;
   /** Told when an update carries UPSTREAM_UNAVAILABLE (upstream failing for a while; the watch goes on). */
   onOutage?: ((notice: OutageNotice) => void) | undefined;
   /**
@@ -279,7 +284,7 @@ export async function* watchExecution(endpoint: string, authorization: string, i
       const payload = { query, variables: { id, eventsAfter, filter: options.filter ?? null } };
       const watchdog = !socket && idleMs > 0 && Number.isFinite(idleMs) ? idleWatchedFetch(idleMs) : undefined;
       const client = socket ? undefined : createClient({ url, headers: withAuthorization(options.headers, authorization), retryAttempts: 0, ...(watchdog ? { fetchFn: watchdog.fetchFn } : {}) });
-      const results: AsyncIterableIterator<{ data?: ExecutionUpdatesSubscription | null | undefined; errors?: readonly unknown[] | undefined }> = socket
+      const results: AsyncIterableIterator<{ data?: ExecutionUpdatesSubscription | null | undefined; errors?: readonly unknown[] | undefined; extensions?: unknown }> = socket
         ? socket.client.iterate<ExecutionUpdatesSubscription>(payload)
         : client!.iterate<ExecutionUpdatesSubscription>(payload);
       const stop = () => void results.return?.();
@@ -313,6 +318,9 @@ export async function* watchExecution(endpoint: string, authorization: string, i
           attempt = 0;
           // The watch reached the gateway's time limit while the execution still runs: subscribe again, from the last cursor.
           const timedOut = update.isFinal && update.endReason === 'WATCH_TIME_LIMIT';
+          // The gateway's contract, trusted as the data is: both transports type extensions loosely.
+          const warnings = (result.extensions as { warnings?: unknown } | undefined)?.warnings;
+          if (Array.isArray(warnings) && warnings.length > 0) options.onWarnings?.(warnings as DataWarning[], update);
           yield update;
           if (timedOut) {
             reason = new WatchError('The watch reached the gateway\'s time limit; it goes on from its last cursor.', 'WATCH_TIME_LIMIT');
