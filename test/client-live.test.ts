@@ -795,11 +795,13 @@ describe.each(LANES)('watchExecution over one shared WebSocket (%s lane)', (lane
   });
 
   it.each([
-    ['an unknown execution', 'ex_does_not_exist', undefined, 'NOT_FOUND'],
-    ['an eventsAfter that is no cursor', 'ex_demo_4', 'not-a-cursor', 'BAD_USER_INPUT'],
-  ])('throws a WatchError for %s: %s', async (_title, id, eventsAfter, code) => {
+    ['an unknown execution', 'ex_does_not_exist', {}, 'NOT_FOUND'],
+    ['an eventsAfter that is no cursor', 'ex_demo_4', { eventsAfter: 'not-a-cursor' }, 'BAD_USER_INPUT'],
+    // Refused before it runs: graphql-ws throws the `error` message's list of errors.
+    ['a filter variable that does not fit its type', 'ex_demo_4', { filter: { createdAfter: 'not-a-time' } }, 'BAD_REQUEST'],
+  ])('throws a WatchError for %s: %s', async (_title, id, given, code) => {
     const retries: unknown[] = [];
-    const updates = watch(id, { ...(eventsAfter ? { eventsAfter } : {}), onRetry: (error) => retries.push(error) });
+    const updates = watch(id, { ...given, onRetry: (error) => retries.push(error) });
     const error = await nextUpdate(updates, 'the WatchError').then(
       (next) => new Error(`the watch went on: ${JSON.stringify(next)}`),
       (thrown: unknown) => thrown,
