@@ -662,6 +662,27 @@ describe.each(LANES)('watchExecution while the gateway cannot be reached (%s lan
     expect(watching.updates.at(-1)).toMatchObject({ isFinal: true, endReason: 'EXECUTION_ENDED' });
   });
 
+  // A browser holds a seventh request to one host back until one of its 6 HTTP/1.1 connections frees: the eighth of
+  // 8 watches was told "No byte from the gateway … the connection is taken as lost", though none had been made.
+  it('says, when no answer came at all within idleTimeoutMs, that the request may be waiting for a connection', async () => {
+    const held: Socket[] = [];
+    const silent = createServer((socket) => held.push(socket));
+    silent.listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    try {
+      const retries: Retry[] = [];
+      const { port } = silent.address() as { port: number };
+      const watching = run(`http://127.0.0.1:${port}/graphql`, 'ex_demo_4', { retryDelayMs: 20, idleTimeoutMs: 300, onRetry: (error, attempt, delayMs) => retries.push({ error, attempt, delayMs }) });
+      await until(() => retries.length >= 1, () => 'a retry');
+      watching.stop.abort();
+      await watching.ended;
+      expect(String(retries[0]!.error)).toMatch(/^Error: No answer from the gateway for 300 ms: the request is taken as lost\. .*6 HTTP\/1\.1 connections per host.*transport: 'websocket'/);
+    } finally {
+      for (const socket of held) socket.destroy();
+      silent.close();
+    }
+  });
+
   it('after the gateway is reachable again updates flow, and the backoff starts over after an update', async () => {
     const id = startExecution(harness);
     const retries: Retry[] = [];

@@ -215,15 +215,23 @@ function idleWatchedFetch(idleMs: number): { fetchFn: typeof fetch; idled: Error
       const given = init?.signal;
       if (given?.aborted) idle.abort(given.reason);
       else given?.addEventListener('abort', () => idle.abort(given.reason), { once: true });
+      let answered = false;
       const arm = () => {
         clearTimeout(timer);
         timer = setTimeout(() => {
-          watched.idled = new Error(`No byte from the gateway for ${idleMs} ms: the connection is taken as lost.`);
+          // A browser holds a request back while its 6 HTTP/1.1 connections to the host are taken (by other watches):
+          // such a request never reached the gateway, and no reconnection can help it.
+          watched.idled = new Error(
+            answered
+              ? `No byte from the gateway for ${idleMs} ms: the connection is taken as lost.`
+              : `No answer from the gateway for ${idleMs} ms: the request is taken as lost. In a browser it may never have been sent, waiting for one of the 6 HTTP/1.1 connections per host that other watches hold: watch many executions with transport: 'websocket'.`,
+          );
           idle.abort(watched.idled);
         }, idleMs);
       };
       arm();
       const response = await fetch(input, { ...init, signal: idle.signal });
+      answered = true;
       if (!response.body) {
         watched.disarm();
         return response;
