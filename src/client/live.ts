@@ -67,7 +67,7 @@ export interface WatchOptions {
    * Told before each pause: why the watch subscribes again (the error that dropped it: for an
    * unreachable gateway graphql-sse's `NetworkError` (`name` 'NetworkError'), which carries the
    * failed fetch's message ('Failed to fetch' in a browser, 'fetch failed' in Node) but is no
-   * `TypeError`; a WatchError with code SHUTTING_DOWN, UPSTREAM_BAD_RESPONSE or WATCH_TIME_LIMIT;
+   * `TypeError`; over `transport: 'websocket'` a NetworkError naming the close code; a WatchError with code SHUTTING_DOWN, UPSTREAM_BAD_RESPONSE or WATCH_TIME_LIMIT;
    * an Error when the stream ended early), the attempt (1 for the first since the last update), and
    * the pause in ms. Attempts that keep growing mean the gateway cannot be reached.
    */
@@ -291,10 +291,13 @@ export async function* watchExecution(endpoint: string, authorization: string, i
       if (options.signal?.aborted) return;
       const payload = { query, variables: { id, eventsAfter, filter: options.filter ?? null } };
       const watchdog = !socket && idleMs > 0 && Number.isFinite(idleMs) ? idleWatchedFetch(idleMs) : undefined;
-      const client = socket ? undefined : createClient({ url, headers: withAuthorization(options.headers, authorization), retryAttempts: 0, ...(watchdog ? { fetchFn: watchdog.fetchFn } : {}) });
-      const results: AsyncIterableIterator<{ data?: ExecutionUpdatesSubscription | null | undefined; errors?: readonly unknown[] | undefined; extensions?: unknown }> = socket
-        ? socket.client.iterate<ExecutionUpdatesSubscription>(payload)
-        : client!.iterate<ExecutionUpdatesSubscription>(payload);
+      let client: ReturnType<typeof createClient> | undefined;
+      let results: AsyncIterableIterator<{ data?: ExecutionUpdatesSubscription | null | undefined; errors?: readonly unknown[] | undefined; extensions?: unknown }>;
+      if (socket) results = socket.client.iterate<ExecutionUpdatesSubscription>(payload);
+      else {
+        client = createClient({ url, headers: withAuthorization(options.headers, authorization), retryAttempts: 0, ...(watchdog ? { fetchFn: watchdog.fetchFn } : {}) });
+        results = client.iterate<ExecutionUpdatesSubscription>(payload);
+      }
       const stop = () => void results.return?.();
       options.signal?.addEventListener('abort', stop, { once: true });
       try {
