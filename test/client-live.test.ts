@@ -662,6 +662,31 @@ describe.each(LANES)('watchExecution while the gateway cannot be reached (%s lan
     expect(watching.updates.at(-1)).toMatchObject({ isFinal: true, endReason: 'EXECUTION_ENDED' });
   });
 
+  // Over a socket the gateway's own pings reach no page (a browser answers them unseen), and a socket that went away
+  // without a word is never closed: the watches on it waited for ever.
+  it('over the shared WebSocket, drops a socket whose pong does not come within idleTimeoutMs and subscribes again from its cursor', async () => {
+    // A relay of its own: stalling the suite's would stall the keep-alive connections fetch pools for the next test too.
+    const own = await Relay.start(harness.url);
+    try {
+      const id = startExecution(harness);
+      const retries: Retry[] = [];
+      const watching = run(own.url, id, { transport: 'websocket', webSocketImpl: WebSocket, retryDelayMs: 20, idleTimeoutMs: 500, onRetry: (error, attempt, delayMs) => retries.push({ error, attempt, delayMs }) });
+      await until(() => watching.updates.length >= 1, () => 'the first update');
+
+      own.stall();
+      advance(harness, id, 'workflow_running', 2);
+      await until(() => watching.updates.length >= 2, () => `an update over a new socket; retries ${JSON.stringify(retries)}`);
+      expect(watching.updates[1]!.execution.status).toBe('WORKFLOW_RUNNING');
+      expect(watching.updates[1]!.newEvents).toHaveLength(2);
+      expect(retries.at(-1)?.error).toMatchObject({ name: 'NetworkError', message: "The gateway did not answer the socket's ping in time: the connection is taken as lost." });
+      advance(harness, id, 'workflow_succeeded', 1);
+      await watching.ended;
+      expect(watching.updates.at(-1)).toMatchObject({ isFinal: true, endReason: 'EXECUTION_ENDED' });
+    } finally {
+      await own.close();
+    }
+  });
+
   // A browser holds a seventh request to one host back until one of its 6 HTTP/1.1 connections frees: the eighth of
   // 8 watches was told "No byte from the gateway … the connection is taken as lost", though none had been made.
   it('says, when no answer came at all within idleTimeoutMs, that the request may be waiting for a connection', async () => {

@@ -45,7 +45,7 @@ import { withAuthorization } from './authorization.js';
 import { httpEndpoint } from './endpoint.js';
 import type { FetchInput } from './fetch-types.js';
 import { ExecutionUpdatesDocument, type ExecutionEventFilter, type ExecutionUpdatesSubscription } from './generated.js';
-import { sharedSocket, socketUrl } from './shared-socket.js';
+import { sharedSocket, SOCKET_IDLE_CLOSE_CODE, socketUrl } from './shared-socket.js';
 
 export type ExecutionUpdate = ExecutionUpdatesSubscription['executionUpdates'];
 
@@ -94,7 +94,8 @@ export interface WatchOptions {
    * the same endpoint and `authorization` shares one graphql-ws socket. A browser opens at most 6
    * HTTP/1.1 connections per host, so a page that watches more executions at once over Server-Sent
    * Events from a gateway served over HTTP/1.1 waits, its queries too, until a watch ends: use the
-   * socket there. `idleTimeoutMs` and `headers` are Server-Sent Events' only.
+   * socket there. `headers` are Server-Sent Events' only; over the socket `idleTimeoutMs` is a ping every half of it,
+   * and a pong that has not come within the other half drops the socket.
    */
   transport?: 'sse' | 'websocket' | undefined;
   /** With `transport: 'websocket'` where there is no global WebSocket (Node 20): the `ws` package's `WebSocket`. */
@@ -169,8 +170,10 @@ function refusedOnSocket(errors: readonly unknown[]): WatchError {
  * unreachable gateway by `error.name` over either transport.
  */
 function socketFailure(error: unknown): unknown {
-  if (error instanceof Error) return error;
   const code = (error as { code?: unknown } | null)?.code;
+  // graphql-ws's own TerminatedCloseEvent is an Error, named for its code alone.
+  if (code === SOCKET_IDLE_CLOSE_CODE) return new NetworkError('The gateway did not answer the socket\'s ping in time: the connection is taken as lost.');
+  if (error instanceof Error) return error;
   return new NetworkError(`The WebSocket to the gateway closed${typeof code === 'number' ? ` (${code})` : ''}.`);
 }
 
@@ -283,7 +286,7 @@ export async function* watchExecution(endpoint: string, authorization: string, i
   const idleMs = options.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
   /** Subscriptions made since the last update: an update shows the gateway answers, so the backoff starts over. */
   let attempt = 0;
-  const socket = options.transport === 'websocket' ? sharedSocket(socketUrl(url), authorization, options.webSocketImpl) : undefined;
+  const socket = options.transport === 'websocket' ? sharedSocket(socketUrl(url), authorization, options.webSocketImpl, idleMs) : undefined;
   try {
     for (;;) {
       /** Why the watch subscribes again, for `onRetry`. */

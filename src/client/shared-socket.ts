@@ -19,16 +19,17 @@ interface Shared {
 /** By WebSocket implementation (the global one is `undefined`), then by URL and Authorization. */
 const sockets = new Map<unknown, Map<string, Shared>>();
 
-/** The socket's client for `url` (ws: or wss:) and `authorization`, and `release` for when the watch ends: the last one's release disposes it. */
-export function sharedSocket(url: string, authorization: string, webSocketImpl: unknown): { client: Client; release(): void } {
+/**
+ * The socket's client for `url` (ws: or wss:) and `authorization`, and `release` for when the watch ends: the last one's
+ * release disposes it. With `idleMs` (finite, over 0) it pings every half of it and drops a socket whose pong has not come
+ * within the other half: one that went away without a word (a laptop that slept, a NAT that forgot it) closes no socket,
+ * and a browser tells a page nothing of the gateway's own pings, so its watches would wait for ever.
+ */
+export function sharedSocket(url: string, authorization: string, webSocketImpl: unknown, idleMs: number): { client: Client; release(): void } {
   let byKey = sockets.get(webSocketImpl);
   if (!byKey) sockets.set(webSocketImpl, (byKey = new Map()));
-  const key = `${url}\n${authorization}`;
-  const shared: Shared = byKey.get(key) ?? {
-    // Browsers cannot set headers on a WebSocket: the gateway reads the token from connectionParams.
-    client: createClient({ url, connectionParams: { authorization }, lazy: true, retryAttempts: 0, ...(webSocketImpl ? { webSocketImpl } : {}) }),
-    users: 0,
-  };
+  const key = `${url}\n${authorization}\n${idleMs}`;
+  const shared: Shared = byKey.get(key) ?? { client: socketClient(url, authorization, webSocketImpl, idleMs), users: 0 };
   byKey.set(key, shared);
   shared.users++;
   let released = false;
@@ -43,6 +44,39 @@ export function sharedSocket(url: string, authorization: string, webSocketImpl: 
       void shared.client.dispose();
     },
   };
+}
+
+/** Closed by the client itself when no pong came in time (graphql-ws's `terminate()`, which closes at once, without a closing handshake). */
+export const SOCKET_IDLE_CLOSE_CODE = 4499;
+
+function socketClient(url: string, authorization: string, webSocketImpl: unknown, idleMs: number): Client {
+  const half = idleMs > 0 && Number.isFinite(idleMs) ? Math.max(1, Math.floor(idleMs / 2)) : 0;
+  let pongDue: ReturnType<typeof setTimeout> | undefined;
+  const client: Client = createClient({
+    url,
+    // Browsers cannot set headers on a WebSocket: the gateway reads the token from connectionParams.
+    connectionParams: { authorization },
+    lazy: true,
+    retryAttempts: 0,
+    ...(webSocketImpl ? { webSocketImpl } : {}),
+    ...(half > 0
+      ? {
+          keepAlive: half,
+          on: {
+            ping: (received: boolean) => {
+              if (received) return;
+              clearTimeout(pongDue);
+              pongDue = setTimeout(() => client.terminate(), half);
+            },
+            pong: (received: boolean) => {
+              if (received) clearTimeout(pongDue);
+            },
+            closed: () => clearTimeout(pongDue),
+          },
+        }
+      : {}),
+  });
+  return client;
 }
 
 /** `endpoint` (an http(s) URL) as the WebSocket URL of the same path: graphql-ws is served on the gateway's port and path. */
