@@ -24,31 +24,12 @@ import { KNOWN_EXECUTION_STATUSES } from '../src/domain/execution-status.js';
 import { decodeEventCursor } from '../src/domain/event-cursor.js';
 import { readExecution } from '../src/upstream/envelope.js';
 import { Harness, LANES, codes, type GraphQLResponse } from './support/harness.js';
+import { EVENT_TEXT, EXECUTION_JSON, EXECUTION_TEXT, EXECUTION_TIMES } from './support/upstream-fields.js';
 
 const NUM_RUNS = 150;
 const ID = 'ex_env_prop';
 const STATUSES: readonly string[] = [...KNOWN_EXECUTION_STATUSES, 'UNKNOWN'];
 const CANONICAL = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-
-const EXECUTION_TEXT = [
-  'statusReason',
-  'paymentStatus',
-  'checkoutSessionId',
-  'orderId',
-  'externalRef',
-  'idempotencyKey',
-  'initiatedById',
-  'initiatedByType',
-  'organizationId',
-  'runId',
-  'workflowId',
-  'sourceEntityId',
-  'sourceEntityType',
-  'sourceSystem',
-] as const;
-const EXECUTION_JSON = ['clientSafeMetadata', 'requestPayload', 'responsePayload'] as const;
-const EXECUTION_TIMES = ['createdAt', 'updatedAt', 'startedAt', 'finishedAt'] as const;
-const EVENT_TEXT = ['eventType', 'level', 'title', 'message', 'nodeId', 'organizationId', 'requestId', 'runId', 'workflowId'] as const;
 
 const QUERY = `
   query Everything($id: ID!) {

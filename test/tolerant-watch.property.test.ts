@@ -17,6 +17,7 @@ import { makeExecution } from '../src/demo/demo-data.js';
 import { decodeEventCursor, encodeStartCursor } from '../src/domain/event-cursor.js';
 import { Harness, LANES } from './support/harness.js';
 import { sendOver } from './support/transports.js';
+import { EVENT_TEXT, EXECUTION_JSON, EXECUTION_TEXT, EXECUTION_TIMES } from './support/upstream-fields.js';
 
 const NUM_RUNS = Number(process.env.TOLERANT_WATCH_RUNS ?? 60);
 
@@ -27,31 +28,8 @@ interface Warning {
   code: string;
 }
 
-const EXECUTION_FIELDS = [
-  'status',
-  'statusReason',
-  'paymentStatus',
-  'checkoutSessionId',
-  'orderId',
-  'externalRef',
-  'idempotencyKey',
-  'initiatedById',
-  'initiatedByType',
-  'organizationId',
-  'runId',
-  'workflowId',
-  'sourceEntityId',
-  'sourceEntityType',
-  'sourceSystem',
-  'clientSafeMetadata',
-  'requestPayload',
-  'responsePayload',
-  'createdAt',
-  'updatedAt',
-  'startedAt',
-  'finishedAt',
-] as const;
-const EVENT_FIELDS = ['id', 'executionId', 'createdAt', 'eventType', 'level', 'title', 'message', 'nodeId', 'data', 'organizationId', 'requestId', 'runId', 'workflowId'] as const;
+const EXECUTION_FIELDS = ['status', ...EXECUTION_TEXT, ...EXECUTION_JSON, ...EXECUTION_TIMES] as const;
+const EVENT_FIELDS = ['id', 'executionId', 'createdAt', 'data', ...EVENT_TEXT] as const;
 /** Keys no field reads: they must change nothing. */
 const STRAY_KEYS = ['__proto__', 'constructor', 'toJSON', 'hasOwnProperty', 'extra'];
 
