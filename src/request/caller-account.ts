@@ -21,12 +21,13 @@
  * serves every spelling the RFCs allow; the token itself is never changed (its
  * case counts).
  */
+import { TCHAR } from '../http-token.js';
 
 /** Spaces and tabs around a field value (RFC 9110 §5.6.3 `OWS`). */
 const OPTIONAL_WHITESPACE = /^[ \t]+|[ \t]+$/g;
 
 /** An auth scheme (a `token`, RFC 9110 §5.6.2), then the spaces before its credentials. */
-const SCHEME_AND_SPACES = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)[ \t]+/;
+const SCHEME_AND_SPACES = new RegExp(`^(${TCHAR}+)[ \\t]+`);
 
 /**
  * The header in the one form the gateway keys and forwards: `Bearer`, one space

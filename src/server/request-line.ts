@@ -25,6 +25,7 @@
  */
 import { METHODS, type IncomingMessage } from 'node:http';
 import { METHOD_NOT_IMPLEMENTED, minorVersionNotRead, versionNotSupported } from '../errors.js';
+import { TCHAR } from '../http-token.js';
 
 /** The status and message of an answer to a request line node refused; undefined when it says nothing more than "malformed". */
 export interface RequestLineRefusal {
@@ -43,7 +44,7 @@ export function versionRefusal(request: IncomingMessage): string | undefined {
 }
 
 /** A method is a token (RFC 9110 §9.1, §5.6.2). */
-const METHOD = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+ \S/;
+const METHOD = new RegExp(`^${TCHAR}+ \\S`);
 
 /** A request line's version, and what precedes it: `method SP target SP HTTP/d.d`. */
 const VERSION = /^\S+ \S+ HTTP\/(\d)\.(\d)\r?$/;
@@ -64,10 +65,10 @@ export function requestLineRefusal(error: NodeJS.ErrnoException & { rawPacket?: 
 }
 
 /** A byte of a token (RFC 9110 §5.6.2). */
-const TCHAR = /[!#$%&'*+\-.^_`|~0-9A-Za-z]/;
+const TOKEN_BYTE = new RegExp(TCHAR);
 
 /** A whole request line: `method SP target SP HTTP/d.d`. */
-const REQUEST_LINE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+ \S+ HTTP\/\d\.\d\r?$/;
+const REQUEST_LINE = new RegExp(`^${TCHAR}+ \\S+ HTTP/\\d\\.\\d\\r?$`);
 
 /**
  * Whether the parser failed (at `offset` of `packet`) in a method token that starts a request line whose
@@ -81,7 +82,7 @@ const REQUEST_LINE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+ \S+ HTTP\/\d\.\d\r?$/;
 function unknownMethod(packet: Buffer, offset: number): boolean {
   const text = packet.toString('latin1');
   let start = Math.min(Math.max(offset, 0), text.length);
-  while (start > 0 && TCHAR.test(text[start - 1]!)) start--;
+  while (start > 0 && TOKEN_BYTE.test(text[start - 1]!)) start--;
   const line = text.slice(start, text.indexOf('\n', start) === -1 ? text.length : text.indexOf('\n', start));
   const startsLine = start === 0 || text[start - 1] === '\n';
   return (startsLine ? METHOD : REQUEST_LINE).test(line) && !METHODS.includes(line.slice(0, line.indexOf(' ')));
