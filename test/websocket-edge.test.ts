@@ -273,6 +273,16 @@ describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
       ['an HTTP/1.0 GET', 'GET /graphql HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n'],
       ['a Sec-WebSocket-Version other than 13', 'GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 7\r\n'],
       ['a path other than /graphql', 'GET /graphq HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n'],
+      // ws alone answered these with a text/html 400 "Invalid Sec-WebSocket-Protocol header", without the id.
+      ...[
+        ['a subprotocol named twice', 'graphql-transport-ws, graphql-transport-ws'],
+        ['an empty subprotocol in the list', 'graphql-transport-ws,,graphql-ws'],
+        ['a subprotocol with a space inside', 'graphql transport-ws'],
+        ['a subprotocol list ending in a comma', 'graphql-transport-ws,'],
+      ].map(([name, value]) => [
+        name!,
+        `GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ${value}\r\n`,
+      ]),
     ])('refuses %s with a GraphQL error body, a code and the request id', async (_name, head) => {
       const { text } = await rawExchange(harness.url, `${head}x-request-id: upgrade-refused\r\n\r\n`);
       const [top = '', body = ''] = text.split('\r\n\r\n');

@@ -74,6 +74,7 @@ import type { Lane } from '../fast-lane/index.js';
 import type { Logger } from '../logger.js';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
 import type { EdgeRefusal } from '../pipeline/request-errors.js';
+import { TCHAR } from '../http-token.js';
 import { requestIdFor } from '../request/request-id.js';
 import { schema } from '../schema/index.js';
 import { OncePerWindow } from '../telemetry/once-per-window.js';
@@ -192,6 +193,21 @@ function handshakeProblem(request: IncomingMessage): string | undefined {
   const version = request.headers['sec-websocket-version'];
   // The versions ws speaks.
   if (version !== '13' && version !== '8') return 'Unsupported Sec-WebSocket-Version: send 13.';
+  return subprotocolListProblem(request.headers['sec-websocket-protocol']);
+}
+
+/** `Sec-WebSocket-Protocol`: subprotocol names (tokens), separated by commas with spaces and tabs allowed around each (RFC 6455 §11.3.4). */
+const SUBPROTOCOL_LIST = new RegExp(`^${TCHAR}+(?:[ \\t]*,[ \\t]*${TCHAR}+)*$`);
+
+/**
+ * What ws refuses in `Sec-WebSocket-Protocol` (an empty name, a character no token has, a name given twice), checked
+ * here first: ws answers it with a text/html 400 of its own, with no code and no request id.
+ */
+function subprotocolListProblem(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const names = SUBPROTOCOL_LIST.test(header) ? header.split(/[ \t]*,[ \t]*/) : undefined;
+  if (!names) return `Invalid Sec-WebSocket-Protocol header: a comma-separated list of subprotocol names is expected (${GRAPHQL_TRANSPORT_WS_PROTOCOL}).`;
+  if (new Set(names).size !== names.length) return 'Invalid Sec-WebSocket-Protocol header: a subprotocol is named twice.';
   return undefined;
 }
 
