@@ -88,6 +88,23 @@ export const outputEnumAdditionsBreak: Rule = ({ changes, newSchema }) => {
   });
 };
 
+export const CHANGED_DEFAULT_REASON =
+  'Every operation that leaves the argument or input field out, or passes a variable the client leaves unset, runs with the new default: its results change with no error and no change to its text.';
+
+const DEFAULT_CHANGES = new Set<string>([ChangeType.FieldArgumentDefaultChanged, ChangeType.InputFieldDefaultValueChanged]);
+
+/**
+ * A changed default (of an argument or an input field, added or removed
+ * included) is breaking, not merely dangerous as inspector has it: the known
+ * documents lean on defaults (ExecutionPage leaves `order` out), and a client
+ * cannot see the change coming, since its operation still validates and only
+ * its results differ.
+ */
+export const changedDefaultsBreak: Rule = ({ changes }) =>
+  changes.map((change) =>
+    DEFAULT_CHANGES.has(change.type) ? { ...change, criticality: { level: CriticalityLevel.Breaking, reason: CHANGED_DEFAULT_REASON } } : change,
+  );
+
 export interface SchemaCheck {
   breaking: Change[];
   dangerous: Change[];
@@ -127,7 +144,7 @@ export async function checkSchema(
   documents: readonly KnownDocument[] = [],
 ): Promise<SchemaCheck> {
   const [before, after] = [buildSchema(baseline), buildSchema(current)];
-  const changes = await diff(before, after, [outputEnumAdditionsBreak]);
+  const changes = await diff(before, after, [outputEnumAdditionsBreak, changedDefaultsBreak]);
   const of = (level: CriticalityLevel) => changes.filter((change) => change.criticality.level === level);
   const breaking = of(CriticalityLevel.Breaking);
   const reasons = new Map<Change, string>();

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { Kind, parse, print, visit, type ASTNode, type ASTVisitor, type EnumValueDefinitionNode } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { KnownDocumentsError, readKnownDocuments } from '../scripts/known-documents.js';
-import { changelog, checkSchema, OUTPUT_ENUM_REASON, problems, readDeclarations, SchemaCheckError, type DeclaredChange } from '../scripts/schema-changes.js';
+import { CHANGED_DEFAULT_REASON, changelog, checkSchema, OUTPUT_ENUM_REASON, problems, readDeclarations, SchemaCheckError, type DeclaredChange } from '../scripts/schema-changes.js';
 
 const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
 const BASELINE = read('schema/baseline.graphql');
@@ -111,6 +111,34 @@ describe('schema check', () => {
     expect(input.ok).toBe(true);
     expect(input.dangerous.map((change) => [change.type, change.path])).toEqual([['ENUM_VALUE_ADDED', 'EventOrder.RANDOM']]);
     expect(changelog(input)).toMatch(/^## Schema changes\n\n### Dangerous\n\n- `EventOrder\.RANDOM` Enum value 'RANDOM' was added to enum 'EventOrder'/);
+  });
+
+  // A default is what every operation that leaves the argument out runs with: `order: EventOrder = DESC`
+  // turned ExecutionPage's `events(first: $first)` newest first, with no error and no change to its
+  // text, and the check passed it (inspector has a changed default as dangerous only).
+  it('counts a changed default of an argument or an input field as breaking, naming the documents that may rely on it', async () => {
+    const argument = await checkSchema(BASELINE, BASELINE.replace('order: EventOrder = ASC', 'order: EventOrder = DESC'), [], KNOWN);
+    expect(argument.ok).toBe(false);
+    expect(argument.undeclared.map((change) => [change.type, change.path, change.criticality.reason])).toEqual([
+      ['FIELD_ARGUMENT_DEFAULT_CHANGED', 'Execution.events.order', CHANGED_DEFAULT_REASON],
+    ]);
+    expect(argument.touching.get(argument.undeclared[0]!)!.map((document) => document.label)).toEqual(
+      expect.arrayContaining([labelOf('query ExecutionPage'), labelOf('query ExecutionEvents')]),
+    );
+    expect(problems(argument)).toEqual([
+      'Breaking change not declared: FIELD_ARGUMENT_DEFAULT_CHANGED at Execution.events.order: Default value for argument \'order\' on field \'Execution.events\' changed from \'"ASC"\' to \'"DESC"\'. Undo it, or declare it in schema/breaking-changes.json as {"type":"FIELD_ARGUMENT_DEFAULT_CHANGED","path":"Execution.events.order","reason":"…"}.',
+    ]);
+
+    const inputField = await checkSchema(BASELINE, BASELINE.replace('  levels: [String!]\n', '  levels: [String!] = ["error"]\n'), [], KNOWN);
+    expect(inputField.undeclared.map((change) => [change.type, change.path])).toEqual([['INPUT_FIELD_DEFAULT_VALUE_CHANGED', 'ExecutionEventFilter.levels']]);
+    expect(inputField.touching.get(inputField.undeclared[0]!)!.map((document) => document.label)).toEqual(
+      expect.arrayContaining([labelOf('query ExecutionEvents'), labelOf('subscription ExecutionUpdates')]),
+    );
+
+    const declared = await checkSchema(BASELINE, BASELINE.replace('order: EventOrder = ASC', 'order: EventOrder = DESC'), [
+      { type: 'FIELD_ARGUMENT_DEFAULT_CHANGED', path: 'Execution.events.order', reason: 'Every frontend passes `order` since 3.2.' },
+    ], KNOWN);
+    expect(declared.ok).toBe(true);
   });
 
   it('passes a description change, listed as safe', async () => {
