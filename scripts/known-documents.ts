@@ -9,7 +9,8 @@
  * touches, so a declaration can say who is affected.
  *
  * Validation is the gateway's own (src/pipeline/spec-rules.ts: graphql-js's
- * rules as the current spec has them), each document parsed here; deprecated
+ * rules as the current spec has them, and src/pipeline/operation-limits.ts:
+ * depth, aliases, directives, cost and, as each document is parsed, tokens); deprecated
  * fields are found with @graphql-inspector/core's `findDeprecatedUsages`.
  * Not inspector's `validate`: it resolves fragment spreads by a regular
  * expression over the printed text and throws (a stack, no check) on a
@@ -33,7 +34,11 @@ import {
   type DocumentNode,
   type GraphQLSchema,
 } from 'graphql';
+import { OPERATION_LIMIT_RULES, parseWithinLimits } from '../src/pipeline/operation-limits.js';
 import { SPEC_RULES } from '../src/pipeline/spec-rules.js';
+
+/** What the gateway validates a request with, introspection's switch aside (it depends on configuration, not on the schema). */
+const GATEWAY_RULES = [...SPEC_RULES, ...OPERATION_LIMIT_RULES];
 
 /** One document of one manifest. `label` names it in messages: the manifest, the first 12 hex digits of its hash, its operations. */
 export interface KnownDocument {
@@ -97,12 +102,12 @@ export function checkDocuments(schema: GraphQLSchema, documents: readonly KnownD
   for (const document of documents) {
     let parsed: DocumentNode;
     try {
-      parsed = parse(new Source(document.text, document.label));
+      parsed = parseWithinLimits(new Source(document.text, document.label));
     } catch (error) {
       findings.broken.set(document, [(error as Error).message]);
       continue;
     }
-    const errors = validate(schema, parsed, SPEC_RULES);
+    const errors = validate(schema, parsed, GATEWAY_RULES);
     if (errors.length) findings.broken.set(document, errors.map((error) => error.message));
     const deprecated = findDeprecatedUsages(schema, parsed);
     if (deprecated.length) findings.deprecated.set(document, deprecated.map((error) => error.message));

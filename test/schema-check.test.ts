@@ -12,6 +12,8 @@ import { Kind, parse, print, visit, type ASTNode, type ASTVisitor, type EnumValu
 import { describe, expect, it } from 'vitest';
 import { KnownDocumentsError, readKnownDocuments } from '../scripts/known-documents.js';
 import { CHANGED_DEFAULT_REASON, changelog, checkSchema, OUTPUT_ENUM_REASON, problems, readDeclarations, SchemaCheckError, type DeclaredChange } from '../scripts/schema-changes.js';
+import { OPERATION_LIMITS } from '../src/pipeline/operation-limits.js';
+import { Harness } from './support/harness.js';
 
 const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
 const BASELINE = read('schema/baseline.graphql');
@@ -264,6 +266,39 @@ describe('schema check', () => {
     expect(broken.has('dotsInString')).toBe(false);
     expect(broken.get('mutation')?.join(' ')).toMatch(/mutation/i);
     expect(check.neverValid.size).toBe(3);
+  });
+
+  // A deployed frontend's documents past the operation limits passed the check (exit 0), though the
+  // gateway refuses every one of them: the check validated with graphql-js's rules only.
+  it('holds known documents to the operation limits the gateway refuses requests by', async () => {
+    const pastLimits = {
+      depth: 'query Deep($id: ID!) { execution(id: $id) { events { edges { node { execution { events { edges { node { execution { id } } } } } } } } } }',
+      aliases: `query Many { ${Array.from({ length: OPERATION_LIMITS.maxAliases + 1 }, (_, i) => `a${i}: executions(ids: []) { id }`).join(' ')} }`,
+      cost: 'query Costly($id: ID!) { execution(id: $id) { events(first: 100) { edges { node { execution { events(first: 100) { nodes { id } } } } } } } }',
+      directives: `query Marked($id: ID!) { execution(id: $id) { ${'id @include(if: true) '.repeat(OPERATION_LIMITS.maxDirectives + 1)}} }`,
+      tokens: `query Long { executions(ids: [${Array.from({ length: OPERATION_LIMITS.maxTokens }, (_, i) => `"ex_${i}"`).join(', ')}]) { id } }`,
+    };
+    const harness = await Harness.start();
+    try {
+      for (const [name, query] of Object.entries(pastLimits)) {
+        const response = await harness.query(query, { id: 'ex_demo_1' });
+        expect(response.status, name).toBe(400);
+        expect(response.errors!.map((error) => error.extensions?.code), name).toEqual([name === 'tokens' ? 'GRAPHQL_PARSE_FAILED' : 'GRAPHQL_VALIDATION_FAILED']);
+      }
+      expect(harness.upstream.requests).toHaveLength(0);
+    } finally {
+      await harness.close();
+    }
+    const check = await checkSchema(BASELINE, BASELINE, [], readKnownDocuments('web.json', JSON.stringify(pastLimits)));
+    expect(check.ok).toBe(false);
+    const broken = new Map([...check.brokenDocuments].map(([document, messages]) => [document.hash, messages.join(' ')]));
+    expect(broken.get('depth')).toMatch(new RegExp(`^Query depth limit of ${OPERATION_LIMITS.maxDepth} exceeded, found 10\\. `));
+    expect(broken.get('aliases')).toMatch(new RegExp(`^Aliases limit of ${OPERATION_LIMITS.maxAliases} exceeded, found ${OPERATION_LIMITS.maxAliases + 1}\\. `));
+    expect(broken.get('cost')).toMatch(new RegExp(`^Query Cost limit of ${OPERATION_LIMITS.maxCost} exceeded`));
+    expect(broken.get('directives')).toMatch(new RegExp(`^Directives limit of ${OPERATION_LIMITS.maxDirectives} exceeded`));
+    expect(broken.get('tokens')).toBe(`Syntax Error: Token limit of ${OPERATION_LIMITS.maxTokens} exceeded.`);
+    // Within the limits, the typed client's documents still pass.
+    expect((await checkSchema(BASELINE, BASELINE, [], KNOWN)).ok).toBe(true);
   });
 
   it('refuses a manifest that is not one, in one line', () => {

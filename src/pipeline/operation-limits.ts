@@ -12,12 +12,23 @@
  * time (src/request/scope.ts: executions and events per request).
  */
 import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
-import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
-import { maxDepthPlugin, maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
-import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
-import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
+import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
+import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
+import { MaxTokensParserWLexer, maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
-import { visit, type ASTNode, type ExecutionResult, type FragmentDefinitionNode, type GraphQLError, type OperationDefinitionNode, type ValidationContext, type ValidationRule } from 'graphql';
+import {
+  visit,
+  type ASTNode,
+  type DocumentNode,
+  type ExecutionResult,
+  type FragmentDefinitionNode,
+  type GraphQLError,
+  type OperationDefinitionNode,
+  type Source,
+  type ValidationContext,
+  type ValidationRule,
+} from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { parseFailed, validationFailed } from '../errors.js';
 
@@ -168,26 +179,40 @@ export interface OperationLimitOptions {
   fieldSuggestions: boolean;
 }
 
+// Armor's messages state the limit (exposeLimits). Its default is to throw from
+// inside validation, which surfaces as a 200 without a code; reporting the
+// error instead makes it an ordinary 400 validation error with a stable code.
+const REPORTED = {
+  exposeLimits: true,
+  propagateOnRejection: false,
+  onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(validationFailed(limitMessage(error.message)))],
+};
+
+/**
+ * Every limit but tokens (which the parser counts: `parseWithinLimits`), as
+ * the validation rules the pipeline adds to each request's validation. The
+ * schema check validates known documents with them too
+ * (scripts/known-documents.ts): a document the gateway refuses never passes it.
+ */
+export const OPERATION_LIMIT_RULES: readonly ValidationRule[] = [
+  ignoringTypeIntrospection(maxDepthRule({ ...REPORTED, n: OPERATION_LIMITS.maxDepth, ignoreIntrospection: true, flattenFragments: true })),
+  maxDepthRule({ ...REPORTED, n: OPERATION_LIMITS.maxIntrospectionDepth, ignoreIntrospection: false, flattenFragments: true }),
+  maxAliasesRule({ ...REPORTED, n: OPERATION_LIMITS.maxAliases, allowList: [] }),
+  maxDirectivesRule({ ...REPORTED, n: OPERATION_LIMITS.maxDirectives }),
+  ignoringTypeIntrospection(costLimitRule({ ...REPORTED, maxCost: OPERATION_LIMITS.maxCost, ignoreIntrospection: true })),
+];
+
+/** Parses as the pipeline does: past the token limit, Armor's syntax error. */
+export function parseWithinLimits(source: string | Source): DocumentNode {
+  return new MaxTokensParserWLexer(source, { n: OPERATION_LIMITS.maxTokens, exposeLimits: true }).parseDocument();
+}
+
 export function useOperationLimits(options: OperationLimitOptions): Plugin[] {
-  // Armor's messages state the limit (exposeLimits). Its default is to throw from
-  // inside validation, which surfaces as a 200 without a code; reporting the
-  // error instead makes it an ordinary 400 validation error with a stable code.
-  const common = {
-    exposeLimits: true,
-    propagateOnRejection: false,
-    onReject: [
-      (context: ValidationContext | null, error: GraphQLError) => context?.reportError(validationFailed(limitMessage(error.message))),
-    ],
-  };
   const plugins: Plugin[] = [
     // The token limit runs in the parser (no validation context): it throws a parse error.
     maxTokensPlugin({ exposeLimits: true, n: OPERATION_LIMITS.maxTokens }),
     useParserOverflow(),
-    useRule(ignoringTypeIntrospection(maxDepthRule({ ...common, n: OPERATION_LIMITS.maxDepth, ignoreIntrospection: true, flattenFragments: true }))),
-    maxDepthPlugin({ ...common, n: OPERATION_LIMITS.maxIntrospectionDepth, ignoreIntrospection: false, flattenFragments: true }),
-    maxAliasesPlugin({ ...common, n: OPERATION_LIMITS.maxAliases, allowList: [] }),
-    maxDirectivesPlugin({ ...common, n: OPERATION_LIMITS.maxDirectives }),
-    useRule(ignoringTypeIntrospection(costLimitRule({ ...common, maxCost: OPERATION_LIMITS.maxCost, ignoreIntrospection: true }))),
+    ...OPERATION_LIMIT_RULES.map(useRule),
     useValidationBudget(),
   ];
   if (!options.fieldSuggestions) plugins.push(useHideSuggestions());

@@ -10,7 +10,7 @@
  * timer, several µs of every request (README "The cost of one pipeline"). Here
  * a document's entries remember the rules they were made with: a rule that is
  * the same function as before matches at once, and only a rule made afresh for
- * the request (Armor makes its rules per request) is compared by name, as Yoga
+ * the request (as Armor's plugins make theirs) is compared by name, as Yoga
  * compares every rule.
  *
  * It must be the last plugin that adds validation rules (src/pipeline/gateway.ts
