@@ -512,6 +512,23 @@ describe.each(LANES)('introspection switched off (%s lane)', (lane) => {
     });
   });
 
+  // graphql-js's rule reports every field whose type is an introspection type: the full introspection
+  // query got 39 errors, most naming fields that are not what was refused ("kind", "queryType"), and
+  // graphql-codegen pointed at the gateway printed each of them.
+  it.each([
+    ['the full introspection query', getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true, oneOf: true }), ['__schema']],
+    ['__schema and __type side by side', '{ s: __schema { types { name fields { name type { name } } } } t: __type(name: "Query") { fields { name } } }', ['__schema', '__type']],
+    ['__type in a fragment with one of its own', '{ ...OnQuery } fragment OnQuery on Query { __type(name: "Execution") { ...Described } } fragment Described on __Type { name fields { name type { kind } } }', ['__type']],
+  ])('refuses %s with one error per __schema or __type, not one per field below it', async (_name, query, refused) => {
+    const response = await harness.query(query, undefined, { authorization: null });
+    expect(response.status).toBe(400);
+    expect(codes(response)).toEqual(refused.map(() => 'GRAPHQL_VALIDATION_FAILED'));
+    expect(response.errors!.map((error) => error.message)).toEqual(
+      refused.map((field) => `GraphQL introspection has been disabled, but the requested query contained the field "${field}".`),
+    );
+    expect(harness.upstream.requests).toHaveLength(0);
+  });
+
   it('still answers normal queries and __typename', async () => {
     const response = await harness.query(`query($id: ID!) { __typename execution(id: $id) { id status __typename } }`, { id: 'ex_demo_1' });
     expect(response.status).toBe(200);

@@ -16,8 +16,9 @@ import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
 import { MaxTokensParserWLexer, maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
-import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import {
+  isIntrospectionType,
+  NoSchemaIntrospectionCustomRule,
   visit,
   type ASTNode,
   type DocumentNode,
@@ -162,6 +163,22 @@ function ignoringTypeIntrospection(rule: (context: ValidationContext) => object)
 }
 
 /**
+ * The introspection switch: graphql-js's rule, reporting only the fields that
+ * enter introspection (`__schema`, `__type`, wherever they are). The rule
+ * reports every field whose type is an introspection type, so the full
+ * introspection query got one error per field below `__schema`, each naming a
+ * field that was not what was refused (`kind`, `queryType`), and
+ * graphql-codegen printed them all.
+ */
+const noIntrospection: ValidationRule = (context) => {
+  const reportError = (error: GraphQLError) => {
+    const parent = context.getParentType();
+    if (!parent || !isIntrospectionType(parent)) context.reportError(error);
+  };
+  return NoSchemaIntrospectionCustomRule(Object.create(context, { reportError: { value: reportError } }) as ValidationContext);
+};
+
+/**
  * A plugin adding `rule` to every request's validation; made once, so the validation cache matches it at once.
  * envelop's `useValidationRule` does the same, but is typed for envelop's own context, which Yoga's plugin list refuses.
  */
@@ -216,6 +233,6 @@ export function useOperationLimits(options: OperationLimitOptions): Plugin[] {
     useValidationBudget(),
   ];
   if (!options.fieldSuggestions) plugins.push(useHideSuggestions());
-  if (!options.introspection) plugins.push(useDisableIntrospection());
+  if (!options.introspection) plugins.push(useRule(noIntrospection));
   return plugins;
 }
