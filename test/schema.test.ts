@@ -1,12 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { generate } from '@graphql-codegen/cli';
 import {
+  buildClientSchema,
+  getIntrospectionQuery,
   isEnumType,
   isInputObjectType,
   isInterfaceType,
   isIntrospectionType,
   isObjectType,
   isSpecifiedScalarType,
+  printSchema,
+  type IntrospectionQuery,
 } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import codegenConfig from '../codegen.js';
@@ -14,8 +18,8 @@ import { makeExecution } from '../src/demo/demo-data.js';
 import { encodeEventCursor } from '../src/domain/event-cursor.js';
 import { schema } from '../src/schema/index.js';
 import { printSchemaFile } from '../src/schema/print.js';
-import { Harness } from './support/harness.js';
-import { sendOver } from './support/transports.js';
+import { Harness, LANES } from './support/harness.js';
+import { sendOver, type TransportName } from './support/transports.js';
 
 const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
 
@@ -96,6 +100,32 @@ describe('schema artifacts', () => {
       // The arguments say it where the other fields' do (Query.execution(id), Execution.events(after)).
       expect(field.args.find((arg) => arg.name === 'id')?.description).toContain('`BAD_USER_INPUT`');
       expect(field.args.find((arg) => arg.name === 'eventsAfter')?.description).toContain('`BAD_USER_INPUT`');
+    } finally {
+      await harness.close();
+    }
+  });
+});
+
+// Schema tools (GraphiQL's docs, graphql-codegen and registries pointed at the URL) read the schema the
+// gateway serves, not the one the code prints: both must be the committed SDL.
+describe.each(LANES)('the schema introspection serves (%s lane)', (lane) => {
+  const FULL = getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true, oneOf: true });
+  const TOOL_TRANSPORTS: readonly TransportName[] = ['POST JSON', 'GET', 'application/graphql'];
+
+  it.each(TOOL_TRANSPORTS)('prints as schema/schema.graphql from the full introspection query, and without @specifiedBy from the default one, sent as %s', async (transport) => {
+    const harness = await Harness.start({ lane });
+    try {
+      const printed = async (query: string) => {
+        const { results } = await sendOver(harness, transport, query);
+        expect(results).toHaveLength(1);
+        expect(results[0]!.errors).toBeUndefined();
+        return `${printSchema(buildClientSchema(results[0]!.data as unknown as IntrospectionQuery))}\n`;
+      };
+      const committed = read('schema/schema.graphql');
+      expect(await printed(FULL)).toBe(committed);
+      // The default query asks for no specifiedByURL; everything else is the same.
+      expect(await printed(getIntrospectionQuery())).toBe(committed.replace(/ @specifiedBy\(url: "[^"]*"\)/g, ''));
+      expect(harness.upstream.requests).toHaveLength(0);
     } finally {
       await harness.close();
     }
