@@ -8,13 +8,14 @@
  * (`npm start`) then stops with that one line. Operators register plugins in
  * code, not through the environment, so these tests make the gateway here.
  */
-import { defaultFieldResolver, isObjectType, type GraphQLFieldResolver } from 'graphql';
+import { defaultFieldResolver, getIntrospectionQuery, isObjectType, type GraphQLFieldResolver } from 'graphql';
 import { compileQuery } from 'graphql-jit';
 import type { Plugin } from 'graphql-yoga';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { readConfig } from '../src/config.js';
 import { createFastLane, FastLaneError, unrunnableHooks } from '../src/fast-lane/index.js';
 import { createLogger } from '../src/logger.js';
+import { OPERATION_LIMITS } from '../src/pipeline/operation-limits.js';
 import { createInstance } from '../src/server/instance.js';
 import { AUTH, Harness, LANES, type LaneName } from './support/harness.js';
 
@@ -302,6 +303,22 @@ query B { executions(ids: ["ex_demo_6", "ex_demo_8"]) { id rawStatus isTerminal 
     expect(compiled.mock.calls.map(([, , operationName]) => operationName)).toEqual(['OnceA', 'OnceB']);
     compiled.mockClear();
     await post('full', { query, operationName: 'OnceB' });
+    expect(compiled).not.toHaveBeenCalled();
+  });
+
+  // Introspection is held to depth and aliases, not to the cost limit, and graphql-jit compiles a document by
+  // its size with fragments expanded: 30 aliases of graphql-js's FullType fragment (4 KB, no token needed)
+  // held the fast lane's event loop for seconds per new text, where graphql-js answered in a tenth of one.
+  it('runs introspection on graphql-js, compiling none of it, with the full lane’s bytes', async () => {
+    const standard = getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true, oneOf: true });
+    const fullType = standard.slice(standard.indexOf('fragment FullType'));
+    const aliased = `query Aliased { ${Array.from({ length: OPERATION_LIMITS.maxAliases }, (_, i) => `a${i}: __schema { types { ...FullType } }`).join(' ')} } ${fullType}`;
+    const beside = 'query Beside { __type(name: "Execution") { name fields { name } } execution(id: "ex_demo_1") { id } }';
+    for (const query of [standard, aliased, beside]) {
+      const full = await post('full', { query });
+      expect(JSON.parse(full.text).errors, full.text.slice(0, 300)).toBeUndefined();
+      for (let i = 0; i < 2; i++) expect(await post('fast', { query })).toEqual(full);
+    }
     expect(compiled).not.toHaveBeenCalled();
   });
 

@@ -22,6 +22,13 @@
  *   them, so a spread skipped once is lost, and a field keeps the place of its
  *   skipped first appearance), and a non-null variable with a default (graphql-jit
  *   refuses it when the request leaves it out).
+ *
+ * Introspection (`__schema`, `__type`) runs on graphql-js too, for what it
+ * costs: the operation limits hold it to depth and aliases but not to the
+ * cost limit, and graphql-jit's compile time grows with the document with its
+ * fragments expanded, so a short text of aliased introspection fragments held
+ * the event loop many times longer than graphql-js takes to answer it, anew
+ * for every text. Tools send it once per session: compiling it gains nothing.
  */
 import {
   BREAK,
@@ -71,9 +78,24 @@ function answeredOtherwise(document: DocumentNode, operation: OperationDefinitio
   return found;
 }
 
+/** Whether `document` asks for introspection (see above); `__typename` is no introspection. */
+function introspects(document: DocumentNode): boolean {
+  let found = false;
+  visit(document, {
+    Field(node) {
+      if (node.name.value === '__schema' || node.name.value === '__type') {
+        found = true;
+        return BREAK;
+      }
+      return undefined;
+    },
+  });
+  return found;
+}
+
 function compile(schema: GraphQLSchema, document: DocumentNode, operationName: string | undefined): Compiled | null {
   const operation = getOperationAST(document, operationName);
-  if (!operation || answeredOtherwise(document, operation)) return null;
+  if (!operation || answeredOtherwise(document, operation) || introspects(document)) return null;
   const made = compileQuery(schema, document, operationName);
   if (!isCompiledQuery(made)) return null;
   const fragments: Record<string, FragmentDefinitionNode> = {};
