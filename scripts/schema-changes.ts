@@ -105,6 +105,26 @@ export const changedDefaultsBreak: Rule = ({ changes }) =>
     DEFAULT_CHANGES.has(change.type) ? { ...change, criticality: { level: CriticalityLevel.Breaking, reason: CHANGED_DEFAULT_REASON } } : change,
   );
 
+export const NON_NULL_OUTPUT_REASON =
+  'Upstream\'s contract marks no field required: when upstream leaves the value out, the error of a non-null field nulls its parent, and clients that got the object with one null field lose all of it (README "When upstream data is odd").';
+
+/** Whether `after` is `before` with non-null added at some level (`String` to `String!`, `[Execution]!` to `[Execution!]!`). */
+const onlyMadeNonNull = (before: string, after: string) => before !== after && before.replaceAll('!', '') === after.replaceAll('!', '');
+
+/**
+ * An output field (or its list items) made non-null is breaking, not safe as
+ * inspector has it: the gateway is a tolerant reader of an upstream that
+ * guarantees nothing, and nullability says what it can promise. A field the
+ * gateway always fills itself is declared so, with that reason.
+ */
+export const nonNullOutputsBreak: Rule = ({ changes }) =>
+  changes.map((change) => {
+    if (change.type !== ChangeType.FieldTypeChanged) return change;
+    const meta = change.meta as { oldFieldType: string; newFieldType: string };
+    if (!onlyMadeNonNull(meta.oldFieldType, meta.newFieldType)) return change;
+    return { ...change, criticality: { level: CriticalityLevel.Breaking, reason: NON_NULL_OUTPUT_REASON } };
+  });
+
 export interface SchemaCheck {
   breaking: Change[];
   dangerous: Change[];
@@ -144,7 +164,7 @@ export async function checkSchema(
   documents: readonly KnownDocument[] = [],
 ): Promise<SchemaCheck> {
   const [before, after] = [buildSchema(baseline), buildSchema(current)];
-  const changes = await diff(before, after, [outputEnumAdditionsBreak, changedDefaultsBreak]);
+  const changes = await diff(before, after, [outputEnumAdditionsBreak, changedDefaultsBreak, nonNullOutputsBreak]);
   const of = (level: CriticalityLevel) => changes.filter((change) => change.criticality.level === level);
   const breaking = of(CriticalityLevel.Breaking);
   const reasons = new Map<Change, string>();
