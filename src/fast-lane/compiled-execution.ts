@@ -62,40 +62,27 @@ interface Compiled {
   nullableInNonNull: string[];
 }
 
-/** Whether graphql-jit answers `document` otherwise than graphql-js (see the list above). */
-function answeredOtherwise(document: DocumentNode, operation: OperationDefinitionNode): boolean {
+/**
+ * Whether `document` runs on graphql-js (see the list above): graphql-jit
+ * answers it otherwise, or it introspects (`__typename` does not count).
+ */
+function runsOnGraphqlJs(document: DocumentNode, operation: OperationDefinitionNode): boolean {
   if (operation.variableDefinitions?.some((definition) => definition.defaultValue && definition.type.kind === Kind.NON_NULL_TYPE)) return true;
   let found = false;
+  const foundIf = (hit: boolean) => {
+    found = hit;
+    return hit ? BREAK : undefined;
+  };
   visit(document, {
-    Directive(node) {
-      if (node.name.value === 'skip' || node.name.value === 'include') {
-        found = true;
-        return BREAK;
-      }
-      return undefined;
-    },
-  });
-  return found;
-}
-
-/** Whether `document` asks for introspection (see above); `__typename` is no introspection. */
-function introspects(document: DocumentNode): boolean {
-  let found = false;
-  visit(document, {
-    Field(node) {
-      if (node.name.value === '__schema' || node.name.value === '__type') {
-        found = true;
-        return BREAK;
-      }
-      return undefined;
-    },
+    Directive: (node) => foundIf(node.name.value === 'skip' || node.name.value === 'include'),
+    Field: (node) => foundIf(node.name.value === '__schema' || node.name.value === '__type'),
   });
   return found;
 }
 
 function compile(schema: GraphQLSchema, document: DocumentNode, operationName: string | undefined): Compiled | null {
   const operation = getOperationAST(document, operationName);
-  if (!operation || answeredOtherwise(document, operation) || introspects(document)) return null;
+  if (!operation || runsOnGraphqlJs(document, operation)) return null;
   const made = compileQuery(schema, document, operationName);
   if (!isCompiledQuery(made)) return null;
   const fragments: Record<string, FragmentDefinitionNode> = {};
