@@ -382,6 +382,43 @@ describe.each(LANES)('operation limits (%s lane)', (lane) => {
       await expectRejected(query, new RegExp(`^Query depth limit of ${OPERATION_LIMITS.maxDepth} exceeded, found 10\\. `));
     });
   });
+
+  // The cost limit does not count introspection, so aliases were its multiplier: 30 aliases of
+  // `__schema { types { ...FullType } }`, 4 KB within every other limit, answered 1.3 MB for up to 0.5 s of CPU, no token needed.
+  describe('introspection aliases', () => {
+    const fullType = getIntrospectionQuery().slice(getIntrospectionQuery().indexOf('fragment FullType'));
+    it.each([
+      ['`__schema` twice', `{ __schema { types { name } } again: __schema { types { ...FullType } } } ${fullType}`, /"again: __schema" asks for Query\.__schema again/],
+      ['one list of `__Schema` twice', '{ __schema { types { name } again: types { name } } }', /"again: types" asks for __Schema\.types again/],
+      ['a field of `__Type`, in a fragment', '{ __type(name: "Query") { ...T } } fragment T on __Type { f: fields { name } }', /"f: fields" asks for __Type\.fields again/],
+    ])('refuses %s before any upstream call', async (_name, query, message) => {
+      const error = await expectRejected(query, message);
+      expect(error.message).toMatch(/^Introspection fields take no aliases: .* Ask for each introspection field once, under its own name\.$/);
+    });
+
+    it('refuses 30 aliases of `__schema`, each with its error', async () => {
+      const query = `{ ${Array.from({ length: 30 }, (_, i) => `s${i}: __schema { types { ...FullType } }`).join(' ')} } ${fullType}`;
+      const response = await harness.query(query, undefined, { authorization: null });
+      expect(response.status).toBe(400);
+      expect(response.data).toBeUndefined();
+      expect(response.errors!.map((error) => error.extensions?.code)).toEqual(Array(30).fill('GRAPHQL_VALIDATION_FAILED'));
+      expect(harness.upstream.requests).toHaveLength(0);
+    });
+
+    it('serves aliases of `__type`, each one type (Apollo Kotlin\'s pre-introspection query), and of `__typename`', async () => {
+      const query = `query PreIntrospectionQuery {
+        schema: __type(name: "__Schema") { fields { name } }
+        type: __type(name: "__Type") { fields { name } }
+        directive: __type(name: "__Directive") { fields { name args { name } } }
+        field: __type(name: "__Field") { fields { name args { name } } }
+        inputValue: __type(name: "__InputValue") { t: __typename fields { name } }
+      }`;
+      const response = await harness.query<Record<string, { fields: unknown[] }>>(query, undefined, { authorization: null });
+      expect(response.errors).toBeUndefined();
+      expect(Object.keys(response.data!)).toEqual(['schema', 'type', 'directive', 'field', 'inputValue']);
+      expect(harness.upstream.requests).toHaveLength(0);
+    });
+  });
 });
 
 describe.each(LANES)('field suggestions (%s lane)', (lane) => {
@@ -517,7 +554,7 @@ describe.each(LANES)('introspection switched off (%s lane)', (lane) => {
   // graphql-codegen pointed at the gateway printed each of them.
   it.each([
     ['the full introspection query', getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true, oneOf: true }), ['__schema']],
-    ['__schema and __type side by side', '{ s: __schema { types { name fields { name type { name } } } } t: __type(name: "Query") { fields { name } } }', ['__schema', '__type']],
+    ['__schema and __type side by side', '{ __schema { types { name fields { name type { name } } } } t: __type(name: "Query") { fields { name } } }', ['__schema', '__type']],
     ['__type in a fragment with one of its own', '{ ...OnQuery } fragment OnQuery on Query { __type(name: "Execution") { ...Described } } fragment Described on __Type { name fields { name type { kind } } }', ['__type']],
   ])('refuses %s with one error per __schema or __type, not one per field below it', async (_name, query, refused) => {
     const response = await harness.query(query, undefined, { authorization: null });

@@ -163,6 +163,30 @@ function ignoringTypeIntrospection(rule: (context: ValidationContext) => object)
 }
 
 /**
+ * Introspection asks for each thing once: `__schema` and the fields of
+ * introspection types take no alias. Aliases were the one way to multiply
+ * introspection, which the cost limit does not count: 30 aliases of
+ * `__schema { types { ...FullType } }` (4 KB, within every other limit)
+ * answered 1.3 MB for up to 0.5 s of CPU, with no token. Without aliases,
+ * repeated selections merge into one answer. Tools do not alias there; Apollo
+ * Kotlin aliases `__type`, which stays allowed (each is one type).
+ */
+const introspectionUnaliased: ValidationRule = (context) => ({
+  Field(node) {
+    const name = node.name.value;
+    if (!node.alias || node.alias.value === name || name === '__typename') return;
+    const parent = context.getParentType();
+    if (name === '__schema' || (parent && isIntrospectionType(parent))) {
+      context.reportError(
+        validationFailed(
+          `Introspection fields take no aliases: "${node.alias.value}: ${name}" asks for ${parent ? `${parent.name}.` : ''}${name} again. Ask for each introspection field once, under its own name.`,
+        ),
+      );
+    }
+  },
+});
+
+/**
  * The introspection switch: graphql-js's rule, reporting only the fields that
  * enter introspection (`__schema`, `__type`, wherever they are). The rule
  * reports every field whose type is an introspection type, so the full
@@ -217,6 +241,7 @@ export const OPERATION_LIMIT_RULES: readonly ValidationRule[] = [
   maxAliasesRule({ ...REPORTED, n: OPERATION_LIMITS.maxAliases, allowList: [] }),
   maxDirectivesRule({ ...REPORTED, n: OPERATION_LIMITS.maxDirectives }),
   ignoringTypeIntrospection(costLimitRule({ ...REPORTED, maxCost: OPERATION_LIMITS.maxCost, ignoreIntrospection: true })),
+  introspectionUnaliased,
 ];
 
 /** Parses as the pipeline does: past the token limit, Armor's syntax error. */
