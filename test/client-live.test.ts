@@ -708,6 +708,66 @@ describe.each(LANES)('watchExecution while the gateway cannot be reached (%s lan
     }
   });
 
+  /** A TCP server that takes connections and never answers: a gateway frozen, or a proxy holding the handshake. */
+  async function silentServer() {
+    const held: Socket[] = [];
+    const server = createServer((socket) => {
+      held.push(socket);
+      // Read, so the client's closing is seen.
+      socket.resume();
+      socket.on('end', () => socket.destroy());
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as { port: number };
+    return {
+      url: `http://127.0.0.1:${port}/graphql`,
+      held,
+      /** Connections the client has not closed yet. */
+      open: () => held.filter((socket) => !socket.destroyed).length,
+      close() {
+        for (const socket of held) socket.destroy();
+        server.close();
+      },
+    };
+  }
+
+  // A WebSocket's opening has no clock of its own: the watches on a socket that never opened waited for ever, told nothing.
+  it('over the shared WebSocket, takes a socket that did not open within idleTimeoutMs as lost, and opens another', async () => {
+    const silent = await silentServer();
+    try {
+      const retries: Retry[] = [];
+      const watching = run(silent.url, 'ex_demo_4', { transport: 'websocket', webSocketImpl: WebSocket, retryDelayMs: 20, idleTimeoutMs: 300, onRetry: (error, attempt, delayMs) => retries.push({ error, attempt, delayMs }) });
+      await until(() => retries.length >= 2, () => `2 retries; so far ${JSON.stringify(retries)}, ${silent.held.length} connections`);
+      watching.stop.abort();
+      await watching.ended;
+      for (const { error } of retries) expect(error).toMatchObject({ name: 'NetworkError', message: 'The WebSocket to the gateway did not open within 300 ms: the connection is taken as lost.' });
+      // One connection per attempt, each closed by the client when it gave up on it.
+      expect(silent.held.length).toBeGreaterThanOrEqual(2);
+      await until(() => silent.open() === 0, () => `the client to close every connection; ${silent.open()} of ${silent.held.length} open`);
+    } finally {
+      silent.close();
+    }
+  });
+
+  it('over the shared WebSocket, ends at once when its signal aborts while the socket opens, and closes that socket', async () => {
+    const silent = await silentServer();
+    try {
+      // No clock at all: only the abort ends the opening.
+      const watching = run(silent.url, 'ex_demo_4', { transport: 'websocket', webSocketImpl: WebSocket, idleTimeoutMs: Number.POSITIVE_INFINITY });
+      await until(() => silent.held.length === 1, () => 'the socket to connect');
+      const abortedAt = performance.now();
+      watching.stop.abort();
+      const ended = await Promise.race([watching.ended.then(() => 'ended'), new Promise((resolve) => setTimeout(() => resolve('still waiting'), 2_000))]);
+      expect(ended).toBe('ended');
+      expect(performance.now() - abortedAt).toBeLessThan(1_000);
+      await until(() => silent.open() === 0, () => 'the client to close the socket it was opening');
+      expect(silent.held).toHaveLength(1);
+    } finally {
+      silent.close();
+    }
+  });
+
   it('after the gateway is reachable again updates flow, and the backoff starts over after an update', async () => {
     const id = startExecution(harness);
     const retries: Retry[] = [];

@@ -45,7 +45,7 @@ import { withAuthorization } from './authorization.js';
 import { httpEndpoint } from './endpoint.js';
 import type { FetchInput } from './fetch-types.js';
 import { ExecutionUpdatesDocument, type ExecutionEventFilter, type ExecutionUpdatesSubscription } from './generated.js';
-import { sharedSocket, SOCKET_IDLE_CLOSE_CODE, socketUrl } from './shared-socket.js';
+import { sharedSocket, socketUrl } from './shared-socket.js';
 
 export type ExecutionUpdate = ExecutionUpdatesSubscription['executionUpdates'];
 
@@ -95,7 +95,7 @@ export interface WatchOptions {
    * HTTP/1.1 connections per host, so a page that watches more executions at once over Server-Sent
    * Events from a gateway served over HTTP/1.1 waits, its queries too, until a watch ends: use the
    * socket there. `headers` are Server-Sent Events' only; over the socket `idleTimeoutMs` is a ping every half of it,
-   * and a pong that has not come within the other half drops the socket.
+   * and a pong that has not come within the other half drops the socket, as does a socket not open within all of it.
    */
   transport?: 'sse' | 'websocket' | undefined;
   /** With `transport: 'websocket'` where there is no global WebSocket (Node 20): the `ws` package's `WebSocket`. */
@@ -167,12 +167,13 @@ function refusedOnSocket(errors: readonly unknown[]): WatchError {
 /**
  * What graphql-ws threw for a socket that closed or never opened: a bare Event or CloseEvent, which
  * says nothing as text ("[object Event]"). As a NetworkError, with the close code, a page tells an
- * unreachable gateway by `error.name` over either transport.
+ * unreachable gateway by `error.name` over either transport. `lost`: why the client dropped the socket
+ * itself (shared-socket.ts), which graphql-ws tells as a bare close (its TerminatedCloseEvent, named
+ * for its code alone) or error event.
  */
-function socketFailure(error: unknown): unknown {
+function socketFailure(error: unknown, lost: string | undefined): unknown {
+  if (lost !== undefined) return new NetworkError(lost);
   const code = (error as { code?: unknown } | null)?.code;
-  // graphql-ws's own TerminatedCloseEvent is an Error, named for its code alone.
-  if (code === SOCKET_IDLE_CLOSE_CODE) return new NetworkError('The gateway did not answer the socket\'s ping in time: the connection is taken as lost.');
   if (error instanceof Error) return error;
   return new NetworkError(`The WebSocket to the gateway closed${typeof code === 'number' ? ` (${code})` : ''}.`);
 }
@@ -301,7 +302,12 @@ export async function* watchExecution(endpoint: string, authorization: string, i
         client = createClient({ url, headers: withAuthorization(options.headers, authorization), retryAttempts: 0, ...(watchdog ? { fetchFn: watchdog.fetchFn } : {}) });
         results = client.iterate<ExecutionUpdatesSubscription>(payload);
       }
-      const stop = () => void results.return?.();
+      const stop = () => {
+        void results.return?.();
+        // graphql-ws's return() leaves a subscription whose socket is still opening waiting for it (for ever when nothing
+        // answers); its throw() ends the iteration at once.
+        if (socket) void results.throw?.(options.signal?.reason);
+      };
       options.signal?.addEventListener('abort', stop, { once: true });
       try {
         for await (const result of results) {
@@ -344,6 +350,8 @@ export async function* watchExecution(endpoint: string, authorization: string, i
         }
         // The stream completed without a final update: the connection ended early.
       } catch (error) {
+        // Read before any await: the socket's next opening forgets it.
+        const lost = socket?.lost();
         if (error instanceof WatchError) throw error;
         // graphql-ws throws the errors of a subscription the gateway refused as a whole (an `error` message) as their list.
         const socketRefusal = Array.isArray(error) ? refusedOnSocket(error) : undefined;
@@ -351,7 +359,7 @@ export async function* watchExecution(endpoint: string, authorization: string, i
         const refusal = socketRefusal ? undefined : await refused(error);
         if (refusal) throw refusal;
         // A dropped connection (a closed socket too), or a drain's refusal: subscribe again from the last cursor.
-        reason = socketRefusal ?? (socket ? socketFailure(error) : error);
+        reason = socketRefusal ?? (socket ? socketFailure(error, lost) : error);
       } finally {
         options.signal?.removeEventListener('abort', stop);
         watchdog?.disarm();

@@ -11,46 +11,69 @@
  */
 import { createClient, type Client } from 'graphql-ws';
 
+/** What the client's timers and sockets leave for the watches and the last release. */
+interface SocketState {
+  /** Sockets still opening: the last release closes them, where graphql-ws's dispose() would wait for them to open. */
+  readonly opening: Set<{ close(): void }>;
+  /**
+   * Why the client dropped its last socket itself (no pong, or no opening, in time), until it opens another: graphql-ws
+   * tells the watches only of a close (4499, or a bare error event for a socket that never opened).
+   */
+  lost: string | undefined;
+}
+
 interface Shared {
   readonly client: Client;
+  readonly state: SocketState;
   users: number;
 }
 
 /** By WebSocket implementation (the global one is `undefined`), then by URL and Authorization. */
 const sockets = new Map<unknown, Map<string, Shared>>();
 
+/** What a watch holds of the shared socket. */
+export interface SocketLease {
+  readonly client: Client;
+  /** Why the client dropped its socket itself, when it did (read it as the failure arrives). */
+  lost(): string | undefined;
+  release(): void;
+}
+
 /**
  * The socket's client for `url` (ws: or wss:) and `authorization`, and `release` for when the watch ends: the last one's
- * release disposes it. With `idleMs` (finite, over 0) it pings every half of it and drops a socket whose pong has not come
- * within the other half: one that went away without a word (a laptop that slept, a NAT that forgot it) closes no socket,
- * and a browser tells a page nothing of the gateway's own pings, so its watches would wait for ever.
+ * release disposes it. With `idleMs` (finite, over 0) a socket that has not opened within it is dropped, and an open one
+ * is pinged every half of it and dropped when its pong has not come within the other half: one that went away without a
+ * word (a laptop that slept, a NAT that forgot it) closes no socket, and a browser tells a page nothing of the gateway's
+ * own pings, so its watches would wait for ever; nor has a WebSocket's opening any clock of its own.
  */
-export function sharedSocket(url: string, authorization: string, webSocketImpl: unknown, idleMs: number): { client: Client; release(): void } {
+export function sharedSocket(url: string, authorization: string, webSocketImpl: unknown, idleMs: number): SocketLease {
   let byKey = sockets.get(webSocketImpl);
   if (!byKey) sockets.set(webSocketImpl, (byKey = new Map()));
   const key = `${url}\n${authorization}\n${idleMs}`;
-  const shared: Shared = byKey.get(key) ?? { client: socketClient(url, authorization, webSocketImpl, idleMs), users: 0 };
+  const shared = byKey.get(key) ?? openShared(url, authorization, webSocketImpl, idleMs);
   byKey.set(key, shared);
   shared.users++;
   let released = false;
   const owners = byKey;
   return {
     client: shared.client,
+    lost: () => shared.state.lost,
     release() {
       if (released) return;
       released = true;
       if (--shared.users > 0) return;
       owners.delete(key);
-      void shared.client.dispose();
+      // dispose() waits for a socket still opening, for ever when nothing answers, and rejects when it fails.
+      void Promise.resolve(shared.client.dispose()).catch(() => undefined);
+      for (const socket of shared.state.opening) socket.close();
     },
   };
 }
 
-/** Closed by the client itself when no pong came in time (graphql-ws's `terminate()`, which closes at once, without a closing handshake). */
-export const SOCKET_IDLE_CLOSE_CODE = 4499;
-
-function socketClient(url: string, authorization: string, webSocketImpl: unknown, idleMs: number): Client {
+function openShared(url: string, authorization: string, webSocketImpl: unknown, idleMs: number): Shared {
   const half = idleMs > 0 && Number.isFinite(idleMs) ? Math.max(1, Math.floor(idleMs / 2)) : 0;
+  const state: SocketState = { opening: new Set(), lost: undefined };
+  const impl = webSocketImpl ?? (globalThis as { WebSocket?: unknown }).WebSocket;
   let pongDue: ReturnType<typeof setTimeout> | undefined;
   const client: Client = createClient({
     url,
@@ -58,25 +81,65 @@ function socketClient(url: string, authorization: string, webSocketImpl: unknown
     connectionParams: { authorization },
     lazy: true,
     retryAttempts: 0,
-    ...(webSocketImpl ? { webSocketImpl } : {}),
-    ...(half > 0
-      ? {
-          keepAlive: half,
-          on: {
+    // Without one graphql-ws throws its own "WebSocket implementation missing".
+    ...(typeof impl === 'function' ? { webSocketImpl: opening(impl as SocketClass, state, half > 0 ? idleMs : 0) } : {}),
+    on: {
+      connecting: () => {
+        state.lost = undefined;
+      },
+      ...(half > 0
+        ? {
             ping: (received: boolean) => {
               if (received) return;
               clearTimeout(pongDue);
-              pongDue = setTimeout(() => client.terminate(), half);
+              pongDue = setTimeout(() => {
+                state.lost = "The gateway did not answer the socket's ping in time: the connection is taken as lost.";
+                client.terminate();
+              }, half);
             },
             pong: (received: boolean) => {
               if (received) clearTimeout(pongDue);
             },
             closed: () => clearTimeout(pongDue),
-          },
-        }
-      : {}),
+          }
+        : {}),
+    },
+    ...(half > 0 ? { keepAlive: half } : {}),
   });
-  return client;
+  return { client, state, users: 0 };
+}
+
+/** What is used of a WebSocket class, the browser's or `ws`'s, here; graphql-ws checks the rest. */
+type SocketClass = new (url: string, protocols: string) => {
+  close(): void;
+  addEventListener(type: 'open' | 'error' | 'close', listener: () => void): void;
+};
+
+/**
+ * `impl` with each socket it makes kept in `state.opening` until it opens or fails, and closed when it has not opened
+ * within `deadlineMs` (0: no deadline). graphql-ws hands out no socket before it opens, and its `terminate()` on one
+ * still opening made `ws` throw an 'error' event nobody listened to, ending a Node process.
+ */
+function opening(impl: SocketClass, state: SocketState, deadlineMs: number): SocketClass {
+  return new Proxy(impl, {
+    construct(target, args: ConstructorParameters<SocketClass>, newTarget) {
+      const socket = Reflect.construct(target, args, newTarget);
+      state.opening.add(socket);
+      const timer =
+        deadlineMs > 0
+          ? setTimeout(() => {
+              state.lost = `The WebSocket to the gateway did not open within ${deadlineMs} ms: the connection is taken as lost.`;
+              socket.close();
+            }, deadlineMs)
+          : undefined;
+      const settled = () => {
+        clearTimeout(timer);
+        state.opening.delete(socket);
+      };
+      for (const type of ['open', 'error', 'close'] as const) socket.addEventListener(type, settled);
+      return socket;
+    },
+  });
 }
 
 /** `endpoint` (an http(s) URL) as the WebSocket URL of the same path: graphql-ws is served on the gateway's port and path. */
