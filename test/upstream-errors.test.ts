@@ -665,6 +665,20 @@ describe.each(LANES)('upstream errors (%s lane)', (lane) => {
         expect(noted.extensions?.warnings).toEqual([expect.objectContaining({ path: ['execution', 'startedAt'], code: 'UNREADABLE_VALUE', upstreamRequestId: '42' })]);
       });
 
+      it('leaves out a numeric requestId past what a double holds exactly: JSON.parse rounds it to another id', async () => {
+        // A 64-bit id (a snowflake) was served as 12345678901234567000, naming a response upstream never sent.
+        let calls = 0;
+        scripted.handle = (_request, response) => {
+          calls++;
+          response.writeHead(200, { 'content-type': 'application/json' });
+          response.end('{"code": 404, "message": "not found", "requestId": 12345678901234567890}');
+        };
+        const missing = await raw(gateway.url, ONE, { id: 'ex_demo_1' });
+        expect(onlyError(missing).extensions?.code).toBe('NOT_FOUND');
+        expect(onlyError(missing).extensions).not.toHaveProperty('upstreamRequestId');
+        expect(calls).toBe(1);
+      });
+
       it('omits upstreamRequestId when upstream gave none at all', async () => {
         scripted.handle = (_request, response) => {
           response.writeHead(500, { 'content-type': 'text/plain' });

@@ -99,15 +99,17 @@ export const MAX_UPSTREAM_REQUEST_ID_LENGTH = 256;
  * Upstream's name for a response (its `x-request-id` header or the envelope's
  * `requestId`) as the gateway serves it: a non-empty string, cut to its first
  * MAX_UPSTREAM_REQUEST_ID_LENGTH characters (never between the two halves of a
- * surrogate pair), or a finite number as its text, as text fields read one (a
- * numeric `requestId` was dropped, and notes and errors named no response);
+ * surrogate pair), or an integer as its text, as text fields read one (a
+ * numeric `requestId` was dropped, and notes and errors named no response), when
+ * a double holds it exactly;
  * undefined for anything else. Bounded because it is repeated
  * in every note of a result (up to 100), on every error, and in log lines: a
  * 6 MB body whose `requestId` was nearly all of it made a response of 600 MB,
  * past the longest string V8 makes, and the client got a 500 for the whole request.
  */
 export function upstreamRequestIdOf(value: unknown): string | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : undefined;
+  // Past 2^53 JSON.parse has already rounded the id to another (12345678901234567890 reads as …7000): none is better.
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? String(value) : undefined;
   if (typeof value !== 'string' || value === '') return undefined;
   if (value.length <= MAX_UPSTREAM_REQUEST_ID_LENGTH) return value;
   const last = value.charCodeAt(MAX_UPSTREAM_REQUEST_ID_LENGTH - 1);
