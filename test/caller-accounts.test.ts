@@ -47,6 +47,16 @@ describe('canonicalAuthorization', () => {
     expect(new Caller('Bearer token-a\u00a0').key).not.toBe(new Caller(AUTH_A).key);
   });
 
+  it('trims in time linear in the value: a long run of spaces inside a token costs no more than its length', () => {
+    // A regex's `[ \t]+$` retried the run from each of its spaces, for time in the square of the run: on the event loop,
+    // for anyone who can send a header (node takes 15,000 spaces in one). CPU time, which other processes do not add to.
+    const token = `Bearer a${' '.repeat(30_000)}b`;
+    const cpu = process.cpuUsage();
+    expect(canonicalAuthorization(` ${token}\t`)).toBe(token);
+    const { user, system } = process.cpuUsage(cpu);
+    expect((user + system) / 1000, 'CPU ms').toBeLessThan(50);
+  });
+
   it('reads `Bearer` with no token, in any case, as one caller', () => {
     for (const spelling of ['Bearer', 'bearer', 'BEARER ', ' bEaReR']) expect(canonicalAuthorization(spelling)).toBe('Bearer');
   });
@@ -101,6 +111,19 @@ describe.each(LANES)('one token spelt several ways (%s lane)', (lane: LaneName) 
     const answer = await h.query(ONE, { id: IDS_A[0] }, { authorization: `${AUTH_A}\u00a0` });
     expect(codes(answer)).toEqual(['UNAUTHENTICATED']);
     expect(h.upstream.requests.map((request) => request.headers.authorization)).toEqual([`${AUTH_A}\u00a0`]);
+  });
+
+  it('sends upstream a token with a long run of spaces inside as it came, answered as soon as any other', async () => {
+    const h = await start({});
+    const token = `${AUTH_A}${' '.repeat(15_000)}x`;
+    // Warmed up first; CPU time, which other processes on the machine do not add to.
+    await h.query(ONE, { id: IDS_A[0] }, { authorization: AUTH_A });
+    const before = h.upstream.requests.length;
+    const cpu = process.cpuUsage();
+    for (let i = 0; i < 4; i++) expect(codes(await h.query(ONE, { id: IDS_A[0] }, { authorization: token }))).toEqual(['UNAUTHENTICATED']);
+    const { user, system } = process.cpuUsage(cpu);
+    expect((user + system) / 1000, 'CPU ms for four answers').toBeLessThan(300);
+    expect(h.upstream.requests.slice(before).map((request) => request.headers.authorization)).toEqual(Array(4).fill(token));
   });
 
   it("a 429's Retry-After pauses the token in every spelling", async () => {
