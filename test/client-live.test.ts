@@ -900,6 +900,34 @@ describe.each(LANES)('watchExecution over one shared WebSocket (%s lane)', (lane
     expect(await socketsClosed(), 'sockets left open after every watch ended').toBe(0);
   });
 
+  // graphql-ws takes a 1000 close (a proxy's, say) as normal and subscribes again by itself, with the variables the
+  // subscription was sent with: a watch that began from a cursor got every event since it a second time.
+  it('resumes from its last cursor, not the one it began with, when the socket closes normally (1000) mid-watch', async () => {
+    const id = startExecution(harness, 3);
+    const first = watch(id);
+    const start = (await nextUpdate(first, 'the first update of a watch to begin from')).value as ExecutionUpdate;
+    await first.return?.();
+    const seen: ExecutionUpdate[] = [];
+    const retries: unknown[] = [];
+    const take = taking(watch(id, { eventsAfter: start.cursor, onRetry: (error) => retries.push(error) }), seen);
+    await take('the first update');
+    append(harness, id, 2);
+    let last = await take('the update with 2 new events');
+    while (seen.flatMap((update) => update.newEvents).length < 2) last = await take('the update with 2 new events');
+    const subscribedBefore = log.subscribed.length;
+    // A close frame with code 1000, from the gateway's side of the socket.
+    const open = upgrades.filter((socket) => !socket.destroyed);
+    expect(open).toHaveLength(1);
+    open[0]!.end(Buffer.from([0x88, 0x02, 0x03, 0xe8]));
+    append(harness, id, 1);
+    while (seen.flatMap((update) => update.newEvents).length < 3) await take('the update with the event appended after the close');
+    advance(harness, id, 'workflow_succeeded', 0);
+    while (!seen.at(-1)!.isFinal) await take('the final update');
+    expect(seen.flatMap((update) => update.newEvents.map((edge) => edge.node.id))).toEqual(upstreamEventIds(harness, id).slice(-3));
+    expect(log.subscribed.slice(subscribedBefore)).toEqual([{ id, eventsAfter: last.cursor }]);
+    expect(retries).toEqual([expect.objectContaining({ name: 'NetworkError', message: 'The WebSocket to the gateway closed (1000).' })]);
+  });
+
   it.each([
     ['an unknown execution', 'ex_does_not_exist', {}, 'NOT_FOUND'],
     ['an eventsAfter that is no cursor', 'ex_demo_4', { eventsAfter: 'not-a-cursor' }, 'BAD_USER_INPUT'],

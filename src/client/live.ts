@@ -309,6 +309,17 @@ export async function* watchExecution(endpoint: string, authorization: string, i
         if (socket) void results.throw?.(options.signal?.reason);
       };
       options.signal?.addEventListener('abort', stop, { once: true });
+      /** Whether this subscription yielded an update: past one, the `eventsAfter` it was sent with replays events. */
+      let yielded = false;
+      /** A socket closed with 1000 under this subscription, once it yielded. */
+      let closedNormally: unknown;
+      // graphql-ws takes a 1000 close (a proxy's) as no failure and subscribes again by itself, with this subscription's
+      // variables: ended here instead, the watch subscribes again from its last cursor, as for any other close.
+      const offClosed = socket?.client.on('closed', (event) => {
+        if (!yielded || (event as { code?: unknown } | null)?.code !== 1000) return;
+        closedNormally = socketFailure(event, undefined);
+        void results.return?.();
+      });
       try {
         for await (const result of results) {
           const errors = (result.errors ?? []) as unknown as GraphQLErrorShape[];
@@ -336,6 +347,7 @@ export async function* watchExecution(endpoint: string, authorization: string, i
           }
           if (update.cursor) eventsAfter = update.cursor;
           attempt = 0;
+          yielded = true;
           // The watch reached the gateway's time limit while the execution still runs: subscribe again, from the last cursor.
           const timedOut = update.isFinal && update.endReason === 'WATCH_TIME_LIMIT';
           // The gateway's contract, trusted as the data is: both transports type extensions loosely.
@@ -361,12 +373,14 @@ export async function* watchExecution(endpoint: string, authorization: string, i
         // A dropped connection (a closed socket too), or a drain's refusal: subscribe again from the last cursor.
         reason = socketRefusal ?? (socket ? socketFailure(error, lost) : error);
       } finally {
+        offClosed?.();
         options.signal?.removeEventListener('abort', stop);
         watchdog?.disarm();
         client?.dispose();
       }
       // Aborting a silent stream may end it as quietly as a completed one: say why either way.
       if (watchdog?.idled) reason = watchdog.idled;
+      if (closedNormally) reason = closedNormally;
       if (options.signal?.aborted) return;
       attempt++;
       const delayMs = retryDelay(attempt, baseMs, maxMs);

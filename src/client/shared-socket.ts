@@ -7,7 +7,8 @@
  * graphql-ws's own reconnection is off (`retryAttempts: 0`): it subscribes again with the variables
  * it started with, so a watch resumed by it would get again every event since its first
  * `eventsAfter`. A dropped socket ends each subscription instead, and each watch subscribes again
- * from its own last cursor; the socket is opened again by the first of them (`lazy`).
+ * from its own last cursor; the socket is opened again by the first of them (`lazy`). A 1000 close
+ * graphql-ws still takes as no failure and resubscribes on: live.ts ends such a subscription itself.
  */
 import { createClient, type Client } from 'graphql-ws';
 
