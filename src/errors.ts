@@ -6,7 +6,6 @@
  * (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED, OPERATION_RESOLUTION_FAILURE)
  * are listed so the contract is whole in one place.
  */
-import { isIPv6 } from 'node:net';
 import { GraphQLError, type ASTNode } from 'graphql';
 import { ErrorCode } from './client-contract.js';
 
@@ -86,15 +85,12 @@ export const notFound = (graphqlPath: string) => `Not found: GraphQL is served a
  * default one sent a deployment with METRICS_PORT=9999 to a port nothing listened on) or that
  * they are off, not only where GraphQL is.
  */
-export function metricsNotHere(telemetry: { metrics: 'port' | 'off'; metricsHost: string; metricsPort: number }, graphqlPath: string): string {
-  const { metrics, metricsHost, metricsPort } = telemetry;
-  const host = isIPv6(metricsHost) ? `[${metricsHost}]` : metricsHost;
+export function metricsNotHere(telemetry: { metrics: 'port' | 'off'; metricsPort: number }, graphqlPath: string): string {
+  const { metrics, metricsPort } = telemetry;
+  // The port alone: METRICS_HOST is often an internal address, and this answer goes to anyone.
   // METRICS_PORT=0: the port is picked as the metrics server listens, after this answer is made.
-  const address = metricsPort === 0 ? `a free port of ${host} picked at start (METRICS_PORT=0; the \`metrics listening\` log line names it)` : `${host}:${metricsPort}`;
-  const where =
-    metrics === 'off'
-      ? 'metrics are off (METRICS=off)'
-      : `/metrics is served on its own port, ${address} (METRICS=port: METRICS_HOST:METRICS_PORT), not on the API port; METRICS=api serves it here too`;
+  const port = metricsPort === 0 ? 'a free port picked at start (METRICS_PORT=0; the `metrics listening` log line names it)' : `port ${metricsPort} (METRICS_PORT)`;
+  const where = metrics === 'off' ? 'metrics are off (METRICS=off)' : `/metrics is served on its own ${port}, not on the API port; METRICS=api serves it here too`;
   return `Not found: ${where}. GraphQL is served at ${graphqlPath}.`;
 }
 
