@@ -15,7 +15,7 @@ import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
-import { MaxTokensParserWLexer, maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
+import { MaxTokensParserWLexer } from '@escape.tech/graphql-armor-max-tokens';
 import {
   isIntrospectionType,
   NoSchemaIntrospectionCustomRule,
@@ -26,6 +26,7 @@ import {
   type FragmentDefinitionNode,
   type GraphQLError,
   type OperationDefinitionNode,
+  type ParseOptions,
   type Source,
   type ValidationContext,
   type ValidationRule,
@@ -114,17 +115,25 @@ function useValidationBudget(): Plugin {
 }
 
 /**
- * graphql-js parses nested values by recursion: a list literal nested about
- * 1,900 deep (3.8 KB, under the token limit) overflows the stack of a freshly
- * started process, which Yoga would answer as a masked 500 and log with its
- * stack. It is a document the parser cannot read: a 400 GRAPHQL_PARSE_FAILED.
- * One function for every request: a cached document costs only the call.
+ * Parsing within the limits, for every request: the token limit, which Armor's
+ * parser counts as it reads (there is no validation context yet, so it is a
+ * parse error), and the stack. graphql-js parses nested values by recursion:
+ * a list literal nested about 1,900 deep (3.8 KB, under the token limit)
+ * overflows the stack of a freshly started process, which Yoga would answer as
+ * a masked 500 and log with its stack. It is a document the parser cannot
+ * read: a 400 GRAPHQL_PARSE_FAILED. One plugin and functions made once: a
+ * cached document costs only the hook's call.
  */
-function useParserOverflow(): Plugin {
+function useParseLimits(): Plugin {
   const done: NonNullable<ReturnType<NonNullable<Plugin['onParse']>>> = ({ result, replaceParseResult }) => {
     if (result instanceof RangeError) replaceParseResult(parseFailed('Syntax Error: the document is nested too deeply to parse.'));
   };
-  return { onParse: () => done };
+  return {
+    onParse({ setParseFn }) {
+      setParseFn(parseWithinLimits);
+      return done;
+    },
+  };
 }
 
 /** The node without its `__type` fields (and what they select). */
@@ -245,16 +254,14 @@ export const OPERATION_LIMIT_RULES: readonly ValidationRule[] = [
   introspectionUnaliased,
 ];
 
-/** Parses as the pipeline does: past the token limit, Armor's syntax error. */
-export function parseWithinLimits(source: string | Source): DocumentNode {
-  return new MaxTokensParserWLexer(source, { n: OPERATION_LIMITS.maxTokens, exposeLimits: true }).parseDocument();
+/** Parses as the pipeline does (with graphql-js's parse `options`): past the token limit, Armor's syntax error. */
+export function parseWithinLimits(source: string | Source, options?: ParseOptions): DocumentNode {
+  return new MaxTokensParserWLexer(source, { ...options, n: OPERATION_LIMITS.maxTokens, exposeLimits: true }).parseDocument();
 }
 
 export function useOperationLimits(options: OperationLimitOptions): Plugin[] {
   const plugins: Plugin[] = [
-    // The token limit runs in the parser (no validation context): it throws a parse error.
-    maxTokensPlugin({ exposeLimits: true, n: OPERATION_LIMITS.maxTokens }),
-    useParserOverflow(),
+    useParseLimits(),
     useRules(options.introspection ? OPERATION_LIMIT_RULES : [...OPERATION_LIMIT_RULES, noIntrospection]),
     useValidationBudget(),
   ];
