@@ -53,6 +53,7 @@ const HUNDRED = 'ex_conn_100';
 const BIG = 'ex_conn_100000';
 const GROW = 'ex_conn_grow';
 const SHRINK = 'ex_conn_shrink';
+const OTHER = 'ex_conn_other';
 
 describe.each(LANES)('%s lane', (lane) => {
   beforeAll(async () => {
@@ -66,6 +67,7 @@ describe.each(LANES)('%s lane', (lane) => {
           makeExecution({ id: BIG, status: 'workflow_running', eventCount: 100_000 }),
           makeExecution({ id: GROW, status: 'workflow_running', eventCount: 10 }),
           makeExecution({ id: SHRINK, status: 'workflow_running', eventCount: 10 }),
+          makeExecution({ id: OTHER, status: 'workflow_succeeded', eventCount: 3 }),
         ],
       },
     });
@@ -86,11 +88,16 @@ describe.each(LANES)('%s lane', (lane) => {
     return { response, events };
   }
 
+  /** A page refused by its arguments alone: at the execution, refused before it is fetched. */
   async function rejected(id: string, variables: PageVariables, ...fragments: string[]): Promise<GraphQLResponse> {
+    return refusedAt(['execution'], id, variables, ...fragments);
+  }
+
+  async function refusedAt(path: string[], id: string, variables: PageVariables, ...fragments: string[]): Promise<GraphQLResponse> {
     const response = await harness.query(EVENTS_QUERY, { id, ...variables });
     expect(response.status).toBeLessThan(500);
     expect(codes(response)).toEqual(['BAD_USER_INPUT']);
-    expect(response.errors![0]!.path).toEqual(['execution', 'events']);
+    expect(response.errors![0]!.path).toEqual(path);
     expect(response.data).toEqual({ execution: null });
     for (const fragment of fragments) expect(response.errors![0]!.message).toContain(fragment);
     return response;
@@ -401,7 +408,7 @@ describe.each(LANES)('%s lane', (lane) => {
       expect(edgeIds(fromAscCursor.events)).toEqual(seq(HUNDRED, 51, 48, 49));
     });
 
-    describe('bad cursors are BAD_USER_INPUT with a clear message, after exactly one upstream call', () => {
+    describe('bad cursors are BAD_USER_INPUT with a clear message, with no upstream call when the cursor alone tells', () => {
       let cursor: string;
       beforeAll(async () => {
         harness.upstream.reset();
@@ -433,8 +440,9 @@ describe.each(LANES)('%s lane', (lane) => {
         it.each(cases)(`${name}: %s`, async (_label, make, fragments) => {
           const bad = make();
           expect(bad).not.toBe(cursor);
+          harness.upstream.reset();
           await rejected(HUNDRED, { [name]: bad, first: name === 'after' ? 5 : undefined, last: name === 'before' ? 5 : undefined }, `\`${name}\``, ...fragments);
-          expect(harness.upstream.requestsFor(HUNDRED)).toHaveLength(1);
+          expect(harness.upstream.requests).toHaveLength(0);
         });
       }
 
@@ -442,8 +450,7 @@ describe.each(LANES)('%s lane', (lane) => {
         for (const name of ['after', 'before'] as const) {
           harness.upstream.reset();
           await rejected(ONE, { [name]: cursor }, `\`${name}\``, HUNDRED, ONE);
-          expect(harness.upstream.requestsFor(ONE)).toHaveLength(1);
-          expect(harness.upstream.requests).toHaveLength(1);
+          expect(harness.upstream.requests).toHaveLength(0);
         }
       });
 
@@ -453,7 +460,8 @@ describe.each(LANES)('%s lane', (lane) => {
         harness.upstream.put(makeExecution({ id: SHRINK, status: 'workflow_running', eventCount: 5 }));
         for (const name of ['after', 'before'] as const) {
           harness.upstream.reset();
-          await rejected(SHRINK, { [name]: shrinkCursor }, `\`${name}\``, seq(SHRINK, 8)[0]!, 'no longer has');
+          // Only upstream's list tells: refused once it is read, on the page.
+          await refusedAt(['execution', 'events'], SHRINK, { [name]: shrinkCursor }, `\`${name}\``, seq(SHRINK, 8)[0]!, 'no longer has');
           expect(harness.upstream.requestsFor(SHRINK)).toHaveLength(1);
         }
       });
@@ -473,7 +481,7 @@ describe.each(LANES)('%s lane', (lane) => {
     ] as const)('%s: %i is BAD_USER_INPUT naming the argument and the limit', async (name, value) => {
       const response = await rejected(HUNDRED, { [name]: value }, `\`${name}\``, '100', String(value));
       expect(response.errors).toHaveLength(1);
-      expect(harness.upstream.requestsFor(HUNDRED)).toHaveLength(1);
+      expect(harness.upstream.requests).toHaveLength(0);
     });
 
     it.each([
@@ -552,6 +560,68 @@ describe.each(LANES)('%s lane', (lane) => {
       }
       expect(harness.upstream.requestsFor(HUNDRED)).toHaveLength(1);
       expect(harness.upstream.requests).toHaveLength(1);
+    });
+
+    describe('a page its arguments alone refuse costs no upstream call', () => {
+      const FIVE = [EMPTY, ONE, HUNDRED, GROW, SHRINK];
+      let cursor: string;
+      beforeAll(async () => {
+        cursor = (await page(OTHER, { first: 2 })).events.pageInfo.endCursor!;
+      });
+
+      const refusals: Array<[string, () => string, string]> = [
+        ['an `after` that is no cursor', () => 'events(first: 2, after: "not-a-cursor")', 'is not a valid events cursor'],
+        ['a `before` that is no cursor', () => 'events(last: 2, before: "not-a-cursor")', 'is not a valid events cursor'],
+        ['a negative `first`', () => 'events(first: -1)', '`first` must be between 0 and 100'],
+        ['a `first` above the page limit', () => 'events(first: 101)', '`first` must be between 0 and 100'],
+        ['a negative `last`', () => 'events(last: -1)', '`last` must be between 0 and 100'],
+        ['a `last` above the page limit', () => 'events(last: 101)', '`last` must be between 0 and 100'],
+        ["another execution's cursor", () => `events(first: 2, after: ${JSON.stringify(cursor)})`, 'Cursors only work on the execution they came from'],
+      ];
+
+      it.each(refusals)('%s, under 5 aliases: BAD_USER_INPUT on each, no call', async (_label, events, message) => {
+        harness.upstream.reset();
+        const aliases = FIVE.map((id, n) => `e${n}: execution(id: ${JSON.stringify(id)}) { id ${events()} { edges { cursor } } }`);
+        const response = await harness.query(`{ ${aliases.join(' ')} }`);
+        expect(response.status).toBeLessThan(500);
+        expect(response.data).toEqual(Object.fromEntries(FIVE.map((_id, n) => [`e${n}`, null])));
+        expect(codes(response)).toEqual(FIVE.map(() => 'BAD_USER_INPUT'));
+        for (const error of response.errors!) expect(error.message).toContain(message);
+        expect(harness.upstream.requests).toHaveLength(0);
+      });
+
+      it('in `executions(ids)`, each id it refuses is null with its error; the others are served', async () => {
+        harness.upstream.reset();
+        const response = await harness.query<{ executions: Array<{ id: string; events: { edges: unknown[] } } | null> }>(
+          `query($ids: [ID!]!, $after: String) { executions(ids: $ids) { id events(first: 2, after: $after) { edges { cursor } } } }`,
+          { ids: [ONE, OTHER, EMPTY], after: cursor },
+        );
+        expect(response.data!.executions.map((item) => item?.id ?? null)).toEqual([null, OTHER, null]);
+        expect(response.errors!.map((error) => [error.extensions?.code, error.path])).toEqual([
+          ['BAD_USER_INPUT', ['executions', 0]],
+          ['BAD_USER_INPUT', ['executions', 2]],
+        ]);
+        expect(harness.upstream.requestsFor(OTHER)).toHaveLength(1);
+        expect(harness.upstream.requests).toHaveLength(1);
+      });
+
+      it('is read through variables and fragments, and not under a skipped selection', async () => {
+        harness.upstream.reset();
+        const refused = await harness.query(
+          `query($id: ID!, $n: Int) { execution(id: $id) { ...page } } fragment page on Execution { ... on Execution { events(first: $n) { totalCount } } }`,
+          { id: HUNDRED, n: -1 },
+        );
+        expect(codes(refused)).toEqual(['BAD_USER_INPUT']);
+        expect(refused.data).toEqual({ execution: null });
+        expect(harness.upstream.requests).toHaveLength(0);
+        const skipped = await harness.query<{ execution: { id: string } }>(
+          `query($id: ID!, $skip: Boolean!) { execution(id: $id) { id events(first: -1) @skip(if: $skip) { totalCount } } }`,
+          { id: HUNDRED, skip: true },
+        );
+        expect(skipped.errors).toBeUndefined();
+        expect(skipped.data!.execution.id).toBe(HUNDRED);
+        expect(harness.upstream.requests).toHaveLength(1);
+      });
     });
   });
 });

@@ -7,11 +7,14 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeExecution } from '../src/demo/demo-data.js';
+import { encodeEventCursor } from '../src/domain/event-cursor.js';
 import { MAX_OMITTED_PATHS_CHECKED, MAX_WARNINGS_PER_RESULT, RequestScope } from '../src/request/scope.js';
 import { AUTH, Harness, LANES } from './support/harness.js';
 import { sendOver } from './support/transports.js';
 
 const ID = 'ex_quirk_1';
+/** A cursor of ID naming an event it does not have: only its list tells, so the page is refused after the fetch. */
+const GONE = encodeEventCursor(ID, 'ev_gone', 0);
 type Json = Record<string, unknown>;
 
 /** A documented envelope for ID (3 events), with one quirk applied to its execution and events. */
@@ -520,10 +523,10 @@ describe.each(LANES)('warnings name only values the result still has (%s lane)',
   it('drops a note under an object an error nulled, keeps the same note where the object stands', async () => {
     harness.upstream.setFault(ID, { kind: 'body', body: envelope((execution) => (execution.startedAt = 'bad')) });
     const before = harness.upstream.requests.length;
-    // A page over the per-request cap fails `events`, which is non-null: `bad` becomes null, `ok` stays.
+    // A page whose cursor names no event of the execution fails `events`, which is non-null: `bad` becomes null, `ok` stays.
     const response = await harness.query<Json>(
-      `query($id: ID!, $n: Int) { ok: execution(id: $id) { startedAt } bad: execution(id: $id) { startedAt events(first: $n) { totalCount } } }`,
-      { id: ID, n: 500 },
+      `query($id: ID!, $after: String) { ok: execution(id: $id) { startedAt } bad: execution(id: $id) { startedAt events(after: $after) { totalCount } } }`,
+      { id: ID, after: GONE },
       { authorization: AUTH },
     );
     expect(response.data).toEqual({ ok: { startedAt: null }, bad: null });
@@ -531,7 +534,7 @@ describe.each(LANES)('warnings name only values the result still has (%s lane)',
     expect((response.extensions?.warnings as Warning[]).map(({ path, code }) => ({ path, code }))).toEqual([{ path: ['ok', 'startedAt'], code: 'UNREADABLE_VALUE' }]);
     expect(harness.upstream.requests.length - before).toBe(1);
     // Nothing left to note: no `warnings` at all.
-    const alone = await harness.query<Json>(`query($id: ID!) { execution(id: $id) { startedAt events(first: 500) { totalCount } } }`, { id: ID }, { authorization: AUTH });
+    const alone = await harness.query<Json>(`query($id: ID!, $after: String) { execution(id: $id) { startedAt events(after: $after) { totalCount } } }`, { id: ID, after: GONE }, { authorization: AUTH });
     expect(alone.data).toEqual({ execution: null });
     expect(alone.extensions).not.toHaveProperty('warnings');
     expect(alone.extensions).not.toHaveProperty('warningsOmitted');
@@ -542,7 +545,7 @@ describe.each(LANES)('warnings name only values the result still has (%s lane)',
     const events = Array.from({ length: 60 }, (_, i) => ({ id: `ev_${i}`, executionId: ID, createdAt: 'soon', level: {}, eventType: 'log' }));
     harness.upstream.setFault(ID, { kind: 'body', body: envelope((_execution, _events, data) => (data.events = events)) });
     const page = 'events(first: 60) { nodes { createdAt level } }';
-    const response = await harness.query<Json>(`query($id: ID!) { a: execution(id: $id) { ${page} } b: execution(id: $id) { ${page} over: events(first: 500) { totalCount } } }`, { id: ID }, { authorization: AUTH });
+    const response = await harness.query<Json>(`query($id: ID!, $after: String) { a: execution(id: $id) { ${page} } b: execution(id: $id) { ${page} gone: events(after: $after) { totalCount } } }`, { id: ID, after: GONE }, { authorization: AUTH });
     expect(response.data?.b).toBeNull();
     const warnings = response.extensions?.warnings as Warning[];
     expect(warnings.filter((warning) => warning.path[0] !== 'a')).toEqual([]);

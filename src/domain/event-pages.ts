@@ -317,6 +317,29 @@ function checkPageSize(name: 'first' | 'last', value: number | null | undefined)
   return value;
 }
 
+/** A page's sizes and cursors once checked against the execution they are used on. */
+export interface CheckedPageArgs {
+  first: number | undefined;
+  last: number | undefined;
+  after: EventCursor | undefined;
+  before: EventCursor | undefined;
+}
+
+/**
+ * Every check of a page's arguments that needs no events: sizes within
+ * 0–MAX_PAGE_SIZE, cursors that are this connection's and this execution's.
+ * BAD_USER_INPUT otherwise. Needs only the execution's id, so a page it
+ * refuses can be refused before any upstream call (src/schema/refused-pages.ts).
+ */
+export function checkPageArgs(args: EventPageArgs, executionId: string): CheckedPageArgs {
+  return {
+    first: checkPageSize('first', args.first),
+    last: checkPageSize('last', args.last),
+    after: args.after != null ? checkEventCursor('after', args.after, executionId) : undefined,
+    before: args.before != null ? checkEventCursor('before', args.before, executionId) : undefined,
+  };
+}
+
 /**
  * What a cursor names, once checked against the execution it is used on;
  * BAD_USER_INPUT when it is not a cursor (altered, truncated) or belongs to
@@ -354,12 +377,11 @@ function positionNamed(name: string, decoded: EventCursor, executionId: string, 
 }
 
 /**
- * Rank (in `order`) of the event a cursor names, -1 for the start of the
- * list (every event is after it, none before); BAD_USER_INPUT when it names
- * nothing usable.
+ * Rank (in `order`) of the event a checked cursor names, -1 for the start of
+ * the list (every event is after it, none before); BAD_USER_INPUT when the
+ * execution no longer has it.
  */
-function cursorRank(name: 'after' | 'before', cursor: string, executionId: string, index: EventIndex, ordering: Ordering): number {
-  const decoded = checkEventCursor(name, cursor, executionId);
+function cursorRank(name: 'after' | 'before', decoded: EventCursor, executionId: string, index: EventIndex, ordering: Ordering): number {
   return decoded.start ? -1 : ordering.rankByIndex[positionNamed(name, decoded, executionId, index)]!;
 }
 
@@ -417,19 +439,19 @@ export function pageEvents(execution: Execution, args: EventPageArgs): EventPage
 export function pageEvents<Node>(execution: Execution, args: EventPageArgs, node: (event: ExecutionEvent, index: number) => Node): EventPage<Node>;
 export function pageEvents<Node>(execution: Execution, args: EventPageArgs, node?: (event: ExecutionEvent, index: number) => Node): EventPage<Node | ExecutionEvent> {
   const executionId = execution.id;
-  let first = checkPageSize('first', args.first);
-  let last = checkPageSize('last', args.last);
+  const checked = checkPageArgs(args, executionId);
+  let { first, last } = checked;
   if (first === undefined && last === undefined) {
     // `before` alone pages backward: the page just before the cursor.
-    if (args.before != null && args.after == null) last = DEFAULT_PAGE_SIZE;
+    if (checked.before && !checked.after) last = DEFAULT_PAGE_SIZE;
     else first = DEFAULT_PAGE_SIZE;
   }
   const order = args.order ?? 'ASC';
 
   const index = indexFor(execution.events);
   const ordering = index.ordering(order);
-  const afterRank = args.after != null ? cursorRank('after', args.after, executionId, index, ordering) : undefined;
-  const beforeRank = args.before != null ? cursorRank('before', args.before, executionId, index, ordering) : undefined;
+  const afterRank = checked.after ? cursorRank('after', checked.after, executionId, index, ordering) : undefined;
+  const beforeRank = checked.before ? cursorRank('before', checked.before, executionId, index, ordering) : undefined;
   const list = index.filtered(order, args.filter);
   const ranks = ordering.rankByIndex;
 

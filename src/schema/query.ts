@@ -4,6 +4,7 @@ import { noteUnknownCharset } from './served.js';
 import { MAX_EXECUTIONS_PER_REQUEST } from '../request/scope.js';
 import { badUserInput } from '../errors.js';
 import { ExecutionRef } from './execution-ref.js';
+import { eventPagesBelow, refusedPage } from './refused-pages.js';
 import type { Execution } from '../domain/execution.js';
 
 export const MAX_IDS_PER_QUERY = MAX_EXECUTIONS_PER_REQUEST;
@@ -19,11 +20,14 @@ builder.queryType({
       args: {
         id: t.arg.id({ required: true, description: 'Execution id, e.g. `ex_acme_7`. An id outside the allowed pattern (`EXECUTION_ID_PATTERN`) is `BAD_USER_INPUT`, with no upstream call.' }),
       },
-      resolve: (_root, { id }, context, info) =>
-        context.loaders.execution.load(String(id)).then((execution) => {
+      resolve: (_root, { id }, context, info) => {
+        const refused = refusedPage(eventPagesBelow(info), String(id));
+        if (refused) throw refused;
+        return context.loaders.execution.load(String(id)).then((execution) => {
           noteUnknownCharset(execution, context, responsePathAsArray(info.path));
           return execution;
-        }),
+        });
+      },
     }),
     executions: t.field({
       type: [ExecutionRef],
@@ -39,11 +43,16 @@ builder.queryType({
         // loadMany settles every id, a failure as its Error, which graphql-js and graphql-jit both report
         // as that item's error (typed as an item neither way): a list of promises some of which reject
         // loses items on graphql-jit (0.8.9 drops a trailing null when its error comes first).
-        return context.loaders.execution.loadMany(ids.map(String)).then((executions) => {
-          executions.forEach((execution, index) => {
+        const pages = eventPagesBelow(info);
+        const refused = ids.map((id) => refusedPage(pages, String(id)));
+        const served = ids.filter((_id, index) => !refused[index]).map(String);
+        return context.loaders.execution.loadMany(served).then((loaded) => {
+          let next = 0;
+          return ids.map((_id, index) => {
+            const execution = refused[index] ?? loaded[next++]!;
             if (!(execution instanceof Error)) noteUnknownCharset(execution, context, [...responsePathAsArray(info.path), index]);
+            return execution;
           });
-          return executions;
         }) as Promise<Execution[]>;
       },
     }),

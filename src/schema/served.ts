@@ -191,6 +191,13 @@ export function selects(info: GraphQLResolveInfo, names: ReadonlySet<string>): b
   return info.fieldNodes.some((node) => walk(node.selectionSet));
 }
 
+/** The fields named `name` right below the field `info` resolves, under any alias or fragment, @skip/@include heeded. */
+export function selectedFields(info: GraphQLResolveInfo, name: string): FieldNode[] {
+  const byKey = new Map<string, FieldNode[]>();
+  for (const node of info.fieldNodes) collectFields(node.selectionSet, name, info, byKey);
+  return [...byKey.values()].flat();
+}
+
 /** The fields named `name` in a selection set, by response key, through fragments. */
 function collectFields(selectionSet: SelectionSetNode | undefined, name: string, info: GraphQLResolveInfo, byKey: Map<string, FieldNode[]>): void {
   for (const selection of selectionSet?.selections ?? []) {
