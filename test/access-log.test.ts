@@ -510,8 +510,9 @@ function nextMessage(socket: WebSocket): Promise<{ type: string; id?: string; pa
  * Operations the WebSocket edge refuses before handing them to the lane (a token no HTTP request could carry, one
  * that makes the head larger than the HTTP edge takes, a payload too deep to serialise, one past the connection's
  * bound) got their error and no access line: an operator reading the log, ACCESS_LOG=errors most of all, never saw
- * them. They are answered by the pipeline now, as it arrives, and get the line of a request answered before any
- * operation: no operation fields, the status, the code.
+ * them. They are answered by the pipeline now, as it arrives. Their line said `msg: "request"`, as a query's does,
+ * though nothing read their document (one past the bound may be a subscription): it says
+ * `"operation refused"` now, with the name the operation was sent with, the status and the code.
  */
 describe.each(LANES)('WebSocket operations refused before the lane get their line, %s lane', (lane) => {
   const TOKEN = `tok${randomBytes(12).toString('hex')}`;
@@ -523,7 +524,7 @@ describe.each(LANES)('WebSocket operations refused before the lane get their lin
   beforeEach(() => harness.upstream.reset());
 
   /** Runs `operation` on a connection whose connectionParams are `params`; the one refusal it got, and the access lines logged since. */
-  async function refusedOn(params: Record<string, unknown>, operation: (socket: WebSocket) => Promise<void> = async () => undefined, payload = `{"query":${JSON.stringify(STATUS)},"variables":{"id":"ex_demo_4"}}`) {
+  async function refusedOn(params: Record<string, unknown>, operation: (socket: WebSocket) => Promise<void> = async () => undefined, payload = `{"query":${JSON.stringify(STATUS)},"operationName":"ExecutionStatus","variables":{"id":"ex_demo_4"}}`) {
     const socket = await initialisedSocket(harness, params);
     try {
       await operation(socket);
@@ -548,7 +549,7 @@ describe.each(LANES)('WebSocket operations refused before the lane get their lin
     {
       title: 'a payload nested too deep to serialise',
       params: { authorization: AUTH },
-      payload: `{"query":${JSON.stringify(STATUS)},"extensions":{"x":${'['.repeat(deep)}${']'.repeat(deep)}}}`,
+      payload: `{"query":${JSON.stringify(STATUS)},"operationName":"ExecutionStatus","extensions":{"x":${'['.repeat(deep)}${']'.repeat(deep)}}}`,
       code: 'BAD_REQUEST',
       status: 400,
     },
@@ -569,8 +570,10 @@ describe.each(LANES)('WebSocket operations refused before the lane get their lin
       const { codes, lines } = await refusedOn(kase.params, kase.operation, kase.payload);
       expect(codes).toEqual([kase.code]);
       expect(lines).toHaveLength(1);
-      expect(lines[0]).toMatchObject({ msg: 'request', transport: 'ws', status: kase.status, errorCodes: [kase.code], upstreamCalls: 0 });
-      expect(lines[0]!.operationName).toBeUndefined();
+      expect(lines[0]).toMatchObject({ msg: 'operation refused', transport: 'ws', status: kase.status, errorCodes: [kase.code], upstreamCalls: 0 });
+      // Named as sent; its type is unknown, as its document was never read.
+      expect(lines[0]!.operationName).toBe('ExecutionStatus');
+      expect(lines[0]!.operationType).toBeUndefined();
       expect(typeof lines[0]!.requestId).toBe('string');
       expect(harness.upstream.requestsFor('ex_demo_4')).toEqual([]);
       expect(harness.rawLogs).not.toContain(TOKEN);

@@ -48,6 +48,8 @@ export function refusalCode(request: Request): ErrorCode | undefined {
 export interface EdgeRefusal {
   status: number;
   error: GraphQLError;
+  /** The name the refused operation was sent with, as sent: what its access line names, its document being unread. */
+  operationName?: string;
 }
 
 /** Answers a request the edge handed over refused (`edgeRefusal`), before anything reads it. */

@@ -449,7 +449,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
       waitUntil: (promise) => void promise?.catch((error: unknown) => logger.error({ requestId, upgradeRequestId, err: loggable(error) }, 'background work of a WebSocket operation failed')),
       overWebSocket: true,
       onUpstreamReading: upstreamReading,
-      ...(refusal ? { edgeRefusal: refusal } : {}),
+      ...(refusal ? { edgeRefusal: { ...refusal, ...(typeof payload.operationName === 'string' && payload.operationName !== '' ? { operationName: payload.operationName } : {}) } } : {}),
     };
     // An empty Host (allowed, as over HTTP) would leave the URL without one.
     const request = new Request(`http://${upgrade.headers.host || 'localhost'}${settings.path}`, {

@@ -4,7 +4,9 @@
  * that is no event stream), `sampled` (every error
  * plus ACCESS_LOG_SAMPLE_PERCENT of the rest) or `all`. A subscription's line
  * is written when it ends, with what all its updates cost; one refused as it
- * starts says so too (`subscription ended`, with its code).
+ * starts says so too (`subscription ended`, with its code). A WebSocket
+ * operation the edge refused before anything read it (`edgeRefusal`) is no
+ * known query or subscription: `operation refused`, with the name it was sent with.
  *
  * Fields (README "Operating → Access log"): requestId, traceId (the operation's span,
  * else the `traceparent` the request brought), operationName (as sent, at most
@@ -44,6 +46,8 @@ interface Entry {
   upstreamRequestIds: Set<string> | undefined;
   /** A subscription's line waits for its end. */
   streaming: boolean;
+  /** Refused by the edge before its document was read (a WebSocket operation): its type is unknown. */
+  refusedUnread: boolean;
   ended: boolean;
   /** node's response of an HTTP request (the edge's `res`): the line waits for it to close. Absent over WebSocket. */
   response: ServerResponse | undefined;
@@ -145,7 +149,7 @@ export function useAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 'ac
         ...(aborted ? { aborted } : {}),
       },
       // A subscription refused as it starts (a limit) answers one result and no stream: still a subscription's line.
-      entry.streaming || entry.operationType === 'subscription' ? 'subscription ended' : 'request',
+      entry.streaming || entry.operationType === 'subscription' ? 'subscription ended' : entry.refusedUnread ? 'operation refused' : 'request',
     );
   }
 
@@ -168,13 +172,14 @@ export function useAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 'ac
 
   /** A request's entry, started now. */
   function entryOf(request: Request, context: GatewayServerContext): Entry {
+    const refusal = context.edgeRefusal;
     return {
       started: performance.now(),
       requestId: context.requestId,
       // Over HTTP, how the answer went decides (onResponse): an Accept listing text/event-stream may still get JSON.
       transport: context.overWebSocket ? 'ws' : 'http',
       traceId: traceIdOf(request.headers.get('traceparent')),
-      operationName: undefined,
+      operationName: refusal?.operationName?.slice(0, MAX_OPERATION_NAME_LENGTH),
       operationType: undefined,
       status: undefined,
       upstreamCalls: 0,
@@ -183,6 +188,7 @@ export function useAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 'ac
       errorCodes: new Set(),
       upstreamRequestIds: undefined,
       streaming: false,
+      refusedUnread: refusal !== undefined,
       ended: false,
       response: context.res,
     };
