@@ -290,6 +290,33 @@ describe.each(LANES)('/metrics with METRICS=api, %s lane', (lane) => {
     expect(grew(before, after, 'graphql_envelop_request')).toBe(0);
     expect(grew(before, after, 'graphql_yoga_http_duration_count')).toBe(0);
   });
+
+  /**
+   * Batching is off (Yoga's default): a JSON array is refused whole, before any of its operations is parsed, so no
+   * request holds both a parsed operation and one refused before parsing. The refusal is counted once, in phase
+   * `request`, whatever the array holds; none of its operations runs.
+   */
+  it('a batched POST is refused whole, counted once in phase request, with no upstream call', async () => {
+    const exposition = async () => parseExposition(await (await harness.fetch('/metrics')).text());
+    const before = await exposition();
+    harness.upstream.reset();
+    const response = await harness.fetch('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: AUTH },
+      body: JSON.stringify([
+        { query: 'query ExecutionStatus($id: ID!) { execution(id: $id) { id } }', variables: { id: 'ex_demo_4' } },
+        { extensions: { persistedQuery: { version: 1, sha256Hash: 'a'.repeat(64) } } },
+        { variables: { id: 'ex_demo_4' } },
+      ]),
+    });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as ExecutionResult).errors!.map((error) => [error.message, error.extensions?.code])).toEqual([['Batching is not supported.', 'BAD_REQUEST']]);
+    const after = await exposition();
+    expect(grew(before, after, 'graphql_envelop_error_result', { phase: 'request', operationType: 'unknown', operationName: 'anonymous', code: 'BAD_REQUEST' })).toBe(1);
+    expect(grew(before, after, 'graphql_envelop_error_result')).toBe(1);
+    expect(grew(before, after, 'graphql_envelop_request')).toBe(0);
+    expect(harness.upstream.requests).toHaveLength(0);
+  });
 });
 
 describe('where /metrics is served', () => {
