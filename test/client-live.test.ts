@@ -25,6 +25,7 @@ import { WebSocket } from 'ws';
 import { watchExecution, WatchError, type ExecutionEventFilter, type ExecutionUpdate, type OutageNotice } from '../src/client/index.js';
 import { DEMO_ORGANIZATION, makeEvents, makeExecution } from '../src/demo/demo-data.js';
 import { AUTH, Harness, LANES } from './support/harness.js';
+import { waitFor } from './support/live.js';
 
 const LIVE_ENV = {
   LIVE_POLL_PAYMENT_MS: '20',
@@ -182,6 +183,26 @@ describe.each(LANES)('watchExecution against the gateway (%s lane)', (lane) => {
       if (update.newEvents.length > 0) cursor = update.newEvents.at(-1)!.cursor;
       expect(update.cursor).toBe(cursor);
     }
+  });
+
+  it('over Server-Sent Events too, lets go of a watch not read past pausedTimeoutMs, and resumes from its cursor', async () => {
+    const id = startExecution(harness, 3);
+    const seen: ExecutionUpdate[] = [];
+    const retries: unknown[] = [];
+    const updates = watch(id, { pausedTimeoutMs: 300, onRetry: (error) => retries.push(error) });
+    const take = taking(updates, seen);
+    const subscribedBefore = log.subscribed.length;
+    const first = await take('the first update');
+    // Not read: its stream (one of a browser's 6 connections per host) ends, and the gateway's watch with it.
+    await waitFor(() => harness.instance.live.counts.subscriptions === 0, 'the gateway to end the unread watch', STEP_MS);
+    advance(harness, id, 'workflow_running', 2);
+    const resumed = await take('the update after the pause');
+    expect(resumed.newEvents.map((edge) => edge.node.id)).toEqual(upstreamEventIds(harness, id).slice(-2));
+    expect(log.subscribed.slice(subscribedBefore)).toEqual([
+      { id, eventsAfter: null },
+      { id, eventsAfter: first.cursor },
+    ]);
+    expect(retries).toEqual([]);
   });
 
   it('resumes from the last cursor after the connection drops: no event missed or repeated, those appended while away included', async () => {
@@ -926,6 +947,39 @@ describe.each(LANES)('watchExecution over one shared WebSocket (%s lane)', (lane
     expect(seen.flatMap((update) => update.newEvents.map((edge) => edge.node.id))).toEqual(upstreamEventIds(harness, id).slice(-3));
     expect(log.subscribed.slice(subscribedBefore)).toEqual([{ id, eventsAfter: last.cursor }]);
     expect(retries).toEqual([expect.objectContaining({ name: 'NetworkError', message: 'The WebSocket to the gateway closed (1000).' })]);
+  });
+
+  // A watch whose updates nobody read (a loop body still busy, an iterator dropped without `return()`) kept its
+  // subscription, and so the shared socket and the gateway's poller, for as long as the page lived.
+  it('lets go of the socket while its last watch is not read past pausedTimeoutMs, and resumes from its cursor on one new socket', async () => {
+    const id = startExecution(harness, 3);
+    const seen: ExecutionUpdate[] = [];
+    const retries: unknown[] = [];
+    const updates = watch(id, { pausedTimeoutMs: 300, onRetry: (error) => retries.push(error) });
+    const take = taking(updates, seen);
+    const subscribedBefore = log.subscribed.length;
+    const first = await take('the first update');
+    const opened = upgrades.length;
+    expect(upgrades.filter((socket) => !socket.destroyed), 'sockets open while the watch is read').toHaveLength(1);
+    // Not read: the socket closes, and the gateway watches nothing for it.
+    expect(await socketsClosed(), 'sockets left open under a watch nobody reads').toBe(0);
+    await waitFor(() => harness.instance.live.counts.subscriptions === 0, 'the gateway to end the unread watch', STEP_MS);
+    advance(harness, id, 'workflow_running', 2);
+    // Read again: one new socket, from the last cursor read, with every event since and none twice.
+    const resumed = await take('the update after the pause');
+    expect(resumed.newEvents.map((edge) => edge.node.id)).toEqual(upstreamEventIds(harness, id).slice(-2));
+    expect(upgrades.length - opened, 'sockets opened to resume').toBe(1);
+    expect(log.subscribed.slice(subscribedBefore)).toEqual([
+      { id, eventsAfter: null },
+      { id, eventsAfter: first.cursor },
+    ]);
+    // Letting go of an unread subscription is no failure: nothing to retry, no backoff.
+    expect(retries).toEqual([]);
+    advance(harness, id, 'workflow_succeeded', 1);
+    let last = resumed;
+    while (!last.isFinal) last = await take('the final update');
+    expect(await nextUpdate(updates, 'the end of the watch')).toEqual({ done: true, value: undefined });
+    expect(await socketsClosed(), 'sockets left open after the watch ended').toBe(0);
   });
 
   it.each([

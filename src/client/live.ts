@@ -16,7 +16,9 @@
  * with a status its contract does not name, which a new subscription asks about again), and when a watch reaches LIVE_MAX_WATCH_MS
  * (`endReason: WATCH_TIME_LIMIT`: that update is yielded, and the watch goes
  * on), and when the stream brings no byte for `idleTimeoutMs` (the gateway's
- * keep-alive comment comes every 12 s, so the connection is gone). It returns
+ * keep-alive comment comes every 12 s, so the connection is gone), and, at once,
+ * when it is read again after its updates went unread for `pausedTimeoutMs`
+ * (it let go of its subscription meanwhile: see the option). It returns
  * after the update that ends the execution. Errors that end a watch
  * (NOT_FOUND, UNAUTHENTICATED, FORBIDDEN, TOO_MANY_SUBSCRIPTIONS, BAD_USER_INPUT,
  * and a request the gateway refuses with a 4xx other than 408 and 429, such as
@@ -36,7 +38,8 @@
  *
  * With `transport: 'websocket'` the watches of one endpoint and token share one graphql-ws socket
  * (shared-socket.ts) instead of holding an HTTP/1.1 connection each, of which a browser opens 6 per
- * host; the loop above is the same, a closed socket being a dropped connection.
+ * host; the loop above is the same, a closed socket being a dropped connection. graphql-ws closes
+ * the socket once no subscription is on it, so watches that let go of theirs let go of it too.
  */
 import { print } from 'graphql';
 import { createClient, NetworkError } from 'graphql-sse';
@@ -87,6 +90,14 @@ export interface WatchOptions {
    * for ever. `onRetry` is told with an Error saying so.
    */
   idleTimeoutMs?: number | undefined;
+  /**
+   * How long the watch keeps its subscription while its updates are not read, in ms (default 10,000; 0 for ever):
+   * the loop's body still busy with the last update, or the iterator left without `return()` (a component gone
+   * without aborting). Past it the subscription ends, and with it the shared socket when no other watch is on it,
+   * and the gateway's watch; reading on subscribes again at once from the last update read, with every event since.
+   * Neither `onRetry` nor a pause: nothing failed.
+   */
+  pausedTimeoutMs?: number | undefined;
   /** Extra request headers, e.g. `x-request-id`; an `Authorization` among them, in any case, gives way to the `authorization` argument. Server-Sent Events only: a browser's WebSocket sends none. */
   headers?: Record<string, string> | undefined;
   /**
@@ -204,6 +215,9 @@ function retryDelay(attempt: number, baseMs: number, maxMs: number): number {
 /** Default `idleTimeoutMs`: two and a half of the gateway's 12 s keep-alive periods. */
 const IDLE_TIMEOUT_MS = 30_000;
 
+/** Default `pausedTimeoutMs`: far longer than a page takes to render an update, short beside a socket or a poller left for a page's life. */
+const PAUSED_TIMEOUT_MS = 10_000;
+
 /**
  * A `fetch` for one attempt that aborts its request when no byte came for `idleMs`, waiting for the
  * answer's head included; `idled` is then the reason, and `disarm` stops the clock when the attempt ends.
@@ -285,6 +299,7 @@ export async function* watchExecution(endpoint: string, authorization: string, i
   const baseMs = options.retryDelayMs ?? RETRY_DELAY_MS;
   const maxMs = options.maxRetryDelayMs ?? MAX_RETRY_DELAY_MS;
   const idleMs = options.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
+  const pausedMs = options.pausedTimeoutMs ?? PAUSED_TIMEOUT_MS;
   /** Subscriptions made since the last update: an update shows the gateway answers, so the backoff starts over. */
   let attempt = 0;
   const socket = options.transport === 'websocket' ? sharedSocket(socketUrl(url), authorization, options.webSocketImpl, idleMs) : undefined;
@@ -292,6 +307,8 @@ export async function* watchExecution(endpoint: string, authorization: string, i
     for (;;) {
       /** Why the watch subscribes again, for `onRetry`. */
       let reason: unknown = new Error('The stream ended before the execution did.');
+      /** Set when the subscription was let go of while its last update was not read (`pausedTimeoutMs`). */
+      let letGo = false;
       if (options.signal?.aborted) return;
       const payload = { query, variables: { id, eventsAfter, filter: options.filter ?? null } };
       const watchdog = !socket && idleMs > 0 && Number.isFinite(idleMs) ? idleWatchedFetch(idleMs) : undefined;
@@ -353,7 +370,20 @@ export async function* watchExecution(endpoint: string, authorization: string, i
           // The gateway's contract, trusted as the data is: both transports type extensions loosely.
           const warnings = (result.extensions as { warnings?: unknown } | undefined)?.warnings;
           if (Array.isArray(warnings) && warnings.length > 0) options.onWarnings?.(warnings as DataWarning[], update);
-          yield update;
+          // Held while unread, the subscription keeps its socket (the last one's) and the gateway's poller for nobody.
+          const unread =
+            !update.isFinal && pausedMs > 0 && Number.isFinite(pausedMs)
+              ? setTimeout(() => {
+                  letGo = true;
+                  stop();
+                }, pausedMs)
+              : undefined;
+          try {
+            yield update;
+          } finally {
+            clearTimeout(unread);
+          }
+          if (letGo) break;
           if (timedOut) {
             reason = new WatchError('The watch reached the gateway\'s time limit; it goes on from its last cursor.', 'WATCH_TIME_LIMIT');
             break;
@@ -378,10 +408,12 @@ export async function* watchExecution(endpoint: string, authorization: string, i
         watchdog?.disarm();
         client?.dispose();
       }
+      if (options.signal?.aborted) return;
+      // Read again after it let go: subscribe again at once, from the last update read.
+      if (letGo) continue;
       // Aborting a silent stream may end it as quietly as a completed one: say why either way.
       if (watchdog?.idled) reason = watchdog.idled;
       if (closedNormally) reason = closedNormally;
-      if (options.signal?.aborted) return;
       attempt++;
       const delayMs = retryDelay(attempt, baseMs, maxMs);
       options.onRetry?.(reason, attempt, delayMs);
