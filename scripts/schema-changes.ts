@@ -121,7 +121,8 @@ export const nonNullOutputsBreak: Rule = ({ changes }) =>
   changes.map((change) => {
     if (change.type !== ChangeType.FieldTypeChanged) return change;
     const meta = change.meta as { oldFieldType: string; newFieldType: string };
-    if (!onlyMadeNonNull(meta.oldFieldType, meta.newFieldType)) return change;
+    // Inspector rates a field made nullable breaking already, for its own reason; the '!'-blind comparison alone took it for one made non-null.
+    if (change.criticality.level !== CriticalityLevel.NonBreaking || !onlyMadeNonNull(meta.oldFieldType, meta.newFieldType)) return change;
     return { ...change, criticality: { level: CriticalityLevel.Breaking, reason: NON_NULL_OUTPUT_REASON } };
   });
 

@@ -156,6 +156,12 @@ describe('schema check', () => {
     // Input types made non-null break as inspector has it; an output made nullable, too.
     const nullable = await checkSchema(BASELINE, BASELINE.replace('  isTerminal: Boolean!', '  isTerminal: Boolean'), []);
     expect(nullable.undeclared.map((change) => change.path)).toEqual(['Execution.isTerminal']);
+    // With inspector's reason: the '!'-blind comparison took a field made nullable (or a list made nullable as its
+    // items were made non-null) for one made non-null, and the changelog blamed upstream's missing values.
+    for (const check of [nullable, await checkSchema(BASELINE, BASELINE.replace('): [Execution]!', '): [Execution!]'), [])]) {
+      expect(check.undeclared).toHaveLength(1);
+      expect(check.undeclared[0]!.criticality.reason).not.toBe(NON_NULL_OUTPUT_REASON);
+    }
   });
 
   it('passes a description change, listed as safe', async () => {
