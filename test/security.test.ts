@@ -556,6 +556,8 @@ describe.each(LANES)('introspection switched off (%s lane)', (lane) => {
     ['the full introspection query', getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true, oneOf: true }), ['__schema']],
     ['__schema and __type side by side', '{ __schema { types { name fields { name type { name } } } } t: __type(name: "Query") { fields { name } } }', ['__schema', '__type']],
     ['__type in a fragment with one of its own', '{ ...OnQuery } fragment OnQuery on Query { __type(name: "Execution") { ...Described } } fragment Described on __Type { name fields { name type { kind } } }', ['__type']],
+    // Each alias also got "Introspection fields take no aliases … Ask for each introspection field once": advice that cannot help.
+    ['__schema and fields below it under aliases', '{ s: __schema { t: types { n: name } } ...OnQuery } fragment OnQuery on Query { again: __schema { d: directives { name } } }', ['__schema', '__schema']],
   ])('refuses %s with one error per __schema or __type, not one per field below it', async (_name, query, refused) => {
     const response = await harness.query(query, undefined, { authorization: null });
     expect(response.status).toBe(400);

@@ -262,7 +262,9 @@ export function parseWithinLimits(source: string | Source, options?: ParseOption
 export function useOperationLimits(options: OperationLimitOptions): Plugin[] {
   const plugins: Plugin[] = [
     useParseLimits(),
-    useRules(options.introspection ? OPERATION_LIMIT_RULES : [...OPERATION_LIMIT_RULES, noIntrospection]),
+    // With introspection off, aliases multiply nothing: their errors would stand beside the one refusing it,
+    // asking for a change that cannot help.
+    useRules(options.introspection ? OPERATION_LIMIT_RULES : [...OPERATION_LIMIT_RULES.filter((rule) => rule !== introspectionUnaliased), noIntrospection]),
     useValidationBudget(),
   ];
   if (!options.fieldSuggestions) plugins.push(useHideSuggestions());
