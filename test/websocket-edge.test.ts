@@ -1189,21 +1189,31 @@ describe.each(LANES)('idle and surplus WebSocket connections (%s lane)', (lane) 
     ['no token, a watch refused at once', {}, WATCH_RUNNING],
     ['a made-up token, a query upstream refuses', { authorization: 'Bearer made-up' }, STATUS],
   ])('closes a connection whose operations upstream never served, however often they come (%s)', async (_name, params, query) => {
-    const started = performance.now();
     const socket = await initialised(harness, params);
     const closing = closed(socket);
-    let sent = 0;
-    const operations = setInterval(() => {
-      if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ id: `op${sent++}`, type: 'subscribe', payload: { query } }));
-    }, IDLE_MS / 4);
+    // Each operation is sent the moment the one before ended, so none is ever WS_IDLE_TIMEOUT_MS after the last:
+    // were an ending a use of the connection, it would never close and `closing` would time out. Counting endings
+    // rather than timer ticks keeps that true on a busy machine, where a timer fires late and seldom.
+    let ended = 0;
+    const send = () => {
+      if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ id: `op${ended}`, type: 'subscribe', payload: { query } }));
+    };
+    socket.on('message', (data) => {
+      const message = JSON.parse(String(data)) as { type: string; id?: string };
+      if (message.id === `op${ended}` && (message.type === 'complete' || message.type === 'error')) {
+        ended++;
+        send();
+      }
+    });
+    send();
     try {
       const { code, reason } = await closing;
       expect(code).toBe(1000);
       expect(reason).toMatch(/WS_IDLE_TIMEOUT_MS/);
-      expect(sent).toBeGreaterThanOrEqual(3);
-      expect(performance.now() - started).toBeLessThan(IDLE_MS * 3);
+      // One ending is enough to prove it, as the next operation followed it at once; how many more fit in
+      // WS_IDLE_TIMEOUT_MS is up to the machine.
+      expect(ended).toBeGreaterThanOrEqual(1);
     } finally {
-      clearInterval(operations);
       socket.terminate();
     }
   });
