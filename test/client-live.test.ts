@@ -24,6 +24,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { WebSocket } from 'ws';
 import { watchExecution, WatchError, type ExecutionEventFilter, type ExecutionUpdate, type OutageNotice } from '../src/client/index.js';
 import { DEMO_ORGANIZATION, makeEvents, makeExecution } from '../src/demo/demo-data.js';
+import { MAX_WARNINGS_PER_RESULT } from '../src/request/scope.js';
 import { AUTH, Harness, LANES } from './support/harness.js';
 import { waitFor } from './support/live.js';
 
@@ -337,6 +338,24 @@ describe.each(LANES)('watchExecution against the gateway (%s lane)', (lane) => {
     expect(told[1]!.warnings).toEqual(
       expect.arrayContaining([expect.objectContaining({ path: ['executionUpdates', 'newEvents', 0, 'node', 'createdAt'], code: 'UNREADABLE_VALUE' })]),
     );
+  });
+
+  // Past MAX_WARNINGS_PER_RESULT notes the gateway lists 100 and counts the rest in `extensions.warningsOmitted`;
+  // onWarnings was told only the list, so a page could not tell that notes were dropped.
+  it.each(['sse', 'websocket'] as const)('tells onWarnings how many notes past the cap were left out, over %s', async (transport) => {
+    const id = startExecution(harness, 0);
+    const told: Array<{ warnings: readonly unknown[]; update: ExecutionUpdate; omitted: number }> = [];
+    const updates = watch(id, { transport, webSocketImpl: WebSocket, onWarnings: (warnings, update, omitted) => told.push({ warnings, update, omitted }) });
+    await nextUpdate(updates, 'the first update');
+    // Two unreadable fields on each of 80 events: 160 notes in one update.
+    const unreadable = Array.from({ length: 80 }, (_, seq) => ({ id: `ev_${id}_${seq}`, executionId: id, createdAt: 'not a time', message: { not: 'text' }, level: 'info' }));
+    harness.upstream.appendEvents(id, unreadable as never[]);
+    const next = await nextUpdate(updates, 'the update with the new events');
+    expect(next.value?.newEvents).toHaveLength(80);
+    expect(told).toHaveLength(1);
+    expect(told[0]!.update).toBe(next.value);
+    expect(told[0]!.warnings).toHaveLength(MAX_WARNINGS_PER_RESULT);
+    expect(told[0]!.omitted).toBe(160 - MAX_WARNINGS_PER_RESULT);
   });
 
   it('sends the authorization argument alone when headers carry an Authorization too', async () => {

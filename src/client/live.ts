@@ -78,8 +78,10 @@ export interface WatchOptions {
   /**
    * Told, before the update is yielded, the notes of an update with values upstream sent unreadable or the gateway replaced
    * (its `extensions.warnings`, README "Warnings"): without them a field served as null cannot be told from one upstream left out.
+   * `omitted` is how many notes past the gateway's cap of 100 per result were left out of `warnings` (its
+   * `extensions.warningsOmitted`; 0 when none were).
    */
-  onWarnings?: ((warnings: readonly DataWarning[], update: ExecutionUpdate) => void) | undefined;
+  onWarnings?: ((warnings: readonly DataWarning[], update: ExecutionUpdate, omitted: number) => void) | undefined;
   /** Told when an update carries UPSTREAM_UNAVAILABLE (upstream failing for a while; the watch goes on). */
   onOutage?: ((notice: OutageNotice) => void) | undefined;
   /**
@@ -368,8 +370,11 @@ export async function* watchExecution(endpoint: string, authorization: string, i
           // The watch reached the gateway's time limit while the execution still runs: subscribe again, from the last cursor.
           const timedOut = update.isFinal && update.endReason === 'WATCH_TIME_LIMIT';
           // The gateway's contract, trusted as the data is: both transports type extensions loosely.
-          const warnings = (result.extensions as { warnings?: unknown } | undefined)?.warnings;
-          if (Array.isArray(warnings) && warnings.length > 0) options.onWarnings?.(warnings as DataWarning[], update);
+          const extensions = result.extensions as { warnings?: unknown; warningsOmitted?: unknown } | undefined;
+          const warnings = Array.isArray(extensions?.warnings) ? (extensions.warnings as DataWarning[]) : [];
+          const omitted = typeof extensions?.warningsOmitted === 'number' ? extensions.warningsOmitted : 0;
+          // The list can be empty while notes were left out: ones listed first were dropped with an error's path.
+          if (warnings.length > 0 || omitted > 0) options.onWarnings?.(warnings, update, omitted);
           // Held while unread, the subscription keeps its socket (the last one's) and the gateway's poller for nobody.
           const unread =
             !update.isFinal && pausedMs > 0 && Number.isFinite(pausedMs)
