@@ -8,8 +8,11 @@
  * cache) counts that token once, in this process and in Redis, and upstream is
  * sent its one form, `Bearer <token>`.
  */
+import type { GraphQLFormattedError } from 'graphql';
+import { createClient as createWsClient } from 'graphql-ws';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { makeExecution } from '../src/demo/demo-data.js';
 import { canonicalAuthorization } from '../src/request/caller-account.js';
 import { Caller } from '../src/request/scope.js';
@@ -111,6 +114,28 @@ describe.each(LANES)('one token spelt several ways (%s lane)', (lane: LaneName) 
     const answer = await h.query(ONE, { id: IDS_A[0] }, { authorization: `${AUTH_A}\u00a0` });
     expect(codes(answer)).toEqual(['UNAUTHENTICATED']);
     expect(h.upstream.requests.map((request) => request.headers.authorization)).toEqual([`${AUTH_A}\u00a0`]);
+  });
+
+  // context.ts decided whether there was a caller with trim(), which also drops U+00A0; canonicalAuthorization, which
+  // keys the caller and makes what upstream is sent, keeps it. One rule now decides both, over either path in.
+  it.each([
+    ['only a no-break space (a made-up token, sent upstream as it came)', '\u00a0', 1],
+    ['only spaces (no caller)', '   ', 0],
+    ['only spaces and tabs (no caller)', ' \t \t', 0],
+  ])('an Authorization of %s is taken alike as a header and in connectionParams', async (_name, authorization, upstreamCalls) => {
+    const h = await start({});
+    const overHttp = await h.query(ONE, { id: IDS_A[0] }, { authorization });
+    const socket = createWsClient({ url: h.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: { authorization }, retryAttempts: 0 });
+    const overSocket: Array<readonly GraphQLFormattedError[] | undefined> = [];
+    try {
+      for await (const result of socket.iterate({ query: ONE, variables: { id: IDS_A[0] } })) overSocket.push(result.errors);
+    } finally {
+      await socket.dispose();
+    }
+    expect(codes(overHttp)).toEqual(['UNAUTHENTICATED']);
+    expect(overSocket.map((errors) => errors?.map((error) => error.extensions?.code))).toEqual([['UNAUTHENTICATED']]);
+    expect(overSocket[0]![0]!.message).toBe(overHttp.errors![0]!.message);
+    expect(h.upstream.requests.map((request) => request.headers.authorization)).toEqual(Array(2 * upstreamCalls).fill(authorization));
   });
 
   it('sends upstream a token with a long run of spaces inside as it came, answered as soon as any other', async () => {

@@ -37,6 +37,15 @@ function withoutOptionalWhitespace(value: string): string {
   return value.slice(start, end);
 }
 
+/**
+ * Whether the header names a caller at all: not when it is absent, empty, or only spaces and tabs, which are no
+ * part of a field value (RFC 9110 §5.5). Decided here by the rule `canonicalAuthorization` reads it with, so a value
+ * of only a no-break space is a (made-up) token sent upstream as it came, as one ending in one is, and not no caller.
+ */
+export function namesCaller(authorization: string | null | undefined): authorization is string {
+  return authorization != null && withoutOptionalWhitespace(authorization) !== '';
+}
+
 /** An auth scheme (a `token`, RFC 9110 §5.6.2), then the spaces before its credentials. */
 const SCHEME_AND_SPACES = new RegExp(`^(${TCHAR}+)[ \\t]+`);
 

@@ -7,6 +7,7 @@ import type { UnknownStatusReporter } from '../domain/execution-status.js';
 import type { LiveExecutions } from '../live/live-executions.js';
 import { createExecutionLoader, type ExecutionLoader } from '../upstream/execution-loader.js';
 import type { SharedExecutions } from '../upstream/shared-executions.js';
+import { namesCaller } from './caller-account.js';
 import { requestIdFor } from './request-id.js';
 import { Caller, RequestScope, type ClientWatch, type WarningLog } from './scope.js';
 
@@ -83,7 +84,7 @@ function noop() {}
 export function createContext(source: RequestSource, deps: ContextDependencies): GatewayContext {
   const requestId = source.requestId ?? requestIdFor(source.request.headers.get('x-request-id'));
   const authorization = source.request.headers.get('authorization');
-  const caller = authorization?.trim() ? new Caller(authorization) : null;
+  const caller = namesCaller(authorization) ? new Caller(authorization) : null;
   const watch = source.res ? new ResponseWatch(source.res) : new SignalWatch(source.request.signal);
   const scope = new RequestScope(requestId, caller, watch, { budgetMs: deps.requestBudgetMs, maxServedChars: deps.maxServedChars }, deps.warningLog);
   const traceparent = source.request.headers.get('traceparent');
