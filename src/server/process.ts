@@ -233,18 +233,25 @@ async function runSingle(config: GatewayConfig, logger: Logger, handOver: () => 
   const demo = config.upstream.url ? undefined : await startDemoUpstream(config.cache.terminalTtlMs);
   const upstreamUrl = config.upstream.url ?? demo!.url;
   const serving = await listenOrExit(config, upstreamUrl, logger, Boolean(demo));
-  const metrics =
-    config.telemetry.metrics === 'port' && serving.metrics ? await serveMetricsOrExit(config, registrySource(serving.metrics.registry), logger) : undefined;
-  const url = publicUrl(config, serving.port);
-  logger.info({ url, upstream: demo ? 'demo' : upstreamUrl, ...buildInfo }, 'execution-gateway listening');
-  if (demo) printDemoBanner(url, config.security.trustedDocuments === 'only');
+  // On from the moment the API port listens (and /ready answers 200), as what it serves must be drained: put on only
+  // once the metrics port listened too, a signal while that port bound exited at once, cutting requests in flight.
+  let metrics: MetricsServer | undefined;
+  let stopping = false;
   onSignals(logger, async (signal) => {
+    stopping = true;
     await serving.drain(signal);
     await metrics?.close();
     // Flushes the spans still batched.
     await tracing?.shutdown();
     await demo?.close();
   }, handOver);
+  if (config.telemetry.metrics === 'port' && serving.metrics) metrics = await serveMetricsOrExit(config, registrySource(serving.metrics.registry), logger);
+  // A signal came while the metrics port bound: the drain ends the process (and closes that port if it listens by
+  // then), and the gateway does not say it listens after it said it drains.
+  if (stopping) return;
+  const url = publicUrl(config, serving.port);
+  logger.info({ url, upstream: demo ? 'demo' : upstreamUrl, ...buildInfo }, 'execution-gateway listening');
+  if (demo) printDemoBanner(url, config.security.trustedDocuments === 'only');
 }
 
 /**
