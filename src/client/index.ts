@@ -15,6 +15,7 @@ import type { DataWarning, ErrorCode, UpstreamCost } from '../client-contract.js
 import { namesAuthorization, withAuthorization } from './authorization.js';
 import { absoluteEndpoint } from './endpoint.js';
 import type { HeadersInit } from './fetch-types.js';
+import { PersistedDocuments } from './persisted-documents.js';
 
 export * from './generated.js';
 export { ErrorCode, WarningCode, type DataWarning, type UpstreamCost } from '../client-contract.js';
@@ -72,14 +73,33 @@ export type RequestResultOptions<Data, V extends Variables> = {
 
 type RequestConfig = NonNullable<ConstructorParameters<typeof GraphQLClient>[1]>;
 
+/** graphql-request's settings, and the gateway client's own. */
+export type GatewayClientConfig = RequestConfig & {
+  /**
+   * Send each document as its hash, `documentId=sha256:<hex>`, instead of its text (README "Trusted
+   * documents"): a GET becomes cacheable and passes TRUSTED_DOCUMENTS=only. A gateway that cannot run
+   * the hash (PERSISTED_QUERY_NOT_SUPPORTED or PERSISTED_QUERY_NOT_FOUND) gets the text once more, and
+   * from then on. Off unless set; batches send text.
+   */
+  persistedDocuments?: boolean | undefined;
+};
+
+/** The text graphql-request sends for a document (its analyzeDocument): a string as it is, a typed string unboxed, a DocumentNode printed. */
+function documentText(document: RequestDocument | TypedDocumentNode<unknown, never> | TypedDocumentString<unknown, never>): string {
+  if (typeof document === 'string') return document;
+  return 'kind' in document ? print(document) : String(document);
+}
+
 export class GatewayClient extends GraphQLClient {
   // GraphQLClient keeps its URL private; requestResult needs it for the client it sends through.
   #endpoint: string;
+  readonly #persisted: PersistedDocuments | undefined;
 
   /** `endpoint`: the gateway's `/graphql` URL; in a page also relative to it (`/graphql`), which graphql-request alone refuses. */
-  constructor(endpoint: string, requestConfig: RequestConfig = {}) {
+  constructor(endpoint: string, { persistedDocuments, ...requestConfig }: GatewayClientConfig = {}) {
     super(absoluteEndpoint(endpoint), requestConfig);
     this.#endpoint = absoluteEndpoint(endpoint);
+    this.#persisted = persistedDocuments ? new PersistedDocuments() : undefined;
     // graphql-request's rawRequest is a property set by its constructor, not a method: wrapped here, as
     // `request` is below, or its requestHeaders' Authorization went out joined to the client's.
     const rawRequest = this.rawRequest;
@@ -88,6 +108,7 @@ export class GatewayClient extends GraphQLClient {
       const options = (queryOrOptions as { query?: unknown }).query
         ? (queryOrOptions as RawRequestOptions<Variables>)
         : ({ query: queryOrOptions, variables, requestHeaders } as unknown as RawRequestOptions<Variables>);
+      if (this.#persisted) return this.#persistedClientFor(options.requestHeaders, options.query).then((client) => client.rawRequest(options));
       if (!namesAuthorization(options.requestHeaders)) return rawRequest(options);
       return this.#clientFor(options.requestHeaders).rawRequest(options);
     }) as GraphQLClient['rawRequest'];
@@ -130,8 +151,18 @@ export class GatewayClient extends GraphQLClient {
     const options = (documentOrOptions as { document?: unknown }).document
       ? (documentOrOptions as RequestOptions<V, T>)
       : ({ document: documentOrOptions, variables: rest[0], requestHeaders: rest[1] } as unknown as RequestOptions<V, T>);
+    if (this.#persisted) return this.#persistedClientFor(options.requestHeaders, documentText(options.document)).then((client) => client.request<T, V>(options));
     if (!namesAuthorization(options.requestHeaders)) return super.request<T, V>(options);
     return this.#clientFor(options.requestHeaders).request<T, V>(options);
+  }
+
+  /** A client for one request sending `text`: as `#clientFor` makes it, sending the text's hash when it should. */
+  async #persistedClientFor(requestHeaders: HeadersInit | undefined, text: string, extra: Partial<RequestConfig> = {}): Promise<GraphQLClient> {
+    const hash = await this.#persisted?.hashOf(text);
+    if (hash === undefined) return this.#clientFor(requestHeaders, extra);
+    // Read per request: the client's own fetch, else the global one as it is now (a test or polyfill may replace it).
+    const fetchImpl = (this.requestConfig.fetch as typeof fetch | undefined) ?? ((input, init) => globalThis.fetch(input, init));
+    return this.#clientFor(requestHeaders, { ...extra, fetch: this.#persisted!.fetchFor(hash, fetchImpl) });
   }
 
   /**
@@ -179,10 +210,11 @@ export class GatewayClient extends GraphQLClient {
     // errorPolicy is a setting of the client, not of one request; a client made per call
     // picks up whatever setHeader/setHeaders changed on this one.
     // An Authorization among `requestHeaders` is the request's only one, as in `request`.
-    const partial = this.#clientFor(requestHeaders, { errorPolicy: 'all' });
+    const query = print(document);
+    const partial = this.#persisted ? await this.#persistedClientFor(requestHeaders, query, { errorPolicy: 'all' }) : this.#clientFor(requestHeaders, { errorPolicy: 'all' });
     // rawRequest's types take a query string only (graphql-request prints a DocumentNode the same way). Its
     // options type decides from V whether `variables` is required: V is generic here, the overloads above decided.
-    const options = { query: print(document), variables, requestHeaders, signal } as unknown as RawRequestOptions<V>;
+    const options = { query, variables, requestHeaders, signal } as unknown as RawRequestOptions<V>;
     const response = await partial.rawRequest<Data, V>(options);
     return {
       data: response.data ?? null,
@@ -222,7 +254,12 @@ export function gatewayErrors(error: unknown): readonly GatewayError[] {
  * too, such as `/graphql` behind a development server's proxy) sending `authorization` (`Bearer …`) and
  * `headers` with every request; an Authorization among `headers`, in any case, gives way to `authorization`.
  */
-export function createGatewayClient(endpoint: string, authorization?: string, headers: Record<string, string> = {}): GatewayClient {
+export function createGatewayClient(
+  endpoint: string,
+  authorization?: string,
+  headers: Record<string, string> = {},
+  options: Pick<GatewayClientConfig, 'persistedDocuments'> = {},
+): GatewayClient {
   // An empty authorization sends none, as before: the headers' own, if any, is kept.
-  return new GatewayClient(endpoint, { headers: withAuthorization(headers, authorization || undefined) });
+  return new GatewayClient(endpoint, { ...options, headers: withAuthorization(headers, authorization || undefined) });
 }
