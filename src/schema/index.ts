@@ -1,5 +1,5 @@
 /** Imports every type file, then builds the schema. Nothing else lives here. */
-import { lexicographicSortSchema, type GraphQLSchema } from 'graphql';
+import { GraphQLSchema, lexicographicSortSchema } from 'graphql';
 import { builder } from './builder.js';
 import './scalars.js';
 import './execution-status.js';
@@ -9,5 +9,10 @@ import './execution.js';
 import './query.js';
 import './subscription.js';
 
+/** What introspection's `__schema.description` says, for registries and explorers; Pothos's toSchema takes none. */
+const DESCRIPTION =
+  'Workflow executions and their events, read from the executions REST API (GET /v1/executions/{id}) with the caller\'s own token. ' +
+  'Every error carries a stable `extensions.code`; a value upstream sent that cannot be served is null with a note in `extensions.warnings`.';
+
 /** The schema, fields sorted so its printed form is stable (schema/schema.graphql). */
-export const schema: GraphQLSchema = lexicographicSortSchema(builder.toSchema());
+export const schema: GraphQLSchema = lexicographicSortSchema(new GraphQLSchema({ ...builder.toSchema().toConfig(), description: DESCRIPTION }));
