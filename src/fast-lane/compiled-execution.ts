@@ -21,7 +21,11 @@
  *   @include (graphql-jit merges fields and fragment spreads before it heeds
  *   them, so a spread skipped once is lost, and a field keeps the place of its
  *   skipped first appearance), and a non-null variable with a default (graphql-jit
- *   refuses it when the request leaves it out).
+ *   refuses it when the request leaves it out);
+ * - a nullable variable with a default that the request leaves out is given
+ *   its default as a client would send it (graphql-jit would put in the
+ *   default's parsed value turned to JSON: a DateTime's Date becomes a string
+ *   the resolver cannot read), so both lanes parse the same text the same way.
  *
  * Introspection (`__schema`, `__type`) runs on graphql-js too, for what it
  * costs: the operation limits hold it to depth and aliases but not to the
@@ -46,6 +50,7 @@ import {
   type GraphQLError,
   type GraphQLSchema,
   type OperationDefinitionNode,
+  valueFromASTUntyped,
 } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import { isPromise, type Plugin } from 'graphql-yoga';
@@ -60,6 +65,8 @@ interface Compiled {
   fragments: Record<string, FragmentDefinitionNode>;
   /** Variables of nullable type used where a non-null value is required: null in one runs on graphql-js. */
   nullableInNonNull: string[];
+  /** Nullable variables with a default, each with that default as a client would send it. */
+  defaults: [name: string, value: unknown][];
 }
 
 /**
@@ -100,7 +107,11 @@ function compile(schema: GraphQLSchema, document: DocumentNode, operationName: s
       }),
     );
   }
-  return { query: made, operation, fragments, nullableInNonNull: [...nullableInNonNull] };
+  const defaults: Compiled['defaults'] = [];
+  for (const definition of operation.variableDefinitions ?? []) {
+    if (definition.defaultValue) defaults.push([definition.variable.name.value, valueFromASTUntyped(definition.defaultValue)]);
+  }
+  return { query: made, operation, fragments, nullableInNonNull: [...nullableInNonNull], defaults };
 }
 
 /** graphql-jit's result with its errors made as graphql-js makes them. */
@@ -167,13 +178,14 @@ export function useCompiledExecution(): Plugin {
       setExecuteFn(((args: ExecutionArgs) => {
         const found = compiled(args);
         if (!found) return execute(args);
-        const raw = args.variableValues ?? {};
+        let raw = args.variableValues ?? {};
         let variables: Readonly<Record<string, unknown>> = raw;
         if (found.operation.variableDefinitions?.length) {
           const coerced = getVariableValues(args.schema, found.operation.variableDefinitions, raw, { maxErrors: 50 });
           if (coerced.errors) return execute(args);
           variables = coerced.coerced;
           for (const name of found.nullableInNonNull) if (variables[name] === null) return execute(args);
+          for (const [name, value] of found.defaults) if (!Object.hasOwn(raw, name)) raw = { ...raw, [name]: value };
         }
         const result = found.query.query(args.rootValue, args.contextValue, raw);
         return isPromise(result) ? result.then((each) => asExecuteResult(each, found, variables)) : asExecuteResult(result, found, variables);
