@@ -72,19 +72,23 @@ function openTabScript(firstTab: NonNullable<GraphiQLOptions['defaultTabs']>[num
 }
 
 /** Pages rendered, by their options (Yoga hands a fresh but equal options object to each request). */
-const rendered = new Map<string, Promise<string>>();
+const rendered = new Map<string, Promise<Buffer<ArrayBuffer>>>();
 
 /** Distinct option sets kept: the gateway has one; a bound in case a plugin makes options per request. */
 const RENDERED_KEPT = 4;
 
 /**
- * The page for `options`, rendered once and then served as it is: the page
- * inlines 9 MB of JavaScript, and rendering it per view cost a 9 MB string
- * and its concatenations each time (40 views at once took the process from
- * 124 to 522 MiB). The bundle is loaded on the first GraphiQL view, not at
- * start-up, so the gateway starts fast and API-only processes never load it.
+ * The page for `options`, rendered once into bytes and then served as they
+ * are: the page inlines 9 MB of JavaScript. Rendered per view, it cost a
+ * string and its concatenations each time; kept as a string, each view still
+ * encoded its own 9 MB copy (node prepends the head to a string body, and
+ * copies what a slow socket has not taken), held for as long as the client
+ * did not read. A Buffer is written to every socket as it is, shared
+ * (README "Memory held for clients that do not read"). The bundle is loaded on the first
+ * GraphiQL view, not at start-up, so the gateway starts fast and API-only
+ * processes never load it.
  */
-export function renderGraphiQL(options: GraphiQLOptions): Promise<string> {
+export function renderGraphiQL(options: GraphiQLOptions): Promise<Buffer<ArrayBuffer>> {
   const key = JSON.stringify(options);
   let page = rendered.get(key);
   if (!page) {
@@ -97,13 +101,13 @@ export function renderGraphiQL(options: GraphiQLOptions): Promise<string> {
   return page;
 }
 
-async function render(options: GraphiQLOptions): Promise<string> {
+async function render(options: GraphiQLOptions): Promise<Buffer<ArrayBuffer>> {
   const { renderGraphiQL: renderPage } = await import('@graphql-yoga/render-graphiql');
   const page = renderPage(options);
   const firstTab = options.defaultTabs?.[0];
-  if (!firstTab) return page;
+  if (!firstTab) return Buffer.from(page);
   const headEnd = page.indexOf('</head>');
   if (headEnd < 0) throw new Error('render-graphiql returned a page without </head>; the tab script has nowhere to go');
   // In <head>, so it runs before the body's script starts GraphiQL.
-  return `${page.slice(0, headEnd)}<script>${openTabScript(firstTab)}</script>${page.slice(headEnd)}`;
+  return Buffer.from(`${page.slice(0, headEnd)}<script>${openTabScript(firstTab)}</script>${page.slice(headEnd)}`);
 }
