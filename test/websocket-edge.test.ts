@@ -16,7 +16,9 @@
  *   with BAD_REQUEST, never graphql-ws's `error` with the RangeError's message.
  * - `connectionParams` never reach a log, whatever becomes of the connection.
  * - An `Authorization` header on the upgrade stands in for
- *   `connectionParams.authorization`.
+ *   `connectionParams.authorization`; two different tokens (header and
+ *   connectionParams, or two keys of connectionParams) are BAD_REQUEST, with no
+ *   upstream call.
  * - INTROSPECTION=false holds over WebSocket (Yoga's usual graphql-ws wiring
  *   calls envelop directly, skipping the request hooks the switch relies on).
  * - The upgrade's Host is checked as the HTTP edge checks a request's: an
@@ -829,6 +831,39 @@ describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
         expect(harness.upstream.requests).toEqual([]);
       });
     }
+
+    // Either token taken would be a guess: the header was overridden by connectionParams, and of two keys the first
+    // found ran, so a client's stale token reached upstream under the caller it did not mean.
+    for (const [what, options] of [
+      ['the upgrade\'s header and connectionParams', { headers: { authorization: AUTH }, connectionParams: { authorization: 'Bearer someone-else' } }],
+      ['`Authorization` and `authorization` in connectionParams', { connectionParams: { Authorization: AUTH, authorization: 'Bearer someone-else' } }],
+      ['connectionParams and its `headers`', { connectionParams: { authorization: AUTH, headers: { Authorization: 'Bearer someone-else' } } }],
+    ] as Array<[string, ClientOptions]>) {
+      it(`refuses two different tokens, in ${what}, with BAD_REQUEST and no upstream call`, async () => {
+        harness.upstream.reset();
+        const client = wsClient(harness, options);
+        try {
+          for (const query of [STATUS, 'subscription { executionUpdates(id: "ex_demo_4") { isFinal } }']) {
+            const { results, failure } = await run(client, query);
+            expect(failure, JSON.stringify(failure)).toBeUndefined();
+            expect(results, JSON.stringify(results)).toHaveLength(1);
+            expect(codes(results[0]!)).toEqual(['BAD_REQUEST']);
+            expect(results[0]!.errors?.[0]?.message).toMatch(/two different tokens/);
+            expect(results[0]!.errors?.[0]?.message).not.toContain(DEMO_TOKEN);
+          }
+        } finally {
+          await client.dispose();
+        }
+        expect(harness.upstream.requests).toHaveLength(0);
+      });
+    }
+
+    it('takes the same token sent in both places, in any spelling of the scheme, as one', async () => {
+      harness.upstream.reset();
+      const options = { headers: { authorization: AUTH }, connectionParams: { Authorization: `bearer   ${DEMO_TOKEN}`, headers: { authorization: AUTH } } };
+      expect(await once(harness, options, STATUS)).toEqual({ results: [expect.objectContaining({ data: STATUS_DATA })] });
+      expect(harness.upstream.requests.map((call) => call.headers.authorization)).toEqual([AUTH]);
+    });
 
     it('is missing when neither carries it: UNAUTHENTICATED, and no upstream call', async () => {
       harness.upstream.reset();

@@ -7,7 +7,8 @@
  * HTTP request: `POST /graphql` with the operation as its JSON body, the
  * upgrade request's headers, the token from `connectionParams.authorization`
  * (browsers cannot set headers on an upgrade; an `Authorization` header on the
- * upgrade is honoured too) and `Accept: text/event-stream`. Every plugin hook,
+ * upgrade is honoured too; two different tokens are BAD_REQUEST, with no call)
+ * and `Accept: text/event-stream`. Every plugin hook,
  * parameter hooks included, therefore runs for a WebSocket operation exactly as
  * for Server-Sent Events; Yoga's usual graphql-ws wiring calls envelop directly
  * and skips onRequest, onRequestParse and onParams, so the introspection switch
@@ -75,6 +76,7 @@ import type { Logger } from '../logger.js';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
 import type { EdgeRefusal } from '../pipeline/request-errors.js';
 import { TCHAR } from '../http-token.js';
+import { canonicalAuthorization, namesCaller } from '../request/caller-account.js';
 import { requestIdFor } from '../request/request-id.js';
 import { schema } from '../schema/index.js';
 import { OncePerWindow } from '../telemetry/once-per-window.js';
@@ -165,6 +167,12 @@ const CONNECTION_HEADERS = new Set(['connection', 'upgrade', 'content-length', '
 const PAYLOAD_TOO_DEEP = 'The operation is nested too deeply to be served over WebSocket: send its variables and extensions with fewer levels of nesting.';
 
 /** Why an operation whose token (connectionParams) makes its head larger than the HTTP edge takes is refused (see `run`). */
+/**
+ * Why an operation is refused whose connection carries two different tokens (see `run`): the upgrade's
+ * Authorization and one in connectionParams, or two keys in connectionParams. Either one taken would be a guess.
+ */
+const TWO_TOKENS =
+  'This connection carries two different tokens (the upgrade\'s Authorization header and connectionParams, or two authorization keys in connectionParams): send one, or the same one in each.';
 const TOKEN_TOO_LARGE = `The token in connectionParams and the upgrade's headers pass ${maxHeaderSize / 1024} KiB together, more than a request's head may carry: send a shorter token.`;
 
 /** What a client sees of an operation that failed outside the pipeline: what the HTTP edge answers with its 500. */
@@ -419,7 +427,11 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
       if (value === undefined || CONNECTION_HEADERS.has(name) || name.startsWith('sec-websocket-')) continue;
       headers.set(name, Array.isArray(value) ? value.join(', ') : value);
     }
-    const sentAuthorization = authorizationIn(context.connectionParams);
+    const sent = authorizationsIn(context.connectionParams);
+    const sentAuthorization = sent[0];
+    // Compared in the form the gateway keys callers by: `bearer x` and `Bearer x` are one caller.
+    const callers = new Set([upgrade.headers.authorization, ...sent].filter(namesCaller).map(canonicalAuthorization));
+    if (!refusal && callers.size > 1) refusal = { status: 400, error: gatewayError(ErrorCode.BAD_REQUEST, TWO_TOKENS) };
     if (!refusal && sentAuthorization !== undefined) {
       // fetch's Headers takes control characters that no HTTP request can carry (and refuses what is past U+00FF).
       // 400: a malformed request, as node's HTTP parser answers a header value holding a control character.
@@ -660,16 +672,15 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
 }
 
 /**
- * The token in connectionParams: `authorization` in any case (clients copy the
- * HTTP spelling, `Authorization`), top-level or under `headers`, as Apollo's
- * and Hasura's clients send it. Only a string counts.
+ * The tokens in connectionParams, the one to send first: `authorization` in any
+ * case (clients copy the HTTP spelling, `Authorization`), top-level, then under
+ * `headers`, as Apollo's and Hasura's clients send it. Only a string counts.
  */
-function authorizationIn(params: Record<string, unknown> | undefined): string | undefined {
-  const find = (object: unknown): unknown => {
-    if (typeof object !== 'object' || object === null) return undefined;
-    const key = Object.keys(object).find((name) => name.toLowerCase() === 'authorization');
-    return key === undefined ? undefined : (object as Record<string, unknown>)[key];
-  };
-  const value = find(params) ?? find(params?.headers);
-  return typeof value === 'string' ? value : undefined;
+function authorizationsIn(params: Record<string, unknown> | undefined): string[] {
+  const found: string[] = [];
+  for (const object of [params, params?.headers]) {
+    if (typeof object !== 'object' || object === null) continue;
+    for (const [name, value] of Object.entries(object)) if (name.toLowerCase() === 'authorization' && typeof value === 'string') found.push(value);
+  }
+  return found;
 }
