@@ -303,7 +303,7 @@ export const SETTINGS = {
     stalledClientMs: setting(
       'LIVE_STALLED_CLIENT_MS',
       integer(100, 3_600_000).default(10_000),
-      'a live stream whose client stopped reading (what the gateway wrote has waited this long for the client\'s network to take any of it) is closed, ending its watches: a WebSocket with `1013` (graphql-ws clients reconnect), a Server-Sent Events response by dropping its connection; so a stalled reader holds no memory, watch slot or poller',
+      'a live stream or any HTTP answer whose client stopped reading (what the gateway wrote has waited this long for the client\'s network to take any of it) is closed, ending its watches: a WebSocket with `1013` (graphql-ws clients reconnect), a Server-Sent Events response or another answer by dropping its connection (logged once); so a stalled reader holds no memory, watch slot or poller',
     ),
     connectionInitTimeoutMs: setting(
       'WS_CONNECTION_INIT_TIMEOUT_MS',

@@ -350,3 +350,99 @@ describeEachLane('live streams whose client stopped reading', (lane) => {
     expect(new Set(updatedAts).size).toBe(updatedAts.length);
   }, 20_000);
 });
+
+/**
+ * Any HTTP answer, not only live streams: a client that asks for a large answer and never reads it held
+ * the whole answer in the gateway for as long as its connection stayed open (40 such clients of a 30 MB
+ * answer: 2.6 GiB, for good). It is cut once its writes have waited LIVE_STALLED_CLIENT_MS, and logged once.
+ */
+describeEachLane('answers whose client stopped reading', (lane) => {
+  let harness: Harness;
+  const opened: net.Socket[] = [];
+  const ID = 'ex_large_answer';
+  /** Events of about 300 KB each: the answer is some 9 MB, far more than loopback's kernel buffers take. */
+  const EVENTS = 30;
+  const body = JSON.stringify({ query: `{ execution(id: "${ID}") { events(first: ${EVENTS}) { nodes { id message } } } }` });
+
+  beforeAll(async () => {
+    harness = await startLiveHarness(lane, { LIVE_STALLED_CLIENT_MS: String(STALL_MS) });
+    const record = putExecution(harness.upstream, ID, 'workflow_succeeded', { eventCount: EVENTS });
+    harness.upstream.put({ execution: record.execution, events: record.events.map((event) => ({ ...event, message: 'x'.repeat(300_000) })) });
+  });
+  afterEach(() => {
+    for (const socket of opened.splice(0)) socket.destroy();
+  });
+  afterAll(() => harness.close());
+
+  /** Sends the query on a new connection; the answer's bytes are counted as they are read. */
+  function ask(): { socket: net.Socket; received: () => number } {
+    const url = new URL(harness.url);
+    const socket = net.connect(Number(url.port), url.hostname);
+    opened.push(socket);
+    let received = 0;
+    socket.on('data', (chunk: Buffer) => (received += chunk.length));
+    socket.on('error', () => undefined);
+    socket.write(
+      `POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nAccept: application/json\r\nContent-Type: application/json\r\nAuthorization: ${AUTH}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+    return { socket, received: () => received };
+  }
+
+  const cuts = () => harness.logs.filter((line) => line.msg === 'answer cut: its client stopped reading');
+
+  it('a large answer whose client never reads it is cut within the limit, and logged once', async () => {
+    const before = cuts().length;
+    const { socket } = ask();
+    socket.pause();
+    const pausedAt = performance.now();
+    await waitFor(() => cuts().length > before, 'the unread answer to be cut', DROPPED_WITHIN_MS);
+    expect(performance.now() - pausedAt).toBeLessThan(DROPPED_WITHIN_MS);
+    await sleep(STALL_MS * 3);
+    const logged = cuts().slice(before);
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toMatchObject({ requestId: expect.any(String), level: 30 });
+    // The connection is gone: reading again, the client gets what the kernel held, then the end.
+    const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.resume();
+    await ended;
+  }, 20_000);
+
+  it('a large answer read slowly but steadily is not cut while it takes longer than the limit to pass', async () => {
+    // As for the event stream above: 24 MB read at 4 MB/s, with a 2 s limit, on a harness of its own.
+    const slowHarness = await startLiveHarness(lane, { LIVE_STALLED_CLIENT_MS: '2000' });
+    const events = 80;
+    const record = putExecution(slowHarness.upstream, ID, 'workflow_succeeded', { eventCount: events });
+    slowHarness.upstream.put({ execution: record.execution, events: record.events.map((event) => ({ ...event, message: 'x'.repeat(300_000) })) });
+    const query = JSON.stringify({ query: `{ execution(id: "${ID}") { events(first: ${events}) { nodes { id message } } } }` });
+    const bytesPerSecond = 4_000_000;
+    const url = new URL(slowHarness.url);
+    const socket = net.connect(Number(url.port), url.hostname);
+    let received = 0;
+    let tail = '';
+    let closed = false;
+    const started = performance.now();
+    socket.on('close', () => (closed = true));
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      tail = (tail + chunk.toString('latin1')).slice(-64);
+      const aheadMs = (received / bytesPerSecond) * 1_000 - (performance.now() - started);
+      if (aheadMs > 0) {
+        socket.pause();
+        setTimeout(() => socket.resume(), aheadMs);
+      }
+    });
+    socket.write(
+      `POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nAccept: application/json\r\nContent-Type: application/json\r\nAuthorization: ${AUTH}\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(query)}\r\n\r\n${query}`,
+    );
+    try {
+      await waitFor(() => closed, 'the whole answer, or the end', 20_000);
+      expect(received).toBeGreaterThan(events * 300_000);
+      // The answer's last bytes (then the last chunk, where it is sent chunked): the whole JSON arrived.
+      expect(tail).toMatch(/"timeMs":\d+\}\}\}(?:\r\n0\r\n\r\n)?$/);
+      expect(slowHarness.logs.filter((line) => line.msg === 'answer cut: its client stopped reading')).toEqual([]);
+    } finally {
+      socket.destroy();
+      await slowHarness.close();
+    }
+  }, 40_000);
+});

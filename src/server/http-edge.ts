@@ -32,6 +32,10 @@
  * - `/health` and `/ready` (./health.ts), answered here: they never reach a lane;
  *   nor does any path the gateway does not serve (a 404).
  * - Requests in flight are counted (./drain.ts), so a drain knows when they are done.
+ * - An answer whose client stopped reading (written, not taken for
+ *   LIVE_STALLED_CLIENT_MS) is cut and logged once (./stalled-clients.ts), on
+ *   either lane: it held the whole answer in the process for as long as the
+ *   connection stayed open.
  * - Then the lane: the fast lane (src/fast-lane/) with the body already read, or
  *   Yoga's own node adapter (./yoga-lane.ts). Anything a lane throws is a masked
  *   500 with a code, never a stack.
@@ -48,6 +52,7 @@ import { CACHE_CONTROL } from '../pipeline/cache-control.js';
 import { corsHeaders } from '../pipeline/cors.js';
 import type { RequestsInFlight } from './drain.js';
 import type { Health } from './health.js';
+import type { StalledClients } from './stalled-clients.js';
 import { bodyAsUtf8 } from './body-charset.js';
 import { HEAD_FIELD_LIMIT, HEAD_PARSE_LIMIT_BYTES, HEAD_TOO_LARGE, headTooLarge, TRAILERS_TOO_LARGE } from './head-size.js';
 import { acceptInPreferenceOrder, postAcceptInPreferenceOrder, PRODUCED, readableContentType, type BodyCharset } from './media-types.js';
@@ -267,6 +272,8 @@ export function checkingIntervalMs(settings: EdgeSettings): number {
 export interface EdgeState {
   health: Health;
   requests: RequestsInFlight;
+  /** Cuts an answer its client stopped reading (LIVE_STALLED_CLIENT_MS); none is cut without it. */
+  stalledClients?: StalledClients;
 }
 
 /**
@@ -316,6 +323,13 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
     const repeated = repeatedField(request);
     if (repeated) return refuse(request, response, requestId, settings, { status: 400, code: ErrorCode.BAD_REQUEST, message: repeatedFieldRefused(repeated), close: true });
     state.requests.track(response);
+    const { socket } = request;
+    if (socket) {
+      state.stalledClients?.watchAnswer(response, socket, () => {
+        logger.info({ requestId }, 'answer cut: its client stopped reading');
+        socket.destroy();
+      });
+    }
     const declared = request.headers['content-length'];
     // Node refuses Transfer-Encoding next to a Content-Length itself (a 400): here it is the only framing.
     const framing = request.headers['transfer-encoding'];

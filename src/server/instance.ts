@@ -127,7 +127,7 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
     bulkhead: { maxConcurrent: upstream.maxConcurrent, queue: upstream.queue },
     ...(redis && sharedCache && leases ? { shared: { store: redis, cache: sharedCache, leases } } : {}),
   });
-  // One sweep for every event stream and WebSocket whose client may stop reading.
+  // One sweep for every answer, event stream and WebSocket whose client may stop reading.
   const stalledClients = new StalledClients(config.live.stalledClientMs);
   // A page refused by CORS (a preflight) or by the upgrade's Origin check sees only an opaque failure: told of once per origin.
   const refusedOrigin = refusedOriginLog(config.security.corsOrigins, (fields, message) => options.logger.warn(fields, message));
@@ -161,7 +161,7 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
     notFoundMessages: new Map(config.telemetry.metrics === 'api' ? [] : [['/metrics', metricsNotHere({ ...config.telemetry, metrics: config.telemetry.metrics }, gateway.graphqlEndpoint)]]),
     trustedDocumentsOnly: config.security.trustedDocuments === 'only',
   };
-  const server = createHttpEdge(lane, edgeSettings, options.logger, { health, requests });
+  const server = createHttpEdge(lane, edgeSettings, options.logger, { health, requests, stalledClients });
   const sockets = attachWebSocket(
     server,
     lane,

@@ -1,5 +1,11 @@
 /**
- * Live streams whose client stopped reading (LIVE_STALLED_CLIENT_MS).
+ * Answers and live streams whose client stopped reading (LIVE_STALLED_CLIENT_MS).
+ *
+ * Every HTTP answer is watched too (`watchAnswer`): one a client asked for and
+ * never reads (tens of MB of events, say) was otherwise held in the process
+ * for as long as the connection stayed open, which a peer that never reads
+ * keeps it. Watching costs an answer a map entry and listeners, no timer: the
+ * one sweep reads each socket's state.
  *
  * A client that stops reading a Server-Sent Events response or a WebSocket (a
  * frozen tab, a suspended process, a peer that never reads) leaves its TCP
@@ -35,6 +41,7 @@
  * gateway's send buffer are full (several megabytes on a fast path), and a
  * WebSocket's keep-alive ping finds it first when that takes longer.
  */
+import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
 interface Tracked {
@@ -90,6 +97,18 @@ export class StalledClients {
   }
 
   /**
+   * Watches the connection of an HTTP answer until the answer has gone
+   * ('close'); `onStalled` is called once when its writes have waited
+   * `stallMs` for a drain, and must destroy the connection. From the start,
+   * not from the last write: Yoga's node adapter waits for a drain before it
+   * ends an answer. An answer pipelined behind another on its connection takes
+   * the watch over, so a stalled connection is cut once, for all it carries.
+   */
+  watchAnswer(response: ServerResponse, socket: Socket, onStalled: () => void): void {
+    response.once('close', this.track(socket, onStalled));
+  }
+
+  /**
    * The network took a whole write of `socket` (a WebSocket message): the count
    * starts over, as on a drain, so a client that reads while more waits behind
    * (several operations on one connection) is not taken for a stalled one.
@@ -102,6 +121,8 @@ export class StalledClients {
   /** Stops the sweep and forgets every socket (the instance closes). */
   close(): void {
     for (const socket of [...this.#tracked.keys()]) this.#untrack(socket);
+    clearInterval(this.#sweep);
+    this.#sweep = undefined;
   }
 
   #untrack(socket: Socket): void {
@@ -110,13 +131,16 @@ export class StalledClients {
     this.#tracked.delete(socket);
     socket.off('drain', tracked.drained);
     socket.off('close', tracked.closed);
-    if (this.#tracked.size === 0) {
-      clearInterval(this.#sweep);
-      this.#sweep = undefined;
-    }
   }
 
   #check(): void {
+    // Stopped by a sweep that finds nothing, not as the last socket goes: every answer is tracked, and one after
+    // another on an idle gateway would each start and stop a timer.
+    if (this.#tracked.size === 0) {
+      clearInterval(this.#sweep);
+      this.#sweep = undefined;
+      return;
+    }
     const now = performance.now();
     for (const [socket, tracked] of this.#tracked) {
       if (socket.destroyed) {
