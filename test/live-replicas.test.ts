@@ -23,6 +23,7 @@ import {
 } from './support/live.js';
 import { Redis } from 'ioredis';
 import type { RedisServer } from './support/redis.js';
+import { RedisProxy } from './support/redis-proxy.js';
 import { useReplicas } from './support/replicas.js';
 
 const POLL_MS = 50;
@@ -152,6 +153,34 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
       expect(watcher.last).toMatchObject({ isFinal: true });
     }
   });
+
+  it("a follower's subscription connection goes silent (no FIN, no RST): it is replaced within seconds, and the follower's watchers get the change", async () => {
+    // The follower reaches Redis through a relay that can black-hole a connection: its socket stays open and hears nothing.
+    const proxy = await RedisProxy.start(redis.port);
+    try {
+      const a = await replica();
+      const b = await replica({ REDIS_URL: proxy.url() });
+      const id = `ex_rep_${lane}_silenced`;
+      putExecution(upstream, id, 'workflow_running', { eventCount: 1, organizationId: 'org_a' });
+      const onA = watch(clients.for(a, AUTH_A), id);
+      await waitFor(() => a.instance.live.leases!.held === 1, 'a to hold the lease');
+      const onB = watch(clients.for(b, AUTH_A), id);
+      await waitFor(() => onA.updates.length >= 1 && onB.updates.length >= 1, 'every first update');
+      await waitFor(() => b.instance.redis!.subscriber.status === 'ready', "the follower's subscription connection");
+      await sleep(3 * POLL_MS);
+      expect(proxy.silence('execution-gateway-subscriber')).toBe(1);
+      const silencedAt = performance.now();
+      advance(upstream, id, 'workflow_waiting', 1);
+      await waitFor(() => onA.statuses.includes('WORKFLOW_WAITING'), () => `the holder's watcher to see the change; ${onA.describe()}`);
+      // Two missed heartbeats (a second apart) replace the connection; the follower then reads upstream once.
+      await waitFor(() => onB.statuses.includes('WORKFLOW_WAITING'), () => `the follower's watcher to see the change; ${onB.describe()}`, 8_000);
+      const tookMs = performance.now() - silencedAt;
+      expect(tookMs).toBeLessThan(5_000);
+      expect(b.instance.live.leases!.held).toBe(0);
+    } finally {
+      await proxy.close();
+    }
+  }, 20_000);
 
   it('an event upstream inserts before events it listed reaches the watchers of both replicas once, and nothing comes twice', async () => {
     const [a, b] = [await replica(), await replica()];

@@ -80,6 +80,28 @@ const HEARTBEAT_MS = 1_000;
  */
 const MISSES_TO_HUNG = 2;
 
+/**
+ * Heartbeats in a row that find a connection silent (a PING owed since the last one, and not one byte
+ * received) before its socket is destroyed, so that ioredis connects again. A network that black-holes a
+ * connection (a firewall or NAT that dropped its state, a host gone without a reset) sends neither FIN nor
+ * RST: the socket stays open, and only the OS's TCP timeout would end it.
+ * The subscriber's are counted from its own PINGs (Redis answers them in subscribed mode too): a follower
+ * whose subscription hears nothing shows an old reading until the next change, so two are enough.
+ */
+const SILENT_BEATS_TO_DEAD = { subscriber: 2 } as const;
+
+type Role = 'commands' | 'subscriber';
+
+/** What a connection's heartbeats saw since it was last ready. */
+interface Silence {
+  /** Bytes came in since the last heartbeat. */
+  received: boolean;
+  /** A PING was sent at the last heartbeat. */
+  owed: boolean;
+  /** Heartbeats in a row that found a PING owed and nothing received. */
+  beats: number;
+}
+
 /** Where Redis stands, as `/ready` reports it. */
 export type RedisHealth = 'connected' | 'degraded';
 
@@ -107,6 +129,9 @@ export class RedisStore {
   readonly #refusals: RedisRefusals;
   #closed = false;
   readonly #heartbeat: NodeJS.Timeout;
+  readonly #silence: Record<keyof typeof SILENT_BEATS_TO_DEAD, Silence> = {
+    subscriber: { received: false, owed: false, beats: 0 },
+  };
 
   constructor(settings: SharedStateConfig, logger: Logger) {
     if (!settings.redisUrl || !settings.redisKeySecret) throw new Error('RedisStore needs REDIS_URL and REDIS_KEY_SECRET');
@@ -174,7 +199,7 @@ export class RedisStore {
     await Promise.all([end(this.client), this.#subscriber ? end(this.#subscriber) : undefined]);
   }
 
-  #connect(role: 'commands' | 'subscriber'): Redis {
+  #connect(role: Role): Redis {
     const options: RedisOptions = {
       connectionName: `execution-gateway-${role}`,
       // Commands fail at once while disconnected instead of queueing behind the outage. The subscriber sends
@@ -195,6 +220,14 @@ export class RedisStore {
       autoResendUnfulfilledCommands: role === 'commands',
     };
     const redis = new Redis(this.#settings.redisUrl, options);
+    if (role === 'subscriber') {
+      redis.on('ready', () => {
+        const silence = this.#silence[role];
+        Object.assign(silence, { received: false, owed: false, beats: 0 });
+        // Any byte is a sign of life, a late answer or a message: only a connection that hears nothing is cut.
+        redis.stream.on('data', () => (silence.received = true));
+      });
+    }
     if (role === 'commands') {
       redis.on('ready', () => {
         this.#connection++;
@@ -217,9 +250,15 @@ export class RedisStore {
     return redis;
   }
 
-  /** A PING on the ready connection: MISSES_TO_HUNG unanswered in time, Redis counts as lost until one is answered. */
+  /**
+   * The subscriber's silence checked (#stillHeard), and a PING on it; a PING on the ready command connection:
+   * MISSES_TO_HUNG unanswered in time, Redis counts as lost until one is answered.
+   */
   #beat(): void {
-    if (this.#closed || !this.#up || this.#pinging) return;
+    if (this.#closed) return;
+    const subscriber = this.#subscriber;
+    if (subscriber && this.#stillHeard('subscriber', subscriber)) subscriber.ping().catch(() => undefined);
+    if (!this.#up || this.#pinging) return;
     const connection = this.#connection;
     this.#pinging = true;
     const answered = (ok: boolean) => {
@@ -239,6 +278,24 @@ export class RedisStore {
       () => answered(true),
       () => answered(false),
     );
+  }
+
+  /**
+   * At a heartbeat: false when `redis` is not ready (ioredis's own timers watch a connection being made), or was
+   * silent for SILENT_BEATS_TO_DEAD[role] heartbeats and is destroyed now (ioredis connects again: the live
+   * leases subscribe again at its 'ready'); true when a PING is to be sent, which the next heartbeat expects.
+   */
+  #stillHeard(role: keyof typeof SILENT_BEATS_TO_DEAD, redis: Redis): boolean {
+    if (redis.status !== 'ready') return false;
+    const silence = this.#silence[role];
+    silence.beats = silence.owed && !silence.received ? silence.beats + 1 : 0;
+    silence.received = false;
+    silence.owed = true;
+    if (silence.beats < SILENT_BEATS_TO_DEAD[role]) return true;
+    silence.owed = false;
+    this.#logger.warn({ role, heartbeats: silence.beats, heartbeatMs: HEARTBEAT_MS }, 'redis connection silent (no answer, not closed): closed it to connect again');
+    redis.stream.destroy();
+    return false;
   }
 
   /** `reason` when known: the hang's, else the connection's last error (ioredis emits it before the 'close'). */
