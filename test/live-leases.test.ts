@@ -151,6 +151,10 @@ describe('the live lease on a real redis-server', () => {
   it('a follower whose event loop blocks past REDIS_COMMAND_TIMEOUT_MS while Redis answers its lease check still follows, not polls beside the holder', async () => {
     const first = reading('workflow_running', '12:00');
     const [a, b] = [await replica(first), await replica(first)];
+    // A follower whose SUBSCRIBE Redis has not acknowledged yet polls for itself: B follows once it has. Redis has
+    // both SUBSCRIBEs, and answers B's PING after its SUBSCRIBE, so B has read the acknowledgment by then.
+    await subscribed(2, a.store);
+    await b.store.subscriber.ping();
     const blockMs = 3 * b.store.commandTimeoutMs;
     for (let check = 1; check <= 5; check++) {
       // A renews the lease, as the holder does at each of its ticks.

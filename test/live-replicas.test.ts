@@ -182,6 +182,39 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     }
   }, 20_000);
 
+  it('Redis refuses the SUBSCRIBE (an ACL user without channels): a replica that cannot follow the holder polls for itself, and says so once', async () => {
+    const admin = new Redis(redis.url);
+    const user = `gw-no-channels-${lane}`;
+    try {
+      // Keys and commands, no channel: SUBSCRIBE and the holder's PUBLISH are refused with NOPERM.
+      expect(await admin.call('ACL', 'SETUSER', user, 'on', '>a-password', '~*', '+@all', 'resetchannels')).toBe('OK');
+      const url = `redis://${user}:a-password@127.0.0.1:${redis.port}`;
+      const a = await replica({ REDIS_URL: url });
+      const b = await replica({ REDIS_URL: url });
+      const id = `ex_rep_${lane}_no_channels`;
+      putExecution(upstream, id, 'workflow_running', { eventCount: 1, organizationId: 'org_a' });
+      const onA = watch(clients.for(a, AUTH_A), id);
+      await waitFor(() => a.instance.live.leases!.held === 1, 'a to hold the lease');
+      const onB = [watch(clients.for(b, AUTH_A), id)];
+      // A second pair on b alone: its SUBSCRIBE is refused too, and logged by the same line.
+      putExecution(upstream, `${id}_2`, 'workflow_running', { eventCount: 1, organizationId: 'org_a' });
+      const other = watch(clients.for(b, AUTH_A), `${id}_2`);
+      await waitFor(() => [onA, ...onB, other].every((watcher) => watcher.updates.length >= 1), 'every first update');
+      const changedAt = performance.now();
+      advance(upstream, id, 'workflow_waiting', 1);
+      await waitFor(() => [onA, ...onB].every((watcher) => watcher.statuses.includes('WORKFLOW_WAITING')), () => `every watcher to see the change; ${[onA, ...onB].map((watcher) => watcher.describe()).join(' | ')}`, 5_000);
+      expect(performance.now() - changedAt).toBeLessThan(2_000);
+      expect(a.instance.live.leases!.held + b.instance.live.leases!.held).toBe(2);
+      // One line for the two pairs' refused SUBSCRIBEs, naming what the ACL must grant.
+      const refusals = b.logs.filter((line) => line.msg?.startsWith('redis refused to SUBSCRIBE'));
+      expect(refusals).toHaveLength(1);
+      expect(refusals[0]).toMatchObject({ level: 40, channels: '&execution-gateway:*', reply: expect.stringContaining('NOPERM') });
+    } finally {
+      await admin.call('ACL', 'DELUSER', user);
+      admin.disconnect();
+    }
+  });
+
   it('an event upstream inserts before events it listed reaches the watchers of both replicas once, and nothing comes twice', async () => {
     const [a, b] = [await replica(), await replica()];
     const id = `ex_rep_${lane}_inserted`;

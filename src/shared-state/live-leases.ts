@@ -9,7 +9,8 @@
  * apply the deltas to their own last reading and tell their watchers. A replica
  * reads upstream itself when it has no reading yet, or sees a gap (a sequence
  * number skipped, a delta that does not start where its reading ends, or its
- * subscription connection coming back after a drop, which loses messages); the
+ * subscription connection coming back after a drop, which loses messages), and
+ * polls for itself while Redis has not acknowledged its SUBSCRIBE; the
  * watches diff by event position, so a reading from anywhere never repeats or
  * skips an event for a client.
  *
@@ -172,6 +173,13 @@ interface Member {
   heard(message: LeaseMessage): void;
   /** Messages may have been lost (the subscriber connection dropped and came back): read upstream once. */
   missed(): void;
+  /**
+   * Redis acknowledged the last SUBSCRIBE to the pair's channel (false again if a later one was refused). Until
+   * then this replica cannot follow the holder: it polls for itself (`holds`). Not reset when the connection
+   * drops: the read each pair makes when it is back (`missed`) covers what was published meanwhile, and reads
+   * of its own while it was away raced that one.
+   */
+  subscribed: boolean;
 }
 
 // Take the lease when free, renew it when ours; [1 when ours now, the pair's outage start or nil, who recorded the
@@ -212,6 +220,8 @@ export class LiveLeases {
   /** The Redis database this process's keys are in (REDIS_URL's path, 0 by default). */
   readonly #db: number;
   #listening = false;
+  /** Whether a SUBSCRIBE refused by Redis was logged: one line until one is acknowledged again. */
+  #refusalLogged = false;
   /** Leases this process holds now, for metrics. */
   held = 0;
   /**
@@ -267,12 +277,14 @@ export class LiveLeases {
       if (message.count + (message.events?.length ?? 0) < base.events.length) return;
       hear({ kind: 'changed', execution: applied(base, message) });
     };
-    this.#members.set(channel, {
+    const member: Member = {
       heard: heardFrom,
       missed: () => {
         if (!left) hear({ kind: 'resubscribed' });
       },
-    });
+      subscribed: false,
+    };
+    this.#members.set(channel, member);
     // While the connection is away nothing is sent: it subscribes to every pair's channel when it is back (#listen).
     if (store.subscriber.status === 'ready') this.#subscribe([channel]);
     const publish = (message: LeaseMessage) =>
@@ -318,6 +330,11 @@ export class LiveLeases {
           }
           setHolding(taken);
           if (taken) heldAt = performance.now();
+          // Another replica holds the lease, but what it publishes would not reach this one: Redis has not
+          // acknowledged the SUBSCRIBE (not answered yet, or refused). Following then left the
+          // watchers here with their first reading for as long as the holder held the lease, and a refusal (an ACL
+          // without the channels) was for good. Polled for itself, as when Redis cannot say who holds.
+          else if (!member.subscribed) return true;
         } catch (error) {
           this.errors++;
           store.failed(error);
@@ -427,16 +444,39 @@ export class LiveLeases {
     this.store.failed(error);
   };
 
-  /** SUBSCRIBEs to `channels`, at most SUBSCRIBE_BATCH a command. */
+  /**
+   * SUBSCRIBEs to `channels`, at most SUBSCRIBE_BATCH a command; each pair follows the holder once Redis
+   * acknowledged its channel on this connection. A refusal (an ACL without the channels: `NOPERM`) is one
+   * warning, until a SUBSCRIBE is acknowledged again: each watch started meanwhile is refused too.
+   */
   #subscribe(channels: string[]): void {
     for (let start = 0; start < channels.length; start += SUBSCRIBE_BATCH) {
-      this.store.subscriber
-        .subscribe(...channels.slice(start, start + SUBSCRIBE_BATCH))
-        .catch((error: Error) => {
-          this.errors++;
-          this.store.failed(error);
-          this.logger.debug({ err: error.message }, 'redis: could not subscribe to live updates');
+      const batch = channels.slice(start, start + SUBSCRIBE_BATCH);
+      // The members subscribed for: a pair left and joined again meanwhile has a SUBSCRIBE of its own.
+      const members = batch.map((channel) => this.#members.get(channel));
+      const acknowledged = (subscribed: boolean) =>
+        batch.forEach((channel, i) => {
+          const member = members[i];
+          if (member && this.#members.get(channel) === member) member.subscribed = subscribed;
         });
+      this.store.subscriber.subscribe(...batch).then(
+        () => {
+          this.#refusalLogged = false;
+          acknowledged(true);
+        },
+        (error: Error) => {
+          this.errors++;
+          // ioredis's ReplyError (redis-errors): Redis answered with a refusal, not a timeout or a closed connection.
+          if (error.name !== 'ReplyError') return this.logger.debug({ err: error.message }, 'redis: could not subscribe to live updates');
+          acknowledged(false);
+          if (this.#refusalLogged) return;
+          this.#refusalLogged = true;
+          this.logger.warn(
+            { reply: error.message.slice(0, 300), channels: `&${this.store.keyPrefix}*` },
+            'redis refused to SUBSCRIBE to live updates: this replica polls upstream itself for the executions it watches, beside the lease holder; grant the Redis user these channels',
+          );
+        },
+      );
     }
   }
 }

@@ -151,6 +151,11 @@ export class RedisStore {
     return this.up ? 'connected' : 'degraded';
   }
 
+  /** REDIS_KEY_PREFIX: every key and channel starts with it (an ACL grants `~<prefix>*` and `&<prefix>*`). */
+  get keyPrefix(): string {
+    return this.#settings.redisKeyPrefix;
+  }
+
   get commandTimeoutMs(): number {
     return this.#settings.redisCommandTimeoutMs;
   }
