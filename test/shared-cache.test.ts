@@ -22,6 +22,7 @@ import { FakeUpstream } from '../src/demo/fake-upstream.js';
 import { SEAL_BYTES, sealed } from '../src/shared-state/redis-store.js';
 import { AUTH, Harness, LANES, type GraphQLResponse, type LaneName } from './support/harness.js';
 import { RedisServer } from './support/redis.js';
+import { RedisProxy } from './support/redis-proxy.js';
 
 const SECRET = 'test-secret-for-the-caller-hmac-0123456789';
 const OTHER_SECRET = 'another-secret-for-the-caller-hmac-987654321';
@@ -826,6 +827,59 @@ describe.each(LANES)('Redis that hangs, %s lane', (lane) => {
     expect(backLines(a)).toHaveLength(1);
     expect(lossLines(a)).toHaveLength(1);
     expect(upstream.requestsFor(SUCCEEDED)).toHaveLength(1);
+  });
+});
+
+describe('Redis behind a network that goes silent', () => {
+  it('a command connection that hears nothing (no FIN, no RST) is closed and made again: the shared cache works again within seconds', async () => {
+    await sharedUpstream();
+    const server = await RedisServer.start();
+    servers.push(server);
+    // The replica reaches Redis through a relay that can black-hole a connection: its socket stays open and hears nothing.
+    const proxy = await RedisProxy.start(server.port);
+    try {
+      const prefix = 'silent:';
+      const env = { REDIS_KEY_SECRET: SECRET, REDIS_KEY_PREFIX: prefix, TERMINAL_CACHE_TTL_MS: '60000' };
+      const a = await replica('fast', { ...env, REDIS_URL: proxy.url() });
+      expect(proxy.silence('execution-gateway-commands')).toBe(1);
+      const silencedAt = performance.now();
+      await waitFor('A counted Redis as lost', () => !a.instance.redis!.up, 5_000);
+      await waitFor('A connected again', () => a.instance.redis!.up, 15_000);
+      const backMs = performance.now() - silencedAt;
+      expect(backMs).toBeLessThan(10_000);
+      expect(a.logs.filter((line) => line.msg?.startsWith('redis connection silent'))).toMatchObject([{ level: WARN, role: 'commands' }]);
+      // Shared again: A's answer is stored in Redis, and B, on Redis directly, is served it without calling upstream.
+      expectServed(await ask(a, SUCCEEDED), SUCCEEDED);
+      const direct = inspector(server.url);
+      await waitFor('the entry in Redis', async () => (await direct.exists(cacheKey(prefix, SUCCEEDED))) === 1);
+      const b = await replica('fast', { ...env, REDIS_URL: server.url });
+      const served = await ask(b, SUCCEEDED);
+      expectServed(served, SUCCEEDED);
+      expect(costOf(served)).toMatchObject({ calls: 0 });
+    } finally {
+      await proxy.close();
+    }
+  }, 30_000);
+
+  it('a Redis that is busy and answers nothing for 3 s keeps its connection: it is hung meanwhile, not cut', async () => {
+    await sharedUpstream();
+    const server = await RedisServer.start();
+    servers.push(server);
+    const a = await replica('fast', { REDIS_URL: server.url, REDIS_KEY_SECRET: SECRET, REDIS_KEY_PREFIX: 'busy:' });
+    const connectionId = () => a.instance.redis!.client.client('ID');
+    const before = await connectionId();
+    const seen = new Set<boolean>();
+    const sampler = setInterval(() => seen.add(a.instance.redis!.up), 5);
+    try {
+      // Every client of Redis waits behind the script, the replica's PINGs included: three heartbeats without a byte.
+      await inspector(server.url).eval(BUSY, 0, 3_000_000);
+      await waitFor('A found it again', () => a.instance.redis!.up, 5_000);
+    } finally {
+      clearInterval(sampler);
+    }
+    expect([...seen].sort()).toEqual([false, true]);
+    expect(await connectionId()).toBe(before);
+    expect(a.logs.filter((line) => line.msg?.startsWith('redis connection silent'))).toEqual([]);
   });
 });
 

@@ -87,10 +87,13 @@ const MISSES_TO_HUNG = 2;
  * RST: the socket stays open, and only the OS's TCP timeout would end it.
  * The subscriber's are counted from its own PINGs (Redis answers them in subscribed mode too): a follower
  * whose subscription hears nothing shows an old reading until the next change, so two are enough.
+ * The command connection's, from the PINGs below, are five, and only silence counts: a Redis that answers
+ * late (a long command ahead of ours, a busy host) still sends bytes, and is `hung` rather than cut; a
+ * connection cut fails every command in flight on it, and is made again from nothing.
  */
-const SILENT_BEATS_TO_DEAD = { subscriber: 2 } as const;
+const SILENT_BEATS_TO_DEAD = { commands: 5, subscriber: 2 } as const;
 
-type Role = 'commands' | 'subscriber';
+type Role = keyof typeof SILENT_BEATS_TO_DEAD;
 
 /** What a connection's heartbeats saw since it was last ready. */
 interface Silence {
@@ -129,7 +132,8 @@ export class RedisStore {
   readonly #refusals: RedisRefusals;
   #closed = false;
   readonly #heartbeat: NodeJS.Timeout;
-  readonly #silence: Record<keyof typeof SILENT_BEATS_TO_DEAD, Silence> = {
+  readonly #silence: Record<Role, Silence> = {
+    commands: { received: false, owed: false, beats: 0 },
     subscriber: { received: false, owed: false, beats: 0 },
   };
 
@@ -225,14 +229,12 @@ export class RedisStore {
       autoResendUnfulfilledCommands: role === 'commands',
     };
     const redis = new Redis(this.#settings.redisUrl, options);
-    if (role === 'subscriber') {
-      redis.on('ready', () => {
-        const silence = this.#silence[role];
-        Object.assign(silence, { received: false, owed: false, beats: 0 });
-        // Any byte is a sign of life, a late answer or a message: only a connection that hears nothing is cut.
-        redis.stream.on('data', () => (silence.received = true));
-      });
-    }
+    redis.on('ready', () => {
+      const silence = this.#silence[role];
+      Object.assign(silence, { received: false, owed: false, beats: 0 });
+      // Any byte is a sign of life, a late answer or a message: only a connection that hears nothing is cut.
+      redis.stream.on('data', () => (silence.received = true));
+    });
     if (role === 'commands') {
       redis.on('ready', () => {
         this.#connection++;
@@ -256,14 +258,15 @@ export class RedisStore {
   }
 
   /**
-   * The subscriber's silence checked (#stillHeard), and a PING on it; a PING on the ready command connection:
-   * MISSES_TO_HUNG unanswered in time, Redis counts as lost until one is answered.
+   * Each connection's silence checked (#stillHeard), and a PING on each that is still heard. On the command
+   * connection, MISSES_TO_HUNG unanswered in time, Redis counts as lost until one is answered.
    */
   #beat(): void {
     if (this.#closed) return;
     const subscriber = this.#subscriber;
     if (subscriber && this.#stillHeard('subscriber', subscriber)) subscriber.ping().catch(() => undefined);
-    if (!this.#up || this.#pinging) return;
+    // A PING still on its way (its answer not in, its timeout not yet run) is owed too: no second one.
+    if (!this.#stillHeard('commands', this.client) || !this.#up || this.#pinging) return;
     const connection = this.#connection;
     this.#pinging = true;
     const answered = (ok: boolean) => {
@@ -290,7 +293,7 @@ export class RedisStore {
    * silent for SILENT_BEATS_TO_DEAD[role] heartbeats and is destroyed now (ioredis connects again: the live
    * leases subscribe again at its 'ready'); true when a PING is to be sent, which the next heartbeat expects.
    */
-  #stillHeard(role: keyof typeof SILENT_BEATS_TO_DEAD, redis: Redis): boolean {
+  #stillHeard(role: Role, redis: Redis): boolean {
     if (redis.status !== 'ready') return false;
     const silence = this.#silence[role];
     silence.beats = silence.owed && !silence.received ? silence.beats + 1 : 0;
