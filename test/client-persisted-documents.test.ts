@@ -64,6 +64,16 @@ describe.each(LANES)('persisted documents from the typed client (%s lane)', (lan
     expect(harness.upstream.requestsFor('ex_demo_4')).toHaveLength(1);
   });
 
+  it('takes graphql-request\'s settings through createGatewayClient too: a GET with the client\'s token', async () => {
+    const harness = harnesses.only!;
+    harness.upstream.reset();
+    const sent: Sent[] = [];
+    const client = createGatewayClient(harness.url, AUTH, { authorization: 'Bearer stale' }, { persistedDocuments: true, method: 'GET', fetch: recordingFetch(sent) });
+    expect((await client.request(ExecutionStatusDocument, { id: 'ex_demo_6' })).execution?.id).toBe('ex_demo_6');
+    expect(sent.map((each) => [each.method, each.url.searchParams.get('documentId')])).toEqual([['GET', `sha256:${STATUS_HASH}`]]);
+    expect(harness.upstream.requestsFor('ex_demo_6').map((each) => each.headers.authorization)).toEqual([AUTH]);
+  });
+
   it('is what a GET needs under TRUSTED_DOCUMENTS=only: without it, graphql-request sends a one-line text the manifest does not hold', async () => {
     const harness = harnesses.only!;
     harness.upstream.reset();

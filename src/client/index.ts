@@ -253,12 +253,13 @@ export function gatewayErrors(error: unknown): readonly GatewayError[] {
  * A client of the gateway at `endpoint` (its `/graphql` URL; in a page, relative to the page's address
  * too, such as `/graphql` behind a development server's proxy) sending `authorization` (`Bearer …`) and
  * `headers` with every request; an Authorization among `headers`, in any case, gives way to `authorization`.
+ * `options`: graphql-request's other settings (`method: 'GET'`, `fetch`, …) and `persistedDocuments`.
  */
 export function createGatewayClient(
   endpoint: string,
   authorization?: string,
   headers: Record<string, string> = {},
-  options: Pick<GatewayClientConfig, 'persistedDocuments'> = {},
+  options: Omit<GatewayClientConfig, 'headers'> = {},
 ): GatewayClient {
   // An empty authorization sends none, as before: the headers' own, if any, is kept.
   return new GatewayClient(endpoint, { ...options, headers: withAuthorization(headers, authorization || undefined) });
