@@ -236,7 +236,7 @@ export const SETTINGS = {
       z.enum(['off', 'allow', 'only'], { error: 'must be off, allow or only' }).default('off'),
       'persisted documents (schema/persisted-documents.json): `allow` takes hashes and text, `only` runs nothing else (`PERSISTED_QUERY_NOT_IN_LIST`; no GraphiQL, no ad-hoc introspection)',
     ),
-    introspection: setting('INTROSPECTION', flag().default(true), 'serve schema introspection (depth-limited either way)'),
+    introspection: setting('INTROSPECTION', flag().default(true), 'serve schema introspection (depth-limited either way) and GraphiQL'),
     fieldSuggestions: setting(
       'FIELD_SUGGESTIONS',
       flag().optional(),

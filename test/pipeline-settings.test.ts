@@ -19,6 +19,7 @@ import type { Plugin } from 'graphql-yoga';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GRAPHIQL_OFF_MESSAGES } from '../src/pipeline/graphiql.js';
 import { AUTH, Harness, LANES } from './support/harness.js';
 
 type Transport = 'POST JSON' | 'GET' | 'application/graphql' | 'SSE (POST)' | 'SSE (GET)' | 'WebSocket';
@@ -316,4 +317,29 @@ describe.each(LANES)('every setting holds on the %s lane', (lane) => {
       }
     });
   }
+});
+
+// GraphiQL's page is no operation, so the table above cannot carry it: with introspection off its editor and docs
+// explorer have nothing to work from, and serving it only advertised the schema tooling.
+describe.each(LANES)('INTROSPECTION=false on the %s lane', (lane) => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await Harness.start({ lane, env: { INTROSPECTION: 'false' } });
+  });
+  afterAll(() => harness.close());
+
+  it('does not serve GraphiQL: its route answers 404 with a GraphQL error saying why', async () => {
+    const browser = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
+    for (const path of ['/graphql', `/graphql?${new URLSearchParams({ query: '{ __typename }' })}`]) {
+      const response = await harness.fetch(path, { headers: browser });
+      expect(response.status).toBe(404);
+      expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(await response.json()).toEqual({ errors: [{ message: GRAPHIQL_OFF_MESSAGES.noIntrospection, extensions: { code: 'BAD_REQUEST' } }] });
+    }
+    expect(harness.upstream.requests).toHaveLength(0);
+    // Operations still run.
+    const query = await harness.query('{ __typename }');
+    expect(query.status).toBe(200);
+    expect(query.data).toEqual({ __typename: 'Query' });
+  });
 });

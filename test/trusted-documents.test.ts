@@ -32,7 +32,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as generated from '../src/client/generated.js';
 import { createGatewayClient, ExecutionStatusDocument, ExecutionUpdatesDocument, watchExecution } from '../src/client/index.js';
 import { ConfigError } from '../src/config.js';
-import { GRAPHIQL_OFF_MESSAGE, readManifest } from '../src/pipeline/trusted-documents.js';
+import { GRAPHIQL_OFF_MESSAGES } from '../src/pipeline/graphiql.js';
+import { readManifest } from '../src/pipeline/trusted-documents.js';
 import { AUTH, Harness, LANES, type LaneName } from './support/harness.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
@@ -425,7 +426,7 @@ describe('TRUSTED_DOCUMENTS on every lane and transport, fresh and warm', () => 
     expect(response.status).toBe(404);
     expect(response.headers.get('content-type')).toMatch(/^application\/json/);
     expect(response.headers.get('x-request-id')).toBeTruthy();
-    expect(await response.json()).toEqual({ errors: [{ message: GRAPHIQL_OFF_MESSAGE, extensions: { code: 'BAD_REQUEST' } }] });
+    expect(await response.json()).toEqual({ errors: [{ message: GRAPHIQL_OFF_MESSAGES.trustedDocumentsOnly, extensions: { code: 'BAD_REQUEST' } }] });
     const calls = harnesses.only[lane].upstream.requests.length;
     // With a query string too (GraphiQL takes its query from the URL).
     const withQuery = await harnesses.only[lane].fetch(`/graphql?${new URLSearchParams({ query: '{ __typename }' })}`, { headers: browser });

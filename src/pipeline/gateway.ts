@@ -8,7 +8,7 @@
  * The plugin list, in order: the request id; the operation's span (tracing
  * on); Yoga's Prometheus metrics (METRICS not off); CORS's Vary; the event
  * stream's headers; request errors; stable error codes; the access log;
- * the edge's refusals (answered as they arrive); trusted documents (refused before parsing); CSRF prevention; GraphQL
+ * the edge's refusals (answered as they arrive); GraphiQL's 404 when it is off; trusted documents (refused before parsing); CSRF prevention; GraphQL
  * Armor's limits, hidden suggestions and the introspection switch at parse and
  * validation; the spec's current rule for a subscription's root field; the finish step (scope released, suggestions stripped, upstream
  * cost); compiled execution (fast lane); then any plugin given; last, the
@@ -37,7 +37,7 @@ import { useCsrfPrevention } from './csrf-prevention.js';
 import { useOperationResolution, useStableErrorCodes } from './error-codes.js';
 import { createErrorLog } from './error-log.js';
 import { useExecutionFinish } from './execution-finish.js';
-import { graphiqlOptions, renderGraphiQL, type GraphiQLSettings } from './graphiql.js';
+import { graphiqlOffMessage, graphiqlOptions, renderGraphiQL, useNoGraphiQL, type GraphiQLSettings } from './graphiql.js';
 import { useOperationLimits } from './operation-limits.js';
 import { useEdgeRefusals, useRequestErrors, type EdgeRefusal } from './request-errors.js';
 import { useRequestId } from './request-id.js';
@@ -115,6 +115,7 @@ export function createGateway(deps: GatewayDependencies): Gateway {
     live: deps.live,
   };
   const cors = corsPolicy(deps.security.corsOrigins, deps.refusedOrigin);
+  const graphiqlOff = graphiqlOffMessage(deps.security);
 
   return createYoga<GatewayServerContext, GatewayContext>({
     schema,
@@ -145,8 +146,8 @@ export function createGateway(deps: GatewayDependencies): Gateway {
       warn: (...args) => yogaLogger.warn(args.map(String).join(' ')),
       error: errorLog.yogaError,
     },
-    // TRUSTED_DOCUMENTS=only runs persisted documents only: no GraphiQL (./trusted-documents.ts answers its route).
-    graphiql: deps.security.trustedDocuments === 'only' ? false : graphiqlOptions(deps.graphiql ?? {}),
+    // TRUSTED_DOCUMENTS=only or INTROSPECTION=false: no GraphiQL (useNoGraphiQL answers its route).
+    graphiql: graphiqlOff === undefined ? graphiqlOptions(deps.graphiql ?? {}) : false,
     renderGraphiQL,
     cors: (request) => cors(request),
     plugins: [
@@ -164,6 +165,7 @@ export function createGateway(deps: GatewayDependencies): Gateway {
       useAccessLog(deps.logger, deps.accessLog),
       // After the access log has started the request's line, before anything reads the request.
       useEdgeRefusals(),
+      ...(graphiqlOff === undefined ? [] : [useNoGraphiQL(graphiqlOff)]),
       // Before anything reads the document: a refused one is never parsed, validated or looked up in a cache.
       ...useTrustedDocuments(deps.security.trustedDocuments),
       // A request carrying Authorization or a JSON content type was preflighted by

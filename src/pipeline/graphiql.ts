@@ -3,7 +3,9 @@
  * its scripts, styles and workers, so the page works offline and loads nothing
  * from a CDN (Yoga's default page does).
  */
-import type { GraphiQLOptions } from 'graphql-yoga';
+import { shouldRenderGraphiQL, type GraphiQLOptions, type Plugin } from 'graphql-yoga';
+import type { SecurityConfig } from '../config.js';
+import { errorBody, ErrorCode } from '../errors.js';
 
 export const EXAMPLE_QUERY = `# Fetch one execution with the first page of its events.
 query ExecutionPage($id: ID!) {
@@ -21,6 +23,41 @@ query ExecutionPage($id: ID!) {
   }
 }
 `;
+
+export const GRAPHIQL_OFF_MESSAGES = {
+  trustedDocumentsOnly: 'GraphiQL is not served with TRUSTED_DOCUMENTS=only: only persisted documents run here.',
+  noIntrospection: 'GraphiQL is not served with INTROSPECTION=false: without the schema it can neither complete nor check a query.',
+} as const;
+
+/** Why GraphiQL is not served under these settings, or undefined when it is. */
+export function graphiqlOffMessage(security: Pick<SecurityConfig, 'trustedDocuments' | 'introspection'>): string | undefined {
+  if (security.trustedDocuments === 'only') return GRAPHIQL_OFF_MESSAGES.trustedDocumentsOnly;
+  // The page's editor and docs explorer live on introspection; serving it would only advertise tooling that cannot work.
+  if (!security.introspection) return GRAPHIQL_OFF_MESSAGES.noIntrospection;
+  return undefined;
+}
+
+/**
+ * With GraphiQL off (Yoga's own page switched off too, ./gateway.ts), a browser asking for it gets a 404 that says
+ * why, rather than Yoga's answer to a GET without a query.
+ */
+export function useNoGraphiQL(message: string): Plugin {
+  let endpoint = '';
+  return {
+    onYogaInit({ yoga }) {
+      endpoint = yoga.graphqlEndpoint;
+    },
+    onRequest({ request, url, fetchAPI, endResponse }) {
+      if (!shouldRenderGraphiQL(request) || (url.pathname !== endpoint && url.pathname !== `${endpoint}/`)) return;
+      endResponse(
+        new fetchAPI.Response(errorBody(ErrorCode.BAD_REQUEST, message), {
+          status: 404,
+          headers: { 'content-type': 'application/json; charset=utf-8' },
+        }),
+      );
+    },
+  };
+}
 
 export interface GraphiQLSettings {
   /** Headers prefilled in the editor, e.g. the demo token. */

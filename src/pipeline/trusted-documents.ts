@@ -34,9 +34,9 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
 import { GraphQLError, parse, validate } from 'graphql';
-import { shouldRenderGraphiQL, type GraphQLParams, type Plugin } from 'graphql-yoga';
+import type { GraphQLParams, Plugin } from 'graphql-yoga';
 import type { SecurityConfig } from '../config.js';
-import { badRequest, errorBody, ErrorCode, errorExtensions, persistedDocumentsOff } from '../errors.js';
+import { badRequest, ErrorCode, errorExtensions, persistedDocumentsOff } from '../errors.js';
 import { ConfigError } from '../config.js';
 import { schema } from '../schema/index.js';
 
@@ -88,7 +88,6 @@ const NOT_IN_LIST_MESSAGE =
 // Apollo's message too: clients that match on the message rather than the code retry with the text.
 const NOT_FOUND_MESSAGE = 'PersistedQueryNotFound';
 const NO_DOCUMENT_MESSAGE = 'Must provide a query string, or the hash of a persisted document as `extensions.persistedQuery.sha256Hash` or `documentId`.';
-export const GRAPHIQL_OFF_MESSAGE = 'GraphiQL is not served with TRUSTED_DOCUMENTS=only: only persisted documents run here.';
 
 /** A refusal before anything is parsed: a GraphQL error with its code, answered 400 whatever the Accept header. */
 function refused(code: ErrorCode, message: string): GraphQLError {
@@ -146,25 +145,6 @@ function useDocumentIds(mode: TrustedDocumentsMode, hashByText: ReadonlyMap<stri
   };
 }
 
-/** With `only`, a browser asking for GraphiQL gets a 404 that says why (Yoga's own GraphiQL is switched off then, src/pipeline/gateway.ts). */
-function useNoGraphiQL(): Plugin {
-  let endpoint = '';
-  return {
-    onYogaInit({ yoga }) {
-      endpoint = yoga.graphqlEndpoint;
-    },
-    onRequest({ request, url, fetchAPI, endResponse }) {
-      if (!shouldRenderGraphiQL(request) || (url.pathname !== endpoint && url.pathname !== `${endpoint}/`)) return;
-      endResponse(
-        new fetchAPI.Response(errorBody(ErrorCode.BAD_REQUEST, GRAPHIQL_OFF_MESSAGE), {
-          status: 404,
-          headers: { 'content-type': 'application/json; charset=utf-8' },
-        }),
-      );
-    },
-  };
-}
-
 /**
  * With `off`, a request that sends only a hash (`documentId`, or Apollo's
  * `persistedQuery` extension) would hear `Unexpected parameter "documentId"`
@@ -199,7 +179,6 @@ export function useTrustedDocuments(mode: TrustedDocumentsMode, manifest: Readon
   if (mode === 'off') return [useNoDocumentIds()];
   const hashByText = new Map([...manifest].map(([hash, text]) => [text, hash]));
   return [
-    ...(mode === 'only' ? [useNoGraphiQL()] : []),
     useDocumentIds(mode, hashByText),
     usePersistedOperations({
       getPersistedOperation: (hash) => manifest.get(hash) ?? null,

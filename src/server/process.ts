@@ -26,7 +26,7 @@ import type { FakeUpstream } from '../demo/fake-upstream.js';
 import { LIVE_DEMO_ID } from '../demo/live-demo.js';
 import { FastLaneError } from '../fast-lane/index.js';
 import { createLogger, logWritten, type Logger } from '../logger.js';
-import { EXAMPLE_QUERY } from '../pipeline/graphiql.js';
+import { EXAMPLE_QUERY, graphiqlOffMessage } from '../pipeline/graphiql.js';
 import { readManifest } from '../pipeline/trusted-documents.js';
 import { clusterSource, registrySource, serveMetrics, workerRegistry, type MetricsServer, type MetricsSource } from '../telemetry/metrics-server.js';
 import { startTracing } from '../telemetry/tracing.js';
@@ -82,12 +82,16 @@ function persistedDocumentId(name: string): string {
   throw new Error(`the trusted-documents manifest has no operation named ${name}`);
 }
 
-function printDemoBanner(url: string, trustedOnly: boolean): void {
+function printDemoBanner(url: string, security: GatewayConfig['security']): void {
+  const trustedOnly = security.trustedDocuments === 'only';
+  const graphiqlOff = graphiqlOffMessage(security);
   const curl = (accept: string) => `  curl -s${accept ? 'N' : ''} ${url} -H 'content-type: application/json'${accept} -H 'authorization: Bearer ${DEMO_TOKEN}' \\`;
   const sse = " -H 'accept: text/event-stream'";
   const mode = trustedOnly
     ? `TRUSTED_DOCUMENTS=only: GraphiQL is off and only the documents of schema/persisted-documents.json run, named by their hash. Demo token: Authorization: Bearer ${DEMO_TOKEN}`
-    : `Open it in a browser for GraphiQL. Demo token (already in GraphiQL's headers): Authorization: Bearer ${DEMO_TOKEN}`;
+    : graphiqlOff
+      ? `${graphiqlOff} Demo token: Authorization: Bearer ${DEMO_TOKEN}`
+      : `Open it in a browser for GraphiQL. Demo token (already in GraphiQL's headers): Authorization: Bearer ${DEMO_TOKEN}`;
   // With TRUSTED_DOCUMENTS=only a pasted query is refused: the examples name persisted documents by their hash.
   const examples = trustedOnly
     ? [
@@ -251,7 +255,7 @@ async function runSingle(config: GatewayConfig, logger: Logger, handOver: () => 
   if (stopping) return;
   const url = publicUrl(config, serving.port);
   logger.info({ url, upstream: demo ? 'demo' : upstreamUrl, ...buildInfo }, 'execution-gateway listening');
-  if (demo) printDemoBanner(url, config.security.trustedDocuments === 'only');
+  if (demo) printDemoBanner(url, config.security);
 }
 
 /**
@@ -374,7 +378,7 @@ async function runPrimary(config: GatewayConfig, logger: Logger, handOver: () =>
   if (stopping) return;
   const url = publicUrl(config, address);
   logger.info({ url, workers: config.server.workers, upstream: demo ? 'demo' : upstreamUrl, ...buildInfo }, 'execution-gateway listening');
-  if (demo) printDemoBanner(url, config.security.trustedDocuments === 'only');
+  if (demo) printDemoBanner(url, config.security);
   // A worker that dies is replaced, so one crash never takes the service down. One that
   // failed at start would fail again at once: each such replacement in a row waits twice
   // as long as the one before (never giving up: the other workers keep serving, and the
