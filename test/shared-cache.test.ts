@@ -258,6 +258,7 @@ describe.each(LANES)('shared cache between two replicas, %s lane', (lane) => {
       ['duplicate keys (the last one counts)', envelope({}, stored.events).replace('"status":', '"status":["bogus"],"status":')],
       ['payloads nested 10,000 levels', envelope({ requestPayload: '<deep>' }, [event(0, { data: '<deep>' })]).replaceAll('"<deep>"', deep(10_000))],
       ['numbers as event ids: past 2^53, and past a double', envelope({}, [event(0, { id: '<a>' }), event(1, { id: '<b>' }), event(2, { id: '<c>' })]).replace('"<a>"', '12345678901234567890').replace('"<b>"', '12345678901234567891').replace('"<c>"', '1e400')],
+      ['-0 as a text field and an event id (JSON.stringify writes 0)', envelope({ statusReason: '<-0>' }, [event(0, { id: '<-0>' }), event(1, { id: 0 })]).replaceAll('"<-0>"', '-0')],
       ['events out of order, with duplicate ids', envelope({}, [event(0, { id: 'e3', createdAt: '2026-03-01T12:00:03Z' }), event(1, { id: 'e1', createdAt: '2026-03-01T12:00:01Z' }), event(2, { id: 'e1' }), event(3, { id: 'e2', createdAt: '2026-03-01T12:00:01Z' })])],
       [
         'timestamps in odd spellings, valid and not',

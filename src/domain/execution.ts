@@ -10,6 +10,7 @@
  * Field names and meanings follow the executions API (../shared/upstream/openapi.yaml),
  * which marks no field as required.
  */
+import { numberText } from './number-text.js';
 
 export interface Execution {
   /** Upstream's id: a string, and the id that was asked for. */
@@ -73,7 +74,7 @@ export function isObject(value: unknown): value is Record<string, unknown> {
 export function eventIdOf(source: Readonly<Record<string, unknown>>, position: number): string {
   const id = source.id;
   if (typeof id === 'string' && id !== '') return id;
-  if (typeof id === 'number' && Number.isFinite(id)) return String(id);
+  if (typeof id === 'number' && Number.isFinite(id)) return numberText(id);
   return `#${position}`;
 }
 

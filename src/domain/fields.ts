@@ -10,6 +10,7 @@
  */
 
 import { jsonSizeWithin, jsonTextLength, MAX_JSON_DEPTH } from './json-depth.js';
+import { numberText } from './number-text.js';
 
 /** A value of a type or form the gateway cannot serve in that field. */
 export const UNREADABLE: unique symbol = Symbol('unreadable');
@@ -22,7 +23,7 @@ export type Unreadable = typeof UNREADABLE;
 export function readText(value: unknown): string | null | Unreadable {
   if (value === undefined || value === null) return null;
   if (typeof value === 'string') return value;
-  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : UNREADABLE;
+  if (typeof value === 'number') return Number.isFinite(value) ? numberText(value) : UNREADABLE;
   if (typeof value === 'boolean') return String(value);
   return UNREADABLE;
 }

@@ -113,7 +113,7 @@ export function upstreamJson(value: unknown): string {
 }
 
 /**
- * Stands for ±Infinity while `storedJson` writes: a string no upstream value
+ * Stands for ±Infinity and -0 while `storedJson` writes: a string no upstream value
  * holds (its random part is made at start and never leaves the process).
  */
 const PAST_DOUBLE = `past-double:${randomBytes(16).toString('base64url')}:`;
@@ -125,18 +125,32 @@ const PAST_DOUBLE = `past-double:${randomBytes(16).toString('base64url')}:`;
  * past a double's range, `1e400`) is written `1e999` (`-1e999`), which reads
  * back as the same ±Infinity: JSON.stringify writes null, and a field that was
  * served as null with a note read fresh was served as null without one from
- * the copy. A replacer makes a write about twice as slow as JSON.stringify, so
+ * the copy. A -0 is written `-0` (JSON.stringify writes 0, and a text field
+ * served as "-0" fresh was "0" from the copy). A replacer makes a write about twice as slow as JSON.stringify, so
  * copies and comparisons only (`comparedJson`): every other text of a value
  * goes through `upstreamJson`.
  */
 export function storedJson(value: unknown): string {
-  let past = false;
+  let marked = false;
   const text = stringified(value, (child) => {
-    if (typeof child !== 'number' || Number.isFinite(child)) return child;
-    past = true;
-    return child > 0 ? `${PAST_DOUBLE}+` : `${PAST_DOUBLE}-`;
+    const mark = numberMark(child);
+    if (mark === undefined) return child;
+    marked = true;
+    return mark;
   });
-  return past ? text.replaceAll(`"${PAST_DOUBLE}+"`, '1e999').replaceAll(`"${PAST_DOUBLE}-"`, '-1e999') : text;
+  return marked
+    ? text.replaceAll(`"${PAST_DOUBLE}+"`, '1e999').replaceAll(`"${PAST_DOUBLE}-"`, '-1e999').replaceAll(`"${PAST_DOUBLE}-0"`, '-0')
+    : text;
+}
+
+/**
+ * The marker for a number JSON.stringify would not write back as itself: ±Infinity (written null) and -0 (written
+ * 0, while the gateway serves it as the text "-0", ./number-text.ts); undefined for any other value.
+ */
+function numberMark(child: unknown): string | undefined {
+  if (typeof child !== 'number') return undefined;
+  if (!Number.isFinite(child)) return child > 0 ? `${PAST_DOUBLE}+` : `${PAST_DOUBLE}-`;
+  return Object.is(child, -0) ? `${PAST_DOUBLE}-0` : undefined;
 }
 
 /**
@@ -152,7 +166,7 @@ export const COMPARED_DEPTH = MAX_JSON_DEPTH + 4;
 /**
  * Text that tells two readings of a value apart: the live pollers' change check
  * (src/live/poller.ts) and the identity of an event without an id
- * (src/live/append-order.ts). As `storedJson`, ±Infinity and null differ.
+ * (src/live/append-order.ts). As `storedJson`, ±Infinity and null differ, and so do -0 and 0.
  * Unlike it, anything more than COMPARED_DEPTH levels down is always left out
  * (null), not only where JSON.stringify runs out of stack: that depends on the
  * stack it is called from and on what V8 has compiled so far (a value 3,000
@@ -160,7 +174,7 @@ export const COMPARED_DEPTH = MAX_JSON_DEPTH + 4;
  * a replica's own reading and the holder's copy of it through Redis, cut,
  * differed: watchers got updates with nothing new, and an event without an id
  * came twice. So the same value always gives the same text, and so does its
- * copy. For comparing only: ±Infinity are written as markers, not JSON numbers.
+ * copy. For comparing only: ±Infinity and -0 are written as markers, not JSON numbers.
  */
 export function comparedJson(value: unknown): string {
   // The holders from the root's down to the one being written: JSON.stringify walks depth first, so a call's
@@ -171,7 +185,7 @@ export function comparedJson(value: unknown): string {
     if (path.length === 0) path.push(this);
     if (path.length > COMPARED_DEPTH) return null;
     if (child !== null && typeof child === 'object') path.push(child);
-    else if (typeof child === 'number' && !Number.isFinite(child)) return child > 0 ? `${PAST_DOUBLE}+` : `${PAST_DOUBLE}-`;
+    else return numberMark(child) ?? child;
     return child;
   }) as string | undefined;
   return text ?? 'undefined';

@@ -12,6 +12,7 @@
  */
 import { isObject } from '../domain/execution.js';
 import { comparedJson } from '../domain/json-depth.js';
+import { numberText } from '../domain/number-text.js';
 
 /**
  * What tells two readings' events apart: upstream's id when it sent a usable
@@ -23,7 +24,7 @@ function identity(entry: unknown): string {
   if (isObject(entry)) {
     const id = entry.id;
     if (typeof id === 'string' && id !== '') return `i${id}`;
-    if (typeof id === 'number' && Number.isFinite(id)) return `i${id}`;
+    if (typeof id === 'number' && Number.isFinite(id)) return `i${numberText(id)}`;
   }
   // comparedJson: the same entry, read from upstream or from the lease holder's copy, has the same identity.
   return `j${comparedJson(entry)}`;

@@ -13,6 +13,7 @@
  */
 import type { Execution } from '../domain/execution.js';
 import { isObject } from '../domain/execution.js';
+import { numberText } from '../domain/number-text.js';
 
 /** An execution as the API documents it. */
 export interface UpstreamExecution {
@@ -109,7 +110,7 @@ export const MAX_UPSTREAM_REQUEST_ID_LENGTH = 256;
  */
 export function upstreamRequestIdOf(value: unknown): string | undefined {
   // Past 2^53 JSON.parse has already rounded the id to another (12345678901234567890 reads as …7000): none is better.
-  if (typeof value === 'number') return Number.isSafeInteger(value) ? String(value) : undefined;
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? numberText(value) : undefined;
   if (typeof value !== 'string' || value === '') return undefined;
   if (value.length <= MAX_UPSTREAM_REQUEST_ID_LENGTH) return value;
   const last = value.charCodeAt(MAX_UPSTREAM_REQUEST_ID_LENGTH - 1);
