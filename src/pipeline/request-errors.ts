@@ -22,6 +22,7 @@
 import { GraphQLError } from 'graphql';
 import { isPromise, type GraphQLParams, type Plugin } from 'graphql-yoga';
 import type { GatewayServerContext } from './gateway.js';
+import { withoutByteOrderMark } from '../json-text.js';
 import { badRequest, errorBody, ErrorCode, FORM_WITHOUT_QUERY, notAcceptable, notFound, UNSUPPORTED_MEDIA_TYPE, withExtensions } from '../errors.js';
 
 /** The distinct media types an Accept-like list names, in order, without parameters. */
@@ -78,13 +79,22 @@ export function useRequestErrors(): Plugin {
     onRequestParse({ requestParser, setRequestParser }) {
       if (!requestParser) return;
       setRequestParser((request) => {
+        const checked = (params: Parsed) => withQueryInForm(request, withoutEmptyQuery(params));
         try {
           const parsed = requestParser(request);
-          const checked = (params: Parsed) => withQueryInForm(request, withoutEmptyQuery(params));
           // Yoga's parsers answer with promises or settled "fake" promises (@whatwg-node/promise-helpers).
-          return isPromise(parsed) ? Promise.resolve(parsed).then(checked, asBadRequest) : checked(parsed);
+          return isPromise(parsed)
+            ? Promise.resolve(parsed)
+                .catch((error: unknown) => jsonAfterByteOrderMark(request, error))
+                .then(checked, asBadRequest)
+            : checked(parsed);
         } catch (error) {
-          return asBadRequest(error);
+          // A body read already (the fast lane's) is parsed at once, and its refusal thrown here.
+          try {
+            return jsonAfterByteOrderMark(request, error).then(checked, asBadRequest);
+          } catch (refusal) {
+            return asBadRequest(refusal);
+          }
         }
       });
     },
@@ -105,6 +115,36 @@ export function useRequestErrors(): Plugin {
 }
 
 type Parsed = GraphQLParams | GraphQLParams[] | Response;
+
+/**
+ * A JSON body (POST `application/json` or `application/graphql+json`) that begins with a UTF-8 byte order mark,
+ * which RFC 8259 §8.1 lets a parser ignore: read without it, once Yoga's parser has refused the body (its JSON.parse
+ * takes no mark), so a body without one costs nothing more. The body's text is at hand: @whatwg-node/fetch keeps the
+ * text it read (and a platform Request's json() drops the mark itself). Anything else rejects as it did.
+ */
+function jsonAfterByteOrderMark(request: Request, error: unknown): Promise<Parsed> {
+  const contentType = request.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase();
+  // Thrown at once: any other request's refusal stays as it was.
+  if (request.method !== 'POST' || (contentType !== 'application/json' && contentType !== 'application/graphql+json')) throw error;
+  return Promise.resolve(request.text()).then(
+    (text) => {
+      const json = withoutByteOrderMark(text);
+      if (json === text) throw error;
+      let body: unknown;
+      try {
+        body = JSON.parse(json);
+      } catch {
+        throw error;
+      }
+      // Yoga's check of what it parsed, with its message.
+      if (body === null || typeof body !== 'object') throw badRequest(`POST body is expected to be object but received ${body === null ? 'null' : typeof body}`);
+      return body as Parsed;
+    },
+    () => {
+      throw error;
+    },
+  );
+}
 
 /**
  * An empty `query` as no query: Yoga's GET parser already reads `query=` so

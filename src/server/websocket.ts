@@ -88,6 +88,7 @@ import { repeatedField } from './repeated-fields.js';
 import { versionRefusal } from './request-line.js';
 import type { StalledClients } from './stalled-clients.js';
 import { messageHead, orderedById } from './ws-message-order.js';
+import { withoutByteOrderMark } from '../json-text.js';
 
 /** What the instance holds of the WebSocket side: its connections, for a drain. */
 export interface WebSocketEdge {
@@ -551,7 +552,8 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
           socket.on('message', async (data) => {
             handling.set(socket, (handling.get(socket) ?? 0) + 1);
             disarmIdle(socket);
-            const text = String(data);
+            // RFC 8259 §8.1 lets a parser ignore a leading byte order mark; graphql-ws's JSON.parse refuses it (4400).
+            const text = withoutByteOrderMark(String(data));
             try {
               await handleInOrder(text);
             } catch (error) {
