@@ -107,7 +107,7 @@ export const UNSUPPORTED_MEDIA_TYPE =
  * "Must provide query string." told a caller who had sent a query nothing to change.
  */
 export const FORM_WITHOUT_QUERY =
-  'Must provide query string: the body was read as a form (Content-Type: application/x-www-form-urlencoded, which `curl -d` sends unless told otherwise) and has no `query` field (nor `extensions`, where a persisted document\'s hash goes). To send JSON, say so: Content-Type: application/json.';
+  'Must provide query string: the body was read as a form (Content-Type: application/x-www-form-urlencoded, which `curl -d` sends unless told otherwise) and has no `query` field (nor `extensions` or `documentId`, where a persisted document\'s hash goes). To send JSON, say so: Content-Type: application/json.';
 
 /**
  * The answer to a request a browser could send cross-site without a preflight (403): a GET

@@ -9,7 +9,7 @@
  * Then the modes, as a table: each row is a request (a text, a hash in
  * either of its wire forms, or both) and what it must get in `only` or
  * `allow` mode; each row runs on both lanes, over every transport that can
- * carry it (POST JSON, GET, `application/graphql`, Server-Sent Events by POST
+ * carry it (POST JSON, GET, POST form, `application/graphql`, Server-Sent Events by POST
  * and by GET, WebSocket with the token in connectionParams), for a query and
  * for the `executionUpdates` subscription, fresh and then warm (the same
  * request again, after the fast lane has cached what it could). Answers must
@@ -192,8 +192,8 @@ const ROWS: Row[] = [
   },
 ];
 
-type Transport = 'POST JSON' | 'GET' | 'application/graphql' | 'SSE (POST)' | 'SSE (GET)' | 'WebSocket';
-const TRANSPORTS: readonly Transport[] = ['POST JSON', 'GET', 'application/graphql', 'SSE (POST)', 'SSE (GET)', 'WebSocket'];
+type Transport = 'POST JSON' | 'GET' | 'POST form' | 'application/graphql' | 'SSE (POST)' | 'SSE (GET)' | 'WebSocket';
+const TRANSPORTS: readonly Transport[] = ['POST JSON', 'GET', 'POST form', 'application/graphql', 'SSE (POST)', 'SSE (GET)', 'WebSocket'];
 const STREAMING: ReadonlySet<Transport> = new Set(['SSE (POST)', 'SSE (GET)', 'WebSocket']);
 
 /** Whether a transport can carry a request: subscriptions need a stream; `application/graphql` carries a text and nothing else. */
@@ -243,6 +243,9 @@ async function overHttp(harness: Harness, transport: Exclude<Transport, 'WebSock
   let response: Response;
   if (transport === 'GET' || transport === 'SSE (GET)') {
     response = await harness.fetch(`/graphql?${searchOf(send)}`, { headers });
+  } else if (transport === 'POST form') {
+    // The GET parameters as a form body: Yoga's form parser, like its GET parser, keeps only the standard four.
+    response = await harness.fetch('/graphql', { method: 'POST', headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' }, body: searchOf(send) });
   } else if (transport === 'application/graphql') {
     response = await harness.fetch('/graphql', { method: 'POST', headers: { ...headers, 'content-type': 'application/graphql' }, body: send.query! });
   } else {
@@ -475,8 +478,10 @@ describe('TRUSTED_DOCUMENTS=off (the default)', () => {
       const sends: Array<[Exclude<Transport, 'WebSocket'>, Send]> = [
         ['POST JSON', { documentId: `sha256:${STATUS_HASH}`, variables: { id: 'ex_demo_4' } }],
         ['GET', { documentId: `sha256:${STATUS_HASH}`, variables: { id: 'ex_demo_4' } }],
+        ['POST form', { documentId: `sha256:${STATUS_HASH}`, variables: { id: 'ex_demo_4' } }],
         ['POST JSON', { sha256Hash: STATUS_HASH, variables: { id: 'ex_demo_4' } }],
         ['GET', { sha256Hash: STATUS_HASH, variables: { id: 'ex_demo_4' } }],
+        ['POST form', { sha256Hash: STATUS_HASH, variables: { id: 'ex_demo_4' } }],
       ];
       for (const [transport, send] of sends) {
         const answer = await overHttp(harness, transport, send);

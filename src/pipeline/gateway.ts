@@ -7,7 +7,7 @@
  *
  * The plugin list, in order: the request id; the operation's span (tracing
  * on); Yoga's Prometheus metrics (METRICS not off); CORS's Vary; the event
- * stream's headers; request errors; stable error codes; the access log;
+ * stream's headers; `documentId` read from a GET or form; request errors; stable error codes; the access log;
  * the edge's refusals (answered as they arrive); GraphiQL's 404 when it is off; trusted documents (refused before parsing); CSRF prevention; GraphQL
  * Armor's limits, hidden suggestions and the introspection switch at parse and
  * validation; the spec's current rule for a subscription's root field; the finish step (scope released, suggestions stripped, upstream
@@ -42,7 +42,7 @@ import { useOperationLimits } from './operation-limits.js';
 import { useEdgeRefusals, useRequestErrors, type EdgeRefusal } from './request-errors.js';
 import { useRequestId } from './request-id.js';
 import { useSpecRules } from './spec-rules.js';
-import { useTrustedDocuments } from './trusted-documents.js';
+import { useDocumentIdParameter, useTrustedDocuments } from './trusted-documents.js';
 import { useValidationCache } from './validation-cache.js';
 import { useUnservedStreamClosing } from './unserved-streams.js';
 import { useEventStreamHeaders } from './event-stream.js';
@@ -159,6 +159,8 @@ export function createGateway(deps: GatewayDependencies): Gateway {
       useNoHopByHopHeaders(),
       // After useNoStore: an event stream's Cache-Control adds no-transform.
       useEventStreamHeaders(deps.stalledClients, deps.logger),
+      // Before useRequestErrors, whose check of a form's query takes a `documentId` for one.
+      useDocumentIdParameter(),
       useRequestErrors(),
       useStableErrorCodes(),
       // After the codes are final, so its lines carry the codes clients see.

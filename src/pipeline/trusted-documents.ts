@@ -19,8 +19,8 @@
  *
  * A hash travels as `extensions.persistedQuery.sha256Hash` (Apollo's
  * convention, version 1) or as `documentId` (GraphQL over HTTP's persisted
- * documents: `sha256:<hex>`, or the bare hex), in a JSON body or a GET's
- * query string, and over every transport, since each one goes through this
+ * documents: `sha256:<hex>`, or the bare hex), in a JSON body, a GET's
+ * query string or a form body, and over every transport, since each one goes through this
  * pipeline (WebSocket operations and SSE included).
  *
  * Yoga's persisted-operations plugin does the lookup, the allow/only switch
@@ -34,7 +34,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
 import { GraphQLError, parse, validate } from 'graphql';
-import type { GraphQLParams, Plugin } from 'graphql-yoga';
+import { isPromise, type GraphQLParams, type Plugin } from 'graphql-yoga';
 import type { SecurityConfig } from '../config.js';
 import { badRequest, ErrorCode, errorExtensions, persistedDocumentsOff } from '../errors.js';
 import { ConfigError } from '../config.js';
@@ -99,15 +99,42 @@ type Params = GraphQLParams & { documentId?: unknown };
 const hasText = (params: GraphQLParams): params is GraphQLParams & { query: string } => typeof params.query === 'string' && params.query !== '';
 
 /**
- * `documentId` from a JSON body, or from a GET's query string (Yoga's GET parser keeps only the four standard
- * parameters). Read as that parser reads `query`, names decoded: `document%49d=` is the same parameter, and
- * looking for the text `documentId=` lost it.
+ * `documentId` from a GET's query string or a form body (POST `application/x-www-form-urlencoded`), put among the
+ * parameters as a JSON body's is: Yoga's GET and form parsers keep only the four standard ones. Read as they read
+ * `query`, names decoded: `document%49d=` is the same parameter, and looking for the text `documentId=` lost it.
+ * A form's text is the one Yoga's parser read, which the body keeps (@whatwg-node/fetch); a JSON body's
+ * `documentId` is there already. In every mode: with `off`, a hash alone is told so (useNoDocumentIds).
  */
-function documentIdOf(params: Params, request: Request): unknown {
-  if (params.documentId != null) return params.documentId;
-  const search = request.url.indexOf('?');
-  if (request.method !== 'GET' || search === -1) return undefined;
-  return new URLSearchParams(request.url.slice(search + 1)).get('documentId') ?? undefined;
+export function useDocumentIdParameter(): Plugin {
+  return {
+    onRequestParse({ request, requestParser, setRequestParser }) {
+      if (!requestParser) return;
+      const form = request.method === 'POST' && mediaTypeOf(request) === 'application/x-www-form-urlencoded';
+      if (request.method !== 'GET' && !form) return;
+      setRequestParser((each) => {
+        const parsed = requestParser(each);
+        const withId = (params: Parsed, search: string) => {
+          const documentId = new URLSearchParams(search).get('documentId');
+          // A list or an answer (neither comes from these two parsers) is left as it is.
+          return documentId === null || Array.isArray(params) || !isParams(params) ? params : { ...params, documentId };
+        };
+        if (form) return Promise.resolve(parsed).then((params) => each.text().then((text) => withId(params, text)));
+        const start = each.url.indexOf('?');
+        const search = start === -1 ? '' : each.url.slice(start + 1);
+        // Yoga's GET parser answers at once; so does this.
+        return isPromise(parsed) ? parsed.then((params) => withId(params, search)) : withId(parsed, search);
+      });
+    },
+  };
+}
+
+type Parsed = GraphQLParams | GraphQLParams[] | Response;
+
+const isParams = (parsed: Parsed): parsed is GraphQLParams => typeof parsed === 'object' && parsed !== null && !('status' in parsed);
+
+/** The request's media type, lowercased, without parameters (the first, when a client sent a list). */
+function mediaTypeOf(request: Request): string | undefined {
+  return request.headers.get('content-type')?.split(',')[0]?.split(';')[0]?.trim().toLowerCase();
 }
 
 /** The manifest key a `documentId` names: `sha256:<hex>` or the bare hex; anything else names no document. */
@@ -128,10 +155,11 @@ function byHash(params: GraphQLParams, hash: string): GraphQLParams {
  */
 function useDocumentIds(mode: TrustedDocumentsMode, hashByText: ReadonlyMap<string, string>): Plugin {
   return {
-    onParams({ params, request, setParams }) {
+    onParams({ params, setParams }) {
       let next: GraphQLParams = params;
-      const documentId = documentIdOf(params as Params, request);
-      if (documentId !== undefined) {
+      const documentId = (params as Params).documentId;
+      // A null one names no document: JSON's way of leaving it out.
+      if (documentId != null) {
         // Yoga refuses parameters it does not know, so `documentId` goes whatever happens next.
         const { documentId: _id, ...rest } = params as Params;
         next = hasText(rest) ? rest : byHash(rest, hashOf(documentId));
@@ -160,7 +188,7 @@ function useDocumentIds(mode: TrustedDocumentsMode, hashByText: ReadonlyMap<stri
  */
 function useNoDocumentIds(): Plugin {
   return {
-    onParams({ params, request, setParams }) {
+    onParams({ params, setParams }) {
       if (hasText(params)) {
         if ((params as Params).documentId !== undefined) {
           const { documentId: _id, ...rest } = params as Params;
@@ -169,7 +197,7 @@ function useNoDocumentIds(): Plugin {
         return;
       }
       const persistedQuery: unknown = params.extensions?.persistedQuery;
-      if (documentIdOf(params as Params, request) !== undefined || (typeof persistedQuery === 'object' && persistedQuery !== null)) throw persistedDocumentsOff();
+      if ((params as Params).documentId != null || (typeof persistedQuery === 'object' && persistedQuery !== null)) throw persistedDocumentsOff();
     },
   };
 }
