@@ -18,7 +18,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { Agent, request as httpRequest } from 'node:http';
-import { connect } from 'node:net';
+import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ExecutionResult } from 'graphql';
 import { createClient as createSseClient } from 'graphql-sse';
@@ -724,6 +724,61 @@ describe('a signal while the process starts', { timeout: 90_000 }, () => {
       // Stopped before it was all up: it never said it listened.
       expect(messages).not.toContain('execution-gateway listening');
     } finally {
+      await upstream.close();
+    }
+  });
+
+  // The metrics port failing to bind once the drain had begun exited 1 there and then, cutting the request the drain
+  // was waiting for: the drain decides the exit, and the port's failure is a warning.
+  it('WORKERS=1: a metrics port that fails to bind during the drain is one warning; the drain ends it, 0', async () => {
+    const upstream = await FakeUpstream.start({ executions: demoExecutions() });
+    // The port the gateway is told to serve metrics on, already taken.
+    const taken = createNetServer();
+    taken.listen(0, '127.0.0.1');
+    await once(taken, 'listening');
+    try {
+      const id = 'ex_metrics_port_taken_draining';
+      putExecution(upstream, id, 'workflow_succeeded');
+      // Past the metrics port's attempt: the drain still waits for this answer when the port fails.
+      upstream.setFault(id, { kind: 'slow', ms: 4_000 });
+      const child = spawn(process.execPath, ['--import', 'tsx', '--import', './test/support/hold-metrics-listen.mjs', 'src/main.ts'], {
+        cwd: new URL('..', import.meta.url),
+        env: {
+          PATH: process.env.PATH,
+          UPSTREAM_URL: upstream.url,
+          PORT: '0',
+          METRICS: 'port',
+          METRICS_HOST: '127.0.0.1',
+          METRICS_PORT: String((taken.address() as AddressInfo).port),
+          LOG_LEVEL: 'info',
+          SHUTDOWN_UNREADY_MS: '0',
+          SHUTDOWN_GRACE_MS: '10000',
+          // The metrics port binds (and fails) this long after the API port listens: once the drain has begun.
+          TEST_HOLD_METRICS_LISTEN_MS: '2000',
+        },
+      });
+      children.push(child);
+      const output = captureOutput(child);
+      const listening = () => /test: the API port listens on (\d+)/.exec(output.stderr());
+      await waitFor(() => listening() !== null || child.exitCode !== null, () => `the API port to listen; stderr ${output.stderr()}`, 40_000);
+      const inFlight = post(`http://127.0.0.1:${listening()![1]}/graphql`, STATUS_QUERY(id));
+      await waitFor(() => upstream.requestsFor(id).length === 1, 'the query to reach upstream');
+      child.kill('SIGTERM');
+      expect(await inFlight).toMatchObject({ status: 200, body: { data: { execution: { id, status: 'WORKFLOW_SUCCEEDED' } } } });
+      const [code, signal] = await output.exited;
+      expect({ code, signal }, output.stderr()).toEqual({ code: 0, signal: null });
+      expect(output.stderr()).not.toContain('execution-gateway: cannot serve metrics');
+      const lines = output.lines();
+      const warnings = lines.filter((line) => String(line.msg).includes('cannot serve metrics'));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatchObject({ level: 40, msg: expect.stringMatching(/EADDRINUSE.*the drain goes on/) });
+      // Told after the drain began, and the drain ended after it.
+      const messages = lines.map((line) => String(line.msg));
+      expect(messages.findIndex((message) => message.startsWith('draining'))).toBeLessThan(messages.indexOf(String(warnings[0]!.msg)));
+      expect(messages.some((message) => message.startsWith('drained'))).toBe(true);
+      expect(messages).not.toContain('execution-gateway listening');
+    } finally {
+      taken.close();
       await upstream.close();
     }
   });

@@ -215,16 +215,25 @@ async function listenOrExit(config: GatewayConfig, upstreamUrl: string, logger: 
   }
 }
 
-/** `/metrics` on its own port with METRICS=port; exits with one line when the port is taken. */
-async function serveMetricsOrExit(config: GatewayConfig, source: MetricsSource, logger: Logger): Promise<MetricsServer> {
+/**
+ * `/metrics` on its own port with METRICS=port; exits with one line when the port is taken. Once a drain has begun
+ * (`draining`), the port failing is one warning and undefined: the drain decides the exit, and exiting 1 there cut
+ * the requests it was draining.
+ */
+async function serveMetricsOrExit(config: GatewayConfig, source: MetricsSource, logger: Logger, draining: () => boolean): Promise<MetricsServer | undefined> {
   const { metricsHost, metricsPort } = config.telemetry;
   try {
     const server = await serveMetrics(source, metricsPort, metricsHost, logger);
     logger.info({ url: `http://${urlAuthority(metricsHost, server.port)}/metrics` }, 'metrics listening');
     return server;
   } catch (error) {
+    const cause = `cannot serve metrics on ${metricsHost}:${metricsPort}: ${(error as Error).message}`;
+    if (draining()) {
+      logger.warn({ metricsHost, metricsPort }, `${cause}; shutting down anyway, so the drain goes on without them`);
+      return undefined;
+    }
     process.stderr.write(
-      `execution-gateway: cannot serve metrics on ${metricsHost}:${metricsPort}: ${(error as Error).message}. Set METRICS_PORT to a free port and METRICS_HOST to an address of this machine, or METRICS=api or off.\n`,
+      `execution-gateway: ${cause}. Set METRICS_PORT to a free port and METRICS_HOST to an address of this machine, or METRICS=api or off.\n`,
     );
     process.exit(1);
   }
@@ -249,7 +258,7 @@ async function runSingle(config: GatewayConfig, logger: Logger, handOver: () => 
     await tracing?.shutdown();
     await demo?.close();
   }, handOver);
-  if (config.telemetry.metrics === 'port' && serving.metrics) metrics = await serveMetricsOrExit(config, registrySource(serving.metrics.registry), logger);
+  if (config.telemetry.metrics === 'port' && serving.metrics) metrics = await serveMetricsOrExit(config, registrySource(serving.metrics.registry), logger, () => stopping);
   // A signal came while the metrics port bound: the drain ends the process (and closes that port if it listens by
   // then), and the gateway does not say it listens after it said it drains.
   if (stopping) return;
@@ -373,7 +382,7 @@ async function runPrimary(config: GatewayConfig, logger: Logger, handOver: () =>
   });
   if (stopping) return;
   // One scrape of the primary answers the workers' sum.
-  if (metricsSource) metrics = await serveMetricsOrExit(config, metricsSource, logger);
+  if (metricsSource) metrics = await serveMetricsOrExit(config, metricsSource, logger, () => stopping);
   // A metrics server started meanwhile is closed by the drain, which reads it when the workers have exited.
   if (stopping) return;
   const url = publicUrl(config, address);
