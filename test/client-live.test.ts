@@ -21,7 +21,7 @@ import type { Duplex } from 'node:stream';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import type { Plugin } from 'graphql-yoga';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { WebSocket } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { watchExecution, WatchError, type ExecutionEventFilter, type ExecutionUpdate, type OutageNotice } from '../src/client/index.js';
 import { DEMO_ORGANIZATION, makeEvents, makeExecution } from '../src/demo/demo-data.js';
 import { MAX_WARNINGS_PER_RESULT } from '../src/request/scope.js';
@@ -787,6 +787,49 @@ describe.each(LANES)('watchExecution while the gateway cannot be reached (%s lan
       await until(() => silent.open() === 0, () => `the client to close every connection; ${silent.open()} of ${silent.held.length} open`);
     } finally {
       silent.close();
+    }
+  });
+
+  // graphql-ws's client waits for connection_ack for ever by default: a server that took the upgrade but never
+  // acknowledged (its connection_init handling stuck, say) held every watch on the socket, and onRetry was never told.
+  // It answers pings, as graphql-ws servers do before the ack: the socket is alive, only the ack never comes.
+  it('over the shared WebSocket, takes a socket whose connection_ack did not come within idleTimeoutMs as lost, and opens another', async () => {
+    const closes: number[] = [];
+    const inits: unknown[] = [];
+    const mute = new WebSocketServer({ host: '127.0.0.1', port: 0, handleProtocols: (protocols) => (protocols.has('graphql-transport-ws') ? 'graphql-transport-ws' : false) });
+    mute.on('connection', (socket) => {
+      socket.on('message', (data) => {
+        const message = JSON.parse(String(data)) as { type?: string };
+        if (message.type === 'ping') socket.send(JSON.stringify({ type: 'pong' }));
+        else inits.push(message);
+      });
+      socket.on('close', (code) => closes.push(code));
+    });
+    await once(mute, 'listening');
+    try {
+      const retries: Retry[] = [];
+      const { port } = mute.address() as { port: number };
+      const watching = run(`http://127.0.0.1:${port}/graphql`, 'ex_demo_4', {
+        transport: 'websocket',
+        webSocketImpl: WebSocket,
+        retryDelayMs: 20,
+        idleTimeoutMs: 300,
+        onRetry: (error, attempt, delayMs) => retries.push({ error, attempt, delayMs }),
+      });
+      await until(() => retries.length >= 2, () => `2 retries; so far ${JSON.stringify(retries)}, closes ${JSON.stringify(closes)}`);
+      watching.stop.abort();
+      await watching.ended;
+      for (const { error } of retries) {
+        expect(error).toMatchObject({ name: 'NetworkError', message: 'The gateway did not acknowledge the connection (connection_ack) within 300 ms: the connection is taken as lost.' });
+      }
+      expect(retries.slice(0, 2).map(({ attempt }) => attempt)).toEqual([1, 2]);
+      // Each socket opened, said connection_init, and was closed by the client with graphql-ws's 4504.
+      expect(inits.slice(0, 2)).toMatchObject([{ type: 'connection_init' }, { type: 'connection_init' }]);
+      await until(() => closes.length >= 2, () => `the client to close its sockets; closes ${JSON.stringify(closes)}`);
+      expect(closes.slice(0, 2)).toEqual([4504, 4504]);
+    } finally {
+      for (const socket of mute.clients) socket.terminate();
+      mute.close();
     }
   });
 

@@ -108,7 +108,8 @@ export interface WatchOptions {
    * HTTP/1.1 connections per host, so a page that watches more executions at once over Server-Sent
    * Events from a gateway served over HTTP/1.1 waits, its queries too, until a watch ends: use the
    * socket there. `headers` are Server-Sent Events' only; over the socket `idleTimeoutMs` is a ping every half of it,
-   * and a pong that has not come within the other half drops the socket, as does a socket not open within all of it.
+   * and a pong that has not come within the other half drops the socket, as does a socket not open within all of it,
+   * or open with no `connection_ack` within all of it (graphql-ws's close 4504; `onRetry` is told with a NetworkError saying so).
    */
   transport?: 'sse' | 'websocket' | undefined;
   /** With `transport: 'websocket'` where there is no global WebSocket (Node 20): the `ws` package's `WebSocket`. */

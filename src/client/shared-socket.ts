@@ -10,7 +10,7 @@
  * from its own last cursor; the socket is opened again by the first of them (`lazy`). A 1000 close
  * graphql-ws still takes as no failure and resubscribes on: live.ts ends such a subscription itself.
  */
-import { createClient, type Client } from 'graphql-ws';
+import { CloseCode, createClient, type Client } from 'graphql-ws';
 
 /** What the client's timers and sockets leave for the watches and the last release. */
 interface SocketState {
@@ -45,7 +45,8 @@ export interface SocketLease {
  * release disposes it. With `idleMs` (finite, over 0) a socket that has not opened within it is dropped, and an open one
  * is pinged every half of it and dropped when its pong has not come within the other half: one that went away without a
  * word (a laptop that slept, a NAT that forgot it) closes no socket, and a browser tells a page nothing of the gateway's
- * own pings, so its watches would wait for ever; nor has a WebSocket's opening any clock of its own.
+ * own pings, so its watches would wait for ever; nor has a WebSocket's opening any clock of its own. An open socket whose
+ * `connection_ack` has not come within `idleMs` is dropped too.
  */
 export function sharedSocket(url: string, authorization: string, webSocketImpl: unknown, idleMs: number): SocketLease {
   let byKey = sockets.get(webSocketImpl);
@@ -88,6 +89,13 @@ function openShared(url: string, authorization: string, webSocketImpl: unknown, 
       connecting: () => {
         state.lost = undefined;
       },
+      // Before graphql-ws's own listener fails the subscriptions, so the watches read why.
+      closed: (event: unknown) => {
+        clearTimeout(pongDue);
+        if ((event as { code?: unknown } | null)?.code === CloseCode.ConnectionAcknowledgementTimeout) {
+          state.lost = `The gateway did not acknowledge the connection (connection_ack) within ${idleMs} ms: the connection is taken as lost.`;
+        }
+      },
       ...(half > 0
         ? {
             ping: (received: boolean) => {
@@ -101,11 +109,12 @@ function openShared(url: string, authorization: string, webSocketImpl: unknown, 
             pong: (received: boolean) => {
               if (received) clearTimeout(pongDue);
             },
-            closed: () => clearTimeout(pongDue),
           }
         : {}),
     },
-    ...(half > 0 ? { keepAlive: half } : {}),
+    // graphql-ws's default, 0, waits for connection_ack for ever: a server (or a proxy) that took the upgrade but never
+    // acknowledges held every watch on the socket, told nothing. Closed with 4504 instead, past idleMs from its opening.
+    ...(half > 0 ? { keepAlive: half, connectionAckWaitTimeout: idleMs } : {}),
   });
   return { client, state, users: 0 };
 }
