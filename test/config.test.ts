@@ -240,6 +240,11 @@ describe('configuration', () => {
     [{ EXECUTION_ID_PATTERN: '^ex_\\$' }, 'Invalid EXECUTION_ID_PATTERN="^ex_\\\\$": must match whole ids: start it with ^ and end it with $, as in ^(?:your pattern)$.'],
     // `^` binds the first alternative only, `$` the last: `ex_a/anything` matched.
     [{ EXECUTION_ID_PATTERN: '^ex_[a-z]+|[0-9]+$' }, 'Invalid EXECUTION_ID_PATTERN="^ex_[a-z]+|[0-9]+$": must match whole ids: start it with ^ and end it with $, as in ^(?:your pattern)$.'],
+    // A quantifier inside another: with the first, an id of 28 characters and a `!` held the event loop for seconds.
+    ...['^([a-z0-9]+-?)+$', '^(?:\\w*)*$', '^(ex_(?:[0-9]{1,3})+)$'].map((source): [Record<string, string>, string] => [
+      { EXECUTION_ID_PATTERN: source },
+      `Invalid EXECUTION_ID_PATTERN=${JSON.stringify(source)}: must not nest a quantifier in another, nor have more than 25 (a pattern such as ^([a-z0-9]+-?)+$ takes time exponential in an id's length, and any caller sends ids): write it without the nesting, as ^[a-z0-9-]+$.`,
+    ]),
     [{ FAST_LANE: 'yes' }, 'Invalid FAST_LANE="yes": must be true or false.'],
     [{ FAST_LANE: '0' }, 'Invalid FAST_LANE="0": must be true or false.'],
     [{ FIELD_SUGGESTIONS: 'on' }, 'Invalid FIELD_SUGGESTIONS="on": must be true or false.'],

@@ -3,6 +3,7 @@
  * against the allow-list before any call, percent-encoded, and the resulting path
  * is verified after URL normalisation, so no id can address another upstream path.
  */
+import safeRegex from 'safe-regex2';
 import { badUserInput } from '../errors.js';
 
 const DOT_SEGMENTS = new Set(['.', '..']);
@@ -30,6 +31,18 @@ export const MAX_EXECUTION_ID_LENGTH = 1024;
 export function isAnchoredPattern(source: string): boolean {
   const trailingBackslashes = /\\*(?=\$$)/.exec(source)?.[0].length ?? 0;
   return source.startsWith('^') && source.endsWith('$') && trailingBackslashes % 2 === 0 && !hasTopLevelAlternation(source);
+}
+
+/**
+ * False when `source` nests a quantifier in another (`^([a-z0-9]+-?)+$`, `^(\\w*)*$`) or has more than 25,
+ * by safe-regex2's star-height check, or when that check cannot read it. JavaScript's backtracking engine
+ * can take time exponential in the id's length on such a pattern (an id of 28 characters held the event
+ * loop for 6 s with the pattern above), and any caller chooses the ids: start-up refuses it (src/config.ts).
+ * fastify refuses route patterns by the same check. A heuristic both ways: overlapping alternatives under one
+ * quantifier (`^(a|a)+$`) pass it, and a safe nesting (`^[a-z]+(?:-[a-z]+)*$`) is refused.
+ */
+export function isBoundedPattern(source: string): boolean {
+  return safeRegex(source);
 }
 
 /** Whether `source` (a valid pattern) has a `|` outside every group and character class. */
