@@ -706,6 +706,26 @@ describe.each(LANES)('exact counts, %s lane', (lane) => {
     expect(harness.upstream.requests).toHaveLength(0);
   });
 
+  it('a parsed document whose operation cannot be picked is counted by its code, in phase parse', async () => {
+    const bodies = [
+      // A stale frontend's operationName, after the document was renamed.
+      { query: 'query A { __typename } query B { __typename }', operationName: 'C' },
+      { query: 'query A { __typename } query B { __typename }' },
+      { query: 'fragment F on Query { __typename }' },
+      { query: '{ __typename }', operationName: 5 },
+    ];
+    for (const body of bodies) {
+      const before = await scrape(harness);
+      const response = await harness.fetch('/graphql', { method: 'POST', headers: { 'content-type': 'application/json', authorization: AUTH }, body: JSON.stringify(body) });
+      expect(response.status, body.query).toBe(400);
+      expect(((await response.json()) as ExecutionResult).errors!.map((error) => error.extensions?.code)).toEqual(['OPERATION_RESOLUTION_FAILURE']);
+      const after = await scrape(harness);
+      expect(grew(before, after, 'graphql_envelop_error_result', { code: 'OPERATION_RESOLUTION_FAILURE', phase: 'parse', operationType: 'unknown', operationName: 'anonymous' }), body.query).toBe(1);
+      expect(grew(before, after, 'graphql_envelop_error_result'), `${body.query}: counted once`).toBe(1);
+    }
+    expect(harness.upstream.requests).toHaveLength(0);
+  });
+
   it.each(STREAMING)('a subscription that ends in an error is counted by its code, over %s', async (transport) => {
     const before = await scrape(harness);
     const results = await send(harness, transport, 'subscription ExecutionUpdates { executionUpdates(id: "ex_nobody_has") { isFinal } }');

@@ -406,9 +406,12 @@ export class GatewayMetrics {
       },
     };
     /**
-     * Errors of a request refused before its document was parsed (a trusted-documents refusal, no document at all),
-     * phase `request`: the plugin counts from parsing on, and such a request was in no series, so a fleet refusing
-     * every request of a stale frontend showed nothing. Its name is not read: the operation was never known.
+     * Errors of a request that the plugin's phases never count, by their code: refused before its document was
+     * parsed (a trusted-documents refusal, no document at all), phase `request`; or parsed and then refused
+     * because `operationName` picks no operation of it (OPERATION_RESOLUTION_FAILURE, thrown after parsing by
+     * src/pipeline/error-codes.ts, so it never reaches the validation the plugin counts from), phase `parse`. A
+     * fleet refusing every request of a stale frontend showed nothing otherwise. Names are not read: the operation
+     * was never known. By code rather than by one more hook per request: no other error stops a parsed document there.
      */
     const parsed = new WeakSet<Request>();
     const requestErrors: Plugin = {
@@ -417,10 +420,12 @@ export class GatewayMetrics {
         if (request) parsed.add(request);
       },
       onResultProcess({ request, result }) {
-        if (parsed.has(request) || isAsyncIterable(result)) return;
+        if (isAsyncIterable(result)) return;
+        const phase = parsed.has(request) ? 'parse' : 'request';
         for (const each of Array.isArray(result) ? result : [result]) {
           for (const error of (each as ExecutionResult).errors ?? []) {
-            errors.counter.inc({ operationType: 'unknown', operationName: operationNameLabel(undefined), phase: 'request', code: errorCodeLabel(error, 'request') });
+            if (phase === 'parse' && error.extensions?.code !== ErrorCode.OPERATION_RESOLUTION_FAILURE) continue;
+            errors.counter.inc({ operationType: 'unknown', operationName: operationNameLabel(undefined), phase, code: errorCodeLabel(error, phase) });
           }
         }
       },
