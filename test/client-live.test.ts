@@ -914,6 +914,48 @@ describe.each(LANES)('watchExecution over one shared WebSocket (%s lane)', (lane
     return watchExecution(harness.url, AUTH, id, { retryDelayMs: 50, signal: stop.signal, transport: 'websocket', webSocketImpl: WebSocket, ...options })[Symbol.asyncIterator]();
   }
 
+  it('ends with a WatchError, as over Server-Sent Events, when the gateway refuses the upgrade at a wrong path (404): no retry', async () => {
+    const retries: unknown[] = [];
+    const wrong = new URL('/nope', harness.url).href;
+    const started = performance.now();
+    for (const transport of ['websocket', 'sse'] as const) {
+      const error = await watchExecution(wrong, AUTH, 'ex_demo_4', { retryDelayMs: 20, transport, webSocketImpl: WebSocket, onRetry: (reason) => retries.push(reason) })
+        .next()
+        .catch((caught: unknown) => caught);
+      expect(error, transport).toBeInstanceOf(WatchError);
+      expect((error as WatchError).code, transport).toBe('BAD_REQUEST');
+      if (transport === 'websocket') expect((error as WatchError).message).toBe(`The gateway refused the WebSocket upgrade at ${wrong.replace('http:', 'ws:')} with 404: GraphQL over WebSocket is not served at that path.`);
+    }
+    expect(retries).toEqual([]);
+    expect(performance.now() - started).toBeLessThan(STEP_MS);
+  });
+
+  it('retries an upgrade refused with a status that may change (503), telling onRetry', async () => {
+    const busy = createServer();
+    busy.on('connection', (socket) => socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'));
+    busy.listen(0, '127.0.0.1');
+    await once(busy, 'listening');
+    const retries: unknown[] = [];
+    const stop = new AbortController();
+    try {
+      const { port } = busy.address() as { port: number };
+      const watching = watchExecution(`http://127.0.0.1:${port}/graphql`, AUTH, 'ex_demo_4', {
+        retryDelayMs: 10,
+        maxRetryDelayMs: 20,
+        signal: stop.signal,
+        transport: 'websocket',
+        webSocketImpl: WebSocket,
+        onRetry: (reason) => retries.push(reason),
+      }).next();
+      await waitFor(() => retries.length >= 2, () => `two retries of the refused upgrade (${retries.length})`);
+      stop.abort();
+      expect(await watching).toEqual({ done: true, value: undefined });
+      expect(retries.every((reason) => !(reason instanceof WatchError))).toBe(true);
+    } finally {
+      busy.close();
+    }
+  });
+
   it('watches 8 executions at once over one socket, each to its final update with every event once', async () => {
     const before = upgrades.length;
     const ids = Array.from({ length: 8 }, () => startExecution(harness));

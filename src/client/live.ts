@@ -70,7 +70,8 @@ export interface WatchOptions {
    * Told before each pause: why the watch subscribes again (the error that dropped it: for an
    * unreachable gateway graphql-sse's `NetworkError` (`name` 'NetworkError'), which carries the
    * failed fetch's message ('Failed to fetch' in a browser, 'fetch failed' in Node) but is no
-   * `TypeError`; over `transport: 'websocket'` a NetworkError naming the close code; a WatchError with code SHUTTING_DOWN, UPSTREAM_BAD_RESPONSE or WATCH_TIME_LIMIT;
+   * `TypeError`; over `transport: 'websocket'` a NetworkError naming the close code (an upgrade refused with a 4xx
+   * other than 408 and 429 throws a WatchError instead, where the WebSocket class tells the status); a WatchError with code SHUTTING_DOWN, UPSTREAM_BAD_RESPONSE or WATCH_TIME_LIMIT;
    * an Error when the stream ended early), the attempt (1 for the first since the last update), and
    * the pause in ms. Attempts that keep growing mean the gateway cannot be reached.
    */
@@ -170,6 +171,17 @@ async function refused(error: unknown): Promise<WatchError | undefined> {
   const text = await response.text().catch(() => '');
   const first = errorsIn(text)[0];
   return new WatchError(first?.message ?? `The gateway answered ${response.status}.`, first?.extensions?.code);
+}
+
+/**
+ * The WatchError for a WebSocket upgrade refused with a status no retry can change (a 4xx: a wrong path is 404), as
+ * `refused` reads the same answer over Server-Sent Events; undefined for anything worth retrying. Only where the
+ * WebSocket class tells the status (`ws` in Node): a browser's does not, and such a watch retries with backoff.
+ */
+function refusedUpgrade(status: number | undefined, url: string): WatchError | undefined {
+  if (status === undefined || status < 400 || status >= 500 || RETRIED_CLIENT_STATUSES.has(status)) return undefined;
+  const code: ErrorCode = status === 401 ? 'UNAUTHENTICATED' : status === 403 ? 'FORBIDDEN' : 'BAD_REQUEST';
+  return new WatchError(`The gateway refused the WebSocket upgrade at ${url} with ${status}${status === 404 ? ': GraphQL over WebSocket is not served at that path' : ''}.`, code);
 }
 
 /** The WatchError for the errors of an `error` message over graphql-ws: a subscription refused before it ran. */
@@ -400,7 +412,9 @@ export async function* watchExecution(endpoint: string, authorization: string, i
       } catch (error) {
         // Read before any await: the socket's next opening forgets it.
         const lost = socket?.lost();
+        const upgradeRefusal = refusedUpgrade(socket?.refusedWith(), socketUrl(url));
         if (error instanceof WatchError) throw error;
+        if (upgradeRefusal) throw upgradeRefusal;
         // graphql-ws throws the errors of a subscription the gateway refused as a whole (an `error` message) as their list.
         const socketRefusal = Array.isArray(error) ? refusedOnSocket(error) : undefined;
         if (socketRefusal && !RESUMED_CODES.has(socketRefusal.code)) throw socketRefusal;

@@ -21,6 +21,11 @@ interface SocketState {
    * tells the watches only of a close (4499, or a bare error event for a socket that never opened).
    */
   lost: string | undefined;
+  /**
+   * The HTTP status with which the gateway (or a proxy) refused the last socket's upgrade, until another opens; known
+   * only where the WebSocket class says it (`ws`, as "Unexpected server response: 404"): a browser's says nothing.
+   */
+  refusedWith: number | undefined;
 }
 
 interface Shared {
@@ -37,6 +42,8 @@ export interface SocketLease {
   readonly client: Client;
   /** Why the client dropped its socket itself, when it did (read it as the failure arrives). */
   lost(): string | undefined;
+  /** The status that refused the socket's upgrade, where the WebSocket class tells it (read it as the failure arrives). */
+  refusedWith(): number | undefined;
   release(): void;
 }
 
@@ -60,6 +67,7 @@ export function sharedSocket(url: string, authorization: string, webSocketImpl: 
   return {
     client: shared.client,
     lost: () => shared.state.lost,
+    refusedWith: () => shared.state.refusedWith,
     release() {
       if (released) return;
       released = true;
@@ -74,7 +82,7 @@ export function sharedSocket(url: string, authorization: string, webSocketImpl: 
 
 function openShared(url: string, authorization: string, webSocketImpl: unknown, idleMs: number): Shared {
   const half = idleMs > 0 && Number.isFinite(idleMs) ? Math.max(1, Math.floor(idleMs / 2)) : 0;
-  const state: SocketState = { opening: new Set(), lost: undefined };
+  const state: SocketState = { opening: new Set(), lost: undefined, refusedWith: undefined };
   const impl = webSocketImpl ?? (globalThis as { WebSocket?: unknown }).WebSocket;
   let pongDue: ReturnType<typeof setTimeout> | undefined;
   const client: Client = createClient({
@@ -88,6 +96,7 @@ function openShared(url: string, authorization: string, webSocketImpl: unknown, 
     on: {
       connecting: () => {
         state.lost = undefined;
+        state.refusedWith = undefined;
       },
       // Before graphql-ws's own listener fails the subscriptions, so the watches read why.
       closed: (event: unknown) => {
@@ -122,12 +131,15 @@ function openShared(url: string, authorization: string, webSocketImpl: unknown, 
 /** What is used of a WebSocket class, the browser's or `ws`'s, here; graphql-ws checks the rest. */
 type SocketClass = new (url: string, protocols: string) => {
   close(): void;
-  addEventListener(type: 'open' | 'error' | 'close', listener: () => void): void;
+  addEventListener(type: 'open' | 'error' | 'close', listener: (event: { message?: unknown }) => void): void;
 };
+
+/** `ws`'s message for an upgrade answered with another status than 101. */
+const REFUSED_UPGRADE = /^Unexpected server response: (\d{3})$/;
 
 /**
  * `impl` with each socket it makes kept in `state.opening` until it opens or fails, and closed when it has not opened
- * within `deadlineMs` (0: no deadline). graphql-ws hands out no socket before it opens, and its `terminate()` on one
+ * within `deadlineMs` (0: no deadline); the status of a refused upgrade in `state.refusedWith`. graphql-ws hands out no socket before it opens, and its `terminate()` on one
  * still opening made `ws` throw an 'error' event nobody listened to, ending a Node process.
  */
 function opening(impl: SocketClass, state: SocketState, deadlineMs: number): SocketClass {
@@ -147,6 +159,10 @@ function opening(impl: SocketClass, state: SocketState, deadlineMs: number): Soc
         state.opening.delete(socket);
       };
       for (const type of ['open', 'error', 'close'] as const) socket.addEventListener(type, settled);
+      socket.addEventListener('error', (event: { message?: unknown }) => {
+        const status = typeof event?.message === 'string' ? REFUSED_UPGRADE.exec(event.message)?.[1] : undefined;
+        if (status !== undefined) state.refusedWith = Number(status);
+      });
       return socket;
     },
   });
