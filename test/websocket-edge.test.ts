@@ -865,6 +865,19 @@ describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
       expect(harness.upstream.requests.map((call) => call.headers.authorization)).toEqual([AUTH]);
     });
 
+    // Apollo-style clients send `authorization: token ? \`Bearer ${token}\` : ''`: a blank key names no caller, so it
+    // neither overrides the token the upgrade or another key carries nor counts as a second one.
+    for (const [what, options] of [
+      ['a blank connectionParams key beside the upgrade\'s header', { headers: { authorization: AUTH }, connectionParams: { authorization: '' } }],
+      ['a blank key before connectionParams\' `headers`', { connectionParams: { authorization: '  ', headers: { Authorization: AUTH } } }],
+    ] as Array<[string, ClientOptions]>) {
+      it(`runs as the caller named, with ${what}`, async () => {
+        harness.upstream.reset();
+        expect(await once(harness, options, STATUS)).toEqual({ results: [expect.objectContaining({ data: STATUS_DATA })] });
+        expect(harness.upstream.requests.map((call) => call.headers.authorization)).toEqual([AUTH]);
+      });
+    }
+
     it('is missing when neither carries it: UNAUTHENTICATED, and no upstream call', async () => {
       harness.upstream.reset();
       const { results, failure } = await once(harness, {}, STATUS);

@@ -7,7 +7,8 @@
  * HTTP request: `POST /graphql` with the operation as its JSON body, the
  * upgrade request's headers, the token from `connectionParams.authorization`
  * (browsers cannot set headers on an upgrade; an `Authorization` header on the
- * upgrade is honoured too; two different tokens are BAD_REQUEST, with no call)
+ * upgrade is honoured too; two different tokens are BAD_REQUEST, with no call;
+ * a blank one gives way to the other)
  * and `Accept: text/event-stream`. Every plugin hook,
  * parameter hooks included, therefore runs for a WebSocket operation exactly as
  * for Server-Sent Events; Yoga's usual graphql-ws wiring calls envelop directly
@@ -429,7 +430,9 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
       headers.set(name, Array.isArray(value) ? value.join(', ') : value);
     }
     const sent = authorizationsIn(context.connectionParams);
-    const sentAuthorization = sent[0];
+    // A blank key (`authorization: token ?? ''`, as Apollo's examples send) names no caller: it neither overrides the
+    // upgrade's token or another key's nor counts as a second token. Only where nothing names one is it sent on.
+    const sentAuthorization = sent.find(namesCaller) ?? (namesCaller(upgrade.headers.authorization) ? undefined : sent[0]);
     // Compared in the form the gateway keys callers by: `bearer x` and `Bearer x` are one caller.
     const callers = new Set([upgrade.headers.authorization, ...sent].filter(namesCaller).map(canonicalAuthorization));
     if (!refusal && callers.size > 1) refusal = { status: 400, error: gatewayError(ErrorCode.BAD_REQUEST, TWO_TOKENS) };
