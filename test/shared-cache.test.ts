@@ -882,6 +882,22 @@ describe('Redis behind a network that goes silent', () => {
     expect(await connectionId()).toBe(before);
     expect(a.logs.filter((line) => line.msg?.startsWith('redis connection silent'))).toEqual([]);
   });
+
+  it('a Redis that is busy for 3 s keeps the subscription connection too: its silence is Redis\'s, not the network\'s', async () => {
+    await sharedUpstream();
+    const server = await RedisServer.start();
+    servers.push(server);
+    const a = await replica('fast', { REDIS_URL: server.url, REDIS_KEY_SECRET: SECRET, REDIS_KEY_PREFIX: 'busy-sub:' });
+    // Made on first use, as a live lease makes it.
+    const subscriber = a.instance.redis!.subscriber;
+    await waitFor('the subscription connection', () => subscriber.status === 'ready');
+    const before = await subscriber.client('ID');
+    // Every client of Redis waits behind the script, the subscriber's PINGs included: three heartbeats without a byte.
+    await inspector(server.url).eval(BUSY, 0, 3_000_000);
+    await waitFor('A found it again', () => a.instance.redis!.up, 5_000);
+    expect(a.logs.filter((line) => line.msg?.startsWith('redis connection silent'))).toEqual([]);
+    expect(await subscriber.client('ID')).toBe(before);
+  });
 });
 
 /** A Lua script that keeps Redis busy for ARGV[1] microseconds: every command behind it waits, as behind a slow KEYS or a fork. */

@@ -86,7 +86,10 @@ const MISSES_TO_HUNG = 2;
  * connection (a firewall or NAT that dropped its state, a host gone without a reset) sends neither FIN nor
  * RST: the socket stays open, and only the OS's TCP timeout would end it.
  * The subscriber's are counted from its own PINGs (Redis answers them in subscribed mode too): a follower
- * whose subscription hears nothing shows an old reading until the next change, so two are enough.
+ * whose subscription hears nothing shows an old reading until the next change, so two are enough, while the
+ * command connection is heard meanwhile. When it is silent too, Redis itself is (a long script, a fork): the
+ * command connection's limit holds for both, or every such pause cut the subscriber and made each live pair
+ * read upstream again.
  * The command connection's, from the PINGs below, are five, and only silence counts: a Redis that answers
  * late (a long command ahead of ours, a busy host) still sends bytes, and is `hung` rather than cut; a
  * connection cut fails every command in flight on it, and is made again from nothing.
@@ -299,7 +302,10 @@ export class RedisStore {
     silence.beats = silence.owed && !silence.received ? silence.beats + 1 : 0;
     silence.received = false;
     silence.owed = true;
-    if (silence.beats < SILENT_BEATS_TO_DEAD[role]) return true;
+    // Read before the command connection's own check of this heartbeat (#beat checks the subscriber first).
+    const commands = this.#silence.commands;
+    const redisSilent = role === 'subscriber' && commands.owed && !commands.received;
+    if (silence.beats < SILENT_BEATS_TO_DEAD[redisSilent ? 'commands' : role]) return true;
     silence.owed = false;
     this.#logger.warn({ role, heartbeats: silence.beats, heartbeatMs: HEARTBEAT_MS }, 'redis connection silent (no answer, not closed): closed it to connect again');
     redis.stream.destroy();
