@@ -6,7 +6,7 @@
  * variable and what to fix. `NODE_ENV` is read here and nowhere else.
  */
 import { z } from 'zod';
-import { DEFAULT_EXECUTION_ID_PATTERN, isAnchoredPattern, isBoundedPattern, MAX_EXECUTION_ID_LENGTH } from './upstream/execution-path.js';
+import { compileIdPattern, DEFAULT_EXECUTION_ID_PATTERN, isAnchoredPattern, isLinearPattern, MAX_EXECUTION_ID_LENGTH } from './upstream/execution-path.js';
 
 /** Digits only: `z.coerce` would read " " as 0, `0x61A0` as 24992 and `1e3` as 1000. */
 const integer = (min: number, max: number) =>
@@ -207,10 +207,10 @@ export const SETTINGS = {
         .refine(notBlank, 'must not be blank')
         .refine(isValidRegExp, 'must be a valid regular expression')
         .refine(isAnchoredPattern, 'must match whole ids: start it with ^ and end it with $, as in ^(?:your pattern)$')
-        .refine(isBoundedPattern, 'must not nest a quantifier in another, nor have more than 25 (a pattern such as ^([a-z0-9]+-?)+$ takes time exponential in an id\'s length, and any caller sends ids): write it without the nesting, as ^[a-z0-9-]+$')
-        .transform((source) => new RegExp(source))
+        .refine(isLinearPattern, 'must be a pattern RE2 reads (no lookaround, no backreference), so that ids are matched in time linear in their length')
+        .transform(compileIdPattern)
         .prefault(DEFAULT_EXECUTION_ID_PATTERN),
-      `ids allowed to reach upstream (a pattern anchored with \`^\` and \`$\`, alternatives inside a group, no quantifier inside another); others, and any id over ${MAX_EXECUTION_ID_LENGTH} characters, are \`BAD_USER_INPUT\` with no call`,
+      `ids allowed to reach upstream (a pattern anchored with \`^\` and \`$\`, alternatives inside a group, no lookaround or backreference: matched by RE2's linear-time engine); others, and any id over ${MAX_EXECUTION_ID_LENGTH} characters, are \`BAD_USER_INPUT\` with no call`,
     ),
   },
   cache: {

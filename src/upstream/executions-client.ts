@@ -16,7 +16,7 @@ import { CallerPauses, MAX_PAUSED_PAIRS, pairPauseKey } from './caller-pauses.js
 import { FailureLog } from '../telemetry/failure-log.js';
 import { abortedError, Cancellation, settleBeforeAbort } from './cancellation.js';
 import { readEnvelopeHead, readExecution, upstreamRequestIdOf } from './envelope.js';
-import { assertAllowedExecutionId, executionPath } from './execution-path.js';
+import { assertAllowedExecutionId, executionPath, type IdPattern } from './execution-path.js';
 import { BodyTooLargeError, CorruptEncodingError, readBody, UnsupportedEncodingError, type BodyText } from './read-body.js';
 import {
   BrokenCircuitError,
@@ -80,7 +80,7 @@ export interface ExecutionsClientOptions {
   timeoutMs: number;
   connections: number;
   maxBodyBytes: number;
-  executionIdPattern: RegExp;
+  executionIdPattern: IdPattern;
   logger: Logger;
   /** Retry, circuit breaker and bulkhead settings. */
   resilience: ResilienceOptions;
