@@ -114,9 +114,11 @@ export function useDocumentIdParameter(): Plugin {
       setRequestParser((each) => {
         const parsed = requestParser(each);
         const withId = (params: Parsed, search: string) => {
+          // A list or an answer (neither comes from these two parsers) is left as it is; so is a request with a
+          // text, which wins over any hash (useDocumentIds), so that a GET's query string is not read twice.
+          if (Array.isArray(params) || !isParams(params) || (typeof params.query === 'string' && params.query !== '')) return params;
           const documentId = new URLSearchParams(search).get('documentId');
-          // A list or an answer (neither comes from these two parsers) is left as it is.
-          return documentId === null || Array.isArray(params) || !isParams(params) ? params : { ...params, documentId };
+          return documentId === null ? params : { ...params, documentId };
         };
         if (form) return Promise.resolve(parsed).then((params) => each.text().then((text) => withId(params, text)));
         const start = each.url.indexOf('?');
