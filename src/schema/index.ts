@@ -11,7 +11,7 @@ import './subscription.js';
 
 /** What introspection's `__schema.description` says, for registries and explorers; Pothos's toSchema takes none. */
 const DESCRIPTION =
-  'Workflow executions and their events, read from the executions REST API (GET /v1/executions/{id}) with the caller\'s own token. ' +
+  'Workflow executions and their events, read from the executions API with the caller\'s own token. ' +
   'Every error carries a stable `extensions.code`; a value upstream sent that cannot be served is null with a note in `extensions.warnings`.';
 
 /** The schema, fields sorted so its printed form is stable (schema/schema.graphql). */
