@@ -20,12 +20,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { summarizeAllocations, type AllocationSummary, type SamplingHeapProfile } from './lib/allocations.js';
-import { runLoad, warmUp } from './lib/load.js';
+import { runLoad, WARMUP_SECONDS, warmUp } from './lib/load.js';
 import { startFloorProxy, startGatewayProbed, startUpstream, type Started } from './lib/processes.js';
 import { headersFor, requestFor, scenarios, upstreamData, verifierFor, type Scenario, type TargetKind } from './lib/scenarios.js';
 
 const SECONDS = Number(process.env.ALLOC_SECONDS ?? 6);
-const WARMUP_SECONDS = 2;
 const CONNECTIONS = 16;
 const TOP = Number(process.env.ALLOC_TOP ?? 10);
 const WANTED = (process.env.ALLOC_SCENARIOS ?? 'S1,S2,S4').split(',').map((key) => key.trim());

@@ -15,13 +15,12 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { runLoad, warmUp, type LoadOptions } from './lib/load.js';
+import { runLoad, WARMUP_SECONDS, warmUp, type LoadOptions } from './lib/load.js';
 import { startFloorProxy, startGatewayProbed, startUpstream, type SpawnOptions, type Started } from './lib/processes.js';
 import { headersFor, requestFor, scenarios, upstreamData, verifierFor, type Scenario } from './lib/scenarios.js';
 import { parseTraceGcLine, summarizeGc, type GcEvent, type GcSummary } from './lib/trace-gc.js';
 
 const SECONDS = Number(process.env.GC_SECONDS ?? 8);
-const WARMUP_SECONDS = 2;
 const CONNECTIONS = 16;
 const WANTED = (process.env.GC_SCENARIOS ?? 'S1,S2,S4').split(',').map((key) => key.trim());
 

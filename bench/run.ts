@@ -19,7 +19,7 @@
  *   npm run bench
  *   BENCH_SECONDS=3 npm run bench               shorter runs while debugging
  *   env "$(bench/baseline.sh main)" npm run bench     this checkout against main (see below)
- * Other knobs: BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (16; S7 always 8),
+ * Other knobs: BENCH_WARMUP_SECONDS (20, bench/lib/load.ts), BENCH_CONNECTIONS (16; S7 always 8),
  * BENCH_WORKERS (1,2; 1 with BENCH_BASELINE), BENCH_SCENARIOS (e.g. S1,S3), BENCH_QUIET_WAIT_SECONDS (60: how long in
  * all to wait, before cells, for other jobs on the machine to finish), BENCH_RUNNER (compiled: each
  * gateway's src/ compiled by tsc into <checkout>/.bench-dist and started by plain `node`, as
@@ -45,14 +45,13 @@ import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { request } from 'undici';
 import { runFanout } from './lib/fanout.js';
-import { runLoad, warmUp, type LoadResult } from './lib/load.js';
+import { runLoad, WARMUP_SECONDS, warmUp, type LoadResult } from './lib/load.js';
 import { sampleLatency, type LatencySummary, type Probe } from './lib/measure.js';
 import { foreignCpu, sampleRss, treeTicks, waitIdle, type RssPeak } from './lib/procfs.js';
 import { gatewayEntry, root, startFloorProxy, startGatewayProbed, startUpstream, type Started } from './lib/processes.js';
 import { headersFor, headersOf, requestFor, scenarios, upstreamData, verifierFor, type Scenario, type TargetKind } from './lib/scenarios.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
-const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 /** Another checkout whose gateway is measured alongside this one's ("baseline"), if set. */
 const BASELINE = process.env.BENCH_BASELINE ? path.resolve(process.env.BENCH_BASELINE) : undefined;
