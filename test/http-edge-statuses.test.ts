@@ -190,6 +190,25 @@ describe.each(LANES)('the status of an edge refusal (%s lane)', (lane) => {
     });
   });
 
+  describe('Vary: Origin on answers whose request the edge never handed on (CORS_ORIGINS set)', () => {
+    // The answer to an allowed origin differs from anyone else's, so a shared cache must key it by Origin even
+    // where the head never parsed and no Origin could be read.
+    it.each([
+      ["HTTP/2's connection preface (the head never parses)", 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 505, undefined],
+      ['a head past 16 KiB from an allowed origin', `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: ${ORIGIN}\r\nx-padding: ${'x'.repeat(20_000)}\r\ncontent-length: 2\r\n\r\n{}`, 431, ORIGIN],
+      ['malformed HTTP (the head never parses)', 'GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header\r\n\r\n', 400, undefined],
+      ['CONNECT from an allowed origin', `CONNECT 127.0.0.1:80 HTTP/1.1\r\nHost: 127.0.0.1:80\r\nOrigin: ${ORIGIN}\r\n\r\n`, 405, ORIGIN],
+      ['CONNECT from another origin', 'CONNECT 127.0.0.1:80 HTTP/1.1\r\nHost: 127.0.0.1:80\r\nOrigin: https://elsewhere.example\r\n\r\n', 405, undefined],
+    ])('%s', async (_name, bytes, status, allowed) => {
+      const { text } = await rawExchange(harness.url, bytes, { giveUpMs: 3_000 });
+      const answer = parse(text);
+      expect(answer.status, text.slice(0, 300)).toBe(status);
+      expect(answer.headers.vary).toBe('Origin');
+      expect(answer.headers['access-control-allow-origin']).toBe(allowed);
+      expect(refusal(answer.body).code).toBe('BAD_REQUEST');
+    });
+  });
+
   describe('CONNECT pipelined behind a request still being answered', () => {
     // Its answer waits for upstream (300 ms), so the CONNECT behind it arrives first.
     const slow = `GET /graphql?query=${encodeURIComponent('{ execution(id: "ex_demo_5") { id } }')} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer demo-token\r\nX-Request-Id: earlier\r\n\r\n`;

@@ -464,7 +464,8 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
     const refuseNow = () => {
       if (error.code !== 'ECONNRESET' && !closed && socket.writable && !own?.response.headersSent) {
         const { status, message } = clientErrorAnswer(error, own !== undefined);
-        const cors = own ? corsHeaders(settings.corsOrigins, own.origin) : {};
+        // A later request's head never parsed: its Origin is unknown, and the answer still varies by it (`Vary: Origin`).
+        const cors = corsHeaders(settings.corsOrigins, own?.origin);
         endWithJson(socket, `${status} ${STATUS_TEXT[status]}`, errorBody(ErrorCode.BAD_REQUEST, message), { 'x-request-id': own?.requestId ?? requestIdFor(undefined), ...cors });
         // The client may still be sending what failed to parse: read on, or the reset throws the answer away.
         return closeLingering(socket);
@@ -496,9 +497,10 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
     adoptSocket(socket);
     whenAnswered(socket, () => {
       const requestId = requestIdFor(request.headers['x-request-id']);
+      const headers = { ...corsHeaders(settings.corsOrigins, request.headers.origin), 'x-request-id': requestId };
       const versionRefused = versionRefusal(request);
-      if (versionRefused) return endWithJson(socket, `505 ${STATUS_TEXT[505]}`, errorBody(ErrorCode.BAD_REQUEST, versionRefused), { 'x-request-id': requestId });
-      endWithJson(socket, '405 Method Not Allowed', errorBody(ErrorCode.BAD_REQUEST, NO_TUNNELS), { allow: GRAPHQL_METHODS, 'x-request-id': requestId });
+      if (versionRefused) return endWithJson(socket, `505 ${STATUS_TEXT[505]}`, errorBody(ErrorCode.BAD_REQUEST, versionRefused), headers);
+      endWithJson(socket, '405 Method Not Allowed', errorBody(ErrorCode.BAD_REQUEST, NO_TUNNELS), { allow: GRAPHQL_METHODS, ...headers });
     });
   });
   return server;
