@@ -104,8 +104,10 @@ function cutOff(response: ServerResponse, socket: Duplex | null): boolean {
 }
 
 export function useAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 'accessLog' | 'accessLogSamplePercent'>): Plugin {
-  // Its own level: LOG_LEVEL tunes the rest of the log; ACCESS_LOG decides these lines.
-  const lines = logger.child({ component: 'access' }, { level: logger.level === 'silent' ? 'silent' : 'info' });
+  // Its own level: LOG_LEVEL tunes the rest of the log; ACCESS_LOG decides these lines. No redaction: every
+  // field is the gateway's own (none a header, variable or token), and matching the wildcard paths
+  // (src/logger.ts) on every line was most of what pino spent on it.
+  const lines = logger.child({ component: 'access' }, { level: logger.level === 'silent' ? 'silent' : 'info', redact: [] });
   const entries = new WeakMap<Request, Entry>();
   const share = settings.accessLogSamplePercent / 100;
 
