@@ -687,37 +687,37 @@ describe('a signal while the process starts', { timeout: 90_000 }, () => {
   // A single process put on its drain's handlers only once its metrics port listened too: a SIGTERM while that port
   // bound, the API port already serving (and /ready 200), exited 0 at once "before it was ready", cutting the
   // request in flight.
+  /**
+   * Starts one process (WORKERS=1) whose metrics port binds TEST_HOLD_METRICS_LISTEN_MS after its API port
+   * listens, sends a status query that upstream answers slowly, sends SIGTERM while it is in flight, and expects
+   * the drain to answer it and the process to exit 0. Returns the process's output.
+   */
+  async function sigtermWhileMetricsBinds(upstream: FakeUpstream, id: string, env: Record<string, string>): Promise<ReturnType<typeof captureOutput>> {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--import', './test/support/hold-metrics-listen.mjs', 'src/main.ts'], {
+      cwd: new URL('..', import.meta.url),
+      env: { PATH: process.env.PATH, UPSTREAM_URL: upstream.url, PORT: '0', METRICS: 'port', LOG_LEVEL: 'info', SHUTDOWN_UNREADY_MS: '0', SHUTDOWN_GRACE_MS: '10000', ...env },
+    });
+    children.push(child);
+    const output = captureOutput(child);
+    const listening = () => /test: the API port listens on (\d+)/.exec(output.stderr());
+    await waitFor(() => listening() !== null || child.exitCode !== null, () => `the API port to listen; stderr ${output.stderr()}`, 40_000);
+    const inFlight = post(`http://127.0.0.1:${listening()![1]}/graphql`, STATUS_QUERY(id));
+    await waitFor(() => upstream.requestsFor(id).length === 1, 'the query to reach upstream');
+    child.kill('SIGTERM');
+    expect(await inFlight).toMatchObject({ status: 200, body: { data: { execution: { id, status: 'WORKFLOW_SUCCEEDED' } } } });
+    const [code, signal] = await output.exited;
+    expect({ code, signal }, output.stderr()).toEqual({ code: 0, signal: null });
+    return output;
+  }
+
   it('WORKERS=1: SIGTERM once the API port listens, while the metrics port binds, drains what the API port serves', async () => {
     const upstream = await FakeUpstream.start({ executions: demoExecutions() });
     try {
       const id = 'ex_metrics_binding_slow';
       putExecution(upstream, id, 'workflow_succeeded');
       upstream.setFault(id, { kind: 'slow', ms: 1_000 });
-      const child = spawn(process.execPath, ['--import', 'tsx', '--import', './test/support/hold-metrics-listen.mjs', 'src/main.ts'], {
-        cwd: new URL('..', import.meta.url),
-        env: {
-          PATH: process.env.PATH,
-          UPSTREAM_URL: upstream.url,
-          PORT: '0',
-          METRICS: 'port',
-          METRICS_PORT: '0',
-          LOG_LEVEL: 'info',
-          SHUTDOWN_UNREADY_MS: '0',
-          SHUTDOWN_GRACE_MS: '10000',
-          // Longer than the whole test: the metrics port listens only after the process exited.
-          TEST_HOLD_METRICS_LISTEN_MS: '60000',
-        },
-      });
-      children.push(child);
-      const output = captureOutput(child);
-      const listening = () => /test: the API port listens on (\d+)/.exec(output.stderr());
-      await waitFor(() => listening() !== null || child.exitCode !== null, () => `the API port to listen; stderr ${output.stderr()}`, 40_000);
-      const inFlight = post(`http://127.0.0.1:${listening()![1]}/graphql`, STATUS_QUERY(id));
-      await waitFor(() => upstream.requestsFor(id).length === 1, 'the query to reach upstream');
-      child.kill('SIGTERM');
-      expect(await inFlight).toMatchObject({ status: 200, body: { data: { execution: { id, status: 'WORKFLOW_SUCCEEDED' } } } });
-      const [code, signal] = await output.exited;
-      expect({ code, signal }, output.stderr()).toEqual({ code: 0, signal: null });
+      // Longer than the whole test: the metrics port listens only after the process exited.
+      const output = await sigtermWhileMetricsBinds(upstream, id, { METRICS_PORT: '0', TEST_HOLD_METRICS_LISTEN_MS: '60000' });
       expect(output.stderr()).not.toContain('before it was ready');
       const messages = output.lines().map((line) => String(line.msg));
       expect(messages.filter((message) => message.startsWith('draining'))).toHaveLength(1);
@@ -741,32 +741,12 @@ describe('a signal while the process starts', { timeout: 90_000 }, () => {
       putExecution(upstream, id, 'workflow_succeeded');
       // Past the metrics port's attempt: the drain still waits for this answer when the port fails.
       upstream.setFault(id, { kind: 'slow', ms: 4_000 });
-      const child = spawn(process.execPath, ['--import', 'tsx', '--import', './test/support/hold-metrics-listen.mjs', 'src/main.ts'], {
-        cwd: new URL('..', import.meta.url),
-        env: {
-          PATH: process.env.PATH,
-          UPSTREAM_URL: upstream.url,
-          PORT: '0',
-          METRICS: 'port',
-          METRICS_HOST: '127.0.0.1',
-          METRICS_PORT: String((taken.address() as AddressInfo).port),
-          LOG_LEVEL: 'info',
-          SHUTDOWN_UNREADY_MS: '0',
-          SHUTDOWN_GRACE_MS: '10000',
-          // The metrics port binds (and fails) this long after the API port listens: once the drain has begun.
-          TEST_HOLD_METRICS_LISTEN_MS: '2000',
-        },
+      const output = await sigtermWhileMetricsBinds(upstream, id, {
+        METRICS_HOST: '127.0.0.1',
+        METRICS_PORT: String((taken.address() as AddressInfo).port),
+        // The metrics port binds (and fails) this long after the API port listens: once the drain has begun.
+        TEST_HOLD_METRICS_LISTEN_MS: '2000',
       });
-      children.push(child);
-      const output = captureOutput(child);
-      const listening = () => /test: the API port listens on (\d+)/.exec(output.stderr());
-      await waitFor(() => listening() !== null || child.exitCode !== null, () => `the API port to listen; stderr ${output.stderr()}`, 40_000);
-      const inFlight = post(`http://127.0.0.1:${listening()![1]}/graphql`, STATUS_QUERY(id));
-      await waitFor(() => upstream.requestsFor(id).length === 1, 'the query to reach upstream');
-      child.kill('SIGTERM');
-      expect(await inFlight).toMatchObject({ status: 200, body: { data: { execution: { id, status: 'WORKFLOW_SUCCEEDED' } } } });
-      const [code, signal] = await output.exited;
-      expect({ code, signal }, output.stderr()).toEqual({ code: 0, signal: null });
       expect(output.stderr()).not.toContain('execution-gateway: cannot serve metrics');
       const lines = output.lines();
       const warnings = lines.filter((line) => String(line.msg).includes('cannot serve metrics'));
