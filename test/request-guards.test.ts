@@ -583,6 +583,9 @@ describe.each(LANES)('request guards (%s lane)', (lane) => {
       ['*/*, application/json;q=0', 'application/graphql-response+json'],
       ['application/*;q=0.5, application/json;q=0', 'application/graphql-response+json'],
       ['*/*;q=0.1, application/graphql-response+json;q=0', 'application/json'],
+      // An unreadable q-value is no exclusion: the entry counts as q=1.
+      ['application/json;q=abc', 'application/json'],
+      ['application/graphql-response+json;q=2, application/json;q=0.5', 'application/graphql-response+json'],
     ])('honours q-values: Accept: %s is answered as %s', async (accept, mediaType) => {
       const answer = await send('/graphql', {
         method: 'POST',

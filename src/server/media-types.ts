@@ -114,17 +114,22 @@ const PRODUCED_BY_POST = PRODUCED.filter((type) => !type.startsWith('text/html')
  */
 export const postAcceptInPreferenceOrder: (value: string) => string | null = perHeaderValue((value) => decide(value, PRODUCED_BY_POST));
 
+/** A q parameter whose value is a qvalue (RFC 9110 §12.4.2: 0 to 1, up to three decimals). */
+const READABLE_Q = /^\s*q\s*=\s*(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)\s*$/i;
+
 /**
  * The header with each entry's parameters reduced to q and charset, the only
  * ones Yoga reads: negotiator would require any other (`deferSpec=20220824`
- * on multipart/mixed, say) of the type offered.
+ * on multipart/mixed, say) of the type offered. An unreadable q (`q=abc`) is
+ * dropped, so the entry counts as q=1, as `quality` reads it: negotiator read
+ * it as weight NaN, which excluded the type (a 406 for `application/json;q=abc`).
  */
 function negotiable(value: string): string {
   return value
     .split(',')
     .map((entry) => {
       const [type = '', ...parameters] = entry.split(';');
-      const kept = parameters.filter((parameter) => /^\s*(?:q|charset)\s*=/i.test(parameter));
+      const kept = parameters.filter((parameter) => /^\s*charset\s*=/i.test(parameter) || READABLE_Q.test(parameter));
       return [type, ...kept].join(';');
     })
     .join(',');
