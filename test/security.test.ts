@@ -270,6 +270,22 @@ describe.each(LANES)('operation limits (%s lane)', (lane) => {
       expect(performance.now() - started).toBeLessThan(2_000);
     });
 
+    it('gives only graphql-js\'s error for a page size past 32 bits, not a cost of billions beside it', async () => {
+      await expectRejected(`{ execution(id: "ex_demo_1") { events(first: 2147483648) { edges { cursor } } } }`, /^Int cannot represent non 32-bit signed integer value: 2147483648$/);
+    });
+
+    it('still refuses a fragment bomb quickly when it holds an Int past 32 bits (which holds the cost rule back)', async () => {
+      let fragments = 'fragment E0 on Execution { id events(first: 2147483648) { totalCount } }\n';
+      for (let i = 1; i <= 40; i++) fragments += `fragment E${i} on Execution { ...E${i - 1} ...E${i - 1} }\n`;
+      const started = performance.now();
+      const response = await harness.query(`{ execution(id: "ex_demo_1") { ...E40 } }\n${fragments}`);
+      expect(response.status).toBe(400);
+      expect(response.errors?.length).toBeGreaterThan(0);
+      expect(response.errors?.every((error) => error.extensions?.code === 'GRAPHQL_VALIDATION_FAILED')).toBe(true);
+      expect(harness.upstream.requests).toHaveLength(0);
+      expect(performance.now() - started).toBeLessThan(2_000);
+    });
+
     it('accepts the operation README suggests for polling, `events(first: 100, after: …)`, written with a literal page size', async () => {
       // README "Paging": `events(first: 100, after: <last endCursor seen>)`. The same
       // operation with `first: $first` costs 92 (Armor cannot see variables), so a

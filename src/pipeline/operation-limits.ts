@@ -17,7 +17,9 @@ import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
 import { MaxTokensParserWLexer } from '@escape.tech/graphql-armor-max-tokens';
 import {
+  BREAK,
   isIntrospectionType,
+  Kind,
   NoSchemaIntrospectionCustomRule,
   visit,
   type ASTNode,
@@ -171,6 +173,33 @@ function ignoringTypeIntrospection(rule: (context: ValidationContext) => object)
   };
 }
 
+/** The largest Int GraphQL takes (a 32-bit signed integer, GraphQL spec §3.5.1). */
+const GRAPHQL_INT_MAX = 2 ** 31 - 1;
+
+/** Whether the document holds an Int literal no Int argument takes (past 32 bits). */
+function holdsOversizedInt(document: DocumentNode): boolean {
+  let found = false;
+  visit(document, {
+    IntValue(node) {
+      if (Math.abs(Number(node.value)) > GRAPHQL_INT_MAX) {
+        found = true;
+        return BREAK;
+      }
+      return undefined;
+    },
+  });
+  return found;
+}
+
+/**
+ * The cost rule, held back while an Int literal is past 32 bits: graphql-js's own rule refuses the document
+ * for it ("Int cannot represent"), and Armor multiplied by `first: 2147483648` all the same, so a cost error
+ * of billions stood beside it, asking for a change that was not the one needed.
+ */
+function unlessOversizedInt(rule: ValidationRule): ValidationRule {
+  return (context) => (holdsOversizedInt(context.getDocument()) ? {} : rule(context));
+}
+
 /**
  * Introspection asks for each thing once: `__schema` and the fields of
  * introspection types take no alias. Aliases were the one way to multiply
@@ -250,7 +279,7 @@ export const OPERATION_LIMIT_RULES: readonly ValidationRule[] = [
   maxDepthRule({ ...REPORTED, n: OPERATION_LIMITS.maxIntrospectionDepth, ignoreIntrospection: false, flattenFragments: true }),
   maxAliasesRule({ ...REPORTED, n: OPERATION_LIMITS.maxAliases, allowList: [] }),
   maxDirectivesRule({ ...REPORTED, n: OPERATION_LIMITS.maxDirectives }),
-  ignoringTypeIntrospection(costLimitRule({ ...REPORTED, maxCost: OPERATION_LIMITS.maxCost, ignoreIntrospection: true })),
+  unlessOversizedInt(ignoringTypeIntrospection(costLimitRule({ ...REPORTED, maxCost: OPERATION_LIMITS.maxCost, ignoreIntrospection: true }))),
   introspectionUnaliased,
 ];
 
