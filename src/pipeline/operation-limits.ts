@@ -19,7 +19,6 @@ import { MaxTokensParserWLexer } from '@escape.tech/graphql-armor-max-tokens';
 import {
   BREAK,
   isIntrospectionType,
-  Kind,
   NoSchemaIntrospectionCustomRule,
   visit,
   type ASTNode,
