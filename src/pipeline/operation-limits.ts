@@ -17,10 +17,13 @@ import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
 import { MaxTokensParserWLexer } from '@escape.tech/graphql-armor-max-tokens';
 import {
-  BREAK,
+  getNamedType,
+  GraphQLInt,
   isIntrospectionType,
   NoSchemaIntrospectionCustomRule,
   visit,
+  visitInParallel,
+  type ASTVisitor,
   type ASTNode,
   type DocumentNode,
   type ExecutionResult,
@@ -175,28 +178,31 @@ function ignoringTypeIntrospection(rule: (context: ValidationContext) => object)
 /** The largest Int GraphQL takes (a 32-bit signed integer, GraphQL spec §3.5.1). */
 const GRAPHQL_INT_MAX = 2 ** 31 - 1;
 
-/** Whether the document holds an Int literal no Int argument takes (past 32 bits). */
-function holdsOversizedInt(document: DocumentNode): boolean {
-  let found = false;
-  visit(document, {
-    IntValue(node) {
-      if (Math.abs(Number(node.value)) > GRAPHQL_INT_MAX) {
-        found = true;
-        return BREAK;
-      }
-      return undefined;
-    },
-  });
-  return found;
-}
-
 /**
- * The cost rule, held back while an Int literal is past 32 bits: graphql-js's own rule refuses the document
- * for it ("Int cannot represent"), and Armor multiplied by `first: 2147483648` all the same, so a cost error
- * of billions stood beside it, asking for a change that was not the one needed.
+ * The cost rule, whose errors are dropped when the document gives an Int argument (or an Int in a list, or
+ * a variable's default) a literal past 32 bits: graphql-js's own rule refuses the document for it ("Int cannot
+ * represent"), and Armor multiplied by `first: 2147483648` all the same, so a cost error of billions stood
+ * beside it, asking for a change that was not the one needed. Only where the input type is Int: a Float
+ * takes such a literal, and that document is still held to the cost limit. Its errors wait for the end of
+ * the document, since the literal may come after the operation the cost was counted on.
  */
-function unlessOversizedInt(rule: ValidationRule): ValidationRule {
-  return (context) => (holdsOversizedInt(context.getDocument()) ? {} : rule(context));
+function unlessIntOverflows(rule: ValidationRule): ValidationRule {
+  return (context) => {
+    let overflows = false;
+    const held: GraphQLError[] = [];
+    const costs = rule(Object.create(context, { reportError: { value: (error: GraphQLError) => held.push(error) } }) as ValidationContext);
+    const overflow: ASTVisitor = {
+      IntValue(node) {
+        if (getNamedType(context.getInputType()) === GraphQLInt && Math.abs(Number(node.value)) > GRAPHQL_INT_MAX) overflows = true;
+      },
+      Document: {
+        leave() {
+          if (!overflows) for (const error of held) context.reportError(error);
+        },
+      },
+    };
+    return visitInParallel([costs, overflow]);
+  };
 }
 
 /**
@@ -278,7 +284,7 @@ export const OPERATION_LIMIT_RULES: readonly ValidationRule[] = [
   maxDepthRule({ ...REPORTED, n: OPERATION_LIMITS.maxIntrospectionDepth, ignoreIntrospection: false, flattenFragments: true }),
   maxAliasesRule({ ...REPORTED, n: OPERATION_LIMITS.maxAliases, allowList: [] }),
   maxDirectivesRule({ ...REPORTED, n: OPERATION_LIMITS.maxDirectives }),
-  unlessOversizedInt(ignoringTypeIntrospection(costLimitRule({ ...REPORTED, maxCost: OPERATION_LIMITS.maxCost, ignoreIntrospection: true }))),
+  unlessIntOverflows(ignoringTypeIntrospection(costLimitRule({ ...REPORTED, maxCost: OPERATION_LIMITS.maxCost, ignoreIntrospection: true }))),
   introspectionUnaliased,
 ];
 
