@@ -6,8 +6,9 @@
  * - documents are parsed and validated once (Yoga's parser and validation caches);
  * - operations run compiled by graphql-jit (./compiled-execution.ts);
  * - Yoga's HTTP steps run without streams, AbortControllers or promise wrappers
- *   where hooks answer synchronously (./runner.ts), and the answer is written in
- *   one go (./write-response.ts).
+ *   where hooks answer synchronously (./runner.ts), and so do Yoga's operation
+ *   step and envelop's execute step (./operation-runner.ts); the answer is
+ *   written in one go (./write-response.ts).
  *
  * `FAST_LANE=false` switches it off: the edge then hands every request to Yoga's
  * own node adapter, and operations run on graphql-js. Deleting this folder
@@ -39,14 +40,15 @@ const RUNNABLE_HOOKS = new Set([
   'onRequestParse',
   'onResultProcess',
   'onResponse',
-  // Yoga's getResultForParams, which the runner calls as it is, with envelop inside.
+  // The operation runner's: Yoga's getResultForParams and envelop's execute step.
   'onParams',
   'onExecutionResult',
+  'onExecute',
+  // envelop's, run by envelop itself (getEnveloped).
   'onEnveloped',
   'onContextBuilding',
   'onParse',
   'onValidate',
-  'onExecute',
   'onSubscribe',
   // Wraps the runner's steps as it wraps Yoga's.
   'instrumentation',

@@ -4,9 +4,9 @@
  * It calls the same plugin hooks, in the same order and with the same payloads,
  * as @whatwg-node/server's `handleRequest` and `YogaServer.handle` (graphql-yoga
  * 5.24): onRequest, onRequestParse (+ onRequestParseDone), the request parser,
- * then Yoga's own `getResultForParams` (onParams, envelop's parse, validate,
- * context and execute with every envelop hook, onExecutionResult), then
- * onResultProcess and the result processor, then onResponse. Plugins'
+ * then the operation (./operation-runner.ts: onParams, envelop's parse,
+ * validate, context and execute with every envelop hook, onExecutionResult),
+ * then onResultProcess and the result processor, then onResponse. Plugins'
  * `instrumentation` wraps the same steps as in Yoga (request, requestParse,
  * operation, resultProcess; envelop wraps its own). What it leaves out is
  * work, never a hook:
@@ -37,13 +37,16 @@
  * Hand-written because no library runs Yoga's pipeline for node:http without
  * those costs. Plugins whose hooks it cannot run are refused when the lane is
  * made (./index.ts), and test/pipeline-hooks.test.ts counts every hook on both
- * lanes. graphql-yoga's `processResult` and `handleError` are not exported; the
- * two small functions below mirror them.
+ * lanes. graphql-yoga's `processResult` is not exported; `#processResult`
+ * mirrors it (and ./handle-error.ts its `handleError`).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { GraphQLError, type ExecutionResult } from 'graphql';
-import { createGraphQLError, getInstrumented, isPromise, type Instrumentation, type Plugin } from 'graphql-yoga';
+import type { ExecutionResult } from 'graphql';
+import { getInstrumented, isPromise, type Plugin } from 'graphql-yoga';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
+import { handleError } from './handle-error.js';
+import { eachHook, hooksNamed, NEVER_ENDS, whenSettled } from './hook-walk.js';
+import { OperationRunner, type OperationInternals } from './operation-runner.js';
 
 type Hook<Name extends keyof Plugin> = NonNullable<Plugin[Name]>;
 type Payload<Name extends keyof Plugin> = Hook<Name> extends (payload: infer P) => unknown ? P : never;
@@ -54,58 +57,10 @@ type ParserDone = (payload: { requestParserResult: unknown; setRequestParserResu
 type FetchAPI = Payload<'onRequest'>['fetchAPI'];
 type ParseOutcome = { response: Response } | { params: unknown };
 
-/** Yoga's masking configuration, as YogaServer keeps it. */
-interface MaskedErrorsOptions {
-  errorMessage: string;
-  isDev?: boolean;
-  maskError(error: unknown, message: string, isDev?: boolean): Error;
-}
-
-/** What the runner reads off the Yoga instance: its plugins, masking and the steps it runs as they are. */
-export interface YogaInternals {
+/** What the runner reads off the Yoga instance: its plugins, masking and the steps it runs. */
+export interface YogaInternals extends OperationInternals {
   plugins: readonly (Plugin | undefined | null | false)[];
-  maskedErrorsOpts: MaskedErrorsOptions | null;
   fetchAPI: FetchAPI;
-  logger: { debug(...args: unknown[]): void; error(...args: unknown[]): void };
-  getResultForParams(payload: { params: unknown; request: Request }, context: Record<string, unknown>): unknown;
-  /** Every plugin's `instrumentation`, chained in plugin order (YogaServer builds it). */
-  instrumentation?: Instrumentation<Record<string, unknown>>;
-}
-
-function hooksNamed<Name extends keyof Plugin>(plugins: YogaInternals['plugins'], name: Name): Hook<Name>[] {
-  const hooks: Hook<Name>[] = [];
-  for (const plugin of plugins) {
-    const hook = plugin ? plugin[name] : undefined;
-    if (typeof hook === 'function') hooks.push(hook as Hook<Name>);
-  }
-  return hooks;
-}
-
-/** Where a walk over hooks stands: a hook that answers early ends it. */
-interface Walk {
-  ended: boolean;
-}
-
-/**
- * Calls `call` for each hook in order until `walk.ended`. While hooks answer
- * synchronously no promise is made; from the first promise on, the rest wait
- * for it, as Yoga's `iterateAsync` does.
- */
-function eachHook<H>(hooks: readonly H[], walk: Walk, call: (hook: H) => unknown): void | Promise<void> {
-  for (let i = 0; i < hooks.length && !walk.ended; i++) {
-    const value = call(hooks[i]!);
-    if (isPromise(value)) {
-      return value.then(async () => {
-        for (let j = i + 1; j < hooks.length && !walk.ended; j++) await call(hooks[j]!);
-      });
-    }
-  }
-}
-
-const NEVER_ENDS: Walk = { ended: false };
-
-function then<T, R>(value: T | Promise<T>, next: (value: T) => R | Promise<R>): R | Promise<R> {
-  return isPromise(value) ? value.then(next) : next(value);
 }
 
 function isResponse(value: unknown): value is Response {
@@ -187,14 +142,14 @@ export class PipelineRunner {
   readonly #onRequestParse: Hook<'onRequestParse'>[];
   readonly #onResultProcess: Hook<'onResultProcess'>[];
   readonly #handle: RequestHandler;
-  readonly #getResultForParams: YogaInternals['getResultForParams'];
+  readonly #getResultForParams: (payload: { params: unknown; request: Request }, context: Record<string, unknown>) => unknown;
   readonly #instrumentation: YogaInternals['instrumentation'];
 
   constructor(yoga: YogaInternals) {
     this.#yoga = yoga;
     this.#instrumentation = yoga.instrumentation;
-    // Read once: Yoga is a Proxy whose property reads bind a new function each time.
-    const getResultForParams = yoga.getResultForParams;
+    const operations = new OperationRunner(yoga);
+    const getResultForParams = operations.resultForParams.bind(operations);
     const operation = this.#instrumentation?.operation;
     this.#getResultForParams = operation
       ? (payload, context) => getInstrumented({ context, request: payload.request }).asyncFn(operation, getResultForParams)(payload, context)
@@ -256,10 +211,10 @@ export class PipelineRunner {
         endResponse: setters.endResponse,
       } as Payload<'onRequest'>),
     );
-    return then(started, () =>
+    return whenSettled(started, () =>
       state.response
         ? this.#respond(state.request, state.response, serverContext)
-        : then(state.requestHandler(state.request, serverContext) as Response | Promise<Response>, (answer) => this.#respond(state.request, answer, serverContext)),
+        : whenSettled(state.requestHandler(state.request, serverContext) as Response | Promise<Response>, (answer) => this.#respond(state.request, answer, serverContext)),
     );
   }
 
@@ -275,7 +230,7 @@ export class PipelineRunner {
     const done = eachHook(this.#onResponse, NEVER_ENDS, (hook) =>
       hook({ request, response: state.response, serverContext, setResponse: state.setResponse, fetchAPI } as Payload<'onResponse'>),
     );
-    return then(done, () => state.response);
+    return whenSettled(done, () => state.response);
   }
 
   /** YogaServer.handle: parse the request, run the operation, process the result. */
@@ -288,7 +243,7 @@ export class PipelineRunner {
     );
     try {
       const parsedRequest = parseRequest ? parseRequest(request, serverContext) : this.#parseRequest(request, serverContext);
-      const answer = then(parsedRequest, (outcome): Response | Promise<Response> => {
+      const answer = whenSettled(parsedRequest, (outcome): Response | Promise<Response> => {
         if ('response' in outcome) return outcome.response;
         const { params } = outcome;
         const result = Array.isArray(params)
@@ -296,11 +251,11 @@ export class PipelineRunner {
               params.map((each: unknown) =>
                 Promise.resolve()
                   .then(() => this.#getResultForParams({ params: each, request }, Object.create(serverContext) as Record<string, unknown>))
-                  .catch((error: unknown) => ({ errors: this.#handleError(error) })),
+                  .catch((error: unknown) => ({ errors: handleError(error, this.#yoga) })),
               ),
             )
           : this.#getResultForParams({ params, request }, serverContext as unknown as Record<string, unknown>);
-        return then(result as ExecutionResult | Promise<ExecutionResult>, (resolved) =>
+        return whenSettled(result as ExecutionResult | Promise<ExecutionResult>, (resolved) =>
           processResult ? processResult(request, resolved, serverContext) : this.#processResult(request, resolved, serverContext),
         );
       });
@@ -312,7 +267,7 @@ export class PipelineRunner {
 
   /** A step threw: its error, handled as Yoga handles it, is the result. */
   #failed(request: Request, error: unknown, serverContext: GatewayServerContext): Response | Promise<Response> {
-    return this.#processResult(request, { errors: this.#handleError(error) }, serverContext);
+    return this.#processResult(request, { errors: handleError(error, this.#yoga) }, serverContext);
   }
 
   /** YogaServer.parseRequest: onRequestParse hooks choose the parser, onRequestParseDone hooks see its result. */
@@ -330,7 +285,7 @@ export class PipelineRunner {
       },
     };
     const chosen = eachHook(this.#onRequestParse, state, (hook) =>
-      then(
+      whenSettled(
         hook({
           request,
           url,
@@ -346,10 +301,10 @@ export class PipelineRunner {
         },
       ),
     );
-    return then(chosen, (): ParseOutcome | Promise<ParseOutcome> => {
+    return whenSettled(chosen, (): ParseOutcome | Promise<ParseOutcome> => {
       if (state.response) return { response: state.response };
       if (!state.requestParser) return { response: new fetchAPI.Response(null, { status: 415, statusText: 'Unsupported Media Type' }) };
-      return then(state.requestParser(request) as unknown, (parserResult): ParseOutcome | Promise<ParseOutcome> => {
+      return whenSettled(state.requestParser(request) as unknown, (parserResult): ParseOutcome | Promise<ParseOutcome> => {
         if (isResponse(parserResult)) return { response: parserResult };
         const outcome = { params: parserResult };
         const done = eachHook(state.parsed, NEVER_ENDS, (hook) =>
@@ -360,7 +315,7 @@ export class PipelineRunner {
             },
           }),
         );
-        return then(done, () => outcome);
+        return whenSettled(done, () => outcome);
       });
     });
   }
@@ -389,7 +344,7 @@ export class PipelineRunner {
         serverContext,
       } as unknown as Payload<'onResultProcess'>),
     );
-    return then(chosen, () => {
+    return whenSettled(chosen, () => {
       const { resultProcessor, acceptableMediaTypes } = state;
       if (!resultProcessor) {
         return new fetchAPI.Response(null, {
@@ -401,40 +356,4 @@ export class PipelineRunner {
       return resultProcessor(state.result as Parameters<ResultProcessor>[0], fetchAPI, state.acceptedMediaType);
     });
   }
-
-  /** graphql-yoga's handleError (error.js) for the masked-errors configuration: aborts are dropped, the rest masked. */
-  #handleError(error: unknown): GraphQLError[] {
-    const errors = new Set<GraphQLError>();
-    const masking = this.#yoga.maskedErrorsOpts;
-    const visit = (each: unknown) => {
-      // Yoga takes any object with `errors` for a group of errors, whatever iterable it holds.
-      if (typeof each === 'object' && each !== null && 'errors' in each) {
-        for (const inner of each.errors as Iterable<unknown>) visit(inner);
-      } else if (isAbortError(each)) {
-        this.#yoga.logger.debug('Request aborted');
-      } else if (masking) {
-        const masked = masking.maskError(each, masking.errorMessage, masking.isDev);
-        if (masked !== each) this.#yoga.logger.error(each);
-        errors.add(isGraphQLError(masked) ? masked : createGraphQLError(masked.message, { originalError: masked }));
-      } else {
-        errors.add(isGraphQLError(each) ? each : createGraphQLError(String(each instanceof Error ? each.message : each)));
-      }
-    };
-    visit(error);
-    return [...errors];
-  }
 }
-
-function isGraphQLError(value: unknown): value is GraphQLError {
-  return value instanceof GraphQLError;
-}
-
-function isAbortError(error: unknown): boolean {
-  return (
-    typeof error === 'object' &&
-    error !== null &&
-    error.constructor?.name === 'DOMException' &&
-    ((error as DOMException).name === 'AbortError' || (error as DOMException).name === 'TimeoutError')
-  );
-}
-

@@ -1,0 +1,49 @@
+/**
+ * Walking plugin hooks without promise wrappers while they answer
+ * synchronously: the two steps the fast lane's runners are made of. Yoga and
+ * envelop use @whatwg-node/promise-helpers' `iterateAsync` and
+ * `handleMaybePromise`, which make several closures and settled promise
+ * objects per hook even when nothing is asynchronous.
+ */
+import { isPromise, type Plugin } from 'graphql-yoga';
+
+/** Where a walk over hooks stands: a hook that ends it early (endResponse, setResultAndStopExecution) sets `ended`. */
+export interface Walk {
+  ended: boolean;
+}
+
+/** A walk no hook can end early. */
+export const NEVER_ENDS: Walk = { ended: false };
+
+/**
+ * Calls `call` for each hook in order until `walk.ended`. While hooks answer
+ * synchronously no promise is made; from the first promise on, the rest wait
+ * for it, as promise-helpers' `iterateAsync` does.
+ */
+export function eachHook<H>(hooks: readonly H[], walk: Walk, call: (hook: H) => unknown): void | Promise<void> {
+  for (let i = 0; i < hooks.length && !walk.ended; i++) {
+    const value = call(hooks[i]!);
+    if (isPromise(value)) {
+      return value.then(async () => {
+        for (let j = i + 1; j < hooks.length && !walk.ended; j++) await call(hooks[j]!);
+      });
+    }
+  }
+}
+
+/** `next(value)`, after `value` settles when it is a promise: synchronous otherwise. (Not named `then`: a module exporting `then` is a thenable to `await import()`.) */
+export function whenSettled<T, R>(value: T | Promise<T>, next: (value: T) => R | Promise<R>): R | Promise<R> {
+  return isPromise(value) ? value.then(next) : next(value);
+}
+
+type Hook<Name extends keyof Plugin> = NonNullable<Plugin[Name]>;
+
+/** The `name` hooks of `plugins`, in plugin order. */
+export function hooksNamed<Name extends keyof Plugin>(plugins: readonly (Plugin | undefined | null | false)[], name: Name): Hook<Name>[] {
+  const hooks: Hook<Name>[] = [];
+  for (const plugin of plugins) {
+    const hook = plugin ? plugin[name] : undefined;
+    if (typeof hook === 'function') hooks.push(hook as Hook<Name>);
+  }
+  return hooks;
+}

@@ -1,0 +1,260 @@
+/**
+ * The fast lane's operation step: Yoga's `getResultForParams` (onParams, its
+ * params handler, onExecutionResult) and the execute step of envelop's
+ * orchestrator (onExecute, the execute function, onExecuteDone), called with
+ * the same payloads in the same order as graphql-yoga 5.24 and @envelop/core 5
+ * call them, but synchronously while hooks answer synchronously.
+ *
+ * envelop's own parse, validate, context and subscribe steps run as they are
+ * (`getEnveloped`), and its `execute` instrumentation wraps the execute step
+ * as envelop wraps it. Hand-written because Yoga's and envelop's versions make
+ * promise-helpers closures and settled promise objects per hook and step even
+ * when nothing is asynchronous: for a status poll, more allocation than the
+ * rest of the operation (README "The cost of one pipeline").
+ */
+import { getOperationAST, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLError, type GraphQLSchema } from 'graphql';
+import { finalAsyncIterator, getInstrumented, isAsyncIterable, isPromise, mapAsyncIterator, type Instrumentation, type Plugin } from 'graphql-yoga';
+import { handleError, type ErrorHandling } from './handle-error.js';
+import { eachHook, hooksNamed, NEVER_ENDS, whenSettled, type Walk } from './hook-walk.js';
+
+type Hook<Name extends keyof Plugin> = NonNullable<Plugin[Name]>;
+type Payload<Name extends keyof Plugin> = Hook<Name> extends (payload: infer P) => unknown ? P : never;
+type Context = Record<string, unknown>;
+type Result = ExecutionResult | AsyncIterable<ExecutionResult>;
+type ExecuteFn = (args: ExecutionArgs) => Result | Promise<Result>;
+
+/** GraphQL-over-HTTP parameters, as a request parser made them. */
+interface Params {
+  query?: string;
+  variables?: Record<string, unknown>;
+  operationName?: string;
+  extensions?: Record<string, unknown>;
+}
+
+/** What `getEnveloped(context)` hands back (@envelop/core's create.js). */
+export interface Enveloped {
+  parse(source: string | undefined): DocumentNode;
+  validate(schema: GraphQLSchema, document: DocumentNode): readonly GraphQLError[];
+  contextFactory(): Context | Promise<Context>;
+  subscribe(args: ExecutionArgs): unknown;
+  schema: GraphQLSchema;
+}
+
+/** What the operation step reads off the Yoga instance. */
+export interface OperationInternals extends ErrorHandling {
+  plugins: readonly (Plugin | undefined | null | false)[];
+  fetchAPI: Payload<'onParams'>['fetchAPI'];
+  getEnveloped(context: Context): Enveloped;
+  instrumentation?: Instrumentation<Context>;
+}
+
+/** The handler of parsed params Yoga's onParams hooks see and may replace. */
+type ParamsHandler = (payload: { request: Request; params: Params; context: Context }) => unknown;
+
+/** envelop's engine placeholder until a plugin (Yoga's useEngine) sets the execute function. */
+function noEngine(): never {
+  throw Error('No `execute` function found! Register it using "useEngine" plugin.');
+}
+
+export class OperationRunner {
+  readonly #yoga: OperationInternals;
+  readonly #onParams: Hook<'onParams'>[];
+  readonly #onExecutionResult: Hook<'onExecutionResult'>[];
+  readonly #onExecute: Hook<'onExecute'>[];
+  readonly #handleParams: ParamsHandler;
+  readonly #getEnveloped: OperationInternals['getEnveloped'];
+
+  constructor(yoga: OperationInternals) {
+    this.#yoga = yoga;
+    // Read once: Yoga is a Proxy whose property reads bind a new function each time.
+    this.#getEnveloped = yoga.getEnveloped;
+    this.#onParams = hooksNamed(yoga.plugins, 'onParams');
+    this.#onExecutionResult = hooksNamed(yoga.plugins, 'onExecutionResult');
+    this.#onExecute = hooksNamed(yoga.plugins, 'onExecute');
+    this.#handleParams = (payload) => this.#handle(payload);
+  }
+
+  /** YogaServer.getResultForParams: onParams hooks, the params handler (or a hook's result), onExecutionResult hooks. */
+  resultForParams({ params, request }: { params: unknown; request: Request }, context: Context): unknown {
+    const state = {
+      params: params as Params,
+      paramsHandler: this.#handleParams,
+      result: undefined as unknown,
+      setParams(next: Params) {
+        state.params = next;
+      },
+      setParamsHandler(next: ParamsHandler) {
+        state.paramsHandler = next;
+      },
+      setResult(next: unknown) {
+        state.result = next;
+      },
+    };
+    const fetchAPI = this.#yoga.fetchAPI;
+    const walked = eachHook(this.#onParams, NEVER_ENDS, (hook) =>
+      hook({
+        params: state.params,
+        request,
+        setParams: state.setParams,
+        paramsHandler: state.paramsHandler,
+        setParamsHandler: state.setParamsHandler,
+        setResult: state.setResult,
+        fetchAPI,
+        context,
+      } as unknown as Payload<'onParams'>),
+    );
+    return whenSettled(walked, () =>
+      whenSettled(state.result || state.paramsHandler({ request, params: state.params, context }), (handled) => {
+        state.result = handled;
+        const done = eachHook(this.#onExecutionResult, NEVER_ENDS, (hook) =>
+          hook({ result: state.result, setResult: state.setResult, request, context } as unknown as Payload<'onExecutionResult'>),
+        );
+        return whenSettled(done, () => state.result);
+      }),
+    );
+  }
+
+  /** YogaServer.handleParams: envelop for this request, then processRequest; a failure is its errors as the result. */
+  #handle({ request, params, context }: { request: Request; params: Params; context: Context }): unknown {
+    Object.assign(context, context['request'] === request ? { params } : { request, params });
+    const enveloped = this.#getEnveloped(context);
+    this.#yoga.logger.debug('Processing GraphQL Parameters');
+    let result: unknown;
+    try {
+      result = this.#processRequest(params, enveloped, context);
+    } catch (error) {
+      return { errors: handleError(error, this.#yoga) };
+    }
+    if (!isPromise(result)) return this.#handled(result);
+    return result.then(
+      (value) => this.#handled(value),
+      (error: unknown) => ({ errors: handleError(error, this.#yoga) }),
+    );
+  }
+
+  /** What handleParams does with a result: a stream's failures become its errors, except an abort. */
+  #handled(result: unknown): unknown {
+    this.#yoga.logger.debug('Processing GraphQL Parameters done.');
+    if (!isAsyncIterable(result)) return result;
+    return mapAsyncIterator(
+      result,
+      (value) => value,
+      (error: Error) => {
+        if (error.name === 'AbortError') {
+          this.#yoga.logger.debug('Request aborted');
+          throw error;
+        }
+        return { errors: handleError(error, this.#yoga) };
+      },
+    );
+  }
+
+  /** graphql-yoga's processRequest (process-request.js): parse, validate, build the context, execute or subscribe. */
+  #processRequest(params: Params, enveloped: Enveloped, context: Context): unknown {
+    const document = enveloped.parse(params.query);
+    const errors = enveloped.validate(enveloped.schema, document);
+    if (errors.length > 0) return { errors };
+    return whenSettled(enveloped.contextFactory(), (contextValue) => {
+      const args: ExecutionArgs = {
+        schema: enveloped.schema,
+        document,
+        contextValue,
+        variableValues: params.variables,
+        operationName: params.operationName,
+      };
+      if (getOperationAST(document, params.operationName)?.operation === 'subscription') return enveloped.subscribe(args);
+      const traced = this.#yoga.instrumentation?.execute;
+      return traced ? getInstrumented({ context }).asyncFn(traced, (each: ExecutionArgs) => this.#execute(each))(args) : this.#execute(args);
+    });
+  }
+
+  /** envelop's execute step (orchestrator.js `customExecute`): onExecute hooks, the execute function, onExecuteDone hooks. */
+  #execute(args: ExecutionArgs): unknown {
+    const context = (args.contextValue || {}) as Context;
+    const after: NonNullable<ReturnType<Hook<'onExecute'>>>[] = [];
+    const state: Walk & {
+      executeFn: ExecuteFn;
+      result: Result | undefined;
+      setExecuteFn(next: ExecuteFn): void;
+      setResultAndStopExecution(next: Result): void;
+      extendContext(extension: unknown): void;
+    } = {
+      ended: false,
+      executeFn: noEngine,
+      result: undefined,
+      setExecuteFn(next) {
+        state.executeFn = next;
+      },
+      setResultAndStopExecution(next) {
+        state.result = next;
+        state.ended = true;
+      },
+      extendContext(extension) {
+        if (typeof extension !== 'object') {
+          throw new Error(`Invalid context extension provided! Expected "object", got: "${JSON.stringify(extension)}" (${typeof extension})`);
+        }
+        Object.assign(context, extension);
+      },
+    };
+    const walked = eachHook(this.#onExecute, state, (hook) =>
+      whenSettled(
+        hook({
+          executeFn: state.executeFn,
+          setExecuteFn: state.setExecuteFn,
+          setResultAndStopExecution: state.setResultAndStopExecution,
+          context,
+          extendContext: state.extendContext,
+          args,
+        } as unknown as Payload<'onExecute'>),
+        (each) => {
+          if (each) after.push(each);
+        },
+      ),
+    );
+    return whenSettled(walked, () =>
+      whenSettled(state.result || state.executeFn({ ...args, contextValue: context }), (executed) => this.#executeDone(args, executed, after)),
+    );
+  }
+
+  /** onExecuteDone hooks, each able to replace the result; a stream's onNext and onEnd wrap it. */
+  #executeDone(args: ExecutionArgs, executed: Result, after: readonly NonNullable<ReturnType<Hook<'onExecute'>>>[]): Result | Promise<Result> {
+    const state = {
+      result: executed,
+      setResult(next: Result) {
+        state.result = next;
+      },
+    };
+    type Done = { onNext?: (payload: unknown) => unknown; onEnd?: () => void };
+    const done: Done[] = [];
+    const walked = eachHook(after, NEVER_ENDS, (hook) =>
+      whenSettled((hook as { onExecuteDone?: (payload: unknown) => unknown }).onExecuteDone?.({ args, result: state.result, setResult: state.setResult }), (each) => {
+        if (each) done.push(each as Done);
+      }),
+    );
+    return whenSettled(walked, () => {
+      let result = state.result;
+      const onNext = done.flatMap((each) => (each.onNext ? [each.onNext] : []));
+      const onEnd = done.flatMap((each) => (each.onEnd ? [each.onEnd] : []));
+      if (onNext.length > 0 && isAsyncIterable(result)) {
+        result = mapAsyncIterator(result, (value: ExecutionResult) => {
+          const step = {
+            result: value,
+            setResult(next: ExecutionResult) {
+              step.result = next;
+            },
+          };
+          return whenSettled(
+            eachHook(onNext, NEVER_ENDS, (hook) => hook({ args, result: step.result, setResult: step.setResult })),
+            () => step.result,
+          );
+        });
+      }
+      if (onEnd.length > 0 && isAsyncIterable(result)) {
+        result = finalAsyncIterator(result, () => {
+          for (const end of onEnd) end();
+        });
+      }
+      return result;
+    });
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * Plugins that steer an operation, not only watch it, get the same answer on
+ * both lanes: the fast lane runs Yoga's operation step and envelop's execute
+ * step itself (src/fast-lane/operation-runner.ts), so each way a hook can
+ * answer, replace, stop or fail is checked against Yoga's and envelop's own
+ * behaviour on the full lane, and against what it should be, with the upstream
+ * calls each lane made.
+ */
+import type { ExecutionResult } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Harness, LANES, type LaneName } from './support/harness.js';
+
+const ID = 'ex_demo_6';
+const QUERY = `{ execution(id: "${ID}") { id status } }`;
+const SERVED = { execution: { id: ID, status: 'WORKFLOW_SUCCEEDED' } };
+
+interface Answer {
+  status: number;
+  body: ExecutionResult;
+  upstreamCalls: number;
+}
+
+let open: Harness[] = [];
+afterEach(async () => {
+  await Promise.all(open.map((harness) => harness.close()));
+  open = [];
+});
+
+/** The answer to QUERY on `lane` with `plugins` registered. */
+async function answer(lane: LaneName, plugins: Plugin[]): Promise<Answer> {
+  const harness = await Harness.start({ lane, plugins });
+  open.push(harness);
+  const { status, headers: _headers, ...body } = await harness.query(QUERY);
+  // The upstream cost's time differs from run to run; its counts stay.
+  const upstream = body.extensions?.['upstream'] as Record<string, unknown> | undefined;
+  if (upstream) delete upstream['timeMs'];
+  return { status, body, upstreamCalls: harness.upstream.requestsFor(ID).length };
+}
+
+/** The answer on each lane, asserted equal; `make` builds fresh plugins (and their counters) per lane. */
+async function onBothLanes(make: () => Plugin[]): Promise<Answer> {
+  const answers = {} as Record<LaneName, Answer>;
+  for (const lane of LANES) answers[lane] = await answer(lane, make());
+  expect(answers.fast, 'the fast lane against the full lane').toEqual(answers.full);
+  return answers.fast;
+}
+
+const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
+
+describe('plugins that steer the operation, on both lanes', () => {
+  it('onParams setResult answers without executing', async () => {
+    const got = await onBothLanes(() => [{ onParams: ({ setResult }) => setResult({ data: { execution: null } }) }]);
+    expect(got).toMatchObject({ status: 200, body: { data: { execution: null } }, upstreamCalls: 0 });
+  });
+
+  it('onParams setParamsHandler wraps the default handler, which still executes', async () => {
+    const got = await onBothLanes(() => [
+      {
+        onParams: ({ paramsHandler, setParamsHandler }) =>
+          setParamsHandler(async (payload) => {
+            const result = (await paramsHandler(payload)) as ExecutionResult;
+            return { ...result, extensions: { ...result.extensions, wrapped: true } };
+          }),
+      },
+    ]);
+    expect(got).toMatchObject({ status: 200, body: { data: SERVED, extensions: { wrapped: true } }, upstreamCalls: 1 });
+  });
+
+  it('onExecute setResultAndStopExecution ends the walk: later onExecute hooks do not run, onExecuteDone of earlier ones do', async () => {
+    const seen: Record<string, number>[] = [];
+    const got = await onBothLanes(() => {
+      const counts: Record<string, number> = { before: 0, beforeDone: 0, after: 0 };
+      seen.push(counts);
+      return [
+        { onExecute: () => ((counts.before! += 1), { onExecuteDone: () => void (counts.beforeDone! += 1) }) },
+        { onExecute: ({ setResultAndStopExecution }) => setResultAndStopExecution({ data: { execution: null } }) },
+        { onExecute: () => void (counts.after! += 1) },
+      ];
+    });
+    expect(got).toMatchObject({ status: 200, body: { data: { execution: null } }, upstreamCalls: 0 });
+    expect(seen).toEqual([
+      { before: 1, beforeDone: 1, after: 0 },
+      { before: 1, beforeDone: 1, after: 0 },
+    ]);
+  });
+
+  it('asynchronous onExecute and onExecuteDone hooks are waited for, and onExecuteDone replaces the result', async () => {
+    const got = await onBothLanes(() => [
+      {
+        onExecute: async ({ extendContext }) => {
+          await tick();
+          extendContext({ stamped: 'yes' } as object);
+          return {
+            onExecuteDone: async ({ result, setResult }) => {
+              await tick();
+              const single = result as ExecutionResult;
+              setResult({ ...single, extensions: { ...single.extensions, afterDone: true } });
+            },
+          };
+        },
+      },
+    ]);
+    expect(got).toMatchObject({ status: 200, body: { data: SERVED, extensions: { afterDone: true } }, upstreamCalls: 1 });
+  });
+
+  it('onExecute setExecuteFn replaces the engine for this operation', async () => {
+    const got = await onBothLanes(() => [{ onExecute: ({ setExecuteFn }) => setExecuteFn(() => ({ data: { execution: null }, extensions: { engine: 'mine' } })) }]);
+    expect(got).toMatchObject({ status: 200, body: { data: { execution: null }, extensions: { engine: 'mine' } }, upstreamCalls: 0 });
+  });
+
+  it('onExecutionResult setResult replaces what was executed', async () => {
+    const got = await onBothLanes(() => [
+      { onExecutionResult: ({ result, setResult }) => setResult({ ...(result as ExecutionResult), extensions: { replaced: true } }) },
+    ]);
+    expect(got).toMatchObject({ status: 200, body: { data: SERVED, extensions: { replaced: true } }, upstreamCalls: 1 });
+  });
+
+  it('an onExecute hook that throws, or extends the context with a non-object, is a masked error, never a crash', async () => {
+    for (const hook of [
+      (() => {
+        throw new Error('secret detail');
+      }) as NonNullable<Plugin['onExecute']>,
+      (({ extendContext }) => extendContext('text' as unknown as object)) as NonNullable<Plugin['onExecute']>,
+      (async () => {
+        await tick();
+        throw new Error('secret detail');
+      }) as NonNullable<Plugin['onExecute']>,
+    ]) {
+      const got = await onBothLanes(() => [{ onExecute: hook }]);
+      expect(got.upstreamCalls).toBe(0);
+      expect(got.body.data).toBeUndefined();
+      expect(got.body.errors).toHaveLength(1);
+      expect(JSON.stringify(got.body)).not.toMatch(/secret detail|Invalid context extension/);
+      expect(got.body.errors![0]!.extensions?.['code']).toBe('INTERNAL_SERVER_ERROR');
+    }
+  });
+});
