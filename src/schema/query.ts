@@ -1,4 +1,3 @@
-import { responsePathAsArray } from 'graphql';
 import { builder } from './builder.js';
 import { noteUnknownCharset } from './served.js';
 import { MAX_EXECUTIONS_PER_REQUEST } from '../request/scope.js';
@@ -24,7 +23,7 @@ builder.queryType({
         const refused = refusedPage(eventPagesBelow(info), String(id));
         if (refused) throw refused;
         return context.loaders.execution.load(String(id)).then((execution) => {
-          noteUnknownCharset(execution, context, responsePathAsArray(info.path));
+          noteUnknownCharset(execution, context, info);
           return execution;
         });
       },
@@ -50,7 +49,7 @@ builder.queryType({
           let next = 0;
           return ids.map((_id, index) => {
             const execution = refused[index] ?? loaded[next++]!;
-            if (!(execution instanceof Error)) noteUnknownCharset(execution, context, [...responsePathAsArray(info.path), index]);
+            if (!(execution instanceof Error)) noteUnknownCharset(execution, context, info, index);
             return execution;
           });
         }) as Promise<Execution[]>;

@@ -61,17 +61,19 @@ export function replaced(context: GatewayContext, info: GraphQLResolveInfo, why:
 }
 
 /**
- * Notes, at the execution's own path, that its body declared a charset the
- * gateway does not know and was read as UTF-8 (src/upstream/body-text.ts):
- * every text in it may differ from what upstream meant, so no one field holds
- * the note. Nothing for any other execution.
+ * Notes, at the execution's own path (the field `info` resolves, then `index`
+ * in a list), that its body declared a charset the gateway does not know and
+ * was read as UTF-8 (src/upstream/body-text.ts): every text in it may differ
+ * from what upstream meant, so no one field holds the note. Nothing for any
+ * other execution, and no path is made for them.
  */
-export function noteUnknownCharset(execution: Execution, context: GatewayContext, path: ReadonlyArray<string | number>): void {
+export function noteUnknownCharset(execution: Execution, context: GatewayContext, info: GraphQLResolveInfo, index?: number): void {
   if (execution.unknownCharset === undefined) return;
+  const path = responsePathAsArray(info.path);
   context.scope.warn(
     'Execution',
     {
-      path,
+      path: index === undefined ? path : [...path, index],
       code: WarningCode.REPLACED_VALUE,
       message: `Execution: upstream declared charset \`${execution.unknownCharset}\`, which the gateway does not know; its body was read as UTF-8, so text may differ from what upstream sent.`,
     },
