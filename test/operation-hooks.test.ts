@@ -116,6 +116,84 @@ describe('plugins that steer the operation, on both lanes', () => {
     expect(got).toMatchObject({ status: 200, body: { data: SERVED, extensions: { replaced: true } }, upstreamCalls: 1 });
   });
 
+  it('a setter kept for later acts as in Yoga and envelop: an onParams setResult misses the onExecutionResult walk, an earlier hook\'s stop does not stop a later hook\'s step', async () => {
+    const kept = await onBothLanes(() => {
+      let setResult: ((result: unknown) => void) | undefined;
+      return [
+        {
+          onParams: (payload) => {
+            setResult = payload.setResult as (result: unknown) => void;
+          },
+          onExecutionResult: () => setResult!({ data: { execution: null }, extensions: { kept: true } }),
+        },
+      ];
+    });
+    expect(kept).toMatchObject({ status: 200, body: { data: SERVED }, upstreamCalls: 1 });
+    expect(kept.body.extensions).not.toHaveProperty('kept');
+
+    const thirdRan: number[] = [];
+    const stopped = await onBothLanes(() => {
+      let stop: ((result: unknown) => void) | undefined;
+      const counts = { third: 0 };
+      thirdRan.push(0);
+      const lane = thirdRan.length - 1;
+      return [
+        {
+          onExecute: (payload) => {
+            stop = payload.setResultAndStopExecution as (result: unknown) => void;
+          },
+        },
+        { onExecute: () => stop!({ data: { execution: null } }) },
+        { onExecute: () => void (thirdRan[lane] = counts.third += 1) },
+      ];
+    });
+    expect(stopped).toMatchObject({ status: 200, body: { data: { execution: null } }, upstreamCalls: 0 });
+    expect(thirdRan).toEqual([1, 1]);
+  });
+
+  it('a params handler and an execute function set by a hook are called without a `this`', async () => {
+    for (const plugin of [
+      {
+        onParams: ({ setParamsHandler }) =>
+          setParamsHandler(function (this: unknown) {
+            return { data: { execution: null }, extensions: { self: String(this) } };
+          }),
+      },
+      {
+        onExecute: ({ setExecuteFn }) =>
+          setExecuteFn(function (this: unknown) {
+            return { data: { execution: null }, extensions: { self: String(this) } };
+          }),
+      },
+    ] as Plugin[]) {
+      const got = await onBothLanes(() => [plugin]);
+      expect(got.body).toMatchObject({ data: { execution: null }, extensions: { self: 'undefined' } });
+    }
+  });
+
+  it('an execute instrumentation gets the payload object envelop gave the same request\'s init', async () => {
+    const got = await onBothLanes(() => {
+      const initPayloads = new WeakSet<object>();
+      const seen: boolean[] = [];
+      return [
+        {
+          instrumentation: {
+            init: (payload: object, wrapped: () => void) => {
+              initPayloads.add(payload);
+              wrapped();
+            },
+            execute: (payload: object, wrapped: () => unknown) => {
+              seen.push(initPayloads.has(payload));
+              return wrapped();
+            },
+          },
+          onExecutionResult: ({ result, setResult }) => setResult({ ...(result as ExecutionResult), extensions: { samePayload: seen } }),
+        } as Plugin,
+      ];
+    });
+    expect(got).toMatchObject({ status: 200, body: { data: SERVED, extensions: { samePayload: [true] } }, upstreamCalls: 1 });
+  });
+
   it('an onExecute hook that throws, or extends the context with a non-object, is a masked error, never a crash', async () => {
     for (const hook of [
       (() => {

@@ -1,7 +1,7 @@
 /**
- * graphql-yoga's `handleError` (error.js, not exported) for the masked-errors
- * configuration: the errors a failed step turns into, aborts dropped and the
- * rest masked as Yoga masks them.
+ * graphql-yoga's `handleError` (error.js, not exported): the errors a failed
+ * step turns into, aborts dropped and the rest masked as Yoga masks them (the
+ * gateway always masks; without masking, as Yoga reports them unmasked).
  */
 import { GraphQLError } from 'graphql';
 import { createGraphQLError } from 'graphql-yoga';
@@ -33,8 +33,15 @@ export function handleError(error: unknown, yoga: ErrorHandling): GraphQLError[]
       const masked = masking.maskError(each, masking.errorMessage, masking.isDev);
       if (masked !== each) yoga.logger.error(each);
       errors.add(masked instanceof GraphQLError ? masked : createGraphQLError(masked.message, { originalError: masked }));
+    } else if (each instanceof GraphQLError) {
+      errors.add(each);
+    } else if (each instanceof Error) {
+      errors.add(createGraphQLError(each.message, { originalError: each }));
+    } else if (each !== null && each !== undefined && typeof (each as { toString?: unknown }).toString === 'function') {
+      errors.add(createGraphQLError(String(each), { extensions: { code: 'INTERNAL_SERVER_ERROR', unexpected: true } }));
     } else {
-      errors.add(each instanceof GraphQLError ? each : createGraphQLError(String(each instanceof Error ? each.message : each)));
+      yoga.logger.error(each);
+      errors.add(createGraphQLError('Unexpected error.', { extensions: { unexpected: true } }));
     }
   };
   visit(error);

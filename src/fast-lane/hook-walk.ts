@@ -16,16 +16,16 @@ export interface Walk {
 export const NEVER_ENDS: Walk = { ended: false };
 
 /**
- * Calls `call` for each hook in order until `walk.ended`. While hooks answer
+ * Calls `call` for each hook (and its index) in order until `walk.ended`. While hooks answer
  * synchronously no promise is made; from the first promise on, the rest wait
  * for it, as promise-helpers' `iterateAsync` does.
  */
-export function eachHook<H>(hooks: readonly H[], walk: Walk, call: (hook: H) => unknown): void | Promise<void> {
+export function eachHook<H>(hooks: readonly H[], walk: Walk, call: (hook: H, index: number) => unknown): void | Promise<void> {
   for (let i = 0; i < hooks.length && !walk.ended; i++) {
-    const value = call(hooks[i]!);
+    const value = call(hooks[i]!, i);
     if (isPromise(value)) {
       return value.then(async () => {
-        for (let j = i + 1; j < hooks.length && !walk.ended; j++) await call(hooks[j]!);
+        for (let j = i + 1; j < hooks.length && !walk.ended; j++) await call(hooks[j]!, j);
       });
     }
   }

@@ -6,14 +6,21 @@
  * call them, but synchronously while hooks answer synchronously.
  *
  * envelop's own parse, validate, context and subscribe steps run as they are
- * (`getEnveloped`), and its `execute` instrumentation wraps the execute step
- * as envelop wraps it. Hand-written because Yoga's and envelop's versions make
+ * (`getEnveloped`); so does its execute step when a plugin instruments
+ * `execute`, since that instrumentation gets the payload object envelop gave
+ * the request's other steps, which only envelop holds. Where a hook keeps a
+ * setter for later, it acts as it would in Yoga and envelop (an onParams
+ * `setResult` does not reach the onExecutionResult walk; a kept
+ * `setResultAndStopExecution` stops only its own hook's step), and handlers and
+ * execute functions are called without a `this`.
+ *
+ * Hand-written because Yoga's and envelop's versions make
  * promise-helpers closures and settled promise objects per hook and step even
  * when nothing is asynchronous: for a status poll, more allocation than the
  * rest of the operation (README "The cost of one pipeline").
  */
 import { getOperationAST, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLError, type GraphQLSchema } from 'graphql';
-import { finalAsyncIterator, getInstrumented, isAsyncIterable, isPromise, mapAsyncIterator, type Instrumentation, type Plugin } from 'graphql-yoga';
+import { finalAsyncIterator, isAsyncIterable, isPromise, mapAsyncIterator, type Instrumentation, type Plugin } from 'graphql-yoga';
 import { handleError, type ErrorHandling } from './handle-error.js';
 import { eachHook, hooksNamed, NEVER_ENDS, whenSettled, type Walk } from './hook-walk.js';
 
@@ -36,6 +43,7 @@ export interface Enveloped {
   parse(source: string | undefined): DocumentNode;
   validate(schema: GraphQLSchema, document: DocumentNode): readonly GraphQLError[];
   contextFactory(): Context | Promise<Context>;
+  execute(args: ExecutionArgs): unknown;
   subscribe(args: ExecutionArgs): unknown;
   schema: GraphQLSchema;
 }
@@ -63,6 +71,7 @@ export class OperationRunner {
   readonly #onExecute: Hook<'onExecute'>[];
   readonly #handleParams: ParamsHandler;
   readonly #getEnveloped: OperationInternals['getEnveloped'];
+  readonly #tracesExecute: boolean;
 
   constructor(yoga: OperationInternals) {
     this.#yoga = yoga;
@@ -71,6 +80,7 @@ export class OperationRunner {
     this.#onParams = hooksNamed(yoga.plugins, 'onParams');
     this.#onExecutionResult = hooksNamed(yoga.plugins, 'onExecutionResult');
     this.#onExecute = hooksNamed(yoga.plugins, 'onExecute');
+    this.#tracesExecute = Boolean(yoga.instrumentation?.execute);
     this.#handleParams = (payload) => this.#handle(payload);
   }
 
@@ -103,15 +113,23 @@ export class OperationRunner {
         context,
       } as unknown as Payload<'onParams'>),
     );
-    return whenSettled(walked, () =>
-      whenSettled(state.result || state.paramsHandler({ request, params: state.params, context }), (handled) => {
-        state.result = handled;
+    return whenSettled(walked, () => {
+      // Called as a plain function, as Yoga calls it: `this` is not the walk's state.
+      const paramsHandler = state.paramsHandler;
+      return whenSettled(state.result || paramsHandler({ request, params: state.params, context }), (handled) => {
+        // Yoga's onExecutionResult walk has a result of its own: an onParams `setResult` kept for later no longer reaches it.
+        const after = {
+          result: handled,
+          setResult(next: unknown) {
+            after.result = next;
+          },
+        };
         const done = eachHook(this.#onExecutionResult, NEVER_ENDS, (hook) =>
-          hook({ result: state.result, setResult: state.setResult, request, context } as unknown as Payload<'onExecutionResult'>),
+          hook({ result: after.result, setResult: after.setResult, request, context } as unknown as Payload<'onExecutionResult'>),
         );
-        return whenSettled(done, () => state.result);
-      }),
-    );
+        return whenSettled(done, () => after.result);
+      });
+    });
   }
 
   /** YogaServer.handleParams: envelop for this request, then processRequest; a failure is its errors as the result. */
@@ -163,8 +181,8 @@ export class OperationRunner {
         operationName: params.operationName,
       };
       if (getOperationAST(document, params.operationName)?.operation === 'subscription') return enveloped.subscribe(args);
-      const traced = this.#yoga.instrumentation?.execute;
-      return traced ? getInstrumented({ context }).asyncFn(traced, (each: ExecutionArgs) => this.#execute(each))(args) : this.#execute(args);
+      // An `execute` instrumentation gets the payload envelop gave this request's other steps, which only envelop holds.
+      return this.#tracesExecute ? enveloped.execute(args) : this.#execute(args);
     });
   }
 
@@ -173,21 +191,18 @@ export class OperationRunner {
     const context = (args.contextValue || {}) as Context;
     const after: NonNullable<ReturnType<Hook<'onExecute'>>>[] = [];
     const state: Walk & {
+      at: number;
       executeFn: ExecuteFn;
       result: Result | undefined;
       setExecuteFn(next: ExecuteFn): void;
-      setResultAndStopExecution(next: Result): void;
       extendContext(extension: unknown): void;
     } = {
       ended: false,
+      at: -1,
       executeFn: noEngine,
       result: undefined,
       setExecuteFn(next) {
         state.executeFn = next;
-      },
-      setResultAndStopExecution(next) {
-        state.result = next;
-        state.ended = true;
       },
       extendContext(extension) {
         if (typeof extension !== 'object') {
@@ -196,12 +211,17 @@ export class OperationRunner {
         Object.assign(context, extension);
       },
     };
-    const walked = eachHook(this.#onExecute, state, (hook) =>
-      whenSettled(
+    const walked = eachHook(this.#onExecute, state, (hook, index) => {
+      state.at = index;
+      return whenSettled(
         hook({
           executeFn: state.executeFn,
           setExecuteFn: state.setExecuteFn,
-          setResultAndStopExecution: state.setResultAndStopExecution,
+          // Stops the walk only while its own hook is the one walked, as each step of envelop's iterateAsync has its own endEarly.
+          setResultAndStopExecution(next: Result) {
+            state.result = next;
+            if (state.at === index) state.ended = true;
+          },
           context,
           extendContext: state.extendContext,
           args,
@@ -209,11 +229,13 @@ export class OperationRunner {
         (each) => {
           if (each) after.push(each);
         },
-      ),
-    );
-    return whenSettled(walked, () =>
-      whenSettled(state.result || state.executeFn({ ...args, contextValue: context }), (executed) => this.#executeDone(args, executed, after)),
-    );
+      );
+    });
+    return whenSettled(walked, () => {
+      // Called as a plain function, as envelop calls it: `this` is not the walk's state.
+      const executeFn = state.executeFn;
+      return whenSettled(state.result || executeFn({ ...args, contextValue: context }), (executed) => this.#executeDone(args, executed, after));
+    });
   }
 
   /** onExecuteDone hooks, each able to replace the result; a stream's onNext and onEnd wrap it. */
