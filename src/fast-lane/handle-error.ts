@@ -49,7 +49,7 @@ export function handleError(error: unknown, yoga: ErrorHandling): GraphQLError[]
 }
 
 /** An AbortError or TimeoutError DOMException, which Yoga drops rather than reports. */
-export function isAbortError(error: unknown): boolean {
+function isAbortError(error: unknown): boolean {
   return (
     typeof error === 'object' &&
     error !== null &&

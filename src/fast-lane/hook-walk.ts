@@ -16,9 +16,9 @@ export interface Walk {
 export const NEVER_ENDS: Walk = { ended: false };
 
 /**
- * Calls `call` for each hook (and its index) in order until `walk.ended`. While hooks answer
- * synchronously no promise is made; from the first promise on, the rest wait
- * for it, as promise-helpers' `iterateAsync` does.
+ * Calls `call` for each hook (and its index) in order until `walk.ended`.
+ * While hooks answer synchronously no promise is made; from the first promise
+ * on, the rest wait for it, as promise-helpers' `iterateAsync` does.
  */
 export function eachHook<H>(hooks: readonly H[], walk: Walk, call: (hook: H, index: number) => unknown): void | Promise<void> {
   for (let i = 0; i < hooks.length && !walk.ended; i++) {
@@ -31,12 +31,18 @@ export function eachHook<H>(hooks: readonly H[], walk: Walk, call: (hook: H, ind
   }
 }
 
-/** `next(value)`, after `value` settles when it is a promise: synchronous otherwise. (Not named `then`: a module exporting `then` is a thenable to `await import()`.) */
+/**
+ * `next(value)`, after `value` settles when it is a promise: synchronous
+ * otherwise. Not named `then`: a module exporting `then` is a thenable to
+ * `await import()`.
+ */
 export function whenSettled<T, R>(value: T | Promise<T>, next: (value: T) => R | Promise<R>): R | Promise<R> {
   return isPromise(value) ? value.then(next) : next(value);
 }
 
-type Hook<Name extends keyof Plugin> = NonNullable<Plugin[Name]>;
+/** A plugin's hook of that name, and the payload it is called with. */
+export type Hook<Name extends keyof Plugin> = NonNullable<Plugin[Name]>;
+export type Payload<Name extends keyof Plugin> = Hook<Name> extends (payload: infer P) => unknown ? P : never;
 
 /** The `name` hooks of `plugins`, in plugin order. */
 export function hooksNamed<Name extends keyof Plugin>(plugins: readonly (Plugin | undefined | null | false)[], name: Name): Hook<Name>[] {

@@ -22,10 +22,8 @@
 import { getOperationAST, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLError, type GraphQLSchema } from 'graphql';
 import { finalAsyncIterator, isAsyncIterable, isPromise, mapAsyncIterator, type Instrumentation, type Plugin } from 'graphql-yoga';
 import { handleError, type ErrorHandling } from './handle-error.js';
-import { eachHook, hooksNamed, NEVER_ENDS, whenSettled, type Walk } from './hook-walk.js';
+import { eachHook, hooksNamed, NEVER_ENDS, whenSettled, type Hook, type Payload, type Walk } from './hook-walk.js';
 
-type Hook<Name extends keyof Plugin> = NonNullable<Plugin[Name]>;
-type Payload<Name extends keyof Plugin> = Hook<Name> extends (payload: infer P) => unknown ? P : never;
 type Context = Record<string, unknown>;
 type Result = ExecutionResult | AsyncIterable<ExecutionResult>;
 type ExecuteFn = (args: ExecutionArgs) => Result | Promise<Result>;
@@ -255,6 +253,7 @@ export class OperationRunner {
     );
     return whenSettled(walked, () => {
       let result = state.result;
+      if (done.length === 0) return result;
       const onNext = done.flatMap((each) => (each.onNext ? [each.onNext] : []));
       const onEnd = done.flatMap((each) => (each.onEnd ? [each.onEnd] : []));
       if (onNext.length > 0 && isAsyncIterable(result)) {

@@ -42,14 +42,12 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ExecutionResult } from 'graphql';
-import { getInstrumented, isPromise, type Plugin } from 'graphql-yoga';
+import { getInstrumented, isPromise } from 'graphql-yoga';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
 import { handleError } from './handle-error.js';
-import { eachHook, hooksNamed, NEVER_ENDS, whenSettled } from './hook-walk.js';
+import { eachHook, hooksNamed, NEVER_ENDS, whenSettled, type Hook, type Payload } from './hook-walk.js';
 import { OperationRunner, type OperationInternals } from './operation-runner.js';
 
-type Hook<Name extends keyof Plugin> = NonNullable<Plugin[Name]>;
-type Payload<Name extends keyof Plugin> = Hook<Name> extends (payload: infer P) => unknown ? P : never;
 type RequestParser = NonNullable<Payload<'onRequestParse'>['requestParser']>;
 type ResultProcessor = NonNullable<Payload<'onResultProcess'>['resultProcessor']>;
 type RequestHandler = Payload<'onRequest'>['requestHandler'];
@@ -59,7 +57,6 @@ type ParseOutcome = { response: Response } | { params: unknown };
 
 /** What the runner reads off the Yoga instance: its plugins, masking and the steps it runs. */
 export interface YogaInternals extends OperationInternals {
-  plugins: readonly (Plugin | undefined | null | false)[];
   fetchAPI: FetchAPI;
 }
 

@@ -11,15 +11,17 @@ import { getArgumentValues, getNamedType, GraphQLError, isObjectType, Kind, type
 import { checkPageArgs, type EventPageArgs } from '../domain/event-pages.js';
 import { selectedFields } from './served.js';
 
+/** The paginated field of an execution whose pages are checked here. */
+const EVENTS = 'events';
 const NO_PAGES: readonly EventPageArgs[] = Object.freeze([]);
 
 /** The arguments of each `events` page selected right below the field `info` resolves (an execution, or a list of them). */
 export function eventPagesBelow(info: GraphQLResolveInfo): readonly EventPageArgs[] {
   if (!mayNameEvents(info)) return NO_PAGES;
   const type = getNamedType(info.returnType);
-  const events = isObjectType(type) ? type.getFields()['events'] : undefined;
+  const events = isObjectType(type) ? type.getFields()[EVENTS] : undefined;
   if (!events) return [];
-  return selectedFields(info, 'events').map((node) => getArgumentValues(events, node, info.variableValues) as EventPageArgs);
+  return selectedFields(info, EVENTS).map((node) => getArgumentValues(events, node, info.variableValues) as EventPageArgs);
 }
 
 /**
@@ -45,7 +47,7 @@ function mayNameEvents(info: GraphQLResolveInfo): boolean {
 function names(selectionSet: SelectionSetNode | undefined, info: GraphQLResolveInfo, spread: Set<string>): boolean {
   for (const selection of selectionSet?.selections ?? []) {
     if (selection.kind === Kind.FIELD) {
-      if (selection.name.value === 'events') return true;
+      if (selection.name.value === EVENTS) return true;
     } else if (selection.kind === Kind.INLINE_FRAGMENT) {
       if (names(selection.selectionSet, info, spread)) return true;
     } else if (!spread.has(selection.name.value)) {
