@@ -1,12 +1,14 @@
 /**
  * Plugins that steer an operation, not only watch it, get the same answer on
- * both lanes: the fast lane runs Yoga's operation step and envelop's execute
- * step itself (src/fast-lane/operation-runner.ts), so each way a hook can
+ * both lanes: the fast lane runs Yoga's operation step and envelop's parse,
+ * validate and execute steps itself (src/fast-lane/operation-runner.ts,
+ * document-steps.ts), so each way a hook can
  * answer, replace, stop or fail is checked against Yoga's and envelop's own
  * behaviour on the full lane, and against what it should be, with the upstream
  * calls each lane made.
  */
-import type { ExecutionResult } from 'graphql';
+import { getDocumentString } from '@envelop/core';
+import { GraphQLError, parse, print, type ExecutionResult, type ValidationContext } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Harness, LANES, type LaneName } from './support/harness.js';
@@ -210,6 +212,114 @@ describe('plugins that steer the operation, on both lanes', () => {
       expect(got.body.data).toBeUndefined();
       expect(got.body.errors).toHaveLength(1);
       expect(JSON.stringify(got.body)).not.toMatch(/secret detail|Invalid context extension/);
+      expect(got.body.errors![0]!.extensions?.['code']).toBe('INTERNAL_SERVER_ERROR');
+    }
+  });
+
+  it('onParse setParsedDocument and setParseFn replace the document, and an after-callback replaceParseResult replaces a parse failure', async () => {
+    const idOnly = parse(`{ execution(id: "${ID}") { id } }`);
+    const set = await onBothLanes(() => [{ onParse: ({ setParsedDocument }) => setParsedDocument(idOnly) }]);
+    expect(set).toMatchObject({ status: 200, body: { data: { execution: { id: ID } } }, upstreamCalls: 1 });
+
+    const fn = await onBothLanes(() => [{ onParse: ({ setParseFn }) => setParseFn(() => idOnly) }]);
+    expect(fn).toMatchObject({ status: 200, body: { data: { execution: { id: ID } } }, upstreamCalls: 1 });
+
+    const seen: string[] = [];
+    const replaced = await onBothLanes(() => [
+      {
+        onParse: ({ setParseFn }) => {
+          setParseFn(() => {
+            throw new GraphQLError('Syntax Error: planted');
+          });
+          return ({ result, replaceParseResult }) => {
+            seen.push(result instanceof Error ? result.message : 'a document');
+            replaceParseResult(idOnly);
+          };
+        },
+      },
+    ]);
+    expect(replaced).toMatchObject({ status: 200, body: { data: { execution: { id: ID } } }, upstreamCalls: 1 });
+    expect(seen).toEqual(['Syntax Error: planted', 'Syntax Error: planted']);
+  });
+
+  it('the parsed document keeps its source for getDocumentString, and onParse and onValidate extendContext reach the operation', async () => {
+    const got = await onBothLanes(() => [
+      {
+        onParse: ({ extendContext }) => extendContext({ parsedBy: 'onParse' }),
+        onValidate: ({ extendContext }) => extendContext({ validatedBy: 'onValidate' }),
+        onExecute: ({ args, setResultAndStopExecution }) => {
+          const context = args.contextValue as Record<string, unknown>;
+          setResultAndStopExecution({
+            data: { execution: null },
+            extensions: { source: getDocumentString(args.document, print), parsedBy: context['parsedBy'], validatedBy: context['validatedBy'] },
+          });
+        },
+      },
+    ]);
+    expect(got.body.extensions).toMatchObject({ source: QUERY, parsedBy: 'onParse', validatedBy: 'onValidate' });
+  });
+
+  it('onValidate addValidationRule, setValidationFn and setResult, and an after-callback that sees `valid` and replaces the result', async () => {
+    const refuseExecution = (context: ValidationContext) => ({
+      Field(node: { name: { value: string } }) {
+        if (node.name.value === 'execution') context.reportError(new GraphQLError('planted rule'));
+      },
+    });
+    const rulesSeen: (number | undefined)[] = [];
+    const ruled = await onBothLanes(() => [
+      { onValidate: ({ addValidationRule }) => addValidationRule(refuseExecution) },
+      { onValidate: ({ params }) => void rulesSeen.push(params.rules?.length) },
+    ]);
+    expect(ruled.upstreamCalls).toBe(0);
+    expect(ruled.body.errors?.map((error) => error.message)).toContain('planted rule');
+    // Yoga's engine adds graphql-js's specified rules first; the planted one comes after them.
+    expect(rulesSeen[0]).toBeGreaterThan(1);
+    expect(rulesSeen).toEqual([rulesSeen[0], rulesSeen[0]]);
+
+    const calls: number[] = [];
+    const skipped = await onBothLanes(() => {
+      calls.push(0);
+      const lane = calls.length - 1;
+      return [{ onValidate: ({ setValidationFn }) => setValidationFn(() => ((calls[lane]! += 1), [])) }];
+    });
+    expect(skipped).toMatchObject({ status: 200, body: { data: SERVED }, upstreamCalls: 1 });
+    expect(calls).toEqual([1, 1]);
+
+    const valid: boolean[] = [];
+    const replaced = await onBothLanes(() => [
+      {
+        onValidate: () => ({ valid: isValid, setResult }) => {
+          valid.push(isValid);
+          setResult([new GraphQLError('replaced after validation')]);
+        },
+      },
+    ]);
+    expect(valid).toEqual([true, true]);
+    expect(replaced.upstreamCalls).toBe(0);
+    expect(replaced.body.errors?.map((error) => error.message)).toEqual(['replaced after validation']);
+
+    const preset = await onBothLanes(() => [{ onValidate: ({ setResult }) => setResult([new GraphQLError('set before validation')]) }]);
+    expect(preset.body.errors?.map((error) => error.message)).toEqual(['set before validation']);
+  });
+
+  it('an onParse or onValidate hook that throws is a masked error, never a crash', async () => {
+    for (const plugin of [
+      {
+        onParse: () => {
+          throw new Error('secret detail');
+        },
+      },
+      {
+        onValidate: () => {
+          throw new Error('secret detail');
+        },
+      },
+      { onValidate: ({ setValidationFn }) => setValidationFn((() => undefined) as never) },
+    ] as Plugin[]) {
+      const got = await onBothLanes(() => [plugin]);
+      expect(got.upstreamCalls).toBe(0);
+      expect(got.body.data).toBeUndefined();
+      expect(JSON.stringify(got.body)).not.toMatch(/secret detail/);
       expect(got.body.errors![0]!.extensions?.['code']).toBe('INTERNAL_SERVER_ERROR');
     }
   });

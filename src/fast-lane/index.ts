@@ -7,8 +7,9 @@
  * - operations run compiled by graphql-jit (./compiled-execution.ts);
  * - Yoga's HTTP steps run without streams, AbortControllers or promise wrappers
  *   where hooks answer synchronously (./runner.ts), and so do Yoga's operation
- *   step and envelop's execute step (./operation-runner.ts); the answer is
- *   written in one go (./write-response.ts).
+ *   step and envelop's execute step (./operation-runner.ts); envelop's parse
+ *   and validate steps make no closures per hook (./document-steps.ts); the
+ *   answer is written in one go (./write-response.ts).
  *
  * `FAST_LANE=false` switches it off: the edge then hands every request to Yoga's
  * own node adapter, and operations run on graphql-js. Deleting this folder
@@ -40,15 +41,15 @@ const RUNNABLE_HOOKS = new Set([
   'onRequestParse',
   'onResultProcess',
   'onResponse',
-  // The operation runner's: Yoga's getResultForParams and envelop's execute step.
+  // The operation runner's: Yoga's getResultForParams and envelop's parse, validate and execute steps.
   'onParams',
   'onExecutionResult',
+  'onParse',
+  'onValidate',
   'onExecute',
   // envelop's, run by envelop itself (getEnveloped).
   'onEnveloped',
   'onContextBuilding',
-  'onParse',
-  'onValidate',
   'onSubscribe',
   // Wraps the runner's steps as it wraps Yoga's.
   'instrumentation',

@@ -5,10 +5,12 @@
  * the same payloads in the same order as graphql-yoga 5.24 and @envelop/core 5
  * call them, but synchronously while hooks answer synchronously.
  *
- * envelop's own parse, validate, context and subscribe steps run as they are
- * (`getEnveloped`); so does its execute step when a plugin instruments
- * `execute`, since that instrumentation gets the payload object envelop gave
- * the request's other steps, which only envelop holds. Where a hook keeps a
+ * envelop's parse and validate steps run as ./document-steps.ts has them;
+ * its init, context and subscribe steps run as they are (`getEnveloped`: the
+ * context step's error handlers are registered inside envelop, where only it
+ * can reach them). A step a plugin instruments (`parse`, `validate`,
+ * `execute`) is envelop's own, since that instrumentation gets the payload
+ * object envelop gave the request's other steps, which only envelop holds. Where a hook keeps a
  * setter for later, it acts as it would in Yoga and envelop (an onParams
  * `setResult` does not reach the onExecutionResult walk; a kept
  * `setResultAndStopExecution` stops only its own hook's step), and handlers and
@@ -21,6 +23,7 @@
  */
 import { getOperationAST, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLError, type GraphQLSchema } from 'graphql';
 import { finalAsyncIterator, isAsyncIterable, isPromise, mapAsyncIterator, type Instrumentation, type Plugin } from 'graphql-yoga';
+import { DocumentSteps } from './document-steps.js';
 import { handleError, type ErrorHandling } from './handle-error.js';
 import { eachHook, hooksNamed, NEVER_ENDS, whenSettled, type Hook, type Payload, type Walk } from './hook-walk.js';
 
@@ -39,7 +42,7 @@ interface Params {
 /** What `getEnveloped(context)` hands back (@envelop/core's create.js). */
 export interface Enveloped {
   parse(source: string | undefined): DocumentNode;
-  validate(schema: GraphQLSchema, document: DocumentNode): readonly GraphQLError[];
+  validate(schema: GraphQLSchema, document: DocumentNode): readonly GraphQLError[] | undefined;
   contextFactory(): Context | Promise<Context>;
   execute(args: ExecutionArgs): unknown;
   subscribe(args: ExecutionArgs): unknown;
@@ -69,7 +72,8 @@ export class OperationRunner {
   readonly #onExecute: Hook<'onExecute'>[];
   readonly #handleParams: ParamsHandler;
   readonly #getEnveloped: OperationInternals['getEnveloped'];
-  readonly #tracesExecute: boolean;
+  readonly #documents: DocumentSteps;
+  readonly #traces: { parse: boolean; validate: boolean; execute: boolean };
 
   constructor(yoga: OperationInternals) {
     this.#yoga = yoga;
@@ -78,7 +82,9 @@ export class OperationRunner {
     this.#onParams = hooksNamed(yoga.plugins, 'onParams');
     this.#onExecutionResult = hooksNamed(yoga.plugins, 'onExecutionResult');
     this.#onExecute = hooksNamed(yoga.plugins, 'onExecute');
-    this.#tracesExecute = Boolean(yoga.instrumentation?.execute);
+    this.#documents = new DocumentSteps(yoga.plugins);
+    const { instrumentation } = yoga;
+    this.#traces = { parse: Boolean(instrumentation?.parse), validate: Boolean(instrumentation?.validate), execute: Boolean(instrumentation?.execute) };
     this.#handleParams = (payload) => this.#handle(payload);
   }
 
@@ -167,9 +173,12 @@ export class OperationRunner {
 
   /** graphql-yoga's processRequest (process-request.js): parse, validate, build the context, execute or subscribe. */
   #processRequest(params: Params, enveloped: Enveloped, context: Context): unknown {
-    const document = enveloped.parse(params.query);
-    const errors = enveloped.validate(enveloped.schema, document);
-    if (errors.length > 0) return { errors };
+    const traces = this.#traces;
+    // Yoga's parameter check has refused a request without a query before this step.
+    const document = traces.parse ? enveloped.parse(params.query) : this.#documents.parse(context, params.query as string);
+    const errors = traces.validate ? enveloped.validate(enveloped.schema, document) : this.#documents.validate(context, enveloped.schema, document);
+    // A validation function that returned nothing fails here, as it does in Yoga's processRequest.
+    if (errors!.length > 0) return { errors };
     return whenSettled(enveloped.contextFactory(), (contextValue) => {
       const args: ExecutionArgs = {
         schema: enveloped.schema,
@@ -180,7 +189,7 @@ export class OperationRunner {
       };
       if (getOperationAST(document, params.operationName)?.operation === 'subscription') return enveloped.subscribe(args);
       // An `execute` instrumentation gets the payload envelop gave this request's other steps, which only envelop holds.
-      return this.#tracesExecute ? enveloped.execute(args) : this.#execute(args);
+      return traces.execute ? enveloped.execute(args) : this.#execute(args);
     });
   }
 
