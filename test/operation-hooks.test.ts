@@ -245,10 +245,10 @@ describe('plugins that steer the operation, on both lanes', () => {
   it('the parsed document keeps its source for getDocumentString, and onParse and onValidate extendContext reach the operation', async () => {
     const got = await onBothLanes(() => [
       {
-        onParse: ({ extendContext }) => extendContext({ parsedBy: 'onParse' }),
-        onValidate: ({ extendContext }) => extendContext({ validatedBy: 'onValidate' }),
+        onParse: ({ extendContext }) => extendContext({ parsedBy: 'onParse' } as object),
+        onValidate: ({ extendContext }) => extendContext({ validatedBy: 'onValidate' } as object),
         onExecute: ({ args, setResultAndStopExecution }) => {
-          const context = args.contextValue as Record<string, unknown>;
+          const context = args.contextValue as unknown as Record<string, unknown>;
           setResultAndStopExecution({
             data: { execution: null },
             extensions: { source: getDocumentString(args.document, print), parsedBy: context['parsedBy'], validatedBy: context['validatedBy'] },
@@ -322,5 +322,44 @@ describe('plugins that steer the operation, on both lanes', () => {
       expect(JSON.stringify(got.body)).not.toMatch(/secret detail/);
       expect(got.body.errors![0]!.extensions?.['code']).toBe('INTERNAL_SERVER_ERROR');
     }
+  });
+
+  it('a hook that is truthy but not a function is called and fails the request on both lanes, as Yoga and envelop take hooks', async () => {
+    // onExecutionResult fails once the operation has run.
+    for (const [name, upstreamCalls] of [['onParse', 0], ['onValidate', 0], ['onExecute', 0], ['onParams', 0], ['onExecutionResult', 1]] as const) {
+      const got = await onBothLanes(() => [{ [name]: { enabled: true } } as unknown as Plugin]);
+      expect(got.upstreamCalls, name).toBe(upstreamCalls);
+      expect(got.body.errors?.[0]?.extensions?.['code'], name).toBe('INTERNAL_SERVER_ERROR');
+    }
+  });
+
+  it('a hook a plugin sets in its onYogaInit runs where Yoga runs it (onParams) and not where envelop took its lists before (onValidate, onExecute)', async () => {
+    const got = await onBothLanes(() => [
+      {
+        onYogaInit(this: Plugin) {
+          this.onValidate = ({ setResult }) => setResult([new GraphQLError('set by an onValidate added in onYogaInit')]);
+          this.onExecute = ({ setResultAndStopExecution }) => setResultAndStopExecution({ data: { execution: null } });
+          this.onParams = ({ params, setParams }) => setParams({ ...params, extensions: { seenBy: 'onParams' } });
+        },
+        onExecutionResult: ({ request, result, setResult }) => void [request, result, setResult],
+      } as Plugin,
+    ]);
+    expect(got).toMatchObject({ status: 200, body: { data: SERVED }, upstreamCalls: 1 });
+  });
+
+  it('an onParse that returns a promise fails with the message envelop\'s own step logs', async () => {
+    const logged = {} as Record<LaneName, string[]>;
+    for (const lane of LANES) {
+      const harness = await Harness.start({ lane, plugins: [{ onParse: (async () => undefined) as unknown as Plugin['onParse'] }] });
+      open.push(harness);
+      const got = await harness.query(QUERY);
+      expect(got.errors?.[0]?.extensions?.['code']).toBe('INTERNAL_SERVER_ERROR');
+      logged[lane] = harness.logs.flatMap((line) => {
+        const message = (line['err'] as { message?: string } | undefined)?.message;
+        return message ? [message] : [];
+      });
+    }
+    expect(logged.full).toContain('afterCb is not a function');
+    expect(logged.fast).toEqual(logged.full);
   });
 });

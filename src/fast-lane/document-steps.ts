@@ -15,8 +15,8 @@
  */
 import type { DocumentNode, GraphQLError, GraphQLSchema, ValidationRule } from 'graphql';
 import { documentStringMap } from '@envelop/core';
-import type { Plugin } from 'graphql-yoga';
-import { hooksNamed, type Hook } from './hook-walk.js';
+import type { EnvelopHooks } from './envelop-hooks.js';
+import type { Hook } from './hook-walk.js';
 
 type Context = Record<string, unknown>;
 type ParseFn = (source: string, options?: unknown) => DocumentNode;
@@ -42,9 +42,9 @@ export class DocumentSteps {
   readonly #onParse: Hook<'onParse'>[];
   readonly #onValidate: Hook<'onValidate'>[];
 
-  constructor(plugins: readonly (Plugin | undefined | null | false)[]) {
-    this.#onParse = hooksNamed(plugins, 'onParse');
-    this.#onValidate = hooksNamed(plugins, 'onValidate');
+  constructor(hooks: Pick<EnvelopHooks, 'onParse' | 'onValidate'>) {
+    this.#onParse = hooks.onParse;
+    this.#onValidate = hooks.onValidate;
   }
 
   /** envelop's `parse(source)` for the request's context; throws what parsing or a hook threw, or what a hook set as the result. */
@@ -86,8 +86,9 @@ export class DocumentSteps {
         state.result = error;
       }
     }
-    for (const done of after) {
-      done({ context, extendContext: state.extendContext, replaceParseResult: state.replaceParseResult, result: state.result });
+    // Named as envelop names it: a hook that returned a non-function fails with the same message.
+    for (const afterCb of after) {
+      afterCb({ context, extendContext: state.extendContext, replaceParseResult: state.replaceParseResult, result: state.result });
     }
     const result = state.result;
     if (result === null) throw new Error('Failed to parse document.');
@@ -139,8 +140,8 @@ export class DocumentSteps {
     }
     if (!state.result) return undefined;
     const valid = state.result.length === 0;
-    for (const done of after) {
-      done({ valid, result: state.result, context, extendContext: state.extendContext, setResult: state.setResult });
+    for (const afterCb of after) {
+      afterCb({ valid, result: state.result, context, extendContext: state.extendContext, setResult: state.setResult });
     }
     return state.result;
   }

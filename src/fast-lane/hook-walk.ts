@@ -44,12 +44,16 @@ export function whenSettled<T, R>(value: T | Promise<T>, next: (value: T) => R |
 export type Hook<Name extends keyof Plugin> = NonNullable<Plugin[Name]>;
 export type Payload<Name extends keyof Plugin> = Hook<Name> extends (payload: infer P) => unknown ? P : never;
 
-/** The `name` hooks of `plugins`, in plugin order. */
+/**
+ * The `name` hooks of `plugins`, in plugin order, taken as envelop, Yoga and
+ * @whatwg-node/server take them: any truthy value, so one that is not a
+ * function fails when it is called, as it does there.
+ */
 export function hooksNamed<Name extends keyof Plugin>(plugins: readonly (Plugin | undefined | null | false)[], name: Name): Hook<Name>[] {
   const hooks: Hook<Name>[] = [];
   for (const plugin of plugins) {
     const hook = plugin ? plugin[name] : undefined;
-    if (typeof hook === 'function') hooks.push(hook as Hook<Name>);
+    if (hook) hooks.push(hook as Hook<Name>);
   }
   return hooks;
 }

@@ -19,10 +19,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isPromise } from 'graphql-yoga';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
+import { envelopHooks } from './envelop-hooks.js';
 import { PipelineRunner, type YogaInternals } from './runner.js';
 import { writeResponse } from './write-response.js';
 
 export { useCompiledExecution } from './compiled-execution.js';
+export { useEnvelopHooks } from './envelop-hooks.js';
 
 /** How a transport hands a request to a lane. */
 export interface Lane {
@@ -107,7 +109,9 @@ export function createFastLane(gateway: object): Lane {
   if (refused.length > 0) {
     throw new FastLaneError(`the fast lane cannot run these plugin hooks: ${refused.join('; ')}. Set FAST_LANE=false to serve every request through Yoga's own handler.`);
   }
-  const runner = new PipelineRunner(internals);
+  const envelop = envelopHooks(internals.plugins);
+  if (!envelop) throw new FastLaneError('the fast lane needs useEnvelopHooks() registered before every other plugin of the gateway, to run the hooks envelop runs.');
+  const runner = new PipelineRunner(internals, envelop);
   return {
     readsBodyFirst: true,
     serve(incoming, outgoing, serverContext, body) {

@@ -25,7 +25,8 @@ import { getOperationAST, type DocumentNode, type ExecutionArgs, type ExecutionR
 import { finalAsyncIterator, isAsyncIterable, isPromise, mapAsyncIterator, type Instrumentation, type Plugin } from 'graphql-yoga';
 import { DocumentSteps } from './document-steps.js';
 import { handleError, type ErrorHandling } from './handle-error.js';
-import { eachHook, hooksNamed, NEVER_ENDS, whenSettled, type Hook, type Payload, type Walk } from './hook-walk.js';
+import type { EnvelopHooks } from './envelop-hooks.js';
+import { eachHook, NEVER_ENDS, whenSettled, type Hook, type Payload, type Walk } from './hook-walk.js';
 
 type Context = Record<string, unknown>;
 type Result = ExecutionResult | AsyncIterable<ExecutionResult>;
@@ -52,6 +53,9 @@ export interface Enveloped {
 /** What the operation step reads off the Yoga instance. */
 export interface OperationInternals extends ErrorHandling {
   plugins: readonly (Plugin | undefined | null | false)[];
+  /** Yoga's own lists, taken as Yoga takes them (each plugin's after its onYogaInit). */
+  onParamsHooks: Hook<'onParams'>[];
+  onExecutionResultHooks: Hook<'onExecutionResult'>[];
   fetchAPI: Payload<'onParams'>['fetchAPI'];
   getEnveloped(context: Context): Enveloped;
   instrumentation?: Instrumentation<Context>;
@@ -75,14 +79,15 @@ export class OperationRunner {
   readonly #documents: DocumentSteps;
   readonly #traces: { parse: boolean; validate: boolean; execute: boolean };
 
-  constructor(yoga: OperationInternals) {
+  /** `envelop`: envelop's hook lists as envelop took them (./envelop-hooks.ts). */
+  constructor(yoga: OperationInternals, envelop: EnvelopHooks) {
     this.#yoga = yoga;
     // Read once: Yoga is a Proxy whose property reads bind a new function each time.
     this.#getEnveloped = yoga.getEnveloped;
-    this.#onParams = hooksNamed(yoga.plugins, 'onParams');
-    this.#onExecutionResult = hooksNamed(yoga.plugins, 'onExecutionResult');
-    this.#onExecute = hooksNamed(yoga.plugins, 'onExecute');
-    this.#documents = new DocumentSteps(yoga.plugins);
+    this.#onParams = yoga.onParamsHooks;
+    this.#onExecutionResult = yoga.onExecutionResultHooks;
+    this.#onExecute = envelop.onExecute;
+    this.#documents = new DocumentSteps(envelop);
     const { instrumentation } = yoga;
     this.#traces = { parse: Boolean(instrumentation?.parse), validate: Boolean(instrumentation?.validate), execute: Boolean(instrumentation?.execute) };
     this.#handleParams = (payload) => this.#handle(payload);

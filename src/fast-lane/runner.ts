@@ -46,6 +46,7 @@ import { getInstrumented, isPromise } from 'graphql-yoga';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
 import { handleError } from './handle-error.js';
 import { eachHook, hooksNamed, NEVER_ENDS, whenSettled, type Hook, type Payload } from './hook-walk.js';
+import type { EnvelopHooks } from './envelop-hooks.js';
 import { OperationRunner, type OperationInternals } from './operation-runner.js';
 
 type RequestParser = NonNullable<Payload<'onRequestParse'>['requestParser']>;
@@ -58,6 +59,8 @@ type ParseOutcome = { response: Response } | { params: unknown };
 /** What the runner reads off the Yoga instance: its plugins, masking and the steps it runs. */
 export interface YogaInternals extends OperationInternals {
   fetchAPI: FetchAPI;
+  onRequestParseHooks: Hook<'onRequestParse'>[];
+  onResultProcessHooks: Hook<'onResultProcess'>[];
 }
 
 function isResponse(value: unknown): value is Response {
@@ -142,10 +145,11 @@ export class PipelineRunner {
   readonly #getResultForParams: (payload: { params: unknown; request: Request }, context: Record<string, unknown>) => unknown;
   readonly #instrumentation: YogaInternals['instrumentation'];
 
-  constructor(yoga: YogaInternals) {
+  /** `envelop`: envelop's hook lists as envelop took them (./envelop-hooks.ts). */
+  constructor(yoga: YogaInternals, envelop: EnvelopHooks) {
     this.#yoga = yoga;
     this.#instrumentation = yoga.instrumentation;
-    const operations = new OperationRunner(yoga);
+    const operations = new OperationRunner(yoga, envelop);
     const getResultForParams = operations.resultForParams.bind(operations);
     const operation = this.#instrumentation?.operation;
     this.#getResultForParams = operation
@@ -153,10 +157,11 @@ export class PipelineRunner {
       : getResultForParams;
     this.#fetchAPI = yoga.fetchAPI;
     this.#Request = edgeRequestClass(yoga.fetchAPI);
+    // @whatwg-node/server takes its lists from the plugins when Yoga's adapter is made, after every onYogaInit; Yoga keeps its own.
     this.#onRequest = hooksNamed(yoga.plugins, 'onRequest');
     this.#onResponse = hooksNamed(yoga.plugins, 'onResponse');
-    this.#onRequestParse = hooksNamed(yoga.plugins, 'onRequestParse');
-    this.#onResultProcess = hooksNamed(yoga.plugins, 'onResultProcess');
+    this.#onRequestParse = yoga.onRequestParseHooks;
+    this.#onResultProcess = yoga.onResultProcessHooks;
     this.#handle = ((request: Request, serverContext: GatewayServerContext) => this.#yogaHandle(request, serverContext)) as RequestHandler;
   }
 

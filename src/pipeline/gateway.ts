@@ -22,7 +22,7 @@ import { LRUCache } from 'lru-cache';
 import type { SecurityConfig, TelemetryConfig, UpstreamConfig } from '../config.js';
 import { UnknownStatusReporter } from '../domain/execution-status.js';
 import { MASKED_MESSAGE } from '../errors.js';
-import { useCompiledExecution } from '../fast-lane/index.js';
+import { useCompiledExecution, useEnvelopHooks } from '../fast-lane/index.js';
 import type { Logger } from '../logger.js';
 import { createContext, type GatewayContext, type RequestSource } from '../request/context.js';
 import { OncePerFieldLog } from '../request/warning-log.js';
@@ -151,6 +151,8 @@ export function createGateway(deps: GatewayDependencies): Gateway {
     renderGraphiQL,
     cors: (request) => cors(request),
     plugins: [
+      // First: it takes envelop's hook lists for the fast lane before any later plugin's onYogaInit.
+      ...(deps.compiledExecution ? [useEnvelopHooks()] : []),
       useRequestId(),
       ...(deps.operationSpans ? [useOperationSpans(deps.operationSpans)] : []),
       ...(deps.metrics ? [deps.metrics.plugin()] : []),
