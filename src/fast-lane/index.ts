@@ -7,9 +7,9 @@
  * - operations run compiled by graphql-jit (./compiled-execution.ts);
  * - Yoga's HTTP steps run without streams, AbortControllers or promise wrappers
  *   where hooks answer synchronously (./runner.ts), and so do Yoga's operation
- *   step and envelop's execute step (./operation-runner.ts), and envelop's
- *   parse, validate and context steps (./envelop-steps.ts); the answer is
- *   written in one go (./write-response.ts).
+ *   step and envelop's execute step (./operation-runner.ts); envelop's parse
+ *   and validate steps make no closures per hook (./document-steps.ts); the
+ *   answer is written in one go (./write-response.ts).
  *
  * `FAST_LANE=false` switches it off: the edge then hands every request to Yoga's
  * own node adapter, and operations run on graphql-js. Deleting this folder
@@ -43,15 +43,15 @@ const RUNNABLE_HOOKS = new Set([
   'onRequestParse',
   'onResultProcess',
   'onResponse',
-  // The operation runner's: Yoga's getResultForParams and envelop's parse, validate, context and execute steps.
+  // The operation runner's: Yoga's getResultForParams and envelop's parse, validate and execute steps.
   'onParams',
   'onExecutionResult',
   'onParse',
   'onValidate',
-  'onContextBuilding',
   'onExecute',
   // envelop's, run by envelop itself (getEnveloped).
   'onEnveloped',
+  'onContextBuilding',
   'onSubscribe',
   // Wraps the runner's steps as it wraps Yoga's.
   'instrumentation',
@@ -110,11 +110,7 @@ export function createFastLane(gateway: object): Lane {
     throw new FastLaneError(`the fast lane cannot run these plugin hooks: ${refused.join('; ')}. Set FAST_LANE=false to serve every request through Yoga's own handler.`);
   }
   const envelop = envelopHooks(internals.plugins);
-  if (!envelop) {
-    throw new FastLaneError(
-      "the fast lane needs useEnvelopHooks() registered before every other plugin of the gateway, and no context hook before its own (pass the gateway's context as a plugin, not as Yoga's `context` option).",
-    );
-  }
+  if (!envelop) throw new FastLaneError('the fast lane needs useEnvelopHooks() registered before every other plugin of the gateway, to run the hooks envelop runs.');
   const runner = new PipelineRunner(internals, envelop);
   return {
     readsBodyFirst: true,

@@ -5,12 +5,13 @@
  * the same payloads in the same order as graphql-yoga 5.24 and @envelop/core 5
  * call them, but synchronously while hooks answer synchronously.
  *
- * envelop's parse, validate and context steps run as ./envelop-steps.ts has
- * them; its init and subscribe steps run as they are (`getEnveloped`). A step
- * a plugin instruments (`parse`, `validate`, `context`, `execute`) is
- * envelop's own, since that instrumentation gets the payload object envelop
- * gave the request's other steps, which only envelop holds. Where a hook keeps
- * a setter for later, it acts as it would in Yoga and envelop (an onParams
+ * envelop's parse and validate steps run as ./document-steps.ts has them;
+ * its init, context and subscribe steps run as they are (`getEnveloped`: the
+ * context step's error handlers are registered inside envelop, where only it
+ * can reach them). A step a plugin instruments (`parse`, `validate`,
+ * `execute`) is envelop's own, since that instrumentation gets the payload
+ * object envelop gave the request's other steps, which only envelop holds. Where a hook keeps a
+ * setter for later, it acts as it would in Yoga and envelop (an onParams
  * `setResult` does not reach the onExecutionResult walk; a kept
  * `setResultAndStopExecution` stops only its own hook's step), and handlers and
  * execute functions are called without a `this`.
@@ -22,7 +23,7 @@
  */
 import { getOperationAST, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLError, type GraphQLSchema } from 'graphql';
 import { finalAsyncIterator, isAsyncIterable, isPromise, mapAsyncIterator, type Instrumentation, type Plugin } from 'graphql-yoga';
-import { EnvelopSteps } from './envelop-steps.js';
+import { DocumentSteps } from './document-steps.js';
 import { handleError, type ErrorHandling } from './handle-error.js';
 import type { EnvelopHooks } from './envelop-hooks.js';
 import { eachHook, NEVER_ENDS, whenSettled, type Hook, type Payload, type Walk } from './hook-walk.js';
@@ -75,8 +76,8 @@ export class OperationRunner {
   readonly #onExecute: Hook<'onExecute'>[];
   readonly #handleParams: ParamsHandler;
   readonly #getEnveloped: OperationInternals['getEnveloped'];
-  readonly #steps: EnvelopSteps;
-  readonly #traces: { parse: boolean; validate: boolean; context: boolean; execute: boolean };
+  readonly #documents: DocumentSteps;
+  readonly #traces: { parse: boolean; validate: boolean; execute: boolean };
 
   /** `envelop`: envelop's hook lists as envelop took them (./envelop-hooks.ts). */
   constructor(yoga: OperationInternals, envelop: EnvelopHooks) {
@@ -86,14 +87,9 @@ export class OperationRunner {
     this.#onParams = yoga.onParamsHooks;
     this.#onExecutionResult = yoga.onExecutionResultHooks;
     this.#onExecute = envelop.onExecute;
-    this.#steps = new EnvelopSteps(envelop);
+    this.#documents = new DocumentSteps(envelop);
     const { instrumentation } = yoga;
-    this.#traces = {
-      parse: Boolean(instrumentation?.parse),
-      validate: Boolean(instrumentation?.validate),
-      context: Boolean(instrumentation?.context),
-      execute: Boolean(instrumentation?.execute),
-    };
+    this.#traces = { parse: Boolean(instrumentation?.parse), validate: Boolean(instrumentation?.validate), execute: Boolean(instrumentation?.execute) };
     this.#handleParams = (payload) => this.#handle(payload);
   }
 
@@ -184,13 +180,11 @@ export class OperationRunner {
   #processRequest(params: Params, enveloped: Enveloped, context: Context): unknown {
     const traces = this.#traces;
     // Yoga's parameter check has refused a request without a query before this step.
-    const steps = this.#steps;
-    const document = traces.parse ? enveloped.parse(params.query) : steps.parse(context, params.query as string);
-    const errors = traces.validate ? enveloped.validate(enveloped.schema, document) : steps.validate(context, enveloped.schema, document);
+    const document = traces.parse ? enveloped.parse(params.query) : this.#documents.parse(context, params.query as string);
+    const errors = traces.validate ? enveloped.validate(enveloped.schema, document) : this.#documents.validate(context, enveloped.schema, document);
     // A validation function that returned nothing fails here, as it does in Yoga's processRequest.
     if (errors!.length > 0) return { errors };
-    const built = traces.context ? enveloped.contextFactory() : steps.context(context, () => enveloped.contextFactory());
-    return whenSettled(built, (contextValue) => {
+    return whenSettled(enveloped.contextFactory(), (contextValue) => {
       const args: ExecutionArgs = {
         schema: enveloped.schema,
         document,

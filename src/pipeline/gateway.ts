@@ -17,7 +17,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DocumentNode } from 'graphql';
-import { createYoga, maskError, useExtendContext, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { LRUCache } from 'lru-cache';
 import type { SecurityConfig, TelemetryConfig, UpstreamConfig } from '../config.js';
 import { UnknownStatusReporter } from '../domain/execution-status.js';
@@ -151,12 +151,8 @@ export function createGateway(deps: GatewayDependencies): Gateway {
     renderGraphiQL,
     cors: (request) => cors(request),
     plugins: [
-      // First: it takes envelop's hook lists for the fast lane before any later plugin's
-      // onYogaInit, and its context hook must come before every other.
+      // First: it takes envelop's hook lists for the fast lane before any later plugin's onYogaInit.
       ...(deps.compiledExecution ? [useEnvelopHooks()] : []),
-      // The request's context, first of the context hooks after that one, where Yoga's
-      // `context` option would put it (before every plugin).
-      useExtendContext((initial) => createContext(initial as RequestSource, contextDependencies)),
       useRequestId(),
       ...(deps.operationSpans ? [useOperationSpans(deps.operationSpans)] : []),
       ...(deps.metrics ? [deps.metrics.plugin()] : []),
@@ -193,5 +189,6 @@ export function createGateway(deps: GatewayDependencies): Gateway {
       // Last: it closes a stream only when no plugin chose to serve it.
       useUnservedStreamClosing(),
     ],
+    context: (initial) => createContext(initial as RequestSource, contextDependencies),
   });
 }

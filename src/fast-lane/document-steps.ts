@@ -1,32 +1,26 @@
 /**
- * envelop's parse, validate and context steps (@envelop/core 5.6
- * orchestrator.js, `customParse`, `customValidate` and
- * `customContextFactory`), with the same payloads, order and failures: each
- * onParse hook may set the parse function or the document, each onValidate hook
- * the validation function, rules or result, each onContextBuilding hook extend
- * the context or stop its building, and each hook's returned callback sees (and
- * may replace) the outcome; the parsed document's source is recorded for
- * `getDocumentString` as envelop records it.
+ * envelop's parse and validate steps (@envelop/core 5.6 orchestrator.js,
+ * `customParse` and `customValidate`), with the same payloads, order and
+ * failures: each onParse hook may set the parse function or the document, each
+ * onValidate hook the validation function, rules or result, and each hook's
+ * returned callback sees (and may replace) the outcome; the parsed document's
+ * source is recorded for `getDocumentString` as envelop records it.
  *
  * Hand-written because envelop makes a params object and 3–4 closures per hook
- * on every request, and promise-helpers wrappers for every context hook, when a
- * status poll walks 9 onParse and 9 onValidate hooks with both caches answering
- * (README "The cost of one pipeline"); here the setters are made once per step
- * and each hook gets only its payload. A plugin that instruments `parse`,
- * `validate` or `context` gets envelop's own step (the operation runner
- * checks), since that instrumentation wraps what only envelop holds. A context
- * hook's failure goes to envelop's own context step (./envelop-hooks.ts), the
- * only place its context error handlers can be called from.
+ * on every request, and a status poll walks 9 onParse and 9 onValidate hooks
+ * with both caches answering (README "The cost of one pipeline"); here the
+ * setters are made once per step and each hook gets only its payload. A plugin
+ * that instruments `parse` or `validate` gets envelop's own step (the operation
+ * runner checks), since that instrumentation wraps what only envelop holds.
  */
 import type { DocumentNode, GraphQLError, GraphQLSchema, ValidationRule } from 'graphql';
 import { documentStringMap } from '@envelop/core';
-import { failedContext, type EnvelopHooks } from './envelop-hooks.js';
-import { eachHook, NEVER_ENDS, whenSettled, type Hook, type Walk } from './hook-walk.js';
+import type { EnvelopHooks } from './envelop-hooks.js';
+import type { Hook } from './hook-walk.js';
 
 type Context = Record<string, unknown>;
 type ParseFn = (source: string, options?: unknown) => DocumentNode;
 type ValidateFn = (schema: GraphQLSchema, document: DocumentNode, rules?: ValidationRule[], typeInfo?: unknown, options?: unknown) => readonly GraphQLError[];
-type ContextDone = (payload: { context: Context; extendContext(extension: object): void }) => unknown;
 type ParseDone = (payload: { context: Context; extendContext(extension: object): void; replaceParseResult(next: unknown): void; result: unknown }) => void;
 type ValidateDone = (payload: {
   valid: boolean;
@@ -44,15 +38,13 @@ function noValidate(): never {
   throw Error('No `validate` function found! Register it using "useEngine" plugin.');
 }
 
-export class EnvelopSteps {
+export class DocumentSteps {
   readonly #onParse: Hook<'onParse'>[];
   readonly #onValidate: Hook<'onValidate'>[];
-  readonly #onContextBuilding: Hook<'onContextBuilding'>[];
 
-  constructor(hooks: EnvelopHooks) {
+  constructor(hooks: Pick<EnvelopHooks, 'onParse' | 'onValidate'>) {
     this.#onParse = hooks.onParse;
     this.#onValidate = hooks.onValidate;
-    this.#onContextBuilding = hooks.onContextBuilding;
   }
 
   /** envelop's `parse(source)` for the request's context; throws what parsing or a hook threw, or what a hook set as the result. */
@@ -152,56 +144,5 @@ export class EnvelopSteps {
       afterCb({ valid, result: state.result, context, extendContext: state.extendContext, setResult: state.setResult });
     }
     return state.result;
-  }
-
-  /**
-   * envelop's `contextFactory()` for the request's context: the context once
-   * every onContextBuilding hook and its callback ran (or a hook stopped the
-   * building). A hook's failure is thrown as envelop's context error handlers
-   * leave it, by `fallback`, envelop's own step; a callback's failure is thrown
-   * as it is, as in envelop, where the handlers see only the hooks' failures.
-   */
-  context(context: Context, fallback: () => unknown): Context | Promise<Context> {
-    const hooks = this.#onContextBuilding;
-    // envelop: no hooks, no walk.
-    if (hooks.length === 0) return context;
-    const after: ContextDone[] = [];
-    const state: Walk & { at: number; breaking: boolean; extendContext(extension: object): void } = {
-      ended: false,
-      at: -1,
-      breaking: false,
-      extendContext(extension) {
-        Object.assign(context, extension);
-      },
-    };
-    let walked: void | Promise<void>;
-    try {
-      walked = eachHook(hooks, state, (onContext, index) => {
-        state.at = index;
-        return whenSettled(
-          onContext({
-            context,
-            extendContext: state.extendContext,
-            // Stops the walk only while its own hook is the one walked (iterateAsync's endEarly is per step); the callbacks are skipped either way.
-            breakContextBuilding() {
-              state.breaking = true;
-              if (state.at === index) state.ended = true;
-            },
-          } as unknown as Parameters<Hook<'onContextBuilding'>>[0]),
-          (each) => {
-            if (each) after.push(each as unknown as ContextDone);
-          },
-        );
-      });
-    } catch (error) {
-      return failedContext(context, error, fallback) as Context;
-    }
-    const built = () => {
-      if (state.breaking) return context;
-      const done = eachHook(after, NEVER_ENDS, (afterCb) => afterCb({ context, extendContext: state.extendContext }));
-      return whenSettled(done, () => context);
-    };
-    if (walked === undefined) return built();
-    return walked.then(built, (error: unknown) => failedContext(context, error, fallback) as Context);
   }
 }
