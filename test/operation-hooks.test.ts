@@ -2,10 +2,11 @@
  * Plugins that steer an operation, not only watch it, get the same answer on
  * both lanes: the fast lane runs Yoga's operation step and envelop's parse,
  * validate and execute steps itself (src/fast-lane/operation-runner.ts,
- * document-steps.ts), so each way a hook can
- * answer, replace, stop or fail is checked against Yoga's and envelop's own
- * behaviour on the full lane, and against what it should be, with the upstream
- * calls each lane made.
+ * document-steps.ts), so each way a hook can answer, replace, stop or fail is
+ * checked against Yoga's and envelop's own behaviour on the full lane, and
+ * against what it should be, with the upstream calls each lane made. The
+ * context step, which envelop runs on both lanes, is held to the same, so that
+ * any lane that takes it over later has to keep it.
  */
 import { getDocumentString } from '@envelop/core';
 import { GraphQLError, parse, print, type ExecutionResult, type ValidationContext } from 'graphql';
@@ -361,5 +362,135 @@ describe('plugins that steer the operation, on both lanes', () => {
     }
     expect(logged.full).toContain('afterCb is not a function');
     expect(logged.fast).toEqual(logged.full);
+  });
+
+  it('onContextBuilding extendContext, synchronous or not, and its callbacks reach the operation, in order', async () => {
+    const got = await onBothLanes(() => {
+      const order: string[] = [];
+      return [
+        {
+          onContextBuilding: ({ extendContext }) => {
+            order.push('first');
+            extendContext({ fromFirst: 1 } as object);
+            return ({ extendContext: extendAfter }) => {
+              order.push('first done');
+              extendAfter({ fromFirstDone: 1 } as object);
+            };
+          },
+        },
+        {
+          onContextBuilding: async ({ extendContext }) => {
+            await tick();
+            order.push('second');
+            extendContext({ fromSecond: 1 } as object);
+            return async () => {
+              await tick();
+              order.push('second done');
+            };
+          },
+        },
+        {
+          onExecute: ({ args, setResultAndStopExecution }) => {
+            const context = args.contextValue as unknown as Record<string, unknown>;
+            const seen = ['fromFirst', 'fromFirstDone', 'fromSecond'].filter((key) => context[key] === 1);
+            setResultAndStopExecution({ data: { execution: null }, extensions: { seen, order } });
+          },
+        },
+      ];
+    });
+    expect(got.body.extensions).toMatchObject({ seen: ['fromFirst', 'fromFirstDone', 'fromSecond'], order: ['first', 'second', 'first done', 'second done'] });
+  });
+
+  it('breakContextBuilding stops later context hooks and skips every callback; kept for later, it skips the callbacks only', async () => {
+    const ran: Record<string, number>[] = [];
+    const counting = (broken: (counts: Record<string, number>) => Plugin[]) => () => {
+      const counts: Record<string, number> = { firstDone: 0, later: 0 };
+      ran.push(counts);
+      return [
+        { onContextBuilding: () => () => void (counts.firstDone! += 1) },
+        ...broken(counts),
+        { onContextBuilding: () => void (counts.later! += 1) },
+      ];
+    };
+    await onBothLanes(counting(() => [{ onContextBuilding: ({ breakContextBuilding }) => breakContextBuilding() }]));
+    expect(ran).toEqual([
+      { firstDone: 0, later: 0 },
+      { firstDone: 0, later: 0 },
+    ]);
+
+    ran.length = 0;
+    await onBothLanes(
+      counting(() => {
+        let kept: (() => void) | undefined;
+        return [{ onContextBuilding: ({ breakContextBuilding }) => void (kept = breakContextBuilding) }, { onContextBuilding: () => kept!() }];
+      }),
+    );
+    expect(ran).toEqual([
+      { firstDone: 0, later: 1 },
+      { firstDone: 0, later: 1 },
+    ]);
+  });
+
+  it("a context hook's failure reaches the context error handlers on the same context, which may replace it; a callback's failure does not", async () => {
+    const handled: unknown[][] = [];
+    const withHandler = (hook: Plugin['onContextBuilding']) => (): Plugin[] => {
+      const seen: unknown[] = [];
+      handled.push(seen);
+      return [
+        {
+          onPluginInit: ({ registerContextErrorHandler }) =>
+            registerContextErrorHandler(({ context, error, setError }) => {
+              seen.push([(error as Error).message, (context as Record<string, unknown>)['marked']]);
+              setError(new GraphQLError('replaced by a context error handler', { extensions: { code: 'CONTEXT_REFUSED' } }));
+            }),
+        } as Plugin,
+        { onContextBuilding: ({ extendContext }) => extendContext({ marked: 'same context' } as object) },
+        { onContextBuilding: hook },
+      ];
+    };
+    for (const hook of [
+      () => {
+        throw new Error('thrown');
+      },
+      async () => {
+        await tick();
+        throw new Error('thrown');
+      },
+    ] as Plugin['onContextBuilding'][]) {
+      handled.length = 0;
+      const got = await onBothLanes(withHandler(hook));
+      expect(got.upstreamCalls).toBe(0);
+      expect(got.body.errors?.map((error) => [error.message, error.extensions?.['code']])).toEqual([['replaced by a context error handler', 'CONTEXT_REFUSED']]);
+      expect(handled).toEqual([[['thrown', 'same context']], [['thrown', 'same context']]]);
+    }
+
+    handled.length = 0;
+    const callbackFailed = await onBothLanes(
+      withHandler(() => () => {
+        throw new Error('secret detail');
+      }),
+    );
+    expect(handled).toEqual([[], []]);
+    expect(JSON.stringify(callbackFailed.body)).not.toMatch(/secret detail/);
+    expect(callbackFailed.body.errors?.[0]?.extensions?.['code']).toBe('INTERNAL_SERVER_ERROR');
+  });
+
+  it('a context instrumentation wraps the same context step on both lanes', async () => {
+    const got = await onBothLanes(() => {
+      const wrapped: string[] = [];
+      return [
+        {
+          instrumentation: {
+            context: (_payload: object, step: () => void) => {
+              wrapped.push('context');
+              step();
+            },
+          },
+          onContextBuilding: ({ extendContext }) => extendContext({ built: true } as object),
+          onExecutionResult: ({ result, setResult }) => setResult({ ...(result as ExecutionResult), extensions: { wrapped } }),
+        } as Plugin,
+      ];
+    });
+    expect(got).toMatchObject({ status: 200, body: { data: SERVED, extensions: { wrapped: ['context'] } }, upstreamCalls: 1 });
   });
 });
