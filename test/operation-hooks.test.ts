@@ -12,41 +12,15 @@ import { getDocumentString } from '@envelop/core';
 import { GraphQLError, parse, print, type ExecutionResult, type ValidationContext } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Harness, LANES, type LaneName } from './support/harness.js';
+import { closeLaneHarnesses, HOOKED_ID as ID, HOOKED_QUERY as QUERY, onBothLanes as answersOnBothLanes, type LaneAnswer } from './support/lane-answers.js';
 
-const ID = 'ex_demo_6';
-const QUERY = `{ execution(id: "${ID}") { id status } }`;
 const SERVED = { execution: { id: ID, status: 'WORKFLOW_SUCCEEDED' } };
 
-interface Answer {
-  status: number;
-  body: ExecutionResult;
-  upstreamCalls: number;
-}
+afterEach(closeLaneHarnesses);
 
-let open: Harness[] = [];
-afterEach(async () => {
-  await Promise.all(open.map((harness) => harness.close()));
-  open = [];
-});
-
-/** The answer to QUERY on `lane` with `plugins` registered. */
-async function answer(lane: LaneName, plugins: Plugin[]): Promise<Answer> {
-  const harness = await Harness.start({ lane, plugins });
-  open.push(harness);
-  const { status, headers: _headers, ...body } = await harness.query(QUERY);
-  // The upstream cost's time differs from run to run; its counts stay.
-  const upstream = body.extensions?.['upstream'] as Record<string, unknown> | undefined;
-  if (upstream) delete upstream['timeMs'];
-  return { status, body, upstreamCalls: harness.upstream.requestsFor(ID).length };
-}
-
-/** The answer on each lane, asserted equal; `make` builds fresh plugins (and their counters) per lane. */
-async function onBothLanes(make: () => Plugin[]): Promise<Answer> {
-  const answers = {} as Record<LaneName, Answer>;
-  for (const lane of LANES) answers[lane] = await answer(lane, make());
-  expect(answers.fast, 'the fast lane against the full lane').toEqual(answers.full);
-  return answers.fast;
+/** The answer, equal on both lanes. */
+async function onBothLanes(make: () => Plugin[]): Promise<LaneAnswer> {
+  return (await answersOnBothLanes(make)).fast;
 }
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
@@ -327,11 +301,20 @@ describe('plugins that steer the operation, on both lanes', () => {
 
   it('a hook that is truthy but not a function is called and fails the request on both lanes, as Yoga and envelop take hooks', async () => {
     // onExecutionResult fails once the operation has run.
+    // onBothLanes compares the logged TypeErrors too, whose messages name the walk's variable.
     for (const [name, upstreamCalls] of [['onParse', 0], ['onValidate', 0], ['onExecute', 0], ['onParams', 0], ['onExecutionResult', 1]] as const) {
       const got = await onBothLanes(() => [{ [name]: { enabled: true } } as unknown as Plugin]);
       expect(got.upstreamCalls, name).toBe(upstreamCalls);
       expect(got.body.errors?.[0]?.extensions?.['code'], name).toBe('INTERNAL_SERVER_ERROR');
+      expect(got.logged.join(), name).toMatch(/is not a function/);
     }
+    // Yoga's and @whatwg-node/server's HTTP steps: the same answer, whatever it is, and the same log.
+    for (const name of ['onRequest', 'onRequestParse', 'onResultProcess', 'onResponse']) {
+      const got = await onBothLanes(() => [{ [name]: { enabled: true } } as unknown as Plugin]);
+      expect(got.status, name).toBeGreaterThanOrEqual(400);
+    }
+    const afterCallbacks = await onBothLanes(() => [{ onExecute: () => ({ onExecuteDone: { enabled: true } }) } as unknown as Plugin]);
+    expect(afterCallbacks.logged.join()).toMatch(/afterCb.onExecuteDone is not a function/);
   });
 
   it('a hook a plugin sets in its onYogaInit runs where Yoga runs it (onParams) and not where envelop took its lists before (onValidate, onExecute)', async () => {
@@ -349,19 +332,10 @@ describe('plugins that steer the operation, on both lanes', () => {
   });
 
   it('an onParse that returns a promise fails with the message envelop\'s own step logs', async () => {
-    const logged = {} as Record<LaneName, string[]>;
-    for (const lane of LANES) {
-      const harness = await Harness.start({ lane, plugins: [{ onParse: (async () => undefined) as unknown as Plugin['onParse'] }] });
-      open.push(harness);
-      const got = await harness.query(QUERY);
-      expect(got.errors?.[0]?.extensions?.['code']).toBe('INTERNAL_SERVER_ERROR');
-      logged[lane] = harness.logs.flatMap((line) => {
-        const message = (line['err'] as { message?: string } | undefined)?.message;
-        return message ? [message] : [];
-      });
-    }
-    expect(logged.full).toContain('afterCb is not a function');
-    expect(logged.fast).toEqual(logged.full);
+    // onBothLanes compares the logged error messages too.
+    const got = await onBothLanes(() => [{ onParse: (async () => undefined) as unknown as Plugin['onParse'] }]);
+    expect(got.body.errors?.[0]?.extensions?.['code']).toBe('INTERNAL_SERVER_ERROR');
+    expect(got.logged).toContain('afterCb is not a function');
   });
 
   it('onContextBuilding extendContext, synchronous or not, and its callbacks reach the operation, in order', async () => {

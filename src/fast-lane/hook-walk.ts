@@ -17,6 +17,8 @@ export const NEVER_ENDS: Walk = { ended: false };
 
 /**
  * Calls `call` for each hook (and its index) in order until `walk.ended`.
+ * Callers name the hook's parameter as Yoga, envelop and @whatwg-node/server
+ * name theirs, so a hook that is not a function fails with the same message.
  * While hooks answer synchronously no promise is made; from the first promise
  * on, the rest wait for it, as promise-helpers' `iterateAsync` does.
  */

@@ -10,11 +10,11 @@
  * context step's error handlers are registered inside envelop, where only it
  * can reach them). A step a plugin instruments (`parse`, `validate`,
  * `execute`) is envelop's own, since that instrumentation gets the payload
- * object envelop gave the request's other steps, which only envelop holds. Where a hook keeps a
- * setter for later, it acts as it would in Yoga and envelop (an onParams
- * `setResult` does not reach the onExecutionResult walk; a kept
- * `setResultAndStopExecution` stops only its own hook's step), and handlers and
- * execute functions are called without a `this`.
+ * object envelop gave the request's other steps, which only envelop holds.
+ * Where a hook keeps a setter for later, it acts as it would in Yoga and
+ * envelop (an onParams `setResult` does not reach the onExecutionResult walk; a
+ * kept `setResultAndStopExecution` stops only its own hook's step), and
+ * handlers and execute functions are called without a `this`.
  *
  * Hand-written because Yoga's and envelop's versions make
  * promise-helpers closures and settled promise objects per hook and step even
@@ -110,8 +110,8 @@ export class OperationRunner {
       },
     };
     const fetchAPI = this.#yoga.fetchAPI;
-    const walked = eachHook(this.#onParams, NEVER_ENDS, (hook) =>
-      hook({
+    const walked = eachHook(this.#onParams, NEVER_ENDS, (onParamsHook) =>
+      onParamsHook({
         params: state.params,
         request,
         setParams: state.setParams,
@@ -133,8 +133,8 @@ export class OperationRunner {
             after.result = next;
           },
         };
-        const done = eachHook(this.#onExecutionResult, NEVER_ENDS, (hook) =>
-          hook({ result: after.result, setResult: after.setResult, request, context } as unknown as Payload<'onExecutionResult'>),
+        const done = eachHook(this.#onExecutionResult, NEVER_ENDS, (onExecutionResult) =>
+          onExecutionResult({ result: after.result, setResult: after.setResult, request, context } as unknown as Payload<'onExecutionResult'>),
         );
         return whenSettled(done, () => after.result);
       });
@@ -223,10 +223,10 @@ export class OperationRunner {
         Object.assign(context, extension);
       },
     };
-    const walked = eachHook(this.#onExecute, state, (hook, index) => {
+    const walked = eachHook(this.#onExecute, state, (onExecute, index) => {
       state.at = index;
       return whenSettled(
-        hook({
+        onExecute({
           executeFn: state.executeFn,
           setExecuteFn: state.setExecuteFn,
           // Stops the walk only while its own hook is the one walked, as each step of envelop's iterateAsync has its own endEarly.
@@ -260,17 +260,18 @@ export class OperationRunner {
     };
     type Done = { onNext?: (payload: unknown) => unknown; onEnd?: () => void };
     const done: Done[] = [];
-    const walked = eachHook(after, NEVER_ENDS, (hook) =>
-      whenSettled((hook as { onExecuteDone?: (payload: unknown) => unknown }).onExecuteDone?.({ args, result: state.result, setResult: state.setResult }), (each) => {
+    const walked = eachHook(after, NEVER_ENDS, (afterCb) =>
+      whenSettled((afterCb as { onExecuteDone?: (payload: unknown) => unknown }).onExecuteDone?.({ args, result: state.result, setResult: state.setResult }), (each) => {
         if (each) done.push(each as Done);
       }),
     );
     return whenSettled(walked, () => {
       let result = state.result;
       if (done.length === 0) return result;
-      const onNext = done.flatMap((each) => (each.onNext ? [each.onNext] : []));
-      const onEnd = done.flatMap((each) => (each.onEnd ? [each.onEnd] : []));
-      if (onNext.length > 0 && isAsyncIterable(result)) {
+      // Named as envelop names them: a hook that is not a function fails with the same message.
+      const onNextHandler = done.flatMap((each) => (each.onNext ? [each.onNext] : []));
+      const onEndHandler = done.flatMap((each) => (each.onEnd ? [each.onEnd] : []));
+      if (onNextHandler.length > 0 && isAsyncIterable(result)) {
         result = mapAsyncIterator(result, (value: ExecutionResult) => {
           const step = {
             result: value,
@@ -279,14 +280,14 @@ export class OperationRunner {
             },
           };
           return whenSettled(
-            eachHook(onNext, NEVER_ENDS, (hook) => hook({ args, result: step.result, setResult: step.setResult })),
+            eachHook(onNextHandler, NEVER_ENDS, (onNext) => onNext({ args, result: step.result, setResult: step.setResult })),
             () => step.result,
           );
         });
       }
-      if (onEnd.length > 0 && isAsyncIterable(result)) {
+      if (onEndHandler.length > 0 && isAsyncIterable(result)) {
         result = finalAsyncIterator(result, () => {
-          for (const end of onEnd) end();
+          for (const onEnd of onEndHandler) onEnd();
         });
       }
       return result;

@@ -201,8 +201,8 @@ export class PipelineRunner {
         if (next) state.ended = true;
       },
     };
-    const started = eachHook(this.#onRequest, state, (hook) =>
-      hook({
+    const started = eachHook(this.#onRequest, state, (onRequestHook) =>
+      onRequestHook({
         request: state.request,
         setRequest: setters.setRequest,
         serverContext,
@@ -229,8 +229,8 @@ export class PipelineRunner {
         state.response = next;
       },
     };
-    const done = eachHook(this.#onResponse, NEVER_ENDS, (hook) =>
-      hook({ request, response: state.response, serverContext, setResponse: state.setResponse, fetchAPI } as Payload<'onResponse'>),
+    const done = eachHook(this.#onResponse, NEVER_ENDS, (onResponseHook) =>
+      onResponseHook({ request, response: state.response, serverContext, setResponse: state.setResponse, fetchAPI } as Payload<'onResponse'>),
     );
     return whenSettled(done, () => state.response);
   }
@@ -286,9 +286,9 @@ export class PipelineRunner {
         state.ended = true;
       },
     };
-    const chosen = eachHook(this.#onRequestParse, state, (hook) =>
+    const chosen = eachHook(this.#onRequestParse, state, (onRequestParse) =>
       whenSettled(
-        hook({
+        onRequestParse({
           request,
           url,
           requestParser: state.requestParser,
@@ -309,8 +309,8 @@ export class PipelineRunner {
       return whenSettled(state.requestParser(request) as unknown, (parserResult): ParseOutcome | Promise<ParseOutcome> => {
         if (isResponse(parserResult)) return { response: parserResult };
         const outcome = { params: parserResult };
-        const done = eachHook(state.parsed, NEVER_ENDS, (hook) =>
-          hook({
+        const done = eachHook(state.parsed, NEVER_ENDS, (onRequestParseDone) =>
+          onRequestParseDone({
             requestParserResult: outcome.params,
             setRequestParserResult(next: unknown) {
               outcome.params = next;
@@ -335,8 +335,8 @@ export class PipelineRunner {
         state.acceptedMediaType = mediaType;
       },
     };
-    const chosen = eachHook(this.#onResultProcess, NEVER_ENDS, (hook) =>
-      hook({
+    const chosen = eachHook(this.#onResultProcess, NEVER_ENDS, (onResultProcessHook) =>
+      onResultProcessHook({
         request,
         acceptableMediaTypes: state.acceptableMediaTypes,
         result: state.result,
