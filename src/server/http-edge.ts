@@ -42,6 +42,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
 import type { ServerConfig } from '../config.js';
 import { errorBody, ErrorCode, GRAPHQL_METHODS, SERVER_METHODS, MASKED_MESSAGE, MUTATION_NOT_BY_GET, NO_TUNNELS, notAcceptable, notFound, notGraphQLMethod, onlyGetAndHead, repeatedFieldRefused, UNSUPPORTED_CONTENT_CODING, UNSUPPORTED_MEDIA_TYPE } from '../errors.js';
 import type { Lane } from '../fast-lane/index.js';
@@ -289,6 +290,20 @@ interface Busy {
   origin: string | undefined;
 }
 
+/**
+ * Cuts an answer's connection once its client stops reading. Made outside the
+ * request's handler on purpose: the callback is kept until the answer closes,
+ * after its last byte is written, and a closure made in the handler would keep
+ * the handler's whole scope, the request's context and everything its
+ * operation loaded, alive that long, into the next young-generation collection.
+ */
+function watchForStall(stalledClients: StalledClients, response: ServerResponse, socket: Socket, requestId: string, logger: Logger): void {
+  stalledClients.watchAnswer(response, socket, () => {
+    logger.info({ requestId }, 'answer cut: its client stopped reading');
+    socket.destroy();
+  });
+}
+
 export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logger, state: EdgeState): Server {
   const inFlight = new WeakMap<Duplex, Busy>();
   /** Sockets whose refusal is written or waits for an earlier answer. */
@@ -323,13 +338,7 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
     const repeated = repeatedField(request);
     if (repeated) return refuse(request, response, requestId, settings, { status: 400, code: ErrorCode.BAD_REQUEST, message: repeatedFieldRefused(repeated), close: true });
     state.requests.track(response);
-    const { socket } = request;
-    if (socket) {
-      state.stalledClients?.watchAnswer(response, socket, () => {
-        logger.info({ requestId }, 'answer cut: its client stopped reading');
-        socket.destroy();
-      });
-    }
+    if (request.socket && state.stalledClients) watchForStall(state.stalledClients, response, request.socket, requestId, logger);
     const declared = request.headers['content-length'];
     // Node refuses Transfer-Encoding next to a Content-Length itself (a 400): here it is the only framing.
     const framing = request.headers['transfer-encoding'];
