@@ -10,7 +10,13 @@
  * of the CPU a request costs: this says which code allocates. The sampler
  * slows each target, so its requests/s are not `npm run bench`'s.
  *
- *   npm run bench:alloc        ALLOC_SCENARIOS=S1,S2,S4  ALLOC_SECONDS=6  ALLOC_TOP=10
+ * With ALLOC_SURVIVORS=1 it counts only what outlived a young-generation
+ * collection: what each collection had to copy or promote, which costs far more
+ * per byte than what dies young. A request's objects that stay reachable after
+ * its work is done (a callback kept until its connection is idle, say) show here
+ * first.
+ *
+ *   npm run bench:alloc        ALLOC_SCENARIOS=S1,S2,S4  ALLOC_SECONDS=6  ALLOC_TOP=10  ALLOC_SURVIVORS=1
  *   BENCH_BASELINE=/tmp/gw-pre npm run bench:alloc       another checkout too (bench/baseline.sh makes one)
  *
  * Output: a Markdown report on stdout; profiles in bench/results/allocations/.
@@ -29,6 +35,7 @@ const CONNECTIONS = 16;
 const TOP = Number(process.env.ALLOC_TOP ?? 10);
 const WANTED = (process.env.ALLOC_SCENARIOS ?? 'S1,S2,S4').split(',').map((key) => key.trim());
 const BASELINE = process.env.BENCH_BASELINE ? path.resolve(process.env.BENCH_BASELINE) : undefined;
+const SURVIVORS = process.env.ALLOC_SURVIVORS === '1';
 const SAMPLER = new URL('./lib/allocation-sampler.mjs', import.meta.url).pathname;
 const OUT = new URL('./results/allocations/', import.meta.url).pathname;
 
@@ -56,7 +63,7 @@ const upstream = await startUpstream(upstreamData());
 
 async function startTarget(kind: Kind, profile: string): Promise<Started & { origin: string }> {
   const options = { nodeFlags: ['--import', SAMPLER] };
-  const env = { ALLOCATION_PROFILE: profile };
+  const env = { ALLOCATION_PROFILE: profile, ...(SURVIVORS ? { ALLOCATION_SURVIVORS: '1' } : {}) };
   if (kind === 'floor') {
     const floor = await startFloorProxy(upstream.url, env, options);
     return { ...floor, origin: new URL(floor.url).origin };
@@ -83,7 +90,7 @@ async function profileWritten(file: string): Promise<SamplingHeapProfile> {
 }
 
 async function measure(scenario: Scenario, kind: Kind): Promise<Row> {
-  const file = path.join(OUT, `${scenario.key}-${kind}.heapprofile`);
+  const file = path.join(OUT, `${scenario.key}-${kind}${SURVIVORS ? '-survivors' : ''}.heapprofile`);
   const target = await startTarget(kind, file);
   const loadKind: TargetKind = kind === 'floor' ? 'floor' : 'gateway';
   try {
@@ -118,7 +125,8 @@ try {
 const kb = (bytes: number, requests: number) => (bytes / 1024 / Math.max(1, requests)).toFixed(1);
 const lines = [
   `Machine: ${os.cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${os.cpus().length} cores, Node ${process.version}. Command: \`npm run bench:alloc\` (${new Date().toISOString()})` +
-    `${BASELINE ? `, baseline ${BASELINE}` : ''}; ${CONNECTIONS} connections, ${WARMUP_SECONDS} s warm-up, ${SECONDS} s sampled per cell. KB allocated per request, freed objects included.`,
+    `${BASELINE ? `, baseline ${BASELINE}` : ''}; ${CONNECTIONS} connections, ${WARMUP_SECONDS} s warm-up, ${SECONDS} s sampled per cell. ` +
+    (SURVIVORS ? 'KB per request that outlived a young-generation collection (ALLOC_SURVIVORS=1).' : 'KB allocated per request, freed objects included.'),
   '',
   '| scenario | target | requests | KB per request | largest sources, KB per request |',
   '|---|---|---:|---:|---|',

@@ -5,7 +5,9 @@
  * that young- and old-generation collections free as well, so it counts what the
  * process allocates, not only what survives; the second stops it and writes the
  * profile (a V8 SamplingHeapProfile, JSON) to the file ALLOCATION_PROFILE names.
- * One sample per ALLOCATION_SAMPLE_BYTES (1,024) allocated, on average.
+ * One sample per ALLOCATION_SAMPLE_BYTES (1,024) allocated, on average. With
+ * ALLOCATION_SURVIVORS=1 the samples of objects a young-generation collection
+ * freed are dropped: what is left outlived one, and was copied or promoted.
  *
  * The inspector module rather than `--heap-prof`: that flag starts at launch and
  * writes at exit, so warm-up and start-up would count, and it keeps no freed objects.
@@ -15,6 +17,7 @@ import { Session } from 'node:inspector';
 
 const file = process.env.ALLOCATION_PROFILE;
 const sampleBytes = Number(process.env.ALLOCATION_SAMPLE_BYTES ?? 1024);
+const survivorsOnly = process.env.ALLOCATION_SURVIVORS === '1';
 const session = new Session();
 session.connect();
 session.post('HeapProfiler.enable');
@@ -23,7 +26,7 @@ let sampling = false;
 process.on('SIGUSR2', () => {
   if (!sampling) {
     sampling = true;
-    session.post('HeapProfiler.startSampling', { samplingInterval: sampleBytes, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+    session.post('HeapProfiler.startSampling', { samplingInterval: sampleBytes, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: !survivorsOnly });
     return;
   }
   sampling = false;
