@@ -142,6 +142,17 @@ describe('createFastLane', () => {
     await instance.close();
   });
 
+  it('refuses a Yoga instance whose plugins do not start with useEnvelopHooks(), as one made for the full lane', async () => {
+    const full = make(false, []);
+    try {
+      expect(() => createFastLane(full.gateway)).toThrow(
+        new FastLaneError('the fast lane needs useEnvelopHooks() registered before every other plugin of the gateway, to run the hooks envelop runs.'),
+      );
+    } finally {
+      await full.close();
+    }
+  });
+
   it('serves requests through a plugin with every known hook', async () => {
     const seen: string[] = [];
     const plugin = everyKnownHook();
