@@ -331,6 +331,33 @@ describe('plugins that steer the operation, on both lanes', () => {
     expect(got).toMatchObject({ status: 200, body: { data: SERVED }, upstreamCalls: 1 });
   });
 
+  it('an instrumentation a plugin drops or adds in onYogaInit wraps parse, validate and execute as envelop took it', async () => {
+    const wrapping = (wrapped: string[]) => ({
+      parse: (_payload: object, step: () => void) => void (wrapped.push('parse'), step()),
+      validate: (_payload: object, step: () => void) => void (wrapped.push('validate'), step()),
+      execute: (_payload: object, step: () => unknown) => (wrapped.push('execute'), step()),
+    });
+    for (const [change, expected] of [
+      ['dropped', ['parse', 'validate', 'execute']],
+      ['added', []],
+    ] as const) {
+      const seen: string[][] = [];
+      await onBothLanes(() => {
+        const wrapped: string[] = [];
+        seen.push(wrapped);
+        const plugin = {
+          ...(change === 'dropped' ? { instrumentation: wrapping(wrapped) } : {}),
+          onYogaInit(this: Plugin) {
+            if (change === 'dropped') delete (this as { instrumentation?: unknown }).instrumentation;
+            else (this as { instrumentation?: unknown }).instrumentation = wrapping(wrapped);
+          },
+        };
+        return [plugin as Plugin];
+      });
+      expect(seen, change).toEqual([expected, expected]);
+    }
+  });
+
   it('an onParse that returns a promise fails with the message envelop\'s own step logs', async () => {
     // onBothLanes compares the logged error messages too.
     const got = await onBothLanes(() => [{ onParse: (async () => undefined) as unknown as Plugin['onParse'] }]);

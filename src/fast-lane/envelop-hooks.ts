@@ -1,8 +1,9 @@
 /**
  * envelop's hook lists as envelop holds them. envelop collects each plugin's
- * onParse, onValidate and onExecute once, when Yoga makes it, before Yoga calls
- * any plugin's `onYogaInit`: a hook a plugin sets in its `onYogaInit` is never
- * run by envelop. The fast lane reads the lists at that same moment, in the
+ * onParse, onValidate and onExecute, and composes their `instrumentation`, once,
+ * when Yoga makes it, before Yoga calls any plugin's `onYogaInit`: a hook or an
+ * instrumentation a plugin sets or drops in its `onYogaInit` changes nothing for
+ * envelop. The fast lane reads the lists at that same moment, in the
  * `onYogaInit` of `useEnvelopHooks()`, which src/pipeline/gateway.ts puts
  * before every other plugin of the gateway (Yoga's own that come earlier set no
  * hooks there).
@@ -17,6 +18,12 @@ export interface EnvelopHooks {
   onParse: Hook<'onParse'>[];
   onValidate: Hook<'onValidate'>[];
   onExecute: Hook<'onExecute'>[];
+  /** The steps envelop's instrumentation wraps, from the plugins' `instrumentation` as envelop composed it. */
+  instruments: { parse: boolean; validate: boolean; execute: boolean };
+}
+
+function instrumenting(plugins: Plugins, step: 'parse' | 'validate' | 'execute'): boolean {
+  return plugins.some((plugin) => Boolean(plugin && plugin.instrumentation?.[step]));
 }
 
 /** Keyed by the Yoga instance's plugin list: the same array through Yoga's proxy, where its methods are bound anew on each read. */
@@ -27,7 +34,12 @@ export function useEnvelopHooks(): Plugin {
   return {
     onYogaInit({ yoga }) {
       const { plugins } = yoga as unknown as { plugins: Plugins };
-      taken.set(plugins, { onParse: hooksNamed(plugins, 'onParse'), onValidate: hooksNamed(plugins, 'onValidate'), onExecute: hooksNamed(plugins, 'onExecute') });
+      taken.set(plugins, {
+        onParse: hooksNamed(plugins, 'onParse'),
+        onValidate: hooksNamed(plugins, 'onValidate'),
+        onExecute: hooksNamed(plugins, 'onExecute'),
+        instruments: { parse: instrumenting(plugins, 'parse'), validate: instrumenting(plugins, 'validate'), execute: instrumenting(plugins, 'execute') },
+      });
     },
   };
 }

@@ -88,8 +88,8 @@ export class OperationRunner {
     this.#onExecutionResult = yoga.onExecutionResultHooks;
     this.#onExecute = envelop.onExecute;
     this.#documents = new DocumentSteps(envelop);
-    const { instrumentation } = yoga;
-    this.#traces = { parse: Boolean(instrumentation?.parse), validate: Boolean(instrumentation?.validate), execute: Boolean(instrumentation?.execute) };
+    // envelop's composition, not Yoga's: a plugin may change its instrumentation in onYogaInit, after envelop took it.
+    this.#traces = envelop.instruments;
     this.#handleParams = (payload) => this.#handle(payload);
   }
 
