@@ -58,10 +58,8 @@ export class DocumentSteps {
       setParseFn(next: ParseFn) {
         state.parseFn = next;
       },
+      // Also the callbacks' `replaceParseResult`: both set the step's result.
       setParsedDocument(next: unknown) {
-        state.result = next;
-      },
-      replaceParseResult(next: unknown) {
         state.result = next;
       },
     };
@@ -88,7 +86,7 @@ export class DocumentSteps {
     }
     // Named as envelop names it: a hook that returned a non-function fails with the same message.
     for (const afterCb of after) {
-      afterCb({ context, extendContext: state.extendContext, replaceParseResult: state.replaceParseResult, result: state.result });
+      afterCb({ context, extendContext: state.extendContext, replaceParseResult: state.setParsedDocument, result: state.result });
     }
     const result = state.result;
     if (result === null) throw new Error('Failed to parse document.');

@@ -77,7 +77,7 @@ export class OperationRunner {
   readonly #handleParams: ParamsHandler;
   readonly #getEnveloped: OperationInternals['getEnveloped'];
   readonly #documents: DocumentSteps;
-  readonly #traces: { parse: boolean; validate: boolean; execute: boolean };
+  readonly #instruments: EnvelopHooks['instruments'];
 
   /** `envelop`: envelop's hook lists as envelop took them (./envelop-hooks.ts). */
   constructor(yoga: OperationInternals, envelop: EnvelopHooks) {
@@ -89,7 +89,7 @@ export class OperationRunner {
     this.#onExecute = envelop.onExecute;
     this.#documents = new DocumentSteps(envelop);
     // envelop's composition, not Yoga's: a plugin may change its instrumentation in onYogaInit, after envelop took it.
-    this.#traces = envelop.instruments;
+    this.#instruments = envelop.instruments;
     this.#handleParams = (payload) => this.#handle(payload);
   }
 
@@ -178,10 +178,10 @@ export class OperationRunner {
 
   /** graphql-yoga's processRequest (process-request.js): parse, validate, build the context, execute or subscribe. */
   #processRequest(params: Params, enveloped: Enveloped, context: Context): unknown {
-    const traces = this.#traces;
+    const instruments = this.#instruments;
     // Yoga's parameter check has refused a request without a query before this step.
-    const document = traces.parse ? enveloped.parse(params.query) : this.#documents.parse(context, params.query as string);
-    const errors = traces.validate ? enveloped.validate(enveloped.schema, document) : this.#documents.validate(context, enveloped.schema, document);
+    const document = instruments.parse ? enveloped.parse(params.query) : this.#documents.parse(context, params.query as string);
+    const errors = instruments.validate ? enveloped.validate(enveloped.schema, document) : this.#documents.validate(context, enveloped.schema, document);
     // A validation function that returned nothing fails here, as it does in Yoga's processRequest.
     if (errors!.length > 0) return { errors };
     return whenSettled(enveloped.contextFactory(), (contextValue) => {
@@ -194,7 +194,7 @@ export class OperationRunner {
       };
       if (getOperationAST(document, params.operationName)?.operation === 'subscription') return enveloped.subscribe(args);
       // An `execute` instrumentation gets the payload envelop gave this request's other steps, which only envelop holds.
-      return traces.execute ? enveloped.execute(args) : this.#execute(args);
+      return instruments.execute ? enveloped.execute(args) : this.#execute(args);
     });
   }
 
