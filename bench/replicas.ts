@@ -51,7 +51,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { request } from 'undici';
 import { runLoad, warmUp, type LoadResult } from './lib/load.js';
 import { sampleLatency, summarize, type LatencySummary } from './lib/measure.js';
-import { cpuTicks, foreignCpu, waitIdle } from './lib/procfs.js';
+import { cpuTicks, FOREIGN_CPU_WARNING, foreignCpu, waitIdle } from './lib/procfs.js';
 import { freePort } from './lib/ports.js';
 import { gatewayEntry, root, startGatewayProbed, startUpstream, type Started } from './lib/processes.js';
 import { BenchRedis } from './lib/redis-server.js';
@@ -71,7 +71,6 @@ const CONCURRENCY_PER_REQUEST = Number(process.env.UPSTREAM_CONCURRENCY_PER_REQU
 const TERMINAL_TTL_MS = Number(process.env.TERMINAL_CACHE_TTL_MS || 60_000);
 /** Same on both replicas, as deployed; random per run, since nothing outlives the run. */
 const KEY_SECRET = randomBytes(24).toString('base64url');
-const FOREIGN_CPU_WARNING = 0.15;
 /** One driver process near a full core may be what limits req/s, not the gateways. */
 const DRIVER_CPU_WARNING = 0.9;
 const PASSTHROUGH = ['ACCESS_LOG', 'TERMINAL_CACHE_TTL_MS', 'ACTIVE_CACHE_TTL_MS', 'CACHE_MAX_BYTES', 'UPSTREAM_EXTENSIONS', 'REDIS_COMMAND_TIMEOUT_MS', 'REDIS_CACHE_MAX_VALUE_BYTES'];

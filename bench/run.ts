@@ -47,7 +47,7 @@ import { request } from 'undici';
 import { runFanout } from './lib/fanout.js';
 import { runLoad, WARMUP_SECONDS, warmUp, type LoadResult } from './lib/load.js';
 import { sampleLatency, type LatencySummary, type Probe } from './lib/measure.js';
-import { foreignCpu, sampleRss, treeTicks, waitIdle, type RssPeak } from './lib/procfs.js';
+import { FOREIGN_CPU_WARNING, foreignCpu, sampleRss, treeTicks, waitIdle, type RssPeak } from './lib/procfs.js';
 import { gatewayEntry, root, startFloorProxy, startGatewayProbed, startUpstream, type Started } from './lib/processes.js';
 import { headersFor, headersOf, requestFor, scenarios, upstreamData, verifierFor, type Scenario, type TargetKind } from './lib/scenarios.js';
 
@@ -85,8 +85,6 @@ const PASSTHROUGH = [
   'UPSTREAM_MAX_CONCURRENT',
 ];
 const S3_SEQUENTIAL_SAMPLES = 30;
-/** Other processes using this much CPU (in cores) during a measured run make its numbers suspect. */
-const FOREIGN_CPU_WARNING = 0.15;
 
 const resultsUrl = new URL('./results/bench.json', import.meta.url);
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);

@@ -1,7 +1,8 @@
 /**
  * Linux /proc readings of the processes under test: the process tree of a
  * child (a cluster primary and its workers), resident memory (VmRSS) sampled
- * while a scenario runs, and CPU time, to wait until a process has gone idle.
+ * while a scenario runs, and CPU time, to wait until a process has gone idle
+ * or to split it by thread.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 
@@ -142,6 +143,41 @@ export async function waitIdle(pid: number, options: { windowMs?: number; maxTic
   return Date.now() - started;
 }
 
+/** CPU time of a process tree split by thread, in clock ticks: each process's main (JavaScript) thread, and the rest (V8's collector and compiler threads, libuv's pool). */
+export interface ThreadTicks {
+  mainUser: number;
+  mainSystem: number;
+  otherUser: number;
+  otherSystem: number;
+}
+
+/** `pid`'s live tree by thread (/proc/<pid>/task/<tid>/stat: utime, stime); a thread's id equals its process's on the main thread. */
+export function threadTicks(pid: number): ThreadTicks {
+  const ticks: ThreadTicks = { mainUser: 0, mainSystem: 0, otherUser: 0, otherSystem: 0 };
+  for (const each of processTree(pid)) {
+    let tasks: string[];
+    try {
+      tasks = readdirSync(`/proc/${each}/task`);
+    } catch {
+      continue;
+    }
+    for (const task of tasks) {
+      const stat = read(`/proc/${each}/task/${task}/stat`);
+      if (!stat) continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const [user, system] = [Number(fields[11]), Number(fields[12])];
+      if (Number(task) === each) {
+        ticks.mainUser += user;
+        ticks.mainSystem += system;
+      } else {
+        ticks.otherUser += user;
+        ticks.otherSystem += system;
+      }
+    }
+  }
+  return ticks;
+}
+
 /** Busy CPU time of the whole machine (all cores, idle and iowait excluded), in clock ticks. */
 export function machineBusyTicks(): number {
   const line = read('/proc/stat')?.split('\n', 1)[0] ?? '';
@@ -155,6 +191,9 @@ export function machineBusyTicks(): number {
 export function treeTicks(pid: number): number {
   return processTree(pid).reduce((sum, each) => sum + cpuTicks(each), 0);
 }
+
+/** Other processes using this much CPU (in cores) during a measured run make its numbers suspect. */
+export const FOREIGN_CPU_WARNING = 0.15;
 
 /**
  * CPU used by processes outside `pid`'s tree (other jobs on the machine) between
