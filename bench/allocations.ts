@@ -28,7 +28,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { summarizeAllocations, type AllocationSummary, type SamplingHeapProfile } from './lib/allocations.js';
 import { runLoad, WARMUP_SECONDS, warmUp } from './lib/load.js';
 import { startFloorProxy, startGatewayProbed, startUpstream, type Started } from './lib/processes.js';
-import { headersFor, requestFor, scenarios, upstreamData, verifierFor, type Scenario, type TargetKind } from './lib/scenarios.js';
+import { loadOptionsFor, scenarios, upstreamData, type Scenario } from './lib/scenarios.js';
 
 const SECONDS = Number(process.env.ALLOC_SECONDS ?? 6);
 const CONNECTIONS = 16;
@@ -92,16 +92,8 @@ async function profileWritten(file: string): Promise<SamplingHeapProfile> {
 async function measure(scenario: Scenario, kind: Kind): Promise<Row> {
   const file = path.join(OUT, `${scenario.key}-${kind}${SURVIVORS ? '-survivors' : ''}.heapprofile`);
   const target = await startTarget(kind, file);
-  const loadKind: TargetKind = kind === 'floor' ? 'floor' : 'gateway';
   try {
-    const options = {
-      origin: target.origin,
-      headers: headersFor(loadKind),
-      request: (i: number) => requestFor(scenario, loadKind, i),
-      connections: CONNECTIONS,
-      timeout: scenario.timeoutS,
-      verifyBody: verifierFor(loadKind),
-    };
+    const options = loadOptionsFor(scenario, kind === 'floor' ? 'floor' : 'gateway', target.origin, CONNECTIONS);
     log(`${scenario.key} ${kind}: warm-up ${WARMUP_SECONDS}s, then ${SECONDS}s sampled`);
     await warmUp({ ...options, seconds: WARMUP_SECONDS });
     target.child.kill('SIGUSR2');

@@ -27,10 +27,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runLoad, WARMUP_SECONDS, warmUp, type LoadOptions } from './lib/load.js';
+import { runLoad, WARMUP_SECONDS, warmUp } from './lib/load.js';
 import { FOREIGN_CPU_WARNING, foreignCpu, threadTicks, type ThreadTicks } from './lib/procfs.js';
 import { startFloorProxy, startGatewayProbed, startUpstream, type Started } from './lib/processes.js';
-import { headersFor, requestFor, scenarios, upstreamData, verifierFor, type Scenario } from './lib/scenarios.js';
+import { loadOptionsFor, scenarios, upstreamData, type Scenario } from './lib/scenarios.js';
 
 const RATE = Number(process.env.CPU_RATE ?? 500);
 const SECONDS = Number(process.env.CPU_SECONDS ?? 8);
@@ -90,17 +90,8 @@ async function startTarget(kind: Kind): Promise<Started & { origin: string }> {
   return { ...gateway, origin: new URL(gateway.url).origin };
 }
 
-function loadOptions(scenario: Scenario, kind: Kind, origin: string): Omit<LoadOptions, 'duration'> {
-  const loadKind = kind === 'floor' ? 'floor' : 'gateway';
-  return {
-    origin,
-    headers: headersFor(loadKind),
-    request: (i) => requestFor(scenario, loadKind, i),
-    connections: CONNECTIONS,
-    timeout: scenario.timeoutS,
-    verifyBody: verifierFor(loadKind),
-  };
-}
+/** The floor is asked its own way; both gateways the GraphQL way. */
+const loadKind = (kind: Kind) => (kind === 'floor' ? 'floor' : 'gateway');
 
 const spent = (before: ThreadTicks, after: ThreadTicks, key: keyof ThreadTicks) => after[key] - before[key];
 
@@ -108,7 +99,7 @@ async function measureWindow(scenario: Scenario, kind: Kind, target: Started & {
   const pid = target.child.pid!;
   const foreign = foreignCpu(process.pid);
   const before = threadTicks(pid);
-  const result = await runLoad({ ...loadOptions(scenario, kind, target.origin), duration: SECONDS, rate: RATE });
+  const result = await runLoad({ ...loadOptionsFor(scenario, loadKind(kind), target.origin, CONNECTIONS), duration: SECONDS, rate: RATE });
   const after = threadTicks(pid);
   const foreignCores = foreign.stop();
   if (result.errors > 0) throw new Error(`${scenario.key} ${kind}: ${result.errors} failed requests`);
@@ -144,7 +135,7 @@ try {
         const target = await startTarget(kind);
         started.set(kind, target);
         log(`${scenario.key} ${kind}: warm-up ${WARMUP_SECONDS}s`);
-        const warm = await warmUp({ ...loadOptions(scenario, kind, target.origin), seconds: WARMUP_SECONDS });
+        const warm = await warmUp({ ...loadOptionsFor(scenario, loadKind(kind), target.origin, CONNECTIONS), seconds: WARMUP_SECONDS });
         if (warm.failed > 0) throw new Error(`${scenario.key} ${kind}: ${warm.failed} failed requests in the warm-up`);
       }
       const windows = new Map<Kind, Window[]>(kinds.map((kind) => [kind, []]));

@@ -15,9 +15,9 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { runLoad, WARMUP_SECONDS, warmUp, type LoadOptions } from './lib/load.js';
+import { runLoad, WARMUP_SECONDS, warmUp } from './lib/load.js';
 import { startFloorProxy, startGatewayProbed, startUpstream, type SpawnOptions, type Started } from './lib/processes.js';
-import { headersFor, requestFor, scenarios, upstreamData, verifierFor, type Scenario } from './lib/scenarios.js';
+import { loadOptionsFor, scenarios, upstreamData, type Scenario } from './lib/scenarios.js';
 import { parseTraceGcLine, summarizeGc, type GcEvent, type GcSummary } from './lib/trace-gc.js';
 
 const SECONDS = Number(process.env.GC_SECONDS ?? 8);
@@ -61,17 +61,6 @@ async function startTarget(kind: Kind, options: SpawnOptions): Promise<Started &
   return { ...gateway, origin: new URL(gateway.url).origin };
 }
 
-function loadOptions(scenario: Scenario, kind: Kind, origin: string): Omit<LoadOptions, 'duration'> {
-  return {
-    origin,
-    headers: headersFor(kind),
-    request: (i) => requestFor(scenario, kind, i),
-    connections: CONNECTIONS,
-    timeout: scenario.timeoutS,
-    verifyBody: verifierFor(kind),
-  };
-}
-
 async function measure(scenario: Scenario, kind: Kind): Promise<Row> {
   const events: GcEvent[] = [];
   let recording = false;
@@ -83,7 +72,7 @@ async function measure(scenario: Scenario, kind: Kind): Promise<Row> {
     },
   });
   try {
-    const options = loadOptions(scenario, kind, target.origin);
+    const options = loadOptionsFor(scenario, kind, target.origin, CONNECTIONS);
     log(`${scenario.key} ${kind}: warm-up ${WARMUP_SECONDS}s, then ${SECONDS}s measured`);
     await warmUp({ ...options, seconds: WARMUP_SECONDS });
     recording = true;

@@ -4,7 +4,7 @@
  * GraphQL to the gateway, GET to the floor proxy, and REST straight to upstream.
  */
 import { DEMO_TOKEN, makeExecution, type ExecutionSpec, type StoredExecution } from '../../src/demo/demo-data.js';
-import type { LoadRequest } from './load.js';
+import type { LoadOptions, LoadRequest } from './load.js';
 
 export const RUNNING_IDS = Array.from({ length: 1024 }, (_, i) => `ex_poll_${i}`);
 export const PAGE_IDS = Array.from({ length: 128 }, (_, i) => `ex_page_${i}`);
@@ -341,3 +341,15 @@ export const headersOf = (kind: TargetKind, one: LoadRequest): Record<string, st
 /** Whether a 2xx body is a full answer: upstream's 200 envelope, or GraphQL data without errors. */
 export const verifierFor = (kind: TargetKind) =>
   kind === 'direct' ? (body: string) => body.startsWith('{"code":200') : (body: string) => body.includes('"data"') && !body.includes('"errors"');
+
+/** A run's options for one scenario against one kind of target, all but its length: the same in every benchmark. */
+export function loadOptionsFor(scenario: Scenario, kind: TargetKind, origin: string, connections: number): Omit<LoadOptions, 'duration'> {
+  return {
+    origin,
+    headers: headersFor(kind),
+    request: (i) => requestFor(scenario, kind, i),
+    connections,
+    timeout: scenario.timeoutS,
+    verifyBody: verifierFor(kind),
+  };
+}
