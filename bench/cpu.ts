@@ -3,31 +3,34 @@
  * and, with BENCH_BASELINE, another checkout, every target loaded at the same
  * requests per second, below what any of them can serve.
  *
- * `npm run bench` loads each target as fast as it answers. There a slower
- * target also pays more per request for being slower: fewer requests share
- * each turn of the event loop, each `epoll` wake-up and each collection, so
- * the ratio of CPU per request grows with the ratio of request rates. At one
- * rate every target batches alike, and CPU per request is what a deployment
- * pays at that traffic, the figure that sizes it.
+ * `npm run bench` loads each target as fast as it answers, so each is
+ * measured at its own request rate, and CPU per request depends on the rate:
+ * the more requests share each turn of the event loop, each `epoll` wake-up and
+ * each collection, the less each pays. Here every target gets the same
+ * requests, evenly spaced (./lib/paced-load.ts), and CPU per request is what a
+ * deployment pays at that traffic.
  *
  * CPU is split as /proc counts it by thread: the main (JavaScript) thread's
  * user and system time, and the other threads' (V8's collector and compiler
  * threads, libuv's pool).
  *
  *   npm run bench:cpu       CPU_SCENARIOS=S1,S2,S4,S6  CPU_RATE=500  CPU_SECONDS=8  CPU_REPEAT=3
- *   BENCH_BASELINE=/tmp/gw-old npm run bench:cpu       another checkout too (bench/baseline.sh makes one)
+ *   BENCH_BASELINE=/tmp/gw-old CPU_REPEAT=5 npm run bench:cpu    another checkout too (bench/baseline.sh makes one)
  *
  * Each target is started once per scenario and warmed up closed-loop
  * (BENCH_WARMUP_SECONDS); then the measured windows go round the targets
- * CPU_REPEAT times, so other work on the machine lands on all of them alike.
- * Medians; a window in which the target fell behind the offered rate, or
- * other jobs on the machine used FOREIGN_CPU_WARNING cores or more, is counted in the notes.
+ * CPU_REPEAT times, each round in another order, so other work on the machine
+ * lands on all of them alike. Per target, the window with the median total is
+ * shown, its parts adding up to it, with the smallest and largest totals; a
+ * window in which the target fell behind the rate, failed requests, or shared
+ * the machine with other jobs (FOREIGN_CPU_WARNING cores or more) is counted in the notes.
  * METRICS, ACCESS_LOG and the cache TTLs pass through to the gateways, as in `npm run bench`.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runLoad, WARMUP_SECONDS, warmUp } from './lib/load.js';
+import { WARMUP_SECONDS, warmUp } from './lib/load.js';
+import { runPaced } from './lib/paced-load.js';
 import { FOREIGN_CPU_WARNING, foreignCpu, threadTicks, type ThreadTicks } from './lib/procfs.js';
 import { startFloorProxy, startGatewayProbed, startUpstream, type Started } from './lib/processes.js';
 import { loadOptionsFor, scenarios, upstreamData, type Scenario } from './lib/scenarios.js';
@@ -41,7 +44,7 @@ const BASELINE = process.env.BENCH_BASELINE ? path.resolve(process.env.BENCH_BAS
 const PASSTHROUGH = ['METRICS', 'ACCESS_LOG', 'TERMINAL_CACHE_TTL_MS', 'ACTIVE_CACHE_TTL_MS'];
 /** /proc's clock ticks per second (USER_HZ, 100 on Linux). */
 const TICKS_PER_SECOND = 100;
-/** A window kept up when it completed this share of the requests offered. */
+/** A window kept up when it answered at this share of the offered rate or more. */
 const KEPT_UP = 0.97;
 
 type Kind = 'floor' | 'baseline' | 'gateway';
@@ -49,8 +52,11 @@ type Kind = 'floor' | 'baseline' | 'gateway';
 /** One measured window: requests answered, and CPU per request in µs by thread. */
 interface Window {
   requests: number;
+  /** Requests answered per second, from the first sent to the last answered. */
   rps: number;
+  failed: number;
   keptUp: boolean;
+  /** CPU other processes used meanwhile, in cores. */
   foreignCores: number;
   mainUser: number;
   mainSystem: number;
@@ -99,18 +105,19 @@ async function measureWindow(scenario: Scenario, kind: Kind, target: Started & {
   const pid = target.child.pid!;
   const foreign = foreignCpu(process.pid);
   const before = threadTicks(pid);
-  const result = await runLoad({ ...loadOptionsFor(scenario, loadKind(kind), target.origin, CONNECTIONS), duration: SECONDS, rate: RATE });
+  const result = await runPaced({ ...loadOptionsFor(scenario, loadKind(kind), target.origin, CONNECTIONS), duration: SECONDS, rate: RATE });
   const after = threadTicks(pid);
   const foreignCores = foreign.stop();
-  if (result.errors > 0) throw new Error(`${scenario.key} ${kind}: ${result.errors} failed requests`);
+  const rps = result.completed / result.seconds;
   const perRequest = (ticks: number) => (ticks * 1e6) / TICKS_PER_SECOND / Math.max(1, result.completed);
   const mainUser = perRequest(spent(before, after, 'mainUser'));
   const mainSystem = perRequest(spent(before, after, 'mainSystem'));
   const other = perRequest(spent(before, after, 'otherUser') + spent(before, after, 'otherSystem'));
   return {
     requests: result.completed,
-    rps: result.rps,
-    keptUp: result.completed >= KEPT_UP * RATE * SECONDS,
+    rps,
+    failed: result.failed,
+    keptUp: rps >= KEPT_UP * RATE,
     foreignCores,
     mainUser,
     mainSystem,
@@ -118,12 +125,6 @@ async function measureWindow(scenario: Scenario, kind: Kind, target: Started & {
     total: mainUser + mainSystem + other,
   };
 }
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-};
 
 const kinds: Kind[] = BASELINE ? ['floor', 'baseline', 'gateway'] : ['floor', 'gateway'];
 const results: { scenario: string; kind: Kind; windows: Window[] }[] = [];
@@ -140,7 +141,8 @@ try {
       }
       const windows = new Map<Kind, Window[]>(kinds.map((kind) => [kind, []]));
       for (let round = 0; round < REPEAT; round++) {
-        for (const kind of kinds) {
+        // Each round starts one target later, so no target always follows the same one.
+        for (const kind of [...kinds.slice(round % kinds.length), ...kinds.slice(0, round % kinds.length)]) {
           log(`${scenario.key} ${kind}: ${SECONDS}s at ${RATE} req/s (${round + 1} of ${REPEAT})`);
           windows.get(kind)!.push(await measureWindow(scenario, kind, started.get(kind)!));
         }
@@ -155,40 +157,43 @@ try {
 }
 
 const fixed = (value: number, digits = 0) => value.toFixed(digits);
-const medianOf = (windows: Window[], key: keyof Window) => median(windows.map((window) => Number(window[key])));
+/** The window whose total is the median (the lower middle one of an even count), so its parts add up to what is shown. */
+const medianWindow = (windows: Window[]) => [...windows].sort((a, b) => a.total - b.total)[Math.floor((windows.length - 1) / 2)]!;
 const totalOf = (scenario: string, kind: Kind) => {
   const found = results.find((each) => each.scenario === scenario && each.kind === kind);
-  return found ? medianOf(found.windows, 'total') : NaN;
+  return found ? medianWindow(found.windows).total : NaN;
 };
 
 const lines = [
   `Machine: ${os.cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${os.cpus().length} cores, Node ${process.version}. ` +
     `Command: \`npm run bench:cpu\` (${new Date().toISOString()})${BASELINE ? `, baseline ${BASELINE}` : ''}; ` +
-    `${RATE} req/s offered over ${CONNECTIONS} connections, ${WARMUP_SECONDS} s warm-up, ${REPEAT} windows of ${SECONDS} s per target, interleaved; medians. ` +
-    'CPU in µs per request: the main thread (user + system) and the other threads (V8\'s collector and compiler, libuv\'s pool); spread = (largest − smallest window total) ÷ median.',
+    `${RATE} req/s evenly spaced over up to ${CONNECTIONS} connections, ${WARMUP_SECONDS} s warm-up, ${REPEAT} windows of ${SECONDS} s per target, interleaved. ` +
+    'CPU in µs per request, of the window with the median total: the main thread (user, system) and the other threads (V8\'s collector and compiler, libuv\'s pool); then the smallest and largest window totals.',
   '',
-  `| scenario | target | req/s | main user | main system | other threads | total | spread | ÷ floor${BASELINE ? ' | ÷ baseline' : ''} | notes |`,
+  `| scenario | target | req/s | main user | main system | other threads | total | smallest–largest | ÷ floor${BASELINE ? ' | ÷ baseline' : ''} | notes |`,
   `|---|---|---:|---:|---:|---:|---:|---:|---:|${BASELINE ? '---:|' : ''}---|`,
   ...results.map(({ scenario, kind, windows }) => {
-    const total = medianOf(windows, 'total');
+    const shown = medianWindow(windows);
     const totals = windows.map((window) => window.total);
     const behind = windows.filter((window) => !window.keptUp).length;
+    const failing = windows.filter((window) => window.failed > 0).length;
     const busy = windows.filter((window) => window.foreignCores >= FOREIGN_CPU_WARNING).length;
     const notes = [
       ...(behind ? [`${behind} of ${windows.length} windows fell behind the offered rate`] : []),
+      ...(failing ? [`failed requests in ${failing} of ${windows.length}`] : []),
       ...(busy ? [`other jobs during ${busy} of ${windows.length}`] : []),
     ];
     const cells = [
       scenario,
       kind,
-      fixed(medianOf(windows, 'rps')),
-      fixed(medianOf(windows, 'mainUser')),
-      fixed(medianOf(windows, 'mainSystem')),
-      fixed(medianOf(windows, 'other')),
-      fixed(total),
-      `${fixed((100 * (Math.max(...totals) - Math.min(...totals))) / total)} %`,
-      fixed(total / totalOf(scenario, 'floor'), 2),
-      ...(BASELINE ? [fixed(total / totalOf(scenario, 'baseline'), 2)] : []),
+      fixed(shown.rps),
+      fixed(shown.mainUser),
+      fixed(shown.mainSystem),
+      fixed(shown.other),
+      fixed(shown.total),
+      `${fixed(Math.min(...totals))}–${fixed(Math.max(...totals))}`,
+      fixed(shown.total / totalOf(scenario, 'floor'), 2),
+      ...(BASELINE ? [fixed(shown.total / totalOf(scenario, 'baseline'), 2)] : []),
       notes.join('; '),
     ];
     return `| ${cells.join(' | ')} |`;

@@ -18,8 +18,6 @@ declare module 'autocannon' {
   export interface Options {
     url: string;
     connections?: number;
-    /** Requests per second over all connections. */
-    overallRate?: number;
     duration?: number;
     amount?: number;
     timeout?: number;

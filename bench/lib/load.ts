@@ -1,8 +1,7 @@
 /**
- * HTTP load with autocannon (in this, the driver's, process), closed-loop or at
- * an offered rate, with latencies kept at sub-millisecond resolution
- * (autocannon's own histogram is in whole milliseconds and stops at 10 s) and
- * every response body checked.
+ * Closed-loop HTTP load with autocannon (in this, the driver's, process), with
+ * latencies kept at sub-millisecond resolution (autocannon's own histogram is in
+ * whole milliseconds and stops at 10 s) and every response body checked.
  */
 import autocannon, { type RequestParams } from 'autocannon';
 import { Pool } from 'undici';
@@ -31,8 +30,6 @@ export interface LoadOptions {
   verifyBody?: (body: string) => boolean;
   /** Each request carries `x-request-id: <prefix><n>`; responses echoing one are collected. */
   requestIdPrefix?: string;
-  /** Requests per second offered over all connections (autocannon's `overallRate`); absent: as fast as answers come (closed loop). */
-  rate?: number;
 }
 
 export interface LoadResult {
@@ -65,7 +62,6 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     connections: options.connections,
     duration: options.duration,
     timeout: options.timeout ?? 10,
-    ...(options.rate ? { overallRate: options.rate } : {}),
     headers: options.headers,
     requests: [
       {

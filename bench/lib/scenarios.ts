@@ -342,7 +342,7 @@ export const headersOf = (kind: TargetKind, one: LoadRequest): Record<string, st
 export const verifierFor = (kind: TargetKind) =>
   kind === 'direct' ? (body: string) => body.startsWith('{"code":200') : (body: string) => body.includes('"data"') && !body.includes('"errors"');
 
-/** A run's options for one scenario against one kind of target, all but its length: the same in every benchmark. */
+/** A run's options for one scenario against one kind of target, all but its length (bench:alloc, bench:gc and bench:cpu ask alike). */
 export function loadOptionsFor(scenario: Scenario, kind: TargetKind, origin: string, connections: number): Omit<LoadOptions, 'duration'> {
   return {
     origin,
