@@ -24,7 +24,8 @@
  * shown, its parts adding up to it, with the smallest and largest totals; a
  * window in which the target fell behind the rate, failed requests, or shared
  * the machine with other jobs (FOREIGN_CPU_WARNING cores or more) is counted in the notes.
- * METRICS, ACCESS_LOG and the cache TTLs pass through to the gateways, as in `npm run bench`.
+ * The gateways inherit this process's environment (METRICS=off, ACCESS_LOG=off …), and the report
+ * names those of GATEWAY_SETTINGS_PASSED (./lib/processes.ts) that are set, as `npm run bench` does.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -32,7 +33,7 @@ import path from 'node:path';
 import { WARMUP_SECONDS, warmUp } from './lib/load.js';
 import { runPaced } from './lib/paced-load.js';
 import { FOREIGN_CPU_WARNING, foreignCpu, threadTicks, type ThreadTicks } from './lib/procfs.js';
-import { startFloorProxy, startGatewayProbed, startUpstream, type Started } from './lib/processes.js';
+import { passedSettings, startFloorProxy, startGatewayProbed, startUpstream, type Started } from './lib/processes.js';
 import { loadOptionsFor, scenarios, upstreamData, type Scenario } from './lib/scenarios.js';
 
 const RATE = Number(process.env.CPU_RATE ?? 500);
@@ -41,7 +42,6 @@ const REPEAT = Number(process.env.CPU_REPEAT ?? 3);
 const CONNECTIONS = 16;
 const WANTED = (process.env.CPU_SCENARIOS ?? 'S1,S2,S4,S6').split(',').map((key) => key.trim().toUpperCase());
 const BASELINE = process.env.BENCH_BASELINE ? path.resolve(process.env.BENCH_BASELINE) : undefined;
-const PASSTHROUGH = ['METRICS', 'ACCESS_LOG', 'TERMINAL_CACHE_TTL_MS', 'ACTIVE_CACHE_TTL_MS'];
 /** /proc's clock ticks per second (USER_HZ, 100 on Linux). */
 const TICKS_PER_SECOND = 100;
 /** A window kept up when it answered at this share of the offered rate or more. */
@@ -87,10 +87,9 @@ async function startTarget(kind: Kind): Promise<Started & { origin: string }> {
     const floor = await startFloorProxy(upstream.url);
     return { ...floor, origin: new URL(floor.url).origin };
   }
-  const passed = Object.fromEntries(PASSTHROUGH.filter((name) => process.env[name]).map((name) => [name, process.env[name]!]));
   const gateway = await startGatewayProbed(
     upstream.url,
-    { LOG_LEVEL: 'warn', NODE_ENV: 'production', WORKERS: '1', ...passed },
+    { LOG_LEVEL: 'warn', NODE_ENV: 'production', WORKERS: '1' },
     { compiled: true, ...(kind === 'baseline' && BASELINE ? { checkout: BASELINE } : {}) },
   );
   return { ...gateway, origin: new URL(gateway.url).origin };
@@ -166,7 +165,7 @@ const totalOf = (scenario: string, kind: Kind) => {
 
 const lines = [
   `Machine: ${os.cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${os.cpus().length} cores, Node ${process.version}. ` +
-    `Command: \`npm run bench:cpu\` (${new Date().toISOString()})${BASELINE ? `, baseline ${BASELINE}` : ''}; ` +
+    `Command: \`${[...Object.entries(passedSettings()).map(([name, value]) => `${name}=${value}`), 'npm run bench:cpu'].join(' ')}\` (${new Date().toISOString()})${BASELINE ? `, baseline ${BASELINE}` : ''}; ` +
     `${RATE} req/s evenly spaced over up to ${CONNECTIONS} connections, ${WARMUP_SECONDS} s warm-up, ${REPEAT} windows of ${SECONDS} s per target, interleaved. ` +
     'CPU in µs per request, of the window with the median total: the main thread (user, system) and the other threads (V8\'s collector and compiler, libuv\'s pool); then the smallest and largest window totals.',
   '',

@@ -48,7 +48,7 @@ import { runFanout } from './lib/fanout.js';
 import { runLoad, WARMUP_SECONDS, warmUp, type LoadResult } from './lib/load.js';
 import { sampleLatency, type LatencySummary, type Probe } from './lib/measure.js';
 import { FOREIGN_CPU_WARNING, foreignCpu, sampleRss, treeTicks, waitIdle, type RssPeak } from './lib/procfs.js';
-import { gatewayEntry, root, startFloorProxy, startGatewayProbed, startUpstream, type Started } from './lib/processes.js';
+import { GATEWAY_SETTINGS_PASSED, gatewayEntry, passedSettings, root, startFloorProxy, startGatewayProbed, startUpstream, type Started } from './lib/processes.js';
 import { headersFor, headersOf, requestFor, scenarios, upstreamData, verifierFor, type Scenario, type TargetKind } from './lib/scenarios.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -70,20 +70,6 @@ const REGRESSION_THRESHOLD = 0.1;
 const CONCURRENCY_PER_REQUEST = Number(process.env.UPSTREAM_CONCURRENCY_PER_REQUEST || 20);
 // The gateway sizes its pool to its bulkhead unless UPSTREAM_CONNECTIONS says more (src/config.ts).
 const UPSTREAM_SOCKETS = Number(process.env.UPSTREAM_CONNECTIONS || process.env.UPSTREAM_MAX_CONCURRENT || 256);
-const PASSTHROUGH = [
-  // What operating costs: metrics, the access log, traces (README "Performance").
-  'METRICS',
-  'ACCESS_LOG',
-  'OTEL_EXPORTER_OTLP_ENDPOINT',
-  'OTEL_TRACES_SAMPLER_ARG',
-  'TERMINAL_CACHE_TTL_MS',
-  'ACTIVE_CACHE_TTL_MS',
-  'CACHE_MAX_BYTES',
-  'UPSTREAM_EXTENSIONS',
-  'UPSTREAM_CONCURRENCY_PER_REQUEST',
-  'UPSTREAM_CONNECTIONS',
-  'UPSTREAM_MAX_CONCURRENT',
-];
 const S3_SEQUENTIAL_SAMPLES = 30;
 
 const resultsUrl = new URL('./results/bench.json', import.meta.url);
@@ -582,7 +568,7 @@ async function measureCell(scenario: Scenario, target: Target, repetition: numbe
 // Run
 
 const commandLine = [
-  ...['BENCH_SECONDS', 'BENCH_WARMUP_SECONDS', 'BENCH_CONNECTIONS', 'BENCH_WORKERS', 'BENCH_SCENARIOS', 'BENCH_REPEAT', 'BENCH_BASELINE', ...PASSTHROUGH]
+  ...['BENCH_SECONDS', 'BENCH_WARMUP_SECONDS', 'BENCH_CONNECTIONS', 'BENCH_WORKERS', 'BENCH_SCENARIOS', 'BENCH_REPEAT', 'BENCH_BASELINE', ...GATEWAY_SETTINGS_PASSED]
     .filter((name) => process.env[name])
     .map((name) => `${name}=${process.env[name]}`),
   process.env.npm_lifecycle_event === 'bench' ? 'npm run bench' : 'tsx bench/run.ts',
@@ -652,7 +638,7 @@ const save = () => {
           repeat: REPEAT,
           concurrencyPerRequest: CONCURRENCY_PER_REQUEST,
           upstreamSockets: UPSTREAM_SOCKETS,
-          gatewayEnv: { LOG_LEVEL: 'warn', ...Object.fromEntries(PASSTHROUGH.filter((name) => process.env[name]).map((name) => [name, process.env[name]])) },
+          gatewayEnv: { LOG_LEVEL: 'warn', ...passedSettings() },
         },
         scenarios: selected.map(({ key, title, connections, upstreamLatencyMs, directNote }) => ({ key, title, connections, upstreamLatencyMs, directNote })),
         cells,

@@ -68,6 +68,26 @@ process.on('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
+/** Gateway settings a benchmark's report names when its environment sets them: the gateways it starts inherit that environment (spawnNode), so a run can measure what operating costs (metrics, the access log, traces) or another cache or pool size (README "Performance"). */
+export const GATEWAY_SETTINGS_PASSED = [
+  'METRICS',
+  'ACCESS_LOG',
+  'OTEL_EXPORTER_OTLP_ENDPOINT',
+  'OTEL_TRACES_SAMPLER_ARG',
+  'TERMINAL_CACHE_TTL_MS',
+  'ACTIVE_CACHE_TTL_MS',
+  'CACHE_MAX_BYTES',
+  'UPSTREAM_EXTENSIONS',
+  'UPSTREAM_CONCURRENCY_PER_REQUEST',
+  'UPSTREAM_CONNECTIONS',
+  'UPSTREAM_MAX_CONCURRENT',
+] as const;
+
+/** Those of GATEWAY_SETTINGS_PASSED this process's environment sets, by name. */
+export function passedSettings(): Record<string, string> {
+  return Object.fromEntries(GATEWAY_SETTINGS_PASSED.flatMap((name) => (process.env[name] ? [[name, process.env[name]]] : [])));
+}
+
 export interface Started {
   child: ChildProcess;
   stop(): Promise<void>;
