@@ -128,23 +128,8 @@ export async function warmUp(options: Omit<LoadOptions, 'duration' | 'requestIdP
   let failed = 0;
   const loop = async () => {
     while (performance.now() < deadline) {
-      const { method, path, body, headers } = options.request(next++);
-      try {
-        const response = await pool.request({
-          method,
-          path,
-          headers: headers ? { ...options.headers, ...headers } : options.headers,
-          ...(body !== undefined ? { body } : {}),
-          headersTimeout: (options.timeout ?? 10) * 1000,
-          bodyTimeout: (options.timeout ?? 10) * 1000,
-        });
-        const text = await response.body.text();
-        const ok = response.statusCode >= 200 && response.statusCode < 300 && (!options.verifyBody || options.verifyBody(text));
-        if (ok) completed++;
-        else failed++;
-      } catch {
-        failed++;
-      }
+      if (await sendOne(pool, options, next++)) completed++;
+      else failed++;
     }
   };
   try {
@@ -153,4 +138,28 @@ export async function warmUp(options: Omit<LoadOptions, 'duration' | 'requestIdP
     await pool.close();
   }
   return { completed, failed };
+}
+
+/**
+ * Sends the i-th request of `options` over `pool` and reads its answer whole: true for a
+ * 2xx whose body passes `verifyBody`, false for anything else, a socket error or a timeout
+ * (`options.timeout` seconds for the head and again for the body) included.
+ */
+export async function sendOne(pool: Pool, options: Pick<LoadOptions, 'headers' | 'request' | 'timeout' | 'verifyBody'>, i: number): Promise<boolean> {
+  const { method, path, body, headers } = options.request(i);
+  const timeoutMs = (options.timeout ?? 10) * 1000;
+  try {
+    const response = await pool.request({
+      method,
+      path,
+      headers: headers ? { ...options.headers, ...headers } : options.headers,
+      ...(body !== undefined ? { body } : {}),
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    });
+    const text = await response.body.text();
+    return response.statusCode >= 200 && response.statusCode < 300 && (!options.verifyBody || options.verifyBody(text));
+  } catch {
+    return false;
+  }
 }

@@ -8,7 +8,7 @@
  * saturated for part of each second and idles for the rest.
  */
 import { Pool } from 'undici';
-import type { LoadOptions } from './load.js';
+import { sendOne, type LoadOptions } from './load.js';
 
 export interface PacedResult {
   /** Requests answered with a 2xx whose body passed `verifyBody`. */
@@ -27,29 +27,14 @@ const TICK_MS = 2;
 /** Sends `rate` requests per second for `duration` seconds; resolves once every request sent is answered or failed. */
 export async function runPaced(options: Omit<LoadOptions, 'requestIdPrefix'> & { rate: number }): Promise<PacedResult> {
   const pool = new Pool(options.origin, { connections: options.connections });
-  const timeoutMs = (options.timeout ?? 10) * 1000;
   const total = Math.floor(options.rate * options.duration);
   let sent = 0;
   let completed = 0;
   let failed = 0;
   const answers: Promise<void>[] = [];
   const send = async (i: number) => {
-    const { method, path, body, headers } = options.request(i);
-    try {
-      const response = await pool.request({
-        method,
-        path,
-        headers: headers ? { ...options.headers, ...headers } : options.headers,
-        ...(body !== undefined ? { body } : {}),
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-      });
-      const text = await response.body.text();
-      if (response.statusCode >= 200 && response.statusCode < 300 && (!options.verifyBody || options.verifyBody(text))) completed++;
-      else failed++;
-    } catch {
-      failed++;
-    }
+    if (await sendOne(pool, options, i)) completed++;
+    else failed++;
   };
   const started = performance.now();
   try {
