@@ -15,7 +15,7 @@ export interface PacedResult {
   completed: number;
   /** Requests that failed: a non-2xx, a body that failed verification, a socket error or a timeout. */
   failed: number;
-  /** Requests sent: `rate × seconds` (rounded down) when the driver kept its pace. */
+  /** Requests sent: `rate × duration`, rounded down (all of them are, however late the target answers). */
   sent: number;
   /** From the first request sent to the last answer, s. */
   seconds: number;
