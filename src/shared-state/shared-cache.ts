@@ -48,11 +48,12 @@ export class SharedCache {
   ) {}
 
   /**
-   * The execution `id` as cached for this caller and the ms it has left in
-   * Redis (so a copy kept locally expires no later), or undefined (absent,
-   * unreadable, or Redis unavailable). One round trip; never rejects.
+   * The execution `id` as cached for this caller and when Redis lets it go
+   * (`expiresAt`, on `performance.now()`'s clock: a copy kept locally must
+   * expire no later, however long it takes to be stored), or undefined
+   * (absent, unreadable, or Redis unavailable). One round trip; never rejects.
    */
-  async get(authorization: string, id: string): Promise<{ execution: Execution; ttlMs: number } | undefined> {
+  async get(authorization: string, id: string): Promise<{ execution: Execution; expiresAt: number } | undefined> {
     if (!this.store.up) {
       this.counts.misses++;
       return undefined;
@@ -75,7 +76,8 @@ export class SharedCache {
     }
     const [[, text], [, pttl]] = replies as [[null, string | null], [null, number]];
     // Counted from when it was asked, so the local copy never outlives Redis's by the round trip.
-    const ttlMs = pttl - (performance.now() - asked);
+    const expiresAt = asked + pttl;
+    const ttlMs = expiresAt - performance.now();
     // Never parsed past the bound: the local cache's size accounting trusts what it holds.
     const json = text === null || ttlMs <= 0 || text.length > this.maxValueBytes + SEAL_BYTES ? undefined : this.store.unseal(key, text);
     const execution = json === undefined ? undefined : revive(json, id);
@@ -84,7 +86,7 @@ export class SharedCache {
       return undefined;
     }
     this.counts.hits++;
-    return { execution, ttlMs };
+    return { execution, expiresAt };
   }
 
   /** Stores the execution for `ttlMs`, in the background; a failure is counted and dropped. */

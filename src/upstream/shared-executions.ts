@@ -220,7 +220,7 @@ export class SharedExecutions {
           scope.cost.cacheHits++;
           this.counts.cacheHits++;
           trace.getActiveSpan()?.addEvent('shared cache hit', { 'execution_gateway.execution_id': id });
-          this.#remember(key, caller, hit.execution, hit.ttlMs);
+          this.#remember(key, caller, hit.execution, hit.expiresAt);
           return hit.execution;
         })
       : this.#call(key, entry, id, caller, scope, cancellation);
@@ -285,13 +285,16 @@ export class SharedExecutions {
    * in the shared cache; what came from there (`sharedTtlMs` left) locally, for
    * no longer than it has left there. A reading whose `events` is no list is not cached.
    */
-  #remember(key: string, caller: CallerIdentity, execution: Execution, sharedTtlMs?: number): void {
+  /** `sharedExpiresAt`: when Redis lets go of the copy read from it (performance.now()'s clock), which the local one must not outlive. */
+  #remember(key: string, caller: CallerIdentity, execution: Execution, sharedExpiresAt?: number): void {
     // A reading whose events are no list is a glitch the next call may not repeat: kept, it would hide a finished execution's events for the whole TTL.
     if (!this.#cache || execution.eventsUnreadable) return;
     const statusTtl = isTerminalStatus(statusOf(execution)) ? this.#options.terminalTtlMs : this.#options.activeTtlMs;
-    const ttl = sharedTtlMs === undefined ? statusTtl : Math.min(statusTtl, sharedTtlMs);
+    // Read from Redis: the time left is measured here, where it is stored, not when Redis answered (the body was
+    // read and revived since, which under load took long enough to serve the copy after Redis had let it go).
+    const ttl = sharedExpiresAt === undefined ? statusTtl : Math.min(statusTtl, sharedExpiresAt - performance.now());
     if (ttl <= 0) return;
-    if (sharedTtlMs === undefined) this.#options.shared?.set(caller.authorization, execution, ttl);
+    if (sharedExpiresAt === undefined) this.#options.shared?.set(caller.authorization, execution, ttl);
     const bytes = entryBytes(execution);
     // Bigger than the whole cache: not cached (lru-cache's maxEntrySize says the same).
     if (bytes > this.#options.maxBytes) return;
