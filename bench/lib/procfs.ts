@@ -61,13 +61,19 @@ export function rssKb(pid: number): number {
   return match ? Number(match[1]) : 0;
 }
 
+/** User and system CPU time in a /proc `stat` line (a process's or a thread's), in clock ticks. */
+function userSystem(stat: string): [user: number, system: number] {
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // After the command: state(3) ppid(4) … utime(14) stime(15); index = field - 3.
+  return [Number(fields[11]), Number(fields[12])];
+}
+
 /** User + system CPU time of one process, in clock ticks (usually 10 ms). */
 export function cpuTicks(pid: number): number {
   const stat = read(`/proc/${pid}/stat`);
   if (!stat) return 0;
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // After the command: state(3) ppid(4) … utime(14) stime(15); index = field - 3.
-  return Number(fields[11]) + Number(fields[12]);
+  const [user, system] = userSystem(stat);
+  return user + system;
 }
 
 export interface RssPeak {
@@ -164,8 +170,7 @@ export function threadTicks(pid: number): ThreadTicks {
     for (const task of tasks) {
       const stat = read(`/proc/${each}/task/${task}/stat`);
       if (!stat) continue;
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const [user, system] = [Number(fields[11]), Number(fields[12])];
+      const [user, system] = userSystem(stat);
       if (Number(task) === each) {
         ticks.mainUser += user;
         ticks.mainSystem += system;

@@ -282,10 +282,10 @@ export class SharedExecutions {
 
   /**
    * Caches what was loaded, for its status's time: what upstream answered also
-   * in the shared cache; what came from there (`sharedTtlMs` left) locally, for
-   * no longer than it has left there. A reading whose `events` is no list is not cached.
+   * in the shared cache; what came from there locally, until `sharedExpiresAt`
+   * at the latest (when Redis lets it go, on performance.now()'s clock). A
+   * reading whose `events` is no list is not cached.
    */
-  /** `sharedExpiresAt`: when Redis lets go of the copy read from it (performance.now()'s clock), which the local one must not outlive. */
   #remember(key: string, caller: CallerIdentity, execution: Execution, sharedExpiresAt?: number): void {
     // A reading whose events are no list is a glitch the next call may not repeat: kept, it would hide a finished execution's events for the whole TTL.
     if (!this.#cache || execution.eventsUnreadable) return;
