@@ -418,6 +418,27 @@ query B { executions(ids: ["ex_demo_6", "ex_demo_8"]) { id rawStatus isTerminal 
     expect(counts['fast']).toEqual(counts['full']);
   });
 
+  // Variables that every built-in scalar takes as sent skip graphql-js's coercion on the fast lane
+  // (src/fast-lane/compiled-execution.ts); at and past each scalar's edge the answer is the full lane's.
+  const SCALARS = 'query Scalars($id: ID!, $n: Int, $after: String, $c: Boolean) { execution(id: $id) { id events(first: $n, after: $after) { totalCount } status @include(if: $c) } }';
+  it.each<[string, Record<string, unknown>]>([
+    ['every variable as its scalar takes it', { id: 'ex_demo_3', n: 2, after: null, c: true }],
+    ['an Int at the largest 32-bit value', { id: 'ex_demo_3', n: 2_147_483_647, c: false }],
+    ['an Int past it', { id: 'ex_demo_3', n: 2_147_483_648, c: true }],
+    ['an Int at the smallest 32-bit value', { id: 'ex_demo_3', n: -2_147_483_648, c: true }],
+    ['a fractional Int', { id: 'ex_demo_3', n: 1.5, c: true }],
+    ['an integer ID, which graphql-js turns to text', { id: 3, c: true }],
+    ['an empty ID', { id: '', c: true }],
+    ['a number for a String', { id: 'ex_demo_3', after: 5, c: true }],
+    ['text for a Boolean', { id: 'ex_demo_3', c: 'true' }],
+    ['a non-null variable left out', { c: true }],
+    ['a nullable variable left out', { id: 'ex_demo_3' }],
+    ['a non-null variable null', { id: null, c: true }],
+  ])('answers %s as the full lane does, also once warm', async (_name, variables) => {
+    const full = await post('full', { query: SCALARS, variables });
+    for (let i = 0; i < 2; i++) expect(await post('fast', { query: SCALARS, variables })).toEqual(full);
+  });
+
   it.each<[string, string, Record<string, unknown>]>([
     // graphql-jit treats an explicit null as not given, and took @skip(if: null) as false.
     ['@skip(if: $s) with $s null', 'query Skip($s: Boolean = false) { execution(id: "ex_demo_1") { id status @skip(if: $s) } }', { s: null }],

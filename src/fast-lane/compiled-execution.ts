@@ -11,7 +11,9 @@
  *
  * - variables are coerced by graphql-js first, and a request whose variables
  *   it refuses runs on graphql-js, which reports them (graphql-jit takes an
- *   array for an input object);
+ *   array for an input object); except when every variable is of a built-in
+ *   scalar type and its value one that scalar's `parseValue` returns as it is
+ *   (`asSent`), where coercing could neither refuse nor change a value;
  * - an explicit null for a variable of nullable type used where a non-null
  *   value is required (`@skip(if: $s)` with `$s: Boolean = false`) runs on
  *   graphql-js, which reports it (graphql-jit treats it as not given);
@@ -38,8 +40,14 @@ import {
   BREAK,
   getOperationAST,
   getVariableValues,
+  GraphQLBoolean,
+  GraphQLID,
+  GraphQLInt,
+  GraphQLString,
   isNonNullType,
+  isScalarType,
   Kind,
+  typeFromAST,
   TypeInfo,
   visit,
   visitWithTypeInfo,
@@ -48,6 +56,7 @@ import {
   type ExecutionResult,
   type FragmentDefinitionNode,
   type GraphQLError,
+  type GraphQLScalarType,
   type GraphQLSchema,
   type OperationDefinitionNode,
   valueFromASTUntyped,
@@ -67,6 +76,42 @@ interface Compiled {
   nullableInNonNull: string[];
   /** Nullable variables with a default, each with that default as a client would send it. */
   defaults: [name: string, value: unknown][];
+  /** Each variable with the test of a value its built-in scalar takes as it is, when every variable has one (else null). */
+  asSent: [name: string, unchanged: (value: unknown) => boolean][] | null;
+}
+
+/** The largest value graphql-js's Int takes (2^31 - 1; its GRAPHQL_MAX_INT is not exported). */
+const MAX_INT = 2_147_483_647;
+
+/**
+ * Values each built-in scalar's `parseValue` (graphql-js 16, type/scalars) returns unchanged
+ * and without an error: coercing them is the identity. ID turns an integer into text, so only
+ * text passes here; Float is left out (it is never a hot request's variable).
+ */
+const UNCHANGED = new Map<GraphQLScalarType, (value: unknown) => boolean>([
+  [GraphQLID, (value) => typeof value === 'string'],
+  [GraphQLString, (value) => typeof value === 'string'],
+  [GraphQLBoolean, (value) => typeof value === 'boolean'],
+  [GraphQLInt, (value) => Number.isInteger(value) && (value as number) <= MAX_INT && (value as number) >= -MAX_INT - 1],
+]);
+
+/** `asSent` for an operation: every variable's type a built-in scalar, non-null or not (no list, no input object). */
+function asSentTests(schema: GraphQLSchema, operation: OperationDefinitionNode): Compiled['asSent'] {
+  const tests: NonNullable<Compiled['asSent']> = [];
+  for (const definition of operation.variableDefinitions ?? []) {
+    const type = typeFromAST(schema, definition.type);
+    const scalar = type && (isNonNullType(type) ? type.ofType : type);
+    const unchanged = scalar && isScalarType(scalar) ? UNCHANGED.get(scalar) : undefined;
+    if (!unchanged) return null;
+    tests.push([definition.variable.name.value, unchanged]);
+  }
+  return tests;
+}
+
+/** Whether the request sent every variable, each a value its scalar takes as it is (see UNCHANGED). */
+function allAsSent(raw: Readonly<Record<string, unknown>>, tests: NonNullable<Compiled['asSent']>): boolean {
+  for (const [name, unchanged] of tests) if (!Object.hasOwn(raw, name) || !unchanged(raw[name])) return false;
+  return true;
 }
 
 /**
@@ -111,7 +156,7 @@ function compile(schema: GraphQLSchema, document: DocumentNode, operationName: s
   for (const definition of operation.variableDefinitions ?? []) {
     if (definition.defaultValue) defaults.push([definition.variable.name.value, valueFromASTUntyped(definition.defaultValue)]);
   }
-  return { query: made, operation, fragments, nullableInNonNull: [...nullableInNonNull], defaults };
+  return { query: made, operation, fragments, nullableInNonNull: [...nullableInNonNull], defaults, asSent: asSentTests(schema, operation) };
 }
 
 /** graphql-jit's result with its errors made as graphql-js makes them. */
@@ -180,7 +225,8 @@ export function useCompiledExecution(): Plugin {
         if (!found) return execute(args);
         let raw = args.variableValues ?? {};
         let variables: Readonly<Record<string, unknown>> = raw;
-        if (found.operation.variableDefinitions?.length) {
+        // Sent as its scalars take them, no variable can be refused, changed, null or defaulted.
+        if (found.operation.variableDefinitions?.length && !(found.asSent && allAsSent(raw, found.asSent))) {
           const coerced = getVariableValues(args.schema, found.operation.variableDefinitions, raw, { maxErrors: 50 });
           if (coerced.errors) return execute(args);
           variables = coerced.coerced;
