@@ -11,9 +11,9 @@
  *
  * - variables are coerced by graphql-js first, and a request whose variables
  *   it refuses runs on graphql-js, which reports them (graphql-jit takes an
- *   array for an input object); except when every variable is of a built-in
- *   scalar type and its value one that scalar's `parseValue` returns as it is
- *   (`asSent`), where coercing could neither refuse nor change a value;
+ *   array for an input object); except when every variable is an ID, String
+ *   or Int sent as that scalar's `parseValue` returns it unchanged (`asSent`),
+ *   where coercing could neither refuse nor change a value;
  * - an explicit null for a variable of nullable type used where a non-null
  *   value is required (`@skip(if: $s)` with `$s: Boolean = false`) runs on
  *   graphql-js, which reports it (graphql-jit treats it as not given);
@@ -40,7 +40,6 @@ import {
   BREAK,
   getOperationAST,
   getVariableValues,
-  GraphQLBoolean,
   GraphQLID,
   GraphQLInt,
   GraphQLString,
@@ -86,16 +85,16 @@ const MAX_INT = 2_147_483_647;
 /**
  * Values each built-in scalar's `parseValue` (graphql-js 16, type/scalars) returns unchanged
  * and without an error: coercing them is the identity. ID turns an integer into text, so only
- * text passes here; Float is left out (it is never a hot request's variable).
+ * text passes here. Float is left out, being no hot request's variable, and Boolean, which
+ * this schema takes only in @skip and @include, whose documents run on graphql-js.
  */
 const UNCHANGED = new Map<GraphQLScalarType, (value: unknown) => boolean>([
   [GraphQLID, (value) => typeof value === 'string'],
   [GraphQLString, (value) => typeof value === 'string'],
-  [GraphQLBoolean, (value) => typeof value === 'boolean'],
   [GraphQLInt, (value) => Number.isInteger(value) && (value as number) <= MAX_INT && (value as number) >= -MAX_INT - 1],
 ]);
 
-/** `asSent` for an operation: every variable's type a built-in scalar, non-null or not (no list, no input object). */
+/** `asSent` for an operation: when every variable's type is one of UNCHANGED's scalars, non-null or not (no list, no input object). */
 function asSentTests(schema: GraphQLSchema, operation: OperationDefinitionNode): Compiled['asSent'] {
   const tests: NonNullable<Compiled['asSent']> = [];
   for (const definition of operation.variableDefinitions ?? []) {
