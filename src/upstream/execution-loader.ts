@@ -14,7 +14,27 @@ import { rawStatusOf } from '../domain/execution-status.js';
 import { unauthenticated } from '../errors.js';
 import type { CallerIdentity, LoadScope, SharedExecutions } from './shared-executions.js';
 
-export type ExecutionLoader = DataLoader<string, Execution>;
+/**
+ * DataLoader over this request's executions, whose `load` hands a repeated id
+ * (the same execution under several aliases) the first load's own promise.
+ * DataLoader wraps each cache hit in a new promise, resolved once the batch is
+ * dispatched: two more microtasks and three closures per alias, for the same
+ * value. The cache map is DataLoader's own (`cacheMap`), so `clear` and
+ * `prime` still apply.
+ */
+export class ExecutionLoader extends DataLoader<string, Execution> {
+  readonly #loaded: Map<string, Promise<Execution>>;
+
+  constructor(batch: DataLoader.BatchLoadFn<string, Execution>) {
+    const loaded = new Map<string, Promise<Execution>>();
+    super(batch, { cacheMap: loaded });
+    this.#loaded = loaded;
+  }
+
+  override load(id: string): Promise<Execution> {
+    return this.#loaded.get(id) ?? super.load(id);
+  }
+}
 
 /** What the loader needs of its request: the caller (null without Authorization), and the execution limit. */
 export interface LoaderScope extends LoadScope {
@@ -53,7 +73,7 @@ async function load(id: string, { executions, scope, statuses }: ExecutionLoader
 
 export function createExecutionLoader(options: ExecutionLoaderOptions): ExecutionLoader {
   // A batch within the limit needs no limiter: most requests load one execution.
-  return new DataLoader<string, Execution>((ids) =>
+  return new ExecutionLoader((ids) =>
     ids.length <= options.concurrency ? Promise.all(ids.map((id) => load(id, options))) : pMap(ids, (id) => load(id, options), { concurrency: options.concurrency }),
   );
 }
