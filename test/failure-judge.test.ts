@@ -4,6 +4,7 @@
  * over HTTP, with real upstream answers, is in fairness.test.ts.
  */
 import { CircuitState } from 'cockatiel';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../src/errors.js';
 import { FailureJudge } from '../src/upstream/failure-judge.js';
@@ -103,5 +104,26 @@ describe('failure judge', () => {
     for (const caller of ['b', 'c']) for (const id of ids(caller, 3)) await fail(judge, caller, id, 503);
     for (const id of ids('b_ok', 10)) await succeed(judge, 'b', id);
     expect(opens(judge)).toBe(false);
+  });
+
+  it('judges a pair by its latest outcome however often it changed: as a fresh judge told only the latest ones', async () => {
+    const attempt = fc.record({ caller: fc.constantFrom('a', 'b', 'c'), id: fc.constantFrom('x1', 'x2', 'x3', 'x4'), failed: fc.boolean() });
+    await fc.assert(
+      fc.asyncProperty(fc.array(attempt, { maxLength: 60 }), async (attempts) => {
+        const options = { threshold: 3, windowMs: 60_000, minIds: 2, minCallers: 2 };
+        const judge = new FailureJudge(options);
+        const latest = new Map<string, (typeof attempts)[number]>();
+        for (const one of attempts) {
+          await (one.failed ? fail(judge, one.caller, one.id) : succeed(judge, one.caller, one.id));
+          const key = `${one.caller} ${one.id}`;
+          latest.delete(key);
+          latest.set(key, one);
+        }
+        const fresh = new FailureJudge(options);
+        for (const one of latest.values()) await (one.failed ? fail(fresh, one.caller, one.id) : succeed(fresh, one.caller, one.id));
+        expect(judge.shouldOpen()).toBe(fresh.shouldOpen());
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -253,18 +253,20 @@ export class FailureJudge implements IBreaker {
     const now = performance.now();
     // Caller keys are base64url, never a space, so the key is unambiguous.
     const key = `${caller} ${id}`;
-    // A pair seen again is updated in place (one object per pair, not per attempt) and moves to the end.
+    // A pair seen again is updated in place (one object per pair, not per attempt) and moves to the end, as
+    // #prune walks the pairs oldest first; its caller's pair count stands, and only a changed outcome is recounted.
     let outcome = this.#pairs.get(key);
     if (outcome) {
-      this.#forget(key, outcome);
+      this.#pairs.delete(key);
+      if (outcome.failed !== failed) this.#count(outcome, failed ? 1 : -1);
       outcome.failed = failed;
       outcome.at = now;
     } else {
       outcome = { caller, id, failed, at: now };
+      bump(this.#callerPairs, caller, 1);
+      if (failed) this.#count(outcome, 1);
     }
     this.#pairs.set(key, outcome);
-    bump(this.#callerPairs, caller, 1);
-    if (failed) this.#count(outcome, 1);
     this.#prune(now);
   }
 
