@@ -239,6 +239,13 @@ describe.each(LANES)('upstream bytes in the charset they declare (%s lane)', (la
     const many = await charsets.query('query($ids: [ID!]!) { executions(ids: $ids) { id } }', { ids: ['ex_demo_1', ID] });
     expect(many.errors).toBeUndefined();
     expect((many.extensions!.warnings as Array<{ path: unknown[] }>).map((note) => note.path)).toEqual([['executions', 1]]);
+    // The same execution under three aliases: one upstream call, one note at each alias's own path.
+    charsets.upstream.reset();
+    charsets.upstream.setFault(ID, { kind: 'body', body: envelopeBytes(content), headers: { 'content-type': 'application/json; charset=x-klingon' } });
+    const aliased = await charsets.query(`{ a: execution(id: "${ID}") { id } b: execution(id: "${ID}") { id } c: execution(id: "ex_demo_1") { id } d: execution(id: "${ID}") { id } }`);
+    expect(aliased.errors).toBeUndefined();
+    expect((aliased.extensions!.warnings as Array<{ path: unknown[] }>).map((note) => note.path)).toEqual([['a'], ['b'], ['d']]);
+    expect(charsets.upstream.requestsFor(ID)).toHaveLength(1);
     // An empty label names no charset: UTF-8, without a note.
     const unlabelled = await served(envelopeBytes(content), 'plain', 'application/json; charset=');
     expectContent(unlabelled, content);
