@@ -106,24 +106,58 @@ describe('failure judge', () => {
     expect(opens(judge)).toBe(false);
   });
 
-  it('judges a pair by its latest outcome however often it changed: as a fresh judge told only the latest ones', async () => {
+  it('a pair asked again moves to the window\'s end: the pairs behind it still age out', async () => {
+    const judge = new FailureJudge({ threshold: 2, windowMs: 200, minIds: 2, minCallers: 1 });
+    await fail(judge, 'a', 'x1');
+    await fail(judge, 'a', 'x2');
+    expect(opens(judge)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    await fail(judge, 'a', 'x1');
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    // x2 left the window; x1, asked again since, is the one failing pair left: under the threshold.
+    expect(opens(judge)).toBe(false);
+  });
+
+  type Attempt = { caller: string; id: string; failed: boolean };
+  const options = { threshold: 3, windowMs: 60_000, minIds: 2, minCallers: 2 };
+  async function judged(attempts: readonly Attempt[]): Promise<boolean> {
+    const judge = new FailureJudge(options);
+    for (const one of attempts) await (one.failed ? fail(judge, one.caller, one.id) : succeed(judge, one.caller, one.id));
+    return judge.shouldOpen();
+  }
+  /** Each pair's latest attempt, in the order of those attempts. */
+  function latestOf(attempts: readonly Attempt[]): Attempt[] {
+    const latest = new Map<string, Attempt>();
+    for (const one of attempts) {
+      const key = `${one.caller} ${one.id}`;
+      latest.delete(key);
+      latest.set(key, one);
+    }
+    return [...latest.values()];
+  }
+  const f = (caller: string, id: string): Attempt => ({ caller, id, failed: true });
+  const ok = (caller: string, id: string): Attempt => ({ caller, id, failed: false });
+
+  it('callers tied for the most failing pairs are each left out in turn, so the order they came in does not decide', async () => {
+    // a, b and c fail one pair each: left out a, b and c fail only x2; left out b, x1 and x2 fail. Not every way holds.
+    const tied = [f('a', 'x1'), f('b', 'x2'), f('c', 'x2')];
+    for (const order of [tied, [...tied].reverse(), [tied[1]!, tied[0]!, tied[2]!]]) expect(await judged(order)).toBe(false);
+    expect(await judged([...tied, f('a', 'x1')])).toBe(false);
+    // With c failing on x3 instead, leaving out any one of them leaves two ids failing: it opens, in any order.
+    const spread = [f('a', 'x1'), f('b', 'x2'), f('c', 'x3')];
+    for (const order of [spread, [...spread].reverse()]) expect(await judged(order)).toBe(true);
+  });
+
+  it('judges a pair by its latest outcome however often it changed, and never by the order of the pairs', async () => {
     const attempt = fc.record({ caller: fc.constantFrom('a', 'b', 'c'), id: fc.constantFrom('x1', 'x2', 'x3', 'x4'), failed: fc.boolean() });
     await fc.assert(
       fc.asyncProperty(fc.array(attempt, { maxLength: 60 }), async (attempts) => {
-        const options = { threshold: 3, windowMs: 60_000, minIds: 2, minCallers: 2 };
-        const judge = new FailureJudge(options);
-        const latest = new Map<string, (typeof attempts)[number]>();
-        for (const one of attempts) {
-          await (one.failed ? fail(judge, one.caller, one.id) : succeed(judge, one.caller, one.id));
-          const key = `${one.caller} ${one.id}`;
-          latest.delete(key);
-          latest.set(key, one);
-        }
-        const fresh = new FailureJudge(options);
-        for (const one of latest.values()) await (one.failed ? fail(fresh, one.caller, one.id) : succeed(fresh, one.caller, one.id));
-        expect(judge.shouldOpen()).toBe(fresh.shouldOpen());
+        const latest = latestOf(attempts);
+        const seen = await judged(attempts);
+        expect(seen).toBe(await judged(latest));
+        expect(seen).toBe(await judged([...latest].reverse()));
       }),
-      { numRuns: 300 },
+      { numRuns: 300, examples: [[[f('a', 'x1'), f('b', 'x3'), f('a', 'x2'), ok('a', 'x1'), ok('b', 'x4'), f('c', 'x3'), ok('c', 'x4')]]] },
     );
   });
 });

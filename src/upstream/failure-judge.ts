@@ -28,9 +28,10 @@
  *   - they span at least `minIds` distinct ids and `minCallers` distinct callers,
  *   - they are at least half of the pairs seen,
  *   - and, when `minCallers` is 2 or more, leaving out the caller with the most
- *     failing pairs (on a tie, the one failing the larger share of its pairs),
- *     the other callers' failing pairs are still at least half of their pairs
- *     seen and span two ids at least;
+ *     failing pairs (on a tie, the one failing the larger share of its pairs;
+ *     callers tied on both are each left out in turn, and it must hold for
+ *     every one), the other callers' failing pairs are still at least half of
+ *     their pairs seen and span two ids at least;
  * or when `threshold` attempts in a row could not reach upstream at all.
  *
  * Why this shape:
@@ -175,11 +176,13 @@ export class FailureJudge implements IBreaker {
    * failing pairs are at least half of their pairs seen and span two ids: one
    * caller's flood plus another's one broken id (even when that id is all the
    * other asked for) is no outage. The top caller on a tie is the one failing
-   * the larger share of its pairs, so the answer never depends on which caller
-   * came first. O(failing callers), then O(pairs) only when the half holds.
+   * the larger share of its pairs; callers tied on both are each left out in
+   * turn, and it must hold every time, so the answer never depends on which
+   * caller came first. O(failing callers), then O(pairs) per tied caller only
+   * when the half holds.
    */
   #othersFailing(): boolean {
-    let top: string | undefined;
+    let tops: string[] = [];
     let most = 0;
     let topShare = 0;
     for (const [caller, failing] of this.#failingCallers) {
@@ -187,11 +190,17 @@ export class FailureJudge implements IBreaker {
       if (failing > most || (failing === most && share > topShare)) {
         most = failing;
         topShare = share;
-        top = caller;
+        tops = [caller];
+      } else if (failing === most && share === topShare) {
+        tops.push(caller);
       }
     }
-    const othersPairs = this.#pairs.size - (top === undefined ? 0 : (this.#callerPairs.get(top) ?? 0));
-    if ((this.#failing - most) * 2 < othersPairs) return false;
+    return tops.every((top) => this.#othersFailingWithout(top, most));
+  }
+
+  #othersFailingWithout(top: string, topFailing: number): boolean {
+    const othersPairs = this.#pairs.size - (this.#callerPairs.get(top) ?? 0);
+    if ((this.#failing - topFailing) * 2 < othersPairs) return false;
     let firstId: string | undefined;
     for (const outcome of this.#pairs.values()) {
       if (!outcome.failed || outcome.caller === top) continue;
