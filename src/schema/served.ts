@@ -104,12 +104,16 @@ export function notingUnknownCharset(loading: Promise<Execution>, context: Gatew
   else {
     const first: CharsetNotes = { waiting: [info] };
     charsetNotes.set(loading, first);
-    // A failed load is the field's error, which the caller of `loading` reports.
-    loading.then((execution) => {
-      first.loaded = execution;
-      for (const each of first.waiting) noteUnknownCharset(execution, context, each);
-      first.waiting = [];
-    }, ignore);
+    // A failed load is the field's error, reported by whoever awaits `loading`; a note that
+    // could not be made costs that note, never the result (nor an unhandled rejection).
+    loading
+      .then((execution) => {
+        first.loaded = execution;
+        const waiting = first.waiting;
+        first.waiting = [];
+        for (const each of waiting) noteUnknownCharset(execution, context, each);
+      })
+      .catch(ignore);
   }
   return loading;
 }
