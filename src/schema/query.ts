@@ -1,5 +1,5 @@
 import { builder } from './builder.js';
-import { noteUnknownCharset, notingUnknownCharset } from './served.js';
+import { noteUnknownCharset } from './served.js';
 import { MAX_EXECUTIONS_PER_REQUEST } from '../request/scope.js';
 import { badUserInput } from '../errors.js';
 import { ExecutionRef } from './execution-ref.js';
@@ -22,7 +22,10 @@ builder.queryType({
       resolve: (_root, { id }, context, info) => {
         const refused = refusedPage(eventPagesBelow(info), String(id));
         if (refused) throw refused;
-        return notingUnknownCharset(context.loaders.execution.load(String(id)), context, info);
+        return context.loaders.execution.load(String(id)).then((execution) => {
+          noteUnknownCharset(execution, context, info);
+          return execution;
+        });
       },
     }),
     executions: t.field({

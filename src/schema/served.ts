@@ -81,43 +81,6 @@ export function noteUnknownCharset(execution: Execution, context: GatewayContext
   );
 }
 
-/** Paths waiting for one load of an execution, then the execution once loaded. */
-interface CharsetNotes {
-  waiting: GraphQLResolveInfo[];
-  loaded?: Execution;
-}
-
-const charsetNotes = new WeakMap<Promise<Execution>, CharsetNotes>();
-
-function ignore() {}
-
-/**
- * `loading` itself, with noteUnknownCharset due at the path `info` resolves
- * once it is loaded. The aliases of one execution share its load's promise
- * (src/upstream/execution-loader.ts) and one reaction to it, the first's, not
- * a promise and a microtask each; a path asked after the load is noted at once.
- */
-export function notingUnknownCharset(loading: Promise<Execution>, context: GatewayContext, info: GraphQLResolveInfo): Promise<Execution> {
-  const notes = charsetNotes.get(loading);
-  if (notes?.loaded) noteUnknownCharset(notes.loaded, context, info);
-  else if (notes) notes.waiting.push(info);
-  else {
-    const first: CharsetNotes = { waiting: [info] };
-    charsetNotes.set(loading, first);
-    // A failed load is the field's error, reported by whoever awaits `loading`; a note that
-    // could not be made costs that note, never the result (nor an unhandled rejection).
-    loading
-      .then((execution) => {
-        first.loaded = execution;
-        const waiting = first.waiting;
-        first.waiting = [];
-        for (const each of waiting) noteUnknownCharset(execution, context, each);
-      })
-      .catch(ignore);
-  }
-  return loading;
-}
-
 /**
  * Where a field of an object served without resolvers (./served-event.ts)
  * sits in the response. `info` is the resolve info of a field above it and
