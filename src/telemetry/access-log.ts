@@ -128,6 +128,17 @@ export function useAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 'ac
     response.once('close', () => write(entry, durationMs, cutOff(response, socket)));
   }
 
+  /**
+   * The entry leaves the map as soon as its line is due. Left for the WeakMap
+   * to drop, every entry (and the response it holds), reached from that
+   * long-lived table, outlived young-generation collections and was promoted
+   * (README "Memory per request"; `npm run bench:gc`).
+   */
+  function finish(request: Request | undefined, entry: Entry): void {
+    if (request) entries.delete(request);
+    settle(entry);
+  }
+
   /** `aborted`: the HTTP answer did not go out whole (node's response closed before it finished writing). */
   function write(entry: Entry, durationMs: number, aborted: boolean): void {
     // An answer the client never got whole is a failure, but for an event stream, which a client ends by leaving.
@@ -238,7 +249,7 @@ export function useAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 'ac
             },
             onEnd() {
               entry.ended = true;
-              if (entry.status !== undefined) settle(entry);
+              if (entry.status !== undefined) finish((args.contextValue as { request?: Request }).request, entry);
             },
           };
         },
@@ -261,7 +272,7 @@ export function useAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 'ac
       const refused = refusalCode(request);
       if (refused) entry.errorCodes.add(refused);
       if (entry.transport !== 'ws') entry.transport = response.headers.get('content-type')?.startsWith('text/event-stream') ? 'sse' : 'http';
-      if (!entry.streaming || entry.ended) settle(entry);
+      if (!entry.streaming || entry.ended) finish(request, entry);
     },
   };
 }
