@@ -132,7 +132,7 @@ export function useAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 'ac
    * The entry leaves the map as soon as its line is due. Left for the WeakMap
    * to drop, every entry (and the response it holds), reached from that
    * long-lived table, outlived young-generation collections and was promoted
-   * (README "Memory per request"; `npm run bench:gc`).
+   * (README "Memory that outlived its request, again"; `npm run bench:gc`).
    */
   function finish(request: Request | undefined, entry: Entry): void {
     if (request) entries.delete(request);
