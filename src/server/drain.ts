@@ -36,7 +36,19 @@ import type { WebSocketEdge } from './websocket.js';
  * one until it ends.
  */
 export class RequestsInFlight {
-  readonly #responses = new Set<ServerResponse>();
+  /**
+   * The responses in flight, each in a slot cleared in place when it closes and
+   * reused by a later one; the array grows only past the most ever in flight.
+   * Not a Set: one whose entries come and go with every request rehashes its
+   * table as its size moves, and each table left behind in the old generation
+   * still points at the responses it held, which scavenges then keep and promote,
+   * with all they reach, until the next full collection (README "Collection at
+   * a higher rate").
+   */
+  readonly #slots: (ServerResponse | undefined)[] = [];
+  /** Indexes of cleared slots. */
+  readonly #free: number[] = [];
+  #count = 0;
   readonly #idle: Array<() => void> = [];
   /** Set once the listener closed: idle connections are closed as their responses end. */
   #server: Server | undefined;
@@ -45,7 +57,7 @@ export class RequestsInFlight {
   #finishedWhileClosing = 0;
 
   get count(): number {
-    return this.#responses.size;
+    return this.#count;
   }
 
   /** Requests that finished after the listener closed. */
@@ -54,10 +66,14 @@ export class RequestsInFlight {
   }
 
   track(response: ServerResponse): void {
-    this.#responses.add(response);
+    const slot = this.#free.pop() ?? this.#slots.length;
+    this.#slots[slot] = response;
+    this.#count++;
     if (this.#closingConnections) response.setHeader('connection', 'close');
     response.once('close', () => {
-      this.#responses.delete(response);
+      this.#slots[slot] = undefined;
+      this.#free.push(slot);
+      this.#count--;
       const server = this.#server;
       if (server) {
         this.#finishedWhileClosing++;
@@ -65,7 +81,7 @@ export class RequestsInFlight {
         // its connection is idle once the response is done, which node registers after this event.
         setImmediate(() => server.closeIdleConnections());
       }
-      if (this.#responses.size === 0) for (const resolve of this.#idle.splice(0)) resolve();
+      if (this.#count === 0) for (const resolve of this.#idle.splice(0)) resolve();
     });
   }
 
@@ -76,7 +92,7 @@ export class RequestsInFlight {
    */
   unready(): void {
     this.#closingConnections = true;
-    for (const response of this.#responses) if (!response.headersSent) response.setHeader('connection', 'close');
+    for (const response of this.#slots) if (response && !response.headersSent) response.setHeader('connection', 'close');
   }
 
   /** The listener of `server` closed: every response not yet started says `connection: close`, and every connection closes once idle. */
@@ -88,7 +104,7 @@ export class RequestsInFlight {
 
   /** Resolves once no request is in flight. */
   settled(): Promise<void> {
-    return this.#responses.size === 0 ? Promise.resolve() : new Promise((resolve) => this.#idle.push(resolve));
+    return this.#count === 0 ? Promise.resolve() : new Promise((resolve) => this.#idle.push(resolve));
   }
 }
 
