@@ -44,12 +44,21 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
-interface Tracked {
+/**
+ * One socket's watch, made on its first answer or stream and kept until the
+ * socket closes; each answer only sets and clears `onStalled`. Not an entry
+ * per answer: a long-lived Map whose entries come and go with every request
+ * rehashes its table as its size moves, and each table left behind in the old
+ * generation still points at what it held, which scavenges then keep and
+ * promote until the next full collection (README "Collection at a higher rate").
+ */
+interface Watch {
   /** When a sweep last found the socket waiting for a drain with no byte taken since the sweep before (performance.now()), or undefined while it keeps up. */
   since: number | undefined;
   /** Bytes of the write under way the kernel had not taken at that sweep (libuv's queue), or undefined where node exposes none. */
   queued: number | undefined;
-  onStalled: () => void;
+  /** The current answer's or stream's callback; undefined while the socket is idle, which the sweep then skips. */
+  onStalled: (() => void) | undefined;
   drained: () => void;
   closed: () => void;
 }
@@ -58,42 +67,50 @@ interface Tracked {
 const sweepPeriod = (stallMs: number) => Math.min(1_000, Math.max(25, Math.floor(stallMs / 4)));
 
 export class StalledClients {
-  readonly #tracked = new Map<Socket, Tracked>();
+  readonly #watches = new Map<Socket, Watch>();
   #sweep: NodeJS.Timeout | undefined;
 
   /** @param stallMs how long a socket may wait for a drain before `onStalled` is called (ms). */
   constructor(readonly stallMs: number) {}
 
-  /** Sockets tracked now (for tests). */
+  /** Sockets with an answer or stream watched now (for tests). */
   get size(): number {
-    return this.#tracked.size;
+    let watched = 0;
+    for (const watch of this.#watches.values()) if (watch.onStalled) watched++;
+    return watched;
   }
 
   /**
    * Watches `socket` until it closes or the returned function is called;
    * `onStalled` is called once, when it has waited `stallMs` for a drain, and
-   * must close it. Tracking a socket again replaces the previous callback.
+   * must close it. Tracking a socket again replaces the previous callback, and
+   * the count starts over.
    */
   track(socket: Socket, onStalled: () => void): () => void {
-    this.#untrack(socket);
-    const untrack = () => {
-      if (this.#tracked.get(socket) === tracked) this.#untrack(socket);
-    };
-    const tracked: Tracked = {
-      since: undefined,
-      queued: undefined,
-      onStalled,
-      drained: () => {
-        tracked.since = undefined;
-      },
-      closed: untrack,
-    };
-    this.#tracked.set(socket, tracked);
-    // Both removed when tracking ends: a keep-alive connection may carry many event streams in turn.
-    socket.on('drain', tracked.drained);
-    socket.once('close', tracked.closed);
+    let watch = this.#watches.get(socket);
+    if (!watch) {
+      const made: Watch = {
+        since: undefined,
+        queued: undefined,
+        onStalled: undefined,
+        drained: () => {
+          made.since = undefined;
+        },
+        closed: () => this.#forget(socket),
+      };
+      watch = made;
+      this.#watches.set(socket, made);
+      socket.on('drain', made.drained);
+      socket.once('close', made.closed);
+    }
+    watch.since = undefined;
+    watch.queued = undefined;
+    watch.onStalled = onStalled;
     this.#sweep ??= setInterval(() => this.#check(), sweepPeriod(this.stallMs)).unref();
-    return untrack;
+    const owned = watch;
+    return () => {
+      if (owned.onStalled === onStalled) owned.onStalled = undefined;
+    };
   }
 
   /**
@@ -114,47 +131,52 @@ export class StalledClients {
    * (several operations on one connection) is not taken for a stalled one.
    */
   progressed(socket: Socket): void {
-    const tracked = this.#tracked.get(socket);
-    if (tracked) tracked.since = undefined;
+    const watch = this.#watches.get(socket);
+    if (watch) watch.since = undefined;
   }
 
   /** Stops the sweep and forgets every socket (the instance closes). */
   close(): void {
-    for (const socket of [...this.#tracked.keys()]) this.#untrack(socket);
+    for (const socket of [...this.#watches.keys()]) this.#forget(socket);
     clearInterval(this.#sweep);
     this.#sweep = undefined;
   }
 
-  #untrack(socket: Socket): void {
-    const tracked = this.#tracked.get(socket);
-    if (!tracked) return;
-    this.#tracked.delete(socket);
-    socket.off('drain', tracked.drained);
-    socket.off('close', tracked.closed);
+  #forget(socket: Socket): void {
+    const watch = this.#watches.get(socket);
+    if (!watch) return;
+    this.#watches.delete(socket);
+    socket.off('drain', watch.drained);
+    socket.off('close', watch.closed);
   }
 
   #check(): void {
-    // Stopped by a sweep that finds nothing, not as the last socket goes: every answer is tracked, and one after
-    // another on an idle gateway would each start and stop a timer.
-    if (this.#tracked.size === 0) {
+    const now = performance.now();
+    let watched = 0;
+    for (const [socket, watch] of this.#watches) {
+      if (socket.destroyed) {
+        this.#forget(socket);
+        continue;
+      }
+      const onStalled = watch.onStalled;
+      if (!onStalled) continue;
+      watched++;
+      if (!socket.writableNeedDrain) {
+        watch.since = undefined;
+      } else if (watch.since === undefined || writeQueueSize(socket) !== watch.queued) {
+        // Waiting from now, or the kernel took part of the write under way since the last sweep: a slow reader, not a stopped one.
+        watch.since = now;
+        watch.queued = writeQueueSize(socket);
+      } else if (now - watch.since >= this.stallMs) {
+        watch.onStalled = undefined;
+        onStalled();
+      }
+    }
+    // Stopped by a sweep that finds nothing watched, not as the last answer ends: every answer is watched, and one
+    // after another on an idle gateway would each start and stop a timer.
+    if (watched === 0) {
       clearInterval(this.#sweep);
       this.#sweep = undefined;
-      return;
-    }
-    const now = performance.now();
-    for (const [socket, tracked] of this.#tracked) {
-      if (socket.destroyed) {
-        this.#untrack(socket);
-      } else if (!socket.writableNeedDrain) {
-        tracked.since = undefined;
-      } else if (tracked.since === undefined || writeQueueSize(socket) !== tracked.queued) {
-        // Waiting from now, or the kernel took part of the write under way since the last sweep: a slow reader, not a stopped one.
-        tracked.since = now;
-        tracked.queued = writeQueueSize(socket);
-      } else if (now - tracked.since >= this.stallMs) {
-        this.#untrack(socket);
-        tracked.onStalled();
-      }
     }
   }
 }
