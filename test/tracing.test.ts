@@ -481,7 +481,7 @@ describe('every trace sampled (OTEL_TRACES_SAMPLER_ARG=1)', () => {
     });
     afterAll(() => harness.close());
 
-    it('no spans, and the incoming trace context reaches upstream exactly as it came', async () => {
+    it('no spans, and a valid incoming trace context reaches upstream as it came', async () => {
       const parent = incoming();
       expect((await harness.query(STATUS, { id: 'ex_demo_4' }, { headers: { traceparent: parent.header, tracestate: 'vendor=opaque' } })).errors).toBeUndefined();
       expect((await harness.query(STATUS, { id: 'ex_demo_2' })).errors).toBeUndefined();
@@ -492,6 +492,32 @@ describe('every trace sampled (OTEL_TRACES_SAMPLER_ARG=1)', () => {
       expect(continued!.headers.tracestate).toBe('vendor=opaque');
       expect(fresh!.headers.traceparent).toBeUndefined();
       expect(fresh!.headers.tracestate).toBeUndefined();
+    });
+
+    it('forwards a trace context only when it is valid, and within the specification\'s bounds', async () => {
+      harness.upstream.reset();
+      const parent = incoming();
+      const forty = Array.from({ length: 40 }, (_, i) => `v${i}=${'x'.repeat(20)}`).join(',');
+      const sent: Array<Record<string, string>> = [
+        { traceparent: 'garbage', tracestate: 'vendor=opaque' },
+        { traceparent: 'z'.repeat(9_000), tracestate: 'y'.repeat(6_000) },
+        { traceparent: `00-${'0'.repeat(32)}-${parent.spanId}-01`, tracestate: 'vendor=opaque' },
+        { traceparent: `ff-${parent.traceId}-${parent.spanId}-01` },
+        { traceparent: `01-${parent.traceId}-${parent.spanId}-01-a-later-field`, tracestate: 'UPPER=no,ok=1' },
+        { traceparent: parent.header, tracestate: forty },
+      ];
+      for (const headers of sent) expect((await harness.query(STATUS, { id: 'ex_demo_4' }, { headers })).errors).toBeUndefined();
+      const got = harness.upstream.requests.map((request) => [request.headers.traceparent, request.headers.tracestate]);
+      expect(got.slice(0, 4)).toEqual(Array.from({ length: 4 }, () => [undefined, undefined]));
+      // A later version is read for its first four fields and sent on as version 00; a member that is not one is left out.
+      expect(got[4]).toEqual([parent.header, 'ok=1']);
+      const [traceparent, tracestate] = got[5]!;
+      expect(traceparent).toBe(parent.header);
+      const members = String(tracestate).split(',');
+      expect(String(tracestate).length).toBeLessThanOrEqual(512);
+      expect(members.length).toBeGreaterThan(0);
+      expect(members.length).toBeLessThanOrEqual(32);
+      for (const member of members) expect(forty.split(',')).toContain(member);
     });
   });
 });

@@ -7,6 +7,7 @@ import type { UnknownStatusReporter } from '../domain/execution-status.js';
 import type { LiveExecutions } from '../live/live-executions.js';
 import { createExecutionLoader, type ExecutionLoader } from '../upstream/execution-loader.js';
 import type { SharedExecutions } from '../upstream/shared-executions.js';
+import { forwardedTraceContext } from '../telemetry/trace-context.js';
 import { namesCaller } from './caller-account.js';
 import { requestIdFor } from './request-id.js';
 import { Caller, RequestScope, type ClientWatch, type WarningLog } from './scope.js';
@@ -88,7 +89,7 @@ export function createContext(source: RequestSource, deps: ContextDependencies):
   const watch = source.res ? new ResponseWatch(source.res) : new SignalWatch(source.request.signal);
   const scope = new RequestScope(requestId, caller, watch, { budgetMs: deps.requestBudgetMs, maxServedChars: deps.maxServedChars }, deps.warningLog);
   const traceparent = source.request.headers.get('traceparent');
-  if (traceparent) scope.traceHeaders = { traceparent, tracestate: source.request.headers.get('tracestate') ?? undefined };
+  if (traceparent) scope.traceHeaders = forwardedTraceContext(traceparent, source.request.headers.get('tracestate'));
   if (source.onUpstreamReading) scope.onUpstreamReading = source.onUpstreamReading;
   return {
     scope,

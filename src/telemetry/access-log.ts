@@ -20,7 +20,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { isValidSpanId, isValidTraceId, trace } from '@opentelemetry/api';
+import { trace } from '@opentelemetry/api';
 import { getOperationAST, Kind, type DocumentNode, type ExecutionResult, type GraphQLError } from 'graphql';
 import { isAsyncIterable, type GraphQLParams, type Plugin } from 'graphql-yoga';
 import type { TelemetryConfig } from '../config.js';
@@ -29,6 +29,7 @@ import type { GatewayServerContext } from '../pipeline/gateway.js';
 import { refusalCode } from '../pipeline/request-errors.js';
 import type { GatewayContext } from '../request/context.js';
 import { errorCodeLabel, MAX_OPERATION_NAME_LENGTH } from './metrics.js';
+import { remoteSpanContext } from './trace-context.js';
 
 interface Entry {
   started: number;
@@ -51,22 +52,6 @@ interface Entry {
   ended: boolean;
   /** node's response of an HTTP request (the edge's `res`): the line waits for it to close. Absent over WebSocket. */
   response: ServerResponse | undefined;
-}
-
-/** A W3C `traceparent`: version, trace id, parent span id, flags, in lowercase hex; a later version may add fields. */
-const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}(-.*)?$/;
-
-/**
- * The trace id inside a W3C `traceparent`, by the rules the W3C propagator
- * reads it with (version `ff` is invalid, version `00` has four fields, ids
- * not all zeros): a line never holds a header value that is not one.
- */
-function traceIdOf(traceparent: string | null): string | undefined {
-  const match = traceparent ? TRACEPARENT.exec(traceparent.trim()) : null;
-  if (!match) return undefined;
-  const [, version, traceId, spanId, more] = match;
-  if (version === 'ff' || (version === '00' && more !== undefined)) return undefined;
-  return isValidTraceId(traceId!) && isValidSpanId(spanId!) ? traceId : undefined;
 }
 
 /** Upstream request ids one line names: `executions(ids)` may fail 100 ids, each with its own. */
@@ -191,7 +176,7 @@ export function useAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 'ac
       requestId: context.requestId,
       // Over HTTP, how the answer went decides (onResponse): an Accept listing text/event-stream may still get JSON.
       transport: context.overWebSocket ? 'ws' : 'http',
-      traceId: traceIdOf(request.headers.get('traceparent')),
+      traceId: remoteSpanContext(request.headers.get('traceparent'))?.traceId,
       operationName: refusal?.operationName?.slice(0, MAX_OPERATION_NAME_LENGTH),
       operationType: undefined,
       status: undefined,

@@ -94,7 +94,7 @@ export interface LoadScope {
   readonly traceHeaders?: TraceHeaders | undefined;
 }
 
-/** W3C trace context headers as a request brought them. */
+/** W3C trace context headers, as src/telemetry/trace-context.ts read them off a request. */
 export interface TraceHeaders {
   traceparent: string;
   tracestate?: string | undefined;
