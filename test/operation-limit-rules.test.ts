@@ -2,11 +2,14 @@
  * The operation limits as validation rules (src/pipeline/operation-limits.ts), on a schema of their own: the
  * cost rule stays quiet beside graphql-js's "Int cannot represent" for a literal past 32 bits in an Int
  * position (argument, list item, variable default, before or after the operation), and only there: a Float
- * takes such a literal, and that document is still held to the cost limit.
+ * takes such a literal, and that document is still held to the cost limit. On the gateway's own schema, a
+ * selection costs about the same whether written inline or spread over fragments, as Relay and Apollo
+ * clients colocate them with their components.
  */
 import { buildSchema, parse, specifiedRules, validate } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { OPERATION_LIMIT_RULES, OPERATION_LIMITS } from '../src/pipeline/operation-limits.js';
+import { schema as gatewaySchema } from '../src/schema/index.js';
 
 const schema = buildSchema(`
   type Query { items(first: Int, weight: Float, sizes: [Int!]): [Item!]! }
@@ -36,5 +39,56 @@ describe('the cost limit beside an Int past 32 bits', () => {
 
   it('holds a Float argument past 32 bits to the cost limit: a Float takes it', () => {
     expect(messages('{ items(first: 100000, weight: 3000000000) { a b c } }')).toEqual([expect.stringMatching(COST)]);
+  });
+});
+
+/** Messages of the gateway's schema's rules and the operation limits for `source`. */
+function gatewayMessages(source: string): string[] {
+  return validate(gatewaySchema, parse(source), [...specifiedRules, ...OPERATION_LIMIT_RULES]).map((error) => error.message);
+}
+
+/** The execution page the README's cost row names (20,713 inline at `first: 100`), inline or as one fragment per component. */
+const EXECUTION_FIELDS = 'id status rawStatus isTerminal statusReason paymentStatus orderId externalRef runId workflowId createdAt updatedAt startedAt finishedAt requestPayload';
+const EVENT_FIELDS = 'id createdAt eventType level title message nodeId';
+const inlinePage = (first: number) =>
+  `{ execution(id: "e") { ${EXECUTION_FIELDS} events(first: ${first}) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { ${EVENT_FIELDS} } } } } }`;
+const fragmentPage = (first: number) =>
+  [
+    '{ ...Screen }',
+    'fragment Screen on Query { execution(id: "e") { ...Header ...Timeline } }',
+    `fragment Header on Execution { ${EXECUTION_FIELDS} }`,
+    `fragment Timeline on Execution { events(first: ${first}) { ...TimelineConnection } }`,
+    'fragment TimelineConnection on ExecutionEventConnection { totalCount pageInfo { ...Paging } edges { ...TimelineEdge } }',
+    'fragment Paging on PageInfo { hasNextPage endCursor }',
+    'fragment TimelineEdge on ExecutionEventEdge { cursor node { ...TimelineEvent } }',
+    `fragment TimelineEvent on ExecutionEvent { ${EVENT_FIELDS} }`,
+  ].join('\n');
+
+describe('the cost of fragments', () => {
+  it('serves the 100-event execution page spread over one fragment per component, as it serves it inline', () => {
+    expect(gatewayMessages(inlinePage(100))).toEqual([]);
+    expect(gatewayMessages(fragmentPage(100))).toEqual([]);
+  });
+
+  it('serves a chain of ten fragments that select only __typename (each level multiplied the cost by 1.5 before)', () => {
+    let source = '{ ...F0 }\n';
+    for (let i = 0; i < 10; i++) source += `fragment F${i} on Query { ${i < 9 ? `...F${i + 1}` : '__typename'} }\n`;
+    expect(gatewayMessages(source)).toEqual([]);
+  });
+
+  it('refuses a costly selection spread over fragments as it refuses it inline: fragments open no way around the limit', () => {
+    const nested = (inner: string) => `{ execution(id: "e") { events(first: 100) { nodes { execution { events(first: 100) { nodes { ${inner} } } } } } } }`;
+    expect(gatewayMessages(nested('id message level'))).toEqual([expect.stringMatching(new RegExp(`^Query Cost limit of ${OPERATION_LIMITS.maxCost} exceeded`))]);
+    const spread = `{ ...Outer }
+      fragment Outer on Query { execution(id: "e") { events(first: 100) { nodes { ...Inner } } } }
+      fragment Inner on ExecutionEvent { execution { events(first: 100) { nodes { ...Leaf } } } }
+      fragment Leaf on ExecutionEvent { id message level }`;
+    expect(gatewayMessages(spread)).toEqual([expect.stringMatching(new RegExp(`^Query Cost limit of ${OPERATION_LIMITS.maxCost} exceeded`))]);
+  });
+
+  it('still counts a fragment each time it is spread (ten 100-event pages of one fragment)', () => {
+    const many = Array.from({ length: 10 }, (_, i) => `p${i}: execution(id: "e${i}") { ...Page }`).join(' ');
+    const source = `{ ${many} } fragment Page on Execution { events(first: 100) { nodes { ${EVENT_FIELDS} } } }`;
+    expect(gatewayMessages(source)).toEqual([expect.stringMatching(new RegExp(`^Query Cost limit of ${OPERATION_LIMITS.maxCost} exceeded`))]);
   });
 });
