@@ -24,7 +24,7 @@
  * - The upgrade's Host is checked as the HTTP edge checks a request's: an
  *   invalid or (HTTP/1.1) missing one is refused with 400 BAD_REQUEST.
  * - Each operation on a connection gets its own request id, whatever
- *   `x-request-id` the upgrade carried.
+ *   `x-request-id` the upgrade carried; the 101 answers the upgrade's.
  * - What the lane throws while running an operation (a plugin's hook, say) is
  *   masked as over HTTP: "Unexpected error.", INTERNAL_SERVER_ERROR, logged
  *   once with the operation's request id.
@@ -298,6 +298,21 @@ describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
       const answer = await upgrade(wsUrl(harness, '/graphql?client=web'));
       expect(answer.opened).toBe(true);
       if (answer.opened) answer.socket.terminate();
+    });
+
+    it('answers the 101 with the upgrade\'s request id: the client\'s when usable, else one it made', async () => {
+      const answered = (headers: Record<string, string>) =>
+        within(
+          new Promise<unknown>((resolve, reject) => {
+            const socket = new WebSocket(wsUrl(harness), PROTOCOL, { headers });
+            socket.on('upgrade', (response) => resolve(response.headers['x-request-id']));
+            socket.on('open', () => socket.terminate());
+            socket.on('error', reject);
+          }),
+          'the 101',
+        );
+      expect(await answered({ 'x-request-id': 'connection-101' })).toBe('connection-101');
+      for (const headers of [{}, { 'x-request-id': 'not/usable' }] as Array<Record<string, string>>) expect(await answered(headers)).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     });
 
     // HTTP serves `/graphql/` as `/graphql`: a client configured with the slash for its queries must reach its

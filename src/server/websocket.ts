@@ -301,6 +301,11 @@ async function* eventStreamResults(body: ReadableStream<Uint8Array>, ended: Abor
 
 export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketSettings, logger: Logger): WebSocketEdge {
   const sockets = new WebSocketServer({ noServer: true, maxPayload: settings.maxMessageBytes });
+  // Each handshake's request id, taken once: its 101 answer carries it, as every refusal does, and the
+  // connection's log lines name the same one (`upgradeRequestId`) when the client sent none of its own.
+  const upgradeIds = new WeakMap<IncomingMessage, string>();
+  const upgradeIdOf = (request: IncomingMessage) => upgradeIds.get(request) ?? requestIdFor(request.headers['x-request-id']);
+  sockets.on('headers', (headers: string[], request: IncomingMessage) => headers.push(`x-request-id: ${upgradeIdOf(request)}`));
   // Operations running on each connection (graphql-ws's context stands for the connection).
   const running = new WeakMap<object, { count: number }>();
   // Messages each connection is handling: a `subscribe` counts until its operation completed.
@@ -535,7 +540,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
       });
       socket.ping();
     }, KEEPALIVE_MS);
-    const context = { socket, request, upgradeRequestId: requestIdFor(request.headers['x-request-id']) };
+    const context = { socket, request, upgradeRequestId: upgradeIdOf(request) };
     const closed = protocol.opened(
       {
         protocol: socket.protocol,
@@ -613,7 +618,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     });
     const subprotocol = subprotocolKind(socket.protocol);
     logger[subprotocolsTold.first(subprotocol) ? 'warn' : 'debug'](
-      { upgradeRequestId: requestIdFor(request.headers['x-request-id']), subprotocol },
+      { upgradeRequestId: upgradeIdOf(request), subprotocol },
       `WebSocket closed: its client does not speak ${GRAPHQL_TRANSPORT_WS_PROTOCOL}`,
     );
     socket.close(CloseCode.SubprotocolNotAcceptable, SUBPROTOCOL_REFUSED);
@@ -655,6 +660,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     if (handling.size >= settings.maxConnections) {
       return refuse('503 Service Unavailable', `Too many WebSocket connections on this replica (at most ${settings.maxConnections}, WS_MAX_CONNECTIONS): connect again later.`);
     }
+    upgradeIds.set(request, requestIdFor(request.headers['x-request-id']));
     sockets.handleUpgrade(request, socket, head, (ws) => sockets.emit('connection', ws, request));
   };
   return {
