@@ -39,11 +39,10 @@ export class RequestsInFlight {
   /**
    * The responses in flight, each in a slot cleared in place when it closes and
    * reused by a later one; the array grows only past the most ever in flight.
-   * Not a Set: one whose entries come and go with every request rehashes its
-   * table as its size moves, and each table left behind in the old generation
-   * still points at the responses it held, which scavenges then keep and promote,
-   * with all they reach, until the next full collection (README "Collection at
-   * a higher rate").
+   * Not a Set: with an entry added and deleted per request, a long-lived Set
+   * kept each response, and all it reaches, through scavenges until the next
+   * full collection (likely the tables its rehashing leaves in the old
+   * generation; measured in README "Collection at a higher rate").
    */
   readonly #slots: (ServerResponse | undefined)[] = [];
   /** Indexes of cleared slots. */

@@ -47,10 +47,9 @@ import type { Socket } from 'node:net';
 /**
  * One socket's watch, made on its first answer or stream and kept until the
  * socket closes; each answer only sets and clears `onStalled`. Not an entry
- * per answer: a long-lived Map whose entries come and go with every request
- * rehashes its table as its size moves, and each table left behind in the old
- * generation still points at what it held, which scavenges then keep and
- * promote until the next full collection (README "Collection at a higher rate").
+ * per answer: with an entry added and deleted per request, a long-lived Map
+ * kept what its entries held through scavenges until the next full collection
+ * (measured in README "Collection at a higher rate").
  */
 interface Watch {
   /** When a sweep last found the socket waiting for a drain with no byte taken since the sweep before (performance.now()), or undefined while it keeps up. */

@@ -17,7 +17,7 @@ export function remoteSpanContext(traceparent: string | null | undefined): SpanC
   if (!traceparent) return undefined;
   const parsed = parseTraceParent(traceparent);
   if (!parsed) return undefined;
-  const context: SpanContext = { ...parsed, traceFlags: parsed.traceFlags & 0xff, isRemote: true };
+  const context: SpanContext = { ...parsed, isRemote: true };
   return isSpanContextValid(context) ? context : undefined;
 }
 
