@@ -47,7 +47,6 @@ export class RequestsInFlight {
   readonly #slots: (ServerResponse | undefined)[] = [];
   /** Indexes of cleared slots. */
   readonly #free: number[] = [];
-  #count = 0;
   readonly #idle: Array<() => void> = [];
   /** Set once the listener closed: idle connections are closed as their responses end. */
   #server: Server | undefined;
@@ -56,7 +55,7 @@ export class RequestsInFlight {
   #finishedWhileClosing = 0;
 
   get count(): number {
-    return this.#count;
+    return this.#slots.length - this.#free.length;
   }
 
   /** Requests that finished after the listener closed. */
@@ -67,12 +66,10 @@ export class RequestsInFlight {
   track(response: ServerResponse): void {
     const slot = this.#free.pop() ?? this.#slots.length;
     this.#slots[slot] = response;
-    this.#count++;
     if (this.#closingConnections) response.setHeader('connection', 'close');
     response.once('close', () => {
       this.#slots[slot] = undefined;
       this.#free.push(slot);
-      this.#count--;
       const server = this.#server;
       if (server) {
         this.#finishedWhileClosing++;
@@ -80,7 +77,7 @@ export class RequestsInFlight {
         // its connection is idle once the response is done, which node registers after this event.
         setImmediate(() => server.closeIdleConnections());
       }
-      if (this.#count === 0) for (const resolve of this.#idle.splice(0)) resolve();
+      if (this.count === 0) for (const resolve of this.#idle.splice(0)) resolve();
     });
   }
 
@@ -103,7 +100,7 @@ export class RequestsInFlight {
 
   /** Resolves once no request is in flight. */
   settled(): Promise<void> {
-    return this.#count === 0 ? Promise.resolve() : new Promise((resolve) => this.#idle.push(resolve));
+    return this.count === 0 ? Promise.resolve() : new Promise((resolve) => this.#idle.push(resolve));
   }
 }
 

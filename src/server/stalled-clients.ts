@@ -86,29 +86,13 @@ export class StalledClients {
    * the count starts over.
    */
   track(socket: Socket, onStalled: () => void): () => void {
-    let watch = this.#watches.get(socket);
-    if (!watch) {
-      const made: Watch = {
-        since: undefined,
-        queued: undefined,
-        onStalled: undefined,
-        drained: () => {
-          made.since = undefined;
-        },
-        closed: () => this.#forget(socket),
-      };
-      watch = made;
-      this.#watches.set(socket, made);
-      socket.on('drain', made.drained);
-      socket.once('close', made.closed);
-    }
+    const watch = this.#watches.get(socket) ?? this.#watch(socket);
     watch.since = undefined;
     watch.queued = undefined;
     watch.onStalled = onStalled;
     this.#sweep ??= setInterval(() => this.#check(), sweepPeriod(this.stallMs)).unref();
-    const owned = watch;
     return () => {
-      if (owned.onStalled === onStalled) owned.onStalled = undefined;
+      if (watch.onStalled === onStalled) watch.onStalled = undefined;
     };
   }
 
@@ -139,6 +123,23 @@ export class StalledClients {
     for (const socket of [...this.#watches.keys()]) this.#forget(socket);
     clearInterval(this.#sweep);
     this.#sweep = undefined;
+  }
+
+  /** The socket's watch, made on its first answer or stream: forgotten when it closes. */
+  #watch(socket: Socket): Watch {
+    const watch: Watch = {
+      since: undefined,
+      queued: undefined,
+      onStalled: undefined,
+      drained: () => {
+        watch.since = undefined;
+      },
+      closed: () => this.#forget(socket),
+    };
+    this.#watches.set(socket, watch);
+    socket.on('drain', watch.drained);
+    socket.once('close', watch.closed);
+    return watch;
   }
 
   #forget(socket: Socket): void {
