@@ -85,8 +85,8 @@ interface Send {
   variables?: Record<string, unknown>;
   /** Sent as `extensions.persistedQuery` (version 1). */
   sha256Hash?: string;
-  /** Sent as `documentId`. */
-  documentId?: string;
+  /** Sent as `documentId`: a string, or anything JSON carries (a malformed one). */
+  documentId?: unknown;
 }
 
 /** A manifest document, by kind: what it runs on, and what running it answers. */
@@ -112,7 +112,7 @@ const AD_HOC: Record<Kind, string> = {
   subscription: 'subscription { executionUpdates(id: "ex_demo_6") { isFinal } }',
 };
 
-type Outcome = 'runs' | 'PERSISTED_QUERY_NOT_IN_LIST' | 'PERSISTED_QUERY_NOT_FOUND';
+type Outcome = 'runs' | 'PERSISTED_QUERY_NOT_IN_LIST' | 'PERSISTED_QUERY_NOT_FOUND' | 'BAD_REQUEST';
 
 interface Row {
   title: string;
@@ -190,16 +190,43 @@ const ROWS: Row[] = [
     outcome: { only: 'PERSISTED_QUERY_NOT_IN_LIST' },
     send: (kind, unique) => ({ query: adHoc(kind, unique), sha256Hash: MANIFEST[kind].hash, documentId: `sha256:${MANIFEST[kind].hash}` }),
   },
+  {
+    title: 'a documentId and a sha256Hash naming the same document',
+    modes: ['only', 'allow'],
+    outcome: { only: 'runs', allow: 'runs' },
+    send: (kind) => ({ sha256Hash: MANIFEST[kind].hash, documentId: `sha256:${MANIFEST[kind].hash}`, variables: MANIFEST[kind].variables }),
+  },
+  {
+    title: 'a documentId and a sha256Hash naming different documents',
+    modes: ['only', 'allow'],
+    outcome: { only: 'BAD_REQUEST', allow: 'BAD_REQUEST' },
+    send: (kind) => ({ sha256Hash: MANIFEST[kind].hash, documentId: `sha256:${UNKNOWN_HASH}`, variables: MANIFEST[kind].variables }),
+  },
+  {
+    title: 'a documentId that is a number',
+    modes: ['only', 'allow'],
+    outcome: { only: 'BAD_REQUEST', allow: 'BAD_REQUEST' },
+    send: (kind) => ({ documentId: 42, variables: MANIFEST[kind].variables }),
+  },
+  {
+    title: 'a documentId that is an object, with a manifest document\'s text',
+    modes: ['only', 'allow'],
+    outcome: { only: 'BAD_REQUEST', allow: 'BAD_REQUEST' },
+    send: (kind) => ({ query: MANIFEST[kind].text, documentId: { sha256: MANIFEST[kind].hash }, variables: MANIFEST[kind].variables }),
+  },
 ];
 
 type Transport = 'POST JSON' | 'GET' | 'POST form' | 'application/graphql' | 'SSE (POST)' | 'SSE (GET)' | 'WebSocket';
 const TRANSPORTS: readonly Transport[] = ['POST JSON', 'GET', 'POST form', 'application/graphql', 'SSE (POST)', 'SSE (GET)', 'WebSocket'];
 const STREAMING: ReadonlySet<Transport> = new Set(['SSE (POST)', 'SSE (GET)', 'WebSocket']);
+const JSON_CARRIERS: ReadonlySet<Transport> = new Set(['POST JSON', 'SSE (POST)', 'WebSocket']);
 
 /** Whether a transport can carry a request: subscriptions need a stream; `application/graphql` carries a text and nothing else. */
 function carries(transport: Transport, kind: Kind, send: Send): boolean {
   if (kind === 'subscription' && !STREAMING.has(transport)) return false;
   if (transport === 'application/graphql') return send.query !== undefined && !send.variables && !send.sha256Hash && !send.documentId;
+  // A query string or a form carries strings only.
+  if (send.documentId !== undefined && typeof send.documentId !== 'string') return JSON_CARRIERS.has(transport);
   return true;
 }
 
@@ -218,7 +245,7 @@ function jsonBody(send: Send): string {
 function searchOf(send: Send): string {
   const params = new URLSearchParams();
   if (send.query !== undefined) params.set('query', send.query);
-  if (send.documentId !== undefined) params.set('documentId', send.documentId);
+  if (send.documentId !== undefined) params.set('documentId', String(send.documentId));
   if (send.variables) params.set('variables', JSON.stringify(send.variables));
   const extensions = extensionsOf(send);
   if (extensions) params.set('extensions', JSON.stringify(extensions));
@@ -498,6 +525,21 @@ describe('TRUSTED_DOCUMENTS=off (the default)', () => {
       const text = await overHttp(harness, 'GET', { query: print(ExecutionStatusDocument), documentId: `sha256:${STATUS_HASH}`, variables: { id: 'ex_demo_4' } });
       expect(text.result.errors).toBeUndefined();
       expect(harness.upstream.requestsFor('ex_demo_4')).toHaveLength(1);
+    } finally {
+      await harness.close();
+    }
+  });
+
+  it.each(LANES)('refuses a documentId that is not a string as BAD_REQUEST when persisted documents are off, with a text or without (%s lane)', async (lane) => {
+    const harness = await Harness.start({ lane });
+    try {
+      for (const send of [{ documentId: 42, variables: { id: 'ex_demo_4' } }, { query: print(ExecutionStatusDocument), documentId: ['sha256', STATUS_HASH], variables: { id: 'ex_demo_4' } }]) {
+        const answer = await overHttp(harness, 'POST JSON', send);
+        expect(answer.status, JSON.stringify(send.documentId)).toBe(400);
+        expect(answer.result.errors?.map((error) => error.extensions?.code)).toEqual(['BAD_REQUEST']);
+        expect(answer.result.errors?.[0]?.message).toContain('`documentId` must be a string');
+      }
+      expect(harness.upstream.requests).toHaveLength(0);
     } finally {
       await harness.close();
     }

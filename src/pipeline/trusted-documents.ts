@@ -21,7 +21,9 @@
  * convention, version 1) or as `documentId` (GraphQL over HTTP's persisted
  * documents: `sha256:<hex>`, or the bare hex), in a JSON body, a GET's
  * query string or a form body, and over every transport, since each one goes through this
- * pipeline (WebSocket operations and SSE included).
+ * pipeline (WebSocket operations and SSE included). A `documentId` that is not a
+ * string, or one that disagrees with `sha256Hash` when no text is sent, is
+ * BAD_REQUEST (400) in every mode.
  *
  * Yoga's persisted-operations plugin does the lookup, the allow/only switch
  * and the errors. One onParams hook of ours runs before it: Yoga's plugin
@@ -88,6 +90,8 @@ const NOT_IN_LIST_MESSAGE =
 // Apollo's message too: clients that match on the message rather than the code retry with the text.
 const NOT_FOUND_MESSAGE = 'PersistedQueryNotFound';
 const NO_DOCUMENT_MESSAGE = 'Must provide a query string, or the hash of a persisted document as `extensions.persistedQuery.sha256Hash` or `documentId`.';
+const DOCUMENT_ID_NOT_TEXT = '`documentId` must be a string: `sha256:<hex>`, or the bare hex.';
+const TWO_HASHES = '`documentId` and `extensions.persistedQuery.sha256Hash` name different documents: send one of them.';
 
 /** A refusal before anything is parsed: a GraphQL error with its code, answered 400 whatever the Accept header. */
 function refused(code: ErrorCode, message: string): GraphQLError {
@@ -140,9 +144,20 @@ function mediaTypeOf(request: Request): string | undefined {
 }
 
 /** The manifest key a `documentId` names: `sha256:<hex>` or the bare hex; anything else names no document. */
-function hashOf(documentId: unknown): string {
-  if (typeof documentId !== 'string') return '';
+function hashOf(documentId: string): string {
   return documentId.startsWith('sha256:') ? documentId.slice('sha256:'.length) : documentId;
+}
+
+/**
+ * The `documentId` of `params` when it names a document, null when it is absent or null (JSON's way of leaving it
+ * out). Throws BAD_REQUEST when it is not a string (a number or an object names nothing: GraphQL over HTTP's
+ * persisted documents are strings), whatever else the request sends, in every mode.
+ */
+function documentIdOf(params: GraphQLParams): string | null {
+  const documentId = (params as Params).documentId;
+  if (documentId == null) return null;
+  if (typeof documentId !== 'string') throw badRequest(DOCUMENT_ID_NOT_TEXT);
+  return documentId;
 }
 
 function byHash(params: GraphQLParams, hash: string): GraphQLParams {
@@ -159,12 +174,18 @@ function useDocumentIds(mode: TrustedDocumentsMode, hashByText: ReadonlyMap<stri
   return {
     onParams({ params, setParams }) {
       let next: GraphQLParams = params;
-      const documentId = (params as Params).documentId;
-      // A null one names no document: JSON's way of leaving it out.
-      if (documentId != null) {
+      const documentId = documentIdOf(params);
+      if (documentId !== null) {
         // Yoga refuses parameters it does not know, so `documentId` goes whatever happens next.
         const { documentId: _id, ...rest } = params as Params;
-        next = hasText(rest) ? rest : byHash(rest, hashOf(documentId));
+        if (hasText(rest)) next = rest;
+        else {
+          const hash = hashOf(documentId);
+          // Two hashes that disagree: running either one would be a guess at what the client meant.
+          const sent: unknown = (rest.extensions?.persistedQuery as { sha256Hash?: unknown } | undefined)?.sha256Hash;
+          if (sent !== undefined && sent !== hash) throw badRequest(TWO_HASHES);
+          next = byHash(rest, hash);
+        }
       }
       if (mode === 'only' && hasText(next)) {
         const hash = hashByText.get(next.query);
@@ -191,6 +212,7 @@ function useDocumentIds(mode: TrustedDocumentsMode, hashByText: ReadonlyMap<stri
 function useNoDocumentIds(): Plugin {
   return {
     onParams({ params, setParams }) {
+      const documentId = documentIdOf(params);
       if (hasText(params)) {
         if ((params as Params).documentId !== undefined) {
           const { documentId: _id, ...rest } = params as Params;
@@ -199,7 +221,7 @@ function useNoDocumentIds(): Plugin {
         return;
       }
       const persistedQuery: unknown = params.extensions?.persistedQuery;
-      if ((params as Params).documentId != null || (typeof persistedQuery === 'object' && persistedQuery !== null)) throw persistedDocumentsOff();
+      if (documentId !== null || (typeof persistedQuery === 'object' && persistedQuery !== null)) throw persistedDocumentsOff();
     },
   };
 }
