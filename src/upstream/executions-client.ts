@@ -371,10 +371,10 @@ export class ExecutionsClient {
     if (json === undefined) throw this.#badResponse(id, 'not JSON', 'body is not JSON', facts);
     // A 200 can still carry an error envelope; honour its code rather than invent data.
     const head = readEnvelopeHead(json);
-    const withRequestId = { ...facts, upstreamRequestId: facts.upstreamRequestId ?? head.requestId };
-    if (head.errorStatus !== undefined) throw errorForUpstreamStatus(head.errorStatus, withRequestId);
-    const execution = readExecution(json, id, body.bytes, withRequestId.upstreamRequestId);
-    if ('unusable' in execution) throw this.#badResponse(id, 'unusable', execution.unusable, withRequestId);
+    const upstreamRequestId = facts.upstreamRequestId ?? head.requestId;
+    if (head.errorStatus !== undefined) throw errorForUpstreamStatus(head.errorStatus, { upstreamStatus: facts.upstreamStatus, upstreamRequestId });
+    const execution = readExecution(json, id, body.bytes, upstreamRequestId);
+    if ('unusable' in execution) throw this.#badResponse(id, 'unusable', execution.unusable, { upstreamStatus: facts.upstreamStatus, upstreamRequestId });
     // Read as UTF-8: served, with a note on the execution (src/schema/query.ts), never lost over its label.
     return body.unknownCharset === undefined ? execution : { ...execution, unknownCharset: body.unknownCharset };
   }
