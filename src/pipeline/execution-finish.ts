@@ -28,7 +28,7 @@ function finish(result: ExecutionResult, context: GatewayContext, options: Finis
   const notes = notesInData(result, scope);
   if (!options.reportCost && !notes) return result;
   const upstream = options.reportCost ? costOf(scope.cost) : undefined;
-  // The common case, a cost and nothing else, as one literal (README "The cost of one pipeline").
+  // The common case, a cost and nothing else, as one literal (README "What each plugin costs").
   if (!notes && result.extensions === undefined) return withExtensions(result, { upstream });
   const extensions: Record<string, unknown> = { ...result.extensions };
   if (notes) withWarnings(extensions, notes);
@@ -44,7 +44,7 @@ function costOf({ calls, cacheHits, sharedCalls, timeMs }: GatewayContext['scope
  * `result` with `extensions`, its keys in the same order (`extensions` last unless it was there).
  * Written out for a result of `data` and `errors` rather than spread: a spread result with a key
  * added made every later step that read it slower, which no profile put on this function (README
- * "The cost of one pipeline"). Any other result is spread.
+ * "What each plugin costs"). Any other result is spread.
  */
 function withExtensions(result: ExecutionResult, extensions: Record<string, unknown>): ExecutionResult {
   let keys = '';
