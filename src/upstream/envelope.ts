@@ -136,12 +136,12 @@ export function readExecution(json: unknown, requestedId: string, bodyBytes: num
   if (typeof id !== 'string') return { unusable: '`data.execution.id` is not a string' };
   if (id !== requestedId) return { unusable: 'the body describes another execution than the one asked for' };
   const events = data.events;
-  const list = Array.isArray(events) ? events : [];
   // Literals, not a spread with a key added: every resolver reads these objects (README "What each plugin costs").
-  if (Array.isArray(events) || events === undefined || events === null) {
-    return upstreamRequestId === undefined ? { id, source, events: list, bodyBytes } : { id, source, events: list, bodyBytes, upstreamRequestId };
+  if (Array.isArray(events)) return upstreamRequestId === undefined ? { id, source, events, bodyBytes } : { id, source, events, bodyBytes, upstreamRequestId };
+  if (events === undefined || events === null) {
+    return upstreamRequestId === undefined ? { id, source, events: [], bodyBytes } : { id, source, events: [], bodyBytes, upstreamRequestId };
   }
   return upstreamRequestId === undefined
-    ? { id, source, events: list, eventsUnreadable: true, bodyBytes }
-    : { id, source, events: list, eventsUnreadable: true, bodyBytes, upstreamRequestId };
+    ? { id, source, events: [], eventsUnreadable: true, bodyBytes }
+    : { id, source, events: [], eventsUnreadable: true, bodyBytes, upstreamRequestId };
 }
