@@ -78,12 +78,16 @@ export class OperationRunner {
   readonly #getEnveloped: OperationInternals['getEnveloped'];
   readonly #documents: DocumentSteps;
   readonly #instruments: EnvelopHooks['instruments'];
+  readonly #fetchAPI: OperationInternals['fetchAPI'];
+  readonly #logger: OperationInternals['logger'];
 
   /** `envelop`: envelop's hook lists as envelop took them (./envelop-hooks.ts). */
   constructor(yoga: OperationInternals, envelop: EnvelopHooks) {
     this.#yoga = yoga;
     // Read once: Yoga is a Proxy whose property reads bind a new function each time.
     this.#getEnveloped = yoga.getEnveloped;
+    this.#fetchAPI = yoga.fetchAPI;
+    this.#logger = yoga.logger;
     this.#onParams = yoga.onParamsHooks;
     this.#onExecutionResult = yoga.onExecutionResultHooks;
     this.#onExecute = envelop.onExecute;
@@ -109,7 +113,7 @@ export class OperationRunner {
         state.result = next;
       },
     };
-    const fetchAPI = this.#yoga.fetchAPI;
+    const fetchAPI = this.#fetchAPI;
     const walked = eachHook(this.#onParams, NEVER_ENDS, (onParamsHook) =>
       onParamsHook({
         params: state.params,
@@ -145,7 +149,7 @@ export class OperationRunner {
   #handle({ request, params, context }: { request: Request; params: Params; context: Context }): unknown {
     Object.assign(context, context['request'] === request ? { params } : { request, params });
     const enveloped = this.#getEnveloped(context);
-    this.#yoga.logger.debug('Processing GraphQL Parameters');
+    this.#logger.debug('Processing GraphQL Parameters');
     let result: unknown;
     try {
       result = this.#processRequest(params, enveloped, context);
@@ -161,14 +165,14 @@ export class OperationRunner {
 
   /** What handleParams does with a result: a stream's failures become its errors, except an abort. */
   #handled(result: unknown): unknown {
-    this.#yoga.logger.debug('Processing GraphQL Parameters done.');
+    this.#logger.debug('Processing GraphQL Parameters done.');
     if (!isAsyncIterable(result)) return result;
     return mapAsyncIterator(
       result,
       (value) => value,
       (error: Error) => {
         if (error.name === 'AbortError') {
-          this.#yoga.logger.debug('Request aborted');
+          this.#logger.debug('Request aborted');
           throw error;
         }
         return { errors: handleError(error, this.#yoga) };
