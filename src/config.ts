@@ -6,6 +6,7 @@
  * variable and what to fix. `NODE_ENV` is read here and nowhere else.
  */
 import { z } from 'zod';
+import { HEAP_BYTES_PER_TOKEN } from './pipeline/document-cache.js';
 import { compileIdPattern, DEFAULT_EXECUTION_ID_PATTERN, isAnchoredPattern, isLinearPattern, MAX_EXECUTION_ID_LENGTH } from './upstream/execution-path.js';
 
 /** Digits only: `z.coerce` would read " " as 0, `0x61A0` as 24992 and `1e3` as 1000. */
@@ -224,6 +225,11 @@ export const SETTINGS = {
       'CACHE_MAX_BYTES',
       integer(0, 2 ** 40).default(256 * 1024 * 1024),
       'size bound of that cache: each execution counts 2.1 × its upstream body + 4 KiB (README "Caching"); one larger than the whole cache is not cached, so below 4096 (one entry\'s overhead) nothing is cached; `0` turns the cache off',
+    ),
+    documentMaxBytes: setting(
+      'DOCUMENT_CACHE_MAX_BYTES',
+      integer(0, 2 ** 40).default(64 * 1024 * 1024),
+      `heap the caches of parsed operations may hold: each document counts its text + ${HEAP_BYTES_PER_TOKEN} bytes per token (its AST, validation results and compiled code, README "What a cached document holds"), each parse failure its text + 2 KiB and at most a quarter of the bound; one larger than its share is parsed each time instead; \`0\` caches nothing`,
     ),
     callerSharePercent: setting(
       'CALLER_SHARE_PERCENT',

@@ -37,7 +37,7 @@ describe('configuration', () => {
       maxBodyBytes: 128 * 1024 * 1024,
     });
     expect(config.upstream.executionIdPattern.source).toBe('^[A-Za-z0-9_-]{1,64}$');
-    expect(config.cache).toEqual({ terminalTtlMs: 60_000, activeTtlMs: 0, maxBytes: 256 * 1024 * 1024, callerSharePercent: 25 });
+    expect(config.cache).toEqual({ terminalTtlMs: 60_000, activeTtlMs: 0, maxBytes: 256 * 1024 * 1024, documentMaxBytes: 64 * 1024 * 1024, callerSharePercent: 25 });
     expect(config.security).toEqual({ trustedDocuments: 'off', introspection: true, fieldSuggestions: true, corsOrigins: [] });
     expect(config.telemetry).toEqual({
       metrics: 'port',
@@ -85,6 +85,7 @@ describe('configuration', () => {
       TERMINAL_CACHE_TTL_MS: '0',
       ACTIVE_CACHE_TTL_MS: '500',
       CACHE_MAX_BYTES: '1000',
+      DOCUMENT_CACHE_MAX_BYTES: '2000',
       CALLER_SHARE_PERCENT: '100',
       INTROSPECTION: 'false',
       FIELD_SUGGESTIONS: 'false',
@@ -126,7 +127,7 @@ describe('configuration', () => {
     });
     expect(executionIdPattern.test('ex_12')).toBe(true);
     expect(executionIdPattern.test('ex_demo_1')).toBe(false);
-    expect(config.cache).toEqual({ terminalTtlMs: 0, activeTtlMs: 500, maxBytes: 1000, callerSharePercent: 100 });
+    expect(config.cache).toEqual({ terminalTtlMs: 0, activeTtlMs: 500, maxBytes: 1000, documentMaxBytes: 2000, callerSharePercent: 100 });
     expect(config.security).toMatchObject({ introspection: false, fieldSuggestions: false, corsOrigins: ['https://app.example', 'https://admin.example'] });
     expect(config.telemetry).toMatchObject({ logLevel: 'warn', upstreamCost: false });
   });

@@ -16,9 +16,7 @@
  * (../request/context.ts), execution and masking are Yoga's own steps.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { DocumentNode } from 'graphql';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
-import { LRUCache } from 'lru-cache';
 import type { SecurityConfig, TelemetryConfig, UpstreamConfig } from '../config.js';
 import { UnknownStatusReporter } from '../domain/execution-status.js';
 import { MASKED_MESSAGE } from '../errors.js';
@@ -35,6 +33,7 @@ import { useAccessLog } from '../telemetry/access-log.js';
 import { corsPolicy, useVaryOrigin } from './cors.js';
 import { useCsrfPrevention } from './csrf-prevention.js';
 import { useOperationResolution, useStableErrorCodes } from './error-codes.js';
+import { documentCaches } from './document-cache.js';
 import { createErrorLog } from './error-log.js';
 import { useExecutionFinish } from './execution-finish.js';
 import { graphiqlOffMessage, graphiqlOptions, renderGraphiQL, useNoGraphiQL, type GraphiQLSettings } from './graphiql.js';
@@ -89,6 +88,8 @@ export interface GatewayDependencies {
   reportCost: boolean;
   /** Run operations compiled by graphql-jit (part of the fast lane, src/fast-lane/). */
   compiledExecution: boolean;
+  /** Heap the parsed-document caches may hold (DOCUMENT_CACHE_MAX_BYTES, ./document-cache.ts). */
+  documentCacheMaxBytes: number;
   graphiql?: GraphiQLSettings;
   /** Plugins after the gateway's own: operators' additions, and probes in tests. */
   plugins?: Plugin[];
@@ -130,10 +131,10 @@ export function createGateway(deps: GatewayDependencies): Gateway {
     maxRequestBodySize: false,
     // Parsed documents never go stale, so these caches have no TTL: Yoga's default
     // TTL caches arm a timer on lookups (lru-cache's clock), about one per request.
+    // They are bounded by the heap they hold (./document-cache.ts).
     // Validation results are cached by ./validation-cache.ts, the last plugin.
     parserAndValidationCache: {
-      documentCache: new LRUCache<string, DocumentNode>({ max: 1_024 }),
-      errorCache: new LRUCache<string, Error>({ max: 1_024 }),
+      ...documentCaches(deps.documentCacheMaxBytes),
       validationCache: false,
     },
     // Expected errors are GraphQLErrors and pass; anything else becomes

@@ -143,6 +143,7 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
     upstream,
     reportCost: config.telemetry.upstreamCost,
     compiledExecution: config.server.fastLane,
+    documentCacheMaxBytes: config.cache.documentMaxBytes,
     ...(options.graphiql ? { graphiql: options.graphiql } : {}),
     ...(options.plugins ? { plugins: options.plugins } : {}),
     stalledClients,

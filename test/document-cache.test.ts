@@ -1,0 +1,182 @@
+/**
+ * The parsed-document caches are bounded by the heap they hold
+ * (src/pipeline/document-cache.ts, DOCUMENT_CACHE_MAX_BYTES), and what they
+ * keep does not hold the machinery that made it: a cached error's stack is
+ * formatted, so V8's record of its frames (each frame's function and receiver:
+ * the parser, every validation rule's visitor) goes.
+ */
+import { Lexer, parse, Source, TokenKind, validate, specifiedRules, type DocumentNode, type GraphQLError } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { documentBytes, documentCaches, HEAP_BYTES_PER_TOKEN } from '../src/pipeline/document-cache.js';
+import { useValidationCache } from '../src/pipeline/validation-cache.js';
+import { schema } from '../src/schema/index.js';
+import { Harness, LANES } from './support/harness.js';
+
+/** Tokens as graphql-js's lexer reads them, counted apart from the cache's own walk; comments, which it skips, are not counted. */
+function tokensOf(text: string): number {
+  const lexer = new Lexer(new Source(text));
+  let count = 1; // <SOF>
+  while (lexer.advance().kind !== TokenKind.EOF) count++;
+  return count + 1; // <EOF>
+}
+
+/** A status poll with `aliases` aliases, `name` making its text distinct. */
+function poll(name: string, aliases = 1): string {
+  return `query ${name}($id: ID!) { ${Array.from({ length: aliases }, (_, i) => `a${i}: execution(id: $id) { id status updatedAt }`).join(' ')} }`;
+}
+
+/** Errors whose stacks were formatted while `run` ran (Error.prepareStackTrace is V8's hook for it). */
+function formattedDuring(run: (formatted: Set<unknown>) => void): void {
+  const formatted = new Set<unknown>();
+  const original = Error.prepareStackTrace;
+  Error.prepareStackTrace = (error, frames) => {
+    formatted.add(error);
+    return original ? original(error, frames) : String(error);
+  };
+  try {
+    run(formatted);
+  } finally {
+    Error.prepareStackTrace = original;
+  }
+}
+
+describe('documentBytes', () => {
+  it.each([
+    ['a status poll', poll('Status'), 0],
+    ['ten aliases', poll('Aliases', 10), 0],
+    // A comment is a token of the AST's list too, which the lexer links and skips.
+    ['a comment before the operation', `# ${'x'.repeat(5_000)}\n${poll('Commented')}`, 1],
+  ])('is the text plus HEAP_BYTES_PER_TOKEN per token: %s', (_name, text, comments) => {
+    expect(documentBytes(parse(text), text)).toBe(text.length + HEAP_BYTES_PER_TOKEN * (tokensOf(text) + comments));
+  });
+
+  it('counts the text alone for a document parsed without locations', () => {
+    const text = poll('NoLocation');
+    expect(documentBytes(parse(text, { noLocation: true }), text)).toBe(text.length);
+  });
+});
+
+describe('documentCaches', () => {
+  const parsed = (text: string): [string, DocumentNode] => [text, parse(text)];
+
+  it('keeps documents within three quarters of the bound, evicting the least recently used', () => {
+    const [smallText, small] = parsed(poll('Small'));
+    const size = documentBytes(small, smallText);
+    // Room for three documents of this size, not four.
+    const { documentCache } = documentCaches(Math.ceil((3.5 * size) / 0.75));
+    const texts = ['A', 'B', 'C', 'D'].map((name) => poll(`Small${name}`));
+    expect(new Set(texts.map((text) => text.length)).size).toBe(1);
+    for (const text of texts) documentCache.set(text, parse(text));
+    expect(documentCache.size).toBe(3);
+    expect(documentCache.has(texts[0]!)).toBe(false);
+    expect(documentCache.calculatedSize).toBeLessThanOrEqual(Math.ceil((3.5 * size) / 0.75) * 0.75);
+  });
+
+  it('does not keep a document larger than its share, and keeps the others', () => {
+    const [smallText, small] = parsed(poll('Small'));
+    const [largeText, large] = parsed(poll('Large', 30));
+    const { documentCache } = documentCaches(Math.ceil((2 * documentBytes(small, smallText)) / 0.75));
+    documentCache.set(smallText, small);
+    documentCache.set(largeText, large);
+    expect(documentCache.get(smallText)).toBe(small);
+    expect(documentCache.has(largeText)).toBe(false);
+  });
+
+  it('keeps nothing with a bound of 0', () => {
+    const { documentCache, errorCache } = documentCaches(0);
+    const [text, document] = parsed(poll('Zero'));
+    documentCache.set(text, document);
+    errorCache.set('{', new Error('Syntax Error'));
+    expect([documentCache.size, errorCache.size]).toEqual([0, 0]);
+  });
+
+  it('bounds parse errors by their text, at a quarter of the bound', () => {
+    const { errorCache } = documentCaches(400_000);
+    for (let i = 0; i < 10; i++) errorCache.set(`{ ${String(i).repeat(20_000)}`, new Error(`Syntax Error ${i}`));
+    expect(errorCache.calculatedSize).toBeLessThanOrEqual(100_000);
+    expect(errorCache.size).toBe(4);
+  });
+
+  it('formats a parse error\'s stack as it caches it', () => {
+    const { errorCache } = documentCaches(1_000_000);
+    let error: unknown;
+    try {
+      parse('{ execution(id: "ex_1") {');
+    } catch (thrown) {
+      error = thrown;
+    }
+    formattedDuring((formatted) => {
+      expect(formatted.has(error)).toBe(false);
+      errorCache.set('{ execution(id: "ex_1") {', error as Error);
+      expect(formatted.has(error)).toBe(true);
+    });
+  });
+});
+
+describe('the validation cache', () => {
+  it('formats the stack of each error it keeps', () => {
+    const document = parse('{ execution(id: "ex_1") { id nope alsoNot } }');
+    const onValidate = useValidationCache().onValidate!;
+    const done = onValidate({ params: { schema, documentAST: document, rules: specifiedRules }, setResult: () => {} } as never) as (payload: { result: readonly GraphQLError[] }) => void;
+    const errors = validate(schema, document);
+    expect(errors).toHaveLength(2);
+    formattedDuring((formatted) => {
+      expect(errors.filter((error) => formatted.has(error))).toHaveLength(0);
+      done({ result: errors });
+      expect(errors.filter((error) => formatted.has(error))).toHaveLength(2);
+    });
+  });
+});
+
+describe.each(LANES)('DOCUMENT_CACHE_MAX_BYTES (%s lane)', (lane) => {
+  /** Each document a request was served with, in order, as the parse step left it. */
+  const documents: unknown[] = [];
+  const probe: Plugin = { onParse: () => ({ result }) => void documents.push(result) };
+  const small = poll('SmallPoll');
+  const large = poll('LargePoll', 30);
+  const bound = Math.ceil((1.5 * documentBytes(parse(small), small)) / 0.75);
+  let bounded: Harness;
+  let off: Harness;
+
+  beforeAll(async () => {
+    bounded = await Harness.start({ lane, env: { DOCUMENT_CACHE_MAX_BYTES: String(bound) }, plugins: [probe] });
+    off = await Harness.start({ lane, env: { DOCUMENT_CACHE_MAX_BYTES: '0' }, plugins: [probe] });
+  });
+  afterAll(async () => {
+    await Promise.all([bounded.close(), off.close()]);
+  });
+  afterEach(() => {
+    documents.length = 0;
+  });
+
+  async function twice(harness: Harness, text: string): Promise<void> {
+    for (let i = 0; i < 2; i++) {
+      const response = await harness.query(text, { id: 'ex_demo_1' });
+      expect(response.status).toBe(200);
+      expect(response.errors).toBeUndefined();
+      expect((response.data as Record<string, { id: string }>)['a0']!.id).toBe('ex_demo_1');
+    }
+  }
+
+  it('serves a document that fits from the cache: the second request gets the first one\'s document', async () => {
+    await twice(bounded, small);
+    expect(documents).toHaveLength(2);
+    expect(documents[1]).toBe(documents[0]);
+  });
+
+  it('parses a document larger than the bound each time, and still answers it', async () => {
+    const before = bounded.upstream.requests.length;
+    await twice(bounded, large);
+    expect(documents).toHaveLength(2);
+    expect(documents[1]).not.toBe(documents[0]);
+    // Thirty aliases of one id: one upstream call per request.
+    expect(bounded.upstream.requests.length - before).toBe(2);
+  });
+
+  it('parses every request with 0', async () => {
+    await twice(off, small);
+    expect(documents).toHaveLength(2);
+    expect(documents[1]).not.toBe(documents[0]);
+  });
+});
