@@ -5,8 +5,9 @@
  * DOCUMENTS distinct documents of that kind (more than the caches' 1,024
  * entries), each once; its heap is read after full collections before and
  * after (bench/lib/heap-probe.mjs). The growth, over the documents the bound
- * lets the caches keep, is the heap one cached document holds, set against the
- * estimate the bound counts it at.
+ * lets the caches keep, is the heap one cached document holds, set against
+ * what the bound counts it at: the document, and the operation compiled from it
+ * when it executes.
  *
  *   npm run bench:documents                                  DOCUMENTS=1100  DOCUMENT_KINDS=poll,page
  *   BENCH_BASELINE=/tmp/gw-pre npm run bench:documents       another checkout too (bench/baseline.sh makes one)
@@ -18,11 +19,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parse } from 'graphql';
+import { getOperationAST, parse } from 'graphql';
 import { request } from 'undici';
 import { DEMO_TOKEN } from '../src/demo/demo-data.js';
 import { readConfig } from '../src/config.js';
-import { documentBytes, ERROR_SHARE, MAX_ENTRIES, PARSE_ERROR_BYTES } from '../src/pipeline/document-cache.js';
+import { compiledBytes, documentBytes, ERROR_SHARE, MAX_ENTRIES, PARSE_ERROR_BYTES } from '../src/pipeline/document-cache.js';
 import { startGatewayProbed, startUpstream } from './lib/processes.js';
 import { RUNNING_IDS, upstreamData } from './lib/scenarios.js';
 
@@ -42,21 +43,31 @@ interface Kind {
   text(i: number): string;
   /** Whether the text parses (else it lands in the parse-error cache). */
   parses: boolean;
+  /** Whether it passes validation, so that its operation is compiled and counted too. */
+  executes: boolean;
 }
 
 const KINDS: Kind[] = [
-  { key: 'poll', title: 'status poll (S1)', parses: true, text: (i) => `query Status${i}($id: ID!) { execution(id: $id) { id status updatedAt } }` },
-  { key: 'page', title: 'execution page (S2)', parses: true, text: (i) => `query Page${i}($id: ID!) { execution(id: $id) { ${FIELDS} requestPayload ${PAGE} } }` },
+  { key: 'poll', title: 'status poll (S1)', parses: true, executes: true, text: (i) => `query Status${i}($id: ID!) { execution(id: $id) { id status updatedAt } }` },
+  { key: 'page', title: 'execution page (S2)', parses: true, executes: true, text: (i) => `query Page${i}($id: ID!) { execution(id: $id) { ${FIELDS} requestPayload ${PAGE} } }` },
   {
     key: 'limits',
     title: '30 aliases of 15 fields and a page: at the alias limit, 1,423 of 2,000 tokens',
     parses: true,
+    executes: true,
     text: (i) =>
       `query Wide${i}($id: ID!) { ${Array.from({ length: 30 }, (_, a) => `a${a}: execution(id: $id) { ${FIELDS} events(first: 1) { edges { cursor node { id createdAt eventType level title message nodeId } } } }`).join(' ')} }`,
   },
-  { key: 'comment', title: 'status poll behind a 60,000-character comment', parses: true, text: (i) => `# ${'x'.repeat(60_000)}\nquery Padded${i}($id: ID!) { execution(id: $id) { id status } }` },
-  { key: 'invalid', title: 'validation failure (an unknown field)', parses: true, text: (i) => `query Unknown${i}($id: ID!) { execution(id: $id) { id status nope${i} } }` },
-  { key: 'syntax', title: 'parse failure, 60,000 characters', parses: false, text: (i) => `query Broken${i}($id: ID!) { execution(id: $id) { id status } # ${'x'.repeat(60_000)}\n` },
+  {
+    key: 'spread',
+    title: 'the same 30 aliases, each spreading one fragment',
+    parses: true,
+    executes: true,
+    text: (i) => `query Spread${i}($id: ID!) { ${Array.from({ length: 30 }, (_, a) => `a${a}: execution(id: $id) { ...F }`).join(' ')} } fragment F on Execution { ${FIELDS} events(first: 1) { edges { cursor node { id createdAt eventType level title message nodeId } } } }`,
+  },
+  { key: 'comment', title: 'status poll behind a 60,000-character comment', parses: true, executes: true, text: (i) => `# ${'x'.repeat(60_000)}\nquery Padded${i}($id: ID!) { execution(id: $id) { id status } }` },
+  { key: 'invalid', title: 'validation failure (an unknown field)', parses: true, executes: false, text: (i) => `query Unknown${i}($id: ID!) { execution(id: $id) { id status nope${i} } }` },
+  { key: 'syntax', title: 'parse failure, 60,000 characters', parses: false, executes: false, text: (i) => `query Broken${i}($id: ID!) { execution(id: $id) { id status } # ${'x'.repeat(60_000)}\n` },
 ];
 
 const wanted = (process.env.DOCUMENT_KINDS ?? KINDS.map((kind) => kind.key).join(',')).split(',').map((key) => key.trim());
@@ -69,7 +80,9 @@ if (unknown.length > 0 || !Number.isInteger(COUNT) || COUNT < 1) {
 /** What the bound counts one document of `kind` at, in bytes (src/pipeline/document-cache.ts). */
 function estimate(kind: Kind): number {
   const text = kind.text(0);
-  return kind.parses ? documentBytes(parse(text), text) : text.length + PARSE_ERROR_BYTES;
+  if (!kind.parses) return text.length + PARSE_ERROR_BYTES;
+  const document = parse(text);
+  return documentBytes(document, text) + (kind.executes ? compiledBytes(document, getOperationAST(document)!) : 0);
 }
 
 /** How many of COUNT distinct documents the bound keeps. */

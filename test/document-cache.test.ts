@@ -5,10 +5,10 @@
  * formatted, so V8's record of its frames (each frame's function and receiver:
  * the parser, every validation rule's visitor) goes.
  */
-import { Lexer, parse, Source, TokenKind, validate, specifiedRules, type DocumentNode, type GraphQLError } from 'graphql';
+import { getOperationAST, Lexer, parse, Source, TokenKind, validate, specifiedRules, type DocumentNode, type GraphQLError, type OperationDefinitionNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { documentBytes, documentCaches, HEAP_BYTES_PER_TOKEN } from '../src/pipeline/document-cache.js';
+import { COMPILED_BYTES, COMPILED_BYTES_PER_FIELD, compiledBytes, documentBytes, documentCaches, HEAP_BYTES_PER_TOKEN } from '../src/pipeline/document-cache.js';
 import { useValidationCache } from '../src/pipeline/validation-cache.js';
 import { schema } from '../src/schema/index.js';
 import { Harness, LANES } from './support/harness.js';
@@ -57,6 +57,38 @@ describe('documentBytes', () => {
   });
 });
 
+const FIELDS = 'id status rawStatus isTerminal statusReason paymentStatus orderId externalRef runId workflowId createdAt updatedAt startedAt finishedAt';
+
+/** `aliases` aliases of one execution, each spreading fragment F of FIELDS' 14 fields. */
+function spread(name: string, aliases: number): string {
+  return `query ${name}($id: ID!) { ${Array.from({ length: aliases }, (_, i) => `a${i}: execution(id: $id) { ...F }`).join(' ')} } fragment F on Execution { ${FIELDS} }`;
+}
+
+/** The same selection as spread(), written out under each alias. */
+function inline(name: string, aliases: number): string {
+  return `query ${name}($id: ID!) { ${Array.from({ length: aliases }, (_, i) => `a${i}: execution(id: $id) { ${FIELDS} }`).join(' ')} }`;
+}
+
+const operationOf = (document: DocumentNode): OperationDefinitionNode => getOperationAST(document)!;
+
+describe('compiledBytes', () => {
+  it('counts each field where it is resolved: a fragment once per spread', () => {
+    // Per alias: `execution` and the fragment's 14 fields, as when written out.
+    for (const aliases of [1, 10, 30]) {
+      const spreadOut = parse(spread('Spread', aliases));
+      const writtenOut = parse(inline('Inline', aliases));
+      expect(compiledBytes(spreadOut, operationOf(spreadOut))).toBe(COMPILED_BYTES + COMPILED_BYTES_PER_FIELD * aliases * 15);
+      expect(compiledBytes(writtenOut, operationOf(writtenOut))).toBe(compiledBytes(spreadOut, operationOf(spreadOut)));
+    }
+  });
+
+  it('counts fields under inline fragments and nested selections, and follows a fragment that spreads itself once', () => {
+    const document = parse('query Q { execution(id: "ex_1") { ... on Execution { id events { nodes { id } } } ...Self } } fragment Self on Execution { status ...Self }');
+    // execution, id, events, nodes, id; then Self's status once.
+    expect(compiledBytes(document, operationOf(document))).toBe(COMPILED_BYTES + COMPILED_BYTES_PER_FIELD * 6);
+  });
+});
+
 describe('documentCaches', () => {
   const parsed = (text: string): [string, DocumentNode] => [text, parse(text)];
 
@@ -81,6 +113,29 @@ describe('documentCaches', () => {
     documentCache.set(largeText, large);
     expect(documentCache.get(smallText)).toBe(small);
     expect(documentCache.has(largeText)).toBe(false);
+  });
+
+  it('counts each compiled operation against its document, which leaves once the two pass the share', () => {
+    const [text, document] = parsed(spread('Charged', 30));
+    const counted = documentBytes(document, text);
+    const compiled = compiledBytes(document, operationOf(document));
+    const { documentCache, compiled: charge } = documentCaches(Math.ceil((counted + compiled / 2) / 0.75));
+    documentCache.set(text, document);
+    expect(documentCache.calculatedSize).toBe(counted);
+    charge(document, operationOf(document));
+    expect(documentCache.has(text)).toBe(false);
+  });
+
+  it('adds a compiled operation to what its document counts, and leaves documents it does not hold alone', () => {
+    const [text, document] = parsed(spread('Kept', 1));
+    const { documentCache, compiled: charge } = documentCaches(10_000_000);
+    documentCache.set(text, document);
+    charge(document, operationOf(document));
+    charge(document, operationOf(document));
+    expect(documentCache.calculatedSize).toBe(documentBytes(document, text) + 2 * compiledBytes(document, operationOf(document)));
+    // Another parse of the same text is not the document the cache holds: nothing is counted for it.
+    charge(parse(text), operationOf(document));
+    expect(documentCache.calculatedSize).toBe(documentBytes(document, text) + 2 * compiledBytes(document, operationOf(document)));
   });
 
   it('keeps nothing with a bound of 0', () => {
@@ -134,8 +189,10 @@ describe.each(LANES)('DOCUMENT_CACHE_MAX_BYTES (%s lane)', (lane) => {
   const documents: unknown[] = [];
   const probe: Plugin = { onParse: () => ({ result }) => void documents.push(result) };
   const small = poll('SmallPoll');
-  const large = poll('LargePoll', 30);
-  const bound = Math.ceil((1.5 * documentBytes(parse(small), small)) / 0.75);
+  const large = inline('LargeInline', 30);
+  const spreadOut = spread('SpreadOut', 30);
+  // Documents get three quarters of the bound: here between what the spread document and the written-out one count as text.
+  const bound = Math.ceil((documentBytes(parse(spreadOut), spreadOut) + documentBytes(parse(large), large)) / 2 / 0.75);
   let bounded: Harness;
   let off: Harness;
 
@@ -150,6 +207,9 @@ describe.each(LANES)('DOCUMENT_CACHE_MAX_BYTES (%s lane)', (lane) => {
     documents.length = 0;
   });
 
+  // By identity: vitest's toBe also compares two ASTs deeply for its message, seconds for these.
+  const sameDocument = () => documents[1] === documents[0];
+
   async function twice(harness: Harness, text: string): Promise<void> {
     for (let i = 0; i < 2; i++) {
       const response = await harness.query(text, { id: 'ex_demo_1' });
@@ -162,21 +222,33 @@ describe.each(LANES)('DOCUMENT_CACHE_MAX_BYTES (%s lane)', (lane) => {
   it('serves a document that fits from the cache: the second request gets the first one\'s document', async () => {
     await twice(bounded, small);
     expect(documents).toHaveLength(2);
-    expect(documents[1]).toBe(documents[0]);
+    expect(sameDocument()).toBe(true);
   });
 
   it('parses a document larger than the bound each time, and still answers it', async () => {
     const before = bounded.upstream.requests.length;
     await twice(bounded, large);
     expect(documents).toHaveLength(2);
-    expect(documents[1]).not.toBe(documents[0]);
+    expect(sameDocument()).toBe(false);
     // Thirty aliases of one id: one upstream call per request.
     expect(bounded.upstream.requests.length - before).toBe(2);
+  });
+
+  it(lane === 'fast' ? 'lets a document go once its compiled code passes the bound: a fragment spread under every alias' : 'keeps a document whose compiled code would pass the bound: this lane compiles nothing', async () => {
+    // Smaller as text than the written-out selection, as large compiled: the fragment is compiled once per alias.
+    const document = parse(spreadOut);
+    const smallDocument = parse(small);
+    expect(documentBytes(smallDocument, small) + compiledBytes(smallDocument, operationOf(smallDocument))).toBeLessThan(bound * 0.75);
+    expect(documentBytes(document, spreadOut)).toBeLessThan(bound * 0.75);
+    expect(documentBytes(document, spreadOut) + compiledBytes(document, operationOf(document))).toBeGreaterThan(bound * 0.75);
+    await twice(bounded, spreadOut);
+    expect(documents).toHaveLength(2);
+    expect(sameDocument()).toBe(lane === 'full');
   });
 
   it('parses every request with 0', async () => {
     await twice(off, small);
     expect(documents).toHaveLength(2);
-    expect(documents[1]).not.toBe(documents[0]);
+    expect(sameDocument()).toBe(false);
   });
 });

@@ -194,7 +194,12 @@ function firstPerNulledField(errors: readonly GraphQLError[], data: unknown): re
   });
 }
 
-export function useCompiledExecution(): Plugin {
+export interface CompiledExecutionOptions {
+  /** Told of each operation compiled from a document, whose code lives as long as the document does (src/pipeline/document-cache.ts counts it). */
+  onCompiled?: (document: DocumentNode, operation: OperationDefinitionNode) => void;
+}
+
+export function useCompiledExecution(options: CompiledExecutionOptions = {}): Plugin {
   // Documents come from Yoga's document cache, so they are the same objects for
   // the same text; compiled code goes when they do.
   const compiledByDocument = new WeakMap<DocumentNode, Map<string | undefined, Compiled | null>>();
@@ -212,6 +217,7 @@ export function useCompiledExecution(): Plugin {
         found = null;
       }
       byOperation.set(operationName, found);
+      if (found) options.onCompiled?.(args.document, found.operation);
     }
     return found;
   }

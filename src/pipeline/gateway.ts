@@ -117,6 +117,7 @@ export function createGateway(deps: GatewayDependencies): Gateway {
   };
   const cors = corsPolicy(deps.security.corsOrigins, deps.refusedOrigin);
   const graphiqlOff = graphiqlOffMessage(deps.security);
+  const documents = documentCaches(deps.documentCacheMaxBytes);
 
   return createYoga<GatewayServerContext, GatewayContext>({
     schema,
@@ -134,7 +135,8 @@ export function createGateway(deps: GatewayDependencies): Gateway {
     // They are bounded by the heap they hold (./document-cache.ts).
     // Validation results are cached by ./validation-cache.ts, the last plugin.
     parserAndValidationCache: {
-      ...documentCaches(deps.documentCacheMaxBytes),
+      documentCache: documents.documentCache,
+      errorCache: documents.errorCache,
       validationCache: false,
     },
     // Expected errors are GraphQLErrors and pass; anything else becomes
@@ -179,7 +181,7 @@ export function createGateway(deps: GatewayDependencies): Gateway {
       ...useOperationLimits(deps.security),
       useSpecRules(),
       useExecutionFinish({ hideSuggestions: !deps.security.fieldSuggestions, reportCost: deps.reportCost }),
-      ...(deps.compiledExecution ? [useCompiledExecution()] : []),
+      ...(deps.compiledExecution ? [useCompiledExecution({ onCompiled: documents.compiled })] : []),
       ...(deps.plugins ?? []),
       // After every plugin that reads the parsed document, before Yoga's own check, whose message it replaces.
       useOperationResolution(),
