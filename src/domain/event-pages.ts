@@ -17,6 +17,7 @@
  * there is none), and after that event among equal times, in both orders; time
  * filters never match it.
  */
+import { hash } from 'node:crypto';
 import { badUserInput } from '../errors.js';
 import { eventAt, eventIdOf, isObject, type Execution, type ExecutionEvent } from './execution.js';
 import { decodeEventCursor, encodeEventCursor, encodeStartCursor, eventIdDigest, LONGEST_ID_IN_CURSOR, type EventCursor } from './event-cursor.js';
@@ -26,6 +27,8 @@ export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 /** Distinct filters remembered per events array; the oldest is dropped beyond this. */
 const MAX_REMEMBERED_FILTERS = 16;
+/** A filter written longer than this is remembered by its sha256: its lists are the client's, of any length. */
+const LONGEST_FILTER_KEY = 128;
 /** Positions below this find their occurrence by comparing earlier ids (EventIndex.occurrenceAt). */
 const SCAN_BELOW = 32;
 
@@ -275,8 +278,11 @@ function compileFilter(filter: EventFilter | null | undefined, times: Float64Arr
   const before = filter.createdBefore ? filter.createdBefore.getTime() : undefined;
   if (!levels && !eventTypes && !nodeIds && after === undefined && before === undefined) return undefined;
   const sortedList = (set: Set<string> | undefined) => (set ? [...set].sort() : null);
+  const written = JSON.stringify([sortedList(levels), sortedList(eventTypes), sortedList(nodeIds), after ?? null, before ?? null]);
   return {
-    key: JSON.stringify([sortedList(levels), sortedList(eventTypes), sortedList(nodeIds), after ?? null, before ?? null]),
+    // A digest never starts with `[`, so it names no written filter. Remembered filters ride on a cached execution
+    // for its whole life, uncounted by the cache's size, so what each keeps must not grow with what a request sends.
+    key: written.length > LONGEST_FILTER_KEY ? hash('sha256', written, 'base64url') : written,
     test(source, index) {
       if (levels && !levels.has(textOf(source.level) as string)) return false;
       if (eventTypes && !eventTypes.has(textOf(source.eventType) as string)) return false;
