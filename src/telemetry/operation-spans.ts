@@ -19,6 +19,7 @@ import { getOperationAST, Kind, print, type DocumentNode, type ExecutionResult, 
 import type { GraphQLParams, Plugin } from 'graphql-yoga';
 import { errorCodeLabel, KNOWN_OPERATION_NAMES, MAX_OPERATION_NAME_LENGTH } from './metrics.js';
 import { tracer } from './tracing.js';
+import { detached } from '../domain/detached-text.js';
 
 /** Attribute names of the GraphQL conventions (still "development" there, so not exported by the stable package). */
 const ATTR_GRAPHQL_OPERATION_TYPE = 'graphql.operation.type';
@@ -30,6 +31,14 @@ const HEADERS: TextMapGetter<Headers> = {
   get: (headers, key) => headers.get(key) ?? undefined,
 };
 
+/**
+ * An operation's name as a span keeps it: its first MAX_OPERATION_NAME_LENGTH characters, detached from the
+ * request's text, which a slice would keep while the span waits in the exporter's queue (../domain/detached-text.ts).
+ */
+function spanName(name: string): string {
+  return detached(name.slice(0, MAX_OPERATION_NAME_LENGTH));
+}
+
 /** Names the active operation span after the document it runs. */
 function describe(document: DocumentNode, operationName: string | null | undefined, withDocument: boolean): void {
   const span = trace.getActiveSpan();
@@ -37,7 +46,7 @@ function describe(document: DocumentNode, operationName: string | null | undefin
   const operation = getOperationAST(document, operationName);
   // The name as sent, also when it names no operation of the document (OPERATION_RESOLUTION_FAILURE).
   const name = operation?.name?.value ?? (operationName || undefined);
-  if (name) span.setAttribute(ATTR_GRAPHQL_OPERATION_NAME, name.slice(0, MAX_OPERATION_NAME_LENGTH));
+  if (name) span.setAttribute(ATTR_GRAPHQL_OPERATION_NAME, spanName(name));
   if (!operation) return;
   const type = operation.operation;
   span.updateName(name && KNOWN_OPERATION_NAMES.has(name) ? `${type} ${name}` : type);
@@ -85,7 +94,7 @@ export function useOperationSpans({ document }: { document: boolean }): Plugin {
     // The name as sent, for a request refused before its document is parsed; parsing names it again (describe).
     onParams({ params }) {
       const name = params.operationName;
-      if (typeof name === 'string' && name !== '') trace.getActiveSpan()?.setAttribute(ATTR_GRAPHQL_OPERATION_NAME, name.slice(0, MAX_OPERATION_NAME_LENGTH));
+      if (typeof name === 'string' && name !== '') trace.getActiveSpan()?.setAttribute(ATTR_GRAPHQL_OPERATION_NAME, spanName(name));
     },
     // Named once parsed, so an operation refused by validation is named after its type too.
     onParse({ context: { params } }) {

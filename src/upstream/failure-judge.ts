@@ -73,6 +73,7 @@
  * outcomes, not whom they belong to; the consecutive part is cockatiel's own.
  */
 import { CircuitState, ConsecutiveBreaker, type IBreaker } from 'cockatiel';
+import { detached } from '../domain/detached-text.js';
 import { UpstreamError } from './upstream-error.js';
 
 export interface FailureJudgeOptions {
@@ -87,6 +88,8 @@ export interface FailureJudgeOptions {
 }
 
 interface Outcome {
+  /** `${caller} ${id}`, the pair's key in #pairs: made once, detached from the request it came with. */
+  readonly key: string;
   readonly caller: string;
   readonly id: string;
   failed: boolean;
@@ -271,11 +274,12 @@ export class FailureJudge implements IBreaker {
       outcome.failed = failed;
       outcome.at = now;
     } else {
-      outcome = { caller, id, failed, at: now };
-      bump(this.#callerPairs, caller, 1);
+      // Kept past the request: an id cut from its query's text would keep all of it (../domain/detached-text.ts).
+      outcome = { key: detached(key), caller: detached(caller), id: detached(id), failed, at: now };
+      bump(this.#callerPairs, outcome.caller, 1);
       if (failed) this.#count(outcome, 1);
     }
-    this.#pairs.set(key, outcome);
+    this.#pairs.set(outcome.key, outcome);
     this.#prune(now);
   }
 
