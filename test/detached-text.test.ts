@@ -1,23 +1,15 @@
 /**
- * Text kept past its request keeps nothing else alive (src/domain/detached-text.ts):
+ * Text kept past its request keeps nothing else alive (src/detached-text.ts):
  * an id cut from a long query's text, kept by a process-wide table, would keep
  * the whole text.
  */
-import v8 from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { detached } from '../src/domain/detached-text.js';
+import { detached } from '../src/detached-text.js';
 import { UnknownStatusReporter } from '../src/domain/execution-status.js';
 import { CallerPauses } from '../src/upstream/caller-pauses.js';
 import { FailureJudge } from '../src/upstream/failure-judge.js';
+import { heapAfterCollection } from './support/heap.js';
 
-v8.setFlagsFromString('--expose-gc');
-const collect = runInNewContext('gc') as () => void;
-
-function heapAfterCollection(): number {
-  for (let i = 0; i < 4; i++) collect();
-  return process.memoryUsage().heapUsed;
-}
 
 /** `count` ids of 20 characters, each cut from a text of its own of 200,000 characters that nothing else keeps. */
 function cutIds(count: number): string[] {

@@ -3,19 +3,11 @@
  * cached execution for its whole life, outside the cache's size: what each
  * keeps must not grow with the lists a request sends.
  */
-import v8 from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { pageEvents, type EventOrder } from '../src/domain/event-pages.js';
 import { eventIdOf, type Execution } from '../src/domain/execution.js';
+import { heapAfterCollection } from './support/heap.js';
 
-v8.setFlagsFromString('--expose-gc');
-const collect = runInNewContext('gc') as () => void;
-
-function heapAfterCollection(): number {
-  for (let i = 0; i < 4; i++) collect();
-  return process.memoryUsage().heapUsed;
-}
 
 const events = Array.from({ length: 200 }, (_, i) => ({
   id: `ev_${i}`,

@@ -5,7 +5,7 @@
  */
 import type { Execution } from './execution.js';
 import { readText, UNREADABLE } from './fields.js';
-import { detached } from './detached-text.js';
+import { detached } from '../detached-text.js';
 
 export const KNOWN_EXECUTION_STATUSES = [
   'AWAITING_PAYMENT',
@@ -94,7 +94,7 @@ export class UnknownStatusReporter {
     if (this.#seen.has(key)) return;
     // Bounded: a misbehaving upstream cannot grow this set without limit.
     if (this.#seen.size >= 1000) return;
-    // The cut status is a slice of the whole value, which it would keep (./detached-text.ts).
+    // The cut status is a slice of the whole value, which it would keep (../detached-text.ts).
     this.#seen.add(detached(key));
     this.warn(note);
   }

@@ -42,10 +42,13 @@ export const KNOWN_OPERATION_NAMES: ReadonlySet<string> = new Set(
 /** The longest operation name a log line or a span carries: a client may send a name of any length. */
 export const MAX_OPERATION_NAME_LENGTH = 100;
 
+const KNOWN_LABELS: ReadonlyMap<string, string> = new Map([...KNOWN_OPERATION_NAMES].map((name) => [name, name]));
+
 /** An operation's name as a label: known names as they are, any other `other`, none `anonymous`. */
 export function operationNameLabel(name: string | undefined): string {
   if (!name || name === 'Anonymous') return 'anonymous';
-  return KNOWN_OPERATION_NAMES.has(name) ? name : 'other';
+  // The list's own copy: prom-client keeps a label value for the process, and the request's may be cut from its text.
+  return KNOWN_LABELS.get(name) ?? 'other';
 }
 
 const CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode));

@@ -19,7 +19,7 @@ import { getOperationAST, Kind, print, type DocumentNode, type ExecutionResult, 
 import type { GraphQLParams, Plugin } from 'graphql-yoga';
 import { errorCodeLabel, KNOWN_OPERATION_NAMES, MAX_OPERATION_NAME_LENGTH } from './metrics.js';
 import { tracer } from './tracing.js';
-import { detached } from '../domain/detached-text.js';
+import { detached } from '../detached-text.js';
 
 /** Attribute names of the GraphQL conventions (still "development" there, so not exported by the stable package). */
 const ATTR_GRAPHQL_OPERATION_TYPE = 'graphql.operation.type';
@@ -33,7 +33,7 @@ const HEADERS: TextMapGetter<Headers> = {
 
 /**
  * An operation's name as a span keeps it: its first MAX_OPERATION_NAME_LENGTH characters, detached from the
- * request's text, which a slice would keep while the span waits in the exporter's queue (../domain/detached-text.ts).
+ * request's text, which a slice would keep while the span waits in the exporter's queue (../detached-text.ts).
  */
 function spanName(name: string): string {
   return detached(name.slice(0, MAX_OPERATION_NAME_LENGTH));

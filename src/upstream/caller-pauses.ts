@@ -15,7 +15,7 @@
  *   calls). Keyed on `pairPauseKey`; the same id for another caller is not
  *   paused, as callers share nothing (README "Isolation").
  */
-import { detached } from '../domain/detached-text.js';
+import { detached } from '../detached-text.js';
 
 /** The key of a (caller, execution) pair's pause: the caller's key (`CallerIdentity.key`) and the id. */
 export function pairPauseKey(callerKey: string, id: string): string {
@@ -81,7 +81,7 @@ export class CallerPauses {
       const oldest = this.#pauses.keys().next().value as string;
       this.#pauses.delete(oldest);
     }
-    // Kept past the request: a pair's key holds an id, which may be cut from its query's text (../domain/detached-text.ts).
+    // Kept past the request: a pair's key holds an id, which may be cut from its query's text (../detached-text.ts).
     this.#pauses.set(detached(caller), { since: current?.since ?? now, until });
   }
 

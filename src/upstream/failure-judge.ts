@@ -73,7 +73,7 @@
  * outcomes, not whom they belong to; the consecutive part is cockatiel's own.
  */
 import { CircuitState, ConsecutiveBreaker, type IBreaker } from 'cockatiel';
-import { detached } from '../domain/detached-text.js';
+import { detached } from '../detached-text.js';
 import { UpstreamError } from './upstream-error.js';
 
 export interface FailureJudgeOptions {
@@ -274,7 +274,7 @@ export class FailureJudge implements IBreaker {
       outcome.failed = failed;
       outcome.at = now;
     } else {
-      // Kept past the request: an id cut from its query's text would keep all of it (../domain/detached-text.ts).
+      // Kept past the request: an id cut from its query's text would keep all of it (../detached-text.ts).
       outcome = { key: detached(key), caller: detached(caller), id: detached(id), failed, at: now };
       bump(this.#callerPairs, outcome.caller, 1);
       if (failed) this.#count(outcome, 1);

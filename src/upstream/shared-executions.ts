@@ -32,6 +32,7 @@ import type { SharedCache } from '../shared-state/shared-cache.js';
 import { abortedError, Cancellation, settleBeforeAbort } from './cancellation.js';
 import type { ExecutionsClient } from './executions-client.js';
 import type { UpstreamCost } from '../client-contract.js';
+import { detached } from '../detached-text.js';
 
 export interface SharedExecutionsOptions {
   terminalTtlMs: number;
@@ -241,7 +242,8 @@ export class SharedExecutions {
         this.#settled(key, entry);
         if (this.#lastSeenRunning) {
           if (isTerminalStatus(statusOf(execution))) this.#lastSeenRunning.delete(key);
-          else this.#lastSeenRunning.set(key, true);
+          // A new key only: a Map keeps the key it was first given, which holds no request's text (../detached-text.ts).
+          else if (!this.#lastSeenRunning.has(key)) this.#lastSeenRunning.set(detached(key), true);
         }
         this.#remember(key, caller, execution);
         return execution;
@@ -299,11 +301,13 @@ export class SharedExecutions {
     // Bigger than the whole cache: not cached (lru-cache's maxEntrySize says the same).
     if (bytes > this.#options.maxBytes) return;
     this.#makeRoom(caller.key, bytes);
-    this.#cache.set(key, { execution, bytes }, { ttl });
+    // The key holds the request's id, which may be cut from its query's text (../detached-text.ts).
+    const kept = detached(key);
+    this.#cache.set(kept, { execution, bytes }, { ttl });
     let held = this.#held.get(caller.key);
     if (!held) this.#held.set(caller.key, (held = { bytes: 0, keys: new Set() }));
     held.bytes += bytes;
-    held.keys.add(key);
+    held.keys.add(kept);
   }
 
   /**
