@@ -23,7 +23,8 @@ import { getOperationAST, parse } from 'graphql';
 import { request } from 'undici';
 import { DEMO_TOKEN } from '../src/demo/demo-data.js';
 import { readConfig } from '../src/config.js';
-import { compiledBytes, documentBytes, ERROR_SHARE, MAX_ENTRIES, PARSE_ERROR_BYTES } from '../src/pipeline/document-cache.js';
+import { compiledBytes } from '../src/fast-lane/index.js';
+import { documentBytes, ERROR_SHARE, MAX_ENTRIES, PARSE_ERROR_BYTES, textBytes } from '../src/pipeline/document-cache.js';
 import { startGatewayProbed, startUpstream } from './lib/processes.js';
 import { RUNNING_IDS, upstreamData } from './lib/scenarios.js';
 
@@ -80,7 +81,7 @@ if (unknown.length > 0 || !Number.isInteger(COUNT) || COUNT < 1) {
 /** What the bound counts one document of `kind` at, in bytes (src/pipeline/document-cache.ts). */
 function estimate(kind: Kind): number {
   const text = kind.text(0);
-  if (!kind.parses) return text.length + PARSE_ERROR_BYTES;
+  if (!kind.parses) return textBytes(text) + PARSE_ERROR_BYTES;
   const document = parse(text);
   return documentBytes(document, text) + (kind.executes ? compiledBytes(document, getOperationAST(document)!) : 0);
 }
@@ -120,8 +121,9 @@ async function measure(upstreamUrl: string, kind: Kind, checkout?: string): Prom
       if (waited > 30_000) throw new Error('no heap figure from the gateway within 30 s');
       await sleep(20);
     }
-    await sleep(20);
-    return Number(readFileSync(file, 'utf8')) / 1e6;
+    const bytes = Number(readFileSync(file, 'utf8'));
+    if (!(bytes > 0)) throw new Error(`no heap figure in ${file}`);
+    return bytes / 1e6;
   };
   try {
     for (let i = 0; i < 200; i++) await send(kind.text(0));

@@ -6,7 +6,7 @@
  * variable and what to fix. `NODE_ENV` is read here and nowhere else.
  */
 import { z } from 'zod';
-import { COMPILED_BYTES, COMPILED_BYTES_PER_FIELD, HEAP_BYTES_PER_TOKEN } from './pipeline/document-cache.js';
+import { ERROR_SHARE, HEAP_BYTES_PER_TOKEN, PARSE_ERROR_BYTES } from './pipeline/document-cache.js';
 import { compileIdPattern, DEFAULT_EXECUTION_ID_PATTERN, isAnchoredPattern, isLinearPattern, MAX_EXECUTION_ID_LENGTH } from './upstream/execution-path.js';
 
 /** Digits only: `z.coerce` would read " " as 0, `0x61A0` as 24992 and `1e3` as 1000. */
@@ -229,7 +229,7 @@ export const SETTINGS = {
     documentMaxBytes: setting(
       'DOCUMENT_CACHE_MAX_BYTES',
       integer(0, 2 ** 40).default(64 * 1024 * 1024),
-      `heap the caches of parsed operations may hold: each document counts its text + ${HEAP_BYTES_PER_TOKEN} bytes per token (its AST and validation results), and each operation compiled from it ${COMPILED_BYTES} + ${COMPILED_BYTES_PER_FIELD} bytes per field it resolves, fragments counted where spread (README "What a cached document holds"), each parse failure its text + 2 KiB and at most a quarter of the bound; one larger than its share is parsed each time instead; \`0\` caches nothing`,
+      `heap the caches of parsed operations may hold (README "What a cached document holds"): documents, with the code compiled from them, take up to ${100 - 100 * ERROR_SHARE}% of it, each counting its text + ${HEAP_BYTES_PER_TOKEN} bytes per token and its compiled code as estimated; texts that failed to parse take the rest, each counting itself + ${PARSE_ERROR_BYTES} bytes; a document larger than its share is parsed each time instead, and code that would not fit beside its document is not compiled; \`0\` caches nothing`,
     ),
     callerSharePercent: setting(
       'CALLER_SHARE_PERCENT',

@@ -8,7 +8,8 @@
 import { getOperationAST, Lexer, parse, Source, TokenKind, validate, specifiedRules, type DocumentNode, type GraphQLError, type OperationDefinitionNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { COMPILED_BYTES, COMPILED_BYTES_PER_FIELD, compiledBytes, documentBytes, documentCaches, HEAP_BYTES_PER_TOKEN } from '../src/pipeline/document-cache.js';
+import { COMPILED_BYTES, COMPILED_BYTES_PER_FIELD, compiledBytes } from '../src/fast-lane/index.js';
+import { createDocumentCaches, documentBytes, HEAP_BYTES_PER_TOKEN, textBytes } from '../src/pipeline/document-cache.js';
 import { useValidationCache } from '../src/pipeline/validation-cache.js';
 import { schema } from '../src/schema/index.js';
 import { Harness, LANES } from './support/harness.js';
@@ -96,7 +97,7 @@ describe('documentCaches', () => {
     const [smallText, small] = parsed(poll('Small'));
     const size = documentBytes(small, smallText);
     // Room for three documents of this size, not four.
-    const { documentCache } = documentCaches(Math.ceil((3.5 * size) / 0.75));
+    const { documentCache } = createDocumentCaches(Math.ceil((3.5 * size) / 0.75));
     const texts = ['A', 'B', 'C', 'D'].map((name) => poll(`Small${name}`));
     expect(new Set(texts.map((text) => text.length)).size).toBe(1);
     for (const text of texts) documentCache.set(text, parse(text));
@@ -108,38 +109,45 @@ describe('documentCaches', () => {
   it('does not keep a document larger than its share, and keeps the others', () => {
     const [smallText, small] = parsed(poll('Small'));
     const [largeText, large] = parsed(poll('Large', 30));
-    const { documentCache } = documentCaches(Math.ceil((2 * documentBytes(small, smallText)) / 0.75));
+    const { documentCache } = createDocumentCaches(Math.ceil((2 * documentBytes(small, smallText)) / 0.75));
     documentCache.set(smallText, small);
     documentCache.set(largeText, large);
     expect(documentCache.get(smallText)).toBe(small);
     expect(documentCache.has(largeText)).toBe(false);
   });
 
-  it('counts each compiled operation against its document, which leaves once the two pass the share', () => {
+  it('keeps compiled code only beside a document it holds, and only while the two fit the documents\' share', () => {
     const [text, document] = parsed(spread('Charged', 30));
     const counted = documentBytes(document, text);
-    const compiled = compiledBytes(document, operationOf(document));
-    const { documentCache, compiled: charge } = documentCaches(Math.ceil((counted + compiled / 2) / 0.75));
+    const { documentCache, chargeCompiled } = createDocumentCaches(Math.ceil((counted + 1_000) / 0.75));
     documentCache.set(text, document);
-    expect(documentCache.calculatedSize).toBe(counted);
-    charge(document, operationOf(document));
-    expect(documentCache.has(text)).toBe(false);
+    expect(chargeCompiled(document, 2_000)).toBe(false);
+    // Refused code leaves the document as it was: still held, counted as before.
+    expect([documentCache.get(text), documentCache.calculatedSize]).toEqual([document, counted]);
+    expect(chargeCompiled(document, 900)).toBe(true);
+    expect(documentCache.calculatedSize).toBe(counted + 900);
+    // Another parse of the same text is not the document the cache holds.
+    expect(chargeCompiled(parse(text), 1)).toBe(false);
+    expect(documentCache.calculatedSize).toBe(counted + 900);
   });
 
-  it('adds a compiled operation to what its document counts, and leaves documents it does not hold alone', () => {
-    const [text, document] = parsed(spread('Kept', 1));
-    const { documentCache, compiled: charge } = documentCaches(10_000_000);
+  it('counts every operation compiled from a document', () => {
+    const [text, document] = parsed('query A { execution(id: "ex_1") { id } } query B { execution(id: "ex_1") { status } }');
+    const { documentCache, chargeCompiled } = createDocumentCaches(10_000_000);
     documentCache.set(text, document);
-    charge(document, operationOf(document));
-    charge(document, operationOf(document));
-    expect(documentCache.calculatedSize).toBe(documentBytes(document, text) + 2 * compiledBytes(document, operationOf(document)));
-    // Another parse of the same text is not the document the cache holds: nothing is counted for it.
-    charge(parse(text), operationOf(document));
-    expect(documentCache.calculatedSize).toBe(documentBytes(document, text) + 2 * compiledBytes(document, operationOf(document)));
+    for (const operation of ['A', 'B']) expect(chargeCompiled(document, compiledBytes(document, getOperationAST(document, operation)!))).toBe(true);
+    expect(documentCache.calculatedSize).toBe(documentBytes(document, text) + 2 * (COMPILED_BYTES + 2 * COMPILED_BYTES_PER_FIELD));
+  });
+
+  it('counts text V8 stores two bytes per character twice', () => {
+    expect(textBytes('query')).toBe(5);
+    expect(textBytes('é ü ÿ')).toBe(5);
+    expect(textBytes('query # 漢字')).toBe(20);
+    expect(textBytes('# 🙂')).toBe(8);
   });
 
   it('keeps nothing with a bound of 0', () => {
-    const { documentCache, errorCache } = documentCaches(0);
+    const { documentCache, errorCache } = createDocumentCaches(0);
     const [text, document] = parsed(poll('Zero'));
     documentCache.set(text, document);
     errorCache.set('{', new Error('Syntax Error'));
@@ -147,14 +155,14 @@ describe('documentCaches', () => {
   });
 
   it('bounds parse errors by their text, at a quarter of the bound', () => {
-    const { errorCache } = documentCaches(400_000);
+    const { errorCache } = createDocumentCaches(400_000);
     for (let i = 0; i < 10; i++) errorCache.set(`{ ${String(i).repeat(20_000)}`, new Error(`Syntax Error ${i}`));
     expect(errorCache.calculatedSize).toBeLessThanOrEqual(100_000);
     expect(errorCache.size).toBe(4);
   });
 
   it('formats a parse error\'s stack as it caches it', () => {
-    const { errorCache } = documentCaches(1_000_000);
+    const { errorCache } = createDocumentCaches(1_000_000);
     let error: unknown;
     try {
       parse('{ execution(id: "ex_1") {');
@@ -234,7 +242,7 @@ describe.each(LANES)('DOCUMENT_CACHE_MAX_BYTES (%s lane)', (lane) => {
     expect(bounded.upstream.requests.length - before).toBe(2);
   });
 
-  it(lane === 'fast' ? 'lets a document go once its compiled code passes the bound: a fragment spread under every alias' : 'keeps a document whose compiled code would pass the bound: this lane compiles nothing', async () => {
+  it('keeps a document whose compiled code would not fit beside it, and answers it uncompiled', async () => {
     // Smaller as text than the written-out selection, as large compiled: the fragment is compiled once per alias.
     const document = parse(spreadOut);
     const smallDocument = parse(small);
@@ -243,7 +251,7 @@ describe.each(LANES)('DOCUMENT_CACHE_MAX_BYTES (%s lane)', (lane) => {
     expect(documentBytes(document, spreadOut) + compiledBytes(document, operationOf(document))).toBeGreaterThan(bound * 0.75);
     await twice(bounded, spreadOut);
     expect(documents).toHaveLength(2);
-    expect(sameDocument()).toBe(lane === 'full');
+    expect(sameDocument()).toBe(true);
   });
 
   it('parses every request with 0', async () => {

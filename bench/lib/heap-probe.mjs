@@ -3,9 +3,10 @@
  * Preloaded into a benchmarked gateway (`node --expose-gc --import`,
  * bench/documents.ts): on SIGUSR2 it collects four times over and writes
  * `process.memoryUsage().heapUsed`, in bytes, to the file HEAP_PROBE_FILE
- * names. Collections only on request, so the load between them runs as usual.
+ * names, by a rename, so a reader never sees it half written. Collections only
+ * on request, so the load between them runs as usual.
  */
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 
 const file = process.env.HEAP_PROBE_FILE;
 const collect = /** @type {{ gc?: () => void }} */ (globalThis).gc;
@@ -13,5 +14,6 @@ if (!file || typeof collect !== 'function') throw new Error('heap-probe needs HE
 
 process.on('SIGUSR2', () => {
   for (let i = 0; i < 4; i++) collect();
-  writeFileSync(file, String(process.memoryUsage().heapUsed));
+  writeFileSync(`${file}.part`, String(process.memoryUsage().heapUsed));
+  renameSync(`${file}.part`, file);
 });

@@ -58,6 +58,7 @@ import {
   type GraphQLScalarType,
   type GraphQLSchema,
   type OperationDefinitionNode,
+  type SelectionSetNode,
   valueFromASTUntyped,
 } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
@@ -131,9 +132,36 @@ function runsOnGraphqlJs(document: DocumentNode, operation: OperationDefinitionN
   return found;
 }
 
-function compile(schema: GraphQLSchema, document: DocumentNode, operationName: string | undefined): Compiled | null {
+/** Heap graphql-jit's code for one operation holds: COMPILED_BYTES, and COMPILED_BYTES_PER_FIELD per field it resolves (README "What a cached document holds"). */
+export const COMPILED_BYTES = 10_000;
+export const COMPILED_BYTES_PER_FIELD = 550;
+
+/**
+ * Estimated heap of graphql-jit's code for `operation`, in bytes: it writes
+ * code for each place a field is resolved, so a fragment counts each time it
+ * is spread. Fragments that do not exist or spread themselves are not
+ * followed (validation refuses such documents before anything compiles).
+ */
+export function compiledBytes(document: DocumentNode, operation: OperationDefinitionNode): number {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  const fields = (selectionSet: SelectionSetNode | undefined, spreading: ReadonlySet<string>): number => {
+    let count = 0;
+    for (const selection of selectionSet?.selections ?? []) {
+      if (selection.kind === Kind.FIELD) count += 1 + fields(selection.selectionSet, spreading);
+      else if (selection.kind === Kind.INLINE_FRAGMENT) count += fields(selection.selectionSet, spreading);
+      else if (!spreading.has(selection.name.value)) count += fields(fragments.get(selection.name.value)?.selectionSet, new Set([...spreading, selection.name.value]));
+    }
+    return count;
+  };
+  return COMPILED_BYTES + COMPILED_BYTES_PER_FIELD * fields(operation.selectionSet, new Set());
+}
+
+function compile(schema: GraphQLSchema, document: DocumentNode, operationName: string | undefined, keep: CompiledExecutionOptions['keep']): Compiled | null {
   const operation = getOperationAST(document, operationName);
   if (!operation || runsOnGraphqlJs(document, operation)) return null;
+  // Code nothing would keep is not worth writing for one request: graphql-js runs it.
+  if (keep && !keep(document, compiledBytes(document, operation))) return null;
   const made = compileQuery(schema, document, operationName);
   if (!isCompiledQuery(made)) return null;
   const fragments: Record<string, FragmentDefinitionNode> = {};
@@ -195,8 +223,13 @@ function firstPerNulledField(errors: readonly GraphQLError[], data: unknown): re
 }
 
 export interface CompiledExecutionOptions {
-  /** Told of each operation compiled from a document, whose code lives as long as the document does (src/pipeline/document-cache.ts counts it). */
-  onCompiled?: (document: DocumentNode, operation: OperationDefinitionNode) => void;
+  /**
+   * Asked before an operation of `document` is compiled, with its code's
+   * estimated heap: whether the code may be kept, as long as the document is
+   * (src/pipeline/document-cache.ts counts it). False: the operation runs on
+   * graphql-js. Without it, every operation graphql-jit can run is compiled.
+   */
+  keep?: (document: DocumentNode, bytes: number) => boolean;
 }
 
 export function useCompiledExecution(options: CompiledExecutionOptions = {}): Plugin {
@@ -211,13 +244,12 @@ export function useCompiledExecution(options: CompiledExecutionOptions = {}): Pl
     let found = byOperation.get(operationName);
     if (found === undefined) {
       try {
-        found = compile(args.schema, args.document, operationName);
+        found = compile(args.schema, args.document, operationName, options.keep);
       } catch {
         // Whatever graphql-jit cannot compile, graphql-js runs.
         found = null;
       }
       byOperation.set(operationName, found);
-      if (found) options.onCompiled?.(args.document, found.operation);
     }
     return found;
   }

@@ -32,8 +32,8 @@ import { useOperationSpans } from '../telemetry/operation-spans.js';
 import { useAccessLog } from '../telemetry/access-log.js';
 import { corsPolicy, useVaryOrigin } from './cors.js';
 import { useCsrfPrevention } from './csrf-prevention.js';
+import { createDocumentCaches } from './document-cache.js';
 import { useOperationResolution, useStableErrorCodes } from './error-codes.js';
-import { documentCaches } from './document-cache.js';
 import { createErrorLog } from './error-log.js';
 import { useExecutionFinish } from './execution-finish.js';
 import { graphiqlOffMessage, graphiqlOptions, renderGraphiQL, useNoGraphiQL, type GraphiQLSettings } from './graphiql.js';
@@ -117,7 +117,7 @@ export function createGateway(deps: GatewayDependencies): Gateway {
   };
   const cors = corsPolicy(deps.security.corsOrigins, deps.refusedOrigin);
   const graphiqlOff = graphiqlOffMessage(deps.security);
-  const documents = documentCaches(deps.documentCacheMaxBytes);
+  const documents = createDocumentCaches(deps.documentCacheMaxBytes);
 
   return createYoga<GatewayServerContext, GatewayContext>({
     schema,
@@ -181,7 +181,7 @@ export function createGateway(deps: GatewayDependencies): Gateway {
       ...useOperationLimits(deps.security),
       useSpecRules(),
       useExecutionFinish({ hideSuggestions: !deps.security.fieldSuggestions, reportCost: deps.reportCost }),
-      ...(deps.compiledExecution ? [useCompiledExecution({ onCompiled: documents.compiled })] : []),
+      ...(deps.compiledExecution ? [useCompiledExecution({ keep: documents.chargeCompiled })] : []),
       ...(deps.plugins ?? []),
       // After every plugin that reads the parsed document, before Yoga's own check, whose message it replaces.
       useOperationResolution(),
