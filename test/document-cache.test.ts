@@ -5,10 +5,10 @@
  * formatted, so V8's record of its frames (each frame's function and receiver:
  * the parser, every validation rule's visitor) goes.
  */
-import { getOperationAST, Lexer, parse, Source, TokenKind, validate, specifiedRules, type DocumentNode, type GraphQLError, type OperationDefinitionNode } from 'graphql';
+import { execute as graphqlExecute, getOperationAST, Lexer, parse, Source, TokenKind, validate, specifiedRules, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLError, type OperationDefinitionNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { COMPILED_BYTES, COMPILED_BYTES_PER_FIELD, compiledBytes } from '../src/fast-lane/index.js';
+import { COMPILED_BYTES, COMPILED_BYTES_PER_FIELD, compiledBytes, useCompiledExecution } from '../src/fast-lane/index.js';
 import { createDocumentCaches, documentBytes, HEAP_BYTES_PER_TOKEN, textBytes } from '../src/pipeline/document-cache.js';
 import { useValidationCache } from '../src/pipeline/validation-cache.js';
 import { schema } from '../src/schema/index.js';
@@ -258,5 +258,31 @@ describe.each(LANES)('DOCUMENT_CACHE_MAX_BYTES (%s lane)', (lane) => {
     await twice(off, small);
     expect(documents).toHaveLength(2);
     expect(sameDocument()).toBe(false);
+  });
+});
+
+describe('useCompiledExecution with a bound', () => {
+  /** Runs `text` through the plugin's execute function: whether graphql-js (the executeFn it wraps) ran, and what `keep` was asked. */
+  async function run(text: string, answer: boolean): Promise<{ graphqlJs: boolean; asked: number[]; data: unknown }> {
+    const asked: number[] = [];
+    let graphqlJs = false;
+    let execute: ((args: ExecutionArgs) => unknown) | undefined;
+    const plugin = useCompiledExecution({ keep: (_document, bytes) => (asked.push(bytes), answer) });
+    plugin.onExecute!({
+      executeFn: (args: ExecutionArgs) => ((graphqlJs = true), graphqlExecute(args)),
+      setExecuteFn: (next: (args: ExecutionArgs) => unknown) => (execute = next),
+    } as never);
+    const result = (await execute!({ schema, document: parse(text), contextValue: {} })) as ExecutionResult;
+    return { graphqlJs, asked, data: result.data };
+  }
+
+  it('compiles what the cache keeps, and asks with the code\'s estimate', async () => {
+    const text = '{ __typename }';
+    const outcome = await run(text, true);
+    expect(outcome).toEqual({ graphqlJs: false, asked: [compiledBytes(parse(text), operationOf(parse(text)))], data: { __typename: 'Query' } });
+  });
+
+  it('runs graphql-js for what the cache would not keep, with the same answer', async () => {
+    expect(await run('{ __typename }', false)).toEqual({ graphqlJs: true, asked: [COMPILED_BYTES + COMPILED_BYTES_PER_FIELD], data: { __typename: 'Query' } });
   });
 });
