@@ -8,23 +8,7 @@ import { detached } from '../src/detached-text.js';
 import { UnknownStatusReporter } from '../src/domain/execution-status.js';
 import { CallerPauses } from '../src/upstream/caller-pauses.js';
 import { FailureJudge } from '../src/upstream/failure-judge.js';
-import { heapAfterCollection } from './support/heap.js';
-
-
-/** `count` ids of 20 characters, each cut from a text of its own of 200,000 characters that nothing else keeps. */
-function cutIds(count: number): string[] {
-  return Array.from({ length: count }, (_, i) => {
-    const text = `{ execution(id: "ex_${String(i).padStart(16, '0')}") { id } } # ${'x'.repeat(200_000)}`;
-    return text.slice(text.indexOf('ex_'), text.indexOf('ex_') + 19);
-  });
-}
-
-/** Heap kept by what `keep` keeps of 30 cut ids, once their texts could go: what the texts would add is 6 MB. */
-async function keptBytes(keep: (ids: string[]) => Promise<void> | void): Promise<number> {
-  const before = heapAfterCollection();
-  await keep(cutIds(30));
-  return heapAfterCollection() - before;
-}
+import { keptBytes } from './support/heap.js';
 
 describe('detached', () => {
   it('copies text exactly, lone surrogates included', () => {

@@ -6,13 +6,13 @@
  * Resolvers and loaders never see HTTP; they get an Execution or an error.
  */
 import { AsyncResource } from 'node:async_hooks';
-import { trace } from '@opentelemetry/api';
 import { errors as undiciErrors, Pool } from 'undici';
 import type { GraphQLError } from 'graphql';
 import type { Execution } from '../domain/execution.js';
 import { bearerWithoutToken, ErrorCode, FIELD_VALUE, invalidAuthorization } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { CallerPauses, MAX_PAUSED_PAIRS, pairPauseKey } from './caller-pauses.js';
+import { addExecutionEvent } from '../telemetry/execution-events.js';
 import { FailureLog } from '../telemetry/failure-log.js';
 import { abortedError, Cancellation, settleBeforeAbort } from './cancellation.js';
 import { readEnvelopeHead, readExecution, upstreamRequestIdOf } from './envelope.js';
@@ -406,7 +406,7 @@ export class ExecutionsClient {
    */
   #refused(by: Refusal, id: string): void {
     this.refusals[by]++;
-    trace.getActiveSpan()?.addEvent('upstream call refused', { 'execution_gateway.refused_by': by, 'execution_gateway.execution_id': id });
+    addExecutionEvent('upstream call refused', id, { 'execution_gateway.refused_by': by });
   }
 
   /** What a failure that survived the policies means to the client. */

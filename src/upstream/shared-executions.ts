@@ -24,7 +24,6 @@
  * - An id the allow-list refuses fails here, before anything is counted or
  *   shared: it costs no upstream call, and reports none.
  */
-import { trace } from '@opentelemetry/api';
 import { LRUCache } from 'lru-cache';
 import type { Execution } from '../domain/execution.js';
 import { isTerminalStatus, statusOf } from '../domain/execution-status.js';
@@ -33,6 +32,7 @@ import { abortedError, Cancellation, settleBeforeAbort } from './cancellation.js
 import type { ExecutionsClient } from './executions-client.js';
 import type { UpstreamCost } from '../client-contract.js';
 import { detached } from '../detached-text.js';
+import { addExecutionEvent } from '../telemetry/execution-events.js';
 
 export interface SharedExecutionsOptions {
   terminalTtlMs: number;
@@ -196,7 +196,7 @@ export class SharedExecutions {
       counts.cacheHits++;
       this.#touched(caller.key, key);
       // Visible in the operation's trace: this execution cost no upstream call.
-      trace.getActiveSpan()?.addEvent('cache hit', { 'execution_gateway.execution_id': id });
+      addExecutionEvent('cache hit', id);
       return Promise.resolve(cached.execution);
     }
     if (this.#cache) counts.cacheMisses++;
@@ -204,7 +204,7 @@ export class SharedExecutions {
     if (entry) {
       scope.cost.sharedCalls++;
       counts.sharedCalls++;
-      trace.getActiveSpan()?.addEvent('joined a call in flight', { 'execution_gateway.execution_id': id });
+      addExecutionEvent('joined a call in flight', id);
     } else entry = this.#start(key, id, caller, scope);
     return this.#wait(key, entry, scope.cancellation);
   }
@@ -220,7 +220,7 @@ export class SharedExecutions {
           this.#settled(key, entry);
           scope.cost.cacheHits++;
           this.counts.cacheHits++;
-          trace.getActiveSpan()?.addEvent('shared cache hit', { 'execution_gateway.execution_id': id });
+          addExecutionEvent('shared cache hit', id);
           this.#remember(key, caller, hit.execution, hit.expiresAt);
           return hit.execution;
         })

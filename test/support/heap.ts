@@ -15,3 +15,18 @@ export function heapAfterCollection(): number {
   for (let i = 0; i < 4; i++) collect();
   return process.memoryUsage().heapUsed;
 }
+
+/** `count` ids of 19 characters, each cut from a text of its own of 200,000 characters that nothing else keeps. */
+export function cutIds(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => {
+    const text = `{ execution(id: "ex_${String(i).padStart(16, '0')}") { id } } # ${'x'.repeat(200_000)}`;
+    return text.slice(text.indexOf('ex_'), text.indexOf('ex_') + 19);
+  });
+}
+
+/** Heap kept by what `keep` keeps of 30 cut ids, once their texts could go: what the texts would add is 6 MB. */
+export async function keptBytes(keep: (ids: string[]) => Promise<void> | void): Promise<number> {
+  const before = heapAfterCollection();
+  await keep(cutIds(30));
+  return heapAfterCollection() - before;
+}
