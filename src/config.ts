@@ -234,7 +234,7 @@ export const SETTINGS = {
     callerSharePercent: setting(
       'CALLER_SHARE_PERCENT',
       integer(1, 100).default(25),
-      'share of the process one caller (token) may hold, so one never crowds the others out: of that cache once it is full (past it, the caller makes room from its own entries only), of the watched executions (`LIVE_MAX_POLLERS`; past it, a watch of one more is `TOO_MANY_SUBSCRIPTIONS`) and of the pollers\' upstream slots (`LIVE_POLL_SHARE_PERCENT`; past it, its polls take a slot only while more than a share of them stays free); at least one of each; `100` for a single-tenant gateway, whose only caller is one service token',
+      'share of the process one caller (token) may hold, so one never crowds the others out: of that cache once it is full (past it, the caller makes room from its own entries only), of the watched executions (`LIVE_MAX_POLLERS`; past it, a watch of one more is `TOO_MANY_SUBSCRIPTIONS`), of their readings (`LIVE_MAX_HELD_BYTES`, though always one reading) and of the pollers\' upstream slots (`LIVE_POLL_SHARE_PERCENT`; past it, its polls take a slot only while more than a share of them stays free); at least one of each; `100` for a single-tenant gateway, whose only caller is one service token',
     ),
   },
   security: {
@@ -302,6 +302,11 @@ export const SETTINGS = {
     maxSubscriptionsPerCaller: setting('LIVE_MAX_SUBSCRIPTIONS_PER_CALLER', integer(1, 1_000_000).default(100), 'live subscriptions one caller may hold in a process; at most `LIVE_MAX_SUBSCRIPTIONS` (start-up refuses more)'),
     maxSubscriptions: setting('LIVE_MAX_SUBSCRIPTIONS', integer(1, 10_000_000).default(10_000), 'live subscriptions per process'),
     maxPollers: setting('LIVE_MAX_POLLERS', integer(1, 1_000_000).default(5_000), 'watched (caller, execution) pairs per process, each with one poller'),
+    maxHeldBytes: setting(
+      'LIVE_MAX_HELD_BYTES',
+      integer(4096, 2 ** 40).default(512 * 1024 * 1024),
+      'heap the pollers\' latest readings may hold, each counted as in `CACHE_MAX_BYTES` (2.1 × its upstream body + 4 KiB); a reading that would take them past it, or its caller past its `CALLER_SHARE_PERCENT` of it while the caller holds another, ends that execution\'s watches with `TOO_MANY_SUBSCRIPTIONS` (a finished execution\'s last reading is passed on, never kept)',
+    ),
     maxUnreadSubscriptions: setting(
       'LIVE_MAX_UNREAD_SUBSCRIPTIONS',
       integer(1, 10_000_000).default(1_000),

@@ -8,8 +8,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeExecution } from '../src/demo/demo-data.js';
 import { PollSlots } from '../src/live/poller.js';
+import { entryBytes } from '../src/upstream/shared-executions.js';
 import { Harness } from './support/harness.js';
-import { AUTH_A, AUTH_B, Clients, liveEnv, putExecution, requestsSince, sleep, TOKENS, waitFor, watch } from './support/live.js';
+import { advance, AUTH_A, AUTH_B, Clients, liveEnv, putExecution, requestsSince, sleep, TOKENS, waitFor, watch } from './support/live.js';
 
 const MANY = `query($ids: [ID!]!) { executions(ids: $ids) { id status } }`;
 const ONE = `query($id: ID!) { execution(id: $id) { id status } }`;
@@ -137,5 +138,84 @@ describe('one caller watching many executions', () => {
     expect(other.errorCodes).toEqual([]);
     expect(await metric(h, 'gateway_caller_share_reached_total')).toContainEqual(expect.stringMatching(/resource="pollers"\} 1/));
     for (const each of [...admitted, again, other]) each.stop();
+  });
+
+  describe("the pollers' readings (LIVE_MAX_HELD_BYTES)", () => {
+    /** Running executions of 200 events: three of org_a, one of org_b. */
+    const ids = Array.from({ length: 3 }, (_, i) => `ex_held_a_${i}`);
+    const idB = 'ex_held_b';
+    const executions = [
+      ...ids.map((id) => makeExecution({ id, status: 'workflow_running', organizationId: 'org_a', eventCount: 200 })),
+      makeExecution({ id: idB, status: 'workflow_running', organizationId: 'org_b', eventCount: 200 }),
+    ];
+    /** What LIVE_MAX_HELD_BYTES counts for one of them: its body as upstream sends it, but for the envelope's few bytes. */
+    const reading = entryBytes({ bodyBytes: Buffer.byteLength(JSON.stringify(executions[0])) });
+
+    it("a caller holds its share: a reading past it ends that execution's watches with TOO_MANY_SUBSCRIPTIONS and stops its poller; another caller still watches; a watch that ends gives its share back", async () => {
+      // The process holds 10 readings, a caller 25% of that: two and a half.
+      harness = await Harness.start({ env: liveEnv({ LIVE_MAX_HELD_BYTES: String(10 * reading), LIVE_POLL_ACTIVE_MS: '100', METRICS: 'api' }), upstream: { tokens: TOKENS, executions } });
+      const h = harness;
+      const admitted = ids.slice(0, 2).map((id) => watch(clients.for(h, AUTH_A), id));
+      for (const each of admitted) await each.received(1);
+      expect(h.instance.live.heldBytes).toBeGreaterThanOrEqual(2 * reading);
+      expect(h.instance.live.heldBytes).toBeLessThan(2.1 * reading);
+      const refused = watch(clients.for(h, AUTH_A), ids[2]!);
+      // Before, kept: a caller's pollers held what its executions' bodies made them, up to UPSTREAM_MAX_BODY_BYTES each.
+      await refused.end(5_000);
+      expect(refused.errorCodes).toEqual(['TOO_MANY_SUBSCRIPTIONS']);
+      expect(refused.updates).toEqual([]);
+      expect(h.instance.live.counts.pollers).toBe(2);
+      expect(h.instance.live.heldBytes).toBeLessThan(2.1 * reading);
+      // Its poller stopped: no more calls for that execution, while the admitted ones are still polled.
+      const calls = h.upstream.requestsFor(ids[2]!).length;
+      const since = performance.now();
+      await sleep(500);
+      expect(h.upstream.requestsFor(ids[2]!)).toHaveLength(calls);
+      expect(requestsSince(h.upstream, ids[0]!, since)).toBeGreaterThanOrEqual(2);
+      const other = watch(clients.for(h, AUTH_B), idB);
+      await other.received(1);
+      expect(other.errorCodes).toEqual([]);
+      expect(await metric(h, 'gateway_caller_share_reached_total')).toContainEqual(expect.stringMatching(/resource="live_readings"\} 1/));
+      expect(await metric(h, 'gateway_live_held_bytes')).toEqual([`gateway_live_held_bytes ${h.instance.live.heldBytes}`]);
+      // A's first watch ends: its reading is let go, and the third execution fits.
+      admitted[0]!.stop();
+      await waitFor(() => h.instance.live.counts.pollers === 2, "the first watch's poller stopped");
+      const again = watch(clients.for(h, AUTH_A), ids[2]!);
+      await again.received(1);
+      expect(again.errorCodes).toEqual([]);
+      for (const each of [admitted[1]!, again, other]) each.stop();
+      await waitFor(() => h.instance.live.counts.pollers === 0, 'every poller stopped');
+      expect(h.instance.live.heldBytes).toBe(0);
+    });
+
+    it('a reading that grows past the share ends its watch; one reading is kept however large, but never past the process bound', async () => {
+      // The process holds 3 readings; a caller 25% of that, three quarters of one.
+      harness = await Harness.start({ env: liveEnv({ LIVE_MAX_HELD_BYTES: String(3 * reading), LIVE_POLL_ACTIVE_MS: '100' }), upstream: { tokens: TOKENS, executions } });
+      const h = harness;
+      // Alone, past its share: kept, so a single large execution can always be watched.
+      const first = watch(clients.for(h, AUTH_A), ids[0]!);
+      await first.received(1);
+      expect(first.errorCodes).toEqual([]);
+      // Another, small one beside it is past the share: refused before any upstream call.
+      putExecution(h.upstream, 'ex_held_small', 'workflow_running', { organizationId: 'org_a', eventCount: 1 });
+      const small = watch(clients.for(h, AUTH_A), 'ex_held_small');
+      await small.end(5_000);
+      expect(small.errorCodes).toEqual(['TOO_MANY_SUBSCRIPTIONS']);
+      expect(h.upstream.requestsFor('ex_held_small')).toHaveLength(0);
+      // The first grows, 600 events appended: still its caller's only reading, now past the whole process's bound.
+      advance(h.upstream, ids[0]!, 'workflow_running', 600);
+      await first.end(5_000);
+      expect(first.errorCodes).toEqual(['TOO_MANY_SUBSCRIPTIONS']);
+      expect(first.updates).toHaveLength(1);
+      expect(h.instance.live.heldBytes).toBe(0);
+      // Its last reading, once finished, is passed on and let go, never refused.
+      const last = watch(clients.for(h, AUTH_B), idB);
+      await last.received(1);
+      advance(h.upstream, idB, 'workflow_succeeded', 600);
+      await last.end(5_000);
+      expect(last.errorCodes).toEqual([]);
+      expect(last.statuses).toEqual(['WORKFLOW_RUNNING', 'WORKFLOW_SUCCEEDED']);
+      expect(h.instance.live.heldBytes).toBe(0);
+    });
   });
 });

@@ -222,6 +222,7 @@ const REQUIRED_FAMILIES: Record<string, string> = {
   gateway_upstream_shared_calls_total: 'counter',
   gateway_live_subscriptions: 'gauge',
   gateway_live_pollers: 'gauge',
+  gateway_live_held_bytes: 'gauge',
   gateway_data_warnings_total: 'counter',
   gateway_build_info: 'gauge',
   // Node's default process metrics.

@@ -20,7 +20,7 @@ import type { Execution } from '../domain/execution.js';
 import { isTerminalStatus, statusOf } from '../domain/execution-status.js';
 import { ErrorCode, gatewayError, finalEventsUnreadable, shuttingDown, unauthenticated, watchLimitUnread } from '../errors.js';
 import type { ExecutionsClient } from '../upstream/executions-client.js';
-import type { CallerIdentity } from '../upstream/shared-executions.js';
+import { entryBytes, type CallerIdentity } from '../upstream/shared-executions.js';
 import type { LiveLeases } from '../shared-state/live-leases.js';
 import { CallerCounts } from './caller-counts.js';
 import { Poller, PollSlots, type PollerNews, type PollerSettings, type Watcher } from './poller.js';
@@ -64,13 +64,15 @@ export interface LiveSettings extends PollerSettings {
   maxSubscriptionsPerCaller: number;
   maxSubscriptions: number;
   maxPollers: number;
+  /** Heap the pollers' latest readings may hold, in bytes, each counted as the cache counts an execution (`entryBytes`). */
+  maxHeldBytes: number;
   /** Watches waiting for their execution's first reading (see LiveExecutions.watch). */
   maxUnreadSubscriptions: number;
   /** Share of the upstream bulkhead (0–1] the pollers may use at once. */
   pollShare: number;
   /**
-   * Share (0–1] of `maxPollers` and of the pollers' slots one caller may hold (CALLER_SHARE_PERCENT), at least one
-   * of each; absent: 1.
+   * Share (0–1] of `maxPollers`, of the pollers' slots and of `maxHeldBytes` one caller may hold
+   * (CALLER_SHARE_PERCENT), at least one of each (one reading, however large it is); absent: 1.
    */
   callerShare?: number;
 }
@@ -102,6 +104,8 @@ export interface LiveShareCounts {
   pollers: number;
   /** Polls that waited for a slot although one was free: their caller's pollers held their share. */
   pollSlots: number;
+  /** Readings refused (TOO_MANY_SUBSCRIPTIONS): their caller's pollers held their share of `maxHeldBytes`. */
+  heldBytes: number;
 }
 
 export class LiveExecutions {
@@ -112,6 +116,12 @@ export class LiveExecutions {
   /** Pollers one caller may run: its share of `maxPollers`. */
   readonly #maxPollersPerCaller: number;
   #pollersRefused = 0;
+  /** Each running poller's latest reading, in bytes as `entryBytes` counts them; their sum; the same per caller. */
+  readonly #held = new Map<Poller, number>();
+  #heldBytes = 0;
+  readonly #heldPerCaller = new CallerCounts();
+  readonly #maxHeldBytesPerCaller: number;
+  #heldRefused = 0;
   readonly #slots: PollSlots;
   /** Every watch not yet released, so a drain can end them all. */
   readonly #watches = new Set<Watch>();
@@ -130,14 +140,20 @@ export class LiveExecutions {
     const slots = Math.max(1, Math.floor(bulkhead * settings.pollShare));
     this.#slots = new PollSlots(slots, Math.max(1, Math.floor(slots * share)));
     this.#maxPollersPerCaller = Math.max(1, Math.floor(settings.maxPollers * share));
+    this.#maxHeldBytesPerCaller = Math.floor(settings.maxHeldBytes * share);
   }
 
   get counts(): LiveCounts {
     return { subscriptions: this.#subscriptions, pollers: this.#pollers.size, unread: this.#unread };
   }
 
+  /** Heap the pollers' latest readings hold, in bytes, as `maxHeldBytes` counts it. */
+  get heldBytes(): number {
+    return this.#heldBytes;
+  }
+
   get shareCounts(): LiveShareCounts {
-    return { pollers: this.#pollersRefused, pollSlots: this.#slots.shareReached };
+    return { pollers: this.#pollersRefused, pollSlots: this.#slots.shareReached, heldBytes: this.#heldRefused };
   }
 
   /**
@@ -174,10 +190,12 @@ export class LiveExecutions {
         slots: this.#slots,
         settings: this.settings,
         onStopped: (stopped) => {
+          this.#release(callerKey, stopped);
           if (this.#pollers.get(stopped.key) !== stopped) return;
           this.#pollers.delete(stopped.key);
           this.#pollersPerCaller.remove(callerKey);
         },
+        keep: (polled, execution) => this.#keep(callerKey, polled, execution),
         ...(this.leases ? { join: (latest, hear) => this.leases!.join(caller.authorization, request.id, latest, hear) } : {}),
       });
       this.#pollers.set(key, poller);
@@ -233,8 +251,52 @@ export class LiveExecutions {
       // Its share of them (CALLER_SHARE_PERCENT): one caller never holds every poller of the process.
       limit = `${this.#maxPollersPerCaller} watched executions per caller`;
       this.#pollersRefused++;
+    } else if (!this.#pollers.has(pollerKey) && this.#heldBytes >= settings.maxHeldBytes) {
+      limit = `${settings.maxHeldBytes.toLocaleString('en-US')} bytes of readings per process`;
+    } else if (!this.#pollers.has(pollerKey) && this.#heldPerCaller.of(callerKey) >= this.#maxHeldBytesPerCaller && this.#heldPerCaller.of(callerKey) > 0) {
+      // Its first reading would be refused (#keep): refused now, without an upstream call.
+      limit = `${this.#maxHeldBytesPerCaller.toLocaleString('en-US')} bytes of readings per caller`;
+      this.#heldRefused++;
     }
     if (limit) throw gatewayError(ErrorCode.TOO_MANY_SUBSCRIPTIONS, `Too many live subscriptions: at most ${limit}. ${advice}`);
+  }
+
+  /**
+   * Counts `execution` as `poller`'s latest reading in place of the one it held, or refuses it when that
+   * would take the readings held past `maxHeldBytes`, or the caller's past its share of it while it holds
+   * another: a watch of an execution never read keeps no more than its count, but its readings can be as
+   * large as UPSTREAM_MAX_BODY_BYTES, and grow with every event appended.
+   */
+  #keep(callerKey: string, poller: Poller, execution: Execution): GraphQLError | undefined {
+    const bytes = entryBytes(execution);
+    const before = this.#held.get(poller) ?? 0;
+    const growth = bytes - before;
+    const callerHeld = this.#heldPerCaller.of(callerKey);
+    const { maxHeldBytes } = this.settings;
+    let limit: string | undefined;
+    if (this.#heldBytes + growth > maxHeldBytes) limit = `${maxHeldBytes.toLocaleString('en-US')} bytes per process`;
+    else if (callerHeld + growth > this.#maxHeldBytesPerCaller && callerHeld > before) {
+      limit = `${this.#maxHeldBytesPerCaller.toLocaleString('en-US')} bytes per caller`;
+      this.#heldRefused++;
+    }
+    if (limit) {
+      const message = `Too much live data held: this execution's latest reading (${bytes.toLocaleString('en-US')} bytes as counted) would take the readings kept for live watches past ${limit}. Watch fewer or smaller executions at once.`;
+      return gatewayError(ErrorCode.TOO_MANY_SUBSCRIPTIONS, message);
+    }
+    this.#held.set(poller, bytes);
+    this.#heldBytes += growth;
+    if (growth >= 0) this.#heldPerCaller.add(callerKey, growth);
+    else this.#heldPerCaller.remove(callerKey, -growth);
+    return undefined;
+  }
+
+  /** Gives back what a stopped poller's reading held. */
+  #release(callerKey: string, poller: Poller): void {
+    const bytes = this.#held.get(poller);
+    if (bytes === undefined) return;
+    this.#held.delete(poller);
+    this.#heldBytes -= bytes;
+    this.#heldPerCaller.remove(callerKey, bytes);
   }
 }
 

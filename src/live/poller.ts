@@ -111,6 +111,11 @@ export interface PollerDependencies {
   onStopped(poller: Poller): void;
   /** With REDIS_URL: joins the pair's lease across replicas (`latest` is this poller's reading; `hear` gets the holder's news). */
   join?: (latest: () => Execution | undefined, hear: (news: LeaseNews) => void) => LeaseMembership;
+  /**
+   * Whether the poller may keep `execution` as its latest reading, in place of the one it keeps
+   * (LIVE_MAX_HELD_BYTES): undefined when it may, else the error its watches end with.
+   */
+  keep?: (poller: Poller, execution: Execution) => GraphQLError | undefined;
 }
 
 const PERMANENT: ReadonlySet<unknown> = new Set([ErrorCode.NOT_FOUND, ErrorCode.UNAUTHENTICATED, ErrorCode.FORBIDDEN, ErrorCode.BAD_USER_INPUT]);
@@ -460,6 +465,14 @@ export class Poller {
     // Upstream only appends events, so a change is a new field value or a longer list. comparedJson, not
     // JSON.stringify: a number past a double's range (read as ±Infinity, served null with a note) and null differ,
     // and a value nested too deep for JSON.stringify reads the same from upstream and from the holder's copy.
+    // A finished execution's last reading is not kept: it is handed to the watches and the poller stops.
+    const refused = isTerminalStatus(statusOf(execution)) ? undefined : this.deps.keep?.(this, execution);
+    if (refused) {
+      // This process's bound, not the pair's: its watches end here only, and the lease passes to another replica's poller.
+      this.#tellAll({ kind: 'failed', error: refused });
+      this.stop();
+      return;
+    }
     const fingerprint = `${execution.events.length}:${comparedJson(execution.source)}`;
     const changed = fingerprint !== this.#fingerprint;
     this.#fingerprint = fingerprint;

@@ -79,6 +79,7 @@ function liveSettings(live: LiveConfig, callerSharePercent: number): LiveSetting
     maxSubscriptionsPerCaller: live.maxSubscriptionsPerCaller,
     maxSubscriptions: live.maxSubscriptions,
     maxPollers: live.maxPollers,
+    maxHeldBytes: live.maxHeldBytes,
     maxUnreadSubscriptions: live.maxUnreadSubscriptions,
     pollShare: live.pollSharePercent / 100,
     callerShare: callerSharePercent / 100,

@@ -281,15 +281,16 @@ export class GatewayMetrics {
     countedElsewhere(this.registry, 'gateway_cache_evictions_total', 'Cache entries dropped to make room', () => counts.cacheEvictions);
     countedElsewhere(this.registry, 'gateway_upstream_shared_calls_total', 'Loads that joined an upstream call already in flight', () => counts.sharedCalls);
     // Per resource, never per caller: a caller's key as a label would grow without bound (and name its token's hash).
-    const shareRead: Record<'cache' | 'pollers' | 'poll_slots', () => number> = {
+    const shareRead: Record<'cache' | 'pollers' | 'poll_slots' | 'live_readings', () => number> = {
       cache: () => counts.cacheShareReached,
       pollers: () => live.shareCounts.pollers,
       poll_slots: () => live.shareCounts.pollSlots,
+      live_readings: () => live.shareCounts.heldBytes,
     };
-    const shareSeen = { cache: 0, pollers: 0, poll_slots: 0 };
+    const shareSeen = { cache: 0, pollers: 0, poll_slots: 0, live_readings: 0 };
     new Counter({
       name: 'gateway_caller_share_reached_total',
-      help: "Times a caller was held to its share (CALLER_SHARE_PERCENT), by resource: cache (an entry stored into a full cache made room from the caller's own), pollers (a watch of one more execution refused, TOO_MANY_SUBSCRIPTIONS), poll_slots (a poll waited for a slot its caller's share held)",
+      help: "Times a caller was held to its share (CALLER_SHARE_PERCENT), by resource: cache (an entry stored into a full cache made room from the caller's own), pollers (a watch of one more execution refused, TOO_MANY_SUBSCRIPTIONS), poll_slots (a poll waited for a slot its caller's share held), live_readings (a reading refused, ending its watches with TOO_MANY_SUBSCRIPTIONS, as its caller's pollers held their share of LIVE_MAX_HELD_BYTES)",
       labelNames: ['resource'],
       registers,
       collect() {
@@ -331,6 +332,14 @@ export class GatewayMetrics {
       registers,
       collect() {
         this.set(live.counts.pollers);
+      },
+    });
+    new Gauge({
+      name: 'gateway_live_held_bytes',
+      help: "Approximate heap the pollers' latest readings hold, in bytes (LIVE_MAX_HELD_BYTES bounds it)",
+      registers,
+      collect() {
+        this.set(live.heldBytes);
       },
     });
     new Gauge({
