@@ -305,7 +305,7 @@ export const SETTINGS = {
     maxHeldBytes: setting(
       'LIVE_MAX_HELD_BYTES',
       integer(4096, 2 ** 40).default(512 * 1024 * 1024),
-      'heap the pollers\' latest readings may hold, each counted as in `CACHE_MAX_BYTES` (2.1 × its upstream body + 4 KiB); a reading that would take them past it, or its caller past its `CALLER_SHARE_PERCENT` of it while the caller holds another, ends that execution\'s watches with `TOO_MANY_SUBSCRIPTIONS` (a finished execution\'s last reading is passed on, never kept)',
+      'heap the pollers\' latest readings may hold, each counted as in `CACHE_MAX_BYTES` (2.1 × its upstream body + 4 KiB); a reading that would take them past it (whoever\'s it is), or its caller past its `CALLER_SHARE_PERCENT` of it while the caller holds another, ends that execution\'s watches with `TOO_MANY_SUBSCRIPTIONS` (a finished execution\'s last reading is passed on, never kept); with the default `UPSTREAM_MAX_BODY_BYTES` the largest reading counts about 269 MiB',
     ),
     maxUnreadSubscriptions: setting(
       'LIVE_MAX_UNREAD_SUBSCRIPTIONS',

@@ -203,6 +203,13 @@ export const bearerWithoutToken = () =>
 export const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 /** What a watch ends with when it reaches LIVE_MAX_WATCH_MS without upstream ever answering it: there is no reading to make a final update of. */
+/** A reading the live pollers cannot keep: it would take their readings past `limit` (LIVE_MAX_HELD_BYTES, or a caller's share of it). */
+export const tooMuchLiveData = (limit: string) =>
+  gatewayError(
+    ErrorCode.TOO_MANY_SUBSCRIPTIONS,
+    `Too much live data held: the readings kept for live watches would pass ${limit}. Watch fewer or smaller executions at once.`,
+  );
+
 export const watchLimitUnread = (maxWatchMs: number) =>
   gatewayError(
     ErrorCode.UPSTREAM_UNAVAILABLE,

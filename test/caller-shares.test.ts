@@ -217,5 +217,22 @@ describe('one caller watching many executions', () => {
       expect(last.statuses).toEqual(['WORKFLOW_RUNNING', 'WORKFLOW_SUCCEEDED']);
       expect(h.instance.live.heldBytes).toBe(0);
     });
+
+    it('a reading whose events are no list keeps its last list, and still counts it', async () => {
+      harness = await Harness.start({ env: liveEnv({ LIVE_MAX_HELD_BYTES: String(10 * reading), LIVE_POLL_ACTIVE_MS: '100' }), upstream: { tokens: TOKENS, executions } });
+      const h = harness;
+      const watcher = watch(clients.for(h, AUTH_A), ids[0]!);
+      await watcher.received(1);
+      const held = h.instance.live.heldBytes;
+      expect(held).toBeGreaterThanOrEqual(reading);
+      const { execution } = h.upstream.get(ids[0]!)!;
+      h.upstream.setFault(ids[0]!, { kind: 'body', body: JSON.stringify({ code: 200, data: { execution, events: 'not a list' } }) });
+      const calls = h.upstream.requestsFor(ids[0]!).length;
+      await waitFor(() => h.upstream.requestsFor(ids[0]!).length >= calls + 3, 'three polls of the body without events');
+      // Before, 4 KiB and a few hundred bytes: the body without its events, while the poller kept them.
+      expect(h.instance.live.heldBytes).toBe(held);
+      expect(watcher.errorCodes).toEqual([]);
+      watcher.stop();
+    });
   });
 });

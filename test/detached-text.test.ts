@@ -3,12 +3,15 @@
  * an id cut from a long query's text, kept by a process-wide table, would keep
  * the whole text.
  */
-import { describe, expect, it } from 'vitest';
+import { request as httpRequest } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
 import { detached } from '../src/detached-text.js';
 import { UnknownStatusReporter } from '../src/domain/execution-status.js';
 import { CallerPauses } from '../src/upstream/caller-pauses.js';
 import { FailureJudge } from '../src/upstream/failure-judge.js';
-import { keptBytes } from './support/heap.js';
+import { Harness } from './support/harness.js';
+import { heapAfterCollection, keptBytes } from './support/heap.js';
+import { AUTH_A, Clients, liveEnv, putExecution, TOKENS, waitFor, watch } from './support/live.js';
 
 describe('detached', () => {
   it('copies text exactly, lone surrogates included', () => {
@@ -49,5 +52,62 @@ describe('process-wide tables keep ids without their requests\' text', () => {
       for (const id of ids) reporter.observe(`${id}${'s'.repeat(200_000)}`);
     });
     expect(grown).toBeLessThan(1_000_000);
+  });
+});
+
+/**
+ * Starts a live watch over a Server-Sent Events stream of this test's own, and resolves once its first update came,
+ * with the stream's close: an SSE client keeps what it sent for a while after it is closed.
+ */
+function watchOverOwnStream(url: string, body: { query: string; variables?: Record<string, unknown> }): Promise<() => void> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(url, { method: 'POST', agent: false, headers: { authorization: AUTH_A, 'content-type': 'application/json', accept: 'text/event-stream' } }, (response) => {
+      response.setEncoding('utf8');
+      let seen = '';
+      response.on('data', (chunk: string) => {
+        seen += chunk;
+        if (seen.includes('event: next')) resolve(() => request.destroy());
+      });
+      response.on('error', () => {});
+    });
+    request.on('error', reject);
+    request.end(JSON.stringify(body));
+  });
+}
+
+describe('live pollers keep ids without the text of the subscription that started them', () => {
+  const clients = new Clients('sse');
+  let harness: Harness | undefined;
+  afterEach(async () => {
+    await clients.disposeAll();
+    await harness?.close();
+    harness = undefined;
+  });
+
+  it('a poller that outlives its first subscription keeps none of its text', async () => {
+    // No cached documents, and polls seldom: what the pollers hold is what stopping them frees. Bodies of 200,000 characters taken.
+    harness = await Harness.start({ env: liveEnv({ DOCUMENT_CACHE_MAX_BYTES: '0', LIVE_POLL_ACTIVE_MS: '5000', MAX_REQUEST_BODY_BYTES: '262144' }), upstream: { tokens: TOKENS } });
+    const h = harness;
+    const client = clients.for(h, AUTH_A);
+    /** Heap freed by stopping 30 pollers, each started by a watch sent as `first` makes it and kept by a second watch after the first ended. */
+    const freedByPollers = async (round: string, first: (id: string) => { query: string; variables?: Record<string, unknown> }): Promise<number> => {
+      const ids = Array.from({ length: 30 }, (_, i) => `ex_slice_${round}_${String(i).padStart(12, '0')}`);
+      for (const id of ids) putExecution(h.upstream, id, 'workflow_running', { organizationId: 'org_a' });
+      const closes = await Promise.all(ids.map((id) => watchOverOwnStream(h.url, first(id))));
+      const seconds = ids.map((id) => watch(client, id));
+      for (const each of seconds) await each.received(1);
+      for (const close of closes.splice(0)) close();
+      await waitFor(() => h.instance.live.counts.subscriptions === ids.length, 'the first watches released');
+      expect(h.instance.live.counts.pollers).toBe(ids.length);
+      const withPollers = heapAfterCollection();
+      for (const each of seconds) each.stop();
+      await waitFor(() => h.instance.live.counts.pollers === 0, 'every poller stopped');
+      return withPollers - heapAfterCollection();
+    };
+    const control = await freedByPollers('variables', (id) => ({ query: 'subscription ($id: ID!) { executionUpdates(id: $id) { isFinal } }', variables: { id } }));
+    // The first watch of each execution writes its id as a literal in 200,000 characters of text: a slice of it.
+    const literal = await freedByPollers('literal', (id) => ({ query: `subscription { executionUpdates(id: "${id}") { isFinal } } # ${'x'.repeat(200_000)}` }));
+    // Before, 12 MB more: each poller's id and key kept that text, and so did its first watch, which the poller kept.
+    expect(literal - control).toBeLessThan(2_000_000);
   });
 });

@@ -18,10 +18,11 @@ import { appendedEvents, checkEventCursor, cursorBefore, positionAfter, type Eve
 import type { EventCursor } from '../domain/event-cursor.js';
 import type { Execution } from '../domain/execution.js';
 import { isTerminalStatus, statusOf } from '../domain/execution-status.js';
-import { ErrorCode, gatewayError, finalEventsUnreadable, shuttingDown, unauthenticated, watchLimitUnread } from '../errors.js';
+import { ErrorCode, gatewayError, finalEventsUnreadable, shuttingDown, unauthenticated, tooMuchLiveData, watchLimitUnread } from '../errors.js';
 import type { ExecutionsClient } from '../upstream/executions-client.js';
 import { entryBytes, type CallerIdentity } from '../upstream/shared-executions.js';
 import type { LiveLeases } from '../shared-state/live-leases.js';
+import { detached } from '../detached-text.js';
 import { CallerCounts } from './caller-counts.js';
 import { Poller, PollSlots, type PollerNews, type PollerSettings, type Watcher } from './poller.js';
 
@@ -184,23 +185,9 @@ export class LiveExecutions {
     this.#subscriptions++;
     if (unread) this.#unread++;
     this.#perCaller.add(callerKey);
-    if (!poller) {
-      poller = new Poller(key, caller, request.id, {
-        client: this.client,
-        slots: this.#slots,
-        settings: this.settings,
-        onStopped: (stopped) => {
-          this.#release(callerKey, stopped);
-          if (this.#pollers.get(stopped.key) !== stopped) return;
-          this.#pollers.delete(stopped.key);
-          this.#pollersPerCaller.remove(callerKey);
-        },
-        keep: (polled, execution) => this.#keep(callerKey, polled, execution),
-        ...(this.leases ? { join: (latest, hear) => this.leases!.join(caller.authorization, request.id, latest, hear) } : {}),
-      });
-      this.#pollers.set(key, poller);
-      this.#pollersPerCaller.add(callerKey);
-    }
+    // Copies (src/detached-text.ts): the poller, its key and its spans can outlive this subscription, whose id may be a
+    // slice of its query's text.
+    poller ??= this.#startPoller(caller, detached(key), detached(request.id));
     const read = () => {
       if (!unread) return;
       unread = false;
@@ -223,6 +210,30 @@ export class LiveExecutions {
     // told how it ends.
     poller.watch(watch);
     return watch;
+  }
+
+  /**
+   * Starts the poller of (`caller`, execution `id`), in a scope of its own: closures made in `watch` would share
+   * that call's scope, and so keep the first watch (its scope, filter and cursor) for as long as the poller runs.
+   */
+  #startPoller(caller: CallerIdentity, key: string, id: string): Poller {
+    const callerKey = caller.key;
+    const poller = new Poller(key, caller, id, {
+      client: this.client,
+      slots: this.#slots,
+      settings: this.settings,
+      onStopped: (stopped) => {
+        this.#release(callerKey, stopped);
+        if (this.#pollers.get(stopped.key) !== stopped) return;
+        this.#pollers.delete(stopped.key);
+        this.#pollersPerCaller.remove(callerKey);
+      },
+      keep: (polled, execution) => this.#keep(callerKey, polled, execution),
+      ...(this.leases ? { join: (latest, hear) => this.leases!.join(caller.authorization, id, latest, hear) } : {}),
+    });
+    this.#pollers.set(key, poller);
+    this.#pollersPerCaller.add(callerKey);
+    return poller;
   }
 
   /**
@@ -251,12 +262,10 @@ export class LiveExecutions {
       // Its share of them (CALLER_SHARE_PERCENT): one caller never holds every poller of the process.
       limit = `${this.#maxPollersPerCaller} watched executions per caller`;
       this.#pollersRefused++;
-    } else if (!this.#pollers.has(pollerKey) && this.#heldBytes >= settings.maxHeldBytes) {
-      limit = `${settings.maxHeldBytes.toLocaleString('en-US')} bytes of readings per process`;
     } else if (!this.#pollers.has(pollerKey) && this.#heldPerCaller.of(callerKey) >= this.#maxHeldBytesPerCaller && this.#heldPerCaller.of(callerKey) > 0) {
       // Its first reading would be refused (#keep): refused now, without an upstream call.
-      limit = `${this.#maxHeldBytesPerCaller.toLocaleString('en-US')} bytes of readings per caller`;
       this.#heldRefused++;
+      throw tooMuchLiveData(`${this.#maxHeldBytesPerCaller.toLocaleString('en-US')} bytes per caller`);
     }
     if (limit) throw gatewayError(ErrorCode.TOO_MANY_SUBSCRIPTIONS, `Too many live subscriptions: at most ${limit}. ${advice}`);
   }
@@ -273,15 +282,10 @@ export class LiveExecutions {
     const growth = bytes - before;
     const callerHeld = this.#heldPerCaller.of(callerKey);
     const { maxHeldBytes } = this.settings;
-    let limit: string | undefined;
-    if (this.#heldBytes + growth > maxHeldBytes) limit = `${maxHeldBytes.toLocaleString('en-US')} bytes per process`;
-    else if (callerHeld + growth > this.#maxHeldBytesPerCaller && callerHeld > before) {
-      limit = `${this.#maxHeldBytesPerCaller.toLocaleString('en-US')} bytes per caller`;
+    if (this.#heldBytes + growth > maxHeldBytes) return tooMuchLiveData(`${maxHeldBytes.toLocaleString('en-US')} bytes per process`);
+    if (callerHeld + growth > this.#maxHeldBytesPerCaller && callerHeld > before) {
       this.#heldRefused++;
-    }
-    if (limit) {
-      const message = `Too much live data held: this execution's latest reading (${bytes.toLocaleString('en-US')} bytes as counted) would take the readings kept for live watches past ${limit}. Watch fewer or smaller executions at once.`;
-      return gatewayError(ErrorCode.TOO_MANY_SUBSCRIPTIONS, message);
+      return tooMuchLiveData(`${this.#maxHeldBytesPerCaller.toLocaleString('en-US')} bytes per caller`);
     }
     this.#held.set(poller, bytes);
     this.#heldBytes += growth;

@@ -452,6 +452,8 @@ export class Poller {
       execution = {
         ...read,
         events: previous.events,
+        // The kept events were counted with the body they came in (LIVE_MAX_HELD_BYTES), and this body may lack them.
+        bodyBytes: Math.max(read.bodyBytes, previous.bodyBytes),
         ...(stillUnreadable ? { eventsUnreadable: true } : {}),
         ...(previous.eventsInOrder !== undefined ? { eventsInOrder: previous.eventsInOrder } : {}),
       };

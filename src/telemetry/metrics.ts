@@ -290,7 +290,7 @@ export class GatewayMetrics {
     const shareSeen = { cache: 0, pollers: 0, poll_slots: 0, live_readings: 0 };
     new Counter({
       name: 'gateway_caller_share_reached_total',
-      help: "Times a caller was held to its share (CALLER_SHARE_PERCENT), by resource: cache (an entry stored into a full cache made room from the caller's own), pollers (a watch of one more execution refused, TOO_MANY_SUBSCRIPTIONS), poll_slots (a poll waited for a slot its caller's share held), live_readings (a reading refused, ending its watches with TOO_MANY_SUBSCRIPTIONS, as its caller's pollers held their share of LIVE_MAX_HELD_BYTES)",
+      help: "Times a caller was held to its share (CALLER_SHARE_PERCENT), by resource: cache (an entry stored into a full cache made room from the caller's own), pollers (a watch of one more execution refused, TOO_MANY_SUBSCRIPTIONS), poll_slots (a poll waited for a slot its caller's share held), live_readings (its pollers held their share of LIVE_MAX_HELD_BYTES: a reading refused, ending its watches, or a watch of one more execution refused, TOO_MANY_SUBSCRIPTIONS)",
       labelNames: ['resource'],
       registers,
       collect() {
