@@ -73,7 +73,7 @@ export interface LiveSettings extends PollerSettings {
   pollShare: number;
   /**
    * Share (0–1] of `maxPollers`, of the pollers' slots and of `maxHeldBytes` one caller may hold
-   * (CALLER_SHARE_PERCENT), at least one of each (one reading, however large it is); absent: 1.
+   * (CALLER_SHARE_PERCENT), at least one of each (one reading, up to `maxHeldBytes`); absent: 1.
    */
   callerShare?: number;
 }
