@@ -192,7 +192,7 @@ describe('one caller watching many executions', () => {
       // The process holds 3 readings; a caller 25% of that, three quarters of one.
       harness = await Harness.start({ env: liveEnv({ LIVE_MAX_HELD_BYTES: String(3 * reading), LIVE_POLL_ACTIVE_MS: '100' }), upstream: { tokens: TOKENS, executions } });
       const h = harness;
-      // Alone, past its share: kept, so a single large execution can always be watched.
+      // Alone, past its share: kept, so a single large execution can be watched (up to the process's bound).
       const first = watch(clients.for(h, AUTH_A), ids[0]!);
       await first.received(1);
       expect(first.errorCodes).toEqual([]);

@@ -105,8 +105,8 @@ export interface LiveShareCounts {
   pollers: number;
   /** Polls that waited for a slot although one was free: their caller's pollers held their share. */
   pollSlots: number;
-  /** Readings refused (TOO_MANY_SUBSCRIPTIONS): their caller's pollers held their share of `maxHeldBytes`. */
-  heldBytes: number;
+  /** Readings, or watches of one more execution, refused (TOO_MANY_SUBSCRIPTIONS): their caller's pollers held their share of `maxHeldBytes`. */
+  readings: number;
 }
 
 export class LiveExecutions {
@@ -154,7 +154,7 @@ export class LiveExecutions {
   }
 
   get shareCounts(): LiveShareCounts {
-    return { pollers: this.#pollersRefused, pollSlots: this.#slots.shareReached, heldBytes: this.#heldRefused };
+    return { pollers: this.#pollersRefused, pollSlots: this.#slots.shareReached, readings: this.#heldRefused };
   }
 
   /**

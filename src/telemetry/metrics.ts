@@ -285,7 +285,7 @@ export class GatewayMetrics {
       cache: () => counts.cacheShareReached,
       pollers: () => live.shareCounts.pollers,
       poll_slots: () => live.shareCounts.pollSlots,
-      live_readings: () => live.shareCounts.heldBytes,
+      live_readings: () => live.shareCounts.readings,
     };
     const shareSeen = { cache: 0, pollers: 0, poll_slots: 0, live_readings: 0 };
     new Counter({
