@@ -7,6 +7,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { FakeUpstream } from '../src/demo/fake-upstream.js';
 import type { UpstreamEvent } from '../src/upstream/envelope.js';
+import { entryBytes } from '../src/upstream/shared-executions.js';
 import { Harness, LANES } from './support/harness.js';
 import {
   advance,
@@ -701,6 +702,71 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     await waitFor(() => a.instance.live.leases!.held + b.instance.live.leases!.held === 1, 'one replica to hold the lease again');
     expect((await held(a)) + (await held(b))).toBe(1);
   }, 20_000);
+
+  /** What LIVE_MAX_HELD_BYTES counts for a reading of `id` as upstream has it now: its body, but for the envelope's few bytes. */
+  function readingBytes(id: string): number {
+    const { execution, events } = upstream.get(id)!;
+    return entryBytes({ bodyBytes: Buffer.byteLength(JSON.stringify({ execution, events })) });
+  }
+
+  it("a follower holds what it hears to its own LIVE_MAX_HELD_BYTES: the holder's reading grown past it ends the follower's watch with TOO_MANY_SUBSCRIPTIONS, and the holder's goes on", async () => {
+    const id = `ex_rep_${lane}_held`;
+    putExecution(upstream, id, 'workflow_running', { eventCount: 1, organizationId: 'org_a' });
+    const a = await replica();
+    const onA = watch(clients.for(a, AUTH_A), id);
+    await waitFor(() => a.instance.live.leases!.held === 1, 'a to hold the lease');
+    // b holds two readings of this size, and ticks too slowly to read upstream itself within the test: what it holds, it heard.
+    const bound = 2 * readingBytes(id);
+    const b = await replica({ LIVE_MAX_HELD_BYTES: String(bound), LIVE_POLL_ACTIVE_MS: '10000', LIVE_POLL_WAITING_MS: '10000' });
+    const onB = watch(clients.for(b, AUTH_A), id);
+    await onB.received(1);
+    expect(b.instance.live.leases!.held).toBe(0);
+    expect(b.instance.live.heldBytes).toBeGreaterThan(0);
+    const appended = advance(upstream, id, 'workflow_running', 300);
+    expect(readingBytes(id)).toBeGreaterThan(bound);
+    await onB.end(5_000);
+    expect(onB.errorCodes).toEqual(['TOO_MANY_SUBSCRIPTIONS']);
+    expect(onB.updates).toHaveLength(1);
+    expect(b.instance.live.counts.pollers).toBe(0);
+    expect(b.instance.live.heldBytes).toBe(0);
+    // The holder's bound is its own: its watch got the 300 events (a watch from now on: none before them) and goes on to the end.
+    await waitFor(() => onA.eventIds.length >= appended.length, () => `the holder's watch to get the appended events: ${onA.describe().slice(0, 500)}`);
+    expect(onA.eventIds).toEqual(appended);
+    const last = advance(upstream, id, 'workflow_succeeded', 1);
+    await onA.end(5_000);
+    expect(onA.errorCodes).toEqual([]);
+    expect(onA.eventIds.slice(-1)).toEqual(last);
+  });
+
+  it("a delta heard on a pair's channel counts at least its own length, whatever its bodyBytes says; one whose bodyBytes is no size is ignored", async () => {
+    const id = `ex_rep_${lane}_held_forged`;
+    putExecution(upstream, id, 'workflow_running', { eventCount: 1, organizationId: 'org_a' });
+    const b = await replica({ LIVE_MAX_HELD_BYTES: String(2 * readingBytes(id)) });
+    const onB = watch(clients.for(b, AUTH_A), id);
+    await onB.received(1);
+    const held = b.instance.live.heldBytes;
+    const admin = new Redis(redis.url);
+    try {
+      const channels = (await admin.call('PUBSUB', 'CHANNELS', `*:updates:*:${id}`)) as string[];
+      expect(channels).toHaveLength(1);
+      // A replica of another release, or anything else that writes to Redis: 300 events of 200 characters each, said to be no bytes.
+      const events = Array.from({ length: 300 }, (_, i) => ({ id: `ev_forged_${i}`, type: 'log', createdAt: '2026-03-01T14:00:00.000Z', data: { note: 'x'.repeat(200) } }));
+      const message = (seq: number, bodyBytes: number) => JSON.stringify({ v: 1, kind: 'changed', from: 'replica-of-another-release', seq, count: 1, events, bodyBytes });
+      await admin.publish(channels[0]!, message(1, -1_000_000));
+      await sleep(300);
+      expect(onB.updates).toHaveLength(1);
+      // As before, but for a few bytes of upstream's own polls (its requestId grows a digit).
+      expect(Math.abs(b.instance.live.heldBytes - held)).toBeLessThan(100);
+      await admin.publish(channels[0]!, message(2, 0));
+      await onB.end(5_000);
+    } finally {
+      admin.disconnect();
+    }
+    // Counted as no bytes, it was kept, and the process held 60 KB it did not count.
+    expect(onB.errorCodes).toEqual(['TOO_MANY_SUBSCRIPTIONS']);
+    expect(onB.updates).toHaveLength(1);
+    expect(b.instance.live.heldBytes).toBe(0);
+  });
 
   it('Redis full (noeviction): no lease can be taken, so each replica polls for itself, and gateway_redis_errors_total says so while /ready says connected', async () => {
     const [a, b] = [await replica(), await replica()];

@@ -554,7 +554,8 @@ function parseMessage(text: string): LeaseMessage | undefined {
   if (!isObject(value) || value.v !== FORMAT || typeof value.from !== 'string' || typeof value.seq !== 'number') return undefined;
   if (value.db !== undefined && typeof value.db !== 'number') return undefined;
   if (value.kind === 'failed' || value.kind === 'outage') return typeof value.message === 'string' && isObject(value.extensions) ? (value as LeaseMessage) : undefined;
-  if (value.kind !== 'changed' || typeof value.count !== 'number' || typeof value.bodyBytes !== 'number') return undefined;
+  if (value.kind !== 'changed' || typeof value.count !== 'number' || !Number.isSafeInteger(value.bodyBytes) || (value.bodyBytes as number) < 0) return undefined;
   if ((value.set !== undefined && !isObject(value.set)) || (value.unset !== undefined && !Array.isArray(value.unset)) || (value.events !== undefined && !Array.isArray(value.events))) return undefined;
-  return value as LeaseMessage;
+  // What the follower holds (LIVE_MAX_HELD_BYTES) is counted from bodyBytes: never less than the delta it came in, as the shared cache counts its entries.
+  return { ...value, bodyBytes: Math.max(value.bodyBytes as number, text.length) } as LeaseMessage;
 }
