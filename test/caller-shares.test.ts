@@ -190,7 +190,7 @@ describe('one caller watching many executions', () => {
 
     it('a reading that grows past the share ends its watch; one reading is kept however large, but never past the process bound', async () => {
       // The process holds 3 readings; a caller 25% of that, three quarters of one.
-      harness = await Harness.start({ env: liveEnv({ LIVE_MAX_HELD_BYTES: String(3 * reading), LIVE_POLL_ACTIVE_MS: '100' }), upstream: { tokens: TOKENS, executions } });
+      harness = await Harness.start({ env: liveEnv({ LIVE_MAX_HELD_BYTES: String(3 * reading), LIVE_POLL_ACTIVE_MS: '100', METRICS: 'api' }), upstream: { tokens: TOKENS, executions } });
       const h = harness;
       // Alone, past its share: kept, so a single large execution can be watched (up to the process's bound).
       const first = watch(clients.for(h, AUTH_A), ids[0]!);
@@ -208,6 +208,9 @@ describe('one caller watching many executions', () => {
       expect(first.errorCodes).toEqual(['TOO_MANY_SUBSCRIPTIONS']);
       expect(first.updates).toHaveLength(1);
       expect(h.instance.live.heldBytes).toBe(0);
+      // Counted by the bound it met, the process's; the small one met its caller's share.
+      expect(await metric(h, 'gateway_live_bound_reached_total')).toContainEqual('gateway_live_bound_reached_total{bound="readings"} 1');
+      expect(await metric(h, 'gateway_caller_share_reached_total')).toContainEqual(expect.stringMatching(/resource="live_readings"\} 1/));
       // Its last reading, once finished, is passed on and let go, never refused.
       const last = watch(clients.for(h, AUTH_B), idB);
       await last.received(1);

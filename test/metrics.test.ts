@@ -1082,7 +1082,7 @@ describe.each(LANES)('bulkhead, circuit and live gauges, %s lane', (lane) => {
 // ---------------------------------------------------------------------------
 
 /** Label names a scrape may carry, and the only values `operationName` may take. */
-const LABEL_NAMES = new Set(['operationType', 'operationName', 'phase', 'code', 'method', 'statusCode', 'outcome', 'status', 'reason', 'by', 'attempt', 'state', 'le', 'quantile', 'typeName', 'fieldName', 'version', 'commit', 'resource']);
+const LABEL_NAMES = new Set(['operationType', 'operationName', 'phase', 'code', 'method', 'statusCode', 'outcome', 'status', 'reason', 'by', 'attempt', 'state', 'le', 'quantile', 'typeName', 'fieldName', 'version', 'commit', 'resource', 'bound']);
 const OPERATION_NAME_LABELS = new Set([...KNOWN_OPERATION_NAMES, 'other', 'anonymous']);
 /** Labels of Node's default metrics, which describe the process, not requests. */
 const PROCESS_LABELS = new Set(['version', 'major', 'minor', 'patch', 'kind', 'space', 'type']);

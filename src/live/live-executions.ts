@@ -109,6 +109,23 @@ export interface LiveShareCounts {
   readings: number;
 }
 
+/**
+ * Times a watch, or a reading, met one of the process's own bounds (TOO_MANY_SUBSCRIPTIONS), for metrics, by
+ * bound; a caller held to its share is counted in LiveShareCounts instead.
+ */
+export interface LiveBoundCounts {
+  /** Watches refused at LIVE_MAX_SUBSCRIPTIONS. */
+  subscriptions: number;
+  /** Watches refused at LIVE_MAX_UNREAD_SUBSCRIPTIONS, while upstream had not answered the others yet. */
+  unread_subscriptions: number;
+  /** Watches refused at LIVE_MAX_SUBSCRIPTIONS_PER_CALLER. */
+  caller_subscriptions: number;
+  /** Watches of one more execution refused at LIVE_MAX_POLLERS. */
+  pollers: number;
+  /** Readings refused at LIVE_MAX_HELD_BYTES, each ending its execution's watches. */
+  readings: number;
+}
+
 export class LiveExecutions {
   readonly #pollers = new Map<string, Poller>();
   readonly #perCaller = new CallerCounts();
@@ -123,6 +140,7 @@ export class LiveExecutions {
   readonly #heldPerCaller = new CallerCounts();
   readonly #maxHeldBytesPerCaller: number;
   #heldRefused = 0;
+  readonly #boundsReached: LiveBoundCounts = { subscriptions: 0, unread_subscriptions: 0, caller_subscriptions: 0, pollers: 0, readings: 0 };
   readonly #slots: PollSlots;
   /** Every watch not yet released, so a drain can end them all. */
   readonly #watches = new Set<Watch>();
@@ -155,6 +173,10 @@ export class LiveExecutions {
 
   get shareCounts(): LiveShareCounts {
     return { pollers: this.#pollersRefused, pollSlots: this.#slots.shareReached, readings: this.#heldRefused };
+  }
+
+  get boundCounts(): LiveBoundCounts {
+    return { ...this.#boundsReached };
   }
 
   /**
@@ -251,14 +273,22 @@ export class LiveExecutions {
   #admit(callerKey: string, pollerKey: string, unread: boolean): void {
     const { settings } = this;
     let limit: string | undefined;
+    let bound: keyof LiveBoundCounts | undefined;
     let advice = 'Close some before opening more.';
-    if (this.#subscriptions >= settings.maxSubscriptions) limit = `${settings.maxSubscriptions} subscriptions per process`;
-    else if (unread && this.#unread >= settings.maxUnreadSubscriptions) {
+    if (this.#subscriptions >= settings.maxSubscriptions) {
+      limit = `${settings.maxSubscriptions} subscriptions per process`;
+      bound = 'subscriptions';
+    } else if (unread && this.#unread >= settings.maxUnreadSubscriptions) {
       limit = `${settings.maxUnreadSubscriptions} subscriptions per process waiting for upstream's first answer`;
+      bound = 'unread_subscriptions';
       advice = 'Try again later: upstream is slow to answer or unreachable.';
-    } else if (this.#perCaller.of(callerKey) >= settings.maxSubscriptionsPerCaller) limit = `${settings.maxSubscriptionsPerCaller} subscriptions per caller`;
-    else if (!this.#pollers.has(pollerKey) && this.#pollers.size >= settings.maxPollers) limit = `${settings.maxPollers} watched executions per process`;
-    else if (!this.#pollers.has(pollerKey) && this.#pollersPerCaller.of(callerKey) >= this.#maxPollersPerCaller) {
+    } else if (this.#perCaller.of(callerKey) >= settings.maxSubscriptionsPerCaller) {
+      limit = `${settings.maxSubscriptionsPerCaller} subscriptions per caller`;
+      bound = 'caller_subscriptions';
+    } else if (!this.#pollers.has(pollerKey) && this.#pollers.size >= settings.maxPollers) {
+      limit = `${settings.maxPollers} watched executions per process`;
+      bound = 'pollers';
+    } else if (!this.#pollers.has(pollerKey) && this.#pollersPerCaller.of(callerKey) >= this.#maxPollersPerCaller) {
       // Its share of them (CALLER_SHARE_PERCENT): one caller never holds every poller of the process.
       limit = `${this.#maxPollersPerCaller} watched executions per caller`;
       this.#pollersRefused++;
@@ -267,6 +297,7 @@ export class LiveExecutions {
       this.#heldRefused++;
       throw tooMuchLiveData(`${this.#maxHeldBytesPerCaller.toLocaleString('en-US')} bytes per caller`);
     }
+    if (bound) this.#boundsReached[bound]++;
     if (limit) throw gatewayError(ErrorCode.TOO_MANY_SUBSCRIPTIONS, `Too many live subscriptions: at most ${limit}. ${advice}`);
   }
 
@@ -282,7 +313,10 @@ export class LiveExecutions {
     const growth = bytes - before;
     const callerHeld = this.#heldPerCaller.of(callerKey);
     const { maxHeldBytes } = this.settings;
-    if (this.#heldBytes + growth > maxHeldBytes) return tooMuchLiveData(`${maxHeldBytes.toLocaleString('en-US')} bytes per process`);
+    if (this.#heldBytes + growth > maxHeldBytes) {
+      this.#boundsReached.readings++;
+      return tooMuchLiveData(`${maxHeldBytes.toLocaleString('en-US')} bytes per process`);
+    }
     if (callerHeld + growth > this.#maxHeldBytesPerCaller && callerHeld > before) {
       this.#heldRefused++;
       return tooMuchLiveData(`${this.#maxHeldBytesPerCaller.toLocaleString('en-US')} bytes per caller`);

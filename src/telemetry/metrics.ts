@@ -23,7 +23,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { buildInfo } from '../build-info.js';
 import * as operations from '../client/generated.js';
 import { ErrorCode, MASKED_MESSAGE, WarningCode } from '../errors.js';
-import type { LiveExecutions } from '../live/live-executions.js';
+import type { LiveBoundCounts, LiveExecutions } from '../live/live-executions.js';
 import type { RedisStore } from '../shared-state/redis-store.js';
 import type { LiveLeases } from '../shared-state/live-leases.js';
 import type { SharedCache } from '../shared-state/shared-cache.js';
@@ -298,6 +298,21 @@ export class GatewayMetrics {
           const now = shareRead[resource]();
           this.inc({ resource }, now - shareSeen[resource]);
           shareSeen[resource] = now;
+        }
+      },
+    });
+    // Every bound from 0, so a rate over them has a baseline.
+    const boundsSeen: LiveBoundCounts = { subscriptions: 0, unread_subscriptions: 0, caller_subscriptions: 0, pollers: 0, readings: 0 };
+    new Counter({
+      name: 'gateway_live_bound_reached_total',
+      help: "Live subscriptions refused, or ended, at one of the process's bounds (TOO_MANY_SUBSCRIPTIONS), by bound: subscriptions (LIVE_MAX_SUBSCRIPTIONS), unread_subscriptions (LIVE_MAX_UNREAD_SUBSCRIPTIONS), caller_subscriptions (LIVE_MAX_SUBSCRIPTIONS_PER_CALLER), pollers (LIVE_MAX_POLLERS: a watch of one more execution), readings (LIVE_MAX_HELD_BYTES: a reading refused, ending its execution's watches); a caller's shares are in gateway_caller_share_reached_total",
+      labelNames: ['bound'],
+      registers,
+      collect() {
+        const now = live.boundCounts;
+        for (const bound of Object.keys(now) as Array<keyof typeof now>) {
+          this.inc({ bound }, now[bound] - boundsSeen[bound]);
+          boundsSeen[bound] = now[bound];
         }
       },
     });

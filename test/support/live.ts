@@ -448,6 +448,14 @@ export function describeLiveBehaviour(transport: TransportName): void {
     afterAll(() => harness.close());
 
     /** A harness of its own with more settings, closed after `run`. */
+    /** gateway_live_bound_reached_total of `own`, by bound, as /metrics says it (METRICS on in `env`). */
+    async function boundsReached(own: Harness): Promise<Record<string, number>> {
+      const text = await own.instance.metrics!.registry.getSingleMetricAsString('gateway_live_bound_reached_total');
+      return Object.fromEntries([...text.matchAll(/bound="(\w+)"\} (\d+)/g)].map(([, bound, count]) => [bound, Number(count)]));
+    }
+    /** Counts of gateway_live_bound_reached_total with `bound` reached once, every other bound never. */
+    const reachedOnce = (bound: string) => ({ subscriptions: 0, unread_subscriptions: 0, caller_subscriptions: 0, pollers: 0, readings: 0, [bound]: 1 });
+
     async function withHarness(env: Record<string, string>, run: (own: Harness) => Promise<void>): Promise<void> {
       const own = await startLiveHarness(lane, env);
       try {
@@ -1123,11 +1131,13 @@ export function describeLiveBehaviour(transport: TransportName): void {
 
     describe('bounds', () => {
       it('LIVE_MAX_SUBSCRIPTIONS_PER_CALLER refuses a caller\'s next watch until one ends', () =>
-        withHarness({ LIVE_MAX_SUBSCRIPTIONS_PER_CALLER: '2' }, async (own) => {
+        withHarness({ LIVE_MAX_SUBSCRIPTIONS_PER_CALLER: '2', METRICS: 'api' }, async (own) => {
           putExecution(own.upstream, 'ex_bound', 'workflow_running', { organizationId: 'org_a' });
           const held = [new Recorder(clients.for(own, AUTH_A), { id: 'ex_bound' }), new Recorder(clients.for(own, AUTH_A), { id: 'ex_bound' })];
           await waitFor(() => held.every((watcher) => watcher.updates.length >= 1), 'two watches');
           await expectRefused(new Recorder(clients.for(own, AUTH_A), { id: 'ex_bound' }), 'TOO_MANY_SUBSCRIPTIONS');
+          // Which bound, for the operator: the error's code alone does not say.
+          expect(await boundsReached(own)).toEqual(reachedOnce('caller_subscriptions'));
           // Another caller is not bound by A's watches.
           const other = new Recorder(clients.for(own, AUTH_A2), { id: 'ex_bound' });
           await other.received(1);
@@ -1140,12 +1150,13 @@ export function describeLiveBehaviour(transport: TransportName): void {
         }));
 
       it('LIVE_MAX_SUBSCRIPTIONS refuses any next watch until one ends', () =>
-        withHarness({ LIVE_MAX_SUBSCRIPTIONS: '2' }, async (own) => {
+        withHarness({ LIVE_MAX_SUBSCRIPTIONS: '2', METRICS: 'api' }, async (own) => {
           putExecution(own.upstream, 'ex_bound', 'workflow_running', { organizationId: 'org_a' });
           const held = [new Recorder(clients.for(own, AUTH_A), { id: 'ex_bound' }), new Recorder(clients.for(own, AUTH_A2), { id: 'ex_bound' })];
           await waitFor(() => held.every((watcher) => watcher.updates.length >= 1), 'two watches');
           await expectRefused(new Recorder(clients.for(own, AUTH), { id: 'ex_demo_4' }), 'TOO_MANY_SUBSCRIPTIONS');
           expect(own.upstream.requestsFor('ex_demo_4')).toHaveLength(0);
+          expect(await boundsReached(own)).toEqual(reachedOnce('subscriptions'));
           held[1]!.stop();
           await waitFor(() => own.instance.live.counts.subscriptions === 1, 'the stopped watch to be released');
           const again = new Recorder(clients.for(own, AUTH), { id: 'ex_demo_4' });
@@ -1155,11 +1166,12 @@ export function describeLiveBehaviour(transport: TransportName): void {
 
       it('LIVE_MAX_POLLERS refuses a watch of one more execution until a poller stops, not more watches of a polled one', () =>
         // The process's bound, whoever watches: one caller may hold every poller (a caller's share: test/caller-shares.test.ts).
-        withHarness({ LIVE_MAX_POLLERS: '2', CALLER_SHARE_PERCENT: '100' }, async (own) => {
+        withHarness({ LIVE_MAX_POLLERS: '2', CALLER_SHARE_PERCENT: '100', METRICS: 'api' }, async (own) => {
           const held = [new Recorder(clients.for(own), { id: 'ex_demo_3' }), new Recorder(clients.for(own), { id: 'ex_demo_4' })];
           await waitFor(() => held.every((watcher) => watcher.updates.length >= 1), 'two watches');
           await expectRefused(new Recorder(clients.for(own), { id: 'ex_demo_5' }), 'TOO_MANY_SUBSCRIPTIONS');
           expect(own.upstream.requestsFor('ex_demo_5')).toHaveLength(0);
+          expect(await boundsReached(own)).toEqual(reachedOnce('pollers'));
           // A poller already running takes more watchers.
           const more = new Recorder(clients.for(own), { id: 'ex_demo_3' });
           await more.received(1);
@@ -1174,7 +1186,7 @@ export function describeLiveBehaviour(transport: TransportName): void {
       it('LIVE_MAX_UNREAD_SUBSCRIPTIONS refuses one more watch upstream has never answered, not a watch of an execution read already', () =>
         // During an outage upstream cannot tell a made-up token from a real one: without this bound such watches held
         // LIVE_MAX_SUBSCRIPTIONS and LIVE_MAX_POLLERS until LIVE_MAX_WATCH_MS (6 h).
-        withHarness({ LIVE_MAX_UNREAD_SUBSCRIPTIONS: '2', UPSTREAM_MAX_ATTEMPTS: '1' }, async (own) => {
+        withHarness({ LIVE_MAX_UNREAD_SUBSCRIPTIONS: '2', UPSTREAM_MAX_ATTEMPTS: '1', METRICS: 'api' }, async (own) => {
           const { upstream } = own;
           putExecution(upstream, 'ex_read', 'workflow_running');
           const read = new Recorder(clients.for(own), { id: 'ex_read' });
@@ -1191,6 +1203,7 @@ export function describeLiveBehaviour(transport: TransportName): void {
           await expectRefused(refused, 'TOO_MANY_SUBSCRIPTIONS');
           expect(JSON.stringify(refused.results)).toContain("at most 2 subscriptions per process waiting for upstream's first answer. Try again later");
           expect(upstream.requestsFor('ex_unread_3')).toHaveLength(0);
+          expect(await boundsReached(own)).toEqual(reachedOnce('unread_subscriptions'));
           // Another watch of a pair upstream has read joins its poller, which has a reading to give at once.
           const more = new Recorder(clients.for(own), { id: 'ex_read' });
           await more.received(1);
