@@ -169,8 +169,8 @@ export interface LeaseMembership {
 
 /** A poller's part in what this process hears on the pairs' channels. */
 interface Member {
-  /** A message on the pair's channel. */
-  heard(message: LeaseMessage): void;
+  /** A message on the pair's channel, `length` characters long. */
+  heard(message: LeaseMessage, length: number): void;
   /** Messages may have been lost (the subscriber connection dropped and came back): read upstream once. */
   missed(): void;
   /**
@@ -260,7 +260,7 @@ export class LiveLeases {
       holding = now;
     };
     this.#listen();
-    const heardFrom = (message: LeaseMessage) => {
+    const heardFrom = (message: LeaseMessage, length: number) => {
       if (left || message.from === this.replica) return;
       // Another deployment's, on the same server under the same prefix and secret: its leases and its upstream are not ours.
       if (message.db !== undefined && message.db !== this.#db) return;
@@ -275,6 +275,7 @@ export class LiveLeases {
       if (!base && inSequence && message.whole) return hear({ kind: 'gap', whole: { source: { ...message.set }, count: message.count } });
       if (!inSequence || !base || base.events.length < message.count) return hear({ kind: 'gap' });
       if (message.count + (message.events?.length ?? 0) < base.events.length) return;
+      if (message.bodyBytes < leastBodyBytes(base, message, length)) return hear({ kind: 'gap' });
       hear({ kind: 'changed', execution: applied(base, message) });
     };
     const member: Member = {
@@ -419,7 +420,7 @@ export class LiveLeases {
       if (!member) return;
       const message = parseMessage(text);
       // Another format (a rolling deploy's other version) or garbage: ignored; that replica's watchers read for themselves on the next gap.
-      if (message) member.heard(message);
+      if (message) member.heard(message, text.length);
     });
     // The subscriber connection came back after a drop (Redis restarted or failed over, the connection was killed,
     // Redis cut a slow subscriber at its pub/sub output buffer limit). Redis keeps no message for a client that is
@@ -514,6 +515,30 @@ export function delta(from: string, seq: number, previous: Execution | undefined
   };
 }
 
+/**
+ * Characters a holder's delta may run past what it changes in the body it reports: its own fields (`from`,
+ * `upstreamRequestId` up to 256, the counts, `unset`'s names).
+ */
+const DELTA_SLACK_CHARS = 1_024;
+
+/**
+ * The least `bodyBytes` an honest holder reports for the reading `base` becomes with a delta `length` characters
+ * long: what `base` held, less what the fields the delta sets or unsets held there, plus the delta (the delta alone
+ * when it replaces the reading whole, or `base` has some of its events already). A follower counts what it holds
+ * (LIVE_MAX_HELD_BYTES) from the holder's `bodyBytes` and applies delta after delta without reading upstream: one
+ * that says less (a bug, another release, anything else writing to Redis) is a gap, read upstream instead, so what
+ * a follower holds is never counted short however many deltas it applies.
+ */
+function leastBodyBytes(base: Execution, message: Extract<LeaseMessage, { kind: 'changed' }>, length: number): number {
+  if (message.whole || base.events.length !== message.count) return length - DELTA_SLACK_CHARS;
+  // No prototype: a field named `__proto__` must be a field here too.
+  const replaced: Record<string, unknown> = Object.create(null);
+  for (const field of [...Object.keys(message.set ?? {}), ...(message.unset ?? [])]) {
+    if (Object.hasOwn(base.source, field)) replaced[field] = base.source[field];
+  }
+  return base.bodyBytes - storedJson(replaced).length + length - DELTA_SLACK_CHARS;
+}
+
 /** `base` with a delta applied; `base` may already hold some of the delta's events (it read upstream later than the holder). */
 export function applied(base: Execution, message: Extract<LeaseMessage, { kind: 'changed' }>): Execution {
   const source: Record<string, unknown> = message.whole ? { ...message.set } : { ...base.source, ...message.set };
@@ -556,6 +581,5 @@ function parseMessage(text: string): LeaseMessage | undefined {
   if (value.kind === 'failed' || value.kind === 'outage') return typeof value.message === 'string' && isObject(value.extensions) ? (value as LeaseMessage) : undefined;
   if (value.kind !== 'changed' || typeof value.count !== 'number' || !Number.isSafeInteger(value.bodyBytes) || (value.bodyBytes as number) < 0) return undefined;
   if ((value.set !== undefined && !isObject(value.set)) || (value.unset !== undefined && !Array.isArray(value.unset)) || (value.events !== undefined && !Array.isArray(value.events))) return undefined;
-  // What the follower holds (LIVE_MAX_HELD_BYTES) is counted from bodyBytes: never less than the delta it came in, as the shared cache counts its entries.
-  return { ...value, bodyBytes: Math.max(value.bodyBytes as number, text.length) } as LeaseMessage;
+  return value as LeaseMessage;
 }
