@@ -117,9 +117,9 @@ export interface LiveBoundCounts {
   /** Watches refused at LIVE_MAX_SUBSCRIPTIONS. */
   subscriptions: number;
   /** Watches refused at LIVE_MAX_UNREAD_SUBSCRIPTIONS, while upstream had not answered the others yet. */
-  unread_subscriptions: number;
+  unreadSubscriptions: number;
   /** Watches refused at LIVE_MAX_SUBSCRIPTIONS_PER_CALLER. */
-  caller_subscriptions: number;
+  callerSubscriptions: number;
   /** Watches of one more execution refused at LIVE_MAX_POLLERS. */
   pollers: number;
   /** Readings refused at LIVE_MAX_HELD_BYTES, each ending its execution's watches. */
@@ -140,7 +140,7 @@ export class LiveExecutions {
   readonly #heldPerCaller = new CallerCounts();
   readonly #maxHeldBytesPerCaller: number;
   #heldRefused = 0;
-  readonly #boundsReached: LiveBoundCounts = { subscriptions: 0, unread_subscriptions: 0, caller_subscriptions: 0, pollers: 0, readings: 0 };
+  readonly #boundsReached: LiveBoundCounts = { subscriptions: 0, unreadSubscriptions: 0, callerSubscriptions: 0, pollers: 0, readings: 0 };
   readonly #slots: PollSlots;
   /** Every watch not yet released, so a drain can end them all. */
   readonly #watches = new Set<Watch>();
@@ -280,11 +280,11 @@ export class LiveExecutions {
       bound = 'subscriptions';
     } else if (unread && this.#unread >= settings.maxUnreadSubscriptions) {
       limit = `${settings.maxUnreadSubscriptions} subscriptions per process waiting for upstream's first answer`;
-      bound = 'unread_subscriptions';
+      bound = 'unreadSubscriptions';
       advice = 'Try again later: upstream is slow to answer or unreachable.';
     } else if (this.#perCaller.of(callerKey) >= settings.maxSubscriptionsPerCaller) {
       limit = `${settings.maxSubscriptionsPerCaller} subscriptions per caller`;
-      bound = 'caller_subscriptions';
+      bound = 'callerSubscriptions';
     } else if (!this.#pollers.has(pollerKey) && this.#pollers.size >= settings.maxPollers) {
       limit = `${settings.maxPollers} watched executions per process`;
       bound = 'pollers';

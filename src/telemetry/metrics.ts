@@ -302,16 +302,23 @@ export class GatewayMetrics {
       },
     });
     // Every bound from 0, so a rate over them has a baseline.
-    const boundsSeen: LiveBoundCounts = { subscriptions: 0, unread_subscriptions: 0, caller_subscriptions: 0, pollers: 0, readings: 0 };
+    const boundLabels: Record<keyof LiveBoundCounts, string> = {
+      subscriptions: 'subscriptions',
+      unreadSubscriptions: 'unread_subscriptions',
+      callerSubscriptions: 'caller_subscriptions',
+      pollers: 'pollers',
+      readings: 'readings',
+    };
+    const boundsSeen: LiveBoundCounts = { subscriptions: 0, unreadSubscriptions: 0, callerSubscriptions: 0, pollers: 0, readings: 0 };
     new Counter({
       name: 'gateway_live_bound_reached_total',
-      help: "Live subscriptions refused, or ended, at one of the process's bounds (TOO_MANY_SUBSCRIPTIONS), by bound: subscriptions (LIVE_MAX_SUBSCRIPTIONS), unread_subscriptions (LIVE_MAX_UNREAD_SUBSCRIPTIONS), caller_subscriptions (LIVE_MAX_SUBSCRIPTIONS_PER_CALLER), pollers (LIVE_MAX_POLLERS: a watch of one more execution), readings (LIVE_MAX_HELD_BYTES: a reading refused, ending its execution's watches); a caller's shares are in gateway_caller_share_reached_total",
+      help: "Times a live subscription met one of the process's bounds (TOO_MANY_SUBSCRIPTIONS), by bound: a watch refused at subscriptions (LIVE_MAX_SUBSCRIPTIONS), unread_subscriptions (LIVE_MAX_UNREAD_SUBSCRIPTIONS), caller_subscriptions (LIVE_MAX_SUBSCRIPTIONS_PER_CALLER) or pollers (LIVE_MAX_POLLERS, a watch of one more execution); readings (LIVE_MAX_HELD_BYTES): a reading refused, ending every watch of its execution, counted once. A caller held to its share is in gateway_caller_share_reached_total; a WebSocket connection's LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION is not counted here",
       labelNames: ['bound'],
       registers,
       collect() {
         const now = live.boundCounts;
-        for (const bound of Object.keys(now) as Array<keyof typeof now>) {
-          this.inc({ bound }, now[bound] - boundsSeen[bound]);
+        for (const bound of Object.keys(now) as Array<keyof LiveBoundCounts>) {
+          this.inc({ bound: boundLabels[bound] }, now[bound] - boundsSeen[bound]);
           boundsSeen[bound] = now[bound];
         }
       },

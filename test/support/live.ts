@@ -447,7 +447,6 @@ export function describeLiveBehaviour(transport: TransportName): void {
     afterEach(() => clients.disposeAll());
     afterAll(() => harness.close());
 
-    /** A harness of its own with more settings, closed after `run`. */
     /** gateway_live_bound_reached_total of `own`, by bound, as /metrics says it (METRICS on in `env`). */
     async function boundsReached(own: Harness): Promise<Record<string, number>> {
       const text = await own.instance.metrics!.registry.getSingleMetricAsString('gateway_live_bound_reached_total');
@@ -456,6 +455,7 @@ export function describeLiveBehaviour(transport: TransportName): void {
     /** Counts of gateway_live_bound_reached_total with `bound` reached once, every other bound never. */
     const reachedOnce = (bound: string) => ({ subscriptions: 0, unread_subscriptions: 0, caller_subscriptions: 0, pollers: 0, readings: 0, [bound]: 1 });
 
+    /** A harness of its own with more settings, closed after `run`. */
     async function withHarness(env: Record<string, string>, run: (own: Harness) => Promise<void>): Promise<void> {
       const own = await startLiveHarness(lane, env);
       try {
