@@ -301,7 +301,6 @@ export class GatewayMetrics {
         }
       },
     });
-    // Every bound from 0, so a rate over them has a baseline.
     const boundLabels: Record<keyof LiveBoundCounts, string> = {
       subscriptions: 'subscriptions',
       unreadSubscriptions: 'unread_subscriptions',
@@ -309,6 +308,7 @@ export class GatewayMetrics {
       pollers: 'pollers',
       readings: 'readings',
     };
+    // Every bound from 0, so a rate over them has a baseline.
     const boundsSeen: LiveBoundCounts = { subscriptions: 0, unreadSubscriptions: 0, callerSubscriptions: 0, pollers: 0, readings: 0 };
     new Counter({
       name: 'gateway_live_bound_reached_total',
