@@ -19,9 +19,6 @@ const FLOOD = Array.from({ length: 300 }, (_, i) => `ex_flood_${i}`);
 /** Finished executions of org_b: what the other caller reads over and over. */
 const OWN_B = Array.from({ length: 5 }, (_, i) => `ex_own_b_${i}`);
 
-const metric = async (harness: Harness, name: string): Promise<string[]> =>
-  (await harness.instance.metrics!.registry.getSingleMetricAsString(name)).split('\n').filter((line) => line.startsWith(name));
-
 describe('one caller flooding the cache of finished executions', () => {
   let harness: Harness | undefined;
   afterEach(async () => {
@@ -63,7 +60,7 @@ describe('one caller flooding the cache of finished executions', () => {
     await h.query(ONE, { id: last }, { authorization: AUTH_A });
     expect(h.upstream.requestsFor(last)).toHaveLength(lastCalls);
     expect(h.instance.executions.cacheStats.bytes).toBeLessThanOrEqual(h.instance.executions.cacheStats.maxBytes);
-    expect(await metric(h, 'gateway_caller_share_reached_total')).toContainEqual(expect.stringMatching(/resource="cache"\} [1-9]/));
+    expect(await h.metricLines('gateway_caller_share_reached_total')).toContainEqual(expect.stringMatching(/resource="cache"\} [1-9]/));
   });
 });
 
@@ -113,7 +110,7 @@ describe('one caller watching many executions', () => {
     // A's polls in flight at once: past its share (one slot) only while more than a share stays free: three of four.
     const inFlightA = hanging.filter((id) => h.upstream.requestsFor(id).length > 0).length;
     expect(inFlightA).toBe(3);
-    expect(await metric(h, 'gateway_caller_share_reached_total')).toContainEqual(expect.stringMatching(/resource="poll_slots"\} [1-9]/));
+    expect(await h.metricLines('gateway_caller_share_reached_total')).toContainEqual(expect.stringMatching(/resource="poll_slots"\} [1-9]/));
     for (const each of [...ofA, ofB]) each.stop();
   });
 
@@ -136,7 +133,7 @@ describe('one caller watching many executions', () => {
     const other = watch(clients.for(h, AUTH_B), 'ex_watched_b');
     await other.received(1);
     expect(other.errorCodes).toEqual([]);
-    expect(await metric(h, 'gateway_caller_share_reached_total')).toContainEqual(expect.stringMatching(/resource="pollers"\} 1/));
+    expect(await h.metricLines('gateway_caller_share_reached_total')).toContainEqual(expect.stringMatching(/resource="pollers"\} 1/));
     for (const each of [...admitted, again, other]) each.stop();
   });
 
@@ -175,8 +172,8 @@ describe('one caller watching many executions', () => {
       const other = watch(clients.for(h, AUTH_B), idB);
       await other.received(1);
       expect(other.errorCodes).toEqual([]);
-      expect(await metric(h, 'gateway_caller_share_reached_total')).toContainEqual(expect.stringMatching(/resource="live_readings"\} 1/));
-      expect(await metric(h, 'gateway_live_held_bytes')).toEqual([`gateway_live_held_bytes ${h.instance.live.heldBytes}`]);
+      expect(await h.metricLines('gateway_caller_share_reached_total')).toContainEqual(expect.stringMatching(/resource="live_readings"\} 1/));
+      expect(await h.metricLines('gateway_live_held_bytes')).toEqual([`gateway_live_held_bytes ${h.instance.live.heldBytes}`]);
       // A's first watch ends: its reading is let go, and the third execution fits.
       admitted[0]!.stop();
       await waitFor(() => h.instance.live.counts.pollers === 2, "the first watch's poller stopped");
@@ -209,8 +206,8 @@ describe('one caller watching many executions', () => {
       expect(first.updates).toHaveLength(1);
       expect(h.instance.live.heldBytes).toBe(0);
       // Counted by the bound it met, the process's; the small one met its caller's share.
-      expect(await metric(h, 'gateway_live_bound_reached_total')).toContainEqual('gateway_live_bound_reached_total{bound="readings"} 1');
-      expect(await metric(h, 'gateway_caller_share_reached_total')).toContainEqual(expect.stringMatching(/resource="live_readings"\} 1/));
+      expect(await h.metricLines('gateway_live_bound_reached_total')).toContainEqual('gateway_live_bound_reached_total{bound="readings"} 1');
+      expect(await h.metricLines('gateway_caller_share_reached_total')).toContainEqual(expect.stringMatching(/resource="live_readings"\} 1/));
       // Its last reading, once finished, is passed on and let go, never refused.
       const last = watch(clients.for(h, AUTH_B), idB);
       await last.received(1);

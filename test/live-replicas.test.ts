@@ -685,8 +685,7 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
 
   it('Redis stopped: gateway_live_leases_held says 0 on both replicas while each polls for itself, 1 in all once Redis is back', async () => {
     const { a, b } = await watchedPair('leases_gauge');
-    const held = async (replica: Harness) =>
-      Number((await replica.instance.metrics!.registry.getSingleMetricAsString('gateway_live_leases_held')).split('\n').find((line) => line.startsWith('gateway_live_leases_held '))!.split(' ')[1]);
+    const held = (replica: Harness) => replica.metricValue('gateway_live_leases_held');
     await waitFor(() => a.instance.live.leases!.held + b.instance.live.leases!.held === 1, 'one replica to hold the lease');
     expect((await held(a)) + (await held(b))).toBe(1);
     await redis.stop();
@@ -729,8 +728,7 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     expect(onB.updates).toHaveLength(1);
     expect(b.instance.live.counts.pollers).toBe(0);
     expect(b.instance.live.heldBytes).toBe(0);
-    const reached = await b.instance.metrics!.registry.getSingleMetricAsString('gateway_live_bound_reached_total');
-    expect(reached.split('\n')).toContainEqual('gateway_live_bound_reached_total{bound="readings"} 1');
+    expect(await b.metricLines('gateway_live_bound_reached_total')).toContainEqual('gateway_live_bound_reached_total{bound="readings"} 1');
     // The holder's bound is its own: its watch got the 300 events (a watch from now on: none before them) and goes on to the end.
     await waitFor(() => onA.eventIds.length >= appended.length, () => `the holder's watch to get the appended events: ${onA.describe().slice(0, 500)}`);
     expect(onA.eventIds).toEqual(appended);
@@ -812,7 +810,7 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     const [a, b] = [await replica(), await replica()];
     const id = `ex_rep_${lane}_full`;
     putExecution(upstream, id, 'workflow_running', { eventCount: 1, organizationId: 'org_a' });
-    const errors = async (replica: Harness) => Number((await replica.instance.metrics!.registry.getSingleMetricAsString('gateway_redis_errors_total')).split('\n').find((line) => line.startsWith('gateway_redis_errors_total '))!.split(' ')[1]);
+    const errors = (replica: Harness) => replica.metricValue('gateway_redis_errors_total');
     const probe = a.instance.redis!.client;
     await probe.call('CONFIG', 'SET', 'maxmemory-policy', 'noeviction');
     await probe.call('CONFIG', 'SET', 'maxmemory', '1');

@@ -132,6 +132,18 @@ export class Harness {
     return { ...body, status: response.status, headers: response.headers };
   }
 
+  /** The sample lines of metric `name` as /metrics gives them, e.g. `name{label="value"} 1` (METRICS on). */
+  async metricLines(name: string): Promise<string[]> {
+    return (await this.instance.metrics!.registry.getSingleMetricAsString(name)).split('\n').filter((line) => line.startsWith(name));
+  }
+
+  /** The value of metric `name`, one without labels (METRICS on). */
+  async metricValue(name: string): Promise<number> {
+    const sample = (await this.metricLines(name)).find((line) => line.startsWith(`${name} `));
+    if (!sample) throw new Error(`no sample of ${name} without labels`);
+    return Number(sample.slice(name.length + 1));
+  }
+
   /** Any HTTP request to the gateway: `path` is relative to its origin (e.g. `/graphql?query=…`). */
   fetch(path: string, init: RequestInit = {}): Promise<Response> {
     return fetch(new URL(path, this.url), init);

@@ -449,8 +449,12 @@ export function describeLiveBehaviour(transport: TransportName): void {
 
     /** gateway_live_bound_reached_total of `own`, by bound, as /metrics says it (METRICS on in `env`). */
     async function boundsReached(own: Harness): Promise<Record<string, number>> {
-      const text = await own.instance.metrics!.registry.getSingleMetricAsString('gateway_live_bound_reached_total');
-      return Object.fromEntries([...text.matchAll(/bound="(\w+)"\} (\d+)/g)].map(([, bound, count]) => [bound, Number(count)]));
+      const counts: Record<string, number> = {};
+      for (const line of await own.metricLines('gateway_live_bound_reached_total')) {
+        const [, bound, count] = /bound="(\w+)"\} (\d+)/.exec(line)!;
+        counts[bound!] = Number(count);
+      }
+      return counts;
     }
     /** Counts of gateway_live_bound_reached_total with `bound` reached once, every other bound never. */
     const reachedOnce = (bound: string) => ({ subscriptions: 0, unread_subscriptions: 0, caller_subscriptions: 0, pollers: 0, readings: 0, [bound]: 1 });
