@@ -61,8 +61,20 @@ describeEachLane('live streams whose client stopped reading', (lane) => {
 
   /** Running executions whose `responsePayload` changes by CHANGE_BYTES every 60 ms. */
   function changingExecutions(prefix: string, count: number, target: Harness = harness): string[] {
+    const ids = runningExecutions(prefix, count, target);
+    keepChanging(ids, target);
+    return ids;
+  }
+
+  /** Running executions, unchanged until `keepChanging`. */
+  function runningExecutions(prefix: string, count: number, target: Harness = harness): string[] {
     const ids = Array.from({ length: count }, (_, index) => `ex_${prefix}_${lane}_${index}`);
     for (const id of ids) putExecution(target.upstream, id, 'workflow_running', { eventCount: 0 });
+    return ids;
+  }
+
+  /** Changes the `responsePayload` of `ids` by CHANGE_BYTES every 60 ms, until the test ends. */
+  function keepChanging(ids: readonly string[], target: Harness = harness): void {
     let change = 0;
     changing = setInterval(() => {
       change++;
@@ -72,7 +84,6 @@ describeEachLane('live streams whose client stopped reading', (lane) => {
         target.upstream.put({ execution: { ...stored.execution, updatedAt, responsePayload: { blob: 'x'.repeat(CHANGE_BYTES), change } }, events: stored.events });
       }
     }, 60);
-    return ids;
   }
 
   /** Passes when upstream gets no request for `ids` for 300 ms (12 poll intervals), after a poll already under way when the watches ended: their pollers stopped. */
@@ -85,7 +96,9 @@ describeEachLane('live streams whose client stopped reading', (lane) => {
   }
 
   it('a WebSocket that stops reading is dropped within the limit, ending every watch it carried', async () => {
-    const ids = changingExecutions('ws_stalled', 3);
+    // Unchanged until every watch is counted: a client in a busy test process, sent 1 MB per update, can lag past STALL_MS
+    // and be dropped before it pauses (it was once in CI, with no watch left to count).
+    const ids = runningExecutions('ws_stalled', 3);
     const socket = new WebSocket(harness.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
     opened.push({ destroy: () => socket.terminate() });
     let nexts = 0;
@@ -104,9 +117,10 @@ describeEachLane('live streams whose client stopped reading', (lane) => {
     // Three `next`s may be two of one watch and one of another: a watch may not have had its reading yet (unread).
     expect(harness.instance.live.counts).toMatchObject({ subscriptions: 3, pollers: 3 });
 
-    // The client stops reading: its receive window fills, and the gateway's writes wait.
+    // The client stops reading: its receive window fills with the changes, and the gateway's writes wait.
     const raw = (socket as unknown as { _socket: net.Socket })._socket;
     raw.pause();
+    keepChanging(ids);
     const pausedAt = performance.now();
     await waitFor(() => harness.instance.live.counts.subscriptions === 0, 'the stalled WebSocket to be dropped', DROPPED_WITHIN_MS);
     expect(performance.now() - pausedAt).toBeLessThan(DROPPED_WITHIN_MS);
