@@ -453,8 +453,8 @@ describe('the envelope reader refuses only what it cannot serve (unit)', () => {
     const doc = valid();
     const data = doc.data as Doc;
     expect(readExecution(doc, ID, 123)).toEqual({ id: ID, source: data.execution, events: data.events, bodyBytes: 123 });
-    expect(readExecution({ data: { execution: { id: ID } } }, ID, 1)).toEqual({ id: ID, source: { id: ID }, events: [], bodyBytes: 1 });
-    expect(readExecution({ data: { execution: { id: ID }, events: null } }, ID, 1)).toEqual({ id: ID, source: { id: ID }, events: [], bodyBytes: 1 });
+    expect(readExecution({ data: { execution: { id: ID } } }, ID, 1)).toEqual({ id: ID, source: { id: ID }, events: [], eventsAbsent: true, bodyBytes: 1 });
+    expect(readExecution({ data: { execution: { id: ID }, events: null } }, ID, 1)).toEqual({ id: ID, source: { id: ID }, events: [], eventsAbsent: true, bodyBytes: 1 });
     expect(readExecution({ data: { execution: { id: ID }, events: { 0: {} } } }, ID, 1)).toEqual({ id: ID, source: { id: ID }, events: [], eventsUnreadable: true, bodyBytes: 1 });
   });
 });

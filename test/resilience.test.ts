@@ -136,6 +136,38 @@ describe('retries', () => {
   });
 });
 
+describe("a 200 whose envelope code is 429 or 503, with upstream's Retry-After header", () => {
+  const limitedBody = (code: number) => JSON.stringify({ code, message: 'limited', requestId: 'req-limited' });
+
+  it.each([429, 503])('is given up at once past the cap, with retryAfterMs, as HTTP %i with that header would be', async (code) => {
+    const h = await start({ env: { UPSTREAM_RETRY_AFTER_CAP_MS: '2000' } });
+    h.upstream.setFault('ex_demo_1', { kind: 'body', body: limitedBody(code), headers: { 'retry-after': '30' } }, 1);
+    const response = await h.query(ONE, { id: 'ex_demo_1' });
+    expect(response.errors![0]!.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', upstreamStatus: 200, retryAfterMs: 30_000 });
+    expect(response.errors![0]!.message).toMatch(/longer than the gateway waits \(2 s\): not retried/);
+    expect(h.upstream.requestsFor('ex_demo_1')).toHaveLength(1);
+  });
+
+  it('pauses the caller (429) or the pair (503) for the Retry-After: the next call is refused without asking upstream', async () => {
+    const h = await start({ env: { UPSTREAM_RETRY_AFTER_CAP_MS: '500' } });
+    h.upstream.setFault('ex_demo_1', { kind: 'body', body: limitedBody(429), headers: { 'retry-after': '30' } }, 1);
+    h.upstream.setFault('ex_demo_2', { kind: 'body', body: limitedBody(503), headers: { 'retry-after': '30' } }, 1);
+    await h.query(ONE, { id: 'ex_demo_2' });
+    const pair = await h.query(ONE, { id: 'ex_demo_2' });
+    expect(pair.errors![0]!.message).toMatch(/unavailable for this execution/);
+    expect(pair.extensions).toMatchObject({ upstream: { calls: 0 } });
+    expect(h.upstream.requestsFor('ex_demo_2')).toHaveLength(1);
+    // The pair's pause holds only that execution: another is still read.
+    expect((await h.query(ONE, { id: 'ex_demo_3' })).errors).toBeUndefined();
+    await h.query(ONE, { id: 'ex_demo_1' });
+    const caller = await h.query(ONE, { id: 'ex_demo_3' });
+    expect(caller.errors![0]!.message).toMatch(/rate limiting this caller/);
+    expect(caller.errors![0]!.extensions!.retryAfterMs).toBeGreaterThan(29_000);
+    expect(caller.extensions).toMatchObject({ upstream: { calls: 0 } });
+    expect(h.upstream.requestsFor('ex_demo_3')).toHaveLength(1);
+  });
+});
+
 describe('the retry budget (retries in flight: a fifth of the calls in flight, at least 3)', () => {
   it('lets a lone failing call make every attempt', async () => {
     const h = await start({ env: { UPSTREAM_MAX_ATTEMPTS: '3' } });

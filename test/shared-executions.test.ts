@@ -200,12 +200,17 @@ describe('terminal cache', () => {
     expect(h.upstream.requestsFor('ex_missing')).toHaveLength(2);
   });
 
-  it('does not cache a finished execution read with events that are no list: the next request asks again', async () => {
+  // Absent and null too: upstream's contract always lists the events (empty included), so a reading without them may be a partial one.
+  it.each([
+    ['events that are no list', { events: { glitch: true } }],
+    ['events null', { events: null }],
+    ['no events', {}],
+  ])('does not cache a finished execution read with %s: the next request asks again', async (_name, missing) => {
     const h = await start({ env: { TERMINAL_CACHE_TTL_MS: '60000' } });
     const stored = h.upstream.get('ex_done')!;
     h.upstream.setFault('ex_done', {
       kind: 'body',
-      body: JSON.stringify({ code: 200, data: { execution: stored.execution, events: { glitch: true }, message: 'ok' }, message: 'ok', requestId: 'glitch' }),
+      body: JSON.stringify({ code: 200, data: { execution: stored.execution, ...missing, message: 'ok' }, message: 'ok', requestId: 'glitch' }),
     });
     const events = `query($id: ID!) { execution(id: $id) { id events(first: 50) { totalCount } } }`;
     const glitched = await h.query<{ execution: { events: { totalCount: number } } }>(events, { id: 'ex_done' }, { authorization: A });

@@ -184,6 +184,15 @@ describe.each(LANES)('upstream errors (%s lane)', (lane) => {
       expectNoLeaks(response);
     });
 
+    // 600 and up are no 5xx: read as one, a status no HTTP defines was "upstream unavailable", retried and counted by the breaker.
+    it.each([418, 600, 799])('maps HTTP %i, a status the contract does not name, to UPSTREAM_BAD_RESPONSE in one attempt', async (status) => {
+      harness.upstream.setFault('ex_demo_1', { kind: 'status', status });
+      const response = await one('ex_demo_1');
+      expect(response.data).toEqual({ execution: null });
+      expect(onlyError(response).extensions).toMatchObject({ code: 'UPSTREAM_BAD_RESPONSE', upstreamStatus: status });
+      expect(harness.upstream.requestsFor('ex_demo_1')).toHaveLength(1);
+    });
+
     // 408: upstream gave up waiting for the request; 421: it reached a server that does not serve it; 425: too early.
     it.each([408, 421, 425])('retries an HTTP %i (it asks for the request again) and serves the next answer', async (status) => {
       harness.upstream.setFault('ex_demo_1', { kind: 'status', status }, 1);

@@ -21,6 +21,11 @@ export interface Execution {
   readonly events: readonly unknown[];
   /** True when upstream sent `events` that is not a list: served as no events, with a warning. */
   readonly eventsUnreadable?: boolean;
+  /**
+   * True when upstream sent no `events` (absent or null): served as no events, without a warning, but not
+   * cached, since its contract always lists them (empty included) and a missing list may be a partial answer.
+   */
+  readonly eventsAbsent?: boolean;
   /** Bytes of the upstream body it was read from, decoded: the cache's size accounting starts here. */
   readonly bodyBytes: number;
   /**

@@ -122,8 +122,8 @@ export type Unusable = { unusable: string };
 
 /**
  * The execution in a 200 body, or why there is none to serve. `events` absent
- * or null reads as no events; anything else that is not a list too, marked so
- * the schema can say so. `upstreamRequestId` is the response's id (its
+ * or null reads as no events, marked so it is not cached; anything else that is
+ * not a list too, marked so the schema can say so. `upstreamRequestId` is the response's id (its
  * `x-request-id` header, else the envelope's `requestId`), kept with the execution.
  */
 export function readExecution(json: unknown, requestedId: string, bodyBytes: number, upstreamRequestId?: string): Execution | Unusable {
@@ -139,7 +139,7 @@ export function readExecution(json: unknown, requestedId: string, bodyBytes: num
   // Literals, not a spread with a key added: every resolver reads these objects (README "What each plugin costs").
   if (Array.isArray(events)) return upstreamRequestId === undefined ? { id, source, events, bodyBytes } : { id, source, events, bodyBytes, upstreamRequestId };
   if (events === undefined || events === null) {
-    return upstreamRequestId === undefined ? { id, source, events: [], bodyBytes } : { id, source, events: [], bodyBytes, upstreamRequestId };
+    return upstreamRequestId === undefined ? { id, source, events: [], eventsAbsent: true, bodyBytes } : { id, source, events: [], eventsAbsent: true, bodyBytes, upstreamRequestId };
   }
   return upstreamRequestId === undefined
     ? { id, source, events: [], eventsUnreadable: true, bodyBytes }

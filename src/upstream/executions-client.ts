@@ -344,21 +344,10 @@ export class ExecutionsClient {
       unwatch();
     }
     if (!hasBodyToServe(status)) {
-      // A 429 is about this caller's token (a 503 is upstream's as a whole, the breaker's business): its
-      // Retry-After holds for every further call of the caller, not only this one's retry.
-      if (status === 429 && retryAfterMs !== undefined) this.callerPauses.pause(callerKey, retryAfterMs);
-      // A 5xx with Retry-After says how long this execution is expected to stay unavailable to this caller (RFC 9110
-      // §10.2.3): every further call of the pair waits it out, not only this call's retry (./caller-pauses.ts).
-      if (status >= 500 && retryAfterMs !== undefined) this.executionPauses.pause(pairPauseKey(callerKey, id), retryAfterMs);
       const requestId = upstreamRequestId ?? readEnvelopeHead(safeJson(body.text)).requestId;
-      throw errorForUpstreamStatus(status, {
-        upstreamStatus: status,
-        upstreamRequestId: requestId,
-        retryAfterMs,
-        retryAfterCapMs: this.#options.resilience.retryAfterCapMs,
-      });
+      throw this.#statusError(status, id, callerKey, { upstreamStatus: status, upstreamRequestId: requestId, retryAfterMs });
     }
-    const execution = this.#parseExecution(id, body, { upstreamStatus: status, upstreamRequestId });
+    const execution = this.#parseExecution(id, callerKey, body, { upstreamStatus: status, upstreamRequestId, retryAfterMs });
     // Upstream served the pair: a pause a 5xx began for it (the answer to a call of the caller's sent after this one, as
     // a query beside a live poll does not share a call) is over. Kept, every call of the
     // pair was refused for the rest of the Retry-After though upstream had just answered it.
@@ -366,13 +355,32 @@ export class ExecutionsClient {
     return { execution, status };
   }
 
-  #parseExecution(id: string, body: BodyText, facts: { upstreamStatus: number; upstreamRequestId: string | undefined }): Execution {
+  /**
+   * The error for an answer's status, HTTP's or its envelope's `code` (mapped alike), after the pauses its
+   * Retry-After sets: a 429 is about this caller's token (a 503 is upstream's as a whole, the breaker's
+   * business), so it holds for every further call of the caller, not only this one's retry; a 5xx says how
+   * long this execution is expected to stay unavailable to this caller (RFC 9110 §10.2.3), so every further
+   * call of the pair waits it out (./caller-pauses.ts).
+   */
+  #statusError(status: number, id: string, callerKey: string, facts: { upstreamStatus: number; upstreamRequestId: string | undefined; retryAfterMs: number | undefined }): UpstreamError {
+    const { retryAfterMs } = facts;
+    if (status === 429 && retryAfterMs !== undefined) this.callerPauses.pause(callerKey, retryAfterMs);
+    if (status >= 500 && status <= 599 && retryAfterMs !== undefined) this.executionPauses.pause(pairPauseKey(callerKey, id), retryAfterMs);
+    return errorForUpstreamStatus(status, { ...facts, retryAfterCapMs: this.#options.resilience.retryAfterCapMs });
+  }
+
+  #parseExecution(
+    id: string,
+    callerKey: string,
+    body: BodyText,
+    facts: { upstreamStatus: number; upstreamRequestId: string | undefined; retryAfterMs: number | undefined },
+  ): Execution {
     const json = safeJson(body.text);
-    if (json === undefined) throw this.#badResponse(id, 'not JSON', 'body is not JSON', facts);
-    // A 200 can still carry an error envelope; honour its code rather than invent data.
+    if (json === undefined) throw this.#badResponse(id, 'not JSON', 'body is not JSON', { upstreamStatus: facts.upstreamStatus, upstreamRequestId: facts.upstreamRequestId });
+    // A 200 can still carry an error envelope; its code is honoured as that HTTP status would be, Retry-After included.
     const head = readEnvelopeHead(json);
     const upstreamRequestId = facts.upstreamRequestId ?? head.requestId;
-    if (head.errorStatus !== undefined) throw errorForUpstreamStatus(head.errorStatus, { upstreamStatus: facts.upstreamStatus, upstreamRequestId });
+    if (head.errorStatus !== undefined) throw this.#statusError(head.errorStatus, id, callerKey, { ...facts, upstreamRequestId });
     const execution = readExecution(json, id, body.bytes, upstreamRequestId);
     if ('unusable' in execution) throw this.#badResponse(id, 'unusable', execution.unusable, { upstreamStatus: facts.upstreamStatus, upstreamRequestId });
     // Read as UTF-8: served, with a note on the execution (src/schema/query.ts), never lost over its label.

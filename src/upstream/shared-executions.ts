@@ -286,11 +286,11 @@ export class SharedExecutions {
    * Caches what was loaded, for its status's time: what upstream answered also
    * in the shared cache; what came from there locally, until `sharedExpiresAt`
    * at the latest (when Redis lets it go, on performance.now()'s clock). A
-   * reading whose `events` is no list is not cached.
+   * reading whose `events` is no list (absent or null included) is not cached.
    */
   #remember(key: string, caller: CallerIdentity, execution: Execution, sharedExpiresAt?: number): void {
     // A reading whose events are no list is a glitch the next call may not repeat: kept, it would hide a finished execution's events for the whole TTL.
-    if (!this.#cache || execution.eventsUnreadable) return;
+    if (!this.#cache || execution.eventsUnreadable || execution.eventsAbsent) return;
     const statusTtl = isTerminalStatus(statusOf(execution)) ? this.#options.terminalTtlMs : this.#options.activeTtlMs;
     // Read from Redis: the time left is measured here, where it is stored, not when Redis answered (the body was
     // read and revived since, which under load took long enough to serve the copy after Redis had let it go).

@@ -175,7 +175,7 @@ export function errorForUpstreamStatus(status: number, facts: StatusFacts): Upst
       // Counted by the breaker too: a rate limit on one token stays that caller's (failure-judge.ts).
       return transient('The executions API is rate limiting the gateway', 'retry shortly', true, rest, retryAfterCapMs);
     default:
-      if (status >= 500) {
+      if (status >= 500 && status <= 599) {
         return transient(`The executions API failed (HTTP ${status})`, '', status === 502 || status === 503 || status === 504, rest, retryAfterCapMs);
       }
       return new UpstreamError(ErrorCode.UPSTREAM_BAD_RESPONSE, `The executions API answered with unexpected HTTP ${status}.`, { ...rest, unnamedStatus: true });
