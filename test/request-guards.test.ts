@@ -597,6 +597,25 @@ describe.each(LANES)('request guards (%s lane)', (lane) => {
       expect(answer.body.data).toEqual({ __typename: 'Query' });
     });
 
+    // Yoga's own check took any Accept that mentions text/html: a client preferring JSON got the 9 MB page instead.
+    it.each([
+      ['application/json, text/html;q=0.1', 'application/json'],
+      ['application/graphql-response+json, application/json;q=0.9, text/html;q=0.5', 'application/graphql-response+json'],
+      ['text/event-stream, text/html;q=0.1', 'text/event-stream'],
+      ['application/json, text/html', 'application/json'],
+      ['text/html;q=0.5, application/json', 'application/json'],
+      ['text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8', 'text/html'],
+      ['*/*;q=0.8, text/html', 'text/html'],
+      ['text/html, application/json', 'text/html'],
+    ])("answers a GET with an operation and Accept: %s as %s: GraphiQL's page only when it is preferred", async (accept, mediaType) => {
+      const response = await harness.fetch(`/graphql?query=${encodeURIComponent('{ __typename }')}`, { headers: { accept, authorization: AUTH } });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')?.split(';')[0]).toBe(mediaType);
+      const text = await response.text();
+      if (mediaType === 'text/html') expect(text.trimStart()).toMatch(/^<!doctype html>/i);
+      else expect(text).toContain('"__typename":"Query"');
+    });
+
     it('answers Accept: multipart/mixed;deferSpec=20220824 (Apollo incremental delivery) as multipart/mixed', async () => {
       const response = await harness.fetch('/graphql', {
         method: 'POST',

@@ -36,7 +36,7 @@ import { createDocumentCaches } from './document-cache.js';
 import { useOperationResolution, useStableErrorCodes } from './error-codes.js';
 import { createErrorLog } from './error-log.js';
 import { useExecutionFinish } from './execution-finish.js';
-import { graphiqlOffMessage, graphiqlOptions, renderGraphiQL, useNoGraphiQL, type GraphiQLSettings } from './graphiql.js';
+import { graphiqlFor, graphiqlOffMessage, graphiqlOptions, renderGraphiQL, useNoGraphiQL, type GraphiQLSettings } from './graphiql.js';
 import { useOperationLimits } from './operation-limits.js';
 import { useEdgeRefusals, useRequestErrors, type EdgeRefusal } from './request-errors.js';
 import { useRequestId } from './request-id.js';
@@ -150,7 +150,8 @@ export function createGateway(deps: GatewayDependencies): Gateway {
       error: errorLog.yogaError,
     },
     // TRUSTED_DOCUMENTS=only or INTROSPECTION=false: no GraphiQL (useNoGraphiQL answers its route).
-    graphiql: graphiqlOff === undefined ? graphiqlOptions(deps.graphiql ?? {}) : false,
+    // Only for a GET that prefers the page to a result (./graphiql.ts): otherwise Yoga serves the operation.
+    graphiql: graphiqlOff === undefined ? graphiqlFor(graphiqlOptions(deps.graphiql ?? {})) : false,
     renderGraphiQL,
     cors: (request) => cors(request),
     plugins: [

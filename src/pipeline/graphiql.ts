@@ -37,6 +37,30 @@ export function graphiqlOffMessage(security: Pick<SecurityConfig, 'trustedDocume
   return undefined;
 }
 
+/** Types the gateway answers an operation with, besides GraphiQL's page. */
+const RESULT_TYPE = /^(?:application\/(?:graphql-response\+)?json|text\/event-stream|multipart\/mixed)\s*(?:;|$)/i;
+
+/**
+ * Whether a request asks for GraphiQL's page: a GET whose Accept prefers `text/html` to every type a result is
+ * served as (JSON, SSE, multipart). The edge has put Accept in order of preference (src/server/media-types.ts);
+ * wildcards decide nothing here. Yoga's own check (`shouldRenderGraphiQL`) takes any Accept that mentions
+ * `text/html`, so `application/json, text/html;q=0.1` got the 9 MB page instead of its result.
+ */
+export function prefersGraphiQL(request: Request): boolean {
+  if (!shouldRenderGraphiQL(request)) return false;
+  for (const entry of (request.headers.get('accept') ?? '').split(',')) {
+    const type = entry.trim();
+    if (/^text\/html\s*(?:;|$)/i.test(type)) return true;
+    if (RESULT_TYPE.test(type)) return false;
+  }
+  return false;
+}
+
+/** Yoga's `graphiql` option: the page's options for a request that prefers it, false (serve the operation) for any other. */
+export function graphiqlFor(options: GraphiQLOptions): (request: Request) => GraphiQLOptions | false {
+  return (request) => (prefersGraphiQL(request) ? options : false);
+}
+
 /**
  * With GraphiQL off (Yoga's own page switched off too, ./gateway.ts), a browser asking for it gets a 404 that says
  * why, rather than Yoga's answer to a GET without a query.
@@ -48,7 +72,7 @@ export function useNoGraphiQL(message: string): Plugin {
       endpoint = yoga.graphqlEndpoint;
     },
     onRequest({ request, url, fetchAPI, endResponse }) {
-      if (!shouldRenderGraphiQL(request) || (url.pathname !== endpoint && url.pathname !== `${endpoint}/`)) return;
+      if (!prefersGraphiQL(request) || (url.pathname !== endpoint && url.pathname !== `${endpoint}/`)) return;
       endResponse(
         new fetchAPI.Response(errorBody(ErrorCode.BAD_REQUEST, message), {
           status: 404,
