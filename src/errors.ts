@@ -89,7 +89,7 @@ export function metricsNotHere(telemetry: { metrics: 'port' | 'off'; metricsPort
   const { metrics, metricsPort } = telemetry;
   // The port alone: METRICS_HOST is often an internal address, and this answer goes to anyone.
   // METRICS_PORT=0: the port is picked as the metrics server listens, after this answer is made.
-  const port = metricsPort === 0 ? 'a free port picked at start (METRICS_PORT=0; the `metrics listening` log line names it)' : `port ${metricsPort} (METRICS_PORT)`;
+  const port = metricsPort === 0 ? 'port, picked at start (METRICS_PORT=0; the `metrics listening` log line names it)' : `port ${metricsPort} (METRICS_PORT)`;
   const where = metrics === 'off' ? 'metrics are off (METRICS=off)' : `/metrics is served on its own ${port}, not on the API port; METRICS=api serves it here too`;
   return `Not found: ${where}. GraphQL is served at ${graphqlPath}.`;
 }

@@ -441,7 +441,7 @@ describe('where /metrics is served', () => {
       [{ METRICS_PORT: '9999' }, 'port 9999 (METRICS_PORT)'],
       [{ METRICS_HOST: '10.1.2.3', METRICS_PORT: '9100' }, 'port 9100 (METRICS_PORT)'],
       [{ METRICS_HOST: '::1', METRICS_PORT: '9464' }, 'port 9464 (METRICS_PORT)'],
-      [{ METRICS_PORT: '0' }, 'a free port picked at start (METRICS_PORT=0; the `metrics listening` log line names it)'],
+      [{ METRICS_PORT: '0' }, 'port, picked at start (METRICS_PORT=0; the `metrics listening` log line names it)'],
     ] as const) {
       const harness = await start(lane, env);
       const onApi = await harness.fetch('/metrics');
