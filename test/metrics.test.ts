@@ -35,6 +35,9 @@ import { liveEnv, putExecution, sleep, waitFor } from './support/live.js';
 import { rawExchange } from './support/raw-http.js';
 import { sendOver, STREAMING, TRANSPORTS, type TransportName } from './support/transports.js';
 
+/** The API port's default time limits (README "Configuration"), for metrics servers started alone. */
+const TIMES = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000 };
+
 // ---------------------------------------------------------------------------
 // The exposition format, parsed strictly: a line that is not HELP, TYPE, a
 // comment or a well-formed sample fails the test.
@@ -345,7 +348,7 @@ describe('where /metrics is served', () => {
 
     let logged = '';
     const logger = createLogger('info', new Writable({ write: (chunk: Buffer, _encoding, callback) => ((logged += chunk.toString()), callback()) }));
-    const server = await serveMetrics(registrySource(harness.instance.metrics!.registry), 0, '127.0.0.1', logger);
+    const server = await serveMetrics(registrySource(harness.instance.metrics!.registry), 0, '127.0.0.1', logger, harness.config.server);
     try {
       const base = `http://127.0.0.1:${server.port}`;
       expect(server.port).toBeGreaterThan(0);
@@ -380,10 +383,24 @@ describe('where /metrics is served', () => {
     expect(error.code).toBe('ECONNREFUSED');
   });
 
+  // It kept node's defaults (60 s for a head, 300 s for a request): a client sending half a head held it 30 times
+  // longer than HTTP_HEADERS_TIMEOUT_MS said, where the API port answers 408 in time.
+  it("the metrics server holds the API port's time limits: half a head is answered 408 within HTTP_HEADERS_TIMEOUT_MS", async () => {
+    const server = await serveMetrics(registrySource(new Registry()), 0, '127.0.0.1', createLogger('info'), { ...TIMES, headersTimeoutMs: 500 });
+    try {
+      const answer = await rawExchange(`http://127.0.0.1:${server.port}`, 'GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n', { giveUpMs: 10_000 });
+      expect(answer.text).toMatch(/^HTTP\/1\.1 408/);
+      expect(answer.ms).toBeGreaterThanOrEqual(450);
+      expect(answer.ms).toBeLessThan(3_000);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('the metrics server answers 500 and logs, without a stack, when collecting fails', async () => {
     let logged = '';
     const logger = createLogger('info', new Writable({ write: (chunk: Buffer, _encoding, callback) => ((logged += chunk.toString()), callback()) }));
-    const server = await serveMetrics(() => Promise.reject(new Error('collector broke')), 0, '127.0.0.1', logger);
+    const server = await serveMetrics(() => Promise.reject(new Error('collector broke')), 0, '127.0.0.1', logger, TIMES);
     try {
       const response = await fetch(`http://127.0.0.1:${server.port}/metrics`);
       expect(response.status).toBe(500);
@@ -398,7 +415,7 @@ describe('where /metrics is served', () => {
   it('the metrics server answers requests pipelined behind its 404 in order, or says Connection: close on the 404 (or the 405 to a CONNECT) when it cannot read them', async () => {
     const registry = new Registry();
     new Counter({ name: 'pipelined_total', help: 'A series to find in the scrape.', registers: [registry] }).inc();
-    const server = await serveMetrics(registrySource(registry), 0, '127.0.0.1', createLogger('info'));
+    const server = await serveMetrics(registrySource(registry), 0, '127.0.0.1', createLogger('info'), TIMES);
     const url = `http://127.0.0.1:${server.port}`;
     const scrape = 'GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
     const statuses = (text: string) => [...text.matchAll(/^HTTP\/1\.1 (\d{3})/gm)].map((match) => Number(match[1]));

@@ -64,6 +64,7 @@ import { asksMutationByGet } from './get-mutation.js';
 import { asKnownLength, handOver, OVER_LIMIT, readBody, transferCodingProblem } from './request-body.js';
 import { fieldLines, repeatedField } from './repeated-fields.js';
 import { requestLineRefusal, versionRefusal } from './request-line.js';
+import { timeLimits } from './time-limits.js';
 
 export type EdgeSettings = Pick<ServerConfig, 'maxRequestBodyBytes' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs'> & {
   /** CORS_ORIGINS: the edge's own answers carry the same CORS headers as the pipeline's. */
@@ -264,10 +265,6 @@ function isPreflight(request: IncomingMessage): boolean {
   return request.method === 'OPTIONS' && request.headers.origin !== undefined && request.headers['access-control-request-method'] !== undefined;
 }
 
-/** How often node checks the time limits: often enough to answer within a tenth of the shorter one. */
-export function checkingIntervalMs(settings: EdgeSettings): number {
-  return Math.max(25, Math.min(1_000, Math.floor(Math.min(settings.headersTimeoutMs, settings.requestTimeoutMs) / 10)));
-}
 
 /** What the edge answers and counts besides the lane's requests. */
 export interface EdgeState {
@@ -431,12 +428,10 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
     });
   };
 
+  const { keepAliveTimeout, ...limits } = timeLimits(settings);
   const server = createServer(
     {
-      // Node refuses a headers timeout longer than the request timeout; the whole request bounds its headers too.
-      headersTimeout: Math.min(settings.headersTimeoutMs, settings.requestTimeoutMs),
-      requestTimeout: settings.requestTimeoutMs,
-      connectionsCheckingInterval: checkingIntervalMs(settings),
+      ...limits,
       // Node's own 400 for a missing Host has no body and no request id; the edge answers it below.
       requireHostHeader: false,
       // Node's own 431 cannot carry the request's id or CORS headers; the edge answers it below (./head-size.ts).
@@ -450,7 +445,7 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
   // (./expect-continue.ts); any other answer instead closes the connection (node does not keep
   // alive one whose 100 was never sent), so the body is never read.
   server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => handle(request, response, true));
-  server.keepAliveTimeout = settings.keepAliveTimeoutMs;
+  server.keepAliveTimeout = keepAliveTimeout;
   // Node closes a connection the moment its last answer is out; a client still sending then loses that answer (./lingering-close.ts).
   server.on('connection', lingerOnClose);
   // One field line past what the edge takes, so that a head with more is seen and refused (./head-size.ts).

@@ -223,7 +223,7 @@ async function listenOrExit(config: GatewayConfig, upstreamUrl: string, logger: 
 async function serveMetricsOrExit(config: GatewayConfig, source: MetricsSource, logger: Logger, draining: () => boolean): Promise<MetricsServer | undefined> {
   const { metricsHost, metricsPort } = config.telemetry;
   try {
-    const server = await serveMetrics(source, metricsPort, metricsHost, logger);
+    const server = await serveMetrics(source, metricsPort, metricsHost, logger, config.server);
     logger.info({ url: `http://${urlAuthority(metricsHost, server.port)}/metrics` }, 'metrics listening');
     return server;
   } catch (error) {

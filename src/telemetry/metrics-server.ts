@@ -14,6 +14,7 @@ import type { Duplex } from 'node:stream';
 import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
 import { adoptSocket, endWith, pathOf, whenAnswered } from '../server/raw-http.js';
+import { timeLimits, type TimeSettings } from '../server/time-limits.js';
 import { CACHE_CONTROL } from '../pipeline/cache-control.js';
 
 /** Where a scrape's text comes from: one registry, or the workers' sum. */
@@ -132,9 +133,10 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-/** Listens on host:port (0: a free one) and answers `/metrics` from `source`. */
-export async function serveMetrics(source: MetricsSource, port: number, host: string, logger: Logger): Promise<MetricsServer> {
-  const server: Server = createServer((request, response) => {
+/** Listens on host:port (0: a free one) and answers `/metrics` from `source`, under the API port's time limits. */
+export async function serveMetrics(source: MetricsSource, port: number, host: string, logger: Logger, times: TimeSettings): Promise<MetricsServer> {
+  const { keepAliveTimeout, ...limits } = timeLimits(times);
+  const server: Server = createServer(limits, (request, response) => {
     // Node's parser reads nothing after the head of a request asking to upgrade (h2c, WebSocket), which this port
     // does not take: a request pipelined behind it was never answered, and the connection sat silent until the
     // keep-alive timeout. Closing after this answer tells the client to send it again on a new connection.
@@ -166,6 +168,7 @@ export async function serveMetrics(source: MetricsSource, port: number, host: st
     request.resume();
     whenAnswered(socket, () => endWith(socket, '405 Method Not Allowed', 'text/plain; charset=utf-8', NO_TUNNEL, { allow: 'GET, HEAD' }));
   });
+  server.keepAliveTimeout = keepAliveTimeout;
   server.listen(port, host);
   await once(server, 'listening');
   const address = server.address();
