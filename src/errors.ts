@@ -193,6 +193,13 @@ export const invalidAuthorization = (where = 'Authorization') =>
   gatewayError(ErrorCode.UNAUTHENTICATED, `${where} is not a valid Authorization header value: control characters (line breaks included) and characters past U+00FF are not allowed.`);
 
 /**
+ * connectionParams' `authorization` sent as something other than text (a number, an object, a Promise a client
+ * forgot to await), with nothing else naming a caller: "Missing Authorization" told such a client its token was absent.
+ */
+export const authorizationNotText = () =>
+  gatewayError(ErrorCode.UNAUTHENTICATED, 'connectionParams.authorization is not text: send the token as a string, `Bearer <token>` (was a Promise left unawaited, or an object sent?).');
+
+/**
  * `Authorization: Bearer` with no token after it (RFC 6750 §2.1: `Bearer 1*SP b64token`): upstream can only
  * refuse it, so it is refused without a call, which a client's empty token variable otherwise spent on a 401.
  */

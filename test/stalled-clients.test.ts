@@ -99,6 +99,7 @@ describeEachLane('live streams whose client stopped reading', (lane) => {
     // Unchanged until every watch is counted: a client in a busy test process, sent 1 MB per update, can lag past STALL_MS
     // and be dropped before it pauses (it was once in CI, with no watch left to count).
     const ids = runningExecutions('ws_stalled', 3);
+    const logsBefore = harness.logs.length;
     const socket = new WebSocket(harness.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
     opened.push({ destroy: () => socket.terminate() });
     let nexts = 0;
@@ -130,6 +131,11 @@ describeEachLane('live streams whose client stopped reading', (lane) => {
     // Reading again, the client gets what the kernel held, then the end: a close graphql-ws reconnects on.
     raw.resume();
     expect([1006, 1013]).toContain(await closed);
+    // The cut is logged once, at info: a send still waiting when the socket went was once logged at error as well.
+    await sleep(50);
+    const logged = harness.logs.slice(logsBefore);
+    expect(logged.filter((line) => (line.level as number) >= 50)).toEqual([]);
+    expect(logged.filter((line) => line.msg === 'WebSocket closed: its client stopped reading')).toHaveLength(1);
   }, 20_000);
 
   it.each(['GET', 'POST'] as const)('an event stream (%s) that stops reading is dropped within the limit, ending its watch', async (method) => {

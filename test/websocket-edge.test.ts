@@ -847,6 +847,27 @@ describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
       });
     }
 
+    // "Missing Authorization" told a client whose token was there, but not as text, that it sent none.
+    for (const authorization of [12345, { token: 'x' }, true, ['Bearer x']]) {
+      it(`refuses connectionParams.authorization sent as ${JSON.stringify(authorization)} (no text) with UNAUTHENTICATED saying so, and no upstream call`, async () => {
+        harness.upstream.reset();
+        const { results, failure } = await once(harness, { connectionParams: { authorization } }, STATUS);
+        expect(failure, JSON.stringify(failure)).toBeUndefined();
+        expect(results).toHaveLength(1);
+        expect(codes(results[0]!)).toEqual(['UNAUTHENTICATED']);
+        expect(results[0]!.errors?.[0]?.message).toMatch(/^connectionParams\.authorization is not text/);
+        expect(harness.upstream.requests).toEqual([]);
+      });
+    }
+
+    it('takes the upgrade\'s token where connectionParams.authorization is no text, and null as absent', async () => {
+      for (const authorization of [12345, null]) {
+        harness.upstream.reset();
+        expect(await once(harness, { headers: { authorization: AUTH }, connectionParams: { authorization } }, STATUS)).toEqual({ results: [expect.objectContaining({ data: STATUS_DATA })] });
+        expect(harness.upstream.requests).toHaveLength(1);
+      }
+    });
+
     // Either token taken would be a guess: the header was overridden by connectionParams, and of two keys the first
     // found ran, so a client's stale token reached upstream under the caller it did not mean.
     for (const [what, options] of [

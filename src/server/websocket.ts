@@ -71,7 +71,7 @@ import type { Duplex } from 'node:stream';
 import { parse, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import { CloseCode, DEPRECATED_GRAPHQL_WS_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL, makeServer, MessageType, type Context } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { errorBody, ErrorCode, FIELD_VALUE, gatewayError, invalidAuthorization, MASKED_MESSAGE, originRefused, repeatedFieldRefused } from '../errors.js';
+import { authorizationNotText, errorBody, ErrorCode, FIELD_VALUE, gatewayError, invalidAuthorization, MASKED_MESSAGE, originRefused, repeatedFieldRefused } from '../errors.js';
 import type { Lane } from '../fast-lane/index.js';
 import type { Logger } from '../logger.js';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
@@ -441,6 +441,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     // Compared in the form the gateway keys callers by: `bearer x` and `Bearer x` are one caller.
     const callers = new Set([upgrade.headers.authorization, ...sent].filter(namesCaller).map(canonicalAuthorization));
     if (!refusal && callers.size > 1) refusal = { status: 400, error: gatewayError(ErrorCode.BAD_REQUEST, TWO_TOKENS) };
+    if (!refusal && callers.size === 0 && sent.length === 0 && sendsAuthorizationNotText(context.connectionParams)) refusal = { status: 401, error: authorizationNotText() };
     if (!refusal && sentAuthorization !== undefined) {
       // fetch's Headers takes control characters that no HTTP request can carry (and refuses what is past U+00FF).
       // 400: a malformed request, as node's HTTP parser answers a header value holding a control character.
@@ -548,7 +549,10 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
           new Promise<void>((resolve, reject) => {
             if (socket.readyState !== socket.OPEN) return resolve();
             socket.send(data, (error) => {
-              if (error) return reject(error);
+              // A connection closed meanwhile (its client left, or was cut for not reading) has no one to deliver to:
+              // the write's error is no failure of the gateway's, and logged as one it made an alert of a documented cut.
+              if (error && socket.readyState === socket.OPEN && !request.socket.destroyed) return reject(error);
+              if (error) return resolve();
               // The network took a whole message: a client that reads, however slowly, is not stalled.
               settings.stalledClients.progressed(request.socket);
               resolve();
@@ -687,6 +691,15 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
  * case (clients copy the HTTP spelling, `Authorization`), top-level, then under
  * `headers`, as Apollo's and Hasura's clients send it. Only a string counts.
  */
+/** Whether connectionParams carry an `authorization` (where authorizationsIn looks) that is neither text nor absent (null, undefined). */
+function sendsAuthorizationNotText(params: Record<string, unknown> | undefined): boolean {
+  for (const object of [params, params?.headers]) {
+    if (typeof object !== 'object' || object === null) continue;
+    for (const [name, value] of Object.entries(object)) if (name.toLowerCase() === 'authorization' && typeof value !== 'string' && value != null) return true;
+  }
+  return false;
+}
+
 function authorizationsIn(params: Record<string, unknown> | undefined): string[] {
   const found: string[] = [];
   for (const object of [params, params?.headers]) {
