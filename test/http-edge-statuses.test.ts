@@ -9,6 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Harness, LANES } from './support/harness.js';
+import { refusedHeadFields } from '../src/server/request-line.js';
 import { rawExchange, resetBeforeRead } from './support/raw-http.js';
 
 /** One raw answer: status, headers (names lowercased) and body. */
@@ -111,6 +112,10 @@ describe.each(LANES)('the status of an edge refusal (%s lane)', (lane) => {
       const answer = parse(text);
       expect(text, text.slice(0, 300)).toMatch(/^HTTP\/1\.1 501 Not Implemented\r\n/);
       expect(answer.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+      // The client's own id comes back, as on every other answer of the edge: node parses no header of such a request.
+      const named = parse((await rawExchange(harness.url, `${line}\r\nHost: 127.0.0.1\r\nX-Request-Id: mine-501\r\n\r\n`, { giveUpMs: 3_000 })).text);
+      expect(named.status).toBe(501);
+      expect(named.headers['x-request-id']).toBe('mine-501');
       expect(answer.headers['cache-control']).toBe('no-store');
       expect(answer.headers.connection).toBe('close');
       expect(refusal(answer.body)).toEqual({ code: 'BAD_REQUEST', message: expect.stringMatching(/^Method not implemented: GraphQL is served by GET and POST/) });
@@ -173,6 +178,23 @@ describe.each(LANES)('the status of an edge refusal (%s lane)', (lane) => {
       expect(answer.headers['cache-control']).toBe('no-store');
       expect(answer.headers.connection).toBe('close');
       expect(refusal(answer.body)).toEqual({ code: 'BAD_REQUEST', message: `HTTP/${version} is not supported here: send HTTP/1.1.` });
+    });
+
+    it("echoes the client's x-request-id on a 505 too, read from the refused head", async () => {
+      const { text } = await rawExchange(harness.url, 'GET /graphql HTTP/3.0\r\nHost: 127.0.0.1\r\nx-request-id: mine-505\r\n\r\n', { giveUpMs: 3_000 });
+      expect(parse(text).status).toBe(505);
+      expect(parse(text).headers['x-request-id']).toBe('mine-505');
+    });
+
+    it('reads a refused head only as far as its chunk holds whole lines, the first of a repeated field', () => {
+      const refused = (text: string, code = 'HPE_INVALID_METHOD') => refusedHeadFields(Object.assign(new Error('x'), { code, rawPacket: Buffer.from(text, 'latin1'), bytesParsed: 0 }));
+      expect([...refused('FOO / HTTP/1.1\r\nX-Request-Id: a\r\nx-request-id: b\r\nOrigin: http://o.example\r\n\r\nX-Late: no\r\n')]).toEqual([
+        ['x-request-id', 'a'],
+        ['origin', 'http://o.example'],
+      ]);
+      // The last line is cut short by the chunk's end: not read.
+      expect([...refused('FOO / HTTP/1.1\r\nHost: h\r\nX-Request-Id: cut-sh')]).toEqual([['host', 'h']]);
+      expect([...refused('FOO / HTTP/1.1\r\nX-Request-Id: a\r\n\r\n', 'HPE_INVALID_HEADER_TOKEN')]).toEqual([]);
     });
 
     it('answers HTTP/1.2, a minor version node does not read, with a 400 that names the version to send', async () => {

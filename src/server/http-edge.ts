@@ -63,7 +63,7 @@ import { bodyWillBeRead } from './expect-continue.js';
 import { asksMutationByGet } from './get-mutation.js';
 import { asKnownLength, handOver, OVER_LIMIT, readBody, transferCodingProblem } from './request-body.js';
 import { fieldLines, repeatedField } from './repeated-fields.js';
-import { requestLineRefusal, versionRefusal } from './request-line.js';
+import { refusedHeadFields, requestLineRefusal, versionRefusal } from './request-line.js';
 import { timeLimits } from './time-limits.js';
 
 export type EdgeSettings = Pick<ServerConfig, 'maxRequestBodyBytes' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs'> & {
@@ -468,9 +468,12 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
     const refuseNow = () => {
       if (error.code !== 'ECONNRESET' && !closed && socket.writable && !own?.response.headersSent) {
         const { status, message } = clientErrorAnswer(error, own !== undefined);
-        // A later request's head never parsed: its Origin is unknown, and the answer still varies by it (`Vary: Origin`).
-        const cors = corsHeaders(settings.corsOrigins, own?.origin);
-        endWithJson(socket, `${status} ${STATUS_TEXT[status]}`, errorBody(ErrorCode.BAD_REQUEST, message), { 'x-request-id': own?.requestId ?? requestIdFor(undefined), ...cors });
+        // A later request's head never parsed: only a refused request line's chunk may hold its fields (else its Origin is
+        // unknown, and the answer still varies by it: `Vary: Origin`).
+        const fields = own ? undefined : refusedHeadFields(error);
+        const cors = corsHeaders(settings.corsOrigins, own ? own.origin : fields?.get('origin'));
+        const requestId = own?.requestId ?? requestIdFor(fields?.get('x-request-id'));
+        endWithJson(socket, `${status} ${STATUS_TEXT[status]}`, errorBody(ErrorCode.BAD_REQUEST, message), { 'x-request-id': requestId, ...cors });
         // The client may still be sending what failed to parse: read on, or the reset throws the answer away.
         return closeLingering(socket);
       }

@@ -100,3 +100,32 @@ function lineAt(packet: Buffer, offset: number): string {
   const end = text.indexOf('\n', at);
   return text.slice(start, end === -1 ? text.length : end);
 }
+
+/**
+ * The fields of the head whose request line node refused (an unknown method, another version), as far as the
+ * chunk it failed in holds them (`rawPacket`, `bytesParsed`): whole lines after the request line, up to the
+ * empty line that ends the head. Names lowercased; a field sent twice keeps its first value. Empty for any
+ * other error. The refusal's answer echoes the client's `x-request-id` and Origin from them, as every other
+ * answer of the edge does: node parses no header of a request whose request line it refused.
+ */
+export function refusedHeadFields(error: NodeJS.ErrnoException & { rawPacket?: unknown; bytesParsed?: unknown }): Map<string, string> {
+  const fields = new Map<string, string>();
+  if (error.code !== 'HPE_INVALID_METHOD' && error.code !== 'HPE_INVALID_VERSION') return fields;
+  if (!Buffer.isBuffer(error.rawPacket) || typeof error.bytesParsed !== 'number') return fields;
+  const text = error.rawPacket.toString('latin1');
+  let at = text.indexOf('\n', Math.min(Math.max(error.bytesParsed, 0), text.length));
+  while (at !== -1) {
+    const end = text.indexOf('\n', at + 1);
+    // A line the chunk does not hold whole may be cut short: not read.
+    if (end === -1) break;
+    const line = text.slice(at + 1, end).replace(/\r$/, '');
+    if (line === '') break;
+    const colon = line.indexOf(':');
+    if (colon > 0) {
+      const name = line.slice(0, colon).toLowerCase();
+      if (!fields.has(name)) fields.set(name, line.slice(colon + 1).trim());
+    }
+    at = end;
+  }
+  return fields;
+}
