@@ -292,6 +292,16 @@ describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
       expect(top.toLowerCase()).toContain('x-request-id: upgrade-refused');
       expect(top.toLowerCase()).toContain('content-type: application/json');
       expect((JSON.parse(body) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code).toBe('BAD_REQUEST');
+      // RFC 6455 §4.2.2: a version refused names the one spoken, in the header a client reads; no other refusal does.
+      if (head.includes('Version: 7')) expect(top.toLowerCase()).toContain('sec-websocket-version: 13');
+      else expect(top.toLowerCase()).not.toContain('sec-websocket-version');
+    });
+
+    it('refuses an upgrade without Sec-WebSocket-Version naming 13 in its Sec-WebSocket-Version header', async () => {
+      const head = 'GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n';
+      const [top = ''] = (await rawExchange(harness.url, head)).text.split('\r\n\r\n');
+      expect(top).toMatch(/^HTTP\/1\.1 400 /);
+      expect(top.toLowerCase()).toContain('sec-websocket-version: 13');
     });
 
     it('accepts the GraphQL path with a query string', async () => {

@@ -195,6 +195,8 @@ function serverOnlyType(data: string): string | undefined {
   return SERVER_ONLY_TYPES.has(type) ? String(type) : undefined;
 }
 
+const UNSUPPORTED_VERSION = 'Unsupported Sec-WebSocket-Version: send 13.';
+
 /** Why an upgrade to websocket is no handshake ws can take (RFC 6455 §4.2.1), or undefined; ws's own refusal is a text/html page. (An upgrade to another protocol is ignored: ./ignored-upgrade.ts.) */
 function handshakeProblem(request: IncomingMessage): string | undefined {
   // ws answers another method with a text/html 405 of its own, and takes an HTTP/1.0 request.
@@ -202,7 +204,7 @@ function handshakeProblem(request: IncomingMessage): string | undefined {
   if (!/^[+/0-9A-Za-z]{22}==$/.test(request.headers['sec-websocket-key'] ?? '')) return 'Missing or invalid Sec-WebSocket-Key header.';
   const version = request.headers['sec-websocket-version'];
   // The versions ws speaks.
-  if (version !== '13' && version !== '8') return 'Unsupported Sec-WebSocket-Version: send 13.';
+  if (version !== '13' && version !== '8') return UNSUPPORTED_VERSION;
   return subprotocolListProblem(request.headers['sec-websocket-protocol']);
 }
 
@@ -223,7 +225,9 @@ function subprotocolListProblem(header: string | undefined): string | undefined 
 
 /** A refused upgrade, answered as every other refusal: a GraphQL error body with a code, and the request id. */
 function refuseUpgrade(socket: Duplex, request: IncomingMessage, status: string, message: string): void {
-  endWithJson(socket, status, errorBody(ErrorCode.BAD_REQUEST, message), { 'x-request-id': requestIdFor(request.headers['x-request-id']) });
+  // RFC 6455 §4.2.2: a version the server does not speak is answered with the versions it does, in the header clients read.
+  const versions: Record<string, string> = message === UNSUPPORTED_VERSION ? { 'sec-websocket-version': '13' } : {};
+  endWithJson(socket, status, errorBody(ErrorCode.BAD_REQUEST, message), { ...versions, 'x-request-id': requestIdFor(request.headers['x-request-id']) });
 }
 
 /** Close reason of a connection that did not ask for graphql-transport-ws (at most 123 bytes, RFC 6455 §5.5). */
