@@ -371,6 +371,9 @@ describe.each(LANES)('drain details on the %s lane', (lane) => {
     await waitFor(() => harness.upstream.inFlight === 0, 'the upstream call to be cancelled');
     const end = harness.logs.find((line) => String(line.msg).startsWith('drained'));
     expect(end).toMatchObject({ level: 40, requestsCut: 1 });
+    // Its access line says the drain cut it: CLIENT_CLOSED_REQUEST hid what a deploy cut among client hang-ups.
+    await waitFor(() => harness.logs.some((line) => line.component === 'access'), 'the access line');
+    expect(harness.logs.filter((line) => line.component === 'access')).toEqual([expect.objectContaining({ errorCodes: ['SHUTTING_DOWN'], aborted: true })]);
   });
 });
 

@@ -11,6 +11,7 @@ import { forwardedTraceContext } from '../telemetry/trace-context.js';
 import { namesCaller } from './caller-account.js';
 import { requestIdFor } from './request-id.js';
 import { Caller, RequestScope, type ClientWatch, type WarningLog } from './scope.js';
+import { wasCutByShutdown, type GoneCause } from './shutdown-cut.js';
 
 export interface GatewayContext {
   scope: RequestScope;
@@ -48,16 +49,16 @@ export interface RequestSource {
 class ResponseWatch implements ClientWatch {
   constructor(private readonly res: NonNullable<RequestSource['res']>) {}
 
-  onClientGone(listener: () => void): () => void {
+  onClientGone(listener: (cause: GoneCause) => void): () => void {
     const { res } = this;
     if (res.destroyed) {
-      if (!res.writableFinished) listener();
+      if (!res.writableFinished) listener(wasCutByShutdown(res) ? 'shutdown' : 'left');
       return noop;
     }
     // A method, not a named function: tsx (esbuild's keepNames) would add a defineProperty per request.
     const { onClose } = {
       onClose() {
-        if (!res.writableFinished) listener();
+        if (!res.writableFinished) listener(wasCutByShutdown(res) ? 'shutdown' : 'left');
       },
     };
     res.once('close', onClose);
@@ -69,14 +70,15 @@ class ResponseWatch implements ClientWatch {
 class SignalWatch implements ClientWatch {
   constructor(private readonly signal: AbortSignal) {}
 
-  onClientGone(listener: () => void): () => void {
+  onClientGone(listener: (cause: GoneCause) => void): () => void {
     const { signal } = this;
+    const left = () => listener('left');
     if (signal.aborted) {
-      listener();
+      left();
       return noop;
     }
-    signal.addEventListener('abort', listener, { once: true });
-    return () => signal.removeEventListener('abort', listener);
+    signal.addEventListener('abort', left, { once: true });
+    return () => signal.removeEventListener('abort', left);
   }
 }
 

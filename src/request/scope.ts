@@ -7,9 +7,10 @@
 import { hash } from 'node:crypto';
 import type { Execution } from '../domain/execution.js';
 import { badUserInput, type DataWarning } from '../errors.js';
-import { Cancellation } from '../upstream/cancellation.js';
+import { Cancellation, SHUTDOWN_CUT } from '../upstream/cancellation.js';
 import type { TraceHeaders, UpstreamCost } from '../upstream/shared-executions.js';
 import { canonicalAuthorization } from './caller-account.js';
+import type { GoneCause } from './shutdown-cut.js';
 
 /** Distinct executions one GraphQL request may load (also the cap of `executions(ids)`). */
 export const MAX_EXECUTIONS_PER_REQUEST = 100;
@@ -29,8 +30,8 @@ export const MAX_OMITTED_PATHS_CHECKED = 1_000;
 
 /** Tells when the request's client goes away. */
 export interface ClientWatch {
-  /** Calls `listener` once the client goes away (at once if it already has); returns the unsubscribe. */
-  onClientGone(listener: () => void): () => void;
+  /** Calls `listener` once the client goes away (at once if it already has), with why; returns the unsubscribe. */
+  onClientGone(listener: (cause: GoneCause) => void): () => void;
 }
 
 /**
@@ -132,7 +133,7 @@ export class RequestScope {
   ) {}
 
   /** Calls `listener` once the client goes away (a live watch ends with it); returns the unsubscribe. */
-  onClientGone(listener: () => void): () => void {
+  onClientGone(listener: (cause: GoneCause) => void): () => void {
     return this.watchClient.onClientGone(listener);
   }
 
@@ -178,7 +179,9 @@ export class RequestScope {
       const { budgetMs } = this.limits;
       this.#timer = setTimeout(() => made.abort(new DOMException(`request budget of ${budgetMs} ms spent`, 'TimeoutError')), budgetMs);
       this.#timer.unref();
-      this.#unwatch = this.watchClient.onClientGone(() => made.abort(new DOMException('The client went away.', 'AbortError')));
+      this.#unwatch = this.watchClient.onClientGone((cause) =>
+        made.abort(cause === 'shutdown' ? new DOMException('The gateway shut down.', SHUTDOWN_CUT) : new DOMException('The client went away.', 'AbortError')),
+      );
     }
     return this.#cancellation;
   }

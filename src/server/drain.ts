@@ -28,6 +28,7 @@ import type { LiveExecutions } from '../live/live-executions.js';
 import type { Logger } from '../logger.js';
 import type { Health } from './health.js';
 import { LINGER_MS } from './lingering-close.js';
+import { markCutByShutdown } from '../request/shutdown-cut.js';
 import type { WebSocketEdge } from './websocket.js';
 
 /**
@@ -96,6 +97,11 @@ export class RequestsInFlight {
     this.unready();
     this.#server = server;
     server.closeIdleConnections();
+  }
+
+  /** The grace ran out: the requests still in flight are about to be cut, which their scopes tell from a client leaving. */
+  cut(): void {
+    for (const response of this.#slots) if (response) markCutByShutdown(response);
   }
 
   /** Resolves once no request is in flight. */
@@ -178,6 +184,7 @@ export async function drain(parts: DrainParts, timings: DrainTimings, cause?: st
   const webSocketsCut = finished ? 0 : webSockets.open;
   if (!finished) {
     // Cut sockets cancel what their requests still wait for upstream (the request's cancellation), so the pool can close.
+    requests.cut();
     server.closeAllConnections();
     webSockets.close();
   }

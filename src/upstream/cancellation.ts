@@ -53,9 +53,15 @@ export class Cancellation extends EventEmitter {
   }
 }
 
-/** The error a request sees when its cancellation ended the wait: the budget ran out, or its client left. */
+/** The name of the abort reason of a request whose connection the drain cut (src/request/shutdown-cut.ts). */
+export const SHUTDOWN_CUT = 'ShutdownCut';
+
+/** The error a request sees when its cancellation ended the wait: the budget ran out, its client left, or the drain cut it. */
 export function abortedError(cancellation: Cancellation | undefined, attemptTimeoutMs: number): UpstreamError {
   const reason: unknown = cancellation?.reason;
+  if (cancellation?.aborted && reason instanceof Error && reason.name === SHUTDOWN_CUT) {
+    return new UpstreamError(ErrorCode.SHUTTING_DOWN, 'The gateway shut down before the executions API answered: send the request again.');
+  }
   const left = cancellation?.aborted && !(reason instanceof Error && reason.name === 'TimeoutError');
   if (left) return new UpstreamError(ErrorCode.CLIENT_CLOSED_REQUEST, 'The client went away before the executions API answered.');
   return new UpstreamError(ErrorCode.UPSTREAM_TIMEOUT, `The executions API did not answer in time (${attemptTimeoutMs} ms per attempt, within the request's time budget).`);
