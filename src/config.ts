@@ -613,3 +613,67 @@ export function readConfig(env: Record<string, string | undefined> = process.env
     production,
   };
 }
+
+/** A variable the environment sets that is no setting but one edit or two from a setting's name: most likely a misspelling of it. */
+export interface NearMiss {
+  /** The variable as set. */
+  variable: string;
+  /** The setting it is closest to. */
+  setting: string;
+}
+
+/**
+ * Variables of `env` that name no setting but come within one edit of one (two from 12 characters on; a
+ * swap of two neighbours is one), compared in upper case: `METRIC_PORT`, `UPSTREAM_TIMEOUTMS`,
+ * `OTEL_EXPORTER_OTLP_ENDPIONT`, `port`. Left alone, each was ignored in silence and its default used.
+ * Only names with an underscore or of a setting's own letters in another case are read, so `HOME` is no
+ * `HOST`. Never the values: a misspelt `REDIS_KEY_SECRET` is still a secret.
+ */
+export function nearMissSettings(env: Record<string, string | undefined>): NearMiss[] {
+  const names = settingNames();
+  const known = new Set(names);
+  const found: NearMiss[] = [];
+  for (const variable of Object.keys(env)) {
+    if (known.has(variable) || env[variable] === undefined) continue;
+    const upper = variable.toUpperCase();
+    const sameLetters = names.find((name) => name === upper);
+    if (sameLetters) {
+      found.push({ variable, setting: sameLetters });
+      continue;
+    }
+    if (!upper.includes('_') || upper.length < 6) continue;
+    const allowed = upper.length >= 12 ? 2 : 1;
+    let best: { name: string; distance: number } | undefined;
+    for (const name of names) {
+      if (Math.abs(name.length - upper.length) > allowed) continue;
+      const distance = editDistance(upper, name, allowed);
+      if (distance <= allowed && (!best || distance < best.distance)) best = { name, distance };
+    }
+    if (best) found.push({ variable, setting: best.name });
+  }
+  return found;
+}
+
+/**
+ * Edits (insert, delete, replace, swap of neighbours) between `a` and `b`, or more than `limit` once past it.
+ * Hand-written: a few lines, run once at start, where a package would be a dependency for this alone.
+ */
+function editDistance(a: string, b: string, limit: number): number {
+  let before: number[] = [];
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    let least = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let value = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) value = Math.min(value, before[j - 2]! + 1);
+      row.push(value);
+      least = Math.min(least, value);
+    }
+    if (least > limit) return limit + 1;
+    before = previous;
+    previous = row;
+  }
+  return previous[b.length]!;
+}

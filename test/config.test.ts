@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, readConfig, settingNames } from '../src/config.js';
+import { ConfigError, nearMissSettings, readConfig, settingNames } from '../src/config.js';
 
 describe('configuration', () => {
   it('has working defaults, grouped by concern', () => {
@@ -362,6 +362,66 @@ describe('settings that contradict each other', () => {
   ])('accepts %o', (env) => {
     expect(() => readConfig(env)).not.toThrow();
   });
+});
+
+describe('variables that nearly name a setting', () => {
+  it('names the setting each misspelling is closest to: a letter missing or added, two swapped, another case', () => {
+    expect(
+      nearMissSettings({ METRIC_PORT: '9504', UPSTREAM_TIMEOUTMS: '5', OTEL_EXPORTER_OTLP_ENDPIONT: 'http://127.0.0.1:4318', port: '4000', REDIS_URLS: 'redis://x' }),
+    ).toEqual([
+      { variable: 'METRIC_PORT', setting: 'METRICS_PORT' },
+      { variable: 'UPSTREAM_TIMEOUTMS', setting: 'UPSTREAM_TIMEOUT_MS' },
+      { variable: 'OTEL_EXPORTER_OTLP_ENDPIONT', setting: 'OTEL_EXPORTER_OTLP_ENDPOINT' },
+      { variable: 'port', setting: 'PORT' },
+      { variable: 'REDIS_URLS', setting: 'REDIS_URL' },
+    ]);
+  });
+
+  it("leaves alone the settings themselves, a machine's own variables and OpenTelemetry's, however close in letters", () => {
+    const env = Object.fromEntries(settingNames().map((name) => [name, 'x']));
+    expect(nearMissSettings(env)).toEqual([]);
+    expect(
+      nearMissSettings({
+        HOME: '/root',
+        PATH: '/usr/bin',
+        HOSTNAME: 'vm',
+        NODE_OPTIONS: '',
+        npm_package_name: 'execution-gateway',
+        npm_config_cache: '/root/.npm',
+        OTEL_RESOURCE_ATTRIBUTES: 'a=b',
+        OTEL_EXPORTER_OTLP_HEADERS: 'x=y',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://x',
+        OTEL_TRACES_SAMPLER_ARG: '0.1',
+        OTEL_LOG_LEVEL: 'info',
+        UNSET_PORT: undefined,
+      }),
+    ).toEqual([]);
+  });
+
+  it('is logged once at start, naming the variable and the setting, never the value', async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { PATH: process.env.PATH, PORT: '0', METRICS: 'off', METRIC_PORT: 'secret-looking-value', SHUTDOWN_UNREADY_MS: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no listening line: ${out}`)), 30_000);
+      child.stdout.on('data', () => {
+        if (out.includes('"listening"') || out.includes('listening')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+    const warnings = out.split('\n').filter((line) => line.includes('is no setting'));
+    expect(warnings).toHaveLength(1);
+    expect(JSON.parse(warnings[0]!)).toMatchObject({ level: 40, variable: 'METRIC_PORT', setting: 'METRICS_PORT', msg: 'METRIC_PORT is no setting and is ignored: did you mean METRICS_PORT?' });
+    expect(out).not.toContain('secret-looking-value');
+  }, 40_000);
 });
 
 describe('refusals in house style', () => {

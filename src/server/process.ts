@@ -19,7 +19,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { isIPv6 } from 'node:net';
 import { buildInfo } from '../build-info.js';
-import { ConfigError, readConfig, type GatewayConfig } from '../config.js';
+import { ConfigError, nearMissSettings, readConfig, type GatewayConfig } from '../config.js';
 import { DEMO_TOKEN } from '../demo/demo-data.js';
 import { startDemoUpstream } from '../demo/demo-upstream.js';
 import type { FakeUpstream } from '../demo/fake-upstream.js';
@@ -448,6 +448,12 @@ export async function run(handOver: () => void = () => undefined): Promise<void>
   outliveClosedReader(process.stderr);
   const config = loadConfig();
   const logger = createLogger(config.telemetry.logLevel);
+  // Once per deployment, not per worker; the value is never logged (it may be a secret).
+  if (!cluster.isWorker) {
+    for (const { variable, setting } of nearMissSettings(process.env)) {
+      logger.warn({ variable, setting }, `${variable} is no setting and is ignored: did you mean ${setting}?`);
+    }
+  }
   if (config.server.workers > 1 && cluster.isPrimary) await runPrimary(config, logger, handOver);
   else if (cluster.isWorker) await runWorker(config, logger, handOver);
   else await runSingle(config, logger, handOver);
