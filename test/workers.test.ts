@@ -15,6 +15,8 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -197,6 +199,29 @@ describe('WORKERS=2: a SIGTERM while the first workers start', { timeout: 90_000
     // Each worker listened (or heard the drain first and had nothing to drain) and exited cleanly.
     expect(gateway.lines().find((line) => line.msg === 'workers stopped')).toMatchObject({ workers: 2 });
     expect(childrenOf(primary)).toEqual([]);
+  });
+});
+
+describe('WORKERS=3 on a port already taken', { timeout: 60_000 }, () => {
+  // Every worker failed alike and printed it: the same line three times (sixty-four with WORKERS=64).
+  it('exits 1 with one line saying why, not one per worker', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (taken.address() as AddressInfo).port;
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+        cwd: ROOT,
+        detached: true,
+        env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', METRICS: 'off', WORKERS: '3', LOG_LEVEL: 'info' },
+      });
+      children.push(child);
+      const { exited, stderr } = captureOutput(child, { skipNonJson: true });
+      const [code] = await exited;
+      expect(code, stderr()).toBe(1);
+      expect(stderr().match(/^execution-gateway: cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE.*$/gm), stderr()).toHaveLength(1);
+    } finally {
+      taken.close();
+    }
   });
 });
 

@@ -190,6 +190,26 @@ function publicUrl(config: GatewayConfig, port: number): string {
   return `http://${urlAuthority(config.server.host, port)}/graphql`;
 }
 
+/** The message a worker that cannot start sends its primary: the line to print. */
+const START_FAILURE = 'execution-gateway:start-failure';
+
+function isStartFailure(message: unknown): message is { type: typeof START_FAILURE; line: string } {
+  return typeof message === 'object' && message !== null && (message as { type?: unknown }).type === START_FAILURE && typeof (message as { line?: unknown }).line === 'string';
+}
+
+/**
+ * Exits 1 with one line saying why the gateway cannot start. A worker hands the line to its primary, which prints
+ * each distinct line once: with WORKERS=3 a port already taken printed the same line three times.
+ */
+async function cannotStart(line: string): Promise<never> {
+  if (cluster.isWorker && process.connected && process.send) {
+    await new Promise<void>((resolve) => process.send!({ type: START_FAILURE, line }, undefined, undefined, () => resolve()));
+  } else {
+    process.stderr.write(`execution-gateway: ${line}\n`);
+  }
+  process.exit(1);
+}
+
 /** One gateway listening; exits with one line when it cannot be made or cannot listen. */
 async function listenOrExit(config: GatewayConfig, upstreamUrl: string, logger: Logger, demo: boolean) {
   let instance;
@@ -202,16 +222,14 @@ async function listenOrExit(config: GatewayConfig, upstreamUrl: string, logger: 
   } catch (error) {
     // A plugin the fast lane cannot run, or a file a setting needs (the trusted-documents manifest): one line, exit 1.
     if (!(error instanceof FastLaneError) && !(error instanceof ConfigError)) throw error;
-    process.stderr.write(`execution-gateway: ${error.message}\n`);
-    process.exit(1);
+    return cannotStart(error.message);
   }
   try {
     const port = await instance.listen(config.server.port, config.server.host);
     return { port, metrics: instance.metrics, drain: (cause: string) => instance.drain({}, cause) };
   } catch (error) {
     const { host, port } = config.server;
-    process.stderr.write(`execution-gateway: cannot listen on ${host}:${port}: ${(error as Error).message}. Set PORT to a free port, and HOST to an address of this machine.\n`);
-    process.exit(1);
+    return cannotStart(`cannot listen on ${host}:${port}: ${(error as Error).message}. Set PORT to a free port, and HOST to an address of this machine.`);
   }
 }
 
@@ -232,10 +250,7 @@ async function serveMetricsOrExit(config: GatewayConfig, source: MetricsSource, 
       logger.warn({ metricsHost, metricsPort }, `${cause}; shutting down anyway, so the drain goes on without them`);
       return undefined;
     }
-    process.stderr.write(
-      `execution-gateway: ${cause}. Set METRICS_PORT to a free port and METRICS_HOST to an address of this machine, or METRICS=api or off.\n`,
-    );
-    process.exit(1);
+    return cannotStart(`${cause}. Set METRICS_PORT to a free port and METRICS_HOST to an address of this machine, or METRICS=api or off.`);
   }
 }
 
@@ -349,8 +364,17 @@ async function runPrimary(config: GatewayConfig, logger: Logger, handOver: () =>
   const env = { UPSTREAM_URL: upstreamUrl, ...(demo ? { [DEMO_MARKER]: '1' } : {}) };
   // Before the first fork, so it hears every worker say its registry is ready.
   const metricsSource = config.telemetry.metrics === 'port' ? clusterSource() : undefined;
+  // While the first workers start, each distinct line once: they all fail alike (a port taken, a manifest unreadable).
+  // A replacement's failure later is an event of its own, each told.
+  const told = new Set<string>();
+  let firstStart = true;
   const fork = (): Worker => {
     const worker = cluster.fork(env);
+    worker.on('message', (message: unknown) => {
+      if (!isStartFailure(message) || (firstStart && told.has(message.line))) return;
+      told.add(message.line);
+      process.stderr.write(`execution-gateway: ${message.line}\n`);
+    });
     forkedAt.set(worker, performance.now());
     worker.once('listening', () => listened.add(worker));
     return worker;
@@ -359,6 +383,7 @@ async function runPrimary(config: GatewayConfig, logger: Logger, handOver: () =>
   const started = await Promise.all(
     workers.map((worker) => new Promise<boolean>((resolve) => (worker.once('listening', () => resolve(true)), worker.once('exit', () => resolve(false))))),
   );
+  firstStart = false;
   // A signal came while the workers started: its drain (onPrimarySignals) decides the exit, a worker
   // that exited unstarted included, and nothing more starts. Going on opened the metrics port, logged
   // `execution-gateway listening` and printed the demo's banner after `shutting down`, and a worker
