@@ -248,6 +248,18 @@ describe.each(LANES)('typed client, end to end (%s lane)', (lane) => {
     expect(harness.upstream.requests.map((request) => request.path)).toEqual(['ex_demo_1', 'ex_demo_2', 'ex_demo_3', 'ex_demo_4'].map((id) => `/v1/executions/${id}`));
   });
 
+  // graphql-request failed these with a bare `Invalid URL`, or `fetch failed` (the scheme of `localhost:4000/graphql`
+  // is `localhost:`), which reads as the gateway being down; watchExecution already said what to give.
+  it.each(['/graphql', 'localhost:4000/graphql', 'ftp://127.0.0.1/graphql'])('rejects each request for the endpoint %j, no http(s) URL in Node, with the TypeError that says what to give', async (endpoint) => {
+    const client = createGatewayClient(endpoint, AUTH);
+    const said = new TypeError(`The gateway's endpoint ${JSON.stringify(endpoint)} is not an http(s) URL: give its whole /graphql URL (http://127.0.0.1:4000/graphql), or in a page a path relative to it (/graphql).`);
+    await expect(client.request(ExecutionStatusDocument, { id: 'ex_demo_1' })).rejects.toThrow(said);
+    await expect(client.requestResult(ExecutionStatusDocument, { id: 'ex_demo_1' })).rejects.toThrow(said);
+    await expect(client.rawRequest('{ __typename }')).rejects.toThrow(said);
+    await expect(createGatewayClient(endpoint, AUTH, {}, { persistedDocuments: true }).request(ExecutionStatusDocument, { id: 'ex_demo_1' })).rejects.toThrow(said);
+    expect(harness.upstream.requests).toEqual([]);
+  });
+
   it('sends the authorization argument alone when the headers given carry an Authorization too', async () => {
     // A frontend's shared headers with a token of their own (another case): fetch joined the two into one
     // header, "Bearer stale-token, <token>", which upstream refused: UNAUTHENTICATED for every field.

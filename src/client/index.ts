@@ -13,7 +13,7 @@ import { ClientError, GraphQLClient, type RawRequestOptions, type RequestDocumen
 // The client's whole type graph is src/client/ and this dependency-free file: a frontend type-checks it under its own settings.
 import type { DataWarning, ErrorCode, UpstreamCost } from '../client-contract.js';
 import { namesAuthorization, withAuthorization } from './authorization.js';
-import { absoluteEndpoint } from './endpoint.js';
+import { absoluteEndpoint, httpEndpoint } from './endpoint.js';
 import type { HeadersInit } from './fetch-types.js';
 import { PersistedDocuments } from './persisted-documents.js';
 
@@ -108,6 +108,8 @@ export class GatewayClient extends GraphQLClient {
       const options = (queryOrOptions as { query?: unknown }).query
         ? (queryOrOptions as RawRequestOptions<Variables>)
         : ({ query: queryOrOptions, variables, requestHeaders } as unknown as RawRequestOptions<Variables>);
+      const unusable = this.#unusableEndpoint();
+      if (unusable) return Promise.reject(unusable);
       if (this.#persisted) return this.#persistedClientFor(options.requestHeaders, options.query).then((client) => client.rawRequest(options));
       if (!namesAuthorization(options.requestHeaders)) return rawRequest(options);
       return this.#clientFor(options.requestHeaders).rawRequest(options);
@@ -151,9 +153,27 @@ export class GatewayClient extends GraphQLClient {
     const options = (documentOrOptions as { document?: unknown }).document
       ? (documentOrOptions as RequestOptions<V, T>)
       : ({ document: documentOrOptions, variables: rest[0], requestHeaders: rest[1] } as unknown as RequestOptions<V, T>);
+    const unusable = this.#unusableEndpoint();
+    if (unusable) return Promise.reject(unusable);
     if (this.#persisted) return this.#persistedClientFor(options.requestHeaders, documentText(options.document)).then((client) => client.request<T, V>(options));
     if (!namesAuthorization(options.requestHeaders)) return super.request<T, V>(options);
     return this.#clientFor(options.requestHeaders).request<T, V>(options);
+  }
+
+  /**
+   * The TypeError `watchExecution` throws for an endpoint fetch cannot use (`/graphql` in Node,
+   * `localhost:4000/graphql`, whose scheme is `localhost:`), or undefined. Checked when a request is sent,
+   * not when the client is made, so a module that makes it on a server and uses it in a page still loads:
+   * graphql-request failed such requests with a bare `Invalid URL`, or `fetch failed`, which reads as the
+   * gateway being down.
+   */
+  #unusableEndpoint(): TypeError | undefined {
+    try {
+      httpEndpoint(this.#endpoint);
+      return undefined;
+    } catch (error) {
+      return error as TypeError;
+    }
   }
 
   /** A client for one request sending `text`: as `#clientFor` makes it, sending the text's hash when it should. */
@@ -210,6 +230,8 @@ export class GatewayClient extends GraphQLClient {
     // errorPolicy is a setting of the client, not of one request; a client made per call
     // picks up whatever setHeader/setHeaders changed on this one.
     // An Authorization among `requestHeaders` is the request's only one, as in `request`.
+    const unusable = this.#unusableEndpoint();
+    if (unusable) throw unusable;
     const query = print(document);
     const partial = this.#persisted ? await this.#persistedClientFor(requestHeaders, query, { errorPolicy: 'all' }) : this.#clientFor(requestHeaders, { errorPolicy: 'all' });
     // rawRequest's types take a query string only (graphql-request prints a DocumentNode the same way). Its
