@@ -33,4 +33,18 @@ describe('the demo live execution', () => {
     await until(upstream, 'awaiting_payment', 2_000);
     expect(upstream.get(LIVE_DEMO_ID)!.events).toHaveLength(1);
   });
+
+  // It stayed null through running and succeeded, while finishedAt was set: the schema says null only until the workflow starts.
+  it('sets startedAt when the workflow first runs, keeps it after, and has none before', async () => {
+    upstream = await FakeUpstream.start();
+    stop = runLiveDemo(upstream, { stepMs: 30, restMs: 5_000 });
+    const execution = () => upstream!.get(LIVE_DEMO_ID)!.execution as { startedAt?: string | null; finishedAt?: string | null };
+    expect(execution().startedAt ?? null).toBeNull();
+    await until(upstream, 'workflow_running', 2_000);
+    const startedAt = execution().startedAt;
+    expect(startedAt).toMatch(/^\d{4}-\d\d-\d\dT/);
+    await until(upstream, 'workflow_succeeded', 2_000);
+    expect(execution().startedAt).toBe(startedAt);
+    expect(Date.parse(execution().finishedAt!)).toBeGreaterThanOrEqual(Date.parse(startedAt!));
+  });
 });

@@ -44,10 +44,11 @@ export function runLiveDemo(upstream: FakeUpstream, { stepMs = 3_000, restMs = 1
     const firstSeq = stored.events.length + 1;
     // makeEvents spaces events half a second apart from its start, counted from sequence 0: this ends them at about now.
     const events = makeEvents(LIVE_DEMO_ID, DEMO_ORGANIZATION, count, now - Math.floor((firstSeq + count) / 2) * 1000, firstSeq);
-    upstream.put({
-      execution: { ...stored.execution, status, updatedAt: new Date(now).toISOString(), ...(status === 'workflow_succeeded' ? { finishedAt: new Date(now).toISOString() } : {}) },
-      events: [...stored.events, ...events],
-    });
+    const at = new Date(now).toISOString();
+    // Started when the workflow first runs, as the schema says of `startedAt`; finished when it succeeds.
+    const started = stored.execution.startedAt == null && status === 'workflow_running' ? { startedAt: at } : {};
+    const finished = status === 'workflow_succeeded' ? { finishedAt: at } : {};
+    upstream.put({ execution: { ...stored.execution, status, updatedAt: at, ...started, ...finished }, events: [...stored.events, ...events] });
     step++;
     timer = step < STEPS.length ? setTimeout(advance, stepMs) : setTimeout(start, rest);
     timer.unref();
