@@ -336,7 +336,13 @@ export const SETTINGS = {
   sharedState: {
     redisUrl: setting(
       'REDIS_URL',
-      z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL such as redis://:password@127.0.0.1:6379/0' }).optional(),
+      z
+        .url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL such as redis://:password@127.0.0.1:6379/0' })
+        // `redis:/host:6379` and `redis:host:6379` parse with no host: ioredis read them as a Unix socket's path, degraded for good.
+        .refine((value) => !URL.canParse(value) || new URL(value).hostname !== '', 'must name a host: redis://127.0.0.1:6379 (two slashes)')
+        // ioredis sent `SELECT NaN` for `/abc`, and the reply's error ended the process with a stack.
+        .refine((value) => !URL.canParse(value) || /^(?:\/(?:\d{1,9})?)?$/.test(new URL(value).pathname), 'must have no path but a database number: redis://127.0.0.1:6379/0')
+        .optional(),
       'Redis shared by every replica (and worker): the cache of finished executions and one live poller per (caller, execution) across them; `rediss://` for TLS, credentials in the URL (unset: everything stays in the process)',
     ),
     redisKeySecret: setting(

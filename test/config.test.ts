@@ -289,6 +289,11 @@ describe('configuration', () => {
     // Secrets and credentials are never quoted.
     [{ REDIS_URL: 'redis://127.0.0.1:6379', REDIS_KEY_SECRET: 'short-s3cr3t' }, 'Invalid REDIS_KEY_SECRET=(hidden): must be at least 32 characters.'],
     [{ REDIS_URL: 'redis://:s3cr3tpass@127.0.0.1:notaport' }, 'Invalid REDIS_URL="redis://***@127.0.0.1:notaport": must be a redis:// or rediss:// URL'],
+    [{ REDIS_URL: 'redis://127.0.0.1:6379/abc' }, 'Invalid REDIS_URL="redis://127.0.0.1:6379/abc": must have no path but a database number: redis://127.0.0.1:6379/0.'],
+    [{ REDIS_URL: 'redis://127.0.0.1:6379/-1' }, 'Invalid REDIS_URL="redis://127.0.0.1:6379/-1": must have no path but a database number: redis://127.0.0.1:6379/0.'],
+    [{ REDIS_URL: 'redis://127.0.0.1:6379/0/x' }, 'Invalid REDIS_URL="redis://127.0.0.1:6379/0/x": must have no path but a database number: redis://127.0.0.1:6379/0.'],
+    [{ REDIS_URL: 'redis:/127.0.0.1:6379' }, 'Invalid REDIS_URL="redis:/127.0.0.1:6379": must name a host: redis://127.0.0.1:6379 (two slashes).'],
+    [{ REDIS_URL: 'redis:127.0.0.1:6379' }, 'Invalid REDIS_URL="redis:127.0.0.1:6379": must name a host: redis://127.0.0.1:6379 (two slashes).'],
     [{ UPSTREAM_URL: 'https://user:s3cr3t@api.example.com/?x' }, 'Invalid UPSTREAM_URL="https://***@api.example.com/?x": must not carry a query string or fragment.'],
     [
       { UPSTREAM_URL: 'http://svc:s3cr3t@127.0.0.1:8080/api' },
@@ -364,6 +369,12 @@ describe('settings that contradict each other', () => {
   });
 });
 
+describe('REDIS_URL', () => {
+  it.each(['redis://127.0.0.1:6379', 'redis://127.0.0.1:6379/', 'redis://127.0.0.1:6379/0', 'rediss://:pw@redis.example.com:6380/15'])('takes %s: a host, and no path but a database number', (url) => {
+    expect(readConfig({ REDIS_URL: url, REDIS_KEY_SECRET: 'x'.repeat(32) }).sharedState.redisUrl).toBe(url);
+  });
+});
+
 describe('variables that nearly name a setting', () => {
   it('names the setting each misspelling is closest to: a letter missing or added, two swapped, another case', () => {
     expect(
@@ -398,10 +409,10 @@ describe('variables that nearly name a setting', () => {
     ).toEqual([]);
   });
 
-  it('is logged once at start, naming the variable and the setting, never the value', async () => {
+  it('is logged once at start, naming the variable and the setting, never the value (and a REDIS_KEY_SECRET without REDIS_URL)', async () => {
     const { spawn } = await import('node:child_process');
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      env: { PATH: process.env.PATH, PORT: '0', METRICS: 'off', METRIC_PORT: 'secret-looking-value', SHUTDOWN_UNREADY_MS: '0' },
+      env: { PATH: process.env.PATH, PORT: '0', METRICS: 'off', METRIC_PORT: 'secret-looking-value', SHUTDOWN_UNREADY_MS: '0', REDIS_KEY_SECRET: 'k'.repeat(32) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -421,6 +432,9 @@ describe('variables that nearly name a setting', () => {
     expect(warnings).toHaveLength(1);
     expect(JSON.parse(warnings[0]!)).toMatchObject({ level: 40, variable: 'METRIC_PORT', setting: 'METRICS_PORT', msg: 'METRIC_PORT is no setting and is ignored: did you mean METRICS_PORT?' });
     expect(out).not.toContain('secret-looking-value');
+    // A secret for a Redis it was not given: the replica shares nothing, which is said once too.
+    expect(out.split('\n').filter((line) => line.includes('REDIS_KEY_SECRET is set but REDIS_URL is not'))).toHaveLength(1);
+    expect(out).not.toContain('k'.repeat(32));
   }, 40_000);
 });
 

@@ -270,9 +270,10 @@ describe.each(LANES)('shared cache between two replicas, %s lane', (lane) => {
           event(4, { createdAt: '<negative past a double>' }),
         ]).replace('"<negative past a double>"', '-1e400'),
       ],
-      ['no envelope but data.execution', JSON.stringify({ data: { execution: stored.execution } })],
+      // With their events, empty or not: a reading without them is not cached (test/shared-executions.test.ts).
+      ['no envelope but data', JSON.stringify({ data: { execution: stored.execution, events: stored.events } })],
       ['event entries that are no objects', envelope({}, [null, 5, [], 'x', {}])],
-      ['an execution of nothing but its id and status', JSON.stringify({ data: { execution: { id: SUCCEEDED, status: 'workflow_succeeded' } } })],
+      ['an execution of nothing but its id and status', JSON.stringify({ data: { execution: { id: SUCCEEDED, status: 'workflow_succeeded' }, events: [] } })],
       ['UTF-16LE with its byte-order mark', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(envelope({ statusReason: 'Zahlung für Rechnung 😀' }, stored.events), 'utf16le')])],
       ['a charset the gateway does not know', envelope({ statusReason: 'naïve' }, stored.events), { 'content-type': 'application/json; charset=x-klingon' }],
     ];
@@ -747,6 +748,8 @@ describe.each(LANES)('Redis unreachable, %s lane', (lane) => {
     expect(await metric(b, 'gateway_redis_up')).toBe(0);
     expect(lossLines(a)).toHaveLength(linesBefore[0]!.lost + 1);
     expect(lossLines(b)).toHaveLength(linesBefore[1]!.lost + 1);
+    // Killed, Redis closes the connection with no error: the warning had no reason, the commonest outage's.
+    for (const each of [a, b]) expect(String(lossLines(each).at(-1)!.reason ?? '')).toMatch(/^(?:the connection closed|.*ECONN)/);
 
     await server.start();
     await waitFor('both reconnected', async () => (await ready(a)).body.redis === 'connected' && (await ready(b)).body.redis === 'connected');
@@ -786,6 +789,25 @@ describe.each(LANES)('Redis that refuses the connection, %s lane', (lane) => {
     expect(text).not.toContain(wrong);
     expect(text).not.toContain(password);
   }, 15_000);
+
+  // ioredis went on in database 0 when Redis refused the SELECT: another deployment's cache and leases, in silence.
+  it('a database this Redis does not have (REDIS_URL …/99): one error line saying so, degraded, and nothing written to database 0', async () => {
+    await sharedUpstream();
+    const server = await RedisServer.start();
+    servers.push(server);
+    const prefix = 'db99:';
+    const a = await replica(lane, { REDIS_URL: `${server.url}/99`, REDIS_KEY_SECRET: SECRET, REDIS_KEY_PREFIX: prefix, TERMINAL_CACHE_TTL_MS: '60000' }, false);
+    const refused = () => a.logs.filter((line) => String(line.msg).startsWith('redis not used: REDIS_URL names a database'));
+    await waitFor('the error line', () => refused().length === 1);
+    expect(refused()[0]).toMatchObject({ level: 50, reason: expect.stringMatching(/^Redis refused database 99 of REDIS_URL \(ERR DB index is out of range/) });
+    for (const id of [SUCCEEDED, RUNNING, SUCCEEDED]) expectServed(await ask(a, id), id);
+    expect(await ready(a)).toEqual({ status: 200, body: { status: 'ready', upstream: { circuit: 'closed' }, redis: 'degraded' } });
+    expect(await inspector(server.url).keys(`${prefix}*`)).toEqual([]);
+    // Told once, as what it is: not as Redis being unreachable.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(refused()).toHaveLength(1);
+    expect(lossLines(a)).toEqual([]);
+  });
 
   it('nothing listening: the warning says the connection was refused', async () => {
     await sharedUpstream();

@@ -478,6 +478,10 @@ export async function run(handOver: () => void = () => undefined): Promise<void>
     for (const { variable, setting } of nearMissSettings(process.env)) {
       logger.warn({ variable, setting }, `${variable} is no setting and is ignored: did you mean ${setting}?`);
     }
+    // A replica whose manifest lost REDIS_URL serves and polls alone, in silence, beside a fleet that shares.
+    if (config.sharedState.redisKeySecret !== undefined && config.sharedState.redisUrl === undefined) {
+      logger.warn('REDIS_KEY_SECRET is set but REDIS_URL is not: this process shares nothing with other replicas');
+    }
   }
   if (config.server.workers > 1 && cluster.isPrimary) await runPrimary(config, logger, handOver);
   else if (cluster.isWorker) await runWorker(config, logger, handOver);

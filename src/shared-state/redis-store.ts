@@ -132,6 +132,12 @@ export class RedisStore {
    * password read as Redis being down, and its reason was only in the debug lines.
    */
   #lastError: string | undefined;
+  /**
+   * Why Redis is not used at all: it refused to SELECT the database REDIS_URL names (`/99` where it has 16). ioredis
+   * went on in database 0, sharing another deployment's keys and leases in silence (a watch got its first update
+   * and then none, the lease being the other fleet's); now the connections are closed and the replica serves alone.
+   */
+  #unusable: string | undefined;
   readonly #refusals: RedisRefusals;
   #closed = false;
   readonly #heartbeat: NodeJS.Timeout;
@@ -151,7 +157,7 @@ export class RedisStore {
 
   /** True while the command connection is ready and answers. */
   get up(): boolean {
-    return this.#up && !this.#hung;
+    return this.#up && !this.#hung && this.#unusable === undefined;
   }
 
   get health(): RedisHealth {
@@ -240,6 +246,7 @@ export class RedisStore {
     });
     if (role === 'commands') {
       redis.on('ready', () => {
+        if (this.#unusable !== undefined) return;
         this.#connection++;
         this.#up = true;
         this.#hung = false;
@@ -254,6 +261,7 @@ export class RedisStore {
     }
     // Without a listener an 'error' event would end the process; the 'close' above is the one line an outage gets.
     redis.on('error', (error: Error) => {
+      if ((error as { command?: { name?: unknown } }).command?.name === 'select') return this.#refusedDatabase(error);
       if (role === 'commands') this.#lastError = error.message.slice(0, 300);
       this.#logger.debug({ role, err: error.message }, 'redis error');
     });
@@ -312,9 +320,23 @@ export class RedisStore {
     return false;
   }
 
-  /** `reason` when known: the hang's, else the connection's last error (ioredis emits it before the 'close'). */
-  #lost(reason = this.#lastError): void {
-    if (this.#closed || this.#lossLogged) return;
+  /** Redis refused the database REDIS_URL names: one error line, and Redis is not used again by this process. */
+  #refusedDatabase(error: Error): void {
+    if (this.#unusable !== undefined || this.#closed) return;
+    const database = new URL(this.#settings.redisUrl).pathname.slice(1);
+    this.#unusable = `Redis refused database ${database} of REDIS_URL (${error.message.slice(0, 200)})`;
+    this.#up = false;
+    this.#logger.error({ reason: this.#unusable }, 'redis not used: REDIS_URL names a database this Redis does not have; serving from local state. Fix REDIS_URL and restart');
+    this.client.disconnect();
+    this.#subscriber?.disconnect();
+  }
+
+  /**
+   * `reason` when known: the hang's, else the connection's last error (ioredis emits it before the 'close'); a
+   * connection Redis closed with no error (a SHUTDOWN, a crash, a restart) says so.
+   */
+  #lost(reason = this.#lastError ?? 'the connection closed'): void {
+    if (this.#closed || this.#lossLogged || this.#unusable !== undefined) return;
     this.#lossLogged = true;
     this.#logger.warn(reason === undefined ? {} : { reason }, 'redis unreachable: serving from local state until it is back');
   }
