@@ -261,7 +261,7 @@ export class RedisStore {
     }
     // Without a listener an 'error' event would end the process; the 'close' above is the one line an outage gets.
     redis.on('error', (error: Error) => {
-      if ((error as { command?: { name?: unknown } }).command?.name === 'select') return this.#refusedDatabase(error);
+      if ((error as { command?: { name?: unknown } }).command?.name === 'select') return this.#refusedDatabase(redis, error);
       if (role === 'commands') this.#lastError = error.message.slice(0, 300);
       this.#logger.debug({ role, err: error.message }, 'redis error');
     });
@@ -320,8 +320,12 @@ export class RedisStore {
     return false;
   }
 
-  /** Redis refused the database REDIS_URL names: one error line, and Redis is not used again by this process. */
-  #refusedDatabase(error: Error): void {
+  /**
+   * Redis refused the database REDIS_URL names: one error line, and Redis is not used again by this process; a
+   * connection made later (the subscriber, on first use) is closed as it finds the same.
+   */
+  #refusedDatabase(redis: Redis, error: Error): void {
+    redis.disconnect();
     if (this.#unusable !== undefined || this.#closed) return;
     const database = new URL(this.#settings.redisUrl).pathname.slice(1);
     this.#unusable = `Redis refused database ${database} of REDIS_URL (${error.message.slice(0, 200)})`;
