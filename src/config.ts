@@ -642,9 +642,8 @@ export function nearMissSettings(env: Record<string, string | undefined>): NearM
   for (const variable of Object.keys(env)) {
     if (known.has(variable) || env[variable] === undefined) continue;
     const upper = variable.toUpperCase();
-    const sameLetters = names.find((name) => name === upper);
-    if (sameLetters) {
-      found.push({ variable, setting: sameLetters });
+    if (known.has(upper)) {
+      found.push({ variable, setting: upper });
       continue;
     }
     if (!upper.includes('_') || upper.length < 6) continue;

@@ -438,14 +438,14 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
       if (value === undefined || CONNECTION_HEADERS.has(name) || name.startsWith('sec-websocket-')) continue;
       headers.set(name, Array.isArray(value) ? value.join(', ') : value);
     }
-    const sent = authorizationsIn(context.connectionParams);
+    const { sent, notText } = authorizationsIn(context.connectionParams);
     // A blank key (`authorization: token ?? ''`, as Apollo's examples send) names no caller: it neither overrides the
     // upgrade's token or another key's nor counts as a second token. Only where nothing names one is it sent on.
     const sentAuthorization = sent.find(namesCaller) ?? (namesCaller(upgrade.headers.authorization) ? undefined : sent[0]);
     // Compared in the form the gateway keys callers by: `bearer x` and `Bearer x` are one caller.
     const callers = new Set([upgrade.headers.authorization, ...sent].filter(namesCaller).map(canonicalAuthorization));
     if (!refusal && callers.size > 1) refusal = { status: 400, error: gatewayError(ErrorCode.BAD_REQUEST, TWO_TOKENS) };
-    if (!refusal && callers.size === 0 && sent.length === 0 && sendsAuthorizationNotText(context.connectionParams)) refusal = { status: 401, error: authorizationNotText() };
+    if (!refusal && callers.size === 0 && sent.length === 0 && notText) refusal = { status: 401, error: authorizationNotText() };
     if (!refusal && sentAuthorization !== undefined) {
       // fetch's Headers takes control characters that no HTTP request can carry (and refuses what is past U+00FF).
       // 400: a malformed request, as node's HTTP parser answers a header value holding a control character.
@@ -693,22 +693,20 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
 /**
  * The tokens in connectionParams, the one to send first: `authorization` in any
  * case (clients copy the HTTP spelling, `Authorization`), top-level, then under
- * `headers`, as Apollo's and Hasura's clients send it. Only a string counts.
+ * `headers`, as Apollo's and Hasura's clients send it. Only a string counts;
+ * `notText` says one was something else (a number, an object), null and
+ * undefined being absent.
  */
-/** Whether connectionParams carry an `authorization` (where authorizationsIn looks) that is neither text nor absent (null, undefined). */
-function sendsAuthorizationNotText(params: Record<string, unknown> | undefined): boolean {
+function authorizationsIn(params: Record<string, unknown> | undefined): { sent: string[]; notText: boolean } {
+  const sent: string[] = [];
+  let notText = false;
   for (const object of [params, params?.headers]) {
     if (typeof object !== 'object' || object === null) continue;
-    for (const [name, value] of Object.entries(object)) if (name.toLowerCase() === 'authorization' && typeof value !== 'string' && value != null) return true;
+    for (const [name, value] of Object.entries(object)) {
+      if (name.toLowerCase() !== 'authorization' || value == null) continue;
+      if (typeof value === 'string') sent.push(value);
+      else notText = true;
+    }
   }
-  return false;
-}
-
-function authorizationsIn(params: Record<string, unknown> | undefined): string[] {
-  const found: string[] = [];
-  for (const object of [params, params?.headers]) {
-    if (typeof object !== 'object' || object === null) continue;
-    for (const [name, value] of Object.entries(object)) if (name.toLowerCase() === 'authorization' && typeof value === 'string') found.push(value);
-  }
-  return found;
+  return { sent, notText };
 }

@@ -342,7 +342,7 @@ export class RedisStore {
   #lost(reason = this.#lastError ?? 'the connection closed'): void {
     if (this.#closed || this.#lossLogged || this.#unusable !== undefined) return;
     this.#lossLogged = true;
-    this.#logger.warn(reason === undefined ? {} : { reason }, 'redis unreachable: serving from local state until it is back');
+    this.#logger.warn({ reason }, 'redis unreachable: serving from local state until it is back');
   }
 
   #found(): void {

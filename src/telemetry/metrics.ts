@@ -23,7 +23,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { buildInfo } from '../build-info.js';
 import * as operations from '../client/generated.js';
 import { ErrorCode, MASKED_MESSAGE, WarningCode } from '../errors.js';
-import type { LiveBoundCounts, LiveExecutions } from '../live/live-executions.js';
+import type { LiveExecutions } from '../live/live-executions.js';
 import type { RedisStore } from '../shared-state/redis-store.js';
 import type { LiveLeases } from '../shared-state/live-leases.js';
 import type { SharedCache } from '../shared-state/shared-cache.js';
@@ -148,6 +148,27 @@ function countedElsewhere(registry: Registry, name: string, help: string, read: 
   });
 }
 
+/**
+ * A counter, by one label, of running totals counted elsewhere (`read`: a reader per label value), read at
+ * scrape time; every value exported from 0, so a rate over them has a baseline.
+ */
+function countedByLabel(registry: Registry, name: string, help: string, label: string, read: Record<string, () => number>): Counter {
+  const seen: Record<string, number> = Object.fromEntries(Object.keys(read).map((value) => [value, 0]));
+  return new Counter({
+    name,
+    help,
+    labelNames: [label],
+    registers: [registry],
+    collect() {
+      for (const [value, readNow] of Object.entries(read)) {
+        const now = readNow();
+        this.inc({ [label]: value }, now - seen[value]!);
+        seen[value] = now;
+      }
+    },
+  });
+}
+
 export class GatewayMetrics {
   readonly registry = new Registry();
   readonly #attempts: Counter<'outcome' | 'status' | 'attempt'>;
@@ -260,69 +281,45 @@ export class GatewayMetrics {
         this.set(policies.waitingInShares);
       },
     });
-    const refusalsSeen: Record<Refusal, number> = { circuit_open: 0, bulkhead_full: 0, caller_share_full: 0, caller_paused: 0, execution_paused: 0 };
-    new Counter({
-      name: 'gateway_upstream_refused_total',
-      help: 'Calls the gateway answered itself with UPSTREAM_UNAVAILABLE, by why (circuit_open, bulkhead_full, caller_share_full, caller_paused, execution_paused); circuit_open includes retries the circuit refused, also in gateway_upstream_retries_skipped_total',
-      labelNames: ['by'],
-      registers,
-      collect() {
-        for (const by of Object.keys(refusalsSeen) as Refusal[]) {
-          const now = client.refusals[by];
-          // Every reason from 0, so a rate over them has a baseline.
-          this.inc({ by }, now - refusalsSeen[by]);
-          refusalsSeen[by] = now;
-        }
-      },
-    });
+    const refusals: Refusal[] = ['circuit_open', 'bulkhead_full', 'caller_share_full', 'caller_paused', 'execution_paused'];
+    countedByLabel(
+      this.registry,
+      'gateway_upstream_refused_total',
+      'Calls the gateway answered itself with UPSTREAM_UNAVAILABLE, by why (circuit_open, bulkhead_full, caller_share_full, caller_paused, execution_paused); circuit_open includes retries the circuit refused, also in gateway_upstream_retries_skipped_total',
+      'by',
+      Object.fromEntries(refusals.map((by) => [by, () => client.refusals[by]])),
+    );
     const { counts } = executions;
     countedElsewhere(this.registry, 'gateway_cache_hits_total', 'Executions served from the cache of finished executions', () => counts.cacheHits);
     countedElsewhere(this.registry, 'gateway_cache_misses_total', 'Lookups the cache could not serve', () => counts.cacheMisses);
     countedElsewhere(this.registry, 'gateway_cache_evictions_total', 'Cache entries dropped to make room', () => counts.cacheEvictions);
     countedElsewhere(this.registry, 'gateway_upstream_shared_calls_total', 'Loads that joined an upstream call already in flight', () => counts.sharedCalls);
     // Per resource, never per caller: a caller's key as a label would grow without bound (and name its token's hash).
-    const shareRead: Record<'cache' | 'pollers' | 'poll_slots' | 'live_readings', () => number> = {
-      cache: () => counts.cacheShareReached,
-      pollers: () => live.shareCounts.pollers,
-      poll_slots: () => live.shareCounts.pollSlots,
-      live_readings: () => live.shareCounts.readings,
-    };
-    const shareSeen = { cache: 0, pollers: 0, poll_slots: 0, live_readings: 0 };
-    new Counter({
-      name: 'gateway_caller_share_reached_total',
-      help: "Times a caller was held to its share (CALLER_SHARE_PERCENT), by resource: cache (an entry stored into a full cache made room from the caller's own), pollers (a watch of one more execution refused, TOO_MANY_SUBSCRIPTIONS), poll_slots (a poll waited for a slot its caller's share held), live_readings (its pollers held their share of LIVE_MAX_HELD_BYTES: a reading refused, ending its watches, or a watch of one more execution refused, TOO_MANY_SUBSCRIPTIONS)",
-      labelNames: ['resource'],
-      registers,
-      collect() {
-        for (const resource of Object.keys(shareRead) as Array<keyof typeof shareRead>) {
-          const now = shareRead[resource]();
-          this.inc({ resource }, now - shareSeen[resource]);
-          shareSeen[resource] = now;
-        }
+    countedByLabel(
+      this.registry,
+      'gateway_caller_share_reached_total',
+      "Times a caller was held to its share (CALLER_SHARE_PERCENT), by resource: cache (an entry stored into a full cache made room from the caller's own), pollers (a watch of one more execution refused, TOO_MANY_SUBSCRIPTIONS), poll_slots (a poll waited for a slot its caller's share held), live_readings (its pollers held their share of LIVE_MAX_HELD_BYTES: a reading refused, ending its watches, or a watch of one more execution refused, TOO_MANY_SUBSCRIPTIONS)",
+      'resource',
+      {
+        cache: () => counts.cacheShareReached,
+        pollers: () => live.shareCounts.pollers,
+        poll_slots: () => live.shareCounts.pollSlots,
+        live_readings: () => live.shareCounts.readings,
       },
-    });
-    const boundLabels: Record<keyof LiveBoundCounts, string> = {
-      subscriptions: 'subscriptions',
-      unreadSubscriptions: 'unread_subscriptions',
-      callerSubscriptions: 'caller_subscriptions',
-      pollers: 'pollers',
-      readings: 'readings',
-    };
-    // Every bound from 0, so a rate over them has a baseline.
-    const boundsSeen: LiveBoundCounts = { subscriptions: 0, unreadSubscriptions: 0, callerSubscriptions: 0, pollers: 0, readings: 0 };
-    new Counter({
-      name: 'gateway_live_bound_reached_total',
-      help: "Times a live subscription met one of the process's bounds (TOO_MANY_SUBSCRIPTIONS), by bound: a watch refused at subscriptions (LIVE_MAX_SUBSCRIPTIONS), unread_subscriptions (LIVE_MAX_UNREAD_SUBSCRIPTIONS), caller_subscriptions (LIVE_MAX_SUBSCRIPTIONS_PER_CALLER) or pollers (LIVE_MAX_POLLERS, a watch of one more execution); readings (LIVE_MAX_HELD_BYTES): a reading refused, ending every watch of its execution, counted once. A caller held to its share is in gateway_caller_share_reached_total; a WebSocket connection's LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION is not counted here",
-      labelNames: ['bound'],
-      registers,
-      collect() {
-        const now = live.boundCounts;
-        for (const bound of Object.keys(now) as Array<keyof LiveBoundCounts>) {
-          this.inc({ bound: boundLabels[bound] }, now[bound] - boundsSeen[bound]);
-          boundsSeen[bound] = now[bound];
-        }
+    );
+    countedByLabel(
+      this.registry,
+      'gateway_live_bound_reached_total',
+      "Times a live subscription met one of the process's bounds (TOO_MANY_SUBSCRIPTIONS), by bound: a watch refused at subscriptions (LIVE_MAX_SUBSCRIPTIONS), unread_subscriptions (LIVE_MAX_UNREAD_SUBSCRIPTIONS), caller_subscriptions (LIVE_MAX_SUBSCRIPTIONS_PER_CALLER) or pollers (LIVE_MAX_POLLERS, a watch of one more execution); readings (LIVE_MAX_HELD_BYTES): a reading refused, ending every watch of its execution, counted once. A caller held to its share is in gateway_caller_share_reached_total; a WebSocket connection's LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION is not counted here",
+      'bound',
+      {
+        subscriptions: () => live.boundCounts.subscriptions,
+        unread_subscriptions: () => live.boundCounts.unreadSubscriptions,
+        caller_subscriptions: () => live.boundCounts.callerSubscriptions,
+        pollers: () => live.boundCounts.pollers,
+        readings: () => live.boundCounts.readings,
       },
-    });
+    );
     new Gauge({
       name: 'gateway_cache_bytes',
       help: 'Approximate heap held by the cache, in bytes (CACHE_MAX_BYTES bounds it)',
