@@ -34,6 +34,7 @@ import {
   type DocumentNode,
   type GraphQLSchema,
 } from 'graphql';
+import { documentHash } from '../src/pipeline/document-hash.js';
 import { OPERATION_LIMIT_RULES, parseWithinLimits } from '../src/pipeline/operation-limits.js';
 import { SPEC_RULES } from '../src/pipeline/spec-rules.js';
 
@@ -65,7 +66,10 @@ function operationNames(text: string): string[] {
 
 /**
  * The documents of one manifest, given its path (for messages) and its text.
- * Throws KnownDocumentsError when the text is not a JSON object of strings.
+ * Throws KnownDocumentsError when the text is not a JSON object of strings, or
+ * when a key is not the sha256 of its document (src/pipeline/document-hash.ts):
+ * a client sending that document's hash would never find it, and the gateway
+ * refuses such a manifest at start.
  */
 export function readKnownDocuments(manifest: string, json: string): KnownDocument[] {
   let value: unknown;
@@ -76,6 +80,11 @@ export function readKnownDocuments(manifest: string, json: string): KnownDocumen
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value) || !Object.values(value).every((each) => typeof each === 'string')) {
     throw new KnownDocumentsError(`${manifest} is not a persisted-documents manifest ({ "<sha256>": "<document>" })`);
+  }
+  for (const [key, text] of Object.entries(value as Record<string, string>)) {
+    if (key !== documentHash(text)) {
+      throw new KnownDocumentsError(`${manifest} holds a document under "${key.slice(0, 80)}", which is not its sha256 (${documentHash(text)}): clients sending its hash would not find it`);
+    }
   }
   return Object.entries(value as Record<string, string>).map(([hash, text]) => ({
     manifest,

@@ -11,13 +11,9 @@
  * sends, and it would replace the generated client; hence this small plugin.
  * test/trusted-documents.test.ts holds the manifest to the exported documents.
  */
-import { createHash } from 'node:crypto';
+import { documentHash } from '../src/pipeline/document-hash.js';
 import { Kind, print, visit, type DefinitionNode, type DocumentNode, type FragmentDefinitionNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 
-/** The manifest's key for a document: the lowercase hex sha256 of its exact UTF-8 text. */
-export function documentHash(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
-}
 
 const isOperation = (definition: DefinitionNode): definition is OperationDefinitionNode => definition.kind === Kind.OPERATION_DEFINITION;
 const isFragment = (definition: DefinitionNode): definition is FragmentDefinitionNode => definition.kind === Kind.FRAGMENT_DEFINITION;

@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Kind, parse, print, visit, type ASTNode, type ASTVisitor, type EnumValueDefinitionNode } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { KnownDocumentsError, readKnownDocuments } from '../scripts/known-documents.js';
+import { KnownDocumentsError, readKnownDocuments, type KnownDocument } from '../scripts/known-documents.js';
 import { CHANGED_DEFAULT_REASON, changelog, checkSchema, NON_NULL_OUTPUT_REASON, OUTPUT_ENUM_REASON, problems, readDeclarations, SchemaCheckError, type DeclaredChange } from '../scripts/schema-changes.js';
+import { documentHash } from '../src/pipeline/document-hash.js';
 import { OPERATION_LIMITS } from '../src/pipeline/operation-limits.js';
 import { Harness } from './support/harness.js';
 
@@ -41,6 +42,16 @@ const withEnumValue = (enumName: string, value: string) =>
       return { ...node, values: [...(node.values ?? []), added] };
     },
   });
+
+/** A frontend build's manifest of these documents, each under its sha256, as `schema:check` reads it. */
+const manifestOf = (path: string, documents: Record<string, string>): KnownDocument[] =>
+  readKnownDocuments(path, JSON.stringify(Object.fromEntries(Object.values(documents).map((text) => [documentHash(text), text]))));
+
+/** Each document's findings by the name the test gave it. */
+const byName = <T>(documents: Record<string, string>, found: Map<KnownDocument, T>): Map<string, T> => {
+  const names = new Map(Object.entries(documents).map(([name, text]) => [documentHash(text), name]));
+  return new Map([...found].map(([document, value]) => [names.get(document.hash)!, value]));
+};
 
 /** What the typed client sends: the committed manifest, as the check reads it. */
 const KNOWN = readKnownDocuments('schema/persisted-documents.json', read('schema/persisted-documents.json'));
@@ -251,38 +262,36 @@ describe('schema check', () => {
   it('reads each document on its own: two manifests may each define a fragment of the same name', async () => {
     const fragment = (field: string) => `query Mini($id: ID!) { execution(id: $id) { ...Bits } } fragment Bits on Execution { ${field} }`;
     const documents = [
-      ...readKnownDocuments('web.json', JSON.stringify({ a: fragment('status') })),
-      ...readKnownDocuments('mobile.json', JSON.stringify({ b: fragment('isTerminal') })),
+      ...manifestOf('web.json', { a: fragment('status') }),
+      ...manifestOf('mobile.json', { b: fragment('isTerminal') }),
     ];
     const check = await checkSchema(BASELINE, BASELINE, [], documents);
     expect(check.ok).toBe(true);
     expect(check.brokenDocuments.size).toBe(0);
     const broken = await checkSchema(BASELINE, withoutField('Execution', 'isTerminal'), [{ type: 'FIELD_REMOVED', path: 'Execution.isTerminal', reason: 'Gone.' }], documents);
-    expect([...broken.brokenDocuments.keys()].map((document) => document.label)).toEqual(['mobile.json#b (query Mini)']);
+    expect([...broken.brokenDocuments.keys()].map((document) => document.label)).toEqual([`mobile.json#${documentHash(fragment('isTerminal')).slice(0, 12)} (query Mini)`]);
   });
 
   it('tells a document that never validated apart from one the change broke', async () => {
-    const documents = readKnownDocuments('old.json', JSON.stringify({ c: '{ execution(id: "x") { nope } }' }));
+    const text = '{ execution(id: "x") { nope } }';
+    const documents = manifestOf('old.json', { c: text });
     const check = await checkSchema(BASELINE, BASELINE, [], documents);
     expect(check.ok).toBe(false);
     expect(problems(check)).toEqual([
-      'Known document does not validate, against the baseline either: old.json#c (query (anonymous)): Cannot query field "nope" on type "Execution". Is it an operation of this API? Fix it or stop passing its manifest.',
+      `Known document does not validate, against the baseline either: old.json#${documentHash(text).slice(0, 12)} (query (anonymous)): Cannot query field "nope" on type "Execution". Is it an operation of this API? Fix it or stop passing its manifest.`,
     ]);
   });
 
   // inspector's validate threw (a stack, no check) on the first three, and passed the mutation the gateway refuses.
   it('holds odd documents to what the gateway does with them, without throwing', async () => {
-    const documents = readKnownDocuments(
-      'odd.json',
-      JSON.stringify({
-        unclosed: 'query Cut { execution(id: "x") { id ',
-        unknownFragment: 'query Spread { execution(id: "x") { ...Missing } }',
-        dotsInString: 'query Dots { execution(id: "...abc") { id } }',
-        mutation: 'mutation Nope { execution(id: "x") { id } }',
-      }),
-    );
-    const check = await checkSchema(BASELINE, BASELINE, [], documents);
-    const broken = new Map([...check.brokenDocuments].map(([document, messages]) => [document.hash, messages]));
+    const odd = {
+      unclosed: 'query Cut { execution(id: "x") { id ',
+      unknownFragment: 'query Spread { execution(id: "x") { ...Missing } }',
+      dotsInString: 'query Dots { execution(id: "...abc") { id } }',
+      mutation: 'mutation Nope { execution(id: "x") { id } }',
+    };
+    const check = await checkSchema(BASELINE, BASELINE, [], manifestOf('odd.json', odd));
+    const broken = byName(odd, check.brokenDocuments);
     expect(broken.get('unclosed')).toEqual(['Syntax Error: Expected Name, found <EOF>.']);
     expect(broken.get('unknownFragment')).toEqual(['Unknown fragment "Missing".']);
     expect(broken.has('dotsInString')).toBe(false);
@@ -311,9 +320,9 @@ describe('schema check', () => {
     } finally {
       await harness.close();
     }
-    const check = await checkSchema(BASELINE, BASELINE, [], readKnownDocuments('web.json', JSON.stringify(pastLimits)));
+    const check = await checkSchema(BASELINE, BASELINE, [], manifestOf('web.json', pastLimits));
     expect(check.ok).toBe(false);
-    const broken = new Map([...check.brokenDocuments].map(([document, messages]) => [document.hash, messages.join(' ')]));
+    const broken = new Map([...byName(pastLimits, check.brokenDocuments)].map(([name, messages]) => [name, messages.join(' ')]));
     expect(broken.get('depth')).toMatch(new RegExp(`^Query depth limit of ${OPERATION_LIMITS.maxDepth} exceeded, found 10\\. `));
     expect(broken.get('aliases')).toMatch(new RegExp(`^Aliases limit of ${OPERATION_LIMITS.maxAliases} exceeded, found ${OPERATION_LIMITS.maxAliases + 1}\\. `));
     expect(broken.get('cost')).toMatch(new RegExp(`^Query Cost limit of ${OPERATION_LIMITS.maxCost} exceeded`));
@@ -330,17 +339,30 @@ describe('schema check', () => {
     }
   });
 
+  // The gateway refuses such a manifest at start (TRUSTED_DOCUMENTS): the check passed it, keyed by names.
+  it('refuses a manifest whose key is not the sha256 of its document, naming both', () => {
+    const text = 'query Status($id: ID!) { execution(id: $id) { status } }';
+    const edited = `${text} `;
+    for (const [key, document] of [['Status', text], [documentHash(text), edited], [documentHash(text).toUpperCase(), text], [`sha256:${documentHash(text)}`, text]]) {
+      expect(() => readKnownDocuments('web.json', JSON.stringify({ [key!]: document }))).toThrow(
+        `web.json holds a document under "${key}", which is not its sha256 (${documentHash(document!)}): clients sending its hash would not find it`,
+      );
+    }
+    expect(manifestOf('web.json', { status: text })).toEqual([{ manifest: 'web.json', hash: documentHash(text), text, label: `web.json#${documentHash(text).slice(0, 12)} (query Status)` }]);
+  });
+
   it('npm run schema:check -- <manifest> holds the schema to a deployed frontend\'s documents too, and exits 1 on one it breaks', async () => {
     const directory = mkdtempSync(join(tmpdir(), 'schema-check-'));
     const manifest = join(directory, 'web-3.3.json');
-    writeFileSync(manifest, JSON.stringify({ ['f'.repeat(64)]: 'query Old { execution(id: "x") { retiredField } }' }));
+    const old = 'query Old { execution(id: "x") { retiredField } }';
+    writeFileSync(manifest, JSON.stringify({ [documentHash(old)]: old }));
     const failed = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/schema-check.ts', manifest], { cwd: new URL('..', import.meta.url) }).then(
       () => undefined,
       (error: { code: number; stdout: string; stderr: string }) => error,
     );
     expect(failed?.code).toBe(1);
     expect(failed?.stderr).toBe(
-      `schema:check: Known document does not validate, against the baseline either: ${manifest}#ffffffffffff (query Old): Cannot query field "retiredField" on type "Execution". Is it an operation of this API? Fix it or stop passing its manifest.\n`,
+      `schema:check: Known document does not validate, against the baseline either: ${manifest}#${documentHash(old).slice(0, 12)} (query Old): Cannot query field "retiredField" on type "Execution". Is it an operation of this API? Fix it or stop passing its manifest.\n`,
     );
     const missing = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/schema-check.ts', join(directory, 'absent.json')], { cwd: new URL('..', import.meta.url) }).then(
       () => undefined,
@@ -348,6 +370,15 @@ describe('schema check', () => {
     );
     expect(missing?.code).toBe(1);
     expect(missing?.stderr).toMatch(/^schema:check: cannot read the manifest [^\n]*absent\.json: ENOENT[^\n]*\n$/);
+    const named = join(directory, 'named.json');
+    writeFileSync(named, JSON.stringify({ Old: old }));
+    const misnamed = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/schema-check.ts', named], { cwd: new URL('..', import.meta.url) }).then(
+      () => undefined,
+      (error: { code: number; stdout: string; stderr: string }) => error,
+    );
+    expect(misnamed?.code).toBe(1);
+    expect(misnamed?.stdout).toBe('');
+    expect(misnamed?.stderr).toBe(`schema:check: ${named} holds a document under "Old", which is not its sha256 (${documentHash(old)}): clients sending its hash would not find it\n`);
   }, 60_000);
 
   it('npm run schema:check passes the schema the code builds against the committed baseline', async () => {

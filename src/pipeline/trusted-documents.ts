@@ -32,7 +32,6 @@
  * sees the request, not its parameters), so the hook turns both into the
  * `persistedQuery` extension that plugin reads.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
 import { GraphQLError, parse, validate } from 'graphql';
@@ -41,6 +40,7 @@ import type { SecurityConfig } from '../config.js';
 import { badRequest, ErrorCode, errorExtensions, persistedDocumentsOff } from '../errors.js';
 import { ConfigError } from '../config.js';
 import { schema } from '../schema/index.js';
+import { documentHash } from './document-hash.js';
 
 export type TrustedDocumentsMode = SecurityConfig['trustedDocuments'];
 
@@ -73,7 +73,7 @@ export function readManifest(url: URL = MANIFEST_URL): Map<string, string> {
 function manifestProblem(documents: ReadonlyMap<string, string>): string | undefined {
   if (documents.size === 0) return 'holds no document';
   for (const [key, text] of documents) {
-    if (key !== createHash('sha256').update(text, 'utf8').digest('hex')) return `"${key.slice(0, 80)}" is not the sha256 of its document`;
+    if (key !== documentHash(text)) return `"${key.slice(0, 80)}" is not the sha256 of its document`;
     let errors: readonly GraphQLError[];
     try {
       errors = validate(schema, parse(text));
