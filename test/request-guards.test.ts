@@ -546,6 +546,37 @@ describe.each(LANES)('request guards (%s lane)', (lane) => {
       expect(lines.filter((line) => Number(line.level) >= 50)).toEqual([]);
       expect(harness.rawLogs.slice(rawLogged)).not.toContain('stack');
     });
+
+    // Yoga read the first; a cache or a filter in front may read the last (parameter pollution).
+    it.each([
+      ['query', `query=${encodeURIComponent(ONE)}&query=${encodeURIComponent('{ __typename }')}&variables=${encodeURIComponent('{"id":"ex_demo_1"}')}`],
+      ['variables', `query=${encodeURIComponent(ONE)}&variables=${encodeURIComponent('{"id":"ex_demo_1"}')}&variables=${encodeURIComponent('{"id":"ex_demo_2"}')}`],
+      ['operationName', `query=${encodeURIComponent('query A { __typename } query B { __typename }')}&operationName=A&operationName=B`],
+      ['extensions', `query=${encodeURIComponent('{ __typename }')}&extensions=%7B%7D&extensions=%7B%7D`],
+      ['documentId', `documentId=sha256%3A${'a'.repeat(64)}&documentId=sha256%3A${'b'.repeat(64)}`],
+    ])('answers a GET that gives `%s` twice with 400 BAD_REQUEST naming it, with no upstream call', async (name, parameters) => {
+      const answer = await send(`/graphql?${parameters}`, { method: 'GET', headers: { accept: 'application/json', authorization: AUTH } });
+      expect(answer.status).toBe(400);
+      expect(answer.body.data).toBeUndefined();
+      expect(answer.body.errors).toEqual([
+        {
+          message: `The parameter \`${name}\` is given more than once: send each of \`query\`, \`operationName\`, \`variables\`, \`extensions\`, \`documentId\` at most once.`,
+          extensions: { code: 'BAD_REQUEST' },
+        },
+      ]);
+      expect(harness.upstream.requests).toHaveLength(0);
+    });
+
+    it('serves a GET whose other parameters repeat, and one that gives each GraphQL parameter once', async () => {
+      const answer = await send(`/graphql?query=${encodeURIComponent(ONE)}&variables=${encodeURIComponent('{"id":"ex_demo_1"}')}&utm=a&utm=b`, {
+        method: 'GET',
+        headers: { accept: 'application/json', authorization: AUTH },
+      });
+      expect(answer.status).toBe(200);
+      expect(answer.body.errors).toBeUndefined();
+      expect(answer.body.data).toEqual({ execution: { id: 'ex_demo_1' } });
+      expect(harness.upstream.requests).toHaveLength(1);
+    });
   });
 
   describe('media types', () => {

@@ -79,7 +79,7 @@ export function useRequestErrors(): Plugin {
     onRequestParse({ requestParser, setRequestParser }) {
       if (!requestParser) return;
       setRequestParser((request) => {
-        const checked = (params: Parsed) => withQueryInForm(request, withoutEmptyQuery(params));
+        const checked = (params: Parsed) => withQueryInForm(request, withoutEmptyQuery(withEachParameterOnce(request, params)));
         try {
           const parsed = requestParser(request);
           // Yoga's parsers answer with promises or settled "fake" promises (@whatwg-node/promise-helpers).
@@ -144,6 +144,28 @@ function jsonAfterByteOrderMark(request: Request, error: unknown): Promise<Parse
       throw error;
     },
   );
+}
+
+/** The parameters of a GraphQL GET: Yoga's, and the persisted document's hash (./trusted-documents.ts). */
+const GET_PARAMETERS = ['query', 'operationName', 'variables', 'extensions', 'documentId'];
+
+/**
+ * A GET that names one of its GraphQL parameters twice (`?query=…&query=…`) is a 400, as a header
+ * sent twice is at the edge (src/server/repeated-fields.ts): Yoga reads the first, where a cache or
+ * a filter in front may have read the last (parameter pollution). Checked on the parsed result,
+ * so a GET without a repeat costs one scan of its query string.
+ */
+function withEachParameterOnce(request: Request, parsed: Parsed): Parsed {
+  if (request.method !== 'GET') return parsed;
+  const at = request.url.indexOf('?');
+  if (at === -1) return parsed;
+  const seen = new Set<string>();
+  for (const name of new URLSearchParams(request.url.slice(at + 1)).keys()) {
+    if (!GET_PARAMETERS.includes(name)) continue;
+    if (seen.has(name)) throw badRequest(`The parameter \`${name}\` is given more than once: send each of ${GET_PARAMETERS.map((each) => `\`${each}\``).join(', ')} at most once.`);
+    seen.add(name);
+  }
+  return parsed;
 }
 
 /**
