@@ -11,6 +11,10 @@
  *   an upstream outage is shared by every replica, so failing readiness on it
  *   would pull them all out of the load balancer at once, and clients would
  *   get connection errors instead of the coded UPSTREAM_UNAVAILABLE.
+ *   With REDIS_URL it reports Redis too, `"redis": "connected"` or `"degraded"`,
+ *   and `"redisKeySecretMismatch": true` while another replica on that Redis and
+ *   prefix uses another REDIS_KEY_SECRET: never failing on either, as a rotation
+ *   of the secret runs two for a while.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CircuitState } from 'cockatiel';
@@ -43,6 +47,12 @@ const CIRCUITS: Record<CircuitState, UpstreamHealth['circuit']> = {
   [CircuitState.Isolated]: 'isolated',
 };
 
+/** What `/ready` reads of Redis (a RedisStore, src/shared-state/redis-store.ts). */
+export interface RedisReport {
+  readonly health: RedisHealth;
+  readonly keySecretMismatch: boolean;
+}
+
 /** The upstream circuit as the client's policies see it now. */
 export function upstreamHealth(client: ExecutionsClient): UpstreamHealth {
   const circuit = CIRCUITS[client.policies.circuitState()];
@@ -57,7 +67,7 @@ export class Health {
   /** `redis`: where shared state stands, with REDIS_URL; reported, never failing readiness (same reason as upstream's). */
   constructor(
     private readonly upstream: () => UpstreamHealth,
-    private readonly redis?: () => RedisHealth,
+    private readonly redis?: RedisReport,
   ) {}
 
   get readiness(): Readiness {
@@ -96,7 +106,10 @@ export class Health {
     else {
       const readiness = this.#readiness;
       if (readiness !== 'ready') status = 503;
-      body = JSON.stringify({ status: readiness, upstream: this.upstream(), ...(this.redis ? { redis: this.redis() } : {}) });
+      const redis = this.redis;
+      // The mismatch only while seen, as the circuit's reason: a body that every replica agrees on stays as it was.
+      const shared = redis ? { redis: redis.health, ...(redis.keySecretMismatch ? { redisKeySecretMismatch: true } : {}) } : {};
+      body = JSON.stringify({ status: readiness, upstream: this.upstream(), ...shared });
     }
     response.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
     response.end(request.method === 'HEAD' ? undefined : body);

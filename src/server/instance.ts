@@ -150,7 +150,7 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
     stalledClients,
   });
   const lane = config.server.fastLane ? createFastLane(gateway) : createYogaLane(gateway);
-  const health = new Health(() => upstreamHealth(client), redis && (() => redis.health));
+  const health = new Health(() => upstreamHealth(client), redis);
   // Once, whether a drain or close() gets there first: undici refuses to close a pool twice.
   let upstreamClosed: Promise<void> | undefined;
   const closeUpstream = () => (upstreamClosed ??= Promise.all([client.close(), redis?.close()]).then(() => undefined));

@@ -18,12 +18,16 @@
  * `bearer x` and `Bearer x` are one caller on every replica), so a reader of
  * Redis can neither see nor test tokens,
  * and FORMAT is bumped whenever what is stored changes shape, so two versions
- * side by side during a rolling deploy never read each other's data.
+ * side by side during a rolling deploy never read each other's data. One key has
+ * no caller part, `<REDIS_KEY_PREFIX>v<FORMAT>:key-check`: the replicas' check
+ * that they all use one REDIS_KEY_SECRET (./key-check.ts), reported by
+ * `keySecretMismatch`, never failing readiness.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { SharedStateConfig } from '../config.js';
 import type { Logger } from '../logger.js';
+import { KeyCheck } from './key-check.js';
 import { RedisRefusals } from './redis-refusals.js';
 
 /** Version of every stored value and message; part of every key and channel. */
@@ -64,6 +68,9 @@ export const SEAL_BYTES = SEAL_LENGTH + 1;
  */
 export type KeyKind = 'cache' | 'lease' | 'outage' | 'pause' | 'updates';
 
+/** What a key without a caller part names, one per prefix: the check that every replica has one secret. */
+export type FleetKeyKind = 'key-check';
+
 /**
  * How often a ready connection is checked with a PING. A Redis that hangs
  * (stopped, swapped out, a network that drops packets) keeps its TCP
@@ -71,6 +78,13 @@ export type KeyKind = 'cache' | 'lease' | 'outage' | 'pause' | 'updates';
  * miss waited out REDIS_COMMAND_TIMEOUT_MS.
  */
 const HEARTBEAT_MS = 1_000;
+
+/**
+ * Heartbeats between two checks of the key secret (./key-check.ts): every replica runs a script on the one key
+ * of its prefix, so at each second 100 replicas of 8 workers would make 800 a second on one key (one Redis Cluster
+ * node); a secret that differs is a configuration error that lasts until someone acts, told within 5 s.
+ */
+const KEY_CHECK_BEATS = 5;
 
 /**
  * Consecutive PINGs unanswered within REDIS_COMMAND_TIMEOUT_MS before Redis
@@ -139,6 +153,7 @@ export class RedisStore {
    */
   #unusable: string | undefined;
   readonly #refusals: RedisRefusals;
+  readonly #keyCheck: KeyCheck;
   #closed = false;
   readonly #heartbeat: NodeJS.Timeout;
   readonly #silence: Record<Role, Silence> = {
@@ -146,12 +161,14 @@ export class RedisStore {
     subscriber: { received: false, owed: false, beats: 0 },
   };
 
-  constructor(settings: SharedStateConfig, logger: Logger) {
+  /** `keyCheckBeats`: heartbeats between two checks of the key secret; tests shorten it, nothing else sets it. */
+  constructor(settings: SharedStateConfig, logger: Logger, keyCheckBeats = KEY_CHECK_BEATS) {
     if (!settings.redisUrl || !settings.redisKeySecret) throw new Error('RedisStore needs REDIS_URL and REDIS_KEY_SECRET');
     this.#settings = settings as SharedStateConfig & { redisUrl: string; redisKeySecret: string };
     this.#logger = logger;
     this.#refusals = new RedisRefusals(logger);
     this.client = this.#connect('commands');
+    this.#keyCheck = new KeyCheck(this, this.fleetKey('key-check'), logger, keyCheckBeats, HEARTBEAT_MS);
     this.#heartbeat = setInterval(() => this.#beat(), HEARTBEAT_MS).unref();
   }
 
@@ -162,6 +179,15 @@ export class RedisStore {
 
   get health(): RedisHealth {
     return this.up ? 'connected' : 'degraded';
+  }
+
+  /**
+   * Another replica on this Redis and prefix uses another REDIS_KEY_SECRET, as of the last check Redis answered
+   * (./key-check.ts): the two share nothing. Reported (log, gauge, `/ready`), never failing readiness: a rotation
+   * runs two secrets for a while.
+   */
+  get keySecretMismatch(): boolean {
+    return this.#keyCheck.mismatch;
   }
 
   /** REDIS_KEY_PREFIX: every key and channel starts with it (an ACL grants `~<prefix>*` and `&<prefix>*`). */
@@ -195,6 +221,11 @@ export class RedisStore {
     return `${this.#settings.redisKeyPrefix}v${FORMAT}:${kind}:${callerTag}:${id}`;
   }
 
+  /** A key of the whole fleet on this prefix: its name depends on no caller and no secret. */
+  fleetKey(kind: FleetKeyKind): string {
+    return `${this.#settings.redisKeyPrefix}v${FORMAT}:${kind}`;
+  }
+
   /**
    * The connection for subscriptions (a subscribed Redis connection takes no
    * other commands), made on first use.
@@ -212,6 +243,7 @@ export class RedisStore {
     this.#closed = true;
     clearInterval(this.#heartbeat);
     this.#refusals.close();
+    this.#keyCheck.close();
     // quit() waits for replies in flight; disconnect() when the connection is down (quit would wait for it).
     const end = (redis: Redis) => (redis.status === 'ready' ? redis.quit().then(() => undefined, () => redis.disconnect()) : redis.disconnect());
     await Promise.all([end(this.client), this.#subscriber ? end(this.#subscriber) : undefined]);
@@ -270,10 +302,12 @@ export class RedisStore {
 
   /**
    * Each connection's silence checked (#stillHeard), and a PING on each that is still heard. On the command
-   * connection, MISSES_TO_HUNG unanswered in time, Redis counts as lost until one is answered.
+   * connection, MISSES_TO_HUNG unanswered in time, Redis counts as lost until one is answered. While Redis is up,
+   * the key secret's check (its own pace, KEY_CHECK_BEATS).
    */
   #beat(): void {
     if (this.#closed) return;
+    if (this.up) this.#keyCheck.beat();
     const subscriber = this.#subscriber;
     if (subscriber && this.#stillHeard('subscriber', subscriber)) subscriber.ping().catch(() => undefined);
     // A PING still on its way (its answer not in, its timeout not yet run) is owed too: no second one.

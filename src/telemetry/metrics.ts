@@ -392,6 +392,16 @@ export class GatewayMetrics {
         this.set(store.up ? 1 : 0);
       },
     });
+    new Gauge({
+      name: 'gateway_redis_key_secret_mismatch',
+      help: 'Whether another replica on this Redis and REDIS_KEY_PREFIX uses a different REDIS_KEY_SECRET (they share no cache and no lease): 1, or 0; expected only during a rotation',
+      registers: [this.registry],
+      // Summed over workers: how many of them see another secret.
+      aggregator: 'sum',
+      collect() {
+        this.set(store.keySecretMismatch ? 1 : 0);
+      },
+    });
     const { counts } = cache;
     countedElsewhere(this.registry, 'gateway_shared_cache_hits_total', 'Executions served from the cache shared through Redis', () => counts.hits);
     countedElsewhere(this.registry, 'gateway_shared_cache_misses_total', 'Shared cache lookups that found nothing usable (Redis errors included)', () => counts.misses);

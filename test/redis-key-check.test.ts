@@ -1,0 +1,161 @@
+/**
+ * The check that replicas on one Redis and REDIS_KEY_PREFIX share one
+ * REDIS_KEY_SECRET (src/shared-state/key-check.ts), on a real redis-server:
+ * replicas with two secrets share nothing, so each is told (one warning, the
+ * `keySecretMismatch` flag, the gauge, a field of `/ready`), without readiness
+ * failing over it; one secret says nothing; a replica gone is forgotten once
+ * its member expires, with one info line. Replicas are RedisStores checking at
+ * every heartbeat (1 s, expiry 3 s); the gateway's own check is every 5 s.
+ */
+import { Writable } from 'node:stream';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readConfig } from '../src/config.js';
+import { createLogger } from '../src/logger.js';
+import { RedisStore, unsealed } from '../src/shared-state/redis-store.js';
+import { Harness } from './support/harness.js';
+import { sleep, waitFor } from './support/live.js';
+import { RedisServer } from './support/redis.js';
+
+const SECRET = 'a-test-secret-of-at-least-32-characters';
+const OTHER_SECRET = 'the-other-secret-of-a-half-done-rotation';
+const WARN = 40;
+const INFO = 30;
+const MISMATCH = /^redis: another replica on this Redis and REDIS_KEY_PREFIX uses a different REDIS_KEY_SECRET: .*expected only while a secret rotation rolls out$/;
+const GONE = 'redis: no replica with a different REDIS_KEY_SECRET on this Redis and REDIS_KEY_PREFIX any more';
+
+interface Replica {
+  store: RedisStore;
+  /** Every line it logged, parsed. */
+  logs: Array<Record<string, unknown> & { level: number; msg: string }>;
+  raw: string;
+}
+
+const warnings = (replica: Replica) => replica.logs.filter((line) => line.level === WARN && MISMATCH.test(line.msg));
+const clearances = (replica: Replica) => replica.logs.filter((line) => line.level === INFO && line.msg === GONE);
+
+let redis: RedisServer;
+let inspector: Redis;
+let prefixes = 0;
+const newPrefix = () => `kc${++prefixes}-${process.pid}:`;
+const made: Replica[] = [];
+const harnesses: Harness[] = [];
+
+beforeAll(async () => {
+  redis = await RedisServer.start();
+  inspector = new Redis(redis.url);
+});
+// Closed at the end, not after each test: the suites run side by side, each under its own prefix.
+afterAll(async () => {
+  await Promise.all([...made.splice(0).map((replica) => replica.store.close()), ...harnesses.splice(0).map((harness) => harness.close())]);
+  await inspector?.quit();
+  await redis?.stop();
+});
+
+/** A replica on the test's Redis with `secret` under `prefix`, checking at every heartbeat, connected. */
+async function replica(secret: string, prefix: string): Promise<Replica> {
+  const self: Replica = { store: undefined as unknown as RedisStore, logs: [], raw: '' };
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      self.raw += chunk.toString();
+      for (const line of chunk.toString().split('\n').filter(Boolean)) self.logs.push(JSON.parse(line));
+      callback();
+    },
+  });
+  const settings = readConfig({ REDIS_URL: redis.url, REDIS_KEY_SECRET: secret, REDIS_KEY_PREFIX: prefix, REDIS_COMMAND_TIMEOUT_MS: '1000' }).sharedState;
+  self.store = new RedisStore(settings, createLogger('info', sink), 1);
+  made.push(self);
+  await waitFor(() => self.store.up, 'Redis to answer');
+  return self;
+}
+
+// Side by side: each waits on checks a second apart, and no test's prefix is another's.
+describe.concurrent('the key secret check on a real redis-server', () => {
+  it('two secrets on one prefix: each replica reports it within a few seconds, with one warning; the marker holds neither secret', async () => {
+    const prefix = newPrefix();
+    const [a, b] = [await replica(SECRET, prefix), await replica(OTHER_SECRET, prefix)];
+    const since = performance.now();
+    await waitFor(() => a.store.keySecretMismatch && b.store.keySecretMismatch, 'both replicas to see the other secret', 5_000);
+    expect(performance.now() - since).toBeLessThan(3_000);
+    // More checks that find the same: still one line each.
+    await sleep(2_500);
+    for (const replica of [a, b]) {
+      expect(replica.store.keySecretMismatch).toBe(true);
+      expect(warnings(replica)).toHaveLength(1);
+      expect(warnings(replica)[0]).toMatchObject({ otherSecrets: 1 });
+      expect(clearances(replica)).toEqual([]);
+      for (const secret of [SECRET, OTHER_SECRET]) expect(replica.raw).not.toContain(secret);
+    }
+
+    // The one key of the check, named without a secret: one member per secret, each unsealing with its own only.
+    const key = `${prefix}v1:key-check`;
+    expect(a.store.fleetKey('key-check')).toBe(key);
+    expect(await inspector.keys(`${prefix}*`)).toEqual([key]);
+    const members = await inspector.zrange(key, 0, -1);
+    expect(members).toHaveLength(2);
+    for (const member of members) {
+      expect(member).not.toContain(SECRET);
+      expect(member).not.toContain(OTHER_SECRET);
+      expect([unsealed(SECRET, key, member), unsealed(OTHER_SECRET, key, member)].filter((json) => json !== undefined)).toEqual(['{}']);
+      for (const line of [...a.raw.split('\n'), ...b.raw.split('\n')]) expect(line).not.toContain(member);
+    }
+    // Gone a few checks after the last replica: 3 s at one check a second.
+    const ttl = await inspector.pttl(key);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(3_000);
+  });
+
+  it('one secret says nothing; nor does another secret under another prefix', async () => {
+    const prefix = newPrefix();
+    const [a, b] = [await replica(SECRET, prefix), await replica(SECRET, prefix)];
+    const elsewhere = await replica(OTHER_SECRET, newPrefix());
+    // Three checks each, time enough to see any other secret.
+    await sleep(3_200);
+    expect(await inspector.zcard(`${prefix}v1:key-check`)).toBe(1);
+    for (const replica of [a, b, elsewhere]) {
+      expect(replica.store.keySecretMismatch).toBe(false);
+      expect(warnings(replica)).toEqual([]);
+      expect(clearances(replica)).toEqual([]);
+    }
+  });
+
+  it('the other replica gone: the flag clears once its member expired, with one info line', async () => {
+    const prefix = newPrefix();
+    const [a, b] = [await replica(SECRET, prefix), await replica(OTHER_SECRET, prefix)];
+    await waitFor(() => a.store.keySecretMismatch, 'A to see the other secret', 5_000);
+    await b.store.close();
+    const closed = performance.now();
+    await waitFor(() => !a.store.keySecretMismatch, 'A to forget the other secret', 6_000);
+    // Not before the member's 3 s, less the check at most 1 s after the last renewal.
+    expect(performance.now() - closed).toBeGreaterThan(1_900);
+    await sleep(1_200);
+    expect(warnings(a)).toHaveLength(1);
+    expect(clearances(a)).toHaveLength(1);
+    expect(await inspector.zcard(`${prefix}v1:key-check`)).toBe(1);
+  });
+});
+
+describe.concurrent('the key secret check in a gateway', () => {
+  it('/ready stays 200 and says so in an extra field; gateway_redis_key_secret_mismatch is 1', async () => {
+    const prefix = newPrefix();
+    // A replica with the other secret checked first: the gateway's first check (its first heartbeat up) finds it.
+    await replica(OTHER_SECRET, prefix);
+    for (let tries = 0; (await inspector.exists(`${prefix}v1:key-check`)) === 0; tries++) {
+      if (tries > 300) throw new Error('the other replica never checked');
+      await sleep(10);
+    }
+    const harness = await Harness.start({ env: { REDIS_URL: redis.url, REDIS_KEY_SECRET: SECRET, REDIS_KEY_PREFIX: prefix, REDIS_COMMAND_TIMEOUT_MS: '1000' } });
+    harnesses.push(harness);
+    await waitFor(() => harness.instance.redis!.keySecretMismatch, 'the gateway to see the other secret', 5_000);
+
+    const answer = await harness.fetch('/ready');
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toEqual({ status: 'ready', upstream: { circuit: 'closed' }, redis: 'connected', redisKeySecretMismatch: true });
+    const text = await harness.instance.metrics!.registry.metrics();
+    expect(text).toContain('# HELP gateway_redis_key_secret_mismatch Whether another replica on this Redis and REDIS_KEY_PREFIX uses a different REDIS_KEY_SECRET');
+    expect(text).toContain('# TYPE gateway_redis_key_secret_mismatch gauge');
+    expect(text.split('\n')).toContain('gateway_redis_key_secret_mismatch 1');
+    expect(harness.logs.filter((line) => line.level === WARN && MISMATCH.test(String(line.msg)))).toHaveLength(1);
+    expect(harness.rawLogs).not.toContain(SECRET);
+  });
+});
