@@ -135,6 +135,31 @@ describe.concurrent('the key secret check on a real redis-server', () => {
   });
 });
 
+describe.concurrent('the key secret check refused', () => {
+  it('a Redis user that may not run scripts: the refusal is logged with its reply, and nothing is reported', async () => {
+    const prefix = newPrefix();
+    const user = `kc-noscript-${process.pid}`;
+    await inspector.call('ACL', 'SETUSER', user, 'on', '>a-password', `~${prefix}*`, `&${prefix}*`, '+@all', '-@scripting');
+    const url = new URL(redis.url);
+    url.username = user;
+    url.password = 'a-password';
+    const lines: Array<Record<string, unknown> & { level: number; msg: string }> = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+        callback();
+      },
+    });
+    const settings = readConfig({ REDIS_URL: url.href, REDIS_KEY_SECRET: SECRET, REDIS_KEY_PREFIX: prefix, REDIS_COMMAND_TIMEOUT_MS: '1000' }).sharedState;
+    const store = new RedisStore(settings, createLogger('info', sink), 1);
+    made.push({ store, logs: lines, raw: '' });
+    await waitFor(() => lines.some((line) => line.level === WARN && String(line.msg).startsWith('redis refused a command')), 'the refusal to be logged', 5_000);
+    expect(lines.find((line) => line.level === WARN)).toMatchObject({ reply: expect.stringMatching(/^NOPERM/) });
+    expect(store.keySecretMismatch).toBe(false);
+    expect(await inspector.exists(`${prefix}v1:key-check`)).toBe(0);
+  });
+});
+
 describe.concurrent('the key secret check in a gateway', () => {
   it('/ready stays 200 and says so in an extra field; gateway_redis_key_secret_mismatch is 1', async () => {
     const prefix = newPrefix();

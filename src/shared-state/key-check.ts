@@ -32,7 +32,7 @@ const EXPIRY_CHECKS = 3;
 
 // Members renewed within ARGV[2] ms, this replica's (ARGV[1]) stamped with Redis's clock first, so replicas' clocks
 // are never compared; the set goes when nobody checks for ARGV[2] ms. Redis ≥ 5 replicates a script's effects, which
-// lets TIME come before a write; an older Redis refuses the script, and the check never reports, as with Redis away.
+// lets TIME come before a write; an older Redis refuses the script (logged as a refusal), and the check never reports.
 const CHECK = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now - tonumber(ARGV[2])))
@@ -47,6 +47,8 @@ export interface KeyCheckStore {
   seal(key: string, json: string): string;
   /** The JSON `text` holds when sealed to `key` with this replica's secret, else undefined. */
   unseal(key: string, text: string): string | undefined;
+  /** A command failed: a refusal by Redis is logged, at most once a minute. */
+  failed(error: unknown): void;
 }
 
 export class KeyCheck {
@@ -88,8 +90,12 @@ export class KeyCheck {
         this.#checking = false;
         this.#seen(members.filter((member) => this.store.unseal(this.key, member) === undefined).length);
       },
-      // As a PING that fails: Redis's loss, a timeout or a refusal has its own line elsewhere; the next check tries again.
-      () => (this.#checking = false),
+      // The next check tries again. A refusal (a Redis older than 5, a user without the key, a Redis out of memory)
+      // is logged as the leases' are: without it the check would never report, and nothing would say why.
+      (error: unknown) => {
+        this.#checking = false;
+        this.store.failed(error);
+      },
     );
   }
 
