@@ -153,10 +153,36 @@ describe.concurrent('the key secret check refused', () => {
     const settings = readConfig({ REDIS_URL: url.href, REDIS_KEY_SECRET: SECRET, REDIS_KEY_PREFIX: prefix, REDIS_COMMAND_TIMEOUT_MS: '1000' }).sharedState;
     const store = new RedisStore(settings, createLogger('info', sink), 1);
     made.push({ store, logs: lines, raw: '' });
-    await waitFor(() => lines.some((line) => line.level === WARN && String(line.msg).startsWith('redis refused a command')), 'the refusal to be logged', 5_000);
+    await waitFor(() => lines.some((line) => line.level === WARN && String(line.msg).startsWith('redis refused the key secret check: ')), 'the refusal to be logged', 5_000);
     expect(lines.find((line) => line.level === WARN)).toMatchObject({ reply: expect.stringMatching(/^NOPERM/) });
     expect(store.keySecretMismatch).toBe(false);
+    expect(store.keyCheckErrors).toBeGreaterThan(0);
     expect(await inspector.exists(`${prefix}v1:key-check`)).toBe(0);
+  });
+});
+
+describe.concurrent('the key secret check against a hostile writer', () => {
+  // A member scored far ahead was never dropped, and the key's expiry was renewed at each check: a warning for good.
+  // A set of 300,000 members came back whole to every replica at each check, stalling its command connection.
+  it('a member scored ahead of Redis\'s clock is dropped at the next check, unreported; one scored now is reported, then forgotten', async () => {
+    const prefix = newPrefix();
+    const key = `${prefix}v1:key-check`;
+    await inspector.zadd(key, 99_999_999_999_999, 'from-the-future');
+    const a = await replica(SECRET, prefix);
+    for (let tries = 0; (await inspector.zscore(key, 'from-the-future')) !== null; tries++) {
+      if (tries > 300) throw new Error('the future member was never dropped');
+      await sleep(10);
+    }
+    expect(a.store.keySecretMismatch).toBe(false);
+    expect(warnings(a)).toEqual([]);
+
+    const [seconds] = (await inspector.time()) as [number, number];
+    await inspector.zadd(key, seconds * 1000, 'written-by-hand');
+    await waitFor(() => a.store.keySecretMismatch, 'the member to be reported', 3_000);
+    expect(warnings(a)[0]).toMatchObject({ otherSecrets: 1 });
+    await waitFor(() => !a.store.keySecretMismatch, 'the member to expire', 6_000);
+    expect(clearances(a)).toHaveLength(1);
+    expect(await inspector.zrange(key, 0, -1)).toHaveLength(1);
   });
 });
 
@@ -177,7 +203,7 @@ describe.concurrent('the key secret check in a gateway', () => {
     expect(answer.status).toBe(200);
     expect(await answer.json()).toEqual({ status: 'ready', upstream: { circuit: 'closed' }, redis: 'connected', redisKeySecretMismatch: true });
     const text = await harness.instance.metrics!.registry.metrics();
-    expect(text).toContain('# HELP gateway_redis_key_secret_mismatch Whether another replica on this Redis and REDIS_KEY_PREFIX uses a different REDIS_KEY_SECRET');
+    expect(text).toContain('# HELP gateway_redis_key_secret_mismatch Workers that see another replica on this Redis and REDIS_KEY_PREFIX using a different REDIS_KEY_SECRET');
     expect(text).toContain('# TYPE gateway_redis_key_secret_mismatch gauge');
     expect(text.split('\n')).toContain('gateway_redis_key_secret_mismatch 1');
     expect(harness.logs.filter((line) => line.level === WARN && MISMATCH.test(String(line.msg)))).toHaveLength(1);

@@ -12,8 +12,13 @@
  * that key (`sealed`), each scored with when a replica with that secret last
  * checked. Replicas with the same secret write the same member, so the set stays
  * as small as the number of secrets, and a member no replica renews is dropped
- * after EXPIRY_CHECKS checks. Whatever does not unseal with this replica's
- * secret is another's. A member reveals no more than a sealed cache entry does.
+ * after EXPIRY_CHECKS checks. This replica's member is the only one its secret
+ * makes, so every other member is another secret's: the script answers the
+ * set's size alone, whatever is in it. A member reveals no more than a sealed
+ * cache entry does. Whoever can write the prefix can add a member, and so
+ * raise the warning (as it can delete every key); one scored ahead of Redis's
+ * clock is dropped too, so none outlives two expiries without being written
+ * again.
  *
  * A sorted set rather than one string each replica reads and overwrites: with
  * one value, each replica only reads the one written just before its own check,
@@ -22,6 +27,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
+import { RedisRefusals } from './redis-refusals.js';
 
 /**
  * Checks a member stays in the set once no replica with its secret renews it: a
@@ -30,25 +36,25 @@ import type { Logger } from '../logger.js';
  */
 const EXPIRY_CHECKS = 3;
 
-// Members renewed within ARGV[2] ms, this replica's (ARGV[1]) stamped with Redis's clock first, so replicas' clocks
-// are never compared; the set goes when nobody checks for ARGV[2] ms. Redis ≥ 5 replicates a script's effects, which
-// lets TIME come before a write; an older Redis refuses the script (logged as a refusal), and the check never reports.
+// Members renewed within ARGV[2] ms (none scored later than that ahead), this replica's (ARGV[1]) stamped with Redis's
+// clock, so replicas' clocks are never compared; the set goes when nobody checks for ARGV[2] ms. The answer is the
+// set's size: a set grown by a hostile writer costs Redis the trim, not every replica a reply of it. Redis ≥ 5
+// replicates a script's effects, which lets TIME come before a write; an older Redis refuses the script (logged).
 const CHECK = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now - tonumber(ARGV[2])))
+local expiry = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('(%.0f', now - expiry))
+redis.call('ZREMRANGEBYSCORE', KEYS[1], string.format('(%.0f', now + expiry), '+inf')
 redis.call('ZADD', KEYS[1], string.format('%.0f', now), ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return redis.call('ZRANGE', KEYS[1], 0, -1)`;
+redis.call('PEXPIRE', KEYS[1], expiry)
+return redis.call('ZCARD', KEYS[1])`;
+
 
 /** What the check needs of the store (./redis-store.ts). */
 export interface KeyCheckStore {
   readonly client: Redis;
   /** `json` sealed to `key` with this replica's secret. */
   seal(key: string, json: string): string;
-  /** The JSON `text` holds when sealed to `key` with this replica's secret, else undefined. */
-  unseal(key: string, text: string): string | undefined;
-  /** A command failed: a refusal by Redis is logged, at most once a minute. */
-  failed(error: unknown): void;
 }
 
 export class KeyCheck {
@@ -59,6 +65,9 @@ export class KeyCheck {
   #checking = false;
   #mismatch = false;
   #closed = false;
+  /** Checks that failed or timed out, for `gateway_redis_errors_total`. */
+  errors = 0;
+  readonly #refusals: RedisRefusals;
 
   /** `key`: the set's name (`<prefix>v<FORMAT>:key-check`). A check every `everyBeats` heartbeats of `heartbeatMs`. */
   constructor(
@@ -71,6 +80,10 @@ export class KeyCheck {
     // Nothing of this replica in it: every replica with this secret renews one member.
     this.#member = store.seal(key, '{}');
     this.#expiryMs = EXPIRY_CHECKS * everyBeats * heartbeatMs;
+    this.#refusals = new RedisRefusals(
+      logger,
+      'redis refused the key secret check: whether every replica on this Redis and REDIS_KEY_PREFIX uses one REDIS_KEY_SECRET is not known while it does',
+    );
   }
 
   /**
@@ -85,22 +98,24 @@ export class KeyCheck {
   beat(): void {
     if (this.#closed || this.#beats++ % this.everyBeats !== 0 || this.#checking) return;
     this.#checking = true;
-    (this.store.client.eval(CHECK, 1, this.key, this.#member, this.#expiryMs) as Promise<string[]>).then(
-      (members) => {
+    (this.store.client.eval(CHECK, 1, this.key, this.#member, this.#expiryMs) as Promise<number>).then(
+      (size) => {
         this.#checking = false;
-        this.#seen(members.filter((member) => this.store.unseal(this.key, member) === undefined).length);
+        this.#seen(size - 1);
       },
-      // The next check tries again. A refusal (a Redis older than 5, a user without the key, a Redis out of memory)
-      // is logged as the leases' are: without it the check would never report, and nothing would say why.
+      // The next check tries again. A refusal (a Redis older than 5, a user without the commands, the key holding
+      // another type, a Redis out of memory) is logged: without it the check would never report, and nothing say why.
       (error: unknown) => {
         this.#checking = false;
-        this.store.failed(error);
+        this.errors++;
+        if (!this.#closed) this.#refusals.report(error);
       },
     );
   }
 
   close(): void {
     this.#closed = true;
+    this.#refusals.close();
   }
 
   /** `others`: members of other secrets in the set now. Logs only a change, never a member. */

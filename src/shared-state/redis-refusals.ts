@@ -24,8 +24,9 @@ const REPLY_CHARS = 300;
 export class RedisRefusals {
   readonly #log: FailureLog;
 
-  constructor(logger: Logger) {
-    this.#log = new FailureLog(logger, 'redis refused a command: leases and shared cache entries are not stored while it does, each replica polls for itself', INTERVAL_MS);
+  /** `message`: what the refused commands were for, as the line says it (the leases' and the shared cache's by default). */
+  constructor(logger: Logger, message = 'redis refused a command: leases and shared cache entries are not stored while it does, each replica polls for itself') {
+    this.#log = new FailureLog(logger, message, INTERVAL_MS);
   }
 
   /** A command failed: logged (or counted for the next line) when Redis refused it. */

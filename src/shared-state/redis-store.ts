@@ -190,6 +190,11 @@ export class RedisStore {
     return this.#keyCheck.mismatch;
   }
 
+  /** Key secret checks that failed or timed out (`gateway_redis_errors_total`). */
+  get keyCheckErrors(): number {
+    return this.#keyCheck.errors;
+  }
+
   /** REDIS_KEY_PREFIX: every key and channel starts with it (an ACL grants `~<prefix>*` and `&<prefix>*`). */
   get keyPrefix(): string {
     return this.#settings.redisKeyPrefix;

@@ -394,7 +394,7 @@ export class GatewayMetrics {
     });
     new Gauge({
       name: 'gateway_redis_key_secret_mismatch',
-      help: 'Whether another replica on this Redis and REDIS_KEY_PREFIX uses a different REDIS_KEY_SECRET (they share no cache and no lease): 1, or 0; expected only during a rotation',
+      help: 'Workers that see another replica on this Redis and REDIS_KEY_PREFIX using a different REDIS_KEY_SECRET (they share no cache and no lease): 0 to WORKERS, alert on > 0; expected only during a rotation',
       registers: [this.registry],
       // Summed over workers: how many of them see another secret.
       aggregator: 'sum',
@@ -408,8 +408,8 @@ export class GatewayMetrics {
     countedElsewhere(
       this.registry,
       'gateway_redis_errors_total',
-      'Redis commands that failed or timed out: shared cache reads and writes, and live lease commands (take, renew, give up, publish, subscribe)',
-      () => counts.errors + leases.errors,
+      'Redis commands that failed or timed out: shared cache reads and writes, live lease commands (take, renew, give up, publish, subscribe) and the key secret check',
+      () => counts.errors + leases.errors + store.keyCheckErrors,
     );
     countedElsewhere(this.registry, 'gateway_shared_cache_too_large_total', 'Executions kept out of the shared cache by REDIS_CACHE_MAX_VALUE_BYTES', () => counts.tooLarge);
   }
