@@ -34,7 +34,7 @@ import {
   type DocumentNode,
   type GraphQLSchema,
 } from 'graphql';
-import { documentHash } from '../src/pipeline/document-hash.js';
+import { manifestKeysProblem } from '../src/pipeline/document-hash.js';
 import { OPERATION_LIMIT_RULES, parseWithinLimits } from '../src/pipeline/operation-limits.js';
 import { SPEC_RULES } from '../src/pipeline/spec-rules.js';
 
@@ -66,12 +66,16 @@ function operationNames(text: string): string[] {
 
 /**
  * The documents of one manifest, given its path (for messages) and its text.
- * Throws KnownDocumentsError when the text is not a JSON object of strings, or
- * when a key is not the sha256 of its document (src/pipeline/document-hash.ts):
- * a client sending that document's hash would never find it, and the gateway
- * refuses such a manifest at start.
+ * Throws KnownDocumentsError when the text is not a JSON object of strings.
+ *
+ * A frontend's manifest may key its documents as its tooling does (`sha256:`
+ * prefixes, sha1, Relay's md5): the gateway never looks a hash up in it, only
+ * in its own, so only the texts are checked. `gatewayManifest`: this is the
+ * gateway's own manifest (schema/persisted-documents.json), whose keys must be
+ * each document's sha256 (src/pipeline/document-hash.ts), as the gateway
+ * refuses it at start otherwise.
  */
-export function readKnownDocuments(manifest: string, json: string): KnownDocument[] {
+export function readKnownDocuments(manifest: string, json: string, { gatewayManifest = false } = {}): KnownDocument[] {
   let value: unknown;
   try {
     value = JSON.parse(json);
@@ -81,11 +85,8 @@ export function readKnownDocuments(manifest: string, json: string): KnownDocumen
   if (typeof value !== 'object' || value === null || Array.isArray(value) || !Object.values(value).every((each) => typeof each === 'string')) {
     throw new KnownDocumentsError(`${manifest} is not a persisted-documents manifest ({ "<sha256>": "<document>" })`);
   }
-  for (const [key, text] of Object.entries(value as Record<string, string>)) {
-    if (key !== documentHash(text)) {
-      throw new KnownDocumentsError(`${manifest} holds a document under "${key.slice(0, 80)}", which is not its sha256 (${documentHash(text)}): clients sending its hash would not find it`);
-    }
-  }
+  const keys = gatewayManifest ? manifestKeysProblem(Object.entries(value as Record<string, string>)) : undefined;
+  if (keys) throw new KnownDocumentsError(`${manifest}: ${keys}: run npm run generate`);
   return Object.entries(value as Record<string, string>).map(([hash, text]) => ({
     manifest,
     hash,

@@ -27,7 +27,7 @@ let declarations;
 const documents: KnownDocument[] = [];
 try {
   declarations = readDeclarations(read('schema/breaking-changes.json'));
-  documents.push(...readKnownDocuments('schema/persisted-documents.json', read('schema/persisted-documents.json')));
+  documents.push(...readKnownDocuments('schema/persisted-documents.json', read('schema/persisted-documents.json'), { gatewayManifest: true }));
   for (const path of process.argv.slice(2)) {
     let text: string;
     try {

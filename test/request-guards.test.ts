@@ -554,16 +554,25 @@ describe.each(LANES)('request guards (%s lane)', (lane) => {
       ['operationName', `query=${encodeURIComponent('query A { __typename } query B { __typename }')}&operationName=A&operationName=B`],
       ['extensions', `query=${encodeURIComponent('{ __typename }')}&extensions=%7B%7D&extensions=%7B%7D`],
       ['documentId', `documentId=sha256%3A${'a'.repeat(64)}&documentId=sha256%3A${'b'.repeat(64)}`],
-    ])('answers a GET that gives `%s` twice with 400 BAD_REQUEST naming it, with no upstream call', async (name, parameters) => {
-      const answer = await send(`/graphql?${parameters}`, { method: 'GET', headers: { accept: 'application/json', authorization: AUTH } });
-      expect(answer.status).toBe(400);
-      expect(answer.body.data).toBeUndefined();
-      expect(answer.body.errors).toEqual([
-        {
-          message: `The parameter \`${name}\` is given more than once: send each of \`query\`, \`operationName\`, \`variables\`, \`extensions\`, \`documentId\` at most once.`,
-          extensions: { code: 'BAD_REQUEST' },
-        },
-      ]);
+      // Named for the repeat, not for the first value's JSON: the repeat is the client's mistake.
+      ['variables', `query=${encodeURIComponent(ONE)}&variables=%7Bbad&variables=${encodeURIComponent('{"id":"ex_demo_2"}')}`],
+      ['query', `%71uery=${encodeURIComponent(ONE)}&query=${encodeURIComponent('{ __typename }')}`],
+    ])('answers a GET or a form that gives `%s` twice with 400 BAD_REQUEST naming it, with no upstream call', async (name, parameters) => {
+      const sent: RequestInit[] = [
+        { method: 'GET', headers: { accept: 'application/json', authorization: AUTH } },
+        { method: 'POST', headers: { accept: 'application/json', authorization: AUTH, 'content-type': 'application/x-www-form-urlencoded', 'x-graphql-yoga-csrf': '1' }, body: parameters },
+      ];
+      for (const init of sent) {
+        const answer = await send(init.method === 'GET' ? `/graphql?${parameters}` : '/graphql', init);
+        expect(answer.status, init.method).toBe(400);
+        expect(answer.body.data).toBeUndefined();
+        expect(answer.body.errors, init.method).toEqual([
+          {
+            message: `The parameter \`${name}\` is given more than once: send each of \`query\`, \`operationName\`, \`variables\`, \`extensions\`, \`documentId\` at most once.`,
+            extensions: { code: 'BAD_REQUEST' },
+          },
+        ]);
+      }
       expect(harness.upstream.requests).toHaveLength(0);
     });
 

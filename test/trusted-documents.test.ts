@@ -58,7 +58,12 @@ describe('the persisted-documents manifest', () => {
   });
 
   it.each([
-    ['a key that is not its document\'s hash', { ['0'.repeat(64)]: 'query X { __typename }' }, /is not the sha256 of its document/],
+    [
+      'a key that is not its document\'s hash',
+      { ['0'.repeat(64)]: 'query X { __typename }', [sha256('query Y { __typename }')]: 'query Y { __typename }' },
+      new RegExp(`: 1 of its 2 keys is not the sha256 of the document filed under it: "${'0'.repeat(64)}", whose document's sha256 is ${sha256('query X { __typename }')}: `),
+    ],
+    ['a key that holds a line break', { 'a\nb': 'query X { __typename }' }, /: 1 of its 1 keys is not the sha256 of the document filed under it: "a\\nb", /],
     ['a document that does not parse', { [sha256('query X {')]: 'query X {' }, /does not fit the schema: Syntax Error/],
     ['a document the schema does not have', { [sha256('query X { nope }')]: 'query X { nope }' }, /does not fit the schema: Cannot query field "nope"/],
     ['no document', {}, /holds no document/],

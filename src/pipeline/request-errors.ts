@@ -79,8 +79,12 @@ export function useRequestErrors(): Plugin {
     onRequestParse({ requestParser, setRequestParser }) {
       if (!requestParser) return;
       setRequestParser((request) => {
-        const checked = (params: Parsed) => withQueryInForm(request, withoutEmptyQuery(withEachParameterOnce(request, params)));
+        const checked = (params: Parsed) => withQueryInForm(request, withoutEmptyQuery(params));
         try {
+          // Before the parser, whose own refusal (a repeated `variables` of which the first is not JSON) named the lesser fault.
+          const search = request.url.indexOf('?');
+          if (request.method === 'GET' && search !== -1) eachParameterOnce(request.url.slice(search + 1));
+          if (isForm(request)) return parsedForm(request, requestParser, checked);
           const parsed = requestParser(request);
           // Yoga's parsers answer with promises or settled "fake" promises (@whatwg-node/promise-helpers).
           return isPromise(parsed)
@@ -146,26 +150,46 @@ function jsonAfterByteOrderMark(request: Request, error: unknown): Promise<Parse
   );
 }
 
-/** The parameters of a GraphQL GET: Yoga's, and the persisted document's hash (./trusted-documents.ts). */
-const GET_PARAMETERS = ['query', 'operationName', 'variables', 'extensions', 'documentId'];
+/** The parameters of a GraphQL GET or form: Yoga's, and the persisted document's hash (./trusted-documents.ts). */
+const PARAMETERS = ['query', 'operationName', 'variables', 'extensions', 'documentId'];
 
 /**
- * A GET that names one of its GraphQL parameters twice (`?query=…&query=…`) is a 400, as a header
- * sent twice is at the edge (src/server/repeated-fields.ts): Yoga reads the first, where a cache or
- * a filter in front may have read the last (parameter pollution). Checked on the parsed result,
- * so a GET without a repeat costs one scan of its query string.
+ * Refuses parameters (a GET's query string, a form's body) that name one of the GraphQL parameters twice
+ * (`query=…&query=…`) with a 400, as a header sent twice is at the edge (src/server/repeated-fields.ts): Yoga
+ * reads the first, where a cache or a filter in front may have read the last (parameter pollution).
  */
-function withEachParameterOnce(request: Request, parsed: Parsed): Parsed {
-  if (request.method !== 'GET') return parsed;
-  const at = request.url.indexOf('?');
-  if (at === -1) return parsed;
+function eachParameterOnce(parameters: string): void {
   const seen = new Set<string>();
-  for (const name of new URLSearchParams(request.url.slice(at + 1)).keys()) {
-    if (!GET_PARAMETERS.includes(name)) continue;
-    if (seen.has(name)) throw badRequest(`The parameter \`${name}\` is given more than once: send each of ${GET_PARAMETERS.map((each) => `\`${each}\``).join(', ')} at most once.`);
+  for (const name of new URLSearchParams(parameters).keys()) {
+    if (!PARAMETERS.includes(name)) continue;
+    if (seen.has(name)) throw badRequest(`The parameter \`${name}\` is given more than once: send each of ${PARAMETERS.map((each) => `\`${each}\``).join(', ')} at most once.`);
     seen.add(name);
   }
-  return parsed;
+}
+
+/**
+ * A form parsed by Yoga's parser, its fields then checked for repeats (`eachParameterOnce`) on the text the parser
+ * read, which the body keeps (@whatwg-node/fetch; ./trusted-documents.ts reads it too): a repeat is refused before
+ * the parser's own refusal of a field, as a GET's is.
+ */
+function parsedForm(request: Request, requestParser: (request: Request) => unknown, checked: (params: Parsed) => Parsed): Promise<Parsed> {
+  let parsed: Promise<Parsed>;
+  try {
+    parsed = Promise.resolve(requestParser(request) as Parsed | Promise<Parsed>);
+  } catch (error) {
+    // The fast lane's parser reads a body it already has, and throws at once.
+    parsed = Promise.reject(error);
+  }
+  const repeats = () => Promise.resolve(request.text()).then(eachParameterOnce);
+  return parsed.then(
+    (params) => repeats().then(() => checked(params)),
+    (error: unknown) => repeats().then(() => asBadRequest(error)),
+  );
+}
+
+/** A POST whose body Yoga reads as a form. */
+function isForm(request: Request): boolean {
+  return request.method === 'POST' && request.headers.get('content-type')?.split(',')[0]?.split(';')[0]?.trim().toLowerCase() === 'application/x-www-form-urlencoded';
 }
 
 /**

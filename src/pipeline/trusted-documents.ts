@@ -40,7 +40,7 @@ import type { SecurityConfig } from '../config.js';
 import { badRequest, ErrorCode, errorExtensions, persistedDocumentsOff } from '../errors.js';
 import { ConfigError } from '../config.js';
 import { schema } from '../schema/index.js';
-import { documentHash } from './document-hash.js';
+import { manifestKeysProblem } from './document-hash.js';
 
 export type TrustedDocumentsMode = SecurityConfig['trustedDocuments'];
 
@@ -72,8 +72,9 @@ export function readManifest(url: URL = MANIFEST_URL): Map<string, string> {
  */
 function manifestProblem(documents: ReadonlyMap<string, string>): string | undefined {
   if (documents.size === 0) return 'holds no document';
+  const keys = manifestKeysProblem(documents);
+  if (keys) return keys;
   for (const [key, text] of documents) {
-    if (key !== documentHash(text)) return `"${key.slice(0, 80)}" is not the sha256 of its document`;
     let errors: readonly GraphQLError[];
     try {
       errors = validate(schema, parse(text));
