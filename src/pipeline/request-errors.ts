@@ -221,8 +221,7 @@ function withQueryInForm(request: Request, parsed: Parsed): Parsed {
   if (params === null || typeof params !== 'object' || params.query !== undefined || params.extensions !== undefined) return parsed;
   // A persisted document's hash (./trusted-documents.ts useDocumentIdParameter) names a query too.
   if ((params as { documentId?: unknown }).documentId !== undefined) return parsed;
-  const contentType = request.headers.get('content-type')?.split(',')[0]?.split(';')[0]?.trim().toLowerCase();
-  if (contentType !== 'application/x-www-form-urlencoded') return parsed;
+  if (!isForm(request)) return parsed;
   throw badRequest(FORM_WITHOUT_QUERY);
 }
 

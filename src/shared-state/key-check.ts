@@ -49,7 +49,6 @@ redis.call('ZADD', KEYS[1], string.format('%.0f', now), ARGV[1])
 redis.call('PEXPIRE', KEYS[1], expiry)
 return redis.call('ZCARD', KEYS[1])`;
 
-
 /** What the check needs of the store (./redis-store.ts). */
 export interface KeyCheckStore {
   readonly client: Redis;
@@ -65,8 +64,7 @@ export class KeyCheck {
   #checking = false;
   #mismatch = false;
   #closed = false;
-  /** Checks that failed or timed out, for `gateway_redis_errors_total`. */
-  errors = 0;
+  #errors = 0;
   readonly #refusals: RedisRefusals;
 
   /** `key`: the set's name (`<prefix>v<FORMAT>:key-check`). A check every `everyBeats` heartbeats of `heartbeatMs`. */
@@ -94,6 +92,11 @@ export class KeyCheck {
     return this.#mismatch;
   }
 
+  /** Checks that failed or timed out, for `gateway_redis_errors_total`. */
+  get errors(): number {
+    return this.#errors;
+  }
+
   /** At a heartbeat with Redis up: one script every `everyBeats` (the first at once), none while one is in flight. */
   beat(): void {
     if (this.#closed || this.#beats++ % this.everyBeats !== 0 || this.#checking) return;
@@ -107,7 +110,7 @@ export class KeyCheck {
       // another type, a Redis out of memory) is logged: without it the check would never report, and nothing say why.
       (error: unknown) => {
         this.#checking = false;
-        this.errors++;
+        this.#errors++;
         if (!this.#closed) this.#refusals.report(error);
       },
     );
