@@ -41,10 +41,11 @@ import { SPEC_RULES } from '../src/pipeline/spec-rules.js';
 /** What the gateway validates a request with, introspection's switch aside (it depends on configuration, not on the schema). */
 const GATEWAY_RULES = [...SPEC_RULES, ...OPERATION_LIMIT_RULES];
 
-/** One document of one manifest. `label` names it in messages: the manifest, the first 12 hex digits of its hash, its operations. */
+/** One document of one manifest. `label` names it in messages: the manifest, the first 12 characters of its key, its operations. */
 export interface KnownDocument {
   manifest: string;
-  hash: string;
+  /** Its key in the manifest: its sha256 in the gateway's own, whatever a frontend's tooling wrote in another. */
+  key: string;
   text: string;
   label: string;
 }
@@ -87,11 +88,11 @@ export function readKnownDocuments(manifest: string, json: string, { gatewayMani
   }
   const keys = gatewayManifest ? manifestKeysProblem(Object.entries(value as Record<string, string>)) : undefined;
   if (keys) throw new KnownDocumentsError(`${manifest}: ${keys}: run npm run generate`);
-  return Object.entries(value as Record<string, string>).map(([hash, text]) => ({
+  return Object.entries(value as Record<string, string>).map(([key, text]) => ({
     manifest,
-    hash,
+    key,
     text,
-    label: `${manifest}#${hash.slice(0, 12)} (${operationNames(text).join(', ') || 'no operation'})`,
+    label: `${manifest}#${key.slice(0, 12)} (${operationNames(text).join(', ') || 'no operation'})`,
   }));
 }
 

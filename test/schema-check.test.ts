@@ -50,7 +50,7 @@ const manifestOf = (path: string, documents: Record<string, string>): KnownDocum
 /** Each document's findings by the name the test gave it. */
 const byName = <T>(documents: Record<string, string>, found: Map<KnownDocument, T>): Map<string, T> => {
   const names = new Map(Object.entries(documents).map(([name, text]) => [documentHash(text), name]));
-  return new Map([...found].map(([document, value]) => [names.get(document.hash)!, value]));
+  return new Map([...found].map(([document, value]) => [names.get(document.key)!, value]));
 };
 
 /** What the typed client sends: the committed manifest, as the check reads it. */
@@ -344,7 +344,7 @@ describe('schema check', () => {
     const text = 'query Status($id: ID!) { execution(id: $id) { status } }';
     const hash = documentHash(text);
     for (const key of ['Status', `sha256:${hash}`, hash.toUpperCase(), 'a'.repeat(40)]) {
-      expect(readKnownDocuments('web.json', JSON.stringify({ [key]: text }))).toEqual([{ manifest: 'web.json', hash: key, text, label: `web.json#${key.slice(0, 12)} (query Status)` }]);
+      expect(readKnownDocuments('web.json', JSON.stringify({ [key]: text }))).toEqual([{ manifest: 'web.json', key, text, label: `web.json#${key.slice(0, 12)} (query Status)` }]);
     }
     expect(readKnownDocuments('schema/persisted-documents.json', JSON.stringify({ [hash]: text }), { gatewayManifest: true })).toHaveLength(1);
     const wrong = { [hash]: text, 'Other\nschema:check: all good': 'query Other { __typename }', [`sha256:${hash}`]: text };
