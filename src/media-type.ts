@@ -2,7 +2,8 @@
  * Reading a media type's parameters (RFC 9110 §8.3.1, §5.6.6), for both ends
  * of the gateway: the HTTP edge reads a request's Content-Type
  * (src/server/media-types.ts) and the upstream client a response's charset
- * (src/upstream/body-text.ts).
+ * (src/upstream/body-text.ts); the pipeline's plugins tell a form from its
+ * Content-Type (`isFormPost`).
  */
 
 /** Each parameter of a media type: name, then a token or a quoted string, which may hold `;`. */
@@ -41,4 +42,14 @@ export function perHeaderValue<T>(decide: (value: string) => T): (value: string)
     }
     return known;
   };
+}
+
+/** A request's media type, lowercased, without parameters: the first entry when a client sent a list, as Yoga matches it. */
+export function mediaTypeOf(request: Request): string | undefined {
+  return request.headers.get('content-type')?.split(',')[0]?.split(';')[0]?.trim().toLowerCase();
+}
+
+/** A POST whose body Yoga's parsers read as a form (`application/x-www-form-urlencoded`). */
+export function isFormPost(request: Request): boolean {
+  return request.method === 'POST' && mediaTypeOf(request) === 'application/x-www-form-urlencoded';
 }

@@ -23,6 +23,7 @@ import { GraphQLError } from 'graphql';
 import { isPromise, type GraphQLParams, type Plugin } from 'graphql-yoga';
 import type { GatewayServerContext } from './gateway.js';
 import { withoutByteOrderMark } from '../json-text.js';
+import { isFormPost } from '../media-type.js';
 import { badRequest, errorBody, ErrorCode, FORM_WITHOUT_QUERY, notAcceptable, notFound, UNSUPPORTED_MEDIA_TYPE, withExtensions } from '../errors.js';
 
 /** The distinct media types an Accept-like list names, in order, without parameters. */
@@ -84,7 +85,7 @@ export function useRequestErrors(): Plugin {
           // Before the parser, whose own refusal (a repeated `variables` of which the first is not JSON) named the lesser fault.
           const search = request.url.indexOf('?');
           if (request.method === 'GET' && search !== -1) eachParameterOnce(request.url.slice(search + 1));
-          if (isForm(request)) return parsedForm(request, requestParser, checked);
+          if (isFormPost(request)) return parsedForm(request, requestParser, checked);
           const parsed = requestParser(request);
           // Yoga's parsers answer with promises or settled "fake" promises (@whatwg-node/promise-helpers).
           return isPromise(parsed)
@@ -187,11 +188,6 @@ function parsedForm(request: Request, requestParser: (request: Request) => unkno
   );
 }
 
-/** A POST whose body Yoga reads as a form. */
-function isForm(request: Request): boolean {
-  return request.method === 'POST' && request.headers.get('content-type')?.split(',')[0]?.split(';')[0]?.trim().toLowerCase() === 'application/x-www-form-urlencoded';
-}
-
 /**
  * An empty `query` as no query: Yoga's GET parser already reads `query=` so
  * ("Must provide query string.", BAD_REQUEST), where a JSON body's `""` went on
@@ -221,7 +217,7 @@ function withQueryInForm(request: Request, parsed: Parsed): Parsed {
   if (params === null || typeof params !== 'object' || params.query !== undefined || params.extensions !== undefined) return parsed;
   // A persisted document's hash (./trusted-documents.ts useDocumentIdParameter) names a query too.
   if ((params as { documentId?: unknown }).documentId !== undefined) return parsed;
-  if (!isForm(request)) return parsed;
+  if (!isFormPost(request)) return parsed;
   throw badRequest(FORM_WITHOUT_QUERY);
 }
 

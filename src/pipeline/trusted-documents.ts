@@ -40,6 +40,7 @@ import type { SecurityConfig } from '../config.js';
 import { badRequest, ErrorCode, errorExtensions, persistedDocumentsOff } from '../errors.js';
 import { ConfigError } from '../config.js';
 import { schema } from '../schema/index.js';
+import { isFormPost } from '../media-type.js';
 import { manifestKeysProblem } from './document-hash.js';
 
 export type TrustedDocumentsMode = SecurityConfig['trustedDocuments'];
@@ -114,7 +115,7 @@ export function useDocumentIdParameter(): Plugin {
   return {
     onRequestParse({ request, requestParser, setRequestParser }) {
       if (!requestParser) return;
-      const form = request.method === 'POST' && mediaTypeOf(request) === 'application/x-www-form-urlencoded';
+      const form = isFormPost(request);
       if (request.method !== 'GET' && !form) return;
       setRequestParser((each) => {
         const parsed = requestParser(each);
@@ -138,11 +139,6 @@ export function useDocumentIdParameter(): Plugin {
 type Parsed = GraphQLParams | GraphQLParams[] | Response;
 
 const isParams = (parsed: Parsed): parsed is GraphQLParams => typeof parsed === 'object' && parsed !== null && !('status' in parsed);
-
-/** The request's media type, lowercased, without parameters (the first, when a client sent a list). */
-function mediaTypeOf(request: Request): string | undefined {
-  return request.headers.get('content-type')?.split(',')[0]?.split(';')[0]?.trim().toLowerCase();
-}
 
 /** The manifest key a `documentId` names: `sha256:<hex>` or the bare hex; anything else names no document. */
 function hashOf(documentId: string): string {
