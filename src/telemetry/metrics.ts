@@ -384,7 +384,7 @@ export class GatewayMetrics {
     });
     new Gauge({
       name: 'gateway_redis_up',
-      help: 'Whether Redis (REDIS_URL) is reachable: 1, or 0 while the gateway serves from local state',
+      help: 'Workers that reach Redis (REDIS_URL): 0 to WORKERS; below WORKERS, the others serve from local state',
       registers: [this.registry],
       // Summed over workers: how many of them reach Redis.
       aggregator: 'sum',
