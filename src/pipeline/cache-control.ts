@@ -13,7 +13,7 @@
  *   `no-store` does not.
  * Apollo Server sends `no-store` for any response without cache hints; Yoga
  * sends none. The gateway's own `/health` and metrics answers already send it.
- * The HTTP edge's own answers (src/server/http-edge.ts, ./raw-http.ts) carry it too.
+ * The HTTP edge's own answers (src/server/http-edge.ts, src/server/raw-http.ts) carry it too.
  */
 import type { Plugin } from 'graphql-yoga';
 

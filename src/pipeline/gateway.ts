@@ -5,13 +5,18 @@
  * (src/fast-lane/) with less machinery, the full lane through Yoga's own node
  * adapter. It never listens, so tests can also call `yoga.fetch` without a port.
  *
- * The plugin list, in order: the request id; the operation's span (tracing
- * on); Yoga's Prometheus metrics (METRICS not off); CORS's Vary; the event
- * stream's headers; `documentId` read from a GET or form; request errors; stable error codes; the access log;
- * the edge's refusals (answered as they arrive); GraphiQL's 404 when it is off; trusted documents (refused before parsing); CSRF prevention; GraphQL
- * Armor's limits, hidden suggestions and the introspection switch at parse and
- * validation; the spec's current rule for a subscription's root field; the finish step (scope released, suggestions stripped, upstream
- * cost); compiled execution (fast lane); then any plugin given; last, the
+ * The plugin list, in order: envelop's hook lists taken for the fast lane
+ * (fast lane on); the request id; the operation's span (tracing on); Yoga's
+ * Prometheus metrics (METRICS not off); CORS's Vary; `no-store`; hop-by-hop
+ * headers dropped; the event stream's headers; `documentId` read from a GET or
+ * form; request errors; stable error codes; the access log; the edge's refusals
+ * (answered as they arrive); GraphiQL's 404 when it is off; trusted documents
+ * (refused before parsing); CSRF prevention; GraphQL Armor's limits, hidden
+ * suggestions and the introspection switch at parse and validation; the spec's
+ * current rule for a subscription's root field; the finish step (scope
+ * released, suggestions stripped, upstream cost); compiled execution (fast
+ * lane on); then any plugin given; the operation's resolution (which operation
+ * of the document runs); the error log; last, the
  * validation cache and the closing of streams nobody serves. Context
  * (../request/context.ts), execution and masking are Yoga's own steps.
  */
@@ -86,8 +91,8 @@ export interface GatewayDependencies {
   upstream: Pick<UpstreamConfig, 'requestBudgetMs' | 'concurrencyPerRequest' | 'maxBodyBytes'>;
   /** Report each request's upstream cost in `extensions.upstream`. */
   reportCost: boolean;
-  /** Run operations compiled by graphql-jit (part of the fast lane, src/fast-lane/). */
-  compiledExecution: boolean;
+  /** The fast lane (FAST_LANE, src/fast-lane/): its hook lists taken and its operations compiled by graphql-jit. */
+  fastLane: boolean;
   /** Heap the parsed-document caches may hold (DOCUMENT_CACHE_MAX_BYTES, ./document-cache.ts). */
   documentCacheMaxBytes: number;
   graphiql?: GraphiQLSettings;
@@ -156,7 +161,7 @@ export function createGateway(deps: GatewayDependencies): Gateway {
     cors: (request) => cors(request),
     plugins: [
       // First: it takes envelop's hook lists for the fast lane before any later plugin's onYogaInit.
-      ...(deps.compiledExecution ? [useEnvelopHooks()] : []),
+      ...(deps.fastLane ? [useEnvelopHooks()] : []),
       useRequestId(),
       ...(deps.operationSpans ? [useOperationSpans(deps.operationSpans)] : []),
       ...(deps.metrics ? [deps.metrics.plugin()] : []),
@@ -182,7 +187,7 @@ export function createGateway(deps: GatewayDependencies): Gateway {
       ...useOperationLimits(deps.security),
       useSpecRules(),
       useExecutionFinish({ hideSuggestions: !deps.security.fieldSuggestions, reportCost: deps.reportCost }),
-      ...(deps.compiledExecution ? [useCompiledExecution({ keep: documents.chargeCompiled })] : []),
+      ...(deps.fastLane ? [useCompiledExecution({ keep: documents.chargeCompiled })] : []),
       ...(deps.plugins ?? []),
       // After every plugin that reads the parsed document, before Yoga's own check, whose message it replaces.
       useOperationResolution(),

@@ -521,7 +521,6 @@ export class GatewayMetrics {
   }
 }
 
-/** cockatiel's CircuitState values, as label values. */
 /** Why a retry was not sent, each exported from 0 so a rate over them has a baseline. */
 const RETRY_SKIPS: readonly RetrySkip[] = ['budget', 'circuit_open'];
 
@@ -538,4 +537,5 @@ export function statusLabel(status: number | undefined): string {
   return status >= 100 && status <= 599 ? `${Math.floor(status / 100)}xx` : 'other';
 }
 
+/** cockatiel's CircuitState values, as label values. */
 const CIRCUIT_STATES: Record<number, string> = { 0: 'closed', 1: 'open', 2: 'half_open', 3: 'isolated' };
