@@ -1,12 +1,14 @@
 /**
  * Every error a client can see is built here, so that `extensions.code` stays a
- * stable, documented contract (README "Error codes"). Yoga's masking lets these
- * through because they are GraphQLErrors; anything else is masked as
- * INTERNAL_SERVER_ERROR. Codes that graphql-js and Yoga mint themselves
- * (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED, OPERATION_RESOLUTION_FAILURE)
- * are listed so the contract is whole in one place.
+ * stable, documented contract (README "Error codes"): the gateway's own refusals,
+ * and upstream's failures (UpstreamError, below), which also carry what the
+ * resilience policies read. The codes themselves are declared in
+ * ./client-contract.ts, together with those graphql-js and Yoga mint
+ * (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED, OPERATION_RESOLUTION_FAILURE),
+ * so the contract is whole in one place. Yoga's masking lets these through
+ * because they are GraphQLErrors; anything else is masked as INTERNAL_SERVER_ERROR.
  */
-import { GraphQLError, type ASTNode } from 'graphql';
+import { GraphQLError, type ASTNode, type ExecutionResult } from 'graphql';
 import { ErrorCode } from './client-contract.js';
 
 export { ErrorCode, WarningCode, type DataWarning } from './client-contract.js';
@@ -209,7 +211,6 @@ export const bearerWithoutToken = () =>
 /** RFC 9110 §5.5 field-value characters; what an Authorization value must hold to be sent upstream. */
 export const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
-/** What a watch ends with when it reaches LIVE_MAX_WATCH_MS without upstream ever answering it: there is no reading to make a final update of. */
 /** A reading the live pollers cannot keep: it would take their readings past `limit` (LIVE_MAX_HELD_BYTES, or a caller's share of it). */
 export const tooMuchLiveData = (limit: string) =>
   gatewayError(
@@ -217,6 +218,7 @@ export const tooMuchLiveData = (limit: string) =>
     `Too much live data held: the readings kept for live watches would pass ${limit}. Watch fewer or smaller executions at once.`,
   );
 
+/** What a watch ends with when it reaches LIVE_MAX_WATCH_MS without upstream ever answering it: there is no reading to make a final update of. */
 export const watchLimitUnread = (maxWatchMs: number) =>
   gatewayError(
     ErrorCode.UPSTREAM_UNAVAILABLE,
@@ -272,7 +274,235 @@ export function withExtensions(error: GraphQLError, extensions: Record<string, u
   });
 }
 
-/** The body of an error answered outside GraphQL execution (the HTTP edge), as a GraphQL response. */
+/** A refusal before anything is parsed (trusted documents): a GraphQL error with its code, answered 400 whatever the Accept header. */
+export function refusedBeforeParsing(code: ErrorCode, message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { ...errorExtensions(code), http: { status: 400 } } });
+}
+
+/** An error answered outside GraphQL execution (the HTTP edge, a WebSocket operation the lane did not run), as a GraphQL response. */
+export function errorResult(code: ErrorCode, message: string): ExecutionResult {
+  return { errors: [{ message, extensions: { code } }] } as unknown as ExecutionResult;
+}
+
+/** errorResult as the body the HTTP edge sends. */
 export function errorBody(code: ErrorCode, message: string): string {
-  return JSON.stringify({ errors: [{ message, extensions: { code } }] });
+  return JSON.stringify(errorResult(code, message));
+}
+
+/*
+ * Upstream's failures, and the gateway's refusals to call it: GraphQLErrors
+ * that also tell the resilience policies (src/upstream/resilience.ts) what kind
+ * of failure each is. The extra fields are not part of `extensions`, so clients
+ * never see them; the error still serializes as a plain GraphQLError with a
+ * stable code. `extensions.retryAfterMs` is the exception, on purpose: when
+ * upstream asked for a pause (Retry-After), the client is told how long, so it
+ * can back off.
+ */
+
+export interface UpstreamErrorOptions extends UpstreamFacts {
+  /** Worth another attempt: network errors, 408, 421, 425, 429, 502, 503, 504 (unless Retry-After asks for longer than the gateway waits). */
+  retryable?: boolean;
+  /** Counts toward opening the circuit: network errors, attempt timeouts, 5xx, 429, 408, 421, 425. */
+  countsAsFailure?: boolean;
+  /**
+   * Upstream could not be reached at all, before any request was sent
+   * (connection refused, DNS, no route): no request's fault, so the breaker
+   * holds it against upstream as a whole (failure-judge.ts).
+   */
+  unreachable?: boolean;
+  /**
+   * The attempt's deadline (UPSTREAM_TIMEOUT_MS) passed before upstream's answer
+   * was complete: a half-open probe that times out reopens the circuit (resilience.ts).
+   */
+  timedOut?: boolean;
+  /** Upstream's Retry-After, in milliseconds; also reported in `extensions.retryAfterMs`. */
+  retryAfterMs?: number;
+  /** The gateway refused the call itself, without calling upstream (see GatewayRefusal). */
+  refusal?: GatewayRefusal;
+  /**
+   * Upstream answered with a status its contract does not name (a 410, a 418, a redirect): asked again it
+   * answers the same, so a watch ends on it as a query does, rather than poll it for LIVE_MAX_WATCH_MS.
+   */
+  unnamedStatus?: boolean;
+}
+
+/**
+ * A call the gateway answered itself, with no upstream call, that a live
+ * poller treats apart from a failure upstream answered: its open circuit (no
+ * evidence about upstream, so no longer backoff), the caller's pause after a
+ * 429 with Retry-After, or the (caller, execution) pair's after a 5xx with
+ * Retry-After (upstream's own answers, so a lease holder keeps its lease).
+ * The code stays UPSTREAM_UNAVAILABLE for clients. A full bulkhead is no such
+ * refusal: the process is overloaded, and pollers back off from it.
+ */
+export interface GatewayRefusal {
+  by: 'circuit-open' | 'caller-paused' | 'execution-paused';
+  /** When a call may be let through again, in ms from now, when the gateway knows (the circuit's half-open time). */
+  retryInMs?: number;
+  /** How long the pause has run, in ms, when the gateway knows (`caller-paused`, `execution-paused`): since the 429 or 5xx that began it. */
+  pausedForMs?: number;
+}
+
+export class UpstreamError extends GraphQLError {
+  readonly retryable: boolean;
+  readonly countsAsFailure: boolean;
+  readonly unreachable: boolean;
+  readonly timedOut: boolean;
+  readonly retryAfterMs: number | undefined;
+  readonly refusal: GatewayRefusal | undefined;
+  readonly unnamedStatus: boolean;
+
+  constructor(code: ErrorCode, message: string, options: UpstreamErrorOptions = {}) {
+    const extensions = errorExtensions(code, options);
+    if (options.retryAfterMs !== undefined) extensions.retryAfterMs = options.retryAfterMs;
+    super(message, { extensions });
+    this.retryable = options.retryable ?? false;
+    this.countsAsFailure = options.countsAsFailure ?? false;
+    this.unreachable = options.unreachable ?? false;
+    this.timedOut = options.timedOut ?? false;
+    this.retryAfterMs = options.retryAfterMs;
+    this.refusal = options.refusal;
+    this.unnamedStatus = options.unnamedStatus ?? false;
+  }
+}
+
+/**
+ * The gateway's answer to a call for an execution upstream asked this caller to leave alone for `ms` more (a
+ * 5xx with Retry-After: src/upstream/caller-pauses.ts): UPSTREAM_UNAVAILABLE with the time left, no upstream
+ * call made; `pausedForMs`, how long the pause has run. Also a live poller's, for a pause another replica
+ * recorded (src/live/poller.ts).
+ */
+export function executionPaused(ms: number, pausedForMs?: number): UpstreamError {
+  return new UpstreamError(
+    ErrorCode.UPSTREAM_UNAVAILABLE,
+    `The executions API is unavailable for this execution and asked for no calls for it during the next ${seconds(ms)}: not called. Retry after \`extensions.retryAfterMs\` milliseconds.`,
+    { retryAfterMs: ms, refusal: { by: 'execution-paused', retryInMs: ms, ...(pausedForMs !== undefined ? { pausedForMs } : {}) } },
+  );
+}
+
+/**
+ * The gateway's answer to a call of a caller upstream asked to leave it alone for `ms` more (a 429 with
+ * Retry-After: src/upstream/caller-pauses.ts): UPSTREAM_UNAVAILABLE with the time left, no upstream call made;
+ * `pausedForMs`, how long the pause has run.
+ */
+export function callerPaused(ms: number, pausedForMs: number): UpstreamError {
+  return new UpstreamError(
+    ErrorCode.UPSTREAM_UNAVAILABLE,
+    `The executions API is rate limiting this caller and asked for no calls during the next ${seconds(ms)}: not called. Retry after \`extensions.retryAfterMs\` milliseconds.`,
+    { retryAfterMs: ms, refusal: { by: 'caller-paused', retryInMs: ms, pausedForMs } },
+  );
+}
+
+/** The open circuit's refusal, no upstream call made; `retryInMs`, when it lets a probe through. */
+export const circuitOpen = (retryInMs: number) =>
+  new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, 'The executions API is failing; the gateway stops calling it for a few seconds to let it recover.', {
+    refusal: { by: 'circuit-open', retryInMs },
+  });
+
+/** The bulkhead's refusal (UPSTREAM_MAX_CONCURRENCY calls running and its queue full): the process is overloaded. */
+export const bulkheadFull = () => new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, 'The gateway is at its limit of concurrent calls to the executions API; retry shortly.');
+
+/** The refusal of a caller with `limit` calls running while the bulkhead's queue is full (src/upstream/resilience.ts). */
+export const callerShareFull = (limit: number) =>
+  new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, `This caller has ${limit} calls to the executions API running and the gateway's queue is full; retry once some have finished.`);
+
+/** An attempt whose deadline (`timeoutMs`, UPSTREAM_TIMEOUT_MS) passed before upstream's answer was complete. */
+export const attemptTimedOut = (timeoutMs: number) =>
+  new UpstreamError(ErrorCode.UPSTREAM_TIMEOUT, `The executions API did not answer within ${timeoutMs} ms.`, { countsAsFailure: true, timedOut: true });
+
+/** Upstream could not be reached (or failed in a way the gateway does not know); `options`, how the policies treat it. */
+export const upstreamUnreachable = (options: UpstreamErrorOptions = {}) => new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, 'The executions API could not be reached.', options);
+
+/** Upstream answered with a body the gateway cannot read (`tooLarge`: one past UPSTREAM_MAX_BODY_BYTES). */
+export function unreadableAnswer(facts: { upstreamStatus?: number; upstreamRequestId?: string | undefined }, tooLarge = false): UpstreamError {
+  const message = tooLarge ? 'The executions API answered with a body too large for the gateway to read.' : 'The executions API answered with a body the gateway cannot read.';
+  return new UpstreamError(ErrorCode.UPSTREAM_BAD_RESPONSE, message, { upstreamStatus: facts.upstreamStatus, upstreamRequestId: facts.upstreamRequestId });
+}
+
+/** The drain cut the request's connection before upstream answered (src/request/shutdown-cut.ts). */
+export const shutDownBeforeAnswer = () => new UpstreamError(ErrorCode.SHUTTING_DOWN, 'The gateway shut down before the executions API answered: send the request again.');
+
+/** The request's client went away before upstream answered. */
+export const clientLeft = () => new UpstreamError(ErrorCode.CLIENT_CLOSED_REQUEST, 'The client went away before the executions API answered.');
+
+/** The request's time budget (UPSTREAM_REQUEST_BUDGET_MS) ran out before upstream answered; `attemptTimeoutMs`, each attempt's own limit. */
+export const budgetSpent = (attemptTimeoutMs: number) =>
+  new UpstreamError(ErrorCode.UPSTREAM_TIMEOUT, `The executions API did not answer in time (${attemptTimeoutMs} ms per attempt, within the request's time budget).`);
+
+/**
+ * What a live watch's subscribers are told while upstream fails (src/live/poller.ts): UPSTREAM_UNAVAILABLE with
+ * upstream's facts, worded for a stream, which polls again by itself, never as the last failure's own message:
+ * that one is for a one-off request and may tell it to retry. When upstream asked for a pause, the message says
+ * how long it asked for and `retryAfterMs` how long until the next poll, which the backoff may make longer.
+ */
+export function watchOutage(facts: UpstreamFacts, pause: { askedMs: number; nextPollMs: number } | undefined): GraphQLError {
+  const extensions = errorExtensions(ErrorCode.UPSTREAM_UNAVAILABLE, facts);
+  if (pause === undefined) return new GraphQLError('The executions API has been failing for a while; updates resume when it answers again.', { extensions });
+  extensions.retryAfterMs = pause.nextPollMs;
+  return new GraphQLError(
+    `The executions API asked the gateway to make no calls for ${seconds(pause.askedMs)}; the watch goes on, polls again in ${seconds(pause.nextPollMs)} (\`extensions.retryAfterMs\`), and updates resume when it answers.`,
+    { extensions },
+  );
+}
+
+/** What an answer's status is read with: upstream's facts, its Retry-After, and how long the gateway waits for one. */
+export interface StatusFacts extends UpstreamFacts {
+  retryAfterMs?: number;
+  /** Longest Retry-After the gateway waits before retrying (UPSTREAM_RETRY_AFTER_CAP_MS); unset: any. */
+  retryAfterCapMs?: number;
+}
+
+/** The error for an upstream HTTP status (or the code inside a 200's envelope). */
+export function errorForUpstreamStatus(status: number, facts: StatusFacts): UpstreamError {
+  const { retryAfterCapMs, ...rest } = facts;
+  switch (status) {
+    case 400:
+      return new UpstreamError(ErrorCode.BAD_USER_INPUT, 'The executions API rejected the request as invalid.', rest);
+    case 401:
+      return new UpstreamError(ErrorCode.UNAUTHENTICATED, 'The executions API did not accept the Authorization token.', rest);
+    case 403:
+      return new UpstreamError(ErrorCode.FORBIDDEN, 'The token is valid but has no access to executions.', rest);
+    case 404:
+      return new UpstreamError(ErrorCode.NOT_FOUND, 'No execution with this id is visible to this token.', rest);
+    case 408:
+    case 421:
+    case 425:
+      // Each asks for the same request again: 408, upstream's server gave up waiting for it (an idle pooled
+      // connection it timed out, say; RFC 9110 §15.5.9); 421, it reached a server that does not serve it (§15.5.20);
+      // 425, it came too early in a TLS handshake (RFC 8470). Asked again it may well succeed, so it is retried, as a
+      // 503 is, and a watch polls through it.
+      return transient(`The executions API asked for the request again (HTTP ${status})`, 'retry shortly', true, rest, retryAfterCapMs);
+    case 429:
+      // Counted by the breaker too: a rate limit on one token stays that caller's (failure-judge.ts).
+      return transient('The executions API is rate limiting the gateway', 'retry shortly', true, rest, retryAfterCapMs);
+    default:
+      if (status >= 500 && status <= 599) {
+        return transient(`The executions API failed (HTTP ${status})`, '', status === 502 || status === 503 || status === 504, rest, retryAfterCapMs);
+      }
+      return new UpstreamError(ErrorCode.UPSTREAM_BAD_RESPONSE, `The executions API answered with unexpected HTTP ${status}.`, { ...rest, unnamedStatus: true });
+  }
+}
+
+/**
+ * UPSTREAM_UNAVAILABLE for a 408, 421, 425, 429 or 5xx. Retryable statuses are retried unless
+ * upstream asked for a longer pause than the gateway waits: then the call is
+ * given up at once, and the message and `extensions.retryAfterMs` say when to
+ * come back, rather than the gateway retrying early against upstream's wish.
+ */
+function transient(what: string, advice: string, retryable: boolean, facts: UpstreamFacts & { retryAfterMs?: number }, capMs: number | undefined): UpstreamError {
+  const { retryAfterMs } = facts;
+  if (retryable && retryAfterMs !== undefined && capMs !== undefined && retryAfterMs > capMs) {
+    return new UpstreamError(
+      ErrorCode.UPSTREAM_UNAVAILABLE,
+      `${what} and asked for no calls during the next ${seconds(retryAfterMs)}, longer than the gateway waits (${seconds(capMs)}): ` +
+        'not retried. Retry after `extensions.retryAfterMs` milliseconds.',
+      { ...facts, countsAsFailure: true },
+    );
+  }
+  return new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, advice ? `${what}; ${advice}.` : `${what}.`, { ...facts, retryable, countsAsFailure: true });
+}
+
+/** A delay as people read it: `30 s`, `1.5 s`. */
+export function seconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
 }

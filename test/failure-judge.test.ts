@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../src/errors.js';
 import { FailureJudge } from '../src/upstream/failure-judge.js';
-import { UpstreamError } from '../src/upstream/upstream-error.js';
+import { UpstreamError } from '../src/errors.js';
 
 /** The production defaults (README "Upstream faults"). */
 const DEFAULTS = { threshold: 10, windowMs: 10_000, minIds: 5, minCallers: 2 };

@@ -8,7 +8,7 @@ import { createLogger } from '../src/logger.js';
 import { CallerPauses, PAUSE_END_SLACK_MS } from '../src/upstream/caller-pauses.js';
 import { FailureLog } from '../src/telemetry/failure-log.js';
 import { MIN_RETRIES_IN_FLIGHT, RETRY_BUDGET_SHARE, RetryBudget } from '../src/upstream/resilience.js';
-import { MAX_RETRY_AFTER_MS, parseRetryAfter } from '../src/upstream/upstream-error.js';
+import { MAX_RETRY_AFTER_MS, parseRetryAfter } from '../src/upstream/retry-after.js';
 import { AUTH, Harness, LANES, codes, type HarnessOptions } from './support/harness.js';
 
 const ONE = `query($id: ID!) { execution(id: $id) { id status } }`;

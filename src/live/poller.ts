@@ -10,7 +10,7 @@
  * with backoff, and once it has lasted `outageNoticeMs` the watchers are told
  * (once per outage) while polling goes on. A Retry-After from upstream is
  * honoured however long (up to `maxWatchMs`, and UPSTREAM_PAUSE_MAX_MS, which the client
- * reads it up to: src/upstream/upstream-error.ts): the next poll waits at least
+ * reads it up to: src/upstream/retry-after.ts): the next poll waits at least
  * that, beyond the backoff cap and the client's own UPSTREAM_RETRY_AFTER_CAP_MS.
  * A new poller does too: the client refuses its calls while the pause upstream
  * gave the caller (a 429), or the caller for this execution (a 5xx), runs, and
@@ -26,11 +26,10 @@ import { GraphQLError } from 'graphql';
 import type { Execution } from '../domain/execution.js';
 import { inAppendOrder, inOrderPrefix } from './append-order.js';
 import { isTerminalStatus, statusOf, type ExecutionStatus } from '../domain/execution-status.js';
-import { ErrorCode, errorExtensions, type UpstreamFacts } from '../errors.js';
+import { ErrorCode, executionPaused, UpstreamError, watchOutage, type UpstreamFacts } from '../errors.js';
 import type { LeaseMembership, LeaseNews } from '../shared-state/live-leases.js';
 import { tracer } from '../telemetry/tracing.js';
 import { Cancellation } from '../upstream/cancellation.js';
-import { executionPaused, seconds, UpstreamError } from '../upstream/upstream-error.js';
 import type { ExecutionsClient } from '../upstream/executions-client.js';
 import type { CallerIdentity } from '../upstream/shared-executions.js';
 import { failuresWithin, nextPollDelay, type CadenceSettings } from './cadence.js';
@@ -566,7 +565,7 @@ function sameReading(whole: { source: Record<string, unknown>; count: number }, 
   return whole.count === execution.events.length && comparedJson(whole.source) === comparedJson(execution.source);
 }
 
-/** The gateway's open circuit refused the call by itself (src/upstream/upstream-error.ts, GatewayRefusal). */
+/** The gateway's open circuit refused the call by itself (src/errors.ts, GatewayRefusal). */
 function ownRefusal(error: GraphQLError): { retryInMs?: number | undefined } | undefined {
   if (!(error instanceof UpstreamError) || error.refusal === undefined) return undefined;
   const { by, retryInMs } = error.refusal;
@@ -580,23 +579,11 @@ function retryAfterOf(error: GraphQLError): number | undefined {
 }
 
 /**
- * What watchers are told of an outage: UPSTREAM_UNAVAILABLE whatever the last
- * failure was (a timeout, a 500, an unreadable body), as the README promises
- * and clients switch on; upstream's facts are kept. Worded for a stream, which
- * polls again by itself, never as the last failure's own message: that one is
- * for a one-off request and may tell it to retry ("retry shortly", "Retry
- * after `extensions.retryAfterMs`"). When upstream asked for a pause, the
- * message says how long it asked for and `retryAfterMs` how long until the next
- * poll, which the backoff may make longer.
+ * What watchers are told of an outage (src/errors.ts `watchOutage`): UPSTREAM_UNAVAILABLE whatever the last
+ * failure was (a timeout, a 500, an unreadable body), as the README promises and clients switch on, with
+ * upstream's facts kept.
  */
 function outageNotice(error: GraphQLError | undefined, pause: { askedMs: number; nextPollMs: number } | undefined): GraphQLError {
   const { upstreamStatus, upstreamRequestId } = (error?.extensions ?? {}) as UpstreamFacts;
-  const extensions = errorExtensions(ErrorCode.UPSTREAM_UNAVAILABLE, { upstreamStatus, upstreamRequestId });
-  if (pause === undefined) return new GraphQLError('The executions API has been failing for a while; updates resume when it answers again.', { extensions });
-  // What upstream asked for, and when the gateway polls again: its own backoff may be longer.
-  extensions.retryAfterMs = pause.nextPollMs;
-  return new GraphQLError(
-    `The executions API asked the gateway to make no calls for ${seconds(pause.askedMs)}; the watch goes on, polls again in ${seconds(pause.nextPollMs)} (\`extensions.retryAfterMs\`), and updates resume when it answers.`,
-    { extensions },
-  );
+  return watchOutage({ upstreamStatus, upstreamRequestId }, pause);
 }

@@ -37,7 +37,7 @@ import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operation
 import { GraphQLError, parse, validate } from 'graphql';
 import { isPromise, type GraphQLParams, type Plugin } from 'graphql-yoga';
 import type { SecurityConfig } from '../config.js';
-import { badRequest, ErrorCode, errorExtensions, persistedDocumentsOff } from '../errors.js';
+import { badRequest, ErrorCode, persistedDocumentsOff, refusedBeforeParsing } from '../errors.js';
 import { ConfigError } from '../config.js';
 import { schema } from '../schema/index.js';
 import { isFormPost } from '../media-type.js';
@@ -95,10 +95,6 @@ const NO_DOCUMENT_MESSAGE = 'Must provide a query string, or the hash of a persi
 const DOCUMENT_ID_NOT_TEXT = '`documentId` must be a string: `sha256:<hex>`, or the bare hex.';
 const TWO_HASHES = '`documentId` and `extensions.persistedQuery.sha256Hash` name different documents: send one of them.';
 
-/** A refusal before anything is parsed: a GraphQL error with its code, answered 400 whatever the Accept header. */
-function refused(code: ErrorCode, message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { ...errorExtensions(code), http: { status: 400 } } });
-}
 
 type Params = GraphQLParams & { documentId?: unknown };
 
@@ -233,8 +229,8 @@ export function useTrustedDocuments(mode: TrustedDocumentsMode, manifest: Readon
       getPersistedOperation: (hash) => manifest.get(hash) ?? null,
       allowArbitraryOperations: mode === 'allow',
       customErrors: {
-        notFound: () => refused(ErrorCode.PERSISTED_QUERY_NOT_FOUND, NOT_FOUND_MESSAGE),
-        persistedQueryOnly: () => refused(ErrorCode.PERSISTED_QUERY_NOT_IN_LIST, NOT_IN_LIST_MESSAGE),
+        notFound: () => refusedBeforeParsing(ErrorCode.PERSISTED_QUERY_NOT_FOUND, NOT_FOUND_MESSAGE),
+        persistedQueryOnly: () => refusedBeforeParsing(ErrorCode.PERSISTED_QUERY_NOT_IN_LIST, NOT_IN_LIST_MESSAGE),
         keyNotFound: () => badRequest(NO_DOCUMENT_MESSAGE),
       },
     }) as Plugin,

@@ -71,7 +71,7 @@ import type { Duplex } from 'node:stream';
 import { parse, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import { CloseCode, DEPRECATED_GRAPHQL_WS_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL, makeServer, MessageType, type Context } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { authorizationNotText, errorBody, ErrorCode, FIELD_VALUE, gatewayError, invalidAuthorization, MASKED_MESSAGE, originRefused, repeatedFieldRefused } from '../errors.js';
+import { authorizationNotText, errorBody, ErrorCode, errorResult, FIELD_VALUE, gatewayError, invalidAuthorization, MASKED_MESSAGE, originRefused, repeatedFieldRefused } from '../errors.js';
 import type { Lane } from '../fast-lane/index.js';
 import type { Logger } from '../logger.js';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
@@ -168,17 +168,17 @@ const CONNECTION_HEADERS = new Set(['connection', 'upgrade', 'content-length', '
 /** Why an operation whose payload cannot be handed to the lane is refused (see `run`). */
 const PAYLOAD_TOO_DEEP = 'The operation is nested too deeply to be served over WebSocket: send its variables and extensions with fewer levels of nesting.';
 
-/** Why an operation whose token (connectionParams) makes its head larger than the HTTP edge takes is refused (see `run`). */
 /**
  * Why an operation is refused whose connection carries two different tokens (see `run`): the upgrade's
  * Authorization and one in connectionParams, or two keys in connectionParams. Either one taken would be a guess.
  */
 const TWO_TOKENS =
   'This connection carries two different tokens (the upgrade\'s Authorization header and connectionParams, or two authorization keys in connectionParams): send one, or the same one in each.';
+/** Why an operation whose token (connectionParams) makes its head larger than the HTTP edge takes is refused (see `run`). */
 const TOKEN_TOO_LARGE = `The token in connectionParams and the upgrade's headers pass ${maxHeaderSize / 1024} KiB together, more than a request's head may carry: send a shorter token.`;
 
 /** What a client sees of an operation that failed outside the pipeline: what the HTTP edge answers with its 500. */
-const MASKED_FAILURE = { errors: [{ message: MASKED_MESSAGE, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } }] } as unknown as ExecutionResult;
+const MASKED_FAILURE = errorResult(ErrorCode.INTERNAL_SERVER_ERROR, MASKED_MESSAGE);
 
 /**
  * Message types only a server sends (graphql-transport-ws). graphql-ws's
@@ -494,7 +494,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
         // Ended by the client (`complete`) meanwhile: what the pipeline answered to the cancellation
         // (CLIENT_CLOSED_REQUEST) is nobody's, and graphql-ws would still send it under the ended id.
         if (cancel.signal.aborted) return;
-        yield text ? (JSON.parse(text) as ExecutionResult) : { errors: [{ message: `HTTP ${response.status}`, extensions: { code: ErrorCode.BAD_REQUEST } }] } as unknown as ExecutionResult;
+        yield text ? (JSON.parse(text) as ExecutionResult) : errorResult(ErrorCode.BAD_REQUEST, `HTTP ${response.status}`);
       }
     } catch (error) {
       // Ended by the client (`complete`) or the socket closing: nobody is left to answer.

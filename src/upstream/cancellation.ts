@@ -14,8 +14,7 @@
  * signal, so an attempt hands it one directly.
  */
 import { EventEmitter } from 'node:events';
-import { ErrorCode } from '../errors.js';
-import { UpstreamError } from './upstream-error.js';
+import { budgetSpent, clientLeft, shutDownBeforeAnswer, type UpstreamError } from '../errors.js';
 
 export class Cancellation extends EventEmitter {
   #aborted = false;
@@ -60,11 +59,11 @@ export const SHUTDOWN_CUT = 'ShutdownCut';
 export function abortedError(cancellation: Cancellation | undefined, attemptTimeoutMs: number): UpstreamError {
   const reason: unknown = cancellation?.reason;
   if (cancellation?.aborted && reason instanceof Error && reason.name === SHUTDOWN_CUT) {
-    return new UpstreamError(ErrorCode.SHUTTING_DOWN, 'The gateway shut down before the executions API answered: send the request again.');
+    return shutDownBeforeAnswer();
   }
   const left = cancellation?.aborted && !(reason instanceof Error && reason.name === 'TimeoutError');
-  if (left) return new UpstreamError(ErrorCode.CLIENT_CLOSED_REQUEST, 'The client went away before the executions API answered.');
-  return new UpstreamError(ErrorCode.UPSTREAM_TIMEOUT, `The executions API did not answer in time (${attemptTimeoutMs} ms per attempt, within the request's time budget).`);
+  if (left) return clientLeft();
+  return budgetSpent(attemptTimeoutMs);
 }
 
 /**

@@ -9,7 +9,22 @@ import { AsyncResource } from 'node:async_hooks';
 import { errors as undiciErrors, Pool } from 'undici';
 import type { GraphQLError } from 'graphql';
 import type { Execution } from '../domain/execution.js';
-import { bearerWithoutToken, ErrorCode, FIELD_VALUE, invalidAuthorization } from '../errors.js';
+import {
+  attemptTimedOut,
+  bearerWithoutToken,
+  bulkheadFull,
+  callerPaused,
+  callerShareFull,
+  circuitOpen,
+  ErrorCode,
+  errorForUpstreamStatus,
+  executionPaused,
+  FIELD_VALUE,
+  invalidAuthorization,
+  unreadableAnswer,
+  upstreamUnreachable,
+  UpstreamError,
+} from '../errors.js';
 import type { Logger } from '../logger.js';
 import { CallerPauses, MAX_PAUSED_PAIRS, pairPauseKey } from './caller-pauses.js';
 import { addExecutionEvent } from '../telemetry/execution-events.js';
@@ -27,7 +42,7 @@ import {
   type ResilienceOptions,
   type UpstreamPolicy,
 } from './resilience.js';
-import { errorForUpstreamStatus, executionPaused, parseRetryAfter, seconds, UpstreamError } from './upstream-error.js';
+import { parseRetryAfter } from './retry-after.js';
 
 /** Who a call is for: what is sent on their behalf, and their identity (never sent). */
 export interface CallHeaders {
@@ -181,11 +196,7 @@ export class ExecutionsClient {
       const pausedMs = this.callerPauses.remaining(headers.callerKey);
       if (pausedMs !== undefined) {
         this.#refused('caller_paused', id);
-        throw new UpstreamError(
-          ErrorCode.UPSTREAM_UNAVAILABLE,
-          `The executions API is rate limiting this caller and asked for no calls during the next ${seconds(pausedMs)}: not called. Retry after \`extensions.retryAfterMs\` milliseconds.`,
-          { retryAfterMs: pausedMs, refusal: { by: 'caller-paused', retryInMs: pausedMs, pausedForMs: this.callerPauses.elapsed(headers.callerKey) ?? 0 } },
-        );
+        throw callerPaused(pausedMs, this.callerPauses.elapsed(headers.callerKey) ?? 0);
       }
       // No key made while no pair is paused, which is nearly always.
       if (this.executionPauses.size === 0) return;
@@ -314,15 +325,12 @@ export class ExecutionsClient {
       // undici's connect timeout is the attempt's deadline too (`connect.timeout` above): whichever timer fires
       // first, the attempt ran out of time. Told apart, a loaded machine turned some into UPSTREAM_UNAVAILABLE.
       if (timedOut || isConnectTimeout(error)) {
-        throw new UpstreamError(ErrorCode.UPSTREAM_TIMEOUT, `The executions API did not answer within ${this.#options.timeoutMs} ms.`, {
-          countsAsFailure: true,
-          timedOut: true,
-        });
+        throw attemptTimedOut(this.#options.timeoutMs);
       }
       // Named by its setting: the log line tells an operator what to raise, the client only that it was too large.
       if (error instanceof BodyTooLargeError) {
         const why = `body ${error.message} is over UPSTREAM_MAX_BODY_BYTES (${this.#options.maxBodyBytes} bytes)`;
-        throw this.#badResponse(id, 'too large', why, { upstreamStatus: status, upstreamRequestId }, 'The executions API answered with a body too large for the gateway to read.');
+        throw this.#badResponse(id, 'too large', why, { upstreamStatus: status, upstreamRequestId });
       }
       if (error instanceof UnsupportedEncodingError || error instanceof CorruptEncodingError) {
         throw this.#badResponse(id, 'encoding', describe(error).message, { upstreamStatus: status, upstreamRequestId });
@@ -334,7 +342,7 @@ export class ExecutionsClient {
       if (error instanceof Error && 'code' in error && error.code === 'UND_ERR_INVALID_ARG') throw error;
       const err = describe(error);
       this.#failureLog.observe(err.code ?? err.name, { executionId: id, err });
-      throw new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, 'The executions API could not be reached.', {
+      throw upstreamUnreachable({
         retryable: true,
         countsAsFailure: true,
         unreachable: isUnreachable(error),
@@ -398,13 +406,9 @@ export class ExecutionsClient {
     kind: 'too large' | 'encoding' | 'malformed' | 'not JSON' | 'unusable',
     why: string,
     facts: { upstreamStatus?: number; upstreamRequestId?: string | undefined },
-    message = 'The executions API answered with a body the gateway cannot read.',
   ): UpstreamError {
     this.#badResponseLog.observe(kind, { executionId: id, why, ...facts });
-    return new UpstreamError(ErrorCode.UPSTREAM_BAD_RESPONSE, message, {
-      upstreamStatus: facts.upstreamStatus,
-      upstreamRequestId: facts.upstreamRequestId,
-    });
+    return unreadableAnswer(facts, kind === 'too large');
   }
 
   /**
@@ -425,29 +429,19 @@ export class ExecutionsClient {
     if (error instanceof BrokenCircuitError) {
       this.#refused('circuit_open', id);
       const retryInMs = this.policies.probeInMs();
-      return new UpstreamError(
-        ErrorCode.UPSTREAM_UNAVAILABLE,
-        'The executions API is failing; the gateway stops calling it for a few seconds to let it recover.',
-        { refusal: { by: 'circuit-open', retryInMs } },
-      );
+      return circuitOpen(retryInMs);
     }
     if (error instanceof BulkheadRejectedError) {
       this.#refused('bulkhead_full', id);
-      return new UpstreamError(
-        ErrorCode.UPSTREAM_UNAVAILABLE,
-        'The gateway is at its limit of concurrent calls to the executions API; retry shortly.',
-      );
+      return bulkheadFull();
     }
     if (error instanceof CallerShareFullError) {
       this.#refused('caller_share_full', id);
-      return new UpstreamError(
-        ErrorCode.UPSTREAM_UNAVAILABLE,
-        `This caller has ${error.limit} calls to the executions API running and the gateway's queue is full; retry once some have finished.`,
-      );
+      return callerShareFull(error.limit);
     }
     if (error instanceof TaskCancelledError || call.aborted) return abortedError(call, this.#options.timeoutMs);
     this.#options.logger.error({ executionId: id, err: describe(error) }, 'unexpected failure calling upstream');
-    return new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, 'The executions API could not be reached.');
+    return upstreamUnreachable();
   }
 }
 

@@ -74,7 +74,7 @@
  */
 import { CircuitState, ConsecutiveBreaker, type IBreaker } from 'cockatiel';
 import { detached } from '../detached-text.js';
-import { UpstreamError } from './upstream-error.js';
+import { UpstreamError } from '../errors.js';
 
 export interface FailureJudgeOptions {
   /** Failing (caller, id) pairs in the window that may open the circuit; also unreachable attempts in a row that open it. */

@@ -12,16 +12,17 @@
  *             within a retry budget (RetryBudget below): when many calls fail at
  *             once, most fail after one attempt instead of each making three. A
  *             Retry-After longer than `retryAfterCapMs` is not waited for: that
- *             answer is not retryable at all (upstream-error.ts), and its error
+ *             answer is not retryable at all (src/errors.ts), and its error
  *             carries the delay to the client. An attempt whose caller has left
  *             stops before reaching upstream, and a cancelled attempt is never
  *             retried.
  *   breaker   cockatiel's circuit breaker, judged by ./failure-judge.ts: it opens
  *             only when failures spread over many ids and callers (or upstream
  *             cannot be reached at all), never for failures concentrated on one
- *             caller or one id; then calls fail fast for `halfOpenAfterMs`, and
- *             one probe decides whether it closes again; while the probe is in
- *             flight every other call is refused at once too (BrokenCircuitError),
+ *             caller or one id; then calls fail fast for `breakerHalfOpenMs`
+ *             (UPSTREAM_BREAKER_HALF_OPEN_MS), and one probe decides whether it
+ *             closes again; while the probe is in flight every other call is
+ *             refused at once too (BrokenCircuitError),
  *             rather than waiting for it as cockatiel would. It judges each attempt's
  *             own outcome: a caller that went away is not an upstream failure. The
  *             probe is the circuit's rather than its caller's: it runs to its own
@@ -49,7 +50,7 @@ import {
 } from 'cockatiel';
 import type { Cancellation } from './cancellation.js';
 import { FailureJudge } from './failure-judge.js';
-import { UpstreamError } from './upstream-error.js';
+import { UpstreamError } from '../errors.js';
 
 export { BrokenCircuitError, BulkheadRejectedError, TaskCancelledError };
 
@@ -62,7 +63,7 @@ export interface ResilienceOptions {
   retryAfterCapMs: number;
   /**
    * Longest a Retry-After is read as, in ms (UPSTREAM_PAUSE_MAX_MS): a longer one reads as this long everywhere it
-   * counts (./upstream-error.ts `parseRetryAfter`). Unset: MAX_RETRY_AFTER_MS, a day.
+   * counts (./retry-after.ts `parseRetryAfter`). Unset: MAX_RETRY_AFTER_MS, a day.
    */
   pauseMaxMs?: number;
   /** Failing (caller, id) pairs in the window, or unreachable attempts in a row, that open the circuit (failure-judge.ts). */
@@ -73,7 +74,7 @@ export interface ResilienceOptions {
   breakerMinIds: number;
   /** Distinct callers the failures must span before the circuit opens (1: single tenant). */
   breakerMinCallers: number;
-  breakerHalfOpenAfterMs: number;
+  breakerHalfOpenMs: number;
   maxConcurrent: number;
   queue: number;
   /** Calls one caller may have in flight; the rest wait in a queue of its own (`queue` long). */
@@ -155,17 +156,17 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
     error.countsAsFailure &&
     (breakerPolicy.state !== CircuitState.HalfOpen || error.unreachable || error.timedOut);
   const breakerPolicy: CircuitBreakerPolicy = circuitBreaker(handleWhen(holdsAgainstUpstream), {
-    halfOpenAfter: options.breakerHalfOpenAfterMs,
+    halfOpenAfter: options.breakerHalfOpenMs,
     breaker: judge,
   });
   // When (Date.now(), cockatiel's clock) the circuit last opened: cockatiel lets the probe through
-  // `breakerHalfOpenAfterMs` after, by the same clock.
+  // `breakerHalfOpenMs` after, by the same clock.
   let openedAt = 0;
   /** The id and caller of the probe in flight, while half-open. */
   let probe: { id: string; caller: string } | undefined;
   /**
    * The ids, and with `breakerMinCallers` of 2 or more the callers, whose probes reopened the
-   * circuit since it last closed: their calls do not probe again until a second `halfOpenAfterMs`
+   * circuit since it last closed: their calls do not probe again until a second `breakerHalfOpenMs`
    * has passed since the latest opening, so another's call probes when there is one, and they
    * still probe when they are all that is asked for. Only the latest id was passed over before: an
    * id that always times out, asked for often, wins every probe, and a caller with two such
@@ -197,7 +198,7 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
   });
   /** Milliseconds until an open circuit lets its probe through (0: the next call is the probe); 0 when not open. */
   const probeInMs = () =>
-    breakerPolicy.state === CircuitState.Open ? Math.max(0, openedAt + options.breakerHalfOpenAfterMs - Date.now()) : 0;
+    breakerPolicy.state === CircuitState.Open ? Math.max(0, openedAt + options.breakerHalfOpenMs - Date.now()) : 0;
 
   // The process's slots. cockatiel's bulkhead kept a queued call whose caller had left until a slot
   // freed (an attempt deadline, against a hanging upstream), and refused live calls meanwhile as if its
@@ -237,7 +238,7 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
     if (state === CircuitState.Open && probeInMs() === 0) {
       if (cancellation.aborted) return Promise.reject(new TaskCancelledError());
       const passed = passedOver.ids.has(id) || passedOver.callers.has(caller);
-      if (passed && Date.now() < openedAt + 2 * options.breakerHalfOpenAfterMs) return Promise.reject(new BrokenCircuitError());
+      if (passed && Date.now() < openedAt + 2 * options.breakerHalfOpenMs) return Promise.reject(new BrokenCircuitError());
       probe = { id, caller };
     }
     // cockatiel runs `fn` while Open only as the probe (an open circuit not yet due throws instead).
