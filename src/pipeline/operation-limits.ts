@@ -28,7 +28,7 @@ import {
   type DocumentNode,
   type ExecutionResult,
   type FragmentDefinitionNode,
-  type GraphQLError,
+  GraphQLError,
   type OperationDefinitionNode,
   type ParseOptions,
   type Source,
@@ -63,6 +63,8 @@ const LIMIT_ADVICE: readonly (readonly [prefix: string, advice: string])[] = [
   ['Aliases limit', 'Use fewer aliases: several executions at once are one `executions(ids: […])` field.'],
   ['Directives limit', 'Use fewer directives.'],
   ['Query Cost limit', 'Ask for fewer events per page (a smaller `first` or `last`), or fewer fields and nested pages under them.'],
+  // Armor's parser stops at the limit, so this one cannot say how many tokens the document has.
+  ['Token limit', 'Send a shorter document: fewer fields and aliases, and values as variables (a list of ids in `$ids` is one token).'],
 ];
 
 /** Armor's message (it states the limit and what was found) followed by what to change. */
@@ -291,10 +293,19 @@ export const OPERATION_LIMIT_RULES: readonly ValidationRule[] = [
   introspectionUnaliased,
 ];
 
-/** Parses as the pipeline does (with graphql-js's parse `options`): past the token limit, Armor's syntax error. */
+/** How Armor's token-limit syntax error begins (exposeLimits). */
+const TOKEN_LIMIT_MESSAGE = 'Syntax Error: Token limit of';
+
+/** Parses as the pipeline does (with graphql-js's parse `options`): past the token limit, Armor's syntax error with what to change. */
 export function parseWithinLimits(source: string | Source, options?: ParseOptions): DocumentNode {
-  return new MaxTokensParserWLexer(source, { ...options, n: OPERATION_LIMITS.maxTokens, exposeLimits: true }).parseDocument();
+  try {
+    return new MaxTokensParserWLexer(source, { ...options, n: OPERATION_LIMITS.maxTokens, exposeLimits: true }).parseDocument();
+  } catch (error) {
+    if (!(error instanceof GraphQLError) || !error.message.startsWith(TOKEN_LIMIT_MESSAGE)) throw error;
+    throw new GraphQLError(limitMessage(error.message), { source: error.source, positions: error.positions });
+  }
 }
+
 
 export function useOperationLimits(options: OperationLimitOptions): Plugin[] {
   const plugins: Plugin[] = [
