@@ -428,6 +428,20 @@ describe.each(LANES)('request guards (%s lane)', (lane) => {
       expect(get.body.errors![0]!.message).toBe('Must provide query string.');
     });
 
+    it('answers a form whose `query` field is empty "Must provide query string.", as GET and JSON do: the field is there', async () => {
+      const headers = { accept: 'application/json', authorization: AUTH };
+      const answers = [
+        await send('/graphql', { method: 'POST', headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' }, body: 'query=' }),
+        await send('/graphql?query=', { method: 'GET', headers }),
+        await send('/graphql', { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ query: '' }) }),
+      ];
+      for (const answer of answers) {
+        expect(answer.status).toBe(400);
+        expect(answer.body.errors).toEqual([{ message: 'Must provide query string.', extensions: { code: 'BAD_REQUEST' } }]);
+      }
+      expect(harness.upstream.requests).toHaveLength(0);
+    });
+
     it.each([
       ['an unsupported media type', 415, '/graphql', { method: 'POST', headers: { 'content-type': 'application/xml', authorization: AUTH }, body: '<query/>' }],
       [

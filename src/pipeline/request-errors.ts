@@ -80,11 +80,11 @@ export function useRequestErrors(): Plugin {
     onRequestParse({ requestParser, setRequestParser }) {
       if (!requestParser) return;
       setRequestParser((request) => {
-        const checked = (params: Parsed) => withQueryInForm(request, withoutEmptyQuery(params));
+        const checked = (params: Parsed, form?: URLSearchParams) => withoutEmptyQuery(withQueryInForm(request, params, form));
         try {
           // Before the parser, whose own refusal (a repeated `variables` of which the first is not JSON) named the lesser fault.
           const search = request.url.indexOf('?');
-          if (request.method === 'GET' && search !== -1) eachParameterOnce(request.url.slice(search + 1));
+          if (request.method === 'GET' && search !== -1) eachParameterOnce(new URLSearchParams(request.url.slice(search + 1)));
           if (isFormPost(request)) return parsedForm(request, requestParser, checked);
           const parsed = requestParser(request);
           // Yoga's parsers answer with promises or settled "fake" promises (@whatwg-node/promise-helpers).
@@ -159,9 +159,9 @@ const PARAMETERS = ['query', 'operationName', 'variables', 'extensions', 'docume
  * (`query=…&query=…`) with a 400, as a header sent twice is at the edge (src/server/repeated-fields.ts): Yoga
  * reads the first, where a cache or a filter in front may have read the last (parameter pollution).
  */
-function eachParameterOnce(parameters: string): void {
+function eachParameterOnce(parameters: URLSearchParams): void {
   const seen = new Set<string>();
-  for (const name of new URLSearchParams(parameters).keys()) {
+  for (const name of parameters.keys()) {
     if (!PARAMETERS.includes(name)) continue;
     if (seen.has(name)) throw badRequest(`The parameter \`${name}\` is given more than once: send each of ${PARAMETERS.map((each) => `\`${each}\``).join(', ')} at most once.`);
     seen.add(name);
@@ -173,7 +173,7 @@ function eachParameterOnce(parameters: string): void {
  * read, which the body keeps (@whatwg-node/fetch; ./trusted-documents.ts reads it too): a repeat is refused before
  * the parser's own refusal of a field, as a GET's is.
  */
-function parsedForm(request: Request, requestParser: (request: Request) => unknown, checked: (params: Parsed) => Parsed): Promise<Parsed> {
+function parsedForm(request: Request, requestParser: (request: Request) => unknown, checked: (params: Parsed, form: URLSearchParams) => Parsed): Promise<Parsed> {
   let parsed: Promise<Parsed>;
   try {
     parsed = Promise.resolve(requestParser(request) as Parsed | Promise<Parsed>);
@@ -181,10 +181,15 @@ function parsedForm(request: Request, requestParser: (request: Request) => unkno
     // The fast lane's parser reads a body it already has, and throws at once.
     parsed = Promise.reject(error);
   }
-  const repeats = () => Promise.resolve(request.text()).then(eachParameterOnce);
+  const form = () =>
+    Promise.resolve(request.text()).then((text) => {
+      const fields = new URLSearchParams(text);
+      eachParameterOnce(fields);
+      return fields;
+    });
   return parsed.then(
-    (params) => repeats().then(() => checked(params)),
-    (error: unknown) => repeats().then(() => asBadRequest(error)),
+    (params) => form().then((fields) => checked(params, fields)),
+    (error: unknown) => form().then(() => asBadRequest(error)),
   );
 }
 
@@ -211,13 +216,15 @@ function withoutEmptyQuery(parsed: Parsed): Parsed {
  * looking for what was missing. A GET keeps Yoga's message: it has no body to
  * mislabel.
  */
-function withQueryInForm(request: Request, parsed: Parsed): Parsed {
+function withQueryInForm(request: Request, parsed: Parsed, form: URLSearchParams | undefined): Parsed {
   if (request.method !== 'POST' || Array.isArray(parsed)) return parsed;
   const params = parsed as GraphQLParams | null;
   if (params === null || typeof params !== 'object' || params.query !== undefined || params.extensions !== undefined) return parsed;
   // A persisted document's hash (./trusted-documents.ts useDocumentIdParameter) names a query too.
   if ((params as { documentId?: unknown }).documentId !== undefined) return parsed;
   if (!isFormPost(request)) return parsed;
+  // `query=` is a query field, empty (Yoga's form parser reads it as none): Yoga's "Must provide query string." says it.
+  if (form?.has('query')) return parsed;
   throw badRequest(FORM_WITHOUT_QUERY);
 }
 
