@@ -178,6 +178,21 @@ export function gatewayError(code: ErrorCode, message: string): GraphQLError {
 
 export const badUserInput = (message: string) => gatewayError(ErrorCode.BAD_USER_INPUT, message);
 
+/** An execution past the distinct executions one request may ask for (`max`; src/request/scope.ts). */
+export const tooManyExecutions = (max: number) => badUserInput(`This request asks for more than ${max} distinct executions; split it into several requests.`);
+
+/** An event past the events one request may hand out across its `events` pages (`max`; src/request/scope.ts). */
+export const tooManyEvents = (max: number) => badUserInput(`This request asks for more than ${max} events across its \`events\` pages; page with cursors instead.`);
+
+/**
+ * A value past the bound on upstream values one result hands out (`maxChars`, UPSTREAM_MAX_BODY_BYTES; src/request/scope.ts
+ * `handOut`), counted exactly: in MiB, a bound under 1 MiB read "more than 0 MiB".
+ */
+export const tooManyServedValues = (maxChars: number) =>
+  badUserInput(
+    `This request asks for more than ${maxChars.toLocaleString('en-US')} characters of upstream values in all (every alias, repeated id and event's \`execution\` counts again); select large fields once per execution.`,
+  );
+
 export const unauthenticated = () =>
   gatewayError(
     ErrorCode.UNAUTHENTICATED,

@@ -6,7 +6,7 @@
  */
 import { hash } from 'node:crypto';
 import type { Execution } from '../domain/execution.js';
-import { badUserInput, type DataWarning } from '../errors.js';
+import { tooManyEvents, tooManyExecutions, tooManyServedValues, type DataWarning } from '../errors.js';
 import { Cancellation, SHUTDOWN_CUT } from '../upstream/cancellation.js';
 import type { TraceHeaders, UpstreamCost } from '../upstream/shared-executions.js';
 import { canonicalAuthorization } from './caller-account.js';
@@ -189,7 +189,7 @@ export class RequestScope {
   /** Counts one more distinct execution; throws BAD_USER_INPUT past MAX_EXECUTIONS_PER_REQUEST. */
   takeExecution(): void {
     if (++this.#executions > MAX_EXECUTIONS_PER_REQUEST) {
-      throw badUserInput(`This request asks for more than ${MAX_EXECUTIONS_PER_REQUEST} distinct executions; split it into several requests.`);
+      throw tooManyExecutions(MAX_EXECUTIONS_PER_REQUEST);
     }
   }
 
@@ -197,7 +197,7 @@ export class RequestScope {
   takeEvents(count: number): void {
     this.#events += count;
     if (this.#events > MAX_EVENTS_PER_REQUEST) {
-      throw badUserInput(`This request asks for more than ${MAX_EVENTS_PER_REQUEST} events across its \`events\` pages; page with cursors instead.`);
+      throw tooManyEvents(MAX_EVENTS_PER_REQUEST);
     }
   }
 
@@ -215,9 +215,7 @@ export class RequestScope {
     this.#servedChars += size;
     const max = this.limits.maxServedChars;
     if (max !== undefined && this.#servedChars > max) {
-      throw badUserInput(
-        `This request asks for more than ${Math.floor(max / (1024 * 1024))} MiB of upstream values in all (every alias, repeated id and event's \`execution\` counts again); select large fields once per execution.`,
-      );
+      throw tooManyServedValues(max);
     }
   }
 
