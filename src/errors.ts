@@ -440,9 +440,15 @@ export const shutDownBeforeAnswer = () => new UpstreamError(ErrorCode.SHUTTING_D
 /** The request's client went away before upstream answered. */
 export const clientLeft = () => new UpstreamError(ErrorCode.CLIENT_CLOSED_REQUEST, 'The client went away before the executions API answered.');
 
-/** The request's time budget (UPSTREAM_REQUEST_BUDGET_MS) ran out before upstream answered; `attemptTimeoutMs`, each attempt's own limit. */
-export const budgetSpent = (attemptTimeoutMs: number) =>
-  new UpstreamError(ErrorCode.UPSTREAM_TIMEOUT, `The executions API did not answer in time (${attemptTimeoutMs} ms per attempt, within the request's time budget).`);
+/**
+ * The request's wait for upstream ended by time: its budget (`budgetMs`, REQUEST_BUDGET_MS) ran out, which the
+ * message names; unknown, by each attempt's own limit (`attemptTimeoutMs`). Naming the attempt's limit when the
+ * budget had run out quoted a time that never passed.
+ */
+export function budgetSpent(attemptTimeoutMs: number, budgetMs?: number): UpstreamError {
+  const why = budgetMs === undefined ? `${attemptTimeoutMs} ms per attempt, within the request's time budget` : `the request's time budget of ${budgetMs} ms ran out`;
+  return new UpstreamError(ErrorCode.UPSTREAM_TIMEOUT, `The executions API did not answer in time (${why}).`);
+}
 
 /**
  * What a live watch's subscribers are told while upstream fails (src/live/poller.ts): UPSTREAM_UNAVAILABLE with

@@ -7,7 +7,7 @@
 import { hash } from 'node:crypto';
 import type { Execution } from '../domain/execution.js';
 import { tooManyEvents, tooManyExecutions, tooManyServedValues, type DataWarning } from '../errors.js';
-import { Cancellation, SHUTDOWN_CUT } from '../upstream/cancellation.js';
+import { budgetSpentReason, Cancellation, SHUTDOWN_CUT } from '../upstream/cancellation.js';
 import type { TraceHeaders, UpstreamCost } from '../upstream/shared-executions.js';
 import { canonicalAuthorization } from './caller-account.js';
 import type { GoneCause } from './shutdown-cut.js';
@@ -177,7 +177,7 @@ export class RequestScope {
       const made = new Cancellation(4 * MAX_EXECUTIONS_PER_REQUEST);
       this.#cancellation = made;
       const { budgetMs } = this.limits;
-      this.#timer = setTimeout(() => made.abort(new DOMException(`request budget of ${budgetMs} ms spent`, 'TimeoutError')), budgetMs);
+      this.#timer = setTimeout(() => made.abort(budgetSpentReason(budgetMs)), budgetMs);
       this.#timer.unref();
       this.#unwatch = this.watchClient.onClientGone((cause) =>
         made.abort(cause === 'shutdown' ? new DOMException('The gateway shut down.', SHUTDOWN_CUT) : new DOMException('The client went away.', 'AbortError')),

@@ -55,6 +55,11 @@ export class Cancellation extends EventEmitter {
 /** The name of the abort reason of a request whose connection the drain cut (src/request/shutdown-cut.ts). */
 export const SHUTDOWN_CUT = 'ShutdownCut';
 
+/** The abort reason of a request whose time budget (REQUEST_BUDGET_MS, `budgetMs`) ran out: a TimeoutError that says which. */
+export function budgetSpentReason(budgetMs: number): DOMException {
+  return Object.assign(new DOMException(`request budget of ${budgetMs} ms spent`, 'TimeoutError'), { budgetMs });
+}
+
 /** The error a request sees when its cancellation ended the wait: the budget ran out, its client left, or the drain cut it. */
 export function abortedError(cancellation: Cancellation | undefined, attemptTimeoutMs: number): UpstreamError {
   const reason: unknown = cancellation?.reason;
@@ -63,7 +68,8 @@ export function abortedError(cancellation: Cancellation | undefined, attemptTime
   }
   const left = cancellation?.aborted && !(reason instanceof Error && reason.name === 'TimeoutError');
   if (left) return clientLeft();
-  return budgetSpent(attemptTimeoutMs);
+  const budgetMs: unknown = cancellation?.aborted ? (reason as { budgetMs?: unknown } | undefined)?.budgetMs : undefined;
+  return budgetSpent(attemptTimeoutMs, typeof budgetMs === 'number' ? budgetMs : undefined);
 }
 
 /**
