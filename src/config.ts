@@ -629,13 +629,24 @@ export interface NearMiss {
 }
 
 /**
+ * Set by the primary for its workers (src/server/process.ts), so they know the upstream is the demo one: not a
+ * setting, the primary's word to its own processes.
+ */
+export const DEMO_UPSTREAM_MARKER = 'EXECUTION_GATEWAY_DEMO_UPSTREAM';
+
+/** Whether this process's primary started the demo upstream (DEMO_UPSTREAM_MARKER). */
+export function servesDemoUpstream(env: Record<string, string | undefined> = process.env): boolean {
+  return env[DEMO_UPSTREAM_MARKER] === '1';
+}
+
+/**
  * Variables of `env` that name no setting but come within one edit of one (two from 12 characters on; a
  * swap of two neighbours is one), compared in upper case: `METRIC_PORT`, `UPSTREAM_TIMEOUTMS`,
  * `OTEL_EXPORTER_OTLP_ENDPIONT`, `port`. Left alone, each was ignored in silence and its default used.
  * Only names with an underscore or of a setting's own letters in another case are read, so `HOME` is no
  * `HOST`. Never the values: a misspelt `REDIS_KEY_SECRET` is still a secret.
  */
-export function nearMissSettings(env: Record<string, string | undefined>): NearMiss[] {
+export function nearMissSettings(env: Record<string, string | undefined> = process.env): NearMiss[] {
   const names = settingNames();
   const known = new Set(names);
   const found: NearMiss[] = [];

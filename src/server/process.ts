@@ -19,7 +19,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { isIPv6 } from 'node:net';
 import { buildInfo } from '../build-info.js';
-import { ConfigError, nearMissSettings, readConfig, type GatewayConfig } from '../config.js';
+import { ConfigError, DEMO_UPSTREAM_MARKER, nearMissSettings, readConfig, servesDemoUpstream, type GatewayConfig } from '../config.js';
 import { DEMO_TOKEN } from '../demo/demo-data.js';
 import { startDemoUpstream } from '../demo/demo-upstream.js';
 import type { FakeUpstream } from '../demo/fake-upstream.js';
@@ -32,8 +32,6 @@ import { clusterSource, registrySource, serveMetrics, workerRegistry, type Metri
 import { startTracing } from '../telemetry/tracing.js';
 import { createInstance } from './instance.js';
 
-/** Set by the primary for its workers, so they know the upstream is the demo one. */
-const DEMO_MARKER = 'EXECUTION_GATEWAY_DEMO_UPSTREAM';
 /**
  * The primary's word to a worker to drain. A message, not a signal: after
  * Ctrl-C the terminal has already sent SIGINT to every worker, and a second
@@ -361,7 +359,7 @@ async function runPrimary(config: GatewayConfig, logger: Logger, handOver: () =>
   );
   demo = config.upstream.url ? undefined : await startDemoUpstream(config.cache.terminalTtlMs);
   const upstreamUrl = config.upstream.url ?? demo!.url;
-  const env = { UPSTREAM_URL: upstreamUrl, ...(demo ? { [DEMO_MARKER]: '1' } : {}) };
+  const env = { UPSTREAM_URL: upstreamUrl, ...(demo ? { [DEMO_UPSTREAM_MARKER]: '1' } : {}) };
   // Before the first fork, so it hears every worker say its registry is ready.
   const metricsSource = config.telemetry.metrics === 'port' ? clusterSource() : undefined;
   // While the first workers start, each distinct line once: they all fail alike (a port taken, a manifest unreadable).
@@ -448,7 +446,7 @@ async function runWorker(config: GatewayConfig, logger: Logger, handOver: () => 
     }
     if (message === DRAIN_MESSAGE) begin('primary');
   });
-  serving = await listenOrExit(config, config.upstream.url!, logger, process.env[DEMO_MARKER] === '1');
+  serving = await listenOrExit(config, config.upstream.url!, logger, servesDemoUpstream());
   if (config.telemetry.metrics === 'port' && serving.metrics) workerRegistry(serving.metrics.registry);
   if (portAsked) process.send?.(serving.port);
 }
@@ -475,7 +473,7 @@ export async function run(handOver: () => void = () => undefined): Promise<void>
   const logger = createLogger(config.telemetry.logLevel);
   // Once per deployment, not per worker; the value is never logged (it may be a secret).
   if (!cluster.isWorker) {
-    for (const { variable, setting } of nearMissSettings(process.env)) {
+    for (const { variable, setting } of nearMissSettings()) {
       logger.warn({ variable, setting }, `${variable} is no setting and is ignored: did you mean ${setting}?`);
     }
     // A replica whose manifest lost REDIS_URL serves and polls alone, in silence, beside a fleet that shares.
