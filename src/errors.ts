@@ -265,12 +265,12 @@ export const parseFailed = (message: string) => gatewayError(ErrorCode.GRAPHQL_P
 export const validationFailed = (message: string) => gatewayError(ErrorCode.GRAPHQL_VALIDATION_FAILED, message);
 
 /**
- * A problem with the HTTP request (not the operation), answered with `status`.
+ * A problem with the HTTP request (not the operation), answered 400.
  * `extensions.http` is Yoga's convention for the response status; Yoga removes it
  * from the body it sends.
  */
-export function badRequest(message: string, status = 400, headers?: Record<string, string>): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: ErrorCode.BAD_REQUEST, http: { status, ...(headers ? { headers } : {}) } } });
+export function badRequest(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: ErrorCode.BAD_REQUEST, http: { status: 400 } } });
 }
 
 /**

@@ -45,7 +45,7 @@ export function perHeaderValue<T>(decide: (value: string) => T): (value: string)
 }
 
 /** A request's media type, lowercased, without parameters: the first entry when a client sent a list, as Yoga matches it. */
-export function mediaTypeOf(request: Request): string | undefined {
+function mediaTypeOf(request: Request): string | undefined {
   return request.headers.get('content-type')?.split(',')[0]?.split(';')[0]?.trim().toLowerCase();
 }
 

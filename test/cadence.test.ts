@@ -18,6 +18,15 @@ describe('nextPollDelay', () => {
       for (const failures of [1, 2, 5, 20]) expect(nextPollDelay(status, failures, settings)).toBe(healthy);
     }
   });
+
+  it('spreads each pause by LIVE_POLL_JITTER_PERCENT either way, backed off or not, so watchers of one execution do not poll in step', () => {
+    const settings = { ...SETTINGS, jitter: 0.2 };
+    const at = (failures: number, random: number) => nextPollDelay('WORKFLOW_RUNNING', failures, settings, () => random);
+    expect([at(0, 0), at(0, 0.5), at(0, 0.999_999)]).toEqual([800, 1_000, 1_200]);
+    expect([at(2, 0), at(2, 0.5), at(2, 0.999_999)]).toEqual([3_200, 4_000, 4_800]);
+    // The cap is spread too: thousands of watchers backed off to it come back apart.
+    expect([at(10, 0), at(10, 0.999_999)]).toEqual([24_000, 36_000]);
+  });
 });
 
 describe('failuresWithin', () => {

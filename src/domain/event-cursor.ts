@@ -76,7 +76,7 @@ export function eventIdDigest(eventId: string): string {
  * when full, about 7 MB of heap with ids of some 30 characters, 19 MB at most
  * (both ids of 64), as measured after a full collection.
  */
-export const CURSOR_MEMO_ENTRIES = 16_384;
+const CURSOR_MEMO_ENTRIES = 16_384;
 const MEMO_ID_LENGTH = 64;
 const made = new LRUCache<string, string>({ max: CURSOR_MEMO_ENTRIES });
 

@@ -397,7 +397,7 @@ export function positionAfter(execution: Execution, name: string, cursor: EventC
 }
 
 /** The cursor of the event at an upstream position. */
-export function cursorAt(execution: Execution, position: number): string {
+function cursorAt(execution: Execution, position: number): string {
   const index = indexFor(execution.events);
   return encodeEventCursor(execution.id, index.idAt(position), index.occurrenceAt(position));
 }

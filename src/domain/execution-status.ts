@@ -33,7 +33,7 @@ const TERMINAL: ReadonlySet<ExecutionStatus> = new Set(['WORKFLOW_SUCCEEDED', 'W
  * The enum value for upstream's status text (in any case, with or without
  * whitespace around it); UNKNOWN for a value the enum does not know.
  */
-export function toExecutionStatus(raw: string): ExecutionStatus {
+function toExecutionStatus(raw: string): ExecutionStatus {
   const exact = byUpstreamValue.get(raw);
   if (exact !== undefined) return exact;
   const lower = raw.toLowerCase();
@@ -59,7 +59,7 @@ export function isTerminalStatus(status: ExecutionStatus): boolean {
 }
 
 /** The most of an unknown status a warning carries: upstream may send one of any length (1 MB was seen). */
-export const LOGGED_STATUS_CHARS = 64;
+const LOGGED_STATUS_CHARS = 64;
 
 /** What a warning about an unknown status logs: the value, or its first LOGGED_STATUS_CHARS characters and its length. */
 export interface UnknownStatusNote {

@@ -22,7 +22,7 @@ interface HttpExtension {
  * Longest message sent. graphql-js quotes a variable's or literal's value in
  * coercion errors, whole for strings: a 20 KB variable came back twice.
  */
-export const MAX_MESSAGE_LENGTH = 500;
+const MAX_MESSAGE_LENGTH = 500;
 
 /**
  * A variable that does not fit its type, as @graphql-tools/executor's subscribe

@@ -46,7 +46,7 @@ const RESULT_TYPE = /^(?:application\/(?:graphql-response\+)?json|text\/event-st
  * wildcards decide nothing here. Yoga's own check (`shouldRenderGraphiQL`) takes any Accept that mentions
  * `text/html`, so `application/json, text/html;q=0.1` got the 9 MB page instead of its result.
  */
-export function prefersGraphiQL(request: Request): boolean {
+function prefersGraphiQL(request: Request): boolean {
   if (!shouldRenderGraphiQL(request)) return false;
   for (const entry of (request.headers.get('accept') ?? '').split(',')) {
     const type = entry.trim();

@@ -46,7 +46,7 @@ import { manifestKeysProblem } from './document-hash.js';
 export type TrustedDocumentsMode = SecurityConfig['trustedDocuments'];
 
 /** The manifest codegen writes: document text by the lowercase hex sha256 of that text. */
-export const MANIFEST_URL = new URL('../../schema/persisted-documents.json', import.meta.url);
+const MANIFEST_URL = new URL('../../schema/persisted-documents.json', import.meta.url);
 
 /** The manifest as a map from hash to document; throws, naming the file, when it is not `{ "<hash>": "<document>" }`. */
 export function readManifest(url: URL = MANIFEST_URL): Map<string, string> {
@@ -220,8 +220,9 @@ function useNoDocumentIds(): Plugin {
 }
 
 /** The plugins TRUSTED_DOCUMENTS asks for: with `off`, only the one that explains a hash is not taken. */
-export function useTrustedDocuments(mode: TrustedDocumentsMode, manifest: ReadonlyMap<string, string> = mode === 'off' ? new Map() : readManifest()): Plugin[] {
+export function useTrustedDocuments(mode: TrustedDocumentsMode): Plugin[] {
   if (mode === 'off') return [useNoDocumentIds()];
+  const manifest = readManifest();
   const hashByText = new Map([...manifest].map(([hash, text]) => [text, hash]));
   return [
     useDocumentIds(mode, hashByText),

@@ -6,8 +6,6 @@ import { ExecutionRef } from './execution-ref.js';
 import { eventPagesBelow, refusedPage } from './refused-pages.js';
 import type { Execution } from '../domain/execution.js';
 
-export const MAX_IDS_PER_QUERY = MAX_EXECUTIONS_PER_REQUEST;
-
 builder.queryType({
   description: 'Read executions. Every field needs an `Authorization: Bearer <token>` header, forwarded to the executions API.',
   fields: (t) => ({
@@ -31,13 +29,13 @@ builder.queryType({
     executions: t.field({
       type: [ExecutionRef],
       nullable: { list: false, items: true },
-      description: `Several executions in one request, in the order of \`ids\`, fetched in parallel. Each id that fails is null in its place with its own error; the others are unaffected. At most ${MAX_IDS_PER_QUERY} ids; a repeated id is fetched once.`,
+      description: `Several executions in one request, in the order of \`ids\`, fetched in parallel. Each id that fails is null in its place with its own error; the others are unaffected. At most ${MAX_EXECUTIONS_PER_REQUEST} ids; a repeated id is fetched once.`,
       args: {
-        ids: t.arg.idList({ required: true, description: `Execution ids, at most ${MAX_IDS_PER_QUERY}.` }),
+        ids: t.arg.idList({ required: true, description: `Execution ids, at most ${MAX_EXECUTIONS_PER_REQUEST}.` }),
       },
       resolve: (_root, { ids }, context, info) => {
-        if (ids.length > MAX_IDS_PER_QUERY) {
-          throw badUserInput(`Argument \`ids\` holds ${ids.length} ids; at most ${MAX_IDS_PER_QUERY} are allowed per query.`);
+        if (ids.length > MAX_EXECUTIONS_PER_REQUEST) {
+          throw badUserInput(`Argument \`ids\` holds ${ids.length} ids; at most ${MAX_EXECUTIONS_PER_REQUEST} are allowed per query.`);
         }
         // loadMany settles every id, a failure as its Error, which graphql-js and graphql-jit both report
         // as that item's error (typed as an item neither way): a list of promises some of which reject

@@ -35,16 +35,16 @@ export const HEAD_PARSE_LIMIT_BYTES = 4 * maxHeaderSize;
 export const HEAD_FIELD_LIMIT = 1_000;
 
 /** The message of a 431 for more field lines than HEAD_FIELD_LIMIT. */
-export const TOO_MANY_FIELDS = `More than ${HEAD_FIELD_LIMIT} header fields.`;
+const TOO_MANY_FIELDS = `More than ${HEAD_FIELD_LIMIT} header fields.`;
 
 /** The message of a 431 for a head's size when which part made it large is not known (node's parser refused it unread). */
 export const HEAD_TOO_LARGE = `The request line and headers pass ${maxHeaderSize / 1024} KiB together: send fewer or smaller headers, or a long operation by POST rather than GET (its URL counts).`;
 
 /** The edge's 431 when the header fields are most of the head: the advice to send by POST is no help to a POST. */
-export const FIELDS_TOO_LARGE = `The request line and headers pass ${maxHeaderSize / 1024} KiB together, most of it header fields: send fewer or smaller headers (a long cookie or Authorization, say).`;
+const FIELDS_TOO_LARGE = `The request line and headers pass ${maxHeaderSize / 1024} KiB together, most of it header fields: send fewer or smaller headers (a long cookie or Authorization, say).`;
 
 /** The edge's 431 for a GET whose URL is most of the head. */
-export const GET_URL_TOO_LARGE = `The request line and headers pass ${maxHeaderSize / 1024} KiB together, most of it the URL: send a long operation by POST rather than GET.`;
+const GET_URL_TOO_LARGE = `The request line and headers pass ${maxHeaderSize / 1024} KiB together, most of it the URL: send a long operation by POST rather than GET.`;
 
 /**
  * The message of a 431 for a chunked body's trailer fields past what node's parser reads of them
@@ -53,7 +53,7 @@ export const GET_URL_TOO_LARGE = `The request line and headers pass ${maxHeaderS
 export const TRAILERS_TOO_LARGE = `The trailer fields after the chunked body pass ${HEAD_PARSE_LIMIT_BYTES / 1024} KiB: send fewer (the gateway reads none of them).`;
 
 /** The message of a 414: the request target alone reaches the bound. */
-export const URI_TOO_LONG = `The URL passes ${maxHeaderSize / 1024} KiB: a long operation sent by GET goes by POST instead.`;
+const URI_TOO_LONG = `The URL passes ${maxHeaderSize / 1024} KiB: a long operation sent by GET goes by POST instead.`;
 
 /** A refused head: its status (414 for the target, 431 for the fields) and message. */
 export interface HeadRefusal {

@@ -25,10 +25,10 @@ import type { ExecutionsClient } from '../upstream/executions-client.js';
 import { pathOf } from './raw-http.js';
 import { CACHE_CONTROL } from '../pipeline/cache-control.js';
 
-export const HEALTH_PATH = '/health';
+const HEALTH_PATH = '/health';
 /** `/health`'s body: alive, and which build (src/build-info.ts). */
 const HEALTHY = JSON.stringify({ status: 'ok', version: buildInfo.version, commit: buildInfo.commit });
-export const READY_PATH = '/ready';
+const READY_PATH = '/ready';
 
 /** Where a gateway instance stands: `/ready` is 200 only when it is `ready`. */
 export type Readiness = 'starting' | 'ready' | 'draining';

@@ -31,7 +31,7 @@ import { whenAnswered } from './raw-http.js';
 const UPGRADE_FIELDS = new Set(['upgrade', 'http2-settings']);
 
 /** `request`'s head as HTTP/1.1 bytes, without what asks for an upgrade. */
-export function headWithoutUpgrade(request: IncomingMessage): Buffer {
+function headWithoutUpgrade(request: IncomingMessage): Buffer {
   const lines = [`${request.method} ${request.url} HTTP/${request.httpVersion}`];
   const raw = request.rawHeaders;
   for (let index = 0; index < raw.length; index += 2) {

@@ -20,7 +20,7 @@ import { SharedExecutions } from '../upstream/shared-executions.js';
 import { RedisStore } from '../shared-state/redis-store.js';
 import { LiveLeases } from '../shared-state/live-leases.js';
 import { SharedCache } from '../shared-state/shared-cache.js';
-import { GatewayMetrics } from '../telemetry/metrics.js';
+import { GatewayMetrics, METRICS_PATH } from '../telemetry/metrics.js';
 import { attemptSpans } from '../telemetry/tracing.js';
 import { drain, RequestsInFlight, type DrainReport, type DrainTimings } from './drain.js';
 import { Health, upstreamHealth } from './health.js';
@@ -159,8 +159,8 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
     ...config.server,
     corsOrigins: config.security.corsOrigins,
     graphqlPath: gateway.graphqlEndpoint,
-    otherPaths: metrics?.serveOnApi ? ['/metrics'] : [],
-    notFoundMessages: new Map(config.telemetry.metrics === 'api' ? [] : [['/metrics', metricsNotHere({ ...config.telemetry, metrics: config.telemetry.metrics }, gateway.graphqlEndpoint)]]),
+    otherPaths: metrics?.serveOnApi ? [METRICS_PATH] : [],
+    notFoundMessages: new Map(config.telemetry.metrics === 'api' ? [] : [[METRICS_PATH, metricsNotHere({ ...config.telemetry, metrics: config.telemetry.metrics }, gateway.graphqlEndpoint)]]),
     trustedDocumentsOnly: config.security.trustedDocuments === 'only',
   };
   const server = createHttpEdge(lane, edgeSettings, options.logger, { health, requests, stalledClients });

@@ -18,7 +18,7 @@ export interface TimeLimits {
 }
 
 /** How often node checks the time limits: often enough to answer within a tenth of the shorter one. */
-export function checkingIntervalMs(settings: TimeSettings): number {
+function checkingIntervalMs(settings: TimeSettings): number {
   return Math.max(25, Math.min(1_000, Math.floor(Math.min(settings.headersTimeoutMs, settings.requestTimeoutMs) / 10)));
 }
 

@@ -108,7 +108,7 @@ export interface WebSocketEdge {
  * take as such (a lazy one connects again when it next subscribes; one kept
  * open on purpose, `lazy: false`, reconnects at once).
  */
-export const IDLE_CLOSE_CODE = 1000;
+const IDLE_CLOSE_CODE = 1000;
 
 /**
  * Close code of a connection whose client stopped reading (./stalled-clients.ts):
@@ -117,10 +117,10 @@ export const IDLE_CLOSE_CODE = 1000;
  * never reaches it). It resubscribes with the variables it started with: update
  * `eventsAfter` as cursors arrive to resume without a gap.
  */
-export const STALLED_CLOSE_CODE = 1013;
+const STALLED_CLOSE_CODE = 1013;
 
 /** Close code and reason of a drain: RFC 6455's "going away", which graphql-ws clients answer by reconnecting. */
-export const GOING_AWAY = { code: 1001, reason: 'Going away: the gateway is shutting down' } as const;
+const GOING_AWAY = { code: 1001, reason: 'Going away: the gateway is shutting down' } as const;
 
 export interface WebSocketSettings {
   /** The GraphQL endpoint's path. */
@@ -263,7 +263,7 @@ function selectSubprotocol(offered: Set<string>): string | false {
 const loggable = (error: unknown) => (error instanceof Error ? { name: error.name, message: error.message } : String(error));
 
 /** The Origin check of an upgrade: no Origin (not a browser), the gateway's own, or one CORS allows. */
-export function originAllowed(request: IncomingMessage, corsOrigins: readonly string[]): boolean {
+function originAllowed(request: IncomingMessage, corsOrigins: readonly string[]): boolean {
   const origin = request.headers.origin;
   if (origin === undefined) return true;
   if (corsOrigins.includes('*') || corsOrigins.includes(origin)) return true;

@@ -16,6 +16,7 @@ import type { Logger } from '../logger.js';
 import { adoptSocket, endWith, pathOf, whenAnswered } from '../server/raw-http.js';
 import { timeLimits, type TimeSettings } from '../server/time-limits.js';
 import { CACHE_CONTROL } from '../pipeline/cache-control.js';
+import { METRICS_PATH } from './metrics.js';
 
 /** Where a scrape's text comes from: one registry, or the workers' sum. */
 export type MetricsSource = () => Promise<{ contentType: string; text: string }>;
@@ -142,8 +143,8 @@ export async function serveMetrics(source: MetricsSource, port: number, host: st
     // keep-alive timeout. Closing after this answer tells the client to send it again on a new connection.
     if (asksToUpgrade(request)) response.shouldKeepAlive = false;
     const path = pathOf(request);
-    if (path !== '/metrics') {
-      response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('Not found: metrics are at /metrics.\n');
+    if (path !== METRICS_PATH) {
+      response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end(`Not found: metrics are at ${METRICS_PATH}.\n`);
       return;
     }
     if (request.method !== 'GET' && request.method !== 'HEAD') {

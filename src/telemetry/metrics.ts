@@ -45,7 +45,7 @@ export const MAX_OPERATION_NAME_LENGTH = 100;
 const KNOWN_LABELS: ReadonlyMap<string, string> = new Map([...KNOWN_OPERATION_NAMES].map((name) => [name, name]));
 
 /** An operation's name as a label: known names as they are, any other `other`, none `anonymous`. */
-export function operationNameLabel(name: string | undefined): string {
+function operationNameLabel(name: string | undefined): string {
   if (!name || name === 'Anonymous') return 'anonymous';
   // The list's own copy: prom-client keeps a label value for the process, and the request's may be cut from its text.
   return KNOWN_LABELS.get(name) ?? 'other';
@@ -147,6 +147,9 @@ function countedElsewhere(registry: Registry, name: string, help: string, read: 
     },
   });
 }
+
+/** Where the metrics are served: on METRICS_PORT, and on the API port with METRICS=api. */
+export const METRICS_PATH = '/metrics';
 
 /**
  * A counter, by one label, of running totals counted elsewhere (`read`: a reader per label value), read at
@@ -473,7 +476,7 @@ export class GatewayMetrics {
     };
     const prometheus = usePrometheus({
       registry,
-      endpoint: this.serveOnApi ? '/metrics' : false,
+      endpoint: this.serveOnApi ? METRICS_PATH : false,
       metrics: {
         graphql_envelop_request: createCounter({
           registry,
@@ -531,7 +534,7 @@ const RETRY_SKIPS: readonly RetrySkip[] = ['budget', 'circuit_open'];
  * timeout, a cancelled attempt). Never the status itself: a proxy in between
  * may answer with any of hundreds.
  */
-export function statusLabel(status: number | undefined): string {
+function statusLabel(status: number | undefined): string {
   if (status === undefined) return 'none';
   if (status === 429) return '429';
   return status >= 100 && status <= 599 ? `${Math.floor(status / 100)}xx` : 'other';

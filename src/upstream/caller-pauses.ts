@@ -33,7 +33,7 @@ export const MAX_PAUSED_PAIRS = 10_000;
  * caller's next call goes upstream and is paused again), so a flood of
  * rate-limited tokens cannot grow the map without bound.
  */
-export const MAX_PAUSED_CALLERS = 10_000;
+const MAX_PAUSED_CALLERS = 10_000;
 
 /**
  * Ms before its end at which a pause counts as ended. A call's retry after its own

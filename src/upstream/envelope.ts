@@ -94,7 +94,7 @@ export function readEnvelopeHead(json: unknown): EnvelopeHead {
 }
 
 /** Characters of upstream's request id the gateway keeps: a UUID is 36, a W3C traceparent 55. */
-export const MAX_UPSTREAM_REQUEST_ID_LENGTH = 256;
+const MAX_UPSTREAM_REQUEST_ID_LENGTH = 256;
 
 /**
  * Upstream's name for a response (its `x-request-id` header or the envelope's

@@ -113,7 +113,7 @@ export interface ExecutionsClientOptions {
 export type Refusal = 'circuit_open' | 'bulkhead_full' | 'caller_share_full' | 'caller_paused' | 'execution_paused';
 
 /** At most one "upstream call failed" line per kind of failure per this interval (the first of a kind at once). */
-export const FAILURE_LOG_INTERVAL_MS = 10_000;
+const FAILURE_LOG_INTERVAL_MS = 10_000;
 
 export class ExecutionsClient {
   readonly #pool: Pool;
