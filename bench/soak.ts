@@ -60,7 +60,7 @@ import os from 'node:os';
 import type { ExecutionSpec, StoredExecution } from '../src/demo/demo-data.js';
 import { DEMO_TOKEN, makeExecution } from '../src/demo/demo-data.js';
 import type { Fault } from '../src/demo/fake-upstream.js';
-import { entryBytes } from '../src/upstream/shared-executions.js';
+import { entryBytes } from '../src/upstream/entry-bytes.js';
 import { summarize } from './lib/measure.js';
 import { startGatewayProbed, startUpstream } from './lib/processes.js';
 
@@ -109,7 +109,7 @@ const HANG = 'ex_soak_hang';
 const MISSING = 'ex_soak_missing';
 const LARGE = LARGE_PAYLOADS ? Array.from({ length: 10 }, (_, i) => `ex_soak_large_${i + 1}`) : [];
 const HUGE = 'ex_soak_huge';
-const HEAP_NOTE = 'as the gateway counts it, src/upstream/shared-executions.ts entryBytes';
+const HEAP_NOTE = 'as the gateway counts it, src/upstream/entry-bytes.ts entryBytes';
 /** Payload size of each large execution, MB; the huge one is bigger than the whole cache counts. */
 const LARGE_MB: Record<string, number> = Object.fromEntries([...LARGE.map((id, i) => [id, 2 + (i % 5)] as const), [HUGE, 12] as const]);
 const INVALID_IDS = ['../../admin', 'ex soak 1', 'x'.repeat(65), '..', 'ex_1?debug=1', 'ex_1#frag', '%2e%2e', 'é_unicode', 'ex/1', ''];

@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { ERROR_SHARE, HEAP_BYTES_PER_TOKEN, PARSE_ERROR_BYTES } from './pipeline/document-cache.js';
+import { ENTRY_OVERHEAD_BYTES, entryBytes, HEAP_PER_BODY_BYTE } from './upstream/entry-bytes.js';
 import { compileIdPattern, DEFAULT_EXECUTION_ID_PATTERN, isAnchoredPattern, isLinearPattern, MAX_EXECUTION_ID_LENGTH } from './upstream/execution-path.js';
 
 /** Digits only: `z.coerce` would read " " as 0, `0x61A0` as 24992 and `1e3` as 1000. */
@@ -44,6 +45,9 @@ function isValidRegExp(source: string): boolean {
  * fail. Half of it leaves room for the JSON the gateway makes from such a body.
  */
 const MAX_STRING_BYTES = 256 * 1024 * 1024;
+
+/** UPSTREAM_MAX_BODY_BYTES's default, which the LIVE_MAX_HELD_BYTES description sizes a reading by. */
+const DEFAULT_MAX_BODY_BYTES = 128 * 1024 * 1024;
 
 /**
  * An UPSTREAM_URL path that ends with the endpoint's own path, or part of it: `/v1`,
@@ -198,7 +202,7 @@ export const SETTINGS = {
     ),
     maxBodyBytes: setting(
       'UPSTREAM_MAX_BODY_BYTES',
-      integer(1024, MAX_STRING_BYTES).default(128 * 1024 * 1024),
+      integer(1024, MAX_STRING_BYTES).default(DEFAULT_MAX_BODY_BYTES),
       'larger upstream bodies (after gzip/br decoding) are refused; also the most characters of upstream values one result hands out (README "Operation limits"); at most 256 MiB, since a body is read into one string and V8 makes none over about 512 MiB',
     ),
     executionIdPattern: setting(
@@ -224,7 +228,7 @@ export const SETTINGS = {
     maxBytes: setting(
       'CACHE_MAX_BYTES',
       integer(0, 2 ** 40).default(256 * 1024 * 1024),
-      'size bound of that cache: each execution counts 2.1 × its upstream body + 4 KiB (README "Caching"); one larger than the whole cache is not cached, so below 4096 (one entry\'s overhead) nothing is cached; `0` turns the cache off',
+      `size bound of that cache: each execution counts ${HEAP_PER_BODY_BYTE} × its upstream body + ${ENTRY_OVERHEAD_BYTES / 1024} KiB (README "Caching"); one larger than the whole cache is not cached, so below ${ENTRY_OVERHEAD_BYTES} (one entry's overhead) nothing is cached; \`0\` turns the cache off`,
     ),
     documentMaxBytes: setting(
       'DOCUMENT_CACHE_MAX_BYTES',
@@ -305,7 +309,7 @@ export const SETTINGS = {
     maxHeldBytes: setting(
       'LIVE_MAX_HELD_BYTES',
       integer(4096, 2 ** 40).default(512 * 1024 * 1024),
-      'heap the pollers\' latest readings may hold, each counted as in `CACHE_MAX_BYTES` (2.1 × its upstream body + 4 KiB); a reading that would take them past it (whoever\'s it is), or its caller past its `CALLER_SHARE_PERCENT` of it while the caller holds another, ends that execution\'s watches with `TOO_MANY_SUBSCRIPTIONS` (a finished execution\'s last reading is passed on, never kept); with the default `UPSTREAM_MAX_BODY_BYTES` the largest reading counts about 269 MiB',
+      `heap the pollers' latest readings may hold, each counted as in \`CACHE_MAX_BYTES\` (${HEAP_PER_BODY_BYTE} × its upstream body + ${ENTRY_OVERHEAD_BYTES / 1024} KiB); a reading that would take them past it (whoever's it is), or its caller past its \`CALLER_SHARE_PERCENT\` of it while the caller holds another, ends that execution's watches with \`TOO_MANY_SUBSCRIPTIONS\` (a finished execution's last reading is passed on, never kept); with the default \`UPSTREAM_MAX_BODY_BYTES\` the largest reading counts about ${Math.round(entryBytes({ bodyBytes: DEFAULT_MAX_BODY_BYTES }) / 2 ** 20)} MiB`,
     ),
     maxUnreadSubscriptions: setting(
       'LIVE_MAX_UNREAD_SUBSCRIPTIONS',
@@ -465,7 +469,7 @@ export type ServerConfig = Group<Settings['server']>;
 export type UpstreamConfig = Omit<Group<Settings['upstream']>, 'connections' | 'maxConcurrentPerCaller'> & {
   /** Resolved: the variable when set, else `maxConcurrent`; never fewer than `maxConcurrent`. */
   connections: number;
-  /** Resolved: the variable when set (never more than `maxConcurrent`), else 64. */
+  /** Resolved: the variable when set (never more than `maxConcurrent`), else DEFAULT_MAX_CONCURRENT_PER_CALLER. */
   maxConcurrentPerCaller: number;
 };
 export type CacheConfig = Group<Settings['cache']>;

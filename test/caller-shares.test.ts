@@ -8,7 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeExecution } from '../src/demo/demo-data.js';
 import { PollSlots } from '../src/live/poller.js';
-import { entryBytes } from '../src/upstream/shared-executions.js';
+import { entryBytes } from '../src/upstream/entry-bytes.js';
 import { Harness } from './support/harness.js';
 import { advance, AUTH_A, AUTH_B, Clients, liveEnv, putExecution, requestsSince, sleep, TOKENS, waitFor, watch } from './support/live.js';
 

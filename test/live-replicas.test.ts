@@ -7,7 +7,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { FakeUpstream } from '../src/demo/fake-upstream.js';
 import type { UpstreamEvent } from '../src/upstream/envelope.js';
-import { entryBytes } from '../src/upstream/shared-executions.js';
+import { entryBytes } from '../src/upstream/entry-bytes.js';
 import { Harness, LANES } from './support/harness.js';
 import {
   advance,

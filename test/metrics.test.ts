@@ -28,7 +28,7 @@ import { FakeUpstream } from '../src/demo/fake-upstream.js';
 import { createLogger } from '../src/logger.js';
 import type { GatewayContext } from '../src/request/context.js';
 import { registrySource, serveMetrics } from '../src/telemetry/metrics-server.js';
-import { entryBytes } from '../src/upstream/shared-executions.js';
+import { entryBytes } from '../src/upstream/entry-bytes.js';
 import { KNOWN_OPERATION_NAMES, labelNamesKept, operationLabels } from '../src/telemetry/metrics.js';
 import { AUTH, Harness, LANES, type LaneName } from './support/harness.js';
 import { liveEnv, putExecution, sleep, waitFor } from './support/live.js';

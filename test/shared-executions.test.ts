@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { makeExecution, type StoredExecution } from '../src/demo/demo-data.js';
 import type { GatewayContext } from '../src/request/context.js';
 import type { RequestScope } from '../src/request/scope.js';
-import { entryBytes } from '../src/upstream/shared-executions.js';
+import { entryBytes } from '../src/upstream/entry-bytes.js';
 import { Harness, LANES, codes, type HarnessOptions } from './support/harness.js';
 
 const TOKENS = { 'token-a': 'org_a', 'token-b': 'org_b' };

@@ -8,7 +8,7 @@
  * client streaming its body sends. Its length is known only once it has
  * arrived, so the limit (MAX_REQUEST_BODY_BYTES) is enforced as it streams:
  * past it, reading stops and the edge answers 413. Read whole (at most the
- * limit, 64 KiB by default), it is handed to either lane as a body of known
+ * limit), it is handed to either lane as a body of known
  * length, so no lane ever meets a body the edge has not bounded.
  */
 import type { IncomingMessage } from 'node:http';

@@ -89,7 +89,7 @@ const KEY_CHECK_BEATS = 5;
 /**
  * Consecutive PINGs unanswered within REDIS_COMMAND_TIMEOUT_MS before Redis
  * counts as hung. One is not enough: a GC pause or a busy event loop longer
- * than the timeout (50 ms by default) fails a PING whose answer is already in
+ * than the timeout fails a PING whose answer is already in
  * the socket, and a false loss turns every replica into its own poller.
  */
 const MISSES_TO_HUNG = 2;

@@ -10,9 +10,9 @@
  *   starts a fresh call instead of joining a cancelled one.
  * - Cache: terminal executions (succeeded, failed, cancelled) never change, so
  *   they are kept for `terminalTtlMs`, in an LRU bounded by approximate bytes
- *   (`entryBytes` below: the body's size scaled by a measured factor). An
+ *   (./entry-bytes.ts: the body's size scaled by a measured factor). An
  *   execution bigger than the whole bound is not cached. Other executions are
- *   kept only for `activeTtlMs` (default 0: not at all). Errors are never
+ *   kept only for `activeTtlMs` (0: not at all). Errors are never
  *   cached. A caller holds at most its share (`callerSharePercent`) of a full
  *   cache: past it, room for its next entry is made from its own least recently
  *   used ones, so one caller reading thousands of distinct executions no longer
@@ -29,6 +29,7 @@ import type { Execution } from '../domain/execution.js';
 import { isTerminalStatus, statusOf } from '../domain/execution-status.js';
 import type { SharedCache } from '../shared-state/shared-cache.js';
 import { abortedError, Cancellation, settleBeforeAbort } from './cancellation.js';
+import { entryBytes } from './entry-bytes.js';
 import type { ExecutionsClient } from './executions-client.js';
 import type { UpstreamCost } from '../client-contract.js';
 import { detached } from '../detached-text.js';
@@ -347,16 +348,4 @@ export class SharedExecutions {
     held.bytes -= bytes;
     if (held.keys.size === 0) this.#held.delete(caller);
   }
-}
-
-/**
- * Heap a cached execution holds per byte of the body it was read from, and per
- * entry besides (README "Caching" has the figures; `npm run bench:heap` measures them).
- */
-const HEAP_PER_BODY_BYTE = 2.1;
-const ENTRY_OVERHEAD_BYTES = 4_096;
-
-/** What an entry counts against `maxBytes`: from what was read, never from walking the object. */
-export function entryBytes(execution: Pick<Execution, 'bodyBytes'>): number {
-  return ENTRY_OVERHEAD_BYTES + Math.ceil(execution.bodyBytes * HEAP_PER_BODY_BYTE);
 }
