@@ -299,8 +299,7 @@ function compileFilter(filter: EventFilter | null | undefined, times: Float64Arr
  * The index rides on the events array itself, under a symbol, so it lives and
  * dies with the array. A global WeakMap keyed on the arrays did the same, but
  * under load its entries' arrays, records and indexes outlived young-generation
- * collections until a full GC: 1.7 MB promoted per scavenge on S2, and 887
- * execution pages/s against 1,121 without it (measured with --trace-gc).
+ * collections until a full GC (README "What paid in earlier rounds", item 3).
  */
 const INDEX = Symbol('eventIndex');
 

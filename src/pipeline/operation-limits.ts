@@ -212,7 +212,7 @@ function unlessIntOverflows(rule: ValidationRule): ValidationRule {
  * introspection types take no alias. Aliases were the one way to multiply
  * introspection, which the cost limit does not count: 30 aliases of
  * `__schema { types { ...FullType } }` (4 KB, within every other limit)
- * answered 1.3 MB for up to 0.5 s of CPU, with no token. Without aliases,
+ * answered megabytes for a large share of a second of CPU, with no token (README "Measured choices in the code"). Without aliases,
  * repeated selections merge into one answer. Tools do not alias there; Apollo
  * Kotlin aliases `__type`, which stays allowed (each is one type).
  */

@@ -92,8 +92,8 @@ export interface WarningOrigin {
 /**
  * A class, not an object literal with getters over closures: made once per
  * request, such a literal (which reaches the request through the client watch)
- * kept whole requests alive past young-generation collections; measured with
- * --trace-gc under load, 2.1 → 0.95 MB promoted per scavenge as classes.
+ * kept whole requests alive past young-generation collections (README "What
+ * paid in earlier rounds", item 1).
  */
 export class RequestScope {
   /** What this request cost upstream; reported in `extensions.upstream`. */

@@ -93,8 +93,8 @@ export function asKnownLength(request: IncomingMessage, body: Buffer): void {
  * (@whatwg-node/server) reads it instead of the consumed stream, as behind
  * Express's body parsers. As a one-chunk stream, not the Buffer: the adapter
  * first checks `Object.keys(body).length`, which on a Buffer lists every byte's
- * index, some 8 ms of CPU for a 64 KiB body (0.7 ms for 16 KiB), and is 0 for an
- * empty one, which then sent the adapter to the stream already read.
+ * index, milliseconds of CPU for a body near the limit (README "Measured choices in the code"),
+ * and is 0 for an empty one, which then sent the adapter to the stream already read.
  */
 export function handOver(request: IncomingMessage, body: Buffer): void {
   (request as IncomingMessage & { body?: Readable }).body = Readable.from([body]);

@@ -78,7 +78,7 @@ type OperationLabels = { operationType: string; operationName: string };
 
 /**
  * Labels by document (Yoga's parser cache hands out one object per document
- * text) and operation name: every metric of a request asks, seven times a
+ * text) and operation name: every metric of a request asks, several times a
  * request, and the answer never changes.
  */
 const labelsByDocument = new WeakMap<DocumentNode, Map<string | undefined, OperationLabels>>();

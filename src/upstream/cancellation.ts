@@ -7,10 +7,9 @@
  * ./shared-executions.ts), and one attempt (its deadline: ./executions-client.ts).
  * Each later one listens to the one before it.
  *
- * An EventEmitter rather than an AbortController: on Node 20 creating an
- * AbortSignal costs about 4 µs and each listener added and removed about 3 µs,
- * against well under 1 µs for an emitter (measured), and a status poll needs
- * several of them. undici takes an emitter that emits 'abort' as a request's
+ * An EventEmitter rather than an AbortController: on Node 20 an AbortSignal and
+ * its listeners cost several times an emitter's (README "Measured choices in the code"),
+ * and a status poll needs several of them. undici takes an emitter that emits 'abort' as a request's
  * signal, so an attempt hands it one directly.
  */
 import { EventEmitter } from 'node:events';

@@ -43,10 +43,10 @@ export interface IdPattern {
 /**
  * `source` (a valid, anchored pattern) as an IdPattern. Any caller chooses the ids, and JavaScript's
  * backtracking engine takes time exponential in an id's length on many ordinary patterns: with
- * `^([a-z0-9]+-?)+$` an id of 28 characters and a `!` held the event loop for 6 s, with `^(\\w|\\d)+$` 24
- * digits and a `!` for 2 s. So a pattern other than the default runs on re2js, RE2's linear-time engine
- * (a 1,024-character id in milliseconds, whatever the pattern); the default is one bounded class, which
- * cannot backtrack, and runs on V8's, some twenty times faster. Throws what re2js throws for a pattern
+ * `^([a-z0-9]+-?)+$`, an id of a few dozen characters and a `!` held the event loop for seconds. So a pattern
+ * other than the default runs on re2js, RE2's linear-time engine (a 1,024-character id in milliseconds,
+ * whatever the pattern); the default is one bounded class, which cannot backtrack, and runs on V8's,
+ * which is faster (README "Measured choices in the code"). Throws what re2js throws for a pattern
  * RE2 cannot read (lookaround, backreferences): isLinearPattern tells start-up first.
  */
 export function compileIdPattern(source: string): IdPattern {

@@ -131,8 +131,7 @@ export class SharedExecutions {
    * Calls in flight by key. A null-prototype object rather than a Map: a
    * long-lived Map whose entries come and go with every request kept finished
    * calls (and the requests they reach) alive past young-generation collections
-   * until a full GC, about 1 MB promoted per scavenge under load; with a
-   * dictionary object 0.25 MB (measured with --trace-gc, `npm run bench:gc`).
+   * until a full GC (README "What paid in earlier rounds", item 2; `npm run bench:gc`).
    */
   readonly #inFlight: Record<string, InFlight | undefined> = Object.create(null);
   readonly #cache: LRUCache<string, Cached> | undefined;
