@@ -51,7 +51,7 @@ export interface EventPageArgs {
   order?: EventOrder | null;
 }
 
-/** An event with its cursor; `node` is the event, or what the caller of pageEvents made of it. */
+/** An event with its cursor; `node` is the event, or what the code calling pageEvents made of it. */
 export interface EventEdge<Node = ExecutionEvent> {
   cursor: string;
   node: Node;

@@ -102,7 +102,7 @@ export class RequestScope {
   warnings: DataWarning[] | undefined;
   /**
    * Paths of the notes past MAX_WARNINGS_PER_RESULT, for `extensions.warningsOmitted`. Their paths
-   * (already made by the caller) are kept so that count, like the list, can leave out notes that
+   * (already made when the note was given) are kept so that count, like the list, can leave out notes that
    * point into a part of the result an error nulled (src/pipeline/execution-finish.ts).
    */
   omittedWarningPaths: Array<DataWarning['path']> | undefined = undefined;

@@ -29,7 +29,7 @@ builder.queryType({
     executions: t.field({
       type: [ExecutionRef],
       nullable: { list: false, items: true },
-      description: `Several executions in one request, in the order of \`ids\`, fetched in parallel. Each id that fails is null in its place with its own error; the others are unaffected. At most ${MAX_EXECUTIONS_PER_REQUEST} ids; a repeated id is fetched once.`,
+      description: `Several executions in one request, in the order of \`ids\`, read from upstream in parallel. Each id that fails is null in its place with its own error; the others are unaffected. At most ${MAX_EXECUTIONS_PER_REQUEST} ids; a repeated id is read once.`,
       args: {
         ids: t.arg.idList({ required: true, description: `Execution ids, at most ${MAX_EXECUTIONS_PER_REQUEST}.` }),
       },

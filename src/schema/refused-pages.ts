@@ -1,11 +1,11 @@
 /**
  * An `events` page its arguments alone refuse (a size out of range, a cursor
  * the connection did not hand out or another execution's) is refused before
- * the execution it is on is fetched: otherwise such a request costs one
+ * the execution it is on is read from upstream: otherwise such a request costs one
  * upstream call per execution only to fail. The checks are the page's own
  * (src/domain/event-pages.ts `checkPageArgs`), so both refuse the same pages
  * with the same error; the events resolver still runs them for pages reached
- * without a fetch (a watch's update, an event's `execution`).
+ * without an upstream call (a watch's update, an event's `execution`).
  */
 import { getArgumentValues, getNamedType, GraphQLError, isObjectType, Kind, type FieldNode, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
 import { checkPageArgs, type EventPageArgs } from '../domain/event-pages.js';

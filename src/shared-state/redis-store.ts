@@ -239,7 +239,7 @@ export class RedisStore {
     return (this.#subscriber ??= this.#connect('subscriber'));
   }
 
-  /** A command failed (its caller counts it): a refusal by Redis is logged, at most once a minute (./redis-refusals.ts). */
+  /** A command failed (the code that sent it counts it): a refusal by Redis is logged, at most once a minute (./redis-refusals.ts). */
   failed(error: unknown): void {
     if (!this.#closed) this.#refusals.report(error);
   }

@@ -167,7 +167,7 @@ export class ExecutionsClient {
   }
 
   /**
-   * Fetches one execution. Resolves with it or rejects with a GraphQLError.
+   * Reads one execution from upstream. Resolves with it or rejects with a GraphQLError.
    * `cancellation` stops the call: an attempt in flight is aborted and no further
    * attempt starts. cockatiel is not handed it, so its breaker counts only
    * upstream failures, never a cancelled attempt; whoever waits on the call stops

@@ -16,7 +16,7 @@ import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Dispatcher } from 'undici';
 import { decodeBody } from './body-text.js';
 
-/** `message` says where the size showed (`declared 6340 bytes`, `as received`, …); the caller, which configured the cap, names it. */
+/** `message` says where the size showed (`declared 6340 bytes`, `as received`, …); the code that configured the cap names it. */
 export class BodyTooLargeError extends Error {
   override name = 'BodyTooLargeError';
 }
