@@ -83,6 +83,6 @@ export interface UpstreamCost {
   cacheHits: number;
   /** Executions served by joining another request's call in flight. */
   sharedCalls: number;
-  /** Upstream time of the calls this request started, in ms, summed over them: parallel calls add up, so it can exceed the request's own duration. */
+  /** Upstream time of the calls this request sent, in ms, summed over them: parallel calls add up, so it can exceed the request's own duration; a call never sent (refused, or queued until the request's budget ran out) counts none. */
   timeMs: number;
 }

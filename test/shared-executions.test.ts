@@ -360,6 +360,25 @@ describe('ids refused by the allow-list', () => {
 });
 
 describe('extensions.upstream', () => {
+  it('reports no upstream time for a call never sent: its wait in the bulkhead queue was the gateway\'s', async () => {
+    const h = await start({ env: { UPSTREAM_MAX_CONCURRENT: '1', UPSTREAM_MAX_CONCURRENT_PER_CALLER: '1', REQUEST_BUDGET_MS: '1000' } });
+    h.upstream.setFault('ex_live', { kind: 'hang' });
+    const holding = h.query(ONE, { id: 'ex_live' }, { authorization: A });
+    await waitUntil(() => h.upstream.inFlight === 1);
+    const queuedAnswer = h.query(ONE, { id: 'ex_done' }, { authorization: B });
+    // A second request joins the hanging call, which then holds the one slot past the queued request's budget.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const joining = h.query(ONE, { id: 'ex_live' }, { authorization: A });
+    const queued = await queuedAnswer;
+    expect(codes(queued)).toEqual(['UPSTREAM_TIMEOUT']);
+    expect(upstreamOf(queued)).toEqual({ calls: 0, cacheHits: 0, sharedCalls: 0, timeMs: 0 });
+    const held = await holding;
+    expect(codes(held)).toEqual(['UPSTREAM_TIMEOUT']);
+    expect(upstreamOf(held)).toMatchObject({ calls: 1 });
+    expect(upstreamOf(await joining)).toMatchObject({ calls: 0, sharedCalls: 1 });
+    expect(h.upstream.requests.map((request) => request.path)).toEqual(['/v1/executions/ex_live']);
+  });
+
   it('reports calls and upstream time, and can be switched off', async () => {
     const h = await start();
     h.upstream.latencyMs = 30;

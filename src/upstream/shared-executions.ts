@@ -234,11 +234,19 @@ export class SharedExecutions {
     const started = performance.now();
     const { cost } = scope;
     const headers = { authorization: caller.authorization, requestId: scope.requestId, callerKey: caller.key, ...scope.traceHeaders };
-    // Counted when sent, not here: the breaker or the bulkhead may refuse it, and then upstream never saw it.
-    const sent = () => cost.calls++;
+    // Counted when sent, not here: the breaker or the bulkhead may refuse it, and then upstream never saw it; nor
+    // its time, which was the gateway's (a wait in the bulkhead's queue): `calls: 0` beside `timeMs: 3` read as upstream's.
+    let wasSent = false;
+    const sent = () => {
+      wasSent = true;
+      cost.calls++;
+    };
+    const spent = () => {
+      if (wasSent) cost.timeMs += performance.now() - started;
+    };
     return this.#client.getExecution(id, headers, cancellation, { sent }).then(
       (execution) => {
-        cost.timeMs += performance.now() - started;
+        spent();
         this.#settled(key, entry);
         if (this.#lastSeenRunning) {
           if (isTerminalStatus(statusOf(execution))) this.#lastSeenRunning.delete(key);
@@ -249,7 +257,7 @@ export class SharedExecutions {
         return execution;
       },
       (error: unknown) => {
-        cost.timeMs += performance.now() - started;
+        spent();
         this.#settled(key, entry);
         throw error;
       },
