@@ -94,6 +94,33 @@ describeEachLane('a watch no media type in Accept can carry', (lane) => {
     await watcher.received(1);
     expect(harness.instance.live.counts).toEqual({ subscriptions: 1, pollers: 1, unread: 0 });
   });
+
+  it('is refused 406 before it is subscribed: a bad id, no token and a caller at its bound get the same 406, not their errors', async () => {
+    putExecution(harness.upstream, 'ex_unserved_2', 'awaiting_payment');
+    const watchers = [0, 1, 2].map(() => new Recorder(clients.for(harness), { id: 'ex_unserved_2' }));
+    for (const watcher of watchers) await watcher.received(1);
+    const before = harness.upstream.requests.length;
+    const ask = (variables: Record<string, unknown>, headers: Record<string, string>) =>
+      harness.fetch('/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json', ...headers },
+        body: JSON.stringify({ query: WATCH, variables }),
+      });
+    const answers = [
+      // The caller holds its 3 watches: subscribed, this was a 200 TOO_MANY_SUBSCRIPTIONS.
+      await ask({ id: 'ex_unserved_2' }, { authorization: AUTH }),
+      await ask({ id: 'bad id!' }, { authorization: AUTH }),
+      await ask({ id: 'ex_unserved_2' }, {}),
+      // A wildcard with another charset takes no stream either, as Yoga reads it.
+      await ask({ id: 'ex_unserved_2' }, { authorization: AUTH, accept: 'application/json, */*; charset=utf-16' }),
+    ];
+    for (const answer of answers) {
+      expect(answer.status).toBe(406);
+      expect(((await answer.json()) as { errors: Array<{ message: string }> }).errors[0]!.message).toBe('Not acceptable: accept text/event-stream (in UTF-8).');
+    }
+    expect(harness.upstream.requests.length).toBe(before);
+    expect(harness.instance.live.counts).toEqual({ subscriptions: 3, pollers: 1, unread: 0 });
+  });
 });
 
 describeEachLane('a watch while the gateway\'s own circuit is open', (lane) => {
