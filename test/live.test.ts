@@ -9,7 +9,8 @@ import { nextPollDelay } from '../src/live/cadence.js';
 import { Caller } from '../src/request/scope.js';
 import type { StoredExecution } from '../src/demo/demo-data.js';
 import type { UpstreamEvent } from '../src/upstream/envelope.js';
-import { AUTH, type Harness } from './support/harness.js';
+import type { Plugin } from 'graphql-yoga';
+import { AUTH, Harness } from './support/harness.js';
 import {
   advance,
   allStopped,
@@ -120,6 +121,43 @@ describeEachLane('a watch no media type in Accept can carry', (lane) => {
     }
     expect(harness.upstream.requests.length).toBe(before);
     expect(harness.instance.live.counts).toEqual({ subscriptions: 3, pollers: 1, unread: 0 });
+  });
+});
+
+describeEachLane('a watch whose source fails mid-stream', (lane) => {
+  let harness: Harness;
+  // A plugin whose subscribe yields nothing and then throws, as a broken source would.
+  const failingSource: Plugin = {
+    onSubscribe({ args, setSubscribeFn }) {
+      if (!(args.contextValue as { request?: Request }).request?.headers.get('x-test-source-fails')) return;
+      setSubscribeFn(async function* (): AsyncGenerator<never> {
+        await Promise.resolve();
+        throw new Error('source broke: secret hunter2');
+      });
+    },
+  };
+  beforeAll(async () => {
+    harness = await Harness.start({ lane, plugins: [failingSource] });
+  });
+  afterAll(() => harness.close());
+
+  it('is masked for the client and logged once, with its request id, not only by Yoga tied to no request', async () => {
+    const from = harness.logs.length;
+    const answer = await harness.fetch('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: AUTH, 'x-test-source-fails': '1' },
+      body: JSON.stringify({ query: WATCH, variables: { id: 'ex_demo_1' } }),
+    });
+    const stream = await answer.text();
+    expect(stream).toContain('Unexpected error.');
+    expect(stream).not.toContain('hunter2');
+    const requestId = answer.headers.get('x-request-id');
+    const lines = harness.logs.slice(from).filter((line) => JSON.stringify(line).includes('hunter2'));
+    const ours = lines.filter((line) => line.component !== 'yoga');
+    expect(ours, JSON.stringify(lines)).toHaveLength(1);
+    expect(ours[0]).toMatchObject({ requestId, msg: 'operation failed unexpectedly; the client got "Unexpected error."' });
+    // Yoga's logger skips what the gateway logged: no second line for the same error.
+    expect(lines).toHaveLength(1);
   });
 });
 
