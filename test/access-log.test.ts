@@ -17,6 +17,7 @@ import { Writable } from 'node:stream';
 import type { ExecutionResult } from 'graphql';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
+import type { Plugin } from 'graphql-yoga';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { readConfig } from '../src/config.js';
 import { DEMO_ORGANIZATION, DEMO_TOKEN, demoExecutions, makeExecution } from '../src/demo/demo-data.js';
@@ -396,6 +397,33 @@ describe.each(LANES)('one line per request, %s lane', (lane) => {
 });
 
 // ---------------------------------------------------------------------------
+
+describe.each(LANES)('a plugin whose onResponse throws after the access log\'s, %s lane', (lane) => {
+  let harness: Harness;
+  const throwsOnResponse: Plugin = {
+    onResponse({ request }) {
+      if (request.headers.get('x-test-explode')) throw new Error('onResponse broke: secret hunter2');
+    },
+  };
+  beforeAll(async () => {
+    harness = await Harness.start({ lane, plugins: [throwsOnResponse] });
+  });
+  afterAll(() => harness.close());
+
+  it('the line has the status the edge sent, 500, and its code: it said 200 with none', async () => {
+    const from = harness.logs.length;
+    const answer = await harness.query('{ execution(id: "ex_demo_1") { id } }', undefined, { headers: { 'x-test-explode': '1' } });
+    expect(answer.status).toBe(500);
+    expect(answer.errors).toEqual([{ message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }]);
+    await eventually(() => expect(accessLines(harness, from)).toHaveLength(1));
+    expect(accessLines(harness, from)[0]).toMatchObject({ status: 500, errorCodes: ['INTERNAL_SERVER_ERROR'] });
+    // A request the plugin lets be: the line as before.
+    const fine = harness.logs.length;
+    expect((await harness.query('{ execution(id: "ex_demo_1") { id } }')).status).toBe(200);
+    await eventually(() => expect(accessLines(harness, fine)).toHaveLength(1));
+    expect(accessLines(harness, fine)[0]).toMatchObject({ status: 200, errorCodes: [] });
+  });
+});
 
 describe.each(LANES)('one pipeline: a line for every operation over every transport, %s lane', (lane) => {
   let harness: Harness;

@@ -27,6 +27,7 @@ import type { TelemetryConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
 import { refusalCode } from '../pipeline/request-errors.js';
+import { ErrorCode } from '../errors.js';
 import type { GatewayContext } from '../request/context.js';
 import { errorCodeLabel, MAX_OPERATION_NAME_LENGTH } from './metrics.js';
 import { remoteSpanContext } from './trace-context.js';
@@ -109,8 +110,19 @@ export function useAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 'ac
     // Taken now: node detaches it from the response once the answer ends, however it ended.
     const socket = response.socket;
     // Closed already (the client left before the answer, or mid-stream): 'close' has been emitted.
-    if (response.destroyed) return write(entry, durationMs, cutOff(response, socket));
-    response.once('close', () => write(entry, durationMs, cutOff(response, socket)));
+    if (response.destroyed) return write(sent(entry, response), durationMs, cutOff(response, socket));
+    response.once('close', () => write(sent(entry, response), durationMs, cutOff(response, socket)));
+  }
+
+  /**
+   * The entry with the status node sent, when the edge sent another than the pipeline's: a plugin whose
+   * onResponse threw after this one's is the edge's masked 500, which the line called a 200 with no code.
+   */
+  function sent(entry: Entry, response: ServerResponse): Entry {
+    if (!response.headersSent || response.statusCode === entry.status) return entry;
+    if (response.statusCode >= 500) entry.errorCodes.add(ErrorCode.INTERNAL_SERVER_ERROR);
+    entry.status = response.statusCode;
+    return entry;
   }
 
   /**
