@@ -388,11 +388,7 @@ export class UpstreamError extends GraphQLError {
  * recorded (src/live/poller.ts).
  */
 export function executionPaused(ms: number, pausedForMs?: number): UpstreamError {
-  return new UpstreamError(
-    ErrorCode.UPSTREAM_UNAVAILABLE,
-    `The executions API is unavailable for this execution and asked for no calls for it during the next ${seconds(ms)}: not called. Retry after \`extensions.retryAfterMs\` milliseconds.`,
-    { retryAfterMs: ms, refusal: { by: 'execution-paused', retryInMs: ms, ...(pausedForMs !== undefined ? { pausedForMs } : {}) } },
-  );
+  return paused('execution-paused', 'is unavailable for this execution and asked for no calls for it', ms, pausedForMs);
 }
 
 /**
@@ -401,10 +397,15 @@ export function executionPaused(ms: number, pausedForMs?: number): UpstreamError
  * `pausedForMs`, how long the pause has run.
  */
 export function callerPaused(ms: number, pausedForMs: number): UpstreamError {
+  return paused('caller-paused', 'is rate limiting this caller and asked for no calls', ms, pausedForMs);
+}
+
+/** A pause's refusal: what upstream `asked`, the time left (`ms`, also `extensions.retryAfterMs`) and how long it has run. */
+function paused(by: 'caller-paused' | 'execution-paused', asked: string, ms: number, pausedForMs: number | undefined): UpstreamError {
   return new UpstreamError(
     ErrorCode.UPSTREAM_UNAVAILABLE,
-    `The executions API is rate limiting this caller and asked for no calls during the next ${seconds(ms)}: not called. Retry after \`extensions.retryAfterMs\` milliseconds.`,
-    { retryAfterMs: ms, refusal: { by: 'caller-paused', retryInMs: ms, pausedForMs } },
+    `The executions API ${asked} during the next ${seconds(ms)}: not called. Retry after \`extensions.retryAfterMs\` milliseconds.`,
+    { retryAfterMs: ms, refusal: { by, retryInMs: ms, ...(pausedForMs !== undefined ? { pausedForMs } : {}) } },
   );
 }
 
@@ -414,7 +415,7 @@ export const circuitOpen = (retryInMs: number) =>
     refusal: { by: 'circuit-open', retryInMs },
   });
 
-/** The bulkhead's refusal (UPSTREAM_MAX_CONCURRENCY calls running and its queue full): the process is overloaded. */
+/** The bulkhead's refusal (UPSTREAM_MAX_CONCURRENT calls running and its queue full): the process is overloaded. */
 export const bulkheadFull = () => new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, 'The gateway is at its limit of concurrent calls to the executions API; retry shortly.');
 
 /** The refusal of a caller with `limit` calls running while the bulkhead's queue is full (src/upstream/resilience.ts). */
