@@ -12,7 +12,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { statusOf } from '../src/domain/execution-status.js';
 import type { WatchStep } from '../src/live/live-executions.js';
-import { Caller } from '../src/request/scope.js';
+import { callerOf } from '../src/upstream/caller.js';
 import { FakeUpstream } from '../src/demo/fake-upstream.js';
 import { AUTH, Harness } from './support/harness.js';
 import { advance, allStopped, AUTH_A, liveEnv, putExecution, sleep, startLiveHarness, TOKENS, waitFor } from './support/live.js';
@@ -36,7 +36,7 @@ afterEach(async () => {
 
 /** Admits a watch of `id` by the demo caller: nothing is read yet. */
 function admit(id: string, eventsAfter?: string): Steps {
-  const steps = harness.instance.live.watch({ caller: new Caller(AUTH), onClientGone: () => () => undefined }, { id, eventsAfter: eventsAfter ?? null })[Symbol.asyncIterator]();
+  const steps = harness.instance.live.watch({ caller: callerOf(AUTH), onClientGone: () => () => undefined }, { id, eventsAfter: eventsAfter ?? null })[Symbol.asyncIterator]();
   opened.push(steps);
   return steps;
 }
@@ -139,7 +139,7 @@ describe('with REDIS_URL, watches started while their poller asks Redis for the 
     putExecution(replica.upstream, id, 'workflow_running', { organizationId: 'org_a' });
     const store = replica.instance.redis!;
     const leaseKey = store.key('lease', store.callerTag(AUTH_A), id);
-    const scope = { caller: new Caller(AUTH_A), onClientGone: () => () => undefined };
+    const scope = { caller: callerOf(AUTH_A), onClientGone: () => () => undefined };
     // The first watch is read, so its poller asks Redis for the lease, and leaves before Redis answers.
     const left = replica.instance.live.watch(scope, { id })[Symbol.asyncIterator]();
     const reading = left.next();
@@ -162,7 +162,7 @@ describe('with REDIS_URL, watches started while their poller asks Redis for the 
   it('share one first poll: one upstream call, not one per watch', async () => {
     const id = 'ex_join_lease';
     putExecution(replica.upstream, id, 'workflow_running', { organizationId: 'org_a' });
-    const scope = { caller: new Caller(AUTH_A), onClientGone: () => () => undefined };
+    const scope = { caller: callerOf(AUTH_A), onClientGone: () => () => undefined };
     const watches = [0, 1, 2].map(() => replica.instance.live.watch(scope, { id })[Symbol.asyncIterator]());
     try {
       // Read in the same tick: the first starts the poll, which is waiting for Redis's answer when the others start.
@@ -207,7 +207,7 @@ describe('with REDIS_URL, a follower whose own read is older than what the holde
 
   /** Starts a watch on `replica` and keeps its steps as they come. */
   function follow(replica: Harness, id: string) {
-    const steps = replica.instance.live.watch({ caller: new Caller(AUTH_A), onClientGone: () => () => undefined }, { id })[Symbol.asyncIterator]();
+    const steps = replica.instance.live.watch({ caller: callerOf(AUTH_A), onClientGone: () => () => undefined }, { id })[Symbol.asyncIterator]();
     const seen: WatchStep[] = [];
     const reading = (async () => {
       for (let step = await steps.next(); !step.done; step = await steps.next()) seen.push(step.value);
@@ -297,7 +297,7 @@ describe("with REDIS_URL, a follower whose lease check is out when the holder's 
     const { holder, follower, upstreams: [ofHolder, ofFollower] } = pair;
     const id = 'ex_join_pause';
     ofFollower.put(putExecution(ofHolder, id, 'workflow_running', { organizationId: 'org_a' }));
-    const scope = { caller: new Caller(AUTH_A), onClientGone: () => () => undefined };
+    const scope = { caller: callerOf(AUTH_A), onClientGone: () => () => undefined };
     const first = holder.instance.live.watch(scope, { id })[Symbol.asyncIterator]();
     const second = follower.instance.live.watch(scope, { id })[Symbol.asyncIterator]();
     const client = (follower.instance.redis!.client as unknown as { stream: { pause(): void; resume(): void } }).stream;

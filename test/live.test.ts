@@ -6,7 +6,7 @@
  */
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { nextPollDelay } from '../src/live/cadence.js';
-import { Caller } from '../src/request/scope.js';
+import { callerOf } from '../src/upstream/caller.js';
 import type { StoredExecution } from '../src/demo/demo-data.js';
 import type { UpstreamEvent } from '../src/upstream/envelope.js';
 import type { Plugin } from 'graphql-yoga';
@@ -253,7 +253,7 @@ describeEachLane('a watcher that reads slowly', (lane) => {
     const id = `ex_slow_${lane}`;
     putExecution(harness.upstream, id, 'workflow_running');
     // The watch itself, read step by step: a consumer that reads only when told to.
-    const steps = harness.instance.live.watch({ caller: new Caller(AUTH), onClientGone: () => () => undefined }, { id })[Symbol.asyncIterator]();
+    const steps = harness.instance.live.watch({ caller: callerOf(AUTH), onClientGone: () => () => undefined }, { id })[Symbol.asyncIterator]();
     try {
       expect((await steps.next()).value).toMatchObject({ kind: 'update' });
       // Nothing read from here on: an outage long enough for its notice, then upstream answers unchanged

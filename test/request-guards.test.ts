@@ -38,7 +38,7 @@ describe.each(LANES)('request guards (%s lane)', (lane) => {
     it.each([
       ['Bearer demo-token', 'Bearer demo-token', null],
       // The scheme in any case and any spaces after it (RFC 9110 §11.1, RFC 6750 §2.1): upstream's documented form,
-      // which an upstream that reads only that one accepts (src/request/caller-account.ts).
+      // which an upstream that reads only that one accepts (src/upstream/caller.ts).
       ['bearer demo-token', 'Bearer demo-token', null],
       ['BEARER \tdemo-token', 'Bearer demo-token', null],
       ['Bearer Demo-Token', 'Bearer Demo-Token', 'UNAUTHENTICATED'],

@@ -21,7 +21,7 @@ import { isTerminalStatus, statusOf } from '../domain/execution-status.js';
 import { ErrorCode, gatewayError, finalEventsUnreadable, shuttingDown, unauthenticated, tooMuchLiveData, watchLimitUnread } from '../errors.js';
 import type { ExecutionsClient } from '../upstream/executions-client.js';
 import { entryBytes } from '../upstream/entry-bytes.js';
-import type { CallerIdentity } from '../upstream/shared-executions.js';
+import type { Caller } from '../upstream/caller.js';
 import type { LiveLeases } from '../shared-state/live-leases.js';
 import { detached } from '../detached-text.js';
 import { CallerCounts } from './caller-counts.js';
@@ -81,7 +81,7 @@ export interface LiveSettings extends PollerSettings {
 
 /** What a watch needs from the request that started it (src/request/scope.ts). */
 export interface WatchScope {
-  readonly caller: CallerIdentity | null;
+  readonly caller: Caller | null;
   /** Calls `listener` once the client goes away; returns the unsubscribe. */
   onClientGone(listener: () => void): () => void;
 }
@@ -198,7 +198,7 @@ export class LiveExecutions {
     if (!caller) throw unauthenticated();
     this.client.assertAllowedId(request.id);
     const after = request.eventsAfter == null ? undefined : checkEventCursor('eventsAfter', request.eventsAfter, request.id);
-    // One key per token, however the header spelt its scheme (src/request/caller-account.ts): one poller, one lease.
+    // One key per token, however the header spelt its scheme (src/upstream/caller.ts): one poller, one lease.
     const callerKey = caller.key;
     const key = `${callerKey}:${request.id}`;
     // The map holds running pollers only: one leaves it as it stops (onStopped).
@@ -239,7 +239,7 @@ export class LiveExecutions {
    * Starts the poller of (`caller`, execution `id`), in a scope of its own: closures made in `watch` would share
    * that call's scope, and so keep the first watch (its scope, filter and cursor) for as long as the poller runs.
    */
-  #startPoller(caller: CallerIdentity, key: string, id: string): Poller {
+  #startPoller(caller: Caller, key: string, id: string): Poller {
     const callerKey = caller.key;
     const poller = new Poller(key, caller, id, {
       client: this.client,

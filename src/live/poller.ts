@@ -31,7 +31,7 @@ import type { LeaseMembership, LeaseNews } from '../shared-state/live-leases.js'
 import { tracer } from '../telemetry/tracing.js';
 import { Cancellation } from '../upstream/cancellation.js';
 import type { ExecutionsClient } from '../upstream/executions-client.js';
-import type { CallerIdentity } from '../upstream/shared-executions.js';
+import type { Caller } from '../upstream/caller.js';
 import { failuresWithin, nextPollDelay, type CadenceSettings } from './cadence.js';
 import { CallerCounts } from './caller-counts.js';
 import { comparedJson } from '../domain/json-depth.js';
@@ -177,7 +177,7 @@ export class Poller {
 
   constructor(
     readonly key: string,
-    readonly caller: CallerIdentity,
+    readonly caller: Caller,
     readonly id: string,
     private readonly deps: PollerDependencies,
   ) {

@@ -8,9 +8,9 @@ import type { LiveExecutions } from '../live/live-executions.js';
 import { createExecutionLoader, type ExecutionLoader } from '../upstream/execution-loader.js';
 import type { SharedExecutions } from '../upstream/shared-executions.js';
 import { forwardedTraceContext } from '../telemetry/trace-context.js';
-import { namesCaller } from './caller-account.js';
+import { callerOf, namesCaller } from '../upstream/caller.js';
 import { requestIdFor } from './request-id.js';
-import { Caller, RequestScope, type ClientWatch, type WarningLog } from './scope.js';
+import { RequestScope, type ClientWatch, type WarningLog } from './scope.js';
 import { wasCutByShutdown, type GoneCause } from './shutdown-cut.js';
 
 export interface GatewayContext {
@@ -87,7 +87,7 @@ function noop() {}
 export function createContext(source: RequestSource, deps: ContextDependencies): GatewayContext {
   const requestId = source.requestId ?? requestIdFor(source.request.headers.get('x-request-id'));
   const authorization = source.request.headers.get('authorization');
-  const caller = namesCaller(authorization) ? new Caller(authorization) : null;
+  const caller = namesCaller(authorization) ? callerOf(authorization) : null;
   const watch = source.res ? new ResponseWatch(source.res) : new SignalWatch(source.request.signal);
   const scope = new RequestScope(requestId, caller, watch, { budgetMs: deps.requestBudgetMs, maxServedChars: deps.maxServedChars }, deps.warningLog);
   const traceparent = source.request.headers.get('traceparent');

@@ -4,12 +4,11 @@
  * client leaving), what it cost upstream, and its per-request limits. Made
  * fresh for each request (src/request/context.ts); nothing here outlives it.
  */
-import { hash } from 'node:crypto';
 import type { Execution } from '../domain/execution.js';
 import { tooManyEvents, tooManyExecutions, tooManyServedValues, type DataWarning } from '../errors.js';
 import { budgetSpentReason, Cancellation, SHUTDOWN_CUT } from '../upstream/cancellation.js';
+import type { Caller } from '../upstream/caller.js';
 import type { TraceHeaders, UpstreamCost } from '../upstream/shared-executions.js';
-import { canonicalAuthorization } from './caller-account.js';
 import type { GoneCause } from './shutdown-cut.js';
 
 /** Distinct executions one GraphQL request may load (also the cap of `executions(ids)`). */
@@ -32,30 +31,6 @@ export const MAX_OMITTED_PATHS_CHECKED = 1_000;
 export interface ClientWatch {
   /** Calls `listener` once the client goes away (at once if it already has), with why; returns the unsubscribe. */
   onClientGone(listener: (cause: GoneCause) => void): () => void;
-}
-
-/**
- * The caller: their Authorization header in the one form each token has
- * (./caller-account.ts), forwarded to upstream, and the key under which
- * everything kept or counted per caller beyond this request is kept.
- */
-export class Caller {
-  /** The header as upstream is sent it: `canonicalAuthorization` of what the client sent. */
-  readonly authorization: string;
-  #key: string | undefined;
-
-  constructor(sent: string) {
-    this.authorization = canonicalAuthorization(sent);
-  }
-
-  /**
-   * A hash of the header (in its one form), so tokens are never kept as keys in
-   * memory dumps or logs; made on first use (a request answered without upstream
-   * work needs none). The one-shot `hash` (Node 20.12+) skips the Hash object.
-   */
-  get key(): string {
-    return (this.#key ??= hash('sha256', this.authorization, 'base64url'));
-  }
 }
 
 export interface ScopeLimits {

@@ -77,7 +77,7 @@ import type { Logger } from '../logger.js';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
 import type { EdgeRefusal } from '../pipeline/request-errors.js';
 import { TCHAR } from '../http-token.js';
-import { canonicalAuthorization, namesCaller } from '../request/caller-account.js';
+import { canonicalAuthorization, namesCaller } from '../upstream/caller.js';
 import { requestIdFor } from '../request/request-id.js';
 import { schema } from '../schema/index.js';
 import { OncePerWindow } from '../telemetry/once-per-window.js';

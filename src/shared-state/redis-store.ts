@@ -14,7 +14,7 @@
  *
  * Keys and channels: `<REDIS_KEY_PREFIX>v<FORMAT>:<kind>:<caller>:<execution id>`,
  * where `<caller>` is an HMAC-SHA256 (REDIS_KEY_SECRET) of the caller's
- * Authorization header in its one form per token (src/request/caller-account.ts:
+ * Authorization header in its one form per token (src/upstream/caller.ts:
  * `bearer x` and `Bearer x` are one caller on every replica), so a reader of
  * Redis can neither see nor test tokens,
  * and FORMAT is bumped whenever what is stored changes shape, so two versions
@@ -206,7 +206,7 @@ export class RedisStore {
 
   /**
    * The caller's part of keys and channels: an HMAC of its Authorization header, never the header or a plain hash of
-   * it. `authorization` is `CallerIdentity.authorization`, already in its one form per token (src/request/scope.ts).
+   * it. `authorization` is `Caller.authorization`, already in its one form per token (src/upstream/caller.ts).
    */
   callerTag(authorization: string): string {
     return createHmac('sha256', this.#settings.redisKeySecret).update(authorization).digest('base64url');

@@ -17,7 +17,7 @@
  */
 import { detached } from '../detached-text.js';
 
-/** The key of a (caller, execution) pair's pause: the caller's key (`CallerIdentity.key`) and the id. */
+/** The key of a (caller, execution) pair's pause: the caller's key (`Caller.key`) and the id. */
 export function pairPauseKey(callerKey: string, id: string): string {
   return `${callerKey}:${id}`;
 }

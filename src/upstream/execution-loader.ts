@@ -12,7 +12,8 @@ import pMap from 'p-map';
 import type { Execution } from '../domain/execution.js';
 import { rawStatusOf } from '../domain/execution-status.js';
 import { unauthenticated } from '../errors.js';
-import type { CallerIdentity, LoadScope, SharedExecutions } from './shared-executions.js';
+import type { Caller } from './caller.js';
+import type { LoadScope, SharedExecutions } from './shared-executions.js';
 
 /**
  * DataLoader over this request's executions, whose `load` hands a repeated id
@@ -38,7 +39,7 @@ export class ExecutionLoader extends DataLoader<string, Execution> {
 
 /** What the loader needs of its request: the caller (null without Authorization), and the execution limit. */
 export interface LoaderScope extends LoadScope {
-  readonly caller: CallerIdentity | null;
+  readonly caller: Caller | null;
   /** Counts one more distinct execution; throws past the request's limit. */
   takeExecution(): void;
   /** Told each time an execution is handed to the request (src/request/scope.ts). */

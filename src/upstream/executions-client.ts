@@ -51,8 +51,8 @@ export interface CallHeaders {
   /** Propagated as `x-request-id` so upstream logs can be joined with ours. */
   requestId: string;
   /**
-   * The caller's key (`CallerIdentity.key`: a hash of its token, however the header spelt the scheme,
-   * src/request/caller-account.ts), for its share, its pause and judging whose failures they are.
+   * The caller's key (`Caller.key`: a hash of its token, however the header spelt the scheme,
+   * ./caller.ts), for its share, its pause and judging whose failures they are.
    */
   callerKey: string;
   /**
@@ -182,7 +182,7 @@ export class ExecutionsClient {
     this.assertAllowedId(id);
     // Refused before the breaker and undici: a value undici refuses is no upstream failure, and must cost no connection.
     if (!FIELD_VALUE.test(headers.authorization)) throw invalidAuthorization();
-    // The one form of every spelling (src/request/caller-account.ts): `bearer`, `Bearer ` and `BEARER` are this.
+    // The one form of every spelling (./caller.ts): `bearer`, `Bearer ` and `BEARER` are this.
     if (headers.authorization === 'Bearer') throw bearerWithoutToken();
     const path = executionPath(this.#origin, this.#basePath, id);
     // Upstream asked this caller to wait (a 429 with Retry-After): answered here, as upstream would answer,

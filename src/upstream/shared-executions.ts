@@ -28,6 +28,7 @@ import { LRUCache } from 'lru-cache';
 import type { Execution } from '../domain/execution.js';
 import { isTerminalStatus, statusOf } from '../domain/execution-status.js';
 import type { SharedCache } from '../shared-state/shared-cache.js';
+import type { Caller } from './caller.js';
 import { abortedError, Cancellation, settleBeforeAbort } from './cancellation.js';
 import { entryBytes } from './entry-bytes.js';
 import type { ExecutionsClient } from './executions-client.js';
@@ -72,18 +73,6 @@ export interface SharingCounts {
 }
 
 export type { UpstreamCost } from '../client-contract.js';
-
-/** Who is calling: the header forwarded upstream, and the identity shared state is keyed on. */
-export interface CallerIdentity {
-  /** The Authorization header in its one form per token (src/request/caller-account.ts), as upstream is sent it. */
-  readonly authorization: string;
-  /**
-   * A hash of `authorization`: the one key of everything kept and counted per caller, in this process (calls in
-   * flight, the cache, live pollers and subscriptions, its share of the bulkhead, its pauses, the breaker's
-   * callers); Redis keys use an HMAC of `authorization` (src/shared-state/redis-store.ts).
-   */
-  readonly key: string;
-}
 
 /** What a load needs from the GraphQL request it serves (src/request/scope.ts). */
 export interface LoadScope {
@@ -187,7 +176,7 @@ export class SharedExecutions {
    * an id `assertAllowedId` accepted (the client checks it again before any URL
    * is built). Rejects with a GraphQLError.
    */
-  get(id: string, caller: CallerIdentity, scope: LoadScope): Promise<Execution> {
+  get(id: string, caller: Caller, scope: LoadScope): Promise<Execution> {
     const key = `${caller.key}:${id}`;
     const cached = this.#cache?.get(key);
     const { counts } = this;
@@ -209,7 +198,7 @@ export class SharedExecutions {
     return this.#wait(key, entry, scope.cancellation);
   }
 
-  #start(key: string, id: string, caller: CallerIdentity, scope: LoadScope): InFlight {
+  #start(key: string, id: string, caller: Caller, scope: LoadScope): InFlight {
     const cancellation = new Cancellation();
     const entry: InFlight = { promise: undefined as unknown as Promise<Execution>, cancellation, waiters: 0 };
     // The shared cache only behind a local one: CACHE_MAX_BYTES=0 turns caching off everywhere.
@@ -230,7 +219,7 @@ export class SharedExecutions {
   }
 
   /** The upstream call of a shared entry. */
-  #call(key: string, entry: InFlight, id: string, caller: CallerIdentity, scope: LoadScope, cancellation: Cancellation): Promise<Execution> {
+  #call(key: string, entry: InFlight, id: string, caller: Caller, scope: LoadScope, cancellation: Cancellation): Promise<Execution> {
     const started = performance.now();
     const { cost } = scope;
     const headers = { authorization: caller.authorization, requestId: scope.requestId, callerKey: caller.key, ...scope.traceHeaders };
@@ -296,7 +285,7 @@ export class SharedExecutions {
    * at the latest (when Redis lets it go, on performance.now()'s clock). A
    * reading whose `events` is no list (absent or null included) is not cached.
    */
-  #remember(key: string, caller: CallerIdentity, execution: Execution, sharedExpiresAt?: number): void {
+  #remember(key: string, caller: Caller, execution: Execution, sharedExpiresAt?: number): void {
     // A reading whose events are no list is a glitch the next call may not repeat: kept, it would hide a finished execution's events for the whole TTL.
     if (!this.#cache || execution.eventsUnreadable || execution.eventsAbsent) return;
     const statusTtl = isTerminalStatus(statusOf(execution)) ? this.#options.terminalTtlMs : this.#options.activeTtlMs;

@@ -1,6 +1,6 @@
 /**
  * Who a caller is, for everything the gateway keeps or bounds per caller: the
- * header it sends upstream, and the one key (./scope.ts `Caller.key`) of its
+ * header it sends upstream, and the one key (`Caller.key` below) of its
  * calls in flight, its cached executions (here and in Redis), its live pollers,
  * leases and updates, its share of the upstream bulkhead, its live
  * subscriptions, the pauses a `Retry-After` asked of it, and whose failures the
@@ -21,6 +21,7 @@
  * serves every spelling the RFCs allow; the token itself is never changed (its
  * case counts).
  */
+import { hash } from 'node:crypto';
 import { TCHAR } from '../http-token.js';
 
 /**
@@ -61,4 +62,37 @@ export function canonicalAuthorization(authorization: string): string {
   const match = SCHEME_AND_SPACES.exec(value);
   if (match) return match[1]!.toLowerCase() === 'bearer' ? `Bearer ${value.slice(match[0].length)}` : value;
   return /^bearer$/i.test(value) ? 'Bearer' : value;
+}
+
+/**
+ * The caller: their Authorization header in the one form each token has
+ * (`canonicalAuthorization` above), forwarded to upstream, and the key under which
+ * everything kept or counted per caller beyond this request is kept.
+ */
+export interface Caller {
+  /** The header as upstream is sent it: `canonicalAuthorization` of what the client sent. */
+  readonly authorization: string;
+  /**
+   * A hash of `authorization`: the one key of everything kept and counted per caller, in this process (calls in
+   * flight, the cache, live pollers and subscriptions, its share of the bulkhead, its pauses, the breaker's
+   * callers); Redis keys use an HMAC of `authorization` (src/shared-state/redis-store.ts). Never the token
+   * itself, so tokens are not kept as keys in memory dumps or logs.
+   */
+  readonly key: string;
+}
+
+/**
+ * The caller who sent `sent` (a non-empty header, `namesCaller`). The key is
+ * hashed on first use: a request answered without upstream work needs none.
+ * The one-shot `hash` (Node 20.12+) skips the Hash object.
+ */
+export function callerOf(sent: string): Caller {
+  const authorization = canonicalAuthorization(sent);
+  let key: string | undefined;
+  return {
+    authorization,
+    get key() {
+      return (key ??= hash('sha256', authorization, 'base64url'));
+    },
+  };
 }

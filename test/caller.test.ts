@@ -1,6 +1,6 @@
 /**
  * One token is one caller, however its Authorization header spells the scheme
- * (src/request/caller-account.ts): `Bearer x`, `bearer x` and `Bearer   x`
+ * (src/upstream/caller.ts): `Bearer x`, `bearer x` and `Bearer   x`
  * are the same credentials to an upstream that reads them as RFC 9110 §11.1
  * and RFC 6750 §2.1 say (the fake upstream's `anySchemeSpelling`). Everything
  * kept or counted per caller (live subscriptions, pollers and leases, a
@@ -14,8 +14,7 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { makeExecution } from '../src/demo/demo-data.js';
-import { canonicalAuthorization } from '../src/request/caller-account.js';
-import { Caller } from '../src/request/scope.js';
+import { callerOf, canonicalAuthorization } from '../src/upstream/caller.js';
 import { codes, Harness, LANES, type LaneName } from './support/harness.js';
 import { AUTH_A, AUTH_A2, AUTH_B, liveEnv, putExecution, requestsSince, sleep, sseClient, TOKENS, watch, waitFor } from './support/live.js';
 import { useReplicas, watchAgainAcrossPause } from './support/replicas.js';
@@ -47,7 +46,7 @@ describe('canonicalAuthorization', () => {
     // as obs-text: `Bearer token-a<NBSP>` was then sent upstream as `Bearer token-a`, another token.
     expect(canonicalAuthorization('Bearer token-a\u00a0')).toBe('Bearer token-a\u00a0');
     expect(canonicalAuthorization('\u00a0Bearer token-a')).toBe('\u00a0Bearer token-a');
-    expect(new Caller('Bearer token-a\u00a0').key).not.toBe(new Caller(AUTH_A).key);
+    expect(callerOf('Bearer token-a\u00a0').key).not.toBe(callerOf(AUTH_A).key);
   });
 
   it('trims in time linear in the value: a long run of spaces inside a token costs no more than its length', () => {
@@ -65,10 +64,10 @@ describe('canonicalAuthorization', () => {
   });
 
   it('gives every spelling of one token one key, and that form is what upstream is sent', () => {
-    const [exact, lower] = [new Caller(AUTH_A), new Caller('bearer token-a')];
+    const [exact, lower] = [callerOf(AUTH_A), callerOf('bearer token-a')];
     expect(lower.key).toBe(exact.key);
     expect(lower.authorization).toBe(AUTH_A);
-    expect(new Caller(AUTH_B).key).not.toBe(exact.key);
+    expect(callerOf(AUTH_B).key).not.toBe(exact.key);
   });
 });
 
