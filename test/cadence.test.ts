@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { failuresWithin, nextPollDelay, type CadenceSettings } from '../src/live/cadence.js';
 
-const SETTINGS: CadenceSettings = { paymentMs: 5_000, waitingMs: 3_000, activeMs: 1_000, jitter: 0, maxBackoffMs: 30_000 };
+const SETTINGS: CadenceSettings = { pollPaymentMs: 5_000, pollWaitingMs: 3_000, pollActiveMs: 1_000, pollJitter: 0, pollMaxBackoffMs: 30_000 };
 
 describe('nextPollDelay', () => {
   it('doubles the interval per failure up to the backoff cap', () => {
@@ -12,7 +12,7 @@ describe('nextPollDelay', () => {
   });
 
   it('never polls a failing upstream more often than a healthy one, whatever LIVE_POLL_MAX_BACKOFF_MS is', () => {
-    const settings = { ...SETTINGS, maxBackoffMs: 10 };
+    const settings = { ...SETTINGS, pollMaxBackoffMs: 10 };
     for (const status of ['AWAITING_PAYMENT', 'WORKFLOW_RUNNING', 'PAYMENT_CONFIRMED'] as const) {
       const healthy = nextPollDelay(status, 0, settings);
       for (const failures of [1, 2, 5, 20]) expect(nextPollDelay(status, failures, settings)).toBe(healthy);
@@ -20,7 +20,7 @@ describe('nextPollDelay', () => {
   });
 
   it('spreads each pause by LIVE_POLL_JITTER_PERCENT either way, backed off or not, so watchers of one execution do not poll in step', () => {
-    const settings = { ...SETTINGS, jitter: 0.2 };
+    const settings = { ...SETTINGS, pollJitter: 0.2 };
     const at = (failures: number, random: number) => nextPollDelay('WORKFLOW_RUNNING', failures, settings, () => random);
     expect([at(0, 0), at(0, 0.5), at(0, 0.999_999)]).toEqual([800, 1_000, 1_200]);
     expect([at(2, 0), at(2, 0.5), at(2, 0.999_999)]).toEqual([3_200, 4_000, 4_800]);
@@ -39,6 +39,6 @@ describe('failuresWithin', () => {
   });
 
   it('with the cap under the interval, one failure per interval', () => {
-    expect(failuresWithin('WORKFLOW_RUNNING', 2_500, { ...SETTINGS, maxBackoffMs: 10 })).toBe(3);
+    expect(failuresWithin('WORKFLOW_RUNNING', 2_500, { ...SETTINGS, pollMaxBackoffMs: 10 })).toBe(3);
   });
 });

@@ -221,7 +221,7 @@ describeEachLane('a watch while the gateway\'s own circuit is open', (lane) => {
     const probe = polls.find((at) => at >= opened + HALF_OPEN_MS - CLOCKS_MS)!;
     const k = failed.length;
     // The pause the poller's last real failure earned (no jitter in these suites), and when it ends.
-    const cadence = { paymentMs: PAYMENT_POLL_MS, waitingMs: POLL_MS, activeMs: POLL_MS, jitter: 0, maxBackoffMs: 30_000 };
+    const cadence = { pollPaymentMs: PAYMENT_POLL_MS, pollWaitingMs: POLL_MS, pollActiveMs: POLL_MS, pollJitter: 0, pollMaxBackoffMs: 30_000 };
     const due = Math.max(opened + HALF_OPEN_MS, failed.at(-1)! + nextPollDelay('WORKFLOW_RUNNING', k, cadence));
     const timeline = `opened at 0, failed polls at ${failed.map((at) => Math.round(at - opened)).join(', ')} ms, probe at ${Math.round(probe - opened)} ms, due at ${Math.round(due - opened)} ms`;
     expect(k, timeline).toBeGreaterThanOrEqual(4);

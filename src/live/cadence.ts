@@ -6,15 +6,15 @@ import type { ExecutionStatus } from '../domain/execution-status.js';
 
 export interface CadenceSettings {
   /** Awaiting payment: the slowest to change. */
-  paymentMs: number;
+  pollPaymentMs: number;
   /** Payment confirmed, or the workflow waiting on a signal or timer. */
-  waitingMs: number;
+  pollWaitingMs: number;
   /** Queued or running: nodes start and fail by the second. */
-  activeMs: number;
+  pollActiveMs: number;
   /** ± this fraction of the interval, at random. */
-  jitter: number;
+  pollJitter: number;
   /** Longest pause between polls while upstream fails (the pause doubles per failure); never shorter than the status's own interval. */
-  maxBackoffMs: number;
+  pollMaxBackoffMs: number;
 }
 
 /** The pause before the next poll of an execution in `status`, after `failures` failed polls in a row. */
@@ -22,8 +22,8 @@ export function nextPollDelay(status: ExecutionStatus, failures: number, setting
   const base = intervalFor(status, settings);
   // Never below the base interval: with LIVE_POLL_MAX_BACKOFF_MS under a poll interval, a cap alone
   // would poll a failing upstream more often than a healthy one (a 10 ms cap: every 10 ms).
-  const backedOff = failures === 0 ? base : Math.max(base, Math.min(settings.maxBackoffMs, base * 2 ** failures));
-  const spread = backedOff * settings.jitter;
+  const backedOff = failures === 0 ? base : Math.max(base, Math.min(settings.pollMaxBackoffMs, base * 2 ** failures));
+  const spread = backedOff * settings.pollJitter;
   return Math.max(1, Math.round(backedOff - spread + 2 * spread * random()));
 }
 
@@ -42,9 +42,9 @@ export function failuresWithin(status: ExecutionStatus, elapsedMs: number, setti
   for (;;) {
     if (at >= elapsedMs) return failures;
     failures++;
-    const pause = Math.max(base, Math.min(settings.maxBackoffMs, base * 2 ** failures));
+    const pause = Math.max(base, Math.min(settings.pollMaxBackoffMs, base * 2 ** failures));
     // Past the cap (or under the interval) every pause is the same: the failures left at once.
-    if (pause >= settings.maxBackoffMs || pause === base) return failures + Math.max(0, Math.ceil((elapsedMs - at) / pause) - 1);
+    if (pause >= settings.pollMaxBackoffMs || pause === base) return failures + Math.max(0, Math.ceil((elapsedMs - at) / pause) - 1);
     at += pause;
   }
 }
@@ -52,11 +52,11 @@ export function failuresWithin(status: ExecutionStatus, elapsedMs: number, setti
 function intervalFor(status: ExecutionStatus, settings: CadenceSettings): number {
   switch (status) {
     case 'AWAITING_PAYMENT':
-      return settings.paymentMs;
+      return settings.pollPaymentMs;
     case 'WORKFLOW_QUEUED':
     case 'WORKFLOW_RUNNING':
-      return settings.activeMs;
+      return settings.pollActiveMs;
     default:
-      return settings.waitingMs;
+      return settings.pollWaitingMs;
   }
 }

@@ -310,7 +310,7 @@ export class Poller {
     }
     // Polls take at most their share of the bulkhead, so watchers never starve queries, and a caller at most its
     // share of that, so one caller's watches never starve another's.
-    if (!slots.tryTake(this.caller.key)) return this.#schedule(settings.activeMs);
+    if (!slots.tryTake(this.caller.key)) return this.#schedule(settings.pollActiveMs);
     const cancellation = new Cancellation();
     this.#inFlight = cancellation;
     // As holder: the lease is kept while the call waits, however long upstream takes to answer or time out.
@@ -525,13 +525,13 @@ export class Poller {
     if (refusal === undefined) this.#failures++;
     const backoff =
       refusal?.retryInMs !== undefined && refusal.retryInMs > 0
-        ? Math.round(refusal.retryInMs * (1 + settings.jitter * Math.random()))
+        ? Math.round(refusal.retryInMs * (1 + settings.pollJitter * Math.random()))
         : nextPollDelay(status, refusal === undefined ? this.#failures : 0, settings);
     const asked = retryAfterOf(error);
     // Upstream asked for a pause (a 429 or 503 with Retry-After): thousands of pollers coming back on the
     // backoff schedule would keep it rate limited. The spread goes past the asked time, never before it,
     // so pollers told the same Retry-After do not all return at the same instant.
-    const pause = asked === undefined ? 0 : Math.min(settings.maxWatchMs, Math.round(asked * (1 + settings.jitter * Math.random())));
+    const pause = asked === undefined ? 0 : Math.min(settings.maxWatchMs, Math.round(asked * (1 + settings.pollJitter * Math.random())));
     const delay = Math.max(backoff, pause);
     if (pause > 0) this.#pausedUntil = now + pause;
     // For the other replicas: one whose poller of the pair starts once the last watcher here left waits it out too.

@@ -69,11 +69,11 @@ export interface GatewayInstance {
 /** The live settings as the pollers and watches read them. */
 function liveSettings(live: LiveConfig, callerSharePercent: number): LiveSettings {
   return {
-    paymentMs: live.pollPaymentMs,
-    waitingMs: live.pollWaitingMs,
-    activeMs: live.pollActiveMs,
-    jitter: live.pollJitterPercent / 100,
-    maxBackoffMs: live.pollMaxBackoffMs,
+    pollPaymentMs: live.pollPaymentMs,
+    pollWaitingMs: live.pollWaitingMs,
+    pollActiveMs: live.pollActiveMs,
+    pollJitter: live.pollJitterPercent / 100,
+    pollMaxBackoffMs: live.pollMaxBackoffMs,
     outageNoticeMs: live.outageNoticeMs,
     maxWatchMs: live.maxWatchMs,
     maxSubscriptionsPerCaller: live.maxSubscriptionsPerCaller,
