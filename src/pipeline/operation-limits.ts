@@ -306,7 +306,6 @@ export function parseWithinLimits(source: string | Source, options?: ParseOption
   }
 }
 
-
 export function useOperationLimits(options: OperationLimitOptions): Plugin[] {
   const plugins: Plugin[] = [
     useParseLimits(),

@@ -95,7 +95,6 @@ const NO_DOCUMENT_MESSAGE = 'Must provide a query string, or the hash of a persi
 const DOCUMENT_ID_NOT_TEXT = '`documentId` must be a string: `sha256:<hex>`, or the bare hex.';
 const TWO_HASHES = '`documentId` and `extensions.persistedQuery.sha256Hash` name different documents: send one of them.';
 
-
 type Params = GraphQLParams & { documentId?: unknown };
 
 const hasText = (params: GraphQLParams): params is GraphQLParams & { query: string } => typeof params.query === 'string' && params.query !== '';
