@@ -202,7 +202,7 @@ describe('/metrics with WORKERS=2', { timeout: 60_000 }, () => {
     expect(samplesOf(samples, 'gateway_upstream_attempts_total').filter((sample) => sample.labels.outcome !== 'OK')).toEqual([]);
     expect(valueOf(samples, 'graphql_envelop_request', { operationType: 'query', operationName: 'ExecutionStatus' })).toBe(N);
     // Histograms too: their counts add up.
-    expect(valueOf(samples, 'graphql_envelop_request_duration_count', { operationType: 'query', operationName: 'ExecutionStatus' })).toBe(N);
+    expect(valueOf(samples, 'graphql_envelop_phase_execute_count', { operationType: 'query', operationName: 'ExecutionStatus' })).toBe(N);
     expect(valueOf(samples, 'gateway_upstream_attempt_duration_seconds_count', { outcome: 'OK' })).toBe(N);
     expect(valueOf(samples, 'gateway_upstream_attempt_duration_seconds_bucket', { outcome: 'OK', le: '+Inf' })).toBe(N);
     // More than either worker's share: each served fewer than N.

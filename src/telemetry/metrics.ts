@@ -483,12 +483,15 @@ export class GatewayMetrics {
           counter: { name: 'graphql_envelop_request', help: 'GraphQL operations, by type and name', labelNames: ['operationType', 'operationName'] },
           fillLabelsFn: operationLabels,
         }),
-        graphql_envelop_request_duration: histogram('graphql_envelop_request_duration', 'Duration of GraphQL operations, parse to result (a subscription: to the end of its stream), in seconds'),
+        // The plugin times it from the start of execution, the span of phase_execute and phase_subscribe: a copy of those two.
+        graphql_envelop_request_duration: false,
         // A summary's quantiles cannot be summed over workers; the histograms say the same.
         graphql_envelop_request_time_summary: false,
-        graphql_envelop_phase_parse: histogram('graphql_envelop_phase_parse', 'Time spent parsing, in seconds (cached documents included)'),
-        graphql_envelop_phase_validate: histogram('graphql_envelop_phase_validate', 'Time spent validating, in seconds'),
-        graphql_envelop_phase_context: histogram('graphql_envelop_phase_context', 'Time spent building the context, in seconds'),
+        // The plugin times phases in whole milliseconds (Date.now()): a cached document reads 0, a slow parse shows.
+        graphql_envelop_phase_parse: histogram('graphql_envelop_phase_parse', 'Time spent parsing, in seconds, in whole milliseconds (a cached document: 0)'),
+        graphql_envelop_phase_validate: histogram('graphql_envelop_phase_validate', 'Time spent validating, in seconds, in whole milliseconds (a cached result: 0)'),
+        // The plugin reads its clock twice before the context is built, so every observation would be 0.
+        graphql_envelop_phase_context: false,
         graphql_envelop_phase_execute: histogram('graphql_envelop_phase_execute', 'Time spent executing (upstream included), in seconds'),
         graphql_envelop_phase_subscribe: histogram('graphql_envelop_phase_subscribe', 'Duration of subscriptions, from their start to the end of their stream, in seconds', WATCH_BUCKETS),
         graphql_envelop_error_result: errors,
