@@ -126,7 +126,7 @@ const PAST_DOUBLE = `past-double:${randomBytes(16).toString('base64url')}:`;
  * back as the same ±Infinity: JSON.stringify writes null, and a field that was
  * served as null with a note read fresh was served as null without one from
  * the copy. A -0 is written `-0` (JSON.stringify writes 0, and a text field
- * served as "-0" fresh was "0" from the copy). A replacer makes a write about twice as slow as JSON.stringify, so
+ * served as "-0" fresh was "0" from the copy). A replacer slows every write (README "Measured choices in the code"), so
  * copies and comparisons only (`comparedJson`): every other text of a value
  * goes through `upstreamJson`.
  */

@@ -496,7 +496,7 @@ export class GatewayMetrics {
         graphql_envelop_phase_subscribe: histogram('graphql_envelop_phase_subscribe', 'Duration of subscriptions, from their start to the end of their stream, in seconds', WATCH_BUCKETS),
         graphql_envelop_error_result: errors,
         // The schema deprecates nothing, and counting walks every document with its types on every request
-        // (a third of the plugin's cost per status poll). Switch it on with the first @deprecated.
+        // (README "What operating costs"). Switch it on with the first @deprecated.
         graphql_envelop_deprecated_field: false,
         // The schema is built once at start.
         graphql_envelop_schema_change: false,
