@@ -148,6 +148,22 @@ function countedElsewhere(registry: Registry, name: string, help: string, read: 
   });
 }
 
+/**
+ * A gauge set from `read` at each scrape. `aggregator`: how a cluster's scrape
+ * joins the workers' values (prom-client's default: summed).
+ */
+function gaugeReadWhenScraped(registry: Registry, name: string, help: string, read: () => number, aggregator?: 'sum' | 'first'): Gauge {
+  return new Gauge({
+    name,
+    help,
+    registers: [registry],
+    ...(aggregator && { aggregator }),
+    collect() {
+      this.set(read());
+    },
+  });
+}
+
 /** Where the metrics are served: on METRICS_PORT, and on the API port with METRICS=api. */
 export const METRICS_PATH = '/metrics';
 
@@ -260,30 +276,24 @@ export class GatewayMetrics {
         for (const state of Object.values(CIRCUIT_STATES)) this.set({ state }, state === current ? 1 : 0);
       },
     });
-    new Gauge({
-      name: 'gateway_upstream_in_flight',
-      help: 'Upstream calls running now (bulkhead slots taken)',
-      registers,
-      collect() {
-        this.set(bulkhead.maxConcurrent - policies.bulkhead.executionSlots);
-      },
-    });
-    new Gauge({
-      name: 'gateway_upstream_queued',
-      help: 'Upstream calls waiting for a bulkhead slot',
-      registers,
-      collect() {
-        this.set(bulkhead.queue - policies.bulkhead.queueSlots);
-      },
-    });
-    new Gauge({
-      name: 'gateway_upstream_caller_queued',
-      help: "Upstream calls waiting in their caller's share (UPSTREAM_MAX_CONCURRENT_PER_CALLER reached), taking no bulkhead slot",
-      registers,
-      collect() {
-        this.set(policies.waitingInShares);
-      },
-    });
+    gaugeReadWhenScraped(
+      this.registry,
+      'gateway_upstream_in_flight',
+      'Upstream calls running now (bulkhead slots taken)',
+      () => bulkhead.maxConcurrent - policies.bulkhead.executionSlots,
+    );
+    gaugeReadWhenScraped(
+      this.registry,
+      'gateway_upstream_queued',
+      'Upstream calls waiting for a bulkhead slot',
+      () => bulkhead.queue - policies.bulkhead.queueSlots,
+    );
+    gaugeReadWhenScraped(
+      this.registry,
+      'gateway_upstream_caller_queued',
+      "Upstream calls waiting in their caller's share (UPSTREAM_MAX_CONCURRENT_PER_CALLER reached), taking no bulkhead slot",
+      () => policies.waitingInShares,
+    );
     const refusals: Refusal[] = ['circuit_open', 'bulkhead_full', 'caller_share_full', 'caller_paused', 'execution_paused'];
     countedByLabel(
       this.registry,
@@ -323,88 +333,60 @@ export class GatewayMetrics {
         readings: () => live.boundCounts.readings,
       },
     );
-    new Gauge({
-      name: 'gateway_cache_bytes',
-      help: 'Approximate heap held by the cache, in bytes (CACHE_MAX_BYTES bounds it)',
-      registers,
-      collect() {
-        this.set(executions.cacheStats.bytes);
-      },
-    });
-    new Gauge({
-      name: 'gateway_cache_entries',
-      help: 'Executions in the cache',
-      registers,
-      collect() {
-        this.set(executions.cacheStats.entries);
-      },
-    });
+    gaugeReadWhenScraped(
+      this.registry,
+      'gateway_cache_bytes',
+      'Approximate heap held by the cache, in bytes (CACHE_MAX_BYTES bounds it)',
+      () => executions.cacheStats.bytes,
+    );
+    gaugeReadWhenScraped(this.registry, 'gateway_cache_entries', 'Executions in the cache', () => executions.cacheStats.entries);
     if (shared) this.#observeShared(shared);
-    new Gauge({
-      name: 'gateway_live_subscriptions',
-      help: 'Live subscriptions open (executionUpdates), over every transport',
-      registers,
-      collect() {
-        this.set(live.counts.subscriptions);
-      },
-    });
-    new Gauge({
-      name: 'gateway_live_pollers',
-      help: 'Pollers running: one per watched (caller, execution)',
-      registers,
-      collect() {
-        this.set(live.counts.pollers);
-      },
-    });
-    new Gauge({
-      name: 'gateway_live_held_bytes',
-      help: "Approximate heap the pollers' latest readings hold, in bytes (LIVE_MAX_HELD_BYTES bounds it)",
-      registers,
-      collect() {
-        this.set(live.heldBytes);
-      },
-    });
-    new Gauge({
-      name: 'gateway_live_unread_subscriptions',
-      help: 'Live subscriptions still waiting for upstream to answer their execution once (bound: LIVE_MAX_UNREAD_SUBSCRIPTIONS)',
-      registers,
-      collect() {
-        this.set(live.counts.unread);
-      },
-    });
+    gaugeReadWhenScraped(
+      this.registry,
+      'gateway_live_subscriptions',
+      'Live subscriptions open (executionUpdates), over every transport',
+      () => live.counts.subscriptions,
+    );
+    gaugeReadWhenScraped(this.registry, 'gateway_live_pollers', 'Pollers running: one per watched (caller, execution)', () => live.counts.pollers);
+    gaugeReadWhenScraped(
+      this.registry,
+      'gateway_live_held_bytes',
+      "Approximate heap the pollers' latest readings hold, in bytes (LIVE_MAX_HELD_BYTES bounds it)",
+      () => live.heldBytes,
+    );
+    gaugeReadWhenScraped(
+      this.registry,
+      'gateway_live_unread_subscriptions',
+      'Live subscriptions still waiting for upstream to answer their execution once (bound: LIVE_MAX_UNREAD_SUBSCRIPTIONS)',
+      () => live.counts.unread,
+    );
   }
 
   #observeShared({ store, cache, leases }: NonNullable<MetricSources['shared']>): void {
-    new Gauge({
-      name: 'gateway_live_leases_held',
-      help: 'Watched (caller, execution) pairs this process polls for every replica (it holds their lease)',
-      registers: [this.registry],
-      collect() {
-        // While Redis is away every replica polls for its own watchers and publishes nothing: a holder's count
-        // stays until its next lease check, and said it polled for all while nobody did.
-        this.set(store.up ? leases.held : 0);
-      },
-    });
-    new Gauge({
-      name: 'gateway_redis_up',
-      help: 'Workers that reach Redis (REDIS_URL): 0 to WORKERS; below WORKERS, the others serve from local state',
-      registers: [this.registry],
-      // Summed over workers: how many of them reach Redis.
-      aggregator: 'sum',
-      collect() {
-        this.set(store.up ? 1 : 0);
-      },
-    });
-    new Gauge({
-      name: 'gateway_redis_key_secret_mismatch',
-      help: 'Workers that see another replica on this Redis and REDIS_KEY_PREFIX using a different REDIS_KEY_SECRET (they share no cache and no lease): 0 to WORKERS, alert on > 0; expected only during a rotation',
-      registers: [this.registry],
-      // Summed over workers: how many of them see another secret.
-      aggregator: 'sum',
-      collect() {
-        this.set(store.keySecretMismatch ? 1 : 0);
-      },
-    });
+    // While Redis is away every replica polls for its own watchers and publishes nothing: a holder's count
+    // stays until its next lease check, and said it polled for all while nobody did.
+    gaugeReadWhenScraped(
+      this.registry,
+      'gateway_live_leases_held',
+      'Watched (caller, execution) pairs this process polls for every replica (it holds their lease)',
+      () => (store.up ? leases.held : 0),
+    );
+    // Summed over workers: how many of them reach Redis.
+    gaugeReadWhenScraped(
+      this.registry,
+      'gateway_redis_up',
+      'Workers that reach Redis (REDIS_URL): 0 to WORKERS; below WORKERS, the others serve from local state',
+      () => (store.up ? 1 : 0),
+      'sum',
+    );
+    // Summed over workers: how many of them see another secret.
+    gaugeReadWhenScraped(
+      this.registry,
+      'gateway_redis_key_secret_mismatch',
+      'Workers that see another replica on this Redis and REDIS_KEY_PREFIX using a different REDIS_KEY_SECRET (they share no cache and no lease): 0 to WORKERS, alert on > 0; expected only during a rotation',
+      () => (store.keySecretMismatch ? 1 : 0),
+      'sum',
+    );
     const { counts } = cache;
     countedElsewhere(this.registry, 'gateway_shared_cache_hits_total', 'Executions served from the cache shared through Redis', () => counts.hits);
     countedElsewhere(this.registry, 'gateway_shared_cache_misses_total', 'Shared cache lookups that found nothing usable (Redis errors included)', () => counts.misses);
