@@ -1346,25 +1346,84 @@ describe.each(LANES)('idle and surplus WebSocket connections (%s lane)', (lane) 
       await client.dispose();
     }
   });
+});
 
-  it('refuses an upgrade past WS_MAX_CONNECTIONS with 503 while HTTP is served, and takes one again once a connection closed', async () => {
-    const open = await Promise.all(Array.from({ length: MAX_CONNECTIONS }, () => initialised(harness)));
+/**
+ * WS_MAX_CONNECTIONS, making room. A socket that only sent `connection_init`
+ * needs no token: one client opened 730 a second, held every slot, and every
+ * other upgrade got 503 for as long as it kept them. The oldest socket that
+ * runs nothing and that upstream never served now makes room, with 1013.
+ */
+describe.each(LANES)('WebSocket connections at WS_MAX_CONNECTIONS (%s lane)', (lane) => {
+  const MAX_CONNECTIONS = 3;
+  const WATCH_RUNNING = 'subscription { executionUpdates(id: "ex_demo_4") { isFinal } }';
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await Harness.start({ lane, env: { WS_MAX_CONNECTIONS: String(MAX_CONNECTIONS) } });
+  });
+  afterAll(() => harness.close());
+
+  /** Sends one operation on a raw socket and resolves with its first answer. */
+  async function answer(socket: WebSocket, id: string, query: string): Promise<{ type: string; payload?: unknown }> {
+    const first = nextMessage(socket);
+    socket.send(JSON.stringify({ id, type: 'subscribe', payload: { query } }));
+    return first;
+  }
+
+  it('closes the oldest connection upstream never served (1013) to take a new one, and refuses with 503 once every connection was served', async () => {
+    const sockets: WebSocket[] = [];
     try {
+      // Served and busy: a watch upstream answered.
+      const watching = await initialised(harness);
+      sockets.push(watching);
+      expect(await answer(watching, 'watch', WATCH_RUNNING)).toMatchObject({ type: 'next', payload: { data: { executionUpdates: { isFinal: false } } } });
+      // Served and idle: a query upstream answered, ended.
+      const queried = await initialised(harness);
+      sockets.push(queried);
+      expect(await answer(queried, 'status', STATUS)).toMatchObject({ type: 'next', payload: { data: STATUS_DATA } });
+      // Never served: a made-up token, which upstream refused.
+      const madeUp = await initialised(harness, { authorization: 'Bearer made-up' });
+      sockets.push(madeUp);
+      expect(codes((await answer(madeUp, 'status', STATUS)).payload as ExecutionResult)).toEqual(['UNAUTHENTICATED']);
+      const madeUpClosed = closed(madeUp);
+
+      const newcomer = await upgrade(wsUrl(harness));
+      expect(newcomer.opened, 'the upgrade past WS_MAX_CONNECTIONS').toBe(true);
+      if (!newcomer.opened) return;
+      sockets.push(newcomer.socket);
+      expect(await madeUpClosed).toEqual({ code: 1013, reason: expect.stringMatching(/WS_MAX_CONNECTIONS/) });
+      expect([watching.readyState, queried.readyState]).toEqual([WebSocket.OPEN, WebSocket.OPEN]);
+      const madeRoom = () => harness.logs.filter((line) => /to make room/.test(String(line.msg)));
+      await waitFor(() => madeRoom().length > 0, 'the warning that room was made');
+      expect(madeRoom().map((line) => line.level)).toEqual([40]);
+
+      // The newcomer served too: no connection left to make room, so the next upgrade is refused, HTTP still served.
+      const ack = nextMessage(newcomer.socket);
+      newcomer.socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: AUTH } }));
+      expect((await ack).type).toBe('connection_ack');
+      expect(await answer(newcomer.socket, 'status', STATUS)).toMatchObject({ type: 'next', payload: { data: STATUS_DATA } });
       const refused = await upgrade(wsUrl(harness));
       expect(refused.opened).toBe(false);
       if (refused.opened) return;
       expect(refused.status).toBe(503);
       expect(refused.openedLater()).toBe(false);
       expect((await harness.query(STATUS)).data).toEqual(STATUS_DATA);
-      const closing = closed(open[0]!);
-      open[0]!.close();
+      expect([watching, queried, newcomer.socket].map((socket) => socket.readyState)).toEqual([WebSocket.OPEN, WebSocket.OPEN, WebSocket.OPEN]);
+
+      // One closing frees its slot.
+      const closing = closed(queried);
+      queried.close();
       await closing;
-      await sleep(20);
-      const again = await upgrade(wsUrl(harness));
-      expect(again.opened).toBe(true);
-      if (again.opened) again.socket.terminate();
+      // The gateway counts the slot free once it saw the close, a moment after the client did.
+      let again = await upgrade(wsUrl(harness));
+      for (let tries = 0; !again.opened && tries < 100; tries++) {
+        await sleep(20);
+        again = await upgrade(wsUrl(harness));
+      }
+      expect(again.opened, 'an upgrade once a connection closed').toBe(true);
+      if (again.opened) sockets.push(again.socket);
     } finally {
-      for (const socket of open) socket.terminate();
+      for (const socket of sockets) socket.terminate();
     }
   });
 });

@@ -19,7 +19,9 @@
  * The upgrade is refused (400) when its Host is missing (HTTP/1.1) or invalid,
  * or it carries two Authorization lines (./repeated-fields.ts), as the HTTP edge refuses such a request, and (403) when its Origin is
  * neither the gateway's own nor allowed by CORS_ORIGINS, and (503) past
- * WS_MAX_CONNECTIONS open at once; a connection that sends no
+ * WS_MAX_CONNECTIONS open at once, unless the oldest connection that runs
+ * nothing and had no operation served by upstream makes room (closed with
+ * 1013, see `madeRoom`); a connection that sends no
  * `connection_init` in time is closed, and so is one idle for
  * WS_IDLE_TIMEOUT_MS (1000), since `connection_init` needs no token and the
  * client's pongs cost it nothing: idle is running no operation, and having
@@ -118,6 +120,15 @@ const IDLE_CLOSE_CODE = 1000;
  * `eventsAfter` as cursors arrive to resume without a gap.
  */
 const STALLED_CLOSE_CODE = 1013;
+
+/**
+ * Close code and reason of a connection closed to make room at WS_MAX_CONNECTIONS (see `upgrade`): 1013 Try Again
+ * Later, which graphql-ws clients reconnect on.
+ */
+const MADE_ROOM = { code: 1013, reason: 'Closed to make room: WS_MAX_CONNECTIONS reached, and upstream served no operation of this connection' } as const;
+
+/** How long closing connections to make room is warned of once (then at debug): under attack it happens at the attacker's rate. */
+const MADE_ROOM_WARNING_WINDOW_MS = 600_000;
 
 /** Close code and reason of a drain: RFC 6455's "going away", which graphql-ws clients answer by reconnecting. */
 const GOING_AWAY = { code: 1001, reason: 'Going away: the gateway is shutting down' } as const;
@@ -325,6 +336,11 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
   // (or a made-up one) held its socket, and a slot of WS_MAX_CONNECTIONS, for ever with a `{ __typename }`
   // before each WS_IDLE_TIMEOUT_MS.
   const usedAt = new Map<WebSocket, number>();
+  // Connections one of whose operations upstream served (an execution read with the connection's token). At
+  // WS_MAX_CONNECTIONS the oldest connection not among them makes room for a new one: a client with no token (or a
+  // made-up one) filled every slot with sockets that only sent `connection_init`, at 730 a second from one process,
+  // and every other client's upgrade got 503 for as long as it kept them open.
+  const connectionsServed = new WeakSet<WebSocket>();
   const idleReason = `Idle: no operation served for ${settings.idleTimeoutMs} ms (WS_IDLE_TIMEOUT_MS)`;
   const disarmIdle = (socket: WebSocket) => {
     clearTimeout(idleTimers.get(socket));
@@ -399,6 +415,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     };
     const upstreamReading = () => {
       served = true;
+      connectionsServed.add(socket);
       used(socket);
     };
     const results = (async function* () {
@@ -612,6 +629,27 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     closeIfIdle(socket);
   });
 
+  const madeRoomTold = new OncePerWindow(MADE_ROOM_WARNING_WINDOW_MS);
+  /**
+   * Closes the connection opened first among those that handle no message and that upstream never served, to make
+   * room for a new one at WS_MAX_CONNECTIONS; false when every connection is busy or was served. A client that is
+   * served keeps its socket: its first operation's answer makes it so, within milliseconds of subscribing.
+   */
+  function madeRoom(): boolean {
+    for (const [socket, messages] of handling) {
+      if (messages > 0 || socket.readyState !== socket.OPEN || connectionsServed.has(socket)) continue;
+      logger[madeRoomTold.first('made room') ? 'warn' : 'debug'](
+        { maxConnections: settings.maxConnections },
+        'WebSocket closed to make room: WS_MAX_CONNECTIONS reached, and upstream served none of its operations',
+      );
+      socket.close(MADE_ROOM.code, MADE_ROOM.reason);
+      // Its client's close frame is not waited for (ws waits up to 30 s): one that never sends it kept its slot.
+      socket.terminate();
+      return true;
+    }
+    return false;
+  }
+
   const subprotocolsTold = new OncePerWindow(SUBPROTOCOL_WARNING_WINDOW_MS);
   /**
    * Closes a connection that did not ask for graphql-transport-ws, before graphql-ws sees it (its own 4406 names
@@ -665,7 +703,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     const handshake = handshakeProblem(request);
     if (handshake) return refuse('400 Bad Request', handshake);
     // Exact: ws completes the handshake, and `handling` counts the socket, within handleUpgrade below.
-    if (handling.size >= settings.maxConnections) {
+    if (handling.size >= settings.maxConnections && !madeRoom()) {
       return refuse('503 Service Unavailable', `Too many WebSocket connections on this replica (at most ${settings.maxConnections}, WS_MAX_CONNECTIONS): connect again later.`);
     }
     upgradeIds.set(request, requestIdFor(request.headers['x-request-id']));
