@@ -262,6 +262,7 @@ describe('every trace sampled (OTEL_TRACES_SAMPLER_ARG=1)', () => {
       ];
       for (const kase of cases) {
         exporter.reset();
+        const before = harness.logs.length;
         const response = await harness.fetch('/graphql', { method: 'POST', headers: { authorization: AUTH, 'content-type': 'application/json' }, body: JSON.stringify(kase.body) });
         expect(response.status, kase.code).toBeLessThan(500);
         const result = (await response.json()) as ExecutionResult;
@@ -272,6 +273,10 @@ describe('every trace sampled (OTEL_TRACES_SAMPLER_ARG=1)', () => {
         expect(server!.name, kase.code).toBe(kase.name);
         expect(server!.attributes, kase.code).toEqual(kase.attributes);
         expect(clients(spans()), kase.code).toEqual([]);
+        // The line an operator follows to the trace names it, a refusal before parsing too.
+        const accessLines = () => harness.logs.slice(before).filter((line) => line.component === 'access');
+        await eventually(() => expect(accessLines(), kase.code).toHaveLength(1));
+        expect(accessLines()[0]!.traceId, kase.code).toBe(traceId(server!));
       }
       expect(harness.upstream.requests).toHaveLength(0);
     });

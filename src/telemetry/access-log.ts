@@ -169,7 +169,6 @@ export function useAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 'ac
     // The name as sent, even when it names no operation of the document (OPERATION_RESOLUTION_FAILURE).
     const named = operation?.name?.value ?? (typeof operationName === 'string' && operationName !== '' ? operationName : undefined);
     entry.operationName = named?.slice(0, MAX_OPERATION_NAME_LENGTH);
-    entry.traceId = trace.getActiveSpan()?.spanContext().traceId ?? entry.traceId;
   }
 
   function started(args: { document: DocumentNode; operationName?: string | null | undefined; contextValue: unknown }): Entry | undefined {
@@ -209,10 +208,13 @@ export function useAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 'ac
     onRequest({ request, serverContext }) {
       entries.set(request, entryOf(request, serverContext as GatewayServerContext));
     },
-    // The name as sent, for a request refused before its document is parsed (trusted documents); parsing names it again.
+    // The name as sent and the operation span's trace, for a request refused before its document is parsed (trusted
+    // documents, no document, a parse failure): parsing names it again.
     onParams({ request, params }) {
       const entry = entries.get(request);
-      if (entry && typeof params.operationName === 'string' && params.operationName !== '') entry.operationName = params.operationName.slice(0, MAX_OPERATION_NAME_LENGTH);
+      if (!entry) return;
+      if (typeof params.operationName === 'string' && params.operationName !== '') entry.operationName = params.operationName.slice(0, MAX_OPERATION_NAME_LENGTH);
+      entry.traceId = trace.getActiveSpan()?.spanContext().traceId ?? entry.traceId;
     },
     // Named once parsed, so a line of an operation refused by validation names it too.
     onParse({ context }) {
