@@ -154,6 +154,7 @@ describe.each(LANES)('one line per request, %s lane', (lane) => {
     const [line] = accessLines(harness, from);
     expect(line!.requestId).toBe('client-chosen-7');
     expect(line).not.toHaveProperty('traceId');
+    expect(line, 'over HTTP').not.toHaveProperty('upgradeRequestId');
     expect(line!.operationName).toBe(name.slice(0, 100));
   });
 
@@ -372,7 +373,13 @@ describe.each(LANES)('one line per request, %s lane', (lane) => {
   it('a subscription over WebSocket: one line when the client completes it, and one for a watch that ends in an error', async () => {
     putExecution(harness.upstream, 'ex_ws_watched', 'workflow_running');
     const from = harness.logs.length;
-    const client = createClient({ url: harness.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: { authorization: AUTH }, retryAttempts: 0 });
+    // The connection's id, as its client sends it on the upgrade: the one id the client holds of its operations.
+    class NamedConnection extends WebSocket {
+      constructor(address: string, protocols?: string | string[]) {
+        super(address, protocols, { headers: { 'x-request-id': 'dashboard-socket-7' } });
+      }
+    }
+    const client = createClient({ url: harness.url.replace(/^http/, 'ws'), webSocketImpl: NamedConnection, connectionParams: { authorization: AUTH }, retryAttempts: 0 });
     try {
       let received = 0;
       const unsubscribe = client.subscribe(
@@ -390,6 +397,11 @@ describe.each(LANES)('one line per request, %s lane', (lane) => {
       expect(failed.map((result) => result.errors?.[0]?.extensions?.code)).toEqual(['NOT_FOUND']);
       await eventually(() => expect(accessLines(harness, from)).toHaveLength(2));
       expect(accessLines(harness, from)[1]).toMatchObject({ msg: 'subscription ended', transport: 'ws', operationType: 'subscription', errorCodes: ['NOT_FOUND'] });
+      // Each operation its own request id, both under their connection's.
+      const lines = accessLines(harness, from);
+      expect(lines.map((line) => line.upgradeRequestId)).toEqual(['dashboard-socket-7', 'dashboard-socket-7']);
+      expect(new Set(lines.map((line) => line.requestId)).size).toBe(2);
+      expect(lines.map((line) => line.requestId)).not.toContain('dashboard-socket-7');
     } finally {
       await client.dispose();
     }

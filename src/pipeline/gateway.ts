@@ -62,8 +62,8 @@ export interface GatewayServerContext {
   requestId?: string;
   /** Work a plugin leaves running after the response; the edge keeps track of it. */
   waitUntil(promise: Promise<unknown> | void): void;
-  /** Set when the request is an operation sent over a WebSocket (src/server/websocket.ts). */
-  overWebSocket?: true;
+  /** Set when the request is an operation sent over a WebSocket (src/server/websocket.ts): the id of its connection's upgrade. */
+  webSocket?: { upgradeRequestId: string };
   /** Called each time the request is handed an execution upstream answered with its token (src/request/scope.ts `onUpstreamReading`). */
   onUpstreamReading?: () => void;
   /** What the edge refused the request with before handing it over (a WebSocket operation): the pipeline answers it as it arrives (./request-errors.ts). */

@@ -10,7 +10,8 @@
  *
  * Fields (README "Operating → Access log"): requestId, traceId (the operation's span,
  * else the `traceparent` the request brought), operationName (as sent, at most
- * 100 characters), operationType, transport (`http`, `sse`, `ws`), status,
+ * 100 characters), operationType, transport (`http`, `sse`, `ws`), upgradeRequestId
+ * (over WebSocket: the connection's, the one id its client holds), status,
  * durationMs, upstreamCalls, cacheHits, sharedCalls, errorCodes, and
  * upstreamRequestIds when an error came from upstream (its `extensions.upstreamRequestId`,
  * what a ticket with upstream names; at most MAX_LOGGED_UPSTREAM_IDS, each cut), and
@@ -36,6 +37,8 @@ interface Entry {
   started: number;
   requestId: string | undefined;
   transport: 'http' | 'sse' | 'ws';
+  /** Over WebSocket: the id of the connection's upgrade, the one id its client holds. */
+  upgradeRequestId: string | undefined;
   traceId: string | undefined;
   operationName: string | undefined;
   operationType: string | undefined;
@@ -149,6 +152,7 @@ export function useAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 'ac
         operationName: entry.operationName,
         operationType: entry.operationType,
         transport: entry.transport,
+        ...(entry.upgradeRequestId ? { upgradeRequestId: entry.upgradeRequestId } : {}),
         status: entry.status,
         durationMs,
         upstreamCalls: entry.upstreamCalls,
@@ -186,7 +190,8 @@ export function useAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 'ac
       started: performance.now(),
       requestId: context.requestId,
       // Over HTTP, how the answer went decides (onResponse): an Accept listing text/event-stream may still get JSON.
-      transport: context.overWebSocket ? 'ws' : 'http',
+      transport: context.webSocket ? 'ws' : 'http',
+      upgradeRequestId: context.webSocket?.upgradeRequestId,
       traceId: remoteSpanContext(request.headers.get('traceparent'))?.traceId,
       operationName: refusal?.operationName?.slice(0, MAX_OPERATION_NAME_LENGTH),
       operationType: undefined,
