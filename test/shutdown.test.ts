@@ -375,6 +375,30 @@ describe.each(LANES)('drain details on the %s lane', (lane) => {
     await waitFor(() => harness.logs.some((line) => line.component === 'access'), 'the access line');
     expect(harness.logs.filter((line) => line.component === 'access')).toEqual([expect.objectContaining({ errorCodes: ['SHUTTING_DOWN'], aborted: true })]);
   });
+
+  it('a request whose body was still arriving when SHUTDOWN_GRACE_MS ran out is logged under SHUTTING_DOWN, not only as the 400 its cut body parses to', async () => {
+    const harness = await start();
+    const { port } = new URL(harness.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    socket.on('error', () => undefined);
+    await once(socket, 'connect');
+    let received = '';
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+    const closed = once(socket, 'close');
+    // Its 100 Continue says the edge took the request and waits for its body.
+    socket.write(`POST /graphql HTTP/1.1\r\nHost: x\r\nAuthorization: ${AUTH}\r\nContent-Type: application/json\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n`);
+    await waitFor(() => received.startsWith('HTTP/1.1 100 Continue'), 'the 100 Continue');
+    socket.write('{"query":');
+    await sleep(20);
+    const report = await harness.instance.drain({ unreadyMs: 0, graceMs: 200 });
+    expect(report).toMatchObject({ requestsCut: 1 });
+    await closed;
+    await waitFor(() => harness.logs.some((line) => line.component === 'access'), 'the access line');
+    const lines = harness.logs.filter((line) => line.component === 'access');
+    expect(lines).toEqual([expect.objectContaining({ aborted: true })]);
+    expect(lines[0]!.errorCodes).toContain('SHUTTING_DOWN');
+    expect(harness.upstream.requests).toHaveLength(0);
+  });
 });
 
 describe('the typed watch across a drain', () => {

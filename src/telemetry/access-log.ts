@@ -30,6 +30,7 @@ import type { GatewayServerContext } from '../pipeline/gateway.js';
 import { refusalCode } from '../pipeline/request-errors.js';
 import { ErrorCode } from '../errors.js';
 import type { GatewayContext } from '../request/context.js';
+import { wasCutByShutdown } from '../request/shutdown-cut.js';
 import { errorCodeLabel, MAX_OPERATION_NAME_LENGTH } from './metrics.js';
 import { remoteSpanContext } from './trace-context.js';
 
@@ -120,8 +121,11 @@ export function useAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 'ac
   /**
    * The entry with the status node sent, when the edge sent another than the pipeline's: a plugin whose
    * onResponse threw after this one's is the edge's masked 500, which the line called a 200 with no code.
+   * SHUTTING_DOWN among its codes when the drain cut the answer.
    */
   function sent(entry: Entry, response: ServerResponse): Entry {
+    // Cut by the drain: found under SHUTTING_DOWN, whatever the pipeline made of it (a body cut mid-way is a 400).
+    if (wasCutByShutdown(response)) entry.errorCodes.add(ErrorCode.SHUTTING_DOWN);
     if (!response.headersSent || response.statusCode === entry.status) return entry;
     if (response.statusCode >= 500) entry.errorCodes.add(ErrorCode.INTERNAL_SERVER_ERROR);
     entry.status = response.statusCode;
