@@ -722,6 +722,22 @@ describe.each(LANES)('exact counts, %s lane', (lane) => {
     expect(harness.upstream.requests).toHaveLength(0);
   });
 
+  it('an operation the WebSocket edge refuses (a token no header could carry) is counted by its code, in phase request', async () => {
+    const before = await scrape(harness);
+    const client = createClient({ url: harness.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: { authorization: 'Bearer a\nb' }, retryAttempts: 0, lazy: true });
+    const codes: unknown[] = [];
+    try {
+      for await (const result of client.iterate({ query: STATUS_QUERY, variables: { id: 'ex_demo_4' } })) codes.push(...((result as ExecutionResult).errors ?? []).map((error) => error.extensions?.code));
+    } finally {
+      await client.dispose();
+    }
+    expect(codes).toEqual(['UNAUTHENTICATED']);
+    const after = await scrape(harness);
+    expect(grew(before, after, 'graphql_envelop_error_result', { code: 'UNAUTHENTICATED', phase: 'request', operationType: 'unknown', operationName: 'anonymous' })).toBe(1);
+    expect(grew(before, after, 'graphql_envelop_error_result'), 'counted once').toBe(1);
+    expect(grew(before, after, 'gateway_upstream_attempts_total')).toBe(0);
+  });
+
   it('a parsed document whose operation cannot be picked is counted by its code, in phase parse', async () => {
     const bodies = [
       // A stale frontend's operationName, after the document was renamed.

@@ -24,6 +24,7 @@ import { buildInfo } from '../build-info.js';
 import * as operations from '../client/generated.js';
 import { ErrorCode, MASKED_MESSAGE, WarningCode } from '../errors.js';
 import type { LiveExecutions } from '../live/live-executions.js';
+import type { GatewayServerContext } from '../pipeline/gateway.js';
 import type { RedisStore } from '../shared-state/redis-store.js';
 import type { LiveLeases } from '../shared-state/live-leases.js';
 import type { SharedCache } from '../shared-state/shared-cache.js';
@@ -433,7 +434,7 @@ export class GatewayMetrics {
     };
     /**
      * Errors of a request that the plugin's phases never count, by their code: refused before its document was
-     * parsed (a trusted-documents refusal, no document at all), phase `request`; or parsed and then refused
+     * parsed (a trusted-documents refusal, no document at all, an operation the WebSocket edge refused), phase `request`; or parsed and then refused
      * because `operationName` picks no operation of it (OPERATION_RESOLUTION_FAILURE, thrown after parsing by
      * src/pipeline/error-codes.ts, so it never reaches the validation the plugin counts from), phase `parse`. A
      * fleet refusing every request of a stale frontend showed nothing otherwise. Names are not read: the operation
@@ -441,6 +442,11 @@ export class GatewayMetrics {
      */
     const parsed = new WeakSet<Request>();
     const requestErrors: Plugin = {
+      // An operation the WebSocket edge refused is answered in onRequest, before any result: its code, phase `request`.
+      onRequest({ serverContext }) {
+        const refusal = (serverContext as Partial<GatewayServerContext>).edgeRefusal;
+        if (refusal) errors.counter.inc({ operationType: 'unknown', operationName: operationNameLabel(undefined), phase: 'request', code: errorCodeLabel(refusal.error, 'request') });
+      },
       onParse({ context }) {
         const { request } = context as { request?: Request };
         if (request) parsed.add(request);
