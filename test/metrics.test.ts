@@ -266,6 +266,14 @@ describe.each(LANES)('/metrics with METRICS=api, %s lane', (lane) => {
     expect(valueOf(exposition, 'gateway_build_info', { version, commit: 'unknown' })).toBe(1);
   });
 
+  it('a scrape writes no access line, as /health writes none; a query beside it does', async () => {
+    const from = harness.logs.length;
+    expect((await harness.fetch('/metrics')).status).toBe(200);
+    expect(await status(harness, 'ex_demo_4')).toEqual([]);
+    await waitFor(() => harness.logs.slice(from).some((line) => line.component === 'access'), 'the query\'s access line');
+    expect(harness.logs.slice(from).filter((line) => line.component === 'access')).toEqual([expect.objectContaining({ operationName: 'ExecutionStatus' })]);
+  });
+
   it('answers GET and HEAD only, as on its own port', async () => {
     expect((await harness.fetch('/metrics', { method: 'HEAD' })).status).toBe(200);
     for (const method of ['POST', 'PUT', 'DELETE']) {

@@ -31,7 +31,7 @@ import { refusalCode } from '../pipeline/request-errors.js';
 import { ErrorCode } from '../errors.js';
 import type { GatewayContext } from '../request/context.js';
 import { wasCutByShutdown } from '../request/shutdown-cut.js';
-import { errorCodeLabel, MAX_OPERATION_NAME_LENGTH } from './metrics.js';
+import { errorCodeLabel, MAX_OPERATION_NAME_LENGTH, METRICS_PATH } from './metrics.js';
 import { remoteSpanContext } from './trace-context.js';
 
 interface Entry {
@@ -273,8 +273,12 @@ export function useAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 'ac
     },
     onResponse({ request, response, serverContext }) {
       // A plugin before this one may answer in onRequest, and the rest of that hook is skipped: Yoga's GraphiQL page,
-      // its CORS preflights. Their line starts here, as they answered at once.
-      const entry = entries.get(request) ?? entryOf(request, serverContext as GatewayServerContext);
+      // its CORS preflights. Their line starts here, as they answered at once. A scrape of /metrics on the API port
+      // (METRICS=api) gets none, as /health and /ready get none: a line every scrape interval, with no operation
+      // fields, looked like a GraphiQL page load.
+      let entry = entries.get(request);
+      if (!entry && new URL(request.url).pathname === METRICS_PATH) return;
+      entry ??= entryOf(request, serverContext as GatewayServerContext);
       entry.status = response.status;
       // Yoga's 404, 405, 406 and 415 come with no result; their error bodies are written by the request-errors step.
       const refused = refusalCode(request);
