@@ -1350,8 +1350,8 @@ describe.each(LANES)('idle and surplus WebSocket connections (%s lane)', (lane) 
 
 /**
  * WS_MAX_CONNECTIONS, making room. A socket that only sent `connection_init`
- * needs no token: one client opened 730 a second, held every slot, and every
- * other upgrade got 503 for as long as it kept them. The oldest socket that
+ * needs no token: one client held every slot, and every other upgrade got
+ * 503 for as long as it kept them. The oldest socket that
  * runs nothing and that upstream never served now makes room, with 1013.
  */
 describe.each(LANES)('WebSocket connections at WS_MAX_CONNECTIONS (%s lane)', (lane) => {

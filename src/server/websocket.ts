@@ -338,8 +338,8 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
   const usedAt = new Map<WebSocket, number>();
   // Connections one of whose operations upstream served (an execution read with the connection's token). At
   // WS_MAX_CONNECTIONS the oldest connection not among them makes room for a new one: a client with no token (or a
-  // made-up one) filled every slot with sockets that only sent `connection_init`, at 730 a second from one process,
-  // and every other client's upgrade got 503 for as long as it kept them open.
+  // made-up one) filled every slot with sockets that only sent `connection_init`, cheaply (README "Live executions"), and
+  // every other client's upgrade got 503 for as long as it kept them open.
   const connectionsServed = new WeakSet<WebSocket>();
   const idleReason = `Idle: no operation served for ${settings.idleTimeoutMs} ms (WS_IDLE_TIMEOUT_MS)`;
   const disarmIdle = (socket: WebSocket) => {
