@@ -334,7 +334,7 @@ export const SETTINGS = {
     maxConnections: setting(
       'WS_MAX_CONNECTIONS',
       integer(1, 1_000_000).default(10_000),
-      'WebSockets open at once per process; a further upgrade closes the oldest socket upstream never served an operation of (`1013`), or gets `503` when there is none, so WebSockets alone cannot take every file descriptor from HTTP requests and upstream calls',
+      'WebSockets open at once per process; a further upgrade drops the oldest socket upstream never served an operation of that is closing or idle (`1013`), or gets `503` when there is none, so WebSockets alone cannot take every file descriptor from HTTP requests and upstream calls',
     ),
   },
   sharedState: {

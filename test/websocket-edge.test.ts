@@ -1370,6 +1370,41 @@ describe.each(LANES)('WebSocket connections at WS_MAX_CONNECTIONS (%s lane)', (l
     return first;
   }
 
+  /** Resolves once the operation `id` has completed: the server has stopped handling it. */
+  function completed(socket: WebSocket, id: string): Promise<void> {
+    return within(
+      new Promise<void>((resolve) => {
+        const onMessage = (data: WebSocket.RawData) => {
+          const message = JSON.parse(String(data)) as { id?: string; type: string };
+          if (message.id !== id || (message.type !== 'complete' && message.type !== 'error')) return;
+          socket.off('message', onMessage);
+          resolve();
+        };
+        socket.on('message', onMessage);
+      }),
+      `the operation ${id} to complete`,
+    );
+  }
+
+  /**
+   * A WebSocket handshake over a bare TCP socket asking for `graphql-ws` (subscriptions-transport-ws), which the
+   * gateway refuses with 4406 once open; the socket never answers the close frame, so the gateway's side stays closing.
+   */
+  async function closingUnanswered(): Promise<import('node:net').Socket> {
+    const { port } = new URL(harness.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    socket.on('error', () => undefined);
+    let received = '';
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+    socket.write(
+      'GET /graphql HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: graphql-ws\r\n\r\n',
+    );
+    await waitFor(() => received.includes('\r\n\r\n'), 'the handshake\'s answer');
+    expect(received).toMatch(/^HTTP\/1\.1 101 /);
+    return socket;
+  }
+
   it('closes the oldest connection upstream never served (1013) to take a new one, and refuses with 503 once every connection was served', async () => {
     const sockets: WebSocket[] = [];
     try {
@@ -1380,11 +1415,15 @@ describe.each(LANES)('WebSocket connections at WS_MAX_CONNECTIONS (%s lane)', (l
       // Served and idle: a query upstream answered, ended.
       const queried = await initialised(harness);
       sockets.push(queried);
+      const queryDone = completed(queried, 'status');
       expect(await answer(queried, 'status', STATUS)).toMatchObject({ type: 'next', payload: { data: STATUS_DATA } });
-      // Never served: a made-up token, which upstream refused.
+      await queryDone;
+      // Never served: a made-up token, which upstream refused. Handling nothing once its operation completed.
       const madeUp = await initialised(harness, { authorization: 'Bearer made-up' });
       sockets.push(madeUp);
+      const refusalDone = completed(madeUp, 'status');
       expect(codes((await answer(madeUp, 'status', STATUS)).payload as ExecutionResult)).toEqual(['UNAUTHENTICATED']);
+      await refusalDone;
       const madeUpClosed = closed(madeUp);
 
       const newcomer = await upgrade(wsUrl(harness));
@@ -1401,7 +1440,9 @@ describe.each(LANES)('WebSocket connections at WS_MAX_CONNECTIONS (%s lane)', (l
       const ack = nextMessage(newcomer.socket);
       newcomer.socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: AUTH } }));
       expect((await ack).type).toBe('connection_ack');
+      const newcomerDone = completed(newcomer.socket, 'status');
       expect(await answer(newcomer.socket, 'status', STATUS)).toMatchObject({ type: 'next', payload: { data: STATUS_DATA } });
+      await newcomerDone;
       const refused = await upgrade(wsUrl(harness));
       expect(refused.opened).toBe(false);
       if (refused.opened) return;
@@ -1424,6 +1465,27 @@ describe.each(LANES)('WebSocket connections at WS_MAX_CONNECTIONS (%s lane)', (l
       if (again.opened) sockets.push(again.socket);
     } finally {
       for (const socket of sockets) socket.terminate();
+    }
+  });
+
+  it('drops connections closing already, whose clients never answer the close frame, then the oldest open one upstream never served', async () => {
+    const raw: Array<import('node:net').Socket> = [];
+    const sockets: WebSocket[] = [];
+    try {
+      // Every slot held by a socket the gateway is closing (4406) and whose client stays silent.
+      for (let i = 0; i < MAX_CONNECTIONS; i++) raw.push(await closingUnanswered());
+      // Each upgrade takes the slot of one of them, at once rather than after the close handshake's wait.
+      for (let i = 0; i < MAX_CONNECTIONS; i++) sockets.push(await initialised(harness, {}));
+      // Now full of open, idle connections upstream never served: the first opened makes room.
+      const firstClosed = closed(sockets[0]!);
+      const newcomer = await upgrade(wsUrl(harness));
+      expect(newcomer.opened, 'the upgrade past WS_MAX_CONNECTIONS').toBe(true);
+      if (newcomer.opened) sockets.push(newcomer.socket);
+      expect((await firstClosed).code).toBe(1013);
+      expect(sockets.slice(1, MAX_CONNECTIONS).map((socket) => socket.readyState)).toEqual([WebSocket.OPEN, WebSocket.OPEN]);
+    } finally {
+      for (const socket of sockets) socket.terminate();
+      for (const socket of raw) socket.destroy();
     }
   });
 });

@@ -19,9 +19,11 @@
  * The upgrade is refused (400) when its Host is missing (HTTP/1.1) or invalid,
  * or it carries two Authorization lines (./repeated-fields.ts), as the HTTP edge refuses such a request, and (403) when its Origin is
  * neither the gateway's own nor allowed by CORS_ORIGINS, and (503) past
- * WS_MAX_CONNECTIONS open at once, unless the oldest connection that runs
- * nothing and had no operation served by upstream makes room (closed with
- * 1013, see `madeRoom`); a connection that sends no
+ * WS_MAX_CONNECTIONS open at once, unless the oldest connection that had no
+ * operation served by upstream and runs none, or is closing already, makes
+ * room (closed with 1013 and dropped, see `madeRoom`); a closing connection
+ * whose client does not answer the close frame is dropped after
+ * CLOSE_HANDSHAKE_MS; a connection that sends no
  * `connection_init` in time is closed, and so is one idle for
  * WS_IDLE_TIMEOUT_MS (1000), since `connection_init` needs no token and the
  * client's pongs cost it nothing: idle is running no operation, and having
@@ -72,7 +74,7 @@ import { maxHeaderSize, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { parse, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import { CloseCode, DEPRECATED_GRAPHQL_WS_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL, makeServer, MessageType, type Context } from 'graphql-ws';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
 import { authorizationNotText, errorBody, ErrorCode, errorResult, FIELD_VALUE, gatewayError, invalidAuthorization, MASKED_MESSAGE, originRefused, repeatedFieldRefused } from '../errors.js';
 import type { Lane } from '../fast-lane/index.js';
 import type { Logger } from '../logger.js';
@@ -127,6 +129,13 @@ const STALLED_CLOSE_CODE = 1013;
  */
 const MADE_ROOM = { code: 1013, reason: 'Closed to make room: WS_MAX_CONNECTIONS reached, and upstream served no operation of this connection' } as const;
 
+/**
+ * How long a closing connection waits for its client's close frame before it is dropped (ws's `closeTimeout`). ws's
+ * default, 30 s, let a client that never answers keep each socket the gateway closed (idle, refused, going away) in
+ * WS_MAX_CONNECTIONS that long.
+ */
+const CLOSE_HANDSHAKE_MS = 5_000;
+
 /** How long closing connections to make room is warned of once (then at debug): under attack it happens at the attacker's rate. */
 const MADE_ROOM_WARNING_WINDOW_MS = 600_000;
 
@@ -142,7 +151,7 @@ export interface WebSocketSettings {
   connectionInitTimeoutMs: number;
   /** A connection that ran no operation, and had none served by upstream, for this long is closed with 1000 (ms). */
   idleTimeoutMs: number;
-  /** Connections open at once; a further upgrade is refused with 503. */
+  /** Connections open at once; a further upgrade makes room (`madeRoom`) or is refused with 503. */
   maxConnections: number;
   /** Largest message accepted, in bytes. */
   maxMessageBytes: number;
@@ -315,7 +324,9 @@ async function* eventStreamResults(body: ReadableStream<Uint8Array>, ended: Abor
 }
 
 export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketSettings, logger: Logger): WebSocketEdge {
-  const sockets = new WebSocketServer({ noServer: true, maxPayload: settings.maxMessageBytes });
+  // ws 8.23 takes `closeTimeout`; @types/ws does not list it yet.
+  const options: ServerOptions & { closeTimeout: number } = { noServer: true, maxPayload: settings.maxMessageBytes, closeTimeout: CLOSE_HANDSHAKE_MS };
+  const sockets = new WebSocketServer(options);
   // Each handshake's request id, taken once: its 101 answer carries it, as every refusal does, and the
   // connection's log lines name the same one (`upgradeRequestId`) when the client sent none of its own.
   const upgradeIds = new WeakMap<IncomingMessage, string>();
@@ -336,11 +347,12 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
   // (or a made-up one) held its socket, and a slot of WS_MAX_CONNECTIONS, for ever with a `{ __typename }`
   // before each WS_IDLE_TIMEOUT_MS.
   const usedAt = new Map<WebSocket, number>();
-  // Connections one of whose operations upstream served (an execution read with the connection's token). At
-  // WS_MAX_CONNECTIONS the oldest connection not among them makes room for a new one: a client with no token (or a
-  // made-up one) filled every slot with sockets that only sent `connection_init`, cheaply (README "Live executions"), and
-  // every other client's upgrade got 503 for as long as it kept them open.
-  const connectionsServed = new WeakSet<WebSocket>();
+  // Connections none of whose operations upstream has served yet (an execution read with the connection's token),
+  // in opening order, with their upgrade's id. At WS_MAX_CONNECTIONS the oldest of them that runs nothing makes room
+  // for a new one: a client with no token (or a made-up one) filled every slot with sockets that only sent
+  // `connection_init`, cheaply (README "Live executions"), and every other client's upgrade got 503 for as long as
+  // it kept them open. Kept apart so that finding one never walks the served connections.
+  const unserved = new Map<WebSocket, string>();
   const idleReason = `Idle: no operation served for ${settings.idleTimeoutMs} ms (WS_IDLE_TIMEOUT_MS)`;
   const disarmIdle = (socket: WebSocket) => {
     clearTimeout(idleTimers.get(socket));
@@ -415,7 +427,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     };
     const upstreamReading = () => {
       served = true;
-      connectionsServed.add(socket);
+      unserved.delete(socket);
       used(socket);
     };
     const results = (async function* () {
@@ -539,6 +551,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
 
   sockets.on('connection', (socket: WebSocket, request: IncomingMessage) => {
     handling.set(socket, 0);
+    unserved.set(socket, upgradeIdOf(request));
     if (socket.protocol !== GRAPHQL_TRANSPORT_WS_PROTOCOL) return refuseSubprotocol(socket, request);
     usedAt.set(socket, performance.now());
     checkIdle(socket);
@@ -622,6 +635,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
       clearTimeout(pongWait);
       disarmIdle(socket);
       usedAt.delete(socket);
+      unserved.delete(socket);
       handling.delete(socket);
       if (handling.size === 0) for (const resolve of whenClosed.splice(0)) resolve();
       void closed(code, String(reason));
@@ -631,20 +645,24 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
 
   const madeRoomTold = new OncePerWindow(MADE_ROOM_WARNING_WINDOW_MS);
   /**
-   * Closes the connection opened first among those that handle no message and that upstream never served, to make
-   * room for a new one at WS_MAX_CONNECTIONS; false when every connection is busy or was served. A client that is
-   * served keeps its socket: its first operation's answer makes it so, within milliseconds of subscribing.
+   * Drops the connection opened first among those upstream never served that are closing already or handle no
+   * message (an open one is told why, 1013), to make room for a new one at WS_MAX_CONNECTIONS; false when there is
+   * none. A client that is served keeps its socket: the first answer upstream gives one of its operations makes it so.
+   * The dropped connection leaves the count at once, so the bound holds however many upgrades arrive together.
    */
   function madeRoom(): boolean {
-    for (const [socket, messages] of handling) {
-      if (messages > 0 || socket.readyState !== socket.OPEN || connectionsServed.has(socket)) continue;
+    for (const [socket, upgradeRequestId] of unserved) {
+      const closing = socket.readyState !== socket.OPEN;
+      if (!closing && handling.get(socket)) continue;
       logger[madeRoomTold.first('made room') ? 'warn' : 'debug'](
-        { maxConnections: settings.maxConnections },
-        'WebSocket closed to make room: WS_MAX_CONNECTIONS reached, and upstream served none of its operations',
+        { upgradeRequestId, maxConnections: settings.maxConnections, closing },
+        'WebSocket dropped to make room: WS_MAX_CONNECTIONS reached, and upstream served none of its operations',
       );
-      socket.close(MADE_ROOM.code, MADE_ROOM.reason);
-      // Its client's close frame is not waited for (ws waits up to 30 s): one that never sends it kept its slot.
+      if (!closing) socket.close(MADE_ROOM.code, MADE_ROOM.reason);
+      // Its client's close frame is not waited for: one that never sends it would keep its slot until CLOSE_HANDSHAKE_MS.
       socket.terminate();
+      unserved.delete(socket);
+      handling.delete(socket);
       return true;
     }
     return false;
@@ -659,6 +677,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     // An error on a socket being closed is the client's doing (a broken frame); without a listener it would be thrown.
     socket.on('error', () => undefined);
     socket.once('close', () => {
+      unserved.delete(socket);
       handling.delete(socket);
       if (handling.size === 0) for (const resolve of whenClosed.splice(0)) resolve();
     });
