@@ -271,7 +271,7 @@ describe.each(LANES)('request guards (%s lane)', (lane) => {
     it('tells an id past 1024 characters what the default pattern allows, not only the length bound', async () => {
       const response = await harness.query(ONE, { id: 'x'.repeat(10_240) });
       expect(codes(response)).toEqual(['BAD_USER_INPUT']);
-      expect(response.errors?.[0]?.message).toContain('it is 10240 characters long, past 1024; ids are 1-64 characters');
+      expect(response.errors?.[0]?.message).toContain('it is 10240 characters long; ids are 1-64 characters');
       expect(harness.upstream.requests).toHaveLength(0);
     });
 
@@ -310,7 +310,7 @@ describe.each(LANES)('request guards (%s lane)', (lane) => {
       try {
         const refused = await open.query(ONE, { id: 'x'.repeat(1025) });
         expect(codes(refused)).toEqual(['BAD_USER_INPUT']);
-        expect(refused.errors?.[0]?.message).toContain('it is 1025 characters long, past 1024; ids must match the allowed pattern ^[\\s\\S]+$');
+        expect(refused.errors?.[0]?.message).toContain('it is 1025 characters long; ids are at most 1024 characters.');
         expect(open.upstream.requests).toHaveLength(0);
         await open.query(ONE, { id: 'x'.repeat(1024) });
         expect(open.upstream.requests.map((request) => request.path)).toEqual([`/v1/executions/${'x'.repeat(1024)}`]);

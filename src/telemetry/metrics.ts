@@ -475,9 +475,9 @@ export class GatewayMetrics {
         graphql_envelop_request_duration: false,
         // A summary's quantiles cannot be summed over workers; the histograms say the same.
         graphql_envelop_request_time_summary: false,
-        // The plugin times phases in whole milliseconds (Date.now()): a cached document reads 0, a slow parse shows.
-        graphql_envelop_phase_parse: histogram('graphql_envelop_phase_parse', 'Time spent parsing, in seconds, in whole milliseconds (a cached document: 0)'),
-        graphql_envelop_phase_validate: histogram('graphql_envelop_phase_validate', 'Time spent validating, in seconds, in whole milliseconds (a cached result: 0)'),
+        // The plugin times phases in whole milliseconds (Date.now()): a cached document reads 0 (or 1 ms), a slow parse shows.
+        graphql_envelop_phase_parse: histogram('graphql_envelop_phase_parse', 'Time spent parsing, in seconds, in whole milliseconds (a cached document: 0 or 0.001)'),
+        graphql_envelop_phase_validate: histogram('graphql_envelop_phase_validate', 'Time spent validating, in seconds, in whole milliseconds (a cached result: 0 or 0.001)'),
         // The plugin reads its clock twice before the context is built, so every observation would be 0.
         graphql_envelop_phase_context: false,
         graphql_envelop_phase_execute: histogram('graphql_envelop_phase_execute', 'Time spent executing (upstream included), in seconds'),

@@ -93,8 +93,9 @@ function describePattern(pattern: IdPattern): string {
 export function assertAllowedExecutionId(id: string, pattern: IdPattern): void {
   if (id.length === 0) throw badUserInput('Execution id must not be empty.');
   if (id.length > MAX_EXECUTION_ID_LENGTH) {
-    // The pattern's own words too: with the default one, "at most 1024" alone invited an id that is refused again.
-    throw badUserInput(`Invalid execution id ${shown(id)}: it is ${id.length} characters long, past ${MAX_EXECUTION_ID_LENGTH}; ${describePattern(pattern)}.`);
+    // With the default pattern, its own words: "at most 1024" alone invited an id that pattern refuses again.
+    const allowed = pattern.source === DEFAULT_EXECUTION_ID_PATTERN ? describePattern(pattern) : `ids are at most ${MAX_EXECUTION_ID_LENGTH} characters`;
+    throw badUserInput(`Invalid execution id ${shown(id)}: it is ${id.length} characters long; ${allowed}.`);
   }
   // "." and ".." would address another path whatever the pattern allows.
   if (DOT_SEGMENTS.has(id)) throw badUserInput(`Invalid execution id ${shown(id)}: "." and ".." are never valid ids.`);
