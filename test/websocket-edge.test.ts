@@ -1468,21 +1468,27 @@ describe.each(LANES)('WebSocket connections at WS_MAX_CONNECTIONS (%s lane)', (l
     }
   });
 
-  it('drops connections closing already, whose clients never answer the close frame, then the oldest open one upstream never served', async () => {
+  it('drops connections closing already, whose clients never answer the close frame, then the oldest idle one upstream never served, never a busy one', async () => {
     const raw: Array<import('node:net').Socket> = [];
     const sockets: WebSocket[] = [];
     try {
       // Every slot held by a socket the gateway is closing (4406) and whose client stays silent.
       for (let i = 0; i < MAX_CONNECTIONS; i++) raw.push(await closingUnanswered());
       // Each upgrade takes the slot of one of them, at once rather than after the close handshake's wait.
-      for (let i = 0; i < MAX_CONNECTIONS; i++) sockets.push(await initialised(harness, {}));
-      // Now full of open, idle connections upstream never served: the first opened makes room.
-      const firstClosed = closed(sockets[0]!);
+      // The first runs a watch upstream has not answered yet: never served, but busy.
+      harness.upstream.setFault('ex_ws_hanging', { kind: 'hang' });
+      const busy = await initialised(harness);
+      sockets.push(busy);
+      busy.send(JSON.stringify({ id: 'watch', type: 'subscribe', payload: { query: 'subscription { executionUpdates(id: "ex_ws_hanging") { isFinal } }' } }));
+      await waitFor(() => harness.upstream.requestsFor('ex_ws_hanging').length > 0, 'the watch to ask upstream');
+      for (let i = 1; i < MAX_CONNECTIONS; i++) sockets.push(await initialised(harness, {}));
+      // Full: the oldest idle connection upstream never served makes room, not the busy one opened before it.
+      const idleClosed = closed(sockets[1]!);
       const newcomer = await upgrade(wsUrl(harness));
       expect(newcomer.opened, 'the upgrade past WS_MAX_CONNECTIONS').toBe(true);
       if (newcomer.opened) sockets.push(newcomer.socket);
-      expect((await firstClosed).code).toBe(1013);
-      expect(sockets.slice(1, MAX_CONNECTIONS).map((socket) => socket.readyState)).toEqual([WebSocket.OPEN, WebSocket.OPEN]);
+      expect((await idleClosed).code).toBe(1013);
+      expect([busy.readyState, sockets[2]!.readyState]).toEqual([WebSocket.OPEN, WebSocket.OPEN]);
     } finally {
       for (const socket of sockets) socket.terminate();
       for (const socket of raw) socket.destroy();
