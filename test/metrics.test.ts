@@ -224,6 +224,8 @@ const REQUIRED_FAMILIES: Record<string, string> = {
   gateway_live_subscriptions: 'gauge',
   gateway_live_pollers: 'gauge',
   gateway_live_held_bytes: 'gauge',
+  gateway_websocket_connections: 'gauge',
+  gateway_websocket_bound_reached_total: 'counter',
   gateway_data_warnings_total: 'counter',
   gateway_build_info: 'gauge',
   // Node's default process metrics.

@@ -1450,6 +1450,12 @@ describe.each(LANES)('WebSocket connections at WS_MAX_CONNECTIONS (%s lane)', (l
       expect(refused.openedLater()).toBe(false);
       expect((await harness.query(STATUS)).data).toEqual(STATUS_DATA);
       expect([watching, queried, newcomer.socket].map((socket) => socket.readyState)).toEqual([WebSocket.OPEN, WebSocket.OPEN, WebSocket.OPEN]);
+      // Both outcomes counted for operators, and the connections open.
+      expect(await harness.metricLines('gateway_websocket_bound_reached_total')).toEqual([
+        'gateway_websocket_bound_reached_total{outcome="made_room"} 1',
+        'gateway_websocket_bound_reached_total{outcome="refused"} 1',
+      ]);
+      expect(await harness.metricValue('gateway_websocket_connections')).toBe(MAX_CONNECTIONS);
 
       // One closing frees its slot.
       const closing = closed(queried);

@@ -180,6 +180,7 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
     },
     options.logger,
   );
+  metrics?.observeWebSockets(sockets);
   return {
     client,
     executions,

@@ -99,6 +99,8 @@ import { withoutByteOrderMark } from '../json-text.js';
 export interface WebSocketEdge {
   /** Connections open now. */
   readonly open: number;
+  /** Upgrades that met WS_MAX_CONNECTIONS since start: those a connection was dropped for (`madeRoom`), those refused with 503. */
+  readonly boundCounts: { readonly madeRoom: number; readonly refused: number };
   /** Refuses upgrades from now on and closes each connection with 1001 once no operation runs on it (at once when none does). */
   goingAway(): void;
   /** Resolves once no connection is open. */
@@ -372,6 +374,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
   };
   let goingAway = false;
   const whenClosed: Array<() => void> = [];
+  const boundCounts = { madeRoom: 0, refused: 0 };
   const closeIfIdle = (socket: WebSocket) => {
     if (goingAway && !handling.get(socket) && socket.readyState === socket.OPEN) socket.close(GOING_AWAY.code, GOING_AWAY.reason);
   };
@@ -663,6 +666,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
       socket.terminate();
       unserved.delete(socket);
       handling.delete(socket);
+      boundCounts.madeRoom++;
       return true;
     }
     return false;
@@ -723,6 +727,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     if (handshake) return refuse('400 Bad Request', handshake);
     // Exact: ws completes the handshake, and `handling` counts the socket, within handleUpgrade below.
     if (handling.size >= settings.maxConnections && !madeRoom()) {
+      boundCounts.refused++;
       return refuse('503 Service Unavailable', `Too many WebSocket connections on this replica (at most ${settings.maxConnections}, WS_MAX_CONNECTIONS): connect again later.`);
     }
     upgradeIds.set(request, requestIdFor(request.headers['x-request-id']));
@@ -732,6 +737,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     get open() {
       return handling.size;
     },
+    boundCounts,
     goingAway() {
       goingAway = true;
       for (const socket of handling.keys()) closeIfIdle(socket);

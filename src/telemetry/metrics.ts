@@ -244,6 +244,18 @@ export class GatewayMetrics {
     this.#warnings.inc({ code });
   }
 
+  /** The WebSocket edge's connections and its bound (WS_MAX_CONNECTIONS), read when scraped. */
+  observeWebSockets(edge: { readonly open: number; readonly boundCounts: { readonly madeRoom: number; readonly refused: number } }): void {
+    gaugeReadWhenScraped(this.registry, 'gateway_websocket_connections', 'WebSocket connections open (bound: WS_MAX_CONNECTIONS)', () => edge.open);
+    countedByLabel(
+      this.registry,
+      'gateway_websocket_bound_reached_total',
+      'Upgrades that met WS_MAX_CONNECTIONS, by outcome: made_room (a connection upstream never served, closing or idle, was dropped for it, 1013), refused (503: none to drop)',
+      'outcome',
+      { made_room: () => edge.boundCounts.madeRoom, refused: () => edge.boundCounts.refused },
+    );
+  }
+
   /** The gauges and counters read from the instance's parts when scraped. */
   observe({ client, executions, live, bulkhead, shared }: MetricSources): void {
     const registers = [this.registry];
