@@ -35,7 +35,7 @@ import type { ExecutionResult } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
 import type { Plugin } from 'graphql-yoga';
 import WebSocket from 'ws';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DEMO_TOKEN } from '../src/demo/demo-data.js';
@@ -1390,7 +1390,7 @@ describe.each(LANES)('WebSocket connections at WS_MAX_CONNECTIONS (%s lane)', (l
    * A WebSocket handshake over a bare TCP socket asking for `graphql-ws` (subscriptions-transport-ws), which the
    * gateway refuses with 4406 once open; the socket never answers the close frame, so the gateway's side stays closing.
    */
-  async function closingUnanswered(): Promise<import('node:net').Socket> {
+  async function closingUnanswered(): Promise<Socket> {
     const { port } = new URL(harness.url);
     const socket = connect(Number(port), '127.0.0.1');
     socket.on('error', () => undefined);
@@ -1475,7 +1475,7 @@ describe.each(LANES)('WebSocket connections at WS_MAX_CONNECTIONS (%s lane)', (l
   });
 
   it('drops connections closing already, whose clients never answer the close frame, then the oldest idle one upstream never served, never a busy one', async () => {
-    const raw: Array<import('node:net').Socket> = [];
+    const raw: Socket[] = [];
     const sockets: WebSocket[] = [];
     try {
       // Every slot held by a socket the gateway is closing (4406) and whose client stays silent.

@@ -25,6 +25,7 @@ import * as operations from '../client/generated.js';
 import { ErrorCode, MASKED_MESSAGE, WarningCode } from '../errors.js';
 import type { LiveExecutions } from '../live/live-executions.js';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
+import type { WebSocketEdge } from '../server/websocket.js';
 import type { RedisStore } from '../shared-state/redis-store.js';
 import type { LiveLeases } from '../shared-state/live-leases.js';
 import type { SharedCache } from '../shared-state/shared-cache.js';
@@ -245,7 +246,7 @@ export class GatewayMetrics {
   }
 
   /** The WebSocket edge's connections and its bound (WS_MAX_CONNECTIONS), read when scraped. */
-  observeWebSockets(edge: { readonly open: number; readonly boundCounts: { readonly madeRoom: number; readonly refused: number } }): void {
+  observeWebSockets(edge: Pick<WebSocketEdge, 'open' | 'boundCounts'>): void {
     gaugeReadWhenScraped(this.registry, 'gateway_websocket_connections', 'WebSocket connections open (bound: WS_MAX_CONNECTIONS)', () => edge.open);
     countedByLabel(
       this.registry,
