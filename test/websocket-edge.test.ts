@@ -38,7 +38,7 @@ import WebSocket from 'ws';
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { DEMO_TOKEN } from '../src/demo/demo-data.js';
+import { DEMO_ORGANIZATION, DEMO_TOKEN } from '../src/demo/demo-data.js';
 import { AUTH, codes, Harness, LANES } from './support/harness.js';
 import { rawExchange, resetBeforeRead } from './support/raw-http.js';
 import { sleep, waitFor } from './support/live.js';
@@ -122,6 +122,29 @@ async function initialised(harness: Harness, payload: Record<string, unknown> = 
   opened.socket.send(JSON.stringify({ type: 'connection_init', payload }));
   expect((await ack).type).toBe('connection_ack');
   return opened.socket;
+}
+
+/** Sends one operation on a raw socket and resolves with its first answer. */
+async function answer(socket: WebSocket, id: string, query: string): Promise<{ type: string; payload?: unknown }> {
+  const first = nextMessage(socket);
+  socket.send(JSON.stringify({ id, type: 'subscribe', payload: { query } }));
+  return first;
+}
+
+/** Resolves once the operation `id` has completed: the server has stopped handling it. */
+function completed(socket: WebSocket, id: string): Promise<void> {
+  return within(
+    new Promise<void>((resolve) => {
+      const onMessage = (data: WebSocket.RawData) => {
+        const message = JSON.parse(String(data)) as { id?: string; type: string };
+        if (message.id !== id || (message.type !== 'complete' && message.type !== 'error')) return;
+        socket.off('message', onMessage);
+        resolve();
+      };
+      socket.on('message', onMessage);
+    }),
+    `the operation ${id} to complete`,
+  );
 }
 
 interface ClientOptions {
@@ -1359,32 +1382,11 @@ describe.each(LANES)('WebSocket connections at WS_MAX_CONNECTIONS (%s lane)', (l
   const WATCH_RUNNING = 'subscription { executionUpdates(id: "ex_demo_4") { isFinal } }';
   let harness: Harness;
   beforeAll(async () => {
-    harness = await Harness.start({ lane, env: { WS_MAX_CONNECTIONS: String(MAX_CONNECTIONS) } });
+    // One caller holds every served slot here, as on a single-tenant gateway; a caller past a smaller share gives one
+    // up (the suite below).
+    harness = await Harness.start({ lane, env: { WS_MAX_CONNECTIONS: String(MAX_CONNECTIONS), CALLER_SHARE_PERCENT: '100' } });
   });
   afterAll(() => harness.close());
-
-  /** Sends one operation on a raw socket and resolves with its first answer. */
-  async function answer(socket: WebSocket, id: string, query: string): Promise<{ type: string; payload?: unknown }> {
-    const first = nextMessage(socket);
-    socket.send(JSON.stringify({ id, type: 'subscribe', payload: { query } }));
-    return first;
-  }
-
-  /** Resolves once the operation `id` has completed: the server has stopped handling it. */
-  function completed(socket: WebSocket, id: string): Promise<void> {
-    return within(
-      new Promise<void>((resolve) => {
-        const onMessage = (data: WebSocket.RawData) => {
-          const message = JSON.parse(String(data)) as { id?: string; type: string };
-          if (message.id !== id || (message.type !== 'complete' && message.type !== 'error')) return;
-          socket.off('message', onMessage);
-          resolve();
-        };
-        socket.on('message', onMessage);
-      }),
-      `the operation ${id} to complete`,
-    );
-  }
 
   /**
    * A WebSocket handshake over a bare TCP socket asking for `graphql-ws` (subscriptions-transport-ws), which the
@@ -1453,6 +1455,7 @@ describe.each(LANES)('WebSocket connections at WS_MAX_CONNECTIONS (%s lane)', (l
       // Both outcomes counted for operators, and the connections open.
       expect(await harness.metricLines('gateway_websocket_bound_reached_total')).toEqual([
         'gateway_websocket_bound_reached_total{outcome="made_room"} 1',
+        'gateway_websocket_bound_reached_total{outcome="caller_share"} 0',
         'gateway_websocket_bound_reached_total{outcome="refused"} 1',
       ]);
       expect(await harness.metricValue('gateway_websocket_connections')).toBe(MAX_CONNECTIONS);
@@ -1498,6 +1501,88 @@ describe.each(LANES)('WebSocket connections at WS_MAX_CONNECTIONS (%s lane)', (l
     } finally {
       for (const socket of sockets) socket.terminate();
       for (const socket of raw) socket.destroy();
+    }
+  });
+});
+
+/**
+ * WS_MAX_CONNECTIONS, a caller's share. Every socket a valid token was served on used to keep its slot while it
+ * re-queried now and then: one caller filled the process and every other caller's upgrade got 503. With no unserved
+ * socket left to drop, the caller holding the most past its CALLER_SHARE_PERCENT gives up its idle socket upstream
+ * served least recently.
+ */
+describe.each(LANES)('WebSocket connections at WS_MAX_CONNECTIONS, a caller past its share (%s lane)', (lane) => {
+  const MAX_CONNECTIONS = 4;
+  const OTHER = 'Bearer demo-colleague';
+  const WATCH_RUNNING = 'subscription { executionUpdates(id: "ex_demo_4") { isFinal } }';
+  let harness: Harness;
+  beforeAll(async () => {
+    // A share of 2 connections; two tokens of the demo organisation, so two callers reading the same executions.
+    harness = await Harness.start({
+      lane,
+      env: { WS_MAX_CONNECTIONS: String(MAX_CONNECTIONS), CALLER_SHARE_PERCENT: '50' },
+      upstream: { tokens: { [DEMO_TOKEN]: DEMO_ORGANIZATION, 'demo-colleague': DEMO_ORGANIZATION } },
+    });
+  });
+  afterAll(() => harness.close());
+
+  /** A connection of `authorization` on which upstream answered one query, ended since. */
+  async function servedIdle(authorization: string, id: string): Promise<WebSocket> {
+    const socket = await initialised(harness, { authorization });
+    await queried(socket, id);
+    return socket;
+  }
+
+  /** Runs one query upstream answers on the connection, and waits for its end. */
+  async function queried(socket: WebSocket, id: string): Promise<void> {
+    const done = completed(socket, id);
+    expect(await answer(socket, id, STATUS)).toMatchObject({ type: 'next', payload: { data: STATUS_DATA } });
+    await done;
+  }
+
+  it("drops the idle connection upstream served least recently of the caller past its share, never another caller's or a busy one, and refuses once every caller is within its share", async () => {
+    const sockets: WebSocket[] = [];
+    try {
+      // The demo caller: a busy watch and two idle connections, three for a share of two. The other caller: one.
+      const watching = await initialised(harness);
+      sockets.push(watching);
+      expect(await answer(watching, 'watch', WATCH_RUNNING)).toMatchObject({ type: 'next', payload: { data: { executionUpdates: { isFinal: false } } } });
+      const first = await servedIdle(AUTH, 'first');
+      const second = await servedIdle(AUTH, 'second');
+      sockets.push(first, second);
+      const colleague = await servedIdle(OTHER, 'colleague');
+      sockets.push(colleague);
+      // Served again: now the demo caller's most recently served, so the second is the one to give up.
+      await queried(first, 'again');
+
+      const secondClosed = closed(second);
+      const newcomer = await upgrade(wsUrl(harness));
+      expect(newcomer.opened, 'the upgrade past WS_MAX_CONNECTIONS').toBe(true);
+      if (!newcomer.opened) return;
+      sockets.push(newcomer.socket);
+      expect(await secondClosed).toEqual({ code: 1013, reason: expect.stringMatching(/CALLER_SHARE_PERCENT/) });
+      expect([watching, first, colleague].map((socket) => socket.readyState)).toEqual([WebSocket.OPEN, WebSocket.OPEN, WebSocket.OPEN]);
+      const dropped = harness.logs.filter((line) => /to make room/.test(String(line.msg)));
+      expect(dropped.map((line) => [line.level, line.msg])).toEqual([[40, expect.stringMatching(/more than its share/)]]);
+      // No token in the log line, nor its key.
+      expect(JSON.stringify(dropped)).not.toMatch(/demo-colleague|Bearer/);
+
+      // The newcomer is the other caller's second: both callers within their share, so the next upgrade is refused.
+      const ack = nextMessage(newcomer.socket);
+      newcomer.socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: OTHER } }));
+      expect((await ack).type).toBe('connection_ack');
+      await queried(newcomer.socket, 'newcomer');
+      const refused = await upgrade(wsUrl(harness));
+      expect(refused.opened).toBe(false);
+      if (!refused.opened) expect(refused.status).toBe(503);
+      expect([watching, first, colleague, newcomer.socket].map((socket) => socket.readyState)).toEqual(Array(4).fill(WebSocket.OPEN));
+      expect(await harness.metricLines('gateway_websocket_bound_reached_total')).toEqual([
+        'gateway_websocket_bound_reached_total{outcome="made_room"} 0',
+        'gateway_websocket_bound_reached_total{outcome="caller_share"} 1',
+        'gateway_websocket_bound_reached_total{outcome="refused"} 1',
+      ]);
+    } finally {
+      for (const socket of sockets) socket.terminate();
     }
   });
 });

@@ -64,8 +64,8 @@ export interface GatewayServerContext {
   waitUntil(promise: Promise<unknown> | void): void;
   /** Set when the request is an operation sent over a WebSocket (src/server/websocket.ts): the id of its connection's upgrade. */
   webSocket?: { upgradeRequestId: string };
-  /** Called each time the request is handed an execution upstream answered with its token (src/request/scope.ts `onUpstreamReading`). */
-  onUpstreamReading?: () => void;
+  /** Called each time the request is handed an execution upstream answered with its token, with its caller's key (src/request/scope.ts `onUpstreamReading`). */
+  onUpstreamReading?: (callerKey: string) => void;
   /** What the edge refused the request with before handing it over (a WebSocket operation): the pipeline answers it as it arrives (./request-errors.ts). */
   edgeRefusal?: EdgeRefusal;
 }

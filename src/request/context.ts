@@ -41,7 +41,7 @@ export interface RequestSource {
   request: { headers: { get(name: string): string | null }; signal: AbortSignal };
   requestId?: string;
   /** See RequestScope's `onUpstreamReading` (passed by the WebSocket edge). */
-  onUpstreamReading?: () => void;
+  onUpstreamReading?: (callerKey: string) => void;
   res?: { readonly destroyed: boolean; readonly writableFinished: boolean; once(event: 'close', listener: () => void): unknown; off(event: 'close', listener: () => void): unknown };
 }
 

@@ -88,9 +88,10 @@ export class RequestScope {
   /**
    * Called each time an execution upstream answered with this request's token (from upstream, a call
    * in flight or this caller's cache) is handed to it: a query's loads and a live watch's updates. The
-   * WebSocket edge counts only such operations as use of a connection (src/server/websocket.ts).
+   * WebSocket edge counts only such operations as use of a connection, and a connection so served as its
+   * caller's (src/server/websocket.ts). Given the caller's key (src/upstream/caller.ts `Caller`), never the token.
    */
-  onUpstreamReading: (() => void) | undefined = undefined;
+  onUpstreamReading: ((callerKey: string) => void) | undefined = undefined;
   #executions = 0;
   #events = 0;
   #servedChars = 0;

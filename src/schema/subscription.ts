@@ -79,7 +79,7 @@ builder.subscriptionType({
         context.scope.beginUpdate();
         if (step.kind === 'outage' || step.kind === 'failed') throw step.error;
         // A reading upstream answered with the watch's token.
-        context.scope.onUpstreamReading?.();
+        if (context.scope.caller) context.scope.onUpstreamReading?.(context.scope.caller.key);
         return step;
       },
     }),

@@ -174,6 +174,7 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
       connectionInitTimeoutMs: config.live.connectionInitTimeoutMs,
       idleTimeoutMs: config.live.idleTimeoutMs,
       maxConnections: config.live.maxConnections,
+      maxConnectionsPerCaller: Math.max(1, Math.floor((config.live.maxConnections * config.cache.callerSharePercent) / 100)),
       maxMessageBytes: config.server.maxRequestBodyBytes,
       maxSubscriptionsPerConnection: config.live.maxSubscriptionsPerConnection,
       stalledClients,

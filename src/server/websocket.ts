@@ -21,7 +21,9 @@
  * neither the gateway's own nor allowed by CORS_ORIGINS, and (503) past
  * WS_MAX_CONNECTIONS open at once, unless the oldest connection that had no
  * operation served by upstream and runs none, or is closing already, makes
- * room (closed with 1013 and dropped, see `madeRoom`); a closing connection
+ * room, or else the least recently served such connection of the caller
+ * holding the most connections past its share (CALLER_SHARE_PERCENT of
+ * WS_MAX_CONNECTIONS), each closed with 1013 and dropped (see `madeRoom`); a closing connection
  * whose client does not answer the close frame is dropped after
  * CLOSE_HANDSHAKE_MS; a connection that sends no
  * `connection_init` in time is closed, and so is one idle for
@@ -99,8 +101,11 @@ import { withoutByteOrderMark } from '../json-text.js';
 export interface WebSocketEdge {
   /** Connections open now. */
   readonly open: number;
-  /** Upgrades that met WS_MAX_CONNECTIONS since start: those a connection was dropped for (`madeRoom`), those refused with 503. */
-  readonly boundCounts: { readonly madeRoom: number; readonly refused: number };
+  /**
+   * Upgrades that met WS_MAX_CONNECTIONS since start: those a connection upstream never served was dropped for
+   * (`madeRoom`), those a connection of a caller past its share was dropped for (`callerShare`), those refused with 503.
+   */
+  readonly boundCounts: { readonly madeRoom: number; readonly callerShare: number; readonly refused: number };
   /** Refuses upgrades from now on and closes each connection with 1001 once no operation runs on it (at once when none does). */
   goingAway(): void;
   /** Resolves once no connection is open. */
@@ -131,6 +136,9 @@ const STALLED_CLOSE_CODE = 1013;
  */
 const MADE_ROOM = { code: 1013, reason: 'Closed to make room: WS_MAX_CONNECTIONS reached, and upstream served no operation of this connection' } as const;
 
+/** Close code and reason of a served connection closed to make room at WS_MAX_CONNECTIONS because its caller holds more than its share. */
+const PAST_SHARE = { code: 1013, reason: "Closed to make room: WS_MAX_CONNECTIONS reached, and this connection's caller holds more than CALLER_SHARE_PERCENT" } as const;
+
 /**
  * How long a closing connection waits for its client's close frame before it is dropped (ws's `closeTimeout`). ws's
  * default, 30 s, let a client that never answers keep each socket the gateway closed (idle, refused, going away) in
@@ -155,6 +163,8 @@ export interface WebSocketSettings {
   idleTimeoutMs: number;
   /** Connections open at once; a further upgrade makes room (`madeRoom`) or is refused with 503. */
   maxConnections: number;
+  /** Connections one caller may keep once `maxConnections` is reached: its CALLER_SHARE_PERCENT of them, at least 1. */
+  maxConnectionsPerCaller: number;
   /** Largest message accepted, in bytes. */
   maxMessageBytes: number;
   /** Operations one connection may run at once (graphql-ws calls each a subscription). */
@@ -355,6 +365,44 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
   // `connection_init`, cheaply (README "Live executions"), and every other client's upgrade got 503 for as long as
   // it kept them open. Kept apart so that finding one never walks the served connections.
   const unserved = new Map<WebSocket, string>();
+  // Served connections by their caller's key (the caller whose token upstream served an operation of them: one per
+  // connection, as two tokens are refused), each caller's least recently served first, with their upgrade's id. At
+  // WS_MAX_CONNECTIONS, with no unserved connection to drop, a caller past its share gives one up: one valid token
+  // otherwise held every slot with sockets re-querying a cached execution once a minute, and every other caller's
+  // upgrade got 503. `pastShare` keeps the callers holding more than `maxConnectionsPerCaller`, few by construction.
+  const servedBy = new Map<string, Map<WebSocket, string>>();
+  const callerOfSocket = new Map<WebSocket, string>();
+  const pastShare = new Set<string>();
+  /** Files the connection under the caller upstream served it for, as that caller's most recently served. */
+  const servedFor = (socket: WebSocket, callerKey: string) => {
+    const upgradeRequestId = unserved.get(socket);
+    if (upgradeRequestId !== undefined) {
+      unserved.delete(socket);
+      callerOfSocket.set(socket, callerKey);
+      const connections = servedBy.get(callerKey) ?? new Map<WebSocket, string>();
+      servedBy.set(callerKey, connections);
+      connections.set(socket, upgradeRequestId);
+      if (connections.size > settings.maxConnectionsPerCaller) pastShare.add(callerKey);
+      return;
+    }
+    // Its caller's most recently served now (a Map keeps insertion order). A socket already dropped is in neither table.
+    const connections = servedBy.get(callerOfSocket.get(socket) ?? '');
+    const id = connections?.get(socket);
+    if (id === undefined) return;
+    connections!.delete(socket);
+    connections!.set(socket, id);
+  };
+  /** Takes the connection out of every table of served and unserved connections (closed, or dropped). */
+  const forget = (socket: WebSocket) => {
+    unserved.delete(socket);
+    const callerKey = callerOfSocket.get(socket);
+    if (callerKey === undefined) return;
+    callerOfSocket.delete(socket);
+    const connections = servedBy.get(callerKey)!;
+    connections.delete(socket);
+    if (connections.size <= settings.maxConnectionsPerCaller) pastShare.delete(callerKey);
+    if (connections.size === 0) servedBy.delete(callerKey);
+  };
   const idleReason = `Idle: no operation served for ${settings.idleTimeoutMs} ms (WS_IDLE_TIMEOUT_MS)`;
   const disarmIdle = (socket: WebSocket) => {
     clearTimeout(idleTimers.get(socket));
@@ -374,7 +422,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
   };
   let goingAway = false;
   const whenClosed: Array<() => void> = [];
-  const boundCounts = { madeRoom: 0, refused: 0 };
+  const boundCounts = { madeRoom: 0, callerShare: 0, refused: 0 };
   const closeIfIdle = (socket: WebSocket) => {
     if (goingAway && !handling.get(socket) && socket.readyState === socket.OPEN) socket.close(GOING_AWAY.code, GOING_AWAY.reason);
   };
@@ -428,9 +476,9 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
       if (counted && served) used(socket);
       counted = false;
     };
-    const upstreamReading = () => {
+    const upstreamReading = (callerKey: string) => {
       served = true;
-      unserved.delete(socket);
+      servedFor(socket, callerKey);
       used(socket);
     };
     const results = (async function* () {
@@ -459,7 +507,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     context: Context<Record<string, unknown> | undefined, Extra>,
     payload: Payload,
     cancel: AbortController,
-    upstreamReading: () => void,
+    upstreamReading: (callerKey: string) => void,
     refusal?: EdgeRefusal,
   ): AsyncGenerator<ExecutionResult> {
     const { request: upgrade, upgradeRequestId } = context.extra;
@@ -638,7 +686,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
       clearTimeout(pongWait);
       disarmIdle(socket);
       usedAt.delete(socket);
-      unserved.delete(socket);
+      forget(socket);
       handling.delete(socket);
       if (handling.size === 0) for (const resolve of whenClosed.splice(0)) resolve();
       void closed(code, String(reason));
@@ -648,28 +696,47 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
 
   const madeRoomTold = new OncePerWindow(MADE_ROOM_WARNING_WINDOW_MS);
   /**
-   * Drops the connection opened first among those upstream never served that are closing already or handle no
-   * message (an open one is told why, 1013), to make room for a new one at WS_MAX_CONNECTIONS; false when there is
-   * none. A client that is served keeps its socket: the first answer upstream gives one of its operations makes it so.
-   * The dropped connection leaves the count at once, so the bound holds however many upgrades arrive together.
+   * Drops one connection that is closing already or handles no message (an open one is told why, 1013), to make room
+   * for a new one at WS_MAX_CONNECTIONS: the one opened first among those upstream never served, else the least
+   * recently served one of the caller holding the most connections past its share (`maxConnectionsPerCaller`);
+   * false when there is none. A caller within its share keeps every connection it was served on. The dropped
+   * connection leaves the count at once, so the bound holds however many upgrades arrive together.
    */
   function madeRoom(): boolean {
     for (const [socket, upgradeRequestId] of unserved) {
-      const closing = socket.readyState !== socket.OPEN;
-      if (!closing && handling.get(socket)) continue;
-      logger[madeRoomTold.first('made room') ? 'warn' : 'debug'](
-        { upgradeRequestId, maxConnections: settings.maxConnections, closing },
-        'WebSocket dropped to make room: WS_MAX_CONNECTIONS reached, and upstream served none of its operations',
-      );
-      if (!closing) socket.close(MADE_ROOM.code, MADE_ROOM.reason);
-      // Its client's close frame is not waited for: one that never sends it would keep its slot until CLOSE_HANDSHAKE_MS.
-      socket.terminate();
-      unserved.delete(socket);
-      handling.delete(socket);
-      boundCounts.madeRoom++;
-      return true;
+      if (drop(socket, upgradeRequestId, MADE_ROOM, 'upstream served none of its operations')) {
+        boundCounts.madeRoom++;
+        return true;
+      }
+    }
+    let largest: Map<WebSocket, string> | undefined;
+    for (const callerKey of pastShare) {
+      const connections = servedBy.get(callerKey)!;
+      if (!largest || connections.size > largest.size) largest = connections;
+    }
+    for (const [socket, upgradeRequestId] of largest ?? []) {
+      if (drop(socket, upgradeRequestId, PAST_SHARE, 'its caller holds more than its share (CALLER_SHARE_PERCENT)')) {
+        boundCounts.callerShare++;
+        return true;
+      }
     }
     return false;
+  }
+
+  /** Drops the connection unless it handles a message; true when it did. */
+  function drop(socket: WebSocket, upgradeRequestId: string, close: { code: number; reason: string }, why: string): boolean {
+    const closing = socket.readyState !== socket.OPEN;
+    if (!closing && handling.get(socket)) return false;
+    logger[madeRoomTold.first('made room') ? 'warn' : 'debug'](
+      { upgradeRequestId, maxConnections: settings.maxConnections, closing },
+      `WebSocket dropped to make room: WS_MAX_CONNECTIONS reached, and ${why}`,
+    );
+    if (!closing) socket.close(close.code, close.reason);
+    // Its client's close frame is not waited for: one that never sends it would keep its slot until CLOSE_HANDSHAKE_MS.
+    socket.terminate();
+    forget(socket);
+    handling.delete(socket);
+    return true;
   }
 
   const subprotocolsTold = new OncePerWindow(SUBPROTOCOL_WARNING_WINDOW_MS);
@@ -681,7 +748,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     // An error on a socket being closed is the client's doing (a broken frame); without a listener it would be thrown.
     socket.on('error', () => undefined);
     socket.once('close', () => {
-      unserved.delete(socket);
+      forget(socket);
       handling.delete(socket);
       if (handling.size === 0) for (const resolve of whenClosed.splice(0)) resolve();
     });

@@ -43,7 +43,7 @@ export interface LoaderScope extends LoadScope {
   /** Counts one more distinct execution; throws past the request's limit. */
   takeExecution(): void;
   /** Told each time an execution is handed to the request (src/request/scope.ts). */
-  readonly onUpstreamReading?: (() => void) | undefined;
+  readonly onUpstreamReading?: ((callerKey: string) => void) | undefined;
 }
 
 export interface ExecutionLoaderOptions {
@@ -65,7 +65,7 @@ async function load(id: string, { executions, scope, statuses }: ExecutionLoader
     scope.takeExecution();
     const execution = await executions.get(id, caller, scope);
     statuses?.observe(rawStatusOf(execution));
-    scope.onUpstreamReading?.();
+    scope.onUpstreamReading?.(caller.key);
     return execution;
   } catch (error) {
     return error instanceof Error ? error : new Error(String(error));
