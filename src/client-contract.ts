@@ -22,7 +22,10 @@ export const ErrorCode = {
   UPSTREAM_UNAVAILABLE: 'UPSTREAM_UNAVAILABLE',
   UPSTREAM_TIMEOUT: 'UPSTREAM_TIMEOUT',
   UPSTREAM_BAD_RESPONSE: 'UPSTREAM_BAD_RESPONSE',
-  /** A live subscription past a bound (per caller, per process), or an operation past the bound of a WebSocket connection. */
+  /**
+   * A live subscription past a bound (per caller, per process), an operation past the bound of a WebSocket connection, or
+   * a WebSocket upgrade past the process's bound of connections (503).
+   */
   TOO_MANY_SUBSCRIPTIONS: 'TOO_MANY_SUBSCRIPTIONS',
   /**
    * The client went away (closed its connection, or ended the operation) before

@@ -80,7 +80,7 @@ function wsUrl(harness: Harness, path = '/graphql'): string {
   return `ws://${new URL(harness.url).host}${path}`;
 }
 
-type Upgrade = { opened: true; socket: WebSocket } | { opened: false; status: number; headers: IncomingHttpHeaders; openedLater: () => boolean };
+type Upgrade = { opened: true; socket: WebSocket } | { opened: false; status: number; headers: IncomingHttpHeaders; body: string; openedLater: () => boolean };
 
 /** A raw upgrade with these headers: the open socket, or the refusal's status. */
 function upgrade(url: string, headers: Record<string, string> = {}): Promise<Upgrade> {
@@ -93,9 +93,13 @@ function upgrade(url: string, headers: Record<string, string> = {}): Promise<Upg
         resolve({ opened: true, socket });
       });
       socket.on('unexpected-response', (request, response) => {
-        response.resume();
-        resolve({ opened: false, status: response.statusCode ?? 0, headers: response.headers, openedLater: () => opened });
-        request.destroy();
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (body += chunk));
+        response.once('end', () => {
+          resolve({ opened: false, status: response.statusCode ?? 0, headers: response.headers, body, openedLater: () => opened });
+          request.destroy();
+        });
       });
       socket.on('error', reject);
     }),
@@ -1449,6 +1453,8 @@ describe.each(LANES)('WebSocket connections at WS_MAX_CONNECTIONS (%s lane)', (l
       expect(refused.opened).toBe(false);
       if (refused.opened) return;
       expect(refused.status).toBe(503);
+      // Nothing is wrong with the request: the code of a live subscription past a bound, which a client retries later.
+      expect(codes(JSON.parse(refused.body) as ExecutionResult)).toEqual(['TOO_MANY_SUBSCRIPTIONS']);
       expect(refused.openedLater()).toBe(false);
       expect((await harness.query(STATUS)).data).toEqual(STATUS_DATA);
       expect([watching, queried, newcomer.socket].map((socket) => socket.readyState)).toEqual([WebSocket.OPEN, WebSocket.OPEN, WebSocket.OPEN]);
@@ -1574,7 +1580,7 @@ describe.each(LANES)('WebSocket connections at WS_MAX_CONNECTIONS, a caller past
       await queried(newcomer.socket, 'newcomer');
       const refused = await upgrade(wsUrl(harness));
       expect(refused.opened).toBe(false);
-      if (!refused.opened) expect(refused.status).toBe(503);
+      if (!refused.opened) expect([refused.status, codes(JSON.parse(refused.body) as ExecutionResult)]).toEqual([503, ['TOO_MANY_SUBSCRIPTIONS']]);
       expect([watching, first, colleague, newcomer.socket].map((socket) => socket.readyState)).toEqual(Array(4).fill(WebSocket.OPEN));
       expect(await harness.metricLines('gateway_websocket_bound_reached_total')).toEqual([
         'gateway_websocket_bound_reached_total{outcome="made_room"} 0',

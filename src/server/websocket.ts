@@ -255,11 +255,14 @@ function subprotocolListProblem(header: string | undefined): string | undefined 
   return undefined;
 }
 
-/** A refused upgrade, answered as every other refusal: a GraphQL error body with a code, and the request id. */
-function refuseUpgrade(socket: Duplex, request: IncomingMessage, status: string, message: string): void {
+/**
+ * A refused upgrade, answered as every other refusal: a GraphQL error body with a code (BAD_REQUEST unless given:
+ * the request is wrong), and the request id.
+ */
+function refuseUpgrade(socket: Duplex, request: IncomingMessage, status: string, message: string, code: ErrorCode = ErrorCode.BAD_REQUEST): void {
   // RFC 6455 §4.2.2: a version the server does not speak is answered with the versions it does, in the header clients read.
   const versions: Record<string, string> = message === UNSUPPORTED_VERSION ? { 'sec-websocket-version': '13' } : {};
-  endWithJson(socket, status, errorBody(ErrorCode.BAD_REQUEST, message), { ...versions, 'x-request-id': requestIdFor(request.headers['x-request-id']) });
+  endWithJson(socket, status, errorBody(code, message), { ...versions, 'x-request-id': requestIdFor(request.headers['x-request-id']) });
 }
 
 /** Close reason of a connection that did not ask for graphql-transport-ws (at most 123 bytes, RFC 6455 §5.5). */
@@ -766,7 +769,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     whenAnswered(socket, () => upgrade(request, socket, head));
   });
   const upgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const refuse = (status: string, message: string) => refuseUpgrade(socket, request, status, message);
+    const refuse = (status: string, message: string, code?: ErrorCode) => refuseUpgrade(socket, request, status, message, code);
     // Before what the request asks for, as any request in another major version (`GET /graphql HTTP/2.0` asking for
     // a WebSocket was the handshake's 400 where every other request in it is a 505).
     const versionRefused = versionRefusal(request);
@@ -778,7 +781,8 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     // The bound node's parser no longer enforces (./head-size.ts).
     const headRefused = headTooLarge(request);
     if (headRefused) return refuse(headRefused.status === 414 ? '414 URI Too Long' : '431 Request Header Fields Too Large', headRefused.message);
-    if (goingAway) return refuse('503 Service Unavailable', 'The gateway is shutting down: connect again to reach another replica.');
+    // The codes a live subscription refused for the same reasons gets: nothing is wrong with the request.
+    if (goingAway) return refuse('503 Service Unavailable', 'The gateway is shutting down: connect again to reach another replica.', ErrorCode.SHUTTING_DOWN);
     const host = hostProblem(request);
     if (host) return refuse('400 Bad Request', host);
     // Two Authorization lines: every operation would have run with the first (./repeated-fields.ts).
@@ -795,7 +799,11 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     // Exact: ws completes the handshake, and `handling` counts the socket, within handleUpgrade below.
     if (handling.size >= settings.maxConnections && !madeRoom()) {
       boundCounts.refused++;
-      return refuse('503 Service Unavailable', `Too many WebSocket connections on this replica (at most ${settings.maxConnections}, WS_MAX_CONNECTIONS): connect again later.`);
+      return refuse(
+        '503 Service Unavailable',
+        `Too many WebSocket connections on this replica (at most ${settings.maxConnections}, WS_MAX_CONNECTIONS): connect again later.`,
+        ErrorCode.TOO_MANY_SUBSCRIPTIONS,
+      );
     }
     upgradeIds.set(request, requestIdFor(request.headers['x-request-id']));
     sockets.handleUpgrade(request, socket, head, (ws) => sockets.emit('connection', ws, request));
