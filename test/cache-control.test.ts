@@ -2,8 +2,9 @@
  * `Cache-Control: no-store` on every answer (src/pipeline/cache-control.ts):
  * each lane, GET and POST, results and errors, the pipeline's and the HTTP
  * edge's own refusals (written through a ServerResponse or on the raw socket),
- * a CORS preflight, GraphiQL's page and an event stream, which also forbids
- * transformation (src/pipeline/event-stream.ts).
+ * a CORS preflight and an event stream, which also forbids transformation
+ * (src/pipeline/event-stream.ts). GraphiQL's page, the same bytes for every
+ * view, is `no-cache` with an ETag instead (src/pipeline/graphiql.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTH, Harness, LANES } from './support/harness.js';
@@ -35,13 +36,44 @@ describe.each(LANES)('Cache-Control (%s lane)', (lane) => {
     ['a GET without the CSRF header', 403, () => harness.fetch(`/graphql?query=${TYPENAME}`)],
     ['a method /graphql does not take', 405, () => harness.fetch('/graphql', { method: 'PUT', headers: json, body: EXECUTION })],
     ['a CORS preflight', 204, () => harness.fetch('/graphql', { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' } })],
-    ["GraphiQL's page", 200, () => harness.fetch('/graphql', { headers: { accept: 'text/html' } })],
     ['an unknown path (the edge)', 404, () => harness.fetch('/nope', { headers: { authorization: AUTH } })],
     ['an Accept with q=0 only (the edge)', 406, () => harness.fetch('/graphql', { method: 'POST', headers: { ...json, accept: 'application/json;q=0' }, body: EXECUTION })],
     ['a body over the limit (the edge)', 413, () => harness.fetch('/graphql', { method: 'POST', headers: json, body: 'x'.repeat(2_048) })],
     ['a head past 16 KiB (the edge)', 431, () => harness.fetch(`/graphql?query=${TYPENAME}`, { headers: { 'x-graphql-yoga-csrf': '1', 'x-padding': 'p'.repeat(20_000) } })],
     ['an unsupported media type', 415, () => harness.fetch('/graphql', { method: 'POST', headers: { ...json, 'content-type': 'application/xml' }, body: '<q/>' })],
   ];
+
+  it("sends GraphiQL's page with an ETag and no-cache, and a 304 with no body to a browser that has it", async () => {
+    const page = await harness.fetch('/graphql', { headers: { accept: 'text/html', origin: 'https://app.example' } });
+    const bytes = (await page.arrayBuffer()).byteLength;
+    expect(page.status).toBe(200);
+    expect(bytes).toBeGreaterThan(1_000_000);
+    const etag = page.headers.get('etag');
+    expect(etag).toMatch(/^"[\w-]{27}"$/);
+    expect(page.headers.get('cache-control')).toBe('no-cache');
+    expect(page.headers.get('vary')).toMatch(/Origin.*Accept/);
+
+    for (const ifNoneMatch of [etag!, `W/${etag}`, `"other", ${etag}`, '*']) {
+      const again = await harness.fetch('/graphql', { headers: { accept: 'text/html', origin: 'https://app.example', 'if-none-match': ifNoneMatch } });
+      expect([again.status, (await again.arrayBuffer()).byteLength], ifNoneMatch).toEqual([304, 0]);
+      // The headers the page had: its tag and caching, Vary, CORS and a request id of its own.
+      expect(again.headers.get('etag')).toBe(etag);
+      expect(again.headers.get('cache-control')).toBe('no-cache');
+      expect(again.headers.get('vary')).toBe(page.headers.get('vary'));
+      expect(again.headers.get('access-control-allow-origin')).toBe('https://app.example');
+      expect(again.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+      expect(again.headers.get('x-request-id')).not.toBe(page.headers.get('x-request-id'));
+      expect(again.headers.get('content-type')).toBeNull();
+    }
+    // Another tag: the page, whole.
+    const changed = await harness.fetch('/graphql', { headers: { accept: 'text/html', 'if-none-match': '"an-older-page"' } });
+    expect([changed.status, (await changed.arrayBuffer()).byteLength]).toEqual([200, bytes]);
+    // An operation's answer is never revalidated, whatever the tag: no-store, as every other answer.
+    const operation = await harness.fetch(`/graphql?query=${TYPENAME}`, { headers: { 'x-graphql-yoga-csrf': '1', 'if-none-match': etag! } });
+    expect(operation.status).toBe(200);
+    expect(await operation.json()).toMatchObject({ data: { __typename: 'Query' } });
+    expect([operation.headers.get('cache-control'), operation.headers.get('etag')]).toEqual(['no-store', null]);
+  });
 
   it.each(ANSWERS)('on %s (%i): no-store', async (_name, status, request) => {
     const response = await request();

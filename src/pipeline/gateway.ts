@@ -41,7 +41,7 @@ import { createDocumentCaches } from './document-cache.js';
 import { useOperationResolution, useStableErrorCodes } from './error-codes.js';
 import { createErrorLog } from './error-log.js';
 import { useExecutionFinish } from './execution-finish.js';
-import { graphiqlFor, graphiqlOffMessage, graphiqlOptions, renderGraphiQL, useNoGraphiQL, type GraphiQLSettings } from './graphiql.js';
+import { graphiqlFor, graphiqlOffMessage, graphiqlOptions, renderGraphiQL, useGraphiQLRevalidation, useNoGraphiQL, type GraphiQLSettings } from './graphiql.js';
 import { useOperationLimits } from './operation-limits.js';
 import { useEdgeRefusals, useRequestErrors, type EdgeRefusal } from './request-errors.js';
 import { useRequestId } from './request-id.js';
@@ -122,6 +122,7 @@ export function createGateway(deps: GatewayDependencies): Gateway {
   };
   const cors = corsPolicy(deps.security.corsOrigins, deps.refusedOrigin);
   const graphiqlOff = graphiqlOffMessage(deps.security);
+  const graphiql = graphiqlOff === undefined ? graphiqlOptions(deps.graphiql ?? {}) : undefined;
   const documents = createDocumentCaches(deps.documentCacheMaxBytes);
 
   return createYoga<GatewayServerContext, GatewayContext>({
@@ -156,7 +157,7 @@ export function createGateway(deps: GatewayDependencies): Gateway {
     },
     // TRUSTED_DOCUMENTS=only or INTROSPECTION=false: no GraphiQL (useNoGraphiQL answers its route).
     // Only for a GET that prefers the page to a result (./graphiql.ts): otherwise Yoga serves the operation.
-    graphiql: graphiqlOff === undefined ? graphiqlFor(graphiqlOptions(deps.graphiql ?? {})) : false,
+    graphiql: graphiql ? graphiqlFor(graphiql) : false,
     renderGraphiQL,
     cors: (request) => cors(request),
     plugins: [
@@ -167,6 +168,8 @@ export function createGateway(deps: GatewayDependencies): Gateway {
       ...(deps.metrics ? [deps.metrics.plugin()] : []),
       useVaryOrigin(deps.security.corsOrigins),
       useNoStore(),
+      // After useNoStore: GraphiQL's page is kept by browsers, and revalidated.
+      ...(graphiql ? [useGraphiQLRevalidation(graphiql)] : []),
       useNoHopByHopHeaders(),
       // After useNoStore: an event stream's Cache-Control adds no-transform.
       useEventStreamHeaders(deps.stalledClients, deps.logger),

@@ -3,6 +3,7 @@
  * its scripts, styles and workers, so the page works offline and loads nothing
  * from a CDN (Yoga's default page does).
  */
+import { hash } from 'node:crypto';
 import { shouldRenderGraphiQL, type GraphiQLOptions, type Plugin } from 'graphql-yoga';
 import type { SecurityConfig } from '../config.js';
 import { errorBody, ErrorCode } from '../errors.js';
@@ -134,6 +135,8 @@ function openTabScript(firstTab: NonNullable<GraphiQLOptions['defaultTabs']>[num
 
 /** Pages rendered, by their options (Yoga hands a fresh but equal options object to each request). */
 const rendered = new Map<string, Promise<Buffer<ArrayBuffer>>>();
+/** The entity tag of each page rendered by now, by its options: read when a browser revalidates. */
+const etags = new Map<string, string>();
 
 /** Distinct option sets kept: the gateway has one; a bound in case a plugin makes options per request. */
 const RENDERED_KEPT = 4;
@@ -153,8 +156,16 @@ export function renderGraphiQL(options: GraphiQLOptions): Promise<Buffer<ArrayBu
   const key = JSON.stringify(options);
   let page = rendered.get(key);
   if (!page) {
-    if (rendered.size >= RENDERED_KEPT) rendered.delete(rendered.keys().next().value!);
-    page = render(options);
+    if (rendered.size >= RENDERED_KEPT) {
+      const oldest = rendered.keys().next().value!;
+      rendered.delete(oldest);
+      etags.delete(oldest);
+    }
+    page = render(options).then((bytes) => {
+      // Of the bytes: every replica of one release, with the same settings, tags its page alike.
+      etags.set(key, `"${hash('sha256', bytes, 'base64url').slice(0, 27)}"`);
+      return bytes;
+    });
     // A failed render is not kept: the next view tries again.
     page.catch(() => rendered.delete(key));
     rendered.set(key, page);
@@ -171,4 +182,47 @@ async function render(options: GraphiQLOptions): Promise<Buffer<ArrayBuffer>> {
   if (headEnd < 0) throw new Error('render-graphiql returned a page without </head>; the tab script has nowhere to go');
   // In <head>, so it runs before the body's script starts GraphiQL.
   return Buffer.from(`${page.slice(0, headEnd)}<script>${openTabScript(firstTab)}</script>${page.slice(headEnd)}`);
+}
+
+/** The Cache-Control of GraphiQL's page: a browser keeps it and asks each time whether it is still current. */
+export const GRAPHIQL_CACHE_CONTROL = 'no-cache';
+
+/**
+ * Whether `If-None-Match` matches `etag` (RFC 9110 §13.1.2: `*`, or a list of entity tags compared weakly, so
+ * `W/"x"` matches `"x"`).
+ */
+function noneMatchHolds(ifNoneMatch: string, etag: string): boolean {
+  if (ifNoneMatch.trim() === '*') return true;
+  return ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
+}
+
+/**
+ * GraphiQL's page is the same bytes for every view (9 MB, every asset inlined): it goes out with an ETag and
+ * `Cache-Control: no-cache` in place of the `no-store` of every other answer (./cache-control.ts), so a browser
+ * keeps it and asks each time whether it is current; a view whose `If-None-Match` matches gets `304` with the
+ * page's headers and no body. The page holds no caller's data: the headers it prefills are the demo's (demo data)
+ * or a placeholder. After useNoStore, whose `no-store` it replaces on the page alone.
+ */
+export function useGraphiQLRevalidation(options: GraphiQLOptions): Plugin {
+  // The key Yoga's renderer is called with: it hands over a copy of these options, keys in the same order.
+  const key = JSON.stringify(options);
+  return {
+    onResponse({ request, response, setResponse, fetchAPI }) {
+      if (response.status !== 200 || !response.headers.get('content-type')?.startsWith('text/html')) return;
+      response.headers.set('cache-control', GRAPHIQL_CACHE_CONTROL);
+      // A browser's cache keys the page by its URL, which also answers operations: Accept decides which it gets.
+      response.headers.append('vary', 'Accept');
+      const etag = etags.get(key);
+      if (etag === undefined) return;
+      response.headers.set('etag', etag);
+      const ifNoneMatch = request.headers.get('if-none-match');
+      if (ifNoneMatch === null || !noneMatchHolds(ifNoneMatch, etag)) return;
+      // The headers the page would have had (RFC 9110 §15.4.5): the request id, Vary, CORS, its caching.
+      const headers = new fetchAPI.Headers(response.headers);
+      headers.delete('content-type');
+      headers.delete('content-length');
+      // The page's body is a shared Buffer (renderGraphiQL): dropping this response copies nothing.
+      setResponse(new fetchAPI.Response(null, { status: 304, headers }));
+    },
+  };
 }
