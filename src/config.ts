@@ -238,7 +238,7 @@ export const SETTINGS = {
     callerSharePercent: setting(
       'CALLER_SHARE_PERCENT',
       integer(1, 100).default(25),
-      'share of the process one caller (token) may hold, so one never crowds the others out: of that cache once it is full (past it, the caller makes room from its own entries only), of the watched executions (`LIVE_MAX_POLLERS`; past it, a watch of one more is `TOO_MANY_SUBSCRIPTIONS`), of their readings (`LIVE_MAX_HELD_BYTES`, though always one reading) and of the pollers\' upstream slots (`LIVE_POLL_SHARE_PERCENT`; past it, its polls take a slot only while more than a share of them stays free) and of the WebSockets once `WS_MAX_CONNECTIONS` are open (past it, its idle ones make room for newcomers first); at least one of each; `100` for a single-tenant gateway, whose only caller is one service token',
+      'share of the process one caller (token) may hold, so one never crowds the others out: of that cache once it is full (past it, the caller makes room from its own entries only), of the watched executions (`LIVE_MAX_POLLERS`; past it, a watch of one more is `TOO_MANY_SUBSCRIPTIONS`), of their readings (`LIVE_MAX_HELD_BYTES`, though always one reading) and of the pollers\' upstream slots (`LIVE_POLL_SHARE_PERCENT`; past it, its polls take a slot only while more than a share of them stays free), and of the WebSockets upstream served once `WS_MAX_CONNECTIONS` are open (past it, its closing or idle ones make room for newcomers before any other caller gives one up); at least one of each; `100` for a single-tenant gateway, whose only caller is one service token',
     ),
   },
   security: {
@@ -334,7 +334,7 @@ export const SETTINGS = {
     maxConnections: setting(
       'WS_MAX_CONNECTIONS',
       integer(1, 1_000_000).default(10_000),
-      'WebSockets open at once per process; a further upgrade drops the oldest socket upstream never served an operation of that is closing or idle (`1013`), else the idle socket upstream served least recently of the caller holding the most past its `CALLER_SHARE_PERCENT` of them (`1013`), or gets `503` when there is none, so WebSockets alone cannot take every file descriptor from HTTP requests and upstream calls',
+      'WebSockets open at once per process; a further upgrade drops a socket: first the closing or idle socket upstream served least recently of the caller holding the most past its `CALLER_SHARE_PERCENT` of them, else the oldest closing or idle one upstream never served an operation of (both closed with `1013`), or gets `503` when there is none, so WebSockets alone cannot take every file descriptor from HTTP requests and upstream calls',
     ),
   },
   sharedState: {

@@ -39,6 +39,7 @@ import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DEMO_ORGANIZATION, DEMO_TOKEN } from '../src/demo/demo-data.js';
+import { callerOf } from '../src/upstream/caller.js';
 import { AUTH, codes, Harness, LANES } from './support/harness.js';
 import { rawExchange, resetBeforeRead } from './support/raw-http.js';
 import { sleep, waitFor } from './support/live.js';
@@ -1513,29 +1514,32 @@ describe.each(LANES)('WebSocket connections at WS_MAX_CONNECTIONS (%s lane)', (l
 
 /**
  * WS_MAX_CONNECTIONS, a caller's share. Every socket a valid token was served on used to keep its slot while it
- * re-queried now and then: one caller filled the process and every other caller's upgrade got 503. With no unserved
- * socket left to drop, the caller holding the most past its CALLER_SHARE_PERCENT gives up its idle socket upstream
- * served least recently.
+ * re-queried now and then: one caller filled the process and every other caller's upgrade got 503. Now a caller
+ * past its CALLER_SHARE_PERCENT gives up its closing or idle socket upstream served least recently, before any
+ * socket upstream never served goes.
  */
 describe.each(LANES)('WebSocket connections at WS_MAX_CONNECTIONS, a caller past its share (%s lane)', (lane) => {
-  const MAX_CONNECTIONS = 4;
   const OTHER = 'Bearer demo-colleague';
   const WATCH_RUNNING = 'subscription { executionUpdates(id: "ex_demo_4") { isFinal } }';
+  const TOKENS = { [DEMO_TOKEN]: DEMO_ORGANIZATION, 'demo-colleague': DEMO_ORGANIZATION };
   let harness: Harness;
-  beforeAll(async () => {
-    // A share of 2 connections; two tokens of the demo organisation, so two callers reading the same executions.
-    harness = await Harness.start({
-      lane,
-      env: { WS_MAX_CONNECTIONS: String(MAX_CONNECTIONS), CALLER_SHARE_PERCENT: '50' },
-      upstream: { tokens: { [DEMO_TOKEN]: DEMO_ORGANIZATION, 'demo-colleague': DEMO_ORGANIZATION } },
-    });
+  const sockets: WebSocket[] = [];
+  afterEach(async () => {
+    for (const socket of sockets.splice(0)) socket.terminate();
+    // Each case starts with every slot free: the gateway sees the closes a moment after the client.
+    await expect.poll(() => harness.metricValue('gateway_websocket_connections'), { timeout: STEP_MS, message: 'every connection to close' }).toBe(0);
   });
-  afterAll(() => harness.close());
 
-  /** A connection of `authorization` on which upstream answered one query, ended since. */
-  async function servedIdle(authorization: string, id: string): Promise<WebSocket> {
+  /** Counts of gateway_websocket_bound_reached_total by outcome. */
+  async function outcomes(): Promise<Record<string, number>> {
+    const lines = await harness.metricLines('gateway_websocket_bound_reached_total');
+    return Object.fromEntries(lines.map((line) => [/outcome="(\w+)"/.exec(line)![1]!, Number(line.split(' ')[1])]));
+  }
+
+  /** A connection of `authorization`, kept for closing after the case. */
+  async function opened(authorization = AUTH): Promise<WebSocket> {
     const socket = await initialised(harness, { authorization });
-    await queried(socket, id);
+    sockets.push(socket);
     return socket;
   }
 
@@ -1546,49 +1550,121 @@ describe.each(LANES)('WebSocket connections at WS_MAX_CONNECTIONS, a caller past
     await done;
   }
 
-  it("drops the idle connection upstream served least recently of the caller past its share, never another caller's or a busy one, and refuses once every caller is within its share", async () => {
-    const sockets: WebSocket[] = [];
-    try {
+  /** A connection of `authorization` on which upstream answered one query, ended since. */
+  async function servedIdle(authorization: string, id: string): Promise<WebSocket> {
+    const socket = await opened(authorization);
+    await queried(socket, id);
+    return socket;
+  }
+
+  /** An upgrade expected to be taken; its socket kept for closing after the case. */
+  async function taken(): Promise<WebSocket> {
+    const newcomer = await upgrade(wsUrl(harness));
+    if (!newcomer.opened) throw new Error(`the upgrade was refused with ${newcomer.status}: ${newcomer.body}`);
+    sockets.push(newcomer.socket);
+    return newcomer.socket;
+  }
+
+  describe('a share of 2 of 4 connections', () => {
+    beforeAll(async () => {
+      // Two tokens of the demo organisation: two callers reading the same executions.
+      harness = await Harness.start({ lane, env: { WS_MAX_CONNECTIONS: '4', CALLER_SHARE_PERCENT: '50' }, upstream: { tokens: TOKENS } });
+    });
+    afterAll(() => harness.close());
+
+    it("drops the idle connection upstream served least recently of the caller past its share, never another caller's or a busy one, and refuses once every caller is within its share", async () => {
+      const before = await outcomes();
       // The demo caller: a busy watch and two idle connections, three for a share of two. The other caller: one.
-      const watching = await initialised(harness);
-      sockets.push(watching);
+      const watching = await opened();
       expect(await answer(watching, 'watch', WATCH_RUNNING)).toMatchObject({ type: 'next', payload: { data: { executionUpdates: { isFinal: false } } } });
       const first = await servedIdle(AUTH, 'first');
       const second = await servedIdle(AUTH, 'second');
-      sockets.push(first, second);
       const colleague = await servedIdle(OTHER, 'colleague');
-      sockets.push(colleague);
       // Served again: now the demo caller's most recently served, so the second is the one to give up.
       await queried(first, 'again');
 
       const secondClosed = closed(second);
-      const newcomer = await upgrade(wsUrl(harness));
-      expect(newcomer.opened, 'the upgrade past WS_MAX_CONNECTIONS').toBe(true);
-      if (!newcomer.opened) return;
-      sockets.push(newcomer.socket);
+      const newcomer = await taken();
       expect(await secondClosed).toEqual({ code: 1013, reason: expect.stringMatching(/CALLER_SHARE_PERCENT/) });
       expect([watching, first, colleague].map((socket) => socket.readyState)).toEqual([WebSocket.OPEN, WebSocket.OPEN, WebSocket.OPEN]);
       const dropped = harness.logs.filter((line) => /to make room/.test(String(line.msg)));
       expect(dropped.map((line) => [line.level, line.msg])).toEqual([[40, expect.stringMatching(/more than its share/)]]);
-      // No token in the log line, nor its key.
-      expect(JSON.stringify(dropped)).not.toMatch(/demo-colleague|Bearer/);
+      // Neither token nor the key callers are counted under reaches the log.
+      const logged = JSON.stringify(dropped);
+      for (const token of [AUTH, OTHER]) {
+        expect(logged).not.toContain(token.slice('Bearer '.length));
+        expect(logged).not.toContain(callerOf(token).key);
+      }
 
       // The newcomer is the other caller's second: both callers within their share, so the next upgrade is refused.
-      const ack = nextMessage(newcomer.socket);
-      newcomer.socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: OTHER } }));
+      const ack = nextMessage(newcomer);
+      newcomer.send(JSON.stringify({ type: 'connection_init', payload: { authorization: OTHER } }));
       expect((await ack).type).toBe('connection_ack');
-      await queried(newcomer.socket, 'newcomer');
+      await queried(newcomer, 'newcomer');
       const refused = await upgrade(wsUrl(harness));
       expect(refused.opened).toBe(false);
       if (!refused.opened) expect([refused.status, codes(JSON.parse(refused.body) as ExecutionResult)]).toEqual([503, ['TOO_MANY_SUBSCRIPTIONS']]);
-      expect([watching, first, colleague, newcomer.socket].map((socket) => socket.readyState)).toEqual(Array(4).fill(WebSocket.OPEN));
-      expect(await harness.metricLines('gateway_websocket_bound_reached_total')).toEqual([
-        'gateway_websocket_bound_reached_total{outcome="made_room"} 0',
-        'gateway_websocket_bound_reached_total{outcome="caller_share"} 1',
-        'gateway_websocket_bound_reached_total{outcome="refused"} 1',
-      ]);
-    } finally {
-      for (const socket of sockets) socket.terminate();
-    }
+      expect([watching, first, colleague, newcomer].map((socket) => socket.readyState)).toEqual(Array(4).fill(WebSocket.OPEN));
+      const after = await outcomes();
+      expect([after.caller_share! - before.caller_share!, after.made_room! - before.made_room!, after.refused! - before.refused!]).toEqual([1, 0, 1]);
+    });
+
+    it("takes from the caller past its share before any unserved socket: its next upgrade cannot drop another caller's newcomer", async () => {
+      // The demo caller holds every slot, served and idle: four for a share of two.
+      const demo = [];
+      for (let i = 0; i < 4; i++) demo.push(await servedIdle(AUTH, `d${i}`));
+      // Another caller gets in: the demo caller's least recently served socket makes room.
+      const firstDropped = closed(demo[0]!);
+      const colleague = await taken();
+      expect((await firstDropped).code).toBe(1013);
+      // Before the colleague's first operation (unserved, the oldest such), the demo caller upgrades again, still
+      // past its share (three): its own next socket goes, not the colleague's.
+      const secondDropped = closed(demo[1]!);
+      await taken();
+      expect(await secondDropped).toEqual({ code: 1013, reason: expect.stringMatching(/CALLER_SHARE_PERCENT/) });
+      expect(colleague.readyState).toBe(WebSocket.OPEN);
+      const ack = nextMessage(colleague);
+      colleague.send(JSON.stringify({ type: 'connection_init', payload: { authorization: OTHER } }));
+      expect((await ack).type).toBe('connection_ack');
+      await queried(colleague, 'colleague');
+    });
+
+    it('forgets a connection its client closed: a caller back within its share gives nothing up', async () => {
+      const demo = [await servedIdle(AUTH, 'd0'), await servedIdle(AUTH, 'd1'), await servedIdle(AUTH, 'd2')];
+      await servedIdle(OTHER, 'colleague');
+      // The demo caller closes one itself: two left, its share.
+      const closing = closed(demo[2]!);
+      demo[2]!.close();
+      await closing;
+      await expect.poll(() => harness.metricValue('gateway_websocket_connections'), { timeout: STEP_MS, message: 'the gateway to see the close' }).toBe(3);
+      const before = await outcomes();
+      await servedIdle(OTHER, 'colleague2');
+      // Full, every caller within its share, every socket served: refused, nothing dropped.
+      const refused = await upgrade(wsUrl(harness));
+      expect(refused.opened).toBe(false);
+      expect([demo[0]!.readyState, demo[1]!.readyState]).toEqual([WebSocket.OPEN, WebSocket.OPEN]);
+      const after = await outcomes();
+      expect([after.caller_share! - before.caller_share!, after.made_room! - before.made_room!, after.refused! - before.refused!]).toEqual([0, 0, 1]);
+    });
+  });
+
+  describe('a share of 1 of 5 connections', () => {
+    beforeAll(async () => {
+      harness = await Harness.start({ lane, env: { WS_MAX_CONNECTIONS: '5', CALLER_SHARE_PERCENT: '20' }, upstream: { tokens: TOKENS } });
+    });
+    afterAll(() => harness.close());
+
+    it('asks the next caller past its share when every connection of the one holding the most runs an operation', async () => {
+      // The demo caller: three watches running, the most past its share of one. The other caller: two idle, past it too.
+      for (let i = 0; i < 3; i++) {
+        const watching = await opened();
+        expect(await answer(watching, 'watch', WATCH_RUNNING)).toMatchObject({ type: 'next' });
+      }
+      const colleague = [await servedIdle(OTHER, 'c0'), await servedIdle(OTHER, 'c1')];
+      const dropped = closed(colleague[0]!);
+      await taken();
+      expect(await dropped).toEqual({ code: 1013, reason: expect.stringMatching(/CALLER_SHARE_PERCENT/) });
+      expect(colleague[1]!.readyState).toBe(WebSocket.OPEN);
+    });
   });
 });

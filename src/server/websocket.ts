@@ -19,11 +19,11 @@
  * The upgrade is refused (400) when its Host is missing (HTTP/1.1) or invalid,
  * or it carries two Authorization lines (./repeated-fields.ts), as the HTTP edge refuses such a request, and (403) when its Origin is
  * neither the gateway's own nor allowed by CORS_ORIGINS, and (503) past
- * WS_MAX_CONNECTIONS open at once, unless the oldest connection that had no
- * operation served by upstream and runs none, or is closing already, makes
- * room, or else the least recently served such connection of the caller
- * holding the most connections past its share (CALLER_SHARE_PERCENT of
- * WS_MAX_CONNECTIONS), each closed with 1013 and dropped (see `madeRoom`); a closing connection
+ * WS_MAX_CONNECTIONS open at once, unless a connection that runs no operation,
+ * or is closing already, makes room: the least recently served one of a caller
+ * holding more than its share (CALLER_SHARE_PERCENT of WS_MAX_CONNECTIONS), else
+ * the oldest one that had no operation served by upstream, each closed with
+ * 1013 and dropped (see `madeRoom`); a closing connection
  * whose client does not answer the close frame is dropped after
  * CLOSE_HANDSHAKE_MS; a connection that sends no
  * `connection_init` in time is closed, and so is one idle for
@@ -364,13 +364,13 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
   const usedAt = new Map<WebSocket, number>();
   // Connections none of whose operations upstream has served yet (an execution read with the connection's token),
   // in opening order, with their upgrade's id. At WS_MAX_CONNECTIONS the oldest of them that runs nothing makes room
-  // for a new one: a client with no token (or a made-up one) filled every slot with sockets that only sent
+  // for a new one, when no caller past its share can (`madeRoom`): a client with no token (or a made-up one) filled every slot with sockets that only sent
   // `connection_init`, cheaply (README "Live executions"), and every other client's upgrade got 503 for as long as
   // it kept them open. Kept apart so that finding one never walks the served connections.
   const unserved = new Map<WebSocket, string>();
   // Served connections by their caller's key (the caller whose token upstream served an operation of them: one per
   // connection, as two tokens are refused), each caller's least recently served first, with their upgrade's id. At
-  // WS_MAX_CONNECTIONS, with no unserved connection to drop, a caller past its share gives one up: one valid token
+  // WS_MAX_CONNECTIONS a caller past its share gives one up first (`madeRoom`): one valid token
   // otherwise held every slot with sockets re-querying a cached execution once a minute, and every other caller's
   // upgrade got 503. `pastShare` keeps the callers holding more than `maxConnectionsPerCaller`, few by construction.
   const servedBy = new Map<string, Map<WebSocket, string>>();
@@ -700,26 +700,27 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
   const madeRoomTold = new OncePerWindow(MADE_ROOM_WARNING_WINDOW_MS);
   /**
    * Drops one connection that is closing already or handles no message (an open one is told why, 1013), to make room
-   * for a new one at WS_MAX_CONNECTIONS: the one opened first among those upstream never served, else the least
-   * recently served one of the caller holding the most connections past its share (`maxConnectionsPerCaller`);
-   * false when there is none. A caller within its share keeps every connection it was served on. The dropped
-   * connection leaves the count at once, so the bound holds however many upgrades arrive together.
+   * for a new one at WS_MAX_CONNECTIONS: the least recently served one of a caller holding more than its share
+   * (`maxConnectionsPerCaller`), the caller holding the most first, else the one opened first among those upstream
+   * never served; false when there is none. Callers past their share go first: a token that held them could
+   * otherwise open one more socket, still unserved, and have it drop the newcomer it had made room for, the oldest
+   * unserved one, rather than one of its own. A caller within its share keeps every connection it was served on.
+   * The dropped connection leaves the count at once, so the bound holds however many upgrades arrive together.
    */
   function madeRoom(): boolean {
+    // Few by construction: no more than 100 / CALLER_SHARE_PERCENT callers can be past it.
+    const pastShareFirst = [...pastShare].map((callerKey) => servedBy.get(callerKey)!).sort((a, b) => b.size - a.size);
+    for (const connections of pastShareFirst) {
+      for (const [socket, upgradeRequestId] of connections) {
+        if (drop(socket, upgradeRequestId, PAST_SHARE, 'its caller holds more than its share (CALLER_SHARE_PERCENT)')) {
+          boundCounts.callerShare++;
+          return true;
+        }
+      }
+    }
     for (const [socket, upgradeRequestId] of unserved) {
       if (drop(socket, upgradeRequestId, MADE_ROOM, 'upstream served none of its operations')) {
         boundCounts.madeRoom++;
-        return true;
-      }
-    }
-    let largest: Map<WebSocket, string> | undefined;
-    for (const callerKey of pastShare) {
-      const connections = servedBy.get(callerKey)!;
-      if (!largest || connections.size > largest.size) largest = connections;
-    }
-    for (const [socket, upgradeRequestId] of largest ?? []) {
-      if (drop(socket, upgradeRequestId, PAST_SHARE, 'its caller holds more than its share (CALLER_SHARE_PERCENT)')) {
-        boundCounts.callerShare++;
         return true;
       }
     }

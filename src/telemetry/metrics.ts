@@ -251,7 +251,7 @@ export class GatewayMetrics {
     countedByLabel(
       this.registry,
       'gateway_websocket_bound_reached_total',
-      "Upgrades that met WS_MAX_CONNECTIONS, by outcome: made_room (a connection upstream never served, closing or idle, was dropped for it, 1013), caller_share (none such, and an idle connection of the caller holding the most past its CALLER_SHARE_PERCENT of WS_MAX_CONNECTIONS was dropped, 1013), refused (503: none to drop)",
+      "Upgrades that met WS_MAX_CONNECTIONS, by outcome: caller_share (a closing or idle connection of the caller holding the most past its CALLER_SHARE_PERCENT of WS_MAX_CONNECTIONS was dropped for it, 1013), made_room (none such, and a connection upstream never served, closing or idle, was dropped, 1013), refused (503: none to drop)",
       'outcome',
       { made_room: () => edge.boundCounts.madeRoom, caller_share: () => edge.boundCounts.callerShare, refused: () => edge.boundCounts.refused },
     );
