@@ -208,7 +208,8 @@ export function useGraphiQLRevalidation(options: GraphiQLOptions): Plugin {
   const key = JSON.stringify(options);
   return {
     onResponse({ request, response, setResponse, fetchAPI }) {
-      if (response.status !== 200 || !response.headers.get('content-type')?.startsWith('text/html')) return;
+      // The page answers a GET only: every POST, most of the traffic, is passed over on its method.
+      if (request.method !== 'GET' || response.status !== 200 || !response.headers.get('content-type')?.startsWith('text/html')) return;
       response.headers.set('cache-control', GRAPHIQL_CACHE_CONTROL);
       // A browser's cache keys the page by its URL, which also answers operations: Accept decides which it gets.
       response.headers.append('vary', 'Accept');

@@ -364,9 +364,10 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
   const usedAt = new Map<WebSocket, number>();
   // Connections none of whose operations upstream has served yet (an execution read with the connection's token),
   // in opening order, with their upgrade's id. At WS_MAX_CONNECTIONS the oldest of them that runs nothing makes room
-  // for a new one, when no caller past its share can (`madeRoom`): a client with no token (or a made-up one) filled every slot with sockets that only sent
-  // `connection_init`, cheaply (README "Live executions"), and every other client's upgrade got 503 for as long as
-  // it kept them open. Kept apart so that finding one never walks the served connections.
+  // for a new one, when no caller past its share can (`madeRoom`): a client with no token (or a made-up one) filled
+  // every slot with sockets that only sent `connection_init`, cheaply (README "Live executions"), and every other
+  // client's upgrade got 503 for as long as it kept them open. Kept apart so that finding one never walks the served
+  // connections.
   const unserved = new Map<WebSocket, string>();
   // Served connections by their caller's key (the caller whose token upstream served an operation of them: one per
   // connection, as two tokens are refused), each caller's least recently served first, with their upgrade's id. At
@@ -389,11 +390,12 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
       return;
     }
     // Its caller's most recently served now (a Map keeps insertion order). A socket already dropped is in neither table.
-    const connections = servedBy.get(callerOfSocket.get(socket) ?? '');
+    const callerKeyOfSocket = callerOfSocket.get(socket);
+    const connections = callerKeyOfSocket === undefined ? undefined : servedBy.get(callerKeyOfSocket);
     const id = connections?.get(socket);
-    if (id === undefined) return;
-    connections!.delete(socket);
-    connections!.set(socket, id);
+    if (!connections || id === undefined) return;
+    connections.delete(socket);
+    connections.set(socket, id);
   };
   /** Takes the connection out of every table of served and unserved connections (closed, or dropped). */
   const forget = (socket: WebSocket) => {
