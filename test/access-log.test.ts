@@ -25,6 +25,7 @@ import { FakeUpstream } from '../src/demo/fake-upstream.js';
 import { createLogger } from '../src/logger.js';
 import { createInstance, type GatewayInstance } from '../src/server/instance.js';
 import { AUTH, Harness, LANES, type LaneName } from './support/harness.js';
+import { rawExchange } from './support/raw-http.js';
 import { advance, liveEnv, putExecution, sleep, waitFor } from './support/live.js';
 import { sendOver, STREAMING, TRANSPORTS, type Sent, type TransportName } from './support/transports.js';
 
@@ -437,6 +438,90 @@ describe.each(LANES)('a plugin whose onResponse throws after the access log\'s, 
   });
 });
 
+describe.each(LANES)("the edge's own answers, %s lane", (lane) => {
+  let harness: Harness;
+  const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+  const throwsOnRequest: Plugin = {
+    onRequest({ request }) {
+      if (request.headers.get('x-test-explode')) throw new Error('onRequest broke: secret hunter2');
+    },
+  };
+  beforeAll(async () => {
+    harness = await Harness.start({ lane, plugins: [throwsOnRequest], env: { MAX_REQUEST_BODY_BYTES: '1024' } });
+  });
+  afterAll(() => harness.close());
+
+  /** The one access line written since `from`, once it is. */
+  async function oneLine(from: number): Promise<Line> {
+    await eventually(() => expect(accessLines(harness, from)).toHaveLength(1));
+    await sleep(50);
+    const lines = accessLines(harness, from);
+    expect(lines, 'exactly one line').toHaveLength(1);
+    return lines[0]!;
+  }
+
+  const JSON_TYPE = { 'content-type': 'application/json' };
+  it.each<[string, number, { method: string; path: string; headers: Record<string, string>; body?: string }]>([
+    ['a path it does not serve', 404, { method: 'GET', path: '/nope', headers: {} }],
+    ['a method it does not take', 405, { method: 'PUT', path: '/graphql', headers: JSON_TYPE, body: '{}' }],
+    ['a declared body over the limit', 413, { method: 'POST', path: '/graphql', headers: JSON_TYPE, body: ' '.repeat(5_000) }],
+    ['an Accept it cannot satisfy', 406, { method: 'POST', path: '/graphql', headers: { ...JSON_TYPE, accept: 'image/png' }, body: '{}' }],
+  ])('%s (%i): one line, with its status, BAD_REQUEST, the request id it answered and the trace it brought', async (_name, status, request) => {
+    const from = harness.logs.length;
+    const answer = await harness.fetch(request.path, {
+      method: request.method,
+      headers: { ...request.headers, 'x-request-id': `edge-${status}`, traceparent: `00-${TRACE_ID}-00f067aa0ba902b7-01` },
+      ...(request.body === undefined ? {} : { body: request.body }),
+    });
+    await answer.arrayBuffer();
+    expect(answer.status).toBe(status);
+    const line = await oneLine(from);
+    expect(line).toMatchObject({ requestId: `edge-${status}`, traceId: TRACE_ID, transport: 'http', status, errorCodes: ['BAD_REQUEST'], upstreamCalls: 0, msg: 'request' });
+    expect(line.durationMs).toEqual(expect.any(Number));
+    expect(line).not.toHaveProperty('operationName');
+  });
+
+  it('malformed HTTP and a CONNECT, answered on the socket: one line each, with the request id the answer carried', async () => {
+    for (const [bytes, status] of [
+      ['GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nNot A Header\r\n\r\n', 400],
+      ['CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: 127.0.0.1:443\r\n\r\n', 405],
+    ] as const) {
+      const from = harness.logs.length;
+      const { text } = await rawExchange(harness.url, bytes);
+      expect(text.startsWith(`HTTP/1.1 ${status} `), text.slice(0, 100)).toBe(true);
+      const requestId = /\r\nx-request-id: ([^\r]+)/i.exec(text)?.[1];
+      expect(await oneLine(from)).toMatchObject({ requestId, transport: 'http', status, errorCodes: ['BAD_REQUEST'] });
+    }
+  });
+
+  it('a refused WebSocket upgrade: one line, transport ws', async () => {
+    const from = harness.logs.length;
+    const socket = new WebSocket(`${harness.url.replace(/^http/, 'ws')}/nope`, 'graphql-transport-ws', { headers: { 'x-request-id': 'upgrade-refused-1' } });
+    const status = await new Promise<number>((resolve, reject) => {
+      socket.on('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
+      socket.on('open', () => reject(new Error('the upgrade was taken')));
+      socket.on('error', () => undefined);
+    });
+    socket.terminate();
+    expect(status).toBe(404);
+    expect(await oneLine(from)).toMatchObject({ requestId: 'upgrade-refused-1', transport: 'ws', status: 404, errorCodes: ['BAD_REQUEST'] });
+  });
+
+  it("a plugin's onRequest that throws: the masked 500 gets one line", async () => {
+    const from = harness.logs.length;
+    const answer = await harness.query('{ execution(id: "ex_demo_1") { id } }', undefined, { headers: { 'x-test-explode': '1', 'x-request-id': 'exploded-1' } });
+    expect(answer.status).toBe(500);
+    expect(await oneLine(from)).toMatchObject({ requestId: 'exploded-1', status: 500, errorCodes: ['INTERNAL_SERVER_ERROR'] });
+  });
+
+  it('/health, /ready and a plain OPTIONS: no line', async () => {
+    const from = harness.logs.length;
+    for (const [path, method] of [['/health', 'GET'], ['/ready', 'GET'], ['/graphql', 'OPTIONS']] as const) await (await harness.fetch(path, { method })).arrayBuffer();
+    await sleep(100);
+    expect(accessLines(harness, from)).toEqual([]);
+  });
+});
+
 describe.each(LANES)('one pipeline: a line for every operation over every transport, %s lane', (lane) => {
   let harness: Harness;
   beforeAll(async () => {
@@ -654,6 +739,8 @@ describe('ACCESS_LOG decides which requests get a line', () => {
     await harness.query('{ execution(id: "ex_demo_4") { nope } }');
     await send(harness, 'WebSocket', 'subscription { executionUpdates(id: "ex_missing") { isFinal } }');
     await harness.fetch('/graphql', { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'not json' });
+    // Refused by the HTTP edge, before the pipeline.
+    await (await harness.fetch('/nope')).arrayBuffer();
     await sleep(50);
     return accessLines(harness).map((line) => ({ status: line.status, errorCodes: line.errorCodes }));
   }
@@ -665,6 +752,7 @@ describe('ACCESS_LOG decides which requests get a line', () => {
     { status: 400, errorCodes: ['GRAPHQL_VALIDATION_FAILED'] },
     { status: 200, errorCodes: ['NOT_FOUND'] },
     { status: 400, errorCodes: ['BAD_REQUEST'] },
+    { status: 404, errorCodes: ['BAD_REQUEST'] },
   ];
   const ERRORS = EVERY.slice(2);
 

@@ -22,7 +22,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
-import type { SecurityConfig, TelemetryConfig, UpstreamConfig } from '../config.js';
+import type { SecurityConfig, UpstreamConfig } from '../config.js';
 import { UnknownStatusReporter } from '../domain/execution-status.js';
 import { MASKED_MESSAGE } from '../errors.js';
 import { useCompiledExecution, useEnvelopHooks } from '../fast-lane/index.js';
@@ -34,7 +34,7 @@ import type { LiveExecutions } from '../live/live-executions.js';
 import type { SharedExecutions } from '../upstream/shared-executions.js';
 import type { GatewayMetrics } from '../telemetry/metrics.js';
 import { useOperationSpans } from '../telemetry/operation-spans.js';
-import { useAccessLog } from '../telemetry/access-log.js';
+import type { AccessLog } from '../telemetry/access-log.js';
 import { corsPolicy, useVaryOrigin } from './cors.js';
 import { useCsrfPrevention } from './csrf-prevention.js';
 import { createDocumentCaches } from './document-cache.js';
@@ -80,8 +80,8 @@ export interface GatewayDependencies {
   metrics?: GatewayMetrics;
   /** A server span per operation (src/telemetry/operation-spans.ts); absent when tracing is off. */
   operationSpans?: { document: boolean };
-  /** ACCESS_LOG and ACCESS_LOG_SAMPLE_PERCENT (src/telemetry/access-log.ts). */
-  accessLog: Pick<TelemetryConfig, 'accessLog' | 'accessLogSamplePercent'>;
+  /** The access log (src/telemetry/access-log.ts), shared with the edge, which writes the lines of its own answers. */
+  accessLog: AccessLog;
   security: SecurityConfig;
   /**
    * Tells of a browser page refused for its origin (src/pipeline/cors.ts, refusedOriginLog): one for the process,
@@ -178,7 +178,7 @@ export function createGateway(deps: GatewayDependencies): Gateway {
       useRequestErrors(),
       useStableErrorCodes(),
       // After the codes are final, so its lines carry the codes clients see.
-      useAccessLog(deps.logger, deps.accessLog),
+      deps.accessLog.plugin,
       // After the access log has started the request's line, before anything reads the request.
       useEdgeRefusals(),
       ...(graphiqlOff === undefined ? [] : [useNoGraphiQL(graphiqlOff)]),

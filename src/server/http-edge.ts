@@ -49,6 +49,7 @@ import type { Lane } from '../fast-lane/index.js';
 import type { Logger } from '../logger.js';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
 import { requestIdFor } from '../request/request-id.js';
+import type { AccessLog } from '../telemetry/access-log.js';
 import { CACHE_CONTROL } from '../pipeline/cache-control.js';
 import { corsHeaders } from '../pipeline/cors.js';
 import type { RequestsInFlight } from './drain.js';
@@ -187,28 +188,32 @@ function closeOnUnreadChunkedBody(request: IncomingMessage, response: ServerResp
 }
 
 /** The edge's own refusal, with the CORS headers the pipeline would have sent. */
-function refuse(request: IncomingMessage, response: ServerResponse, requestId: string, settings: EdgeSettings, refusal: EdgeAnswer): void {
+function refuseWith(request: IncomingMessage, response: ServerResponse, requestId: string, settings: EdgeSettings, refusal: EdgeAnswer): void {
   if (refusal.close && request.socket) closing.add(request.socket);
   closeOnUnreadChunkedBody(request, response);
   answer(response, requestId, corsHeaders(settings.corsOrigins, request.headers.origin), refusal);
   closingIfNode(request, response);
 }
 
+type ServedContext = GatewayServerContext & Required<Pick<GatewayServerContext, 'req' | 'res' | 'requestId'>>;
+
 /** Hands the request to its lane; anything the lane throws is a masked 500, never a stack. */
-function serve(lane: Lane, context: GatewayServerContext & Required<Pick<GatewayServerContext, 'req' | 'res' | 'requestId'>>, body: Buffer | null, logger: Logger): void {
+function serve(lane: Lane, context: ServedContext, body: Buffer | null, logger: Logger, accessLog: AccessLog | undefined, started: number): void {
   try {
     const served = lane.serve(context.req, context.res, context, body);
-    if (served) served.catch((error: unknown) => failed(context, error, logger));
+    if (served) served.catch((error: unknown) => failed(context, error, logger, accessLog, started));
   } catch (error) {
-    failed(context, error, logger);
+    failed(context, error, logger, accessLog, started);
   }
 }
 
-function failed(context: Required<Pick<GatewayServerContext, 'res' | 'requestId'>>, error: unknown, logger: Logger): void {
-  const { res, requestId } = context;
+function failed(context: ServedContext, error: unknown, logger: Logger, accessLog: AccessLog | undefined, started: number): void {
+  const { req, res, requestId } = context;
   logger.error({ requestId, err: error instanceof Error ? { name: error.name, message: error.message } : String(error) }, 'request failed outside the pipeline');
-  if (res.headersSent) res.destroy();
-  else answer(res, requestId, {}, { status: 500, code: ErrorCode.INTERNAL_SERVER_ERROR, message: MASKED_MESSAGE, close: false });
+  if (res.headersSent) return void res.destroy();
+  answer(res, requestId, {}, { status: 500, code: ErrorCode.INTERNAL_SERVER_ERROR, message: MASKED_MESSAGE, close: false });
+  // Its line, unless the pipeline's is due already (a plugin's onResponse threw after the access log's: that line says 500).
+  accessLog?.edgeAnswered({ requestId, transport: 'http', status: 500, code: ErrorCode.INTERNAL_SERVER_ERROR, started, traceparent: req.headers.traceparent, response: res });
 }
 
 /**
@@ -270,6 +275,8 @@ function isPreflight(request: IncomingMessage): boolean {
 export interface EdgeState {
   health: Health;
   requests: RequestsInFlight;
+  /** Writes the lines of the edge's own refusals and masked 500s (../telemetry/access-log.ts); none without it. */
+  accessLog?: AccessLog;
   /** Cuts an answer its client stopped reading (LIVE_STALLED_CLIENT_MS); none is cut without it. */
   stalledClients?: StalledClients;
 }
@@ -285,6 +292,8 @@ interface Busy {
   response: ServerResponse;
   requestId: string;
   origin: string | undefined;
+  /** performance.now() when its head arrived: its access line's start. */
+  started: number;
 }
 
 /**
@@ -305,6 +314,14 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
   const inFlight = new WeakMap<Duplex, Busy>();
   /** Sockets whose refusal is written or waits for an earlier answer. */
   const refused = new WeakSet<Duplex>();
+  /** Answers with the edge's own refusal, and writes its access line. */
+  const refuse = (request: IncomingMessage, response: ServerResponse, requestId: string, edgeSettings: EdgeSettings, refusal: EdgeAnswer): void => {
+    refuseWith(request, response, requestId, edgeSettings, refusal);
+    // The request the edge took on this socket is this one (an Expect refused as it arrived never was: answered at once).
+    const busy = request.socket ? inFlight.get(request.socket) : undefined;
+    const started = busy?.request === request ? busy.started : undefined;
+    state.accessLog?.edgeAnswered({ requestId, transport: 'http', status: refusal.status, code: refusal.code, started, traceparent: request.headers.traceparent });
+  };
   const waitUntil = (promise: Promise<unknown> | void) => {
     promise?.catch((error: unknown) => logger.error({ err: error instanceof Error ? { name: error.name, message: error.message } : String(error) }, 'background work of a request failed'));
   };
@@ -314,8 +331,9 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
     // Behind an answer that closes the connection: nothing to answer to, so nothing is run.
     if (request.socket && closing.has(request.socket)) return;
     const requestId = requestIdFor(request.headers['x-request-id']);
+    const started = performance.now();
     // Every request, the edge's own refusals included: a parse error behind it must wait for its answer.
-    if (request.socket) inFlight.set(request.socket, { request, response, requestId, origin: request.headers.origin });
+    if (request.socket) inFlight.set(request.socket, { request, response, requestId, origin: request.headers.origin, started });
     // llhttp reads `HTTP/2.0` in an HTTP/1 request line (refusing 3.0 and up itself, answered in 'clientError'):
     // HTTP/2 is not spoken in that syntax, and a request in it was served as HTTP/1.1 (RFC 9110 §15.6.6: 505).
     const versionRefused = versionRefusal(request);
@@ -405,7 +423,7 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
       // a body (which should not have expected 100-continue, RFC 9110 §10.1.1) keeps its connection: a 100 costs nothing.
       if (hasBody && !pipelineReads) {
         if (request.socket) closing.add(request.socket);
-        return serve(lane, serverContext, null, logger);
+        return serve(lane, serverContext, null, logger, state.accessLog, started);
       }
       response.writeContinue();
     }
@@ -415,16 +433,16 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
     // a GET's. Node discards what arrives of it after the answer; a chunked one, which no length bounds, ends the connection.
     if (!pipelineReads) {
       closeOnUnreadChunkedBody(request, response);
-      return serve(lane, serverContext, null, logger);
+      return serve(lane, serverContext, null, logger, state.accessLog, started);
     }
-    if (!chunked && !lane.readsBodyFirst && charset !== 'iso-8859-1') return serve(lane, serverContext, null, logger);
+    if (!chunked && !lane.readsBodyFirst && charset !== 'iso-8859-1') return serve(lane, serverContext, null, logger, state.accessLog, started);
     // A declared length was checked above; a chunked body is bounded as it streams.
     void readBody(request, chunked ? settings.maxRequestBodyBytes : Infinity).then((body) => {
       if (body === OVER_LIMIT) return refuse(request, response, requestId, settings, tooLarge(settings));
       if (body && chunked) asKnownLength(request, body);
       // A client that left before its body arrived whole still meets the pipeline, as it does on
       // Yoga's own lane: its request has no body, so it fails to parse, and its answer goes nowhere.
-      serve(lane, serverContext, body && charset === 'iso-8859-1' ? reencoded(request, body) : body, logger);
+      serve(lane, serverContext, body && charset === 'iso-8859-1' ? reencoded(request, body) : body, logger, state.accessLog, started);
     });
   };
 
@@ -474,6 +492,9 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
         const cors = corsHeaders(settings.corsOrigins, own ? own.origin : fields?.get('origin'));
         const requestId = own?.requestId ?? requestIdFor(fields?.get('x-request-id'));
         endWithJson(socket, `${status} ${STATUS_TEXT[status]}`, errorBody(ErrorCode.BAD_REQUEST, message), { 'x-request-id': requestId, ...cors });
+        // A request whose head never parsed: no other line tells of it. One whose body failed has the pipeline's line
+        // (README "Access log": what the pipeline made of the part it got).
+        if (!own) state.accessLog?.edgeAnswered({ requestId, transport: 'http', status, code: ErrorCode.BAD_REQUEST, traceparent: fields?.get('traceparent') });
         // The client may still be sending what failed to parse: read on, or the reset throws the answer away.
         return closeLingering(socket);
       }
@@ -506,8 +527,10 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
       const requestId = requestIdFor(request.headers['x-request-id']);
       const headers = { ...corsHeaders(settings.corsOrigins, request.headers.origin), 'x-request-id': requestId };
       const versionRefused = versionRefusal(request);
-      if (versionRefused) return endWithJson(socket, `505 ${STATUS_TEXT[505]}`, errorBody(ErrorCode.BAD_REQUEST, versionRefused), headers);
-      endWithJson(socket, '405 Method Not Allowed', errorBody(ErrorCode.BAD_REQUEST, NO_TUNNELS), { allow: GRAPHQL_METHODS, ...headers });
+      const status = versionRefused ? 505 : 405;
+      if (versionRefused) endWithJson(socket, `505 ${STATUS_TEXT[505]}`, errorBody(ErrorCode.BAD_REQUEST, versionRefused), headers);
+      else endWithJson(socket, '405 Method Not Allowed', errorBody(ErrorCode.BAD_REQUEST, NO_TUNNELS), { allow: GRAPHQL_METHODS, ...headers });
+      state.accessLog?.edgeAnswered({ requestId, transport: 'http', status, code: ErrorCode.BAD_REQUEST, traceparent: request.headers.traceparent });
     });
   });
   return server;

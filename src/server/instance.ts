@@ -20,6 +20,7 @@ import { SharedExecutions } from '../upstream/shared-executions.js';
 import { RedisStore } from '../shared-state/redis-store.js';
 import { LiveLeases } from '../shared-state/live-leases.js';
 import { SharedCache } from '../shared-state/shared-cache.js';
+import { createAccessLog } from '../telemetry/access-log.js';
 import { GatewayMetrics, METRICS_PATH } from '../telemetry/metrics.js';
 import { attemptSpans } from '../telemetry/tracing.js';
 import { drain, RequestsInFlight, type DrainReport, type DrainTimings } from './drain.js';
@@ -132,6 +133,7 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
   const stalledClients = new StalledClients(config.live.stalledClientMs);
   // A page refused by CORS (a preflight) or by the upgrade's Origin check sees only an opaque failure: told of once per origin.
   const refusedOrigin = refusedOriginLog(config.security.corsOrigins, (fields, message) => options.logger.warn(fields, message));
+  const accessLog = createAccessLog(options.logger, telemetry);
   const gateway = createGateway({
     refusedOrigin,
     executions,
@@ -139,7 +141,7 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
     logger: options.logger,
     ...(metrics ? { metrics } : {}),
     ...(traced ? { operationSpans: { document: telemetry.traceDocument } } : {}),
-    accessLog: telemetry,
+    accessLog,
     security: config.security,
     upstream,
     reportCost: config.telemetry.upstreamCost,
@@ -163,7 +165,7 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
     notFoundMessages: new Map(config.telemetry.metrics === 'api' ? [] : [[METRICS_PATH, metricsNotHere({ ...config.telemetry, metrics: config.telemetry.metrics }, gateway.graphqlEndpoint)]]),
     trustedDocumentsOnly: config.security.trustedDocuments === 'only',
   };
-  const server = createHttpEdge(lane, edgeSettings, options.logger, { health, requests, stalledClients });
+  const server = createHttpEdge(lane, edgeSettings, options.logger, { health, requests, stalledClients, accessLog });
   const sockets = attachWebSocket(
     server,
     lane,
@@ -178,6 +180,7 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
       maxMessageBytes: config.server.maxRequestBodyBytes,
       maxSubscriptionsPerConnection: config.live.maxSubscriptionsPerConnection,
       stalledClients,
+      accessLog,
     },
     options.logger,
   );

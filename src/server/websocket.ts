@@ -86,6 +86,7 @@ import { TCHAR } from '../http-token.js';
 import { canonicalAuthorization, namesCaller } from '../upstream/caller.js';
 import { requestIdFor } from '../request/request-id.js';
 import { schema } from '../schema/index.js';
+import type { AccessLog } from '../telemetry/access-log.js';
 import { OncePerWindow } from '../telemetry/once-per-window.js';
 import { headBytes, headTooLarge } from './head-size.js';
 import { serveIgnoringUpgrade } from './ignored-upgrade.js';
@@ -171,6 +172,8 @@ export interface WebSocketSettings {
   maxSubscriptionsPerConnection: number;
   /** Finds connections whose client stopped reading (LIVE_STALLED_CLIENT_MS); each is closed with 1013 and dropped. */
   stalledClients: StalledClients;
+  /** Writes the line of each refused upgrade (../telemetry/access-log.ts); none without it. */
+  accessLog?: AccessLog;
 }
 
 /** What graphql-ws keeps of a connection: the socket, its upgrade request and that request's id. */
@@ -256,13 +259,15 @@ function subprotocolListProblem(header: string | undefined): string | undefined 
 }
 
 /**
- * A refused upgrade, answered as every other refusal: a GraphQL error body with a code (BAD_REQUEST unless given:
- * the request is wrong), and the request id.
+ * A refused upgrade, answered as every other refusal: a GraphQL error body with a code (BAD_REQUEST where the
+ * request is wrong), and the request id; its access line says `transport: "ws"`.
  */
-function refuseUpgrade(socket: Duplex, request: IncomingMessage, status: string, message: string, code: ErrorCode = ErrorCode.BAD_REQUEST): void {
+function refuseUpgrade(socket: Duplex, request: IncomingMessage, status: string, message: string, code: ErrorCode, accessLog: AccessLog | undefined): void {
   // RFC 6455 §4.2.2: a version the server does not speak is answered with the versions it does, in the header clients read.
   const versions: Record<string, string> = message === UNSUPPORTED_VERSION ? { 'sec-websocket-version': '13' } : {};
-  endWithJson(socket, status, errorBody(code, message), { ...versions, 'x-request-id': requestIdFor(request.headers['x-request-id']) });
+  const requestId = requestIdFor(request.headers['x-request-id']);
+  endWithJson(socket, status, errorBody(code, message), { ...versions, 'x-request-id': requestId });
+  accessLog?.edgeAnswered({ requestId, transport: 'ws', status: Number.parseInt(status, 10), code, traceparent: request.headers.traceparent });
 }
 
 /** Close reason of a connection that did not ask for graphql-transport-ws (at most 123 bytes, RFC 6455 §5.5). */
@@ -772,7 +777,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     whenAnswered(socket, () => upgrade(request, socket, head));
   });
   const upgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const refuse = (status: string, message: string, code?: ErrorCode) => refuseUpgrade(socket, request, status, message, code);
+    const refuse = (status: string, message: string, code: ErrorCode = ErrorCode.BAD_REQUEST) => refuseUpgrade(socket, request, status, message, code, settings.accessLog);
     // Before what the request asks for, as any request in another major version (`GET /graphql HTTP/2.0` asking for
     // a WebSocket was the handshake's 400 where every other request in it is a 505).
     const versionRefused = versionRefusal(request);

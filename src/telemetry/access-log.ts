@@ -7,6 +7,9 @@
  * starts says so too (`subscription ended`, with its code). A WebSocket
  * operation the edge refused before anything read it (`edgeRefusal`) is no
  * known query or subscription: `operation refused`, with the name it was sent with.
+ * What the edge answers itself with an error (its refusals over HTTP and of WebSocket upgrades, its masked
+ * 500 when the pipeline failed outside itself) gets a line too, through `edgeAnswered`; its own `/health`,
+ * `/ready` and plain `OPTIONS` answers get none.
  *
  * Fields (README "Operating → Access log"): requestId, traceId (the operation's span,
  * else the `traceparent` the request brought), operationName (as sent, at most
@@ -93,12 +96,37 @@ function cutOff(response: ServerResponse, socket: Duplex | null): boolean {
   return !response.writableFinished || (socket !== null && socket.errored !== null);
 }
 
-export function useAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 'accessLog' | 'accessLogSamplePercent'>): Plugin {
+/** An answer the edge sent itself, with an error: the fields of its access line. */
+export interface EdgeAnswered {
+  requestId: string;
+  /** `ws` for a refused WebSocket upgrade. */
+  transport: 'http' | 'ws';
+  status: number;
+  code: string;
+  /** performance.now() when the request's head arrived; absent: answered as it arrived (durationMs 0). */
+  started?: number | undefined;
+  /** The request's `traceparent` as node read it, when it brought one: the line's `traceId` (not when repeated). */
+  traceparent?: string | string[] | undefined;
+  /** node's response of an HTTP answer: no line when the pipeline's line for it is written already. */
+  response?: ServerResponse | undefined;
+}
+
+/** The access log: the plugin that writes the line of each request the pipeline answers, and the edge's own lines. */
+export interface AccessLog {
+  readonly plugin: Plugin;
+  /** Writes the line of an answer the edge sent itself (`EdgeAnswered`), as ACCESS_LOG says: every one is an error. */
+  edgeAnswered(answer: EdgeAnswered): void;
+}
+
+export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 'accessLog' | 'accessLogSamplePercent'>): AccessLog {
   // Its own level: LOG_LEVEL tunes the rest of the log; ACCESS_LOG decides these lines. No redaction: every
   // field is the gateway's own (none a header, variable or token), and matching the wildcard paths
   // (src/logger.ts) on every line was most of what pino spent on it.
   const lines = logger.child({ component: 'access' }, { level: logger.level === 'silent' ? 'silent' : 'info', redact: [] });
   const entries = new WeakMap<Request, Entry>();
+  // node's responses whose line the pipeline's requests have due: a masked 500 the edge sends for a plugin's
+  // onResponse that threw after this one's is that line's status (`sent`), not a line of its own.
+  const lineDue = new WeakSet<ServerResponse>();
   const share = settings.accessLogSamplePercent / 100;
 
   /**
@@ -140,6 +168,7 @@ export function useAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 'ac
    */
   function finish(request: Request | undefined, entry: Entry): void {
     if (request) entries.delete(request);
+    if (entry.response) lineDue.add(entry.response);
     settle(entry);
   }
 
@@ -212,8 +241,33 @@ export function useAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 'ac
     };
   }
 
-  if (settings.accessLog === 'off') return {};
-  return {
+  function edgeAnswered(answer: EdgeAnswered): void {
+    if (answer.response && lineDue.has(answer.response)) return;
+    const started = answer.started ?? performance.now();
+    const entry: Entry = {
+      started,
+      requestId: answer.requestId,
+      transport: answer.transport,
+      upgradeRequestId: undefined,
+      traceId: typeof answer.traceparent === 'string' ? remoteSpanContext(answer.traceparent)?.traceId : undefined,
+      operationName: undefined,
+      operationType: undefined,
+      status: answer.status,
+      upstreamCalls: 0,
+      cacheHits: 0,
+      sharedCalls: 0,
+      errorCodes: new Set([answer.code]),
+      upstreamRequestIds: undefined,
+      streaming: false,
+      refusedUnread: false,
+      ended: true,
+      response: undefined,
+    };
+    write(entry, Math.round((performance.now() - started) * 100) / 100, false);
+  }
+
+  if (settings.accessLog === 'off') return { plugin: {}, edgeAnswered: () => undefined };
+  const plugin: Plugin = {
     onRequest({ request, serverContext }) {
       entries.set(request, entryOf(request, serverContext as GatewayServerContext));
     },
@@ -287,4 +341,5 @@ export function useAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 'ac
       if (!entry.streaming || entry.ended) finish(request, entry);
     },
   };
+  return { plugin, edgeAnswered };
 }
