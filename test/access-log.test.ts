@@ -443,7 +443,10 @@ describe.each(LANES)("the edge's own answers, %s lane", (lane) => {
   const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
   const throwsOnRequest: Plugin = {
     onRequest({ request }) {
-      if (request.headers.get('x-test-explode')) throw new Error('onRequest broke: secret hunter2');
+      if (request.headers.get('x-test-explode') === 'onRequest') throw new Error('onRequest broke: secret hunter2');
+    },
+    onResultProcess({ request }) {
+      if (request.headers.get('x-test-explode') === 'onResultProcess') throw new Error('onResultProcess broke: secret hunter2');
     },
   };
   beforeAll(async () => {
@@ -507,11 +510,12 @@ describe.each(LANES)("the edge's own answers, %s lane", (lane) => {
     expect(await oneLine(from)).toMatchObject({ requestId: 'upgrade-refused-1', transport: 'ws', status: 404, errorCodes: ['BAD_REQUEST'] });
   });
 
-  it("a plugin's onRequest that throws: the masked 500 gets one line", async () => {
+  it.each(['onRequest', 'onResultProcess'])("a plugin's %s that throws: the masked 500 gets one line", async (hook) => {
     const from = harness.logs.length;
-    const answer = await harness.query('{ execution(id: "ex_demo_1") { id } }', undefined, { headers: { 'x-test-explode': '1', 'x-request-id': 'exploded-1' } });
+    const answer = await harness.query('{ execution(id: "ex_demo_1") { id } }', undefined, { headers: { 'x-test-explode': hook, 'x-request-id': `exploded-${hook}` } });
     expect(answer.status).toBe(500);
-    expect(await oneLine(from)).toMatchObject({ requestId: 'exploded-1', status: 500, errorCodes: ['INTERNAL_SERVER_ERROR'] });
+    expect(await oneLine(from)).toMatchObject({ requestId: `exploded-${hook}`, status: 500, errorCodes: ['INTERNAL_SERVER_ERROR'] });
+    expect(JSON.stringify(accessLines(harness, from))).not.toContain('hunter2');
   });
 
   it('/health, /ready and a plain OPTIONS: no line', async () => {
