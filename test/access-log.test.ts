@@ -25,7 +25,7 @@ import { FakeUpstream } from '../src/demo/fake-upstream.js';
 import { createLogger } from '../src/logger.js';
 import { createInstance, type GatewayInstance } from '../src/server/instance.js';
 import { AUTH, Harness, LANES, type LaneName } from './support/harness.js';
-import { rawExchange } from './support/raw-http.js';
+import { rawExchange, resetBeforeRead } from './support/raw-http.js';
 import { advance, liveEnv, putExecution, sleep, waitFor } from './support/live.js';
 import { sendOver, STREAMING, TRANSPORTS, type Sent, type TransportName } from './support/transports.js';
 
@@ -497,6 +497,15 @@ describe.each(LANES)("the edge's own answers, %s lane", (lane) => {
     }
   });
 
+  it.each([
+    ['a refusal through node', 'GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\nx-request-id: reset-edge\r\n\r\n', 404],
+    ['a refused upgrade, written on the socket', 'GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\nx-request-id: reset-edge\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n', 404],
+  ])('%s its client reset before reading it: the line says aborted, written once the answer failed', async (_name, bytes, status) => {
+    const from = harness.logs.length;
+    await resetBeforeRead(harness.instance.server, harness.url, bytes);
+    expect(await oneLine(from)).toMatchObject({ requestId: 'reset-edge', status, aborted: true });
+  });
+
   it('a refused WebSocket upgrade: one line, transport ws', async () => {
     const from = harness.logs.length;
     const socket = new WebSocket(`${harness.url.replace(/^http/, 'ws')}/nope`, 'graphql-transport-ws', { headers: { 'x-request-id': 'upgrade-refused-1' } });
@@ -507,7 +516,7 @@ describe.each(LANES)("the edge's own answers, %s lane", (lane) => {
     });
     socket.terminate();
     expect(status).toBe(404);
-    expect(await oneLine(from)).toMatchObject({ requestId: 'upgrade-refused-1', transport: 'ws', status: 404, errorCodes: ['BAD_REQUEST'] });
+    expect(await oneLine(from)).toMatchObject({ requestId: 'upgrade-refused-1', upgradeRequestId: 'upgrade-refused-1', transport: 'ws', status: 404, errorCodes: ['BAD_REQUEST'] });
   });
 
   it.each(['onRequest', 'onResultProcess'])("a plugin's %s that throws: the masked 500 gets one line", async (hook) => {

@@ -1,5 +1,6 @@
 /**
- * `Cache-Control: no-store` on every answer, whatever lane, method or status.
+ * `Cache-Control: no-store` on every answer, whatever lane, method or status, but GraphiQL's page, the same
+ * bytes for every view, which is revalidated instead (./graphiql.ts).
  *
  * An answer here depends on the caller's bearer token and on upstream's state
  * at the moment it was asked, so no cache may keep it (RFC 9111 §5.2.2.5):

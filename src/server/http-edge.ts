@@ -320,7 +320,7 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
     // The request the edge took on this socket is this one (an Expect refused as it arrived never was: answered at once).
     const busy = request.socket ? inFlight.get(request.socket) : undefined;
     const started = busy?.request === request ? busy.started : undefined;
-    state.accessLog?.edgeAnswered({ requestId, transport: 'http', status: refusal.status, code: refusal.code, started, traceparent: request.headers.traceparent });
+    state.accessLog?.edgeAnswered({ requestId, transport: 'http', status: refusal.status, code: refusal.code, started, traceparent: request.headers.traceparent, response });
   };
   const waitUntil = (promise: Promise<unknown> | void) => {
     promise?.catch((error: unknown) => logger.error({ err: error instanceof Error ? { name: error.name, message: error.message } : String(error) }, 'background work of a request failed'));
@@ -494,7 +494,7 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
         endWithJson(socket, `${status} ${STATUS_TEXT[status]}`, errorBody(ErrorCode.BAD_REQUEST, message), { 'x-request-id': requestId, ...cors });
         // A request whose head never parsed: no other line tells of it. One whose body failed has the pipeline's line
         // (README "Access log": what the pipeline made of the part it got).
-        if (!own) state.accessLog?.edgeAnswered({ requestId, transport: 'http', status, code: ErrorCode.BAD_REQUEST, traceparent: fields?.get('traceparent') });
+        if (!own) state.accessLog?.edgeAnswered({ requestId, transport: 'http', status, code: ErrorCode.BAD_REQUEST, traceparent: fields?.get('traceparent'), socket });
         // The client may still be sending what failed to parse: read on, or the reset throws the answer away.
         return closeLingering(socket);
       }
@@ -530,7 +530,7 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
       const status = versionRefused ? 505 : 405;
       if (versionRefused) endWithJson(socket, `505 ${STATUS_TEXT[505]}`, errorBody(ErrorCode.BAD_REQUEST, versionRefused), headers);
       else endWithJson(socket, '405 Method Not Allowed', errorBody(ErrorCode.BAD_REQUEST, NO_TUNNELS), { allow: GRAPHQL_METHODS, ...headers });
-      state.accessLog?.edgeAnswered({ requestId, transport: 'http', status, code: ErrorCode.BAD_REQUEST, traceparent: request.headers.traceparent });
+      state.accessLog?.edgeAnswered({ requestId, transport: 'http', status, code: ErrorCode.BAD_REQUEST, traceparent: request.headers.traceparent, socket });
     });
   });
   return server;

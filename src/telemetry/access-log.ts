@@ -99,16 +99,26 @@ function cutOff(response: ServerResponse, socket: Duplex | null): boolean {
 /** An answer the edge sent itself, with an error: the fields of its access line. */
 export interface EdgeAnswered {
   requestId: string;
+  /** A refused upgrade's id again: where lines of WebSocket connections are looked up. */
+  upgradeRequestId?: string;
   /** `ws` for a refused WebSocket upgrade. */
   transport: 'http' | 'ws';
   status: number;
   code: string;
-  /** performance.now() when the request's head arrived; absent: answered as it arrived (durationMs 0). */
+  /**
+   * performance.now() when the request's head arrived; absent where no head was taken (malformed HTTP, a head
+   * past its time limit, CONNECT, an upgrade, an Expect refused): durationMs about 0.
+   */
   started?: number | undefined;
   /** The request's `traceparent` as node read it, when it brought one: the line's `traceId` (not when repeated). */
   traceparent?: string | string[] | undefined;
-  /** node's response of an HTTP answer: no line when the pipeline's line for it is written already. */
+  /**
+   * What the answer went out on, for the line to wait until it has (and say `aborted` when it did not go out
+   * whole): node's response of an HTTP answer, also to skip a line the pipeline has due for it already; or the
+   * socket an answer was written on raw.
+   */
   response?: ServerResponse | undefined;
+  socket?: Duplex | undefined;
 }
 
 /** The access log: the plugin that writes the line of each request the pipeline answers, and the edge's own lines. */
@@ -244,11 +254,12 @@ export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 
   function edgeAnswered(answer: EdgeAnswered): void {
     if (answer.response && lineDue.has(answer.response)) return;
     const started = answer.started ?? performance.now();
+    const { socket } = answer;
     const entry: Entry = {
       started,
       requestId: answer.requestId,
       transport: answer.transport,
-      upgradeRequestId: undefined,
+      upgradeRequestId: answer.upgradeRequestId,
       traceId: typeof answer.traceparent === 'string' ? remoteSpanContext(answer.traceparent)?.traceId : undefined,
       operationName: undefined,
       operationType: undefined,
@@ -261,9 +272,21 @@ export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 
       streaming: false,
       refusedUnread: false,
       ended: true,
-      response: undefined,
+      response: answer.response,
     };
-    write(entry, Math.round((performance.now() - started) * 100) / 100, false);
+    if (!socket) return settle(entry);
+    // Written raw: gone out whole once the kernel took all of it ('finish'), not when it failed or closed before. Not
+    // waiting for 'close': a client that never closes its side would hold the line as long as its socket.
+    const durationMs = Math.round((performance.now() - started) * 100) / 100;
+    let written = false;
+    const done = () => {
+      if (written) return;
+      written = true;
+      write(entry, durationMs, socket.errored !== null || !socket.writableFinished);
+    };
+    if (socket.writableFinished || socket.destroyed) return done();
+    socket.once('finish', done);
+    socket.once('close', done);
   }
 
   if (settings.accessLog === 'off') return { plugin: {}, edgeAnswered: () => undefined };
