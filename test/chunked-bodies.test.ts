@@ -140,6 +140,10 @@ describe.each(LANES)('chunked request bodies (%s lane)', (lane) => {
     expect(codes(JSON.parse(answer!.body) as ExecutionResult)).toEqual(['BAD_REQUEST']);
     expect(ms).toBeGreaterThanOrEqual(1_400);
     expect(harness.upstream.requests).toHaveLength(0);
+    // One access line, the pipeline's (it had the request), with the status and code the client got.
+    await expect
+      .poll(() => harness.logs.filter((line) => line.component === 'access' && line.requestId === 'chunked-408').map((line) => [line.status, line.errorCodes]), { timeout: 5_000 })
+      .toEqual([[408, ['BAD_REQUEST']]]);
   });
 
   it.each([

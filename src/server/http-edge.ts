@@ -492,9 +492,10 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
         const cors = corsHeaders(settings.corsOrigins, own ? own.origin : fields?.get('origin'));
         const requestId = own?.requestId ?? requestIdFor(fields?.get('x-request-id'));
         endWithJson(socket, `${status} ${STATUS_TEXT[status]}`, errorBody(ErrorCode.BAD_REQUEST, message), { 'x-request-id': requestId, ...cors });
-        // A request whose head never parsed: no other line tells of it. One whose body failed has the pipeline's line
-        // (README "Access log": what the pipeline made of the part it got).
-        if (!own) state.accessLog?.edgeAnswered({ requestId, transport: 'http', status, code: ErrorCode.BAD_REQUEST, traceparent: fields?.get('traceparent'), socket });
+        // A request whose head never parsed: no other line tells of it. One whose body failed has the pipeline's line,
+        // which says what the client got.
+        if (own) state.accessLog?.edgeAnsweredInstead(own.response, status, ErrorCode.BAD_REQUEST);
+        else state.accessLog?.edgeAnswered({ requestId, transport: 'http', status, code: ErrorCode.BAD_REQUEST, traceparent: fields?.get('traceparent'), socket });
         // The client may still be sending what failed to parse: read on, or the reset throws the answer away.
         return closeLingering(socket);
       }

@@ -126,6 +126,11 @@ export interface AccessLog {
   readonly plugin: Plugin;
   /** Writes the line of an answer the edge sent itself (`EdgeAnswered`), as ACCESS_LOG says: every one is an error. */
   edgeAnswered(answer: EdgeAnswered): void;
+  /**
+   * The edge answered the request of `response` itself, on its socket, while the pipeline had it (its body past a
+   * time limit, its chunks malformed): the pipeline's line, one still, says the status and code the client got.
+   */
+  edgeAnsweredInstead(response: ServerResponse, status: number, code: string): void;
 }
 
 export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 'accessLog' | 'accessLogSamplePercent'>): AccessLog {
@@ -137,6 +142,8 @@ export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 
   // node's responses whose line the pipeline's requests have due: a masked 500 the edge sends for a plugin's
   // onResponse that threw after this one's is that line's status (`sent`), not a line of its own.
   const lineDue = new WeakSet<ServerResponse>();
+  // node's responses whose request the edge answered on the socket itself (`edgeAnsweredInstead`).
+  const answeredInstead = new WeakMap<ServerResponse, { status: number; code: string }>();
   const share = settings.accessLogSamplePercent / 100;
 
   /**
@@ -164,6 +171,12 @@ export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 
   function sent(entry: Entry, response: ServerResponse): Entry {
     // Cut by the drain: found under SHUTTING_DOWN, whatever the pipeline made of it (a body cut mid-way is a 400).
     if (wasCutByShutdown(response)) entry.errorCodes.add(ErrorCode.SHUTTING_DOWN);
+    const instead = answeredInstead.get(response);
+    if (instead) {
+      entry.status = instead.status;
+      entry.errorCodes.add(instead.code);
+      return entry;
+    }
     if (!response.headersSent || response.statusCode === entry.status) return entry;
     if (response.statusCode >= 500) entry.errorCodes.add(ErrorCode.INTERNAL_SERVER_ERROR);
     entry.status = response.statusCode;
@@ -289,7 +302,11 @@ export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 
     socket.once('close', done);
   }
 
-  if (settings.accessLog === 'off') return { plugin: {}, edgeAnswered: () => undefined };
+  function edgeAnsweredInstead(response: ServerResponse, status: number, code: string): void {
+    answeredInstead.set(response, { status, code });
+  }
+
+  if (settings.accessLog === 'off') return { plugin: {}, edgeAnswered: () => undefined, edgeAnsweredInstead: () => undefined };
   const plugin: Plugin = {
     onRequest({ request, serverContext }) {
       entries.set(request, entryOf(request, serverContext as GatewayServerContext));
@@ -364,5 +381,5 @@ export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 
       if (!entry.streaming || entry.ended) finish(request, entry);
     },
   };
-  return { plugin, edgeAnswered };
+  return { plugin, edgeAnswered, edgeAnsweredInstead };
 }
