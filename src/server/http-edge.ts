@@ -315,8 +315,8 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
   /** Sockets whose refusal is written or waits for an earlier answer. */
   const refused = new WeakSet<Duplex>();
   /** Answers with the edge's own refusal, and writes its access line. */
-  const refuse = (request: IncomingMessage, response: ServerResponse, requestId: string, edgeSettings: EdgeSettings, refusal: EdgeAnswer): void => {
-    refuseWith(request, response, requestId, edgeSettings, refusal);
+  const refuse = (request: IncomingMessage, response: ServerResponse, requestId: string, refusal: EdgeAnswer): void => {
+    refuseWith(request, response, requestId, settings, refusal);
     // The request the edge took on this socket is this one (an Expect refused as it arrived never was: answered at once).
     const busy = request.socket ? inFlight.get(request.socket) : undefined;
     const started = busy?.request === request ? busy.started : undefined;
@@ -337,29 +337,29 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
     // llhttp reads `HTTP/2.0` in an HTTP/1 request line (refusing 3.0 and up itself, answered in 'clientError'):
     // HTTP/2 is not spoken in that syntax, and a request in it was served as HTTP/1.1 (RFC 9110 §15.6.6: 505).
     const versionRefused = versionRefusal(request);
-    if (versionRefused) return refuse(request, response, requestId, settings, { status: 505, code: ErrorCode.BAD_REQUEST, message: versionRefused, close: true });
+    if (versionRefused) return refuse(request, response, requestId, { status: 505, code: ErrorCode.BAD_REQUEST, message: versionRefused, close: true });
     // Not a CORS preflight: a browser sends one to the same long URL first, and a 414 or 431 to it is an
     // opaque network error to the page (Fetch §4.8); past it, the request itself gets the readable refusal.
     const headRefused = headTooLarge(request);
     if (headRefused && !isPreflight(request)) {
-      return refuse(request, response, requestId, settings, { ...headRefused, code: ErrorCode.BAD_REQUEST, close: true });
+      return refuse(request, response, requestId, { ...headRefused, code: ErrorCode.BAD_REQUEST, close: true });
     }
     toOriginForm(request);
     // Probes first: load balancers' health checks send Hosts of their own (an empty one, a cluster name).
     if (state.health.answer(request, response, requestId)) return closingIfNode(request, response);
     const hostRefused = hostProblem(request);
-    if (hostRefused) return refuse(request, response, requestId, settings, { status: 400, code: ErrorCode.BAD_REQUEST, message: hostRefused, close: true });
+    if (hostRefused) return refuse(request, response, requestId, { status: 400, code: ErrorCode.BAD_REQUEST, message: hostRefused, close: true });
     // Two credentials, or two media types (./repeated-fields.ts): node would serve the first, a proxy in front may have read the other.
     const repeated = repeatedField(request);
-    if (repeated) return refuse(request, response, requestId, settings, { status: 400, code: ErrorCode.BAD_REQUEST, message: repeatedFieldRefused(repeated), close: true });
+    if (repeated) return refuse(request, response, requestId, { status: 400, code: ErrorCode.BAD_REQUEST, message: repeatedFieldRefused(repeated), close: true });
     state.requests.track(response);
     if (request.socket && state.stalledClients) watchForStall(state.stalledClients, response, request.socket, requestId, logger);
     const declared = request.headers['content-length'];
     // Node refuses Transfer-Encoding next to a Content-Length itself (a 400): here it is the only framing.
     const framing = request.headers['transfer-encoding'];
     const codingRefused = framing === undefined ? undefined : transferCodingProblem(framing, request.httpVersion);
-    if (codingRefused) return refuse(request, response, requestId, settings, { ...codingRefused, code: ErrorCode.BAD_REQUEST, close: true });
-    if (declared !== undefined && Number(declared) > settings.maxRequestBodyBytes) return refuse(request, response, requestId, settings, tooLarge(settings));
+    if (codingRefused) return refuse(request, response, requestId, { ...codingRefused, code: ErrorCode.BAD_REQUEST, close: true });
+    if (declared !== undefined && Number(declared) > settings.maxRequestBodyBytes) return refuse(request, response, requestId, tooLarge(settings));
     const path = pathOf(request);
     // `OPTIONS *` asks about the server, not a resource (RFC 9110 §9.3.7, RFC 9112 §3.2.4): a ping, not a path to 404.
     if (path === '*' && request.method === 'OPTIONS') return answerOptions(request, response, requestId, settings, SERVER_METHODS);
@@ -367,18 +367,18 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
     // Yoga would serve GraphQL at any URL ending in its path (`/x/graphql`, `/?to=/graphql`).
     if (!graphql && !settings.otherPaths.includes(path)) {
       const message = settings.notFoundMessages?.get(path) ?? notFound(settings.graphqlPath);
-      return refuse(request, response, requestId, settings, { status: 404, code: ErrorCode.BAD_REQUEST, message, close: false });
+      return refuse(request, response, requestId, { status: 404, code: ErrorCode.BAD_REQUEST, message, close: false });
     }
     // `/metrics` is read, as on its own port: Yoga's Prometheus plugin would answer any method.
     if (!graphql && request.method !== 'GET' && request.method !== 'HEAD') {
-      return refuse(request, response, requestId, settings, { status: 405, code: ErrorCode.BAD_REQUEST, message: onlyGetAndHead(path), close: true, headers: { allow: 'GET, HEAD' } });
+      return refuse(request, response, requestId, { status: 405, code: ErrorCode.BAD_REQUEST, message: onlyGetAndHead(path), close: true, headers: { allow: 'GET, HEAD' } });
     }
     // Before any plugin: CSRF prevention refused a PUT without Authorization with its 403, and Yoga
     // sent its 405 as an event stream to a client accepting one (graphql-sse's single-connection PUT).
     if (graphql && request.method === 'OPTIONS' && !isPreflight(request)) return answerOptions(request, response, requestId, settings, GRAPHQL_METHODS);
     if (graphql && request.method !== 'GET' && request.method !== 'POST' && request.method !== 'OPTIONS') {
       const refusal = { status: 405, code: ErrorCode.BAD_REQUEST, message: notGraphQLMethod(request.method ?? ''), close: true, headers: { allow: GRAPHQL_METHODS } };
-      return refuse(request, response, requestId, settings, refusal);
+      return refuse(request, response, requestId, refusal);
     }
     // RFC 9110 §8.4, §15.5.16: no lane decodes a body's content coding, so a gzipped JSON body was read as it came and
     // refused as "invalid JSON", and a plain one labelled gzip was served. Said once, before the body is read; a GET's
@@ -386,13 +386,13 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
     const chunked = framing !== undefined;
     const hasBody = chunked || (declared !== undefined && declared !== '0');
     if (hasBody && request.method !== 'GET' && !identityCoding(request.headers['content-encoding'])) {
-      return refuse(request, response, requestId, settings, { status: 415, code: ErrorCode.BAD_REQUEST, message: UNSUPPORTED_CONTENT_CODING, close: false, headers: { 'accept-encoding': 'identity' } });
+      return refuse(request, response, requestId, { status: 415, code: ErrorCode.BAD_REQUEST, message: UNSUPPORTED_CONTENT_CODING, close: false, headers: { 'accept-encoding': 'identity' } });
     }
     const contentType = request.headers['content-type'];
     let charset: BodyCharset = 'utf-8';
     if (contentType !== undefined) {
       const readable = readableContentType(contentType);
-      if (readable === null) return refuse(request, response, requestId, settings, { status: 415, code: ErrorCode.BAD_REQUEST, message: UNSUPPORTED_MEDIA_TYPE, close: false });
+      if (readable === null) return refuse(request, response, requestId, { status: 415, code: ErrorCode.BAD_REQUEST, message: UNSUPPORTED_MEDIA_TYPE, close: false });
       request.headers['content-type'] = readable.header;
       charset = readable.charset;
     }
@@ -404,11 +404,11 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
         // Not with TRUSTED_DOCUMENTS=only, which reads no text its manifest has not admitted: the mutation is refused as
         // any text not in the list is, which was PERSISTED_QUERY_NOT_IN_LIST taking JSON and a 405 taking no type.
         if (!settings.trustedDocumentsOnly && asksMutationByGet(request)) {
-          return refuse(request, response, requestId, settings, { status: 405, code: ErrorCode.BAD_REQUEST, message: MUTATION_NOT_BY_GET, close: false, headers: { allow: 'POST' } });
+          return refuse(request, response, requestId, { status: 405, code: ErrorCode.BAD_REQUEST, message: MUTATION_NOT_BY_GET, close: false, headers: { allow: 'POST' } });
         }
         // Before the operation is known: whatever this method may be answered with (GraphiQL's page by GET only).
         const produced = PRODUCED.filter((type) => request.method === 'GET' || !type.startsWith('text/html')).join(', ');
-        return refuse(request, response, requestId, settings, { status: 406, code: ErrorCode.BAD_REQUEST, message: notAcceptable(produced), close: false, headers: { accept: produced } });
+        return refuse(request, response, requestId, { status: 406, code: ErrorCode.BAD_REQUEST, message: notAcceptable(produced), close: false, headers: { accept: produced } });
       }
       request.headers.accept = ordered;
     }
@@ -438,7 +438,7 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
     if (!chunked && !lane.readsBodyFirst && charset !== 'iso-8859-1') return serve(lane, serverContext, null, logger, state.accessLog, started);
     // A declared length was checked above; a chunked body is bounded as it streams.
     void readBody(request, chunked ? settings.maxRequestBodyBytes : Infinity).then((body) => {
-      if (body === OVER_LIMIT) return refuse(request, response, requestId, settings, tooLarge(settings));
+      if (body === OVER_LIMIT) return refuse(request, response, requestId, tooLarge(settings));
       if (body && chunked) asKnownLength(request, body);
       // A client that left before its body arrived whole still meets the pipeline, as it does on
       // Yoga's own lane: its request has no body, so it fails to parse, and its answer goes nowhere.
@@ -514,7 +514,7 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
   // An Expect other than 100-continue: node's own 417 has no body and no request id.
   server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
     const message = 'Expectation failed: the only expectation understood is 100-continue.';
-    refuse(request, response, requestIdFor(request.headers['x-request-id']), settings, { status: 417, code: ErrorCode.BAD_REQUEST, message, close: true });
+    refuse(request, response, requestIdFor(request.headers['x-request-id']), { status: 417, code: ErrorCode.BAD_REQUEST, message, close: true });
   });
 
   // CONNECT never reaches the request handler, and without a listener node closes the socket
