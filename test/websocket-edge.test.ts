@@ -1242,6 +1242,62 @@ describe.each(LANES)('an operation nested 30,000 levels deep over WebSocket (%s 
 });
 
 /**
+ * A number past a double's range: JSON.parse makes it ±Infinity on both
+ * transports, but the edge serialises the parsed operation again for the lane,
+ * and JSON.stringify writes Infinity as `null`. An `Int` variable HTTP refuses
+ * ran as null over WebSocket (all 20 events came back for `first: 1e400`).
+ */
+describe.each(LANES)('numbers past a double\'s range over WebSocket (%s lane)', (lane) => {
+  const FIRST = 'query ($f: Int) { execution(id: "ex_demo_4") { events(first: $f) { totalCount } } }';
+  const ONE = 'query ($id: ID!) { execution(id: $id) { id } }';
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await Harness.start({ lane });
+  });
+  afterAll(() => harness.close());
+
+  /** The answer to the same JSON text by POST and as a WebSocket operation. */
+  async function overBoth(operation: string): Promise<{ http: ExecutionResult; ws: ExecutionResult }> {
+    const response = await harness.fetch('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: AUTH },
+      body: operation,
+    });
+    const http = (await response.json()) as ExecutionResult;
+    const socket = await initialised(harness);
+    try {
+      const first = nextMessage(socket);
+      socket.send(`{"id":"n","type":"subscribe","payload":${operation}}`);
+      const message = await first;
+      expect(message).toMatchObject({ id: 'n', type: 'next' });
+      return { http, ws: message.payload as ExecutionResult };
+    } finally {
+      socket.terminate();
+    }
+  }
+  const errorsOf = (result: ExecutionResult) => result.errors?.map(({ message, extensions }) => ({ message, code: extensions?.['code'] }));
+
+  it.each(['1e400', '-1e400', '1E+999'])('an Int variable of %s is refused as over HTTP, not run as null', async (number) => {
+    const { http, ws } = await overBoth(`{"query":${JSON.stringify(FIRST)},"variables":{"f":${number}}}`);
+    expect(errorsOf(http)).toEqual([{ message: expect.stringMatching(/^Variable "\$f" got invalid value -?Infinity; Int cannot represent non-integer value: -?Infinity$/), code: 'BAD_REQUEST' }]);
+    expect(ws.data).toBeUndefined();
+    expect(errorsOf(ws)).toEqual(errorsOf(http));
+    expect(harness.upstream.requestsFor('ex_demo_4')).toHaveLength(0);
+  });
+
+  it('one the operation does not use, and a string in the form the edge writes Infinity in, run alike', async () => {
+    const unused = await overBoth(`{"query":${JSON.stringify(ONE)},"variables":{"id":"ex_demo_4","x":[1e400,{"y":-1e400}]},"extensions":{"z":1e400}}`);
+    expect(unused.http).toMatchObject({ data: { execution: { id: 'ex_demo_4' } } });
+    expect(unused.ws.data).toEqual(unused.http.data);
+    expect(errorsOf(unused.ws)).toEqual(errorsOf(unused.http));
+    // With an Infinity beside it, which has the edge write its own form of it.
+    const lookalike = await overBoth(`{"query":${JSON.stringify(ONE)},"variables":{"id":"past-double::+","x":1e400}}`);
+    expect(errorsOf(lookalike.http)).toEqual([{ message: expect.stringMatching(/^Invalid execution id /), code: 'BAD_USER_INPUT' }]);
+    expect(errorsOf(lookalike.ws)).toEqual(errorsOf(lookalike.http));
+  });
+});
+
+/**
  * WS_IDLE_TIMEOUT_MS and WS_MAX_CONNECTIONS. Before them a client that sent
  * `connection_init` (no token needed) kept its socket for ever, its pongs
  * answering the gateway's keep-alive pings: 19,973 such sockets from two

@@ -8,7 +8,7 @@
  * compared whole (the live pollers' change check) through
  * `comparedJson`. By hand: no JSON library bounds depth on values already parsed.
  */
-import { randomBytes } from 'node:crypto';
+import { exactJsonText, numberMark } from '../json-text.js';
 
 /** Levels of objects and arrays a JSON field may nest (a scalar is level 0). */
 export const MAX_JSON_DEPTH = 64;
@@ -113,44 +113,16 @@ export function upstreamJson(value: unknown): string {
 }
 
 /**
- * Stands for ±Infinity and -0 while `storedJson` writes: a string no upstream value
- * holds (its random part is made at start and never leaves the process).
- */
-const PAST_DOUBLE = `past-double:${randomBytes(16).toString('base64url')}:`;
-
-/**
  * JSON text of a value from upstream that reads back as the same value, for a
  * copy the gateway reads again (the Redis cache, live updates to other
- * replicas). As `upstreamJson`, but a number JSON.parse read as ±Infinity (one
- * past a double's range, `1e400`) is written `1e999` (`-1e999`), which reads
- * back as the same ±Infinity: JSON.stringify writes null, and a field that was
- * served as null with a note read fresh was served as null without one from
- * the copy. A -0 is written `-0` (JSON.stringify writes 0, and a text field
- * served as "-0" fresh was "0" from the copy). A replacer slows every write (README "Measured choices in the code"), so
- * copies and comparisons only (`comparedJson`): every other text of a value
- * goes through `upstreamJson`.
+ * replicas): as `upstreamJson`, with ±Infinity and -0 written as they were
+ * read (`exactJsonText`). A field that was served as null with a note read
+ * fresh was served as null without one from the copy, and a text field served
+ * as "-0" was "0". Copies and comparisons only (`comparedJson`): every other
+ * text of a value goes through `upstreamJson`.
  */
 export function storedJson(value: unknown): string {
-  let marked = false;
-  const text = stringified(value, (child) => {
-    const mark = numberMark(child);
-    if (mark === undefined) return child;
-    marked = true;
-    return mark;
-  });
-  return marked
-    ? text.replaceAll(`"${PAST_DOUBLE}+"`, '1e999').replaceAll(`"${PAST_DOUBLE}-"`, '-1e999').replaceAll(`"${PAST_DOUBLE}-0"`, '-0')
-    : text;
-}
-
-/**
- * The marker for a number JSON.stringify would not write back as itself: ±Infinity (written null) and -0 (written
- * 0, while the gateway serves it as the text "-0", ./number-text.ts); undefined for any other value.
- */
-function numberMark(child: unknown): string | undefined {
-  if (typeof child !== 'number') return undefined;
-  if (!Number.isFinite(child)) return child > 0 ? `${PAST_DOUBLE}+` : `${PAST_DOUBLE}-`;
-  return Object.is(child, -0) ? `${PAST_DOUBLE}-0` : undefined;
+  return exactJsonText(value, stringified);
 }
 
 /**

@@ -96,7 +96,7 @@ import { repeatedField } from './repeated-fields.js';
 import { versionRefusal } from './request-line.js';
 import type { StalledClients } from './stalled-clients.js';
 import { messageHead, orderedById } from './ws-message-order.js';
-import { withoutByteOrderMark } from '../json-text.js';
+import { exactJsonText, withoutByteOrderMark } from '../json-text.js';
 
 /** What the instance holds of the WebSocket side: its connections, for a drain. */
 export interface WebSocketEdge {
@@ -553,7 +553,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     let body: string | undefined;
     if (!refusal) {
       try {
-        body = JSON.stringify(payload);
+        body = exactJsonText(payload);
         headers.set('content-type', 'application/json');
       } catch {
         refusal = { status: 400, error: gatewayError(ErrorCode.BAD_REQUEST, PAYLOAD_TOO_DEEP) };
