@@ -494,7 +494,7 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
         endWithJson(socket, `${status} ${STATUS_TEXT[status]}`, errorBody(ErrorCode.BAD_REQUEST, message), { 'x-request-id': requestId, ...cors });
         // A request whose head never parsed: no other line tells of it. One whose body failed has the pipeline's line,
         // which says what the client got.
-        if (own) state.accessLog?.edgeAnsweredInstead(own.response, status, ErrorCode.BAD_REQUEST);
+        if (own) state.accessLog?.edgeAnsweredInstead(own.response, { status, code: ErrorCode.BAD_REQUEST, started: own.started, socket });
         else state.accessLog?.edgeAnswered({ requestId, transport: 'http', status, code: ErrorCode.BAD_REQUEST, traceparent: fields?.get('traceparent'), socket });
         // The client may still be sending what failed to parse: read on, or the reset throws the answer away.
         return closeLingering(socket);

@@ -127,10 +127,21 @@ export interface AccessLog {
   /** Writes the line of an answer the edge sent itself (`EdgeAnswered`), as ACCESS_LOG says: every one is an error. */
   edgeAnswered(answer: EdgeAnswered): void;
   /**
-   * The edge answered the request of `response` itself, on its socket, while the pipeline had it (its body past a
-   * time limit, its chunks malformed): the pipeline's line, one still, says the status and code the client got.
+   * The edge answered the request of `response` itself, raw on `answer.socket`, while the pipeline had it (its body
+   * past a time limit, its chunks malformed): the pipeline's line, one still, says the status and code the client got,
+   * the time from the head's arrival (`answer.started`) to that answer, and `aborted` as that answer went out.
    */
-  edgeAnsweredInstead(response: ServerResponse, status: number, code: string): void;
+  edgeAnsweredInstead(response: ServerResponse, answer: InsteadAnswer): void;
+}
+
+/** The edge's own answer to a request the pipeline had (`edgeAnsweredInstead`). */
+export interface InsteadAnswer {
+  status: number;
+  code: string;
+  /** performance.now() when the request's head arrived. */
+  started: number;
+  /** The socket the answer was written on raw. */
+  socket: Duplex;
 }
 
 export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 'accessLog' | 'accessLogSamplePercent'>): AccessLog {
@@ -143,7 +154,7 @@ export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 
   // onResponse that threw after this one's is that line's status (`sent`), not a line of its own.
   const lineDue = new WeakSet<ServerResponse>();
   // node's responses whose request the edge answered on the socket itself (`edgeAnsweredInstead`).
-  const answeredInstead = new WeakMap<ServerResponse, { status: number; code: string }>();
+  const answeredInstead = new WeakMap<ServerResponse, InsteadAnswer & { durationMs: number }>();
   const share = settings.accessLogSamplePercent / 100;
 
   /**
@@ -158,9 +169,31 @@ export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 
     if (!response) return write(entry, durationMs, false);
     // Taken now: node detaches it from the response once the answer ends, however it ended.
     const socket = response.socket;
+    const closed = () => {
+      const instead = answeredInstead.get(response);
+      if (instead) return whenWrittenRaw(sent(entry, response), instead.durationMs, instead.socket);
+      write(sent(entry, response), durationMs, cutOff(response, socket));
+    };
     // Closed already (the client left before the answer, or mid-stream): 'close' has been emitted.
-    if (response.destroyed) return write(sent(entry, response), durationMs, cutOff(response, socket));
-    response.once('close', () => write(sent(entry, response), durationMs, cutOff(response, socket)));
+    if (response.destroyed) return closed();
+    response.once('close', closed);
+  }
+
+  /**
+   * Writes the line of an answer written raw on `socket` once it has gone out whole: once the kernel took all of
+   * it ('finish'), not when it failed or closed before (`aborted`). Not waiting for 'close': a client that never
+   * closes its side would hold the line as long as its socket.
+   */
+  function whenWrittenRaw(entry: Entry, durationMs: number, socket: Duplex): void {
+    let written = false;
+    const done = () => {
+      if (written) return;
+      written = true;
+      write(entry, durationMs, socket.errored !== null || !socket.writableFinished);
+    };
+    if (socket.writableFinished || socket.destroyed) return done();
+    socket.once('finish', done);
+    socket.once('close', done);
   }
 
   /**
@@ -288,22 +321,11 @@ export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 
       response: answer.response,
     };
     if (!socket) return settle(entry);
-    // Written raw: gone out whole once the kernel took all of it ('finish'), not when it failed or closed before. Not
-    // waiting for 'close': a client that never closes its side would hold the line as long as its socket.
-    const durationMs = Math.round((performance.now() - started) * 100) / 100;
-    let written = false;
-    const done = () => {
-      if (written) return;
-      written = true;
-      write(entry, durationMs, socket.errored !== null || !socket.writableFinished);
-    };
-    if (socket.writableFinished || socket.destroyed) return done();
-    socket.once('finish', done);
-    socket.once('close', done);
+    whenWrittenRaw(entry, Math.round((performance.now() - started) * 100) / 100, socket);
   }
 
-  function edgeAnsweredInstead(response: ServerResponse, status: number, code: string): void {
-    answeredInstead.set(response, { status, code });
+  function edgeAnsweredInstead(response: ServerResponse, answer: InsteadAnswer): void {
+    answeredInstead.set(response, { ...answer, durationMs: Math.round((performance.now() - answer.started) * 100) / 100 });
   }
 
   if (settings.accessLog === 'off') return { plugin: {}, edgeAnswered: () => undefined, edgeAnsweredInstead: () => undefined };
