@@ -389,7 +389,22 @@ export const SETTINGS = {
     otlpEndpoint: setting(
       'OTEL_EXPORTER_OTLP_ENDPOINT',
       z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://127.0.0.1:4318' }).optional(),
-      'OpenTelemetry collector (OTLP over HTTP); unset: tracing is off',
+      'OpenTelemetry collector (OTLP over HTTP): spans go to `<endpoint>/v1/traces`; unset, with `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` unset too: tracing is off',
+    ),
+    otlpTracesEndpoint: setting(
+      'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+      z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://127.0.0.1:4318/v1/traces' }).optional(),
+      'where spans go, as it is (nothing added); wins over `OTEL_EXPORTER_OTLP_ENDPOINT`, and alone turns tracing on',
+    ),
+    otelSdkDisabled: setting('OTEL_SDK_DISABLED', flag().default(false), '`true` turns tracing off, whatever the endpoints say'),
+    otelSampler: setting(
+      'OTEL_TRACES_SAMPLER',
+      z
+        .enum(['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'], {
+          error: 'must be always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off or parentbased_traceidratio',
+        })
+        .default('parentbased_traceidratio'),
+      'which new traces are sampled, as the OpenTelemetry specification names its samplers; `parentbased_*` follow a `traceparent` that came with the request, the ratio ones take `OTEL_TRACES_SAMPLER_ARG`',
     ),
     otelServiceName: setting('OTEL_SERVICE_NAME', text(1).default('execution-gateway'), '`service.name` of the spans'),
     otelResourceAttributes: setting(
@@ -412,7 +427,7 @@ export const SETTINGS = {
         .transform(Number)
         .pipe(z.number().min(0, { error: 'must be at least 0' }).max(1, { error: 'must be at most 1' }))
         .default(1),
-      'share of traces sampled (parent-based: a sampled incoming `traceparent` is always continued)',
+      'share of new traces sampled by `traceidratio` and `parentbased_traceidratio` (`OTEL_TRACES_SAMPLER`)',
     ),
     traceDocument: setting('OTEL_GRAPHQL_DOCUMENT', flag().default(false), 'put the operation\'s text in `graphql.document` on server spans'),
     logLevel: setting(

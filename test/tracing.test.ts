@@ -20,15 +20,15 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { gunzipSync } from 'node:zlib';
-import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-node';
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags } from '@opentelemetry/api';
+import { InMemorySpanExporter, SamplingDecision, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-node';
 import { parse, print, type ExecutionResult } from 'graphql';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { demoExecutions } from '../src/demo/demo-data.js';
 import { FakeUpstream, type RecordedRequest } from '../src/demo/fake-upstream.js';
 import { createLogger } from '../src/logger.js';
 import { addExecutionEvent } from '../src/telemetry/execution-events.js';
-import { ExportFailures, FLUSH_AT_SHUTDOWN_MS, startTracing } from '../src/telemetry/tracing.js';
+import { ExportFailures, FLUSH_AT_SHUTDOWN_MS, samplerOf, spansUrl, startTracing } from '../src/telemetry/tracing.js';
 import { AUTH, Harness, LANES } from './support/harness.js';
 import { cutIds, keptBytes } from './support/heap.js';
 import { liveEnv, putExecution, sleep } from './support/live.js';
@@ -50,7 +50,19 @@ function recordSpans(ratio: number): InMemorySpanExporter {
     trace.disable();
     context.disable();
     propagation.disable();
-    tracing = startTracing({ otlpEndpoint: undefined, otelServiceName: SERVICE, otelSampleRatio: ratio, otelResourceAttributes: { 'deployment.environment.name': 'test', 'service.name': 'not this one' } }, createLogger('silent'), [new SimpleSpanProcessor(exporter)]);
+    tracing = startTracing(
+      {
+        otlpEndpoint: undefined,
+        otlpTracesEndpoint: undefined,
+        otelSdkDisabled: false,
+        otelServiceName: SERVICE,
+        otelSampler: 'parentbased_traceidratio',
+        otelSampleRatio: ratio,
+        otelResourceAttributes: { 'deployment.environment.name': 'test', 'service.name': 'not this one' },
+      },
+      createLogger('silent'),
+      [new SimpleSpanProcessor(exporter)],
+    );
   });
   afterAll(() => tracing?.shutdown());
   beforeEach(() => exporter.reset());
@@ -497,10 +509,15 @@ describe('every trace sampled (OTEL_TRACES_SAMPLER_ARG=1)', () => {
     });
   });
 
-  describe.each(LANES)('tracing off (no OTEL_EXPORTER_OTLP_ENDPOINT), %s lane', (lane) => {
+  describe.each(
+    LANES.flatMap((lane) => [
+      { lane, off: 'no OTEL_EXPORTER_OTLP_ENDPOINT', env: {} },
+      { lane, off: 'OTEL_SDK_DISABLED=true beside both endpoints', env: { ...TRACED, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://127.0.0.1:9/v1/traces', OTEL_SDK_DISABLED: 'true' } },
+    ]),
+  )('tracing off ($off), $lane lane', ({ lane, env }) => {
     let harness: Harness;
     beforeAll(async () => {
-      harness = await Harness.start({ lane });
+      harness = await Harness.start({ lane, env });
     });
     afterAll(() => harness.close());
 
@@ -584,6 +601,46 @@ describe('no new trace sampled (OTEL_TRACES_SAMPLER_ARG=0)', () => {
       expect(parentId(attempt!)).toBe(spanId(server!));
       expect(parseTraceparent(harness.upstream.requests[0]!.headers.traceparent)).toEqual({ traceId: parent.traceId, spanId: spanId(attempt!), flags: '01' });
     });
+  });
+});
+
+describe('which settings turn tracing on, and where spans go', () => {
+  const none = { otlpEndpoint: undefined, otlpTracesEndpoint: undefined, otelSdkDisabled: false };
+  it.each([
+    ['neither endpoint: off', none, undefined],
+    ['the general endpoint: /v1/traces added, trailing slashes dropped', { ...none, otlpEndpoint: 'http://collector:4318//' }, 'http://collector:4318/v1/traces'],
+    ["the signal's own endpoint alone: on, used as it is", { ...none, otlpTracesEndpoint: 'http://collector:4318/custom' }, 'http://collector:4318/custom'],
+    ["both: the signal's own wins", { ...none, otlpEndpoint: 'http://a:4318', otlpTracesEndpoint: 'http://b:4318/v1/traces' }, 'http://b:4318/v1/traces'],
+    ['OTEL_SDK_DISABLED=true: off, whatever the endpoints', { otlpEndpoint: 'http://a:4318', otlpTracesEndpoint: 'http://b:4318/v1/traces', otelSdkDisabled: true }, undefined],
+  ])('%s', (_title, settings, url) => {
+    expect(spansUrl(settings)).toBe(url);
+  });
+});
+
+describe('OTEL_TRACES_SAMPLER', () => {
+  // The SDK's ratio sampler decides by the trace id alone (its four 32-bit words XORed, under ratio × 2^32): with
+  // ratio 0.5 these two ids fall on each side.
+  const LOW = '00000000000000000000000000000001';
+  const HIGH = '000000000000000000000000ffffffff';
+  const decide = (sampler: string, traceId: string, parent?: 'sampled' | 'unsampled') => {
+    const parentContext = parent
+      ? trace.setSpanContext(ROOT_CONTEXT, { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), traceFlags: parent === 'sampled' ? TraceFlags.SAMPLED : TraceFlags.NONE, isRemote: true })
+      : ROOT_CONTEXT;
+    const { decision } = samplerOf({ otelSampler: sampler as never, otelSampleRatio: 0.5 }).shouldSample(parentContext, traceId, 'query', SpanKind.SERVER, {}, []);
+    return decision === SamplingDecision.RECORD_AND_SAMPLED;
+  };
+  it.each([
+    // sampler, new trace (low id, high id), under a sampled parent, under an unsampled one
+    ['always_on', [true, true], true, true],
+    ['always_off', [false, false], false, false],
+    ['traceidratio', [true, false], false, true],
+    ['parentbased_always_on', [true, true], true, false],
+    ['parentbased_always_off', [false, false], true, false],
+    ['parentbased_traceidratio', [true, false], true, false],
+  ] as const)('%s', (sampler, fresh, underSampled, underUnsampled) => {
+    expect([decide(sampler, LOW), decide(sampler, HIGH)]).toEqual(fresh);
+    expect(decide(sampler, HIGH, 'sampled')).toBe(underSampled);
+    expect(decide(sampler, LOW, 'unsampled')).toBe(underUnsampled);
   });
 });
 
@@ -705,7 +762,13 @@ describe('the real process exports over OTLP/HTTP', () => {
     upstream = await FakeUpstream.start({ executions: demoExecutions() });
     child = spawn('npx', ['tsx', 'src/main.ts'], {
       cwd: new URL('..', import.meta.url).pathname,
-      env: processEnv(upstream, collector, { OTEL_SERVICE_NAME: 'gateway-otlp-test', SHUTDOWN_GRACE_MS: '2000' }),
+      // The signal's own endpoint, as it is, wins over the general one (which has nothing listening).
+      env: processEnv(upstream, collector, {
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${collector.url}/otlp/spans`,
+        OTEL_SERVICE_NAME: 'gateway-otlp-test',
+        SHUTDOWN_GRACE_MS: '2000',
+      }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -744,8 +807,9 @@ describe('the real process exports over OTLP/HTTP', () => {
 
   // The batch is flushed by `tracing.shutdown()` on SIGTERM: the spans arrive although the process exited.
   it('the collector received the spans, with service.name, flushed before the process exited', () => {
-    const exports = collector.received.filter((each) => each.path === '/v1/traces');
+    const exports = collector.received.filter((each) => each.path === '/otlp/spans');
     expect(exports.length, JSON.stringify(collector.received)).toBeGreaterThan(0);
+    expect(exports).toHaveLength(collector.received.length);
     for (const each of exports) expect(each.contentType).toMatch(/^application\/json/);
     const resourceSpans = exports.flatMap((each) => (each.body as OtlpExport).resourceSpans);
     const services = resourceSpans.map((each) => each.resource.attributes.find((attribute) => attribute.key === 'service.name')?.value.stringValue);

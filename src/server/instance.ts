@@ -22,7 +22,7 @@ import { LiveLeases } from '../shared-state/live-leases.js';
 import { SharedCache } from '../shared-state/shared-cache.js';
 import { createAccessLog } from '../telemetry/access-log.js';
 import { GatewayMetrics, METRICS_PATH } from '../telemetry/metrics.js';
-import { attemptSpans } from '../telemetry/tracing.js';
+import { attemptSpans, spansUrl } from '../telemetry/tracing.js';
 import { drain, RequestsInFlight, type DrainReport, type DrainTimings } from './drain.js';
 import { Health, upstreamHealth } from './health.js';
 import { createHttpEdge } from './http-edge.js';
@@ -91,7 +91,7 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
   const { upstream, telemetry } = config;
   const metrics = telemetry.metrics === 'off' ? undefined : new GatewayMetrics(telemetry.metrics === 'api');
   // The tracer provider itself is the process's (startTracing, ./process.ts).
-  const traced = telemetry.otlpEndpoint !== undefined;
+  const traced = spansUrl(telemetry) !== undefined;
   const client = new ExecutionsClient({
     baseUrl: options.upstreamUrl,
     timeoutMs: upstream.timeoutMs,

@@ -18,7 +18,16 @@ import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentele
 import { setGlobalErrorHandler } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, NodeTracerProvider, ParentBasedSampler, TraceIdRatioBasedSampler, type SpanProcessor } from '@opentelemetry/sdk-trace-node';
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  BatchSpanProcessor,
+  NodeTracerProvider,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+  type Sampler,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-node';
 import {
   ATTR_ERROR_TYPE,
   ATTR_HTTP_REQUEST_METHOD,
@@ -78,23 +87,58 @@ export class ExportFailures {
 /** The tracer every span of the gateway comes from. */
 export const tracer = () => trace.getTracer('execution-gateway');
 
+type TracingSettings = Pick<TelemetryConfig, 'otlpEndpoint' | 'otlpTracesEndpoint' | 'otelSdkDisabled'>;
+
 /**
- * Registers the process's tracer provider when OTEL_EXPORTER_OTLP_ENDPOINT is
- * set; returns how to flush and stop it, or undefined when tracing is off.
+ * Where spans are sent, or undefined when tracing is off: as the OpenTelemetry
+ * specification's exporter settings say, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as
+ * it is, else OTEL_EXPORTER_OTLP_ENDPOINT with `/v1/traces` added; none with
+ * OTEL_SDK_DISABLED=true. The exporter would read the first itself, but only
+ * when given no URL: one place decides, and whether the gateway makes spans at
+ * all follows it.
+ */
+export function spansUrl(settings: TracingSettings): string | undefined {
+  if (settings.otelSdkDisabled) return undefined;
+  if (settings.otlpTracesEndpoint) return settings.otlpTracesEndpoint;
+  return settings.otlpEndpoint ? `${settings.otlpEndpoint.replace(/\/+$/, '')}/v1/traces` : undefined;
+}
+
+/** OTEL_TRACES_SAMPLER's sampler, with OTEL_TRACES_SAMPLER_ARG for the ratio ones. */
+export function samplerOf(settings: Pick<TelemetryConfig, 'otelSampler' | 'otelSampleRatio'>): Sampler {
+  const ratio = () => new TraceIdRatioBasedSampler(settings.otelSampleRatio);
+  switch (settings.otelSampler) {
+    case 'always_on':
+      return new AlwaysOnSampler();
+    case 'always_off':
+      return new AlwaysOffSampler();
+    case 'traceidratio':
+      return ratio();
+    case 'parentbased_always_on':
+      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+    case 'parentbased_always_off':
+      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
+    case 'parentbased_traceidratio':
+      return new ParentBasedSampler({ root: ratio() });
+  }
+}
+
+/**
+ * Registers the process's tracer provider when `spansUrl` names where spans
+ * go; returns how to flush and stop it, or undefined when tracing is off.
  * `processors` replaces the OTLP exporter (tests pass an in-memory one).
  */
 export function startTracing(
-  settings: Pick<TelemetryConfig, 'otlpEndpoint' | 'otelServiceName' | 'otelSampleRatio' | 'otelResourceAttributes'>,
+  settings: TracingSettings & Pick<TelemetryConfig, 'otelServiceName' | 'otelSampler' | 'otelSampleRatio' | 'otelResourceAttributes'>,
   logger: Logger,
   processors?: SpanProcessor[],
 ): Tracing | undefined {
-  if (!settings.otlpEndpoint && !processors) return undefined;
-  const endpoint = settings.otlpEndpoint?.replace(/\/+$/, '');
+  const url = spansUrl(settings);
+  if (!url && !processors) return undefined;
   const provider = new NodeTracerProvider({
     // The SDK's own attributes (telemetry.sdk.*), then the operator's, then the service's name, which wins.
     resource: defaultResource().merge(resourceFromAttributes({ ...(settings.otelResourceAttributes ?? {}), [ATTR_SERVICE_NAME]: settings.otelServiceName })),
-    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(settings.otelSampleRatio) }),
-    spanProcessors: processors ?? [new BatchSpanProcessor(new OTLPTraceExporter({ url: `${endpoint}/v1/traces` }))],
+    sampler: samplerOf(settings),
+    spanProcessors: processors ?? [new BatchSpanProcessor(new OTLPTraceExporter({ url }))],
   });
   // Also installs the AsyncLocalStorage context manager and the W3C propagator.
   provider.register();
