@@ -606,6 +606,34 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     expect(followerWatcher.eventIds).toEqual(after);
   }, 30_000);
 
+  it("the holder alone loses Redis for less than the lease while upstream changes: once back it publishes its reading whole, and the follower's watchers get the change", async () => {
+    // The default lease (10 s): the holder keeps it through the outage, and nothing else changes afterwards.
+    const { a, b, id, watchers } = await watchedPair('holder-away', { LIVE_LEASE_MS: '10000' });
+    await waitFor(() => a.instance.live.leases!.held + b.instance.live.leases!.held === 1, 'one replica to hold the lease');
+    const [holder, holderWatcher, followerWatcher] = a.instance.live.leases!.held === 1 ? [a, watchers[0]!, watchers[1]!] : [b, watchers[1]!, watchers[0]!];
+    const admin = new Redis(redis.url);
+    try {
+      // The holder's command connection is cut and cannot come back (Redis takes no more clients); the follower's
+      // connections stay up, so it goes on following.
+      const clientsNow = Number(/connected_clients:(\d+)/.exec(await admin.info('clients'))![1]);
+      await admin.config('SET', 'maxclients', String(clientsNow - 1));
+      const port = (holder.instance.redis!.client as unknown as { stream: { localPort: number } }).stream.localPort;
+      await admin.client('KILL', 'ADDR', `127.0.0.1:${port}`);
+      await waitFor(() => !holder.instance.redis!.up, 'the holder to count Redis lost', 5_000);
+      const appended = advance(upstream, id, 'workflow_waiting', 1);
+      await waitFor(() => holderWatcher.statuses.includes('WORKFLOW_WAITING'), 'the holder, polling for itself, to read the change', 5_000);
+      await admin.config('SET', 'maxclients', '10000');
+      await waitFor(() => holder.instance.redis!.up, 'the holder back on Redis', 10_000);
+      await waitFor(() => followerWatcher.statuses.includes('WORKFLOW_WAITING'), () => `the follower's watcher to get the change; ${followerWatcher.describe()}`, 5_000);
+      expect(holder.instance.live.leases!.held).toBe(1);
+      expect(followerWatcher.eventIds.slice(-1)).toEqual(appended);
+      expect(followerWatcher.errorCodes).toEqual([]);
+    } finally {
+      await admin.config('SET', 'maxclients', '10000').catch(() => undefined);
+      await admin.quit();
+    }
+  }, 30_000);
+
   it('watches that come and go while Redis is away queue nothing for it; once it is back each replica listens to the pairs watched, and only those', async () => {
     const [a, b] = [await replica(), await replica()];
     const id = `ex_rep_${lane}_outage_join`;

@@ -255,9 +255,17 @@ export class LiveLeases {
     let seq = 0;
     let heard: { from: string; seq: number } | undefined;
     let left = false;
+    // The holder's latest reading, and whether the followers may lack it: its publish was skipped (Redis away) or
+    // failed. Published whole once this replica holds the lease again with Redis answering: held all along (an
+    // outage shorter than the lease), it published only the next change, which for a waiting execution could be
+    // hours, and the followers' watchers kept the reading before.
+    let reading: Execution | undefined;
+    let owed = false;
     const setHolding = (now: boolean) => {
       if (now !== holding) this.held += now ? 1 : -1;
       holding = now;
+      // Another replica holds it, or will: its readings reach the followers, and this one's, older, never should.
+      if (!now) owed = false;
     };
     this.#listen();
     const heardFrom = (message: LeaseMessage, length: number) => {
@@ -297,6 +305,9 @@ export class LiveLeases {
         })
         .catch((error: Error) => {
           this.errors++;
+          // The newest reading, not the one whose publish failed: an older one, published whole, would take the
+          // followers back.
+          if (message.kind === 'changed') owed = true;
           store.failed(error);
           this.logger.debug({ err: error.message }, 'redis: could not publish a live update');
         });
@@ -331,6 +342,10 @@ export class LiveLeases {
           }
           setHolding(taken);
           if (taken) heldAt = performance.now();
+          if (taken && owed && reading) {
+            owed = false;
+            publish(delta(this.replica, ++seq, undefined, reading));
+          }
           // Another replica holds the lease, but what it publishes would not reach this one: Redis has not
           // acknowledged the SUBSCRIBE (not answered yet, or refused). Following then left the
           // watchers here with their first reading for as long as the holder held the lease, and a refusal (an ACL
@@ -360,7 +375,13 @@ export class LiveLeases {
         if (store.up) store.client.del(outageKey).catch(this.#failed);
       },
       published: (previous, execution) => {
-        if (!holding || !store.up) return;
+        if (!holding) return;
+        reading = execution;
+        if (!store.up) {
+          owed = true;
+          return;
+        }
+        owed = false;
         publish(delta(this.replica, ++seq, previous, execution));
       },
       polling: () => {
