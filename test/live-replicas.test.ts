@@ -634,6 +634,45 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     }
   }, 30_000);
 
+  it("a follower whose subscription connection stays down while commands are answered polls for itself, says so once, and follows again once it is back", async () => {
+    const { a, b, id, watchers } = await watchedPair('deaf');
+    await waitFor(() => a.instance.live.leases!.held + b.instance.live.leases!.held === 1, 'one replica to hold the lease');
+    await waitFor(() => [a, b].every((each) => each.instance.redis!.subscriber.status === 'ready'), 'both subscription connections');
+    const [follower, followerWatcher] = a.instance.live.leases!.held === 1 ? [b, watchers[1]!] : [a, watchers[0]!];
+    const admin = new Redis(redis.url);
+    try {
+      // The follower's subscription connection is cut and cannot come back (Redis takes no more clients, as with a
+      // rotated password or a host that no longer resolves); its command connection stays up.
+      const clientsNow = Number(/connected_clients:(\d+)/.exec(await admin.info('clients'))![1]);
+      await admin.config('SET', 'maxclients', String(clientsNow - 1));
+      const port = (follower.instance.redis!.subscriber as unknown as { stream: { localPort: number } }).stream.localPort;
+      await admin.client('KILL', 'ADDR', `127.0.0.1:${port}`);
+      await waitFor(() => follower.instance.redis!.subscriber.status !== 'ready', 'the subscription connection to drop', 5_000);
+      await sleep(300);
+      const appended = advance(upstream, id, 'workflow_waiting', 1);
+      await waitFor(() => followerWatcher.statuses.includes('WORKFLOW_WAITING'), () => `the follower's watcher to get the change; ${followerWatcher.describe()}`, 5_000);
+      expect(followerWatcher.eventIds.slice(-1)).toEqual(appended);
+      expect(follower.instance.redis!.up).toBe(true);
+      const deaf = follower.logs.filter((line) => String(line.msg).startsWith('redis subscription connection down'));
+      expect(deaf).toHaveLength(1);
+      await admin.config('SET', 'maxclients', '10000');
+      await waitFor(() => follower.instance.redis!.subscriber.status === 'ready', 'the subscription connection back', 10_000);
+      await waitFor(() => follower.logs.some((line) => String(line.msg).startsWith('redis subscription connection back')), 'the line saying it is back');
+      // Following again: the follower stops polling; the holder's next change still reaches its watcher.
+      await sleep(500);
+      const quietSince = performance.now();
+      await sleep(1_000);
+      // One replica polling every POLL_MS makes about 20 calls in that second, two about 40.
+      expect(requestsSince(upstream, id, quietSince), 'upstream calls in 1 s: the holder alone polls').toBeLessThanOrEqual(Math.ceil((1_000 / POLL_MS) * 1.3));
+      const last = advance(upstream, id, 'workflow_succeeded', 1);
+      await followerWatcher.end();
+      expect(followerWatcher.eventIds.slice(-1)).toEqual(last);
+    } finally {
+      await admin.config('SET', 'maxclients', '10000').catch(() => undefined);
+      await admin.quit();
+    }
+  }, 30_000);
+
   it('watches that come and go while Redis is away queue nothing for it; once it is back each replica listens to the pairs watched, and only those', async () => {
     const [a, b] = [await replica(), await replica()];
     const id = `ex_rep_${lane}_outage_join`;

@@ -213,6 +213,14 @@ function isTimeout(error: unknown): boolean {
 /** Channels per SUBSCRIBE when a connection comes back: a replica may watch LIVE_MAX_POLLERS (up to 1,000,000) pairs. */
 const SUBSCRIBE_BATCH = 1_000;
 
+/**
+ * How long the subscription connection may be down, with commands answered, before the pairs this replica follows
+ * poll for themselves: a drop ioredis mends at once (100 ms, then 200 ms) is covered by the read each pair makes
+ * when it is back; one that lasts (Redis at `maxclients`, a rotated password, an unresolvable host, each of which
+ * spares the command connection already open) left every follower here with its watchers' last reading.
+ */
+const DEAF_AFTER_MS = 1_000;
+
 export class LiveLeases {
   /** This process: the lease holder's name and the `from` of its messages. */
   readonly replica = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
@@ -222,6 +230,10 @@ export class LiveLeases {
   #listening = false;
   /** Whether a SUBSCRIBE refused by Redis was logged: one line until one is acknowledged again. */
   #refusalLogged = false;
+  /** performance.now() when the subscription connection went down, while it is; undefined while it is ready. */
+  #deafSince: number | undefined;
+  /** Whether the subscription connection's lasting loss was logged: one line until it is back. */
+  #deafLogged = false;
   /** Leases this process holds now, for metrics. */
   held = 0;
   /**
@@ -350,7 +362,7 @@ export class LiveLeases {
           // acknowledged the SUBSCRIBE (not answered yet, or refused). Following then left the
           // watchers here with their first reading for as long as the holder held the lease, and a refusal (an ACL
           // without the channels) was for good. Polled for itself, as when Redis cannot say who holds.
-          else if (!member.subscribed) return true;
+          else if (!member.subscribed || this.#deaf()) return true;
         } catch (error) {
           this.errors++;
           store.failed(error);
@@ -454,10 +466,33 @@ export class LiveLeases {
     // before any member reads upstream, so whatever is published after that reading is heard.
     let connectedBefore = false;
     subscriber.on('ready', () => {
+      this.#deafSince = undefined;
+      if (this.#deafLogged) this.logger.info('redis subscription connection back: following the lease holders again');
+      this.#deafLogged = false;
       this.#subscribe([...this.#members.keys()]);
       if (connectedBefore) for (const member of this.#members.values()) member.missed();
       connectedBefore = true;
     });
+    subscriber.on('close', () => {
+      this.#deafSince ??= performance.now();
+    });
+  }
+
+  /**
+   * Whether the subscription connection has been down past DEAF_AFTER_MS: then a follower cannot hear its holder and
+   * polls for itself (`holds`). Logged once per loss, and only while commands are answered (a Redis that is away
+   * altogether has its own line, and every pair polls for itself then anyway).
+   */
+  #deaf(): boolean {
+    if (this.#deafSince === undefined || performance.now() - this.#deafSince < DEAF_AFTER_MS) return false;
+    if (!this.#deafLogged) {
+      this.#deafLogged = true;
+      this.logger.warn(
+        { downMs: Math.round(performance.now() - this.#deafSince) },
+        'redis subscription connection down while commands are answered: the executions watched here are polled from this replica, beside their lease holders, until it is back',
+      );
+    }
+    return true;
   }
 
   /** Counts a command that failed in the background; nothing else to do, the next tick asks again. */
