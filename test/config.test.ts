@@ -289,6 +289,11 @@ describe('configuration', () => {
       "UPSTREAM_MAX_CONCURRENT_PER_CALLER=17 is above UPSTREAM_MAX_CONCURRENT=16: a caller's share cannot be larger than the bulkhead. Lower UPSTREAM_MAX_CONCURRENT_PER_CALLER or raise UPSTREAM_MAX_CONCURRENT.",
     ],
     [{ OTEL_RESOURCE_ATTRIBUTES: 'team=%zz' }, 'Invalid OTEL_RESOURCE_ATTRIBUTES="team=%zz": the value of team is not percent-encoded.'],
+    // Bound, it failed with EADDRINUSE, as if another program held the port.
+    [{ PORT: '9464' }, "METRICS_PORT=9464 is the API's PORT: pick another port for /metrics, or METRICS=api to serve it on the API's port."],
+    [{ PORT: '8080', METRICS_PORT: '8080' }, "METRICS_PORT=8080 is the API's PORT: pick another port for /metrics, or METRICS=api to serve it on the API's port."],
+    [{ OTEL_TRACES_SAMPLER: 'xray' }, 'Invalid OTEL_TRACES_SAMPLER="xray": must be always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off or parentbased_traceidratio.'],
+    [{ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'collector:4318' }, 'Invalid OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="collector:4318": must be an http(s) URL such as http://127.0.0.1:4318/v1/traces.'],
     // Secrets and credentials are never quoted.
     [{ REDIS_URL: 'redis://127.0.0.1:6379', REDIS_KEY_SECRET: 'short-s3cr3t' }, 'Invalid REDIS_KEY_SECRET=(hidden): must be at least 32 characters.'],
     [{ REDIS_URL: 'redis://:s3cr3tpass@127.0.0.1:notaport' }, 'Invalid REDIS_URL="redis://***@127.0.0.1:notaport": must be a redis:// or rediss:// URL'],
