@@ -81,8 +81,11 @@ export function findTsc() {
 /**
  * dist/build-info.json: the package's version and the git commit built (with
  * `-dirty` when tracked files had changes), which src/build-info.ts serves on
- * /health and as gateway_build_info. The commit is null where git or this
- * repository is not at hand (a source tarball, even one inside another repository).
+ * /health and as gateway_build_info. Where git or this repository is not at
+ * hand (an image built from a context without `.git`, a source tarball, even
+ * one inside another repository), the commit is SOURCE_COMMIT's (a full
+ * 40-digit hash, e.g. `--build-arg SOURCE_COMMIT=$(git rev-parse HEAD)`), else
+ * null.
  */
 function writeBuildInfo() {
   const { version } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
@@ -98,6 +101,8 @@ function writeBuildInfo() {
   } catch {
     // No git, or not a repository: the build still runs.
   }
+  // Checked before the build began (build).
+  commit ??= process.env.SOURCE_COMMIT || null;
   writeFileSync(path.join(dist, 'build-info.json'), `${JSON.stringify({ version, commit })}\n`);
 }
 
@@ -179,9 +184,14 @@ export async function withBuildLock(task, onWait) {
  * Compiles src/ to a fresh dist/ (no output of a deleted source left behind). Call it
  * holding the build lock (withBuildLock).
  * @param {string} tsc path of typescript/bin/tsc
- * @returns {Promise<number>} tsc's exit code
+ * @returns {Promise<number>} tsc's exit code; 1, before anything is removed, when SOURCE_COMMIT is set but no commit hash
  */
 export function build(tsc) {
+  const given = process.env.SOURCE_COMMIT;
+  if (given && !/^[0-9a-f]{40}$/.test(given)) {
+    process.stderr.write(`execution-gateway: cannot build: SOURCE_COMMIT must be a full commit hash, 40 lower-case hex digits (git rev-parse HEAD), not ${JSON.stringify(given.slice(0, 60))}.\n`);
+    return Promise.resolve(1);
+  }
   rmSync(dist, { recursive: true, force: true });
   mkdirSync(dist);
   // Stamped by the file system's clock, the one that dates the sources, before tsc

@@ -149,3 +149,24 @@ describe('the build lock (scripts/build.mjs)', () => {
     expect(existsSync(path.join(dir, LOCK))).toBe(false);
   });
 });
+
+describe('SOURCE_COMMIT (scripts/build.mjs)', () => {
+  it('a value that is no commit hash stops the build before anything is removed, and the lock is given back', async () => {
+    const dir = scratchCheckout();
+    dirs.push(dir);
+    mkdirSync(path.join(dir, 'dist'));
+    writeFileSync(path.join(dir, 'dist', 'main.js'), '// the last build\n');
+    const child = spawn(process.execPath, ['scripts/build.mjs'], {
+      cwd: dir,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, SOURCE_COMMIT: 'v1.4.2' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(stderr).toBe('execution-gateway: cannot build: SOURCE_COMMIT must be a full commit hash, 40 lower-case hex digits (git rev-parse HEAD), not "v1.4.2".\n');
+    expect(readFileSync(path.join(dir, 'dist', 'main.js'), 'utf8')).toBe('// the last build\n');
+    expect(existsSync(path.join(dir, LOCK))).toBe(false);
+  });
+});
