@@ -712,12 +712,16 @@ describe.each(LANES)('exact counts, %s lane', (lane) => {
     expect(harness.upstream.requests).toHaveLength(0);
   });
 
-  it('a request refused before its document is parsed is counted by its code, in phase request', async () => {
+  it('a request refused before its document is parsed is counted by its code, in phase request, under the name it sent', async () => {
+    const hashAlone = { extensions: { persistedQuery: { version: 1, sha256Hash: 'a'.repeat(64) } } };
     const cases = [
       // A hash alone with TRUSTED_DOCUMENTS off (a frontend whose persisted-query link is on); `only` refuses its texts here too.
-      { body: { extensions: { persistedQuery: { version: 1, sha256Hash: 'a'.repeat(64) } } }, status: 400, code: 'PERSISTED_QUERY_NOT_SUPPORTED' },
+      { body: hashAlone, status: 400, code: 'PERSISTED_QUERY_NOT_SUPPORTED', name: 'anonymous' },
+      // Named as the access line and the span name it: a known name as it is, any other `other`.
+      { body: { ...hashAlone, operationName: 'ExecutionStatus' }, status: 400, code: 'PERSISTED_QUERY_NOT_SUPPORTED', name: 'ExecutionStatus' },
       // Neither text nor hash.
-      { body: { variables: { id: 'ex_demo_4' } }, status: 400, code: 'BAD_REQUEST' },
+      { body: { variables: { id: 'ex_demo_4' } }, status: 400, code: 'BAD_REQUEST', name: 'anonymous' },
+      { body: { variables: { id: 'ex_demo_4' }, operationName: 'MyDashboard' }, status: 400, code: 'BAD_REQUEST', name: 'other' },
     ];
     for (const kase of cases) {
       const before = await scrape(harness);
@@ -726,7 +730,7 @@ describe.each(LANES)('exact counts, %s lane', (lane) => {
       expect(((await response.json()) as ExecutionResult).errors!.map((error) => error.extensions?.code)).toEqual([kase.code]);
       const after = await scrape(harness);
       // Counted nowhere before: a fleet refusing every request of a stale frontend showed no error on any dashboard.
-      expect(grew(before, after, 'graphql_envelop_error_result', { code: kase.code, phase: 'request', operationType: 'unknown', operationName: 'anonymous' }), kase.code).toBe(1);
+      expect(grew(before, after, 'graphql_envelop_error_result', { code: kase.code, phase: 'request', operationType: 'unknown', operationName: kase.name }), kase.code).toBe(1);
       expect(grew(before, after, 'graphql_envelop_error_result'), `${kase.code}: counted once`).toBe(1);
     }
     expect(harness.upstream.requests).toHaveLength(0);
@@ -750,19 +754,20 @@ describe.each(LANES)('exact counts, %s lane', (lane) => {
 
   it('a parsed document whose operation cannot be picked is counted by its code, in phase parse', async () => {
     const bodies = [
-      // A stale frontend's operationName, after the document was renamed.
-      { query: 'query A { __typename } query B { __typename }', operationName: 'C' },
-      { query: 'query A { __typename } query B { __typename }' },
-      { query: 'fragment F on Query { __typename }' },
-      { query: '{ __typename }', operationName: 5 },
+      // A stale frontend's operationName, after the document was renamed: counted under it, as a label.
+      { body: { query: 'query A { __typename } query B { __typename }', operationName: 'C' }, name: 'other' },
+      { body: { query: 'query A { __typename } query B { __typename }', operationName: 'ExecutionPage' }, name: 'ExecutionPage' },
+      { body: { query: 'query A { __typename } query B { __typename }' }, name: 'anonymous' },
+      { body: { query: 'fragment F on Query { __typename }' }, name: 'anonymous' },
+      { body: { query: '{ __typename }', operationName: 5 }, name: 'anonymous' },
     ];
-    for (const body of bodies) {
+    for (const { body, name } of bodies) {
       const before = await scrape(harness);
       const response = await harness.fetch('/graphql', { method: 'POST', headers: { 'content-type': 'application/json', authorization: AUTH }, body: JSON.stringify(body) });
       expect(response.status, body.query).toBe(400);
       expect(((await response.json()) as ExecutionResult).errors!.map((error) => error.extensions?.code)).toEqual(['OPERATION_RESOLUTION_FAILURE']);
       const after = await scrape(harness);
-      expect(grew(before, after, 'graphql_envelop_error_result', { code: 'OPERATION_RESOLUTION_FAILURE', phase: 'parse', operationType: 'unknown', operationName: 'anonymous' }), body.query).toBe(1);
+      expect(grew(before, after, 'graphql_envelop_error_result', { code: 'OPERATION_RESOLUTION_FAILURE', phase: 'parse', operationType: 'unknown', operationName: name }), body.query).toBe(1);
       expect(grew(before, after, 'graphql_envelop_error_result'), `${body.query}: counted once`).toBe(1);
     }
     expect(harness.upstream.requests).toHaveLength(0);

@@ -450,15 +450,21 @@ export class GatewayMetrics {
      * parsed (a trusted-documents refusal, no document at all, an operation the WebSocket edge refused), phase `request`; or parsed and then refused
      * because `operationName` picks no operation of it (OPERATION_RESOLUTION_FAILURE, thrown after parsing by
      * src/pipeline/error-codes.ts, so it never reaches the validation the plugin counts from), phase `parse`. A
-     * fleet refusing every request of a stale frontend showed nothing otherwise. Names are not read: the operation
-     * was never known. By code rather than by one more hook per request: no other error stops a parsed document there.
+     * fleet refusing every request of a stale frontend showed nothing otherwise. Named by the `operationName` sent,
+     * as a label (a known name, `other` or `anonymous`), as the access line and the span name it: counted as
+     * `anonymous`, a rollout of TRUSTED_DOCUMENTS=only filled that series with the named operations of stale
+     * frontends. By code rather than by one more hook per request: no other error stops a parsed document there.
      */
     const parsed = new WeakSet<Request>();
+    const sentNames = new WeakMap<Request, string>();
     const requestErrors: Plugin = {
       // An operation the WebSocket edge refused is answered in onRequest, before any result: its code, phase `request`.
       onRequest({ serverContext }) {
         const refusal = (serverContext as Partial<GatewayServerContext>).edgeRefusal;
-        if (refusal) errors.counter.inc({ operationType: 'unknown', operationName: operationNameLabel(undefined), phase: 'request', code: errorCodeLabel(refusal.error, 'request') });
+        if (refusal) errors.counter.inc({ operationType: 'unknown', operationName: operationNameLabel(refusal.operationName), phase: 'request', code: errorCodeLabel(refusal.error, 'request') });
+      },
+      onParams({ request, params }) {
+        if (typeof params.operationName === 'string') sentNames.set(request, params.operationName);
       },
       onParse({ context }) {
         const { request } = context as { request?: Request };
@@ -470,7 +476,7 @@ export class GatewayMetrics {
         for (const each of Array.isArray(result) ? result : [result]) {
           for (const error of (each as ExecutionResult).errors ?? []) {
             if (phase === 'parse' && error.extensions?.code !== ErrorCode.OPERATION_RESOLUTION_FAILURE) continue;
-            errors.counter.inc({ operationType: 'unknown', operationName: operationNameLabel(undefined), phase, code: errorCodeLabel(error, phase) });
+            errors.counter.inc({ operationType: 'unknown', operationName: operationNameLabel(sentNames.get(request)), phase, code: errorCodeLabel(error, phase) });
           }
         }
       },
