@@ -23,6 +23,8 @@ import { gunzipSync } from 'node:zlib';
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags } from '@opentelemetry/api';
 import { InMemorySpanExporter, SamplingDecision, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-node';
 import { parse, print, type ExecutionResult } from 'graphql';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { demoExecutions } from '../src/demo/demo-data.js';
 import { FakeUpstream, type RecordedRequest } from '../src/demo/fake-upstream.js';
@@ -470,6 +472,42 @@ describe('every trace sampled (OTEL_TRACES_SAMPLER_ARG=1)', () => {
         });
       }
     }
+
+    it.each(['with', 'without'])('an operation the WebSocket edge refuses (a token no header could carry), %s a traceparent on the upgrade: a span of its own, an error with the code, and its access line carries its trace', async (traced) => {
+      exporter.reset();
+      const upstreamBefore = harness.upstream.requests.length;
+      const parent = traced === 'with' ? incoming() : undefined;
+      // The upgrade's headers are each operation's (src/server/websocket.ts): its traceparent too.
+      class Upgrade extends WebSocket {
+        constructor(url: string, protocols?: string | string[]) {
+          super(url, protocols, { headers: parent ? { traceparent: parent.header } : {} });
+        }
+      }
+      const client = createClient({ url: harness.url.replace(/^http/, 'ws'), webSocketImpl: Upgrade, connectionParams: { authorization: 'Bearer a\nb' }, retryAttempts: 0, lazy: true });
+      const codes: unknown[] = [];
+      try {
+        for await (const result of client.iterate({ query: STATUS, variables: { id: 'ex_demo_4' }, operationName: 'ExecutionStatus' })) {
+          codes.push(...((result as ExecutionResult).errors ?? []).map((error) => error.extensions?.code));
+        }
+      } finally {
+        await client.dispose();
+      }
+      expect(codes).toEqual(['UNAUTHENTICATED']);
+      await eventually(() => expect(servers(spans())).toHaveLength(1));
+      const [server] = servers(spans());
+      expect(server!.name).toBe('GraphQL Operation');
+      expect(server!.status).toEqual({ code: SpanStatusCode.ERROR, message: 'UNAUTHENTICATED' });
+      expect(server!.attributes['graphql.operation.name']).toBe('ExecutionStatus');
+      if (parent) {
+        expect(traceId(server!)).toBe(parent.traceId);
+        expect(parentId(server!)).toBe(parent.spanId);
+      } else expect(parentId(server!)).toBeUndefined();
+      await eventually(() => {
+        const line = harness.logs.findLast((each) => each.component === 'access' && each.transport === 'ws' && (each.errorCodes as string[]).includes('UNAUTHENTICATED'));
+        expect(line?.traceId).toBe(traceId(server!));
+      });
+      expect(harness.upstream.requests).toHaveLength(upstreamBefore);
+    });
 
     for (const transport of STREAMING) {
       it(`a subscription refused at its start over ${transport}: the span is an error with the code the client sees (an update's error is its poll span's)`, async () => {

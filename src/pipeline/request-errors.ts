@@ -52,6 +52,8 @@ export interface EdgeRefusal {
   error: GraphQLError;
   /** The name the refused operation was sent with, as sent: what its access line names, its document being unread. */
   operationName?: string;
+  /** The trace of the span the refusal got (../telemetry/operation-spans.ts), set as the pipeline takes it: its access line's. */
+  traceId?: string;
 }
 
 /** Answers a request the edge handed over refused (`edgeRefusal`), before anything reads it. */

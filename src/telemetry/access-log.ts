@@ -281,7 +281,7 @@ export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 
       // Over HTTP, how the answer went decides (onResponse): an Accept listing text/event-stream may still get JSON.
       transport: context.webSocket ? 'ws' : 'http',
       upgradeRequestId: context.webSocket?.upgradeRequestId,
-      traceId: remoteSpanContext(request.headers.get('traceparent'))?.traceId,
+      traceId: refusal?.traceId ?? remoteSpanContext(request.headers.get('traceparent'))?.traceId,
       operationName: refusal?.operationName?.slice(0, MAX_OPERATION_NAME_LENGTH),
       operationType: undefined,
       status: undefined,

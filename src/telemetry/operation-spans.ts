@@ -19,6 +19,7 @@ import { getOperationAST, Kind, print, type DocumentNode, type ExecutionResult, 
 import type { GraphQLParams, Plugin } from 'graphql-yoga';
 import { errorCodeLabel, KNOWN_OPERATION_NAMES, MAX_OPERATION_NAME_LENGTH } from './metrics.js';
 import { tracer } from './tracing.js';
+import type { GatewayServerContext } from '../pipeline/gateway.js';
 import { detached } from '../detached-text.js';
 
 /** Attribute names of the GraphQL conventions (still "development" there, so not exported by the stable package). */
@@ -90,6 +91,17 @@ export function useOperationSpans({ document }: { document: boolean }): Plugin {
           throw error;
         }
       },
+    },
+    // An operation the WebSocket edge refused is answered in onRequest, before Yoga's operation step, so the span
+    // above never begins: it gets one of its own, as refused before parsing over HTTP, and its access line the trace.
+    onRequest({ request, serverContext }) {
+      const refusal = (serverContext as Partial<GatewayServerContext>).edgeRefusal;
+      if (!refusal) return;
+      const span = tracer().startSpan('GraphQL Operation', { kind: SpanKind.SERVER }, propagation.extract(ROOT_CONTEXT, request.headers, HEADERS));
+      if (refusal.operationName) span.setAttribute(ATTR_GRAPHQL_OPERATION_NAME, spanName(refusal.operationName));
+      span.setStatus({ code: SpanStatusCode.ERROR, message: codesOf([refusal.error]) });
+      span.end();
+      refusal.traceId = span.spanContext().traceId;
     },
     // The name as sent, for a request refused before its document is parsed; parsing names it again (describe).
     onParams({ params }) {
