@@ -116,7 +116,7 @@ function printDemoBanner(url: string, security: GatewayConfig['security']): void
       '',
       `execution-gateway is serving the built-in demo data at ${url}`,
       mode,
-      `Demo executions: ex_demo_1 … ex_demo_8 (one per status), ex_demo_long (1,000 events) and ${LIVE_DEMO_ID} (advances while you watch it).`,
+      `Demo executions: ex_demo_1 … ex_demo_8 (one per status), ex_demo_long (1,000 events) and ${LIVE_DEMO_ID} (advances while you watch it for about 18 s, then rests succeeded for TERMINAL_CACHE_TTL_MS and a second: a watch started then gets one final update).`,
       ...examples,
       '',
     ].join('\n'),
