@@ -673,6 +673,29 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     }
   }, 30_000);
 
+  it("a lease key with no expiry (a PERSIST, a restore) is no replica's: it is taken, and the pair is polled again", async () => {
+    const a = await replica();
+    const id = `ex_rep_${lane}_persisted_lease`;
+    putExecution(upstream, id, 'workflow_running', { eventCount: 1, organizationId: 'org_a' });
+    const [watcher] = await watchOnEach([a], id);
+    const admin = new Redis(redis.url);
+    try {
+      const leases = await admin.keys(`*lease*${id}`);
+      expect(leases).toHaveLength(1);
+      const lease = leases[0]!;
+      // Another name, and no expiry: before, HOLD took only a lease that was absent, and none ever was again.
+      await admin.set(lease, 'gone-host:1:deadbeef');
+      await sleep(POLL_MS * 4);
+      const appended = advance(upstream, id, 'workflow_waiting', 1);
+      await waitFor(() => watcher!.statuses.includes('WORKFLOW_WAITING'), () => `the watcher to get the change; ${watcher!.describe()}`, 5_000);
+      expect(watcher!.eventIds.slice(-1)).toEqual(appended);
+      expect(await admin.get(lease)).toBe(a.instance.live.leases!.replica);
+      expect(await admin.pttl(lease)).toBeGreaterThan(0);
+    } finally {
+      await admin.quit();
+    }
+  });
+
   it('watches that come and go while Redis is away queue nothing for it; once it is back each replica listens to the pairs watched, and only those', async () => {
     const [a, b] = [await replica(), await replica()];
     const id = `ex_rep_${lane}_outage_join`;

@@ -183,10 +183,11 @@ interface Member {
 }
 
 // Take the lease when free, renew it when ours; [1 when ours now, the pair's outage start or nil, who recorded the
-// pair's pause or nil, its ms left].
+// pair's pause or nil, its ms left]. A lease with no expiry is no replica's (every one is written with PX; a PERSIST
+// or a restore leaves such a key): taken, or no replica polled the pair again, for good.
 const HOLD = `local v = redis.call('GET', KEYS[1])
 local held = 0
-if v == false then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) held = 1
+if v == false or (v ~= ARGV[1] and redis.call('PTTL', KEYS[1]) == -1) then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) held = 1
 elseif v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) held = 1 end
 return {held, redis.call('GET', KEYS[2]), redis.call('GET', KEYS[3]), redis.call('PTTL', KEYS[3])}`;
 // Delete the lease only when ours.
