@@ -696,6 +696,34 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     }
   });
 
+  it("an update past 1 MiB is not published: followers are told to read upstream, and Redis's pub/sub buffers never hold it", async () => {
+    const { a, b, id, watchers } = await watchedPair('big-update');
+    await waitFor(() => a.instance.live.leases!.held + b.instance.live.leases!.held === 1, 'one replica to hold the lease');
+    const followerWatcher = watchers[a.instance.live.leases!.held === 1 ? 1 : 0]!;
+    const listener = new Redis(redis.url);
+    const published: number[] = [];
+    try {
+      listener.on('pmessage', (_pattern: string, channel: string, text: string) => {
+        if (channel.endsWith(id)) published.push(text.length);
+      });
+      await listener.psubscribe('*');
+      // A field of 1.5 MB changes with the status: before, the delta carried it whole, and Redis buffered it for
+      // every follower (past its pub/sub limit, 32 MB by default, it cut their subscriptions).
+      const stored = upstream.get(id)!;
+      upstream.put({ ...stored, execution: { ...stored.execution, clientSafeMetadata: { note: 'x'.repeat(1_500_000) } } });
+      const appended = advance(upstream, id, 'workflow_waiting', 1);
+      await waitFor(() => followerWatcher.statuses.includes('WORKFLOW_WAITING'), () => `the follower's watcher to get the change; ${followerWatcher.describe()}`, 5_000);
+      expect(followerWatcher.eventIds.slice(-1)).toEqual(appended);
+      expect(published.length, 'a message was published for the change').toBeGreaterThan(0);
+      expect(Math.max(...published)).toBeLessThan(1024 * 1024);
+      // Small updates go on as deltas.
+      const next = advance(upstream, id, 'workflow_running', 1);
+      await waitFor(() => followerWatcher.eventIds.includes(next[0]!), () => `the next event; ${followerWatcher.describe()}`, 5_000);
+    } finally {
+      await listener.quit();
+    }
+  });
+
   it('watches that come and go while Redis is away queue nothing for it; once it is back each replica listens to the pairs watched, and only those', async () => {
     const [a, b] = [await replica(), await replica()];
     const id = `ex_rep_${lane}_outage_join`;

@@ -215,6 +215,22 @@ function isTimeout(error: unknown): boolean {
 const SUBSCRIBE_BATCH = 1_000;
 
 /**
+ * The longest live update published, in characters of its JSON. Redis buffers what it has not yet written to a
+ * subscriber and cuts the subscriber's connection at `client-output-buffer-limit pubsub` (32 MB hard, 8 MB for
+ * 60 s, by default): one larger delta (a field of megabytes changed, a holder's first reading of such fields) cut
+ * every follower's subscription, and each of their pairs read upstream again. Past it, followers read upstream.
+ */
+const PUBLISHED_MAX_CHARS = 1024 * 1024;
+
+/**
+ * What is published in place of an update past PUBLISHED_MAX_CHARS: a delta that starts past every reading
+ * (`count`), which every follower, this release or an earlier one, takes as a gap and reads upstream on.
+ */
+function readUpstreamInstead(from: string, seq: number, db: number): LeaseMessage & { db: number } {
+  return { v: FORMAT, kind: 'changed', from, seq, count: Number.MAX_SAFE_INTEGER, bodyBytes: 0, db };
+}
+
+/**
  * How long the subscription connection may be down, with commands answered, before the pairs this replica follows
  * poll for themselves: a drop ioredis mends at once (100 ms, then 200 ms) is covered by the read each pair makes
  * when it is back; one that lasts (Redis at `maxclients`, a rotated password, an unresolvable host, each of which
@@ -309,9 +325,12 @@ export class LiveLeases {
     this.#members.set(channel, member);
     // While the connection is away nothing is sent: it subscribes to every pair's channel when it is back (#listen).
     if (store.subscriber.status === 'ready') this.#subscribe([channel]);
-    const publish = (message: LeaseMessage) =>
-      void store.client
-        .eval(PUBLISH_HOLDING, 2, leaseKey, channel, this.replica, storedJson({ ...message, db: this.#db }))
+    const publish = (message: LeaseMessage) => {
+      let text = storedJson({ ...message, db: this.#db });
+      // Past the bound, in its place a delta that starts past every reading: each follower reads upstream itself.
+      if (text.length > PUBLISHED_MAX_CHARS) text = storedJson(readUpstreamInstead(message.from, message.seq, this.#db));
+      return void store.client
+        .eval(PUBLISH_HOLDING, 2, leaseKey, channel, this.replica, text)
         .then((receivers) => {
           // The lease lapsed (this process was paused, or Redis was): another replica polls now.
           if (receivers === -1 && !left) setHolding(false);
@@ -324,6 +343,7 @@ export class LiveLeases {
           store.failed(error);
           this.logger.debug({ err: error.message }, 'redis: could not publish a live update');
         });
+    };
     return {
       holds: async () => {
         outageSince = undefined;
