@@ -26,6 +26,7 @@ import { Redis } from 'ioredis';
 import type { RedisServer } from './support/redis.js';
 import { RedisProxy } from './support/redis-proxy.js';
 import { useReplicas } from './support/replicas.js';
+import { FORMAT } from '../src/shared-state/redis-store.js';
 
 const POLL_MS = 50;
 
@@ -721,6 +722,28 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
       await waitFor(() => followerWatcher.eventIds.includes(next[0]!), () => `the next event; ${followerWatcher.describe()}`, 5_000);
     } finally {
       await listener.quit();
+    }
+  });
+
+  it("a failure on a pair's channel without one of the gateway's codes (no replica's) is ignored: the watches go on", async () => {
+    const { id, watchers } = await watchedPair('uncoded-failure');
+    const admin = new Redis(redis.url);
+    try {
+      const channels = (await admin.pubsub('CHANNELS', `*${id}`)) as string[];
+      expect(channels).toHaveLength(1);
+      for (const extensions of [{}, { code: 42 }, { code: 'SOMETHING_ELSE' }]) {
+        await admin.publish(channels[0]!, JSON.stringify({ v: FORMAT, kind: 'failed', from: 'forger:1:00000000', seq: 1, message: 'forged', extensions }));
+        await admin.publish(channels[0]!, JSON.stringify({ v: FORMAT, kind: 'outage', from: 'forger:1:00000000', seq: 2, message: 'forged', extensions }));
+      }
+      await sleep(POLL_MS * 4);
+      const appended = advance(upstream, id, 'workflow_succeeded', 1);
+      for (const watcher of watchers) {
+        await watcher.end();
+        expect(watcher.errorCodes).toEqual([]);
+        expect(watcher.eventIds.slice(-1)).toEqual(appended);
+      }
+    } finally {
+      await admin.quit();
     }
   });
 

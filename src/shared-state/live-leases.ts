@@ -44,6 +44,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Execution } from '../domain/execution.js';
 import { isObject } from '../domain/execution.js';
+import { ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { FORMAT, type RedisStore } from './redis-store.js';
 import { comparedJson, storedJson } from '../domain/json-depth.js';
@@ -221,6 +222,8 @@ const SUBSCRIBE_BATCH = 1_000;
  * every follower's subscription, and each of their pairs read upstream again. Past it, followers read upstream.
  */
 const PUBLISHED_MAX_CHARS = 1024 * 1024;
+
+const ERROR_CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode));
 
 /**
  * What is published in place of an update past PUBLISHED_MAX_CHARS: a delta that starts past every reading
@@ -655,7 +658,11 @@ function parseMessage(text: string): LeaseMessage | undefined {
   }
   if (!isObject(value) || value.v !== FORMAT || typeof value.from !== 'string' || typeof value.seq !== 'number') return undefined;
   if (value.db !== undefined && typeof value.db !== 'number') return undefined;
-  if (value.kind === 'failed' || value.kind === 'outage') return typeof value.message === 'string' && isObject(value.extensions) ? (value as LeaseMessage) : undefined;
+  // A failure relayed to watchers carries one of the gateway's codes, as every error it serves does: one without
+  // (not a replica's) ended a follower's watch with an error no client could tell by its code.
+  if (value.kind === 'failed' || value.kind === 'outage') {
+    return typeof value.message === 'string' && isObject(value.extensions) && ERROR_CODES.has(value.extensions.code as string) ? (value as LeaseMessage) : undefined;
+  }
   if (value.kind !== 'changed' || typeof value.count !== 'number' || !Number.isSafeInteger(value.bodyBytes) || (value.bodyBytes as number) < 0) return undefined;
   if ((value.set !== undefined && !isObject(value.set)) || (value.unset !== undefined && !Array.isArray(value.unset)) || (value.events !== undefined && !Array.isArray(value.events))) return undefined;
   return value as LeaseMessage;
