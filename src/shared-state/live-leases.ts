@@ -44,7 +44,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Execution } from '../domain/execution.js';
 import { isObject } from '../domain/execution.js';
-import { ErrorCode } from '../errors.js';
+import { ERROR_CODES } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { FORMAT, type RedisStore } from './redis-store.js';
 import { comparedJson, storedJson } from '../domain/json-depth.js';
@@ -223,8 +223,6 @@ const SUBSCRIBE_BATCH = 1_000;
  */
 const PUBLISHED_MAX_CHARS = 1024 * 1024;
 
-const ERROR_CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode));
-
 /**
  * What is published in place of an update past PUBLISHED_MAX_CHARS: a delta that starts past every reading
  * (`count`), which every follower, this release or an earlier one, takes as a gap and reads upstream on.
@@ -287,11 +285,12 @@ export class LiveLeases {
     let seq = 0;
     let heard: { from: string; seq: number } | undefined;
     let left = false;
-    // The holder's latest reading, and whether the followers may lack it: its publish was skipped (Redis away) or
-    // failed. Published whole once this replica holds the lease again with Redis answering: held all along (an
-    // outage shorter than the lease), it published only the next change, which for a waiting execution could be
-    // hours, and the followers' watchers kept the reading before.
-    let reading: Execution | undefined;
+    // Whether the followers may lack the holder's latest reading: its publish was skipped (Redis away) or failed.
+    // Held all along (an outage shorter than the lease), the holder published only the next change, which for a
+    // waiting execution could be hours, and the followers' watchers kept the reading before. Settled by the first
+    // publish once Redis answers: a poll's reading whole, or, at a lease check, a marker that has the followers read
+    // upstream themselves; not the reading held meanwhile, which another holder may have outdated while this one
+    // could not learn that it had lost the lease.
     let owed = false;
     const setHolding = (now: boolean) => {
       if (now !== holding) this.held += now ? 1 : -1;
@@ -340,8 +339,6 @@ export class LiveLeases {
         })
         .catch((error: Error) => {
           this.errors++;
-          // The newest reading, not the one whose publish failed: an older one, published whole, would take the
-          // followers back.
           if (message.kind === 'changed') owed = true;
           store.failed(error);
           this.logger.debug({ err: error.message }, 'redis: could not publish a live update');
@@ -377,10 +374,12 @@ export class LiveLeases {
             return false;
           }
           setHolding(taken);
-          if (taken) heldAt = performance.now();
-          if (taken && owed && reading) {
-            owed = false;
-            publish(delta(this.replica, ++seq, undefined, reading));
+          if (taken) {
+            heldAt = performance.now();
+            if (owed) {
+              owed = false;
+              publish(readUpstreamInstead(this.replica, ++seq, this.#db));
+            }
           }
           // Another replica holds the lease, but what it publishes would not reach this one: Redis has not
           // acknowledged the SUBSCRIBE (not answered yet, or refused). Following then left the
@@ -412,13 +411,13 @@ export class LiveLeases {
       },
       published: (previous, execution) => {
         if (!holding) return;
-        reading = execution;
         if (!store.up) {
           owed = true;
           return;
         }
+        // Owed, the followers lack `previous`: the reading goes whole, as a first one.
+        publish(delta(this.replica, ++seq, owed ? undefined : previous, execution));
         owed = false;
-        publish(delta(this.replica, ++seq, previous, execution));
       },
       polling: () => {
         if (!holding || !store.up) return () => {};
@@ -499,6 +498,11 @@ export class LiveLeases {
     });
     subscriber.on('close', () => {
       this.#deafSince ??= performance.now();
+    });
+    // Counted while commands are answered only: after a restart both connections come back within moments of each
+    // other, and the subscriber's time away from before the restart made every follower poll beside its holder.
+    this.store.client.on('ready', () => {
+      if (this.#deafSince !== undefined) this.#deafSince = performance.now();
     });
   }
 
