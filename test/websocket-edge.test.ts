@@ -1239,6 +1239,36 @@ describe.each(LANES)('an operation nested 30,000 levels deep over WebSocket (%s 
       socket.terminate();
     }
   });
+
+  it('3,000 levels, which a POST is served with, is served over WebSocket too; with a number past a double\'s range in it as well, refused with BAD_REQUEST (README)', async () => {
+    const depth = 3_000;
+    const payloadWith = (leaf: string) => `{"query":${JSON.stringify(STATUS)},"extensions":{"x":${'['.repeat(depth)}${leaf}${']'.repeat(depth)}}}`;
+    const response = await harness.fetch('/graphql', { method: 'POST', headers: { 'content-type': 'application/json', authorization: AUTH }, body: payloadWith('') });
+    expect(await response.json()).toMatchObject({ data: STATUS_DATA });
+    const socket = await initialised(harness);
+    try {
+      const served = nextMessage(socket);
+      socket.send(`{"id":"d","type":"subscribe","payload":${payloadWith('')}}`);
+      expect(await served).toMatchObject({ id: 'd', type: 'next', payload: { data: STATUS_DATA } });
+      // Written back exactly, such a number needs a replacer, with which JSON.stringify goes about half as deep.
+      const refused = within(
+        new Promise((resolve) => {
+          const onMessage = (data: WebSocket.RawData) => {
+            const message = JSON.parse(String(data)) as { id?: string; type: string };
+            if (message.id !== 'e' || message.type !== 'next') return;
+            socket.off('message', onMessage);
+            resolve(message);
+          };
+          socket.on('message', onMessage);
+        }),
+        'the answer to e',
+      );
+      socket.send(`{"id":"e","type":"subscribe","payload":${payloadWith('1e400')}}`);
+      expect(await refused).toMatchObject({ id: 'e', type: 'next', payload: { errors: [{ extensions: { code: 'BAD_REQUEST' } }] } });
+    } finally {
+      socket.terminate();
+    }
+  });
 });
 
 /**
