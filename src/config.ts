@@ -378,7 +378,7 @@ export const SETTINGS = {
       z.enum(['port', 'api', 'off'], { error: 'must be port, api or off' }).default('port'),
       'Prometheus `/metrics`: on its own port (`port`, not exposed with the API), on the API port too (`api`), or not at all',
     ),
-    metricsPort: setting('METRICS_PORT', integer(0, 65535).default(9464), 'port of `/metrics` with `METRICS=port` (`0` picks a free one); the API\'s `PORT` is refused at start-up'),
+    metricsPort: setting('METRICS_PORT', integer(0, 65535).default(9464), 'port of `/metrics` with `METRICS=port` (`0` picks a free one); the API\'s `PORT` on the same interface is refused at start-up'),
     metricsHost: setting('METRICS_HOST', text(1).default('127.0.0.1'), 'interface of `/metrics` with `METRICS=port`; loopback unless set'),
     accessLog: setting(
       'ACCESS_LOG',
@@ -628,8 +628,11 @@ export function readConfig(env: Record<string, string | undefined> = process.env
     'one caller can never hold more live subscriptions than the whole process',
   );
   const telemetry = readGroup(SETTINGS.telemetry, env);
-  // Otherwise the metrics port's bind fails with EADDRINUSE, which reads as if another program held it.
-  if (telemetry.metrics === 'port' && telemetry.metricsPort !== 0 && telemetry.metricsPort === server.port) {
+  // Otherwise the metrics port's bind fails with EADDRINUSE, which reads as if another program held it. On two
+  // interfaces, neither a wildcard, the same port binds twice.
+  const wildcard = (host: string) => host === '0.0.0.0' || host === '::';
+  const oneInterface = telemetry.metricsHost === server.host || wildcard(telemetry.metricsHost) || wildcard(server.host);
+  if (telemetry.metrics === 'port' && telemetry.metricsPort !== 0 && telemetry.metricsPort === server.port && oneInterface) {
     throw new ConfigError(`METRICS_PORT=${telemetry.metricsPort} is the API's PORT: pick another port for /metrics, or METRICS=api to serve it on the API's port.`);
   }
   return {

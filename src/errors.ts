@@ -13,6 +13,9 @@ import { ErrorCode } from './client-contract.js';
 
 export { ErrorCode, WarningCode, type DataWarning } from './client-contract.js';
 
+/** Every code an error the gateway serves can carry: what a label or a relayed failure is checked against. */
+export const ERROR_CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode));
+
 /**
  * The answer to an Accept header that accepts nothing the gateway could send
  * (406). `acceptable` is what it could have sent, as a 406's `Accept` header

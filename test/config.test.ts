@@ -60,6 +60,12 @@ describe('configuration', () => {
     expect(config.production).toBe(false);
   });
 
+  it('takes METRICS_PORT equal to PORT on two interfaces, neither a wildcard, where both bind', () => {
+    const config = readConfig({ PORT: '8080', METRICS_PORT: '8080', HOST: '10.0.0.5', METRICS_HOST: '127.0.0.1' });
+    expect([config.server.port, config.telemetry.metricsPort]).toEqual([8080, 8080]);
+    expect(readConfig({ PORT: '8080', METRICS_PORT: '8080', METRICS: 'api' }).telemetry.metrics).toBe('api');
+  });
+
   it('reads every variable into its group', () => {
     const config = readConfig({
       PORT: '8081',
@@ -292,6 +298,7 @@ describe('configuration', () => {
     // Bound, it failed with EADDRINUSE, as if another program held the port.
     [{ PORT: '9464' }, "METRICS_PORT=9464 is the API's PORT: pick another port for /metrics, or METRICS=api to serve it on the API's port."],
     [{ PORT: '8080', METRICS_PORT: '8080' }, "METRICS_PORT=8080 is the API's PORT: pick another port for /metrics, or METRICS=api to serve it on the API's port."],
+    [{ PORT: '8080', METRICS_PORT: '8080', HOST: '0.0.0.0', METRICS_HOST: '127.0.0.1' }, "METRICS_PORT=8080 is the API's PORT: pick another port for /metrics, or METRICS=api to serve it on the API's port."],
     [{ OTEL_TRACES_SAMPLER: 'xray' }, 'Invalid OTEL_TRACES_SAMPLER="xray": must be always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off or parentbased_traceidratio.'],
     [{ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'collector:4318' }, 'Invalid OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="collector:4318": must be an http(s) URL such as http://127.0.0.1:4318/v1/traces.'],
     // Secrets and credentials are never quoted.

@@ -22,7 +22,7 @@ import { isAsyncIterable, maskError, type Plugin } from 'graphql-yoga';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { buildInfo } from '../build-info.js';
 import * as operations from '../client/generated.js';
-import { ErrorCode, MASKED_MESSAGE, WarningCode } from '../errors.js';
+import { ERROR_CODES, ErrorCode, MASKED_MESSAGE, WarningCode } from '../errors.js';
 import type { LiveExecutions } from '../live/live-executions.js';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
 import type { WebSocketEdge } from '../server/websocket.js';
@@ -53,12 +53,11 @@ function operationNameLabel(name: string | undefined): string {
   return KNOWN_LABELS.get(name) ?? 'other';
 }
 
-const CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode));
 
 /** An error's `extensions.code` as a label, as the client will see it after masking (src/pipeline/error-codes.ts). */
 export function errorCodeLabel(error: GraphQLError | undefined, phase: string | undefined): string {
   const code = error?.extensions?.code;
-  if (typeof code === 'string' && CODES.has(code)) return code;
+  if (typeof code === 'string' && ERROR_CODES.has(code)) return code;
   if (phase === 'parse') return ErrorCode.GRAPHQL_PARSE_FAILED;
   if (phase === 'validate') return ErrorCode.GRAPHQL_VALIDATION_FAILED;
   // Masking keeps a GraphQLError that wraps no other error (a variable graphql-js refused), and the codes step calls it BAD_REQUEST.
@@ -471,12 +470,16 @@ export class GatewayMetrics {
         if (request) parsed.add(request);
       },
       onResultProcess({ request, result }) {
+        // Out of the table at once: an entry left for the WeakMap to drop outlives young-generation collections
+        // (README "Memory that outlived its request, again").
+        const sent = sentNames.get(request);
+        sentNames.delete(request);
         if (isAsyncIterable(result)) return;
         const phase = parsed.has(request) ? 'parse' : 'request';
         for (const each of Array.isArray(result) ? result : [result]) {
           for (const error of (each as ExecutionResult).errors ?? []) {
             if (phase === 'parse' && error.extensions?.code !== ErrorCode.OPERATION_RESOLUTION_FAILURE) continue;
-            errors.counter.inc({ operationType: 'unknown', operationName: operationNameLabel(sentNames.get(request)), phase, code: errorCodeLabel(error, phase) });
+            errors.counter.inc({ operationType: 'unknown', operationName: operationNameLabel(sent), phase, code: errorCodeLabel(error, phase) });
           }
         }
       },
