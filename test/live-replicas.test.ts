@@ -56,6 +56,17 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     return replicas.replica({ LIVE_POLL_ACTIVE_MS: String(POLL_MS), LIVE_POLL_WAITING_MS: String(POLL_MS), ...env });
   }
 
+  /**
+   * Closes one of a replica's Redis connections so that it cannot connect again: Redis takes no more clients
+   * (`maxclients` one below those connected, until the test sets it back), and the connection is killed by its port.
+   */
+  async function cutForGood(admin: Redis, connection: Redis): Promise<void> {
+    const clientsNow = Number(/connected_clients:(\d+)/.exec(await admin.info('clients'))![1]);
+    await admin.config('SET', 'maxclients', String(clientsNow - 1));
+    const port = (connection as unknown as { stream: { localPort: number } }).stream.localPort;
+    await admin.client('KILL', 'ADDR', `127.0.0.1:${port}`);
+  }
+
   /** One watch of `id` on each of `replicas`, by the same caller, once every one has had its first update. */
   async function watchOnEach(replicas: Harness[], id: string): Promise<Recorder[]> {
     const watchers = replicas.map((each) => watch(clients.for(each, AUTH_A), id));
@@ -614,12 +625,9 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     const [holder, holderWatcher, followerWatcher] = a.instance.live.leases!.held === 1 ? [a, watchers[0]!, watchers[1]!] : [b, watchers[1]!, watchers[0]!];
     const admin = new Redis(redis.url);
     try {
-      // The holder's command connection is cut and cannot come back (Redis takes no more clients); the follower's
-      // connections stay up, so it goes on following.
-      const clientsNow = Number(/connected_clients:(\d+)/.exec(await admin.info('clients'))![1]);
-      await admin.config('SET', 'maxclients', String(clientsNow - 1));
-      const port = (holder.instance.redis!.client as unknown as { stream: { localPort: number } }).stream.localPort;
-      await admin.client('KILL', 'ADDR', `127.0.0.1:${port}`);
+      // The holder's command connection is cut and cannot come back; the follower's connections stay up, so it goes
+      // on following.
+      await cutForGood(admin, holder.instance.redis!.client);
       await waitFor(() => !holder.instance.redis!.up, 'the holder to count Redis lost', 5_000);
       const appended = advance(upstream, id, 'workflow_waiting', 1);
       await waitFor(() => holderWatcher.statuses.includes('WORKFLOW_WAITING'), 'the holder, polling for itself, to read the change', 5_000);
@@ -642,12 +650,9 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     const [follower, followerWatcher] = a.instance.live.leases!.held === 1 ? [b, watchers[1]!] : [a, watchers[0]!];
     const admin = new Redis(redis.url);
     try {
-      // The follower's subscription connection is cut and cannot come back (Redis takes no more clients, as with a
-      // rotated password or a host that no longer resolves); its command connection stays up.
-      const clientsNow = Number(/connected_clients:(\d+)/.exec(await admin.info('clients'))![1]);
-      await admin.config('SET', 'maxclients', String(clientsNow - 1));
-      const port = (follower.instance.redis!.subscriber as unknown as { stream: { localPort: number } }).stream.localPort;
-      await admin.client('KILL', 'ADDR', `127.0.0.1:${port}`);
+      // The follower's subscription connection is cut and cannot come back (as with a rotated password or a host
+      // that no longer resolves); its command connection stays up.
+      await cutForGood(admin, follower.instance.redis!.subscriber);
       await waitFor(() => follower.instance.redis!.subscriber.status !== 'ready', 'the subscription connection to drop', 5_000);
       await sleep(300);
       const appended = advance(upstream, id, 'workflow_waiting', 1);
