@@ -53,7 +53,6 @@ function operationNameLabel(name: string | undefined): string {
   return KNOWN_LABELS.get(name) ?? 'other';
 }
 
-
 /** An error's `extensions.code` as a label, as the client will see it after masking (src/pipeline/error-codes.ts). */
 export function errorCodeLabel(error: GraphQLError | undefined, phase: string | undefined): string {
   const code = error?.extensions?.code;
@@ -452,7 +451,8 @@ export class GatewayMetrics {
      * fleet refusing every request of a stale frontend showed nothing otherwise. Named by the `operationName` sent,
      * as a label (a known name, `other` or `anonymous`), as the access line and the span name it: counted as
      * `anonymous`, a rollout of TRUSTED_DOCUMENTS=only filled that series with the named operations of stale
-     * frontends. By code rather than by one more hook per request: no other error stops a parsed document there.
+     * frontends (the name is kept in onParams, a WeakMap entry per request that sends one, dropped as it is read).
+     * Phase `parse` by code rather than by one more hook per request: no other error stops a parsed document there.
      */
     const parsed = new WeakSet<Request>();
     const sentNames = new WeakMap<Request, string>();
