@@ -136,20 +136,25 @@ async function answer(socket: WebSocket, id: string, query: string): Promise<{ t
   return first;
 }
 
-/** Resolves once the operation `id` has completed: the server has stopped handling it. */
-function completed(socket: WebSocket, id: string): Promise<void> {
+/** The first message for operation `id` of one of `types`, whatever comes for other operations before it. */
+function messageFor(socket: WebSocket, id: string, types: readonly string[], what: string): Promise<{ type: string; id?: string; payload?: unknown }> {
   return within(
-    new Promise<void>((resolve) => {
+    new Promise((resolve) => {
       const onMessage = (data: WebSocket.RawData) => {
-        const message = JSON.parse(String(data)) as { id?: string; type: string };
-        if (message.id !== id || (message.type !== 'complete' && message.type !== 'error')) return;
+        const message = JSON.parse(String(data)) as { id?: string; type: string; payload?: unknown };
+        if (message.id !== id || !types.includes(message.type)) return;
         socket.off('message', onMessage);
-        resolve();
+        resolve(message);
       };
       socket.on('message', onMessage);
     }),
-    `the operation ${id} to complete`,
+    what,
   );
+}
+
+/** Resolves once the operation `id` has completed: the server has stopped handling it. */
+async function completed(socket: WebSocket, id: string): Promise<void> {
+  await messageFor(socket, id, ['complete', 'error'], `the operation ${id} to complete`);
 }
 
 interface ClientOptions {
@@ -1251,18 +1256,7 @@ describe.each(LANES)('an operation nested 30,000 levels deep over WebSocket (%s 
       socket.send(`{"id":"d","type":"subscribe","payload":${payloadWith('')}}`);
       expect(await served).toMatchObject({ id: 'd', type: 'next', payload: { data: STATUS_DATA } });
       // Written back exactly, such a number needs a replacer, with which JSON.stringify goes about half as deep.
-      const refused = within(
-        new Promise((resolve) => {
-          const onMessage = (data: WebSocket.RawData) => {
-            const message = JSON.parse(String(data)) as { id?: string; type: string };
-            if (message.id !== 'e' || message.type !== 'next') return;
-            socket.off('message', onMessage);
-            resolve(message);
-          };
-          socket.on('message', onMessage);
-        }),
-        'the answer to e',
-      );
+      const refused = messageFor(socket, 'e', ['next'], 'the answer to e');
       socket.send(`{"id":"e","type":"subscribe","payload":${payloadWith('1e400')}}`);
       expect(await refused).toMatchObject({ id: 'e', type: 'next', payload: { errors: [{ extensions: { code: 'BAD_REQUEST' } }] } });
     } finally {
