@@ -61,6 +61,13 @@ const TRANSPORT: Record<TransportName, 'http' | 'sse' | 'ws'> = {
   'SSE (GET)': 'sse',
   WebSocket: 'ws',
 };
+const METHOD: Record<Exclude<TransportName, 'WebSocket'>, 'GET' | 'POST'> = {
+  'POST JSON': 'POST',
+  GET: 'GET',
+  'application/graphql': 'POST',
+  'SSE (POST)': 'POST',
+  'SSE (GET)': 'GET',
+};
 const send = (harness: Harness, transport: TransportName, query: string): Promise<Sent> => sendOver(harness, transport, query);
 
 const STATUS = 'query ExecutionStatus($id: ID!) { execution(id: $id) { id status } }';
@@ -122,6 +129,8 @@ describe.each(LANES)('one line per request, %s lane', (lane) => {
       operationName: 'ExecutionStatus',
       operationType: 'query',
       transport: 'http',
+      method: 'POST',
+      path: '/graphql',
       status: 200,
       durationMs: expect.any(Number),
       upstreamCalls: 1,
@@ -479,22 +488,39 @@ describe.each(LANES)("the edge's own answers, %s lane", (lane) => {
     await answer.arrayBuffer();
     expect(answer.status).toBe(status);
     const line = await oneLine(from);
-    expect(line).toMatchObject({ requestId: `edge-${status}`, traceId: TRACE_ID, transport: 'http', status, errorCodes: ['BAD_REQUEST'], upstreamCalls: 0, msg: 'request' });
+    expect(line).toMatchObject({ requestId: `edge-${status}`, traceId: TRACE_ID, transport: 'http', method: request.method, path: request.path, status, errorCodes: ['BAD_REQUEST'], upstreamCalls: 0, msg: 'request' });
     expect(line.durationMs).toEqual(expect.any(Number));
     expect(line).not.toHaveProperty('operationName');
   });
 
   it('malformed HTTP and a CONNECT, answered on the socket: one line each, with the request id the answer carried', async () => {
-    for (const [bytes, status] of [
-      ['GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nNot A Header\r\n\r\n', 400],
-      ['CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: 127.0.0.1:443\r\n\r\n', 405],
+    for (const [bytes, status, target] of [
+      // A head that never parsed has no method or path the line could trust.
+      ['GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nNot A Header\r\n\r\n', 400, undefined],
+      ['CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: 127.0.0.1:443\r\n\r\n', 405, { method: 'CONNECT', path: '127.0.0.1:443' }],
     ] as const) {
       const from = harness.logs.length;
       const { text } = await rawExchange(harness.url, bytes);
       expect(text.startsWith(`HTTP/1.1 ${status} `), text.slice(0, 100)).toBe(true);
       const requestId = /\r\nx-request-id: ([^\r]+)/i.exec(text)?.[1];
-      expect(await oneLine(from)).toMatchObject({ requestId, transport: 'http', status, errorCodes: ['BAD_REQUEST'] });
+      const line = await oneLine(from);
+      expect(line).toMatchObject({ requestId, transport: 'http', status, errorCodes: ['BAD_REQUEST'] });
+      expect({ method: line.method, path: line.path }).toEqual(target ?? { method: undefined, path: undefined });
     }
+  });
+
+  it('a path is logged without its query, and cut to 200 characters: a line never holds what a query string carries', async () => {
+    const from = harness.logs.length;
+    const long = `/${'a'.repeat(5_000)}`;
+    for (const path of ['/nope?token=hunter2&variables=%7B%7D', long]) {
+      const answer = await harness.fetch(path, { headers: { 'x-request-id': `path-${path.length}` } });
+      await answer.arrayBuffer();
+      expect(answer.status).toBe(404);
+    }
+    await eventually(() => expect(accessLines(harness, from)).toHaveLength(2));
+    const lines = accessLines(harness, from);
+    expect(lines.map((line) => line.path)).toEqual(['/nope', long.slice(0, 200)]);
+    expect(JSON.stringify(lines)).not.toContain('hunter2');
   });
 
   it.each([
@@ -516,7 +542,7 @@ describe.each(LANES)("the edge's own answers, %s lane", (lane) => {
     });
     socket.terminate();
     expect(status).toBe(404);
-    expect(await oneLine(from)).toMatchObject({ requestId: 'upgrade-refused-1', upgradeRequestId: 'upgrade-refused-1', transport: 'ws', status: 404, errorCodes: ['BAD_REQUEST'] });
+    expect(await oneLine(from)).toMatchObject({ requestId: 'upgrade-refused-1', upgradeRequestId: 'upgrade-refused-1', transport: 'ws', method: 'GET', path: '/graphql/nope', status: 404, errorCodes: ['BAD_REQUEST'] });
   });
 
   it.each(['onRequest', 'onResultProcess'])("a plugin's %s that throws: the masked 500 gets one line", async (hook) => {
@@ -567,6 +593,8 @@ describe.each(LANES)('one pipeline: a line for every operation over every transp
         expect(lines).toHaveLength(1);
         expect(lines[0]).toMatchObject({ msg: kase.msg, transport: TRANSPORT[transport], status: 200, operationType: kase.type, errorCodes: [] });
         expect(lines[0]!.operationName).toBe(kase.name);
+        // The path without a GET's query, which holds the document; an operation sent over a WebSocket has neither.
+        expect({ method: lines[0]!.method, path: lines[0]!.path }).toEqual(transport === 'WebSocket' ? { method: undefined, path: undefined } : { method: METHOD[transport], path: '/graphql' });
         expect(lines[0]!.upstreamCalls).toBe(kase.type === 'query' ? 1 : 0);
         expect(typeof lines[0]!.requestId).toBe('string');
         if (sent.requestId) expect(lines[0]!.requestId).toBe(sent.requestId);

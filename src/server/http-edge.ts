@@ -213,7 +213,7 @@ function failed(context: ServedContext, error: unknown, logger: Logger, accessLo
   if (res.headersSent) return void res.destroy();
   answer(res, requestId, {}, { status: 500, code: ErrorCode.INTERNAL_SERVER_ERROR, message: MASKED_MESSAGE, close: false });
   // Its line, unless the pipeline's is due already (a plugin's onResponse threw after the access log's: that line says 500).
-  accessLog?.edgeAnswered({ requestId, transport: 'http', status: 500, code: ErrorCode.INTERNAL_SERVER_ERROR, started, traceparent: req.headers.traceparent, response: res });
+  accessLog?.edgeAnswered({ requestId, request: req, transport: 'http', status: 500, code: ErrorCode.INTERNAL_SERVER_ERROR, started, traceparent: req.headers.traceparent, response: res });
 }
 
 /**
@@ -320,7 +320,7 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
     // The request the edge took on this socket is this one (an Expect refused as it arrived never was: answered at once).
     const busy = request.socket ? inFlight.get(request.socket) : undefined;
     const started = busy?.request === request ? busy.started : undefined;
-    state.accessLog?.edgeAnswered({ requestId, transport: 'http', status: refusal.status, code: refusal.code, started, traceparent: request.headers.traceparent, response });
+    state.accessLog?.edgeAnswered({ requestId, request, transport: 'http', status: refusal.status, code: refusal.code, started, traceparent: request.headers.traceparent, response });
   };
   const waitUntil = (promise: Promise<unknown> | void) => {
     promise?.catch((error: unknown) => logger.error({ err: error instanceof Error ? { name: error.name, message: error.message } : String(error) }, 'background work of a request failed'));
@@ -531,7 +531,7 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
       const status = versionRefused ? 505 : 405;
       if (versionRefused) endWithJson(socket, `505 ${STATUS_TEXT[505]}`, errorBody(ErrorCode.BAD_REQUEST, versionRefused), headers);
       else endWithJson(socket, '405 Method Not Allowed', errorBody(ErrorCode.BAD_REQUEST, NO_TUNNELS), { allow: GRAPHQL_METHODS, ...headers });
-      state.accessLog?.edgeAnswered({ requestId, transport: 'http', status, code: ErrorCode.BAD_REQUEST, traceparent: request.headers.traceparent, socket });
+      state.accessLog?.edgeAnswered({ requestId, request, transport: 'http', status, code: ErrorCode.BAD_REQUEST, traceparent: request.headers.traceparent, socket });
     });
   });
   return server;

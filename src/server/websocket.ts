@@ -267,7 +267,7 @@ function refuseUpgrade(socket: Duplex, request: IncomingMessage, status: string,
   const versions: Record<string, string> = message === UNSUPPORTED_VERSION ? { 'sec-websocket-version': '13' } : {};
   const requestId = requestIdFor(request.headers['x-request-id']);
   endWithJson(socket, status, errorBody(code, message), { ...versions, 'x-request-id': requestId });
-  accessLog?.edgeAnswered({ requestId, upgradeRequestId: requestId, transport: 'ws', status: Number.parseInt(status, 10), code, traceparent: request.headers.traceparent, socket });
+  accessLog?.edgeAnswered({ requestId, request, upgradeRequestId: requestId, transport: 'ws', status: Number.parseInt(status, 10), code, traceparent: request.headers.traceparent, socket });
 }
 
 /** Close reason of a connection that did not ask for graphql-transport-ws (at most 123 bytes, RFC 6455 §5.5). */

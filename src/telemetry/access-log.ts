@@ -13,16 +13,18 @@
  *
  * Fields (README "Operating → Access log"): requestId, traceId (the operation's span,
  * else the `traceparent` the request brought), operationName (as sent, at most
- * 100 characters), operationType, transport (`http`, `sse`, `ws`), upgradeRequestId
+ * 100 characters), operationType, transport (`http`, `sse`, `ws`), method and path
+ * (of an HTTP request or upgrade whose head was read: the path without its query, at
+ * most MAX_LOGGED_PATH_LENGTH characters), upgradeRequestId
  * (over WebSocket: the connection's, the one id its client holds), status,
  * durationMs, upstreamCalls, cacheHits, sharedCalls, errorCodes, and
  * upstreamRequestIds when an error came from upstream (its `extensions.upstreamRequestId`,
  * what a ticket with upstream names; at most MAX_LOGGED_UPSTREAM_IDS, each cut), and
  * `aborted: true` when an HTTP answer did not go out whole (see `settle`). Never a
- * header, a variable, a token or the document: nothing a caller sent beyond the
- * operation's name.
+ * header, a variable, a token, the query string or the document: nothing a caller
+ * sent beyond the method, the path and the operation's name.
  */
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { trace } from '@opentelemetry/api';
 import { getOperationAST, Kind, type DocumentNode, type ExecutionResult, type GraphQLError } from 'graphql';
@@ -41,6 +43,9 @@ interface Entry {
   started: number;
   requestId: string | undefined;
   transport: 'http' | 'sse' | 'ws';
+  /** The HTTP request's (or refused upgrade's) method and path: absent where no head was read, and for an operation sent over a WebSocket. */
+  method: string | undefined;
+  path: string | undefined;
   /** Over WebSocket: the id of the connection's upgrade, the one id its client holds. */
   upgradeRequestId: string | undefined;
   traceId: string | undefined;
@@ -66,6 +71,19 @@ interface Entry {
 const MAX_LOGGED_UPSTREAM_IDS = 10;
 /** Characters kept of each: upstream writes them, and a header may be kilobytes long. */
 const MAX_UPSTREAM_ID_LENGTH = 128;
+/** Characters kept of a path: a request line may be 8 KiB long (node's head limit), most of it a scanner's. */
+const MAX_LOGGED_PATH_LENGTH = 200;
+
+/**
+ * The method and path of `request` as its line names them: the path without its query (a GET's query holds the
+ * operation's variables) or fragment, cut to MAX_LOGGED_PATH_LENGTH characters.
+ */
+function requestTarget(request: Pick<IncomingMessage, 'method' | 'url'> | undefined): { method: string | undefined; path: string | undefined } {
+  if (!request) return { method: undefined, path: undefined };
+  const url = request.url ?? '';
+  const end = url.search(/[?#]/);
+  return { method: request.method, path: (end < 0 ? url : url.slice(0, end)).slice(0, MAX_LOGGED_PATH_LENGTH) };
+}
 
 function noteErrors(entry: Entry, result: ExecutionResult): void {
   for (const error of result.errors ?? []) {
@@ -99,6 +117,8 @@ function cutOff(response: ServerResponse, socket: Duplex | null): boolean {
 /** An answer the edge sent itself, with an error: the fields of its access line. */
 export interface EdgeAnswered {
   requestId: string;
+  /** The request whose head was read, for the line's method and path (`requestTarget`); absent for malformed HTTP. */
+  request?: Pick<IncomingMessage, 'method' | 'url'> | undefined;
   /** A refused upgrade's id again: where lines of WebSocket connections are looked up. */
   upgradeRequestId?: string;
   /** `ws` for a refused WebSocket upgrade. */
@@ -241,6 +261,7 @@ export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 
         operationName: entry.operationName,
         operationType: entry.operationType,
         transport: entry.transport,
+        ...(entry.method === undefined ? {} : { method: entry.method, path: entry.path }),
         ...(entry.upgradeRequestId ? { upgradeRequestId: entry.upgradeRequestId } : {}),
         status: entry.status,
         durationMs,
@@ -275,11 +296,14 @@ export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 
   /** A request's entry, started now. */
   function entryOf(request: Request, context: GatewayServerContext): Entry {
     const refusal = context.edgeRefusal;
+    const { method, path } = requestTarget(context.req);
     return {
       started: performance.now(),
       requestId: context.requestId,
       // Over HTTP, how the answer went decides (onResponse): an Accept listing text/event-stream may still get JSON.
       transport: context.webSocket ? 'ws' : 'http',
+      method,
+      path,
       upgradeRequestId: context.webSocket?.upgradeRequestId,
       traceId: refusal?.traceId ?? remoteSpanContext(request.headers.get('traceparent'))?.traceId,
       operationName: refusal?.operationName?.slice(0, MAX_OPERATION_NAME_LENGTH),
@@ -301,10 +325,13 @@ export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 
     if (answer.response && lineDue.has(answer.response)) return;
     const started = answer.started ?? performance.now();
     const { socket } = answer;
+    const { method, path } = requestTarget(answer.request);
     const entry: Entry = {
       started,
       requestId: answer.requestId,
       transport: answer.transport,
+      method,
+      path,
       upgradeRequestId: answer.upgradeRequestId,
       traceId: typeof answer.traceparent === 'string' ? remoteSpanContext(answer.traceparent)?.traceId : undefined,
       operationName: undefined,
