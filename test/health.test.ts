@@ -233,7 +233,7 @@ describe('/ready by state', () => {
       await new Promise((resolve) => setTimeout(resolve, 400));
       const probing = await get(harness, '/ready');
       expect(probing.status).toBe(200);
-      expect(JSON.parse(probing.text)).toEqual({ status: 'ready', upstream: { circuit: 'half-open', reason: open.upstream.reason } });
+      expect(JSON.parse(probing.text)).toEqual({ status: 'ready', upstream: { circuit: 'half_open', reason: open.upstream.reason } });
       // The probe (a healthy id) closes it.
       expect(codes(await harness.query('{ execution(id: "ex_demo_4") { id } }'))).toEqual([]);
       expect(JSON.parse((await get(harness, '/ready')).text)).toEqual({ status: 'ready', upstream: { circuit: 'closed' } });

@@ -17,11 +17,11 @@
  *   of the secret runs two for a while.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CircuitState } from 'cockatiel';
 import { buildInfo } from '../build-info.js';
 import { errorBody, ErrorCode, onlyGetAndHead } from '../errors.js';
 import type { RedisHealth } from '../shared-state/redis-store.js';
 import type { ExecutionsClient } from '../upstream/executions-client.js';
+import type { CircuitName } from '../upstream/resilience.js';
 import { pathOf } from './raw-http.js';
 import { CACHE_CONTROL } from '../pipeline/cache-control.js';
 
@@ -35,17 +35,11 @@ export type Readiness = 'starting' | 'ready' | 'draining';
 
 /** What `/ready` says of upstream. */
 export interface UpstreamHealth {
-  circuit: 'closed' | 'open' | 'half-open' | 'isolated';
+  circuit: CircuitName;
   /** Why the circuit last opened; only while it is not closed. */
   reason?: string;
 }
 
-const CIRCUITS: Record<CircuitState, UpstreamHealth['circuit']> = {
-  [CircuitState.Closed]: 'closed',
-  [CircuitState.Open]: 'open',
-  [CircuitState.HalfOpen]: 'half-open',
-  [CircuitState.Isolated]: 'isolated',
-};
 
 /** What `/ready` reads of Redis (a RedisStore, src/shared-state/redis-store.ts). */
 export interface RedisReport {
@@ -55,7 +49,7 @@ export interface RedisReport {
 
 /** The upstream circuit as the client's policies see it now. */
 export function upstreamHealth(client: ExecutionsClient): UpstreamHealth {
-  const circuit = CIRCUITS[client.policies.circuitState()];
+  const circuit = client.policies.circuitState();
   const reason = client.policies.judge.reason;
   return circuit === 'closed' || !reason ? { circuit } : { circuit, reason };
 }

@@ -30,7 +30,7 @@ import type { RedisStore } from '../shared-state/redis-store.js';
 import type { LiveLeases } from '../shared-state/live-leases.js';
 import type { SharedCache } from '../shared-state/shared-cache.js';
 import type { AttemptWatcher, ExecutionsClient, Refusal } from '../upstream/executions-client.js';
-import type { RetrySkip } from '../upstream/resilience.js';
+import { CIRCUIT_STATE_NAMES, type RetrySkip } from '../upstream/resilience.js';
 import type { SharedExecutions } from '../upstream/shared-executions.js';
 
 /** Names of the typed client's operations: the only names that become labels. */
@@ -284,8 +284,8 @@ export class GatewayMetrics {
       registers,
       aggregator: 'sum',
       collect() {
-        const current = CIRCUIT_STATES[policies.circuitState()] ?? 'closed';
-        for (const state of Object.values(CIRCUIT_STATES)) this.set({ state }, state === current ? 1 : 0);
+        const current = policies.circuitState();
+        for (const state of CIRCUIT_STATE_NAMES) this.set({ state }, state === current ? 1 : 0);
       },
     });
     gaugeReadWhenScraped(
@@ -552,6 +552,3 @@ function statusLabel(status: number | undefined): string {
   if (status === 429) return '429';
   return status >= 100 && status <= 599 ? `${Math.floor(status / 100)}xx` : 'other';
 }
-
-/** cockatiel's CircuitState values, as label values. */
-const CIRCUIT_STATES: Record<number, string> = { 0: 'closed', 1: 'open', 2: 'half_open', 3: 'isolated' };

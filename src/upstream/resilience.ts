@@ -54,6 +54,17 @@ import { UpstreamError } from '../errors.js';
 
 export { BrokenCircuitError, BulkheadRejectedError, TaskCancelledError };
 
+/** The circuit's states by the one name `/ready` and the `gateway_upstream_circuit_state` series both use. */
+export type CircuitName = 'closed' | 'open' | 'half_open' | 'isolated';
+const CIRCUIT_NAMES: Record<CircuitState, CircuitName> = {
+  [CircuitState.Closed]: 'closed',
+  [CircuitState.Open]: 'open',
+  [CircuitState.HalfOpen]: 'half_open',
+  [CircuitState.Isolated]: 'isolated',
+};
+/** Every state's name, in cockatiel's order. */
+export const CIRCUIT_STATE_NAMES: readonly CircuitName[] = Object.values(CIRCUIT_NAMES);
+
 export interface ResilienceOptions {
   /** Attempts in all, the first included (cockatiel's default would be unbounded). */
   maxAttempts: number;
@@ -356,9 +367,9 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
      * no traffic it said Open for good, on `/ready` and the state gauge alike,
      * long after the probe was allowed.
      */
-    circuitState(): CircuitState {
+    circuitState(): CircuitName {
       const state = breakerPolicy.state;
-      return state === CircuitState.Open && probeInMs() === 0 ? CircuitState.HalfOpen : state;
+      return CIRCUIT_NAMES[state === CircuitState.Open && probeInMs() === 0 ? CircuitState.HalfOpen : state];
     },
     /** Milliseconds until the open circuit lets its probe through; 0 when the next call may be it, or not open. */
     probeInMs,
