@@ -125,7 +125,7 @@ const OTHER_TYPES: readonly Json[] = ['text', '', 'ex_other', 42, 0, -1, 1.5, tr
 
 /**
  * Values that sit near the edges of what the fields read: timestamps in other
- * spellings and impossible ones, epoch milliseconds in and out of range, status
+ * spellings and impossible ones, epoch seconds and milliseconds in and out of range, status
  * spellings, odd text and numbers. Never put in `code` (an error code there is
  * an upstream error, tested in upstream-errors.test.ts).
  */
@@ -151,6 +151,9 @@ const ODD_VALUES: readonly Json[] = [
   '0000-01-01T00:30:00+01:00',
   '9999-12-31T23:59:59.999-01:00',
   1772366400000,
+  1772366400,
+  1772366400.25,
+  '1772366400',
   -62135596800000,
   -62135596800001,
   -62167219200000,
@@ -275,8 +278,8 @@ const INSTANTS = new Map<string, string | undefined>([
   ['2026-02-30T12:00:00Z', undefined],
   ['2026-02-29T00:00:00Z', undefined],
   ['2026-03-01T24:00:00Z', undefined],
-  // A time of day without an offset is no instant.
-  ['2026-03-01T12:00:00', undefined],
+  // A time of day without an offset is UTC, as upstream documents every timestamp.
+  ['2026-03-01T12:00:00', '2026-03-01T12:00:00.000Z'],
   ['2026-03-01T12:00:60.000Z', '2026-03-01T12:01:00.000Z'],
   ['2026-02-29T12:00:00.000Z', undefined],
   ['2026-13-01T00:00:00.000Z', undefined],
@@ -291,10 +294,12 @@ const INSTANTS = new Map<string, string | undefined>([
 /** What a DateTime field serves for a value: canonical text, null for nothing sent, undefined when unreadable. */
 function instantOf(value: Json): string | null | undefined {
   if (value === undefined || value === null) return null;
+  if (typeof value === 'string' && /^-?\d{9,}(\.\d+)?$/.test(value)) return instantOf(Number(value));
   if (typeof value === 'number') {
-    // Epoch milliseconds, always; fractions cut; only years 0000–9999.
-    if (Math.abs(value) > 8.64e15) return undefined;
-    const date = new Date(Math.trunc(value));
+    // Epoch seconds below 10^11 in magnitude, else epoch milliseconds; fractions of a millisecond cut; only years 0000–9999.
+    const ms = Math.abs(value) < 1e11 ? value * 1000 : value;
+    if (Math.abs(ms) > 8.64e15) return undefined;
+    const date = new Date(Math.trunc(ms));
     const year = date.getUTCFullYear();
     return year >= 0 && year <= 9999 ? date.toISOString() : undefined;
   }

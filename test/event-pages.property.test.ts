@@ -9,7 +9,7 @@
  * `#1` derived for an event without an id), missing, empty or of another type;
  * timestamps from a handful of instants (so ties are everywhere) in every
  * spelling the reader accepts (offsets, lowercase, a space, extra fraction
- * digits, epoch milliseconds, a bare date), or missing, null or unreadable;
+ * digits, no offset, epoch seconds or milliseconds, as numbers or text, a bare date), or missing, null or unreadable;
  * levels, types and node ids as text, numbers, booleans, objects or nothing;
  * now and then an entry that is not an object at all. Lists are sometimes
  * already ascending (the fast path) and sometimes not.
@@ -198,7 +198,7 @@ function isoAt(ms: number, offsetMinutes: number, colon = true): string {
   return `${local}${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}${colon ? ':' : ''}${String(abs % 60).padStart(2, '0')}`;
 }
 
-const SPELLINGS = ['canonical', 'canonical', 'canonical', 'offset', 'offset-no-colon', 'negative-offset', 'lowercase', 'space', 'no-fraction', 'micro', 'epoch'] as const;
+const SPELLINGS = ['canonical', 'canonical', 'canonical', 'offset', 'offset-no-colon', 'negative-offset', 'lowercase', 'space', 'no-fraction', 'micro', 'no-offset', 'epoch', 'epoch-seconds', 'epoch-text'] as const;
 
 /** The same instant written another way the reader accepts. */
 function spell(ms: number, spelling: (typeof SPELLINGS)[number]): unknown {
@@ -220,8 +220,14 @@ function spell(ms: number, spelling: (typeof SPELLINGS)[number]): unknown {
       return iso.replace('.000', '');
     case 'micro':
       return iso.replace('Z', '999Z');
+    case 'no-offset':
+      return iso.slice(0, -1);
     case 'epoch':
       return ms;
+    case 'epoch-seconds':
+      return ms / 1000;
+    case 'epoch-text':
+      return String(ms);
   }
 }
 
@@ -242,7 +248,7 @@ const timeArb: fc.Arbitrary<TimeSpec> = fc.oneof(
   {
     weight: 4,
     arbitrary: fc
-      .constantFrom<unknown>(ABSENT, ABSENT, null, '', 'soon', '2026-02-30T12:00:00.000Z', '2026-03-01T12:00:01', '2026-03-01T24:00:00Z', {}, [], true)
+      .constantFrom<unknown>(ABSENT, ABSENT, null, '', 'soon', '2026-02-30T12:00:00.000Z', '2026-03-01T12:00Z', '2026-03-01T24:00:00Z', {}, [], true)
       .map((value) => ({ value, ms: Number.NaN })),
   },
 );

@@ -1,6 +1,7 @@
 /**
  * Timestamps from upstream (src/domain/fields.ts): every RFC 3339 spelling of
- * an instant, epoch milliseconds and a bare date are served as the same
+ * an instant (also without its offset: UTC), epoch seconds or milliseconds (as
+ * numbers or as text) and a bare date are served as the same
  * canonical UTC string; anything that is not an instant is unreadable (served
  * as null with a warning). The DateTime scalar then serves what the reader made
  * exactly as graphql-scalars would (src/schema/scalars.ts).
@@ -61,12 +62,26 @@ describe('timestamps from upstream', () => {
     );
   });
 
-  it('reads a number as epoch milliseconds, always, and a bare date as midnight UTC', () => {
+  it('reads a number, or one written as text, as epoch milliseconds from 10^11 on and as epoch seconds below, and a bare date as midnight UTC', () => {
     fc.assert(
       fc.property(instant, (date) => {
-        expect(readTimestamp(date.getTime())).toBe(date.toISOString());
+        const ms = date.getTime();
         const day = date.toISOString().slice(0, 10);
         expect(readTimestamp(day)).toBe(`${day}T00:00:00.000Z`);
+        // Before 1973-03-03 (and after 1966-10-31) as milliseconds: read as seconds, below.
+        if (Math.abs(ms) < 1e11) return;
+        expect(readTimestamp(ms)).toBe(date.toISOString());
+        expect(readTimestamp(String(ms))).toBe(date.toISOString());
+      }),
+      { numRuns: 5_000 },
+    );
+    // Unix time: every second from 1970 to about year 5138, with its fraction to the millisecond.
+    fc.assert(
+      fc.property(fc.integer({ min: -62_167_219_199, max: 1e11 - 1 }), fc.integer({ min: 0, max: 999 }), (seconds, ms) => {
+        const expected = new Date(seconds * 1000 + (seconds < 0 ? -ms : ms)).toISOString();
+        const written = `${seconds < 0 ? '-' : ''}${Math.abs(seconds)}.${String(ms).padStart(3, '0')}`;
+        expect(readTimestamp(Number(written))).toBe(expected);
+        if (Math.abs(seconds) >= 1e8) expect(readTimestamp(written)).toBe(expected);
       }),
       { numRuns: 5_000 },
     );
@@ -97,6 +112,12 @@ describe('timestamps from upstream', () => {
     ['an offset', '2026-03-01T14:30:00+02:30', '2026-03-01T12:00:00.000Z'],
     ['an offset without colon', '2026-03-01T07:00:00-0500', '2026-03-01T12:00:00.000Z'],
     ['epoch milliseconds', 1_772_366_400_000, '2026-03-01T12:00:00.000Z'],
+    ['epoch seconds', 1_772_366_400, '2026-03-01T12:00:00.000Z'],
+    ['epoch seconds with a fraction', 1_772_366_400.5, '2026-03-01T12:00:00.500Z'],
+    ['epoch milliseconds as text', '1772366400000', '2026-03-01T12:00:00.000Z'],
+    ['epoch seconds as text', '1772366400', '2026-03-01T12:00:00.000Z'],
+    ['a time without an offset, as UTC (upstream documents every timestamp in UTC)', '2026-03-01T12:00:00', '2026-03-01T12:00:00.000Z'],
+    ['a time with a fraction and without an offset', '2026-03-01 12:00:00.250', '2026-03-01T12:00:00.250Z'],
     ['a bare date', '2026-03-01', '2026-03-01T00:00:00.000Z'],
     ['the documented form', '2026-03-01T12:07:00.000Z', '2026-03-01T12:07:00.000Z'],
   ])('reads %s', (_name, value, expected) => {
@@ -105,7 +126,10 @@ describe('timestamps from upstream', () => {
 
   it.each([
     ['a word', 'yesterday'],
-    ['a time without an offset', '2026-03-01T12:00:00'],
+    ['a year alone, as text', '2026'],
+    ['digits of no epoch length, as text', '12345678'],
+    ['digits with a sign and a space', '+1772366400'],
+    ['a time without seconds', '2026-03-01T12:00Z'],
     ['February 30', '2026-02-30T12:00:00Z'],
     ['an object', { at: '2026-03-01' }],
     ['a boolean', true],

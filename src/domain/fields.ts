@@ -67,10 +67,10 @@ export function servedSize(value: unknown): number {
 
 /**
  * RFC 3339 (either case of T and Z, or a space between date and time; no
- * fraction or any number of digits; Z or any offset, with or without its colon),
- * or a bare date.
+ * fraction or any number of digits; Z or any offset, with or without its colon,
+ * or none), or a bare date.
  */
-const RFC_3339 = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):?(\d{2})))?$/;
+const RFC_3339 = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):?(\d{2}))?)?$/;
 /**
  * The instants RFC 3339's four-digit years can write (0000-01-01T00:00:00.000Z
  * to 9999-12-31T23:59:59.999Z), in ms from the epoch. One range for serving,
@@ -111,16 +111,46 @@ function utcMs(year: number, month: number, day: number, hour: number, minute: n
 }
 
 /**
+ * Below this magnitude a number is epoch seconds, from it on epoch milliseconds: as milliseconds such a number is
+ * an instant before 1973-03-03, as seconds one before the year 5138, so no execution's time is read wrong either way.
+ * Upstream documents strings; an epoch number is the commonest variant, and Unix time counts seconds.
+ */
+const SECONDS_BELOW = 1e11;
+
+/**
+ * An epoch number written as text, `"1772366820000"` or `"1772366820.5"`: nine integer digits at least, so a
+ * year alone (`"2026"`) stays no instant rather than a moment of 1970.
+ */
+const NUMBER_TEXT = /^-?\d{9,}(?:\.\d+)?$/;
+
+/**
  * An instant in ms since the epoch, or NaN when the value is not one: an RFC
- * 3339 timestamp in any spelling (fractions past milliseconds are cut), a bare
- * date (midnight UTC), or a number (epoch milliseconds, always). Instants
- * outside years 0000–9999 are NaN too (FIRST_MS, LAST_MS).
+ * 3339 timestamp in any spelling (fractions past milliseconds are cut; a date and
+ * time without an offset is UTC, as upstream documents every timestamp), a bare
+ * date (midnight UTC), or a number, or one written as text (NUMBER_TEXT): epoch seconds
+ * below SECONDS_BELOW in magnitude, else epoch milliseconds. Instants outside
+ * years 0000–9999 are NaN too (FIRST_MS, LAST_MS).
  */
 export function instantMs(value: unknown): number {
-  if (typeof value === 'number') return Number.isFinite(value) ? inRange(Math.trunc(value)) : NaN;
+  if (typeof value === 'number') return epochMs(value);
   if (typeof value !== 'string') return NaN;
-  // An offset, or second 60 on the last day, can carry a four-digit year out of range.
-  return inRange(writtenMs(value));
+  const ms = writtenMs(value);
+  // An offset, or second 60 on the last day, can carry a four-digit year out of range. Digits are tried last: every
+  // event's createdAt is read when its events are indexed, nearly always in the documented form.
+  if (!Number.isNaN(ms)) return inRange(ms);
+  return NUMBER_TEXT.test(value) ? epochMs(Number(value), value) : NaN;
+}
+
+/** ms of an epoch number (`text`: as written, else its shortest text), a fraction past the millisecond cut. */
+function epochMs(value: number, text?: string): number {
+  if (!Number.isFinite(value)) return NaN;
+  if (Math.abs(value) >= SECONDS_BELOW) return inRange(Math.trunc(value));
+  // From the decimal digits, not value * 1000: 17179869184.19 * 1000 is 17179869184189.998 as a double.
+  const written = text ?? String(value);
+  const dot = written.indexOf('.');
+  if (dot < 0 || written.includes('e')) return inRange(Math.trunc(value * 1000));
+  const ms = Number(written.slice(dot + 1, dot + 4).padEnd(3, '0'));
+  return inRange(Math.trunc(value) * 1000 + (value < 0 ? -ms : ms));
 }
 
 /** ms since the epoch of a string instantMs reads, in any year an offset or a leap second reaches; NaN when it is none. */
@@ -132,14 +162,13 @@ function writtenMs(value: string): number {
   }
   const match = RFC_3339.exec(value.trim());
   if (!match) return NaN;
-  const [, y, mo, d, h, mi, s, fraction, zulu, sign, offsetHours, offsetMinutes] = match;
+  const [, y, mo, d, h, mi, s, fraction, , sign, offsetHours, offsetMinutes] = match;
   const year = Number(y);
   const month = Number(mo);
   const day = Number(d);
   if (!validDate(year, month, day)) return NaN;
   if (h === undefined) return utcMs(year, month, day, 0, 0, 0, 0);
-  // A time of day needs an offset to be an instant; RFC 3339 requires one.
-  if (zulu === undefined && sign === undefined) return NaN;
+  // RFC 3339 requires an offset; without one the time is UTC, as upstream documents every timestamp to be.
   const hour = Number(h);
   const minute = Number(mi);
   const second = Number(s);
