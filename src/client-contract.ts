@@ -56,7 +56,10 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
  * (README "When upstream data is odd").
  */
 export const WarningCode = {
-  /** Upstream sent a value of a type or form the field cannot hold; it is served as null (`events`: as an empty connection). */
+  /**
+   * Upstream sent a value of a type or form the field cannot hold; it is served as null. `events` is served as an
+   * empty connection, also when upstream sent no list at all, which its contract always has.
+   */
   UNREADABLE_VALUE: 'UNREADABLE_VALUE',
   /**
    * The gateway served another value than upstream's: an event id derived from its position, the parent's id for an event naming

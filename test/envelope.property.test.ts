@@ -326,7 +326,7 @@ interface Warning {
   message: string;
 }
 
-/** The spine the gateway needs: an execution object whose string id is the one asked for. */
+/** The spine the gateway needs: an execution object whose id is the one asked for (the changes put no number there that reads as it). */
 function usable(doc: Doc): boolean {
   return isObject(doc.data) && isObject(doc.data.execution) && doc.data.execution.id === ID;
 }
@@ -376,8 +376,8 @@ function expectServed(doc: Doc, execution: Record<string, Json>): string[] {
   const connection = execution.events as { totalCount: number; edges: Array<{ cursor: string; node: Record<string, Json> }> };
   const events = (doc.data as Doc).events;
   if (!Array.isArray(events)) {
-    // Absent or null is no events; anything else is no events with a warning.
-    if (events !== undefined && events !== null) expected.push(key('UNREADABLE_VALUE', ['execution', 'events']));
+    // Absent, null or anything else that is no list is no events, with a warning: upstream's contract always has a list.
+    expected.push(key('UNREADABLE_VALUE', ['execution', 'events']));
     expect(connection.totalCount).toBe(0);
     expect(connection.edges).toEqual([]);
     return expected;
@@ -445,7 +445,8 @@ describe('the envelope reader refuses only what it cannot serve (unit)', () => {
     ['data that is not an object', (doc) => ({ ...doc, data: 'data' })],
     ['no data.execution object', (doc) => ({ ...doc, data: { ...(doc.data as Doc), execution: undefined } })],
     ['a data.execution that is a list', (doc) => ({ ...doc, data: { ...(doc.data as Doc), execution: [(doc.data as Doc).execution] } })],
-    ['a non-string execution.id', (doc) => ({ ...doc, data: { ...(doc.data as Doc), execution: { ...((doc.data as Doc).execution as Doc), id: 7 } } })],
+    ['a number as execution.id that is another id', (doc) => ({ ...doc, data: { ...(doc.data as Doc), execution: { ...((doc.data as Doc).execution as Doc), id: 7 } } })],
+    ['an object as execution.id', (doc) => ({ ...doc, data: { ...(doc.data as Doc), execution: { ...((doc.data as Doc).execution as Doc), id: { id: ID } } } })],
     ['an execution without id', (doc) => ({ ...doc, data: { ...(doc.data as Doc), execution: { ...((doc.data as Doc).execution as Doc), id: undefined } } })],
     ["another execution's id", (doc) => ({ ...doc, data: { ...(doc.data as Doc), execution: { ...((doc.data as Doc).execution as Doc), id: 'ex_other' } } })],
   ])('refuses %s', (_name, change) => {
@@ -461,6 +462,14 @@ describe('the envelope reader refuses only what it cannot serve (unit)', () => {
     expect(readExecution({ data: { execution: { id: ID } } }, ID, 1)).toEqual({ id: ID, source: { id: ID }, events: [], eventsAbsent: true, bodyBytes: 1 });
     expect(readExecution({ data: { execution: { id: ID }, events: null } }, ID, 1)).toEqual({ id: ID, source: { id: ID }, events: [], eventsAbsent: true, bodyBytes: 1 });
     expect(readExecution({ data: { execution: { id: ID }, events: { 0: {} } } }, ID, 1)).toEqual({ id: ID, source: { id: ID }, events: [], eventsUnreadable: true, bodyBytes: 1 });
+  });
+
+  it('reads a numeric execution.id as its text, as every text field reads a number: 12345 is execution "12345"', () => {
+    expect(readExecution({ data: { execution: { id: 12345 }, events: [] } }, '12345', 1)).toEqual({ id: '12345', source: { id: 12345 }, events: [], bodyBytes: 1 });
+    expect(readExecution({ data: { execution: { id: -0 }, events: [] } }, '-0', 1)).toMatchObject({ id: '-0' });
+    // Another id still, however close: 12345 is not "012345", and 1e21 is written "1e+21".
+    expect(readExecution({ data: { execution: { id: 12345 }, events: [] } }, '012345', 1)).toEqual({ unusable: expect.any(String) });
+    expect(readExecution({ data: { execution: { id: 1e21 }, events: [] } }, '1000000000000000000000', 1)).toEqual({ unusable: expect.any(String) });
   });
 });
 
@@ -479,13 +488,21 @@ describe.each(LANES)('random changes to a valid envelope, through the gateway (%
   it.each<[string, string]>([
     ['not JSON', '{"code":200,"data":'],
     ['no data.execution object', JSON.stringify({ code: 200, data: { events: [] } })],
-    ['a non-string execution.id', JSON.stringify({ code: 200, data: { execution: { id: 7, status: 'workflow_running' }, events: [] } })],
+    ['a numeric execution.id naming another execution', JSON.stringify({ code: 200, data: { execution: { id: 7, status: 'workflow_running' }, events: [] } })],
+    ['an execution.id that is an object', JSON.stringify({ code: 200, data: { execution: { id: { id: ID }, status: 'workflow_running' }, events: [] } })],
     ["another execution's id", JSON.stringify({ code: 200, data: { execution: { id: 'ex_other', status: 'workflow_running' }, events: [] } })],
   ])('answers UPSTREAM_BAD_RESPONSE for a body with %s', async (_name, body) => {
     const response = await serve(body);
     expect(response.status).toBe(200);
     expect(response.data).toEqual({ execution: null });
     expect(codes(response)).toEqual(['UPSTREAM_BAD_RESPONSE']);
+  });
+
+  it('serves an execution whose id upstream wrote as a number, when that number is the id asked for', async () => {
+    harness.upstream.setFault('12345', { kind: 'body', body: JSON.stringify({ code: 200, data: { execution: { id: 12345, status: 'workflow_running' }, events: [] } }) });
+    const response = await harness.query<{ execution: Record<string, Json> | null }>('{ execution(id: "12345") { id status } }');
+    expect(response.errors).toBeUndefined();
+    expect(response.data).toEqual({ execution: { id: '12345', status: 'WORKFLOW_RUNNING' } });
   });
 
   it('never throws, never crashes, never answers UPSTREAM_BAD_RESPONSE while execution.id is the requested id; id and status always come through', async () => {

@@ -261,16 +261,18 @@ const CASES: Case[] = [
     warnings: [{ path: ['execution', 'startedAt'], code: 'UNREADABLE_VALUE' }],
   },
   {
-    quirk: 'events absent (an execution that never started)',
+    quirk: 'events absent (its contract always has a list)',
     apply: (_execution, _events, data) => delete data.events,
     select: 'events { totalCount edges { cursor } }',
     expected: { events: { totalCount: 0, edges: [] } },
+    warnings: [{ path: ['execution', 'events'], code: 'UNREADABLE_VALUE' }],
   },
   {
     quirk: 'events null',
     apply: (_execution, _events, data) => (data.events = null),
     select: 'events { totalCount edges { cursor } }',
     expected: { events: { totalCount: 0, edges: [] } },
+    warnings: [{ path: ['execution', 'events'], code: 'UNREADABLE_VALUE' }],
   },
   {
     quirk: 'events that are not a list',

@@ -8,7 +8,7 @@
  * (./event-pages.ts) read it; neither knows how it arrived.
  *
  * Field names and meanings follow the executions API (../shared/upstream/openapi.yaml),
- * which marks no field as required.
+ * whose required lists and nullability are its authors' assumptions (`x-source: assumption`).
  */
 import { numberText } from './number-text.js';
 
@@ -22,7 +22,7 @@ export interface Execution {
   /** True when upstream sent `events` that is not a list: served as no events, with a warning. */
   readonly eventsUnreadable?: boolean;
   /**
-   * True when upstream sent no `events` (absent or null): served as no events, without a warning, but not
+   * True when upstream sent no `events` (absent or null): served as no events, with a warning, and not
    * cached, since its contract always lists them (empty included) and a missing list may be a partial answer.
    */
   readonly eventsAbsent?: boolean;

@@ -95,17 +95,19 @@ ExecutionRef.implement({
       events: t.connection(
         {
           type: ExecutionEventRef,
-          description: `The execution's event log as a cursor connection. Without \`first\` or \`last\` a page holds ${DEFAULT_PAGE_SIZE} events: the first ones (after \`after\`), or with \`before\` alone the ones just before it; at most ${MAX_PAGE_SIZE}. Cursors name events, so they stay valid while the execution grows and when the filter or order changes. Empty when upstream sent no events. Errors: a page size outside 0 to ${MAX_PAGE_SIZE}, a cursor this connection did not hand out (another execution's, or altered), more than ${MAX_EVENTS_PER_REQUEST} events handed out across one request's pages, or a page whose selected event values would pass the bound on upstream values one result hands out (\`UPSTREAM_MAX_BODY_BYTES\` characters) are \`BAD_USER_INPUT\`; the field is non-null, so the execution it is on is then null.`,
+          description: `The execution's event log as a cursor connection. Without \`first\` or \`last\` a page holds ${DEFAULT_PAGE_SIZE} events: the first ones (after \`after\`), or with \`before\` alone the ones just before it; at most ${MAX_PAGE_SIZE}. Cursors name events, so they stay valid while the execution grows and when the filter or order changes. Empty when upstream sent no events (with an \`UNREADABLE_VALUE\` note in \`extensions.warnings\` when it sent no list at all, or something else than a list). Errors: a page size outside 0 to ${MAX_PAGE_SIZE}, a cursor this connection did not hand out (another execution's, or altered), more than ${MAX_EVENTS_PER_REQUEST} events handed out across one request's pages, or a page whose selected event values would pass the bound on upstream values one result hands out (\`UPSTREAM_MAX_BODY_BYTES\` characters) are \`BAD_USER_INPUT\`; the field is non-null, so the execution it is on is then null.`,
           args: {
             filter: t.arg({ type: ExecutionEventFilterInput, description: 'Only events matching this filter; `totalCount` counts them.' }),
             order: t.arg({ type: EventOrderEnum, defaultValue: 'ASC', description: 'Order by `createdAt`: `ASC` oldest first, `DESC` newest first.' }),
           },
           resolve: (execution, args, context, info) => {
-            if (execution.eventsUnreadable) {
+            if (execution.eventsUnreadable || execution.eventsAbsent) {
               context.scope.warn('Execution.events', {
                 path: responsePathAsArray(info.path),
                 code: WarningCode.UNREADABLE_VALUE,
-                message: 'Execution.events: upstream sent `events` that is not a list; served as no events.',
+                message: execution.eventsUnreadable
+                  ? 'Execution.events: upstream sent `events` that is not a list; served as no events.'
+                  : 'Execution.events: upstream sent no `events` list (its contract always has one, empty included); served as no events.',
               }, execution);
             }
             const list = { info, routes: (index: number) => [['edges', index, 'node'], ['nodes', index]] };

@@ -1,9 +1,9 @@
 /**
  * Reading upstream's envelope `{ code, data: { execution, events, message },
- * message, requestId }` as a tolerant reader. The documentation
- * (../shared/upstream/openapi.yaml) marks no field as required, so only what
- * the gateway cannot serve without is checked here: a JSON object with a
- * `data.execution` object whose `id` is a string and is the id asked for
+ * message, requestId }` as a tolerant reader. Whatever the documentation
+ * (../shared/upstream/openapi.yaml) marks as required, only what the gateway
+ * cannot serve without is checked here: a JSON object with a `data.execution`
+ * object whose `id` is the id asked for, as text or as a number written so
  * (never serve one execution's data under another's id). Everything else is
  * kept as sent and read field by field when a query selects it
  * (src/domain/fields.ts).
@@ -132,8 +132,9 @@ export function readExecution(json: unknown, requestedId: string, bodyBytes: num
   if (!isObject(data)) return { unusable: 'no `data` object' };
   const source = data.execution;
   if (!isObject(source)) return { unusable: 'no `data.execution` object' };
-  const id = source.id;
-  if (typeof id !== 'string') return { unusable: '`data.execution.id` is not a string' };
+  // A number is read as its text, as every text field reads one: `12345` for id "12345" is that execution.
+  const id = typeof source.id === 'number' && Number.isFinite(source.id) ? numberText(source.id) : source.id;
+  if (typeof id !== 'string') return { unusable: '`data.execution.id` is neither text nor a number' };
   if (id !== requestedId) return { unusable: 'the body describes another execution than the one asked for' };
   const events = data.events;
   // Literals, not a spread with a key added: every resolver reads these objects (README "What each plugin costs").
