@@ -257,7 +257,7 @@ describe.each(LANES)('shared cache between two replicas, %s lane', (lane) => {
     const event = (index: number, fields: Record<string, unknown>) => ({ ...stored.events[index], ...fields });
     const envelope = (execution: Record<string, unknown>, events: unknown) => JSON.stringify({ code: 200, data: { execution: { ...stored.execution, ...execution }, events } });
     const deep = (depth: number) => `${'['.repeat(depth)}1${']'.repeat(depth)}`;
-    const bodies: Array<[string, string | Buffer, Record<string, string>?]> = [
+    const bodies: Array<[string, string | Buffer, Record<string, string>?, string?]> = [
       ['duplicate keys (the last one counts)', envelope({}, stored.events).replace('"status":', '"status":["bogus"],"status":')],
       ['payloads nested 10,000 levels', envelope({ requestPayload: '<deep>' }, [event(0, { data: '<deep>' })]).replaceAll('"<deep>"', deep(10_000))],
       ['numbers as event ids: past 2^53, and past a double', envelope({}, [event(0, { id: '<a>' }), event(1, { id: '<b>' }), event(2, { id: '<c>' })]).replace('"<a>"', '12345678901234567890').replace('"<b>"', '12345678901234567891').replace('"<c>"', '1e400')],
@@ -279,25 +279,26 @@ describe.each(LANES)('shared cache between two replicas, %s lane', (lane) => {
       ['an execution of nothing but its id and status', JSON.stringify({ data: { execution: { id: SUCCEEDED, status: 'workflow_succeeded' }, events: [] } })],
       ['UTF-16LE with its byte-order mark', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(envelope({ statusReason: 'Zahlung für Rechnung 😀' }, stored.events), 'utf16le')])],
       ['a charset the gateway does not know', envelope({ statusReason: 'naïve' }, stored.events), { 'content-type': 'application/json; charset=x-klingon' }],
+      ['an execution id written as a number', JSON.stringify({ data: { execution: { ...stored.execution, id: 12345 }, events: stored.events } }), undefined, '12345'],
     ];
     const query = `query($id: ID!) { execution(id: $id) { id status rawStatus statusReason requestPayload createdAt updatedAt startedAt finishedAt
       events(first: 10) { totalCount edges { cursor node { id executionId createdAt data level } } }
       newest: events(first: 10, order: DESC) { nodes { id createdAt } }
       later: events(first: 10, filter: { createdAfter: "2026-03-01T12:00:00.500Z" }) { totalCount nodes { id } } } }`;
     const seen = (response: GraphQLResponse) => ({ data: response.data, errors: response.errors, warnings: response.extensions?.warnings });
-    for (const [quirk, body, headers] of bodies) {
+    for (const [quirk, body, headers, id = SUCCEEDED] of bodies) {
       const prefix = newPrefix();
       const a = await replica(lane, sharing(redisServer.url, prefix));
       const b = await replica(lane, sharing(redisServer.url, prefix));
-      upstream!.setFault(SUCCEEDED, { kind: 'body', body, ...(headers ? { headers } : {}) });
-      const fresh = await a.query(query, { id: SUCCEEDED });
+      upstream!.setFault(id, { kind: 'body', body, ...(headers ? { headers } : {}) });
+      const fresh = await a.query(query, { id });
       expect(fresh.errors, quirk).toBeUndefined();
-      expect((fresh.data as { execution?: { id?: string } } | undefined)?.execution?.id, quirk).toBe(SUCCEEDED);
-      const local = await a.query(query, { id: SUCCEEDED });
+      expect((fresh.data as { execution?: { id?: string } } | undefined)?.execution?.id, quirk).toBe(id);
+      const local = await a.query(query, { id });
       expect(costOf(local), quirk).toMatchObject({ calls: 0, cacheHits: 1 });
       expect(seen(local), quirk).toEqual(seen(fresh));
-      await waitFor(`A stored ${quirk} in Redis`, async () => (await redis.exists(cacheKey(prefix, SUCCEEDED))) === 1);
-      const shared = await b.query(query, { id: SUCCEEDED });
+      await waitFor(`A stored ${quirk} in Redis`, async () => (await redis.exists(cacheKey(prefix, id))) === 1);
+      const shared = await b.query(query, { id });
       expect(costOf(shared), quirk).toMatchObject({ calls: 0, cacheHits: 1 });
       expect(seen(shared), quirk).toEqual(seen(fresh));
       await Promise.all(harnesses.splice(0).map((harness) => harness.close()));

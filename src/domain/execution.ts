@@ -72,6 +72,16 @@ export function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 /**
+ * An execution's id as upstream wrote it: a string, or a number as its text (`12345` is execution "12345", as
+ * every text field reads a number); undefined for anything else. Whether it is the id asked for is the caller's check.
+ */
+export function executionIdOf(source: Readonly<Record<string, unknown>>): string | undefined {
+  const id = source.id;
+  if (typeof id === 'string') return id;
+  return typeof id === 'number' && Number.isFinite(id) ? numberText(id) : undefined;
+}
+
+/**
  * An event's id: upstream's when it is a non-empty string (or a number, as
  * text), else one derived from its position, `#<position>`: stable, because
  * upstream only appends.

@@ -13,7 +13,7 @@
  * is a miss, a write that fails is dropped; both are counted.
  */
 import type { Execution } from '../domain/execution.js';
-import { isObject } from '../domain/execution.js';
+import { executionIdOf, isObject } from '../domain/execution.js';
 import { SEAL_BYTES, type RedisStore } from './redis-store.js';
 import { storedJson } from '../domain/json-depth.js';
 
@@ -123,7 +123,7 @@ function revive(text: string, id: string): Execution | undefined {
   // A byte count: anything else (a negative one made the local cache's size calculation throw, failing the request) was not written here.
   if (!Number.isSafeInteger(value.bodyBytes) || value.bodyBytes < 0) return undefined;
   // The execution served under an id is always that id's (the rule the upstream client applies too).
-  if (value.source.id !== id) return undefined;
+  if (executionIdOf(value.source) !== id) return undefined;
   return {
     id,
     source: value.source,

@@ -12,7 +12,7 @@
  * upstream and the tests speak them.
  */
 import type { Execution } from '../domain/execution.js';
-import { isObject } from '../domain/execution.js';
+import { executionIdOf, isObject } from '../domain/execution.js';
 import { numberText } from '../domain/number-text.js';
 
 /** An execution as the API documents it. */
@@ -132,9 +132,8 @@ export function readExecution(json: unknown, requestedId: string, bodyBytes: num
   if (!isObject(data)) return { unusable: 'no `data` object' };
   const source = data.execution;
   if (!isObject(source)) return { unusable: 'no `data.execution` object' };
-  // A number is read as its text, as every text field reads one: `12345` for id "12345" is that execution.
-  const id = typeof source.id === 'number' && Number.isFinite(source.id) ? numberText(source.id) : source.id;
-  if (typeof id !== 'string') return { unusable: '`data.execution.id` is neither text nor a number' };
+  const id = executionIdOf(source);
+  if (id === undefined) return { unusable: '`data.execution.id` is neither text nor a number' };
   if (id !== requestedId) return { unusable: 'the body describes another execution than the one asked for' };
   const events = data.events;
   // Literals, not a spread with a key added: every resolver reads these objects (README "What each plugin costs").
