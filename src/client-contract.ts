@@ -58,7 +58,7 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 export const WarningCode = {
   /**
    * Upstream sent a value of a type or form the field cannot hold; it is served as null. `events` is served as an
-   * empty connection, also when upstream sent no list at all, which its contract always has.
+   * empty connection, also when upstream sent no list at all, which its contract always has; `status` as `UNKNOWN`.
    */
   UNREADABLE_VALUE: 'UNREADABLE_VALUE',
   /**

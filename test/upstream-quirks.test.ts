@@ -311,6 +311,16 @@ const CASES: Case[] = [
     expected: { runId: '12345' },
   },
   {
+    quirk: 'status sent as an object (UNKNOWN, with a note on each field that reads it)',
+    apply: (execution) => (execution.status = { value: 'workflow_running' }),
+    select: 'status rawStatus isTerminal',
+    expected: { status: 'UNKNOWN', rawStatus: null, isTerminal: false },
+    warnings: [
+      { path: ['execution', 'status'], code: 'UNREADABLE_VALUE' },
+      { path: ['execution', 'rawStatus'], code: 'UNREADABLE_VALUE' },
+    ],
+  },
+  {
     quirk: 'status absent',
     apply: (execution) => delete execution.status,
     select: 'rawStatus isTerminal',

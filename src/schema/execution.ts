@@ -2,7 +2,7 @@ import { responsePathAsArray } from 'graphql';
 import { pageEvents, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../domain/event-pages.js';
 import type { ExecutionEvent } from '../domain/execution.js';
 import { isTerminalStatus, statusOf } from '../domain/execution-status.js';
-import { readJson, readText, readTimestamp } from '../domain/fields.js';
+import { readJson, readText, readTimestamp, UNREADABLE } from '../domain/fields.js';
 import { WarningCode } from '../errors.js';
 import { EventOrderEnum, ExecutionEventFilterInput } from './event-filter.js';
 import { ExecutionEventEdgeRef, ExecutionEventRef } from './execution-event.js';
@@ -59,8 +59,19 @@ ExecutionRef.implement({
       id: t.exposeID('id', { description: 'Unique id of the execution, e.g. `ex_acme_7`.' }),
       status: t.field({
         type: ExecutionStatusEnum,
-        description: 'Where the execution is in its lifecycle. `UNKNOWN` when upstream sent no status, or a value this schema does not know yet.',
-        resolve: (execution) => statusOf(execution),
+        description: 'Where the execution is in its lifecycle. `UNKNOWN` when upstream sent no status, or a value this schema does not know yet (`rawStatus` has it), or one that cannot be read as text (an object or a list, with an `UNREADABLE_VALUE` note).',
+        resolve: (execution, _args, context, info) => {
+          const status = statusOf(execution);
+          // UNKNOWN alone cannot tell a status this schema does not know yet from one that is no status at all.
+          if (status === 'UNKNOWN' && readText(execution.source.status) === UNREADABLE) {
+            context.scope.warn('Execution.status', {
+              path: responsePathAsArray(info.path),
+              code: WarningCode.UNREADABLE_VALUE,
+              message: 'Execution.status: upstream sent a value that is not text; served as UNKNOWN.',
+            }, execution);
+          }
+          return status;
+        },
       }),
       rawStatus: t.string({
         nullable: true,
