@@ -322,7 +322,7 @@ describe.each(LANES)('one line per request, %s lane', (lane) => {
     }
   });
 
-  it('names upstream\'s ids of the responses the errors came from, for a ticket with upstream; none on a line without them', async () => {
+  it('names upstream\'s ids of the responses the errors and data warnings came from, for a ticket with upstream; none on a line without them', async () => {
     const from = harness.logs.length;
     await harness.query('query Executions { executions(ids: ["ex_missing", "ex_gone", "ex_demo_4"]) { id } }');
     const [line] = accessLines(harness, from);
@@ -333,6 +333,14 @@ describe.each(LANES)('one line per request, %s lane', (lane) => {
     const fine = harness.logs.length;
     await harness.query(STATUS, { id: 'ex_demo_4' });
     expect(accessLines(harness, fine)[0]).not.toHaveProperty('upstreamRequestIds');
+    // A data warning names its upstream response too: what a ticket about a value upstream sent wrong cites.
+    harness.upstream.setFault('ex_odd', { kind: 'body', body: JSON.stringify({ code: 200, data: { execution: { id: 'ex_odd', status: 'workflow_running', startedAt: 'yesterday' }, events: [] } }) });
+    const odd = harness.logs.length;
+    const served = await harness.query('{ execution(id: "ex_odd") { startedAt } }');
+    const warnings = served.extensions?.warnings as Array<{ upstreamRequestId?: string }>;
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.upstreamRequestId).toMatch(/^up-\d+$/);
+    expect(accessLines(harness, odd)[0]).toMatchObject({ errorCodes: [], upstreamRequestIds: [warnings[0]!.upstreamRequestId] });
   });
 
   it('a subscription: no line while it runs; one line when its client leaves, with the cost of all its updates', async () => {

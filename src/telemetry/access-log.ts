@@ -18,7 +18,7 @@
  * most MAX_LOGGED_PATH_LENGTH characters), upgradeRequestId
  * (over WebSocket: the connection's, the one id its client holds), status,
  * durationMs, upstreamCalls, cacheHits, sharedCalls, errorCodes, and
- * upstreamRequestIds when an error came from upstream (its `extensions.upstreamRequestId`,
+ * upstreamRequestIds when an error or a data warning came from upstream (its `upstreamRequestId`,
  * what a ticket with upstream names; at most MAX_LOGGED_UPSTREAM_IDS, each cut), and
  * `aborted: true` when an HTTP answer did not go out whole (see `settle`). Never a
  * header, a variable, a token, the query string or the document: nothing a caller
@@ -85,14 +85,20 @@ function requestTarget(request: Pick<IncomingMessage, 'method' | 'url'> | undefi
   return { method: request.method, path: (end < 0 ? url : url.slice(0, end)).slice(0, MAX_LOGGED_PATH_LENGTH) };
 }
 
-function noteErrors(entry: Entry, result: ExecutionResult): void {
+/** The result's error codes, and the upstream responses its errors and data warnings came from. */
+function noteResult(entry: Entry, result: ExecutionResult): void {
   for (const error of result.errors ?? []) {
     entry.errorCodes.add(String(error.extensions?.code ?? 'INTERNAL_SERVER_ERROR'));
-    const upstreamId = error.extensions?.upstreamRequestId;
-    if (typeof upstreamId !== 'string') continue;
-    const ids = (entry.upstreamRequestIds ??= new Set());
-    if (ids.size < MAX_LOGGED_UPSTREAM_IDS) ids.add(upstreamId.slice(0, MAX_UPSTREAM_ID_LENGTH));
+    noteUpstreamId(entry, error.extensions?.upstreamRequestId);
   }
+  const warnings = result.extensions?.warnings;
+  if (Array.isArray(warnings)) for (const warning of warnings) noteUpstreamId(entry, (warning as { upstreamRequestId?: unknown }).upstreamRequestId);
+}
+
+function noteUpstreamId(entry: Entry, upstreamId: unknown): void {
+  if (typeof upstreamId !== 'string') return;
+  const ids = (entry.upstreamRequestIds ??= new Set());
+  if (ids.size < MAX_LOGGED_UPSTREAM_IDS) ids.add(upstreamId.slice(0, MAX_UPSTREAM_ID_LENGTH));
 }
 
 function addCost(entry: Entry, context: GatewayContext | undefined): void {
@@ -396,7 +402,7 @@ export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 
           return {
             onNext({ result: update }) {
               addCost(entry, args.contextValue as unknown as GatewayContext);
-              noteErrors(entry, update);
+              noteResult(entry, update);
             },
             onEnd() {
               entry.ended = true;
@@ -412,7 +418,7 @@ export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 
     },
     onResultProcess({ request, result }) {
       const entry = entries.get(request);
-      if (entry && !isAsyncIterable(result)) for (const each of Array.isArray(result) ? result : [result]) noteErrors(entry, each);
+      if (entry && !isAsyncIterable(result)) for (const each of Array.isArray(result) ? result : [result]) noteResult(entry, each);
     },
     onResponse({ request, response, serverContext }) {
       // A plugin before this one may answer in onRequest, and the rest of that hook is skipped: Yoga's GraphiQL page,
