@@ -11,7 +11,7 @@ export type EventOrder =
   /** Newest first, e.g. for a live activity feed. */
   | 'DESC';
 
-/** Narrows an execution's events. Each list matches any of its values; the fields combine with "and"; an empty list matches nothing; an omitted field does not filter. */
+/** Narrows an execution's events. Each list matches any of its values, exactly as upstream writes them (case included: `warn` does not match `WARN`); the fields combine with "and"; an empty list matches nothing; an omitted field does not filter. */
 export type ExecutionEventFilter = {
   /** Keep events created strictly after this instant; events without a readable `createdAt` never match. */
   createdAfter?: string | null | undefined;

@@ -10,7 +10,7 @@ export const EventOrderEnum = builder.enumType('EventOrder', {
 
 export const ExecutionEventFilterInput = builder.inputType('ExecutionEventFilter', {
   description:
-    'Narrows an execution\'s events. Each list matches any of its values; the fields combine with "and"; an empty list matches nothing; an omitted field does not filter.',
+    'Narrows an execution\'s events. Each list matches any of its values, exactly as upstream writes them (case included: `warn` does not match `WARN`); the fields combine with "and"; an empty list matches nothing; an omitted field does not filter.',
   fields: (t) => ({
     levels: t.stringList({ description: 'Keep events whose `level` is one of these, e.g. `["warn", "error"]`.' }),
     eventTypes: t.stringList({ description: 'Keep events whose `eventType` is one of these.' }),
