@@ -249,6 +249,43 @@ describe.each(LANES)('watchExecution against the gateway (%s lane)', (lane) => {
     expect(delivered).toHaveLength(2 + 3 + 4 + 2 + 1);
   });
 
+  it("wakes a watch paused between attempts once the browser is back online (its window's online event), and stops listening", async () => {
+    // A browser's window, as far as the watch looks at it: Node has no online event.
+    const window = new EventTarget();
+    let listening = 0;
+    const events = {
+      addEventListener: (type: string, listener: () => void) => {
+        listening++;
+        window.addEventListener(type, listener);
+      },
+      removeEventListener: (type: string, listener: () => void) => {
+        listening--;
+        window.removeEventListener(type, listener);
+      },
+    };
+    Object.assign(globalThis, events);
+    try {
+      const id = startExecution(harness, 3);
+      const retries: number[] = [];
+      // The pause is drawn from 0 to 10^9 ms: only the online event can end it in time.
+      const updates = watch(id, { retryDelayMs: 1e9, maxRetryDelayMs: 1e9, onRetry: (_error, _attempt, delayMs) => retries.push(delayMs) });
+      await nextUpdate(updates, 'the first update');
+      const resumed = nextUpdate(updates, 'the first update after the drop');
+      harness.instance.server.closeAllConnections();
+      append(harness, id, 2);
+      await waitFor(() => retries.length === 1, 'the retry after the drop');
+      expect(retries[0]).toBeGreaterThan(STEP_MS);
+      expect(listening, 'listening for online while paused').toBe(1);
+      window.dispatchEvent(new Event('online'));
+      const update = (await resumed).value as ExecutionUpdate;
+      expect(update.newEvents.map((edge) => edge.node.id)).toEqual(upstreamEventIds(harness, id).slice(-2));
+      expect(listening, 'listening for online after the pause').toBe(0);
+    } finally {
+      delete (globalThis as Partial<typeof events>).addEventListener;
+      delete (globalThis as Partial<typeof events>).removeEventListener;
+    }
+  });
+
   it('resumes an execution that had no events yet from the start of the list: every event appended while away arrives', async () => {
     const id = startExecution(harness, 0);
     const updates = watch(id, { retryDelayMs: 300 });
@@ -1022,6 +1059,36 @@ describe.each(LANES)('watchExecution over one shared WebSocket (%s lane)', (lane
     expect(retries).toHaveLength(ids.length);
     for (const error of retries) expect(error).toMatchObject({ name: 'NetworkError', message: 'The WebSocket to the gateway closed (1006).' });
     for (const [id, updates] of iterators) expect(await nextUpdate(updates, `the end of the watch of ${id}`)).toEqual({ done: true, value: undefined });
+    expect(await socketsClosed(), 'sockets left open after every watch ended').toBe(0);
+  });
+
+  it('wakes a watch paused between attempts as soon as another watch has the shared socket connected again', async () => {
+    const fast = startExecution(harness, 3);
+    const slow = startExecution(harness, 3);
+    const slowRetries: number[] = [];
+    // The slow watch's pause is drawn from 0 to 10^9 ms: only the socket coming back can end it in time.
+    const fastUpdates = watch(fast, { retryDelayMs: 50 });
+    const slowUpdates = watch(slow, { retryDelayMs: 1e9, maxRetryDelayMs: 1e9, onRetry: (_error, _attempt, delayMs) => slowRetries.push(delayMs) });
+    await nextUpdate(fastUpdates, `the first update of ${fast}`);
+    await nextUpdate(slowUpdates, `the first update of ${slow}`);
+    // Both read on, as a page's loops do: each learns of the drop as it happens.
+    const fastAgain = fastUpdates.next();
+    const slowAgain = nextUpdate(slowUpdates, `the first update of ${slow} after the drop`);
+    const before = upgrades.length;
+    for (const socket of upgrades) socket.destroy();
+    append(harness, slow, 2);
+    const dropped = performance.now();
+    const resumed = await slowAgain;
+    expect(resumed.done).toBe(false);
+    expect((resumed.value as ExecutionUpdate).newEvents.map((edge) => edge.node.id)).toEqual(upstreamEventIds(harness, slow).slice(-2));
+    expect(slowRetries).toHaveLength(1);
+    expect(slowRetries[0]).toBeGreaterThan(STEP_MS);
+    expect(performance.now() - dropped).toBeLessThan(STEP_MS);
+    expect(upgrades.length - before, 'sockets opened again for 2 watches').toBe(1);
+    // Ended as a page ends them: the signal, then the loops read to their end, which lets go of the socket.
+    for (const stop of stops.splice(0)) stop.abort();
+    await fastAgain;
+    for (const updates of [fastUpdates, slowUpdates]) while (!(await nextUpdate(updates, 'the end of a watch')).done);
     expect(await socketsClosed(), 'sockets left open after every watch ended').toBe(0);
   });
 

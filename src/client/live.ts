@@ -48,7 +48,7 @@ import { withAuthorization } from './authorization.js';
 import { httpEndpoint } from './endpoint.js';
 import type { FetchInput } from './fetch-types.js';
 import { ExecutionUpdatesDocument, type ExecutionEventFilter, type ExecutionUpdatesSubscription } from './generated.js';
-import { sharedSocket, socketUrl } from './shared-socket.js';
+import { sharedSocket, socketUrl, type SocketLease } from './shared-socket.js';
 
 export type ExecutionUpdate = ExecutionUpdatesSubscription['executionUpdates'];
 
@@ -286,17 +286,60 @@ function idleWatchedFetch(idleMs: number): { fetchFn: typeof fetch; idled: Error
 }
 
 /** Resolves after `ms`, or at once when `signal` aborts: an abort must not wait out a long backoff. */
-function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+function pause(ms: number, signal: AbortSignal | undefined, wake?: (done: () => void) => () => void): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve();
+    let ended = false;
+    let stopWaking: (() => void) | undefined;
     const done = () => {
+      ended = true;
       clearTimeout(timer);
       signal?.removeEventListener('abort', done);
+      stopWaking?.();
       resolve();
     };
     const timer = setTimeout(done, ms);
     signal?.addEventListener('abort', done, { once: true });
+    stopWaking = wake?.(done);
+    // Woken while it started listening: nothing is left to listen for.
+    if (ended) stopWaking?.();
   });
+}
+
+/** The longest a watch waits, at random, once the browser is back online: a page's watches spread over it. */
+const ONLINE_SPREAD_MS = 1_000;
+
+/** What a browser's window offers for its `online` event; absent elsewhere (Node). */
+interface OnlineEvents {
+  addEventListener(type: 'online', listener: () => void): void;
+  removeEventListener(type: 'online', listener: () => void): void;
+}
+
+/**
+ * Ends a pause between attempts early (`back`) once the gateway can be reached again, and returns the function that
+ * stops listening: at once when another watch has had the shared socket acknowledged since this one's attempt failed
+ * (`openedBefore`, the count then: each watch's own backoff left some on an open socket for up to `maxRetryDelayMs`),
+ * and, when the browser is back online, after a random wait of up to `baseMs` or ONLINE_SPREAD_MS, whichever is
+ * shorter (so a page's watches do not all ask in the same millisecond).
+ */
+function whenReachable(socket: SocketLease | undefined, openedBefore: number | undefined, baseMs: number, back: () => void): () => void {
+  // Another watch may have had the socket acknowledged between this one's failure and its pause.
+  if (socket && openedBefore !== undefined && socket.opened() > openedBefore) {
+    back();
+    return () => undefined;
+  }
+  const offConnected = socket?.client.on('connected', back);
+  const events = typeof (globalThis as Partial<OnlineEvents>).addEventListener === 'function' ? (globalThis as unknown as OnlineEvents) : undefined;
+  let soon: ReturnType<typeof setTimeout> | undefined;
+  const online = () => {
+    soon ??= setTimeout(back, Math.random() * Math.min(baseMs, ONLINE_SPREAD_MS));
+  };
+  events?.addEventListener('online', online);
+  return () => {
+    offConnected?.();
+    events?.removeEventListener('online', online);
+    clearTimeout(soon);
+  };
 }
 
 /**
@@ -324,6 +367,8 @@ export async function* watchExecution(endpoint: string, authorization: string, i
       let reason: unknown = new Error('The stream ended before the execution did.');
       /** Set when the subscription was let go of while its last update was not read (`pausedTimeoutMs`). */
       let letGo = false;
+      /** Sockets acknowledged when this attempt failed: one acknowledged since (another watch's) ends the pause. */
+      let openedBefore: number | undefined;
       if (options.signal?.aborted) return;
       const payload = { query, variables: { id, eventsAfter, filter: options.filter ?? null } };
       const watchdog = !socket && idleMs > 0 && Number.isFinite(idleMs) ? idleWatchedFetch(idleMs) : undefined;
@@ -412,6 +457,7 @@ export async function* watchExecution(endpoint: string, authorization: string, i
       } catch (error) {
         // Read before any await: the socket's next opening forgets it.
         const lost = socket?.lost();
+        openedBefore = socket?.opened();
         const upgradeRefusal = refusedUpgrade(socket?.refusedWith(), socketUrl(url));
         if (error instanceof WatchError) throw error;
         if (upgradeRefusal) throw upgradeRefusal;
@@ -437,7 +483,8 @@ export async function* watchExecution(endpoint: string, authorization: string, i
       attempt++;
       const delayMs = retryDelay(attempt, baseMs, maxMs);
       options.onRetry?.(reason, attempt, delayMs);
-      await pause(delayMs, options.signal);
+      openedBefore ??= socket?.opened();
+      await pause(delayMs, options.signal, (back) => whenReachable(socket, openedBefore, baseMs, back));
     }
   } finally {
     socket?.release();

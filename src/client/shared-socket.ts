@@ -26,6 +26,8 @@ interface SocketState {
    * only where the WebSocket class says it (`ws`, as "Unexpected server response: 404"): a browser's says nothing.
    */
   refusedWith: number | undefined;
+  /** Sockets acknowledged so far (`connected`): a watch paused since a failure resumes once another one is. */
+  opened: number;
 }
 
 interface Shared {
@@ -44,6 +46,8 @@ export interface SocketLease {
   lost(): string | undefined;
   /** The status that refused the socket's upgrade, where the WebSocket class tells it (read it as the failure arrives). */
   refusedWith(): number | undefined;
+  /** How many sockets the gateway has acknowledged so far, this one included: a count to compare, not a state. */
+  opened(): number;
   release(): void;
 }
 
@@ -68,6 +72,7 @@ export function sharedSocket(url: string, authorization: string, webSocketImpl: 
     client: shared.client,
     lost: () => shared.state.lost,
     refusedWith: () => shared.state.refusedWith,
+    opened: () => shared.state.opened,
     release() {
       if (released) return;
       released = true;
@@ -82,7 +87,7 @@ export function sharedSocket(url: string, authorization: string, webSocketImpl: 
 
 function openShared(url: string, authorization: string, webSocketImpl: unknown, idleMs: number): Shared {
   const half = idleMs > 0 && Number.isFinite(idleMs) ? Math.max(1, Math.floor(idleMs / 2)) : 0;
-  const state: SocketState = { opening: new Set(), lost: undefined, refusedWith: undefined };
+  const state: SocketState = { opening: new Set(), lost: undefined, refusedWith: undefined, opened: 0 };
   const impl = webSocketImpl ?? (globalThis as { WebSocket?: unknown }).WebSocket;
   let pongDue: ReturnType<typeof setTimeout> | undefined;
   const client: Client = createClient({
@@ -97,6 +102,9 @@ function openShared(url: string, authorization: string, webSocketImpl: unknown, 
       connecting: () => {
         state.lost = undefined;
         state.refusedWith = undefined;
+      },
+      connected: () => {
+        state.opened++;
       },
       // Before graphql-ws's own listener fails the subscriptions, so the watches read why.
       closed: (event: unknown) => {
