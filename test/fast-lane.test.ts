@@ -75,16 +75,17 @@ describe('unrunnableHooks', () => {
   });
 
   it.each<[string, object, string]>([
-    ['an unknown hook', { onFooBar: () => undefined }, 'plugin #0: onFooBar'],
-    ['an unknown hook of a named plugin', { name: 'tracer', onExecute: () => undefined, onFooBar: () => undefined }, 'plugin #0 (tracer): onFooBar'],
-    ['an unknown hook beside instrumentation', { name: 'otel', instrumentation: {}, onRequestStart: () => undefined }, 'plugin #0 (otel): onRequestStart'],
+    ['an unknown hook', { onFooBar: () => undefined }, 'an unnamed plugin, #1 of 1 in Yoga\'s list (give it a `name`): onFooBar'],
+    ['an unknown hook of a named plugin', { name: 'tracer', onExecute: () => undefined, onFooBar: () => undefined }, 'plugin "tracer": onFooBar'],
+    ['an unknown hook beside instrumentation', { name: 'otel', instrumentation: {}, onRequestStart: () => undefined }, 'plugin "otel": onRequestStart'],
   ])('refuses %s', (_name, plugin, line) => {
     expect(unrunnableHooks([plugin as Plugin])).toEqual([line]);
   });
 
-  it('names every refused hook of every plugin by its place in the list, skipping empty places', () => {
+  it('names every refused hook of every plugin, by its name, else by its place in the list, skipping empty places', () => {
     const plugins = [everyKnownHook(), undefined, null, false, { onFooBar: () => undefined, onBarBaz: () => undefined }, { name: 'x', onQux: () => undefined }];
-    expect(unrunnableHooks(plugins as Plugin[])).toEqual(['plugin #4: onFooBar', 'plugin #4: onBarBaz', 'plugin #5 (x): onQux']);
+    const unnamed = "an unnamed plugin, #5 of 6 in Yoga's list (give it a `name`)";
+    expect(unrunnableHooks(plugins as Plugin[])).toEqual([`${unnamed}: onFooBar`, `${unnamed}: onBarBaz`, 'plugin "x": onQux']);
   });
 
   it('looks only at functions named like hooks', () => {
@@ -93,14 +94,14 @@ describe('unrunnableHooks', () => {
   });
 
   it('inspects a class instance, hooks as prototype methods included, down its inheritance', () => {
-    expect(unrunnableHooks([new LegacyTracer() as unknown as Plugin])).toEqual(['plugin #0 (legacy-tracer): onFooBar']);
+    expect(unrunnableHooks([new LegacyTracer() as unknown as Plugin])).toEqual(['plugin "legacy-tracer": onFooBar']);
     class Base {
       onBarBaz(): void {}
     }
     class Derived extends Base {
       onExecute(): void {}
     }
-    expect(unrunnableHooks([new Derived() as unknown as Plugin])).toEqual(['plugin #0: onBarBaz']);
+    expect(unrunnableHooks([new Derived() as unknown as Plugin])).toEqual(["an unnamed plugin, #1 of 1 in Yoga's list (give it a `name`): onBarBaz"]);
     class Known {
       onExecute(): void {}
       onResponse(): void {}
@@ -115,9 +116,9 @@ describe('createFastLane', () => {
     createInstance(readConfig({ FAST_LANE: String(fastLane), LOG_LEVEL: 'silent' }), { upstreamUrl: 'http://127.0.0.1:9', logger, plugins });
 
   it.each<[string, Plugin, RegExp]>([
-    ['a class instance with an unknown hook', new LegacyTracer() as unknown as Plugin, /plugin #\d+ \(legacy-tracer\): onFooBar/],
-    ['a named plugin with a hook of a newer Yoga', { name: 'otel', instrumentation: {}, onRequestStart: () => undefined } as unknown as Plugin, /plugin #\d+ \(otel\): onRequestStart/],
-    ['a plugin with onFooBar', { onFooBar: () => undefined } as Plugin, /plugin #\d+: onFooBar/],
+    ['a class instance with an unknown hook', new LegacyTracer() as unknown as Plugin, /plugin "legacy-tracer": onFooBar/],
+    ['a named plugin with a hook of a newer Yoga', { name: 'otel', instrumentation: {}, onRequestStart: () => undefined } as unknown as Plugin, /plugin "otel": onRequestStart/],
+    ['a plugin with onFooBar', { onFooBar: () => undefined } as Plugin, /an unnamed plugin, #(\d+) of (\d+) in Yoga's list \(give it a `name`\): onFooBar/],
   ])('refuses %s with one line naming it, and the way out', async (_name, plugin, named) => {
     // The full lane serves the same gateway: Yoga runs every hook itself.
     const full = make(false, [plugin]);
@@ -131,6 +132,13 @@ describe('createFastLane', () => {
       expect(thrown).toBeInstanceOf(FastLaneError);
       const { message } = thrown as FastLaneError;
       expect(message).toMatch(named);
+      // An unnamed plugin's number is its place in Yoga's list, counted from 1.
+      const [, place, count] = named.exec(message) ?? [];
+      if (place !== undefined) {
+        const yogaPlugins = (full.gateway as unknown as { plugins: unknown[] }).plugins;
+        expect(Number(count)).toBe(yogaPlugins.length);
+        expect(yogaPlugins[Number(place) - 1]).toBe(plugin);
+      }
       expect(message).toMatch(/^the fast lane cannot run these plugin hooks: .*\. Set FAST_LANE=false to serve every request through Yoga's own handler\.$/);
       expect(message).not.toContain('\n');
       // As the process makes it, with FAST_LANE=true.
@@ -226,7 +234,7 @@ describe('npm start with a plugin the fast lane cannot run', () => {
     expect(exit).toHaveBeenCalledWith(1);
     const lines = written.join('').split('\n').filter(Boolean);
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^execution-gateway: the fast lane cannot run these plugin hooks: plugin #\d+ \(legacy-tracer\): onFooBar\. Set FAST_LANE=false/);
+    expect(lines[0]).toMatch(/^execution-gateway: the fast lane cannot run these plugin hooks: plugin "legacy-tracer": onFooBar\. Set FAST_LANE=false/);
   });
 });
 

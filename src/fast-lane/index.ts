@@ -12,9 +12,11 @@
  *   answer is written in one go (./write-response.ts).
  *
  * `FAST_LANE=false` switches it off: the edge then hands every request to Yoga's
- * own node adapter, and operations run on graphql-js. Deleting this folder
- * changes speed, not behaviour: test/pipeline-hooks.test.ts and the behaviour
- * suites run on both lanes.
+ * own node adapter, and operations run on graphql-js. The lane changes speed,
+ * not what a request goes through or gets: test/pipeline-hooks.test.ts and the
+ * behaviour suites run on both lanes. It does refuse to start with a plugin hook
+ * it does not know (`unrunnableHooks`), which Yoga would run, or ignore when no
+ * Yoga runs a hook of that name.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isPromise } from 'graphql-yoga';
@@ -67,9 +69,10 @@ export class FastLaneError extends Error {
 }
 
 /**
- * Hooks of `plugins` the fast lane cannot run, as "plugin: hook" lines: any
- * `on…` function it does not know (a hook of a newer Yoga, say) is refused
- * rather than silently left out.
+ * Hooks of `plugins` (Yoga's list, its own plugins and those plugins added included) the fast lane cannot run, as
+ * "plugin: hook" lines: any `on…` function it does not know (a hook of a newer Yoga, or a misspelt one) is refused
+ * rather than silently left out. A plugin is named by its `name`; one without is numbered from 1 in Yoga's list,
+ * which is longer than the gateway's (src/pipeline/gateway.ts): Yoga puts its own plugins around it.
  */
 export function unrunnableHooks(plugins: YogaInternals['plugins']): string[] {
   const found: string[] = [];
@@ -78,7 +81,7 @@ export function unrunnableHooks(plugins: YogaInternals['plugins']): string[] {
     for (const key of hookNames(plugin)) {
       const value: unknown = (plugin as Record<string, unknown>)[key];
       const isHook = /^on[A-Z]/.test(key) && typeof value === 'function';
-      if (isHook && !RUNNABLE_HOOKS.has(key) && value) found.push(`plugin #${index}${pluginName(plugin)}: ${key}`);
+      if (isHook && !RUNNABLE_HOOKS.has(key) && value) found.push(`${pluginCalled(plugin, index, plugins.length)}: ${key}`);
     }
   });
   return found;
@@ -93,9 +96,9 @@ function hookNames(plugin: object): Set<string> {
   return names;
 }
 
-function pluginName(plugin: object): string {
+function pluginCalled(plugin: object, index: number, count: number): string {
   const name = (plugin as { name?: unknown }).name;
-  return typeof name === 'string' && name ? ` (${name})` : '';
+  return typeof name === 'string' && name ? `plugin "${name}"` : `an unnamed plugin, #${index + 1} of ${count} in Yoga's list (give it a \`name\`)`;
 }
 
 /**
