@@ -7,8 +7,8 @@
  *
  * The plugin list, in order: envelop's hook lists taken for the fast lane
  * (fast lane on); the request id; the operation's span (tracing on); Yoga's
- * Prometheus metrics (METRICS not off); CORS's Vary; `no-store`; hop-by-hop
- * headers dropped; the event stream's headers; `documentId` read from a GET or
+ * Prometheus metrics (METRICS not off); CORS's Vary; `no-store`; GraphiQL's
+ * revalidation (GraphiQL on); hop-by-hop headers dropped; the event stream's headers; `documentId` read from a GET or
  * form; request errors; stable error codes; the access log; the edge's refusals
  * (answered as they arrive); GraphiQL's 404 when it is off; trusted documents
  * (refused before parsing); CSRF prevention; GraphQL Armor's limits, hidden
@@ -96,7 +96,11 @@ export interface GatewayDependencies {
   /** Heap the parsed-document caches may hold (DOCUMENT_CACHE_MAX_BYTES, ./document-cache.ts). */
   documentCacheMaxBytes: number;
   graphiql?: GraphiQLSettings;
-  /** Plugins after the gateway's own: operators' additions, and probes in tests. */
+  /**
+   * Plugins after the gateway's own (before the operation's resolution): those of a program that builds the gateway
+   * itself (src/server/instance.ts `createInstance`), and probes in tests. The process (`npm start`) adds none: a
+   * plugin every deployment runs goes into the list below (README "Adding a plugin").
+   */
   plugins?: Plugin[];
   /** Drops event streams whose client stopped reading (LIVE_STALLED_CLIENT_MS); none are dropped without it. */
   stalledClients?: StalledClients;
@@ -196,7 +200,7 @@ export function createGateway(deps: GatewayDependencies): Gateway {
       useOperationResolution(),
       // After every plugin that may replace a result's errors, before Yoga's masking (which Yoga adds after these).
       errorLog.plugin,
-      // Last: its key is the request's whole rule set, every plugin's rules added.
+      // After every plugin that adds a rule: its key is the request's whole rule set.
       useValidationCache(),
       // Last: it closes a stream only when no plugin chose to serve it.
       useUnservedStreamClosing(),

@@ -35,7 +35,7 @@ export interface InstanceOptions {
   upstreamUrl: string;
   logger: Logger;
   graphiql?: GraphiQLSettings;
-  /** Plugins added after the gateway's own (operators' additions, test probes). */
+  /** Plugins added after the gateway's own, for a program that builds the gateway itself, and test probes (src/pipeline/gateway.ts `plugins`). */
   plugins?: Plugin[];
 }
 
