@@ -44,6 +44,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { request } from 'undici';
+import { readConfig } from '../src/config.js';
 import { runFanout } from './lib/fanout.js';
 import { runLoad, WARMUP_SECONDS, warmUp, type LoadResult } from './lib/load.js';
 import { sampleLatency, type LatencySummary, type Probe } from './lib/measure.js';
@@ -66,10 +67,10 @@ const RUNNER = process.env.BENCH_RUNNER || 'compiled';
 const ONLY = process.env.BENCH_SCENARIOS?.split(',').map((key) => key.trim().toUpperCase());
 /** The gateway counts as slower than the baseline when its median is this much lower (and the gap exceeds the spread). */
 const REGRESSION_THRESHOLD = 0.1;
-/** Mirrors the gateway's defaults so the floor and the direct reference fan out the same way. */
-const CONCURRENCY_PER_REQUEST = Number(process.env.UPSTREAM_CONCURRENCY_PER_REQUEST || 20);
-// The gateway sizes its pool to its bulkhead unless UPSTREAM_CONNECTIONS says more (src/config.ts).
-const UPSTREAM_SOCKETS = Number(process.env.UPSTREAM_CONNECTIONS || process.env.UPSTREAM_MAX_CONCURRENT || 256);
+/** The gateway's own reading of the settings, so the floor and the direct reference fan out and pool as it does. */
+const GATEWAY_UPSTREAM = readConfig(process.env).upstream;
+const CONCURRENCY_PER_REQUEST = GATEWAY_UPSTREAM.concurrencyPerRequest;
+const UPSTREAM_SOCKETS = GATEWAY_UPSTREAM.connections;
 const S3_SEQUENTIAL_SAMPLES = 30;
 
 const resultsUrl = new URL('./results/bench.json', import.meta.url);

@@ -168,7 +168,7 @@ export interface UpstreamFacts {
 }
 
 /** `extensions` of an error: its code, plus what upstream said when it said anything. */
-export function errorExtensions(code: ErrorCode, facts: UpstreamFacts = {}): Record<string, unknown> {
+function errorExtensions(code: ErrorCode, facts: UpstreamFacts = {}): Record<string, unknown> {
   const extensions: Record<string, unknown> = { code };
   if (facts.upstreamStatus !== undefined) extensions.upstreamStatus = facts.upstreamStatus;
   if (facts.upstreamRequestId !== undefined) extensions.upstreamRequestId = facts.upstreamRequestId;

@@ -5,6 +5,7 @@
  */
 import { GraphQLError } from 'graphql';
 import { createGraphQLError } from 'graphql-yoga';
+import { ErrorCode } from '../errors.js';
 
 /** Yoga's masking configuration, as YogaServer keeps it. */
 export interface MaskedErrorsOptions {
@@ -38,7 +39,7 @@ export function handleError(error: unknown, yoga: ErrorHandling): GraphQLError[]
     } else if (each instanceof Error) {
       errors.add(createGraphQLError(each.message, { originalError: each }));
     } else if (each !== null && each !== undefined && typeof (each as { toString?: unknown }).toString === 'function') {
-      errors.add(createGraphQLError(String(each), { extensions: { code: 'INTERNAL_SERVER_ERROR', unexpected: true } }));
+      errors.add(createGraphQLError(String(each), { extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, unexpected: true } }));
     } else {
       yoga.logger.error(each);
       errors.add(createGraphQLError('Unexpected error.', { extensions: { unexpected: true } }));

@@ -11,13 +11,13 @@ export interface CadenceSettings {
   pollWaitingMs: number;
   /** Queued or running: nodes start and fail by the second. */
   pollActiveMs: number;
-  /** ± this fraction of the interval, at random. */
+  /** ± this fraction of the interval, at random: 0 to 1 (LIVE_POLL_JITTER_PERCENT ÷ 100). */
   pollJitter: number;
   /** Longest pause between polls while upstream fails (the pause doubles per failure); never shorter than the status's own interval. */
   pollMaxBackoffMs: number;
 }
 
-/** The pause before the next poll of an execution in `status`, after `failures` failed polls in a row. */
+/** The pause in ms (1 at least) before the next poll of an execution in `status`, after `failures` failed polls in a row; `random` returns [0, 1). */
 export function nextPollDelay(status: ExecutionStatus, failures: number, settings: CadenceSettings, random: () => number = Math.random): number {
   const base = intervalFor(status, settings);
   // Never below the base interval: with LIVE_POLL_MAX_BACKOFF_MS under a poll interval, a cap alone

@@ -53,7 +53,7 @@ function finished(error: GraphQLError): GraphQLError {
 }
 
 /** The result with every error coded and cleaned; the same object when none needed it. */
-export function withStableErrorCodes<T extends ExecutionResult>(result: T): T {
+function withStableErrorCodes<T extends ExecutionResult>(result: T): T {
   const errors = result.errors;
   if (!errors?.length) return result;
   let changed = false;

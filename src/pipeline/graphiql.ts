@@ -185,7 +185,7 @@ async function render(options: GraphiQLOptions): Promise<Buffer<ArrayBuffer>> {
 }
 
 /** The Cache-Control of GraphiQL's page: a browser keeps it and asks each time whether it is still current. */
-export const GRAPHIQL_CACHE_CONTROL = 'no-cache';
+const GRAPHIQL_CACHE_CONTROL = 'no-cache';
 
 /**
  * Whether `If-None-Match` matches `etag` (RFC 9110 §13.1.2: `*`, or a list of entity tags compared weakly, so

@@ -88,7 +88,7 @@ function requestTarget(request: Pick<IncomingMessage, 'method' | 'url'> | undefi
 /** The result's error codes, and the upstream responses its errors and data warnings came from. */
 function noteResult(entry: Entry, result: ExecutionResult): void {
   for (const error of result.errors ?? []) {
-    entry.errorCodes.add(String(error.extensions?.code ?? 'INTERNAL_SERVER_ERROR'));
+    entry.errorCodes.add(String(error.extensions?.code ?? ErrorCode.INTERNAL_SERVER_ERROR));
     noteUpstreamId(entry, error.extensions?.upstreamRequestId);
   }
   const warnings = result.extensions?.warnings;
