@@ -19,7 +19,7 @@
  * Yoga runs a hook of that name.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isPromise } from 'graphql-yoga';
+import { isPromise, type Plugin } from 'graphql-yoga';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
 import { envelopHooks } from './envelop-hooks.js';
 import { PipelineRunner, type YogaInternals } from './runner.js';
@@ -38,31 +38,36 @@ export interface Lane {
   fetch(request: Request, serverContext: GatewayServerContext): Promise<Response>;
 }
 
-/** Every hook the runner or envelop runs per request, and those that run once; anything else stops the lane from being made. */
-const RUNNABLE_HOOKS = new Set([
+/**
+ * Every hook the runner or envelop runs per request, and those that run once; anything else stops the lane from being
+ * made. Keyed by Yoga's Plugin type, so an upgrade of Yoga, envelop or @whatwg-node/server that adds a hook fails the
+ * typecheck here until the lane runs it.
+ */
+const RUNNABLE: Record<Exclude<keyof Plugin, symbol>, true> = {
   // The runner's: @whatwg-node/server and Yoga's HTTP steps.
-  'onRequest',
-  'onRequestParse',
-  'onResultProcess',
-  'onResponse',
+  onRequest: true,
+  onRequestParse: true,
+  onResultProcess: true,
+  onResponse: true,
   // The operation runner's: Yoga's getResultForParams and envelop's parse, validate and execute steps.
-  'onParams',
-  'onExecutionResult',
-  'onParse',
-  'onValidate',
-  'onExecute',
+  onParams: true,
+  onExecutionResult: true,
+  onParse: true,
+  onValidate: true,
+  onExecute: true,
   // envelop's, run by envelop itself (getEnveloped).
-  'onEnveloped',
-  'onContextBuilding',
-  'onSubscribe',
+  onEnveloped: true,
+  onContextBuilding: true,
+  onSubscribe: true,
   // Wraps the runner's steps as it wraps Yoga's.
-  'instrumentation',
+  instrumentation: true,
   // Once, when Yoga is made or disposed: the same on both lanes.
-  'onPluginInit',
-  'onYogaInit',
-  'onSchemaChange',
-  'onDispose',
-]);
+  onPluginInit: true,
+  onYogaInit: true,
+  onSchemaChange: true,
+  onDispose: true,
+};
+const RUNNABLE_HOOKS: ReadonlySet<string> = new Set(Object.keys(RUNNABLE));
 
 export class FastLaneError extends Error {
   override name = 'FastLaneError';
