@@ -1,6 +1,6 @@
 import { builder } from './builder.js';
 import { ExecutionRef } from './execution-ref.js';
-import { ServedEvent, type EventList } from './served-event.js';
+import { ServedEvent, type EventList, type EventTextField } from './served-event.js';
 import type { GatewayContext } from '../request/context.js';
 import type { EventEdge } from '../domain/event-pages.js';
 
@@ -20,7 +20,6 @@ export function servedEdges(edges: readonly EventEdge[], context: GatewayContext
   return edges.map((edge, index) => ({ cursor: edge.cursor, node: new ServedEvent(edge.node, context, list, index) }));
 }
 
-type EventTextField = 'eventType' | 'level' | 'title' | 'message' | 'nodeId' | 'organizationId' | 'requestId' | 'runId' | 'workflowId';
 
 ExecutionEventRef.implement({
   description:

@@ -11,29 +11,20 @@ import { MAX_EVENTS_PER_REQUEST } from '../request/scope.js';
 import { ExecutionRef } from './execution-ref.js';
 import { ExecutionStatusEnum } from './execution-status.js';
 import { eventValueCopies, handOutEvents, JSON_WHAT, selects, served } from './served.js';
+import type { UpstreamExecution } from '../upstream/envelope.js';
 
 /** The fields of an events page that hand events out; `totalCount` and `pageInfo` do not. */
 const HANDED_OUT = new Set(['edges', 'nodes']);
 /** The ways down from an events page to its events. */
 const LISTED = [['edges', 'node'], ['nodes']] as const;
 
-type TextField =
-  | 'statusReason'
-  | 'paymentStatus'
-  | 'checkoutSessionId'
-  | 'orderId'
-  | 'externalRef'
-  | 'idempotencyKey'
-  | 'initiatedById'
-  | 'initiatedByType'
-  | 'organizationId'
-  | 'runId'
-  | 'workflowId'
-  | 'sourceEntityId'
-  | 'sourceEntityType'
-  | 'sourceSystem';
-type JsonField = 'clientSafeMetadata' | 'requestPayload' | 'responsePayload';
-type TimeField = 'createdAt' | 'updatedAt' | 'startedAt' | 'finishedAt';
+/**
+ * Upstream's execution fields by how they are read, from its documented shape (src/upstream/envelope.ts): a name
+ * that is not one of its fields does not typecheck, and a field added there is a text field until listed otherwise.
+ */
+type JsonField = Extract<keyof UpstreamExecution, 'clientSafeMetadata' | 'requestPayload' | 'responsePayload'>;
+type TimeField = Extract<keyof UpstreamExecution, 'createdAt' | 'updatedAt' | 'startedAt' | 'finishedAt'>;
+type TextField = Exclude<keyof UpstreamExecution, 'id' | 'status' | JsonField | TimeField>;
 
 ExecutionRef.implement({
   description:

@@ -13,8 +13,10 @@ import { readJson, readText, readTimestamp, UNREADABLE, type Unreadable } from '
 import { WarningCode } from '../errors.js';
 import type { GatewayContext } from '../request/context.js';
 import { JSON_WHAT, selectedPaths, unreadableWhy } from './served.js';
+import type { UpstreamEvent } from '../upstream/envelope.js';
 
-type TextField = 'eventType' | 'level' | 'title' | 'message' | 'nodeId' | 'organizationId' | 'requestId' | 'runId' | 'workflowId';
+/** An event's text fields, from upstream's documented shape (src/upstream/envelope.ts): its id, execution, time and data are read apart. */
+export type EventTextField = Exclude<keyof UpstreamEvent, 'id' | 'executionId' | 'createdAt' | 'data'>;
 
 /**
  * Where served events are listed: the field that lists them, and the ways down
@@ -109,7 +111,7 @@ export class ServedEvent {
     return this.#event.execution;
   }
 
-  #text(field: TextField): string | null {
+  #text(field: EventTextField): string | null {
     return this.#served(field, readText(this.#event.source[field]), 'text');
   }
 

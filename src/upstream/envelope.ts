@@ -9,7 +9,8 @@
  * (src/domain/fields.ts).
  *
  * The wire types below document what a well-behaved upstream sends; the demo
- * upstream and the tests speak them.
+ * upstream and the tests speak them, and the schema's field lists are typed by
+ * their keys (src/schema/execution.ts, served-event.ts).
  */
 import type { Execution } from '../domain/execution.js';
 import { executionIdOf, isObject } from '../domain/execution.js';
