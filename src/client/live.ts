@@ -285,7 +285,10 @@ function idleWatchedFetch(idleMs: number): { fetchFn: typeof fetch; idled: Error
   return watched;
 }
 
-/** Resolves after `ms`, or at once when `signal` aborts: an abort must not wait out a long backoff. */
+/**
+ * Resolves after `ms`, or at once when `signal` aborts (an abort must not wait out a long backoff), or when `wake`,
+ * given the resolver, calls it; `wake` returns the function that stops it listening, called however the pause ends.
+ */
 function pause(ms: number, signal: AbortSignal | undefined, wake?: (done: () => void) => () => void): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve();
