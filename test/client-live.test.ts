@@ -1092,6 +1092,40 @@ describe.each(LANES)('watchExecution over one shared WebSocket (%s lane)', (lane
     expect(await socketsClosed(), 'sockets left open after every watch ended').toBe(0);
   });
 
+  it('keeps its own backoff while the socket is acknowledged but serves nothing: an acknowledgement wakes no paused watch', async () => {
+    // A gateway (or a proxy before a crash-looping one) that acknowledges every socket and drops it at the first subscribe.
+    const server = new WebSocketServer({ host: '127.0.0.1', port: 0, handleProtocols: () => 'graphql-transport-ws' });
+    await once(server, 'listening');
+    const subscribes = new Map<string, number>();
+    server.on('connection', (socket) => {
+      socket.on('message', (data) => {
+        const message = JSON.parse(String(data)) as { type: string; payload?: { variables?: { id?: string } } };
+        if (message.type === 'connection_init') socket.send(JSON.stringify({ type: 'connection_ack' }));
+        if (message.type !== 'subscribe') return;
+        const id = message.payload?.variables?.id ?? '';
+        subscribes.set(id, (subscribes.get(id) ?? 0) + 1);
+        socket.terminate();
+      });
+    });
+    const stop = new AbortController();
+    try {
+      const endpoint = `http://127.0.0.1:${(server.address() as { port: number }).port}/graphql`;
+      const options = { signal: stop.signal, transport: 'websocket' as const, webSocketImpl: WebSocket };
+      const fast = watchExecution(endpoint, AUTH, 'ex_fast', { ...options, retryDelayMs: 10, maxRetryDelayMs: 20 }).next();
+      // Its pause is drawn from 0 to 10^9 ms: anything that wakes it shows in its subscribes.
+      const slow = watchExecution(endpoint, AUTH, 'ex_slow', { ...options, retryDelayMs: 1e9, maxRetryDelayMs: 1e9 }).next();
+      await waitFor(() => (subscribes.get('ex_fast') ?? 0) >= 20, () => `20 subscribes of the fast watch (${subscribes.get('ex_fast') ?? 0})`);
+      expect(subscribes.get('ex_slow')).toBe(1);
+      stop.abort();
+      expect(await fast).toEqual({ done: true, value: undefined });
+      expect(await slow).toEqual({ done: true, value: undefined });
+    } finally {
+      stop.abort();
+      for (const client of server.clients) client.terminate();
+      server.close();
+    }
+  });
+
   // graphql-ws takes a 1000 close (a proxy's, say) as normal and subscribes again by itself, with the variables the
   // subscription was sent with: a watch that began from a cursor got every event since it a second time.
   it('resumes from its last cursor, not the one it began with, when the socket closes normally (1000) mid-watch', async () => {

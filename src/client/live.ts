@@ -319,19 +319,20 @@ interface OnlineEvents {
 }
 
 /**
- * Ends a pause between attempts early (`back`) once the gateway can be reached again, and returns the function that
- * stops listening: at once when another watch has had the shared socket acknowledged since this one's attempt failed
- * (`openedBefore`, the count then: each watch's own backoff left some on an open socket for up to `maxRetryDelayMs`),
- * and, when the browser is back online, after a random wait of up to `baseMs` or ONLINE_SPREAD_MS, whichever is
- * shorter (so a page's watches do not all ask in the same millisecond).
+ * Ends a pause between attempts early (`back`) once the gateway serves again, and returns the function that stops
+ * listening: at once when another watch on the shared socket has received an update since this one's attempt failed
+ * (`servedBefore`, the count then: each watch's own backoff left some on a healthy socket for up to
+ * `maxRetryDelayMs`; an acknowledged socket alone is no sign, as one that a failing gateway acknowledges and drops
+ * would wake every watch in lock-step), and, when the browser is back online, after a random wait of up to `baseMs`
+ * or ONLINE_SPREAD_MS, whichever is shorter (so a page's watches do not all ask in the same millisecond).
  */
-function whenReachable(socket: SocketLease | undefined, openedBefore: number | undefined, baseMs: number, back: () => void): () => void {
-  // Another watch may have had the socket acknowledged between this one's failure and its pause.
-  if (socket && openedBefore !== undefined && socket.opened() > openedBefore) {
+function whenReachable(socket: SocketLease | undefined, servedBefore: number | undefined, baseMs: number, back: () => void): () => void {
+  // Another watch may have been served between this one's failure and its pause.
+  if (socket && servedBefore !== undefined && socket.served() > servedBefore) {
     back();
     return () => undefined;
   }
-  const offConnected = socket?.client.on('connected', back);
+  const offServed = socket?.onServed(back);
   const events = typeof (globalThis as Partial<OnlineEvents>).addEventListener === 'function' ? (globalThis as unknown as OnlineEvents) : undefined;
   let soon: ReturnType<typeof setTimeout> | undefined;
   const online = () => {
@@ -339,7 +340,7 @@ function whenReachable(socket: SocketLease | undefined, openedBefore: number | u
   };
   events?.addEventListener('online', online);
   return () => {
-    offConnected?.();
+    offServed?.();
     events?.removeEventListener('online', online);
     clearTimeout(soon);
   };
@@ -370,8 +371,8 @@ export async function* watchExecution(endpoint: string, authorization: string, i
       let reason: unknown = new Error('The stream ended before the execution did.');
       /** Set when the subscription was let go of while its last update was not read (`pausedTimeoutMs`). */
       let letGo = false;
-      /** Sockets acknowledged when this attempt failed: one acknowledged since (another watch's) ends the pause. */
-      let openedBefore: number | undefined;
+      /** Updates the shared socket had received when this attempt failed: one received since (another watch's) ends the pause. */
+      let servedBefore: number | undefined;
       if (options.signal?.aborted) return;
       const payload = { query, variables: { id, eventsAfter, filter: options.filter ?? null } };
       const watchdog = !socket && idleMs > 0 && Number.isFinite(idleMs) ? idleWatchedFetch(idleMs) : undefined;
@@ -428,6 +429,8 @@ export async function* watchExecution(endpoint: string, authorization: string, i
           if (update.cursor) eventsAfter = update.cursor;
           attempt = 0;
           yielded = true;
+          // The socket serves: watches on it paused since a failure try again now.
+          socket?.wasServed();
           // The watch reached the gateway's time limit while the execution still runs: subscribe again, from the last cursor.
           const timedOut = update.isFinal && update.endReason === 'WATCH_TIME_LIMIT';
           // The gateway's contract, trusted as the data is: both transports type extensions loosely.
@@ -460,7 +463,7 @@ export async function* watchExecution(endpoint: string, authorization: string, i
       } catch (error) {
         // Read before any await: the socket's next opening forgets it.
         const lost = socket?.lost();
-        openedBefore = socket?.opened();
+        servedBefore = socket?.served();
         const upgradeRefusal = refusedUpgrade(socket?.refusedWith(), socketUrl(url));
         if (error instanceof WatchError) throw error;
         if (upgradeRefusal) throw upgradeRefusal;
@@ -486,8 +489,8 @@ export async function* watchExecution(endpoint: string, authorization: string, i
       attempt++;
       const delayMs = retryDelay(attempt, baseMs, maxMs);
       options.onRetry?.(reason, attempt, delayMs);
-      openedBefore ??= socket?.opened();
-      await pause(delayMs, options.signal, (back) => whenReachable(socket, openedBefore, baseMs, back));
+      servedBefore ??= socket?.served();
+      await pause(delayMs, options.signal, (back) => whenReachable(socket, servedBefore, baseMs, back));
     }
   } finally {
     socket?.release();

@@ -26,8 +26,12 @@ interface SocketState {
    * only where the WebSocket class says it (`ws`, as "Unexpected server response: 404"): a browser's says nothing.
    */
   refusedWith: number | undefined;
-  /** Sockets acknowledged so far (`connected`): a watch paused since a failure resumes once another one is. */
-  opened: number;
+  /**
+   * Updates the socket's subscriptions have received so far, and who waits for the next: a watch paused since a
+   * failure resumes once another watch is served (an acknowledgement alone shows no subscription is).
+   */
+  served: number;
+  readonly onServed: Set<() => void>;
 }
 
 interface Shared {
@@ -46,8 +50,12 @@ export interface SocketLease {
   lost(): string | undefined;
   /** The status that refused the socket's upgrade, where the WebSocket class tells it (read it as the failure arrives). */
   refusedWith(): number | undefined;
-  /** How many sockets the gateway has acknowledged so far, this one included: a count to compare, not a state. */
-  opened(): number;
+  /** Updates the socket's subscriptions have received so far: a count to compare, not a state. */
+  served(): number;
+  /** Tells the socket's watches, those paused included, that a subscription on it received an update. */
+  wasServed(): void;
+  /** Calls `listener` on each update a subscription on the socket receives; returns the function that stops it. */
+  onServed(listener: () => void): () => void;
   release(): void;
 }
 
@@ -72,7 +80,15 @@ export function sharedSocket(url: string, authorization: string, webSocketImpl: 
     client: shared.client,
     lost: () => shared.state.lost,
     refusedWith: () => shared.state.refusedWith,
-    opened: () => shared.state.opened,
+    served: () => shared.state.served,
+    wasServed() {
+      shared.state.served++;
+      for (const listener of [...shared.state.onServed]) listener();
+    },
+    onServed(listener) {
+      shared.state.onServed.add(listener);
+      return () => shared.state.onServed.delete(listener);
+    },
     release() {
       if (released) return;
       released = true;
@@ -87,7 +103,7 @@ export function sharedSocket(url: string, authorization: string, webSocketImpl: 
 
 function openShared(url: string, authorization: string, webSocketImpl: unknown, idleMs: number): Shared {
   const half = idleMs > 0 && Number.isFinite(idleMs) ? Math.max(1, Math.floor(idleMs / 2)) : 0;
-  const state: SocketState = { opening: new Set(), lost: undefined, refusedWith: undefined, opened: 0 };
+  const state: SocketState = { opening: new Set(), lost: undefined, refusedWith: undefined, served: 0, onServed: new Set() };
   const impl = webSocketImpl ?? (globalThis as { WebSocket?: unknown }).WebSocket;
   let pongDue: ReturnType<typeof setTimeout> | undefined;
   const client: Client = createClient({
@@ -102,9 +118,6 @@ function openShared(url: string, authorization: string, webSocketImpl: unknown, 
       connecting: () => {
         state.lost = undefined;
         state.refusedWith = undefined;
-      },
-      connected: () => {
-        state.opened++;
       },
       // Before graphql-ws's own listener fails the subscriptions, so the watches read why.
       closed: (event: unknown) => {
