@@ -467,12 +467,15 @@ describe('the envelope reader refuses only what it cannot serve (unit)', () => {
     expect(readExecution({ data: { execution: { id: ID }, events: { 0: {} } } }, ID, 1)).toEqual({ id: ID, source: { id: ID }, events: [], eventsUnreadable: true, bodyBytes: 1 });
   });
 
-  it('reads a numeric execution.id as its text, as every text field reads a number: 12345 is execution "12345"', () => {
+  it('reads an integer execution.id as its text while a double holds it exactly: 12345 is execution "12345"', () => {
     expect(readExecution({ data: { execution: { id: 12345 }, events: [] } }, '12345', 1)).toEqual({ id: '12345', source: { id: 12345 }, events: [], bodyBytes: 1 });
     expect(readExecution({ data: { execution: { id: -0 }, events: [] } }, '-0', 1)).toMatchObject({ id: '-0' });
     // Another id still, however close: 12345 is not "012345", and 1e21 is written "1e+21".
     expect(readExecution({ data: { execution: { id: 12345 }, events: [] } }, '012345', 1)).toEqual({ unusable: expect.any(String) });
     expect(readExecution({ data: { execution: { id: 1e21 }, events: [] } }, '1000000000000000000000', 1)).toEqual({ unusable: expect.any(String) });
+    // Past 2^53 JSON.parse has rounded it already: 9007199254740993 reads as 9007199254740992, another execution.
+    expect(readExecution(JSON.parse('{"data":{"execution":{"id":9007199254740993},"events":[]}}') as Json, '9007199254740992', 1)).toEqual({ unusable: expect.any(String) });
+    expect(readExecution({ data: { execution: { id: 1.5 }, events: [] } }, '1.5', 1)).toEqual({ unusable: expect.any(String) });
   });
 });
 

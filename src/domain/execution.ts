@@ -72,13 +72,15 @@ export function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * An execution's id as upstream wrote it: a string, or a number as its text (`12345` is execution "12345", as
- * every text field reads a number); undefined for anything else. Whether it is the id asked for is the caller's check.
+ * An execution's id as upstream wrote it: a string, or an integer as its text (`12345` is execution "12345", as
+ * every text field reads a number) while a double holds it exactly; undefined for anything else. Past 2^53
+ * JSON.parse has already rounded it to another integer (9007199254740993 reads as …992), which must not name the
+ * execution asked for. Whether it is the id asked for is the caller's check.
  */
 export function executionIdOf(source: Readonly<Record<string, unknown>>): string | undefined {
   const id = source.id;
   if (typeof id === 'string') return id;
-  return typeof id === 'number' && Number.isFinite(id) ? numberText(id) : undefined;
+  return typeof id === 'number' && Number.isSafeInteger(id) ? numberText(id) : undefined;
 }
 
 /**
