@@ -116,6 +116,9 @@ describe('timestamps from upstream', () => {
     ['epoch seconds with a fraction', 1_772_366_400.5, '2026-03-01T12:00:00.500Z'],
     ['epoch milliseconds as text', '1772366400000', '2026-03-01T12:00:00.000Z'],
     ['epoch seconds as text', '1772366400', '2026-03-01T12:00:00.000Z'],
+    ['epoch seconds as text, with spaces around', ' 1772366400 ', '2026-03-01T12:00:00.000Z'],
+    // 11 integer digits are seconds, though the text's double rounds to 1e11: the line is drawn on the digits.
+    ['the last second before 10^11, as text with a fraction a double cannot hold', '99999999999.99999999', '5138-11-16T09:46:39.999Z'],
     ['a time without an offset, as UTC (upstream documents every timestamp in UTC)', '2026-03-01T12:00:00', '2026-03-01T12:00:00.000Z'],
     ['a time with a fraction and without an offset', '2026-03-01 12:00:00.250', '2026-03-01T12:00:00.250Z'],
     ['a bare date', '2026-03-01', '2026-03-01T00:00:00.000Z'],
@@ -128,6 +131,7 @@ describe('timestamps from upstream', () => {
     ['a word', 'yesterday'],
     ['a year alone, as text', '2026'],
     ['digits of no epoch length, as text', '12345678'],
+    ['zero-padded digits, as text', '000000001'],
     ['digits with a sign and a space', '+1772366400'],
     ['a time without seconds', '2026-03-01T12:00Z'],
     ['February 30', '2026-02-30T12:00:00Z'],

@@ -118,10 +118,11 @@ function utcMs(year: number, month: number, day: number, hour: number, minute: n
 const SECONDS_BELOW = 1e11;
 
 /**
- * An epoch number written as text, `"1772366820000"` or `"1772366820.5"`: nine integer digits at least, so a
- * year alone (`"2026"`) stays no instant rather than a moment of 1970.
+ * An epoch number written as text, `"1772366820000"` or `"1772366820.5"` (spaces around it aside): nine integer
+ * digits at least, the first not 0, so a year alone (`"2026"`) or a zero-padded count stays no instant rather
+ * than a moment of 1970.
  */
-const NUMBER_TEXT = /^-?\d{9,}(?:\.\d+)?$/;
+const NUMBER_TEXT = /^-?[1-9]\d{8,}(?:\.\d+)?$/;
 
 /**
  * An instant in ms since the epoch, or NaN when the value is not one: an RFC
@@ -138,19 +139,24 @@ export function instantMs(value: unknown): number {
   // An offset, or second 60 on the last day, can carry a four-digit year out of range. Digits are tried last: every
   // event's createdAt is read when its events are indexed, nearly always in the documented form.
   if (!Number.isNaN(ms)) return inRange(ms);
-  return NUMBER_TEXT.test(value) ? epochMs(Number(value), value) : NaN;
+  const digits = value.trim();
+  return NUMBER_TEXT.test(digits) ? epochMs(Number(digits), digits) : NaN;
 }
 
-/** ms of an epoch number (`text`: as written, else its shortest text), a fraction past the millisecond cut. */
-function epochMs(value: number, text?: string): number {
+/**
+ * ms of an epoch number, `written` as upstream wrote it (else its shortest text): seconds or milliseconds by its
+ * integer part (SECONDS_BELOW), which a double may round across the line (`99999999999.99999999` is 1e11); a
+ * fraction past the millisecond cut.
+ */
+function epochMs(value: number, written = String(value)): number {
   if (!Number.isFinite(value)) return NaN;
-  if (Math.abs(value) >= SECONDS_BELOW) return inRange(Math.trunc(value));
+  const dot = written.includes('e') ? -1 : written.indexOf('.');
+  const whole = dot < 0 ? Math.trunc(value) : Number(written.slice(0, dot));
+  if (Math.abs(whole) >= SECONDS_BELOW) return inRange(Math.trunc(value));
+  if (dot < 0) return inRange(Math.trunc(value * 1000));
   // From the decimal digits, not value * 1000: 17179869184.19 * 1000 is 17179869184189.998 as a double.
-  const written = text ?? String(value);
-  const dot = written.indexOf('.');
-  if (dot < 0 || written.includes('e')) return inRange(Math.trunc(value * 1000));
   const ms = Number(written.slice(dot + 1, dot + 4).padEnd(3, '0'));
-  return inRange(Math.trunc(value) * 1000 + (value < 0 ? -ms : ms));
+  return inRange(whole * 1000 + (written.startsWith('-') ? -ms : ms));
 }
 
 /** ms since the epoch of a string instantMs reads, in any year an offset or a leap second reaches; NaN when it is none. */

@@ -50,7 +50,7 @@ ExecutionRef.implement({
       id: t.exposeID('id', { description: 'Unique id of the execution, e.g. `ex_acme_7`.' }),
       status: t.field({
         type: ExecutionStatusEnum,
-        description: 'Where the execution is in its lifecycle. `UNKNOWN` when upstream sent no status, or a value this schema does not know yet (`rawStatus` has it), or one that cannot be read as text (an object or a list, with an `UNREADABLE_VALUE` note).',
+        description: 'Where the execution is in its lifecycle. `UNKNOWN` when upstream sent no status, or a value this schema does not know yet (`rawStatus` has it), or one that cannot be read as text (an object, a list, or a number past a double\'s range, with an `UNREADABLE_VALUE` note).',
         resolve: (execution, _args, context, info) => {
           const status = statusOf(execution);
           // UNKNOWN alone cannot tell a status this schema does not know yet from one that is no status at all.
@@ -66,7 +66,7 @@ ExecutionRef.implement({
       }),
       rawStatus: t.string({
         nullable: true,
-        description: 'The status exactly as upstream sent it (lowercase, e.g. `workflow_running`), including values `status` maps to `UNKNOWN`. Null when upstream sent none, or one that cannot be read as text (an object or a list, with an `UNREADABLE_VALUE` note).',
+        description: 'The status exactly as upstream sent it (lowercase, e.g. `workflow_running`), including values `status` maps to `UNKNOWN`. Null when upstream sent none, or one that cannot be read as text (an object, a list, or a number past a double\'s range, with an `UNREADABLE_VALUE` note).',
         resolve: (execution, _args, context, info) => served(readText(execution.source.status), 'text', context, info, execution),
       }),
       isTerminal: t.boolean({
