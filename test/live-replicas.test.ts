@@ -270,6 +270,26 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     }
   });
 
+  it('a reading without an events list is noted on both replicas: the copy through Redis says the list was missing', async () => {
+    const [a, b] = [await replica(), await replica()];
+    const id = `ex_rep_${lane}_no_list`;
+    const record = putExecution(upstream, id, 'workflow_running', { eventCount: 0, organizationId: 'org_a' });
+    const query = 'subscription ($id: ID!) { executionUpdates(id: $id) { isFinal execution { status events { totalCount } } } }';
+    const watchers = [new Recorder(clients.for(a, AUTH_A), { id }, query), new Recorder(clients.for(b, AUTH_A), { id }, query)];
+    await waitFor(() => watchers.every((watcher) => watcher.updates.length >= 1), 'every first update');
+    await sleep(3 * POLL_MS);
+    upstream.setFault(id, { kind: 'body', body: JSON.stringify({ code: 200, data: { execution: { ...record.execution, status: 'workflow_waiting', updatedAt: '2026-03-01T13:00:00.000Z' } } }) });
+    const waiting = (watcher: Recorder) => watcher.updates.some((update) => update.execution.status === 'WORKFLOW_WAITING');
+    await waitFor(() => watchers.every(waiting), () => `the update without events on both; ${watchers.map((watcher) => watcher.describe()).join(' | ')}`);
+    for (const watcher of watchers) {
+      const noted = watcher.results.find((result) => result.data?.executionUpdates.execution.status === 'WORKFLOW_WAITING') as { extensions?: { warnings?: Array<{ path: unknown[]; code: string }> } };
+      expect(noted.extensions?.warnings?.map(({ path, code }) => ({ path, code })), watcher.describe()).toEqual([{ path: ['executionUpdates', 'execution', 'events'], code: 'UNREADABLE_VALUE' }]);
+    }
+    upstream.setFault(id, undefined);
+    advance(upstream, id, 'workflow_succeeded', 1);
+    await waitFor(() => watchers.every((watcher) => watcher.ended), 'both watches to end');
+  });
+
   it("a payload nested too deep for JSON.stringify: a follower that read it itself, then takes the holder's copy of the same reading, tells its watchers nothing", async () => {
     // The holder's copy through Redis is cut where JSON.stringify ran out of stack (storedJson), and readings were
     // compared by that text, which also depends on the stack: the follower saw a change, and its watchers an update.

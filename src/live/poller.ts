@@ -444,10 +444,12 @@ export class Poller {
     // about them: the watch keeps the events it has, so it never goes back and no cursor it handed out
     // comes to name an event that is not there.
     if (previous && (execution.eventsUnreadable || execution.events.length < previous.events.length)) {
-      const { eventsUnreadable: unreadable, ...read } = execution;
-      // Still marked when the kept events were no list either, and when this is the last reading (a
-      // finished execution): events appended since the kept list would be lost unseen (src/live/live-executions.ts).
-      const stillUnreadable = previous.eventsUnreadable || (unreadable && isTerminalStatus(statusOf(execution)));
+      // Not absent once the kept events stand in for the list it lacked: its note would say none were served.
+      const { eventsUnreadable: unreadable, eventsAbsent: absent, ...read } = execution;
+      // Still marked when the kept events were no list either, and when this is the last reading (a finished
+      // execution) with no list, or none at all: events appended since the kept list would be lost unseen
+      // (src/live/live-executions.ts).
+      const stillUnreadable = previous.eventsUnreadable || ((unreadable || absent) && isTerminalStatus(statusOf(execution)));
       execution = {
         ...read,
         events: previous.events,

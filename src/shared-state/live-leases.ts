@@ -72,6 +72,8 @@ export type LeaseMessage = (
       unset?: string[];
       events?: unknown[];
       eventsUnreadable?: boolean;
+      /** The reading had no `events` list at all (Execution.eventsAbsent): its watchers' note says so on every replica. */
+      eventsAbsent?: boolean;
       bodyBytes: number;
       /** Upstream's id of the response the holder read, when it sent one (data warnings name it). */
       upstreamRequestId?: string;
@@ -593,6 +595,7 @@ export function delta(from: string, seq: number, previous: Execution | undefined
     ...(unset.length ? { unset } : {}),
     ...(execution.events.length > count ? { events: execution.events.slice(count) as unknown[] } : {}),
     ...(execution.eventsUnreadable ? { eventsUnreadable: true } : {}),
+    ...(execution.eventsAbsent ? { eventsAbsent: true } : {}),
     bodyBytes: execution.bodyBytes,
     ...(execution.upstreamRequestId !== undefined ? { upstreamRequestId: execution.upstreamRequestId } : {}),
     ...(execution.eventsInOrder !== undefined ? { eventsInOrder: execution.eventsInOrder } : {}),
@@ -637,6 +640,7 @@ export function applied(base: Execution, message: Extract<LeaseMessage, { kind: 
     events: appended.length ? [...base.events, ...appended] : base.events,
     bodyBytes: message.bodyBytes,
     ...(message.eventsUnreadable ? { eventsUnreadable: true } : {}),
+    ...(message.eventsAbsent === true ? { eventsAbsent: true } : {}),
     ...(typeof message.upstreamRequestId === 'string' ? { upstreamRequestId: message.upstreamRequestId } : {}),
     ...(inOrder !== Infinity ? { eventsInOrder: inOrder } : {}),
   };

@@ -56,6 +56,19 @@ export function startLiveHarness(lane: LaneName, env: Record<string, string> = {
   return Harness.start({ lane, env: liveEnv(env), upstream: { tokens: TOKENS } });
 }
 
+/** WATCH, with the count of the execution's events: a note on `events` shows there. */
+const COUNTING_WATCH = /* GraphQL */ `
+  subscription CountingWatch($id: ID!) {
+    executionUpdates(id: $id) {
+      isFinal
+      endReason
+      cursor
+      execution { id status updatedAt events { totalCount } }
+      newEvents { cursor node { id createdAt message } }
+    }
+  }
+`;
+
 export const WATCH = /* GraphQL */ `
   subscription Watch($id: ID!, $after: String) {
     executionUpdates(id: $id, eventsAfter: $after) {
@@ -970,7 +983,17 @@ export function describeLiveBehaviour(transport: TransportName): void {
         const stored = upstream.get(id)!;
         const envelope = (status: string, events: unknown) =>
           JSON.stringify({ code: 200, data: { execution: { ...stored.execution, status, updatedAt: '2026-03-01T14:00:00.000Z' }, events, message: 'ok' }, message: 'ok', requestId: 'odd' });
-        // `events` is no list: the status change comes, the events do not go.
+        // `events` left out: the status change comes, the events do not go, and no note says none are served.
+        const counting = new Recorder(clients.for(faulty), { id }, COUNTING_WATCH);
+        await counting.received(1);
+        upstream.setFault(id, { kind: 'body', body: envelope('workflow_queued', undefined) });
+        await watcher.until((update) => update.execution.status === 'WORKFLOW_QUEUED', 'the update without events');
+        expect(watcher.last).toMatchObject({ newEvents: [], cursor });
+        await counting.until((update) => update.execution.status === 'WORKFLOW_QUEUED', 'the counting update without events');
+        expect((counting.last!.execution as { events?: { totalCount: number } }).events?.totalCount).toBe(stored.events.length);
+        expect(counting.results.at(-1)!.extensions?.warnings, counting.describe()).toBeUndefined();
+        counting.stop();
+        // `events` is no list: the same.
         upstream.setFault(id, { kind: 'body', body: envelope('workflow_waiting', 'not a list') });
         await watcher.until((update) => update.execution.status === 'WORKFLOW_WAITING', 'the update with events that are no list');
         expect(watcher.last).toMatchObject({ newEvents: [], cursor });
@@ -1037,16 +1060,20 @@ export function describeLiveBehaviour(transport: TransportName): void {
         await allStopped(faulty);
       });
 
-      it('a watch whose execution finishes in a reading with no list of events ends with UPSTREAM_BAD_RESPONSE, not as if no event came since its cursor', async () => {
+      it.each([
+        ['no list', { oops: 1 }],
+        ['no events at all', undefined],
+        ['events null', null],
+      ])('a watch whose execution finishes in a reading with %s ends with UPSTREAM_BAD_RESPONSE, not as if no event came since its cursor', async (name, events) => {
         const { upstream } = faulty;
-        const id = 'ex_unlisted_end';
+        const id = `ex_unlisted_end_${name.replaceAll(' ', '_')}`;
         putExecution(upstream, id, 'workflow_running', { eventCount: 2 });
         const watcher = new Recorder(clients.for(faulty), { id });
         await watcher.received(1);
         // Upstream appends and finishes, but its last answer has no list: the appended events are in no reading.
         const stored = upstream.get(id)!;
         const execution = { ...stored.execution, status: 'workflow_succeeded', updatedAt: '2026-03-01T15:00:00.000Z' };
-        upstream.setFault(id, { kind: 'body', body: envelopeOf(execution, { oops: 1 }) });
+        upstream.setFault(id, { kind: 'body', body: envelopeOf(execution, events) });
         try {
           await watcher.end();
           expect(watcher.errorCodes, watcher.describe()).toEqual(['UPSTREAM_BAD_RESPONSE']);
