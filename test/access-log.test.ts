@@ -532,6 +532,21 @@ describe.each(LANES)("the edge's own answers, %s lane", (lane) => {
   });
 
   it.each([
+    // The edge routes by the target up to its query: this one it does not serve (404), and the line says which it was.
+    ['a fragment before a query', 'GET /graphql#frag?query=x HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n', '/graphql#frag'],
+    // Absolute-form targets the edge does not rewrite to origin form keep no user or password on the line.
+    ['another scheme with a password', 'GET ftp://user:hunter2@127.0.0.1/nope HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n', 'ftp://127.0.0.1/nope'],
+    ['an unparseable http target with a password', 'GET http://user:hunter2@[::1/nope HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n', 'http://[::1/nope'],
+  ])('%s: the line names the path the edge routed by, and no password', async (_name, bytes, path) => {
+    const from = harness.logs.length;
+    const { text } = await rawExchange(harness.url, bytes);
+    expect(text.startsWith('HTTP/1.1 404 '), text.slice(0, 100)).toBe(true);
+    const line = await oneLine(from);
+    expect(line).toMatchObject({ method: 'GET', path, status: 404 });
+    expect(JSON.stringify(line)).not.toContain('hunter2');
+  });
+
+  it.each([
     ['a refusal through node', 'GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\nx-request-id: reset-edge\r\n\r\n', 404],
     ['a refused upgrade, written on the socket', 'GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\nx-request-id: reset-edge\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n', 404],
   ])('%s its client reset before reading it: the line says aborted, written once the answer failed', async (_name, bytes, status) => {

@@ -27,8 +27,8 @@ export function toOriginForm(request: IncomingMessage): void {
   if (request.headers.host !== undefined) request.headers.host = url.host;
 }
 
-/** The request target's path, without the query. */
-export function pathOf(request: IncomingMessage): string {
+/** The request target's path, without the query: what the edge routes by. */
+export function pathOf(request: Pick<IncomingMessage, 'url'>): string {
   const url = request.url ?? '/';
   const query = url.indexOf('?');
   return query === -1 ? url : url.slice(0, query);

@@ -38,6 +38,7 @@ import type { GatewayContext } from '../request/context.js';
 import { wasCutByShutdown } from '../request/shutdown-cut.js';
 import { errorCodeLabel, MAX_OPERATION_NAME_LENGTH, METRICS_PATH } from './metrics.js';
 import { remoteSpanContext } from './trace-context.js';
+import { pathOf } from '../server/raw-http.js';
 
 interface Entry {
   started: number;
@@ -75,14 +76,23 @@ const MAX_UPSTREAM_ID_LENGTH = 128;
 const MAX_LOGGED_PATH_LENGTH = 200;
 
 /**
- * The method and path of `request` as its line names them: the path without its query (a GET's query holds the
- * operation's variables) or fragment, cut to MAX_LOGGED_PATH_LENGTH characters.
+ * The method and path of `request` as its line names them: the path the edge routes by (`pathOf`: without the
+ * query, which holds a GET's variables), without the user and password an absolute-form target may carry (one
+ * the edge did not rewrite to origin form: `ftp://user:secret@host/x`), cut to MAX_LOGGED_PATH_LENGTH characters.
  */
 function requestTarget(request: Pick<IncomingMessage, 'method' | 'url'> | undefined): { method: string | undefined; path: string | undefined } {
   if (!request) return { method: undefined, path: undefined };
-  const url = request.url ?? '';
-  const end = url.search(/[?#]/);
-  return { method: request.method, path: (end < 0 ? url : url.slice(0, end)).slice(0, MAX_LOGGED_PATH_LENGTH) };
+  const path = pathOf(request);
+  return { method: request.method, path: (path.charCodeAt(0) === 47 /* / */ ? path : withoutUserinfo(path)).slice(0, MAX_LOGGED_PATH_LENGTH) };
+}
+
+/** `target` without the userinfo of its authority (RFC 3986 §3.2.1: what precedes the last `@` before the path). */
+function withoutUserinfo(target: string): string {
+  const scheme = target.indexOf('://');
+  const from = scheme < 0 ? 0 : scheme + 3;
+  const slash = target.indexOf('/', from);
+  const at = target.lastIndexOf('@', slash < 0 ? target.length : slash);
+  return at < from ? target : target.slice(0, from) + target.slice(at + 1);
 }
 
 /** The result's error codes, and the upstream responses its errors and data warnings came from. */
