@@ -433,7 +433,7 @@ class Watch implements AsyncIterableIterator<WatchStep>, Watcher {
    * The position after the event `eventsAfter` names, or undefined while
    * readings do not hold it: upstream only appends, so a reading without it
    * lags (another upstream replica) or lost its list (`eventsUnreadable`), and
-   * the next may hold it. BAD_USER_INPUT once MAX_RESUME_MISSES readable
+   * the next may hold it (`eventsAbsent` too: it had no list). BAD_USER_INPUT once MAX_RESUME_MISSES readable
    * readings, or a finished execution's whole list, did not.
    *
    * Past `eventsInOrder` (upstream inserted an event the watch laid after the
@@ -451,7 +451,10 @@ class Watch implements AsyncIterableIterator<WatchStep>, Watcher {
       // a query's place past where the orders part names another event here, or none, yet the event is held.
       const place = placeNamed(this.resume!.decoded);
       if (eventsInOrder !== undefined && place !== undefined && place >= eventsInOrder && place < execution.events.length) return eventsInOrder;
-      if (execution.eventsUnreadable) return undefined;
+      // No list to look in: the next reading may have one, and a finished execution's last never will, which no
+      // cursor of the client's is to blame for (UPSTREAM_BAD_RESPONSE: subscribe again, not BAD_USER_INPUT).
+      if (execution.eventsAbsent && terminal) throw finalEventsUnreadable();
+      if (execution.eventsUnreadable || execution.eventsAbsent) return undefined;
       if (terminal || ++this.#resumeMisses >= MAX_RESUME_MISSES) throw error;
       return undefined;
     }

@@ -1017,10 +1017,11 @@ export function describeLiveBehaviour(transport: TransportName): void {
 
       it.each([
         ['no list', (events: unknown[]) => ({ oops: events.length })],
+        ['no events at all', () => undefined],
         ['fewer events than the cursor names (a lagging upstream replica)', (events: unknown[]) => events.slice(0, 1)],
       ])('a watch resumed while the first reading holds %s keeps its place, and gets every later event once', async (name, odd) => {
         const { upstream } = faulty;
-        const id = `ex_resume_${name.startsWith('no') ? 'unlisted' : 'lagging'}`;
+        const id = `ex_resume_${name.startsWith('no') ? `unlisted_${name.length}` : 'lagging'}`;
         putExecution(upstream, id, 'workflow_running', { eventCount: 4 });
         const cursor = (await eventCursors(faulty, id))[2]!;
         const stored = upstream.get(id)!;
@@ -1041,14 +1042,17 @@ export function describeLiveBehaviour(transport: TransportName): void {
         await allStopped(faulty);
       });
 
-      it('a resumed watch on a finished execution whose reading has no list of events ends with UPSTREAM_BAD_RESPONSE, not as if nothing came after the cursor', async () => {
+      it.each([
+        ['no list of events', { oops: 1 }],
+        ['no events at all', undefined],
+      ])('a resumed watch on a finished execution whose reading has %s ends with UPSTREAM_BAD_RESPONSE, not as if nothing came after the cursor', async (name, events) => {
         const { upstream } = faulty;
-        const id = 'ex_resume_unlisted_end';
+        const id = `ex_resume_unlisted_end_${name.length}`;
         putExecution(upstream, id, 'workflow_running', { eventCount: 4 });
         const cursor = (await eventCursors(faulty, id))[1]!;
         const stored = upstream.get(id)!;
         const execution = { ...stored.execution, status: 'workflow_succeeded' };
-        upstream.setFault(id, { kind: 'body', body: envelopeOf(execution, { oops: 1 }) });
+        upstream.setFault(id, { kind: 'body', body: envelopeOf(execution, events) });
         try {
           const resumed = new Recorder(clients.for(faulty), { id, after: cursor });
           await resumed.end();
