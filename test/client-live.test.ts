@@ -1062,7 +1062,7 @@ describe.each(LANES)('watchExecution over one shared WebSocket (%s lane)', (lane
     expect(await socketsClosed(), 'sockets left open after every watch ended').toBe(0);
   });
 
-  it('wakes a watch paused between attempts as soon as another watch has the shared socket connected again', async () => {
+  it('wakes a watch paused since its socket dropped as soon as another watch is served on the new one', async () => {
     const fast = startExecution(harness, 3);
     const slow = startExecution(harness, 3);
     const slowRetries: number[] = [];
@@ -1090,6 +1090,35 @@ describe.each(LANES)('watchExecution over one shared WebSocket (%s lane)', (lane
     await fastAgain;
     for (const updates of [fastUpdates, slowUpdates]) while (!(await nextUpdate(updates, 'the end of a watch')).done);
     expect(await socketsClosed(), 'sockets left open after every watch ended').toBe(0);
+  });
+
+  it("keeps the backoff of a watch that failed on its own while another watch on the same healthy socket is served", async () => {
+    const served = startExecution(harness, 1);
+    const failing = startExecution(harness, 1);
+    // Upstream answers 410 for the failing one: UPSTREAM_BAD_RESPONSE, which the watch subscribes again after, backing off.
+    harness.upstream.setFault(failing, { kind: 'status', status: 410 });
+    const failingRetries: number[] = [];
+    const servedUpdates = watch(served);
+    const failingUpdates = watch(failing, { retryDelayMs: 1e9, maxRetryDelayMs: 1e9, onRetry: (_error, _attempt, delayMs) => failingRetries.push(delayMs) });
+    const failingEnd = failingUpdates.next();
+    try {
+      await nextUpdate(servedUpdates, `the first update of ${served}`);
+      await waitFor(() => failingRetries.length === 1, 'the failing watch\'s retry');
+      const subscribedBefore = log.subscribed.filter((each) => each.id === failing).length;
+      // The served watch gets update after update on the same socket; none of them is a reason for the other to ask again.
+      for (let i = 0; i < 3; i++) {
+        append(harness, served, 1);
+        await nextUpdate(servedUpdates, `update ${i + 1} of ${served}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1_200));
+      expect(log.subscribed.filter((each) => each.id === failing)).toHaveLength(subscribedBefore);
+      expect(failingRetries).toHaveLength(1);
+    } finally {
+      harness.upstream.setFault(failing, undefined);
+      for (const stop of stops.splice(0)) stop.abort();
+      await failingEnd;
+      while (!(await nextUpdate(servedUpdates, 'the end of the served watch')).done);
+    }
   });
 
   it('keeps its own backoff while the socket is acknowledged but serves nothing: an acknowledgement wakes no paused watch', async () => {

@@ -309,8 +309,8 @@ function pause(ms: number, signal: AbortSignal | undefined, wake?: (done: () => 
   });
 }
 
-/** The longest a watch waits, at random, once the browser is back online: a page's watches spread over it. */
-const ONLINE_SPREAD_MS = 1_000;
+/** The longest a woken watch waits, at random, before it subscribes again: a page's watches spread over it. */
+const WAKE_SPREAD_MS = 1_000;
 
 /** What a browser's window offers for its `online` event; absent elsewhere (Node). */
 interface OnlineEvents {
@@ -319,29 +319,29 @@ interface OnlineEvents {
 }
 
 /**
- * Ends a pause between attempts early (`back`) once the gateway serves again, and returns the function that stops
- * listening: at once when another watch on the shared socket has received an update since this one's attempt failed
- * (`servedBefore`, the count then: each watch's own backoff left some on a healthy socket for up to
- * `maxRetryDelayMs`; an acknowledged socket alone is no sign, as one that a failing gateway acknowledges and drops
- * would wake every watch in lock-step), and, when the browser is back online, after a random wait of up to `baseMs`
- * or ONLINE_SPREAD_MS, whichever is shorter (so a page's watches do not all ask in the same millisecond).
+ * Ends early (`back`) the pause of a watch that lost its connection, once the gateway serves again, and returns the
+ * function that stops listening: when a subscription on a later connection of the shared socket than the one lost
+ * (`lostConnection`, its count) has received an update (each watch's own backoff left some on a healthy socket for
+ * up to `maxRetryDelayMs`; an acknowledgement alone is no sign, as a gateway that acknowledges and drops would wake
+ * every watch in lock-step), or when the browser is back online. Either way after a random wait of up to `baseMs`
+ * or WAKE_SPREAD_MS, whichever is shorter, so a page's watches do not all ask in the same millisecond. A watch that
+ * failed on its own (an error of its execution on a healthy socket) is not woken: it keeps its backoff.
  */
-function whenReachable(socket: SocketLease | undefined, servedBefore: number | undefined, baseMs: number, back: () => void): () => void {
-  // Another watch may have been served between this one's failure and its pause.
-  if (socket && servedBefore !== undefined && socket.served() > servedBefore) {
-    back();
-    return () => undefined;
-  }
-  const offServed = socket?.onServed(back);
-  const events = typeof (globalThis as Partial<OnlineEvents>).addEventListener === 'function' ? (globalThis as unknown as OnlineEvents) : undefined;
+function whenReachable(socket: SocketLease | undefined, lostConnection: number, baseMs: number, back: () => void): () => void {
   let soon: ReturnType<typeof setTimeout> | undefined;
-  const online = () => {
-    soon ??= setTimeout(back, Math.random() * Math.min(baseMs, ONLINE_SPREAD_MS));
+  const wake = () => {
+    soon ??= setTimeout(back, Math.random() * Math.min(baseMs, WAKE_SPREAD_MS));
   };
-  events?.addEventListener('online', online);
+  // Another watch may have been served on a new connection between this one's failure and its pause.
+  if (socket && socket.servedOn() > lostConnection) wake();
+  const offServed = socket?.onServed((connection) => {
+    if (connection > lostConnection) wake();
+  });
+  const events = typeof (globalThis as Partial<OnlineEvents>).addEventListener === 'function' ? (globalThis as unknown as OnlineEvents) : undefined;
+  events?.addEventListener('online', wake);
   return () => {
     offServed?.();
-    events?.removeEventListener('online', online);
+    events?.removeEventListener('online', wake);
     clearTimeout(soon);
   };
 }
@@ -368,11 +368,15 @@ export async function* watchExecution(endpoint: string, authorization: string, i
   try {
     for (;;) {
       /** Why the watch subscribes again, for `onRetry`. */
-      let reason: unknown = new Error('The stream ended before the execution did.');
+      const streamEnded = new Error('The stream ended before the execution did.');
+      let reason: unknown = streamEnded;
       /** Set when the subscription was let go of while its last update was not read (`pausedTimeoutMs`). */
       let letGo = false;
-      /** Updates the shared socket had received when this attempt failed: one received since (another watch's) ends the pause. */
-      let servedBefore: number | undefined;
+      /**
+       * Set when this attempt lost its connection, not when its own execution failed: the shared socket's count of
+       * that connection (0 over Server-Sent Events). A later one that serves ends the pause (`whenReachable`).
+       */
+      let lostConnection: number | undefined;
       if (options.signal?.aborted) return;
       const payload = { query, variables: { id, eventsAfter, filter: options.filter ?? null } };
       const watchdog = !socket && idleMs > 0 && Number.isFinite(idleMs) ? idleWatchedFetch(idleMs) : undefined;
@@ -399,6 +403,7 @@ export async function* watchExecution(endpoint: string, authorization: string, i
       const offClosed = socket?.client.on('closed', (event) => {
         if (!yielded || (event as { code?: unknown } | null)?.code !== 1000) return;
         closedNormally = socketFailure(event, undefined);
+        lostConnection = socket.connections();
         void results.return?.();
       });
       try {
@@ -429,7 +434,7 @@ export async function* watchExecution(endpoint: string, authorization: string, i
           if (update.cursor) eventsAfter = update.cursor;
           attempt = 0;
           yielded = true;
-          // The socket serves: watches on it paused since a failure try again now.
+          // The socket serves: watches that lost an earlier connection of it try again now.
           socket?.wasServed();
           // The watch reached the gateway's time limit while the execution still runs: subscribe again, from the last cursor.
           const timedOut = update.isFinal && update.endReason === 'WATCH_TIME_LIMIT';
@@ -463,7 +468,7 @@ export async function* watchExecution(endpoint: string, authorization: string, i
       } catch (error) {
         // Read before any await: the socket's next opening forgets it.
         const lost = socket?.lost();
-        servedBefore = socket?.served();
+        const connection = socket?.connections() ?? 0;
         const upgradeRefusal = refusedUpgrade(socket?.refusedWith(), socketUrl(url));
         if (error instanceof WatchError) throw error;
         if (upgradeRefusal) throw upgradeRefusal;
@@ -474,6 +479,7 @@ export async function* watchExecution(endpoint: string, authorization: string, i
         if (refusal) throw refusal;
         // A dropped connection (a closed socket too), or a drain's refusal: subscribe again from the last cursor.
         reason = socketRefusal ?? (socket ? socketFailure(error, lost) : error);
+        if (!socketRefusal) lostConnection = connection;
       } finally {
         offClosed?.();
         options.signal?.removeEventListener('abort', stop);
@@ -486,11 +492,13 @@ export async function* watchExecution(endpoint: string, authorization: string, i
       // Aborting a silent stream may end it as quietly as a completed one: say why either way.
       if (watchdog?.idled) reason = watchdog.idled;
       if (closedNormally) reason = closedNormally;
+      // A connection gone silent, or a stream that completed with no final update: the connection ended early.
+      if (watchdog?.idled || reason === streamEnded) lostConnection ??= socket?.connections() ?? 0;
       attempt++;
       const delayMs = retryDelay(attempt, baseMs, maxMs);
       options.onRetry?.(reason, attempt, delayMs);
-      servedBefore ??= socket?.served();
-      await pause(delayMs, options.signal, (back) => whenReachable(socket, servedBefore, baseMs, back));
+      const lost = lostConnection;
+      await pause(delayMs, options.signal, lost === undefined ? undefined : (back) => whenReachable(socket, lost, baseMs, back));
     }
   } finally {
     socket?.release();

@@ -26,12 +26,14 @@ interface SocketState {
    * only where the WebSocket class says it (`ws`, as "Unexpected server response: 404"): a browser's says nothing.
    */
   refusedWith: number | undefined;
+  /** Sockets the gateway has acknowledged so far (`connected`): which connection a watch lost, and which served since. */
+  connections: number;
   /**
-   * Updates the socket's subscriptions have received so far, and who waits for the next: a watch paused since a
-   * failure resumes once another watch is served (an acknowledgement alone shows no subscription is).
+   * The connection (its count) whose subscription last received an update, and who waits for the next: a watch that
+   * lost an earlier connection resumes once a later one serves (an acknowledgement alone shows no subscription is).
    */
-  served: number;
-  readonly onServed: Set<() => void>;
+  servedOn: number;
+  readonly onServed: Set<(connection: number) => void>;
 }
 
 interface Shared {
@@ -50,12 +52,14 @@ export interface SocketLease {
   lost(): string | undefined;
   /** The status that refused the socket's upgrade, where the WebSocket class tells it (read it as the failure arrives). */
   refusedWith(): number | undefined;
-  /** Updates the socket's subscriptions have received so far: a count to compare, not a state. */
-  served(): number;
-  /** Tells the socket's watches, those paused included, that a subscription on it received an update. */
+  /** Sockets the gateway has acknowledged so far, the open one included: a count to compare, not a state. */
+  connections(): number;
+  /** The connection (by `connections`' count) whose subscription last received an update; 0 before any. */
+  servedOn(): number;
+  /** Tells the socket's watches, those paused included, that a subscription on the open connection received an update. */
   wasServed(): void;
-  /** Calls `listener` on each update a subscription on the socket receives; returns the function that stops it. */
-  onServed(listener: () => void): () => void;
+  /** Calls `listener` with the connection's count on each update a subscription receives; returns the function that stops it. */
+  onServed(listener: (connection: number) => void): () => void;
   release(): void;
 }
 
@@ -80,10 +84,11 @@ export function sharedSocket(url: string, authorization: string, webSocketImpl: 
     client: shared.client,
     lost: () => shared.state.lost,
     refusedWith: () => shared.state.refusedWith,
-    served: () => shared.state.served,
+    connections: () => shared.state.connections,
+    servedOn: () => shared.state.servedOn,
     wasServed() {
-      shared.state.served++;
-      for (const listener of [...shared.state.onServed]) listener();
+      shared.state.servedOn = shared.state.connections;
+      for (const listener of [...shared.state.onServed]) listener(shared.state.connections);
     },
     onServed(listener) {
       shared.state.onServed.add(listener);
@@ -103,7 +108,7 @@ export function sharedSocket(url: string, authorization: string, webSocketImpl: 
 
 function openShared(url: string, authorization: string, webSocketImpl: unknown, idleMs: number): Shared {
   const half = idleMs > 0 && Number.isFinite(idleMs) ? Math.max(1, Math.floor(idleMs / 2)) : 0;
-  const state: SocketState = { opening: new Set(), lost: undefined, refusedWith: undefined, served: 0, onServed: new Set() };
+  const state: SocketState = { opening: new Set(), lost: undefined, refusedWith: undefined, connections: 0, servedOn: 0, onServed: new Set() };
   const impl = webSocketImpl ?? (globalThis as { WebSocket?: unknown }).WebSocket;
   let pongDue: ReturnType<typeof setTimeout> | undefined;
   const client: Client = createClient({
@@ -118,6 +123,9 @@ function openShared(url: string, authorization: string, webSocketImpl: unknown, 
       connecting: () => {
         state.lost = undefined;
         state.refusedWith = undefined;
+      },
+      connected: () => {
+        state.connections++;
       },
       // Before graphql-ws's own listener fails the subscriptions, so the watches read why.
       closed: (event: unknown) => {
