@@ -82,14 +82,18 @@ const MAX_LOGGED_PATH_LENGTH = 200;
  */
 function requestTarget(request: Pick<IncomingMessage, 'method' | 'url'> | undefined): { method: string | undefined; path: string | undefined } {
   if (!request) return { method: undefined, path: undefined };
-  const path = pathOf(request);
-  return { method: request.method, path: (path.charCodeAt(0) === 47 /* / */ ? path : withoutUserinfo(path)).slice(0, MAX_LOGGED_PATH_LENGTH) };
+  // The user and password go before the query is cut: a password may hold a `?`.
+  const url = request.url ?? '/';
+  const path = pathOf(url.charCodeAt(0) === 47 /* / */ ? request : { url: withoutUserinfo(url) });
+  return { method: request.method, path: path.slice(0, MAX_LOGGED_PATH_LENGTH) };
 }
+
+/** A scheme at the start of a target (RFC 3986 §3.1), with the `//` of an authority. */
+const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
 
 /** `target` without the userinfo of its authority (RFC 3986 §3.2.1: what precedes the last `@` before the path). */
 function withoutUserinfo(target: string): string {
-  const scheme = target.indexOf('://');
-  const from = scheme < 0 ? 0 : scheme + 3;
+  const from = SCHEME.exec(target)?.[0].length ?? 0;
   const slash = target.indexOf('/', from);
   const at = target.lastIndexOf('@', slash < 0 ? target.length : slash);
   return at < from ? target : target.slice(0, from) + target.slice(at + 1);

@@ -134,7 +134,7 @@ export function readExecution(json: unknown, requestedId: string, bodyBytes: num
   const source = data.execution;
   if (!isObject(source)) return { unusable: 'no `data.execution` object' };
   const id = executionIdOf(source);
-  if (id === undefined) return { unusable: '`data.execution.id` is neither text nor a number' };
+  if (id === undefined) return { unusable: '`data.execution.id` is neither text nor an integer a double holds exactly' };
   if (id !== requestedId) return { unusable: 'the body describes another execution than the one asked for' };
   const events = data.events;
   // Literals, not a spread with a key added: every resolver reads these objects (README "What each plugin costs").
