@@ -1121,6 +1121,61 @@ describe.each(LANES)('watchExecution over one shared WebSocket (%s lane)', (lane
     }
   });
 
+  it('credits an update to the connection it came on, not the one open when a slow page reads it: no paused watch wakes for a newer connection that served nothing', async () => {
+    // Serves the first connection's subscriptions of ex_a; later connections are acknowledged and dropped at the first subscribe.
+    const server = new WebSocketServer({ host: '127.0.0.1', port: 0, handleProtocols: () => 'graphql-transport-ws' });
+    await once(server, 'listening');
+    let connections = 0;
+    const subscribes = new Map<string, number>();
+    let sendA: (() => void) | undefined;
+    server.on('connection', (socket) => {
+      const connection = ++connections;
+      socket.on('message', (data) => {
+        const message = JSON.parse(String(data)) as { id?: string; type: string; payload?: { variables?: { id?: string } } };
+        if (message.type === 'connection_init') socket.send(JSON.stringify({ type: 'connection_ack' }));
+        if (message.type !== 'subscribe') return;
+        const id = message.payload?.variables?.id ?? '';
+        subscribes.set(id, (subscribes.get(id) ?? 0) + 1);
+        if (connection > 1) return void socket.terminate();
+        if (id !== 'ex_a') return;
+        let n = 0;
+        sendA = () => {
+          n++;
+          const update = { isFinal: false, endReason: null, cursor: `c${n}`, execution: { id: 'ex_a', status: 'WORKFLOW_RUNNING' }, newEvents: [] };
+          socket.send(JSON.stringify({ id: message.id, type: 'next', payload: { data: { executionUpdates: update } } }));
+        };
+        sendA();
+      });
+    });
+    const stop = new AbortController();
+    try {
+      const endpoint = `http://127.0.0.1:${(server.address() as { port: number }).port}/graphql`;
+      const options = { signal: stop.signal, transport: 'websocket' as const, webSocketImpl: WebSocket };
+      const a = watchExecution(endpoint, AUTH, 'ex_a', { ...options, retryDelayMs: 10, maxRetryDelayMs: 20 })[Symbol.asyncIterator]();
+      expect((await a.next()).done).toBe(false);
+      // Its pause is drawn from 0 to 10^9 ms: anything that wakes it shows in its subscribes.
+      const slow = watchExecution(endpoint, AUTH, 'ex_slow', { ...options, retryDelayMs: 1e9, maxRetryDelayMs: 1e9 }).next();
+      const fast = watchExecution(endpoint, AUTH, 'ex_fast', { ...options, retryDelayMs: 10, maxRetryDelayMs: 20 }).next();
+      await waitFor(() => subscribes.get('ex_slow') === 1 && subscribes.get('ex_fast') === 1, 'both subscribed on the first connection');
+      // An update for ex_a arrives while its page is busy: it waits, unread, in the subscription's queue.
+      sendA!();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      for (const client of server.clients) client.terminate();
+      // Newer connections come and go, serving nothing; then the page reads the update that came on the first.
+      await waitFor(() => connections >= 4, () => `newer connections (${connections})`);
+      expect((await a.next()).value).toMatchObject({ cursor: 'c2' });
+      await new Promise((resolve) => setTimeout(resolve, 1_200));
+      expect(subscribes.get('ex_slow')).toBe(1);
+      stop.abort();
+      await Promise.all([slow, fast]);
+      while (!(await a.next()).done);
+    } finally {
+      stop.abort();
+      for (const client of server.clients) client.terminate();
+      server.close();
+    }
+  });
+
   it('keeps its own backoff while the socket is acknowledged but serves nothing: an acknowledgement wakes no paused watch', async () => {
     // A gateway (or a proxy before a crash-looping one) that acknowledges every socket and drops it at the first subscribe.
     const server = new WebSocketServer({ host: '127.0.0.1', port: 0, handleProtocols: () => 'graphql-transport-ws' });

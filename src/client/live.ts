@@ -396,14 +396,18 @@ export async function* watchExecution(endpoint: string, authorization: string, i
       options.signal?.addEventListener('abort', stop, { once: true });
       /** Whether this subscription yielded an update: past one, the `eventsAfter` it was sent with replays events. */
       let yielded = false;
+      /** The shared socket's count of the connection that closed under this subscription, as it closed. */
+      let closedOn: number | undefined;
       /** A socket closed with 1000 under this subscription, once it yielded. */
       let closedNormally: unknown;
       // graphql-ws takes a 1000 close (a proxy's) as no failure and subscribes again by itself, with this subscription's
       // variables: ended here instead, the watch subscribes again from its last cursor, as for any other close.
       const offClosed = socket?.client.on('closed', (event) => {
+        // The connection this attempt loses, counted as it closes: a slow page reads the failure after a newer one opened.
+        closedOn ??= socket.connections();
         if (!yielded || (event as { code?: unknown } | null)?.code !== 1000) return;
         closedNormally = socketFailure(event, undefined);
-        lostConnection = socket.connections();
+        lostConnection = closedOn;
         void results.return?.();
       });
       try {
@@ -434,8 +438,6 @@ export async function* watchExecution(endpoint: string, authorization: string, i
           if (update.cursor) eventsAfter = update.cursor;
           attempt = 0;
           yielded = true;
-          // The socket serves: watches that lost an earlier connection of it try again now.
-          socket?.wasServed();
           // The watch reached the gateway's time limit while the execution still runs: subscribe again, from the last cursor.
           const timedOut = update.isFinal && update.endReason === 'WATCH_TIME_LIMIT';
           // The gateway's contract, trusted as the data is: both transports type extensions loosely.
@@ -468,7 +470,7 @@ export async function* watchExecution(endpoint: string, authorization: string, i
       } catch (error) {
         // Read before any await: the socket's next opening forgets it.
         const lost = socket?.lost();
-        const connection = socket?.connections() ?? 0;
+        const connection = closedOn ?? socket?.connections() ?? 0;
         const upgradeRefusal = refusedUpgrade(socket?.refusedWith(), socketUrl(url));
         if (error instanceof WatchError) throw error;
         if (upgradeRefusal) throw upgradeRefusal;
@@ -493,7 +495,7 @@ export async function* watchExecution(endpoint: string, authorization: string, i
       if (watchdog?.idled) reason = watchdog.idled;
       if (closedNormally) reason = closedNormally;
       // A connection gone silent, or a stream that completed with no final update: the connection ended early.
-      if (watchdog?.idled || reason === streamEnded) lostConnection ??= socket?.connections() ?? 0;
+      if (watchdog?.idled || reason === streamEnded) lostConnection ??= closedOn ?? socket?.connections() ?? 0;
       attempt++;
       const delayMs = retryDelay(attempt, baseMs, maxMs);
       options.onRetry?.(reason, attempt, delayMs);

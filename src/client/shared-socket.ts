@@ -29,8 +29,9 @@ interface SocketState {
   /** Sockets the gateway has acknowledged so far (`connected`): which connection a watch lost, and which served since. */
   connections: number;
   /**
-   * The connection (its count) whose subscription last received an update, and who waits for the next: a watch that
-   * lost an earlier connection resumes once a later one serves (an acknowledgement alone shows no subscription is).
+   * The connection (its count) on which a subscription last received an update (a `next` message), and who waits for
+   * the next: a watch that lost an earlier connection resumes once a later one serves (an acknowledgement alone shows
+   * no subscription is).
    */
   servedOn: number;
   readonly onServed: Set<(connection: number) => void>;
@@ -56,8 +57,6 @@ export interface SocketLease {
   connections(): number;
   /** The connection (by `connections`' count) whose subscription last received an update; 0 before any. */
   servedOn(): number;
-  /** Tells the socket's watches, those paused included, that a subscription on the open connection received an update. */
-  wasServed(): void;
   /** Calls `listener` with the connection's count on each update a subscription receives; returns the function that stops it. */
   onServed(listener: (connection: number) => void): () => void;
   release(): void;
@@ -86,10 +85,6 @@ export function sharedSocket(url: string, authorization: string, webSocketImpl: 
     refusedWith: () => shared.state.refusedWith,
     connections: () => shared.state.connections,
     servedOn: () => shared.state.servedOn,
-    wasServed() {
-      shared.state.servedOn = shared.state.connections;
-      for (const listener of [...shared.state.onServed]) listener(shared.state.connections);
-    },
     onServed(listener) {
       shared.state.onServed.add(listener);
       return () => shared.state.onServed.delete(listener);
@@ -126,6 +121,12 @@ function openShared(url: string, authorization: string, webSocketImpl: unknown, 
       },
       connected: () => {
         state.connections++;
+      },
+      // As it arrives, not as a watch reads it: a slow page reads an update of a dropped connection after a newer one opened.
+      message: (message: { type: string }) => {
+        if (message.type !== 'next') return;
+        state.servedOn = state.connections;
+        for (const listener of [...state.onServed]) listener(state.connections);
       },
       // Before graphql-ws's own listener fails the subscriptions, so the watches read why.
       closed: (event: unknown) => {
