@@ -18,6 +18,7 @@ import { WebSocket } from 'ws';
 import { DEMO_ORGANIZATION, DEMO_TOKEN, makeEvents, makeExecution } from '../../src/demo/demo-data.js';
 import type { FakeUpstream, Fault } from '../../src/demo/fake-upstream.js';
 import type { UpstreamEvent } from '../../src/upstream/envelope.js';
+import { encodeStartCursor } from '../../src/domain/event-cursor.js';
 import { AUTH, Harness, LANES, type LaneName } from './harness.js';
 import { nextEvents } from './transports.js';
 
@@ -1039,6 +1040,23 @@ export function describeLiveBehaviour(transport: TransportName): void {
         expect(resumed.errorCodes, resumed.describe()).toEqual([]);
         expect(resumed.eventIds).toEqual([stored.events[3]!.id, ...after]);
         expect(resumed.last).toMatchObject({ isFinal: true, endReason: 'EXECUTION_ENDED' });
+        await allStopped(faulty);
+      });
+
+      it('a watch resumed from the start of the list, on an execution that never had events and finishes without an events list, ends normally', async () => {
+        const { upstream } = faulty;
+        const id = 'ex_resume_start_unlisted_end';
+        putExecution(upstream, id, 'workflow_running', { eventCount: 0 });
+        const stored = upstream.get(id)!;
+        upstream.setFault(id, { kind: 'body', body: envelopeOf({ ...stored.execution, status: 'workflow_succeeded' }, undefined) });
+        try {
+          const resumed = new Recorder(clients.for(faulty), { id, after: encodeStartCursor(id) });
+          await resumed.end();
+          expect(resumed.errorCodes, resumed.describe()).toEqual([]);
+          expect(resumed.last).toMatchObject({ isFinal: true, endReason: 'EXECUTION_ENDED', newEvents: [] });
+        } finally {
+          upstream.setFault(id, undefined);
+        }
         await allStopped(faulty);
       });
 
