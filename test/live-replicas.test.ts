@@ -68,8 +68,9 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
   }
 
   /** One watch of `id` on each of `replicas`, by the same caller, once every one has had its first update. */
-  async function watchOnEach(replicas: Harness[], id: string): Promise<Recorder[]> {
-    const watchers = replicas.map((each) => watch(clients.for(each, AUTH_A), id));
+  /** A watch of `id` on each replica (`query`, the default watch's selection unless given), once each had its first update. */
+  async function watchOnEach(replicas: Harness[], id: string, query?: string): Promise<Recorder[]> {
+    const watchers = replicas.map((each) => (query ? new Recorder(clients.for(each, AUTH_A), { id }, query) : watch(clients.for(each, AUTH_A), id)));
     await waitFor(() => watchers.every((watcher) => watcher.updates.length >= 1), 'every first update');
     return watchers;
   }
@@ -249,9 +250,7 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     const [a, b] = [await replica(), await replica()];
     const id = `ex_rep_${lane}_past_double`;
     const record = putExecution(upstream, id, 'workflow_running', { eventCount: 2, organizationId: 'org_a' });
-    const query = 'subscription ($id: ID!) { executionUpdates(id: $id) { isFinal newEvents { node { id createdAt } } } }';
-    const watchers = [new Recorder(clients.for(a, AUTH_A), { id }, query), new Recorder(clients.for(b, AUTH_A), { id }, query)];
-    await waitFor(() => watchers.every((watcher) => watcher.updates.length >= 1), 'every first update');
+    const watchers = await watchOnEach([a, b], id, 'subscription ($id: ID!) { executionUpdates(id: $id) { isFinal newEvents { node { id createdAt } } } }');
     await sleep(3 * POLL_MS);
     const [, e2] = record.events as [UpstreamEvent, UpstreamEvent];
     const added = { ...e2, id: 'ev_past_double', createdAt: '<past>' };
@@ -274,9 +273,7 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     const [a, b] = [await replica(), await replica()];
     const id = `ex_rep_${lane}_no_list`;
     const record = putExecution(upstream, id, 'workflow_running', { eventCount: 0, organizationId: 'org_a' });
-    const query = 'subscription ($id: ID!) { executionUpdates(id: $id) { isFinal execution { status events { totalCount } } } }';
-    const watchers = [new Recorder(clients.for(a, AUTH_A), { id }, query), new Recorder(clients.for(b, AUTH_A), { id }, query)];
-    await waitFor(() => watchers.every((watcher) => watcher.updates.length >= 1), 'every first update');
+    const watchers = await watchOnEach([a, b], id, 'subscription ($id: ID!) { executionUpdates(id: $id) { isFinal execution { status events { totalCount } } } }');
     await sleep(3 * POLL_MS);
     upstream.setFault(id, { kind: 'body', body: JSON.stringify({ code: 200, data: { execution: { ...record.execution, status: 'workflow_waiting', updatedAt: '2026-03-01T13:00:00.000Z' } } }) });
     const waiting = (watcher: Recorder) => watcher.updates.some((update) => update.execution.status === 'WORKFLOW_WAITING');

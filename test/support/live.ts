@@ -1043,20 +1043,26 @@ export function describeLiveBehaviour(transport: TransportName): void {
         await allStopped(faulty);
       });
 
+      /** A watch of `id` resumed from `after`, to its end, while upstream answers with `body`. */
+      async function watchedToTheEnd(id: string, body: string, after: string): Promise<Recorder> {
+        faulty.upstream.setFault(id, { kind: 'body', body });
+        try {
+          const resumed = new Recorder(clients.for(faulty), { id, after });
+          await resumed.end();
+          return resumed;
+        } finally {
+          faulty.upstream.setFault(id, undefined);
+        }
+      }
+
       it('a watch resumed from the start of the list, on an execution that never had events and finishes without an events list, ends normally', async () => {
         const { upstream } = faulty;
         const id = 'ex_resume_start_unlisted_end';
         putExecution(upstream, id, 'workflow_running', { eventCount: 0 });
         const stored = upstream.get(id)!;
-        upstream.setFault(id, { kind: 'body', body: envelopeOf({ ...stored.execution, status: 'workflow_succeeded' }, undefined) });
-        try {
-          const resumed = new Recorder(clients.for(faulty), { id, after: encodeStartCursor(id) });
-          await resumed.end();
-          expect(resumed.errorCodes, resumed.describe()).toEqual([]);
-          expect(resumed.last).toMatchObject({ isFinal: true, endReason: 'EXECUTION_ENDED', newEvents: [] });
-        } finally {
-          upstream.setFault(id, undefined);
-        }
+        const resumed = await watchedToTheEnd(id, envelopeOf({ ...stored.execution, status: 'workflow_succeeded' }, undefined), encodeStartCursor(id));
+        expect(resumed.errorCodes, resumed.describe()).toEqual([]);
+        expect(resumed.last).toMatchObject({ isFinal: true, endReason: 'EXECUTION_ENDED', newEvents: [] });
         await allStopped(faulty);
       });
 
@@ -1069,16 +1075,9 @@ export function describeLiveBehaviour(transport: TransportName): void {
         putExecution(upstream, id, 'workflow_running', { eventCount: 4 });
         const cursor = (await eventCursors(faulty, id))[1]!;
         const stored = upstream.get(id)!;
-        const execution = { ...stored.execution, status: 'workflow_succeeded' };
-        upstream.setFault(id, { kind: 'body', body: envelopeOf(execution, events) });
-        try {
-          const resumed = new Recorder(clients.for(faulty), { id, after: cursor });
-          await resumed.end();
-          expect(resumed.errorCodes, resumed.describe()).toEqual(['UPSTREAM_BAD_RESPONSE']);
-          expect(resumed.updates.filter((update) => update.isFinal)).toEqual([]);
-        } finally {
-          upstream.setFault(id, undefined);
-        }
+        const resumed = await watchedToTheEnd(id, envelopeOf({ ...stored.execution, status: 'workflow_succeeded' }, events), cursor);
+        expect(resumed.errorCodes, resumed.describe()).toEqual(['UPSTREAM_BAD_RESPONSE']);
+        expect(resumed.updates.filter((update) => update.isFinal)).toEqual([]);
         await allStopped(faulty);
       });
 
