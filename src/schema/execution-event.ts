@@ -20,7 +20,6 @@ export function servedEdges(edges: readonly EventEdge[], context: GatewayContext
   return edges.map((edge, index) => ({ cursor: edge.cursor, node: new ServedEvent(edge.node, context, list, index) }));
 }
 
-
 ExecutionEventRef.implement({
   description:
     'One entry of an execution\'s event log: payment steps, workflow node progress and log lines. Every field but `id`, `executionId` and `execution` is null when upstream sent none, or sent a value the field cannot hold (then `extensions.warnings` says so).',
