@@ -144,12 +144,15 @@ export function instantMs(value: unknown): number {
 }
 
 /**
- * ms of an epoch number, `written` as upstream wrote it (else its shortest text): seconds or milliseconds by its
+ * ms of an epoch number, `text` as upstream wrote it (else its shortest text): seconds or milliseconds by its
  * integer part (SECONDS_BELOW), which a double may round across the line (`99999999999.99999999` is 1e11); a
  * fraction past the millisecond cut.
  */
-function epochMs(value: number, written = String(value)): number {
+function epochMs(value: number, text?: string): number {
   if (!Number.isFinite(value)) return NaN;
+  // Milliseconds need no digits read: no text is made for them (an upstream may send every event's time so).
+  const written = text ?? (Math.abs(value) < SECONDS_BELOW ? String(value) : undefined);
+  if (written === undefined) return inRange(Math.trunc(value));
   const dot = written.includes('e') ? -1 : written.indexOf('.');
   const whole = dot < 0 ? Math.trunc(value) : Number(written.slice(0, dot));
   if (Math.abs(whole) >= SECONDS_BELOW) return inRange(Math.trunc(value));
