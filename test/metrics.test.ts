@@ -227,6 +227,7 @@ const REQUIRED_FAMILIES: Record<string, string> = {
   gateway_websocket_connections: 'gauge',
   gateway_websocket_bound_reached_total: 'counter',
   gateway_data_warnings_total: 'counter',
+  gateway_http_responses_total: 'counter',
   gateway_build_info: 'gauge',
   // Node's default process metrics.
   nodejs_eventloop_lag_seconds: 'gauge',
@@ -590,6 +591,9 @@ describe.each(LANES)('exact counts, %s lane', (lane) => {
     expect(grew(before, after, 'gateway_upstream_retries_total')).toBe(0);
     expect(grew(before, after, 'graphql_envelop_request', { operationType: 'query', operationName: 'ExecutionStatus' })).toBe(N);
     expect(grew(before, after, 'graphql_yoga_http_duration_count', { method: 'POST', statusCode: '200', operationName: 'ExecutionStatus' })).toBe(N);
+    // With ACCESS_LOG=all (the default) as with off (below): one count per answer, whatever the log writes.
+    expect(grew(before, after, 'gateway_http_responses_total', { method: 'POST', status: '200', transport: 'http' })).toBe(N);
+    expect(grew(before, after, 'gateway_http_responses_total')).toBe(N);
   });
 
   it('a 503 then a 200: attempt 1 UPSTREAM_UNAVAILABLE, attempt 2 OK, one retry', async () => {
@@ -877,6 +881,58 @@ const cachedEntryBytes = entryBytes({
   ),
 });
 
+describe.each(LANES)('every HTTP answer of the API port, counted by method, status and transport, %s lane', (lane) => {
+  let harness: Harness;
+  beforeAll(async () => {
+    // ACCESS_LOG=off: the count is the metrics', whether or not a line is written.
+    harness = await Harness.start({ lane, env: { ACCESS_LOG: 'off', MAX_REQUEST_BODY_BYTES: '10000' } });
+  });
+  afterAll(() => harness.close());
+
+  it("the pipeline's answers and the edge's own refusals each count once; probes do not", async () => {
+    const post = (contentType: string, body: string) => harness.fetch('/graphql', { method: 'POST', headers: { 'content-type': contentType, accept: 'application/graphql-response+json', authorization: AUTH }, body });
+    const host = new URL(harness.url).host;
+    const before = await scrape(harness);
+    // Answered by the pipeline: a result, a parse failure (no series of Yoga's counts it), a 415, a stream.
+    expect((await post('application/json', JSON.stringify({ query: STATUS_QUERY, variables: { id: 'ex_demo_4' } }))).status).toBe(200);
+    expect((await harness.fetch(`/graphql?${new URLSearchParams({ query: '{ __typename }' })}`, { headers: { authorization: AUTH } })).status).toBe(200);
+    expect((await post('application/json', JSON.stringify({ query: '{ execution(id: ' }))).status).toBe(400);
+    expect((await post('text/plain', '{ __typename }')).status).toBe(415);
+    expect((await sendOver(harness, 'SSE (POST)', '{ __typename }')).results).toHaveLength(1);
+    // Answered by the edge: a path it does not serve, a body past MAX_REQUEST_BODY_BYTES, a made-up method, malformed HTTP, a refused upgrade.
+    expect((await harness.fetch('/nope')).status).toBe(404);
+    expect((await post('application/json', JSON.stringify({ query: `{ __typename } #${'x'.repeat(20_000)}` }))).status).toBe(413);
+    expect((await rawExchange(harness.url, `PURGE /graphql HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`)).text).toMatch(/^HTTP\/1\.1 405 /);
+    expect((await rawExchange(harness.url, 'NOT HTTP AT ALL\r\n\r\n')).text).toMatch(/^HTTP\/1\.1 501 /);
+    expect((await rawExchange(harness.url, `GET /graphql HTTP/1.1\r\nHost: ${host}\r\na header with no colon\r\n\r\n`)).text).toMatch(/^HTTP\/1\.1 400 /);
+    const refusedUpgrade = `GET /nope HTTP/1.1\r\nHost: ${host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n`;
+    expect((await rawExchange(harness.url, refusedUpgrade)).text).toMatch(/^HTTP\/1\.1 404 /);
+    // Not counted: the probes, and an operation over a WebSocket (no HTTP answer; its upgrade's 101 is no refusal).
+    expect((await sendOver(harness, 'WebSocket', '{ __typename }')).results.map((result) => result.data)).toEqual([{ __typename: 'Query' }]);
+    expect((await harness.fetch('/health')).status).toBe(200);
+    expect((await harness.fetch('/ready')).status).toBe(200);
+    const expected: [Record<string, string>, number][] = [
+      [{ method: 'POST', status: '200', transport: 'http' }, 1],
+      [{ method: 'GET', status: '200', transport: 'http' }, 1],
+      [{ method: 'POST', status: '400', transport: 'http' }, 1],
+      [{ method: 'POST', status: '415', transport: 'http' }, 1],
+      [{ method: 'POST', status: '200', transport: 'sse' }, 1],
+      [{ method: 'GET', status: '404', transport: 'http' }, 1],
+      [{ method: 'POST', status: '413', transport: 'http' }, 1],
+      [{ method: 'other', status: '405', transport: 'http' }, 1],
+      [{ method: 'other', status: '501', transport: 'http' }, 1],
+      [{ method: 'other', status: '400', transport: 'http' }, 1],
+      [{ method: 'GET', status: '404', transport: 'ws' }, 1],
+    ];
+    await eventually(async () => {
+      const after = await scrape(harness);
+      for (const [labels, count] of expected) expect(grew(before, after, 'gateway_http_responses_total', labels), JSON.stringify(labels)).toBe(count);
+      expect(grew(before, after, 'gateway_http_responses_total'), 'nothing else').toBe(expected.length);
+    });
+    expect(harness.upstream.requests).toHaveLength(1);
+  });
+});
+
 describe.each(LANES)('cache counts, %s lane', (lane) => {
   let harness: Harness;
   beforeAll(async () => {
@@ -1128,7 +1184,7 @@ describe.each(LANES)('bulkhead, circuit and live gauges, %s lane', (lane) => {
 // ---------------------------------------------------------------------------
 
 /** Label names a scrape may carry, and the only values `operationName` may take. */
-const LABEL_NAMES = new Set(['operationType', 'operationName', 'phase', 'code', 'method', 'statusCode', 'outcome', 'status', 'reason', 'by', 'attempt', 'state', 'le', 'quantile', 'typeName', 'fieldName', 'version', 'commit', 'resource', 'bound']);
+const LABEL_NAMES = new Set(['operationType', 'operationName', 'phase', 'code', 'method', 'statusCode', 'outcome', 'status', 'reason', 'by', 'attempt', 'state', 'le', 'quantile', 'typeName', 'fieldName', 'version', 'commit', 'resource', 'bound', 'transport']);
 const OPERATION_NAME_LABELS = new Set([...KNOWN_OPERATION_NAMES, 'other', 'anonymous']);
 /** Labels of Node's default metrics, which describe the process, not requests. */
 const PROCESS_LABELS = new Set(['version', 'major', 'minor', 'patch', 'kind', 'space', 'type']);

@@ -133,7 +133,7 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
   const stalledClients = new StalledClients(config.live.stalledClientMs);
   // A page refused by CORS (a preflight) or by the upgrade's Origin check sees only an opaque failure: told of once per origin.
   const refusedOrigin = refusedOriginLog(config.security.corsOrigins, (fields, message) => options.logger.warn(fields, message));
-  const accessLog = createAccessLog(options.logger, telemetry);
+  const accessLog = createAccessLog(options.logger, telemetry, metrics ? (method, status, transport) => metrics.answered(method, status, transport) : undefined);
   const gateway = createGateway({
     refusedOrigin,
     executions,

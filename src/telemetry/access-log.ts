@@ -23,6 +23,9 @@
  * `aborted: true` when an HTTP answer did not go out whole (see `settle`). Never a
  * header, a variable, a token, the query string or the document: nothing a caller
  * sent beyond the method, the path and the operation's name.
+ *
+ * The HTTP answers it tells of are also counted (`answered`: the metrics' gateway_http_responses_total), logged
+ * or not: where the final status of each, the edge's own answers included, is known.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -66,6 +69,8 @@ interface Entry {
   ended: boolean;
   /** node's response of an HTTP request (the edge's `res`): the line waits for it to close. Absent over WebSocket. */
   response: ServerResponse | undefined;
+  /** An HTTP answer (`answered` counts it), where an operation over a WebSocket is none. */
+  httpAnswer: boolean;
 }
 
 /** Upstream request ids one line names: `executions(ids)` may fail 100 ids, each with its own. */
@@ -184,7 +189,14 @@ export interface InsteadAnswer {
   socket: Duplex;
 }
 
-export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 'accessLog' | 'accessLogSamplePercent'>): AccessLog {
+/** Told of every HTTP answer a line tells of, as the line is due, whatever ACCESS_LOG says: the metrics' count of answers. */
+export type AnswerCounter = (method: string | undefined, status: number | undefined, transport: 'http' | 'sse' | 'ws') => void;
+
+/**
+ * `answered`, when given, is told of every HTTP answer that has a line (or would have, under ACCESS_LOG's
+ * `off`, `errors` and `sampled`): one place knows each answer's final status, the edge's own included.
+ */
+export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 'accessLog' | 'accessLogSamplePercent'>, answered?: AnswerCounter): AccessLog {
   // Its own level: LOG_LEVEL tunes the rest of the log; ACCESS_LOG decides these lines. No redaction: every
   // field is the gateway's own (none a header, variable or token), and matching the wildcard paths
   // (src/logger.ts) on every line was most of what pino spent on it.
@@ -270,6 +282,8 @@ export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 
 
   /** `aborted`: the HTTP answer did not go out whole (node's response closed before it finished writing). */
   function write(entry: Entry, durationMs: number, aborted: boolean): void {
+    if (entry.httpAnswer) answered?.(entry.method, entry.status, entry.transport);
+    if (settings.accessLog === 'off') return;
     // An answer the client never got whole is a failure, but for an event stream, which a client ends by leaving.
     const failed = (entry.status ?? 0) >= 400 || entry.errorCodes.size > 0 || (aborted && !entry.streaming);
     if (settings.accessLog === 'errors' && !failed) return;
@@ -338,6 +352,7 @@ export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 
       refusedUnread: refusal !== undefined,
       ended: false,
       response: context.res,
+      httpAnswer: !context.webSocket,
     };
   }
 
@@ -366,6 +381,7 @@ export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 
       refusedUnread: false,
       ended: true,
       response: answer.response,
+      httpAnswer: true,
     };
     if (!socket) return settle(entry);
     whenWrittenRaw(entry, Math.round((performance.now() - started) * 100) / 100, socket);
@@ -375,7 +391,7 @@ export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 
     answeredInstead.set(response, { ...answer, durationMs: Math.round((performance.now() - answer.started) * 100) / 100 });
   }
 
-  if (settings.accessLog === 'off') return { plugin: {}, edgeAnswered: () => undefined, edgeAnsweredInstead: () => undefined };
+  if (settings.accessLog === 'off' && !answered) return { plugin: {}, edgeAnswered: () => undefined, edgeAnsweredInstead: () => undefined };
   const plugin: Plugin = {
     onRequest({ request, serverContext }) {
       entries.set(request, entryOf(request, serverContext as GatewayServerContext));

@@ -194,6 +194,7 @@ export class GatewayMetrics {
   readonly #retries: Counter;
   readonly #attemptSeconds: Histogram<'outcome'>;
   readonly #warnings: Counter<'code'>;
+  readonly #answers: Counter<'method' | 'status' | 'transport'>;
 
   /** `serveOnApi`: answer `/metrics` on the API port too (METRICS=api). */
   constructor(readonly serveOnApi: boolean) {
@@ -223,6 +224,20 @@ export class GatewayMetrics {
       registers: [this.registry],
     });
     for (const code of Object.values(WarningCode)) this.#warnings.inc({ code }, 0);
+    this.#answers = new Counter({
+      name: 'gateway_http_responses_total',
+      help: "HTTP answers of the API port, the edge's own refusals included, by method (GET, POST, HEAD, OPTIONS, other: any other or none read), status and transport (http, sse, ws: a WebSocket upgrade refused); not /health, /ready, /metrics, an OPTIONS that is no CORS preflight, or a WebSocket's operations",
+      labelNames: ['method', 'status', 'transport'],
+      registers: [this.registry],
+    });
+  }
+
+  /**
+   * Counts one HTTP answer of the API port (the access log tells of each, whatever ACCESS_LOG says): `method` as
+   * the request line had it (undefined where none was read), `status` as sent.
+   */
+  answered(method: string | undefined, status: number | undefined, transport: string): void {
+    this.#answers.inc({ method: method !== undefined && ANSWER_METHODS.has(method) ? method : 'other', status: answerStatusLabel(status), transport });
   }
 
   /** Times and counts every upstream attempt; handed to the upstream client. */
@@ -535,6 +550,14 @@ export class GatewayMetrics {
       },
     };
   }
+}
+
+/** Methods named in `gateway_http_responses_total`; any other (a scanner's made-up one) is `other`. */
+const ANSWER_METHODS: ReadonlySet<string> = new Set(['GET', 'POST', 'HEAD', 'OPTIONS']);
+
+/** The gateway's own answer's status as a label: itself (the gateway and its plugins send a few dozen at most), `other` past HTTP's range. */
+function answerStatusLabel(status: number | undefined): string {
+  return status !== undefined && Number.isInteger(status) && status >= 100 && status <= 599 ? String(status) : 'other';
 }
 
 /** Why a retry was not sent, each exported from 0 so a rate over them has a baseline. */
