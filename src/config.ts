@@ -5,6 +5,7 @@
  * receives its slice. A bad value stops start-up with one line naming the
  * variable and what to fix. `NODE_ENV` is read here and nowhere else.
  */
+import { compile as compileTrust } from 'proxy-addr';
 import { z } from 'zod';
 import { ERROR_SHARE, HEAP_BYTES_PER_TOKEN, PARSE_ERROR_BYTES } from './pipeline/document-cache.js';
 import { ENTRY_OVERHEAD_BYTES, entryBytes, HEAP_PER_BODY_BYTE } from './upstream/entry-bytes.js';
@@ -386,6 +387,22 @@ export const SETTINGS = {
       'one JSON line per request: none, only requests with errors, a sample (`ACCESS_LOG_SAMPLE_PERCENT`) plus every error, or every request',
     ),
     accessLogSamplePercent: setting('ACCESS_LOG_SAMPLE_PERCENT', integer(0, 100).default(10), 'share of error-free requests logged with `ACCESS_LOG=sampled`'),
+    trustedProxies: setting(
+      'TRUSTED_PROXIES',
+      z
+        .string()
+        .transform((value, context) => {
+          const entries = value.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+          try {
+            return { entries, trusts: compileTrust(entries) };
+          } catch (error) {
+            context.addIssue({ code: 'custom', message: `must be a comma-separated list of IP addresses, CIDR ranges or loopback, linklocal, uniquelocal: ${(error as Error).message}` });
+            return z.NEVER;
+          }
+        })
+        .optional(),
+      'proxies in front of the gateway whose `X-Forwarded-For` is believed (addresses, CIDR ranges, or `loopback`, `linklocal`, `uniquelocal`): the access line\'s `clientAddress` is the nearest address not among them; unset: the connection\'s peer, the header ignored',
+    ),
     otlpEndpoint: setting(
       'OTEL_EXPORTER_OTLP_ENDPOINT',
       z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://127.0.0.1:4318' }).optional(),

@@ -131,6 +131,7 @@ describe.each(LANES)('one line per request, %s lane', (lane) => {
       transport: 'http',
       method: 'POST',
       path: '/graphql',
+      clientAddress: '127.0.0.1',
       status: 200,
       durationMs: expect.any(Number),
       upstreamCalls: 1,
@@ -496,7 +497,7 @@ describe.each(LANES)("the edge's own answers, %s lane", (lane) => {
     await answer.arrayBuffer();
     expect(answer.status).toBe(status);
     const line = await oneLine(from);
-    expect(line).toMatchObject({ requestId: `edge-${status}`, traceId: TRACE_ID, transport: 'http', method: request.method, path: request.path, status, errorCodes: ['BAD_REQUEST'], upstreamCalls: 0, msg: 'request' });
+    expect(line).toMatchObject({ requestId: `edge-${status}`, traceId: TRACE_ID, transport: 'http', method: request.method, path: request.path, clientAddress: '127.0.0.1', status, errorCodes: ['BAD_REQUEST'], upstreamCalls: 0, msg: 'request' });
     expect(line.durationMs).toEqual(expect.any(Number));
     expect(line).not.toHaveProperty('operationName');
   });
@@ -512,7 +513,8 @@ describe.each(LANES)("the edge's own answers, %s lane", (lane) => {
       expect(text.startsWith(`HTTP/1.1 ${status} `), text.slice(0, 100)).toBe(true);
       const requestId = /\r\nx-request-id: ([^\r]+)/i.exec(text)?.[1];
       const line = await oneLine(from);
-      expect(line).toMatchObject({ requestId, transport: 'http', status, errorCodes: ['BAD_REQUEST'] });
+      // The peer is known, from the socket, whether or not the head parsed.
+      expect(line).toMatchObject({ requestId, transport: 'http', clientAddress: '127.0.0.1', status, errorCodes: ['BAD_REQUEST'] });
       expect({ method: line.method, path: line.path }).toEqual(target ?? { method: undefined, path: undefined });
     }
   });
@@ -566,14 +568,14 @@ describe.each(LANES)("the edge's own answers, %s lane", (lane) => {
     });
     socket.terminate();
     expect(status).toBe(404);
-    expect(await oneLine(from)).toMatchObject({ requestId: 'upgrade-refused-1', upgradeRequestId: 'upgrade-refused-1', transport: 'ws', method: 'GET', path: '/graphql/nope', status: 404, errorCodes: ['BAD_REQUEST'] });
+    expect(await oneLine(from)).toMatchObject({ requestId: 'upgrade-refused-1', upgradeRequestId: 'upgrade-refused-1', transport: 'ws', method: 'GET', path: '/graphql/nope', clientAddress: '127.0.0.1', status: 404, errorCodes: ['BAD_REQUEST'] });
   });
 
   it.each(['onRequest', 'onResultProcess'])("a plugin's %s that throws: the masked 500 gets one line", async (hook) => {
     const from = harness.logs.length;
     const answer = await harness.query('{ execution(id: "ex_demo_1") { id } }', undefined, { headers: { 'x-test-explode': hook, 'x-request-id': `exploded-${hook}` } });
     expect(answer.status).toBe(500);
-    expect(await oneLine(from)).toMatchObject({ requestId: `exploded-${hook}`, status: 500, errorCodes: ['INTERNAL_SERVER_ERROR'] });
+    expect(await oneLine(from)).toMatchObject({ requestId: `exploded-${hook}`, clientAddress: '127.0.0.1', status: 500, errorCodes: ['INTERNAL_SERVER_ERROR'] });
     expect(JSON.stringify(accessLines(harness, from))).not.toContain('hunter2');
   });
 
@@ -582,6 +584,41 @@ describe.each(LANES)("the edge's own answers, %s lane", (lane) => {
     for (const [path, method] of [['/health', 'GET'], ['/ready', 'GET'], ['/graphql', 'OPTIONS']] as const) await (await harness.fetch(path, { method })).arrayBuffer();
     await sleep(100);
     expect(accessLines(harness, from)).toEqual([]);
+  });
+});
+
+describe.each(LANES)('clientAddress and TRUSTED_PROXIES, %s lane', (lane) => {
+  /** The clientAddress of the line of a query sent with `xForwardedFor`, and of an edge 404 sent with it, from a gateway started with `env`. */
+  async function addressesLogged(env: Record<string, string>, xForwardedFor: string): Promise<unknown[]> {
+    const harness = await Harness.start({ lane, env });
+    try {
+      const from = harness.logs.length;
+      const headers = { 'x-forwarded-for': xForwardedFor };
+      expect((await harness.query(STATUS, { id: 'ex_demo_4' }, { headers })).errors).toBeUndefined();
+      expect((await harness.fetch('/nope', { headers })).status).toBe(404);
+      const ws = await sendOver(harness, 'WebSocket', 'query ExecutionStatus { execution(id: "ex_demo_4") { id } }', headers);
+      expect(ws.results.map((result) => result.errors)).toEqual([undefined]);
+      await eventually(() => expect(accessLines(harness, from)).toHaveLength(3));
+      return accessLines(harness, from).map((line) => line.clientAddress);
+    } finally {
+      await harness.close();
+    }
+  }
+
+  it('unset: the connection\'s peer, whatever X-Forwarded-For says (anyone can send it)', async () => {
+    expect(await addressesLogged({}, '203.0.113.9')).toEqual(['127.0.0.1', '127.0.0.1', '127.0.0.1']);
+  });
+
+  it('set: the nearest address that is no trusted proxy, on the pipeline\'s lines, the edge\'s and a WebSocket\'s', async () => {
+    // The client wrote 198.51.100.1; the proxy (10.1.2.3) appended the address it saw, 203.0.113.9; loopback is the last hop.
+    const chain = '198.51.100.1, 203.0.113.9, 10.1.2.3';
+    expect(await addressesLogged({ TRUSTED_PROXIES: 'loopback, 10.0.0.0/8' }, chain)).toEqual(['203.0.113.9', '203.0.113.9', '203.0.113.9']);
+    // Only the gateway's own peer trusted: the proxy's address is the client as far as the gateway can tell.
+    expect(await addressesLogged({ TRUSTED_PROXIES: '127.0.0.1' }, chain)).toEqual(['10.1.2.3', '10.1.2.3', '10.1.2.3']);
+  });
+
+  it('what a client wrote into X-Forwarded-For never reaches a line: an entry that is no address names the hop before it', async () => {
+    expect(await addressesLogged({ TRUSTED_PROXIES: 'loopback, 10.0.0.0/8' }, '"><script>, 10.1.2.3')).toEqual(['10.1.2.3', '10.1.2.3', '10.1.2.3']);
   });
 });
 
@@ -615,7 +652,8 @@ describe.each(LANES)('one pipeline: a line for every operation over every transp
         await sleep(20);
         const lines = accessLines(harness, from);
         expect(lines).toHaveLength(1);
-        expect(lines[0]).toMatchObject({ msg: kase.msg, transport: TRANSPORT[transport], status: 200, operationType: kase.type, errorCodes: [] });
+        // Over a WebSocket, the peer of the connection's upgrade.
+        expect(lines[0]).toMatchObject({ msg: kase.msg, transport: TRANSPORT[transport], clientAddress: '127.0.0.1', status: 200, operationType: kase.type, errorCodes: [] });
         expect(lines[0]!.operationName).toBe(kase.name);
         // The path without a GET's query, which holds the document; an operation sent over a WebSocket has neither.
         expect({ method: lines[0]!.method, path: lines[0]!.path }).toEqual(transport === 'WebSocket' ? { method: undefined, path: undefined } : { method: METHOD[transport], path: '/graphql' });

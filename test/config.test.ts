@@ -210,6 +210,14 @@ describe('configuration', () => {
     expect(readConfig({ CORS_ORIGINS: '*' }).security.corsOrigins).toEqual(['*']);
   });
 
+  it('reads TRUSTED_PROXIES as proxy-addr compiles it: addresses, ranges and named ranges, a blank entry skipped', () => {
+    expect(readConfig({}).telemetry.trustedProxies).toBeUndefined();
+    const { entries, trusts } = readConfig({ TRUSTED_PROXIES: 'loopback, 10.0.0.0/8,, 2001:db8::1' }).telemetry.trustedProxies!;
+    expect(entries).toEqual(['loopback', '10.0.0.0/8', '2001:db8::1']);
+    expect(['127.0.0.1', '::1', '10.200.0.1', '2001:db8::1'].map((address) => trusts(address, 0))).toEqual([true, true, true, true]);
+    expect(['11.0.0.1', '203.0.113.9', '2001:db8::2'].map((address) => trusts(address, 0))).toEqual([false, false, false]);
+  });
+
   it('reads OTEL_RESOURCE_ATTRIBUTES as the OpenTelemetry specification writes it', () => {
     expect(readConfig({}).telemetry.otelResourceAttributes).toBeUndefined();
     expect(readConfig({ OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=prod, service.version = 1.4.2,,team=a%20b%2Cc' }).telemetry.otelResourceAttributes).toEqual({
@@ -295,6 +303,9 @@ describe('configuration', () => {
       "UPSTREAM_MAX_CONCURRENT_PER_CALLER=17 is above UPSTREAM_MAX_CONCURRENT=16: a caller's share cannot be larger than the bulkhead. Lower UPSTREAM_MAX_CONCURRENT_PER_CALLER or raise UPSTREAM_MAX_CONCURRENT.",
     ],
     [{ OTEL_RESOURCE_ATTRIBUTES: 'team=%zz' }, 'Invalid OTEL_RESOURCE_ATTRIBUTES="team=%zz": the value of team is not percent-encoded.'],
+    // A proxy list that cannot be read would leave every line naming the proxy, or believe a header anyone can send.
+    [{ TRUSTED_PROXIES: 'loopback, proxy.internal' }, 'Invalid TRUSTED_PROXIES="loopback, proxy.internal": must be a comma-separated list of IP addresses, CIDR ranges or loopback, linklocal, uniquelocal: invalid IP address: proxy.internal.'],
+    [{ TRUSTED_PROXIES: '10.0.0.0/33' }, 'Invalid TRUSTED_PROXIES="10.0.0.0/33": must be a comma-separated list of IP addresses, CIDR ranges or loopback, linklocal, uniquelocal: invalid range on address: 10.0.0.0/33.'],
     // Bound, it failed with EADDRINUSE, as if another program held the port.
     [{ PORT: '9464' }, "METRICS_PORT=9464 is the API's PORT: pick another port for /metrics, or METRICS=api to serve it on the API's port."],
     [{ PORT: '8080', METRICS_PORT: '8080' }, "METRICS_PORT=8080 is the API's PORT: pick another port for /metrics, or METRICS=api to serve it on the API's port."],

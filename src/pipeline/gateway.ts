@@ -62,8 +62,8 @@ export interface GatewayServerContext {
   requestId?: string;
   /** Work a plugin leaves running after the response; the edge keeps track of it. */
   waitUntil(promise: Promise<unknown> | void): void;
-  /** Set when the request is an operation sent over a WebSocket (src/server/websocket.ts): the id of its connection's upgrade. */
-  webSocket?: { upgradeRequestId: string };
+  /** Set when the request is an operation sent over a WebSocket (src/server/websocket.ts): its connection's upgrade, and that upgrade's id. */
+  webSocket?: { upgradeRequestId: string; upgrade: IncomingMessage };
   /** Called each time the request is handed an execution upstream answered with its token, with its caller's key (src/request/scope.ts `onUpstreamReading`). */
   onUpstreamReading?: (callerKey: string) => void;
   /** What the edge refused the request with before handing it over (a WebSocket operation): the pipeline answers it as it arrives (./request-errors.ts). */

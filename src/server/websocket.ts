@@ -563,7 +563,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     const serverContext: GatewayServerContext = {
       requestId,
       waitUntil: (promise) => void promise?.catch((error: unknown) => logger.error({ requestId, upgradeRequestId, err: loggable(error) }, 'background work of a WebSocket operation failed')),
-      webSocket: { upgradeRequestId },
+      webSocket: { upgradeRequestId, upgrade },
       onUpstreamReading: upstreamReading,
       ...(refusal ? { edgeRefusal: { ...refusal, ...(typeof payload.operationName === 'string' && payload.operationName !== '' ? { operationName: payload.operationName } : {}) } } : {}),
     };

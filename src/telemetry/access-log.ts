@@ -16,13 +16,14 @@
  * 100 characters), operationType, transport (`http`, `sse`, `ws`), method and path
  * (of an HTTP request or upgrade whose head was read: the path without its query, at
  * most MAX_LOGGED_PATH_LENGTH characters), upgradeRequestId
- * (over WebSocket: the connection's, the one id its client holds), status,
+ * (over WebSocket: the connection's, the one id its client holds), clientAddress (the connection's peer,
+ * or with TRUSTED_PROXIES the nearest address in `X-Forwarded-For` that is no trusted proxy), status,
  * durationMs, upstreamCalls, cacheHits, sharedCalls, errorCodes, and
  * upstreamRequestIds when an error or a data warning came from upstream (its `upstreamRequestId`,
  * what a ticket with upstream names; at most MAX_LOGGED_UPSTREAM_IDS, each cut), and
  * `aborted: true` when an HTTP answer did not go out whole (see `settle`). Never a
- * header, a variable, a token, the query string or the document: nothing a caller
- * sent beyond the method, the path and the operation's name.
+ * header (but an IP address in X-Forwarded-For, with TRUSTED_PROXIES), a variable, a token, the query string or
+ * the document: nothing a caller sent beyond the method, the path and the operation's name.
  *
  * The HTTP answers it tells of are also counted (`answered`: the metrics' gateway_http_responses_total), logged
  * or not: where the final status of each, the edge's own answers included, is known.
@@ -41,6 +42,7 @@ import type { GatewayContext } from '../request/context.js';
 import { wasCutByShutdown } from '../request/shutdown-cut.js';
 import { errorCodeLabel, MAX_OPERATION_NAME_LENGTH, METRICS_PATH } from './metrics.js';
 import { remoteSpanContext } from './trace-context.js';
+import { clientAddress } from '../server/client-address.js';
 import { pathOf } from '../server/raw-http.js';
 
 interface Entry {
@@ -50,6 +52,8 @@ interface Entry {
   /** The HTTP request's (or refused upgrade's) method and path: absent where no head was read, and for an operation sent over a WebSocket. */
   method: string | undefined;
   path: string | undefined;
+  /** Who asked (../server/client-address.ts): the connection's peer, or with TRUSTED_PROXIES the nearest untrusted hop. */
+  clientAddress: string | undefined;
   /** Over WebSocket: the id of the connection's upgrade, the one id its client holds. */
   upgradeRequestId: string | undefined;
   traceId: string | undefined;
@@ -143,7 +147,7 @@ function cutOff(response: ServerResponse, socket: Duplex | null): boolean {
 export interface EdgeAnswered {
   requestId: string;
   /** The request whose head was read, for the line's method and path (`requestTarget`); absent for malformed HTTP. */
-  request?: Pick<IncomingMessage, 'method' | 'url'> | undefined;
+  request?: Pick<IncomingMessage, 'method' | 'url' | 'headers' | 'socket'> | undefined;
   /** A refused upgrade's id again: where lines of WebSocket connections are looked up. */
   upgradeRequestId?: string;
   /** `ws` for a refused WebSocket upgrade. */
@@ -196,7 +200,7 @@ export type AnswerCounter = (method: string | undefined, status: number | undefi
  * `answered`, when given, is told of every HTTP answer that has a line (or would have, under ACCESS_LOG's
  * `off`, `errors` and `sampled`): one place knows each answer's final status, the edge's own included.
  */
-export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 'accessLog' | 'accessLogSamplePercent'>, answered?: AnswerCounter): AccessLog {
+export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 'accessLog' | 'accessLogSamplePercent' | 'trustedProxies'>, answered?: AnswerCounter): AccessLog {
   // Its own level: LOG_LEVEL tunes the rest of the log; ACCESS_LOG decides these lines. No redaction: every
   // field is the gateway's own (none a header, variable or token), and matching the wildcard paths
   // (src/logger.ts) on every line was most of what pino spent on it.
@@ -296,6 +300,7 @@ export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 
         operationType: entry.operationType,
         transport: entry.transport,
         ...(entry.method === undefined ? {} : { method: entry.method, path: entry.path }),
+        ...(entry.clientAddress === undefined ? {} : { clientAddress: entry.clientAddress }),
         ...(entry.upgradeRequestId ? { upgradeRequestId: entry.upgradeRequestId } : {}),
         status: entry.status,
         durationMs,
@@ -338,6 +343,7 @@ export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 
       transport: context.webSocket ? 'ws' : 'http',
       method,
       path,
+      clientAddress: clientAddress(context.req ?? context.webSocket?.upgrade, settings.trustedProxies),
       upgradeRequestId: context.webSocket?.upgradeRequestId,
       traceId: refusal?.traceId ?? remoteSpanContext(request.headers.get('traceparent'))?.traceId,
       operationName: refusal?.operationName?.slice(0, MAX_OPERATION_NAME_LENGTH),
@@ -367,6 +373,7 @@ export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 
       transport: answer.transport,
       method,
       path,
+      clientAddress: clientAddress(answer.request, settings.trustedProxies, answer.socket),
       upgradeRequestId: answer.upgradeRequestId,
       traceId: typeof answer.traceparent === 'string' ? remoteSpanContext(answer.traceparent)?.traceId : undefined,
       operationName: undefined,
