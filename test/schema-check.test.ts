@@ -58,7 +58,8 @@ const KNOWN = readKnownDocuments('schema/persisted-documents.json', read('schema
 const labelOf = (operation: string) => KNOWN.find((document) => document.label.endsWith(`(${operation})`))!.label;
 
 const REMOVED_REASON = 'No frontend reads statusReason since 2.0; announced on 2026-02-01.';
-const removalDeclared: DeclaredChange[] = [{ type: 'FIELD_REMOVED', path: 'Execution.statusReason', reason: REMOVED_REASON }];
+const REMOVAL_MESSAGE = "Field 'statusReason' was removed from object type 'Execution'";
+const removalDeclared: DeclaredChange[] = [{ type: 'FIELD_REMOVED', path: 'Execution.statusReason', message: REMOVAL_MESSAGE, reason: REMOVED_REASON }];
 
 describe('schema check', () => {
   it('fails on a removed field that is not declared, and says how to declare it', async () => {
@@ -66,7 +67,7 @@ describe('schema check', () => {
     expect(check.ok).toBe(false);
     expect(check.undeclared.map((change) => [change.type, change.path])).toEqual([['FIELD_REMOVED', 'Execution.statusReason']]);
     expect(problems(check)).toEqual([
-      'Breaking change not declared: FIELD_REMOVED at Execution.statusReason: Field \'statusReason\' was removed from object type \'Execution\'. Undo it, or declare it in schema/breaking-changes.json as {"type":"FIELD_REMOVED","path":"Execution.statusReason","reason":"…"}.',
+      'Breaking change not declared: FIELD_REMOVED at Execution.statusReason: Field \'statusReason\' was removed from object type \'Execution\'. Undo it, or declare it in schema/breaking-changes.json as {"type":"FIELD_REMOVED","path":"Execution.statusReason","message":"Field \'statusReason\' was removed from object type \'Execution\'","reason":"…"}.',
     ]);
     expect(changelog(check)).toContain('### Breaking\n\n- `Execution.statusReason` Field \'statusReason\' was removed from object type \'Execution\' (**not declared**');
   });
@@ -90,10 +91,30 @@ describe('schema check', () => {
         },
       }),
     );
-    const check = await checkSchema(BASELINE, current, [...removalDeclared, { type: 'FIELD_TYPE_CHANGED', path: 'ExecutionStatus.WORKFLOW_PAUSED', reason: 'Wrong type.' }]);
+    const check = await checkSchema(BASELINE, current, [...removalDeclared, { type: 'FIELD_TYPE_CHANGED', path: 'ExecutionStatus.WORKFLOW_PAUSED', message: "Enum value 'WORKFLOW_PAUSED' was added to enum 'ExecutionStatus'", reason: 'Wrong type.' }]);
     expect(check.ok).toBe(false);
     expect(check.undeclared.map((change) => change.path)).toEqual(['ExecutionStatus.WORKFLOW_PAUSED']);
     expect(check.stale.map((declared) => declared.type)).toEqual(['FIELD_TYPE_CHANGED']);
+  });
+
+  it('covers with a declared type change only that change: the same field changed into another type is undeclared', async () => {
+    const retyped = (type: string) =>
+      edited({
+        ObjectTypeDefinition(node) {
+          if (node.name.value !== 'ExecutionEvent') return undefined;
+          return { ...node, fields: node.fields?.map((field) => (field.name.value === 'executionId' ? { ...field, type: parse(`type T { f: ${type} }`).definitions.flatMap((d) => ('fields' in d ? d.fields ?? [] : []))[0]!.type } : field)) };
+        },
+      });
+    const declared = readDeclarations(read('schema/breaking-changes.json')).filter((each) => each.path === 'ExecutionEvent.executionId');
+    expect(declared.map((each) => each.message)).toEqual(["Field 'ExecutionEvent.executionId' changed type from 'ID' to 'ID!'"]);
+    expect((await checkSchema(BASELINE, retyped('ID!'), declared)).ok).toBe(true);
+    // The committed declaration waved these through, with its reason for another change.
+    for (const type of ['Int!', '[ID!]!']) {
+      const check = await checkSchema(BASELINE, retyped(type), declared);
+      expect(check.ok, type).toBe(false);
+      expect(check.undeclared.map((change) => change.message), type).toEqual([`Field 'ExecutionEvent.executionId' changed type from 'ID' to '${type}'`]);
+      expect(check.stale, type).toEqual(declared);
+    }
   });
 
   it('fails on a declaration that no longer occurs (stale)', async () => {
@@ -101,7 +122,7 @@ describe('schema check', () => {
     expect(check.ok).toBe(false);
     expect(check.stale).toEqual(removalDeclared);
     expect(problems(check)).toEqual([
-      'Stale declaration in schema/breaking-changes.json: no breaking change FIELD_REMOVED at Execution.statusReason any more; remove it.',
+      "Stale declaration in schema/breaking-changes.json: no breaking change FIELD_REMOVED at Execution.statusReason (Field 'statusReason' was removed from object type 'Execution') any more; remove it.",
     ]);
   });
 
@@ -112,7 +133,7 @@ describe('schema check', () => {
       ['ENUM_VALUE_ADDED', 'ExecutionStatus.WORKFLOW_PAUSED', OUTPUT_ENUM_REASON],
     ]);
     const declared = await checkSchema(BASELINE, withEnumValue('ExecutionStatus', 'WORKFLOW_PAUSED'), [
-      { type: 'ENUM_VALUE_ADDED', path: 'ExecutionStatus.WORKFLOW_PAUSED', reason: 'Frontends 3.4+ handle it; older ones show UNKNOWN.' },
+      { type: 'ENUM_VALUE_ADDED', path: 'ExecutionStatus.WORKFLOW_PAUSED', message: "Enum value 'WORKFLOW_PAUSED' was added to enum 'ExecutionStatus'", reason: 'Frontends 3.4+ handle it; older ones show UNKNOWN.' },
     ]);
     expect(declared.ok).toBe(true);
   });
@@ -139,7 +160,7 @@ describe('schema check', () => {
       expect.arrayContaining([labelOf('query ExecutionPage'), labelOf('query ExecutionEvents')]),
     );
     expect(problems(argument)).toEqual([
-      'Breaking change not declared: FIELD_ARGUMENT_DEFAULT_CHANGED at Execution.events.order: Default value for argument \'order\' on field \'Execution.events\' changed from \'"ASC"\' to \'"DESC"\'. Undo it, or declare it in schema/breaking-changes.json as {"type":"FIELD_ARGUMENT_DEFAULT_CHANGED","path":"Execution.events.order","reason":"…"}.',
+      'Breaking change not declared: FIELD_ARGUMENT_DEFAULT_CHANGED at Execution.events.order: Default value for argument \'order\' on field \'Execution.events\' changed from \'"ASC"\' to \'"DESC"\'. Undo it, or declare it in schema/breaking-changes.json as {"type":"FIELD_ARGUMENT_DEFAULT_CHANGED","path":"Execution.events.order","message":"Default value for argument \'order\' on field \'Execution.events\' changed from \'\\"ASC\\"\' to \'\\"DESC\\"\'","reason":"…"}.',
     ]);
 
     const inputField = await checkSchema(BASELINE, BASELINE.replace('  levels: [String!]\n', '  levels: [String!] = ["error"]\n'), [], KNOWN);
@@ -149,7 +170,7 @@ describe('schema check', () => {
     );
 
     const declared = await checkSchema(BASELINE, BASELINE.replace('order: EventOrder = ASC', 'order: EventOrder = DESC'), [
-      { type: 'FIELD_ARGUMENT_DEFAULT_CHANGED', path: 'Execution.events.order', reason: 'Every frontend passes `order` since 3.2.' },
+      { type: 'FIELD_ARGUMENT_DEFAULT_CHANGED', path: 'Execution.events.order', message: `Default value for argument 'order' on field 'Execution.events' changed from '"ASC"' to '"DESC"'`, reason: 'Every frontend passes `order` since 3.2.' },
     ], KNOWN);
     expect(declared.ok).toBe(true);
   });
@@ -196,7 +217,9 @@ describe('schema check', () => {
   });
 
   it('refuses a declaration without a reason', () => {
-    expect(() => readDeclarations(JSON.stringify({ changes: [{ type: 'FIELD_REMOVED', path: 'Execution.id', reason: ' ' }] }))).toThrow(/reason/);
+    expect(() => readDeclarations(JSON.stringify({ changes: [{ type: 'FIELD_REMOVED', path: 'Execution.id', message: "Field 'id' was removed from object type 'Execution'", reason: ' ' }] }))).toThrow(/reason/);
+    // Without the message, a declaration would cover whatever change of its type comes next at its path.
+    expect(() => readDeclarations(JSON.stringify({ changes: [{ type: 'FIELD_REMOVED', path: 'Execution.id', reason: 'Gone.' }] }))).toThrow(/message/);
     // What schema:check prints as one line and exit 1, not as a stack.
     for (const bad of ['not json', '{"changes": [{"type": "FIELD_REMOVED", "path": "Execution.id"}]}', '{"changes": [{"type": "FIELD_REMOVED", "path": "Execution.id", "reason": "   "}]}']) {
       expect(() => readDeclarations(bad)).toThrow(SchemaCheckError);
@@ -222,7 +245,7 @@ describe('schema check', () => {
   });
 
   it('says which known documents a breaking change touches, and when it touches none', async () => {
-    const unused = await checkSchema(BASELINE, withoutField('ExecutionEventConnection', 'nodes'), [{ type: 'FIELD_REMOVED', path: 'ExecutionEventConnection.nodes', reason: 'Unused.' }], KNOWN);
+    const unused = await checkSchema(BASELINE, withoutField('ExecutionEventConnection', 'nodes'), [{ type: 'FIELD_REMOVED', path: 'ExecutionEventConnection.nodes', message: "Field 'nodes' was removed from object type 'ExecutionEventConnection'", reason: 'Unused.' }], KNOWN);
     expect(unused.ok).toBe(true);
     expect(changelog(unused)).toContain("Field 'nodes' was removed from object type 'ExecutionEventConnection' (declared: Unused.; touches no known document)");
     // A value added to an enum: every document reading a field of that enum is touched, though none names the value.
@@ -268,7 +291,7 @@ describe('schema check', () => {
     const check = await checkSchema(BASELINE, BASELINE, [], documents);
     expect(check.ok).toBe(true);
     expect(check.brokenDocuments.size).toBe(0);
-    const broken = await checkSchema(BASELINE, withoutField('Execution', 'isTerminal'), [{ type: 'FIELD_REMOVED', path: 'Execution.isTerminal', reason: 'Gone.' }], documents);
+    const broken = await checkSchema(BASELINE, withoutField('Execution', 'isTerminal'), [{ type: 'FIELD_REMOVED', path: 'Execution.isTerminal', message: "Field 'isTerminal' was removed from object type 'Execution'", reason: 'Gone.' }], documents);
     expect([...broken.brokenDocuments.keys()].map((document) => document.label)).toEqual([`mobile.json#${documentHash(fragment('isTerminal')).slice(0, 12)} (query Mini)`]);
   });
 
