@@ -5,9 +5,10 @@
  * of ours on top; which breaking changes are declared, with a reason, in
  * schema/breaking-changes.json; and the changelog entry that lists them.
  *
- * The check fails on a breaking change that is not declared, on a
+ * The check fails on a breaking change that is not declared (a declaration
+ * names the change's type, path and message), on a
  * declaration that matches no breaking change any more (stale): left in
- * place, it would wave through the next change of that kind at that path
+ * place, it would wave through the next such change at that path
  * without anyone giving a reason for it, and on a known document (the
  * operations frontends send, ./known-documents.ts) that no longer validates.
  */
@@ -16,11 +17,16 @@ import { buildSchema, getNamedType, isEnumType, isInterfaceType, isIntrospection
 import { z } from 'zod';
 import { checkDocuments, documentsTouching, type KnownDocument } from './known-documents.js';
 
-/** One declared breaking change: inspector's change type and path (as the changelog prints them), and why it is accepted. */
+/**
+ * One declared breaking change: inspector's change type, path and message (as the failure message prints them),
+ * and why it is accepted. The message names what changed into what (`changed type from 'ID' to 'ID!'`): without
+ * it, a declaration of one type change at a path waved through any later one there (`ID` to `Int!`).
+ */
 export interface DeclaredChange {
   type: string;
   /** Absent only for a change inspector gives no path (schema root types). */
   path?: string;
+  message: string;
   reason: string;
 }
 
@@ -29,6 +35,7 @@ const DECLARATIONS = z.object({
     z.strictObject({
       type: z.string().min(1),
       path: z.string().min(1).optional(),
+      message: z.string().min(1, 'every declared change needs the message of the change it accepts, as schema:check prints it'),
       reason: z.string().trim().min(1, 'every declared change needs a reason'),
     }),
   ),
@@ -149,7 +156,8 @@ export interface SchemaCheck {
   ok: boolean;
 }
 
-const matches = (declared: DeclaredChange, change: Change) => declared.type === change.type && (declared.path ?? null) === (change.path ?? null);
+const matches = (declared: DeclaredChange, change: Change) =>
+  declared.type === change.type && (declared.path ?? null) === (change.path ?? null) && declared.message === change.message;
 
 /**
  * Compares `current` with `baseline`, both printed schemas (SDL), holds the
@@ -232,11 +240,11 @@ export function problems(check: SchemaCheck): string[] {
   return [
     ...check.undeclared.map(
       (change) =>
-        `Breaking change not declared: ${change.type} at ${change.path ?? '(no path)'}: ${change.message}. Undo it, or declare it in schema/breaking-changes.json as ${JSON.stringify({ type: change.type, ...(change.path ? { path: change.path } : {}), reason: '…' })}.`,
+        `Breaking change not declared: ${change.type} at ${change.path ?? '(no path)'}: ${change.message}. Undo it, or declare it in schema/breaking-changes.json as ${JSON.stringify({ type: change.type, ...(change.path ? { path: change.path } : {}), message: change.message, reason: '…' })}.`,
     ),
     ...check.stale.map(
       (declared) =>
-        `Stale declaration in schema/breaking-changes.json: no breaking change ${declared.type} at ${declared.path ?? '(no path)'} any more; remove it.`,
+        `Stale declaration in schema/breaking-changes.json: no breaking change ${declared.type} at ${declared.path ?? '(no path)'} (${declared.message}) any more; remove it.`,
     ),
     ...[...check.brokenDocuments].map(([document, messages]) =>
       check.neverValid.has(document)
