@@ -617,8 +617,41 @@ describe.each(LANES)('clientAddress and TRUSTED_PROXIES, %s lane', (lane) => {
     expect(await addressesLogged({ TRUSTED_PROXIES: '127.0.0.1' }, chain)).toEqual(['10.1.2.3', '10.1.2.3', '10.1.2.3']);
   });
 
-  it('what a client wrote into X-Forwarded-For never reaches a line: an entry that is no address names the hop before it', async () => {
-    expect(await addressesLogged({ TRUSTED_PROXIES: 'loopback, 10.0.0.0/8' }, '"><script>, 10.1.2.3')).toEqual(['10.1.2.3', '10.1.2.3', '10.1.2.3']);
+  it('what a client wrote into X-Forwarded-For never reaches a line, nor a trusted proxy in its place: an entry that is no address leaves the field out', async () => {
+    expect(await addressesLogged({ TRUSTED_PROXIES: 'loopback, 10.0.0.0/8' }, '"><script>, 10.1.2.3')).toEqual([undefined, undefined, undefined]);
+    // An IPv6 zone is any text the sender chose: the address is named without it.
+    expect(await addressesLogged({ TRUSTED_PROXIES: 'loopback' }, 'fe80::1%secret-token-1234')).toEqual(['fe80::1', 'fe80::1', 'fe80::1']);
+  });
+
+  it('entries as proxies write them: with a port, in brackets, IPv4-mapped; each named in one form', async () => {
+    // Azure's Application Gateway writes ip:port: read as no address, the proxy itself was named as the client.
+    expect(await addressesLogged({ TRUSTED_PROXIES: 'loopback' }, '203.0.113.9:5678')).toEqual(['203.0.113.9', '203.0.113.9', '203.0.113.9']);
+    expect(await addressesLogged({ TRUSTED_PROXIES: 'loopback' }, '[2001:db8:0::1]:443')).toEqual(['2001:db8::1', '2001:db8::1', '2001:db8::1']);
+    expect(await addressesLogged({ TRUSTED_PROXIES: 'loopback, 10.0.0.0/8' }, '::ffff:203.0.113.9, [10.1.2.3]')).toEqual(['203.0.113.9', '203.0.113.9', '203.0.113.9']);
+  });
+
+  it('a body past its time limit, and a client that left mid-body: the line still names who asked, though the socket was gone when it was written', async () => {
+    const harness = await Harness.start({ lane, env: { HTTP_REQUEST_TIMEOUT_MS: '500', TRUSTED_PROXIES: 'loopback' } });
+    try {
+      let from = harness.logs.length;
+      const { text } = await rawExchange(
+        harness.url,
+        'POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nX-Forwarded-For: 203.0.113.9\r\nContent-Length: 5000\r\n\r\n{"query":',
+      );
+      expect(text).toMatch(/^HTTP\/1\.1 408 /);
+      await eventually(() => expect(accessLines(harness, from)).toHaveLength(1));
+      expect(accessLines(harness, from)[0]).toMatchObject({ status: 408, clientAddress: '203.0.113.9' });
+      from = harness.logs.length;
+      await rawExchange(
+        harness.url,
+        'POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nX-Forwarded-For: 198.51.100.7\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"que\r\n',
+        { leaveAfterMs: 100 },
+      );
+      await eventually(() => expect(accessLines(harness, from)).toHaveLength(1));
+      expect(accessLines(harness, from)[0]).toMatchObject({ clientAddress: '198.51.100.7' });
+    } finally {
+      await harness.close();
+    }
   });
 });
 

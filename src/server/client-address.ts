@@ -1,13 +1,19 @@
 /**
  * Who is on the other end of a request: the address the access log names (`clientAddress`, OpenTelemetry's
  * `client.address`). Without TRUSTED_PROXIES it is the connection's peer, and `X-Forwarded-For` is ignored: anyone
- * can send that header. With it, proxy-addr (Express's reading of the header) walks `X-Forwarded-For` from the
- * peer backwards while each address is a trusted proxy, and names the first that is not.
+ * can send that header. With it, the walk goes from the peer back through `X-Forwarded-For`, nearest entry first,
+ * while each address is a trusted proxy (proxy-addr's test, as Express's `trust proxy` list compiles it), and names
+ * the first that is not; the farthest entry when every one is.
+ *
+ * The walk is written here, not left to proxy-addr's, because proxies write entries it reads as no address: Azure's
+ * Application Gateway `203.0.113.9:5678`, others `[2001:db8::1]:443` or `[::1]`, which named the proxy as the
+ * client. An address is named in one form (ipaddr.js: `::ffff:1.2.3.4` is `1.2.3.4`, no IPv6 zone), so one client
+ * is one value.
  */
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
-import proxyAddress from 'proxy-addr';
+import ipaddr from 'ipaddr.js';
 
 /** TRUSTED_PROXIES as read (src/config.ts): its entries, and proxy-addr's test of an address against them. */
 export interface TrustedProxies {
@@ -15,19 +21,57 @@ export interface TrustedProxies {
   trusts: (address: string, hop: number) => boolean;
 }
 
-/** How long a logged address may be: an IPv6 address with a zone may name an interface of any length. */
-const MAX_ADDRESS_LENGTH = 64;
+/**
+ * Entries of `X-Forwarded-For` read at most, nearest first: a chain of proxies is a handful long, and a head may
+ * hold 64 KiB of entries. Past them the walk stops where it got to.
+ */
+const MAX_HOPS = 32;
+
+/** An IPv4 address with a port (`203.0.113.9:5678`), as some proxies write an entry. */
+const IPV4_WITH_PORT = /^(\d{1,3}(?:\.\d{1,3}){3}):\d{1,5}$/;
+
+/** `text` as one IP address in its one form, without port, brackets or IPv6 zone; undefined when it is none. */
+export function canonicalAddress(text: string): string | undefined {
+  let address = text.trim();
+  if (address.startsWith('[')) {
+    // `[2001:db8::1]`, `[2001:db8::1]:443`: what is between the brackets.
+    const close = address.indexOf(']');
+    if (close < 0 || (close + 1 < address.length && !/^:\d{1,5}$/.test(address.slice(close + 1)))) return undefined;
+    address = address.slice(1, close);
+  } else {
+    address = IPV4_WITH_PORT.exec(address)?.[1] ?? address;
+  }
+  // A zone names an interface of the sender's machine, and may be any text: never logged.
+  const zone = address.indexOf('%');
+  if (zone >= 0) address = address.slice(0, zone);
+  if (isIP(address) === 0) return undefined;
+  // ipaddr.js 1.x reads no IPv4 written inside another IPv6 than a mapped one (`::1.2.3.4`), and throws: kept as written.
+  return ipaddr.isValid(address) ? ipaddr.process(address).toString() : address.toLowerCase();
+}
+
+/** The fields of a request the address is read from: where one was read (a head that never parsed has only its socket). */
+export interface Asker {
+  request?: Pick<IncomingMessage, 'headers' | 'socket'> | undefined;
+  socket?: Duplex | undefined;
+}
 
 /**
- * The client's address for `request` (or a bare `socket`, for a head that never parsed): undefined once the
- * connection is gone before its peer was read. An entry of `X-Forwarded-For` that is no IP address (the part a
- * client wrote, reached when the whole chain is trusted) is not named: the nearest address before it is.
+ * The client's address: undefined when the connection's peer is unknown (node read none), or when the nearest entry
+ * that is no trusted proxy is no IP address (what a client wrote, or a proxy the list left out): never the text
+ * itself, never a trusted proxy named in its place. The peer is read from the socket, where node keeps it once read
+ * (the HTTP edge reads it as the connection opens, so a line written after the socket closed still has it).
  */
-export function clientAddress(request: Pick<IncomingMessage, 'headers' | 'socket'> | undefined, proxies: TrustedProxies | undefined, socket?: Duplex): string | undefined {
-  // A raw answer's socket is node's net.Socket; typed a Duplex where it is written to.
-  const peer = (request?.socket ?? (socket as { remoteAddress?: string } | undefined))?.remoteAddress;
-  if (!request || !proxies || peer === undefined || request.headers['x-forwarded-for'] === undefined) return peer;
-  const chain = proxyAddress.all(request as IncomingMessage, proxies.trusts);
-  for (let at = chain.length - 1; at > 0; at--) if (isIP(chain[at]!) !== 0) return chain[at]!.slice(0, MAX_ADDRESS_LENGTH);
-  return peer;
+export function clientAddress({ request, socket }: Asker, proxies: TrustedProxies | undefined): string | undefined {
+  const peerText = (request?.socket ?? (socket as { remoteAddress?: string } | undefined))?.remoteAddress;
+  let address = peerText === undefined ? undefined : canonicalAddress(peerText);
+  const forwarded = request?.headers['x-forwarded-for'];
+  if (!proxies || address === undefined || forwarded === undefined) return address;
+  const entries = (Array.isArray(forwarded) ? forwarded.join(',') : forwarded).split(',');
+  for (let at = entries.length - 1, hop = 0; at >= 0 && hop < MAX_HOPS; at--, hop++) {
+    if (!proxies.trusts(address, hop)) return address;
+    const next = canonicalAddress(entries[at]!);
+    if (next === undefined) return undefined;
+    address = next;
+  }
+  return address;
 }

@@ -466,6 +466,9 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
   server.keepAliveTimeout = keepAliveTimeout;
   // Node closes a connection the moment its last answer is out; a client still sending then loses that answer (./lingering-close.ts).
   server.on('connection', lingerOnClose);
+  // Node keeps a socket's peer once read, and has none to give once the socket closed: read now, an access line
+  // written after a body's time limit or a client's leaving still names who asked (./client-address.ts).
+  server.on('connection', (socket: Socket) => void socket.remoteAddress);
   // One field line past what the edge takes, so that a head with more is seen and refused (./head-size.ts).
   server.maxHeadersCount = HEAD_FIELD_LIMIT + 1;
 

@@ -42,7 +42,7 @@ import type { GatewayContext } from '../request/context.js';
 import { wasCutByShutdown } from '../request/shutdown-cut.js';
 import { errorCodeLabel, MAX_OPERATION_NAME_LENGTH, METRICS_PATH } from './metrics.js';
 import { remoteSpanContext } from './trace-context.js';
-import { clientAddress } from '../server/client-address.js';
+import { clientAddress, type Asker } from '../server/client-address.js';
 import { pathOf } from '../server/raw-http.js';
 
 interface Entry {
@@ -52,8 +52,8 @@ interface Entry {
   /** The HTTP request's (or refused upgrade's) method and path: absent where no head was read, and for an operation sent over a WebSocket. */
   method: string | undefined;
   path: string | undefined;
-  /** Who asked (../server/client-address.ts): the connection's peer, or with TRUSTED_PROXIES the nearest untrusted hop. */
-  clientAddress: string | undefined;
+  /** Where `clientAddress` is read from, when the line is written (../server/client-address.ts): read only for a line. */
+  asker: Asker;
   /** Over WebSocket: the id of the connection's upgrade, the one id its client holds. */
   upgradeRequestId: string | undefined;
   traceId: string | undefined;
@@ -106,6 +106,11 @@ function withoutUserinfo(target: string): string {
   const slash = target.indexOf('/', from);
   const at = target.lastIndexOf('@', slash < 0 ? target.length : slash);
   return at < from ? target : target.slice(0, from) + target.slice(at + 1);
+}
+
+/** The line's `clientAddress` field, absent when it is unknown. */
+function withClientAddress(address: string | undefined): { clientAddress?: string } {
+  return address === undefined ? {} : { clientAddress: address };
 }
 
 /** The result's error codes, and the upstream responses its errors and data warnings came from. */
@@ -300,7 +305,7 @@ export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 
         operationType: entry.operationType,
         transport: entry.transport,
         ...(entry.method === undefined ? {} : { method: entry.method, path: entry.path }),
-        ...(entry.clientAddress === undefined ? {} : { clientAddress: entry.clientAddress }),
+        ...withClientAddress(clientAddress(entry.asker, settings.trustedProxies)),
         ...(entry.upgradeRequestId ? { upgradeRequestId: entry.upgradeRequestId } : {}),
         status: entry.status,
         durationMs,
@@ -343,7 +348,7 @@ export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 
       transport: context.webSocket ? 'ws' : 'http',
       method,
       path,
-      clientAddress: clientAddress(context.req ?? context.webSocket?.upgrade, settings.trustedProxies),
+      asker: { request: context.req ?? context.webSocket?.upgrade },
       upgradeRequestId: context.webSocket?.upgradeRequestId,
       traceId: refusal?.traceId ?? remoteSpanContext(request.headers.get('traceparent'))?.traceId,
       operationName: refusal?.operationName?.slice(0, MAX_OPERATION_NAME_LENGTH),
@@ -373,7 +378,7 @@ export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 
       transport: answer.transport,
       method,
       path,
-      clientAddress: clientAddress(answer.request, settings.trustedProxies, answer.socket),
+      asker: { request: answer.request, socket: answer.socket },
       upgradeRequestId: answer.upgradeRequestId,
       traceId: typeof answer.traceparent === 'string' ? remoteSpanContext(answer.traceparent)?.traceId : undefined,
       operationName: undefined,

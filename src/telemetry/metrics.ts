@@ -226,7 +226,7 @@ export class GatewayMetrics {
     for (const code of Object.values(WarningCode)) this.#warnings.inc({ code }, 0);
     this.#answers = new Counter({
       name: 'gateway_http_responses_total',
-      help: "HTTP answers of the API port, the edge's own refusals included, by method (GET, POST, HEAD, OPTIONS, other: any other or none read), status and transport (http, sse, ws: a WebSocket upgrade refused); not /health, /ready, /metrics, an OPTIONS that is no CORS preflight, or a WebSocket's operations",
+      help: "HTTP answers of the API port, the edge's own refusals included, by method (GET, POST, HEAD, OPTIONS, other: any other or none read), status and transport (http, sse, ws: a WebSocket upgrade refused); not the answers of /health, /ready and /metrics, an OPTIONS that is no CORS preflight, a WebSocket upgrade taken, or a WebSocket's operations",
       labelNames: ['method', 'status', 'transport'],
       registers: [this.registry],
     });
