@@ -23,7 +23,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { print, type ExecutionResult } from 'graphql';
+import { getIntrospectionQuery, print, type ExecutionResult } from 'graphql';
 import { ClientError } from 'graphql-request';
 import { createClient, type SubscribePayload } from 'graphql-ws';
 import type { Plugin } from 'graphql-yoga';
@@ -437,6 +437,26 @@ describe('TRUSTED_DOCUMENTS on every lane and transport, fresh and warm', () => 
     ]);
     const hash = await overHttp(harness, 'POST JSON', { sha256Hash: UNKNOWN_HASH });
     expect(hash.result.errors).toEqual([{ message: 'PersistedQueryNotFound', extensions: { code: 'PERSISTED_QUERY_NOT_FOUND' } }]);
+  });
+
+  // Codegen and schema registries print the message: the general one told them to send a hash they cannot have.
+  it.each(LANES)('only: introspection is refused with the same code, and a message saying where the schema is (%s lane)', async (lane) => {
+    const harness = harnesses.only[lane];
+    const upstreamBefore = harness.upstream.requests.length;
+    for (const query of [getIntrospectionQuery(), '{ __type(name: "Execution") { name } }']) {
+      for (const transport of ['POST JSON', 'GET'] as const) {
+        const answer = await overHttp(harness, transport, { query });
+        expect(answer.status, transport).toBe(400);
+        expect(answer.result.errors, transport).toEqual([
+          {
+            message:
+              'Only persisted documents run here (TRUSTED_DOCUMENTS=only), and introspection is none of them: take the schema from schema/schema.graphql of the release this gateway runs, or introspect a gateway with TRUSTED_DOCUMENTS=allow or off.',
+            extensions: { code: 'PERSISTED_QUERY_NOT_IN_LIST' },
+          },
+        ]);
+      }
+    }
+    expect(harness.upstream.requests).toHaveLength(upstreamBefore);
   });
 
   // No manifest holds a mutation (the schema has none): by GET it is text not in the list like any other. The edge's

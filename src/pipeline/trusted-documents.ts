@@ -89,6 +89,14 @@ function manifestProblem(documents: ReadonlyMap<string, string>): string | undef
 
 const NOT_IN_LIST_MESSAGE =
   'Only persisted documents run here (TRUSTED_DOCUMENTS=only): send the sha256 of a document of the gateway\'s manifest as `extensions.persistedQuery.sha256Hash` or `documentId`, or that document\'s exact text.';
+/**
+ * The refusal of a text that asks for introspection (`__schema`, `__type`; read as text, not parsed, so a string
+ * holding those words gets it too): codegen and schema registries print the message, and the general one says
+ * nothing they can act on.
+ */
+const INTROSPECTION_NOT_IN_LIST_MESSAGE =
+  'Only persisted documents run here (TRUSTED_DOCUMENTS=only), and introspection is none of them: take the schema from schema/schema.graphql of the release this gateway runs, or introspect a gateway with TRUSTED_DOCUMENTS=allow or off.';
+const ASKS_INTROSPECTION = /\b__(?:schema|type)\b/;
 // Apollo's message too: clients that match on the message rather than the code retry with the text.
 const NOT_FOUND_MESSAGE = 'PersistedQueryNotFound';
 const NO_DOCUMENT_MESSAGE = 'Must provide a query string, or the hash of a persisted document as `extensions.persistedQuery.sha256Hash` or `documentId`.';
@@ -230,7 +238,8 @@ export function useTrustedDocuments(mode: TrustedDocumentsMode): Plugin[] {
       allowArbitraryOperations: mode === 'allow',
       customErrors: {
         notFound: () => refusedBeforeParsing(ErrorCode.PERSISTED_QUERY_NOT_FOUND, NOT_FOUND_MESSAGE),
-        persistedQueryOnly: () => refusedBeforeParsing(ErrorCode.PERSISTED_QUERY_NOT_IN_LIST, NOT_IN_LIST_MESSAGE),
+        persistedQueryOnly: ({ params }) =>
+          refusedBeforeParsing(ErrorCode.PERSISTED_QUERY_NOT_IN_LIST, typeof params.query === 'string' && ASKS_INTROSPECTION.test(params.query) ? INTROSPECTION_NOT_IN_LIST_MESSAGE : NOT_IN_LIST_MESSAGE),
         keyNotFound: () => badRequest(NO_DOCUMENT_MESSAGE),
       },
     }) as Plugin,
