@@ -8,7 +8,9 @@
  * and exits 1 on a breaking change not declared in
  * schema/breaking-changes.json, on a declaration that no longer occurs, or on
  * a known document that no longer validates (./schema-changes.ts; README
- * "Schema checks").
+ * "Schema checks"); 2 when the check could not run (a declarations file or a
+ * manifest it cannot read), so a CI step can tell "the change breaks clients"
+ * from "the check is set up wrong".
  */
 import { readFileSync } from 'node:fs';
 import { printSchemaFile } from '../src/schema/print.js';
@@ -17,10 +19,14 @@ import { changelog, checkSchema, problems, readDeclarations, SchemaCheckError } 
 
 const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
 
+/** Exit codes: the change was checked and fails; the check could not run. */
+const FAILED = 1;
+const CANNOT_CHECK = 2;
+
 /** Ends the run with one line, for a file the person running the check wrote or named. */
 function refuse(message: string): never {
   process.stderr.write(`schema:check: ${message}\n`);
-  process.exit(1);
+  process.exit(CANNOT_CHECK);
 }
 
 let declarations;
@@ -45,4 +51,4 @@ const check = await checkSchema(read('schema/baseline.graphql'), printSchemaFile
 process.stdout.write(changelog(check));
 const found = problems(check);
 for (const line of found) process.stderr.write(`schema:check: ${line}\n`);
-process.exitCode = found.length ? 1 : 0;
+process.exitCode = found.length ? FAILED : 0;
