@@ -59,6 +59,11 @@ const SUGGESTION = / ?Did you mean [^?]*\?/g;
 
 /** What a client can change when Armor refuses an operation, keyed by the start of Armor's message. */
 const LIMIT_ADVICE: readonly (readonly [prefix: string, advice: string])[] = [
+  // The introspection depth limit's own (only introspection nests past the data fields' limit): no execution to split off.
+  [
+    `Query depth limit of ${OPERATION_LIMITS.maxIntrospectionDepth} `,
+    'Nest fewer `ofType` levels: the standard introspection query (graphql-js, GraphiQL, codegen) is 15 deep and passes.',
+  ],
   ['Query depth limit', 'Select less deeply nested fields, or ask for the nested execution in a query of its own.'],
   ['Aliases limit', 'Use fewer aliases: several executions at once are one `executions(ids: […])` field.'],
   ['Directives limit', 'Use fewer directives.'],
@@ -224,7 +229,7 @@ const introspectionUnaliased: ValidationRule = (context) => ({
     if (name === '__schema' || (parent && isIntrospectionType(parent))) {
       context.reportError(
         validationFailed(
-          `Introspection fields take no aliases: "${node.alias.value}: ${name}" asks for ${parent ? `${parent.name}.` : ''}${name} again. Ask for each introspection field once, under its own name.`,
+          `Introspection fields take no aliases: "${node.alias.value}: ${name}" asks for ${parent ? `${parent.name}.` : ''}${name} under another name. Ask for each introspection field once, under its own name.`,
         ),
       );
     }
