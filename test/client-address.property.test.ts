@@ -1,11 +1,13 @@
 /**
  * What an `X-Forwarded-For` entry may become in an access line (src/server/client-address.ts): one IP address in one
- * form, or nothing. Entries are written by proxies, and the far ones by clients: any text at all.
+ * form, or nothing. Entries are written by proxies, and the far ones by clients: any text at all. And the walk from
+ * the peer through the header, with TRUSTED_PROXIES as config.ts compiles it.
  */
 import { isIP } from 'node:net';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalAddress } from '../src/server/client-address.js';
+import { compile } from 'proxy-addr';
+import { canonicalAddress, clientAddress, type Asker } from '../src/server/client-address.js';
 
 describe('canonicalAddress', () => {
   it.each([
@@ -50,6 +52,51 @@ describe('canonicalAddress', () => {
         expect(canonicalAddress(address)).toBe(address);
       }),
       { numRuns: 2_000 },
+    );
+  });
+});
+
+describe('clientAddress', () => {
+  const proxies = (...entries: string[]) => ({ entries, trusts: compile(entries) });
+  const asked = (peer: string, forwardedFor?: string): Asker =>
+    ({ request: { headers: forwardedFor === undefined ? {} : { 'x-forwarded-for': forwardedFor }, socket: { remoteAddress: peer } } }) as unknown as Asker;
+
+  it('without TRUSTED_PROXIES: the peer, whatever the header says', () => {
+    expect(clientAddress(asked('::ffff:127.0.0.1', '203.0.113.9'), undefined)).toBe('127.0.0.1');
+  });
+
+  it('walks from the peer while each address is trusted, and names the first that is not', () => {
+    const trusted = proxies('loopback', '10.0.0.0/8');
+    expect(clientAddress(asked('127.0.0.1', '198.51.100.1, 203.0.113.9, 10.1.2.3'), trusted)).toBe('203.0.113.9');
+    // The peer is no trusted proxy: the header is not read at all.
+    expect(clientAddress(asked('192.0.2.5', '203.0.113.9'), trusted)).toBe('192.0.2.5');
+    // Every entry trusted: the farthest, as proxy-addr has it.
+    expect(clientAddress(asked('127.0.0.1', '10.9.9.9, 10.1.2.3'), trusted)).toBe('10.9.9.9');
+    // An empty entry, or a leading comma, is no address.
+    expect(clientAddress(asked('127.0.0.1', ',10.1.2.3'), trusted)).toBeUndefined();
+    expect(clientAddress(asked('127.0.0.1', ''), trusted)).toBeUndefined();
+  });
+
+  it('reads at most 32 entries: still among trusted proxies past them, it names none of them', () => {
+    const trusted = proxies('loopback', '10.0.0.0/8');
+    const chain = (hops: number) => ['203.0.113.9', ...Array.from({ length: hops }, (_, i) => `10.0.${i >> 8}.${i & 255}`)].join(', ');
+    expect(clientAddress(asked('127.0.0.1', chain(31)), trusted)).toBe('203.0.113.9');
+    expect(clientAddress(asked('127.0.0.1', chain(32)), trusted)).toBeUndefined();
+    // 64 KiB of trusted entries: no address, and the walk stopped after 32 of them.
+    expect(clientAddress(asked('127.0.0.1', chain(4_000)), trusted)).toBeUndefined();
+  });
+
+  it('names only what canonicalAddress would, or the peer, for any header', () => {
+    const trusted = proxies('loopback', '10.0.0.0/8', 'uniquelocal');
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.string(), fc.ipV4(), fc.ipV6(), fc.constantFrom('10.1.2.3', '[fd00::1]:80', '10.0.0.1:8080')), { maxLength: 40 }), (entries) => {
+        const header = entries.join(',');
+        const address = clientAddress(asked('127.0.0.1', header), trusted);
+        if (address === undefined) return;
+        const named = [...entries.map((entry) => canonicalAddress(entry)), '127.0.0.1'];
+        expect(named).toContain(address);
+      }),
+      { numRuns: 1_000 },
     );
   });
 });

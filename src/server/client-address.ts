@@ -23,7 +23,7 @@ export interface TrustedProxies {
 
 /**
  * Entries of `X-Forwarded-For` read at most, nearest first: a chain of proxies is a handful long, and a head may
- * hold 64 KiB of entries. Past them the walk stops where it got to.
+ * hold 64 KiB of entries. A walk still among trusted proxies past them names no address.
  */
 const MAX_HOPS = 32;
 
@@ -49,6 +49,21 @@ export function canonicalAddress(text: string): string | undefined {
   return ipaddr.isValid(address) ? ipaddr.process(address).toString() : address.toLowerCase();
 }
 
+/** Each socket's peer in its one form (null: none): read once per connection, not for each of its requests' lines. */
+const peers = new WeakMap<object, string | null>();
+
+function peerOf(socket: { remoteAddress?: string | undefined } | undefined): string | undefined {
+  if (!socket) return undefined;
+  let peer = peers.get(socket);
+  if (peer === undefined) {
+    const text = socket.remoteAddress;
+    peer = (text === undefined ? undefined : canonicalAddress(text)) ?? null;
+    // Not kept while unknown: node may not have read it yet.
+    if (peer !== null) peers.set(socket, peer);
+  }
+  return peer ?? undefined;
+}
+
 /** The fields of a request the address is read from: where one was read (a head that never parsed has only its socket). */
 export interface Asker {
   request?: Pick<IncomingMessage, 'headers' | 'socket'> | undefined;
@@ -62,16 +77,22 @@ export interface Asker {
  * (the HTTP edge reads it as the connection opens, so a line written after the socket closed still has it).
  */
 export function clientAddress({ request, socket }: Asker, proxies: TrustedProxies | undefined): string | undefined {
-  const peerText = (request?.socket ?? (socket as { remoteAddress?: string } | undefined))?.remoteAddress;
-  let address = peerText === undefined ? undefined : canonicalAddress(peerText);
+  let address = peerOf(request?.socket ?? (socket as { remoteAddress?: string } | undefined));
   const forwarded = request?.headers['x-forwarded-for'];
   if (!proxies || address === undefined || forwarded === undefined) return address;
-  const entries = (Array.isArray(forwarded) ? forwarded.join(',') : forwarded).split(',');
-  for (let at = entries.length - 1, hop = 0; at >= 0 && hop < MAX_HOPS; at--, hop++) {
+  const header = Array.isArray(forwarded) ? forwarded.join(',') : forwarded;
+  // From the end, entry by entry: what lies past MAX_HOPS is never split or copied.
+  let end = header.length;
+  for (let hop = 0; end >= 0; hop++) {
     if (!proxies.trusts(address, hop)) return address;
-    const next = canonicalAddress(entries[at]!);
+    // Still a trusted proxy after MAX_HOPS entries: who is behind it is not read, and the proxy is not the client.
+    if (hop === MAX_HOPS) return undefined;
+    const start = header.lastIndexOf(',', end - 1);
+    const next = canonicalAddress(header.slice(start + 1, end));
     if (next === undefined) return undefined;
     address = next;
+    end = start;
   }
+  // Every entry was a trusted proxy: the farthest is the client as far as anyone can tell (proxy-addr's rule too).
   return address;
 }
