@@ -173,7 +173,8 @@ describe('every trace sampled (OTEL_TRACES_SAMPLER_ARG=1)', () => {
       await eventually(() => expect(spans()).toHaveLength(2));
       const [server] = servers(spans());
       expect(server!.name).toBe('query ExecutionStatus');
-      expect(server!.attributes).toEqual({ 'graphql.operation.type': 'query', 'graphql.operation.name': 'ExecutionStatus' });
+      // client.address as the access line's clientAddress: the connection's peer here.
+      expect(server!.attributes).toEqual({ 'client.address': '127.0.0.1', 'graphql.operation.type': 'query', 'graphql.operation.name': 'ExecutionStatus' });
       expect(server!.status.code).toBe(SpanStatusCode.UNSET);
       expect(server!.parentSpanContext).toBeUndefined();
       expect(server!.resource.attributes['service.name']).toBe(SERVICE);
@@ -194,9 +195,9 @@ describe('every trace sampled (OTEL_TRACES_SAMPLER_ARG=1)', () => {
       await eventually(() => expect(servers(spans())).toHaveLength(2));
       const [named, anonymous] = servers(spans()).sort((a, b) => (a.attributes['graphql.operation.name'] ? -1 : 1) - (b.attributes['graphql.operation.name'] ? -1 : 1));
       expect(named!.name).toBe('query');
-      expect(named!.attributes).toEqual({ 'graphql.operation.type': 'query', 'graphql.operation.name': 'MyOwnName' });
+      expect(named!.attributes).toEqual({ 'client.address': '127.0.0.1', 'graphql.operation.type': 'query', 'graphql.operation.name': 'MyOwnName' });
       expect(anonymous!.name).toBe('query');
-      expect(anonymous!.attributes).toEqual({ 'graphql.operation.type': 'query' });
+      expect(anonymous!.attributes).toEqual({ 'client.address': '127.0.0.1', 'graphql.operation.type': 'query' });
       expect(clients(spans())).toHaveLength(2);
     });
 
@@ -285,7 +286,7 @@ describe('every trace sampled (OTEL_TRACES_SAMPLER_ARG=1)', () => {
         const [server] = servers(spans());
         expect(server!.status, kase.code).toEqual({ code: SpanStatusCode.ERROR, message: kase.code });
         expect(server!.name, kase.code).toBe(kase.name);
-        expect(server!.attributes, kase.code).toEqual(kase.attributes);
+        expect(server!.attributes, kase.code).toEqual({ 'client.address': '127.0.0.1', ...kase.attributes });
         expect(clients(spans()), kase.code).toEqual([]);
         // The line an operator follows to the trace names it, a refusal before parsing too.
         const accessLines = () => harness.logs.slice(before).filter((line) => line.component === 'access');
@@ -401,7 +402,7 @@ describe('every trace sampled (OTEL_TRACES_SAMPLER_ARG=1)', () => {
       const [server] = servers(spans());
       const [poll] = polls(spans());
       expect(server!.name).toBe('subscription ExecutionUpdates');
-      expect(server!.attributes).toEqual({ 'graphql.operation.type': 'subscription', 'graphql.operation.name': 'ExecutionUpdates' });
+      expect(server!.attributes).toEqual({ 'client.address': '127.0.0.1', 'graphql.operation.type': 'subscription', 'graphql.operation.name': 'ExecutionUpdates' });
       expect(traceId(server!)).toBe(parent.traceId);
       // The poll serves every watcher of the execution: its own trace, not the first subscriber's.
       expect(poll!.parentSpanContext).toBeUndefined();
@@ -465,6 +466,7 @@ describe('every trace sampled (OTEL_TRACES_SAMPLER_ARG=1)', () => {
           const [server] = servers(spans());
           expect(servers(spans())).toHaveLength(1);
           expect(server!.name).toBe(kase.name);
+          expect(server!.attributes['client.address']).toBe('127.0.0.1');
           expect(traceId(server!)).toBe(parent.traceId);
           expect(parentId(server!)).toBe(parent.spanId);
           const [attempt] = clients(spans());
@@ -498,6 +500,8 @@ describe('every trace sampled (OTEL_TRACES_SAMPLER_ARG=1)', () => {
       expect(server!.name).toBe('GraphQL Operation');
       expect(server!.status).toEqual({ code: SpanStatusCode.ERROR, message: 'UNAUTHENTICATED' });
       expect(server!.attributes['graphql.operation.name']).toBe('ExecutionStatus');
+      // The upgrade's peer: the refused operation's span names its client as every other does.
+      expect(server!.attributes['client.address']).toBe('127.0.0.1');
       if (parent) {
         expect(traceId(server!)).toBe(parent.traceId);
         expect(parentId(server!)).toBe(parent.spanId);
@@ -520,6 +524,26 @@ describe('every trace sampled (OTEL_TRACES_SAMPLER_ARG=1)', () => {
     }
   });
 
+  describe.each(LANES)('client.address with TRUSTED_PROXIES, %s lane', (lane) => {
+    it('is the access line\'s clientAddress: the nearest X-Forwarded-For entry that is no trusted proxy, over HTTP and WebSocket', async () => {
+      const harness = await Harness.start({ lane, env: { ...TRACED, TRUSTED_PROXIES: 'loopback' } });
+      try {
+        for (const transport of ['POST JSON', 'WebSocket'] as const) {
+          exporter.reset();
+          const from = harness.logs.length;
+          const results = await send(harness, transport, 'query ExecutionStatus { execution(id: "ex_demo_4") { id } }', { 'x-forwarded-for': '198.51.100.1, 203.0.113.9:5678' });
+          expect(results[0]!.errors, transport).toBeUndefined();
+          await eventually(() => expect(servers(spans())).toHaveLength(1));
+          expect(servers(spans())[0]!.attributes['client.address'], transport).toBe('203.0.113.9');
+          await eventually(() => expect(harness.logs.slice(from).filter((line) => line.component === 'access')).toHaveLength(1));
+          expect(harness.logs.slice(from).find((line) => line.component === 'access')!.clientAddress, transport).toBe('203.0.113.9');
+        }
+      } finally {
+        await harness.close();
+      }
+    });
+  });
+
   describe('OTEL_GRAPHQL_DOCUMENT=true', () => {
     let harness: Harness;
     beforeAll(async () => {
@@ -531,6 +555,7 @@ describe('every trace sampled (OTEL_TRACES_SAMPLER_ARG=1)', () => {
       expect((await harness.query(STATUS, { id: 'ex_demo_4' })).errors).toBeUndefined();
       await eventually(() => expect(servers(spans())).toHaveLength(1));
       expect(servers(spans())[0]!.attributes).toEqual({
+        'client.address': '127.0.0.1',
         'graphql.operation.type': 'query',
         'graphql.operation.name': 'ExecutionStatus',
         'graphql.document': print(parse(STATUS)),

@@ -51,6 +51,7 @@ import { useValidationCache } from './validation-cache.js';
 import { useUnservedStreamClosing } from './unserved-streams.js';
 import { useEventStreamHeaders } from './event-stream.js';
 import type { StalledClients } from '../server/stalled-clients.js';
+import type { TrustedProxies } from '../server/client-address.js';
 import { useNoStore } from './cache-control.js';
 import { useNoHopByHopHeaders } from './hop-by-hop.js';
 
@@ -79,7 +80,7 @@ export interface GatewayDependencies {
   /** Prometheus metrics (src/telemetry/metrics.ts); absent with METRICS=off. */
   metrics?: GatewayMetrics;
   /** A server span per operation (src/telemetry/operation-spans.ts); absent when tracing is off. */
-  operationSpans?: { document: boolean };
+  operationSpans?: { document: boolean; trustedProxies?: TrustedProxies | undefined };
   /** The access log (src/telemetry/access-log.ts), shared with the edge, which writes the lines of its own answers. */
   accessLog: AccessLog;
   security: SecurityConfig;

@@ -140,7 +140,7 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
     live,
     logger: options.logger,
     ...(metrics ? { metrics } : {}),
-    ...(traced ? { operationSpans: { document: telemetry.traceDocument } } : {}),
+    ...(traced ? { operationSpans: { document: telemetry.traceDocument, trustedProxies: telemetry.trustedProxies } } : {}),
     accessLog,
     security: config.security,
     upstream,

@@ -14,13 +14,15 @@
  * Written here rather than with @envelop/opentelemetry, which names spans and
  * attributes its own way (`graphql.execute.*`) and adds a span per resolver.
  */
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type TextMapGetter } from '@opentelemetry/api';
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type TextMapGetter } from '@opentelemetry/api';
+import { ATTR_CLIENT_ADDRESS } from '@opentelemetry/semantic-conventions';
 import { getOperationAST, Kind, print, type DocumentNode, type ExecutionResult, type GraphQLError } from 'graphql';
 import type { GraphQLParams, Plugin } from 'graphql-yoga';
 import { errorCodeLabel, KNOWN_OPERATION_NAMES, MAX_OPERATION_NAME_LENGTH } from './metrics.js';
 import { tracer } from './tracing.js';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
 import { detached } from '../detached-text.js';
+import { clientAddress, type TrustedProxies } from '../server/client-address.js';
 
 /** Attribute names of the GraphQL conventions (still "development" there, so not exported by the stable package). */
 const ATTR_GRAPHQL_OPERATION_TYPE = 'graphql.operation.type';
@@ -67,14 +69,26 @@ function failed(errors: readonly unknown[] | undefined): void {
   span.setStatus({ code: SpanStatusCode.ERROR, message: codesOf(errors) });
 }
 
-/** `document`: put the operation's text in `graphql.document` (OTEL_GRAPHQL_DOCUMENT). */
-export function useOperationSpans({ document }: { document: boolean }): Plugin {
+/**
+ * The span's `client.address`, as the access line's `clientAddress` (../server/client-address.ts): given as the span
+ * starts, as the conventions ask of what a sampler may read.
+ */
+function clientAttributes(serverContext: Partial<GatewayServerContext>, trustedProxies: TrustedProxies | undefined): Attributes | undefined {
+  const address = clientAddress({ request: serverContext.req ?? serverContext.webSocket?.upgrade }, trustedProxies);
+  return address === undefined ? undefined : { [ATTR_CLIENT_ADDRESS]: address };
+}
+
+/**
+ * `document`: put the operation's text in `graphql.document` (OTEL_GRAPHQL_DOCUMENT). `trustedProxies`:
+ * TRUSTED_PROXIES, for `client.address`.
+ */
+export function useOperationSpans({ document, trustedProxies }: { document: boolean; trustedProxies?: TrustedProxies | undefined }): Plugin {
   return {
     instrumentation: {
-      operation({ request }, wrapped) {
+      operation({ request, context: operationContext }, wrapped) {
         const parent = propagation.extract(ROOT_CONTEXT, request.headers, HEADERS);
         // The conventions' name for an operation not yet parsed.
-        const span = tracer().startSpan('GraphQL Operation', { kind: SpanKind.SERVER }, parent);
+        const span = tracer().startSpan('GraphQL Operation', { kind: SpanKind.SERVER, attributes: clientAttributes(operationContext as Partial<GatewayServerContext>, trustedProxies) }, parent);
         const end = (error?: unknown) => {
           // Thrown before any result: a request refused before parsing (trusted documents, no document). Its code,
           // as everywhere else, not the error's class ("GraphQLError"), which neither the access line nor a metric shows.
@@ -97,7 +111,8 @@ export function useOperationSpans({ document }: { document: boolean }): Plugin {
     onRequest({ request, serverContext }) {
       const refusal = (serverContext as Partial<GatewayServerContext>).edgeRefusal;
       if (!refusal) return;
-      const span = tracer().startSpan('GraphQL Operation', { kind: SpanKind.SERVER }, propagation.extract(ROOT_CONTEXT, request.headers, HEADERS));
+      const attributes = clientAttributes(serverContext as Partial<GatewayServerContext>, trustedProxies);
+      const span = tracer().startSpan('GraphQL Operation', { kind: SpanKind.SERVER, attributes }, propagation.extract(ROOT_CONTEXT, request.headers, HEADERS));
       if (refusal.operationName) span.setAttribute(ATTR_GRAPHQL_OPERATION_NAME, spanName(refusal.operationName));
       span.setStatus({ code: SpanStatusCode.ERROR, message: codesOf([refusal.error]) });
       span.end();
