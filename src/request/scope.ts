@@ -4,6 +4,7 @@
  * client leaving), what it cost upstream, and its per-request limits. Made
  * fresh for each request (src/request/context.ts); nothing here outlives it.
  */
+import type { EventFilter } from '../domain/event-pages.js';
 import type { Execution } from '../domain/execution.js';
 import { tooManyEvents, tooManyExecutions, tooManyServedValues, type DataWarning } from '../errors.js';
 import { budgetSpentReason, Cancellation, SHUTDOWN_CUT } from '../upstream/cancellation.js';
@@ -168,6 +169,23 @@ export class RequestScope {
       throw tooManyExecutions(MAX_EXECUTIONS_PER_REQUEST);
     }
   }
+
+  /**
+   * The `filter` of the `events` field `field` (its node in the document) as the request's first page of it got it:
+   * one object for every page of that field, however many executions it pages (100 ids under 30 aliases are 3,000),
+   * so the filter is compiled once per field (src/domain/event-pages.ts remembers it by object). graphql-js makes a
+   * new object for each page from a literal or from `{ levels: $levels }`; within one request, one field's argument
+   * is always the same value. Made on the first filter.
+   */
+  sameFilter(field: object, filter: EventFilter): EventFilter {
+    const filters = (this.#filters ??= new WeakMap());
+    const first = filters.get(field);
+    if (first) return first;
+    filters.set(field, filter);
+    return filter;
+  }
+
+  #filters: WeakMap<object, EventFilter> | undefined;
 
   /** Counts events handed out; throws BAD_USER_INPUT past MAX_EVENTS_PER_REQUEST. */
   takeEvents(count: number): void {

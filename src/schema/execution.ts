@@ -115,7 +115,9 @@ ExecutionRef.implement({
             const list = { info, routes: (index: number) => [['edges', index, 'node'], ['nodes', index]] };
             const copies = eventValueCopies(info, LISTED);
             const listed: ExecutionEvent[] = [];
-            const page = pageEvents(execution, args, (event, index) => {
+            // One filter object per field of the document for the whole request, so it is compiled once (scope.sameFilter).
+            const pageArgs = args.filter ? { ...args, filter: context.scope.sameFilter(info.fieldNodes[0]!, args.filter) } : args;
+            const page = pageEvents(execution, pageArgs, (event, index) => {
               if (copies.size > 0) listed.push(event);
               return new ServedEvent(event, context, list, index);
             });
