@@ -7,7 +7,7 @@ import { isIP } from 'node:net';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compile } from 'proxy-addr';
-import { canonicalAddress, clientAddress, type Asker } from '../src/server/client-address.js';
+import { canonicalAddress, clientAddress, type AddressSource } from '../src/server/client-address.js';
 
 describe('canonicalAddress', () => {
   it.each([
@@ -27,9 +27,12 @@ describe('canonicalAddress', () => {
     ['203.0.113.9:123456', undefined],
     ['[2001:db8::1]x', undefined],
     ['[2001:db8::1', undefined],
-    // ipaddr.js throws on IPv4 inside an IPv6 that is not a mapped one: read all the same.
-    ['::1.2.3.4', '::1.2.3.4'],
-    ['[::0.0.0.0%]', '::0.0.0.0'],
+    // The deprecated IPv4-compatible form reads as its IPv4, as ipaddr.js has it.
+    ['::1.2.3.4', '1.2.3.4'],
+    ['[::0.0.0.0%]', '0.0.0.0'],
+    // RFC 5952: the longest run of zeros is the one left out, lower case.
+    ['2001:0:0:1::1', '2001:0:0:1::1'],
+    ['2001:DB8:0:0:1:0:0:1', '2001:db8::1:0:0:1'],
   ])('%j → %j', (entry, expected) => {
     expect(canonicalAddress(entry)).toBe(expected);
   });
@@ -58,8 +61,8 @@ describe('canonicalAddress', () => {
 
 describe('clientAddress', () => {
   const proxies = (...entries: string[]) => ({ entries, trusts: compile(entries) });
-  const asked = (peer: string, forwardedFor?: string): Asker =>
-    ({ request: { headers: forwardedFor === undefined ? {} : { 'x-forwarded-for': forwardedFor }, socket: { remoteAddress: peer } } }) as unknown as Asker;
+  const asked = (peer: string, forwardedFor?: string): AddressSource =>
+    ({ request: { headers: forwardedFor === undefined ? {} : { 'x-forwarded-for': forwardedFor }, socket: { remoteAddress: peer } } }) as unknown as AddressSource;
 
   it('without TRUSTED_PROXIES: the peer, whatever the header says', () => {
     expect(clientAddress(asked('::ffff:127.0.0.1', '203.0.113.9'), undefined)).toBe('127.0.0.1');

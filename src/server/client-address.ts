@@ -7,8 +7,8 @@
  *
  * The walk is written here, not left to proxy-addr's, because proxies write entries it reads as no address: Azure's
  * Application Gateway `203.0.113.9:5678`, others `[2001:db8::1]:443` or `[::1]`, which named the proxy as the
- * client. An address is named in one form (ipaddr.js: `::ffff:1.2.3.4` is `1.2.3.4`, no IPv6 zone), so one client
- * is one value.
+ * client. An address is named in one form (ipaddr.js: `::ffff:1.2.3.4` is `1.2.3.4`, IPv6 as RFC 5952 writes it, no
+ * zone), so one client is one value.
  */
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
@@ -45,8 +45,10 @@ export function canonicalAddress(text: string): string | undefined {
   const zone = address.indexOf('%');
   if (zone >= 0) address = address.slice(0, zone);
   if (isIP(address) === 0) return undefined;
-  // ipaddr.js 1.x reads no IPv4 written inside another IPv6 than a mapped one (`::1.2.3.4`), and throws: kept as written.
-  return ipaddr.isValid(address) ? ipaddr.process(address).toString() : address.toLowerCase();
+  // node's test first: ipaddr.js also takes forms no proxy writes (`127.1`, `0x7f.1`). An IPv4-mapped address is its
+  // IPv4; an IPv6 one is written as RFC 5952 has it (as load balancers and other `client.address` values are).
+  const parsed = ipaddr.process(address);
+  return parsed.kind() === 'ipv6' ? (parsed as ipaddr.IPv6).toRFC5952String() : parsed.toString();
 }
 
 /** Each socket's peer in its one form (null: none): read once per connection, not for each of its requests' lines. */
@@ -65,7 +67,7 @@ function peerOf(socket: { remoteAddress?: string | undefined } | undefined): str
 }
 
 /** The fields of a request the address is read from: where one was read (a head that never parsed has only its socket). */
-export interface Asker {
+export interface AddressSource {
   request?: Pick<IncomingMessage, 'headers' | 'socket'> | undefined;
   socket?: Duplex | undefined;
 }
@@ -76,7 +78,7 @@ export interface Asker {
  * itself, never a trusted proxy named in its place. The peer is read from the socket, where node keeps it once read
  * (the HTTP edge reads it as the connection opens, so a line written after the socket closed still has it).
  */
-export function clientAddress({ request, socket }: Asker, proxies: TrustedProxies | undefined): string | undefined {
+export function clientAddress({ request, socket }: AddressSource, proxies: TrustedProxies | undefined): string | undefined {
   let address = peerOf(request?.socket ?? (socket as { remoteAddress?: string } | undefined));
   const forwarded = request?.headers['x-forwarded-for'];
   if (!proxies || address === undefined || forwarded === undefined) return address;
