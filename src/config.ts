@@ -401,7 +401,7 @@ export const SETTINGS = {
           }
         })
         .optional(),
-      'proxies in front of the gateway whose `X-Forwarded-For` is believed (addresses, CIDR ranges, or `loopback`, `linklocal`, `uniquelocal`): the access line\'s `clientAddress` is the nearest address not among them; unset: the connection\'s peer, the header ignored',
+      'proxies in front of the gateway whose `X-Forwarded-For` is believed (addresses, CIDR ranges, or `loopback`, `linklocal`, `uniquelocal`): the access line\'s `clientAddress` and the operation span\'s `client.address` are the nearest address not among them; unset: the connection\'s peer, the header ignored',
     ),
     otlpEndpoint: setting(
       'OTEL_EXPORTER_OTLP_ENDPOINT',

@@ -592,7 +592,7 @@ describe.each(LANES)('exact counts, %s lane', (lane) => {
     expect(grew(before, after, 'graphql_envelop_request', { operationType: 'query', operationName: 'ExecutionStatus' })).toBe(N);
     expect(grew(before, after, 'graphql_yoga_http_duration_count', { method: 'POST', statusCode: '200', operationName: 'ExecutionStatus' })).toBe(N);
     // With ACCESS_LOG=all (the default) as with off (below): one count per answer, whatever the log writes.
-    expect(grew(before, after, 'gateway_http_responses_total', { method: 'POST', status: '200', transport: 'http' })).toBe(N);
+    expect(grew(before, after, 'gateway_http_responses_total', { method: 'POST', statusCode: '200', transport: 'http' })).toBe(N);
     expect(grew(before, after, 'gateway_http_responses_total')).toBe(N);
   });
 
@@ -912,17 +912,17 @@ describe.each(LANES)('every HTTP answer of the API port, counted by method, stat
     expect((await harness.fetch('/health')).status).toBe(200);
     expect((await harness.fetch('/ready')).status).toBe(200);
     const expected: [Record<string, string>, number][] = [
-      [{ method: 'POST', status: '200', transport: 'http' }, 1],
-      [{ method: 'GET', status: '200', transport: 'http' }, 1],
-      [{ method: 'POST', status: '400', transport: 'http' }, 1],
-      [{ method: 'POST', status: '415', transport: 'http' }, 1],
-      [{ method: 'POST', status: '200', transport: 'sse' }, 1],
-      [{ method: 'GET', status: '404', transport: 'http' }, 1],
-      [{ method: 'POST', status: '413', transport: 'http' }, 1],
-      [{ method: 'other', status: '405', transport: 'http' }, 1],
-      [{ method: 'other', status: '501', transport: 'http' }, 1],
-      [{ method: 'other', status: '400', transport: 'http' }, 1],
-      [{ method: 'GET', status: '404', transport: 'ws' }, 1],
+      [{ method: 'POST', statusCode: '200', transport: 'http' }, 1],
+      [{ method: 'GET', statusCode: '200', transport: 'http' }, 1],
+      [{ method: 'POST', statusCode: '400', transport: 'http' }, 1],
+      [{ method: 'POST', statusCode: '415', transport: 'http' }, 1],
+      [{ method: 'POST', statusCode: '200', transport: 'sse' }, 1],
+      [{ method: 'GET', statusCode: '404', transport: 'http' }, 1],
+      [{ method: 'POST', statusCode: '413', transport: 'http' }, 1],
+      [{ method: 'other', statusCode: '405', transport: 'http' }, 1],
+      [{ method: 'other', statusCode: '501', transport: 'http' }, 1],
+      [{ method: 'other', statusCode: '400', transport: 'http' }, 1],
+      [{ method: 'GET', statusCode: '404', transport: 'ws' }, 1],
     ];
     await eventually(async () => {
       const after = await scrape(harness);

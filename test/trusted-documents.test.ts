@@ -450,7 +450,7 @@ describe('TRUSTED_DOCUMENTS on every lane and transport, fresh and warm', () => 
         expect(answer.result.errors, transport).toEqual([
           {
             message:
-              'Only persisted documents run here (TRUSTED_DOCUMENTS=only), and introspection is none of them: take the schema from schema/schema.graphql of the release this gateway runs, or introspect a gateway with TRUSTED_DOCUMENTS=allow or off.',
+              'Only persisted documents run here (TRUSTED_DOCUMENTS=only), and introspection is none of them: take the schema from schema/schema.graphql of the release this gateway runs, or introspect a gateway that serves it (TRUSTED_DOCUMENTS=allow or off, with INTROSPECTION=true).',
             extensions: { code: 'PERSISTED_QUERY_NOT_IN_LIST' },
           },
         ]);

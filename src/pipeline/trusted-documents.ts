@@ -95,7 +95,7 @@ const NOT_IN_LIST_MESSAGE =
  * nothing they can act on.
  */
 const INTROSPECTION_NOT_IN_LIST_MESSAGE =
-  'Only persisted documents run here (TRUSTED_DOCUMENTS=only), and introspection is none of them: take the schema from schema/schema.graphql of the release this gateway runs, or introspect a gateway with TRUSTED_DOCUMENTS=allow or off.';
+  'Only persisted documents run here (TRUSTED_DOCUMENTS=only), and introspection is none of them: take the schema from schema/schema.graphql of the release this gateway runs, or introspect a gateway that serves it (TRUSTED_DOCUMENTS=allow or off, with INTROSPECTION=true).';
 const ASKS_INTROSPECTION = /\b__(?:schema|type)\b/;
 // Apollo's message too: clients that match on the message rather than the code retry with the text.
 const NOT_FOUND_MESSAGE = 'PersistedQueryNotFound';

@@ -42,7 +42,7 @@ import type { GatewayContext } from '../request/context.js';
 import { wasCutByShutdown } from '../request/shutdown-cut.js';
 import { errorCodeLabel, MAX_OPERATION_NAME_LENGTH, METRICS_PATH } from './metrics.js';
 import { remoteSpanContext } from './trace-context.js';
-import { clientAddress, type Asker } from '../server/client-address.js';
+import { clientAddress, type AddressSource } from '../server/client-address.js';
 import { pathOf } from '../server/raw-http.js';
 
 interface Entry {
@@ -53,7 +53,7 @@ interface Entry {
   method: string | undefined;
   path: string | undefined;
   /** Where `clientAddress` is read from, when the line is written (../server/client-address.ts): read only for a line. */
-  asker: Asker;
+  addressSource: AddressSource;
   /** Over WebSocket: the id of the connection's upgrade, the one id its client holds. */
   upgradeRequestId: string | undefined;
   traceId: string | undefined;
@@ -305,7 +305,7 @@ export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 
         operationType: entry.operationType,
         transport: entry.transport,
         ...(entry.method === undefined ? {} : { method: entry.method, path: entry.path }),
-        ...withClientAddress(clientAddress(entry.asker, settings.trustedProxies)),
+        ...withClientAddress(clientAddress(entry.addressSource, settings.trustedProxies)),
         ...(entry.upgradeRequestId ? { upgradeRequestId: entry.upgradeRequestId } : {}),
         status: entry.status,
         durationMs,
@@ -348,7 +348,7 @@ export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 
       transport: context.webSocket ? 'ws' : 'http',
       method,
       path,
-      asker: { request: context.req ?? context.webSocket?.upgrade },
+      addressSource: { request: context.req ?? context.webSocket?.upgrade },
       upgradeRequestId: context.webSocket?.upgradeRequestId,
       traceId: refusal?.traceId ?? remoteSpanContext(request.headers.get('traceparent'))?.traceId,
       operationName: refusal?.operationName?.slice(0, MAX_OPERATION_NAME_LENGTH),
@@ -378,7 +378,7 @@ export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 
       transport: answer.transport,
       method,
       path,
-      asker: { request: answer.request, socket: answer.socket },
+      addressSource: { request: answer.request, socket: answer.socket },
       upgradeRequestId: answer.upgradeRequestId,
       traceId: typeof answer.traceparent === 'string' ? remoteSpanContext(answer.traceparent)?.traceId : undefined,
       operationName: undefined,

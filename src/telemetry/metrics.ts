@@ -194,7 +194,7 @@ export class GatewayMetrics {
   readonly #retries: Counter;
   readonly #attemptSeconds: Histogram<'outcome'>;
   readonly #warnings: Counter<'code'>;
-  readonly #answers: Counter<'method' | 'status' | 'transport'>;
+  readonly #answers: Counter<'method' | 'statusCode' | 'transport'>;
 
   /** `serveOnApi`: answer `/metrics` on the API port too (METRICS=api). */
   constructor(readonly serveOnApi: boolean) {
@@ -226,8 +226,8 @@ export class GatewayMetrics {
     for (const code of Object.values(WarningCode)) this.#warnings.inc({ code }, 0);
     this.#answers = new Counter({
       name: 'gateway_http_responses_total',
-      help: "HTTP answers of the API port, the edge's own refusals included, by method (GET, POST, HEAD, OPTIONS, other: any other or none read), status and transport (http, sse, ws: a WebSocket upgrade refused); not the answers of /health, /ready and /metrics, an OPTIONS that is no CORS preflight, a WebSocket upgrade taken, or a WebSocket's operations",
-      labelNames: ['method', 'status', 'transport'],
+      help: "HTTP answers of the API port, the edge's own refusals included, by method (GET, POST, HEAD, OPTIONS, other: any other or none read), statusCode and transport (http, sse, ws: a WebSocket upgrade refused); not the answers of /health, /ready and /metrics, an OPTIONS that is no CORS preflight, a WebSocket upgrade taken, or a WebSocket's operations",
+      labelNames: ['method', 'statusCode', 'transport'],
       registers: [this.registry],
     });
   }
@@ -237,7 +237,7 @@ export class GatewayMetrics {
    * the request line had it (undefined where none was read), `status` as sent.
    */
   answered(method: string | undefined, status: number | undefined, transport: string): void {
-    this.#answers.inc({ method: method !== undefined && ANSWER_METHODS.has(method) ? method : 'other', status: answerStatusLabel(status), transport });
+    this.#answers.inc({ method: method !== undefined && ANSWER_METHODS.has(method) ? method : 'other', statusCode: statusCodeLabel(status), transport });
   }
 
   /** Times and counts every upstream attempt; handed to the upstream client. */
@@ -555,8 +555,12 @@ export class GatewayMetrics {
 /** Methods named in `gateway_http_responses_total`; any other (a scanner's made-up one) is `other`. */
 const ANSWER_METHODS: ReadonlySet<string> = new Set(['GET', 'POST', 'HEAD', 'OPTIONS']);
 
-/** The gateway's own answer's status as a label: itself (the gateway and its plugins send a few dozen at most), `other` past HTTP's range. */
-function answerStatusLabel(status: number | undefined): string {
+/**
+ * An answer's status as `statusCode`, the label Yoga's HTTP histogram gives it: the code itself (the gateway and its
+ * plugins send a few dozen at most), `other` past HTTP's range. Not `statusLabel`'s class: upstream, or a proxy in
+ * front of it, may answer any of hundreds.
+ */
+function statusCodeLabel(status: number | undefined): string {
   return status !== undefined && Number.isInteger(status) && status >= 100 && status <= 599 ? String(status) : 'other';
 }
 
