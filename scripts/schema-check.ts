@@ -17,8 +17,6 @@ import { printSchemaFile } from '../src/schema/print.js';
 import { KnownDocumentsError, readKnownDocuments, type KnownDocument } from './known-documents.js';
 import { changelog, checkSchema, problems, readDeclarations, SchemaCheckError } from './schema-changes.js';
 
-const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
-
 /** Exit codes: the change was checked and fails; the check could not run. */
 const FAILED = 1;
 const CANNOT_CHECK = 2;
@@ -28,6 +26,21 @@ function refuse(message: string): never {
   process.stderr.write(`schema:check: ${message}\n`);
   process.exit(CANNOT_CHECK);
 }
+
+/** A file of this repository the check reads; one it cannot read stops it (CANNOT_CHECK), as a manifest does. */
+function read(path: string): string {
+  try {
+    return readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
+  } catch (error) {
+    refuse(`cannot read ${path}: ${(error as Error).message}`);
+  }
+}
+
+// Anything else that stops the check (a schema that does not build, a bug of its own) is no verdict on the change.
+process.on('uncaughtException', (error) => {
+  process.stderr.write(`schema:check: the check could not run: ${error.stack ?? String(error)}\n`);
+  process.exit(CANNOT_CHECK);
+});
 
 let declarations;
 const documents: KnownDocument[] = [];

@@ -4,7 +4,7 @@
  * the real schema against the real baseline through the script itself.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -397,6 +397,17 @@ describe('schema check', () => {
     );
     // 2, not 1: the check could not run, which a CI step tells from a change that breaks clients.
     expect(missing?.code).toBe(2);
+    // Its own files too: a declarations file moved away was a stack and exit 1, a change that breaks clients.
+    const scratch = mkdtempSync(join(tmpdir(), 'schema-check-copy-'));
+    for (const path of ['scripts', 'src', 'schema', 'package.json', 'tsconfig.json']) cpSync(new URL(`../${path}`, import.meta.url), join(scratch, path), { recursive: true });
+    symlinkSync(new URL('../node_modules', import.meta.url), join(scratch, 'node_modules'));
+    rmSync(join(scratch, 'schema/breaking-changes.json'));
+    const unread = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/schema-check.ts'], { cwd: scratch }).then(
+      () => undefined,
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(unread?.code).toBe(2);
+    expect(unread?.stderr).toMatch(/^schema:check: cannot read schema\/breaking-changes\.json: ENOENT[^\n]*\n$/);
     expect(missing?.stderr).toMatch(/^schema:check: cannot read the manifest [^\n]*absent\.json: ENOENT[^\n]*\n$/);
     // Keyed as another tool keys it: its documents checked all the same, and they pass.
     const prefixed = join(directory, 'prefixed.json');
