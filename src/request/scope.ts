@@ -96,6 +96,8 @@ export class RequestScope {
   #executions = 0;
   #events = 0;
   #servedChars = 0;
+  /** `sameFilter`'s objects, by the `events` field they are of; made on the first filter. */
+  #filters: WeakMap<object, EventFilter> | undefined;
   #cancellation: Cancellation | undefined;
   #timer: NodeJS.Timeout | undefined;
   #unwatch: (() => void) | undefined;
@@ -175,7 +177,7 @@ export class RequestScope {
    * one object for every page of that field, however many executions it pages (100 ids under 30 aliases are 3,000),
    * so the filter is compiled once per field (src/domain/event-pages.ts remembers it by object). graphql-js makes a
    * new object for each page from a literal or from `{ levels: $levels }`; within one request, one field's argument
-   * is always the same value. Made on the first filter.
+   * is always the same value.
    */
   sameFilter(field: object, filter: EventFilter): EventFilter {
     const filters = (this.#filters ??= new WeakMap());
@@ -184,8 +186,6 @@ export class RequestScope {
     filters.set(field, filter);
     return filter;
   }
-
-  #filters: WeakMap<object, EventFilter> | undefined;
 
   /** Counts events handed out; throws BAD_USER_INPUT past MAX_EVENTS_PER_REQUEST. */
   takeEvents(count: number): void {
