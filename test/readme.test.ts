@@ -1,5 +1,5 @@
 /** The README's generated parts stay what the code says (run `npm run generate` after a change). */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { withSettingsTables } from '../scripts/settings-table.js';
 import { ConfigError, readConfig, settingNames } from '../src/config.js';
@@ -31,6 +31,25 @@ describe('README', () => {
       expect(() => readConfig(withPartner(name, min - 1)), name).toThrow(ConfigError);
       expect(() => readConfig(withPartner(name, max + 1)), name).toThrow(ConfigError);
     }
+  });
+
+  it('has the section every `README "…"` pointer in the code names', () => {
+    const headings = new Set([...readme.matchAll(/^#+ (.+)$/gm)].map(([, title]) => title!.trim()));
+    // A paragraph's bold lead-in is a section too (e.g. **Warnings** under "When upstream data is odd").
+    const leads = [...readme.matchAll(/\*\*([^*]+)\*\*/g)].map(([, lead]) => lead!);
+    const found = (title: string) => headings.has(title) || leads.some((lead) => lead.startsWith(title));
+    const pointers: string[] = [];
+    for (const folder of ['src', 'bench', 'scripts', 'test']) {
+      for (const file of readdirSync(new URL(`../${folder}/`, import.meta.url), { recursive: true, encoding: 'utf8' })) {
+        if (!/\.(ts|mjs|js|sh)$/.test(file) || file === 'readme.test.ts') continue;
+        // A pointer may break over comment lines: join them first.
+        const text = readFileSync(new URL(`../${folder}/${file}`, import.meta.url), 'utf8').replace(/\n\s*(\*|\/\/|#)\s*/g, ' ');
+        for (const [, title] of text.matchAll(/README "([^"]+)"/g)) pointers.push(`${folder}/${file}: ${title}`);
+      }
+    }
+    expect(pointers.length).toBeGreaterThan(50);
+    // "Operating → Traces" names the section by its path: the last step is the heading.
+    expect(pointers.filter((pointer) => !found(pointer.slice(pointer.indexOf(': ') + 2).split(' → ').at(-1)!))).toEqual([]);
   });
 
   it('keeps the two-command quick start', () => {

@@ -288,7 +288,7 @@ describe.each(LANES)('operation limits (%s lane)', (lane) => {
     });
 
     it('accepts the operation README suggests for polling, `events(first: 100, after: …)`, written with a literal page size', async () => {
-      // README "Paging": `events(first: 100, after: <last endCursor seen>)`. The same
+      // README "Paging through events": `events(first: 100, after: <last endCursor seen>)`. The same
       // operation with `first: $first` costs 92 (Armor cannot see variables), so a
       // literal 100 must not turn it into a rejected query (cost 8853.5 today).
       const document = readFileSync(new URL('../schema/operations/execution-events.graphql', import.meta.url), 'utf8');
