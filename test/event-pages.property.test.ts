@@ -144,7 +144,12 @@ function refCursor(u: Upstream, position: number, executionId = EXECUTION_ID): s
 
 /** A v1 cursor (`[1, executionId, eventId]`), built by hand as the gateway built them before occurrences. */
 function v1Cursor(executionId: string, eventId: string): string {
-  const payload = Buffer.from(JSON.stringify([1, executionId, eventId])).toString('base64url');
+  return forgedCursor(JSON.stringify([1, executionId, eventId]));
+}
+
+/** A cursor around any text with the checksum it needs: the checksum is no secret, so any client can make one. */
+function forgedCursor(text: string): string {
+  const payload = Buffer.from(text).toString('base64url');
   return `${payload}.${createHash('sha256').update(payload).digest('base64url').slice(0, 10)}`;
 }
 
@@ -901,6 +906,37 @@ describe('pageEvents input errors', () => {
       ),
       { numRuns: NUM_RUNS },
     );
+  });
+});
+
+describe('cursors whose checksum holds but whose content is no cursor', () => {
+  const execution = execOf([{ id: 'a' }, { id: 'a' }, { id: 'b' }]);
+  const forged = {
+    'text that is no JSON': 'not json',
+    'a number': '5',
+    'null': 'null',
+    'an object': '{"0":1,"1":"ex_prop_1","2":"a"}',
+    'a string': '"ab"',
+    'a start cursor with an event': JSON.stringify([0, EXECUTION_ID, 'a']),
+    'a first occurrence with an occurrence': JSON.stringify([1, EXECUTION_ID, 'a', 7]),
+    'a later occurrence numbered 0 (the first has its own form)': JSON.stringify([2, EXECUTION_ID, 'a', 0]),
+    'a fractional occurrence': JSON.stringify([2, EXECUTION_ID, 'a', 1.5]),
+    'a digest cursor with a negative occurrence': JSON.stringify([3, EXECUTION_ID, eventIdDigest('a'), -1]),
+    'an unknown version': JSON.stringify([9, EXECUTION_ID, 'a']),
+    'an execution id that is no string': JSON.stringify([1, 5, 'a']),
+    'longer than any cursor handed out': JSON.stringify([1, EXECUTION_ID, 'a'.repeat(9_000)]),
+  };
+
+  it.each(Object.entries(forged))('%s is no cursor, and as `after` or `before` is BAD_USER_INPUT, never an internal error', (_, text) => {
+    const cursor = forgedCursor(text);
+    expect(decodeEventCursor(cursor)).toBeUndefined();
+    for (const name of ['after', 'before'] as const) expectBadUserInput(() => pageEvents(execution, { [name]: cursor }), `\`${name}\``, 'not a valid');
+  });
+
+  it('while the same forging makes cursors the connection accepts (the cases above fail for their content alone)', () => {
+    expect(decodeEventCursor(forgedCursor(JSON.stringify([1, EXECUTION_ID, 'a'])))).toEqual({ executionId: EXECUTION_ID, eventId: 'a', occurrence: 0 });
+    expect(decodeEventCursor(forgedCursor(JSON.stringify([2, EXECUTION_ID, 'a', 1])))).toEqual({ executionId: EXECUTION_ID, eventId: 'a', occurrence: 1 });
+    expect(pageEvents(execution, { after: forgedCursor(JSON.stringify([2, EXECUTION_ID, 'a', 1])) }).edges.map(({ node }) => node.position)).toEqual([2]);
   });
 });
 
