@@ -65,8 +65,15 @@ interface Setting<T extends z.ZodType> {
   doc: string;
   /** Never quoted in an error message. */
   secret?: boolean;
+  /** A URL or a list of them: quoted without what comes before a host's `@`, nor a query or fragment (withoutCredentials). */
+  url?: boolean;
 }
-const setting = <T extends z.ZodType>(env: string, schema: T, doc: string, options: { secret?: boolean } = {}): Setting<T> => ({ env, schema, doc, ...options });
+const setting = <T extends z.ZodType>(env: string, schema: T, doc: string, options: { secret?: boolean; url?: boolean } = {}): Setting<T> => ({
+  env,
+  schema,
+  doc,
+  ...options,
+});
 
 /** A caller's share of the bulkhead when UPSTREAM_MAX_CONCURRENT_PER_CALLER is unset (a quarter of the default bulkhead). */
 const DEFAULT_MAX_CONCURRENT_PER_CALLER = 64;
@@ -131,6 +138,7 @@ export const SETTINGS = {
         )
         .optional(),
       'base URL of the executions API; `/v1/executions/{id}` is appended to its path, so a path that already ends in `/v1` or `/v1/executions…` is refused (unset: the built-in demo upstream; with `NODE_ENV=production` the gateway refuses to start)',
+      { url: true },
     ),
     timeoutMs: setting('UPSTREAM_TIMEOUT_MS', integer(1, 300_000).default(5_000), 'deadline of one upstream attempt, connect to last byte'),
     requestBudgetMs: setting(
@@ -280,6 +288,7 @@ export const SETTINGS = {
         })
         .optional(),
       'comma-separated origins allowed by CORS (`https://app.example.com`; a trailing `/` and upper case are normalised, a path is refused), or `*` alone (unset: closed)',
+      { url: true },
     ),
   },
   live: {
@@ -349,6 +358,7 @@ export const SETTINGS = {
         .refine((value) => !URL.canParse(value) || /^(?:\/(?:\d{1,9})?)?$/.test(new URL(value).pathname), 'must have no path but a database number: redis://127.0.0.1:6379/0')
         .optional(),
       'Redis shared by every replica (and worker): the cache of finished executions and one live poller per (caller, execution) across them; `rediss://` for TLS, credentials in the URL (unset: everything stays in the process)',
+      { url: true },
     ),
     redisKeySecret: setting(
       'REDIS_KEY_SECRET',
@@ -407,11 +417,13 @@ export const SETTINGS = {
       'OTEL_EXPORTER_OTLP_ENDPOINT',
       z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://127.0.0.1:4318' }).optional(),
       'OpenTelemetry collector (OTLP over HTTP): spans go to `<endpoint>/v1/traces`; unset, with `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` unset too: tracing is off',
+      { url: true },
     ),
     otlpTracesEndpoint: setting(
       'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
       z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://127.0.0.1:4318/v1/traces' }).optional(),
       'where spans go, as it is (nothing added); wins over `OTEL_EXPORTER_OTLP_ENDPOINT`, and alone turns tracing on',
+      { url: true },
     ),
     otelSdkDisabled: setting('OTEL_SDK_DISABLED', flag().default(false), '`true` turns tracing off, whatever the endpoints say'),
     otelSampler: setting(
@@ -536,29 +548,47 @@ export function settingNames(): string[] {
   return Object.values(SETTINGS).flatMap((group) => Object.values(group).map((each: Setting<z.ZodType>) => each.env));
 }
 
+/** A refused value is quoted up to this many characters: enough to recognise it, not a screenful. */
+const QUOTED_LENGTH = 100;
+
 /**
- * A value as it may be quoted: everything between the first `//` and the last `@` is
- * masked, the host after it kept. Up to the last `@`, not the
- * first `/`, `?` or `#`: a password with one of those unencoded (or an `@`) is what makes
- * such a URL invalid, and so quoted. A URL with an `@` in its path loses its host too, the
- * safe way to be wrong.
+ * A refused value as its error message quotes it (`undefined`: not at all, a secret).
+ * A URL setting's value loses everything after its scheme up to the last `@`, and its
+ * query and fragment: a password with an unencoded `/`, `?`, `#` or `@`, a forgotten
+ * scheme (`admin:token@host`), one slash too few, or a key in the query string is what
+ * makes such a URL refused, and so quoted. A URL with an `@` in its path loses its
+ * host too, the safe way to be wrong. Any other value loses what lies between `//` and
+ * the last `@`, should it hold a URL.
  */
-function withoutCredentials(value: string): string {
+function quoted(raw: string, { secret, url }: { secret?: boolean; url?: boolean }): string | undefined {
+  if (secret) return undefined;
   // Across blanks too: a password with a space in it is just as invalid, and as secret.
-  return value.replace(/\/\/.*@/s, '//***@');
+  const shown = url ? raw.replace(/^((?:https?|rediss?):\/{0,2})?.*@/is, '$1***@').replace(/[?#].*/s, (rest) => `${rest[0]}***`) : raw.replace(/\/\/.*@/s, '//***@');
+  return shown.length > QUOTED_LENGTH ? `${shown.slice(0, QUOTED_LENGTH)}…` : shown;
+}
+
+/** The line refusing `each`'s value in `env`, or undefined when its schema takes it. */
+function refusal(each: Setting<z.ZodType>, env: Record<string, string | undefined>): string | undefined {
+  const raw = env[each.env];
+  // Empty variables are treated as unset, the way shells and .env files mean them.
+  const parsed = each.schema.safeParse(raw === '' ? undefined : raw);
+  if (parsed.success) return undefined;
+  // A secret, or a URL's credentials, must not reach a terminal or a log collector.
+  const shown = quoted(raw ?? '', each);
+  return `Invalid ${each.env}=${shown === undefined ? '(hidden)' : JSON.stringify(shown)}: ${parsed.error.issues[0]?.message ?? 'invalid value'}.`;
+}
+
+/** One line per refused value, every setting's: a manifest with several mistakes is mended in one deploy, not one each. */
+function refusals(env: Record<string, string | undefined>): string[] {
+  return Object.values(SETTINGS).flatMap((group) => Object.values(group).flatMap((each: Setting<z.ZodType>) => refusal(each, env) ?? []));
 }
 
 function readGroup<G extends Record<string, Setting<z.ZodType>>>(group: G, env: Record<string, string | undefined>): Group<G> {
   const values: Record<string, unknown> = {};
-  for (const [key, { env: name, schema, secret }] of Object.entries(group)) {
-    const raw = env[name];
-    // Empty variables are treated as unset, the way shells and .env files mean them.
-    const parsed = schema.safeParse(raw === '' ? undefined : raw);
-    if (!parsed.success) {
-      // A secret, or a URL's credentials, must not reach a terminal or a log collector.
-      const shown = secret ? '(hidden)' : JSON.stringify(withoutCredentials(raw ?? ''));
-      throw new ConfigError(`Invalid ${name}=${shown}: ${parsed.error.issues[0]?.message ?? 'invalid value'}.`);
-    }
+  for (const [key, each] of Object.entries(group)) {
+    const raw = env[each.env];
+    const parsed = each.schema.safeParse(raw === '' ? undefined : raw);
+    if (!parsed.success) throw new ConfigError(refusal(each, env)!);
     values[key] = parsed.data;
   }
   return values as Group<G>;
@@ -624,9 +654,11 @@ function readUpstream(env: Record<string, string | undefined>): UpstreamConfig {
   return { ...upstream, connections, maxConcurrentPerCaller };
 }
 
-/** Reads and validates configuration; throws ConfigError with a one-line, actionable message. */
+/** Reads and validates configuration; throws ConfigError with an actionable message: one line per refused value, every one of them, or one line for the first contradiction between values. */
 export function readConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
   const production = nodeEnv(env.NODE_ENV) === 'production';
+  const refused = refusals(env);
+  if (refused.length > 0) throw new ConfigError(refused.join('\n'));
   const server = readGroup(SETTINGS.server, env);
   const upstream = readUpstream(env);
   const cache = readGroup(SETTINGS.cache, env);

@@ -242,7 +242,7 @@ describe('configuration', () => {
     [{ PORT: '70000' }, 'Invalid PORT="70000": must be at most 65535.'],
     [{ UPSTREAM_URL: 'ftp://host' }, 'Invalid UPSTREAM_URL="ftp://host": must be an http(s) URL such as http://127.0.0.1:8080.'],
     [{ UPSTREAM_URL: 'not a url' }, 'Invalid UPSTREAM_URL="not a url": must be an http(s) URL such as http://127.0.0.1:8080.'],
-    [{ UPSTREAM_URL: 'http://host/?x=1' }, 'Invalid UPSTREAM_URL="http://host/?x=1": must not carry a query string or fragment.'],
+    [{ UPSTREAM_URL: 'http://host/?x=1' }, 'Invalid UPSTREAM_URL="http://host/?***": must not carry a query string or fragment.'],
     // The endpoint's path is appended: a base that holds it (upstream's documentation writes the whole URL) made every id NOT_FOUND.
     ...['https://api.example.com/v1', 'https://api.example.com/v1/', 'https://api.example.com/v1/executions', 'https://api.example.com/v1/executions/{id}', 'http://gw.internal/executions-api/v1'].map(
       (value): [Record<string, string>, string] => [
@@ -288,7 +288,7 @@ describe('configuration', () => {
     ...['https://app.example.com/dashboard', 'localhost:5100', 'ftp://app.example.com', 'https://app.example.com?x=1', 'https://app.example.com/#x', 'https://*.example.com'].map(
       (value): [Record<string, string>, string] => [
         { CORS_ORIGINS: value },
-        `Invalid CORS_ORIGINS="${value}": must be a comma-separated list of origins, each a scheme, host and optional port with no path (https://app.example.com), or *.`,
+        `Invalid CORS_ORIGINS="${value.replace(/[?#].*/, (rest) => `${rest[0]}***`)}": must be a comma-separated list of origins, each a scheme, host and optional port with no path (https://app.example.com), or *.`,
       ],
     ),
     // `*` in a list would open CORS to every origin while reading as a list of a few.
@@ -320,7 +320,7 @@ describe('configuration', () => {
     [{ REDIS_URL: 'redis://127.0.0.1:6379/0/x' }, 'Invalid REDIS_URL="redis://127.0.0.1:6379/0/x": must have no path but a database number: redis://127.0.0.1:6379/0.'],
     [{ REDIS_URL: 'redis:/127.0.0.1:6379' }, 'Invalid REDIS_URL="redis:/127.0.0.1:6379": must name a host: redis://127.0.0.1:6379 (two slashes).'],
     [{ REDIS_URL: 'redis:127.0.0.1:6379' }, 'Invalid REDIS_URL="redis:127.0.0.1:6379": must name a host: redis://127.0.0.1:6379 (two slashes).'],
-    [{ UPSTREAM_URL: 'https://user:s3cr3t@api.example.com/?x' }, 'Invalid UPSTREAM_URL="https://***@api.example.com/?x": must not carry a query string or fragment.'],
+    [{ UPSTREAM_URL: 'https://user:s3cr3t@api.example.com/?x' }, 'Invalid UPSTREAM_URL="https://***@api.example.com/?***": must not carry a query string or fragment.'],
     [
       { UPSTREAM_URL: 'http://svc:s3cr3t@127.0.0.1:8080/api' },
       'Invalid UPSTREAM_URL="http://***@127.0.0.1:8080/api": must not carry credentials (user:password@): upstream is called with each caller\'s own Authorization header.',
@@ -335,6 +335,21 @@ describe('configuration', () => {
     [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'https://user:pa#s3cr3t@otel.example.com:4318' }, 'Invalid OTEL_EXPORTER_OTLP_ENDPOINT="https://***@otel.example.com:4318": must be an http(s) URL'],
     // In a list, everything from the first // to the last @ goes: more than the credentials, never less.
     [{ CORS_ORIGINS: 'https://a.example.com, https://u:s3/cr3t@b.example.com' }, 'Invalid CORS_ORIGINS="https://***@b.example.com": must be a comma-separated list'],
+    // Refused for a mistake elsewhere, a URL setting still hides whatever could be a credential: a forgotten scheme or
+    // slash, a key in the query string, a username alone, a Redis password in the query (ioredis reads it there).
+    [{ UPSTREAM_URL: 'admin:s3cr3tT0ken@api.example.com' }, 'Invalid UPSTREAM_URL="***@api.example.com": must be an http(s) URL'],
+    [{ UPSTREAM_URL: 'https://api.example.com/?api_key=s3cr3t' }, 'Invalid UPSTREAM_URL="https://api.example.com/?***": must not carry a query string or fragment.'],
+    [{ UPSTREAM_URL: 'https:/user:s3cr3t@api.example.com' }, 'Invalid UPSTREAM_URL="https:/***@api.example.com": must'],
+    [{ UPSTREAM_URL: 'https:user:s3cr3t@api.example.com' }, 'Invalid UPSTREAM_URL="https:***@api.example.com": must'],
+    [{ UPSTREAM_URL: 'https://s3cr3t@api.example.com' }, 'Invalid UPSTREAM_URL="https://***@api.example.com": must not carry credentials'],
+    [{ REDIS_URL: ':s3cr3tpw@redis.internal:6379' }, 'Invalid REDIS_URL="***@redis.internal:6379": must be a redis:// or rediss:// URL'],
+    [{ REDIS_URL: 'redis:/:s3cr3tpw@127.0.0.1:6379' }, 'Invalid REDIS_URL="redis:/***@127.0.0.1:6379": must name a host'],
+    [{ REDIS_URL: 'redis::s3cr3tpw@127.0.0.1:6379' }, 'Invalid REDIS_URL="redis:***@127.0.0.1:6379": must'],
+    [{ REDIS_URL: 'redis://127.0.0.1:6379/abc?password=s3cr3t' }, 'Invalid REDIS_URL="redis://127.0.0.1:6379/abc?***": must have no path but a database number'],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 's3cr3tkey@collector:4318' }, 'Invalid OTEL_EXPORTER_OTLP_ENDPOINT="***@collector:4318": must be an http(s) URL'],
+    [{ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'collector:4318/v1/traces?token=s3cr3t' }, 'Invalid OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="collector:4318/v1/traces?***": must be an http(s) URL'],
+    // A value is quoted up to 100 characters.
+    [{ PORT: 'x'.repeat(300) }, `Invalid PORT="${'x'.repeat(100)}…": must be a whole number from 0 to 65535.`],
     // A blank in a password makes the URL invalid just the same.
     [
       { UPSTREAM_URL: 'https://svc:pa s3cr3t@api.example.com' },
@@ -392,6 +407,25 @@ describe('settings that contradict each other', () => {
     { LIVE_MAX_SUBSCRIPTIONS_PER_CALLER: '5', LIVE_MAX_SUBSCRIPTIONS: '5' },
   ])('accepts %o', (env) => {
     expect(() => readConfig(env)).not.toThrow();
+  });
+});
+
+describe('several refused values', () => {
+  it('are refused all at once, one line each in the order of the tables, so one deploy mends them all', () => {
+    const env = { LOG_LEVEL: 'verbose', PORT: 'abc', UPSTREAM_URL: 'https://u:s3cr3t@api.example.com/?k', WORKERS: '0' };
+    expect(() => readConfig(env)).toThrow(ConfigError);
+    let message = '';
+    try {
+      readConfig(env);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message.split('\n')).toEqual([
+      'Invalid PORT="abc": must be a whole number from 0 to 65535.',
+      'Invalid WORKERS="0": must be at least 1.',
+      'Invalid UPSTREAM_URL="https://***@api.example.com/?***": must not carry a query string or fragment.',
+      expect.stringMatching(/^Invalid LOG_LEVEL="verbose": must be /),
+    ]);
   });
 });
 
@@ -461,6 +495,25 @@ describe('variables that nearly name a setting', () => {
     // A secret for a Redis it was not given: the replica shares nothing, which is said once too.
     expect(out.split('\n').filter((line) => line.includes('REDIS_KEY_SECRET is set but REDIS_URL is not'))).toHaveLength(1);
     expect(out).not.toContain('k'.repeat(32));
+  }, 40_000);
+
+  it('is named beside the refusal when start-up is refused, where it is most often the cause', async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { PATH: process.env.PATH, NODE_ENV: 'production', UPSTREAM_ULR: 'https://secret-looking-host.example.com', PORT: 'abc' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(err).toBe(
+      [
+        'execution-gateway: Invalid PORT="abc": must be a whole number from 0 to 65535.',
+        'execution-gateway: UPSTREAM_ULR is no setting and is ignored: did you mean UPSTREAM_URL?',
+        '',
+      ].join('\n'),
+    );
   }, 40_000);
 });
 

@@ -67,7 +67,10 @@ function loadConfig(): GatewayConfig {
     return config;
   } catch (error) {
     if (error instanceof ConfigError) {
-      process.stderr.write(`execution-gateway: ${error.message}\n`);
+      // A misspelt name is most often why a value is missing or wrong (`UPSTREAM_ULR`): said here too, since the
+      // warning that names it at start comes only once the configuration is read.
+      const misses = nearMissSettings().map(({ variable, setting }) => `${variable} is no setting and is ignored: did you mean ${setting}?`);
+      process.stderr.write([...error.message.split('\n'), ...misses].map((line) => `execution-gateway: ${line}\n`).join(''));
       process.exit(1);
     }
     throw error;
