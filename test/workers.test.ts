@@ -202,6 +202,41 @@ describe('WORKERS=2: a SIGTERM while the first workers start', { timeout: 90_000
   });
 });
 
+describe('WORKERS=2: a worker stuck during the drain', { timeout: 90_000 }, () => {
+  // The primary waited for it with no deadline (20 s and counting with a 2 s grace), its share of the port still
+  // accepting connections nobody answered.
+  it('is killed once the drain budget is spent (unready + grace + stdout flush + 1 s), and the primary exits 1 naming it', async () => {
+    const upstream = await FakeUpstream.start({ executions: demoExecutions() });
+    try {
+      const gateway = await spawnGateway(ROOT, { WORKERS: '2', UPSTREAM_URL: upstream.url, METRICS: 'off', SHUTDOWN_GRACE_MS: '500' }, ['execution-gateway listening']);
+      const primary = gateway.child.pid!;
+      const [stuck, healthy] = childrenOf(primary) as [number, number];
+      expect(healthy, gateway.output()).toBeDefined();
+      process.kill(stuck, 'SIGSTOP');
+      const signalledAt = performance.now();
+      gateway.child.kill('SIGTERM');
+      const [code, signal] = await gateway.exited;
+      const tookMs = performance.now() - signalledAt;
+      expect({ code, signal }, gateway.output()).toEqual({ code: 1, signal: null });
+      // SHUTDOWN_UNREADY_MS=0 (spawnGateway) + 500 + 2,000 + 1,000.
+      expect(tookMs).toBeGreaterThan(3_400);
+      expect(tookMs).toBeLessThan(10_000);
+      expect(gateway.lines().find((line) => String(line.msg).startsWith('workers still running'))).toMatchObject({
+        level: 50,
+        pid: primary,
+        pids: [stuck],
+        budgetMs: 3_500,
+        msg: 'workers still running past the drain budget: killing them',
+      });
+      expect(gateway.lines().filter((line) => line.msg === 'drained: every request finished').map((line) => line.pid)).toEqual([healthy]);
+      expect(gateway.lines().at(-1)).toMatchObject({ pid: primary, msg: 'workers stopped; some did not exit cleanly', failed: 1 });
+      expect(() => process.kill(stuck, 0)).toThrow();
+    } finally {
+      await upstream.close();
+    }
+  });
+});
+
 describe('WORKERS=3 on a port already taken', { timeout: 60_000 }, () => {
   // Every worker failed alike and printed it: the same line three times (sixty-four with WORKERS=64).
   it('exits 1 with one line saying why, not one per worker', async () => {

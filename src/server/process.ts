@@ -25,11 +25,11 @@ import { startDemoUpstream } from '../demo/demo-upstream.js';
 import type { FakeUpstream } from '../demo/fake-upstream.js';
 import { LIVE_DEMO_ID } from '../demo/live-demo.js';
 import { FastLaneError } from '../fast-lane/index.js';
-import { createLogger, logWritten, type Logger } from '../logger.js';
+import { createLogger, LOG_EXIT_FLUSH_MS, logWritten, type Logger } from '../logger.js';
 import { EXAMPLE_QUERY, graphiqlOffMessage } from '../pipeline/graphiql.js';
 import { readManifest } from '../pipeline/trusted-documents.js';
 import { clusterSource, registrySource, serveMetrics, workerRegistry, type MetricsServer, type MetricsSource } from '../telemetry/metrics-server.js';
-import { startTracing } from '../telemetry/tracing.js';
+import { FLUSH_AT_SHUTDOWN_MS, spansUrl, startTracing } from '../telemetry/tracing.js';
 import { createInstance } from './instance.js';
 
 /**
@@ -292,8 +292,21 @@ async function runSingle(config: GatewayConfig, logger: Logger, handOver: () => 
  * logged but does not turn a clean drain into 1. A second signal (not a copy
  * of the first: SIGNAL_COPY_MS) kills the workers and exits 1.
  */
+/** Beyond a worker's own drain budget, for its exit itself (closing the pool and the metrics port) before the primary gives up on it. */
+const WORKER_EXIT_MARGIN_MS = 1_000;
+
+/**
+ * The longest a worker's drain can take, in ms, exit included: unready, grace, the spans' flush when tracing is on,
+ * stdout's flush, and a margin (README "Health, readiness and drain"). A worker past it is stuck, and is killed.
+ */
+function workerDrainBudgetMs(config: GatewayConfig): number {
+  const { shutdownUnreadyMs, shutdownGraceMs } = config.server;
+  return shutdownUnreadyMs + shutdownGraceMs + (spansUrl(config.telemetry) ? FLUSH_AT_SHUTDOWN_MS : 0) + LOG_EXIT_FLUSH_MS + WORKER_EXIT_MARGIN_MS;
+}
+
 function onPrimarySignals(
   logger: Logger,
+  budgetMs: number,
   stopping: () => void,
   started: () => { demo?: FakeUpstream; metrics?: MetricsServer },
   hasListened: (worker: Worker) => boolean,
@@ -323,7 +336,15 @@ function onPrimarySignals(
           worker.once('listening', tell);
         }),
     );
+    // A worker whose event loop is stuck never drains, and while it holds its share of the port the primary goes on
+    // accepting connections for it that nobody answers: past the budget every drain has, it is killed.
+    const deadline = setTimeout(() => {
+      const stuck = workers.filter((worker) => !worker.isDead());
+      logger.error({ pids: stuck.map((worker) => worker.process.pid), budgetMs }, 'workers still running past the drain budget: killing them');
+      for (const worker of stuck) worker.process.kill('SIGKILL');
+    }, budgetMs);
     void Promise.all(exits).then(async (results) => {
+      clearTimeout(deadline);
       const { demo, metrics } = started();
       await metrics?.close();
       await demo?.close();
@@ -351,6 +372,7 @@ async function runPrimary(config: GatewayConfig, logger: Logger, handOver: () =>
   // Before anything starts, so a signal during start-up drains too.
   onPrimarySignals(
     logger,
+    workerDrainBudgetMs(config),
     () => {
       stopping = true;
       for (const timer of pendingForks) clearTimeout(timer);
