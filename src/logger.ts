@@ -97,11 +97,12 @@ const exitSleep = new Int32Array(new SharedArrayBuffer(4));
  * (Date.now()) passes. Reads and empties its private buffers (as sonic-boom's own
  * flushSync does): the one an asynchronous write has in hand is written too when
  * `retrying` (it waits for a timer that never fires at exit), else left to that
- * write. Returns what was left unwritten (undefined: all written), or `false` when
- * the buffers are not of the shape known (then sonic-boom's flushSync is used).
- * Throws what writing throws other than EAGAIN (stdout closed).
+ * write. Returns what was left unwritten (undefined: all written) with the error
+ * that stopped it when writing failed otherwise than with EAGAIN (a full disk:
+ * ENOSPC), or `false` when the buffers are not of the shape known (then
+ * sonic-boom's flushSync is used).
  */
-function flushAtExit(stream: object, fd: number, deadline: number, retrying: boolean): { lines: number; bytes: number } | undefined | false {
+function flushAtExit(stream: object, fd: number, deadline: number, retrying: boolean): Unwritten | undefined | false {
   const boom = stream as { _bufs?: unknown; _writingBuf?: unknown; _writing?: unknown; _len?: unknown };
   if (!Array.isArray(boom._bufs) || typeof boom._len !== 'number' || typeof boom._writing !== 'boolean') return false;
   const pending: Buffer[] = [];
@@ -121,17 +122,24 @@ function flushAtExit(stream: object, fd: number, deadline: number, retrying: boo
       if (written >= buf.length) at++;
       else pending[at] = buf.subarray(written);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
-      if (Date.now() >= deadline) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'EAGAIN' || Date.now() >= deadline) {
         const left = pending.slice(at);
         let lines = 0;
         for (const bytes of left) for (let nl = bytes.indexOf(0x0a); nl !== -1; nl = bytes.indexOf(0x0a, nl + 1)) lines++;
-        return { lines, bytes: left.reduce((sum, bytes) => sum + bytes.length, 0) };
+        return { lines, bytes: left.reduce((sum, bytes) => sum + bytes.length, 0), ...(code === 'EAGAIN' ? {} : { failure: code ?? (error as Error).name }) };
       }
       Atomics.wait(exitSleep, 0, 0, LOG_EXIT_RETRY_MS);
     }
   }
   return undefined;
+}
+
+/** Log lines a flush at exit left unwritten (`lines` undefined: not counted), and the write error that stopped it, if one did (else stdout was not read in time). */
+interface Unwritten {
+  lines: number | undefined;
+  bytes: number;
+  failure?: string;
 }
 
 /** Per stdout logger: resolves once no asynchronous write of its is in flight (see logWritten). */
@@ -166,7 +174,7 @@ export function logWritten(logger: Logger): Promise<void> {
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   // The moment the flush at exit gives up; undefined while the process runs (then a stalled write is retried for ever).
   let exitDeadline: number | undefined;
-  let unwritten: { lines: number | undefined; bytes: number; current: number } | undefined;
+  let unwritten: (Unwritten & { current: number }) | undefined;
   // Whether the pending asynchronous write found stdout full and waits for a timer to try again.
   let retrying = false;
   if (!destination) {
@@ -201,7 +209,26 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
   if (stdout) {
     let dropped = 0;
     stdout.on('drop', () => dropped++);
-    stdout.on('write', () => (retrying = false));
+    // A write that fails otherwise than for a full pipe (a log file on a full disk: ENOSPC; a reader that left,
+    // EPIPE, pino silences itself) ended the process, unheard. sonic-boom keeps what failed and tries again with
+    // the next line, so lines wait, and past the bound are dropped and counted, as for a reader that stopped.
+    let failing = false;
+    stdout.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE' || failing) return;
+      failing = true;
+      try {
+        writeSync(
+          2,
+          `execution-gateway: cannot write log lines to stdout (${error.message}): they wait, ${LOG_BUFFER_MAX_BYTES} bytes at most, then are dropped and counted; each new line tries again\n`,
+        );
+      } catch {
+        // stderr fails too: nobody to tell.
+      }
+    });
+    stdout.on('write', () => {
+      retrying = false;
+      failing = false;
+    });
     const report = () => {
       if (dropped === 0) return;
       const count = dropped;
@@ -219,13 +246,15 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       // Once a flush gave up, the next gives up at its first EAGAIN too (its deadline has passed).
       const left = flushAtExit(stdout, 1, unwritten ? 0 : exitDeadline, retrying);
       if (left !== false) {
-        if (left) unwritten = { lines: (unwritten?.lines ?? 0) + left.lines, bytes: (unwritten?.bytes ?? 0) + left.bytes, current: 0 };
+        if (left) unwritten = { ...left, lines: (unwritten?.lines ?? 0) + left.lines!, bytes: (unwritten?.bytes ?? 0) + left.bytes, current: 0 };
         return;
       }
       try {
         flushSync();
       } catch (error) {
-        if (!unwritten) throw error;
+        const code = (error as NodeJS.ErrnoException).code;
+        const held = (stdout as unknown as { _len?: unknown })._len;
+        unwritten ??= { lines: undefined, bytes: typeof held === 'number' ? held : 0, current: 0, ...(code === 'EAGAIN' ? {} : { failure: code ?? (error as Error).name }) };
         unwritten.lines = unwrittenLines(stdout, unwritten.current, retrying);
       }
     };
@@ -258,13 +287,15 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
 
 /**
  * One line on stderr (never waiting: a stderr nobody reads either loses it):
- * `execution-gateway: stdout was not read at exit: 1234 log lines (567890 bytes) not written in 2000 ms, 456 more dropped before`.
+ * `execution-gateway: stdout was not read at exit: 1234 log lines (567890 bytes) not written in 2000 ms, 456 more dropped before`,
+ * or when writing failed otherwise: `execution-gateway: stdout could not be written at exit (ENOSPC): 12 log lines (3456 bytes) not written`.
  */
-function reportUnwritten(unwritten: { lines: number | undefined; bytes: number }, dropped: number): void {
+function reportUnwritten(unwritten: Unwritten, dropped: number): void {
   const lines = unwritten.lines === undefined ? 'log lines' : `${unwritten.lines} log lines`;
   const before = dropped > 0 ? `, ${dropped} more dropped before` : '';
+  const why = unwritten.failure ? `could not be written at exit (${unwritten.failure}): ${lines} (${unwritten.bytes} bytes) not written` : `was not read at exit: ${lines} (${unwritten.bytes} bytes) not written in ${LOG_EXIT_FLUSH_MS} ms`;
   try {
-    writeSync(2, `execution-gateway: stdout was not read at exit: ${lines} (${unwritten.bytes} bytes) not written in ${LOG_EXIT_FLUSH_MS} ms${before}\n`);
+    writeSync(2, `execution-gateway: stdout ${why}${before}\n`);
   } catch {
     // stderr full or closed too: nobody to tell.
   }

@@ -7,6 +7,7 @@
  * drained by SIGTERM) writing to a real pipe their parent leaves unread.
  */
 import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -181,6 +182,45 @@ describe('logger with an unread stdout', () => {
     const [code] = await Promise.race([exited, new Promise<[string]>((resolve) => setTimeout(() => resolve(['still running']), 15_000))]);
     expect(code, stderr).toBe(0);
     expect(stderr).not.toMatch(/EPIPE|Error|\n\s+at /);
+  }, 90_000);
+
+  // A log file on a full disk (or any write error but a closed pipe): a crash with a stack ended every request in
+  // flight, and a supervisor restarted the gateway into the same crash.
+  it('keeps serving the demo and exits 0 on SIGTERM when stdout cannot be written (ENOSPC), saying so once on stderr', async () => {
+    const port = await freePort();
+    const full = openSync('/dev/full', 'w');
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: root,
+      env: { PATH: process.env.PATH, PORT: String(port), METRICS: 'off', SHUTDOWN_UNREADY_MS: '0', SHUTDOWN_GRACE_MS: '1000' },
+      stdio: ['ignore', full, 'pipe'],
+    });
+    closeSync(full);
+    children.push(child);
+    const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const body = JSON.stringify({ query: '{ execution(id: "ex_demo_1") { id status } }' });
+    const post = () =>
+      fetch(`http://127.0.0.1:${port}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${DEMO_TOKEN}` }, body }).then((response) => response.status);
+    await vi.waitFor(
+      async () => {
+        expect(child.exitCode, stderr).toBeNull();
+        expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+      },
+      { timeout: 30_000, interval: 100 },
+    );
+    // The demo banner follows the listening line: give it time to meet the full disk.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    for (let i = 0; i < 5; i++) expect(await Promise.all(Array.from({ length: 20 }, post))).toEqual(Array(20).fill(200));
+    expect(child.exitCode, stderr).toBeNull();
+    child.kill('SIGTERM');
+    const [code] = await Promise.race([exited, new Promise<[string]>((resolve) => setTimeout(() => resolve(['still running']), 15_000))]);
+    expect(code, stderr).toBe(0);
+    expect(stderr).not.toMatch(/\n\s+at |Unhandled|Error:/);
+    const lines = stderr.split('\n').filter(Boolean);
+    expect(lines.filter((line) => line.startsWith('execution-gateway: cannot write log lines to stdout (ENOSPC'))).toHaveLength(1);
+    expect(lines.filter((line) => line.startsWith('execution-gateway: cannot write to stdout (ENOSPC'))).toHaveLength(1);
+    expect(lines.at(-1)).toMatch(/^execution-gateway: stdout could not be written at exit \(ENOSPC\): \d+ log lines \(\d+ bytes\) not written$/);
   }, 90_000);
 
   it('lets a gateway drained by SIGTERM exit when nothing reads its stdout', async () => {

@@ -17,6 +17,7 @@
  * failing at start.
  */
 import cluster, { type Worker } from 'node:cluster';
+import { writeSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
 import { buildInfo } from '../build-info.js';
 import { ConfigError, DEMO_UPSTREAM_MARKER, nearMissSettings, readConfig, servesDemoUpstream, type GatewayConfig } from '../config.js';
@@ -477,13 +478,22 @@ async function runWorker(config: GatewayConfig, logger: Logger, handOver: () => 
 }
 
 /**
- * A reader of stdout or stderr that left (`npm start | head`, a log shipper that died) fails every later write
- * with EPIPE, which node raises as an unhandled 'error' that ends the process. The gateway serves on: its lines
- * have nowhere to go (the logger counts them), and any other write error still ends it.
+ * A write to stdout or stderr that fails, node raises as an unhandled 'error' that ends the process: a reader that
+ * left (`npm start | head`, a log shipper that died: EPIPE) or a log file on a full disk (ENOSPC) ended every request
+ * in flight, and a supervisor restarted the gateway into the same failure. The gateway serves on: what it prints
+ * there is lost (the logger, which writes stdout itself, keeps and counts its lines). A failure of stdout other than
+ * a reader leaving is told once on stderr; stderr's own, to nobody.
  */
-function outliveClosedReader(stream: NodeJS.WriteStream): void {
+function outliveWriteErrors(stream: NodeJS.WriteStream, name: 'stdout' | 'stderr'): void {
+  let told = false;
   stream.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE') throw error;
+    if (name === 'stderr' || error.code === 'EPIPE' || told) return;
+    told = true;
+    try {
+      writeSync(2, `execution-gateway: cannot write to stdout (${error.message}): what the gateway prints there is lost; it serves on\n`);
+    } catch {
+      // stderr fails too: nobody to tell.
+    }
   });
 }
 
@@ -492,8 +502,8 @@ function outliveClosedReader(stream: NodeJS.WriteStream): void {
  * off the handlers of a signal while starting (./starting-signals.ts) once the process's own are on.
  */
 export async function run(handOver: () => void = () => undefined): Promise<void> {
-  outliveClosedReader(process.stdout);
-  outliveClosedReader(process.stderr);
+  outliveWriteErrors(process.stdout, 'stdout');
+  outliveWriteErrors(process.stderr, 'stderr');
   const config = loadConfig();
   const logger = createLogger(config.telemetry.logLevel);
   // Once per deployment, not per worker; the value is never logged (it may be a secret).
