@@ -37,6 +37,16 @@ describe('the cost limit beside an Int past 32 bits', () => {
     expect(found).toEqual([expect.stringMatching(INT)]);
   });
 
+  // -2147483648 was read as past 32 bits (its absolute value is): graphql-js took the document, and its cost error was dropped.
+  it.each(['2147483647', '-2147483648'])('counts a costly page beside %s, an Int graphql-js takes', (int) => {
+    expect(messages(`{ items(first: 100000, sizes: [${int}]) { a b c } }`)).toEqual([expect.stringMatching(COST)]);
+    expect(messages(`query($n: Int = ${int}) { items(first: 100000, sizes: [$n]) { a b c } }`)).toEqual([expect.stringMatching(COST)]);
+  });
+
+  it.each(['2147483648', '-2147483649'])('gives graphql-js\'s error alone beside %s, just past 32 bits', (int) => {
+    expect(messages(`{ items(first: 100000, sizes: [${int}]) { a b c } }`)).toEqual([`Int cannot represent non 32-bit signed integer value: ${int}`]);
+  });
+
   it('holds a Float argument past 32 bits to the cost limit: a Float takes it', () => {
     expect(messages('{ items(first: 100000, weight: 3000000000) { a b c } }')).toEqual([expect.stringMatching(COST)]);
   });

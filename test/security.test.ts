@@ -106,7 +106,7 @@ function restoreNodeEnv(previous: string | undefined): void {
 
 describe('operation limits', () => {
   it('are the documented values', () => {
-    expect(OPERATION_LIMITS).toMatchObject({ maxDepth: 9, maxAliases: 30, maxDirectives: 20, maxTokens: 2_000, maxCost: 25_000 });
+    expect(OPERATION_LIMITS).toMatchObject({ maxDepth: 9, maxAliases: 30, maxDirectives: 20, maxTokens: 2_000, maxCost: 25_000, maxIntrospectionDepth: 25 });
   });
 });
 

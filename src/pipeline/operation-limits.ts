@@ -182,7 +182,8 @@ function ignoringTypeIntrospection(rule: (context: ValidationContext) => object)
   };
 }
 
-/** The largest Int GraphQL takes (a 32-bit signed integer, GraphQL spec §3.5.1). */
+/** The Ints GraphQL takes: 32-bit signed integers, -2147483648 included (GraphQL spec §3.5.1, as graphql-js reads them). */
+const GRAPHQL_INT_MIN = -(2 ** 31);
 const GRAPHQL_INT_MAX = 2 ** 31 - 1;
 
 /**
@@ -200,7 +201,9 @@ function unlessIntOverflows(rule: ValidationRule): ValidationRule {
     const costs = rule(Object.create(context, { reportError: { value: (error: GraphQLError) => held.push(error) } }) as ValidationContext);
     const overflow: ASTVisitor = {
       IntValue(node) {
-        if (getNamedType(context.getInputType()) === GraphQLInt && Math.abs(Number(node.value)) > GRAPHQL_INT_MAX) overflows = true;
+        // Not by Math.abs: -2147483648 is an Int, and a document holding it anywhere passed the cost limit, unrefused.
+        const value = Number(node.value);
+        if (getNamedType(context.getInputType()) === GraphQLInt && (value > GRAPHQL_INT_MAX || value < GRAPHQL_INT_MIN)) overflows = true;
       },
       Document: {
         leave() {
