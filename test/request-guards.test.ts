@@ -647,6 +647,12 @@ describe.each(LANES)('request guards (%s lane)', (lane) => {
       // An unreadable q-value is no exclusion: the entry counts as q=1.
       ['application/json;q=abc', 'application/json'],
       ['application/graphql-response+json;q=2, application/json;q=0.5', 'application/graphql-response+json'],
+      // More than three decimals is no q-value (RFC 9110 §12.4.2): it counts as q=1 too.
+      ['application/json;q=0.0001, application/graphql-response+json;q=0.5', 'application/json'],
+      // Without q-values the order decides: the first entry the gateway sends, as Yoga reads it.
+      ['*/*, application/graphql-response+json', 'application/json'],
+      ['application/json, application/graphql-response+json', 'application/json'],
+      ['application/graphql-response+json, application/json', 'application/graphql-response+json'],
     ])('honours q-values: Accept: %s is answered as %s', async (accept, mediaType) => {
       const answer = await send('/graphql', {
         method: 'POST',
