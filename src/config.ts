@@ -5,6 +5,7 @@
  * receives its slice. A bad value stops start-up with one line naming the
  * variable and what to fix. `NODE_ENV` is read here and nowhere else.
  */
+import { isIP } from 'node:net';
 import { compile as compileTrust } from 'proxy-addr';
 import { z } from 'zod';
 import { ERROR_SHARE, HEAP_BYTES_PER_TOKEN, PARSE_ERROR_BYTES } from './pipeline/document-cache.js';
@@ -57,6 +58,17 @@ const DEFAULT_MAX_BODY_BYTES = 128 * 1024 * 1024;
  * addresses no execution.
  */
 const ENDPOINT_PATH_AT_END = /(?:^|\/)v1(?:\/executions(?:\/[^/]*)?)?\/*$/;
+
+/** proxy-addr's names of address ranges, for TRUSTED_PROXIES. */
+const NAMED_PROXY_RANGES: ReadonlySet<string> = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** `address` or `address/prefix` (a length, or an IPv4 netmask), the address as node reads one. */
+function isProxyEntry(entry: string): boolean {
+  const slash = entry.indexOf('/');
+  const address = slash === -1 ? entry : entry.slice(0, slash);
+  const prefix = slash === -1 ? undefined : entry.slice(slash + 1);
+  return isIP(address) !== 0 && (prefix === undefined || /^\d{1,3}$/.test(prefix) || isIP(prefix) === 4);
+}
 
 /** One setting: the variable that sets it, its schema (default included) and its meaning, as the README states it. */
 interface Setting<T extends z.ZodType> {
@@ -403,6 +415,17 @@ export const SETTINGS = {
         .string()
         .transform((value, context) => {
           const entries = value.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+          if (entries.length === 0) {
+            context.addIssue({ code: 'custom', message: 'must list at least one proxy (unset, the header is ignored)' });
+            return z.NEVER;
+          }
+          // proxy-addr takes the legacy forms ipaddr.js reads (`10` is 0.0.0.10, `0x10`, `010.0.0.1`): most likely a
+          // range mistyped, trusting the wrong proxy. Only the forms node and every proxy write: dotted quads and IPv6.
+          const unlike = entries.find((entry) => !NAMED_PROXY_RANGES.has(entry) && !isProxyEntry(entry));
+          if (unlike !== undefined) {
+            context.addIssue({ code: 'custom', message: `must be a comma-separated list of IP addresses, CIDR ranges or loopback, linklocal, uniquelocal: invalid IP address: ${unlike} (IPv4 as four numbers: 10.0.0.1, 10.0.0.0/8)` });
+            return z.NEVER;
+          }
           try {
             return { entries, trusts: compileTrust(entries) };
           } catch (error) {

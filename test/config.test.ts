@@ -216,6 +216,9 @@ describe('configuration', () => {
     expect(entries).toEqual(['loopback', '10.0.0.0/8', '2001:db8::1']);
     expect(['127.0.0.1', '::1', '10.200.0.1', '2001:db8::1'].map((address) => trusts(address, 0))).toEqual([true, true, true, true]);
     expect(['11.0.0.1', '203.0.113.9', '2001:db8::2'].map((address) => trusts(address, 0))).toEqual([false, false, false]);
+    // A netmask for a length, an IPv4-mapped address, a range of IPv6.
+    const more = readConfig({ TRUSTED_PROXIES: '192.168.0.0/255.255.0.0, ::ffff:172.16.0.1, fd00::/8, linklocal, uniquelocal' }).telemetry.trustedProxies!;
+    expect(['192.168.4.4', '172.16.0.1', 'fd12::1', '169.254.0.1', '10.0.0.1'].map((address) => more.trusts(address, 0))).toEqual([true, true, true, true, true]);
   });
 
   it('reads OTEL_RESOURCE_ATTRIBUTES as the OpenTelemetry specification writes it', () => {
@@ -304,7 +307,16 @@ describe('configuration', () => {
     ],
     [{ OTEL_RESOURCE_ATTRIBUTES: 'team=%zz' }, 'Invalid OTEL_RESOURCE_ATTRIBUTES="team=%zz": the value of team is not percent-encoded.'],
     // A proxy list that cannot be read would leave every line naming the proxy, or believe a header anyone can send.
-    [{ TRUSTED_PROXIES: 'loopback, proxy.internal' }, 'Invalid TRUSTED_PROXIES="loopback, proxy.internal": must be a comma-separated list of IP addresses, CIDR ranges or loopback, linklocal, uniquelocal: invalid IP address: proxy.internal.'],
+    [
+      { TRUSTED_PROXIES: 'loopback, proxy.internal' },
+      'Invalid TRUSTED_PROXIES="loopback, proxy.internal": must be a comma-separated list of IP addresses, CIDR ranges or loopback, linklocal, uniquelocal: invalid IP address: proxy.internal (IPv4 as four numbers: 10.0.0.1, 10.0.0.0/8).',
+    ],
+    // proxy-addr reads legacy forms: `10` was the address 0.0.0.10, most likely 10.0.0.0/8 mistyped.
+    ...['10', '0x10', '010.0.0.1', '10.1', '10.0.0.0/x', '10.0.0.0/255.0'].map((value): [Record<string, string>, string] => [
+      { TRUSTED_PROXIES: `loopback, ${value}` },
+      `Invalid TRUSTED_PROXIES="loopback, ${value}": must be a comma-separated list of IP addresses, CIDR ranges or loopback, linklocal, uniquelocal: invalid IP address: ${value} (IPv4 as four numbers: 10.0.0.1, 10.0.0.0/8).`,
+    ]),
+    [{ TRUSTED_PROXIES: ' , ' }, 'Invalid TRUSTED_PROXIES=" , ": must list at least one proxy (unset, the header is ignored).'],
     [{ TRUSTED_PROXIES: '10.0.0.0/33' }, 'Invalid TRUSTED_PROXIES="10.0.0.0/33": must be a comma-separated list of IP addresses, CIDR ranges or loopback, linklocal, uniquelocal: invalid range on address: 10.0.0.0/33.'],
     // Bound, it failed with EADDRINUSE, as if another program held the port.
     [{ PORT: '9464' }, "METRICS_PORT=9464 is the API's PORT: pick another port for /metrics, or METRICS=api to serve it on the API's port."],
