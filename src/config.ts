@@ -702,10 +702,15 @@ export function readConfig(env: Record<string, string | undefined> = process.env
   const telemetry = readGroup(SETTINGS.telemetry, env);
   // Otherwise the metrics port's bind fails with EADDRINUSE, which reads as if another program held it. On two
   // interfaces, neither a wildcard, the same port binds twice.
+  // A name (`localhost`) may be the other's address: taken as the same, since another port is harmless advice.
   const wildcard = (host: string) => host === '0.0.0.0' || host === '::';
-  const oneInterface = telemetry.metricsHost === server.host || wildcard(telemetry.metricsHost) || wildcard(server.host);
+  const oneInterface =
+    telemetry.metricsHost === server.host || wildcard(telemetry.metricsHost) || wildcard(server.host) || isIP(telemetry.metricsHost) === 0 || isIP(server.host) === 0;
   if (telemetry.metrics === 'port' && telemetry.metricsPort !== 0 && telemetry.metricsPort === server.port && oneInterface) {
-    throw new ConfigError(`METRICS_PORT=${telemetry.metricsPort} is the API's PORT: pick another port for /metrics, or METRICS=api to serve it on the API's port.`);
+    const unset = (name: string) => (env[name] === undefined || env[name] === '' ? ' (its default)' : '');
+    throw new ConfigError(
+      `METRICS_PORT=${telemetry.metricsPort}${unset('METRICS_PORT')} is the API's PORT${unset('PORT')}: pick another port for /metrics, or METRICS=api to serve it on the API's port.`,
+    );
   }
   return {
     server,

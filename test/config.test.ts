@@ -319,7 +319,11 @@ describe('configuration', () => {
     [{ TRUSTED_PROXIES: ' , ' }, 'Invalid TRUSTED_PROXIES=" , ": must list at least one proxy (unset, the header is ignored).'],
     [{ TRUSTED_PROXIES: '10.0.0.0/33' }, 'Invalid TRUSTED_PROXIES="10.0.0.0/33": must be a comma-separated list of IP addresses, CIDR ranges or loopback, linklocal, uniquelocal: invalid range on address: 10.0.0.0/33.'],
     // Bound, it failed with EADDRINUSE, as if another program held the port.
-    [{ PORT: '9464' }, "METRICS_PORT=9464 is the API's PORT: pick another port for /metrics, or METRICS=api to serve it on the API's port."],
+    [{ PORT: '9464' }, "METRICS_PORT=9464 (its default) is the API's PORT: pick another port for /metrics, or METRICS=api to serve it on the API's port."],
+    [{ METRICS_PORT: '4000' }, "METRICS_PORT=4000 is the API's PORT (its default): pick another port for /metrics, or METRICS=api to serve it on the API's port."],
+    // A name may be the other's address: `localhost` and 127.0.0.1 bound the same port twice, and the second failed with EADDRINUSE.
+    [{ PORT: '8080', METRICS_PORT: '8080', HOST: 'localhost' }, "METRICS_PORT=8080 is the API's PORT: pick another port for /metrics, or METRICS=api to serve it on the API's port."],
+    [{ PORT: '8080', METRICS_PORT: '8080', METRICS_HOST: 'gateway.internal' }, "METRICS_PORT=8080 is the API's PORT: pick another port"],
     [{ PORT: '8080', METRICS_PORT: '8080' }, "METRICS_PORT=8080 is the API's PORT: pick another port for /metrics, or METRICS=api to serve it on the API's port."],
     [{ PORT: '8080', METRICS_PORT: '8080', HOST: '0.0.0.0', METRICS_HOST: '127.0.0.1' }, "METRICS_PORT=8080 is the API's PORT: pick another port for /metrics, or METRICS=api to serve it on the API's port."],
     [{ OTEL_TRACES_SAMPLER: 'xray' }, 'Invalid OTEL_TRACES_SAMPLER="xray": must be always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off or parentbased_traceidratio.'],
