@@ -106,8 +106,17 @@ describe.each(LANES)('%s lane', (lane) => {
   it('leaves the GraphQL path to the pipeline, and answers paths it does not serve with 404 itself', async () => {
     const response = await harness.query('{ execution(id: "ex_demo_4") { id } }');
     expect(response.data).toEqual({ execution: { id: 'ex_demo_4' } });
-    expect((await get(harness, '/healthz')).status).toBe(404);
-    expect((await get(harness, '/ready/more')).status).toBe(404);
+    // A probe of another convention is told where the probes are.
+    for (const path of ['/healthz', '/livez', '/readyz', '/health/', '/ready/']) {
+      const answer = await get(harness, path);
+      expect(answer.status, path).toBe(404);
+      expect(JSON.parse(answer.text), path).toEqual({
+        errors: [{ message: 'Not found: liveness is served at /health, readiness at /ready. GraphQL is served at /graphql.', extensions: { code: 'BAD_REQUEST' } }],
+      });
+    }
+    const other = await get(harness, '/ready/more');
+    expect(other.status).toBe(404);
+    expect(JSON.parse(other.text)).toEqual({ errors: [{ message: 'Not found: GraphQL is served at /graphql.', extensions: { code: 'BAD_REQUEST' } }] });
     expect(seen).toEqual(['/graphql']);
     seen.length = 0;
   });

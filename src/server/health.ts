@@ -30,6 +30,15 @@ const HEALTH_PATH = '/health';
 const HEALTHY = JSON.stringify({ status: 'ok', version: buildInfo.version, commit: buildInfo.commit });
 const READY_PATH = '/ready';
 
+/**
+ * Paths a probe written for another convention asks for (Kubernetes' own `/healthz`, `/livez`, `/readyz`; a
+ * trailing slash): still 404, which names the probes' paths rather than GraphQL's alone.
+ */
+export const PROBE_NEAR_MISSES: readonly string[] = ['/healthz', '/livez', '/readyz', `${HEALTH_PATH}/`, `${READY_PATH}/`];
+
+/** The 404 of a PROBE_NEAR_MISSES path. */
+export const probeNotHere = (graphqlPath: string) => `Not found: liveness is served at ${HEALTH_PATH}, readiness at ${READY_PATH}. GraphQL is served at ${graphqlPath}.`;
+
 /** Where a gateway instance stands: `/ready` is 200 only when it is `ready`. */
 export type Readiness = 'starting' | 'ready' | 'draining';
 

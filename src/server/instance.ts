@@ -24,7 +24,7 @@ import { createAccessLog } from '../telemetry/access-log.js';
 import { GatewayMetrics, METRICS_PATH } from '../telemetry/metrics.js';
 import { attemptSpans, spansUrl } from '../telemetry/tracing.js';
 import { drain, RequestsInFlight, type DrainReport, type DrainTimings } from './drain.js';
-import { Health, upstreamHealth } from './health.js';
+import { Health, PROBE_NEAR_MISSES, probeNotHere, upstreamHealth } from './health.js';
 import { createHttpEdge } from './http-edge.js';
 import { StalledClients } from './stalled-clients.js';
 import { attachWebSocket } from './websocket.js';
@@ -162,7 +162,10 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
     corsOrigins: config.security.corsOrigins,
     graphqlPath: gateway.graphqlEndpoint,
     otherPaths: metrics?.serveOnApi ? [METRICS_PATH] : [],
-    notFoundMessages: new Map(config.telemetry.metrics === 'api' ? [] : [[METRICS_PATH, metricsNotHere({ ...config.telemetry, metrics: config.telemetry.metrics }, gateway.graphqlEndpoint)]]),
+    notFoundMessages: new Map([
+      ...PROBE_NEAR_MISSES.map((path): [string, string] => [path, probeNotHere(gateway.graphqlEndpoint)]),
+      ...(config.telemetry.metrics === 'api' ? [] : [[METRICS_PATH, metricsNotHere({ ...config.telemetry, metrics: config.telemetry.metrics }, gateway.graphqlEndpoint)] as [string, string]]),
+    ]),
     trustedDocumentsOnly: config.security.trustedDocuments === 'only',
   };
   const server = createHttpEdge(lane, edgeSettings, options.logger, { health, requests, stalledClients, accessLog });
