@@ -10,7 +10,7 @@ import { compile as compileTrust } from 'proxy-addr';
 import { z } from 'zod';
 import { ERROR_SHARE, HEAP_BYTES_PER_TOKEN, PARSE_ERROR_BYTES } from './pipeline/document-cache.js';
 import { ENTRY_OVERHEAD_BYTES, entryBytes, HEAP_PER_BODY_BYTE } from './upstream/entry-bytes.js';
-import { compileIdPattern, DEFAULT_EXECUTION_ID_PATTERN, isAnchoredPattern, isLinearPattern, MAX_EXECUTION_ID_LENGTH } from './upstream/execution-path.js';
+import { compileIdPattern, DEFAULT_EXECUTION_ID_PATTERN, isAnchoredPattern, MAX_EXECUTION_ID_LENGTH, re2Refusal } from './upstream/execution-path.js';
 
 /** Digits only: `z.coerce` would read " " as 0, `0x61A0` as 24992 and `1e3` as 1000. */
 const integer = (min: number, max: number) =>
@@ -231,9 +231,16 @@ export const SETTINGS = {
       z
         .string()
         .refine(notBlank, 'must not be blank')
-        .refine(isValidRegExp, 'must be a valid regular expression')
+        .refine(isValidRegExp, 'must be a valid regular expression, as JavaScript writes them (RE2-only syntax, such as (?i) or (?P<name>…), is not read)')
         .refine(isAnchoredPattern, 'must match whole ids: start it with ^ and end it with $, as in ^(?:your pattern)$')
-        .refine(isLinearPattern, 'must be a pattern RE2 reads (no lookaround, no backreference), so that ids are matched in time linear in their length')
+        .superRefine((source, context) => {
+          const refusal = re2Refusal(source);
+          if (refusal === undefined) return;
+          context.addIssue({
+            code: 'custom',
+            message: `must be a pattern RE2 reads (no lookaround, no backreference, repeats up to 1000), so that ids are matched in time linear in their length; RE2 says: ${refusal}`,
+          });
+        })
         .transform(compileIdPattern)
         .prefault(DEFAULT_EXECUTION_ID_PATTERN),
       `ids allowed to reach upstream (a pattern anchored with \`^\` and \`$\`, alternatives inside a group, no lookaround or backreference: matched by RE2's linear-time engine); others, and any id over ${MAX_EXECUTION_ID_LENGTH} characters, are \`BAD_USER_INPUT\` with no call`,

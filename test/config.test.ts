@@ -254,7 +254,8 @@ describe('configuration', () => {
       ],
     ),
     [{ UPSTREAM_TIMEOUT_MS: '0' }, 'Invalid UPSTREAM_TIMEOUT_MS="0": must be at least 1.'],
-    [{ EXECUTION_ID_PATTERN: '(' }, 'Invalid EXECUTION_ID_PATTERN="(": must be a valid regular expression.'],
+    [{ EXECUTION_ID_PATTERN: '(' }, 'Invalid EXECUTION_ID_PATTERN="(": must be a valid regular expression, as JavaScript writes them (RE2-only syntax, such as (?i) or (?P<name>…), is not read).'],
+    [{ EXECUTION_ID_PATTERN: '(?i)^ex_\\w+$' }, 'Invalid EXECUTION_ID_PATTERN="(?i)^ex_\\\\w+$": must be a valid regular expression, as JavaScript writes them'],
     // Unanchored, a pattern allows any text that merely contains an allowed id, of any length.
     [{ EXECUTION_ID_PATTERN: '[a-z]+' }, 'Invalid EXECUTION_ID_PATTERN="[a-z]+": must match whole ids: start it with ^ and end it with $, as in ^(?:your pattern)$.'],
     [{ EXECUTION_ID_PATTERN: '^ex_' }, 'Invalid EXECUTION_ID_PATTERN="^ex_": must match whole ids: start it with ^ and end it with $, as in ^(?:your pattern)$.'],
@@ -262,9 +263,17 @@ describe('configuration', () => {
     // `^` binds the first alternative only, `$` the last: `ex_a/anything` matched.
     [{ EXECUTION_ID_PATTERN: '^ex_[a-z]+|[0-9]+$' }, 'Invalid EXECUTION_ID_PATTERN="^ex_[a-z]+|[0-9]+$": must match whole ids: start it with ^ and end it with $, as in ^(?:your pattern)$.'],
     // RE2 matches in linear time, and has neither lookaround nor backreferences (test/execution-id-pattern.property.test.ts).
-    ...['^(?=ex_)\\w+$', '^(a)\\1$', '^ex_(?!x)\\w+$'].map((source): [Record<string, string>, string] => [
+    // Each refusal says what RE2 did not read, a repeat past RE2's 1000 among them.
+    ...(
+      [
+        ['^(?=ex_)\\w+$', 'invalid or unsupported Perl syntax: `(?=`'],
+        ['^(a)\\1$', 'invalid escape sequence: `\\1`'],
+        ['^ex_(?!x)\\w+$', 'invalid or unsupported Perl syntax: `(?!`'],
+        ['^[a-z]{1,1001}$', 'invalid repeat count: `{1,1001}`'],
+      ] as const
+    ).map(([source, why]): [Record<string, string>, string] => [
       { EXECUTION_ID_PATTERN: source },
-      `Invalid EXECUTION_ID_PATTERN=${JSON.stringify(source)}: must be a pattern RE2 reads (no lookaround, no backreference), so that ids are matched in time linear in their length.`,
+      `Invalid EXECUTION_ID_PATTERN=${JSON.stringify(source)}: must be a pattern RE2 reads (no lookaround, no backreference, repeats up to 1000), so that ids are matched in time linear in their length; RE2 says: ${why}.`,
     ]),
     [{ FAST_LANE: 'yes' }, 'Invalid FAST_LANE="yes": must be true or false.'],
     [{ FAST_LANE: '0' }, 'Invalid FAST_LANE="0": must be true or false.'],

@@ -47,7 +47,7 @@ export interface IdPattern {
  * other than the default runs on re2js, RE2's linear-time engine (a 1,024-character id in milliseconds,
  * whatever the pattern); the default is one bounded class, which cannot backtrack, and runs on V8's,
  * which is faster (README "Measured choices in the code"). Throws what re2js throws for a pattern
- * RE2 cannot read (lookaround, backreferences): isLinearPattern tells start-up first.
+ * RE2 cannot read (lookaround, backreferences): re2Refusal tells start-up first.
  */
 export function compileIdPattern(source: string): IdPattern {
   if (source === DEFAULT_EXECUTION_ID_PATTERN) return new RegExp(source);
@@ -55,13 +55,16 @@ export function compileIdPattern(source: string): IdPattern {
   return { source, test: (id) => compiled.matches(id) };
 }
 
-/** Whether RE2 reads `source`, so ids are matched in linear time (compileIdPattern): no lookaround, no backreference. */
-export function isLinearPattern(source: string): boolean {
+/**
+ * Why RE2 cannot read `source`, in re2js's words (``invalid repeat count: `{1,1001}` ``), or undefined when it
+ * can, so ids are matched in linear time (compileIdPattern): no lookaround, no backreference, repeats up to 1000.
+ */
+export function re2Refusal(source: string): string | undefined {
   try {
     RE2JS.compile(source);
-    return true;
-  } catch {
-    return false;
+    return undefined;
+  } catch (error) {
+    return (error as Error).message.replace(/^error parsing regexp: /, '');
   }
 }
 
