@@ -22,7 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeExecution } from '../src/demo/demo-data.js';
 import { KNOWN_EXECUTION_STATUSES } from '../src/domain/execution-status.js';
 import { decodeEventCursor } from '../src/domain/event-cursor.js';
-import { readExecution } from '../src/upstream/envelope.js';
+import { readEnvelopeHead, readExecution, upstreamRequestIdOf } from '../src/upstream/envelope.js';
 import { Harness, LANES, codes, type GraphQLResponse } from './support/harness.js';
 import { EVENT_TEXT, EXECUTION_JSON, EXECUTION_TEXT, EXECUTION_TIMES } from './support/upstream-fields.js';
 
@@ -476,6 +476,42 @@ describe('the envelope reader refuses only what it cannot serve (unit)', () => {
     // Past 2^53 JSON.parse has rounded it already: 9007199254740993 reads as 9007199254740992, another execution.
     expect(readExecution(JSON.parse('{"data":{"execution":{"id":9007199254740993},"events":[]}}') as Json, '9007199254740992', 1)).toEqual({ unusable: expect.any(String) });
     expect(readExecution({ data: { execution: { id: 1.5 }, events: [] } }, '1.5', 1)).toEqual({ unusable: expect.any(String) });
+  });
+});
+
+describe("the envelope's head (unit)", () => {
+  // Repeated in every note (up to 100) and on every error: a 6 MB requestId made a 600 MB answer, and a 500.
+  it('keeps a requestId of any text as its first 256 characters, never half a surrogate pair, and none when empty', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ maxLength: 600, unit: 'binary' }), fc.string({ minLength: 250, maxLength: 300, unit: 'grapheme' })), (text) => {
+        const kept = upstreamRequestIdOf(text);
+        const highSurrogateAt = (index: number) => text.charCodeAt(index) >= 0xd800 && text.charCodeAt(index) <= 0xdbff;
+        if (text === '') expect(kept).toBeUndefined();
+        else if (text.length <= 256) expect(kept).toBe(text);
+        else expect(kept).toBe(text.slice(0, highSurrogateAt(255) ? 255 : 256));
+      }),
+      { numRuns: 500 },
+    );
+    expect(upstreamRequestIdOf('x'.repeat(1_000_000))).toBe('x'.repeat(256));
+    expect(upstreamRequestIdOf(`${'a'.repeat(255)}😀b`)).toBe('a'.repeat(255));
+    expect(readEnvelopeHead({ code: 503, requestId: '' })).toEqual({ errorStatus: 503 });
+  });
+
+  it.each<[unknown, number | undefined]>([
+    [399, undefined],
+    [400, 400],
+    [599, 599],
+    [600, undefined],
+    [404.5, undefined],
+    ['404', 404],
+    ['599', 599],
+    ['600', undefined],
+    [' 404', undefined],
+    [40401, undefined],
+    [200, undefined],
+    [0, undefined],
+  ])('reads an envelope code of %j as the error status %s (an integer from 400 to 599, or one as text)', (code, errorStatus) => {
+    expect(readEnvelopeHead({ code }).errorStatus).toBe(errorStatus);
   });
 });
 
