@@ -501,7 +501,7 @@ function alive(pid: number): boolean {
  * subscription and an open WebSocket, checked against the timeline; returns
  * the gateway after it exited.
  */
-async function drainUnderLoad(upstream: FakeUpstream, gateway: Gateway, tag: string): Promise<{ code: number | null; sinceSignal: number }> {
+async function drainUnderLoad(upstream: FakeUpstream, gateway: Gateway, tag: string, signal: NodeJS.Signals = 'SIGTERM'): Promise<{ code: number | null; sinceSignal: number }> {
   const { url, origin, port } = gateway;
   putExecution(upstream, `ex_${tag}_sse`, 'workflow_running');
   putExecution(upstream, `ex_${tag}_ws`, 'workflow_running');
@@ -518,7 +518,7 @@ async function drainUnderLoad(upstream: FakeUpstream, gateway: Gateway, tag: str
     expect((await readiness(origin)).status).toBe(200);
 
     const signalled = performance.now();
-    gateway.child.kill('SIGTERM');
+    gateway.child.kill(signal);
     // /ready turns 503 while the gateway still serves.
     await waitFor(() => gateway.lines().filter((line) => String(line.msg).startsWith('draining')).length >= 1, 'the drain to start');
     const unready = await readiness(origin);
@@ -599,16 +599,21 @@ describe('SIGTERM to the process', { timeout: 90_000 }, () => {
     }
   });
 
-  it.each<[LaneName]>([['fast'], ['full']])('drains on the %s lane and exits 0 with its two log lines and nothing else', async (lane) => {
+  // SIGHUP too: a closed terminal ended the process at once (node resets the `nohup` that would have ignored it).
+  it.each<[LaneName, NodeJS.Signals]>([
+    ['fast', 'SIGTERM'],
+    ['full', 'SIGTERM'],
+    ['fast', 'SIGHUP'],
+  ])('drains on the %s lane on %s and exits 0 with its two log lines and nothing else', async (lane, signal) => {
     const gateway = await spawnGateway(upstream, { FAST_LANE: String(lane === 'fast') });
-    const { code, sinceSignal } = await drainUnderLoad(upstream, gateway, `single_${lane}`);
+    const { code, sinceSignal } = await drainUnderLoad(upstream, gateway, `single_${lane}_${signal}`, signal);
     expect(code).toBe(0);
     expect(sinceSignal).toBeLessThan(GRACE_MS);
     expect(gateway.stderr()).toBe('');
     // Every line is pino's JSON (lines() parses each); besides the access log, the lifecycle is three lines.
     const lifecycle = gateway.lines().filter((line) => /^(execution-gateway|draining|drained|shutting)/.test(String(line.msg)));
     expect(lifecycle.map((line) => line.msg)).toEqual(['execution-gateway listening', expect.stringMatching(/^draining:/), 'drained: every request finished']);
-    expect(lifecycle[1]).toMatchObject({ level: 30, cause: 'SIGTERM', unreadyMs: UNREADY_MS, graceMs: GRACE_MS, requestsInFlight: 2, subscriptions: 2, webSockets: 1 });
+    expect(lifecycle[1]).toMatchObject({ level: 30, cause: signal, unreadyMs: UNREADY_MS, graceMs: GRACE_MS, requestsInFlight: 2, subscriptions: 2, webSockets: 1 });
     // Finished after the listener closed: the query in flight and the SSE stream.
     expect(lifecycle[2]).toMatchObject({ level: 30, subscriptionsEnded: 2, requestsFinished: 2, requestsCut: 0, webSocketsCut: 0 });
     expect(gateway.stdout()).not.toContain(DEMO_TOKEN);
@@ -794,6 +799,7 @@ describe('a signal while the process starts', { timeout: 90_000 }, () => {
     ['1', 'SIGTERM'],
     ['2', 'SIGTERM'],
     ['1', 'SIGINT'],
+    ['1', 'SIGHUP'],
   ] as const)('WORKERS=%s: %s while the modules load exits 0 with one line saying it stopped before it was ready', async (workers, sent) => {
     const child = spawn(process.execPath, ['--import', 'tsx', '--import', './test/support/signal-listeners.mjs', 'src/main.ts'], {
       cwd: new URL('..', import.meta.url),

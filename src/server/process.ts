@@ -1,7 +1,7 @@
 /**
  * The process: read configuration, start the demo upstream when no
  * UPSTREAM_URL is set (refused with NODE_ENV=production), serve (in WORKERS processes with node:cluster when asked),
- * and shut down gracefully on SIGTERM or SIGINT.
+ * and shut down gracefully on SIGTERM, SIGINT or SIGHUP.
  *
  * Shutdown: the first signal drains the gateway (./drain.ts) and the process
  * exits 0 when the drain is done, also when its grace ran out and requests
@@ -32,6 +32,7 @@ import { readManifest } from '../pipeline/trusted-documents.js';
 import { clusterSource, registrySource, serveMetrics, workerRegistry, type MetricsServer, type MetricsSource } from '../telemetry/metrics-server.js';
 import { FLUSH_AT_SHUTDOWN_MS, spansUrl, startTracing } from '../telemetry/tracing.js';
 import { createInstance } from './instance.js';
+import { STOP_SIGNALS } from './starting-signals.js';
 
 /**
  * The primary's word to a worker to drain. A message, not a signal: after
@@ -148,7 +149,7 @@ function signalSeen(logger: Logger): (signal: NodeJS.Signals) => 'first' | 'copy
 }
 
 /**
- * Runs `stop` on the first SIGTERM or SIGINT (or on the returned function, for
+ * Runs `stop` on the first stop signal, SIGTERM, SIGINT or SIGHUP (or on the returned function, for
  * a worker told by its primary), then exits 0; a second signal exits at once
  * with 1. A failing `stop` exits 1.
  */
@@ -176,8 +177,7 @@ function onSignals(logger: Logger, stop: (cause: string) => Promise<unknown>, ha
     }
     begin(signal);
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
   handOver();
   return begin;
 }
@@ -357,8 +357,7 @@ function onPrimarySignals(
       process.exit(failed > 0 ? 1 : 0);
     });
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
   handOver();
 }
 
