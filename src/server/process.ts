@@ -284,27 +284,38 @@ async function runSingle(config: GatewayConfig, logger: Logger, handOver: () => 
   if (demo) printDemoBanner(url, config.security);
 }
 
+/** Beyond a worker's own drain budget, for its exit itself (the upstream pool and the metrics port closing) before the primary gives up on it. */
+const WORKER_EXIT_MARGIN_MS = 1_000;
+
+/**
+ * The longest a worker's drain can take, in ms, from when it starts (the signal, or for a worker still starting, its
+ * listening) to its exit: unready, grace, Redis's goodbye (replies in flight wait up to REDIS_COMMAND_TIMEOUT_MS),
+ * the spans' flush when tracing is on, stdout's flush, and a margin (README "Health, readiness and drain"). A worker
+ * past it is stuck, and is killed.
+ */
+function workerDrainBudgetMs(config: GatewayConfig): number {
+  const { shutdownUnreadyMs, shutdownGraceMs } = config.server;
+  const { redisUrl, redisCommandTimeoutMs } = config.sharedState;
+  return (
+    shutdownUnreadyMs +
+    shutdownGraceMs +
+    (redisUrl ? redisCommandTimeoutMs : 0) +
+    (spansUrl(config.telemetry) ? FLUSH_AT_SHUTDOWN_MS : 0) +
+    LOG_EXIT_FLUSH_MS +
+    WORKER_EXIT_MARGIN_MS
+  );
+}
+
 /**
  * The primary's shutdown: each worker drains (told by DRAIN_MESSAGE) and
  * exits; none is replaced from the first signal on (`stopping` also cancels a
  * replacement still waiting out its back-off). Exits 0 once every worker that
  * had listened exited 0, else 1. A worker that never listened and exits 1
  * failed at start (or was cut while starting): it served nothing, so it is
- * logged but does not turn a clean drain into 1. A second signal (not a copy
- * of the first: SIGNAL_COPY_MS) kills the workers and exits 1.
+ * logged but does not turn a clean drain into 1. One still running `budgetMs`
+ * after its drain began is killed. A second signal (not a copy of the first:
+ * SIGNAL_COPY_MS) kills the workers and exits 1.
  */
-/** Beyond a worker's own drain budget, for its exit itself (closing the pool and the metrics port) before the primary gives up on it. */
-const WORKER_EXIT_MARGIN_MS = 1_000;
-
-/**
- * The longest a worker's drain can take, in ms, exit included: unready, grace, the spans' flush when tracing is on,
- * stdout's flush, and a margin (README "Health, readiness and drain"). A worker past it is stuck, and is killed.
- */
-function workerDrainBudgetMs(config: GatewayConfig): number {
-  const { shutdownUnreadyMs, shutdownGraceMs } = config.server;
-  return shutdownUnreadyMs + shutdownGraceMs + (spansUrl(config.telemetry) ? FLUSH_AT_SHUTDOWN_MS : 0) + LOG_EXIT_FLUSH_MS + WORKER_EXIT_MARGIN_MS;
-}
-
 function onPrimarySignals(
   logger: Logger,
   budgetMs: number,
@@ -325,6 +336,19 @@ function onPrimarySignals(
     }
     stopping();
     logger.info({ signal, workers: workers.length }, 'shutting down: every worker drains');
+    // A worker whose event loop is stuck never drains, and while it holds its share of the port the primary goes on
+    // accepting connections for it that nobody answers: past the budget its drain has, it is killed. The budget runs
+    // from when it drains: the signal, or for one still starting, its listening (its start is no part of it).
+    const deadlines: NodeJS.Timeout[] = [];
+    const watch = (worker: Worker) =>
+      deadlines.push(
+        setTimeout(() => {
+          if (worker.isDead()) return;
+          // `worker`, not `pid`: pino writes the primary's own `pid` on every line.
+          logger.error({ worker: worker.process.pid, budgetMs }, 'worker still running past the drain budget: killing it');
+          worker.process.kill('SIGKILL');
+        }, budgetMs),
+      );
     const exits = workers.map(
       (worker) =>
         new Promise<{ code: number | null; listened: boolean }>((resolve) => {
@@ -333,19 +357,17 @@ function onPrimarySignals(
           // A worker whose channel is gone is exiting anyway (sending would be an unhandled 'error').
           const tell = () => worker.isConnected() && worker.send(DRAIN_MESSAGE);
           tell();
+          if (hasListened(worker)) watch(worker);
           // A worker still starting may not have heard it yet; once it listens, it surely does (telling twice is harmless).
-          worker.once('listening', tell);
+          else
+            worker.once('listening', () => {
+              tell();
+              watch(worker);
+            });
         }),
     );
-    // A worker whose event loop is stuck never drains, and while it holds its share of the port the primary goes on
-    // accepting connections for it that nobody answers: past the budget every drain has, it is killed.
-    const deadline = setTimeout(() => {
-      const stuck = workers.filter((worker) => !worker.isDead());
-      logger.error({ pids: stuck.map((worker) => worker.process.pid), budgetMs }, 'workers still running past the drain budget: killing them');
-      for (const worker of stuck) worker.process.kill('SIGKILL');
-    }, budgetMs);
     void Promise.all(exits).then(async (results) => {
-      clearTimeout(deadline);
+      for (const deadline of deadlines) clearTimeout(deadline);
       const { demo, metrics } = started();
       await metrics?.close();
       await demo?.close();
