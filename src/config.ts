@@ -709,10 +709,12 @@ export function readConfig(env: Record<string, string | undefined> = process.env
   const telemetry = readGroup(SETTINGS.telemetry, env);
   // Otherwise the metrics port's bind fails with EADDRINUSE, which reads as if another program held it. On two
   // interfaces, neither a wildcard, the same port binds twice.
-  // A name (`localhost`) may be the other's address: taken as the same, since another port is harmless advice.
+  // `localhost` is a loopback address by another name (127.0.0.1 and `localhost` bound the port twice); other names
+  // are left to the bind, which knows what they resolve to.
   const wildcard = (host: string) => host === '0.0.0.0' || host === '::';
+  const loopback = (host: string) => host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
   const oneInterface =
-    telemetry.metricsHost === server.host || wildcard(telemetry.metricsHost) || wildcard(server.host) || isIP(telemetry.metricsHost) === 0 || isIP(server.host) === 0;
+    telemetry.metricsHost === server.host || wildcard(telemetry.metricsHost) || wildcard(server.host) || (loopback(telemetry.metricsHost) && loopback(server.host));
   if (telemetry.metrics === 'port' && telemetry.metricsPort !== 0 && telemetry.metricsPort === server.port && oneInterface) {
     const unset = (name: string) => (env[name] === undefined || env[name] === '' ? ' (its default)' : '');
     throw new ConfigError(

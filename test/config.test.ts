@@ -63,6 +63,8 @@ describe('configuration', () => {
   it('takes METRICS_PORT equal to PORT on two interfaces, neither a wildcard, where both bind', () => {
     const config = readConfig({ PORT: '8080', METRICS_PORT: '8080', HOST: '10.0.0.5', METRICS_HOST: '127.0.0.1' });
     expect([config.server.port, config.telemetry.metricsPort]).toEqual([8080, 8080]);
+    // Names other than `localhost` are the bind's to resolve: two interfaces by name work as two by address.
+    expect(readConfig({ PORT: '8080', METRICS_PORT: '8080', HOST: 'api.internal', METRICS_HOST: 'mgmt.internal' }).telemetry.metricsPort).toBe(8080);
     expect(readConfig({ PORT: '8080', METRICS_PORT: '8080', METRICS: 'api' }).telemetry.metrics).toBe('api');
   });
 
@@ -332,7 +334,7 @@ describe('configuration', () => {
     [{ METRICS_PORT: '4000' }, "METRICS_PORT=4000 is the API's PORT (its default): pick another port for /metrics, or METRICS=api to serve it on the API's port."],
     // A name may be the other's address: `localhost` and 127.0.0.1 bound the same port twice, and the second failed with EADDRINUSE.
     [{ PORT: '8080', METRICS_PORT: '8080', HOST: 'localhost' }, "METRICS_PORT=8080 is the API's PORT: pick another port for /metrics, or METRICS=api to serve it on the API's port."],
-    [{ PORT: '8080', METRICS_PORT: '8080', METRICS_HOST: 'gateway.internal' }, "METRICS_PORT=8080 is the API's PORT: pick another port"],
+    [{ PORT: '8080', METRICS_PORT: '8080', HOST: '::1', METRICS_HOST: 'localhost' }, "METRICS_PORT=8080 is the API's PORT: pick another port"],
     [{ PORT: '8080', METRICS_PORT: '8080' }, "METRICS_PORT=8080 is the API's PORT: pick another port for /metrics, or METRICS=api to serve it on the API's port."],
     [{ PORT: '8080', METRICS_PORT: '8080', HOST: '0.0.0.0', METRICS_HOST: '127.0.0.1' }, "METRICS_PORT=8080 is the API's PORT: pick another port for /metrics, or METRICS=api to serve it on the API's port."],
     [{ OTEL_TRACES_SAMPLER: 'xray' }, 'Invalid OTEL_TRACES_SAMPLER="xray": must be always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off or parentbased_traceidratio.'],
