@@ -8,6 +8,7 @@
 import { isIP } from 'node:net';
 import { compile as compileTrust } from 'proxy-addr';
 import { z } from 'zod';
+import { textPrefix } from './text-prefix.js';
 import { ERROR_SHARE, HEAP_BYTES_PER_TOKEN, PARSE_ERROR_BYTES } from './pipeline/document-cache.js';
 import { ENTRY_OVERHEAD_BYTES, entryBytes, HEAP_PER_BODY_BYTE } from './upstream/entry-bytes.js';
 import { compileIdPattern, DEFAULT_EXECUTION_ID_PATTERN, isAnchoredPattern, MAX_EXECUTION_ID_LENGTH, re2Refusal } from './upstream/execution-path.js';
@@ -594,7 +595,7 @@ function quoted(raw: string, { secret, url }: { secret?: boolean; url?: boolean 
   if (secret) return undefined;
   // Across blanks too: a password with a space in it is just as invalid, and as secret.
   const shown = url ? raw.replace(/^((?:https?|rediss?):\/{0,2})?.*@/is, '$1***@').replace(/[?#].*/s, (rest) => `${rest[0]}***`) : raw.replace(/\/\/.*@/s, '//***@');
-  return shown.length > QUOTED_LENGTH ? `${shown.slice(0, QUOTED_LENGTH)}…` : shown;
+  return shown.length > QUOTED_LENGTH ? `${textPrefix(shown, QUOTED_LENGTH)}…` : shown;
 }
 
 /** The line refusing `each`'s value in `env`, or undefined when its schema takes it. */

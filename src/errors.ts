@@ -10,6 +10,7 @@
  */
 import { GraphQLError, type ASTNode, type ExecutionResult } from 'graphql';
 import { ErrorCode } from './client-contract.js';
+import { textPrefix } from './text-prefix.js';
 
 export { ErrorCode, WarningCode, type DataWarning } from './client-contract.js';
 
@@ -77,7 +78,7 @@ export const NO_TUNNELS = 'Method not allowed: CONNECT is not served; GraphQL is
  * Origin and Host are header values (bounded by the head's 16 KiB), cut at 100 characters each.
  */
 export function originRefused(origin: string, host: string | undefined): string {
-  const cut = (value: string) => (value.length > 100 ? `${value.slice(0, 100)}…` : value);
+  const cut = (value: string) => (value.length > 100 ? `${textPrefix(value, 100)}…` : value);
   return `Origin ${cut(origin)} may not open a WebSocket to the gateway: it is neither the gateway's own (Host ${cut(host ?? '')}) nor listed in CORS_ORIGINS. Add it to CORS_ORIGINS (a development proxy that rewrites Host, such as Vite's changeOrigin, needs this too).`;
 }
 

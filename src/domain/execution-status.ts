@@ -6,6 +6,7 @@
 import type { Execution } from './execution.js';
 import { readText, UNREADABLE } from './fields.js';
 import { detached } from '../detached-text.js';
+import { textPrefix } from '../text-prefix.js';
 
 export const KNOWN_EXECUTION_STATUSES = [
   'AWAITING_PAYMENT',
@@ -71,11 +72,8 @@ export interface UnknownStatusNote {
 
 function noteOf(raw: string): UnknownStatusNote {
   if (raw.length <= LOGGED_STATUS_CHARS) return { rawStatus: raw };
-  let end = LOGGED_STATUS_CHARS;
   // Never half a surrogate pair: the log line stays well-formed UTF-8.
-  const last = raw.charCodeAt(end - 1);
-  if (last >= 0xd800 && last <= 0xdbff) end--;
-  return { rawStatus: raw.slice(0, end), rawStatusLength: raw.length, rawStatusCut: true };
+  return { rawStatus: textPrefix(raw, LOGGED_STATUS_CHARS), rawStatusLength: raw.length, rawStatusCut: true };
 }
 
 /** Warns once per process for each status value the enum does not know yet. */

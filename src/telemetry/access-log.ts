@@ -44,6 +44,7 @@ import { errorCodeLabel, MAX_OPERATION_NAME_LENGTH, METRICS_PATH } from './metri
 import { remoteSpanContext } from './trace-context.js';
 import { clientAddress, type AddressSource } from '../server/client-address.js';
 import { pathOf } from '../server/raw-http.js';
+import { textPrefix } from '../text-prefix.js';
 
 interface Entry {
   started: number;
@@ -326,7 +327,7 @@ export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 
     entry.operationType = operation?.operation;
     // The name as sent, even when it names no operation of the document (OPERATION_RESOLUTION_FAILURE).
     const named = operation?.name?.value ?? (typeof operationName === 'string' && operationName !== '' ? operationName : undefined);
-    entry.operationName = named?.slice(0, MAX_OPERATION_NAME_LENGTH);
+    entry.operationName = named === undefined ? undefined : textPrefix(named, MAX_OPERATION_NAME_LENGTH);
   }
 
   function started(args: { document: DocumentNode; operationName?: string | null | undefined; contextValue: unknown }): Entry | undefined {
@@ -351,7 +352,7 @@ export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 
       addressSource: { request: context.req ?? context.webSocket?.upgrade },
       upgradeRequestId: context.webSocket?.upgradeRequestId,
       traceId: refusal?.traceId ?? remoteSpanContext(request.headers.get('traceparent'))?.traceId,
-      operationName: refusal?.operationName?.slice(0, MAX_OPERATION_NAME_LENGTH),
+      operationName: refusal?.operationName === undefined ? undefined : textPrefix(refusal.operationName, MAX_OPERATION_NAME_LENGTH),
       operationType: undefined,
       status: undefined,
       upstreamCalls: 0,
@@ -413,7 +414,7 @@ export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 
     onParams({ request, params }) {
       const entry = entries.get(request);
       if (!entry) return;
-      if (typeof params.operationName === 'string' && params.operationName !== '') entry.operationName = params.operationName.slice(0, MAX_OPERATION_NAME_LENGTH);
+      if (typeof params.operationName === 'string' && params.operationName !== '') entry.operationName = textPrefix(params.operationName, MAX_OPERATION_NAME_LENGTH);
       entry.traceId = trace.getActiveSpan()?.spanContext().traceId ?? entry.traceId;
     },
     // Named once parsed, so a line of an operation refused by validation names it too.

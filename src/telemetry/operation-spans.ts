@@ -23,6 +23,7 @@ import { tracer } from './tracing.js';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
 import { detached } from '../detached-text.js';
 import { clientAddress, type TrustedProxies } from '../server/client-address.js';
+import { textPrefix } from '../text-prefix.js';
 
 /** Attribute names of the GraphQL conventions (still "development" there, so not exported by the stable package). */
 const ATTR_GRAPHQL_OPERATION_TYPE = 'graphql.operation.type';
@@ -39,7 +40,7 @@ const HEADERS: TextMapGetter<Headers> = {
  * request's text, which a slice would keep while the span waits in the exporter's queue (../detached-text.ts).
  */
 function spanName(name: string): string {
-  return detached(name.slice(0, MAX_OPERATION_NAME_LENGTH));
+  return detached(textPrefix(name, MAX_OPERATION_NAME_LENGTH));
 }
 
 /** Names the active operation span after the document it runs. */

@@ -15,6 +15,7 @@
 import type { Execution } from '../domain/execution.js';
 import { executionIdOf, isObject } from '../domain/execution.js';
 import { numberText } from '../domain/number-text.js';
+import { textPrefix } from '../text-prefix.js';
 
 /** An execution as the API documents it. */
 export interface UpstreamExecution {
@@ -113,9 +114,7 @@ export function upstreamRequestIdOf(value: unknown): string | undefined {
   // Past 2^53 JSON.parse has already rounded the id to another (12345678901234567890 reads as …7000): none is better.
   if (typeof value === 'number') return Number.isSafeInteger(value) ? numberText(value) : undefined;
   if (typeof value !== 'string' || value === '') return undefined;
-  if (value.length <= MAX_UPSTREAM_REQUEST_ID_LENGTH) return value;
-  const last = value.charCodeAt(MAX_UPSTREAM_REQUEST_ID_LENGTH - 1);
-  return value.slice(0, last >= 0xd800 && last <= 0xdbff ? MAX_UPSTREAM_REQUEST_ID_LENGTH - 1 : MAX_UPSTREAM_REQUEST_ID_LENGTH);
+  return textPrefix(value, MAX_UPSTREAM_REQUEST_ID_LENGTH);
 }
 
 /** Why a 200 body cannot be served as the execution asked for. */
