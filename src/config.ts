@@ -33,12 +33,13 @@ const text = (min: number, max?: number) => {
 
 const flag = () => z.enum(['true', 'false'], { error: 'must be true or false' }).transform((value) => value === 'true');
 
-function isValidRegExp(source: string): boolean {
+/** Why JavaScript cannot read `source` as a regular expression (`Unterminated group`), or undefined when it can. */
+function regExpRefusal(source: string): string | undefined {
   try {
     new RegExp(source);
-    return true;
-  } catch {
-    return false;
+    return undefined;
+  } catch (error) {
+    return (error as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '');
   }
 }
 
@@ -232,14 +233,19 @@ export const SETTINGS = {
       z
         .string()
         .refine(notBlank, 'must not be blank')
-        .refine(isValidRegExp, 'must be a valid regular expression, as JavaScript writes them (RE2-only syntax, such as (?i) or (?P<name>…), is not read)')
+        .superRefine((source, context) => {
+          const refusal = regExpRefusal(source);
+          if (refusal === undefined) return;
+          // Read as JavaScript (for the anchors), matched by RE2: only what both read is taken.
+          context.addIssue({ code: 'custom', message: `must be a regular expression in the syntax JavaScript and RE2 share (not RE2's alone, such as (?i) or (?P<name>…)); JavaScript says: ${refusal}` });
+        })
         .refine(isAnchoredPattern, 'must match whole ids: start it with ^ and end it with $, as in ^(?:your pattern)$')
         .superRefine((source, context) => {
           const refusal = re2Refusal(source);
           if (refusal === undefined) return;
           context.addIssue({
             code: 'custom',
-            message: `must be a pattern RE2 reads (no lookaround, no backreference, repeats up to 1000), so that ids are matched in time linear in their length; RE2 says: ${refusal}`,
+            message: `must be a pattern RE2 reads (no lookaround, no backreference, repeat counts up to 1000, nested ones multiplied), so that ids are matched in time linear in their length; RE2 says: ${refusal}`,
           });
         })
         .transform(compileIdPattern)
@@ -431,7 +437,7 @@ export const SETTINGS = {
           // range mistyped, trusting the wrong proxy. Only the forms node and every proxy write: dotted quads and IPv6.
           const unlike = entries.find((entry) => !NAMED_PROXY_RANGES.has(entry) && !isProxyEntry(entry));
           if (unlike !== undefined) {
-            context.addIssue({ code: 'custom', message: `must be a comma-separated list of IP addresses, CIDR ranges or loopback, linklocal, uniquelocal: invalid IP address: ${unlike} (IPv4 as four numbers: 10.0.0.1, 10.0.0.0/8)` });
+            context.addIssue({ code: 'custom', message: `must be a comma-separated list of IP addresses, CIDR ranges or loopback, linklocal, uniquelocal: ${JSON.stringify(textPrefix(unlike, 100))} is none (IPv4 is four numbers, as in 10.0.0.1 or 10.0.0.0/8; the names are lower case)` });
             return z.NEVER;
           }
           try {
@@ -641,10 +647,11 @@ const NODE_ENVS = ['production', 'development', 'test'] as const;
  * token. Lower case only, since graphql-js and other libraries compare it to 'production'
  * themselves: `Production` read as production here would leave them in development mode.
  */
-function nodeEnv(raw: string | undefined): (typeof NODE_ENVS)[number] | undefined {
-  if (raw === undefined || raw === '') return undefined;
-  if ((NODE_ENVS as readonly string[]).includes(raw)) return raw as (typeof NODE_ENVS)[number];
-  throw new ConfigError(`Invalid NODE_ENV=${JSON.stringify(raw.slice(0, 40))}: must be ${NODE_ENVS.join(', ').replace(/, (?=[^,]*$)/, ' or ')} (lower case), or unset.`);
+/** NODE_ENV as read, or the line refusing it. */
+function nodeEnv(raw: string | undefined): { value: (typeof NODE_ENVS)[number] | undefined } | { refusal: string } {
+  if (raw === undefined || raw === '') return { value: undefined };
+  if ((NODE_ENVS as readonly string[]).includes(raw)) return { value: raw as (typeof NODE_ENVS)[number] };
+  return { refusal: `Invalid NODE_ENV=${JSON.stringify(textPrefix(raw, 40))}: must be ${NODE_ENVS.join(', ').replace(/, (?=[^,]*$)/, ' or ')} (lower case), or unset.` };
 }
 
 /**
@@ -687,9 +694,10 @@ function readUpstream(env: Record<string, string | undefined>): UpstreamConfig {
 
 /** Reads and validates configuration; throws ConfigError with an actionable message: one line per refused value, every one of them, or one line for the first contradiction between values. */
 export function readConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
-  const production = nodeEnv(env.NODE_ENV) === 'production';
-  const refused = refusals(env);
+  const mode = nodeEnv(env.NODE_ENV);
+  const refused = [...('refusal' in mode ? [mode.refusal] : []), ...refusals(env)];
   if (refused.length > 0) throw new ConfigError(refused.join('\n'));
+  const production = 'value' in mode && mode.value === 'production';
   const server = readGroup(SETTINGS.server, env);
   const upstream = readUpstream(env);
   const cache = readGroup(SETTINGS.cache, env);

@@ -256,8 +256,11 @@ describe('configuration', () => {
       ],
     ),
     [{ UPSTREAM_TIMEOUT_MS: '0' }, 'Invalid UPSTREAM_TIMEOUT_MS="0": must be at least 1.'],
-    [{ EXECUTION_ID_PATTERN: '(' }, 'Invalid EXECUTION_ID_PATTERN="(": must be a valid regular expression, as JavaScript writes them (RE2-only syntax, such as (?i) or (?P<name>…), is not read).'],
-    [{ EXECUTION_ID_PATTERN: '(?i)^ex_\\w+$' }, 'Invalid EXECUTION_ID_PATTERN="(?i)^ex_\\\\w+$": must be a valid regular expression, as JavaScript writes them'],
+    [
+      { EXECUTION_ID_PATTERN: '(' },
+      'Invalid EXECUTION_ID_PATTERN="(": must be a regular expression in the syntax JavaScript and RE2 share (not RE2\'s alone, such as (?i) or (?P<name>…)); JavaScript says: Unterminated group.',
+    ],
+    [{ EXECUTION_ID_PATTERN: '(?i)^ex_\\w+$' }, 'Invalid EXECUTION_ID_PATTERN="(?i)^ex_\\\\w+$": must be a regular expression in the syntax JavaScript and RE2 share (not RE2\'s alone, such as (?i) or (?P<name>…)); JavaScript says: Invalid group.'],
     // Unanchored, a pattern allows any text that merely contains an allowed id, of any length.
     [{ EXECUTION_ID_PATTERN: '[a-z]+' }, 'Invalid EXECUTION_ID_PATTERN="[a-z]+": must match whole ids: start it with ^ and end it with $, as in ^(?:your pattern)$.'],
     [{ EXECUTION_ID_PATTERN: '^ex_' }, 'Invalid EXECUTION_ID_PATTERN="^ex_": must match whole ids: start it with ^ and end it with $, as in ^(?:your pattern)$.'],
@@ -275,7 +278,7 @@ describe('configuration', () => {
       ] as const
     ).map(([source, why]): [Record<string, string>, string] => [
       { EXECUTION_ID_PATTERN: source },
-      `Invalid EXECUTION_ID_PATTERN=${JSON.stringify(source)}: must be a pattern RE2 reads (no lookaround, no backreference, repeats up to 1000), so that ids are matched in time linear in their length; RE2 says: ${why}.`,
+      `Invalid EXECUTION_ID_PATTERN=${JSON.stringify(source)}: must be a pattern RE2 reads (no lookaround, no backreference, repeat counts up to 1000, nested ones multiplied), so that ids are matched in time linear in their length; RE2 says: ${why}.`,
     ]),
     [{ FAST_LANE: 'yes' }, 'Invalid FAST_LANE="yes": must be true or false.'],
     [{ FAST_LANE: '0' }, 'Invalid FAST_LANE="0": must be true or false.'],
@@ -320,13 +323,15 @@ describe('configuration', () => {
     // A proxy list that cannot be read would leave every line naming the proxy, or believe a header anyone can send.
     [
       { TRUSTED_PROXIES: 'loopback, proxy.internal' },
-      'Invalid TRUSTED_PROXIES="loopback, proxy.internal": must be a comma-separated list of IP addresses, CIDR ranges or loopback, linklocal, uniquelocal: invalid IP address: proxy.internal (IPv4 as four numbers: 10.0.0.1, 10.0.0.0/8).',
+      'Invalid TRUSTED_PROXIES="loopback, proxy.internal": must be a comma-separated list of IP addresses, CIDR ranges or loopback, linklocal, uniquelocal: "proxy.internal" is none (IPv4 is four numbers, as in 10.0.0.1 or 10.0.0.0/8; the names are lower case).',
     ],
     // proxy-addr reads legacy forms: `10` was the address 0.0.0.10, most likely 10.0.0.0/8 mistyped.
-    ...['10', '0x10', '010.0.0.1', '10.1', '10.0.0.0/x', '10.0.0.0/255.0'].map((value): [Record<string, string>, string] => [
+    ...['10', '0x10', '010.0.0.1', '10.1', '10.0.0.0/x', '10.0.0.0/255.0', 'LOOPBACK'].map((value): [Record<string, string>, string] => [
       { TRUSTED_PROXIES: `loopback, ${value}` },
-      `Invalid TRUSTED_PROXIES="loopback, ${value}": must be a comma-separated list of IP addresses, CIDR ranges or loopback, linklocal, uniquelocal: invalid IP address: ${value} (IPv4 as four numbers: 10.0.0.1, 10.0.0.0/8).`,
+      `Invalid TRUSTED_PROXIES="loopback, ${value}": must be a comma-separated list of IP addresses, CIDR ranges or loopback, linklocal, uniquelocal: "${value}" is none (IPv4 is four numbers, as in 10.0.0.1 or 10.0.0.0/8; the names are lower case).`,
     ]),
+    // The entry is quoted as the whole value is, up to 100 characters.
+    [{ TRUSTED_PROXIES: 'x'.repeat(300) }, `Invalid TRUSTED_PROXIES="${'x'.repeat(100)}…": must be a comma-separated list of IP addresses, CIDR ranges or loopback, linklocal, uniquelocal: "${'x'.repeat(100)}" is none`],
     [{ TRUSTED_PROXIES: ' , ' }, 'Invalid TRUSTED_PROXIES=" , ": must list at least one proxy (unset, the header is ignored).'],
     [{ TRUSTED_PROXIES: '10.0.0.0/33' }, 'Invalid TRUSTED_PROXIES="10.0.0.0/33": must be a comma-separated list of IP addresses, CIDR ranges or loopback, linklocal, uniquelocal: invalid range on address: 10.0.0.0/33.'],
     // Bound, it failed with EADDRINUSE, as if another program held the port.
@@ -439,7 +444,7 @@ describe('settings that contradict each other', () => {
 
 describe('several refused values', () => {
   it('are refused all at once, one line each in the order of the tables, so one deploy mends them all', () => {
-    const env = { LOG_LEVEL: 'verbose', PORT: 'abc', UPSTREAM_URL: 'https://u:s3cr3t@api.example.com/?k', WORKERS: '0' };
+    const env = { LOG_LEVEL: 'verbose', NODE_ENV: 'prod', PORT: 'abc', UPSTREAM_URL: 'https://u:s3cr3t@api.example.com/?k', WORKERS: '0' };
     expect(() => readConfig(env)).toThrow(ConfigError);
     let message = '';
     try {
@@ -448,6 +453,7 @@ describe('several refused values', () => {
       message = (error as Error).message;
     }
     expect(message.split('\n')).toEqual([
+      'Invalid NODE_ENV="prod": must be production, development or test (lower case), or unset.',
       'Invalid PORT="abc": must be a whole number from 0 to 65535.',
       'Invalid WORKERS="0": must be at least 1.',
       'Invalid UPSTREAM_URL="https://***@api.example.com/?***": must not carry a query string or fragment.',
