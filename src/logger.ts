@@ -246,7 +246,9 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       // Once a flush gave up, the next gives up at its first EAGAIN too (its deadline has passed).
       const left = flushAtExit(stdout, 1, unwritten ? 0 : exitDeadline, retrying);
       if (left !== false) {
-        if (left) unwritten = { ...left, lines: (unwritten?.lines ?? 0) + left.lines!, bytes: (unwritten?.bytes ?? 0) + left.bytes, current: 0 };
+        // A write error seen by an earlier flush stays the reason, should a later one only find stdout full.
+        const failure = left && (left.failure ?? unwritten?.failure);
+        if (left) unwritten = { lines: (unwritten?.lines ?? 0) + left.lines!, bytes: (unwritten?.bytes ?? 0) + left.bytes, current: 0, ...(failure ? { failure } : {}) };
         return;
       }
       try {
