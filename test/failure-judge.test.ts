@@ -24,8 +24,92 @@ async function succeed(judge: FailureJudge, caller: string, id: string): Promise
   await judge.observe(caller, id, Promise.resolve(id));
 }
 
+/** An answer that says nothing against upstream (a 404: upstream working), as the client raises it. */
+async function answerNotFailing(judge: FailureJudge, caller: string, id: string, status = 404): Promise<void> {
+  const error = new UpstreamError(ErrorCode.NOT_FOUND, `HTTP ${status}`, { upstreamStatus: status });
+  await judge.observe(caller, id, Promise.reject(error)).catch(() => undefined);
+}
+
+/** An attempt that could not reach upstream at all (connection refused, DNS). */
+async function unreachable(judge: FailureJudge, caller: string, id: string): Promise<void> {
+  const error = new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, 'could not be reached', { countsAsFailure: true, unreachable: true });
+  await judge.observe(caller, id, Promise.reject(error)).catch(() => undefined);
+}
+
 /** What cockatiel would be told after a failed attempt while closed. */
 const opens = (judge: FailureJudge) => judge.failure(CircuitState.Closed);
+
+describe('failure judge: the rule\'s boundaries', () => {
+  // Each rule says "at least": exactly at it opens, one short does not. Four callers, one id each per pair.
+  const spread = async (judge: FailureJudge, failing: number, healthy: number) => {
+    for (let i = 0; i < failing; i++) await fail(judge, `c${i % 4}`, `f_${i}`);
+    for (let i = 0; i < healthy; i++) await succeed(judge, `c${i % 4}`, `h_${i}`);
+  };
+
+  it('opens with failing pairs exactly half of the pairs seen, not with one short of half', async () => {
+    const half = new FailureJudge(DEFAULTS);
+    await spread(half, 10, 10);
+    expect(opens(half)).toBe(true);
+    const under = new FailureJudge(DEFAULTS);
+    await spread(under, 10, 11);
+    expect(opens(under)).toBe(false);
+  });
+
+  it('counts an answer that is no failure (a 404: upstream working) as a healthy pair, and one that was failing as failing no more', async () => {
+    const judge = new FailureJudge(DEFAULTS);
+    await spread(judge, 10, 0);
+    for (let i = 0; i < 11; i++) await answerNotFailing(judge, `c${i % 4}`, `n_${i}`);
+    expect(opens(judge)).toBe(false);
+    const recovered = new FailureJudge(DEFAULTS);
+    await spread(recovered, 10, 0);
+    // The same pair answered 404 since: no longer failing, so 9 remain, under the threshold.
+    await answerNotFailing(recovered, 'c0', 'f_0');
+    expect(opens(recovered)).toBe(false);
+  });
+
+  it('leaving out the top caller, opens when the others\' failing pairs are exactly half of theirs, not one short', async () => {
+    const atHalf = new FailureJudge(DEFAULTS);
+    for (const id of ids('a', 10)) await fail(atHalf, 'a', id);
+    for (const id of ids('b', 2)) await fail(atHalf, 'b', id);
+    for (const id of ids('b_ok', 2)) await succeed(atHalf, 'b', id);
+    expect(opens(atHalf)).toBe(true);
+    const under = new FailureJudge(DEFAULTS);
+    for (const id of ids('a', 10)) await fail(under, 'a', id);
+    for (const id of ids('b', 2)) await fail(under, 'b', id);
+    for (const id of ids('b_ok', 3)) await succeed(under, 'b', id);
+    expect(opens(under)).toBe(false);
+  });
+
+  it('forgets every outcome once cleared (the circuit opened): only new evidence counts, unreachable attempts in a row included', async () => {
+    const judge = new FailureJudge({ ...DEFAULTS, threshold: 3 });
+    await spread(judge, 10, 0);
+    for (let i = 0; i < 2; i++) await unreachable(judge, 'a', 'one_id');
+    expect(opens(judge)).toBe(true);
+    judge.clear();
+    expect(opens(judge)).toBe(false);
+    await unreachable(judge, 'a', 'one_id');
+    // One of three in a row, and 1 failing pair of 1: short of the threshold (3) on both counts.
+    expect(opens(judge)).toBe(false);
+  });
+
+  it('opens on `threshold` attempts in a row that could not reach upstream, and a success between them starts the count again', async () => {
+    const inARow = new FailureJudge({ ...DEFAULTS, threshold: 3 });
+    for (let i = 0; i < 3; i++) await unreachable(inARow, 'a', 'one_id');
+    expect(opens(inARow)).toBe(true);
+    expect(inARow.reason).toBe('3 attempts in a row could not reach upstream');
+    const broken = new FailureJudge({ ...DEFAULTS, threshold: 3 });
+    for (let i = 0; i < 2; i++) await unreachable(broken, 'a', 'one_id');
+    await succeed(broken, 'b', 'other');
+    for (let i = 0; i < 2; i++) await unreachable(broken, 'a', 'one_id');
+    expect(opens(broken)).toBe(false);
+    // So does an answer that is no failure: upstream was reached.
+    const answered = new FailureJudge({ ...DEFAULTS, threshold: 3 });
+    for (let i = 0; i < 2; i++) await unreachable(answered, 'a', 'one_id');
+    await answerNotFailing(answered, 'b', 'other');
+    for (let i = 0; i < 2; i++) await unreachable(answered, 'a', 'one_id');
+    expect(opens(answered)).toBe(false);
+  });
+});
 
 describe('failure judge', () => {
   it('one caller rate-limited on many ids plus another caller\'s one broken id do not open it', async () => {
