@@ -92,6 +92,13 @@ describe('failure judge: the rule\'s boundaries', () => {
     expect(opens(judge)).toBe(false);
   });
 
+  it('remembers at most 65,536 pairs, the oldest forgotten first, however many distinct pairs one window holds', async () => {
+    const judge = new FailureJudge(DEFAULTS);
+    for (let i = 0; i < 65_636; i++) await fail(judge, `c${i % 4}`, `id_${i}`);
+    expect(opens(judge)).toBe(true);
+    expect(judge.reason).toMatch(/^65536 of 65536 \(caller, id\) pairs failing/);
+  });
+
   it('opens on `threshold` attempts in a row that could not reach upstream, and a success between them starts the count again', async () => {
     const inARow = new FailureJudge({ ...DEFAULTS, threshold: 3 });
     for (let i = 0; i < 3; i++) await unreachable(inARow, 'a', 'one_id');
