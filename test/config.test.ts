@@ -538,7 +538,8 @@ describe('variables that nearly name a setting', () => {
     });
     let err = '';
     child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    const code = await new Promise((resolve) => child.once('exit', resolve));
+    // 'close', not 'exit': stderr is read whole then.
+    const code = await new Promise((resolve) => child.once('close', resolve));
     expect(code).toBe(1);
     expect(err).toBe(
       [

@@ -149,18 +149,21 @@ describe('logger with an unread stdout', () => {
     }
   }, 60_000);
 
-  // `npm start | head -5`, or a log shipper that dies: the banner and the log lines meet a closed pipe (EPIPE).
-  it('keeps serving the demo and exits 0 on SIGTERM when the reader of its stdout has left', async () => {
+  /**
+   * The demo gateway with stdout on `stdout` (made ready by `prepare`), loaded with 100 queries that must all be
+   * answered, then stopped by SIGTERM: its exit code and all it wrote on stderr (read once stderr closed).
+   */
+  async function serveThrough(stdout: 'pipe' | number, prepare: (child: ReturnType<typeof spawn>) => void = () => undefined): Promise<{ code: unknown; stderr: string }> {
     const port = await freePort();
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       cwd: root,
       env: { PATH: process.env.PATH, PORT: String(port), METRICS: 'off', SHUTDOWN_UNREADY_MS: '0', SHUTDOWN_GRACE_MS: '1000' },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', stdout, 'pipe'],
     });
     children.push(child);
-    // The reader leaves before the gateway has written a byte: every write to stdout fails.
-    child.stdout!.destroy();
+    prepare(child);
     const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    const closed = once(child, 'close');
     let stderr = '';
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     const body = JSON.stringify({ query: '{ execution(id: "ex_demo_1") { id status } }' });
@@ -173,13 +176,21 @@ describe('logger with an unread stdout', () => {
       },
       { timeout: 30_000, interval: 100 },
     );
-    // The demo banner follows the listening line: give it time to meet the closed pipe.
+    // The demo banner follows the listening line: give it time to meet stdout.
     await new Promise((resolve) => setTimeout(resolve, 300));
-    // Access-log lines for a closed pipe, after the banner.
+    // Access-log lines, after the banner.
     for (let i = 0; i < 5; i++) expect(await Promise.all(Array.from({ length: 20 }, post))).toEqual(Array(20).fill(200));
     expect(child.exitCode, stderr).toBeNull();
     child.kill('SIGTERM');
     const [code] = await Promise.race([exited, new Promise<[string]>((resolve) => setTimeout(() => resolve(['still running']), 15_000))]);
+    await closed;
+    return { code, stderr };
+  }
+
+  // `npm start | head -5`, or a log shipper that dies: the banner and the log lines meet a closed pipe (EPIPE).
+  it('keeps serving the demo and exits 0 on SIGTERM when the reader of its stdout has left', async () => {
+    // The reader leaves before the gateway has written a byte: every write to stdout fails.
+    const { code, stderr } = await serveThrough('pipe', (child) => child.stdout!.destroy());
     expect(code, stderr).toBe(0);
     expect(stderr).not.toMatch(/EPIPE|Error|\n\s+at /);
   }, 90_000);
@@ -187,34 +198,8 @@ describe('logger with an unread stdout', () => {
   // A log file on a full disk (or any write error but a closed pipe): a crash with a stack ended every request in
   // flight, and a supervisor restarted the gateway into the same crash.
   it('keeps serving the demo and exits 0 on SIGTERM when stdout cannot be written (ENOSPC), saying so once on stderr', async () => {
-    const port = await freePort();
     const full = openSync('/dev/full', 'w');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      cwd: root,
-      env: { PATH: process.env.PATH, PORT: String(port), METRICS: 'off', SHUTDOWN_UNREADY_MS: '0', SHUTDOWN_GRACE_MS: '1000' },
-      stdio: ['ignore', full, 'pipe'],
-    });
-    closeSync(full);
-    children.push(child);
-    const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-    let stderr = '';
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const body = JSON.stringify({ query: '{ execution(id: "ex_demo_1") { id status } }' });
-    const post = () =>
-      fetch(`http://127.0.0.1:${port}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${DEMO_TOKEN}` }, body }).then((response) => response.status);
-    await vi.waitFor(
-      async () => {
-        expect(child.exitCode, stderr).toBeNull();
-        expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
-      },
-      { timeout: 30_000, interval: 100 },
-    );
-    // The demo banner follows the listening line: give it time to meet the full disk.
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    for (let i = 0; i < 5; i++) expect(await Promise.all(Array.from({ length: 20 }, post))).toEqual(Array(20).fill(200));
-    expect(child.exitCode, stderr).toBeNull();
-    child.kill('SIGTERM');
-    const [code] = await Promise.race([exited, new Promise<[string]>((resolve) => setTimeout(() => resolve(['still running']), 15_000))]);
+    const { code, stderr } = await serveThrough(full, () => closeSync(full));
     expect(code, stderr).toBe(0);
     expect(stderr).not.toMatch(/\n\s+at |Unhandled|Error:/);
     const lines = stderr.split('\n').filter(Boolean);
