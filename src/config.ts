@@ -79,7 +79,7 @@ interface Setting<T extends z.ZodType> {
   doc: string;
   /** Never quoted in an error message. */
   secret?: boolean;
-  /** A URL or a list of them: quoted without what comes before a host's `@`, nor a query or fragment (withoutCredentials). */
+  /** A URL or a list of them: quoted without what comes before a host's `@`, nor a query or fragment (`quoted`). */
   url?: boolean;
 }
 const setting = <T extends z.ZodType>(env: string, schema: T, doc: string, options: { secret?: boolean; url?: boolean } = {}): Setting<T> => ({
@@ -643,11 +643,11 @@ function readSharedState(env: Record<string, string | undefined>): SharedStateCo
 const NODE_ENVS = ['production', 'development', 'test'] as const;
 
 /**
- * NODE_ENV, strictly: `prod` or `Production` once started the demo upstream with its public
- * token. Lower case only, since graphql-js and other libraries compare it to 'production'
- * themselves: `Production` read as production here would leave them in development mode.
+ * NODE_ENV as read, strictly, or the line refusing it: `prod` or `Production` once started the
+ * demo upstream with its public token. Lower case only, since graphql-js and other libraries
+ * compare it to 'production' themselves: `Production` read as production here would leave them
+ * in development mode.
  */
-/** NODE_ENV as read, or the line refusing it. */
 function nodeEnv(raw: string | undefined): { value: (typeof NODE_ENVS)[number] | undefined } | { refusal: string } {
   if (raw === undefined || raw === '') return { value: undefined };
   if ((NODE_ENVS as readonly string[]).includes(raw)) return { value: raw as (typeof NODE_ENVS)[number] };

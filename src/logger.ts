@@ -246,9 +246,11 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       // Once a flush gave up, the next gives up at its first EAGAIN too (its deadline has passed).
       const left = flushAtExit(stdout, 1, unwritten ? 0 : exitDeadline, retrying);
       if (left !== false) {
-        // A write error seen by an earlier flush stays the reason, should a later one only find stdout full.
-        const failure = left && (left.failure ?? unwritten?.failure);
-        if (left) unwritten = { lines: (unwritten?.lines ?? 0) + left.lines!, bytes: (unwritten?.bytes ?? 0) + left.bytes, current: 0, ...(failure ? { failure } : {}) };
+        if (left) {
+          // A write error an earlier flush met stays the reason, should this one only find stdout full.
+          const failure = left.failure ?? unwritten?.failure;
+          unwritten = { lines: (unwritten?.lines ?? 0) + left.lines!, bytes: (unwritten?.bytes ?? 0) + left.bytes, current: 0, ...(failure ? { failure } : {}) };
+        }
         return;
       }
       try {
