@@ -764,19 +764,26 @@ export function servesDemoUpstream(env: Record<string, string | undefined> = pro
 /**
  * Variables of `env` that name no setting but come within one edit of one (two from 12 characters on; a
  * swap of two neighbours is one), compared in upper case: `METRIC_PORT`, `UPSTREAM_TIMEOUTMS`,
- * `OTEL_EXPORTER_OTLP_ENDPIONT`, `port`. Left alone, each was ignored in silence and its default used.
+ * `OTEL_EXPORTER_OTLP_ENDPIONT`, `port`; or that have a setting's letters (lettersOf): `LOGLEVEL`,
+ * `SHUTDOWN_GRACE_SECONDS`. Left alone, each was ignored in silence and its default used.
  * Only names with an underscore or of a setting's own letters in another case are read, so `HOME` is no
  * `HOST`. Never the values: a misspelt `REDIS_KEY_SECRET` is still a secret.
  */
 export function nearMissSettings(env: Record<string, string | undefined> = process.env): NearMiss[] {
   const names = settingNames();
   const known = new Set(names);
+  const byLetters = new Map(names.map((name) => [lettersOf(name), name]));
   const found: NearMiss[] = [];
   for (const variable of Object.keys(env)) {
     if (known.has(variable) || env[variable] === undefined) continue;
     const upper = variable.toUpperCase();
     if (known.has(upper)) {
       found.push({ variable, setting: upper });
+      continue;
+    }
+    const sameLetters = upper.length >= 6 ? byLetters.get(lettersOf(upper)) : undefined;
+    if (sameLetters) {
+      found.push({ variable, setting: sameLetters });
       continue;
     }
     if (!upper.includes('_') || upper.length < 6) continue;
@@ -790,6 +797,17 @@ export function nearMissSettings(env: Record<string, string | undefined> = proce
     if (best) found.push({ variable, setting: best.name });
   }
   return found;
+}
+
+/** A unit at the end of a variable's name, as other software spells its durations. */
+const UNIT_SUFFIX = /_(?:MS|MILLIS|MILLISECONDS|S|SEC|SECS|SECONDS)$/;
+
+/**
+ * A name's letters, without underscores or a unit at its end: `LOGLEVEL` and `UPSTREAMURL` (the underscores
+ * left out), `UPSTREAM_TIMEOUT` and `SHUTDOWN_GRACE_SECONDS` (another unit, or none) have a setting's.
+ */
+function lettersOf(name: string): string {
+  return name.replace(UNIT_SUFFIX, '').replaceAll('_', '');
 }
 
 /**

@@ -481,6 +481,22 @@ describe('variables that nearly name a setting', () => {
     ]);
   });
 
+  it("names the setting whose letters a variable has: underscores left out, another unit or none at its end", () => {
+    expect(
+      nearMissSettings({ UPSTREAMURL: 'x', LOGLEVEL: 'info', ACCESSLOG: 'all', UPSTREAM_TIMEOUT: '5', SHUTDOWN_GRACE_SECONDS: '20', UPSTREAM_TIMEOUT_SECONDS: '5' }),
+    ).toEqual([
+      { variable: 'UPSTREAMURL', setting: 'UPSTREAM_URL' },
+      { variable: 'LOGLEVEL', setting: 'LOG_LEVEL' },
+      { variable: 'ACCESSLOG', setting: 'ACCESS_LOG' },
+      { variable: 'UPSTREAM_TIMEOUT', setting: 'UPSTREAM_TIMEOUT_MS' },
+      { variable: 'SHUTDOWN_GRACE_SECONDS', setting: 'SHUTDOWN_GRACE_MS' },
+      { variable: 'UPSTREAM_TIMEOUT_SECONDS', setting: 'UPSTREAM_TIMEOUT_MS' },
+    ]);
+    // No two settings share their letters, so each such variable names one.
+    const letters = settingNames().map((name) => name.replace(/_(?:MS|MILLIS|MILLISECONDS|S|SEC|SECS|SECONDS)$/, '').replaceAll('_', ''));
+    expect(new Set(letters).size).toBe(letters.length);
+  });
+
   it("leaves alone the settings themselves, a machine's own variables and OpenTelemetry's, however close in letters", () => {
     const env = Object.fromEntries(settingNames().map((name) => [name, 'x']));
     expect(nearMissSettings(env)).toEqual([]);
@@ -497,6 +513,13 @@ describe('variables that nearly name a setting', () => {
         OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://x',
         OTEL_TRACES_SAMPLER_ARG: '0.1',
         OTEL_LOG_LEVEL: 'info',
+        // A container's and a platform's own.
+        KUBERNETES_SERVICE_HOST: '10.0.0.1',
+        KUBERNETES_PORT: 'tcp://10.0.0.1:443',
+        HTTPS_PROXY: 'http://proxy:3128',
+        NO_PROXY: 'localhost',
+        NODE_VERSION: '20.20.2',
+        NODE_EXTRA_CA_CERTS: '/etc/ca.pem',
         UNSET_PORT: undefined,
       }),
     ).toEqual([]);
