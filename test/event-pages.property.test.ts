@@ -29,7 +29,7 @@ import fc from 'fast-check';
 import type { GraphQLError } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { decodeEventCursor, encodeEventCursor, encodeStartCursor, eventIdDigest, LONGEST_ID_IN_CURSOR } from '../src/domain/event-cursor.js';
-import { pageEvents, positionAfter, type EventFilter, type EventOrder, type EventPage, type EventPageArgs } from '../src/domain/event-pages.js';
+import { appendedEvents, cursorBefore, pageEvents, positionAfter, type EventFilter, type EventOrder, type EventPage, type EventPageArgs } from '../src/domain/event-pages.js';
 import { eventIdOf, type Execution } from '../src/domain/execution.js';
 
 const NUM_RUNS = 200;
@@ -904,6 +904,25 @@ describe('pageEvents input errors', () => {
           expectBadUserInput(() => pageEvents(execOf(without), { [name]: cursor }), id.length > LONGEST_ID_IN_CURSOR ? eventIdDigest(id) : id);
         },
       ),
+      { numRuns: NUM_RUNS },
+    );
+  });
+});
+
+describe('the cursor a live update hands out (appended events)', () => {
+  it('names the position it continues from: resumed from it, a watch reads on from there, missing nothing and repeating nothing', () => {
+    fc.assert(
+      fc.property(eventsArb, fc.nat(), fc.integer({ min: 1, max: 5 }), (u, pick, max) => {
+        const execution = execOf(u.entries);
+        for (let position = 0; position <= u.entries.length; position++) {
+          expect(positionAfter(execution, 'eventsAfter', decodeEventCursor(cursorBefore(execution, position))!)).toBe(position);
+        }
+        // An update that delivered events hands out the last one's cursor, the start's only when it delivered none from 0.
+        const from = pick % (u.entries.length + 1);
+        const { edges, next } = appendedEvents(execution, from, null, max);
+        if (edges.length > 0) expect(cursorBefore(execution, next)).toBe(edges.at(-1)!.cursor);
+        expect(next).toBe(Math.min(u.entries.length, from + max));
+      }),
       { numRuns: NUM_RUNS },
     );
   });
