@@ -391,6 +391,20 @@ describe.each(LANES)('odd upstream data costs one field, never the execution (%s
     expect(harness.logs.filter((line) => Number(line.level) >= 50)).toEqual([]);
   });
 
+  it('puts a note about an event on its place in the page, on a page that does not start the list (after, last)', async () => {
+    // Placed by the list's index, a note on a later page would land past its end, or on another event (a mutant showed no test held it).
+    const body = envelope((_execution, events) => ((events[1]!.data = '<huge>'), (events[2]!.data = '<huge>'))).replaceAll('"<huge>"', '1e400');
+    harness.upstream.setFault(ID, { kind: 'body', body });
+    const after = encodeEventCursor(ID, `ev_${ID}_1`, 0);
+    const response = await ask(`a: events(first: 1, after: "${after}") { edges { node { id data } } } b: events(last: 1) { nodes { id data } }`);
+    expect(response.errors).toBeUndefined();
+    expect(response.data?.execution).toMatchObject({ a: { edges: [{ node: { id: `ev_${ID}_2`, data: null } }] }, b: { nodes: [{ id: `ev_${ID}_3`, data: null }] } });
+    expect(response.extensions?.warnings?.map(({ path, code }) => ({ path, code }))).toEqual([
+      { path: ['execution', 'a', 'edges', 0, 'node', 'data'], code: 'UNREADABLE_VALUE' },
+      { path: ['execution', 'b', 'nodes', 0, 'data'], code: 'UNREADABLE_VALUE' },
+    ]);
+  });
+
   it("notes a JSON field sent as a number past a double's range (1e400) on a live watch as on a query", async () => {
     // JSON.parse reads 1e400 as Infinity, which JSON has no text for: it went out as a plain null, as if upstream had sent none.
     const body = envelope((execution, events) => ((execution.responsePayload = '<huge>'), (events[0]!.data = '<huge>'))).replaceAll('"<huge>"', '-1e400');
