@@ -38,6 +38,18 @@ describe('remembered event filters', () => {
     expect(again.edges.map((edge) => eventIdOf(edge.node.source, edge.node.position))).toEqual(expected.map((event) => event.id));
     expect(execution.events).toBe(events);
   });
+
+  it('remember 16 filters at most: 200 distinct ones over 20,000 events hold about 16 lists, not 200 (a list is an Int32Array, outside heapUsed)', () => {
+    const many = Array.from({ length: 20_000 }, (_, i) => ({ id: `ev_${i}`, createdAt: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString(), level: 'info' }));
+    const execution: Execution = { id: 'ex_many_filters', source: { id: 'ex_many_filters', status: 'workflow_running' }, events: many, bodyBytes: 0 };
+    pageEvents(execution, { first: 1, order: 'ASC' });
+    const held = () => heapAfterCollection() + process.memoryUsage().arrayBuffers;
+    const before = held();
+    // A client moving `createdAfter` by a millisecond each time: every filter distinct, each keeping nearly every event.
+    for (let i = 0; i < 200; i++) expect(pageEvents(execution, { first: 0, order: 'ASC', filter: { createdAfter: new Date(Date.UTC(2025, 11, 31) + i) } }).totalCount).toBe(20_000);
+    // 16 lists of 80 KB are 1.3 MB; 200 of them, 16 MB.
+    expect(held() - before).toBeLessThan(4_000_000);
+  });
 });
 
 /** A list that counts how often it is read whole (a Set or a sort copies it by iterating). */
