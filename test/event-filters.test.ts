@@ -52,6 +52,35 @@ describe('remembered event filters', () => {
   });
 });
 
+describe('one index and one filtering per events array', () => {
+  // The index (order, ranks) is built once per array and each filter's list once per order: a 100,000-event
+  // execution paged 20 at a time must not be sorted or filtered again for every page.
+  it('walks ten filtered pages of 10,000 events reading the events far fewer times than once a page', () => {
+    const values = Array.from({ length: 10_000 }, (_, i) => ({ id: `ev_${i}`, createdAt: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString(), level: i % 2 ? 'info' : 'error' }));
+    let reads = 0;
+    const counted = new Proxy(values, {
+      get(target, property, receiver) {
+        if (typeof property === 'string' && /^\d+$/.test(property)) reads++;
+        return Reflect.get(target, property, receiver) as unknown;
+      },
+    });
+    const execution: Execution = { id: 'ex_walk', source: { id: 'ex_walk', status: 'workflow_running' }, events: counted, bodyBytes: 0 };
+    const filter = { levels: ['error'] };
+    // The index and the filter's list, made by the first pages.
+    pageEvents(execution, { first: 5, order: 'DESC', filter });
+    pageEvents(execution, { first: 5, order: 'DESC', filter });
+    reads = 0;
+    let after: string | null | undefined;
+    for (let page = 0; page < 10; page++) {
+      const { edges, pageInfo } = pageEvents(execution, { first: 5, order: 'DESC', filter, ...(after ? { after } : {}) });
+      expect(edges).toHaveLength(5);
+      after = pageInfo.endCursor;
+    }
+    // The 50 events served, and what their cursors and fields read; rebuilt per page, 100,000 and more.
+    expect(reads).toBeLessThan(500);
+  });
+});
+
 /** A list that counts how often it is read whole (a Set or a sort copies it by iterating). */
 function countedList(values: string[]): { list: string[]; reads: () => number } {
   let reads = 0;
