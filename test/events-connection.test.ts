@@ -461,7 +461,7 @@ describe.each(LANES)('%s lane', (lane) => {
         for (const name of ['after', 'before'] as const) {
           harness.upstream.reset();
           // Only upstream's list tells: refused once it is read, on the page.
-          await refusedAt(['execution', 'events'], SHRINK, { [name]: shrinkCursor }, `\`${name}\``, seq(SHRINK, 8)[0]!, 'no longer has');
+          await refusedAt(['execution', 'events'], SHRINK, { [name]: shrinkCursor }, `\`${name}\``, seq(SHRINK, 8)[0]!, 'no longer has', 'Start again without a cursor.');
           expect(harness.upstream.requestsFor(SHRINK)).toHaveLength(1);
         }
       });
