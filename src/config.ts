@@ -604,35 +604,34 @@ function quoted(raw: string, { secret, url }: { secret?: boolean; url?: boolean 
   return shown.length > QUOTED_LENGTH ? `${textPrefix(shown, QUOTED_LENGTH)}…` : shown;
 }
 
-/** The line refusing `each`'s value in `env`, or undefined when its schema takes it. */
-function refusal(each: Setting<z.ZodType>, env: Record<string, string | undefined>): string | undefined {
-  const raw = env[each.env];
-  // Empty variables are treated as unset, the way shells and .env files mean them.
-  const parsed = each.schema.safeParse(raw === '' ? undefined : raw);
-  if (parsed.success) return undefined;
-  // A secret, or a URL's credentials, must not reach a terminal or a log collector.
-  const shown = quoted(raw ?? '', each);
-  return `Invalid ${each.env}=${shown === undefined ? '(hidden)' : JSON.stringify(shown)}: ${parsed.error.issues[0]?.message ?? 'invalid value'}.`;
-}
+type Groups = { [K in keyof Settings]: Group<Settings[K]> };
 
-/** One line per refused value, every setting's: a manifest with several mistakes is mended in one deploy, not one each. */
-function refusals(env: Record<string, string | undefined>): string[] {
-  return Object.values(SETTINGS).flatMap((group) => Object.values(group).flatMap((each: Setting<z.ZodType>) => refusal(each, env) ?? []));
-}
-
-function readGroup<G extends Record<string, Setting<z.ZodType>>>(group: G, env: Record<string, string | undefined>): Group<G> {
-  const values: Record<string, unknown> = {};
-  for (const [key, each] of Object.entries(group)) {
-    const raw = env[each.env];
-    const parsed = each.schema.safeParse(raw === '' ? undefined : raw);
-    if (!parsed.success) throw new ConfigError(refusal(each, env)!);
-    values[key] = parsed.data;
+/**
+ * Every setting read once: its group's values, or one line per refused value, every setting's (a manifest with
+ * several mistakes is mended in one deploy, not one each).
+ */
+function readGroups(env: Record<string, string | undefined>): { groups: Groups; refused: string[] } {
+  const groups: Record<string, Record<string, unknown>> = {};
+  const refused: string[] = [];
+  for (const [name, group] of Object.entries(SETTINGS)) {
+    const values: Record<string, unknown> = (groups[name] = {});
+    for (const [key, each] of Object.entries(group) as Array<[string, Setting<z.ZodType>]>) {
+      const raw = env[each.env];
+      // Empty variables are treated as unset, the way shells and .env files mean them.
+      const parsed = each.schema.safeParse(raw === '' ? undefined : raw);
+      if (parsed.success) {
+        values[key] = parsed.data;
+        continue;
+      }
+      // A secret, or a URL's credentials, must not reach a terminal or a log collector.
+      const shown = quoted(raw ?? '', each);
+      refused.push(`Invalid ${each.env}=${shown === undefined ? '(hidden)' : JSON.stringify(shown)}: ${parsed.error.issues[0]?.message ?? 'invalid value'}.`);
+    }
   }
-  return values as Group<G>;
+  return { groups: groups as Groups, refused };
 }
 
-function readSharedState(env: Record<string, string | undefined>): SharedStateConfig {
-  const shared = readGroup(SETTINGS.sharedState, env);
+function readSharedState(shared: Groups['sharedState']): SharedStateConfig {
   // Without the secret, keys would have to carry the token or a plain hash of it, which anyone reading Redis could test.
   if (shared.redisUrl && !shared.redisKeySecret) {
     throw new ConfigError('REDIS_URL is set but REDIS_KEY_SECRET is not: set it to the same random string of at least 32 characters on every replica.');
@@ -677,8 +676,7 @@ function notAbove(env: Record<string, string | undefined>, small: [string, numbe
  * the breaker would then count as a second caller's failures. A caller's share
  * set larger than the bulkhead would be no share at all, so it is refused.
  */
-function readUpstream(env: Record<string, string | undefined>): UpstreamConfig {
-  const upstream = readGroup(SETTINGS.upstream, env);
+function readUpstream(upstream: Groups['upstream'], env: Record<string, string | undefined>): UpstreamConfig {
   const { maxConcurrent } = upstream;
   const connections = upstream.connections ?? maxConcurrent;
   // Unset, the default stays as it always was: a bulkhead lowered below it then bounds each caller by itself.
@@ -695,31 +693,27 @@ function readUpstream(env: Record<string, string | undefined>): UpstreamConfig {
 /** Reads and validates configuration; throws ConfigError with an actionable message: one line per refused value, every one of them, or one line for the first contradiction between values. */
 export function readConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
   const mode = nodeEnv(env.NODE_ENV);
-  const refused = [...('refusal' in mode ? [mode.refusal] : []), ...refusals(env)];
+  const { groups, refused } = readGroups(env);
+  if ('refusal' in mode) refused.unshift(mode.refusal);
   if (refused.length > 0) throw new ConfigError(refused.join('\n'));
   const production = 'value' in mode && mode.value === 'production';
-  const server = readGroup(SETTINGS.server, env);
-  const upstream = readUpstream(env);
-  const cache = readGroup(SETTINGS.cache, env);
-  const security = readGroup(SETTINGS.security, env);
+  const { server, cache, security, live, telemetry } = groups;
+  const upstream = readUpstream(groups.upstream, env);
   notAbove(
     env,
     ['UPSTREAM_RETRY_BASE_DELAY_MS', upstream.retryBaseDelayMs],
     ['UPSTREAM_RETRY_MAX_DELAY_MS', upstream.retryMaxDelayMs],
     'the first retry pause cannot be longer than the longest',
   );
-  const live = readGroup(SETTINGS.live, env);
   notAbove(
     env,
     ['LIVE_MAX_SUBSCRIPTIONS_PER_CALLER', live.maxSubscriptionsPerCaller],
     ['LIVE_MAX_SUBSCRIPTIONS', live.maxSubscriptions],
     'one caller can never hold more live subscriptions than the whole process',
   );
-  const telemetry = readGroup(SETTINGS.telemetry, env);
   // Otherwise the metrics port's bind fails with EADDRINUSE, which reads as if another program held it. On two
-  // interfaces, neither a wildcard, the same port binds twice.
-  // `localhost` is a loopback address by another name (127.0.0.1 and `localhost` bound the port twice); other names
-  // are left to the bind, which knows what they resolve to.
+  // interfaces, neither a wildcard, the same port binds twice; `localhost` is a loopback address by another name,
+  // and other names are left to the bind, which knows what they resolve to.
   const wildcard = (host: string) => host === '0.0.0.0' || host === '::';
   const loopback = (host: string) => host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
   const oneInterface =
@@ -736,7 +730,7 @@ export function readConfig(env: Record<string, string | undefined> = process.env
     cache,
     security: { ...security, fieldSuggestions: security.fieldSuggestions ?? !production, corsOrigins: security.corsOrigins ?? [] },
     live,
-    sharedState: readSharedState(env),
+    sharedState: readSharedState(groups.sharedState),
     telemetry,
     production,
   };
