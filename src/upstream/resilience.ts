@@ -379,6 +379,10 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
     get waitingInShares(): number {
       return room.waiting;
     },
+    /** Callers with a share now: made on a caller's first call and dropped with its last, so a caller seen once is not kept. */
+    get callersWithShares(): number {
+      return shares.size;
+    },
   };
 }
 
