@@ -83,6 +83,38 @@ describe('retries', () => {
     expect(second!.at - first!.at).toBeGreaterThanOrEqual(950);
   });
 
+  /** The pause between the first attempt and its retry for `ex_demo_1`, with every jitter drawn at its most. */
+  async function retryPauseAtMostJitter(h: Harness, retryAfter: string): Promise<number> {
+    const random = vi.spyOn(Math, 'random').mockReturnValue(0.999);
+    try {
+      h.upstream.setFault('ex_demo_1', { kind: 'status', status: 503, headers: { 'retry-after': retryAfter } }, 1);
+      expect((await h.query(ONE, { id: 'ex_demo_1' })).errors).toBeUndefined();
+    } finally {
+      random.mockRestore();
+    }
+    const [first, second] = h.upstream.requestsFor('ex_demo_1');
+    return second!.at - first!.at;
+  }
+
+  it('waits past the asked Retry-After by up to a fifth, so calls asked together do not return together', async () => {
+    const h = await start({ env: { UPSTREAM_RETRY_AFTER_CAP_MS: '5000' } });
+    expect(await retryPauseAtMostJitter(h, '1')).toBeGreaterThanOrEqual(1_150);
+  });
+
+  it('never waits past the cap, though the jitter would take a Retry-After at the cap beyond it', async () => {
+    const h = await start({ env: { UPSTREAM_RETRY_AFTER_CAP_MS: '2000' } });
+    const pause = await retryPauseAtMostJitter(h, '2');
+    expect(pause).toBeGreaterThanOrEqual(1_950);
+    // 2,398 ms had the jitter gone past the cap.
+    expect(pause).toBeLessThan(2_300);
+  });
+
+  it('waits its own backoff when that is longer than the Retry-After asked', async () => {
+    // The decorrelated backoff's first pause, its jitter at its most: about 1.38 times the base delay, 2,750 ms.
+    const h = await start({ env: { UPSTREAM_RETRY_BASE_DELAY_MS: '2000', UPSTREAM_RETRY_MAX_DELAY_MS: '4000' } });
+    expect(await retryPauseAtMostJitter(h, '1')).toBeGreaterThanOrEqual(2_600);
+  });
+
   it.each([
     [429, '45', 45_000],
     [503, '30', 30_000],
