@@ -67,6 +67,7 @@ describe('the persisted-documents manifest', () => {
     ['a document that does not parse', { [sha256('query X {')]: 'query X {' }, /does not fit the schema: Syntax Error/],
     ['a document the schema does not have', { [sha256('query X { nope }')]: 'query X { nope }' }, /does not fit the schema: Cannot query field "nope"/],
     ['no document', {}, /holds no document/],
+    ['a document that is no text', { [sha256('42')]: 42 }, /is not a persisted-documents manifest \(\{ "<sha256>": "<document>" \}\)/],
   ])('refuses to start on a manifest with %s, in one line', (_name, manifest, message) => {
     const file = join(mkdtempSync(join(tmpdir(), 'manifest-')), 'persisted-documents.json');
     writeFileSync(file, JSON.stringify(manifest));
@@ -425,6 +426,31 @@ describe('TRUSTED_DOCUMENTS on every lane and transport, fresh and warm', () => 
     }
   });
 
+  it.each(LANES)('allow and only: an empty text beside a hash is no text, and the hash names the document, by POST JSON, GET and form (%s lane)', async (lane) => {
+    for (const mode of MODES) {
+      for (const transport of ['POST JSON', 'GET', 'POST form'] as const) {
+        const answer = await overHttp(harnesses[mode][lane], transport, { query: '', documentId: `sha256:${STATUS_HASH}`, variables: { id: 'ex_demo_4' } });
+        expect(answer.result.errors, `${mode} ${transport}`).toBeUndefined();
+        expect(answer.result.data, `${mode} ${transport}`).toMatchObject({ execution: { id: 'ex_demo_4' } });
+      }
+    }
+  });
+
+  it.each(LANES)("allow and only: a documentId of null beside a text is absent, as JSON's way of leaving it out (%s lane)", async (lane) => {
+    for (const mode of MODES) {
+      const answer = await overHttp(harnesses[mode][lane], 'POST JSON', { query: STATUS_TEXT, documentId: null, variables: { id: 'ex_demo_4' } });
+      expect(answer.result.errors, mode).toBeUndefined();
+      expect(answer.result.data, mode).toMatchObject({ execution: { id: 'ex_demo_4' } });
+    }
+  });
+
+  it.each(LANES)("only: a manifest document's text runs as sent, character for character; with a space more it is a text not in the list (%s lane)", async (lane) => {
+    for (const query of [`${STATUS_TEXT} `, ` ${STATUS_TEXT}`, STATUS_TEXT.replace('\n', '\r\n')]) {
+      const answer = await overHttp(harnesses.only[lane], 'POST JSON', { query, variables: { id: 'ex_demo_4' } });
+      expect(answer.result.errors?.map((error) => error.extensions?.code), JSON.stringify(query)).toEqual(['PERSISTED_QUERY_NOT_IN_LIST']);
+    }
+  });
+
   it.each(LANES)('only: the refusals are the documented errors, word for word (%s lane)', async (lane) => {
     const harness = harnesses.only[lane];
     const text = await overHttp(harness, 'POST JSON', { query: '{ __typename }' });
@@ -534,6 +560,9 @@ describe('TRUSTED_DOCUMENTS=off (the default)', () => {
         ['POST JSON', { sha256Hash: STATUS_HASH, variables: { id: 'ex_demo_4' } }],
         ['GET', { sha256Hash: STATUS_HASH, variables: { id: 'ex_demo_4' } }],
         ['POST form', { sha256Hash: STATUS_HASH, variables: { id: 'ex_demo_4' } }],
+        // An empty text is no text: the hash is all that was sent.
+        ['POST JSON', { query: '', documentId: `sha256:${STATUS_HASH}`, variables: { id: 'ex_demo_4' } }],
+        ['GET', { query: '', documentId: `sha256:${STATUS_HASH}`, variables: { id: 'ex_demo_4' } }],
       ];
       for (const [transport, send] of sends) {
         const answer = await overHttp(harness, transport, send);
