@@ -10,7 +10,7 @@ import { makeExecution } from '../src/demo/demo-data.js';
 import { PollSlots } from '../src/live/poller.js';
 import { entryBytes } from '../src/upstream/entry-bytes.js';
 import { Harness } from './support/harness.js';
-import { advance, AUTH_A, AUTH_B, Clients, liveEnv, putExecution, requestsSince, sleep, TOKENS, waitFor, watch } from './support/live.js';
+import { advance, AUTH_A, AUTH_A2, AUTH_B, Clients, liveEnv, putExecution, requestsSince, sleep, TOKENS, waitFor, watch } from './support/live.js';
 
 const MANY = `query($ids: [ID!]!) { executions(ids: $ids) { id status } }`;
 const ONE = `query($id: ID!) { execution(id: $id) { id status } }`;
@@ -61,6 +61,120 @@ describe('one caller flooding the cache of finished executions', () => {
     expect(h.upstream.requestsFor(last)).toHaveLength(lastCalls);
     expect(h.instance.executions.cacheStats.bytes).toBeLessThanOrEqual(h.instance.executions.cacheStats.maxBytes);
     expect(await h.metricLines('gateway_caller_share_reached_total')).toContainEqual(expect.stringMatching(/resource="cache"\} [1-9]/));
+  });
+});
+
+/**
+ * The cache share entry by entry: executions of one size, a cache of room for four and a half of them, a share of
+ * half (two and a quarter entries). Which entry left is read from the upstream calls a read again makes.
+ */
+describe('the cache share, entry by entry', () => {
+  const A_IDS = Array.from({ length: 5 }, (_, i) => `ex_share_a_${i}`);
+  const B_IDS = Array.from({ length: 4 }, (_, i) => `ex_share_b_${i}`);
+  const executions = [
+    ...A_IDS.map((id) => makeExecution({ id, status: 'workflow_succeeded', organizationId: 'org_a' })),
+    ...B_IDS.map((id) => makeExecution({ id, status: 'workflow_succeeded', organizationId: 'org_b' })),
+  ];
+  let harness: Harness | undefined;
+  afterEach(async () => {
+    await harness?.close();
+    harness = undefined;
+  });
+
+  /** The bytes one entry counts: every execution here is the same size. */
+  async function entrySize(): Promise<number> {
+    const probe = await Harness.start({ env: { TERMINAL_CACHE_TTL_MS: '60000' }, upstream: { tokens: TOKENS, executions } });
+    try {
+      const sizes: number[] = [];
+      for (const [auth, id] of [[AUTH_A, A_IDS[0]!], [AUTH_B, B_IDS[0]!]] as const) {
+        const before = probe.instance.executions.cacheStats.bytes;
+        await probe.query(ONE, { id }, { authorization: auth });
+        sizes.push(probe.instance.executions.cacheStats.bytes - before);
+      }
+      expect(sizes[0]).toBeGreaterThan(0);
+      expect(sizes[1]).toBe(sizes[0]);
+      return sizes[0]!;
+    } finally {
+      await probe.close();
+    }
+  }
+
+  async function start(ttlMs: number): Promise<Harness> {
+    const size = await entrySize();
+    harness = await Harness.start({
+      env: { CACHE_MAX_BYTES: String(Math.floor(4.5 * size)), CALLER_SHARE_PERCENT: '50', TERMINAL_CACHE_TTL_MS: String(ttlMs) },
+      upstream: { tokens: TOKENS, executions },
+    });
+    return harness;
+  }
+
+  /** Reads `id` as `auth`; true when the cache answered (no upstream call). */
+  const cached = async (h: Harness, auth: string, id: string) => {
+    const before = h.upstream.requestsFor(id).length;
+    const answer = await h.query(ONE, { id }, { authorization: auth });
+    expect(answer.errors).toBeUndefined();
+    return h.upstream.requestsFor(id).length === before;
+  };
+
+  it('a caller past its share keeps every entry while the cache has room; once full, it makes room from the one it used longest ago', async () => {
+    const h = await start(60_000);
+    const counts = h.instance.executions.counts;
+    const [a0, a1, a2] = A_IDS as [string, string, string];
+    for (const id of [a0, a1, a2]) expect(await cached(h, AUTH_A, id)).toBe(false);
+    // Three entries, past A's share of two and a quarter, but the cache has room: none leaves.
+    expect(await cached(h, AUTH_A, a0)).toBe(true);
+    expect(h.instance.executions.cacheStats.entries).toBe(3);
+    expect(counts.cacheShareReached).toBe(0);
+    // B's first two: within its share, so the LRU decides when the second finds the cache full.
+    expect(await cached(h, AUTH_B, B_IDS[0]!)).toBe(false);
+    expect(await cached(h, AUTH_B, B_IDS[1]!)).toBe(false);
+    expect(counts).toMatchObject({ cacheShareReached: 0, cacheEvictions: 1 });
+    // The LRU's oldest was A's a1 (a0 was read again since).
+    expect(await cached(h, AUTH_A, a0)).toBe(true);
+    expect(await cached(h, AUTH_B, B_IDS[0]!)).toBe(true);
+    expect(h.instance.executions.cacheStats.entries).toBe(4);
+    // A reads a3 with the cache full and itself past its share: room is made from its own entries, the one it used
+    // longest ago first (a2, not a0, which it read since), and B's stay.
+    expect(await cached(h, AUTH_A, A_IDS[3]!)).toBe(false);
+    expect(counts).toMatchObject({ cacheShareReached: 1, cacheEvictions: 2 });
+    expect(await cached(h, AUTH_A, a0)).toBe(true);
+    expect(await cached(h, AUTH_B, B_IDS[0]!)).toBe(true);
+    expect(await cached(h, AUTH_B, B_IDS[1]!)).toBe(true);
+    expect(await cached(h, AUTH_A, a2)).toBe(false);
+  });
+
+  it('an entry that expired no longer counts against its caller, nor as an eviction', async () => {
+    const ttlMs = 1_000;
+    const h = await start(ttlMs);
+    const counts = h.instance.executions.counts;
+    const [a0, a1, a2, a3, a4] = A_IDS as [string, string, string, string, string];
+    expect(await cached(h, AUTH_A, a0)).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(await cached(h, AUTH_A, a1)).toBe(false);
+    // a0 has expired, a1 not yet: A holds both until a0 is read again, leaves as expired, and comes back.
+    await new Promise((resolve) => setTimeout(resolve, 450));
+    expect(await cached(h, AUTH_B, B_IDS[0]!)).toBe(false);
+    expect(await cached(h, AUTH_A, a0)).toBe(false);
+    expect(counts.cacheEvictions).toBe(0);
+    // Another caller of the same organisation, within its share, fills the cache: the LRU's oldest, A's a1, leaves.
+    for (const id of [a2, a3]) expect(await cached(h, AUTH_A2, id)).toBe(false);
+    expect(counts).toMatchObject({ cacheEvictions: 1, cacheShareReached: 0 });
+    // A holds a0 alone, so with a4 it is within its share: the LRU makes room (B's entry), not A's own a0.
+    expect(await cached(h, AUTH_A, a4)).toBe(false);
+    expect(counts).toMatchObject({ cacheEvictions: 2, cacheShareReached: 0 });
+    expect(await cached(h, AUTH_A, a0)).toBe(true);
+    expect(await cached(h, AUTH_B, B_IDS[0]!)).toBe(false);
+  });
+
+  it('a caller whose entries have all left holds nothing: it is no longer counted among those holding entries', async () => {
+    const h = await start(60_000);
+    expect(await cached(h, AUTH_A, A_IDS[0]!)).toBe(false);
+    expect(h.instance.executions.cacheStats).toMatchObject({ entries: 1, callers: 1 });
+    for (const id of B_IDS.slice(0, 2)) expect(await cached(h, AUTH_B, id)).toBe(false);
+    // Another caller's second entry finds the cache full, within its share: the LRU's oldest, A's only entry, leaves.
+    for (const id of A_IDS.slice(1, 3)) expect(await cached(h, AUTH_A2, id)).toBe(false);
+    expect(h.instance.executions.cacheStats).toMatchObject({ entries: 4, callers: 2 });
+    expect(await cached(h, AUTH_A, A_IDS[0]!)).toBe(false);
   });
 });
 

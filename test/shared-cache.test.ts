@@ -615,12 +615,31 @@ describe('ACTIVE_CACHE_TTL_MS across replicas', () => {
     const early = await ask(b, RUNNING);
     expect(costOf(early)).toMatchObject({ calls: 0, cacheHits: 1 });
     expect(early.data!.execution!.events.totalCount).toBe(eventCount);
+    // A copy read from Redis is not written back: its time there still counts from upstream's answer.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await redis.pttl(cacheKey(prefix, RUNNING))).toBeLessThan(1_300);
 
     // Once Redis has expired it, ACTIVE_CACHE_TTL_MS has passed since upstream answered: no replica may serve it any more.
     await waitFor('Redis expired it', async () => (await redis.exists(cacheKey(prefix, RUNNING))) === 0);
     const late = await ask(b, RUNNING);
     expect(costOf(late)).toMatchObject({ calls: 1, cacheHits: 0 });
     expect(late.data!.execution!.events.totalCount).toBe(eventCount + 1);
+    expect(upstream!.requestsFor(RUNNING)).toHaveLength(2);
+  });
+
+  it('a replica that last saw an execution running still reads Redis for it once its own copy expired: another replica may have read upstream since', async () => {
+    await sharedUpstream();
+    const prefix = newPrefix();
+    const env = sharing(redisServer.url, prefix, { ACTIVE_CACHE_TTL_MS: '1000' });
+    const a = await replica('fast', env);
+    const b = await replica('fast', env);
+    expect(costOf(await ask(b, RUNNING))).toMatchObject({ calls: 1 });
+    // B's own copy expires with the one it stored in Redis, or before.
+    await waitFor('B stored it', async () => (await redis.exists(cacheKey(prefix, RUNNING))) === 1);
+    await waitFor('Redis expired it', async () => (await redis.exists(cacheKey(prefix, RUNNING))) === 0);
+    expect(costOf(await ask(a, RUNNING))).toMatchObject({ calls: 1 });
+    await waitFor('A stored it', async () => (await redis.exists(cacheKey(prefix, RUNNING))) === 1);
+    expect(costOf(await ask(b, RUNNING))).toMatchObject({ calls: 0, cacheHits: 1 });
     expect(upstream!.requestsFor(RUNNING)).toHaveLength(2);
   });
 });

@@ -303,7 +303,7 @@ describe('terminal cache size, counted from the bytes read', () => {
     await h.query(ONE, { id: 'ex_large_0' }, { authorization: A });
     const bytes = await wireBytes('ex_large_0');
     // The parsed form weighs more than its body (bench/heap-factor.ts): the count is never below it.
-    expect(shared.cacheStats).toEqual({ entries: 1, bytes: entryBytes({ bodyBytes: bytes }), maxBytes: LIMIT });
+    expect(shared.cacheStats).toEqual({ entries: 1, bytes: entryBytes({ bodyBytes: bytes }), maxBytes: LIMIT, callers: 1 });
     expect(entryBytes({ bodyBytes: bytes })).toBeGreaterThanOrEqual(2 * bytes);
 
     for (const id of ['ex_large_1', 'ex_huge', 'ex_large_2', 'ex_large_3', 'ex_large_0', 'ex_huge', 'ex_large_4', 'ex_large_5', 'ex_large_1']) {
@@ -320,6 +320,9 @@ describe('terminal cache size, counted from the bytes read', () => {
     const again = await h.query(ONE, { id: 'ex_done' }, { authorization: A });
     expect(again.data).toEqual({ execution: { id: 'ex_done', status: 'WORKFLOW_SUCCEEDED' } });
     expect(upstreamOf(again)).toMatchObject({ calls: 1, cacheHits: 0 });
+    // No cache, so no misses either (gateway_cache_misses_total counts lookups a cache could not serve).
+    expect(h.instance.executions.counts).toMatchObject({ cacheHits: 0, cacheMisses: 0, cacheEvictions: 0 });
+    expect(h.instance.executions.cacheStats).toEqual({ entries: 0, bytes: 0, maxBytes: 0, callers: 0 });
   });
 });
 

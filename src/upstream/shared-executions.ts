@@ -53,6 +53,8 @@ export interface CacheStats {
   /** Sum of the entries' `entryBytes`: never above `maxBytes`. */
   bytes: number;
   maxBytes: number;
+  /** Callers holding entries, each counted against its share (CALLER_SHARE_PERCENT); one whose entries have all left is not. */
+  callers: number;
 }
 
 /**
@@ -276,7 +278,7 @@ export class SharedExecutions {
   /** The cache's entries and accounted bytes now (all zero without a cache). */
   get cacheStats(): CacheStats {
     const cache = this.#cache;
-    return { entries: cache?.size ?? 0, bytes: cache?.calculatedSize ?? 0, maxBytes: cache ? this.#options.maxBytes : 0 };
+    return { entries: cache?.size ?? 0, bytes: cache?.calculatedSize ?? 0, maxBytes: cache ? this.#options.maxBytes : 0, callers: this.#held.size };
   }
 
   /**
