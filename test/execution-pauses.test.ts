@@ -144,6 +144,28 @@ describe('a 503 with Retry-After for one execution', () => {
   });
 });
 
+describe('a 5xx with Retry-After for one execution, asked by a query', () => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await startLiveHarness('fast', { UPSTREAM_MAX_ATTEMPTS: '1' });
+  });
+  afterAll(() => harness.close());
+
+  // Every 5xx, the first and the last of the class (RFC 9110 §15.6): a Retry-After on any says how long the execution stays unavailable.
+  it.each([500, 599])("HTTP %i: the caller's next query of that execution is refused without calling upstream, with the time left", async (status) => {
+    const id = `ex_pause_${status}`;
+    putExecution(harness.upstream, id, 'workflow_running', { organizationId: 'org_a' });
+    harness.upstream.setFault(id, { kind: 'status', status, headers: { 'retry-after': String(PAUSE_S) } });
+    const first = await harness.query(ONE, { id }, { authorization: AUTH_A });
+    expect(first.errors![0]!.extensions).toMatchObject({ upstreamStatus: status });
+    const next = await harness.query(ONE, { id }, { authorization: AUTH_A });
+    expect(codes(next)).toEqual(['UPSTREAM_UNAVAILABLE']);
+    expect(next.errors![0]!.message).toMatch(/asked for no calls for it/);
+    expect(next.extensions).toMatchObject({ upstream: { calls: 0 } });
+    expect(harness.upstream.requestsFor(id)).toHaveLength(1);
+  });
+});
+
 describe('the pauses kept per pair', () => {
   it('say how long a running pause has run, from the Retry-After that began it, and forget it once it ended', () => {
     const pauses = new CallerPauses(10);
