@@ -40,6 +40,8 @@ describe('retries', () => {
     expect(response.errors).toBeUndefined();
     expect(response.data).toEqual({ execution: { id: 'ex_demo_1', status: 'AWAITING_PAYMENT' } });
     expect(h.upstream.requestsFor('ex_demo_1')).toHaveLength(3);
+    // One call, its retries included in it (README "Example": extensions.upstream).
+    expect(response.extensions).toMatchObject({ upstream: { calls: 1 } });
   });
 
   it('retries a reset connection', async () => {
