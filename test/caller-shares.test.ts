@@ -99,8 +99,10 @@ describe('the cache share, entry by entry', () => {
     }
   }
 
+  let size: number | undefined;
   async function start(ttlMs: number): Promise<Harness> {
-    const size = await entrySize();
+    // Measured once for the three tests: every execution here is the same size.
+    size ??= await entrySize();
     harness = await Harness.start({
       env: { CACHE_MAX_BYTES: String(Math.floor(4.5 * size)), CALLER_SHARE_PERCENT: '50', TERMINAL_CACHE_TTL_MS: String(ttlMs) },
       upstream: { tokens: TOKENS, executions },

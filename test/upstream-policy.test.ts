@@ -82,7 +82,7 @@ async function probeTimesOut(policy: Policy, id: string, caller = 'caller'): Pro
       return Promise.reject(failure({ timedOut: true }));
     }, call()),
   );
-  expect(result).toBe('UpstreamError');
+  expect(result).toBe(UpstreamError.name);
   expect(attempts).toEqual([true]);
   expect(policy.circuitState()).toBe('open');
 }
@@ -244,7 +244,7 @@ describe('the retries a call did not get', () => {
         return Promise.reject(failure({ retryable: true }));
       }, call()),
     );
-    expect([result, attempts]).toEqual(['UpstreamError', OPTIONS.maxAttempts]);
+    expect([result, attempts]).toEqual([UpstreamError.name, OPTIONS.maxAttempts]);
     expect(none).toEqual([]);
     expect(spent.budget).toMatchObject({ calls: 0, retries: 0 });
   });
