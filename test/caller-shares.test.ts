@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { makeExecution } from '../src/demo/demo-data.js';
 import { PollSlots } from '../src/live/poller.js';
 import { entryBytes } from '../src/upstream/entry-bytes.js';
-import { Harness } from './support/harness.js';
+import { codes, Harness } from './support/harness.js';
 import { advance, AUTH_A, AUTH_A2, AUTH_B, Clients, liveEnv, putExecution, requestsSince, sleep, TOKENS, waitFor, watch } from './support/live.js';
 
 const MANY = `query($ids: [ID!]!) { executions(ids: $ids) { id status } }`;
@@ -228,6 +228,26 @@ describe('one caller watching many executions', () => {
     expect(inFlightA).toBe(3);
     expect(await h.metricLines('gateway_caller_share_reached_total')).toContainEqual(expect.stringMatching(/resource="poll_slots"\} [1-9]/));
     for (const each of [...ofA, ofB]) each.stop();
+  });
+
+  it("polls past its share of queries: its watch reaches upstream while its own query holds the caller's only slot", async () => {
+    // A caller's share of the bulkhead is one call; a live poll holds a pollers' slot instead (README "Upstream faults").
+    harness = await Harness.start({ env: liveEnv({ UPSTREAM_MAX_CONCURRENT_PER_CALLER: '1', UPSTREAM_TIMEOUT_MS: '3000' }), upstream: { tokens: TOKENS } });
+    const h = harness;
+    putExecution(h.upstream, 'ex_query_hangs', 'workflow_running', { organizationId: 'org_a' });
+    h.upstream.setFault('ex_query_hangs', { kind: 'hang' });
+    putExecution(h.upstream, 'ex_watched_a', 'workflow_running', { organizationId: 'org_a' });
+    const query = h.query(ONE, { id: 'ex_query_hangs' }, { authorization: AUTH_A });
+    await waitFor(() => h.upstream.requestsFor('ex_query_hangs').length === 1, 'the query at upstream');
+    const started = performance.now();
+    const watched = watch(clients.for(h, AUTH_A), 'ex_watched_a');
+    await watched.received(1, 2_500);
+    // Its first update came while the query still held the caller's slot, and its polls went on.
+    expect(performance.now() - started).toBeLessThan(2_500);
+    await waitFor(() => h.upstream.requestsFor('ex_watched_a').length >= 3, 'more polls of the watched execution', 2_000);
+    expect(h.upstream.requestsFor('ex_query_hangs')).toHaveLength(1);
+    watched.stop();
+    expect(codes(await query)).toEqual(['UPSTREAM_TIMEOUT']);
   });
 
   it('holds its share of the watched executions: its watch of one more is refused with TOO_MANY_SUBSCRIPTIONS, and another caller still watches', async () => {
