@@ -522,6 +522,23 @@ describe.each(LANES)('upstream errors (%s lane)', (lane) => {
         expect(scripted.requests).toHaveLength(1);
         expectNoLeaks(response);
       });
+
+      // A status that answers by itself keeps its meaning when its body is cut or unreadable (above), not when the
+      // body is still arriving at the deadline: the answer never came whole in the time the attempt had.
+      it.each([404, 503])('answers UPSTREAM_TIMEOUT when a %i sends headers and then stalls mid-body', async (status) => {
+        scripted.handle = (_request, response) => {
+          response.writeHead(status, { 'content-type': 'application/json', 'content-length': '5000', 'x-request-id': 'up-stall' });
+          response.write(`{"code":${status},"message":"${MARKER}"`);
+        };
+        const sent = scripted.requests.length;
+        const started = performance.now();
+        const response = await raw(gateway.url, ONE, { id: 'ex_demo_1' });
+        expect(response.data).toEqual({ execution: null });
+        expect(onlyError(response).extensions).toEqual({ code: 'UPSTREAM_TIMEOUT' });
+        expect(performance.now() - started).toBeLessThan(TIMEOUT_MS + 700);
+        expect(scripted.requests.length - sent).toBe(1);
+        expectNoLeaks(response);
+      });
     });
   });
 
@@ -636,6 +653,16 @@ describe.each(LANES)('upstream errors (%s lane)', (lane) => {
         expect(codes(response)).toEqual(['UPSTREAM_UNAVAILABLE']);
         expect(scripted.requests.length - before).toBe(3);
         expectNoLeaks(response);
+      });
+
+      it('takes upstreamRequestId from the first of repeated x-request-id headers', async () => {
+        scripted.handle = (_request, response) => {
+          response.setHeader('x-request-id', ['up-first', 'up-second']);
+          response.writeHead(404, { 'content-type': 'application/json' });
+          response.end('{}');
+        };
+        const response = await raw(gateway.url, ONE, { id: 'ex_demo_1' });
+        expect(onlyError(response).extensions).toEqual({ code: 'NOT_FOUND', upstreamStatus: 404, upstreamRequestId: 'up-first' });
       });
 
       it('takes upstreamRequestId from the error envelope when upstream sent no x-request-id header', async () => {
