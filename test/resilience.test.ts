@@ -255,6 +255,9 @@ describe('network failures in the log', () => {
     expect(failed().length).toBeGreaterThanOrEqual(1);
     expect(failed().length).toBeLessThanOrEqual(2);
     expect(repeated()).toHaveLength(0);
+    // Named by undici's code, which tells a reset from a refusal or a timeout; never the request or its headers.
+    expect(failed()[0]).toMatchObject({ executionId: 'ex_demo_1', err: { name: expect.any(String), code: expect.stringMatching(/^(UND_ERR_SOCKET|ECONNRESET)$/), message: expect.any(String) } });
+    expect(Object.keys(failed()[0]!.err as object).sort()).toEqual(['code', 'message', 'name']);
     // At shutdown the counts not yet reported are logged, not lost.
     await h.close();
     harness = undefined;
@@ -798,9 +801,36 @@ describe.each(LANES)('clients that leave (%s lane)', (lane) => {
     controller.abort();
     await pending;
     await waitUntil(() => h.upstream.inFlight === 0);
-    // Nothing retried after the client left.
+    // Nothing retried after the client left, and nothing held against upstream: the gateway cut the attempt itself.
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(h.upstream.requestsFor('ex_demo_1')).toHaveLength(1);
+    expect(h.logs.filter((line) => /^upstream call failed|^unexpected failure/.test(line.msg ?? ''))).toEqual([]);
+  });
+
+  it('sends no retry whose client left while it waited out its backoff, and counts none', async () => {
+    const h = await start({ lane, env: { UPSTREAM_RETRY_BASE_DELAY_MS: '600', UPSTREAM_RETRY_MAX_DELAY_MS: '600', METRICS: 'api' } });
+    h.upstream.setFault('ex_demo_1', { kind: 'status', status: 503 }, 1);
+    // Jitter drawn at its most: the backoff is the whole 600 ms (a draw near 0 would retry before the client left).
+    const random = vi.spyOn(Math, 'random').mockReturnValue(0.999);
+    try {
+      const controller = new AbortController();
+      const pending = h.fetch('/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: AUTH },
+        body: JSON.stringify({ query: '{ execution(id: "ex_demo_1") { id } }' }),
+        signal: controller.signal,
+      }).catch((error: unknown) => error);
+      await waitUntil(() => h.upstream.requestsFor('ex_demo_1').length === 1);
+      controller.abort();
+      await pending;
+      // Past the backoff, with room for a slow machine: the retry woke, and went nowhere.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    } finally {
+      random.mockRestore();
+    }
+    expect(h.upstream.requestsFor('ex_demo_1')).toHaveLength(1);
+    expect(await h.metricLines('gateway_upstream_retries_total')).toEqual(['gateway_upstream_retries_total 0']);
+    expect(await h.metricLines('gateway_upstream_attempts_total')).toEqual(['gateway_upstream_attempts_total{outcome="UPSTREAM_UNAVAILABLE",status="5xx",attempt="1"} 1']);
   });
 
   it('survive a client leaving mid fan-out: no crash, no open circuit, next requests served', async () => {
