@@ -2,7 +2,7 @@
  * What the HTTP edge keeps about answers in flight, over real sockets: the
  * drain's count of responses (src/server/drain.ts) and the stall watch of
  * each answer's connection (src/server/stalled-clients.ts). Both keep their
- * state in place, never an entry per request in a long-lived Set or Map (README
+ * state in place, never an entry per request in a long-lived Set or Map (docs/performance.md
  * "Collection at a higher rate"), so these pin what that state must still do.
  */
 import { Agent, createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';

@@ -109,7 +109,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
  * Seconds of load before a measured run (BENCH_WARMUP_SECONDS), in run, gc and allocations alike. V8 goes on
  * optimising a fresh process's hot code on its background threads for many seconds of load, at several times
  * the CPU per request it then settles at, and longer for a larger program: a short warm-up measured that
- * tiering rather than the steady state a long-running gateway serves in (README "Performance" has the figures).
+ * tiering rather than the steady state a long-running gateway serves in (docs/performance.md "Warm-up" has the figures).
  */
 export const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 20);
 

@@ -324,7 +324,7 @@ function compileFilter(filter: EventFilter): CompiledFilter | undefined {
  * The index rides on the events array itself, under a symbol, so it lives and
  * dies with the array. A global WeakMap keyed on the arrays did the same, but
  * under load its entries' arrays, records and indexes outlived young-generation
- * collections until a full GC (README "What paid in earlier rounds", item 3).
+ * collections until a full GC (docs/performance.md "What paid in earlier rounds", item 3).
  */
 const INDEX = Symbol('eventIndex');
 

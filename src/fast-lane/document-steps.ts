@@ -8,7 +8,7 @@
  *
  * Hand-written because envelop makes a params object and 3–4 closures per hook
  * on every request, and a status poll walks 9 onParse and 9 onValidate hooks
- * with both caches answering (README "The cost of one pipeline"); here the
+ * with both caches answering (docs/performance.md "The cost of one pipeline"); here the
  * setters are made once per step and each hook gets only its payload. A plugin
  * that instruments `parse` or `validate` gets envelop's own step (the operation
  * runner checks), since that instrumentation wraps what only envelop holds.

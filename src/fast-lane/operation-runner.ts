@@ -19,7 +19,7 @@
  * Hand-written because Yoga's and envelop's versions make
  * promise-helpers closures and settled promise objects per hook and step even
  * when nothing is asynchronous: for a status poll, more allocation than the
- * rest of the operation (README "The cost of one pipeline").
+ * rest of the operation (docs/performance.md "The cost of one pipeline").
  */
 import { getOperationAST, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLError, type GraphQLSchema } from 'graphql';
 import { finalAsyncIterator, isAsyncIterable, isPromise, mapAsyncIterator, type Instrumentation, type Plugin } from 'graphql-yoga';

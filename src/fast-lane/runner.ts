@@ -15,7 +15,7 @@
  *   AbortController is made only if a plugin reads `signal` (the context
  *   watches node's response instead);
  * - hooks that answer synchronously are called synchronously, where Yoga wraps
- *   every step in promise helpers (README "The cost of one pipeline" has the
+ *   every step in promise helpers (docs/performance.md "The cost of one pipeline" has the
  *   fast lane against Yoga's own handler);
  * - the response is written with one `writeHead` and one `end` (./write-response.ts);
  * - a walk's payload setters are made once for all its hooks, each hook still

@@ -28,7 +28,7 @@ function finish(result: ExecutionResult, context: GatewayContext, options: Finis
   const notes = notesInData(result, scope);
   if (!options.reportCost && !notes) return result;
   const upstream = options.reportCost ? costOf(scope.cost) : undefined;
-  // The common case, a cost and nothing else, as one literal (README "What each plugin costs").
+  // The common case, a cost and nothing else, as one literal (docs/performance.md "What each plugin costs").
   if (!notes && result.extensions === undefined) return withExtensions(result, { upstream });
   const extensions: Record<string, unknown> = { ...result.extensions };
   if (notes) withWarnings(extensions, notes);
@@ -43,8 +43,8 @@ function costOf({ calls, cacheHits, sharedCalls, timeMs }: GatewayContext['scope
 /**
  * `result` with `extensions`, its keys in the same order (`extensions` last unless it was there).
  * Written out for a result of `data` and `errors` rather than spread: a spread result with a key
- * added made every later step that read it slower, which no profile put on this function (README
- * "What each plugin costs"). Any other result is spread.
+ * added made every later step that read it slower, which no profile put on this function
+ * (docs/performance.md "What each plugin costs"). Any other result is spread.
  */
 function withExtensions(result: ExecutionResult, extensions: Record<string, unknown>): ExecutionResult {
   let keys = '';

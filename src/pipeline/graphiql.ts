@@ -148,7 +148,7 @@ const RENDERED_KEPT = 4;
  * encoded its own 9 MB copy (node prepends the head to a string body, and
  * copies what a slow socket has not taken), held for as long as the client
  * did not read. A Buffer is written to every socket as it is, shared
- * (README "Memory held for clients that do not read"). The bundle is loaded on the first
+ * (docs/performance.md "Memory held for clients that do not read"). The bundle is loaded on the first
  * GraphiQL view, not at start-up, so the gateway starts fast and API-only
  * processes never load it.
  */

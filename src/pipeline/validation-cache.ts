@@ -7,7 +7,7 @@
  *
  * Hand-written because Yoga's version keys each lookup by the names of all the
  * rules joined into one string (about 35 here) in a TTL cache whose clock arms a
- * timer, several µs of every request (README "The cost of one pipeline"). Here
+ * timer, several µs of every request (docs/performance.md "The cost of one pipeline"). Here
  * a document's entries remember the rules they were made with: a rule that is
  * the same function as before matches at once, and only a rule made afresh for
  * the request (as Armor's plugins make theirs) is compared by name, as Yoga

@@ -68,8 +68,8 @@ export interface WarningOrigin {
 /**
  * A class, not an object literal with getters over closures: made once per
  * request, such a literal (which reaches the request through the client watch)
- * kept whole requests alive past young-generation collections (README "What
- * paid in earlier rounds", item 1).
+ * kept whole requests alive past young-generation collections (docs/performance.md
+ * "What paid in earlier rounds", item 1).
  */
 export class RequestScope {
   /** What this request cost upstream; reported in `extensions.upstream`. */

@@ -4,7 +4,7 @@
  * not resolvers: graphql-jit reads a field without a resolver as a plain
  * property, where a resolver costs a call, a resolve-info object and three
  * closures per field, and an execution page holds about 140 event fields
- * (README "Tolerant reading"). The field that lists events makes one per
+ * (docs/performance.md "Tolerant reading"). The field that lists events makes one per
  * event and tells it where the event sits, for the notes' paths.
  */
 import type { GraphQLResolveInfo } from 'graphql';

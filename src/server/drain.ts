@@ -43,7 +43,7 @@ export class RequestsInFlight {
    * Not a Set: with an entry added and deleted per request, a long-lived Set
    * kept each response, and all it reaches, through scavenges until the next
    * full collection (likely the tables its rehashing leaves in the old
-   * generation; measured in README "Collection at a higher rate").
+   * generation; measured in docs/performance.md "Collection at a higher rate").
    */
   readonly #slots: (ServerResponse | undefined)[] = [];
   /** Indexes of cleared slots. */

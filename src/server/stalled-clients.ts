@@ -49,7 +49,7 @@ import type { Socket } from 'node:net';
  * socket closes; each answer only sets and clears `onStalled`. Not an entry
  * per answer: with an entry added and deleted per request, a long-lived Map
  * kept what its entries held through scavenges until the next full collection
- * (measured in README "Collection at a higher rate").
+ * (measured in docs/performance.md "Collection at a higher rate").
  */
 interface Watch {
   /** When a sweep last found the socket waiting for a drain with no byte taken since the sweep before (performance.now()), or undefined while it keeps up. */

@@ -282,7 +282,7 @@ export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 
    * The entry leaves the map as soon as its line is due. Left for the WeakMap
    * to drop, every entry (and the response it holds), reached from that
    * long-lived table, outlived young-generation collections and was promoted
-   * (README "Memory that outlived its request, again"; `npm run bench:gc`).
+   * (docs/performance.md "Memory that outlived its request, again"; `npm run bench:gc`).
    */
   function finish(request: Request | undefined, entry: Entry): void {
     if (request) entries.delete(request);

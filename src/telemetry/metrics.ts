@@ -486,7 +486,7 @@ export class GatewayMetrics {
       },
       onResultProcess({ request, result }) {
         // Out of the table at once: an entry left for the WeakMap to drop outlives young-generation collections
-        // (README "Memory that outlived its request, again").
+        // (docs/performance.md "Memory that outlived its request, again").
         const sent = sentNames.get(request);
         sentNames.delete(request);
         if (isAsyncIterable(result)) return;

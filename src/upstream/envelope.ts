@@ -136,7 +136,7 @@ export function readExecution(json: unknown, requestedId: string, bodyBytes: num
   if (id === undefined) return { unusable: '`data.execution.id` is neither text nor an integer a double holds exactly' };
   if (id !== requestedId) return { unusable: 'the body describes another execution than the one asked for' };
   const events = data.events;
-  // Literals, not a spread with a key added: every resolver reads these objects (README "What each plugin costs").
+  // Literals, not a spread with a key added: every resolver reads these objects (docs/performance.md "What each plugin costs").
   if (Array.isArray(events)) return upstreamRequestId === undefined ? { id, source, events, bodyBytes } : { id, source, events, bodyBytes, upstreamRequestId };
   if (events === undefined || events === null) {
     return upstreamRequestId === undefined ? { id, source, events: [], eventsAbsent: true, bodyBytes } : { id, source, events: [], eventsAbsent: true, bodyBytes, upstreamRequestId };

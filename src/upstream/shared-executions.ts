@@ -122,7 +122,7 @@ export class SharedExecutions {
    * Calls in flight by key. A null-prototype object rather than a Map: a
    * long-lived Map whose entries come and go with every request kept finished
    * calls (and the requests they reach) alive past young-generation collections
-   * until a full GC (README "What paid in earlier rounds", item 2; `npm run bench:gc`).
+   * until a full GC (docs/performance.md "What paid in earlier rounds", item 2; `npm run bench:gc`).
    */
   readonly #inFlight: Record<string, InFlight | undefined> = Object.create(null);
   readonly #cache: LRUCache<string, Cached> | undefined;
