@@ -14,6 +14,8 @@
  * to appear before asking the other replica.
  */
 import { createHash, createHmac } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, readConfig } from '../src/config.js';
@@ -840,6 +842,24 @@ describe.each(LANES)('Redis that refuses the connection, %s lane', (lane) => {
     const a = await replica(lane, { REDIS_URL: 'redis://127.0.0.1:1', REDIS_KEY_SECRET: SECRET, REDIS_KEY_PREFIX: 'refused:' }, false);
     await waitFor('the warning', () => lossLines(a).length === 1);
     expect(String(lossLines(a)[0]!.reason)).toContain('ECONNREFUSED');
+  });
+
+  it('an HTTP service at REDIS_URL: the warning says the far end does not answer as Redis does', async () => {
+    await sharedUpstream();
+    const http = createServer((_request, response) => response.end('not Redis'));
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = http.address() as AddressInfo;
+      const a = await replica(lane, { REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_KEY_SECRET: SECRET, REDIS_KEY_PREFIX: 'http:' }, false);
+      await waitFor('the warning', () => lossLines(a).length === 1);
+      const reason = String(lossLines(a)[0]!.reason);
+      // Not ioredis's follow-on ("Stream isn't writeable …"), nor its request to be reported.
+      expect(reason).toMatch(/^the far end of REDIS_URL does not answer as Redis does \(Protocol error, got "H" as reply type byte\.?\)$/);
+      expectServed(await ask(a, SUCCEEDED), SUCCEEDED);
+    } finally {
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    }
   });
 });
 

@@ -299,7 +299,8 @@ export class RedisStore {
     // Without a listener an 'error' event would end the process; the 'close' above is the one line an outage gets.
     redis.on('error', (error: Error) => {
       if ((error as { command?: { name?: unknown } }).command?.name === 'select') return this.#refusedDatabase(redis, error);
-      if (role === 'commands') this.#lastError = error.message.slice(0, 300);
+      // ioredis's follow-on to a connection already failing (its ready check could not be written) says nothing of why.
+      if (role === 'commands' && !(this.#lastError !== undefined && error.message.startsWith(UNWRITABLE))) this.#lastError = connectionError(error);
       this.#logger.debug({ role, err: error.message }, 'redis error');
     });
     return redis;
@@ -388,4 +389,16 @@ export class RedisStore {
     if (this.#lossLogged) this.#logger.info('redis reachable again: sharing state with the other replicas');
     this.#lossLogged = false;
   }
+}
+
+/** How ioredis begins the error of a command it could not write: the connection it was for had failed already. */
+const UNWRITABLE = "Stream isn't writeable";
+
+/**
+ * The reason an outage's warning gives. ioredis's parser error names only the byte it did not expect (an HTTP
+ * service answers `H`) and asks to be reported: the operator's mistake is a REDIS_URL naming something else.
+ */
+function connectionError(error: Error): string {
+  if (error.name !== 'ParserError') return error.message.slice(0, 300);
+  return `the far end of REDIS_URL does not answer as Redis does (${error.message.replace(/\s*Please report this\.?$/, '').slice(0, 200)})`;
 }
