@@ -169,6 +169,31 @@ describe.each(LANES)('one line per request, %s lane', (lane) => {
     expect(line!.operationName).toBe(name.slice(0, 100));
   });
 
+  it('an empty operationName is no name: the line has none (graphql-js finds no operation named "")', async () => {
+    const from = harness.logs.length;
+    const response = await harness.fetch('/graphql', {
+      method: 'POST',
+      headers: { authorization: AUTH, 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ execution(id: "ex_demo_4") { id } }', operationName: '' }),
+    });
+    const body = (await response.json()) as { errors: Array<{ extensions: { code: string } }> };
+    expect(body.errors.map((error) => error.extensions.code)).toEqual(['OPERATION_RESOLUTION_FAILURE']);
+    const [line] = accessLines(harness, from);
+    expect(line).toMatchObject({ errorCodes: ['OPERATION_RESOLUTION_FAILURE'] });
+    expect(line).not.toHaveProperty('operationName');
+    // Refused before parsing names it from the request alone: none either.
+    const unparsed = harness.logs.length;
+    const refused = await harness.fetch('/graphql', {
+      method: 'POST',
+      headers: { authorization: AUTH, 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{', operationName: '' }),
+    });
+    await refused.arrayBuffer();
+    const [refusedLine] = accessLines(harness, unparsed);
+    expect(refusedLine).toMatchObject({ errorCodes: ['GRAPHQL_PARSE_FAILED'] });
+    expect(refusedLine).not.toHaveProperty('operationName');
+  });
+
   it('a traceparent that is not one puts no traceId on the line: a line never holds a header value', async () => {
     for (const traceparent of [
       '00-SECRET_TOKEN_VALUE_0123456789abc-x-y',
@@ -342,6 +367,23 @@ describe.each(LANES)('one line per request, %s lane', (lane) => {
     expect(warnings).toHaveLength(1);
     expect(warnings[0]!.upstreamRequestId).toMatch(/^up-\d+$/);
     expect(accessLines(harness, odd)[0]).toMatchObject({ errorCodes: [], upstreamRequestIds: [warnings[0]!.upstreamRequestId] });
+  });
+
+  it("names at most 10 of upstream's ids, each cut to 128 characters: one request may fail 100 ids, and a header may be kilobytes", async () => {
+    const ids = Array.from({ length: 12 }, (_, i) => `ex_missing_${i}`);
+    const from = harness.logs.length;
+    const answer = await harness.query('query($ids: [ID!]!) { executions(ids: $ids) { id } }', { ids });
+    expect(answer.errors).toHaveLength(12);
+    const [line] = accessLines(harness, from);
+    expect(line!.upstreamRequestIds).toHaveLength(10);
+    expect(new Set(line!.upstreamRequestIds as string[]).size).toBe(10);
+    const long = `up-${'x'.repeat(300)}`;
+    harness.upstream.setFault('ex_demo_1', { kind: 'status', status: 404, headers: { 'x-request-id': long } });
+    const one = harness.logs.length;
+    const failed = await harness.query(STATUS, { id: 'ex_demo_1' });
+    // The client gets what the envelope reader keeps of it (256 characters); the line, 128.
+    expect(failed.errors![0]!.extensions).toMatchObject({ upstreamRequestId: long.slice(0, 256) });
+    expect(accessLines(harness, one)[0]!.upstreamRequestIds).toEqual([long.slice(0, 128)]);
   });
 
   it('a subscription: no line while it runs; one line when its client leaves, with the cost of all its updates', async () => {
@@ -540,13 +582,15 @@ describe.each(LANES)("the edge's own answers, %s lane", (lane) => {
     ['another scheme with a password', 'GET ftp://user:hunter2@127.0.0.1/nope HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n', 'ftp://127.0.0.1/nope'],
     ['an unparseable http target with a password', 'GET http://user:hunter2@[::1/nope HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n', 'http://[::1/nope'],
     ['a password holding a question mark', 'GET ftp://user:hunt?er2@127.0.0.1/nope HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n', 'ftp://127.0.0.1/nope'],
+    // Not encoded as RFC 3986 asks: the authority's last `@` ends the user and password.
+    ['a password holding an @', 'GET ftp://user:hunter2@hunt@127.0.0.1/nope HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n', 'ftp://127.0.0.1/nope'],
   ])('%s: the line names the path the edge routed by, and no password', async (_name, bytes, path) => {
     const from = harness.logs.length;
     const { text } = await rawExchange(harness.url, bytes);
     expect(text.startsWith('HTTP/1.1 404 '), text.slice(0, 100)).toBe(true);
     const line = await oneLine(from);
     expect(line).toMatchObject({ method: 'GET', path, status: 404 });
-    expect(JSON.stringify(line)).not.toMatch(/hunter2|hunt\?/);
+    expect(JSON.stringify(line)).not.toMatch(/hunter2|hunt\?|hunt@/);
   });
 
   it.each([
@@ -903,6 +947,28 @@ describe('ACCESS_LOG decides which requests get a line', () => {
 
   it.each(LANES)('errors, %s lane: every request that failed, and only those', async (lane) => {
     expect(await traffic({ ACCESS_LOG: 'errors' }, lane)).toEqual(ERRORS);
+  });
+
+  it.each(LANES)('errors, %s lane: a subscription its client ended by leaving is none (an event stream ends so)', async (lane) => {
+    const harness = await Harness.start({ lane, env: { ...liveEnv(), ACCESS_LOG: 'errors' } });
+    harnesses.push(harness);
+    putExecution(harness.upstream, 'ex_watched', 'workflow_running');
+    const controller = new AbortController();
+    const response = await harness.fetch('/graphql', {
+      method: 'POST',
+      headers: { authorization: AUTH, accept: 'text/event-stream', 'content-type': 'application/json' },
+      body: JSON.stringify({ query: 'subscription { executionUpdates(id: "ex_watched") { isFinal } }' }),
+      signal: controller.signal,
+    });
+    const reader = response.body!.getReader();
+    let text = '';
+    // Past graphql-sse's opening comment, to the first update.
+    while (!text.includes('event: next')) text += new TextDecoder().decode((await reader.read()).value);
+    controller.abort();
+    await waitFor(() => harness.instance.live.counts.subscriptions === 0, 'the watch to end');
+    await sleep(100);
+    expect(accessLines(harness)).toEqual([]);
+    // The same stream under ACCESS_LOG=all has its line (the test above): this one was left out, not lost.
   });
 
   it.each(LANES)('errors, %s lane: an answer the client hung up on is one', async (lane) => {
