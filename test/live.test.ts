@@ -50,6 +50,32 @@ describeEachLane('a client leaving an SSE watch', (lane) => {
     await expectPollingStopsAfter(harness, ['ex_abort'], () => watcher.stop());
   });
 
+  it('leaving cuts the poll upstream has not answered yet: the call ends at once, not at its deadline', async () => {
+    putExecution(harness.upstream, 'ex_poll_hangs', 'workflow_running');
+    const watcher = new Recorder(clients.for(harness), { id: 'ex_poll_hangs' });
+    await watcher.received(1);
+    harness.upstream.setFault('ex_poll_hangs', { kind: 'hang' });
+    await waitFor(() => harness.upstream.inFlight === 1, 'a poll hanging upstream');
+    const left = performance.now();
+    watcher.stop();
+    // UPSTREAM_TIMEOUT_MS is 10 s here.
+    await waitFor(() => harness.upstream.inFlight === 0, 'the hanging poll cut', 3_000);
+    expect(performance.now() - left).toBeLessThan(3_000);
+    await allStopped(harness);
+  });
+
+  it('events appended while every field of the execution stays the same are an update', async () => {
+    const record = putExecution(harness.upstream, 'ex_quiet_fields', 'workflow_running');
+    const watcher = new Recorder(clients.for(harness), { id: 'ex_quiet_fields' });
+    await watcher.received(1);
+    const more = advance(harness.upstream, 'ex_quiet_fields', 'workflow_running', 2);
+    // The same fields as before, `updatedAt` included: only the list grew.
+    harness.upstream.put({ execution: record.execution, events: harness.upstream.get('ex_quiet_fields')!.events });
+    await watcher.until((update) => update.newEvents.length > 0, 'the appended events');
+    expect(watcher.eventIds).toEqual(more);
+    watcher.stop();
+  });
+
   it('returning the iterator stops polling', async () => {
     putExecution(harness.upstream, 'ex_iterate', 'awaiting_payment');
     const client = clients.track(sseClient(harness));
