@@ -192,6 +192,10 @@ describe('the pollers\' slots', () => {
     slots.give('a');
     expect(slots.tryTake('a')).toBe(false);
     expect(slots.tryTake('c')).toBe(true);
+    // Exactly at its share, with no more than a share free: refused, so the last share stays for the others.
+    const few = new PollSlots(4, 2);
+    expect([few.tryTake('a'), few.tryTake('a'), few.tryTake('a')]).toEqual([true, true, false]);
+    expect([few.tryTake('b'), few.tryTake('b')]).toEqual([true, true]);
   });
 });
 

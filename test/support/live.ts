@@ -839,6 +839,25 @@ export function describeLiveBehaviour(transport: TransportName): void {
         await allStopped(faulty);
       });
 
+      it('a watch that joins during an outage gets the last reading and the notice at once', async () => {
+        const { upstream } = faulty;
+        const id = 'ex_outage_joined';
+        putExecution(upstream, id, 'workflow_running');
+        const first = new Recorder(clients.for(faulty), { id });
+        await first.received(1);
+        upstream.setFault(id, { kind: 'status', status: 500 });
+        await waitFor(() => first.errorCodes.length > 0, () => `an outage notice; so far ${first.describe()}`, 5_000);
+        const joined = new Recorder(clients.for(faulty), { id });
+        // Its poller gives each notice once per outage: a joiner not told now would hear of it only when it ended.
+        await joined.received(2, 1_000);
+        expect(joined.updates).toHaveLength(1);
+        expect(joined.errorCodes).toEqual(['UPSTREAM_UNAVAILABLE']);
+        upstream.setFault(id, undefined);
+        first.stop();
+        joined.stop();
+        await allStopped(faulty);
+      });
+
       it('after an outage notice, the first reading once upstream answers again is an update without errors though nothing changed; later unchanged polls push nothing', async () => {
         const { upstream } = faulty;
         const id = 'ex_outage_unchanged';
@@ -923,6 +942,27 @@ export function describeLiveBehaviour(transport: TransportName): void {
           // Polled every 25 ms otherwise; the caller's pause holds for its poller as for its queries.
           expect(polls[0]!.at - limitedAt, `polls at ${polls.map((call) => Math.round(call.at - limitedAt)).join(', ')} ms after the 429`).toBeGreaterThanOrEqual(950);
           expect(watcher.eventIds).toEqual(during);
+          watcher.stop();
+          await allStopped(own);
+        }));
+
+      it("a watch started during the caller's pause counts the outage from the 429 that began it: the notice comes at once when the two together reach LIVE_OUTAGE_NOTICE_MS", () =>
+        withHarness({ UPSTREAM_RETRY_AFTER_CAP_MS: '0', UPSTREAM_MAX_ATTEMPTS: '1', LIVE_OUTAGE_NOTICE_MS: '800' }, async (own) => {
+          const { upstream } = own;
+          const id = 'ex_joins_pause';
+          putExecution(upstream, id, 'workflow_running');
+          putExecution(upstream, 'ex_pauses_caller', 'workflow_running');
+          upstream.setFault('ex_pauses_caller', { kind: 'status', status: 429, headers: { 'retry-after': '1' } }, 1);
+          await own.query('query($id: ID!) { execution(id: $id) { id } }', { id: 'ex_pauses_caller' });
+          // 400 ms of the pause gone, 600 left: the outage reaches 800 ms before the pause ends, though the watch
+          // alone would wait only 600 ms and never reach it.
+          await sleep(400);
+          const watcher = new Recorder(clients.for(own), { id });
+          // The notice first, before any reading: counted from the watch's own start, it would come with none.
+          await watcher.received(1, 5_000);
+          expect(watcher.results[0]!.errors?.[0]?.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
+          await watcher.received(2, 5_000);
+          expect(watcher.updates).toHaveLength(1);
           watcher.stop();
           await allStopped(own);
         }));
@@ -1136,6 +1176,8 @@ export function describeLiveBehaviour(transport: TransportName): void {
         [404, 'NOT_FOUND'],
         [401, 'UNAUTHENTICATED'],
         [403, 'FORBIDDEN'],
+        // Upstream refused the request itself: asked again it refuses the same (a query gets BAD_USER_INPUT too).
+        [400, 'BAD_USER_INPUT'],
       ])('a %i after data: one error %s, then complete', async (status, code) => {
         const { upstream } = faulty;
         const id = `ex_gone_${status}`;
