@@ -32,6 +32,20 @@ const waitUntil = async (condition: () => boolean, timeoutMs = 5000) => {
   }
 };
 
+/** A POST of `query` whose client leaves at `leave()`: `settled` is the response when it came first, else 'left'. */
+function leavingRequest(h: Harness, query: string, variables?: Record<string, unknown>, authorization = AUTH): { leave: () => void; settled: Promise<Response | 'left'> } {
+  const controller = new AbortController();
+  const settled = h
+    .fetch('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization },
+      body: JSON.stringify({ query, variables }),
+      signal: controller.signal,
+    })
+    .catch(() => 'left' as const);
+  return { leave: () => controller.abort(), settled };
+}
+
 describe('retries', () => {
   it.each([502, 503, 504, 429])('retries HTTP %i and succeeds when upstream recovers', async (status) => {
     const h = await start({});
@@ -595,18 +609,10 @@ describe('circuit breaker', () => {
   it('the probe runs to its deadline when its caller leaves: a probe cancelled by its client neither closes the circuit nor is cut short', async () => {
     const h = await start({ env: { ...SINGLE_TENANT, UPSTREAM_TIMEOUT_MS: '600' } });
     await openOnHangs(h, 1_500);
-    const controller = new AbortController();
-    const pending = h
-      .fetch('/graphql', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: AUTH },
-        body: JSON.stringify({ query: '{ execution(id: "ex_demo_4") { id } }' }),
-        signal: controller.signal,
-      })
-      .catch((error: unknown) => error);
+    const probe = leavingRequest(h, '{ execution(id: "ex_demo_4") { id } }');
     await waitUntil(() => h.upstream.requests.length === 4);
-    controller.abort();
-    await pending;
+    probe.leave();
+    await probe.settled;
     await new Promise((resolve) => setTimeout(resolve, 100));
     // The probe is still upstream, and no call follows it there.
     expect(h.upstream.inFlight).toBe(1);
@@ -724,21 +730,10 @@ describe('bulkhead', () => {
     // One caller's two calls take both slots; another's two wait in the queue, and their clients leave.
     const running = ['ex_hang_1', 'ex_hang_2'].map((id) => h.query(ONE, { id }, { authorization: 'Bearer token-a' }));
     await waitUntil(() => h.upstream.inFlight === 2);
-    const leaving = ['ex_hang_3', 'ex_hang_4'].map((id) => {
-      const controller = new AbortController();
-      const pending = h
-        .fetch('/graphql', {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: 'Bearer token-b' },
-          body: JSON.stringify({ query: ONE, variables: { id } }),
-          signal: controller.signal,
-        })
-        .catch(() => undefined);
-      return { controller, pending };
-    });
+    const leaving = ['ex_hang_3', 'ex_hang_4'].map((id) => leavingRequest(h, ONE, { id }, 'Bearer token-b'));
     await new Promise((resolve) => setTimeout(resolve, 150));
-    for (const { controller } of leaving) controller.abort();
-    await Promise.all(leaving.map(({ pending }) => pending));
+    for (const each of leaving) each.leave();
+    await Promise.all(leaving.map(({ settled }) => settled));
     await new Promise((resolve) => setTimeout(resolve, 100));
     // The queue holds no one waiting: a third caller's call takes a place in it, and is served once a slot frees.
     const served = await h.query(ONE, { id: 'ex_demo_1' });
@@ -790,16 +785,10 @@ describe.each(LANES)('clients that leave (%s lane)', (lane) => {
   it('cancels upstream calls when the client disconnects', async () => {
     const h = await start({ lane, env: { UPSTREAM_TIMEOUT_MS: '10000' } });
     h.upstream.setFault('ex_demo_1', { kind: 'hang' });
-    const controller = new AbortController();
-    const pending = h.fetch('/graphql', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: AUTH },
-      body: JSON.stringify({ query: '{ execution(id: "ex_demo_1") { id } }' }),
-      signal: controller.signal,
-    }).catch((error: unknown) => error);
+    const client = leavingRequest(h, '{ execution(id: "ex_demo_1") { id } }');
     await waitUntil(() => h.upstream.inFlight === 1);
-    controller.abort();
-    await pending;
+    client.leave();
+    await client.settled;
     await waitUntil(() => h.upstream.inFlight === 0);
     // Nothing retried after the client left, and nothing held against upstream: the gateway cut the attempt itself.
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -813,16 +802,10 @@ describe.each(LANES)('clients that leave (%s lane)', (lane) => {
     // Jitter drawn at its most: the backoff is the whole 600 ms (a draw near 0 would retry before the client left).
     const random = vi.spyOn(Math, 'random').mockReturnValue(0.999);
     try {
-      const controller = new AbortController();
-      const pending = h.fetch('/graphql', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: AUTH },
-        body: JSON.stringify({ query: '{ execution(id: "ex_demo_1") { id } }' }),
-        signal: controller.signal,
-      }).catch((error: unknown) => error);
+      const client = leavingRequest(h, '{ execution(id: "ex_demo_1") { id } }');
       await waitUntil(() => h.upstream.requestsFor('ex_demo_1').length === 1);
-      controller.abort();
-      await pending;
+      client.leave();
+      await client.settled;
       // Past the backoff, with room for a slow machine: the retry woke, and went nowhere.
       await new Promise((resolve) => setTimeout(resolve, 1_000));
     } finally {
@@ -845,16 +828,10 @@ describe.each(LANES)('clients that leave (%s lane)', (lane) => {
     process.on('unhandledRejection', onCrash);
     try {
       const ids = ['ex_demo_1', 'ex_demo_2', 'ex_demo_3', 'ex_demo_4', 'ex_demo_5', 'ex_demo_6', 'ex_demo_7', 'ex_demo_8'];
-      const controller = new AbortController();
-      const leaving = h.fetch('/graphql', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: AUTH },
-        body: JSON.stringify({ query: 'query($ids: [ID!]!) { executions(ids: $ids) { id } }', variables: { ids } }),
-        signal: controller.signal,
-      }).catch(() => 'left');
+      const client = leavingRequest(h, 'query($ids: [ID!]!) { executions(ids: $ids) { id } }', { ids });
       await waitUntil(() => h.upstream.inFlight >= 3);
-      controller.abort();
-      expect(await leaving).toBe('left');
+      client.leave();
+      expect(await client.settled).toBe('left');
       await waitUntil(() => h.upstream.inFlight === 0);
       await new Promise((resolve) => setTimeout(resolve, 100));
       h.upstream.latencyMs = 0;
