@@ -759,10 +759,18 @@ export function servesDemoUpstream(env: Record<string, string | undefined> = pro
  * Variables of `env` that name no setting but come within one edit of one (two from 12 characters on; a
  * swap of two neighbours is one), compared in upper case: `METRIC_PORT`, `UPSTREAM_TIMEOUTMS`,
  * `OTEL_EXPORTER_OTLP_ENDPIONT`, `port`; or that have a setting's letters (lettersOf): `LOGLEVEL`,
- * `SHUTDOWN_GRACE_SECONDS`. Left alone, each was ignored in silence and its default used.
+ * `SHUTDOWN_GRACE_SECONDS`; or that other software reads Redis from (REDIS_ELSEWHERE: REDIS_URL).
+ * Left alone, each was ignored in silence and its default used.
  * Only names with an underscore or of a setting's own letters in another case are read, so `HOME` is no
  * `HOST`. Never the values: a misspelt `REDIS_KEY_SECRET` is still a secret.
  */
+/**
+ * Names other software reads Redis's address and credentials from (ioredis's own options, Bull, most
+ * frameworks' examples): set here, each was ignored in silence and the replica shared nothing. REDIS_URL
+ * holds them all (`redis://user:password@host:port/db`).
+ */
+const REDIS_ELSEWHERE = new Set(['REDIS_HOST', 'REDIS_PORT', 'REDIS_PASSWORD', 'REDIS_USERNAME', 'REDIS_USER', 'REDIS_DB']);
+
 export function nearMissSettings(env: Record<string, string | undefined> = process.env): NearMiss[] {
   const names = settingNames();
   const known = new Set(names);
@@ -773,6 +781,10 @@ export function nearMissSettings(env: Record<string, string | undefined> = proce
     const upper = variable.toUpperCase();
     if (known.has(upper)) {
       found.push({ variable, setting: upper });
+      continue;
+    }
+    if (REDIS_ELSEWHERE.has(upper)) {
+      found.push({ variable, setting: 'REDIS_URL' });
       continue;
     }
     const sameLetters = upper.length >= 6 ? byLetters.get(lettersOf(upper)) : undefined;

@@ -497,6 +497,17 @@ describe('variables that nearly name a setting', () => {
     expect(new Set(letters).size).toBe(letters.length);
   });
 
+  it("names REDIS_URL for the variables other software reads Redis from, which it holds all of, in any case", () => {
+    expect(nearMissSettings({ REDIS_HOST: 'redis', REDIS_PORT: '6379', REDIS_PASSWORD: 'secret', REDIS_USERNAME: 'gw', REDIS_USER: 'gw', redis_db: '2' })).toEqual([
+      { variable: 'REDIS_HOST', setting: 'REDIS_URL' },
+      { variable: 'REDIS_PORT', setting: 'REDIS_URL' },
+      { variable: 'REDIS_PASSWORD', setting: 'REDIS_URL' },
+      { variable: 'REDIS_USERNAME', setting: 'REDIS_URL' },
+      { variable: 'REDIS_USER', setting: 'REDIS_URL' },
+      { variable: 'redis_db', setting: 'REDIS_URL' },
+    ]);
+  });
+
   it("leaves alone the settings themselves, a machine's own variables and OpenTelemetry's, however close in letters", () => {
     const env = Object.fromEntries(settingNames().map((name) => [name, 'x']));
     expect(nearMissSettings(env)).toEqual([]);
