@@ -184,6 +184,9 @@ describeEachLane('a watch whose source fails mid-stream', (lane) => {
     expect(ours[0]).toMatchObject({ requestId, msg: 'operation failed unexpectedly; the client got "Unexpected error."' });
     // Yoga's logger skips what the gateway logged: no second line for the same error.
     expect(lines).toHaveLength(1);
+    // The stream's access line names the error it ended with, though no update carried it.
+    await waitFor(() => harness.logs.some((line) => line.component === 'access' && line.requestId === requestId), 'the access line');
+    expect(harness.logs.find((line) => line.component === 'access' && line.requestId === requestId)).toMatchObject({ msg: 'subscription ended', errorCodes: ['INTERNAL_SERVER_ERROR'] });
   });
 });
 
