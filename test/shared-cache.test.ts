@@ -84,6 +84,12 @@ function ask(harness: Harness, id: string, authorization = AUTH): Promise<GraphQ
   return harness.query<ExecutionData>(QUERY, { id }, { authorization });
 }
 
+/**
+ * How long a replica may take to find a Redis that came back: ioredis waits up to 2 s between tries
+ * (src/shared-state/redis-store.ts), and a loaded CI machine once took more than the 3 s left of the default wait.
+ */
+const RECONNECT_MS = 15_000;
+
 /** Polls `condition` until it holds; fails after `timeoutMs` with `what`. */
 async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
   const deadline = performance.now() + timeoutMs;
@@ -695,8 +701,8 @@ describe.each(LANES)('Redis unreachable, %s lane', (lane) => {
     expect((await ready(b)).body.redis).toBe('degraded');
 
     await server.start();
-    await waitFor('A reports redis connected', async () => (await ready(a)).body.redis === 'connected');
-    await waitFor('B reports redis connected', async () => (await ready(b)).body.redis === 'connected');
+    await waitFor('A reports redis connected', async () => (await ready(a)).body.redis === 'connected', RECONNECT_MS);
+    await waitFor('B reports redis connected', async () => (await ready(b)).body.redis === 'connected', RECONNECT_MS);
     expect(await metric(a, 'gateway_redis_up')).toBe(1);
     expect(await metric(b, 'gateway_redis_up')).toBe(1);
     expect(backLines(a)).toHaveLength(1);
@@ -777,7 +783,7 @@ describe.each(LANES)('Redis unreachable, %s lane', (lane) => {
     for (const each of [a, b]) expect(String(lossLines(each).at(-1)!.reason ?? '')).toMatch(/^(?:the connection closed|.*ECONN)/);
 
     await server.start();
-    await waitFor('both reconnected', async () => (await ready(a)).body.redis === 'connected' && (await ready(b)).body.redis === 'connected');
+    await waitFor('both reconnected', async () => (await ready(a)).body.redis === 'connected' && (await ready(b)).body.redis === 'connected', RECONNECT_MS);
     expect(backLines(a)).toHaveLength(linesBefore[0]!.back + 1);
     expect(backLines(b)).toHaveLength(linesBefore[1]!.back + 1);
     expect(await metric(a, 'gateway_redis_up')).toBe(1);
