@@ -287,6 +287,18 @@ describe.each(LANES)('one line per request, %s lane', (lane) => {
     expect(accessLines(harness, from)[0]).toMatchObject({ operationName: 'CutOff', status: 200, errorCodes: [], aborted: true });
   });
 
+  it('a client that resets mid-body: the 400 the pipeline decided, BAD_REQUEST and aborted, though node never began that answer', async () => {
+    const from = harness.logs.length;
+    const socket = connect(Number(new URL(harness.url).port), '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.write('POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{"query":');
+    await sleep(100);
+    socket.resetAndDestroy();
+    await eventually(() => expect(accessLines(harness, from)).toHaveLength(1));
+    // An answer node never began has its default statusCode, 200: the line keeps the status the pipeline decided.
+    expect(accessLines(harness, from)[0]).toMatchObject({ method: 'POST', status: 400, errorCodes: ['BAD_REQUEST'], aborted: true });
+  });
+
   it('errors: the codes the client sees, each once, and the HTTP status', async () => {
     const cases: Array<{ send: () => Promise<unknown>; status: number; errorCodes: string[]; operationType?: string; operationName?: string }> = [
       { send: () => harness.query(STATUS, { id: 'ex_missing' }), status: 200, errorCodes: ['NOT_FOUND'], operationType: 'query', operationName: 'ExecutionStatus' },
