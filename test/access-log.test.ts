@@ -804,6 +804,24 @@ describe.each(LANES)('a subscription refused as it starts gets a subscription\'s
       await eventually(() => expect(harness.instance.live.counts.subscriptions).toBe(0));
     });
   }
+
+  it('over HTTP with an Accept of JSON only: its 406, one line, though its stream ended before the answer was made', async () => {
+    putExecution(harness.upstream, 'ex_unserved', 'workflow_running');
+    const from = harness.logs.length;
+    const answer = await harness.fetch('/graphql', {
+      method: 'POST',
+      headers: { authorization: AUTH, accept: 'application/json', 'content-type': 'application/json' },
+      body: JSON.stringify({ query: 'subscription Unserved { executionUpdates(id: "ex_unserved") { isFinal } }' }),
+    });
+    expect(answer.status).toBe(406);
+    await answer.text();
+    await eventually(() => expect(accessLines(harness, from)).toHaveLength(1));
+    // A line written as the stream ended, before the status was known, would be a second one, with no status.
+    await sleep(200);
+    expect(accessLines(harness, from)).toEqual([
+      expect.objectContaining({ msg: 'subscription ended', transport: 'http', operationName: 'Unserved', status: 406, errorCodes: ['BAD_REQUEST'], upstreamCalls: 0 }),
+    ]);
+  });
 });
 
 // ---------------------------------------------------------------------------
