@@ -697,6 +697,8 @@ describe.each(LANES)('clientAddress and TRUSTED_PROXIES, %s lane', (lane) => {
       expect(text).toMatch(/^HTTP\/1\.1 408 /);
       await eventually(() => expect(accessLines(harness, from)).toHaveLength(1));
       expect(accessLines(harness, from)[0]).toMatchObject({ status: 408, clientAddress: '203.0.113.9' });
+      // The 408 went out whole, raw on the socket: node's response of the request, never written, is not the answer.
+      expect(accessLines(harness, from)[0]!.aborted).toBeUndefined();
       from = harness.logs.length;
       await rawExchange(
         harness.url,
