@@ -394,9 +394,9 @@ describe('every trace sampled (OTEL_TRACES_SAMPLER_ARG=1)', () => {
       expect(forwarded.spanId).not.toBe('0000000000000000');
     });
 
-    it('a live poll is a root span of its own, its attempt a CLIENT child whose context upstream receives', async () => {
+    it.each(STREAMING)('a live poll over %s is a root span of its own, its attempt a CLIENT child whose context upstream receives', async (transport) => {
       const parent = incoming();
-      const results = await send(harness, 'SSE (POST)', 'subscription ExecutionUpdates { executionUpdates(id: "ex_demo_6") { isFinal } }', { traceparent: parent.header });
+      const results = await send(harness, transport, 'subscription ExecutionUpdates { executionUpdates(id: "ex_demo_6") { isFinal } }', { traceparent: parent.header });
       expect(results).toEqual([{ data: { executionUpdates: { isFinal: true } } }]);
       await eventually(() => expect(spans()).toHaveLength(3));
       const [server] = servers(spans());
