@@ -17,6 +17,7 @@ import { FakeUpstream } from '../src/demo/fake-upstream.js';
 import { AUTH, Harness } from './support/harness.js';
 import { advance, allStopped, AUTH_A, liveEnv, putExecution, sleep, startLiveHarness, TOKENS, waitFor } from './support/live.js';
 import { RedisServer } from './support/redis.js';
+import { nextWithin, shape, type Steps } from './support/watch-steps.js';
 
 const SECRET = 'a-test-secret-of-at-least-32-characters';
 
@@ -26,7 +27,6 @@ beforeAll(async () => {
 });
 afterAll(() => harness.close());
 
-type Steps = AsyncIterator<WatchStep>;
 const opened: Steps[] = [];
 afterEach(async () => {
   for (const steps of opened.splice(0)) await steps.return?.();
@@ -48,25 +48,6 @@ async function watchedThenJoined(id: string): Promise<{ first: Steps; late: Step
   expect(shape(await nextWithin(first))).toMatchObject({ kind: 'update', status: 'WORKFLOW_RUNNING' });
   return { first, late: admit(id) };
 }
-
-/** The watch's next step, or 'silent' when none comes within `ms` (a watch left without polls waits for LIVE_MAX_WATCH_MS, 6 h). */
-async function nextWithin(steps: Steps, ms = 2_000): Promise<WatchStep | 'done' | 'silent'> {
-  let timer: NodeJS.Timeout | undefined;
-  const silent = new Promise<'silent'>((resolve) => (timer = setTimeout(() => resolve('silent'), ms)));
-  try {
-    const step = await Promise.race([steps.next(), silent]);
-    return step === 'silent' ? step : step.done ? 'done' : step.value;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-const shape = (step: WatchStep | 'done' | 'silent') =>
-  typeof step === 'string'
-    ? step
-    : step.kind === 'update'
-      ? { kind: 'update', status: statusOf(step.execution), isFinal: step.isFinal, endReason: step.endReason }
-      : { kind: step.kind, code: step.error.extensions.code };
 
 /** Waits for every poller of `replicas` to stop, then expects every count at 0. */
 async function allBackToZero(...replicas: Harness[]): Promise<void> {

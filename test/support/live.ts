@@ -414,7 +414,7 @@ export function tampered(cursor: string): string {
  * This query only sets the test up: both lanes' watches of a cursor no reading holds failed here, 2 s in, in 1 of
  * 15 runs beside a CPU burner. Any other error fails at once, naming it.
  */
-async function eventCursors(harness: Harness, id: string): Promise<string[]> {
+export async function eventCursors(harness: Harness, id: string): Promise<string[]> {
   const deadline = performance.now() + 10_000;
   for (;;) {
     const page = await harness.query<{ execution: { events: { edges: Array<{ cursor: string }> } } | null }>(
@@ -431,7 +431,7 @@ async function eventCursors(harness: Harness, id: string): Promise<string[]> {
 const LATE_UPSTREAM = ['UPSTREAM_TIMEOUT', 'UPSTREAM_UNAVAILABLE'];
 
 /** A 200 envelope of `execution` with `events` as given (a list or not), as upstream would send it. */
-function envelopeOf(execution: unknown, events: unknown): string {
+export function envelopeOf(execution: unknown, events: unknown): string {
   return JSON.stringify({ code: 200, data: { execution, events, message: 'ok' }, message: 'ok', requestId: 'odd' });
 }
 

@@ -1,0 +1,195 @@
+/**
+ * A watch's steps for each reading its poller hands it, on the live layer itself (`LiveExecutions.watch`): the
+ * test sets each reading upstream gives and counts them, which a client over SSE or WebSocket cannot do (its
+ * reads race the polls). What is refused before any call, a resumed watch waiting for the event its
+ * `eventsAfter` names, a watch ended before it was read, and the drain. Each test ends with every count at 0.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { encodeStartCursor } from '../src/domain/event-cursor.js';
+import { MAX_RESUME_MISSES, type WatchScope } from '../src/live/live-executions.js';
+import { callerOf } from '../src/upstream/caller.js';
+import { AUTH, type Harness } from './support/harness.js';
+import { advance, allStopped, envelopeOf, eventCursors, putExecution, sleep, startLiveHarness, waitFor } from './support/live.js';
+import { nextWithin, settledWithin, shape, type Steps } from './support/watch-steps.js';
+
+/** The demo caller's scope, counting the client-gone listeners a watch holds. */
+function scopeOf(listening = { count: 0 }): WatchScope {
+  return {
+    caller: callerOf(AUTH),
+    onClientGone: () => {
+      listening.count++;
+      return () => void listening.count--;
+    },
+  };
+}
+
+const opened: Steps[] = [];
+
+/** Admits a watch of `id` by the demo caller on `harness`: nothing is read yet. */
+function admit(harness: Harness, id: string, eventsAfter?: string, scope = scopeOf()): Steps {
+  const steps = harness.instance.live.watch(scope, { id, eventsAfter: eventsAfter ?? null })[Symbol.asyncIterator]();
+  opened.push(steps);
+  return steps;
+}
+
+async function allBackToZero(harness: Harness): Promise<void> {
+  for (const steps of opened.splice(0)) await steps.return?.();
+  harness.upstream.reset();
+  await allStopped(harness);
+  expect(harness.instance.live.counts).toEqual({ subscriptions: 0, pollers: 0, unread: 0 });
+}
+
+/**
+ * Readings of a running execution `id` that hold only its first two of four events, each differing from the one
+ * before (a new `updatedAt`), as readings that move on do; and the cursor of the fourth, which none of them holds.
+ */
+async function readingsWithoutTheEvent(harness: Harness, id: string): Promise<{ cursor: string; moveOn: (events?: 'absent') => Promise<void> }> {
+  const { upstream } = harness;
+  putExecution(upstream, id, 'workflow_running', { eventCount: 4 });
+  const cursor = (await eventCursors(harness, id))[3]!;
+  const stored = upstream.get(id)!;
+  let reading = 0;
+  /** The next reading is set; once a watch polls, resolves once a poll began after it was set. */
+  const moveOn = async (events?: 'absent') => {
+    reading++;
+    const execution = { ...stored.execution, updatedAt: new Date(Date.UTC(2026, 2, 1, 14, 0, reading)).toISOString() };
+    upstream.setFault(id, { kind: 'body', body: envelopeOf(execution, events === 'absent' ? undefined : stored.events.slice(0, 2)) });
+    if (harness.instance.live.counts.pollers === 0) return;
+    // The poll under way may have read the reading before: the one after it began after this one was set.
+    const polls = upstream.requestsFor(id).length;
+    await waitFor(() => upstream.requestsFor(id).length >= polls + 2, 'a poll of the new reading');
+  };
+  return { cursor, moveOn };
+}
+
+describe('a watch on the live layer', () => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await startLiveHarness('fast', { UPSTREAM_MAX_ATTEMPTS: '1', LIVE_MAX_UNREAD_SUBSCRIPTIONS: '2' });
+  });
+  afterAll(() => harness.close());
+  afterEach(() => allBackToZero(harness));
+
+  it('is refused before any call without a caller, and for an id outside the allowed pattern', () => {
+    expect(() => harness.instance.live.watch({ caller: null, onClientGone: () => () => undefined }, { id: 'ex_nobody' })).toThrow(
+      expect.objectContaining({ extensions: expect.objectContaining({ code: 'UNAUTHENTICATED' }) }),
+    );
+    expect(() => admit(harness, 'ex/../admin')).toThrow(expect.objectContaining({ extensions: expect.objectContaining({ code: 'BAD_USER_INPUT' }) }));
+    expect(harness.upstream.requests).toHaveLength(0);
+    expect(harness.instance.live.counts).toEqual({ subscriptions: 0, pollers: 0, unread: 0 });
+  });
+
+  it('joining a poller that has no reading yet is unread too, and counts against LIVE_MAX_UNREAD_SUBSCRIPTIONS', () => {
+    putExecution(harness.upstream, 'ex_unread', 'workflow_running');
+    admit(harness, 'ex_unread');
+    admit(harness, 'ex_unread');
+    expect(harness.instance.live.counts).toEqual({ subscriptions: 2, pollers: 1, unread: 2 });
+    expect(() => admit(harness, 'ex_unread')).toThrow(expect.objectContaining({ extensions: expect.objectContaining({ code: 'TOO_MANY_SUBSCRIPTIONS' }) }));
+    expect(harness.instance.live.counts).toEqual({ subscriptions: 2, pollers: 1, unread: 2 });
+  });
+
+  it('ended before it was ever read: read then, it is done, calls nothing and holds no listener', async () => {
+    putExecution(harness.upstream, 'ex_ended_unread', 'workflow_running');
+    const listening = { count: 0 };
+    const steps = admit(harness, 'ex_ended_unread', undefined, scopeOf(listening));
+    await steps.return!();
+    expect(await steps.next()).toEqual({ done: true, value: undefined });
+    await sleep(100);
+    expect(listening.count).toBe(0);
+    expect(harness.upstream.requestsFor('ex_ended_unread')).toHaveLength(0);
+  });
+
+  it(`resumed from an event no reading holds: refused with BAD_USER_INPUT at the ${MAX_RESUME_MISSES}rd changed reading without it, not before`, async () => {
+    const id = 'ex_resume_misses';
+    const { cursor, moveOn } = await readingsWithoutTheEvent(harness, id);
+    await moveOn();
+    const steps = admit(harness, id, cursor);
+    // The first reading without it: the client keeps its place.
+    expect(await nextWithin(steps)).toMatchObject({ kind: 'update', cursor, newEvents: [], isFinal: false });
+    const next = steps.next();
+    for (let reading = 2; reading < MAX_RESUME_MISSES; reading++) {
+      await moveOn();
+      expect(await settledWithin(next, 100)).toBe('silent');
+    }
+    await moveOn();
+    expect(shape(await settledWithin(next))).toEqual({ kind: 'failed', code: 'BAD_USER_INPUT' });
+  });
+
+  it(`resumed, a first reading with no events list is no miss (the next may have one): ${MAX_RESUME_MISSES} with a list lacking the event are`, async () => {
+    const id = 'ex_resume_unlisted';
+    const { cursor, moveOn } = await readingsWithoutTheEvent(harness, id);
+    await moveOn('absent');
+    const steps = admit(harness, id, cursor);
+    expect(await nextWithin(steps)).toMatchObject({ kind: 'update', cursor, newEvents: [], isFinal: false });
+    const next = steps.next();
+    for (let reading = 1; reading < MAX_RESUME_MISSES; reading++) {
+      await moveOn();
+      expect(await settledWithin(next, 100)).toBe('silent');
+    }
+    await moveOn();
+    expect(shape(await settledWithin(next))).toEqual({ kind: 'failed', code: 'BAD_USER_INPUT' });
+  });
+
+  it('resumed on a finished execution whose list lacks the event: BAD_USER_INPUT at its one reading, as no later one comes', async () => {
+    const id = 'ex_resume_finished';
+    putExecution(harness.upstream, id, 'workflow_running', { eventCount: 4 });
+    const cursor = (await eventCursors(harness, id))[3]!;
+    const stored = harness.upstream.get(id)!;
+    harness.upstream.setFault(id, { kind: 'body', body: envelopeOf({ ...stored.execution, status: 'workflow_succeeded' }, stored.events.slice(0, 2)) });
+    expect(shape(await nextWithin(admit(harness, id, cursor)))).toEqual({ kind: 'failed', code: 'BAD_USER_INPUT' });
+  });
+
+  it('resumed from the start of the list, on an execution with no events yet: its first update carries none and the start cursor', async () => {
+    const id = 'ex_resume_empty';
+    putExecution(harness.upstream, id, 'workflow_running', { eventCount: 0 });
+    const start = encodeStartCursor(id);
+    expect(await nextWithin(admit(harness, id, start))).toMatchObject({ kind: 'update', cursor: start, newEvents: [] });
+  });
+});
+
+describe('a watch that reaches LIVE_MAX_WATCH_MS', () => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await startLiveHarness('fast', { UPSTREAM_MAX_ATTEMPTS: '1', LIVE_MAX_WATCH_MS: '1000' });
+  });
+  afterAll(() => harness.close());
+  afterEach(() => allBackToZero(harness));
+
+  it('while resumed and still waiting for its event: the final update keeps the cursor the client sent, not the start of the list', async () => {
+    const id = 'ex_resume_limit';
+    const { cursor, moveOn } = await readingsWithoutTheEvent(harness, id);
+    await moveOn();
+    const steps = admit(harness, id, cursor);
+    expect(await nextWithin(steps)).toMatchObject({ kind: 'update', cursor, isFinal: false });
+    expect(await nextWithin(steps, 3_000)).toMatchObject({ kind: 'update', cursor, newEvents: [], isFinal: true, endReason: 'WATCH_TIME_LIMIT' });
+  });
+});
+
+describe('a watch when the process drains', () => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await startLiveHarness('fast', { UPSTREAM_MAX_ATTEMPTS: '1' });
+  });
+  afterAll(() => harness.close());
+
+  it('ends with SHUTTING_DOWN, though a newer reading came before it was read; one that ended already is not counted; later ones are refused', async () => {
+    const id = 'ex_drained';
+    putExecution(harness.upstream, id, 'workflow_running');
+    const running = admit(harness, id);
+    const ended = admit(harness, id);
+    expect(shape(await nextWithin(running))).toMatchObject({ kind: 'update', status: 'WORKFLOW_RUNNING' });
+    expect(shape(await nextWithin(ended))).toMatchObject({ kind: 'update', status: 'WORKFLOW_RUNNING' });
+    await ended.return!();
+
+    expect(harness.instance.live.shutDown()).toBe(1);
+    // Not read yet, the watch still holds its poller, which reads on: the newer reading must not replace the end.
+    const polls = harness.upstream.requestsFor(id).length;
+    advance(harness.upstream, id, 'workflow_waiting', 1);
+    await waitFor(() => harness.upstream.requestsFor(id).length >= polls + 2, 'a poll of the newer reading');
+    expect(shape(await nextWithin(running))).toEqual({ kind: 'failed', code: 'SHUTTING_DOWN' });
+    expect(await nextWithin(running)).toBe('done');
+
+    expect(() => admit(harness, id)).toThrow(expect.objectContaining({ extensions: expect.objectContaining({ code: 'SHUTTING_DOWN' }) }));
+    await allBackToZero(harness);
+  });
+});
