@@ -209,8 +209,8 @@ describe('one caller watching many executions', () => {
   });
 
   it("holds its share of the pollers' upstream slots: another caller's watch is polled while its polls hang", async () => {
-    // 8 calls in flight, half of them the pollers': 4 slots, a caller's share one (25%).
-    harness = await Harness.start({ env: liveEnv({ UPSTREAM_MAX_CONCURRENT: '8', UPSTREAM_MAX_CONCURRENT_PER_CALLER: '8', UPSTREAM_TIMEOUT_MS: '20000', METRICS: 'api' }), upstream: { tokens: TOKENS } });
+    // 9 calls in flight, half of them the pollers' (4.5, rounded down): 4 slots, a caller's share one (25%).
+    harness = await Harness.start({ env: liveEnv({ UPSTREAM_MAX_CONCURRENT: '9', UPSTREAM_MAX_CONCURRENT_PER_CALLER: '9', UPSTREAM_TIMEOUT_MS: '20000', METRICS: 'api' }), upstream: { tokens: TOKENS } });
     const h = harness;
     const hanging = Array.from({ length: 8 }, (_, i) => `ex_hang_a_${i}`);
     for (const id of hanging) {

@@ -8,6 +8,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { encodeStartCursor } from '../src/domain/event-cursor.js';
 import { MAX_RESUME_MISSES, type WatchScope } from '../src/live/live-executions.js';
 import { callerOf } from '../src/upstream/caller.js';
+import { entryBytes } from '../src/upstream/entry-bytes.js';
+import { makeExecution } from '../src/demo/demo-data.js';
+import type { UpstreamEvent } from '../src/upstream/envelope.js';
 import { AUTH, type Harness } from './support/harness.js';
 import { advance, allStopped, envelopeOf, eventCursors, putExecution, sleep, startLiveHarness, waitFor } from './support/live.js';
 import { nextWithin, settledWithin, shape, type Steps } from './support/watch-steps.js';
@@ -130,6 +133,34 @@ describe('a watch on the live layer', () => {
     expect(shape(await settledWithin(next))).toEqual({ kind: 'failed', code: 'BAD_USER_INPUT' });
   });
 
+  it('not read past its outage notice when upstream answers again: the update that ends the notice comes when read, with no further change upstream', async () => {
+    const id = 'ex_outage_unread';
+    putExecution(harness.upstream, id, 'workflow_running');
+    const steps = admit(harness, id);
+    expect(shape(await nextWithin(steps))).toMatchObject({ kind: 'update', status: 'WORKFLOW_RUNNING' });
+    harness.upstream.setFault(id, { kind: 'status', status: 503 });
+    expect(shape(await nextWithin(steps))).toEqual({ kind: 'outage', code: 'UPSTREAM_UNAVAILABLE' });
+    // The step was taken, the next not yet asked for: the reading that comes meanwhile must not wait for another.
+    const polls = harness.upstream.requestsFor(id).length;
+    harness.upstream.setFault(id, undefined);
+    await waitFor(() => harness.upstream.requestsFor(id).length >= polls + 2, 'a poll answered again');
+    expect(shape(await nextWithin(steps))).toEqual({ kind: 'update', status: 'WORKFLOW_RUNNING', isFinal: false, endReason: null });
+  });
+
+  it('resumed and still waiting for its event after an outage notice: told when upstream answers again, though a newer reading came before it read', async () => {
+    const id = 'ex_resume_outage';
+    const { cursor, moveOn } = await readingsWithoutTheEvent(harness, id);
+    await moveOn();
+    const steps = admit(harness, id, cursor);
+    expect(await nextWithin(steps)).toMatchObject({ kind: 'update', cursor });
+    harness.upstream.setFault(id, { kind: 'status', status: 503 });
+    expect(shape(await nextWithin(steps))).toEqual({ kind: 'outage', code: 'UPSTREAM_UNAVAILABLE' });
+    // Upstream answers again, then moves on, both before the watch reads: the update that ends the notice still comes.
+    await moveOn();
+    await moveOn();
+    expect(await nextWithin(steps)).toMatchObject({ kind: 'update', cursor, newEvents: [], isFinal: false });
+  });
+
   it('resumed on a finished execution whose list lacks the event: BAD_USER_INPUT at its one reading, as no later one comes', async () => {
     const id = 'ex_resume_finished';
     putExecution(harness.upstream, id, 'workflow_running', { eventCount: 4 });
@@ -144,6 +175,66 @@ describe('a watch on the live layer', () => {
     putExecution(harness.upstream, id, 'workflow_running', { eventCount: 0 });
     const start = encodeStartCursor(id);
     expect(await nextWithin(admit(harness, id, start))).toMatchObject({ kind: 'update', cursor: start, newEvents: [] });
+  });
+});
+
+describe('a watch resumed from a query cursor where its own order and upstream\'s part', () => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await startLiveHarness('fast', { UPSTREAM_MAX_ATTEMPTS: '1' });
+  });
+  afterAll(() => harness.close());
+  afterEach(() => allBackToZero(harness));
+
+  // An event without an id is named by its place (`#<position>`). Inserted by upstream after e1, it is `#1` in a
+  // query's list [e1, #1, e2, e3], and last in the watch's [e1, e2, e3, #3], whose orders part at 1: the cursor
+  // names that very place.
+  it('an event without an id, inserted where the orders part: starts there, with every event after it in the watch\'s order', async () => {
+    const id = 'ex_resume_parting';
+    const record = putExecution(harness.upstream, id, 'workflow_running', { eventCount: 3 });
+    const watching = admit(harness, id);
+    expect(await nextWithin(watching)).toMatchObject({ kind: 'update', newEvents: [] });
+    const [e1, e2, e3] = record.events as [UpstreamEvent, UpstreamEvent, UpstreamEvent];
+    // Same createdAt as e1: upstream lists it after e1, before e2.
+    const { id: _dropped, ...bare } = e1;
+    const nameless = bare as unknown as UpstreamEvent;
+    harness.upstream.put({ execution: { ...record.execution, updatedAt: '2026-03-01T13:30:00.000Z' }, events: [e1, nameless, e2, e3] });
+    const inserted = await nextWithin(watching);
+    expect(inserted !== 'silent' && inserted !== 'done' && inserted.kind === 'update' && inserted.newEvents.length).toBe(1);
+    const page = await harness.query<{ execution: { events: { nodes: Array<{ id: string }>; pageInfo: { endCursor: string } } } }>(
+      'query ($id: ID!) { execution(id: $id) { events(first: 2) { nodes { id } pageInfo { endCursor } } } }',
+      { id },
+    );
+    expect(page.data?.execution.events.nodes.map((node) => node.id)).toEqual([e1.id, '#1']);
+    const step = await nextWithin(admit(harness, id, page.data!.execution.events.pageInfo.endCursor));
+    expect(step !== 'silent' && step !== 'done' && step.kind === 'update' && step.newEvents.map((edge) => edge.node.source.id ?? '(no id)')).toEqual([e2.id, e3.id, '(no id)']);
+  });
+});
+
+describe('a reading exactly at LIVE_MAX_HELD_BYTES', () => {
+  const id = 'ex_held_exactly';
+  const record = makeExecution({ id, status: 'workflow_running', eventCount: 5 });
+  const body = envelopeOf(record.execution, record.events);
+  const held = entryBytes({ bodyBytes: Buffer.byteLength(body) });
+
+  it.each([
+    ['kept', held, undefined],
+    ['refused one byte under it', held - 1, 'TOO_MANY_SUBSCRIPTIONS'],
+  ])('is %s', async (_title, bound, code) => {
+    const harness = await startLiveHarness('fast', { LIVE_MAX_HELD_BYTES: String(bound), CALLER_SHARE_PERCENT: '100' });
+    try {
+      harness.upstream.put(record);
+      harness.upstream.setFault(id, { kind: 'body', body });
+      const step = await nextWithin(admit(harness, id));
+      if (code) expect(shape(step)).toEqual({ kind: 'failed', code });
+      else {
+        expect(shape(step)).toMatchObject({ kind: 'update', status: 'WORKFLOW_RUNNING' });
+        expect(harness.instance.live.heldBytes).toBe(bound);
+      }
+      await allBackToZero(harness);
+    } finally {
+      await harness.close();
+    }
   });
 });
 

@@ -524,8 +524,11 @@ class Watch implements AsyncIterableIterator<WatchStep>, Watcher {
         yield { kind: 'update', execution, newEvents: [], cursor, isFinal: true, endReason: 'WATCH_TIME_LIMIT' };
         return;
       }
-      await new Promise<void>((resolve) => (this.#wake = resolve));
-      this.#wake = undefined;
+      // What was told while this watch stood at a step its client had not yet asked past woke nobody: read it first.
+      if (this.#news === undefined && this.#outage === undefined) {
+        await new Promise<void>((resolve) => (this.#wake = resolve));
+        this.#wake = undefined;
+      }
     }
   }
 }
