@@ -509,10 +509,8 @@ class Watch implements AsyncIterableIterator<WatchStep>, Watcher {
           position = next;
           const rest = position < execution.events.length;
           const isFinal = terminal && !rest;
-          if (first || edges.length > 0 || isFinal || !rest) {
-            const cursor = cursorBefore(execution, position);
-            yield { kind: 'update', execution, newEvents: edges, cursor, isFinal, endReason: isFinal ? 'EXECUTION_ENDED' : null };
-          }
+          // Every pass is an update: one with no edge has reached the end of the list (a changed field, or events the filter left out).
+          yield { kind: 'update', execution, newEvents: edges, cursor: cursorBefore(execution, position), isFinal, endReason: isFinal ? 'EXECUTION_ENDED' : null };
           if (isFinal) return;
         } while (position < execution.events.length);
         continue;
