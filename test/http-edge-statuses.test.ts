@@ -316,6 +316,26 @@ describe.each(LANES)('the status of an edge refusal (%s lane)', (lane) => {
     expect(text).toContain('{"data":{"__typename":"Query"}');
   });
 
+  it('answers `*` asked with any other method than OPTIONS as no resource: the 404 of any path it does not serve', async () => {
+    const { text } = await rawExchange(harness.url, 'GET * HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-Id: star-get\r\nConnection: close\r\n\r\n', { giveUpMs: 3_000 });
+    const answer = parse(text);
+    expect(answer.status, text.slice(0, 300)).toBe(404);
+    expect(answer.headers['x-request-id']).toBe('star-get');
+    expect(answer.headers.allow).toBeUndefined();
+    expect(JSON.parse(answer.body)).toMatchObject({ errors: [{ extensions: { code: 'BAD_REQUEST' } }] });
+  });
+
+  it("serves a GET whose body is labelled gzip: a GET's body is never read, so its coding does not matter", async () => {
+    const { text } = await rawExchange(
+      harness.url,
+      'GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\nContent-Encoding: gzip\r\nContent-Length: 4\r\nConnection: close\r\n\r\nabcd',
+      { giveUpMs: 3_000 },
+    );
+    const answer = parse(text);
+    expect(answer.status, text.slice(0, 300)).toBe(200);
+    expect(JSON.parse(answer.body)).toMatchObject({ data: { __typename: 'Query' } });
+  });
+
   it("answers trailer fields past what the parser reads with a 431 about trailers, with the request's id and CORS headers", async () => {
     const chunk = `${TYPENAME.length.toString(16)}\r\n${TYPENAME}\r\n`;
     const trailer = `x-trailer: ${'t'.repeat(70_000)}\r\n`;

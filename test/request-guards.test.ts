@@ -812,6 +812,19 @@ describe.each(LANES)('request guards (%s lane)', (lane) => {
       expect(answer.body.data).toEqual({ __typename: 'Query' });
     });
 
+    it('answers an empty body labelled gzip as the empty body it is, not 415: there is nothing to decode', async () => {
+      const answer = await send('/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', accept: 'application/json', authorization: AUTH },
+        body: '',
+      });
+      expect(answer.status).toBe(400);
+      expect(answer.body.errors![0]!.extensions).toEqual({ code: 'BAD_REQUEST' });
+      expect(answer.body.errors![0]!.message).not.toContain('Content-Encoding');
+      expect(answer.headers.get('accept-encoding')).toBeNull();
+      expect(harness.upstream.requests).toHaveLength(0);
+    });
+
     // text/html is GraphiQL's page, which only a GET gets: a POST taking only it ran its operation, upstream calls
     // included (and was told to send its body, 100 Continue), for Yoga's 406 at the end.
     it.each(['application/xml', 'application/json; charset=iso-8859-1', 'text/html', 'application/xhtml+xml, text/html'])(

@@ -408,6 +408,16 @@ describe('TRUSTED_DOCUMENTS on every lane and transport, fresh and warm', () => 
     }
   }
 
+  it.each(LANES)('only: a mutation by GET accepting no type the gateway makes gets the 406 of any text, not the 405 of a mutation it would read (%s lane)', async (lane) => {
+    const harness = harnesses.only[lane];
+    const calls = harness.upstream.requests.length;
+    const answer = await harness.fetch(`/graphql?query=${encodeURIComponent('mutation Sneak { __typename }')}`, { headers: { accept: 'image/png' } });
+    expect(answer.status).toBe(406);
+    expect(answer.headers.get('allow')).toBeNull();
+    expect(((await answer.json()) as { errors: Array<{ extensions: { code: string } }> }).errors.map((error) => error.extensions.code)).toEqual(['BAD_REQUEST']);
+    expect(harness.upstream.requests).toHaveLength(calls);
+  });
+
   it.each(LANES)('allow: a text sent with a hash runs, and does not teach the gateway that hash (%s lane)', async (lane) => {
     const harness = harnesses.allow[lane];
     const hash = sha256(`query Learned${lane} { __typename }`);
