@@ -289,10 +289,13 @@ describe.each(LANES)('one line per request, %s lane', (lane) => {
 
   it('a client that resets mid-body: the 400 the pipeline decided, BAD_REQUEST and aborted, though node never began that answer', async () => {
     const from = harness.logs.length;
+    // Reset once the server has the request (its head read): a reset before would take the head with it, unread.
+    const taken = new Promise<void>((resolve) => harness.instance.server.once('request', () => resolve()));
     const socket = connect(Number(new URL(harness.url).port), '127.0.0.1');
     socket.on('error', () => undefined);
     socket.write('POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{"query":');
-    await sleep(100);
+    await taken;
+    await sleep(20);
     socket.resetAndDestroy();
     await eventually(() => expect(accessLines(harness, from)).toHaveLength(1));
     // An answer node never began has its default statusCode, 200: the line keeps the status the pipeline decided.
