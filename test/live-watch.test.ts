@@ -165,20 +165,11 @@ describe('a watch on the live layer', () => {
     const start = encodeStartCursor(id);
     expect(await nextWithin(admit(harness, id, start))).toMatchObject({ kind: 'update', cursor: start, newEvents: [] });
   });
-});
-
-describe('a watch resumed from a query cursor where its own order and upstream\'s part', () => {
-  let harness: Harness;
-  beforeAll(async () => {
-    harness = await startLiveHarness('fast', { UPSTREAM_MAX_ATTEMPTS: '1' });
-  });
-  afterAll(() => harness.close());
-  afterEach(() => allBackToZero(harness));
 
   // An event without an id is named by its place (`#<position>`). Inserted by upstream after e1, it is `#1` in a
   // query's list [e1, #1, e2, e3], and last in the watch's [e1, e2, e3, #3], whose orders part at 1: the cursor
   // names that very place.
-  it('an event without an id, inserted where the orders part: starts there, with every event after it in the watch\'s order', async () => {
+  it('resumed from a query cursor of an event without an id, inserted where the watch\'s order and upstream\'s part: starts there, with every event after it in the watch\'s order', async () => {
     const id = 'ex_resume_parting';
     const record = putExecution(harness.upstream, id, 'workflow_running', { eventCount: 3 });
     const watching = admit(harness, id);
