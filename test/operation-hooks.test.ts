@@ -12,6 +12,7 @@ import { getDocumentString } from '@envelop/core';
 import { GraphQLError, parse, print, type ExecutionResult, type ValidationContext } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { afterEach, describe, expect, it } from 'vitest';
+import { AUTH, Harness, LANES } from './support/harness.js';
 import { closeLaneHarnesses, HOOKED_ID as ID, HOOKED_QUERY as QUERY, onBothLanes as answersOnBothLanes, type LaneAnswer } from './support/lane-answers.js';
 
 const SERVED = { execution: { id: ID, status: 'WORKFLOW_SUCCEEDED' } };
@@ -42,6 +43,121 @@ describe('plugins that steer the operation, on both lanes', () => {
       },
     ]);
     expect(got).toMatchObject({ status: 200, body: { data: SERVED, extensions: { wrapped: true } }, upstreamCalls: 1 });
+  });
+
+  it('onParams setParams replaces the params that later hooks and the handler see; each hook gets fetchAPI', async () => {
+    const idOnly = `{ execution(id: "${ID}") { id } }`;
+    const seen: unknown[][] = [];
+    const got = await onBothLanes(() => {
+      const lane: unknown[] = [];
+      seen.push(lane);
+      return [
+        {
+          onParams: ({ params, setParams, fetchAPI }) => {
+            lane.push(typeof fetchAPI.Response);
+            setParams({ ...params, query: idOnly });
+          },
+        },
+        { onParams: ({ params }) => void lane.push(params.query) },
+      ];
+    });
+    expect(got).toMatchObject({ status: 200, upstreamCalls: 1 });
+    expect(got.body.data).toEqual({ execution: { id: ID } });
+    expect(seen).toEqual([
+      ['function', idOnly],
+      ['function', idOnly],
+    ]);
+  });
+
+  it('onExecutionResult hooks see the result an earlier one set', async () => {
+    const got = await onBothLanes(() => [
+      { onExecutionResult: ({ result, setResult }) => setResult({ ...(result as ExecutionResult), extensions: { first: true } }) },
+      {
+        onExecutionResult: ({ result, setResult }) => {
+          const single = result as ExecutionResult;
+          setResult({ ...single, extensions: { ...single.extensions, secondSaw: single.extensions?.['first'] ?? 'nothing' } });
+        },
+      },
+    ]);
+    expect(got).toMatchObject({ status: 200, body: { data: SERVED, extensions: { first: true, secondSaw: true } }, upstreamCalls: 1 });
+  });
+
+  it('an operation that fails is a result with its errors, which the onExecutionResult hooks see and may replace', async () => {
+    for (const onExecute of [
+      () => {
+        throw new Error('secret detail');
+      },
+      async () => {
+        await tick();
+        throw new Error('secret detail');
+      },
+    ] as NonNullable<Plugin['onExecute']>[]) {
+      const got = await onBothLanes(() => [
+        {
+          onExecute,
+          onExecutionResult: ({ result, setResult }) => {
+            const single = result as ExecutionResult;
+            setResult({ ...single, extensions: { sawErrors: single.errors?.map((error) => error.extensions?.['code']) } });
+          },
+        },
+      ]);
+      expect(got).toMatchObject({ body: { extensions: { sawErrors: ['INTERNAL_SERVER_ERROR'] } }, upstreamCalls: 0 });
+      expect(JSON.stringify(got.body)).not.toMatch(/secret detail/);
+    }
+  });
+
+  it('onExecute extendContext reaches later onExecute hooks and the execute function', async () => {
+    const got = await onBothLanes(() => [
+      { onExecute: ({ extendContext }) => extendContext({ stamped: 'yes' } as object) },
+      {
+        onExecute: ({ args, setExecuteFn }) => {
+          const seenByHook = (args.contextValue as Record<string, unknown>)['stamped'];
+          setExecuteFn((executeArgs) => ({ data: { execution: null }, extensions: { seenByHook, seenByExecute: (executeArgs.contextValue as Record<string, unknown>)['stamped'] } }));
+        },
+      },
+    ]);
+    expect(got).toMatchObject({ status: 200, body: { data: { execution: null }, extensions: { seenByHook: 'yes', seenByExecute: 'yes' } }, upstreamCalls: 0 });
+  });
+
+  it("a streamed result passes each onExecuteDone's onNext, which may replace each item, and ends with its onEnd", async () => {
+    const answers: { items: unknown[]; ended: number }[] = [];
+    for (const lane of LANES) {
+      const state = { ended: 0 };
+      const plugins: Plugin[] = [
+        {
+          onExecute: ({ setExecuteFn }) =>
+            setExecuteFn(async function* () {
+              yield { data: { execution: null }, hasNext: true };
+              yield { data: { execution: null }, hasNext: false };
+            } as never),
+        },
+        {
+          onExecute: () => ({
+            onExecuteDone: () => ({
+              onNext: ({ result, setResult }: { result: ExecutionResult; setResult(next: ExecutionResult): void }) => setResult({ ...result, extensions: { seen: true } }),
+              onEnd: () => void (state.ended += 1),
+            }),
+          }),
+        },
+      ];
+      const harness = await Harness.start({ lane, plugins });
+      try {
+        const response = await harness.fetch('/graphql', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: AUTH },
+          body: JSON.stringify({ query: QUERY }),
+        });
+        expect(response.status, lane).toBe(200);
+        const text = await response.text();
+        const items = text.split('\n').filter((line) => line.startsWith('data: {')).map((line) => JSON.parse(line.slice('data: '.length)) as unknown);
+        answers.push({ items, ended: state.ended });
+      } finally {
+        await harness.close();
+      }
+    }
+    const item = { data: { execution: null }, extensions: { seen: true } };
+    expect(answers[0]).toEqual({ items: [{ ...item, hasNext: true }, { ...item, hasNext: false }], ended: 1 });
+    expect(answers[1]).toEqual(answers[0]);
   });
 
   it('onExecute setResultAndStopExecution ends the walk: later onExecute hooks do not run, onExecuteDone of earlier ones do', async () => {
