@@ -307,7 +307,7 @@ describe('plugins that steer the operation, on both lanes', () => {
     }
   });
 
-  it('onParse setParsedDocument and setParseFn replace the document, and an after-callback replaceParseResult replaces a parse failure', async () => {
+  it('onParse setParsedDocument and setParseFn replace the document, an after-callback replaceParseResult replaces a parse failure, and one not replaced is the answer', async () => {
     const idOnly = parse(`{ execution(id: "${ID}") { id } }`);
     const set = await onBothLanes(() => [{ onParse: ({ setParsedDocument }) => setParsedDocument(idOnly) }]);
     expect(set).toMatchObject({ status: 200, body: { data: { execution: { id: ID } } }, upstreamCalls: 1 });
@@ -331,6 +331,17 @@ describe('plugins that steer the operation, on both lanes', () => {
     ]);
     expect(replaced).toMatchObject({ status: 200, body: { data: { execution: { id: ID } } }, upstreamCalls: 1 });
     expect(seen).toEqual(['Syntax Error: planted', 'Syntax Error: planted']);
+
+    const failed = await onBothLanes(() => [
+      {
+        onParse: ({ setParseFn }) =>
+          setParseFn(() => {
+            throw new GraphQLError('Syntax Error: planted');
+          }),
+      },
+    ]);
+    expect(failed).toMatchObject({ upstreamCalls: 0, body: { errors: [{ message: 'Syntax Error: planted' }] } });
+    expect(failed.body.data).toBeUndefined();
   });
 
   it('the parsed document keeps its source for getDocumentString, and onParse and onValidate extendContext reach the operation', async () => {
