@@ -2,8 +2,9 @@
  * What a plugin sees and what a client gets are the same on both lanes, in the
  * corners the hook counts of test/pipeline-hooks.test.ts do not reach: a client
  * that leaves before its body arrived, `request.signal`, the request's URL
- * without a Host header, the `url` a hook is given, errors thrown as groups, and
- * bodiless answers (a plugin's 204, a CORS preflight). Requests go over raw sockets, so nothing between the test
+ * without a Host header, the `url` a hook is given, what the HTTP steps' setters
+ * do (onRequest's, onRequestParse's and onResponse's), errors thrown as groups,
+ * and bodiless answers (a plugin's 204, a CORS preflight). Requests go over raw sockets, so nothing between the test
  * and the gateway fixes anything up.
  */
 import { GraphQLError } from 'graphql';
@@ -132,6 +133,184 @@ describe('lane parity', () => {
     );
     expect(seen.fast).toEqual(['true /graphql gateway.test']);
     expect(seen.fast).toEqual(seen.full);
+  });
+
+  it("an onRequestParse hook's url methods work on the fast lane, where Yoga's proxy throws on them; onRequest's work on both", async () => {
+    const called = (record: string[], hook: string, url: URL) => {
+      try {
+        record.push(`${hook}: ${url.toString()}`);
+      } catch {
+        record.push(`${hook}: throws`);
+      }
+    };
+    const seen = await onEachLane<string>(
+      (record) => [{ onRequest: ({ url }) => called(record, 'onRequest', url), onRequestParse: ({ url }) => called(record, 'onRequestParse', url) }],
+      async (harness) => void (await exchange(harness, postHead(Buffer.byteLength(BODY)) + BODY)),
+    );
+    // The difference the fast lane's runner documents (src/fast-lane/runner.ts): should Yoga's proxy stop throwing, both lanes agree.
+    expect(seen).toEqual({
+      fast: ['onRequest: http://gateway.test/graphql', 'onRequestParse: http://gateway.test/graphql'],
+      full: ['onRequest: http://gateway.test/graphql', 'onRequestParse: throws'],
+    });
+  });
+
+  it('request.signal read only after the client left is aborted, and read only after the answer is not', async () => {
+    const seen = await onEachLane<string>(
+      (record) => [
+        {
+          onParams: async ({ request }) => {
+            await sleep(300);
+            record.push(`after leaving: ${String(request.signal.aborted)}`);
+          },
+        },
+      ],
+      async (harness) => {
+        await exchange(harness, postHead(Buffer.byteLength(BODY)) + BODY, 100);
+        await sleep(400);
+      },
+    );
+    expect(seen.fast).toEqual(['after leaving: true']);
+    expect(seen.fast).toEqual(seen.full);
+
+    const answered = await onEachLane<string>(
+      (record) => [
+        {
+          onResponse: ({ request }) =>
+            void setTimeout(() => {
+              const { signal } = request;
+              signal.addEventListener('abort', () => record.push('aborted'));
+              record.push(`after the answer: ${String(signal.aborted)}`);
+            }, 100),
+        },
+      ],
+      async (harness) => {
+        await exchange(harness, postHead(Buffer.byteLength(BODY)) + BODY);
+        await sleep(300);
+      },
+    );
+    expect(answered.fast).toEqual(['after the answer: false']);
+    expect(answered.fast).toEqual(answered.full);
+  });
+
+  it('onRequest setRequest, setRequestHandler and endResponse steer the request alike on both lanes; endResponse ends the walk', async () => {
+    const idOnly = JSON.stringify({ query: '{ execution(id: "ex_demo_4") { id } }' });
+    const cases: [string, (record: string[]) => Plugin[]][] = [
+      [
+        'setRequest',
+        (record) => [
+          {
+            onRequest: ({ request, setRequest, fetchAPI }) => {
+              const headers = new fetchAPI.Headers(request.headers);
+              headers.set('x-replaced', 'yes');
+              headers.delete('content-length');
+              setRequest(new fetchAPI.Request(request.url, { method: 'POST', headers, body: idOnly }));
+            },
+          },
+          { onRequest: ({ request }) => void record.push(`later hook: x-replaced ${request.headers.get('x-replaced') ?? 'absent'}`) },
+        ],
+      ],
+      [
+        'setRequestHandler',
+        () => [
+          {
+            onRequest: ({ setRequestHandler, fetchAPI }) =>
+              setRequestHandler(() => new fetchAPI.Response('{"handled":true}', { status: 202, headers: { 'content-type': 'application/json' } })),
+          },
+        ],
+      ],
+      [
+        'endResponse',
+        (record) => [
+          { onRequest: ({ endResponse, fetchAPI }) => endResponse(new fetchAPI.Response('early', { status: 418 })) },
+          { onRequest: () => void record.push('later hook ran') },
+        ],
+      ],
+    ];
+    const answers: Record<string, unknown> = {};
+    for (const [name, make] of cases) {
+      const seen = await onEachLane<unknown>(
+        (record) => make(record as string[]),
+        async (harness, record) => {
+          const answer = head(await exchange(harness, postHead(Buffer.byteLength(BODY)) + BODY));
+          record.push(answer.status, answer.body, harness.upstream.requests.length);
+        },
+      );
+      expect(seen.fast, name).toEqual(seen.full);
+      answers[name] = seen.fast;
+    }
+    expect(answers).toEqual({
+      setRequest: ['later hook: x-replaced yes', 'HTTP/1.1 200 OK', '{"data":{"execution":{"id":"ex_demo_4"}}}', 1],
+      setRequestHandler: ['HTTP/1.1 202 Accepted', '{"handled":true}', 0],
+      endResponse: ['HTTP/1.1 418 I\'m a Teapot', 'early', 0],
+    });
+  });
+
+  it('onRequestParse endResponse, a parser that answers and onRequestParseDone setRequestParserResult steer the request alike on both lanes', async () => {
+    const cases: [string, (record: string[]) => Plugin[]][] = [
+      [
+        'endResponse',
+        (record) => [
+          { onRequestParse: ({ endResponse, fetchAPI }) => endResponse(new fetchAPI.Response('refused', { status: 418 })) },
+          { onRequestParse: () => void record.push('later hook ran') },
+        ],
+      ],
+      ['a parser that answers', () => [{ onRequestParse: ({ setRequestParser, fetchAPI }) => setRequestParser(() => new fetchAPI.Response('parsed to an answer', { status: 422 })) }]],
+      [
+        'setRequestParserResult',
+        () => [
+          {
+            onRequestParse: () => ({
+              onRequestParseDone: ({ setRequestParserResult }) => setRequestParserResult({ query: '{ execution(id: "ex_demo_4") { status } }' }),
+            }),
+          },
+        ],
+      ],
+    ];
+    const answers: Record<string, unknown> = {};
+    for (const [name, make] of cases) {
+      const seen = await onEachLane<unknown>(
+        (record) => make(record as string[]),
+        async (harness, record) => {
+          const answer = head(await exchange(harness, postHead(Buffer.byteLength(BODY)) + BODY));
+          record.push(answer.status, answer.body, harness.upstream.requests.length);
+        },
+      );
+      expect(seen.fast, name).toEqual(seen.full);
+      answers[name] = seen.fast;
+    }
+    expect(answers).toEqual({
+      endResponse: ['HTTP/1.1 418 I\'m a Teapot', 'refused', 0],
+      'a parser that answers': ['HTTP/1.1 422 Unprocessable Entity', 'parsed to an answer', 0],
+      setRequestParserResult: ['HTTP/1.1 200 OK', '{"data":{"execution":{"status":"WORKFLOW_RUNNING"}}}', 1],
+    });
+  });
+
+  it('onResponse setResponse replaces the answer on both lanes', async () => {
+    const seen = await onEachLane<unknown>(
+      () => [{ onResponse: ({ setResponse, fetchAPI }) => setResponse(new fetchAPI.Response('replaced', { status: 203 })) }],
+      async (harness, record) => {
+        const answer = head(await exchange(harness, postHead(Buffer.byteLength(BODY)) + BODY));
+        record.push(answer.status, answer.body);
+      },
+    );
+    expect(seen.fast).toEqual(['HTTP/1.1 203 Non-Authoritative Information', 'replaced']);
+    expect(seen.fast).toEqual(seen.full);
+  });
+
+  it('a body of one byte and an Accept nothing serves answer the same on both lanes', async () => {
+    for (const [name, bytes] of [
+      ['one byte', `${postHead(1)}1`],
+      ['Accept text/html', postHead(Buffer.byteLength(BODY), 'accept: text/html\r\n') + BODY],
+    ]) {
+      const seen = await onEachLane<ReturnType<typeof head>>(
+        () => [],
+        async (harness, record) => void record.push(head(await exchange(harness, bytes!))),
+      );
+      expect(seen.fast, name).toEqual(seen.full);
+      expect(seen.fast[0]!.status, name).toMatch(/^HTTP\/1.1 4/);
+    }
+    // The 406 names what would be served.
+    expect(head(await exchange(started.at(-1)!, postHead(Buffer.byteLength(BODY), 'accept: text/html\r\n') + BODY)).headers['accept']).toMatch(/^application\/json; charset=utf-8, /);
   });
 
   it('an error thrown as a group, whatever iterable holds it, answers the same on both lanes', async () => {
