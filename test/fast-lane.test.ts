@@ -382,6 +382,9 @@ query B { executions(ids: ["ex_demo_6", "ex_demo_8"]) { id rawStatus isTerminal 
     ['a field skipped at its first appearance', 'query Order($id: ID!) { u0: execution(id: $id) { clientSafeMetadata @skip(if: true) ... { u1: id clientSafeMetadata } } }', { id: 'ex_demo_2' }],
     // graphql-jit refused a left-out non-null variable with a default ("Unexpected error.").
     ['a non-null variable with a default, left out', 'query Default($c: Boolean! = false) { execution(id: "ex_demo_1") { id status @include(if: $c) } }'],
+    ['a spread included not, then the same spread', 'query Spread { execution(id: "ex_demo_1") { ...F @include(if: false) ...F } } fragment F on Execution { id }'],
+    // graphql-jit treats an explicit null as not given, and ran with the default.
+    ['a nullable id with a default, sent null where one is required', 'query Id($id: ID = "ex_demo_1") { execution(id: $id) { id } }', { id: null }],
   ])('answers %s with the full lane’s bytes, also once the document is warm', async (_name, query, variables) => {
     const body = { query, ...(variables ? { variables } : {}) };
     const full = await post('full', body);
@@ -445,6 +448,7 @@ query B { executions(ids: ["ex_demo_6", "ex_demo_8"]) { id rawStatus isTerminal 
     ['an empty ID', SCALARS, { id: '', n: 1 }, 'as sent'],
     ['text for a String (a cursor that is none)', TEXT, { id: 'ex_demo_3', after: 'not-a-cursor' }, 'as sent'],
     ['an Int past the largest', SCALARS, { id: 'ex_demo_3', n: 2_147_483_648 }, 'coerced'],
+    ['an Int past the smallest', SCALARS, { id: 'ex_demo_3', n: -2_147_483_649 }, 'coerced'],
     ['a fractional Int', SCALARS, { id: 'ex_demo_3', n: 1.5 }, 'coerced'],
     ['an integer ID, which graphql-js turns to text', SCALARS, { id: 3, n: 1 }, 'coerced'],
     ['a number for a String', TEXT, { id: 'ex_demo_3', after: 5 }, 'coerced'],
