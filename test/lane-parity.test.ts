@@ -313,8 +313,11 @@ describe('lane parity', () => {
     expect(head(await exchange(started.at(-1)!, postHead(Buffer.byteLength(BODY), 'accept: text/html\r\n') + BODY)).headers['accept']).toMatch(/^application\/json; charset=utf-8, /);
   });
 
-  it('an error thrown as a group, whatever iterable holds it, answers the same on both lanes', async () => {
-    const group = () => ({ errors: new Set([new GraphQLError('refused by a plugin', { extensions: { code: 'REFUSED_BY_PLUGIN' } })]) });
+  it('an error thrown as a group, whatever iterable holds it, answers the same on both lanes; an error met twice is one', async () => {
+    const group = () => {
+      const refused = new GraphQLError('refused by a plugin', { extensions: { code: 'REFUSED_BY_PLUGIN' } });
+      return { errors: new Set<unknown>([refused, { errors: [refused] }]) };
+    };
     const seen = await onEachLane<ReturnType<typeof head>>(
       () => [
         {
@@ -326,6 +329,60 @@ describe('lane parity', () => {
       async (harness, record) => void record.push(head(await exchange(harness, postHead(Buffer.byteLength(BODY)) + BODY))),
     );
     expect(JSON.parse(seen.fast[0]!.body)).toEqual({ errors: [{ message: 'refused by a plugin', extensions: { code: 'REFUSED_BY_PLUGIN' } }] });
+    expect(seen.fast).toEqual(seen.full);
+  });
+
+  it('a walk that met an asynchronous hook waits for each later one in turn, and stops where a hook ends it', async () => {
+    const seen = await onEachLane<string>(
+      (record) => [
+        { onRequest: async () => void (await sleep(5), record.push('first')) },
+        { onRequest: async () => void (await sleep(5), record.push('second')) },
+        { onRequest: () => void record.push('third') },
+        { onRequest: async ({ endResponse, fetchAPI }) => void (await sleep(5), endResponse(new fetchAPI.Response('ended', { status: 418 }))) },
+        { onRequest: () => void record.push('after the end') },
+      ],
+      async (harness, record) => void record.push(head(await exchange(harness, postHead(Buffer.byteLength(BODY)) + BODY)).status),
+    );
+    expect(seen.fast).toEqual(['first', 'second', 'third', "HTTP/1.1 418 I'm a Teapot"]);
+    expect(seen.fast).toEqual(seen.full);
+  });
+
+  it('a DOMException AbortError or TimeoutError a hook throws is dropped, as Yoga drops it, not reported as a failure', async () => {
+    for (const name of ['AbortError', 'TimeoutError']) {
+      const seen = await onEachLane<unknown>(
+        () => [
+          {
+            onParams: () => {
+              throw new DOMException('the client is gone', name);
+            },
+          },
+        ],
+        async (harness, record) => {
+          const answer = head(await exchange(harness, postHead(Buffer.byteLength(BODY)) + BODY));
+          record.push(answer.status, answer.body, harness.logs.filter((line) => line.level === 50).length);
+        },
+      );
+      expect(seen.fast, name).toEqual(seen.full);
+      expect(JSON.stringify(seen.fast), name).not.toMatch(/Unexpected error|client is gone/);
+    }
+  });
+
+  it('an Error a hook throws is masked and logged once, with its message, on both lanes', async () => {
+    const seen = await onEachLane<unknown>(
+      () => [
+        {
+          onParams: () => {
+            throw new Error('secret detail');
+          },
+        },
+      ],
+      async (harness, record) => {
+        const answer = head(await exchange(harness, postHead(Buffer.byteLength(BODY)) + BODY));
+        const logged = harness.logs.filter((line) => line.level === 50).map((line) => (line['err'] as { message?: string } | undefined)?.message);
+        record.push(answer.status, answer.body, logged);
+      },
+    );
+    expect(seen.fast).toEqual(['HTTP/1.1 500 Internal Server Error', expect.not.stringMatching(/secret detail/), ['secret detail']]);
     expect(seen.fast).toEqual(seen.full);
   });
 
