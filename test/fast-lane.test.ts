@@ -78,6 +78,7 @@ describe('unrunnableHooks', () => {
     ['an unknown hook', { onFooBar: () => undefined }, 'an unnamed plugin, #1 of 1 in Yoga\'s list (give it a `name`): onFooBar'],
     ['an unknown hook of a named plugin', { name: 'tracer', onExecute: () => undefined, onFooBar: () => undefined }, 'plugin "tracer": onFooBar'],
     ['an unknown hook beside instrumentation', { name: 'otel', instrumentation: {}, onRequestStart: () => undefined }, 'plugin "otel": onRequestStart'],
+    ['an unknown hook of a plugin whose name is empty', { name: '', onFooBar: () => undefined }, 'an unnamed plugin, #1 of 1 in Yoga\'s list (give it a `name`): onFooBar'],
   ])('refuses %s', (_name, plugin, line) => {
     expect(unrunnableHooks([plugin as Plugin])).toEqual([line]);
   });
