@@ -42,7 +42,7 @@ const LOGGED_ORIGIN_CHARS = 200;
 
 export function corsPolicy(allowedOrigins: readonly string[], onRefusedPreflight: (origin: string) => void): CorsPolicy {
   const any = allowedOrigins.includes('*');
-  const options: CorsOptions = { origin: any ? ['*'] : [...allowedOrigins], methods: ['GET', 'POST'], credentials: false, exposedHeaders: ['x-request-id'], maxAge: PREFLIGHT_MAX_AGE_S };
+  const options: CorsOptions = { origin: [...allowedOrigins], methods: ['GET', 'POST'], credentials: false, exposedHeaders: ['x-request-id'], maxAge: PREFLIGHT_MAX_AGE_S };
   return (request) => {
     const origin = request.headers.get('origin');
     if (origin !== null && (any || allowedOrigins.includes(origin))) return options;
