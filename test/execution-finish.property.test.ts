@@ -10,7 +10,7 @@ import { GraphQLError, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { describe, expect, it } from 'vitest';
 import { useExecutionFinish } from '../src/pipeline/execution-finish.js';
-import { RequestScope } from '../src/request/scope.js';
+import { MAX_OMITTED_PATHS_CHECKED, MAX_WARNINGS_PER_RESULT, RequestScope } from '../src/request/scope.js';
 
 const noWatch = { onClientGone: () => () => {} };
 const noLog = { observe: () => {} };
@@ -90,5 +90,12 @@ describe('the finish step', () => {
         ],
       },
     );
+  });
+
+  it('counts in warningsOmitted every note past the cap when no error nulled anything, the unchecked ones too', () => {
+    const scope = scopeWith({ calls: 1, cacheHits: 0, sharedCalls: 0, timeMs: 0 }, MAX_WARNINGS_PER_RESULT + MAX_OMITTED_PATHS_CHECKED + 7);
+    expect(scope.omittedUnchecked).toBe(7);
+    const out = finished({ data: { execution: null } }, scope, false);
+    expect(out.extensions).toEqual({ warnings: scope.warnings, warningsOmitted: MAX_OMITTED_PATHS_CHECKED + 7 });
   });
 });

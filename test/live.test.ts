@@ -415,8 +415,13 @@ describeEachLane('an eventsAfter that is no cursor', (lane) => {
       body: JSON.stringify({ query: WATCH, variables: { id: 'ex_bad_resume', after: 'not-a-cursor' } }),
     });
     const text = await answer.text();
-    const result = JSON.parse(text.split('\n').find((line) => line.startsWith('data: {'))!.slice('data: '.length)) as { errors: Array<{ message: string; extensions: { code: string } }> };
+    const result = JSON.parse(text.split('\n').find((line) => line.startsWith('data: {'))!.slice('data: '.length)) as {
+      errors: Array<{ message: string; extensions: { code: string } }>;
+      extensions?: Record<string, unknown>;
+    };
     expect(result.errors[0]!.extensions.code).toBe('BAD_USER_INPUT');
+    // Finished as a query's result is: what it cost upstream, nothing.
+    expect(result.extensions?.['upstream']).toMatchObject({ calls: 0, cacheHits: 0, sharedCalls: 0 });
     expect(result.errors[0]!.message).toBe(
       'Argument `eventsAfter` is not a valid events cursor. Pass, unchanged, the `cursor` of an update or of one of its `newEvents`, or a cursor of this execution\'s `events` (edges.cursor, pageInfo.startCursor or pageInfo.endCursor).',
     );
