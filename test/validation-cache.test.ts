@@ -4,9 +4,11 @@
  * add a different rule set is validated with it, never answered from a result
  * made without its rules.
  */
-import { GraphQLError, type ValidationRule } from 'graphql';
+import { GraphQLError, parse, type ValidationRule } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useValidationCache } from '../src/pipeline/validation-cache.js';
+import { schema } from '../src/schema/index.js';
 import { codes, Harness, LANES } from './support/harness.js';
 
 const QUERY = '{ execution(id: "ex_demo_1") { id status } }';
@@ -81,5 +83,48 @@ describe.each(LANES)('validation cache (%s lane)', (lane) => {
     expect(second.errors).toEqual(first.errors);
     expect(codes(first)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
     expect(stable.runs - before).toBe(1);
+  });
+});
+
+describe('validation cache entries', () => {
+  type OnValidate = (payload: unknown) => ((done: { result: readonly Error[] }) => void) | void;
+  const onValidate = useValidationCache().onValidate as OnValidate;
+
+  /** A rule that checks nothing, under `name`. */
+  const named = (name: string): ValidationRule => Object.defineProperty(() => ({}), 'name', { value: name });
+
+  /** Whether a request with `rules` for `document` is validated (true) or answered from the cache (false). */
+  function validates(document: ReturnType<typeof parse>, rules: ValidationRule[]): boolean {
+    let cached = false;
+    const done = onValidate({ params: { schema, documentAST: document, rules }, setResult: () => (cached = true) });
+    if (done) done({ result: [] });
+    return !cached;
+  }
+
+  it('matches a rule set rule by rule: a rule made afresh by its name, another rule in the same place not at all', () => {
+    const document = parse(QUERY);
+    const kept = named('kept');
+    expect(validates(document, [kept, named('armor')])).toBe(true);
+    expect(validates(document, [kept, named('armor')])).toBe(false);
+    expect(validates(document, [kept, named('another')])).toBe(true);
+    expect(validates(document, [kept])).toBe(true);
+  });
+
+  it('keeps 8 rule sets per document, then drops the first kept', () => {
+    const document = parse(QUERY);
+    const sets = Array.from({ length: 9 }, (_, i) => [named(`set-${i}`)]);
+    for (const rules of sets.slice(0, 8)) expect(validates(document, rules)).toBe(true);
+    expect(validates(document, sets[0]!)).toBe(false);
+    expect(validates(document, sets[8]!)).toBe(true);
+    expect(validates(document, sets[1]!)).toBe(false);
+    expect(validates(document, sets[0]!)).toBe(true);
+  });
+
+  it('keeps the rules as they were validated, whatever the request does with its list afterwards', () => {
+    const document = parse(QUERY);
+    const rules = [named('first')];
+    expect(validates(document, rules)).toBe(true);
+    rules.push(named('added later'));
+    expect(validates(document, [named('first')])).toBe(false);
   });
 });
