@@ -1205,6 +1205,15 @@ describe.each(LANES)('the request id on every answer (%s lane)', (lane) => {
     expect(codes(JSON.parse(answer.body) as ExecutionResult)).toEqual(['BAD_REQUEST']);
   });
 
+  it("on a request handed to the pipeline without the HTTP edge (the gateway's fetch): the one the client sent, or a new one", async () => {
+    const ask = (headers: Record<string, string>) =>
+      harness.instance.gateway.fetch(new Request(url, { method: 'POST', headers: { ...json, authorization: AUTH, ...headers }, body: typename }));
+    const traced = await ask({ 'x-request-id': 'trace-fetch.1' });
+    expect(traced.status).toBe(200);
+    expect(traced.headers.get('x-request-id')).toBe('trace-fetch.1');
+    expect((await ask({})).headers.get('x-request-id')).toMatch(UUID);
+  });
+
   it('a client that sends a CONNECT and resets before the gateway reads it throws nothing in the gateway', async () => {
     // Node takes its 'error' listener off a CONNECT's socket: the 405's write met the reset with none, and threw.
     const uncaught = await resetBeforeRead(harness.instance.server, url, 'CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: 127.0.0.1:443\r\n\r\n');
