@@ -111,7 +111,7 @@ describe('plugins that steer the operation, on both lanes', () => {
       { onExecute: ({ extendContext }) => extendContext({ stamped: 'yes' } as object) },
       {
         onExecute: ({ args, setExecuteFn }) => {
-          const seenByHook = (args.contextValue as Record<string, unknown>)['stamped'];
+          const seenByHook = (args.contextValue as unknown as Record<string, unknown>)['stamped'];
           setExecuteFn((executeArgs) => ({ data: { execution: null }, extensions: { seenByHook, seenByExecute: (executeArgs.contextValue as Record<string, unknown>)['stamped'] } }));
         },
       },
