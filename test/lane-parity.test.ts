@@ -60,6 +60,29 @@ async function onEachLane<T>(make: (seen: T[]) => Plugin[], drive: (harness: Har
   return seen;
 }
 
+/** A plugin set to steer a request with, by name; its hooks may record what they see. */
+type Case = [name: string, make: (record: string[]) => Plugin[]];
+
+/**
+ * For each case, what its hooks recorded, then the client's status line and body and the
+ * upstream calls made, asserted equal on both lanes; by case name.
+ */
+async function steered(cases: Case[]): Promise<Record<string, unknown[]>> {
+  const answers: Record<string, unknown[]> = {};
+  for (const [name, make] of cases) {
+    const seen = await onEachLane<unknown>(
+      (record) => make(record as string[]),
+      async (harness, record) => {
+        const answer = head(await exchange(harness, postHead(Buffer.byteLength(BODY)) + BODY));
+        record.push(answer.status, answer.body, harness.upstream.requests.length);
+      },
+    );
+    expect(seen.fast, name).toEqual(seen.full);
+    answers[name] = seen.fast;
+  }
+  return answers;
+}
+
 describe('lane parity', () => {
   it('a client that leaves before its body arrived meets the same hooks, and the access log, on both lanes', async () => {
     const seen = await onEachLane<string>(
@@ -194,7 +217,7 @@ describe('lane parity', () => {
 
   it('onRequest setRequest, setRequestHandler and endResponse steer the request alike on both lanes; endResponse ends the walk', async () => {
     const idOnly = JSON.stringify({ query: '{ execution(id: "ex_demo_4") { id } }' });
-    const cases: [string, (record: string[]) => Plugin[]][] = [
+    const cases: Case[] = [
       [
         'setRequest',
         (record) => [
@@ -226,19 +249,7 @@ describe('lane parity', () => {
         ],
       ],
     ];
-    const answers: Record<string, unknown> = {};
-    for (const [name, make] of cases) {
-      const seen = await onEachLane<unknown>(
-        (record) => make(record as string[]),
-        async (harness, record) => {
-          const answer = head(await exchange(harness, postHead(Buffer.byteLength(BODY)) + BODY));
-          record.push(answer.status, answer.body, harness.upstream.requests.length);
-        },
-      );
-      expect(seen.fast, name).toEqual(seen.full);
-      answers[name] = seen.fast;
-    }
-    expect(answers).toEqual({
+    expect(await steered(cases)).toEqual({
       setRequest: ['later hook: x-replaced yes', 'HTTP/1.1 200 OK', '{"data":{"execution":{"id":"ex_demo_4"}}}', 1],
       setRequestHandler: ['HTTP/1.1 202 Accepted', '{"handled":true}', 0],
       endResponse: ['HTTP/1.1 418 I\'m a Teapot', 'early', 0],
@@ -246,7 +257,7 @@ describe('lane parity', () => {
   });
 
   it('onRequestParse endResponse, a parser that answers and onRequestParseDone setRequestParserResult steer the request alike on both lanes', async () => {
-    const cases: [string, (record: string[]) => Plugin[]][] = [
+    const cases: Case[] = [
       [
         'endResponse',
         (record) => [
@@ -266,19 +277,7 @@ describe('lane parity', () => {
         ],
       ],
     ];
-    const answers: Record<string, unknown> = {};
-    for (const [name, make] of cases) {
-      const seen = await onEachLane<unknown>(
-        (record) => make(record as string[]),
-        async (harness, record) => {
-          const answer = head(await exchange(harness, postHead(Buffer.byteLength(BODY)) + BODY));
-          record.push(answer.status, answer.body, harness.upstream.requests.length);
-        },
-      );
-      expect(seen.fast, name).toEqual(seen.full);
-      answers[name] = seen.fast;
-    }
-    expect(answers).toEqual({
+    expect(await steered(cases)).toEqual({
       endResponse: ['HTTP/1.1 418 I\'m a Teapot', 'refused', 0],
       'a parser that answers': ['HTTP/1.1 422 Unprocessable Entity', 'parsed to an answer', 0],
       setRequestParserResult: ['HTTP/1.1 200 OK', '{"data":{"execution":{"status":"WORKFLOW_RUNNING"}}}', 1],
