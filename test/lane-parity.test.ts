@@ -24,6 +24,11 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** Resolves once `done()` holds, checked every 10 ms; fails after 5 s. */
+async function until(done: () => boolean): Promise<void> {
+  for (const started = Date.now(); !done(); await sleep(10)) if (Date.now() - started > 5_000) throw new Error('not in 5 s');
+}
+
 /** Raw HTTP/1.1 head of a POST of `length` bytes. */
 function postHead(length: number, extra = ''): string {
   return `POST /graphql HTTP/1.1\r\nhost: gateway.test\r\ncontent-type: application/json\r\nauthorization: ${AUTH}\r\nconnection: close\r\ncontent-length: ${length}\r\n${extra}\r\n`;
@@ -178,18 +183,25 @@ describe('lane parity', () => {
   });
 
   it('request.signal read only after the client left is aborted, and read only after the answer is not', async () => {
+    // The hook reads the signal once the client is gone, however late the machine runs it.
+    let clientGone: () => void = () => {};
     const seen = await onEachLane<string>(
-      (record) => [
-        {
-          onParams: async ({ request }) => {
-            await sleep(300);
-            record.push(`after leaving: ${String(request.signal.aborted)}`);
+      (record) => {
+        const gone = new Promise<void>((resolve) => (clientGone = resolve));
+        return [
+          {
+            onParams: async ({ request }) => {
+              await gone;
+              record.push(`after leaving: ${String(request.signal.aborted)}`);
+            },
           },
-        },
-      ],
-      async (harness) => {
+        ];
+      },
+      async (harness, record) => {
         await exchange(harness, postHead(Buffer.byteLength(BODY)) + BODY, 100);
-        await sleep(400);
+        await sleep(50);
+        clientGone();
+        await until(() => record.length > 0);
       },
     );
     expect(seen.fast).toEqual(['after leaving: true']);
@@ -206,9 +218,11 @@ describe('lane parity', () => {
             }, 100),
         },
       ],
-      async (harness) => {
+      async (harness, record) => {
         await exchange(harness, postHead(Buffer.byteLength(BODY)) + BODY);
-        await sleep(300);
+        await until(() => record.length > 0);
+        // Room for an abort that should not come (the connection closes after the answer).
+        await sleep(200);
       },
     );
     expect(answered.fast).toEqual(['after the answer: false']);
