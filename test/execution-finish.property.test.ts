@@ -4,11 +4,13 @@
  * this is the result the spread made, for any result an executor or a plugin may
  * hand it: the same keys in the same order (a response's text follows that
  * order), the same values, and the cost report and warnings where they were.
+ * Beside it, cases of what the step does besides: the notes it counts past the
+ * cap, the request's scope it releases, and a live subscription's updates.
  */
 import fc from 'fast-check';
 import { GraphQLError, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { useExecutionFinish } from '../src/pipeline/execution-finish.js';
 import { MAX_OMITTED_PATHS_CHECKED, MAX_WARNINGS_PER_RESULT, RequestScope } from '../src/request/scope.js';
 
@@ -97,5 +99,37 @@ describe('the finish step', () => {
     expect(scope.omittedUnchecked).toBe(7);
     const out = finished({ data: { execution: null } }, scope, false);
     expect(out.extensions).toEqual({ warnings: scope.warnings, warningsOmitted: MAX_OMITTED_PATHS_CHECKED + 7 });
+  });
+
+  it("releases the request's scope (its budget timer and client watch) once a result is finished", () => {
+    const scope = scopeWith({ calls: 1, cacheHits: 0, sharedCalls: 0, timeMs: 0 }, 0);
+    const dispose = vi.spyOn(scope, 'dispose');
+    finished({ data: { execution: null } }, scope, true);
+    expect(dispose).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('the finish step on a live subscription', () => {
+  type Step = { onNext(payload: unknown): void; onEnd(): void };
+  const subscribed = (scope: RequestScope): Step => {
+    const plugin = useExecutionFinish({ hideSuggestions: false, reportCost: true }) as Plugin;
+    const hooks = (plugin.onSubscribe as (payload: unknown) => { onSubscribeResult(payload: unknown): Step })({});
+    return hooks.onSubscribeResult({ args: { contextValue: { scope } }, result: (async function* () {})(), setResult: () => {} });
+  };
+
+  it("gives each update its own notes beside the update's own extensions", () => {
+    const scope = scopeWith({ calls: 1, cacheHits: 0, sharedCalls: 0, timeMs: 0 }, 1);
+    let out: ExecutionResult | undefined;
+    subscribed(scope).onNext({ result: { data: { executionUpdates: null }, extensions: { seq: 3 } }, setResult: (next: ExecutionResult) => (out = next) });
+    expect(out?.extensions).toEqual({ seq: 3, warnings: scope.warnings });
+  });
+
+  it('releases the scope when the stream ends', () => {
+    const scope = scopeWith({ calls: 0, cacheHits: 0, sharedCalls: 0, timeMs: 0 }, 0);
+    const dispose = vi.spyOn(scope, 'dispose');
+    const step = subscribed(scope);
+    expect(dispose).not.toHaveBeenCalled();
+    step.onEnd();
+    expect(dispose).toHaveBeenCalledTimes(1);
   });
 });
