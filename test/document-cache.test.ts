@@ -9,7 +9,7 @@ import { execute as graphqlExecute, getOperationAST, Lexer, parse, Source, Token
 import type { Plugin } from 'graphql-yoga';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { COMPILED_BYTES, COMPILED_BYTES_PER_FIELD, compiledBytes, useCompiledExecution } from '../src/fast-lane/index.js';
-import { createDocumentCaches, documentBytes, HEAP_BYTES_PER_TOKEN, textBytes } from '../src/pipeline/document-cache.js';
+import { createDocumentCaches, documentBytes, HEAP_BYTES_PER_TOKEN, MAX_ENTRIES, textBytes } from '../src/pipeline/document-cache.js';
 import { useValidationCache } from '../src/pipeline/validation-cache.js';
 import { schema } from '../src/schema/index.js';
 import { Harness, LANES } from './support/harness.js';
@@ -104,6 +104,16 @@ describe('documentCaches', () => {
     expect(documentCache.size).toBe(3);
     expect(documentCache.has(texts[0]!)).toBe(false);
     expect(documentCache.calculatedSize).toBeLessThanOrEqual(Math.ceil((3.5 * size) / 0.75) * 0.75);
+  });
+
+  it(`keeps at most ${MAX_ENTRIES} documents and ${MAX_ENTRIES} parse errors, however much room is left`, () => {
+    const { documentCache, errorCache } = createDocumentCaches(1e9);
+    const document = parse('{ __typename }');
+    for (let i = 0; i <= MAX_ENTRIES; i++) {
+      documentCache.set(`{ __typename } # ${i}`, document);
+      errorCache.set(`{ # ${i}`, new Error('Syntax Error'));
+    }
+    expect([documentCache.size, errorCache.size]).toEqual([MAX_ENTRIES, MAX_ENTRIES]);
   });
 
   it('does not keep a document larger than its share, and keeps the others', () => {
