@@ -7,9 +7,11 @@
  * code, never a 500. Every suite runs on both lanes.
  */
 import { gzipSync } from 'node:zlib';
+import { GraphQLError, type ExecutionResult } from 'graphql';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { demoExecutions, makeExecution } from '../src/demo/demo-data.js';
 import { FORM_WITHOUT_QUERY } from '../src/errors.js';
+import { useStableErrorCodes } from '../src/pipeline/error-codes.js';
 import { AUTH, Harness, LANES, codes } from './support/harness.js';
 
 const ONE = `query($id: ID!) { execution(id: $id) { id } }`;
@@ -860,5 +862,21 @@ describe.each(LANES)('request guards (%s lane)', (lane) => {
       expect(answer.headers.get('x-request-id')).toBeTruthy();
       expect(harness.upstream.requests).toHaveLength(0);
     });
+  });
+});
+
+describe('error messages sent', () => {
+  /** The messages the stable-codes step sends for errors with these messages. */
+  function sent(...messages: string[]): string[] {
+    let out: ExecutionResult | undefined;
+    const onResultProcess = useStableErrorCodes().onResultProcess as (payload: unknown) => void;
+    onResultProcess({ result: { errors: messages.map((message) => new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } })) }, setResult: (next: ExecutionResult) => (out = next) });
+    return (out?.errors ?? []).map((error) => error.message);
+  }
+
+  it('keeps a message of 500 characters whole and cuts one of 501 to 500, the last an ellipsis', () => {
+    const [whole, cut] = sent('a'.repeat(500), 'b'.repeat(501));
+    expect(whole).toBe('a'.repeat(500));
+    expect(cut).toBe(`${'b'.repeat(499)}…`);
   });
 });
