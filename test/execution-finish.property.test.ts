@@ -4,7 +4,7 @@
  * this is the result the spread made, for any result an executor or a plugin may
  * hand it: the same keys in the same order (a response's text follows that
  * order), the same values, and the cost report and warnings where they were.
- * Beside it, cases of what the step does besides: the notes it counts past the
+ * Beside it, cases of the step's other work: the notes it counts past the
  * cap, the request's scope it releases, and a live subscription's updates.
  */
 import fc from 'fast-check';
