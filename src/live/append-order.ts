@@ -37,7 +37,9 @@ function identity(entry: unknown): string {
  * `current`'s order; `previous` itself when there are none (upstream reordered
  * events it already listed, e.g. events of the same `createdAt`). Events
  * `previous` holds and `current` no longer does are kept, as a shorter list is
- * (src/live/poller.ts): a watch never goes back.
+ * (src/live/poller.ts): a watch never goes back. `current` holds objects of
+ * `previous` only when it was made by appending to it (a holder's delta): one
+ * at `previous`'s last place marks an extension.
  */
 export function inAppendOrder(previous: readonly unknown[], current: readonly unknown[]): readonly unknown[] {
   const last = previous.length - 1;

@@ -1,0 +1,113 @@
+/**
+ * How a watch lays upstream's readings over each other (src/live/append-order.ts), against a model written
+ * from its docstring: an event is known by its id (a non-empty string, or a finite number, which reads as
+ * the same id as its text), else by the whole entry; the events already read keep their places, each event
+ * new to a reading follows them once per occurrence, in the reading's order; a reading that extends the
+ * previous one is taken as it is, and one with nothing new leaves the previous list as it was.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { inAppendOrder, inOrderPrefix } from '../src/live/append-order.js';
+
+/** The model's identity. Entries without a usable id are flat here, so JSON.stringify is their whole text. */
+function keyOf(entry: unknown): string {
+  if (typeof entry === 'object' && entry !== null && !Array.isArray(entry)) {
+    const id = (entry as { id?: unknown }).id;
+    if (typeof id === 'string' && id !== '') return `id ${id}`;
+    if (typeof id === 'number' && Number.isFinite(id)) return `id ${Object.is(id, -0) ? '-0' : String(id)}`;
+  }
+  return `entry ${JSON.stringify(entry)}`;
+}
+
+/** Upstream's events, with the ids a tolerant reader meets: repeated, empty, numeric, absent, one field apart. */
+const event = fc.record(
+  { id: fc.constantFrom<string | number>('a', 'b', 'c', '1', '', 1, 0, -0), n: fc.integer({ min: 0, max: 1 }) },
+  { requiredKeys: ['n'] },
+);
+
+/**
+ * Two readings in a row. `current` either appends to `previous` (a lease holder's delta: the same objects, or
+ * upstream read again: copies), or is any list of copies of previous entries and new events: only a delta
+ * shares objects with the list it extends, which inAppendOrder's O(1) check relies on.
+ */
+const readings = fc
+  .tuple(
+    fc.array(event, { maxLength: 6 }),
+    fc.boolean(),
+    fc.array(fc.oneof(fc.record({ at: fc.nat() }), fc.record({ fresh: event })), { maxLength: 8 }),
+  )
+  .map(([previous, appendOnly, picks]) => {
+    const entryFor = (pick: { at: number } | { fresh: unknown }): unknown => {
+      if ('fresh' in pick) return pick.fresh;
+      return previous.length === 0 ? { n: 0 } : { ...previous[pick.at % previous.length]! };
+    };
+    const current = appendOnly
+      ? [...previous.map((entry, index) => (index % 2 === 0 ? entry : { ...entry })), ...picks.map(entryFor)]
+      : picks.map(entryFor);
+    return { previous, current };
+  });
+
+/** What the model lays: `current` when it extends `previous`, else `previous` and then what it lacks, by identity. */
+function modelLaid(previous: readonly unknown[], current: readonly unknown[]): { extends: boolean; keys: string[] } {
+  const extendsPrevious = current.length >= previous.length && previous.every((entry, index) => keyOf(entry) === keyOf(current[index]));
+  if (extendsPrevious) return { extends: true, keys: current.map(keyOf) };
+  const held = previous.map(keyOf);
+  const added: string[] = [];
+  for (const key of current.map(keyOf)) {
+    const index = held.indexOf(key);
+    if (index >= 0) held.splice(index, 1);
+    else added.push(key);
+  }
+  return { extends: false, keys: [...previous.map(keyOf), ...added] };
+}
+
+describe('inAppendOrder against its model', () => {
+  it('keeps every event already read at its place, adds each new one once per occurrence, and returns the list it kept when nothing is new', () => {
+    fc.assert(
+      fc.property(readings, ({ previous, current }) => {
+        const laid = inAppendOrder(previous, current);
+        const model = modelLaid(previous, current);
+        expect(laid.map(keyOf)).toEqual(model.keys);
+        if (model.extends) {
+          expect(laid).toBe(current);
+          return;
+        }
+        // The watch's own objects stay where it read them: a watch never goes back.
+        previous.forEach((entry, index) => expect(laid[index]).toBe(entry));
+        if (model.keys.length === previous.length) expect(laid).toBe(previous);
+        // What was added is the reading's own entries.
+        for (const entry of laid.slice(previous.length)) expect(current).toContain(entry);
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it("says how far the laid list is upstream's own order: the longest common run from the start, by identity", () => {
+    fc.assert(
+      fc.property(readings, ({ previous, current }) => {
+        const laid = inAppendOrder(previous, current);
+        let expected = 0;
+        while (expected < Math.min(laid.length, current.length) && keyOf(laid[expected]) === keyOf(current[expected])) expected++;
+        expect(inOrderPrefix(laid, current)).toBe(expected);
+      }),
+      { numRuns: 1_000 },
+    );
+  });
+
+  it('tells an event without an id from one whose id is that entry\'s text', () => {
+    // The entry {"n":1} and the id '{"n":1}' are different events, however the identities are written.
+    const unnamed = { n: 1 };
+    const named = { id: JSON.stringify(unnamed) };
+    expect(inAppendOrder([unnamed], [named])).toEqual([unnamed, named]);
+    expect(inAppendOrder([named], [unnamed])).toEqual([named, unnamed]);
+  });
+
+  it('knows events by an infinite or NaN id as whole entries, not as one id', () => {
+    const infinite = { id: Infinity, n: 0 };
+    const otherInfinite = { id: Infinity, n: 1 };
+    expect(inAppendOrder([infinite], [otherInfinite])).toEqual([infinite, otherInfinite]);
+    expect(inAppendOrder([{ id: Number.NaN, n: 0 }], [{ id: Number.NaN, n: 1 }])).toHaveLength(2);
+    // The same entry read again is the same event.
+    expect(inAppendOrder([infinite], [{ ...infinite }])).toEqual([infinite]);
+  });
+});
