@@ -5,6 +5,25 @@ import { failuresWithin, nextPollDelay, type CadenceSettings } from '../src/live
 const SETTINGS: CadenceSettings = { pollPaymentMs: 5_000, pollWaitingMs: 3_000, pollActiveMs: 1_000, pollJitter: 0, pollMaxBackoffMs: 30_000 };
 
 describe('nextPollDelay', () => {
+  it.each([
+    ['AWAITING_PAYMENT', 5_000],
+    ['PAYMENT_CONFIRMED', 3_000],
+    ['WORKFLOW_QUEUED', 1_000],
+    ['WORKFLOW_RUNNING', 1_000],
+    ['WORKFLOW_WAITING', 3_000],
+    ['WORKFLOW_SUCCEEDED', 3_000],
+    ['UNKNOWN', 3_000],
+  ] as const)('polls an execution %s every %i ms while upstream answers', (status, interval) => {
+    expect(nextPollDelay(status, 0, SETTINGS)).toBe(interval);
+    expect(failuresWithin(status, interval + 1, { ...SETTINGS, pollMaxBackoffMs: 1 })).toBe(2);
+  });
+
+  it('pauses 1 ms at least, with the whole interval spread either way', () => {
+    const settings = { ...SETTINGS, pollActiveMs: 1, pollJitter: 1 };
+    expect(nextPollDelay('WORKFLOW_RUNNING', 0, settings, () => 0)).toBe(1);
+    expect(nextPollDelay('WORKFLOW_RUNNING', 0, settings, () => 0.999)).toBe(2);
+  });
+
   it('doubles the interval per failure up to the backoff cap', () => {
     expect([0, 1, 2, 3, 4, 5, 6].map((failures) => nextPollDelay('WORKFLOW_RUNNING', failures, SETTINGS))).toEqual([
       1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000,
@@ -36,6 +55,11 @@ describe('failuresWithin', () => {
     expect(at.map((elapsed) => failuresWithin('WORKFLOW_RUNNING', elapsed, SETTINGS))).toEqual([0, 0, 1, 1, 2, 3, 3, 4, 5, 6, 7]);
     // A replica that took over at 14 s and fails is the pair's fourth failure: it waits 16 s, as one poller would.
     expect(nextPollDelay('WORKFLOW_RUNNING', failuresWithin('WORKFLOW_RUNNING', 14_000, SETTINGS) + 1, SETTINGS)).toBe(16_000);
+  });
+
+  it('counts no failure for an elapsed time that is not a number', () => {
+    // Not NaN failures: every later pause would be NaN, and a timer of NaN ms fires at once, a poll without pause.
+    expect(failuresWithin('WORKFLOW_RUNNING', Number.NaN, SETTINGS)).toBe(0);
   });
 
   it('with the cap under the interval, one failure per interval', () => {
