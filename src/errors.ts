@@ -20,8 +20,7 @@ export const ERROR_CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode)
 /**
  * The answer to an Accept header that accepts nothing the gateway could send
  * (406). `acceptable` is what it could have sent, as a 406's `Accept` header
- * lists it ("text/event-stream; charset=utf-8, multipart/mixed; charset=utf-8"
- * for a subscription, say).
+ * lists it ("text/event-stream; charset=utf-8" for a subscription, say).
  */
 export function notAcceptable(acceptable: string): string {
   return `Not acceptable: accept ${inWords([...new Set(acceptable.split(',').map((type) => type.split(';')[0]!.trim()))])} (in UTF-8).`;

@@ -18,14 +18,16 @@
  */
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 
-/** The types Yoga's result processors answer a stream with (graphql-yoga 5, plugins/result-processor). */
-const STREAM_TYPES = [
-  ['text', 'event-stream'],
-  ['multipart', 'mixed'],
-] as const;
+/**
+ * The types Yoga answers a subscription's stream with: Server-Sent Events alone (graphql-yoga 5,
+ * plugins/use-result-processor.js: a subscription's processors are SSE's and the regular one; multipart/mixed
+ * serves a query's incremental delivery, which this schema has none of). Listing multipart/mixed here
+ * subscribed a client that accepts only it, for a 406 once the watch held its caller's slot.
+ */
+const STREAM_TYPES = [['text', 'event-stream']] as const;
 
 /**
- * Whether one of Yoga's stream processors matches `accept`, read as Yoga reads it
+ * Whether Yoga's stream processor for a subscription matches `accept`, read as Yoga reads it
  * (result-processor/accept.js: an entry with a charset other than UTF-8 takes
  * nothing, `*` matches any part). By hand: graphql-yoga does not export it.
  */
