@@ -34,7 +34,7 @@ interface Answer {
   streamed: boolean;
   headers: Headers;
   text: string;
-  body: { data?: Record<string, unknown> | null; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> };
+  body: { data?: Record<string, unknown> | null; errors?: Array<{ message: string; locations?: Array<{ line: number; column: number }>; extensions?: Record<string, unknown> }> };
 }
 
 interface Row {
@@ -89,6 +89,8 @@ const ROWS: Row[] = [
         expect(answer.body.errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
       } else {
         refusedWith('GRAPHQL_VALIDATION_FAILED', /^The mutation operation is not supported by the schema\.$/)(answer);
+        // Located at the operation, as graphql-js 17's rule locates it: an editor marks the word `mutation`.
+        expect(answer.body.errors![0]!.locations).toEqual([{ line: 1, column: 1 }]);
       }
     },
   },
