@@ -470,7 +470,8 @@ describe.each(LANES)('odd upstream data costs one field, never the execution (%s
     for (let i = 0; i < 3; i++) expect((await ask('finishedAt')).extensions?.warnings).toHaveLength(1);
     const lines = harness.logs.filter((line) => line.field === 'Execution.finishedAt');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ level: 40, code: 'UNREADABLE_VALUE' });
+    // Named as an operator takes it to upstream: the request, the execution, and upstream's id for its answer.
+    expect(lines[0]).toMatchObject({ level: 40, code: 'UNREADABLE_VALUE', requestId: expect.any(String), executionId: ID, upstreamRequestId: expect.any(String) });
     expect(JSON.stringify(lines)).not.toContain('never');
   });
 
