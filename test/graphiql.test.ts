@@ -551,6 +551,35 @@ describe('the GraphiQL page', () => {
     expect(renderGraphiQL({ ...graphiqlOptions({ exampleId: 'ex_demo_1' }), endpoint: '/graphql' })).not.toBe(first);
   });
 
+  it('keeps the pages of 4 sets of options, dropping the first kept for a fifth', async () => {
+    const options = (n: number) => ({ ...graphiqlOptions({ exampleId: `ex_kept_${n}` }), endpoint: '/graphql' });
+    const first = renderGraphiQL(options(0));
+    const others = [1, 2, 3].map((n) => renderGraphiQL(options(n)));
+    expect(renderGraphiQL(options(0))).toBe(first);
+    others.push(renderGraphiQL(options(4)));
+    expect(renderGraphiQL(options(0))).not.toBe(first);
+    await Promise.all([first, ...others]);
+  });
+
+  it("writes the first tab into its script with `<` escaped, so no value closes the script element", async () => {
+    const query = '# </script><script>alert(1)</script>';
+    const page = String(await renderGraphiQL({ title: 'escaped', defaultTabs: [{ query, variables: '{}', headers: '{}' }] }));
+    // Compared as booleans: a failing match would print the 9 MB page.
+    expect(page.includes('"# \\u003c/script>\\u003cscript>alert(1)\\u003c/script>"')).toBe(true);
+  });
+
+  it('renders options without tabs as the bare page, with no tab script', async () => {
+    const page = String(await renderGraphiQL({ title: 'no tabs' }));
+    expect(/^\s*<!doctype html>/i.test(page)).toBe(true);
+    expect(page.includes("localStorage.setItem('graphiql:' + key, tab[key])")).toBe(false);
+  });
+
+  it("prefills every new tab's headers and never keeps them in the browser's storage, where any script of the origin reads them", () => {
+    const options = graphiqlOptions({ headers: { Authorization: 'Bearer demo' } });
+    expect(options.shouldPersistHeaders).toBe(false);
+    expect(JSON.parse(options.defaultHeaders!)).toEqual({ Authorization: 'Bearer demo' });
+  });
+
   // Served as a string, each view encoded a copy of its own, kept while the client did not read:
   // 100 such views took the process from 335 to 2670 MiB.
   it.each(LANES)('is one set of bytes shared by every view, also by clients that do not read it (%s lane)', { timeout: TIMEOUT }, async (lane) => {
