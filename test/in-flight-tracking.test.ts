@@ -86,6 +86,40 @@ describe('the drain\'s count of responses in flight', () => {
   });
 });
 
+describe('connections once the listener closed', () => {
+  it("closes a kept-alive connection once the answer it carried when the listener closed has ended", async () => {
+    const requests = new RequestsInFlight();
+    const held: ServerResponse[] = [];
+    const port = await serving((_request, response) => {
+      requests.track(response);
+      held.push(response);
+    });
+    const server = servers.at(-1)!;
+    // Longer than the test: a connection closed within it was closed by the drain, not by the timeout.
+    server.keepAliveTimeout = 60_000;
+    const accepted: Socket[] = [];
+    server.on('connection', (socket: Socket) => accepted.push(socket));
+    const agent = new Agent({ keepAlive: true });
+    onTestFinished(() => agent.destroy());
+    const streamed = get(port, agent);
+    await waitFor(() => held.length === 1, 'the request', 2_000);
+    // Its head went out before the drain, so it cannot say `connection: close`.
+    held[0]!.writeHead(200);
+    held[0]!.write('streamed');
+    let closed = false;
+    accepted[0]!.once('close', () => (closed = true));
+    // As the drain does: the listener closes (node closes the connections idle then), then the requests are told.
+    server.close();
+    requests.closing(server);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(closed).toBe(false);
+    held[0]!.end();
+    expect(await streamed).toEqual({ connection: 'keep-alive', body: 'streamed' });
+    await waitFor(() => closed, "the connection to close once its answer ended", 2_000);
+    expect(requests.finishedWhileClosing).toBe(1);
+  });
+});
+
 describe('the stall watch of a kept-alive connection', () => {
   it('watches each answer on the connection while it is written, and nothing between them', async () => {
     const stalled = new StalledClients(10_000);
