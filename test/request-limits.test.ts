@@ -46,16 +46,17 @@ describe.each(LANES)('per-request caps (%s lane)', (lane) => {
       `query($ids: [ID!]!) { executions(ids: $ids) { events(first: 100) { edges { cursor } } } }`,
       { ids: Array.from({ length: 25 }, (_, i) => `ex_cap_${i + 1}`) },
     );
+    expect(codes(over)).toContain('BAD_USER_INPUT');
+    expect(over.errors!.find((error) => error.extensions?.code === 'BAD_USER_INPUT')!.message).toMatch(/more than 2000 events/);
+    const served = (over.data!.executions as Array<{ events: { edges: unknown[] } } | null>).filter(Boolean);
+    expect(served.reduce((sum, execution) => sum + execution!.events.edges.length, 0)).toBeLessThanOrEqual(MAX_EVENTS_PER_REQUEST);
+
     // Exactly the cap is served whole: 20 pages of 100.
     const atCap = await harness.query(
       `query($ids: [ID!]!) { executions(ids: $ids) { events(first: 100) { edges { cursor } } } }`,
       { ids: Array.from({ length: 20 }, (_, i) => `ex_cap_${i + 1}`) },
     );
     expect(atCap.errors).toBeUndefined();
-    expect(codes(over)).toContain('BAD_USER_INPUT');
-    expect(over.errors!.find((error) => error.extensions?.code === 'BAD_USER_INPUT')!.message).toMatch(/more than 2000 events/);
-    const served = (over.data!.executions as Array<{ events: { edges: unknown[] } } | null>).filter(Boolean);
-    expect(served.reduce((sum, execution) => sum + execution!.events.edges.length, 0)).toBeLessThanOrEqual(MAX_EVENTS_PER_REQUEST);
   });
 
   it('does not count ids it refuses (no upstream call) against the execution limit', async () => {

@@ -63,6 +63,9 @@ describe('a live update starts its caps and notes over', () => {
     const past = MAX_WARNINGS_PER_RESULT + MAX_OMITTED_PATHS_CHECKED + 5;
     for (let index = 0; index < past; index++) each.warn('ExecutionEvent.level', note(index));
     expect([each.warnings?.length, each.omittedWarningPaths?.length, each.omittedUnchecked]).toEqual([MAX_WARNINGS_PER_RESULT, MAX_OMITTED_PATHS_CHECKED, 5]);
+    // Every note reaches the process's log and counter, past the caps too, with the request it came in.
+    expect(observed).toHaveLength(past);
+    expect(observed[past - 1]).toEqual(['ExecutionEvent.level', note(past - 1), { requestId: 'req-1' }]);
     Object.assign(each.cost, { calls: 2, cacheHits: 1, sharedCalls: 1, timeMs: 40 });
     each.beginUpdate();
     expect([each.warnings, each.omittedWarningPaths, each.omittedUnchecked]).toEqual([undefined, undefined, 0]);
