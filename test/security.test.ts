@@ -1467,6 +1467,26 @@ describe.each(LANES)('error masking in production conditions (%s lane)', (lane) 
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ level: 50, requestId, path: 'execution' });
   });
+
+  it('logs every unexpected error of a result, each by its own name and path, and no error it expected', async () => {
+    const harness = await Harness.start({ lane });
+    const client = harness.instance.client;
+    const getExecution = client.getExecution.bind(client);
+    const broken = vi.spyOn(client, 'getExecution').mockImplementation(async (id, ...rest) => {
+      if (id.startsWith('ex_broken')) throw new TypeError(`${SECRET} ${id}`);
+      return getExecution(id, ...rest);
+    });
+    try {
+      const response = await harness.query(`{ a: execution(id: "ex_broken_1") { id } b: execution(id: "ex_broken_2") { id } c: execution(id: "ex_missing") { id } }`);
+      expect(codes(response).sort()).toEqual(['INTERNAL_SERVER_ERROR', 'INTERNAL_SERVER_ERROR', 'NOT_FOUND']);
+      const unexpected = harness.logs.filter((line) => line.msg === 'operation failed unexpectedly; the client got "Unexpected error."');
+      expect(unexpected.map((line) => line.path).sort()).toEqual(['a', 'b']);
+      for (const line of unexpected) expect(line.err).toEqual({ name: 'TypeError', message: `${SECRET} ex_broken_${line.path === 'a' ? 1 : 2}` });
+    } finally {
+      broken.mockRestore();
+      await harness.close();
+    }
+  });
 });
 
 describe.each(LANES)('logs never contain a token (%s lane)', (lane) => {
