@@ -28,6 +28,17 @@ async function serving(onRequest: (request: IncomingMessage, response: ServerRes
   return (server.address() as AddressInfo).port;
 }
 
+/** A loopback server whose every response the drain's count tracks; `held` has them in arrival order, unanswered. */
+async function tracking(): Promise<{ requests: RequestsInFlight; held: ServerResponse[]; port: number; server: Server }> {
+  const requests = new RequestsInFlight();
+  const held: ServerResponse[] = [];
+  const port = await serving((_request, response) => {
+    requests.track(response);
+    held.push(response);
+  });
+  return { requests, held, port, server: servers.at(-1)! };
+}
+
 /** A GET's `Connection` header and body, sent through a keep-alive `agent`. */
 function get(port: number, agent: Agent): Promise<{ connection: string | undefined; body: string }> {
   return new Promise((resolve, reject) => {
@@ -42,12 +53,7 @@ function get(port: number, agent: Agent): Promise<{ connection: string | undefin
 
 describe('the drain\'s count of responses in flight', () => {
   it('counts responses ending in any order, takes a freed place again, and tells each one not yet started of a drain', async () => {
-    const requests = new RequestsInFlight();
-    const held: ServerResponse[] = [];
-    const port = await serving((_request, response) => {
-      requests.track(response);
-      held.push(response);
-    });
+    const { requests, held, port } = await tracking();
     const agent = new Agent({ keepAlive: true });
     onTestFinished(() => agent.destroy());
     const answers = [get(port, agent), get(port, agent), get(port, agent)];
@@ -88,13 +94,7 @@ describe('the drain\'s count of responses in flight', () => {
 
 describe('connections once the listener closed', () => {
   it("closes a kept-alive connection once the answer it carried when the listener closed has ended", async () => {
-    const requests = new RequestsInFlight();
-    const held: ServerResponse[] = [];
-    const port = await serving((_request, response) => {
-      requests.track(response);
-      held.push(response);
-    });
-    const server = servers.at(-1)!;
+    const { requests, held, port, server } = await tracking();
     // Longer than the test: a connection closed within it was closed by the drain, not by the timeout.
     server.keepAliveTimeout = 60_000;
     const accepted: Socket[] = [];

@@ -44,8 +44,8 @@ describeEachLane('a subscription and the types its Accept takes', (lane) => {
   });
   afterAll(() => harness.close());
 
-  /** The subscription's answer: its status, its type, and the start of its body, read until `until` shows up. */
-  async function subscribe(headers: Record<string, string>, until = 'ex_accept') {
+  /** The subscription's answer: its status, its type, and the start of its body, read until the execution's id shows up. */
+  async function subscribe(headers: Record<string, string>) {
     const controller = new AbortController();
     const answer = await harness.fetch('/graphql', {
       method: 'POST',
@@ -57,7 +57,7 @@ describeEachLane('a subscription and the types its Accept takes', (lane) => {
     if (answer.status === 200) {
       const reader = answer.body!.getReader();
       const decoder = new TextDecoder();
-      while (!text.includes(until)) {
+      while (!text.includes('ex_accept')) {
         const { value, done } = await reader.read();
         if (done) break;
         text += decoder.decode(value, { stream: true });
@@ -71,16 +71,16 @@ describeEachLane('a subscription and the types its Accept takes', (lane) => {
   }
 
   it.each([
-    ['a wildcard', { accept: 'application/json, */*' }, 'text/event-stream'],
-    ['a wildcard subtype', { accept: 'application/json, text/*' }, 'text/event-stream'],
-    ['the type in capitals', { accept: 'Text/Event-Stream' }, 'text/event-stream'],
-    ['spaces around its parameter', { accept: 'text/event-stream ; charset=utf-8' }, 'text/event-stream'],
-  ])('is watched under %s, and served as a stream', async (_name, headers, type) => {
+    ['a wildcard', { accept: 'application/json, */*' }],
+    ['a wildcard subtype', { accept: 'application/json, text/*' }],
+    ['the type in capitals', { accept: 'Text/Event-Stream' }],
+    ['spaces around its parameter', { accept: 'text/event-stream ; charset=utf-8' }],
+  ])('is watched under %s, and served as Server-Sent Events', async (_name, headers) => {
     const before = harness.upstream.requestsFor('ex_accept').length;
     const watchesBefore = watches.mock.calls.length;
     const answer = await subscribe(headers);
     expect(answer.status, answer.text).toBe(200);
-    expect(answer.type).toMatch(new RegExp(`^${type}`));
+    expect(answer.type).toMatch(/^text\/event-stream/);
     expect(answer.text).toContain('"id":"ex_accept"');
     // Watched: the first update came from upstream.
     expect(harness.upstream.requestsFor('ex_accept').length).toBeGreaterThan(before);
