@@ -138,9 +138,10 @@ describeEachLane('live streams whose client stopped reading', (lane) => {
     expect(logged.filter((line) => line.msg === 'WebSocket closed: its client stopped reading')).toHaveLength(1);
   }, 20_000);
 
-  it.each(['GET', 'POST'] as const)('an event stream (%s) that stops reading is dropped within the limit, ending its watch', async (method) => {
+  it.each(['GET', 'POST'] as const)('an event stream (%s) that stops reading is dropped within the limit, ending its watch, and logged once', async (method) => {
     const ids = changingExecutions(`sse_stalled_${method}`, 2);
     const url = new URL(harness.url);
+    const logsBefore = harness.logs.length;
     let received = 0;
     const sockets = ids.map((id) => {
       const socket = net.connect(Number(url.port), url.hostname);
@@ -149,11 +150,11 @@ describeEachLane('live streams whose client stopped reading', (lane) => {
       const variables = JSON.stringify({ id });
       if (method === 'GET') {
         const search = new URLSearchParams({ query: QUERY, variables });
-        socket.write(`GET ${url.pathname}?${search} HTTP/1.1\r\nHost: ${url.host}\r\nAccept: text/event-stream\r\nAuthorization: ${AUTH}\r\n\r\n`);
+        socket.write(`GET ${url.pathname}?${search} HTTP/1.1\r\nHost: ${url.host}\r\nAccept: text/event-stream\r\nAuthorization: ${AUTH}\r\nX-Request-Id: ${id}\r\n\r\n`);
       } else {
         const body = JSON.stringify({ query: QUERY, variables: { id } });
         socket.write(
-          `POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nAccept: text/event-stream\r\nContent-Type: application/json\r\nAuthorization: ${AUTH}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+          `POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nAccept: text/event-stream\r\nContent-Type: application/json\r\nAuthorization: ${AUTH}\r\nX-Request-Id: ${id}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
         );
       }
       return socket;
@@ -169,6 +170,10 @@ describeEachLane('live streams whose client stopped reading', (lane) => {
     await pollingStopped(ids);
     for (const socket of sockets) socket.resume();
     await Promise.all(ended);
+    // The edge cuts a stream as it cuts any answer: one line per stream, by its request id, and nothing at error.
+    const logged = harness.logs.slice(logsBefore);
+    expect(logged.filter((line) => (line.level as number) >= 50)).toEqual([]);
+    expect(logged.filter((line) => line.msg === 'answer cut: its client stopped reading').map((line) => line.requestId).sort()).toEqual([...ids].sort());
   }, 20_000);
 
   it('an event stream pipelined behind a slower answer is dropped within the limit once its client stops reading', async () => {

@@ -50,7 +50,6 @@ import { useDocumentIdParameter, useTrustedDocuments } from './trusted-documents
 import { useValidationCache } from './validation-cache.js';
 import { useUnservedStreamClosing } from './unserved-streams.js';
 import { useEventStreamHeaders } from './event-stream.js';
-import type { StalledClients } from '../server/stalled-clients.js';
 import type { TrustedProxies } from '../server/client-address.js';
 import { useNoStore } from './cache-control.js';
 import { useNoHopByHopHeaders } from './hop-by-hop.js';
@@ -103,8 +102,6 @@ export interface GatewayDependencies {
    * plugin every deployment runs goes into the list below (README "Adding a plugin").
    */
   plugins?: Plugin[];
-  /** Drops event streams whose client stopped reading (LIVE_STALLED_CLIENT_MS); none are dropped without it. */
-  stalledClients?: StalledClients;
 }
 
 export type Gateway = YogaServerInstance<GatewayServerContext, GatewayContext>;
@@ -177,7 +174,7 @@ export function createGateway(deps: GatewayDependencies): Gateway {
       ...(graphiql ? [useGraphiQLRevalidation(graphiql)] : []),
       useNoHopByHopHeaders(),
       // After useNoStore: an event stream's Cache-Control adds no-transform.
-      useEventStreamHeaders(deps.stalledClients, deps.logger),
+      useEventStreamHeaders(),
       // Before useRequestErrors, whose check of a form's query takes a `documentId` for one.
       useDocumentIdParameter(),
       useRequestErrors(),

@@ -149,7 +149,6 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
     documentCacheMaxBytes: config.cache.documentMaxBytes,
     ...(options.graphiql ? { graphiql: options.graphiql } : {}),
     ...(options.plugins ? { plugins: options.plugins } : {}),
-    stalledClients,
   });
   const lane = config.server.fastLane ? createFastLane(gateway) : createYogaLane(gateway);
   const health = new Health(() => upstreamHealth(client), redis);
