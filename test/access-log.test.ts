@@ -617,9 +617,10 @@ describe.each(LANES)("the edge's own answers, %s lane", (lane) => {
     expect(await oneLine(from)).toMatchObject({ requestId: 'reset-edge', status, aborted: true });
   });
 
-  it('a refused WebSocket upgrade: one line, transport ws', async () => {
+  it('a refused WebSocket upgrade: one line, transport ws, with the trace it brought', async () => {
     const from = harness.logs.length;
-    const socket = new WebSocket(`${harness.url.replace(/^http/, 'ws')}/nope`, 'graphql-transport-ws', { headers: { 'x-request-id': 'upgrade-refused-1' } });
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const socket = new WebSocket(`${harness.url.replace(/^http/, 'ws')}/nope`, 'graphql-transport-ws', { headers: { 'x-request-id': 'upgrade-refused-1', traceparent } });
     const status = await new Promise<number>((resolve, reject) => {
       socket.on('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
       socket.on('open', () => reject(new Error('the upgrade was taken')));
@@ -627,7 +628,7 @@ describe.each(LANES)("the edge's own answers, %s lane", (lane) => {
     });
     socket.terminate();
     expect(status).toBe(404);
-    expect(await oneLine(from)).toMatchObject({ requestId: 'upgrade-refused-1', upgradeRequestId: 'upgrade-refused-1', transport: 'ws', method: 'GET', path: '/graphql/nope', clientAddress: '127.0.0.1', status: 404, errorCodes: ['BAD_REQUEST'] });
+    expect(await oneLine(from)).toMatchObject({ requestId: 'upgrade-refused-1', upgradeRequestId: 'upgrade-refused-1', transport: 'ws', method: 'GET', path: '/graphql/nope', clientAddress: '127.0.0.1', status: 404, errorCodes: ['BAD_REQUEST'], traceId: '4bf92f3577b34da6a3ce929d0e0e4736' });
   });
 
   it.each(['onRequest', 'onResultProcess'])("a plugin's %s that throws: the masked 500 gets one line", async (hook) => {

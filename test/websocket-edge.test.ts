@@ -306,6 +306,7 @@ describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
       // ws alone answers a POST with a text/html 405 without the id, and takes HTTP/1.0 (RFC 6455 §4.1: an HTTP/1.1 GET).
       ['a POST', 'POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\ncontent-length: 0\r\n'],
       ['an HTTP/1.0 GET', 'GET /graphql HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n'],
+      ['a Sec-WebSocket-Key with more after its 24 characters', 'GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==x\r\nSec-WebSocket-Version: 13\r\n'],
       ['a Sec-WebSocket-Version other than 13', 'GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 7\r\n'],
       ['a path other than /graphql', 'GET /graphq HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n'],
       // ws alone answered these with a text/html 400 "Invalid Sec-WebSocket-Protocol header", without the id.
@@ -335,6 +336,34 @@ describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
       const [top = ''] = (await rawExchange(harness.url, head)).text.split('\r\n\r\n');
       expect(top).toMatch(/^HTTP\/1\.1 400 /);
       expect(top.toLowerCase()).toContain('sec-websocket-version: 13');
+    });
+
+    it.each([
+      ['an Upgrade header in another case, as HTTP tokens are (RFC 9110 §7.8)', 'WebSocket', '13'],
+      ['Sec-WebSocket-Version 8 (hybi-08 to 12), which ws speaks as well as 13', 'websocket', '8'],
+    ])('takes %s', async (_name, upgradeToken, version) => {
+      const url = new URL(harness.url);
+      const socket = connect(Number(url.port), url.hostname);
+      try {
+        const head = within(
+          new Promise<string>((resolve, reject) => {
+            let received = '';
+            socket.on('data', (chunk: Buffer) => {
+              received += chunk.toString('latin1');
+              if (received.includes('\r\n\r\n')) resolve(received);
+            });
+            socket.once('error', reject);
+          }),
+          'the answer to the upgrade',
+        );
+        socket.write(
+          `GET /graphql HTTP/1.1\r\nHost: ${url.host}\r\nConnection: Upgrade\r\nUpgrade: ${upgradeToken}\r\nSec-WebSocket-Version: ${version}\r\n` +
+            `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: ${PROTOCOL}\r\n\r\n`,
+        );
+        expect((await head).split('\r\n')[0]).toBe('HTTP/1.1 101 Switching Protocols');
+      } finally {
+        socket.destroy();
+      }
     });
 
     it('accepts the GraphQL path with a query string', async () => {
@@ -748,7 +777,8 @@ describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
      * logger (no JSON, no level, no redaction). A refusal the gateway asked
      * for is no internal error.
      */
-    it('writes nothing to the console when it closes a connection for an oversized message', async () => {
+    it('writes nothing to the console, and logs nothing at error, when it closes a connection for an oversized message', async () => {
+      const from = harness.logs.length;
       const printed = captureConsole();
       try {
         const socket = await initialised(harness);
@@ -760,6 +790,8 @@ describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
         printed.stop();
       }
       expect(printed.lines).toEqual([]);
+      // The client's doing (ws closed it with 1009), not the gateway's failure.
+      expect(harness.logs.slice(from).filter((line) => (line.level as number) >= 50)).toEqual([]);
     });
 
     it('closes a connection whose connection_init is over the limit with 1009', async () => {
@@ -1002,6 +1034,32 @@ describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
       }
       expect(new Set(harness.upstream.requests.map((request) => request.headers['x-request-id'])).size).toBe(3);
     });
+
+    it("names the connection in its log lines by the id its 101 carried when the client sent none", async () => {
+      const from = harness.logs.length;
+      const socket = new WebSocket(wsUrl(harness), PROTOCOL);
+      try {
+        const opened = within(new Promise((resolve) => socket.once('open', resolve)), 'the connection to open');
+        const given = await within(
+          new Promise<string>((resolve, reject) => {
+            socket.once('upgrade', (response) => resolve(String(response.headers['x-request-id'])));
+            socket.once('error', reject);
+          }),
+          'the 101',
+        );
+        await opened;
+        const ack = nextMessage(socket);
+        socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: AUTH } }));
+        expect((await ack).type).toBe('connection_ack');
+        const done = completed(socket, 'status');
+        expect(await answer(socket, 'status', STATUS)).toMatchObject({ type: 'next', payload: { data: STATUS_DATA } });
+        await done;
+        const started = harness.logs.slice(from).filter((line) => line.msg === 'WebSocket operation started');
+        expect(started.map((line) => line.upgradeRequestId)).toEqual([given]);
+      } finally {
+        socket.terminate();
+      }
+    });
   });
 
   describe('INTROSPECTION=false', () => {
@@ -1104,6 +1162,10 @@ describe.each(LANES)('an Authorization that is no header value (%s lane)', (lane
     // Within the bound it is a token like any other.
     const { results } = await once(harness, { connectionParams: { authorization: `Bearer ${'x'.repeat(8_000)}` } }, '{ execution(id: "ex_demo_4") { id } }');
     expect(codes(results[0]!)).toEqual(['UNAUTHENTICATED']);
+    // The upgrade's own headers count with it: the same token beside 9 KB of them passes the bound together.
+    const padded = await once(harness, { connectionParams: { authorization: `Bearer ${'x'.repeat(8_000)}` }, headers: { 'x-padding': 'p'.repeat(9_000) } }, '{ execution(id: "ex_demo_4") { id } }');
+    expect(codes(padded.results[0]!)).toEqual(['BAD_REQUEST']);
+    expect(padded.results[0]!.errors![0]!.message).toMatch(/16 KiB/);
   });
 });
 
@@ -1517,7 +1579,7 @@ describe.each(LANES)('WebSocket connections at WS_MAX_CONNECTIONS (%s lane)', (l
       expect(newcomer.opened, 'the upgrade past WS_MAX_CONNECTIONS').toBe(true);
       if (!newcomer.opened) return;
       sockets.push(newcomer.socket);
-      expect(await madeUpClosed).toEqual({ code: 1013, reason: expect.stringMatching(/WS_MAX_CONNECTIONS/) });
+      expect(await madeUpClosed).toEqual({ code: 1013, reason: 'Closed to make room: WS_MAX_CONNECTIONS reached, and upstream served no operation of this connection' });
       expect([watching.readyState, queried.readyState]).toEqual([WebSocket.OPEN, WebSocket.OPEN]);
       const madeRoom = () => harness.logs.filter((line) => /to make room/.test(String(line.msg)));
       await waitFor(() => madeRoom().length > 0, 'the warning that room was made');
@@ -1564,9 +1626,19 @@ describe.each(LANES)('WebSocket connections at WS_MAX_CONNECTIONS (%s lane)', (l
     }
   });
 
+  it('counts a connection refused for its subprotocol until it closed, and no longer: its slot is free again', async () => {
+    for (let i = 0; i <= MAX_CONNECTIONS; i++) {
+      const socket = new WebSocket(wsUrl(harness), 'graphql-ws');
+      socket.on('error', () => undefined);
+      expect(await closed(socket)).toMatchObject({ code: 4406 });
+    }
+    await expect.poll(() => harness.metricValue('gateway_websocket_connections'), { timeout: 2_000 }).toBe(0);
+  });
+
   it('drops connections closing already, whose clients never answer the close frame, then the oldest idle one upstream never served, never a busy one', async () => {
     const raw: Socket[] = [];
     const sockets: WebSocket[] = [];
+    const from = harness.logs.length;
     try {
       // Every slot held by a socket the gateway is closing (4406) and whose client stays silent.
       for (let i = 0; i < MAX_CONNECTIONS; i++) raw.push(await closingUnanswered());
@@ -1585,6 +1657,10 @@ describe.each(LANES)('WebSocket connections at WS_MAX_CONNECTIONS (%s lane)', (l
       if (newcomer.opened) sockets.push(newcomer.socket);
       expect((await idleClosed).code).toBe(1013);
       expect([busy.readyState, sockets[2]!.readyState]).toEqual([WebSocket.OPEN, WebSocket.OPEN]);
+      // Each dropped at once, not when the close handshake's wait (5 s) gave up on its silent client.
+      await waitFor(() => raw.every((socket) => socket.destroyed), 'the dropped sockets to be closed', 2_000);
+      // Four drops, told at warn once in MADE_ROOM_WARNING_WINDOW_MS (the suite's first may have been told already), the rest at debug.
+      expect(harness.logs.slice(from).filter((line) => /to make room/.test(String(line.msg)) && (line.level as number) >= 40).length).toBeLessThanOrEqual(1);
     } finally {
       for (const socket of sockets) socket.terminate();
       for (const socket of raw) socket.destroy();
@@ -1745,6 +1821,16 @@ describe.each(LANES)('WebSocket connections at WS_MAX_CONNECTIONS, a caller past
       await taken();
       expect(await dropped).toEqual({ code: 1013, reason: expect.stringMatching(/CALLER_SHARE_PERCENT/) });
       expect(colleague[1]!.readyState).toBe(WebSocket.OPEN);
+    });
+
+    it('takes from the caller holding the most first, whichever went past its share first', async () => {
+      // The other caller goes past its share first, with two; the demo caller then holds three. All idle.
+      const colleague = [await servedIdle(OTHER, 'c0'), await servedIdle(OTHER, 'c1')];
+      const demo = [await servedIdle(AUTH, 'd0'), await servedIdle(AUTH, 'd1'), await servedIdle(AUTH, 'd2')];
+      const dropped = closed(demo[0]!);
+      await taken();
+      expect(await dropped).toEqual({ code: 1013, reason: "Closed to make room: WS_MAX_CONNECTIONS reached, and this connection's caller holds more than CALLER_SHARE_PERCENT" });
+      expect([...colleague, ...demo.slice(1)].map((socket) => socket.readyState)).toEqual(Array(4).fill(WebSocket.OPEN));
     });
   });
 });
