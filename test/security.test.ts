@@ -17,6 +17,7 @@ import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { getIntrospectionQuery, Lexer, parse, Source, TokenKind, validate, type ExecutionResult } from 'graphql';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
+import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { readConfig } from '../src/config.js';
 import { DEMO_ORGANIZATION, demoExecutions, makeExecution } from '../src/demo/demo-data.js';
@@ -1484,6 +1485,37 @@ describe.each(LANES)('error masking in production conditions (%s lane)', (lane) 
       for (const line of unexpected) expect(line.err).toEqual({ name: 'TypeError', message: `${SECRET} ex_broken_${line.path === 'a' ? 1 : 2}` });
     } finally {
       broken.mockRestore();
+      await harness.close();
+    }
+  });
+
+  it("logs an unexpected error a gateway plugin put in the result, with its request's id and path: the error log runs after every plugin", async () => {
+    // A plugin given to the gateway (createInstance's `plugins`) that replaces a result with a failure of its own.
+    const replacing: Plugin = {
+      onExecute: () => ({
+        onExecuteDone({ setResult }) {
+          setResult({ data: { execution: null }, errors: [createGraphQLError('wrapped', { originalError: new RangeError(`${SECRET} plugin`), path: ['execution'] })] });
+        },
+      }),
+    };
+    const harness = await Harness.start({ lane, plugins: [replacing] });
+    try {
+      const response = await harness.fetch('/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: AUTH },
+        body: JSON.stringify({ query: ONE, variables: { id: 'ex_demo_1' } }),
+      });
+      expect(codes((await response.json()) as ExecutionResult)).toEqual(['INTERNAL_SERVER_ERROR']);
+      const failed = harness.logs.filter((line) => line.level === 50);
+      expect(failed).toEqual([
+        expect.objectContaining({
+          msg: 'operation failed unexpectedly; the client got "Unexpected error."',
+          requestId: response.headers.get('x-request-id'),
+          path: 'execution',
+          err: { name: 'RangeError', message: `${SECRET} plugin` },
+        }),
+      ]);
+    } finally {
       await harness.close();
     }
   });
