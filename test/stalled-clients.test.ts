@@ -123,7 +123,12 @@ describeEachLane('live streams whose client stopped reading', (lane) => {
     raw.pause();
     keepChanging(ids);
     const pausedAt = performance.now();
+    const told = () => harness.logs.slice(logsBefore).some((line) => line.msg === 'WebSocket closed: its client stopped reading');
+    await waitFor(told, 'the stalled WebSocket to be found', DROPPED_WITHIN_MS);
+    const foundAt = performance.now();
     await waitFor(() => harness.instance.live.counts.subscriptions === 0, 'the stalled WebSocket to be dropped', DROPPED_WITHIN_MS);
+    // At once: not when the close handshake's wait (5 s) gives up on a client that reads nothing, its close frame included.
+    expect(performance.now() - foundAt).toBeLessThan(2_500);
     expect(performance.now() - pausedAt).toBeLessThan(DROPPED_WITHIN_MS);
     expect(harness.instance.live.counts).toEqual({ subscriptions: 0, pollers: 0, unread: 0 });
     await pollingStopped(ids);
