@@ -342,28 +342,14 @@ describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
       ['an Upgrade header in another case, as HTTP tokens are (RFC 9110 §7.8)', 'WebSocket', '13'],
       ['Sec-WebSocket-Version 8 (hybi-08 to 12), which ws speaks as well as 13', 'websocket', '8'],
     ])('takes %s', async (_name, upgradeToken, version) => {
-      const url = new URL(harness.url);
-      const socket = connect(Number(url.port), url.hostname);
-      try {
-        const head = within(
-          new Promise<string>((resolve, reject) => {
-            let received = '';
-            socket.on('data', (chunk: Buffer) => {
-              received += chunk.toString('latin1');
-              if (received.includes('\r\n\r\n')) resolve(received);
-            });
-            socket.once('error', reject);
-          }),
-          'the answer to the upgrade',
-        );
-        socket.write(
-          `GET /graphql HTTP/1.1\r\nHost: ${url.host}\r\nConnection: Upgrade\r\nUpgrade: ${upgradeToken}\r\nSec-WebSocket-Version: ${version}\r\n` +
-            `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: ${PROTOCOL}\r\n\r\n`,
-        );
-        expect((await head).split('\r\n')[0]).toBe('HTTP/1.1 101 Switching Protocols');
-      } finally {
-        socket.destroy();
-      }
+      // The 101 leaves the connection open: read until it has been quiet for 300 ms.
+      const { text } = await rawExchange(
+        harness.url,
+        `GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: ${upgradeToken}\r\nSec-WebSocket-Version: ${version}\r\n` +
+          `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: ${PROTOCOL}\r\n\r\n`,
+        { giveUpMs: 300 },
+      );
+      expect(text.split('\r\n')[0]).toBe('HTTP/1.1 101 Switching Protocols');
     });
 
     it('accepts the GraphQL path with a query string', async () => {
