@@ -193,7 +193,8 @@ describe.each(LANES)('drain on the %s lane', (lane) => {
     const drained = harness.instance.drain({ unreadyMs: 1_000, graceMs: 5_000 });
     // 1. Unready: /ready is 503, everything else still served, new connections and subscriptions included.
     expect(await readiness(harness.origin)).toEqual({ status: 503, body: expect.objectContaining({ status: 'draining' }) });
-    expect((await post(url, STATUS_QUERY('ex_demo_4'))) as { body: unknown }).toMatchObject({ body: { data: { execution: { id: 'ex_demo_4' } } } });
+    // Served, and its connection closes once answered: the client's next request opens a new one, which goes elsewhere.
+    expect((await post(url, STATUS_QUERY('ex_demo_4'))) as { body: unknown }).toMatchObject({ connection: 'close', body: { data: { execution: { id: 'ex_demo_4' } } } });
     const lateWatcher = new Recorder(track(sseClient(url)), { id: 'ex_demo_4' });
     await lateWatcher.received(1);
     expect(lateWatcher.updates).toHaveLength(1);
@@ -355,17 +356,46 @@ describe.each(LANES)('drain details on the %s lane', (lane) => {
     expect(await drained).toMatchObject({ requestsCut: 0, webSocketsCut: 0 });
   });
 
+  it('waits for the last answer\'s connection to stop lingering only within SHUTDOWN_GRACE_MS', async () => {
+    const harness = await start();
+    putExecution(harness.upstream, 'ex_slow_linger', 'workflow_failed');
+    harness.upstream.setFault('ex_slow_linger', { kind: 'slow', ms: 300 });
+    // A client that never closes its side (half-open: the server's end does not end it): once answered, its connection
+    // lingers for LINGER_MS (2 s).
+    const socket = connect({ port: Number(new URL(harness.url).port), host: '127.0.0.1', allowHalfOpen: true });
+    socket.on('error', () => undefined);
+    await once(socket, 'connect');
+    let received = '';
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+    try {
+      socket.write(`GET /graphql?query=${encodeURIComponent(STATUS_QUERY('ex_slow_linger'))} HTTP/1.1\r\nHost: x\r\nAuthorization: ${AUTH}\r\n\r\n`);
+      await waitFor(() => harness.upstream.requestsFor('ex_slow_linger').length === 1, 'the query to reach upstream');
+      const began = performance.now();
+      const report = await harness.instance.drain({ unreadyMs: 0, graceMs: 800 });
+      const took = performance.now() - began;
+      expect(report).toMatchObject({ requestsFinished: 1, requestsCut: 0 });
+      expect(received).toMatch(/^HTTP\/1\.1 200 [^]*\r\nconnection: close\r\n/i);
+      // The drain waited for the linger until the grace ran out, not for the whole LINGER_MS.
+      expect(took).toBeGreaterThanOrEqual(800 - 5);
+      expect(took).toBeLessThan(1_800);
+    } finally {
+      socket.destroy();
+    }
+  });
+
   it('cuts what outlives SHUTDOWN_GRACE_MS, cancels its upstream call, closes the pool and reports it', async () => {
     const harness = await start();
     harness.upstream.setFault('ex_demo_3', { kind: 'hang' });
     const hanging = post(harness.url, STATUS_QUERY('ex_demo_3'));
     await waitFor(() => harness.upstream.inFlight === 1, 'the query to hang upstream');
     const began = performance.now();
-    const report = await harness.instance.drain({ unreadyMs: 50, graceMs: 300 });
+    const report = await harness.instance.drain({ unreadyMs: 50, graceMs: 1_000 });
     const took = performance.now() - began;
     expect(report).toMatchObject({ requestsCut: 1, requestsFinished: 0, webSocketsCut: 0 });
-    expect(took).toBeGreaterThanOrEqual(350 - 5);
-    expect(took).toBeLessThan(3_000);
+    expect(took).toBeGreaterThanOrEqual(1_050 - 5);
+    expect(took).toBeLessThan(2_500);
+    expect(report.durationMs).toBeGreaterThanOrEqual(1_050 - 5);
+    expect(report.durationMs).toBeLessThanOrEqual(Math.ceil(took));
     expect(await hanging).toHaveProperty('error');
     // The cut request's upstream call was cancelled, so the pool could close.
     await waitFor(() => harness.upstream.inFlight === 0, 'the upstream call to be cancelled');
