@@ -499,10 +499,33 @@ describe.each(LANES)('request guards (%s lane)', (lane) => {
       expect(harness.upstream.requests).toHaveLength(0);
     });
 
+    it('reads an empty operationName as none, as Yoga does: a GET of a document\'s only mutation is 405 with any Accept', async () => {
+      const path = `/graphql?query=${encodeURIComponent('mutation M { __typename }')}&operationName=`;
+      for (const accept of ['image/png', 'application/json']) {
+        const answer = await send(path, { method: 'GET', headers: { accept, authorization: AUTH } });
+        expect(answer.status).toBe(405);
+        expect(answer.headers.get('allow')).toBe('POST');
+      }
+    });
+
+    it('answers a POST whose URL names a mutation with 406 when it cannot answer the Accept: the method allows mutations', async () => {
+      const answer = await send(`/graphql?query=${encodeURIComponent('mutation { __typename }')}`, {
+        method: 'POST',
+        headers: { accept: 'image/png', 'content-type': 'application/json', authorization: AUTH },
+        body: JSON.stringify({ query: '{ __typename }' }),
+      });
+      expect(answer.status).toBe(406);
+      expect(answer.body.errors![0]!.extensions).toEqual({ code: 'BAD_REQUEST' });
+    });
+
     it.each([
       ['a query', `query=${encodeURIComponent('{ __typename }')}`],
       ['the query of a document that also holds a mutation', `query=${encodeURIComponent('query Q { __typename } mutation M { __typename }')}&operationName=Q`],
       ['a document that does not parse', `query=${encodeURIComponent('mutation {')}`],
+      ['a subscription', `query=${encodeURIComponent('subscription { executionUpdates(id: "ex_demo_1") { isFinal } }')}`],
+      ['no query at all', 'operationName=M'],
+      // Past the token limit the edge parses no further, as the pipeline would not: a document's size buys no parse.
+      ['a mutation past the token limit', `query=mutation{${'a+'.repeat(2_001)}}`],
     ])('still answers a GET of %s with an Accept it cannot answer with 406', async (_name, search) => {
       const answer = await send(`/graphql?${search}`, { method: 'GET', headers: { accept: 'image/png', authorization: AUTH } });
       expect(answer.status).toBe(406);
