@@ -202,6 +202,19 @@ describe.each(LANES)('upstream bytes in the charset they declare (%s lane)', (la
     },
   );
 
+  it('reads 0x80-0x9F labelled ISO-8859-1 as windows-1252 letters (the WHATWG reading), as a browser shows them', async () => {
+    const meant: Content = { statusReason: 'Preis €5 – „fertig“ “ok” Ÿ', requestPayload: { note: 'naïve ‰' }, messages: ['œuvre', 'é'] };
+    const bytes = Buffer.from(
+      envelopeBytes(meant)
+        .toString('utf8')
+        .replace(/[€–„“”Ÿ‰œ]/g, (char) => String.fromCharCode({ '€': 0x80, '–': 0x96, '„': 0x84, '“': 0x93, '”': 0x94, Ÿ: 0x9f, '‰': 0x89, œ: 0x9c }[char]!)),
+      'latin1',
+    );
+    const answer = await served(bytes, 'plain', 'application/json; charset=iso-8859-1');
+    expectContent(answer, meant);
+    expect(answer.warnings).toBeUndefined();
+  });
+
   it('reads UTF-8 labelled ISO-8859-1 (a mislabelling server) as UTF-8: valid UTF-8 is what JSON is, and Latin-1 letters almost never are', async () => {
     for (const encoding of ENCODINGS) {
       const answer = await served(envelopeBytes(content), encoding, 'application/json; charset=iso-8859-1');

@@ -20,6 +20,7 @@
  * In every case a malformed sequence becomes U+FFFD, never a failure.
  */
 import { charsetParameters, perHeaderValue } from '../media-type.js';
+import { decodeWindows1252 } from '../windows-1252.js';
 
 /** The body as text, and the charset label it declared when the gateway does not know it (its first 64 characters). */
 export interface DecodedText {
@@ -57,13 +58,15 @@ function charsetOf(contentType: string): Declared {
 
 /**
  * `buffer` in `encoding`, one leading byte-order mark of that encoding dropped and each malformed sequence
- * U+FFFD; UTF-8 by Buffer's decoder (the same text as TextDecoder's and undici's `body.text()`, faster).
+ * U+FFFD; UTF-8 by Buffer's decoder (the same text as TextDecoder's and undici's `body.text()`, faster), and
+ * windows-1252 (`iso-8859-1`, `latin1`) by ../windows-1252.ts, which TextDecoder reads wrong on this Node.
  */
 function decode(buffer: Buffer, encoding: string): string {
   if (encoding === 'utf-8') {
     const start = buffer.length >= 3 && buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf ? 3 : 0;
     return buffer.toString('utf8', start);
   }
+  if (encoding === 'windows-1252') return decodeWindows1252(buffer);
   return new TextDecoder(encoding).decode(buffer);
 }
 
