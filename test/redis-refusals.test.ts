@@ -45,6 +45,21 @@ describe('RedisRefusals', () => {
     expect(warned).toHaveLength(3);
   });
 
+  it('keeps the first 300 characters of a reply, and counts only ReplyErrors: no other error and no look-alike object', () => {
+    const warned: Array<Record<string, unknown>> = [];
+    const refusals = new RedisRefusals({ warn: (fields: Record<string, unknown>) => warned.push(fields) } as never);
+    // ioredis's other errors: a connection given up, a parser failure, a command aborted.
+    for (const name of ['MaxRetriesPerRequestError', 'ParserError', 'AbortError', 'Error']) refusals.report(Object.assign(new Error('lost'), { name }));
+    refusals.report({ name: 'ReplyError', message: 'not an Error' });
+    refusals.report('ReplyError');
+    expect(warned).toEqual([]);
+    // A script's error names the script: its text is long, the line is not.
+    const reply = `ERR user_script:1: Script attempted to access nonexistent global variable ${'x'.repeat(400)}`;
+    refusals.report(new ReplyError(reply));
+    expect(warned).toEqual([{ reply: reply.slice(0, 300) }]);
+    refusals.close();
+  });
+
   it('at close, reports the count not yet told', () => {
     vi.useFakeTimers();
     const warned: Array<Record<string, unknown>> = [];
