@@ -52,8 +52,17 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-/** A replica on the test's Redis with `secret` under `prefix`, checking at every heartbeat, connected. */
-async function replica(secret: string, prefix: string): Promise<Replica> {
+/** Resolves once `condition` (a question to Redis) holds, polling every 10 ms for at most `timeoutMs`. */
+async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 3_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await condition())) {
+    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+/** A replica on the test's Redis with `secret` under `prefix`, checking every `keyCheckBeats` heartbeats (1 s), connected. */
+async function replica(secret: string, prefix: string, keyCheckBeats = 1): Promise<Replica> {
   const self: Replica = { store: undefined as unknown as RedisStore, logs: [], raw: '' };
   const sink = new Writable({
     write(chunk: Buffer, _encoding, callback) {
@@ -63,7 +72,7 @@ async function replica(secret: string, prefix: string): Promise<Replica> {
     },
   });
   const settings = readConfig({ REDIS_URL: redis.url, REDIS_KEY_SECRET: secret, REDIS_KEY_PREFIX: prefix, REDIS_COMMAND_TIMEOUT_MS: '1000' }).sharedState;
-  self.store = new RedisStore(settings, createLogger('info', sink), 1);
+  self.store = new RedisStore(settings, createLogger('info', sink), keyCheckBeats);
   made.push(self);
   await waitFor(() => self.store.up, 'Redis to answer');
   return self;
@@ -103,6 +112,22 @@ describe.concurrent('the key secret check on a real redis-server', () => {
     const ttl = await inspector.pttl(key);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(3_000);
+  });
+
+  it('at the gateway\'s pace, a check every 5 heartbeats: the first at once, none at the next four, each member kept 3 checks (15 s)', async () => {
+    const prefix = newPrefix();
+    const key = `${prefix}v1:key-check`;
+    const since = performance.now();
+    await replica(SECRET, prefix, 5);
+    await until(async () => (await inspector.exists(key)) === 1, 'the first check');
+    expect(performance.now() - since).toBeLessThan(2_500);
+    const ttl = await inspector.pttl(key);
+    expect(ttl).toBeGreaterThan(12_000);
+    expect(ttl).toBeLessThanOrEqual(15_000);
+    const [member] = await inspector.zrange(key, 0, -1);
+    const score = await inspector.zscore(key, member!);
+    await sleep(3_000);
+    expect(await inspector.zscore(key, member!)).toBe(score);
   });
 
   it('one secret says nothing; nor does another secret under another prefix', async () => {
@@ -156,8 +181,13 @@ describe.concurrent('the key secret check refused', () => {
     await waitFor(() => lines.some((line) => line.level === WARN && String(line.msg).startsWith('redis refused the key secret check: ')), 'the refusal to be logged', 5_000);
     expect(lines.find((line) => line.level === WARN)).toMatchObject({ reply: expect.stringMatching(/^NOPERM/) });
     expect(store.keySecretMismatch).toBe(false);
-    expect(store.keyCheckErrors).toBeGreaterThan(0);
+    // A refused check is tried again at the next heartbeat, and counted.
+    await waitFor(() => store.keyCheckErrors >= 3, 'two more refused checks', 5_000);
     expect(await inspector.exists(`${prefix}v1:key-check`)).toBe(0);
+    // Those not yet told are counted in one line at close.
+    await store.close();
+    const refusals = lines.filter((line) => line.level === WARN && String(line.msg).startsWith('redis refused the key secret check: '));
+    expect(refusals).toEqual([expect.objectContaining({ reply: expect.stringMatching(/^NOPERM/) }), expect.objectContaining({ msg: expect.stringMatching(/\(repeated\)$/), suppressed: store.keyCheckErrors - 1 })]);
   });
 });
 
@@ -167,12 +197,11 @@ describe.concurrent('the key secret check against a hostile writer', () => {
   it('a member scored ahead of Redis\'s clock is dropped at the next check, unreported; one scored now is reported, then forgotten', async () => {
     const prefix = newPrefix();
     const key = `${prefix}v1:key-check`;
-    await inspector.zadd(key, 99_999_999_999_999, 'from-the-future');
+    const [now] = (await inspector.time()) as [number, number];
+    // Far ahead, and just past the expiry (3 s here) ahead: each would have outlived every check.
+    await inspector.zadd(key, 99_999_999_999_999, 'from-the-future', now * 1000 + 13_000, 'seconds-ahead');
     const a = await replica(SECRET, prefix);
-    for (let tries = 0; (await inspector.zscore(key, 'from-the-future')) !== null; tries++) {
-      if (tries > 300) throw new Error('the future member was never dropped');
-      await sleep(10);
-    }
+    await until(async () => (await inspector.zscore(key, 'from-the-future')) === null && (await inspector.zscore(key, 'seconds-ahead')) === null, 'the members ahead to be dropped');
     expect(a.store.keySecretMismatch).toBe(false);
     expect(warnings(a)).toEqual([]);
 
@@ -191,10 +220,7 @@ describe.concurrent('the key secret check in a gateway', () => {
     const prefix = newPrefix();
     // A replica with the other secret checked first: the gateway's first check (its first heartbeat up) finds it.
     await replica(OTHER_SECRET, prefix);
-    for (let tries = 0; (await inspector.exists(`${prefix}v1:key-check`)) === 0; tries++) {
-      if (tries > 300) throw new Error('the other replica never checked');
-      await sleep(10);
-    }
+    await until(async () => (await inspector.exists(`${prefix}v1:key-check`)) === 1, 'the other replica to check');
     const harness = await Harness.start({ env: { REDIS_URL: redis.url, REDIS_KEY_SECRET: SECRET, REDIS_KEY_PREFIX: prefix, REDIS_COMMAND_TIMEOUT_MS: '1000' } });
     harnesses.push(harness);
     await waitFor(() => harness.instance.redis!.keySecretMismatch, 'the gateway to see the other secret', 5_000);
