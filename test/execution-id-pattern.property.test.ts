@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { readConfig } from '../src/config.js';
-import { assertAllowedExecutionId, compileIdPattern, DEFAULT_EXECUTION_ID_PATTERN } from '../src/upstream/execution-path.js';
+import { assertAllowedExecutionId, compileIdPattern, DEFAULT_EXECUTION_ID_PATTERN, executionPath } from '../src/upstream/execution-path.js';
 
 /** Patterns an operator might write, several of which backtrack exponentially on JavaScript's engine. */
 const PATTERNS = [
@@ -40,6 +40,18 @@ describe('EXECUTION_ID_PATTERN', () => {
       ['^([a-z]+_)*[0-9]+$', `${'a_'.repeat(511)}!`],
     ];
     for (const [source, id] of hostile) expect(allowed(source, id), source).toBe(false);
+  });
+
+  it('makes a path of every id it allows, however permissive the pattern: an id holding half a surrogate pair is BAD_USER_INPUT', () => {
+    const unit = fc.oneof(fc.constantFrom('\ud800', '\udbff', '\udc00', '\udfff'), fc.constantFrom(...'a/.%?#😀é '));
+    fc.assert(
+      fc.property(fc.string({ unit, minLength: 1, maxLength: 12 }), (candidate) => {
+        const wellFormed = !/\p{Cs}/u.test(candidate);
+        expect(allowed('^[\\s\\S]+$', candidate), JSON.stringify(candidate)).toBe(wellFormed && candidate !== '.' && candidate !== '..');
+        if (allowed('^[\\s\\S]+$', candidate)) expect(executionPath('http://127.0.0.1', '', candidate)).toBe(`/v1/executions/${encodeURIComponent(candidate)}`);
+      }),
+      { numRuns: 1_000 },
+    );
   });
 
   it('allows exactly the ids JavaScript\'s engine allows, for ids of the characters the patterns name', () => {

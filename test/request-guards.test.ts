@@ -300,6 +300,25 @@ describe.each(LANES)('request guards (%s lane)', (lane) => {
       expect(permissive.upstream.requests).toHaveLength(0);
     });
 
+    it('refuses an id holding half a surrogate pair with BAD_USER_INPUT and zero upstream calls, by query, batch and watch', async () => {
+      // JSON can carry a lone surrogate ("\ud800"); no URL can: it was INTERNAL_SERVER_ERROR, and a watch's outage notice.
+      const response = await permissive.query(ONE, { id: 'ex\ud800' });
+      expect(codes(response)).toEqual(['BAD_USER_INPUT']);
+      expect(response.errors?.[0]?.message).toBe('Invalid execution id "ex\\ud800": it holds half of a UTF-16 surrogate pair, which is no character.');
+      const batch = await permissive.query('query($ids: [ID!]!) { executions(ids: $ids) { id } }', { ids: ['ex_demo_1', '\udc00ex'] });
+      expect(codes(batch)).toEqual(['BAD_USER_INPUT']);
+      expect(batch.errors?.[0]?.path).toEqual(['executions', 1]);
+      const watch = await permissive.fetch('/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: AUTH },
+        body: JSON.stringify({ query: 'subscription($id: ID!) { executionUpdates(id: $id) { isFinal } }', variables: { id: 'ex\ud800' } }),
+      });
+      const events = await watch.text();
+      expect(events).toContain('"code":"BAD_USER_INPUT"');
+      expect(events).toMatch(/event: complete/);
+      expect(permissive.upstream.requests.map((request) => request.path)).toEqual(['/v1/executions/ex_demo_1']);
+    });
+
     it('still refuses the empty id with zero upstream calls', async () => {
       const response = await permissive.query(ONE, { id: '' });
       expect(codes(response)).toEqual(['BAD_USER_INPUT']);

@@ -102,8 +102,13 @@ export function assertAllowedExecutionId(id: string, pattern: IdPattern): void {
   }
   // "." and ".." would address another path whatever the pattern allows.
   if (DOT_SEGMENTS.has(id)) throw badUserInput(`Invalid execution id ${shown(id)}: "." and ".." are never valid ids.`);
+  // Half of a UTF-16 pair is no character: no URL can carry it (encodeURIComponent throws), whatever the pattern allows.
+  if (LONE_SURROGATE.test(id)) throw badUserInput(`Invalid execution id ${shown(id)}: it holds half of a UTF-16 surrogate pair, which is no character.`);
   if (!pattern.test(id)) throw badUserInput(`Invalid execution id ${shown(id)}: ${describePattern(pattern)}.`);
 }
+
+/** A UTF-16 surrogate not in a pair (in `u` mode a pair is one code point, which `\p{Cs}` does not match). */
+const LONE_SURROGATE = /\p{Cs}/u;
 
 /** An id as an error message quotes it, cut at 64 characters. */
 function shown(id: string): string {
