@@ -377,11 +377,17 @@ describe('where /metrics is served', () => {
       expect(await head.text()).toBe('');
       expect((await fetch(`${base}/metrics?name[]=up`)).status).toBe(200);
 
-      for (const path of ['/', '/graphql', '/metrics/', '/metricsx', '/health']) expect((await fetch(`${base}${path}`)).status, path).toBe(404);
+      // Every answer of this port, refusals included, is no-store: a cache in front keeps none of them.
+      for (const path of ['/', '/graphql', '/metrics/', '/metricsx', '/health']) {
+        const missing = await fetch(`${base}${path}`);
+        expect(missing.status, path).toBe(404);
+        expect(missing.headers.get('cache-control'), path).toBe('no-store');
+      }
       for (const method of ['POST', 'PUT', 'DELETE', 'OPTIONS']) {
         const refused = await fetch(`${base}/metrics`, { method });
         expect(refused.status, method).toBe(405);
         expect(refused.headers.get('allow'), method).toBe('GET, HEAD');
+        expect(refused.headers.get('cache-control'), method).toBe('no-store');
       }
     } finally {
       await server.close();
@@ -414,6 +420,7 @@ describe('where /metrics is served', () => {
     try {
       const response = await fetch(`http://127.0.0.1:${server.port}/metrics`);
       expect(response.status).toBe(500);
+      expect(response.headers.get('cache-control')).toBe('no-store');
       expect(await response.text()).not.toContain('collector broke');
     } finally {
       await server.close();

@@ -144,11 +144,11 @@ export async function serveMetrics(source: MetricsSource, port: number, host: st
     if (asksToUpgrade(request)) response.shouldKeepAlive = false;
     const path = pathOf(request);
     if (path !== METRICS_PATH) {
-      response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end(`Not found: metrics are at ${METRICS_PATH}.\n`);
+      response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': CACHE_CONTROL }).end(`Not found: metrics are at ${METRICS_PATH}.\n`);
       return;
     }
     if (request.method !== 'GET' && request.method !== 'HEAD') {
-      response.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('Use GET.\n');
+      response.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8', 'cache-control': CACHE_CONTROL }).end('Use GET.\n');
       return;
     }
     source().then(
@@ -158,7 +158,7 @@ export async function serveMetrics(source: MetricsSource, port: number, host: st
       },
       (error: unknown) => {
         logger.error({ err: error instanceof Error ? error.message : String(error) }, 'metrics could not be collected');
-        response.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end('Metrics could not be collected; see the gateway log.\n');
+        response.writeHead(500, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': CACHE_CONTROL }).end('Metrics could not be collected; see the gateway log.\n');
       },
     );
   });
