@@ -46,7 +46,7 @@ describe('remembered event filters', () => {
     const held = () => heapAfterCollection() + process.memoryUsage().arrayBuffers;
     const before = held();
     // A client moving `createdAfter` by a millisecond each time: every filter distinct, each keeping nearly every event.
-    for (let i = 0; i < 200; i++) expect(pageEvents(execution, { first: 0, order: 'ASC', filter: { createdAfter: new Date(Date.UTC(2025, 11, 31) + i) } }).totalCount).toBe(20_000);
+    for (let i = 0; i < 200; i++) expect(pageEvents(execution, { first: 0, order: 'ASC', filter: { createdAfter: { ms: Date.UTC(2025, 11, 31) + i, insideMs: false } } }).totalCount).toBe(20_000);
     // 16 lists of 80 KB are 1.3 MB; 200 of them, 16 MB.
     expect(held() - before).toBeLessThan(4_000_000);
   });
@@ -116,7 +116,7 @@ describe('a filter argument is compiled once, however many pages it filters', ()
     const execution: Execution = { id: 'ex_filters', source: { id: 'ex_filters', status: 'workflow_running' }, events, bodyBytes: 0 };
     const one = pageEvents(execution, { first: 100, filter: { nodeIds: ['node_1', 'node_2'] } });
     const other = pageEvents(execution, { first: 100, filter: { nodeIds: ['node_2', 'node_1'] } });
-    const createdAfter = pageEvents(execution, { first: 100, filter: { createdAfter: new Date(Date.UTC(2026, 0, 1, 0, 0, 150)) } });
+    const createdAfter = pageEvents(execution, { first: 100, filter: { createdAfter: { ms: Date.UTC(2026, 0, 1, 0, 0, 150), insideMs: false } } });
     expect(other.edges.map((edge) => edge.cursor)).toEqual(one.edges.map((edge) => edge.cursor));
     expect(one.totalCount).toBe(events.filter((event) => event.nodeId === 'node_1' || event.nodeId === 'node_2').length);
     expect(createdAfter.totalCount).toBe(49);

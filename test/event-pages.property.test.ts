@@ -31,6 +31,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeEventCursor, encodeEventCursor, encodeStartCursor, eventIdDigest, LONGEST_ID_IN_CURSOR } from '../src/domain/event-cursor.js';
 import { appendedEvents, cursorBefore, pageEvents, positionAfter, type EventFilter, type EventOrder, type EventPage, type EventPageArgs } from '../src/domain/event-pages.js';
 import { eventIdOf, type Execution } from '../src/domain/execution.js';
+import type { Instant } from '../src/domain/fields.js';
 
 const NUM_RUNS = 200;
 const EXECUTION_ID = 'ex_prop_1';
@@ -114,8 +115,9 @@ function matches(u: Upstream, position: number, filter: EventFilter | null | und
   if (!inList(filter.nodeIds, field(entry, 'nodeId'))) return false;
   const ms = u.ms[position]!;
   // NaN compares false: an event without a readable time never matches a time filter.
-  if (filter.createdAfter != null && !(ms > filter.createdAfter.getTime())) return false;
-  if (filter.createdBefore != null && !(ms < filter.createdBefore.getTime())) return false;
+  // A bound inside a millisecond is after that millisecond's events: before keeps them, after leaves them out.
+  if (filter.createdAfter != null && !(ms > filter.createdAfter.ms)) return false;
+  if (filter.createdBefore != null && !(ms < filter.createdBefore.ms || (filter.createdBefore.insideMs && ms === filter.createdBefore.ms))) return false;
   return true;
 }
 
@@ -349,11 +351,17 @@ function listArb(values: readonly string[]) {
   );
 }
 
-/** An instant on, or one millisecond either side of, a tick (and ticks outside the range, and midnight). */
-const instantArb = fc.oneof(
-  { weight: 8, arbitrary: fc.tuple(fc.integer({ min: -1, max: TICKS }), fc.constantFrom(-1, 0, 0, 1)).map(([tick, delta]) => new Date(BASE_MS + tick * 1000 + delta)) },
-  { weight: 1, arbitrary: fc.constantFrom(-1, 0, 1).map((delta) => new Date(BARE_DATE_MS + delta)) },
-);
+/**
+ * An instant on, or one millisecond either side of, a tick (and ticks outside the range, and midnight), at the
+ * start of its millisecond or inside it.
+ */
+const instantArb: fc.Arbitrary<Instant> = fc.tuple(
+  fc.oneof(
+    { weight: 8, arbitrary: fc.tuple(fc.integer({ min: -1, max: TICKS }), fc.constantFrom(-1, 0, 0, 1)).map(([tick, delta]) => BASE_MS + tick * 1000 + delta) },
+    { weight: 1, arbitrary: fc.constantFrom(-1, 0, 1).map((delta) => BARE_DATE_MS + delta) },
+  ),
+  fc.boolean(),
+).map(([ms, insideMs]) => ({ ms, insideMs }));
 
 /**
  * Filters whose lists hold the usual values, the text of the numbers and
@@ -429,9 +437,9 @@ describe('the reference model', () => {
     expect(positionsOf(pageEvents(execution, { order: 'ASC' }))).toEqual([0, 3, 1, 2, 4]);
     expect(positionsOf(pageEvents(execution, { order: 'DESC' }))).toEqual([1, 2, 4, 3, 0]);
     // Undated events never match a time bound, whichever side.
-    const after = new Date(BASE_MS);
+    const after = { ms: BASE_MS, insideMs: false };
     expect(positionsOf(pageEvents(execution, { filter: { createdAfter: after } }))).toEqual([3, 1, 4]);
-    expect(positionsOf(pageEvents(execution, { filter: { createdBefore: new Date(BASE_MS + 10_000) } }))).toEqual([3, 1, 4]);
+    expect(positionsOf(pageEvents(execution, { filter: { createdBefore: { ms: BASE_MS + 10_000, insideMs: false } } }))).toEqual([3, 1, 4]);
   });
 
   it('treats an instant outside years 0000–9999 (served as null) as undated: upstream place, no time filter match', () => {
@@ -444,8 +452,8 @@ describe('the reference model', () => {
       const execution = execOf(u.entries);
       expect(positionsOf(pageEvents(execution, { order: 'ASC' }))).toEqual(ordered(u, 'ASC'));
       expect(positionsOf(pageEvents(execution, { order: 'DESC' }))).toEqual(ordered(u, 'DESC'));
-      expect(positionsOf(pageEvents(execution, { filter: { createdAfter: new Date(BASE_MS + 1500) } }))).toEqual([2]);
-      expect(positionsOf(pageEvents(execution, { filter: { createdBefore: new Date(BASE_MS + 1500) } }))).toEqual([0]);
+      expect(positionsOf(pageEvents(execution, { filter: { createdAfter: { ms: BASE_MS + 1500, insideMs: false } } }))).toEqual([2]);
+      expect(positionsOf(pageEvents(execution, { filter: { createdBefore: { ms: BASE_MS + 1500, insideMs: false } } }))).toEqual([0]);
     }
   });
 });

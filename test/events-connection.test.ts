@@ -108,12 +108,18 @@ describe.each(LANES)('%s lane', (lane) => {
   const edgeIds = (connection: Connection) => connection.edges.map((edge) => edge.node.id);
   const seq = (id: string, ...numbers: number[]) => numbers.map((n) => `ev_${id}_${n}`);
 
+  /** An RFC 3339 instant in ns since the epoch, every fraction digit to the ninth kept (Date.parse cuts at the third). */
+  function exactNs(text: string): bigint {
+    const [, head, digits, zone] = /^(.*T\d{2}:\d{2}:\d{2})(?:\.(\d*))?(Z|[+-]\d{2}:\d{2})$/i.exec(text)!;
+    return BigInt(Date.parse(`${head}${zone}`)) * 1_000_000n + BigInt((digits ?? '').padEnd(9, '0').slice(0, 9));
+  }
+
   /** The reference: upstream's events filtered, then sorted by createdAt with upstream position breaking ties. */
   function reference(events: readonly UpstreamEvent[], order: 'ASC' | 'DESC' = 'ASC', filter: FilterInput = {}): UpstreamEvent[] {
-    const after = filter.createdAfter ? Date.parse(filter.createdAfter) : undefined;
-    const before = filter.createdBefore ? Date.parse(filter.createdBefore) : undefined;
+    const after = filter.createdAfter ? exactNs(filter.createdAfter) : undefined;
+    const before = filter.createdBefore ? exactNs(filter.createdBefore) : undefined;
     return events
-      .map((event, position) => ({ event, position, time: Date.parse(event.createdAt) }))
+      .map((event, position) => ({ event, position, time: exactNs(event.createdAt) }))
       .filter(({ event, time }) => {
         if (filter.levels && !filter.levels.includes(event.level)) return false;
         if (filter.eventTypes && !filter.eventTypes.includes(event.eventType)) return false;
@@ -122,7 +128,7 @@ describe.each(LANES)('%s lane', (lane) => {
         if (before !== undefined && !(time < before)) return false;
         return true;
       })
-      .sort((a, b) => (order === 'DESC' ? b.time - a.time : a.time - b.time) || a.position - b.position)
+      .sort((a, b) => Number(order === 'DESC' ? b.time - a.time : a.time - b.time) || a.position - b.position)
       .map(({ event }) => event);
   }
 
@@ -271,6 +277,10 @@ describe.each(LANES)('%s lane', (lane) => {
       ['createdAfter is strict', { createdAfter: '2026-03-01T12:00:06.000Z' }],
       ['createdBefore is strict', { createdBefore: '2026-03-01T12:00:06.000Z' }],
       ['bounds with an offset', { createdAfter: '2026-03-01T13:00:06.000+01:00', createdBefore: '2026-03-01T12:00:20.001Z' }],
+      // Inside the millisecond of the 10th and 11th events: after both, so before keeps them and after does not.
+      ['createdBefore inside a millisecond', { createdBefore: '2026-03-01T12:00:06.0001Z' }],
+      ['createdAfter inside a millisecond', { createdAfter: '2026-03-01T12:00:06.000999Z' }],
+      ['createdBefore inside a millisecond, with an offset', { createdBefore: '2026-03-01T13:00:06.000000001+01:00' }],
     ];
 
     it.each(filters)('%s', async (_name, filter) => {
@@ -281,6 +291,14 @@ describe.each(LANES)('%s lane', (lane) => {
         expect(events.totalCount).toBe(expected.length);
         expect(events.pageInfo).toMatchObject({ hasNextPage: false, hasPreviousPage: false });
       }
+    });
+
+    it('reads a bound inside a millisecond alike written in the document and sent as a variable', async () => {
+      const bound = '2026-03-01T12:00:06.0001Z';
+      const literal = await harness.query(`{ execution(id: "${HUNDRED}") { events(first: 100, filter: { createdBefore: "${bound}" }) { totalCount } } }`);
+      const expected = reference(stored(HUNDRED), 'ASC', { createdBefore: bound }).length;
+      expect((await page(HUNDRED, { first: 100, filter: { createdBefore: bound } })).events.totalCount).toBe(expected);
+      expect(literal).toMatchObject({ data: { execution: { events: { totalCount: expected } } } });
     });
 
     it('the filters above are not vacuous', () => {

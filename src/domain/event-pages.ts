@@ -21,7 +21,7 @@ import { hash } from 'node:crypto';
 import { badUserInput } from '../errors.js';
 import { eventAt, eventIdOf, isObject, type Execution, type ExecutionEvent } from './execution.js';
 import { decodeEventCursor, encodeEventCursor, encodeStartCursor, eventIdDigest, LONGEST_ID_IN_CURSOR, type EventCursor } from './event-cursor.js';
-import { instantMs, readText, UNREADABLE } from './fields.js';
+import { instantMs, readText, UNREADABLE, type Instant } from './fields.js';
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
@@ -38,8 +38,8 @@ export interface EventFilter {
   levels?: readonly string[] | null;
   eventTypes?: readonly string[] | null;
   nodeIds?: readonly string[] | null;
-  createdAfter?: Date | null;
-  createdBefore?: Date | null;
+  createdAfter?: Instant | null;
+  createdBefore?: Instant | null;
 }
 
 export interface EventPageArgs {
@@ -299,8 +299,9 @@ function compileFilter(filter: EventFilter): CompiledFilter | undefined {
   const levels = filter.levels ? new Set(filter.levels) : undefined;
   const eventTypes = filter.eventTypes ? new Set(filter.eventTypes) : undefined;
   const nodeIds = filter.nodeIds ? new Set(filter.nodeIds) : undefined;
-  const after = filter.createdAfter ? filter.createdAfter.getTime() : undefined;
-  const before = filter.createdBefore ? filter.createdBefore.getTime() : undefined;
+  // Times are read to the millisecond: an instant inside one is after every event of that millisecond.
+  const after = filter.createdAfter ? filter.createdAfter.ms : undefined;
+  const before = filter.createdBefore ? filter.createdBefore.ms + (filter.createdBefore.insideMs ? 1 : 0) : undefined;
   if (!levels && !eventTypes && !nodeIds && after === undefined && before === undefined) return undefined;
   const sortedList = (set: Set<string> | undefined) => (set ? [...set].sort() : null);
   const written = JSON.stringify([sortedList(levels), sortedList(eventTypes), sortedList(nodeIds), after ?? null, before ?? null]);

@@ -125,6 +125,18 @@ const SECONDS_BELOW = 1e11;
 const NUMBER_TEXT = /^-?[1-9]\d{8,}(?:\.\d+)?$/;
 
 /**
+ * A DateTime argument (src/schema/scalars.ts): `ms`, the millisecond it is in (ms since the epoch), as every time
+ * read here is cut to it (instantMs); `insideMs`, whether it lies inside that millisecond rather than at its start
+ * (`12:06:02.0001Z`: a digit other than 0 past the third of its fraction), and so after every time read in it. A
+ * plain object, not a Date: the fast lane's compiled documents carry a literal argument as JSON, which keeps a
+ * Date's time only.
+ */
+export interface Instant {
+  ms: number;
+  insideMs: boolean;
+}
+
+/**
  * An instant in ms since the epoch, or NaN when the value is not one: an RFC
  * 3339 timestamp in any spelling (fractions past milliseconds are cut; a date and
  * time without an offset is UTC, as upstream documents every timestamp), a bare

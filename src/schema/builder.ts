@@ -6,12 +6,13 @@
  */
 import SchemaBuilder from '@pothos/core';
 import RelayPlugin from '@pothos/plugin-relay';
+import type { Instant } from '../domain/fields.js';
 import type { GatewayContext } from '../request/context.js';
 
 export const builder = new SchemaBuilder<{
   Context: GatewayContext;
   Scalars: {
-    DateTime: { Input: Date; Output: Date | string };
+    DateTime: { Input: Instant; Output: Date | string };
     JSON: { Input: unknown; Output: unknown };
   };
   // Non-null unless a field says otherwise: clients get precise generated types.

@@ -1,13 +1,22 @@
-import { GraphQLScalarType } from 'graphql';
+import { GraphQLScalarType, Kind } from 'graphql';
+import type { Instant } from '../domain/fields.js';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import { builder } from './builder.js';
 
 /** UTC with milliseconds: the form upstream sends and the gateway serves. */
 const CANONICAL_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
+/** A fraction with a digit other than 0 past its third: an instant inside a millisecond. */
+const INSIDE_MS = /\.\d{3}0*[1-9]/;
+
+/** The instant graphql-scalars parsed from `text` (as a Date, to the millisecond it is in). */
+function instantOf(text: unknown, date: Date): Instant {
+  return { ms: date.getTime(), insideMs: typeof text === 'string' && INSIDE_MS.test(text) };
+}
+
 /**
  * graphql-scalars' DateTime, except that a string already in canonical form is
- * served as it is. Every DateTime the gateway serves was made by the timestamp
+ * served as it is, and an input is read as an Instant (src/domain/fields.ts). Every DateTime the gateway serves was made by the timestamp
  * reader (src/domain/fields.ts), which checks the instant (month lengths, leap
  * years) and writes it in canonical form; graphql-scalars would only build a
  * Date to print the same string again, for every timestamp of every page
@@ -15,6 +24,8 @@ const CANONICAL_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
  */
 export const DateTimeScalar = new GraphQLScalarType({
   ...DateTimeResolver.toConfig(),
+  parseValue: (value) => instantOf(value, DateTimeResolver.parseValue(value)),
+  parseLiteral: (ast) => instantOf(ast.kind === Kind.STRING ? ast.value : undefined, DateTimeResolver.parseLiteral(ast, undefined)),
   // graphql-scalars gives DateTime no @specifiedBy. Every value served follows this spec (three fraction
   // digits, no -00:00); inputs are read more liberally (any RFC 3339 date-time but leap seconds), as the
   // description says, so a client that sends the spec's form is always understood.
