@@ -4,7 +4,7 @@
  * the behaviour suite every transport owes (test/support/live.ts), and what is
  * particular to SSE — a client leaving is its request going away.
  */
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it, vi } from 'vitest';
 import { nextPollDelay } from '../src/live/cadence.js';
 import { callerOf } from '../src/upstream/caller.js';
 import type { StoredExecution } from '../src/demo/demo-data.js';
@@ -187,6 +187,42 @@ describeEachLane('a watch whose source fails mid-stream', (lane) => {
     // The stream's access line names the error it ended with, though no update carried it.
     await waitFor(() => harness.logs.some((line) => line.component === 'access' && line.requestId === requestId), 'the access line');
     expect(harness.logs.find((line) => line.component === 'access' && line.requestId === requestId)).toMatchObject({ msg: 'subscription ended', errorCodes: ['INTERNAL_SERVER_ERROR'] });
+  });
+});
+
+describeEachLane('a watch whose poll breaks (a bug of the gateway\'s, not a failure of upstream\'s)', (lane) => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await startLiveHarness(lane);
+  });
+  afterAll(() => harness.close());
+
+  it('ends at once with INTERNAL_SERVER_ERROR, logged with its request id, and stops polling: no outage notice blaming upstream', async () => {
+    // A poll that throws what no upstream failure is; this harness's own client only, so the other lane's runs on.
+    const broken = vi.spyOn(harness.instance.client, 'getExecution').mockImplementationOnce(() => {
+      throw new TypeError('poll broke: secret hunter3');
+    });
+    try {
+      const from = harness.logs.length;
+      const answer = await harness.fetch('/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: AUTH },
+        body: JSON.stringify({ query: WATCH, variables: { id: 'ex_demo_live' } }),
+      });
+      const stream = await answer.text();
+      expect(stream).toContain('"code":"INTERNAL_SERVER_ERROR"');
+      expect(stream).not.toContain('UPSTREAM_UNAVAILABLE');
+      expect(stream).not.toContain('hunter3');
+      expect(stream).toMatch(/event: complete/);
+      expect(broken).toHaveBeenCalledTimes(1);
+      const requestId = answer.headers.get('x-request-id');
+      const lines = harness.logs.slice(from).filter((line) => JSON.stringify(line).includes('hunter3'));
+      expect(lines).toEqual([expect.objectContaining({ level: 50, requestId, msg: 'operation failed unexpectedly; the client got "Unexpected error."' })]);
+      await allStopped(harness);
+      expect(harness.upstream.requestsFor('ex_demo_live')).toHaveLength(0);
+    } finally {
+      broken.mockRestore();
+    }
   });
 });
 

@@ -15,6 +15,11 @@
  * A new poller does too: the client refuses its calls while the pause upstream
  * gave the caller (a 429), or the caller for this execution (a 5xx), runs, and
  * the refusal carries the time left (src/upstream/caller-pauses.ts).
+ * An error that is no GraphQLError (a bug of the gateway's, in the call or in
+ * reading its answer) ends every watch at once: each subscription gets
+ * INTERNAL_SERVER_ERROR, and the error is logged with its request
+ * (src/pipeline/error-log.ts). Polled on, it was an outage notice blaming
+ * upstream 10 s later, nothing logged, for as long as the client stayed.
  *
  * With REDIS_URL the pollers of a pair on every replica share one lease
  * (src/shared-state/live-leases.ts): only its holder calls upstream, and the
@@ -45,8 +50,11 @@ export type PollerNews =
   | { kind: 'changed'; execution: Execution; recovered?: true }
   /** Polls have failed for longer than the notice time; polling goes on. */
   | { kind: 'outage'; error: GraphQLError }
-  /** The watch cannot go on: the execution is gone, or the token no longer sees it. */
-  | { kind: 'failed'; error: GraphQLError };
+  /**
+   * The watch cannot go on: the execution is gone, or the token no longer sees it; or the poll broke (an error
+   * that is no GraphQLError, which the pipeline masks and logs).
+   */
+  | { kind: 'failed'; error: Error };
 
 export interface Watcher {
   tell(news: PollerNews): void;
@@ -325,7 +333,9 @@ export class Poller {
       this.#read(execution, readings, gaps);
     } catch (error) {
       span.setStatus({ code: SpanStatusCode.ERROR, message: String((error as GraphQLError).extensions?.code ?? 'error') });
-      if (!this.#stopped) this.#failed(error as GraphQLError);
+      if (this.#stopped) return;
+      if (error instanceof GraphQLError) this.#failed(error);
+      else this.#broke(error);
     } finally {
       polled?.();
       span.end();
@@ -501,6 +511,15 @@ export class Poller {
     const delay = nextPollDelay(status, 0, this.deps.settings);
     this.#lease?.resting(delay);
     this.#schedule(delay);
+  }
+
+  /**
+   * The poll threw what no failure of upstream's or refusal of the gateway's is: a bug. Not told to the other
+   * replicas (their pollers read upstream themselves once this one gives up the lease).
+   */
+  #broke(error: unknown): void {
+    this.#tellAll({ kind: 'failed', error: error instanceof Error ? error : new Error(String(error)) });
+    this.stop();
   }
 
   /** A failed poll, or one refused (`record`: false for a pause read from the other replicas, which they hold already). */
