@@ -46,6 +46,9 @@ const FIELDS_TOO_LARGE = `The request line and headers pass ${maxHeaderSize / 10
 /** The edge's 431 for a GET whose URL is most of the head. */
 const GET_URL_TOO_LARGE = `The request line and headers pass ${maxHeaderSize / 1024} KiB together, most of it the URL: send a long operation by POST rather than GET.`;
 
+/** The edge's 431 for another method whose URL is most of the head: "most of it header fields" was untrue of it. */
+const URL_TOO_LARGE = `The request line and headers pass ${maxHeaderSize / 1024} KiB together, most of it the URL: send a shorter one (a POST carries the operation in its body).`;
+
 /**
  * The message of a 431 for a chunked body's trailer fields past what node's parser reads of them
  * (HEAD_PARSE_LIMIT_BYTES, counted apart from the head's). The gateway reads no trailer field.
@@ -64,8 +67,8 @@ export interface HeadRefusal {
 /**
  * Why the request's head is refused, or undefined: its URL alone reaches
  * `maxHeaderSize` bytes (414, URI_TOO_LONG), its URL and header fields reach it
- * together, where node alone would have refused it (431, GET_URL_TOO_LARGE for a
- * GET whose URL is most of it, else FIELDS_TOO_LARGE), or it
+ * together, where node alone would have refused it (431: GET_URL_TOO_LARGE for a
+ * GET whose URL is most of it, URL_TOO_LARGE for another method's, else FIELDS_TOO_LARGE), or it
  * has more field lines than node keeps (431, TOO_MANY_FIELDS). Needs a server
  * whose `maxHeadersCount` is HEAD_FIELD_LIMIT + 1.
  */
@@ -76,7 +79,8 @@ export function headTooLarge(request: IncomingMessage): HeadRefusal | undefined 
   if (urlBytes >= maxHeaderSize) return { status: 414, message: URI_TOO_LONG };
   const bytes = headBytes(url, request.rawHeaders);
   if (bytes < maxHeaderSize) return undefined;
-  return { status: 431, message: request.method === 'GET' && urlBytes >= bytes - urlBytes ? GET_URL_TOO_LARGE : FIELDS_TOO_LARGE };
+  if (urlBytes < bytes - urlBytes) return { status: 431, message: FIELDS_TOO_LARGE };
+  return { status: 431, message: request.method === 'GET' ? GET_URL_TOO_LARGE : URL_TOO_LARGE };
 }
 
 /** A head's size as node counts it: the URL, then each field name and value (`parts`, flat), in bytes. */
