@@ -7,6 +7,8 @@
  * another major version of HTTP a 505. Raw sockets: the bytes go as written.
  * Every answer keeps its GraphQL error body, a stable code and the request id.
  */
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Harness, LANES } from './support/harness.js';
 import { refusedHeadFields } from '../src/server/request-line.js';
@@ -133,6 +135,42 @@ describe.each(LANES)('the status of an edge refusal (%s lane)', (lane) => {
       expect(refusal(answer.body)).toEqual({ code: 'BAD_REQUEST', message: expect.stringMatching(/^Method not implemented: GraphQL is served by GET and POST/) });
     });
 
+    /** What the server answers to `parts`, each written on its own 50 ms after the one before, until it closes. */
+    async function inParts(parts: string[]): Promise<string> {
+      const socket = connect(Number(new URL(harness.url).port), '127.0.0.1');
+      socket.on('error', () => undefined);
+      await once(socket, 'connect');
+      let text = '';
+      socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+      const closed = once(socket, 'close');
+      for (const part of parts) {
+        if (socket.destroyed) break;
+        socket.write(part);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 3_000))]);
+      socket.destroy();
+      return text;
+    }
+
+    // The parser refuses a method as soon as it reads a byte no method has there: only the bytes it has read so far
+    // are known, and a request line split by TCP is cut there.
+    it.each([
+      ['a request line cut after its target began', ['GEX /gra', 'phql HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'], [501]],
+      ['a request line cut, pipelined behind a request', ['GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\n\r\nFOO /gra', 'phql HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'], [200, 501]],
+    ])('answers an unknown method in %s with 501', async (_name, parts, statuses) => {
+      const text = await inParts(parts);
+      expect(answers(text).map(({ status }) => status), text.slice(0, 300)).toEqual(statuses);
+    });
+
+    it('answers a version pipelined behind a request with 505, read from its own request line and head', async () => {
+      const typename = 'GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\nX-Request-Id: first\r\n\r\n';
+      const { text } = await rawExchange(harness.url, `${typename}GET /graphql HTTP/3.0\r\nHost: 127.0.0.1\r\nX-Request-Id: second\r\n\r\n`, { giveUpMs: 3_000 });
+      expect(answers(text).map(({ status }) => status), text).toEqual([200, 505]);
+      expect(answers(text).map(({ headers }) => headers['x-request-id'])).toEqual(['first', 'second']);
+      expect(refusal(answers(text)[1]!.body).message).toBe('HTTP/3.0 is not supported here: send HTTP/1.1.');
+    });
+
     it('keeps 400 for bytes that are no method at all (a TLS handshake on the cleartext port)', async () => {
       const { text } = await rawExchange(harness.url, '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03', { giveUpMs: 3_000 });
       expect(text).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
@@ -172,6 +210,8 @@ describe.each(LANES)('the status of an edge refusal (%s lane)', (lane) => {
       // llhttp reads this one: it was served, as HTTP/1.1, a 200.
       ['HTTP/2.0 in an HTTP/1 request line', 'GET /graphql?query=%7B__typename%7D HTTP/2.0\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\n\r\n', '2.0'],
       ["HTTP/2's connection preface (h2 with prior knowledge)", 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', '2.0'],
+      // A major version below 1 is no more HTTP/1 than one above it.
+      ['HTTP/0.5', 'GET /graphql?query=%7B__typename%7D HTTP/0.5\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\n\r\n', '0.5'],
       // Node hands CONNECT and upgrades to listeners of their own: the version was looked at after the method (a 405)
       // and after the handshake (its 400).
       ['CONNECT in HTTP/2.0', 'CONNECT 127.0.0.1:80 HTTP/2.0\r\nHost: 127.0.0.1:80\r\n\r\n', '2.0'],
