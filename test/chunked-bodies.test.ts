@@ -73,6 +73,18 @@ describe.each(LANES)('chunked request bodies (%s lane)', (lane) => {
     expect(harness.upstream.requests).toHaveLength(1);
   });
 
+  it('hands the body on as one of known length: every plugin sees its Content-Length and no Transfer-Encoding', async () => {
+    const seen: Array<[string | null, string | null]> = [];
+    const probed = await Harness.start({ lane, plugins: [{ onRequest: ({ request }) => void seen.push([request.headers.get('content-length'), request.headers.get('transfer-encoding')]) }] });
+    try {
+      const { text } = await rawExchange(probed.url, `${head('application/json')}Connection: close\r\n\r\n${chunked(execution, 7)}`);
+      expect(parseAll(text).map(({ status }) => status), text).toEqual([200]);
+      expect(seen).toEqual([[String(Buffer.byteLength(execution)), null]]);
+    } finally {
+      await probed.close();
+    }
+  });
+
   it('serves a body of exactly the limit, and keeps the connection for the next request', async () => {
     const atLimit = bodyOfSize(LIMIT);
     const { text } = await rawExchange(harness.url, `${head('application/json')}\r\n${chunked(atLimit, 300)}${head('application/json')}Connection: close\r\n\r\n${chunked(execution)}`);
