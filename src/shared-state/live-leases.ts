@@ -554,7 +554,15 @@ export class LiveLeases {
         (error: Error) => {
           this.errors++;
           // ioredis's ReplyError (redis-errors): Redis answered with a refusal, not a timeout or a closed connection.
-          if (error.name !== 'ReplyError') return this.logger.debug({ err: error.message }, 'redis: could not subscribe to live updates');
+          if (error.name !== 'ReplyError') {
+            this.logger.debug({ err: error.message }, 'redis: could not subscribe to live updates');
+            // Timed out (a stalled event loop, a slow Redis), Redis may still have run it: unasked again, the pair never
+            // counted as subscribed and polled beside its holder for as long as the connection stayed up. SUBSCRIBE is
+            // idempotent; a connection that dropped instead subscribes every pair at its 'ready'.
+            const current = batch.filter((channel, i) => members[i] !== undefined && this.#members.get(channel) === members[i]);
+            if (current.length > 0 && this.store.subscriber.status === 'ready') this.#subscribe(current);
+            return;
+          }
           acknowledged(false);
           if (this.#refusalLogged) return;
           this.#refusalLogged = true;
