@@ -457,6 +457,32 @@ describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
       for (const { body } of both) expect(JSON.parse(body)).toMatchObject({ data: { __typename: 'Query' } });
     });
 
+    it('is ignored as if never asked: the request the pipeline sees has no Upgrade, no HTTP2-Settings and no such Connection token', async () => {
+      const seen: Array<Record<string, string | null>> = [];
+      const probed = await Harness.start({
+        lane,
+        plugins: [{ onRequest: ({ request }) => void seen.push(Object.fromEntries(['connection', 'upgrade', 'http2-settings'].map((name) => [name, request.headers.get(name)]))) }],
+      });
+      try {
+        const get = (connection: string) =>
+          `GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\nConnection: ${connection}\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n`;
+        // Tokens in any case, an empty one between, and one that stays.
+        const { text } = await rawExchange(probed.url, get('Upgrade, HTTP2-Settings') + get('keep-alive, UPGRADE,, http2-settings') + get('close, upgrade'), { giveUpMs: 2_000 });
+        expect(answers(text).map(({ status }) => status), text.slice(0, 400)).toEqual([200, 200, 200]);
+        expect(seen).toEqual([
+          { connection: null, upgrade: null, 'http2-settings': null },
+          { connection: 'keep-alive', upgrade: null, 'http2-settings': null },
+          { connection: 'close', upgrade: null, 'http2-settings': null },
+        ]);
+        // Served in its own version: an HTTP/1.0 request's connection closes after its answer.
+        const old = await rawExchange(probed.url, 'GET /graphql?query=%7B__typename%7D HTTP/1.0\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n', { giveUpMs: 5_000 });
+        expect(old.text).toMatch(/^HTTP\/1\.1 200 [^]*\r\nconnection: close\r\n/i);
+        expect(old.ms).toBeLessThan(2_500);
+      } finally {
+        await probed.close();
+      }
+    });
+
     it('is ignored on requests pipelined behind one still being answered: each is answered, in order', async () => {
       const get = (id: string, extra: string) => `GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\nx-request-id: ${id}\r\n${extra}\r\n`;
       const { text } = await rawExchange(harness.url, get('h2c-1', h2c) + get('h2c-2', h2c) + get('h2c-3', 'connection: close\r\n'), { giveUpMs: 2_000 });
