@@ -553,6 +553,21 @@ describe('the live lease in detail, on a real redis-server', () => {
       expect(refusals()).toHaveLength(2);
     });
 
+    it('a SUBSCRIBE failed at once by a socket that cannot be written is not asked again: the connection\'s next \'ready\' subscribes the pair', async () => {
+      const x = await replica('ex_unwritable_1');
+      await following(x);
+      const before = x.leases.errors;
+      // Destroyed, the socket fails every command at once, while the status says 'ready' until its 'close' a turn later.
+      (x.store.subscriber as unknown as { stream: { destroy(): void } }).stream.destroy();
+      expect(x.store.subscriber.status).toBe('ready');
+      const second = x.leases.join(AUTHORIZATION, 'ex_unwritable_2', () => undefined, () => undefined);
+      await sleep(100);
+      // Asked again from its own failure, it failed again at once, without end, and the event loop never turned.
+      expect(x.leases.errors - before).toBe(1);
+      await subscribed(1, x.store.key('updates', x.store.callerTag(AUTHORIZATION), 'ex_unwritable_2'));
+      second.leave();
+    });
+
     it('a SUBSCRIBE that times out is no refusal: no warning, counted, and asked again until acknowledged, so the pair follows its holder', async () => {
       const x = await replica('ex_slow_1');
       await following(x);

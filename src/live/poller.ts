@@ -332,7 +332,7 @@ export class Poller {
       const execution = await context.with(trace.setSpan(context.active(), span), () => this.deps.client.getExecution(this.id, headers, cancellation, { poll: true }));
       this.#read(execution, readings, gaps);
     } catch (error) {
-      span.setStatus({ code: SpanStatusCode.ERROR, message: String((error as GraphQLError).extensions?.code ?? 'error') });
+      span.setStatus({ code: SpanStatusCode.ERROR, message: String((error as GraphQLError | null | undefined)?.extensions?.code ?? 'error') });
       if (this.#stopped) return;
       if (error instanceof GraphQLError) this.#failed(error);
       else this.#broke(error);

@@ -531,6 +531,12 @@ export class LiveLeases {
     this.store.failed(error);
   };
 
+  /** SUBSCRIBEs again to those of `batch` whose pair is still the one (`members`) it was sent for, on a connection still up. */
+  #subscribeAgain(batch: string[], members: Array<Member | undefined>): void {
+    const current = batch.filter((channel, i) => members[i] !== undefined && this.#members.get(channel) === members[i]);
+    if (current.length > 0 && this.store.subscriber.status === 'ready') this.#subscribe(current);
+  }
+
   /**
    * SUBSCRIBEs to `channels`, at most SUBSCRIBE_BATCH a command; each pair follows the holder once Redis
    * acknowledged its channel on this connection. A refusal (an ACL without the channels: `NOPERM`) is one
@@ -558,9 +564,10 @@ export class LiveLeases {
             this.logger.debug({ err: error.message }, 'redis: could not subscribe to live updates');
             // Timed out (a stalled event loop, a slow Redis), Redis may still have run it: unasked again, the pair never
             // counted as subscribed and polled beside its holder for as long as the connection stayed up. SUBSCRIBE is
-            // idempotent; a connection that dropped instead subscribes every pair at its 'ready'.
-            const current = batch.filter((channel, i) => members[i] !== undefined && this.#members.get(channel) === members[i]);
-            if (current.length > 0 && this.store.subscriber.status === 'ready') this.#subscribe(current);
+            // idempotent. Only a timeout, and on a later turn: a socket that cannot be written fails a command at once
+            // while the status still says 'ready' (its 'close' comes a turn later), and asked again from here that
+            // looped without end. A connection that dropped subscribes every pair at its next 'ready' instead.
+            if (isTimeout(error)) setImmediate(() => this.#subscribeAgain(batch, members));
             return;
           }
           acknowledged(false);
