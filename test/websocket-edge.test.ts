@@ -461,19 +461,24 @@ describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
       const seen: Array<Record<string, string | null>> = [];
       const probed = await Harness.start({
         lane,
-        plugins: [{ onRequest: ({ request }) => void seen.push(Object.fromEntries(['connection', 'upgrade', 'http2-settings'].map((name) => [name, request.headers.get(name)]))) }],
+        plugins: [{ onRequest: ({ request }) => void seen.push(Object.fromEntries(['connection', 'upgrade', 'http2-settings', 'x-note'].map((name) => [name, request.headers.get(name)]))) }],
       });
       try {
+        // A field past ASCII (é as UTF-8 bytes) comes through byte for byte, as on a request that asked for nothing.
         const get = (connection: string) =>
-          `GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\nConnection: ${connection}\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n`;
+          `GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\nx-note: café\r\nConnection: ${connection}\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n`;
+        const plain = await rawExchange(probed.url, 'GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\nx-note: café\r\nConnection: close\r\n\r\n', { giveUpMs: 2_000 });
+        expect(answers(plain.text).map(({ status }) => status)).toEqual([200]);
+        const note = seen.shift()!['x-note'];
         // Tokens in any case, an empty one between, and one that stays.
         const { text } = await rawExchange(probed.url, get('Upgrade, HTTP2-Settings') + get('keep-alive, UPGRADE,, http2-settings') + get('close, upgrade'), { giveUpMs: 2_000 });
         expect(answers(text).map(({ status }) => status), text.slice(0, 400)).toEqual([200, 200, 200]);
         expect(seen).toEqual([
-          { connection: null, upgrade: null, 'http2-settings': null },
-          { connection: 'keep-alive', upgrade: null, 'http2-settings': null },
-          { connection: 'close', upgrade: null, 'http2-settings': null },
+          { connection: null, upgrade: null, 'http2-settings': null, 'x-note': note },
+          { connection: 'keep-alive', upgrade: null, 'http2-settings': null, 'x-note': note },
+          { connection: 'close', upgrade: null, 'http2-settings': null, 'x-note': note },
         ]);
+        seen.length = 0;
         // Served in its own version: an HTTP/1.0 request's connection closes after its answer.
         const old = await rawExchange(probed.url, 'GET /graphql?query=%7B__typename%7D HTTP/1.0\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n', { giveUpMs: 5_000 });
         expect(old.text).toMatch(/^HTTP\/1\.1 200 [^]*\r\nconnection: close\r\n/i);
