@@ -38,6 +38,37 @@ describe('orderedById', () => {
     expect(handled).toEqual([subscribe('a'), complete('a'), subscribe('b'), subscribe('a')]);
   });
 
+  it('hands a held subscribe on once the earlier operation is done, though graphql-ws failed its handling', async () => {
+    const handled: string[] = [];
+    let fail: (error: Error) => void = () => undefined;
+    const handle = (text: string): Promise<void> => {
+      handled.push(text);
+      if (handled.length > 1) return Promise.resolve();
+      return new Promise<void>((_resolve, reject) => (fail = reject));
+    };
+    const dispatch = orderedById(handle, () => true);
+    const first = dispatch(subscribe('a'));
+    void dispatch(complete('a'));
+    const again = dispatch(subscribe('a'));
+    fail(new Error('the socket went away mid-send'));
+    // What graphql-ws rejects with is passed on; the next operation with the id still runs.
+    await expect(first).rejects.toThrow('the socket went away mid-send');
+    await expect(again).resolves.toBeUndefined();
+    expect(handled).toEqual([subscribe('a'), complete('a'), subscribe('a')]);
+  });
+
+  it('hands a complete for an id no subscribe has on at once, and a message whose id is no string (graphql-ws refuses it)', async () => {
+    const { handled, handle } = recordingHandler();
+    const dispatch = orderedById(handle, () => true);
+    expect(() => void dispatch(complete('never'))).not.toThrow();
+    const numbered = (type: string) => JSON.stringify({ id: 1, type, payload: { query: '{ __typename }' } });
+    void dispatch(numbered('subscribe'));
+    void dispatch(numbered('complete'));
+    void dispatch(numbered('subscribe'));
+    await settled();
+    expect(handled).toEqual([complete('never'), numbered('subscribe'), numbered('complete'), numbered('subscribe')]);
+  });
+
   it('hands a true duplicate on at once, for graphql-ws to close the connection with 4409', async () => {
     const { handled, handle } = recordingHandler();
     const dispatch = orderedById(handle, () => true);
