@@ -96,6 +96,7 @@ describe.each(LANES)('%s lane', (lane) => {
       const answer = await get(harness, path, { method, ...(method === 'POST' || method === 'PUT' ? { body: '{}' } : {}) });
       expect(answer.status, `${method} ${path}`).toBe(405);
       expect(answer.headers.get('allow')).toBe('GET, HEAD');
+      expect(answer.headers.get('content-type')).toBe('application/json; charset=utf-8');
       expect(answer.headers.get('cache-control')).toBe('no-store');
       expect(answer.headers.get('x-request-id')).toBeTruthy();
       if (method !== 'HEAD') expect((JSON.parse(answer.text) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code).toBe('BAD_REQUEST');
