@@ -344,10 +344,10 @@ describe.each(LANES)('the status of an edge refusal (%s lane)', (lane) => {
     });
 
     it('serves one Authorization and one Content-Type, and fields node joins (two Accept lines)', async () => {
-      // Values that spell those names are values, not more lines of them.
+      // Values that spell those names (and Host) are values, not more lines of them.
       const { text } = await rawExchange(
         harness.url,
-        `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Note: Authorization\r\nAuthorization: Bearer demo-token\r\nX-Kind: content-type\r\ncontent-type: application/json\r\naccept: application/json\r\naccept: text/event-stream\r\ncontent-length: ${JSON_BODY.length}\r\nConnection: close\r\n\r\n${JSON_BODY}`,
+        `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Target: host\r\nX-Note: Authorization\r\nAuthorization: Bearer demo-token\r\nX-Kind: content-type\r\ncontent-type: application/json\r\naccept: application/json\r\naccept: text/event-stream\r\ncontent-length: ${JSON_BODY.length}\r\nConnection: close\r\n\r\n${JSON_BODY}`,
       );
       expect(parse(text).status, text.slice(0, 300)).toBe(200);
       expect(parse(text).body).toContain('"id":"ex_demo_1"');
