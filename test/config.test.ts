@@ -639,4 +639,21 @@ describe('the HTTP edge with short time limits', () => {
     expect(instance.server.requestTimeout).toBe(500);
     await instance.close();
   });
+
+  it('checks the limits every tenth of the shorter one, at least every second and at most every 25 ms', async () => {
+    const { timeLimits } = await import('../src/server/time-limits.js');
+    const interval = (headersTimeoutMs: number, requestTimeoutMs: number) => timeLimits({ headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs: 5_000 }).connectionsCheckingInterval;
+    // Node checks only every connectionsCheckingInterval: a 408 came up to that long after the limit.
+    expect(interval(5_000, 30_000)).toBe(500);
+    expect(interval(30_000, 4_000)).toBe(400);
+    expect(interval(100, 100)).toBe(25);
+    expect(interval(120_000, 120_000)).toBe(1_000);
+    expect(timeLimits({ headersTimeoutMs: 60_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000 })).toEqual({
+      headersTimeout: 30_000,
+      requestTimeout: 30_000,
+      connectionsCheckingInterval: 1_000,
+      keepAliveTimeout: 5_000,
+    });
+    expect(timeLimits({ headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 7_000 })).toMatchObject({ headersTimeout: 10_000, keepAliveTimeout: 7_000 });
+  });
 });
