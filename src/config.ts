@@ -250,7 +250,7 @@ export const SETTINGS = {
         })
         .transform(compileIdPattern)
         .prefault(DEFAULT_EXECUTION_ID_PATTERN),
-      `ids allowed to reach upstream (a pattern anchored with \`^\` and \`$\`, alternatives inside a group, no lookaround or backreference: matched by RE2's linear-time engine); others, and any id over ${MAX_EXECUTION_ID_LENGTH} characters, are \`BAD_USER_INPUT\` with no call`,
+      `ids allowed to reach upstream (a pattern anchored with \`^\` and \`$\`, alternatives inside a group, no lookaround or backreference: matched by RE2's linear-time engine); others, any id over ${MAX_EXECUTION_ID_LENGTH} characters and any holding half of a UTF-16 surrogate pair (which no URL can carry) are \`BAD_USER_INPUT\` with no call`,
     ),
   },
   cache: {

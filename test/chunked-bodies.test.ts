@@ -184,6 +184,13 @@ describe.each(LANES)('chunked request bodies (%s lane)', (lane) => {
     expect(codes(JSON.parse(answers[0]!.body) as ExecutionResult)).toEqual(['BAD_REQUEST']);
   });
 
+  it('serves a body whose Transfer-Encoding is spelled in capitals: codings are case-insensitive (RFC 9112 §7)', async () => {
+    const bytes = `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAuthorization: ${AUTH}\r\nTransfer-Encoding: Chunked\r\nConnection: close\r\n\r\n${chunked(execution)}`;
+    const { text } = await rawExchange(harness.url, bytes);
+    expect(parseAll(text).map(({ status }) => status), text).toEqual([200]);
+    expect(JSON.parse(parseAll(text)[0]!.body)).toMatchObject({ data: { execution: { id: 'ex_demo_1' } } });
+  });
+
   it('refuses an HTTP/1.0 request with Transfer-Encoding with 400 and closes the connection: the next request it carried is not served (RFC 9112 §6.1)', async () => {
     // An HTTP/1.0 intermediary knows no chunked: to it the first request has no body, and the chunks are the client's next request.
     const first = `POST /graphql HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAuthorization: ${AUTH}\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n`;

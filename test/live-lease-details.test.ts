@@ -93,7 +93,9 @@ describe('the live lease in detail, on a real redis-server', () => {
 
   /** A replica watching `id` (from `start`), with a lease of `leaseMs`; its LiveLeases' log lines in `logs`. */
   async function replica(id: string, { start, leaseMs = 3_000, env = {} }: { start?: Execution; leaseMs?: number; env?: Record<string, string> } = {}): Promise<Replica> {
-    const store = new RedisStore(readConfig({ REDIS_URL: redis.url, REDIS_KEY_SECRET: SECRET, ...env }).sharedState, silent);
+    // A second for each command, not the default 50 ms: the assertions read Redis on the replica's own connection, and a
+    // machine busy with other suites may take longer than 50 ms to read an answer.
+    const store = new RedisStore(readConfig({ REDIS_URL: redis.url, REDIS_KEY_SECRET: SECRET, REDIS_COMMAND_TIMEOUT_MS: '1000', ...env }).sharedState, silent);
     await waitFor(() => store.up, 'Redis to answer');
     const logs: LogLine[] = [];
     const sink = new Writable({

@@ -49,7 +49,8 @@ describe('the shared cache on a real redis-server', () => {
         callback();
       },
     });
-    store = new RedisStore(readConfig({ REDIS_URL: redis.url, REDIS_KEY_SECRET: SECRET }).sharedState, createLogger('info', sink));
+    // A second for each command, not the default 50 ms: a read that times out is a miss, which a busy machine would make of a hit.
+    store = new RedisStore(readConfig({ REDIS_URL: redis.url, REDIS_KEY_SECRET: SECRET, REDIS_COMMAND_TIMEOUT_MS: '1000' }).sharedState, createLogger('info', sink));
     await waitFor(() => store.up, 'Redis to answer');
     cache = new SharedCache(store, MAX_VALUE_BYTES);
   });
