@@ -28,7 +28,7 @@ import { storedJson } from '../src/domain/json-depth.js';
 import { createLogger } from '../src/logger.js';
 import { LiveLeases, type LeaseMembership, type LeaseNews } from '../src/shared-state/live-leases.js';
 import { FORMAT, RedisStore } from '../src/shared-state/redis-store.js';
-import { sleep, waitFor } from './support/live.js';
+import { sleep, waitFor, waitForAnswer } from './support/live.js';
 import { RedisServer } from './support/redis.js';
 
 const SECRET = 'a-test-secret-of-at-least-32-characters';
@@ -123,15 +123,6 @@ describe('the live lease in detail, on a real redis-server', () => {
     return replica;
   }
 
-  /** Resolves once `condition` (a question to Redis) holds, asking every 10 ms for at most `timeoutMs`. */
-  async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 5_000): Promise<void> {
-    const deadline = performance.now() + timeoutMs;
-    while (!(await condition())) {
-      if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-      await sleep(10);
-    }
-  }
-
   async function numsub(channel: string): Promise<number> {
     const [, subscribers] = (await admin.pubsub('NUMSUB', channel)) as [string, number];
     return subscribers;
@@ -139,11 +130,7 @@ describe('the live lease in detail, on a real redis-server', () => {
 
   /** Resolves once `count` subscriptions to `channel` are in place. */
   async function subscribed(count: number, channel: string): Promise<void> {
-    const deadline = performance.now() + 10_000;
-    while ((await numsub(channel)) < count) {
-      if (performance.now() > deadline) throw new Error(`timed out waiting for ${count} subscribers`);
-      await sleep(10);
-    }
+    await waitForAnswer(async () => (await numsub(channel)) >= count, `${count} subscribers`, 10_000);
   }
 
   /** Both replicas subscribed, and each has read Redis's acknowledgment (its PING is answered after its SUBSCRIBE). */
@@ -321,11 +308,11 @@ describe('the live lease in detail, on a real redis-server', () => {
       expect(await b.member.holds()).toBe(true);
       b.member.leave();
       expect(b.leases.held).toBe(0);
-      await until(async () => (await numsub(a.keys.channel)) === 1, 'B to unsubscribe');
-      await until(async () => (await admin.exists(a.keys.lease)) === 0, 'B to give the lease back');
+      await waitForAnswer(async () => (await numsub(a.keys.channel)) === 1, 'B to unsubscribe');
+      await waitForAnswer(async () => (await admin.exists(a.keys.lease)) === 0, 'B to give the lease back');
       expect(await a.member.holds()).toBe(true);
       a.member.leave();
-      await until(async () => (await admin.exists(a.keys.lease)) === 0, 'A to give the lease back');
+      await waitForAnswer(async () => (await admin.exists(a.keys.lease)) === 0, 'A to give the lease back');
       // C asks, and its last watcher leaves before the answer: the lease it was given goes back at once.
       const c = await replica('ex_leave');
       const asked = c.member.holds();
@@ -469,7 +456,7 @@ describe('the live lease in detail, on a real redis-server', () => {
       expect(await b.member.holds()).toBe(true);
       expect(await a.member.holds()).toBe(false);
       b.member.leave();
-      await until(async () => (await admin.exists(a.keys.lease)) === 0, 'B to give the lease back');
+      await waitForAnswer(async () => (await admin.exists(a.keys.lease)) === 0, 'B to give the lease back');
       expect(await a.member.holds()).toBe(true);
       a.member.published(reading(id, 'waiting'), reading(id, 'succeeded'));
       await waitFor(() => messages.some((message) => (message.set as { status?: string } | undefined)?.status === 'succeeded'), 'A\'s reading on the channel');

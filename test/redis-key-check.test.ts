@@ -14,7 +14,7 @@ import { readConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { RedisStore, unsealed } from '../src/shared-state/redis-store.js';
 import { Harness } from './support/harness.js';
-import { sleep, waitFor } from './support/live.js';
+import { sleep, waitFor, waitForAnswer } from './support/live.js';
 import { RedisServer } from './support/redis.js';
 
 const SECRET = 'a-test-secret-of-at-least-32-characters';
@@ -51,15 +51,6 @@ afterAll(async () => {
   await inspector?.quit();
   await redis?.stop();
 });
-
-/** Resolves once `condition` (a question to Redis) holds, polling every 10 ms for at most `timeoutMs`. */
-async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 3_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await condition())) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 /** A replica on the test's Redis with `secret` under `prefix`, checking every `keyCheckBeats` heartbeats (1 s), connected. */
 async function replica(secret: string, prefix: string, keyCheckBeats = 1): Promise<Replica> {
@@ -119,7 +110,7 @@ describe.concurrent('the key secret check on a real redis-server', () => {
     const key = `${prefix}v1:key-check`;
     const since = performance.now();
     await replica(SECRET, prefix, 5);
-    await until(async () => (await inspector.exists(key)) === 1, 'the first check');
+    await waitForAnswer(async () => (await inspector.exists(key)) === 1, 'the first check', 3_000);
     expect(performance.now() - since).toBeLessThan(2_500);
     const ttl = await inspector.pttl(key);
     expect(ttl).toBeGreaterThan(12_000);
@@ -201,7 +192,7 @@ describe.concurrent('the key secret check against a hostile writer', () => {
     // Far ahead, and just past the expiry (3 s here) ahead: each would have outlived every check.
     await inspector.zadd(key, 99_999_999_999_999, 'from-the-future', now * 1000 + 13_000, 'seconds-ahead');
     const a = await replica(SECRET, prefix);
-    await until(async () => (await inspector.zscore(key, 'from-the-future')) === null && (await inspector.zscore(key, 'seconds-ahead')) === null, 'the members ahead to be dropped');
+    await waitForAnswer(async () => (await inspector.zscore(key, 'from-the-future')) === null && (await inspector.zscore(key, 'seconds-ahead')) === null, 'the members ahead to be dropped', 3_000);
     expect(a.store.keySecretMismatch).toBe(false);
     expect(warnings(a)).toEqual([]);
 
@@ -220,7 +211,7 @@ describe.concurrent('the key secret check in a gateway', () => {
     const prefix = newPrefix();
     // A replica with the other secret checked first: the gateway's first check (its first heartbeat up) finds it.
     await replica(OTHER_SECRET, prefix);
-    await until(async () => (await inspector.exists(`${prefix}v1:key-check`)) === 1, 'the other replica to check');
+    await waitForAnswer(async () => (await inspector.exists(`${prefix}v1:key-check`)) === 1, 'the other replica to check', 3_000);
     const harness = await Harness.start({ env: { REDIS_URL: redis.url, REDIS_KEY_SECRET: SECRET, REDIS_KEY_PREFIX: prefix, REDIS_COMMAND_TIMEOUT_MS: '1000' } });
     harnesses.push(harness);
     await waitFor(() => harness.instance.redis!.keySecretMismatch, 'the gateway to see the other secret', 5_000);

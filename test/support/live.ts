@@ -151,6 +151,15 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** As waitFor, for a condition that asks a server (Redis, say): asked every 10 ms, one question at a time. */
+export async function waitForAnswer(condition: () => Promise<boolean>, what: string, timeoutMs = 5_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await condition())) {
+    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
 /** Checks `condition` every 5 ms until it holds; fails naming `what` after `timeoutMs` (generous: the machine may be busy). */
 export async function waitFor(condition: () => boolean, what: string | (() => string), timeoutMs = 10_000): Promise<void> {
   const deadline = performance.now() + timeoutMs;
