@@ -225,7 +225,7 @@ describe('/metrics with WORKERS=2', { timeout: 60_000 }, () => {
       () => `the primary to replace the worker; ${output()}`,
       30_000,
     );
-    expect(lines().find((line) => line.msg === 'worker exited; starting another')).toMatchObject({ pid: killed, code: null, signal: 'SIGKILL' });
+    expect(lines().find((line) => line.msg === 'worker exited; starting another')).toMatchObject({ worker: killed, pid: spawned.pid, code: null, signal: 'SIGKILL' });
     const scrapeStarted = performance.now();
     const during = await send('GET', metricsUrl);
     expect(during.status, during.text).toBe(200);

@@ -145,7 +145,7 @@ describe('WORKERS=2: replacing workers that fail at start', { timeout: 150_000 }
 
     const exits = exitsOf(gateway);
     // The worker that had stayed up is replaced at once; its exit names the signal that killed it.
-    expect(exits[0]).toMatchObject({ pid: killed, code: null, signal: 'SIGKILL', failedAtStart: false, delayMs: 0 });
+    expect(exits[0]).toMatchObject({ worker: killed, pid: primary, code: null, signal: 'SIGKILL', failedAtStart: false, delayMs: 0 });
     // Each replacement failed at start (exit 1 after its one line); the wait before the next doubles.
     expect(exits[1]).toMatchObject({ code: 1, signal: null, failedAtStart: true, delayMs: 1000 });
     expect(exits[2]).toMatchObject({ code: 1, signal: null, failedAtStart: true, delayMs: 2000 });

@@ -468,7 +468,9 @@ async function runPrimary(config: GatewayConfig, logger: Logger, handOver: () =>
     const failedAtStart = !listened.has(worker) || performance.now() - (forkedAt.get(worker) ?? 0) < FAILED_AT_START_MS;
     failedInARow = failedAtStart ? failedInARow + 1 : 0;
     const delayMs = failedInARow === 0 ? 0 : Math.min(REPLACE_BACKOFF_MS.first * 2 ** (failedInARow - 1), REPLACE_BACKOFF_MS.max);
-    logger.error({ pid: worker.process.pid, code, signal, failedAtStart, delayMs }, 'worker exited; starting another');
+    // `worker`, not `pid`: pino writes the primary's own `pid` on every line, and a second `pid` key made a line whose
+    // readers keep one of the two (JSON.parse, jq: the last) or refuse it.
+    logger.error({ worker: worker.process.pid, code, signal, failedAtStart, delayMs }, 'worker exited; starting another');
     const timer = setTimeout(() => {
       pendingForks.delete(timer);
       if (!stopping) fork();
