@@ -22,6 +22,7 @@ import {
   ExecutionPageDocument,
   ExecutionsDocument,
   ExecutionStatusDocument,
+  GatewayClient,
   type ExecutionEventsQuery,
   type ExecutionsQuery,
   type ExecutionStatusQuery,
@@ -282,6 +283,33 @@ describe.each(LANES)('typed client, end to end (%s lane)', (lane) => {
     expect(errors).toEqual([]);
     await client.setHeader('x-request-id', 'client-auth-2').request(ExecutionStatusDocument, { id: 'ex_demo_2' });
     expect([...harness.upstream.requestsFor('ex_demo_1'), ...harness.upstream.requestsFor('ex_demo_2')].map((request) => request.headers.authorization)).toEqual([AUTH, AUTH]);
+  });
+
+  it.each([
+    ['a Headers', () => new Headers({ Authorization: 'Bearer expired', 'x-trace-tag': 'a' })],
+    ['an array of pairs', () => [['authorization', 'Bearer expired'], ['x-trace-tag', 'a']] as Array<[string, string]>],
+  ])('setHeader replaces the Authorization of headers given as %s, and keeps their others', async (_form, headers) => {
+    // graphql-request sets a header as a property of the headers object: on a Headers or an array it went nowhere, and
+    // the expired token kept going out.
+    const sentHeaders: Headers[] = [];
+    const fetchSpy = (input: RequestInfo | URL, init?: RequestInit) => {
+      sentHeaders.push(new Headers(init?.headers));
+      return fetch(input, init);
+    };
+    const client = new GatewayClient(url, { headers: headers(), fetch: fetchSpy });
+    client.setHeader('Authorization', AUTH);
+    const { errors } = await client.requestResult(ExecutionStatusDocument, { id: 'ex_demo_1' });
+    expect(errors).toEqual([]);
+    client.setHeaders(headers());
+    client.setHeader('x-other', 'b').setHeader('authorization', AUTH);
+    await client.request(ExecutionStatusDocument, { id: 'ex_demo_2' });
+    const sent = [...harness.upstream.requestsFor('ex_demo_1'), ...harness.upstream.requestsFor('ex_demo_2')];
+    expect(sent.map((request) => request.headers.authorization)).toEqual([AUTH, AUTH]);
+    // What the client sent the gateway: one token each time, the other headers kept.
+    expect(sentHeaders.map((each) => [each.get('authorization'), each.get('x-trace-tag'), each.get('x-other')])).toEqual([
+      [AUTH, 'a', null],
+      [AUTH, 'a', 'b'],
+    ]);
   });
 
   it("a request's own Authorization replaces the client's for that request, whatever the case", async () => {

@@ -84,6 +84,20 @@ export type GatewayClientConfig = RequestConfig & {
   persistedDocuments?: boolean | undefined;
 };
 
+/**
+ * `headers` as a plain object, which graphql-request's `setHeader` can add to: names as fetch
+ * sends them (lower case), values of a name given twice joined by `, `, as fetch joins them.
+ */
+function headerRecord(headers: Headers | ReadonlyArray<readonly [string, string]>): Record<string, string> {
+  const merged = new Headers();
+  // Headers' forEach rather than its iterator: a frontend's compiler settings may leave out DOM.Iterable.
+  if (Array.isArray(headers)) for (const [name, value] of headers as ReadonlyArray<readonly [string, string]>) merged.append(name, value);
+  else (headers as Headers).forEach((value, name) => merged.append(name, value));
+  const record: Record<string, string> = {};
+  merged.forEach((value, name) => (record[name] = value));
+  return record;
+}
+
 /** The text graphql-request sends for a document (its analyzeDocument): a string as it is, a typed string unboxed, a DocumentNode printed. */
 function documentText(document: RequestDocument | TypedDocumentNode<unknown, never> | TypedDocumentString<unknown, never>): string {
   if (typeof document === 'string') return document;
@@ -127,10 +141,12 @@ export class GatewayClient extends GraphQLClient {
    * the two into one header (`Bearer old, Bearer new`) that upstream refuses, UNAUTHENTICATED.
    */
   override setHeader(key: string, value: string): this {
-    const { headers } = this.requestConfig;
-    // graphql-request sets a header as a property of a plain object (it ignores a Headers or an array).
-    if (key.toLowerCase() === 'authorization' && headers && !Array.isArray(headers) && !(headers instanceof Headers)) {
-      const plain = headers as Record<string, string>;
+    const headers = this.requestConfig.headers as HeadersInit | (() => HeadersInit) | undefined;
+    // graphql-request sets a header as a property of a plain object: on a Headers or an array (which the config's type
+    // allows) the property went nowhere, and a refreshed token was dropped without a word. They become a plain object.
+    if (headers && typeof headers !== 'function' && (Array.isArray(headers) || headers instanceof Headers)) this.requestConfig.headers = headerRecord(headers);
+    if (key.toLowerCase() === 'authorization' && this.requestConfig.headers && typeof this.requestConfig.headers !== 'function') {
+      const plain = this.requestConfig.headers as Record<string, string>;
       for (const name of Object.keys(plain)) if (name.toLowerCase() === 'authorization') delete plain[name];
     }
     return super.setHeader(key, value);
