@@ -22,7 +22,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import type { Plugin } from 'graphql-yoga';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { watchExecution, WatchError, type ExecutionEventFilter, type ExecutionUpdate, type OutageNotice } from '../src/client/index.js';
+import { createGatewayClient, ExecutionStatusDocument, watchExecution, WatchError, type ExecutionEventFilter, type ExecutionUpdate, type OutageNotice } from '../src/client/index.js';
 import { DEMO_ORGANIZATION, makeEvents, makeExecution } from '../src/demo/demo-data.js';
 import { MAX_WARNINGS_PER_RESULT } from '../src/request/scope.js';
 import { AUTH, Harness, LANES } from './support/harness.js';
@@ -415,6 +415,36 @@ describe.each(LANES)('watchExecution against the gateway (%s lane)', (lane) => {
     await expect(updates.next()).rejects.toThrow(new TypeError(`The gateway's endpoint ${JSON.stringify(endpoint)} is not an http(s) URL: give its whole /graphql URL (http://127.0.0.1:4000/graphql), or in a page a path relative to it (/graphql).`));
     expect(retries).toEqual([]);
     expect(performance.now() - started).toBeLessThan(1_000);
+  });
+
+  // fetch refuses a URL with credentials: over Server-Sent Events that was retried for ever; over a WebSocket, `ws` sent
+  // them as a Basic Authorization beside the token, BAD_REQUEST; a query threw fetch's TypeError.
+  it.each(['sse', 'websocket'] as const)('throws a TypeError at once over %s for an endpoint with credentials, never naming them', async (transport) => {
+    const endpoint = harness.url.replace('://', '://someone:hunter2@');
+    const retries: unknown[] = [];
+    harness.upstream.reset();
+    const updates = watchExecution(endpoint, AUTH, 'ex_demo_7', { transport, webSocketImpl: WebSocket, retryDelayMs: 1, onRetry: (error) => retries.push(error) })[Symbol.asyncIterator]();
+    const thrown = await updates.next().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(thrown).toBeInstanceOf(TypeError);
+    expect(String(thrown)).toContain(JSON.stringify(harness.url));
+    expect(String(thrown)).toMatch(/carries credentials before its host/);
+    expect(String(thrown)).not.toMatch(/someone|hunter2/);
+    await expect(createGatewayClient(endpoint, AUTH).request(ExecutionStatusDocument, { id: 'ex_demo_7' })).rejects.toThrow(String((thrown as Error).message));
+    expect(retries).toEqual([]);
+    expect(harness.upstream.requests).toEqual([]);
+  });
+
+  it("over a WebSocket, leaves out the endpoint's fragment, the page's own, as fetch does", async () => {
+    const retries: unknown[] = [];
+    const stop = new AbortController();
+    stops.push(stop);
+    const updates = watchExecution(`${harness.url}#runs`, AUTH, 'ex_demo_7', { transport: 'websocket', webSocketImpl: WebSocket, retryDelayMs: 50, signal: stop.signal, onRetry: (error) => retries.push(error) })[Symbol.asyncIterator]();
+    expect((await nextUpdate(updates, 'the final update over a URL with a fragment')).value).toMatchObject({ isFinal: true, execution: { id: 'ex_demo_7' } });
+    expect((await nextUpdate(updates, 'the end of the watch')).done).toBe(true);
+    expect(retries).toEqual([]);
   });
 
   it("takes a path relative to the page's address in a page, as fetch does", async () => {

@@ -40,13 +40,20 @@ export function absoluteEndpoint(endpoint: string): string {
  */
 export function httpEndpoint(endpoint: string): string {
   const absolute = absoluteEndpoint(endpoint);
-  let protocol: string | undefined;
+  let url: URL | undefined;
   try {
-    protocol = new URL(absolute).protocol;
+    url = new URL(absolute);
   } catch {
-    protocol = undefined;
+    url = undefined;
   }
-  if (protocol === 'http:' || protocol === 'https:') return absolute;
+  if (url && (url.username || url.password) && (url.protocol === 'http:' || url.protocol === 'https:')) {
+    // fetch refuses such a URL (so a watch over Server-Sent Events retried it for ever), and `ws` sends it as a
+    // Basic Authorization beside the token, which the gateway refuses: named without what stood before the `@`.
+    url.username = '';
+    url.password = '';
+    throw new TypeError(`The gateway's endpoint ${JSON.stringify(url.href)} (credentials left out here) carries credentials before its host, which fetch refuses: give the URL without them, and the token as \`authorization\`.`);
+  }
+  if (url?.protocol === 'http:' || url?.protocol === 'https:') return absolute;
   throw new TypeError(
     `The gateway's endpoint ${JSON.stringify(endpoint)} is not an http(s) URL: give its whole /graphql URL (http://127.0.0.1:4000/graphql), or in a page a path relative to it (/graphql).`,
   );

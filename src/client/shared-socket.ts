@@ -198,9 +198,12 @@ function opening(impl: SocketClass, state: SocketState, deadlineMs: number): Soc
   });
 }
 
-/** `endpoint` (an http(s) URL) as the WebSocket URL of the same path: graphql-ws is served on the gateway's port and path. */
+/** `endpoint` (an http(s) URL) as the WebSocket URL of the same path, without a fragment: graphql-ws is served on the gateway's port and path. */
 export function socketUrl(endpoint: string): string {
   const url = new URL(endpoint);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  // A fragment is the page's, never sent (fetch leaves it out); a WebSocket URL with one is a SyntaxError, which graphql-ws
+  // let escape as an unhandled rejection while the watch waited for ever.
+  url.hash = '';
   return url.href;
 }
