@@ -913,6 +913,18 @@ describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
       });
     }
 
+    // Read as fetch reads a header value, without the whitespace around it: a token read from a file (a trailing line
+    // break) worked over HTTP, where fetch strips it, and was UNAUTHENTICATED over the socket.
+    for (const authorization of [`Bearer ${DEMO_TOKEN}\n`, `Bearer ${DEMO_TOKEN}\r\n`, ` \t\nBearer ${DEMO_TOKEN} \t`]) {
+      it(`reads a token in connectionParams without the whitespace around it (${JSON.stringify(authorization.replace(DEMO_TOKEN, '…'))}), as fetch reads a header`, async () => {
+        harness.upstream.reset();
+        expect(await once(harness, { connectionParams: { authorization } }, STATUS)).toEqual({ results: [expect.objectContaining({ data: STATUS_DATA })] });
+        // The same caller as the header's: one token, not two.
+        expect(await once(harness, { headers: { authorization: `Bearer ${DEMO_TOKEN}` }, connectionParams: { authorization } }, STATUS)).toEqual({ results: [expect.objectContaining({ data: STATUS_DATA })] });
+        expect(harness.upstream.requests.map((call) => call.headers.authorization)).toEqual([`Bearer ${DEMO_TOKEN}`, `Bearer ${DEMO_TOKEN}`]);
+      });
+    }
+
     // A token in connectionParams that no HTTP request could carry as a header: fetch's Headers refuses some
     // (a line break, a character past U+00FF) and takes others (control characters) that undici then refuses.
     // The message names what was wrong: "control characters are not allowed" told a caller whose token held a

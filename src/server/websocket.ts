@@ -836,12 +836,17 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
   };
 }
 
+/** What fetch strips from both ends of a header value (WHATWG Fetch, "normalize"): HTTP's whitespace bytes. */
+const AROUND_FIELD_VALUE = /^[\t\n\r ]+|[\t\n\r ]+$/g;
+
 /**
  * The tokens in connectionParams, the one to send first: `authorization` in any
  * case (clients copy the HTTP spelling, `Authorization`), top-level, then under
- * `headers`, as Apollo's and Hasura's clients send it. Only a string counts;
- * `notText` says one was something else (a number, an object), null and
- * undefined being absent.
+ * `headers`, as Apollo's and Hasura's clients send it. Only a string counts,
+ * read as fetch reads a header value: without the spaces, tabs and line breaks
+ * around it (a token read from a file ends with one, and worked over HTTP but
+ * was UNAUTHENTICATED here). `notText` says one was something else (a number,
+ * an object), null and undefined being absent.
  */
 function authorizationsIn(params: Record<string, unknown> | undefined): { sent: string[]; notText: boolean } {
   const sent: string[] = [];
@@ -850,7 +855,7 @@ function authorizationsIn(params: Record<string, unknown> | undefined): { sent: 
     if (typeof object !== 'object' || object === null) continue;
     for (const [name, value] of Object.entries(object)) {
       if (name.toLowerCase() !== 'authorization' || value == null) continue;
-      if (typeof value === 'string') sent.push(value);
+      if (typeof value === 'string') sent.push(value.replace(AROUND_FIELD_VALUE, ''));
       else notText = true;
     }
   }
