@@ -437,6 +437,40 @@ describe.each(LANES)('watchExecution against the gateway (%s lane)', (lane) => {
     expect(harness.upstream.requests).toEqual([]);
   });
 
+  // fetch refused such a token as it sent the request, which read as a dropped connection: retried for ever over
+  // Server-Sent Events, while the gateway refused it over a WebSocket (UNAUTHENTICATED).
+  describe.each(['sse', 'websocket'] as const)('a token no header can carry, over %s', (transport) => {
+    it.each([
+      ['a line break inside it', `${AUTH}\nX-Other: 1`],
+      ['a NUL', `${AUTH}\u0000`],
+      ['a character past U+00FF', `${AUTH}\u20ac`],
+    ])('with %s ends the watch at once with UNAUTHENTICATED, nothing sent, never quoting it', async (_what, authorization) => {
+      const retries: unknown[] = [];
+      harness.upstream.reset();
+      const started = performance.now();
+      const updates = watchExecution(harness.url, authorization, 'ex_demo_7', { transport, webSocketImpl: WebSocket, retryDelayMs: 1, onRetry: (error) => retries.push(error) })[Symbol.asyncIterator]();
+      const thrown = await updates.next().then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(thrown).toBeInstanceOf(WatchError);
+      expect(thrown).toMatchObject({ code: 'UNAUTHENTICATED', message: expect.stringMatching(/^authorization is not a valid Authorization header value/) });
+      expect((thrown as Error).message).not.toContain(AUTH.slice('Bearer '.length));
+      expect(retries).toEqual([]);
+      expect(performance.now() - started).toBeLessThan(1_000);
+      expect(harness.upstream.requests).toEqual([]);
+    });
+
+    it('with spaces, tabs and line breaks around it (a token read from a file) is sent without them', async () => {
+      harness.upstream.reset();
+      const stop = new AbortController();
+      stops.push(stop);
+      const updates = watchExecution(harness.url, ` ${AUTH}\r\n`, 'ex_demo_7', { transport, webSocketImpl: WebSocket, retryDelayMs: 50, signal: stop.signal })[Symbol.asyncIterator]();
+      expect((await nextUpdate(updates, 'the final update')).value).toMatchObject({ isFinal: true, execution: { id: 'ex_demo_7' } });
+      expect(harness.upstream.requestsFor('ex_demo_7').map((request) => request.headers.authorization)).toEqual([AUTH]);
+    });
+  });
+
   it("over a WebSocket, leaves out the endpoint's fragment, the page's own, as fetch does", async () => {
     const retries: unknown[] = [];
     const stop = new AbortController();

@@ -15,6 +15,17 @@ export function withAuthorization(headers: Record<string, string> | undefined, a
   return merged;
 }
 
+/**
+ * `authorization` as fetch would send it as a header (the spaces, tabs and line breaks around
+ * it left out, WHATWG Fetch's "normalize"), or undefined when no HTTP header can carry it
+ * (a control character, a line break inside it, a character past U+00FF: RFC 9110 §5.5),
+ * which the gateway refuses over a WebSocket and fetch before sending anything.
+ */
+export function headerValue(authorization: string): string | undefined {
+  const value = authorization.replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, '');
+  return /^[\t\x20-\x7e\x80-\xff]*$/.test(value) ? value : undefined;
+}
+
 /** Whether `headers` (a request's, in any form fetch takes) name an Authorization, in any case. */
 export function namesAuthorization(headers: HeadersInit | undefined): boolean {
   if (!headers) return false;

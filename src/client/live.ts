@@ -44,7 +44,7 @@
 import { print } from 'graphql';
 import { createClient, NetworkError } from 'graphql-sse';
 import type { DataWarning, ErrorCode } from '../client-contract.js';
-import { withAuthorization } from './authorization.js';
+import { headerValue, withAuthorization } from './authorization.js';
 import { httpEndpoint } from './endpoint.js';
 import type { FetchInput } from './fetch-types.js';
 import { ExecutionUpdatesDocument, type ExecutionEventFilter, type ExecutionUpdatesSubscription } from './generated.js';
@@ -349,13 +349,21 @@ function whenReachable(socket: SocketLease | undefined, lostConnection: number, 
 /**
  * Yields the updates of execution `id` from the gateway at `endpoint` (its `/graphql` URL) with
  * `authorization` (`Bearer …`), subscribing again as needed, until the update that ends the
- * execution. Throws WatchError for what ends a watch (see above), and at once a TypeError for an
+ * execution. Throws WatchError for what ends a watch (see above), at once a WatchError
+ * UNAUTHENTICATED for an `authorization` no HTTP header can carry (whitespace around it is left
+ * out, as fetch leaves it out), and at once a TypeError for an
  * `endpoint` that is no http(s) URL (in a page, a path such as `/graphql` is resolved against the
  * page's address); returns at once, without an error, when `options.signal` aborts, a pause
  * between attempts included.
  */
 export async function* watchExecution(endpoint: string, authorization: string, id: string, options: WatchOptions = {}): AsyncGenerator<ExecutionUpdate> {
   const url = httpEndpoint(endpoint);
+  const token = headerValue(authorization);
+  // fetch's refusal reads as a dropped connection, retried for ever over Server-Sent Events; the gateway refuses it over
+  // a WebSocket. Refused here, the same on both, before anything is sent.
+  if (token === undefined) {
+    throw new WatchError('authorization is not a valid Authorization header value: control characters (line breaks included) and characters past U+00FF are not allowed.', 'UNAUTHENTICATED');
+  }
   let eventsAfter = options.eventsAfter ?? null;
   const query = print(ExecutionUpdatesDocument);
   const baseMs = options.retryDelayMs ?? RETRY_DELAY_MS;
@@ -364,7 +372,7 @@ export async function* watchExecution(endpoint: string, authorization: string, i
   const pausedMs = options.pausedTimeoutMs ?? PAUSED_TIMEOUT_MS;
   /** Subscriptions made since the last update: an update shows the gateway answers, so the backoff starts over. */
   let attempt = 0;
-  const socket = options.transport === 'websocket' ? sharedSocket(socketUrl(url), authorization, options.webSocketImpl, idleMs) : undefined;
+  const socket = options.transport === 'websocket' ? sharedSocket(socketUrl(url), token, options.webSocketImpl, idleMs) : undefined;
   try {
     for (;;) {
       /** Why the watch subscribes again, for `onRetry`. */
@@ -384,7 +392,7 @@ export async function* watchExecution(endpoint: string, authorization: string, i
       let results: AsyncIterableIterator<{ data?: ExecutionUpdatesSubscription | null | undefined; errors?: readonly unknown[] | undefined; extensions?: unknown }>;
       if (socket) results = socket.client.iterate<ExecutionUpdatesSubscription>(payload);
       else {
-        client = createClient({ url, headers: withAuthorization(options.headers, authorization), retryAttempts: 0, ...(watchdog ? { fetchFn: watchdog.fetchFn } : {}) });
+        client = createClient({ url, headers: withAuthorization(options.headers, token), retryAttempts: 0, ...(watchdog ? { fetchFn: watchdog.fetchFn } : {}) });
         results = client.iterate<ExecutionUpdatesSubscription>(payload);
       }
       const stop = () => {
