@@ -471,6 +471,33 @@ describe.each(LANES)('watchExecution against the gateway (%s lane)', (lane) => {
     });
   });
 
+  // A message past MAX_REQUEST_BODY_BYTES closes the whole socket (1009): the oversized watch subscribed again, closed
+  // it again, and every other watch sharing it reconnected about once a second for as long as the page lived.
+  it('over a WebSocket, a watch whose subscription is larger than the gateway takes ends with BAD_REQUEST, and the socket it shares serves on', async () => {
+    const id = startExecution(harness);
+    const healthyRetries: unknown[] = [];
+    const healthy = watch(id, { transport: 'websocket', webSocketImpl: WebSocket, onRetry: (error) => healthyRetries.push(error) });
+    expect((await nextUpdate(healthy, 'the healthy watch\'s first update')).done).toBe(false);
+    const oversizedRetries: unknown[] = [];
+    const levels = Array.from({ length: 8_000 }, (_, index) => `level-${index}`);
+    const oversized = watch('ex_demo_4', { transport: 'websocket', webSocketImpl: WebSocket, filter: { levels }, onRetry: (error) => oversizedRetries.push(error) });
+    const thrown = await oversized.next().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(thrown).toBeInstanceOf(WatchError);
+    expect(thrown).toMatchObject({ code: 'BAD_REQUEST', message: expect.stringMatching(/^The gateway closed the WebSocket with 1009: this watch's subscription \(\d+ bytes of JSON\) is larger than a message it takes/) });
+    expect(oversizedRetries).toEqual([]);
+    // The healthy watch lost the socket once, with the oversized one, and is served on the next.
+    advance(harness, id, 'RUNNING', 3);
+    const update = await nextUpdate(healthy, 'an update after the close');
+    expect(update.done).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(healthyRetries.length).toBeLessThanOrEqual(1);
+    // Ended as a page's loop ends it, so its lease of the shared socket is given back and the socket closes.
+    await healthy.return?.(undefined);
+  });
+
   it("over a WebSocket, leaves out the endpoint's fragment, the page's own, as fetch does", async () => {
     const retries: unknown[] = [];
     const stop = new AbortController();

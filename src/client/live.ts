@@ -390,8 +390,11 @@ export async function* watchExecution(endpoint: string, authorization: string, i
       const watchdog = !socket && idleMs > 0 && Number.isFinite(idleMs) ? idleWatchedFetch(idleMs) : undefined;
       let client: ReturnType<typeof createClient> | undefined;
       let results: AsyncIterableIterator<{ data?: ExecutionUpdatesSubscription | null | undefined; errors?: readonly unknown[] | undefined; extensions?: unknown }>;
-      if (socket) results = socket.client.iterate<ExecutionUpdatesSubscription>(payload);
-      else {
+      const payloadBytes = new TextEncoder().encode(JSON.stringify(payload)).length;
+      if (socket) {
+        socket.subscribing(payloadBytes);
+        results = socket.client.iterate<ExecutionUpdatesSubscription>(payload);
+      } else {
         client = createClient({ url, headers: withAuthorization(options.headers, token), retryAttempts: 0, ...(watchdog ? { fetchFn: watchdog.fetchFn } : {}) });
         results = client.iterate<ExecutionUpdatesSubscription>(payload);
       }
@@ -482,6 +485,14 @@ export async function* watchExecution(endpoint: string, authorization: string, i
         const upgradeRefusal = refusedUpgrade(socket?.refusedWith(), socketUrl(url));
         if (error instanceof WatchError) throw error;
         if (upgradeRefusal) throw upgradeRefusal;
+        // 1009 closes the socket under every watch on it, and the largest payload is the one the gateway took for too
+        // large: subscribed again, it closed the socket again, each time, with every other watch of the page on it.
+        if (socket?.tooBig()) {
+          throw new WatchError(
+            `The gateway closed the WebSocket with 1009: this watch's subscription (${payloadBytes} bytes of JSON) is larger than a message it takes (MAX_REQUEST_BODY_BYTES, 64 KiB unless set). A smaller filter fits; over Server-Sent Events the same watch is refused with 413.`,
+            'BAD_REQUEST',
+          );
+        }
         // graphql-ws throws the errors of a subscription the gateway refused as a whole (an `error` message) as their list.
         const socketRefusal = Array.isArray(error) ? refusedOnSocket(error) : undefined;
         if (socketRefusal && !RESUMED_CODES.has(socketRefusal.code)) throw socketRefusal;

@@ -12,6 +12,9 @@
  */
 import { CloseCode, createClient, type Client } from 'graphql-ws';
 
+/** The close code of a WebSocket message past the receiver's limit (RFC 6455 §7.4.1). */
+export const MESSAGE_TOO_BIG = 1009;
+
 /** What the client's timers and sockets leave for the watches and the last release. */
 interface SocketState {
   /** Sockets still opening: the last release closes them, where graphql-ws's dispose() would wait for them to open. */
@@ -35,6 +38,14 @@ interface SocketState {
    */
   servedOn: number;
   readonly onServed: Set<(connection: number) => void>;
+  /**
+   * The size of each watch's latest subscribe payload (bytes of its JSON): a socket the gateway closes with 1009 (a
+   * message past its MAX_REQUEST_BODY_BYTES) is closed for every watch on it, and the largest payload is the one no
+   * retry can deliver.
+   */
+  readonly payloadBytes: Map<object, number>;
+  /** The largest of them as the gateway closed the last socket with 1009, until another opens. */
+  largestAtTooBig: number | undefined;
 }
 
 interface Shared {
@@ -59,6 +70,13 @@ export interface SocketLease {
   servedOn(): number;
   /** Calls `listener` with the connection's count on each update a subscription receives; returns the function that stops it. */
   onServed(listener: (connection: number) => void): () => void;
+  /** Records the size of the payload this watch subscribes with now (bytes of its JSON). */
+  subscribing(bytes: number): void;
+  /**
+   * Whether the gateway closed the socket with 1009 while this watch's payload was the largest of its watches (ties
+   * included): the one it refused, which no retry can deliver (read it as the failure arrives).
+   */
+  tooBig(): boolean;
   release(): void;
 }
 
@@ -79,7 +97,7 @@ export function sharedSocket(url: string, authorization: string, webSocketImpl: 
   shared.users++;
   let released = false;
   const owners = byKey;
-  return {
+  const lease: SocketLease = {
     client: shared.client,
     lost: () => shared.state.lost,
     refusedWith: () => shared.state.refusedWith,
@@ -89,9 +107,17 @@ export function sharedSocket(url: string, authorization: string, webSocketImpl: 
       shared.state.onServed.add(listener);
       return () => shared.state.onServed.delete(listener);
     },
+    subscribing(bytes) {
+      shared.state.payloadBytes.set(lease, bytes);
+    },
+    tooBig() {
+      const largest = shared.state.largestAtTooBig;
+      return largest !== undefined && (shared.state.payloadBytes.get(lease) ?? 0) >= largest;
+    },
     release() {
       if (released) return;
       released = true;
+      shared.state.payloadBytes.delete(lease);
       if (--shared.users > 0) return;
       owners.delete(key);
       // dispose() waits for a socket still opening, for ever when nothing answers, and rejects when it fails.
@@ -99,11 +125,12 @@ export function sharedSocket(url: string, authorization: string, webSocketImpl: 
       for (const socket of shared.state.opening) socket.close();
     },
   };
+  return lease;
 }
 
 function openShared(url: string, authorization: string, webSocketImpl: unknown, idleMs: number): Shared {
   const half = idleMs > 0 && Number.isFinite(idleMs) ? Math.max(1, Math.floor(idleMs / 2)) : 0;
-  const state: SocketState = { opening: new Set(), lost: undefined, refusedWith: undefined, connections: 0, servedOn: 0, onServed: new Set() };
+  const state: SocketState = { opening: new Set(), lost: undefined, refusedWith: undefined, connections: 0, servedOn: 0, onServed: new Set(), payloadBytes: new Map(), largestAtTooBig: undefined };
   const impl = webSocketImpl ?? (globalThis as { WebSocket?: unknown }).WebSocket;
   let pongDue: ReturnType<typeof setTimeout> | undefined;
   const client: Client = createClient({
@@ -118,6 +145,7 @@ function openShared(url: string, authorization: string, webSocketImpl: unknown, 
       connecting: () => {
         state.lost = undefined;
         state.refusedWith = undefined;
+        state.largestAtTooBig = undefined;
       },
       connected: () => {
         state.connections++;
@@ -131,6 +159,8 @@ function openShared(url: string, authorization: string, webSocketImpl: unknown, 
       // Before graphql-ws's own listener fails the subscriptions, so the watches read why.
       closed: (event: unknown) => {
         clearTimeout(pongDue);
+        // Before any watch that failed with it released its lease (the refused one ends, and its size with it).
+        if ((event as { code?: unknown } | null)?.code === MESSAGE_TOO_BIG) state.largestAtTooBig = Math.max(0, ...state.payloadBytes.values());
         if ((event as { code?: unknown } | null)?.code === CloseCode.ConnectionAcknowledgementTimeout) {
           state.lost = `The gateway did not acknowledge the connection (connection_ack) within ${idleMs} ms: the connection is taken as lost.`;
         }
