@@ -43,6 +43,7 @@ import { createErrorLog } from './error-log.js';
 import { useExecutionFinish } from './execution-finish.js';
 import { graphiqlFor, graphiqlOffMessage, graphiqlOptions, renderGraphiQL, useGraphiQLRevalidation, useNoGraphiQL, type GraphiQLSettings } from './graphiql.js';
 import { useOperationLimits } from './operation-limits.js';
+import { useRefusedUpdatesEnd } from './refused-updates.js';
 import { useEdgeRefusals, useRequestErrors, type EdgeRefusal } from './request-errors.js';
 import { useRequestId } from './request-id.js';
 import { useSpecRules } from './spec-rules.js';
@@ -192,6 +193,7 @@ export function createGateway(deps: GatewayDependencies): Gateway {
       ...useOperationLimits(deps.security),
       useSpecRules(),
       useExecutionFinish({ hideSuggestions: !deps.security.fieldSuggestions, reportCost: deps.reportCost }),
+      useRefusedUpdatesEnd(),
       ...(deps.fastLane ? [useCompiledExecution({ keep: documents.chargeCompiled })] : []),
       ...(deps.plugins ?? []),
       // After every plugin that reads the parsed document, before Yoga's own check, whose message it replaces.

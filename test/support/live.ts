@@ -727,6 +727,34 @@ export function describeLiveBehaviour(transport: TransportName): void {
       expect(nested.results[0]).toEqual({ data: { executionUpdates: { execution: { id: 'ex_conditional' } } } });
     });
 
+    // The watch moved past the events of an update before its selection ran: refused as a whole (here more events
+    // across newEvents' executions than MAX_EVENTS_PER_REQUEST), the update reached the client with no cursor while
+    // the watch went on past those events, lost to it with nothing saying so.
+    it('ends a watch after an update refused as a whole, so the client subscribes again from its last cursor and loses no event', async () => {
+      const { upstream } = harness;
+      putExecution(upstream, 'ex_refused_update', 'workflow_running', { eventCount: 1 });
+      const nestedEvents = `subscription ($id: ID!, $after: String) {
+        executionUpdates(id: $id, eventsAfter: $after) { cursor newEvents { node { id execution { id events(first: 30) { nodes { id } } } } } }
+      }`;
+      const watcher = new Recorder(client(), { id: 'ex_refused_update' }, nestedEvents);
+      await watcher.received(1);
+      const before = watcher.updates[0]!.cursor!;
+      // 100 events (one update's worth), each selecting a page of 30: 3,000 events in one result.
+      const appended = advance(upstream, 'ex_refused_update', 'workflow_running', 100);
+      await watcher.end();
+      expect(watcher.failure).toBeUndefined();
+      expect(watcher.results).toHaveLength(2);
+      expect(watcher.results[1]!.data ?? null).toBeNull();
+      expect(watcher.errorCodes).toEqual(['BAD_USER_INPUT']);
+      await allStopped(harness);
+      // From the last cursor it had, with a selection that fits, the client gets every event it missed.
+      const resumed = new Recorder(client(), { id: 'ex_refused_update', after: before }, WATCH);
+      await resumed.received(1);
+      expect(resumed.eventIds).toEqual(appended);
+      resumed.stop();
+      await allStopped(harness);
+    });
+
     it('refuses bad arguments before any upstream call', async () => {
       const { upstream } = harness;
       // A real cursor of another execution, and the same cursor edited.
