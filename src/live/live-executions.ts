@@ -370,6 +370,15 @@ class Watch implements AsyncIterableIterator<WatchStep>, Watcher {
   ) {}
 
   tell(news: PollerNews): void {
+    if (news.kind === 'unchanged') {
+      // Read again only by a resumed watch still looking for its event: an execution at rest (waiting, awaiting
+      // payment) changes for hours, and a cursor naming an event upstream no longer has was never refused meanwhile.
+      if (this.#seeking && this.#news === undefined) {
+        this.#news = { kind: 'changed', execution: news.execution };
+        this.#wake?.();
+      }
+      return;
+    }
     if (news.kind === 'changed') this.read();
     // Readings are cumulative (events only append), so a watcher that has not
     // caught up needs only the latest one; failures are never overwritten.
@@ -388,6 +397,8 @@ class Watch implements AsyncIterableIterator<WatchStep>, Watcher {
   #limitReached = false;
   /** Readable readings that did not hold the event `eventsAfter` names. */
   #resumeMisses = 0;
+  /** A resumed watch whose readings have not yet held the event its `eventsAfter` names. */
+  #seeking = false;
 
   #end(): void {
     this.#done = true;
@@ -434,7 +445,8 @@ class Watch implements AsyncIterableIterator<WatchStep>, Watcher {
    * readings do not hold it: upstream only appends, so a reading without it
    * lags (another upstream replica) or lost its list (`eventsUnreadable`), and
    * the next may hold it (`eventsAbsent` too: it had no list). BAD_USER_INPUT once MAX_RESUME_MISSES readable
-   * readings, or a finished execution's whole list, did not.
+   * readings (changed or not, of this replica's own polls: a follower hears only changes), or a finished
+   * execution's whole list, did not.
    *
    * Past `eventsInOrder` (upstream inserted an event the watch laid after the
    * others), the watch's order and a query's differ, and what came before the
@@ -498,6 +510,7 @@ class Watch implements AsyncIterableIterator<WatchStep>, Watcher {
         if (terminal && execution.eventsUnreadable && (this.resume || !first)) throw finalEventsUnreadable();
         // The first update starts after `eventsAfter` (none: history is read through `execution.events`).
         position ??= this.resume ? this.#positionAfterResume(execution, terminal) : execution.events.length;
+        this.#seeking = position === undefined;
         if (position === undefined) {
           // This reading does not hold the event yet: the client keeps its place until one does (told
           // again after an outage, so it clears its notice).

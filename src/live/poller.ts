@@ -48,6 +48,11 @@ export type PollerNews =
    * outage notice (`recovered`), changed or not: the update that tells watchers the outage is over.
    */
   | { kind: 'changed'; execution: Execution; recovered?: true }
+  /**
+   * This replica's own poll read the execution as it was: a resumed watch still looking for the event its
+   * `eventsAfter` names counts it as a miss; to every other it is no news.
+   */
+  | { kind: 'unchanged'; execution: Execution }
   /** Polls have failed for longer than the notice time; polling goes on. */
   | { kind: 'outage'; error: GraphQLError }
   /**
@@ -498,6 +503,7 @@ export class Poller {
     // as the reading it publishes, and its own notice makes it `recovered` here too.
     if (recovered) this.#tellAll({ kind: 'changed', execution, recovered: true });
     else if (changed) this.#tellAll({ kind: 'changed', execution });
+    else if (own) this.#tellAll({ kind: 'unchanged', execution });
     const status = statusOf(execution);
     if (isTerminalStatus(status)) {
       this.stop();
