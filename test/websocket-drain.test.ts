@@ -56,6 +56,31 @@ describe.each(LANES)('WebSocket connections during a drain, %s lane', (lane) => 
     expect(performance.now() - began).toBeLessThan(2_000);
   });
 
+  // The close crosses the client's next messages on the wire: run, they called upstream, the access log said they
+  // were answered, and their answers went nowhere (the socket was closing); a graphql-ws client sent them again anyway.
+  it('a message that reaches a connection after its 1001 began is not run: no upstream call, no answer, no access line', async () => {
+    const harness = await start();
+    putExecution(harness.upstream, 'ex_late_message', 'workflow_running');
+    const { socket, closed } = await acknowledged(harness);
+    const received: string[] = [];
+    socket.on('message', (data) => received.push(String(data)));
+    const from = harness.logs.length;
+    // Sent as the listener closes, just before goingAway's 1001 (the same turn of the loop): it reaches the gateway
+    // after the gateway began to close the connection.
+    const close = harness.instance.server.close.bind(harness.instance.server);
+    harness.instance.server.close = ((callback?: (error?: Error) => void) => {
+      socket.send(JSON.stringify({ id: 'late', type: 'subscribe', payload: { query: '{ execution(id: "ex_late_message") { status } }' } }));
+      return close(callback);
+    }) as typeof harness.instance.server.close;
+    const report = await harness.instance.drain({ unreadyMs: 50, graceMs: 5_000 });
+    expect(await closed).toEqual(GOING_AWAY);
+    await sleep(100);
+    expect(harness.upstream.requestsFor('ex_late_message')).toEqual([]);
+    expect(received).toEqual([]);
+    expect(harness.logs.slice(from).filter((line) => line.msg === 'request' || line.msg === 'operation')).toEqual([]);
+    expect(report).toMatchObject({ requestsCut: 0, webSocketsCut: 0 });
+  });
+
   it('an upgrade whose head was still arriving when the listener closed is refused with 503 and SHUTTING_DOWN, with its request id', async () => {
     const harness = await start();
     const url = new URL(harness.url);

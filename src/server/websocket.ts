@@ -657,6 +657,10 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
         onMessage: (handle) => {
           const handleInOrder = orderedById(handle, () => socket.readyState === socket.OPEN);
           socket.on('message', async (data) => {
+            // ws hands on what arrives after the gateway began to close (a drain's 1001 crossing the client's next
+            // messages): run then, an operation called upstream and was logged as answered, and its answer went
+            // nowhere. Not run, the client learns from the close that it was not, and sends it again elsewhere.
+            if (socket.readyState !== socket.OPEN) return;
             handling.set(socket, (handling.get(socket) ?? 0) + 1);
             disarmIdle(socket);
             // RFC 8259 §8.1 lets a parser ignore a leading byte order mark; graphql-ws's JSON.parse refuses it (4400).
