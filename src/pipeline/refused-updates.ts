@@ -19,9 +19,8 @@ import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import { ErrorCode } from '../errors.js';
 
 /** Whether `result` carries no root field's value, for an error other than an outage notice on a root field. */
-function refusedAsAWhole(result: ExecutionResult): boolean {
-  const { data, errors } = result;
-  if (!errors?.length) return false;
+function refusedAsAWhole({ data, errors = [] }: ExecutionResult): boolean {
+  // A value at the root carries the update's cursor: the client knows where it stands.
   if (data && Object.values(data).some((value) => value !== null && value !== undefined)) return false;
   return errors.some((error) => !(error.path?.length === 1 && error.extensions?.code === ErrorCode.UPSTREAM_UNAVAILABLE));
 }
