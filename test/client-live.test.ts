@@ -467,6 +467,8 @@ describe.each(LANES)('watchExecution against the gateway (%s lane)', (lane) => {
       stops.push(stop);
       const updates = watchExecution(harness.url, ` ${AUTH}\r\n`, 'ex_demo_7', { transport, webSocketImpl: WebSocket, retryDelayMs: 50, signal: stop.signal })[Symbol.asyncIterator]();
       expect((await nextUpdate(updates, 'the final update')).value).toMatchObject({ isFinal: true, execution: { id: 'ex_demo_7' } });
+      // Read to its end, as a page's loop reads it: the watch gives its socket back.
+      expect((await nextUpdate(updates, 'the end of the watch')).done).toBe(true);
       expect(harness.upstream.requestsFor('ex_demo_7').map((request) => request.headers.authorization)).toEqual([AUTH]);
     });
   });
@@ -476,11 +478,13 @@ describe.each(LANES)('watchExecution against the gateway (%s lane)', (lane) => {
   it('over a WebSocket, a watch whose subscription is larger than the gateway takes ends with BAD_REQUEST, and the socket it shares serves on', async () => {
     const id = startExecution(harness);
     const healthyRetries: unknown[] = [];
-    const healthy = watch(id, { transport: 'websocket', webSocketImpl: WebSocket, onRetry: (error) => healthyRetries.push(error) });
+    // A socket of their own (sockets are shared by URL, token and idleTimeoutMs), not one an earlier test's watches hold.
+    const own = { transport: 'websocket', webSocketImpl: WebSocket, idleTimeoutMs: 29_000 } as const;
+    const healthy = watch(id, { ...own, onRetry: (error) => healthyRetries.push(error) });
     expect((await nextUpdate(healthy, 'the healthy watch\'s first update')).done).toBe(false);
     const oversizedRetries: unknown[] = [];
     const levels = Array.from({ length: 8_000 }, (_, index) => `level-${index}`);
-    const oversized = watch('ex_demo_4', { transport: 'websocket', webSocketImpl: WebSocket, filter: { levels }, onRetry: (error) => oversizedRetries.push(error) });
+    const oversized = watch('ex_demo_4', { ...own, filter: { levels }, onRetry: (error) => oversizedRetries.push(error) });
     const thrown = await oversized.next().then(
       () => undefined,
       (error: unknown) => error,
