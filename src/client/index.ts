@@ -88,12 +88,11 @@ export type GatewayClientConfig = RequestConfig & {
  * `headers` as a plain object, which graphql-request's `setHeader` can add to: names as fetch
  * sends them (lower case), values of a name given twice joined by `, `, as fetch joins them.
  */
-function headerRecord(headers: Headers | ReadonlyArray<readonly [string, string]>): Record<string, string> {
-  const merged = new Headers();
-  // Headers' forEach rather than its iterator: a frontend's compiler settings may leave out DOM.Iterable.
-  if (Array.isArray(headers)) for (const [name, value] of headers as ReadonlyArray<readonly [string, string]>) merged.append(name, value);
-  else (headers as Headers).forEach((value, name) => merged.append(name, value));
+function headerRecord(headers: Headers | ReadonlyArray<ReadonlyArray<string>>): Record<string, string> {
+  // Typed by the constructor itself: the DOM's HeadersInit and undici's type an array of pairs differently.
+  const merged = new Headers(headers as ConstructorParameters<typeof Headers>[0]);
   const record: Record<string, string> = {};
+  // Headers' forEach rather than its iterator: a frontend's compiler settings may leave out DOM.Iterable.
   merged.forEach((value, name) => (record[name] = value));
   return record;
 }
