@@ -1,7 +1,9 @@
 /**
  * What a client sees in a result beyond the schema: the codes of
  * `errors[].extensions.code`, the notes of `extensions.warnings` and the cost in
- * `extensions.upstream` (README "Error codes", "Warnings"). It imports nothing,
+ * `extensions.upstream` (README "Error codes", "Warnings"), and what an
+ * Authorization value may hold, which the typed client checks as the gateway
+ * does. It imports nothing,
  * so the typed client (src/client/) type-checks in a frontend's project, under
  * its compiler settings, without the gateway's server sources or their
  * dependencies (ioredis, pino, undici…); src/errors.ts and the server re-export
@@ -80,6 +82,18 @@ export interface DataWarning {
   message: string;
   upstreamRequestId?: string;
 }
+
+/**
+ * RFC 9110 §5.5 field-value characters: what an Authorization value must hold to reach upstream
+ * (the gateway refuses others, UNAUTHENTICATED; fetch refuses some before sending).
+ */
+export const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/**
+ * What fetch strips from both ends of a header value (WHATWG Fetch, "normalize"): HTTP's whitespace
+ * bytes. The gateway reads a WebSocket's `connectionParams` token the same way.
+ */
+export const AROUND_FIELD_VALUE = /^[\t\n\r ]+|[\t\n\r ]+$/g;
 
 /** What one GraphQL request's upstream work cost; reported in `extensions.upstream`. */
 export interface UpstreamCost {

@@ -226,8 +226,7 @@ export const authorizationNotText = () =>
 export const bearerWithoutToken = () =>
   gatewayError(ErrorCode.UNAUTHENTICATED, 'Authorization says `Bearer` but carries no token: send `Authorization: Bearer <token>` (is the token variable empty?).');
 
-/** RFC 9110 §5.5 field-value characters; what an Authorization value must hold to be sent upstream. */
-export const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+export { AROUND_FIELD_VALUE, FIELD_VALUE } from './client-contract.js';
 
 /** A reading the live pollers cannot keep: it would take their readings past `limit` (LIVE_MAX_HELD_BYTES, or a caller's share of it). */
 export const tooMuchLiveData = (limit: string) =>

@@ -4,6 +4,7 @@
  * `authorization`) into one header with both values (`Bearer old, Bearer new`),
  * which upstream refuses as no token it knows: UNAUTHENTICATED for every field.
  */
+import { AROUND_FIELD_VALUE, FIELD_VALUE } from '../client-contract.js';
 import type { HeadersInit } from './fetch-types.js';
 
 /** `headers` with `authorization` as its only Authorization (any case of the name); `headers` as given when `authorization` is undefined. */
@@ -22,8 +23,8 @@ export function withAuthorization(headers: Record<string, string> | undefined, a
  * which the gateway refuses over a WebSocket and fetch before sending anything.
  */
 export function headerValue(authorization: string): string | undefined {
-  const value = authorization.replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, '');
-  return /^[\t\x20-\x7e\x80-\xff]*$/.test(value) ? value : undefined;
+  const value = authorization.replace(AROUND_FIELD_VALUE, '');
+  return FIELD_VALUE.test(value) ? value : undefined;
 }
 
 /** Whether `headers` (a request's, in any form fetch takes) name an Authorization, in any case. */

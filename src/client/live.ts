@@ -390,8 +390,10 @@ export async function* watchExecution(endpoint: string, authorization: string, i
       const watchdog = !socket && idleMs > 0 && Number.isFinite(idleMs) ? idleWatchedFetch(idleMs) : undefined;
       let client: ReturnType<typeof createClient> | undefined;
       let results: AsyncIterableIterator<{ data?: ExecutionUpdatesSubscription | null | undefined; errors?: readonly unknown[] | undefined; extensions?: unknown }>;
-      const payloadBytes = new TextEncoder().encode(JSON.stringify(payload)).length;
+      /** Bytes of the subscription's payload: over a WebSocket, what a 1009 close is laid to. */
+      let payloadBytes = 0;
       if (socket) {
+        payloadBytes = new TextEncoder().encode(JSON.stringify(payload)).length;
         socket.subscribing(payloadBytes);
         results = socket.client.iterate<ExecutionUpdatesSubscription>(payload);
       } else {

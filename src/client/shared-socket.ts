@@ -13,7 +13,7 @@
 import { CloseCode, createClient, type Client } from 'graphql-ws';
 
 /** The close code of a WebSocket message past the receiver's limit (RFC 6455 §7.4.1). */
-export const MESSAGE_TOO_BIG = 1009;
+const MESSAGE_TOO_BIG = 1009;
 
 /** What the client's timers and sockets leave for the watches and the last release. */
 interface SocketState {

@@ -77,7 +77,7 @@ import type { Duplex } from 'node:stream';
 import { parse, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import { CloseCode, DEPRECATED_GRAPHQL_WS_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL, makeServer, MessageType, type Context } from 'graphql-ws';
 import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
-import { authorizationNotText, errorBody, ErrorCode, errorResult, FIELD_VALUE, gatewayError, invalidAuthorization, MASKED_MESSAGE, originRefused, repeatedFieldRefused } from '../errors.js';
+import { AROUND_FIELD_VALUE, authorizationNotText, errorBody, ErrorCode, errorResult, FIELD_VALUE, gatewayError, invalidAuthorization, MASKED_MESSAGE, originRefused, repeatedFieldRefused } from '../errors.js';
 import type { Lane } from '../fast-lane/index.js';
 import type { Logger } from '../logger.js';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
@@ -839,9 +839,6 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     },
   };
 }
-
-/** What fetch strips from both ends of a header value (WHATWG Fetch, "normalize"): HTTP's whitespace bytes. */
-const AROUND_FIELD_VALUE = /^[\t\n\r ]+|[\t\n\r ]+$/g;
 
 /**
  * The tokens in connectionParams, the one to send first: `authorization` in any
