@@ -1,0 +1,105 @@
+/**
+ * The Redis connection's state across outages, as the operator meets it (src/shared-state/redis-store.ts): one
+ * warning per outage with that outage's reason, one line when Redis is back, `up` (and so `/ready` and
+ * `gateway_redis_up`) true as soon as a connection is ready. Each test has its own real `redis-server`, which it stops,
+ * freezes and restarts.
+ */
+import { Writable } from 'node:stream';
+import { Redis } from 'ioredis';
+import { describe, expect, it, type TestContext } from 'vitest';
+import { readConfig } from '../src/config.js';
+import { createLogger } from '../src/logger.js';
+import { RedisStore } from '../src/shared-state/redis-store.js';
+import { waitFor } from './support/live.js';
+import { RedisServer } from './support/redis.js';
+
+const SECRET = 'a-test-secret-of-at-least-32-characters';
+const WARN = 40;
+const INFO = 30;
+const LOST = 'redis unreachable: serving from local state until it is back';
+const BACK = 'redis reachable again: sharing state with the other replicas';
+
+interface LogLine {
+  level: number;
+  msg: string;
+  reason?: string;
+  err?: string;
+}
+
+/**
+ * A store on a Redis of its own (command timeout `timeoutMs`), connected, with its log lines; both closed when the
+ * test finishes (the test's own hook: the tests run side by side).
+ */
+async function storeOnOwnRedis({ onTestFinished }: TestContext, timeoutMs = 1000): Promise<{ store: RedisStore; server: RedisServer; logs: LogLine[] }> {
+  const server = await RedisServer.start();
+  const logs: LogLine[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      for (const line of chunk.toString().split('\n').filter(Boolean)) logs.push(JSON.parse(line) as LogLine);
+      callback();
+    },
+  });
+  const settings = readConfig({ REDIS_URL: server.url, REDIS_KEY_SECRET: SECRET, REDIS_KEY_PREFIX: 'outages:', REDIS_COMMAND_TIMEOUT_MS: String(timeoutMs) }).sharedState;
+  const store = new RedisStore(settings, createLogger('debug', sink));
+  onTestFinished(async () => {
+    server.resume();
+    await store.close();
+    await server.stop();
+  });
+  await waitFor(() => store.up, 'Redis to answer');
+  return { store, server, logs };
+}
+
+const lost = (logs: LogLine[]) => logs.filter((line) => line.level === WARN && line.msg === LOST);
+const back = (logs: LogLine[]) => logs.filter((line) => line.level === INFO && line.msg === BACK);
+const refusedConnections = (logs: LogLine[]) => logs.filter((line) => line.msg === 'redis error' && String(line.err).includes('ECONNREFUSED'));
+
+/** Closes the store's command connection from Redis's side (`CLIENT KILL`): a close with no error on the client's side. */
+async function killCommandConnection(server: RedisServer): Promise<void> {
+  const admin = new Redis(server.url);
+  try {
+    const list = (await admin.client('LIST')) as string;
+    const line = list.split('\n').find((entry) => entry.includes('name=execution-gateway-commands'));
+    const id = /\bid=(\d+)/.exec(line ?? '')?.[1];
+    expect(id, list).toBeDefined();
+    await admin.client('KILL', 'ID', id!);
+  } finally {
+    admin.disconnect();
+  }
+}
+
+describe.concurrent('Redis lost and found again', () => {
+  it('a second outage after Redis came back is told again, with its own reason, not the first one\'s', async (context) => {
+    const { store, server, logs } = await storeOnOwnRedis(context);
+
+    // The first outage: Redis dies, and ioredis's attempts to connect again are refused meanwhile.
+    await server.stop();
+    await waitFor(() => !store.up && refusedConnections(logs).length >= 1, 'Redis lost, a connection refused');
+    expect(lost(logs)).toHaveLength(1);
+    await server.start();
+    await waitFor(() => store.up && back(logs).length === 1, 'Redis found again');
+
+    // The second: Redis closes the connection, with no error; ioredis connects again at once.
+    await killCommandConnection(server);
+    await waitFor(() => lost(logs).length === 2 && back(logs).length === 2 && store.up, 'the second loss and return told');
+    expect(lost(logs)[1]!.reason).toBe('the connection closed');
+  });
+
+  it('a hang\'s flag does not outlive its connection: the next connection counts as up the moment it is ready', async (context) => {
+    // A short command timeout, so two PINGs miss within two heartbeats (1 s each).
+    const { store, server, logs } = await storeOnOwnRedis(context, 100);
+    const upAtReady: boolean[] = [];
+    // Registered after the store's own listener: it sees the state the store set at 'ready'.
+    store.client.on('ready', () => upAtReady.push(store.up));
+
+    server.pause();
+    await waitFor(() => !store.up && lost(logs).length === 1, 'the hang counted as a loss', 8_000);
+    expect(lost(logs)[0]!.reason).toMatch(/^2 PINGs in a row unanswered within 100 ms$/);
+    // Redis goes away while hung and comes back: a new connection, after a hang.
+    await server.stop();
+    await server.start();
+    await waitFor(() => upAtReady.length >= 1, 'a new connection ready', 15_000);
+    expect(upAtReady[0]).toBe(true);
+    expect(back(logs)).toHaveLength(1);
+  }, 30_000);
+});
