@@ -13,7 +13,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
-import { Writable } from 'node:stream';
 import type { ExecutionResult } from 'graphql';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -22,8 +21,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { readConfig } from '../src/config.js';
 import { DEMO_ORGANIZATION, DEMO_TOKEN, demoExecutions, makeExecution } from '../src/demo/demo-data.js';
 import { FakeUpstream } from '../src/demo/fake-upstream.js';
-import { createLogger } from '../src/logger.js';
 import { createInstance, type GatewayInstance } from '../src/server/instance.js';
+import { captureLog } from './support/captured-log.js';
 import { AUTH, Harness, LANES, type LaneName } from './support/harness.js';
 import { rawExchange, resetBeforeRead } from './support/raw-http.js';
 import { advance, liveEnv, putExecution, sleep, waitFor } from './support/live.js';
@@ -1052,17 +1051,11 @@ interface Gateway {
 /** A gateway logging at `level` into a string, composed as production composes it. */
 async function startAt(level: string, lane: LaneName): Promise<Gateway> {
   const upstream = await FakeUpstream.start({ executions: demoExecutions(), tokens: { [DEMO_TOKEN]: DEMO_ORGANIZATION, [`${SECRET}a`]: DEMO_ORGANIZATION } });
-  let raw = '';
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      raw += chunk.toString();
-      callback();
-    },
-  });
   const config = readConfig({ LOG_LEVEL: level, FAST_LANE: String(lane === 'fast'), UPSTREAM_RETRY_BASE_DELAY_MS: '2', UPSTREAM_RETRY_MAX_DELAY_MS: '5', MAX_REQUEST_BODY_BYTES: '4096' });
-  const instance = createInstance(config, { upstreamUrl: upstream.url, logger: createLogger(config.telemetry.logLevel, sink) });
+  const log = captureLog(config.telemetry.logLevel);
+  const instance = createInstance(config, { upstreamUrl: upstream.url, logger: log.logger });
   const port = await instance.listen(0, '127.0.0.1');
-  return { url: `http://127.0.0.1:${port}/graphql`, instance, upstream, raw: () => raw };
+  return { url: `http://127.0.0.1:${port}/graphql`, instance, upstream, raw: log.raw };
 }
 
 /** Waits for a raw WebSocket to close; resolves with its close code. */

@@ -12,7 +12,6 @@
  */
 import { spawn } from 'node:child_process';
 import { connect, createServer as createNetServer, type Socket } from 'node:net';
-import { Writable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readConfig } from '../src/config.js';
@@ -20,6 +19,7 @@ import { makeExecution } from '../src/demo/demo-data.js';
 import { FakeUpstream, type Fault } from '../src/demo/fake-upstream.js';
 import { createLogger } from '../src/logger.js';
 import { createInstance, type GatewayInstance } from '../src/server/instance.js';
+import { captureLog } from './support/captured-log.js';
 import { Harness, LANES, codes, type GraphQLResponse, type LaneName } from './support/harness.js';
 import { sendOver } from './support/transports.js';
 
@@ -349,14 +349,8 @@ describe.each(LANES)('an upstream that refuses connections (%s lane)', (lane: La
       UPSTREAM_RETRY_MAX_DELAY_MS: '10',
       TERMINAL_CACHE_TTL_MS: '0',
     });
-    const logs: string[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        logs.push(chunk.toString());
-        callback();
-      },
-    });
-    extra = createInstance(config, { upstreamUrl: `http://127.0.0.1:${port}`, logger: createLogger('info', sink) });
+    const log = captureLog('info');
+    extra = createInstance(config, { upstreamUrl: `http://127.0.0.1:${port}`, logger: log.logger });
     const url = `http://127.0.0.1:${await extra.listen(0, '127.0.0.1')}/graphql`;
     const ask = async (caller: Caller, id: string) => {
       const response = await fetch(url, {
@@ -377,7 +371,7 @@ describe.each(LANES)('an upstream that refuses connections (%s lane)', (lane: La
     expect(messages.slice(0, 10)).toEqual(Array(10).fill('The executions API could not be reached.'));
     expect(messages[10]).toMatch(FAILING_FAST);
     expect(messages[11]).toMatch(FAILING_FAST);
-    expect(logs.some((line) => line.includes(OPENED))).toBe(true);
+    expect(log.lines.some((line) => line.msg === OPENED)).toBe(true);
 
     // Half-open while upstream is still down: the probe is refused, the circuit opens again at once.
     await pause(HALF_OPEN_MS + 50);
@@ -393,7 +387,7 @@ describe.each(LANES)('an upstream that refuses connections (%s lane)', (lane: La
       expect(response.data).toEqual({ execution: { id: idsOf(caller)[0], status: 'WORKFLOW_SUCCEEDED' } });
     }
     expect(extraUpstream.requests).toHaveLength(3);
-    expect(logs.some((line) => line.includes(CLOSED))).toBe(true);
+    expect(log.lines.some((line) => line.msg === CLOSED)).toBe(true);
   });
 });
 

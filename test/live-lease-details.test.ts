@@ -19,7 +19,6 @@
  * - The deaf fallback when the subscription connection stays away, the
  *   SUBSCRIBE refusal warning, and the errors counter.
  */
-import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readConfig } from '../src/config.js';
@@ -28,6 +27,7 @@ import { storedJson } from '../src/domain/json-depth.js';
 import { createLogger } from '../src/logger.js';
 import { LiveLeases, type LeaseMembership, type LeaseNews } from '../src/shared-state/live-leases.js';
 import { FORMAT, RedisStore } from '../src/shared-state/redis-store.js';
+import { captureLog, type LoggedLine } from './support/captured-log.js';
 import { sleep, waitFor, waitForAnswer } from './support/live.js';
 import { RedisServer } from './support/redis.js';
 
@@ -36,12 +36,6 @@ const AUTHORIZATION = 'Bearer token-a';
 const WARN = 40;
 const INFO = 30;
 const silent = createLogger('silent');
-
-interface LogLine {
-  level: number;
-  msg: string;
-  [field: string]: unknown;
-}
 
 /** A reading of `id` with this status, `events` events and `extra` fields. */
 function reading(id: string, status: string, events = 0, extra: Partial<Execution> & { fields?: Record<string, unknown> } = {}): Execution {
@@ -61,7 +55,7 @@ interface Replica {
   member: LeaseMembership;
   heard: LeaseNews[];
   latest: Execution | undefined;
-  logs: LogLine[];
+  logs: LoggedLine[];
   keys: { lease: string; outage: string; pause: string; channel: string };
 }
 
@@ -97,14 +91,8 @@ describe('the live lease in detail, on a real redis-server', () => {
     // machine busy with other suites may take longer than 50 ms to read an answer.
     const store = new RedisStore(readConfig({ REDIS_URL: redis.url, REDIS_KEY_SECRET: SECRET, REDIS_COMMAND_TIMEOUT_MS: '1000', ...env }).sharedState, silent);
     await waitFor(() => store.up, 'Redis to answer');
-    const logs: LogLine[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        for (const line of chunk.toString().split('\n').filter(Boolean)) logs.push(JSON.parse(line) as LogLine);
-        callback();
-      },
-    });
-    const leases = new LiveLeases(store, leaseMs, createLogger('debug', sink));
+    const { logger, lines: logs } = captureLog('debug');
+    const leases = new LiveLeases(store, leaseMs, logger);
     const tag = store.callerTag(AUTHORIZATION);
     const replica: Replica = {
       store,

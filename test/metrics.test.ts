@@ -15,7 +15,6 @@
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import { getOperationAST, parse, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
@@ -30,6 +29,7 @@ import type { GatewayContext } from '../src/request/context.js';
 import { registrySource, serveMetrics } from '../src/telemetry/metrics-server.js';
 import { entryBytes } from '../src/upstream/entry-bytes.js';
 import { KNOWN_OPERATION_NAMES, labelNamesKept, operationLabels } from '../src/telemetry/metrics.js';
+import { captureLog } from './support/captured-log.js';
 import { AUTH, Harness, LANES, type LaneName } from './support/harness.js';
 import { liveEnv, putExecution, sleep, waitFor } from './support/live.js';
 import { rawExchange } from './support/raw-http.js';
@@ -356,8 +356,8 @@ describe('where /metrics is served', () => {
     );
     expect(await status(harness, 'ex_demo_4')).toEqual([]);
 
-    let logged = '';
-    const logger = createLogger('info', new Writable({ write: (chunk: Buffer, _encoding, callback) => ((logged += chunk.toString()), callback()) }));
+    const log = captureLog('info');
+    const { logger } = log;
     const server = await serveMetrics(registrySource(harness.instance.metrics!.registry), 0, '127.0.0.1', logger, harness.config.server);
     try {
       const base = `http://127.0.0.1:${server.port}`;
@@ -392,7 +392,7 @@ describe('where /metrics is served', () => {
     } finally {
       await server.close();
     }
-    expect(logged).toBe('');
+    expect(log.raw()).toBe('');
     // Closed means closed: the port refuses connections.
     const refused = httpRequest({ host: '127.0.0.1', port: server.port, path: '/metrics' }).end();
     const [error] = (await once(refused, 'error')) as [NodeJS.ErrnoException];
@@ -414,8 +414,8 @@ describe('where /metrics is served', () => {
   });
 
   it('the metrics server answers 500 and logs, without a stack, when collecting fails', async () => {
-    let logged = '';
-    const logger = createLogger('info', new Writable({ write: (chunk: Buffer, _encoding, callback) => ((logged += chunk.toString()), callback()) }));
+    const log = captureLog('info');
+    const { logger } = log;
     const server = await serveMetrics(() => Promise.reject(new Error('collector broke')), 0, '127.0.0.1', logger, TIMES);
     try {
       const response = await fetch(`http://127.0.0.1:${server.port}/metrics`);
@@ -425,8 +425,8 @@ describe('where /metrics is served', () => {
     } finally {
       await server.close();
     }
-    const line = JSON.parse(logged.trim()) as Record<string, unknown>;
-    expect(line).toMatchObject({ level: 50, err: 'collector broke', msg: 'metrics could not be collected' });
+    expect(log.lines).toHaveLength(1);
+    expect(log.lines[0]).toMatchObject({ level: 50, err: 'collector broke', msg: 'metrics could not be collected' });
   });
 
   it('the metrics server answers requests pipelined behind its 404 in order, or says Connection: close on the 404 (or the 405 to a CONNECT) when it cannot read them', async () => {

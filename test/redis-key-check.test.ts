@@ -7,12 +7,11 @@
  * its member expires, with one info line. Replicas are RedisStores checking at
  * every heartbeat (1 s, expiry 3 s); the gateway's own check is every 5 s.
  */
-import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readConfig } from '../src/config.js';
-import { createLogger } from '../src/logger.js';
 import { RedisStore, unsealed } from '../src/shared-state/redis-store.js';
+import { captureLog, type CapturedLog } from './support/captured-log.js';
 import { Harness } from './support/harness.js';
 import { sleep, waitFor, waitForAnswer } from './support/live.js';
 import { RedisServer } from './support/redis.js';
@@ -26,13 +25,11 @@ const GONE = 'redis: no replica with a different REDIS_KEY_SECRET on this Redis 
 
 interface Replica {
   store: RedisStore;
-  /** Every line it logged, parsed. */
-  logs: Array<Record<string, unknown> & { level: number; msg: string }>;
-  raw: string;
+  log: CapturedLog;
 }
 
-const warnings = (replica: Replica) => replica.logs.filter((line) => line.level === WARN && MISMATCH.test(line.msg));
-const clearances = (replica: Replica) => replica.logs.filter((line) => line.level === INFO && line.msg === GONE);
+const warnings = (replica: Replica) => replica.log.lines.filter((line) => line.level === WARN && MISMATCH.test(line.msg));
+const clearances = (replica: Replica) => replica.log.lines.filter((line) => line.level === INFO && line.msg === GONE);
 
 let redis: RedisServer;
 let inspector: Redis;
@@ -54,16 +51,9 @@ afterAll(async () => {
 
 /** A replica on the test's Redis with `secret` under `prefix`, checking every `keyCheckBeats` heartbeats (1 s), connected. */
 async function replica(secret: string, prefix: string, keyCheckBeats = 1): Promise<Replica> {
-  const self: Replica = { store: undefined as unknown as RedisStore, logs: [], raw: '' };
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      self.raw += chunk.toString();
-      for (const line of chunk.toString().split('\n').filter(Boolean)) self.logs.push(JSON.parse(line));
-      callback();
-    },
-  });
+  const log = captureLog('info');
   const settings = readConfig({ REDIS_URL: redis.url, REDIS_KEY_SECRET: secret, REDIS_KEY_PREFIX: prefix, REDIS_COMMAND_TIMEOUT_MS: '1000' }).sharedState;
-  self.store = new RedisStore(settings, createLogger('info', sink), keyCheckBeats);
+  const self: Replica = { store: new RedisStore(settings, log.logger, keyCheckBeats), log };
   made.push(self);
   await waitFor(() => self.store.up, 'Redis to answer');
   return self;
@@ -84,7 +74,7 @@ describe.concurrent('the key secret check on a real redis-server', () => {
       expect(warnings(replica)).toHaveLength(1);
       expect(warnings(replica)[0]).toMatchObject({ otherSecrets: 1 });
       expect(clearances(replica)).toEqual([]);
-      for (const secret of [SECRET, OTHER_SECRET]) expect(replica.raw).not.toContain(secret);
+      for (const secret of [SECRET, OTHER_SECRET]) expect(replica.log.raw()).not.toContain(secret);
     }
 
     // The one key of the check, named without a secret: one member per secret, each unsealing with its own only.
@@ -97,7 +87,7 @@ describe.concurrent('the key secret check on a real redis-server', () => {
       expect(member).not.toContain(SECRET);
       expect(member).not.toContain(OTHER_SECRET);
       expect([unsealed(SECRET, key, member), unsealed(OTHER_SECRET, key, member)].filter((json) => json !== undefined)).toEqual(['{}']);
-      for (const line of [...a.raw.split('\n'), ...b.raw.split('\n')]) expect(line).not.toContain(member);
+      for (const line of [...a.log.raw().split('\n'), ...b.log.raw().split('\n')]) expect(line).not.toContain(member);
     }
     // Gone a few checks after the last replica: 3 s at one check a second.
     const ttl = await inspector.pttl(key);
@@ -159,16 +149,11 @@ describe.concurrent('the key secret check refused', () => {
     const url = new URL(redis.url);
     url.username = user;
     url.password = 'a-password';
-    const lines: Array<Record<string, unknown> & { level: number; msg: string }> = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-        callback();
-      },
-    });
+    const log = captureLog('info');
+    const { lines } = log;
     const settings = readConfig({ REDIS_URL: url.href, REDIS_KEY_SECRET: SECRET, REDIS_KEY_PREFIX: prefix, REDIS_COMMAND_TIMEOUT_MS: '1000' }).sharedState;
-    const store = new RedisStore(settings, createLogger('info', sink), 1);
-    made.push({ store, logs: lines, raw: '' });
+    const store = new RedisStore(settings, log.logger, 1);
+    made.push({ store, log });
     await waitFor(() => lines.some((line) => line.level === WARN && String(line.msg).startsWith('redis refused the key secret check: ')), 'the refusal to be logged', 5_000);
     expect(lines.find((line) => line.level === WARN)).toMatchObject({ reply: expect.stringMatching(/^NOPERM/) });
     expect(store.keySecretMismatch).toBe(false);

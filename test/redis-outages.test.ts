@@ -4,12 +4,11 @@
  * `gateway_redis_up`) true as soon as a connection is ready. Each test has its own real `redis-server`, which it stops,
  * freezes and restarts.
  */
-import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { describe, expect, it, type TestContext } from 'vitest';
 import { readConfig } from '../src/config.js';
-import { createLogger } from '../src/logger.js';
 import { RedisStore } from '../src/shared-state/redis-store.js';
+import { captureLog, type LoggedLine } from './support/captured-log.js';
 import { waitFor } from './support/live.js';
 import { RedisServer } from './support/redis.js';
 
@@ -19,40 +18,27 @@ const INFO = 30;
 const LOST = 'redis unreachable: serving from local state until it is back';
 const BACK = 'redis reachable again: sharing state with the other replicas';
 
-interface LogLine {
-  level: number;
-  msg: string;
-  reason?: string;
-  err?: string;
-}
-
 /**
  * A store on a Redis of its own (command timeout `timeoutMs`), connected, with its log lines; both closed when the
  * test finishes (the test's own hook: the tests run side by side).
  */
-async function storeOnOwnRedis({ onTestFinished }: TestContext, timeoutMs = 1000): Promise<{ store: RedisStore; server: RedisServer; logs: LogLine[] }> {
+async function storeOnOwnRedis({ onTestFinished }: TestContext, timeoutMs = 1000): Promise<{ store: RedisStore; server: RedisServer; logs: LoggedLine[] }> {
   const server = await RedisServer.start();
-  const logs: LogLine[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) logs.push(JSON.parse(line) as LogLine);
-      callback();
-    },
-  });
+  const log = captureLog('debug');
   const settings = readConfig({ REDIS_URL: server.url, REDIS_KEY_SECRET: SECRET, REDIS_KEY_PREFIX: 'outages:', REDIS_COMMAND_TIMEOUT_MS: String(timeoutMs) }).sharedState;
-  const store = new RedisStore(settings, createLogger('debug', sink));
+  const store = new RedisStore(settings, log.logger);
   onTestFinished(async () => {
     server.resume();
     await store.close();
     await server.stop();
   });
   await waitFor(() => store.up, 'Redis to answer');
-  return { store, server, logs };
+  return { store, server, logs: log.lines };
 }
 
-const lost = (logs: LogLine[]) => logs.filter((line) => line.level === WARN && line.msg === LOST);
-const back = (logs: LogLine[]) => logs.filter((line) => line.level === INFO && line.msg === BACK);
-const refusedConnections = (logs: LogLine[]) => logs.filter((line) => line.msg === 'redis error' && String(line.err).includes('ECONNREFUSED'));
+const lost = (logs: LoggedLine[]) => logs.filter((line) => line.level === WARN && line.msg === LOST);
+const back = (logs: LoggedLine[]) => logs.filter((line) => line.level === INFO && line.msg === BACK);
+const refusedConnections = (logs: LoggedLine[]) => logs.filter((line) => line.msg === 'redis error' && String(line.err).includes('ECONNREFUSED'));
 
 /** Closes the store's command connection from Redis's side (`CLIENT KILL`): a close with no error on the client's side. */
 async function killCommandConnection(server: RedisServer): Promise<void> {

@@ -1,14 +1,13 @@
 /** Upstream faults: retries, Retry-After, circuit breaker, bulkhead, budgets, cancellation, encodings. */
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DEMO_ORGANIZATION, DEMO_TOKEN } from '../src/demo/demo-data.js';
-import { createLogger } from '../src/logger.js';
 import { CallerPauses, PAUSE_END_SLACK_MS } from '../src/upstream/caller-pauses.js';
 import { FailureLog } from '../src/telemetry/failure-log.js';
 import { MIN_RETRIES_IN_FLIGHT, RETRY_BUDGET_SHARE, RetryBudget } from '../src/upstream/resilience.js';
 import { MAX_RETRY_AFTER_MS, parseRetryAfter } from '../src/upstream/retry-after.js';
+import { captureLog } from './support/captured-log.js';
 import { AUTH, Harness, LANES, codes, type HarnessOptions } from './support/harness.js';
 
 const ONE = `query($id: ID!) { execution(id: $id) { id status } }`;
@@ -308,14 +307,8 @@ describe('FailureLog', () => {
   it('logs the first of a kind at once, then at most one line per kind per interval with the count, then forgets a quiet kind', () => {
     vi.useFakeTimers();
     try {
-      const lines: Array<Record<string, unknown>> = [];
-      const sink = new Writable({
-        write(chunk: Buffer, _encoding, callback) {
-          for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-          callback();
-        },
-      });
-      const log = new FailureLog(createLogger('info', sink), 'upstream call failed', 1_000);
+      const { logger, lines } = captureLog('info');
+      const log = new FailureLog(logger, 'upstream call failed', 1_000);
       for (let i = 0; i < 500; i++) log.observe('ECONNRESET', { n: i });
       log.observe('ECONNREFUSED', { n: 0 });
       expect(lines.map((line) => [line.msg, line.n])).toEqual([

@@ -14,7 +14,6 @@
 import { readFileSync } from 'node:fs';
 import { request as httpRequest, STATUS_CODES } from 'node:http';
 import { connect } from 'node:net';
-import { Writable } from 'node:stream';
 import { getIntrospectionQuery, Lexer, parse, Source, TokenKind, validate, type ExecutionResult } from 'graphql';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
@@ -22,10 +21,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { readConfig } from '../src/config.js';
 import { DEMO_ORGANIZATION, demoExecutions, makeExecution } from '../src/demo/demo-data.js';
 import { CSRF_HEADER_MISSING } from '../src/errors.js';
-import { createLogger } from '../src/logger.js';
 import { OPERATION_LIMITS } from '../src/pipeline/operation-limits.js';
 import { PREFLIGHT_MAX_AGE_S, REFUSED_ORIGINS_TOLD, REFUSED_ORIGINS_WINDOW_MS, refusedOriginLog } from '../src/pipeline/cors.js';
 import { schema } from '../src/schema/index.js';
+import { captureLog } from './support/captured-log.js';
 import { AUTH, Harness, LANES, codes } from './support/harness.js';
 import { rawExchange, resetBeforeRead } from './support/raw-http.js';
 
@@ -1579,22 +1578,14 @@ describe('the logger', () => {
   const SECRET_AUTH = `Bearer ${TOKEN}`;
 
   it('redacts authorization and token fields whoever logs them', () => {
-    let raw = '';
-    const logger = createLogger(
-      'debug',
-      new Writable({
-        write(chunk: Buffer, _encoding, callback) {
-          raw += chunk.toString();
-          callback();
-        },
-      }),
-    );
+    const log = captureLog('debug');
+    const { logger } = log;
     logger.info({ authorization: SECRET_AUTH, headers: { authorization: SECRET_AUTH }, token: TOKEN }, 'direct');
     logger.info({ request: { headers: { authorization: SECRET_AUTH } }, call: { authorization: SECRET_AUTH, token: TOKEN } }, 'nested');
     logger.child({ component: 'x' }).warn({ upstream: { authorization: SECRET_AUTH } }, 'child');
-    expect(raw.split('\n').filter(Boolean)).toHaveLength(3);
-    expect(raw).toContain('[redacted]');
-    expect(raw).not.toContain(TOKEN);
+    expect(log.lines).toHaveLength(3);
+    expect(log.raw()).toContain('[redacted]');
+    expect(log.raw()).not.toContain(TOKEN);
   });
 });
 

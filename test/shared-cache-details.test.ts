@@ -7,15 +7,14 @@
  * and the refusal logged with its reply. test/shared-cache.test.ts drives the
  * whole through gateways.
  */
-import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readConfig } from '../src/config.js';
 import type { Execution } from '../src/domain/execution.js';
 import { storedJson } from '../src/domain/json-depth.js';
-import { createLogger } from '../src/logger.js';
 import { SharedCache } from '../src/shared-state/shared-cache.js';
 import { RedisStore } from '../src/shared-state/redis-store.js';
+import { captureLog } from './support/captured-log.js';
 import { waitFor } from './support/live.js';
 import { RedisServer } from './support/redis.js';
 
@@ -38,19 +37,13 @@ describe('the shared cache on a real redis-server', () => {
   let admin: Redis;
   let store: RedisStore;
   let cache: SharedCache;
-  const lines: Array<Record<string, unknown>> = [];
+  const log = captureLog('info');
 
   beforeAll(async () => {
     redis = await RedisServer.start();
     admin = new Redis(redis.url);
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
-        callback();
-      },
-    });
     // A second for each command, not the default 50 ms: a read that times out is a miss, which a busy machine would make of a hit.
-    store = new RedisStore(readConfig({ REDIS_URL: redis.url, REDIS_KEY_SECRET: SECRET, REDIS_COMMAND_TIMEOUT_MS: '1000' }).sharedState, createLogger('info', sink));
+    store = new RedisStore(readConfig({ REDIS_URL: redis.url, REDIS_KEY_SECRET: SECRET, REDIS_COMMAND_TIMEOUT_MS: '1000' }).sharedState, log.logger);
     await waitFor(() => store.up, 'Redis to answer');
     cache = new SharedCache(store, MAX_VALUE_BYTES);
   });
@@ -110,7 +103,7 @@ describe('the shared cache on a real redis-server', () => {
     const { misses, errors } = cache.counts;
     expect(await cache.get(AUTHORIZATION, 'ex_wrong_type')).toBeUndefined();
     expect(cache.counts).toMatchObject({ misses: misses + 1, errors: errors + 1 });
-    await waitFor(() => lines.some((line) => String(line.reply).startsWith('WRONGTYPE')), 'the refusal logged');
+    await waitFor(() => log.lines.some((line) => String(line.reply).startsWith('WRONGTYPE')), 'the refusal logged');
   });
 
   it('a write Redis refuses (out of memory) is dropped and counted as an error', async () => {
