@@ -382,6 +382,9 @@ export const SETTINGS = {
         .refine((value) => !URL.canParse(value) || new URL(value).hostname !== '', 'must name a host: redis://127.0.0.1:6379 (two slashes)')
         // ioredis sent `SELECT NaN` for `/abc`, and the reply's error ended the process with a stack.
         .refine((value) => !URL.canParse(value) || /^(?:\/(?:\d{1,9})?)?$/.test(new URL(value).pathname), 'must have no path but a database number: redis://127.0.0.1:6379/0')
+        // ioredis takes options from the query over the gateway's own: `?db=abc` sent `SELECT NaN` and ended the process
+        // with a stack, `?commandTimeout=` and `?enableOfflineQueue=` undid REDIS_COMMAND_TIMEOUT_MS and "never queued".
+        .refine((value) => !URL.canParse(value) || (new URL(value).search === '' && new URL(value).hash === ''), 'must carry no query string or fragment (ioredis would take its options from it over the gateway\'s): the database is the path, redis://127.0.0.1:6379/0')
         .optional(),
       'Redis shared by every replica (and worker): the cache of finished executions and one live poller per (caller, execution) across them; `rediss://` for TLS, credentials in the URL (unset: everything stays in the process)',
       { url: true },

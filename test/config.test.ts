@@ -352,6 +352,11 @@ describe('configuration', () => {
     [{ REDIS_URL: 'redis://127.0.0.1:6379/0/x' }, 'Invalid REDIS_URL="redis://127.0.0.1:6379/0/x": must have no path but a database number: redis://127.0.0.1:6379/0.'],
     [{ REDIS_URL: 'redis:/127.0.0.1:6379' }, 'Invalid REDIS_URL="redis:/127.0.0.1:6379": must name a host: redis://127.0.0.1:6379 (two slashes).'],
     [{ REDIS_URL: 'redis:127.0.0.1:6379' }, 'Invalid REDIS_URL="redis:127.0.0.1:6379": must name a host: redis://127.0.0.1:6379 (two slashes).'],
+    // ioredis reads options from the query over the gateway's own: `?db=abc` ended the process at its first connection.
+    [{ REDIS_URL: 'redis://127.0.0.1:6379?db=abc' }, 'Invalid REDIS_URL="redis://127.0.0.1:6379?***": must carry no query string or fragment (ioredis would take its options from it over the gateway\'s): the database is the path, redis://127.0.0.1:6379/0.'],
+    [{ REDIS_URL: 'redis://127.0.0.1:6379/?db=' }, 'Invalid REDIS_URL="redis://127.0.0.1:6379/?***": must carry no query string or fragment'],
+    [{ REDIS_URL: 'redis://127.0.0.1:6379/0?commandTimeout=30000&enableOfflineQueue=true' }, 'Invalid REDIS_URL="redis://127.0.0.1:6379/0?***": must carry no query string or fragment'],
+    [{ REDIS_URL: 'redis://127.0.0.1:6379/0#x' }, 'Invalid REDIS_URL="redis://127.0.0.1:6379/0#***": must carry no query string or fragment'],
     [{ UPSTREAM_URL: 'https://user:s3cr3t@api.example.com/?x' }, 'Invalid UPSTREAM_URL="https://***@api.example.com/?***": must not carry a query string or fragment.'],
     [
       { UPSTREAM_URL: 'http://svc:s3cr3t@127.0.0.1:8080/api' },
