@@ -22,10 +22,16 @@ const BACK = 'redis reachable again: sharing state with the other replicas';
  * A store on a Redis of its own (command timeout `timeoutMs`), connected, with its log lines; both closed when the
  * test finishes (the test's own hook: the tests run side by side).
  */
-async function storeOnOwnRedis({ onTestFinished }: TestContext, timeoutMs = 1000): Promise<{ store: RedisStore; server: RedisServer; logs: LoggedLine[] }> {
+async function storeOnOwnRedis(
+  { onTestFinished }: TestContext,
+  timeoutMs = 1000,
+  /** Before the store connects: what the test sets up on its Redis; returns the URL the store uses (default: the server's). */
+  prepare?: (server: RedisServer) => Promise<string>,
+): Promise<{ store: RedisStore; server: RedisServer; logs: LoggedLine[] }> {
   const server = await RedisServer.start();
+  const url = prepare ? await prepare(server) : server.url;
   const log = captureLog('debug');
-  const settings = readConfig({ REDIS_URL: server.url, REDIS_KEY_SECRET: SECRET, REDIS_KEY_PREFIX: 'outages:', REDIS_COMMAND_TIMEOUT_MS: String(timeoutMs) }).sharedState;
+  const settings = readConfig({ REDIS_URL: url, REDIS_KEY_SECRET: SECRET, REDIS_KEY_PREFIX: 'outages:', REDIS_COMMAND_TIMEOUT_MS: String(timeoutMs) }).sharedState;
   const store = new RedisStore(settings, log.logger);
   onTestFinished(async () => {
     server.resume();
@@ -55,6 +61,27 @@ async function killCommandConnection(server: RedisServer): Promise<void> {
 }
 
 describe.concurrent('Redis lost and found again', () => {
+  it('a Redis user that may not PING: its refusal is an answer, Redis stays up, and the refusal is logged once with its reply', async (context) => {
+    const { store, logs } = await storeOnOwnRedis(context, 1000, async (server) => {
+      const admin = new Redis(server.url);
+      try {
+        await admin.call('ACL', 'SETUSER', 'no-ping', 'on', '>a-password', '~outages:*', '&outages:*', '+@all', '-ping');
+      } finally {
+        admin.disconnect();
+      }
+      return `redis://no-ping:a-password@127.0.0.1:${server.port}`;
+    });
+    const refusals = () => logs.filter((line) => line.level === WARN && String(line.msg).startsWith('redis refused PING'));
+    // Three heartbeats, a PING refused at each: two unanswered in a row counted as a loss before.
+    await waitFor(() => refusals().length === 1, 'the refusal logged');
+    await new Promise((resolve) => setTimeout(resolve, 3_200));
+    expect(store.up).toBe(true);
+    expect(lost(logs)).toEqual([]);
+    expect(refusals()).toHaveLength(1);
+    expect(refusals()[0]!.reply).toMatch(/^NOPERM /);
+  });
+
+
   it('a second outage after Redis came back is told again, with its own reason, not the first one\'s', async (context) => {
     const { store, server, logs } = await storeOnOwnRedis(context);
 

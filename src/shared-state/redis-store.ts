@@ -153,6 +153,8 @@ export class RedisStore {
    */
   #unusable: string | undefined;
   readonly #refusals: RedisRefusals;
+  /** PINGs Redis refused: the heartbeat still counts them as answers, and says so apart from refused writes. */
+  readonly #pingRefusals: RedisRefusals;
   readonly #keyCheck: KeyCheck;
   #closed = false;
   readonly #heartbeat: NodeJS.Timeout;
@@ -167,6 +169,7 @@ export class RedisStore {
     this.#settings = settings as SharedStateConfig & { redisUrl: string; redisKeySecret: string };
     this.#logger = logger;
     this.#refusals = new RedisRefusals(logger);
+    this.#pingRefusals = new RedisRefusals(logger, 'redis refused PING: its refusal is taken as a sign of life; grant the gateway\'s Redis user +ping (README "Scaling out")');
     this.client = this.#connect('commands');
     this.#keyCheck = new KeyCheck(this, this.fleetKey('key-check'), logger, keyCheckBeats, HEARTBEAT_MS);
     this.#heartbeat = setInterval(() => this.#beat(), HEARTBEAT_MS).unref();
@@ -248,6 +251,7 @@ export class RedisStore {
     this.#closed = true;
     clearInterval(this.#heartbeat);
     this.#refusals.close();
+    this.#pingRefusals.close();
     this.#keyCheck.close();
     // quit() waits for replies in flight; disconnect() when the connection is down (quit would wait for it).
     const end = (redis: Redis) => (redis.status === 'ready' ? redis.quit().then(() => undefined, () => redis.disconnect()) : redis.disconnect());
@@ -335,7 +339,13 @@ export class RedisStore {
     };
     this.client.ping().then(
       () => answered(true),
-      () => answered(false),
+      (error: unknown) => {
+        // Refused (an ACL without PING: NOPERM) is still an answer: Redis is there. Read as silence, such a Redis was
+        // "unreachable" for good, and the reply that said why was never logged.
+        const refused = error instanceof Error && error.name === 'ReplyError';
+        if (refused) this.#pingRefusals.report(error);
+        answered(refused);
+      },
     );
   }
 
