@@ -634,6 +634,12 @@ describe.each(LANES)('upstream errors (%s lane)', (lane) => {
         ['a status code that is no number', 'HTTP/1.1 2x0 OK\r\ncontent-length: 0\r\n\r\n'],
         ['a chunk size that is no number', `HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nZZ\r\n${MARKER}\r\n0\r\n\r\n`],
         ['a header name with a space', 'HTTP/1.1 200 OK\r\nbad header: x\r\ncontent-length: 0\r\n\r\n'],
+        // Framing the parser refuses in the head; undici reports each as a length mismatch, which a body cut short is too.
+        ['two Content-Length lines that differ', `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\ncontent-length: 12\r\n\r\n{}`],
+        ['one Content-Length line twice', `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\ncontent-length: 2\r\n\r\n{}`],
+        ['a Content-Length beside chunked', `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 3\r\ntransfer-encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n`],
+        ['a 101 nobody asked for', 'HTTP/1.1 101 Switching Protocols\r\nupgrade: anything\r\nconnection: upgrade\r\n\r\n'],
+        ['a control character in a header value', 'HTTP/1.1 200 OK\r\nx-request-id: up-\x01\r\ncontent-length: 2\r\n\r\n{}'],
       ])('maps an answer undici cannot parse (%s) to UPSTREAM_BAD_RESPONSE, asked once', async (_what, answer) => {
         scripted.handle = (request) => request.socket.end(answer);
         const before = scripted.requests.length;
@@ -642,6 +648,16 @@ describe.each(LANES)('upstream errors (%s lane)', (lane) => {
         expect(onlyError(response).extensions?.code).toBe('UPSTREAM_BAD_RESPONSE');
         // The same bytes again would fail the same: not retried.
         expect(scripted.requests.length - before).toBe(1);
+        expectNoLeaks(response);
+      });
+
+      it('maps an answer with Connection: close and a Content-Length cut mid-body to UPSTREAM_UNAVAILABLE, retried: undici calls it a length mismatch, as it does framing it refuses in the head', async () => {
+        scripted.handle = (request) =>
+          request.socket.end(`HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: 5000\r\n\r\n{"code":200,"data":{"execution":{"id":"${MARKER}`);
+        const before = scripted.requests.length;
+        const response = await raw(gateway.url, ONE, { id: 'ex_demo_1' });
+        expect(codes(response)).toEqual(['UPSTREAM_UNAVAILABLE']);
+        expect(scripted.requests.length - before).toBe(3);
         expectNoLeaks(response);
       });
 

@@ -337,7 +337,7 @@ export class ExecutionsClient {
       }
       // An answer undici cannot parse (a malformed status line, conflicting lengths, headers past its bound):
       // upstream's doing, and asked again it would answer the same.
-      if (isMalformedAnswer(error)) throw this.#badResponse(id, 'malformed', describe(error).message, { upstreamStatus: status, upstreamRequestId });
+      if (isMalformedAnswer(error, status === undefined)) throw this.#badResponse(id, 'malformed', describe(error).message, { upstreamStatus: status, upstreamRequestId });
       // undici refused to send it (a value it cannot put in a request): nothing upstream did, so neither retried nor held against it.
       if (error instanceof Error && 'code' in error && error.code === 'UND_ERR_INVALID_ARG') throw error;
       const err = describe(error);
@@ -489,11 +489,17 @@ const NO_BODY: BodyText = { text: '', bytes: 0 };
  * against upstream). One parser error is a cut, not a malformed answer: the
  * connection ended in the middle of a chunked body sent with `Connection:
  * close` (llhttp's "Invalid EOF state"), which undici reports so where a
- * keep-alive answer cut the same way is a SocketError.
+ * keep-alive answer cut the same way is a SocketError. `beforeHead`: no
+ * response head had come in (undici rejected the request itself).
  */
-function isMalformedAnswer(error: unknown): boolean {
+function isMalformedAnswer(error: unknown, beforeHead: boolean): boolean {
   if (error instanceof undiciErrors.HTTPParserError) return !error.message.includes('Invalid EOF state');
+  // A 101 to a plain GET: upstream switched protocols nobody asked for.
+  if (beforeHead && error instanceof undiciErrors.SocketError && error.message === 'bad upgrade') return true;
   if (!(error instanceof Error && 'code' in error && typeof error.code === 'string')) return false;
+  // Framing the parser refused in the head (two Content-Length lines, one beside chunked) comes as a length mismatch;
+  // once the head is in, the same error is a body cut short under `Connection: close`, retried as any cut.
+  if (beforeHead && error.code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') return true;
   return error.code.startsWith('HPE_') || error.code === 'UND_ERR_HEADERS_OVERFLOW';
 }
 
