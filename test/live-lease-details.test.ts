@@ -412,6 +412,35 @@ describe('the live lease in detail, on a real redis-server', () => {
   });
 
   describe('a publish that failed', () => {
+    it('refused by Redis (an ACL without PUBLISH): the holder gives the lease up and polls for itself, a replica that can publish takes it and its readings reach the followers', async () => {
+      const id = 'ex_no_publish';
+      await admin.call('ACL', 'SETUSER', 'no-publish', 'on', '>a-password', 'allkeys', 'allchannels', '+@all', '-publish');
+      try {
+        const leaseMs = 1_000;
+        const noPublish = { REDIS_URL: `redis://no-publish:a-password@127.0.0.1:${redis.port}` };
+        const a = await replica(id, { leaseMs, env: noPublish });
+        const [b, c] = [await replica(id, { leaseMs, start: reading(id, 'running') }), await replica(id, { leaseMs, start: reading(id, 'running') })];
+        await following(a, b, c);
+        expect(await a.member.holds()).toBe(true);
+        a.member.published(reading(id, 'running'), reading(id, 'running', 1));
+        await waitFor(() => a.leases.errors >= 1, 'the refused publish');
+        // A polls for itself, without the lease; renewed at each check before, it kept B and C following for good.
+        expect(await a.member.holds()).toBe(true);
+        expect(a.leases.held).toBe(0);
+        expect(await b.member.holds()).toBe(true);
+        expect(b.leases.held).toBe(1);
+        expect(await c.member.holds()).toBe(false);
+        // A follows B, whose publishes go through, as C does.
+        expect(await a.member.holds()).toBe(false);
+        const changed = reading(id, 'waiting', 2);
+        b.member.published(reading(id, 'running'), changed);
+        await waitFor(() => c.heard.length === 1 && a.heard.length === 1, 'B\'s reading at A and C');
+        expect(c.latest?.source.status).toBe('waiting');
+      } finally {
+        await admin.call('ACL', 'DELUSER', 'no-publish');
+      }
+    });
+
     it('makes the next published reading whole, so a follower that missed the one before is set right', async () => {
       const id = 'ex_owed';
       const [a, b] = [await replica(id), await replica(id, { start: reading(id, 'running') })];

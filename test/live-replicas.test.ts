@@ -218,7 +218,7 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
       advance(upstream, id, 'workflow_waiting', 1);
       await waitFor(() => [onA, ...onB].every((watcher) => watcher.statuses.includes('WORKFLOW_WAITING')), () => `every watcher to see the change; ${[onA, ...onB].map((watcher) => watcher.describe()).join(' | ')}`, 5_000);
       expect(performance.now() - changedAt).toBeLessThan(2_000);
-      expect(a.instance.live.leases!.held + b.instance.live.leases!.held).toBe(2);
+      // Who holds a lease here is in flux: a holder gives one back once Redis refused its publish (test/live-lease-details.test.ts).
       // One line for the two pairs' refused SUBSCRIBEs, naming what the ACL must grant.
       const refusals = b.logs.filter((line) => line.msg?.startsWith('redis refused to SUBSCRIBE'));
       expect(refusals).toHaveLength(1);

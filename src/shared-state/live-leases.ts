@@ -241,6 +241,13 @@ function readUpstreamInstead(from: string, seq: number, db: number): LeaseMessag
  */
 const DEAF_AFTER_MS = 1_000;
 
+/**
+ * Leases a replica whose publish Redis refused (an ACL without PUBLISH) gives back any lease it takes, polling for
+ * itself, unless another replica holds the lease meanwhile: long enough for a replica whose publishes go through to
+ * take it, short enough that a fixed ACL is used again soon.
+ */
+const REFUSED_PUBLISH_LEASES = 10;
+
 export class LiveLeases {
   /** This process: the lease holder's name and the `from` of its messages. */
   readonly replica = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
@@ -294,6 +301,8 @@ export class LiveLeases {
     // upstream themselves; not the reading held meanwhile, which another holder may have outdated while this one
     // could not learn that it had lost the lease.
     let owed = false;
+    // When (performance.now()) Redis last refused this replica's publish, while it counts (REFUSED_PUBLISH_LEASES).
+    let publishRefusedAt: number | undefined;
     const setHolding = (now: boolean) => {
       if (now !== holding) this.held += now ? 1 : -1;
       holding = now;
@@ -342,6 +351,8 @@ export class LiveLeases {
         .catch((error: Error) => {
           this.errors++;
           if (message.kind === 'changed') owed = true;
+          // ioredis's ReplyError: Redis refused it, and will again; a timeout or a lost connection says nothing of the next.
+          if (error.name === 'ReplyError') publishRefusedAt = performance.now();
           store.failed(error);
           this.logger.debug({ err: error.message }, 'redis: could not publish a live update');
         });
@@ -374,6 +385,18 @@ export class LiveLeases {
           if (left) {
             if (taken && !this.#members.has(channel)) store.client.eval(RELEASE, 1, leaseKey, this.replica).catch(this.#failed);
             return false;
+          }
+          if (publishRefusedAt !== undefined) {
+            // Another replica holds it: its publishes may go through, whatever Redis refused this one.
+            if (!taken || performance.now() - publishRefusedAt >= this.leaseMs * REFUSED_PUBLISH_LEASES) publishRefusedAt = undefined;
+            else {
+              // What this replica publishes reaches no follower. Holding on (the lease renewed at each check), it left
+              // every other replica's watchers at their first reading for as long as it had watchers; it gives the
+              // lease back and polls for itself, and a replica that can publish takes it.
+              setHolding(false);
+              store.client.eval(RELEASE, 1, leaseKey, this.replica).catch(this.#failed);
+              return true;
+            }
           }
           setHolding(taken);
           if (taken) {
