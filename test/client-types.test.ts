@@ -9,6 +9,11 @@
  * wrong code or header must not compile). So does a Node script's project, without
  * the DOM library (`lib: ["ES2022"]`, `types: ["node"]`): there the fetch types come
  * from @types/node (undici-types), which declares no `HeadersInit` or `RequestInfo`.
+ * And so does a Vite project's (create-vite's react-ts template: bundler resolution,
+ * `erasableSyntaxOnly`, unused locals and parameters refused). `erasableSyntaxOnly`
+ * (TS1294: no parameter properties, enums or namespaces, which a type-stripping bundler
+ * cannot erase) and `noPropertyAccessFromIndexSignature` (TS4111: a record's key read
+ * with brackets) are on in all three, so neither construct comes back into the client.
  */
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
@@ -29,8 +34,10 @@ const FRONTEND_OPTIONS: ts.CompilerOptions = {
   noUncheckedIndexedAccess: true,
   noImplicitOverride: true,
   noImplicitReturns: true,
+  noPropertyAccessFromIndexSignature: true,
   verbatimModuleSyntax: true,
   isolatedModules: true,
+  erasableSyntaxOnly: true,
   skipLibCheck: true,
   noEmit: true,
 };
@@ -38,13 +45,40 @@ const FRONTEND_OPTIONS: ts.CompilerOptions = {
 /** A Node script's settings: no DOM library, fetch's types from @types/node alone. */
 const NODE_OPTIONS: ts.CompilerOptions = { ...FRONTEND_OPTIONS, lib: ['lib.es2022.d.ts'] };
 
+/**
+ * create-vite's react-ts tsconfig.app.json (bundler resolution, a type-stripping build), with
+ * the stricter settings above added as a project adds them. Its `jsx` is left out: the client has no JSX.
+ */
+const VITE_OPTIONS: ts.CompilerOptions = {
+  target: ts.ScriptTarget.ES2022,
+  lib: ['lib.es2022.d.ts', 'lib.dom.d.ts', 'lib.dom.iterable.d.ts'],
+  module: ts.ModuleKind.ESNext,
+  moduleResolution: ts.ModuleResolutionKind.Bundler,
+  types: ['node'],
+  allowImportingTsExtensions: true,
+  verbatimModuleSyntax: true,
+  moduleDetection: ts.ModuleDetectionKind.Force,
+  noEmit: true,
+  strict: true,
+  noUnusedLocals: true,
+  noUnusedParameters: true,
+  erasableSyntaxOnly: true,
+  noFallthroughCasesInSwitch: true,
+  noUncheckedSideEffectImports: true,
+  skipLibCheck: true,
+  exactOptionalPropertyTypes: true,
+  noUncheckedIndexedAccess: true,
+  noPropertyAccessFromIndexSignature: true,
+};
+
 describe.each([
   ['a frontend\'s compiler settings (DOM library)', FRONTEND_OPTIONS],
   ['a Node script\'s compiler settings (no DOM library)', NODE_OPTIONS],
+  ['a Vite project\'s compiler settings (bundler resolution, erasableSyntaxOnly)', VITE_OPTIONS],
 ])('typed client under %s', (_title, options) => {
   const program = ts.createProgram([CONSUMER], options);
 
-  it('compiles with exactOptionalPropertyTypes, and a mistyped error or warning code, or header, does not', () => {
+  it('compiles with exactOptionalPropertyTypes, erasableSyntaxOnly and noPropertyAccessFromIndexSignature, and a mistyped error or warning code, or header, does not', () => {
     const diagnostics = ts.getPreEmitDiagnostics(program).map((each) => {
       const where = each.file ? `${each.file.fileName.slice(ROOT.length)}:${each.file.getLineAndCharacterOfPosition(each.start ?? 0).line + 1}` : '';
       return `${where} ${ts.flattenDiagnosticMessageText(each.messageText, '\n').split('\n')[0]}`;

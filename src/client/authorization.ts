@@ -12,7 +12,7 @@ export function withAuthorization(headers: Record<string, string> | undefined, a
   if (authorization === undefined) return { ...headers };
   const merged: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers ?? {})) if (name.toLowerCase() !== 'authorization') merged[name] = value;
-  merged.authorization = authorization;
+  merged['authorization'] = authorization;
   return merged;
 }
 

@@ -135,12 +135,13 @@ export type WatchErrorCode = ErrorCode | 'WATCH_TIME_LIMIT' | undefined;
 
 /** An error that ended the watch, with the gateway's `extensions.code`. */
 export class WatchError extends Error {
+  // A declared field rather than a parameter property, which `erasableSyntaxOnly` (a type-stripping build's setting) refuses;
+  // declared first, so an error's own keys come in the order they had (`code`, then `name`).
+  readonly code: WatchErrorCode;
   override name = 'WatchError';
-  constructor(
-    message: string,
-    readonly code: WatchErrorCode,
-  ) {
+  constructor(message: string, code: WatchErrorCode) {
     super(message);
+    this.code = code;
   }
 }
 
