@@ -6,6 +6,7 @@ import { ConfigError, readConfig, settingNames } from '../src/config.js';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 const history = readFileSync(new URL('../docs/performance.md', import.meta.url), 'utf8');
+const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
 
 describe('README', () => {
   it('lists every setting with its default and meaning, as src/config.ts declares them', () => {
@@ -56,6 +57,24 @@ describe('README', () => {
     expect(pointers.length).toBeGreaterThan(file === 'README' ? 50 : 10);
     // "Operating → Traces" names the section by its path: the last step is the heading.
     expect(pointers.filter((each) => !found(each.slice(each.indexOf(': ') + 2).split(' → ').at(-1)!))).toEqual([]);
+  });
+
+  // A project that copies the client installs what this line names: a package left out failed its compile (TS2307) and its load.
+  it('names every package the typed client imports, at the version package.json pins, in its install line', () => {
+    const pins: Record<string, string> = { ...manifest.dependencies, ...manifest.devDependencies };
+    const imported = new Set<string>();
+    const files = [...readdirSync(new URL('../src/client/', import.meta.url)).map((name) => `src/client/${name}`), 'src/client-contract.ts'];
+    for (const file of files) {
+      const code = readFileSync(new URL(`../${file}`, import.meta.url), 'utf8');
+      for (const [, specifier] of code.matchAll(/^(?:import|export)\b[^;]*?\bfrom\s+'([^']+)'/gm)) {
+        if (specifier!.startsWith('.') || specifier!.startsWith('node:')) continue;
+        imported.add(specifier!.split('/').slice(0, specifier!.startsWith('@') ? 2 : 1).join('/'));
+      }
+    }
+    expect([...imported]).toEqual(expect.arrayContaining(['graphql-request', 'graphql-sse', 'graphql-ws']));
+    const installs = [...readme.matchAll(/^npm install --save-exact (.+)$/gm)].map(([, rest]) => [...rest!.matchAll(/(?:^|\s)((?:@[\w.-]+\/)?[\w.-]+)@(\d[\w.-]*)/g)].map(([, name, version]) => ({ name: name!, version: version! })));
+    expect(installs[0]!.map(({ name }) => name).sort()).toEqual([...imported].sort());
+    for (const { name, version } of installs.flat()) expect(version, name).toBe(pins[name]);
   });
 
   it('keeps the two-command quick start', () => {
