@@ -704,3 +704,77 @@ describe.each(LANES)("a GET's documentId with its name percent-encoded (%s lane)
     }
   });
 });
+
+/**
+ * `extensions` that are no object are Yoga's BAD_REQUEST however the document is named. Yoga checks them only after
+ * the hook that turns a hash into the `persistedQuery` extension, which spread them into an object: a document named
+ * by its hash (or, with `only`, by its exact text) ran, 200 with data, where the same text in `off` or `allow` was
+ * refused.
+ */
+describe.each(LANES)('extensions that are no object (%s lane)', (lane) => {
+  const harnesses = {} as Record<'off' | Mode, Harness>;
+  beforeAll(async () => {
+    for (const mode of ['off', ...MODES] as const) harnesses[mode] = await Harness.start({ lane, env: { TRUSTED_DOCUMENTS: mode } });
+  });
+  afterAll(async () => {
+    for (const harness of Object.values(harnesses)) await harness.close();
+  });
+
+  const variables = { id: 'ex_demo_4' };
+  const VALUES: Array<[unknown, string]> = [
+    [[], 'array'],
+    ['x', 'string'],
+    [5, 'number'],
+    [true, 'boolean'],
+  ];
+  const NAMED: Array<[string, { query?: string; documentId?: string }]> = [
+    ['documentId sha256:<hex>', { documentId: `sha256:${STATUS_HASH}` }],
+    ['documentId as bare hex', { documentId: STATUS_HASH }],
+    ["the manifest document's exact text", { query: STATUS_TEXT }],
+    ['a text not in the manifest', { query: '{ execution(id: "ex_demo_4") { id } }' }],
+  ];
+
+  async function send(harness: Harness, method: 'POST JSON' | 'GET' | 'POST form', named: { query?: string; documentId?: string }, extensions: unknown): Promise<Answer> {
+    const headers: Record<string, string> = { authorization: AUTH, accept: 'application/graphql-response+json' };
+    let response: Response;
+    if (method === 'POST JSON') {
+      response = await harness.fetch('/graphql', { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ ...named, variables, extensions }) });
+    } else {
+      const search = new URLSearchParams({ ...named, variables: JSON.stringify(variables), extensions: JSON.stringify(extensions) }).toString();
+      response =
+        method === 'GET'
+          ? await harness.fetch(`/graphql?${search}`, { headers })
+          : await harness.fetch('/graphql', { method: 'POST', headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' }, body: search });
+    }
+    return { status: response.status, result: (await response.json()) as ExecutionResult };
+  }
+
+  for (const method of ['POST JSON', 'GET', 'POST form'] as const) {
+    it(`are BAD_REQUEST in Yoga's words in every mode, by ${method}, whether the document is named by hash or by text`, async () => {
+      for (const mode of [...MODES, 'off'] as const) {
+        const harness = harnesses[mode];
+        for (const [extensions, type] of VALUES) {
+          for (const [how, named] of NAMED) {
+            const what = `${mode}, ${how}, extensions ${JSON.stringify(extensions)}`;
+            const answer = await send(harness, method, named, extensions);
+            expect(answer.result, what).toEqual({ errors: [{ message: `Expected "extensions" param to be empty or an object, but given ${type}.`, extensions: { code: 'BAD_REQUEST' } }] });
+            expect(answer.status, what).toBe(400);
+          }
+        }
+        expect(harness.upstream.requests, mode).toEqual([]);
+      }
+    });
+  }
+
+  it('leaves extensions of null or an object to run the document named by hash, by POST JSON, GET and form', async () => {
+    for (const mode of MODES) {
+      for (const method of ['POST JSON', 'GET', 'POST form'] as const) {
+        for (const extensions of [null, {}, { trace: true }]) {
+          const answer = await send(harnesses[mode], method, { documentId: `sha256:${STATUS_HASH}` }, extensions);
+          expect(answer.result.errors, `${mode} ${method} ${JSON.stringify(extensions)}`).toBeUndefined();
+          MANIFEST.query.check(answer.result);
+        }
+      }
+    }
+  });
+});

@@ -23,7 +23,7 @@
  * query string or a form body, and over every transport, since each one goes through this
  * pipeline (WebSocket operations and SSE included). A `documentId` that is not a
  * string, or one that disagrees with `sha256Hash` when no text is sent, is
- * BAD_REQUEST (400) in every mode.
+ * BAD_REQUEST (400) in every mode, and so are `extensions` that are no object.
  *
  * Yoga's persisted-operations plugin does the lookup, the allow/only switch
  * and the errors. One onParams hook of ours runs before it: Yoga's plugin
@@ -160,6 +160,18 @@ function documentIdOf(params: GraphQLParams): string | null {
   return documentId;
 }
 
+/**
+ * Throws BAD_REQUEST, in Yoga's words, when `extensions` is there but no object (an array, a string, a number).
+ * Yoga checks that only after these hooks, on what they leave: a hash merged into the `persistedQuery` extension
+ * made an object of any value, and the document ran, where the same request with the text was refused. So it is
+ * checked first, whatever else the request sends and in every mode, as `documentId`'s type is.
+ */
+function checkExtensions(params: GraphQLParams): void {
+  const extensions: unknown = params.extensions;
+  if (extensions == null || (typeof extensions === 'object' && !Array.isArray(extensions))) return;
+  throw badRequest(`Expected "extensions" param to be empty or an object, but given ${Array.isArray(extensions) ? 'array' : typeof extensions}.`);
+}
+
 function byHash(params: GraphQLParams, hash: string): GraphQLParams {
   const { query: _text, ...rest } = params;
   return { ...rest, extensions: { ...rest.extensions, persistedQuery: { version: 1, sha256Hash: hash } } };
@@ -175,6 +187,7 @@ function useDocumentIds(mode: TrustedDocumentsMode, hashByText: ReadonlyMap<stri
     onParams({ params, setParams }) {
       let next: GraphQLParams = params;
       const documentId = documentIdOf(params);
+      checkExtensions(params);
       if (documentId !== null) {
         // Yoga refuses parameters it does not know, so `documentId` goes whatever happens next.
         const { documentId: _id, ...rest } = params as Params;
@@ -213,6 +226,7 @@ function useNoDocumentIds(): Plugin {
   return {
     onParams({ params, setParams }) {
       const documentId = documentIdOf(params);
+      checkExtensions(params);
       if (hasText(params)) {
         if ((params as Params).documentId !== undefined) {
           const { documentId: _id, ...rest } = params as Params;
