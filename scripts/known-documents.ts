@@ -35,11 +35,10 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { manifestKeysProblem } from '../src/pipeline/document-hash.js';
-import { OPERATION_LIMIT_RULES, parseWithinLimits } from '../src/pipeline/operation-limits.js';
-import { SPEC_RULES } from '../src/pipeline/spec-rules.js';
+import { parseWithinLimits, requestRules } from '../src/pipeline/operation-limits.js';
 
 /** What the gateway validates a request with, introspection's switch aside (it depends on configuration, not on the schema). */
-const GATEWAY_RULES = [...SPEC_RULES, ...OPERATION_LIMIT_RULES];
+const GATEWAY_RULES = requestRules({ introspection: true });
 
 /** One document of one manifest. `label` names it in messages: the manifest, the first 12 characters of its key, its operations. */
 export interface KnownDocument {

@@ -37,6 +37,7 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { parseFailed, validationFailed } from '../errors.js';
+import { SPEC_RULES } from './spec-rules.js';
 
 export const OPERATION_LIMITS = {
   /** Depth of data fields (introspection excluded). */
@@ -314,12 +315,27 @@ export function parseWithinLimits(source: string | Source, options?: ParseOption
   }
 }
 
+/** The limits' rules under the introspection switch, as the pipeline adds them to each request's validation. */
+function limitRules({ introspection }: Pick<OperationLimitOptions, 'introspection'>): readonly ValidationRule[] {
+  // With introspection off, aliases multiply nothing: their errors would stand beside the one refusing it,
+  // asking for a change that cannot help.
+  return introspection ? OPERATION_LIMIT_RULES : [...OPERATION_LIMIT_RULES.filter((rule) => rule !== introspectionUnaliased), noIntrospection];
+}
+
+/**
+ * Every rule a request's document is validated with under these settings: the spec's current rules
+ * (./spec-rules.ts) and the limits. What else validates a document the gateway will be sent (the manifest's at
+ * start, ./trusted-documents.ts; the schema check's known documents, scripts/known-documents.ts) takes them from
+ * here, so that it passes no document every request of which is refused.
+ */
+export function requestRules(options: Pick<OperationLimitOptions, 'introspection'>): readonly ValidationRule[] {
+  return [...SPEC_RULES, ...limitRules(options)];
+}
+
 export function useOperationLimits(options: OperationLimitOptions): Plugin[] {
   const plugins: Plugin[] = [
     useParseLimits(),
-    // With introspection off, aliases multiply nothing: their errors would stand beside the one refusing it,
-    // asking for a change that cannot help.
-    useRules(options.introspection ? OPERATION_LIMIT_RULES : [...OPERATION_LIMIT_RULES.filter((rule) => rule !== introspectionUnaliased), noIntrospection]),
+    useRules(limitRules(options)),
     useValidationBudget(),
   ];
   if (!options.fieldSuggestions) plugins.push(useHideSuggestions());
