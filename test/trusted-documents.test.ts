@@ -54,7 +54,7 @@ describe('the persisted-documents manifest', () => {
       'ExecutionsDocument',
     ]);
     expect(manifest).toEqual(Object.fromEntries(typedDocuments.map(({ text }) => [sha256(text), text])));
-    expect(readManifest()).toEqual(new Map(Object.entries(manifest)));
+    expect(readManifest({ introspection: false })).toEqual(new Map(Object.entries(manifest)));
   });
 
   it.each([
@@ -64,16 +64,63 @@ describe('the persisted-documents manifest', () => {
       new RegExp(`: 1 of its 2 keys is not the sha256 of the document filed under it: "${'0'.repeat(64)}", whose document's sha256 is ${sha256('query X { __typename }')}: `),
     ],
     ['a key that holds a line break', { 'a\nb': 'query X { __typename }' }, /: 1 of its 1 keys is not the sha256 of the document filed under it: "a\\nb", /],
-    ['a document that does not parse', { [sha256('query X {')]: 'query X {' }, /does not fit the schema: Syntax Error/],
-    ['a document the schema does not have', { [sha256('query X { nope }')]: 'query X { nope }' }, /does not fit the schema: Cannot query field "nope"/],
+    ['a document that does not parse', { [sha256('query X {')]: 'query X {' }, new RegExp(`the document under ${sha256('query X {')} is refused on every request: Syntax Error`)],
+    ['a document the schema does not have', { [sha256('query X { nope }')]: 'query X { nope }' }, /is refused on every request: Cannot query field "nope"/],
     ['no document', {}, /holds no document/],
     ['a document that is no text', { [sha256('42')]: 42 }, /is not a persisted-documents manifest \(\{ "<sha256>": "<document>" \}\)/],
   ])('refuses to start on a manifest with %s, in one line', (_name, manifest, message) => {
     const file = join(mkdtempSync(join(tmpdir(), 'manifest-')), 'persisted-documents.json');
     writeFileSync(file, JSON.stringify(manifest));
-    expect(() => readManifest(pathToFileURL(file))).toThrow(ConfigError);
-    expect(() => readManifest(pathToFileURL(file))).toThrow(message);
-    expect(() => readManifest(pathToFileURL(file))).toThrow(/^[^\n]*run npm run generate\.$/);
+    expect(() => readManifest({ introspection: true }, pathToFileURL(file))).toThrow(ConfigError);
+    expect(() => readManifest({ introspection: true }, pathToFileURL(file))).toThrow(message);
+    expect(() => readManifest({ introspection: true }, pathToFileURL(file))).toThrow(/^[^\n]*run npm run generate\.$/);
+  });
+});
+
+/**
+ * Start-up holds the manifest's documents to every rule a request is validated with, under the settings the gateway
+ * runs with. With graphql-js's own rules alone, a mutation (the schema has none) or 41 `__typename` aliases (the limit
+ * is 30) passed, and the gateway started with documents every request naming them found refused.
+ */
+describe.each(LANES)('the manifest check at start-up, held to what requests get (%s lane)', (lane) => {
+  const aliases = (count: number) => `query Aliases { ${Array.from({ length: count }, (_, i) => `a${i}: __typename`).join(' ')} }`;
+  const manifestFile = (text: string) => {
+    const file = join(mkdtempSync(join(tmpdir(), 'manifest-')), 'persisted-documents.json');
+    writeFileSync(file, JSON.stringify({ [STATUS_HASH]: STATUS_TEXT, [sha256(text)]: text }));
+    return pathToFileURL(file);
+  };
+
+  it.each([
+    ['a mutation (the schema has none)', 'mutation { x }', {}, 'GRAPHQL_VALIDATION_FAILED'],
+    ['41 __typename aliases (the limit is 30)', aliases(41), {}, 'GRAPHQL_VALIDATION_FAILED'],
+    ['a subscription of __typename', 'subscription { __typename }', {}, 'GRAPHQL_VALIDATION_FAILED'],
+    ['more tokens than the limit', `{ ${'__typename '.repeat(2_000)}}`, {}, 'GRAPHQL_PARSE_FAILED'],
+    ['introspection, with INTROSPECTION=false', '{ __schema { queryType { name } } }', { INTROSPECTION: 'false' }, 'GRAPHQL_VALIDATION_FAILED'],
+  ] as Array<[string, string, Record<string, string>, string]>)('refuses %s, naming its hash and the error each request for it gets', async (_name, text, env, code) => {
+    const harness = await Harness.start({ lane, env });
+    try {
+      const answer = await harness.query(text);
+      expect(answer.errors?.map((error) => error.extensions?.code)[0]).toBe(code);
+      const file = manifestFile(text);
+      expect(() => readManifest(harness.config.security, file)).toThrow(ConfigError);
+      expect(() => readManifest(harness.config.security, file)).toThrow(`: the document under ${sha256(text)} is refused on every request: ${answer.errors![0]!.message}: run npm run generate.`);
+    } finally {
+      await harness.close();
+    }
+  });
+
+  it.each([
+    ['30 __typename aliases (the limit)', aliases(30), {}],
+    ['introspection, with INTROSPECTION=true', '{ __schema { queryType { name } } }', { INTROSPECTION: 'true' }],
+  ] as Array<[string, string, Record<string, string>]>)('takes %s, which requests run', async (_name, text, env) => {
+    const harness = await Harness.start({ lane, env });
+    try {
+      const answer = await harness.query(text);
+      expect(answer.errors).toBeUndefined();
+      expect(readManifest(harness.config.security, manifestFile(text)).get(sha256(text))).toBe(text);
+    } finally {
+      await harness.close();
+    }
   });
 });
 

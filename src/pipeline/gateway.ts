@@ -186,7 +186,7 @@ export function createGateway(deps: GatewayDependencies): Gateway {
       useEdgeRefusals(),
       ...(graphiqlOff === undefined ? [] : [useNoGraphiQL(graphiqlOff)]),
       // Before anything reads the document: a refused one is never parsed, validated or looked up in a cache.
-      ...useTrustedDocuments(deps.security.trustedDocuments),
+      ...useTrustedDocuments(deps.security),
       // A request carrying Authorization or a JSON content type was preflighted by
       // the browser; anything "simple" must carry the CSRF header instead.
       useCsrfPrevention(),

@@ -34,7 +34,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
-import { GraphQLError, parse, validate } from 'graphql';
+import { GraphQLError, validate } from 'graphql';
 import { isPromise, type GraphQLParams, type Plugin } from 'graphql-yoga';
 import type { SecurityConfig } from '../config.js';
 import { badRequest, ErrorCode, persistedDocumentsOff, refusedBeforeParsing } from '../errors.js';
@@ -42,14 +42,21 @@ import { ConfigError } from '../config.js';
 import { schema } from '../schema/index.js';
 import { isFormPost } from '../media-type.js';
 import { manifestKeysProblem } from './document-hash.js';
+import { parseWithinLimits, requestRules } from './operation-limits.js';
 
 export type TrustedDocumentsMode = SecurityConfig['trustedDocuments'];
+
+/** The settings a manifest document is validated under: those its requests are validated under. */
+export type ManifestSettings = Pick<SecurityConfig, 'introspection'>;
 
 /** The manifest codegen writes: document text by the lowercase hex sha256 of that text. */
 const MANIFEST_URL = new URL('../../schema/persisted-documents.json', import.meta.url);
 
-/** The manifest as a map from hash to document; throws, naming the file, when it is not `{ "<hash>": "<document>" }`. */
-export function readManifest(url: URL = MANIFEST_URL): Map<string, string> {
+/**
+ * The manifest as a map from hash to document; throws, naming the file, when it is not `{ "<hash>": "<document>" }`
+ * or holds a document a gateway with these settings refuses.
+ */
+export function readManifest(settings: ManifestSettings, url: URL = MANIFEST_URL): Map<string, string> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(readFileSync(url, 'utf8'));
@@ -60,7 +67,7 @@ export function readManifest(url: URL = MANIFEST_URL): Map<string, string> {
     throw new ConfigError(`${url.pathname} is not a persisted-documents manifest ({ "<sha256>": "<document>" }): run npm run generate.`);
   }
   const documents = new Map(Object.entries(parsed as Record<string, string>));
-  const problem = manifestProblem(documents);
+  const problem = manifestProblem(documents, settings);
   if (problem) throw new ConfigError(`${url.pathname}: ${problem}: run npm run generate.`);
   return documents;
 }
@@ -69,20 +76,23 @@ export function readManifest(url: URL = MANIFEST_URL): Map<string, string> {
  * What makes a manifest unusable, checked at start-up rather than on the first
  * request that names a document: a key that is not its text's hash (clients
  * hashing the text would never find it), a document that does not parse or
- * validate against the schema, or no document at all (`only` would run nothing).
+ * validate as a request does under these settings (graphql-js's own rules alone
+ * passed a mutation, which this schema has none of, and 41 aliases: every request
+ * naming them was refused), or no document at all (`only` would run nothing).
  */
-function manifestProblem(documents: ReadonlyMap<string, string>): string | undefined {
+function manifestProblem(documents: ReadonlyMap<string, string>, settings: ManifestSettings): string | undefined {
   if (documents.size === 0) return 'holds no document';
   const keys = manifestKeysProblem(documents);
   if (keys) return keys;
+  const rules = requestRules(settings);
   for (const [key, text] of documents) {
     let errors: readonly GraphQLError[];
     try {
-      errors = validate(schema, parse(text));
+      errors = validate(schema, parseWithinLimits(text), rules);
     } catch (error) {
       errors = [error as GraphQLError];
     }
-    if (errors.length > 0) return `the document under ${key} does not fit the schema: ${errors[0]!.message}`;
+    if (errors.length > 0) return `the document under ${key} is refused on every request: ${errors[0]!.message}`;
   }
   return undefined;
 }
@@ -241,9 +251,10 @@ function useNoDocumentIds(): Plugin {
 }
 
 /** The plugins TRUSTED_DOCUMENTS asks for: with `off`, only the one that explains a hash is not taken. */
-export function useTrustedDocuments(mode: TrustedDocumentsMode): Plugin[] {
+export function useTrustedDocuments(security: Pick<SecurityConfig, 'trustedDocuments'> & ManifestSettings): Plugin[] {
+  const mode = security.trustedDocuments;
   if (mode === 'off') return [useNoDocumentIds()];
-  const manifest = readManifest();
+  const manifest = readManifest(security);
   const hashByText = new Map([...manifest].map(([hash, text]) => [text, hash]));
   return [
     useDocumentIds(mode, hashByText),

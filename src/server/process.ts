@@ -80,8 +80,8 @@ function loadConfig(): GatewayConfig {
 }
 
 /** The hash of the manifest's operation named `name` (schema/persisted-documents.json), as `documentId` takes it. */
-function persistedDocumentId(name: string): string {
-  for (const [hash, text] of readManifest()) if (new RegExp(`^(query|subscription) ${name}\\b`).test(text)) return `sha256:${hash}`;
+function persistedDocumentId(name: string, security: GatewayConfig['security']): string {
+  for (const [hash, text] of readManifest(security)) if (new RegExp(`^(query|subscription) ${name}\\b`).test(text)) return `sha256:${hash}`;
   throw new Error(`the trusted-documents manifest has no operation named ${name}`);
 }
 
@@ -100,10 +100,10 @@ function printDemoBanner(url: string, security: GatewayConfig['security']): void
     ? [
         'The ExecutionStatus document, from a shell:',
         curl(''),
-        `    -d '{"documentId":"${persistedDocumentId('ExecutionStatus')}","variables":{"id":"ex_demo_4"}}'`,
+        `    -d '{"documentId":"${persistedDocumentId('ExecutionStatus', security)}","variables":{"id":"ex_demo_4"}}'`,
         `Watch ${LIVE_DEMO_ID} live (Server-Sent Events, the ExecutionUpdates document):`,
         curl(sse),
-        `    -d '{"documentId":"${persistedDocumentId('ExecutionUpdates')}","variables":{"id":"${LIVE_DEMO_ID}"}}'`,
+        `    -d '{"documentId":"${persistedDocumentId('ExecutionUpdates', security)}","variables":{"id":"${LIVE_DEMO_ID}"}}'`,
       ]
     : [
         'Paste this query, with variables {"id": "ex_demo_4"}:',
