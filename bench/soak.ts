@@ -814,8 +814,9 @@ const control = async <T>(path: string, body?: unknown): Promise<T> => {
   return (await response.json()) as T;
 };
 await control('/faults', FAULTS);
-/** Body bytes of each large execution, as upstream sends it. */
+/** Body bytes of each large execution, as upstream sends it, and its events (the cache counts both). */
 const largeBodyBytes: Record<string, number> = {};
+const largeEventCounts: Record<string, number> = {};
 if (LARGE_PAYLOADS) {
   // The bench upstream takes ExecutionSpecs only, so large executions are served as `body` faults:
   // the same 200 envelope it would send, built here.
@@ -824,6 +825,7 @@ if (LARGE_PAYLOADS) {
     const data = JSON.stringify({ events: stored.events, execution: stored.execution, message: 'execution retrieved' });
     const body = `{"code":200,"data":${data},"message":"success","requestId":"up-large"}`;
     largeBodyBytes[id] = Buffer.byteLength(body);
+    largeEventCounts[id] = stored.events.length;
     await control('/faults', { [id]: { kind: 'body', body } satisfies Fault });
   }
 }
@@ -1004,7 +1006,7 @@ const largeSummary = LARGE_PAYLOADS
       const requests = cached.reduce((sum, stats) => sum + stats.requests, 0);
       const calls = cached.reduce((sum, stats) => sum + stats.upstream.calls, 0);
       const cacheHits = cached.reduce((sum, stats) => sum + stats.upstream.cacheHits, 0);
-      const counted = Object.fromEntries(Object.entries(largeBodyBytes).map(([id, bytes]) => [id, entryBytes({ bodyBytes: bytes })]));
+      const counted = Object.fromEntries(Object.entries(largeBodyBytes).map(([id, bytes]) => [id, entryBytes({ bodyBytes: bytes, events: { length: largeEventCounts[id] ?? 0 } })]));
       const unboundedBytes = LARGE.reduce((sum, id) => sum + (counted[id] ?? 0), 0);
       const summary = {
         cacheMaxBytes: CACHE_MAX_BYTES,

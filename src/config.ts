@@ -10,7 +10,7 @@ import { compile as compileTrust } from 'proxy-addr';
 import { z } from 'zod';
 import { textPrefix } from './text-prefix.js';
 import { ERROR_SHARE, HEAP_BYTES_PER_TOKEN, PARSE_ERROR_BYTES } from './pipeline/document-cache.js';
-import { ENTRY_OVERHEAD_BYTES, entryBytes, HEAP_PER_BODY_BYTE } from './upstream/entry-bytes.js';
+import { ENTRY_OVERHEAD_BYTES, entryBytes, HEAP_PER_BODY_BYTE, HEAP_PER_EVENT } from './upstream/entry-bytes.js';
 import { compileIdPattern, DEFAULT_EXECUTION_ID_PATTERN, isAnchoredPattern, MAX_EXECUTION_ID_LENGTH, re2Refusal } from './upstream/execution-path.js';
 
 /** Digits only: `z.coerce` would read " " as 0, `0x61A0` as 24992 and `1e3` as 1000. */
@@ -263,7 +263,7 @@ export const SETTINGS = {
     maxBytes: setting(
       'CACHE_MAX_BYTES',
       integer(0, 2 ** 40).default(256 * 1024 * 1024),
-      `size bound of that cache: each execution counts ${HEAP_PER_BODY_BYTE} × its upstream body + ${ENTRY_OVERHEAD_BYTES / 1024} KiB (README "Caching"); one larger than the whole cache is not cached, so below ${ENTRY_OVERHEAD_BYTES} (one entry's overhead) nothing is cached; \`0\` turns the cache off`,
+      `size bound of that cache: each execution counts ${HEAP_PER_BODY_BYTE} × its upstream body + ${HEAP_PER_EVENT} bytes per event + ${ENTRY_OVERHEAD_BYTES / 1024} KiB (README "Caching"); one larger than the whole cache is not cached, so below ${ENTRY_OVERHEAD_BYTES} (one entry's overhead) nothing is cached; \`0\` turns the cache off`,
     ),
     documentMaxBytes: setting(
       'DOCUMENT_CACHE_MAX_BYTES',
@@ -345,7 +345,7 @@ export const SETTINGS = {
     maxHeldBytes: setting(
       'LIVE_MAX_HELD_BYTES',
       integer(4096, 2 ** 40).default(512 * 1024 * 1024),
-      `heap the pollers' latest readings may hold, each counted as in \`CACHE_MAX_BYTES\` (${HEAP_PER_BODY_BYTE} × its upstream body + ${ENTRY_OVERHEAD_BYTES / 1024} KiB); a reading that would take them past it (whoever's it is), or its caller past its \`CALLER_SHARE_PERCENT\` of it while the caller holds another, ends that execution's watches with \`TOO_MANY_SUBSCRIPTIONS\` (a finished execution's last reading is passed on, never kept); with the default \`UPSTREAM_MAX_BODY_BYTES\` the largest reading counts about ${Math.round(entryBytes({ bodyBytes: DEFAULT_MAX_BODY_BYTES }) / 2 ** 20)} MiB`,
+      `heap the pollers' latest readings may hold, each counted as in \`CACHE_MAX_BYTES\` (${HEAP_PER_BODY_BYTE} × its upstream body + ${HEAP_PER_EVENT} bytes per event + ${ENTRY_OVERHEAD_BYTES / 1024} KiB); a reading that would take them past it (whoever's it is), or its caller past its \`CALLER_SHARE_PERCENT\` of it while the caller holds another, ends that execution's watches with \`TOO_MANY_SUBSCRIPTIONS\` (a finished execution's last reading is passed on, never kept); with the default \`UPSTREAM_MAX_BODY_BYTES\` the largest reading of few events counts about ${Math.round(entryBytes({ bodyBytes: DEFAULT_MAX_BODY_BYTES, events: [] }) / 2 ** 20)} MiB`,
     ),
     maxUnreadSubscriptions: setting(
       'LIVE_MAX_UNREAD_SUBSCRIPTIONS',

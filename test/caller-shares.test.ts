@@ -286,7 +286,7 @@ describe('one caller watching many executions', () => {
       makeExecution({ id: idB, status: 'workflow_running', organizationId: 'org_b', eventCount: 200 }),
     ];
     /** What LIVE_MAX_HELD_BYTES counts for one of them: its body as upstream sends it, but for the envelope's few bytes. */
-    const reading = entryBytes({ bodyBytes: Buffer.byteLength(JSON.stringify(executions[0])) });
+    const reading = entryBytes({ bodyBytes: Buffer.byteLength(JSON.stringify(executions[0])), events: executions[0]!.events });
 
     it("a caller holds its share: a reading past it ends that execution's watches with TOO_MANY_SUBSCRIPTIONS and stops its poller; another caller still watches; a watch that ends gives its share back", async () => {
       // The process holds 10 readings, a caller 25% of that: two and a half.

@@ -868,7 +868,7 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
   /** What LIVE_MAX_HELD_BYTES counts for a reading of `id` as upstream has it now: its body, but for the envelope's few bytes. */
   function readingBytes(id: string): number {
     const { execution, events } = upstream.get(id)!;
-    return entryBytes({ bodyBytes: Buffer.byteLength(JSON.stringify({ execution, events })) });
+    return entryBytes({ bodyBytes: Buffer.byteLength(JSON.stringify({ execution, events })), events });
   }
 
   it("a follower holds what it hears to its own LIVE_MAX_HELD_BYTES: the holder's reading grown past it ends the follower's watch with TOO_MANY_SUBSCRIPTIONS, and the holder's goes on", async () => {

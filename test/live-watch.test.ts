@@ -205,7 +205,7 @@ describe('a reading exactly at LIVE_MAX_HELD_BYTES', () => {
   const id = 'ex_held_exactly';
   const record = makeExecution({ id, status: 'workflow_running', eventCount: 5 });
   const body = envelopeOf(record.execution, record.events);
-  const held = entryBytes({ bodyBytes: Buffer.byteLength(body) });
+  const held = entryBytes({ bodyBytes: Buffer.byteLength(body), events: record.events });
 
   it.each([
     ['kept', held, undefined],

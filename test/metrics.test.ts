@@ -886,6 +886,7 @@ const cachedEntryBytes = entryBytes({
   bodyBytes: Buffer.byteLength(
     `{"code":200,"data":${JSON.stringify({ events: cachedRecords[0]!.events, execution: cachedRecords[0]!.execution, message: 'execution retrieved' })},"message":"success","requestId":"up-1"}`,
   ),
+  events: cachedRecords[0]!.events,
 });
 
 describe.each(LANES)('every HTTP answer of the API port, counted by method, status and transport, %s lane', (lane) => {
