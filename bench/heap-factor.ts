@@ -11,7 +11,9 @@
  * body bytes. Each copy is decoded from the bytes again, so no string is shared
  * between copies. "+ index" also pages the events the way queries do (both
  * orders, a cursor, two filters), which builds the events index that rides on
- * a cached execution's events array (src/domain/event-pages.ts).
+ * a cached execution's events array (src/domain/event-pages.ts). "counted" is
+ * what src/upstream/entry-bytes.ts counts for the execution, against what "+ index"
+ * kept (the index's typed arrays, outside heapUsed, included).
  *
  *   npm run bench:heap          (node --expose-gc; re-executes itself with it when missing)
  *   HEAP_SHAPES=small,10mb-nested npm run bench:heap   (only these; adversarial-* shapes run only when named)
@@ -27,6 +29,7 @@ import { pageEvents } from '../src/domain/event-pages.js';
 import type { Execution } from '../src/domain/execution.js';
 import { readExecution } from '../src/upstream/envelope.js';
 import { decodeBody } from '../src/upstream/body-text.js';
+import { entryBytes } from '../src/upstream/entry-bytes.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (typeof gc !== 'function') {
@@ -215,7 +218,28 @@ const SHAPES: Shape[] = [
       return envelope(stored);
     },
   },
+  {
+    key: 'adversarial-empty-events',
+    about: 'not realistic: 3,000,000 events `{}` (9 MB)',
+    copies: 1,
+    adversarial: true,
+    body: () => eventsOf('ex_worst_3', '{}', 3_000_000),
+  },
+  {
+    key: 'adversarial-short-events',
+    about: 'not realistic: 100,000 events of three short fields',
+    copies: 10,
+    adversarial: true,
+    body: () => eventsOf('ex_worst_4', '{"a":1,"b":"x","c":true}', 100_000),
+  },
 ];
+
+/** A finished execution whose events are `count` copies of `event`, as JSON text. */
+function eventsOf(id: string, event: string, count: number): Buffer {
+  const stored = finished(id, 0);
+  const data = `{"events":[${new Array<string>(count).fill(event).join(',')}],"execution":${JSON.stringify(stored.execution)},"message":"execution retrieved"}`;
+  return Buffer.from(`{"code":200,"data":${data},"message":"success","requestId":"up-1"}`);
+}
 
 // ---------------------------------------------------------------------------
 // Measuring
@@ -241,15 +265,17 @@ function serve(execution: Execution): void {
   pageEvents(execution, { last: 20, order: 'DESC', filter: { eventTypes: ['node.failed'] } });
 }
 
-function retainedPerCopy(bytes: Buffer, id: string, copies: number, served: boolean): number {
-  const before = heapAfterFullGc();
+/** Heap, and with `buffers` the typed arrays' memory outside it, kept per copy. */
+function retainedPerCopy(bytes: Buffer, id: string, copies: number, served: boolean, buffers = false): number {
+  const kept = () => heapAfterFullGc() + (buffers ? process.memoryUsage().arrayBuffers : 0);
+  const before = kept();
   const held: Execution[] = [];
   for (let i = 0; i < copies; i++) {
     const execution = read(bytes, id);
     if (served) serve(execution);
     held.push(execution);
   }
-  const after = heapAfterFullGc();
+  const after = kept();
   if (held.length !== copies) throw new Error('unreachable');
   return (after - before) / copies;
 }
@@ -265,6 +291,11 @@ interface Row {
   parsedPerBodyByte: number;
   servedBytesPerCopy: number;
   servedPerBodyByte: number;
+  /** Served, with the index's typed arrays (outside heapUsed). */
+  servedWithBuffersPerCopy: number;
+  /** What entryBytes counts for it, and that over servedWithBuffersPerCopy. */
+  countedBytes: number;
+  countedPerKept: number;
 }
 
 const wanted = process.env.HEAP_SHAPES?.split(',').map((key) => key.trim());
@@ -278,6 +309,8 @@ for (const shape of SHAPES) {
   retainedPerCopy(bytes, id, Math.min(shape.copies, 3), true);
   const parsed = retainedPerCopy(bytes, id, shape.copies, false);
   const served = retainedPerCopy(bytes, id, shape.copies, true);
+  const servedWithBuffers = retainedPerCopy(bytes, id, shape.copies, true, true);
+  const counted = entryBytes(probe);
   const row: Row = {
     shape: shape.key,
     adversarial: shape.adversarial === true,
@@ -289,9 +322,12 @@ for (const shape of SHAPES) {
     parsedPerBodyByte: round(parsed / bytes.length),
     servedBytesPerCopy: Math.round(served),
     servedPerBodyByte: round(served / bytes.length),
+    servedWithBuffersPerCopy: Math.round(servedWithBuffers),
+    countedBytes: counted,
+    countedPerKept: round(counted / servedWithBuffers),
   };
   rows.push(row);
-  process.stderr.write(`[heap-factor] ${row.shape}: ${row.bodyBytes} B body, ×${row.parsedPerBodyByte} parsed, ×${row.servedPerBodyByte} served\n`);
+  process.stderr.write(`[heap-factor] ${row.shape}: ${row.bodyBytes} B body, ×${row.parsedPerBodyByte} parsed, ×${row.servedPerBodyByte} served, counted ×${row.countedPerKept} of what it keeps\n`);
 }
 
 function idOf(bytes: Buffer): string {
@@ -328,11 +364,11 @@ process.stdout.write(
   [
     `## Heap per body byte (${report.cpus}, Node ${process.version}, V8 ${process.versions.v8})`,
     '',
-    '| shape | body | events | copies | heap per copy, parsed | ÷ body | + index | ÷ body |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| shape | body | events | copies | heap per copy, parsed | ÷ body | + index | ÷ body | + its buffers | counted | ÷ kept |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
       (row) =>
-        `| ${row.shape}: ${row.about} | ${kb(row.bodyBytes)} | ${row.events.toLocaleString('en-US')} | ${row.copies} | ${kb(row.parsedBytesPerCopy)} | ${row.parsedPerBodyByte} | ${kb(row.servedBytesPerCopy)} | ${row.servedPerBodyByte} |`,
+        `| ${row.shape}: ${row.about} | ${kb(row.bodyBytes)} | ${row.events.toLocaleString('en-US')} | ${row.copies} | ${kb(row.parsedBytesPerCopy)} | ${row.parsedPerBodyByte} | ${kb(row.servedBytesPerCopy)} | ${row.servedPerBodyByte} | ${kb(row.servedWithBuffersPerCopy)} | ${kb(row.countedBytes)} | ${row.countedPerKept} |`,
     ),
     '',
     `Range over realistic shapes: ${report.range ? `${report.range.min} – ${report.range.max}` : '—'} heap bytes per body byte${report.rangeBodiesOver100kB ? ` (bodies over 100 kB: ${report.rangeBodiesOver100kB.min} – ${report.rangeBodiesOver100kB.max})` : ''}.`,
