@@ -46,7 +46,7 @@ describe('process-wide tables keep ids without their requests\' text', () => {
   });
 
   it('the statuses told of once', async () => {
-    const reporter = new UnknownStatusReporter(() => {});
+    const reporter = new UnknownStatusReporter(() => {}, () => {});
     const grown = await keptBytes((ids) => {
       // A status of 200,000 characters, cut to 64 for the warning: the cut is a slice of it.
       for (const id of ids) reporter.observe(`${id}${'s'.repeat(200_000)}`);

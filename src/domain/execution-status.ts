@@ -76,22 +76,31 @@ function noteOf(raw: string): UnknownStatusNote {
   return { rawStatus: textPrefix(raw, LOGGED_STATUS_CHARS), rawStatusLength: raw.length, rawStatusCut: true };
 }
 
-/** Warns once per process for each status value the enum does not know yet. */
+/** Distinct unknown status values told one by one; a misbehaving upstream cannot grow the set without limit. */
+export const TOLD_STATUSES_MAX = 1_000;
+
+/**
+ * Warns once per process for each status value the enum does not know yet (`warn`); past TOLD_STATUSES_MAX
+ * values, each new one goes to `pastLimit` instead, which the gateway logs bounded (one line a minute with a count):
+ * silent there, a real new status that came after an upstream's junk was never told.
+ */
 export class UnknownStatusReporter {
   /**
    * Keyed on what is logged, not the value: 1,000 values of 1 MB would keep
    * 1 GB alive, and values that would log the same line are one warning.
    */
   readonly #seen = new Set<string>();
-  constructor(private readonly warn: (note: UnknownStatusNote) => void) {}
+  constructor(
+    private readonly warn: (note: UnknownStatusNote) => void,
+    private readonly pastLimit: (note: UnknownStatusNote) => void,
+  ) {}
 
   observe(raw: string | null): void {
     if (raw === null || toExecutionStatus(raw) !== 'UNKNOWN') return;
     const note = noteOf(raw);
     const key = note.rawStatusCut ? `${note.rawStatus}\u0000${raw.length}` : raw;
     if (this.#seen.has(key)) return;
-    // Bounded: a misbehaving upstream cannot grow this set without limit.
-    if (this.#seen.size >= 1000) return;
+    if (this.#seen.size >= TOLD_STATUSES_MAX) return this.pastLimit(note);
     // The cut status is a slice of the whole value, which it would keep (../detached-text.ts).
     this.#seen.add(detached(key));
     this.warn(note);

@@ -23,7 +23,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { SecurityConfig, UpstreamConfig } from '../config.js';
-import { UnknownStatusReporter } from '../domain/execution-status.js';
+import { TOLD_STATUSES_MAX, UnknownStatusReporter } from '../domain/execution-status.js';
 import { MASKED_MESSAGE } from '../errors.js';
 import { useCompiledExecution, useEnvelopHooks } from '../fast-lane/index.js';
 import type { Logger } from '../logger.js';
@@ -35,6 +35,7 @@ import type { SharedExecutions } from '../upstream/shared-executions.js';
 import type { GatewayMetrics } from '../telemetry/metrics.js';
 import { useOperationSpans } from '../telemetry/operation-spans.js';
 import type { AccessLog } from '../telemetry/access-log.js';
+import { FailureLog } from '../telemetry/failure-log.js';
 import { corsPolicy, useVaryOrigin } from './cors.js';
 import { useCsrfPrevention } from './csrf-prevention.js';
 import { createDocumentCaches } from './document-cache.js';
@@ -107,9 +108,18 @@ export interface GatewayDependencies {
 
 export type Gateway = YogaServerInstance<GatewayServerContext, GatewayContext>;
 
+/** Unknown statuses past those told one by one: one line at once, then at most one a minute, with the count. */
+const UNKNOWN_PAST_LIMIT_INTERVAL_MS = 60_000;
+
 export function createGateway(deps: GatewayDependencies): Gateway {
-  const statuses = new UnknownStatusReporter((note) =>
-    deps.logger.warn(note, 'upstream sent an execution status the schema does not know; serving it as UNKNOWN'),
+  const unknownPastLimit = new FailureLog(
+    deps.logger,
+    `upstream sent an execution status the schema does not know, past the ${TOLD_STATUSES_MAX} told one by one; serving it as UNKNOWN`,
+    UNKNOWN_PAST_LIMIT_INTERVAL_MS,
+  );
+  const statuses = new UnknownStatusReporter(
+    (note) => deps.logger.warn(note, 'upstream sent an execution status the schema does not know; serving it as UNKNOWN'),
+    (note) => unknownPastLimit.observe('unknown status', { ...note }),
   );
   const yogaLogger = deps.logger.child({ component: 'yoga' });
   const errorLog = createErrorLog(deps.logger, yogaLogger);
