@@ -52,6 +52,9 @@ describe.each(LANES)('Cache-Control (%s lane)', (lane) => {
     expect(etag).toMatch(/^"[\w-]{27}"$/);
     expect(page.headers.get('cache-control')).toBe('no-cache');
     expect(page.headers.get('vary')).toMatch(/Origin.*Accept/);
+    // Never framed by another site, never sniffed; the 304 carries the same.
+    const framing = (response: Response) => ['content-security-policy', 'x-frame-options', 'x-content-type-options'].map((name) => response.headers.get(name));
+    expect(framing(page)).toEqual(["frame-ancestors 'none'", 'DENY', 'nosniff']);
 
     for (const ifNoneMatch of [etag!, `W/${etag}`, `"other", ${etag}`, '*']) {
       const again = await harness.fetch('/graphql', { headers: { accept: 'text/html', origin: 'https://app.example', 'if-none-match': ifNoneMatch } });
@@ -64,6 +67,7 @@ describe.each(LANES)('Cache-Control (%s lane)', (lane) => {
       expect(again.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
       expect(again.headers.get('x-request-id')).not.toBe(page.headers.get('x-request-id'));
       expect(again.headers.get('content-type')).toBeNull();
+      expect(framing(again)).toEqual(framing(page));
     }
     // Another tag: the page, whole.
     const changed = await harness.fetch('/graphql', { headers: { accept: 'text/html', 'if-none-match': '"an-older-page"' } });

@@ -201,8 +201,16 @@ function noneMatchHolds(ifNoneMatch: string, etag: string): boolean {
  * `Cache-Control: no-cache` in place of the `no-store` of every other answer (./cache-control.ts), so a browser
  * keeps it and asks each time whether it is current; a view whose `If-None-Match` matches gets `304` with the
  * page's headers and no body. The page holds no caller's data: the headers it prefills are the demo's (demo data)
- * or a placeholder. After useNoStore, whose `no-store` it replaces on the page alone.
+ * or a placeholder. After useNoStore, whose `no-store` it replaces on the page alone. The page also goes out
+ * with PAGE_HEADERS.
  */
+/** Sent with the page (and its 304s): no framing by any site, no sniffing its type. */
+const PAGE_HEADERS: ReadonlyArray<[string, string]> = [
+  ['content-security-policy', "frame-ancestors 'none'"],
+  ['x-frame-options', 'DENY'],
+  ['x-content-type-options', 'nosniff'],
+];
+
 export function useGraphiQLRevalidation(options: GraphiQLOptions): Plugin {
   // The key Yoga's renderer is called with: it hands over a copy of these options, keys in the same order.
   const key = JSON.stringify(options);
@@ -211,6 +219,9 @@ export function useGraphiQLRevalidation(options: GraphiQLOptions): Plugin {
       // The page answers a GET only: every POST, most of the traffic, is passed over on its method.
       if (request.method !== 'GET' || response.status !== 200 || !response.headers.get('content-type')?.startsWith('text/html')) return;
       response.headers.set('cache-control', GRAPHIQL_CACHE_CONTROL);
+      // A page that sends the user's token with each click is never to be framed by another site (clickjacking), nor
+      // read as anything but HTML. Its own scripts are inline, so the policy names frame ancestors only.
+      for (const [name, value] of PAGE_HEADERS) response.headers.set(name, value);
       // A browser's cache keys the page by its URL, which also answers operations: Accept decides which it gets.
       response.headers.append('vary', 'Accept');
       const etag = etags.get(key);
