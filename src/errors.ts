@@ -479,15 +479,17 @@ export interface StatusFacts extends UpstreamFacts {
 /** The error for an upstream HTTP status (or the code inside a 200's envelope). */
 export function errorForUpstreamStatus(status: number, facts: StatusFacts): UpstreamError {
   const { retryAfterCapMs, ...rest } = facts;
+  // An answer that asking again will not change: a Retry-After beside it tells the client nothing to wait for.
+  const { retryAfterMs: _retryAfterMs, ...final } = rest;
   switch (status) {
     case 400:
-      return new UpstreamError(ErrorCode.BAD_USER_INPUT, 'The executions API rejected the request as invalid.', rest);
+      return new UpstreamError(ErrorCode.BAD_USER_INPUT, 'The executions API rejected the request as invalid.', final);
     case 401:
-      return new UpstreamError(ErrorCode.UNAUTHENTICATED, 'The executions API did not accept the Authorization token.', rest);
+      return new UpstreamError(ErrorCode.UNAUTHENTICATED, 'The executions API did not accept the Authorization token.', final);
     case 403:
-      return new UpstreamError(ErrorCode.FORBIDDEN, 'The token is valid but has no access to executions.', rest);
+      return new UpstreamError(ErrorCode.FORBIDDEN, 'The token is valid but has no access to executions.', final);
     case 404:
-      return new UpstreamError(ErrorCode.NOT_FOUND, 'No execution with this id is visible to this token.', rest);
+      return new UpstreamError(ErrorCode.NOT_FOUND, 'No execution with this id is visible to this token.', final);
     case 408:
     case 421:
     case 425:
@@ -503,7 +505,7 @@ export function errorForUpstreamStatus(status: number, facts: StatusFacts): Upst
       if (status >= 500 && status <= 599) {
         return transient(`The executions API failed (HTTP ${status})`, '', status === 502 || status === 503 || status === 504, rest, retryAfterCapMs);
       }
-      return new UpstreamError(ErrorCode.UPSTREAM_BAD_RESPONSE, `The executions API answered with unexpected HTTP ${status}.`, { ...rest, unnamedStatus: true });
+      return new UpstreamError(ErrorCode.UPSTREAM_BAD_RESPONSE, `The executions API answered with unexpected HTTP ${status}.`, { ...final, unnamedStatus: true });
   }
 }
 

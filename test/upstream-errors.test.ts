@@ -681,6 +681,16 @@ describe.each(LANES)('upstream errors (%s lane)', (lane) => {
         expect(onlyError(response).extensions).toEqual({ code: 'NOT_FOUND', upstreamStatus: 404, upstreamRequestId: 'up-first' });
       });
 
+      it.each([401, 403, 404, 400, 410])('gives no retryAfterMs with a %i that carries Retry-After: asking again does not change it', async (status) => {
+        scripted.handle = (_request, response) => {
+          response.writeHead(status, { 'content-type': 'application/json', 'retry-after': '30', 'x-request-id': 'up-final' });
+          response.end('{}');
+        };
+        const response = await raw(gateway.url, ONE, { id: 'ex_demo_1' });
+        expect(onlyError(response).extensions).not.toHaveProperty('retryAfterMs');
+        expect(onlyError(response).extensions).toMatchObject({ upstreamStatus: status, upstreamRequestId: 'up-final' });
+      });
+
       it('takes upstreamRequestId from the error envelope when upstream sent no x-request-id header', async () => {
         scripted.handle = (_request, response) => {
           response.writeHead(404, { 'content-type': 'application/json' });
