@@ -44,11 +44,15 @@ async function storeOnOwnRedis(
 
 const lost = (logs: LoggedLine[]) => logs.filter((line) => line.level === WARN && line.msg === LOST);
 const back = (logs: LoggedLine[]) => logs.filter((line) => line.level === INFO && line.msg === BACK);
+const refusals = (logs: LoggedLine[]) => logs.filter((line) => line.msg === 'redis error' && String(line.err).startsWith('NOAUTH')).length;
 const refusedConnections = (logs: LoggedLine[]) => logs.filter((line) => line.msg === 'redis error' && String(line.err).includes('ECONNREFUSED'));
 
-/** Closes the store's command connection from Redis's side (`CLIENT KILL`): a close with no error on the client's side. */
-async function killCommandConnection(server: RedisServer): Promise<void> {
-  const admin = new Redis(server.url);
+/**
+ * Closes the store's command connection from Redis's side (`CLIENT KILL`): a close with no error on the client's side.
+ * `connected`: a connection of the test's own to ask on (one made before a password was set), else a new one.
+ */
+async function killCommandConnection(server: RedisServer, connected?: Redis): Promise<void> {
+  const admin = connected ?? new Redis(server.url);
   try {
     const list = (await admin.client('LIST')) as string;
     const line = list.split('\n').find((entry) => entry.includes('name=execution-gateway-commands'));
@@ -56,7 +60,7 @@ async function killCommandConnection(server: RedisServer): Promise<void> {
     expect(id, list).toBeDefined();
     await admin.client('KILL', 'ID', id!);
   } finally {
-    admin.disconnect();
+    if (!connected) admin.disconnect();
   }
 }
 
@@ -97,6 +101,27 @@ describe.concurrent('Redis lost and found again', () => {
     await waitFor(() => lost(logs).length === 2 && back(logs).length === 2 && store.up, 'the second loss and return told');
     expect(lost(logs)[1]!.reason).toBe('the connection closed');
   });
+
+  it('a password set on a running Redis: the loss reads "the connection closed", and the refusal each reconnect meets is told once more', async (context) => {
+    const { store, server, logs } = await storeOnOwnRedis(context);
+    const admin = new Redis(server.url);
+    try {
+      await admin.config('SET', 'requirepass', 'a-password-set-later');
+      await killCommandConnection(server, admin);
+      const changed = () => logs.filter((line) => line.level === WARN && line.msg === 'redis still unreachable, now for another reason');
+      await waitFor(() => changed().length === 1, 'the reconnect\'s refusal told');
+      expect(lost(logs).map((line) => line.reason)).toEqual(['the connection closed']);
+      expect(changed()[0]!.reason).toMatch(/^NOAUTH /);
+      expect(JSON.stringify(logs)).not.toContain('a-password-set-later');
+      // Refused at every reconnect, for the same reason: told once.
+      await waitFor(() => refusals(logs) >= 3, 'two more refused reconnects', 10_000);
+      expect(changed()).toHaveLength(1);
+      await admin.config('SET', 'requirepass', '');
+      await waitFor(() => store.up && back(logs).length === 1, 'Redis found again');
+    } finally {
+      admin.disconnect();
+    }
+  }, 20_000);
 
   it('a hang\'s flag does not outlive its connection: the next connection counts as up the moment it is ready', async (context) => {
     // A short command timeout, so two PINGs miss within two heartbeats (1 s each).

@@ -141,6 +141,8 @@ export class RedisStore {
   #pinging = false;
   /** Whether the loss was logged, so an outage is one line however many reconnects fail. */
   #lossLogged = false;
+  /** The reasons this outage's lines gave, the loss's first. */
+  #toldReasons: string[] = [];
   /**
    * Why the command connection last failed (`ECONNREFUSED`, `WRONGPASS …`), for the loss line: without it a wrong
    * password read as Redis being down, and its reason was only in the debug lines.
@@ -304,7 +306,10 @@ export class RedisStore {
     redis.on('error', (error: Error) => {
       if ((error as { command?: { name?: unknown } }).command?.name === 'select') return this.#refusedDatabase(redis, error);
       // ioredis's follow-on to a connection already failing (its ready check could not be written) says nothing of why.
-      if (role === 'commands' && !(this.#lastError !== undefined && error.message.startsWith(UNWRITABLE))) this.#lastError = connectionError(error);
+      if (role === 'commands' && !(this.#lastError !== undefined && error.message.startsWith(UNWRITABLE))) {
+        this.#lastError = connectionError(error);
+        this.#reasonChanged(this.#lastError);
+      }
       this.#logger.debug({ role, err: error.message }, 'redis error');
     });
     return redis;
@@ -392,7 +397,19 @@ export class RedisStore {
   #lost(reason = this.#lastError ?? 'the connection closed'): void {
     if (this.#closed || this.#lossLogged || this.#unusable !== undefined) return;
     this.#lossLogged = true;
+    this.#toldReasons = [reason];
     this.#logger.warn({ reason }, 'redis unreachable: serving from local state until it is back');
+  }
+
+  /**
+   * A reconnect failing for another reason than the outage's line gave: told, as the loss is, up to
+   * TOLD_REASONS_MAX reasons an outage. Told once, a password set on a running Redis read `the connection closed`
+   * while every reconnect was refused with NOAUTH, the one line that would have said what to fix.
+   */
+  #reasonChanged(reason: string): void {
+    if (!this.#lossLogged || this.#closed || this.#toldReasons.includes(reason) || this.#toldReasons.length >= TOLD_REASONS_MAX) return;
+    this.#toldReasons.push(reason);
+    this.#logger.warn({ reason }, 'redis still unreachable, now for another reason');
   }
 
   #found(): void {
@@ -400,6 +417,9 @@ export class RedisStore {
     this.#lossLogged = false;
   }
 }
+
+/** Reasons an outage's lines give at most, the loss's own included: a flapping network alternates two or three. */
+const TOLD_REASONS_MAX = 3;
 
 /** How ioredis begins the error of a command it could not write: the connection it was for had failed already. */
 const UNWRITABLE = "Stream isn't writeable";
