@@ -1,15 +1,16 @@
 // @ts-check
 /**
  * `npm run build`: compiles the server (src/, tsconfig.build.json) to a fresh dist/
- * with the local TypeScript, then stamps dist/ so `npm start` (scripts/start.mjs)
- * can tell whether it is older than its sources.
+ * with the local TypeScript, and records in dist/ digests of what it compiled so
+ * `npm start` (scripts/start.mjs) can tell whether its sources changed since.
  *
  * Plain JavaScript on purpose: start.mjs imports it where the development
  * dependencies (tsx, typescript) have been pruned.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { createHash } from 'node:crypto';
 import { constants } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,9 +18,11 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = path.join(root, 'dist');
 const entry = path.join(dist, 'main.js');
-/** Written when a build begins and renamed to STAMP when it succeeds: its mtime is when the build read its inputs. */
-const STARTED = path.join(dist, '.build-started');
-const STAMP = path.join(dist, '.build-stamp');
+/**
+ * What the build read, by content: written before tsc reads the inputs (a source saved while
+ * tsc runs then differs from it), and compared by staleness().
+ */
+const INPUTS = '.build-inputs.json';
 /**
  * Held while a build runs (`npm start` and `npm run build` alike), naming its process: a build
  * empties dist/ first, so two at once (two replicas started from one checkout) removed each
@@ -37,20 +40,32 @@ const OLDEST_LOCK_MS = 10 * 60_000;
 const CONFIG_INPUTS = ['tsconfig.json', 'tsconfig.build.json', 'package.json'];
 
 /**
- * The newest of src/ (files and directories: a directory's mtime changes when a
- * file in it is added, renamed or deleted) and the config files.
- * @returns {{ file: string, mtimeMs: number }}
+ * A sha256 of src/ (every file's path and bytes, in sorted order) and one of each config file
+ * (null when absent). By content, not modification time: a release unpacked or synced with
+ * its times kept (`tar -x`, `rsync -a`, `cp -p`) over a newer dist/ changes sources without
+ * making them newer. Paths count too, so a file added, renamed or deleted changes it.
+ * @returns {Record<string, string | null>}
  */
-function newestInput() {
-  let newest = { file: '', mtimeMs: 0 };
-  const consider = (/** @type {string} */ file) => {
-    const { mtimeMs } = statSync(path.join(root, file));
-    if (mtimeMs > newest.mtimeMs) newest = { file, mtimeMs };
-  };
-  consider('src');
-  for (const each of readdirSync(path.join(root, 'src'), { recursive: true })) consider(path.join('src', String(each)));
-  for (const file of CONFIG_INPUTS) if (existsSync(path.join(root, file))) consider(file);
-  return newest;
+function inputDigests() {
+  const src = path.join(root, 'src');
+  const files = readdirSync(src, { recursive: true })
+    .map((each) => String(each).split(path.sep).join('/'))
+    .filter((each) => statSync(path.join(src, each)).isFile())
+    // Code-unit order, the same on every machine and locale.
+    .sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+  const hash = createHash('sha256');
+  for (const file of files) {
+    const bytes = readFileSync(path.join(src, file));
+    // Lengths delimit each path and content, so no two trees hash the same bytes.
+    hash.update(`${Buffer.byteLength(file)}:${file}:${bytes.length}:`).update(bytes);
+  }
+  /** @type {Record<string, string | null>} */
+  const digests = { 'src/': hash.digest('hex') };
+  for (const file of CONFIG_INPUTS) {
+    const at = path.join(root, file);
+    digests[file] = existsSync(at) ? createHash('sha256').update(readFileSync(at)).digest('hex') : null;
+  }
+  return digests;
 }
 
 /**
@@ -58,10 +73,16 @@ function newestInput() {
  * @returns {string | undefined}
  */
 export function staleness() {
-  if (!existsSync(STAMP) || !existsSync(entry)) return 'dist/ is missing or was not built by `npm run build`';
-  const newest = newestInput();
-  // Not strictly newer: file times tick coarsely, and a needless build beats a stale server.
-  if (newest.mtimeMs >= statSync(STAMP).mtimeMs) return `dist/ is older than ${newest.file}`;
+  let built;
+  try {
+    built = existsSync(entry) ? JSON.parse(readFileSync(path.join(dist, INPUTS), 'utf8')) : undefined;
+  } catch {
+    // No record (a dist/ built before it was kept, or by hand), or a torn one.
+  }
+  if (!built) return 'dist/ is missing or was not built by `npm run build`';
+  for (const [input, digest] of Object.entries(inputDigests())) {
+    if (built[input] !== digest) return `${input} changed since dist/ was built`;
+  }
   return undefined;
 }
 
@@ -194,9 +215,8 @@ export function build(tsc) {
   }
   rmSync(dist, { recursive: true, force: true });
   mkdirSync(dist);
-  // Stamped by the file system's clock, the one that dates the sources, before tsc
-  // reads them: a source saved while tsc runs is newer than the build.
-  writeFileSync(STARTED, '');
+  // Taken before tsc reads the inputs: a source saved while tsc runs differs from the record.
+  writeFileSync(path.join(dist, INPUTS), `${JSON.stringify(inputDigests())}\n`);
   const child = spawn(process.execPath, [tsc, '--project', path.join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
   // A supervisor's SIGTERM stops tsc too, not only this process.
   const forward = (/** @type {NodeJS.Signals} */ signal) => child.kill(signal);
@@ -206,7 +226,6 @@ export function build(tsc) {
       process.off('SIGINT', forward).off('SIGTERM', forward);
       if (code === 0) {
         writeBuildInfo();
-        renameSync(STARTED, STAMP);
       }
       resolve(code ?? 128 + (signal ? constants.signals[signal] : 0));
     });

@@ -1,7 +1,7 @@
 // @ts-check
 /**
  * `npm start`: runs the compiled server, dist/main.js, after building it
- * (scripts/build.mjs) when dist/ is missing or older than its sources, so
+ * (scripts/build.mjs) when dist/ is missing or its sources changed since, so
  * `npm ci && npm start` works on a fresh clone. When dist/ is up to date it needs
  * nothing but the production dependencies.
  *

@@ -170,3 +170,49 @@ describe('SOURCE_COMMIT (scripts/build.mjs)', () => {
     expect(existsSync(path.join(dir, LOCK))).toBe(false);
   });
 });
+
+describe('staleness of dist/ (scripts/build.mjs)', () => {
+  /** `node scripts/<script>` in `dir` to its end. */
+  async function run(dir: string, script: string): Promise<{ code: number | null; stderr: string }> {
+    const child = spawn(process.execPath, [script], { cwd: dir, env: { PATH: process.env.PATH, HOME: process.env.HOME }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    return { code, stderr };
+  }
+
+  async function stalenessOf(dir: string): Promise<string | undefined> {
+    const script = path.join(dir, 'scripts', `staleness-${Date.now()}.mjs`);
+    writeFileSync(script, "import { staleness } from './build.mjs';\nprocess.stderr.write(String(staleness()));\n");
+    const { stderr } = await run(dir, script);
+    rmSync(script);
+    return stderr === 'undefined' ? undefined : stderr;
+  }
+
+  it('is told by content: a source changed with an old time (tar -x, rsync -a, cp -p) makes dist/ stale', { timeout: 120_000 }, async () => {
+    const dir = scratchCheckout();
+    dirs.push(dir);
+    expect((await run(dir, 'scripts/build.mjs')).code).toBe(0);
+    expect(await stalenessOf(dir)).toBeUndefined();
+
+    const source = path.join(dir, 'src', 'server', 'process.ts');
+    writeFileSync(source, `${readFileSync(source, 'utf8')}// changed\n`);
+    const longAgo = new Date('2026-01-01T00:00:00Z');
+    for (const each of [source, path.join(dir, 'src', 'server'), path.join(dir, 'src')]) utimesSync(each, longAgo, longAgo);
+    expect(await stalenessOf(dir)).toBe('src/ changed since dist/ was built');
+
+    // A file touched but not changed needs no build.
+    writeFileSync(source, readFileSync(path.join(ROOT, 'src', 'server', 'process.ts')));
+    expect(await stalenessOf(dir)).toBeUndefined();
+
+    writeFileSync(path.join(dir, 'src', 'added.ts'), 'export {};\n');
+    utimesSync(path.join(dir, 'src'), longAgo, longAgo);
+    expect(await stalenessOf(dir)).toBe('src/ changed since dist/ was built');
+    rmSync(path.join(dir, 'src', 'added.ts'));
+
+    const config = path.join(dir, 'tsconfig.build.json');
+    writeFileSync(config, `${readFileSync(config, 'utf8')}\n`);
+    utimesSync(config, longAgo, longAgo);
+    expect(await stalenessOf(dir)).toBe('tsconfig.build.json changed since dist/ was built');
+  });
+});
