@@ -8,7 +8,7 @@
  * dependencies (tsx, typescript) have been pruned.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createHash } from 'node:crypto';
 import { constants } from 'node:os';
@@ -24,11 +24,16 @@ const entry = path.join(dist, 'main.js');
  */
 const INPUTS = '.build-inputs.json';
 /**
- * Held while a build runs (`npm start` and `npm run build` alike), naming its process: a build
- * empties dist/ first, so two at once (two replicas started from one checkout) removed each
- * other's output, and one crashed renaming a stamp the other had deleted.
+ * Held while a build runs (`npm start` and `npm run build` alike), naming its process: two
+ * builds at once (two replicas started from one checkout) removed each other's output, and
+ * one crashed renaming a stamp the other had deleted; a build also deletes what killed builds
+ * left beside dist/, which must not be another's running build.
  */
 const LOCK = path.join(root, '.dist-build.lock');
+/** Where a build compiles (suffixed with its pid), renamed to dist/ once it succeeded. */
+const BUILDING = 'dist.building';
+/** Where the dist/ a build replaces is moved before it is deleted. */
+const REPLACED = 'dist.old';
 /** A lock this old that names no process is taken over (its holder died between creating and writing it). */
 const UNNAMED_LOCK_MS = 5_000;
 /**
@@ -108,7 +113,7 @@ export function findTsc() {
  * 40-digit hash, e.g. `--build-arg SOURCE_COMMIT=$(git rev-parse HEAD)`), else
  * null.
  */
-function writeBuildInfo() {
+function writeBuildInfo(/** @type {string} */ out) {
   const { version } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
   const git = (/** @type {string[]} */ ...args) => execFileSync('git', args, { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
   let commit = null;
@@ -124,7 +129,7 @@ function writeBuildInfo() {
   }
   // Checked before the build began (build).
   commit ??= process.env.SOURCE_COMMIT || null;
-  writeFileSync(path.join(dist, 'build-info.json'), `${JSON.stringify({ version, commit })}\n`);
+  writeFileSync(path.join(out, 'build-info.json'), `${JSON.stringify({ version, commit })}\n`);
 }
 
 /**
@@ -204,6 +209,12 @@ export async function withBuildLock(task, onWait) {
 /**
  * Compiles src/ to a fresh dist/ (no output of a deleted source left behind). Call it
  * holding the build lock (withBuildLock).
+ *
+ * tsc writes into a sibling directory, which replaces dist/ only once the build succeeded:
+ * a type error or a SIGTERM mid-build used to leave dist/ empty, and replicas restarting
+ * from it failed with ERR_MODULE_NOT_FOUND. A sibling under the root, so that imports of
+ * node_modules and ../schema resolve from it as from dist/, and so that the rename stays
+ * within one file system.
  * @param {string} tsc path of typescript/bin/tsc
  * @returns {Promise<number>} tsc's exit code; 1, before anything is removed, when SOURCE_COMMIT is set but no commit hash
  */
@@ -213,23 +224,50 @@ export function build(tsc) {
     process.stderr.write(`execution-gateway: cannot build: SOURCE_COMMIT must be a full commit hash, 40 lower-case hex digits (git rev-parse HEAD), not ${JSON.stringify(given.slice(0, 60))}.\n`);
     return Promise.resolve(1);
   }
-  rmSync(dist, { recursive: true, force: true });
-  mkdirSync(dist);
+  // Left by a build killed by SIGKILL; holding the lock, no other build is using them.
+  for (const each of readdirSync(root)) {
+    if (each.startsWith(`${BUILDING}-`) || each.startsWith(`${REPLACED}-`)) rmSync(path.join(root, each), { recursive: true, force: true });
+  }
+  const out = path.join(root, `${BUILDING}-${process.pid}`);
+  mkdirSync(out);
   // Taken before tsc reads the inputs: a source saved while tsc runs differs from the record.
-  writeFileSync(path.join(dist, INPUTS), `${JSON.stringify(inputDigests())}\n`);
-  const child = spawn(process.execPath, [tsc, '--project', path.join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+  writeFileSync(path.join(out, INPUTS), `${JSON.stringify(inputDigests())}\n`);
+  // --outDir on the command line: tsconfig.build.json keeps naming dist/, what editors and tsc alone emit to.
+  const child = spawn(process.execPath, [tsc, '--project', path.join(root, 'tsconfig.build.json'), '--outDir', out], { stdio: 'inherit' });
   // A supervisor's SIGTERM stops tsc too, not only this process.
   const forward = (/** @type {NodeJS.Signals} */ signal) => child.kill(signal);
   process.on('SIGINT', forward).on('SIGTERM', forward);
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     child.once('exit', (code, signal) => {
-      process.off('SIGINT', forward).off('SIGTERM', forward);
-      if (code === 0) {
-        writeBuildInfo();
+      // Still forwarding (to no one) while dist/ is swapped: a signal's default action would
+      // stop this process between the two renames, leaving no dist/.
+      try {
+        if (code === 0) {
+          writeBuildInfo(out);
+          replaceDist(out);
+        }
+        resolve(code ?? 128 + (signal ? constants.signals[signal] : 0));
+      } catch (error) {
+        reject(error);
+      } finally {
+        rmSync(out, { recursive: true, force: true });
+        process.off('SIGINT', forward).off('SIGTERM', forward);
       }
-      resolve(code ?? 128 + (signal ? constants.signals[signal] : 0));
     });
   });
+}
+
+/**
+ * Puts the built directory in dist/'s place: the old one renamed aside first and deleted
+ * after, so dist/ is missing only between two renames, not while a whole tree is deleted.
+ * @param {string} out
+ */
+function replaceDist(out) {
+  const old = path.join(root, `${REPLACED}-${process.pid}`);
+  const hadDist = existsSync(dist);
+  if (hadDist) renameSync(dist, old);
+  renameSync(out, dist);
+  if (hadDist) rmSync(old, { recursive: true, force: true });
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -2,14 +2,15 @@
  * `npm start` (scripts/start.mjs) builds dist/ when it is missing or stale, then
  * runs it (README "Production build"). Several processes started from one
  * checkout at once (two local replicas sharing Redis, `npm start` beside `npm run
- * build`) must not build over each other: a build empties dist/ first, so two at
- * once removed each other's output and one crashed with ENOENT.
+ * build`) must not build over each other: two at once removed each other's output
+ * and one crashed with ENOENT. A build that fails keeps the last dist/, and dist/ is
+ * stale when its sources' content changed, whatever their times.
  *
  * Each test runs the real scripts on a scratch copy of the sources (node_modules
  * linked), so the repository's own dist/ is never touched.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -214,5 +215,67 @@ describe('staleness of dist/ (scripts/build.mjs)', () => {
     writeFileSync(config, `${readFileSync(config, 'utf8')}\n`);
     utimesSync(config, longAgo, longAgo);
     expect(await stalenessOf(dir)).toBe('tsconfig.build.json changed since dist/ was built');
+  });
+});
+
+describe('a failed build (scripts/build.mjs)', () => {
+  /** `node scripts/build.mjs` in `dir`; `killAfter` sends SIGTERM once tsc has begun. */
+  async function runBuild(dir: string, killAfter?: (child: ChildProcess) => Promise<void>): Promise<{ code: number | null; stderr: string }> {
+    const child = spawn(process.execPath, ['scripts/build.mjs'], { cwd: dir, env: { PATH: process.env.PATH, HOME: process.env.HOME }, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    if (killAfter) await killAfter(child);
+    return { code: await exited, stderr };
+  }
+
+  function leftBeside(dir: string): string[] {
+    return readdirSync(dir).filter((each) => each.startsWith('dist.'));
+  }
+
+  it('keeps the last dist/ when tsc finds a type error, and leaves nothing beside it', { timeout: 120_000 }, async () => {
+    const dir = scratchCheckout();
+    dirs.push(dir);
+    expect((await runBuild(dir)).code).toBe(0);
+    const main = readFileSync(path.join(dir, 'dist', 'main.js'), 'utf8');
+    const info = readFileSync(path.join(dir, 'dist', 'build-info.json'), 'utf8');
+
+    writeFileSync(path.join(dir, 'src', 'broken.ts'), 'export const broken: number = "not a number";\n');
+    const failed = await runBuild(dir);
+    expect(failed.code, failed.stderr).toBe(1);
+    expect(failed.stderr).toContain('src/broken.ts');
+    expect(readFileSync(path.join(dir, 'dist', 'main.js'), 'utf8')).toBe(main);
+    expect(readFileSync(path.join(dir, 'dist', 'build-info.json'), 'utf8')).toBe(info);
+    expect(leftBeside(dir)).toEqual([]);
+    expect(existsSync(path.join(dir, LOCK))).toBe(false);
+
+    // Fixed, it builds in dist/'s place: no output of the last build left, the new record in.
+    rmSync(path.join(dir, 'src', 'broken.ts'));
+    writeFileSync(path.join(dir, 'src', 'added.ts'), 'export const added = 1;\n');
+    expect((await runBuild(dir)).code).toBe(0);
+    expect(existsSync(path.join(dir, 'dist', 'added.js'))).toBe(true);
+    expect(existsSync(path.join(dir, 'dist', 'build-info.json'))).toBe(true);
+    expect(leftBeside(dir)).toEqual([]);
+  });
+
+  it('keeps the last dist/ when the build is stopped by SIGTERM', { timeout: 120_000 }, async () => {
+    const dir = scratchCheckout();
+    dirs.push(dir);
+    expect((await runBuild(dir)).code).toBe(0);
+    const main = readFileSync(path.join(dir, 'dist', 'main.js'), 'utf8');
+    writeFileSync(path.join(dir, 'src', 'added.ts'), 'export const added = 1;\n');
+
+    const stopped = await runBuild(dir, async (child) => {
+      // Once the build holds the lock, tsc is about to run or running.
+      while (!existsSync(path.join(dir, LOCK))) await new Promise((resolve) => setTimeout(resolve, 20));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      child.kill('SIGTERM');
+    });
+    expect(stopped.code, stopped.stderr).toBe(143);
+    expect(readFileSync(path.join(dir, 'dist', 'main.js'), 'utf8')).toBe(main);
+    expect(existsSync(path.join(dir, 'dist', 'added.js'))).toBe(false);
+    expect(leftBeside(dir)).toEqual([]);
   });
 });
