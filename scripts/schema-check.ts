@@ -13,6 +13,7 @@
  * from "the check is set up wrong".
  */
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { printSchemaFile } from '../src/schema/print.js';
 import { KnownDocumentsError, readKnownDocuments, type KnownDocument } from './known-documents.js';
 import { changelog, checkSchema, problems, readDeclarations, SchemaCheckError } from './schema-changes.js';
@@ -48,11 +49,14 @@ try {
   declarations = readDeclarations(read('schema/breaking-changes.json'));
   documents.push(...readKnownDocuments('schema/persisted-documents.json', read('schema/persisted-documents.json'), { gatewayManifest: true }));
   for (const path of process.argv.slice(2)) {
+    // npm runs scripts from the package root; INIT_CWD is where `npm run` was typed, which a relative path is relative to.
+    const at = resolve(process.env.INIT_CWD || process.cwd(), path);
     let text: string;
     try {
-      text = readFileSync(path, 'utf8');
+      text = readFileSync(at, 'utf8');
     } catch (error) {
-      throw new KnownDocumentsError(`cannot read the manifest ${path}: ${(error as Error).message}`);
+      // The resolved path: the one given may not be where it was looked for.
+      throw new KnownDocumentsError(`cannot read the manifest ${at}: ${(error as Error).message}`);
     }
     documents.push(...readKnownDocuments(path, text));
   }

@@ -6,7 +6,8 @@
 import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Kind, parse, parseType, print, visit, type ASTNode, type ASTVisitor, type EnumValueDefinitionNode } from 'graphql';
 import { describe, expect, it } from 'vitest';
@@ -415,6 +416,25 @@ describe('schema check', () => {
     writeFileSync(prefixed, JSON.stringify({ [`sha256:${documentHash(current)}`]: current }));
     const passed = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/schema-check.ts', prefixed], { cwd: new URL('..', import.meta.url) });
     expect(passed.stderr).toBe('');
+  }, 60_000);
+
+  it('npm run schema:check -- <relative manifest> reads it from where npm was run, not from the package root, and names where it looked', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'schema-check-relative-'));
+    const current = 'query Current($id: ID!) { execution(id: $id) { status } }';
+    writeFileSync(join(directory, 'web.json'), JSON.stringify({ [documentHash(current)]: current }));
+    const src = fileURLToPath(new URL('../src', import.meta.url));
+    const npm = (manifest: string) =>
+      promisify(execFile)('npm', ['run', '--silent', 'schema:check', '--', manifest], { cwd: src }).then(
+        (run) => ({ code: 0, stderr: run.stderr }),
+        (error: { code: number; stderr: string }) => error,
+      );
+    const passed = await npm(relative(src, join(directory, 'web.json')));
+    expect(passed.stderr).toBe('');
+    expect(passed.code).toBe(0);
+    const missing = await npm(relative(src, join(directory, 'absent.json')));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain(`schema:check: cannot read the manifest ${join(directory, 'absent.json')}: ENOENT`);
+    rmSync(directory, { recursive: true });
   }, 60_000);
 
   it('npm run schema:check passes the schema the code builds against the committed baseline', async () => {
