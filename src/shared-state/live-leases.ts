@@ -46,6 +46,7 @@ import type { Execution } from '../domain/execution.js';
 import { isObject } from '../domain/execution.js';
 import { ERROR_CODES } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { isRedisRefusal } from './redis-refusals.js';
 import { FORMAT, type RedisStore } from './redis-store.js';
 import { comparedJson, storedJson } from '../domain/json-depth.js';
 
@@ -351,8 +352,8 @@ export class LiveLeases {
         .catch((error: Error) => {
           this.errors++;
           if (message.kind === 'changed') owed = true;
-          // ioredis's ReplyError: Redis refused it, and will again; a timeout or a lost connection says nothing of the next.
-          if (error.name === 'ReplyError') publishRefusedAt = performance.now();
+          // Refused, it will be again; a timeout or a lost connection says nothing of the next.
+          if (isRedisRefusal(error)) publishRefusedAt = performance.now();
           store.failed(error);
           this.logger.debug({ err: error.message }, 'redis: could not publish a live update');
         });
@@ -582,8 +583,7 @@ export class LiveLeases {
         },
         (error: Error) => {
           this.errors++;
-          // ioredis's ReplyError (redis-errors): Redis answered with a refusal, not a timeout or a closed connection.
-          if (error.name !== 'ReplyError') {
+          if (!isRedisRefusal(error)) {
             this.logger.debug({ err: error.message }, 'redis: could not subscribe to live updates');
             // Timed out (a stalled event loop, a slow Redis), Redis may still have run it: unasked again, the pair never
             // counted as subscribed and polled beside its holder for as long as the connection stayed up. SUBSCRIBE is

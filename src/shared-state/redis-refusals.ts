@@ -21,6 +21,11 @@ const INTERVAL_MS = 60_000;
 /** Longest reply kept in a line: Redis's own texts are short, a script's error names the script. */
 const REPLY_CHARS = 300;
 
+/** An answer from Redis refusing the command (ioredis's ReplyError, from redis-errors), never a timeout or a closed connection. */
+export function isRedisRefusal(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ReplyError';
+}
+
 export class RedisRefusals {
   readonly #log: FailureLog;
 
@@ -31,9 +36,8 @@ export class RedisRefusals {
 
   /** A command failed: logged (or counted for the next line) when Redis refused it. */
   report(error: unknown): void {
-    // ioredis's ReplyError (redis-errors): an answer from Redis, never a timeout or a closed connection.
-    if (!(error instanceof Error) || error.name !== 'ReplyError') return;
-    this.#log.observe('refused', { reply: error.message.slice(0, REPLY_CHARS) });
+    if (!isRedisRefusal(error)) return;
+    this.#log.observe('refused', { reply: (error as Error).message.slice(0, REPLY_CHARS) });
   }
 
   /** At shutdown: logs the count not yet reported. */

@@ -28,7 +28,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { SharedStateConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import { KeyCheck } from './key-check.js';
-import { RedisRefusals } from './redis-refusals.js';
+import { isRedisRefusal, RedisRefusals } from './redis-refusals.js';
 
 /** Version of every stored value and message; part of every key and channel. */
 export const FORMAT = 1;
@@ -347,9 +347,8 @@ export class RedisStore {
       (error: unknown) => {
         // Refused (an ACL without PING: NOPERM) is still an answer: Redis is there. Read as silence, such a Redis was
         // "unreachable" for good, and the reply that said why was never logged.
-        const refused = error instanceof Error && error.name === 'ReplyError';
-        if (refused) this.#pingRefusals.report(error);
-        answered(refused);
+        if (isRedisRefusal(error)) this.#pingRefusals.report(error);
+        answered(isRedisRefusal(error));
       },
     );
   }
