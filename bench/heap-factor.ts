@@ -25,11 +25,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { makeExecution, type StoredExecution } from '../src/demo/demo-data.js';
-import { pageEvents } from '../src/domain/event-pages.js';
 import type { Execution } from '../src/domain/execution.js';
-import { readExecution } from '../src/upstream/envelope.js';
 import { decodeBody } from '../src/upstream/body-text.js';
 import { entryBytes } from '../src/upstream/entry-bytes.js';
+import { pageAsQueries, readAsGateway } from './lib/held-execution.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (typeof gc !== 'function') {
@@ -249,21 +248,8 @@ function heapAfterFullGc(): number {
   return process.memoryUsage().heapUsed;
 }
 
-/** Reads the body as the gateway does (ExecutionsClient#parseExecution). */
-function read(bytes: Buffer, id: string): Execution {
-  const execution = readExecution(JSON.parse(decodeBody(bytes, 'application/json').text), id, bytes.length);
-  if ('unusable' in execution) throw new Error(`${id}: ${execution.unusable}`);
-  return execution;
-}
-
-/** Pages the events as queries do, building the index a served execution keeps. */
-function serve(execution: Execution): void {
-  const first = pageEvents(execution, { first: 20 });
-  pageEvents(execution, { first: 20, after: first.pageInfo.endCursor });
-  pageEvents(execution, { last: 20, order: 'DESC' });
-  pageEvents(execution, { first: 20, filter: { levels: ['warn', 'error'] } });
-  pageEvents(execution, { last: 20, order: 'DESC', filter: { eventTypes: ['node.failed'] } });
-}
+const read = readAsGateway;
+const serve = (execution: Execution) => pageAsQueries(execution, { typeFilter: true });
 
 /** Heap, and with `buffers` the typed arrays' memory outside it, kept per copy. */
 function retainedPerCopy(bytes: Buffer, id: string, copies: number, served: boolean, buffers = false): number {

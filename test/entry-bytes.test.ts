@@ -7,10 +7,8 @@
  * of heap well below them (README "Caching").
  */
 import { describe, expect, it } from 'vitest';
-import { pageEvents } from '../src/domain/event-pages.js';
+import { pageAsQueries, readAsGateway } from '../bench/lib/held-execution.js';
 import type { Execution } from '../src/domain/execution.js';
-import { decodeBody } from '../src/upstream/body-text.js';
-import { readExecution } from '../src/upstream/envelope.js';
 import { entryBytes } from '../src/upstream/entry-bytes.js';
 import { heapAfterCollection } from './support/heap.js';
 
@@ -20,29 +18,16 @@ function body(event: string, count: number): Buffer {
   return Buffer.from(`{"code":200,"data":{"events":[${events}],"execution":{"id":"ex_held","status":"workflow_succeeded"},"message":"execution retrieved"},"message":"success","requestId":"up-1"}`);
 }
 
-/** As ExecutionsClient#parseExecution reads it: each copy from its own decode, so no copy shares another's objects. */
-function read(bytes: Buffer): Execution {
-  const execution = readExecution(JSON.parse(decodeBody(bytes, 'application/json').text), 'ex_held', bytes.length);
-  if ('unusable' in execution) throw new Error(execution.unusable);
-  return execution;
-}
-
-/** Pages as queries do (both orders, a cursor, a filter): the index built rides on the events for the entry's life. */
-function serve(execution: Execution): void {
-  const first = pageEvents(execution, { first: 20 });
-  pageEvents(execution, { first: 20, after: first.pageInfo.endCursor });
-  pageEvents(execution, { last: 20, order: 'DESC' });
-  pageEvents(execution, { first: 20, filter: { levels: ['warn', 'error'] } });
-}
+const read = (bytes: Buffer): Execution => readAsGateway(bytes, 'ex_held');
 
 /** Heap (and typed arrays' buffers, outside heapUsed) kept per execution read from `bytes` and served. */
 function keptPerCopy(bytes: Buffer, copies: number): number {
-  serve(read(bytes));
+  pageAsQueries(read(bytes));
   const held = () => heapAfterCollection() + process.memoryUsage().arrayBuffers;
   const before = held();
   const kept = Array.from({ length: copies }, () => {
     const execution = read(bytes);
-    serve(execution);
+    pageAsQueries(execution);
     return execution;
   });
   const grown = held() - before;
