@@ -14,6 +14,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { buildSchema } from 'graphql';
 import { printSchemaFile } from '../src/schema/print.js';
 import { KnownDocumentsError, readKnownDocuments, type KnownDocument } from './known-documents.js';
 import { changelog, checkSchema, problems, readDeclarations, SchemaCheckError } from './schema-changes.js';
@@ -64,7 +65,15 @@ try {
   if (!(error instanceof SchemaCheckError || error instanceof KnownDocumentsError)) throw error;
   refuse(error.message);
 }
-const check = await checkSchema(read('schema/baseline.graphql'), printSchemaFile(), declarations, documents);
+const baseline = read('schema/baseline.graphql');
+try {
+  buildSchema(baseline);
+} catch (error) {
+  // Edited by hand (a merge's conflict markers, a type removed): one line naming the file, as for any file the check
+  // reads, not a stack; graphql-js joins several SDL errors with blank lines.
+  refuse(`schema/baseline.graphql is no schema: ${(error as Error).message.replace(/\s*\n\s*/g, ' ')}`);
+}
+const check = await checkSchema(baseline, printSchemaFile(), declarations, documents);
 process.stdout.write(changelog(check));
 const found = problems(check);
 for (const line of found) process.stderr.write(`schema:check: ${line}\n`);

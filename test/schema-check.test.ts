@@ -409,6 +409,20 @@ describe('schema check', () => {
     );
     expect(unread?.code).toBe(2);
     expect(unread?.stderr).toMatch(/^schema:check: cannot read schema\/breaking-changes\.json: ENOENT[^\n]*\n$/);
+    // A baseline edited by hand: one line naming it and exit 2, not a stack; several SDL errors in that one line.
+    cpSync(new URL('../schema/breaking-changes.json', import.meta.url), join(scratch, 'schema/breaking-changes.json'));
+    for (const [baseline, reason] of [
+      [`<<<<<<< HEAD\n${BASELINE}=======\n`, /^schema:check: schema\/baseline\.graphql is no schema: Syntax Error: Unexpected character: "<"\.\n$/],
+      [`${BASELINE}\ntype Gone { a: Missing b: AlsoMissing }\n`, /^schema:check: schema\/baseline\.graphql is no schema: Unknown type "Missing"\. Unknown type "AlsoMissing"\.\n$/],
+    ] as const) {
+      writeFileSync(join(scratch, 'schema/baseline.graphql'), baseline);
+      const unbuilt = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/schema-check.ts'], { cwd: scratch }).then(
+        () => undefined,
+        (error: { code: number; stderr: string }) => error,
+      );
+      expect(unbuilt?.code).toBe(2);
+      expect(unbuilt?.stderr).toMatch(reason);
+    }
     expect(missing?.stderr).toMatch(/^schema:check: cannot read the manifest [^\n]*absent\.json: ENOENT[^\n]*\n$/);
     // Keyed as another tool keys it: its documents checked all the same, and they pass.
     const prefixed = join(directory, 'prefixed.json');
