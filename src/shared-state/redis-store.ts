@@ -139,9 +139,10 @@ export class RedisStore {
   /** Bumped at each 'ready', so a PING sent on an earlier connection says nothing about this one. */
   #connection = 0;
   #pinging = false;
-  /** Whether the loss was logged, so an outage is one line however many reconnects fail. */
-  #lossLogged = false;
-  /** The reasons this outage's lines gave, the loss's first. */
+  /**
+   * The reasons the current outage's lines gave, the loss's first; empty while no loss is told, so an outage is one
+   * line however many reconnects fail (and one more per other reason they fail for).
+   */
   #toldReasons: string[] = [];
   /**
    * Why the command connection last failed (`ECONNREFUSED`, `WRONGPASS …`), for the loss line: without it a wrong
@@ -394,8 +395,7 @@ export class RedisStore {
    * connection Redis closed with no error (a SHUTDOWN, a crash, a restart) says so.
    */
   #lost(reason = this.#lastError ?? 'the connection closed'): void {
-    if (this.#closed || this.#lossLogged || this.#unusable !== undefined) return;
-    this.#lossLogged = true;
+    if (this.#closed || this.#toldReasons.length > 0 || this.#unusable !== undefined) return;
     this.#toldReasons = [reason];
     this.#logger.warn({ reason }, 'redis unreachable: serving from local state until it is back');
   }
@@ -406,14 +406,14 @@ export class RedisStore {
    * while every reconnect was refused with NOAUTH, the one line that would have said what to fix.
    */
   #reasonChanged(reason: string): void {
-    if (!this.#lossLogged || this.#closed || this.#toldReasons.includes(reason) || this.#toldReasons.length >= TOLD_REASONS_MAX) return;
+    if (this.#toldReasons.length === 0 || this.#closed || this.#toldReasons.includes(reason) || this.#toldReasons.length >= TOLD_REASONS_MAX) return;
     this.#toldReasons.push(reason);
     this.#logger.warn({ reason }, 'redis still unreachable, now for another reason');
   }
 
   #found(): void {
-    if (this.#lossLogged) this.#logger.info('redis reachable again: sharing state with the other replicas');
-    this.#lossLogged = false;
+    if (this.#toldReasons.length > 0) this.#logger.info('redis reachable again: sharing state with the other replicas');
+    this.#toldReasons = [];
   }
 }
 
