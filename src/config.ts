@@ -110,7 +110,7 @@ export const SETTINGS = {
     headersTimeoutMs: setting(
       'HTTP_HEADERS_TIMEOUT_MS',
       integer(100, 120_000).default(10_000),
-      'time a client has to send the request headers; then `408` and the connection closes; a value above `HTTP_REQUEST_TIMEOUT_MS` acts as `HTTP_REQUEST_TIMEOUT_MS`',
+      'time a client has to send the request headers; then `408` and the connection closes (one that sent nothing at all is closed without an answer, line or count); a value above `HTTP_REQUEST_TIMEOUT_MS` acts as `HTTP_REQUEST_TIMEOUT_MS`',
     ),
     requestTimeoutMs: setting(
       'HTTP_REQUEST_TIMEOUT_MS',

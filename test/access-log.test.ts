@@ -644,6 +644,25 @@ describe.each(LANES)("the edge's own answers, %s lane", (lane) => {
     await sleep(100);
     expect(accessLines(harness, from)).toEqual([]);
   });
+
+  it("a connection that sends nothing (a browser's preconnect) is closed at the time limit without an answer, a line or a count; one byte of a head gets its 408", async () => {
+    const harness = await Harness.start({ lane, env: { HTTP_REQUEST_TIMEOUT_MS: '300' } });
+    try {
+      const answered = async () => (await harness.metricLines('gateway_http_responses_total')).filter((line) => line.includes('statusCode="408"'));
+      const from = harness.logs.length;
+      const silent = await rawExchange(harness.url, '');
+      expect(silent.text).toBe('');
+      // Closed by the time limit, not left open until the client gives up.
+      expect(silent.ms).toBeLessThan(3_000);
+      const started = await rawExchange(harness.url, 'G');
+      expect(started.text).toMatch(/^HTTP\/1\.1 408 /);
+      await eventually(() => expect(accessLines(harness, from)).toHaveLength(1));
+      expect(accessLines(harness, from)[0]).toMatchObject({ status: 408, errorCodes: ['BAD_REQUEST'] });
+      expect(await answered()).toEqual(['gateway_http_responses_total{method="other",statusCode="408",transport="http"} 1']);
+    } finally {
+      await harness.close();
+    }
+  });
 });
 
 describe.each(LANES)('clientAddress and TRUSTED_PROXIES, %s lane', (lane) => {

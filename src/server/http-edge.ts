@@ -481,6 +481,10 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
     // Node calls again for every chunk that arrives after the parser failed.
     if (refused.has(socket)) return;
     refused.add(socket);
+    // A connection that has sent nothing at all by the head's time limit (a browser's preconnect, an idle probe) is
+    // closed without a word, as nginx does: a 408, an access line and a count for each filled the 4xx rate with
+    // requests nobody made. A kept-alive connection between requests is closed by the keep-alive limit, silently too.
+    if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT' && (socket as Socket).bytesRead === 0) return socket.destroy();
     const last = inFlight.get(socket);
     const own = last && !last.request.complete ? last : undefined;
     // RFC 9112 §9.6: after the answer that closes the connection (the client's `Connection: close`, HTTP/1.0,
