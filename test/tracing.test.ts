@@ -348,6 +348,11 @@ describe('every trace sampled (OTEL_TRACES_SAMPLER_ARG=1)', () => {
         { name: 'joined a call in flight', attributes: { 'execution_gateway.execution_id': 'ex_demo_3' } },
       ]);
       expect(childrenOf(spans(), joiner)).toEqual([]);
+      // Linked to the operation that made the call, whose trace holds it.
+      expect(joiner.links.map((link) => ({ traceId: link.context.traceId, spanId: link.context.spanId, attributes: link.attributes }))).toEqual([
+        { traceId: traceId(starter), spanId: spanId(starter), attributes: { 'execution_gateway.execution_id': 'ex_demo_3' } },
+      ]);
+      expect(starter.links).toEqual([]);
     });
 
     it('an incoming sampled traceparent is continued: same trace, the server span its child, tracestate forwarded', async () => {

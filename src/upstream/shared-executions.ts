@@ -24,6 +24,7 @@
  * - An id the allow-list refuses fails here, before anything is counted or
  *   shared: it costs no upstream call, and reports none.
  */
+import type { SpanContext } from '@opentelemetry/api';
 import { LRUCache } from 'lru-cache';
 import type { Execution } from '../domain/execution.js';
 import { isTerminalStatus, statusOf } from '../domain/execution-status.js';
@@ -34,7 +35,7 @@ import { entryBytes } from './entry-bytes.js';
 import type { ExecutionsClient } from './executions-client.js';
 import type { UpstreamCost } from '../client-contract.js';
 import { detached } from '../detached-text.js';
-import { addExecutionEvent } from '../telemetry/execution-events.js';
+import { addExecutionEvent, addJoinedCall, recordingSpanContext } from '../telemetry/execution-events.js';
 
 export interface SharedExecutionsOptions {
   terminalTtlMs: number;
@@ -97,6 +98,8 @@ interface InFlight {
   promise: Promise<Execution>;
   cancellation: Cancellation;
   waiters: number;
+  /** The recording span the call was made under: those that join it link to it. */
+  startedBy: SpanContext | undefined;
 }
 
 interface Cached {
@@ -195,14 +198,14 @@ export class SharedExecutions {
     if (entry) {
       scope.cost.sharedCalls++;
       counts.sharedCalls++;
-      addExecutionEvent('joined a call in flight', id);
+      addJoinedCall(id, entry.startedBy);
     } else entry = this.#start(key, id, caller, scope);
     return this.#wait(key, entry, scope.cancellation);
   }
 
   #start(key: string, id: string, caller: Caller, scope: LoadScope): InFlight {
     const cancellation = new Cancellation();
-    const entry: InFlight = { promise: undefined as unknown as Promise<Execution>, cancellation, waiters: 0 };
+    const entry: InFlight = { promise: undefined as unknown as Promise<Execution>, cancellation, waiters: 0, startedBy: recordingSpanContext() };
     // The shared cache only behind a local one: CACHE_MAX_BYTES=0 turns caching off everywhere.
     const shared = this.#cache && !this.#lastSeenRunning?.has(key) && this.#options.shared;
     entry.promise = shared
