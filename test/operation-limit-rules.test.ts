@@ -6,6 +6,8 @@
  * selection costs about the same whether written inline or spread over fragments, as Relay and Apollo
  * clients colocate them with their components.
  */
+import { readFileSync } from 'node:fs';
+import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
 import { buildSchema, parse, specifiedRules, validate } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { OPERATION_LIMIT_RULES, OPERATION_LIMITS } from '../src/pipeline/operation-limits.js';
@@ -57,7 +59,7 @@ function gatewayMessages(source: string): string[] {
   return validate(gatewaySchema, parse(source), [...specifiedRules, ...OPERATION_LIMIT_RULES]).map((error) => error.message);
 }
 
-/** The execution page the README's cost row names (20,713 inline at `first: 100`), inline or as one fragment per component. */
+/** An execution page (a cost of 6,681 at `first: 100`), inline or as one fragment per component. */
 const EXECUTION_FIELDS = 'id status rawStatus isTerminal statusReason paymentStatus orderId externalRef runId workflowId createdAt updatedAt startedAt finishedAt requestPayload';
 const EVENT_FIELDS = 'id createdAt eventType level title message nodeId';
 const inlinePage = (first: number) =>
@@ -75,6 +77,21 @@ const fragmentPage = (first: number) =>
   ].join('\n');
 
 describe('the cost of fragments', () => {
+  it("costs the README's figure for the execution page at `first: 100` (11,424), and refuses two of them under aliases", () => {
+    const page = readFileSync(new URL('../schema/operations/execution-page.graphql', import.meta.url), 'utf8')
+      .replace('($id: ID!, $first: Int = 20)', '($id: ID!)')
+      .replace('events(first: $first)', 'events(first: 100)');
+    expect(gatewayMessages(page)).toEqual([]);
+    const twice = page.replace(/execution\(id: \$id\) \{([\s\S]*?)\n  \}\n\}/, (whole, body: string) => `a: execution(id: $id) {${body}\n  }\n  b: execution(id: $id) {${body}\n  }\n}`);
+    expect(twice).toContain('b: execution');
+    expect(gatewayMessages(twice)).toEqual([expect.stringMatching(new RegExp(`^Query Cost limit of ${OPERATION_LIMITS.maxCost} exceeded, found 26495\\.375\\. `))]);
+    // The figure itself, as the gateway counts it (fragments flattened): refused just under it.
+    const found: string[] = [];
+    const justUnder = costLimitRule({ maxCost: 11_423, flattenFragments: true, ignoreIntrospection: true, exposeLimits: true, propagateOnRejection: false, onReject: [(_, error) => void found.push(error.message)] });
+    validate(gatewaySchema, parse(page), [justUnder]);
+    expect(found).toEqual([expect.stringContaining('found 11423.75.')]);
+  });
+
   it('serves the 100-event execution page spread over one fragment per component, as it serves it inline', () => {
     expect(gatewayMessages(inlinePage(100))).toEqual([]);
     expect(gatewayMessages(fragmentPage(100))).toEqual([]);

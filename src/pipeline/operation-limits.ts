@@ -50,8 +50,9 @@ export const OPERATION_LIMITS = {
   maxTokens: 2_000,
   /**
    * Armor's static cost (1 per scalar, 2 per object, ×1.5 per level, × a literal
-   * `first`/`last`): the execution page operation with a literal `first: 100`
-   * costs 20,713; nested 100-event pages cost hundreds of thousands.
+   * `first`/`last`), fragments counted as if inline: the execution page operation
+   * (schema/operations/execution-page.graphql) with a literal `first: 100` costs
+   * 11,424; nested 100-event pages cost hundreds of thousands.
    */
   maxCost: 25_000,
 } as const;
