@@ -33,7 +33,7 @@
  *
  *   npm run bench:replicas
  *   BENCH_SECONDS=2 BENCH_WARMUP_SECONDS=1 BENCH_REPEAT=1 npm run bench:replicas     a quick trial
- * Knobs: BENCH_SECONDS (8), BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (16, split
+ * Knobs: BENCH_SECONDS (8), BENCH_WARMUP_SECONDS (20, as every bench: ./lib/load.ts), BENCH_CONNECTIONS (16, split
  * over the two drivers), BENCH_REPEAT (3), BENCH_SCENARIOS (S1,S2,S6), BENCH_SEQUENTIAL
  * (200 sequential requests per cell). Gateway settings in the environment
  * (TERMINAL_CACHE_TTL_MS, REDIS_COMMAND_TIMEOUT_MS, …) reach every gateway;
@@ -49,7 +49,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { isDeepStrictEqual } from 'node:util';
 import { request } from 'undici';
-import { runLoad, warmUp, type LoadResult } from './lib/load.js';
+import { runLoad, WARMUP_SECONDS, warmUp, type LoadResult } from './lib/load.js';
 import { sampleLatency, summarize, type LatencySummary } from './lib/measure.js';
 import { cpuTicks, FOREIGN_CPU_WARNING, foreignCpu, waitIdle } from './lib/procfs.js';
 import { freePort } from './lib/ports.js';
@@ -58,7 +58,6 @@ import { BenchRedis } from './lib/redis-server.js';
 import { headersFor, headersOf, requestFor, scenarios, TERMINAL_ID, upstreamData, verifierFor, type Scenario } from './lib/scenarios.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
-const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const REPEAT = Number(process.env.BENCH_REPEAT || 3);
 const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 200);
