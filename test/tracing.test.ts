@@ -14,14 +14,17 @@
  *   from the request and forwarded; sampling parent-based.
  * - Live polls: a root span each, the attempt its child.
  * - The real process exporting over OTLP/HTTP to a collector on loopback.
+ * - Spans dropped by a full export queue (a collector slower than the spans
+ *   come): counted, and told in the log, bounded.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { gunzipSync } from 'node:zlib';
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags } from '@opentelemetry/api';
-import { InMemorySpanExporter, SamplingDecision, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-node';
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type MeterProvider } from '@opentelemetry/api';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { BatchSpanProcessor, InMemorySpanExporter, NodeTracerProvider, SamplingDecision, SimpleSpanProcessor, type BufferConfig, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-node';
 import { parse, print, type ExecutionResult } from 'graphql';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -30,7 +33,7 @@ import { demoExecutions } from '../src/demo/demo-data.js';
 import { FakeUpstream, type RecordedRequest } from '../src/demo/fake-upstream.js';
 import { createLogger } from '../src/logger.js';
 import { addExecutionEvent } from '../src/telemetry/execution-events.js';
-import { ExportFailures, FLUSH_AT_SHUTDOWN_MS, samplerOf, spansUrl, startTracing } from '../src/telemetry/tracing.js';
+import { DroppedSpans, ExportFailures, FLUSH_AT_SHUTDOWN_MS, samplerOf, spansDropped, spansUrl, startTracing } from '../src/telemetry/tracing.js';
 import { AUTH, Harness, LANES } from './support/harness.js';
 import { cutIds, keptBytes } from './support/heap.js';
 import { liveEnv, putExecution, sleep } from './support/live.js';
@@ -777,8 +780,11 @@ async function listeningUrl(output: () => string, exited: () => boolean): Promis
   }
 }
 
-/** A collector on loopback that records what it receives; `hang`: it reads each export and never answers. */
-async function startCollector(options: { hang?: boolean } = {}): Promise<{ server: Server; url: string; received: Collected[] }> {
+/**
+ * A collector on loopback that records what it receives (each export as it has been read); `hang`: it reads each
+ * export and never answers; `answerAfterMs`: it answers each that long after reading it (a collector under load).
+ */
+async function startCollector(options: { hang?: boolean; answerAfterMs?: number } = {}): Promise<{ server: Server; url: string; received: Collected[] }> {
   const received: Collected[] = [];
   const server = createServer((request, response) => {
     const chunks: Buffer[] = [];
@@ -794,13 +800,20 @@ async function startCollector(options: { hang?: boolean } = {}): Promise<{ serve
       }
       received.push({ path: request.url ?? '', contentType: request.headers['content-type'], body: parsed });
       if (options.hang) return;
-      response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      const answer = () => response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      if (options.answerAfterMs) setTimeout(answer, options.answerAfterMs);
+      else answer();
     });
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as { port: number };
   return { server, url: `http://127.0.0.1:${port}`, received };
+}
+
+/** Every span of the OTLP/HTTP JSON exports in `received`. */
+function spansIn(received: Collected[]): OtlpSpan[] {
+  return received.flatMap((each) => (each.body as OtlpExport).resourceSpans.flatMap((resource) => resource.scopeSpans.flatMap((scope) => scope.spans)));
 }
 
 interface OtlpSpan {
@@ -882,12 +895,15 @@ describe('the real process exports over OTLP/HTTP', () => {
     const resourceSpans = exports.flatMap((each) => (each.body as OtlpExport).resourceSpans);
     const services = resourceSpans.map((each) => each.resource.attributes.find((attribute) => attribute.key === 'service.name')?.value.stringValue);
     expect(new Set(services)).toEqual(new Set(['gateway-otlp-test']));
-    const spans = resourceSpans.flatMap((each) => each.scopeSpans.flatMap((scope) => scope.spans));
+    const spans = spansIn(exports);
     const server = spans.find((span) => span.name === 'query ExecutionStatus');
     const attempt = spans.find((span) => span.name === 'GET');
     expect(server, JSON.stringify(spans)).toBeDefined();
     expect(attempt?.parentSpanId).toBe(server!.spanId);
     expect(parseTraceparent(upstream.requests[0]!.headers.traceparent)).toMatchObject({ spanId: attempt!.spanId });
+    // Every span arrived: none was told of as dropped.
+    expect(spans).toHaveLength(2);
+    expect(output).not.toContain('spans dropped');
   });
 });
 
@@ -964,4 +980,140 @@ describe('failed exports', () => {
     failures.close();
     expect(warned.map((fields) => fields.suppressed)).toEqual([undefined, 2]);
   });
+});
+
+describe('spans dropped, the export queue full', () => {
+  /** An exporter that holds each batch until `open()` (a collector that has not answered yet), then answers each at once. */
+  function heldExporter(): SpanExporter & { batches: ReadableSpan[][]; open(): void } {
+    const pending: Array<(result: ExportResult) => void> = [];
+    let opened = false;
+    return {
+      batches: [],
+      export(spans, done) {
+        this.batches.push(spans);
+        if (opened) done({ code: ExportResultCode.SUCCESS });
+        else pending.push(done);
+      },
+      open: () => {
+        opened = true;
+        pending.splice(0).forEach((done) => done({ code: ExportResultCode.SUCCESS }));
+      },
+      shutdown: () => Promise.resolve(),
+    };
+  }
+
+  it("the SDK's batch processor reports each drop as it happens: counted, the first a warning at once, the rest counted in one line at shutdown", async () => {
+    const warned: Array<{ fields: Record<string, unknown>; message: string }> = [];
+    const dropped = new DroppedSpans({ warn: (fields: Record<string, unknown>, message: string) => warned.push({ fields, message }) } as never);
+    const exporter = heldExporter();
+    // As startTracing makes it: a queue of 4, a batch of 2 sent at once, the next batch not before the first is answered.
+    const options: BufferConfig & { selfObsMeterProvider: MeterProvider } = { maxQueueSize: 4, maxExportBatchSize: 2, scheduledDelayMillis: 60_000, selfObsMeterProvider: dropped.meterProvider };
+    const processor = new BatchSpanProcessor(exporter, options);
+    // Not registered: the spans of this provider only.
+    const provider = new NodeTracerProvider({ spanProcessors: [processor] });
+    const end = (count: number) => {
+      for (let i = 0; i < count; i++) provider.getTracer('test').startSpan(`span ${i}`).end();
+    };
+    const before = spansDropped();
+    try {
+      // 2 sent (unanswered), 4 queued, 4 dropped.
+      end(10);
+      expect(exporter.batches.map((batch) => batch.length)).toEqual([2]);
+      expect(spansDropped() - before).toBe(4);
+      expect(warned).toEqual([{ fields: {}, message: expect.stringMatching(/^spans dropped: the export queue was full \(OTEL_BSP_MAX_QUEUE_SIZE/) }]);
+      // Exports that succeed are no drops; the queue, emptied, takes spans again.
+      exporter.open();
+      await processor.forceFlush();
+      end(1);
+      await processor.forceFlush();
+      expect(exporter.batches.flat()).toHaveLength(7);
+      expect(spansDropped() - before).toBe(4);
+      dropped.close();
+      expect(warned.map(({ fields }) => fields)).toEqual([{}, { suppressed: 3, intervalMs: 60_000 }]);
+      expect(warned[1]!.message).toMatch(/they are lost \(repeated\)$/);
+    } finally {
+      exporter.open();
+      await provider.shutdown();
+    }
+  });
+
+  it('the real process behind a slow collector: a healthy trickle drops nothing, a burst is told in the log and counted, and the count is every span sent that never arrived', async () => {
+    const collector = await startCollector({ answerAfterMs: 1_000 });
+    const upstream = await FakeUpstream.start({ executions: demoExecutions() });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: new URL('..', import.meta.url).pathname,
+      // A queue of 20 sent 10 at a time, one batch at once: the collector takes 10 spans a second.
+      env: processEnv(upstream, collector, {
+        METRICS: 'api',
+        OTEL_BSP_MAX_QUEUE_SIZE: '20',
+        OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '10',
+        OTEL_BSP_SCHEDULE_DELAY: '200',
+        SHUTDOWN_GRACE_MS: '1000',
+      }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    let exitCode: number | null = null;
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('exit', (code) => (exitCode = code));
+    const lines = () => output.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown> & { level: number; msg: string });
+    const dropLines = () => lines().filter((line) => line.msg.startsWith('spans dropped'));
+    try {
+      const url = await listeningUrl(() => output, () => exitCode !== null);
+      let operations = 0;
+      const query = async () => {
+        operations++;
+        const response = await fetch(url, {
+          method: 'POST',
+          headers: { authorization: AUTH, 'content-type': 'application/json' },
+          // Running: never cached, so each operation is a SERVER span and an upstream attempt's CLIENT span.
+          body: JSON.stringify({ query: STATUS, variables: { id: 'ex_demo_4' } }),
+        });
+        expect(response.status).toBe(200);
+        await response.text();
+      };
+      const dropped = async () => {
+        const text = await (await fetch(new URL('/metrics', url))).text();
+        const match = /^gateway_trace_spans_dropped_total (\d+)$/m.exec(text);
+        expect(match, 'gateway_trace_spans_dropped_total').not.toBeNull();
+        return Number(match![1]);
+      };
+      // Spans the gateway ended: one SERVER span per operation, one CLIENT span per upstream attempt.
+      const made = () => operations + upstream.requests.length;
+
+      for (let i = 0; i < 3; i++) await query();
+      await eventually(() => expect(spansIn(collector.received)).toHaveLength(made()), 10_000);
+      expect(await dropped()).toBe(0);
+      expect(dropLines()).toEqual([]);
+
+      for (let i = 0; i < 100; i++) await query();
+      // Once the queue has drained, every span either arrived or was dropped.
+      let count = 0;
+      const deadline = performance.now() + 15_000;
+      while ((count = await dropped()) + spansIn(collector.received).length < made() && performance.now() < deadline) await sleep(200);
+      expect(count, 'spans dropped').toBeGreaterThan(0);
+      expect(count + spansIn(collector.received).length).toBe(made());
+      // The first drop was told at once, with no field of its own (no URL, no token, nothing of the span).
+      expect(dropLines()).toHaveLength(1);
+      expect(dropLines()[0]).toMatchObject({ level: 40 });
+      expect(Object.keys(dropLines()[0]!).filter((key) => !['level', 'time', 'pid', 'hostname', 'name', 'msg'].includes(key))).toEqual([]);
+
+      child.kill('SIGTERM');
+      const signalled = performance.now();
+      while (exitCode === null && performance.now() < signalled + 15_000) await sleep(50);
+      expect(exitCode, output).toBe(0);
+      // The rest, within the minute, in one line at shutdown: every dropped span told, in two lines.
+      const told = dropLines();
+      expect(told).toHaveLength(2);
+      expect(told[1]).toMatchObject({ level: 40, suppressed: count - 1, intervalMs: 60_000 });
+      expect(told[1]!.msg).toMatch(/\(repeated\)$/);
+      expect(JSON.stringify(told)).not.toContain(collector.url);
+    } finally {
+      if (exitCode === null) child.kill('SIGKILL');
+      await upstream.close();
+      collector.server.closeAllConnections();
+      await new Promise<void>((resolve) => collector.server.close(() => resolve()));
+    }
+  }, 60_000);
 });

@@ -22,7 +22,7 @@ import { LiveLeases } from '../shared-state/live-leases.js';
 import { SharedCache } from '../shared-state/shared-cache.js';
 import { createAccessLog } from '../telemetry/access-log.js';
 import { GatewayMetrics, METRICS_PATH } from '../telemetry/metrics.js';
-import { attemptSpans, spansUrl } from '../telemetry/tracing.js';
+import { attemptSpans, spansDropped, spansUrl } from '../telemetry/tracing.js';
 import { drain, RequestsInFlight, type DrainReport, type DrainTimings } from './drain.js';
 import { Health, PROBE_NEAR_MISSES, probeNotHere, upstreamHealth } from './health.js';
 import { createHttpEdge } from './http-edge.js';
@@ -128,6 +128,7 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
     live,
     bulkhead: { maxConcurrent: upstream.maxConcurrent, queue: upstream.queue },
     ...(redis && sharedCache && leases ? { shared: { store: redis, cache: sharedCache, leases } } : {}),
+    ...(traced ? { spansDropped } : {}),
   });
   // One sweep for every answer, event stream and WebSocket whose client may stop reading.
   const stalledClients = new StalledClients(config.live.stalledClientMs);

@@ -2,7 +2,8 @@
  * Prometheus metrics, with prom-client: the GraphQL side from Yoga's
  * Prometheus plugin (operations, phase durations, errors by code, HTTP
  * duration), the gateway's own (upstream attempts, retries, circuit, bulkhead,
- * cache, shared calls, live subscriptions and pollers, data warnings) and
+ * cache, shared calls, live subscriptions and pollers, data warnings, spans
+ * dropped before export) and
  * Node's default process metrics (event-loop lag included). README
  * "Operating → Metrics" lists every series.
  *
@@ -131,6 +132,8 @@ export interface MetricSources {
   bulkhead: { maxConcurrent: number; queue: number };
   /** With REDIS_URL: the connection and the shared cache. */
   shared?: { store: RedisStore; cache: SharedCache; leases: LiveLeases };
+  /** With tracing on: the spans the process's batch processor dropped so far, its queue full (src/telemetry/tracing.ts `spansDropped`). */
+  spansDropped?: () => number;
 }
 
 /** A counter fed by a count something else keeps: each scrape adds what it grew by. */
@@ -271,7 +274,7 @@ export class GatewayMetrics {
   }
 
   /** The gauges and counters read from the instance's parts when scraped. */
-  observe({ client, executions, live, bulkhead, shared }: MetricSources): void {
+  observe({ client, executions, live, bulkhead, shared, spansDropped }: MetricSources): void {
     const registers = [this.registry];
     new Gauge({
       name: 'gateway_build_info',
@@ -368,6 +371,14 @@ export class GatewayMetrics {
     );
     gaugeReadWhenScraped(this.registry, 'gateway_cache_entries', 'Executions in the cache', () => executions.cacheStats.entries);
     if (shared) this.#observeShared(shared);
+    if (spansDropped) {
+      countedElsewhere(
+        this.registry,
+        'gateway_trace_spans_dropped_total',
+        'Spans dropped before export because the batch queue was full (OTEL_BSP_MAX_QUEUE_SIZE): the collector took them slower than they came; they are lost',
+        spansDropped,
+      );
+    }
     gaugeReadWhenScraped(
       this.registry,
       'gateway_live_subscriptions',

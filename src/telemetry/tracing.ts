@@ -13,8 +13,23 @@
  * - cache hits and joined calls as events on the operation's span
  *   (src/upstream/shared-executions.ts), and each live poll as its own root span
  *   (src/live/poller.ts), since it serves every subscriber of the execution.
+ *
+ * Spans lost are told (README "Operating → Traces"): failed exports
+ * (`ExportFailures`) and spans the batch processor dropped, its queue full
+ * (`DroppedSpans`, also counted in gateway_trace_spans_dropped_total).
  */
-import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import {
+  context,
+  createNoopMeter,
+  propagation,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Counter,
+  type Meter,
+  type MeterProvider,
+  type MetricOptions,
+} from '@opentelemetry/api';
 import { setGlobalErrorHandler } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
@@ -25,6 +40,7 @@ import {
   NodeTracerProvider,
   ParentBasedSampler,
   TraceIdRatioBasedSampler,
+  type BufferConfig,
   type Sampler,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-node';
@@ -46,7 +62,10 @@ import type { AttemptWatcher } from '../upstream/executions-client.js';
 /** How long a shutdown waits for the last spans to reach the collector before it gives them up. */
 export const FLUSH_AT_SHUTDOWN_MS = 3_000;
 
-/** At most one warning this often while exports fail: a collector that is down fails many batches a second under load. */
+/**
+ * At most one warning this often while spans are lost, per way of losing them (failed exports, a full queue): a
+ * collector that is down or slow fails many batches, and drops many spans, a second under load.
+ */
 const EXPORT_WARNING_EVERY_MS = 60_000;
 
 /** The tracer provider's handle for the process. */
@@ -79,6 +98,72 @@ export class ExportFailures {
   };
 
   /** At shutdown: logs the count still held; failures after it are logged at once. */
+  close(): void {
+    this.#log.close();
+  }
+}
+
+/**
+ * The SDK's self-observability counter of spans a processor is done with, as the SDK names it (a semantic convention
+ * still incubating, so written here rather than imported from `@opentelemetry/semantic-conventions/incubating`,
+ * which may rename it in any release). The batch processor adds 1 to it for each span it drops, with `error.type`
+ * QUEUE_FULL.
+ */
+const PROCESSED_SPANS = 'otel.sdk.processor.span.processed';
+const QUEUE_FULL = 'queue_full';
+
+/** Spans every `DroppedSpans` of the process was told of: the tracer provider, and so its queue, is the process's. */
+let droppedInProcess = 0;
+
+/**
+ * Spans the batch processor dropped since the process started, its queue full (OTEL_BSP_MAX_QUEUE_SIZE, 2,048 by
+ * default): a whole number, 0 while none was, read by gateway_trace_spans_dropped_total (./metrics.ts).
+ */
+export function spansDropped(): number {
+  return droppedInProcess;
+}
+
+/**
+ * Spans the batch processor dropped because its queue was full: the collector takes batches slower than the
+ * gateway ends spans (slow, or down while the exporter retries). The SDK says so only through its diagnostic
+ * logger, which the gateway leaves unset (it would log every SDK diagnostic, the collector's URL among them), and
+ * only once the queue takes a span again, so a burst's last drops were never told. `meterProvider` hears each drop
+ * as it happens instead: each is counted (`spansDropped`) and logged, bounded as failed exports are (the first at
+ * once, then at most one warning a minute whose `suppressed` is the spans dropped since the last). The lines carry
+ * no field but that count and its interval: nothing of the span, the collector or the request.
+ */
+export class DroppedSpans {
+  readonly #log: FailureLog;
+
+  /**
+   * For the batch processor's `selfObsMeterProvider` (an option the SDK marks experimental: the version is pinned in
+   * package.json, and test/tracing.test.ts fails if a new one stops reporting drops here). Its meters record nothing
+   * but the drops: every other instrument they make is the no-op one.
+   */
+  readonly meterProvider: MeterProvider;
+
+  constructor(logger: Logger) {
+    this.#log = new FailureLog(logger, 'spans dropped: the export queue was full (OTEL_BSP_MAX_QUEUE_SIZE; the collector takes them slower than they come); they are lost', EXPORT_WARNING_EVERY_MS);
+    const noop = createNoopMeter();
+    const processed: Counter = {
+      add: (count, attributes) => {
+        if (attributes?.[ATTR_ERROR_TYPE] === QUEUE_FULL) this.report(count);
+      },
+    };
+    // The no-op meter's methods for every instrument but the one that counts drops.
+    const meter: Meter = Object.assign(Object.create(noop) as Meter, {
+      createCounter: (name: string, options?: MetricOptions) => (name === PROCESSED_SPANS ? processed : noop.createCounter(name, options)),
+    });
+    this.meterProvider = { getMeter: () => meter };
+  }
+
+  /** `count` spans dropped (the SDK reports each as it drops it: 1). */
+  report(count: number): void {
+    droppedInProcess += count;
+    for (let i = 0; i < count; i++) this.#log.observe(QUEUE_FULL, {});
+  }
+
+  /** At shutdown: logs the count still held; drops after it are logged at once. */
   close(): void {
     this.#log.close();
   }
@@ -134,11 +219,16 @@ export function startTracing(
 ): Tracing | undefined {
   const url = spansUrl(settings);
   if (!url && !processors) return undefined;
+  const dropped = new DroppedSpans(logger);
+  // The batch processor passes its options on to the base processor, which takes `selfObsMeterProvider`; its own
+  // type (BufferConfig) leaves that option out, so it is declared beside it here.
+  const batching: BufferConfig & { selfObsMeterProvider: MeterProvider } = { selfObsMeterProvider: dropped.meterProvider };
   const provider = new NodeTracerProvider({
     // The SDK's own attributes (telemetry.sdk.*), then the operator's, then the service's name, which wins.
     resource: defaultResource().merge(resourceFromAttributes({ ...(settings.otelResourceAttributes ?? {}), [ATTR_SERVICE_NAME]: settings.otelServiceName })),
     sampler: samplerOf(settings),
-    spanProcessors: processors ?? [new BatchSpanProcessor(new OTLPTraceExporter({ url }))],
+    // OTEL_BSP_* are read by the processor itself, for whatever `batching` leaves unset.
+    spanProcessors: processors ?? [new BatchSpanProcessor(new OTLPTraceExporter({ url }), batching)],
   });
   // Also installs the AsyncLocalStorage context manager and the W3C propagator.
   provider.register();
@@ -148,6 +238,7 @@ export function startTracing(
   return {
     async shutdown() {
       failures.close();
+      dropped.close();
       let timer: NodeJS.Timeout | undefined;
       const gaveUp = new Promise<'gave up'>((resolve) => (timer = setTimeout(() => resolve('gave up'), FLUSH_AT_SHUTDOWN_MS)));
       try {
