@@ -85,12 +85,19 @@ describe('the live lease in detail, on a real redis-server', () => {
     await redis?.stop();
   });
 
-  /** A replica watching `id` (from `start`), with a lease of `leaseMs`; its LiveLeases' log lines in `logs`. */
-  async function replica(id: string, { start, leaseMs = 3_000, env = {} }: { start?: Execution; leaseMs?: number; env?: Record<string, string> } = {}): Promise<Replica> {
+  /**
+   * A replica watching `id` (from `start`), with a lease of `leaseMs`; its LiveLeases' log lines in `logs`.
+   * `connected` runs once its command connection is up, before it joins the pair (which makes its subscription connection).
+   */
+  async function replica(
+    id: string,
+    { start, leaseMs = 3_000, env = {}, connected }: { start?: Execution; leaseMs?: number; env?: Record<string, string>; connected?: () => Promise<void> } = {},
+  ): Promise<Replica> {
     // A second for each command, not the default 50 ms: the assertions read Redis on the replica's own connection, and a
     // machine busy with other suites may take longer than 50 ms to read an answer.
     const store = new RedisStore(readConfig({ REDIS_URL: redis.url, REDIS_KEY_SECRET: SECRET, REDIS_COMMAND_TIMEOUT_MS: '1000', ...env }).sharedState, silent);
     await waitFor(() => store.up, 'Redis to answer');
+    await connected?.();
     const { logger, lines: logs } = captureLog('debug');
     const leases = new LiveLeases(store, leaseMs, logger);
     const tag = store.callerTag(AUTHORIZATION);
@@ -534,6 +541,33 @@ describe('the live lease in detail, on a real redis-server', () => {
       }
       expect(deaf()).toHaveLength(2);
     }, 30_000);
+
+    it("a lease check waits for the answer to the pair's first SUBSCRIBE, up to a command's time: a replica whose subscription connection is being made follows at once, one whose connection Redis refuses polls for itself meanwhile", async () => {
+      const id = 'ex_first_subscribe';
+      const a = await replica(id);
+      await following(a);
+      expect(await a.member.holds()).toBe(true);
+      // B's subscription connection is made as it joins the pair, and its SUBSCRIBE sent once that is ready: B's
+      // first check came before Redis acknowledged it, and B polled upstream beside A.
+      const b = await replica(id);
+      expect(b.store.subscriber.status).not.toBe('ready');
+      expect(await b.member.holds()).toBe(false);
+      // C's subscription connection is refused (Redis at maxclients): its check waits a command's time (1 s here), then C polls for itself.
+      const c = await replica(id, {
+        connected: async () => {
+          const clientsNow = Number(/connected_clients:(\d+)/.exec(await admin.info('clients'))![1]);
+          await admin.config('SET', 'maxclients', String(clientsNow));
+        },
+      });
+      const askedAt = performance.now();
+      expect(await c.member.holds()).toBe(true);
+      expect(performance.now() - askedAt).toBeGreaterThanOrEqual(900);
+      await admin.config('SET', 'maxclients', '10000');
+      await subscribed(3, c.keys.channel);
+      await c.store.subscriber.ping();
+      expect(await c.member.holds()).toBe(false);
+      expect([a.leases.held, b.leases.held, c.leases.held]).toEqual([1, 0, 0]);
+    });
 
     it('a refused SUBSCRIBE is one warning until one is acknowledged; the next refusal after that is told again', async () => {
       await admin.call('ACL', 'SETUSER', 'default', 'resetchannels');

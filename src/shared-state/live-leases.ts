@@ -10,7 +10,8 @@
  * reads upstream itself when it has no reading yet, or sees a gap (a sequence
  * number skipped, a delta that does not start where its reading ends, or its
  * subscription connection coming back after a drop, which loses messages), and
- * polls for itself while Redis has not acknowledged its SUBSCRIBE; the
+ * polls for itself while Redis has not acknowledged its SUBSCRIBE (a lease check
+ * waits for the answer to the pair's first, up to REDIS_COMMAND_TIMEOUT_MS); the
  * watches diff by event position, so a reading from anywhere never repeats or
  * skips an event for a client.
  *
@@ -111,8 +112,11 @@ export interface LeaseMembership {
   /**
    * Whether this replica polls upstream now: it holds the lease (taken or
    * renewed by this call), or Redis cannot tell (away, an error, or no answer
-   * within REDIS_COMMAND_TIMEOUT_MS twice running). False: another replica
-   * holds it and publishes.
+   * within REDIS_COMMAND_TIMEOUT_MS twice running), or this replica cannot
+   * hear the holder (Redis has not acknowledged its SUBSCRIBE to the pair's
+   * channel, or the subscription connection is down). False: another replica
+   * holds it and publishes. When the pair's first SUBSCRIBE is still on its
+   * way, waits for Redis's answer, up to REDIS_COMMAND_TIMEOUT_MS more.
    */
   holds(): Promise<boolean>;
   /**
@@ -184,6 +188,16 @@ interface Member {
    * of its own while it was away raced that one.
    */
   subscribed: boolean;
+  /**
+   * Settles once Redis answered the pair's first SUBSCRIBE, whatever the answer (or the command failed); undefined
+   * after. A lease check waits for it, up to REDIS_COMMAND_TIMEOUT_MS (`holds`).
+   */
+  firstSubscribe: Promise<void> | undefined;
+  /**
+   * Redis answered a SUBSCRIBE to the pair's channel: acknowledged it (true), refused it (false), or the command
+   * failed without an answer (undefined: a timeout, a lost connection; `subscribed` stays as it was).
+   */
+  answered(subscribed: boolean | undefined): void;
 }
 
 // Take the lease when free, renew it when ours; [1 when ours now, the pair's outage start or nil, who recorded the
@@ -213,6 +227,13 @@ return 1`;
 /** Whether a command failed by ioredis's REDIS_COMMAND_TIMEOUT_MS rather than by an answer or a closed connection. */
 function isTimeout(error: unknown): boolean {
   return error instanceof Error && error.message === 'Command timed out';
+}
+
+/** Resolves once `settled` does, or after `ms`, whichever comes first. */
+function settledWithin(settled: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const elapsed = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  return Promise.race([settled, elapsed]).finally(() => clearTimeout(timer));
 }
 
 /** Channels per SUBSCRIBE when a connection comes back: a replica may watch LIVE_MAX_POLLERS (up to 1,000,000) pairs. */
@@ -329,12 +350,19 @@ export class LiveLeases {
       if (message.bodyBytes < leastBodyBytes(base, message, length)) return hear({ kind: 'gap' });
       hear({ kind: 'changed', execution: applied(base, message) });
     };
+    let firstSubscribed = () => {};
     const member: Member = {
       heard: heardFrom,
       missed: () => {
         if (!left) hear({ kind: 'resubscribed' });
       },
       subscribed: false,
+      firstSubscribe: new Promise<void>((resolve) => (firstSubscribed = resolve)),
+      answered: (subscribed) => {
+        member.firstSubscribe = undefined;
+        firstSubscribed();
+        if (subscribed !== undefined) member.subscribed = subscribed;
+      },
     };
     this.#members.set(channel, member);
     // While the connection is away nothing is sent: it subscribes to every pair's channel when it is back (#listen).
@@ -411,7 +439,15 @@ export class LiveLeases {
           // acknowledged the SUBSCRIBE (not answered yet, or refused). Following then left the
           // watchers here with their first reading for as long as the holder held the lease, and a refusal (an ACL
           // without the channels) was for good. Polled for itself, as when Redis cannot say who holds.
-          else if (!member.subscribed || this.#deaf()) return true;
+          else {
+            // The pair's first SUBSCRIBE, sent as it was joined or once the subscription connection is made (a
+            // replica's first watch makes it), may still be on its way: its answer is waited for, up to a command's
+            // time. A poller with no reading reads upstream whatever this says, and one that read before Redis took
+            // the SUBSCRIBE never heard a change the holder published in between: its watchers were shown it only
+            // with the next change.
+            if (!member.subscribed && member.firstSubscribe && !this.#deaf()) await settledWithin(member.firstSubscribe, store.commandTimeoutMs);
+            if (!member.subscribed || this.#deaf()) return true;
+          }
         } catch (error) {
           this.errors++;
           store.failed(error);
@@ -571,19 +607,20 @@ export class LiveLeases {
       const batch = channels.slice(start, start + SUBSCRIBE_BATCH);
       // The members subscribed for: a pair left and joined again meanwhile has a SUBSCRIBE of its own.
       const members = batch.map((channel) => this.#members.get(channel));
-      const acknowledged = (subscribed: boolean) =>
+      const answered = (subscribed: boolean | undefined) =>
         batch.forEach((channel, i) => {
           const member = members[i];
-          if (member && this.#members.get(channel) === member) member.subscribed = subscribed;
+          if (member && this.#members.get(channel) === member) member.answered(subscribed);
         });
       this.store.subscriber.subscribe(...batch).then(
         () => {
           this.#refusalLogged = false;
-          acknowledged(true);
+          answered(true);
         },
         (error: Error) => {
           this.errors++;
           if (!isRedisRefusal(error)) {
+            answered(undefined);
             this.logger.debug({ err: error.message }, 'redis: could not subscribe to live updates');
             // Timed out (a stalled event loop, a slow Redis), Redis may still have run it: unasked again, the pair never
             // counted as subscribed and polled beside its holder for as long as the connection stayed up. SUBSCRIBE is
@@ -593,7 +630,7 @@ export class LiveLeases {
             if (isTimeout(error)) setImmediate(() => this.#subscribeAgain(batch, members));
             return;
           }
-          acknowledged(false);
+          answered(false);
           if (this.#refusalLogged) return;
           this.#refusalLogged = true;
           this.logger.warn(
