@@ -542,7 +542,7 @@ describe('the live lease in detail, on a real redis-server', () => {
       expect(deaf()).toHaveLength(2);
     }, 30_000);
 
-    it("a lease check waits for the answer to the pair's first SUBSCRIBE, up to a command's time: a replica whose subscription connection is being made follows at once, one whose connection Redis refuses polls for itself meanwhile", async () => {
+    it("a lease check waits for the answer to the pair's first SUBSCRIBE, up to a second: a replica whose subscription connection is being made follows at once, one whose connection Redis refuses polls for itself meanwhile", async () => {
       const id = 'ex_first_subscribe';
       const a = await replica(id);
       await following(a);
@@ -552,7 +552,7 @@ describe('the live lease in detail, on a real redis-server', () => {
       const b = await replica(id);
       expect(b.store.subscriber.status).not.toBe('ready');
       expect(await b.member.holds()).toBe(false);
-      // C's subscription connection is refused (Redis at maxclients): its check waits a command's time (1 s here), then C polls for itself.
+      // C's subscription connection is refused (Redis at maxclients): its check waits a second, then C polls for itself.
       const c = await replica(id, {
         connected: async () => {
           const clientsNow = Number(/connected_clients:(\d+)/.exec(await admin.info('clients'))![1]);

@@ -11,7 +11,7 @@
  * number skipped, a delta that does not start where its reading ends, or its
  * subscription connection coming back after a drop, which loses messages), and
  * polls for itself while Redis has not acknowledged its SUBSCRIBE (a lease check
- * waits for the answer to the pair's first, up to REDIS_COMMAND_TIMEOUT_MS); the
+ * waits for the answer to the pair's first, up to SUBSCRIBE_TIMEOUT_MS); the
  * watches diff by event position, so a reading from anywhere never repeats or
  * skips an event for a client.
  *
@@ -48,7 +48,7 @@ import { isObject } from '../domain/execution.js';
 import { ERROR_CODES } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { isRedisRefusal } from './redis-refusals.js';
-import { FORMAT, type RedisStore } from './redis-store.js';
+import { FORMAT, SUBSCRIBE_TIMEOUT_MS, type RedisStore } from './redis-store.js';
 import { comparedJson, storedJson } from '../domain/json-depth.js';
 
 /**
@@ -116,7 +116,7 @@ export interface LeaseMembership {
    * hear the holder (Redis has not acknowledged its SUBSCRIBE to the pair's
    * channel, or the subscription connection is down). False: another replica
    * holds it and publishes. When the pair's first SUBSCRIBE is still on its
-   * way, waits for Redis's answer, up to REDIS_COMMAND_TIMEOUT_MS more.
+   * way, waits for Redis's answer, up to SUBSCRIBE_TIMEOUT_MS (1 s) more.
    */
   holds(): Promise<boolean>;
   /**
@@ -190,7 +190,7 @@ interface Member {
   subscribed: boolean;
   /**
    * Settles once Redis answered the pair's first SUBSCRIBE, whatever the answer (or the command failed); undefined
-   * after. A lease check waits for it, up to REDIS_COMMAND_TIMEOUT_MS (`holds`).
+   * after. A lease check waits for it, up to SUBSCRIBE_TIMEOUT_MS (`holds`).
    */
   firstSubscribe: Promise<void> | undefined;
   /**
@@ -441,11 +441,13 @@ export class LiveLeases {
           // without the channels) was for good. Polled for itself, as when Redis cannot say who holds.
           else {
             // The pair's first SUBSCRIBE, sent as it was joined or once the subscription connection is made (a
-            // replica's first watch makes it), may still be on its way: its answer is waited for, up to a command's
-            // time. A poller with no reading reads upstream whatever this says, and one that read before Redis took
-            // the SUBSCRIBE never heard a change the holder published in between: its watchers were shown it only
-            // with the next change.
-            if (!member.subscribed && member.firstSubscribe && !this.#deaf()) await settledWithin(member.firstSubscribe, store.commandTimeoutMs);
+            // replica's first watch makes it), may still be on its way: its answer is waited for, as long as the
+            // subscription connection gives a SUBSCRIBE. A poller with no reading reads upstream whatever this says,
+            // and one that read before Redis took the SUBSCRIBE never heard a change the holder published in between:
+            // its watchers were shown it only with the next change. Not REDIS_COMMAND_TIMEOUT_MS: making the
+            // connection and subscribing took longer than its 50 ms on a loaded machine (two test files beside each
+            // other), and the replica read upstream before Redis took the SUBSCRIBE.
+            if (!member.subscribed && member.firstSubscribe && !this.#deaf()) await settledWithin(member.firstSubscribe, SUBSCRIBE_TIMEOUT_MS);
             if (!member.subscribed || this.#deaf()) return true;
           }
         } catch (error) {

@@ -79,6 +79,9 @@ export type FleetKeyKind = 'key-check';
  */
 const HEARTBEAT_MS = 1_000;
 
+/** How long the subscription connection gives a SUBSCRIBE or UNSUBSCRIBE to be answered before it counts as failed. */
+export const SUBSCRIBE_TIMEOUT_MS = 1_000;
+
 /**
  * Heartbeats between two checks of the key secret (./key-check.ts): every replica runs a script on the one key
  * of its prefix, so at each second 100 replicas of 8 workers would make 800 a second on one key (one Redis Cluster
@@ -271,7 +274,7 @@ export class RedisStore {
       enableOfflineQueue: false,
       maxRetriesPerRequest: role === 'subscriber' ? null : 0,
       // The subscriber waits for messages: a command timeout would only apply to (un)subscribing.
-      commandTimeout: role === 'commands' ? this.#settings.redisCommandTimeoutMs : 1_000,
+      commandTimeout: role === 'commands' ? this.#settings.redisCommandTimeoutMs : SUBSCRIBE_TIMEOUT_MS,
       connectTimeout: 2_000,
       // Reconnect for ever, 100 ms then doubling up to 2 s between tries.
       retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times - 1, 5), 2_000),
