@@ -542,23 +542,23 @@ describe('the live lease in detail, on a real redis-server', () => {
       expect(deaf()).toHaveLength(2);
     }, 30_000);
 
-    it("a lease check waits for the answer to the pair's first SUBSCRIBE, up to a second: a replica whose subscription connection is being made follows at once, one whose connection Redis refuses polls for itself meanwhile", async () => {
+    it("a lease check waits for the answer to the pair's first SUBSCRIBE, up to a second: a replica whose subscription connection is being made follows at once, one whose connection Redis refuses polls for itself meanwhile; each hears the acknowledgment that came after its check, a holder and a replica acknowledged before its first check do not", async () => {
       const id = 'ex_first_subscribe';
       const a = await replica(id);
       await following(a);
       expect(await a.member.holds()).toBe(true);
-      // B's subscription connection is made as it joins the pair, and its SUBSCRIBE sent once that is ready: B's
-      // first check came before Redis acknowledged it, and B polled upstream beside A.
+      // B's subscription connection is made as it joins the pair, and its SUBSCRIBE sent once that is ready: before,
+      // B's first check came before Redis acknowledged it, and B read upstream before it could hear A.
       const b = await replica(id);
       expect(b.store.subscriber.status).not.toBe('ready');
       expect(await b.member.holds()).toBe(false);
-      // C's subscription connection is refused (Redis at maxclients): its check waits a second, then C polls for itself.
-      const c = await replica(id, {
-        connected: async () => {
-          const clientsNow = Number(/connected_clients:(\d+)/.exec(await admin.info('clients'))![1]);
-          await admin.config('SET', 'maxclients', String(clientsNow));
-        },
-      });
+      // Redis takes no new client: the subscription connection of a replica that joins now is refused until it does.
+      const full = async () => {
+        const clientsNow = Number(/connected_clients:(\d+)/.exec(await admin.info('clients'))![1]);
+        await admin.config('SET', 'maxclients', String(clientsNow));
+      };
+      // C's check waits a second, then C polls for itself.
+      const c = await replica(id, { connected: full });
       const askedAt = performance.now();
       expect(await c.member.holds()).toBe(true);
       expect(performance.now() - askedAt).toBeGreaterThanOrEqual(900);
@@ -567,6 +567,22 @@ describe('the live lease in detail, on a real redis-server', () => {
       await c.store.subscriber.ping();
       expect(await c.member.holds()).toBe(false);
       expect([a.leases.held, b.leases.held, c.leases.held]).toEqual([1, 0, 0]);
+      // B's acknowledgment came while its check waited, C's after C read upstream for itself: each hears it, and its
+      // poller, with a reading or a poll on its way, reads upstream once more (src/live/poller.ts). D, acknowledged
+      // before its first check, has read nothing the holder's messages could outdate.
+      const d = await replica(id);
+      await subscribed(4, d.keys.channel);
+      await d.store.subscriber.ping();
+      expect(await d.member.holds()).toBe(false);
+      expect([a.heard, b.heard, c.heard, d.heard]).toEqual([[], [{ kind: 'subscribed' }], [{ kind: 'subscribed' }], []]);
+      // A holder reads upstream at each of its ticks: an acknowledgment after it took the lease is nothing to it.
+      const e = await replica(`${id}_held`, { connected: full });
+      expect(await e.member.holds()).toBe(true);
+      expect(e.leases.held).toBe(1);
+      await admin.config('SET', 'maxclients', '10000');
+      await subscribed(1, e.keys.channel);
+      await e.store.subscriber.ping();
+      expect(e.heard).toEqual([]);
     });
 
     it('a refused SUBSCRIBE is one warning until one is acknowledged; the next refusal after that is told again', async () => {

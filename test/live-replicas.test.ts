@@ -352,6 +352,49 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     expect(resumed.eventIds).toEqual(expect.arrayContaining([e3.id, 'ev_4', 'ev_last']));
   });
 
+  it("a follower whose SUBSCRIBE Redis takes only after the holder published the last change reads the execution once when it is acknowledged, and follows after", async () => {
+    // B polls every minute: its watcher gets the change from the holder, or from the read at the acknowledgment.
+    const a = await replica();
+    const b = await replica({ LIVE_POLL_ACTIVE_MS: '60000', LIVE_POLL_WAITING_MS: '60000', METRICS: 'api' });
+    const id = `ex_rep_${lane}_late_subscribe`;
+    putExecution(upstream, id, 'workflow_running', { eventCount: 1, organizationId: 'org_a' });
+    const onA = watch(clients.for(a, AUTH_A), id);
+    await waitFor(() => onA.updates.length >= 1 && a.instance.live.leases!.held === 1, 'a to hold the lease');
+    // B's own upstream calls, as its metrics count them (A polls the same execution every POLL_MS).
+    const callsOfB = async () =>
+      (await b.metricLines('gateway_upstream_attempts_total')).reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+    const admin = new Redis(redis.url);
+    let onB: Recorder | undefined;
+    try {
+      // Redis takes no new client: B's subscription connection, made at its first watch, is refused until the test
+      // lets it in. B reads the execution itself meanwhile (its command connection answers: A holds the lease).
+      const clientsNow = Number(/connected_clients:(\d+)/.exec(await admin.info('clients'))![1]);
+      await admin.config('SET', 'maxclients', String(clientsNow));
+      onB = watch(clients.for(b, AUTH_A), id);
+      await waitFor(() => onB!.updates.length >= 1, () => `b's first update; ${onB!.describe()}`);
+      expect(b.instance.redis!.subscriber.status).not.toBe('ready');
+      // The holder publishes the change while B cannot hear it, and nothing changes after.
+      const appended = advance(upstream, id, 'workflow_waiting', 1);
+      await waitFor(() => onA.statuses.includes('WORKFLOW_WAITING'), () => `a's watcher to see the change; ${onA.describe()}`);
+      expect(await callsOfB()).toBe(1);
+      await admin.config('SET', 'maxclients', '10000');
+      await waitFor(() => b.instance.redis!.subscriber.status === 'ready', 'b\'s subscription connection', 10_000);
+      // Before, B followed from its own older reading: its watcher kept WORKFLOW_RUNNING until the next change.
+      await waitFor(() => onB!.statuses.includes('WORKFLOW_WAITING'), () => `b's watcher to get the change; ${onB!.describe()}`, 3_000);
+      expect(onB.eventIds).toEqual(appended);
+      expect(await callsOfB()).toBe(2);
+      expect(b.instance.live.leases!.held).toBe(0);
+      // From then on B follows: the holder's next change reaches it, and B calls upstream no more.
+      const done = advance(upstream, id, 'workflow_succeeded', 1);
+      await onB.end(5_000);
+      expect(onB.eventIds).toEqual([...appended, ...done]);
+      expect(await callsOfB()).toBe(2);
+    } finally {
+      await admin.config('SET', 'maxclients', '10000').catch(() => undefined);
+      await admin.quit();
+    }
+  }, 30_000);
+
   it('two callers on one id: two leases, two pollers, nothing shared', async () => {
     const [a, b] = [await replica(), await replica()];
     const id = `ex_rep_${lane}_2`;

@@ -401,6 +401,9 @@ export class Poller {
       this.#tellAll({ kind: 'outage', error: this.#notice });
       return;
     }
+    // Subscribed only now: without a reading or a call on its way, the first poll reads upstream after this anyway.
+    // Otherwise what this replica holds, or is reading, may be older than what the holder published before: a gap.
+    if (news.kind === 'subscribed' && !this.#latest && !this.#polling) return;
     this.#gap = true;
     this.#heardGaps++;
     this.#heardWhole = news.kind === 'gap' ? news.whole : undefined;

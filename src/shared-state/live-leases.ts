@@ -11,7 +11,8 @@
  * number skipped, a delta that does not start where its reading ends, or its
  * subscription connection coming back after a drop, which loses messages), and
  * polls for itself while Redis has not acknowledged its SUBSCRIBE (a lease check
- * waits for the answer to the pair's first, up to SUBSCRIBE_TIMEOUT_MS); the
+ * waits for the answer to the pair's first, up to SUBSCRIBE_TIMEOUT_MS), and
+ * once more when Redis acknowledges it after this replica read upstream; the
  * watches diff by event position, so a reading from anywhere never repeats or
  * skips an event for a client.
  *
@@ -98,6 +99,14 @@ export type LeaseNews =
        */
       whole?: { source: Record<string, unknown>; count: number };
     }
+  /**
+   * Redis acknowledged this replica's SUBSCRIBE to the pair's channel only after the pair's lease was checked here
+   * (a lease check waits for the first SUBSCRIBE's answer only so long; a refusal lifted): what the holder published
+   * before reached no one here, and it publishes only what changes, so a reading this replica read, or is reading,
+   * may be older than the holder's until the execution changes again (for one that rests: for good). Not told to
+   * the holder, which reads upstream at each of its ticks.
+   */
+  | { kind: 'subscribed' }
   /**
    * The subscription connection came back after a drop: messages may have been lost, for every pair of
    * this process at once. Read upstream once, as on a gap, but each pair at a random moment within its
@@ -195,7 +204,8 @@ interface Member {
   firstSubscribe: Promise<void> | undefined;
   /**
    * Redis answered a SUBSCRIBE to the pair's channel: acknowledged it (true), refused it (false), or the command
-   * failed without an answer (undefined: a timeout, a lost connection; `subscribed` stays as it was).
+   * failed without an answer (undefined: a timeout, a lost connection; `subscribed` stays as it was). An
+   * acknowledgment that makes the pair `subscribed` after its lease was checked is heard (LeaseNews `subscribed`).
    */
   answered(subscribed: boolean | undefined): void;
 }
@@ -351,6 +361,9 @@ export class LiveLeases {
       hear({ kind: 'changed', execution: applied(base, message) });
     };
     let firstSubscribed = () => {};
+    // Whether the pair's lease was checked here: a poller checks it before each upstream call, so until then this
+    // replica has read nothing the holder's messages could outdate.
+    let checked = false;
     const member: Member = {
       heard: heardFrom,
       missed: () => {
@@ -359,9 +372,12 @@ export class LiveLeases {
       subscribed: false,
       firstSubscribe: new Promise<void>((resolve) => (firstSubscribed = resolve)),
       answered: (subscribed) => {
+        const followed = subscribed === true && !member.subscribed;
+        if (subscribed !== undefined) member.subscribed = subscribed;
+        // Before a lease check waiting for this answer goes on: a poll on its way learns it has a gap to read.
+        if (followed && checked && !left && !holding) hear({ kind: 'subscribed' });
         member.firstSubscribe = undefined;
         firstSubscribed();
-        if (subscribed !== undefined) member.subscribed = subscribed;
       },
     };
     this.#members.set(channel, member);
@@ -388,6 +404,7 @@ export class LiveLeases {
     };
     return {
       holds: async () => {
+        checked = true;
         outageSince = undefined;
         pausedFor = undefined;
         if (!store.up) return true;
@@ -442,11 +459,11 @@ export class LiveLeases {
           else {
             // The pair's first SUBSCRIBE, sent as it was joined or once the subscription connection is made (a
             // replica's first watch makes it), may still be on its way: its answer is waited for, as long as the
-            // subscription connection gives a SUBSCRIBE. A poller with no reading reads upstream whatever this says,
-            // and one that read before Redis took the SUBSCRIBE never heard a change the holder published in between:
-            // its watchers were shown it only with the next change. Not REDIS_COMMAND_TIMEOUT_MS: making the
-            // connection and subscribing took longer than its 50 ms on a loaded machine (two test files beside each
-            // other), and the replica read upstream before Redis took the SUBSCRIBE.
+            // subscription connection gives a SUBSCRIBE. A poller with no reading reads upstream whatever this says;
+            // read before Redis took the SUBSCRIBE, its reading may lack a change the holder published in between,
+            // and the acknowledgment has it read again (LeaseNews `subscribed`): two calls where one does. Not
+            // REDIS_COMMAND_TIMEOUT_MS: making the connection and subscribing took longer than its 50 ms on a loaded
+            // machine (two test files side by side).
             if (!member.subscribed && member.firstSubscribe && !this.#deaf()) await settledWithin(member.firstSubscribe, SUBSCRIBE_TIMEOUT_MS);
             if (!member.subscribed || this.#deaf()) return true;
           }
