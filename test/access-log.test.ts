@@ -95,6 +95,30 @@ async function hangUpMidAnswer(harness: Harness): Promise<string> {
   });
 }
 
+/**
+ * Sends `bytes` (a request never whole) on a new connection and closes it both ways (a FIN, then a reset of anything the
+ * gateway writes after) once the gateway has taken its head (`head`), has read it as far as it goes (`sent`), or the
+ * client has read the `100 Continue` (`continue`). Resolves with what the client had read.
+ */
+async function leaveMidRequest(harness: Harness, bytes: string, until: 'sent' | 'head' | 'continue'): Promise<string> {
+  const taken = until === 'head' ? new Promise<void>((resolve) => harness.instance.server.once('request', () => resolve())) : undefined;
+  const socket = connect(Number(new URL(harness.url).port), '127.0.0.1');
+  socket.on('error', () => undefined);
+  let read = '';
+  const continued = new Promise<void>((resolve) =>
+    socket.on('data', (chunk: Buffer) => {
+      read += chunk.toString('latin1');
+      if (read.includes('100 Continue\r\n\r\n')) resolve();
+    }),
+  );
+  await new Promise<void>((resolve) => socket.write(bytes, () => resolve()));
+  if (until === 'head') await taken;
+  else if (until === 'continue') await continued;
+  else await sleep(20);
+  socket.destroy();
+  return read;
+}
+
 // ---------------------------------------------------------------------------
 
 describe.each(LANES)('one line per request, %s lane', (lane) => {
@@ -299,6 +323,28 @@ describe.each(LANES)('one line per request, %s lane', (lane) => {
     await eventually(() => expect(accessLines(harness, from)).toHaveLength(1));
     // An answer node never began has its default statusCode, 200: the line keeps the status the pipeline decided.
     expect(accessLines(harness, from)[0]).toMatchObject({ method: 'POST', status: 400, errorCodes: ['BAD_REQUEST'], aborted: true });
+  });
+
+  it.each<[string, string, 'sent' | 'head' | 'continue', Line]>([
+    ['a declared body cut short', 'POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"query":1', 'head', { method: 'POST' }],
+    ['a chunked body after its first chunk', 'POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"que\r\n', 'head', { method: 'POST' }],
+    ['an Expect: 100-continue whose body never came', 'POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n', 'continue', { method: 'POST' }],
+    // No head parsed: no method, no path, one line all the same.
+    ['a head cut mid-way', 'GET /gra', 'sent', {}],
+  ])('a client that closes before its request is whole (%s): the 400 the gateway decided, counted, and aborted: it was gone', async (_name, bytes, until, fields) => {
+    const from = harness.logs.length;
+    const series = `{method="${String(fields.method ?? 'other')}",statusCode="400",transport="http"} `;
+    const counted = async () => Number((await harness.metricLines('gateway_http_responses_total')).find((line) => line.includes(series))?.split(' ')[1] ?? 0);
+    const before = await counted();
+    // The 100 Continue at most: the 400 goes out after the close, to no one.
+    expect(await leaveMidRequest(harness, bytes, until)).toMatch(/^(HTTP\/1\.1 100 Continue\r\n\r\n)?$/);
+    await eventually(() => expect(accessLines(harness, from)).toHaveLength(1));
+    await sleep(50);
+    expect(accessLines(harness, from)).toHaveLength(1);
+    // Node reports the edge's raw 400 written whole: the kernel took it, before the client's reset of it came back.
+    expect(accessLines(harness, from)[0]).toMatchObject({ ...fields, status: 400, errorCodes: ['BAD_REQUEST'], aborted: true });
+    // Still an answer of the API port, with the status its line has (README "Metrics").
+    expect(await counted()).toBe(before + 1);
   });
 
   it('errors: the codes the client sees, each once, and the HTTP status', async () => {

@@ -499,10 +499,14 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
         const cors = corsHeaders(settings.corsOrigins, own ? own.origin : fields?.get('origin'));
         const requestId = own?.requestId ?? requestIdFor(fields?.get('x-request-id'));
         endWithJson(socket, `${status} ${STATUS_TEXT[status]}`, errorBody(ErrorCode.BAD_REQUEST, message), { 'x-request-id': requestId, ...cors });
+        // The connection ended before the request was whole (its head, or the body it declared or began in chunks):
+        // a request cannot be delimited by closing (RFC 9112 §6.3), so its client gave it up. Answered all the same,
+        // for one that only shut its sending side; its line says `aborted` (access-log.ts `whenWrittenRaw`).
+        const clientLeft = error.code === 'HPE_INVALID_EOF_STATE';
         // A request whose head never parsed: no other line tells of it. One whose body failed has the pipeline's line,
         // which says what the client got.
-        if (own) state.accessLog?.edgeAnsweredInstead(own.response, { status, code: ErrorCode.BAD_REQUEST, started: own.started, socket });
-        else state.accessLog?.edgeAnswered({ requestId, transport: 'http', status, code: ErrorCode.BAD_REQUEST, traceparent: fields?.get('traceparent'), socket });
+        if (own) state.accessLog?.edgeAnsweredInstead(own.response, { status, code: ErrorCode.BAD_REQUEST, started: own.started, socket, clientLeft });
+        else state.accessLog?.edgeAnswered({ requestId, transport: 'http', status, code: ErrorCode.BAD_REQUEST, traceparent: fields?.get('traceparent'), socket, clientLeft });
         // The client may still be sending what failed to parse: read on, or the reset throws the answer away.
         return closeLingering(socket);
       }

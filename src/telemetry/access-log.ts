@@ -174,6 +174,8 @@ export interface EdgeAnswered {
    */
   response?: ServerResponse | undefined;
   socket?: Duplex | undefined;
+  /** The client closed the connection before its request was whole: `aborted`, however the answer went out (`whenWrittenRaw`). */
+  clientLeft?: boolean | undefined;
 }
 
 /** The access log: the plugin that writes the line of each request the pipeline answers, and the edge's own lines. */
@@ -197,6 +199,8 @@ export interface InsteadAnswer {
   started: number;
   /** The socket the answer was written on raw. */
   socket: Duplex;
+  /** The client closed the connection before its request's body was whole: `aborted`, however the answer went out (`whenWrittenRaw`). */
+  clientLeft?: boolean | undefined;
 }
 
 /** Told of every HTTP answer a line tells of, as the line is due, whatever ACCESS_LOG says: the metrics' count of answers. */
@@ -233,7 +237,7 @@ export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 
     const socket = response.socket;
     const closed = () => {
       const instead = answeredInstead.get(response);
-      if (instead) return whenWrittenRaw(sent(entry, response), instead.durationMs, instead.socket);
+      if (instead) return whenWrittenRaw(sent(entry, response), instead.durationMs, instead.socket, instead.clientLeft === true);
       write(sent(entry, response), durationMs, cutOff(response, socket));
     };
     // Closed already (the client left before the answer, or mid-stream): 'close' has been emitted.
@@ -245,13 +249,18 @@ export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 
    * Writes the line of an answer written raw on `socket` once it has gone out whole: once the kernel took all of
    * it ('finish'), not when it failed or closed before (`aborted`). Not waiting for 'close': a client that never
    * closes its side would hold the line as long as its socket.
+   *
+   * `clientLeft`: the connection ended (the client's FIN) before the request was whole. The kernel takes the answer,
+   * and the socket reports it written, whether that client only shut its sending side and reads on or closed both and
+   * resets it on arrival: taken as not received (`aborted`), as nginx takes a client's close before its answer. The
+   * status stays the one the edge wrote, and is counted so (`answered`).
    */
-  function whenWrittenRaw(entry: Entry, durationMs: number, socket: Duplex): void {
+  function whenWrittenRaw(entry: Entry, durationMs: number, socket: Duplex, clientLeft: boolean): void {
     let written = false;
     const done = () => {
       if (written) return;
       written = true;
-      write(entry, durationMs, socket.errored !== null || !socket.writableFinished);
+      write(entry, durationMs, clientLeft || socket.errored !== null || !socket.writableFinished);
     };
     if (socket.writableFinished || socket.destroyed) return done();
     socket.once('finish', done);
@@ -397,7 +406,7 @@ export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 
       httpAnswer: true,
     };
     if (!socket) return settle(entry);
-    whenWrittenRaw(entry, Math.round((performance.now() - started) * 100) / 100, socket);
+    whenWrittenRaw(entry, Math.round((performance.now() - started) * 100) / 100, socket, answer.clientLeft === true);
   }
 
   function edgeAnsweredInstead(response: ServerResponse, answer: InsteadAnswer): void {
