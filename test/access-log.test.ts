@@ -709,6 +709,17 @@ describe.each(LANES)("the edge's own answers, %s lane", (lane) => {
       await harness.close();
     }
   });
+
+  it.each([
+    ['POST', '/health'],
+    ['DELETE', '/ready'],
+  ])('%s %s, a method the probes do not take: its 405 gets a line, as the edge\'s other refusals (no probe sends it)', async (method, path) => {
+    const from = harness.logs.length;
+    const refused = await harness.fetch(path, { method, headers: { 'x-request-id': `probe-${method}` }, ...(method === 'POST' ? { body: '{}' } : {}) });
+    expect(refused.status).toBe(405);
+    await refused.arrayBuffer();
+    expect(await oneLine(from)).toMatchObject({ requestId: `probe-${method}`, method, path, status: 405, errorCodes: ['BAD_REQUEST'] });
+  });
 });
 
 describe.each(LANES)('clientAddress and TRUSTED_PROXIES, %s lane', (lane) => {

@@ -939,6 +939,32 @@ describe.each(LANES)('every HTTP answer of the API port, counted by method, stat
     });
     expect(harness.upstream.requests).toHaveLength(1);
   });
+
+  it('the refusals of /health and /ready count as the edge\'s others do (README: "a 405, a 431"); their own answers do not', async () => {
+    const before = await scrape(harness);
+    for (const [method, path] of [['POST', '/health'], ['DELETE', '/ready'], ['PUT', '/health']] as const) {
+      const refused = await harness.fetch(path, { method, ...(method === 'DELETE' ? {} : { body: '{}' }) });
+      expect(refused.status, `${method} ${path}`).toBe(405);
+      await refused.arrayBuffer();
+    }
+    const long = { 'x-long': 'x'.repeat(20_000) };
+    for (const path of ['/health', '/ready']) {
+      const refused = await harness.fetch(path, { headers: long });
+      expect(refused.status, path).toBe(431);
+      await refused.arrayBuffer();
+    }
+    for (const path of ['/health', '/ready']) expect((await harness.fetch(path, { method: 'HEAD' })).status).toBe(200);
+    const expected: [Record<string, string>, number][] = [
+      [{ method: 'POST', statusCode: '405', transport: 'http' }, 1],
+      [{ method: 'other', statusCode: '405', transport: 'http' }, 2],
+      [{ method: 'GET', statusCode: '431', transport: 'http' }, 2],
+    ];
+    await eventually(async () => {
+      const after = await scrape(harness);
+      for (const [labels, count] of expected) expect(grew(before, after, 'gateway_http_responses_total', labels), JSON.stringify(labels)).toBe(count);
+      expect(grew(before, after, 'gateway_http_responses_total'), 'nothing else').toBe(5);
+    });
+  });
 });
 
 describe.each(LANES)('cache counts, %s lane', (lane) => {

@@ -1,6 +1,8 @@
 /**
  * `/health` and `/ready`, answered by the HTTP edge before any lane: cheap, no
- * auth, no CORS, never cached, GET and HEAD only (405 otherwise).
+ * auth, no CORS, never cached, GET and HEAD only. Another method is no probe:
+ * the edge refuses it (405, `probeMethodRefusal`) as it refuses any request, with
+ * an access line and a count, where the probes' own answers get neither.
  *
  * - `/health` (liveness) is 200 while the process lives, whatever it is doing:
  *   restarting a process that drains or waits on upstream would only lose work.
@@ -18,7 +20,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { buildInfo } from '../build-info.js';
-import { errorBody, ErrorCode, onlyGetAndHead } from '../errors.js';
+import { onlyGetAndHead } from '../errors.js';
 import type { RedisHealth } from '../shared-state/redis-store.js';
 import type { ExecutionsClient } from '../upstream/executions-client.js';
 import type { CircuitName } from '../upstream/resilience.js';
@@ -38,6 +40,16 @@ export const PROBE_NEAR_MISSES: readonly string[] = ['/healthz', '/livez', '/rea
 
 /** The 404 of a PROBE_NEAR_MISSES path. */
 export const probeNotHere = (graphqlPath: string) => `Not found: liveness is served at ${HEALTH_PATH}, readiness at ${READY_PATH}. GraphQL is served at ${graphqlPath}.`;
+
+/**
+ * The message of the 405 for a request to `/health` or `/ready` by a method other than GET and HEAD; undefined
+ * for any other request. The answer's `Allow` is `GET, HEAD`.
+ */
+export function probeMethodRefusal(request: Pick<IncomingMessage, 'method' | 'url'>): string | undefined {
+  const path = pathOf(request);
+  if (path !== HEALTH_PATH && path !== READY_PATH) return undefined;
+  return request.method === 'GET' || request.method === 'HEAD' ? undefined : onlyGetAndHead(path);
+}
 
 /** Where a gateway instance stands: `/ready` is 200 only when it is `ready`. */
 export type Readiness = 'starting' | 'ready' | 'draining';
@@ -87,22 +99,15 @@ export class Health {
     this.#readiness = 'draining';
   }
 
-  /** Answers `/health` and `/ready`; false (nothing sent) for any other path. */
+  /** Answers a GET or HEAD of `/health` and `/ready`; false (nothing sent) for any other request (`probeMethodRefusal`). */
   answer(request: IncomingMessage, response: ServerResponse, requestId: string): boolean {
     const path = pathOf(request);
     if (path !== HEALTH_PATH && path !== READY_PATH) return false;
+    if (request.method !== 'GET' && request.method !== 'HEAD') return false;
     const headers: Record<string, string | number> = { 'cache-control': CACHE_CONTROL, 'x-request-id': requestId };
     // A draining instance keeps no connection open for the next probe: its listener is about to close. Said to node
     // (which then sends `Connection: close`), not as a header: the edge reads it to run nothing pipelined behind.
     if (this.#readiness === 'draining') response.shouldKeepAlive = false;
-    if (request.method !== 'GET' && request.method !== 'HEAD') {
-      const refusal = errorBody(ErrorCode.BAD_REQUEST, onlyGetAndHead(path));
-      // Closing the connection spares reading a body nobody wants.
-      response.shouldKeepAlive = false;
-      response.writeHead(405, { ...headers, allow: 'GET, HEAD', 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(refusal) });
-      response.end(refusal);
-      return true;
-    }
     let status = 200;
     let body: string;
     if (path === HEALTH_PATH) body = HEALTHY;

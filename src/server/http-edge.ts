@@ -53,7 +53,7 @@ import type { AccessLog } from '../telemetry/access-log.js';
 import { CACHE_CONTROL } from '../pipeline/cache-control.js';
 import { corsHeaders } from '../pipeline/cors.js';
 import type { RequestsInFlight } from './drain.js';
-import type { Health } from './health.js';
+import { probeMethodRefusal, type Health } from './health.js';
 import type { StalledClients } from './stalled-clients.js';
 import { bodyAsUtf8 } from './body-charset.js';
 import { HEAD_FIELD_LIMIT, HEAD_PARSE_LIMIT_BYTES, HEAD_TOO_LARGE, headTooLarge, TRAILERS_TOO_LARGE } from './head-size.js';
@@ -347,6 +347,11 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
     toOriginForm(request);
     // Probes first: load balancers' health checks send Hosts of their own (an empty one, a cluster name).
     if (state.health.answer(request, response, requestId)) return closingIfNode(request, response);
+    // Another method at a probe's path is no probe: refused as any method the edge does not take, with its line and
+    // its count (README "Metrics": the refusals of /health and /ready are answers of the port). Before the Host check,
+    // as the probes are. Closing spares reading a body nobody wants.
+    const probeRefused = probeMethodRefusal(request);
+    if (probeRefused) return refuse(request, response, requestId, { status: 405, code: ErrorCode.BAD_REQUEST, message: probeRefused, close: true, headers: { allow: 'GET, HEAD' } });
     const hostRefused = hostProblem(request);
     if (hostRefused) return refuse(request, response, requestId, { status: 400, code: ErrorCode.BAD_REQUEST, message: hostRefused, close: true });
     // Two credentials, or two media types (./repeated-fields.ts): node would serve the first, a proxy in front may have read the other.

@@ -8,8 +8,8 @@
  * operation the edge refused before anything read it (`edgeRefusal`) is no
  * known query or subscription: `operation refused`, with the name it was sent with.
  * What the edge answers itself with an error (its refusals over HTTP and of WebSocket upgrades, its masked
- * 500 when the pipeline failed outside itself) gets a line too, through `edgeAnswered`; its own `/health`,
- * `/ready` and plain `OPTIONS` answers get none.
+ * 500 when the pipeline failed outside itself) gets a line too, through `edgeAnswered`, a 405 at `/health` or
+ * `/ready` included; its own `/health`, `/ready` and plain `OPTIONS` answers get none.
  *
  * Fields (README "Operating → Access log"): requestId, traceId (the operation's span,
  * else the `traceparent` the request brought), operationName (as sent, at most
