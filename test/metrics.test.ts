@@ -399,6 +399,26 @@ describe('where /metrics is served', () => {
     expect(error.code).toBe('ECONNREFUSED');
   });
 
+  // RFC 9112 §3.2.2: a server MUST accept the absolute-form. The API port routes it by its path; this port compared the
+  // target as sent with /metrics, and a proxy's scrape (`GET http://host:9464/metrics`) was a 404.
+  it('the metrics server routes an absolute-form target by its path, as the API port does', async () => {
+    const registry = new Registry();
+    const server = await serveMetrics(registrySource(registry), 0, '127.0.0.1', createLogger('info'), TIMES);
+    const url = `http://127.0.0.1:${server.port}`;
+    const ask = async (requestLine: string) => (await rawExchange(url, `${requestLine}\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`)).text;
+    try {
+      expect(await ask(`GET http://127.0.0.1:${server.port}/metrics HTTP/1.1`)).toMatch(/^HTTP\/1\.1 200 [^]*\r\ncontent-type: text\/plain; version=0\.0\.4/i);
+      // The scheme in any case, another authority (the target's, not the Host header's, names the server), a query.
+      expect(await ask('HEAD HTTPS://metrics.internal/metrics?name[]=up HTTP/1.1')).toMatch(/^HTTP\/1\.1 200 /);
+      expect(await ask('POST http://127.0.0.1/metrics HTTP/1.1')).toMatch(/^HTTP\/1\.1 405 /);
+      expect(await ask('GET http://127.0.0.1/metricsx HTTP/1.1')).toMatch(/^HTTP\/1\.1 404 /);
+      // Another scheme is not rewritten, on either port: its target is no path served here.
+      expect(await ask('GET ftp://127.0.0.1/metrics HTTP/1.1')).toMatch(/^HTTP\/1\.1 404 /);
+    } finally {
+      await server.close();
+    }
+  });
+
   // It kept node's defaults (60 s for a head, 300 s for a request): a client sending half a head held it 30 times
   // longer than HTTP_HEADERS_TIMEOUT_MS said, where the API port answers 408 in time.
   it("the metrics server holds the API port's time limits: half a head is answered 408 within HTTP_HEADERS_TIMEOUT_MS", async () => {

@@ -1,7 +1,8 @@
 /**
  * `/metrics` on its own port (METRICS=port, the default): METRICS_HOST,
  * loopback unless configured, so the series are not exposed with the API.
- * GET and HEAD only; anything else on this port is a 404 or a 405.
+ * GET and HEAD only; anything else on this port is a 404 or a 405. A target in
+ * absolute-form is routed by its path, as on the API port.
  *
  * With WORKERS=N the primary serves it, and one scrape answers the sum over the
  * workers that are ready (`clusterSource` asks each over the cluster channel,
@@ -13,7 +14,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
-import { adoptSocket, endWith, pathOf, whenAnswered } from '../server/raw-http.js';
+import { adoptSocket, endWith, pathOf, toOriginForm, whenAnswered } from '../server/raw-http.js';
 import { timeLimits, type TimeSettings } from '../server/time-limits.js';
 import { CACHE_CONTROL } from '../pipeline/cache-control.js';
 import { METRICS_PATH } from './metrics.js';
@@ -142,6 +143,9 @@ export async function serveMetrics(source: MetricsSource, port: number, host: st
     // does not take: a request pipelined behind it was never answered, and the connection sat silent until the
     // keep-alive timeout. Closing after this answer tells the client to send it again on a new connection.
     if (asksToUpgrade(request)) response.shouldKeepAlive = false;
+    // RFC 9112 §3.2.2: a server MUST accept the absolute-form (`GET http://host:9464/metrics`, a proxy's scrape), which
+    // the API port routes by its path; compared as sent, it was a 404 here.
+    toOriginForm(request);
     const path = pathOf(request);
     if (path !== METRICS_PATH) {
       response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': CACHE_CONTROL }).end(`Not found: metrics are at ${METRICS_PATH}.\n`);
