@@ -780,6 +780,17 @@ async function listeningUrl(output: () => string, exited: () => boolean): Promis
   }
 }
 
+/** `src/main.ts` run as a process under plain node with `env`, its stdout and stderr kept together in `output()`. */
+function gatewayProcess(env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string; exitCode: () => number | null; url: () => Promise<string> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: new URL('..', import.meta.url).pathname, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  let exitCode: number | null = null;
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.on('exit', (code) => (exitCode = code));
+  return { child, output: () => output, exitCode: () => exitCode, url: () => listeningUrl(() => output, () => exitCode !== null) };
+}
+
 /**
  * A collector on loopback that records what it receives (each export as it has been read); `hang`: it reads each
  * export and never answers; `answerAfterMs`: it answers each that long after reading it (a collector under load).
@@ -911,18 +922,9 @@ describe('a collector that does not answer', () => {
   it('the process still exits 0 on SIGTERM, soon after giving up the last spans, and says so once', async () => {
     const collector = await startCollector({ hang: true });
     const upstream = await FakeUpstream.start({ executions: demoExecutions() });
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      cwd: new URL('..', import.meta.url).pathname,
-      env: processEnv(upstream, collector, { SHUTDOWN_GRACE_MS: '1000' }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    let exitCode: number | null = null;
-    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('exit', (code) => (exitCode = code));
+    const { child, output, exitCode, url: listening } = gatewayProcess(processEnv(upstream, collector, { SHUTDOWN_GRACE_MS: '1000' }));
     try {
-      const url = await listeningUrl(() => output, () => exitCode !== null);
+      const url = await listening();
       const response = await fetch(url, {
         method: 'POST',
         headers: { authorization: AUTH, 'content-type': 'application/json' },
@@ -931,15 +933,15 @@ describe('a collector that does not answer', () => {
       expect(response.status).toBe(200);
       const signalled = performance.now();
       child.kill('SIGTERM');
-      while (exitCode === null && performance.now() < signalled + 15_000) await sleep(50);
-      expect(exitCode, output).toBe(0);
+      while (exitCode() === null && performance.now() < signalled + 15_000) await sleep(50);
+      expect(exitCode(), output()).toBe(0);
       // The exporter's own timeout is 10 s: the shutdown gave up before it.
       expect(performance.now() - signalled).toBeLessThan(FLUSH_AT_SHUTDOWN_MS + 4_000);
-      const lines = output.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { level: number; msg: string });
+      const lines = output().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { level: number; msg: string });
       expect(lines.filter((line) => line.msg.startsWith('spans not flushed at shutdown'))).toHaveLength(1);
       expect(lines.filter((line) => line.level >= 50)).toEqual([]);
     } finally {
-      if (exitCode === null) child.kill('SIGKILL');
+      if (exitCode() === null) child.kill('SIGKILL');
       await upstream.close();
       collector.server.closeAllConnections();
       await new Promise<void>((resolve) => collector.server.close(() => resolve()));
@@ -1040,27 +1042,14 @@ describe('spans dropped, the export queue full', () => {
   it('the real process behind a slow collector: a healthy trickle drops nothing, a burst is told in the log and counted, and the count is every span sent that never arrived', async () => {
     const collector = await startCollector({ answerAfterMs: 1_000 });
     const upstream = await FakeUpstream.start({ executions: demoExecutions() });
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      cwd: new URL('..', import.meta.url).pathname,
-      // A queue of 20 sent 10 at a time, one batch at once: the collector takes 10 spans a second.
-      env: processEnv(upstream, collector, {
-        METRICS: 'api',
-        OTEL_BSP_MAX_QUEUE_SIZE: '20',
-        OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '10',
-        OTEL_BSP_SCHEDULE_DELAY: '200',
-        SHUTDOWN_GRACE_MS: '1000',
-      }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    let exitCode: number | null = null;
-    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('exit', (code) => (exitCode = code));
-    const lines = () => output.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown> & { level: number; msg: string });
+    // A queue of 20 sent 10 at a time, one batch at once: the collector takes 10 spans a second.
+    const { child, output, exitCode, url: listening } = gatewayProcess(
+      processEnv(upstream, collector, { METRICS: 'api', OTEL_BSP_MAX_QUEUE_SIZE: '20', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '10', OTEL_BSP_SCHEDULE_DELAY: '200', SHUTDOWN_GRACE_MS: '1000' }),
+    );
+    const lines = () => output().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown> & { level: number; msg: string });
     const dropLines = () => lines().filter((line) => line.msg.startsWith('spans dropped'));
     try {
-      const url = await listeningUrl(() => output, () => exitCode !== null);
+      const url = await listening();
       let operations = 0;
       const query = async () => {
         operations++;
@@ -1101,8 +1090,8 @@ describe('spans dropped, the export queue full', () => {
 
       child.kill('SIGTERM');
       const signalled = performance.now();
-      while (exitCode === null && performance.now() < signalled + 15_000) await sleep(50);
-      expect(exitCode, output).toBe(0);
+      while (exitCode() === null && performance.now() < signalled + 15_000) await sleep(50);
+      expect(exitCode(), output()).toBe(0);
       // The rest, within the minute, in one line at shutdown: every dropped span told, in two lines.
       const told = dropLines();
       expect(told).toHaveLength(2);
@@ -1110,7 +1099,7 @@ describe('spans dropped, the export queue full', () => {
       expect(told[1]!.msg).toMatch(/\(repeated\)$/);
       expect(JSON.stringify(told)).not.toContain(collector.url);
     } finally {
-      if (exitCode === null) child.kill('SIGKILL');
+      if (exitCode() === null) child.kill('SIGKILL');
       await upstream.close();
       collector.server.closeAllConnections();
       await new Promise<void>((resolve) => collector.server.close(() => resolve()));
