@@ -10,8 +10,26 @@
 import cluster from 'node:cluster';
 import { build, findTsc, staleness, withBuildLock } from './build.mjs';
 
+/** The signals that stop the gateway (src/server/starting-signals.ts, which takes over once dist/main.js loads). */
+const STOP_SIGNALS = /** @type {const} */ (['SIGINT', 'SIGHUP', 'SIGTERM']);
+
 // With WORKERS > 1 the server's workers run this file again; the primary has built.
 if (cluster.isPrimary) {
+  // A stop signal while dist/ is checked or built stops npm start as one before the server is ready does: one line,
+  // exit 0. It was node's default (exit 143, no line). While tsc runs, the build forwards SIGINT and SIGTERM to it
+  // and keeps the last dist/; this process stops once the build has.
+  /** @type {NodeJS.Signals | undefined} */
+  let stoppedBy;
+  let building = false;
+  const stop = () => {
+    process.stderr.write(`execution-gateway: stopped by ${stoppedBy} while building, before it started\n`);
+    process.exit(0);
+  };
+  const onSignal = (/** @type {NodeJS.Signals} */ signal) => {
+    stoppedBy ??= signal;
+    if (!building) stop();
+  };
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
   const reason = staleness();
   if (reason) {
     const tsc = findTsc();
@@ -26,13 +44,16 @@ if (cluster.isPrimary) {
     const waiting = (/** @type {string} */ holder) =>
       process.stderr.write(`execution-gateway: waiting for the build already running (process ${holder || 'unknown'}) …\n`);
     const code = await withBuildLock(async () => {
+      building = true;
       const stillStale = staleness();
-      if (!stillStale) return 0;
+      if (!stillStale || stoppedBy) return 0;
       process.stderr.write(`execution-gateway: building (${stillStale}) …\n`);
       return build(tsc);
     }, waiting);
+    if (stoppedBy) stop();
     if (code !== 0) process.exit(code);
   }
+  for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
 }
 
 // The server runs in this process, not a child: signals reach it directly and its

@@ -278,4 +278,26 @@ describe('a failed build (scripts/build.mjs)', () => {
     expect(existsSync(path.join(dir, 'dist', 'added.js'))).toBe(false);
     expect(leftBeside(dir)).toEqual([]);
   });
+
+  it('npm start stopped by SIGTERM while it builds exits 0 with one line, as a process stopped while starting does, and keeps the last dist/', { timeout: 120_000 }, async () => {
+    const dir = scratchCheckout();
+    dirs.push(dir);
+    expect((await runBuild(dir)).code).toBe(0);
+    const main = readFileSync(path.join(dir, 'dist', 'main.js'), 'utf8');
+    writeFileSync(path.join(dir, 'src', 'added.ts'), 'export const added = 1;\n');
+    const started = start(dir);
+    children.push(started.child);
+    // Once it says it builds, tsc is about to run or running.
+    while (!started.output.stderr().includes('building (')) {
+      expect(started.child.exitCode, started.output.stderr()).toBeNull();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    started.child.kill('SIGTERM');
+    await started.output.exited;
+    expect(started.child.exitCode, started.output.stderr()).toBe(0);
+    expect(started.output.stderr()).toContain('execution-gateway: stopped by SIGTERM while building, before it started\n');
+    expect(readFileSync(path.join(dir, 'dist', 'main.js'), 'utf8')).toBe(main);
+    expect(existsSync(path.join(dir, 'dist', 'added.js'))).toBe(false);
+    expect(existsSync(path.join(dir, LOCK))).toBe(false);
+  });
 });
