@@ -8,10 +8,12 @@
  */
 import { ApolloClient, gql, InMemoryCache } from '@apollo/client';
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
+import type { Socket } from 'node:net';
 import { GraphQLError } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
 import { WebSocket } from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AUTH, type Harness } from './support/harness.js';
+import { AUTH, Harness } from './support/harness.js';
 import {
   allStopped,
   AUTH_A,
@@ -21,6 +23,7 @@ import {
   driveThroughSteps,
   expectPollingStopsAfter,
   expectRefused,
+  liveEnv,
   PAYMENT_POLL_MS,
   putExecution,
   Recorder,
@@ -28,6 +31,7 @@ import {
   startLiveHarness,
   STEP_STATUSES,
   STEPS,
+  TOKENS,
   type SubscribingClient,
   waitFor,
   WATCH,
@@ -203,6 +207,98 @@ describeEachLane('WebSocket connections', (lane) => {
       await clients.disposeAll();
       await own.close();
     }
+  });
+
+  describe('LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION counts only operations the client has not completed', () => {
+    const BOUND = 5;
+    /** Queries named Held wait in their pipeline (onParams) until `open()`: the test decides when they leave it. */
+    const held = { entered: 0, left: 0, open: () => undefined as void };
+    let gate = Promise.resolve();
+    const holding: Plugin = {
+      onParams: async ({ params }) => {
+        if (params.operationName !== 'Held') return;
+        held.entered++;
+        await gate;
+        held.left++;
+      },
+    };
+    let own: Harness;
+    beforeAll(async () => {
+      own = await Harness.start({ lane, env: liveEnv({ LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION: String(BOUND) }), upstream: { tokens: TOKENS }, plugins: [holding] });
+    });
+    afterAll(() => own.close());
+
+    type Message = { type: string; id?: string; payload?: { data?: unknown; errors?: Array<{ extensions?: { code?: unknown } }> } };
+    /** A raw acknowledged connection, with every message it received; closed after the case. */
+    async function connection(): Promise<{ socket: WebSocket; messages: Message[] }> {
+      const socket = new WebSocket(own.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
+      sockets.push(socket);
+      const messages: Message[] = [];
+      socket.on('message', (data) => messages.push(JSON.parse(String(data)) as Message));
+      await new Promise((resolve) => socket.once('open', resolve));
+      socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: AUTH } }));
+      await waitFor(() => messages.some((message) => message.type === 'connection_ack'), 'connection_ack');
+      return { socket, messages };
+    }
+    const sockets: WebSocket[] = [];
+    afterEach(() => {
+      for (const socket of sockets.splice(0)) socket.terminate();
+    });
+
+    /**
+     * Sends `messages` in one write, so that the gateway reads them at once: graphql-ws then takes in each
+     * `complete` before it has set up the operation the `subscribe` ahead of it started.
+     */
+    function sendInOneWrite(socket: WebSocket, messages: readonly object[]): void {
+      // ws sends each message with a write of its own; a corked socket joins them (ws keeps its net.Socket private).
+      const raw = (socket as unknown as { _socket: Socket })._socket;
+      raw.cork();
+      for (const message of messages) socket.send(JSON.stringify(message));
+      raw.uncork();
+    }
+    const subscribe = (id: string, query: string, variables?: Record<string, unknown>) => ({ id, type: 'subscribe', payload: { query, variables, operationName: /^\w+ (\w+)/.exec(query)?.[1] } });
+    const watch = (id: string, execution: string) => subscribe(id, WATCH, { id: execution });
+    const codesOf = (messages: Message[], id: string) => messages.filter((message) => message.id === id).flatMap((message) => message.payload?.errors?.map((error) => error.extensions?.code) ?? []);
+    const updatesOf = (messages: Message[], id: string) => messages.filter((message) => message.id === id && message.type === 'next' && message.payload?.data);
+
+    it('a subscribe completed before it was set up takes no slot, and nothing is sent for it', async () => {
+      putExecution(own.upstream, 'ex_kept_watch', 'awaiting_payment');
+      const { socket, messages } = await connection();
+      const toggled = Array.from({ length: BOUND + 1 }, (_, index) => `toggled_${index + 1}`);
+      // One operation running at most: each of the first BOUND + 1 is completed right behind its subscribe.
+      sendInOneWrite(socket, [...toggled.flatMap((id) => [watch(id, 'ex_kept_watch'), { id, type: 'complete' }]), watch('kept', 'ex_kept_watch')]);
+      await waitFor(() => updatesOf(messages, 'kept').length >= 1 || codesOf(messages, 'kept').length > 0, 'the kept watch\'s first answer');
+      // Counted from graphql-ws's call to start them, the completed ones held every slot: the kept watch was TOO_MANY_SUBSCRIPTIONS.
+      expect(codesOf(messages, 'kept')).toEqual([]);
+      expect(updatesOf(messages, 'kept')).toHaveLength(1);
+      // The bound still holds the rest: BOUND - 1 more run beside the kept one, and the one past them is refused.
+      const more = Array.from({ length: BOUND }, (_, index) => `more_${index + 1}`);
+      sendInOneWrite(socket, more.map((id) => watch(id, 'ex_kept_watch')));
+      await waitFor(() => more.slice(0, -1).every((id) => updatesOf(messages, id).length >= 1) && codesOf(messages, more.at(-1)!).length > 0, 'the answers of the further watches');
+      expect(more.map((id) => codesOf(messages, id))).toEqual([...more.slice(0, -1).map(() => []), ['TOO_MANY_SUBSCRIPTIONS']]);
+      // Nothing for an id the client completed, whose end it has already seen (its own `complete`).
+      await sleep(PAYMENT_POLL_MS);
+      expect(messages.filter((message) => toggled.includes(message.id ?? ''))).toEqual([]);
+    });
+
+    it('an operation the client completed while the pipeline ran it gives its slot back at once, and nothing is sent for it once it leaves the pipeline', async () => {
+      gate = new Promise<void>((resolve) => (held.open = resolve));
+      held.entered = held.left = 0;
+      const { socket, messages } = await connection();
+      const completed = Array.from({ length: BOUND }, (_, index) => `held_${index + 1}`);
+      for (const id of completed) socket.send(JSON.stringify(subscribe(id, 'query Held { __typename }')));
+      await waitFor(() => held.entered === BOUND, 'every held query in the pipeline');
+      // Every slot is taken by an operation still in the pipeline: the client completes them all, then asks for one more.
+      for (const id of completed) socket.send(JSON.stringify({ id, type: 'complete' }));
+      socket.send(JSON.stringify(subscribe('after', '{ __typename }')));
+      await waitFor(() => messages.some((message) => message.id === 'after' && message.type === 'complete'), 'the answer to the operation sent after the completes');
+      expect(messages.filter((message) => message.id === 'after').map((message) => message.payload ?? message.type)).toEqual([expect.objectContaining({ data: { __typename: 'Query' } }), 'complete']);
+      expect(held.left).toBe(0);
+      held.open();
+      await waitFor(() => held.left === BOUND, 'every held query out of its hook');
+      await sleep(PAYMENT_POLL_MS);
+      expect(messages.filter((message) => completed.includes(message.id ?? ''))).toEqual([]);
+    });
   });
 
   describe('Apollo Client over GraphQLWsLink', () => {

@@ -442,21 +442,40 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
    * `complete`, or the socket closing) with `return()`, which an async generator
    * would only act on at its next `yield`: a live watch may not yield for long,
    * so `return()` first cancels the request, which ends the watch at once.
+   *
+   * The operation starts, and takes its slot of the connection's bound, at the first `next()`: graphql-ws calls
+   * `subscribe` for a `subscribe` the client completed while graphql-ws was still setting it up too (all it does
+   * then is call `return()`, a few microtasks later). Counted at `subscribe`, such operations, arriving in one read
+   * with the `subscribe` behind them, held slots that operation was then refused for (TOO_MANY_SUBSCRIPTIONS), its
+   * client running one operation at most.
    */
   function operation(context: Context<Record<string, unknown> | undefined, Extra>, payload: Payload): AsyncIterableIterator<ExecutionResult> {
-    const counter = running.get(context) ?? { count: 0 };
-    running.set(context, counter);
-    const results = counter.count < settings.maxSubscriptionsPerConnection ? runCounted(context, payload, counter) : refusedForBound(context, payload);
+    let results: Results | undefined;
+    let ended = false;
+    const started = (): Results => {
+      if (results) return results;
+      const counter = running.get(context) ?? { count: 0 };
+      running.set(context, counter);
+      results = counter.count < settings.maxSubscriptionsPerConnection ? runCounted(context, payload, counter) : refusedForBound(context, payload);
+      return results;
+    };
     return {
       [Symbol.asyncIterator]() {
         return this;
       },
-      next: () => results.next(),
+      next: async () => {
+        if (ended) return { done: true, value: undefined };
+        const result = await started().next();
+        // graphql-ws sends what it is handed without asking whether the client completed the id meanwhile.
+        return ended ? { done: true, value: undefined } : result;
+      },
       return: (value?: unknown) => {
+        ended = true;
+        if (!results) return Promise.resolve({ done: true, value: value as ExecutionResult });
         results.stop();
         return results.return(value as ExecutionResult);
       },
-      throw: (error?: unknown) => results.throw(error),
+      throw: (error?: unknown) => started().throw(error),
     };
   }
 
