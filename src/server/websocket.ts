@@ -41,7 +41,9 @@
  * A connection runs at most LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION operations
  * at once, queries and live subscriptions alike: graphql-ws runs each
  * `subscribe` concurrently, so without a bound one socket could hold any
- * number of results in memory behind a client that stops reading.
+ * number of results in memory behind a client that stops reading. An operation
+ * the client completed counts no more, and one it completed before graphql-ws
+ * started it never counted (`operation`).
  * An upgrade pipelined behind requests still being answered waits for their
  * answers (./raw-http.ts `whenAnswered`): its 101 or refusal would go out first.
  * A connection whose client stopped reading (what was sent has waited
