@@ -31,6 +31,7 @@ import { EXAMPLE_QUERY, graphiqlOffMessage } from '../pipeline/graphiql.js';
 import { readManifest } from '../pipeline/trusted-documents.js';
 import { clusterSource, registrySource, serveMetrics, workerRegistry, type MetricsServer, type MetricsSource } from '../telemetry/metrics-server.js';
 import { FLUSH_AT_SHUTDOWN_MS, spansUrl, startTracing } from '../telemetry/tracing.js';
+import { heapOverrun } from './heap-budget.js';
 import { createInstance } from './instance.js';
 import { STOP_SIGNALS } from './starting-signals.js';
 
@@ -538,6 +539,9 @@ export async function run(handOver: () => void = () => undefined): Promise<void>
     if (config.sharedState.redisKeySecret !== undefined && config.sharedState.redisUrl === undefined) {
       logger.warn('REDIS_KEY_SECRET is set but REDIS_URL is not: this process shares nothing with other replicas');
     }
+    // Each worker has the heap and the bounds the primary has (NODE_OPTIONS and the settings are theirs too).
+    const overrun = heapOverrun(config);
+    if (overrun) logger.warn(overrun.fields, overrun.message);
   }
   if (config.server.workers > 1 && cluster.isPrimary) await runPrimary(config, logger, handOver);
   else if (cluster.isWorker) await runWorker(config, logger, handOver);
