@@ -228,6 +228,22 @@ export const bearerWithoutToken = () =>
 
 export { AROUND_FIELD_VALUE, FIELD_VALUE } from './client-contract.js';
 
+/**
+ * A live watch refused at a bound the client's own watches did not reach: `limit` says which ("1000 subscriptions per
+ * process waiting for upstream's first answer"), `why` what frees a place. Coming back after `retryAfterMs` (ms, also
+ * `extensions.retryAfterMs`) can succeed (places free as upstream answers or other watches end; another replica behind
+ * the load balancer may have room), so the message says it is temporary. The refusals at the client's own bounds
+ * (its subscriptions, its share of the pollers, a WebSocket connection's operations) stay final: they carry no `retryAfterMs`.
+ */
+export function liveBusy(limit: string, why: string, retryAfterMs: number): GraphQLError {
+  const extensions = errorExtensions(ErrorCode.TOO_MANY_SUBSCRIPTIONS);
+  extensions.retryAfterMs = retryAfterMs;
+  return new GraphQLError(
+    `Too many live subscriptions for now: at most ${limit}. This is temporary (${why}): subscribe again after \`extensions.retryAfterMs\` milliseconds.`,
+    { extensions },
+  );
+}
+
 /** A reading the live pollers cannot keep: it would take their readings past `limit` (LIVE_MAX_HELD_BYTES, or a caller's share of it). */
 export const tooMuchLiveData = (limit: string) =>
   gatewayError(

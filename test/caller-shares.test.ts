@@ -270,11 +270,49 @@ describe('one caller watching many executions', () => {
     // Before, admitted: one caller could hold every poller of the process.
     await refused.end(5_000);
     expect(refused.errorCodes).toEqual(['TOO_MANY_SUBSCRIPTIONS']);
+    // Its own doing, which no wait changes: final, with nothing to retry after.
+    expect(refused.results[0]!.errors![0]!.extensions).not.toHaveProperty('retryAfterMs');
     const other = watch(clients.for(h, AUTH_B), 'ex_watched_b');
     await other.received(1);
     expect(other.errorCodes).toEqual([]);
     expect(await h.metricLines('gateway_caller_share_reached_total')).toContainEqual(expect.stringMatching(/resource="pollers"\} 1/));
     for (const each of [...admitted, again, other]) each.stop();
+  });
+
+  it("holds its share of the watches upstream has not answered yet: two callers with slow executions leave a third room, and are told when to come back", async () => {
+    // 8 unread places, a caller's share (25%) two; executions upstream does not answer for the test's length.
+    harness = await Harness.start({ env: liveEnv({ LIVE_MAX_UNREAD_SUBSCRIPTIONS: '8', UPSTREAM_TIMEOUT_MS: '20000', METRICS: 'api' }), upstream: { tokens: TOKENS } });
+    const h = harness;
+    const slow = (org: string) => Array.from({ length: 4 }, (_, i) => `ex_slow_${org}_${i}`);
+    for (const [org, ids] of [['org_a', slow('a')], ['org_b', slow('b')]] as const) {
+      for (const id of ids) {
+        putExecution(h.upstream, id, 'workflow_running', { organizationId: org });
+        h.upstream.setFault(id, { kind: 'hang' });
+      }
+    }
+    const ofA = slow('a').map((id) => watch(clients.for(h, AUTH_A), id));
+    const ofB = slow('b').map((id) => watch(clients.for(h, AUTH_B), id));
+    const watchers = [...ofA, ...ofB];
+    // Which two of a caller's four come first is the network's choice: two of each are refused.
+    await waitFor(() => [ofA, ofB].every((group) => group.filter((each) => each.ended).length === 2), () => `two refused of each caller's four; ${watchers.map((each) => each.describe()).join(', ')}`);
+    const refused = watchers.filter((each) => each.ended);
+    for (const each of refused) {
+      expect(each.errorCodes).toEqual(['TOO_MANY_SUBSCRIPTIONS']);
+      const [error] = each.results[0]!.errors!;
+      expect(error!.message).toContain("at most 2 subscriptions per caller waiting for upstream's first answer. This is temporary");
+      expect(error!.extensions!.retryAfterMs).toBeGreaterThanOrEqual(1_000);
+      expect(error!.extensions!.retryAfterMs).toBeLessThan(2_000);
+    }
+    await waitFor(() => h.instance.live.counts.unread === 4, 'the admitted watches, unread');
+    // A third caller's watch of an execution upstream answers. Before, refused: A's and B's four each held all eight places.
+    putExecution(h.upstream, 'ex_readable_a2', 'workflow_running', { organizationId: 'org_a' });
+    const other = watch(clients.for(h, AUTH_A2), 'ex_readable_a2');
+    await other.received(1);
+    expect(other.errorCodes).toEqual([]);
+    expect(other.updates).toHaveLength(1);
+    expect(await h.metricLines('gateway_caller_share_reached_total')).toContainEqual('gateway_caller_share_reached_total{resource="unread_subscriptions"} 4');
+    expect(await h.metricLines('gateway_live_bound_reached_total')).toContainEqual('gateway_live_bound_reached_total{bound="unread_subscriptions"} 0');
+    for (const each of [...watchers, other]) each.stop();
   });
 
   describe("the pollers' readings (LIVE_MAX_HELD_BYTES)", () => {

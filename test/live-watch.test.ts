@@ -6,19 +6,19 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { encodeStartCursor } from '../src/domain/event-cursor.js';
-import { MAX_RESUME_MISSES, type WatchScope } from '../src/live/live-executions.js';
+import { MAX_RESUME_MISSES, RETRY_AFTER_MS, type WatchScope } from '../src/live/live-executions.js';
 import { callerOf } from '../src/upstream/caller.js';
 import { entryBytes } from '../src/upstream/entry-bytes.js';
 import { makeExecution } from '../src/demo/demo-data.js';
 import type { UpstreamEvent } from '../src/upstream/envelope.js';
 import { AUTH, type Harness } from './support/harness.js';
-import { advance, allStopped, envelopeOf, eventCursors, putExecution, sleep, startLiveHarness, waitFor } from './support/live.js';
+import { advance, allStopped, AUTH_A, AUTH_A2, AUTH_B, envelopeOf, eventCursors, putExecution, sleep, startLiveHarness, waitFor } from './support/live.js';
 import { nextWithin, settledWithin, shape, type Steps } from './support/watch-steps.js';
 
-/** The demo caller's scope, counting the client-gone listeners a watch holds. */
-function scopeOf(listening = { count: 0 }): WatchScope {
+/** The scope of the caller of `authorization` (the demo caller's by default), counting the client-gone listeners a watch holds. */
+function scopeOf(listening = { count: 0 }, authorization = AUTH): WatchScope {
   return {
-    caller: callerOf(AUTH),
+    caller: callerOf(authorization),
     onClientGone: () => {
       listening.count++;
       return () => void listening.count--;
@@ -68,7 +68,8 @@ async function readingsWithoutTheEvent(harness: Harness, id: string): Promise<{ 
 describe('a watch on the live layer', () => {
   let harness: Harness;
   beforeAll(async () => {
-    harness = await startLiveHarness('fast', { UPSTREAM_MAX_ATTEMPTS: '1', LIVE_MAX_UNREAD_SUBSCRIPTIONS: '2' });
+    // One caller may hold both unread places (its share of them is tested below).
+    harness = await startLiveHarness('fast', { UPSTREAM_MAX_ATTEMPTS: '1', LIVE_MAX_UNREAD_SUBSCRIPTIONS: '2', CALLER_SHARE_PERCENT: '100' });
   });
   afterAll(() => harness.close());
   afterEach(() => allBackToZero(harness));
@@ -200,6 +201,107 @@ describe('a watch on the live layer', () => {
     expect(step !== 'silent' && step !== 'done' && step.kind === 'update' && step.newEvents.map((edge) => edge.node.source.id ?? '(no id)')).toEqual([e2.id, e3.id, '(no id)']);
   });
 });
+
+/** The GraphQL error `start` threw (it must throw), as a client would read it. */
+function refusal(start: () => unknown): { message: string; extensions: Record<string, unknown> } {
+  try {
+    start();
+  } catch (error) {
+    return error as { message: string; extensions: Record<string, unknown> };
+  }
+  throw new Error('the watch was admitted');
+}
+
+/** Expects a temporary refusal: TOO_MANY_SUBSCRIPTIONS saying so, with a `retryAfterMs` in `kind`'s window. */
+function expectBusy(refused: { message: string; extensions: Record<string, unknown> }, kind: keyof typeof RETRY_AFTER_MS, limit: string): void {
+  const { minMs } = RETRY_AFTER_MS[kind];
+  expect(refused.extensions).toEqual({ code: 'TOO_MANY_SUBSCRIPTIONS', retryAfterMs: expect.any(Number) });
+  expect(Number.isInteger(refused.extensions.retryAfterMs)).toBe(true);
+  expect(refused.extensions.retryAfterMs).toBeGreaterThanOrEqual(minMs);
+  expect(refused.extensions.retryAfterMs).toBeLessThan(2 * minMs);
+  expect(refused.message).toContain(`at most ${limit}.`);
+  expect(refused.message).toContain('This is temporary');
+  expect(refused.message).toContain('`extensions.retryAfterMs`');
+}
+
+/**
+ * Refusals at the live bounds: at one that frees by itself (the unread bound, a caller's share of it, the
+ * process's subscriptions and pollers) temporary, with `retryAfterMs`; at the caller's own bounds final, without.
+ * Four callers: the demo caller, A, A2 and B.
+ */
+describe('a watch refused at a live bound', () => {
+  let harness: Harness;
+  beforeAll(async () => {
+    // 4 unread places, a caller's share 2 of them; 7 subscriptions, 3 per caller; 6 pollers, a caller's share 3.
+    harness = await startLiveHarness('fast', {
+      UPSTREAM_MAX_ATTEMPTS: '1',
+      LIVE_MAX_UNREAD_SUBSCRIPTIONS: '4',
+      CALLER_SHARE_PERCENT: '50',
+      LIVE_MAX_SUBSCRIPTIONS: '7',
+      LIVE_MAX_SUBSCRIPTIONS_PER_CALLER: '3',
+      LIVE_MAX_POLLERS: '6',
+    });
+  });
+  afterAll(() => harness.close());
+  afterEach(() => allBackToZero(harness));
+
+  const as = (authorization: string) => scopeOf(undefined, authorization);
+
+  it("a caller holds its share of the unread places, and others still watch; past the process's bound, or a caller's share of it, the refusal is temporary, with retryAfterMs", () => {
+    const live = harness.instance.live;
+    // Nothing is read here (no step is asked for), so every watch stays unread, as while upstream is slow.
+    admit(harness, 'ex_slow_a_1', undefined, as(AUTH_A));
+    admit(harness, 'ex_slow_a_2', undefined, as(AUTH_A));
+    // Before, admitted: two callers with slow executions held every unread place, and a third was refused.
+    expectBusy(refusal(() => admit(harness, 'ex_slow_a_3', undefined, as(AUTH_A))), 'unread', "2 subscriptions per caller waiting for upstream's first answer");
+    expect(live.shareCounts.unreadSubscriptions).toBe(1);
+    admit(harness, 'ex_slow_b_1', undefined, as(AUTH_B));
+    admit(harness, 'ex_slow_b_2', undefined, as(AUTH_B));
+    expect(live.counts).toEqual({ subscriptions: 4, pollers: 4, unread: 4 });
+    // The process's bound: temporary too (before, its message said "try again later" with nothing to wait by, and the typed client gave up).
+    expectBusy(refusal(() => admit(harness, 'ex_slow_c', undefined, as(AUTH_A2))), 'unread', "4 subscriptions per process waiting for upstream's first answer");
+    expect(live.boundCounts).toMatchObject({ unreadSubscriptions: 1, subscriptions: 0, callerSubscriptions: 0, pollers: 0 });
+    expect(live.shareCounts.unreadSubscriptions).toBe(1);
+    expect(upstreamCalls(harness)).toBe(0);
+  });
+
+  it("the process's subscriptions and pollers: temporary, with a longer retryAfterMs; a caller's own subscriptions: final, without", async () => {
+    const live = harness.instance.live;
+    // The counts run on from the test before, on the same process.
+    const before = { bounds: live.boundCounts, share: live.shareCounts.unreadSubscriptions };
+    const read = async (id: string, authorization: string) => {
+      const steps = admit(harness, id, undefined, as(authorization));
+      expect(shape(await nextWithin(steps))).toMatchObject({ kind: 'update', status: 'WORKFLOW_RUNNING' });
+      return steps;
+    };
+    const orgOf = { [AUTH]: undefined, [AUTH_A]: 'org_a', [AUTH_A2]: 'org_a', [AUTH_B]: 'org_b' } as const;
+    for (const [id, authorization] of [['ex_full_d', AUTH], ['ex_full_a_1', AUTH_A], ['ex_full_a_2', AUTH_A], ['ex_full_a_3', AUTH_A], ['ex_full_b_1', AUTH_B], ['ex_full_b_2', AUTH_B], ['ex_full_c', AUTH_A2]] as const) {
+      const organizationId = orgOf[authorization];
+      putExecution(harness.upstream, id, 'workflow_running', organizationId ? { organizationId } : {});
+    }
+    // The demo caller: one execution, three watches, its own bound.
+    await read('ex_full_d', AUTH);
+    const joins = [admit(harness, 'ex_full_d'), admit(harness, 'ex_full_d')];
+    const own = refusal(() => admit(harness, 'ex_full_d'));
+    expect(own.extensions).toEqual({ code: 'TOO_MANY_SUBSCRIPTIONS' });
+    expect(own.message).toBe('Too many live subscriptions: at most 3 subscriptions per caller. Close some before opening more.');
+    for (const id of ['ex_full_a_1', 'ex_full_a_2', 'ex_full_a_3']) await read(id, AUTH_A);
+    await read('ex_full_b_1', AUTH_B);
+    expect(live.counts).toMatchObject({ subscriptions: 7, pollers: 5 });
+    expectBusy(refusal(() => admit(harness, 'ex_full_b_2', undefined, as(AUTH_B))), 'full', '7 subscriptions per process');
+    await joins[0]!.return!();
+    await read('ex_full_b_2', AUTH_B);
+    await joins[1]!.return!();
+    expect(live.counts).toMatchObject({ subscriptions: 6, pollers: 6 });
+    expectBusy(refusal(() => admit(harness, 'ex_full_c', undefined, as(AUTH_A2))), 'full', '6 watched executions per process');
+    const { bounds } = before;
+    expect(live.boundCounts).toEqual({ ...bounds, subscriptions: bounds.subscriptions + 1, pollers: bounds.pollers + 1, callerSubscriptions: bounds.callerSubscriptions + 1 });
+    expect(live.shareCounts.unreadSubscriptions).toBe(before.share);
+  });
+});
+
+/** Upstream calls so far, for every execution. */
+const upstreamCalls = (harness: Harness) => harness.upstream.requests.length;
 
 describe('a reading exactly at LIVE_MAX_HELD_BYTES', () => {
   const id = 'ex_held_exactly';

@@ -18,7 +18,7 @@ import { appendedEvents, checkEventCursor, cursorBefore, positionAfter, type Eve
 import type { EventCursor } from '../domain/event-cursor.js';
 import type { Execution } from '../domain/execution.js';
 import { isTerminalStatus, statusOf } from '../domain/execution-status.js';
-import { ErrorCode, gatewayError, finalEventsUnreadable, shuttingDown, unauthenticated, tooMuchLiveData, watchLimitUnread } from '../errors.js';
+import { ErrorCode, gatewayError, finalEventsUnreadable, liveBusy, shuttingDown, unauthenticated, tooMuchLiveData, watchLimitUnread } from '../errors.js';
 import type { ExecutionsClient } from '../upstream/executions-client.js';
 import { entryBytes } from '../upstream/entry-bytes.js';
 import type { Caller } from '../upstream/caller.js';
@@ -37,6 +37,33 @@ export const MAX_EVENTS_PER_UPDATE = 100;
  * the watch within seconds.
  */
 export const MAX_RESUME_MISSES = 3;
+
+/**
+ * How long a watch refused at a bound that frees by itself is told to wait (`extensions.retryAfterMs`), in ms: at
+ * least `minMs`, plus up to `minMs` more at random, so the watches refused in one burst come back spread over that
+ * window, not together into the same bound.
+ *
+ * - `unread` (LIVE_MAX_UNREAD_SUBSCRIPTIONS, or a caller's share of it): a place frees as upstream answers a first
+ *   poll, within one upstream call when it is healthy (300 ms in a reconnect burst after a deploy: the 1,000 places
+ *   turn over about three times a second). After 1 s a returning watch finds room, and spread over the next second
+ *   the 1,124 refused of a burst of 3,000 come back at about 1,100 a second, fewer than the places that free. While
+ *   upstream is out of reach none free; each refusal costs no upstream call, and the client's own backoff, doubling
+ *   with each attempt, spaces its attempts out.
+ * - `full` (LIVE_MAX_SUBSCRIPTIONS, LIVE_MAX_POLLERS): a place frees only as a watch ends (an execution finishes, a
+ *   page closes), seconds to minutes; what helps sooner is another replica behind the load balancer, or one still
+ *   starting in a rollout. 5–10 s keeps a full replica from spending itself on refusals (10,000 refused watches come
+ *   back at about 1,300 a second, not 6,600 as at 1–2 s).
+ */
+export const RETRY_AFTER_MS = {
+  unread: { minMs: 1_000 },
+  full: { minMs: 5_000 },
+} as const;
+
+/** A jittered `extensions.retryAfterMs` for a refusal at one of RETRY_AFTER_MS's bounds: in [minMs, 2 × minMs), whole ms. */
+function retryAfterMs(kind: keyof typeof RETRY_AFTER_MS): number {
+  const { minMs } = RETRY_AFTER_MS[kind];
+  return minMs + Math.floor(Math.random() * minMs);
+}
 
 /** Where a watch resumes: `eventsAfter` as the client sent it and as it reads. */
 interface Resume {
@@ -73,8 +100,8 @@ export interface LiveSettings extends PollerSettings {
   /** Share of the upstream bulkhead (0–1] the pollers may use at once. */
   pollShare: number;
   /**
-   * Share (0–1] of `maxPollers`, of the pollers' slots and of `maxHeldBytes` one caller may hold
-   * (CALLER_SHARE_PERCENT), at least one of each (one reading, up to `maxHeldBytes`); absent: 1.
+   * Share (0–1] of `maxPollers`, of `maxUnreadSubscriptions`, of the pollers' slots and of `maxHeldBytes` one caller
+   * may hold (CALLER_SHARE_PERCENT), at least one of each (one reading, up to `maxHeldBytes`); absent: 1.
    */
   callerShare?: number;
 }
@@ -108,6 +135,8 @@ export interface LiveShareCounts {
   pollSlots: number;
   /** Readings, or watches of one more execution, refused (TOO_MANY_SUBSCRIPTIONS): their caller's pollers held their share of `maxHeldBytes`. */
   readings: number;
+  /** Watches of an execution not yet read refused (TOO_MANY_SUBSCRIPTIONS, with `retryAfterMs`): their caller held its share of `maxUnreadSubscriptions`. */
+  unreadSubscriptions: number;
 }
 
 /**
@@ -148,6 +177,10 @@ export class LiveExecutions {
   #shuttingDown = false;
   #subscriptions = 0;
   #unread = 0;
+  /** Caller key → its unread watches; and how many one caller may hold: its share of `maxUnreadSubscriptions`. */
+  readonly #unreadPerCaller = new CallerCounts();
+  readonly #maxUnreadPerCaller: number;
+  #unreadRefused = 0;
 
   constructor(
     private readonly client: ExecutionsClient,
@@ -160,6 +193,7 @@ export class LiveExecutions {
     const slots = Math.max(1, Math.floor(bulkhead * settings.pollShare));
     this.#slots = new PollSlots(slots, Math.max(1, Math.floor(slots * share)));
     this.#maxPollersPerCaller = Math.max(1, Math.floor(settings.maxPollers * share));
+    this.#maxUnreadPerCaller = Math.max(1, Math.floor(settings.maxUnreadSubscriptions * share));
     this.#maxHeldBytesPerCaller = Math.floor(settings.maxHeldBytes * share);
   }
 
@@ -173,7 +207,7 @@ export class LiveExecutions {
   }
 
   get shareCounts(): LiveShareCounts {
-    return { pollers: this.#pollersRefused, pollSlots: this.#slots.shareReached, readings: this.#heldRefused };
+    return { pollers: this.#pollersRefused, pollSlots: this.#slots.shareReached, readings: this.#heldRefused, unreadSubscriptions: this.#unreadRefused };
   }
 
   get boundCounts(): LiveBoundCounts {
@@ -190,7 +224,12 @@ export class LiveExecutions {
    * poller that has one). Unread watches have their own, smaller bound
    * (`maxUnreadSubscriptions`): upstream has not yet shown that their token
    * sees anything, and during an outage it cannot, so watches with made-up
-   * tokens would otherwise hold the process's places until `maxWatchMs`.
+   * tokens would otherwise hold the process's places until `maxWatchMs`. One caller holds at most its share of
+   * them (`callerShare`), so callers whose executions upstream is slow to answer leave room for the others'.
+   *
+   * A refusal at a bound that frees by itself (the unread bound or a caller's share of it, `maxSubscriptions`,
+   * `maxPollers`) carries `extensions.retryAfterMs` (RETRY_AFTER_MS) and says it is temporary; one at the
+   * caller's own bounds (`maxSubscriptionsPerCaller`, its share of the pollers or of `maxHeldBytes`) is final.
    */
   watch(scope: WatchScope, request: WatchRequest): AsyncIterable<WatchStep> {
     if (this.#shuttingDown) throw shuttingDown();
@@ -206,7 +245,10 @@ export class LiveExecutions {
     let unread = !poller?.latest;
     this.#admit(callerKey, key, unread);
     this.#subscriptions++;
-    if (unread) this.#unread++;
+    if (unread) {
+      this.#unread++;
+      this.#unreadPerCaller.add(callerKey);
+    }
     this.#perCaller.add(callerKey);
     // Copies (src/detached-text.ts): the poller, its key and its spans can outlive this subscription, whose id may be a
     // slice of its query's text.
@@ -215,6 +257,7 @@ export class LiveExecutions {
       if (!unread) return;
       unread = false;
       this.#unread--;
+      this.#unreadPerCaller.remove(callerKey);
     };
     const released = () => {
       read();
@@ -273,33 +316,45 @@ export class LiveExecutions {
 
   #admit(callerKey: string, pollerKey: string, unread: boolean): void {
     const { settings } = this;
+    const newPoller = !this.#pollers.has(pollerKey);
+    /** A place at a process's bound frees by itself: the refusal is temporary, and says when to come back. */
+    let busy: { limit: string; why: string; retryAfterMs: number } | undefined;
     let limit: string | undefined;
     let bound: keyof LiveBoundCounts | undefined;
-    let advice = 'Close some before opening more.';
+    const unreadWhy = 'upstream has not yet answered the watches before it: slow to answer, or unreachable';
+    const fullWhy = 'this replica is full until watches end; another may have room';
+    // The process's bounds first, each counted by the bound it met; a caller's own subscriptions before its share of
+    // the unread places: past both, a refusal saying "come back later" would only bring it back to be refused again.
     if (this.#subscriptions >= settings.maxSubscriptions) {
-      limit = `${settings.maxSubscriptions} subscriptions per process`;
+      busy = { limit: `${settings.maxSubscriptions} subscriptions per process`, why: fullWhy, retryAfterMs: retryAfterMs('full') };
       bound = 'subscriptions';
     } else if (unread && this.#unread >= settings.maxUnreadSubscriptions) {
-      limit = `${settings.maxUnreadSubscriptions} subscriptions per process waiting for upstream's first answer`;
+      busy = { limit: `${settings.maxUnreadSubscriptions} subscriptions per process waiting for upstream's first answer`, why: unreadWhy, retryAfterMs: retryAfterMs('unread') };
       bound = 'unreadSubscriptions';
-      advice = 'Try again later: upstream is slow to answer or unreachable.';
     } else if (this.#perCaller.of(callerKey) >= settings.maxSubscriptionsPerCaller) {
       limit = `${settings.maxSubscriptionsPerCaller} subscriptions per caller`;
       bound = 'callerSubscriptions';
-    } else if (!this.#pollers.has(pollerKey) && this.#pollers.size >= settings.maxPollers) {
-      limit = `${settings.maxPollers} watched executions per process`;
+    } else if (unread && this.#unreadPerCaller.of(callerKey) >= this.#maxUnreadPerCaller) {
+      // Its share of them (CALLER_SHARE_PERCENT): one caller whose executions upstream is slow to answer never holds
+      // every place. Temporary too: its places free as upstream answers it, not as it closes watches.
+      busy = { limit: `${this.#maxUnreadPerCaller} subscriptions per caller waiting for upstream's first answer`, why: unreadWhy, retryAfterMs: retryAfterMs('unread') };
+      this.#unreadRefused++;
+    } else if (newPoller && this.#pollers.size >= settings.maxPollers) {
+      busy = { limit: `${settings.maxPollers} watched executions per process`, why: fullWhy, retryAfterMs: retryAfterMs('full') };
       bound = 'pollers';
-    } else if (!this.#pollers.has(pollerKey) && this.#pollersPerCaller.of(callerKey) >= this.#maxPollersPerCaller) {
+    } else if (newPoller && this.#pollersPerCaller.of(callerKey) >= this.#maxPollersPerCaller) {
       // Its share of them (CALLER_SHARE_PERCENT): one caller never holds every poller of the process.
       limit = `${this.#maxPollersPerCaller} watched executions per caller`;
       this.#pollersRefused++;
-    } else if (!this.#pollers.has(pollerKey) && this.#heldPerCaller.of(callerKey) >= this.#maxHeldBytesPerCaller && this.#heldPerCaller.of(callerKey) > 0) {
+    } else if (newPoller && this.#heldPerCaller.of(callerKey) >= this.#maxHeldBytesPerCaller && this.#heldPerCaller.of(callerKey) > 0) {
       // Its first reading would be refused (#keep): refused now, without an upstream call.
       this.#heldRefused++;
       throw tooMuchLiveData(`${this.#maxHeldBytesPerCaller.toLocaleString('en-US')} bytes per caller`);
     }
     if (bound) this.#boundsReached[bound]++;
-    if (limit) throw gatewayError(ErrorCode.TOO_MANY_SUBSCRIPTIONS, `Too many live subscriptions: at most ${limit}. ${advice}`);
+    if (busy) throw liveBusy(busy.limit, busy.why, busy.retryAfterMs);
+    // The caller's own doing: no wait frees these, closing some of its watches does.
+    if (limit) throw gatewayError(ErrorCode.TOO_MANY_SUBSCRIPTIONS, `Too many live subscriptions: at most ${limit}. Close some before opening more.`);
   }
 
   /**

@@ -341,13 +341,14 @@ export class GatewayMetrics {
     countedByLabel(
       this.registry,
       'gateway_caller_share_reached_total',
-      "Times a caller was held to its share (CALLER_SHARE_PERCENT), by resource: cache (an entry stored into a full cache made room from the caller's own), pollers (a watch of one more execution refused, TOO_MANY_SUBSCRIPTIONS), poll_slots (a poll waited for a slot its caller's share held), live_readings (its pollers held their share of LIVE_MAX_HELD_BYTES: a reading refused, ending its watches, or a watch of one more execution refused, TOO_MANY_SUBSCRIPTIONS)",
+      "Times a caller was held to its share (CALLER_SHARE_PERCENT), by resource: cache (an entry stored into a full cache made room from the caller's own), pollers (a watch of one more execution refused, TOO_MANY_SUBSCRIPTIONS), poll_slots (a poll waited for a slot its caller's share held), live_readings (its pollers held their share of LIVE_MAX_HELD_BYTES: a reading refused, ending its watches, or a watch of one more execution refused, TOO_MANY_SUBSCRIPTIONS), unread_subscriptions (its watches held their share of LIVE_MAX_UNREAD_SUBSCRIPTIONS: a watch of an execution not yet read refused, TOO_MANY_SUBSCRIPTIONS with retryAfterMs)",
       'resource',
       {
         cache: () => counts.cacheShareReached,
         pollers: () => live.shareCounts.pollers,
         poll_slots: () => live.shareCounts.pollSlots,
         live_readings: () => live.shareCounts.readings,
+        unread_subscriptions: () => live.shareCounts.unreadSubscriptions,
       },
     );
     countedByLabel(

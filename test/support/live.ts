@@ -1266,7 +1266,10 @@ export function describeLiveBehaviour(transport: TransportName): void {
           putExecution(own.upstream, 'ex_bound', 'workflow_running', { organizationId: 'org_a' });
           const held = [new Recorder(clients.for(own, AUTH_A), { id: 'ex_bound' }), new Recorder(clients.for(own, AUTH_A), { id: 'ex_bound' })];
           await waitFor(() => held.every((watcher) => watcher.updates.length >= 1), 'two watches');
-          await expectRefused(new Recorder(clients.for(own, AUTH_A), { id: 'ex_bound' }), 'TOO_MANY_SUBSCRIPTIONS');
+          const third = new Recorder(clients.for(own, AUTH_A), { id: 'ex_bound' });
+          await expectRefused(third, 'TOO_MANY_SUBSCRIPTIONS');
+          // The caller's own doing, which no wait changes: final, with nothing to retry after.
+          expect(third.results[0]!.errors![0]!.extensions).toEqual({ code: 'TOO_MANY_SUBSCRIPTIONS' });
           // Which bound, for the operator: the error's code alone does not say.
           expect(await boundsReached(own)).toEqual(reachedOnce('caller_subscriptions'));
           // Another caller is not bound by A's watches.
@@ -1285,7 +1288,12 @@ export function describeLiveBehaviour(transport: TransportName): void {
           putExecution(own.upstream, 'ex_bound', 'workflow_running', { organizationId: 'org_a' });
           const held = [new Recorder(clients.for(own, AUTH_A), { id: 'ex_bound' }), new Recorder(clients.for(own, AUTH_A2), { id: 'ex_bound' })];
           await waitFor(() => held.every((watcher) => watcher.updates.length >= 1), 'two watches');
-          await expectRefused(new Recorder(clients.for(own, AUTH), { id: 'ex_demo_4' }), 'TOO_MANY_SUBSCRIPTIONS');
+          const full = new Recorder(clients.for(own, AUTH), { id: 'ex_demo_4' });
+          await expectRefused(full, 'TOO_MANY_SUBSCRIPTIONS');
+          // The replica is full for now: another, or this one once a watch ends, may take it (RETRY_AFTER_MS.full).
+          expect(full.results[0]!.errors![0]!.message).toContain('at most 2 subscriptions per process. This is temporary');
+          expect(full.results[0]!.errors![0]!.extensions!.retryAfterMs).toBeGreaterThanOrEqual(5_000);
+          expect(full.results[0]!.errors![0]!.extensions!.retryAfterMs).toBeLessThan(10_000);
           expect(own.upstream.requestsFor('ex_demo_4')).toHaveLength(0);
           expect(await boundsReached(own)).toEqual(reachedOnce('subscriptions'));
           held[1]!.stop();
@@ -1300,7 +1308,10 @@ export function describeLiveBehaviour(transport: TransportName): void {
         withHarness({ LIVE_MAX_POLLERS: '2', CALLER_SHARE_PERCENT: '100', METRICS: 'api' }, async (own) => {
           const held = [new Recorder(clients.for(own), { id: 'ex_demo_3' }), new Recorder(clients.for(own), { id: 'ex_demo_4' })];
           await waitFor(() => held.every((watcher) => watcher.updates.length >= 1), 'two watches');
-          await expectRefused(new Recorder(clients.for(own), { id: 'ex_demo_5' }), 'TOO_MANY_SUBSCRIPTIONS');
+          const full = new Recorder(clients.for(own), { id: 'ex_demo_5' });
+          await expectRefused(full, 'TOO_MANY_SUBSCRIPTIONS');
+          expect(full.results[0]!.errors![0]!.message).toContain('at most 2 watched executions per process. This is temporary');
+          expect(full.results[0]!.errors![0]!.extensions!.retryAfterMs).toBeGreaterThanOrEqual(5_000);
           expect(own.upstream.requestsFor('ex_demo_5')).toHaveLength(0);
           expect(await boundsReached(own)).toEqual(reachedOnce('pollers'));
           // A poller already running takes more watchers.
@@ -1332,7 +1343,10 @@ export function describeLiveBehaviour(transport: TransportName): void {
           await waitFor(() => own.instance.live.counts.unread === 2, () => `two unread watches; now ${JSON.stringify(own.instance.live.counts)}`);
           const refused = new Recorder(clients.for(own, AUTH_A), { id: 'ex_unread_3' });
           await expectRefused(refused, 'TOO_MANY_SUBSCRIPTIONS');
-          expect(JSON.stringify(refused.results)).toContain("at most 2 subscriptions per process waiting for upstream's first answer. Try again later");
+          const [error] = refused.results[0]!.errors!;
+          // Temporary, and says when to come back: before, "Try again later" with nothing to wait by, which the typed client took as final.
+          expect(error!.message).toContain("at most 2 subscriptions per process waiting for upstream's first answer. This is temporary");
+          expect(error!.extensions).toEqual({ code: 'TOO_MANY_SUBSCRIPTIONS', retryAfterMs: expect.any(Number) });
           expect(upstream.requestsFor('ex_unread_3')).toHaveLength(0);
           expect(await boundsReached(own)).toEqual(reachedOnce('unread_subscriptions'));
           // Another watch of a pair upstream has read joins its poller, which has a reading to give at once.
