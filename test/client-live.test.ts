@@ -26,7 +26,7 @@ import { createGatewayClient, ExecutionStatusDocument, watchExecution, WatchErro
 import { DEMO_ORGANIZATION, makeEvents, makeExecution } from '../src/demo/demo-data.js';
 import { MAX_WARNINGS_PER_RESULT } from '../src/request/scope.js';
 import { AUTH, Harness, LANES } from './support/harness.js';
-import { waitFor } from './support/live.js';
+import { AUTH_B, TOKENS, waitFor } from './support/live.js';
 
 const LIVE_ENV = {
   LIVE_POLL_PAYMENT_MS: '20',
@@ -600,6 +600,94 @@ describe('watchExecution while upstream asks for a pause (Retry-After)', () => {
       expect(notices[0]).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', upstreamStatus: 429 });
       expect(notices[0]!.retryAfterMs).toBeGreaterThan(1_000);
       expect(notices[0]!.retryAfterMs).toBeLessThanOrEqual(2_000);
+    } finally {
+      stop.abort();
+    }
+  });
+});
+
+// A refusal at a bound that frees by itself carries `retryAfterMs`; the helper threw it as a WatchError like any other
+// TOO_MANY_SUBSCRIPTIONS, so after a deploy the watches of a reconnecting page's tabs died until a reload.
+describe.each(['sse', 'websocket'] as const)('watchExecution refused by a busy gateway, over %s', (transport) => {
+  let harness: Harness;
+  beforeAll(async () => {
+    // One unread place for the whole process; one subscription per caller.
+    harness = await Harness.start({
+      env: { ...LIVE_ENV, LIVE_MAX_UNREAD_SUBSCRIPTIONS: '1', CALLER_SHARE_PERCENT: '100', LIVE_MAX_SUBSCRIPTIONS_PER_CALLER: '1', UPSTREAM_TIMEOUT_MS: '20000' },
+      upstream: { tokens: TOKENS },
+    });
+  });
+  afterAll(() => harness.close());
+
+  const options = { transport, webSocketImpl: WebSocket, retryDelayMs: 10, maxRetryDelayMs: 20 };
+
+  it('waits at least retryAfterMs, telling onRetry, and subscribes again: the watch goes on once a place is free', async () => {
+    // The demo caller's watch of an execution upstream never answers holds the one unread place.
+    const slow = `ex_slow_${transport}`;
+    harness.upstream.put(makeExecution({ id: slow, status: 'workflow_running' }));
+    harness.upstream.setFault(slow, { kind: 'hang' });
+    const holder = new AbortController();
+    const held = watchExecution(harness.url, AUTH, slow, { ...options, signal: holder.signal })[Symbol.asyncIterator]();
+    void held.next().catch(() => undefined);
+    await waitFor(() => harness.instance.live.counts.unread === 1, 'the slow watch, unread', STEP_MS);
+
+    const id = `ex_busy_${transport}`;
+    harness.upstream.put(makeExecution({ id, status: 'workflow_running', organizationId: 'org_b' }));
+    const retries: Array<{ error: unknown; attempt: number; delayMs: number; at: number }> = [];
+    const stop = new AbortController();
+    const updates = watchExecution(harness.url, AUTH_B, id, { ...options, signal: stop.signal, onRetry: (error, attempt, delayMs) => retries.push({ error, attempt, delayMs, at: performance.now() }) })[
+      Symbol.asyncIterator
+    ]();
+    try {
+      const first = nextUpdate(updates, 'the first update once a place is free');
+      let ended: unknown;
+      first.catch((error: unknown) => (ended = error));
+      await waitFor(() => retries.length >= 1 || ended !== undefined, 'a retry', STEP_MS);
+      // Before: WatchError TOO_MANY_SUBSCRIPTIONS, the watch over.
+      expect(ended, 'the watch ended instead of retrying').toBeUndefined();
+      const [retry] = retries;
+      expect(retry!.error).toBeInstanceOf(WatchError);
+      expect(retry!.error).toMatchObject({ code: 'TOO_MANY_SUBSCRIPTIONS', message: expect.stringContaining('This is temporary') });
+      const { retryAfterMs } = retry!.error as WatchError;
+      expect(retryAfterMs).toBeGreaterThanOrEqual(1_000);
+      expect(retryAfterMs).toBeLessThan(2_000);
+      // At least what the gateway asked, though its own backoff's bound is 20 ms.
+      expect(retry!.attempt).toBe(1);
+      expect(retry!.delayMs).toBeGreaterThanOrEqual(retryAfterMs!);
+      // The place frees: the slow watch ends.
+      holder.abort();
+      const next = await first;
+      expect(next.value).toMatchObject({ execution: { id, status: 'WORKFLOW_RUNNING' } });
+      // Each subscription came after the pause before it.
+      const [last] = retries.slice(-1);
+      expect(performance.now() - last!.at).toBeGreaterThanOrEqual(last!.delayMs - 5);
+      expect(retries.every((each) => (each.error as WatchError).code === 'TOO_MANY_SUBSCRIPTIONS' && each.delayMs >= 1_000)).toBe(true);
+    } finally {
+      stop.abort();
+      holder.abort();
+    }
+  });
+
+  it("still throws a WatchError for a TOO_MANY_SUBSCRIPTIONS without retryAfterMs: the caller's own bound", async () => {
+    const [readable, more] = [`ex_own_1_${transport}`, `ex_own_2_${transport}`];
+    for (const id of [readable, more]) harness.upstream.put(makeExecution({ id, status: 'workflow_running', organizationId: 'org_b' }));
+    // The watches of the test before, ended by their aborts, are released as the gateway sees their connections go.
+    await waitFor(() => harness.instance.live.counts.subscriptions === 0, 'no watch left', STEP_MS);
+    const stop = new AbortController();
+    const retries: unknown[] = [];
+    try {
+      const first = watchExecution(harness.url, AUTH_B, readable, { ...options, signal: stop.signal })[Symbol.asyncIterator]();
+      await nextUpdate(first, 'the first watch\'s first update');
+      const second = watchExecution(harness.url, AUTH_B, more, { ...options, signal: stop.signal, onRetry: (error) => retries.push(error) })[Symbol.asyncIterator]();
+      const error = await nextUpdate(second, 'the WatchError').then(
+        () => new Error('the second watch was admitted'),
+        (thrown: unknown) => thrown,
+      );
+      expect(error).toBeInstanceOf(WatchError);
+      expect(error).toMatchObject({ code: 'TOO_MANY_SUBSCRIPTIONS', message: expect.stringContaining('at most 1 subscriptions per caller') });
+      expect((error as WatchError).retryAfterMs).toBeUndefined();
+      expect(Object.keys(error as WatchError)).toEqual(['code', 'name']);
+      expect(retries).toEqual([]);
     } finally {
       stop.abort();
     }

@@ -20,15 +20,19 @@
  * when it is read again after its updates went unread for `pausedTimeoutMs`
  * (it let go of its subscription meanwhile: see the option). It returns
  * after the update that ends the execution. Errors that end a watch
- * (NOT_FOUND, UNAUTHENTICATED, FORBIDDEN, TOO_MANY_SUBSCRIPTIONS, BAD_USER_INPUT,
- * and a request the gateway refuses with a 4xx other than 408 and 429, such as
- * a BAD_REQUEST for a variable that does not fit its type) are thrown as
- * WatchError; an update carrying UPSTREAM_UNAVAILABLE is passed to `onOutage`
- * and the watch goes on.
+ * (NOT_FOUND, UNAUTHENTICATED, FORBIDDEN, TOO_MANY_SUBSCRIPTIONS without
+ * `retryAfterMs`, BAD_USER_INPUT, and a request the gateway refuses with a 4xx
+ * other than 408 and 429, such as a BAD_REQUEST for a variable that does not fit
+ * its type) are thrown as WatchError; an update carrying UPSTREAM_UNAVAILABLE is
+ * passed to `onOutage` and the watch goes on. A TOO_MANY_SUBSCRIPTIONS with
+ * `extensions.retryAfterMs` (a replica at a bound that frees by itself: watches
+ * upstream has not answered yet, or a full replica) is retried like a dropped
+ * connection, after a pause of at least that long.
  *
  * Between subscriptions it backs off: the pause before attempt n (the
  * subscriptions made since the last update) is a random time between 0 and
- * `retryDelayMs × 2^(n−1)`, at most `maxRetryDelayMs` ("full jitter"), so tabs
+ * `retryDelayMs × 2^(n−1)`, at most `maxRetryDelayMs` ("full jitter"), or the
+ * refusal's `retryAfterMs` when that is longer, so tabs
  * that lost the gateway together (a deploy, a network change) do not come back
  * together, and a gateway that stays out of reach is asked less and less often.
  * A browser reports an unreachable gateway, a CORS refusal and a wrong host
@@ -71,9 +75,10 @@ export interface WatchOptions {
    * unreachable gateway graphql-sse's `NetworkError` (`name` 'NetworkError'), which carries the
    * failed fetch's message ('Failed to fetch' in a browser, 'fetch failed' in Node) but is no
    * `TypeError`; over `transport: 'websocket'` a NetworkError naming the close code (an upgrade refused with a 4xx
-   * other than 408 and 429 throws a WatchError instead, where the WebSocket class tells the status); a WatchError with code SHUTTING_DOWN, UPSTREAM_BAD_RESPONSE or WATCH_TIME_LIMIT;
+   * other than 408 and 429 throws a WatchError instead, where the WebSocket class tells the status); a WatchError with code SHUTTING_DOWN, UPSTREAM_BAD_RESPONSE or WATCH_TIME_LIMIT,
+   * or TOO_MANY_SUBSCRIPTIONS with its `retryAfterMs` (the gateway is busy for now; the pause is at least that long);
    * an Error when the stream ended early), the attempt (1 for the first since the last update), and
-   * the pause in ms. Attempts that keep growing mean the gateway cannot be reached.
+   * the pause in ms. Attempts that keep growing mean the gateway cannot be reached, or stays busy.
    */
   onRetry?: ((error: unknown, attempt: number, delayMs: number) => void) | undefined;
   /**
@@ -133,15 +138,22 @@ export interface OutageNotice {
  */
 export type WatchErrorCode = ErrorCode | 'WATCH_TIME_LIMIT' | undefined;
 
-/** An error that ended the watch, with the gateway's `extensions.code`. */
+/**
+ * An error that ended the watch, with the gateway's `extensions.code`; or, told to `onRetry`, one after which it
+ * subscribes again. `retryAfterMs`: the gateway's `extensions.retryAfterMs` on a TOO_MANY_SUBSCRIPTIONS it will
+ * retry (how long, in ms, the gateway asked it to wait); absent on every other.
+ */
 export class WatchError extends Error {
   // A declared field rather than a parameter property, which `erasableSyntaxOnly` (a type-stripping build's setting) refuses;
   // declared first, so an error's own keys come in the order they had (`code`, then `name`).
   readonly code: WatchErrorCode;
   override name = 'WatchError';
-  constructor(message: string, code: WatchErrorCode) {
+  declare readonly retryAfterMs?: number;
+  constructor(message: string, code: WatchErrorCode, retryAfterMs?: number) {
     super(message);
     this.code = code;
+    // Only when given: a final error's keys stay `code` and `name`, as before.
+    if (retryAfterMs !== undefined) Object.defineProperty(this, 'retryAfterMs', { value: retryAfterMs, enumerable: true });
   }
 }
 
@@ -156,6 +168,17 @@ interface GraphQLErrorShape {
  * with a status its contract does not name (UPSTREAM_BAD_RESPONSE).
  */
 const RESUMED_CODES: ReadonlySet<unknown> = new Set<ErrorCode>(['SHUTTING_DOWN', 'UPSTREAM_BAD_RESPONSE']);
+
+/**
+ * The WatchError for a refusal the watch waits out and retries: TOO_MANY_SUBSCRIPTIONS with `extensions.retryAfterMs`,
+ * which the gateway gives only at a bound that frees by itself (README "Live executions"); undefined for any other.
+ */
+function busy(errors: readonly GraphQLErrorShape[]): WatchError | undefined {
+  const refusal = errors.find((error) => error.extensions?.code === 'TOO_MANY_SUBSCRIPTIONS');
+  const retryAfterMs = refusal?.extensions?.retryAfterMs;
+  if (!refusal || typeof retryAfterMs !== 'number' || !(retryAfterMs >= 0) || !Number.isFinite(retryAfterMs)) return undefined;
+  return new WatchError(refusal.message, 'TOO_MANY_SUBSCRIPTIONS', retryAfterMs);
+}
 
 /** Statuses that say the same request may succeed later: the request timed out, or came too fast. */
 const RETRIED_CLIENT_STATUSES = new Set([408, 429]);
@@ -185,10 +208,11 @@ function refusedUpgrade(status: number | undefined, url: string): WatchError | u
   return new WatchError(`The gateway refused the WebSocket upgrade at ${url} with ${status}${status === 404 ? ': GraphQL over WebSocket is not served at that path' : ''}.`, code);
 }
 
-/** The WatchError for the errors of an `error` message over graphql-ws: a subscription refused before it ran. */
+/** The WatchError for the errors of an `error` message over graphql-ws: a subscription refused before it ran (`busy`'s when it is one). */
 function refusedOnSocket(errors: readonly unknown[]): WatchError {
-  const first = errors.find((each): each is GraphQLErrorShape => typeof (each as GraphQLErrorShape | null)?.message === 'string');
-  return new WatchError(first?.message ?? 'The gateway refused the subscription.', first?.extensions?.code);
+  const shaped = errors.filter((each): each is GraphQLErrorShape => typeof (each as GraphQLErrorShape | null)?.message === 'string');
+  const first = shaped[0];
+  return busy(shaped) ?? new WatchError(first?.message ?? 'The gateway refused the subscription.', first?.extensions?.code);
 }
 
 /**
@@ -435,6 +459,12 @@ export async function* watchExecution(endpoint: string, authorization: string, i
               reason = new WatchError(resumed.message, resumed.extensions?.code);
               break;
             }
+            // The gateway is busy for now (README "Live executions"): subscribe again once `retryAfterMs` has passed.
+            const later = busy(errors);
+            if (later) {
+              reason = later;
+              break;
+            }
             const outage = errors.find((error) => error.extensions?.code === 'UPSTREAM_UNAVAILABLE');
             if (outage) {
               const { upstreamStatus, retryAfterMs } = outage.extensions ?? {};
@@ -498,7 +528,7 @@ export async function* watchExecution(endpoint: string, authorization: string, i
         }
         // graphql-ws throws the errors of a subscription the gateway refused as a whole (an `error` message) as their list.
         const socketRefusal = Array.isArray(error) ? refusedOnSocket(error) : undefined;
-        if (socketRefusal && !RESUMED_CODES.has(socketRefusal.code)) throw socketRefusal;
+        if (socketRefusal && !RESUMED_CODES.has(socketRefusal.code) && socketRefusal.retryAfterMs === undefined) throw socketRefusal;
         const refusal = socketRefusal ? undefined : await refused(error);
         if (refusal) throw refusal;
         // A dropped connection (a closed socket too), or a drain's refusal: subscribe again from the last cursor.
@@ -519,7 +549,10 @@ export async function* watchExecution(endpoint: string, authorization: string, i
       // A connection gone silent, or a stream that completed with no final update: the connection ended early.
       if (watchdog?.idled || reason === streamEnded) lostConnection ??= closedOn ?? socket?.connections() ?? 0;
       attempt++;
-      const delayMs = retryDelay(attempt, baseMs, maxMs);
+      // A busy gateway's `retryAfterMs` is a floor: its own jitter spreads a herd of refused watches, and the full
+      // jitter above it still grows with the attempts while the gateway stays busy.
+      const asked = reason instanceof WatchError ? (reason.retryAfterMs ?? 0) : 0;
+      const delayMs = Math.max(retryDelay(attempt, baseMs, maxMs), Math.ceil(asked));
       options.onRetry?.(reason, attempt, delayMs);
       const lost = lostConnection;
       await pause(delayMs, options.signal, lost === undefined ? undefined : (back) => whenReachable(socket, lost, baseMs, back));
