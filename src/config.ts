@@ -273,7 +273,7 @@ export const SETTINGS = {
     callerSharePercent: setting(
       'CALLER_SHARE_PERCENT',
       integer(1, 100).default(25),
-      'share of the process one caller (token) may hold, so one never crowds the others out: of that cache once it is full (past it, the caller makes room from its own entries only), of the watched executions (`LIVE_MAX_POLLERS`; past it, a watch of one more is `TOO_MANY_SUBSCRIPTIONS`), of their readings (`LIVE_MAX_HELD_BYTES`, though always one reading) and of the pollers\' upstream slots (`LIVE_POLL_SHARE_PERCENT`; past it, its polls take a slot only while more than a share of them stays free), and of the WebSockets upstream served once `WS_MAX_CONNECTIONS` are open (past it, its closing or idle ones make room for newcomers before any other caller gives one up); at least one of each; `100` for a single-tenant gateway, whose only caller is one service token',
+      'share of the process one caller (token) may hold, so one never crowds the others out: of that cache once it is full (past it, the caller makes room from its own entries only), of the watched executions (`LIVE_MAX_POLLERS`; past it, a watch of one more is `TOO_MANY_SUBSCRIPTIONS`), of the watches upstream has not answered yet (`LIVE_MAX_UNREAD_SUBSCRIPTIONS`; past it, one more is `TOO_MANY_SUBSCRIPTIONS` with `extensions.retryAfterMs`, as its places free when upstream answers), of their readings (`LIVE_MAX_HELD_BYTES`, though always one reading) and of the pollers\' upstream slots (`LIVE_POLL_SHARE_PERCENT`; past it, its polls take a slot only while more than a share of them stays free), and of the WebSockets upstream served once `WS_MAX_CONNECTIONS` are open (past it, its closing or idle ones make room for newcomers before any other caller gives one up); at least one of each; `100` for a single-tenant gateway, whose only caller is one service token',
     ),
   },
   security: {
@@ -339,9 +339,9 @@ export const SETTINGS = {
       'longest a watch lasts; then a final update with `endReason: WATCH_TIME_LIMIT` (resume with `eventsAfter`)',
     ),
     maxSubscriptionsPerConnection: setting('LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION', integer(1, 100_000).default(100), 'operations one WebSocket connection may run at once, live subscriptions and queries alike'),
-    maxSubscriptionsPerCaller: setting('LIVE_MAX_SUBSCRIPTIONS_PER_CALLER', integer(1, 1_000_000).default(100), 'live subscriptions one caller may hold in a process; at most `LIVE_MAX_SUBSCRIPTIONS` (start-up refuses more)'),
-    maxSubscriptions: setting('LIVE_MAX_SUBSCRIPTIONS', integer(1, 10_000_000).default(10_000), 'live subscriptions per process'),
-    maxPollers: setting('LIVE_MAX_POLLERS', integer(1, 1_000_000).default(5_000), 'watched (caller, execution) pairs per process, each with one poller'),
+    maxSubscriptionsPerCaller: setting('LIVE_MAX_SUBSCRIPTIONS_PER_CALLER', integer(1, 1_000_000).default(100), 'live subscriptions one caller may hold in a process; at most `LIVE_MAX_SUBSCRIPTIONS` (start-up refuses more); past it a watch is `TOO_MANY_SUBSCRIPTIONS` without `retryAfterMs`: final, as the caller\'s own doing'),
+    maxSubscriptions: setting('LIVE_MAX_SUBSCRIPTIONS', integer(1, 10_000_000).default(10_000), 'live subscriptions per process; past it a watch is `TOO_MANY_SUBSCRIPTIONS` with `extensions.retryAfterMs` (5–10 s at random: another replica, or this one once watches end, may take it)'),
+    maxPollers: setting('LIVE_MAX_POLLERS', integer(1, 1_000_000).default(5_000), 'watched (caller, execution) pairs per process, each with one poller; past it a watch of one more is `TOO_MANY_SUBSCRIPTIONS` with `extensions.retryAfterMs` (5–10 s at random, as for `LIVE_MAX_SUBSCRIPTIONS`)'),
     maxHeldBytes: setting(
       'LIVE_MAX_HELD_BYTES',
       integer(4096, 2 ** 40).default(512 * 1024 * 1024),
@@ -350,7 +350,7 @@ export const SETTINGS = {
     maxUnreadSubscriptions: setting(
       'LIVE_MAX_UNREAD_SUBSCRIPTIONS',
       integer(1, 10_000_000).default(1_000),
-      'live subscriptions per process still waiting for upstream to answer their execution once; a further watch of an execution not yet read is refused (`TOO_MANY_SUBSCRIPTIONS`). During an outage upstream cannot tell a made-up token from a real one, and tokens cost nothing to invent: this keeps such watches from filling `LIVE_MAX_SUBSCRIPTIONS` and `LIVE_MAX_POLLERS` for `LIVE_MAX_WATCH_MS`',
+      'live subscriptions per process still waiting for upstream to answer their execution once; a further watch of an execution not yet read is refused (`TOO_MANY_SUBSCRIPTIONS`, with `extensions.retryAfterMs`, 1–2 s at random: places free as upstream answers), as is one past its caller\'s `CALLER_SHARE_PERCENT` of them, so callers whose executions upstream is slow to answer leave room for the others. During an outage upstream cannot tell a made-up token from a real one, and tokens cost nothing to invent: this keeps such watches from filling `LIVE_MAX_SUBSCRIPTIONS` and `LIVE_MAX_POLLERS` for `LIVE_MAX_WATCH_MS`',
     ),
     stalledClientMs: setting(
       'LIVE_STALLED_CLIENT_MS',
