@@ -252,6 +252,9 @@ function retryDelay(attempt: number, baseMs: number, maxMs: number): number {
   return Math.round(Math.random() * Math.max(0, bound));
 }
 
+/** The longest delay setTimeout keeps (about 24.8 days); a longer one fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Default `idleTimeoutMs`: two and a half of the gateway's 12 s keep-alive periods. */
 const IDLE_TIMEOUT_MS = 30_000;
 
@@ -552,7 +555,8 @@ export async function* watchExecution(endpoint: string, authorization: string, i
       // A busy gateway's `retryAfterMs` is a floor: its own jitter spreads a herd of refused watches, and the full
       // jitter above it still grows with the attempts while the gateway stays busy.
       const asked = reason instanceof WatchError ? (reason.retryAfterMs ?? 0) : 0;
-      const delayMs = Math.max(retryDelay(attempt, baseMs, maxMs), Math.ceil(asked));
+      // Held to a timer's range: past 2^31 − 1 ms setTimeout fires at once, and a huge ask from a proxy would be a busy loop.
+      const delayMs = Math.max(retryDelay(attempt, baseMs, maxMs), Math.min(Math.ceil(asked), MAX_TIMER_MS));
       options.onRetry?.(reason, attempt, delayMs);
       const lost = lostConnection;
       await pause(delayMs, options.signal, lost === undefined ? undefined : (back) => whenReachable(socket, lost, baseMs, back));
