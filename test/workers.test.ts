@@ -2,8 +2,11 @@
  * The primary with WORKERS=2 (src/server/process.ts) when a worker dies and its
  * replacements cannot start: they are forked after a back-off that doubles
  * (1 s, 2 s, …), each exit is logged with its code, signal and that delay, and
- * SIGTERM during the back-off or during a failing start still exits 0. Also:
- * the URLs logged for an IPv6 HOST bracket the address.
+ * SIGTERM during the back-off or during a failing start still exits 0. A worker
+ * that dies during the first start: before any worker listened, the primary names
+ * it, its code and signal, and exits 1; after, it is replaced (test/support/
+ * hold-workers.mjs holds a worker, or the metrics port, at the moment chosen).
+ * Also: the URLs logged for an IPv6 HOST bracket the address.
  *
  * A replacement is made to fail at start the way it happens in production: the
  * trusted-documents manifest the first workers read is removed. The manifest's
@@ -13,7 +16,7 @@
  * upstream on loopback.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -83,8 +86,9 @@ function copyOfTheApp(): string {
   return dir;
 }
 
-async function spawnGateway(cwd: string, env: Record<string, string>, ready: string[]): Promise<Gateway> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+/** The gateway in `cwd`, once it logged each of `ready`; `preload`: more modules to `--import` (absolute paths). */
+async function spawnGateway(cwd: string, env: Record<string, string>, ready: string[], preload: string[] = []): Promise<Gateway> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...preload.flatMap((path) => ['--import', path]), 'src/main.ts'], {
     cwd,
     // A process group of its own, so afterAll can kill the whole tree.
     detached: true,
@@ -181,6 +185,136 @@ describe('WORKERS=2: replacing workers that fail at start', { timeout: 150_000 }
   });
 });
 
+/** Holds chosen workers, or the primary's metrics port, at start (its header says how). */
+const HOLD_WORKERS = join(ROOT, 'test', 'support', 'hold-workers.mjs');
+
+/** Whether `pid` is still a process: a worker killed stays one (a zombie) until its primary reaps it and sees its exit. */
+function exists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('WORKERS=2: a worker that dies during the first start', { timeout: 150_000 }, () => {
+  let upstream: FakeUpstream;
+
+  beforeAll(async () => {
+    upstream = await FakeUpstream.start({ executions: demoExecutions() });
+  });
+
+  afterAll(async () => {
+    await upstream?.close();
+  });
+
+  /** A directory for hold-workers.mjs holding `holds` (`hold-worker-<n>`, `hold-metrics`) until the test removes them. */
+  function holdDir(holds: string[]): string {
+    const dir = mkdtempSync(join(tmpdir(), 'gateway-hold-'));
+    scratch.push(dir);
+    for (const hold of holds) writeFileSync(join(dir, hold), '');
+    return dir;
+  }
+
+  /** The pid of worker `id` once hold-workers.mjs said it holds it. */
+  const heldPid = (gateway: Gateway, id: number): number | undefined => {
+    const found = new RegExp(`^test: worker ${id} \\(pid (\\d+)\\) is held$`, 'm').exec(gateway.stderr());
+    return found ? Number(found[1]) : undefined;
+  };
+  /** Worker `id`'s pid and the API port it listens on, once hold-workers.mjs said it does. */
+  const listening = (gateway: Gateway, id: number): { pid: number; port: number } | undefined => {
+    const found = new RegExp(`^test: worker ${id} \\(pid (\\d+)\\) listens on (\\d+)$`, 'm').exec(gateway.stderr());
+    return found ? { pid: Number(found[1]), port: Number(found[2]) } : undefined;
+  };
+  const exitsOf = (gateway: Gateway) => gateway.lines().filter((line) => line.msg === 'worker exited; starting another');
+  const messages = (gateway: Gateway) => gateway.lines().map((line) => line.msg);
+  const until = (gateway: Gateway, probe: () => boolean, what: string) =>
+    waitFor(() => probe() || gateway.child.exitCode !== null, () => `${what}; ${gateway.output()}`, 45_000);
+
+  // A worker killed by a signal (the OOM killer) prints no line of its own, and the primary exited 1 in silence.
+  it('before any worker listened: the primary names the worker and its signal, kills the other and exits 1', async () => {
+    const dir = holdDir(['hold-worker-1', 'hold-worker-2']);
+    const gateway = await spawnGateway(ROOT, { WORKERS: '2', UPSTREAM_URL: upstream.url, METRICS: 'off', TEST_HOLD_DIR: dir }, [], [HOLD_WORKERS]);
+    const primary = gateway.child.pid!;
+    await until(gateway, () => heldPid(gateway, 1) !== undefined && heldPid(gateway, 2) !== undefined, 'both workers held');
+    const [killed, other] = [heldPid(gateway, 1)!, heldPid(gateway, 2)!];
+    process.kill(killed, 'SIGKILL');
+    // Reaped: the primary has seen the exit (the same callback). Only now may the other start, so that it cannot
+    // have listened first (without the fix, it listened and the primary exited 1 then, in silence).
+    await until(gateway, () => !exists(killed), 'the killed worker reaped');
+    rmSync(join(dir, 'hold-worker-2'));
+    const [code, signal] = await gateway.exited;
+    expect({ code, signal }, gateway.output()).toEqual({ code: 1, signal: null });
+    expect(gateway.lines().filter((line) => line.level === 50), gateway.output()).toEqual([
+      expect.objectContaining({ pid: primary, worker: killed, code: null, signal: 'SIGKILL', msg: 'worker exited before any worker listened: the gateway cannot start' }),
+    ]);
+    expect(messages(gateway)).not.toContain('execution-gateway listening');
+    expect(gateway.stderr()).not.toMatch(/^execution-gateway:/m);
+    // The other was killed too, not left behind running.
+    await waitFor(() => !exists(other), () => `worker ${other} gone`, 10_000);
+  });
+
+  // The whole gateway exited 1 with no drain, killing a worker that served: a worker that listened proved the
+  // configuration, and a death after that is a crash to replace. `workers[0]` dying before it answered the primary's
+  // `port?` crashed the primary (ERR_IPC_CHANNEL_CLOSED) or hung it.
+  it.each([
+    { dies: 2, what: 'the worker still starting, while the other serves' },
+    { dies: 1, what: 'the worker that listened, while the other still starts' },
+  ])('after one worker listened, $what: it is replaced, and the gateway starts', async ({ dies }) => {
+    const dir = holdDir(['hold-worker-2']);
+    const gateway = await spawnGateway(ROOT, { WORKERS: '2', UPSTREAM_URL: upstream.url, METRICS: 'off', TEST_HOLD_DIR: dir }, [], [HOLD_WORKERS]);
+    const primary = gateway.child.pid!;
+    await until(gateway, () => listening(gateway, 1) !== undefined && heldPid(gateway, 2) !== undefined, 'worker 1 listening, worker 2 held');
+    // Served through the primary, which has so seen worker 1 listen.
+    expect((await fetch(`http://127.0.0.1:${listening(gateway, 1)!.port}/ready`)).status).toBe(200);
+    const killed = dies === 1 ? listening(gateway, 1)!.pid : heldPid(gateway, 2)!;
+    process.kill(killed, 'SIGKILL');
+    await until(gateway, () => !exists(killed), 'the killed worker reaped');
+    rmSync(join(dir, 'hold-worker-2'));
+    await until(gateway, () => messages(gateway).includes('execution-gateway listening'), 'execution-gateway listening');
+    expect(gateway.child.exitCode, gateway.output()).toBeNull();
+    // The port the survivor serves: with worker 1 dead, node:cluster closed the one it listened on, and PORT=0 gave
+    // worker 2 another.
+    const { port } = listening(gateway, dies === 1 ? 2 : 1)!;
+    expect(gateway.lines().find((line) => line.msg === 'execution-gateway listening')).toMatchObject({ pid: primary, workers: 2, url: `http://127.0.0.1:${port}/graphql` });
+    // One that never listened failed at start, so its replacement waits 1 s (one that listened did too when it died
+    // within 5 s of its fork, which a loaded machine may take to start it).
+    expect(exitsOf(gateway), gateway.output()).toEqual([
+      expect.objectContaining({ pid: primary, worker: killed, code: null, signal: 'SIGKILL', ...(dies === 2 ? { failedAtStart: true, delayMs: 1000 } : {}) }),
+    ]);
+    await until(gateway, () => listening(gateway, 3)?.port === port, 'the replacement listening');
+    expect((await fetch(`http://127.0.0.1:${port}/ready`)).status).toBe(200);
+    gateway.child.kill('SIGTERM');
+    const [code, signal] = await gateway.exited;
+    expect({ code, signal }, gateway.output()).toEqual({ code: 0, signal: null });
+    expect(gateway.lines().find((line) => line.msg === 'workers stopped')).toMatchObject({ pid: primary, workers: 2 });
+  });
+
+  // The primary replaced workers only once it had said it listens: one that died while the metrics port bound was
+  // never replaced.
+  it('a worker that dies while the primary binds the metrics port is replaced', async () => {
+    const dir = holdDir(['hold-metrics']);
+    const gateway = await spawnGateway(ROOT, { WORKERS: '2', UPSTREAM_URL: upstream.url, METRICS: 'port', TEST_HOLD_DIR: dir }, [], [HOLD_WORKERS]);
+    const primary = gateway.child.pid!;
+    // Both workers listened before the primary binds the metrics port.
+    await until(gateway, () => gateway.stderr().includes('test: the primary holds the metrics listen\n'), 'the metrics listen held');
+    const killed = listening(gateway, 1)!.pid;
+    process.kill(killed, 'SIGKILL');
+    await until(gateway, () => !exists(killed), 'the killed worker reaped');
+    rmSync(join(dir, 'hold-metrics'));
+    await until(gateway, () => messages(gateway).includes('execution-gateway listening'), 'execution-gateway listening');
+    const mine = gateway.lines().filter((line) => line.pid === primary).map((line) => line.msg);
+    expect(mine, gateway.output()).toEqual(['worker exited; starting another', 'metrics listening', 'execution-gateway listening']);
+    expect(exitsOf(gateway)[0]).toMatchObject({ worker: killed, code: null, signal: 'SIGKILL' });
+    const port = Number(new URL(String(gateway.lines().find((line) => line.msg === 'execution-gateway listening')!.url)).port);
+    await until(gateway, () => listening(gateway, 3)?.port === port, 'the replacement listening');
+    gateway.child.kill('SIGTERM');
+    const [code, signal] = await gateway.exited;
+    expect({ code, signal }, gateway.output()).toEqual({ code: 0, signal: null });
+  });
+});
+
 describe('WORKERS=2: a SIGTERM while the first workers start', { timeout: 90_000 }, () => {
   // The primary went on starting after the signal: it opened the metrics port, logged `execution-gateway
   // listening` and printed the demo's banner, inviting a browser to a gateway already draining.
@@ -248,10 +382,14 @@ describe('WORKERS=3 on a port already taken', { timeout: 60_000 }, () => {
         env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', METRICS: 'off', WORKERS: '3', LOG_LEVEL: 'info' },
       });
       children.push(child);
-      const { exited, stderr } = captureOutput(child, { skipNonJson: true });
+      const { exited, stderr, lines } = captureOutput(child, { skipNonJson: true });
       const [code] = await exited;
       expect(code, stderr()).toBe(1);
       expect(stderr().match(/^execution-gateway: cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE.*$/gm), stderr()).toHaveLength(1);
+      // The primary's own line names the worker that gave up first and how it exited.
+      expect(lines().filter((line) => line.level === 50)).toEqual([
+        expect.objectContaining({ pid: child.pid, code: 1, signal: null, msg: 'worker exited before any worker listened: the gateway cannot start' }),
+      ]);
     } finally {
       taken.close();
     }

@@ -14,7 +14,10 @@
  *
  * With WORKERS, a worker that exits is replaced, at once after a worker that
  * stayed up, and after a back-off (REPLACE_BACKOFF_MS) while replacements keep
- * failing at start.
+ * failing at start. At the first start, until a worker listens, a worker that
+ * exits fails the start: the primary logs which one and how (its exit code or
+ * signal), kills the others and exits 1. From the first worker's listening on,
+ * the configuration is proven and an exit is a crash, replaced as above.
  */
 import cluster, { type Worker } from 'node:cluster';
 import { writeSync } from 'node:fs';
@@ -413,59 +416,55 @@ async function runPrimary(config: GatewayConfig, logger: Logger, handOver: () =>
   // While the first workers start, each distinct line once: they all fail alike (a port taken, a manifest unreadable).
   // A replacement's failure later is an event of its own, each told.
   const told = new Set<string>();
-  let firstStart = true;
+  const firstWorkers = new WeakSet<Worker>();
+  // The API port as the last worker to listen reports it (they share it): the address of its `listening`, not a
+  // question to a worker, which could die before it answered. The last: once every worker on it died, node:cluster
+  // closed the port, and with PORT=0 the next worker to listen gets another.
+  let apiPort: number | undefined;
   const fork = (): Worker => {
     const worker = cluster.fork(env);
     worker.on('message', (message: unknown) => {
-      if (!isStartFailure(message) || (firstStart && told.has(message.line))) return;
+      if (!isStartFailure(message) || (firstWorkers.has(worker) && told.has(message.line))) return;
       told.add(message.line);
       process.stderr.write(`execution-gateway: ${message.line}\n`);
     });
     forkedAt.set(worker, performance.now());
-    worker.once('listening', () => listened.add(worker));
+    worker.once('listening', (address: { port: number }) => {
+      listened.add(worker);
+      apiPort = address.port;
+    });
     return worker;
   };
-  const workers = Array.from({ length: config.server.workers }, fork);
-  const started = await Promise.all(
-    workers.map((worker) => new Promise<boolean>((resolve) => (worker.once('listening', () => resolve(true)), worker.once('exit', () => resolve(false))))),
-  );
-  firstStart = false;
-  // A signal came while the workers started: its drain (onPrimarySignals) decides the exit, a worker
-  // that exited unstarted included, and nothing more starts. Going on opened the metrics port, logged
-  // `execution-gateway listening` and printed the demo's banner after `shutting down`, and a worker
-  // told to drain before it listened (it exits at once) made this exit 1, killing the other workers.
-  if (stopping) return;
-  if (started.includes(false)) {
-    // A worker that cannot start (it printed one line saying why) would fail the same way in a
-    // replacement: a primary left without workers would serve nothing and exit 0.
-    for (const worker of workers) worker.process.kill('SIGKILL');
-    process.exit(1);
-  }
-  const address = await new Promise<number>((resolve) => {
-    // Only the answer: the worker also says when its metrics are ready.
-    const onMessage = (message: unknown) => {
-      if (typeof message !== 'number') return;
-      workers[0]!.off('message', onMessage);
-      resolve(message);
-    };
-    workers[0]!.on('message', onMessage);
-    workers[0]!.send('port?');
-  });
-  if (stopping) return;
-  // One scrape of the primary answers the workers' sum.
-  if (metricsSource) metrics = await serveMetricsOrExit(config, metricsSource, logger, () => stopping);
-  // A metrics server started meanwhile is closed by the drain, which reads it when the workers have exited.
-  if (stopping) return;
-  const url = publicUrl(config, address);
-  logger.info({ url, workers: config.server.workers, upstream: demo ? 'demo' : upstreamUrl, ...buildInfo }, 'execution-gateway listening');
-  if (demo) printDemoBanner(url, config.security);
+  let givingUp = false;
+  /**
+   * Ends the first start: one error line naming the first worker to exit, its exit `code` and `signal` (one killed by
+   * a signal prints no line of its own: the primary used to exit 1 in silence), the others killed (none serves yet),
+   * exit 1. A worker that listens meanwhile changes nothing: the start has failed.
+   */
+  const failStart = (worker: Worker, code: number | null, signal: string | null): void => {
+    if (givingUp) return;
+    givingUp = true;
+    logger.error({ worker: worker.process.pid, code, signal }, 'worker exited before any worker listened: the gateway cannot start');
+    for (const other of Object.values(cluster.workers ?? {})) other?.process.kill('SIGKILL');
+    void logWritten(logger).then(() => process.exit(1));
+  };
+  // On before the first fork, so it sees every exit of the whole start (the first workers starting, the metrics port
+  // binding): registered once the gateway said it listens, a worker that died before was never replaced.
+  //
+  // Until a worker has listened, one that exits failed the start: its replacement would fail alike (a port taken, a
+  // manifest unreadable), so the primary gives up (failStart). Once one has listened, the configuration is proven: an
+  // exit from then on, of a first worker still starting too, is a crash (the OOM killer on a loaded machine), and
+  // giving up there killed the workers already serving, undrained.
+  //
   // A worker that dies is replaced, so one crash never takes the service down. One that
   // failed at start would fail again at once: each such replacement in a row waits twice
   // as long as the one before (never giving up: the other workers keep serving, and the
   // cause, a file or a dependency, may come back); one that stayed up resets the wait.
   let failedInARow = 0;
   cluster.on('exit', (worker, code, signal) => {
-    if (stopping) return;
+    if (stopping || givingUp) return;
+    // Set once a worker listened.
+    if (apiPort === undefined) return failStart(worker, code, signal);
     const failedAtStart = !listened.has(worker) || performance.now() - (forkedAt.get(worker) ?? 0) < FAILED_AT_START_MS;
     failedInARow = failedAtStart ? failedInARow + 1 : 0;
     const delayMs = failedInARow === 0 ? 0 : Math.min(REPLACE_BACKOFF_MS.first * 2 ** (failedInARow - 1), REPLACE_BACKOFF_MS.max);
@@ -478,11 +477,30 @@ async function runPrimary(config: GatewayConfig, logger: Logger, handOver: () =>
     }, delayMs);
     pendingForks.add(timer);
   });
+  const workers = Array.from({ length: config.server.workers }, () => {
+    const worker = fork();
+    firstWorkers.add(worker);
+    return worker;
+  });
+  // Each first worker listened, or exited: before any listened that failed the start (failStart exits), after, it is
+  // being replaced, and the others serve meanwhile.
+  await Promise.all(workers.map((worker) => new Promise((resolve) => (worker.once('listening', resolve), worker.once('exit', resolve)))));
+  // A signal came while the workers started: its drain (onPrimarySignals) decides the exit, a worker
+  // that exited unstarted included, and nothing more starts. Going on opened the metrics port, logged
+  // `execution-gateway listening` and printed the demo's banner after `shutting down`, and a worker
+  // told to drain before it listened (it exits at once) made this exit 1, killing the other workers.
+  if (stopping || givingUp || apiPort === undefined) return;
+  // One scrape of the primary answers the workers' sum.
+  if (metricsSource) metrics = await serveMetricsOrExit(config, metricsSource, logger, () => stopping);
+  // A metrics server started meanwhile is closed by the drain, which reads it when the workers have exited.
+  if (stopping) return;
+  const url = publicUrl(config, apiPort);
+  logger.info({ url, workers: config.server.workers, upstream: demo ? 'demo' : upstreamUrl, ...buildInfo }, 'execution-gateway listening');
+  if (demo) printDemoBanner(url, config.security);
 }
 
 async function runWorker(config: GatewayConfig, logger: Logger, handOver: () => void): Promise<void> {
   let serving: Awaited<ReturnType<typeof listenOrExit>> | undefined;
-  let portAsked = false;
   const tracing = startTracing(config.telemetry, logger);
   // A worker told to drain before it listens has nothing to drain.
   const begin = onSignals(logger, async (cause) => {
@@ -490,15 +508,10 @@ async function runWorker(config: GatewayConfig, logger: Logger, handOver: () => 
     await tracing?.shutdown();
   }, handOver);
   process.on('message', (message) => {
-    if (message === 'port?') {
-      if (serving) process.send?.(serving.port);
-      else portAsked = true;
-    }
     if (message === DRAIN_MESSAGE) begin('primary');
   });
   serving = await listenOrExit(config, config.upstream.url!, logger, servesDemoUpstream());
   if (config.telemetry.metrics === 'port' && serving.metrics) workerRegistry(serving.metrics.registry);
-  if (portAsked) process.send?.(serving.port);
 }
 
 /**
