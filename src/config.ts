@@ -31,6 +31,17 @@ const text = (min: number, max?: number) => {
   return (max === undefined ? schema : schema.max(max, { error: `must be ${bounds}` })).refine(notBlank, 'must not be blank');
 };
 
+/**
+ * An interface to listen on (HOST, METRICS_HOST): an address or a host name, refused when a blank (space, tab, line
+ * break) is in it or around it rather than trimmed, as PORT's digits are. Passed on as it was, ` 127.0.0.1` failed only
+ * at listen, with `getaddrinfo ENOTFOUND` after the stray space nobody saw, and a line break split that one line.
+ */
+const listenHost = () =>
+  text(1).refine(
+    (value) => !notBlank(value) || !/\s/.test(value),
+    'must be an address or host name with no spaces or line breaks in or around it (127.0.0.1, 0.0.0.0, ::1, localhost)',
+  );
+
 const flag = () => z.enum(['true', 'false'], { error: 'must be true or false' }).transform((value) => value === 'true');
 
 /** Why JavaScript cannot read `source` as a regular expression (`Unterminated group`), or undefined when it can. */
@@ -95,7 +106,7 @@ const DEFAULT_MAX_CONCURRENT_PER_CALLER = 64;
 export const SETTINGS = {
   server: {
     port: setting('PORT', integer(0, 65535).default(4000), 'port to listen on (`0` picks a free one)'),
-    host: setting('HOST', text(1).default('127.0.0.1'), 'interface to listen on; `0.0.0.0` in a container'),
+    host: setting('HOST', listenHost().default('127.0.0.1'), 'interface to listen on; `0.0.0.0` in a container; a space or line break in or around it is refused, not trimmed'),
     workers: setting('WORKERS', integer(1, 64).default(1), 'processes (node:cluster) sharing the port; a worker that dies is replaced'),
     fastLane: setting(
       'FAST_LANE',
@@ -419,7 +430,11 @@ export const SETTINGS = {
       'Prometheus `/metrics`: on its own port (`port`, not exposed with the API), on the API port too (`api`), or not at all',
     ),
     metricsPort: setting('METRICS_PORT', integer(0, 65535).default(9464), 'port of `/metrics` with `METRICS=port` (`0` picks a free one); the API\'s `PORT` on the same interface is refused at start-up'),
-    metricsHost: setting('METRICS_HOST', text(1).default('127.0.0.1'), 'interface of `/metrics` with `METRICS=port`; loopback unless set'),
+    metricsHost: setting(
+      'METRICS_HOST',
+      listenHost().default('127.0.0.1'),
+      'interface of `/metrics` with `METRICS=port`; loopback unless set; a space or line break in or around it is refused, not trimmed',
+    ),
     accessLog: setting(
       'ACCESS_LOG',
       z.enum(['off', 'errors', 'sampled', 'all'], { error: 'must be off, errors, sampled or all' }).default('all'),

@@ -403,6 +403,21 @@ describe('configuration', () => {
     [{ OTEL_SERVICE_NAME: ' \t' }, 'Invalid OTEL_SERVICE_NAME=" \\t": must not be blank.'],
     [{ EXECUTION_ID_PATTERN: ' ' }, 'Invalid EXECUTION_ID_PATTERN=" ": must not be blank.'],
     [{ REDIS_URL: 'redis://127.0.0.1:6379', REDIS_KEY_SECRET: ' '.repeat(40) }, 'Invalid REDIS_KEY_SECRET=(hidden): must not be blank.'],
+    // An interface with a blank in or around it: refused, not trimmed, quoted so that the blank shows and a line break
+    // stays on the one line (it failed only at listen, `getaddrinfo ENOTFOUND`, after a space nobody saw).
+    ...(
+      [
+        ['HOST', ' 127.0.0.1'],
+        ['HOST', '127.0.0.1\n'],
+        ['HOST', '\t::1'],
+        ['HOST', '127.0.0.1 ::1'],
+        ['METRICS_HOST', '0.0.0.0 '],
+        ['METRICS_HOST', '127.0.0.1\r\n'],
+      ] as const
+    ).map(([name, value]): [Record<string, string>, string] => [
+      { [name]: value },
+      `Invalid ${name}=${JSON.stringify(value)}: must be an address or host name with no spaces or line breaks in or around it (127.0.0.1, 0.0.0.0, ::1, localhost).`,
+    ]),
   ])('stops on %o with one line saying what to fix', (env, message) => {
     expect(() => readConfig(env)).not.toThrow(/s3cr3t/);
     expect(() => readConfig(env)).toThrow(ConfigError);
