@@ -260,13 +260,18 @@ describe('a failed build (scripts/build.mjs)', () => {
     expect(leftBeside(dir)).toEqual([]);
   });
 
-  it('keeps the last dist/ when the build is stopped by SIGTERM', { timeout: 120_000 }, async () => {
+  /** A scratch checkout built once and then changed (a source added): `main` is the dist/main.js built. */
+  async function builtThenChanged(): Promise<{ dir: string; main: string }> {
     const dir = scratchCheckout();
     dirs.push(dir);
     expect((await runBuild(dir)).code).toBe(0);
     const main = readFileSync(path.join(dir, 'dist', 'main.js'), 'utf8');
     writeFileSync(path.join(dir, 'src', 'added.ts'), 'export const added = 1;\n');
+    return { dir, main };
+  }
 
+  it('keeps the last dist/ when the build is stopped by SIGTERM', { timeout: 120_000 }, async () => {
+    const { dir, main } = await builtThenChanged();
     const stopped = await runBuild(dir, async (child) => {
       // Once the build holds the lock, tsc is about to run or running.
       while (!existsSync(path.join(dir, LOCK))) await new Promise((resolve) => setTimeout(resolve, 20));
@@ -280,11 +285,7 @@ describe('a failed build (scripts/build.mjs)', () => {
   });
 
   it('npm start stopped by SIGTERM while it builds exits 0 with one line, as a process stopped while starting does, and keeps the last dist/', { timeout: 120_000 }, async () => {
-    const dir = scratchCheckout();
-    dirs.push(dir);
-    expect((await runBuild(dir)).code).toBe(0);
-    const main = readFileSync(path.join(dir, 'dist', 'main.js'), 'utf8');
-    writeFileSync(path.join(dir, 'src', 'added.ts'), 'export const added = 1;\n');
+    const { dir, main } = await builtThenChanged();
     const started = start(dir);
     children.push(started.child);
     // Once it says it builds, tsc is about to run or running.
