@@ -356,6 +356,33 @@ describe.each(LANES)('drain details on the %s lane', (lane) => {
     expect(await drained).toMatchObject({ requestsCut: 0, webSocketsCut: 0 });
   });
 
+  it('answers a request that arrives after the listener closed on a connection accepted before, whole or begun', async () => {
+    const harness = await start();
+    const { port } = new URL(harness.url);
+    const head = `GET /graphql?query=${encodeURIComponent(STATUS_QUERY('ex_demo_4'))} HTTP/1.1\r\nHost: x\r\nAuthorization: ${AUTH}\r\n\r\n`;
+    // Two connections a balancer opened while the gateway was unready: one has sent nothing yet, one half its head.
+    const opened = [0, 1].map(() => {
+      const socket = connect(Number(port), '127.0.0.1');
+      let text = '';
+      socket.setEncoding('latin1').on('data', (chunk: string) => (text += chunk));
+      const ended = new Promise<string>((resolve) => socket.on('close', () => resolve(text)));
+      socket.on('error', () => undefined);
+      return { socket, ended };
+    });
+    const drained = harness.instance.drain({ unreadyMs: 300, graceMs: 5_000 });
+    await Promise.all(opened.map(({ socket }) => once(socket, 'connect')));
+    opened[1]!.socket.write(head.slice(0, 40));
+    await eventually(async () => !(await accepts(Number(port))), 'the listener to close');
+    await sleep(50);
+    for (const { socket } of opened) socket.write(head.slice(socket === opened[1]!.socket ? 40 : 0));
+    for (const { ended } of opened) {
+      const text = await ended;
+      expect(text).toMatch(/^HTTP\/1\.1 200 [^]*\r\nconnection: close\r\n/i);
+      expect(text).toContain('"id":"ex_demo_4","status":"WORKFLOW_RUNNING"');
+    }
+    expect(await drained).toMatchObject({ requestsFinished: 2, requestsCut: 0 });
+  });
+
   it('waits for the last answer\'s connection to stop lingering only within SHUTDOWN_GRACE_MS', async () => {
     const harness = await start();
     putExecution(harness.upstream, 'ex_slow_linger', 'workflow_failed');
