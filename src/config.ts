@@ -383,6 +383,11 @@ export const SETTINGS = {
       integer(1, 1_000_000).default(10_000),
       'WebSockets open at once per process; a further upgrade drops a socket: first the closing or idle socket upstream served least recently of the caller holding the most past its `CALLER_SHARE_PERCENT` of them, else the oldest closing or idle one upstream never served an operation of (both closed with `1013`), or gets `503` when there is none, so WebSockets alone cannot take every file descriptor from HTTP requests and upstream calls',
     ),
+    maxMessagesPerSecond: setting(
+      'WS_MAX_MESSAGES_PER_SECOND',
+      integer(1, 1_000_000).default(1_000),
+      'messages one WebSocket may send a second, of any kind (graphql-ws\'s `ping` and `pong`, `subscribe`, `complete`, invalid ones, and WebSocket ping and pong frames), with or without `connection_init` or a token, in bursts of as many at once and, on top of them, a `subscribe` and a `complete` of each operation it may run (`LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION`: a client resubscribes all at once after a reconnect); past it the socket is closed with `1008` (Policy Violation, which graphql-ws clients do not retry), counted and logged, so one socket sending pings in a loop cannot slow every other client. graphql-ws\'s client pings once per `keepAlive`, after the last pong',
+    ),
   },
   sharedState: {
     redisUrl: setting(

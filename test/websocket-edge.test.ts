@@ -1863,3 +1863,142 @@ describe.each(LANES)('WebSocket connections at WS_MAX_CONNECTIONS, a caller past
     });
   });
 });
+
+/**
+ * WS_MAX_MESSAGES_PER_SECOND. graphql-ws answers each `ping` with a `pong`, whoever sends it (no `connection_init` or
+ * token needed), and one socket sending them in a loop slowed every other client (a neighbour's p90 went from 22 ms
+ * to 149 ms); the idle timeout let it go on for WS_IDLE_TIMEOUT_MS. Past its budget a socket is now closed with 1008.
+ * One lane: the budget is the edge's, before any lane.
+ */
+describe('messages past WS_MAX_MESSAGES_PER_SECOND', () => {
+  const PER_SECOND = 50;
+  const PER_CONNECTION = 20;
+  /** The budget's burst: a second's worth, and a `subscribe` and a `complete` of each operation a connection may run. */
+  const BURST = PER_SECOND + 2 * PER_CONNECTION;
+  const REASON = `Too many messages: more than ${PER_SECOND} a second (WS_MAX_MESSAGES_PER_SECOND)`;
+  const LOGGED = 'WebSocket closed: its client sent more than WS_MAX_MESSAGES_PER_SECOND messages a second';
+  const WATCH_RUNNING = 'subscription { executionUpdates(id: "ex_demo_4") { isFinal } }';
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await Harness.start({
+      env: {
+        WS_MAX_MESSAGES_PER_SECOND: String(PER_SECOND),
+        LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION: String(PER_CONNECTION),
+        WS_CONNECTION_INIT_TIMEOUT_MS: '30000',
+        WS_IDLE_TIMEOUT_MS: '60000',
+        METRICS: 'api',
+      },
+    });
+  });
+  afterAll(() => harness.close());
+
+  /** An open socket that sent nothing, its upgrade named `upgradeRequestId`; `answers` counts what the gateway sent on it. */
+  async function silentSocket(upgradeRequestId: string): Promise<{ socket: WebSocket; answers: () => number }> {
+    const opened = await upgrade(wsUrl(harness), { 'x-request-id': upgradeRequestId });
+    if (!opened.opened) throw new Error(`the upgrade was refused with ${opened.status}`);
+    let answers = 0;
+    opened.socket.on('message', () => answers++);
+    return { socket: opened.socket, answers: () => answers };
+  }
+
+  const loggedFor = (upgradeRequestId: string) => harness.logs.filter((line) => line.msg === LOGGED && line.upgradeRequestId === upgradeRequestId);
+
+  it('closes a socket sending graphql-ws pings in a loop, with no connection_init, with 1008 and a reason naming the setting; counted, logged once; a neighbour is served throughout', async () => {
+    const neighbour = wsClient(harness, { connectionParams: { authorization: AUTH } });
+    const watch = neighbour.iterate({ query: WATCH_RUNNING });
+    try {
+      expect((await within(watch.next(), 'the neighbour\'s watch')).value).toMatchObject({ data: { executionUpdates: { isFinal: false } } });
+
+      const id = `flood-${randomUUID()}`;
+      const flooder = await silentSocket(id);
+      const closing = closed(flooder.socket);
+      for (let i = 0; i < 5_000; i++) flooder.socket.send('{"type":"ping"}');
+      // A query of the neighbour's while the flood arrives.
+      const during = run(neighbour, STATUS);
+      // At once: the gateway ends its side after the close frame, so the client need not wait CLOSE_HANDSHAKE_MS.
+      expect(await closing).toEqual({ code: 1008, reason: REASON });
+      // Not one ping past its budget answered (those within it may not be either: the close can overtake their pongs).
+      expect(flooder.answers()).toBeLessThanOrEqual(BURST);
+      expect(await during).toEqual({ results: [expect.objectContaining({ data: STATUS_DATA })] });
+      expect(await run(neighbour, STATUS)).toEqual({ results: [expect.objectContaining({ data: STATUS_DATA })] });
+      expect(await harness.query(STATUS)).toMatchObject({ status: 200, data: STATUS_DATA });
+
+      // The suite's first test: none was closed before.
+      expect(await harness.metricValue('gateway_websocket_too_many_messages_total')).toBe(1);
+      // One line for the socket, not one per message past the budget: the first in ten minutes a warning.
+      await waitFor(() => loggedFor(id).length > 0, 'the line of the closed socket');
+      expect(loggedFor(id)).toEqual([expect.objectContaining({ level: 40, upgradeRequestId: id, maxMessagesPerSecond: PER_SECOND })]);
+
+      // A second one in the same ten minutes: closed and counted alike, its line at debug.
+      const again = `flood-${randomUUID()}`;
+      const second = await silentSocket(again);
+      const secondClosing = closed(second.socket);
+      for (let i = 0; i < 5_000; i++) second.socket.send('{"type":"ping"}');
+      expect(await secondClosing).toEqual({ code: 1008, reason: REASON });
+      expect(await harness.metricValue('gateway_websocket_too_many_messages_total')).toBe(2);
+      await waitFor(() => loggedFor(again).length > 0, 'the line of the second closed socket');
+      expect(loggedFor(again).map((line) => line.level)).toEqual([20]);
+
+      // The neighbour's watch still runs: the only live subscription of the process.
+      expect(harness.instance.live.counts.subscriptions).toBe(1);
+    } finally {
+      await watch.return?.();
+      await neighbour.dispose();
+    }
+  });
+
+  /**
+   * Ping frames are sent ten at a time: ws itself drops a connection, with no close frame (1006), once 60 of its pongs
+   * wait to be written (its `maxPendingAutoPongs`), which a burst of them read at once does; paced, none ever waits.
+   */
+  it.each([
+    ['graphql-ws `pong` messages, after connection_init', (socket: WebSocket) => socket.send('{"type":"pong"}')],
+    ['WebSocket ping frames, which ws answers with a pong frame', (socket: WebSocket) => socket.ping()],
+    ['operations, subscribed and completed', (socket: WebSocket, i: number) => {
+      socket.send(JSON.stringify({ id: `op${i}`, type: 'subscribe', payload: { query: '{ __typename }' } }));
+      socket.send(JSON.stringify({ id: `op${i}`, type: 'complete' }));
+    }],
+  ])('closes a socket sending %s in a loop alike', async (_kind, send) => {
+    const socket = await initialised(harness);
+    const closing = closed(socket);
+    for (let i = 0; i < 2_000 && socket.readyState === WebSocket.OPEN; i++) {
+      send(socket, i);
+      if (i % 10 === 9) await sleep(2);
+    }
+    expect(await closing).toEqual({ code: 1008, reason: REASON });
+  });
+
+  /**
+   * graphql-ws's client pings once per `keepAlive` after the last pong, never faster, and resubscribes every operation
+   * at once after a reconnect: a budget above 1000 / keepAlive, with a burst of twice LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION,
+   * never closes it.
+   */
+  it('never closes a graphql-ws client pinging every 25 ms that subscribes as many watches as it may at once, completes them all, and subscribes them again', async () => {
+    let pings = 0;
+    const closes: unknown[] = [];
+    const client = createClient({
+      url: wsUrl(harness),
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: AUTH },
+      keepAlive: 25,
+      lazy: false,
+      retryAttempts: 0,
+      on: { ping: (received) => void (received || pings++), closed: (event) => void closes.push(event) },
+    });
+    try {
+      const started = performance.now();
+      for (let round = 0; round < 2; round++) {
+        const watches = Array.from({ length: PER_CONNECTION }, () => client.iterate({ query: WATCH_RUNNING }));
+        const firsts = await within(Promise.all(watches.map((each) => each.next())), `round ${round}'s ${PER_CONNECTION} watches`);
+        expect(firsts.map((first) => first.value)).toEqual(Array(PER_CONNECTION).fill(expect.objectContaining({ data: { executionUpdates: { isFinal: false } } })));
+        await Promise.all(watches.map((each) => each.return?.()));
+      }
+      // Long enough for more pings than the budget's burst, at the client's fastest.
+      await waitFor(() => pings > BURST && performance.now() - started > (2 * BURST * 1000) / PER_SECOND, () => `the client to ping more than ${BURST} times (${pings})`, 20_000);
+      expect(await run(client, STATUS)).toEqual({ results: [expect.objectContaining({ data: STATUS_DATA })] });
+      expect(closes).toEqual([]);
+    } finally {
+      await client.dispose();
+    }
+  }, 30_000);
+});

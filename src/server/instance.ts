@@ -182,6 +182,7 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
       maxConnectionsPerCaller: Math.max(1, Math.floor((config.live.maxConnections * config.cache.callerSharePercent) / 100)),
       maxMessageBytes: config.server.maxRequestBodyBytes,
       maxSubscriptionsPerConnection: config.live.maxSubscriptionsPerConnection,
+      maxMessagesPerSecond: config.live.maxMessagesPerSecond,
       stalledClients,
       accessLog,
     },

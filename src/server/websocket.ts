@@ -38,6 +38,10 @@
  * SubscriptionClient asks for subscriptions-transport-ws's `graphql-ws`) is
  * closed at once with graphql-ws's 4406 and a reason naming the protocol
  * served, and a warning is logged (`selectSubprotocol`).
+ * A connection sends at most WS_MAX_MESSAGES_PER_SECOND messages a second, of any kind, before or after
+ * `connection_init` (`MessageBudget`): past it, it is closed with 1008 and read no more (`tooManyMessages`). Each
+ * graphql-ws `ping` costs the gateway a parse and a `pong` written, and one socket sending them in a loop slowed
+ * every other client; the idle timeout alone let it go on for WS_IDLE_TIMEOUT_MS.
  * A connection runs at most LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION operations
  * at once, queries and live subscriptions alike: graphql-ws runs each
  * `subscribe` concurrently, so without a bound one socket could hold any
@@ -91,6 +95,7 @@ import { schema } from '../schema/index.js';
 import type { AccessLog } from '../telemetry/access-log.js';
 import { OncePerWindow } from '../telemetry/once-per-window.js';
 import { headBytes, headTooLarge } from './head-size.js';
+import { MessageBudget } from './message-budget.js';
 import { serveIgnoringUpgrade } from './ignored-upgrade.js';
 import { hostProblem } from './http-edge.js';
 import { adoptSocket, endWithJson, pathOf, toOriginForm, whenAnswered } from './raw-http.js';
@@ -109,6 +114,8 @@ export interface WebSocketEdge {
    * (`madeRoom`), those a connection of a caller past its share was dropped for (`callerShare`), those refused with 503.
    */
   readonly boundCounts: { readonly madeRoom: number; readonly callerShare: number; readonly refused: number };
+  /** Connections closed (1008) for sending more than WS_MAX_MESSAGES_PER_SECOND, since start. */
+  readonly tooManyMessages: number;
   /** Refuses upgrades from now on and closes each connection with 1001 once no operation runs on it (at once when none does). */
   goingAway(): void;
   /** Resolves once no connection is open. */
@@ -152,6 +159,17 @@ const CLOSE_HANDSHAKE_MS = 5_000;
 /** How long closing connections to make room is warned of once (then at debug): under attack it happens at the attacker's rate. */
 const MADE_ROOM_WARNING_WINDOW_MS = 600_000;
 
+/**
+ * Close code of a connection that sent more than WS_MAX_MESSAGES_PER_SECOND: RFC 6455's 1008 Policy Violation (§7.4.1,
+ * for a message that violates the endpoint's policy, when no other code fits). graphql-ws has no code for a message
+ * rate (its 4429 is for a second `connection_init`), and its client takes 1008, as every 1xxx code but the transient
+ * ones (1000, 1001, 1006, 1012, 1013, 1014), as final: it does not reconnect to send the same flood again.
+ */
+const TOO_MANY_MESSAGES_CLOSE_CODE = 1008;
+
+/** How long closing connections for their message rate is warned of once (then at debug): a client can do it at will. */
+const TOO_MANY_MESSAGES_WARNING_WINDOW_MS = 600_000;
+
 /** Close code and reason of a drain: RFC 6455's "going away", which graphql-ws clients answer by reconnecting. */
 const GOING_AWAY = { code: 1001, reason: 'Going away: the gateway is shutting down' } as const;
 
@@ -172,6 +190,8 @@ export interface WebSocketSettings {
   maxMessageBytes: number;
   /** Operations one connection may run at once (graphql-ws calls each a subscription). */
   maxSubscriptionsPerConnection: number;
+  /** Messages one connection may send a second, of any kind (`MessageBudget`); past it, it is closed with 1008. */
+  maxMessagesPerSecond: number;
   /** Finds connections whose client stopped reading (LIVE_STALLED_CLIENT_MS); each is closed with 1013 and dropped. */
   stalledClients: StalledClients;
   /** Writes the line of each refused upgrade (../telemetry/access-log.ts); none without it. */
@@ -435,6 +455,31 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
   let goingAway = false;
   const whenClosed: Array<() => void> = [];
   const boundCounts = { madeRoom: 0, callerShare: 0, refused: 0 };
+  let tooManyMessagesClosed = 0;
+  const tooManyMessagesTold = new OncePerWindow(TOO_MANY_MESSAGES_WARNING_WINDOW_MS);
+  // A second's worth at once, and on top of it a `subscribe` and a `complete` of every operation the connection may
+  // run: a client resubscribes all of them at once after a reconnect, and completes them all and subscribes others
+  // when its page changes. An operator raising LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION should not find clients closed for it.
+  const messageBurst = settings.maxMessagesPerSecond + 2 * settings.maxSubscriptionsPerConnection;
+  const tooManyMessagesReason = `Too many messages: more than ${settings.maxMessagesPerSecond} a second (WS_MAX_MESSAGES_PER_SECOND)`;
+  /**
+   * Closes a connection past its message budget with 1008, and reads nothing more from it: what it sent meanwhile
+   * would each be parsed (and ignored, the socket closing) until its client answers the close, up to
+   * CLOSE_HANDSHAKE_MS later, and one that never answers could go on sending for all that time. Its side is ended
+   * after the close frame, so a client that reads sees the close at once; the socket is dropped when
+   * CLOSE_HANDSHAKE_MS ran out, unread, or before it to make room at WS_MAX_CONNECTIONS. Logged once per
+   * connection: its later messages are never handled.
+   */
+  const tooManyMessages = (socket: WebSocket, request: IncomingMessage) => {
+    tooManyMessagesClosed++;
+    logger[tooManyMessagesTold.first('too many messages') ? 'warn' : 'debug'](
+      { upgradeRequestId: upgradeIdOf(request), maxMessagesPerSecond: settings.maxMessagesPerSecond },
+      'WebSocket closed: its client sent more than WS_MAX_MESSAGES_PER_SECOND messages a second',
+    );
+    socket.close(TOO_MANY_MESSAGES_CLOSE_CODE, tooManyMessagesReason);
+    socket.pause();
+    request.socket.end();
+  };
   const closeIfIdle = (socket: WebSocket) => {
     if (goingAway && !handling.get(socket) && socket.readyState === socket.OPEN) socket.close(GOING_AWAY.code, GOING_AWAY.reason);
   };
@@ -637,6 +682,15 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     if (socket.protocol !== GRAPHQL_TRANSPORT_WS_PROTOCOL) return refuseSubprotocol(socket, request);
     usedAt.set(socket, performance.now());
     checkIdle(socket);
+    // Before graphql-ws's listener (added by `opened` below), which then finds the socket closing and handles nothing.
+    // WebSocket ping frames count too: ws answers each with a pong, as graphql-ws answers its `ping`.
+    const budget = new MessageBudget(settings.maxMessagesPerSecond, messageBurst);
+    const spend = () => {
+      if (socket.readyState === socket.OPEN && !budget.take()) tooManyMessages(socket, request);
+    };
+    socket.on('message', spend);
+    socket.on('ping', spend);
+    socket.on('pong', spend);
     socket.once('error', (error: Error & { code?: string }) => {
       // ws has already closed the connection with the matching code (1009 for a
       // message over the limit, 1002 for a broken frame): the client's doing.
@@ -846,6 +900,9 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
       return handling.size;
     },
     boundCounts,
+    get tooManyMessages() {
+      return tooManyMessagesClosed;
+    },
     goingAway() {
       goingAway = true;
       for (const socket of handling.keys()) closeIfIdle(socket);

@@ -262,7 +262,7 @@ export class GatewayMetrics {
   }
 
   /** The WebSocket edge's connections and its bound (WS_MAX_CONNECTIONS), read when scraped. */
-  observeWebSockets(edge: Pick<WebSocketEdge, 'open' | 'boundCounts'>): void {
+  observeWebSockets(edge: Pick<WebSocketEdge, 'open' | 'boundCounts' | 'tooManyMessages'>): void {
     gaugeReadWhenScraped(this.registry, 'gateway_websocket_connections', 'WebSocket connections open (bound: WS_MAX_CONNECTIONS)', () => edge.open);
     countedByLabel(
       this.registry,
@@ -270,6 +270,12 @@ export class GatewayMetrics {
       "Upgrades that met WS_MAX_CONNECTIONS, by outcome: caller_share (a closing or idle connection of the caller holding the most past its CALLER_SHARE_PERCENT of WS_MAX_CONNECTIONS was dropped for it, 1013), made_room (none such, and a connection upstream never served, closing or idle, was dropped, 1013), refused (503: none to drop)",
       'outcome',
       { made_room: () => edge.boundCounts.madeRoom, caller_share: () => edge.boundCounts.callerShare, refused: () => edge.boundCounts.refused },
+    );
+    countedElsewhere(
+      this.registry,
+      'gateway_websocket_too_many_messages_total',
+      'WebSocket connections closed (1008) for sending more than WS_MAX_MESSAGES_PER_SECOND messages a second',
+      () => edge.tooManyMessages,
     );
   }
 
