@@ -42,7 +42,7 @@ import { DEMO_ORGANIZATION, DEMO_TOKEN } from '../src/demo/demo-data.js';
 import { callerOf } from '../src/upstream/caller.js';
 import { AUTH, codes, Harness, LANES } from './support/harness.js';
 import { rawExchange, resetBeforeRead } from './support/raw-http.js';
-import { sleep, waitFor } from './support/live.js';
+import { sleep, waitFor, waitForAnswer } from './support/live.js';
 
 const PROTOCOL = 'graphql-transport-ws';
 const INIT_TIMEOUT_MS = 200;
@@ -1941,6 +1941,9 @@ describe('messages past WS_MAX_MESSAGES_PER_SECOND', () => {
 
       // The neighbour's watch still runs: the only live subscription of the process.
       expect(harness.instance.live.counts.subscriptions).toBe(1);
+      // The gateway read nothing more from the flooders, their close frames included: each left the count of
+      // connections once CLOSE_HANDSHAKE_MS (5 s) ran out, leaving the neighbour's.
+      await waitForAnswer(async () => (await harness.metricValue('gateway_websocket_connections')) === 1, 'the flooders\' sockets to be dropped', 15_000);
     } finally {
       await watch.return?.();
       await neighbour.dispose();
