@@ -16,6 +16,7 @@ import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoExecutions, DEMO_TOKEN } from '../src/demo/demo-data.js';
 import { FakeUpstream } from '../src/demo/fake-upstream.js';
+import { parseExposition, samplesOf, valueOf, workerSeries } from './support/exposition.js';
 import { captureOutput } from './support/process-output.js';
 
 const QUERY = /* GraphQL */ `
@@ -26,47 +27,6 @@ const QUERY = /* GraphQL */ `
 /** Executions that are not finished: never cached, so each query is exactly one upstream call. */
 const UNFINISHED = ['ex_demo_1', 'ex_demo_2', 'ex_demo_3', 'ex_demo_4', 'ex_demo_5'];
 const N = 20;
-
-// ---------------------------------------------------------------------------
-// The text exposition, parsed strictly enough for this test.
-
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-function parseExposition(text: string): Sample[] {
-  const samples: Sample[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)(?: -?\d+)?$/.exec(line);
-    if (!match) throw new Error(`bad sample line ${JSON.stringify(line)}`);
-    const labels: Record<string, string> = {};
-    for (const [, key, value] of (match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)",?/g)) {
-      labels[key!] = value!.replace(/\\(.)/g, (_, char: string) => (char === 'n' ? '\n' : char));
-    }
-    const raw = match[3]!;
-    const value = /^nan$/i.test(raw) ? Number.NaN : /^\+?inf$/i.test(raw) ? Infinity : /^-inf$/i.test(raw) ? -Infinity : Number(raw);
-    if (Number.isNaN(value) && !/^nan$/i.test(raw)) throw new Error(`bad sample value in ${JSON.stringify(line)}`);
-    samples.push({ name: match[1]!, labels, value });
-  }
-  return samples;
-}
-
-/** The samples named `name` whose labels include `labels`. */
-function samplesOf(samples: Sample[], name: string, labels: Record<string, string> = {}): Sample[] {
-  return samples.filter((sample) => sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value));
-}
-
-/** The one sample named `name` with `labels` (fails when there is none or several). */
-function valueOf(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
-  const found = samplesOf(samples, name, labels);
-  if (found.length !== 1) throw new Error(`${found.length} samples of ${name} ${JSON.stringify(labels)}`);
-  return found[0]!.value;
-}
-
-// ---------------------------------------------------------------------------
 
 async function waitFor(probe: () => boolean, what: () => string, timeoutMs: number): Promise<void> {
   const deadline = performance.now() + timeoutMs;
@@ -215,6 +175,9 @@ describe('/metrics with WORKERS=2', { timeout: 60_000 }, () => {
     expect(valueOf(samples, 'gateway_upstream_in_flight')).toBe(0);
     expect(valueOf(samples, 'nodejs_version_info')).toBe(1);
     expect(samplesOf(samples, 'process_start_time_seconds')).toEqual([]);
+    // The primary's own series about its workers: both serve, of 2 configured, and none exited yet (every pair from 0).
+    const noExits = { 'signal/true': 0, 'signal/false': 0, 'exit_code/true': 0, 'exit_code/false': 0 };
+    expect(workerSeries(samples)).toEqual({ starting: 0, serving: 2, configured: 2, exits: noExits });
 
     // A worker dies: while its replacement starts (it has no registry yet), a scrape answers
     // at once from the worker that is ready, not a 500 after waiting 5 s for the new one.
@@ -234,17 +197,30 @@ describe('/metrics with WORKERS=2', { timeout: 60_000 }, () => {
     const duringSamples = parseExposition(during.text);
     expect(valueOf(duringSamples, 'graphql_envelop_request', { operationType: 'query', operationName: 'ExecutionStatus' })).toBe(served.get(kept));
     expect(valueOf(duringSamples, 'gateway_upstream_circuit_state', { state: 'closed' })).toBe(1);
+    // The primary counted the death, which no worker's registry could (the dead one's went with it): killed by a
+    // signal, failed at start as its log line says (within 5 s of its fork on a loaded machine); one serves.
+    const exitLine = lines().find((line) => line.msg === 'worker exited; starting another')!;
+    const workersDuring = workerSeries(duringSamples);
+    expect(workersDuring.exits).toEqual({ ...noExits, [`signal/${String(exitLine.failedAtStart)}`]: 1 });
+    expect(workersDuring.serving).toBe(1);
+    expect(workersDuring.configured).toBe(2);
+    // Its replacement is forked (at once, or after its 1 s back-off) and starts.
+    expect(workersDuring.starting).toBeLessThanOrEqual(1);
     // Every scrape while the replacement starts answers as promptly; once it is ready, it is summed too.
     let closed = 0;
+    let ready: ReturnType<typeof parseExposition> = [];
     for (const deadline = performance.now() + 30_000; closed !== 2 && performance.now() < deadline; ) {
       const started = performance.now();
       const scrape = await send('GET', metricsUrl);
       expect(scrape.status, scrape.text).toBe(200);
       expect(performance.now() - started).toBeLessThan(4_000);
-      closed = valueOf(parseExposition(scrape.text), 'gateway_upstream_circuit_state', { state: 'closed' });
+      ready = parseExposition(scrape.text);
+      closed = valueOf(ready, 'gateway_upstream_circuit_state', { state: 'closed' });
       if (closed !== 2) await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(closed, output()).toBe(2);
+    // The replacement listened before it said its registry is ready: two serve again, and the exit stays counted.
+    expect(workerSeries(ready)).toEqual({ starting: 0, serving: 2, configured: 2, exits: workersDuring.exits });
 
     // SIGTERM to the primary: every worker drains and it exits 0.
     spawned.kill('SIGTERM');
@@ -253,5 +229,38 @@ describe('/metrics with WORKERS=2', { timeout: 60_000 }, () => {
     expect(stderr()).toBe('');
     expect(lines().find((line) => line.msg === 'workers stopped')).toMatchObject({ pid: primary, workers: 2 });
     for (const pid of workerPids) expect(alive(pid)).toBe(false);
+  });
+});
+
+// A dashboard and an alert on the workers' series fit a single process too.
+describe('/metrics with WORKERS=1', { timeout: 60_000 }, () => {
+  let child: ChildProcess | undefined;
+
+  afterAll(() => {
+    if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+
+  it('exports the workers series as a primary would: 1 serving of 1 configured, no exits', async () => {
+    const spawned = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: new URL('..', import.meta.url),
+      // The built-in demo upstream: this test reads only the metrics port.
+      env: { PATH: process.env.PATH, PORT: '0', METRICS_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', SHUTDOWN_UNREADY_MS: '0' },
+    });
+    child = spawned;
+    const { exited, lines, stdout, stderr } = captureOutput(spawned, { skipNonJson: true });
+    const output = () => `stdout ${stdout()} stderr ${stderr()}`;
+    const metricsLine = () => lines().find((line) => line.msg === 'metrics listening');
+    await waitFor(() => metricsLine() !== undefined || spawned.exitCode !== null, () => `the metrics port to listen; ${output()}`, 45_000);
+    const scrape = await send('GET', String(metricsLine()!.url));
+    expect(scrape.status, scrape.text).toBe(200);
+    expect(workerSeries(parseExposition(scrape.text))).toEqual({
+      starting: 0,
+      serving: 1,
+      configured: 1,
+      exits: { 'signal/true': 0, 'signal/false': 0, 'exit_code/true': 0, 'exit_code/false': 0 },
+    });
+    spawned.kill('SIGTERM');
+    const [code] = await exited;
+    expect(code, output()).toBe(0);
   });
 });

@@ -1,7 +1,9 @@
 /**
  * The primary with WORKERS=2 (src/server/process.ts) when a worker dies and its
  * replacements cannot start: they are forked after a back-off that doubles
- * (1 s, 2 s, …), each exit is logged with its code, signal and that delay, and
+ * (1 s, 2 s, …), each exit is logged with its code, signal and that delay and
+ * counted on the primary's metrics port (gateway_worker_exits_total, and
+ * gateway_workers one short of gateway_workers_configured), and
  * SIGTERM during the back-off or during a failing start still exits 0. A worker
  * that dies during the first start: before any worker listened, the primary names
  * it, its code and signal, and exits 1; after, it is replaced (test/support/
@@ -25,6 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoExecutions } from '../src/demo/demo-data.js';
 import { FakeUpstream } from '../src/demo/fake-upstream.js';
+import { parseExposition, workerSeries } from './support/exposition.js';
 import { captureOutput, type LogLine } from './support/process-output.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -121,7 +124,7 @@ describe('WORKERS=2: replacing workers that fail at start', { timeout: 150_000 }
   /** A gateway with WORKERS=2 on a copy of the app whose manifest is gone once both workers listen; one worker killed (after 5 s up, or at once). */
   async function withBrokenReplacements(killedStayedUp: boolean): Promise<{ gateway: Gateway; primary: number; killed: number; survivor: number }> {
     const dir = copyOfTheApp();
-    const gateway = await spawnGateway(dir, { WORKERS: '2', TRUSTED_DOCUMENTS: 'allow', UPSTREAM_URL: upstream.url, METRICS: 'off' }, ['execution-gateway listening']);
+    const gateway = await spawnGateway(dir, { WORKERS: '2', TRUSTED_DOCUMENTS: 'allow', UPSTREAM_URL: upstream.url, METRICS: 'port' }, ['execution-gateway listening', 'metrics listening']);
     const primary = gateway.child.pid!;
     const workers = childrenOf(primary);
     expect(workers, gateway.output()).toHaveLength(2);
@@ -141,6 +144,17 @@ describe('WORKERS=2: replacing workers that fail at start', { timeout: 150_000 }
   it('backs off 1 s, 2 s, … between replacements that fail at start, and a SIGTERM during the back-off exits 0 without forking', async () => {
     const { gateway, primary, killed, survivor } = await withBrokenReplacements(true);
     await waitFor(() => exitsOf(gateway).length >= 3 || gateway.child.exitCode !== null, () => `three worker exits; ${gateway.output()}`, 60_000);
+    // The crash loop, on the primary's metrics port (it showed only as a circuit state summing to 1, with /ready 200):
+    // one serves of two, none starts (the third replacement waits out its 2 s), and the exits are counted by how.
+    const metricsUrl = String(gateway.lines().find((line) => line.msg === 'metrics listening')!.url);
+    const scrape = await fetch(metricsUrl);
+    expect(scrape.status).toBe(200);
+    expect(workerSeries(parseExposition(await scrape.text()))).toEqual({
+      starting: 0,
+      serving: 1,
+      configured: 2,
+      exits: { 'signal/false': 1, 'exit_code/true': 2, 'signal/true': 0, 'exit_code/false': 0 },
+    });
     // In the back-off before the third replacement (2 s): stop.
     gateway.child.kill('SIGTERM');
     const signalledAt = Date.now();

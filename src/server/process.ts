@@ -22,6 +22,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { writeSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
+import { Registry } from 'prom-client';
 import { buildInfo } from '../build-info.js';
 import { ConfigError, DEMO_UPSTREAM_MARKER, nearMissSettings, readConfig, servesDemoUpstream, type GatewayConfig } from '../config.js';
 import { DEMO_TOKEN } from '../demo/demo-data.js';
@@ -34,6 +35,7 @@ import { EXAMPLE_QUERY, graphiqlOffMessage } from '../pipeline/graphiql.js';
 import { readManifest } from '../pipeline/trusted-documents.js';
 import { clusterSource, registrySource, serveMetrics, workerRegistry, type MetricsServer, type MetricsSource } from '../telemetry/metrics-server.js';
 import { FLUSH_AT_SHUTDOWN_MS, spansUrl, startTracing } from '../telemetry/tracing.js';
+import { observeWorkers } from '../telemetry/worker-metrics.js';
 import { heapOverrun } from './heap-budget.js';
 import { createInstance } from './instance.js';
 import { STOP_SIGNALS } from './starting-signals.js';
@@ -279,6 +281,9 @@ async function runSingle(config: GatewayConfig, logger: Logger, handOver: () => 
     await tracing?.shutdown();
     await demo?.close();
   }, handOver);
+  // The workers' series as a cluster's primary exports them, so one dashboard fits WORKERS=1 and N: this process is the one
+  // worker, serving (the API port listens), and none ever exits to be replaced. Here, also with METRICS=api.
+  if (serving.metrics) observeWorkers(serving.metrics.registry, 1, () => ({ starting: 0, serving: 1 }));
   if (config.telemetry.metrics === 'port' && serving.metrics) metrics = await serveMetricsOrExit(config, registrySource(serving.metrics.registry), logger, () => stopping);
   // A signal came while the metrics port bound: the drain ends the process (and closes that port if it listens by
   // then), and the gateway does not say it listens after it said it drains.
@@ -411,8 +416,18 @@ async function runPrimary(config: GatewayConfig, logger: Logger, handOver: () =>
   demo = config.upstream.url ? undefined : await startDemoUpstream(config.cache.terminalTtlMs);
   const upstreamUrl = config.upstream.url ?? demo!.url;
   const env = { UPSTREAM_URL: upstreamUrl, ...(demo ? { [DEMO_UPSTREAM_MARKER]: '1' } : {}) };
-  // Before the first fork, so it hears every worker say its registry is ready.
-  const metricsSource = config.telemetry.metrics === 'port' ? clusterSource() : undefined;
+  // Before the first fork, so it hears every worker say its registry is ready, and counts every worker from its fork.
+  const own = config.telemetry.metrics === 'port' ? new Registry() : undefined;
+  const metricsSource = own && clusterSource(own);
+  /** The workers alive (forked, not yet exited): `cluster.workers` drops one already at its disconnect, while it drains. */
+  const alive = new Set<Worker>();
+  const workerSeries =
+    own &&
+    observeWorkers(own, config.server.workers, () => {
+      let serving = 0;
+      for (const worker of alive) if (listened.has(worker)) serving++;
+      return { starting: alive.size - serving, serving };
+    });
   // While the first workers start, each distinct line once: they all fail alike (a port taken, a manifest unreadable).
   // A replacement's failure later is an event of its own, each told.
   const told = new Set<string>();
@@ -423,6 +438,8 @@ async function runPrimary(config: GatewayConfig, logger: Logger, handOver: () =>
   let apiPort: number | undefined;
   const fork = (): Worker => {
     const worker = cluster.fork(env);
+    alive.add(worker);
+    worker.once('exit', () => alive.delete(worker));
     worker.on('message', (message: unknown) => {
       if (!isStartFailure(message) || (firstWorkers.has(worker) && told.has(message.line))) return;
       told.add(message.line);
@@ -471,6 +488,7 @@ async function runPrimary(config: GatewayConfig, logger: Logger, handOver: () =>
     // `worker`, not `pid`: pino writes the primary's own `pid` on every line, and a second `pid` key made a line whose
     // readers keep one of the two (JSON.parse, jq: the last) or refuse it.
     logger.error({ worker: worker.process.pid, code, signal, failedAtStart, delayMs }, 'worker exited; starting another');
+    workerSeries?.exited(signal, failedAtStart);
     const timer = setTimeout(() => {
       pendingForks.delete(timer);
       if (!stopping) fork();

@@ -6,7 +6,8 @@
  *
  * With WORKERS=N the primary serves it, and one scrape answers the sum over the
  * workers that are ready (`clusterSource` asks each over the cluster channel,
- * `workerRegistry` answers in the worker; prom-client's AggregatorRegistry sums).
+ * `workerRegistry` answers in the worker; prom-client's AggregatorRegistry sums),
+ * with the primary's own series about its workers (./worker-metrics.ts).
  */
 import cluster, { type Worker } from 'node:cluster';
 import { once } from 'node:events';
@@ -61,8 +62,12 @@ const isAnswer = (message: unknown): message is Answer => typeof message === 'ob
  * worker that exits during a scrape is left out of it (its counts drop, as
  * when it is replaced); a ready worker that does not answer in 5 s fails the
  * scrape.
+ *
+ * `own`: the primary's registry, added to the sum: series only the primary
+ * knows (its workers, counted across their deaths), named apart from the
+ * workers' (none is summed with a worker's).
  */
-export function clusterSource(): MetricsSource {
+export function clusterSource(own?: Registry): MetricsSource {
   const ready = new Set<Worker>();
   const pending = new Map<number, { waiting: Set<Worker>; answers: object[][]; settle: (error?: Error) => void }>();
   let nextId = 0;
@@ -99,6 +104,7 @@ export function clusterSource(): MetricsSource {
         for (const worker of waiting) worker.send(ask, () => undefined);
       });
     }
+    if (own) answers.push(await own.getMetricsAsJSON());
     const registry = AggregatorRegistry.aggregate(answers);
     return { contentType: registry.contentType, text: await registry.metrics() };
   };
