@@ -107,7 +107,7 @@ export const SETTINGS = {
   server: {
     port: setting('PORT', integer(0, 65535).default(4000), 'port to listen on (`0` picks a free one)'),
     host: setting('HOST', listenHost().default('127.0.0.1'), 'interface to listen on; `0.0.0.0` in a container; a space or line break in or around it is refused, not trimmed'),
-    workers: setting('WORKERS', integer(1, 64).default(1), 'processes (node:cluster) sharing the port; a worker that dies is replaced'),
+    workers: setting('WORKERS', integer(1, 64).default(1), 'processes (node:cluster) sharing the port; a worker that dies is replaced (after a back-off while replacements fail at start), counted in `gateway_workers` and `gateway_worker_exits_total` on the primary'),
     fastLane: setting(
       'FAST_LANE',
       flag().default(true),
