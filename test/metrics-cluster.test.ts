@@ -234,24 +234,27 @@ describe('/metrics with WORKERS=2', { timeout: 60_000 }, () => {
 
 // A dashboard and an alert on the workers' series fit a single process too.
 describe('/metrics with WORKERS=1', { timeout: 60_000 }, () => {
-  let child: ChildProcess | undefined;
+  const started: ChildProcess[] = [];
 
+  // A test that fails before its SIGTERM leaves its gateway running.
   afterAll(() => {
-    if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
 
-  it('exports the workers series as a primary would: 1 serving of 1 configured, no exits', async () => {
+  it.each(['port', 'api'])('exports the workers series as a primary would: 1 serving of 1 configured, no exits (METRICS=%s)', async (metrics) => {
     const spawned = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       cwd: new URL('..', import.meta.url),
-      // The built-in demo upstream: this test reads only the metrics port.
-      env: { PATH: process.env.PATH, PORT: '0', METRICS_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', SHUTDOWN_UNREADY_MS: '0' },
+      // The built-in demo upstream: this test reads only the metrics.
+      env: { PATH: process.env.PATH, PORT: '0', METRICS: metrics, METRICS_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', SHUTDOWN_UNREADY_MS: '0' },
     });
-    child = spawned;
+    started.push(spawned);
     const { exited, lines, stdout, stderr } = captureOutput(spawned, { skipNonJson: true });
     const output = () => `stdout ${stdout()} stderr ${stderr()}`;
-    const metricsLine = () => lines().find((line) => line.msg === 'metrics listening');
-    await waitFor(() => metricsLine() !== undefined || spawned.exitCode !== null, () => `the metrics port to listen; ${output()}`, 45_000);
-    const scrape = await send('GET', String(metricsLine()!.url));
+    const listening = () => lines().find((line) => line.msg === 'execution-gateway listening');
+    await waitFor(() => listening() !== undefined || spawned.exitCode !== null, () => `the gateway to listen; ${output()}`, 45_000);
+    // With METRICS=port its own port (it listens before the gateway says it does), with api the API port's /metrics.
+    const metricsUrl = metrics === 'port' ? String(lines().find((line) => line.msg === 'metrics listening')!.url) : String(new URL('/metrics', String(listening()!.url)));
+    const scrape = await send('GET', metricsUrl);
     expect(scrape.status, scrape.text).toBe(200);
     expect(workerSeries(parseExposition(scrape.text))).toEqual({
       starting: 0,
