@@ -307,8 +307,9 @@ describe('WORKERS=2: a worker that dies during the first start', { timeout: 150_
 
   // The primary replaced workers only once it had said it listens: one that died while the metrics port bound was
   // never replaced.
-  it('a worker that dies while the primary binds the metrics port is replaced', async () => {
-    const dir = holdDir(['hold-metrics']);
+  it('a worker that dies while the primary binds the metrics port is replaced, and counted: its replacement starting, then serving', async () => {
+    // The replacement (worker 3) held too, so a scrape sees it starting.
+    const dir = holdDir(['hold-metrics', 'hold-worker-3']);
     const gateway = await spawnGateway(ROOT, { WORKERS: '2', UPSTREAM_URL: upstream.url, METRICS: 'port', TEST_HOLD_DIR: dir }, [], [HOLD_WORKERS]);
     const primary = gateway.child.pid!;
     // Both workers listened before the primary binds the metrics port.
@@ -322,7 +323,25 @@ describe('WORKERS=2: a worker that dies during the first start', { timeout: 150_
     expect(mine, gateway.output()).toEqual(['worker exited; starting another', 'metrics listening', 'execution-gateway listening']);
     expect(exitsOf(gateway)[0]).toMatchObject({ worker: killed, code: null, signal: 'SIGKILL' });
     const port = Number(new URL(String(gateway.lines().find((line) => line.msg === 'execution-gateway listening')!.url)).port);
+    // Counted from before the metrics port listened (the death came while it bound): the replacement, forked after
+    // its back-off and held, starts; one serves of two.
+    const scrapeWorkers = async () => {
+      const answer = await fetch(String(gateway.lines().find((line) => line.msg === 'metrics listening')!.url));
+      expect(answer.status).toBe(200);
+      return workerSeries(parseExposition(await answer.text()));
+    };
+    await until(gateway, () => heldPid(gateway, 3) !== undefined, 'the replacement held');
+    const exits = { 'signal/true': 0, 'signal/false': 0, 'exit_code/true': 0, 'exit_code/false': 0, [`signal/${String(exitsOf(gateway)[0]!.failedAtStart)}`]: 1 };
+    expect(await scrapeWorkers()).toEqual({ starting: 1, serving: 1, configured: 2, exits });
+    rmSync(join(dir, 'hold-worker-3'));
     await until(gateway, () => listening(gateway, 3)?.port === port, 'the replacement listening');
+    // The test reads the worker's own line, which races the primary's hearing of its listening: scraped until it did.
+    let after = await scrapeWorkers();
+    for (const deadline = performance.now() + 10_000; after.serving !== 2 && performance.now() < deadline; ) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      after = await scrapeWorkers();
+    }
+    expect(after).toEqual({ starting: 0, serving: 2, configured: 2, exits });
     gateway.child.kill('SIGTERM');
     const [code, signal] = await gateway.exited;
     expect({ code, signal }, gateway.output()).toEqual({ code: 0, signal: null });
