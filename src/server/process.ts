@@ -18,6 +18,8 @@
  * exits fails the start: the primary logs which one and how (its exit code or
  * signal), kills the others and exits 1. From the first worker's listening on,
  * the configuration is proven and an exit is a crash, replaced as above.
+ * Each such exit is logged and counted on the metrics port, with the workers
+ * starting and serving (../telemetry/worker-metrics.ts).
  */
 import cluster, { type Worker } from 'node:cluster';
 import { writeSync } from 'node:fs';
