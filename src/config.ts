@@ -32,6 +32,13 @@ const text = (min: number, max?: number) => {
 };
 
 /**
+ * A name (REDIS_KEY_PREFIX, OTEL_SERVICE_NAME) refused when it starts or ends with a blank rather than trimmed: a
+ * quoted `" gw:"` in a .env file is a different prefix from the other replicas' `gw:`, which then share nothing.
+ */
+const nameText = (min: number, max?: number) =>
+  text(min, max).refine((value) => !notBlank(value) || value === value.trim(), 'must not start or end with a space, tab or line break');
+
+/**
  * An interface to listen on (HOST, METRICS_HOST): an address or a host name, refused when a blank (space, tab, line
  * break) is in it or around it rather than trimmed, as PORT's digits are. Passed on as it was, ` 127.0.0.1` failed only
  * at listen, with `getaddrinfo ENOTFOUND` after the stray space nobody saw, and a line break split that one line.
@@ -411,7 +418,7 @@ export const SETTINGS = {
       'secret of the HMAC that turns a caller\'s `Authorization` into its part of Redis keys and channels, so whoever reads Redis cannot test tokens; the same on every replica; required with `REDIS_URL`',
       { secret: true },
     ),
-    redisKeyPrefix: setting('REDIS_KEY_PREFIX', text(1, 64).default('execution-gateway:'), 'prefix of every key and channel, so several gateways can share one Redis'),
+    redisKeyPrefix: setting('REDIS_KEY_PREFIX', nameText(1, 64).default('execution-gateway:'), 'prefix of every key and channel, so several gateways can share one Redis'),
     redisCommandTimeoutMs: setting(
       'REDIS_COMMAND_TIMEOUT_MS',
       integer(1, 10_000).default(50),
@@ -495,7 +502,7 @@ export const SETTINGS = {
         .default('parentbased_traceidratio'),
       'which new traces are sampled, as the OpenTelemetry specification names its samplers; `parentbased_*` follow a `traceparent` that came with the request, the ratio ones take `OTEL_TRACES_SAMPLER_ARG`',
     ),
-    otelServiceName: setting('OTEL_SERVICE_NAME', text(1).default('execution-gateway'), '`service.name` of the spans'),
+    otelServiceName: setting('OTEL_SERVICE_NAME', nameText(1).default('execution-gateway'), '`service.name` of the spans'),
     otelResourceAttributes: setting(
       'OTEL_RESOURCE_ATTRIBUTES',
       z

@@ -198,6 +198,12 @@ describe('configuration', () => {
     expect(() => readConfig({ NODE_ENV: value })).toThrow(`Invalid NODE_ENV=${JSON.stringify(value)}: must be production, development or test (lower case), or unset.`);
   });
 
+  it('keeps a space inside a key prefix or service name, which is refused only around it', () => {
+    const config = readConfig({ REDIS_URL: 'redis://127.0.0.1:6379', REDIS_KEY_SECRET: 'k'.repeat(32), REDIS_KEY_PREFIX: 'team a:', OTEL_SERVICE_NAME: 'checkout gateway' });
+    expect(config.sharedState.redisKeyPrefix).toBe('team a:');
+    expect(config.telemetry.otelServiceName).toBe('checkout gateway');
+  });
+
   it('treats an empty NODE_ENV as unset', () => {
     expect(readConfig({ NODE_ENV: '' }).production).toBe(false);
   });
@@ -418,6 +424,10 @@ describe('configuration', () => {
       { [name]: value },
       `Invalid ${name}=${JSON.stringify(value)}: must be an address or host name with no spaces or line breaks in or around it (127.0.0.1, 0.0.0.0, ::1, localhost).`,
     ]),
+    // A name with a blank around it: another replica's prefix or service, quietly.
+    [{ REDIS_KEY_PREFIX: ' gw:' }, 'Invalid REDIS_KEY_PREFIX=" gw:": must not start or end with a space, tab or line break.'],
+    [{ REDIS_KEY_PREFIX: 'gw:\n' }, 'Invalid REDIS_KEY_PREFIX="gw:\\n": must not start or end with a space, tab or line break.'],
+    [{ OTEL_SERVICE_NAME: 'gateway ' }, 'Invalid OTEL_SERVICE_NAME="gateway ": must not start or end with a space, tab or line break.'],
   ])('stops on %o with one line saying what to fix', (env, message) => {
     expect(() => readConfig(env)).not.toThrow(/s3cr3t/);
     expect(() => readConfig(env)).toThrow(ConfigError);
