@@ -49,8 +49,11 @@ export const LOG_BUFFER_MAX_BYTES = 16 * 1024 * 1024;
 export const ACCESS_LINES_BATCH_BYTES = 4 * 1024;
 export const ACCESS_LINES_WAIT_MS = 100;
 
-/** What an access line holds and no other line does: the bindings of the access log's child logger (src/telemetry/access-log.ts). */
-export const ACCESS_LINE_MARK = '"component":"access"';
+/** The bindings of the access log's child logger (src/telemetry/access-log.ts), which no other line has. */
+export const ACCESS_LINE_BINDINGS = { component: 'access' } as const;
+
+/** What an access line holds and no other line does: ACCESS_LINE_BINDINGS as pino writes them. */
+const ACCESS_LINE_MARK = JSON.stringify(ACCESS_LINE_BINDINGS).slice(1, -1);
 
 /**
  * Ms the flush at exit may wait for stdout's reader. The lines still waiting are

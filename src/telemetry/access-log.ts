@@ -34,7 +34,7 @@ import { trace } from '@opentelemetry/api';
 import { getOperationAST, Kind, type DocumentNode, type ExecutionResult, type GraphQLError } from 'graphql';
 import { isAsyncIterable, type GraphQLParams, type Plugin } from 'graphql-yoga';
 import type { TelemetryConfig } from '../config.js';
-import type { Logger } from '../logger.js';
+import { ACCESS_LINE_BINDINGS, type Logger } from '../logger.js';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
 import { refusalCode } from '../pipeline/request-errors.js';
 import { ErrorCode } from '../errors.js';
@@ -214,7 +214,7 @@ export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 
   // Its own level: LOG_LEVEL tunes the rest of the log; ACCESS_LOG decides these lines. No redaction: every
   // field is the gateway's own (none a header, variable or token), and matching the wildcard paths
   // (src/logger.ts) on every line was most of what pino spent on it.
-  const lines = logger.child({ component: 'access' }, { level: logger.level === 'silent' ? 'silent' : 'info', redact: [] });
+  const lines = logger.child(ACCESS_LINE_BINDINGS, { level: logger.level === 'silent' ? 'silent' : 'info', redact: [] });
   const entries = new WeakMap<Request, Entry>();
   // node's responses whose line the pipeline's requests have due: a masked 500 the edge sends for a plugin's
   // onResponse that threw after this one's is that line's status (`sent`), not a line of its own.

@@ -10,7 +10,7 @@
  * - `others`: two other lines in one tick (the second while the first's write is in flight), then `{ wroteAt }`.
  */
 import fs from 'node:fs';
-import { createLogger } from '../../src/logger.js';
+import { ACCESS_LINE_BINDINGS, createLogger } from '../../src/logger.js';
 
 let writes = 0;
 const write = fs.write;
@@ -22,7 +22,7 @@ const tell = (fields: Record<string, unknown>) => process.stderr.write(`${JSON.s
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const logger = createLogger('info');
-const access = logger.child({ component: 'access' });
+const access = logger.child(ACCESS_LINE_BINDINGS);
 const scenario = process.argv[2];
 await sleep(50);
 if (scenario === 'spread') {
