@@ -328,8 +328,9 @@ function reportUnwritten(unwritten: Unwritten, dropped: number): void {
  * The destination pino writes to: `stdout`, whose lines wait until ACCESS_LINES_BATCH_BYTES of them do;
  * an access line is written within ACCESS_LINES_WAIT_MS, any other line at once (with what waited before it, in
  * order), or as soon as the write in flight is answered. Reads sonic-boom's private `_writing` and `_len`
- * (defensively: unknown shapes count as a write in flight and lines waiting): its flush() returns at once while a
- * write is in flight and never comes back for what is left under `minLength`.
+ * (defensively: of another shape, they count as no write in flight and lines waiting, so its flush() is called, which
+ * checks for itself): its flush() returns at once while a write is in flight and never comes back for what is left
+ * under `minLength`.
  */
 function batchingAccessLines(stdout: ReturnType<typeof pino.destination>): DestinationStream {
   const boom = stdout as unknown as { _writing?: unknown; _len?: unknown };
@@ -337,7 +338,7 @@ function batchingAccessLines(stdout: ReturnType<typeof pino.destination>): Desti
   // Lines wait that should have gone: written when the write in flight is answered ('drain').
   let owed = false;
   const flush = () => {
-    if (boom._writing !== false) owed = true;
+    if (boom._writing === true) owed = true;
     else if (boom._len !== 0) stdout.flush();
   };
   stdout.on('drain', () => {
