@@ -113,12 +113,13 @@ describe('WORKERS=2 with REDIS_URL', { timeout: 90_000 }, () => {
     const costs = answers.map((answer) => answer.json.extensions!.upstream!);
     expect(costs.filter((cost) => cost.calls === 1)).toHaveLength(1);
     expect(costs.filter((cost) => cost.cacheHits === 1)).toHaveLength(N - 1);
-    const pids = new Set(
-      output
-        .split('\n')
-        .filter((line) => line.includes('"msg":"request"'))
-        .map((line) => (JSON.parse(line) as { pid: number }).pid),
-    );
+    // Access lines reach stdout in batches, within ACCESS_LINES_WAIT_MS of the answer: each worker's, once all came.
+    const accessLines = () => output.split('\n').filter((line) => line.includes('"msg":"request"'));
+    while (accessLines().length < N) {
+      if (performance.now() > deadline) throw new Error(`${N} access lines: ${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const pids = new Set(accessLines().map((line) => (JSON.parse(line) as { pid: number }).pid));
     expect(pids.size).toBe(2);
   });
 });
