@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoExecutions, DEMO_TOKEN } from '../src/demo/demo-data.js';
 import { FakeUpstream } from '../src/demo/fake-upstream.js';
 import { parseExposition, samplesOf, valueOf, workerSeries } from './support/exposition.js';
-import { captureOutput } from './support/process-output.js';
+import { alive, captureOutput } from './support/process-output.js';
 
 const QUERY = /* GraphQL */ `
   query ExecutionStatus($id: ID!) {
@@ -58,15 +58,6 @@ function send(method: 'GET' | 'POST', url: string, body?: unknown): Promise<{ st
     request.on('error', reject);
     request.end(payload);
   });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 // Starting the primary and two tsx workers is slow on a busy 2-core machine.

@@ -32,7 +32,7 @@ import { createLogger } from '../src/logger.js';
 import { createInstance, type GatewayInstance } from '../src/server/instance.js';
 import { AUTH, Harness, LANES, type LaneName } from './support/harness.js';
 import { advance, liveEnv, putExecution, sleep, startLiveHarness, type SubscribingClient, waitFor } from './support/live.js';
-import { captureOutput, type LogLine } from './support/process-output.js';
+import { alive, captureOutput, type LogLine } from './support/process-output.js';
 
 const STATUS_QUERY = (id: string) => `{ execution(id: "${id}") { id status } }`;
 const WATCH = /* GraphQL */ `
@@ -542,15 +542,6 @@ async function spawnGateway(upstream: FakeUpstream, env: Record<string, string>,
   const url = String(lines().find((line) => line.msg === 'execution-gateway listening')!.url);
   const origin = new URL(url).origin;
   return { child, url, origin, port: Number(new URL(url).port), ...output };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**

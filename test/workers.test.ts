@@ -28,7 +28,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoExecutions } from '../src/demo/demo-data.js';
 import { FakeUpstream } from '../src/demo/fake-upstream.js';
 import { parseExposition, workerSeries } from './support/exposition.js';
-import { captureOutput, type LogLine } from './support/process-output.js';
+import { alive, captureOutput, type LogLine } from './support/process-output.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** The message of a worker that failed at start for want of the manifest (src/pipeline/trusted-documents.ts). */
@@ -202,16 +202,6 @@ describe('WORKERS=2: replacing workers that fail at start', { timeout: 150_000 }
 /** Holds chosen workers, or the primary's metrics port, at start (its header says how). */
 const HOLD_WORKERS = join(ROOT, 'test', 'support', 'hold-workers.mjs');
 
-/** Whether `pid` is still a process: a worker killed stays one (a zombie) until its primary reaps it and sees its exit. */
-function exists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 describe('WORKERS=2: a worker that dies during the first start', { timeout: 150_000 }, () => {
   let upstream: FakeUpstream;
 
@@ -256,7 +246,7 @@ describe('WORKERS=2: a worker that dies during the first start', { timeout: 150_
     process.kill(killed, 'SIGKILL');
     // Reaped: the primary has seen the exit (the same callback). Only now may the other start, so that it cannot
     // have listened first (without the fix, it listened and the primary exited 1 then, in silence).
-    await until(gateway, () => !exists(killed), 'the killed worker reaped');
+    await until(gateway, () => !alive(killed), 'the killed worker reaped');
     rmSync(join(dir, 'hold-worker-2'));
     const [code, signal] = await gateway.exited;
     expect({ code, signal }, gateway.output()).toEqual({ code: 1, signal: null });
@@ -266,7 +256,7 @@ describe('WORKERS=2: a worker that dies during the first start', { timeout: 150_
     expect(messages(gateway)).not.toContain('execution-gateway listening');
     expect(gateway.stderr()).not.toMatch(/^execution-gateway:/m);
     // The other was killed too, not left behind running.
-    await waitFor(() => !exists(other), () => `worker ${other} gone`, 10_000);
+    await waitFor(() => !alive(other), () => `worker ${other} gone`, 10_000);
   });
 
   // The whole gateway exited 1 with no drain, killing a worker that served: a worker that listened proved the
@@ -284,7 +274,7 @@ describe('WORKERS=2: a worker that dies during the first start', { timeout: 150_
     expect((await fetch(`http://127.0.0.1:${listening(gateway, 1)!.port}/ready`)).status).toBe(200);
     const killed = dies === 1 ? listening(gateway, 1)!.pid : heldPid(gateway, 2)!;
     process.kill(killed, 'SIGKILL');
-    await until(gateway, () => !exists(killed), 'the killed worker reaped');
+    await until(gateway, () => !alive(killed), 'the killed worker reaped');
     rmSync(join(dir, 'hold-worker-2'));
     await until(gateway, () => messages(gateway).includes('execution-gateway listening'), 'execution-gateway listening');
     expect(gateway.child.exitCode, gateway.output()).toBeNull();
@@ -316,7 +306,7 @@ describe('WORKERS=2: a worker that dies during the first start', { timeout: 150_
     await until(gateway, () => gateway.stderr().includes('test: the primary holds the metrics listen\n'), 'the metrics listen held');
     const killed = listening(gateway, 1)!.pid;
     process.kill(killed, 'SIGKILL');
-    await until(gateway, () => !exists(killed), 'the killed worker reaped');
+    await until(gateway, () => !alive(killed), 'the killed worker reaped');
     rmSync(join(dir, 'hold-metrics'));
     await until(gateway, () => messages(gateway).includes('execution-gateway listening'), 'execution-gateway listening');
     const mine = gateway.lines().filter((line) => line.pid === primary).map((line) => line.msg);

@@ -30,3 +30,13 @@ export function captureOutput(child: ChildProcess, { skipNonJson = false } = {})
       .map((line) => JSON.parse(line) as LogLine);
   return { stdout: () => stdout, stderr: () => stderr, lines, exited };
 }
+
+/** Whether `pid` is still a process: a worker killed stays one (a zombie) until its primary reaps it and sees its exit. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
