@@ -246,6 +246,11 @@ export const SETTINGS = {
       integer(1024, MAX_STRING_BYTES).default(DEFAULT_MAX_BODY_BYTES),
       'larger upstream bodies (after gzip/br decoding) are refused; also the most characters of upstream values one result hands out (README "Operation limits"); at most 256 MiB, since a body is read into one string and V8 makes none over about 512 MiB',
     ),
+    maxBytesInFlight: setting(
+      'UPSTREAM_MAX_BYTES_IN_FLIGHT',
+      integer(1024, 2 ** 40).default(DEFAULT_MAX_BODY_BYTES),
+      'bytes of upstream bodies the process holds at once, each charged from when its size is known (its `Content-Length`, or as it is decoded or read) until it is parsed; a body that would pass it is refused with `UPSTREAM_UNAVAILABLE` (never waited for), unless no other body is held, so one execution of up to `UPSTREAM_MAX_BODY_BYTES` is always served; without it, every call of the bulkhead (`UPSTREAM_MAX_CONCURRENT`) could hold a body of `UPSTREAM_MAX_BODY_BYTES` at once; the heap check at start counts the larger of the two (README "Caching")',
+    ),
     executionIdPattern: setting(
       'EXECUTION_ID_PATTERN',
       z

@@ -436,6 +436,18 @@ export const circuitOpen = (retryInMs: number) =>
 /** The bulkhead's refusal (UPSTREAM_MAX_CONCURRENT calls running and its queue full): the process is overloaded. */
 export const bulkheadFull = () => new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, 'The gateway is at its limit of concurrent calls to the executions API; retry shortly.');
 
+/**
+ * A 2xx body refused by UPSTREAM_MAX_BYTES_IN_FLIGHT (src/upstream/body-budget.ts): upstream answered, but the process
+ * already holds as many bytes of upstream bodies as it may. It frees by itself as those bodies are parsed, so the
+ * message says it is temporary, and `retryAfterMs` (ms, also `extensions.retryAfterMs`) says when to come back.
+ */
+export const bodiesInFlightFull = (retryAfterMs: number) =>
+  new UpstreamError(
+    ErrorCode.UPSTREAM_UNAVAILABLE,
+    'The gateway holds as much data from the executions API as it may at once. This is temporary: retry after `extensions.retryAfterMs` milliseconds.',
+    { retryAfterMs },
+  );
+
 /** The refusal of a caller with `limit` calls running while the bulkhead's queue is full (src/upstream/resilience.ts). */
 export const callerShareFull = (limit: number) =>
   new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, `This caller has ${limit} calls to the executions API running and the gateway's queue is full; retry once some have finished.`);

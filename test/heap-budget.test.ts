@@ -13,14 +13,21 @@ const MiB = 2 ** 20;
 const defaults = readConfig({ UPSTREAM_URL: 'http://127.0.0.1:1' });
 
 describe('heap bounds against the heap limit', () => {
-  it('adds up the caches, the live readings and one body read at UPSTREAM_MAX_BODY_BYTES', () => {
+  it('adds up the caches, the live readings and the upstream bodies in flight (128 MiB of them by default)', () => {
     const bounds = heapBounds(defaults);
     expect(bounds).toEqual({
       CACHE_MAX_BYTES: 256 * MiB,
       DOCUMENT_CACHE_MAX_BYTES: 64 * MiB,
       LIVE_MAX_HELD_BYTES: 512 * MiB,
-      UPSTREAM_MAX_BODY_BYTES: entryBytes({ bodyBytes: 128 * MiB, events: [] }),
+      UPSTREAM_MAX_BYTES_IN_FLIGHT: entryBytes({ bodyBytes: 128 * MiB, events: [] }),
     });
+  });
+
+  it('counts the larger of UPSTREAM_MAX_BYTES_IN_FLIGHT and UPSTREAM_MAX_BODY_BYTES: a lone body is never refused', () => {
+    const more = readConfig({ UPSTREAM_URL: 'http://127.0.0.1:1', UPSTREAM_MAX_BYTES_IN_FLIGHT: String(512 * MiB) });
+    expect(heapBounds(more).UPSTREAM_MAX_BYTES_IN_FLIGHT).toBe(entryBytes({ bodyBytes: 512 * MiB, events: [] }));
+    const fewer = readConfig({ UPSTREAM_URL: 'http://127.0.0.1:1', UPSTREAM_MAX_BYTES_IN_FLIGHT: String(MiB) });
+    expect(heapBounds(fewer).UPSTREAM_MAX_BYTES_IN_FLIGHT).toBe(entryBytes({ bodyBytes: 128 * MiB, events: [] }));
   });
 
   it('warns only past the limit, naming every bound in MiB', () => {
@@ -30,11 +37,11 @@ describe('heap bounds against the heap limit', () => {
     expect(overrun?.fields).toEqual({
       heapLimitMiB: Math.round((total - 1) / MiB),
       totalMiB: Math.round(total / MiB),
-      boundsMiB: { CACHE_MAX_BYTES: 256, DOCUMENT_CACHE_MAX_BYTES: 64, LIVE_MAX_HELD_BYTES: 512, UPSTREAM_MAX_BODY_BYTES: Math.round(entryBytes({ bodyBytes: 128 * MiB, events: [] }) / MiB) },
+      boundsMiB: { CACHE_MAX_BYTES: 256, DOCUMENT_CACHE_MAX_BYTES: 64, LIVE_MAX_HELD_BYTES: 512, UPSTREAM_MAX_BYTES_IN_FLIGHT: Math.round(entryBytes({ bodyBytes: 128 * MiB, events: [] }) / MiB) },
     });
     expect(overrun?.message).toMatch(/^the heap bounds add up to \d+ MiB, past the heap limit of \d+ MiB: .* raise --max-old-space-size$/);
     // Bounds lowered to fit a small heap: no warning.
-    const small = readConfig({ UPSTREAM_URL: 'http://127.0.0.1:1', CACHE_MAX_BYTES: String(8 * MiB), DOCUMENT_CACHE_MAX_BYTES: String(4 * MiB), LIVE_MAX_HELD_BYTES: String(8 * MiB), UPSTREAM_MAX_BODY_BYTES: String(4 * MiB) });
+    const small = readConfig({ UPSTREAM_URL: 'http://127.0.0.1:1', CACHE_MAX_BYTES: String(8 * MiB), DOCUMENT_CACHE_MAX_BYTES: String(4 * MiB), LIVE_MAX_HELD_BYTES: String(8 * MiB), UPSTREAM_MAX_BODY_BYTES: String(4 * MiB), UPSTREAM_MAX_BYTES_IN_FLIGHT: String(4 * MiB) });
     expect(heapOverrun(small, 64 * MiB)).toBeUndefined();
   });
 

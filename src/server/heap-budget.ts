@@ -1,7 +1,7 @@
 /**
  * What the gateway's bounds on heap add up to, against the heap V8 may grow to: `--max-old-space-size` (in
  * NODE_OPTIONS, say), or node's default for the machine. The caches and the live readings are bounded in bytes,
- * and one upstream body read is bounded by UPSTREAM_MAX_BODY_BYTES; a process whose bounds add up past its heap
+ * and the upstream bodies read at once by UPSTREAM_MAX_BYTES_IN_FLIGHT (one of UPSTREAM_MAX_BODY_BYTES at least); a process whose bounds add up past its heap
  * runs out of memory at them (V8 aborts the process: its requests get no answer), where bounds that fit refuse
  * what would pass them with a code. A 64 MiB heap took the defaults without a word, and one query of a 17.5 MB
  * execution aborted the worker.
@@ -11,18 +11,20 @@ import type { GatewayConfig } from '../config.js';
 import { entryBytes } from '../upstream/entry-bytes.js';
 
 /** The bounds that hold heap, by the setting that bounds each, in bytes. */
-export type HeapBounds = Record<'CACHE_MAX_BYTES' | 'DOCUMENT_CACHE_MAX_BYTES' | 'LIVE_MAX_HELD_BYTES' | 'UPSTREAM_MAX_BODY_BYTES', number>;
+export type HeapBounds = Record<'CACHE_MAX_BYTES' | 'DOCUMENT_CACHE_MAX_BYTES' | 'LIVE_MAX_HELD_BYTES' | 'UPSTREAM_MAX_BYTES_IN_FLIGHT', number>;
 
 /**
- * The heap each bound lets the gateway hold at once, in bytes: the caches and the live readings full, and one
- * body of UPSTREAM_MAX_BODY_BYTES read and parsed (counted as the cache counts an execution, ../upstream/entry-bytes.ts).
+ * The heap each bound lets the gateway hold at once, in bytes: the caches and the live readings full, and the
+ * upstream bodies in flight read and parsed (counted as the cache counts an execution, ../upstream/entry-bytes.ts):
+ * UPSTREAM_MAX_BYTES_IN_FLIGHT of them, or one of UPSTREAM_MAX_BODY_BYTES when that is more (a lone body is never
+ * refused, ../upstream/body-budget.ts).
  */
 export function heapBounds(config: Pick<GatewayConfig, 'cache' | 'live' | 'upstream'>): HeapBounds {
   return {
     CACHE_MAX_BYTES: config.cache.maxBytes,
     DOCUMENT_CACHE_MAX_BYTES: config.cache.documentMaxBytes,
     LIVE_MAX_HELD_BYTES: config.live.maxHeldBytes,
-    UPSTREAM_MAX_BODY_BYTES: entryBytes({ bodyBytes: config.upstream.maxBodyBytes, events: [] }),
+    UPSTREAM_MAX_BYTES_IN_FLIGHT: entryBytes({ bodyBytes: Math.max(config.upstream.maxBytesInFlight, config.upstream.maxBodyBytes), events: [] }),
   };
 }
 

@@ -97,6 +97,7 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
     timeoutMs: upstream.timeoutMs,
     connections: upstream.connections,
     maxBodyBytes: upstream.maxBodyBytes,
+    maxBytesInFlight: upstream.maxBytesInFlight,
     executionIdPattern: upstream.executionIdPattern,
     logger: options.logger,
     resilience: {

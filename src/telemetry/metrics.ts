@@ -320,6 +320,12 @@ export class GatewayMetrics {
     );
     gaugeReadWhenScraped(
       this.registry,
+      'gateway_upstream_body_bytes_in_flight',
+      'Bytes of upstream bodies held now, from when each size is known until the body is parsed (bound: UPSTREAM_MAX_BYTES_IN_FLIGHT)',
+      () => client.bodies.charged,
+    );
+    gaugeReadWhenScraped(
+      this.registry,
       'gateway_upstream_queued',
       'Upstream calls waiting for a bulkhead slot',
       () => bulkhead.queue - policies.bulkhead.queueSlots,
@@ -330,11 +336,11 @@ export class GatewayMetrics {
       "Upstream calls waiting in their caller's share (UPSTREAM_MAX_CONCURRENT_PER_CALLER reached), taking no bulkhead slot",
       () => policies.waitingInShares,
     );
-    const refusals: Refusal[] = ['circuit_open', 'bulkhead_full', 'caller_share_full', 'caller_paused', 'execution_paused'];
+    const refusals: Refusal[] = ['circuit_open', 'bulkhead_full', 'caller_share_full', 'caller_paused', 'execution_paused', 'bodies_in_flight'];
     countedByLabel(
       this.registry,
       'gateway_upstream_refused_total',
-      'Calls the gateway answered itself with UPSTREAM_UNAVAILABLE, by why (circuit_open, bulkhead_full, caller_share_full, caller_paused, execution_paused); circuit_open includes retries the circuit refused, also in gateway_upstream_retries_skipped_total',
+      'Calls the gateway answered itself with UPSTREAM_UNAVAILABLE, by why (circuit_open, bulkhead_full, caller_share_full, caller_paused, execution_paused: without calling upstream; bodies_in_flight: upstream answered, and its body would have taken the bodies held past UPSTREAM_MAX_BYTES_IN_FLIGHT); circuit_open includes retries the circuit refused, also in gateway_upstream_retries_skipped_total',
       'by',
       Object.fromEntries(refusals.map((by) => [by, () => client.refusals[by]])),
     );

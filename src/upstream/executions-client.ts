@@ -12,6 +12,7 @@ import type { Execution } from '../domain/execution.js';
 import {
   attemptTimedOut,
   bearerWithoutToken,
+  bodiesInFlightFull,
   bulkheadFull,
   callerPaused,
   callerShareFull,
@@ -32,6 +33,7 @@ import { FailureLog } from '../telemetry/failure-log.js';
 import { abortedError, Cancellation, settleBeforeAbort } from './cancellation.js';
 import { readEnvelopeHead, readExecution, upstreamRequestIdOf } from './envelope.js';
 import { assertAllowedExecutionId, executionPath, type IdPattern } from './execution-path.js';
+import { BodiesInFlightError, BodyBudget, type BodyLease } from './body-budget.js';
 import { BodyTooLargeError, CorruptEncodingError, readBody, UnsupportedEncodingError, type BodyText } from './read-body.js';
 import {
   BrokenCircuitError,
@@ -95,6 +97,8 @@ export interface ExecutionsClientOptions {
   timeoutMs: number;
   connections: number;
   maxBodyBytes: number;
+  /** UPSTREAM_MAX_BYTES_IN_FLIGHT: bytes of bodies held at once, process-wide (./body-budget.ts). */
+  maxBytesInFlight: number;
   executionIdPattern: IdPattern;
   logger: Logger;
   /** Retry, circuit breaker and bulkhead settings. */
@@ -108,12 +112,16 @@ export interface ExecutionsClientOptions {
  * circuit is open (or half-open with its probe in flight, or it refused a
  * retry), the bulkhead and its queue are full, the caller's share and the
  * queue are full, upstream asked this caller to pause (a 429 with Retry-After),
- * or asked this caller to pause for this execution (a 5xx with Retry-After).
+ * or asked this caller to pause for this execution (a 5xx with Retry-After); or upstream answered, and its body
+ * would have taken the bodies held past UPSTREAM_MAX_BYTES_IN_FLIGHT.
  */
-export type Refusal = 'circuit_open' | 'bulkhead_full' | 'caller_share_full' | 'caller_paused' | 'execution_paused';
+export type Refusal = 'circuit_open' | 'bulkhead_full' | 'caller_share_full' | 'caller_paused' | 'execution_paused' | 'bodies_in_flight';
 
 /** At most one "upstream call failed" line per kind of failure per this interval (the first of a kind at once). */
 const FAILURE_LOG_INTERVAL_MS = 10_000;
+
+/** A body refused by UPSTREAM_MAX_BYTES_IN_FLIGHT is asked again after this many ms plus up to as many more (jitter, so refused clients do not come back together). */
+const BODIES_RETRY_AFTER_MS = 1_000;
 
 export class ExecutionsClient {
   readonly #pool: Pool;
@@ -126,7 +134,9 @@ export class ExecutionsClient {
    * UPSTREAM_UNAVAILABLE no upstream attempt explains, read by the metrics
    * (gateway_upstream_refused_total).
    */
-  readonly refusals: Record<Refusal, number> = { circuit_open: 0, bulkhead_full: 0, caller_share_full: 0, caller_paused: 0, execution_paused: 0 };
+  readonly refusals: Record<Refusal, number> = { circuit_open: 0, bulkhead_full: 0, caller_share_full: 0, caller_paused: 0, execution_paused: 0, bodies_in_flight: 0 };
+  /** The bytes of upstream bodies held now, against UPSTREAM_MAX_BYTES_IN_FLIGHT (./body-budget.ts). */
+  readonly bodies: BodyBudget;
   /** Callers upstream rate-limited with a Retry-After, until it ends (./caller-pauses.ts). */
   readonly callerPauses = new CallerPauses();
   /** (Caller, execution) pairs upstream answered with a 5xx and a Retry-After, until it ends (./caller-pauses.ts, `pairPauseKey`). */
@@ -135,6 +145,8 @@ export class ExecutionsClient {
   readonly #failureLog: FailureLog;
   /** "upstream answered with a body that breaks its contract", bounded the same way. */
   readonly #badResponseLog: FailureLog;
+  /** "upstream body refused: UPSTREAM_MAX_BYTES_IN_FLIGHT reached", bounded the same way. */
+  readonly #bodiesLog: FailureLog;
   /** Aborted by `close()`: the cancellation of the half-open probe, which its caller's does not stop. */
   readonly #closing = new Cancellation();
 
@@ -145,6 +157,8 @@ export class ExecutionsClient {
     this.#options = options;
     this.#failureLog = new FailureLog(options.logger, 'upstream call failed', FAILURE_LOG_INTERVAL_MS);
     this.#badResponseLog = new FailureLog(options.logger, 'upstream answered with a body that breaks its contract', FAILURE_LOG_INTERVAL_MS);
+    this.#bodiesLog = new FailureLog(options.logger, 'upstream body refused: the bodies held would pass UPSTREAM_MAX_BYTES_IN_FLIGHT', FAILURE_LOG_INTERVAL_MS);
+    this.bodies = new BodyBudget(options.maxBytesInFlight);
     // One keep-alive pool per process: every request reuses warm sockets.
     // undici's request() never follows redirects, so the token stays on this origin.
     this.#pool = new Pool(this.#origin, {
@@ -283,8 +297,27 @@ export class ExecutionsClient {
     }
   }
 
-  /** The execution, and the HTTP status it came with (any 2xx with a body: see below). */
+  /**
+   * The execution, and the HTTP status it came with (any 2xx with a body: see below). Its body is charged to the
+   * bodies held (UPSTREAM_MAX_BYTES_IN_FLIGHT) from when its size is known until it is parsed.
+   */
   async #send(id: string, path: string, sent: Record<string, string>, call: Cancellation, callerKey: string): Promise<{ execution: Execution; status: number }> {
+    const lease = this.bodies.lease();
+    try {
+      return await this.#sendCharging(id, path, sent, call, callerKey, lease);
+    } finally {
+      lease.release();
+    }
+  }
+
+  async #sendCharging(
+    id: string,
+    path: string,
+    sent: Record<string, string>,
+    call: Cancellation,
+    callerKey: string,
+    lease: BodyLease,
+  ): Promise<{ execution: Execution; status: number }> {
     // The attempt's own cancellation, handed to undici: at its deadline or when the call is cancelled.
     const cancel = new Cancellation();
     let timedOut = false;
@@ -315,6 +348,7 @@ export class ExecutionsClient {
         headerValue(response.headers['content-length']),
         this.#options.maxBodyBytes,
         headerValue(response.headers['content-type']),
+        lease,
       );
       // A status that answers by itself (404, 401, 503 …) keeps its meaning when its body cannot be read
       // (too large, an encoding the gateway does not read): only its request id would have come from there.
@@ -326,6 +360,16 @@ export class ExecutionsClient {
       // first, the attempt ran out of time. Told apart, a loaded machine turned some into UPSTREAM_UNAVAILABLE.
       if (timedOut || isConnectTimeout(error)) {
         throw attemptTimedOut(this.#options.timeoutMs);
+      }
+      // Upstream answered, but the process holds as many bytes of bodies as it may: this body is given up, not waited for.
+      if (error instanceof BodiesInFlightError) {
+        this.#refused('bodies_in_flight', id);
+        this.#bodiesLog.observe('bodies in flight', {
+          executionId: id,
+          why: `${error.message}, with ${this.bodies.charged} bytes held of UPSTREAM_MAX_BYTES_IN_FLIGHT (${this.bodies.maxBytes})`,
+          upstreamStatus: status,
+        });
+        throw bodiesInFlightFull(BODIES_RETRY_AFTER_MS + Math.floor(Math.random() * BODIES_RETRY_AFTER_MS));
       }
       // Named by its setting: the log line tells an operator what to raise, the client only that it was too large.
       if (error instanceof BodyTooLargeError) {

@@ -14,6 +14,7 @@
 import { pipeline, type Readable, type Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Dispatcher } from 'undici';
+import { BodiesInFlightError, type BodyLease } from './body-budget.js';
 import { decodeBody } from './body-text.js';
 
 /** `message` says where the size showed (`declared 6340 bytes`, `as received`, …); the code that configured the cap names it. */
@@ -57,17 +58,23 @@ export interface BodyText {
   unknownCharset?: string;
 }
 
+const notCharged = (bytes: number, where: string) => new BodiesInFlightError(`${bytes} bytes ${where}`);
+
 /**
  * `limit` must equal the pool's `maxResponseSize`, which caps what arrives on
  * the wire; decoded bodies are counted here as they are decoded. `contentType`
- * names the charset (./body-text.ts).
+ * names the charset (./body-text.ts). The body's bytes are charged to `lease`
+ * (./body-budget.ts) as soon as they are known: a declared length before any
+ * is read, a decoded body chunk by chunk, a plain one without a length once
+ * read; what does not fit throws BodiesInFlightError, the body given up.
  */
 export async function readBody(
   body: UpstreamBody,
   contentEncoding: string | undefined,
   contentLength: string | undefined,
   limit: number,
-  contentType?: string,
+  contentType: string | undefined,
+  lease: BodyLease,
 ): Promise<BodyText> {
   const declared = Number(contentLength);
   if (Number.isFinite(declared) && declared > limit) {
@@ -76,13 +83,20 @@ export async function readBody(
   }
   const encoding = (contentEncoding ?? 'identity').trim().toLowerCase();
   if (encoding === 'identity' || encoding === '') {
+    const known = Number.isFinite(declared) && declared > 0;
+    if (known && !lease.grow(declared)) {
+      discard(body);
+      throw notCharged(declared, 'declared');
+    }
+    let bytes: Uint8Array;
     try {
-      const bytes = await body.bytes();
-      return bodyText(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), contentType);
+      bytes = await body.bytes();
     } catch (error) {
       if (isOverMaxResponseSize(error)) throw new BodyTooLargeError('as received');
       throw error;
     }
+    if (!known && !lease.grow(bytes.byteLength)) throw notCharged(bytes.byteLength, 'as received');
+    return bodyText(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), contentType);
   }
   const decoder = decoders[encoding];
   if (!decoder) {
@@ -103,11 +117,12 @@ export async function readBody(
     for await (const chunk of source) {
       size += chunk.length;
       if (size > limit) throw new BodyTooLargeError('as decoded');
+      if (!lease.grow(chunk.length)) throw notCharged(size, 'as decoded');
       chunks.push(chunk);
     }
   } catch (error) {
     if (isOverMaxResponseSize(error)) throw new BodyTooLargeError('on the wire');
-    if (error instanceof BodyTooLargeError || !decoderFailed) throw error;
+    if (error instanceof BodyTooLargeError || error instanceof BodiesInFlightError || !decoderFailed) throw error;
     throw new CorruptEncodingError(`${encoding}: ${error instanceof Error ? error.message : String(error)}`);
   } finally {
     if (!body.readableEnded) discard(body);
