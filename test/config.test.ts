@@ -92,6 +92,7 @@ describe('configuration', () => {
       UPSTREAM_CONNECTIONS: '48',
       UPSTREAM_CONCURRENCY_PER_REQUEST: '4',
       UPSTREAM_MAX_BODY_BYTES: '2048',
+      UPSTREAM_MAX_BYTES_IN_FLIGHT: '65536',
       EXECUTION_ID_PATTERN: '^ex_[0-9]+$',
       TERMINAL_CACHE_TTL_MS: '0',
       ACTIVE_CACHE_TTL_MS: '500',
@@ -135,6 +136,7 @@ describe('configuration', () => {
       connections: 48,
       concurrencyPerRequest: 4,
       maxBodyBytes: 2048,
+      maxBytesInFlight: 65_536,
     });
     expect(executionIdPattern.test('ex_12')).toBe(true);
     expect(executionIdPattern.test('ex_demo_1')).toBe(false);
