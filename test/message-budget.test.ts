@@ -1,4 +1,4 @@
-/** The token bucket of WS_MAX_MESSAGES_PER_SECOND (src/server/message-budget.ts), on a clock the test moves. */
+/** The token bucket of WS_MAX_MESSAGES_PER_SECOND and WS_MAX_UPGRADES_PER_SECOND (src/server/message-budget.ts), on a clock the test moves. */
 import { describe, expect, it } from 'vitest';
 import { MessageBudget } from '../src/server/message-budget.js';
 
@@ -31,5 +31,18 @@ describe('MessageBudget', () => {
       if (budget.take()) taken++;
     }
     expect(taken).toBe(100_000);
+  });
+
+  it('says how long until take() succeeds: 0 while tokens are left, then the time to the next one', () => {
+    let now = 0;
+    const budget = new MessageBudget(4, 1, () => now);
+    expect(budget.waitMs()).toBe(0);
+    expect(budget.take()).toBe(true);
+    expect(budget.waitMs()).toBe(250);
+    now += 100;
+    expect(budget.waitMs()).toBe(150);
+    now += 150;
+    expect(budget.waitMs()).toBe(0);
+    expect(budget.take()).toBe(true);
   });
 });
