@@ -25,8 +25,9 @@ export const ErrorCode = {
   UPSTREAM_TIMEOUT: 'UPSTREAM_TIMEOUT',
   UPSTREAM_BAD_RESPONSE: 'UPSTREAM_BAD_RESPONSE',
   /**
-   * A live subscription past a bound (per caller, per process), an operation past the bound of a WebSocket connection, or
-   * a WebSocket upgrade past the process's bound of connections (503).
+   * A live subscription past a bound (per caller, per process), an operation past the bound of a WebSocket connection,
+   * a WebSocket upgrade past the process's bound of connections (503), or past its client address's rate of upgrades
+   * (429, with Retry-After).
    */
   TOO_MANY_SUBSCRIPTIONS: 'TOO_MANY_SUBSCRIPTIONS',
   /**

@@ -400,6 +400,16 @@ export const SETTINGS = {
       integer(1, 1_000_000).default(1_000),
       'messages one WebSocket may send a second, of any kind (graphql-ws\'s `ping` and `pong`, `subscribe`, `complete`, invalid ones, and WebSocket ping and pong frames), with or without `connection_init` or a token, in bursts of as many at once and, on top of them, a `subscribe` and a `complete` of each operation it may run (`LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION`: a client resubscribes all at once after a reconnect); past it the socket is closed with `1008` (Policy Violation, which graphql-ws clients do not retry), counted and logged, so one socket sending pings in a loop cannot slow every other client. graphql-ws\'s client pings once per `keepAlive`, after the last pong',
     ),
+    maxUpgradesPerSecond: setting(
+      'WS_MAX_UPGRADES_PER_SECOND',
+      integer(0, 1_000_000).default(2),
+      'WebSocket upgrades one client address (as the access log names it, `TRUSTED_PROXIES` honoured) may make a second per process, in bursts of `WS_UPGRADE_BURST`; past it an upgrade gets `429` with `Retry-After` before any handshake, counted and logged, so a client that opens a new socket each time one is closed cannot get a new `WS_MAX_MESSAGES_PER_SECOND` budget at will (17 a second took a neighbour\'s p90 from 14 ms to 53 ms). 2 a second is 7,200 an hour, 9.6 reconnects an hour for each of 750 tabs behind one address; each worker and replica counts its own; `0` turns the bound off',
+    ),
+    upgradeBurst: setting(
+      'WS_UPGRADE_BURST',
+      integer(1, 1_000_000).default(1_000),
+      'upgrades one client address may make at once before `WS_MAX_UPGRADES_PER_SECOND` holds it back, refilled at that rate: every tab behind one corporate NAT reconnects at once when a deploy closes their sockets (`1001`), and 750 of them must not be refused; a fresh process, or an address not seen for `WS_UPGRADE_BURST / WS_MAX_UPGRADES_PER_SECOND` seconds (500 by default), has the whole burst',
+    ),
   },
   sharedState: {
     redisUrl: setting(

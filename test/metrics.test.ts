@@ -227,6 +227,7 @@ const REQUIRED_FAMILIES: Record<string, string> = {
   gateway_websocket_connections: 'gauge',
   gateway_websocket_bound_reached_total: 'counter',
   gateway_websocket_too_many_messages_total: 'counter',
+  gateway_websocket_too_many_upgrades_total: 'counter',
   gateway_data_warnings_total: 'counter',
   gateway_http_responses_total: 'counter',
   gateway_build_info: 'gauge',

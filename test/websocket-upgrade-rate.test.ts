@@ -13,8 +13,133 @@
  * - The buckets are kept for at most MAX_TRACKED_ADDRESSES addresses, least recently upgraded dropped first.
  */
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import { describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UpgradeBudget } from '../src/server/upgrade-budget.js';
+import { Harness, LANES } from './support/harness.js';
+import { sleep, waitFor } from './support/live.js';
+
+const PROTOCOL = 'graphql-transport-ws';
+const PER_SECOND = 1;
+const BURST = 3;
+const LOGGED = 'WebSocket upgrade refused: its client address made more than WS_MAX_UPGRADES_PER_SECOND upgrades a second';
+
+type Upgrade = { opened: true; socket: WebSocket } | { opened: false; status: number; headers: IncomingHttpHeaders; body: string };
+
+/** A raw upgrade with these headers: the open socket (closed by the caller), or the refusal. */
+function upgrade(harness: Harness, headers: Record<string, string> = {}): Promise<Upgrade> {
+  return new Promise<Upgrade>((resolve, reject) => {
+    const socket = new WebSocket(`ws://${new URL(harness.url).host}/graphql`, PROTOCOL, { headers });
+    socket.on('open', () => resolve({ opened: true, socket }));
+    socket.on('unexpected-response', (request, response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.once('end', () => {
+        resolve({ opened: false, status: response.statusCode ?? 0, headers: response.headers, body });
+        request.destroy();
+      });
+    });
+    socket.on('error', reject);
+  });
+}
+
+/** Whether each of `count` upgrades in turn from `forwardedFor` (X-Forwarded-For; none: the peer's) opened; each opened one is closed. */
+async function opened(harness: Harness, count: number, forwardedFor?: string): Promise<boolean[]> {
+  const outcomes: boolean[] = [];
+  for (let i = 0; i < count; i++) {
+    const result = await upgrade(harness, forwardedFor === undefined ? {} : { 'x-forwarded-for': forwardedFor });
+    if (result.opened) result.socket.close();
+    outcomes.push(result.opened);
+  }
+  return outcomes;
+}
+
+describe.each(LANES)('WebSocket upgrades past WS_MAX_UPGRADES_PER_SECOND, behind a trusted proxy (%s lane)', (lane) => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await Harness.start({
+      lane,
+      env: { WS_MAX_UPGRADES_PER_SECOND: String(PER_SECOND), WS_UPGRADE_BURST: String(BURST), TRUSTED_PROXIES: 'loopback' },
+    });
+  });
+  afterAll(() => harness.close());
+
+  it('refuses the upgrade past the burst from one address with 429, Retry-After and x-request-id, before the handshake; another address still connects; counted, warned of once', async () => {
+    expect(await opened(harness, BURST, '203.0.113.1')).toEqual([true, true, true]);
+
+    const from = harness.logs.length;
+    const refused = await upgrade(harness, { 'x-forwarded-for': '203.0.113.1', 'x-request-id': 'flooder-1' });
+    expect(refused.opened).toBe(false);
+    if (refused.opened) return;
+    expect(refused.status).toBe(429);
+    // At 1 a second the next token is at most 1000 ms away: whole seconds, at least 1.
+    expect(refused.headers['retry-after']).toBe('1');
+    expect(refused.headers['x-request-id']).toBe('flooder-1');
+    expect(refused.headers['content-type']).toBe('application/json; charset=utf-8');
+    // No handshake answered: nothing of the WebSocket's in the refusal.
+    expect(refused.headers['sec-websocket-accept']).toBeUndefined();
+    expect(JSON.parse(refused.body)).toEqual({
+      errors: [
+        {
+          message: `Too many WebSocket upgrades from this address (at most ${PER_SECOND} a second, WS_MAX_UPGRADES_PER_SECOND, in bursts of ${BURST}): connect again in 1 s.`,
+          extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' },
+        },
+      ],
+    });
+
+    // Another client behind the same proxy (the same peer, 127.0.0.1) has a budget of its own.
+    expect(await opened(harness, BURST, '203.0.113.2')).toEqual([true, true, true]);
+
+    expect(await harness.metricValue('gateway_websocket_too_many_upgrades_total')).toBe(1);
+    await waitFor(() => harness.logs.slice(from).some((line) => line.component === 'access' && line.requestId === 'flooder-1'), 'the refusal\'s access line');
+    expect(harness.logs.slice(from).find((line) => line.component === 'access' && line.requestId === 'flooder-1')).toMatchObject({
+      transport: 'ws',
+      status: 429,
+      clientAddress: '203.0.113.1',
+    });
+    const told = () => harness.logs.filter((line) => line.msg === LOGGED);
+    expect(told()).toEqual([expect.objectContaining({ level: 40, requestId: 'flooder-1', clientAddress: '203.0.113.1', maxUpgradesPerSecond: PER_SECOND, upgradeBurst: BURST })]);
+
+    // Again within the window: refused and counted alike, told of at debug only.
+    const again = await upgrade(harness, { 'x-forwarded-for': '203.0.113.2', 'x-request-id': 'flooder-2' });
+    expect(again).toMatchObject({ opened: false, status: 429 });
+    expect(await harness.metricValue('gateway_websocket_too_many_upgrades_total')).toBe(2);
+    expect(told().map((line) => [line.level, line.requestId])).toEqual([
+      [40, 'flooder-1'],
+      [20, 'flooder-2'],
+    ]);
+  });
+
+  it('refills at WS_MAX_UPGRADES_PER_SECOND: one upgrade a second, and a refused one spends nothing', async () => {
+    expect(await opened(harness, BURST + 2, '198.51.100.7')).toEqual([true, true, true, false, false]);
+    await sleep(1000 / PER_SECOND + 50);
+    expect(await opened(harness, 2, '198.51.100.7')).toEqual([true, false]);
+  });
+});
+
+describe('WebSocket upgrades per address without TRUSTED_PROXIES', () => {
+  it("keys by the connection's peer: X-Forwarded-For is anyone's to write, and a made-up one gets no budget of its own", async () => {
+    const harness = await Harness.start({ env: { WS_MAX_UPGRADES_PER_SECOND: String(PER_SECOND), WS_UPGRADE_BURST: String(BURST) } });
+    try {
+      expect(await opened(harness, BURST, '203.0.113.1')).toEqual([true, true, true]);
+      expect(await opened(harness, 1, '203.0.113.2')).toEqual([false]);
+      expect(await opened(harness, 1)).toEqual([false]);
+    } finally {
+      await harness.close();
+    }
+  });
+
+  it('WS_MAX_UPGRADES_PER_SECOND=0 turns the bound off', async () => {
+    const harness = await Harness.start({ env: { WS_MAX_UPGRADES_PER_SECOND: '0', WS_UPGRADE_BURST: '1' } });
+    try {
+      expect(await opened(harness, 5)).toEqual([true, true, true, true, true]);
+      expect(await harness.metricValue('gateway_websocket_too_many_upgrades_total')).toBe(0);
+    } finally {
+      await harness.close();
+    }
+  });
+});
 
 /** An upgrade request as UpgradeBudget reads it: its peer and X-Forwarded-For, nothing else. */
 function requestFrom(peer: string, forwardedFor?: string): Pick<IncomingMessage, 'headers' | 'socket'> {

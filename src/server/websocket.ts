@@ -42,6 +42,10 @@
  * `connection_init` (`MessageBudget`): past it, it is closed with 1008 and read no more (`tooManyMessages`). Each
  * graphql-ws `ping` costs the gateway a parse and a `pong` written, and one socket sending them in a loop slowed
  * every other client; the idle timeout alone let it go on for WS_IDLE_TIMEOUT_MS.
+ * A client address (./client-address.ts, TRUSTED_PROXIES honoured) upgrades at most WS_MAX_UPGRADES_PER_SECOND times a
+ * second, in bursts of WS_UPGRADE_BURST (./upgrade-budget.ts): past it the upgrade is refused (429, with Retry-After)
+ * before the handshake and before it could make room at WS_MAX_CONNECTIONS (`tooManyUpgrades`). The message budget is
+ * per socket, and a client opening a new socket each time one was closed got a new one each time.
  * A connection runs at most LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION operations
  * at once, queries and live subscriptions alike: graphql-ws runs each
  * `subscribe` concurrently, so without a bound one socket could hold any
@@ -96,6 +100,8 @@ import type { AccessLog } from '../telemetry/access-log.js';
 import { OncePerWindow } from '../telemetry/once-per-window.js';
 import { headBytes, headTooLarge } from './head-size.js';
 import { MessageBudget } from './message-budget.js';
+import type { TrustedProxies } from './client-address.js';
+import { UpgradeBudget } from './upgrade-budget.js';
 import { serveIgnoringUpgrade } from './ignored-upgrade.js';
 import { hostProblem } from './http-edge.js';
 import { adoptSocket, endWithJson, pathOf, toOriginForm, whenAnswered } from './raw-http.js';
@@ -116,6 +122,8 @@ export interface WebSocketEdge {
   readonly boundCounts: { readonly madeRoom: number; readonly callerShare: number; readonly refused: number };
   /** Connections closed (1008) for sending more than WS_MAX_MESSAGES_PER_SECOND, since start. */
   readonly tooManyMessages: number;
+  /** Upgrades refused (429) past their client address's WS_MAX_UPGRADES_PER_SECOND, since start. */
+  readonly tooManyUpgrades: number;
   /** Refuses upgrades from now on and closes each connection with 1001 once no operation runs on it (at once when none does). */
   goingAway(): void;
   /** Resolves once no connection is open. */
@@ -170,6 +178,9 @@ const TOO_MANY_MESSAGES_CLOSE_CODE = 1008;
 /** How long closing connections for their message rate is warned of once (then at debug): a client can do it at will. */
 const TOO_MANY_MESSAGES_WARNING_WINDOW_MS = 600_000;
 
+/** How long refusing upgrades for their address's rate is warned of once (then at debug): a client can do it at will. */
+const TOO_MANY_UPGRADES_WARNING_WINDOW_MS = 600_000;
+
 /** Close code and reason of a drain: RFC 6455's "going away", which graphql-ws clients answer by reconnecting. */
 const GOING_AWAY = { code: 1001, reason: 'Going away: the gateway is shutting down' } as const;
 
@@ -192,6 +203,12 @@ export interface WebSocketSettings {
   maxSubscriptionsPerConnection: number;
   /** Messages one connection may send a second, of any kind (`MessageBudget`); past it, it is closed with 1008. */
   maxMessagesPerSecond: number;
+  /** Upgrades one client address may make a second (`UpgradeBudget`); past it, 429. 0: unbounded. */
+  maxUpgradesPerSecond: number;
+  /** Upgrades one client address may make at once before `maxUpgradesPerSecond` holds it back. */
+  upgradeBurst: number;
+  /** TRUSTED_PROXIES, which the client address of an upgrade is read through, as the access log reads it. */
+  trustedProxies?: TrustedProxies | undefined;
   /** Finds connections whose client stopped reading (LIVE_STALLED_CLIENT_MS); each is closed with 1013 and dropped. */
   stalledClients: StalledClients;
   /** Writes the line of each refused upgrade (../telemetry/access-log.ts); none without it. */
@@ -282,14 +299,23 @@ function subprotocolListProblem(header: string | undefined): string | undefined 
 
 /**
  * A refused upgrade, answered as every other refusal: a GraphQL error body with a code (BAD_REQUEST where the
- * request is wrong), and the request id; its access line says `transport: "ws"`.
+ * request is wrong), and the request id, which it returns; its access line says `transport: "ws"`.
  */
-function refuseUpgrade(socket: Duplex, request: IncomingMessage, status: string, message: string, code: ErrorCode, accessLog: AccessLog | undefined): void {
+function refuseUpgrade(
+  socket: Duplex,
+  request: IncomingMessage,
+  status: string,
+  message: string,
+  code: ErrorCode,
+  accessLog: AccessLog | undefined,
+  headers: Record<string, string> = {},
+): string {
   // RFC 6455 §4.2.2: a version the server does not speak is answered with the versions it does, in the header clients read.
   const versions: Record<string, string> = message === UNSUPPORTED_VERSION ? { 'sec-websocket-version': '13' } : {};
   const requestId = requestIdFor(request.headers['x-request-id']);
-  endWithJson(socket, status, errorBody(code, message), { ...versions, 'x-request-id': requestId });
+  endWithJson(socket, status, errorBody(code, message), { ...versions, ...headers, 'x-request-id': requestId });
   accessLog?.edgeAnswered({ requestId, request, upgradeRequestId: requestId, transport: 'ws', status: Number.parseInt(status, 10), code, traceparent: request.headers.traceparent, socket });
+  return requestId;
 }
 
 /** Close reason of a connection that did not ask for graphql-transport-ws (at most 123 bytes, RFC 6455 §5.5). */
@@ -457,6 +483,9 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
   const boundCounts = { madeRoom: 0, callerShare: 0, refused: 0 };
   let tooManyMessagesClosed = 0;
   const tooManyMessagesTold = new OncePerWindow(TOO_MANY_MESSAGES_WARNING_WINDOW_MS);
+  const upgradeBudget = settings.maxUpgradesPerSecond > 0 ? new UpgradeBudget(settings.maxUpgradesPerSecond, settings.upgradeBurst, settings.trustedProxies) : undefined;
+  let tooManyUpgradesRefused = 0;
+  const tooManyUpgradesTold = new OncePerWindow(TOO_MANY_UPGRADES_WARNING_WINDOW_MS);
   // A second's worth at once, and on top of it a `subscribe` and a `complete` of every operation the connection may
   // run: a client resubscribes all of them at once after a reconnect, and completes them all and subscribes others
   // when its page changes. An operator raising LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION should not find clients closed for it.
@@ -856,7 +885,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     whenAnswered(socket, () => upgrade(request, socket, head));
   });
   const upgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const refuse = (status: string, message: string, code: ErrorCode = ErrorCode.BAD_REQUEST) => refuseUpgrade(socket, request, status, message, code, settings.accessLog);
+    const refuse = (status: string, message: string, code: ErrorCode = ErrorCode.BAD_REQUEST) => void refuseUpgrade(socket, request, status, message, code, settings.accessLog);
     // Before what the request asks for, as any request in another major version (`GET /graphql HTTP/2.0` asking for
     // a WebSocket was the handshake's 400 where every other request in it is a 505).
     const versionRefused = versionRefusal(request);
@@ -883,6 +912,10 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     }
     const handshake = handshakeProblem(request);
     if (handshake) return refuse('400 Bad Request', handshake);
+    // Only an upgrade that would open a socket spends its address's budget, and one past it neither opens one nor
+    // drops another's to make room (below).
+    const rate = upgradeBudget?.take(request);
+    if (rate && rate.waitMs > 0) return tooManyUpgrades(socket, request, rate);
     // Exact: ws completes the handshake, and `handling` counts the socket, within handleUpgrade below.
     if (handling.size >= settings.maxConnections && !madeRoom()) {
       boundCounts.refused++;
@@ -895,6 +928,29 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     upgradeIds.set(request, requestIdFor(request.headers['x-request-id']));
     sockets.handleUpgrade(request, socket, head, (ws) => sockets.emit('connection', ws, request));
   };
+  /**
+   * Refuses an upgrade past its client address's WS_MAX_UPGRADES_PER_SECOND: 429 (RFC 6585 §4) with Retry-After, in
+   * whole seconds and at least 1, when a token will be there. Logged at most once per window (then at debug): a client
+   * that reconnects in a loop is refused at its own rate.
+   */
+  function tooManyUpgrades(socket: Duplex, request: IncomingMessage, { address, waitMs }: { address: string | undefined; waitMs: number }): void {
+    tooManyUpgradesRefused++;
+    const retryAfter = Math.max(1, Math.ceil(waitMs / 1000));
+    const requestId = refuseUpgrade(
+      socket,
+      request,
+      '429 Too Many Requests',
+      `Too many WebSocket upgrades from this address (at most ${settings.maxUpgradesPerSecond} a second, WS_MAX_UPGRADES_PER_SECOND, in bursts of ${settings.upgradeBurst}): connect again in ${retryAfter} s.`,
+      ErrorCode.TOO_MANY_SUBSCRIPTIONS,
+      settings.accessLog,
+      { 'retry-after': String(retryAfter) },
+    );
+    logger[tooManyUpgradesTold.first('too many upgrades') ? 'warn' : 'debug'](
+      { requestId, clientAddress: address, maxUpgradesPerSecond: settings.maxUpgradesPerSecond, upgradeBurst: settings.upgradeBurst },
+      'WebSocket upgrade refused: its client address made more than WS_MAX_UPGRADES_PER_SECOND upgrades a second',
+    );
+  }
+
   return {
     get open() {
       return handling.size;
@@ -902,6 +958,9 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     boundCounts,
     get tooManyMessages() {
       return tooManyMessagesClosed;
+    },
+    get tooManyUpgrades() {
+      return tooManyUpgradesRefused;
     },
     goingAway() {
       goingAway = true;

@@ -262,7 +262,7 @@ export class GatewayMetrics {
   }
 
   /** The WebSocket edge's connections and its bound (WS_MAX_CONNECTIONS), read when scraped. */
-  observeWebSockets(edge: Pick<WebSocketEdge, 'open' | 'boundCounts' | 'tooManyMessages'>): void {
+  observeWebSockets(edge: Pick<WebSocketEdge, 'open' | 'boundCounts' | 'tooManyMessages' | 'tooManyUpgrades'>): void {
     gaugeReadWhenScraped(this.registry, 'gateway_websocket_connections', 'WebSocket connections open (bound: WS_MAX_CONNECTIONS)', () => edge.open);
     countedByLabel(
       this.registry,
@@ -276,6 +276,12 @@ export class GatewayMetrics {
       'gateway_websocket_too_many_messages_total',
       'WebSocket connections closed (1008) for sending more than WS_MAX_MESSAGES_PER_SECOND messages a second',
       () => edge.tooManyMessages,
+    );
+    countedElsewhere(
+      this.registry,
+      'gateway_websocket_too_many_upgrades_total',
+      'WebSocket upgrades refused (429) past their client address\'s WS_MAX_UPGRADES_PER_SECOND (in bursts of WS_UPGRADE_BURST)',
+      () => edge.tooManyUpgrades,
     );
   }
 
