@@ -35,6 +35,7 @@ import { FastLaneError } from '../fast-lane/index.js';
 import { createLogger, LOG_EXIT_FLUSH_MS, logWritten, type Logger } from '../logger.js';
 import { EXAMPLE_QUERY, graphiqlOffMessage } from '../pipeline/graphiql.js';
 import { readManifest } from '../pipeline/trusted-documents.js';
+import { consoleToLog, urlSecrets } from '../telemetry/console-lines.js';
 import { clusterSource, registrySource, serveMetrics, workerRegistry, type MetricsServer, type MetricsSource } from '../telemetry/metrics-server.js';
 import { FLUSH_AT_SHUTDOWN_MS, spansUrl, startTracing } from '../telemetry/tracing.js';
 import { observeWorkers } from '../telemetry/worker-metrics.js';
@@ -563,6 +564,8 @@ export async function run(handOver: () => void = () => undefined): Promise<void>
   outliveWriteErrors(process.stderr, 'stderr');
   const config = loadConfig();
   const logger = createLogger(config.telemetry.logLevel);
+  // ioredis prints some warnings with console.warn, at each reconnect: as JSON lines instead, bounded, no secret in them.
+  consoleToLog(logger, [...urlSecrets(config.sharedState.redisUrl), config.sharedState.redisKeySecret ?? '']);
   // Once per deployment, not per worker; the value is never logged (it may be a secret).
   if (!cluster.isWorker) {
     for (const { variable, setting } of nearMissSettings()) {
