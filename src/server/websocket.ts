@@ -347,6 +347,26 @@ function selectSubprotocol(offered: Set<string>): string | false {
   return offered.values().next().value ?? false;
 }
 
+/** The longest close reason a close frame carries (RFC 6455 §5.5: 125 bytes of payload, 2 of them the code). */
+const CLOSE_REASON_BYTES = 123;
+
+/**
+ * `reason` cut to CLOSE_REASON_BYTES of UTF-8, on a character's boundary and ending with `…`, when longer. ws throws
+ * on a longer one, and graphql-ws puts the client's own operation id in one (`Subscriber for <id> already exists`):
+ * a duplicate id of some 110 bytes or more was closed with 4500 instead of 4409, and logged as the gateway's error.
+ */
+function closeReason(reason: string): string {
+  if (Buffer.byteLength(reason) <= CLOSE_REASON_BYTES) return reason;
+  let cut = '';
+  let bytes = Buffer.byteLength('…');
+  for (const char of reason) {
+    bytes += Buffer.byteLength(char);
+    if (bytes > CLOSE_REASON_BYTES) break;
+    cut += char;
+  }
+  return `${cut}…`;
+}
+
 /** An error as the log takes it: its name and message, never a stack. */
 const loggable = (error: unknown) => (error instanceof Error ? { name: error.name, message: error.message } : String(error));
 
@@ -757,7 +777,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
               resolve();
             });
           }),
-        close: (code, reason) => socket.close(code, reason),
+        close: (code, reason) => socket.close(code, closeReason(reason)),
         onMessage: (handle) => {
           const handleInOrder = orderedById(handle, () => socket.readyState === socket.OPEN);
           socket.on('message', async (data) => {
