@@ -355,7 +355,8 @@ const CLOSE_REASON_BYTES = 123;
  * on a longer one, and graphql-ws puts the client's own operation id in one (`Subscriber for <id> already exists`):
  * a duplicate id of some 110 bytes or more was closed with 4500 instead of 4409, and logged as the gateway's error.
  */
-function closeReason(reason: string): string {
+function closeReason(reason: string | undefined): string | undefined {
+  if (reason === undefined) return undefined;
   if (Buffer.byteLength(reason) <= CLOSE_REASON_BYTES) return reason;
   let cut = '';
   let bytes = Buffer.byteLength('…');
