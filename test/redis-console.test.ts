@@ -40,7 +40,7 @@ describe('ioredis never writes outside the JSON log', { timeout: 60_000 }, () =>
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
-  async function gateway(redisUrl: string): Promise<{ output: ProcessOutput; url: string; stop: () => Promise<void> }> {
+  async function gateway(redisUrl: string, env: Record<string, string> = {}): Promise<{ output: ProcessOutput; url: string; stop: () => Promise<void> }> {
     const upstream = await FakeUpstream.start({ executions: demoExecutions() });
     cleanups.push(() => upstream.close());
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
@@ -55,6 +55,7 @@ describe('ioredis never writes outside the JSON log', { timeout: 60_000 }, () =>
         SHUTDOWN_UNREADY_MS: '0',
         REDIS_URL: redisUrl,
         REDIS_KEY_SECRET: 'redis-console-test-secret-of-32-characters',
+        ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -131,6 +132,17 @@ describe('ioredis never writes outside the JSON log', { timeout: 60_000 }, () =>
     await stop();
     const lines = jsonOnly(output);
     expect(lines.filter((line) => String(line.text).includes('INFO command fails'))).toHaveLength(1);
+  });
+
+  it("rediss:// with NODE_TLS_REJECT_UNAUTHORIZED=0: node's warning at the first TLS connection is one JSON line", async () => {
+    // A plain Redis: the TLS handshake fails, after node warned of the setting at the connection's start.
+    const redis = await RedisServer.start();
+    cleanups.push(() => redis.stop());
+    const { output, stop } = await gateway(`rediss://:${PASSWORD}@127.0.0.1:${redis.port}`, { NODE_TLS_REJECT_UNAUTHORIZED: '0' });
+    await until('redis unreachable', () => output.lines().some((line) => String(line.msg).startsWith('redis unreachable')), output);
+    await stop();
+    const lines = jsonOnly(output);
+    expect(lines.filter((line) => String(line.text).includes('NODE_TLS_REJECT_UNAUTHORIZED'))).toHaveLength(1);
   });
 
   it('a wrong password, then Redis gone: only JSON lines, the password in none', async () => {

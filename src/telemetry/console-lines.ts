@@ -2,8 +2,10 @@
  * What libraries print with `console.*`, as log lines. ioredis writes some warnings straight to the console,
  * around any listener its client has: a password in REDIS_URL for a Redis that asks none (`[WARN] … does not
  * require a password`), an ACL that denies INFO (`Skipping the ready check …`), an 'error' event nobody listens
- * to (`[ioredis] Unhandled error event: <stack>`), and again at every reconnect. Each was a line of plain text
- * among the JSON on stdout and stderr, which a log shipper parsing one JSON object a line drops or mangles.
+ * to (`[ioredis] Unhandled error event: <stack>`), and again at every reconnect. Node prints its own warnings
+ * through console.error too (`(node:…) Warning: Setting the NODE_TLS_REJECT_UNAUTHORIZED environment variable to '0'
+ * …` at the first TLS connection, a rediss:// REDIS_URL's). Each was a line of plain text among the JSON on stdout
+ * and stderr, which a log shipper parsing one JSON object a line drops or mangles.
  *
  * Nothing in the gateway prints with `console` itself, so whatever comes through it is a library's: one `warn`
  * line, `{ component: "console", method, text }`, the first of a text at once and its repeats counted
