@@ -117,6 +117,24 @@ describe('a WebSocket client cannot make the gateway reject or throw unhandled',
     expect(reason).toMatch(/^Subscriber for op-é+…$/);
   });
 
+  it.each([
+    [93, false],
+    [94, true],
+  ])('a duplicate id of %s bytes: 4409, its reason cut: %s', async (length, cut) => {
+    const socket = await acknowledged();
+    const id = 'i'.repeat(length);
+    const first = message(socket, 'next');
+    subscribe(socket, id);
+    await first;
+    const end = closed(socket);
+    subscribe(socket, id);
+    const { code, reason } = await end;
+    expect(code).toBe(4409);
+    expect(reason.endsWith('…')).toBe(cut);
+    if (!cut) expect(reason).toBe(`Subscriber for ${id} already exists`);
+    expect(Buffer.byteLength(reason)).toBeLessThanOrEqual(123);
+  });
+
   it('a second subscribe with an active short id: 4409', async () => {
     const socket = await acknowledged();
     const first = message(socket, 'next');

@@ -353,7 +353,7 @@ const CLOSE_REASON_BYTES = 123;
 /**
  * `reason` cut to CLOSE_REASON_BYTES of UTF-8, on a character's boundary and ending with `…`, when longer. ws throws
  * on a longer one, and graphql-ws puts the client's own operation id in one (`Subscriber for <id> already exists`):
- * a duplicate id of some 110 bytes or more was closed with 4500 instead of 4409, and logged as the gateway's error.
+ * a duplicate id longer than 93 bytes was closed with 4500 instead of 4409, and logged as the gateway's error.
  */
 function closeReason(reason: string | undefined): string | undefined {
   if (reason === undefined) return undefined;
