@@ -225,6 +225,49 @@ describe('a WebSocket client cannot make the gateway reject or throw unhandled',
     await closed(socket);
   });
 
+  it.each(['drained', 'closed'] as const)('the gateway %s with connections open and watches running: each client sees its close, nothing unhandled', async (how) => {
+    const other = await Harness.start();
+    try {
+      const sockets = await Promise.all(
+        [1, 2, 3].map(async () => {
+          const socket = new WebSocket(`ws://${new URL(other.url).host}/graphql`, PROTOCOL);
+          await within(new Promise((resolve) => socket.once('open', resolve)), 'the upgrade');
+          const ack = message(socket, 'connection_ack');
+          socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: AUTH } }));
+          await ack;
+          const first = message(socket, 'next');
+          subscribe(socket, 'watch');
+          await first;
+          return socket;
+        }),
+      );
+      const ends = Promise.all(sockets.map((socket) => closed(socket)));
+      // The first `next` with errors: a poll's update may come before it.
+      const errorCode = (socket: WebSocket) =>
+        new Promise<string>((resolve) => {
+          socket.on('message', (data) => {
+            const { type, payload } = JSON.parse(String(data)) as { type: string; payload?: { errors?: { extensions: { code: string } }[] } };
+            if (type === 'next' && payload?.errors) resolve(payload.errors[0]!.extensions.code);
+          });
+        });
+      const errors = sockets.map((socket) => within(errorCode(socket), 'an error'));
+      // The instance first, as the process's shutdown does: the harness's own close waits for every socket to end.
+      if (how === 'drained') {
+        await other.instance.drain({ unreadyMs: 0, graceMs: 1_000 });
+        // Each watch ends with SHUTTING_DOWN, then its connection with 1001 Going Away.
+        expect(await Promise.all(errors)).toEqual(['SHUTTING_DOWN', 'SHUTTING_DOWN', 'SHUTTING_DOWN']);
+        for (const { code } of await ends) expect(code).toBe(1001);
+      } else {
+        for (const error of errors) error.catch(() => undefined);
+        await other.instance.close();
+        for (const { code } of await ends) expect([1001, 1006]).toContain(code);
+      }
+    } finally {
+      await other.close();
+    }
+    expect(other.logs.filter((line) => (line.level as number) >= 50)).toEqual([]);
+  });
+
   it('an upgrade cut before its handshake is answered, and one cut right after: nothing unhandled', async () => {
     const raw = connect(Number(new URL(harness.url).port), '127.0.0.1');
     await within(new Promise((resolve) => raw.once('connect', resolve)), 'the TCP connection');
