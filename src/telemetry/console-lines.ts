@@ -9,7 +9,7 @@
  *
  * Nothing in the gateway prints with `console` itself, so whatever comes through it is a library's: one `warn`
  * line, `{ component: "console", method, text }`, the first of a text at once and its repeats counted
- * (../telemetry/failure-log.ts: one line a minute per text, 100 texts at most), the text cut to TEXT_CHARS,
+ * (./failure-log.ts: one line a minute per text, 100 texts at most), the text cut to TEXT_CHARS,
  * without stack frames (README "Error codes": no stacks in the log) and without the secrets given (REDIS_URL's
  * password; any URL's user and password), as a library may print a URL or a message that holds one.
  */
