@@ -29,3 +29,22 @@ export function useEventStreamHeaders(): Plugin {
     },
   };
 }
+
+/**
+ * A request error answered as an event stream (a variable that does not fit its type, an `operationName` that picks
+ * no operation, a persisted document not found: its one `next` event holds the errors, with their codes) is a `200`,
+ * as a document that does not parse or validate already is. graphql-sse's client takes any other status for a
+ * network error and asks again: a wrong variable was 5 more requests over about 40 s, then an error with no code,
+ * where graphql-ws gets the coded error at once. graphql-sse's own handler answers that way for validation and
+ * variable errors ("graceful GraphQL error reporting"). Before every other plugin's onResponse, so the spans, the
+ * metrics and the access line say the status the client got.
+ */
+export function useEventStreamErrorStatus(): Plugin {
+  return {
+    onResponse({ response, setResponse, fetchAPI }) {
+      if (response.status !== 400 || !response.headers.get('content-type')?.startsWith('text/event-stream')) return;
+      // One result, so the stream ends at once; its text, since a Response made over the stream itself read as no stream.
+      return response.text().then((text) => setResponse(new fetchAPI.Response(text, { status: 200, headers: response.headers })));
+    },
+  };
+}

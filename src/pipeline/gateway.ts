@@ -51,7 +51,7 @@ import { useSpecRules } from './spec-rules.js';
 import { useDocumentIdParameter, useTrustedDocuments } from './trusted-documents.js';
 import { useValidationCache } from './validation-cache.js';
 import { useUnservedStreamClosing } from './unserved-streams.js';
-import { useEventStreamHeaders } from './event-stream.js';
+import { useEventStreamErrorStatus, useEventStreamHeaders } from './event-stream.js';
 import type { TrustedProxies } from '../server/client-address.js';
 import { useNoStore } from './cache-control.js';
 import { useNoHopByHopHeaders } from './hop-by-hop.js';
@@ -177,6 +177,8 @@ export function createGateway(deps: GatewayDependencies): Gateway {
       // First: it takes envelop's hook lists for the fast lane before any later plugin's onYogaInit.
       ...(deps.fastLane ? [useEnvelopHooks()] : []),
       useRequestId(),
+      // Before the spans, the metrics and the access log, which record the status it sets.
+      useEventStreamErrorStatus(),
       ...(deps.operationSpans ? [useOperationSpans(deps.operationSpans)] : []),
       ...(deps.metrics ? [deps.metrics.plugin()] : []),
       useVaryOrigin(deps.security.corsOrigins),
