@@ -263,6 +263,35 @@ describe.each(LANES)('operation limits (%s lane)', (lane) => {
       expect(found).toBeGreaterThan(OPERATION_LIMITS.maxCost);
     });
 
+    // README "Operation limits": fragments count as if written inline. Two execution pages (`first: 100`) under
+    // aliases, written with the typed client's fragments, were refused (found 26495.375) where the same inline passed.
+    it('gives two and three aliased execution pages written with fragments the verdict it gives them inline, with a whole-number cost', async () => {
+      const page = readFileSync(new URL('../schema/operations/execution-page.graphql', import.meta.url), 'utf8')
+        .replace('($id: ID!, $first: Int = 20)', '($id: ID!)')
+        .replace('events(first: $first)', 'events(first: 100)');
+      const body = /execution\(id: \$id\) \{([\s\S]*?)\n  \}\n\}/.exec(page)![1]!;
+      const fragments = page.slice(page.indexOf('fragment '));
+      expect(body).toContain('...EventDetails');
+      const selections = (name: string) => /\{([^{}]*)\}/.exec(fragments.slice(fragments.indexOf(`fragment ${name} `)))![1]!;
+      const inlineBody = body.replace('...ExecutionDetails', selections('ExecutionDetails')).replace('...EventDetails', selections('EventDetails'));
+      expect(inlineBody).not.toContain('...');
+      const aliased = (copies: number, selection: string, withFragments: boolean) =>
+        `query($id: ID!) {\n${Array.from({ length: copies }, (_, i) => `  p${i}: execution(id: $id) {${selection}\n  }`).join('\n')}\n}\n${withFragments ? fragments : ''}`;
+      const two = [aliased(2, body, true), aliased(2, inlineBody, false)];
+      for (const query of two) {
+        harness.upstream.reset();
+        const response = await harness.query<Record<string, { events: { edges: unknown[] } }>>(query, { id: 'ex_demo_long' });
+        expect(response.errors).toBeUndefined();
+        expect(response.data!.p1!.events.edges).toHaveLength(100);
+      }
+      const refusals: string[] = [];
+      for (const query of [aliased(3, body, true), aliased(3, inlineBody, false)]) {
+        harness.upstream.reset();
+        refusals.push((await expectRejected(query, new RegExp(`^Query Cost limit of ${OPERATION_LIMITS.maxCost} exceeded, found \\d+\\. `), { id: 'ex_demo_long' })).message);
+      }
+      expect(refusals[0]).toBe(refusals[1]);
+    });
+
     it('rejects a fragment bomb (2^40 expansions) quickly, before any upstream call', async () => {
       let fragments = 'fragment E0 on Execution { id }\n';
       for (let i = 1; i <= 40; i++) fragments += `fragment E${i} on Execution { ...E${i - 1} ...E${i - 1} }\n`;

@@ -11,7 +11,7 @@
  * and cannot see the length of `ids`, so list sizes are also capped at run
  * time (src/request/scope.ts: executions and events per request).
  */
-import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
+import { costLimitRule, type CostLimitOptions } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
@@ -28,12 +28,14 @@ import {
   type DocumentNode,
   type ExecutionResult,
   type FragmentDefinitionNode,
+  type GraphQLSchema,
   GraphQLError,
   type OperationDefinitionNode,
   type ParseOptions,
   type Source,
   type ValidationContext,
   type ValidationRule,
+  validate,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { parseFailed, validationFailed } from '../errors.js';
@@ -299,9 +301,21 @@ export const OPERATION_LIMIT_RULES: readonly ValidationRule[] = [
   // Fragments flattened, as for depth: without it each fragment level multiplied what it holds by the depth factor
   // again, and a page that Relay or Apollo clients spell as one fragment per component (six levels: 11 times the
   // cost) was refused where the same selection written inline passed.
-  unlessIntOverflows(ignoringTypeIntrospection(costLimitRule({ ...REPORTED, maxCost: OPERATION_LIMITS.maxCost, ignoreIntrospection: true, flattenFragments: true }))),
+  unlessIntOverflows(ignoringTypeIntrospection(costRule({ ...REPORTED, maxCost: OPERATION_LIMITS.maxCost }))),
   introspectionUnaliased,
 ];
+
+/** The static cost rule under `options`: what the cost limit counts, whatever it reports. */
+function costRule(options: Pick<CostLimitOptions, 'maxCost' | 'onReject' | 'onAccept' | 'exposeLimits' | 'propagateOnRejection'>): ValidationRule {
+  return costLimitRule({ ...options, ignoreIntrospection: true, flattenFragments: true });
+}
+
+/** Each operation's static cost in `document`, as the cost limit counts it (introspection left out, as it is there). */
+export function operationCosts(schema: GraphQLSchema, document: DocumentNode): number[] {
+  const costs: number[] = [];
+  validate(schema, document, [ignoringTypeIntrospection(costRule({ maxCost: Infinity, propagateOnRejection: false, onAccept: [(_context, { n }) => void costs.push(n)] }))]);
+  return costs;
+}
 
 /** How Armor's token-limit syntax error begins (exposeLimits). */
 const TOKEN_LIMIT_MESSAGE = 'Syntax Error: Token limit of';
