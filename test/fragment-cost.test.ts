@@ -6,8 +6,9 @@
  * reference: it splices each fragment's selections where it is spread, as a client writing the page by hand would.
  */
 import { readFileSync } from 'node:fs';
+import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
 import fc from 'fast-check';
-import { Kind, parse, print, visit, type DocumentNode, type FragmentDefinitionNode, type SelectionNode } from 'graphql';
+import { Kind, parse, print, validate, visit, type DocumentNode, type FragmentDefinitionNode, type SelectionNode } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { operationCosts } from '../src/pipeline/operation-limits.js';
 import { schema } from '../src/schema/index.js';
@@ -38,6 +39,13 @@ function inlined(document: DocumentNode): DocumentNode {
 
 const cost = (source: string | DocumentNode) => operationCosts(schema, typeof source === 'string' ? parse(source) : source);
 
+/** What GraphQL Armor's own cost rule (the gateway's before) counts: the same as the gateway's for a document without fragments. */
+function armorCost(source: string): number[] {
+  const costs: number[] = [];
+  validate(schema, parse(source), [costLimitRule({ maxCost: Infinity, ignoreIntrospection: true, flattenFragments: true, onAccept: [(_context, { n }) => void costs.push(n)] })]);
+  return costs;
+}
+
 /** Expects `source` (with fragments) to cost what it costs inlined, and returns that cost. */
 function sameAsInline(source: string): number {
   const document = parse(source);
@@ -61,6 +69,8 @@ function pages(copies: number): string {
 describe('a fragment costs what its selections cost written inline', () => {
   it('the execution page (schema/operations/execution-page.graphql) at `first: 100`: once, twice and three times under aliases', () => {
     const one = sameAsInline(PAGE);
+    expect(one).toBe(10_408.25);
+    expect(cost(inlined(parse(PAGE)))).toEqual(armorCost(print(inlined(parse(PAGE)))));
     expect(one).toBe(sameAsInline(pages(1)));
     // Each aliased copy costs what the first does: reuse of a fragment adds nothing of its own.
     expect(sameAsInline(pages(2))).toBe(2 * one);
@@ -94,14 +104,18 @@ describe('a fragment costs what its selections cost written inline', () => {
     expect(sameAsInline(chain)).toBe(1);
   });
 
+  it('a fragment that spreads itself (refused by graphql-js) adds nothing, and does not overflow the stack', () => {
+    expect(cost('{ ...A } fragment A on Query { __typename ...B } fragment B on Query { ...A }')).toEqual([1]);
+  });
+
   it('a selection of generated fields, split into fragments and inline fragments at random, costs what it costs inline', () => {
     interface Field { name: string; first?: number; children: Field[] }
     const field: fc.Memo<Field> = fc.memo((n) =>
       n <= 1
-        ? fc.constantFrom('id', 'status', '__typename').map((name) => ({ name, children: [] }))
+        ? fc.constantFrom('id', 'status', '__typename').map((name): Field => ({ name, children: [] }))
         : fc.oneof(
-            fc.constantFrom('id', 'status').map((name) => ({ name, children: [] })),
-            fc.record({ name: fc.constant('o'), first: fc.option(fc.integer({ min: 0, max: 100 }), { nil: undefined }), children: fc.array(field(n - 1), { minLength: 1, maxLength: 4 }) }),
+            fc.constantFrom('id', 'status').map((name): Field => ({ name, children: [] })),
+            fc.record<Field>({ name: fc.constant('o'), first: fc.option(fc.integer({ min: 0, max: 100 }), { nil: undefined }), children: fc.array(field(n - 1), { minLength: 1, maxLength: 4 }) }),
           ),
     );
     // For each selection set: how its selections are written (plainly, in an inline fragment, in a named fragment).
@@ -123,6 +137,8 @@ describe('a fragment costs what its selections cost written inline', () => {
         };
         const source = `{ ${written(roots)} }\n${fragments.join('\n')}`;
         expect(cost(source)).toEqual(cost(`{ ${plain(roots)} }`));
+        // The model is Armor's: without fragments, the figures are the ones Armor's rule gave.
+        expect(cost(`{ ${plain(roots)} }`)).toEqual(armorCost(`{ ${plain(roots)} }`));
       }),
       { numRuns: 300 },
     );

@@ -7,11 +7,11 @@
  * events → edges → node → execution → events → edges → node → field), has
  * depth 9, as a Relay client writes it; the standard introspection
  * query (graphql-js, GraphiQL) is 15 deep by Armor's count.
- * Armor's static cost multiplies by `first`/`last` only when they are literals
+ * The static cost (Armor's model, counted by ./operation-cost.ts so that fragments
+ * cost what they would inline) multiplies by `first`/`last` only when they are literals
  * and cannot see the length of `ids`, so list sizes are also capped at run
  * time (src/request/scope.ts: executions and events per request).
  */
-import { costLimitRule, type CostLimitOptions } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
@@ -39,6 +39,7 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { parseFailed, validationFailed } from '../errors.js';
+import { operationCostCounter } from './operation-cost.js';
 import { SPEC_RULES } from './spec-rules.js';
 
 export const OPERATION_LIMITS = {
@@ -51,10 +52,11 @@ export const OPERATION_LIMITS = {
   maxDirectives: 20,
   maxTokens: 2_000,
   /**
-   * Armor's static cost (1 per scalar, 2 per object, ×1.5 per level, × a literal
-   * `first`/`last`), fragments counted as if inline: the execution page operation
-   * (schema/operations/execution-page.graphql) with a literal `first: 100` costs
-   * 11,424; nested 100-event pages cost hundreds of thousands.
+   * Armor's static cost model (1 per scalar, 2 per object, ×1.5 per level, × a literal
+   * `first`/`last`), fragments counted as if inline (./operation-cost.ts): the execution page
+   * operation (schema/operations/execution-page.graphql) with a literal `first: 100` costs
+   * 10,408.25, so two under aliases pass and three do not; nested 100-event pages cost
+   * hundreds of thousands.
    */
   maxCost: 25_000,
 } as const;
@@ -288,6 +290,36 @@ const REPORTED = {
 };
 
 /**
+ * The static cost rule: each operation's cost (./operation-cost.ts, Armor's model with fragments counted inline),
+ * handed to `onCost` with the context it was counted in. Its visitor has Armor's shape, for the wrappers above.
+ */
+function costRule(onCost: (context: ValidationContext, cost: number) => void): (context: ValidationContext) => ASTVisitor {
+  return (context) => {
+    const count = operationCostCounter((name) => context.getFragment(name));
+    return { OperationDefinition: { enter: (operation) => onCost(context, count(operation)) } };
+  };
+}
+
+/** A cost as a whole number, rounded up so that a cost just past the limit never reads as the limit itself. */
+function wholeCost(cost: number): string {
+  return Number.isFinite(cost) ? BigInt(Math.ceil(cost)).toString() : String(cost);
+}
+
+/** Past the limit, Armor's message (exposeLimits) with a whole-number cost, and what to change. */
+const costLimit = costRule((context, cost) => {
+  if (cost > OPERATION_LIMITS.maxCost) {
+    context.reportError(validationFailed(limitMessage(`Query Cost limit of ${OPERATION_LIMITS.maxCost} exceeded, found ${wholeCost(cost)}.`)));
+  }
+});
+
+/** Each operation's static cost in `document`, as the cost limit counts it (introspection left out, as it is there). */
+export function operationCosts(schema: GraphQLSchema, document: DocumentNode): number[] {
+  const costs: number[] = [];
+  validate(schema, document, [ignoringTypeIntrospection(costRule((_context, cost) => void costs.push(cost)))]);
+  return costs;
+}
+
+/**
  * Every limit but tokens (which the parser counts: `parseWithinLimits`), as
  * the validation rules the pipeline adds to each request's validation. The
  * schema check validates known documents with them too
@@ -298,24 +330,13 @@ export const OPERATION_LIMIT_RULES: readonly ValidationRule[] = [
   maxDepthRule({ ...REPORTED, n: OPERATION_LIMITS.maxIntrospectionDepth, ignoreIntrospection: false, flattenFragments: true }),
   maxAliasesRule({ ...REPORTED, n: OPERATION_LIMITS.maxAliases, allowList: [] }),
   maxDirectivesRule({ ...REPORTED, n: OPERATION_LIMITS.maxDirectives }),
-  // Fragments flattened, as for depth: without it each fragment level multiplied what it holds by the depth factor
-  // again, and a page that Relay or Apollo clients spell as one fragment per component (six levels: 11 times the
-  // cost) was refused where the same selection written inline passed.
-  unlessIntOverflows(ignoringTypeIntrospection(costRule({ ...REPORTED, maxCost: OPERATION_LIMITS.maxCost }))),
+  // Fragments counted as if inline, as for depth (./operation-cost.ts): Armor's own rule charged each spread and each
+  // fragment's body on top of its fields, so the execution page written with its fragments was refused twice over
+  // where the same selection inline passed.
+  unlessIntOverflows(ignoringTypeIntrospection(costLimit)),
   introspectionUnaliased,
 ];
 
-/** The static cost rule under `options`: what the cost limit counts, whatever it reports. */
-function costRule(options: Pick<CostLimitOptions, 'maxCost' | 'onReject' | 'onAccept' | 'exposeLimits' | 'propagateOnRejection'>): ValidationRule {
-  return costLimitRule({ ...options, ignoreIntrospection: true, flattenFragments: true });
-}
-
-/** Each operation's static cost in `document`, as the cost limit counts it (introspection left out, as it is there). */
-export function operationCosts(schema: GraphQLSchema, document: DocumentNode): number[] {
-  const costs: number[] = [];
-  validate(schema, document, [ignoringTypeIntrospection(costRule({ maxCost: Infinity, propagateOnRejection: false, onAccept: [(_context, { n }) => void costs.push(n)] }))]);
-  return costs;
-}
 
 /** How Armor's token-limit syntax error begins (exposeLimits). */
 const TOKEN_LIMIT_MESSAGE = 'Syntax Error: Token limit of';
