@@ -331,12 +331,11 @@ export const OPERATION_LIMIT_RULES: readonly ValidationRule[] = [
   maxAliasesRule({ ...REPORTED, n: OPERATION_LIMITS.maxAliases, allowList: [] }),
   maxDirectivesRule({ ...REPORTED, n: OPERATION_LIMITS.maxDirectives }),
   // Fragments counted as if inline, as for depth (./operation-cost.ts): Armor's own rule charged each spread and each
-  // fragment's body on top of its fields, so the execution page written with its fragments was refused twice over
+  // fragment's body on top of its fields, so two aliased execution pages written with their fragments were refused
   // where the same selection inline passed.
   unlessIntOverflows(ignoringTypeIntrospection(costLimit)),
   introspectionUnaliased,
 ];
-
 
 /** How Armor's token-limit syntax error begins (exposeLimits). */
 const TOKEN_LIMIT_MESSAGE = 'Syntax Error: Token limit of';
