@@ -289,13 +289,18 @@ describe('a watch refused at a live bound', () => {
     await read('ex_full_b_1', AUTH_B);
     expect(live.counts).toMatchObject({ subscriptions: 7, pollers: 5 });
     expectBusy(refusal(() => admit(harness, 'ex_full_b_2', undefined, as(AUTH_B))), 'full', '7 subscriptions per process');
+    // The process full too: the caller at its own bound is still refused for good. Told "temporary", it came back
+    // after retryAfterMs, for as long as the process stayed full, only to meet its own bound once it had room.
+    const ownWhileFull = refusal(() => admit(harness, 'ex_full_d'));
+    expect(ownWhileFull.extensions).toEqual({ code: 'TOO_MANY_SUBSCRIPTIONS' });
+    expect(ownWhileFull.message).toBe('Too many live subscriptions: at most 3 subscriptions per caller. Close some before opening more.');
     await joins[0]!.return!();
     await read('ex_full_b_2', AUTH_B);
     await joins[1]!.return!();
     expect(live.counts).toMatchObject({ subscriptions: 6, pollers: 6 });
     expectBusy(refusal(() => admit(harness, 'ex_full_c', undefined, as(AUTH_A2))), 'full', '6 watched executions per process');
     const { bounds } = before;
-    expect(live.boundCounts).toEqual({ ...bounds, subscriptions: bounds.subscriptions + 1, pollers: bounds.pollers + 1, callerSubscriptions: bounds.callerSubscriptions + 1 });
+    expect(live.boundCounts).toEqual({ ...bounds, subscriptions: bounds.subscriptions + 1, pollers: bounds.pollers + 1, callerSubscriptions: bounds.callerSubscriptions + 2 });
     expect(live.shareCounts.unreadSubscriptions).toBe(before.share);
   });
 });

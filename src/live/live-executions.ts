@@ -323,17 +323,23 @@ export class LiveExecutions {
     let bound: keyof LiveBoundCounts | undefined;
     const unreadWhy = 'upstream has not yet answered the watches before it: slow to answer, or unreachable';
     const fullWhy = 'this replica is full until watches end; another may have room';
-    // The process's bounds first, each counted by the bound it met; a caller's own subscriptions before its share of
-    // the unread places: past both, a refusal saying "come back later" would only bring it back to be refused again.
-    if (this.#subscriptions >= settings.maxSubscriptions) {
+    // The caller's own bounds first, which no wait frees: past one of them and a process's bound too, a refusal saying
+    // "come back later" would only bring it back to be refused again, for good (a caller at its own bound of 1 was
+    // told to retry in 8 s while the process was full, then refused for good once it had room). Then the process's
+    // bounds, each counted by the bound it met, and the caller's share of the unread places.
+    if (this.#perCaller.of(callerKey) >= settings.maxSubscriptionsPerCaller) {
+      limit = `${settings.maxSubscriptionsPerCaller} subscriptions per caller`;
+      bound = 'callerSubscriptions';
+    } else if (newPoller && this.#pollersPerCaller.of(callerKey) >= this.#maxPollersPerCaller) {
+      // Its share of them (CALLER_SHARE_PERCENT): one caller never holds every poller of the process.
+      limit = `${this.#maxPollersPerCaller} watched executions per caller`;
+      this.#pollersRefused++;
+    } else if (this.#subscriptions >= settings.maxSubscriptions) {
       busy = { limit: `${settings.maxSubscriptions} subscriptions per process`, why: fullWhy, retryAfterMs: retryAfterMs('full') };
       bound = 'subscriptions';
     } else if (unread && this.#unread >= settings.maxUnreadSubscriptions) {
       busy = { limit: `${settings.maxUnreadSubscriptions} subscriptions per process waiting for upstream's first answer`, why: unreadWhy, retryAfterMs: retryAfterMs('unread') };
       bound = 'unreadSubscriptions';
-    } else if (this.#perCaller.of(callerKey) >= settings.maxSubscriptionsPerCaller) {
-      limit = `${settings.maxSubscriptionsPerCaller} subscriptions per caller`;
-      bound = 'callerSubscriptions';
     } else if (unread && this.#unreadPerCaller.of(callerKey) >= this.#maxUnreadPerCaller) {
       // Its share of them (CALLER_SHARE_PERCENT): one caller whose executions upstream is slow to answer never holds
       // every place. Temporary too: its places free as upstream answers it, not as it closes watches.
@@ -342,10 +348,6 @@ export class LiveExecutions {
     } else if (newPoller && this.#pollers.size >= settings.maxPollers) {
       busy = { limit: `${settings.maxPollers} watched executions per process`, why: fullWhy, retryAfterMs: retryAfterMs('full') };
       bound = 'pollers';
-    } else if (newPoller && this.#pollersPerCaller.of(callerKey) >= this.#maxPollersPerCaller) {
-      // Its share of them (CALLER_SHARE_PERCENT): one caller never holds every poller of the process.
-      limit = `${this.#maxPollersPerCaller} watched executions per caller`;
-      this.#pollersRefused++;
     } else if (newPoller && this.#heldPerCaller.of(callerKey) >= this.#maxHeldBytesPerCaller && this.#heldPerCaller.of(callerKey) > 0) {
       // Its first reading would be refused (#keep): refused now, without an upstream call.
       this.#heldRefused++;
