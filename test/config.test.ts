@@ -474,6 +474,17 @@ describe('settings that contradict each other', () => {
   });
 });
 
+/** The lines of the ConfigError readConfig throws for `env` (none: it did not throw). */
+function refusal(env: Record<string, string>): string[] {
+  try {
+    readConfig(env);
+    return [];
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message.split('\n');
+  }
+}
+
 describe('several refused values', () => {
   it('are refused all at once, one line each in the order of the tables, so one deploy mends them all', () => {
     const env = { LOG_LEVEL: 'verbose', NODE_ENV: 'prod', PORT: 'abc', UPSTREAM_URL: 'https://u:s3cr3t@api.example.com/?k', WORKERS: '0' };
@@ -489,8 +500,72 @@ describe('several refused values', () => {
       'Invalid PORT="abc": must be a whole number from 0 to 65535.',
       'Invalid WORKERS="0": must be at least 1.',
       'Invalid UPSTREAM_URL="https://***@api.example.com/?***": must not carry a query string or fragment.',
+      "Invalid UPSTREAM_URL=\"https://***@api.example.com/?***\": must not carry credentials (user:password@): upstream is called with each caller's own Authorization header.",
       expect.stringMatching(/^Invalid LOG_LEVEL="verbose": must be /),
     ]);
+  });
+
+  it('come with every contradiction between values that were each taken, after them, so one deploy mends those too', () => {
+    const env = {
+      PORT: '9464',
+      WORKERS: '0',
+      UPSTREAM_RETRY_BASE_DELAY_MS: '2000',
+      UPSTREAM_CONNECTIONS: '10',
+      UPSTREAM_MAX_CONCURRENT_PER_CALLER: '300',
+      LIVE_MAX_SUBSCRIPTIONS_PER_CALLER: '20000',
+      WS_MAX_MESSAGES_PER_SECOND: '0',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+    };
+    expect(refusal(env)).toEqual([
+      'Invalid WORKERS="0": must be at least 1.',
+      'Invalid WS_MAX_MESSAGES_PER_SECOND="0": must be at least 1.',
+      'UPSTREAM_CONNECTIONS=10 is fewer than UPSTREAM_MAX_CONCURRENT=256: calls would wait for a socket with their deadline running; unset UPSTREAM_CONNECTIONS or set it to at least 256.',
+      "UPSTREAM_MAX_CONCURRENT_PER_CALLER=300 is above UPSTREAM_MAX_CONCURRENT=256 (its default): a caller's share cannot be larger than the bulkhead. Lower UPSTREAM_MAX_CONCURRENT_PER_CALLER or raise UPSTREAM_MAX_CONCURRENT.",
+      'UPSTREAM_RETRY_BASE_DELAY_MS=2000 is above UPSTREAM_RETRY_MAX_DELAY_MS=1000 (its default): the first retry pause cannot be longer than the longest. Lower UPSTREAM_RETRY_BASE_DELAY_MS or raise UPSTREAM_RETRY_MAX_DELAY_MS.',
+      'LIVE_MAX_SUBSCRIPTIONS_PER_CALLER=20000 is above LIVE_MAX_SUBSCRIPTIONS=10000 (its default): one caller can never hold more live subscriptions than the whole process. Lower LIVE_MAX_SUBSCRIPTIONS_PER_CALLER or raise LIVE_MAX_SUBSCRIPTIONS.',
+      "METRICS_PORT=9464 (its default) is the API's PORT: pick another port for /metrics, or METRICS=api to serve it on the API's port.",
+      'REDIS_URL is set but REDIS_KEY_SECRET is not: set it to the same random string of at least 32 characters on every replica.',
+    ]);
+  });
+
+  // A comparison with a refused value would quote what was never taken (`UPSTREAM_MAX_CONCURRENT=NaN`), or blame the other side.
+  it.each([
+    [{ UPSTREAM_MAX_CONCURRENT: 'many', UPSTREAM_CONNECTIONS: '10', UPSTREAM_MAX_CONCURRENT_PER_CALLER: '300' }, ['Invalid UPSTREAM_MAX_CONCURRENT="many": must be a whole number from 1 to 100000.']],
+    [{ UPSTREAM_MAX_CONCURRENT: '16', UPSTREAM_CONNECTIONS: 'x', UPSTREAM_MAX_CONCURRENT_PER_CALLER: '0' }, ['Invalid UPSTREAM_MAX_CONCURRENT_PER_CALLER="0": must be at least 1.', 'Invalid UPSTREAM_CONNECTIONS="x": must be a whole number from 1 to 100000.']],
+    [{ LIVE_MAX_SUBSCRIPTIONS: '0', LIVE_MAX_SUBSCRIPTIONS_PER_CALLER: '20000' }, ['Invalid LIVE_MAX_SUBSCRIPTIONS="0": must be at least 1.']],
+    [{ UPSTREAM_RETRY_BASE_DELAY_MS: '2000', UPSTREAM_RETRY_MAX_DELAY_MS: 'soon' }, ['Invalid UPSTREAM_RETRY_MAX_DELAY_MS="soon": must be a whole number from 0 to 60000.']],
+    [{ PORT: '9464', METRICS_HOST: ' 127.0.0.1' }, ['Invalid METRICS_HOST=" 127.0.0.1": must be an address or host name with no spaces or line breaks in or around it (127.0.0.1, 0.0.0.0, ::1, localhost).']],
+    [{ REDIS_URL: 'redis:/127.0.0.1:6379' }, ['Invalid REDIS_URL="redis:/127.0.0.1:6379": must name a host: redis://127.0.0.1:6379 (two slashes).']],
+  ])('skip a contradiction one of whose values was refused: %o', (env, lines) => {
+    expect(refusal(env)).toEqual(lines);
+  });
+});
+
+describe('a URL setting with several mistakes', () => {
+  it('is refused for each of them at once, one line each, in the order the rules are declared', () => {
+    expect(refusal({ UPSTREAM_URL: 'http://u:p@api.example.com/v1?x=1' })).toEqual([
+      'Invalid UPSTREAM_URL="http://***@api.example.com/v1?***": must not carry a query string or fragment.',
+      "Invalid UPSTREAM_URL=\"http://***@api.example.com/v1?***\": must not carry credentials (user:password@): upstream is called with each caller's own Authorization header.",
+      'Invalid UPSTREAM_URL="http://***@api.example.com/v1?***": must be the base URL of the executions API, without `/v1` or `/v1/executions`: the gateway appends `/v1/executions/{id}` itself (https://api.example.com, not https://api.example.com/v1).',
+    ]);
+    expect(refusal({ REDIS_URL: 'redis://127.0.0.1:6379/abc?db=1', REDIS_KEY_SECRET: 'x'.repeat(32) })).toEqual([
+      'Invalid REDIS_URL="redis://127.0.0.1:6379/abc?***": must have no path but a database number: redis://127.0.0.1:6379/0.',
+      "Invalid REDIS_URL=\"redis://127.0.0.1:6379/abc?***\": must carry no query string or fragment (ioredis would take its options from it over the gateway's): the database is the path, redis://127.0.0.1:6379/0.",
+    ]);
+  });
+
+  it('is refused once when it is no URL of its kind: the rules on its parts would judge what is not one', () => {
+    expect(refusal({ UPSTREAM_URL: 'ftp://u:p@api.example.com/v1?x=1' })).toEqual(['Invalid UPSTREAM_URL="***@api.example.com/v1?***": must be an http(s) URL such as http://127.0.0.1:8080.']);
+  });
+});
+
+describe('EXECUTION_ID_PATTERN with several mistakes', () => {
+  it('is refused for each that applies: unanchored and beyond RE2 at once, but nothing more once JavaScript cannot read it', () => {
+    expect(refusal({ EXECUTION_ID_PATTERN: '(?=ex_)\\w+' })).toEqual([
+      'Invalid EXECUTION_ID_PATTERN="(?=ex_)\\\\w+": must match whole ids: start it with ^ and end it with $, as in ^(?:your pattern)$.',
+      expect.stringMatching(/^Invalid EXECUTION_ID_PATTERN="\(\?=ex_\)\\\\w\+": must be a pattern RE2 reads .*RE2 says: invalid or unsupported Perl syntax: `\(\?=`\.$/),
+    ]);
+    expect(refusal({ EXECUTION_ID_PATTERN: '(' })).toHaveLength(1);
   });
 });
 

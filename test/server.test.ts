@@ -182,4 +182,36 @@ describe('npm start', { timeout: 60_000 }, () => {
     expect(code).toBe(1);
     expect(output().stderr).toBe(`${line}\n`);
   });
+
+  // A user's trial: four mistakes took four restarts, one line each, the combinations last and one at a time.
+  it('refuses every bad value and every contradiction in one start, one line each', async () => {
+    const { child, output } = start({
+      PORT: '0',
+      LIVE_MAX_SUBSCRIPTIONS_PER_CALLER: '20000',
+      UPSTREAM_MAX_CONCURRENT_PER_CALLER: '300',
+      UPSTREAM_CONNECTIONS: '10',
+      WS_MAX_MESSAGES_PER_SECOND: '0',
+      UPSTREAM_URL: 'http://127.0.0.1:1',
+    });
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(1);
+    expect(output().stderr.split('\n')).toEqual([
+      'execution-gateway: Invalid WS_MAX_MESSAGES_PER_SECOND="0": must be at least 1.',
+      'execution-gateway: UPSTREAM_CONNECTIONS=10 is fewer than UPSTREAM_MAX_CONCURRENT=256: calls would wait for a socket with their deadline running; unset UPSTREAM_CONNECTIONS or set it to at least 256.',
+      "execution-gateway: UPSTREAM_MAX_CONCURRENT_PER_CALLER=300 is above UPSTREAM_MAX_CONCURRENT=256 (its default): a caller's share cannot be larger than the bulkhead. Lower UPSTREAM_MAX_CONCURRENT_PER_CALLER or raise UPSTREAM_MAX_CONCURRENT.",
+      'execution-gateway: LIVE_MAX_SUBSCRIPTIONS_PER_CALLER=20000 is above LIVE_MAX_SUBSCRIPTIONS=10000 (its default): one caller can never hold more live subscriptions than the whole process. Lower LIVE_MAX_SUBSCRIPTIONS_PER_CALLER or raise LIVE_MAX_SUBSCRIPTIONS.',
+      '',
+    ]);
+  });
+
+  it('names a production start without UPSTREAM_URL beside the other refused values', async () => {
+    const { child, output } = start({ PORT: 'http', NODE_ENV: 'production' });
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(1);
+    expect(output().stderr.split('\n')).toEqual([
+      'execution-gateway: Invalid PORT="http": must be a whole number from 0 to 65535.',
+      expect.stringMatching(/^execution-gateway: UPSTREAM_URL is not set: with NODE_ENV=production /),
+      '',
+    ]);
+  });
 });
