@@ -24,11 +24,14 @@ const integer = (min: number, max: number) =>
 /** Spaces alone name no host, prefix or service, and are no secret. */
 const notBlank = (value: string) => value.trim() !== '';
 
-/** Free text of `min` to `max` characters, refused in the house style rather than zod's. */
+/**
+ * Free text of `min` to `max` characters, refused in the house style rather than zod's. A blank one is refused for that
+ * alone (`abort`): its length is beside the point.
+ */
 const text = (min: number, max?: number) => {
   const bounds = max === undefined ? `at least ${min} characters` : `${min} to ${max} characters`;
-  const schema = z.string().min(min, { error: `must be ${bounds}` });
-  return (max === undefined ? schema : schema.max(max, { error: `must be ${bounds}` })).refine(notBlank, 'must not be blank');
+  const schema = z.string().refine(notBlank, { error: 'must not be blank', abort: true }).min(min, { error: `must be ${bounds}` });
+  return max === undefined ? schema : schema.max(max, { error: `must be ${bounds}` });
 };
 
 /**
@@ -155,17 +158,19 @@ export const SETTINGS = {
     url: setting(
       'UPSTREAM_URL',
       z
-        .url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://127.0.0.1:8080' })
-        .refine((value) => !URL.canParse(value) || !/[?#]/.test(value), 'must not carry a query string or fragment')
+        // What is no http(s) URL stops here (`abort`): the rules on its parts would judge what is not one. Each of
+        // them is checked, and refused, whatever the others say, so one start names every mistake of the URL.
+        .url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://127.0.0.1:8080', abort: true })
+        .refine((value) => !/[?#]/.test(value), 'must not carry a query string or fragment')
         // undici would drop them (the pool is made for the origin) and the start-up line would log them.
         .refine(
-          (value) => !URL.canParse(value) || (new URL(value).username === '' && new URL(value).password === ''),
+          (value) => new URL(value).username === '' && new URL(value).password === '',
           "must not carry credentials (user:password@): upstream is called with each caller's own Authorization header",
         )
         // Upstream's documentation writes https://api.example.com/v1/executions/{id}: a base copied with part of
         // that path called /v1/v1/executions/…, and every id was NOT_FOUND, "not visible to this token".
         .refine(
-          (value) => !URL.canParse(value) || !ENDPOINT_PATH_AT_END.test(new URL(value).pathname),
+          (value) => !ENDPOINT_PATH_AT_END.test(new URL(value).pathname),
           'must be the base URL of the executions API, without `/v1` or `/v1/executions`: the gateway appends `/v1/executions/{id}` itself (https://api.example.com, not https://api.example.com/v1)',
         )
         .optional(),
@@ -255,12 +260,18 @@ export const SETTINGS = {
       'EXECUTION_ID_PATTERN',
       z
         .string()
-        .refine(notBlank, 'must not be blank')
+        // A blank pattern, or one JavaScript cannot read, stops here (`abort`, `continue: false`): its anchors cannot
+        // be told. One JavaScript reads is checked for anchors and by RE2 both, and refused for each that fails.
+        .refine(notBlank, { error: 'must not be blank', abort: true })
         .superRefine((source, context) => {
           const refusal = regExpRefusal(source);
           if (refusal === undefined) return;
           // Read as JavaScript (for the anchors), matched by RE2: only what both read is taken.
-          context.addIssue({ code: 'custom', message: `must be a regular expression in the syntax JavaScript and RE2 share (not RE2's alone, such as (?i) or (?P<name>…)); JavaScript says: ${refusal}` });
+          context.addIssue({
+            code: 'custom',
+            message: `must be a regular expression in the syntax JavaScript and RE2 share (not RE2's alone, such as (?i) or (?P<name>…)); JavaScript says: ${refusal}`,
+            continue: false,
+          });
         })
         .refine(isAnchoredPattern, 'must match whole ids: start it with ^ and end it with $, as in ^(?:your pattern)$')
         .superRefine((source, context) => {
@@ -415,14 +426,15 @@ export const SETTINGS = {
     redisUrl: setting(
       'REDIS_URL',
       z
-        .url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL such as redis://:password@127.0.0.1:6379/0' })
+        // No redis URL, or one with no host, stops there (`abort`): the rules after would judge a host as a path.
+        .url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL such as redis://:password@127.0.0.1:6379/0', abort: true })
         // `redis:/host:6379` and `redis:host:6379` parse with no host: ioredis read them as a Unix socket's path, degraded for good.
-        .refine((value) => !URL.canParse(value) || new URL(value).hostname !== '', 'must name a host: redis://127.0.0.1:6379 (two slashes)')
+        .refine((value) => new URL(value).hostname !== '', { error: 'must name a host: redis://127.0.0.1:6379 (two slashes)', abort: true })
         // ioredis sent `SELECT NaN` for `/abc`, and the reply's error ended the process with a stack.
-        .refine((value) => !URL.canParse(value) || /^(?:\/(?:\d{1,9})?)?$/.test(new URL(value).pathname), 'must have no path but a database number: redis://127.0.0.1:6379/0')
+        .refine((value) => /^(?:\/(?:\d{1,9})?)?$/.test(new URL(value).pathname), 'must have no path but a database number: redis://127.0.0.1:6379/0')
         // ioredis takes options from the query over the gateway's own: `?db=abc` sent `SELECT NaN` and ended the process
         // with a stack, `?commandTimeout=` and `?enableOfflineQueue=` undid REDIS_COMMAND_TIMEOUT_MS and "never queued".
-        .refine((value) => !URL.canParse(value) || (new URL(value).search === '' && new URL(value).hash === ''), 'must carry no query string or fragment (ioredis would take its options from it over the gateway\'s): the database is the path, redis://127.0.0.1:6379/0')
+        .refine((value) => new URL(value).search === '' && new URL(value).hash === '', 'must carry no query string or fragment (ioredis would take its options from it over the gateway\'s): the database is the path, redis://127.0.0.1:6379/0')
         .optional(),
       'Redis shared by every replica (and worker): the cache of finished executions and one live poller per (caller, execution) across them; `rediss://` for TLS, credentials in the URL (unset: everything stays in the process)',
       { url: true },
@@ -650,38 +662,154 @@ function quoted(raw: string, { secret, url }: { secret?: boolean; url?: boolean 
 }
 
 type Groups = { [K in keyof Settings]: Group<Settings[K]> };
+type Env = Record<string, string | undefined>;
+
+/** Each group's settings by key, for reading and for naming the setting a zod issue is about. */
+const SETTINGS_BY_GROUP: Record<string, Record<string, Setting<z.ZodType>>> = SETTINGS;
 
 /**
- * Every setting read once: its group's values, or one line per refused value, every setting's (a manifest with
- * several mistakes is mended in one deploy, not one each).
+ * Every setting's schema, group by group, in one object: zod goes on past a refused value to the next setting, and past
+ * a setting's refused rule to its next (unless the rule aborts), so one parse yields every refused value, and every
+ * mistake of each, in the order of the tables. The cast restores the types `Object.fromEntries` loses.
  */
-function readGroups(env: Record<string, string | undefined>): { groups: Groups; refused: string[] } {
-  const groups: Record<string, Record<string, unknown>> = {};
-  const refused: string[] = [];
-  for (const [name, group] of Object.entries(SETTINGS)) {
-    const values: Record<string, unknown> = (groups[name] = {});
-    for (const [key, each] of Object.entries(group) as Array<[string, Setting<z.ZodType>]>) {
-      const raw = env[each.env];
-      // Empty variables are treated as unset, the way shells and .env files mean them.
-      const parsed = each.schema.safeParse(raw === '' ? undefined : raw);
-      if (parsed.success) {
-        values[key] = parsed.data;
-        continue;
-      }
-      // A secret, or a URL's credentials, must not reach a terminal or a log collector.
-      const shown = quoted(raw ?? '', each);
-      refused.push(`Invalid ${each.env}=${shown === undefined ? '(hidden)' : JSON.stringify(shown)}: ${parsed.error.issues[0]?.message ?? 'invalid value'}.`);
-    }
-  }
-  return { groups: groups as Groups, refused };
+const GROUPS_SCHEMA = z.object(
+  Object.fromEntries(Object.entries(SETTINGS_BY_GROUP).map(([name, group]) => [name, z.object(Object.fromEntries(Object.entries(group).map(([key, each]) => [key, each.schema])))])),
+) as unknown as z.ZodType<Groups, Record<string, Record<string, string | undefined>>>;
+
+/** The environment shaped as GROUPS_SCHEMA reads it. Empty variables are treated as unset, the way shells and .env files mean them. */
+function rawGroups(env: Env): Record<string, Record<string, string | undefined>> {
+  return Object.fromEntries(
+    Object.entries(SETTINGS_BY_GROUP).map(([name, group]) => [name, Object.fromEntries(Object.entries(group).map(([key, each]) => [key, env[each.env] === '' ? undefined : env[each.env]]))]),
+  );
 }
 
-function readSharedState(shared: Groups['sharedState']): SharedStateConfig {
+/** The setting a zod issue's path ([group, key]) names; undefined for a contradiction between settings, whose path is empty. */
+function settingAt(path: readonly PropertyKey[]): Setting<z.ZodType> | undefined {
+  const [group, key] = path;
+  return typeof group === 'string' && typeof key === 'string' ? SETTINGS_BY_GROUP[group]?.[key] : undefined;
+}
+
+/** One refused value (`Invalid NAME="value": why.`), or a contradiction's own line. */
+function refusalLine(issue: z.core.$ZodIssue, env: Env): string {
+  const each = settingAt(issue.path);
+  if (each === undefined) return issue.message;
+  // A secret, or a URL's credentials, must not reach a terminal or a log collector.
+  const shown = quoted(env[each.env] ?? '', each);
+  return `Invalid ${each.env}=${shown === undefined ? '(hidden)' : JSON.stringify(shown)}: ${issue.message}.`;
+}
+
+/**
+ * Values that are each taken but cannot be honoured together. `settings` are the variables it compares: it is not
+ * checked when one of them was refused, since it would compare a value never taken (zod hands on what it had read,
+ * `UPSTREAM_MAX_CONCURRENT=0` or the text `many`) and could blame the setting that is right; that value's own line
+ * says what to fix, and the next start checks the pair.
+ */
+interface Contradiction {
+  settings: readonly string[];
+  /** The line refusing the pair, or undefined when the values agree. */
+  refusal(groups: Groups, env: Env): string | undefined;
+}
+
+const isSet = (env: Env, name: string) => env[name] !== undefined && env[name] !== '';
+const byDefault = (env: Env, name: string) => (isSet(env, name) ? '' : ' (its default)');
+
+/**
+ * Refuses a setting the deployer chose above the one that bounds it, which could never be
+ * honoured. Only when `small` is set: lowering `large` alone below `small`'s default works
+ * as asked (the default yields).
+ */
+function notAbove(smallName: string, largeName: string, values: (groups: Groups) => [small: number, large: number], why: string): Contradiction {
+  return {
+    settings: [smallName, largeName],
+    refusal(groups, env) {
+      const [small, large] = values(groups);
+      if (!isSet(env, smallName) || small <= large) return undefined;
+      return `${smallName}=${small} is above ${largeName}=${large}${byDefault(env, largeName)}: ${why}. Lower ${smallName} or raise ${largeName}.`;
+    },
+  };
+}
+
+/** Otherwise the metrics port's bind fails with EADDRINUSE, which reads as if another program held it. */
+function metricsPortIsApiPort({ server, telemetry }: Groups, env: Env): string | undefined {
+  // On two interfaces, neither a wildcard, the same port binds twice; `localhost` is a loopback address by another
+  // name, and other names are left to the bind, which knows what they resolve to.
+  const wildcard = (host: string) => host === '0.0.0.0' || host === '::';
+  const loopback = (host: string) => host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+  const oneInterface =
+    telemetry.metricsHost === server.host || wildcard(telemetry.metricsHost) || wildcard(server.host) || (loopback(telemetry.metricsHost) && loopback(server.host));
+  if (telemetry.metrics !== 'port' || telemetry.metricsPort === 0 || telemetry.metricsPort !== server.port || !oneInterface) return undefined;
+  return `METRICS_PORT=${telemetry.metricsPort}${byDefault(env, 'METRICS_PORT')} is the API's PORT${byDefault(env, 'PORT')}: pick another port for /metrics, or METRICS=api to serve it on the API's port.`;
+}
+
+/** Every contradiction start-up refuses, in the order its lines come (after every refused value's). */
+const CONTRADICTIONS: readonly Contradiction[] = [
+  // A pool with fewer sockets than the bulkhead admits calls would queue calls inside undici with their attempt
+  // deadline running, so one caller's hanging calls (up to its share) could hold every socket and make other callers'
+  // calls time out there, which the breaker would then count as a second caller's failures.
+  {
+    settings: ['UPSTREAM_CONNECTIONS', 'UPSTREAM_MAX_CONCURRENT'],
+    refusal({ upstream: { connections, maxConcurrent } }) {
+      if (connections === undefined || connections >= maxConcurrent) return undefined;
+      return `UPSTREAM_CONNECTIONS=${connections} is fewer than UPSTREAM_MAX_CONCURRENT=${maxConcurrent}: calls would wait for a socket with their deadline running; unset UPSTREAM_CONNECTIONS or set it to at least ${maxConcurrent}.`;
+    },
+  },
+  // A caller's share set larger than the bulkhead would be no share at all.
+  notAbove(
+    'UPSTREAM_MAX_CONCURRENT_PER_CALLER',
+    'UPSTREAM_MAX_CONCURRENT',
+    ({ upstream }) => [upstream.maxConcurrentPerCaller ?? DEFAULT_MAX_CONCURRENT_PER_CALLER, upstream.maxConcurrent],
+    "a caller's share cannot be larger than the bulkhead",
+  ),
+  notAbove(
+    'UPSTREAM_RETRY_BASE_DELAY_MS',
+    'UPSTREAM_RETRY_MAX_DELAY_MS',
+    ({ upstream }) => [upstream.retryBaseDelayMs, upstream.retryMaxDelayMs],
+    'the first retry pause cannot be longer than the longest',
+  ),
+  notAbove(
+    'LIVE_MAX_SUBSCRIPTIONS_PER_CALLER',
+    'LIVE_MAX_SUBSCRIPTIONS',
+    ({ live }) => [live.maxSubscriptionsPerCaller, live.maxSubscriptions],
+    'one caller can never hold more live subscriptions than the whole process',
+  ),
+  { settings: ['METRICS', 'METRICS_PORT', 'PORT', 'METRICS_HOST', 'HOST'], refusal: metricsPortIsApiPort },
   // Without the secret, keys would have to carry the token or a plain hash of it, which anyone reading Redis could test.
-  if (shared.redisUrl && !shared.redisKeySecret) {
-    throw new ConfigError('REDIS_URL is set but REDIS_KEY_SECRET is not: set it to the same random string of at least 32 characters on every replica.');
-  }
-  return shared;
+  {
+    settings: ['REDIS_URL', 'REDIS_KEY_SECRET'],
+    refusal: ({ sharedState }) =>
+      sharedState.redisUrl && !sharedState.redisKeySecret
+        ? 'REDIS_URL is set but REDIS_KEY_SECRET is not: set it to the same random string of at least 32 characters on every replica.'
+        : undefined,
+  },
+];
+
+/**
+ * The demo answers anyone holding the published demo token: a production deployment that forgot UPSTREAM_URL must not
+ * come up serving it. Checked only for a gateway that serves (src/server/process.ts): the in-process harnesses read
+ * the same configuration without one.
+ */
+const UPSTREAM_REQUIRED_IN_PRODUCTION: Contradiction = {
+  settings: ['UPSTREAM_URL'],
+  refusal: ({ upstream }, env) =>
+    env.NODE_ENV === 'production' && upstream.url === undefined
+      ? 'UPSTREAM_URL is not set: with NODE_ENV=production the gateway needs the executions API to serve (UPSTREAM_URL=https://api.example.com). The built-in demo data runs only when NODE_ENV is not production.'
+      : undefined,
+};
+
+/** GROUPS_SCHEMA with each contradiction as a refinement of the whole, skipped when one of its settings was refused. */
+function withContradictions(contradictions: readonly Contradiction[], env: Env) {
+  return contradictions.reduce(
+    (schema, { settings, refusal }) =>
+      schema.superRefine(
+        (groups, context) => {
+          const line = refusal(groups, env);
+          if (line !== undefined) context.addIssue({ code: 'custom', message: line });
+        },
+        // zod's default runs a refinement only when nothing before it failed: one refused value anywhere hid them all.
+        { when: ({ issues }) => !issues.some((issue) => settings.includes(settingAt(issue.path ?? [])?.env ?? '')) },
+      ),
+    GROUPS_SCHEMA,
+  );
 }
 
 const NODE_ENVS = ['production', 'development', 'test'] as const;
@@ -699,83 +827,32 @@ function nodeEnv(raw: string | undefined): { value: (typeof NODE_ENVS)[number] |
 }
 
 /**
- * Refuses a setting the deployer chose above the one that bounds it, which could never be
- * honoured. Only when `small` is set: lowering `large` alone below `small`'s default works
- * as asked (the default yields).
+ * Reads and validates configuration; throws one ConfigError whose message is one line per refusal, all of them at once
+ * (a manifest with several mistakes is mended in one deploy, not one each): NODE_ENV's, then every refused value's in
+ * the order of the tables (a value with several mistakes, one line for each), then every contradiction between values
+ * that were each taken. `upstreamRequiredInProduction`: refuse NODE_ENV=production without UPSTREAM_URL too.
  */
-function notAbove(env: Record<string, string | undefined>, small: [string, number], large: [string, number], why: string): void {
-  const [smallName, smallValue] = small;
-  const [largeName, largeValue] = large;
-  const isSet = (name: string) => env[name] !== undefined && env[name] !== '';
-  if (!isSet(smallName) || smallValue <= largeValue) return;
-  throw new ConfigError(
-    `${smallName}=${smallValue} is above ${largeName}=${largeValue}${isSet(largeName) ? '' : ' (its default)'}: ${why}. Lower ${smallName} or raise ${largeName}.`,
-  );
-}
-
-/**
- * The upstream settings, checked against each other: a pool with fewer sockets
- * than the bulkhead admits calls would queue calls inside undici with their
- * attempt deadline running, so one caller's hanging calls (up to its share)
- * could hold every socket and make other callers' calls time out there, which
- * the breaker would then count as a second caller's failures. A caller's share
- * set larger than the bulkhead would be no share at all, so it is refused.
- */
-function readUpstream(upstream: Groups['upstream'], env: Record<string, string | undefined>): UpstreamConfig {
-  const { maxConcurrent } = upstream;
-  const connections = upstream.connections ?? maxConcurrent;
-  // Unset, the default stays as it always was: a bulkhead lowered below it then bounds each caller by itself.
-  const maxConcurrentPerCaller = upstream.maxConcurrentPerCaller ?? DEFAULT_MAX_CONCURRENT_PER_CALLER;
-  if (connections < maxConcurrent) {
-    throw new ConfigError(
-      `UPSTREAM_CONNECTIONS=${connections} is fewer than UPSTREAM_MAX_CONCURRENT=${maxConcurrent}: calls would wait for a socket with their deadline running; unset UPSTREAM_CONNECTIONS or set it to at least ${maxConcurrent}.`,
-    );
-  }
-  notAbove(env, ['UPSTREAM_MAX_CONCURRENT_PER_CALLER', maxConcurrentPerCaller], ['UPSTREAM_MAX_CONCURRENT', maxConcurrent], "a caller's share cannot be larger than the bulkhead");
-  return { ...upstream, connections, maxConcurrentPerCaller };
-}
-
-/** Reads and validates configuration; throws ConfigError with an actionable message: one line per refused value, every one of them, or one line for the first contradiction between values. */
-export function readConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
+export function readConfig(env: Env = process.env, { upstreamRequiredInProduction = false }: { upstreamRequiredInProduction?: boolean } = {}): GatewayConfig {
   const mode = nodeEnv(env.NODE_ENV);
-  const { groups, refused } = readGroups(env);
-  if ('refusal' in mode) refused.unshift(mode.refusal);
-  if (refused.length > 0) throw new ConfigError(refused.join('\n'));
+  const contradictions = upstreamRequiredInProduction ? [...CONTRADICTIONS, UPSTREAM_REQUIRED_IN_PRODUCTION] : CONTRADICTIONS;
+  const parsed = withContradictions(contradictions, env).safeParse(rawGroups(env));
+  const refused = [...('refusal' in mode ? [mode.refusal] : []), ...(parsed.error?.issues.map((issue) => refusalLine(issue, env)) ?? [])];
+  if (!parsed.success || refused.length > 0) throw new ConfigError(refused.join('\n'));
   const production = 'value' in mode && mode.value === 'production';
-  const { server, cache, security, live, telemetry } = groups;
-  const upstream = readUpstream(groups.upstream, env);
-  notAbove(
-    env,
-    ['UPSTREAM_RETRY_BASE_DELAY_MS', upstream.retryBaseDelayMs],
-    ['UPSTREAM_RETRY_MAX_DELAY_MS', upstream.retryMaxDelayMs],
-    'the first retry pause cannot be longer than the longest',
-  );
-  notAbove(
-    env,
-    ['LIVE_MAX_SUBSCRIPTIONS_PER_CALLER', live.maxSubscriptionsPerCaller],
-    ['LIVE_MAX_SUBSCRIPTIONS', live.maxSubscriptions],
-    'one caller can never hold more live subscriptions than the whole process',
-  );
-  // Otherwise the metrics port's bind fails with EADDRINUSE, which reads as if another program held it. On two
-  // interfaces, neither a wildcard, the same port binds twice; `localhost` is a loopback address by another name,
-  // and other names are left to the bind, which knows what they resolve to.
-  const wildcard = (host: string) => host === '0.0.0.0' || host === '::';
-  const loopback = (host: string) => host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
-  const oneInterface =
-    telemetry.metricsHost === server.host || wildcard(telemetry.metricsHost) || wildcard(server.host) || (loopback(telemetry.metricsHost) && loopback(server.host));
-  if (telemetry.metrics === 'port' && telemetry.metricsPort !== 0 && telemetry.metricsPort === server.port && oneInterface) {
-    const unset = (name: string) => (env[name] === undefined || env[name] === '' ? ' (its default)' : '');
-    throw new ConfigError(
-      `METRICS_PORT=${telemetry.metricsPort}${unset('METRICS_PORT')} is the API's PORT${unset('PORT')}: pick another port for /metrics, or METRICS=api to serve it on the API's port.`,
-    );
-  }
+  const { server, upstream, cache, security, live, sharedState, telemetry } = parsed.data;
   return {
     server,
-    upstream,
+    upstream: {
+      ...upstream,
+      // Checked above never to be fewer than the bulkhead.
+      connections: upstream.connections ?? upstream.maxConcurrent,
+      // Unset, the default stays as it always was: a bulkhead lowered below it then bounds each caller by itself.
+      maxConcurrentPerCaller: upstream.maxConcurrentPerCaller ?? DEFAULT_MAX_CONCURRENT_PER_CALLER,
+    },
     cache,
     security: { ...security, fieldSuggestions: security.fieldSuggestions ?? !production, corsOrigins: security.corsOrigins ?? [] },
     live,
-    sharedState: readSharedState(groups.sharedState),
+    sharedState,
     telemetry,
     production,
   };

@@ -67,15 +67,9 @@ const REPLACE_BACKOFF_MS = { first: 1_000, max: 30_000 } as const;
 
 function loadConfig(): GatewayConfig {
   try {
-    const config = readConfig();
-    // The demo answers anyone holding the published demo token: a production deployment that forgot
-    // UPSTREAM_URL must not come up serving it. The in-process harnesses read the same config without one.
-    if (config.production && !config.upstream.url) {
-      throw new ConfigError(
-        'UPSTREAM_URL is not set: with NODE_ENV=production the gateway needs the executions API to serve (UPSTREAM_URL=https://api.example.com). The built-in demo data runs only when NODE_ENV is not production.',
-      );
-    }
-    return config;
+    // The demo answers anyone holding the published demo token: a production deployment that forgot UPSTREAM_URL
+    // must not come up serving it, refused with the rest (the in-process harnesses read the same config without one).
+    return readConfig(process.env, { upstreamRequiredInProduction: true });
   } catch (error) {
     if (error instanceof ConfigError) {
       // A misspelt name is most often why a value is missing or wrong (`UPSTREAM_ULR`): said here too, since the
