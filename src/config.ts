@@ -2,8 +2,9 @@
  * Every setting of the gateway, declared once: its environment variable, its
  * type and range, its default and what it means. `readConfig` turns the
  * environment into a typed configuration grouped by concern; everything else
- * receives its slice. A bad value stops start-up with one line naming the
- * variable and what to fix. `NODE_ENV` is read here and nowhere else.
+ * receives its slice. Bad values stop start-up with one line each naming the
+ * variable and what to fix, every one of them in one start, values that
+ * contradict each other included. `NODE_ENV` is read here and nowhere else.
  */
 import { isIP } from 'node:net';
 import { compile as compileTrust } from 'proxy-addr';
