@@ -806,7 +806,7 @@ function withContradictions(contradictions: readonly Contradiction[], env: Env) 
           const line = refusal(groups, env);
           if (line !== undefined) context.addIssue({ code: 'custom', message: line });
         },
-        // zod's default runs a refinement only when nothing before it failed: one refused value anywhere hid them all.
+        // zod runs a refinement of the object even when one of its values was refused, on what it had read of that value.
         { when: ({ issues }) => !issues.some((issue) => settings.includes(settingAt(issue.path ?? [])?.env ?? '')) },
       ),
     GROUPS_SCHEMA,
