@@ -323,17 +323,13 @@ export class LiveExecutions {
     let bound: keyof LiveBoundCounts | undefined;
     const unreadWhy = 'upstream has not yet answered the watches before it: slow to answer, or unreachable';
     const fullWhy = 'this replica is full until watches end; another may have room';
-    // The caller's own bounds first, which no wait frees: past one of them and a process's bound too, a refusal saying
-    // "come back later" would only bring it back to be refused again, for good (a caller at its own bound of 1 was
-    // told to retry in 8 s while the process was full, then refused for good once it had room). Then the process's
-    // bounds, each counted by the bound it met, and the caller's share of the unread places.
+    // The caller's own subscriptions first (LIVE_MAX_SUBSCRIPTIONS_PER_CALLER), which no wait frees: past them and a
+    // process's bound too, a refusal saying "come back later" would only bring it back to be refused again, for good (a
+    // caller at its own bound of 1 was told to retry in 8 s while the process was full, then refused for good once it
+    // had room). Then the process's bounds, each counted by the bound it met, and the caller's shares of them.
     if (this.#perCaller.of(callerKey) >= settings.maxSubscriptionsPerCaller) {
       limit = `${settings.maxSubscriptionsPerCaller} subscriptions per caller`;
       bound = 'callerSubscriptions';
-    } else if (newPoller && this.#pollersPerCaller.of(callerKey) >= this.#maxPollersPerCaller) {
-      // Its share of them (CALLER_SHARE_PERCENT): one caller never holds every poller of the process.
-      limit = `${this.#maxPollersPerCaller} watched executions per caller`;
-      this.#pollersRefused++;
     } else if (this.#subscriptions >= settings.maxSubscriptions) {
       busy = { limit: `${settings.maxSubscriptions} subscriptions per process`, why: fullWhy, retryAfterMs: retryAfterMs('full') };
       bound = 'subscriptions';
@@ -348,6 +344,11 @@ export class LiveExecutions {
     } else if (newPoller && this.#pollers.size >= settings.maxPollers) {
       busy = { limit: `${settings.maxPollers} watched executions per process`, why: fullWhy, retryAfterMs: retryAfterMs('full') };
       bound = 'pollers';
+    } else if (newPoller && this.#pollersPerCaller.of(callerKey) >= this.#maxPollersPerCaller) {
+      // Its share of them (CALLER_SHARE_PERCENT): one caller never holds every poller of the process. After the
+      // process's bound, which a share of 100% is: a lone caller holding every poller is told the process is full.
+      limit = `${this.#maxPollersPerCaller} watched executions per caller`;
+      this.#pollersRefused++;
     } else if (newPoller && this.#heldPerCaller.of(callerKey) >= this.#maxHeldBytesPerCaller && this.#heldPerCaller.of(callerKey) > 0) {
       // Its first reading would be refused (#keep): refused now, without an upstream call.
       this.#heldRefused++;
