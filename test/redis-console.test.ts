@@ -6,7 +6,6 @@
  * on stdout or stderr, is JSON, and no line holds REDIS_URL's password.
  */
 import { spawn } from 'node:child_process';
-import { request as httpRequest } from 'node:http';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readConfig } from '../src/config.js';
@@ -16,21 +15,10 @@ import { RedisStore } from '../src/shared-state/redis-store.js';
 import { consoleToLog, urlSecrets } from '../src/telemetry/console-lines.js';
 import { captureLog } from './support/captured-log.js';
 import { captureOutput, type ProcessOutput } from './support/process-output.js';
-import { RedisServer } from './support/redis.js';
+import { readiness, RedisServer } from './support/redis.js';
 
 const PASSWORD = 'pw-of-the-redis-url-never-logged-7c1e';
 
-function ready(url: string): Promise<{ redis?: string }> {
-  return new Promise((resolve, reject) => {
-    httpRequest(new URL('/ready', url), { agent: false }, (response) => {
-      let text = '';
-      response.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      response.on('end', () => resolve(JSON.parse(text) as { redis?: string }));
-    })
-      .on('error', reject)
-      .end();
-  });
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -104,7 +92,7 @@ describe('ioredis never writes outside the JSON log', { timeout: 60_000 }, () =>
     const redis = await RedisServer.start();
     cleanups.push(() => redis.stop());
     const { output, url, stop } = await gateway(`redis://:${PASSWORD}@127.0.0.1:${redis.port}`);
-    await until('redis connected', async () => (await ready(url)).redis === 'connected', output);
+    await until('redis connected', async () => (await readiness(url)).redis === 'connected', output);
     // The subscriber connects on first use: a watch is not needed, the command connection says it already.
     await sleep(300);
     await stop();
@@ -120,7 +108,7 @@ describe('ioredis never writes outside the JSON log', { timeout: 60_000 }, () =>
     await admin.call('ACL', 'SETUSER', 'gateway', 'on', `>${PASSWORD}`, '~*', '&*', '+@all', '-info');
     await admin.quit();
     const { output, url, stop } = await gateway(`redis://gateway:${PASSWORD}@127.0.0.1:${redis.port}`);
-    await until('redis connected', async () => (await ready(url)).redis === 'connected', output);
+    await until('redis connected', async () => (await readiness(url)).redis === 'connected', output);
     // Redis restarts with the same user: each reconnect ran the ready check again, and warned again.
     await redis.stop();
     await until('redis lost', () => output.lines().some((line) => String(line.msg).startsWith('redis unreachable')), output);
@@ -128,7 +116,7 @@ describe('ioredis never writes outside the JSON log', { timeout: 60_000 }, () =>
     const again = new Redis(redis.url);
     await again.call('ACL', 'SETUSER', 'gateway', 'on', `>${PASSWORD}`, '~*', '&*', '+@all', '-info');
     await again.quit();
-    await until('redis back', async () => (await ready(url)).redis === 'connected', output);
+    await until('redis back', async () => (await readiness(url)).redis === 'connected', output);
     await stop();
     const lines = jsonOnly(output);
     expect(lines.filter((line) => String(line.text).includes('INFO command fails'))).toHaveLength(1);

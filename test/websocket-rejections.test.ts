@@ -102,16 +102,20 @@ describe('a WebSocket client cannot make the gateway reject or throw unhandled',
 
   const subscribe = (socket: WebSocket, id: string, query = WATCH) => socket.send(JSON.stringify({ id, type: 'subscribe', payload: { query } }));
 
-  it('a second subscribe with an active id longer than a close reason takes: 4409, its reason cut to 123 bytes', async () => {
+  /** Subscribes under `id` twice, the first still running: the close graphql-ws answers the second with. */
+  async function duplicated(id: string): Promise<{ code: number; reason: string }> {
     const socket = await acknowledged();
-    // graphql-ws closes with `Subscriber for <id> already exists`; ws throws on a reason past 123 bytes.
-    const id = `op-${'é'.repeat(100)}`;
     const first = message(socket, 'next');
     subscribe(socket, id);
     await first;
     const end = closed(socket);
     subscribe(socket, id);
-    const { code, reason } = await end;
+    return end;
+  }
+
+  it('a second subscribe with an active id longer than a close reason takes: 4409, its reason cut to 123 bytes', async () => {
+    // graphql-ws closes with `Subscriber for <id> already exists`; ws throws on a reason past 123 bytes.
+    const { code, reason } = await duplicated(`op-${'é'.repeat(100)}`);
     expect(code).toBe(4409);
     expect(Buffer.byteLength(reason)).toBeLessThanOrEqual(123);
     expect(reason).toMatch(/^Subscriber for op-é+…$/);
@@ -121,14 +125,8 @@ describe('a WebSocket client cannot make the gateway reject or throw unhandled',
     [93, false],
     [94, true],
   ])('a duplicate id of %s bytes: 4409, its reason cut: %s', async (length, cut) => {
-    const socket = await acknowledged();
     const id = 'i'.repeat(length);
-    const first = message(socket, 'next');
-    subscribe(socket, id);
-    await first;
-    const end = closed(socket);
-    subscribe(socket, id);
-    const { code, reason } = await end;
+    const { code, reason } = await duplicated(id);
     expect(code).toBe(4409);
     expect(reason.endsWith('…')).toBe(cut);
     if (!cut) expect(reason).toBe(`Subscriber for ${id} already exists`);

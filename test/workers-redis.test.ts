@@ -11,7 +11,7 @@ import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoExecutions, DEMO_TOKEN } from '../src/demo/demo-data.js';
 import { FakeUpstream } from '../src/demo/fake-upstream.js';
-import { RedisServer } from './support/redis.js';
+import { readiness, RedisServer } from './support/redis.js';
 
 const FINISHED = 'ex_demo_6';
 const N = 12;
@@ -34,18 +34,6 @@ function post(url: string, body: unknown): Promise<{ status: number; json: { dat
   });
 }
 
-/** `/ready`'s body, on a new connection (so the next worker answers). */
-function ready(url: string): Promise<{ redis?: string }> {
-  return new Promise((resolve, reject) => {
-    httpRequest(new URL('/ready', url), { agent: false }, (response) => {
-      let text = '';
-      response.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      response.on('end', () => resolve(JSON.parse(text) as { redis?: string }));
-    })
-      .on('error', reject)
-      .end();
-  });
-}
 
 describe('WORKERS=2 with REDIS_URL', { timeout: 90_000 }, () => {
   let redis: RedisServer;
@@ -98,7 +86,7 @@ describe('WORKERS=2 with REDIS_URL', { timeout: 90_000 }, () => {
     let connected = 0;
     while (connected < 6) {
       if (performance.now() > deadline) throw new Error(`the workers did not reach Redis: ${output}`);
-      connected = (await ready(url)).redis === 'connected' ? connected + 1 : 0;
+      connected = (await readiness(url)).redis === 'connected' ? connected + 1 : 0;
     }
     const query = { query: `{ execution(id: "${FINISHED}") { id status } }` };
     const answers = [];

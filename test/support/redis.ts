@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { freePort } from '../../bench/lib/ports.js';
 
@@ -83,4 +84,17 @@ export class RedisServer {
       socket.once('error', () => resolve(false));
     });
   }
+}
+
+/** A gateway's `/ready` body (its `redis` field: `connected` or why not), on a new connection, so that the next worker answers. */
+export function readiness(url: string): Promise<{ redis?: string }> {
+  return new Promise((resolve, reject) => {
+    httpRequest(new URL('/ready', url), { agent: false }, (response) => {
+      let text = '';
+      response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      response.on('end', () => resolve(JSON.parse(text) as { redis?: string }));
+    })
+      .on('error', reject)
+      .end();
+  });
 }
