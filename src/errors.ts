@@ -558,5 +558,7 @@ function transient(what: string, advice: string, retryable: boolean, facts: Upst
 
 /** A delay as people read it: `30 s`, `1.5 s`. */
 export function seconds(ms: number): string {
+  // Under a tenth of a second, as ms: "during the next 0.0 s" told a client there was nothing to wait for.
+  if (ms > 0 && ms < 100) return `${Math.ceil(ms)} ms`;
   return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
 }

@@ -305,6 +305,21 @@ describe('a watch refused at a live bound', () => {
   });
 });
 
+describe('a bound of one, named', () => {
+  it('says "1 subscription" and "1 watched execution", not "1 subscriptions"', async () => {
+    const harness = await startLiveHarness('fast', { LIVE_MAX_SUBSCRIPTIONS_PER_CALLER: '1', LIVE_MAX_POLLERS: '1', CALLER_SHARE_PERCENT: '100' });
+    try {
+      const held = admit(harness, 'ex_demo_3');
+      expect(shape(await nextWithin(held))).toMatchObject({ kind: 'update' });
+      expect(refusal(() => admit(harness, 'ex_demo_3')).message).toBe('Too many live subscriptions: at most 1 subscription per caller. Close some before opening more.');
+      expect(refusal(() => admit(harness, 'ex_demo_4', undefined, scopeOf(undefined, AUTH_B))).message).toContain('at most 1 watched execution per process. This is temporary');
+      await held.return!();
+    } finally {
+      await harness.close();
+    }
+  });
+});
+
 /** Upstream calls so far, for every execution. */
 const upstreamCalls = (harness: Harness) => harness.upstream.requests.length;
 

@@ -59,6 +59,11 @@ export const RETRY_AFTER_MS = {
   full: { minMs: 5_000 },
 } as const;
 
+/** `n` of `noun` as a bound's message names them: "1 subscription", "3 subscriptions" ("at most 1 subscriptions" read wrong). */
+function counted(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 /** A jittered `extensions.retryAfterMs` for a refusal at one of RETRY_AFTER_MS's bounds: in [minMs, 2 × minMs), whole ms. */
 function retryAfterMs(kind: keyof typeof RETRY_AFTER_MS): number {
   const { minMs } = RETRY_AFTER_MS[kind];
@@ -328,26 +333,26 @@ export class LiveExecutions {
     // caller at its own bound of 1 was told to retry in 8 s while the process was full, then refused for good once it
     // had room). Then the process's bounds, each counted by the bound it met, and the caller's shares of them.
     if (this.#perCaller.of(callerKey) >= settings.maxSubscriptionsPerCaller) {
-      limit = `${settings.maxSubscriptionsPerCaller} subscriptions per caller`;
+      limit = `${counted(settings.maxSubscriptionsPerCaller, 'subscription')} per caller`;
       bound = 'callerSubscriptions';
     } else if (this.#subscriptions >= settings.maxSubscriptions) {
-      busy = { limit: `${settings.maxSubscriptions} subscriptions per process`, why: fullWhy, retryAfterMs: retryAfterMs('full') };
+      busy = { limit: `${counted(settings.maxSubscriptions, 'subscription')} per process`, why: fullWhy, retryAfterMs: retryAfterMs('full') };
       bound = 'subscriptions';
     } else if (unread && this.#unread >= settings.maxUnreadSubscriptions) {
-      busy = { limit: `${settings.maxUnreadSubscriptions} subscriptions per process waiting for upstream's first answer`, why: unreadWhy, retryAfterMs: retryAfterMs('unread') };
+      busy = { limit: `${counted(settings.maxUnreadSubscriptions, 'subscription')} per process waiting for upstream's first answer`, why: unreadWhy, retryAfterMs: retryAfterMs('unread') };
       bound = 'unreadSubscriptions';
     } else if (unread && this.#unreadPerCaller.of(callerKey) >= this.#maxUnreadPerCaller) {
       // Its share of them (CALLER_SHARE_PERCENT): one caller whose executions upstream is slow to answer never holds
       // every place. Temporary too: its places free as upstream answers it, not as it closes watches.
-      busy = { limit: `${this.#maxUnreadPerCaller} subscriptions per caller waiting for upstream's first answer`, why: unreadWhy, retryAfterMs: retryAfterMs('unread') };
+      busy = { limit: `${counted(this.#maxUnreadPerCaller, 'subscription')} per caller waiting for upstream's first answer`, why: unreadWhy, retryAfterMs: retryAfterMs('unread') };
       this.#unreadRefused++;
     } else if (newPoller && this.#pollers.size >= settings.maxPollers) {
-      busy = { limit: `${settings.maxPollers} watched executions per process`, why: fullWhy, retryAfterMs: retryAfterMs('full') };
+      busy = { limit: `${counted(settings.maxPollers, 'watched execution')} per process`, why: fullWhy, retryAfterMs: retryAfterMs('full') };
       bound = 'pollers';
     } else if (newPoller && this.#pollersPerCaller.of(callerKey) >= this.#maxPollersPerCaller) {
       // Its share of them (CALLER_SHARE_PERCENT): one caller never holds every poller of the process. After the
       // process's bound, which a share of 100% is: a lone caller holding every poller is told the process is full.
-      limit = `${this.#maxPollersPerCaller} watched executions per caller`;
+      limit = `${counted(this.#maxPollersPerCaller, 'watched execution')} per caller`;
       this.#pollersRefused++;
     } else if (newPoller && this.#heldPerCaller.of(callerKey) >= this.#maxHeldBytesPerCaller && this.#heldPerCaller.of(callerKey) > 0) {
       // Its first reading would be refused (#keep): refused now, without an upstream call.
