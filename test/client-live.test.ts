@@ -684,7 +684,7 @@ describe.each(['sse', 'websocket'] as const)('watchExecution refused by a busy g
         (thrown: unknown) => thrown,
       );
       expect(error).toBeInstanceOf(WatchError);
-      expect(error).toMatchObject({ code: 'TOO_MANY_SUBSCRIPTIONS', message: expect.stringContaining('at most 1 subscriptions per caller') });
+      expect(error).toMatchObject({ code: 'TOO_MANY_SUBSCRIPTIONS', message: expect.stringContaining('at most 1 subscription per caller') });
       expect((error as WatchError).retryAfterMs).toBeUndefined();
       expect(Object.keys(error as WatchError)).toEqual(['code', 'name']);
       expect(retries).toEqual([]);
