@@ -8,6 +8,7 @@
  * (`npm start`) then stops with that one line. Operators register plugins in
  * code, not through the environment, so these tests make the gateway here.
  */
+import fc from 'fast-check';
 import { defaultFieldResolver, getIntrospectionQuery, getVariableValues, isObjectType, type GraphQLFieldResolver } from 'graphql';
 import { compileQuery } from 'graphql-jit';
 import type { Plugin } from 'graphql-yoga';
@@ -325,11 +326,12 @@ query B { executions(ids: ["ex_demo_6", "ex_demo_8"]) { id rawStatus isTerminal 
   });
 
   it('compiles each operation of a document once, on the fast lane only', async () => {
-    const query = TWO_OPERATIONS.replace('query A', 'query OnceA').replace('query B', 'query OnceB');
-    for (const operationName of ['OnceA', 'OnceB', 'OnceA', 'OnceB']) await post('fast', { query, operationName });
+    const query = 'query OnceA($id: ID!) { execution(id: $id) { id status } }\nquery OnceB($ids: [ID!]!) { executions(ids: $ids) { id rawStatus } }';
+    const variables = { id: 'ex_demo_1', ids: ['ex_demo_6', 'ex_demo_8'] };
+    for (const operationName of ['OnceA', 'OnceB', 'OnceA', 'OnceB']) await post('fast', { query, operationName, variables });
     expect(compiled.mock.calls.map(([, , operationName]) => operationName)).toEqual(['OnceA', 'OnceB']);
     compiled.mockClear();
-    await post('full', { query, operationName: 'OnceB' });
+    await post('full', { query, operationName: 'OnceB', variables });
     expect(compiled).not.toHaveBeenCalled();
   });
 
@@ -348,6 +350,56 @@ query B { executions(ids: ["ex_demo_6", "ex_demo_8"]) { id rawStatus isTerminal 
       expect(JSON.parse(full.text).errors, full.text.slice(0, 300)).toBeUndefined();
       for (let i = 0; i < 2; i++) expect(await post('fast', { query })).toEqual(full);
     }
+    expect(compiled).not.toHaveBeenCalled();
+  });
+
+  // graphql-jit 0.8.9 writes a field's literal arguments into the code it compiles as JSON, then turns its own
+  // markers back into values by text replacement (dist/execution.js, objectStringify): a string literal that
+  // starts with the Date marker ended up as code, `new Date(<the rest of the string>)`, run on every request.
+  // Any caller could run JavaScript in the gateway with one string; a literal equal to another marker became
+  // NaN or Infinity instead of its text.
+  const MARKERS = [
+    '__MAGIC_DATE__33a9e76d_02e0_4128_8e92_3530ad3da74d',
+    '__MAGIC_NAN__57f286b9_4c20_487f_b409_79804ddcb4f8',
+    '__MAGIC_PLUS_INFINITY__bb201c39_3333_4695_b4ad_7f1722e7aa7a',
+    '__MAGIC_MINUS_INFINITY__71d4310a_d4a3_4a05_b1fe_e60779d24998',
+  ];
+  const graphqlString = (text: string) => JSON.stringify(text);
+  const ran = globalThis as { literalRan?: number };
+
+  it.each<[string, (text: string) => string]>([
+    ['an id', (text) => `{ execution(id: ${graphqlString(text)}) { id status } }`],
+    ['a list of ids', (text) => `{ executions(ids: ["ex_demo_1", ${graphqlString(text)}]) { id } }`],
+    ['a cursor', (text) => `{ execution(id: "ex_demo_4") { events(first: 2, after: ${graphqlString(text)}) { totalCount } } }`],
+    ['a filter’s input object', (text) => `{ execution(id: "ex_demo_4") { events(filter: { levels: [${graphqlString(text)}] }) { totalCount } } }`],
+  ])('never runs the text of a string literal in %s as code, and answers as the full lane does', async (_name, document) => {
+    delete ran.literalRan;
+    const injected = `${MARKERS[0]}0)&&(globalThis.literalRan=1)&&'ex_demo_1'||(0`;
+    for (const text of [injected, ...MARKERS.slice(1)]) {
+      const query = document(text);
+      const full = await post('full', { query });
+      for (let i = 0; i < 2; i++) expect(await post('fast', { query }), text).toEqual(full);
+    }
+    // Upstream calls are part of what is compared: the injected id never reached upstream as ex_demo_1.
+    expect(ran.literalRan).toBeUndefined();
+  });
+
+  it('compiles a document whose string literals are only in variable defaults (written as JSON, never replaced)', async () => {
+    const query = 'query Defaulted($id: ID = "ex_demo_1") { execution(id: $id) { id } }';
+    const full = await post('full', { query });
+    expect(await post('fast', { query })).toEqual(full);
+    expect(compiled).toHaveBeenCalledTimes(1);
+  });
+
+  it('runs a document with any string literal argument on graphql-js: a property over ids, marker-prefixed ones included', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.string(), fc.constantFrom(...MARKERS).chain((marker) => fc.string().map((rest) => marker + rest))), async (text) => {
+        const query = `{ execution(id: ${graphqlString(text)}) { id } }`;
+        expect(await post('fast', { query })).toEqual(await post('full', { query }));
+      }),
+      { numRuns: 40 },
+    );
+    expect(ran.literalRan).toBeUndefined();
     expect(compiled).not.toHaveBeenCalled();
   });
 

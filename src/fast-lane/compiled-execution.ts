@@ -29,6 +29,16 @@
  *   default's parsed value turned to JSON: a DateTime's Date becomes a string
  *   the resolver cannot read), so both lanes parse the same text the same way.
  *
+ * - a document with a string literal in any argument, a field's or a
+ *   directive's, at any depth of a list or input object: graphql-jit 0.8.9
+ *   writes literal arguments into the code it compiles as JSON and then turns
+ *   its own markers back into values by text replacement, so a string starting
+ *   with its Date marker became code run on every request (anyone could run
+ *   JavaScript in the gateway), and one equal to another marker became NaN or
+ *   Infinity. Typed clients send values as variables, which are never compiled
+ *   into code, and variable defaults are written as plain JSON: both still
+ *   compile.
+ *
  * Introspection (`__schema`, `__type`) runs on graphql-js too, for what it
  * costs: the operation limits hold it to depth and aliases but not to the
  * cost limit, and graphql-jit's compile time grows with the document with its
@@ -58,6 +68,7 @@ import {
   type GraphQLScalarType,
   type GraphQLSchema,
   type OperationDefinitionNode,
+  type ValueNode,
   type SelectionSetNode,
   valueFromASTUntyped,
 } from 'graphql';
@@ -128,8 +139,23 @@ function runsOnGraphqlJs(document: DocumentNode, operation: OperationDefinitionN
   visit(document, {
     Directive: (node) => foundIf(node.name.value === 'skip' || node.name.value === 'include'),
     Field: (node) => foundIf(node.name.value === '__schema' || node.name.value === '__type'),
+    Argument: (node) => foundIf(holdsString(node.value)),
   });
   return found;
+}
+
+/** Whether a literal value is or holds a string (a block string too), at any depth of lists and input objects. */
+function holdsString(value: ValueNode): boolean {
+  switch (value.kind) {
+    case Kind.STRING:
+      return true;
+    case Kind.LIST:
+      return value.values.some(holdsString);
+    case Kind.OBJECT:
+      return value.fields.some((field) => holdsString(field.value));
+    default:
+      return false;
+  }
 }
 
 /** Heap graphql-jit's code for one operation holds: COMPILED_BYTES, and COMPILED_BYTES_PER_FIELD per field it resolves (README "What a cached document holds"). */
