@@ -868,4 +868,16 @@ describe('encodings and sizes', () => {
     expect(codes(response)).toEqual(['UPSTREAM_BAD_RESPONSE']);
     expect(h.upstream.requestsFor('ex_demo_1')).toHaveLength(1);
   });
+
+  // A decoder table looked up by upstream's text found Object.prototype's members: `constructor` gave Object,
+  // which failed as "source.once is not a function", was judged a connection failure, retried and reported
+  // UPSTREAM_UNAVAILABLE; an encoding the gateway does not know is upstream's fault, asked once.
+  it.each(['bogus', 'constructor', '__proto__', 'toString', 'hasOwnProperty'])('refuses an unknown encoding, %s, asked once', async (encoding) => {
+    const h = await start({});
+    h.upstream.setFault('ex_demo_1', { kind: 'body', body: '{}', headers: { 'content-encoding': encoding } });
+    const response = await h.query(ONE, { id: 'ex_demo_1' });
+    expect(codes(response)).toEqual(['UPSTREAM_BAD_RESPONSE']);
+    expect(h.upstream.requestsFor('ex_demo_1')).toHaveLength(1);
+    expect(h.logs.filter((line) => line.level === 50)).toEqual([]);
+  });
 });

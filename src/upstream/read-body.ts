@@ -31,12 +31,13 @@ export class CorruptEncodingError extends Error {
   override name = 'CorruptEncodingError';
 }
 
-const decoders: Record<string, () => Transform> = {
-  gzip: createGunzip,
-  'x-gzip': createGunzip,
-  deflate: createInflate,
-  br: createBrotliDecompress,
-};
+/** Looked up by upstream's text: a Map, so `constructor` or `__proto__` finds nothing, not Object.prototype's members. */
+const decoders: ReadonlyMap<string, () => Transform> = new Map([
+  ['gzip', createGunzip],
+  ['x-gzip', createGunzip],
+  ['deflate', createInflate],
+  ['br', createBrotliDecompress],
+]);
 
 /** Drops a body unread. undici emits 'error' on a destroyed unread body; unhandled, that would kill the process. */
 function discard(body: Readable): void {
@@ -98,7 +99,7 @@ export async function readBody(
     if (!known && !lease.grow(bytes.byteLength)) throw notCharged(bytes.byteLength, 'as received');
     return bodyText(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), contentType);
   }
-  const decoder = decoders[encoding];
+  const decoder = decoders.get(encoding);
   if (!decoder) {
     discard(body);
     throw new UnsupportedEncodingError(encoding);
