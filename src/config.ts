@@ -201,6 +201,11 @@ export const SETTINGS = {
       integer(1_000, 86_400_000).default(60_000),
       'longest pause a `Retry-After` from upstream is read as: a longer one reads as this long, for the call it answered (`extensions.retryAfterMs`), the pause it puts on the caller (a `429`) or the caller for that execution (a `5xx`), and live polls; once it ends, the next call goes upstream, and is paused again if upstream still asks',
     ),
+    refusedTokenMs: setting(
+      'UPSTREAM_REFUSED_TOKEN_MS',
+      integer(0, 600_000).default(5_000),
+      'how long a token upstream refused (`401`, `403`) is answered by the gateway with the same code, without calling upstream again (`0`: never); also, until upstream has once answered a caller without refusing its token, that caller has one call in flight at a time, so a made-up token costs upstream one call however many ids it asks for',
+    ),
     breakerThreshold: setting(
       'UPSTREAM_BREAKER_THRESHOLD',
       integer(1, 1_000_000).default(10),

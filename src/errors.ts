@@ -418,6 +418,18 @@ export function callerPaused(ms: number, pausedForMs: number): UpstreamError {
   return paused('caller-paused', 'is rate limiting this caller and asked for no calls', ms, pausedForMs);
 }
 
+/**
+ * A call not sent because upstream refused the caller's token with `status` (401 or 403) moments ago
+ * (UPSTREAM_REFUSED_TOKEN_MS): the code and `upstreamStatus` of that answer, which asked again would be the same;
+ * the message says it was not asked, and for how long (`ms`) it will not be.
+ */
+export function tokenRefused(status: 401 | 403, ms: number): UpstreamError {
+  const answer = errorForUpstreamStatus(status, { upstreamStatus: status });
+  return new UpstreamError(answer.extensions.code as ErrorCode, `${answer.message.slice(0, -1)}: refused moments ago, so not asked again during the next ${seconds(ms)}.`, {
+    upstreamStatus: status,
+  });
+}
+
 /** A pause's refusal: what upstream `asked`, the time left (`ms`, also `extensions.retryAfterMs`) and how long it has run. */
 function paused(by: 'caller-paused' | 'execution-paused', asked: string, ms: number, pausedForMs: number | undefined): UpstreamError {
   return new UpstreamError(

@@ -17,7 +17,7 @@ import { DEMO_TOKEN, makeExecution } from '../src/demo/demo-data.js';
 import type { Fault } from '../src/demo/fake-upstream.js';
 import { createLogger } from '../src/logger.js';
 import { createInstance } from '../src/server/instance.js';
-import { AUTH, Harness, LANES, codes, type LaneName } from './support/harness.js';
+import { AUTH, Harness, LANES, TEST_ENV, codes, type LaneName } from './support/harness.js';
 
 const TIMEOUT_MS = 300;
 const ONE = `query($id: ID!) { execution(id: $id) { id status } }`;
@@ -115,14 +115,10 @@ interface ScriptedGateway {
  */
 async function gatewayFor(upstreamUrl: string, lane: LaneName, env: Record<string, string> = {}): Promise<ScriptedGateway> {
   const config = readConfig({
+    ...TEST_ENV,
     FAST_LANE: String(lane === 'fast'),
     UPSTREAM_TIMEOUT_MS: String(TIMEOUT_MS),
     UPSTREAM_MAX_BODY_BYTES: String(1024 * 1024),
-    UPSTREAM_BREAKER_THRESHOLD: '1000000',
-    UPSTREAM_RETRY_BASE_DELAY_MS: '2',
-    UPSTREAM_RETRY_MAX_DELAY_MS: '10',
-    UPSTREAM_CONCURRENCY_PER_REQUEST: '10',
-    TERMINAL_CACHE_TTL_MS: '0',
     ...env,
   });
   const instance = createInstance(config, { upstreamUrl, logger: createLogger('silent') });

@@ -100,6 +100,7 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
     maxBytesInFlight: upstream.maxBytesInFlight,
     executionIdPattern: upstream.executionIdPattern,
     logger: options.logger,
+    refusedTokenMs: upstream.refusedTokenMs,
     resilience: {
       maxAttempts: upstream.maxAttempts,
       retryBaseDelayMs: upstream.retryBaseDelayMs,

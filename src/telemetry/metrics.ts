@@ -342,11 +342,11 @@ export class GatewayMetrics {
       "Upstream calls waiting in their caller's share (UPSTREAM_MAX_CONCURRENT_PER_CALLER reached), taking no bulkhead slot",
       () => policies.waitingInShares,
     );
-    const refusals: Refusal[] = ['circuit_open', 'bulkhead_full', 'caller_share_full', 'caller_paused', 'execution_paused', 'bodies_in_flight'];
+    const refusals: Refusal[] = ['circuit_open', 'bulkhead_full', 'caller_share_full', 'caller_paused', 'execution_paused', 'bodies_in_flight', 'token_refused'];
     countedByLabel(
       this.registry,
       'gateway_upstream_refused_total',
-      'Calls the gateway answered itself with UPSTREAM_UNAVAILABLE, by why (circuit_open, bulkhead_full, caller_share_full, caller_paused, execution_paused: without calling upstream; bodies_in_flight: upstream answered, and its body would have taken the bodies held past UPSTREAM_MAX_BYTES_IN_FLIGHT); circuit_open includes retries the circuit refused, also in gateway_upstream_retries_skipped_total',
+      'Calls the gateway answered itself with UPSTREAM_UNAVAILABLE, by why (circuit_open, bulkhead_full, caller_share_full, caller_paused, execution_paused: without calling upstream; bodies_in_flight: upstream answered, and its body would have taken the bodies held past UPSTREAM_MAX_BYTES_IN_FLIGHT; token_refused: UNAUTHENTICATED or FORBIDDEN instead, upstream having refused the token within UPSTREAM_REFUSED_TOKEN_MS); circuit_open includes retries the circuit refused, also in gateway_upstream_retries_skipped_total',
       'by',
       Object.fromEntries(refusals.map((by) => [by, () => client.refusals[by]])),
     );

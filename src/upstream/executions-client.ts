@@ -15,6 +15,7 @@ import {
   bodiesInFlightFull,
   bulkheadFull,
   callerPaused,
+  tokenRefused,
   callerShareFull,
   circuitOpen,
   ErrorCode,
@@ -103,6 +104,8 @@ export interface ExecutionsClientOptions {
   logger: Logger;
   /** Retry, circuit breaker and bulkhead settings. */
   resilience: ResilienceOptions;
+  /** UPSTREAM_REFUSED_TOKEN_MS: how long a token upstream refused (401, 403) is refused here without calling upstream; 0: never. */
+  refusedTokenMs?: number;
   /** Telemetry of each attempt (src/telemetry/); none: no cost. */
   watchers?: readonly AttemptWatcher[];
 }
@@ -115,7 +118,7 @@ export interface ExecutionsClientOptions {
  * or asked this caller to pause for this execution (a 5xx with Retry-After); or upstream answered, and its body
  * would have taken the bodies held past UPSTREAM_MAX_BYTES_IN_FLIGHT.
  */
-export type Refusal = 'circuit_open' | 'bulkhead_full' | 'caller_share_full' | 'caller_paused' | 'execution_paused' | 'bodies_in_flight';
+export type Refusal = 'circuit_open' | 'bulkhead_full' | 'caller_share_full' | 'caller_paused' | 'execution_paused' | 'bodies_in_flight' | 'token_refused';
 
 /** At most one "upstream call failed" line per kind of failure per this interval (the first of a kind at once). */
 const FAILURE_LOG_INTERVAL_MS = 10_000;
@@ -134,13 +137,19 @@ export class ExecutionsClient {
    * UPSTREAM_UNAVAILABLE no upstream attempt explains, read by the metrics
    * (gateway_upstream_refused_total).
    */
-  readonly refusals: Record<Refusal, number> = { circuit_open: 0, bulkhead_full: 0, caller_share_full: 0, caller_paused: 0, execution_paused: 0, bodies_in_flight: 0 };
+  readonly refusals: Record<Refusal, number> = { circuit_open: 0, bulkhead_full: 0, caller_share_full: 0, caller_paused: 0, execution_paused: 0, bodies_in_flight: 0, token_refused: 0 };
   /** The bytes of upstream bodies held now, against UPSTREAM_MAX_BYTES_IN_FLIGHT (./body-budget.ts). */
   readonly bodies: BodyBudget;
   /** Callers upstream rate-limited with a Retry-After, until it ends (./caller-pauses.ts). */
   readonly callerPauses = new CallerPauses();
   /** (Caller, execution) pairs upstream answered with a 5xx and a Retry-After, until it ends (./caller-pauses.ts, `pairPauseKey`). */
   readonly executionPauses = new CallerPauses(MAX_PAUSED_PAIRS);
+  /**
+   * Callers whose token upstream refused, for UPSTREAM_REFUSED_TOKEN_MS, by the status it refused it with: their
+   * calls are answered with that status's error without calling upstream. Both statuses are about the token, not
+   * the execution (401: unknown token; 403: a token without access to executions), so every id would get the same.
+   */
+  readonly #refusedTokens = { 401: new CallerPauses(), 403: new CallerPauses() } as const;
   /** "upstream call failed", bounded per kind of failure (../telemetry/failure-log.ts). */
   readonly #failureLog: FailureLog;
   /** "upstream answered with a body that breaks its contract", bounded the same way. */
@@ -174,7 +183,7 @@ export class ExecutionsClient {
       // a connect that never completes (a full accept queue, dropped SYNs) is bounded by the attempt's deadline too.
       connect: { timeout: options.timeoutMs },
     });
-    this.policies = createUpstreamPolicy(options.resilience);
+    this.policies = createUpstreamPolicy({ ...options.resilience, probeUnprovenCallers: (options.refusedTokenMs ?? 0) > 0 });
     // The judge says why it opened (failure-judge.ts): failures spread over many ids and callers, or upstream unreachable.
     this.policies.breaker.onBreak(() => options.logger.error({ why: this.policies.judge.reason }, 'upstream circuit opened: failing fast'));
     this.policies.breaker.onReset(() => options.logger.info('upstream circuit closed again'));
@@ -207,6 +216,7 @@ export class ExecutionsClient {
     // The same for this execution after a 5xx with Retry-After (a new poller after a page reload, a query): each went
     // upstream at once, against upstream's word, however recently the poller before it or another call was told to wait.
     const refuseIfPaused = () => {
+      this.#refuseIfTokenRefused(headers.callerKey, id);
       const pausedMs = this.callerPauses.remaining(headers.callerKey);
       if (pausedMs !== undefined) {
         this.#refused('caller_paused', id);
@@ -404,6 +414,7 @@ export class ExecutionsClient {
     // a query beside a live poll does not share a call) is over. Kept, every call of the
     // pair was refused for the rest of the Retry-After though upstream had just answered it.
     if (this.executionPauses.size > 0) this.executionPauses.end(pairPauseKey(callerKey, id));
+    this.policies.proveCaller(callerKey);
     return { execution, status };
   }
 
@@ -416,6 +427,8 @@ export class ExecutionsClient {
    */
   #statusError(status: number, id: string, callerKey: string, facts: { upstreamStatus: number; upstreamRequestId: string | undefined; retryAfterMs: number | undefined }): UpstreamError {
     const { retryAfterMs } = facts;
+    if (status === 401 || status === 403) this.#refusedTokens[status].pause(callerKey, this.#options.refusedTokenMs ?? 0);
+    else if (status < 500 && status !== 429) this.policies.proveCaller(callerKey);
     if (status === 429 && retryAfterMs !== undefined) this.callerPauses.pause(callerKey, retryAfterMs);
     if (status >= 500 && status <= 599 && retryAfterMs !== undefined) this.executionPauses.pause(pairPauseKey(callerKey, id), retryAfterMs);
     return errorForUpstreamStatus(status, { ...facts, retryAfterCapMs: this.#options.resilience.retryAfterCapMs });
@@ -453,6 +466,23 @@ export class ExecutionsClient {
   ): UpstreamError {
     this.#badResponseLog.observe(kind, { executionId: id, why, ...facts });
     return unreadableAnswer(facts, kind === 'too large');
+  }
+
+  /**
+   * Refuses the call when upstream refused the caller's token within UPSTREAM_REFUSED_TOKEN_MS: asked again, it
+   * would refuse it again. Checked as the call starts, as it leaves the queue and before each retry, so a request
+   * for many ids stops calling upstream as soon as the first refusal comes back.
+   */
+  #refuseIfTokenRefused(callerKey: string, id: string): void {
+    for (const status of [401, 403] as const) {
+      const refused = this.#refusedTokens[status];
+      // No key made while no token is refused, which is nearly always.
+      if (refused.size === 0) continue;
+      const ms = refused.remaining(callerKey);
+      if (ms === undefined) continue;
+      this.#refused('token_refused', id);
+      throw tokenRefused(status, ms);
+    }
   }
 
   /**

@@ -48,6 +48,7 @@ import {
   type IBackoff,
   type IRetryBackoffContext,
 } from 'cockatiel';
+import { LRUCache } from 'lru-cache';
 import type { Cancellation } from './cancellation.js';
 import { FailureJudge } from './failure-judge.js';
 import { UpstreamError } from '../errors.js';
@@ -77,6 +78,12 @@ export interface ResilienceOptions {
    * counts (./retry-after.ts `parseRetryAfter`). Unset: MAX_RETRY_AFTER_MS, a day.
    */
   pauseMaxMs?: number;
+  /**
+   * Whether a caller upstream has not yet answered without refusing its token (`proveCaller`) gets one call in
+   * flight at a time rather than its share (UPSTREAM_REFUSED_TOKEN_MS > 0): made-up tokens cost nothing to invent,
+   * and one such request for 100 ids made 100 calls, all refused.
+   */
+  probeUnprovenCallers?: boolean;
   /** Failing (caller, id) pairs in the window, or unreachable attempts in a row, that open the circuit (failure-judge.ts). */
   breakerThreshold: number;
   /** How far back failures are judged. */
@@ -128,6 +135,9 @@ export const MIN_RETRIES_IN_FLIGHT = 3;
  * reopened the circuit, so this bounds memory through an outage of days, not what anyone can send.
  */
 const PASSED_OVER_MAX = 1_024;
+
+/** Callers remembered as proven (`proveCaller`), at most: past it the least recently proven is forgotten, and probed again. */
+const MAX_PROVEN_CALLERS = 100_000;
 
 export function createUpstreamPolicy(options: ResilienceOptions) {
   const exponential = new ExponentialBackoff({
@@ -261,6 +271,9 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
   // are at most `queue`, as the bulkhead's own are.
   const shares = new Map<string, Slots>();
   const room: Room = { waiting: 0, max: options.queue };
+  // Callers upstream has answered without refusing their token, most recent last; one forgotten is probed again.
+  const proven = new LRUCache<string, true>({ max: MAX_PROVEN_CALLERS });
+  const shareLimit = (caller: string) => (options.probeUnprovenCallers && !proven.has(caller) ? 1 : options.maxConcurrentPerCaller);
   return {
     /**
      * Runs one upstream call through every policy; `attempt` is called once per
@@ -322,7 +335,7 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
       };
       if (!call.inShare) return run();
       let share = shares.get(caller);
-      if (!share) shares.set(caller, (share = new Slots(options.maxConcurrentPerCaller, room, () => new CallerShareFullError(options.maxConcurrentPerCaller))));
+      if (!share) shares.set(caller, (share = new Slots(shareLimit(caller), room, () => new CallerShareFullError(options.maxConcurrentPerCaller))));
       const own = share;
       const leave = () => {
         own.leave();
@@ -335,6 +348,15 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
           throw error;
         },
       );
+    },
+    /**
+     * Upstream answered `caller` without refusing its token (a 2xx, a 404): from now on it has its whole share,
+     * and its calls waiting behind its first one start at once.
+     */
+    proveCaller(caller: string): void {
+      if (!options.probeUnprovenCallers || proven.get(caller)) return;
+      proven.set(caller, true);
+      shares.get(caller)?.raise(options.maxConcurrentPerCaller);
     },
     /** cockatiel's retry policy: its `onRetry` fires when a retry is decided, before its pause, sent or not. */
     retry: retryPolicy,
@@ -417,7 +439,7 @@ class Slots {
   readonly #waiting: Array<{ admit(): void }> = [];
 
   constructor(
-    private readonly limit: number,
+    private limit: number,
     private readonly room: Room,
     /** The error a call is refused with when no slot and no room to wait are left. */
     private readonly refuse: () => Error,
@@ -474,6 +496,12 @@ class Slots {
   leave(): void {
     this.#running--;
     this.#waiting.shift()?.admit();
+  }
+
+  /** Lets `limit` calls run from now on, starting waiting ones while there is room. */
+  raise(limit: number): void {
+    this.limit = limit;
+    while (this.#running < this.limit && this.#waiting.length > 0) this.#waiting.shift()!.admit();
   }
 }
 

@@ -26,16 +26,19 @@ export const LANES: readonly LaneName[] = ['fast', 'full'];
 /**
  * Settings for tests, over the production defaults: a generous attempt
  * timeout (a 100,000-event body is 35 MB), a breaker that stays closed (it has
- * its own suite) and short retry pauses so fault suites stay fast, and no
- * cross-request cache, so call counts stay per request.
+ * its own suite) and short retry pauses so fault suites stay fast, no
+ * cross-request cache, so call counts stay per request, and no memory of
+ * tokens upstream refused (its own suite, test/refused-tokens.test.ts), so a
+ * fault's 401 or 403 for one id stays that test's.
  */
-const TEST_ENV: Record<string, string> = {
+export const TEST_ENV: Readonly<Record<string, string>> = {
   UPSTREAM_TIMEOUT_MS: '10000',
   UPSTREAM_BREAKER_THRESHOLD: '1000000',
   UPSTREAM_RETRY_BASE_DELAY_MS: '2',
   UPSTREAM_RETRY_MAX_DELAY_MS: '10',
   UPSTREAM_CONCURRENCY_PER_REQUEST: '10',
   TERMINAL_CACHE_TTL_MS: '0',
+  UPSTREAM_REFUSED_TOKEN_MS: '0',
 };
 
 export interface HarnessOptions {

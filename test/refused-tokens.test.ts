@@ -1,0 +1,101 @@
+/**
+ * Tokens upstream refuses (UPSTREAM_REFUSED_TOKEN_MS): a made-up token costs upstream one call, not one per id,
+ * and a token upstream refused is answered by the gateway for a while, with the same code, without asking again.
+ * Against a real upstream on loopback; what upstream was asked is what is asserted.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { AUTH, Harness } from './support/harness.js';
+
+/** The default, over the harness's 0. */
+const REMEMBERED = { UPSTREAM_REFUSED_TOKEN_MS: '5000' };
+const IDS = Array.from({ length: 100 }, (_, i) => `ex_made_up_${i}`);
+const MANY = `query Many($ids: [ID!]!) { executions(ids: $ids) { id } }`;
+const ONE = `query One($id: ID!) { execution(id: $id) { id } }`;
+
+let harness: Harness | undefined;
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+});
+
+const codes = (response: { errors?: ReadonlyArray<{ extensions?: Record<string, unknown> }> }) => (response.errors ?? []).map((error) => error.extensions?.code);
+
+describe('a token upstream refuses', () => {
+  it('costs upstream one call for a request of 100 ids, each id answered UNAUTHENTICATED', async () => {
+    harness = await Harness.start({ env: REMEMBERED });
+    const response = await harness.query(MANY, { ids: IDS }, { authorization: 'Bearer made-up-1' });
+    expect(harness.upstream.requests).toHaveLength(1);
+    expect(codes(response)).toEqual(IDS.map(() => 'UNAUTHENTICATED'));
+    const [first, ...rest] = response.errors!.map((error) => error.message);
+    expect(first).toBe('The executions API did not accept the Authorization token.');
+    for (const message of rest) expect(message).toMatch(/^The executions API did not accept the Authorization token: refused moments ago, so not asked again during the next [45](\.\d)? s\.$/);
+    for (const error of response.errors!) expect(error.extensions).toMatchObject({ code: 'UNAUTHENTICATED', upstreamStatus: 401 });
+  });
+
+  it('is answered without calling upstream until UPSTREAM_REFUSED_TOKEN_MS has passed, then asked once again', async () => {
+    harness = await Harness.start({ env: { UPSTREAM_REFUSED_TOKEN_MS: '2000', METRICS: 'api' } });
+    const made = { authorization: 'Bearer made-up-2' };
+    expect(codes(await harness.query(ONE, { id: 'ex_demo_1' }, made))).toEqual(['UNAUTHENTICATED']);
+    for (const id of ['ex_demo_1', 'ex_demo_2', 'ex_demo_3']) {
+      const again = await harness.query(ONE, { id }, made);
+      expect(codes(again)).toEqual(['UNAUTHENTICATED']);
+      expect(again.errors![0]!.message).toMatch(/: refused moments ago, so not asked again during the next (\d+(\.\d)? s|\d+ ms)\.$/);
+    }
+    expect(harness.upstream.requests).toHaveLength(1);
+    expect(await harness.metricLines('gateway_upstream_refused_total')).toContain('gateway_upstream_refused_total{by="token_refused"} 3');
+    // Another caller is untouched meanwhile.
+    expect((await harness.query(ONE, { id: 'ex_demo_1' })).errors).toBeUndefined();
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    expect(codes(await harness.query(ONE, { id: 'ex_demo_1' }, made))).toEqual(['UNAUTHENTICATED']);
+    expect(harness.upstream.requests.filter((request) => request.headers.authorization === made.authorization)).toHaveLength(2);
+  });
+
+  it('remembers a 403 as FORBIDDEN, for the token, whatever the id', async () => {
+    harness = await Harness.start({ env: REMEMBERED });
+    harness.upstream.setFault('ex_demo_1', { kind: 'status', status: 403, body: JSON.stringify({ code: 403, message: 'forbidden', requestId: 'up-403' }) });
+    const first = await harness.query(ONE, { id: 'ex_demo_1' });
+    expect(first.errors![0]!.extensions).toMatchObject({ code: 'FORBIDDEN', upstreamStatus: 403 });
+    const other = await harness.query(ONE, { id: 'ex_demo_2' });
+    expect(other.errors![0]!.message).toMatch(/^The token is valid but has no access to executions: refused moments ago, so not asked again during the next [45](\.\d)? s\.$/);
+    expect(other.errors![0]!.extensions).toMatchObject({ code: 'FORBIDDEN', upstreamStatus: 403 });
+    expect(harness.upstream.requests.map((request) => request.path)).toEqual(['/v1/executions/ex_demo_1']);
+  });
+
+  it('asks upstream for every id when UPSTREAM_REFUSED_TOKEN_MS is 0', async () => {
+    harness = await Harness.start({ env: { UPSTREAM_REFUSED_TOKEN_MS: '0' } });
+    const response = await harness.query(MANY, { ids: IDS.slice(0, 30) }, { authorization: 'Bearer made-up-3' });
+    expect(codes(response)).toEqual(IDS.slice(0, 30).map(() => 'UNAUTHENTICATED'));
+    expect(harness.upstream.requests).toHaveLength(30);
+  });
+});
+
+describe('a caller upstream has not yet accepted', () => {
+  it('has one call in flight until upstream answers it, then its whole share, remembered for its next requests', async () => {
+    harness = await Harness.start({ env: REMEMBERED, upstream: { latencyMs: 150 } });
+    const ids = Array.from({ length: 8 }, (_, i) => `ex_demo_${i + 1}`);
+    const first = await harness.query(MANY, { ids });
+    expect(first.errors).toBeUndefined();
+    const arrivals = harness.upstream.requests.map((request) => request.at);
+    expect(arrivals).toHaveLength(ids.length);
+    // The first call alone; the others together once it was answered (not one after another).
+    const [probe, ...rest] = arrivals;
+    for (const at of rest) expect(at - probe!).toBeGreaterThanOrEqual(140);
+    expect(Math.max(...rest) - Math.min(...rest)).toBeLessThan(140);
+    // Proven: its next request's calls all start at once.
+    harness.upstream.reset();
+    expect((await harness.query(MANY, { ids })).errors).toBeUndefined();
+    const again = harness.upstream.requests.map((request) => request.at);
+    expect(again).toHaveLength(ids.length);
+    expect(Math.max(...again) - Math.min(...again)).toBeLessThan(140);
+  });
+
+  it('keeps the first call alone for a made-up token, so refused ids never reach upstream', async () => {
+    harness = await Harness.start({ env: REMEMBERED, upstream: { latencyMs: 50 } });
+    const response = await harness.query(MANY, { ids: IDS.slice(0, 20) }, { authorization: 'Bearer made-up-4' });
+    expect(codes(response)).toEqual(IDS.slice(0, 20).map(() => 'UNAUTHENTICATED'));
+    expect(harness.upstream.requests).toHaveLength(1);
+    // The valid caller beside it is served in full.
+    const valid = await harness.query(MANY, { ids: ['ex_demo_1', 'ex_demo_2'] }, { authorization: AUTH });
+    expect(valid.errors).toBeUndefined();
+  });
+});
