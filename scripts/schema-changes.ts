@@ -133,6 +133,86 @@ export const nonNullOutputsBreak: Rule = ({ changes }) =>
     return { ...change, criticality: { level: CriticalityLevel.Breaking, reason: NON_NULL_OUTPUT_REASON } };
   });
 
+export const SPECIFIED_BY_CHANGED_REASON =
+  "The URL names the format the scalar's values are served and read in: clients or tools that pick a parser by it may read them differently, and no operation stops validating. Check that the format itself is unchanged (a moved page) or that clients follow.";
+
+/** Inspector's rating of an argument changed on a directive it knows nothing about (its reason for the removal half). */
+const DIRECTIVE_ARGUMENT_REASON = 'Changing an argument on a directive can change runtime behavior.';
+
+/**
+ * The change type of a directive argument given another value. Hand-written: inspector 8 has none (graphql-inspector#2888).
+ */
+export const DIRECTIVE_USAGE_ARGUMENT_CHANGED = 'DIRECTIVE_USAGE_ARGUMENT_CHANGED';
+
+interface ArgumentAddedMeta {
+  addedArgumentName: string;
+  addedArgumentValue: string;
+  oldArgumentValue: string | null;
+  directiveName: string;
+  parentTypeName: string | null;
+  parentFieldName: string | null;
+  parentArgumentName: string | null;
+  parentEnumValueName: string | null;
+}
+
+const parentPath = (path: string) => path.slice(0, Math.max(0, path.lastIndexOf('.')));
+
+/** Where a directive stands, as inspector's messages name it: `scalar 'JSON'`, `'Query.d'`, `argument 'Query.d(id)'`. */
+function directiveSite({ parentTypeName, parentFieldName, parentArgumentName, parentEnumValueName }: ArgumentAddedMeta): string {
+  const member = parentFieldName ?? parentEnumValueName;
+  if (member === null) return parentTypeName ? `'${parentTypeName}'` : 'the schema';
+  return parentArgumentName ? `argument '${parentTypeName}.${member}(${parentArgumentName})'` : `'${parentTypeName}.${member}'`;
+}
+
+/**
+ * A directive argument given another value (`@specifiedBy(url:)` pointing elsewhere, a `@deprecated` reason
+ * reworded) is one change. Inspector 8 reports it as the argument removed (dangerous, as on a directive it knows
+ * nothing about) and added again (safe): a changelog that read as if the URL were gone, under a reason that holds for
+ * neither directive. One change of DIRECTIVE_USAGE_ARGUMENT_CHANGED takes the pair's place, at the same path, rated by
+ * what the directive means: a scalar's specification URL dangerous (it names the values' format), a deprecation
+ * reason safe (as inspector rates one), any other directive as inspector rates the removal half (dangerous).
+ *
+ * A deprecation reason set, reworded or taken back (`@deprecated(reason: "…")` to `@deprecated`, whose reason then
+ * reads "No longer supported") is safe, as inspector rates it on a field or an enum value: there it says so by a
+ * change of its own (FIELD_DEPRECATION_REASON_CHANGED …), and the argument's removal or addition beside it goes;
+ * on an input field or an argument, where inspector 8 has no such change, the argument's stays, rated safe.
+ */
+export const directiveArgumentChanges: Rule = ({ changes }) => {
+  const isArgumentChange = (change: Change) => change.type === ChangeType.DirectiveUsageArgumentAdded || change.type === ChangeType.DirectiveUsageArgumentRemoved;
+  const changed = new Map<string, Change>();
+  for (const change of changes) {
+    if (change.type === ChangeType.DirectiveUsageArgumentAdded && (change.meta as ArgumentAddedMeta).oldArgumentValue !== null && change.path) changed.set(change.path, change);
+  }
+  // Paths of inspector's own deprecation changes: `Query.d.@deprecated`, or the field itself (`Query.d`) for a reason removed.
+  const deprecationSaid = new Set(changes.filter((change) => String(change.type).includes('DEPRECATION')).map((change) => change.path));
+  return changes.flatMap((change): Change[] => {
+    if (!isArgumentChange(change) || !change.path) return [change];
+    const { directiveName } = change.meta as { directiveName: string };
+    const directivePath = parentPath(change.path);
+    if (directiveName === 'deprecated' && (deprecationSaid.has(directivePath) || deprecationSaid.has(parentPath(directivePath)))) return [];
+    const added = changed.get(change.path);
+    if (!added) return directiveName === 'deprecated' ? [{ ...change, criticality: { level: CriticalityLevel.NonBreaking } }] : [change];
+    // The removal half goes; the addition half becomes the one change.
+    if (change.type === ChangeType.DirectiveUsageArgumentRemoved) return [];
+    const meta = added.meta as ArgumentAddedMeta;
+    const criticality =
+      directiveName === 'deprecated'
+        ? { level: CriticalityLevel.NonBreaking }
+        : directiveName === 'specifiedBy'
+          ? { level: CriticalityLevel.Dangerous, reason: SPECIFIED_BY_CHANGED_REASON }
+          : { level: CriticalityLevel.Dangerous, reason: DIRECTIVE_ARGUMENT_REASON };
+    return [
+      {
+        type: DIRECTIVE_USAGE_ARGUMENT_CHANGED,
+        path: added.path,
+        message: `Argument '${meta.addedArgumentName}' of '@${meta.directiveName}' on ${directiveSite(meta)} changed from ${meta.oldArgumentValue} to ${meta.addedArgumentValue}`,
+        criticality,
+        meta: { ...meta, newArgumentValue: meta.addedArgumentValue },
+      },
+    ];
+  });
+};
+
 export interface SchemaCheck {
   breaking: Change[];
   dangerous: Change[];
@@ -173,7 +253,7 @@ export async function checkSchema(
   documents: readonly KnownDocument[] = [],
 ): Promise<SchemaCheck> {
   const [before, after] = [buildSchema(baseline), buildSchema(current)];
-  const changes = await diff(before, after, [outputEnumAdditionsBreak, changedDefaultsBreak, nonNullOutputsBreak]);
+  const changes = await diff(before, after, [directiveArgumentChanges, outputEnumAdditionsBreak, changedDefaultsBreak, nonNullOutputsBreak]);
   const of = (level: CriticalityLevel) => changes.filter((change) => change.criticality.level === level);
   const breaking = of(CriticalityLevel.Breaking);
   const reasons = new Map<Change, string>();

@@ -12,7 +12,20 @@ import { promisify } from 'node:util';
 import { Kind, parse, parseType, print, visit, type ASTNode, type ASTVisitor, type EnumValueDefinitionNode } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { KnownDocumentsError, readKnownDocuments, type KnownDocument } from '../scripts/known-documents.js';
-import { CHANGED_DEFAULT_REASON, changelog, checkSchema, NON_NULL_OUTPUT_REASON, OUTPUT_ENUM_REASON, problems, readDeclarations, SchemaCheckError, type DeclaredChange } from '../scripts/schema-changes.js';
+import {
+  CHANGED_DEFAULT_REASON,
+  changelog,
+  checkSchema,
+  DIRECTIVE_USAGE_ARGUMENT_CHANGED,
+  NON_NULL_OUTPUT_REASON,
+  OUTPUT_ENUM_REASON,
+  problems,
+  readDeclarations,
+  SchemaCheckError,
+  SPECIFIED_BY_CHANGED_REASON,
+  type DeclaredChange,
+  type SchemaCheck,
+} from '../scripts/schema-changes.js';
 import { documentHash } from '../src/pipeline/document-hash.js';
 import { OPERATION_LIMITS } from '../src/pipeline/operation-limits.js';
 import { Harness } from './support/harness.js';
@@ -209,6 +222,58 @@ describe('schema check', () => {
     expect(check.breaking).toEqual([]);
     expect(check.safe.map((change) => [change.type, change.path])).toEqual([['FIELD_DESCRIPTION_CHANGED', 'Execution.isTerminal']]);
     expect(changelog(check)).toMatch(/^## Schema changes\n\n### Safe\n\n- `Execution\.isTerminal` Field 'Execution\.isTerminal' description changed from /);
+  });
+
+  // A new URL for JSON's specification (ECMA moved its page) read as the URL removed, dangerous for a reason about
+  // runtime behaviour, and a URL added, safe: two lines for one change, neither with its rating.
+  it('reports a changed @specifiedBy URL as one change, dangerous for what the URL names', async () => {
+    const JSON_URL = 'http://www.ecma-international.org/publications/files/ECMA-ST/ECMA-404.pdf';
+    const NEW_URL = 'https://ecma-international.org/publications-and-standards/standards/ecma-404/';
+    expect(BASELINE).toContain(`scalar JSON @specifiedBy(url: "${JSON_URL}")`);
+    const check = await checkSchema(BASELINE, BASELINE.replace(JSON_URL, NEW_URL), []);
+    expect(check.ok).toBe(true);
+    expect([...check.breaking, ...check.dangerous, ...check.safe].map((change) => [change.type, change.path, change.criticality.level, change.criticality.reason])).toEqual([
+      [DIRECTIVE_USAGE_ARGUMENT_CHANGED, 'JSON.@specifiedBy.url', 'DANGEROUS', SPECIFIED_BY_CHANGED_REASON],
+    ]);
+    expect(changelog(check)).toBe(
+      `## Schema changes\n\n### Dangerous\n\n- \`JSON.@specifiedBy.url\` Argument 'url' of '@specifiedBy' on 'JSON' changed from "${JSON_URL}" to "${NEW_URL}" (${SPECIFIED_BY_CHANGED_REASON})\n`,
+    );
+  });
+
+  it('reports any other directive argument given another value as one change; a deprecation reason changed or taken back is safe', async () => {
+    const deprecated = (schema: string, reason: (which: string) => string) =>
+      schema
+        .replace('  rawStatus: String\n', `  rawStatus: String @deprecated${reason('field')}\n`)
+        .replace('  order: EventOrder = ASC', `  order: EventOrder = ASC @deprecated${reason('argument')}`)
+        .replace('  levels: [String!]\n', `  levels: [String!] @deprecated${reason('input field')}\n`)
+        .replace('  WORKFLOW_FAILED\n', `  WORKFLOW_FAILED @deprecated${reason('enum value')}\n`);
+    const before = deprecated(BASELINE, (which) => `(reason: "Old ${which} reason.")`);
+    const outline = (check: SchemaCheck) => [...check.breaking, ...check.dangerous, ...check.safe].map((change) => [change.type, change.path, change.criticality.level]);
+    const reworded = await checkSchema(before, deprecated(BASELINE, (which) => `(reason: "New ${which} reason.")`), []);
+    expect(outline(reworded).sort()).toEqual(
+      [
+        // Inspector's own changes, where it has one; the argument's removal and addition beside them are gone.
+        ['FIELD_DEPRECATION_REASON_CHANGED', 'Execution.rawStatus.@deprecated', 'NON_BREAKING'],
+        ['ENUM_VALUE_DEPRECATION_REASON_CHANGED', 'ExecutionStatus.WORKFLOW_FAILED.@deprecated', 'NON_BREAKING'],
+        [DIRECTIVE_USAGE_ARGUMENT_CHANGED, 'Execution.events.order.@deprecated.reason', 'NON_BREAKING'],
+        [DIRECTIVE_USAGE_ARGUMENT_CHANGED, 'ExecutionEventFilter.levels.@deprecated.reason', 'NON_BREAKING'],
+      ].sort(),
+    );
+    expect(changelog(reworded)).toContain(`- \`ExecutionEventFilter.levels.@deprecated.reason\` Argument 'reason' of '@deprecated' on 'ExecutionEventFilter.levels' changed from "Old input field reason." to "New input field reason."`);
+    // Taken back, the reason reads "No longer supported": no removal rated dangerous for it.
+    const reset = await checkSchema(before, deprecated(BASELINE, () => ''), []);
+    expect(reset.dangerous).toEqual([]);
+    expect(outline(reset).filter(([type]) => String(type).startsWith('DIRECTIVE_USAGE_ARGUMENT')).sort()).toEqual(
+      [
+        ['DIRECTIVE_USAGE_ARGUMENT_REMOVED', 'Execution.events.order.@deprecated.reason', 'NON_BREAKING'],
+        ['DIRECTIVE_USAGE_ARGUMENT_REMOVED', 'ExecutionEventFilter.levels.@deprecated.reason', 'NON_BREAKING'],
+      ].sort(),
+    );
+    // A directive the check knows nothing about: one change, dangerous as inspector rates an argument's removal.
+    const custom = (value: number) => `directive @cost(weight: Int) on FIELD_DEFINITION\n\n${BASELINE.replace('  rawStatus: String\n', `  rawStatus: String @cost(weight: ${value})\n`)}`;
+    const weighed = await checkSchema(custom(1), custom(2), []);
+    expect(outline(weighed)).toEqual([[DIRECTIVE_USAGE_ARGUMENT_CHANGED, 'Execution.rawStatus.@cost.weight', 'DANGEROUS']]);
+    expect(weighed.dangerous[0]!.message).toBe("Argument 'weight' of '@cost' on 'Execution.rawStatus' changed from 1 to 2");
   });
 
   it('passes the baseline against itself with an empty changelog', async () => {
