@@ -172,9 +172,28 @@ const exitWaits = new WeakMap<Logger, () => Promise<void>>();
  * line, `shutdown complete`, written just before exiting (measured: lost in 4 of
  * 5 exits to a full pipe read 200 ms later, and out of order when not lost).
  * Answered, it is either written or held to be tried again, which the flush writes.
+ * First, the lines held back for it are logged (writeBeforeExit).
  */
 export function logWritten(logger: Logger): Promise<void> {
+  const owed = owedLines.get(logger);
+  owedLines.delete(logger);
+  for (const write of owed ?? []) write();
   return exitWaits.get(logger)?.() ?? Promise.resolve();
+}
+
+/** Per logger: what writes the lines held back (counts of repeats a window has not reported yet) when it is asked to. */
+const owedLines = new WeakMap<Logger, Set<() => void>>();
+
+/**
+ * `write` logs through `logger` what it holds back, once, when logWritten(logger) is asked for before an orderly exit
+ * (after a drain): a window's count of repeated lines was otherwise lost with the process. Returns the function that
+ * takes it off again, for a holder closed before that.
+ */
+export function writeBeforeExit(logger: Logger, write: () => void): () => void {
+  const owed = owedLines.get(logger) ?? new Set();
+  owedLines.set(logger, owed);
+  owed.add(write);
+  return () => owed.delete(write);
 }
 
 /**

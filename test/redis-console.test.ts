@@ -100,7 +100,7 @@ describe('ioredis never writes outside the JSON log', { timeout: 60_000 }, () =>
     expect(lines.filter((line) => String(line.text).includes('does not require a password'))).toHaveLength(1);
   });
 
-  it('an ACL that denies INFO (ioredis skips its ready check): one JSON warning', async () => {
+  it('an ACL that denies INFO (ioredis skips its ready check): one JSON warning, its repeat at the reconnect counted', async () => {
     const redis = await RedisServer.start();
     cleanups.push(() => redis.stop());
     const admin = new Redis(redis.url, { lazyConnect: true });
@@ -119,7 +119,10 @@ describe('ioredis never writes outside the JSON log', { timeout: 60_000 }, () =>
     await until('redis back', async () => (await readiness(url)).redis === 'connected', output);
     await stop();
     const lines = jsonOnly(output);
-    expect(lines.filter((line) => String(line.text).includes('INFO command fails'))).toHaveLength(1);
+    // The first at once; the reconnect's repeat counted, and logged as the drained process exits.
+    const warned = lines.filter((line) => String(line.text).includes('INFO command fails'));
+    expect(warned.map((line) => line.msg)).toEqual(['a library wrote to the console: logged here instead', 'a library wrote to the console: logged here instead (repeated)']);
+    expect(warned[1]!.suppressed).toBeGreaterThan(0);
   });
 
   it("rediss:// with NODE_TLS_REJECT_UNAUTHORIZED=0: node's warning at the first TLS connection is one JSON line", async () => {
@@ -167,6 +170,36 @@ describe('console lines as log lines (src/telemetry/console-lines.ts)', () => {
     expect(unhandled[1]!.suppressed).toBeGreaterThan(0);
     const url = log.lines.find((line) => line.method === 'warn')!;
     expect(url.text).toContain('redis://[redacted]@host:6379');
+  });
+
+  // The first line of a text went out at once and its repeats were counted for a minute, but a process that shut
+  // down within that minute took the count with it: the lines a library printed last, often the reason it was stopped.
+  it.each(['SIGTERM', 'SIGINT'] as const)('a gateway drained by %s logs the repeats still counted before it exits', { timeout: 60_000 }, async (signal) => {
+    const upstream = await FakeUpstream.start({ executions: demoExecutions() });
+    const child = spawn(process.execPath, ['--import', 'tsx', '--import', './test/support/console-writer.ts', 'src/main.ts'], {
+      cwd: new URL('..', import.meta.url),
+      env: { PATH: process.env.PATH, UPSTREAM_URL: upstream.url, PORT: '0', METRICS: 'off', HOST: '127.0.0.1', SHUTDOWN_UNREADY_MS: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const output = captureOutput(child);
+    try {
+      const deadline = performance.now() + 30_000;
+      while (!output.stderr().includes('written') || !output.lines().some((line) => line.msg === 'execution-gateway listening')) {
+        if (performance.now() > deadline || child.exitCode !== null) throw new Error(`the gateway did not start: ${output.stdout()}${output.stderr()}`);
+        await sleep(50);
+      }
+      child.kill(signal);
+      expect(await output.exited).toEqual([0, null]);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await upstream.close();
+    }
+    const lines = output.lines().filter((line) => line.component === 'console');
+    expect(lines).toEqual([
+      expect.objectContaining({ level: 40, method: 'warn', text: '[library] the same warning again', msg: 'a library wrote to the console: logged here instead' }),
+      expect.objectContaining({ level: 40, method: 'warn', text: '[library] the same warning again', suppressed: 2, msg: 'a library wrote to the console: logged here instead (repeated)' }),
+    ]);
+    expect(lines[0]).not.toHaveProperty('suppressed');
   });
 
   it('puts the console back', () => {

@@ -9,12 +9,13 @@
  *
  * Nothing in the gateway prints with `console` itself, so whatever comes through it is a library's: one `warn`
  * line, `{ component: "console", method, text }`, the first of a text at once and its repeats counted
- * (./failure-log.ts: one line a minute per text, 100 texts at most), the text cut to TEXT_CHARS,
+ * (./failure-log.ts: one line a minute per text, 100 texts at most; the counts still open are logged before an
+ * orderly exit), the text cut to TEXT_CHARS,
  * without stack frames (README "Error codes": no stacks in the log) and without the secrets given (REDIS_URL's
  * password; any URL's user and password), as a library may print a URL or a message that holds one.
  */
 import { format } from 'node:util';
-import type { Logger } from '../logger.js';
+import { writeBeforeExit, type Logger } from '../logger.js';
 import { FailureLog } from './failure-log.js';
 
 const INTERVAL_MS = 60_000;
@@ -46,7 +47,10 @@ export function consoleToLog(logger: Logger, secrets: readonly string[] = []): (
       log.observe(`${method} ${text}`, { method, text });
     };
   }
+  // The last window's repeats are told as the process exits after a drain (SIGTERM, SIGINT), not lost with it.
+  const owed = writeBeforeExit(logger, () => log.close());
   return () => {
+    owed();
     log.close();
     for (const [method, original] of saved) console[method] = original;
   };
