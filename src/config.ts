@@ -802,6 +802,30 @@ const UPSTREAM_REQUIRED_IN_PRODUCTION: Contradiction = {
       : undefined,
 };
 
+/**
+ * What is wrong with the trusted-documents manifest under these settings, as start-up's line (`schema/persisted-documents.json: …`),
+ * or undefined when nothing is (src/pipeline/trusted-documents.ts, `manifestRefusal`).
+ */
+export type ManifestCheck = (settings: Pick<SecurityConfig, 'introspection'>) => string | undefined;
+
+/**
+ * The manifest TRUSTED_DOCUMENTS needs, read with the settings rather than by the gateway it configures, so a manifest's
+ * mistake comes in the same start as the settings' own, not in the next one, once they are mended. Not read when
+ * TRUSTED_DOCUMENTS is refused (its own line says what to fix, once: whether a manifest is needed is not known) or
+ * `off`. A refused INTROSPECTION holds the documents to the rules that take introspection: the manifest's other
+ * mistakes still come now.
+ */
+function manifestNeeded(check: ManifestCheck): Contradiction {
+  return {
+    settings: ['TRUSTED_DOCUMENTS'],
+    refusal: ({ security }) => {
+      if (security.trustedDocuments === 'off') return undefined;
+      // zod hands on what it had read of a refused value (the text `yes`), not a boolean.
+      return check({ introspection: typeof security.introspection === 'boolean' ? security.introspection : true });
+    },
+  };
+}
+
 /** GROUPS_SCHEMA with each contradiction as a refinement of the whole, skipped when one of its settings was refused. */
 function withContradictions(contradictions: readonly Contradiction[], env: Env) {
   return contradictions.reduce(
@@ -837,10 +861,14 @@ function nodeEnv(raw: string | undefined): { value: (typeof NODE_ENVS)[number] |
  * (a manifest with several mistakes is mended in one deploy, not one each): NODE_ENV's, then every refused value's in
  * the order of the tables (a value with several mistakes, one line for each), then every contradiction between values
  * that were each taken. `upstreamRequiredInProduction`: refuse NODE_ENV=production without UPSTREAM_URL too.
+ * `manifest`: with TRUSTED_DOCUMENTS, read the manifest and refuse what is wrong with it too, last.
  */
-export function readConfig(env: Env = process.env, { upstreamRequiredInProduction = false }: { upstreamRequiredInProduction?: boolean } = {}): GatewayConfig {
+export function readConfig(
+  env: Env = process.env,
+  { upstreamRequiredInProduction = false, manifest }: { upstreamRequiredInProduction?: boolean; manifest?: ManifestCheck } = {},
+): GatewayConfig {
   const mode = nodeEnv(env.NODE_ENV);
-  const contradictions = upstreamRequiredInProduction ? [...CONTRADICTIONS, UPSTREAM_REQUIRED_IN_PRODUCTION] : CONTRADICTIONS;
+  const contradictions = [...CONTRADICTIONS, ...(upstreamRequiredInProduction ? [UPSTREAM_REQUIRED_IN_PRODUCTION] : []), ...(manifest ? [manifestNeeded(manifest)] : [])];
   const parsed = withContradictions(contradictions, env).safeParse(rawGroups(env));
   const refused = [...('refusal' in mode ? [mode.refusal] : []), ...(parsed.error?.issues.map((issue) => refusalLine(issue, env)) ?? [])];
   if (!parsed.success || refused.length > 0) throw new ConfigError(refused.join('\n'));

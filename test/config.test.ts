@@ -1,6 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, nearMissSettings, readConfig, settingNames } from '../src/config.js';
+import { ConfigError, nearMissSettings, readConfig, settingNames, type ManifestCheck } from '../src/config.js';
+import { documentHash as sha256 } from '../src/pipeline/document-hash.js';
+import { manifestRefusal } from '../src/pipeline/trusted-documents.js';
 
 describe('configuration', () => {
   it('has working defaults, grouped by concern', () => {
@@ -541,6 +547,96 @@ describe('several refused values', () => {
   ])('skip a contradiction one of whose values was refused: %o', (env, lines) => {
     expect(refusal(env)).toEqual(lines);
   });
+});
+
+/**
+ * The trusted-documents manifest is a file a setting needs: its mistakes came one start after the settings' own, once
+ * those were mended (the gateway read it as it was made), so a deploy with both failed twice.
+ */
+describe('the trusted-documents manifest, beside the settings', () => {
+  const manifestFile = (manifest: Record<string, string>) => {
+    const file = join(mkdtempSync(join(tmpdir(), 'manifest-')), 'persisted-documents.json');
+    writeFileSync(file, JSON.stringify(manifest));
+    return pathToFileURL(file);
+  };
+  const EMPTY = manifestFile({});
+  const INTROSPECTION_ONLY = manifestFile({ [sha256('{ __schema { queryType { name } } }')]: '{ __schema { queryType { name } } }' });
+  /** The lines readConfig refuses `env` with, and the settings the manifest was checked under, each time it was. */
+  function refusedWith(env: Record<string, string>, url: URL): { lines: string[]; checked: unknown[] } {
+    const checked: unknown[] = [];
+    const manifest: ManifestCheck = (settings) => {
+      checked.push(settings);
+      return manifestRefusal(settings, url);
+    };
+    try {
+      readConfig(env, { manifest });
+      return { lines: [], checked };
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      return { lines: (error as Error).message.split('\n'), checked };
+    }
+  }
+
+  it('is refused in the same start as refused values and contradictions, after them, in its own line', () => {
+    const { lines, checked } = refusedWith({ PORT: 'abc', TRUSTED_DOCUMENTS: 'only', UPSTREAM_CONNECTIONS: '10' }, EMPTY);
+    expect(lines).toEqual([
+      'Invalid PORT="abc": must be a whole number from 0 to 65535.',
+      'UPSTREAM_CONNECTIONS=10 is fewer than UPSTREAM_MAX_CONCURRENT=256: calls would wait for a socket with their deadline running; unset UPSTREAM_CONNECTIONS or set it to at least 256.',
+      `${fileURLToPath(EMPTY)}: holds no document: run npm run generate.`,
+    ]);
+    expect(checked).toEqual([{ introspection: true }]);
+    // Unreadable, with every setting taken: the line the gateway itself gave, now from the settings' reading.
+    const absent = new URL('absent.json', EMPTY);
+    expect(refusedWith({ TRUSTED_DOCUMENTS: 'allow' }, absent).lines).toEqual([
+      expect.stringMatching(new RegExp(`^TRUSTED_DOCUMENTS needs the persisted-documents manifest ${fileURLToPath(absent)} \\(npm run generate\\): ENOENT`)),
+    ]);
+  });
+
+  it('is held to INTROSPECTION as taken, and to the rules that take introspection when INTROSPECTION is refused itself', () => {
+    expect(refusedWith({ TRUSTED_DOCUMENTS: 'allow', INTROSPECTION: 'false' }, INTROSPECTION_ONLY).lines).toEqual([
+      expect.stringMatching(/is refused on every request: GraphQL introspection has been disabled/),
+    ]);
+    const refusedIntrospection = refusedWith({ TRUSTED_DOCUMENTS: 'allow', INTROSPECTION: 'no' }, EMPTY);
+    expect(refusedIntrospection.lines).toEqual(['Invalid INTROSPECTION="no": must be true or false.', `${fileURLToPath(EMPTY)}: holds no document: run npm run generate.`]);
+    expect(refusedIntrospection.checked).toEqual([{ introspection: true }]);
+  });
+
+  it('is not read with TRUSTED_DOCUMENTS=off, nor when TRUSTED_DOCUMENTS is refused itself, which its own line says once', () => {
+    expect(refusedWith({ TRUSTED_DOCUMENTS: 'off' }, EMPTY)).toEqual({ lines: [], checked: [] });
+    expect(refusedWith({}, EMPTY)).toEqual({ lines: [], checked: [] });
+    expect(refusedWith({ TRUSTED_DOCUMENTS: 'yes', PORT: 'abc' }, EMPTY)).toEqual({
+      lines: ['Invalid PORT="abc": must be a whole number from 0 to 65535.', 'Invalid TRUSTED_DOCUMENTS="yes": must be off, allow or only.'],
+      checked: [],
+    });
+  });
+
+  it('src/main.ts refuses a broken manifest and a refused value in one start, exit code 1', async () => {
+    const root = fileURLToPath(new URL('..', import.meta.url));
+    const dir = mkdtempSync(join(tmpdir(), 'gateway-manifest-'));
+    try {
+      for (const entry of ['src', 'schema', 'package.json', 'tsconfig.json']) cpSync(join(root, entry), join(dir, entry), { recursive: true });
+      symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
+      const manifest = join(dir, 'schema', 'persisted-documents.json');
+      writeFileSync(manifest, JSON.stringify({ ['0'.repeat(64)]: 'query X { __typename }' }));
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+        cwd: dir,
+        env: { PATH: process.env.PATH, TRUSTED_DOCUMENTS: 'only', PORT: '-1', METRICS: 'off' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let err = '';
+      child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+      // 'close', not 'exit': stderr is read whole then.
+      const code = await new Promise((resolve) => child.once('close', resolve));
+      expect(code).toBe(1);
+      expect(err.split('\n')).toEqual([
+        'execution-gateway: Invalid PORT="-1": must be at least 0.',
+        `execution-gateway: ${manifest}: 1 of its 1 keys is not the sha256 of the document filed under it: "${'0'.repeat(64)}", whose document's sha256 is ${sha256('query X { __typename }')}: run npm run generate.`,
+        '',
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 40_000);
 });
 
 describe('a URL setting with several mistakes', () => {

@@ -73,6 +73,20 @@ export function readManifest(settings: ManifestSettings, url: URL = MANIFEST_URL
 }
 
 /**
+ * Why readManifest refuses the manifest, as its one line, or undefined: for start-up to refuse it with the settings'
+ * own mistakes (readConfig's `manifest`), not one start after them.
+ */
+export function manifestRefusal(settings: ManifestSettings, url: URL = MANIFEST_URL): string | undefined {
+  try {
+    readManifest(settings, url);
+    return undefined;
+  } catch (error) {
+    if (error instanceof ConfigError) return error.message;
+    throw error;
+  }
+}
+
+/**
  * What makes a manifest unusable, checked at start-up rather than on the first
  * request that names a document: a key that is not its text's hash (clients
  * hashing the text would never find it), a document that does not parse or
