@@ -1,7 +1,7 @@
 /**
  * The schema check behind `npm run schema:check` (./schema-check.ts): the
  * changes from the committed baseline (schema/baseline.graphql) to the schema
- * the code builds, as @graphql-inspector/core classifies them, with one rule
+ * the code builds, as @graphql-inspector/core classifies them, with rules
  * of ours on top; which breaking changes are declared, with a reason, in
  * schema/breaking-changes.json; and the changelog entry that lists them.
  *
@@ -157,7 +157,7 @@ interface ArgumentAddedMeta {
 
 const parentPath = (path: string) => path.slice(0, Math.max(0, path.lastIndexOf('.')));
 
-/** Where a directive stands, as inspector's messages name it: `scalar 'JSON'`, `'Query.d'`, `argument 'Query.d(id)'`. */
+/** Where a directive stands: `'JSON'` (a type), `'Query.d'` (a field, input field or enum value), `argument 'Query.d(id)'`. */
 function directiveSite({ parentTypeName, parentFieldName, parentArgumentName, parentEnumValueName }: ArgumentAddedMeta): string {
   const member = parentFieldName ?? parentEnumValueName;
   if (member === null) return parentTypeName ? `'${parentTypeName}'` : 'the schema';
