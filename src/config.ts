@@ -204,7 +204,7 @@ export const SETTINGS = {
     refusedTokenMs: setting(
       'UPSTREAM_REFUSED_TOKEN_MS',
       integer(0, 600_000).default(5_000),
-      'how long a token upstream refused (`401`, `403`) is answered by the gateway with the same code, without calling upstream again (`0`: never); also, until upstream has once answered a caller without refusing its token, that caller has one call in flight at a time, so a made-up token costs upstream one call however many ids it asks for',
+      'how long a token upstream refused (`401`, `403`) is answered by the gateway with the same code, without calling upstream again (`0`: never); also, until upstream has once answered a caller without refusing its token, that caller has one call in flight at a time, so a made-up token costs upstream one call however many ids it asks for, and its `429`s count toward `UPSTREAM_BREAKER_MIN_CALLERS` as one caller together with every other such caller\'s',
     ),
     breakerThreshold: setting(
       'UPSTREAM_BREAKER_THRESHOLD',

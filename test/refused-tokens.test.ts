@@ -4,6 +4,7 @@
  * Against a real upstream on loopback; what upstream was asked is what is asserted.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { DEMO_ORGANIZATION } from '../src/demo/demo-data.js';
 import { AUTH, Harness } from './support/harness.js';
 
 /** The default, over the harness's 0. */
@@ -97,5 +98,30 @@ describe('a caller upstream has not yet accepted', () => {
     // The valid caller beside it is served in full.
     const valid = await harness.query(MANY, { ids: ['ex_demo_1', 'ex_demo_2'] }, { authorization: AUTH });
     expect(valid.errors).toBeUndefined();
+  });
+});
+
+describe('the circuit breaker and callers upstream has not yet accepted', () => {
+  const TOKENS = Object.fromEntries(['tok-a', 'tok-b', 'tok-c', 'tok-d'].map((token) => [token, DEMO_ORGANIZATION]));
+  const BREAKER = { ...REMEMBERED, UPSTREAM_BREAKER_THRESHOLD: '5', UPSTREAM_BREAKER_MIN_IDS: '5', UPSTREAM_BREAKER_MIN_CALLERS: '2', UPSTREAM_MAX_ATTEMPTS: '1' };
+  const ids = Array.from({ length: 5 }, (_, i) => `ex_demo_${i + 1}`);
+  const opened = () => harness!.logs.some((line) => line.msg === 'upstream circuit opened: failing fast');
+
+  it('counts the 429s of callers it never accepted as one caller: three such tokens do not open it for everyone', async () => {
+    harness = await Harness.start({ env: BREAKER, upstream: { tokens: TOKENS } });
+    for (const id of ids) harness.upstream.setFault(id, { kind: 'status', status: 429 });
+    for (const token of ['tok-a', 'tok-b', 'tok-c']) await harness.query(MANY, { ids }, { authorization: `Bearer ${token}` });
+    expect(harness.upstream.requests).toHaveLength(15);
+    expect(opened()).toBe(false);
+    for (const id of ids) harness.upstream.setFault(id, undefined);
+    expect((await harness.query(ONE, { id: 'ex_demo_1' }, { authorization: 'Bearer tok-d' })).errors).toBeUndefined();
+  });
+
+  it('counts the 429s of callers it has accepted each as their own, and opens', async () => {
+    harness = await Harness.start({ env: BREAKER, upstream: { tokens: TOKENS } });
+    for (const token of ['tok-a', 'tok-b', 'tok-c']) expect((await harness.query(ONE, { id: 'ex_demo_6' }, { authorization: `Bearer ${token}` })).errors).toBeUndefined();
+    for (const id of ids) harness.upstream.setFault(id, { kind: 'status', status: 429 });
+    for (const token of ['tok-a', 'tok-b', 'tok-c']) await harness.query(MANY, { ids }, { authorization: `Bearer ${token}` });
+    expect(opened()).toBe(true);
   });
 });

@@ -428,7 +428,8 @@ export class ExecutionsClient {
   #statusError(status: number, id: string, callerKey: string, facts: { upstreamStatus: number; upstreamRequestId: string | undefined; retryAfterMs: number | undefined }): UpstreamError {
     const { retryAfterMs } = facts;
     if (status === 401 || status === 403) this.#refusedTokens[status].pause(callerKey, this.#options.refusedTokenMs ?? 0);
-    else if (status < 500 && status !== 429) this.policies.proveCaller(callerKey);
+    // Any other answer took the token: a 5xx too, so during an outage every caller counts for the breaker as its own.
+    else if (status !== 429) this.policies.proveCaller(callerKey);
     if (status === 429 && retryAfterMs !== undefined) this.callerPauses.pause(callerKey, retryAfterMs);
     if (status >= 500 && status <= 599 && retryAfterMs !== undefined) this.executionPauses.pause(pairPauseKey(callerKey, id), retryAfterMs);
     return errorForUpstreamStatus(status, { ...facts, retryAfterCapMs: this.#options.resilience.retryAfterCapMs });

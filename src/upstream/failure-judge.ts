@@ -85,7 +85,16 @@ export interface FailureJudgeOptions {
   minIds: number;
   /** Distinct callers the failing pairs must span (1: single tenant). */
   minCallers: number;
+  /**
+   * Whether upstream has ever answered `caller` without refusing its token (resilience.ts `proveCaller`). A 429 for a
+   * caller it has not is counted as one caller together with every other such: tokens cost nothing to invent, and an
+   * upstream that rate-limits unknown tokens opened the circuit for everyone on three made-up ones. Unset: each its own.
+   */
+  proven?: (caller: string) => boolean;
 }
+
+/** The one caller every 429 of a caller not yet proven is counted as (`proven` above); no caller key is empty. */
+const UNPROVEN_CALLERS = '';
 
 interface Outcome {
   /** `${caller} ${id}`, the pair's key in #pairs: made once, detached from the request it came with. */
@@ -142,7 +151,8 @@ export class FailureJudge implements IBreaker {
           if (!error.countsAsFailure) this.#healthy(caller, id);
           else {
             this.#lastTimedOut = error.timedOut;
-            this.#record(caller, id, true);
+            const unproven = error.extensions.upstreamStatus === 429 && this.#options.proven?.(caller) === false;
+            this.#record(unproven ? UNPROVEN_CALLERS : caller, id, true);
             if (error.unreachable) this.#unreachableInARow = this.#unreachable.failure();
           }
         }

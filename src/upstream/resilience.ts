@@ -157,11 +157,14 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
     return { delay, state: next };
   });
 
+  // Callers upstream has answered without refusing their token, most recent last; one forgotten is probed again.
+  const proven = new LRUCache<string, true>({ max: MAX_PROVEN_CALLERS });
   const judge = new FailureJudge({
     threshold: options.breakerThreshold,
     windowMs: options.breakerWindowMs,
     minIds: options.breakerMinIds,
     minCallers: options.breakerMinCallers,
+    ...(options.probeUnprovenCallers ? { proven: (caller: string) => proven.has(caller) } : {}),
   });
   // What the breaker holds against upstream. While half-open only a probe that could not reach upstream
   // or timed out counts: cockatiel reopens on any counted failure, and one probe's 500 may be its own
@@ -271,8 +274,6 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
   // are at most `queue`, as the bulkhead's own are.
   const shares = new Map<string, Slots>();
   const room: Room = { waiting: 0, max: options.queue };
-  // Callers upstream has answered without refusing their token, most recent last; one forgotten is probed again.
-  const proven = new LRUCache<string, true>({ max: MAX_PROVEN_CALLERS });
   const shareLimit = (caller: string) => (options.probeUnprovenCallers && !proven.has(caller) ? 1 : options.maxConcurrentPerCaller);
   return {
     /**
