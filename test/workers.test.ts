@@ -122,7 +122,7 @@ describe('WORKERS=2: replacing workers that fail at start', { timeout: 150_000 }
   });
 
   /** A gateway with WORKERS=2 on a copy of the app whose manifest is gone once both workers listen; one worker killed (after 5 s up, or at once). */
-  async function withBrokenReplacements(killedStayedUp: boolean): Promise<{ gateway: Gateway; primary: number; killed: number; survivor: number }> {
+  async function withBrokenReplacements(killedStayedUp: boolean): Promise<{ gateway: Gateway; dir: string; primary: number; killed: number; survivor: number }> {
     const dir = copyOfTheApp();
     const gateway = await spawnGateway(dir, { WORKERS: '2', TRUSTED_DOCUMENTS: 'allow', UPSTREAM_URL: upstream.url, METRICS: 'port' }, ['execution-gateway listening', 'metrics listening']);
     const primary = gateway.child.pid!;
@@ -136,7 +136,7 @@ describe('WORKERS=2: replacing workers that fail at start', { timeout: 150_000 }
     }
     const [killed, survivor] = workers as [number, number];
     process.kill(killed, 'SIGKILL');
-    return { gateway, primary, killed, survivor };
+    return { gateway, dir, primary, killed, survivor };
   }
 
   const exitsOf = (gateway: Gateway) => gateway.lines().filter((line) => line.msg === 'worker exited; starting another');
@@ -177,6 +177,47 @@ describe('WORKERS=2: replacing workers that fail at start', { timeout: 150_000 }
     expect(gateway.lines().find((line) => line.msg === 'workers stopped')).toMatchObject({ pid: primary, workers: 1 });
     expect(childrenOf(primary)).toEqual([]);
     expect(() => process.kill(survivor, 0)).toThrow();
+  });
+
+  // A worker's /ready was its own: the survivor answered 200 through the whole crash loop, and a load balancer kept
+  // sending to a process at half its capacity whose replacements failed again and again.
+  it('/ready answers 503 `restarting` with the counts while replacements fail at start, and 200 once one has stayed up', async () => {
+    const { gateway, dir } = await withBrokenReplacements(false);
+    const origin = new URL(String(gateway.lines().find((line) => line.msg === 'execution-gateway listening')!.url)).origin;
+    type Ready = { status: number; body: { status: string; workers?: { serving?: number; failedAtStartInARow?: number } } };
+    const ready = async (): Promise<Ready> => {
+      const answer = await fetch(`${origin}/ready`);
+      return { status: answer.status, body: (await answer.json()) as Ready['body'] };
+    };
+    await waitFor(() => exitsOf(gateway).length >= 2 || gateway.child.exitCode !== null, () => `two worker exits; ${gateway.output()}`, 60_000);
+    const looping = await ready();
+    expect(looping, gateway.output()).toEqual({
+      status: 503,
+      body: {
+        status: 'restarting',
+        workers: {
+          configured: 2,
+          serving: 1,
+          failedAtStartInARow: expect.any(Number),
+          reason: expect.stringMatching(/^1 of 2 workers serving: \d+ worker exits in a row failed at start; replacements start after a back-off$/),
+        },
+        upstream: { circuit: 'closed' },
+      },
+    });
+    expect(looping.body.workers!.failedAtStartInARow).toBeGreaterThanOrEqual(1);
+    // The cause fixed: the next replacement listens, and once it has stayed up past its probation, the process is ready.
+    cpSync(join(ROOT, 'schema', 'persisted-documents.json'), join(dir, 'schema', 'persisted-documents.json'));
+    const seen: Ready[] = [];
+    for (const deadline = performance.now() + 60_000; seen.at(-1)?.status !== 200 && performance.now() < deadline; ) {
+      seen.push(await ready());
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(seen.at(-1)?.body, gateway.output()).toEqual({ status: 'ready', workers: { configured: 2, serving: 2, failedAtStartInARow: expect.any(Number) }, upstream: { circuit: 'closed' } });
+    // Not ready the moment the replacement listened: it might have crashed within seconds, as the ones before it.
+    expect(seen.some(({ status, body }) => status === 503 && body.status === 'restarting' && body.workers?.serving === 2), JSON.stringify(seen)).toBe(true);
+    gateway.child.kill('SIGTERM');
+    const [code] = await gateway.exited;
+    expect(code, gateway.output()).toBe(0);
   });
 
   it('a SIGTERM while a replacement is failing at start still exits 0: that worker served nothing', async () => {
@@ -270,8 +311,11 @@ describe('WORKERS=2: a worker that dies during the first start', { timeout: 150_
     const gateway = await spawnGateway(ROOT, { WORKERS: '2', UPSTREAM_URL: upstream.url, METRICS: 'off', TEST_HOLD_DIR: dir }, [], [HOLD_WORKERS]);
     const primary = gateway.child.pid!;
     await until(gateway, () => listening(gateway, 1) !== undefined && heldPid(gateway, 2) !== undefined, 'worker 1 listening, worker 2 held');
-    // Served through the primary, which has so seen worker 1 listen.
-    expect((await fetch(`http://127.0.0.1:${listening(gateway, 1)!.port}/ready`)).status).toBe(200);
+    // Served through the primary, which has so seen worker 1 listen; not ready while worker 2 still starts (the
+    // primary's word may trail worker 1's listening by a moment, during which it has not spoken yet).
+    const starting = await fetch(`http://127.0.0.1:${listening(gateway, 1)!.port}/ready`);
+    expect(starting.status).toBe(503);
+    expect(await starting.json()).toMatchObject({ status: 'starting', workers: { reason: expect.any(String) } });
     const killed = dies === 1 ? listening(gateway, 1)!.pid : heldPid(gateway, 2)!;
     process.kill(killed, 'SIGKILL');
     await until(gateway, () => !alive(killed), 'the killed worker reaped');
@@ -288,7 +332,13 @@ describe('WORKERS=2: a worker that dies during the first start', { timeout: 150_
       expect.objectContaining({ pid: primary, worker: killed, code: null, signal: 'SIGKILL', ...(dies === 2 ? { failedAtStart: true, delayMs: 1000 } : {}) }),
     ]);
     await until(gateway, () => listening(gateway, 3)?.port === port, 'the replacement listening');
-    expect((await fetch(`http://127.0.0.1:${port}/ready`)).status).toBe(200);
+    // Ready once the replacement serves, and, when the exit counted as a failure at start, has stayed up 5 s.
+    let ready = await fetch(`http://127.0.0.1:${port}/ready`);
+    for (const deadline = performance.now() + 15_000; ready.status !== 200 && performance.now() < deadline; ) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      ready = await fetch(`http://127.0.0.1:${port}/ready`);
+    }
+    expect(await ready.json()).toMatchObject({ status: 'ready', workers: { configured: 2, serving: 2 } });
     gateway.child.kill('SIGTERM');
     const [code, signal] = await gateway.exited;
     expect({ code, signal }, gateway.output()).toEqual({ code: 0, signal: null });

@@ -17,6 +17,10 @@
  *   and `"redisKeySecretMismatch": true` while another replica on that Redis and
  *   prefix uses another REDIS_KEY_SECRET: never failing on either, as a rotation
  *   of the secret runs two for a while.
+ *   With WORKERS > 1 it also says where the process's workers stand, as the
+ *   primary last told this worker (./worker-readiness.ts): 503 with `"status":
+ *   "starting"` or `"restarting"` and the counts under `workers` while fewer
+ *   serve than configured, since the balancer sees one process, not a worker.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { buildInfo } from '../build-info.js';
@@ -26,6 +30,7 @@ import type { ExecutionsClient } from '../upstream/executions-client.js';
 import type { CircuitName } from '../upstream/resilience.js';
 import { pathOf } from './raw-http.js';
 import { CACHE_CONTROL } from '../pipeline/cache-control.js';
+import type { WorkersReport } from './worker-readiness.js';
 
 const HEALTH_PATH = '/health';
 /** `/health`'s body: alive, and which build (src/build-info.ts). */
@@ -75,14 +80,22 @@ export function upstreamHealth(client: ExecutionsClient): UpstreamHealth {
   return circuit === 'closed' || !reason ? { circuit } : { circuit, reason };
 }
 
+/** What a worker says before its primary has told it anything (it has just listened). */
+const UNHEARD = { status: 'starting', reason: 'the primary has not yet said where its workers stand' } as const;
+
 /** One instance's readiness: starting, then ready once it listens, then draining for good. */
 export class Health {
   #readiness: Readiness = 'starting';
 
-  /** `redis`: where shared state stands, with REDIS_URL; reported, never failing readiness (same reason as upstream's). */
+  /**
+   * `redis`: where shared state stands, with REDIS_URL; reported, never failing readiness (same reason as upstream's).
+   * `workers`: with WORKERS > 1, the primary's last word on its workers (undefined until it has spoken); failing
+   * readiness unless `ready`.
+   */
   constructor(
     private readonly upstream: () => UpstreamHealth,
     private readonly redis?: RedisReport,
+    private readonly workers?: () => WorkersReport | undefined,
   ) {}
 
   get readiness(): Readiness {
@@ -112,12 +125,18 @@ export class Health {
     let body: string;
     if (path === HEALTH_PATH) body = HEALTHY;
     else {
-      const readiness = this.#readiness;
+      const own = this.#readiness;
+      // A worker that listens is ready only when the process is: the primary's word decides, and until it comes
+      // the process is still starting. Its own draining (or starting) says more, and wins.
+      const report = this.workers && (this.workers() ?? UNHEARD);
+      const readiness = own === 'ready' && report ? report.status : own;
       if (readiness !== 'ready') status = 503;
       const redis = this.redis;
       // The mismatch only while seen, as the circuit's reason: a body that every replica agrees on stays as it was.
       const shared = redis ? { redis: redis.health, ...(redis.keySecretMismatch ? { redisKeySecretMismatch: true } : {}) } : {};
-      body = JSON.stringify({ status: readiness, upstream: this.upstream(), ...shared });
+      // The counts as the primary sent them, without its status (the body's own `status` says it); none before it spoke.
+      const workers = report && ('configured' in report ? { configured: report.configured, serving: report.serving, failedAtStartInARow: report.failedAtStartInARow, ...(report.reason ? { reason: report.reason } : {}) } : { reason: report.reason });
+      body = JSON.stringify({ status: readiness, ...(workers ? { workers } : {}), upstream: this.upstream(), ...shared });
     }
     response.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
     response.end(request.method === 'HEAD' ? undefined : body);

@@ -28,6 +28,7 @@ import { Health, PROBE_NEAR_MISSES, probeNotHere, upstreamHealth } from './healt
 import { createHttpEdge } from './http-edge.js';
 import { StalledClients } from './stalled-clients.js';
 import { attachWebSocket } from './websocket.js';
+import type { WorkersReport } from './worker-readiness.js';
 import { createYogaLane } from './yoga-lane.js';
 
 export interface InstanceOptions {
@@ -37,6 +38,8 @@ export interface InstanceOptions {
   graphiql?: GraphiQLSettings;
   /** Plugins added after the gateway's own, for a program that builds the gateway itself, and test probes (src/pipeline/gateway.ts `plugins`). */
   plugins?: Plugin[];
+  /** A worker's (WORKERS > 1): the primary's last word on the workers, which `/ready` follows (./worker-readiness.ts). */
+  workers?: () => WorkersReport | undefined;
 }
 
 export interface GatewayInstance {
@@ -154,7 +157,7 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
     ...(options.plugins ? { plugins: options.plugins } : {}),
   });
   const lane = config.server.fastLane ? createFastLane(gateway) : createYogaLane(gateway);
-  const health = new Health(() => upstreamHealth(client), redis);
+  const health = new Health(() => upstreamHealth(client), redis, options.workers);
   // Once, whether a drain or close() gets there first: undici refuses to close a pool twice.
   let upstreamClosed: Promise<void> | undefined;
   const closeUpstream = () => (upstreamClosed ??= Promise.all([client.close(), redis?.close()]).then(() => undefined));

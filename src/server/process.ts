@@ -42,6 +42,7 @@ import { observeWorkers } from '../telemetry/worker-metrics.js';
 import { heapOverrun } from './heap-budget.js';
 import { createInstance } from './instance.js';
 import { STOP_SIGNALS } from './starting-signals.js';
+import { FAILED_AT_START_MS, reportOf, workersMessage, workersReport, type WorkersReport } from './worker-readiness.js';
 
 /**
  * The primary's word to a worker to drain. A message, not a signal: after
@@ -49,12 +50,8 @@ import { STOP_SIGNALS } from './starting-signals.js';
  * signal means "exit at once".
  */
 const DRAIN_MESSAGE = 'execution-gateway:drain';
-/**
- * A worker that exits before it listens, or within this many ms of its fork,
- * failed at start: its replacement would most likely fail the same way (a
- * manifest removed since the first start), so it is not forked at once.
- */
-const FAILED_AT_START_MS = 5_000;
+// A worker that exits before it listens, or within FAILED_AT_START_MS of its fork, failed at start: its replacement
+// would most likely fail the same way (a manifest removed since the first start), so it is not forked at once.
 /**
  * A signal sent to the whole process group (Ctrl-C, `timeout`, systemd's
  * KillMode=control-group) reaches the server twice under `npm start`: once
@@ -216,12 +213,13 @@ async function cannotStart(line: string): Promise<never> {
 }
 
 /** One gateway listening; exits with one line when it cannot be made or cannot listen. */
-async function listenOrExit(config: GatewayConfig, upstreamUrl: string, logger: Logger, demo: boolean) {
+async function listenOrExit(config: GatewayConfig, upstreamUrl: string, logger: Logger, demo: boolean, workers?: () => WorkersReport | undefined) {
   let instance;
   try {
     instance = createInstance(config, {
       upstreamUrl,
       logger,
+      ...(workers ? { workers } : {}),
       ...(demo ? { graphiql: { headers: { Authorization: `Bearer ${DEMO_TOKEN}` }, exampleId: 'ex_demo_4' } } : {}),
     });
   } catch (error) {
@@ -433,6 +431,28 @@ async function runPrimary(config: GatewayConfig, logger: Logger, handOver: () =>
   // question to a worker, which could die before it answered. The last: once every worker on it died, node:cluster
   // closed the port, and with PORT=0 the next worker to listen gets another.
   let apiPort: number | undefined;
+  // Where the workers stand, told to each worker, whose `/ready` follows it (./worker-readiness.ts). A replacement
+  // forked after failures at start is on probation until FAILED_AT_START_MS after its fork.
+  let anyExited = false;
+  let failedInARow = 0;
+  const probation = new WeakSet<Worker>();
+  const report = (): WorkersReport => {
+    let serving = 0;
+    let onProbation = false;
+    for (const worker of alive) {
+      if (!listened.has(worker) || !worker.isConnected()) continue;
+      serving++;
+      if (probation.has(worker) && performance.now() - (forkedAt.get(worker) ?? 0) < FAILED_AT_START_MS) onProbation = true;
+    }
+    return workersReport({ configured: config.server.workers, serving, anyExited, failedAtStartInARow: failedInARow, onProbation });
+  };
+  const tellWorkers = (): void => {
+    // Draining workers answer 503 of their own accord.
+    if (stopping) return;
+    const message = workersMessage(report());
+    // The callback takes a send that fails as the worker's channel closes (it is exiting), which would be an 'error'.
+    for (const worker of alive) if (worker.isConnected()) worker.send(message, () => undefined);
+  };
   const fork = (): Worker => {
     const worker = cluster.fork(env);
     alive.add(worker);
@@ -443,9 +463,15 @@ async function runPrimary(config: GatewayConfig, logger: Logger, handOver: () =>
       process.stderr.write(`execution-gateway: ${message.line}\n`);
     });
     forkedAt.set(worker, performance.now());
+    if (failedInARow > 0) {
+      probation.add(worker);
+      // Its probation's end may make the process ready: said then, not at the next exit.
+      setTimeout(tellWorkers, FAILED_AT_START_MS).unref();
+    }
     worker.once('listening', (address: { port: number }) => {
       listened.add(worker);
       apiPort = address.port;
+      tellWorkers();
     });
     return worker;
   };
@@ -474,13 +500,14 @@ async function runPrimary(config: GatewayConfig, logger: Logger, handOver: () =>
   // failed at start would fail again at once: each such replacement in a row waits twice
   // as long as the one before (never giving up: the other workers keep serving, and the
   // cause, a file or a dependency, may come back); one that stayed up resets the wait.
-  let failedInARow = 0;
   cluster.on('exit', (worker, code, signal) => {
     if (stopping || givingUp) return;
     // Set once a worker listened.
     if (apiPort === undefined) return failStart(worker, code, signal);
     const failedAtStart = !listened.has(worker) || performance.now() - (forkedAt.get(worker) ?? 0) < FAILED_AT_START_MS;
     failedInARow = failedAtStart ? failedInARow + 1 : 0;
+    anyExited = true;
+    tellWorkers();
     const delayMs = failedInARow === 0 ? 0 : Math.min(REPLACE_BACKOFF_MS.first * 2 ** (failedInARow - 1), REPLACE_BACKOFF_MS.max);
     // `worker`, not `pid`: pino writes the primary's own `pid` on every line, and a second `pid` key made a line whose
     // readers keep one of the two (JSON.parse, jq: the last) or refuse it.
@@ -522,10 +549,13 @@ async function runWorker(config: GatewayConfig, logger: Logger, handOver: () => 
     await serving?.drain(cause);
     await tracing?.shutdown();
   }, handOver);
+  // The primary's word on the workers, which this worker's `/ready` follows; none until it first speaks.
+  let workers: WorkersReport | undefined;
   process.on('message', (message) => {
     if (message === DRAIN_MESSAGE) begin('primary');
+    workers = reportOf(message) ?? workers;
   });
-  serving = await listenOrExit(config, config.upstream.url!, logger, servesDemoUpstream());
+  serving = await listenOrExit(config, config.upstream.url!, logger, servesDemoUpstream(), () => workers);
   if (config.telemetry.metrics === 'port' && serving.metrics) workerRegistry(serving.metrics.registry);
 }
 
