@@ -432,17 +432,22 @@ async function runPrimary(config: GatewayConfig, logger: Logger, handOver: () =>
   // closed the port, and with PORT=0 the next worker to listen gets another.
   let apiPort: number | undefined;
   // Where the workers stand, told to each worker, whose `/ready` follows it (./worker-readiness.ts). A replacement
-  // forked after failures at start is on probation until FAILED_AT_START_MS after its fork.
+  // forked after failures at start is on probation until it has served FAILED_AT_START_MS: counted from its listening,
+  // not its fork, since a loaded machine may take longer than that to start one, which then was ready at once.
   let anyExited = false;
   let failedInARow = 0;
-  const probation = new WeakSet<Worker>();
+  /** When each replacement on probation listened. */
+  const probation = new WeakMap<Worker, number>();
+  /** Replacements forked after failures at start: each goes on probation when it listens. */
+  const afterFailures = new WeakSet<Worker>();
   const report = (): WorkersReport => {
     let serving = 0;
     let onProbation = false;
     for (const worker of alive) {
       if (!listened.has(worker) || !worker.isConnected()) continue;
       serving++;
-      if (probation.has(worker) && performance.now() - (forkedAt.get(worker) ?? 0) < FAILED_AT_START_MS) onProbation = true;
+      const since = probation.get(worker);
+      if (since !== undefined && performance.now() - since < FAILED_AT_START_MS) onProbation = true;
     }
     return workersReport({ configured: config.server.workers, serving, anyExited, failedAtStartInARow: failedInARow, onProbation });
   };
@@ -463,14 +468,15 @@ async function runPrimary(config: GatewayConfig, logger: Logger, handOver: () =>
       process.stderr.write(`execution-gateway: ${message.line}\n`);
     });
     forkedAt.set(worker, performance.now());
-    if (failedInARow > 0) {
-      probation.add(worker);
-      // Its probation's end may make the process ready: said then, not at the next exit.
-      setTimeout(tellWorkers, FAILED_AT_START_MS).unref();
-    }
+    if (failedInARow > 0) afterFailures.add(worker);
     worker.once('listening', (address: { port: number }) => {
       listened.add(worker);
       apiPort = address.port;
+      if (afterFailures.has(worker)) {
+        probation.set(worker, performance.now());
+        // Its probation's end may make the process ready: said then, not at the next exit.
+        setTimeout(tellWorkers, FAILED_AT_START_MS).unref();
+      }
       tellWorkers();
     });
     return worker;

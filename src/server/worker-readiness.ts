@@ -15,8 +15,8 @@
  *   siblings load).
  * - `restarting`: fewer workers serve than configured since one exited, or
  *   every one serves but a replacement forked after failures at start has not
- *   yet stayed up FAILED_AT_START_MS (it may crash like the ones before it:
- *   200 for the seconds it lives made `/ready` flap).
+ *   yet served FAILED_AT_START_MS since it listened (it may crash like the ones
+ *   before it: 200 for the seconds it lives made `/ready` flap).
  * - `ready`: every configured worker serves.
  *
  * Until a worker has heard the primary, it counts as `starting`.
@@ -45,7 +45,7 @@ export interface WorkerCounts {
   /** Whether any worker has exited (and been replaced) since the first fork. */
   anyExited: boolean;
   failedAtStartInARow: number;
-  /** A serving replacement, forked after failures at start, is younger than FAILED_AT_START_MS. */
+  /** A replacement forked after failures at start has listened less than FAILED_AT_START_MS ago. */
   onProbation: boolean;
 }
 
@@ -58,7 +58,7 @@ export function workersReport(counts: WorkerCounts): WorkersReport {
     return {
       status: 'restarting',
       ...base,
-      reason: `${serving} of ${configured} workers serving, but the last replacement, after ${failedAtStartInARow} failed at start in a row, has been up less than ${FAILED_AT_START_MS} ms`,
+      reason: `${serving} of ${configured} workers serving, but the last replacement, after ${failedAtStartInARow} failed at start in a row, has served less than ${FAILED_AT_START_MS} ms`,
     };
   }
   const why =
