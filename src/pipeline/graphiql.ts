@@ -110,6 +110,20 @@ export function graphiqlOptions(settings: GraphiQLSettings): GraphiQLOptions {
   };
 }
 
+/** Characters a JSON text inside a `<script>` element must not hold raw, and their JSON escapes. */
+const IN_SCRIPT: Readonly<Record<string, string>> = { '<': '\\u003c', '>': '\\u003e', '&': '\\u0026', '\u2028': '\\u2028', '\u2029': '\\u2029' };
+
+/**
+ * `json` (a JSON text) made safe to place inside a `<script>` element, and the same value to JSON.parse or to
+ * JavaScript: `</script>` in a value closed the element and what followed ran as markup, `<!--` (then `<script`)
+ * kept the page's own `</script>` from closing it, and U+2028/2029 end a line in scripts older engines parse.
+ * Those characters stand only inside JSON strings, where `\uXXXX` means the same character. `&` and `>` too, as
+ * the usual rule has it (no entity or `-->` can form).
+ */
+export function jsonInScript(json: string): string {
+  return json.replace(/[<>&\u2028\u2029]/g, (character) => IN_SCRIPT[character]!);
+}
+
 /**
  * A script for the page's <head>: before GraphiQL starts, it writes the contents
  * of the tab GraphiQL should open (the active stored tab, else the first default
@@ -117,8 +131,8 @@ export function graphiqlOptions(settings: GraphiQLSettings): GraphiQLOptions {
  */
 // By hand because no option can: GraphiQL 5.2 adds a tab unless those keys match a stored tab, yet writes them only on edits (graphql/graphiql#4476; #3392).
 function openTabScript(firstTab: NonNullable<GraphiQLOptions['defaultTabs']>[number]): string {
-  // `<` escaped so that no value can close the script element.
-  const fallback = JSON.stringify({ query: firstTab.query ?? null, variables: firstTab.variables ?? null, headers: firstTab.headers ?? null }).replaceAll('<', '\\u003c');
+  // Escaped so that no value can close the script element or open a comment in it.
+  const fallback = jsonInScript(JSON.stringify({ query: firstTab.query ?? null, variables: firstTab.variables ?? null, headers: firstTab.headers ?? null }));
   return `(() => {
   try {
     const state = JSON.parse(localStorage.getItem('graphiql:tabState') ?? 'null');
@@ -175,13 +189,25 @@ export function renderGraphiQL(options: GraphiQLOptions): Promise<Buffer<ArrayBu
 
 async function render(options: GraphiQLOptions): Promise<Buffer<ArrayBuffer>> {
   const { renderGraphiQL: renderPage } = await import('@graphql-yoga/render-graphiql');
-  const page = renderPage(options);
+  const page = scriptSafeOptions(renderPage(options), options);
   const firstTab = options.defaultTabs?.[0];
   if (!firstTab) return Buffer.from(page);
   const headEnd = page.indexOf('</head>');
   if (headEnd < 0) throw new Error('render-graphiql returned a page without </head>; the tab script has nowhere to go');
   // In <head>, so it runs before the body's script starts GraphiQL.
   return Buffer.from(`${page.slice(0, headEnd)}<script>${openTabScript(firstTab)}</script>${page.slice(headEnd)}`);
+}
+
+/**
+ * render-graphiql places `JSON.stringify(options)` in its script as it is: the one copy of that text in the page
+ * is replaced with its escaped form (jsonInScript). By hand, since the package has no option to escape it and
+ * exports no template to fill; a page where the text is not found once is refused rather than served unescaped.
+ */
+function scriptSafeOptions(page: string, options: GraphiQLOptions): string {
+  const embedded = JSON.stringify(options);
+  const at = page.indexOf(embedded);
+  if (at < 0 || page.indexOf(embedded, at + 1) >= 0) throw new Error("render-graphiql's page does not hold its options' JSON exactly once; it cannot be escaped");
+  return `${page.slice(0, at)}${jsonInScript(embedded)}${page.slice(at + embedded.length)}`;
 }
 
 /** The Cache-Control of GraphiQL's page: a browser keeps it and asks each time whether it is still current. */
