@@ -345,6 +345,34 @@ describe('WORKERS=2: a worker that dies during the first start', { timeout: 150_
     expect(gateway.lines().find((line) => line.msg === 'workers stopped')).toMatchObject({ pid: primary, workers: 2 });
   });
 
+  // The primary logged the port the last worker to listen had reported: once every worker that had listened died
+  // before it logged, node:cluster had closed that port, and with PORT=0 the replacement listened on another.
+  it('with PORT=0, every worker that listened dead before the listening line: the line names the port a replacement listens on', async () => {
+    const dir = holdDir(['hold-worker-2', 'hold-worker-3', 'hold-worker-4']);
+    const gateway = await spawnGateway(ROOT, { WORKERS: '2', UPSTREAM_URL: upstream.url, METRICS: 'off', TEST_HOLD_DIR: dir }, [], [HOLD_WORKERS]);
+    await until(gateway, () => listening(gateway, 1) !== undefined && heldPid(gateway, 2) !== undefined, 'worker 1 listening, worker 2 held');
+    const first = listening(gateway, 1)!;
+    // Served through the primary, which has so seen worker 1 listen: its death is a crash, not a failed start.
+    expect((await fetch(`http://127.0.0.1:${first.port}/health`)).status).toBe(200);
+    for (const pid of [first.pid, heldPid(gateway, 2)!]) {
+      process.kill(pid, 'SIGKILL');
+      await until(gateway, () => !alive(pid), `worker ${pid} reaped`);
+    }
+    // Both replacements forked (after their back-off) and held: no worker listens.
+    await until(gateway, () => heldPid(gateway, 3) !== undefined && heldPid(gateway, 4) !== undefined, 'both replacements held');
+    expect(messages(gateway), gateway.output()).not.toContain('execution-gateway listening');
+    rmSync(join(dir, 'hold-worker-3'));
+    await until(gateway, () => messages(gateway).includes('execution-gateway listening'), 'execution-gateway listening');
+    const logged = new URL(String(gateway.lines().find((line) => line.msg === 'execution-gateway listening')!.url));
+    expect(Number(logged.port), gateway.output()).toBe(listening(gateway, 3)!.port);
+    expect((await fetch(new URL('/health', logged))).status).toBe(200);
+    rmSync(join(dir, 'hold-worker-4'));
+    await until(gateway, () => listening(gateway, 4) !== undefined, 'worker 4 listening');
+    gateway.child.kill('SIGTERM');
+    const [code, signal] = await gateway.exited;
+    expect({ code, signal }, gateway.output()).toEqual({ code: 0, signal: null });
+  });
+
   // The primary replaced workers only once it had said it listens: one that died while the metrics port bound was
   // never replaced.
   it('a worker that dies while the primary binds the metrics port is replaced, and counted: its replacement starting, then serving', async () => {

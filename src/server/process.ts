@@ -395,12 +395,16 @@ async function runPrimary(config: GatewayConfig, logger: Logger, handOver: () =>
   const listened = new WeakSet<Worker>();
   /** Replacements waiting out their back-off. */
   const pendingForks = new Set<NodeJS.Timeout>();
+  /** Settled (with undefined) by the first signal: a wait for a worker to listen ends there. */
+  let stopped: () => void = () => undefined;
+  const stoppedNow = new Promise<undefined>((resolve) => (stopped = () => resolve(undefined)));
   // Before anything starts, so a signal during start-up drains too.
   onPrimarySignals(
     logger,
     workerDrainBudgetMs(config),
     () => {
       stopping = true;
+      stopped();
       for (const timer of pendingForks) clearTimeout(timer);
       pendingForks.clear();
     },
@@ -427,10 +431,17 @@ async function runPrimary(config: GatewayConfig, logger: Logger, handOver: () =>
   // A replacement's failure later is an event of its own, each told.
   const told = new Set<string>();
   const firstWorkers = new WeakSet<Worker>();
-  // The API port as the last worker to listen reports it (they share it): the address of its `listening`, not a
-  // question to a worker, which could die before it answered. The last: once every worker on it died, node:cluster
-  // closed the port, and with PORT=0 the next worker to listen gets another.
-  let apiPort: number | undefined;
+  // Whether any worker has listened: from then on, an exit is a crash, not a failed start.
+  let anyListened = false;
+  // The API port each worker listens on, from the address of its `listening`, not a question to a worker, which could
+  // die before it answered. They share one port while any of them listens; once every worker on it died, node:cluster
+  // closed it, and with PORT=0 the next worker to listen gets another: the one logged is read from a worker
+  // listening now (servingPort), never the last one seen.
+  const ports = new WeakMap<Worker, number>();
+  const servingPort = (): number | undefined => {
+    for (const worker of alive) if (worker.isConnected() && ports.has(worker)) return ports.get(worker);
+    return undefined;
+  };
   // Where the workers stand, told to each worker, whose `/ready` follows it (./worker-readiness.ts). A replacement
   // forked after failures at start is on probation until it has served FAILED_AT_START_MS: counted from its listening,
   // not its fork, since a loaded machine may take longer than that to start one, which then was ready at once.
@@ -471,7 +482,8 @@ async function runPrimary(config: GatewayConfig, logger: Logger, handOver: () =>
     if (failedInARow > 0) afterFailures.add(worker);
     worker.once('listening', (address: { port: number }) => {
       listened.add(worker);
-      apiPort = address.port;
+      anyListened = true;
+      ports.set(worker, address.port);
       if (afterFailures.has(worker)) {
         probation.set(worker, performance.now());
         // Its probation's end may make the process ready: said then, not at the next exit.
@@ -509,7 +521,7 @@ async function runPrimary(config: GatewayConfig, logger: Logger, handOver: () =>
   cluster.on('exit', (worker, code, signal) => {
     if (stopping || givingUp) return;
     // Set once a worker listened.
-    if (apiPort === undefined) return failStart(worker, code, signal);
+    if (!anyListened) return failStart(worker, code, signal);
     const failedAtStart = !listened.has(worker) || performance.now() - (forkedAt.get(worker) ?? 0) < FAILED_AT_START_MS;
     failedInARow = failedAtStart ? failedInARow + 1 : 0;
     anyExited = true;
@@ -537,12 +549,17 @@ async function runPrimary(config: GatewayConfig, logger: Logger, handOver: () =>
   // that exited unstarted included, and nothing more starts. Going on opened the metrics port, logged
   // `execution-gateway listening` and printed the demo's banner after `shutting down`, and a worker
   // told to drain before it listened (it exits at once) made this exit 1, killing the other workers.
-  if (stopping || givingUp || apiPort === undefined) return;
+  if (stopping || givingUp || !anyListened) return;
   // One scrape of the primary answers the workers' sum.
   if (metricsSource) metrics = await serveMetricsOrExit(config, metricsSource, logger, () => stopping);
   // A metrics server started meanwhile is closed by the drain, which reads it when the workers have exited.
   if (stopping) return;
-  const url = publicUrl(config, apiPort);
+  // The port a worker listens on now, waiting for one when none does: every worker that had listened died meanwhile,
+  // their port closed, and the last one seen was logged while nothing listened there (with PORT=0 the replacement
+  // then listens on another).
+  const port = servingPort() ?? (await Promise.race([new Promise<number>((resolve) => cluster.once('listening', (_worker, address) => resolve(address.port))), stoppedNow]));
+  if (stopping || port === undefined) return;
+  const url = publicUrl(config, port);
   logger.info({ url, workers: config.server.workers, upstream: demo ? 'demo' : upstreamUrl, ...buildInfo }, 'execution-gateway listening');
   if (demo) printDemoBanner(url, config.security);
 }
