@@ -8,6 +8,9 @@
  * that dies during the first start: before any worker listened, the primary names
  * it, its code and signal, and exits 1; after, it is replaced (test/support/
  * hold-workers.mjs holds a worker, or the metrics port, at the moment chosen).
+ * While fewer workers serve than configured, or a replacement after failures at start
+ * is on probation, each worker's `/ready` says `restarting` (503) with the primary's counts;
+ * with PORT=0 the listening line names the port a worker listens on when it is written.
  * Also: the URLs logged for an IPv6 HOST bracket the address.
  *
  * A replacement is made to fail at start the way it happens in production: the

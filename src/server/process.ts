@@ -19,7 +19,8 @@
  * signal), kills the others and exits 1. From the first worker's listening on,
  * the configuration is proven and an exit is a crash, replaced as above.
  * Each such exit is logged and counted on the metrics port, with the workers
- * starting and serving (../telemetry/worker-metrics.ts).
+ * starting and serving (../telemetry/worker-metrics.ts), and told to every
+ * worker, whose `/ready` follows the primary's word (./worker-readiness.ts).
  */
 import cluster, { type Worker } from 'node:cluster';
 import { writeSync } from 'node:fs';
