@@ -26,7 +26,7 @@ import type { Execution } from '../src/domain/execution.js';
 import { storedJson } from '../src/domain/json-depth.js';
 import { createLogger } from '../src/logger.js';
 import { LiveLeases, type LeaseMembership, type LeaseNews } from '../src/shared-state/live-leases.js';
-import { FORMAT, RedisStore } from '../src/shared-state/redis-store.js';
+import { FORMAT, RedisStore, sealed, unsealed } from '../src/shared-state/redis-store.js';
 import { captureLog, type LoggedLine } from './support/captured-log.js';
 import { sleep, waitFor, waitForAnswer } from './support/live.js';
 import { RedisServer } from './support/redis.js';
@@ -139,7 +139,8 @@ describe('the live lease in detail, on a real redis-server', () => {
     const listener = new Redis(redis.url);
     others.push(listener);
     const messages: Record<string, unknown>[] = [];
-    listener.on('message', (_channel: string, text: string) => messages.push(JSON.parse(text) as Record<string, unknown>));
+    // Sealed to the channel (src/shared-state/live-leases.ts): what a follower reads is the JSON behind the seal.
+    listener.on('message', (heardOn: string, text: string) => messages.push(JSON.parse(unsealed(SECRET, heardOn, text)!) as Record<string, unknown>));
     await listener.subscribe(channel);
     return messages;
   }
@@ -335,11 +336,15 @@ describe('the live lease in detail, on a real redis-server', () => {
   });
 
   describe('what a follower takes from the channel', () => {
-    /** A follower of `id` holding `start`, subscribed; `next(fields)` publishes a delta raw on its channel and resolves with what B heard of it. */
+    /**
+     * A follower of `id` holding `start`, subscribed; `next(fields)` publishes a delta on its channel, sealed as a
+     * replica with the secret would (the JSON otherwise raw), and resolves with what B heard of it.
+     */
     async function follower(id: string, start: Execution | undefined) {
       const b = await replica(id, { start });
       await following(b);
-      const publish = (fields: Record<string, unknown>) => admin.publish(b.keys.channel, JSON.stringify({ v: FORMAT, kind: 'changed', db: 0, ...fields }));
+      const publish = (fields: Record<string, unknown>) =>
+        admin.publish(b.keys.channel, sealed(SECRET, b.keys.channel, JSON.stringify({ v: FORMAT, kind: 'changed', db: 0, ...fields })));
       // Redis delivers in order, and each delta taken is heard as a change or a gap: once B heard something, it
       // has had every message published before too.
       const next = async (fields: Record<string, unknown>): Promise<LeaseNews[]> => {
@@ -353,15 +358,21 @@ describe('the live lease in detail, on a real redis-server', () => {
 
     const statusOf = (news: LeaseNews[]) => news.map((each) => (each.kind === 'changed' ? String(each.execution.source.status) : each.kind));
 
-    it('a message of another format is ignored; a skipped, a repeated and an older sequence number are each a gap', async () => {
+    it('a message of another format is ignored; a skipped sequence number is a gap; a repeated or an older one is a replay, dropped unheard and counted', async () => {
       const { b, publish, next } = await follower('ex_seq', reading('ex_seq', 'running'));
       await publish({ v: FORMAT + 1, from: 'h', seq: 1, count: 0, set: { status: 'other-format' }, bodyBytes: 10_000 });
       expect(statusOf(await next({ from: 'h', seq: 1, count: 0, set: { status: 's1' }, bodyBytes: 10_000 }))).toEqual(['s1']);
       expect(statusOf(await next({ from: 'h', seq: 3, count: 0, set: { status: 's3' }, bodyBytes: 10_000 }))).toEqual(['gap']);
       expect(statusOf(await next({ from: 'h', seq: 4, count: 0, set: { status: 's4' }, bodyBytes: 10_000 }))).toEqual(['s4']);
-      expect(statusOf(await next({ from: 'h', seq: 4, count: 0, set: { status: 's4-again' }, bodyBytes: 10_000 }))).toEqual(['gap']);
-      expect(statusOf(await next({ from: 'h', seq: 2, count: 0, set: { status: 's2' }, bodyBytes: 10_000 }))).toEqual(['gap']);
-      expect(b.latest?.source.status).toBe('s4');
+      // Redis delivers a message once: a publisher's number heard again, or an older one, is someone publishing it anew.
+      await publish({ from: 'h', seq: 4, count: 0, set: { status: 's4-again' }, bodyBytes: 10_000 });
+      await publish({ from: 'h', seq: 2, count: 0, set: { status: 's2' }, bodyBytes: 10_000 });
+      // Another publisher's number is its own: in sequence from where it was, a replay of it no later.
+      expect(statusOf(await next({ from: 'g', seq: 7, count: 0, set: { status: 'g7' }, bodyBytes: 10_000 }))).toEqual(['g7']);
+      await publish({ from: 'h', seq: 4, count: 0, set: { status: 's4-after-g' }, bodyBytes: 10_000 });
+      expect(statusOf(await next({ from: 'h', seq: 5, count: 0, set: { status: 's5' }, bodyBytes: 10_000 }))).toEqual(['s5']);
+      expect(b.latest?.source.status).toBe('s5');
+      expect(b.leases.dropped).toEqual({ unsealed: 0, replayed: 3, stale: 0 });
     });
 
     it('a delta whose bodyBytes says less than its base and itself hold is a gap; a whole one, or one over a longer reading, counts itself alone', async () => {

@@ -25,6 +25,7 @@ import { WebSocket } from 'ws';
 import { FakeUpstream } from '../src/demo/fake-upstream.js';
 import { advance, AUTH_A, AUTH_A2, putExecution, Recorder, sleep, TOKENS, waitFor, watch, type SubscribingClient } from './support/live.js';
 import { RedisServer } from './support/redis.js';
+import { FORMAT } from '../src/shared-state/redis-store.js';
 import { captureOutput, type LogLine } from './support/process-output.js';
 
 const SECRET = 'a-test-secret-of-at-least-32-characters';
@@ -198,13 +199,13 @@ interface Lease {
 /** The leases of `id` in Redis: one per caller tag, each valued by its holder's replica id `${hostname}:${pid}:${random}`. */
 function leasesOf(url: string, id: string): Promise<Lease[]> {
   return withRedis(url, async (redis) => {
-    const keys = (await redis.keys(`${PREFIX}v1:lease:*`)).filter((key) => key.endsWith(`:${id}`)).sort();
+    const keys = (await redis.keys(`${PREFIX}v${FORMAT}:lease:*`)).filter((key) => key.endsWith(`:${id}`)).sort();
     const leases: Lease[] = [];
     for (const key of keys) {
       const holder = await redis.get(key);
       if (holder === null) continue;
       const parts = holder.split(':');
-      leases.push({ key, tag: key.slice(`${PREFIX}v1:lease:`.length, -(id.length + 1)), holder, pid: Number(parts.at(-2)) });
+      leases.push({ key, tag: key.slice(`${PREFIX}v${FORMAT}:lease:`.length, -(id.length + 1)), holder, pid: Number(parts.at(-2)) });
     }
     return leases;
   });

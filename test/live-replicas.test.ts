@@ -25,8 +25,8 @@ import {
 import { Redis } from 'ioredis';
 import type { RedisServer } from './support/redis.js';
 import { RedisProxy } from './support/redis-proxy.js';
-import { useReplicas } from './support/replicas.js';
-import { FORMAT } from '../src/shared-state/redis-store.js';
+import { REPLICA_SECRET, useReplicas } from './support/replicas.js';
+import { FORMAT, sealed } from '../src/shared-state/redis-store.js';
 
 const POLL_MS = 50;
 
@@ -790,15 +790,18 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     }
   });
 
-  it("a failure on a pair's channel without one of the gateway's codes (no replica's) is ignored: the watches go on", async () => {
+  it("a failure on a pair's channel without one of the gateway's codes is ignored, even sealed with the secret: the watches go on", async () => {
     const { id, watchers } = await watchedPair('uncoded-failure');
     const admin = new Redis(redis.url);
     try {
       const channels = (await admin.pubsub('CHANNELS', `*${id}`)) as string[];
       expect(channels).toHaveLength(1);
+      let seq = 0;
       for (const extensions of [{}, { code: 42 }, { code: 'SOMETHING_ELSE' }]) {
-        await admin.publish(channels[0]!, JSON.stringify({ v: FORMAT, kind: 'failed', from: 'forger:1:00000000', seq: 1, message: 'forged', extensions }));
-        await admin.publish(channels[0]!, JSON.stringify({ v: FORMAT, kind: 'outage', from: 'forger:1:00000000', seq: 2, message: 'forged', extensions }));
+        // Sealed (a bug in a replica, not a forger, which test/live-forgery.test.ts covers): read, and still refused.
+        const seal = (message: object) => sealed(REPLICA_SECRET, channels[0]!, JSON.stringify(message));
+        await admin.publish(channels[0]!, seal({ v: FORMAT, kind: 'failed', from: 'forger:1:00000000', seq: ++seq, at: Date.now(), message: 'forged', extensions }));
+        await admin.publish(channels[0]!, seal({ v: FORMAT, kind: 'outage', from: 'forger:1:00000000', seq: ++seq, at: Date.now(), message: 'forged', extensions }));
       }
       await sleep(POLL_MS * 4);
       const appended = advance(upstream, id, 'workflow_succeeded', 1);
@@ -985,14 +988,15 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
       const channels = (await admin.call('PUBSUB', 'CHANNELS', `*:updates:*:${id}`)) as string[];
       expect(channels).toHaveLength(1);
       const since = performance.now();
-      await admin.publish(channels[0]!, JSON.stringify(message));
+      // Sealed as a replica with the secret would: this is about what a follower takes from one.
+      await admin.publish(channels[0]!, sealed(REPLICA_SECRET, channels[0]!, JSON.stringify(message)));
       await sleep(500);
       return requestsSince(upstream, id, since);
     };
     // A replica of another release, or anything else that writes to Redis: deltas of 100 events of about 290 characters each.
     const events = (from: number) =>
       Array.from({ length: 100 }, (_, i) => ({ id: `ev_forged_${from + i}`, type: 'log', createdAt: '2026-03-01T14:00:00.000Z', data: { note: 'x'.repeat(200) } }));
-    const delta = (seq: number, count: number, bodyBytes: number) => ({ v: 1, kind: 'changed', from: 'replica-of-another-release', seq, count, events: events(count), bodyBytes });
+    const delta = (seq: number, count: number, bodyBytes: number) => ({ v: FORMAT, kind: 'changed', from: 'replica-of-another-release', seq, count, events: events(count), bodyBytes });
     const length = (message: object) => JSON.stringify(message).length;
     try {
       // No size: ignored, as any message this release cannot read.

@@ -10,7 +10,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readConfig } from '../src/config.js';
-import { RedisStore, unsealed } from '../src/shared-state/redis-store.js';
+import { FORMAT, RedisStore, unsealed } from '../src/shared-state/redis-store.js';
 import { captureLog, type CapturedLog } from './support/captured-log.js';
 import { Harness } from './support/harness.js';
 import { sleep, waitFor, waitForAnswer } from './support/live.js';
@@ -78,7 +78,7 @@ describe.concurrent('the key secret check on a real redis-server', () => {
     }
 
     // The one key of the check, named without a secret: one member per secret, each unsealing with its own only.
-    const key = `${prefix}v1:key-check`;
+    const key = `${prefix}v${FORMAT}:key-check`;
     expect(a.store.fleetKey('key-check')).toBe(key);
     expect(await inspector.keys(`${prefix}*`)).toEqual([key]);
     const members = await inspector.zrange(key, 0, -1);
@@ -97,7 +97,7 @@ describe.concurrent('the key secret check on a real redis-server', () => {
 
   it('at the gateway\'s pace, a check every 5 heartbeats: the first at once, none at the next four, each member kept 3 checks (15 s)', async () => {
     const prefix = newPrefix();
-    const key = `${prefix}v1:key-check`;
+    const key = `${prefix}v${FORMAT}:key-check`;
     const since = performance.now();
     await replica(SECRET, prefix, 5);
     await waitForAnswer(async () => (await inspector.exists(key)) === 1, 'the first check', 3_000);
@@ -117,7 +117,7 @@ describe.concurrent('the key secret check on a real redis-server', () => {
     const elsewhere = await replica(OTHER_SECRET, newPrefix());
     // Three checks each, time enough to see any other secret.
     await sleep(3_200);
-    expect(await inspector.zcard(`${prefix}v1:key-check`)).toBe(1);
+    expect(await inspector.zcard(`${prefix}v${FORMAT}:key-check`)).toBe(1);
     for (const replica of [a, b, elsewhere]) {
       expect(replica.store.keySecretMismatch).toBe(false);
       expect(warnings(replica)).toEqual([]);
@@ -137,7 +137,7 @@ describe.concurrent('the key secret check on a real redis-server', () => {
     await sleep(1_200);
     expect(warnings(a)).toHaveLength(1);
     expect(clearances(a)).toHaveLength(1);
-    expect(await inspector.zcard(`${prefix}v1:key-check`)).toBe(1);
+    expect(await inspector.zcard(`${prefix}v${FORMAT}:key-check`)).toBe(1);
   });
 });
 
@@ -159,7 +159,7 @@ describe.concurrent('the key secret check refused', () => {
     expect(store.keySecretMismatch).toBe(false);
     // A refused check is tried again at the next heartbeat, and counted.
     await waitFor(() => store.keyCheckErrors >= 3, 'two more refused checks', 5_000);
-    expect(await inspector.exists(`${prefix}v1:key-check`)).toBe(0);
+    expect(await inspector.exists(`${prefix}v${FORMAT}:key-check`)).toBe(0);
     // Those not yet told are counted in one line at close.
     await store.close();
     const refusals = lines.filter((line) => line.level === WARN && String(line.msg).startsWith('redis refused the key secret check: '));
@@ -172,7 +172,7 @@ describe.concurrent('the key secret check against a hostile writer', () => {
   // A set of 300,000 members came back whole to every replica at each check, stalling its command connection.
   it('a member scored ahead of Redis\'s clock is dropped at the next check, unreported; one scored now is reported, then forgotten', async () => {
     const prefix = newPrefix();
-    const key = `${prefix}v1:key-check`;
+    const key = `${prefix}v${FORMAT}:key-check`;
     const [now] = (await inspector.time()) as [number, number];
     // Far ahead, and just past the expiry (3 s here) ahead: each would have outlived every check.
     await inspector.zadd(key, 99_999_999_999_999, 'from-the-future', now * 1000 + 13_000, 'seconds-ahead');
@@ -196,7 +196,7 @@ describe.concurrent('the key secret check in a gateway', () => {
     const prefix = newPrefix();
     // A replica with the other secret checked first: the gateway's first check (its first heartbeat up) finds it.
     await replica(OTHER_SECRET, prefix);
-    await waitForAnswer(async () => (await inspector.exists(`${prefix}v1:key-check`)) === 1, 'the other replica to check', 3_000);
+    await waitForAnswer(async () => (await inspector.exists(`${prefix}v${FORMAT}:key-check`)) === 1, 'the other replica to check', 3_000);
     const harness = await Harness.start({ env: { REDIS_URL: redis.url, REDIS_KEY_SECRET: SECRET, REDIS_KEY_PREFIX: prefix, REDIS_COMMAND_TIMEOUT_MS: '1000' } });
     harnesses.push(harness);
     await waitFor(() => harness.instance.redis!.keySecretMismatch, 'the gateway to see the other secret', 5_000);

@@ -21,7 +21,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, readConfig } from '../src/config.js';
 import { demoExecutions, DEMO_ORGANIZATION, DEMO_TOKEN, makeEvents } from '../src/demo/demo-data.js';
 import { FakeUpstream } from '../src/demo/fake-upstream.js';
-import { SEAL_BYTES, sealed } from '../src/shared-state/redis-store.js';
+import { FORMAT, SEAL_BYTES, sealed } from '../src/shared-state/redis-store.js';
 import { AUTH, Harness, LANES, type GraphQLResponse, type LaneName } from './support/harness.js';
 import { RedisServer } from './support/redis.js';
 import { RedisProxy } from './support/redis-proxy.js';
@@ -100,7 +100,7 @@ async function waitFor(what: string, condition: () => boolean | Promise<boolean>
 }
 
 const tagOf = (authorization: string, secret = SECRET) => createHmac('sha256', secret).update(authorization).digest('base64url');
-const cacheKey = (prefix: string, id: string, authorization = AUTH, secret = SECRET) => `${prefix}v1:cache:${tagOf(authorization, secret)}:${id}`;
+const cacheKey = (prefix: string, id: string, authorization = AUTH, secret = SECRET) => `${prefix}v${FORMAT}:cache:${tagOf(authorization, secret)}:${id}`;
 
 /**
  * Every key matching `pattern`, sorted, but the replicas' check of their key secret (one sorted set per prefix,
@@ -362,10 +362,10 @@ describe.each(LANES)('shared cache between two replicas, %s lane', (lane) => {
     expect(upstream!.requestsFor(SUCCEEDED).map((request) => request.headers.authorization)).toEqual([AUTH, OTHER_AUTH]);
     await waitFor('B stored the other caller\'s in Redis', async () => (await redis.exists(cacheKey(prefix, SUCCEEDED, OTHER_AUTH))) === 1);
 
-    // Exactly two keys, one per caller, under `<prefix>v1:cache:<tag>:<id>`, tags the HMAC of each Authorization.
+    // Exactly two keys, one per caller, under `<prefix>v<FORMAT>:cache:<tag>:<id>`, tags the HMAC of each Authorization.
     const stored = await keys(redis, `${prefix}*`);
     expect(stored).toEqual([cacheKey(prefix, SUCCEEDED), cacheKey(prefix, SUCCEEDED, OTHER_AUTH)].sort());
-    const tags = stored.map((key) => key.slice(`${prefix}v1:cache:`.length, -`:${SUCCEEDED}`.length));
+    const tags = stored.map((key) => key.slice(`${prefix}v${FORMAT}:cache:`.length, -`:${SUCCEEDED}`.length));
     expect(new Set(tags).size).toBe(2);
     expect(tags.every((tag) => /^[A-Za-z0-9_-]{43}$/.test(tag))).toBe(true);
     expect(a.instance.redis!.callerTag(AUTH)).toBe(tagOf(AUTH));

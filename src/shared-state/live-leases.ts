@@ -39,6 +39,15 @@
  * When Redis cannot be reached every replica polls for itself: duplicate calls
  * upstream for a while, never a watch left without updates.
  *
+ * Every message is sealed to its channel as cached values are to their keys
+ * (`RedisStore.seal`: an HMAC under REDIS_KEY_SECRET of the channel and the
+ * JSON), and one whose seal is missing or wrong is dropped before it is read:
+ * whoever can PUBLISH to Redis without the secret cannot end a watch, fake an
+ * outage or change what watchers are shown, nor move a genuine message to
+ * another caller's or execution's channel. A genuine message replayed on its own
+ * channel is dropped too once its publisher's later (or same) number was heard
+ * there (`newest` below); publishers number without repeats (`#sequences`).
+ *
  * ioredis directly rather than Yoga's Redis event target: the deltas need a
  * sequence per publisher and the lease, which a topic-based pub/sub does not give.
  */
@@ -51,6 +60,24 @@ import type { Logger } from '../logger.js';
 import { isRedisRefusal } from './redis-refusals.js';
 import { FORMAT, SUBSCRIBE_TIMEOUT_MS, type RedisStore } from './redis-store.js';
 import { comparedJson, storedJson } from '../domain/json-depth.js';
+import { FailureLog } from '../telemetry/failure-log.js';
+
+/** At most one line per this long for the messages dropped (of each kind: `unsealed`, `replayed`), with their count. */
+const DROPPED_LOG_MS = 60_000;
+
+/**
+ * How old (or how far ahead, by the hearer's clock) a `failed` or `outage` message may be and still be told to the
+ * watchers. Sequence numbers stop a replay to a follower that heard its publisher since; this stops one to a watch
+ * started after it (a captured UNAUTHENTICATED replayed at every new watch of the pair). Redis delivers at once, so
+ * only clocks apart by more than this drop a genuine one, and then a follower still learns both itself: its outage
+ * notice from the pair's `outage` record, the failure by polling once the holder leaves. Deltas carry no time: a
+ * replayed one is stopped by the numbers and by the events it starts from, and a dropped genuine one would leave the
+ * watchers behind.
+ */
+const NOTICE_FRESH_MS = 30_000;
+
+/** Publishers whose newest number a pair's follower keeps (`newest`): a holder changes only on takeovers. */
+const PUBLISHERS_KEPT = 16;
 
 /**
  * What the holder publishes: a change as a delta, or the end of the watch with an error. `db` is the
@@ -63,7 +90,10 @@ export type LeaseMessage = (
   | {
       v: typeof FORMAT;
       kind: 'changed';
-      /** The publishing replica's id, and its sequence number (from 1, per publisher and pair). */
+      /**
+       * The publishing replica's id, and its sequence number: consecutive per publisher and pair, never repeated on
+       * the pair's channel by one publisher (a pair joined again goes on from the process's count).
+       */
       from: string;
       seq: number;
       /** Events the reading had before this delta: where `events` start. */
@@ -84,7 +114,8 @@ export type LeaseMessage = (
       eventsInOrder?: number;
     }
   /** `failed`: a permanent failure, the watches end; `outage`: upstream has been failing for LIVE_OUTAGE_NOTICE_MS, the watches go on. */
-  | { v: typeof FORMAT; kind: 'failed' | 'outage'; from: string; seq: number; message: string; extensions: Record<string, unknown> }
+  /** `at`: when it was published (epoch ms, the publisher's clock); older than NOTICE_FRESH_MS where heard, it is dropped. */
+  | { v: typeof FORMAT; kind: 'failed' | 'outage'; from: string; seq: number; at: number; message: string; extensions: Record<string, unknown> }
 ) & { db?: number };
 
 /** What a replica's poller hears from the holder. */
@@ -301,6 +332,18 @@ export class LiveLeases {
    * lease can be taken and every replica polls for itself.
    */
   errors = 0;
+  /**
+   * Messages heard on a pair's channel and dropped unread, for metrics: `unsealed`, whose seal was missing or wrong
+   * (not a replica's with this secret, or sealed for another channel), `replayed`, a genuine one numbered no later
+   * than one heard from its publisher, and `stale`, a `failed` or `outage` older than NOTICE_FRESH_MS.
+   */
+  readonly dropped = { unsealed: 0, replayed: 0, stale: 0 };
+  readonly #droppedLog: FailureLog;
+  /**
+   * Sequence numbers this process has published, over every pair: where a pair joined again starts numbering, so
+   * one publisher's numbers on a channel never repeat and a follower can tell a replay by its number alone.
+   */
+  #sequences = 0;
 
   constructor(
     private readonly store: RedisStore,
@@ -308,6 +351,17 @@ export class LiveLeases {
     private readonly logger: Logger,
   ) {
     this.#db = store.client.options.db ?? 0;
+    this.#droppedLog = new FailureLog(
+      logger,
+      'redis: dropped a live update heard on a pair\'s channel (`unsealed`: not sealed for it by a replica with this REDIS_KEY_SECRET, so something else publishes there: secure Redis; `replayed`: heard before; `stale`: a notice sent over 30 s ago, a replay or clocks apart) (README "Scaling out")',
+      DROPPED_LOG_MS,
+    );
+  }
+
+  /** A message dropped unread: counted, and logged at most once a DROPPED_LOG_MS per kind (never its text). */
+  #dropped(kind: keyof LiveLeases['dropped'], channel: string, length: number): void {
+    this.dropped[kind]++;
+    this.#droppedLog.observe(kind, { reason: kind, channel, length });
   }
 
   /** Joins the pair (caller, id); `hear` gets what the holder publishes, already applied to `latest()`. */
@@ -323,8 +377,19 @@ export class LiveLeases {
     let holding = false;
     // When (performance.now()) this replica last took or renewed the lease.
     let heldAt = 0;
-    let seq = 0;
+    // From where this process's numbering stands, not 0: joined again, a pair numbered from 1 anew, and a follower
+    // could not tell this membership's first messages from a replay of the last one's.
+    let seq = this.#sequences;
+    const nextSeq = () => {
+      this.#sequences++;
+      return ++seq;
+    };
     let heard: { from: string; seq: number } | undefined;
+    // The newest number heard from each publisher on this channel, PUBLISHERS_KEPT of them: Redis delivers each
+    // message once, so one numbered no later is a genuine message published again (a replay by whoever can PUBLISH
+    // and SUBSCRIBE). Unchecked, a replayed `failed` ended every follower's watch, and an old delta from a publisher
+    // other than the last one heard was in sequence and put its older fields back.
+    const newest = new Map<string, number>();
     let left = false;
     // Whether the followers may lack the holder's latest reading: its publish was skipped (Redis away) or failed.
     // Held all along (an outage shorter than the lease), the holder published only the next change, which for a
@@ -346,10 +411,16 @@ export class LiveLeases {
       if (left || message.from === this.replica) return;
       // Another deployment's, on the same server under the same prefix and secret: its leases and its upstream are not ours.
       if (message.db !== undefined && message.db !== this.#db) return;
+      const before = newest.get(message.from);
+      if (before !== undefined && message.seq <= before) return this.#dropped('replayed', channel, length);
+      newest.delete(message.from);
+      newest.set(message.from, message.seq);
+      if (newest.size > PUBLISHERS_KEPT) newest.delete(newest.keys().next().value!);
       // Not a sign that ours lapsed: Redis may deliver a message published just before this replica took the
       // lease after the answer that it has it. A publish refused by the fence says so (below).
       const inSequence = heard === undefined || heard.from !== message.from || message.seq === heard.seq + 1;
       heard = { from: message.from, seq: message.seq };
+      if (message.kind !== 'changed' && !(Math.abs(Date.now() - message.at) <= NOTICE_FRESH_MS)) return this.#dropped('stale', channel, length);
       if (message.kind !== 'changed') return hear({ kind: message.kind, message: message.message, extensions: message.extensions });
       const base = latest();
       // Upstream only appends: a reading short of the delta's start cannot take it (read upstream instead),
@@ -384,11 +455,12 @@ export class LiveLeases {
     // While the connection is away nothing is sent: it subscribes to every pair's channel when it is back (#listen).
     if (store.subscriber.status === 'ready') this.#subscribe([channel]);
     const publish = (message: LeaseMessage) => {
-      let text = storedJson({ ...message, db: this.#db });
+      let json = storedJson({ ...message, db: this.#db });
       // Past the bound, in its place a delta that starts past every reading: each follower reads upstream itself.
-      if (text.length > PUBLISHED_MAX_CHARS) text = storedJson(readUpstreamInstead(message.from, message.seq, this.#db));
+      if (json.length > PUBLISHED_MAX_CHARS) json = storedJson(readUpstreamInstead(message.from, message.seq, this.#db));
+      // Sealed to this channel: a follower takes nothing else (#listen).
       return void store.client
-        .eval(PUBLISH_HOLDING, 2, leaseKey, channel, this.replica, text)
+        .eval(PUBLISH_HOLDING, 2, leaseKey, channel, this.replica, store.seal(channel, json))
         .then((receivers) => {
           // The lease lapsed (this process was paused, or Redis was): another replica polls now.
           if (receivers === -1 && !left) setHolding(false);
@@ -449,7 +521,7 @@ export class LiveLeases {
             heldAt = performance.now();
             if (owed) {
               owed = false;
-              publish(readUpstreamInstead(this.replica, ++seq, this.#db));
+              publish(readUpstreamInstead(this.replica, nextSeq(), this.#db));
             }
           }
           // Another replica holds the lease, but what it publishes would not reach this one: Redis has not
@@ -497,7 +569,7 @@ export class LiveLeases {
           return;
         }
         // Owed, the followers lack `previous`: the reading goes whole, as a first one.
-        publish(delta(this.replica, ++seq, owed ? undefined : previous, execution));
+        publish(delta(this.replica, nextSeq(), owed ? undefined : previous, execution));
         owed = false;
       },
       polling: () => {
@@ -528,11 +600,11 @@ export class LiveLeases {
       },
       failed: (message, extensions) => {
         if (!holding || !store.up) return;
-        publish({ v: FORMAT, kind: 'failed', from: this.replica, seq: ++seq, message, extensions });
+        publish({ v: FORMAT, kind: 'failed', from: this.replica, seq: nextSeq(), at: Date.now(), message, extensions });
       },
       outage: (message, extensions) => {
         if (!holding || !store.up) return;
-        publish({ v: FORMAT, kind: 'outage', from: this.replica, seq: ++seq, message, extensions });
+        publish({ v: FORMAT, kind: 'outage', from: this.replica, seq: nextSeq(), at: Date.now(), message, extensions });
       },
       leave: () => {
         if (left) return;
@@ -555,9 +627,14 @@ export class LiveLeases {
     subscriber.on('message', (channel: string, text: string) => {
       const member = this.#members.get(channel);
       if (!member) return;
-      const message = parseMessage(text);
-      // Another format (a rolling deploy's other version) or garbage: ignored; that replica's watchers read for themselves on the next gap.
-      if (message) member.heard(message, text.length);
+      // Not sealed to this channel with this secret: not a replica's (anyone who can PUBLISH to Redis), or a
+      // replica's for another pair, moved here. Dropped unread: before, a forged `failed` ended every follower's watch
+      // with the forger's message, and a forged delta put its fields and events before the watchers.
+      const json = this.store.unseal(channel, text);
+      if (json === undefined) return this.#dropped('unsealed', channel, text.length);
+      const message = parseMessage(json);
+      // Garbage under a valid seal (a bug): ignored; the watchers here read for themselves on the next gap.
+      if (message) member.heard(message, json.length);
     });
     // The subscriber connection came back after a drop (Redis restarted or failed over, the connection was killed,
     // Redis cut a slow subscriber at its pub/sub output buffer limit). Redis keeps no message for a client that is

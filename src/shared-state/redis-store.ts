@@ -30,8 +30,12 @@ import type { Logger } from '../logger.js';
 import { KeyCheck } from './key-check.js';
 import { isRedisRefusal, RedisRefusals } from './redis-refusals.js';
 
-/** Version of every stored value and message; part of every key and channel. */
-export const FORMAT = 1;
+/**
+ * Version of every stored value and message; part of every key and channel. 2: live updates are sealed to their
+ * channel (./live-leases.ts), which a replica of format 1 cannot read, nor it a format 1 replica's plain ones; apart,
+ * each polls for its own watchers during a rolling deploy rather than following a holder it cannot hear.
+ */
+export const FORMAT = 2;
 
 /** Length of a seal: an HMAC-SHA256 in base64url. */
 const SEAL_LENGTH = 43;

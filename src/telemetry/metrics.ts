@@ -137,6 +137,9 @@ export interface MetricSources {
 }
 
 /** A counter fed by a count something else keeps: each scrape adds what it grew by. */
+/** Why a live update heard through Redis was dropped (LiveLeases `dropped`). */
+const DROPPED_REASONS = ['unsealed', 'replayed', 'stale'] as const;
+
 function countedElsewhere(registry: Registry, name: string, help: string, read: () => number): Counter {
   let seen = 0;
   return new Counter({
@@ -454,6 +457,21 @@ export class GatewayMetrics {
       () => counts.errors + leases.errors + store.keyCheckErrors,
     );
     countedElsewhere(this.registry, 'gateway_shared_cache_too_large_total', 'Executions kept out of the shared cache by REDIS_CACHE_MAX_VALUE_BYTES', () => counts.tooLarge);
+    // Any of these says something other than this fleet's replicas publishes on its channels (or clocks are apart).
+    const dropped = leases.dropped;
+    const seen: Record<keyof typeof dropped, number> = { unsealed: 0, replayed: 0, stale: 0 };
+    new Counter({
+      name: 'gateway_live_updates_dropped_total',
+      help: "Live updates heard on a pair's Redis channel and dropped unread, by reason: unsealed (no valid seal for that channel under REDIS_KEY_SECRET: not a replica's), replayed (a replica's, heard before), stale (a failure or outage notice sent over 30 s before)",
+      labelNames: ['reason'],
+      registers: [this.registry],
+      collect() {
+        for (const reason of DROPPED_REASONS) {
+          if (dropped[reason] > seen[reason]) this.inc({ reason }, dropped[reason] - seen[reason]);
+          seen[reason] = dropped[reason];
+        }
+      },
+    });
   }
 
   /** Yoga's Prometheus plugin, configured so every label is bounded. */
