@@ -375,6 +375,47 @@ describe('the live lease in detail, on a real redis-server', () => {
       expect(b.leases.dropped).toEqual({ unsealed: 0, replayed: 3, stale: 0 });
     });
 
+    it('a genuine failure or outage notice published again is dropped: one numbered no later than its publisher\'s last, or sent over 30 s from now (a watch started after the original); each counted', async () => {
+      const { b, publish, next } = await follower('ex_replay', reading('ex_replay', 'running'));
+      const notice = { kind: 'outage', from: 'h', seq: 1, at: Date.now(), message: 'upstream fails', extensions: { code: 'UPSTREAM_UNAVAILABLE' } };
+      expect(statusOf(await next(notice))).toEqual(['outage']);
+      // Sealed as the holder sealed it (whoever can SUBSCRIBE can capture it): before, told to the watchers each time.
+      await publish(notice);
+      await publish({ ...notice, seq: 2, at: Date.now() - 31_000 });
+      await publish({ ...notice, seq: 3, at: Date.now() + 31_000 });
+      await publish({ ...notice, seq: 4, at: undefined });
+      expect(statusOf(await next({ ...notice, kind: 'failed', seq: 5, at: Date.now(), extensions: { code: 'NOT_FOUND' } }))).toEqual(['failed']);
+      expect(b.leases.dropped).toEqual({ unsealed: 0, replayed: 1, stale: 3 });
+    });
+
+    it('a publisher that joins a pair again goes on numbering where it was, so its followers take its messages as new', async () => {
+      const id = 'ex_rejoin';
+      const [a, b] = [await replica(id), await replica(id, { start: reading(id, 'running') })];
+      await following(a, b);
+      const messages = await listen(a.keys.channel);
+      expect(await a.member.holds()).toBe(true);
+      a.member.published(reading(id, 'running'), reading(id, 'waiting'));
+      await waitFor(() => b.heard.length === 1, 'the first reading at B');
+      a.member.leave();
+      await waitForAnswer(async () => (await admin.exists(a.keys.lease)) === 0, 'A to give the lease back');
+      // The pair's last watcher at A left and a new one came: a new membership, in the same process.
+      const again = a.leases.join(AUTHORIZATION, id, () => undefined, () => {});
+      try {
+        await subscribed(2, a.keys.channel);
+        await a.store.subscriber.ping();
+        expect(await again.holds()).toBe(true);
+        again.published(reading(id, 'waiting'), reading(id, 'running', 1));
+        await waitFor(() => b.heard.length === 2, 'the second reading at B');
+        // Numbered from 1 again, it was a replay of the first to B, and dropped.
+        expect(messages.map((message) => message.seq)).toEqual([1, 2]);
+        expect(b.heard.map((news) => news.kind)).toEqual(['changed', 'changed']);
+        expect(b.latest?.source.status).toBe('running');
+        expect(b.leases.dropped).toEqual({ unsealed: 0, replayed: 0, stale: 0 });
+      } finally {
+        again.leave();
+      }
+    });
+
     it('a delta whose bodyBytes says less than its base and itself hold is a gap; a whole one, or one over a longer reading, counts itself alone', async () => {
       const blob = 'x'.repeat(40_000);
       const base = reading('ex_size', 'running', 3, { bodyBytes: 100_000, fields: { blob } });
