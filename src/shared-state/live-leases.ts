@@ -62,7 +62,7 @@ import { FORMAT, SUBSCRIBE_TIMEOUT_MS, type RedisStore } from './redis-store.js'
 import { comparedJson, storedJson } from '../domain/json-depth.js';
 import { FailureLog } from '../telemetry/failure-log.js';
 
-/** At most one line per this long for the messages dropped (of each kind: `unsealed`, `replayed`), with their count. */
+/** At most one line per this long for the messages dropped (per reason: `unsealed`, `replayed`, `stale`), with their count. */
 const DROPPED_LOG_MS = 60_000;
 
 /**
@@ -113,8 +113,10 @@ export type LeaseMessage = (
       /** Where the holder's list stops being in upstream's order (Execution.eventsInOrder); absent: nowhere. */
       eventsInOrder?: number;
     }
-  /** `failed`: a permanent failure, the watches end; `outage`: upstream has been failing for LIVE_OUTAGE_NOTICE_MS, the watches go on. */
-  /** `at`: when it was published (epoch ms, the publisher's clock); older than NOTICE_FRESH_MS where heard, it is dropped. */
+  /**
+   * `failed`: a permanent failure, the watches end; `outage`: upstream has been failing for LIVE_OUTAGE_NOTICE_MS, the
+   * watches go on. `at`: when it was published (epoch ms, the publisher's clock); heard NOTICE_FRESH_MS from it, dropped.
+   */
   | { v: typeof FORMAT; kind: 'failed' | 'outage'; from: string; seq: number; at: number; message: string; extensions: Record<string, unknown> }
 ) & { db?: number };
 
