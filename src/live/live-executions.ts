@@ -94,6 +94,17 @@ export type WatchStep =
   /** The watch ends with this error (NOT_FOUND, SHUTTING_DOWN, …): the last step. */
   | { kind: 'failed'; error: GraphQLError };
 
+/** Errors a watch ended with (its `failed` step), as against an outage notice, after which it goes on. */
+const watchEnds = new WeakSet<GraphQLError>();
+
+/**
+ * Whether `error` (or the error the executor located it from) ended its watch: its result then carries no update,
+ * only the error, as a watch refused before any upstream call does (README "Live executions", Errors).
+ */
+export function endsWatch(error: GraphQLError): boolean {
+  return watchEnds.has(error) || (error.originalError instanceof GraphQLError && watchEnds.has(error.originalError));
+}
+
 export interface LiveSettings extends PollerSettings {
   maxSubscriptionsPerCaller: number;
   maxSubscriptions: number;
@@ -541,7 +552,10 @@ class Watch implements AsyncIterableIterator<WatchStep>, Watcher {
     } catch (error) {
       // A step, not a throw: the resolver throws it, so it carries the field's path and location
       // (thrown from here, the executor would place it on the operation), then the stream completes.
-      if (error instanceof GraphQLError) yield { kind: 'failed', error };
+      if (error instanceof GraphQLError) {
+        watchEnds.add(error);
+        yield { kind: 'failed', error };
+      }
       else throw error;
     } finally {
       this.#release();

@@ -11,6 +11,7 @@
 import type { ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { DataWarning } from '../errors.js';
+import { endsWatch } from '../live/live-executions.js';
 import type { GatewayContext } from '../request/context.js';
 import { withoutSuggestions } from './operation-limits.js';
 
@@ -58,8 +59,15 @@ function withExtensions(result: ExecutionResult, extensions: Record<string, unkn
   return { ...result, extensions };
 }
 
-/** Each update of a live subscription gets its own notes (its scope started over for it: RequestScope.beginUpdate). */
+/**
+ * Each update of a live subscription gets its own notes (its scope started over for it: RequestScope.beginUpdate).
+ * A result whose error ended its watch (NOT_FOUND once upstream answered, SHUTTING_DOWN, …) is that error alone, no
+ * `data`: what a watch refused before any upstream call gets (graphql-js's answer to a subscription it could not
+ * start), so a client reads one shape for a watch that ended, and `data: null` only on an update that goes on (an
+ * outage notice) or was refused as a whole (./refused-updates.ts).
+ */
 function finishUpdate(result: ExecutionResult, context: GatewayContext): ExecutionResult {
+  if (result.errors?.some(endsWatch)) return { errors: result.errors };
   const notes = notesInData(result, context.scope);
   return notes ? { ...result, extensions: withWarnings({ ...result.extensions }, notes) } : result;
 }
@@ -149,9 +157,10 @@ export function useExecutionFinish(options: FinishOptions): Plugin<GatewayContex
     onSubscribe() {
       return {
         onSubscribeResult({ args, result, setResult }) {
-          // A subscription refused before it started is an ordinary result.
+          // A subscription refused before it started is an ordinary result, without the cost: a subscription's calls
+          // are its shared poller's, never the request's (none of its updates reports one), so it was always 0.
           if (!(Symbol.asyncIterator in result)) {
-            setResult(finish(result, args.contextValue, options));
+            setResult(finish(result, args.contextValue, { ...options, reportCost: false }));
             return;
           }
           return {
