@@ -22,7 +22,6 @@ import {
   describeLiveBehaviour,
   driveThroughSteps,
   expectPollingStopsAfter,
-  expectRefused,
   liveEnv,
   PAYMENT_POLL_MS,
   putExecution,
@@ -161,7 +160,11 @@ describeEachLane('WebSocket connections', (lane) => {
       const socket = clients.track(wsClient(own));
       const held = [new Recorder(socket, { id: 'ex_conn' }), new Recorder(socket, { id: 'ex_demo_4' })];
       await waitFor(() => held.every((watcher) => watcher.updates.length >= 1), 'two watches');
-      await expectRefused(new Recorder(socket, { id: 'ex_demo_5' }), 'TOO_MANY_SUBSCRIPTIONS');
+      // Refused before it ran, by the edge (no field's path): graphql-ws's `error` message, not a `next` (README "Live executions").
+      const refused = new Recorder(socket, { id: 'ex_demo_5' });
+      await refused.end();
+      expect(refused.results).toEqual([]);
+      expect((refused.failure as Array<{ path?: unknown; extensions?: { code?: unknown } }>).map((error) => [error.path, error.extensions?.code])).toEqual([[undefined, 'TOO_MANY_SUBSCRIPTIONS']]);
       expect(own.upstream.requestsFor('ex_demo_5')).toHaveLength(0);
       // The same caller on another connection is not bound by this one.
       const elsewhere = new Recorder(clients.track(wsClient(own)), { id: 'ex_demo_5' });
@@ -181,12 +184,14 @@ describeEachLane('WebSocket connections', (lane) => {
   it('LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION bounds every operation running on a socket, queries too', async () => {
     // graphql-ws runs each `subscribe` at once: unbounded, one socket behind a client that stops reading could hold any number of results.
     const own = await startLiveHarness(lane, { LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION: '2' });
+    // The last result, or the errors of graphql-ws's `error` message (`refused`), which answers an operation refused before it ran.
+    type Answer = { data?: unknown; errors?: readonly { extensions?: Record<string, unknown> }[]; refused?: boolean };
     const query = (client: SubscribingClient, id: string) =>
-      new Promise<{ data?: unknown; errors?: readonly { extensions?: Record<string, unknown> }[] }>((resolve, reject) => {
-        let last: { data?: unknown; errors?: readonly { extensions?: Record<string, unknown> }[] } = {};
+      new Promise<Answer>((resolve, reject) => {
+        let last: Answer = {};
         client.subscribe({ query: 'query ($id: ID!) { execution(id: $id) { id } }', variables: { id } }, {
           next: (result) => (last = result as typeof last),
-          error: reject,
+          error: (error) => (Array.isArray(error) ? resolve({ errors: error, refused: true }) : reject(error)),
           complete: () => resolve(last),
         });
       });
@@ -196,7 +201,8 @@ describeEachLane('WebSocket connections', (lane) => {
       const held = [query(socket, 'ex_demo_1'), query(socket, 'ex_demo_2')];
       await waitFor(() => own.upstream.requestsFor('ex_demo_1').length === 1 && own.upstream.requestsFor('ex_demo_2').length === 1, 'both slow queries upstream');
       const refused = await query(socket, 'ex_demo_3');
-      expect(refused.data ?? null).toBeNull();
+      expect(refused.refused).toBe(true);
+      expect(refused.data).toBeUndefined();
       expect(refused.errors?.map((error) => error.extensions?.code)).toEqual(['TOO_MANY_SUBSCRIPTIONS']);
       expect(own.upstream.requestsFor('ex_demo_3')).toHaveLength(0);
       // Another connection is not bound by this one.
@@ -228,7 +234,8 @@ describeEachLane('WebSocket connections', (lane) => {
     });
     afterAll(() => own.close());
 
-    type Message = { type: string; id?: string; payload?: { data?: unknown; errors?: Array<{ extensions?: { code?: unknown } }> } };
+    type ErrorShape = { extensions?: { code?: unknown } };
+    type Message = { type: string; id?: string; payload?: { data?: unknown; errors?: ErrorShape[] } | ErrorShape[] };
     /** A raw acknowledged connection, with every message it received; closed after the case. */
     async function connection(): Promise<{ socket: WebSocket; messages: Message[] }> {
       const socket = new WebSocket(own.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
@@ -258,8 +265,10 @@ describeEachLane('WebSocket connections', (lane) => {
     }
     const subscribe = (id: string, query: string, variables?: Record<string, unknown>) => ({ id, type: 'subscribe', payload: { query, variables, operationName: /^\w+ (\w+)/.exec(query)?.[1] } });
     const watch = (id: string, execution: string) => subscribe(id, WATCH, { id: execution });
-    const codesOf = (messages: Message[], id: string) => messages.filter((message) => message.id === id).flatMap((message) => message.payload?.errors?.map((error) => error.extensions?.code) ?? []);
-    const updatesOf = (messages: Message[], id: string) => messages.filter((message) => message.id === id && message.type === 'next' && message.payload?.data);
+    // A `next`'s errors, or an `error` message's (an operation refused before it ran, the connection's bound among them).
+    const errorsOf = ({ payload }: Message): ErrorShape[] => (Array.isArray(payload) ? payload : (payload?.errors ?? []));
+    const codesOf = (messages: Message[], id: string) => messages.filter((message) => message.id === id).flatMap((message) => errorsOf(message).map((error) => error.extensions?.code));
+    const updatesOf = (messages: Message[], id: string) => messages.filter((message) => message.id === id && message.type === 'next' && !Array.isArray(message.payload) && message.payload?.data);
 
     it('a subscribe completed before it was set up takes no slot, and nothing is sent for it', async () => {
       putExecution(own.upstream, 'ex_kept_watch', 'awaiting_payment');

@@ -33,7 +33,7 @@ import { captureLog } from './support/captured-log.js';
 import { AUTH, Harness, LANES, type LaneName } from './support/harness.js';
 import { liveEnv, putExecution, sleep, waitFor } from './support/live.js';
 import { rawExchange } from './support/raw-http.js';
-import { sendOver, STREAMING, TRANSPORTS, type TransportName } from './support/transports.js';
+import { resultsOverWebSocket, sendOver, STREAMING, TRANSPORTS, type TransportName } from './support/transports.js';
 
 /** The API port's default time limits (README "Configuration"), for metrics servers started alone. */
 const TIMES = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000 };
@@ -774,7 +774,8 @@ describe.each(LANES)('exact counts, %s lane', (lane) => {
     const client = createClient({ url: harness.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: { authorization: 'Bearer a\nb' }, retryAttempts: 0, lazy: true });
     const codes: unknown[] = [];
     try {
-      for await (const result of client.iterate({ query: STATUS_QUERY, variables: { id: 'ex_demo_4' } })) codes.push(...((result as ExecutionResult).errors ?? []).map((error) => error.extensions?.code));
+      // Refused before it ran: graphql-ws's `error` message.
+      for (const result of await resultsOverWebSocket(client, { query: STATUS_QUERY, variables: { id: 'ex_demo_4' } })) codes.push(...(result.errors ?? []).map((error) => error.extensions?.code));
     } finally {
       await client.dispose();
     }

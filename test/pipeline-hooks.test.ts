@@ -15,6 +15,7 @@ import type { Plugin } from 'graphql-yoga';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTH, Harness, LANES, type LaneName } from './support/harness.js';
+import { resultsOverWebSocket } from './support/transports.js';
 
 type Counts = Record<string, number>;
 
@@ -265,9 +266,8 @@ const WEBSOCKET: Transport = {
     try {
       for (let i = 0; i < n; i++) {
         const where = `${harness.lane} lane, WebSocket, operation ${i + 1}`;
-        const results: ExecutionResult[] = [];
-        // iterate() ends when the server sends `complete`; an `error` message or a closed socket throws.
-        for await (const result of client.iterate({ query: kase.query, ...(kase.variables ? { variables: kase.variables } : {}) })) results.push(result as ExecutionResult);
+        // Until the server sends `complete`; an `error` message (an operation refused before it ran) as its one result.
+        const results = await resultsOverWebSocket(client, { query: kase.query, ...(kase.variables ? { variables: kase.variables } : {}) });
         expect(results, where).toHaveLength(1);
         checkResult(kase, results[0]!, where);
       }

@@ -14,13 +14,14 @@
  * response headers; what CORS_ORIGINS means there, the upgrade's Origin check,
  * is held in test/websocket-edge.test.ts.
  */
-import { GraphQLError, type ExecutionResult } from 'graphql';
+import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GRAPHIQL_OFF_MESSAGES } from '../src/pipeline/graphiql.js';
 import { AUTH, Harness, LANES } from './support/harness.js';
+import { resultsOverWebSocket } from './support/transports.js';
 
 type Transport = 'POST JSON' | 'GET' | 'application/graphql' | 'SSE (POST)' | 'SSE (GET)' | 'WebSocket';
 const TRANSPORTS: readonly Transport[] = ['POST JSON', 'GET', 'application/graphql', 'SSE (POST)', 'SSE (GET)', 'WebSocket'];
@@ -279,8 +280,7 @@ async function overWebSocket(harness: Harness, row: Row, query: string, rounds: 
   try {
     const answers: Answer[] = [];
     for (let round = 0; round < rounds; round++) {
-      const results: ExecutionResult[] = [];
-      for await (const result of client.iterate({ query })) results.push(result as ExecutionResult);
+      const results = await resultsOverWebSocket(client, { query });
       expect(results, `round ${round + 1}: ${JSON.stringify(results)}`).toHaveLength(1);
       const text = JSON.stringify(results[0]);
       answers.push({ status: null, streamed: true, headers: new Headers(), text, body: results[0] as Answer['body'] });

@@ -37,7 +37,7 @@ import { DroppedSpans, ExportFailures, FLUSH_AT_SHUTDOWN_MS, samplerOf, spansDro
 import { AUTH, Harness, LANES } from './support/harness.js';
 import { cutIds, keptBytes } from './support/heap.js';
 import { liveEnv, putExecution, sleep } from './support/live.js';
-import { sendOver, STREAMING, TRANSPORTS, type TransportName } from './support/transports.js';
+import { resultsOverWebSocket, sendOver, STREAMING, TRANSPORTS, type TransportName } from './support/transports.js';
 
 const SERVICE = 'gateway-under-test';
 /** Switches an instance's tracing on; with processors given, this collector is never contacted. */
@@ -496,8 +496,9 @@ describe('every trace sampled (OTEL_TRACES_SAMPLER_ARG=1)', () => {
       const client = createClient({ url: harness.url.replace(/^http/, 'ws'), webSocketImpl: Upgrade, connectionParams: { authorization: 'Bearer a\nb' }, retryAttempts: 0, lazy: true });
       const codes: unknown[] = [];
       try {
-        for await (const result of client.iterate({ query: STATUS, variables: { id: 'ex_demo_4' }, operationName: 'ExecutionStatus' })) {
-          codes.push(...((result as ExecutionResult).errors ?? []).map((error) => error.extensions?.code));
+        // Refused before it ran: graphql-ws's `error` message.
+        for (const result of await resultsOverWebSocket(client, { query: STATUS, variables: { id: 'ex_demo_4' }, operationName: 'ExecutionStatus' })) {
+          codes.push(...(result.errors ?? []).map((error) => error.extensions?.code));
         }
       } finally {
         await client.dispose();

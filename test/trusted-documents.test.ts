@@ -35,6 +35,7 @@ import { ConfigError } from '../src/config.js';
 import { GRAPHIQL_OFF_MESSAGES } from '../src/pipeline/graphiql.js';
 import { readManifest } from '../src/pipeline/trusted-documents.js';
 import { AUTH, Harness, LANES, type LaneName } from './support/harness.js';
+import { resultsOverWebSocket } from './support/transports.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 
@@ -349,8 +350,7 @@ async function overWebSocket(harness: Harness, send: Send): Promise<Answer> {
       ...(extensionsOf(send) ? { extensions: extensionsOf(send) } : {}),
       ...(send.documentId ? { documentId: send.documentId } : {}),
     } as SubscribePayload;
-    const results: ExecutionResult[] = [];
-    for await (const result of client.iterate(payload)) results.push(result as ExecutionResult);
+    const results = await resultsOverWebSocket(client, payload);
     expect(results, JSON.stringify(results)).toHaveLength(1);
     return { status: null, result: results[0]! };
   } finally {

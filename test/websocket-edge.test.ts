@@ -207,6 +207,16 @@ async function once(harness: Harness, options: ClientOptions, query: string): Pr
   }
 }
 
+/**
+ * The errors of the graphql-ws `error` message that answered a request error (the operation refused before it ran:
+ * README "Live executions"), with no result before it; fails on any other answer.
+ */
+function refusal(outcome: { results: ExecutionResult[]; failure?: unknown }): NonNullable<ExecutionResult['errors']> {
+  expect(outcome.results, JSON.stringify(outcome)).toEqual([]);
+  expect(Array.isArray(outcome.failure), JSON.stringify(outcome)).toBe(true);
+  return outcome.failure as NonNullable<ExecutionResult['errors']>;
+}
+
 describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
   let harness: Harness;
   beforeAll(async () => {
@@ -847,7 +857,7 @@ describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
       const served = await once(harness, { connectionParams: { ...params, authorization: AUTH } }, STATUS);
       expect(served.results).toEqual([expect.objectContaining({ data: STATUS_DATA })]);
       // One refused by validation (INTROSPECTION=false).
-      expect(codes((await once(harness, { connectionParams: params }, '{ __schema { queryType { name } } }')).results[0] ?? {})).toContain('GRAPHQL_VALIDATION_FAILED');
+      expect(codes({ errors: refusal(await once(harness, { connectionParams: params }, '{ __schema { queryType { name } } }')) })).toContain('GRAPHQL_VALIDATION_FAILED');
       // A token that is no valid header value (see the BUG below): whatever the gateway answers, it must not log it.
       await once(harness, { connectionParams: { ...params, authorization: `Bearer ${token}\nX-Other: 1` } }, STATUS);
       // A connection_init whose payload is not an object: closed as an invalid message.
@@ -955,11 +965,9 @@ describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
     for (const authorization of [12345, { token: 'x' }, true, ['Bearer x']]) {
       it(`refuses connectionParams.authorization sent as ${JSON.stringify(authorization)} (no text) with UNAUTHENTICATED saying so, and no upstream call`, async () => {
         harness.upstream.reset();
-        const { results, failure } = await once(harness, { connectionParams: { authorization } }, STATUS);
-        expect(failure, JSON.stringify(failure)).toBeUndefined();
-        expect(results).toHaveLength(1);
-        expect(codes(results[0]!)).toEqual(['UNAUTHENTICATED']);
-        expect(results[0]!.errors?.[0]?.message).toMatch(/^connectionParams\.authorization is not text/);
+        const errors = refusal(await once(harness, { connectionParams: { authorization } }, STATUS));
+        expect(codes({ errors })).toEqual(['UNAUTHENTICATED']);
+        expect(errors[0]?.message).toMatch(/^connectionParams\.authorization is not text/);
         expect(harness.upstream.requests).toEqual([]);
       });
     }
@@ -984,12 +992,10 @@ describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
         const client = wsClient(harness, options);
         try {
           for (const query of [STATUS, 'subscription { executionUpdates(id: "ex_demo_4") { isFinal } }']) {
-            const { results, failure } = await run(client, query);
-            expect(failure, JSON.stringify(failure)).toBeUndefined();
-            expect(results, JSON.stringify(results)).toHaveLength(1);
-            expect(codes(results[0]!)).toEqual(['BAD_REQUEST']);
-            expect(results[0]!.errors?.[0]?.message).toMatch(/two different tokens/);
-            expect(results[0]!.errors?.[0]?.message).not.toContain(DEMO_TOKEN);
+            const errors = refusal(await run(client, query));
+            expect(codes({ errors })).toEqual(['BAD_REQUEST']);
+            expect(errors[0]?.message).toMatch(/two different tokens/);
+            expect(errors[0]?.message).not.toContain(DEMO_TOKEN);
           }
         } finally {
           await client.dispose();
@@ -1094,15 +1100,12 @@ describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
   describe('INTROSPECTION=false', () => {
     for (const query of ['{ __schema { queryType { name } } }', '{ __type(name: "Execution") { name fields { name } } }', 'query { execution(id: "ex_demo_4") { id } __schema { types { name } } }']) {
       it(`refuses ${query} over WebSocket, as over HTTP`, async () => {
-        const { results, failure } = await once(harness, { connectionParams: { authorization: AUTH } }, query);
-        expect(failure).toBeUndefined();
-        expect(results).toHaveLength(1);
-        expect(results[0]!.data).toBeUndefined();
-        expect(codes(results[0]!)).toContain('GRAPHQL_VALIDATION_FAILED');
-        expect(results[0]!.errors![0]!.message).toMatch(/introspection/i);
+        const errors = refusal(await once(harness, { connectionParams: { authorization: AUTH } }, query));
+        expect(codes({ errors })).toContain('GRAPHQL_VALIDATION_FAILED');
+        expect(errors[0]!.message).toMatch(/introspection/i);
         // The same as HTTP answers.
         const http = await harness.query(query);
-        expect(codes(http)).toEqual(codes(results[0]!));
+        expect(codes(http)).toEqual(codes({ errors }));
       });
     }
 
@@ -1152,9 +1155,7 @@ describe.each(LANES)('an Authorization that is no header value (%s lane)', (lane
     const ids = ['ex_demo_1', 'ex_demo_2', 'ex_demo_3', 'ex_demo_4', 'ex_demo_6', 'ex_demo_8'];
     for (const [i, id] of ids.entries()) {
       const query = i % 2 ? `{ execution(id: "${id}") { id } }` : `subscription { executionUpdates(id: "${id}") { isFinal } }`;
-      const { results, failure } = await once(harness, { connectionParams: { authorization: `Bearer caller-${i}\u0001` } }, query);
-      expect(failure).toBeUndefined();
-      expect(codes(results[0]!)).toEqual(['UNAUTHENTICATED']);
+      expect(codes({ errors: refusal(await once(harness, { connectionParams: { authorization: `Bearer caller-${i}\u0001` } }, query)) })).toEqual(['UNAUTHENTICATED']);
       // Through Yoga's fetch, as an embedder or a future transport would call it: the upstream client refuses it too.
       const response = await harness.instance.gateway.fetch(
         new Request('http://localhost/graphql', {
@@ -1182,19 +1183,18 @@ describe.each(LANES)('an Authorization that is no header value (%s lane)', (lane
   it('refuses a connectionParams token that makes the head larger than HTTP takes with BAD_REQUEST, as the HTTP edge does, with no upstream call', async () => {
     const logged = harness.logs.length;
     for (const query of ['{ execution(id: "ex_demo_4") { id } }', 'subscription { executionUpdates(id: "ex_demo_4") { isFinal } }']) {
-      const { results, failure } = await once(harness, { connectionParams: { authorization: `Bearer ${'x'.repeat(20_000)}` } }, query);
-      expect(failure).toBeUndefined();
-      expect(codes(results[0]!)).toEqual(['BAD_REQUEST']);
-      expect(results[0]!.errors![0]!.message).toMatch(/16 KiB/);
+      const errors = refusal(await once(harness, { connectionParams: { authorization: `Bearer ${'x'.repeat(20_000)}` } }, query));
+      expect(codes({ errors })).toEqual(['BAD_REQUEST']);
+      expect(errors[0]!.message).toMatch(/16 KiB/);
     }
     expect(harness.logs.slice(logged).filter((line) => String(line.msg).startsWith('upstream'))).toEqual([]);
     // Within the bound it is a token like any other.
     const { results } = await once(harness, { connectionParams: { authorization: `Bearer ${'x'.repeat(8_000)}` } }, '{ execution(id: "ex_demo_4") { id } }');
     expect(codes(results[0]!)).toEqual(['UNAUTHENTICATED']);
     // The upgrade's own headers count with it: the same token beside 9 KB of them passes the bound together.
-    const padded = await once(harness, { connectionParams: { authorization: `Bearer ${'x'.repeat(8_000)}` }, headers: { 'x-padding': 'p'.repeat(9_000) } }, '{ execution(id: "ex_demo_4") { id } }');
-    expect(codes(padded.results[0]!)).toEqual(['BAD_REQUEST']);
-    expect(padded.results[0]!.errors![0]!.message).toMatch(/16 KiB/);
+    const padded = refusal(await once(harness, { connectionParams: { authorization: `Bearer ${'x'.repeat(8_000)}` }, headers: { 'x-padding': 'p'.repeat(9_000) } }, '{ execution(id: "ex_demo_4") { id } }'));
+    expect(codes({ errors: padded })).toEqual(['BAD_REQUEST']);
+    expect(padded[0]!.message).toMatch(/16 KiB/);
   });
 });
 
@@ -1326,7 +1326,7 @@ describe.each(LANES)('an operation nested 30,000 levels deep over WebSocket (%s 
       const answer = nextMessage(socket);
       socket.send(message);
       const refused = await answer;
-      expect(refused).toMatchObject({ id: 'deep', type: 'next', payload: { errors: [{ extensions: { code: 'BAD_REQUEST' } }] } });
+      expect(refused).toMatchObject({ id: 'deep', type: 'error', payload: [{ extensions: { code: 'BAD_REQUEST' } }] });
       expect(JSON.stringify(refused)).not.toMatch(/call stack/i);
       const served = nextMessage(socket);
       socket.send(JSON.stringify({ id: 'after', type: 'subscribe', payload: { query: STATUS } }));
@@ -1347,9 +1347,9 @@ describe.each(LANES)('an operation nested 30,000 levels deep over WebSocket (%s 
       socket.send(`{"id":"d","type":"subscribe","payload":${payloadWith('')}}`);
       expect(await served).toMatchObject({ id: 'd', type: 'next', payload: { data: STATUS_DATA } });
       // Written back exactly, such a number needs a replacer, with which JSON.stringify goes about half as deep.
-      const refused = messageFor(socket, 'e', ['next'], 'the answer to e');
+      const refused = messageFor(socket, 'e', ['next', 'error'], 'the answer to e');
       socket.send(`{"id":"e","type":"subscribe","payload":${payloadWith('1e400')}}`);
-      expect(await refused).toMatchObject({ id: 'e', type: 'next', payload: { errors: [{ extensions: { code: 'BAD_REQUEST' } }] } });
+      expect(await refused).toMatchObject({ id: 'e', type: 'error', payload: [{ extensions: { code: 'BAD_REQUEST' } }] });
     } finally {
       socket.terminate();
     }
@@ -1372,7 +1372,8 @@ describe.each(LANES)('numbers past a double\'s range over WebSocket (%s lane)', 
   afterAll(() => harness.close());
 
   /** The answer to the same JSON text by POST and as a WebSocket operation. */
-  async function overBoth(operation: string): Promise<{ http: ExecutionResult; ws: ExecutionResult }> {
+  /** `ws` is the `next` message's result, or of an `error` message (a request error's answer) its errors as one. */
+  async function overBoth(operation: string): Promise<{ http: ExecutionResult; ws: ExecutionResult; wsType: string }> {
     const response = await harness.fetch('/graphql', {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: AUTH },
@@ -1384,8 +1385,9 @@ describe.each(LANES)('numbers past a double\'s range over WebSocket (%s lane)', 
       const first = nextMessage(socket);
       socket.send(`{"id":"n","type":"subscribe","payload":${operation}}`);
       const message = await first;
-      expect(message).toMatchObject({ id: 'n', type: 'next' });
-      return { http, ws: message.payload as ExecutionResult };
+      expect(message).toMatchObject({ id: 'n' });
+      const ws = message.type === 'error' ? { errors: message.payload as ExecutionResult['errors'] } : (message.payload as ExecutionResult);
+      return { http, ws, wsType: message.type };
     } finally {
       socket.terminate();
     }
@@ -1393,7 +1395,9 @@ describe.each(LANES)('numbers past a double\'s range over WebSocket (%s lane)', 
   const errorsOf = (result: ExecutionResult) => result.errors?.map(({ message, extensions }) => ({ message, code: extensions?.['code'] }));
 
   it.each(['1e400', '-1e400', '1E+999'])('an Int variable of %s is refused as over HTTP, not run as null', async (number) => {
-    const { http, ws } = await overBoth(`{"query":${JSON.stringify(FIRST)},"variables":{"f":${number}}}`);
+    const { http, ws, wsType } = await overBoth(`{"query":${JSON.stringify(FIRST)},"variables":{"f":${number}}}`);
+    // A variable HTTP refuses is a request error: graphql-ws's `error` message.
+    expect(wsType).toBe('error');
     expect(errorsOf(http)).toEqual([{ message: expect.stringMatching(/^Variable "\$f" got invalid value -?Infinity; Int cannot represent non-integer value: -?Infinity$/), code: 'BAD_REQUEST' }]);
     expect(ws.data).toBeUndefined();
     expect(errorsOf(ws)).toEqual(errorsOf(http));
@@ -1403,6 +1407,7 @@ describe.each(LANES)('numbers past a double\'s range over WebSocket (%s lane)', 
   it('one the operation does not use runs alike, and a string shaped like the edge\'s mark for Infinity (less its random part) stays a string', async () => {
     const unused = await overBoth(`{"query":${JSON.stringify(ONE)},"variables":{"id":"ex_demo_4","x":[1e400,{"y":-1e400}]},"extensions":{"z":1e400}}`);
     expect(unused.http).toMatchObject({ data: { execution: { id: 'ex_demo_4' } } });
+    expect(unused.wsType).toBe('next');
     expect(unused.ws.data).toEqual(unused.http.data);
     expect(errorsOf(unused.ws)).toEqual(errorsOf(unused.http));
     // With an Infinity beside it, which has the edge write its own form of it.

@@ -185,10 +185,11 @@ describe('a WebSocket client cannot make the gateway reject or throw unhandled',
 
   it('an operation whose GraphQL is invalid: a GraphQL error with its code, the connection open', async () => {
     const socket = await acknowledged();
-    const next = message(socket, 'next');
+    // graphql-transport-ws's answer to errors before execution starts: one `error` message, its payload the errors.
+    const refused = message(socket, 'error');
     subscribe(socket, 'bad', 'subscription { nothingHere }');
-    const { payload } = (await next) as { payload: { errors: { extensions: { code: string } }[] } };
-    expect(payload.errors[0]!.extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    const { payload } = (await refused) as { payload: { extensions: { code: string } }[] };
+    expect(payload[0]!.extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
     expect(socket.readyState).toBe(WebSocket.OPEN);
     socket.close(1000);
   });

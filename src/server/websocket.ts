@@ -84,7 +84,7 @@
  */
 import { maxHeaderSize, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { parse, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { parse, type ExecutionArgs, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
 import { CloseCode, DEPRECATED_GRAPHQL_WS_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL, makeServer, MessageType, type Context } from 'graphql-ws';
 import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
 import { AROUND_FIELD_VALUE, authorizationNotText, errorBody, ErrorCode, errorResult, FIELD_VALUE, gatewayError, invalidAuthorization, MASKED_MESSAGE, originRefused, repeatedFieldRefused } from '../errors.js';
@@ -250,6 +250,30 @@ const TWO_TOKENS =
   'This connection carries two different tokens (the upgrade\'s Authorization header and connectionParams, or two authorization keys in connectionParams): send one, or the same one in each.';
 /** Why an operation whose token (connectionParams) makes its head larger than the HTTP edge takes is refused (see `run`). */
 const TOKEN_TOO_LARGE = `The token in connectionParams and the upgrade's headers pass ${maxHeaderSize / 1024} KiB together, more than a request's head may carry: send a shorter token.`;
+
+/**
+ * The pipeline's answer to an operation that never started executing: a request error (GraphQL spec, "Request
+ * Errors"): no `data`, and errors of the request, on no field's path (a document that does not parse or validate,
+ * no operation to run, a variable that does not fit, a persisted document not found, a refusal of the edge's). Over
+ * Server-Sent Events it is the one `next` event; graphql-transport-ws answers it with one `error` message instead
+ * ("before execution starts, usually due to validation errors"), with no `complete` after it. A watch refused by its
+ * field (BAD_USER_INPUT, NOT_FOUND, TOO_MANY_SUBSCRIPTIONS) started executing: its errors are on `executionUpdates`,
+ * and it stays a `next` then `complete`, as over SSE.
+ */
+function isRequestError(result: ExecutionResult): boolean {
+  return !('data' in result) && result.errors !== undefined && result.errors.length > 0 && result.errors.every((error) => error.path === undefined);
+}
+
+/**
+ * Thrown by an operation whose first answer from the pipeline is a request error: graphql-ws sends what an operation
+ * throws as its `error` message, whose payload `onError` replaces with the pipeline's errors as they are (coded,
+ * masked, with their locations), where graphql-ws would send the thrown message alone.
+ */
+class RequestRefused extends Error {
+  constructor(readonly errors: readonly GraphQLFormattedError[]) {
+    super('The pipeline refused the request before it ran.');
+  }
+}
 
 /** What a client sees of an operation that failed outside the pipeline: what the HTTP edge answers with its 500. */
 const MASKED_FAILURE = errorResult(ErrorCode.INTERNAL_SERVER_ERROR, MASKED_MESSAGE);
@@ -693,18 +717,27 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     try {
       const response = await lane.fetch(request, serverContext);
       const type = response.headers.get('content-type') ?? '';
+      let first = true;
       if (type.startsWith('text/event-stream') && response.body) {
-        yield* eventStreamResults(response.body, cancel.signal);
+        for await (const result of eventStreamResults(response.body, cancel.signal)) {
+          if (first && isRequestError(result)) throw new RequestRefused(result.errors!);
+          first = false;
+          yield result;
+        }
       } else {
         const text = await response.text();
         // Ended by the client (`complete`) meanwhile: what the pipeline answered to the cancellation
         // (CLIENT_CLOSED_REQUEST) is nobody's, and graphql-ws would still send it under the ended id.
         if (cancel.signal.aborted) return;
-        yield text ? (JSON.parse(text) as ExecutionResult) : errorResult(ErrorCode.BAD_REQUEST, `HTTP ${response.status}`);
+        const result = text ? (JSON.parse(text) as ExecutionResult) : errorResult(ErrorCode.BAD_REQUEST, `HTTP ${response.status}`);
+        if (isRequestError(result)) throw new RequestRefused(result.errors!);
+        yield result;
       }
     } catch (error) {
       // Ended by the client (`complete`) or the socket closing: nobody is left to answer.
       if (cancel.signal.aborted) return;
+      // Answered by the pipeline, to be sent as graphql-ws's `error` message (`onError`).
+      if (error instanceof RequestRefused) throw error;
       // As the HTTP edge answers what a lane throws (its 500): graphql-ws would send the message as it is.
       logger.error({ requestId, upgradeRequestId, err: loggable(error) }, 'WebSocket operation failed outside the pipeline');
       yield MASKED_FAILURE;
@@ -719,6 +752,12 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
       ({ schema, document: THROUGH_THE_PIPELINE, contextValue: { context, payload } }) as ExecutionArgs,
     // Results arrive already serialized by the pipeline (plain JSON, masked and coded): sent as they are.
     onNext: (_context, _id, _payload, _args, result) => result,
+    // A request error (RequestRefused): the `error` message carries the pipeline's errors as they are. Anything else an
+    // operation throws is answered inside `run` (MASKED_FAILURE) and never reaches here.
+    onError: (_context, _id, _payload, errors) => {
+      const refused = errors[0]?.originalError;
+      return refused instanceof RequestRefused ? refused.errors : undefined;
+    },
     subscribe: (args) => {
       const { context, payload } = args.contextValue as { context: Context<Record<string, unknown> | undefined, Extra>; payload: Payload };
       return operation(context, payload);

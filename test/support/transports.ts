@@ -3,7 +3,8 @@
  * that hold a plugin to every transport (metrics, traces, the access log).
  */
 import type { ExecutionResult } from 'graphql';
-import { createClient } from 'graphql-ws';
+import { createClient, type Client, type SubscribePayload } from 'graphql-ws';
+import { expect } from 'vitest';
 import WebSocket from 'ws';
 import { AUTH, type Harness } from './harness.js';
 
@@ -17,6 +18,24 @@ export function nextEvents(text: string): ExecutionResult[] {
     .split('\n\n')
     .filter((block) => /^event: next$/m.test(block))
     .map((block) => JSON.parse(block.split('\n').find((line) => line.startsWith('data:'))!.slice(5)) as ExecutionResult);
+}
+
+/**
+ * The results of one operation over graphql-ws's client, until `complete`. An operation refused before it ran (a request
+ * error: its errors on no field's path) is answered with graphql-ws's `error` message instead, which the client throws
+ * as the list of errors: returned as the one result, `{ errors }`, that an event stream's `next` carries for it.
+ */
+export async function resultsOverWebSocket(client: Client, payload: SubscribePayload): Promise<ExecutionResult[]> {
+  const results: ExecutionResult[] = [];
+  try {
+    for await (const result of client.iterate(payload)) results.push(result as ExecutionResult);
+  } catch (error) {
+    if (!Array.isArray(error)) throw error;
+    expect(results).toEqual([]);
+    expect(error.map((each: { path?: unknown }) => each.path)).toEqual(error.map(() => undefined));
+    return [{ errors: error } as ExecutionResult];
+  }
+  return results;
 }
 
 export interface Sent {
@@ -57,9 +76,7 @@ export async function sendOver(harness: Harness, transport: TransportName, query
       }
       const client = createClient({ url: harness.url.replace(/^http/, 'ws'), webSocketImpl: WithHeaders, connectionParams: { authorization: AUTH }, retryAttempts: 0 });
       try {
-        const results: ExecutionResult[] = [];
-        for await (const result of client.iterate({ query })) results.push(result as ExecutionResult);
-        return { results, requestId: null };
+        return { results: await resultsOverWebSocket(client, { query }), requestId: null };
       } finally {
         await client.dispose();
       }
