@@ -8,7 +8,7 @@
 import { execute as graphqlExecute, getOperationAST, Lexer, parse, Source, TokenKind, validate, specifiedRules, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLError, type OperationDefinitionNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { COMPILED_BYTES, COMPILED_BYTES_PER_FIELD, compiledBytes, useCompiledExecution } from '../src/fast-lane/index.js';
+import { COMPILED_BYTES, COMPILED_BYTES_PER_FIELD, compiledBytes, expandedFields, useCompiledExecution } from '../src/fast-lane/index.js';
 import { createDocumentCaches, documentBytes, HEAP_BYTES_PER_TOKEN, MAX_ENTRIES, textBytes } from '../src/pipeline/document-cache.js';
 import { useValidationCache } from '../src/pipeline/validation-cache.js';
 import { schema } from '../src/schema/index.js';
@@ -87,6 +87,14 @@ describe('compiledBytes', () => {
     const document = parse('query Q { execution(id: "ex_1") { ... on Execution { id events { nodes { id } } } ...Self } } fragment Self on Execution { status ...Self }');
     // execution, id, events, nodes, id; then Self's status once.
     expect(compiledBytes(document, operationOf(document))).toBe(COMPILED_BYTES + COMPILED_BYTES_PER_FIELD * 6);
+  });
+
+  it('counts each fragment once however the fragments spread one another: 2^40 fields from 40 fragments, at once', () => {
+    // Each fragment spreads the next twice: walked spread by spread, counting would never end.
+    const levels = 40;
+    const fragments = Array.from({ length: levels }, (_, i) => `fragment F${i} on Execution { ...F${i + 1} ...F${i + 1} }`).join(' ');
+    const document = parse(`query Doubling { execution(id: "ex_1") { ...F0 } } ${fragments} fragment F${levels} on Execution { id }`);
+    expect(expandedFields(document, operationOf(document))).toBe(1 + 2 ** levels);
   });
 });
 

@@ -163,24 +163,42 @@ export const COMPILED_BYTES = 10_000;
 export const COMPILED_BYTES_PER_FIELD = 550;
 
 /**
- * Estimated heap of graphql-jit's code for `operation`, in bytes: it writes
- * code for each place a field is resolved, so a fragment counts each time it
- * is spread. Fragments that do not exist or spread themselves are not
- * followed (validation refuses such documents before anything compiles).
+ * Fields `operation` resolves, each fragment counted every time it is spread:
+ * graphql-jit writes code for each place a field is resolved, so both the
+ * code's heap and its compile time follow this count, not the text. Each
+ * fragment is counted once and its count reused, so the walk stays as long as
+ * the text however the fragments spread one another. Fragments that do not
+ * exist or spread themselves count nothing (validation refuses such documents
+ * before anything compiles).
  */
-export function compiledBytes(document: DocumentNode, operation: OperationDefinitionNode): number {
+export function expandedFields(document: DocumentNode, operation: OperationDefinitionNode): number {
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const definition of document.definitions) if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
-  const fields = (selectionSet: SelectionSetNode | undefined, spreading: ReadonlySet<string>): number => {
+  const counted = new Map<string, number>();
+  const fields = (selectionSet: SelectionSetNode | undefined): number => {
     let count = 0;
     for (const selection of selectionSet?.selections ?? []) {
-      if (selection.kind === Kind.FIELD) count += 1 + fields(selection.selectionSet, spreading);
-      else if (selection.kind === Kind.INLINE_FRAGMENT) count += fields(selection.selectionSet, spreading);
-      else if (!spreading.has(selection.name.value)) count += fields(fragments.get(selection.name.value)?.selectionSet, new Set([...spreading, selection.name.value]));
+      if (selection.kind === Kind.FIELD) count += 1 + fields(selection.selectionSet);
+      else if (selection.kind === Kind.INLINE_FRAGMENT) count += fields(selection.selectionSet);
+      else {
+        const name = selection.name.value;
+        let spread = counted.get(name);
+        if (spread === undefined) {
+          // Zero while it is being counted: a fragment that spreads itself adds nothing.
+          counted.set(name, 0);
+          counted.set(name, (spread = fields(fragments.get(name)?.selectionSet)));
+        }
+        count += spread;
+      }
     }
     return count;
   };
-  return COMPILED_BYTES + COMPILED_BYTES_PER_FIELD * fields(operation.selectionSet, new Set());
+  return fields(operation.selectionSet);
+}
+
+/** Estimated heap of graphql-jit's code for `operation`, in bytes, from its expanded fields. */
+export function compiledBytes(document: DocumentNode, operation: OperationDefinitionNode): number {
+  return COMPILED_BYTES + COMPILED_BYTES_PER_FIELD * expandedFields(document, operation);
 }
 
 function compile(schema: GraphQLSchema, document: DocumentNode, operationName: string | undefined, keep: CompiledExecutionOptions['keep']): Compiled | null {

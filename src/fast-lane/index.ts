@@ -25,7 +25,7 @@ import { envelopHooks } from './envelop-hooks.js';
 import { PipelineRunner, type YogaInternals } from './runner.js';
 import { writeResponse } from './write-response.js';
 
-export { COMPILED_BYTES, COMPILED_BYTES_PER_FIELD, compiledBytes, useCompiledExecution } from './compiled-execution.js';
+export { COMPILED_BYTES, COMPILED_BYTES_PER_FIELD, compiledBytes, expandedFields, useCompiledExecution } from './compiled-execution.js';
 export { useEnvelopHooks } from './envelop-hooks.js';
 
 /** How a transport hands a request to a lane. */
