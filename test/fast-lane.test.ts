@@ -9,11 +9,12 @@
  * code, not through the environment, so these tests make the gateway here.
  */
 import fc from 'fast-check';
-import { defaultFieldResolver, getIntrospectionQuery, getVariableValues, isObjectType, type GraphQLFieldResolver } from 'graphql';
+import { defaultFieldResolver, getIntrospectionQuery, getOperationAST, getVariableValues, isObjectType, parse, type GraphQLFieldResolver } from 'graphql';
 import { compileQuery } from 'graphql-jit';
 import type { Plugin } from 'graphql-yoga';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { readConfig } from '../src/config.js';
+import { expandedFields, MAX_COMPILED_FIELDS, WARM_UP_RUNS } from '../src/fast-lane/compiled-execution.js';
 import { createFastLane, FastLaneError, unrunnableHooks } from '../src/fast-lane/index.js';
 import { createLogger } from '../src/logger.js';
 import { OPERATION_LIMITS } from '../src/pipeline/operation-limits.js';
@@ -304,6 +305,14 @@ describe('compiled execution', () => {
     return { status: response.status, text: normalise(await response.text()), upstreamCalls: harness.upstream.requests.length - before };
   }
 
+  /** Requests that take a document past its warm-up: the last warm-up run on graphql-js, the run that compiles, one compiled. */
+  const WARM = WARM_UP_RUNS + 2;
+
+  /** Sends `body` to the fast lane as many times as its warm-up takes, so that the next request runs compiled if the document compiles at all. */
+  async function warmUp(body: Record<string, unknown>): Promise<void> {
+    for (let i = 0; i < WARM_UP_RUNS; i++) await post('fast', body);
+  }
+
   const TWO_OPERATIONS = `query A { execution(id: "ex_demo_1") { id status } }
 query B { executions(ids: ["ex_demo_6", "ex_demo_8"]) { id rawStatus isTerminal } }`;
 
@@ -325,14 +334,68 @@ query B { executions(ids: ["ex_demo_6", "ex_demo_8"]) { id rawStatus isTerminal 
     expect([a.upstreamCalls, b.upstreamCalls]).toEqual([1, 2]);
   });
 
-  it('compiles each operation of a document once, on the fast lane only', async () => {
+  it('compiles each operation of a document once, once warm, on the fast lane only', async () => {
     const query = 'query OnceA($id: ID!) { execution(id: $id) { id status } }\nquery OnceB($ids: [ID!]!) { executions(ids: $ids) { id rawStatus } }';
     const variables = { id: 'ex_demo_1', ids: ['ex_demo_6', 'ex_demo_8'] };
-    for (const operationName of ['OnceA', 'OnceB', 'OnceA', 'OnceB']) await post('fast', { query, operationName, variables });
+    // Each operation warms up on its own: OnceB's runs do not count for OnceA.
+    for (let i = 0; i < WARM_UP_RUNS; i++) for (const operationName of ['OnceA', 'OnceB']) await post('fast', { query, operationName, variables });
+    expect(compiled).not.toHaveBeenCalled();
+    for (let i = 0; i < 2; i++) for (const operationName of ['OnceA', 'OnceB']) await post('fast', { query, operationName, variables });
     expect(compiled.mock.calls.map(([, , operationName]) => operationName)).toEqual(['OnceA', 'OnceB']);
     compiled.mockClear();
     await post('full', { query, operationName: 'OnceB', variables });
     expect(compiled).not.toHaveBeenCalled();
+  });
+
+  // The security review's document: 30 aliases spreading a fragment of every field and a page whose nodes spread
+  // another. graphql-jit compiled each new text on its first run, for over half a second on the event loop where
+  // graphql-js answered in a tenth of that; a new operation name made every text new, no token needed.
+  const DETAILS = 'id status rawStatus isTerminal statusReason paymentStatus checkoutSessionId orderId externalRef idempotencyKey initiatedById initiatedByType organizationId runId workflowId sourceEntityId sourceEntityType sourceSystem clientSafeMetadata requestPayload responsePayload createdAt updatedAt startedAt finishedAt';
+  const review = (name: string) =>
+    `query ${name}($id: ID!) { ${Array.from({ length: OPERATION_LIMITS.maxAliases }, (_, i) => `a${i}: execution(id: $id) { ...E }`).join(' ')} }
+fragment E on Execution { ${DETAILS} events(first: 1) { edges { node { id eventType level title execution { ...X } } } } }
+fragment X on Execution { ${DETAILS} }`;
+  const fieldsOf = (query: string) => {
+    const document = parse(query);
+    return expandedFields(document, getOperationAST(document)!);
+  };
+
+  it('never compiles a text on its first run, nor runs later than its warm-up (new operation names, no token needed)', async () => {
+    const texts = [review('Review'), 'query Small($id: ID!) { execution(id: $id) { id status } }'];
+    for (let i = 0; i < 3; i++) {
+      for (const text of texts) {
+        const query = text.replace(/^query (\w+)/, `query $1${i}x${Math.random().toString(36).slice(2)}`);
+        const full = await post('full', { query, variables: { id: 'ex_demo_1' } });
+        expect(JSON.parse(full.text).errors, full.text.slice(0, 300)).toBeUndefined();
+        expect(await post('fast', { query, variables: { id: 'ex_demo_1' } })).toEqual(full);
+      }
+    }
+    expect(compiled).not.toHaveBeenCalled();
+  });
+
+  it('runs a document of more than MAX_COMPILED_FIELDS expanded fields on graphql-js however often it is sent', async () => {
+    const query = review('ReviewAgain');
+    expect(fieldsOf(query)).toBeGreaterThan(MAX_COMPILED_FIELDS);
+    const full = await post('full', { query, variables: { id: 'ex_demo_1' } });
+    for (let i = 0; i < WARM; i++) expect(await post('fast', { query, variables: { id: 'ex_demo_1' } })).toEqual(full);
+    expect(compiled).not.toHaveBeenCalled();
+  });
+
+  it('compiles a repeated document after WARM_UP_RUNS runs on graphql-js, once, at MAX_COMPILED_FIELDS and not past it', async () => {
+    // Four aliases of a fragment of 24 fields: 4 × (1 + 24) expanded fields, one text of 312 characters.
+    const fragment = `fragment F on Execution { ${DETAILS.split(' ').slice(0, 24).join(' ')} }`;
+    const atBound = `query AtBound($id: ID!) { a0: execution(id: $id) { ...F } a1: execution(id: $id) { ...F } a2: execution(id: $id) { ...F } a3: execution(id: $id) { ...F } } ${fragment}`;
+    const pastBound = atBound.replace('query AtBound($id: ID!) {', 'query PastBound($id: ID!) { __typename');
+    expect([fieldsOf(atBound), fieldsOf(pastBound)]).toEqual([MAX_COMPILED_FIELDS, MAX_COMPILED_FIELDS + 1]);
+    for (const query of [atBound, pastBound]) {
+      const body = { query, variables: { id: 'ex_demo_4' } };
+      const full = await post('full', body);
+      for (let i = 0; i < WARM_UP_RUNS; i++) expect(await post('fast', body)).toEqual(full);
+      expect(compiled).not.toHaveBeenCalled();
+      for (let i = 0; i < 3; i++) expect(await post('fast', body)).toEqual(full);
+      expect(compiled.mock.calls.map(([, , operationName]) => operationName ?? null)).toEqual(query === atBound ? [null] : []);
+      compiled.mockClear();
+    }
   });
 
   // Introspection is held to depth and aliases, not to the cost limit, and graphql-jit compiles a document by
@@ -348,7 +411,7 @@ query B { executions(ids: ["ex_demo_6", "ex_demo_8"]) { id rawStatus isTerminal 
     for (const query of [standard, aliased, beside]) {
       const full = await post('full', { query });
       expect(JSON.parse(full.text).errors, full.text.slice(0, 300)).toBeUndefined();
-      for (let i = 0; i < 2; i++) expect(await post('fast', { query })).toEqual(full);
+      for (let i = 0; i < WARM; i++) expect(await post('fast', { query })).toEqual(full);
     }
     expect(compiled).not.toHaveBeenCalled();
   });
@@ -378,7 +441,7 @@ query B { executions(ids: ["ex_demo_6", "ex_demo_8"]) { id rawStatus isTerminal 
     for (const text of [injected, ...MARKERS.slice(1)]) {
       const query = document(text);
       const full = await post('full', { query });
-      for (let i = 0; i < 2; i++) expect(await post('fast', { query }), text).toEqual(full);
+      for (let i = 0; i < WARM; i++) expect(await post('fast', { query }), text).toEqual(full);
     }
     // Upstream calls are part of what is compared: the injected id never reached upstream as ex_demo_1.
     expect(ran.literalRan).toBeUndefined();
@@ -387,7 +450,7 @@ query B { executions(ids: ["ex_demo_6", "ex_demo_8"]) { id rawStatus isTerminal 
   it('compiles a document whose string literals are only in variable defaults (written as JSON, never replaced)', async () => {
     const query = 'query Defaulted($id: ID = "ex_demo_1") { execution(id: $id) { id } }';
     const full = await post('full', { query });
-    expect(await post('fast', { query })).toEqual(full);
+    for (let i = 0; i < WARM; i++) expect(await post('fast', { query })).toEqual(full);
     expect(compiled).toHaveBeenCalledTimes(1);
   });
 
@@ -403,8 +466,10 @@ query B { executions(ids: ["ex_demo_6", "ex_demo_8"]) { id rawStatus isTerminal 
     expect(compiled).not.toHaveBeenCalled();
   });
 
+  /** The full lane's answer, and the fast lane's once the document runs compiled (past its warm-up). */
   async function both(body: Record<string, unknown>) {
     const full = await post('full', body);
+    await warmUp(body);
     const fast = await post('fast', body);
     const errors = JSON.parse(fast.text) as { errors?: Array<{ locations?: unknown[] }> };
     expect(errors.errors?.length).toBeGreaterThan(0);
@@ -450,7 +515,7 @@ query B { executions(ids: ["ex_demo_6", "ex_demo_8"]) { id rawStatus isTerminal 
     const body = { query, ...(variables ? { variables } : {}) };
     const full = await post('full', body);
     expect(JSON.parse(full.text).data, full.text).toBeTruthy();
-    for (let i = 0; i < 2; i++) expect(await post('fast', body)).toEqual(full);
+    for (let i = 0; i < WARM; i++) expect(await post('fast', body)).toEqual(full);
   });
 
   // graphql-jit put a left-out variable's default in as its parsed value turned to JSON: the DateTime's Date
@@ -463,7 +528,7 @@ query B { executions(ids: ["ex_demo_6", "ex_demo_8"]) { id rawStatus isTerminal 
       const full = await post('full', body);
       // Four of ex_demo_4's nine events come after 12:03:03Z.
       expect(JSON.parse(full.text), full.text).toMatchObject({ data: { execution: { events: { totalCount: 4 } } } });
-      for (let i = 0; i < 2; i++) expect(await post('fast', body)).toEqual(full);
+      for (let i = 0; i < WARM; i++) expect(await post('fast', body)).toEqual(full);
     }
   });
 
@@ -487,6 +552,7 @@ query B { executions(ids: ["ex_demo_6", "ex_demo_8"]) { id rawStatus isTerminal 
   it('runs each resolver once on a request with errors, as the full lane does', async () => {
     const query = 'query Once { a: execution(id: "ex_demo_1") { id status } b: execution(id: "ex_demo_2") { id } }';
     const counts: Record<string, unknown> = {};
+    await warmUp({ query });
     for (const lane of LANES) {
       counter.calls.clear();
       const answer = await post(lane, { query });
@@ -519,6 +585,7 @@ query B { executions(ids: ["ex_demo_6", "ex_demo_8"]) { id rawStatus isTerminal 
     ['a non-null variable null', SCALARS, { id: null, n: 2 }, 'coerced'],
   ])('answers %s as the full lane does, also once warm', async (_name, query, variables, fastLane) => {
     const full = await post('full', { query, variables });
+    await warmUp({ query, variables });
     for (let i = 0; i < 2; i++) {
       coerced.mockClear();
       expect(await post('fast', { query, variables })).toEqual(full);
@@ -536,6 +603,7 @@ query B { executions(ids: ["ex_demo_6", "ex_demo_8"]) { id rawStatus isTerminal 
     ['a string for an Int', 'query Page($n: Int) { execution(id: "ex_demo_3") { events(first: $n) { totalCount } } }', { n: '2' }],
   ])('refuses %s as the full lane does', async (_name, query, variables) => {
     const full = await post('full', { query, variables });
+    await warmUp({ query, variables });
     const fast = await post('fast', { query, variables });
     expect(fast).toEqual(full);
     expect(JSON.parse(fast.text).errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');

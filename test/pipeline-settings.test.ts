@@ -4,7 +4,10 @@
  * (POST JSON, GET, POST application/graphql; Server-Sent Events by POST and by
  * GET; WebSocket with graphql-ws), on a fresh document (a text the gateway has
  * not seen) and on a warm one (the same text again, served from the parse and
- * validation caches and, on the fast lane, compiled).
+ * validation caches). The fast lane compiles a document only after
+ * WARM_UP_RUNS runs (src/fast-lane/compiled-execution.ts), so both run on
+ * graphql-js here; test/fast-lane.test.ts holds the compiled runs to the full
+ * lane's bytes.
  *
  * Rows about HTTP itself (CSRF prevention, CORS headers) say so with
  * `httpOnly`, and run on the HTTP transports only, Server-Sent Events

@@ -39,6 +39,15 @@
  *   into code, and variable defaults are written as plain JSON: both still
  *   compile.
  *
+ * An operation is compiled only once it is warm and small: after WARM_UP_RUNS
+ * runs on graphql-js, and when it resolves at most MAX_COMPILED_FIELDS fields
+ * with its fragments expanded. graphql-jit compiled every new document on its
+ * first run, and its compile time grows with the expanded fields: a 1.8 KB
+ * text of 30 aliases spreading a fragment held the event loop for over half a
+ * second, anew for every text, where graphql-js answered it in a tenth of
+ * that; anyone, without a token, could send such texts with a new operation
+ * name each time.
+ *
  * Introspection (`__schema`, `__type`) runs on graphql-js too, for what it
  * costs: the operation limits hold it to depth and aliases but not to the
  * cost limit, and graphql-jit's compile time grows with the document with its
@@ -201,11 +210,39 @@ export function compiledBytes(document: DocumentNode, operation: OperationDefini
   return COMPILED_BYTES + COMPILED_BYTES_PER_FIELD * expandedFields(document, operation);
 }
 
-function compile(schema: GraphQLSchema, document: DocumentNode, operationName: string | undefined, keep: CompiledExecutionOptions['keep']): Compiled | null {
+/**
+ * Runs on graphql-js an operation makes before it is compiled: a text sent
+ * once, or a few times, is never compiled, and whoever makes the gateway
+ * compile has first made it run the operation this many times. A compile costs
+ * as much as tens of runs save (README "Measured choices in the code"); a
+ * typed client, which sends the same few documents thousands of times, loses
+ * those runs' gain once per document and process.
+ */
+export const WARM_UP_RUNS = 32;
+
+/**
+ * The most fields, fragments expanded (expandedFields), an operation may
+ * resolve and still be compiled: graphql-jit's compile time grows with them,
+ * on the event loop, and graphql-jit saves nothing on large documents (README
+ * "Measured choices in the code"). Twice the largest operation in
+ * schema/operations (49).
+ */
+export const MAX_COMPILED_FIELDS = 100;
+
+/** What a document's operation is known to be: compiled, run on graphql-js for good (null), or warming up, with its runs so far. */
+type Choice = Compiled | null | { runs: number; operation: OperationDefinitionNode; fields: number };
+
+/** On first sight: whether `operationName`'s operation may be compiled once warm, without compiling anything. */
+function firstSight(document: DocumentNode, operationName: string | undefined): Choice {
   const operation = getOperationAST(document, operationName);
   if (!operation || runsOnGraphqlJs(document, operation)) return null;
-  // Code nothing would keep is not worth writing for one request: graphql-js runs it.
-  if (keep && !keep(document, compiledBytes(document, operation))) return null;
+  const fields = expandedFields(document, operation);
+  return fields > MAX_COMPILED_FIELDS ? null : { runs: 0, operation, fields };
+}
+
+function compile(schema: GraphQLSchema, document: DocumentNode, operationName: string | undefined, operation: OperationDefinitionNode, fields: number, keep: CompiledExecutionOptions['keep']): Compiled | null {
+  // Code nothing would keep is not worth writing: graphql-js runs it.
+  if (keep && !keep(document, COMPILED_BYTES + COMPILED_BYTES_PER_FIELD * fields)) return null;
   const made = compileQuery(schema, document, operationName);
   if (!isCompiledQuery(made)) return null;
   const fragments: Record<string, FragmentDefinitionNode> = {};
@@ -279,23 +316,26 @@ export interface CompiledExecutionOptions {
 export function useCompiledExecution(options: CompiledExecutionOptions = {}): Plugin {
   // Documents come from Yoga's document cache, so they are the same objects for
   // the same text; compiled code goes when they do.
-  const compiledByDocument = new WeakMap<DocumentNode, Map<string | undefined, Compiled | null>>();
+  const lanesByDocument = new WeakMap<DocumentNode, Map<string | undefined, Choice>>();
 
+  /** The compiled operation to run, or null to run graphql-js: for good, or while the operation warms up (WARM_UP_RUNS). */
   function compiled(args: ExecutionArgs): Compiled | null {
-    let byOperation = compiledByDocument.get(args.document);
-    if (!byOperation) compiledByDocument.set(args.document, (byOperation = new Map()));
+    let byOperation = lanesByDocument.get(args.document);
+    if (!byOperation) lanesByDocument.set(args.document, (byOperation = new Map()));
     const operationName = args.operationName ?? undefined;
     let found = byOperation.get(operationName);
-    if (found === undefined) {
-      try {
-        found = compile(args.schema, args.document, operationName, options.keep);
-      } catch {
-        // Whatever graphql-jit cannot compile, graphql-js runs.
-        found = null;
-      }
-      byOperation.set(operationName, found);
+    if (found === undefined) byOperation.set(operationName, (found = firstSight(args.document, operationName)));
+    if (found === null || !('runs' in found)) return found;
+    if (++found.runs <= WARM_UP_RUNS) return null;
+    let made: Compiled | null;
+    try {
+      made = compile(args.schema, args.document, operationName, found.operation, found.fields, options.keep);
+    } catch {
+      // Whatever graphql-jit cannot compile, graphql-js runs.
+      made = null;
     }
-    return found;
+    byOperation.set(operationName, made);
+    return made;
   }
 
   return {
