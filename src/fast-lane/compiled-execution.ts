@@ -42,11 +42,10 @@
  * An operation is compiled only once it is warm and small: after WARM_UP_RUNS
  * runs on graphql-js, and when it resolves at most MAX_COMPILED_FIELDS fields
  * with its fragments expanded. graphql-jit compiled every new document on its
- * first run, and its compile time grows with the expanded fields: a 1.8 KB
- * text of 30 aliases spreading a fragment held the event loop for over half a
- * second, anew for every text, where graphql-js answered it in a tenth of
- * that; anyone, without a token, could send such texts with a new operation
- * name each time.
+ * first run, and its compile time grows with the expanded fields: a short
+ * text of aliases spreading a fragment held the event loop many times longer
+ * than graphql-js takes to answer it, anew for every text, and anyone, without
+ * a token, could send such texts with a new operation name each time.
  *
  * Introspection (`__schema`, `__type`) runs on graphql-js too, for what it
  * costs: the operation limits hold it to depth and aliases but not to the
@@ -214,7 +213,7 @@ export function compiledBytes(document: DocumentNode, operation: OperationDefini
  * Runs on graphql-js an operation makes before it is compiled: a text sent
  * once, or a few times, is never compiled, and whoever makes the gateway
  * compile has first made it run the operation this many times. A compile costs
- * as much as tens of runs save (README "Measured choices in the code"); a
+ * what many compiled runs save (README "Measured choices in the code"); a
  * typed client, which sends the same few documents thousands of times, loses
  * those runs' gain once per document and process.
  */
