@@ -110,7 +110,7 @@ describe('a client going away, told by the response (HTTP)', () => {
     left.close({ finished: false });
     expect(gone(createContext(source({}, { res: left }), deps)).causes).toEqual(['left']);
     const cut = new TestResponse();
-    markCutByShutdown(cut);
+    markCutByShutdown(cut, false);
     const watched = gone(createContext(source({}, { res: cut }), deps));
     cut.close({ finished: false });
     expect(watched.causes).toEqual(['shutdown']);

@@ -411,7 +411,7 @@ describe.each(LANES)('drain details on the %s lane', (lane) => {
   });
 
   it('cuts what outlives SHUTDOWN_GRACE_MS, cancels its upstream call, closes the pool and reports it', async () => {
-    const harness = await start();
+    const harness = await start({ METRICS: 'api' });
     harness.upstream.setFault('ex_demo_3', { kind: 'hang' });
     const hanging = post(harness.url, STATUS_QUERY('ex_demo_3'));
     await waitFor(() => harness.upstream.inFlight === 1, 'the query to hang upstream');
@@ -430,11 +430,14 @@ describe.each(LANES)('drain details on the %s lane', (lane) => {
     expect(end).toMatchObject({ level: 40, requestsCut: 1 });
     // Its access line says the drain cut it: CLIENT_CLOSED_REQUEST hid what a deploy cut among client hang-ups.
     await waitFor(() => harness.logs.some((line) => line.component === 'access'), 'the access line');
-    expect(harness.logs.filter((line) => line.component === 'access')).toEqual([expect.objectContaining({ errorCodes: ['SHUTTING_DOWN'], aborted: true })]);
+    // No byte of it went out: a 503, as the count of answers says too. The 200 the pipeline made of SHUTTING_DOWN
+    // afterwards, never sent, put a deploy's cuts among successes on every error rate read from `status`.
+    expect(harness.logs.filter((line) => line.component === 'access')).toEqual([expect.objectContaining({ status: 503, errorCodes: ['SHUTTING_DOWN'], aborted: true })]);
+    expect(await harness.metricLines('gateway_http_responses_total')).toEqual(['gateway_http_responses_total{method="POST",statusCode="503",transport="http"} 1']);
   });
 
-  it('a request whose body was still arriving when SHUTDOWN_GRACE_MS ran out is logged under SHUTTING_DOWN, not only as the 400 its cut body parses to', async () => {
-    const harness = await start();
+  it('a request whose body was still arriving when SHUTDOWN_GRACE_MS ran out is logged under SHUTTING_DOWN and 503, not as the 400 its cut body parses to', async () => {
+    const harness = await start({ METRICS: 'api' });
     const { port } = new URL(harness.url);
     const socket = connect(Number(port), '127.0.0.1');
     socket.on('error', () => undefined);
@@ -452,8 +455,10 @@ describe.each(LANES)('drain details on the %s lane', (lane) => {
     await closed;
     await waitFor(() => harness.logs.some((line) => line.component === 'access'), 'the access line');
     const lines = harness.logs.filter((line) => line.component === 'access');
-    expect(lines).toEqual([expect.objectContaining({ aborted: true })]);
+    // The gateway cut the body short, not the client: no 400 went out, and none is counted as the client's mistake.
+    expect(lines).toEqual([expect.objectContaining({ status: 503, aborted: true })]);
     expect(lines[0]!.errorCodes).toContain('SHUTTING_DOWN');
+    expect(await harness.metricLines('gateway_http_responses_total')).toEqual(['gateway_http_responses_total{method="POST",statusCode="503",transport="http"} 1']);
     expect(harness.upstream.requests).toHaveLength(0);
   });
 });
@@ -705,6 +710,8 @@ describe('SIGTERM to the process', { timeout: 90_000 }, () => {
     expect(await hanging).toHaveProperty('error');
     expect(gateway.stderr()).toBe('');
     expect(gateway.lines().find((line) => String(line.msg).startsWith('drained'))).toMatchObject({ level: 40, msg: expect.stringMatching(/grace period ran out/), requestsCut: 1 });
+    // Its client got an empty reply: the line says 503, never the 200 the pipeline made of SHUTTING_DOWN after the cut.
+    expect(gateway.lines().filter((line) => line.component === 'access')).toEqual([expect.objectContaining({ status: 503, errorCodes: ['SHUTTING_DOWN'], aborted: true })]);
     upstream.setFault('ex_demo_2', undefined);
   });
 

@@ -2,18 +2,25 @@
  * Responses the drain cut when SHUTDOWN_GRACE_MS ran out (src/server/drain.ts),
  * told apart from a client that left: their requests end as SHUTTING_DOWN, not
  * CLIENT_CLOSED_REQUEST, and an operator searching the access log for what a
- * deploy cut finds them there instead of among client hang-ups. A WeakSet by
+ * deploy cut finds them there instead of among client hang-ups. A WeakMap by
  * response: the drain and a request's scope share nothing else, and an entry
- * goes with its response.
+ * goes with its response. Its value says whether the answer's head had gone
+ * out when it was cut: one cut before it was never sent, whatever status the
+ * pipeline makes of it afterwards (src/telemetry/access-log.ts logs it 503).
  */
-const cut = new WeakSet<object>();
+const cut = new WeakMap<object, boolean>();
 
-export function markCutByShutdown(response: object): void {
-  cut.add(response);
+export function markCutByShutdown(response: object, headSent: boolean): void {
+  cut.set(response, headSent);
 }
 
 export function wasCutByShutdown(response: object): boolean {
   return cut.has(response);
+}
+
+/** Cut by the drain before a byte of its answer went out: its client got no status at all. */
+export function wasCutBeforeItsHead(response: object): boolean {
+  return cut.get(response) === false;
 }
 
 /** Why a request's client is gone: it left, or the drain cut its connection. */

@@ -99,9 +99,13 @@ export class RequestsInFlight {
     server.closeIdleConnections();
   }
 
-  /** The grace ran out: the requests still in flight are about to be cut, which their scopes tell from a client leaving. */
+  /**
+   * The grace ran out: the requests still in flight are about to be cut, which their scopes tell from a client leaving.
+   * Whether each answer's head had gone out is taken now: the pipeline still answers into a response cut before it,
+   * and node then calls that head sent though no byte left.
+   */
   cut(): void {
-    for (const response of this.#slots) if (response) markCutByShutdown(response);
+    for (const response of this.#slots) if (response) markCutByShutdown(response, response.headersSent);
   }
 
   /** Resolves once no request is in flight. */

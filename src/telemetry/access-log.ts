@@ -39,7 +39,7 @@ import type { GatewayServerContext } from '../pipeline/gateway.js';
 import { refusalCode } from '../pipeline/request-errors.js';
 import { ErrorCode } from '../errors.js';
 import type { GatewayContext } from '../request/context.js';
-import { wasCutByShutdown } from '../request/shutdown-cut.js';
+import { wasCutBeforeItsHead, wasCutByShutdown } from '../request/shutdown-cut.js';
 import { errorCodeLabel, MAX_OPERATION_NAME_LENGTH, METRICS_PATH } from './metrics.js';
 import { remoteSpanContext } from './trace-context.js';
 import { clientAddress, type AddressSource } from '../server/client-address.js';
@@ -270,7 +270,7 @@ export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 
   /**
    * The entry with the status node sent, when the edge sent another than the pipeline's: a plugin whose
    * onResponse threw after this one's is the edge's masked 500, which the line called a 200 with no code.
-   * SHUTTING_DOWN among its codes when the drain cut the answer.
+   * SHUTTING_DOWN among its codes when the drain cut the answer, and 503 when it cut it before its head went out.
    */
   function sent(entry: Entry, response: ServerResponse): Entry {
     // Cut by the drain: found under SHUTTING_DOWN, whatever the pipeline made of it (a body cut mid-way is a 400).
@@ -279,6 +279,15 @@ export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 
     if (instead) {
       entry.status = instead.status;
       entry.errorCodes.add(instead.code);
+      return entry;
+    }
+    // No status went out: the gateway failed this request, not its client. The pipeline's status (a 200 carrying
+    // SHUTTING_DOWN, a 400 for the body the cut shortened), never sent, counted a deploy's cuts as successes or as
+    // clients' mistakes; 503 is the status the gateway answers SHUTTING_DOWN with where it can (a refused upgrade), and
+    // what a proxy before it answers for a backend gone before its answer (Envoy's 503 `UC`). A client that left is
+    // another matter: it was served as far as it let, and keeps the pipeline's status (README "Access log").
+    if (wasCutBeforeItsHead(response)) {
+      entry.status = 503;
       return entry;
     }
     if (!response.headersSent || response.statusCode === entry.status) return entry;
