@@ -101,8 +101,8 @@ export class RequestsInFlight {
 
   /**
    * The grace ran out: the requests still in flight are about to be cut, which their scopes tell from a client leaving.
-   * Whether each answer's head had gone out is taken now: the pipeline still answers into a response cut before it,
-   * and node then calls that head sent though no byte left.
+   * Whether each answer's head had gone out is taken now, before the pipeline answers the cancellation into a
+   * response whose connection is gone: what it makes of it then is never sent.
    */
   cut(): void {
     for (const response of this.#slots) if (response) markCutByShutdown(response, response.headersSent);
