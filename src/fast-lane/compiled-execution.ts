@@ -244,7 +244,8 @@ function compile(schema: GraphQLSchema, document: DocumentNode, operationName: s
   if (keep && !keep(document, COMPILED_BYTES + COMPILED_BYTES_PER_FIELD * fields)) return null;
   const made = compileQuery(schema, document, operationName);
   if (!isCompiledQuery(made)) return null;
-  const fragments: Record<string, FragmentDefinitionNode> = {};
+  // Without a prototype, as graphql-js makes its own: a fragment may be named `__proto__`.
+  const fragments: Record<string, FragmentDefinitionNode> = Object.create(null);
   for (const definition of document.definitions) if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
   const nullable = new Set(operation.variableDefinitions?.filter((definition) => definition.type.kind !== Kind.NON_NULL_TYPE).map((definition) => definition.variable.name.value));
   const nullableInNonNull = new Set<string>();
