@@ -347,6 +347,9 @@ export class ExecutionsClient {
         cancel.reason instanceof Error ? cancel.reason : new Error('attempt cancelled'),
       );
       status = response.statusCode;
+      // Any other status took the token (a 5xx too, so during an outage every caller counts for the breaker as its
+      // own): from its head, so the caller's other calls need not wait for a large or slow body (./resilience.ts).
+      if (status !== 401 && status !== 403 && status !== 429) this.policies.proveCaller(callerKey);
       // An empty header names no response: the envelope's `requestId` then does.
       upstreamRequestId = upstreamRequestIdOf(headerValue(response.headers['x-request-id']));
       // Read up to UPSTREAM_PAUSE_MAX_MS: the pauses it sets refuse the caller's calls without asking upstream, so a
@@ -414,7 +417,6 @@ export class ExecutionsClient {
     // a query beside a live poll does not share a call) is over. Kept, every call of the
     // pair was refused for the rest of the Retry-After though upstream had just answered it.
     if (this.executionPauses.size > 0) this.executionPauses.end(pairPauseKey(callerKey, id));
-    this.policies.proveCaller(callerKey);
     return { execution, status };
   }
 
@@ -428,8 +430,6 @@ export class ExecutionsClient {
   #statusError(status: number, id: string, callerKey: string, facts: { upstreamStatus: number; upstreamRequestId: string | undefined; retryAfterMs: number | undefined }): UpstreamError {
     const { retryAfterMs } = facts;
     if (status === 401 || status === 403) this.#refusedTokens[status].pause(callerKey, this.#options.refusedTokenMs ?? 0);
-    // Any other answer took the token: a 5xx too, so during an outage every caller counts for the breaker as its own.
-    else if (status !== 429) this.policies.proveCaller(callerKey);
     if (status === 429 && retryAfterMs !== undefined) this.callerPauses.pause(callerKey, retryAfterMs);
     if (status >= 500 && status <= 599 && retryAfterMs !== undefined) this.executionPauses.pause(pairPauseKey(callerKey, id), retryAfterMs);
     return errorForUpstreamStatus(status, { ...facts, retryAfterCapMs: this.#options.resilience.retryAfterCapMs });
