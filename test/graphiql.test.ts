@@ -561,11 +561,11 @@ describe('the GraphiQL page', () => {
     await Promise.all([first, ...others]);
   });
 
-  it("writes the first tab into its script with `<` escaped, so no value closes the script element", async () => {
+  it("writes the first tab into its script with `<` and `>` escaped, so no value closes the script element", async () => {
     const query = '# </script><script>alert(1)</script>';
     const page = String(await renderGraphiQL({ title: 'escaped', defaultTabs: [{ query, variables: '{}', headers: '{}' }] }));
     // Compared as booleans: a failing match would print the 9 MB page.
-    expect(page.includes('"# \\u003c/script>\\u003cscript>alert(1)\\u003c/script>"')).toBe(true);
+    expect(page.includes('"# \\u003c/script\\u003e\\u003cscript\\u003ealert(1)\\u003c/script\\u003e"')).toBe(true);
   });
 
   it('renders options without tabs as the bare page, with no tab script', async () => {
