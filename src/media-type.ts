@@ -49,6 +49,13 @@ function mediaTypeOf(request: Request): string | undefined {
   return request.headers.get('content-type')?.split(',')[0]?.split(';')[0]?.trim().toLowerCase();
 }
 
+/** A POST whose body Yoga's parsers read as JSON (`application/json`, or its older name `application/graphql+json`). */
+export function isJsonPost(request: Request): boolean {
+  if (request.method !== 'POST') return false;
+  const type = mediaTypeOf(request);
+  return type === 'application/json' || type === 'application/graphql+json';
+}
+
 /** A POST whose body Yoga's parsers read as a form (`application/x-www-form-urlencoded`). */
 export function isFormPost(request: Request): boolean {
   return request.method === 'POST' && mediaTypeOf(request) === 'application/x-www-form-urlencoded';

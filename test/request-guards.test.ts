@@ -641,6 +641,37 @@ describe.each(LANES)('request guards (%s lane)', (lane) => {
       expect(harness.upstream.requests).toHaveLength(0);
     });
 
+    // JSON.parse keeps the last member of a name; a cache or a filter in front may read the first.
+    it.each([
+      ['query', `{"query":"{ execution(id: \\"ex_demo_1\\") { id } }","query":"{ __typename }"}`, 'application/json'],
+      ['variables', `{"query":${JSON.stringify(ONE)},"variables":{"id":"ex_demo_1"},"variables":{"id":"ex_demo_2"}}`, 'application/json'],
+      ['operationName', `{"query":"query A { __typename } query B { __typename }","operationName":"A","operationName":"B"}`, 'application/graphql+json'],
+      ['extensions', `{"query":"{ __typename }","extensions":{},\n  "extensions" : {}}`, 'application/json; charset=utf-8'],
+      ['documentId', `{"documentId":"sha256:${'a'.repeat(64)}","documentId":"sha256:${'b'.repeat(64)}"}`, 'application/json'],
+      // The same name, escaped: JSON.parse reads both as `query`.
+      ['query', `{"\\u0071uery":${JSON.stringify(ONE)},"query":"{ __typename }","variables":{"id":"ex_demo_1"}}`, 'application/json'],
+      // With a byte order mark, read without it (README "Paths, methods and media types").
+      ['query', `\ufeff{"query":"{ __typename }","query":"{ __typename }"}`, 'application/json'],
+      ['x', `{"query":"{ __typename }","x":1,"x":1}`, 'application/json'],
+    ])('answers a JSON body that gives `%s` twice with 400 BAD_REQUEST naming it, with no upstream call', async (name, body, contentType) => {
+      const answer = await send('/graphql', { method: 'POST', headers: { accept: 'application/json', authorization: AUTH, 'content-type': contentType }, body });
+      expect(answer.status).toBe(400);
+      expect(answer.body.data).toBeUndefined();
+      expect(answer.body.errors).toEqual([
+        { message: `The parameter \`${name}\` is given more than once in the JSON body: send each of its members at most once.`, extensions: { code: 'BAD_REQUEST' } },
+      ]);
+      expect(harness.upstream.requests).toHaveLength(0);
+    });
+
+    it('serves a JSON body whose names repeat only in nested objects, or in strings', async () => {
+      const body = `{"query":${JSON.stringify(`${ONE} # "query": "query":`)},"variables":{"id":"ex_demo_2","id":"ex_demo_1"},"extensions":{"a":{"b":1,"b":2}}}`;
+      const answer = await send('/graphql', { method: 'POST', headers: { accept: 'application/json', authorization: AUTH, 'content-type': 'application/json' }, body });
+      expect(answer.status).toBe(200);
+      expect(answer.body.errors).toBeUndefined();
+      expect(answer.body.data).toEqual({ execution: { id: 'ex_demo_1' } });
+      expect(harness.upstream.requests).toHaveLength(1);
+    });
+
     it('serves a GET whose other parameters repeat, and one that gives each GraphQL parameter once', async () => {
       const answer = await send(`/graphql?query=${encodeURIComponent(ONE)}&variables=${encodeURIComponent('{"id":"ex_demo_1"}')}&utm=a&utm=b`, {
         method: 'GET',

@@ -22,8 +22,11 @@
 import { GraphQLError } from 'graphql';
 import { isPromise, type GraphQLParams, type Plugin } from 'graphql-yoga';
 import type { GatewayServerContext } from './gateway.js';
+import { handleMaybePromise } from '@whatwg-node/promise-helpers';
+import { repeatedMember } from '../json-members.js';
 import { withoutByteOrderMark } from '../json-text.js';
-import { isFormPost } from '../media-type.js';
+import { isFormPost, isJsonPost } from '../media-type.js';
+import { textPrefix } from '../text-prefix.js';
 import { badRequest, errorBody, ErrorCode, FORM_WITHOUT_QUERY, notAcceptable, notFound, UNSUPPORTED_MEDIA_TYPE, withExtensions } from '../errors.js';
 
 /** The distinct media types an Accept-like list names, in order, without parameters. */
@@ -83,6 +86,8 @@ export function useRequestErrors(): Plugin {
       if (!requestParser) return;
       setRequestParser((request) => {
         const checked = (params: Parsed, form?: URLSearchParams) => withoutEmptyQuery(withQueryInForm(request, params, form));
+        const json = isJsonPost(request);
+        const checkedJson = (params: Parsed): Parsed | Promise<Parsed> => (json ? eachMemberOnce(request, params, checked) : checked(params));
         try {
           // Before the parser, whose own refusal (a repeated `variables` of which the first is not JSON) named the lesser fault.
           const search = request.url.indexOf('?');
@@ -93,12 +98,12 @@ export function useRequestErrors(): Plugin {
           return isPromise(parsed)
             ? Promise.resolve(parsed)
                 .catch((error: unknown) => jsonAfterByteOrderMark(request, error))
-                .then(checked, asBadRequest)
-            : checked(parsed);
+                .then(checkedJson, asBadRequest)
+            : checkedJson(parsed);
         } catch (error) {
           // A body read already (the fast lane's) is parsed at once, and its refusal thrown here.
           try {
-            return jsonAfterByteOrderMark(request, error).then(checked, asBadRequest);
+            return jsonAfterByteOrderMark(request, error).then(checkedJson, asBadRequest);
           } catch (refusal) {
             return asBadRequest(refusal);
           }
@@ -168,6 +173,33 @@ function eachParameterOnce(parameters: URLSearchParams): void {
     if (seen.has(name)) throw badRequest(`The parameter \`${name}\` is given more than once: send each of ${PARAMETERS.map((each) => `\`${each}\``).join(', ')} at most once.`);
     seen.add(name);
   }
+}
+
+/** The refusal of a JSON body that gives `name` twice; a name the client chose is cut at 100 characters. */
+const repeatedMemberRefused = (name: string) => `The parameter \`${textPrefix(name, 100)}\` is given more than once in the JSON body: send each of its members at most once.`;
+
+/**
+ * Refuses a JSON body whose top-level object names a member twice (`{"query": …, "query": …}`) with a 400, as a
+ * GET's or a form's repeated parameter is (`eachParameterOnce`): JSON.parse keeps the last, where a cache or a filter
+ * in front may have read the first. Any member, not only the GraphQL parameters: Yoga refuses every other name, and
+ * the repeat is the mistake to name. Read on the text the parser read, which the body keeps (@whatwg-node/fetch: a
+ * settled promise, so the fast lane stays synchronous); members of nested objects (variables) are left to JSON.
+ * A list (a batch) is refused whole, later, by Yoga.
+ */
+function eachMemberOnce(request: Request, params: Parsed, then: (params: Parsed) => Parsed): Parsed | Promise<Parsed> {
+  // A list, or an answer a parser gave instead of parameters ('status'), is no object of members.
+  if (typeof params !== 'object' || params === null || Array.isArray(params) || 'status' in params) return then(params);
+  return handleMaybePromise(
+    () => request.text(),
+    (text) => {
+      const name = repeatedMember(text, Object.keys(params).length);
+      if (name !== undefined) throw badRequest(repeatedMemberRefused(name));
+      return then(params);
+    },
+    // A platform Request keeps no text once json() read it: the WebSocket edge's, whose body it wrote from a payload
+    // graphql-ws had parsed (src/server/websocket.ts), so that no name repeats in it.
+    () => then(params),
+  );
 }
 
 /**
