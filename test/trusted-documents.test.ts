@@ -137,8 +137,9 @@ type Kind = 'query' | 'subscription';
 interface Send {
   query?: string;
   variables?: Record<string, unknown>;
-  /** Sent as `extensions.persistedQuery` (version 1). */
+  /** Sent as `extensions.persistedQuery`, of `version` (1 unless given). */
   sha256Hash?: string;
+  version?: unknown;
   /** Sent as `documentId`: a string, or anything JSON carries (a malformed one). */
   documentId?: unknown;
 }
@@ -256,6 +257,25 @@ const ROWS: Row[] = [
     outcome: { only: 'BAD_REQUEST', allow: 'BAD_REQUEST' },
     send: (kind) => ({ sha256Hash: MANIFEST[kind].hash, documentId: `sha256:${UNKNOWN_HASH}`, variables: MANIFEST[kind].variables }),
   },
+  // Only version 1 of Apollo's automatic persisted queries exists.
+  {
+    title: 'a manifest document by extensions.persistedQuery of version 2',
+    modes: ['only', 'allow'],
+    outcome: { only: 'BAD_REQUEST', allow: 'BAD_REQUEST' },
+    send: (kind) => ({ sha256Hash: MANIFEST[kind].hash, version: 2, variables: MANIFEST[kind].variables }),
+  },
+  {
+    title: 'a manifest document by extensions.persistedQuery of version "1" (a string)',
+    modes: ['only', 'allow'],
+    outcome: { only: 'BAD_REQUEST', allow: 'BAD_REQUEST' },
+    send: (kind) => ({ sha256Hash: MANIFEST[kind].hash, version: '1', variables: MANIFEST[kind].variables }),
+  },
+  {
+    title: 'a manifest document\'s text with its hash of version 2 (the text wins)',
+    modes: ['only', 'allow'],
+    outcome: { only: 'runs', allow: 'runs' },
+    send: (kind) => ({ query: MANIFEST[kind].text, sha256Hash: MANIFEST[kind].hash, version: 2, variables: MANIFEST[kind].variables }),
+  },
   {
     title: 'a documentId that is a number',
     modes: ['only', 'allow'],
@@ -290,7 +310,7 @@ interface Answer {
   result: ExecutionResult;
 }
 
-const extensionsOf = (send: Send) => (send.sha256Hash ? { persistedQuery: { version: 1, sha256Hash: send.sha256Hash } } : undefined);
+const extensionsOf = (send: Send) => (send.sha256Hash ? { persistedQuery: { version: send.version ?? 1, sha256Hash: send.sha256Hash } } : undefined);
 
 function jsonBody(send: Send): string {
   return JSON.stringify({ query: send.query, documentId: send.documentId, variables: send.variables, extensions: extensionsOf(send) });
@@ -824,5 +844,52 @@ describe.each(LANES)('extensions that are no object (%s lane)', (lane) => {
         }
       }
     }
+  });
+});
+
+/**
+ * A `persistedQuery` extension of a version other than 1 named its document by hash, and was answered "Must provide a
+ * query string, or the hash of a persisted document …", as though no hash had been sent: the answer says which
+ * version is read, by every method, in every mode that reads hashes.
+ */
+describe.each(LANES)('persisted queries of another version than 1 (%s lane)', (lane) => {
+  const harnesses = {} as Record<'off' | Mode, Harness>;
+  beforeAll(async () => {
+    for (const mode of ['off', ...MODES] as const) harnesses[mode] = await Harness.start({ lane, env: { TRUSTED_DOCUMENTS: mode } });
+  });
+  afterAll(async () => {
+    for (const harness of Object.values(harnesses)) await harness.close();
+  });
+  const UNSUPPORTED = {
+    message:
+      "Unsupported persisted query version: send `extensions.persistedQuery.version` as 1, the only version of automatic persisted queries (Apollo's protocol), or the hash as `documentId`.",
+    extensions: { code: 'BAD_REQUEST' },
+  };
+
+  it('are BAD_REQUEST saying only version 1 is read, by POST JSON, GET and form, with no upstream call', async () => {
+    for (const mode of MODES) {
+      for (const persistedQuery of [{ version: 2, sha256Hash: STATUS_HASH }, { version: 0, sha256Hash: STATUS_HASH }, { sha256Hash: STATUS_HASH }, { version: 2 }]) {
+        for (const transport of ['POST JSON', 'GET', 'POST form'] as const) {
+          const what = `${mode} ${transport} ${JSON.stringify(persistedQuery)}`;
+          const search = new URLSearchParams({ variables: JSON.stringify({ id: 'ex_demo_4' }), extensions: JSON.stringify({ persistedQuery }) }).toString();
+          const headers = { authorization: AUTH, accept: 'application/graphql-response+json' };
+          const response =
+            transport === 'POST JSON'
+              ? await harnesses[mode].fetch('/graphql', { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ variables: { id: 'ex_demo_4' }, extensions: { persistedQuery } }) })
+              : transport === 'GET'
+                ? await harnesses[mode].fetch(`/graphql?${search}`, { headers })
+                : await harnesses[mode].fetch('/graphql', { method: 'POST', headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' }, body: search });
+          expect(await response.json(), what).toEqual({ errors: [UNSUPPORTED] });
+          expect(response.status, what).toBe(400);
+        }
+      }
+      expect(harnesses[mode].upstream.requests, mode).toEqual([]);
+    }
+  });
+
+  it('are told persisted documents are off with TRUSTED_DOCUMENTS=off, as version 1 is (Apollo Server asks in that order)', async () => {
+    const answer = await overHttp(harnesses.off, 'POST JSON', { sha256Hash: STATUS_HASH, version: 2, variables: { id: 'ex_demo_4' } });
+    expect(answer.status).toBe(400);
+    expect(answer.result.errors?.map((error) => error.extensions?.code)).toEqual(['PERSISTED_QUERY_NOT_SUPPORTED']);
   });
 });

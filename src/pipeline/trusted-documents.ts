@@ -126,6 +126,9 @@ const NOT_FOUND_MESSAGE = 'PersistedQueryNotFound';
 const NO_DOCUMENT_MESSAGE = 'Must provide a query string, or the hash of a persisted document as `extensions.persistedQuery.sha256Hash` or `documentId`.';
 const DOCUMENT_ID_NOT_TEXT = '`documentId` must be a string: `sha256:<hex>`, or the bare hex.';
 const TWO_HASHES = '`documentId` and `extensions.persistedQuery.sha256Hash` name different documents: send one of them.';
+// Apollo Server's words first ("Unsupported persisted query version"), so clients and searches that know them match.
+const UNSUPPORTED_VERSION =
+  'Unsupported persisted query version: send `extensions.persistedQuery.version` as 1, the only version of automatic persisted queries (Apollo\'s protocol), or the hash as `documentId`.';
 
 type Params = GraphQLParams & { documentId?: unknown };
 
@@ -173,6 +176,18 @@ function hashOf(documentId: string): string {
 }
 
 /**
+ * Throws BAD_REQUEST when a request with no text names its document by a `persistedQuery` extension of a version
+ * other than 1 (a number 1: `"1"`, 2 or none are not): the extension's meaning is Apollo's, and only its version 1
+ * is one. Yoga's plugin reads no other, and answered "Must provide a query string, or the hash …" to a request that
+ * had sent the hash. A text wins over any hash, as it does over one of version 1.
+ */
+function checkPersistedQueryVersion(params: GraphQLParams): void {
+  const persistedQuery: unknown = params.extensions?.persistedQuery;
+  if (hasText(params) || typeof persistedQuery !== 'object' || persistedQuery === null) return;
+  if ((persistedQuery as { version?: unknown }).version !== 1) throw badRequest(UNSUPPORTED_VERSION);
+}
+
+/**
  * The `documentId` of `params` when it names a document, null when it is absent or null (JSON's way of leaving it
  * out). Throws BAD_REQUEST when it is not a string (a number or an object names nothing: GraphQL over HTTP's
  * persisted documents are strings), whatever else the request sends, in every mode.
@@ -212,6 +227,7 @@ function useDocumentIds(mode: TrustedDocumentsMode, hashByText: ReadonlyMap<stri
       let next: GraphQLParams = params;
       const documentId = documentIdOf(params);
       checkExtensions(params);
+      checkPersistedQueryVersion(params);
       if (documentId !== null) {
         // Yoga refuses parameters it does not know, so `documentId` goes whatever happens next.
         const { documentId: _id, ...rest } = params as Params;
