@@ -257,6 +257,25 @@ const ROWS: Row[] = [
     outcome: { only: 'BAD_REQUEST', allow: 'BAD_REQUEST' },
     send: (kind) => ({ sha256Hash: MANIFEST[kind].hash, documentId: `sha256:${UNKNOWN_HASH}`, variables: MANIFEST[kind].variables }),
   },
+  // Hex digits name the same bytes in either case (src/pipeline/trusted-documents.ts manifestKey).
+  {
+    title: 'a manifest document by extensions.persistedQuery.sha256Hash in upper-case hex',
+    modes: ['only', 'allow'],
+    outcome: { only: 'runs', allow: 'runs' },
+    send: (kind) => ({ sha256Hash: MANIFEST[kind].hash.toUpperCase(), variables: MANIFEST[kind].variables }),
+  },
+  {
+    title: 'a manifest document by documentId sha256:<HEX> in upper case',
+    modes: ['only', 'allow'],
+    outcome: { only: 'runs', allow: 'runs' },
+    send: (kind) => ({ documentId: `sha256:${MANIFEST[kind].hash.toUpperCase()}`, variables: MANIFEST[kind].variables }),
+  },
+  {
+    title: 'a documentId in upper-case hex and a sha256Hash in lower case naming the same document',
+    modes: ['only', 'allow'],
+    outcome: { only: 'runs', allow: 'runs' },
+    send: (kind) => ({ sha256Hash: MANIFEST[kind].hash, documentId: MANIFEST[kind].hash.toUpperCase(), variables: MANIFEST[kind].variables }),
+  },
   // Only version 1 of Apollo's automatic persisted queries exists.
   {
     title: 'a manifest document by extensions.persistedQuery of version 2',

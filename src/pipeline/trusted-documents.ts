@@ -176,6 +176,13 @@ function hashOf(documentId: string): string {
 }
 
 /**
+ * The manifest key a hash names, in either case: hex digits name the same bytes in upper case (RFC 4648 §8 writes
+ * base16 in upper case; `sha256sum`, Node and Apollo's clients in lower), so a client that wrote them so gets its
+ * document rather than PERSISTED_QUERY_NOT_FOUND for a spelling. Any other string stays a key no document has.
+ */
+const manifestKey = (hash: string) => hash.toLowerCase();
+
+/**
  * Throws BAD_REQUEST when a request with no text names its document by a `persistedQuery` extension of a version
  * other than 1 (a number 1: `"1"`, 2 or none are not): the extension's meaning is Apollo's, and only its version 1
  * is one. Yoga's plugin reads no other, and answered "Must provide a query string, or the hash …" to a request that
@@ -236,7 +243,7 @@ function useDocumentIds(mode: TrustedDocumentsMode, hashByText: ReadonlyMap<stri
           const hash = hashOf(documentId);
           // Two hashes that disagree: running either one would be a guess at what the client meant.
           const sent: unknown = (rest.extensions?.persistedQuery as { sha256Hash?: unknown } | undefined)?.sha256Hash;
-          if (sent !== undefined && sent !== hash) throw badRequest(TWO_HASHES);
+          if (sent !== undefined && (typeof sent !== 'string' || manifestKey(sent) !== manifestKey(hash))) throw badRequest(TWO_HASHES);
           next = byHash(rest, hash);
         }
       }
@@ -289,7 +296,7 @@ export function useTrustedDocuments(security: Pick<SecurityConfig, 'trustedDocum
   return [
     useDocumentIds(mode, hashByText),
     usePersistedOperations({
-      getPersistedOperation: (hash) => manifest.get(hash) ?? null,
+      getPersistedOperation: (hash) => manifest.get(manifestKey(hash)) ?? null,
       allowArbitraryOperations: mode === 'allow',
       customErrors: {
         notFound: () => refusedBeforeParsing(ErrorCode.PERSISTED_QUERY_NOT_FOUND, NOT_FOUND_MESSAGE),
