@@ -8,6 +8,16 @@ import { ConfigError, nearMissSettings, readConfig, settingNames, type ManifestC
 import { documentHash as sha256 } from '../src/pipeline/document-hash.js';
 import { manifestRefusal } from '../src/pipeline/trusted-documents.js';
 
+/** Runs `npm start`'s entry (src/main.ts) with only `env` (and PATH), in `cwd`, until it exits: its exit code and stderr's lines. */
+async function refusedStart(env: Record<string, string>, cwd?: string): Promise<{ code: unknown; lines: string[] }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { ...(cwd ? { cwd } : {}), env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  // 'close', not 'exit': stderr is read whole then.
+  const code = await new Promise((resolve) => child.once('close', resolve));
+  return { code, lines: err.split('\n') };
+}
+
 describe('configuration', () => {
   it('has working defaults, grouped by concern', () => {
     const config = readConfig({});
@@ -618,17 +628,9 @@ describe('the trusted-documents manifest, beside the settings', () => {
       symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
       const manifest = join(dir, 'schema', 'persisted-documents.json');
       writeFileSync(manifest, JSON.stringify({ ['0'.repeat(64)]: 'query X { __typename }' }));
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-        cwd: dir,
-        env: { PATH: process.env.PATH, TRUSTED_DOCUMENTS: 'only', PORT: '-1', METRICS: 'off' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let err = '';
-      child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-      // 'close', not 'exit': stderr is read whole then.
-      const code = await new Promise((resolve) => child.once('close', resolve));
+      const { code, lines } = await refusedStart({ TRUSTED_DOCUMENTS: 'only', PORT: '-1', METRICS: 'off' }, dir);
       expect(code).toBe(1);
-      expect(err.split('\n')).toEqual([
+      expect(lines).toEqual([
         'execution-gateway: Invalid PORT="-1": must be at least 0.',
         `execution-gateway: ${manifest}: 1 of its 1 keys is not the sha256 of the document filed under it: "${'0'.repeat(64)}", whose document's sha256 is ${sha256('query X { __typename }')}: run npm run generate.`,
         '',
@@ -742,7 +744,6 @@ describe('variables that nearly name a setting', () => {
   });
 
   it('is logged once at start, naming the variable and the setting, never the value (and a REDIS_KEY_SECRET without REDIS_URL)', async () => {
-    const { spawn } = await import('node:child_process');
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       env: { PATH: process.env.PATH, PORT: '0', METRICS: 'off', METRIC_PORT: 'secret-looking-value', SHUTDOWN_UNREADY_MS: '0', REDIS_KEY_SECRET: 'k'.repeat(32) },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -770,18 +771,10 @@ describe('variables that nearly name a setting', () => {
   }, 40_000);
 
   it('is named beside the refusal when start-up is refused, where it is most often the cause', async () => {
-    const { spawn } = await import('node:child_process');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      env: { PATH: process.env.PATH, NODE_ENV: 'production', UPSTREAM_ULR: 'https://secret-looking-host.example.com', PORT: 'abc' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let err = '';
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    // 'close', not 'exit': stderr is read whole then.
-    const code = await new Promise((resolve) => child.once('close', resolve));
+    const { code, lines } = await refusedStart({ NODE_ENV: 'production', UPSTREAM_ULR: 'https://secret-looking-host.example.com', PORT: 'abc' });
     expect(code).toBe(1);
     // The production refusal comes with the refused value, as in the same start, and the misspelling that caused it after both.
-    expect(err.split('\n')).toEqual([
+    expect(lines).toEqual([
       'execution-gateway: Invalid PORT="abc": must be a whole number from 0 to 65535.',
       expect.stringMatching(/^execution-gateway: UPSTREAM_URL is not set: with NODE_ENV=production /),
       'execution-gateway: UPSTREAM_ULR is no setting and is ignored: did you mean UPSTREAM_URL?',

@@ -351,8 +351,8 @@ export function createUpstreamPolicy(options: ResilienceOptions) {
       );
     },
     /**
-     * Upstream answered `caller` without refusing its token (a 2xx, a 404): from now on it has its whole share,
-     * and its calls waiting behind its first one start at once.
+     * Upstream answered `caller` with a status other than 401, 403 and 429 (the token was taken): from now on it has
+     * its whole share, and its calls waiting behind its first one start at once.
      */
     proveCaller(caller: string): void {
       if (!options.probeUnprovenCallers || proven.get(caller)) return;
