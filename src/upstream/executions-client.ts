@@ -569,6 +569,10 @@ const NO_BODY: BodyText = { text: '', bytes: 0 };
  */
 function isMalformedAnswer(error: unknown, beforeHead: boolean): boolean {
   if (error instanceof undiciErrors.HTTPParserError) return !error.message.includes('Invalid EOF state');
+  // A status code below 100 (`HTTP/1.1 099 X`, `000`): llhttp takes any three digits, and undici 7 trips its own
+  // assertion on it (`statusCode >= 100`) once the answer ends, so it came as an AssertionError, retried and held
+  // against upstream as a network failure, where RFC 9110 §15 has no such status: a malformed status line.
+  if (beforeHead && isLowStatusAssertion(error)) return true;
   // A 101 to a plain GET: upstream switched protocols nobody asked for.
   if (beforeHead && error instanceof undiciErrors.SocketError && error.message === 'bad upgrade') return true;
   if (!(error instanceof Error && 'code' in error && typeof error.code === 'string')) return false;
@@ -576,6 +580,11 @@ function isMalformedAnswer(error: unknown, beforeHead: boolean): boolean {
   // once the head is in, the same error is a body cut short under `Connection: close`, retried as any cut.
   if (beforeHead && error.code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') return true;
   return error.code.startsWith('HPE_') || error.code === 'UND_ERR_HEADERS_OVERFLOW';
+}
+
+/** undici's AssertionError on a response status code below 100 (client-h1.js `assert(statusCode >= 100)`). */
+function isLowStatusAssertion(error: unknown): boolean {
+  return error instanceof Error && 'code' in error && error.code === 'ERR_ASSERTION' && error.message.includes('statusCode >= 100');
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {
