@@ -355,7 +355,7 @@ export class GatewayMetrics {
     );
     const { counts } = executions;
     countedElsewhere(this.registry, 'gateway_cache_hits_total', 'Executions served from the cache of finished executions', () => counts.cacheHits);
-    countedElsewhere(this.registry, 'gateway_cache_misses_total', 'Lookups the cache could not serve', () => counts.cacheMisses);
+    countedElsewhere(this.registry, 'gateway_cache_misses_total', 'Lookups the cache could not serve, nor the shared one behind it', () => counts.cacheMisses);
     countedElsewhere(this.registry, 'gateway_cache_evictions_total', 'Cache entries dropped to make room', () => counts.cacheEvictions);
     countedElsewhere(this.registry, 'gateway_upstream_shared_calls_total', 'Loads that joined an upstream call already in flight', () => counts.sharedCalls);
     // Per resource, never per caller: a caller's key as a label would grow without bound (and name its token's hash).

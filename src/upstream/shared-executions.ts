@@ -65,7 +65,7 @@ export interface CacheStats {
 export interface SharingCounts {
   /** Executions served from the cache. */
   cacheHits: number;
-  /** Lookups the cache could not serve (a call was started or joined). */
+  /** Lookups neither the cache nor the shared one behind it served (a call was started or joined). */
   cacheMisses: number;
   /** Entries dropped to make room (not those that expired). */
   cacheEvictions: number;
@@ -193,9 +193,9 @@ export class SharedExecutions {
       addExecutionEvent('cache hit', id);
       return Promise.resolve(cached.execution);
     }
-    if (this.#cache) counts.cacheMisses++;
     let entry = this.#inFlight[key];
     if (entry) {
+      if (this.#cache) counts.cacheMisses++;
       scope.cost.sharedCalls++;
       counts.sharedCalls++;
       addJoinedCall(id, entry.startedBy);
@@ -208,9 +208,15 @@ export class SharedExecutions {
     const entry: InFlight = { promise: undefined as unknown as Promise<Execution>, cancellation, waiters: 0, startedBy: recordingSpanContext() };
     // The shared cache only behind a local one: CACHE_MAX_BYTES=0 turns caching off everywhere.
     const shared = this.#cache && !this.#lastSeenRunning?.has(key) && this.#options.shared;
+    // A miss is a lookup neither cache served: one Redis serves is a hit alone (gateway_cache_hits_total), not
+    // counted as a local miss too, so hits + misses is the lookups made.
+    if (this.#cache && !shared) this.counts.cacheMisses++;
     entry.promise = shared
       ? shared.get(caller.authorization, id).then((hit) => {
-          if (!hit) return this.#call(key, entry, id, caller, scope, cancellation);
+          if (!hit) {
+            this.counts.cacheMisses++;
+            return this.#call(key, entry, id, caller, scope, cancellation);
+          }
           this.#settled(key, entry);
           scope.cost.cacheHits++;
           this.counts.cacheHits++;
