@@ -7,6 +7,7 @@ import { hash } from 'node:crypto';
 import { shouldRenderGraphiQL, type GraphiQLOptions, type Plugin } from 'graphql-yoga';
 import type { SecurityConfig } from '../config.js';
 import { errorBody, ErrorCode } from '../errors.js';
+import { noteRefusal } from './request-errors.js';
 
 export const EXAMPLE_QUERY = `# Fetch one execution with the first page of its events.
 query ExecutionPage($id: ID!) {
@@ -74,6 +75,8 @@ export function useNoGraphiQL(message: string): Plugin {
     },
     onRequest({ request, url, fetchAPI, endResponse }) {
       if (!prefersGraphiQL(request) || (url.pathname !== endpoint && url.pathname !== `${endpoint}/`)) return;
+      // Its body comes from no GraphQL result: the access line learns its code here (it said `errorCodes: []`).
+      noteRefusal(request, ErrorCode.BAD_REQUEST);
       endResponse(
         new fetchAPI.Response(errorBody(ErrorCode.BAD_REQUEST, message), {
           status: 404,

@@ -49,6 +49,14 @@ export function refusalCode(request: Request): ErrorCode | undefined {
   return refused.get(request);
 }
 
+/**
+ * Records that the pipeline answered `request` with an error body of `code` written outside any GraphQL result (a
+ * plugin's own `endResponse`), so its access line names the code its client saw.
+ */
+export function noteRefusal(request: Request, code: ErrorCode): void {
+  refused.set(request, code);
+}
+
 /** A refusal of the edge's: the status an HTTP client would have had, and the error. */
 export interface EdgeRefusal {
   status: number;
