@@ -111,6 +111,9 @@ const setting = <T extends z.ZodType>(env: string, schema: T, doc: string, optio
   ...options,
 });
 
+/** OTEL_EXPORTER_OTLP_PROTOCOL's values in the OpenTelemetry specification; whether `grpc` can be honoured is a contradiction's. */
+const otlpProtocol = () => z.enum(['http/protobuf', 'http/json', 'grpc'], { error: 'must be http/protobuf, http/json or grpc' }).optional();
+
 /** A caller's share of the bulkhead when UPSTREAM_MAX_CONCURRENT_PER_CALLER is unset (a quarter of the default bulkhead). */
 const DEFAULT_MAX_CONCURRENT_PER_CALLER = 64;
 
@@ -525,6 +528,12 @@ export const SETTINGS = {
       'where spans go, as it is (nothing added); wins over `OTEL_EXPORTER_OTLP_ENDPOINT`, and alone turns tracing on',
       { url: true },
     ),
+    otlpProtocol: setting(
+      'OTEL_EXPORTER_OTLP_PROTOCOL',
+      otlpProtocol(),
+      'the exporter\'s protocol, as the OpenTelemetry specification names it: spans go over OTLP/HTTP as JSON, which a collector\'s OTLP/HTTP receiver reads beside protobuf, so `http/protobuf` and `http/json` are taken; `grpc` with tracing on is refused at start-up (point the endpoint at the collector\'s OTLP/HTTP port, 4318, not its gRPC one, 4317)',
+    ),
+    otlpTracesProtocol: setting('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', otlpProtocol(), 'the same for spans alone; wins over `OTEL_EXPORTER_OTLP_PROTOCOL`'),
     otelSdkDisabled: setting('OTEL_SDK_DISABLED', flag().default(false), '`true` turns tracing off, whatever the endpoints say'),
     otelSampler: setting(
       'OTEL_TRACES_SAMPLER',
@@ -747,6 +756,18 @@ function metricsPortIsApiPort({ server, telemetry }: Groups, env: Env): string |
   return `METRICS_PORT=${telemetry.metricsPort}${byDefault(env, 'METRICS_PORT')} is the API's PORT${byDefault(env, 'PORT')}: pick another port for /metrics, or METRICS=api to serve it on the API's port.`;
 }
 
+/**
+ * The exporter speaks OTLP/HTTP only: with `grpc` (and the collector's gRPC port, 4317) every batch was POSTed as JSON
+ * to a port that takes none, and lost, with nothing at start saying why.
+ */
+function otlpOverGrpc({ telemetry }: Groups, env: Env): string | undefined {
+  const tracing = (telemetry.otlpEndpoint !== undefined || telemetry.otlpTracesEndpoint !== undefined) && !telemetry.otelSdkDisabled;
+  const name = telemetry.otlpTracesProtocol !== undefined ? 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL' : 'OTEL_EXPORTER_OTLP_PROTOCOL';
+  if (!tracing || (telemetry.otlpTracesProtocol ?? telemetry.otlpProtocol) !== 'grpc') return undefined;
+  const endpoint = isSet(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ? 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT' : 'OTEL_EXPORTER_OTLP_ENDPOINT';
+  return `${name}=grpc: the gateway exports spans over OTLP/HTTP only (as JSON). Unset ${name} or set it to http/protobuf, and point ${endpoint} at the collector's OTLP/HTTP port (4318), not its gRPC one (4317).`;
+}
+
 /** Every contradiction start-up refuses, in the order its lines come (after every refused value's). */
 const CONTRADICTIONS: readonly Contradiction[] = [
   // A pool with fewer sockets than the bulkhead admits calls would queue calls inside undici with their attempt
@@ -779,6 +800,10 @@ const CONTRADICTIONS: readonly Contradiction[] = [
     'one caller can never hold more live subscriptions than the whole process',
   ),
   { settings: ['METRICS', 'METRICS_PORT', 'PORT', 'METRICS_HOST', 'HOST'], refusal: metricsPortIsApiPort },
+  {
+    settings: ['OTEL_EXPORTER_OTLP_PROTOCOL', 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_SDK_DISABLED'],
+    refusal: otlpOverGrpc,
+  },
   // Without the secret, keys would have to carry the token or a plain hash of it, which anyone reading Redis could test.
   {
     settings: ['REDIS_URL', 'REDIS_KEY_SECRET'],
