@@ -47,10 +47,12 @@ export function endWithJson(socket: Duplex, status: string, body: string, header
 
 /** endWithJson for a body of any `contentType` (the metrics port answers in plain text). */
 export function endWith(socket: Duplex, status: string, contentType: string, body: string, headers: Record<string, string>): void {
-  const lines = Object.entries(headers)
+  // A `connection` given (a 426's `upgrade`) joins the `close` every such answer ends with, in one field.
+  const { connection, ...rest } = headers;
+  const lines = Object.entries(rest)
     .map(([name, value]) => `${name}: ${value}\r\n`)
     .join('');
-  socket.end(`HTTP/1.1 ${status}\r\ncontent-type: ${contentType}\r\ncontent-length: ${Buffer.byteLength(body)}\r\ncache-control: ${CACHE_CONTROL}\r\ndate: ${new Date().toUTCString()}\r\n${lines}connection: close\r\n\r\n${body}`);
+  socket.end(`HTTP/1.1 ${status}\r\ncontent-type: ${contentType}\r\ncontent-length: ${Buffer.byteLength(body)}\r\ncache-control: ${CACHE_CONTROL}\r\ndate: ${new Date().toUTCString()}\r\n${lines}connection: ${connection ? `${connection}, close` : 'close'}\r\n\r\n${body}`);
 }
 
 /** A socket's error once the socket is the edge's (`adoptSocket`): nothing to do but let it close. */

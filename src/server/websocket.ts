@@ -293,16 +293,26 @@ function serverOnlyType(data: string): string | undefined {
   return SERVER_ONLY_TYPES.has(type) ? String(type) : undefined;
 }
 
+/** An upgrade naming no Sec-WebSocket-Version: no handshake at all (RFC 6455 §4.2.1), 400. */
 const UNSUPPORTED_VERSION = 'Unsupported Sec-WebSocket-Version: send 13.';
+
+/**
+ * An upgrade naming a version other than 13: 426 Upgrade Required (RFC 6455 §4.2.2), with the version spoken. ws
+ * would take 8 too (hybi-08 to 12), but such a client sends its page's origin as Sec-WebSocket-Origin, which the
+ * Origin check (`originAllowed`) does not read: a version-8 page of any site passed as no browser. No client in use
+ * sends 8 (browsers moved to 13 in 2011-12).
+ */
+const VERSION_NOT_SPOKEN = 'Unsupported Sec-WebSocket-Version: the gateway speaks WebSocket version 13 (RFC 6455) only.';
 
 /** Why an upgrade to websocket is no handshake ws can take (RFC 6455 §4.2.1), or undefined; ws's own refusal is a text/html page. (An upgrade to another protocol is ignored: ./ignored-upgrade.ts.) */
 function handshakeProblem(request: IncomingMessage): string | undefined {
   // ws answers another method with a text/html 405 of its own, and takes an HTTP/1.0 request.
   if (request.method !== 'GET' || request.httpVersionMajor !== 1 || request.httpVersionMinor < 1) return 'A WebSocket handshake is an HTTP/1.1 GET.';
   if (!/^[+/0-9A-Za-z]{22}==$/.test(request.headers['sec-websocket-key'] ?? '')) return 'Missing or invalid Sec-WebSocket-Key header.';
+  // Compared as text: ws reads it as a number, and would take `013` or `0xd` as 13.
   const version = request.headers['sec-websocket-version'];
-  // The versions ws speaks.
-  if (version !== '13' && version !== '8') return UNSUPPORTED_VERSION;
+  if (version === undefined) return UNSUPPORTED_VERSION;
+  if (version !== '13') return VERSION_NOT_SPOKEN;
   return subprotocolListProblem(request.headers['sec-websocket-protocol']);
 }
 
@@ -334,8 +344,10 @@ function refuseUpgrade(
   accessLog: AccessLog | undefined,
   headers: Record<string, string> = {},
 ): string {
-  // RFC 6455 §4.2.2: a version the server does not speak is answered with the versions it does, in the header clients read.
-  const versions: Record<string, string> = message === UNSUPPORTED_VERSION ? { 'sec-websocket-version': '13' } : {};
+  // RFC 6455 §4.2.2: a version the server does not speak is answered with the versions it does, in the header clients
+  // read; a 426 names the protocol to upgrade to, and lists Upgrade in Connection (RFC 9110 §7.8, §15.5.22).
+  const versions: Record<string, string> =
+    message === UNSUPPORTED_VERSION ? { 'sec-websocket-version': '13' } : message === VERSION_NOT_SPOKEN ? { 'sec-websocket-version': '13', upgrade: 'websocket', connection: 'upgrade' } : {};
   const requestId = requestIdFor(request.headers['x-request-id']);
   endWithJson(socket, status, errorBody(code, message), { ...versions, ...headers, 'x-request-id': requestId });
   accessLog?.edgeAnswered({ requestId, request, upgradeRequestId: requestId, transport: 'ws', status: Number.parseInt(status, 10), code, traceparent: request.headers.traceparent, socket });
@@ -971,7 +983,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
       return refuse('403 Forbidden', originRefused(String(request.headers.origin), request.headers.host));
     }
     const handshake = handshakeProblem(request);
-    if (handshake) return refuse('400 Bad Request', handshake);
+    if (handshake) return refuse(handshake === VERSION_NOT_SPOKEN ? '426 Upgrade Required' : '400 Bad Request', handshake);
     // Only an upgrade that would open a socket spends its address's budget, and one past it neither opens one nor
     // drops another's to make room (below).
     const rate = upgradeBudget?.take(request);
