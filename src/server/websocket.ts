@@ -294,6 +294,16 @@ function serverOnlyType(data: string): string | undefined {
 }
 
 /** An upgrade naming no Sec-WebSocket-Version: no handshake at all (RFC 6455 §4.2.1), 400. */
+/**
+ * Whether an Upgrade header names websocket: RFC 9110 §7.8 (RFC 7230 §6.7 before it) makes it a list of protocols in
+ * the client's order of preference, of which the server picks one, and RFC 6455 §4.2.1 asks for one "containing"
+ * websocket. `Upgrade: h2c, websocket` was served as HTTP, as h2c alone is, and got the CSRF refusal (403) about a
+ * header it had nothing to do with. A protocol with a version (`websocket/13`) is no protocol RFC 6455 names.
+ */
+function asksForWebSocket(upgrade: string | undefined): boolean {
+  return upgrade !== undefined && upgrade.split(',').some((protocol) => protocol.trim().toLowerCase() === 'websocket');
+}
+
 const UNSUPPORTED_VERSION = 'Unsupported Sec-WebSocket-Version: send 13.';
 
 /**
@@ -965,7 +975,10 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     toOriginForm(request);
     const path = pathOf(request);
     // h2c and the like: served over HTTP/1.1 as if not asked (./ignored-upgrade.ts).
-    if (request.headers.upgrade?.trim().toLowerCase() !== 'websocket') return serveIgnoringUpgrade(server, request, socket, head);
+    if (!asksForWebSocket(request.headers.upgrade)) return serveIgnoringUpgrade(server, request, socket, head);
+    // A list naming websocket among others: the gateway picks websocket (RFC 9110 §7.8), and ws, which takes the one
+    // token only, reads it as so (its 101 says `Upgrade: websocket`).
+    request.headers.upgrade = 'websocket';
     // The bound node's parser no longer enforces (./head-size.ts).
     const headRefused = headTooLarge(request);
     if (headRefused) return refuse(headRefused.status === 414 ? '414 URI Too Long' : '431 Request Header Fields Too Large', headRefused.message);
