@@ -11,7 +11,7 @@ import { forwardedTraceContext } from '../telemetry/trace-context.js';
 import { callerOf, namesCaller } from '../upstream/caller.js';
 import { requestIdFor } from './request-id.js';
 import { RequestScope, type ClientWatch, type WarningLog } from './scope.js';
-import { wasCutByShutdown, type GoneCause } from './shutdown-cut.js';
+import { isShutdownCut, wasCutByShutdown, type GoneCause } from './shutdown-cut.js';
 
 export interface GatewayContext {
   scope: RequestScope;
@@ -66,13 +66,17 @@ class ResponseWatch implements ClientWatch {
   }
 }
 
-/** The client going away as the request's AbortSignal says, where there is no node response (`yoga.fetch`). */
+/**
+ * The client going away as the request's AbortSignal says, where there is no node response (`yoga.fetch`, an
+ * operation over a WebSocket). Aborted with a SHUTDOWN_CUT reason (the WebSocket edge's `close`, when the drain's
+ * grace ran out), it was the drain, not the client: as ResponseWatch tells a response the drain cut.
+ */
 class SignalWatch implements ClientWatch {
   constructor(private readonly signal: AbortSignal) {}
 
   onClientGone(listener: (cause: GoneCause) => void): () => void {
     const { signal } = this;
-    const left = () => listener('left');
+    const left = () => listener(isShutdownCut(signal.reason) ? 'shutdown' : 'left');
     if (signal.aborted) {
       left();
       return noop;

@@ -8,6 +8,8 @@
  * out when it was cut: one cut before it was never sent, whatever status the
  * pipeline makes of it afterwards (src/telemetry/access-log.ts logs it 503).
  */
+import { SHUTDOWN_CUT } from '../upstream/cancellation.js';
+
 const cut = new WeakMap<object, boolean>();
 
 export function markCutByShutdown(response: object, headSent: boolean): void {
@@ -25,3 +27,17 @@ export function wasCutBeforeItsHead(response: object): boolean {
 
 /** Why a request's client is gone: it left, or the drain cut its connection. */
 export type GoneCause = 'left' | 'shutdown';
+
+/**
+ * The abort reason of an operation the drain cut where there is no response to mark (an operation over a WebSocket,
+ * src/server/websocket.ts `close`): read by its scope's watch (src/request/context.ts) and its access line. Named as
+ * src/upstream/cancellation.ts names the cancellation of a request the drain cut.
+ */
+export function shutdownCutReason(): DOMException {
+  return new DOMException('The gateway shut down.', SHUTDOWN_CUT);
+}
+
+/** Whether an abort reason is the drain's cut (`shutdownCutReason`, or the cancellation's SHUTDOWN_CUT). */
+export function isShutdownCut(reason: unknown): boolean {
+  return reason instanceof Error && reason.name === SHUTDOWN_CUT;
+}

@@ -95,6 +95,7 @@ import type { EdgeRefusal } from '../pipeline/request-errors.js';
 import { TCHAR } from '../http-token.js';
 import { canonicalAuthorization, namesCaller } from '../upstream/caller.js';
 import { requestIdFor } from '../request/request-id.js';
+import { shutdownCutReason } from '../request/shutdown-cut.js';
 import { schema } from '../schema/index.js';
 import type { AccessLog } from '../telemetry/access-log.js';
 import { OncePerWindow } from '../telemetry/once-per-window.js';
@@ -546,6 +547,11 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     if (usedAt.has(socket)) usedAt.set(socket, performance.now());
   };
   let goingAway = false;
+  // Set by `close` (the drain's grace ran out): the operations its sockets' closing ends were cut by the gateway's
+  // shutdown, not left by their clients, and are aborted so (`shutdownCutReason`): their lines and counts say
+  // SHUTTING_DOWN (503), as an HTTP request the drain cut, where they said CLIENT_CLOSED_REQUEST.
+  let cutting = false;
+  const operationEnded = () => (cutting ? shutdownCutReason() : new DOMException('The WebSocket operation ended.', 'AbortError'));
   const whenClosed: Array<() => void> = [];
   const boundCounts = { madeRoom: 0, callerShare: 0, refused: 0 };
   let tooManyMessagesClosed = 0;
@@ -631,7 +637,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     const cancel = new AbortController();
     // 429: what an HTTP client sending too many requests at once hears (RFC 6585 §4).
     return Object.assign(run(context, payload, cancel, () => {}, { status: 429, error }), {
-      stop: () => cancel.abort(new DOMException('The WebSocket operation ended.', 'AbortError')),
+      stop: () => cancel.abort(operationEnded()),
     });
   }
 
@@ -664,7 +670,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
       stop() {
         // Released at once, so the client may start another operation as soon as it sent `complete`.
         release();
-        cancel.abort(new DOMException('The WebSocket operation ended.', 'AbortError'));
+        cancel.abort(operationEnded());
       },
     });
   }
@@ -1056,6 +1062,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     },
     close() {
       goingAway = true;
+      cutting = true;
       for (const socket of sockets.clients) socket.terminate();
       sockets.close();
     },

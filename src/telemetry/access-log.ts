@@ -39,7 +39,7 @@ import type { GatewayServerContext } from '../pipeline/gateway.js';
 import { refusalCode } from '../pipeline/request-errors.js';
 import { ErrorCode } from '../errors.js';
 import type { GatewayContext } from '../request/context.js';
-import { wasCutBeforeItsHead, wasCutByShutdown } from '../request/shutdown-cut.js';
+import { isShutdownCut, wasCutBeforeItsHead, wasCutByShutdown } from '../request/shutdown-cut.js';
 import { errorCodeLabel, MAX_OPERATION_NAME_LENGTH, METRICS_PATH } from './metrics.js';
 import { remoteSpanContext } from './trace-context.js';
 import { clientAddress, type AddressSource } from '../server/client-address.js';
@@ -76,6 +76,8 @@ interface Entry {
   response: ServerResponse | undefined;
   /** An HTTP answer (`answered` counts it), where an operation over a WebSocket is none. */
   httpAnswer: boolean;
+  /** Over WebSocket: the operation's request's signal, aborted with a shutdown cut when the drain cut its socket. */
+  signal: AbortSignal | undefined;
 }
 
 /** Upstream request ids one line names: `executions(ids)` may fail 100 ids, each with its own. */
@@ -232,7 +234,15 @@ export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 
   function settle(entry: Entry): void {
     const durationMs = Math.round((performance.now() - entry.started) * 100) / 100;
     const response = entry.response;
-    if (!response) return write(entry, durationMs, false);
+    if (!response) {
+      // An operation over a WebSocket the drain cut (its socket dropped when the grace ran out): its answer never went
+      // out, as an HTTP request's cut before its head (`sent`), and is logged alike, 503 and SHUTTING_DOWN.
+      if (isShutdownCut(entry.signal?.reason)) {
+        entry.status = 503;
+        entry.errorCodes.add(ErrorCode.SHUTTING_DOWN);
+      }
+      return write(entry, durationMs, false);
+    }
     // Taken now: node detaches it from the response once the answer ends, however it ended.
     const socket = response.socket;
     const closed = () => {
@@ -383,6 +393,7 @@ export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 
       ended: false,
       response: context.res,
       httpAnswer: !context.webSocket,
+      signal: context.webSocket ? request.signal : undefined,
     };
   }
 
@@ -413,6 +424,7 @@ export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 
       ended: true,
       response: answer.response,
       httpAnswer: true,
+      signal: undefined,
     };
     if (!socket) return settle(entry);
     whenWrittenRaw(entry, Math.round((performance.now() - started) * 100) / 100, socket, answer.clientLeft === true);
