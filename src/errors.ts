@@ -357,6 +357,11 @@ export interface UpstreamErrorOptions extends UpstreamFacts {
    * answers the same, so a watch ends on it as a query does, rather than poll it for LIVE_MAX_WATCH_MS.
    */
   unnamedStatus?: boolean;
+  /**
+   * Upstream answered with a body past UPSTREAM_MAX_BODY_BYTES: upstream only appends to an execution, and the bound
+   * changes only with a restart, so every later poll would read one past it too; a watch ends on it as a query does.
+   */
+  tooLarge?: boolean;
 }
 
 /**
@@ -384,6 +389,7 @@ export class UpstreamError extends GraphQLError {
   readonly retryAfterMs: number | undefined;
   readonly refusal: GatewayRefusal | undefined;
   readonly unnamedStatus: boolean;
+  readonly tooLarge: boolean;
 
   constructor(code: ErrorCode, message: string, options: UpstreamErrorOptions = {}) {
     const extensions = errorExtensions(code, options);
@@ -396,6 +402,7 @@ export class UpstreamError extends GraphQLError {
     this.retryAfterMs = options.retryAfterMs;
     this.refusal = options.refusal;
     this.unnamedStatus = options.unnamedStatus ?? false;
+    this.tooLarge = options.tooLarge ?? false;
   }
 }
 
@@ -474,7 +481,7 @@ export const upstreamUnreachable = (options: UpstreamErrorOptions = {}) => new U
 /** Upstream answered with a body the gateway cannot read (`tooLarge`: one past UPSTREAM_MAX_BODY_BYTES). */
 export function unreadableAnswer(facts: { upstreamStatus?: number; upstreamRequestId?: string | undefined }, tooLarge = false): UpstreamError {
   const message = tooLarge ? 'The executions API answered with a body too large for the gateway to read.' : 'The executions API answered with a body the gateway cannot read.';
-  return new UpstreamError(ErrorCode.UPSTREAM_BAD_RESPONSE, message, { upstreamStatus: facts.upstreamStatus, upstreamRequestId: facts.upstreamRequestId });
+  return new UpstreamError(ErrorCode.UPSTREAM_BAD_RESPONSE, message, { upstreamStatus: facts.upstreamStatus, upstreamRequestId: facts.upstreamRequestId, tooLarge });
 }
 
 /** The drain cut the request's connection before upstream answered (src/request/shutdown-cut.ts). */

@@ -135,11 +135,14 @@ const PERMANENT: ReadonlySet<unknown> = new Set([ErrorCode.NOT_FOUND, ErrorCode.
 /**
  * An answer that ends the watch with its own error, as a query gets it: upstream refused the execution
  * to this caller, or answered with a status its contract does not name (a 410, a 418: the same however
- * often asked). Polled on, a 418 was an outage notice, UPSTREAM_UNAVAILABLE where a query said
- * UPSTREAM_BAD_RESPONSE, and a call every backoff until LIVE_MAX_WATCH_MS.
+ * often asked), or with a body past UPSTREAM_MAX_BODY_BYTES (upstream only appends: past it on every later
+ * poll). Polled on, a 418 was an outage notice, UPSTREAM_UNAVAILABLE where a query said
+ * UPSTREAM_BAD_RESPONSE, and a call every backoff until LIVE_MAX_WATCH_MS; so was a body too large. Another
+ * unreadable body (not JSON, a broken encoding: a proxy's maintenance page answered with a 200) passes, and
+ * stays an outage.
  */
 function endsWatch(error: GraphQLError): boolean {
-  return PERMANENT.has(error.extensions?.code) || (error instanceof UpstreamError && error.unnamedStatus);
+  return PERMANENT.has(error.extensions?.code) || (error instanceof UpstreamError && (error.unnamedStatus || error.tooLarge));
 }
 
 export class Poller {
