@@ -37,7 +37,10 @@
  *   JavaScript in the gateway), and one equal to another marker became NaN or
  *   Infinity. Typed clients send values as variables, which are never compiled
  *   into code, and variable defaults are written as plain JSON: both still
- *   compile.
+ *   compile;
+ * - a variable named as a property every plain object inherits (`$constructor`,
+ *   `$toString`): graphql-jit reads a variable the request left out as
+ *   `variables[name]`, and got Object's own function, which failed every run.
  *
  * An operation is compiled only once it is warm and small: after WARM_UP_RUNS
  * runs on graphql-js, and when it resolves at most MAX_COMPILED_FIELDS fields
@@ -148,6 +151,7 @@ function runsOnGraphqlJs(document: DocumentNode, operation: OperationDefinitionN
     Directive: (node) => foundIf(node.name.value === 'skip' || node.name.value === 'include'),
     Field: (node) => foundIf(node.name.value === '__schema' || node.name.value === '__type'),
     Argument: (node) => foundIf(holdsString(node.value)),
+    VariableDefinition: (node) => foundIf(node.variable.name.value in Object.prototype),
   });
   return found;
 }
