@@ -25,6 +25,21 @@ export function eventPagesBelow(info: GraphQLResolveInfo): readonly EventPageArg
 }
 
 /**
+ * The arguments of each `events` page selected on the execution `field` (`execution`) right below the field `info`
+ * resolves: a watch's (`executionUpdates { execution { events(…) } }`), refused at the root as a query's `execution`
+ * refuses its pages, before any upstream call.
+ */
+export function eventPagesOf(info: GraphQLResolveInfo, field: string): readonly EventPageArgs[] {
+  const type = getNamedType(info.returnType);
+  const child = isObjectType(type) ? type.getFields()[field] : undefined;
+  const childType = child && getNamedType(child.type);
+  const events = childType && isObjectType(childType) ? childType.getFields()[EVENTS] : undefined;
+  if (!events) return NO_PAGES;
+  const below = { ...info, fieldNodes: selectedFields(info, field) };
+  return selectedFields(below, EVENTS).map((node) => getArgumentValues(events, node, info.variableValues) as EventPageArgs);
+}
+
+/**
  * Per field node, whether `events` is named right below it, through fragments,
  * @skip and @include not read (they can only take a field away). The parser
  * cache serves a document's nodes as the same objects each time, so a status

@@ -4,6 +4,7 @@ import { ExecutionEventFilterInput } from './event-filter.js';
 import { ExecutionEventEdgeRef, servedEdges } from './execution-event.js';
 import { ExecutionRef } from './execution-ref.js';
 import { eventValueCopies, handOutEvents } from './served.js';
+import { eventPagesOf, refusedPage } from './refused-pages.js';
 
 type Update = Extract<WatchStep, { kind: 'update' }>;
 
@@ -61,7 +62,7 @@ builder.subscriptionType({
     executionUpdates: t.field({
       type: ExecutionUpdateRef,
       description:
-        'Live updates of one execution, pushed when upstream\'s data changes, until it reaches a terminal status (the last update has `isFinal: true`, then the stream completes). The first update comes at once. One upstream poller serves every watch of the same execution by the same caller. Errors: `BAD_USER_INPUT` refuses an `id` or `eventsAfter` it cannot take (see each), and ends a watch once upstream\'s list shows that `eventsAfter` names none of its events; `NOT_FOUND`, `UNAUTHENTICATED`, `FORBIDDEN` end the stream; while upstream fails for a while an update carries `UPSTREAM_UNAVAILABLE` and the stream goes on (it ends with it only when upstream never answered for the whole watch); `UPSTREAM_BAD_RESPONSE` ends a watch whose execution finishes in a reading without a list of events, or that upstream answers with a status its contract does not name (a `410`, a `418`: `upstreamStatus` says which, as a query of it gets) or with a body past `UPSTREAM_MAX_BODY_BYTES` (as a query gets it): subscribe again from the last `cursor`; `TOO_MANY_SUBSCRIPTIONS` refuses a watch past a bound (with `extensions.retryAfterMs` at one that frees by itself: watches upstream has not answered yet, a full process; subscribe again after that many ms); an update refused as a whole (its selection past a per-request bound, such as more events across `newEvents` than a request may serve: `BAD_USER_INPUT`) ends the stream after it, since the watch had gone past its events: subscribe again from the last `cursor` with a smaller selection; `SHUTTING_DOWN` ends the stream when the gateway shuts down: subscribe again with `eventsAfter` set to the last `cursor`.',
+        'Live updates of one execution, pushed when upstream\'s data changes, until it reaches a terminal status (the last update has `isFinal: true`, then the stream completes). The first update comes at once. One upstream poller serves every watch of the same execution by the same caller. Errors: `BAD_USER_INPUT` refuses an `id` or `eventsAfter` it cannot take (see each), or an `events` page below `execution` whose arguments a query would refuse (on this field, before any upstream call, as a query refuses it on `execution`), and ends a watch once upstream\'s list shows that `eventsAfter` names none of its events; `NOT_FOUND`, `UNAUTHENTICATED`, `FORBIDDEN` end the stream; while upstream fails for a while an update carries `UPSTREAM_UNAVAILABLE` and the stream goes on (it ends with it only when upstream never answered for the whole watch); `UPSTREAM_BAD_RESPONSE` ends a watch whose execution finishes in a reading without a list of events, or that upstream answers with a status its contract does not name (a `410`, a `418`: `upstreamStatus` says which, as a query of it gets) or with a body past `UPSTREAM_MAX_BODY_BYTES` (as a query gets it): subscribe again from the last `cursor`; `TOO_MANY_SUBSCRIPTIONS` refuses a watch past a bound (with `extensions.retryAfterMs` at one that frees by itself: watches upstream has not answered yet, a full process; subscribe again after that many ms); an update refused as a whole (its selection past a per-request bound, such as more events across `newEvents` than a request may serve: `BAD_USER_INPUT`) ends the stream after it, since the watch had gone past its events: subscribe again from the last `cursor` with a smaller selection; `SHUTTING_DOWN` ends the stream when the gateway shuts down: subscribe again with `eventsAfter` set to the last `cursor`.',
       args: {
         id: t.arg.id({
           required: true,
@@ -72,8 +73,14 @@ builder.subscriptionType({
         }),
         filter: t.arg({ type: ExecutionEventFilterInput, description: 'Only events matching this filter appear in `newEvents`.' }),
       },
-      subscribe: (_root, args, context) =>
-        context.live.watch(context.scope, { id: String(args.id), eventsAfter: args.eventsAfter ?? null, filter: args.filter ?? null }),
+      subscribe: (_root, args, context, info) => {
+        // A page below `execution` its arguments alone refuse: refused here, as a query's `execution` refuses it
+        // (src/schema/query.ts), on the root field and before any upstream call. Found by the update's `events`,
+        // it came on ["executionUpdates", "execution", "events"], once a poller had read upstream for it.
+        const refused = refusedPage(eventPagesOf(info, 'execution'), String(args.id));
+        if (refused) throw refused;
+        return context.live.watch(context.scope, { id: String(args.id), eventsAfter: args.eventsAfter ?? null, filter: args.filter ?? null });
+      },
       resolve: (step: WatchStep, _args, context) => {
         // Each update gets its own per-request caps and notes.
         context.scope.beginUpdate();
