@@ -16,7 +16,8 @@
  * would not hold there. The event stream the pipeline answers is read back into
  * graphql-ws messages.
  *
- * The upgrade is refused (400) when its Host is missing (HTTP/1.1) or invalid,
+ * An Upgrade naming websocket among other protocols (`h2c, websocket`) is a WebSocket upgrade (`asksForWebSocket`).
+ * The upgrade is refused (426) when its Sec-WebSocket-Version is not 13 (`handshakeProblem`), (400) when its Host is missing (HTTP/1.1) or invalid,
  * or it carries two Authorization lines (./repeated-fields.ts), as the HTTP edge refuses such a request, and (403) when its Origin is
  * neither the gateway's own nor allowed by CORS_ORIGINS, and (503) past
  * WS_MAX_CONNECTIONS open at once, unless a connection that runs no operation,
@@ -76,6 +77,8 @@
  * live subscriptions have just ended with SHUTTING_DOWN (their `next` and
  * `complete` are sent first), queries finish. The client subscribes again
  * itself, from its last cursor: nothing is left open for graphql-ws to resume.
+ * What still runs when the grace runs out is cut by `close`, as the drain's doing
+ * (SHUTTING_DOWN, 503 in its access line), not its client's.
  *
  * The socket wiring is graphql-ws's `makeServer` with our own ws glue rather
  * than its `useServer`: that one writes socket errors (a client's oversized
