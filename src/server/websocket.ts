@@ -297,7 +297,6 @@ function serverOnlyType(data: string): string | undefined {
   return SERVER_ONLY_TYPES.has(type) ? String(type) : undefined;
 }
 
-/** An upgrade naming no Sec-WebSocket-Version: no handshake at all (RFC 6455 §4.2.1), 400. */
 /**
  * Whether an Upgrade header names websocket: RFC 9110 §7.8 (RFC 7230 §6.7 before it) makes it a list of protocols in
  * the client's order of preference, of which the server picks one, and RFC 6455 §4.2.1 asks for one "containing"
@@ -308,6 +307,7 @@ function asksForWebSocket(upgrade: string | undefined): boolean {
   return upgrade !== undefined && upgrade.split(',').some((protocol) => protocol.trim().toLowerCase() === 'websocket');
 }
 
+/** An upgrade naming no Sec-WebSocket-Version: no handshake at all (RFC 6455 §4.2.1), 400. */
 const UNSUPPORTED_VERSION = 'Unsupported Sec-WebSocket-Version: send 13.';
 
 /**
