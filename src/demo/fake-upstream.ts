@@ -16,8 +16,8 @@ import { DEMO_ORGANIZATION, DEMO_TOKEN, type StoredExecution } from './demo-data
 export type Fault =
   /** Answer with this status and an error envelope (or `body`, when given). */
   | { kind: 'status'; status: number; body?: string; headers?: Record<string, string> }
-  /** Answer 200 with this raw body. */
-  | { kind: 'body'; body: string | Buffer; headers?: Record<string, string> }
+  /** Answer 200 with this raw body; a header given as a list is sent as that many lines. */
+  | { kind: 'body'; body: string | Buffer; headers?: Record<string, string | string[]> }
   /** Accept the request and never answer. */
   | { kind: 'hang' }
   /** Close the connection without an answer. */
@@ -163,7 +163,7 @@ export class FakeUpstream {
   #answer(method: string, url: string, headers: IncomingHttpHeaders, response: ServerResponse): void {
     const requestId = `up-${++this.#sequence}`;
     const encoding = this.contentEncoding && headers['accept-encoding']?.includes(this.contentEncoding) ? this.contentEncoding : undefined;
-    const send = (status: number, content: string | Buffer, extra: Record<string, string> = {}) => {
+    const send = (status: number, content: string | Buffer, extra: Record<string, string | string[]> = {}) => {
       // Raw bytes are sent as given; text is compressed when the fake is asked to.
       const body = Buffer.isBuffer(content)
         ? content

@@ -357,7 +357,7 @@ export class ExecutionsClient {
       retryAfterMs = parseRetryAfter(headerValue(response.headers['retry-after']), Date.now(), this.#options.resilience.pauseMaxMs);
       const read = readBody(
         response.body,
-        headerValue(response.headers['content-encoding']),
+        response.headers['content-encoding'],
         headerValue(response.headers['content-length']),
         this.#options.maxBodyBytes,
         headerValue(response.headers['content-type']),

@@ -62,6 +62,19 @@ export interface BodyText {
 const notCharged = (bytes: number, where: string) => new BodiesInFlightError(`${bytes} bytes ${where}`);
 
 /**
+ * The one coding a Content-Encoding names, `identity` when none: the field is a list, which may come as several lines
+ * meaning the same as one joining them (RFC 9110 §8.4, §5.3), and `identity` in it adds no coding. Codings stacked
+ * (`gzip, br`) are named as they are, which no decoder reads. Only the first line was read: `identity` then `gzip`
+ * served a plain body as if it were not encoded.
+ */
+function contentCoding(field: string | readonly string[] | undefined): string {
+  if (field === undefined) return 'identity';
+  const lines = typeof field === 'string' ? [field] : field;
+  const codings = lines.flatMap((line) => line.split(',')).map((coding) => coding.trim().toLowerCase()).filter((coding) => coding !== '' && coding !== 'identity');
+  return codings.length === 0 ? 'identity' : codings.join(', ');
+}
+
+/**
  * `limit` must equal the pool's `maxResponseSize`, which caps what arrives on
  * the wire; decoded bodies are counted here as they are decoded. `contentType`
  * names the charset (./body-text.ts). The body's bytes are charged to `lease`
@@ -71,7 +84,7 @@ const notCharged = (bytes: number, where: string) => new BodiesInFlightError(`${
  */
 export async function readBody(
   body: UpstreamBody,
-  contentEncoding: string | undefined,
+  contentEncoding: string | readonly string[] | undefined,
   contentLength: string | undefined,
   limit: number,
   contentType: string | undefined,
@@ -82,8 +95,8 @@ export async function readBody(
     discard(body);
     throw new BodyTooLargeError(`declared ${declared} bytes`);
   }
-  const encoding = (contentEncoding ?? 'identity').trim().toLowerCase();
-  if (encoding === 'identity' || encoding === '') {
+  const encoding = contentCoding(contentEncoding);
+  if (encoding === 'identity') {
     const known = Number.isFinite(declared) && declared > 0;
     if (known && !lease.grow(declared)) {
       discard(body);
