@@ -29,6 +29,16 @@ export function heapBounds(config: Pick<GatewayConfig, 'cache' | 'live' | 'upstr
 }
 
 /**
+ * The setting(s) that bound the upstream term, the larger of UPSTREAM_MAX_BYTES_IN_FLIGHT and UPSTREAM_MAX_BODY_BYTES:
+ * the advice named UPSTREAM_MAX_BODY_BYTES alone, and with the defaults (both 128 MiB) lowering it alone left the sum as it was.
+ */
+function upstreamBound({ upstream }: Pick<GatewayConfig, 'upstream'>): string {
+  if (upstream.maxBytesInFlight > upstream.maxBodyBytes) return 'UPSTREAM_MAX_BYTES_IN_FLIGHT';
+  if (upstream.maxBodyBytes > upstream.maxBytesInFlight) return 'UPSTREAM_MAX_BODY_BYTES';
+  return 'UPSTREAM_MAX_BYTES_IN_FLIGHT together with UPSTREAM_MAX_BODY_BYTES (the larger of the two counts)';
+}
+
+/**
  * The warning for bounds that add up past `heapLimitBytes` (V8's `heap_size_limit` by default), with the fields
  * of its log line (every figure in MiB, each bound's by its setting); undefined when they fit.
  */
@@ -45,6 +55,6 @@ export function heapOverrun(
     fields: { heapLimitMiB: mib(heapLimitBytes), totalMiB: mib(total), boundsMiB },
     message:
       `the heap bounds add up to ${mib(total)} MiB, past the heap limit of ${mib(heapLimitBytes)} MiB: at them the process runs out of memory ` +
-      'instead of refusing what passes them; lower CACHE_MAX_BYTES, LIVE_MAX_HELD_BYTES, DOCUMENT_CACHE_MAX_BYTES or UPSTREAM_MAX_BODY_BYTES, or raise --max-old-space-size',
+      `instead of refusing what passes them; lower CACHE_MAX_BYTES, LIVE_MAX_HELD_BYTES, DOCUMENT_CACHE_MAX_BYTES or ${upstreamBound(config)}, or raise --max-old-space-size`,
   };
 }
