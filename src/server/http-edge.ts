@@ -44,7 +44,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { ServerConfig } from '../config.js';
-import { errorBody, ErrorCode, GRAPHQL_METHODS, SERVER_METHODS, MASKED_MESSAGE, MUTATION_NOT_BY_GET, NO_TUNNELS, notAcceptable, notFound, notGraphQLMethod, onlyGetAndHead, repeatedFieldRefused, UNSUPPORTED_CONTENT_CODING, UNSUPPORTED_MEDIA_TYPE } from '../errors.js';
+import { errorBody, ErrorCode, GRAPHQL_METHODS, SERVER_METHODS, MASKED_MESSAGE, MUTATION_NOT_BY_GET, NO_TUNNELS, notAcceptable, notFound, notGraphQLMethod, onlyGetAndHead, repeatedFieldRefused, seconds, UNSUPPORTED_CONTENT_CODING, UNSUPPORTED_MEDIA_TYPE } from '../errors.js';
 import type { Lane } from '../fast-lane/index.js';
 import type { Logger } from '../logger.js';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
@@ -89,11 +89,22 @@ const STATUS_TEXT: Record<number, string> = {
 };
 
 /**
+ * The 408's message: which limit the request passed, its time and its setting. The head's limit is the shorter of
+ * the two (./time-limits.ts), so a head past HTTP_REQUEST_TIMEOUT_MS set below HTTP_HEADERS_TIMEOUT_MS names that one.
+ * It said "The request was not received in time." for both, which told a client neither what was slow nor the time it had.
+ */
+function timeoutMessage(inBody: boolean, { headersTimeoutMs, requestTimeoutMs }: Pick<EdgeSettings, 'headersTimeoutMs' | 'requestTimeoutMs'>): string {
+  if (inBody) return `The request was not received in time: its body must arrive whole within ${seconds(requestTimeoutMs)} of its start (HTTP_REQUEST_TIMEOUT_MS).`;
+  const [limitMs, setting] = headersTimeoutMs <= requestTimeoutMs ? [headersTimeoutMs, 'HTTP_HEADERS_TIMEOUT_MS'] : [requestTimeoutMs, 'HTTP_REQUEST_TIMEOUT_MS'];
+  return `The request was not received in time: its head (request line and headers) must arrive whole within ${seconds(limitMs)} (${setting}).`;
+}
+
+/**
  * What node's own refusals are answered with: status and message. `inBody`: the error came while
  * the body of a request whose head was taken was arriving (not the head of a request after it).
  */
-function clientErrorAnswer(error: NodeJS.ErrnoException, inBody: boolean): { status: number; message: string } {
-  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return { status: 408, message: 'The request was not received in time.' };
+function clientErrorAnswer(error: NodeJS.ErrnoException, inBody: boolean, limits: Pick<EdgeSettings, 'headersTimeoutMs' | 'requestTimeoutMs'>): { status: number; message: string } {
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return { status: 408, message: timeoutMessage(inBody, limits) };
   // An unknown method (501) or another major version (505): the request line said what it was, only not in words llhttp reads.
   const requestLine = requestLineRefusal(error);
   if (requestLine) return requestLine;
@@ -497,7 +508,7 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
     const closed = last !== undefined && own === undefined && closesConnection(last.response, socket);
     const refuseNow = () => {
       if (error.code !== 'ECONNRESET' && !closed && socket.writable && !own?.response.headersSent) {
-        const { status, message } = clientErrorAnswer(error, own !== undefined);
+        const { status, message } = clientErrorAnswer(error, own !== undefined, settings);
         // A later request's head never parsed: only a refused request line's chunk may hold its fields (else its Origin is
         // unknown, and the answer still varies by it: `Vary: Origin`).
         const fields = own ? undefined : refusedHeadFields(error);
