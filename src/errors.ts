@@ -546,8 +546,9 @@ export function errorForUpstreamStatus(status: number, facts: StatusFacts): Upst
       // 503 is, and a watch polls through it.
       return transient(`The executions API asked for the request again (HTTP ${status})`, 'retry shortly', true, rest, retryAfterCapMs);
     case 429:
-      // Counted by the breaker too: a rate limit on one token stays that caller's (failure-judge.ts).
-      return transient('The executions API is rate limiting the gateway', 'retry shortly', true, rest, retryAfterCapMs);
+      // Upstream limits each token (the gateway sends the caller's), and the gateway pauses that caller alone (failure-judge.ts,
+      // resilience.ts): "the gateway" read as if every caller were held back. Counted by the breaker too.
+      return transient('The executions API is rate limiting this caller (its token)', 'retry shortly', true, rest, retryAfterCapMs);
     default:
       if (status >= 500 && status <= 599) {
         return transient(`The executions API failed (HTTP ${status})`, '', status === 502 || status === 503 || status === 504, rest, retryAfterCapMs);

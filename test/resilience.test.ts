@@ -176,7 +176,7 @@ describe('retries', () => {
     h.upstream.setFault('ex_demo_1', { kind: 'status', status: 429, headers: { 'retry-after': '1' } });
     const response = await h.query(ONE, { id: 'ex_demo_1' });
     expect(response.errors![0]!.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', upstreamStatus: 429, retryAfterMs: 1000 });
-    expect(response.errors![0]!.message).toBe('The executions API is rate limiting the gateway; retry shortly.');
+    expect(response.errors![0]!.message).toBe('The executions API is rate limiting this caller (its token); retry shortly.');
     const [first, second] = h.upstream.requestsFor('ex_demo_1');
     expect(h.upstream.requestsFor('ex_demo_1')).toHaveLength(2);
     expect(second!.at - first!.at).toBeGreaterThanOrEqual(950);
