@@ -937,6 +937,13 @@ export function servesDemoUpstream(env: Record<string, string | undefined> = pro
 }
 
 /**
+ * Names other software reads Redis's address and credentials from (ioredis's own options, Bull, most
+ * frameworks' examples): set here, each was ignored in silence and the replica shared nothing. REDIS_URL
+ * holds them all (`redis://user:password@host:port/db`).
+ */
+const REDIS_ELSEWHERE = new Set(['REDIS_HOST', 'REDIS_PORT', 'REDIS_PASSWORD', 'REDIS_USERNAME', 'REDIS_USER', 'REDIS_DB']);
+
+/**
  * Variables of `env` that name no setting but come within one edit of one (two from 12 characters on; a
  * swap of two neighbours is one), compared in upper case: `METRIC_PORT`, `UPSTREAM_TIMEOUTMS`,
  * `OTEL_EXPORTER_OTLP_ENDPIONT`, `port`; or that have a setting's letters (lettersOf): `LOGLEVEL`,
@@ -945,13 +952,6 @@ export function servesDemoUpstream(env: Record<string, string | undefined> = pro
  * Only names with an underscore or of a setting's own letters in another case are read, so `HOME` is no
  * `HOST`. Never the values: a misspelt `REDIS_KEY_SECRET` is still a secret.
  */
-/**
- * Names other software reads Redis's address and credentials from (ioredis's own options, Bull, most
- * frameworks' examples): set here, each was ignored in silence and the replica shared nothing. REDIS_URL
- * holds them all (`redis://user:password@host:port/db`).
- */
-const REDIS_ELSEWHERE = new Set(['REDIS_HOST', 'REDIS_PORT', 'REDIS_PASSWORD', 'REDIS_USERNAME', 'REDIS_USER', 'REDIS_DB']);
-
 export function nearMissSettings(env: Record<string, string | undefined> = process.env): NearMiss[] {
   const names = settingNames();
   const known = new Set(names);
@@ -985,6 +985,35 @@ export function nearMissSettings(env: Record<string, string | undefined> = proce
   }
   return found;
 }
+
+/**
+ * Variables other software reads that a process like this one is often given, which the gateway does not read, each
+ * with what it does instead (one warning line each at start, never the value, which may hold a password):
+ * HTTP_PROXY and the like (any case), since undici's pool connects to UPSTREAM_URL directly, and so do the clients
+ * of Redis and of the collector; OTEL_PROPAGATORS naming anything but W3C Trace Context (the only `traceparent` read);
+ * OTEL_TRACES_EXPORTER other than `otlp`, as `none` or `console` read as tracing off or to stdout, and did neither.
+ */
+export function unreadVariables(env: Record<string, string | undefined> = process.env): Array<{ variable: string; message: string }> {
+  const found: Array<{ variable: string; message: string }> = [];
+  for (const [variable, value] of Object.entries(env)) {
+    if (value === undefined || value.trim() === '') continue;
+    const upper = variable.toUpperCase();
+    if (PROXY_VARIABLES.has(upper)) {
+      found.push({ variable, message: `${variable} is not read: the gateway connects to UPSTREAM_URL, Redis and the OpenTelemetry collector directly, through no proxy` });
+    } else if (upper === 'OTEL_PROPAGATORS' && value.split(',').some((name) => !['tracecontext', 'baggage'].includes(name.trim()))) {
+      found.push({ variable, message: `${variable} is not read: the gateway reads and sends W3C Trace Context (\`traceparent\`) only` });
+    } else if (upper === 'OTEL_TRACES_EXPORTER' && value.trim() !== 'otlp') {
+      found.push({
+        variable,
+        message: `${variable} is not read: spans go over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set; OTEL_SDK_DISABLED=true turns tracing off`,
+      });
+    }
+  }
+  return found;
+}
+
+/** Proxy variables curl, npm and most HTTP clients read, in upper case. */
+const PROXY_VARIABLES = new Set(['HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY']);
 
 /** A unit at the end of a variable's name, as other software spells its durations. */
 const UNIT_SUFFIX = /_(?:MS|MILLIS|MILLISECONDS|S|SEC|SECS|SECONDS)$/;

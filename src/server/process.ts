@@ -27,7 +27,7 @@ import { writeSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
 import { Registry } from 'prom-client';
 import { buildInfo } from '../build-info.js';
-import { ConfigError, DEMO_UPSTREAM_MARKER, nearMissSettings, readConfig, servesDemoUpstream, type GatewayConfig } from '../config.js';
+import { ConfigError, DEMO_UPSTREAM_MARKER, nearMissSettings, readConfig, servesDemoUpstream, unreadVariables, type GatewayConfig } from '../config.js';
 import { DEMO_TOKEN } from '../demo/demo-data.js';
 import { startDemoUpstream } from '../demo/demo-upstream.js';
 import type { FakeUpstream } from '../demo/fake-upstream.js';
@@ -619,6 +619,7 @@ export async function run(handOver: () => void = () => undefined): Promise<void>
     for (const { variable, setting } of nearMissSettings()) {
       logger.warn({ variable, setting }, `${variable} is no setting and is ignored: did you mean ${setting}?`);
     }
+    for (const { variable, message } of unreadVariables()) logger.warn({ variable }, message);
     // A replica whose manifest lost REDIS_URL serves and polls alone, in silence, beside a fleet that shares.
     if (config.sharedState.redisKeySecret !== undefined && config.sharedState.redisUrl === undefined) {
       logger.warn('REDIS_KEY_SECRET is set but REDIS_URL is not: this process shares nothing with other replicas');
