@@ -1,4 +1,4 @@
-import { GraphQLScalarType, Kind } from 'graphql';
+import { GraphQLError, GraphQLScalarType, Kind, print, type ValueNode } from 'graphql';
 import type { Instant } from '../domain/fields.js';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import { builder } from './builder.js';
@@ -15,6 +15,22 @@ function instantOf(text: unknown, date: Date): Instant {
 }
 
 /**
+ * What `parse` read, or a refusal that names the value and the form to send instead. graphql-scalars' own
+ * messages ("DateTime cannot represent an invalid date-time-string 2026-03-01.", "… non string or Date
+ * type 1234", and "… type false" for a list literal) said neither: no GraphQL client sends a Date.
+ */
+function parsedOr(parse: () => Date, shown: () => string, node?: ValueNode): Date {
+  try {
+    return parse();
+  } catch {
+    throw new GraphQLError(
+      `DateTime cannot represent ${shown()}: give an RFC 3339 date-time with seconds and \`Z\` or an offset, e.g. \`2026-03-01T12:07:00.000Z\` or \`2026-03-01T14:07:00+02:00\`.`,
+      node ? { nodes: node } : {},
+    );
+  }
+}
+
+/**
  * graphql-scalars' DateTime, except that a string already in canonical form is
  * served as it is, and an input is read as an Instant (src/domain/fields.ts). Every DateTime the gateway serves was made by the timestamp
  * reader (src/domain/fields.ts), which checks the instant (month lengths, leap
@@ -24,8 +40,9 @@ function instantOf(text: unknown, date: Date): Instant {
  */
 export const DateTimeScalar = new GraphQLScalarType({
   ...DateTimeResolver.toConfig(),
-  parseValue: (value) => instantOf(value, DateTimeResolver.parseValue(value)),
-  parseLiteral: (ast) => instantOf(ast.kind === Kind.STRING ? ast.value : undefined, DateTimeResolver.parseLiteral(ast, undefined)),
+  parseValue: (value) => instantOf(value, parsedOr(() => DateTimeResolver.parseValue(value), () => JSON.stringify(value) ?? String(value))),
+  parseLiteral: (ast) =>
+    instantOf(ast.kind === Kind.STRING ? ast.value : undefined, parsedOr(() => DateTimeResolver.parseLiteral(ast, undefined), () => print(ast), ast)),
   // graphql-scalars gives DateTime no @specifiedBy. Every value served follows this spec (three fraction
   // digits, no -00:00); inputs are read more liberally (any RFC 3339 date-time but leap seconds), as the
   // description says, so a client that sends the spec's form is always understood.
