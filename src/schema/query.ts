@@ -35,7 +35,7 @@ builder.queryType({
       },
       resolve: (_root, { ids }, context, info) => {
         if (ids.length > MAX_EXECUTIONS_PER_REQUEST) {
-          throw badUserInput(`Argument \`ids\` holds ${ids.length} ids; at most ${MAX_EXECUTIONS_PER_REQUEST} are allowed per query.`);
+          throw badUserInput(`Argument \`ids\` holds ${ids.length} ids, repeats included; at most ${MAX_EXECUTIONS_PER_REQUEST} are allowed per request: send the rest in another request.`);
         }
         // loadMany settles every id, a failure as its Error, which graphql-js and graphql-jit both report
         // as that item's error (typed as an item neither way): a list of promises some of which reject
