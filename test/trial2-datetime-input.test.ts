@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { parse, validate, getVariableValues, type OperationDefinitionNode } from 'graphql';
 import { schema } from '../src/schema/index.js';
 
-const FORM = /give an RFC 3339 date-time with seconds and `Z` or an offset, e\.g\. `2026-03-01T12:07:00\.000Z`/;
+const FORM = /give an RFC 3339 date-time with seconds \(00 to 59: no leap second\) and `Z` or an offset, e\.g\. `2026-03-01T12:07:00\.000Z`/;
 
 function literalErrors(value: string): string[] {
   const document = parse(`{ execution(id: "ex_demo_1") { events(filter: { createdAfter: ${value} }) { totalCount } } }`);
@@ -23,7 +23,7 @@ function variableErrors(value: unknown): string[] {
 }
 
 describe('DateTime inputs refused say what to send', () => {
-  it.each([['"2026-03-01"'], ['"2026-03-01T12:00:00"'], ['1234'], ['[1]'], ['{a: 1}'], ['true']])('the literal %s', (value) => {
+  it.each([['"2026-03-01"'], ['"2026-03-01T12:00:00"'], ['"2026-06-30T23:59:60Z"'], ['1234'], ['[1]'], ['{a: 1}'], ['true']])('the literal %s', (value) => {
     const [message, ...rest] = literalErrors(value);
     expect(rest).toEqual([]);
     expect(message).toMatch(FORM);

@@ -24,7 +24,7 @@ function parsedOr(parse: () => Date, shown: () => string, node?: ValueNode): Dat
     return parse();
   } catch {
     throw new GraphQLError(
-      `DateTime cannot represent ${shown()}: give an RFC 3339 date-time with seconds and \`Z\` or an offset, e.g. \`2026-03-01T12:07:00.000Z\` or \`2026-03-01T14:07:00+02:00\`.`,
+      `DateTime cannot represent ${shown()}: give an RFC 3339 date-time with seconds (00 to 59: no leap second) and \`Z\` or an offset, e.g. \`2026-03-01T12:07:00.000Z\` or \`2026-03-01T14:07:00+02:00\`.`,
       node ? { nodes: node } : {},
     );
   }
