@@ -29,9 +29,9 @@ builder.queryType({
     executions: t.field({
       type: [ExecutionRef],
       nullable: { list: false, items: true },
-      description: `Several executions in one request, in the order of \`ids\`, read from upstream in parallel. Each id that fails is null in its place with its own error; the others are unaffected. At most ${MAX_EXECUTIONS_PER_REQUEST} ids; a repeated id is read once.`,
+      description: `Several executions in one request, in the order of \`ids\`, read from upstream in parallel. Each id that fails is null in its place with its own error; the others are unaffected. At most ${MAX_EXECUTIONS_PER_REQUEST} ids, repeats included; a repeated id is read once.`,
       args: {
-        ids: t.arg.idList({ required: true, description: `Execution ids, at most ${MAX_EXECUTIONS_PER_REQUEST}.` }),
+        ids: t.arg.idList({ required: true, description: `Execution ids, at most ${MAX_EXECUTIONS_PER_REQUEST}, repeats included (each distinct id is read once).` }),
       },
       resolve: (_root, { ids }, context, info) => {
         if (ids.length > MAX_EXECUTIONS_PER_REQUEST) {
