@@ -554,7 +554,7 @@ describe('TRUSTED_DOCUMENTS on every lane and transport, fresh and warm', () => 
     expect(text.result.errors).toEqual([
       {
         message:
-          'Only persisted documents run here (TRUSTED_DOCUMENTS=only): send the sha256 of a document of the gateway\'s manifest as `extensions.persistedQuery.sha256Hash` or `documentId`, or that document\'s exact text.',
+          'Only persisted documents run here (TRUSTED_DOCUMENTS=only): send the sha256 of a document of the gateway\'s manifest as `extensions.persistedQuery.sha256Hash` or `documentId`, or that document\'s exact text. A new operation runs once it is in the manifest of the release deployed (schema/persisted-documents.json, written by `npm run generate` from schema/operations/).',
         extensions: { code: 'PERSISTED_QUERY_NOT_IN_LIST' },
       },
     ]);

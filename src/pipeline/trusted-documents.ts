@@ -112,7 +112,7 @@ function manifestProblem(documents: ReadonlyMap<string, string>, settings: Manif
 }
 
 const NOT_IN_LIST_MESSAGE =
-  'Only persisted documents run here (TRUSTED_DOCUMENTS=only): send the sha256 of a document of the gateway\'s manifest as `extensions.persistedQuery.sha256Hash` or `documentId`, or that document\'s exact text.';
+  'Only persisted documents run here (TRUSTED_DOCUMENTS=only): send the sha256 of a document of the gateway\'s manifest as `extensions.persistedQuery.sha256Hash` or `documentId`, or that document\'s exact text. A new operation runs once it is in the manifest of the release deployed (schema/persisted-documents.json, written by `npm run generate` from schema/operations/).';
 /**
  * The refusal of a text that asks for introspection (`__schema`, `__type`; read as text, not parsed, so a string
  * holding those words gets it too): codegen and schema registries print the message, and the general one says
