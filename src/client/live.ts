@@ -24,7 +24,8 @@
  * `retryAfterMs`, BAD_USER_INPUT, and a request the gateway refuses with a 4xx
  * other than 408 and 429, such as a BAD_REQUEST for a variable that does not fit
  * its type) are thrown as WatchError; an update carrying UPSTREAM_UNAVAILABLE is
- * passed to `onOutage` and the watch goes on. A TOO_MANY_SUBSCRIPTIONS with
+ * passed to `onOutage` and the watch goes on. An exception of the caller's (thrown by a callback, or into the
+ * watch by `throw()`) ends the watch as it was thrown, never taken for a dropped connection. A TOO_MANY_SUBSCRIPTIONS with
  * `extensions.retryAfterMs` (a replica at a bound that frees by itself: watches
  * upstream has not answered yet, or a full replica) is retried like a dropped
  * connection, after a pause of at least that long.
@@ -227,6 +228,27 @@ function socketFailure(error: unknown, lost: string | undefined): unknown {
   const code = (error as { code?: unknown } | null)?.code;
   if (error instanceof Error) return error;
   return new NetworkError(`The WebSocket to the gateway closed${typeof code === 'number' ? ` (${code})` : ''}.`);
+}
+
+/**
+ * An error of the caller's own code (a callback, or `throw()` on the iterator) raised inside the loop that reads the
+ * subscription: carried past its `catch`, which takes anything else for a dropped connection, and thrown as it was.
+ */
+class CallerError {
+  // A declared field rather than a parameter property, which `erasableSyntaxOnly` refuses.
+  readonly error: unknown;
+  constructor(error: unknown) {
+    this.error = error;
+  }
+}
+
+/** Calls the caller's `callback`, its exception wrapped as a CallerError. */
+function tell<A extends unknown[]>(callback: ((...args: A) => void) | undefined, ...args: A): void {
+  try {
+    callback?.(...args);
+  } catch (error) {
+    throw new CallerError(error);
+  }
 }
 
 /** The GraphQL errors of a body: a JSON result, or the `data:` of each event of a stream. */
@@ -471,7 +493,7 @@ export async function* watchExecution(endpoint: string, authorization: string, i
             const outage = errors.find((error) => error.extensions?.code === 'UPSTREAM_UNAVAILABLE');
             if (outage) {
               const { upstreamStatus, retryAfterMs } = outage.extensions ?? {};
-              options.onOutage?.({
+              tell(options.onOutage, {
                 message: outage.message,
                 code: 'UPSTREAM_UNAVAILABLE',
                 ...(typeof upstreamStatus === 'number' ? { upstreamStatus } : {}),
@@ -492,7 +514,7 @@ export async function* watchExecution(endpoint: string, authorization: string, i
           const warnings = Array.isArray(extensions?.warnings) ? (extensions.warnings as DataWarning[]) : [];
           const omitted = typeof extensions?.warningsOmitted === 'number' ? extensions.warningsOmitted : 0;
           // The list can be empty while notes were left out: ones listed first were dropped with an error's path.
-          if (warnings.length > 0 || omitted > 0) options.onWarnings?.(warnings, update, omitted);
+          if (warnings.length > 0 || omitted > 0) tell(options.onWarnings, warnings, update, omitted);
           // Held while unread, the subscription keeps its socket (the last one's) and the gateway's poller for nobody.
           const unread =
             !update.isFinal && pausedMs > 0 && Number.isFinite(pausedMs)
@@ -503,6 +525,9 @@ export async function* watchExecution(endpoint: string, authorization: string, i
               : undefined;
           try {
             yield update;
+          } catch (error) {
+            // Thrown into the watch by its caller (`throw()`): the caller's, not the connection's.
+            throw new CallerError(error);
           } finally {
             clearTimeout(unread);
           }
@@ -519,6 +544,9 @@ export async function* watchExecution(endpoint: string, authorization: string, i
         const lost = socket?.lost();
         const connection = closedOn ?? socket?.connections() ?? 0;
         const upgradeRefusal = refusedUpgrade(socket?.refusedWith(), socketUrl(url));
+        // A callback's exception (a page's bug) ends the watch as it was thrown: taken for a dropped connection, it was told
+        // to onRetry, and the watch subscribed again past the update it never yielded, whose events were lost.
+        if (error instanceof CallerError) throw error.error;
         if (error instanceof WatchError) throw error;
         if (upgradeRefusal) throw upgradeRefusal;
         // 1009 closes the socket under every watch on it, and the largest payload is the one the gateway took for too
