@@ -111,7 +111,8 @@ export interface WatchOptions {
   headers?: Record<string, string> | undefined;
   /**
    * `'sse'` (the default): one Server-Sent Events connection per watch. `'websocket'`: every watch of
-   * the same endpoint and `authorization` shares one graphql-ws socket. A browser opens at most 6
+   * the same endpoint and `authorization` shares one graphql-ws socket (given the same `idleTimeoutMs` and `webSocketImpl`:
+   * each of them makes a socket of its own). A browser opens at most 6
    * HTTP/1.1 connections per host, so a page that watches more executions at once over Server-Sent
    * Events from a gateway served over HTTP/1.1 waits, its queries too, until a watch ends: use the
    * socket there. `headers` are Server-Sent Events' only; over the socket `idleTimeoutMs` is a ping every half of it,
