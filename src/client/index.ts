@@ -88,13 +88,19 @@ export type GatewayClientConfig = RequestConfig & {
  * `headers` as a plain object, which graphql-request's `setHeader` can add to: names as fetch
  * sends them (lower case), values of a name given twice joined by `, `, as fetch joins them.
  */
-function headerRecord(headers: Headers | ReadonlyArray<ReadonlyArray<string>>): Record<string, string> {
+function headerRecord(headers: HeadersInit | Headers | ReadonlyArray<ReadonlyArray<string>>): Record<string, string> {
   // Typed by the constructor itself: the DOM's HeadersInit and undici's type an array of pairs differently.
   const merged = new Headers(headers as ConstructorParameters<typeof Headers>[0]);
   const record: Record<string, string> = {};
   // Headers' forEach rather than its iterator: a frontend's compiler settings may leave out DOM.Iterable.
   merged.forEach((value, name) => (record[name] = value));
   return record;
+}
+
+/** `record` (names in lower case, as `headerRecord` gives them) without the header `name` (lower case). */
+function withoutHeader(record: Record<string, string>, name: string): Record<string, string> {
+  const { [name]: _dropped, ...rest } = record;
+  return rest;
 }
 
 /** The text graphql-request sends for a document (its analyzeDocument): a string as it is, a typed string unboxed, a DocumentNode printed. */
@@ -141,6 +147,13 @@ export class GatewayClient extends GraphQLClient {
    */
   override setHeader(key: string, value: string): this {
     const headers = this.requestConfig.headers as HeadersInit | (() => HeadersInit) | undefined;
+    if (typeof headers === 'function') {
+      // graphql-request set the header as a property of the function, which no request reads: a refreshed token never
+      // went out. What the function gives, with this header in place of any of its name, in any case.
+      const name = key.toLowerCase();
+      this.requestConfig.headers = () => ({ ...withoutHeader(headerRecord(headers()), name), [name]: value });
+      return this;
+    }
     // graphql-request sets a header as a property of a plain object: on a Headers or an array (which the config's type
     // allows) the property went nowhere, and a refreshed token was dropped without a word. They become a plain object.
     if (headers && typeof headers !== 'function' && (Array.isArray(headers) || headers instanceof Headers)) this.requestConfig.headers = headerRecord(headers);
@@ -202,14 +215,16 @@ export class GatewayClient extends GraphQLClient {
 
   /**
    * A client with this one's settings and `extra`, for one request with `requestHeaders`: without this
-   * client's Authorization when they name one. Headers given as a function (called per request) are
-   * kept as they are: there is no key of theirs to drop.
+   * client's Authorization when they name one, headers given as a function (called per request) included: kept as they
+   * were, theirs went out beside the request's, joined by fetch into one value upstream refuses.
    */
   #clientFor(requestHeaders: HeadersInit | undefined, extra: Partial<RequestConfig> = {}): GraphQLClient {
     const config: RequestConfig = { ...this.requestConfig, ...extra };
     // graphql-request names the DOM's HeadersInit, which a project without the DOM library lacks (its headers are untyped there).
     const headers = config.headers as HeadersInit | (() => HeadersInit) | undefined;
-    if (namesAuthorization(requestHeaders) && headers && typeof headers !== 'function') {
+    // A function's headers, read per request: without their Authorization, or fetch joined it to the request's.
+    if (namesAuthorization(requestHeaders) && typeof headers === 'function') config.headers = () => withoutHeader(headerRecord(headers()), 'authorization');
+    else if (namesAuthorization(requestHeaders) && headers) {
       // Headers' forEach rather than its iterator: a frontend's compiler settings may leave out DOM.Iterable.
       const own: Array<[string, string]> = [];
       if (Array.isArray(headers)) own.push(...(headers as Array<[string, string]>));
