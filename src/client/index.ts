@@ -206,11 +206,15 @@ export class GatewayClient extends GraphQLClient {
 
   /** A client for one request sending `text`: as `#clientFor` makes it, sending the text's hash when it should. */
   async #persistedClientFor(requestHeaders: HeadersInit | undefined, text: string, extra: Partial<RequestConfig> = {}): Promise<GraphQLClient> {
-    const hash = await this.#persisted?.hashOf(text);
-    if (hash === undefined) return this.#clientFor(requestHeaders, extra);
+    const persisted = this.#persisted!;
+    const hash = await persisted.hashOf(text);
+    // Sent as text (the gateway refused hashes, or this one): the text's hash, should a gateway now refuse the text.
+    const digest = hash === undefined ? await persisted.digestOf(text) : undefined;
+    if (hash === undefined && digest === undefined) return this.#clientFor(requestHeaders, extra);
     // Read per request: the client's own fetch, else the global one as it is now (a test or polyfill may replace it).
     const fetchImpl = (this.requestConfig.fetch as typeof fetch | undefined) ?? ((input, init) => globalThis.fetch(input, init));
-    return this.#clientFor(requestHeaders, { ...extra, fetch: this.#persisted!.fetchFor(hash, fetchImpl) });
+    const fetchFor = hash === undefined ? persisted.textFetchFor(digest!, fetchImpl) : persisted.fetchFor(hash, fetchImpl);
+    return this.#clientFor(requestHeaders, { ...extra, fetch: fetchFor });
   }
 
   /**

@@ -17,7 +17,9 @@
  * - PERSISTED_QUERY_NOT_SUPPORTED (TRUSTED_DOCUMENTS=off): this client sends
  *   text from then on;
  * - PERSISTED_QUERY_NOT_FOUND (a manifest without that document, a client newer
- *   than the gateway): text for that document from then on.
+ *   than the gateway): text for that document from then on;
+ * until a gateway refuses that text with PERSISTED_QUERY_NOT_IN_LIST (TRUSTED_DOCUMENTS=only, rolled out
+ * since): the hash is sent again, at once and from then on.
  * Where Web Crypto is missing (a page over plain http on a host other than
  * localhost), the text is sent.
  */
@@ -37,6 +39,12 @@ export class PersistedDocuments {
    */
   async hashOf(text: string): Promise<string | undefined> {
     if (this.#off) return undefined;
+    const hex = await this.digestOf(text);
+    return hex === undefined || this.#unknown.has(hex) ? undefined : hex;
+  }
+
+  /** The lowercase hex sha256 of `text`, whether or not it is sent; undefined without Web Crypto. */
+  digestOf(text: string): Promise<string | undefined> {
     let hash = this.#hashes.get(text);
     if (hash === undefined) {
       // Operations are few and fixed in a frontend; a client sent ad hoc texts starts over past the bound.
@@ -44,8 +52,25 @@ export class PersistedDocuments {
       hash = sha256Hex(text);
       this.#hashes.set(text, hash);
     }
-    const hex = await hash;
-    return hex === undefined || this.#unknown.has(hex) ? undefined : hex;
+    return hash;
+  }
+
+  /**
+   * `fetch` that sends a request with its text, `hash` being that text's, as it is; when the gateway refuses the text
+   * because it runs persisted documents only (PERSISTED_QUERY_NOT_IN_LIST: a fleet rolled out to TRUSTED_DOCUMENTS=only
+   * since a replica said hashes were off or did not know this one), it sends the hash instead, and from then on.
+   * Remembered for good, either refusal left a GET, whose text graphql-request sends on one line (no manifest text),
+   * refused on every such gateway until the client was made again.
+   */
+  textFetchFor(hash: string, fetchImpl: typeof fetch): typeof fetch {
+    return (async (input: FetchInput, init?: RequestInit) => {
+      const response = await fetchImpl(input, init);
+      if (response.status !== 400 || (await refusalCode(response.clone())) !== 'PERSISTED_QUERY_NOT_IN_LIST') return response;
+      if (withDocumentId(input, init, `sha256:${hash}`) === undefined) return response;
+      this.#off = false;
+      this.#unknown.delete(hash);
+      return this.fetchFor(hash, fetchImpl)(input, init);
+    }) as typeof fetch;
   }
 
   /**
