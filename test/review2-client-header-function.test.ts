@@ -55,3 +55,22 @@ describe('the typed client with headers given as a function', () => {
     ]);
   });
 });
+
+describe('the typed client with headers given as a function, refreshed often', () => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await Harness.start();
+  });
+  afterAll(() => harness.close());
+
+  it('keeps one function over them however often setHeader is called (a token refreshed every few minutes for weeks)', async () => {
+    const gateway = new GatewayClient(harness.url, { headers: () => ({ Authorization: 'Bearer expired' }) });
+    for (let refresh = 0; refresh < 100_000; refresh++) gateway.setHeader('Authorization', refresh % 2 ? AUTH : 'Bearer expired');
+    gateway.setHeader('authorization', 'Bearer expired');
+    const headers = gateway.requestConfig.headers as () => HeadersInit;
+    expect(new Headers(headers()).get('authorization')).toBe('Bearer expired');
+    gateway.setHeader('authorization', AUTH);
+    const { errors } = await gateway.requestResult(ExecutionStatusDocument, { id: 'ex_demo_1' });
+    expect(errors).toEqual([]);
+  });
+});

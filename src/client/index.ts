@@ -103,6 +103,22 @@ function withoutHeader(record: Record<string, string>, name: string): Record<str
   return rest;
 }
 
+/** A headers function with headers set over it (names in lower case): `headers` is the function a request calls. */
+interface OverFunction {
+  readonly headers: () => HeadersInit;
+  readonly set: Record<string, string>;
+}
+
+function overHeaderFunction(base: () => HeadersInit): OverFunction {
+  const set: Record<string, string> = {};
+  const headers = () => {
+    let record = headerRecord(base());
+    for (const name of Object.keys(set)) record = withoutHeader(record, name);
+    return { ...record, ...set };
+  };
+  return { headers, set };
+}
+
 /** The text graphql-request sends for a document (its analyzeDocument): a string as it is, a typed string unboxed, a DocumentNode printed. */
 function documentText(document: RequestDocument | TypedDocumentNode<unknown, never> | TypedDocumentString<unknown, never>): string {
   if (typeof document === 'string') return document;
@@ -113,6 +129,8 @@ export class GatewayClient extends GraphQLClient {
   // GraphQLClient keeps its URL private; requestResult needs it for the client it sends through.
   #endpoint: string;
   readonly #persisted: PersistedDocuments | undefined;
+  /** Headers given as a function, with what `setHeader` set over them since. */
+  #overFunction: OverFunction | undefined;
 
   /** `endpoint`: the gateway's `/graphql` URL; in a page also relative to it (`/graphql`), which graphql-request alone refuses. */
   constructor(endpoint: string, { persistedDocuments, ...requestConfig }: GatewayClientConfig = {}) {
@@ -149,9 +167,11 @@ export class GatewayClient extends GraphQLClient {
     const headers = this.requestConfig.headers as HeadersInit | (() => HeadersInit) | undefined;
     if (typeof headers === 'function') {
       // graphql-request set the header as a property of the function, which no request reads: a refreshed token never
-      // went out. What the function gives, with this header in place of any of its name, in any case.
-      const name = key.toLowerCase();
-      this.requestConfig.headers = () => ({ ...withoutHeader(headerRecord(headers()), name), [name]: value });
+      // went out. What the function gives, with each header set since in place of any of its name, in any case; one
+      // function over it however often a token is refreshed (one wrapping each refresh grew every request's call chain).
+      if (this.#overFunction?.headers !== headers) this.#overFunction = overHeaderFunction(headers as () => HeadersInit);
+      this.#overFunction.set[key.toLowerCase()] = value;
+      this.requestConfig.headers = this.#overFunction.headers;
       return this;
     }
     // graphql-request sets a header as a property of a plain object: on a Headers or an array (which the config's type
