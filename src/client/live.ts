@@ -397,12 +397,20 @@ function whenReachable(socket: SocketLease | undefined, lostConnection: number, 
   };
 }
 
+/** `ms` as given for option `name`, or a RangeError saying what it takes: a number of ms, above 0 or from 0 on (Infinity included). */
+function checkedMs(name: string, ms: number, least: 'positive' | 'zero allowed'): number {
+  if (typeof ms === 'number' && (least === 'positive' ? ms > 0 : ms >= 0)) return ms;
+  throw new RangeError(`${name} must be a number of ms ${least === 'positive' ? 'above 0' : 'from 0 on'}; got ${String(ms)}.`);
+}
+
 /**
  * Yields the updates of execution `id` from the gateway at `endpoint` (its `/graphql` URL) with
  * `authorization` (`Bearer …`), subscribing again as needed, until the update that ends the
  * execution. Throws WatchError for what ends a watch (see above), at once a WatchError
  * UNAUTHENTICATED for an `authorization` no HTTP header can carry (whitespace around it is left
- * out, as fetch leaves it out), and at once a TypeError for an
+ * out, as fetch leaves it out), at once a RangeError for a `retryDelayMs` or `maxRetryDelayMs` that is not a
+ * positive number or an `idleTimeoutMs` or `pausedTimeoutMs` that is negative or NaN (0 or NaN pauses retried in a
+ * tight loop against a gateway that was down), and at once a TypeError for an
  * `endpoint` that is no http(s) URL (in a page, a path such as `/graphql` is resolved against the
  * page's address); returns at once, without an error, when `options.signal` aborts, a pause
  * between attempts included.
@@ -417,10 +425,10 @@ export async function* watchExecution(endpoint: string, authorization: string, i
   }
   let eventsAfter = options.eventsAfter ?? null;
   const query = print(ExecutionUpdatesDocument);
-  const baseMs = options.retryDelayMs ?? RETRY_DELAY_MS;
-  const maxMs = options.maxRetryDelayMs ?? MAX_RETRY_DELAY_MS;
-  const idleMs = options.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
-  const pausedMs = options.pausedTimeoutMs ?? PAUSED_TIMEOUT_MS;
+  const baseMs = checkedMs('retryDelayMs', options.retryDelayMs ?? RETRY_DELAY_MS, 'positive');
+  const maxMs = checkedMs('maxRetryDelayMs', options.maxRetryDelayMs ?? MAX_RETRY_DELAY_MS, 'positive');
+  const idleMs = checkedMs('idleTimeoutMs', options.idleTimeoutMs ?? IDLE_TIMEOUT_MS, 'zero allowed');
+  const pausedMs = checkedMs('pausedTimeoutMs', options.pausedTimeoutMs ?? PAUSED_TIMEOUT_MS, 'zero allowed');
   /** Subscriptions made since the last update: an update shows the gateway answers, so the backoff starts over. */
   let attempt = 0;
   const socket = options.transport === 'websocket' ? sharedSocket(socketUrl(url), token, options.webSocketImpl, idleMs) : undefined;
