@@ -155,6 +155,8 @@ export class GatewayClient extends GraphQLClient {
 
   override setEndpoint(value: string): this {
     this.#endpoint = absoluteEndpoint(value);
+    // Another gateway: what the last one said of hashes is not this one's word.
+    this.#persisted?.forgetGateway();
     return super.setEndpoint(this.#endpoint);
   }
 

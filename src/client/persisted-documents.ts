@@ -34,6 +34,15 @@ export class PersistedDocuments {
   readonly #hashes = new Map<string, Promise<string | undefined>>();
 
   /**
+   * Forgets what the gateway said of hashes (off, or not knowing some): another gateway answers from now on
+   * (`setEndpoint`). Kept, an earlier gateway's `off` had every request to the new one sent as text.
+   */
+  forgetGateway(): void {
+    this.#off = false;
+    this.#unknown.clear();
+  }
+
+  /**
    * The lowercase hex sha256 of `text`, or undefined when it is to be sent as text: the gateway
    * refused hashes, did not know this one, or there is no Web Crypto.
    */
