@@ -78,15 +78,17 @@ export class PersistedDocuments {
       if (withDocumentId(input, init, `sha256:${hash}`) === undefined) return response;
       this.#off = false;
       this.#unknown.delete(hash);
-      return this.fetchFor(hash, fetchImpl)(input, init);
+      // Refused as a hash too, the text is not sent a third time: this gateway refused it already, in its own words.
+      return this.fetchFor(hash, fetchImpl, response)(input, init);
     }) as typeof fetch;
   }
 
   /**
    * `fetch` that sends `hash` in place of the request's text (a POST's JSON `query`, a GET's
-   * `query` parameter) and, when the gateway refuses the hash, the original request.
+   * `query` parameter) and, when the gateway refuses the hash, the original request; or, given `textRefused` (the
+   * gateway's refusal of that text, just received), that refusal.
    */
-  fetchFor(hash: string, fetchImpl: typeof fetch): typeof fetch {
+  fetchFor(hash: string, fetchImpl: typeof fetch, textRefused?: Response): typeof fetch {
     return (async (input: FetchInput, init?: RequestInit) => {
       const named = withDocumentId(input, init, `sha256:${hash}`);
       if (named === undefined) return fetchImpl(input, init);
@@ -98,7 +100,7 @@ export class PersistedDocuments {
         if (this.#unknown.size >= MAX_KEPT_HASHES) this.#unknown.clear();
         this.#unknown.add(hash);
       } else return response;
-      return fetchImpl(input, init);
+      return textRefused ?? fetchImpl(input, init);
     }) as typeof fetch;
   }
 }
