@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { unreadVariables } from '../src/config.js';
+import { captureOutput } from './support/process-output.js';
 
 describe('variables the gateway does not read', () => {
   it('names proxies in any case, propagators other than W3C, and an exporter other than otlp', () => {
@@ -37,28 +38,24 @@ describe('variables the gateway does not read', () => {
       env: { PATH: process.env.PATH, PORT: '0', METRICS: 'off', SHUTDOWN_UNREADY_MS: '0', HTTPS_PROXY: 'http://user:proxy-password@proxy:3128', OTEL_TRACES_EXPORTER: 'console' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no listening line: ${out}`)), 30_000);
-      child.stdout.on('data', () => {
-        if (out.includes('execution-gateway listening')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    });
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
-    const warnings = out
-      .split('\n')
-      .filter((line) => line.includes('is not read'))
-      .map((line) => JSON.parse(line) as { level: number; variable: string; msg: string });
+    const output = captureOutput(child, { skipNonJson: true });
+    try {
+      const deadline = Date.now() + 30_000;
+      while (!output.lines().some((line) => line.msg === 'execution-gateway listening')) {
+        expect(child.exitCode, output.stderr()).toBeNull();
+        expect(Date.now()).toBeLessThan(deadline);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    } finally {
+      child.kill('SIGTERM');
+      await output.exited;
+    }
+    const warnings = output.lines().filter((line) => line.msg?.includes('is not read'));
     expect(warnings.map(({ level, variable }) => ({ level, variable }))).toEqual([
       { level: 40, variable: 'HTTPS_PROXY' },
       { level: 40, variable: 'OTEL_TRACES_EXPORTER' },
     ]);
     expect(warnings[0]!.msg).toContain('directly, through no proxy');
-    expect(out).not.toContain('proxy-password');
+    expect(output.stdout() + output.stderr()).not.toContain('proxy-password');
   }, 40_000);
 });
