@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { readConfig } from '../src/config.js';
 import { heapBounds, heapOverrun } from '../src/server/heap-budget.js';
 import { entryBytes } from '../src/upstream/entry-bytes.js';
-import { captureOutput } from './support/process-output.js';
+import { captureOutput, untilListening } from './support/process-output.js';
 
 const MiB = 2 ** 20;
 const defaults = readConfig({ UPSTREAM_URL: 'http://127.0.0.1:1' });
@@ -56,12 +56,7 @@ describe('heap bounds against the heap limit', () => {
     });
     const output = captureOutput(child, { skipNonJson: true });
     try {
-      const deadline = Date.now() + 45_000;
-      while (!output.lines().some((line) => line.msg === 'execution-gateway listening')) {
-        expect(child.exitCode, output.stderr()).toBeNull();
-        expect(Date.now()).toBeLessThan(deadline);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await untilListening(child, output, 45_000);
       const told = output.lines().filter((line) => line.msg?.startsWith('the heap bounds add up'));
       expect(told).toHaveLength(warnings);
       if (warnings) expect(told[0]).toMatchObject({ level: 40, heapLimitMiB: expect.any(Number), boundsMiB: { CACHE_MAX_BYTES: 256, LIVE_MAX_HELD_BYTES: 512 } });

@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { unreadVariables } from '../src/config.js';
-import { captureOutput } from './support/process-output.js';
+import { captureOutput, untilListening } from './support/process-output.js';
 
 describe('variables the gateway does not read', () => {
   it('names proxies in any case, propagators other than W3C, and an exporter other than otlp', () => {
@@ -40,12 +40,7 @@ describe('variables the gateway does not read', () => {
     });
     const output = captureOutput(child, { skipNonJson: true });
     try {
-      const deadline = Date.now() + 30_000;
-      while (!output.lines().some((line) => line.msg === 'execution-gateway listening')) {
-        expect(child.exitCode, output.stderr()).toBeNull();
-        expect(Date.now()).toBeLessThan(deadline);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await untilListening(child, output, 30_000);
     } finally {
       child.kill('SIGTERM');
       await output.exited;

@@ -40,3 +40,16 @@ export function alive(pid: number): boolean {
     return false;
   }
 }
+
+/**
+ * Resolves once the gateway `child` logged `execution-gateway listening`; rejects, with what it wrote to stderr, when it
+ * exited first or `withinMs` passed.
+ */
+export async function untilListening(child: ChildProcess, output: ProcessOutput, withinMs: number): Promise<void> {
+  const deadline = Date.now() + withinMs;
+  while (!output.lines().some((line) => line.msg === 'execution-gateway listening')) {
+    if (child.exitCode !== null) throw new Error(`the gateway exited ${child.exitCode} before it listened: ${output.stderr()}`);
+    if (Date.now() > deadline) throw new Error(`the gateway did not listen within ${withinMs} ms: ${output.stderr()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
