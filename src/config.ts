@@ -260,6 +260,11 @@ export const SETTINGS = {
       integer(1024, MAX_STRING_BYTES).default(DEFAULT_MAX_BODY_BYTES),
       'larger upstream bodies (after gzip/br decoding) are refused; also the most characters of upstream values one result hands out (README "Operation limits"); at most 256 MiB, since a body is read into one string and V8 makes none over about 512 MiB',
     ),
+    maxJsonValues: setting(
+      'UPSTREAM_MAX_JSON_VALUES',
+      integer(1_000, 100_000_000).default(8_000_000),
+      'JSON values (objects, arrays, strings, numbers, …) one upstream body may hold, counted before it is parsed; a body with more is refused with `UPSTREAM_BAD_RESPONSE`, as one over `UPSTREAM_MAX_BODY_BYTES`; a body of tiny values takes far more heap and time to parse than its bytes say (8 million empty objects: about 256 MB of heap and over a second of event loop), and a real one far fewer (an execution of 100,000 events of the demo\'s shape holds 2.5 million); bodies under 1.5 characters per value allowed are not counted',
+    ),
     maxBytesInFlight: setting(
       'UPSTREAM_MAX_BYTES_IN_FLIGHT',
       integer(1024, 2 ** 40).default(DEFAULT_MAX_BODY_BYTES),

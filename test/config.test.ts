@@ -110,6 +110,7 @@ describe('configuration', () => {
       UPSTREAM_CONCURRENCY_PER_REQUEST: '4',
       UPSTREAM_MAX_BODY_BYTES: '2048',
       UPSTREAM_MAX_BYTES_IN_FLIGHT: '65536',
+      UPSTREAM_MAX_JSON_VALUES: '50000',
       EXECUTION_ID_PATTERN: '^ex_[0-9]+$',
       TERMINAL_CACHE_TTL_MS: '0',
       ACTIVE_CACHE_TTL_MS: '500',
@@ -155,6 +156,7 @@ describe('configuration', () => {
       concurrencyPerRequest: 4,
       maxBodyBytes: 2048,
       maxBytesInFlight: 65_536,
+      maxJsonValues: 50_000,
     });
     expect(executionIdPattern.test('ex_12')).toBe(true);
     expect(executionIdPattern.test('ex_demo_1')).toBe(false);

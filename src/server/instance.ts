@@ -101,6 +101,7 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
     connections: upstream.connections,
     maxBodyBytes: upstream.maxBodyBytes,
     maxBytesInFlight: upstream.maxBytesInFlight,
+    maxJsonValues: upstream.maxJsonValues,
     executionIdPattern: upstream.executionIdPattern,
     logger: options.logger,
     refusedTokenMs: upstream.refusedTokenMs,

@@ -36,6 +36,7 @@ import { readEnvelopeHead, readExecution, upstreamRequestIdOf } from './envelope
 import { assertAllowedExecutionId, executionPath, type IdPattern } from './execution-path.js';
 import { BodiesInFlightError, BodyBudget, type BodyLease } from './body-budget.js';
 import { BodyTooLargeError, CorruptEncodingError, readBody, UnsupportedEncodingError, type BodyText } from './read-body.js';
+import { holdsMoreJsonValues } from './json-values.js';
 import {
   BrokenCircuitError,
   BulkheadRejectedError,
@@ -100,6 +101,8 @@ export interface ExecutionsClientOptions {
   maxBodyBytes: number;
   /** UPSTREAM_MAX_BYTES_IN_FLIGHT: bytes of bodies held at once, process-wide (./body-budget.ts). */
   maxBytesInFlight: number;
+  /** UPSTREAM_MAX_JSON_VALUES: JSON values a body may hold to be parsed (./json-values.ts). */
+  maxJsonValues: number;
   executionIdPattern: IdPattern;
   logger: Logger;
   /** Retry, circuit breaker and bulkhead settings. */
@@ -409,7 +412,8 @@ export class ExecutionsClient {
       unwatch();
     }
     if (!hasBodyToServe(status)) {
-      const requestId = upstreamRequestId ?? readEnvelopeHead(safeJson(body.text)).requestId;
+      // An error body too full of values to parse is still answered by its status; only its request id is not read.
+      const requestId = upstreamRequestId ?? (holdsMoreJsonValues(body.text, this.#options.maxJsonValues) ? undefined : readEnvelopeHead(safeJson(body.text)).requestId);
       throw this.#statusError(status, id, callerKey, { upstreamStatus: status, upstreamRequestId: requestId, retryAfterMs });
     }
     const execution = this.#parseExecution(id, callerKey, body, { upstreamStatus: status, upstreamRequestId, retryAfterMs });
@@ -441,6 +445,10 @@ export class ExecutionsClient {
     body: BodyText,
     facts: { upstreamStatus: number; upstreamRequestId: string | undefined; retryAfterMs: number | undefined },
   ): Execution {
+    if (holdsMoreJsonValues(body.text, this.#options.maxJsonValues)) {
+      const why = `body holds more JSON values than UPSTREAM_MAX_JSON_VALUES (${this.#options.maxJsonValues})`;
+      throw this.#badResponse(id, 'too large', why, { upstreamStatus: facts.upstreamStatus, upstreamRequestId: facts.upstreamRequestId });
+    }
     const json = safeJson(body.text);
     if (json === undefined) throw this.#badResponse(id, 'not JSON', 'body is not JSON', { upstreamStatus: facts.upstreamStatus, upstreamRequestId: facts.upstreamRequestId });
     // A 200 can still carry an error envelope; its code is honoured as that HTTP status would be, Retry-After included.
