@@ -150,7 +150,7 @@ export const SETTINGS = {
     shutdownGraceMs: setting(
       'SHUTDOWN_GRACE_MS',
       integer(0, 600_000).default(20_000),
-      'then how long requests in flight may take to finish; what still runs after it is cut (the process exits 0 either way); live subscriptions end at once with `SHUTTING_DOWN`, WebSockets close with 1001',
+      'then how long requests in flight may take to finish; what still runs after it is cut, answered `503` `SHUTTING_DOWN` when none of its answer had gone out (the process exits 0 either way); live subscriptions end at once with `SHUTTING_DOWN`, WebSockets close with 1001',
     ),
     keepAliveTimeoutMs: setting(
       'HTTP_KEEP_ALIVE_TIMEOUT_MS',

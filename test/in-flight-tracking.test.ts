@@ -33,7 +33,7 @@ async function tracking(): Promise<{ requests: RequestsInFlight; held: ServerRes
   const requests = new RequestsInFlight();
   const held: ServerResponse[] = [];
   const port = await serving((_request, response) => {
-    requests.track(response);
+    requests.track(response, 'req-test');
     held.push(response);
   });
   return { requests, held, port, server: servers.at(-1)! };

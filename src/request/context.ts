@@ -11,7 +11,7 @@ import { forwardedTraceContext } from '../telemetry/trace-context.js';
 import { callerOf, namesCaller } from '../upstream/caller.js';
 import { requestIdFor } from './request-id.js';
 import { RequestScope, type ClientWatch, type WarningLog } from './scope.js';
-import { isShutdownCut, wasCutByShutdown, type GoneCause } from './shutdown-cut.js';
+import { isShutdownCut, wasCutBeforeItsHead, wasCutByShutdown, type GoneCause } from './shutdown-cut.js';
 
 export interface GatewayContext {
   scope: RequestScope;
@@ -52,13 +52,14 @@ class ResponseWatch implements ClientWatch {
   onClientGone(listener: (cause: GoneCause) => void): () => void {
     const { res } = this;
     if (res.destroyed) {
-      if (!res.writableFinished) listener(wasCutByShutdown(res) ? 'shutdown' : 'left');
+      if (!res.writableFinished || wasCutBeforeItsHead(res)) listener(wasCutByShutdown(res) ? 'shutdown' : 'left');
       return noop;
     }
     // A method, not a named function: tsx (esbuild's keepNames) would add a defineProperty per request.
     const { onClose } = {
       onClose() {
-        if (!res.writableFinished) listener(wasCutByShutdown(res) ? 'shutdown' : 'left');
+        // Answered by the drain's 503 (src/server/drain.ts `cut`), not by its pipeline, which is still running.
+        if (!res.writableFinished || wasCutBeforeItsHead(res)) listener(wasCutByShutdown(res) ? 'shutdown' : 'left');
       },
     };
     res.once('close', onClose);

@@ -18,8 +18,9 @@
  *    close` when it still can, and its connection closes once it is sent.
  * 3. When the last request finished (and the connections of the last answers
  *    closed, each lingering at most LINGER_MS for a client still sending, within
- *    the grace), or the grace ran out (whatever remains is cut), the upstream
- *    pool closes.
+ *    the grace), or the grace ran out (whatever remains is cut: a request
+ *    whose answer had not begun is answered 503 SHUTTING_DOWN first), the
+ *    upstream pool closes.
  *
  * One log line at the start and one at the end, with counts.
  */
@@ -30,6 +31,9 @@ import type { Health } from './health.js';
 import { LINGER_MS } from './lingering-close.js';
 import { markCutByShutdown } from '../request/shutdown-cut.js';
 import type { WebSocketEdge } from './websocket.js';
+
+/** How long the answers to the requests the drain cuts may take to go out before their connections are closed under them. */
+const CUT_ANSWER_MS = 250;
 
 /**
  * HTTP requests in flight at the edge, from their arrival until their
@@ -46,6 +50,8 @@ export class RequestsInFlight {
    * generation; measured in docs/performance.md "Collection at a higher rate").
    */
   readonly #slots: (ServerResponse | undefined)[] = [];
+  /** Each slot's request id, for the answer `cut` writes. */
+  readonly #requestIds: (string | undefined)[] = [];
   /** Indexes of cleared slots. */
   readonly #free: number[] = [];
   readonly #idle: Array<() => void> = [];
@@ -64,12 +70,20 @@ export class RequestsInFlight {
     return this.#finishedWhileClosing;
   }
 
-  track(response: ServerResponse): void {
+  /**
+   * What a request the drain cuts before its answer's head went out is answered with (the HTTP edge's 503
+   * SHUTTING_DOWN, ./http-edge.ts); none: it is only cut.
+   */
+  cutAnswer: ((response: ServerResponse, requestId: string) => void) | undefined;
+
+  track(response: ServerResponse, requestId: string): void {
     const slot = this.#free.pop() ?? this.#slots.length;
     this.#slots[slot] = response;
+    this.#requestIds[slot] = requestId;
     if (this.#closingConnections) response.setHeader('connection', 'close');
     response.once('close', () => {
       this.#slots[slot] = undefined;
+      this.#requestIds[slot] = undefined;
       this.#free.push(slot);
       const server = this.#server;
       if (server) {
@@ -101,11 +115,28 @@ export class RequestsInFlight {
 
   /**
    * The grace ran out: the requests still in flight are about to be cut, which their scopes tell from a client leaving.
-   * Whether each answer's head had gone out is taken now, before the pipeline answers the cancellation into a
-   * response whose connection is gone: what it makes of it then is never sent.
+   * Whether each answer's head had gone out is taken now, before the pipeline answers the cancellation: what it makes
+   * of it then is never sent. One whose head had not, its request whole, is answered now (`cutAnswer`): its client, cut without a status,
+   * could not tell a deploy from a crash, nor that the request is worth sending again. Resolves once those answers
+   * went out, or after CUT_ANSWER_MS for a client that does not read them.
    */
-  cut(): void {
-    for (const response of this.#slots) if (response) markCutByShutdown(response, response.headersSent);
+  async cut(): Promise<void> {
+    const answered: ServerResponse[] = [];
+    this.#slots.forEach((response, slot) => {
+      if (!response) return;
+      const headSent = response.headersSent;
+      markCutByShutdown(response, headSent);
+      // A body still arriving is cut as before: answered, its pipeline would wait for the rest as long as the connection
+      // lingers (./lingering-close.ts), and the reset that ends it sooner could take the answer with it.
+      if (headSent || !this.cutAnswer || response.destroyed || !response.req.complete) return;
+      this.cutAnswer(response, this.#requestIds[slot]!);
+      answered.push(response);
+    });
+    if (answered.length === 0) return;
+    const sent = answered.map((response) => (response.writableFinished ? undefined : new Promise((resolve) => response.once('close', resolve).once('finish', resolve))));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(sent), new Promise((resolve) => (timer = setTimeout(resolve, CUT_ANSWER_MS)))]);
+    clearTimeout(timer);
   }
 
   /** Resolves once no request is in flight. */
@@ -188,7 +219,7 @@ export async function drain(parts: DrainParts, timings: DrainTimings, cause?: st
   const webSocketsCut = finished ? 0 : webSockets.open;
   if (!finished) {
     // Cut sockets cancel what their requests still wait for upstream (the request's cancellation), so the pool can close.
-    requests.cut();
+    await requests.cut();
     server.closeAllConnections();
     webSockets.close();
   }

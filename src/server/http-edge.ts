@@ -321,8 +321,14 @@ function watchForStall(stalledClients: StalledClients, response: ServerResponse,
   });
 }
 
+/** The answer to a request the drain cut before its answer began (./drain.ts `cut`). */
+const CUT_BY_SHUTDOWN = 'The gateway shut down before it could answer: send the request again (another replica answers it).';
+
 export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logger, state: EdgeState): Server {
   const inFlight = new WeakMap<Duplex, Busy>();
+  // As the edge answers: with the request's id and the CORS headers its origin gets, or a page could not read it.
+  state.requests.cutAnswer = (response, requestId) =>
+    answer(response, requestId, corsHeaders(settings.corsOrigins, response.req.headers.origin), { status: 503, code: ErrorCode.SHUTTING_DOWN, message: CUT_BY_SHUTDOWN, close: true });
   /** Sockets whose refusal is written or waits for an earlier answer. */
   const refused = new WeakSet<Duplex>();
   /** Answers with the edge's own refusal, and writes its access line. */
@@ -368,7 +374,7 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
     // Two credentials, or two media types (./repeated-fields.ts): node would serve the first, a proxy in front may have read the other.
     const repeated = repeatedField(request);
     if (repeated) return refuse(request, response, requestId, { status: 400, code: ErrorCode.BAD_REQUEST, message: repeatedFieldRefused(repeated), close: true });
-    state.requests.track(response);
+    state.requests.track(response, requestId);
     if (request.socket && state.stalledClients) watchForStall(state.stalledClients, response, request.socket, requestId, logger);
     const declared = request.headers['content-length'];
     // Node refuses Transfer-Encoding next to a Content-Length itself (a 400): here it is the only framing.
