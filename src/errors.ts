@@ -111,6 +111,10 @@ export const UNSUPPORTED_MEDIA_TYPE =
  * Content-Type sends its JSON as a form, whose one field is the whole text, and Yoga's
  * "Must provide query string." told a caller who had sent a query nothing to change.
  */
+/** A JSON array body: Yoga's "Batching is not supported." said what, not what to send instead. */
+export const BATCH_REFUSED =
+  'Batching is not supported: send one operation per request (a JSON object, not an array), or ask for several executions in one `executions(ids: […])`.';
+
 export const FORM_WITHOUT_QUERY =
   'Must provide query string: the body was read as a form (Content-Type: application/x-www-form-urlencoded, which `curl -d` sends unless told otherwise) and has no `query` field (nor `extensions` or `documentId`, where a persisted document\'s hash goes). To send JSON, say so: Content-Type: application/json.';
 

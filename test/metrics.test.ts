@@ -326,7 +326,9 @@ describe.each(LANES)('/metrics with METRICS=api, %s lane', (lane) => {
       ]),
     });
     expect(response.status).toBe(400);
-    expect(((await response.json()) as ExecutionResult).errors!.map((error) => [error.message, error.extensions?.code])).toEqual([['Batching is not supported.', 'BAD_REQUEST']]);
+    expect(((await response.json()) as ExecutionResult).errors!.map((error) => [error.message, error.extensions?.code])).toEqual([
+      ['Batching is not supported: send one operation per request (a JSON object, not an array), or ask for several executions in one `executions(ids: […])`.', 'BAD_REQUEST'],
+    ]);
     const after = await exposition();
     expect(grew(before, after, 'graphql_envelop_error_result', { phase: 'request', operationType: 'unknown', operationName: 'anonymous', code: 'BAD_REQUEST' })).toBe(1);
     expect(grew(before, after, 'graphql_envelop_error_result')).toBe(1);

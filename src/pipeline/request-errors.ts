@@ -27,7 +27,7 @@ import { repeatedMember } from '../json-members.js';
 import { withoutByteOrderMark } from '../json-text.js';
 import { isFormPost, isJsonPost } from '../media-type.js';
 import { textPrefix } from '../text-prefix.js';
-import { badRequest, errorBody, ErrorCode, FORM_WITHOUT_QUERY, notAcceptable, notFound, UNSUPPORTED_MEDIA_TYPE, withExtensions } from '../errors.js';
+import { BATCH_REFUSED, badRequest, errorBody, ErrorCode, FORM_WITHOUT_QUERY, notAcceptable, notFound, UNSUPPORTED_MEDIA_TYPE, withExtensions } from '../errors.js';
 
 /** The distinct media types an Accept-like list names, in order, without parameters. */
 function mediaTypesOf(list: string): string[] {
@@ -93,7 +93,7 @@ export function useRequestErrors(): Plugin {
     onRequestParse({ requestParser, setRequestParser }) {
       if (!requestParser) return;
       setRequestParser((request) => {
-        const checked = (params: Parsed, form?: URLSearchParams) => withoutEmptyQuery(withQueryInForm(request, params, form));
+        const checked = (params: Parsed, form?: URLSearchParams) => withoutEmptyQuery(withQueryInForm(request, notBatch(params), form));
         const json = isJsonPost(request);
         const checkedJson = (params: Parsed): Parsed | Promise<Parsed> => (json ? eachMemberOnce(request, params, checked) : checked(params));
         try {
@@ -242,12 +242,15 @@ function parsedForm(request: Request, requestParser: (request: Request) => unkno
  * clients must send (README "Trusted documents").
  */
 function withoutEmptyQuery(parsed: Parsed): Parsed {
-  const one = (params: GraphQLParams): GraphQLParams => {
-    const { query: _empty, ...rest } = params;
-    return rest;
-  };
-  if (Array.isArray(parsed)) return parsed.some((params) => params?.query === '') ? parsed.map((params) => (params?.query === '' ? one(params) : params)) : parsed;
-  return (parsed as GraphQLParams | null)?.query === '' ? one(parsed as GraphQLParams) : parsed;
+  if ((parsed as GraphQLParams | null)?.query !== '') return parsed;
+  const { query: _empty, ...rest } = parsed as GraphQLParams;
+  return rest;
+}
+
+/** Refuses a batch (a JSON array of operations), before Yoga, whose own refusal named no way on. */
+function notBatch(parsed: Parsed): Parsed {
+  if (Array.isArray(parsed)) throw badRequest(BATCH_REFUSED);
+  return parsed;
 }
 
 /**
