@@ -571,7 +571,9 @@ class Tally {
         failedIndexes.add(path[1]);
       }
       if (label === CIRCUIT_OPEN && cls) stats.circuitOpenByClass[cls] = (stats.circuitOpenByClass[cls] ?? 0) + 1;
-      const ok = cls ? allowedFor(cls, label) : (shot.requestCodes ?? []).includes(label);
+      // A request-level code may stand on the execution itself: a page its arguments alone refuse is refused up front, on
+      // ["execution"], with no upstream call.
+      const ok = (shot.requestCodes ?? []).includes(label) || (cls !== undefined && allowedFor(cls, label));
       if (!ok) {
         this.unexpected++;
         stats.unexpected++;
