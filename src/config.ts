@@ -954,8 +954,8 @@ const REDIS_ELSEWHERE = new Set(['REDIS_HOST', 'REDIS_PORT', 'REDIS_PASSWORD', '
  * `OTEL_EXPORTER_OTLP_ENDPIONT`, `port`; or that have a setting's letters (lettersOf): `LOGLEVEL`,
  * `SHUTDOWN_GRACE_SECONDS`; or that other software reads Redis from (REDIS_ELSEWHERE: REDIS_URL).
  * Left alone, each was ignored in silence and its default used.
- * Only names with an underscore or of a setting's own letters in another case are read, so `HOME` is no
- * `HOST`. Never the values: a misspelt `REDIS_KEY_SECRET` is still a secret.
+ * Only names of 6 characters or more (`WORKER`, `METRIC`) or of a setting's own letters in another case are read,
+ * so `HOME` is no `HOST`. Never the values: a misspelt `REDIS_KEY_SECRET` is still a secret.
  */
 export function nearMissSettings(env: Record<string, string | undefined> = process.env): NearMiss[] {
   const names = settingNames();
@@ -978,7 +978,9 @@ export function nearMissSettings(env: Record<string, string | undefined> = proce
       found.push({ variable, setting: sameLetters });
       continue;
     }
-    if (!upper.includes('_') || upper.length < 6) continue;
+    // Short names are left alone (`HOME` is no `HOST`), not names without an underscore: `WORKER=4` was ignored in
+    // silence, and the gateway ran one process.
+    if (upper.length < 6) continue;
     const allowed = upper.length >= 12 ? 2 : 1;
     let best: { name: string; distance: number } | undefined;
     for (const name of names) {
