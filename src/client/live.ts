@@ -74,7 +74,8 @@ export interface WatchOptions {
   /**
    * Told before each pause: why the watch subscribes again (the error that dropped it: for an
    * unreachable gateway graphql-sse's `NetworkError` (`name` 'NetworkError'), which carries the
-   * failed fetch's message ('Failed to fetch' in a browser, 'fetch failed' in Node) but is no
+   * failed fetch's message ('Failed to fetch' in a browser; in Node 'fetch failed' with its cause, as
+   * 'fetch failed (connect ECONNREFUSED 127.0.0.1:4000)', or 'terminated (other side closed)' for a stream cut) but is no
    * `TypeError`; over `transport: 'websocket'` a NetworkError naming the close code (an upgrade refused with a 4xx
    * other than 408 and 429 throws a WatchError instead, where the WebSocket class tells the status); a WatchError with code SHUTTING_DOWN, UPSTREAM_BAD_RESPONSE or WATCH_TIME_LIMIT,
    * or TOO_MANY_SUBSCRIPTIONS with its `retryAfterMs` (the gateway is busy for now; the pause is at least that long);
@@ -337,6 +338,49 @@ function idleWatchedFetch(idleMs: number): { fetchFn: typeof fetch; idled: Error
 }
 
 /**
+ * `fetchFn` (the global fetch when undefined, read at each call: a page may replace it) with its failures, the call's
+ * and the body's, naming their cause in their message: graphql-sse makes a NetworkError of the message alone, and
+ * Node's fetch says only 'fetch failed' (or 'terminated' for a stream cut), its why (ECONNREFUSED, ENOTFOUND, a
+ * certificate, 'other side closed') in a `cause` that was lost. A browser's 'Failed to fetch' carries none, and stays.
+ */
+function causeTelling(fetchFn: typeof fetch | undefined): typeof fetch {
+  return async (input: FetchInput, init?: RequestInit): Promise<Response> => {
+    let response: Response;
+    try {
+      response = await (fetchFn ?? fetch)(input, init);
+    } catch (error) {
+      throw withCauseTold(error);
+    }
+    if (!response.body) return response;
+    const reader = response.body.getReader();
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        try {
+          const { done, value } = await reader.read();
+          if (done) controller.close();
+          else controller.enqueue(value);
+        } catch (error) {
+          controller.error(withCauseTold(error));
+        }
+      },
+      cancel: (reason) => reader.cancel(reason),
+    });
+    return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+  };
+}
+
+/** `error` with its cause's words after its own (`fetch failed (connect ECONNREFUSED 127.0.0.1:4000)`), the cause kept; `error` itself when it has no cause to tell. */
+function withCauseTold(error: unknown): unknown {
+  if (!(error instanceof Error) || !(error.cause instanceof Error)) return error;
+  const { cause } = error;
+  const code = (cause as { code?: unknown }).code;
+  // Node's AggregateError (every address of a host refused) has no message of its own: its code, or its first error's, says it.
+  const why = cause.message || (typeof code === 'string' ? code : '') || (cause instanceof AggregateError && cause.errors[0] instanceof Error ? cause.errors[0].message : '');
+  if (why === '' || error.message.includes(why)) return error;
+  return new TypeError(`${error.message} (${why})`, { cause });
+}
+
+/**
  * Resolves after `ms`, or at once when `signal` aborts (an abort must not wait out a long backoff), or when `wake`,
  * given the resolver, calls it; `wake` returns the function that stops it listening, called however the pause ends.
  */
@@ -456,7 +500,7 @@ export async function* watchExecution(endpoint: string, authorization: string, i
         socket.subscribing(payloadBytes);
         results = socket.client.iterate<ExecutionUpdatesSubscription>(payload);
       } else {
-        client = createClient({ url, headers: withAuthorization(options.headers, token), retryAttempts: 0, ...(watchdog ? { fetchFn: watchdog.fetchFn } : {}) });
+        client = createClient({ url, headers: withAuthorization(options.headers, token), retryAttempts: 0, fetchFn: causeTelling(watchdog?.fetchFn) });
         results = client.iterate<ExecutionUpdatesSubscription>(payload);
       }
       const stop = () => {
