@@ -53,7 +53,7 @@ import { headerValue, withAuthorization } from './authorization.js';
 import { httpEndpoint } from './endpoint.js';
 import type { FetchInput } from './fetch-types.js';
 import { ExecutionUpdatesDocument, type ExecutionEventFilter, type ExecutionUpdatesSubscription } from './generated.js';
-import { sharedSocket, socketUrl, type SocketLease } from './shared-socket.js';
+import { sharedSocket, socketUrl, type SocketLease, type UpgradeRefusal } from './shared-socket.js';
 
 export type ExecutionUpdate = ExecutionUpdatesSubscription['executionUpdates'];
 
@@ -77,7 +77,9 @@ export interface WatchOptions {
    * failed fetch's message ('Failed to fetch' in a browser; in Node 'fetch failed' with its cause, as
    * 'fetch failed (connect ECONNREFUSED 127.0.0.1:4000)', or 'terminated (other side closed)' for a stream cut) but is no
    * `TypeError`; over `transport: 'websocket'` a NetworkError naming the close code (an upgrade refused with a 4xx
-   * other than 408 and 429 throws a WatchError instead, where the WebSocket class tells the status); a WatchError with code SHUTTING_DOWN, UPSTREAM_BAD_RESPONSE or WATCH_TIME_LIMIT,
+   * other than 408 and 429 throws a WatchError instead, where the WebSocket class tells the status, and one refused with a
+   * `Retry-After`, the gateway's 429 past WS_MAX_UPGRADES_PER_SECOND, is the gateway's WatchError with `retryAfterMs`, the
+   * pause at least that long, where the class hands over the answer: `ws`); a WatchError with code SHUTTING_DOWN, UPSTREAM_BAD_RESPONSE or WATCH_TIME_LIMIT,
    * or TOO_MANY_SUBSCRIPTIONS with its `retryAfterMs` (the gateway is busy for now; the pause is at least that long);
    * an Error when the stream ended early), the attempt (1 for the first since the last update), and
    * the pause in ms. Attempts that keep growing mean the gateway cannot be reached, or stays busy.
@@ -209,6 +211,18 @@ function refusedUpgrade(status: number | undefined, url: string): WatchError | u
   if (status === undefined || status < 400 || status >= 500 || RETRIED_CLIENT_STATUSES.has(status)) return undefined;
   const code: ErrorCode = status === 401 ? 'UNAUTHENTICATED' : status === 403 ? 'FORBIDDEN' : 'BAD_REQUEST';
   return new WatchError(`The gateway refused the WebSocket upgrade at ${url} with ${status}${status === 404 ? ': GraphQL over WebSocket is not served at that path' : ''}.`, code);
+}
+
+/**
+ * The WatchError for a WebSocket upgrade refused for now with a `Retry-After` (the gateway's 429 past
+ * WS_MAX_UPGRADES_PER_SECOND, coded TOO_MANY_SUBSCRIPTIONS), told to `onRetry`: its `retryAfterMs` makes the pause at
+ * least that long, as for a TOO_MANY_SUBSCRIPTIONS over an open socket. Undefined without one, or where the WebSocket
+ * class does not tell it (a browser's).
+ */
+function pausedUpgrade(refusal: UpgradeRefusal | undefined, url: string): WatchError | undefined {
+  if (!refusal) return undefined;
+  const message = refusal.message ?? `The gateway refused the WebSocket upgrade at ${url} with ${refusal.status}, asking for a pause of ${Math.ceil(refusal.retryAfterMs / 1000)} s.`;
+  return new WatchError(message, refusal.code as ErrorCode | undefined, refusal.retryAfterMs);
 }
 
 /** The WatchError for the errors of an `error` message over graphql-ws: a subscription refused before it ran (`busy`'s when it is one). */
@@ -597,6 +611,7 @@ export async function* watchExecution(endpoint: string, authorization: string, i
         const lost = socket?.lost();
         const connection = closedOn ?? socket?.connections() ?? 0;
         const upgradeRefusal = refusedUpgrade(socket?.refusedWith(), socketUrl(url));
+        const upgradePaused = pausedUpgrade(socket?.refusal(), socketUrl(url));
         // A callback's exception (a page's bug) ends the watch as it was thrown: taken for a dropped connection, it was told
         // to onRetry, and the watch subscribed again past the update it never yielded, whose events were lost.
         if (error instanceof CallerError) throw error.error;
@@ -616,7 +631,7 @@ export async function* watchExecution(endpoint: string, authorization: string, i
         const refusal = socketRefusal ? undefined : await refused(error);
         if (refusal) throw refusal;
         // A dropped connection (a closed socket too), or a drain's refusal: subscribe again from the last cursor.
-        reason = socketRefusal ?? (socket ? socketFailure(error, lost) : error);
+        reason = socketRefusal ?? upgradePaused ?? (socket ? socketFailure(error, lost) : error);
         if (!socketRefusal) lostConnection = connection;
       } finally {
         offClosed?.();

@@ -29,6 +29,12 @@ interface SocketState {
    * only where the WebSocket class says it (`ws`, as "Unexpected server response: 404"): a browser's says nothing.
    */
   refusedWith: number | undefined;
+  /**
+   * What the refusal of the last socket's upgrade asked for, until another opens, when it carried a `Retry-After` (the
+   * gateway's 429 past WS_MAX_UPGRADES_PER_SECOND): how long to wait, and its body's first error. Known only where the
+   * WebSocket class hands over the answer (`ws`'s 'unexpected-response'): a browser's says nothing.
+   */
+  refusal: UpgradeRefusal | undefined;
   /** Sockets the gateway has acknowledged so far (`connected`): which connection a watch lost, and which served since. */
   connections: number;
   /**
@@ -48,6 +54,14 @@ interface SocketState {
   largestAtTooBig: number | undefined;
 }
 
+/** A refused upgrade's `Retry-After`, in ms, and the first GraphQL error of its body, when it had one. */
+export interface UpgradeRefusal {
+  status: number;
+  retryAfterMs: number;
+  message?: string | undefined;
+  code?: string | undefined;
+}
+
 interface Shared {
   readonly client: Client;
   readonly state: SocketState;
@@ -64,6 +78,8 @@ export interface SocketLease {
   lost(): string | undefined;
   /** The status that refused the socket's upgrade, where the WebSocket class tells it (read it as the failure arrives). */
   refusedWith(): number | undefined;
+  /** The refusal of the socket's upgrade when it asked for a pause (`Retry-After`), where the WebSocket class tells it (read it as the failure arrives). */
+  refusal(): UpgradeRefusal | undefined;
   /** Sockets the gateway has acknowledged so far, the open one included: a count to compare, not a state. */
   connections(): number;
   /** The connection (by `connections`' count) whose subscription last received an update; 0 before any. */
@@ -101,6 +117,7 @@ export function sharedSocket(url: string, authorization: string, webSocketImpl: 
     client: shared.client,
     lost: () => shared.state.lost,
     refusedWith: () => shared.state.refusedWith,
+    refusal: () => shared.state.refusal,
     connections: () => shared.state.connections,
     servedOn: () => shared.state.servedOn,
     onServed(listener) {
@@ -130,7 +147,7 @@ export function sharedSocket(url: string, authorization: string, webSocketImpl: 
 
 function openShared(url: string, authorization: string, webSocketImpl: unknown, idleMs: number): Shared {
   const half = idleMs > 0 && Number.isFinite(idleMs) ? Math.max(1, Math.floor(idleMs / 2)) : 0;
-  const state: SocketState = { opening: new Set(), lost: undefined, refusedWith: undefined, connections: 0, servedOn: 0, onServed: new Set(), payloadBytes: new Map(), largestAtTooBig: undefined };
+  const state: SocketState = { opening: new Set(), lost: undefined, refusedWith: undefined, refusal: undefined, connections: 0, servedOn: 0, onServed: new Set(), payloadBytes: new Map(), largestAtTooBig: undefined };
   const impl = webSocketImpl ?? (globalThis as { WebSocket?: unknown }).WebSocket;
   let pongDue: ReturnType<typeof setTimeout> | undefined;
   const client: Client = createClient({
@@ -145,6 +162,7 @@ function openShared(url: string, authorization: string, webSocketImpl: unknown, 
       connecting: () => {
         state.lost = undefined;
         state.refusedWith = undefined;
+        state.refusal = undefined;
         state.largestAtTooBig = undefined;
       },
       connected: () => {
@@ -192,7 +210,71 @@ function openShared(url: string, authorization: string, webSocketImpl: unknown, 
 type SocketClass = new (url: string, protocols: string) => {
   close(): void;
   addEventListener(type: 'open' | 'error' | 'close', listener: (event: { message?: unknown }) => void): void;
+  /** `ws`'s only: its EventEmitter side, which hands over an upgrade's answer other than 101. */
+  on?: (type: 'unexpected-response', listener: (request: unknown, response: RefusingAnswer) => void) => unknown;
+  terminate?: () => void;
 };
+
+/** What is read of the answer `ws` hands over with 'unexpected-response' (node's IncomingMessage). */
+interface RefusingAnswer {
+  statusCode?: number;
+  headers: Record<string, string | string[] | undefined>;
+  setEncoding(encoding: 'utf8'): void;
+  on(type: 'data', listener: (chunk: string) => void): unknown;
+  once(type: 'end' | 'error' | 'close', listener: () => void): unknown;
+}
+
+/** The most of a refusing answer's body read for its error: the gateway's are a few hundred bytes. */
+const REFUSAL_BODY_CHARS = 16_384;
+
+/** A `Retry-After` (seconds, or an HTTP date) in ms from now; undefined when absent or unreadable. */
+function retryAfterMs(value: string | string[] | undefined): number | undefined {
+  const text = (Array.isArray(value) ? value[0] : value)?.trim();
+  if (!text) return undefined;
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+/** The first GraphQL error of a refusal's body, when it is a GraphQL error body. */
+function firstError(body: string): { message?: string; code?: string } {
+  try {
+    const first = (JSON.parse(body) as { errors?: Array<{ message?: unknown; extensions?: { code?: unknown } }> }).errors?.[0];
+    return {
+      ...(typeof first?.message === 'string' ? { message: first.message } : {}),
+      ...(typeof first?.extensions?.code === 'string' ? { code: first.extensions.code } : {}),
+    };
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Has `ws` hand over an upgrade's answer other than 101 (its 'unexpected-response'; left alone it only says "Unexpected
+ * server response: 429"), to keep the answer's `Retry-After` and error in `state`, then ends the socket as `ws` would.
+ * Without it a watch refused with 429 past the gateway's WS_MAX_UPGRADES_PER_SECOND came back after its own backoff,
+ * from a few ms on, and was refused again, however long the gateway had asked it to wait.
+ */
+function keepRefusal(socket: InstanceType<SocketClass>, state: SocketState): void {
+  socket.on?.('unexpected-response', (_request, response) => {
+    const status = response.statusCode ?? 0;
+    state.refusedWith = status;
+    const waitMs = retryAfterMs(response.headers['retry-after']);
+    let body = '';
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      if (waitMs !== undefined) state.refusal = { status, retryAfterMs: waitMs, ...firstError(body) };
+      socket.terminate?.();
+    };
+    response.setEncoding('utf8');
+    response.on('data', (chunk) => {
+      if (body.length < REFUSAL_BODY_CHARS) body += chunk;
+    });
+    for (const type of ['end', 'error', 'close'] as const) response.once(type, end);
+  });
+}
 
 /** `ws`'s message for an upgrade answered with another status than 101. */
 const REFUSED_UPGRADE = /^Unexpected server response: (\d{3})$/;
@@ -219,6 +301,7 @@ function opening(impl: SocketClass, state: SocketState, deadlineMs: number): Soc
         state.opening.delete(socket);
       };
       for (const type of ['open', 'error', 'close'] as const) socket.addEventListener(type, settled);
+      keepRefusal(socket, state);
       socket.addEventListener('error', (event: { message?: unknown }) => {
         const status = typeof event?.message === 'string' ? REFUSED_UPGRADE.exec(event.message)?.[1] : undefined;
         if (status !== undefined) state.refusedWith = Number(status);

@@ -1,0 +1,57 @@
+/**
+ * `watchExecution` over `transport: 'websocket'` in Node, refused at the upgrade past the gateway's
+ * WS_MAX_UPGRADES_PER_SECOND: a 429 with Retry-After and a TOO_MANY_SUBSCRIPTIONS body. The watch waits at least
+ * Retry-After before it connects again, and `onRetry` is told the gateway's error (a WatchError with its code,
+ * message and `retryAfterMs`). It came back after its own backoff instead (a few ms with a small `retryDelayMs`), was
+ * refused again each time, and `onRetry` heard only "The WebSocket to the gateway closed (1006)."
+ */
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { watchExecution, WatchError } from '../src/client/index.js';
+import { AUTH, Harness } from './support/harness.js';
+import { liveEnv, TOKENS } from './support/live.js';
+
+describe('watchExecution over WebSocket refused at the upgrade with 429 and Retry-After', () => {
+  let harness: Harness;
+  let upgrades = 0;
+
+  beforeAll(async () => {
+    harness = await Harness.start({ env: liveEnv({ WS_MAX_UPGRADES_PER_SECOND: '1', WS_UPGRADE_BURST: '1' }), upstream: { tokens: TOKENS } });
+    harness.instance.server.on('upgrade', () => upgrades++);
+  });
+  afterAll(() => harness.close());
+
+  it('waits at least Retry-After before it connects again, telling onRetry the gateway\'s TOO_MANY_SUBSCRIPTIONS', async () => {
+    // The address's one upgrade of its burst, spent.
+    const spent = new WebSocket(harness.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
+    await new Promise((resolve, reject) => {
+      spent.once('open', resolve);
+      spent.once('error', reject);
+    });
+    spent.close();
+    const retries: Array<{ error: unknown; delayMs: number }> = [];
+    const stop = new AbortController();
+    const refusedAt = upgrades;
+    const watching = watchExecution(harness.url, AUTH, 'ex_demo_4', {
+      transport: 'websocket',
+      webSocketImpl: WebSocket,
+      retryDelayMs: 1,
+      maxRetryDelayMs: 5,
+      signal: stop.signal,
+      onRetry: (error, _attempt, delayMs) => retries.push({ error, delayMs }),
+    });
+    const first = await watching.next();
+    stop.abort();
+    await watching.return(undefined);
+    expect(first.done).toBe(false);
+    // One upgrade refused, one taken: the watch did not come back before the gateway said it could.
+    expect(upgrades - refusedAt).toBe(2);
+    expect(retries).toHaveLength(1);
+    const [{ error, delayMs }] = retries as [{ error: WatchError; delayMs: number }];
+    expect(error).toBeInstanceOf(WatchError);
+    expect(error.code).toBe('TOO_MANY_SUBSCRIPTIONS');
+    expect(error.retryAfterMs).toBe(1_000);
+    expect(error.message).toBe('Too many WebSocket upgrades from this address (at most 1 a second, WS_MAX_UPGRADES_PER_SECOND, in bursts of 1): connect again in 1 s.');
+    expect(delayMs).toBeGreaterThanOrEqual(1_000);
+  });
+});
