@@ -841,7 +841,11 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
             socket.send(data, (error) => {
               // A connection closed meanwhile (its client left, or was cut for not reading) has no one to deliver to:
               // the write's error is no failure of the gateway's, and logged as one it made an alert of a documented cut.
-              if (error && socket.readyState === socket.OPEN && !request.socket.destroyed) return reject(error);
+              // So is one the network refused (EPIPE, ECONNRESET: a client that reset its connection), whose callback
+              // Node calls before it destroys the socket, while ws still calls it open: every client that closed its tab
+              // right after connection_init was an error line and a 1011.
+              const networkRefused = (error as NodeJS.ErrnoException | undefined)?.syscall === 'write';
+              if (error && !networkRefused && socket.readyState === socket.OPEN && !request.socket.destroyed) return reject(error);
               if (error) return resolve();
               // The network took a whole message: a client that reads, however slowly, is not stalled.
               settings.stalledClients.progressed(request.socket);
