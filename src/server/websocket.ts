@@ -636,7 +636,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
   /** The one answer to an operation past the connection's bound, before anything ran; not counted on the connection. */
   function refusedForBound(context: Context<Record<string, unknown> | undefined, Extra>, payload: Payload): Results {
     const max = settings.maxSubscriptionsPerConnection;
-    const error = gatewayError(ErrorCode.TOO_MANY_SUBSCRIPTIONS, `Too many operations at once: at most ${max} per WebSocket connection, queries and live subscriptions alike.`);
+    const error = gatewayError(ErrorCode.TOO_MANY_SUBSCRIPTIONS, `Too many operations at once: at most ${max} per WebSocket connection (LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION), queries and live subscriptions alike. Complete one before starting another, or start it on another connection.`);
     const cancel = new AbortController();
     // 429: what an HTTP client sending too many requests at once hears (RFC 6585 §4).
     return Object.assign(run(context, payload, cancel, () => {}, { status: 429, error }), {
