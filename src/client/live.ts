@@ -53,7 +53,7 @@ import { headerValue, withAuthorization } from './authorization.js';
 import { httpEndpoint } from './endpoint.js';
 import type { FetchInput } from './fetch-types.js';
 import { ExecutionUpdatesDocument, type ExecutionEventFilter, type ExecutionUpdatesSubscription } from './generated.js';
-import { sharedSocket, socketUrl, type SocketLease, type UpgradeRefusal } from './shared-socket.js';
+import { retryAfterMs, sharedSocket, socketUrl, type SocketLease, type UpgradeRefusal } from './shared-socket.js';
 
 export type ExecutionUpdate = ExecutionUpdatesSubscription['executionUpdates'];
 
@@ -80,7 +80,9 @@ export interface WatchOptions {
    * other than 408 and 429 throws a WatchError instead, where the WebSocket class tells the status, and one refused with a
    * `Retry-After`, the gateway's 429 past WS_MAX_UPGRADES_PER_SECOND, is the gateway's WatchError with `retryAfterMs`, the
    * pause at least that long, where the class hands over the answer: `ws`); a WatchError with code SHUTTING_DOWN, UPSTREAM_BAD_RESPONSE or WATCH_TIME_LIMIT,
-   * or TOO_MANY_SUBSCRIPTIONS with its `retryAfterMs` (the gateway is busy for now; the pause is at least that long);
+   * or TOO_MANY_SUBSCRIPTIONS with its `retryAfterMs` (the gateway is busy for now; the pause is at least that long), or
+   * for an answer of 408, 429 or 5xx with `Retry-After` (a proxy's rate limit) a WatchError with that `retryAfterMs` and
+   * its body's code, if any;
    * an Error when the stream ended early), the attempt (1 for the first since the last update), and
    * the pause in ms. Attempts that keep growing mean the gateway cannot be reached, or stays busy.
    */
@@ -200,6 +202,22 @@ async function refused(error: unknown): Promise<WatchError | undefined> {
   const text = await response.text().catch(() => '');
   const first = errorsIn(text)[0];
   return new WatchError(first?.message ?? `The gateway answered ${response.status}.`, first?.extensions?.code);
+}
+
+/**
+ * The WatchError for an answer that asks for a pause (a 408, 429 or 5xx with `Retry-After`: a proxy's rate limit, a
+ * load balancer with no replica up), told to `onRetry`, with the code of the GraphQL error in its body when it has one:
+ * its `retryAfterMs` makes the pause at least that long. Undefined for any other. Retried on the watch's own backoff,
+ * a rate-limited watch came back from a few hundred ms on, however long it had been asked to wait.
+ */
+async function pausedAnswer(error: unknown): Promise<WatchError | undefined> {
+  const response = error instanceof NetworkError ? (error.response as Response | undefined) : undefined;
+  if (!response || !(RETRIED_CLIENT_STATUSES.has(response.status) || response.status >= 500)) return undefined;
+  const waitMs = retryAfterMs(response.headers.get('retry-after'));
+  if (waitMs === undefined) return undefined;
+  const text = await response.text().catch(() => '');
+  const first = errorsIn(text)[0];
+  return new WatchError(first?.message ?? `The gateway answered ${response.status}, asking for a pause of ${Math.ceil(waitMs / 1000)} s.`, first?.extensions?.code, waitMs);
 }
 
 /**
@@ -630,8 +648,9 @@ export async function* watchExecution(endpoint: string, authorization: string, i
         if (socketRefusal && !RESUMED_CODES.has(socketRefusal.code) && socketRefusal.retryAfterMs === undefined) throw socketRefusal;
         const refusal = socketRefusal ? undefined : await refused(error);
         if (refusal) throw refusal;
+        const answerPaused = socketRefusal ? undefined : await pausedAnswer(error);
         // A dropped connection (a closed socket too), or a drain's refusal: subscribe again from the last cursor.
-        reason = socketRefusal ?? upgradePaused ?? (socket ? socketFailure(error, lost) : error);
+        reason = socketRefusal ?? upgradePaused ?? answerPaused ?? (socket ? socketFailure(error, lost) : error);
         if (!socketRefusal) lostConnection = connection;
       } finally {
         offClosed?.();

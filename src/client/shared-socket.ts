@@ -224,17 +224,17 @@ interface RefusingAnswer {
   once(type: 'end' | 'error' | 'close', listener: () => void): unknown;
 }
 
-/** The most of a refusing answer's body read for its error: the gateway's are a few hundred bytes. */
-const REFUSAL_BODY_CHARS = 16_384;
-
-/** A `Retry-After` (seconds, or an HTTP date) in ms from now; undefined when absent or unreadable. */
-function retryAfterMs(value: string | string[] | undefined): number | undefined {
+/** A `Retry-After` (RFC 9110 §10.2.3: seconds, or an HTTP date) in ms from now; undefined when absent or unreadable. */
+export function retryAfterMs(value: string | string[] | null | undefined): number | undefined {
   const text = (Array.isArray(value) ? value[0] : value)?.trim();
   if (!text) return undefined;
   if (/^\d+$/.test(text)) return Number(text) * 1000;
   const at = Date.parse(text);
   return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
+
+/** The most of a refusing answer's body read for its error: the gateway's are a few hundred bytes. */
+const REFUSAL_BODY_CHARS = 16_384;
 
 /** The first GraphQL error of a refusal's body, when it is a GraphQL error body. */
 function firstError(body: string): { message?: string; code?: string } {
