@@ -47,6 +47,7 @@ import {
   type UpstreamPolicy,
 } from './resilience.js';
 import { parseRetryAfter } from './retry-after.js';
+import { textPrefix } from '../text-prefix.js';
 
 /** Who a call is for: what is sent on their behalf, and their identity (never sent). */
 export interface CallHeaders {
@@ -343,6 +344,7 @@ export class ExecutionsClient {
     let upstreamRequestId: string | undefined;
     let retryAfterMs: number | undefined;
     let body: BodyText;
+    let location: string | undefined;
     try {
       // Settled by the deadline or the call's cancellation even while undici is still connecting
       // (it heeds `signal` only once connected), so the bulkhead slot is freed on time.
@@ -358,6 +360,7 @@ export class ExecutionsClient {
       // Read up to UPSTREAM_PAUSE_MAX_MS: the pauses it sets refuse the caller's calls without asking upstream, so a
       // `Retry-After: 3600` on a maintenance page kept them refused an hour however soon upstream was back.
       retryAfterMs = parseRetryAfter(headerValue(response.headers['retry-after']), Date.now(), this.#options.resilience.pauseMaxMs);
+      location = headerValue(response.headers.location);
       const read = readBody(
         response.body,
         response.headers['content-encoding'],
@@ -414,7 +417,9 @@ export class ExecutionsClient {
     if (!hasBodyToServe(status)) {
       // An error body too full of values to parse is still answered by its status; only its request id is not read.
       const requestId = upstreamRequestId ?? (holdsMoreJsonValues(body.text, this.#options.maxJsonValues) ? undefined : readEnvelopeHead(safeJson(body.text)).requestId);
-      throw this.#statusError(status, id, callerKey, { upstreamStatus: status, upstreamRequestId: requestId, retryAfterMs });
+      const error = this.#statusError(status, id, callerKey, { upstreamStatus: status, upstreamRequestId: requestId, retryAfterMs });
+      if (error.unnamedStatus) this.#unnamedStatusLog(id, `HTTP ${status}`, redirectTarget(status, location, this.#origin + path), status, requestId);
+      throw error;
     }
     const execution = this.#parseExecution(id, callerKey, body, { upstreamStatus: status, upstreamRequestId, retryAfterMs });
     // Upstream served the pair: a pause a 5xx began for it (the answer to a call of the caller's sent after this one, as
@@ -454,7 +459,11 @@ export class ExecutionsClient {
     // A 200 can still carry an error envelope; its code is honoured as that HTTP status would be, Retry-After included.
     const head = readEnvelopeHead(json);
     const upstreamRequestId = facts.upstreamRequestId ?? head.requestId;
-    if (head.errorStatus !== undefined) throw this.#statusError(head.errorStatus, id, callerKey, { ...facts, upstreamRequestId });
+    if (head.errorStatus !== undefined) {
+      const error = this.#statusError(head.errorStatus, id, callerKey, { ...facts, upstreamRequestId });
+      if (error.unnamedStatus) this.#unnamedStatusLog(id, `envelope code ${head.errorStatus}`, '', facts.upstreamStatus, upstreamRequestId);
+      throw error;
+    }
     const execution = readExecution(json, id, body.bytes, upstreamRequestId);
     if ('unusable' in execution) throw this.#badResponse(id, 'unusable', execution.unusable, { upstreamStatus: facts.upstreamStatus, upstreamRequestId });
     // Read as UTF-8: served, with a note on the execution (src/schema/query.ts), never lost over its label.
@@ -475,6 +484,20 @@ export class ExecutionsClient {
   ): UpstreamError {
     this.#badResponseLog.observe(kind, { executionId: id, why, ...facts });
     return unreadableAnswer(facts, kind === 'too large');
+  }
+
+  /**
+   * An answer whose status the contract does not name (a redirect, a 410, an envelope's 422), logged as a body that
+   * breaks the contract is, bounded the same way: the client gets UPSTREAM_BAD_RESPONSE, and the operator got no line
+   * at all, so an UPSTREAM_URL that upstream redirects (to https, say) failed every call with nothing saying where to.
+   */
+  #unnamedStatusLog(id: string, answered: string, redirect: string, upstreamStatus: number, upstreamRequestId: string | undefined): void {
+    this.#badResponseLog.observe(answered, {
+      executionId: id,
+      why: `${answered}, a status the executions API's contract does not name${redirect}`,
+      upstreamStatus,
+      upstreamRequestId,
+    });
   }
 
   /**
@@ -593,6 +616,25 @@ function isMalformedAnswer(error: unknown, beforeHead: boolean): boolean {
 /** undici's AssertionError on a response status code below 100 (client-h1.js `assert(statusCode >= 100)`). */
 function isLowStatusAssertion(error: unknown): boolean {
   return error instanceof Error && 'code' in error && error.code === 'ERR_ASSERTION' && error.message.includes('statusCode >= 100');
+}
+
+/** Longest redirect target a log line carries. */
+const MAX_LOGGED_LOCATION = 200;
+
+/**
+ * Where a 3xx pointed, for the log: `, a redirect (never followed) to <origin and path>`, the query and fragment left
+ * out (a signed URL's secret may sit there); empty for another status or no readable Location.
+ */
+function redirectTarget(status: number, location: string | undefined, requested: string): string {
+  if (status < 300 || status > 399 || location === undefined) return '';
+  let target: URL;
+  try {
+    target = new URL(location, requested);
+  } catch {
+    return ', a redirect (never followed) to a Location that is no URL';
+  }
+  const where = textPrefix(`${target.origin}${target.pathname}`, MAX_LOGGED_LOCATION);
+  return `, a redirect (never followed) to ${where}${target.origin === new URL(requested).origin ? '' : ', another origin (is UPSTREAM_URL the one to call?)'}`;
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {
