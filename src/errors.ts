@@ -477,14 +477,18 @@ export const callerShareFull = (limit: number) =>
 
 /** An attempt whose deadline (`timeoutMs`, UPSTREAM_TIMEOUT_MS) passed before upstream's answer was complete. */
 export const attemptTimedOut = (timeoutMs: number) =>
-  new UpstreamError(ErrorCode.UPSTREAM_TIMEOUT, `The executions API did not answer within ${timeoutMs} ms.`, { countsAsFailure: true, timedOut: true });
+  new UpstreamError(ErrorCode.UPSTREAM_TIMEOUT, `The executions API did not answer within ${timeoutMs} ms; retry shortly.`, { countsAsFailure: true, timedOut: true });
 
 /** Upstream could not be reached (or failed in a way the gateway does not know); `options`, how the policies treat it. */
-export const upstreamUnreachable = (options: UpstreamErrorOptions = {}) => new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, 'The executions API could not be reached.', options);
+export const upstreamUnreachable = (options: UpstreamErrorOptions = {}) => new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, 'The executions API could not be reached; retry shortly.', options);
 
 /** Upstream answered with a body the gateway cannot read (`tooLarge`: one past UPSTREAM_MAX_BODY_BYTES). */
 export function unreadableAnswer(facts: { upstreamStatus?: number; upstreamRequestId?: string | undefined }, tooLarge = false): UpstreamError {
-  const message = tooLarge ? 'The executions API answered with a body too large for the gateway to read.' : 'The executions API answered with a body the gateway cannot read.';
+  // What to do next: a body past the cap comes back the same (upstream only appends), so asking again is no help; any
+  // other may be a moment's (a proxy's maintenance page), and the gateway's log says why it was unreadable.
+  const message = tooLarge
+    ? "The executions API answered with a body too large for the gateway to read; asking again gets the same answer: tell the gateway's operators, whose log names the limit."
+    : "The executions API answered with a body the gateway cannot read; retry shortly, and if it persists tell the gateway's operators, whose log says why.";
   return new UpstreamError(ErrorCode.UPSTREAM_BAD_RESPONSE, message, { upstreamStatus: facts.upstreamStatus, upstreamRequestId: facts.upstreamRequestId, tooLarge });
 }
 
@@ -501,7 +505,7 @@ export const clientLeft = () => new UpstreamError(ErrorCode.CLIENT_CLOSED_REQUES
  */
 export function budgetSpent(attemptTimeoutMs: number, budgetMs?: number): UpstreamError {
   const why = budgetMs === undefined ? `${attemptTimeoutMs} ms per attempt, within the request's time budget` : `the request's time budget of ${budgetMs} ms ran out`;
-  return new UpstreamError(ErrorCode.UPSTREAM_TIMEOUT, `The executions API did not answer in time (${why}).`);
+  return new UpstreamError(ErrorCode.UPSTREAM_TIMEOUT, `The executions API did not answer in time (${why}); retry shortly, or ask for fewer executions in one request.`);
 }
 
 /**
@@ -534,7 +538,7 @@ export function errorForUpstreamStatus(status: number, facts: StatusFacts): Upst
   const { retryAfterMs: _retryAfterMs, ...final } = rest;
   switch (status) {
     case 400:
-      return new UpstreamError(ErrorCode.BAD_USER_INPUT, 'The executions API rejected the request as invalid.', final);
+      return new UpstreamError(ErrorCode.BAD_USER_INPUT, 'The executions API rejected the request as invalid; check the execution id.', final);
     case 401:
       return new UpstreamError(ErrorCode.UNAUTHENTICATED, 'The executions API did not accept the Authorization token.', final);
     case 403:
@@ -555,9 +559,9 @@ export function errorForUpstreamStatus(status: number, facts: StatusFacts): Upst
       return transient('The executions API is rate limiting this caller (its token)', 'retry shortly', true, rest, retryAfterCapMs);
     default:
       if (status >= 500 && status <= 599) {
-        return transient(`The executions API failed (HTTP ${status})`, '', status === 502 || status === 503 || status === 504, rest, retryAfterCapMs);
+        return transient(`The executions API failed (HTTP ${status})`, 'retry shortly', status === 502 || status === 503 || status === 504, rest, retryAfterCapMs);
       }
-      return new UpstreamError(ErrorCode.UPSTREAM_BAD_RESPONSE, `The executions API answered with unexpected HTTP ${status}.`, { ...final, unnamedStatus: true });
+      return new UpstreamError(ErrorCode.UPSTREAM_BAD_RESPONSE, `The executions API answered with unexpected HTTP ${status}; if it persists, tell the gateway's operators, whose log says more.`, { ...final, unnamedStatus: true });
   }
 }
 

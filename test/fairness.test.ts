@@ -368,14 +368,14 @@ describe.each(LANES)('an upstream that refuses connections (%s lane)', (lane: La
       expect(codes(response)).toEqual(['UPSTREAM_UNAVAILABLE']);
       messages.push(response.errors![0]!.message);
     }
-    expect(messages.slice(0, 10)).toEqual(Array(10).fill('The executions API could not be reached.'));
+    expect(messages.slice(0, 10)).toEqual(Array(10).fill('The executions API could not be reached; retry shortly.'));
     expect(messages[10]).toMatch(FAILING_FAST);
     expect(messages[11]).toMatch(FAILING_FAST);
     expect(log.lines.some((line) => line.msg === OPENED)).toBe(true);
 
     // Half-open while upstream is still down: the probe is refused, the circuit opens again at once.
     await pause(HALF_OPEN_MS + 50);
-    expect((await ask('b', 'ex_b_1')).errors![0]!.message).toBe('The executions API could not be reached.');
+    expect((await ask('b', 'ex_b_1')).errors![0]!.message).toBe('The executions API could not be reached; retry shortly.');
     expect((await ask('c', 'ex_c_1')).errors![0]!.message).toMatch(FAILING_FAST);
 
     // Upstream comes back on that port; after the half-open time calls are served, with no restart.

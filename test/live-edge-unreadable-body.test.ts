@@ -1,6 +1,6 @@
 /**
  * A watch whose execution upstream answers with a body larger than UPSTREAM_MAX_BODY_BYTES ends at once with the
- * error a query of it gets (UPSTREAM_BAD_RESPONSE, "…too large for the gateway to read."), one result of errors only,
+ * error a query of it gets (UPSTREAM_BAD_RESPONSE, "…too large for the gateway to read; asking again gets the same answer…"), one result of errors only,
  * then complete: upstream only appends to an execution, so a body past the bound is past it on every later poll, and
  * the gateway's bound changes only with a restart. Taken as an outage, such a watch gave UPSTREAM_UNAVAILABLE notices
  * and polled upstream every backoff until LIVE_MAX_WATCH_MS (6 h by default). A watch whose execution grows past the

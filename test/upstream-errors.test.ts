@@ -803,7 +803,7 @@ describe.each(LANES)('upstream errors (%s lane)', (lane) => {
           upstreamRequestId: expect.stringMatching(UP_REQUEST_ID),
         });
         // The client learns it was too large; the operator, which setting to raise and what it is.
-        expect(onlyError(response).message).toBe('The executions API answered with a body too large for the gateway to read.');
+        expect(onlyError(response).message).toBe("The executions API answered with a body too large for the gateway to read; asking again gets the same answer: tell the gateway's operators, whose log names the limit.");
         const warning = small.logs.slice(logged).find((line) => line.executionId === 'ex_demo_1' && line.why !== undefined);
         expect(warning).toMatchObject({ level: 40, why: `body declared ${LIMIT + 1} bytes is over UPSTREAM_MAX_BODY_BYTES (${LIMIT} bytes)` });
         expectNoLeaks(response);

@@ -72,7 +72,9 @@ describe.each(LANES)('UPSTREAM_MAX_JSON_VALUES on the %s lane', (lane) => {
     expect(response.status).toBe(200);
     expect(response.data).toEqual({ execution: null });
     expect(response.errors).toHaveLength(1);
-    expect(response.errors![0]!.message).toBe('The executions API answered with a body too large for the gateway to read.');
+    expect(response.errors![0]!.message).toBe(
+      "The executions API answered with a body too large for the gateway to read; asking again gets the same answer: tell the gateway's operators, whose log names the limit.",
+    );
     expect(response.errors![0]!.extensions).toMatchObject({ code: 'UPSTREAM_BAD_RESPONSE', upstreamStatus: 200 });
     expect(harness.upstream.requestsFor(ID)).toHaveLength(1);
     const warning = harness.logs.slice(logged).find((line) => line.executionId === ID && line.why !== undefined);
