@@ -370,8 +370,13 @@ export class ExecutionsClient {
         lease,
       );
       // A status that answers by itself (404, 401, 503 …) keeps its meaning when its body cannot be read
-      // (too large, an encoding the gateway does not read): only its request id would have come from there.
-      body = hasBodyToServe(status) ? await read : await read.catch((error: unknown) => (call.aborted || timedOut ? Promise.reject(error) : NO_BODY));
+      // (too large, an encoding the gateway does not read): only its request id would have come from there. So does a
+      // final one (401, 403, 404, 410 …) whose body is still arriving at the attempt's deadline: a 401 whose body
+      // stalled was UPSTREAM_TIMEOUT, "retry shortly", where the client had to renew its token. A transient one (5xx,
+      // 429 …) stays a timeout, which either way says to retry: read as its status, it was retried at a deadline each.
+      const final = isFinalStatus(response.statusCode);
+      const keepsStatus = (error: unknown) => (call.aborted || (timedOut && !final) ? Promise.reject(error) : NO_BODY);
+      body = hasBodyToServe(status) ? await read : await read.catch(keepsStatus);
     } catch (error) {
       // The call was cancelled: not something to hold against upstream.
       if (call.aborted) throw error;
@@ -581,6 +586,14 @@ function isUnreachable(error: unknown): boolean {
 /** Any 2xx with a body answers the GET (a proxy's 203, say); 204 and 205 have none to serve. */
 function hasBodyToServe(status: number | undefined): status is number {
   return status !== undefined && status >= 200 && status <= 299 && status !== 204 && status !== 205;
+}
+
+/** Statuses that ask for the request again (errors.ts `errorForUpstreamStatus`): asked again, upstream may answer otherwise. */
+const TRANSIENT_STATUSES = new Set([408, 421, 425, 429]);
+
+/** Whether a status that is no answer to serve is final: asked again, upstream answers the same (a 401, a 404, a 410). */
+function isFinalStatus(status: number): boolean {
+  return status < 500 && !TRANSIENT_STATUSES.has(status);
 }
 
 /** What a status that is no answer to serve is read with when its body could not be. */
