@@ -273,6 +273,18 @@ export const finalEventsUnreadable = () =>
     'The execution has finished, but the executions API answered without a readable list of its events, so those since the last `cursor` cannot be sent: subscribe again with `eventsAfter` set to it.',
   );
 
+/**
+ * A page whose cursor (`name`: `after` or `before`) names an event, read where upstream sent no list of events, or
+ * something else than a list: the cursor is still good, and upstream's next answer (such a reading is never cached)
+ * will likely hold its event, so the client asks again with it rather than start over.
+ */
+export const eventsUnlisted = (name: string, upstreamRequestId: string | undefined) =>
+  new GraphQLError(
+    `The executions API answered without a readable list of this execution's events, so the event \`${name}\` names cannot be found: ask again shortly with the same cursor, which stays valid.`,
+    // The answer's id, as the note on `events` it replaces carried it: a ticket with upstream names that answer.
+    { extensions: errorExtensions(ErrorCode.UPSTREAM_BAD_RESPONSE, { upstreamRequestId }) },
+  );
+
 /** What every live subscription ends with when the process drains, and what refuses new ones then. */
 export const shuttingDown = () =>
   gatewayError(

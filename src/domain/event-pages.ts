@@ -18,7 +18,7 @@
  * filters never match it.
  */
 import { hash } from 'node:crypto';
-import { badUserInput } from '../errors.js';
+import { badUserInput, eventsUnlisted } from '../errors.js';
 import { eventAt, eventIdOf, isObject, type Execution, type ExecutionEvent } from './execution.js';
 import { decodeEventCursor, encodeEventCursor, encodeStartCursor, eventIdDigest, LONGEST_ID_IN_CURSOR, type EventCursor } from './event-cursor.js';
 import { instantMs, readText, UNREADABLE, type Instant } from './fields.js';
@@ -394,9 +394,14 @@ export function checkEventCursor(name: string, cursor: string, executionId: stri
   return decoded;
 }
 
-/** Upstream position of the event a checked cursor names; BAD_USER_INPUT when the execution no longer has it. */
-function positionNamed(name: string, decoded: EventCursor, executionId: string, index: EventIndex): number {
+/**
+ * Upstream position of the event a checked cursor names; BAD_USER_INPUT when the execution no longer has it, or
+ * UPSTREAM_BAD_RESPONSE when upstream sent no readable list to look in (`unlisted`: that reading).
+ */
+function positionNamed(name: string, decoded: EventCursor, executionId: string, index: EventIndex, unlisted?: Execution): number {
   const position = index.positionOf(decoded.eventId, decoded.occurrence, decoded.digest);
+  // The cursor is the client's own and still good: "start again without a cursor" lost its place over upstream's answer.
+  if (position === undefined && unlisted) throw eventsUnlisted(name, unlisted.upstreamRequestId);
   if (position === undefined) {
     const which = decoded.occurrence === 0 ? '' : ` (occurrence ${decoded.occurrence + 1} of that id)`;
     const event = decoded.digest ? `the event whose id has sha256 ${decoded.eventId}` : `event "${decoded.eventId}"`;
@@ -412,8 +417,8 @@ function positionNamed(name: string, decoded: EventCursor, executionId: string, 
  * the list (every event is after it, none before); BAD_USER_INPUT when the
  * execution no longer has it.
  */
-function cursorRank(name: 'after' | 'before', decoded: EventCursor, executionId: string, index: EventIndex, ordering: Ordering): number {
-  return decoded.start ? -1 : ordering.rankByIndex[positionNamed(name, decoded, executionId, index)]!;
+function cursorRank(name: 'after' | 'before', decoded: EventCursor, executionId: string, index: EventIndex, ordering: Ordering, unlisted: Execution | undefined): number {
+  return decoded.start ? -1 : ordering.rankByIndex[positionNamed(name, decoded, executionId, index, unlisted)]!;
 }
 
 /** The position just after the event a checked cursor names, in upstream's (append) order; 0 after the start of the list. */
@@ -481,8 +486,9 @@ export function pageEvents<Node>(execution: Execution, args: EventPageArgs, node
 
   const index = indexFor(execution.events);
   const ordering = index.ordering(order);
-  const afterRank = checked.after ? cursorRank('after', checked.after, executionId, index, ordering) : undefined;
-  const beforeRank = checked.before ? cursorRank('before', checked.before, executionId, index, ordering) : undefined;
+  const unlisted = execution.eventsUnreadable === true || execution.eventsAbsent === true ? execution : undefined;
+  const afterRank = checked.after ? cursorRank('after', checked.after, executionId, index, ordering, unlisted) : undefined;
+  const beforeRank = checked.before ? cursorRank('before', checked.before, executionId, index, ordering, unlisted) : undefined;
   const list = index.filtered(order, args.filter);
   const ranks = ordering.rankByIndex;
 
