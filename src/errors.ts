@@ -487,9 +487,13 @@ export const bodiesInFlightFull = (retryAfterMs: number) =>
 export const callerShareFull = (limit: number) =>
   new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, `This caller has ${limit} calls to the executions API running and the gateway's queue is full; retry once some have finished.`);
 
-/** An attempt whose deadline (`timeoutMs`, UPSTREAM_TIMEOUT_MS) passed before upstream's answer was complete. */
-export const attemptTimedOut = (timeoutMs: number) =>
-  new UpstreamError(ErrorCode.UPSTREAM_TIMEOUT, `The executions API did not answer within ${timeoutMs} ms; retry shortly.`, { countsAsFailure: true, timedOut: true });
+/**
+ * An attempt whose deadline (`timeoutMs`, UPSTREAM_TIMEOUT_MS) passed before upstream's answer was complete; `facts`,
+ * the status and request id of an answer whose head had come (its body had not): without them a stalled 200 could not
+ * be named in a ticket to upstream's team, though its `x-request-id` had arrived.
+ */
+export const attemptTimedOut = (timeoutMs: number, facts: UpstreamFacts = {}) =>
+  new UpstreamError(ErrorCode.UPSTREAM_TIMEOUT, `The executions API did not answer within ${timeoutMs} ms; retry shortly.`, { ...facts, countsAsFailure: true, timedOut: true });
 
 /** Upstream could not be reached (or failed in a way the gateway does not know); `options`, how the policies treat it. */
 export const upstreamUnreachable = (options: UpstreamErrorOptions = {}) => new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, 'The executions API could not be reached; retry shortly.', options);

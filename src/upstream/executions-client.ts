@@ -383,7 +383,7 @@ export class ExecutionsClient {
       // undici's connect timeout is the attempt's deadline too (`connect.timeout` above): whichever timer fires
       // first, the attempt ran out of time. Told apart, a loaded machine turned some into UPSTREAM_UNAVAILABLE.
       if (timedOut || isConnectTimeout(error)) {
-        throw attemptTimedOut(this.#options.timeoutMs);
+        throw attemptTimedOut(this.#options.timeoutMs, { upstreamStatus: status, upstreamRequestId });
       }
       // Upstream answered, but the process holds as many bytes of bodies as it may: this body is given up, not waited for.
       if (error instanceof BodiesInFlightError) {
