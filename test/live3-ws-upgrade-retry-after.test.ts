@@ -5,11 +5,13 @@
  * message and `retryAfterMs`). It came back after its own backoff instead (a few ms with a small `retryDelayMs`), was
  * refused again each time, and `onRetry` heard only "The WebSocket to the gateway closed (1006)."
  */
+import { once } from 'node:events';
+import { createServer } from 'node:net';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { watchExecution, WatchError } from '../src/client/index.js';
 import { AUTH, Harness } from './support/harness.js';
-import { liveEnv, TOKENS } from './support/live.js';
+import { liveEnv, TOKENS, waitFor } from './support/live.js';
 
 describe('watchExecution over WebSocket refused at the upgrade with 429 and Retry-After', () => {
   let harness: Harness;
@@ -53,5 +55,34 @@ describe('watchExecution over WebSocket refused at the upgrade with 429 and Retr
     expect(error.retryAfterMs).toBe(1_000);
     expect(error.message).toBe('Too many WebSocket upgrades from this address (at most 1 a second, WS_MAX_UPGRADES_PER_SECOND, in bursts of 1): connect again in 1 s.');
     expect(delayMs).toBeGreaterThanOrEqual(1_000);
+  });
+});
+
+describe('watchExecution over WebSocket refused at the upgrade with Retry-After and a body that never ends', () => {
+  it('is told the refusal once the body has been waited for a while, even with no opening deadline (idleTimeoutMs 0)', async () => {
+    // A proxy's 429 whose body stalls after its first chunk.
+    const stalled = createServer((socket) => socket.write('HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nslow \r\n'));
+    stalled.listen(0, '127.0.0.1');
+    await once(stalled, 'listening');
+    const { port } = stalled.address() as { port: number };
+    const retries: unknown[] = [];
+    const stop = new AbortController();
+    try {
+      const watching = watchExecution(`http://127.0.0.1:${port}/graphql`, AUTH, 'ex_demo_4', {
+        transport: 'websocket',
+        webSocketImpl: WebSocket,
+        idleTimeoutMs: 0,
+        signal: stop.signal,
+        onRetry: (error) => retries.push(error),
+      }).next();
+      await waitFor(() => retries.length > 0, 'onRetry', 5_000);
+      stop.abort();
+      await watching;
+      expect(retries[0]).toBeInstanceOf(WatchError);
+      expect((retries[0] as WatchError).retryAfterMs).toBe(1_000);
+      expect((retries[0] as WatchError).message).toBe(`The gateway refused the WebSocket upgrade at ws://127.0.0.1:${port}/graphql with 429, asking for a pause of 1 s.`);
+    } finally {
+      stalled.close();
+    }
   });
 });

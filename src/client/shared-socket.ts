@@ -236,6 +236,9 @@ export function retryAfterMs(value: string | string[] | null | undefined): numbe
 /** The most of a refusing answer's body read for its error: the gateway's are a few hundred bytes. */
 const REFUSAL_BODY_CHARS = 16_384;
 
+/** How long a refusing answer's body is waited for, in ms: the gateway sends its few hundred bytes with the head. */
+const REFUSAL_BODY_WAIT_MS = 1_000;
+
 /** The first GraphQL error of a refusal's body, when it is a GraphQL error body. */
 function firstError(body: string): { message?: string; code?: string } {
   try {
@@ -260,14 +263,19 @@ function keepRefusal(socket: InstanceType<SocketClass>, state: SocketState): voi
     const status = response.statusCode ?? 0;
     state.refusedWith = status;
     const waitMs = retryAfterMs(response.headers['retry-after']);
+    // Nothing to wait for: ended at once, as `ws` ends it, the body unread.
+    if (waitMs === undefined) return socket.terminate?.();
     let body = '';
     let ended = false;
     const end = () => {
       if (ended) return;
       ended = true;
-      if (waitMs !== undefined) state.refusal = { status, retryAfterMs: waitMs, ...firstError(body) };
+      clearTimeout(late);
+      state.refusal = { status, retryAfterMs: waitMs, ...firstError(body) };
       socket.terminate?.();
     };
+    // A body that never ends (a proxy's stalled answer) must not hold the socket's opening, which has no clock when idleMs is 0.
+    const late = setTimeout(end, REFUSAL_BODY_WAIT_MS);
     response.setEncoding('utf8');
     response.on('data', (chunk) => {
       if (body.length < REFUSAL_BODY_CHARS) body += chunk;
