@@ -6,6 +6,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
+import { createServer as createTcpServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { watchExecution, WatchError } from '../src/client/index.js';
 import { AUTH } from './support/harness.js';
@@ -56,5 +57,36 @@ describe('watchExecution over Server-Sent Events answered with Retry-After', () 
     expect(error).toBeInstanceOf(WatchError);
     expect({ message: error.message, code: error.code, retryAfterMs: error.retryAfterMs }).toEqual({ ...told, retryAfterMs: 1_000 });
     expect(delayMs).toBeGreaterThanOrEqual(1_000);
+  });
+});
+
+describe('watchExecution over Server-Sent Events refused with a body that never ends', () => {
+  it.each([
+    ['a 429 with Retry-After: told as a pause', 'HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\n', false],
+    ['a 400: thrown, as every 4xx but 408 and 429', 'HTTP/1.1 400 Bad Request\r\n', true],
+  ])('%s, once the body has been waited for a while, even with no idle deadline (idleTimeoutMs 0)', async (_title, head, thrown) => {
+    const stalled = createTcpServer((socket) => socket.write(`${head}Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{\r\n`));
+    stalled.listen(0, '127.0.0.1');
+    await once(stalled, 'listening');
+    const { port } = stalled.address() as { port: number };
+    const retries: unknown[] = [];
+    const stop = new AbortController();
+    try {
+      const watching = watchExecution(`http://127.0.0.1:${port}/graphql`, AUTH, 'ex_demo_4', {
+        idleTimeoutMs: 0,
+        signal: stop.signal,
+        onRetry: (error) => retries.push(error),
+      })
+        .next()
+        .catch((error: unknown) => error);
+      const outcome = thrown ? await watching : (await waitFor(() => retries.length > 0, 'onRetry', 5_000), retries[0]);
+      stop.abort();
+      await watching;
+      expect(outcome).toBeInstanceOf(WatchError);
+      if (thrown) expect((outcome as WatchError).message).toBe('The gateway answered 400.');
+      else expect((outcome as WatchError).retryAfterMs).toBe(1_000);
+    } finally {
+      stalled.close();
+    }
   });
 });

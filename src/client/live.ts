@@ -199,9 +199,28 @@ const RETRIED_CLIENT_STATUSES = new Set([408, 429]);
 async function refused(error: unknown): Promise<WatchError | undefined> {
   const response = error instanceof NetworkError ? (error.response as Response | undefined) : undefined;
   if (!response || response.status < 400 || response.status >= 500 || RETRIED_CLIENT_STATUSES.has(response.status)) return undefined;
-  const text = await response.text().catch(() => '');
+  const text = await refusalText(response);
   const first = errorsIn(text)[0];
   return new WatchError(first?.message ?? `The gateway answered ${response.status}.`, first?.extensions?.code);
+}
+
+/** How long a refusing answer's body is waited for, in ms: the gateway sends its few hundred bytes with the head. */
+const REFUSAL_BODY_WAIT_MS = 1_000;
+
+/**
+ * The text of a refusing answer's body, or '' when it has not ended within REFUSAL_BODY_WAIT_MS (a proxy's stalled
+ * answer: with `idleTimeoutMs` 0 nothing else ends it, and the watch waited for it for ever) or failed.
+ */
+async function refusalText(response: Response): Promise<string> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve(''), REFUSAL_BODY_WAIT_MS);
+  });
+  try {
+    return await Promise.race([response.text().catch(() => ''), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
@@ -215,7 +234,7 @@ async function pausedAnswer(error: unknown): Promise<WatchError | undefined> {
   if (!response || !(RETRIED_CLIENT_STATUSES.has(response.status) || response.status >= 500)) return undefined;
   const waitMs = retryAfterMs(response.headers.get('retry-after'));
   if (waitMs === undefined) return undefined;
-  const text = await response.text().catch(() => '');
+  const text = await refusalText(response);
   const first = errorsIn(text)[0];
   return new WatchError(first?.message ?? `The gateway answered ${response.status}, asking for a pause of ${Math.ceil(waitMs / 1000)} s.`, first?.extensions?.code, waitMs);
 }
