@@ -448,10 +448,20 @@ export function callerPaused(ms: number, pausedForMs: number): UpstreamError {
  */
 export function tokenRefused(status: 401 | 403, ms: number): UpstreamError {
   const answer = errorForUpstreamStatus(status, { upstreamStatus: status });
-  return new UpstreamError(answer.extensions.code as ErrorCode, `${answer.message.slice(0, -1)}: refused moments ago, so not asked again during the next ${seconds(ms)}.`, {
+  const { what, advice } = TOKEN_REFUSALS[status];
+  return new UpstreamError(answer.extensions.code as ErrorCode, `${what}: refused moments ago, so not asked again during the next ${seconds(ms)}; ${advice}.`, {
     upstreamStatus: status,
   });
 }
+
+/**
+ * What upstream's 401 and 403 say, and what the caller can do about each: a message that said only what happened
+ * ("did not accept the Authorization token") left a frontend guessing whether to retry, which changes nothing.
+ */
+const TOKEN_REFUSALS = {
+  401: { what: 'The executions API did not accept the Authorization token', advice: 'send a valid, unexpired token (sign in again for a new one)' },
+  403: { what: 'The token is valid but has no access to executions', advice: 'use a token that is allowed to read executions' },
+} as const;
 
 /** A pause's refusal: what upstream `asked`, the time left (`ms`, also `extensions.retryAfterMs`) and how long it has run. */
 function paused(by: 'caller-paused' | 'execution-paused', asked: string, ms: number, pausedForMs: number | undefined): UpstreamError {
@@ -556,11 +566,12 @@ export function errorForUpstreamStatus(status: number, facts: StatusFacts): Upst
     case 400:
       return new UpstreamError(ErrorCode.BAD_USER_INPUT, 'The executions API rejected the request as invalid; check the execution id.', final);
     case 401:
-      return new UpstreamError(ErrorCode.UNAUTHENTICATED, 'The executions API did not accept the Authorization token.', final);
-    case 403:
-      return new UpstreamError(ErrorCode.FORBIDDEN, 'The token is valid but has no access to executions.', final);
+    case 403: {
+      const { what, advice } = TOKEN_REFUSALS[status];
+      return new UpstreamError(status === 401 ? ErrorCode.UNAUTHENTICATED : ErrorCode.FORBIDDEN, `${what}: ${advice}.`, final);
+    }
     case 404:
-      return new UpstreamError(ErrorCode.NOT_FOUND, 'No execution with this id is visible to this token.', final);
+      return new UpstreamError(ErrorCode.NOT_FOUND, 'No execution with this id is visible to this token: check the id, or use a token of the organization that owns the execution.', final);
     case 408:
     case 421:
     case 425:

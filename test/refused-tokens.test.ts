@@ -28,8 +28,8 @@ describe('a token upstream refuses', () => {
     expect(harness.upstream.requests).toHaveLength(1);
     expect(codes(response)).toEqual(IDS.map(() => 'UNAUTHENTICATED'));
     const [first, ...rest] = response.errors!.map((error) => error.message);
-    expect(first).toBe('The executions API did not accept the Authorization token.');
-    for (const message of rest) expect(message).toMatch(/^The executions API did not accept the Authorization token: refused moments ago, so not asked again during the next [45](\.\d)? s\.$/);
+    expect(first).toBe('The executions API did not accept the Authorization token: send a valid, unexpired token (sign in again for a new one).');
+    for (const message of rest) expect(message).toMatch(/^The executions API did not accept the Authorization token: refused moments ago, so not asked again during the next [45](\.\d)? s; send a valid, unexpired token \(sign in again for a new one\)\.$/);
     for (const error of response.errors!) expect(error.extensions).toMatchObject({ code: 'UNAUTHENTICATED', upstreamStatus: 401 });
   });
 
@@ -40,7 +40,7 @@ describe('a token upstream refuses', () => {
     for (const id of ['ex_demo_1', 'ex_demo_2', 'ex_demo_3']) {
       const again = await harness.query(ONE, { id }, made);
       expect(codes(again)).toEqual(['UNAUTHENTICATED']);
-      expect(again.errors![0]!.message).toMatch(/: refused moments ago, so not asked again during the next (\d+(\.\d)? s|\d+ ms)\.$/);
+      expect(again.errors![0]!.message).toMatch(/: refused moments ago, so not asked again during the next (\d+(\.\d)? s|\d+ ms); send a valid, unexpired token \(sign in again for a new one\)\.$/);
     }
     expect(harness.upstream.requests).toHaveLength(1);
     expect(await harness.metricLines('gateway_upstream_refused_total')).toContain('gateway_upstream_refused_total{by="token_refused"} 3');
@@ -57,7 +57,7 @@ describe('a token upstream refuses', () => {
     const first = await harness.query(ONE, { id: 'ex_demo_1' });
     expect(first.errors![0]!.extensions).toMatchObject({ code: 'FORBIDDEN', upstreamStatus: 403 });
     const other = await harness.query(ONE, { id: 'ex_demo_2' });
-    expect(other.errors![0]!.message).toMatch(/^The token is valid but has no access to executions: refused moments ago, so not asked again during the next [45](\.\d)? s\.$/);
+    expect(other.errors![0]!.message).toMatch(/^The token is valid but has no access to executions: refused moments ago, so not asked again during the next [45](\.\d)? s; use a token that is allowed to read executions\.$/);
     expect(other.errors![0]!.extensions).toMatchObject({ code: 'FORBIDDEN', upstreamStatus: 403 });
     expect(harness.upstream.requests.map((request) => request.path)).toEqual(['/v1/executions/ex_demo_1']);
   });
