@@ -19,7 +19,9 @@ builder.queryType({
       },
       resolve: (_root, { id }, context, info) => {
         const refused = refusedPage(eventPagesBelow(info), String(id));
-        if (refused) throw refused;
+        // An invalid id (an empty route parameter, say) is named before its page: a cursor refused as "of execution
+        // ex_a, not ''" sent the caller after the cursor, and the id's own error came only once that was mended.
+        if (refused) throw context.loaders.execution.refusedId(String(id)) ?? refused;
         return context.loaders.execution.load(String(id)).then((execution) => {
           noteUnknownCharset(execution, context, info);
           return execution;
@@ -41,7 +43,11 @@ builder.queryType({
         // as that item's error (typed as an item neither way): a list of promises some of which reject
         // loses items on graphql-jit (0.8.9 drops a trailing null when its error comes first).
         const pages = eventPagesBelow(info);
-        const refused = ids.map((id) => refusedPage(pages, String(id)));
+        // An invalid id is named before its page, as in `execution`.
+        const refused = ids.map((id) => {
+          const page = refusedPage(pages, String(id));
+          return page && (context.loaders.execution.refusedId(String(id)) ?? page);
+        });
         const served = ids.filter((_id, index) => !refused[index]).map(String);
         return context.loaders.execution.loadMany(served).then((loaded) => {
           let next = 0;

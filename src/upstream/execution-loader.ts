@@ -25,11 +25,28 @@ import type { LoadScope, SharedExecutions } from './shared-executions.js';
  */
 export class ExecutionLoader extends DataLoader<string, Execution> {
   readonly #loaded: Map<string, Promise<Execution>>;
+  readonly #assertAllowedId: ((id: string) => void) | undefined;
 
-  constructor(batch: DataLoader.BatchLoadFn<string, Execution>) {
+  /** `assertAllowedId`: throws BAD_USER_INPUT for an id upstream may not be asked for (`refusedId`). */
+  constructor(batch: DataLoader.BatchLoadFn<string, Execution>, assertAllowedId?: (id: string) => void) {
     const loaded = new Map<string, Promise<Execution>>();
     super(batch, { cacheMap: loaded });
     this.#loaded = loaded;
+    this.#assertAllowedId = assertAllowedId;
+  }
+
+  /**
+   * The BAD_USER_INPUT `load` would give for an id it may not ask upstream for (empty, outside EXECUTION_ID_PATTERN),
+   * or undefined; no call made. For a refusal that comes before `load` (src/schema/refused-pages.ts), so an invalid
+   * id is named first rather than its page.
+   */
+  refusedId(id: string): Error | undefined {
+    try {
+      this.#assertAllowedId?.(id);
+      return undefined;
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error));
+    }
   }
 
   override load(id: string): Promise<Execution> {
@@ -74,7 +91,8 @@ async function load(id: string, { executions, scope, statuses }: ExecutionLoader
 
 export function createExecutionLoader(options: ExecutionLoaderOptions): ExecutionLoader {
   // A batch within the limit needs no limiter: most requests load one execution.
-  return new ExecutionLoader((ids) =>
-    ids.length <= options.concurrency ? Promise.all(ids.map((id) => load(id, options))) : pMap(ids, (id) => load(id, options), { concurrency: options.concurrency }),
+  return new ExecutionLoader(
+    (ids) => (ids.length <= options.concurrency ? Promise.all(ids.map((id) => load(id, options))) : pMap(ids, (id) => load(id, options), { concurrency: options.concurrency })),
+    (id) => options.executions.assertAllowedId(id),
   );
 }
