@@ -384,7 +384,12 @@ export function checkEventCursor(name: string, cursor: string, executionId: stri
       name === 'eventsAfter'
         ? "Pass, unchanged, the `cursor` of an update or of one of its `newEvents`, or a cursor of this execution's `events` (edges.cursor, pageInfo.startCursor or pageInfo.endCursor)."
         : 'Pass a cursor returned by this field (edges.cursor, pageInfo.startCursor or pageInfo.endCursor), unchanged.';
-    throw badUserInput(`Argument \`${name}\` is not a valid events cursor. ${where}`);
+    // A client's "no cursor yet" state sent as `""` (a form field, a URL parameter, a `useState('')`): say what stands for none.
+    const none =
+      cursor.trim() === ''
+        ? ` An empty string is no cursor: to ${name === 'eventsAfter' ? 'watch from now on' : 'page without one'}, leave \`${name}\` out or pass null.`
+        : '';
+    throw badUserInput(`Argument \`${name}\` is not a valid events cursor. ${where}${none}`);
   }
   if (decoded.executionId !== executionId) {
     throw badUserInput(
