@@ -343,7 +343,14 @@ function indexFor(events: readonly unknown[]): EventIndex {
 function checkPageSize(name: 'first' | 'last', value: number | null | undefined): number | undefined {
   if (value === null || value === undefined) return undefined;
   if (value < 0 || value > MAX_PAGE_SIZE) {
-    throw badUserInput(`Argument \`${name}\` must be between 0 and ${MAX_PAGE_SIZE}, got ${value}.`);
+    // Above the bound, the way to more events: a caller asking for 1,000 wants them all, not a smaller number.
+    const more =
+      value > MAX_PAGE_SIZE
+        ? name === 'first'
+          ? ` For more events, page on with \`after: pageInfo.endCursor\` while \`pageInfo.hasNextPage\`.`
+          : ` For more events, page on with \`before: pageInfo.startCursor\` while \`pageInfo.hasPreviousPage\`.`
+        : '';
+    throw badUserInput(`Argument \`${name}\` must be between 0 and ${MAX_PAGE_SIZE}, got ${value}.${more}`);
   }
   return value;
 }
