@@ -8,7 +8,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoExecutions } from '../src/demo/demo-data.js';
 import { AUTH, Harness, LANES } from './support/harness.js';
-import { nextEvents } from './support/transports.js';
+import { wsClient } from './support/live.js';
+import { nextEvents, resultsOverWebSocket } from './support/transports.js';
 
 const EMPTY = 'Execution id must not be empty.';
 const PATTERN = 'Invalid execution id "bad id!": ids are 1-64 characters of letters, digits, "_" and "-" (allowed pattern ^[A-Za-z0-9_-]{1,64}$).';
@@ -58,6 +59,13 @@ describe.each(LANES)('an invalid id is named before its page (%s lane)', (lane) 
       body: JSON.stringify({ query: 'subscription($id: ID!) { executionUpdates(id: $id) { execution { events(last: 500) { totalCount } } } }', variables: { id: '' } }),
     });
     expect(nextEvents(await response.text()).map((result) => messages(result))).toEqual([[[['executionUpdates'], EMPTY]]]);
+    const client = wsClient(harness);
+    try {
+      const results = await resultsOverWebSocket(client, { query: 'subscription($id: ID!, $first: Int) { executionUpdates(id: $id) { execution { events(first: $first) { totalCount } } } }', variables: { id: 'bad id!', first: 500 } });
+      expect(results.map((result) => messages(result))).toEqual([[[['executionUpdates'], PATTERN]]]);
+    } finally {
+      await client.dispose();
+    }
     expect(harness.upstream.requests).toHaveLength(0);
   });
 });
