@@ -474,9 +474,12 @@ function paused(by: 'caller-paused' | 'execution-paused', asked: string, ms: num
 
 /** The open circuit's refusal, no upstream call made; `retryInMs`, when it lets a probe through. */
 export const circuitOpen = (retryInMs: number) =>
-  new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, 'The executions API is failing; the gateway stops calling it for a few seconds to let it recover.', {
-    refusal: { by: 'circuit-open', retryInMs },
-  });
+  new UpstreamError(
+    ErrorCode.UPSTREAM_UNAVAILABLE,
+    // When: rounded up to a tenth of a second, so a client retrying on the dot finds the probe let through, not refused again.
+    `The executions API is failing; the gateway stops calling it for a few seconds to let it recover: ${retryInMs > 0 ? `retry in ${seconds(Math.ceil(retryInMs / 100) * 100)}` : 'retry shortly'}.`,
+    { refusal: { by: 'circuit-open', retryInMs } },
+  );
 
 /** The bulkhead's refusal (UPSTREAM_MAX_CONCURRENT calls running and its queue full): the process is overloaded. */
 export const bulkheadFull = () => new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, 'The gateway is at its limit of concurrent calls to the executions API; retry shortly.');
