@@ -11,7 +11,7 @@ import { AUTH, Harness, LANES } from './support/harness.js';
 import { wsClient } from './support/live.js';
 import { nextEvents, resultsOverWebSocket } from './support/transports.js';
 
-const EMPTY = 'Execution id must not be empty.';
+const EMPTY = 'Execution id must not be empty: pass the id of the execution to read, e.g. `ex_acme_7` (an id not known yet, such as a route parameter still loading, is no reason to send the request).';
 const PATTERN = 'Invalid execution id "bad id!": ids are 1-64 characters of letters, digits, "_" and "-" (allowed pattern ^[A-Za-z0-9_-]{1,64}$).';
 
 describe.each(LANES)('an invalid id is named before its page (%s lane)', (lane) => {
