@@ -19,9 +19,9 @@ builder.queryType({
       },
       resolve: (_root, { id }, context, info) => {
         const refused = refusedPage(eventPagesBelow(info), String(id));
-        // An invalid id (an empty route parameter, say) is named before its page: a cursor refused as "of execution
-        // ex_a, not ''" sent the caller after the cursor, and the id's own error came only once that was mended.
-        if (refused) throw context.loaders.execution.refusedId(String(id)) ?? refused;
+        // A missing token or an invalid id (an empty route parameter, say) is named before the page: a cursor refused as
+        // "of execution ex_a, not ''" sent the caller after the cursor, and the real error came only once that was mended.
+        if (refused) throw context.loaders.execution.refusedBeforeCall(String(id)) ?? refused;
         return context.loaders.execution.load(String(id)).then((execution) => {
           noteUnknownCharset(execution, context, info);
           return execution;
@@ -43,10 +43,10 @@ builder.queryType({
         // as that item's error (typed as an item neither way): a list of promises some of which reject
         // loses items on graphql-jit (0.8.9 drops a trailing null when its error comes first).
         const pages = eventPagesBelow(info);
-        // An invalid id is named before its page, as in `execution`.
+        // A missing token or an invalid id is named before the page, as in `execution`.
         const refused = ids.map((id) => {
           const page = refusedPage(pages, String(id));
-          return page && (context.loaders.execution.refusedId(String(id)) ?? page);
+          return page && (context.loaders.execution.refusedBeforeCall(String(id)) ?? page);
         });
         const served = ids.filter((_id, index) => !refused[index]).map(String);
         return context.loaders.execution.loadMany(served).then((loaded) => {

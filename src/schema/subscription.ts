@@ -78,8 +78,8 @@ builder.subscriptionType({
         // (src/schema/query.ts), on the root field and before any upstream call. Found by the update's `events`,
         // it came on ["executionUpdates", "execution", "events"], once a poller had read upstream for it.
         const refused = refusedPage(eventPagesOf(info, 'execution'), String(args.id));
-        // An invalid id is named before its page, as a query's `execution` names it.
-        if (refused) throw context.loaders.execution.refusedId(String(args.id)) ?? refused;
+        // A missing token or an invalid id is named before the page, as a query's `execution` names them.
+        if (refused) throw context.loaders.execution.refusedBeforeCall(String(args.id)) ?? refused;
         return context.live.watch(context.scope, { id: String(args.id), eventsAfter: args.eventsAfter ?? null, filter: args.filter ?? null });
       },
       resolve: (step: WatchStep, _args, context) => {

@@ -25,28 +25,23 @@ import type { LoadScope, SharedExecutions } from './shared-executions.js';
  */
 export class ExecutionLoader extends DataLoader<string, Execution> {
   readonly #loaded: Map<string, Promise<Execution>>;
-  readonly #assertAllowedId: ((id: string) => void) | undefined;
+  readonly #refusal: ((id: string) => Error | undefined) | undefined;
 
-  /** `assertAllowedId`: throws BAD_USER_INPUT for an id upstream may not be asked for (`refusedId`). */
-  constructor(batch: DataLoader.BatchLoadFn<string, Execution>, assertAllowedId?: (id: string) => void) {
+  /** `refusal`: the error `load` gives an id before any upstream call, or undefined (`refusedBeforeCall`). */
+  constructor(batch: DataLoader.BatchLoadFn<string, Execution>, refusal?: (id: string) => Error | undefined) {
     const loaded = new Map<string, Promise<Execution>>();
     super(batch, { cacheMap: loaded });
     this.#loaded = loaded;
-    this.#assertAllowedId = assertAllowedId;
+    this.#refusal = refusal;
   }
 
   /**
-   * The BAD_USER_INPUT `load` would give for an id it may not ask upstream for (empty, outside EXECUTION_ID_PATTERN),
-   * or undefined; no call made. For a refusal that comes before `load` (src/schema/refused-pages.ts), so an invalid
-   * id is named first rather than its page.
+   * The error `load` would give `id` before any upstream call: UNAUTHENTICATED without a token, BAD_USER_INPUT for an
+   * id it may not ask for (empty, outside EXECUTION_ID_PATTERN); undefined otherwise. No call made. For a refusal that
+   * comes before `load` (src/schema/refused-pages.ts), so these are named first rather than the page's.
    */
-  refusedId(id: string): Error | undefined {
-    try {
-      this.#assertAllowedId?.(id);
-      return undefined;
-    } catch (error) {
-      return error instanceof Error ? error : new Error(String(error));
-    }
+  refusedBeforeCall(id: string): Error | undefined {
+    return this.#refusal?.(id);
   }
 
   override load(id: string): Promise<Execution> {
@@ -72,6 +67,17 @@ export interface ExecutionLoaderOptions {
   statuses?: { observe(status: string | null): void };
 }
 
+/** What `load` refuses before any call, in its order: no token, then an id upstream may not be asked for. */
+function refusalBeforeCall(id: string, { executions, scope }: ExecutionLoaderOptions): Error | undefined {
+  if (!scope.caller) return unauthenticated();
+  try {
+    executions.assertAllowedId(id);
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
+}
+
 async function load(id: string, { executions, scope, statuses }: ExecutionLoaderOptions): Promise<Execution | Error> {
   const { caller } = scope;
   if (!caller) return unauthenticated();
@@ -93,6 +99,6 @@ export function createExecutionLoader(options: ExecutionLoaderOptions): Executio
   // A batch within the limit needs no limiter: most requests load one execution.
   return new ExecutionLoader(
     (ids) => (ids.length <= options.concurrency ? Promise.all(ids.map((id) => load(id, options))) : pMap(ids, (id) => load(id, options), { concurrency: options.concurrency })),
-    (id) => options.executions.assertAllowedId(id),
+    (id) => refusalBeforeCall(id, options),
   );
 }
