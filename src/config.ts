@@ -22,6 +22,26 @@ const integer = (min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().min(min, { error: `must be at least ${min}` }).max(max, { error: `must be at most ${max}` }));
 
+/**
+ * The address Kubernetes gives every pod for each Service of its namespace as `<SERVICE>_PORT` (Docker's links did the
+ * same): `tcp://10.96.0.12:6379`. Set by the platform, never typed by an operator.
+ */
+const SERVICE_LINK = /^(?:tcp|udp|sctp):\/\/[^\s/]+:\d+$/;
+
+/**
+ * METRICS_PORT, which a Service named `metrics` sets in every pod of its namespace: refused, as any port that is no
+ * number, but saying where it came from, since the operator never wrote it.
+ */
+const metricsPortNumber = () =>
+  z
+    .string()
+    .refine((value) => !SERVICE_LINK.test(value), {
+      error:
+        "is the address Kubernetes sets for a Service named metrics in this namespace, not a port: set METRICS_PORT in the pod's env (it wins over the Service's), or enableServiceLinks: false in the pod spec",
+      abort: true,
+    })
+    .pipe(integer(0, 65535));
+
 /** Spaces alone name no host, prefix or service, and are no secret. */
 const notBlank = (value: string) => value.trim() !== '';
 
@@ -482,7 +502,7 @@ export const SETTINGS = {
       z.enum(['port', 'api', 'off'], { error: 'must be port, api or off' }).default('port'),
       'Prometheus `/metrics`: on its own port (`port`, not exposed with the API), on the API port too (`api`), or not at all',
     ),
-    metricsPort: setting('METRICS_PORT', integer(0, 65535).default(9464), 'port of `/metrics` with `METRICS=port` (`0` picks a free one); the API\'s `PORT` on the same interface is refused at start-up'),
+    metricsPort: setting('METRICS_PORT', metricsPortNumber().default(9464), 'port of `/metrics` with `METRICS=port` (`0` picks a free one); the API\'s `PORT` on the same interface is refused at start-up'),
     metricsHost: setting(
       'METRICS_HOST',
       listenHost().default('127.0.0.1'),
@@ -964,6 +984,9 @@ export function nearMissSettings(env: Record<string, string | undefined> = proce
   const found: NearMiss[] = [];
   for (const variable of Object.keys(env)) {
     if (known.has(variable) || env[variable] === undefined) continue;
+    // Kubernetes' own `<SERVICE>_PORT` of a Service in the namespace (a Service named redis sets REDIS_PORT): no
+    // misspelling, and its warning told an operator whose REDIS_URL was right to fix it.
+    if (SERVICE_LINK.test(env[variable])) continue;
     const upper = variable.toUpperCase();
     if (known.has(upper)) {
       found.push({ variable, setting: upper });
