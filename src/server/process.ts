@@ -38,7 +38,7 @@ import { EXAMPLE_QUERY, graphiqlOffMessage } from '../pipeline/graphiql.js';
 import { manifestRefusal, readManifest } from '../pipeline/trusted-documents.js';
 import { consoleToLog, urlSecrets } from '../telemetry/console-lines.js';
 import { clusterSource, registrySource, serveMetrics, workerRegistry, type MetricsServer, type MetricsSource } from '../telemetry/metrics-server.js';
-import { FLUSH_AT_SHUTDOWN_MS, spansUrl, startTracing } from '../telemetry/tracing.js';
+import { FLUSH_AT_SHUTDOWN_MS, spansUrl, startTracing, tracesEndpointWarning } from '../telemetry/tracing.js';
 import { observeWorkers } from '../telemetry/worker-metrics.js';
 import { heapOverrun } from './heap-budget.js';
 import { createInstance } from './instance.js';
@@ -620,6 +620,8 @@ export async function run(handOver: () => void = () => undefined): Promise<void>
       logger.warn({ variable, setting }, `${variable} is no setting and is ignored: did you mean ${setting}?`);
     }
     for (const { variable, message } of unreadVariables()) logger.warn({ variable }, message);
+    const tracesEndpoint = tracesEndpointWarning(config.telemetry);
+    if (tracesEndpoint) logger.warn({ variable: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT' }, tracesEndpoint);
     // A replica whose manifest lost REDIS_URL serves and polls alone, in silence, beside a fleet that shares.
     if (config.sharedState.redisKeySecret !== undefined && config.sharedState.redisUrl === undefined) {
       logger.warn('REDIS_KEY_SECRET is set but REDIS_URL is not: this process shares nothing with other replicas');

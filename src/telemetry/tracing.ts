@@ -188,6 +188,19 @@ export function spansUrl(settings: TracingSettings): string | undefined {
   return settings.otlpEndpoint ? `${settings.otlpEndpoint.replace(/\/+$/, '')}/v1/traces` : undefined;
 }
 
+/**
+ * A warning for OTEL_EXPORTER_OTLP_TRACES_ENDPOINT set to a collector's address without a path
+ * (`http://collector:4318`), or undefined. That URL is used as it is, so spans go to `/`, where a collector's
+ * OTLP/HTTP receiver answers 404, and the export warning says only "Not Found" (it never names the URL): the
+ * operator was left to guess. Never the value, which may hold credentials.
+ */
+export function tracesEndpointWarning(settings: TracingSettings): string | undefined {
+  if (settings.otelSdkDisabled || !settings.otlpTracesEndpoint) return undefined;
+  const url = new URL(settings.otlpTracesEndpoint);
+  if (url.pathname !== '/' || url.search !== '') return undefined;
+  return 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT has no path and is used as it is: spans go to its /, where a collector answers 404 and every export fails ("Not Found"); end it with /v1/traces, or set OTEL_EXPORTER_OTLP_ENDPOINT instead, which adds it';
+}
+
 /** OTEL_TRACES_SAMPLER's sampler, with OTEL_TRACES_SAMPLER_ARG for the ratio ones. */
 export function samplerOf(settings: Pick<TelemetryConfig, 'otelSampler' | 'otelSampleRatio'>): Sampler {
   const ratio = () => new TraceIdRatioBasedSampler(settings.otelSampleRatio);
