@@ -421,9 +421,21 @@ export class ExecutionsClient {
     }
     if (!hasBodyToServe(status)) {
       // An error body too full of values to parse is still answered by its status; only its request id is not read.
-      const requestId = upstreamRequestId ?? (holdsMoreJsonValues(body.text, this.#options.maxJsonValues) ? undefined : readEnvelopeHead(safeJson(body.text)).requestId);
+      const countable = !holdsMoreJsonValues(body.text, this.#options.maxJsonValues);
+      const json = countable ? safeJson(body.text) : undefined;
+      const requestId = upstreamRequestId ?? readEnvelopeHead(json).requestId;
       const error = this.#statusError(status, id, callerKey, { upstreamStatus: status, upstreamRequestId: requestId, retryAfterMs });
       if (error.unnamedStatus) this.#unnamedStatusLog(id, `HTTP ${status}`, redirectTarget(status, location, this.#origin + path), status, requestId);
+      // A 404 that is no JSON object is not the contract's "no such execution" but most likely a router's page for a path
+      // that does not exist (UPSTREAM_URL with a wrong prefix): every query was NOT_FOUND, and nothing said why.
+      if (status === 404 && countable && (json === null || typeof json !== 'object' || Array.isArray(json))) {
+        this.#badResponseLog.observe('404 without envelope', {
+          executionId: id,
+          why: `HTTP 404 whose body is no JSON envelope, answered as NOT_FOUND; if every execution is not found, check UPSTREAM_URL (this call went to ${this.#origin + path})`,
+          upstreamStatus: status,
+          upstreamRequestId: requestId,
+        });
+      }
       throw error;
     }
     const execution = this.#parseExecution(id, callerKey, body, { upstreamStatus: status, upstreamRequestId, retryAfterMs });
