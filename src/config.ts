@@ -205,7 +205,7 @@ export const SETTINGS = {
     requestBudgetMs: setting(
       'REQUEST_BUDGET_MS',
       integer(1, 600_000).default(15_000),
-      'upstream time one GraphQL request may spend in all, retries included',
+      'upstream time one GraphQL request may spend in all, retries included; an `UPSTREAM_TIMEOUT_MS` longer than it is a warning at start (only live polls, which have no budget, wait it out)',
     ),
     maxAttempts: setting(
       'UPSTREAM_MAX_ATTEMPTS',
@@ -1014,6 +1014,17 @@ export function nearMissSettings(env: Record<string, string | undefined> = proce
     if (best) found.push({ variable, setting: best.name });
   }
   return found;
+}
+
+/**
+ * The warning for an attempt's deadline longer than a request's whole budget (`UPSTREAM_TIMEOUT_MS` over
+ * `REQUEST_BUDGET_MS`), none when it is not: taken, and a query's attempt was cut at the budget with a message naming
+ * the budget, while only live polls (which have no request budget) waited the whole timeout. Not refused: that is
+ * what it does for live polls.
+ */
+export function timeoutPastBudget(upstream: Pick<UpstreamConfig, 'timeoutMs' | 'requestBudgetMs'>): string | undefined {
+  if (upstream.timeoutMs <= upstream.requestBudgetMs) return undefined;
+  return `UPSTREAM_TIMEOUT_MS (${upstream.timeoutMs}) is longer than REQUEST_BUDGET_MS (${upstream.requestBudgetMs}): a query's attempt is cut at the budget, and only live polls wait the whole timeout; raise REQUEST_BUDGET_MS with it, or lower UPSTREAM_TIMEOUT_MS`;
 }
 
 /**

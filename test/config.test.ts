@@ -747,7 +747,7 @@ describe('variables that nearly name a setting', () => {
 
   it('is logged once at start, naming the variable and the setting, never the value (and a REDIS_KEY_SECRET without REDIS_URL)', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      env: { PATH: process.env.PATH, PORT: '0', METRICS: 'off', METRIC_PORT: 'secret-looking-value', SHUTDOWN_UNREADY_MS: '0', REDIS_KEY_SECRET: 'k'.repeat(32) },
+      env: { PATH: process.env.PATH, PORT: '0', METRICS: 'off', METRIC_PORT: 'secret-looking-value', SHUTDOWN_UNREADY_MS: '0', REDIS_KEY_SECRET: 'k'.repeat(32), UPSTREAM_TIMEOUT_MS: '30000', REQUEST_BUDGET_MS: '15000' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -770,6 +770,15 @@ describe('variables that nearly name a setting', () => {
     // A secret for a Redis it was not given: the replica shares nothing, which is said once too.
     expect(out.split('\n').filter((line) => line.includes('REDIS_KEY_SECRET is set but REDIS_URL is not'))).toHaveLength(1);
     expect(out).not.toContain('k'.repeat(32));
+    // An attempt's deadline past the request's whole budget: a query never waits it out.
+    const pastBudget = out.split('\n').filter((line) => line.includes('is longer than REQUEST_BUDGET_MS'));
+    expect(pastBudget.map((line) => JSON.parse(line))).toEqual([
+      expect.objectContaining({
+        level: 40,
+        variable: 'UPSTREAM_TIMEOUT_MS',
+        msg: "UPSTREAM_TIMEOUT_MS (30000) is longer than REQUEST_BUDGET_MS (15000): a query's attempt is cut at the budget, and only live polls wait the whole timeout; raise REQUEST_BUDGET_MS with it, or lower UPSTREAM_TIMEOUT_MS",
+      }),
+    ]);
   }, 40_000);
 
   it('is named beside the refusal when start-up is refused, where it is most often the cause', async () => {

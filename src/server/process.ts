@@ -27,7 +27,7 @@ import { writeSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
 import { Registry } from 'prom-client';
 import { buildInfo } from '../build-info.js';
-import { ConfigError, DEMO_UPSTREAM_MARKER, nearMissSettings, readConfig, servesDemoUpstream, unreadVariables, type GatewayConfig } from '../config.js';
+import { ConfigError, DEMO_UPSTREAM_MARKER, nearMissSettings, readConfig, servesDemoUpstream, timeoutPastBudget, unreadVariables, type GatewayConfig } from '../config.js';
 import { DEMO_TOKEN } from '../demo/demo-data.js';
 import { startDemoUpstream } from '../demo/demo-upstream.js';
 import type { FakeUpstream } from '../demo/fake-upstream.js';
@@ -620,6 +620,8 @@ export async function run(handOver: () => void = () => undefined): Promise<void>
       logger.warn({ variable, setting }, `${variable} is no setting and is ignored: did you mean ${setting}?`);
     }
     for (const { variable, message } of unreadVariables()) logger.warn({ variable }, message);
+    const pastBudget = timeoutPastBudget(config.upstream);
+    if (pastBudget) logger.warn({ variable: 'UPSTREAM_TIMEOUT_MS' }, pastBudget);
     const tracesEndpoint = tracesEndpointWarning(config.telemetry);
     if (tracesEndpoint) logger.warn({ variable: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT' }, tracesEndpoint);
     // A replica whose manifest lost REDIS_URL serves and polls alone, in silence, beside a fleet that shares.
