@@ -23,8 +23,14 @@ export const ERROR_CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode)
  * lists it ("text/event-stream; charset=utf-8" for a subscription, say).
  */
 export function notAcceptable(acceptable: string): string {
-  return `Not acceptable: accept ${inWords([...new Set(acceptable.split(',').map((type) => type.split(';')[0]!.trim()))])} (in UTF-8).`;
+  const types = [...new Set(acceptable.split(',').map((type) => type.split(';')[0]!.trim()))];
+  // A subscription: the event stream is one way to it, and a client that cannot read one (curl, a JSON-only client) has another.
+  const streamOnly = types.length === 1 && types[0] === 'text/event-stream';
+  return `Not acceptable: accept ${inWords(types)} (in UTF-8)${streamOnly ? SUBSCRIPTION_TRANSPORTS : ''}.`;
 }
+
+/** What a subscription refused for its Accept is told of the two ways it is served (README "Live executions"). */
+const SUBSCRIPTION_TRANSPORTS = ': a subscription is sent as Server-Sent Events, or over a WebSocket to the same URL (subprotocol graphql-transport-ws)';
 
 /** "a, b or c". */
 function inWords(items: readonly string[]): string {

@@ -111,7 +111,7 @@ describeEachLane('a watch no media type in Accept can carry', (lane) => {
       const { errors } = (await answer.json()) as { errors: Array<{ message: string; extensions: { code: string } }> };
       expect(errors[0]!.extensions.code).toBe('BAD_REQUEST');
       // What a subscription is served as, and nothing it is not.
-      expect(errors[0]!.message).toBe('Not acceptable: accept text/event-stream (in UTF-8).');
+      expect(errors[0]!.message).toBe('Not acceptable: accept text/event-stream (in UTF-8): a subscription is sent as Server-Sent Events, or over a WebSocket to the same URL (subprotocol graphql-transport-ws).');
     }
     await allStopped(harness);
     // A watch joins its poller as it is admitted, but polling starts only when something reads it.
@@ -143,7 +143,7 @@ describeEachLane('a watch no media type in Accept can carry', (lane) => {
     ];
     for (const answer of answers) {
       expect(answer.status).toBe(406);
-      expect(((await answer.json()) as { errors: Array<{ message: string }> }).errors[0]!.message).toBe('Not acceptable: accept text/event-stream (in UTF-8).');
+      expect(((await answer.json()) as { errors: Array<{ message: string }> }).errors[0]!.message).toBe('Not acceptable: accept text/event-stream (in UTF-8): a subscription is sent as Server-Sent Events, or over a WebSocket to the same URL (subprotocol graphql-transport-ws).');
     }
     expect(harness.upstream.requests.length).toBe(before);
     expect(harness.instance.live.counts).toEqual({ subscriptions: 3, pollers: 1, unread: 0 });

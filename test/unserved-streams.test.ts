@@ -112,7 +112,7 @@ describeEachLane('a subscription and the types its Accept takes', (lane) => {
       const before = watches.mock.calls.length;
       const answer = await subscribe({ accept });
       expect(answer.status).toBe(406);
-      expect(JSON.parse(answer.text)).toEqual({ errors: [{ message: 'Not acceptable: accept text/event-stream (in UTF-8).', extensions: { code: 'BAD_REQUEST' } }] });
+      expect(JSON.parse(answer.text)).toEqual({ errors: [{ message: 'Not acceptable: accept text/event-stream (in UTF-8): a subscription is sent as Server-Sent Events, or over a WebSocket to the same URL (subprotocol graphql-transport-ws).', extensions: { code: 'BAD_REQUEST' } }] });
       expect(watches.mock.calls.length).toBe(before);
     },
   );
