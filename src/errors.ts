@@ -504,7 +504,7 @@ export const bodiesInFlightFull = (retryAfterMs: number) =>
 
 /** The refusal of a caller with `limit` calls running while the bulkhead's queue is full (src/upstream/resilience.ts). */
 export const callerShareFull = (limit: number) =>
-  new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, `This caller has ${limit} calls to the executions API running and the gateway's queue is full; retry once some have finished.`);
+  new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, `This caller has ${limit === 1 ? '1 call' : `${limit} calls`} to the executions API running and the gateway's queue is full; retry once ${limit === 1 ? 'it has' : 'some have'} finished.`);
 
 /**
  * An attempt whose deadline (`timeoutMs`, UPSTREAM_TIMEOUT_MS) passed before upstream's answer was complete; `facts`,
