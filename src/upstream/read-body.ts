@@ -11,8 +11,8 @@
  * by its byte-order mark or declared charset), so a body reads the same, byte
  * for byte, whether upstream sent it plain, gzip or br.
  */
-import { pipeline, type Readable, type Transform } from 'node:stream';
-import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import { pipeline, type Readable, Transform, type TransformCallback } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate, createInflateRaw } from 'node:zlib';
 import type { Dispatcher } from 'undici';
 import { BodiesInFlightError, type BodyLease } from './body-budget.js';
 import { decodeBody } from './body-text.js';
@@ -32,12 +32,69 @@ export class CorruptEncodingError extends Error {
 }
 
 /** Looked up by upstream's text: a Map, so `constructor` or `__proto__` finds nothing, not Object.prototype's members. */
-const decoders: ReadonlyMap<string, () => Transform> = new Map([
+const decoders: ReadonlyMap<string, () => Transform> = new Map<string, () => Transform>([
   ['gzip', createGunzip],
   ['x-gzip', createGunzip],
-  ['deflate', createInflate],
+  ['deflate', () => new Deflate()],
   ['br', createBrotliDecompress],
 ]);
+
+/** RFC 1950 §2.2: method 8 (deflate), a window of at most 32 KiB, and the two bytes a multiple of 31. */
+function isZlibHeader(cmf: number, flg: number): boolean {
+  return (cmf & 0x0f) === 8 && cmf >> 4 <= 7 && (cmf * 256 + flg) % 31 === 0;
+}
+
+/**
+ * `deflate` as browsers read it: the zlib stream the coding names (RFC 9110 §8.4.1.2) when the body opens with a zlib
+ * header, else raw deflate (RFC 1951), which old IIS and some proxies send under that name. The inflater is chosen by
+ * the first two bytes, so it is made once they arrived; its output keeps its backpressure.
+ */
+class Deflate extends Transform {
+  #head = Buffer.alloc(0);
+  #inflater: Transform | undefined;
+
+  #start(): Transform {
+    const head = this.#head;
+    const inflater = head.length >= 2 && isZlibHeader(head[0]!, head[1]!) ? createInflate() : createInflateRaw();
+    inflater.on('data', (chunk: Buffer) => {
+      if (!this.push(chunk)) inflater.pause();
+    });
+    inflater.on('error', (error) => this.destroy(error));
+    this.#inflater = inflater;
+    return inflater;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    if (this.#inflater) {
+      this.#inflater.write(chunk, () => done());
+      return;
+    }
+    this.#head = Buffer.concat([this.#head, chunk]);
+    if (this.#head.length < 2) return done();
+    this.#start().write(this.#head, () => done());
+  }
+
+  override _flush(done: TransformCallback): void {
+    let inflater = this.#inflater;
+    if (!inflater) {
+      // Under two bytes: raw deflate, which refuses them as zlib would.
+      inflater = this.#start();
+      inflater.write(this.#head);
+    }
+    inflater.once('end', () => done());
+    inflater.end();
+  }
+
+  override _read(size: number): void {
+    this.#inflater?.resume();
+    super._read(size);
+  }
+
+  override _destroy(error: Error | null, done: (error: Error | null) => void): void {
+    this.#inflater?.destroy();
+    done(error);
+  }
+}
 
 /** Drops a body unread. undici emits 'error' on a destroyed unread body; unhandled, that would kill the process. */
 function discard(body: Readable): void {
