@@ -112,15 +112,15 @@ export const UNSUPPORTED_CONTENT_CODING = 'Unsupported Content-Encoding: request
 export const UNSUPPORTED_MEDIA_TYPE =
   'Unsupported media type: send application/json, application/graphql or application/x-www-form-urlencoded, with charset utf-8, us-ascii or iso-8859-1 (or none: UTF-8), or use GET.';
 
+/** A JSON array body: Yoga's "Batching is not supported." said what, not what to send instead. */
+export const BATCH_REFUSED =
+  'Batching is not supported: send one operation per request (a JSON object, not an array), or ask for several executions in one `executions(ids: […])`.';
+
 /**
  * The answer to a POST form with no `query` (400): `curl -d '{"query": …}'` without a
  * Content-Type sends its JSON as a form, whose one field is the whole text, and Yoga's
  * "Must provide query string." told a caller who had sent a query nothing to change.
  */
-/** A JSON array body: Yoga's "Batching is not supported." said what, not what to send instead. */
-export const BATCH_REFUSED =
-  'Batching is not supported: send one operation per request (a JSON object, not an array), or ask for several executions in one `executions(ids: […])`.';
-
 export const FORM_WITHOUT_QUERY =
   'Must provide query string: the body was read as a form (Content-Type: application/x-www-form-urlencoded, which `curl -d` sends unless told otherwise) and has no `query` field (nor `extensions` or `documentId`, where a persisted document\'s hash goes). To send JSON, say so: Content-Type: application/json.';
 

@@ -107,13 +107,13 @@ function wsClient(url: string): SubscribingClient & { closes: Array<{ code: numb
   return Object.assign(client, { closes });
 }
 
-/** POSTs a query with fetch; resolves with status, headers and body, or with the error when the connection was cut. */
 /** What a request the drain cut before its answer began is answered with (503). */
 const CUT_ERROR = {
   message: 'The gateway shut down before it could answer: send the request again (another replica answers it).',
   extensions: { code: 'SHUTTING_DOWN' },
 };
 
+/** POSTs a query with fetch; resolves with status, headers and body, or with the error when the connection was cut. */
 async function post(url: string, query: string): Promise<{ status: number; connection: string | null; requestId: string | null; body: ExecutionResult } | { error: unknown }> {
   try {
     const response = await fetch(url, {
