@@ -427,7 +427,8 @@ function positionNamed(name: string, decoded: EventCursor, executionId: string, 
 /**
  * Rank (in `order`) of the event a checked cursor names, -1 for the start of
  * the list (every event is after it, none before); BAD_USER_INPUT when the
- * execution no longer has it.
+ * execution no longer has it, UPSTREAM_BAD_RESPONSE when upstream sent no
+ * readable list to look in (`unlisted`, as `positionNamed`).
  */
 function cursorRank(name: 'after' | 'before', decoded: EventCursor, executionId: string, index: EventIndex, ordering: Ordering, unlisted: Execution | undefined): number {
   return decoded.start ? -1 : ordering.rankByIndex[positionNamed(name, decoded, executionId, index, unlisted)]!;
