@@ -94,7 +94,11 @@ function describePattern(pattern: IdPattern): string {
 
 /** Throws BAD_USER_INPUT unless the id is safe and allowed to be sent upstream. */
 export function assertAllowedExecutionId(id: string, pattern: IdPattern): void {
-  if (id.length === 0) throw badUserInput('Execution id must not be empty: pass the id of the execution to read, e.g. `ex_acme_7` (an id not known yet, such as a route parameter still loading, is no reason to send the request).');
+  if (id.length === 0) {
+    // The example only where the pattern takes it: under an EXECUTION_ID_PATTERN of UUIDs, `ex_acme_7` is refused too.
+    const what = pattern.source === DEFAULT_EXECUTION_ID_PATTERN ? 'e.g. `ex_acme_7`' : `one matching the allowed pattern ${pattern.source}`;
+    throw badUserInput(`Execution id must not be empty: pass the id of the execution to read, ${what} (an id not known yet, such as a route parameter still loading, is no reason to send the request).`);
+  }
   if (id.length > MAX_EXECUTION_ID_LENGTH) {
     // With the default pattern, its own words: "at most 1024" alone invited an id that pattern refuses again.
     const allowed = pattern.source === DEFAULT_EXECUTION_ID_PATTERN ? describePattern(pattern) : `ids are at most ${MAX_EXECUTION_ID_LENGTH} characters`;
