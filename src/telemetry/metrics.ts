@@ -619,8 +619,9 @@ const RETRY_SKIPS: readonly RetrySkip[] = ['budget', 'circuit_open'];
  * Upstream's status as a label: its class, with 429 apart (upstream rate
  * limiting a token, where a 5xx is upstream failing: both are
  * UPSTREAM_UNAVAILABLE), `none` when no answer came (a network error, a
- * timeout, a cancelled attempt). Never the status itself: a proxy in between
- * may answer with any of hundreds.
+ * timeout before the head, a cancelled attempt; a timeout while the body was
+ * arriving has the head's status, as its error's `upstreamStatus`). Never the
+ * status itself: a proxy in between may answer with any of hundreds.
  */
 function statusLabel(status: number | undefined): string {
   if (status === undefined) return 'none';
