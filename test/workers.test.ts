@@ -451,7 +451,7 @@ describe('WORKERS=2: a SIGTERM while the first workers start', { timeout: 90_000
 describe('WORKERS=2: a worker stuck during the drain', { timeout: 90_000 }, () => {
   // The primary waited for it with no deadline (20 s and counting with a 2 s grace), its share of the port still
   // accepting connections nobody answered.
-  it('is killed once the drain budget is spent (unready + grace + stdout flush + 1 s), and the primary exits 1 naming it', async () => {
+  it('is killed once the drain budget is spent (unready + grace + 0.25 s for the answers to cut requests + stdout flush + 1 s), and the primary exits 1 naming it', async () => {
     const upstream = await FakeUpstream.start({ executions: demoExecutions() });
     try {
       const gateway = await spawnGateway(ROOT, { WORKERS: '2', UPSTREAM_URL: upstream.url, METRICS: 'off', SHUTDOWN_GRACE_MS: '500' }, ['execution-gateway listening']);
@@ -464,11 +464,11 @@ describe('WORKERS=2: a worker stuck during the drain', { timeout: 90_000 }, () =
       const [code, signal] = await gateway.exited;
       const tookMs = performance.now() - signalledAt;
       expect({ code, signal }, gateway.output()).toEqual({ code: 1, signal: null });
-      // SHUTDOWN_UNREADY_MS=0 (spawnGateway) + 500 + 2,000 + 1,000.
-      expect(tookMs).toBeGreaterThan(3_400);
+      // SHUTDOWN_UNREADY_MS=0 (spawnGateway) + 500 + 250 + 2,000 + 1,000.
+      expect(tookMs).toBeGreaterThan(3_650);
       expect(tookMs).toBeLessThan(10_000);
       expect(gateway.lines().filter((line) => String(line.msg).startsWith('worker still running'))).toEqual([
-        expect.objectContaining({ level: 50, pid: primary, worker: stuck, budgetMs: 3_500, msg: 'worker still running past the drain budget: killing it' }),
+        expect.objectContaining({ level: 50, pid: primary, worker: stuck, budgetMs: 3_750, msg: 'worker still running past the drain budget: killing it' }),
       ]);
       expect(gateway.lines().filter((line) => line.msg === 'drained: every request finished').map((line) => line.pid)).toEqual([healthy]);
       expect(gateway.lines().at(-1)).toMatchObject({ pid: primary, msg: 'workers stopped; some did not exit cleanly', failed: 1 });

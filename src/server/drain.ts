@@ -33,7 +33,7 @@ import { markCutByShutdown } from '../request/shutdown-cut.js';
 import type { WebSocketEdge } from './websocket.js';
 
 /** How long the answers to the requests the drain cuts may take to go out before their connections are closed under them. */
-const CUT_ANSWER_MS = 250;
+export const CUT_ANSWER_MS = 250;
 
 /**
  * HTTP requests in flight at the edge, from their arrival until their

@@ -40,6 +40,7 @@ import { consoleToLog, urlSecrets } from '../telemetry/console-lines.js';
 import { clusterSource, registrySource, serveMetrics, workerRegistry, type MetricsServer, type MetricsSource } from '../telemetry/metrics-server.js';
 import { FLUSH_AT_SHUTDOWN_MS, spansUrl, startTracing, tracesEndpointWarning } from '../telemetry/tracing.js';
 import { observeWorkers } from '../telemetry/worker-metrics.js';
+import { CUT_ANSWER_MS } from './drain.js';
 import { heapOverrun } from './heap-budget.js';
 import { createInstance } from './instance.js';
 import { STOP_SIGNALS } from './starting-signals.js';
@@ -294,7 +295,7 @@ const WORKER_EXIT_MARGIN_MS = 1_000;
 
 /**
  * The longest a worker's drain can take, in ms, from when it starts (the signal, or for a worker still starting, its
- * listening) to its exit: unready, grace, Redis's goodbye (replies in flight wait up to REDIS_COMMAND_TIMEOUT_MS),
+ * listening) to its exit: unready, grace, the answers to the requests it cut, Redis's goodbye (replies in flight wait up to REDIS_COMMAND_TIMEOUT_MS),
  * the spans' flush when tracing is on, stdout's flush, and a margin (README "Health, readiness and drain"). A worker
  * past it is stuck, and is killed.
  */
@@ -304,6 +305,8 @@ function workerDrainBudgetMs(config: GatewayConfig): number {
   return (
     shutdownUnreadyMs +
     shutdownGraceMs +
+    // The 503s of the requests the grace's end cut, waited for before their connections close (./drain.ts).
+    CUT_ANSWER_MS +
     (redisUrl ? redisCommandTimeoutMs : 0) +
     (spansUrl(config.telemetry) ? FLUSH_AT_SHUTDOWN_MS : 0) +
     LOG_EXIT_FLUSH_MS +
