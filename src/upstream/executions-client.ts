@@ -374,9 +374,10 @@ export class ExecutionsClient {
       // final one (401, 403, 404, 410 …) whose body is still arriving at the attempt's deadline: a 401 whose body
       // stalled was UPSTREAM_TIMEOUT, "retry shortly", where the client had to renew its token. A transient one (5xx,
       // 429 …) stays a timeout, which either way says to retry: read as its status, it was retried at a deadline each.
-      const final = isFinalStatus(response.statusCode);
-      const keepsStatus = (error: unknown) => (call.aborted || (timedOut && !final) ? Promise.reject(error) : NO_BODY);
-      body = hasBodyToServe(status) ? await read : await read.catch(keepsStatus);
+      // Only for a status with no body to serve: a 200 (every status poll) makes neither the check nor the closure.
+      body = hasBodyToServe(status)
+        ? await read
+        : await read.catch((error: unknown) => (call.aborted || (timedOut && !isFinalStatus(response.statusCode)) ? Promise.reject(error) : NO_BODY));
     } catch (error) {
       // The call was cancelled: not something to hold against upstream.
       if (call.aborted) throw error;
