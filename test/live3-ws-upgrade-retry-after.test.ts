@@ -58,31 +58,43 @@ describe('watchExecution over WebSocket refused at the upgrade with 429 and Retr
   });
 });
 
+/** What `onRetry` is first told of a watch refused by a proxy's 429 with `Retry-After: 1` whose body stalls after its first chunk. */
+async function firstRetryOfStalledRefusal(idleTimeoutMs: number): Promise<{ error: unknown; port: number }> {
+  const stalled = createServer((socket) => socket.write('HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nslow \r\n'));
+  stalled.listen(0, '127.0.0.1');
+  await once(stalled, 'listening');
+  const { port } = stalled.address() as { port: number };
+  const retries: unknown[] = [];
+  const stop = new AbortController();
+  try {
+    const watching = watchExecution(`http://127.0.0.1:${port}/graphql`, AUTH, 'ex_demo_4', {
+      transport: 'websocket',
+      webSocketImpl: WebSocket,
+      idleTimeoutMs,
+      signal: stop.signal,
+      onRetry: (error) => retries.push(error),
+    }).next();
+    await waitFor(() => retries.length > 0, 'onRetry', 5_000);
+    stop.abort();
+    await watching;
+    return { error: retries[0], port };
+  } finally {
+    stalled.close();
+  }
+}
+
 describe('watchExecution over WebSocket refused at the upgrade with Retry-After and a body that never ends', () => {
   it('is told the refusal once the body has been waited for a while, even with no opening deadline (idleTimeoutMs 0)', async () => {
-    // A proxy's 429 whose body stalls after its first chunk.
-    const stalled = createServer((socket) => socket.write('HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nslow \r\n'));
-    stalled.listen(0, '127.0.0.1');
-    await once(stalled, 'listening');
-    const { port } = stalled.address() as { port: number };
-    const retries: unknown[] = [];
-    const stop = new AbortController();
-    try {
-      const watching = watchExecution(`http://127.0.0.1:${port}/graphql`, AUTH, 'ex_demo_4', {
-        transport: 'websocket',
-        webSocketImpl: WebSocket,
-        idleTimeoutMs: 0,
-        signal: stop.signal,
-        onRetry: (error) => retries.push(error),
-      }).next();
-      await waitFor(() => retries.length > 0, 'onRetry', 5_000);
-      stop.abort();
-      await watching;
-      expect(retries[0]).toBeInstanceOf(WatchError);
-      expect((retries[0] as WatchError).retryAfterMs).toBe(1_000);
-      expect((retries[0] as WatchError).message).toBe(`The gateway refused the WebSocket upgrade at ws://127.0.0.1:${port}/graphql with 429, asking for a pause of 1 s.`);
-    } finally {
-      stalled.close();
-    }
+    const { error, port } = await firstRetryOfStalledRefusal(0);
+    expect(error).toBeInstanceOf(WatchError);
+    expect((error as WatchError).retryAfterMs).toBe(1_000);
+    expect((error as WatchError).message).toBe(`The gateway refused the WebSocket upgrade at ws://127.0.0.1:${port}/graphql with 429, asking for a pause of 1 s.`);
+  });
+
+  // Its body is read for up to 1 s, past the 300 ms the socket had to open.
+  it('is told the refusal, not that the socket did not open, when the body is slower than the opening deadline: the answer came within it', async () => {
+    const { error } = await firstRetryOfStalledRefusal(300);
+    expect(error).toBeInstanceOf(WatchError);
+    expect((error as WatchError).retryAfterMs).toBe(1_000);
   });
 });

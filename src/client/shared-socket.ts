@@ -309,6 +309,9 @@ function opening(impl: SocketClass, state: SocketState, deadlineMs: number): Soc
         state.opening.delete(socket);
       };
       for (const type of ['open', 'error', 'close'] as const) socket.addEventListener(type, settled);
+      // An upgrade answered with a refusal came within the deadline: its body is read on its own clock (keepRefusal),
+      // and a deadline firing meanwhile told onRetry the socket "did not open", losing the refusal's Retry-After.
+      socket.on?.('unexpected-response', () => clearTimeout(timer));
       keepRefusal(socket, state);
       socket.addEventListener('error', (event: { message?: unknown }) => {
         const status = typeof event?.message === 'string' ? REFUSED_UPGRADE.exec(event.message)?.[1] : undefined;
