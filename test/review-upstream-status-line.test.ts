@@ -5,39 +5,28 @@
  * such a code, which the gateway read as a network failure: UPSTREAM_UNAVAILABLE, asked three times, and
  * counted against upstream's circuit. Written to the socket as is: node's own server cannot send it.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { ExecutionResult } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readConfig } from '../src/config.js';
-import { createLogger } from '../src/logger.js';
-import { createInstance, type GatewayInstance } from '../src/server/instance.js';
-import { AUTH, LANES, TEST_ENV, codes } from './support/harness.js';
+import { AUTH, LANES, codes } from './support/harness.js';
+import { gatewayBehindScripted, type BehindScripted } from './support/scripted-upstream.js';
 
 describe.each(LANES)('a status code below 100 from upstream (%s lane)', (lane) => {
-  let upstream: Server;
-  let instance: GatewayInstance;
+  let gateway: BehindScripted;
   let url: string;
   let answer = '';
   let asked = 0;
 
   beforeAll(async () => {
-    upstream = createServer((request) => {
-      asked++;
-      request.socket.end(answer);
-    });
-    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-    const config = readConfig({ ...TEST_ENV, FAST_LANE: String(lane === 'fast'), UPSTREAM_TIMEOUT_MS: '2000' });
-    instance = createInstance(config, { upstreamUrl: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`, logger: createLogger('silent') });
-    url = `http://127.0.0.1:${await instance.listen(0, '127.0.0.1')}/graphql`;
+    gateway = await gatewayBehindScripted(
+      (request) => {
+        asked++;
+        request.socket.end(answer);
+      },
+      { FAST_LANE: String(lane === 'fast'), UPSTREAM_TIMEOUT_MS: '2000' },
+    );
+    url = gateway.url;
   });
-  afterAll(async () => {
-    instance.server.closeAllConnections();
-    await new Promise<void>((resolve) => instance.server.close(() => resolve()));
-    await instance.close();
-    upstream.closeAllConnections();
-    await new Promise<void>((resolve) => upstream.close(() => resolve()));
-  });
+  afterAll(() => gateway.close());
 
   it.each([
     ['099', 'HTTP/1.1 099 Odd\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}'],

@@ -5,14 +5,10 @@
  * and a frontend could not tell whether to retry, change its request or report it. Each case is served by a real
  * upstream on loopback, and the rest of the response (the sibling execution) survives.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { ExecutionResult } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readConfig } from '../src/config.js';
-import { createLogger } from '../src/logger.js';
-import { createInstance, type GatewayInstance } from '../src/server/instance.js';
-import { AUTH, TEST_ENV } from './support/harness.js';
+import { AUTH } from './support/harness.js';
+import { gatewayBehindScripted, type BehindScripted } from './support/scripted-upstream.js';
 
 const GOOD = 'ex_fine';
 const body = (id: string) => JSON.stringify({ code: 200, data: { execution: { id, status: 'workflow_running' }, events: [] }, message: 'success', requestId: 'req-1' });
@@ -38,12 +34,11 @@ const CASES: Record<string, { code: string; advice: RegExp; act: (respond: (stat
 };
 
 describe('what an upstream failure tells the client to do', () => {
-  let upstream: Server;
-  let instance: GatewayInstance;
+  let gateway: BehindScripted;
   let url: string;
 
   beforeAll(async () => {
-    upstream = createServer((request, response) => {
+    gateway = await gatewayBehindScripted((request, response) => {
       const id = decodeURIComponent(request.url!.split('/').pop()!);
       const respond = (status: number, text: string) => {
         response.writeHead(status, { 'content-type': 'application/json' });
@@ -52,19 +47,10 @@ describe('what an upstream failure tells the client to do', () => {
       const act = CASES[id]?.act;
       if (act) act(respond, () => request.socket.destroy());
       else respond(200, body(id));
-    });
-    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-    const config = readConfig({ ...TEST_ENV, UPSTREAM_TIMEOUT_MS: '400', UPSTREAM_MAX_ATTEMPTS: '2', UPSTREAM_MAX_BODY_BYTES: '2000' });
-    instance = createInstance(config, { upstreamUrl: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`, logger: createLogger('silent') });
-    url = `http://127.0.0.1:${await instance.listen(0, '127.0.0.1')}/graphql`;
+    }, { UPSTREAM_TIMEOUT_MS: '400', UPSTREAM_MAX_ATTEMPTS: '2', UPSTREAM_MAX_BODY_BYTES: '2000' });
+    url = gateway.url;
   });
-  afterAll(async () => {
-    instance.server.closeAllConnections();
-    await new Promise<void>((resolve) => instance.server.close(() => resolve()));
-    await instance.close();
-    upstream.closeAllConnections();
-    await new Promise<void>((resolve) => upstream.close(() => resolve()));
-  });
+  afterAll(() => gateway.close());
 
   it.each(Object.keys(CASES))('%s: a stable code, a message saying what to do, its sibling served', async (id) => {
     const response = await fetch(url, {

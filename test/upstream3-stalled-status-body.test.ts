@@ -5,23 +5,18 @@
  * shortly"), so a client retried with the token upstream had refused instead of renewing it, and a 404's stalled
  * body was a timeout held against upstream's circuit.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { ExecutionResult } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readConfig } from '../src/config.js';
-import { createLogger } from '../src/logger.js';
-import { createInstance, type GatewayInstance } from '../src/server/instance.js';
-import { AUTH, TEST_ENV } from './support/harness.js';
+import { AUTH } from './support/harness.js';
+import { gatewayBehindScripted, type BehindScripted } from './support/scripted-upstream.js';
 
 describe('a refusal whose body never ends', () => {
-  let upstream: Server;
-  let instance: GatewayInstance;
+  let gateway: BehindScripted;
   let url: string;
   const asked = new Map<string, number>();
 
   beforeAll(async () => {
-    upstream = createServer((request, response) => {
+    gateway = await gatewayBehindScripted((request, response) => {
       const id = request.url!.split('/').pop()!;
       asked.set(id, (asked.get(id) ?? 0) + 1);
       if (id === 'ex_fine') {
@@ -34,19 +29,10 @@ describe('a refusal whose body never ends', () => {
       const framing = status === 404 ? { 'content-length': '100' } : { 'transfer-encoding': 'chunked' };
       response.writeHead(status, { 'content-type': 'application/json', 'x-request-id': `req-${status}`, ...framing });
       response.write(`{"code":${status},`);
-    });
-    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-    const config = readConfig({ ...TEST_ENV, UPSTREAM_TIMEOUT_MS: '500' });
-    instance = createInstance(config, { upstreamUrl: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`, logger: createLogger('silent') });
-    url = `http://127.0.0.1:${await instance.listen(0, '127.0.0.1')}/graphql`;
+    }, { UPSTREAM_TIMEOUT_MS: '500' });
+    url = gateway.url;
   });
-  afterAll(async () => {
-    instance.server.closeAllConnections();
-    await new Promise<void>((resolve) => instance.server.close(() => resolve()));
-    await instance.close();
-    upstream.closeAllConnections();
-    await new Promise<void>((resolve) => upstream.close(() => resolve()));
-  });
+  afterAll(() => gateway.close());
 
   it.each([
     [401, 'UNAUTHENTICATED'],

@@ -5,45 +5,32 @@
  * that breaks the contract is (README "Upstream faults"), with where a redirect pointed, never its query (a signed
  * URL's secret may sit there) nor the caller's token.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { ExecutionResult } from 'graphql';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { readConfig } from '../src/config.js';
-import { createInstance, type GatewayInstance } from '../src/server/instance.js';
 import { captureLog, type CapturedLog } from './support/captured-log.js';
-import { codes, TEST_ENV } from './support/harness.js';
+import { codes } from './support/harness.js';
+import { gatewayBehindScripted, type BehindScripted } from './support/scripted-upstream.js';
 
 const TOKEN = 'Bearer secret-token-of-the-caller';
 const MESSAGE = 'upstream answered with a body that breaks its contract';
 
 describe('a status the contract does not name', () => {
-  let upstream: Server;
-  let instance: GatewayInstance;
+  let gateway: BehindScripted;
   let url: string;
   let log: CapturedLog;
   let answer: { status: number; headers: Record<string, string>; body: string };
   let asked = 0;
 
   beforeAll(async () => {
-    upstream = createServer((_request, response) => {
+    log = captureLog('info');
+    gateway = await gatewayBehindScripted((_request, response) => {
       asked++;
       response.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
       response.end(answer.body);
-    });
-    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-    log = captureLog('info');
-    const config = readConfig({ ...TEST_ENV, UPSTREAM_TIMEOUT_MS: '5000' });
-    instance = createInstance(config, { upstreamUrl: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`, logger: log.logger });
-    url = `http://127.0.0.1:${await instance.listen(0, '127.0.0.1')}/graphql`;
+    }, { UPSTREAM_TIMEOUT_MS: '5000' }, log.logger);
+    url = gateway.url;
   });
-  afterAll(async () => {
-    instance.server.closeAllConnections();
-    await new Promise<void>((resolve) => instance.server.close(() => resolve()));
-    await instance.close();
-    upstream.closeAllConnections();
-    await new Promise<void>((resolve) => upstream.close(() => resolve()));
-  });
+  afterAll(() => gateway.close());
   beforeEach(() => {
     asked = 0;
   });
