@@ -489,9 +489,18 @@ async function runPrimary(config: GatewayConfig, logger: Logger, handOver: () =>
       anyListened = true;
       ports.set(worker, address.port);
       if (afterFailures.has(worker)) {
-        probation.set(worker, performance.now());
-        // Its probation's end may make the process ready: said then, not at the next exit.
-        setTimeout(tellWorkers, FAILED_AT_START_MS).unref();
+        const since = performance.now();
+        probation.set(worker, since);
+        // Its probation's end may make the process ready: said then, not at the next exit. Checked against the clock
+        // `report` reads: a timer fires by the loop's time, kept in whole ms, up to a millisecond before 5,000 ms have
+        // passed by performance.now(), and `report` then still found the worker on probation, and with nothing left to
+        // tell the workers again, /ready said `restarting` until the next exit (twice in three CI runs).
+        const probationEnds = (): void => {
+          const left = since + FAILED_AT_START_MS - performance.now();
+          if (left > 0) setTimeout(probationEnds, Math.ceil(left)).unref();
+          else tellWorkers();
+        };
+        setTimeout(probationEnds, FAILED_AT_START_MS).unref();
       }
       tellWorkers();
     });
