@@ -478,14 +478,22 @@ function paused(by: 'caller-paused' | 'execution-paused', asked: string, ms: num
   );
 }
 
-/** The open circuit's refusal, no upstream call made; `retryInMs`, when it lets a probe through. */
-export const circuitOpen = (retryInMs: number) =>
-  new UpstreamError(
+/**
+ * The open circuit's refusal, no upstream call made; `retryInMs`, when it lets a probe through. That time, rounded up
+ * to a tenth of a second (so a client retrying on the dot finds the probe let through, not refused again), is in the
+ * message and in `extensions.retryAfterMs` (ms), a client's cue; not in `UpstreamError.retryAfterMs`, which is
+ * upstream's own Retry-After: the gateway's retries and live pollers honour that one as upstream asking for a pause.
+ */
+export const circuitOpen = (retryInMs: number) => {
+  const retryAfterMs = retryInMs > 0 ? Math.ceil(retryInMs / 100) * 100 : undefined;
+  const error = new UpstreamError(
     ErrorCode.UPSTREAM_UNAVAILABLE,
-    // When: rounded up to a tenth of a second, so a client retrying on the dot finds the probe let through, not refused again.
-    `The executions API is failing; the gateway stops calling it for a few seconds to let it recover: ${retryInMs > 0 ? `retry in ${seconds(Math.ceil(retryInMs / 100) * 100)}` : 'retry shortly'}.`,
+    `The executions API is failing; the gateway stops calling it for a few seconds to let it recover: ${retryAfterMs !== undefined ? `retry in ${seconds(retryAfterMs)} (\`extensions.retryAfterMs\`)` : 'retry shortly'}.`,
     { refusal: { by: 'circuit-open', retryInMs } },
   );
+  if (retryAfterMs !== undefined) error.extensions.retryAfterMs = retryAfterMs;
+  return error;
+};
 
 /** The bulkhead's refusal (UPSTREAM_MAX_CONCURRENT calls running and its queue full): the process is overloaded. */
 export const bulkheadFull = () => new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, 'The gateway is at its limit of concurrent calls to the executions API; retry shortly.');

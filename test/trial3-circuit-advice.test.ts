@@ -29,11 +29,13 @@ describe('the open circuit says when to retry', () => {
     const refused = await harness.query(ONE, { id: 'ex_demo_4' });
     expect(refused.errors?.map((error) => error.extensions?.['code'])).toEqual(['UPSTREAM_UNAVAILABLE']);
     const message = refused.errors![0]!.message;
-    const match = /^The executions API is failing; the gateway stops calling it for a few seconds to let it recover: retry in (\d+(?:\.\d)?) s\.$/.exec(message);
+    const match = /^The executions API is failing; the gateway stops calling it for a few seconds to let it recover: retry in (\d+(?:\.\d)?) s \(`extensions\.retryAfterMs`\)\.$/.exec(message);
     expect(match, message).not.toBeNull();
     // Within the half-open pause, and not past it: a busy machine may have spent some of it already.
     expect(Number(match![1])).toBeGreaterThan(0);
     expect(Number(match![1])).toBeLessThanOrEqual(5);
+    // The same time for a program, in ms: before, only the message said it.
+    expect(refused.errors![0]!.extensions?.['retryAfterMs']).toBe(Math.round(Number(match![1]) * 1000));
     expect(harness.upstream.requests).toHaveLength(calls);
   });
 });

@@ -605,8 +605,13 @@ function ownRefusal(error: GraphQLError): { retryInMs?: number | undefined } | u
   return by === 'circuit-open' ? { retryInMs } : undefined;
 }
 
-/** Upstream's Retry-After carried by the error, in ms (UpstreamError puts it in `extensions.retryAfterMs`). */
+/**
+ * Upstream's Retry-After carried by the error, in ms (UpstreamError puts it in `extensions.retryAfterMs`). Not the
+ * open circuit's: that is this replica's own, told to clients; taken for upstream's, watchers heard "the executions
+ * API asked the gateway to make no calls" and the other replicas were told to pause the pair.
+ */
 function retryAfterOf(error: GraphQLError): number | undefined {
+  if (ownRefusal(error) !== undefined) return undefined;
   const value = error.extensions?.retryAfterMs;
   return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : undefined;
 }
