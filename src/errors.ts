@@ -525,14 +525,20 @@ export const attemptTimedOut = (timeoutMs: number, facts: UpstreamFacts = {}) =>
 /** Upstream could not be reached (or failed in a way the gateway does not know); `options`, how the policies treat it. */
 export const upstreamUnreachable = (options: UpstreamErrorOptions = {}) => new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, 'The executions API could not be reached; retry shortly.', options);
 
-/** Upstream answered with a body the gateway cannot read (`tooLarge`: one past UPSTREAM_MAX_BODY_BYTES). */
+/**
+ * Upstream answered with a body the gateway cannot read (`tooLarge`: one past UPSTREAM_MAX_BODY_BYTES or
+ * UPSTREAM_MAX_JSON_VALUES). A body too large carries `extensions.retryable: false`: the code is the same as a
+ * moment's unreadable body's, which a client retries, and only the message told them apart.
+ */
 export function unreadableAnswer(facts: { upstreamStatus?: number; upstreamRequestId?: string | undefined }, tooLarge = false): UpstreamError {
   // What to do next: a body past the cap comes back the same (upstream only appends), so asking again is no help; any
   // other may be a moment's (a proxy's maintenance page), and the gateway's log says why it was unreadable.
   const message = tooLarge
     ? "The executions API answered with a body too large for the gateway to read; asking again gets the same answer: tell the gateway's operators, whose log names the limit."
     : "The executions API answered with a body the gateway cannot read; retry shortly, and if it persists tell the gateway's operators, whose log says why.";
-  return new UpstreamError(ErrorCode.UPSTREAM_BAD_RESPONSE, message, { upstreamStatus: facts.upstreamStatus, upstreamRequestId: facts.upstreamRequestId, tooLarge });
+  const error = new UpstreamError(ErrorCode.UPSTREAM_BAD_RESPONSE, message, { upstreamStatus: facts.upstreamStatus, upstreamRequestId: facts.upstreamRequestId, tooLarge });
+  if (tooLarge) error.extensions.retryable = false;
+  return error;
 }
 
 /** The drain cut the request's connection before upstream answered (src/request/shutdown-cut.ts). */

@@ -9,7 +9,9 @@
  */
 import type { ExecutionResult } from 'graphql';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Harness, LANES } from './support/harness.js';
+import { WebSocket } from 'ws';
+import { watchExecution, WatchError } from '../src/client/index.js';
+import { AUTH, Harness, LANES } from './support/harness.js';
 import { advance, Clients, liveEnv, putExecution, TOKENS, watch, type TransportName } from './support/live.js';
 
 const QUERY = '{ execution(id: "ex_too_large") { id status } }';
@@ -43,7 +45,26 @@ describe.each(LANES)('a watch of a body too large to read, %s lane', (lane) => {
       // The same code, message and facts; `upstreamRequestId` names each upstream response, the query's and the poll's.
       const { upstreamRequestId: _queryResponse, ...facts } = query.errors![0]!.extensions!;
       expect(result!.errors![0]).toMatchObject({ message: query.errors![0]!.message, path: ['executionUpdates'], extensions: { ...facts, upstreamRequestId: expect.any(String) } });
-      expect(facts).toEqual({ code: 'UPSTREAM_BAD_RESPONSE', upstreamStatus: 200 });
+      expect(facts).toEqual({ code: 'UPSTREAM_BAD_RESPONSE', upstreamStatus: 200, retryable: false });
+    });
+
+    it('ends watchExecution with a WatchError: it does not subscribe again', async () => {
+      const id = `ex_too_large_client_${transport}`;
+      putExecution(harness.upstream, id, 'workflow_running', { eventCount: 40 });
+      const retries: unknown[] = [];
+      const stop = new AbortController();
+      const watching = (async () => {
+        for await (const _update of watchExecution(harness.url, AUTH, id, { ...(transport === 'ws' ? { transport: 'websocket', webSocketImpl: WebSocket } : { transport: 'sse' }), signal: stop.signal, retryDelayMs: 20, maxRetryDelayMs: 20, onRetry: (error) => void retries.push(error) })) {
+          // No update comes: the first reading is past the bound.
+        }
+      })();
+      // Before: resubscribed every backoff, each subscription a poll of upstream, for as long as the page stayed open.
+      const error = await Promise.race([watching.then(() => 'returned', (thrown: unknown) => thrown), new Promise((resolve) => setTimeout(() => resolve('still watching'), 2_000))]);
+      stop.abort();
+      expect(error).toBeInstanceOf(WatchError);
+      expect((error as WatchError).code).toBe('UPSTREAM_BAD_RESPONSE');
+      expect(retries).toEqual([]);
+      expect(harness.upstream.requestsFor(id)).toHaveLength(1);
     });
 
     it('ends with it once its execution grows past the bound', async () => {

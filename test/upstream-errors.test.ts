@@ -69,7 +69,7 @@ function expectNoLeaks(response: Response, ...secrets: string[]): void {
   for (const error of response.errors ?? []) {
     expect(Object.keys(error).sort()).toEqual(expect.arrayContaining(['extensions', 'message']));
     for (const key of Object.keys(error)) expect(['message', 'locations', 'path', 'extensions']).toContain(key);
-    for (const key of Object.keys(error.extensions ?? {})) expect(['code', 'upstreamStatus', 'upstreamRequestId']).toContain(key);
+    for (const key of Object.keys(error.extensions ?? {})) expect(['code', 'upstreamStatus', 'upstreamRequestId', 'retryable']).toContain(key);
   }
 }
 
@@ -803,6 +803,7 @@ describe.each(LANES)('upstream errors (%s lane)', (lane) => {
           code: 'UPSTREAM_BAD_RESPONSE',
           upstreamStatus: 200,
           upstreamRequestId: expect.stringMatching(UP_REQUEST_ID),
+          retryable: false,
         });
         // The client learns it was too large; the operator, which setting to raise and what it is.
         expect(onlyError(response).message).toBe("The executions API answered with a body too large for the gateway to read; asking again gets the same answer: tell the gateway's operators, whose log names the limit.");
@@ -876,7 +877,7 @@ describe.each(LANES)('upstream errors (%s lane)', (lane) => {
           const started = performance.now();
           const response = await raw(gateway.url, ONE, { id: 'ex_demo_1' });
           expect(response.data).toEqual({ execution: null });
-          expect(onlyError(response).extensions).toEqual({ code: 'UPSTREAM_BAD_RESPONSE', upstreamStatus: 200, upstreamRequestId: 'up-chunked' });
+          expect(onlyError(response).extensions).toEqual({ code: 'UPSTREAM_BAD_RESPONSE', upstreamStatus: 200, upstreamRequestId: 'up-chunked', retryable: false });
           expect(onlyError(response).message).toMatch(/too large/);
           // Refused by the cap, not by the 2 s timeout.
           expect(performance.now() - started).toBeLessThan(1_500);
@@ -895,7 +896,7 @@ describe.each(LANES)('upstream errors (%s lane)', (lane) => {
         await withoutUncaughtErrors(async () => {
           const response = await raw(gateway.url, ONE, { id: 'ex_demo_1' });
           expect(response.data).toEqual({ execution: null });
-          expect(onlyError(response).extensions).toEqual({ code: 'UPSTREAM_BAD_RESPONSE', upstreamStatus: 200, upstreamRequestId: 'up-gzip' });
+          expect(onlyError(response).extensions).toEqual({ code: 'UPSTREAM_BAD_RESPONSE', upstreamStatus: 200, upstreamRequestId: 'up-gzip', retryable: false });
           expect(onlyError(response).message).toMatch(/too large/);
         });
       });

@@ -21,7 +21,8 @@
  * (it let go of its subscription meanwhile: see the option). It returns
  * after the update that ends the execution. Errors that end a watch
  * (NOT_FOUND, UNAUTHENTICATED, FORBIDDEN, TOO_MANY_SUBSCRIPTIONS without
- * `retryAfterMs`, BAD_USER_INPUT, and a request the gateway refuses with a 4xx
+ * `retryAfterMs`, BAD_USER_INPUT, UPSTREAM_BAD_RESPONSE with `extensions.retryable: false`: a body past
+ * the gateway's bound, which every later reading is too, and a request the gateway refuses with a 4xx
  * other than 408 and 429, such as a BAD_REQUEST for a variable that does not fit
  * its type) are thrown as WatchError; an update carrying UPSTREAM_UNAVAILABLE is
  * passed to `onOutage` and the watch goes on. An exception of the caller's (thrown by a callback, or into the
@@ -166,7 +167,7 @@ export class WatchError extends Error {
 
 interface GraphQLErrorShape {
   message: string;
-  extensions?: { code?: ErrorCode; upstreamStatus?: unknown; retryAfterMs?: unknown };
+  extensions?: { code?: ErrorCode; upstreamStatus?: unknown; retryAfterMs?: unknown; retryable?: unknown };
 }
 
 /**
@@ -584,6 +585,9 @@ export async function* watchExecution(endpoint: string, authorization: string, i
           if (!update) {
             // The gateway asks for another watch: subscribe again, from the last cursor.
             const resumed = errors.find((error) => RESUMED_CODES.has(error.extensions?.code));
+            // Unless the gateway says asking again gets the same answer (a body past its bound): resubscribed, the
+            // watch was refused the same way every backoff, for as long as the page stayed open.
+            if (resumed && resumed.extensions?.retryable === false) throw new WatchError(resumed.message, resumed.extensions.code);
             if (resumed) {
               reason = new WatchError(resumed.message, resumed.extensions?.code);
               break;
