@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { Harness } from './support/harness.js';
-import { Clients, Recorder, describeEachLane, putExecution, startLiveHarness, waitFor } from './support/live.js';
+import { CIRCUIT_OF_THREE, Clients, Recorder, describeEachLane, putExecution, startLiveHarness, waitFor } from './support/live.js';
 
 const QUERY = 'query($id: ID!) { execution(id: $id) { id } }';
 const HALF_OPEN_MS = 5_000;
@@ -17,11 +17,8 @@ describeEachLane('a watch refused by the open circuit', (lane) => {
   beforeAll(async () => {
     harness = await startLiveHarness(lane, {
       LIVE_OUTAGE_NOTICE_MS: String(NOTICE_MS),
-      UPSTREAM_BREAKER_THRESHOLD: '3',
-      UPSTREAM_BREAKER_MIN_IDS: '3',
-      UPSTREAM_BREAKER_MIN_CALLERS: '1',
+      ...CIRCUIT_OF_THREE,
       UPSTREAM_BREAKER_HALF_OPEN_MS: String(HALF_OPEN_MS),
-      UPSTREAM_MAX_ATTEMPTS: '1',
     });
   });
   afterEach(() => clients.disposeAll());

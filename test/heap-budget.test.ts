@@ -2,12 +2,11 @@
  * The start-up warning for heap bounds that add up past the heap V8 may grow to (src/server/heap-budget.ts): a
  * 64 MiB heap took the defaults without a word, and one query of a 17.5 MB execution aborted the process.
  */
-import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { readConfig } from '../src/config.js';
 import { heapBounds, heapOverrun } from '../src/server/heap-budget.js';
 import { entryBytes } from '../src/upstream/entry-bytes.js';
-import { captureOutput, untilListening } from './support/process-output.js';
+import { outputOfStart } from './support/process-output.js';
 
 const MiB = 2 ** 20;
 const defaults = readConfig({ UPSTREAM_URL: 'http://127.0.0.1:1' });
@@ -49,20 +48,12 @@ describe('heap bounds against the heap limit', () => {
     ['a 64 MiB heap with the default bounds: one warning at start', ['--max-old-space-size=64'], 1],
     ["node's default heap on this machine: none", [], 0],
   ])('%s', { timeout: 60_000 }, async (_name, nodeFlags, warnings) => {
-    const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', 'src/main.ts'], {
-      cwd: new URL('..', import.meta.url).pathname,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, UPSTREAM_URL: 'http://127.0.0.1:1', PORT: '0', HOST: '127.0.0.1', METRICS: 'off', SHUTDOWN_UNREADY_MS: '0' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const output = captureOutput(child, { skipNonJson: true });
-    try {
-      await untilListening(child, output, 45_000);
-      const told = output.lines().filter((line) => line.msg?.startsWith('the heap bounds add up'));
-      expect(told).toHaveLength(warnings);
-      if (warnings) expect(told[0]).toMatchObject({ level: 40, heapLimitMiB: expect.any(Number), boundsMiB: { CACHE_MAX_BYTES: 256, LIVE_MAX_HELD_BYTES: 512 } });
-    } finally {
-      child.kill('SIGTERM');
-      await output.exited;
-    }
+    const output = await outputOfStart(
+      { HOME: process.env.HOME, UPSTREAM_URL: 'http://127.0.0.1:1', PORT: '0', HOST: '127.0.0.1', METRICS: 'off', SHUTDOWN_UNREADY_MS: '0' },
+      { nodeFlags, withinMs: 45_000 },
+    );
+    const told = output.lines().filter((line) => line.msg?.startsWith('the heap bounds add up'));
+    expect(told).toHaveLength(warnings);
+    if (warnings) expect(told[0]).toMatchObject({ level: 40, heapLimitMiB: expect.any(Number), boundsMiB: { CACHE_MAX_BYTES: 256, LIVE_MAX_HELD_BYTES: 512 } });
   });
 });

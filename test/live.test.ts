@@ -12,6 +12,7 @@ import type { UpstreamEvent } from '../src/upstream/envelope.js';
 import type { Plugin } from 'graphql-yoga';
 import { AUTH, Harness } from './support/harness.js';
 import {
+  CIRCUIT_OF_THREE,
   advance,
   allStopped,
   Clients,
@@ -234,11 +235,8 @@ describeEachLane('a watch while the gateway\'s own circuit is open', (lane) => {
     harness = await startLiveHarness(lane, {
       // A backoff long enough that a poller counting the circuit's refusals would still be waiting well after the probe time.
       LIVE_POLL_MAX_BACKOFF_MS: '30000',
-      UPSTREAM_BREAKER_THRESHOLD: '3',
-      UPSTREAM_BREAKER_MIN_IDS: '3',
-      UPSTREAM_BREAKER_MIN_CALLERS: '1',
+      ...CIRCUIT_OF_THREE,
       UPSTREAM_BREAKER_HALF_OPEN_MS: String(HALF_OPEN_MS),
-      UPSTREAM_MAX_ATTEMPTS: '1',
     });
   });
   afterEach(() => clients.disposeAll());

@@ -6,11 +6,11 @@
  */
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
-import { createServer as createTcpServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { watchExecution, WatchError } from '../src/client/index.js';
 import { AUTH } from './support/harness.js';
 import { waitFor } from './support/live.js';
+import { stalledAnswerer } from './support/raw-http.js';
 
 describe('watchExecution over Server-Sent Events answered with Retry-After', () => {
   let server: Server;
@@ -65,10 +65,7 @@ describe('watchExecution over Server-Sent Events refused with a body that never 
     ['a 429 with Retry-After: told as a pause', 'HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\n', false],
     ['a 400: thrown, as every 4xx but 408 and 429', 'HTTP/1.1 400 Bad Request\r\n', true],
   ])('%s, once the body has been waited for a while, even with no idle deadline (idleTimeoutMs 0)', async (_title, head, thrown) => {
-    const stalled = createTcpServer((socket) => socket.write(`${head}Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{\r\n`));
-    stalled.listen(0, '127.0.0.1');
-    await once(stalled, 'listening');
-    const { port } = stalled.address() as { port: number };
+    const { server: stalled, port } = await stalledAnswerer(`${head}Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{\r\n`);
     const retries: unknown[] = [];
     const stop = new AbortController();
     try {

@@ -5,13 +5,12 @@
  * message and `retryAfterMs`). It came back after its own backoff instead (a few ms with a small `retryDelayMs`), was
  * refused again each time, and `onRetry` heard only "The WebSocket to the gateway closed (1006)."
  */
-import { once } from 'node:events';
-import { createServer } from 'node:net';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { watchExecution, WatchError } from '../src/client/index.js';
 import { AUTH, Harness } from './support/harness.js';
 import { liveEnv, TOKENS, waitFor } from './support/live.js';
+import { stalledAnswerer } from './support/raw-http.js';
 
 describe('watchExecution over WebSocket refused at the upgrade with 429 and Retry-After', () => {
   let harness: Harness;
@@ -60,10 +59,7 @@ describe('watchExecution over WebSocket refused at the upgrade with 429 and Retr
 
 /** What `onRetry` is first told of a watch refused by a proxy's 429 with `Retry-After: 1` whose body stalls after its first chunk. */
 async function firstRetryOfStalledRefusal(idleTimeoutMs: number): Promise<{ error: unknown; port: number }> {
-  const stalled = createServer((socket) => socket.write('HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nslow \r\n'));
-  stalled.listen(0, '127.0.0.1');
-  await once(stalled, 'listening');
-  const { port } = stalled.address() as { port: number };
+  const { server: stalled, port } = await stalledAnswerer('HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nslow \r\n');
   const retries: unknown[] = [];
   const stop = new AbortController();
   try {

@@ -3,13 +3,12 @@
  * collector's address alone sends every span to `/`, which a collector answers 404. The export warning says only
  * "Not Found", never the URL: start-up says what is wrong instead.
  */
-import { spawn } from 'node:child_process';
 import { createServer, type IncomingMessage } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { tracesEndpointWarning } from '../src/telemetry/tracing.js';
-import { captureOutput, untilListening } from './support/process-output.js';
+import { outputOfStart, type ProcessOutput } from './support/process-output.js';
 
 const settings = (otlpTracesEndpoint?: string, otlpEndpoint?: string) => ({ otlpTracesEndpoint, otlpEndpoint, otelSdkDisabled: false });
 
@@ -33,16 +32,10 @@ describe('a traces endpoint without a path', () => {
     collector.listen(0, '127.0.0.1');
     await once(collector, 'listening');
     const endpoint = `http://user:collector-password@127.0.0.1:${(collector.address() as AddressInfo).port}`;
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      env: { PATH: process.env.PATH, PORT: '0', METRICS: 'off', SHUTDOWN_UNREADY_MS: '0', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: endpoint },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const output = captureOutput(child, { skipNonJson: true });
+    let output: ProcessOutput;
     try {
-      await untilListening(child, output, 30_000);
+      output = await outputOfStart({ PORT: '0', METRICS: 'off', SHUTDOWN_UNREADY_MS: '0', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: endpoint });
     } finally {
-      child.kill('SIGTERM');
-      await output.exited;
       collector.close();
     }
     const warnings = output.lines().filter((line) => line.variable === 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoExecutions } from '../src/demo/demo-data.js';
 import { Harness } from './support/harness.js';
+import { CIRCUIT_OF_THREE } from './support/live.js';
 
 const ONE = 'query($id: ID!) { execution(id: $id) { id } }';
 
@@ -15,7 +16,7 @@ describe('the open circuit says when to retry', () => {
   beforeAll(async () => {
     harness = await Harness.start({
       upstream: { executions: demoExecutions() },
-      env: { UPSTREAM_BREAKER_THRESHOLD: '3', UPSTREAM_BREAKER_MIN_IDS: '3', UPSTREAM_BREAKER_MIN_CALLERS: '1', UPSTREAM_BREAKER_HALF_OPEN_MS: '5000', UPSTREAM_MAX_ATTEMPTS: '1' },
+      env: { ...CIRCUIT_OF_THREE, UPSTREAM_BREAKER_HALF_OPEN_MS: '5000' },
     });
   });
   afterAll(() => harness.close());

@@ -2,10 +2,9 @@
  * Variables other software reads, given to the gateway as they would be to any HTTP service, that it does not read:
  * each was ignored in silence (an HTTPS_PROXY egress, OTEL_TRACES_EXPORTER=none). Said once at start, never the value.
  */
-import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { unreadVariables } from '../src/config.js';
-import { captureOutput, untilListening } from './support/process-output.js';
+import { outputOfStart } from './support/process-output.js';
 
 describe('variables the gateway does not read', () => {
   it('names proxies in any case, propagators other than W3C, and an exporter other than otlp', () => {
@@ -34,17 +33,7 @@ describe('variables the gateway does not read', () => {
   });
 
   it('is logged once per variable at start, never with its value', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      env: { PATH: process.env.PATH, PORT: '0', METRICS: 'off', SHUTDOWN_UNREADY_MS: '0', HTTPS_PROXY: 'http://user:proxy-password@proxy:3128', OTEL_TRACES_EXPORTER: 'console' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const output = captureOutput(child, { skipNonJson: true });
-    try {
-      await untilListening(child, output, 30_000);
-    } finally {
-      child.kill('SIGTERM');
-      await output.exited;
-    }
+    const output = await outputOfStart({ PORT: '0', METRICS: 'off', SHUTDOWN_UNREADY_MS: '0', HTTPS_PROXY: 'http://user:proxy-password@proxy:3128', OTEL_TRACES_EXPORTER: 'console' });
     const warnings = output.lines().filter((line) => line.msg?.includes('is not read'));
     expect(warnings.map(({ level, variable }) => ({ level, variable }))).toEqual([
       { level: 40, variable: 'HTTPS_PROXY' },

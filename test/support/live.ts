@@ -46,6 +46,9 @@ export function liveEnv(overrides: Record<string, string> = {}): Record<string, 
   };
 }
 
+/** Settings under which three failing ids, of one caller, open the circuit, each failure at once (no retries). */
+export const CIRCUIT_OF_THREE = { UPSTREAM_BREAKER_THRESHOLD: '3', UPSTREAM_BREAKER_MIN_IDS: '3', UPSTREAM_BREAKER_MIN_CALLERS: '1', UPSTREAM_MAX_ATTEMPTS: '1' };
+
 /** Callers of the live suites: the demo token, two tokens of org_a and one of org_b. */
 export const TOKENS: Record<string, string> = { [DEMO_TOKEN]: DEMO_ORGANIZATION, 'token-a': 'org_a', 'token-a2': 'org_a', 'token-b': 'org_b' };
 export const AUTH_A = 'Bearer token-a';

@@ -1,6 +1,6 @@
 /** What a child process (a gateway started as deployed) writes, as it arrives, and its pino log lines. */
 import { once } from 'node:events';
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 
 /** One line of pino's JSON log. */
 export type LogLine = Record<string, unknown> & { msg?: string; pid?: number; time?: number };
@@ -52,4 +52,24 @@ export async function untilListening(child: ChildProcess, output: ProcessOutput,
     if (Date.now() > deadline) throw new Error(`the gateway did not listen within ${withinMs} ms: ${output.stderr()}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/**
+ * What the gateway writes as it starts: `src/main.ts` spawned with `env` (and PATH), after `nodeFlags`, until it
+ * listens; then stopped (SIGTERM) and waited for. Rejects as `untilListening` does.
+ */
+export async function outputOfStart(env: Record<string, string | undefined>, { nodeFlags = [] as string[], withinMs = 30_000 } = {}): Promise<ProcessOutput> {
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', 'src/main.ts'], {
+    cwd: new URL('../..', import.meta.url).pathname,
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output = captureOutput(child, { skipNonJson: true });
+  try {
+    await untilListening(child, output, withinMs);
+  } finally {
+    child.kill('SIGTERM');
+    await output.exited;
+  }
+  return output;
 }

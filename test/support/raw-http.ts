@@ -1,7 +1,7 @@
 /** HTTP as a raw TCP client (node:net) sends it: bytes as given, nothing fixed up on the way. */
 import { once } from 'node:events';
 import type { Server } from 'node:http';
-import { connect, type Socket } from 'node:net';
+import { connect, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 
 export interface RawOptions {
   /** Silence is a failure, not a hang of the suite: the socket is dropped after this long (ms). */
@@ -62,4 +62,12 @@ export async function resetBeforeRead(server: Server, url: string, bytes: string
     process.off('uncaughtException', record);
   }
   return uncaught;
+}
+
+/** A TCP server on loopback that writes `bytes` to each connection as it opens, then nothing more (a stalled answer); its port. */
+export async function stalledAnswerer(bytes: string): Promise<{ server: NetServer; port: number }> {
+  const server = createNetServer((socket) => socket.write(bytes));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { server, port: (server.address() as { port: number }).port };
 }
