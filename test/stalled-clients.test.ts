@@ -376,6 +376,8 @@ describeEachLane('live streams whose client stopped reading', (lane) => {
     );
     await waitFor(() => updatedAts.length >= 1, 'the first update');
     await sleep(STALL_MS * 8);
+    // Six updates of 1 MB counted, not timed: on a loaded CI machine 2.4 s carried only 4 or 5, the stream still read.
+    await waitFor(() => updatedAts.length > 5 || closedWith !== undefined, () => `six updates; ${updatedAts.length} came`);
     expect(closedWith).toBeUndefined();
     expect(harness.instance.live.counts.subscriptions).toBe(1);
     expect(updatedAts.length).toBeGreaterThan(5);
