@@ -469,6 +469,25 @@ const TOKEN_REFUSALS = {
   403: { what: 'The token is valid but has no access to executions', advice: 'use a token that is allowed to read executions' },
 } as const;
 
+/**
+ * The advice of a 401 for an Authorization with no scheme, a bare token (`eyJ…` where `Bearer eyJ…` was meant, the
+ * token pasted as the whole header): upstream reads the token as a scheme and refuses it, and "send a valid, unexpired
+ * token (sign in again …)" sent a frontend after a new token when the one it had was fine.
+ */
+const NO_SCHEME_ADVICE = 'it is a bare token with no scheme before it; send `Authorization: Bearer <token>`';
+
+/**
+ * `error`, or for upstream's 401 (answered now or remembered: UPSTREAM_REFUSED_TOKEN_MS) of an `authorization` that holds
+ * no space or tab, so no scheme before a token, the same error advising `Bearer <token>` instead of a new token.
+ */
+export function adviseScheme(error: GraphQLError, authorization: string): GraphQLError {
+  if (!(error instanceof UpstreamError) || error.extensions.upstreamStatus !== 401 || /[ \t]/.test(authorization)) return error;
+  const { advice } = TOKEN_REFUSALS[401];
+  if (!error.message.endsWith(`${advice}.`)) return error;
+  const { upstreamStatus, upstreamRequestId } = error.extensions as UpstreamFacts;
+  return new UpstreamError(error.extensions.code as ErrorCode, `${error.message.slice(0, -advice.length - 1)}${NO_SCHEME_ADVICE}.`, { upstreamStatus, upstreamRequestId });
+}
+
 /** A pause's refusal: what upstream `asked`, the time left (`ms`, also `extensions.retryAfterMs`) and how long it has run. */
 function paused(by: 'caller-paused' | 'execution-paused', asked: string, ms: number, pausedForMs: number | undefined): UpstreamError {
   return new UpstreamError(

@@ -10,6 +10,7 @@ import { errors as undiciErrors, Pool } from 'undici';
 import type { GraphQLError } from 'graphql';
 import type { Execution } from '../domain/execution.js';
 import {
+  adviseScheme,
   attemptTimedOut,
   bearerWithoutToken,
   bodiesInFlightFull,
@@ -234,8 +235,8 @@ export class ExecutionsClient {
       this.#refused('execution_paused', id);
       throw executionPaused(executionPausedMs, this.executionPauses.elapsed(pair));
     };
-    refuseIfPaused();
     try {
+      refuseIfPaused();
       // Each attempt's outcome is judged as this caller's, for this id (failure-judge.ts). Run in
       // this call's async context: a call queued by the bulkhead starts from the one that freed its
       // slot, whose trace it would otherwise join and send upstream. (A resource and runInAsyncScope:
@@ -254,7 +255,7 @@ export class ExecutionsClient {
         scope.runInAsyncScope(this.#attempt, this, id, path, headers, probe ? this.#closing : cancellation, number, onSent);
       return await this.policies.execute(headers.callerKey, id, attempt, { cancellation, inShare: !options.poll, admit: refuseIfPaused });
     } catch (error) {
-      throw this.#toGraphQLError(error, id, cancellation);
+      throw adviseScheme(this.#toGraphQLError(error, id, cancellation), headers.authorization);
     }
   }
 
