@@ -411,7 +411,8 @@ export class ExecutionsClient {
       // undici refused to send it (a value it cannot put in a request): nothing upstream did, so neither retried nor held against it.
       if (error instanceof Error && 'code' in error && error.code === 'UND_ERR_INVALID_ARG') throw error;
       const err = describe(error);
-      this.#failureLog.observe(err.code ?? err.name, { executionId: id, err });
+      const hint = err.code === undefined ? undefined : TLS_HINTS[err.code];
+      this.#failureLog.observe(err.code ?? err.name, { executionId: id, err, ...(hint === undefined ? {} : { hint }) });
       throw upstreamUnreachable({
         retryable: true,
         countsAsFailure: true,
@@ -677,6 +678,27 @@ function safeJson(text: string): unknown {
 }
 
 /** Error details safe to log: never headers, never bodies. */
+/**
+ * What to do about a TLS failure, by its code, for the "upstream call failed" line: OpenSSL's words alone ("self-signed
+ * certificate", "ssl3_get_record:wrong version number") did not say that UPSTREAM_URL was https to a plain-HTTP port,
+ * or that a private CA is given to Node with NODE_EXTRA_CA_CERTS, which undici's connections trust as Node's own.
+ */
+const UNTRUSTED =
+  "the certificate of UPSTREAM_URL's host is not signed by a CA this process trusts: start the gateway with NODE_EXTRA_CA_CERTS=/path/to/ca.pem naming the CA that signed it (a private CA's, or the certificate itself when self-signed), or have upstream send its whole chain";
+const TLS_HINTS: Readonly<Record<string, string>> = {
+  DEPTH_ZERO_SELF_SIGNED_CERT: UNTRUSTED,
+  SELF_SIGNED_CERT_IN_CHAIN: UNTRUSTED,
+  UNABLE_TO_GET_ISSUER_CERT: UNTRUSTED,
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: UNTRUSTED,
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: UNTRUSTED,
+  CERT_UNTRUSTED: UNTRUSTED,
+  CERT_HAS_EXPIRED: "the certificate of UPSTREAM_URL's host has expired (or this machine's clock is wrong): upstream must renew it",
+  CERT_NOT_YET_VALID: "the certificate of UPSTREAM_URL's host is not valid yet (or this machine's clock is wrong)",
+  ERR_TLS_CERT_ALTNAME_INVALID: "UPSTREAM_URL's host is not a name its certificate holds: use a host name the certificate names",
+  ERR_SSL_WRONG_VERSION_NUMBER: 'UPSTREAM_URL is https:// but its host and port do not answer in TLS: use http:// if the executions API serves plain HTTP there, or its TLS port',
+  ERR_SSL_PACKET_LENGTH_TOO_LONG: 'UPSTREAM_URL is https:// but its host and port do not answer in TLS: use http:// if the executions API serves plain HTTP there, or its TLS port',
+};
+
 function describe(error: unknown): { name: string; code?: string; message: string } {
   if (error instanceof Error) {
     const code = 'code' in error && typeof error.code === 'string' ? error.code : undefined;
