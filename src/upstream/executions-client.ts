@@ -677,7 +677,6 @@ function safeJson(text: string): unknown {
   }
 }
 
-/** Error details safe to log: never headers, never bodies. */
 /**
  * What to do about a TLS failure, by its code, for the "upstream call failed" line: OpenSSL's words alone ("self-signed
  * certificate", "ssl3_get_record:wrong version number") did not say that UPSTREAM_URL was https to a plain-HTTP port,
@@ -685,6 +684,7 @@ function safeJson(text: string): unknown {
  */
 const UNTRUSTED =
   "the certificate of UPSTREAM_URL's host is not signed by a CA this process trusts: start the gateway with NODE_EXTRA_CA_CERTS=/path/to/ca.pem naming the CA that signed it (a private CA's, or the certificate itself when self-signed), or have upstream send its whole chain";
+const PLAIN_PORT = 'UPSTREAM_URL is https:// but its host and port do not answer in TLS: use http:// if the executions API serves plain HTTP there, or its TLS port';
 const TLS_HINTS: Readonly<Record<string, string>> = {
   DEPTH_ZERO_SELF_SIGNED_CERT: UNTRUSTED,
   SELF_SIGNED_CERT_IN_CHAIN: UNTRUSTED,
@@ -695,10 +695,11 @@ const TLS_HINTS: Readonly<Record<string, string>> = {
   CERT_HAS_EXPIRED: "the certificate of UPSTREAM_URL's host has expired (or this machine's clock is wrong): upstream must renew it",
   CERT_NOT_YET_VALID: "the certificate of UPSTREAM_URL's host is not valid yet (or this machine's clock is wrong)",
   ERR_TLS_CERT_ALTNAME_INVALID: "UPSTREAM_URL's host is not a name its certificate holds: use a host name the certificate names",
-  ERR_SSL_WRONG_VERSION_NUMBER: 'UPSTREAM_URL is https:// but its host and port do not answer in TLS: use http:// if the executions API serves plain HTTP there, or its TLS port',
-  ERR_SSL_PACKET_LENGTH_TOO_LONG: 'UPSTREAM_URL is https:// but its host and port do not answer in TLS: use http:// if the executions API serves plain HTTP there, or its TLS port',
+  ERR_SSL_WRONG_VERSION_NUMBER: PLAIN_PORT,
+  ERR_SSL_PACKET_LENGTH_TOO_LONG: PLAIN_PORT,
 };
 
+/** Error details safe to log: never headers, never bodies. */
 function describe(error: unknown): { name: string; code?: string; message: string } {
   if (error instanceof Error) {
     const code = 'code' in error && typeof error.code === 'string' ? error.code : undefined;
