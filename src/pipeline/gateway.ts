@@ -17,7 +17,8 @@
  * released, suggestions stripped, upstream cost); compiled execution (fast
  * lane on); then any plugin given; the operation's resolution (which operation
  * of the document runs); the error log; last, the
- * validation cache and the closing of streams nobody serves. Context
+ * validation cache, the closing of streams nobody serves, and the refusal of
+ * an ID variable sent as an integer past 2^53 (./id-variables.ts). Context
  * (../request/context.ts), execution and masking are Yoga's own steps.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -49,6 +50,7 @@ import { useEdgeRefusals, useRequestErrors, type EdgeRefusal } from './request-e
 import { useRequestId } from './request-id.js';
 import { useSpecRules } from './spec-rules.js';
 import { useDocumentIdParameter, useTrustedDocuments } from './trusted-documents.js';
+import { useExactIdVariables } from './id-variables.js';
 import { useValidationCache } from './validation-cache.js';
 import { useUnservedStreamClosing } from './unserved-streams.js';
 import { useEventStreamErrorStatus, useEventStreamHeaders } from './event-stream.js';
@@ -216,6 +218,8 @@ export function createGateway(deps: GatewayDependencies): Gateway {
       useValidationCache(),
       // Last: it closes a stream only when no plugin chose to serve it.
       useUnservedStreamClosing(),
+      // After it: a subscription no answer can serve gets its 406, whatever its variables, as for any variable refused.
+      useExactIdVariables(),
     ],
     context: (initial) => createContext(initial as RequestSource, contextDependencies),
   });

@@ -1,0 +1,87 @@
+/**
+ * An ID variable sent as a JSON number past 2^53 is a request error (BAD_REQUEST, 400), as a variable of the
+ * wrong type is. JSON.parse has already rounded it (9007199254740993 reads as 9007199254740992), and graphql-js's
+ * ID takes any integer as its text: the gateway asked upstream for another id than the client sent, and could
+ * serve another execution under it. Checked on the values as parsed, before graphql-js coerces them; by hand,
+ * since Pothos builds every schema with graphql-js's own ID (whose parseValue no plugin replaces).
+ */
+import {
+  getNamedType,
+  getOperationAST,
+  GraphQLError,
+  GraphQLID,
+  isInputObjectType,
+  isListType,
+  isNonNullType,
+  typeFromAST,
+  type DocumentNode,
+  type ExecutionResult,
+  type GraphQLInputType,
+  type GraphQLSchema,
+} from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { ErrorCode } from '../errors.js';
+
+/** Whether `value`, given for `type`, holds an integer past 2^53 where an ID is taken: the first one found, or undefined. */
+function roundedId(type: GraphQLInputType, value: unknown): number | undefined {
+  if (value === null || value === undefined) return undefined;
+  if (isNonNullType(type)) return roundedId(type.ofType, value);
+  if (isListType(type)) {
+    // A single value given for a list is coerced as a list of one (GraphQL spec §3.11).
+    const items = Array.isArray(value) ? value : [value];
+    for (const item of items) {
+      const found = roundedId(type.ofType, item);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  if (type === GraphQLID) return typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value) ? value : undefined;
+  if (isInputObjectType(type) && typeof value === 'object' && !Array.isArray(value)) {
+    for (const field of Object.values(type.getFields())) {
+      if (!Object.hasOwn(value, field.name)) continue;
+      const found = roundedId(field.type, (value as Record<string, unknown>)[field.name]);
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
+}
+
+/** Whether any input type of the schema reaches an ID (else a variable of it can hold none). */
+function holdsId(type: GraphQLInputType, seen = new Set<GraphQLInputType>()): boolean {
+  const named = getNamedType(type);
+  if (named === GraphQLID) return true;
+  if (!isInputObjectType(named) || seen.has(named)) return false;
+  seen.add(named);
+  return Object.values(named.getFields()).some((field) => holdsId(field.type, seen));
+}
+
+/** The refusal of the operation's first ID variable given an integer past 2^53, as graphql-js words a variable it refuses; undefined when none is. */
+export function roundedIdError(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, variables: unknown): ExecutionResult | undefined {
+  if (typeof variables !== 'object' || variables === null) return undefined;
+  const definitions = getOperationAST(document, operationName)?.variableDefinitions;
+  if (!definitions?.length) return undefined;
+  for (const definition of definitions) {
+    const name = definition.variable.name.value;
+    if (!Object.hasOwn(variables, name)) continue;
+    const type = typeFromAST(schema, definition.type) as GraphQLInputType | undefined;
+    if (!type || !holdsId(type)) continue;
+    const found = roundedId(type, (variables as Record<string, unknown>)[name]);
+    if (found === undefined) continue;
+    const message = `Variable "$${name}" got invalid value ${found}; ID cannot represent an integer past 2^53 exactly (JSON readers round it to another): send the id as a string.`;
+    return { errors: [new GraphQLError(message, { nodes: definition, extensions: { code: ErrorCode.BAD_REQUEST, http: { status: 400 } } })] };
+  }
+  return undefined;
+}
+
+export function useExactIdVariables(): Plugin {
+  return {
+    onExecute({ args, setResultAndStopExecution }) {
+      const refused = roundedIdError(args.schema, args.document, args.operationName, args.variableValues);
+      if (refused) setResultAndStopExecution(refused);
+    },
+    onSubscribe({ args, setResultAndStopExecution }) {
+      const refused = roundedIdError(args.schema, args.document, args.operationName, args.variableValues);
+      if (refused) setResultAndStopExecution(refused);
+    },
+  };
+}
