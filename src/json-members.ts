@@ -84,3 +84,44 @@ export function repeatedMember(text: string, members: number): string | undefine
   }
   return undefined;
 }
+
+/**
+ * The text of the value the outermost object of `text` gives member `name` (the last such member, the one JSON.parse
+ * keeps), trimmed; undefined when it gives none. For a member of a member: a graphql-ws message's `payload`.
+ */
+export function memberText(text: string, name: string): string | undefined {
+  let depth = 0;
+  let found: string | undefined;
+  let atName = false;
+  let member: string | undefined;
+  // Where the value of a member named `name` began, while it is being read; -1 otherwise.
+  let valueStart = -1;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (code === QUOTE) {
+      const end = closingQuote(text, index);
+      if (atName) {
+        const raw = text.slice(index + 1, end);
+        member = raw.includes('\\') ? (JSON.parse(`"${raw}"`) as string) : raw;
+        atName = false;
+      }
+      index = end;
+    } else if (code === OPEN_OBJECT || code === OPEN_ARRAY) {
+      if (depth++ === 0) {
+        if (code === OPEN_ARRAY) return undefined;
+        atName = true;
+      }
+    } else if (code === CLOSE_OBJECT || code === CLOSE_ARRAY) {
+      if (--depth === 0 && valueStart >= 0) {
+        found = text.slice(valueStart, index).trim();
+        valueStart = -1;
+      }
+    } else if (code === COLON && depth === 1) valueStart = member === name ? index + 1 : -1;
+    else if (code === COMMA && depth === 1) {
+      if (valueStart >= 0) found = text.slice(valueStart, index).trim();
+      valueStart = -1;
+      atName = true;
+    }
+  }
+  return found;
+}

@@ -114,6 +114,8 @@ import { versionRefusal } from './request-line.js';
 import type { StalledClients } from './stalled-clients.js';
 import { messageHead, orderedById } from './ws-message-order.js';
 import { exactJsonText, withoutByteOrderMark } from '../json-text.js';
+import { memberText, repeatedMember } from '../json-members.js';
+import { textPrefix } from '../text-prefix.js';
 
 /** What the instance holds of the WebSocket side: its connections, for a drain. */
 export interface WebSocketEdge {
@@ -295,6 +297,29 @@ const SERVER_ONLY_TYPES: ReadonlySet<unknown> = new Set([MessageType.ConnectionA
 function serverOnlyType(data: string): string | undefined {
   const type = messageHead(data)?.type;
   return SERVER_ONLY_TYPES.has(type) ? String(type) : undefined;
+}
+
+/**
+ * A member a graphql-ws message, or its `payload`, gives twice (`payload.query`), or undefined; undefined too for a
+ * message that is no JSON object (graphql-ws judges it). JSON.parse keeps the last of two, where a filter in front
+ * that reads WebSocket messages may have judged the first: a JSON POST giving a member twice is refused for the same
+ * reason (src/pipeline/request-errors.ts), and the same operation sent over a WebSocket ran the last.
+ */
+function repeatedMessageMember(text: string): string | undefined {
+  let message: unknown;
+  try {
+    message = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof message !== 'object' || message === null || Array.isArray(message)) return undefined;
+  const outer = repeatedMember(text, Object.keys(message).length);
+  if (outer !== undefined) return outer;
+  const payload = (message as { payload?: unknown }).payload;
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return undefined;
+  const payloadText = memberText(text, 'payload');
+  const inner = payloadText === undefined ? undefined : repeatedMember(payloadText, Object.keys(payload).length);
+  return inner === undefined ? undefined : `payload.${inner}`;
 }
 
 /**
@@ -865,6 +890,13 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
             // RFC 8259 §8.1 lets a parser ignore a leading byte order mark; graphql-ws's JSON.parse refuses it (4400).
             const text = withoutByteOrderMark(String(data));
             try {
+              const repeated = repeatedMessageMember(text);
+              if (repeated !== undefined) {
+                logger.debug({ member: textPrefix(repeated, 100) }, 'WebSocket connection closed for a message giving a member twice');
+                // graphql-ws's code for a message it does not take; a close reason holds at most 123 bytes (24 characters of 3 bytes fit).
+                socket.close(CloseCode.BadRequest, `Invalid message received: \`${textPrefix(repeated, 24)}\` is given twice`);
+                return;
+              }
               await handleInOrder(text);
             } catch (error) {
               // Read only on this path: graphql-ws threw, and says nothing of why but in its message's text.
