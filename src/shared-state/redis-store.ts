@@ -383,8 +383,8 @@ export class RedisStore {
   }
 
   /**
-   * Redis refused the database REDIS_URL names: one error line, and Redis is not used again by this process; a
-   * connection made later (the subscriber, on first use) is closed as it finds the same.
+   * Redis refused to SELECT the database REDIS_URL names (it has no such database, or the user may not SELECT): one
+   * error line saying which, and Redis is not used again by this process; a connection made later (the subscriber, on first use) is closed as it finds the same.
    */
   #refusedDatabase(redis: Redis, error: Error): void {
     redis.disconnect();
@@ -392,7 +392,14 @@ export class RedisStore {
     const database = new URL(this.#settings.redisUrl).pathname.slice(1);
     this.#unusable = `Redis refused database ${database} of REDIS_URL (${error.message.slice(0, 200)})`;
     this.#up = false;
-    this.#logger.error({ reason: this.#unusable }, 'redis not used: REDIS_URL names a database this Redis does not have; serving from local state. Fix REDIS_URL and restart');
+    // An ACL without SELECT is refused the same way: told "a database this Redis does not have", the on-call fixed a
+    // REDIS_URL that was right, and the user's grant stayed short.
+    if (error.message.startsWith('NOPERM')) {
+      this.#logger.error(
+        { reason: this.#unusable },
+        'redis not used: the Redis user of REDIS_URL may not SELECT the database REDIS_URL names; serving from local state. Grant the user +select (README "Scaling out") and restart',
+      );
+    } else this.#logger.error({ reason: this.#unusable }, 'redis not used: REDIS_URL names a database this Redis does not have; serving from local state. Fix REDIS_URL and restart');
     this.client.disconnect();
     this.#subscriber?.disconnect();
   }
