@@ -167,6 +167,10 @@ export class RedisStore {
   readonly #pingRefusals: RedisRefusals;
   readonly #keyCheck: KeyCheck;
   #closed = false;
+  /** performance.now() of the last reconnect a READONLY reply asked for (`#readOnly`); -Infinity before the first. */
+  #readOnlyReconnectAt = -Infinity;
+  /** The command connection's next 'close' is one `#readOnly` asked for: no outage to tell, the reconnect follows. */
+  #closingForPrimary = false;
   readonly #heartbeat: NodeJS.Timeout;
   readonly #silence: Record<Role, Silence> = {
     commands: { received: false, owed: false, beats: 0 },
@@ -287,6 +291,8 @@ export class RedisStore {
       // Nor is a (un)subscribe Redis never answered sent again when it is back: a SUBSCRIBE of a watch that ended
       // meanwhile listened to a channel nobody watched until the process ended (its command times out instead).
       autoResendUnfulfilledCommands: role === 'commands',
+      // Only the command connection writes; the subscriber hears what the primary publishes on a replica too.
+      ...(role === 'commands' ? { reconnectOnError: (error: Error) => this.#readOnly(error) } : {}),
     };
     const redis = new Redis(this.#settings.redisUrl, options);
     redis.on('ready', () => {
@@ -307,6 +313,10 @@ export class RedisStore {
       });
       redis.on('close', () => {
         this.#up = false;
+        if (this.#closingForPrimary) {
+          this.#closingForPrimary = false;
+          return;
+        }
         this.#lost();
       });
     }
@@ -321,6 +331,23 @@ export class RedisStore {
       this.#logger.debug({ role, err: error.message }, 'redis error');
     });
     return redis;
+  }
+
+  /**
+   * ioredis's `reconnectOnError`: 1 (connect again, the command failed) for a READONLY reply, at most once per
+   * READ_ONLY_RECONNECT_MS. After a failover the connection open to the old primary, now a replica, stays open and
+   * refuses every write: REDIS_URL's name (a DNS name, a proxy) leads a new connection to the new primary, while
+   * this one refused every lease and cache write until the process restarted, each replica polling for itself. A
+   * REDIS_URL naming a replica for good costs a connection per that time, and its refusals' line says READONLY.
+   */
+  #readOnly(error: Error): 1 | false {
+    if (this.#closed || !error.message.startsWith('READONLY')) return false;
+    const now = performance.now();
+    if (now - this.#readOnlyReconnectAt < READ_ONLY_RECONNECT_MS) return false;
+    this.#readOnlyReconnectAt = now;
+    // One close, no outage line: a reconnect that then fails has its own 'close', and that one is told.
+    this.#closingForPrimary = this.client.status === 'ready';
+    return 1;
   }
 
   /**
@@ -430,6 +457,12 @@ export class RedisStore {
     this.#toldReasons = [];
   }
 }
+
+/**
+ * Least time between two reconnects READONLY replies ask for (`RedisStore.#readOnly`): a failover's new primary is
+ * found within it once REDIS_URL's name leads there, and a REDIS_URL naming a replica costs a connection per period.
+ */
+const READ_ONLY_RECONNECT_MS = 5_000;
 
 /** Reasons an outage's lines give at most, the loss's own included: a flapping network alternates two or three. */
 const TOLD_REASONS_MAX = 3;
