@@ -141,6 +141,13 @@ export class RedisStore {
   #up = false;
   /** Connected, but the last MISSES_TO_HUNG PINGs went unanswered within the command timeout. */
   #hung = false;
+  /**
+   * The last PING was answered with something other than PONG: the far end speaks enough of Redis's protocol to
+   * pass ioredis's checks (an echo service, another RESP server) and is not Redis. Taken as one, it answered every
+   * lease check with no lease, so each live watch followed a holder that did not exist and got no update after its
+   * first, while `/ready` said `connected`. Cleared by a PONG.
+   */
+  #notRedis = false;
   /** PINGs unanswered in a row on the current connection. */
   #misses = 0;
   /** Bumped at each 'ready', so a PING sent on an earlier connection says nothing about this one. */
@@ -191,7 +198,7 @@ export class RedisStore {
 
   /** True while the command connection is ready and answers. */
   get up(): boolean {
-    return this.#up && !this.#hung && this.#unusable === undefined;
+    return this.#up && !this.#hung && !this.#notRedis && this.#unusable === undefined;
   }
 
   get health(): RedisHealth {
@@ -309,7 +316,9 @@ export class RedisStore {
         this.#hung = false;
         this.#misses = 0;
         this.#lastError = undefined;
-        this.#found();
+        // Not Redis before: told so again only if the PING at once finds it still is not.
+        if (!this.#notRedis) this.#found();
+        this.#ping();
       });
       redis.on('close', () => {
         this.#up = false;
@@ -361,7 +370,12 @@ export class RedisStore {
     const subscriber = this.#subscriber;
     if (subscriber && this.#stillHeard('subscriber', subscriber)) subscriber.ping().catch(() => undefined);
     // A PING still on its way (its answer not in, its timeout not yet run) is owed too: no second one.
-    if (!this.#stillHeard('commands', this.client) || !this.#up || this.#pinging) return;
+    if (this.#stillHeard('commands', this.client)) this.#ping();
+  }
+
+  /** A PING on the command connection, unless one is on its way; what its answer says of Redis (`#beat`). */
+  #ping(): void {
+    if (!this.#up || this.#pinging) return;
     const connection = this.#connection;
     this.#pinging = true;
     const answered = (ok: boolean) => {
@@ -369,8 +383,9 @@ export class RedisStore {
       if (connection !== this.#connection || !this.#up) return;
       if (ok) {
         this.#misses = 0;
-        if (!this.#hung) return;
+        if (!this.#hung && !this.#notRedis) return;
         this.#hung = false;
+        this.#notRedis = false;
         this.#found();
       } else if (++this.#misses >= MISSES_TO_HUNG && !this.#hung) {
         this.#hung = true;
@@ -378,7 +393,15 @@ export class RedisStore {
       }
     };
     this.client.ping().then(
-      () => answered(true),
+      (reply: unknown) => {
+        if (reply === 'PONG') return answered(true);
+        this.#pinging = false;
+        if (connection !== this.#connection || !this.#up) return;
+        this.#notRedis = true;
+        const reason = `the far end of REDIS_URL does not answer as Redis does (PING answered ${String(JSON.stringify(reply)).slice(0, 100)}, not PONG)`;
+        if (this.#toldReasons.length === 0) this.#lost(reason);
+        else this.#reasonChanged(reason);
+      },
       (error: unknown) => {
         // Refused (an ACL without PING: NOPERM) is still an answer: Redis is there. Read as silence, such a Redis was
         // "unreachable" for good, and the reply that said why was never logged.
