@@ -14,8 +14,8 @@
  * these tests fail, never skip (.ci/run installs it with apt-get).
  */
 import { existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { build, type Metafile } from 'esbuild';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -68,6 +68,37 @@ async function bundleClient(): Promise<typeof bundle> {
   return { code: result.outputFiles[0]!.text, metafile: result.metafile, warnings: result.warnings.map((warning) => warning.text) };
 }
 
+/**
+ * The page server's `/graphql`, passed to the gateway as a development server's proxy does (Vite's
+ * `server.proxy` without `changeOrigin`): headers as the browser sent them, the page's Host included.
+ */
+function proxyRequest(request: IncomingMessage, response: import('node:http').ServerResponse): void {
+  const gateway = new URL(harness.url);
+  const forwarded = httpRequest({ host: gateway.hostname, port: gateway.port, method: request.method, path: request.url, headers: request.headers }, (answer) => {
+    response.writeHead(answer.statusCode ?? 502, answer.headers);
+    answer.pipe(response);
+  });
+  forwarded.on('error', () => response.destroy());
+  response.on('close', () => forwarded.destroy());
+  request.pipe(forwarded);
+}
+
+/** A WebSocket upgrade to the page's `/graphql`, passed to the gateway byte for byte. */
+function proxyUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+  const gateway = new URL(harness.url);
+  const upstream = connect(Number(gateway.port), gateway.hostname, () => {
+    const lines = [`${request.method} ${request.url} HTTP/1.1`];
+    for (let i = 0; i < request.rawHeaders.length; i += 2) lines.push(`${request.rawHeaders[i]}: ${request.rawHeaders[i + 1]}`);
+    upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
+    upstream.write(head);
+    upstream.pipe(socket).pipe(upstream);
+  });
+  upstream.on('error', () => socket.destroy());
+  socket.on('error', () => upstream.destroy());
+  socket.on('close', () => upstream.destroy());
+  upstream.on('close', () => socket.destroy());
+}
+
 function launchBrowser(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
     return Promise.reject(
@@ -80,12 +111,15 @@ function launchBrowser(): Promise<Browser> {
 beforeAll(async () => {
   bundle = await bundleClient();
   pageServer = createServer((request, response) => {
-    if (request.url === '/client.js') {
+    if (request.url?.startsWith('/graphql')) {
+      proxyRequest(request, response);
+    } else if (request.url === '/client.js') {
       response.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(bundle.code);
     } else {
       response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(PAGE);
     }
   });
+  pageServer.on('upgrade', proxyUpgrade);
   await new Promise<void>((resolve) => pageServer.listen(0, '127.0.0.1', resolve));
   pageOrigin = `http://127.0.0.1:${(pageServer.address() as AddressInfo).port}`;
   // As the README tells a frontend on another origin: CORS_ORIGINS names the page's origin.
@@ -143,7 +177,12 @@ interface PageWatch {
  * cursor and new event ids, each retry, and how it ended. `transport` as the option; its
  * AbortController is `window.controllers[key]`.
  */
-async function startWatch(key: string, id: string, transport: 'sse' | 'websocket', { auth = AUTH, headers }: { auth?: string; headers?: Record<string, string> } = {}): Promise<void> {
+async function startWatch(
+  key: string,
+  id: string,
+  transport: 'sse' | 'websocket',
+  { auth = AUTH, headers, url = harness.url }: { auth?: string; headers?: Record<string, string>; url?: string } = {},
+): Promise<void> {
   await page.evaluate(
     ({ key, id, transport, url, auth, headers }) => {
       const scope = window as unknown as {
@@ -176,7 +215,7 @@ async function startWatch(key: string, id: string, transport: 'sse' | 'websocket
         }
       })();
     },
-    { key, id, transport, url: harness.url, auth, headers },
+    { key, id, transport, url, auth, headers },
   );
 }
 
@@ -447,6 +486,50 @@ describe('the typed client in Chromium, on another origin than the gateway', () 
     for (const key of ['token-a', 'token-b']) expect((await waitForWatch(key, (watch) => watch.done, `${key} to end`)).error).toBeNull();
     expect(tokensSeen(harness.upstream, 'ex_browser_token_a')).toEqual(['Bearer token-a']);
     expect(tokensSeen(harness.upstream, 'ex_browser_token_b')).toEqual(['Bearer token-b']);
+  });
+
+  it('takes a relative /graphql behind the page\'s own proxy, as the README says: queries, and watches over both transports', async () => {
+    harness.upstream.reset();
+    const execution = await page.evaluate(async (auth) => {
+      const { createGatewayClient, ExecutionStatusDocument } = (window as unknown as { gatewayClient: typeof import('../src/client/index.js') }).gatewayClient;
+      return (await createGatewayClient('/graphql', auth).request(ExecutionStatusDocument, { id: 'ex_demo_5' })).execution;
+    }, AUTH);
+    expect(execution).toMatchObject({ id: 'ex_demo_5' });
+    expect(tokensSeen(harness.upstream, 'ex_demo_5')).toEqual([AUTH]);
+    for (const transport of ['sse', 'websocket'] as const) {
+      const id = `ex_browser_proxied_${transport}`;
+      putExecution(harness.upstream, id, 'workflow_running');
+      await startWatch(id, id, transport, { url: '/graphql' });
+      await waitForWatch(id, (watch) => watch.updates.length > 0, 'the first update');
+      advance(harness.upstream, id, 'workflow_succeeded', 2);
+      const watch = await waitForWatch(id, (each) => each.done, 'the watch to end');
+      expect(watch.error).toBeNull();
+      expect(watch.updates.at(-1)).toMatchObject({ status: 'WORKFLOW_SUCCEEDED', isFinal: true });
+      expect(tokensSeen(harness.upstream, id)).toEqual([AUTH]);
+    }
+    await allStopped(harness);
+  });
+
+  it('preflights once for many requests of the same kind (Access-Control-Max-Age)', async () => {
+    const preflights: string[] = [];
+    const listener = (request: IncomingMessage) => {
+      if (request.method === 'OPTIONS') preflights.push(String(request.headers['access-control-request-headers']));
+    };
+    harness.instance.server.on('request', listener);
+    try {
+      await page.evaluate(
+        async ({ url, auth }) => {
+          const { createGatewayClient, ExecutionStatusDocument } = (window as unknown as { gatewayClient: typeof import('../src/client/index.js') }).gatewayClient;
+          // A header no other test sends: a preflight the browser cached for others may or may not cover it.
+          const client = createGatewayClient(url, auth, { 'x-preflight-probe': '1' });
+          for (let i = 0; i < 4; i++) await client.request(ExecutionStatusDocument, { id: 'ex_demo_1' });
+        },
+        { url: harness.url, auth: AUTH },
+      );
+    } finally {
+      harness.instance.server.off('request', listener);
+    }
+    expect(preflights.length).toBeLessThanOrEqual(1);
   });
 
   it("wakes a watch paused between attempts when the window fires 'online'", async () => {
