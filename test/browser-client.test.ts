@@ -24,7 +24,9 @@ import { AUTH, Harness } from './support/harness.js';
 import { advance, allStopped, expectPollingStopsAfter, liveEnv, putExecution, sleep, TOKENS, tokensSeen, waitFor } from './support/live.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+/** A host name that is not `localhost` and resolves to the loopback: a page there is served over plain http from no secure context. */
+const INSECURE_HOST = 'insecure.test';
+const CHROMIUM_ARGS = [`--host-resolver-rules=MAP ${INSECURE_HOST} 127.0.0.1`, '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 /** Waits inside the page; below the test timeout so a miss reports what was missing. */
 const WAIT = 15_000;
 
@@ -33,6 +35,8 @@ let bundle: { code: string; metafile: Metafile; warnings: string[] };
 /** Serves the page and the bundle: the frontend's origin. */
 let pageServer: Server;
 let pageOrigin: string;
+/** The same page server under INSECURE_HOST. */
+let insecureOrigin: string;
 let harness: Harness;
 /** Every WebSocket upgrade the gateway took, to drop them under a watch. */
 const upgrades: Duplex[] = [];
@@ -121,9 +125,11 @@ beforeAll(async () => {
   });
   pageServer.on('upgrade', proxyUpgrade);
   await new Promise<void>((resolve) => pageServer.listen(0, '127.0.0.1', resolve));
-  pageOrigin = `http://127.0.0.1:${(pageServer.address() as AddressInfo).port}`;
+  const pagePort = (pageServer.address() as AddressInfo).port;
+  pageOrigin = `http://127.0.0.1:${pagePort}`;
+  insecureOrigin = `http://${INSECURE_HOST}:${pagePort}`;
   // As the README tells a frontend on another origin: CORS_ORIGINS names the page's origin.
-  harness = await Harness.start({ env: liveEnv({ CORS_ORIGINS: pageOrigin, TRUSTED_DOCUMENTS: 'allow' }), upstream: { tokens: TOKENS } });
+  harness = await Harness.start({ env: liveEnv({ CORS_ORIGINS: `${pageOrigin},${insecureOrigin}`, TRUSTED_DOCUMENTS: 'allow' }), upstream: { tokens: TOKENS } });
   harness.instance.server.on('upgrade', (_request, socket: Duplex) => upgrades.push(socket));
   browser = await launchBrowser();
   context = await browser.newContext();
@@ -135,7 +141,7 @@ beforeAll(async () => {
   });
   // Nothing leaves the machine.
   await context.route(
-    (url) => !['127.0.0.1', 'localhost'].includes(url.hostname),
+    (url) => !['127.0.0.1', 'localhost', INSECURE_HOST].includes(url.hostname),
     (route) => {
       uncaught.push(`blocked ${route.request().url()}`);
       return route.abort('blockedbyclient');
@@ -323,6 +329,40 @@ describe('the typed client in Chromium, on another origin than the gateway', () 
     expect(result.sent[0]).toContain('documentId=sha256%3A');
     expect(result.sent[0]).not.toContain('query=');
     expect(tokensSeen(harness.upstream, 'ex_demo_4')).toEqual([AUTH]);
+  });
+
+  it('sends the text where the page has no Web Crypto (plain http, a host other than localhost), as the README says', async () => {
+    harness.upstream.reset();
+    const insecure = await context!.newPage();
+    insecure.on('pageerror', (error) => uncaught.push(String(error)));
+    try {
+      await insecure.goto(`${insecureOrigin}/`);
+      await insecure.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true);
+      const result = await insecure.evaluate(
+        async ({ url, auth }) => {
+          const { createGatewayClient, ExecutionStatusDocument } = (window as unknown as { gatewayClient: typeof import('../src/client/index.js') }).gatewayClient;
+          const sent: string[] = [];
+          const client = createGatewayClient(url, auth, {}, {
+            method: 'GET',
+            persistedDocuments: true,
+            fetch: (input, init) => {
+              sent.push(String(input));
+              return fetch(input, init);
+            },
+          });
+          const { execution } = await client.request(ExecutionStatusDocument, { id: 'ex_demo_6' });
+          return { secure: window.isSecureContext, subtle: typeof crypto.subtle, execution, sent };
+        },
+        { url: harness.url, auth: AUTH },
+      );
+      expect(result).toMatchObject({ secure: false, subtle: 'undefined', execution: { id: 'ex_demo_6' } });
+      expect(result.sent).toHaveLength(1);
+      expect(result.sent[0]).toContain('query=');
+      expect(result.sent[0]).not.toContain('documentId=');
+      expect(tokensSeen(harness.upstream, 'ex_demo_6')).toEqual([AUTH]);
+    } finally {
+      await insecure.close();
+    }
   });
 
   it('pages through events with cursors, one upstream call per page', async () => {
