@@ -157,6 +157,7 @@ beforeEach(() => {
 
 afterEach(async () => {
   expect(uncaught, 'uncaught errors in the page').toEqual([]);
+  for (const token of ['demo-token', 'not-a-token', 'token-a', 'token-b']) expect(harness.rawLogs, 'tokens in the gateway\'s logs').not.toContain(token);
   // Any watch a failed test left running in the page.
   await page?.evaluate(() => {
     for (const stop of (window as unknown as { stops?: AbortController[] }).stops ?? []) stop.abort();
@@ -401,6 +402,27 @@ describe('the typed client in Chromium, on another origin than the gateway', () 
     }
     expect(harness.upstream.requestsFor('ex_demo_long')).toHaveLength(3);
     expect(tokensSeen(harness.upstream, 'ex_demo_long')).toEqual([AUTH]);
+
+    // The README's walk over every page forward ("Walking every page forward with the generated client").
+    const walked = await page.evaluate(
+      async ({ url, auth }) => {
+        const { createGatewayClient, ExecutionEventsDocument } = (window as unknown as { gatewayClient: typeof import('../src/client/index.js') }).gatewayClient;
+        const client = createGatewayClient(url, auth);
+        const ids: string[] = [];
+        let after = null as string | null;
+        do {
+          const result: import('../src/client/index.js').ExecutionEventsQuery = await client.request(ExecutionEventsDocument, { id: 'ex_demo_long', first: 100, after });
+          const page = result.execution!.events;
+          for (const { node } of page.edges) ids.push(node.id);
+          after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
+        } while (after);
+        return ids;
+      },
+      { url: harness.url, auth: AUTH },
+    );
+    expect(walked).toHaveLength(1000);
+    expect(new Set(walked).size).toBe(1000);
+    expect(harness.upstream.requestsFor('ex_demo_long')).toHaveLength(3 + 10);
   });
 
   describe.each(['sse', 'websocket'] as const)('watchExecution over %s', (transport) => {
