@@ -188,10 +188,10 @@ async function startWatch(
   key: string,
   id: string,
   transport: 'sse' | 'websocket',
-  { auth = AUTH, headers, url = harness.url }: { auth?: string; headers?: Record<string, string>; url?: string } = {},
+  { auth = AUTH, headers, url = harness.url, idleTimeoutMs }: { auth?: string; headers?: Record<string, string>; url?: string; idleTimeoutMs?: number } = {},
 ): Promise<void> {
   await page.evaluate(
-    ({ key, id, transport, url, auth, headers }) => {
+    ({ key, id, transport, url, auth, headers, idleTimeoutMs }) => {
       const scope = window as unknown as {
         gatewayClient: typeof import('../src/client/index.js');
         watches?: Record<string, unknown>;
@@ -210,6 +210,7 @@ async function startWatch(
             signal: controller.signal,
             retryDelayMs: 50,
             ...(headers ? { headers } : {}),
+            ...(idleTimeoutMs === undefined ? {} : { idleTimeoutMs }),
             onRetry: (error, attempt) => record.retries.push({ name: (error as Error)?.name, message: (error as Error)?.message, attempt }),
           });
           for await (const update of updates) {
@@ -222,7 +223,7 @@ async function startWatch(
         }
       })();
     },
-    { key, id, transport, url, auth, headers },
+    { key, id, transport, url, auth, headers, idleTimeoutMs },
   );
 }
 
@@ -592,6 +593,46 @@ describe('the typed client in Chromium, on another origin than the gateway', () 
       harness.instance.server.off('request', listener);
     }
     expect(preflights.length).toBeLessThanOrEqual(1);
+  });
+
+  it('watches 8 executions at once over one WebSocket, a query beside them, where Server-Sent Events serve 6 (README "Typed client")', async () => {
+    const ids = Array.from({ length: 8 }, (_, i) => `ex_browser_many_${i}`);
+    for (const id of ids) putExecution(harness.upstream, id, 'workflow_running');
+
+    // Over Server-Sent Events: the browser's 6 connections per host go to the first 6; the other 2 get no answer,
+    // and are told why once their idleTimeoutMs passes.
+    for (const [i, id] of ids.entries()) await startWatch(`sse-${id}`, id, 'sse', { idleTimeoutMs: i < 6 ? 0 : 1_000 });
+    for (const id of ids.slice(0, 6)) await waitForWatch(`sse-${id}`, (watch) => watch.updates.length > 0, `${id}'s first update over SSE`);
+    for (const id of ids.slice(6)) {
+      const starved = await waitForWatch(`sse-${id}`, (watch) => watch.retries.length > 0, `${id}'s retry for want of a connection`);
+      expect(starved.updates).toEqual([]);
+      expect(starved.retries[0]!.message).toContain("transport: 'websocket'");
+    }
+    await page.evaluate(() => {
+      for (const stop of (window as unknown as { stops: AbortController[] }).stops.splice(0)) stop.abort();
+    });
+    await allStopped(harness);
+
+    const socketsBefore = upgrades.length;
+    for (const id of ids) await startWatch(`ws-${id}`, id, 'websocket');
+    for (const id of ids) await waitForWatch(`ws-${id}`, (watch) => watch.updates.length > 0, `${id}'s first update over the socket`);
+    const execution = await page.evaluate(
+      async ({ url, auth }) => {
+        const { createGatewayClient, ExecutionStatusDocument } = (window as unknown as { gatewayClient: typeof import('../src/client/index.js') }).gatewayClient;
+        return (await createGatewayClient(url, auth).request(ExecutionStatusDocument, { id: 'ex_demo_1' })).execution;
+      },
+      { url: harness.url, auth: AUTH },
+    );
+    expect(execution).toMatchObject({ id: 'ex_demo_1' });
+    expect(upgrades.length - socketsBefore, 'sockets the 8 watches opened').toBe(1);
+    for (const id of ids) advance(harness.upstream, id, 'workflow_succeeded', 1);
+    for (const id of ids) {
+      const watch = await waitForWatch(`ws-${id}`, (each) => each.done, `${id}'s watch to end`);
+      expect(watch.error).toBeNull();
+      expect(watch.updates.at(-1)).toMatchObject({ status: 'WORKFLOW_SUCCEEDED', isFinal: true });
+      expect(tokensSeen(harness.upstream, id)).toEqual([AUTH]);
+    }
+    await allStopped(harness);
   });
 
   it("wakes a watch paused between attempts when the window fires 'online'", async () => {
