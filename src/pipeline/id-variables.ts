@@ -55,9 +55,23 @@ function holdsId(type: GraphQLInputType, seen = new Set<GraphQLInputType>()): bo
   return Object.values(named.getFields()).some((field) => holdsId(field.type, seen));
 }
 
+/**
+ * Whether `value` holds an integer past 2^53 anywhere: the only check every request pays (a status poll's
+ * `{"id": "…"}` is one typeof). The walk of the operation's variable definitions against the schema, some forty
+ * times dearer, runs only for the rare request this finds one in.
+ */
+function holdsUnsafeNumber(value: unknown): boolean {
+  if (typeof value === 'number') return !Number.isSafeInteger(value) && Number.isInteger(value);
+  if (typeof value !== 'object' || value === null) return false;
+  if (Array.isArray(value)) return value.some(holdsUnsafeNumber);
+  // for…in, not Object.values: no array made per object. JSON.parse's objects inherit no enumerable key.
+  for (const key in value) if (holdsUnsafeNumber((value as Record<string, unknown>)[key])) return true;
+  return false;
+}
+
 /** The refusal of the operation's first ID variable given an integer past 2^53, as graphql-js words a variable it refuses; undefined when none is. */
 export function roundedIdError(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, variables: unknown): ExecutionResult | undefined {
-  if (typeof variables !== 'object' || variables === null) return undefined;
+  if (typeof variables !== 'object' || variables === null || !holdsUnsafeNumber(variables)) return undefined;
   const definitions = getOperationAST(document, operationName)?.variableDefinitions;
   if (!definitions?.length) return undefined;
   for (const definition of definitions) {
