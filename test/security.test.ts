@@ -611,7 +611,10 @@ describe.each(LANES)('introspection switched off (%s lane)', (lane) => {
     expect(response.status).toBe(400);
     expect(codes(response)).toEqual(refused.map(() => 'GRAPHQL_VALIDATION_FAILED'));
     expect(response.errors!.map((error) => error.message)).toEqual(
-      refused.map((field) => `GraphQL introspection has been disabled, but the requested query contained the field "${field}".`),
+      refused.map(
+        (field) =>
+          `GraphQL introspection has been disabled, but the requested query contained the field "${field}". Take the schema from schema/schema.graphql of the release this gateway runs, or introspect a gateway that serves it (INTROSPECTION=true).`,
+      ),
     );
     expect(harness.upstream.requests).toHaveLength(0);
   });

@@ -245,18 +245,24 @@ const introspectionUnaliased: ValidationRule = (context) => ({
   },
 });
 
+/** Where a client refused introspection (INTROSPECTION=false) finds the schema, as TRUSTED_DOCUMENTS=only's refusal says. */
+const INTROSPECTION_OFF_ADVICE =
+  'Take the schema from schema/schema.graphql of the release this gateway runs, or introspect a gateway that serves it (INTROSPECTION=true).';
+
 /**
  * The introspection switch: graphql-js's rule, reporting only the fields that
  * enter introspection (`__schema`, `__type`, wherever they are). The rule
  * reports every field whose type is an introspection type, so the full
  * introspection query got one error per field below `__schema`, each naming a
  * field that was not what was refused (`kind`, `queryType`), and
- * graphql-codegen printed them all.
+ * graphql-codegen printed them all. Each says where the schema is instead:
+ * graphql-js's words alone left a frontend's codegen, pointed at a production
+ * gateway, with nothing to try next.
  */
 const noIntrospection: ValidationRule = (context) => {
   const reportError = (error: GraphQLError) => {
     const parent = context.getParentType();
-    if (!parent || !isIntrospectionType(parent)) context.reportError(error);
+    if (!parent || !isIntrospectionType(parent)) context.reportError(new GraphQLError(`${error.message} ${INTROSPECTION_OFF_ADVICE}`, { nodes: error.nodes }));
   };
   return NoSchemaIntrospectionCustomRule(Object.create(context, { reportError: { value: reportError } }) as ValidationContext);
 };
