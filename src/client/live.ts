@@ -126,7 +126,10 @@ export interface WatchOptions {
    * or open with no `connection_ack` within all of it (graphql-ws's close 4504; `onRetry` is told with a NetworkError saying so).
    */
   transport?: 'sse' | 'websocket' | undefined;
-  /** With `transport: 'websocket'` where there is no global WebSocket (Node 20): the `ws` package's `WebSocket`. */
+  /**
+   * With `transport: 'websocket'` where there is no global WebSocket (Node 20): the `ws` package's `WebSocket`, its default
+   * export. Anything but a class, or none where the runtime has no WebSocket, is a TypeError before anything is sent.
+   */
   webSocketImpl?: unknown;
 }
 
@@ -493,6 +496,24 @@ function whenReachable(socket: SocketLease | undefined, lostConnection: number, 
   };
 }
 
+/**
+ * A TypeError unless `transport: 'websocket'` has a WebSocket class: `webSocketImpl`, or the runtime's own. Left to
+ * graphql-ws, both mistakes read "WebSocket implementation missing … pass `webSocketImpl: WebSocket` to `createClient`",
+ * naming a function the caller never called, and told one who had passed `ws`'s module namespace
+ * (`import * as WebSocket from 'ws'`, an object) to pass what it had passed.
+ */
+function checkedSocketClass(webSocketImpl: unknown): void {
+  if (webSocketImpl === undefined) {
+    if (typeof (globalThis as { WebSocket?: unknown }).WebSocket === 'function') return;
+    throw new TypeError("transport: 'websocket' needs a WebSocket class, and this runtime has none of its own (Node 20): pass `webSocketImpl: WebSocket`, with `import WebSocket from 'ws'`.");
+  }
+  if (typeof webSocketImpl !== 'function') {
+    throw new TypeError(
+      `webSocketImpl is ${webSocketImpl === null ? 'null' : `a${typeof webSocketImpl === 'object' ? 'n object' : ` ${typeof webSocketImpl}`}`}, not a WebSocket class: pass ws's default export (\`import WebSocket from 'ws'\`; \`import * as WebSocket from 'ws'\` gives the module, not the class).`,
+    );
+  }
+}
+
 /** `ms` as given for option `name`, or a RangeError saying what it takes: a number of ms, above 0 or from 0 on (Infinity included). */
 function checkedMs(name: string, ms: number, least: 'positive' | 'zero allowed'): number {
   if (typeof ms === 'number' && (least === 'positive' ? ms > 0 : ms >= 0)) return ms;
@@ -506,7 +527,8 @@ function checkedMs(name: string, ms: number, least: 'positive' | 'zero allowed')
  * UNAUTHENTICATED for an `authorization` no HTTP header can carry (whitespace around it is left
  * out, as fetch leaves it out), at once a RangeError for a `retryDelayMs` or `maxRetryDelayMs` that is not a
  * positive number or an `idleTimeoutMs` or `pausedTimeoutMs` that is negative or NaN (0 or NaN pauses retried in a
- * tight loop against a gateway that was down), and at once a TypeError for an
+ * tight loop against a gateway that was down), at once a TypeError over `transport: 'websocket'` with no WebSocket
+ * class (`webSocketImpl`, above), and at once a TypeError for an
  * `endpoint` that is no http(s) URL (in a page, a path such as `/graphql` is resolved against the
  * page's address); returns at once, without an error, when `options.signal` aborts, a pause
  * between attempts included.
@@ -527,6 +549,7 @@ export async function* watchExecution(endpoint: string, authorization: string, i
   const pausedMs = checkedMs('pausedTimeoutMs', options.pausedTimeoutMs ?? PAUSED_TIMEOUT_MS, 'zero allowed');
   /** Subscriptions made since the last update: an update shows the gateway answers, so the backoff starts over. */
   let attempt = 0;
+  if (options.transport === 'websocket') checkedSocketClass(options.webSocketImpl);
   const socket = options.transport === 'websocket' ? sharedSocket(socketUrl(url), token, options.webSocketImpl, idleMs) : undefined;
   try {
     for (;;) {
