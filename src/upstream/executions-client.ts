@@ -439,6 +439,17 @@ export class ExecutionsClient {
           upstreamRequestId: requestId,
         });
       }
+      // The same for a 400: most likely not the executions API refusing an id but whatever answers at UPSTREAM_URL
+      // refusing the request (nginx's "The plain HTTP request was sent to HTTPS port", for an http:// URL naming a TLS
+      // port): every query was BAD_USER_INPUT, "check the execution id", and nothing in the log said why.
+      if (status === 400 && countable && (json === null || typeof json !== 'object' || Array.isArray(json))) {
+        this.#badResponseLog.observe('400 without envelope', {
+          executionId: id,
+          why: `HTTP 400 whose body is no JSON envelope, answered as BAD_USER_INPUT; if every call is refused so, check UPSTREAM_URL: its scheme (an http:// URL naming an HTTPS port gets such a 400 from nginx), host and port (this call went to ${this.#origin + path})`,
+          upstreamStatus: status,
+          upstreamRequestId: requestId,
+        });
+      }
       throw error;
     }
     const execution = this.#parseExecution(id, callerKey, body, { upstreamStatus: status, upstreamRequestId, retryAfterMs });
