@@ -26,9 +26,12 @@ query ExecutionPage($id: ID!) {
 }
 `;
 
+/** Where to explore the schema instead: each message said only why, and a developer at the page's URL had nothing to try next. */
+const ELSEWHERE = 'Explore the API in the GraphiQL of a gateway that serves it (`npm start` runs one with demo data), or read schema/schema.graphql of the release.';
+
 export const GRAPHIQL_OFF_MESSAGES = {
-  trustedDocumentsOnly: 'GraphiQL is not served with TRUSTED_DOCUMENTS=only: only persisted documents run here.',
-  noIntrospection: 'GraphiQL is not served with INTROSPECTION=false: without the schema it can neither complete nor check a query.',
+  trustedDocumentsOnly: `GraphiQL is not served with TRUSTED_DOCUMENTS=only: only persisted documents run here. ${ELSEWHERE}`,
+  noIntrospection: `GraphiQL is not served with INTROSPECTION=false: without the schema it can neither complete nor check a query. ${ELSEWHERE}`,
 } as const;
 
 /** Why GraphiQL is not served under these settings, or undefined when it is. */
