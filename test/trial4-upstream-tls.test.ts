@@ -2,8 +2,9 @@
  * An UPSTREAM_URL whose TLS fails is logged with what to do about it. An operator pointing the gateway at an https
  * upstream signed by a private CA, or writing https:// for a port that serves plain HTTP, saw every query
  * UPSTREAM_UNAVAILABLE and one warning quoting OpenSSL ("self-signed certificate", "ssl3_get_record:wrong version
- * number"), with nothing naming NODE_EXTRA_CA_CERTS or http://. The line now carries a `hint`. Real servers on
- * loopback: an https one with a self-signed certificate (test/support/tls/), and a plain HTTP one.
+ * number"), with nothing naming NODE_EXTRA_CA_CERTS or http://; and http:// for a TLS port logged only "other side
+ * closed". The line now carries a `hint`. Real servers on loopback: an https one with a self-signed certificate
+ * (test/support/tls/), and a plain HTTP one.
  */
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
@@ -83,8 +84,26 @@ describe('an upstream whose TLS fails', () => {
     expect(line!.hint).toBe('UPSTREAM_URL is https:// but its host and port do not answer in TLS: use http:// if the executions API serves plain HTTP there, or its TLS port');
   });
 
-  it('a failure that is no TLS one carries no hint', async () => {
-    const server = createHttpServer((request) => request.socket.destroy());
+  it('with http:// for a port that speaks TLS: the warning says to check the scheme', async () => {
+    let served = 0;
+    const server = createHttpsServer({ key: readFileSync(new URL('self-signed-key.pem', TLS)), cert: readFileSync(new URL('self-signed-cert.pem', TLS)) }, (_request, response) => {
+      served++;
+      response.end();
+    });
+    const { error, log } = await queryThrough(server, 'http');
+    expect(error.extensions.code).toBe('UPSTREAM_UNAVAILABLE');
+    expect(served).toBe(0);
+    const [line] = failures(log);
+    expect(line).toMatchObject({ err: { code: 'UND_ERR_SOCKET' } });
+    expect(line!.hint).toBe('if every call fails so, check the scheme of UPSTREAM_URL: a port that speaks TLS closes a plain-HTTP request without an answer (use https://)');
+  });
+
+  it('a failure that is no TLS one carries no hint: a body cut after its head', async () => {
+    const server = createHttpServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+      response.write('{"code":200,');
+      setTimeout(() => response.socket?.destroy(), 20);
+    });
     const { error, log } = await queryThrough(server, 'http');
     expect(error.extensions.code).toBe('UPSTREAM_UNAVAILABLE');
     const [line] = failures(log);

@@ -411,7 +411,9 @@ export class ExecutionsClient {
       // undici refused to send it (a value it cannot put in a request): nothing upstream did, so neither retried nor held against it.
       if (error instanceof Error && 'code' in error && error.code === 'UND_ERR_INVALID_ARG') throw error;
       const err = describe(error);
-      const hint = err.code === undefined ? undefined : TLS_HINTS[err.code];
+      // A connection closed before any answer's head is also what a TLS port does with a plain-HTTP request (Node's,
+      // Envoy's, a load balancer's HTTPS listener): "other side closed" alone did not point at UPSTREAM_URL's scheme.
+      const hint = err.code === 'UND_ERR_SOCKET' && status === undefined ? CLOSED_BEFORE_ANSWER : err.code === undefined ? undefined : TLS_HINTS[err.code];
       this.#failureLog.observe(err.code ?? err.name, { executionId: id, err, ...(hint === undefined ? {} : { hint }) });
       throw upstreamUnreachable({
         retryable: true,
@@ -696,6 +698,9 @@ function safeJson(text: string): unknown {
 const UNTRUSTED =
   "the certificate of UPSTREAM_URL's host is not signed by a CA this process trusts: start the gateway with NODE_EXTRA_CA_CERTS=/path/to/ca.pem naming the CA that signed it (a private CA's, or the certificate itself when self-signed), or have upstream send its whole chain";
 const PLAIN_PORT = 'UPSTREAM_URL is https:// but its host and port do not answer in TLS: use http:// if the executions API serves plain HTTP there, or its TLS port';
+/** The hint of a connection closed before any answer came (UND_ERR_SOCKET with no status), which may be upstream failing. */
+const CLOSED_BEFORE_ANSWER =
+  'if every call fails so, check the scheme of UPSTREAM_URL: a port that speaks TLS closes a plain-HTTP request without an answer (use https://)';
 const TLS_HINTS: Readonly<Record<string, string>> = {
   DEPTH_ZERO_SELF_SIGNED_CERT: UNTRUSTED,
   SELF_SIGNED_CERT_IN_CHAIN: UNTRUSTED,
