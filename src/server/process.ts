@@ -616,6 +616,21 @@ function outliveWriteErrors(stream: NodeJS.WriteStream, name: 'stdout' | 'stderr
 }
 
 /**
+ * The warning for command-line arguments, which the gateway reads none of: `npm start -- --port 4001` served on PORT's
+ * port, 4000, and said nothing of the `--port` it had been given. Names the options given (`--port`, cut at `=`),
+ * never a value, which may be a secret (`--redis-url=redis://:password@…`).
+ */
+export function ignoredArguments(args: readonly string[]): { fields: { arguments: number; options: string[] }; message: string } | undefined {
+  if (args.length === 0) return undefined;
+  const options = args.filter((arg) => arg.startsWith('-')).map((arg) => arg.split('=')[0]!.slice(0, 40)).slice(0, 10);
+  const named = options.length > 0 ? ` (${options.join(', ')})` : '';
+  return {
+    fields: { arguments: args.length, options },
+    message: `command-line arguments${named} are ignored: every setting is an environment variable, as in PORT=4001 npm start (README "Configuration")`,
+  };
+}
+
+/**
  * Runs the gateway as configured by the environment: one process, or a primary and its workers. `handOver` takes
  * off the handlers of a signal while starting (./starting-signals.ts) once the process's own are on.
  */
@@ -632,6 +647,8 @@ export async function run(handOver: () => void = () => undefined): Promise<void>
       logger.warn({ variable, setting }, `${variable} is no setting and is ignored: did you mean ${setting}?`);
     }
     for (const { variable, message } of unreadVariables()) logger.warn({ variable }, message);
+    const ignored = ignoredArguments(process.argv.slice(2));
+    if (ignored) logger.warn(ignored.fields, ignored.message);
     const pastBudget = timeoutPastBudget(config.upstream);
     if (pastBudget) logger.warn({ variable: 'UPSTREAM_TIMEOUT_MS' }, pastBudget);
     const tracesEndpoint = tracesEndpointWarning(config.telemetry);
