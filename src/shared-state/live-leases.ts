@@ -402,6 +402,15 @@ export class LiveLeases {
     let owed = false;
     // When (performance.now()) Redis last refused this replica's publish, while it counts (REFUSED_PUBLISH_LEASES).
     let publishRefusedAt: number | undefined;
+    // The lease was found not ours after this replica read upstream as holder (its publish fenced, a renewal refused),
+    // `unheard`: a reading went unpublished. Owed until the next check says who holds: another replica (which reads
+    // upstream at once as it takes over, and clears it), or this one again, which then publishes the marker. Cleared
+    // at once, a key gone under the holder (a FLUSHALL, an eviction) lost that reading for the followers whenever it
+    // took the lease again first: the next poll found nothing changed, and published nothing until the next change.
+    const lost = (unheard: boolean) => {
+      setHolding(false);
+      if (unheard) owed = true;
+    };
     const setHolding = (now: boolean) => {
       if (now !== holding) this.held += now ? 1 : -1;
       holding = now;
@@ -464,8 +473,9 @@ export class LiveLeases {
       return void store.client
         .eval(PUBLISH_HOLDING, 2, leaseKey, channel, this.replica, store.seal(channel, json))
         .then((receivers) => {
-          // The lease lapsed (this process was paused, or Redis was): another replica polls now.
-          if (receivers === -1 && !left) setHolding(false);
+          // The lease lapsed (this process was paused, or Redis was), or its key went (a FLUSHALL, an eviction under
+          // maxmemory, a restart): another replica polls now, or this one takes it again at its next check.
+          if (receivers === -1 && !left) lost(message.kind === 'changed');
         })
         .catch((error: Error) => {
           this.errors++;
@@ -583,8 +593,9 @@ export class LiveLeases {
             .eval(KEEP, 1, leaseKey, this.replica, this.leaseMs)
             .then((kept) => {
               if (kept === 1) heldAt = Math.max(heldAt, sentAt);
-              // Lost meanwhile (this process or Redis was paused): another replica polls now.
-              else if (!left) setHolding(false);
+              // Lost meanwhile (this process or Redis was paused, the key went): the reading this poll brings is not
+              // published, as this replica no longer holds the lease.
+              else if (!left) lost(true);
             })
             .catch(this.#failed);
         }, Math.max(1, Math.floor(this.leaseMs / 3)));
