@@ -290,7 +290,7 @@ export class RedisStore {
       maxRetriesPerRequest: role === 'subscriber' ? null : 0,
       // The subscriber waits for messages: a command timeout would only apply to (un)subscribing.
       commandTimeout: role === 'commands' ? this.#settings.redisCommandTimeoutMs : SUBSCRIBE_TIMEOUT_MS,
-      connectTimeout: 2_000,
+      connectTimeout: CONNECT_TIMEOUT_MS,
       // Reconnect for ever, 100 ms then doubling up to 2 s between tries.
       retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times - 1, 5), 2_000),
       // The live leases subscribe again after a reconnect, to the channels watched then (./live-leases.ts).
@@ -334,7 +334,7 @@ export class RedisStore {
       if ((error as { command?: { name?: unknown } }).command?.name === 'select') return this.#refusedDatabase(redis, error);
       // ioredis's follow-on to a connection already failing (its ready check could not be written) says nothing of why.
       if (role === 'commands' && !(this.#lastError !== undefined && error.message.startsWith(UNWRITABLE))) {
-        this.#lastError = connectionError(error);
+        this.#lastError = connectionError(error, this.#settings.redisUrl.startsWith('rediss:'));
         this.#reasonChanged(this.#lastError);
       }
       this.#logger.debug({ role, err: error.message }, 'redis error');
@@ -487,6 +487,9 @@ export class RedisStore {
  */
 const READ_ONLY_RECONNECT_MS = 5_000;
 
+/** How long a connection, with its TLS handshake for rediss://, may take to be made (ioredis's `connectTimeout`). */
+const CONNECT_TIMEOUT_MS = 2_000;
+
 /** Reasons an outage's lines give at most, the loss's own included: a flapping network alternates two or three. */
 const TOLD_REASONS_MAX = 3;
 
@@ -496,8 +499,14 @@ const UNWRITABLE = "Stream isn't writeable";
 /**
  * The reason an outage's warning gives. ioredis's parser error names only the byte it did not expect (an HTTP
  * service answers `H`) and asks to be reported: the operator's mistake is a REDIS_URL naming something else.
+ * `tls`: REDIS_URL is rediss://, whose connect timeout runs until the TLS handshake ends. A Redis without TLS takes
+ * the handshake for the start of a command and answers nothing, and `connect ETIMEDOUT` alone sent the on-call after
+ * the network, where the TCP connection was made.
  */
-function connectionError(error: Error): string {
+function connectionError(error: Error, tls: boolean): string {
+  if (tls && error.message === 'connect ETIMEDOUT') {
+    return `connect ETIMEDOUT (rediss://: no TLS handshake within ${CONNECT_TIMEOUT_MS / 1000} s: the server does not serve TLS, or the network drops the connection)`;
+  }
   if (error.name !== 'ParserError') return error.message.slice(0, 300);
   return `the far end of REDIS_URL does not answer as Redis does (${error.message.replace(/\s*Please report this\.?$/, '').slice(0, 200)})`;
 }
