@@ -329,11 +329,15 @@ export class RedisStore {
         this.#lost();
       });
     }
+    redis.on('connect', () => guardParser(redis));
     // Without a listener an 'error' event would end the process; the 'close' above is the one line an outage gets.
     redis.on('error', (error: Error) => {
       if ((error as { command?: { name?: unknown } }).command?.name === 'select') return this.#refusedDatabase(redis, error);
       // ioredis's follow-on to a connection already failing (its ready check could not be written) says nothing of why.
       if (role === 'commands' && !(this.#lastError !== undefined && error.message.startsWith(UNWRITABLE))) {
+        // Not Redis until a PING says otherwise: one whose answers fail ioredis's parser after its ready check was
+        // connected, lost and told again at each reconnect, two lines per 100 ms.
+        if (error.name === 'ParserError') this.#notRedis = true;
         this.#lastError = connectionError(error, this.#settings.redisUrl.startsWith('rediss:'));
         this.#reasonChanged(this.#lastError);
       }
@@ -486,6 +490,30 @@ export class RedisStore {
  * found within it once REDIS_URL's name leads there, and a REDIS_URL naming a replica costs a connection per period.
  */
 const READ_ONLY_RECONNECT_MS = 5_000;
+
+/**
+ * Makes an exception thrown while ioredis reads a connection's bytes end that connection, not the process. A far end
+ * that is not Redis can send a null reply (`$-1`) when no command waits for one: ioredis's DataHandler then throws a
+ * TypeError from the socket's 'data' listener (it builds its "Command queue state error" from `reply.toString()`),
+ * and the gateway exited with a stack, restarted, and met it again. Run at 'connect' (emitted on the next tick, once
+ * ioredis has put its parser first among the stream's 'data' listeners): the parser is wrapped in place.
+ */
+function guardParser(redis: Redis): void {
+  const stream = redis.stream;
+  const parse = stream.listeners('data')[0] as ((chunk: Buffer) => void) | undefined;
+  if (!parse) return;
+  stream.removeListener('data', parse);
+  stream.prependListener('data', (chunk: Buffer) => {
+    try {
+      parse(chunk);
+    } catch (error) {
+      // A ParserError, as a reply of the wrong shape is: the warning says the far end is not Redis (connectionError).
+      const unread = new Error(`Protocol error, an answer ioredis could not take: ${(error as Error).message.slice(0, 100)}`);
+      unread.name = 'ParserError';
+      stream.destroy(unread);
+    }
+  });
+}
 
 /** How long a connection, with its TLS handshake for rediss://, may take to be made (ioredis's `connectTimeout`). */
 const CONNECT_TIMEOUT_MS = 2_000;
