@@ -321,14 +321,20 @@ describe('the typed client in Chromium, on another origin than the gateway', () 
           },
         });
         const { execution } = await client.request(ExecutionStatusDocument, { id: 'ex_demo_4' });
-        return { execution, sent };
+        // A document the gateway's manifest lacks: its PERSISTED_QUERY_NOT_FOUND (a 400 the page must read across origins), then the text.
+        const adHoc = await client.request<{ executions: Array<{ id: string } | null> }>('query AdHoc { executions(ids: ["ex_demo_8"]) { id } }');
+        return { execution, adHoc, sent };
       },
       { url: harness.url, auth: AUTH },
     );
     expect(result.execution).toMatchObject({ id: 'ex_demo_4' });
-    expect(result.sent).toHaveLength(1);
+    expect(result.adHoc).toEqual({ executions: [{ id: 'ex_demo_8' }] });
+    expect(result.sent).toHaveLength(3);
     expect(result.sent[0]).toContain('documentId=sha256%3A');
     expect(result.sent[0]).not.toContain('query=');
+    expect(result.sent[1]).toContain('documentId=sha256%3A');
+    expect(result.sent[2]).toContain('query=');
+    expect(harness.upstream.requestsFor('ex_demo_8')).toHaveLength(1);
     expect(tokensSeen(harness.upstream, 'ex_demo_4')).toEqual([AUTH]);
   });
 
