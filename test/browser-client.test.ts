@@ -89,6 +89,9 @@ function proxyRequest(request: IncomingMessage, response: import('node:http').Se
   request.pipe(forwarded);
 }
 
+/** The WebSockets the page server passed to the gateway: set `muted` to drop what the gateway sends on one. */
+const proxiedSockets: Array<{ muted: boolean }> = [];
+
 /** A WebSocket upgrade to the page's `/graphql`, passed to the gateway byte for byte. */
 function proxyUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
   const gateway = new URL(harness.url);
@@ -97,7 +100,13 @@ function proxyUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): v
     for (let i = 0; i < request.rawHeaders.length; i += 2) lines.push(`${request.rawHeaders[i]}: ${request.rawHeaders[i + 1]}`);
     upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
     upstream.write(head);
-    upstream.pipe(socket).pipe(upstream);
+    socket.pipe(upstream);
+    const pair = { muted: false };
+    proxiedSockets.push(pair);
+    // What the gateway sends, unless muted: a connection that went silent without closing (a laptop that slept).
+    upstream.on('data', (chunk: Buffer) => {
+      if (!pair.muted) socket.write(chunk);
+    });
   });
   upstream.on('error', () => socket.destroy());
   socket.on('error', () => upstream.destroy());
@@ -626,6 +635,23 @@ describe('the typed client in Chromium, on another origin than the gateway', () 
       expect(watch.updates.at(-1)).toMatchObject({ status: 'WORKFLOW_SUCCEEDED', isFinal: true });
       expect(tokensSeen(harness.upstream, id)).toEqual([AUTH]);
     }
+    await allStopped(harness);
+  });
+
+  it('drops a WebSocket whose pongs stop coming within idleTimeoutMs, and resumes on a new one from its last cursor', async () => {
+    const id = 'ex_browser_silent_socket';
+    putExecution(harness.upstream, id, 'workflow_running');
+    await startWatch(id, id, 'websocket', { url: '/graphql', idleTimeoutMs: 1_500 });
+    await waitForWatch(id, (watch) => watch.updates.length > 0, 'the first update');
+    for (const pair of proxiedSockets) pair.muted = true;
+    const appended = advance(harness.upstream, id, 'workflow_waiting', 2);
+    const retried = await waitForWatch(id, (watch) => watch.retries.length > 0, 'the retry after the pongs stopped');
+    expect(retried.retries[0]).toMatchObject({ name: 'NetworkError', message: "The gateway did not answer the socket's ping in time: the connection is taken as lost." });
+    await waitForWatch(id, (watch) => watch.updates.some((update) => update.status === 'WORKFLOW_WAITING'), 'the update sent while the socket was silent');
+    appended.push(...advance(harness.upstream, id, 'workflow_succeeded', 1));
+    const watch = await waitForWatch(id, (each) => each.done, 'the watch to end');
+    expect(watch.error).toBeNull();
+    expect(watch.updates.flatMap((update) => update.events)).toEqual(appended);
     await allStopped(harness);
   });
 
