@@ -82,14 +82,19 @@ function proxyRequest(request: IncomingMessage, response: import('node:http').Se
   const gateway = new URL(harness.url);
   const forwarded = httpRequest({ host: gateway.hostname, port: gateway.port, method: request.method, path: request.url, headers: request.headers }, (answer) => {
     response.writeHead(answer.statusCode ?? 502, answer.headers);
-    answer.pipe(response);
+    const pair = { muted: false };
+    proxiedSockets.push(pair);
+    answer.on('data', (chunk: Buffer) => {
+      if (!pair.muted) response.write(chunk);
+    });
+    answer.on('end', () => response.end());
   });
   forwarded.on('error', () => response.destroy());
   response.on('close', () => forwarded.destroy());
   request.pipe(forwarded);
 }
 
-/** The WebSockets the page server passed to the gateway: set `muted` to drop what the gateway sends on one. */
+/** The answers and WebSockets the page server passed on from the gateway: set `muted` to drop what the gateway sends on one. */
 const proxiedSockets: Array<{ muted: boolean }> = [];
 
 /** A WebSocket upgrade to the page's `/graphql`, passed to the gateway byte for byte. */
@@ -638,15 +643,18 @@ describe('the typed client in Chromium, on another origin than the gateway', () 
     await allStopped(harness);
   });
 
-  it('drops a WebSocket whose pongs stop coming within idleTimeoutMs, and resumes on a new one from its last cursor', async () => {
-    const id = 'ex_browser_silent_socket';
+  it.each([
+    ['websocket', "The gateway did not answer the socket's ping in time: the connection is taken as lost."],
+    ['sse', 'No byte from the gateway for 1500 ms: the connection is taken as lost.'],
+  ] as const)('drops a connection gone silent over %s within idleTimeoutMs, and resumes on a new one from its last cursor', async (transport, told) => {
+    const id = `ex_browser_silent_${transport}`;
     putExecution(harness.upstream, id, 'workflow_running');
-    await startWatch(id, id, 'websocket', { url: '/graphql', idleTimeoutMs: 1_500 });
+    await startWatch(id, id, transport, { url: '/graphql', idleTimeoutMs: 1_500 });
     await waitForWatch(id, (watch) => watch.updates.length > 0, 'the first update');
     for (const pair of proxiedSockets) pair.muted = true;
     const appended = advance(harness.upstream, id, 'workflow_waiting', 2);
-    const retried = await waitForWatch(id, (watch) => watch.retries.length > 0, 'the retry after the pongs stopped');
-    expect(retried.retries[0]).toMatchObject({ name: 'NetworkError', message: "The gateway did not answer the socket's ping in time: the connection is taken as lost." });
+    const retried = await waitForWatch(id, (watch) => watch.retries.length > 0, 'the retry after the connection went silent');
+    expect(retried.retries[0]).toMatchObject({ name: transport === 'sse' ? 'Error' : 'NetworkError', message: told });
     await waitForWatch(id, (watch) => watch.updates.some((update) => update.status === 'WORKFLOW_WAITING'), 'the update sent while the socket was silent');
     appended.push(...advance(harness.upstream, id, 'workflow_succeeded', 1));
     const watch = await waitForWatch(id, (each) => each.done, 'the watch to end');
