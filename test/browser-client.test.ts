@@ -437,6 +437,26 @@ describe('the typed client in Chromium, on another origin than the gateway', () 
     }
   });
 
+  it('reads why a GET past the 16 KiB head bound was refused, across origins (its preflight to the same URL answered)', async () => {
+    harness.upstream.reset();
+    const result = await page.evaluate(
+      async ({ url, auth }) => {
+        const { createGatewayClient, ExecutionEventsDocument, gatewayErrors } = (window as unknown as { gatewayClient: typeof import('../src/client/index.js') }).gatewayClient;
+        const eventTypes = Array.from({ length: 1_000 }, (_, i) => `event-type-${i}`);
+        try {
+          await createGatewayClient(url, auth, {}, { method: 'GET' }).request(ExecutionEventsDocument, { id: 'ex_demo_1', filter: { eventTypes } });
+          return { resolved: true };
+        } catch (error) {
+          const status = (error as { response?: { status?: number } }).response?.status;
+          return { status, errors: gatewayErrors(error).map(({ message, extensions }) => ({ code: extensions?.code, message })) };
+        }
+      },
+      { url: harness.url, auth: AUTH },
+    );
+    expect(result).toEqual({ status: 414, errors: [{ code: 'BAD_REQUEST', message: expect.stringContaining('POST') }] });
+    expect(harness.upstream.requestsFor('ex_demo_1')).toEqual([]);
+  });
+
   it('pages through events with cursors, one upstream call per page', async () => {
     harness.upstream.reset();
     const pages = await page.evaluate(
