@@ -97,8 +97,18 @@ function proxyRequest(request: IncomingMessage, response: import('node:http').Se
 /** The answers and WebSockets the page server passed on from the gateway: set `muted` to drop what the gateway sends on one. */
 const proxiedSockets: Array<{ muted: boolean }> = [];
 
+/** While set, the page server answers no WebSocket upgrade, and keeps each in `heldUpgrades`. */
+let holdUpgrades = false;
+const heldUpgrades: Duplex[] = [];
+
 /** A WebSocket upgrade to the page's `/graphql`, passed to the gateway byte for byte. */
 function proxyUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+  if (holdUpgrades) {
+    // A proxy holding the handshake: no answer at all.
+    heldUpgrades.push(socket);
+    socket.on('error', () => undefined);
+    return;
+  }
   const gateway = new URL(harness.url);
   const upstream = connect(Number(gateway.port), gateway.hostname, () => {
     const lines = [`${request.method} ${request.url} HTTP/1.1`];
@@ -681,6 +691,22 @@ describe('the typed client in Chromium, on another origin than the gateway', () 
     expect(watch.error).toBeNull();
     expect(watch.updates.flatMap((update) => update.events)).toEqual(appended);
     await allStopped(harness);
+  });
+
+  it('ends at once a watch aborted while its WebSocket is still opening, and the page closes that socket', async () => {
+    holdUpgrades = true;
+    try {
+      await startWatch('held', 'ex_demo_4', 'websocket', { url: '/graphql' });
+      await waitFor(() => heldUpgrades.length === 1, 'the held upgrade');
+      const [held] = heldUpgrades;
+      await page.evaluate(() => (window as unknown as { controllers: Record<string, AbortController> }).controllers['held']!.abort());
+      const watch = await waitForWatch('held', (each) => each.done, 'the aborted watch to return', 2_000);
+      expect(watch).toMatchObject({ updates: [], retries: [], error: null });
+      await waitFor(() => held!.destroyed || held!.readableEnded, 'the page to close the socket still opening', 5_000);
+    } finally {
+      holdUpgrades = false;
+      for (const socket of heldUpgrades.splice(0)) socket.destroy();
+    }
   });
 
   it('preflights once for many requests of the same kind (Access-Control-Max-Age)', async () => {
