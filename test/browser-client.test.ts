@@ -7,8 +7,14 @@
  * window's `online` event and AbortSignal are the browser's own, and Node's
  * globals (`Buffer`, `process`) are absent.
  *
+ * The page's server also passes `/graphql` on to the gateway, as a development
+ * server's proxy does, for the relative URL the README allows, and can go
+ * silent on a connection or hold a WebSocket handshake, as a network can.
+ *
  * Each test asserts what the page got and what the fake upstream saw (calls,
- * the Authorization they carried). One browser for the whole file.
+ * the Authorization they carried). One browser for the whole file. Requests are
+ * recorded, never routed: with routing on, playwright answers CORS preflights
+ * itself, allowing everything, and the gateway's answers would go untested.
  *
  * Chromium is a hard requirement, as for test/graphiql.test.ts: without it
  * these tests fail, never skip (.ci/run installs it with apt-get).
