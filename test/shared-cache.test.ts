@@ -762,7 +762,9 @@ describe.each(LANES)('Redis unreachable, %s lane', (lane) => {
       await Promise.all(loops);
     }
     for (const { id, response } of results) expectServed(response, id);
-    expect(Math.max(...results.map((result) => result.ms))).toBeLessThan(1_000);
+    // A query that waited for Redis would wait until it is back, which it is not within this loop. 1.8 s, not 1 s: one
+    // run of this file beside two others on a loaded machine went past 1 s (the gateways run in this test's process).
+    expect(Math.max(...results.map((result) => result.ms))).toBeLessThan(1_800);
     const runningReads = results.filter((result) => result.id === RUNNING).length;
     expect(upstream!.requestsFor(RUNNING)).toHaveLength(runningReads);
     // Kept locally by both replicas all along.
