@@ -20,6 +20,8 @@ import { createInstance } from '../src/server/instance.js';
 import { AUTH, Harness, LANES, TEST_ENV, codes, type LaneName } from './support/harness.js';
 
 const TIMEOUT_MS = 300;
+/** What a loaded machine may add to a deadline before its answer is read. */
+const SLACK_MS = 1_500;
 const ONE = `query($id: ID!) { execution(id: $id) { id status } }`;
 const MANY = `query($ids: [ID!]!) { executions(ids: $ids) { id } }`;
 /** Text planted in upstream bodies; it must never reach a GraphQL client. */
@@ -462,8 +464,9 @@ describe.each(LANES)('upstream errors (%s lane)', (lane) => {
       expect(error.path).toEqual(['execution']);
       expect(error.extensions).toEqual({ code: 'UPSTREAM_TIMEOUT' });
       expect(elapsed).toBeGreaterThanOrEqual(TIMEOUT_MS - 20);
-      // The deadline plus slack for a slow CI machine; far below any default timeout.
-      expect(elapsed).toBeLessThan(TIMEOUT_MS + 700);
+      // The deadline plus slack for a slow CI machine (700 ms was passed once with five test files on two cores); far
+      // below the default timeout of 5 s, which a deadline not taken from the setting would show.
+      expect(elapsed).toBeLessThan(TIMEOUT_MS + SLACK_MS);
       expect(harness.upstream.requests).toHaveLength(1);
       expectNoLeaks(response);
     });
@@ -473,7 +476,7 @@ describe.each(LANES)('upstream errors (%s lane)', (lane) => {
       const started = performance.now();
       const response = await one('ex_demo_1');
       expect(codes(response)).toEqual(['UPSTREAM_TIMEOUT']);
-      expect(performance.now() - started).toBeLessThan(TIMEOUT_MS + 700);
+      expect(performance.now() - started).toBeLessThan(TIMEOUT_MS + SLACK_MS);
     });
 
     it('serves an upstream that is slow but within the timeout', async () => {
@@ -514,7 +517,7 @@ describe.each(LANES)('upstream errors (%s lane)', (lane) => {
         const elapsed = performance.now() - started;
         expect(response.data).toEqual({ execution: null });
         expect(onlyError(response).extensions).toEqual({ code: 'UPSTREAM_TIMEOUT', upstreamStatus: 200, upstreamRequestId: 'up-stall' });
-        expect(elapsed).toBeLessThan(TIMEOUT_MS + 700);
+        expect(elapsed).toBeLessThan(TIMEOUT_MS + SLACK_MS);
         expect(scripted.requests).toHaveLength(1);
         expectNoLeaks(response);
       });
@@ -533,7 +536,7 @@ describe.each(LANES)('upstream errors (%s lane)', (lane) => {
         expect(response.data).toEqual({ execution: null });
         // Its head came: the status and request id a ticket to upstream's team names it by.
         expect(onlyError(response).extensions).toEqual({ code: 'UPSTREAM_TIMEOUT', upstreamStatus: status, upstreamRequestId: 'up-stall' });
-        expect(performance.now() - started).toBeLessThan(TIMEOUT_MS + 700);
+        expect(performance.now() - started).toBeLessThan(TIMEOUT_MS + SLACK_MS);
         expect(scripted.requests.length - sent).toBe(1);
         expectNoLeaks(response);
       });
