@@ -99,7 +99,7 @@ describe.each([
       .filter((name) => name.startsWith(`${ROOT}src/`))
       .map((name) => name.slice(ROOT.length))
       .sort();
-    expect(sources).toEqual(['src/client-contract.ts', 'src/client/authorization.ts', 'src/client/endpoint.ts', 'src/client/fetch-types.ts', 'src/client/generated.ts', 'src/client/index.ts', 'src/client/live.ts', 'src/client/persisted-documents.ts', 'src/client/shared-socket.ts']);
+    expect(sources).toEqual(['src/client-contract.ts', 'src/client/authorization.ts', 'src/client/endpoint.ts', 'src/client/fetch-cause.ts', 'src/client/fetch-types.ts', 'src/client/generated.ts', 'src/client/index.ts', 'src/client/live.ts', 'src/client/persisted-documents.ts', 'src/client/shared-socket.ts']);
     // A dependency's `/// <reference lib="dom" />` would bring the DOM back and hide what a Node project sees.
     const dom = program.getSourceFiles().some((file) => /[\\/]lib\.dom\.d\.ts$/.test(file.fileName));
     expect(dom).toBe(options.lib!.includes('lib.dom.d.ts'));

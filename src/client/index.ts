@@ -14,6 +14,7 @@ import { ClientError, GraphQLClient, type RawRequestOptions, type RequestDocumen
 import type { DataWarning, ErrorCode, UpstreamCost } from '../client-contract.js';
 import { namesAuthorization, withAuthorization } from './authorization.js';
 import { absoluteEndpoint, httpEndpoint } from './endpoint.js';
+import { causeTelling } from './fetch-cause.js';
 import type { HeadersInit } from './fetch-types.js';
 import { PersistedDocuments } from './persisted-documents.js';
 
@@ -342,6 +343,8 @@ export function createGatewayClient(
   headers: Record<string, string> = {},
   options: Omit<GatewayClientConfig, 'headers'> = {},
 ): GatewayClient {
-  // An empty authorization sends none, as before: the headers' own, if any, is kept.
-  return new GatewayClient(endpoint, { ...options, headers: withAuthorization(headers, authorization || undefined) });
+  // An empty authorization sends none, as before: the headers' own, if any, is kept. Node's 'fetch failed' says why in
+  // its message (`fetch failed (connect ECONNREFUSED 127.0.0.1:4000)`), as watchExecution's does: a BFF's log of
+  // `error.message` said only 'fetch failed', the reason left in `error.cause`.
+  return new GatewayClient(endpoint, { ...options, fetch: causeTelling(options.fetch as typeof fetch | undefined), headers: withAuthorization(headers, authorization || undefined) });
 }
