@@ -2,11 +2,11 @@
  * The names of a JSON object's outermost members, read from its text: JSON.parse keeps the last of two members of
  * one name (RFC 8259 §4 leaves it open), where a cache or filter in front may have read the first. Hand-written
  * because no maintained library tells repeated names without building a second tree of the whole body (a full
- * parser with source positions), and this runs on every JSON POST: one pass that looks at structure characters
- * only, jumping over strings with indexOf.
+ * parser with source positions), and this runs on every JSON POST and every graphql-ws message: one pass that looks
+ * at structure characters only, jumping over strings with indexOf.
  *
- * Both functions expect a text JSON.parse took (the request parser has read it first); on any other text their
- * answer means nothing.
+ * Every function here expects a text JSON.parse took (the request parser, or src/server/websocket.ts, has read it
+ * first); on any other text its answer means nothing.
  */
 
 const QUOTE = 0x22;

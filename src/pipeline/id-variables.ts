@@ -46,7 +46,7 @@ function roundedId(type: GraphQLInputType, value: unknown): number | undefined {
   return undefined;
 }
 
-/** Whether any input type of the schema reaches an ID (else a variable of it can hold none). */
+/** Whether `type` is an ID or reaches one (a list of IDs, an input object with an ID field at any depth); else a variable of it can hold none. */
 function holdsId(type: GraphQLInputType, seen = new Set<GraphQLInputType>()): boolean {
   const named = getNamedType(type);
   if (named === GraphQLID) return true;
