@@ -586,7 +586,7 @@ export class Poller {
     // so the holder keeps the lease through its pause (another replica, which knows nothing of the pause,
     // would poll with the token at once). A failure of this replica's own (its circuit open, its bulkhead
     // full, no route to upstream) lets the lease lapse for another to try.
-    const paused = error instanceof UpstreamError && (error.refusal?.by === 'caller-paused' || error.refusal?.by === 'execution-paused');
+    const paused = pausedByUpstream(error);
     const upstreamsOwn = error.extensions?.upstreamStatus !== undefined || paused;
     if (upstreamsOwn) this.#lease?.pausing(delay);
     this.#schedule(delay);
@@ -605,13 +605,19 @@ function ownRefusal(error: GraphQLError): { retryInMs?: number | undefined } | u
   return by === 'circuit-open' ? { retryInMs } : undefined;
 }
 
+/** A pause upstream asked for (a 429's for the caller, a 5xx's for the pair) still runs: the call was not made. */
+function pausedByUpstream(error: GraphQLError): boolean {
+  return error instanceof UpstreamError && (error.refusal?.by === 'caller-paused' || error.refusal?.by === 'execution-paused');
+}
+
 /**
- * Upstream's Retry-After carried by the error, in ms (UpstreamError puts it in `extensions.retryAfterMs`). Not the
- * open circuit's: that is this replica's own, told to clients; taken for upstream's, watchers heard "the executions
- * API asked the gateway to make no calls" and the other replicas were told to pause the pair.
+ * Upstream's Retry-After carried by the error, in ms (UpstreamError puts it in `extensions.retryAfterMs`): on an
+ * answer of upstream's (`upstreamStatus`), or a pause it asked for that still runs. Not this replica's own cues to
+ * clients, the open circuit's or a full UPSTREAM_MAX_BYTES_IN_FLIGHT's: taken for upstream's, watchers heard "the
+ * executions API asked the gateway to make no calls" and the other replicas were told to pause the pair.
  */
 function retryAfterOf(error: GraphQLError): number | undefined {
-  if (ownRefusal(error) !== undefined) return undefined;
+  if (error.extensions?.upstreamStatus === undefined && !pausedByUpstream(error)) return undefined;
   const value = error.extensions?.retryAfterMs;
   return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : undefined;
 }
