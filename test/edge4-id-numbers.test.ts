@@ -14,7 +14,7 @@ import { nextEvents, resultsOverWebSocket } from './support/transports.js';
 /** What JSON.parse makes of 9007199254740993 (2^53 + 1), and the id its text names. */
 const ROUNDED = '9007199254740992';
 const SENT = '9007199254740993';
-const MESSAGE = `Variable "$id" got invalid value ${ROUNDED}; ID cannot represent an integer past 2^53 exactly (JSON readers round it to another): send the id as a string.`;
+const MESSAGE = `Variable "$id" got an integer past 2^53, which JSON readers round (it was read as ${ROUNDED}): an ID cannot hold it exactly; send the id as a string.`;
 
 describe.each(LANES)('an ID variable past 2^53 (%s lane)', (lane) => {
   let harness: Harness;

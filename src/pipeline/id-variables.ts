@@ -69,7 +69,7 @@ function holdsUnsafeNumber(value: unknown): boolean {
   return false;
 }
 
-/** The refusal of the operation's first ID variable given an integer past 2^53, as graphql-js words a variable it refuses; undefined when none is. */
+/** The refusal of the operation's first ID variable given an integer past 2^53 (BAD_REQUEST, 400), naming the number as read; undefined when none is. */
 export function roundedIdError(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, variables: unknown): ExecutionResult | undefined {
   if (typeof variables !== 'object' || variables === null || !holdsUnsafeNumber(variables)) return undefined;
   const definitions = getOperationAST(document, operationName)?.variableDefinitions;
@@ -81,7 +81,8 @@ export function roundedIdError(schema: GraphQLSchema, document: DocumentNode, op
     if (!type || !holdsId(type)) continue;
     const found = roundedId(type, (variables as Record<string, unknown>)[name]);
     if (found === undefined) continue;
-    const message = `Variable "$${name}" got invalid value ${found}; ID cannot represent an integer past 2^53 exactly (JSON readers round it to another): send the id as a string.`;
+    // `found` is the number as read, not as sent: said so, or the client is told of a value it never sent.
+    const message = `Variable "$${name}" got an integer past 2^53, which JSON readers round (it was read as ${found}): an ID cannot hold it exactly; send the id as a string.`;
     return { errors: [new GraphQLError(message, { nodes: definition, extensions: { code: ErrorCode.BAD_REQUEST, http: { status: 400 } } })] };
   }
   return undefined;
