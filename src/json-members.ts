@@ -32,6 +32,12 @@ function closingQuote(text: string, start: number): number {
   }
 }
 
+/** The member name whose quotes are at `start` and `end`, as JSON reads it (`"\u0071uery"` is `query`). */
+function decodedName(text: string, start: number, end: number): string {
+  const raw = text.slice(start + 1, end);
+  return raw.includes('\\') ? (JSON.parse(`"${raw}"`) as string) : raw;
+}
+
 /**
  * How many members the outermost object of `text` has, as written, repeats included: one per colon at depth 1,
  * outside strings (a colon is nothing else in JSON). 0 when the text holds no object at its top.
@@ -66,8 +72,7 @@ export function repeatedMember(text: string, members: number): string | undefine
     if (code === QUOTE) {
       const end = closingQuote(text, index);
       if (name) {
-        const raw = text.slice(index + 1, end);
-        const decoded = raw.includes('\\') ? (JSON.parse(`"${raw}"`) as string) : raw;
+        const decoded = decodedName(text, index, end);
         if (seen.has(decoded)) return decoded;
         seen.add(decoded);
         name = false;
@@ -101,8 +106,7 @@ export function memberText(text: string, name: string): string | undefined {
     if (code === QUOTE) {
       const end = closingQuote(text, index);
       if (atName) {
-        const raw = text.slice(index + 1, end);
-        member = raw.includes('\\') ? (JSON.parse(`"${raw}"`) as string) : raw;
+        member = decodedName(text, index, end);
         atName = false;
       }
       index = end;
