@@ -690,17 +690,19 @@ function safeJson(text: string): unknown {
   }
 }
 
+/** The hint of a certificate no CA of the process trusts (TLS_HINTS). */
+const UNTRUSTED =
+  "the certificate of UPSTREAM_URL's host is not signed by a CA this process trusts: start the gateway with NODE_EXTRA_CA_CERTS=/path/to/ca.pem naming the CA that signed it (a private CA's, or the certificate itself when self-signed), or have upstream send its whole chain";
+/** The hint of an https:// URL whose port answers plain HTTP (TLS_HINTS). */
+const PLAIN_PORT = 'UPSTREAM_URL is https:// but its host and port do not answer in TLS: use http:// if the executions API serves plain HTTP there, or its TLS port';
+/** The hint of a connection closed before any answer came (UND_ERR_SOCKET with no status), which may be upstream failing. */
+const CLOSED_BEFORE_ANSWER =
+  'if every call fails so, check the scheme of UPSTREAM_URL: a port that speaks TLS closes a plain-HTTP request without an answer (use https://)';
 /**
  * What to do about a TLS failure, by its code, for the "upstream call failed" line: OpenSSL's words alone ("self-signed
  * certificate", "ssl3_get_record:wrong version number") did not say that UPSTREAM_URL was https to a plain-HTTP port,
  * or that a private CA is given to Node with NODE_EXTRA_CA_CERTS, which undici's connections trust as Node's own.
  */
-const UNTRUSTED =
-  "the certificate of UPSTREAM_URL's host is not signed by a CA this process trusts: start the gateway with NODE_EXTRA_CA_CERTS=/path/to/ca.pem naming the CA that signed it (a private CA's, or the certificate itself when self-signed), or have upstream send its whole chain";
-const PLAIN_PORT = 'UPSTREAM_URL is https:// but its host and port do not answer in TLS: use http:// if the executions API serves plain HTTP there, or its TLS port';
-/** The hint of a connection closed before any answer came (UND_ERR_SOCKET with no status), which may be upstream failing. */
-const CLOSED_BEFORE_ANSWER =
-  'if every call fails so, check the scheme of UPSTREAM_URL: a port that speaks TLS closes a plain-HTTP request without an answer (use https://)';
 const TLS_HINTS: Readonly<Record<string, string>> = {
   DEPTH_ZERO_SELF_SIGNED_CERT: UNTRUSTED,
   SELF_SIGNED_CERT_IN_CHAIN: UNTRUSTED,
