@@ -9,7 +9,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { describe, expect, it, type TestContext } from 'vitest';
 import { readConfig } from '../src/config.js';
-import { RedisStore } from '../src/shared-state/redis-store.js';
+import { READ_ONLY_REPLY, RedisStore } from '../src/shared-state/redis-store.js';
 import { captureLog, type LoggedLine } from './support/captured-log.js';
 import { sleep, waitFor } from './support/live.js';
 import { RedisServer } from './support/redis.js';
@@ -128,5 +128,15 @@ describe.concurrent('a Redis failover behind one name', () => {
     expect(refused).toBeGreaterThan(20);
     expect(name.connections - before).toBe(1);
     expect(logs.slice(told).filter((line) => line.msg === LOST || String(line.msg).startsWith('redis reachable again'))).toEqual([]);
+  });
+});
+
+describe('a READONLY reply', () => {
+  it("is told apart as a command's (Redis 7, scripts too) and inside a script's error (Redis 6), and nowhere else", () => {
+    expect(READ_ONLY_REPLY.test("READONLY You can't write against a read only replica.")).toBe(true);
+    // Redis 6 wraps a script's write refused on a replica: the lease checks and deltas are scripts (found by review).
+    expect(READ_ONLY_REPLY.test("ERR Error running script (call to f_3b1e): @user_script:1: @user_script: 1: -READONLY You can't write against a read only replica.")).toBe(true);
+    expect(READ_ONLY_REPLY.test('ERR unknown command READONLYX')).toBe(false);
+    expect(READ_ONLY_REPLY.test("NOPERM this user has no permissions to run the 'set' command")).toBe(false);
   });
 });

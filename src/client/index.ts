@@ -41,8 +41,9 @@ export interface GatewayErrorExtensions {
   readonly upstreamRequestId?: string | undefined;
   /**
    * With UPSTREAM_UNAVAILABLE, when upstream asked for a pause (a `Retry-After` longer than the
-   * gateway waits, or a caller it rate-limits) or the gateway's circuit is open: ms to wait before
-   * asking again, as the message says. With TOO_MANY_SUBSCRIPTIONS, at a bound that frees by itself.
+   * gateway waits, or a caller it rate-limits), the gateway's circuit is open, or the upstream bodies it holds
+   * are at UPSTREAM_MAX_BYTES_IN_FLIGHT: ms to wait before asking again, as the message says. With
+   * TOO_MANY_SUBSCRIPTIONS, at a bound that frees by itself.
    */
   readonly retryAfterMs?: number | undefined;
   /** `false` with an UPSTREAM_BAD_RESPONSE that asking again cannot change (a body past the gateway's bound). */

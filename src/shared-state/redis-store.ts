@@ -354,7 +354,8 @@ export class RedisStore {
    * REDIS_URL naming a replica for good costs a connection per that time, and its refusals' line says READONLY.
    */
   #readOnly(error: Error): 1 | false {
-    if (this.#closed || !error.message.startsWith('READONLY')) return false;
+    // Redis 7 answers a write in a script READONLY as any write; Redis 6 wraps it: `ERR Error running script … -READONLY …`.
+    if (this.#closed || !READ_ONLY_REPLY.test(error.message)) return false;
     const now = performance.now();
     if (now - this.#readOnlyReconnectAt < READ_ONLY_RECONNECT_MS) return false;
     this.#readOnlyReconnectAt = now;
@@ -490,6 +491,9 @@ export class RedisStore {
  * found within it once REDIS_URL's name leads there, and a REDIS_URL naming a replica costs a connection per period.
  */
 const READ_ONLY_RECONNECT_MS = 5_000;
+
+/** A reply refusing a write on a replica, as a command's (`READONLY …`) or inside a script's error on Redis 6 (`… -READONLY …`). */
+export const READ_ONLY_REPLY = /(?:^|-)READONLY /;
 
 /**
  * Makes an exception thrown while ioredis reads a connection's bytes end that connection, not the process. A far end
