@@ -29,6 +29,9 @@ const CHANGE_BYTES = 1_000_000;
  */
 const DROPPED_WITHIN_MS = 14_000;
 
+/** Poll settings of the slow readers' harnesses, whose execution never changes. */
+const SLOW_POLLS = { LIVE_POLL_ACTIVE_MS: '5000', LIVE_POLL_WAITING_MS: '5000' };
+
 const QUERY = 'subscription W($id: ID!) { executionUpdates(id: $id) { cursor execution { id updatedAt responsePayload } } }';
 
 describeEachLane('live streams whose client stopped reading', (lane) => {
@@ -214,7 +217,9 @@ describeEachLane('live streams whose client stopped reading', (lane) => {
     // every few tenths of a second (whenever a third of its send buffer is free), within the limit. Its own harness: a
     // 3 s limit, under half of the update's 8 s; with 1 s, and once with 2 s (the WebSocket case below), a CI machine
     // busy with other suites held this reader's own timers back long enough to be dropped.
-    const slowHarness = await startLiveHarness(lane, { LIVE_STALLED_CLIENT_MS: '3000' });
+    // Polled every 5 s, not 25 ms: the execution never changes, and 24 MB read and parsed 40 times a second starved
+    // this reader (in the gateway's process) of the CPU it reads with, on a loaded machine past the limit.
+    const slowHarness = await startLiveHarness(lane, { LIVE_STALLED_CLIENT_MS: '3000', UPSTREAM_TIMEOUT_MS: '15000', ...SLOW_POLLS });
     const id = `ex_slow_reader_${lane}`;
     const updateBytes = 24_000_000;
     const bytesPerSecond = 3_000_000;
@@ -238,19 +243,19 @@ describeEachLane('live streams whose client stopped reading', (lane) => {
     const search = new URLSearchParams({ query: QUERY, variables: JSON.stringify({ id }) });
     socket.write(`GET ${url.pathname}?${search} HTTP/1.1\r\nHost: ${url.host}\r\nAccept: text/event-stream\r\nAuthorization: ${AUTH}\r\n\r\n`);
     try {
-      await waitFor(() => received > updateBytes || closed, 'the whole update, or the end', 20_000);
+      await waitFor(() => received > updateBytes || closed, 'the whole update, or the end', 40_000);
       expect(closed).toBe(false);
       expect(slowHarness.instance.live.counts.subscriptions).toBe(1);
     } finally {
       socket.destroy();
       await slowHarness.close();
     }
-  }, 30_000);
+  }, 60_000);
 
   it('a WebSocket read slowly but steadily is not dropped while one large message takes longer than the limit to pass', async () => {
     // As for the event stream above: 24 MB read at 3 MB/s, with a 3 s limit (with 2 s, a full CI run once
     // dropped it, 1006).
-    const slowHarness = await startLiveHarness(lane, { LIVE_STALLED_CLIENT_MS: '3000' });
+    const slowHarness = await startLiveHarness(lane, { LIVE_STALLED_CLIENT_MS: '3000', UPSTREAM_TIMEOUT_MS: '15000', ...SLOW_POLLS });
     const id = `ex_slow_ws_reader_${lane}`;
     const updateBytes = 24_000_000;
     const bytesPerSecond = 3_000_000;
@@ -280,14 +285,14 @@ describeEachLane('live streams whose client stopped reading', (lane) => {
     });
     socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: AUTH } }));
     try {
-      await waitFor(() => nexts === 1 || closedWith !== undefined, 'the whole update, or the end', 20_000);
+      await waitFor(() => nexts === 1 || closedWith !== undefined, 'the whole update, or the end', 40_000);
       expect(closedWith).toBeUndefined();
       expect(slowHarness.instance.live.counts.subscriptions).toBe(1);
     } finally {
       socket.terminate();
       await slowHarness.close();
     }
-  }, 30_000);
+  }, 60_000);
 
   it('a graphql-ws client dropped for not reading connects again and resubscribes by itself', async () => {
     const [id] = changingExecutions('ws_reconnects', 1);
@@ -444,8 +449,10 @@ describeEachLane('answers whose client stopped reading', (lane) => {
   }, 30_000);
 
   it('a large answer read slowly but steadily is not cut while it takes longer than the limit to pass', async () => {
-    // As for the event stream above: 24 MB read at 4 MB/s, with a 2 s limit, on a harness of its own.
-    const slowHarness = await startLiveHarness(lane, { LIVE_STALLED_CLIENT_MS: '2000' });
+    // As for the event stream above: 24 MB read at 4 MB/s, with a 3 s limit, on a harness of its own (with 2 s, a
+    // loaded machine cut it after 3.9 MB). Each of these three waits for upstream up to the request budget, 15 s: the
+    // fake upstream in this process, starved of CPU, can take past the 5 s attempt deadline to serve the 24 MB.
+    const slowHarness = await startLiveHarness(lane, { LIVE_STALLED_CLIENT_MS: '3000', UPSTREAM_TIMEOUT_MS: '15000' });
     const events = 80;
     const record = putExecution(slowHarness.upstream, ID, 'workflow_succeeded', { eventCount: events });
     slowHarness.upstream.put({ execution: record.execution, events: record.events.map((event) => ({ ...event, message: 'x'.repeat(300_000) })) });
@@ -471,7 +478,7 @@ describeEachLane('answers whose client stopped reading', (lane) => {
       `POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nAccept: application/json\r\nContent-Type: application/json\r\nAuthorization: ${AUTH}\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(query)}\r\n\r\n${query}`,
     );
     try {
-      await waitFor(() => closed, 'the whole answer, or the end', 20_000);
+      await waitFor(() => closed, 'the whole answer, or the end', 40_000);
       expect(received).toBeGreaterThan(events * 300_000);
       // The answer's last bytes (then the last chunk, where it is sent chunked): the whole JSON arrived.
       expect(tail).toMatch(/"timeMs":\d+\}\}\}(?:\r\n0\r\n\r\n)?$/);
@@ -480,5 +487,5 @@ describeEachLane('answers whose client stopped reading', (lane) => {
       socket.destroy();
       await slowHarness.close();
     }
-  }, 40_000);
+  }, 60_000);
 });
