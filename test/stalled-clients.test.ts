@@ -90,13 +90,22 @@ describeEachLane('live streams whose client stopped reading', (lane) => {
     }, 60);
   }
 
-  /** Passes when upstream gets no request for `ids` for 300 ms (12 poll intervals), after a poll already under way when the watches ended: their pollers stopped. */
+  /**
+   * Passes when upstream gets no request for `ids` for 300 ms (12 poll intervals), within 3 s: their pollers stopped.
+   * Windows after the first are for a poll already under way when the watches ended, which a loaded machine can
+   * deliver past the first; a poller still running calls in every window.
+   */
   async function pollingStopped(ids: readonly string[]): Promise<void> {
     const count = () => ids.reduce((sum, id) => sum + harness.upstream.requestsFor(id).length, 0);
     await sleep(100);
-    const before = count();
-    await sleep(300);
-    expect(count() - before).toBe(0);
+    let calls = 0;
+    for (let window = 0; window < 10; window++) {
+      const before = count();
+      await sleep(300);
+      calls = count() - before;
+      if (calls === 0) break;
+    }
+    expect(calls).toBe(0);
   }
 
   it('a WebSocket that stops reading is dropped within the limit, ending every watch it carried', async () => {
