@@ -374,6 +374,8 @@ export interface UpstreamErrorOptions extends UpstreamFacts {
   retryAfterMs?: number;
   /** The gateway refused the call itself, without calling upstream (see GatewayRefusal). */
   refusal?: GatewayRefusal;
+  /** Upstream refused the caller's token (see TokenRefusal): what `adviseScheme` words anew for a bare token. */
+  tokenRefusal?: TokenRefusal;
   /**
    * Upstream answered with a status its contract does not name (a 410, a 418, a redirect): asked again it
    * answers the same, so a watch ends on it as a query does, rather than poll it for LIVE_MAX_WATCH_MS.
@@ -403,6 +405,12 @@ export interface GatewayRefusal {
   pausedForMs?: number;
 }
 
+/** Upstream's 401 or 403 of the caller's token, answered now or, with `rememberedMs`, moments ago (UPSTREAM_REFUSED_TOKEN_MS: not asked again for that many ms). */
+export interface TokenRefusal {
+  status: 401 | 403;
+  rememberedMs?: number;
+}
+
 export class UpstreamError extends GraphQLError {
   readonly retryable: boolean;
   readonly countsAsFailure: boolean;
@@ -410,6 +418,7 @@ export class UpstreamError extends GraphQLError {
   readonly timedOut: boolean;
   readonly retryAfterMs: number | undefined;
   readonly refusal: GatewayRefusal | undefined;
+  readonly tokenRefusal: TokenRefusal | undefined;
   readonly unnamedStatus: boolean;
   readonly tooLarge: boolean;
 
@@ -423,6 +432,7 @@ export class UpstreamError extends GraphQLError {
     this.timedOut = options.timedOut ?? false;
     this.retryAfterMs = options.retryAfterMs;
     this.refusal = options.refusal;
+    this.tokenRefusal = options.tokenRefusal;
     this.unnamedStatus = options.unnamedStatus ?? false;
     this.tooLarge = options.tooLarge ?? false;
   }
@@ -453,11 +463,17 @@ export function callerPaused(ms: number, pausedForMs: number): UpstreamError {
  * the message says it was not asked, and for how long (`ms`) it will not be.
  */
 export function tokenRefused(status: 401 | 403, ms: number): UpstreamError {
-  const answer = errorForUpstreamStatus(status, { upstreamStatus: status });
+  const tokenRefusal: TokenRefusal = { status, rememberedMs: ms };
+  return new UpstreamError(TOKEN_REFUSAL_CODES[status], tokenMessage(tokenRefusal, false), { upstreamStatus: status, tokenRefusal });
+}
+
+const TOKEN_REFUSAL_CODES = { 401: ErrorCode.UNAUTHENTICATED, 403: ErrorCode.FORBIDDEN } as const;
+
+/** What a refusal of the caller's token says: what happened, when it is remembered that it was not asked, and what to do (`bare`: a token with no scheme). */
+function tokenMessage({ status, rememberedMs }: TokenRefusal, bare: boolean): string {
   const { what, advice } = TOKEN_REFUSALS[status];
-  return new UpstreamError(answer.extensions.code as ErrorCode, `${what}: refused moments ago, so not asked again during the next ${seconds(ms)}; ${advice}.`, {
-    upstreamStatus: status,
-  });
+  const todo = bare && status === 401 ? NO_SCHEME_ADVICE : advice;
+  return rememberedMs === undefined ? `${what}: ${todo}.` : `${what}: refused moments ago, so not asked again during the next ${seconds(rememberedMs)}; ${todo}.`;
 }
 
 /**
@@ -481,11 +497,9 @@ const NO_SCHEME_ADVICE = 'it is a bare token with no scheme before it; send `Aut
  * no space or tab, so no scheme before a token, the same error advising `Bearer <token>` instead of a new token.
  */
 export function adviseScheme(error: GraphQLError, authorization: string): GraphQLError {
-  if (!(error instanceof UpstreamError) || error.extensions.upstreamStatus !== 401 || /[ \t]/.test(authorization)) return error;
-  const { advice } = TOKEN_REFUSALS[401];
-  if (!error.message.endsWith(`${advice}.`)) return error;
+  if (!(error instanceof UpstreamError) || error.tokenRefusal?.status !== 401 || /[ \t]/.test(authorization)) return error;
   const { upstreamStatus, upstreamRequestId } = error.extensions as UpstreamFacts;
-  return new UpstreamError(error.extensions.code as ErrorCode, `${error.message.slice(0, -advice.length - 1)}${NO_SCHEME_ADVICE}.`, { upstreamStatus, upstreamRequestId });
+  return new UpstreamError(error.extensions.code as ErrorCode, tokenMessage(error.tokenRefusal, true), { upstreamStatus, upstreamRequestId, tokenRefusal: error.tokenRefusal });
 }
 
 /** A pause's refusal: what upstream `asked`, the time left (`ms`, also `extensions.retryAfterMs`) and how long it has run. */
@@ -609,8 +623,8 @@ export function errorForUpstreamStatus(status: number, facts: StatusFacts): Upst
       return new UpstreamError(ErrorCode.BAD_USER_INPUT, 'The executions API rejected the request as invalid; check the execution id.', final);
     case 401:
     case 403: {
-      const { what, advice } = TOKEN_REFUSALS[status];
-      return new UpstreamError(status === 401 ? ErrorCode.UNAUTHENTICATED : ErrorCode.FORBIDDEN, `${what}: ${advice}.`, final);
+      const tokenRefusal: TokenRefusal = { status };
+      return new UpstreamError(TOKEN_REFUSAL_CODES[status], tokenMessage(tokenRefusal, false), { ...final, tokenRefusal });
     }
     case 404:
       return new UpstreamError(ErrorCode.NOT_FOUND, 'No execution with this id is visible to this token: check the id, or use a token of the organization that owns the execution.', final);
