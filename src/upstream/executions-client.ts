@@ -431,23 +431,13 @@ export class ExecutionsClient {
       const requestId = upstreamRequestId ?? readEnvelopeHead(json).requestId;
       const error = this.#statusError(status, id, callerKey, { upstreamStatus: status, upstreamRequestId: requestId, retryAfterMs });
       if (error.unnamedStatus) this.#unnamedStatusLog(id, `HTTP ${status}`, redirectTarget(status, location, this.#origin + path), status, requestId);
-      // A 404 that is no JSON object is not the contract's "no such execution" but most likely a router's page for a path
-      // that does not exist (UPSTREAM_URL with a wrong prefix): every query was NOT_FOUND, and nothing said why.
-      if (status === 404 && countable && (json === null || typeof json !== 'object' || Array.isArray(json))) {
-        this.#badResponseLog.observe('404 without envelope', {
+      // A 400 or 404 that is no JSON object is most likely not the executions API's answer but whatever answers at
+      // UPSTREAM_URL (a router's page, nginx's): every query was NOT_FOUND or BAD_USER_INPUT, and nothing said why.
+      const advice = PAGE_ADVICE[status];
+      if (advice !== undefined && countable && (json === null || typeof json !== 'object' || Array.isArray(json))) {
+        this.#badResponseLog.observe(`${status} without envelope`, {
           executionId: id,
-          why: `HTTP 404 whose body is no JSON envelope, answered as NOT_FOUND; if every execution is not found, check UPSTREAM_URL (this call went to ${this.#origin + path})`,
-          upstreamStatus: status,
-          upstreamRequestId: requestId,
-        });
-      }
-      // The same for a 400: most likely not the executions API refusing an id but whatever answers at UPSTREAM_URL
-      // refusing the request (nginx's "The plain HTTP request was sent to HTTPS port", for an http:// URL naming a TLS
-      // port): every query was BAD_USER_INPUT, "check the execution id", and nothing in the log said why.
-      if (status === 400 && countable && (json === null || typeof json !== 'object' || Array.isArray(json))) {
-        this.#badResponseLog.observe('400 without envelope', {
-          executionId: id,
-          why: `HTTP 400 whose body is no JSON envelope, answered as BAD_USER_INPUT; if every call is refused so, check UPSTREAM_URL: its scheme (an http:// URL naming an HTTPS port gets such a 400 from nginx), host and port (this call went to ${this.#origin + path})`,
+          why: `HTTP ${status} whose body is no JSON envelope, ${advice} (this call went to ${this.#origin + path})`,
           upstreamStatus: status,
           upstreamRequestId: requestId,
         });
@@ -689,6 +679,16 @@ function safeJson(text: string): unknown {
     return undefined;
   }
 }
+
+/**
+ * What a 400 or 404 whose body is no JSON envelope is told as, by status: a 404 page is a router's for a path that does
+ * not exist (UPSTREAM_URL with a wrong prefix); a 400 page is nginx's "The plain HTTP request was sent to HTTPS port"
+ * (an http:// UPSTREAM_URL naming a TLS port).
+ */
+const PAGE_ADVICE: Readonly<Record<number, string>> = {
+  400: 'answered as BAD_USER_INPUT; if every call is refused so, check UPSTREAM_URL: its scheme (an http:// URL naming an HTTPS port gets such a 400 from nginx), host and port',
+  404: 'answered as NOT_FOUND; if every execution is not found, check UPSTREAM_URL',
+};
 
 /** The hint of a certificate no CA of the process trusts (TLS_HINTS). */
 const UNTRUSTED =
