@@ -6,15 +6,17 @@
  * adapter. It never listens, so tests can also call `yoga.fetch` without a port.
  *
  * The plugin list, in order: envelop's hook lists taken for the fast lane
- * (fast lane on); the request id; the operation's span (tracing on); Yoga's
- * Prometheus metrics (METRICS not off); CORS's Vary; `no-store`; GraphiQL's
+ * (fast lane on); the request id; an event stream's status for a request error
+ * (./event-stream.ts: before what records a status); the operation's span
+ * (tracing on); Yoga's Prometheus metrics (METRICS not off); CORS's Vary; `no-store`; GraphiQL's
  * revalidation (GraphiQL on); hop-by-hop headers dropped; the event stream's headers; `documentId` read from a GET or
  * form; request errors; stable error codes; the access log; the edge's refusals
  * (answered as they arrive); GraphiQL's 404 when it is off; trusted documents
  * (refused before parsing); CSRF prevention; GraphQL Armor's limits, hidden
  * suggestions and the introspection switch at parse and validation; the spec's
  * current rule for a subscription's root field; the finish step (scope
- * released, suggestions stripped, upstream cost); compiled execution (fast
+ * released, suggestions stripped, upstream cost); a watch ended after an
+ * update refused as a whole (./refused-updates.ts); compiled execution (fast
  * lane on); then any plugin given; the operation's resolution (which operation
  * of the document runs); the error log; last, the
  * validation cache, the closing of streams nobody serves, and the refusal of
