@@ -95,7 +95,7 @@ export function eventIdOf(source: Readonly<Record<string, unknown>>, position: n
   return `#${position}`;
 }
 
-/** Whether `eventIdOf` had to derive the id. */
+/** Whether upstream gave the event a usable id, which `eventIdOf` returns; false when it derives `#<position>`. */
 export function hasUpstreamEventId(source: Readonly<Record<string, unknown>>): boolean {
   const id = source.id;
   return (typeof id === 'string' && id !== '') || (typeof id === 'number' && Number.isFinite(id));
