@@ -4,8 +4,9 @@
  * Every HTTP answer is watched too (`watchAnswer`): one a client asked for and
  * never reads (tens of MB of events, say) was otherwise held in the process
  * for as long as the connection stayed open, which a peer that never reads
- * keeps it. Watching costs an answer a map entry and listeners, no timer: the
- * one sweep reads each socket's state.
+ * keeps it. Watching costs a connection one map entry and two listeners, made
+ * on its first answer and kept until it closes (`Watch`), and each answer one
+ * 'close' listener; no timer: the one sweep reads each socket's state.
  *
  * A client that stops reading a Server-Sent Events response or a WebSocket (a
  * frozen tab, a suspended process, a peer that never reads) leaves its TCP
