@@ -314,6 +314,16 @@ export function badRequest(message: string): GraphQLError {
 }
 
 /**
+ * An ID variable (`name`, its definition `node`) given a JSON integer past 2^53: BAD_REQUEST, 400, located at the
+ * definition. `read` is the number as JSON.parse read it, rounded: the message says so, or the client is told of a
+ * value it never sent (src/pipeline/id-variables.ts).
+ */
+export function roundedIdVariable(name: string, read: number, node: ASTNode): GraphQLError {
+  const message = `Variable "$${name}" got an integer past 2^53, which JSON readers round (it was read as ${read}): an ID cannot hold it exactly; send the id as a string.`;
+  return new GraphQLError(message, { nodes: node, extensions: { code: ErrorCode.BAD_REQUEST, http: { status: 400 } } });
+}
+
+/**
  * The same error (locations, path; the message unless given) with these extensions; without a
  * `code` among them it gets BAD_REQUEST: the errors Yoga and graphql-js make
  * without one (a missing CSRF header, variables that do not fit their types)

@@ -8,7 +8,6 @@
 import {
   getNamedType,
   getOperationAST,
-  GraphQLError,
   GraphQLID,
   isInputObjectType,
   isListType,
@@ -20,7 +19,7 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { ErrorCode } from '../errors.js';
+import { roundedIdVariable } from '../errors.js';
 
 /** Whether `value`, given for `type`, holds an integer past 2^53 where an ID is taken: the first one found, or undefined. */
 function roundedId(type: GraphQLInputType, value: unknown): number | undefined {
@@ -81,9 +80,7 @@ export function roundedIdError(schema: GraphQLSchema, document: DocumentNode, op
     if (!type || !holdsId(type)) continue;
     const found = roundedId(type, (variables as Record<string, unknown>)[name]);
     if (found === undefined) continue;
-    // `found` is the number as read, not as sent: said so, or the client is told of a value it never sent.
-    const message = `Variable "$${name}" got an integer past 2^53, which JSON readers round (it was read as ${found}): an ID cannot hold it exactly; send the id as a string.`;
-    return { errors: [new GraphQLError(message, { nodes: definition, extensions: { code: ErrorCode.BAD_REQUEST, http: { status: 400 } } })] };
+    return { errors: [roundedIdVariable(name, found, definition)] };
   }
   return undefined;
 }
