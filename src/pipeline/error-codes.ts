@@ -11,6 +11,7 @@
 import { getOperationAST, Kind, type DocumentNode, type ExecutionResult, type GraphQLError } from 'graphql';
 import type { GraphQLParams, Plugin } from 'graphql-yoga';
 import { ErrorCode, operationNotResolved, withExtensions } from '../errors.js';
+import { textPrefix } from '../text-prefix.js';
 
 interface HttpExtension {
   status?: number;
@@ -49,7 +50,8 @@ function finished(error: GraphQLError): GraphQLError {
     const { spec: _spec, ...status } = http;
     rest.http = status;
   }
-  return withExtensions(error, rest, long ? `${error.message.slice(0, MAX_MESSAGE_LENGTH - 1)}…` : error.message);
+  // Whole characters: a quoted value's emoji cut in half went out as a lone `\ud83d`, which strict JSON readers refuse.
+  return withExtensions(error, rest, long ? `${textPrefix(error.message, MAX_MESSAGE_LENGTH - 1)}…` : error.message);
 }
 
 /** The result with every error coded and cleaned; the same object when none needed it. */
