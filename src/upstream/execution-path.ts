@@ -5,6 +5,7 @@
  */
 import { RE2JS } from 're2js';
 import { badUserInput } from '../errors.js';
+import { textPrefix } from '../text-prefix.js';
 
 const DOT_SEGMENTS = new Set(['.', '..']);
 const PLAIN_SEGMENT = /^[A-Za-z0-9_-]+$/;
@@ -114,9 +115,9 @@ export function assertAllowedExecutionId(id: string, pattern: IdPattern): void {
 /** A UTF-16 surrogate not in a pair (in `u` mode a pair is one code point, which `\p{Cs}` does not match). */
 const LONE_SURROGATE = /\p{Cs}/u;
 
-/** An id as an error message quotes it, cut at 64 characters. */
+/** An id as an error message quotes it, cut at 64 characters (63 where the 64th is the first half of a pair: `textPrefix`). */
 function shown(id: string): string {
-  return JSON.stringify(id.length > 64 ? `${id.slice(0, 64)}…` : id);
+  return JSON.stringify(id.length > 64 ? `${textPrefix(id, 64)}…` : id);
 }
 
 /**
