@@ -152,8 +152,10 @@ export type WatchErrorCode = ErrorCode | 'WATCH_TIME_LIMIT' | undefined;
 
 /**
  * An error that ended the watch, with the gateway's `extensions.code`; or, told to `onRetry`, one after which it
- * subscribes again. `retryAfterMs`: the gateway's `extensions.retryAfterMs` on a TOO_MANY_SUBSCRIPTIONS it will
- * retry (how long, in ms, the gateway asked it to wait); absent on every other.
+ * subscribes again. `retryAfterMs` (ms), only on errors told to `onRetry`, is how long it was asked to wait, and the
+ * pause before the next attempt is at least that long: the gateway's `extensions.retryAfterMs` on a
+ * TOO_MANY_SUBSCRIPTIONS, or the `Retry-After` of an answer of 408, 429 or 5xx (a proxy's rate limit) or of a
+ * WebSocket upgrade refused for now (the gateway's 429 past WS_MAX_UPGRADES_PER_SECOND); absent on every other.
  */
 export class WatchError extends Error {
   // A declared field rather than a parameter property, which `erasableSyntaxOnly` (a type-stripping build's setting) refuses;
