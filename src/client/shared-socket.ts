@@ -1,5 +1,5 @@
 /**
- * One graphql-ws socket per gateway and token, shared by every `watchExecution` that asks for the
+ * One graphql-ws socket per gateway and token (and idle timeout), shared by every `watchExecution` that asks for the
  * WebSocket transport. A browser opens at most 6 HTTP/1.1 connections per host, so a page watching
  * more executions than that over Server-Sent Events left the seventh watch, and every query, waiting
  * for one to end; over one socket it watches as many as LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION allows.
@@ -68,7 +68,7 @@ interface Shared {
   users: number;
 }
 
-/** By WebSocket implementation (the global one is `undefined`), then by URL and Authorization. */
+/** By WebSocket implementation (the global one is `undefined`), then by URL, Authorization and `idleMs` (each its own pings). */
 const sockets = new Map<unknown, Map<string, Shared>>();
 
 /** What a watch holds of the shared socket. */
