@@ -71,10 +71,9 @@ export function eventIdDigest(eventId: string): string {
 /**
  * Cursors made, by execution id, event id and occurrence: at most this many. An
  * event's cursor never changes, and a page polled again names the same events, so
- * most cursors are made once (each costs a sha256, about a microsecond and a half;
- * a lookup a fifth of that). Only ids up to MEMO_ID_LENGTH characters are kept:
- * when full, about 7 MB of heap with ids of some 30 characters, 19 MB at most
- * (both ids of 64), as measured after a full collection.
+ * most cursors are made once: a lookup costs a fraction of the sha256 it saves.
+ * Only ids up to MEMO_ID_LENGTH characters are kept, which bounds the memo's heap
+ * when full (README "Measured choices in the code" has both figures).
  */
 const CURSOR_MEMO_ENTRIES = 16_384;
 const MEMO_ID_LENGTH = 64;
