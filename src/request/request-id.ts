@@ -8,7 +8,11 @@ import { randomUUID } from 'node:crypto';
 
 const SENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** `sent` as a fetch Headers gives it, or as node's headers do (an array when sent twice: the first counts). */
+/**
+ * The request's id: `sent` (the client's `x-request-id`, as node's headers or a fetch Headers give it) when it is 1 to
+ * 128 letters, digits, `.`, `_`, `:` or `-`, else a new UUID. Sent twice, both give the two joined (`a, b`), which is
+ * no id: a new one is made. (An array, as node's `headersDistinct` gives one, counts by its first.)
+ */
 export function requestIdFor(sent: string | readonly string[] | null | undefined): string {
   const first = typeof sent === 'string' ? sent : sent?.[0];
   return first && SENT_REQUEST_ID.test(first) ? first : randomUUID();
