@@ -84,7 +84,7 @@ interface Entry {
 const MAX_LOGGED_UPSTREAM_IDS = 10;
 /** Characters kept of each: upstream writes them, and a header may be kilobytes long. */
 const MAX_UPSTREAM_ID_LENGTH = 128;
-/** Characters kept of a path: a request line may be 8 KiB long (node's head limit), most of it a scanner's. */
+/** Characters kept of a path: a request line may be 16 KiB long (node's head limit, `maxHeaderSize`), most of it a scanner's. */
 const MAX_LOGGED_PATH_LENGTH = 200;
 
 /**
