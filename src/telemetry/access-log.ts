@@ -82,7 +82,7 @@ interface Entry {
 
 /** Upstream request ids one line names: `executions(ids)` may fail 100 ids, each with its own. */
 const MAX_LOGGED_UPSTREAM_IDS = 10;
-/** Characters kept of each: upstream writes them, and a header may be kilobytes long. */
+/** Characters kept of each (whole ones: `textPrefix`): upstream writes them, and a header may be kilobytes long. */
 const MAX_UPSTREAM_ID_LENGTH = 128;
 /** Characters kept of a path: a request line may be 16 KiB long (node's head limit, `maxHeaderSize`), most of it a scanner's. */
 const MAX_LOGGED_PATH_LENGTH = 200;
@@ -129,7 +129,7 @@ function noteResult(entry: Entry, result: ExecutionResult): void {
 function noteUpstreamId(entry: Entry, upstreamId: unknown): void {
   if (typeof upstreamId !== 'string') return;
   const ids = (entry.upstreamRequestIds ??= new Set());
-  if (ids.size < MAX_LOGGED_UPSTREAM_IDS) ids.add(upstreamId.slice(0, MAX_UPSTREAM_ID_LENGTH));
+  if (ids.size < MAX_LOGGED_UPSTREAM_IDS) ids.add(textPrefix(upstreamId, MAX_UPSTREAM_ID_LENGTH));
 }
 
 function addCost(entry: Entry, context: GatewayContext | undefined): void {
