@@ -1,7 +1,9 @@
 /**
- * OpenTelemetry traces. Off unless OTEL_EXPORTER_OTLP_ENDPOINT is set; then
- * the process registers a tracer provider that exports over OTLP/HTTP, samples
- * OTEL_TRACES_SAMPLER_ARG of new traces (parent-based: an incoming sampled
+ * OpenTelemetry traces. Off unless OTEL_EXPORTER_OTLP_ENDPOINT or
+ * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set, and OTEL_SDK_DISABLED is not true
+ * (`spansUrl`); then the process registers a tracer provider that exports over
+ * OTLP/HTTP, samples new traces by OTEL_TRACES_SAMPLER (by default
+ * parent-based, OTEL_TRACES_SAMPLER_ARG of new traces: an incoming sampled
  * `traceparent` is always continued) and names itself OTEL_SERVICE_NAME.
  *
  * What is traced (README "Operating → Traces" has a trace tree):
