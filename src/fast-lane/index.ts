@@ -3,8 +3,8 @@
  * of src/pipeline/gateway.ts), never a second pipeline. It changes how requests
  * run, never whether a plugin or a setting applies:
  *
- * - documents are parsed and validated once (Yoga's parser and validation caches);
- * - operations run compiled by graphql-jit (./compiled-execution.ts);
+ * - operations clients repeat run compiled by graphql-jit (./compiled-execution.ts:
+ *   after WARM_UP_RUNS on graphql-js, and only within MAX_COMPILED_FIELDS);
  * - Yoga's HTTP steps run without streams, AbortControllers or promise wrappers
  *   where hooks answer synchronously (./runner.ts), and so do Yoga's operation
  *   step and envelop's execute step (./operation-runner.ts); envelop's parse
