@@ -20,7 +20,7 @@
  * lane on); then any plugin given; the operation's resolution (which operation
  * of the document runs); the error log; last, the
  * validation cache, the closing of streams nobody serves, and the refusal of
- * an ID variable sent as an integer past 2^53 (./id-variables.ts). Context
+ * an ID or Int variable sent as an integer past 2^53 (./id-variables.ts). Context
  * (../request/context.ts), execution and masking are Yoga's own steps.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
