@@ -208,21 +208,26 @@ function refuseWith(request: IncomingMessage, response: ServerResponse, requestI
 
 type ServedContext = GatewayServerContext & Required<Pick<GatewayServerContext, 'req' | 'res' | 'requestId'>>;
 
-/** Hands the request to its lane; anything the lane throws is a masked 500, never a stack. */
-function serve(lane: Lane, context: ServedContext, body: Buffer | null, logger: Logger, accessLog: AccessLog | undefined, started: number): void {
+/**
+ * Hands the request to its lane; anything the lane throws is a masked 500, never a stack, with the CORS headers
+ * `corsOrigins` (CORS_ORIGINS) gives its origin.
+ */
+function serve(lane: Lane, context: ServedContext, body: Buffer | null, logger: Logger, accessLog: AccessLog | undefined, started: number, corsOrigins: readonly string[]): void {
   try {
     const served = lane.serve(context.req, context.res, context, body);
-    if (served) served.catch((error: unknown) => failed(context, error, logger, accessLog, started));
+    if (served) served.catch((error: unknown) => failed(context, error, logger, accessLog, started, corsOrigins));
   } catch (error) {
-    failed(context, error, logger, accessLog, started);
+    failed(context, error, logger, accessLog, started, corsOrigins);
   }
 }
 
-function failed(context: ServedContext, error: unknown, logger: Logger, accessLog: AccessLog | undefined, started: number): void {
+function failed(context: ServedContext, error: unknown, logger: Logger, accessLog: AccessLog | undefined, started: number, corsOrigins: readonly string[]): void {
   const { req, res, requestId } = context;
   logger.error({ requestId, err: error instanceof Error ? { name: error.name, message: error.message } : String(error) }, 'request failed outside the pipeline');
   if (res.headersSent) return void res.destroy();
-  answer(res, requestId, {}, { status: 500, code: ErrorCode.INTERNAL_SERVER_ERROR, message: MASKED_MESSAGE, close: false });
+  // With CORS headers as every other answer: without them a page at an allowed origin saw only "Failed to fetch",
+  // and could read neither the code nor the request id to report.
+  answer(res, requestId, corsHeaders(corsOrigins, req.headers.origin), { status: 500, code: ErrorCode.INTERNAL_SERVER_ERROR, message: MASKED_MESSAGE, close: false });
   // Its line, unless the pipeline's is due already (a plugin's onResponse threw after the access log's: that line says 500).
   accessLog?.edgeAnswered({ requestId, request: req, transport: 'http', status: 500, code: ErrorCode.INTERNAL_SERVER_ERROR, started, traceparent: req.headers.traceparent, response: res });
 }
@@ -445,7 +450,7 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
       // a body (which should not have expected 100-continue, RFC 9110 §10.1.1) keeps its connection: a 100 costs nothing.
       if (hasBody && !pipelineReads) {
         if (request.socket) closing.add(request.socket);
-        return serve(lane, serverContext, null, logger, state.accessLog, started);
+        return serve(lane, serverContext, null, logger, state.accessLog, started, settings.corsOrigins);
       }
       response.writeContinue();
     }
@@ -455,16 +460,16 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
     // a GET's. Node discards what arrives of it after the answer; a chunked one, which no length bounds, ends the connection.
     if (!pipelineReads) {
       closeOnUnreadChunkedBody(request, response);
-      return serve(lane, serverContext, null, logger, state.accessLog, started);
+      return serve(lane, serverContext, null, logger, state.accessLog, started, settings.corsOrigins);
     }
-    if (!chunked && !lane.readsBodyFirst && charset !== 'iso-8859-1') return serve(lane, serverContext, null, logger, state.accessLog, started);
+    if (!chunked && !lane.readsBodyFirst && charset !== 'iso-8859-1') return serve(lane, serverContext, null, logger, state.accessLog, started, settings.corsOrigins);
     // A declared length was checked above; a chunked body is bounded as it streams.
     void readBody(request, chunked ? settings.maxRequestBodyBytes : Infinity).then((body) => {
       if (body === OVER_LIMIT) return refuse(request, response, requestId, tooLarge(settings));
       if (body && chunked) asKnownLength(request, body);
       // A client that left before its body arrived whole still meets the pipeline, as it does on
       // Yoga's own lane: its request has no body, so it fails to parse, and its answer goes nowhere.
-      serve(lane, serverContext, body && charset === 'iso-8859-1' ? reencoded(request, body) : body, logger, state.accessLog, started);
+      serve(lane, serverContext, body && charset === 'iso-8859-1' ? reencoded(request, body) : body, logger, state.accessLog, started, settings.corsOrigins);
     });
   };
 
