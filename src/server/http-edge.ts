@@ -9,7 +9,7 @@
  * - Body limits: a body declared over `maxRequestBodyBytes` gets 413 before
  *   a byte of it is read; a chunked one (no Content-Length) is read at the
  *   edge as it streams, and gets 413 once more than the limit has arrived
- *   (./request-body.ts). Content-Length with Transfer-Encoding is node's 400. A body
+ *   (./request-body.ts). Content-Length with Transfer-Encoding is node's 400, told what to send (./malformed-http.ts). A body
  *   the pipeline will not read (a GET's, a 415's, a CSRF 403's) is neither read nor
  *   waited for, on either lane: node discards it as it comes (a chunked one, which
  *   no length bounds, until the answer closes the connection).
@@ -59,6 +59,7 @@ import { bodyAsUtf8 } from './body-charset.js';
 import { HEAD_FIELD_LIMIT, HEAD_PARSE_LIMIT_BYTES, HEAD_TOO_LARGE, headTooLarge, TRAILERS_TOO_LARGE } from './head-size.js';
 import { acceptInPreferenceOrder, postAcceptInPreferenceOrder, PRODUCED, readableContentType, type BodyCharset } from './media-types.js';
 import { closeLingering, lingerOnClose } from './lingering-close.js';
+import { malformedMessage } from './malformed-http.js';
 import { adoptSocket, endWithJson, pathOf, toOriginForm, whenAnswered } from './raw-http.js';
 import { bodyWillBeRead } from './expect-continue.js';
 import { asksMutationByGet } from './get-mutation.js';
@@ -108,7 +109,7 @@ function clientErrorAnswer(error: NodeJS.ErrnoException, inBody: boolean, limits
   // An unknown method (501) or another major version (505): the request line said what it was, only not in words llhttp reads.
   const requestLine = requestLineRefusal(error);
   if (requestLine) return requestLine;
-  if (error.code !== 'HPE_HEADER_OVERFLOW') return { status: 400, message: 'Malformed HTTP request.' };
+  if (error.code !== 'HPE_HEADER_OVERFLOW') return { status: 400, message: malformedMessage(error.code, inBody) };
   // Within a body, only a chunked body's trailer section holds fields: node counts them apart from the head,
   // up to the same HEAD_PARSE_LIMIT_BYTES. Told as the head's size, the client was sent to shorten its URL.
   if (inBody) return { status: 431, message: TRAILERS_TOO_LARGE };
