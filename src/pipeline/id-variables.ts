@@ -5,8 +5,10 @@
  * serve another execution under it. Checked on the values as parsed, before graphql-js coerces them; by hand,
  * since Pothos builds every schema with graphql-js's own ID (whose parseValue no plugin replaces).
  *
- * An Int variable given such a number is refused here too, with the same words: graphql-js would refuse it anyway, but naming the number as read as if it were the one
- * sent ('got invalid value 9007199254740992' for 9007199254740993), a value the client never sent.
+ * An Int variable given such a number is refused here too, with the same words: graphql-js would refuse it anyway,
+ * but naming the number as read as if it were the one sent ('got invalid value 9007199254740992' for
+ * 9007199254740993), a value the client never sent. So is one given where a string is taken (a String, a DateTime,
+ * an enum), at any depth: the message then names where, as graphql-js's does.
  */
 import {
   getNamedType,
@@ -14,6 +16,9 @@ import {
   GraphQLError,
   GraphQLID,
   GraphQLInt,
+  GraphQLString,
+  isEnumType,
+  isScalarType,
   isInputObjectType,
   isListType,
   isNonNullType,
@@ -25,6 +30,7 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { ErrorCode } from '../errors.js';
+import { DateTimeScalar } from '../schema/scalars.js';
 
 /** What to send instead, per scalar whose refusal would otherwise name a rounded number; the message's ending. */
 const ADVICE = new Map<GraphQLInputType, string>([
@@ -32,40 +38,53 @@ const ADVICE = new Map<GraphQLInputType, string>([
   [GraphQLInt, 'an Int holds whole numbers from -2147483648 to 2147483647 only.'],
 ]);
 
+/** What to send instead where a rounded number is refused for `type`: ID and Int their own, a number where a string is taken (a String, a DateTime, an enum) one; undefined for any other type. */
+function adviceFor(type: GraphQLInputType): string | undefined {
+  const own = ADVICE.get(type);
+  if (own !== undefined) return own;
+  // Not Float (a double is what it takes), nor a scalar that may take numbers (JSON). DateTime by name: Pothos
+  // builds the schema's own scalar from DateTimeScalar's config.
+  const takesString = type === GraphQLString || isEnumType(type) || (isScalarType(type) && type.name === DateTimeScalar.name);
+  return takesString ? `${type.name} takes no number: send a string.` : undefined;
+}
+
 /** An integer past 2^53: JSON.parse may have rounded it, and cannot tell. */
 function isRounded(value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value);
 }
 
-/** Where `value`, given for `type`, holds a rounded number where an ID or Int is taken: the first one found and what to send instead, or undefined. */
-function roundedNumber(type: GraphQLInputType, value: unknown): { found: number; advice: string } | undefined {
+/**
+ * Where `value`, given for `type` at `path` (graphql-js's form: `f.eventTypes[0]`), holds a rounded number where
+ * one of the types `adviceFor` names is taken: the first one found, its path and what to send instead, or undefined.
+ */
+function roundedNumber(type: GraphQLInputType, value: unknown, path: string): { found: number; path: string; advice: string } | undefined {
   if (value === null || value === undefined) return undefined;
-  if (isNonNullType(type)) return roundedNumber(type.ofType, value);
+  if (isNonNullType(type)) return roundedNumber(type.ofType, value, path);
   if (isListType(type)) {
     // A single value given for a list is coerced as a list of one (GraphQL spec §3.11).
-    const items = Array.isArray(value) ? value : [value];
-    for (const item of items) {
-      const found = roundedNumber(type.ofType, item);
+    if (!Array.isArray(value)) return roundedNumber(type.ofType, value, path);
+    for (const [index, item] of value.entries()) {
+      const found = roundedNumber(type.ofType, item, `${path}[${index}]`);
       if (found !== undefined) return found;
     }
     return undefined;
   }
-  const advice = ADVICE.get(type);
-  if (advice !== undefined) return isRounded(value) ? { found: value, advice } : undefined;
+  const advice = adviceFor(type);
+  if (advice !== undefined) return isRounded(value) ? { found: value, path, advice } : undefined;
   if (isInputObjectType(type) && typeof value === 'object' && !Array.isArray(value)) {
     for (const field of Object.values(type.getFields())) {
       if (!Object.hasOwn(value, field.name)) continue;
-      const found = roundedNumber(field.type, (value as Record<string, unknown>)[field.name]);
+      const found = roundedNumber(field.type, (value as Record<string, unknown>)[field.name], `${path}.${field.name}`);
       if (found !== undefined) return found;
     }
   }
   return undefined;
 }
 
-/** Whether `type` is an ID or Int or reaches one (a list of them, an input object with such a field at any depth); else a variable of it can hold none. */
+/** Whether `type` is one `adviceFor` names or reaches one (a list of them, an input object with such a field at any depth); else a variable of it can hold none. */
 function holdsExactScalar(type: GraphQLInputType, seen = new Set<GraphQLInputType>()): boolean {
   const named = getNamedType(type);
-  if (ADVICE.has(named)) return true;
+  if (adviceFor(named) !== undefined) return true;
   if (!isInputObjectType(named) || seen.has(named)) return false;
   seen.add(named);
   return Object.values(named.getFields()).some((field) => holdsExactScalar(field.type, seen));
@@ -86,8 +105,8 @@ function holdsUnsafeNumber(value: unknown): boolean {
 }
 
 /**
- * The refusal of the operation's first ID or Int variable given an integer past 2^53 (BAD_REQUEST, 400), naming
- * the number as read and saying so; undefined when none is.
+ * The refusal of the operation's first variable given an integer past 2^53 where an ID, an Int or a string is
+ * taken (BAD_REQUEST, 400), naming the number as read and saying so; undefined when none is.
  */
 export function roundedIdError(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, variables: unknown): ExecutionResult | undefined {
   if (typeof variables !== 'object' || variables === null || !holdsUnsafeNumber(variables)) return undefined;
@@ -98,11 +117,12 @@ export function roundedIdError(schema: GraphQLSchema, document: DocumentNode, op
     if (!Object.hasOwn(variables, name)) continue;
     const type = typeFromAST(schema, definition.type) as GraphQLInputType | undefined;
     if (!type || !holdsExactScalar(type)) continue;
-    const rounded = roundedNumber(type, (variables as Record<string, unknown>)[name]);
+    const rounded = roundedNumber(type, (variables as Record<string, unknown>)[name], name);
     if (rounded === undefined) continue;
     // `found` is the number as read, not as sent: said so, or the client is told of a value it never sent.
-    const { found, advice } = rounded;
-    const message = `Variable "$${name}" got an integer past 2^53, which JSON readers round (it was read as ${found}): ${advice}`;
+    const { found, path, advice } = rounded;
+    const where = path === name ? '' : ` at "${path}"`;
+    const message = `Variable "$${name}" got an integer past 2^53${where}, which JSON readers round (it was read as ${found}): ${advice}`;
     return { errors: [new GraphQLError(message, { nodes: definition, extensions: { code: ErrorCode.BAD_REQUEST, http: { status: 400 } } })] };
   }
   return undefined;
