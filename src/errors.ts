@@ -314,12 +314,14 @@ export function badRequest(message: string): GraphQLError {
 }
 
 /**
- * An ID variable (`name`, its definition `node`) given a JSON integer past 2^53: BAD_REQUEST, 400, located at the
- * definition. `read` is the number as JSON.parse read it, rounded: the message says so, or the client is told of a
- * value it never sent (src/pipeline/id-variables.ts).
+ * A variable (`name`, its definition `node`) given a JSON integer past 2^53 where an ID, an Int or a string is taken:
+ * BAD_REQUEST, 400, located at the definition. `read` is the number as JSON.parse read it, rounded: the message says
+ * so, or the client is told of a value it never sent; `path` is where in the variable it was (`ids[1]`, `f.types[0]`;
+ * the name alone when it is the variable), `advice` what to send instead (src/pipeline/id-variables.ts).
  */
-export function roundedIdVariable(name: string, read: number, node: ASTNode): GraphQLError {
-  const message = `Variable "$${name}" got an integer past 2^53, which JSON readers round (it was read as ${read}): an ID cannot hold it exactly; send the id as a string.`;
+export function roundedNumberVariable(name: string, path: string, read: number, advice: string, node: ASTNode): GraphQLError {
+  const where = path === name ? '' : ` at "${path}"`;
+  const message = `Variable "$${name}" got an integer past 2^53${where}, which JSON readers round (it was read as ${read}): ${advice}`;
   return new GraphQLError(message, { nodes: node, extensions: { code: ErrorCode.BAD_REQUEST, http: { status: 400 } } });
 }
 

@@ -13,7 +13,6 @@
 import {
   getNamedType,
   getOperationAST,
-  GraphQLError,
   GraphQLID,
   GraphQLInt,
   GraphQLString,
@@ -29,7 +28,7 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { ErrorCode } from '../errors.js';
+import { roundedNumberVariable } from '../errors.js';
 import { DateTimeScalar } from '../schema/scalars.js';
 
 /** What to send instead, per scalar whose refusal would otherwise name a rounded number; the message's ending. */
@@ -119,11 +118,7 @@ export function roundedIdError(schema: GraphQLSchema, document: DocumentNode, op
     if (!type || !holdsExactScalar(type)) continue;
     const rounded = roundedNumber(type, (variables as Record<string, unknown>)[name], name);
     if (rounded === undefined) continue;
-    // `found` is the number as read, not as sent: said so, or the client is told of a value it never sent.
-    const { found, path, advice } = rounded;
-    const where = path === name ? '' : ` at "${path}"`;
-    const message = `Variable "$${name}" got an integer past 2^53${where}, which JSON readers round (it was read as ${found}): ${advice}`;
-    return { errors: [new GraphQLError(message, { nodes: definition, extensions: { code: ErrorCode.BAD_REQUEST, http: { status: 400 } } })] };
+    return { errors: [roundedNumberVariable(name, rounded.path, rounded.found, rounded.advice, definition)] };
   }
   return undefined;
 }
