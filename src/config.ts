@@ -134,8 +134,11 @@ const setting = <T extends z.ZodType>(env: string, schema: T, doc: string, optio
 /** OTEL_EXPORTER_OTLP_PROTOCOL's values in the OpenTelemetry specification; whether `grpc` can be honoured is a contradiction's. */
 const otlpProtocol = () => z.enum(['http/protobuf', 'http/json', 'grpc'], { error: 'must be http/protobuf, http/json or grpc' }).optional();
 
+/** UPSTREAM_MAX_CONCURRENT's default: the bulkhead, which the default caller's share below is a quarter of. */
+const DEFAULT_MAX_CONCURRENT = 256;
+
 /** A caller's share of the bulkhead when UPSTREAM_MAX_CONCURRENT_PER_CALLER is unset (a quarter of the default bulkhead). */
-const DEFAULT_MAX_CONCURRENT_PER_CALLER = 64;
+const DEFAULT_MAX_CONCURRENT_PER_CALLER = DEFAULT_MAX_CONCURRENT / 4;
 
 export const SETTINGS = {
   server: {
@@ -254,7 +257,7 @@ export const SETTINGS = {
       integer(1, 600_000).default(5_000),
       'how long an open circuit fails fast before one probe call',
     ),
-    maxConcurrent: setting('UPSTREAM_MAX_CONCURRENT', integer(1, 100_000).default(256), 'upstream calls in flight per process (bulkhead)'),
+    maxConcurrent: setting('UPSTREAM_MAX_CONCURRENT', integer(1, 100_000).default(DEFAULT_MAX_CONCURRENT), 'upstream calls in flight per process (bulkhead)'),
     queue: setting(
       'UPSTREAM_QUEUE',
       integer(0, 1_000_000).default(1_024),
