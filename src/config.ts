@@ -92,7 +92,7 @@ function regExpRefusal(source: string): string | undefined {
  */
 const MAX_STRING_BYTES = 256 * 1024 * 1024;
 
-/** UPSTREAM_MAX_BODY_BYTES's default, which the LIVE_MAX_HELD_BYTES description sizes a reading by. */
+/** UPSTREAM_MAX_BODY_BYTES's default, and UPSTREAM_MAX_BYTES_IN_FLIGHT's (one such body at a time); the LIVE_MAX_HELD_BYTES description sizes a reading by it. */
 const DEFAULT_MAX_BODY_BYTES = 128 * 1024 * 1024;
 
 /**
