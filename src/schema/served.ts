@@ -162,12 +162,18 @@ function eventFieldSize(entry: unknown, position: number, field: string): number
 }
 
 /**
+ * Characters under which a page is not measured: its execution's body times the most copies of a value field it
+ * selects (README "Operation limits": 16 KiB). A result hands out at most MAX_EVENTS_PER_REQUEST events, each on a
+ * page, so such pages add at most 32 MiB to it.
+ */
+const UNMEASURED_PAGE_CHARS = 16 * 1024;
+
+/**
  * Counts a page of events against the result's bound (src/request/scope.ts
  * `handOut`: BAD_USER_INPUT past it): each selected value field of each event,
  * as many times as it is selected (`eventValueCopies`). Events of a page are
  * distinct, so a page hands out at most that many times its execution's body:
- * one whose body is that small is not measured (at most 2,000 events are handed
- * out per result, so 32 MiB). Counted here, where the events are listed, not in
+ * one under UNMEASURED_PAGE_CHARS is not measured. Counted here, where the events are listed, not in
  * the event's fields: those are getters (./served-event.ts), and graphql-jit
  * does not catch what a getter throws (the request hung).
  */
@@ -175,7 +181,7 @@ export function handOutEvents(context: GatewayContext, events: readonly Executio
   if (copies.size === 0 || events.length === 0) return;
   let most = 0;
   for (const count of copies.values()) most = Math.max(most, count);
-  if (most * events[0]!.execution.bodyBytes < 16 * SERVED_CHARS_COUNTED_FROM) return;
+  if (most * events[0]!.execution.bodyBytes < UNMEASURED_PAGE_CHARS) return;
   let size = 0;
   for (const { execution, position } of events) {
     const entry = execution.events[position];
