@@ -52,8 +52,6 @@ import { FAILED_AT_START_MS, reportOf, workersMessage, workersReport, type Worke
  * signal means "exit at once".
  */
 const DRAIN_MESSAGE = 'execution-gateway:drain';
-// A worker that exits before it listens, or within FAILED_AT_START_MS of its fork, failed at start: its replacement
-// would most likely fail the same way (a manifest removed since the first start), so it is not forked at once.
 /**
  * A signal sent to the whole process group (Ctrl-C, `timeout`, systemd's
  * KillMode=control-group) reaches the server twice under `npm start`: once
@@ -61,7 +59,11 @@ const DRAIN_MESSAGE = 'execution-gateway:drain';
  * many ms of the first is that copy, not an operator asking to stop at once.
  */
 const SIGNAL_COPY_MS = 500;
-/** Pause before the n-th replacement in a row of workers that failed at start: 1 s, doubling, at most 30 s. */
+/**
+ * Pause before the n-th replacement in a row of workers that failed at start (FAILED_AT_START_MS): 1 s, doubling, at
+ * most 30 s. Such a replacement would most likely fail the same way (a manifest removed since the first start), so it
+ * is not forked at once.
+ */
 const REPLACE_BACKOFF_MS = { first: 1_000, max: 30_000 } as const;
 
 function loadConfig(): GatewayConfig {
