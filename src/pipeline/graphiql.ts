@@ -228,6 +228,13 @@ function noneMatchHolds(ifNoneMatch: string, etag: string): boolean {
   return ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
 }
 
+/** Sent with the page (and its 304s): no framing by any site, no sniffing its type. */
+const PAGE_HEADERS: ReadonlyArray<[string, string]> = [
+  ['content-security-policy', "frame-ancestors 'none'"],
+  ['x-frame-options', 'DENY'],
+  ['x-content-type-options', 'nosniff'],
+];
+
 /**
  * GraphiQL's page is the same bytes for every view (9 MB, every asset inlined): it goes out with an ETag and
  * `Cache-Control: no-cache` in place of the `no-store` of every other answer (./cache-control.ts), so a browser
@@ -236,13 +243,6 @@ function noneMatchHolds(ifNoneMatch: string, etag: string): boolean {
  * or a placeholder. After useNoStore, whose `no-store` it replaces on the page alone. The page also goes out
  * with PAGE_HEADERS.
  */
-/** Sent with the page (and its 304s): no framing by any site, no sniffing its type. */
-const PAGE_HEADERS: ReadonlyArray<[string, string]> = [
-  ['content-security-policy', "frame-ancestors 'none'"],
-  ['x-frame-options', 'DENY'],
-  ['x-content-type-options', 'nosniff'],
-];
-
 export function useGraphiQLRevalidation(options: GraphiQLOptions): Plugin {
   // The key Yoga's renderer is called with: it hands over a copy of these options, keys in the same order.
   const key = JSON.stringify(options);
