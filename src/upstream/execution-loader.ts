@@ -67,23 +67,26 @@ export interface ExecutionLoaderOptions {
   statuses?: { observe(status: string | null): void };
 }
 
-/** What `load` refuses before any call, in its order: no token, then an id upstream may not be asked for. */
-function refusalBeforeCall(id: string, { executions, scope }: ExecutionLoaderOptions): Error | undefined {
+/**
+ * The caller `load` asks upstream for, or what it refuses before any call, in its order: no token, then an id
+ * upstream may not be asked for (`refusedBeforeCall` and `load` both ask it, so they refuse alike).
+ */
+function callerOrRefusal(id: string, { executions, scope }: ExecutionLoaderOptions): Caller | Error {
   if (!scope.caller) return unauthenticated();
   try {
     executions.assertAllowedId(id);
-    return undefined;
+    return scope.caller;
   } catch (error) {
     return error instanceof Error ? error : new Error(String(error));
   }
 }
 
-async function load(id: string, { executions, scope, statuses }: ExecutionLoaderOptions): Promise<Execution | Error> {
-  const { caller } = scope;
-  if (!caller) return unauthenticated();
+async function load(id: string, options: ExecutionLoaderOptions): Promise<Execution | Error> {
+  const { executions, scope, statuses } = options;
+  // A refused id costs no call, so it does not count against the limit below.
+  const caller = callerOrRefusal(id, options);
+  if (caller instanceof Error) return caller;
   try {
-    // A refused id costs no call, so it does not count against the limit below.
-    executions.assertAllowedId(id);
     // Aliases times `executions(ids)` could otherwise turn one request into thousands of upstream calls.
     scope.takeExecution();
     const execution = await executions.get(id, caller, scope);
@@ -99,6 +102,9 @@ export function createExecutionLoader(options: ExecutionLoaderOptions): Executio
   // A batch within the limit needs no limiter: most requests load one execution.
   return new ExecutionLoader(
     (ids) => (ids.length <= options.concurrency ? Promise.all(ids.map((id) => load(id, options))) : pMap(ids, (id) => load(id, options), { concurrency: options.concurrency })),
-    (id) => refusalBeforeCall(id, options),
+    (id) => {
+      const caller = callerOrRefusal(id, options);
+      return caller instanceof Error ? caller : undefined;
+    },
   );
 }
