@@ -134,6 +134,9 @@ const setting = <T extends z.ZodType>(env: string, schema: T, doc: string, optio
 /** OTEL_EXPORTER_OTLP_PROTOCOL's values in the OpenTelemetry specification; whether `grpc` can be honoured is a contradiction's. */
 const otlpProtocol = () => z.enum(['http/protobuf', 'http/json', 'grpc'], { error: 'must be http/protobuf, http/json or grpc' }).optional();
 
+/** WS_MAX_CONNECTIONS's default, which also sizes the upgrade rate's table of addresses (src/server/upgrade-budget.ts). */
+export const DEFAULT_WS_MAX_CONNECTIONS = 10_000;
+
 /** UPSTREAM_MAX_CONCURRENT's default: the bulkhead, which the default caller's share below is a quarter of. */
 const DEFAULT_MAX_CONCURRENT = 256;
 
@@ -440,7 +443,7 @@ export const SETTINGS = {
     ),
     maxConnections: setting(
       'WS_MAX_CONNECTIONS',
-      integer(1, 1_000_000).default(10_000),
+      integer(1, 1_000_000).default(DEFAULT_WS_MAX_CONNECTIONS),
       'WebSockets open at once per process; a further upgrade drops a socket: first the closing or idle socket upstream served least recently of the caller holding the most past its `CALLER_SHARE_PERCENT` of them, else the oldest closing or idle one upstream never served an operation of (both closed with `1013`), or gets `503` when there is none, so WebSockets alone cannot take every file descriptor from HTTP requests and upstream calls',
     ),
     maxMessagesPerSecond: setting(

@@ -16,6 +16,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { LRUCache } from 'lru-cache';
+import { DEFAULT_WS_MAX_CONNECTIONS } from '../config.js';
 import { clientAddress, type TrustedProxies } from './client-address.js';
 import { MessageBudget } from './message-budget.js';
 
@@ -23,7 +24,7 @@ import { MessageBudget } from './message-budget.js';
  * Addresses whose buckets are kept: as many as WS_MAX_CONNECTIONS's default lets sockets be open. Measured, 10,000
  * buckets keyed by IPv6 addresses hold 2.3 MB of heap (230 bytes each, the key and the LRU's slots included).
  */
-export const MAX_TRACKED_ADDRESSES = 10_000;
+export const MAX_TRACKED_ADDRESSES = DEFAULT_WS_MAX_CONNECTIONS;
 
 export class UpgradeBudget {
   readonly #buckets: LRUCache<string, MessageBudget>;
