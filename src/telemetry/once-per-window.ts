@@ -3,8 +3,9 @@
  * window, and at most `most` names per window, so a client that reconnects
  * every few seconds (a refused browser page, an old WebSocket client), or one
  * that makes up a new name each time, cannot fill the log. Used for refused
- * origins (../pipeline/cors.ts) and refused WebSocket subprotocols
- * (../server/websocket.ts).
+ * origins (../pipeline/cors.ts) and the WebSocket edge's warnings
+ * (../server/websocket.ts): refused subprotocols, sockets closed for their
+ * message rate or to make room, upgrades refused for their address's rate.
  */
 export class OncePerWindow {
   readonly #told = new Set<string>();
