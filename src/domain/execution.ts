@@ -19,7 +19,7 @@ export interface Execution {
   readonly source: Readonly<Record<string, unknown>>;
   /** Upstream's events in its order (it only appends), each entry as sent; empty when absent, null or not a list. */
   readonly events: readonly unknown[];
-  /** True when upstream sent `events` that is not a list: served as no events, with a warning. */
+  /** True when upstream sent `events` that is not a list: served as no events, with a warning, and not cached (as `eventsAbsent`). */
   readonly eventsUnreadable?: boolean;
   /**
    * True when upstream sent no `events` (absent or null): served as no events, with a warning, and not
