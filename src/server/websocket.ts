@@ -28,7 +28,7 @@
  * whose client does not answer the close frame is dropped after
  * CLOSE_HANDSHAKE_MS; a connection that sends no
  * `connection_init` in time is closed, and so is one idle for
- * WS_IDLE_TIMEOUT_MS (1000), since `connection_init` needs no token and the
+ * WS_IDLE_TIMEOUT_MS (with close code 1000), since `connection_init` needs no token and the
  * client's pongs cost it nothing: idle is running no operation, and having
  * had none served by upstream (an execution read with the connection's token)
  * since, so operations that need no upstream (`{ __typename }`) or that
