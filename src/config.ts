@@ -636,7 +636,7 @@ function resourceAttributes(text: string): Record<string, string> | string {
     if (pair.trim() === '') continue;
     const equals = pair.indexOf('=');
     const key = pair.slice(0, equals).trim();
-    if (equals < 1 || key === '') return `"${pair.trim().slice(0, 40)}" is not key=value`;
+    if (equals < 1 || key === '') return `"${textPrefix(pair.trim(), 40)}" is not key=value`;
     try {
       attributes[key] = decodeURIComponent(pair.slice(equals + 1).trim());
     } catch {
