@@ -183,7 +183,7 @@ export class GatewayClient extends GraphQLClient {
     }
     // graphql-request sets a header as a property of a plain object: on a Headers or an array (which the config's type
     // allows) the property went nowhere, and a refreshed token was dropped without a word. They become a plain object.
-    if (headers && typeof headers !== 'function' && (Array.isArray(headers) || headers instanceof Headers)) this.requestConfig.headers = headerRecord(headers);
+    if (headers && (Array.isArray(headers) || headers instanceof Headers)) this.requestConfig.headers = headerRecord(headers);
     if (key.toLowerCase() === 'authorization' && this.requestConfig.headers && typeof this.requestConfig.headers !== 'function') {
       const plain = this.requestConfig.headers as Record<string, string>;
       for (const name of Object.keys(plain)) if (name.toLowerCase() === 'authorization') delete plain[name];

@@ -1,7 +1,8 @@
 /**
  * Upstream sends lowercase statuses and will grow new ones. The gateway maps the
  * known ones to the ExecutionStatus enum and everything else to UNKNOWN, keeping
- * the raw value (Execution.rawStatus) so no information is lost.
+ * the raw value (the GraphQL field `Execution.rawStatus`, read by rawStatusOf) so
+ * no information is lost.
  */
 import type { Execution } from './execution.js';
 import { readText, UNREADABLE } from './fields.js';
