@@ -29,7 +29,7 @@ import { Registry } from 'prom-client';
 import { buildInfo } from '../build-info.js';
 import { ConfigError, DEMO_UPSTREAM_MARKER, nearMissSettings, readConfig, servesDemoUpstream, timeoutPastBudget, unreadVariables, type GatewayConfig } from '../config.js';
 import { DEMO_TOKEN } from '../demo/demo-data.js';
-import { startDemoUpstream } from '../demo/demo-upstream.js';
+import { demoIdsRefusedWarning, startDemoUpstream } from '../demo/demo-upstream.js';
 import type { FakeUpstream } from '../demo/fake-upstream.js';
 import { LIVE_DEMO_ID } from '../demo/live-demo.js';
 import { FastLaneError } from '../fast-lane/index.js';
@@ -659,6 +659,9 @@ export async function run(handOver: () => void = () => undefined): Promise<void>
     if (config.sharedState.redisKeySecret !== undefined && config.sharedState.redisUrl === undefined) {
       logger.warn('REDIS_KEY_SECRET is set but REDIS_URL is not: this process shares nothing with other replicas');
     }
+    // Set for the upstream to come, it turned every demo query into BAD_USER_INPUT with nothing said at start.
+    const demoIdsRefused = config.upstream.url ? undefined : demoIdsRefusedWarning(config.upstream.executionIdPattern);
+    if (demoIdsRefused) logger.warn(demoIdsRefused.fields, demoIdsRefused.message);
     // Each worker has the heap and the bounds the primary has (NODE_OPTIONS and the settings are theirs too).
     const overrun = heapOverrun(config);
     if (overrun) logger.warn(overrun.fields, overrun.message);
