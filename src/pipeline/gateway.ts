@@ -53,6 +53,7 @@ import { useRequestId } from './request-id.js';
 import { useSpecRules } from './spec-rules.js';
 import { useDocumentIdParameter, useTrustedDocuments } from './trusted-documents.js';
 import { useExactIdVariables } from './id-variables.js';
+import { useMisnamedVariables } from './misnamed-variables.js';
 import { useValidationCache } from './validation-cache.js';
 import { useUnservedStreamClosing } from './unserved-streams.js';
 import { useEventStreamErrorStatus, useEventStreamHeaders } from './event-stream.js';
@@ -222,6 +223,8 @@ export function createGateway(deps: GatewayDependencies): Gateway {
       useUnservedStreamClosing(),
       // After it: a subscription no answer can serve gets its 406, whatever its variables, as for any variable refused.
       useExactIdVariables(),
+      // After it, for the same reason; before graphql-js, whose message for the variable it replaces.
+      useMisnamedVariables(),
     ],
     context: (initial) => createContext(initial as RequestSource, contextDependencies),
   });

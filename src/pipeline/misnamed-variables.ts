@@ -1,0 +1,80 @@
+/**
+ * A required variable missing while `variables` holds a name the operation does not declare (`{"Id": "x"}` for
+ * `$id`, `{"executionId": …}` for `$id`) is refused as graphql-js refuses any missing one (BAD_REQUEST, 400), but
+ * saying which name was sent: graphql-js's "Variable "$id" of required type "ID!" was not provided." sent the
+ * client looking for a value it had sent. Checked on the values as parsed, before graphql-js coerces them.
+ */
+import { getOperationAST, GraphQLError, Kind, print, type DocumentNode, type ExecutionResult } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { ErrorCode } from '../errors.js';
+
+/** Names quoted in the message, at most; a client may send thousands. */
+const SHOWN_NAMES = 3;
+
+/** A name as the message quotes it: in backticks when plain, else as JSON, cut at 40 characters. */
+function shown(name: string): string {
+  return /^[A-Za-z0-9_$-]{1,40}$/.test(name) ? `\`${name}\`` : JSON.stringify(name.length > 40 ? `${name.slice(0, 40)}…` : name);
+}
+
+/** Letters a name differs by from another (Levenshtein), up to `max`; past it, max + 1. */
+function distance(a: string, b: string, max: number): number {
+  if (Math.abs(a.length - b.length) > max) return max + 1;
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+/** The undeclared name most likely meant for `name`: the same in another case, or a few letters off; else undefined. */
+function meantFor(name: string, undeclared: readonly string[]): string | undefined {
+  const lower = name.toLowerCase();
+  const sameLetters = undeclared.find((sent) => sent.toLowerCase() === lower);
+  if (sameLetters !== undefined) return sameLetters;
+  const max = Math.max(1, Math.floor(name.length / 3));
+  return undeclared.find((sent) => distance(sent.toLowerCase(), lower, max) <= max);
+}
+
+/**
+ * The refusal of the operation's first required variable that `variables` lacks while it holds names the operation
+ * does not declare (BAD_REQUEST, 400), naming them; undefined otherwise (graphql-js then says what it says).
+ */
+export function misnamedVariableError(document: DocumentNode, operationName: string | null | undefined, variables: unknown): ExecutionResult | undefined {
+  if (typeof variables !== 'object' || variables === null || Array.isArray(variables)) return undefined;
+  const sent = Object.keys(variables);
+  if (sent.length === 0) return undefined;
+  const definitions = getOperationAST(document, operationName)?.variableDefinitions ?? [];
+  const declared = new Set(definitions.map((definition) => definition.variable.name.value));
+  const undeclared = sent.filter((name) => !declared.has(name));
+  if (undeclared.length === 0) return undefined;
+  for (const definition of definitions) {
+    const name = definition.variable.name.value;
+    if (definition.type.kind !== Kind.NON_NULL_TYPE || definition.defaultValue !== undefined) continue;
+    if ((variables as Record<string, unknown>)[name] !== undefined && Object.hasOwn(variables, name)) continue;
+    const meant = meantFor(name, undeclared);
+    const listed = (meant === undefined ? undeclared : [meant]).slice(0, SHOWN_NAMES).map(shown).join(', ');
+    const more = meant === undefined && undeclared.length > SHOWN_NAMES ? ` and ${undeclared.length - SHOWN_NAMES} more` : '';
+    const advice =
+      meant === undefined
+        ? `; send the value as \`${name}\`, the name the operation declares (without its \`$\`)`
+        : `; did you mean \`$${name}\`? Send it as \`"${name}"\` in variables`;
+    const message = `Variable "$${name}" of required type "${print(definition.type)}" was not provided: variables has ${listed}${more}, which the operation does not declare${advice}.`;
+    return { errors: [new GraphQLError(message, { nodes: definition, extensions: { code: ErrorCode.BAD_REQUEST, http: { status: 400 } } })] };
+  }
+  return undefined;
+}
+
+export function useMisnamedVariables(): Plugin {
+  return {
+    onExecute({ args, setResultAndStopExecution }) {
+      const refused = misnamedVariableError(args.document, args.operationName, args.variableValues);
+      if (refused) setResultAndStopExecution(refused);
+    },
+    onSubscribe({ args, setResultAndStopExecution }) {
+      const refused = misnamedVariableError(args.document, args.operationName, args.variableValues);
+      if (refused) setResultAndStopExecution(refused);
+    },
+  };
+}
