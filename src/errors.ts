@@ -206,10 +206,26 @@ export const tooManyServedValues = (maxChars: number) =>
     `This request asks for more than ${maxChars.toLocaleString('en-US')} characters of upstream values in all (every alias, repeated id and event's \`execution\` counts again); select large fields once per execution.`,
   );
 
-export const unauthenticated = () =>
+/** connectionParams' key names as the message quotes them: plain names only (a key is the client's to choose, and may hold a token), at most 3. */
+function shownParams(names: readonly string[]): string {
+  const plain = names.filter((name) => /^[A-Za-z][A-Za-z0-9_-]{0,39}(?:\.[A-Za-z][A-Za-z0-9_-]{0,39})?$/.test(name));
+  const shown = plain.slice(0, 3).map((name) => `\`${name}\``);
+  const others = names.length - shown.length;
+  if (shown.length === 0) return `${others} key${others === 1 ? '' : 's'}`;
+  return others > 0 ? `${shown.join(', ')} and ${others} other key${others === 1 ? '' : 's'}` : shown.join(', ');
+}
+
+/**
+ * No token anywhere the gateway reads one. `unreadParams`: the keys of a WebSocket's connectionParams, when it sent
+ * some but no `authorization` (`authToken`, `token`, `headers.token`, the conventions of other servers): the generic
+ * message told such a client its token was missing, not where this gateway looks for it.
+ */
+export const unauthenticated = (unreadParams?: readonly string[]) =>
   gatewayError(
     ErrorCode.UNAUTHENTICATED,
-    'Missing Authorization: send the `Authorization: Bearer <token>` you would send to the executions API, as a header (over WebSocket: `connectionParams: { authorization }` in connection_init).',
+    unreadParams?.length
+      ? `Missing Authorization: connectionParams has ${shownParams(unreadParams)} but no \`authorization\`, the one key this gateway reads a token from (in any case, at the top level or inside \`headers\`): send \`connectionParams: { authorization: 'Bearer <token>' }\` in connection_init.`
+      : 'Missing Authorization: send the `Authorization: Bearer <token>` you would send to the executions API, as a header (over WebSocket: `connectionParams: { authorization }` in connection_init).',
   );
 
 /**

@@ -125,6 +125,8 @@ export interface LiveSettings extends PollerSettings {
 /** What a watch needs from the request that started it (src/request/scope.ts). */
 export interface WatchScope {
   readonly caller: Caller | null;
+  /** connectionParams' key names when none held a token the gateway reads, for the UNAUTHENTICATED message. */
+  readonly unreadTokenParams?: readonly string[] | undefined;
   /** Calls `listener` once the client goes away; returns the unsubscribe. */
   onClientGone(listener: () => void): () => void;
 }
@@ -250,7 +252,7 @@ export class LiveExecutions {
   watch(scope: WatchScope, request: WatchRequest): AsyncIterable<WatchStep> {
     if (this.#shuttingDown) throw shuttingDown();
     const { caller } = scope;
-    if (!caller) throw unauthenticated();
+    if (!caller) throw unauthenticated(scope.unreadTokenParams);
     this.client.assertAllowedId(request.id);
     const after = request.eventsAfter == null ? undefined : checkEventCursor('eventsAfter', request.eventsAfter, request.id);
     // One key per token, however the header spelt its scheme (src/upstream/caller.ts): one poller, one lease.

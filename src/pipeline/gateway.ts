@@ -73,6 +73,8 @@ export interface GatewayServerContext {
   webSocket?: { upgradeRequestId: string; upgrade: IncomingMessage };
   /** Called each time the request is handed an execution upstream answered with its token, with its caller's key (src/request/scope.ts `onUpstreamReading`). */
   onUpstreamReading?: (callerKey: string) => void;
+  /** A WebSocket operation's connectionParams key names, when they hold no token the gateway reads (src/request/scope.ts `unreadTokenParams`). */
+  unreadTokenParams?: readonly string[];
   /** What the edge refused the request with before handing it over (a WebSocket operation): the pipeline answers it as it arrives (./request-errors.ts). */
   edgeRefusal?: EdgeRefusal;
 }

@@ -42,6 +42,8 @@ export interface RequestSource {
   requestId?: string;
   /** See RequestScope's `onUpstreamReading` (passed by the WebSocket edge). */
   onUpstreamReading?: (callerKey: string) => void;
+  /** See RequestScope's `unreadTokenParams` (passed by the WebSocket edge). */
+  unreadTokenParams?: readonly string[];
   res?: { readonly destroyed: boolean; readonly writableFinished: boolean; once(event: 'close', listener: () => void): unknown; off(event: 'close', listener: () => void): unknown };
 }
 
@@ -98,6 +100,7 @@ export function createContext(source: RequestSource, deps: ContextDependencies):
   const traceparent = source.request.headers.get('traceparent');
   if (traceparent) scope.traceHeaders = forwardedTraceContext(traceparent, source.request.headers.get('tracestate'));
   if (source.onUpstreamReading) scope.onUpstreamReading = source.onUpstreamReading;
+  if (source.unreadTokenParams) scope.unreadTokenParams = source.unreadTokenParams;
   return {
     scope,
     live: deps.live,

@@ -93,6 +93,11 @@ export class RequestScope {
    * caller's (src/server/websocket.ts). Given the caller's key (src/upstream/caller.ts `Caller`), never the token.
    */
   onUpstreamReading: ((callerKey: string) => void) | undefined = undefined;
+  /**
+   * The names of a WebSocket's connectionParams keys when none held a token the gateway reads (`authToken`,
+   * `headers.token`): named by the UNAUTHENTICATED refusal (src/errors.ts `unauthenticated`). Names only, never values.
+   */
+  unreadTokenParams: readonly string[] | undefined = undefined;
   #executions = 0;
   #events = 0;
   #servedChars = 0;

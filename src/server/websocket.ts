@@ -732,6 +732,8 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     const callers = new Set([upgrade.headers.authorization, ...sent].filter(namesCaller).map(canonicalAuthorization));
     if (!refusal && callers.size > 1) refusal = { status: 400, error: gatewayError(ErrorCode.BAD_REQUEST, TWO_TOKENS) };
     if (!refusal && callers.size === 0 && sent.length === 0 && notText) refusal = { status: 401, error: authorizationNotText() };
+    // A token under a key other servers read (`authToken`, `token`) was told only that it was missing.
+    const unreadTokenParams = callers.size === 0 && sent.length === 0 && !notText ? paramNames(context.connectionParams) : [];
     if (!refusal && sentAuthorization !== undefined) {
       // fetch's Headers takes control characters that no HTTP request can carry (and refuses what is past U+00FF).
       // 400: a malformed request, as node's HTTP parser answers a header value holding a control character.
@@ -761,6 +763,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
       waitUntil: (promise) => void promise?.catch((error: unknown) => logger.error({ requestId, upgradeRequestId, err: loggable(error) }, 'background work of a WebSocket operation failed')),
       webSocket: { upgradeRequestId, upgrade },
       onUpstreamReading: upstreamReading,
+      ...(unreadTokenParams.length > 0 ? { unreadTokenParams } : {}),
       ...(refusal ? { edgeRefusal: { ...refusal, ...(typeof payload.operationName === 'string' && payload.operationName !== '' ? { operationName: payload.operationName } : {}) } } : {}),
     };
     // An empty Host (allowed, as over HTTP) would leave the URL without one.
@@ -1106,6 +1109,22 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
       sockets.close();
     },
   };
+}
+
+/**
+ * The key names of connectionParams, those of an object under `headers` as `headers.<name>`, at most 20: for the
+ * message that says none of them is read as a token. Names only: a value may be the token.
+ */
+function paramNames(params: Record<string, unknown> | undefined): string[] {
+  const names: string[] = [];
+  if (typeof params !== 'object' || params === null) return names;
+  for (const [name, value] of Object.entries(params)) {
+    const inner = name === 'headers' && typeof value === 'object' && value !== null && !Array.isArray(value) ? Object.keys(value) : [];
+    if (inner.length > 0) names.push(...inner.map((key) => `headers.${key}`));
+    else names.push(name);
+    if (names.length >= 20) break;
+  }
+  return names.slice(0, 20);
 }
 
 /**

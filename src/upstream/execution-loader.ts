@@ -56,6 +56,8 @@ export interface LoaderScope extends LoadScope {
   takeExecution(): void;
   /** Told each time an execution is handed to the request (src/request/scope.ts). */
   readonly onUpstreamReading?: ((callerKey: string) => void) | undefined;
+  /** connectionParams' key names when none held a token the gateway reads, for the UNAUTHENTICATED message. */
+  readonly unreadTokenParams?: readonly string[] | undefined;
 }
 
 export interface ExecutionLoaderOptions {
@@ -72,7 +74,7 @@ export interface ExecutionLoaderOptions {
  * upstream may not be asked for (`refusedBeforeCall` and `load` both ask it, so they refuse alike).
  */
 function callerOrRefusal(id: string, { executions, scope }: ExecutionLoaderOptions): Caller | Error {
-  if (!scope.caller) return unauthenticated();
+  if (!scope.caller) return unauthenticated(scope.unreadTokenParams);
   try {
     executions.assertAllowedId(id);
     return scope.caller;
