@@ -166,7 +166,28 @@ export function operationNotResolved(names: ReadonlyArray<string | undefined>, o
  * caching) failed every operation against the default gateway.
  */
 export const persistedDocumentsOff = () =>
-  new GraphQLError('PersistedQueryNotSupported', { extensions: { code: ErrorCode.PERSISTED_QUERY_NOT_SUPPORTED, http: { status: 400 } } });
+  new GraphQLError('PersistedQueryNotSupported', {
+    extensions: {
+      code: ErrorCode.PERSISTED_QUERY_NOT_SUPPORTED,
+      // The message is Apollo's, which clients compare with ===: what to do next goes here, where a person reads it.
+      advice:
+        "This gateway runs no persisted documents (TRUSTED_DOCUMENTS=off): send the document's text as `query` (Apollo's and urql's persisted-query links do so on this error by themselves). To run the documents of schema/persisted-documents.json by their hash, start it with TRUSTED_DOCUMENTS=allow.",
+      http: { status: 400 },
+    },
+  });
+
+/**
+ * A hash no document of the manifest has (TRUSTED_DOCUMENTS=allow or only): 400 with Apollo's code and message
+ * (PersistedQueryNotFound, which its clients compare with === and answer with the text), and in `advice` what a
+ * person sending the hash by hand does next: the gateway never learns a hash from a text.
+ */
+export const persistedDocumentNotFound = (mode: 'allow' | 'only') => {
+  const advice =
+    mode === 'allow'
+      ? "No document of this gateway's manifest (schema/persisted-documents.json) has this hash: send the document's text as `query` (Apollo's persisted-query link does so on this error by itself). The gateway learns no hash from a text: a hash runs once its document is in the manifest of the release deployed (`npm run generate` from schema/operations/)."
+      : "No document of this gateway's manifest (schema/persisted-documents.json) has this hash, and with TRUSTED_DOCUMENTS=only nothing else runs: add the operation to schema/operations/, run `npm run generate` and deploy that release, or send the hash of a document the manifest has.";
+  return new GraphQLError('PersistedQueryNotFound', { extensions: { ...errorExtensions(ErrorCode.PERSISTED_QUERY_NOT_FOUND), advice, http: { status: 400 } } });
+};
 
 /** Yoga's message for an error it hides. */
 export const MASKED_MESSAGE = 'Unexpected error.';

@@ -559,7 +559,7 @@ describe('TRUSTED_DOCUMENTS on every lane and transport, fresh and warm', () => 
       },
     ]);
     const hash = await overHttp(harness, 'POST JSON', { sha256Hash: UNKNOWN_HASH });
-    expect(hash.result.errors).toEqual([{ message: 'PersistedQueryNotFound', extensions: { code: 'PERSISTED_QUERY_NOT_FOUND' } }]);
+    expect(hash.result.errors).toEqual([{ message: 'PersistedQueryNotFound', extensions: { code: 'PERSISTED_QUERY_NOT_FOUND', advice: expect.stringContaining('with TRUSTED_DOCUMENTS=only nothing else runs') } }]);
   });
 
   // Codegen and schema registries print the message: the general one told them to send a hash they cannot have.
@@ -668,7 +668,7 @@ describe('TRUSTED_DOCUMENTS=off (the default)', () => {
           {
             // Apollo's code and message: Apollo Client's link falls back to the text on either, urql's exchange on the message alone.
             message: 'PersistedQueryNotSupported',
-            extensions: { code: 'PERSISTED_QUERY_NOT_SUPPORTED' },
+            extensions: { code: 'PERSISTED_QUERY_NOT_SUPPORTED', advice: expect.stringContaining("send the document's text as `query`") },
           },
         ]);
       }

@@ -37,7 +37,7 @@ import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operation
 import { GraphQLError, validate } from 'graphql';
 import { isPromise, type GraphQLParams, type Plugin } from 'graphql-yoga';
 import type { SecurityConfig } from '../config.js';
-import { badRequest, ErrorCode, persistedDocumentsOff, refusedBeforeParsing } from '../errors.js';
+import { badRequest, ErrorCode, persistedDocumentNotFound, persistedDocumentsOff, refusedBeforeParsing } from '../errors.js';
 import { ConfigError } from '../config.js';
 import { schema } from '../schema/index.js';
 import { isFormPost } from '../media-type.js';
@@ -121,8 +121,6 @@ const NOT_IN_LIST_MESSAGE =
 const INTROSPECTION_NOT_IN_LIST_MESSAGE =
   'Only persisted documents run here (TRUSTED_DOCUMENTS=only), and introspection is none of them: take the schema from schema/schema.graphql of the release this gateway runs, or introspect a gateway that serves it (TRUSTED_DOCUMENTS=allow or off, with INTROSPECTION=true).';
 const ASKS_INTROSPECTION = /\b__(?:schema|type)\b/;
-// Apollo's message too: clients that match on the message rather than the code retry with the text.
-const NOT_FOUND_MESSAGE = 'PersistedQueryNotFound';
 const NO_DOCUMENT_MESSAGE = 'Must provide a query string, or the hash of a persisted document as `extensions.persistedQuery.sha256Hash` or `documentId`.';
 const DOCUMENT_ID_NOT_TEXT = '`documentId` must be a string: `sha256:<hex>`, or the bare hex.';
 const TWO_HASHES = '`documentId` and `extensions.persistedQuery.sha256Hash` name different documents: send one of them.';
@@ -299,7 +297,7 @@ export function useTrustedDocuments(security: Pick<SecurityConfig, 'trustedDocum
       getPersistedOperation: (hash) => manifest.get(manifestKey(hash)) ?? null,
       allowArbitraryOperations: mode === 'allow',
       customErrors: {
-        notFound: () => refusedBeforeParsing(ErrorCode.PERSISTED_QUERY_NOT_FOUND, NOT_FOUND_MESSAGE),
+        notFound: () => persistedDocumentNotFound(mode),
         persistedQueryOnly: ({ params }) =>
           refusedBeforeParsing(ErrorCode.PERSISTED_QUERY_NOT_IN_LIST, typeof params.query === 'string' && ASKS_INTROSPECTION.test(params.query) ? INTROSPECTION_NOT_IN_LIST_MESSAGE : NOT_IN_LIST_MESSAGE),
         keyNotFound: () => badRequest(NO_DOCUMENT_MESSAGE),
