@@ -6,7 +6,9 @@
  * variable and what to fix, every one of them in one start, values that
  * contradict each other included. `NODE_ENV` is read here and nowhere else.
  */
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { join } from 'node:path';
 import { compile as compileTrust } from 'proxy-addr';
 import { z } from 'zod';
 import { textPrefix } from './text-prefix.js';
@@ -1031,6 +1033,31 @@ export function nearMissSettings(env: Record<string, string | undefined> = proce
 export function timeoutPastBudget(upstream: Pick<UpstreamConfig, 'timeoutMs' | 'requestBudgetMs'>): string | undefined {
   if (upstream.timeoutMs <= upstream.requestBudgetMs) return undefined;
   return `UPSTREAM_TIMEOUT_MS (${upstream.timeoutMs}) is longer than REQUEST_BUDGET_MS (${upstream.requestBudgetMs}): a query's attempt is cut at the budget, and only live polls wait the whole timeout; raise REQUEST_BUDGET_MS with it, or lower UPSTREAM_TIMEOUT_MS`;
+}
+
+/** Bytes of a `.env` file read for the names it sets: far more than any real one holds. */
+const ENV_FILE_BYTES = 256 * 1024;
+
+/**
+ * The settings a `.env` file in `directory` sets that the environment lacks, or undefined (no such file, or none).
+ * The gateway reads its environment only, no `.env` (many Node services load one themselves, and `.gitignore` keeps
+ * one out of the repository): UPSTREAM_URL written there was ignored in silence, and `npm start` served the demo
+ * data. Names only, never a value, which may be a secret. Warned of once at start (src/server/process.ts).
+ */
+export function unloadedEnvFile(directory: string = process.cwd(), env: Record<string, string | undefined> = process.env): { file: string; settings: string[] } | undefined {
+  const file = join(directory, '.env');
+  let text: string;
+  try {
+    text = readFileSync(file, { encoding: 'utf8', flag: 'r' }).slice(0, ENV_FILE_BYTES);
+  } catch {
+    return undefined;
+  }
+  const known = new Set(settingNames());
+  const settings = new Set<string>();
+  for (const [, name] of text.matchAll(/^[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)[ \t]*=/gm)) {
+    if (known.has(name!) && (env[name!] === undefined || env[name!] === '')) settings.add(name!);
+  }
+  return settings.size > 0 ? { file, settings: [...settings] } : undefined;
 }
 
 /**

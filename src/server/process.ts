@@ -27,7 +27,7 @@ import { writeSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
 import { Registry } from 'prom-client';
 import { buildInfo } from '../build-info.js';
-import { ConfigError, DEMO_UPSTREAM_MARKER, nearMissSettings, readConfig, servesDemoUpstream, timeoutPastBudget, unreadVariables, type GatewayConfig } from '../config.js';
+import { ConfigError, DEMO_UPSTREAM_MARKER, nearMissSettings, readConfig, servesDemoUpstream, timeoutPastBudget, unloadedEnvFile, unreadVariables, type GatewayConfig } from '../config.js';
 import { DEMO_TOKEN } from '../demo/demo-data.js';
 import { demoIdsRefusedWarning, startDemoUpstream } from '../demo/demo-upstream.js';
 import type { FakeUpstream } from '../demo/fake-upstream.js';
@@ -649,6 +649,15 @@ export async function run(handOver: () => void = () => undefined): Promise<void>
       logger.warn({ variable, setting }, `${variable} is no setting and is ignored: did you mean ${setting}?`);
     }
     for (const { variable, message } of unreadVariables()) logger.warn({ variable }, message);
+    const envFile = unloadedEnvFile();
+    if (envFile) {
+      const { file, settings } = envFile;
+      const shown = settings.length > 5 ? `${settings.slice(0, 5).join(', ')} and ${settings.length - 5} more` : settings.join(', ');
+      logger.warn(
+        { file, settings },
+        `${file} sets ${shown}, which this process's environment lacks: the gateway reads its environment only, never a .env file. Load it first: \`set -a; . ./.env; set +a; npm start\`, or \`node --env-file=.env dist/main.js\``,
+      );
+    }
     const ignored = ignoredArguments(process.argv.slice(2));
     if (ignored) logger.warn(ignored.fields, ignored.message);
     const pastBudget = timeoutPastBudget(config.upstream);
