@@ -513,15 +513,15 @@ export function callerPaused(ms: number, pausedForMs: number): UpstreamError {
  */
 export function tokenRefused(status: 401 | 403, ms: number): UpstreamError {
   const tokenRefusal: TokenRefusal = { status, rememberedMs: ms };
-  return new UpstreamError(TOKEN_REFUSAL_CODES[status], tokenMessage(tokenRefusal, false), { upstreamStatus: status, tokenRefusal });
+  return new UpstreamError(TOKEN_REFUSAL_CODES[status], tokenMessage(tokenRefusal), { upstreamStatus: status, tokenRefusal });
 }
 
 const TOKEN_REFUSAL_CODES = { 401: ErrorCode.UNAUTHENTICATED, 403: ErrorCode.FORBIDDEN } as const;
 
-/** What a refusal of the caller's token says: what happened, when it is remembered that it was not asked, and what to do (`bare`: a token with no scheme). */
-function tokenMessage({ status, rememberedMs }: TokenRefusal, bare: boolean): string {
+/** What a refusal of the caller's token says: what happened, when it is remembered that it was not asked, and what to do (`fix`: a 401's advice for a malformed Authorization, see headerMistake). */
+function tokenMessage({ status, rememberedMs }: TokenRefusal, fix?: string): string {
   const { what, advice } = TOKEN_REFUSALS[status];
-  const todo = bare && status === 401 ? NO_SCHEME_ADVICE : advice;
+  const todo = fix !== undefined && status === 401 ? fix : advice;
   return rememberedMs === undefined ? `${what}: ${todo}.` : `${what}: refused moments ago, so not asked again during the next ${seconds(rememberedMs)}; ${todo}.`;
 }
 
@@ -542,13 +542,38 @@ const TOKEN_REFUSALS = {
 const NO_SCHEME_ADVICE = 'it is a bare token with no scheme before it; send `Authorization: Bearer <token>`';
 
 /**
- * `error`, or for upstream's 401 (answered now or remembered: UPSTREAM_REFUSED_TOKEN_MS) of an `authorization` that holds
- * no space or tab, so no scheme before a token, the same error advising `Bearer <token>` instead of a new token.
+ * The advice of a 401 for the scheme written twice (`Bearer Bearer eyJ…`: a token stored with its scheme, given to code
+ * that adds one), which a new token would not mend.
+ */
+const TWO_SCHEMES_ADVICE = 'it says `Bearer` twice (a token kept with its scheme, and the scheme added again); send `Authorization: Bearer <token>` with the scheme once';
+
+/**
+ * The advice of a 401 for a token that is what JavaScript writes for a value it does not have (`Bearer undefined`,
+ * `Bearer null`: a template literal whose token variable was not set yet), which signing in again would not mend.
+ */
+const placeholderAdvice = (token: string) =>
+  `its token is the text \`${token}\`, what JavaScript writes for a variable with no value: set the token before the request is sent (is it read before sign-in finished?)`;
+
+/** What is plainly wrong with `authorization`, as a 401's advice in place of "a new token"; undefined when nothing is. */
+function headerMistake(authorization: string): string | undefined {
+  // No space or tab: no scheme before a token.
+  if (!/[ \t]/.test(authorization)) return NO_SCHEME_ADVICE;
+  if (/^[ \t]*bearer[ \t]+bearer(?:[ \t]|$)/i.test(authorization)) return TWO_SCHEMES_ADVICE;
+  const placeholder = /^[ \t]*bearer[ \t]+(undefined|null|\[object Object\]|NaN)[ \t]*$/i.exec(authorization)?.[1];
+  return placeholder === undefined ? undefined : placeholderAdvice(placeholder);
+}
+
+/**
+ * `error`, or for upstream's 401 (answered now or remembered: UPSTREAM_REFUSED_TOKEN_MS) of an `authorization` that is
+ * plainly malformed (no scheme before a token, `Bearer` twice, `Bearer undefined`), the same error saying what to
+ * mend instead of asking for a new token.
  */
 export function adviseScheme(error: GraphQLError, authorization: string): GraphQLError {
-  if (!(error instanceof UpstreamError) || error.tokenRefusal?.status !== 401 || /[ \t]/.test(authorization)) return error;
+  if (!(error instanceof UpstreamError) || error.tokenRefusal?.status !== 401) return error;
+  const fix = headerMistake(authorization);
+  if (fix === undefined) return error;
   const { upstreamStatus, upstreamRequestId } = error.extensions as UpstreamFacts;
-  return new UpstreamError(error.extensions.code as ErrorCode, tokenMessage(error.tokenRefusal, true), { upstreamStatus, upstreamRequestId, tokenRefusal: error.tokenRefusal });
+  return new UpstreamError(error.extensions.code as ErrorCode, tokenMessage(error.tokenRefusal, fix), { upstreamStatus, upstreamRequestId, tokenRefusal: error.tokenRefusal });
 }
 
 /** A pause's refusal: what upstream `asked`, the time left (`ms`, also `extensions.retryAfterMs`) and how long it has run. */
@@ -673,7 +698,7 @@ export function errorForUpstreamStatus(status: number, facts: StatusFacts): Upst
     case 401:
     case 403: {
       const tokenRefusal: TokenRefusal = { status };
-      return new UpstreamError(TOKEN_REFUSAL_CODES[status], tokenMessage(tokenRefusal, false), { ...final, tokenRefusal });
+      return new UpstreamError(TOKEN_REFUSAL_CODES[status], tokenMessage(tokenRefusal), { ...final, tokenRefusal });
     }
     case 404:
       return new UpstreamError(ErrorCode.NOT_FOUND, 'No execution with this id is visible to this token: check the id, or use a token of the organization that owns the execution.', final);
