@@ -183,6 +183,12 @@ export class RedisStore {
     commands: { received: false, owed: false, beats: 0 },
     subscriber: { received: false, owed: false, beats: 0 },
   };
+  /**
+   * Whether the far end sent any byte on each role's current connection since it was made (reset at 'connect'): a
+   * far end that accepted and sent nothing before failing tells what it is (a black hole) where ioredis's
+   * error alone (`Command timed out`) does not.
+   */
+  readonly #heardSinceConnect: Record<Role, boolean> = { commands: false, subscriber: false };
 
   /** `keyCheckBeats`: heartbeats between two checks of the key secret; tests shorten it, nothing else sets it. */
   constructor(settings: SharedStateConfig, logger: Logger, keyCheckBeats = KEY_CHECK_BEATS) {
@@ -329,7 +335,11 @@ export class RedisStore {
         this.#lost();
       });
     }
-    redis.on('connect', () => guardParser(redis));
+    redis.on('connect', () => {
+      this.#heardSinceConnect[role] = false;
+      redis.stream.on('data', () => (this.#heardSinceConnect[role] = true));
+      guardParser(redis);
+    });
     // Without a listener an 'error' event would end the process; the 'close' above is the one line an outage gets.
     redis.on('error', (error: Error) => {
       if ((error as { command?: { name?: unknown } }).command?.name === 'select') return this.#refusedDatabase(redis, error);
@@ -338,7 +348,7 @@ export class RedisStore {
         // Not Redis until a PING says otherwise: one whose answers fail ioredis's parser after its ready check was
         // connected, lost and told again at each reconnect, two lines per 100 ms.
         if (error.name === 'ParserError') this.#notRedis = true;
-        this.#lastError = connectionError(error, this.#settings.redisUrl.startsWith('rediss:'));
+        this.#lastError = connectionError(error, this.#settings.redisUrl.startsWith('rediss:'), redis.status !== 'ready' && !this.#heardSinceConnect.commands, this.#settings.redisCommandTimeoutMs);
         this.#reasonChanged(this.#lastError);
       }
       this.#logger.debug({ role, err: error.message }, 'redis error');
@@ -534,10 +544,16 @@ const UNWRITABLE = "Stream isn't writeable";
  * `tls`: REDIS_URL is rediss://, whose connect timeout runs until the TLS handshake ends. A Redis without TLS takes
  * the handshake for the start of a command and answers nothing, and `connect ETIMEDOUT` alone sent the on-call after
  * the network, where the TCP connection was made.
+ * `unheard`: the connection failed before it was ready, and not one byte came from the far end. A far end that takes
+ * the connection and never writes (a proxy with nothing behind it, a stopped Redis, whose kernel still accepts) was
+ * told as ioredis's `Command timed out`, as if Redis were slow.
  */
-function connectionError(error: Error, tls: boolean): string {
+function connectionError(error: Error, tls: boolean, unheard: boolean, commandTimeoutMs: number): string {
   if (tls && error.message === 'connect ETIMEDOUT') {
     return `connect ETIMEDOUT (rediss://: no TLS handshake within ${CONNECT_TIMEOUT_MS / 1000} s: the server does not serve TLS, or the network drops the connection)`;
+  }
+  if (unheard && error.message === 'Command timed out') {
+    return `the far end of REDIS_URL accepted the connection and never answered (nothing within ${commandTimeoutMs} ms, REDIS_COMMAND_TIMEOUT_MS, to the connection's first commands): a stopped or overloaded Redis, or a proxy or load balancer with no Redis behind it`;
   }
   if (error.name !== 'ParserError') return error.message.slice(0, 300);
   return `the far end of REDIS_URL does not answer as Redis does (${error.message.replace(/\s*Please report this\.?$/, '').slice(0, 200)})`;
