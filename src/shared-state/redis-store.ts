@@ -185,8 +185,8 @@ export class RedisStore {
   };
   /**
    * Whether the far end sent any byte on each role's current connection since it was made (reset at 'connect'): a
-   * far end that accepted and sent nothing before failing tells what it is (a black hole) where ioredis's
-   * error alone (`Command timed out`) does not.
+   * far end that accepted and sent nothing before failing tells what it is (a black hole, a TLS port) where ioredis's
+   * error alone (`Command timed out`, `ECONNRESET`) does not.
    */
   readonly #heardSinceConnect: Record<Role, boolean> = { commands: false, subscriber: false };
 
@@ -538,6 +538,9 @@ const TOLD_REASONS_MAX = 3;
 /** How ioredis begins the error of a command it could not write: the connection it was for had failed already. */
 const UNWRITABLE = "Stream isn't writeable";
 
+/** ioredis's error for a connection the far end reset: `read ECONNRESET` as the reset is read, `write …` or EPIPE as a command is written into it. */
+const RESET = /^(?:read|write) (ECONNRESET|EPIPE)$/;
+
 /**
  * The reason an outage's warning gives. ioredis's parser error names only the byte it did not expect (an HTTP
  * service answers `H`) and asks to be reported: the operator's mistake is a REDIS_URL naming something else.
@@ -546,7 +549,9 @@ const UNWRITABLE = "Stream isn't writeable";
  * the network, where the TCP connection was made.
  * `unheard`: the connection failed before it was ready, and not one byte came from the far end. A far end that takes
  * the connection and never writes (a proxy with nothing behind it, a stopped Redis, whose kernel still accepts) was
- * told as ioredis's `Command timed out`, as if Redis were slow.
+ * told as ioredis's `Command timed out`, as if Redis were slow; a Redis serving only TLS resets a connection that
+ * sends it plain commands, told as `write ECONNRESET` then `read ECONNRESET`, two reasons and no hint of `rediss://`
+ * (either now gives one reason).
  */
 function connectionError(error: Error, tls: boolean, unheard: boolean, commandTimeoutMs: number): string {
   if (tls && error.message === 'connect ETIMEDOUT') {
@@ -554,6 +559,10 @@ function connectionError(error: Error, tls: boolean, unheard: boolean, commandTi
   }
   if (unheard && error.message === 'Command timed out') {
     return `the far end of REDIS_URL accepted the connection and never answered (nothing within ${commandTimeoutMs} ms, REDIS_COMMAND_TIMEOUT_MS, to the connection's first commands): a stopped or overloaded Redis, or a proxy or load balancer with no Redis behind it`;
+  }
+  const reset = RESET.exec(error.message);
+  if (unheard && !tls && reset) {
+    return `the far end of REDIS_URL reset the connection without answering a command (${reset[1]}): this looks like a TLS port: use rediss://`;
   }
   if (error.name !== 'ParserError') return error.message.slice(0, 300);
   return `the far end of REDIS_URL does not answer as Redis does (${error.message.replace(/\s*Please report this\.?$/, '').slice(0, 200)})`;
