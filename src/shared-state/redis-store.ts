@@ -309,6 +309,8 @@ export class RedisStore {
     };
     const redis = new Redis(this.#settings.redisUrl, options);
     redis.on('ready', () => {
+      // Not used (a Sentinel, found by the command connection): the subscriber, made on first use, is closed too.
+      if (role === 'subscriber' && this.#unusable !== undefined) return redis.disconnect();
       const silence = this.#silence[role];
       Object.assign(silence, { received: false, owed: false, beats: 0 });
       // Any byte is a sign of life, a late answer or a message: only a connection that hears nothing is cut.
@@ -325,6 +327,7 @@ export class RedisStore {
         // Not Redis before: told so again only if the PING at once finds it still is not.
         if (!this.#notRedis) this.#found();
         this.#ping();
+        this.#checkMode(redis);
       });
       redis.on('close', () => {
         this.#up = false;
@@ -448,6 +451,23 @@ export class RedisStore {
   }
 
   /**
+   * A Sentinel (`redis_mode:sentinel` in its INFO) answers PING, INFO, CLIENT and SUBSCRIBE as Redis does and refuses
+   * GET, SET and EVAL (`ERR unknown command`): a REDIS_URL naming its port (26379 beside 6379) was `connected` in
+   * `/ready` while no lease, cache entry or key check was ever stored, each replica polling for itself, and only the
+   * refusals' line, about `eval`, hinted why. Now one error line at connection, and Redis is not used, as for a database
+   * it does not have. An INFO that fails says nothing: the refusals' line still shows a Sentinel's replies.
+   */
+  #checkMode(redis: Redis): void {
+    redis.info('server').then(
+      (info: string) => {
+        if (!/^redis_mode:sentinel\s*$/m.test(info) || this.#unusable !== undefined || this.#closed) return;
+        this.#notUsed('REDIS_URL names a Redis Sentinel (redis_mode:sentinel), which stores no keys', 'redis not used: REDIS_URL names a Redis Sentinel, not the primary it watches; serving from local state. Set REDIS_URL to the primary through a name or proxy that follows failovers (the gateway does not ask Sentinel; README "Scaling out") and restart');
+      },
+      () => undefined,
+    );
+  }
+
+  /**
    * Redis refused to SELECT the database REDIS_URL names (it has no such database, or the user may not SELECT): one
    * error line saying which, and Redis is not used again by this process; a connection made later (the subscriber, on first use) is closed as it finds the same.
    */
@@ -455,16 +475,19 @@ export class RedisStore {
     redis.disconnect();
     if (this.#unusable !== undefined || this.#closed) return;
     const database = new URL(this.#settings.redisUrl).pathname.slice(1);
-    this.#unusable = `Redis refused database ${database} of REDIS_URL (${error.message.slice(0, 200)})`;
-    this.#up = false;
+    const reason = `Redis refused database ${database} of REDIS_URL (${error.message.slice(0, 200)})`;
     // An ACL without SELECT is refused the same way: told "a database this Redis does not have", the on-call fixed a
     // REDIS_URL that was right, and the user's grant stayed short.
     if (error.message.startsWith('NOPERM')) {
-      this.#logger.error(
-        { reason: this.#unusable },
-        'redis not used: the Redis user of REDIS_URL may not SELECT the database REDIS_URL names; serving from local state. Grant the user +select (README "Scaling out") and restart',
-      );
-    } else this.#logger.error({ reason: this.#unusable }, 'redis not used: REDIS_URL names a database this Redis does not have; serving from local state. Fix REDIS_URL and restart');
+      this.#notUsed(reason, 'redis not used: the Redis user of REDIS_URL may not SELECT the database REDIS_URL names; serving from local state. Grant the user +select (README "Scaling out") and restart');
+    } else this.#notUsed(reason, 'redis not used: REDIS_URL names a database this Redis does not have; serving from local state. Fix REDIS_URL and restart');
+  }
+
+  /** Redis is not used again by this process (`#unusable`): one error line, `message`, and both connections closed. */
+  #notUsed(reason: string, message: string): void {
+    this.#unusable = reason;
+    this.#up = false;
+    this.#logger.error({ reason }, message);
     this.client.disconnect();
     this.#subscriber?.disconnect();
   }
