@@ -360,7 +360,7 @@ export class RedisStore {
   }
 
   /**
-   * ioredis's `reconnectOnError`: 1 (connect again, the command failed) for a READONLY reply, at most once per
+   * ioredis's `reconnectOnError`: 1 (connect again, the command failed; the subscriber too) for a READONLY reply, at most once per
    * READ_ONLY_RECONNECT_MS. After a failover the connection open to the old primary, now a replica, stays open and
    * refuses every write: REDIS_URL's name (a DNS name, a proxy) leads a new connection to the new primary, while
    * this one refused every lease and cache write until the process restarted, each replica polling for itself. A
@@ -374,6 +374,11 @@ export class RedisStore {
     this.#readOnlyReconnectAt = now;
     // One close, no outage line: a reconnect that then fails has its own 'close', and that one is told.
     this.#closingForPrimary = this.client.status === 'ready';
+    // The subscriber, made through the same name, is on the demoted primary too, and hears the new primary's messages
+    // only while that one replicates to it: not during its resync, never when it cannot reach the new primary (an
+    // isolated old primary), while its PINGs are answered. Its followers kept their watchers' reading for good. Made
+    // again, it follows the name to the new primary, and each pair reads upstream once, as after any drop.
+    if (this.#subscriber?.status === 'ready') this.#subscriber.disconnect(true);
     return 1;
   }
 
