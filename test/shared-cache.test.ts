@@ -665,7 +665,7 @@ describe.each(LANES)('Redis unreachable, %s lane', (lane) => {
     const a = await replica(lane, env, false);
     const b = await replica(lane, env, false);
 
-    expect(await ready(a)).toEqual({ status: 200, body: { status: 'ready', upstream: { circuit: 'closed' }, redis: 'degraded' } });
+    expect(await ready(a)).toEqual({ status: 200, body: { status: 'ready', upstream: { circuit: 'closed' }, redis: 'degraded', redisReason: 'connect ECONNREFUSED' } });
     expect(await metric(a, 'gateway_redis_up')).toBe(0);
 
     // Queries while ioredis keeps failing to reconnect (at least three attempts).
@@ -814,7 +814,7 @@ describe.each(LANES)('Redis that refuses the connection, %s lane', (lane) => {
     // ioredis tries again every 2 s at most: two refusals, and still one line.
     await waitFor('two refused connections', () => redisErrors(a).length >= 2, 8_000);
     expectServed(await ask(a, SUCCEEDED), SUCCEEDED);
-    expect(await ready(a)).toEqual({ status: 200, body: { status: 'ready', upstream: { circuit: 'closed' }, redis: 'degraded' } });
+    expect(await ready(a)).toEqual({ status: 200, body: { status: 'ready', upstream: { circuit: 'closed' }, redis: 'degraded', redisReason: expect.stringMatching(/^WRONGPASS /) } });
     expect(lossLines(a)).toHaveLength(1);
     // Redis answered, and refused: "unreachable" alone sent the on-call after the network.
     expect(String(lossLines(a)[0]!.reason)).toMatch(/^WRONGPASS invalid username-password pair/);
@@ -834,7 +834,7 @@ describe.each(LANES)('Redis that refuses the connection, %s lane', (lane) => {
     await waitFor('the error line', () => refused().length === 1);
     expect(refused()[0]).toMatchObject({ level: 50, reason: expect.stringMatching(/^Redis refused database 99 of REDIS_URL \(ERR DB index is out of range/) });
     for (const id of [SUCCEEDED, RUNNING, SUCCEEDED]) expectServed(await ask(a, id), id);
-    expect(await ready(a)).toEqual({ status: 200, body: { status: 'ready', upstream: { circuit: 'closed' }, redis: 'degraded' } });
+    expect(await ready(a)).toEqual({ status: 200, body: { status: 'ready', upstream: { circuit: 'closed' }, redis: 'degraded', redisReason: expect.stringMatching(/^Redis refused database 99 of REDIS_URL \(ERR DB index is out of range/) } });
     expect(await inspector(server.url).keys(`${prefix}*`)).toEqual([]);
     // Told once, as what it is: not as Redis being unreachable.
     await new Promise((resolve) => setTimeout(resolve, 300));

@@ -13,7 +13,8 @@
  *   an upstream outage is shared by every replica, so failing readiness on it
  *   would pull them all out of the load balancer at once, and clients would
  *   get connection errors instead of the coded UPSTREAM_UNAVAILABLE.
- *   With REDIS_URL it reports Redis too, `"redis": "connected"` or `"degraded"`,
+ *   With REDIS_URL it reports Redis too, `"redis": "connected"` or `"degraded"`
+ *   (then `"redisReason"`, why, with no address in it),
  *   and `"redisKeySecretMismatch": true` while another replica on that Redis and
  *   prefix uses another REDIS_KEY_SECRET: never failing on either, as a rotation
  *   of the secret runs two for a while.
@@ -70,6 +71,8 @@ export interface UpstreamHealth {
 /** What `/ready` reads of Redis (a RedisStore, src/shared-state/redis-store.ts). */
 export interface RedisReport {
   readonly health: RedisHealth;
+  /** Why it is `degraded`, with no address in it; undefined while `connected`. */
+  readonly reason: string | undefined;
   readonly keySecretMismatch: boolean;
 }
 
@@ -133,7 +136,9 @@ export class Health {
       if (readiness !== 'ready') status = 503;
       const redis = this.redis;
       // The mismatch only while seen, as the circuit's reason: a body that every replica agrees on stays as it was.
-      const shared = redis ? { redis: redis.health, ...(redis.keySecretMismatch ? { redisKeySecretMismatch: true } : {}) } : {};
+      // The reason while degraded: `degraded` alone sent the on-call to the log of the one replica that said why.
+      const reason = redis?.reason;
+      const shared = redis ? { redis: redis.health, ...(reason === undefined ? {} : { redisReason: reason }), ...(redis.keySecretMismatch ? { redisKeySecretMismatch: true } : {}) } : {};
       // The counts as the primary sent them, without its status (the body's own `status` says it); none before it spoke.
       const workers = report && ('configured' in report ? { configured: report.configured, serving: report.serving, failedAtStartInARow: report.failedAtStartInARow, ...(report.reason ? { reason: report.reason } : {}) } : { reason: report.reason });
       body = JSON.stringify({ status: readiness, ...(workers ? { workers } : {}), upstream: this.upstream(), ...shared });

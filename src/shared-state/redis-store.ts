@@ -212,6 +212,18 @@ export class RedisStore {
   }
 
   /**
+   * Why Redis is `degraded`, as `/ready` says it (`redisReason`); undefined while `connected`. The reason the log
+   * last gave (the loss's, or a later one of the same outage; why Redis is not used), else the connection's last
+   * error, else `not connected yet`. The addresses a network error names are left out (`connect ECONNREFUSED`, not
+   * its host and port): `/ready` answers whoever reaches the port, the log keeps them.
+   */
+  get reason(): string | undefined {
+    if (this.up) return undefined;
+    const reason = this.#unusable ?? this.#toldReasons.at(-1) ?? this.#lastError ?? 'not connected yet';
+    return reason.replace(NAMED_ADDRESS, '$1');
+  }
+
+  /**
    * Another replica on this Redis and prefix uses another REDIS_KEY_SECRET, as of the last check Redis answered
    * (./key-check.ts): the two share nothing. Reported (log, gauge, `/ready`), never failing readiness: a rotation
    * runs two secrets for a while.
@@ -556,6 +568,9 @@ function guardParser(redis: Redis): void {
     }
   });
 }
+
+/** The address after a Node network error's code (`connect ECONNREFUSED 10.0.0.5:6379`, `getaddrinfo ENOTFOUND redis.internal`). */
+const NAMED_ADDRESS = /\b((?:connect|getaddrinfo) E[A-Z_]+) [^\s()]+/g;
 
 /** How long a connection, with its TLS handshake for rediss://, may take to be made (ioredis's `connectTimeout`). */
 const CONNECT_TIMEOUT_MS = 2_000;

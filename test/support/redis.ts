@@ -18,9 +18,9 @@ export class RedisServer {
     readonly password: string | undefined,
   ) {}
 
-  /** `password`: clients must AUTH with it (`requirepass`), as a production Redis asks. */
-  static async start({ password }: { password?: string } = {}): Promise<RedisServer> {
-    const server = new RedisServer(await freePort(), password);
+  /** `password`: clients must AUTH with it (`requirepass`), as a production Redis asks; `port`: a free one by default. */
+  static async start({ password, port }: { password?: string; port?: number } = {}): Promise<RedisServer> {
+    const server = new RedisServer(port ?? (await freePort()), password);
     await server.start();
     return server;
   }
@@ -87,12 +87,12 @@ export class RedisServer {
 }
 
 /** A gateway's `/ready` body (its `redis` field: `connected` or why not), on a new connection, so that the next worker answers. */
-export function readiness(url: string): Promise<{ redis?: string }> {
+export function readiness(url: string): Promise<{ redis?: string; redisReason?: string }> {
   return new Promise((resolve, reject) => {
     httpRequest(new URL('/ready', url), { agent: false }, (response) => {
       let text = '';
       response.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      response.on('end', () => resolve(JSON.parse(text) as { redis?: string }));
+      response.on('end', () => resolve(JSON.parse(text) as { redis?: string; redisReason?: string }));
     })
       .on('error', reject)
       .end();
