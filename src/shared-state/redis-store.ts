@@ -24,6 +24,7 @@
  * `keySecretMismatch`, never failing readiness.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { connect as tlsConnect } from 'node:tls';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { SharedStateConfig } from '../config.js';
 import type { Logger } from '../logger.js';
@@ -189,6 +190,14 @@ export class RedisStore {
    * error alone (`Command timed out`, `ECONNRESET`) does not.
    */
   readonly #heardSinceConnect: Record<Role, boolean> = { commands: false, subscriber: false };
+  /**
+   * A redis:// connection reset before a byte came back is a TLS port's answer to plain commands, and also a plain
+   * Redis's at `maxclients` (its refusal is lost in the reset): a TLS handshake with the same address tells them
+   * apart (`probeTls`). Its answer, while on its way; the loss's line waits for it, so that it says which.
+   */
+  #tlsProbe: Promise<void> | undefined;
+  /** The last such handshake was answered: REDIS_URL's port serves TLS. */
+  #tlsPort = false;
 
   /** `keyCheckBeats`: heartbeats between two checks of the key secret; tests shorten it, nothing else sets it. */
   constructor(settings: SharedStateConfig, logger: Logger, keyCheckBeats = KEY_CHECK_BEATS) {
@@ -347,7 +356,9 @@ export class RedisStore {
           this.#closingForPrimary = false;
           return;
         }
-        this.#lost();
+        // A reset's cause is known once the TLS probe is answered (within TLS_PROBE_MS): one line, the right one.
+        if (this.#tlsProbe) void this.#tlsProbe.then(() => (this.#up ? undefined : this.#lost()));
+        else this.#lost();
       });
     }
     redis.on('connect', () => {
@@ -363,7 +374,10 @@ export class RedisStore {
         // Not Redis until a PING says otherwise: one whose answers fail ioredis's parser after its ready check was
         // connected, lost and told again at each reconnect, two lines per 100 ms.
         if (error.name === 'ParserError') this.#notRedis = true;
-        this.#lastError = connectionError(error, this.#settings.redisUrl.startsWith('rediss:'), redis.status !== 'ready' && !this.#heardSinceConnect.commands, this.#settings.redisCommandTimeoutMs);
+        const tls = this.#settings.redisUrl.startsWith('rediss:');
+        const unheard = redis.status !== 'ready' && !this.#heardSinceConnect.commands;
+        if (unheard && !tls && RESET.test(error.message) && !this.#tlsPort) this.#probeTls();
+        this.#lastError = connectionError(error, tls, unheard, this.#settings.redisCommandTimeoutMs, this.#tlsPort);
         this.#reasonChanged(this.#lastError);
       }
       this.#logger.debug({ role, err: error.message }, 'redis error');
@@ -392,6 +406,17 @@ export class RedisStore {
     // again, it follows the name to the new primary, and each pair reads upstream once, as after any drop.
     if (this.#subscriber?.status === 'ready') this.#subscriber.disconnect(true);
     return 1;
+  }
+
+  /** A TLS handshake with REDIS_URL's address, unless one is on its way; its answer sets `#tlsPort`. */
+  #probeTls(): void {
+    this.#tlsProbe ??= probeTls(this.#settings.redisUrl).then((served) => {
+      this.#tlsProbe = undefined;
+      this.#tlsPort = served;
+      if (!served || this.#closed) return;
+      this.#lastError = TLS_PORT;
+      this.#reasonChanged(TLS_PORT);
+    });
   }
 
   /**
@@ -584,6 +609,30 @@ const UNWRITABLE = "Stream isn't writeable";
 /** ioredis's error for a connection the far end reset: `read ECONNRESET` as the reset is read, `write …` or EPIPE as a command is written into it. */
 const RESET = /^(?:read|write) (ECONNRESET|EPIPE)$/;
 
+/** The reason for a redis:// URL whose port answered a TLS handshake (`probeTls`). */
+const TLS_PORT = 'the far end of REDIS_URL reset the connection without answering a command, and answers a TLS handshake: this looks like a TLS port: use rediss://';
+
+/** How long the TLS probe waits for a handshake. */
+const TLS_PROBE_MS = 1_000;
+
+/**
+ * Whether REDIS_URL's host and port complete a TLS handshake (no certificate checked, nothing sent after it). A plain
+ * Redis answers the ClientHello with an error line or nothing, and the handshake fails.
+ */
+function probeTls(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = tlsConnect({ host: hostname.replace(/^\[|\]$/g, ''), port: Number(port || 6379), rejectUnauthorized: false, timeout: TLS_PROBE_MS });
+    const done = (served: boolean) => {
+      socket.destroy();
+      resolve(served);
+    };
+    socket.once('secureConnect', () => done(true));
+    socket.once('error', () => done(false));
+    socket.once('timeout', () => done(false));
+  });
+}
+
 /**
  * The reason an outage's warning gives. ioredis's parser error names only the byte it did not expect (an HTTP
  * service answers `H`) and asks to be reported: the operator's mistake is a REDIS_URL naming something else.
@@ -594,19 +643,17 @@ const RESET = /^(?:read|write) (ECONNRESET|EPIPE)$/;
  * the connection and never writes (a proxy with nothing behind it, a stopped Redis, whose kernel still accepts) was
  * told as ioredis's `Command timed out`, as if Redis were slow; a Redis serving only TLS resets a connection that
  * sends it plain commands, told as `write ECONNRESET` then `read ECONNRESET`, two reasons and no hint of `rediss://`
- * (either now gives one reason).
+ * (either now gives one reason once `tlsPort`: the port answered a TLS handshake; a plain Redis at `maxclients` resets
+ * such a connection too, and keeps ioredis's words).
  */
-function connectionError(error: Error, tls: boolean, unheard: boolean, commandTimeoutMs: number): string {
+function connectionError(error: Error, tls: boolean, unheard: boolean, commandTimeoutMs: number, tlsPort: boolean): string {
   if (tls && error.message === 'connect ETIMEDOUT') {
     return `connect ETIMEDOUT (rediss://: no TLS handshake within ${CONNECT_TIMEOUT_MS / 1000} s: the server does not serve TLS, or the network drops the connection)`;
   }
   if (unheard && error.message === 'Command timed out') {
     return `the far end of REDIS_URL accepted the connection and never answered (nothing within ${commandTimeoutMs} ms, REDIS_COMMAND_TIMEOUT_MS, to the connection's first commands): a stopped or overloaded Redis, or a proxy or load balancer with no Redis behind it`;
   }
-  const reset = RESET.exec(error.message);
-  if (unheard && !tls && reset) {
-    return `the far end of REDIS_URL reset the connection without answering a command (${reset[1]}): this looks like a TLS port: use rediss://`;
-  }
+  if (unheard && !tls && tlsPort && RESET.test(error.message)) return TLS_PORT;
   if (error.name !== 'ParserError') return error.message.slice(0, 300);
   return `the far end of REDIS_URL does not answer as Redis does (${error.message.replace(/\s*Please report this\.?$/, '').slice(0, 200)})`;
 }
