@@ -2,20 +2,19 @@
  * REDIS_URL `redis://` to a Redis that serves TLS only (`--port 0 --tls-port …`): Redis takes the plain commands
  * for a broken handshake and resets the connection without a byte. The warnings said `write ECONNRESET`, then
  * `read ECONNRESET` as a second reason, and nothing of TLS; now one warning says this looks like a TLS port, once a
- * TLS handshake with the port is answered: a plain Redis at `maxclients` resets such a connection too, and is no TLS port.
+ * TLS handshake with the port is answered: a plain Redis at `maxclients` resets such a connection too, and is no TLS
+ * port (redis5-maxclients).
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
 import { expect, it } from 'vitest';
 import { freePort } from '../bench/lib/ports.js';
 import { readConfig } from '../src/config.js';
 import { RedisStore } from '../src/shared-state/redis-store.js';
 import { captureLog } from './support/captured-log.js';
 import { waitFor, waitForAnswer } from './support/live.js';
-import { RedisServer } from './support/redis.js';
 
 const TLS = fileURLToPath(new URL('./support/tls/', import.meta.url));
 
@@ -49,28 +48,5 @@ it('redis:// to a TLS-only Redis: one warning saying it looks like a TLS port, u
     const exited = once(child, 'exit');
     child.kill('SIGKILL');
     await exited;
-  }
-});
-
-it('a plain Redis at maxclients resets the connection too: not told as a TLS port', async () => {
-  const server = await RedisServer.start();
-  const admin = new Redis(server.url);
-  const log = captureLog('info');
-  const settings = readConfig({ REDIS_URL: server.url, REDIS_KEY_SECRET: 'a-test-secret-of-at-least-32-characters', REDIS_COMMAND_TIMEOUT_MS: '1000' }).sharedState;
-  const store = new RedisStore(settings, log.logger);
-  try {
-    await waitFor(() => store.up, 'Redis to answer');
-    // Full: the admin connection is the one client it takes; the store's are cut and come back to a full Redis.
-    await admin.config('SET', 'maxclients', '1');
-    await admin.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
-    const warnings = () => log.lines.filter((line) => line.level >= 40);
-    await waitFor(() => warnings().length >= 2, 'the loss and its reconnects\' reason', 8_000);
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-    expect(warnings().map((line) => String(line.reason))).not.toContainEqual(expect.stringContaining('TLS'));
-    expect(store.reason).not.toContain('TLS');
-  } finally {
-    await store.close();
-    admin.disconnect();
-    await server.stop();
   }
 });

@@ -196,8 +196,15 @@ export class RedisStore {
    * apart (`probeTls`). Its answer, while on its way; the loss's line waits for it, so that it says which.
    */
   #tlsProbe: Promise<void> | undefined;
-  /** The last such handshake was answered: REDIS_URL's port serves TLS. */
-  #tlsPort = false;
+  /** The error line the command connection's far end sent first, on the current connection (`ERR max number of clients reached`). */
+  #refusedAtConnect: string | undefined;
+  /**
+   * The reason such a line gave, in the current outage: a reset before any answer from a port that serves no TLS is
+   * the same refusal lost in the reset, and a Redis at maxclients alternates the two at each reconnect.
+   */
+  #outageRefusal: string | undefined;
+  /** What that handshake found in the current outage (true: REDIS_URL's port serves TLS); undefined until one is made. */
+  #tlsPort: boolean | undefined;
 
   /** `keyCheckBeats`: heartbeats between two checks of the key secret; tests shorten it, nothing else sets it. */
   constructor(settings: SharedStateConfig, logger: Logger, keyCheckBeats = KEY_CHECK_BEATS) {
@@ -345,6 +352,10 @@ export class RedisStore {
         this.#hung = false;
         this.#misses = 0;
         this.#lastError = undefined;
+        this.#tlsPort = undefined;
+        // A refused CLIENT SETNAME (an ACL) is an error line first too, on a connection that is fine.
+        this.#refusedAtConnect = undefined;
+        this.#outageRefusal = undefined;
         // Not Redis before: told so again only if the PING at once finds it still is not.
         if (!this.#notRedis) this.#found();
         this.#ping();
@@ -352,6 +363,11 @@ export class RedisStore {
       });
       redis.on('close', () => {
         this.#up = false;
+        // Closed with no error after refusing the connection (a Redis at maxclients that closed before we wrote).
+        if (this.#refusedAtConnect !== undefined) {
+          this.#lastError = this.#outageRefusal = `Redis refused the connection: ${this.#refusedAtConnect}`;
+          this.#reasonChanged(this.#lastError);
+        }
         if (this.#closingForPrimary) {
           this.#closingForPrimary = false;
           return;
@@ -363,22 +379,39 @@ export class RedisStore {
     }
     redis.on('connect', () => {
       this.#heardSinceConnect[role] = false;
-      redis.stream.on('data', () => (this.#heardSinceConnect[role] = true));
+      this.#refusedAtConnect = undefined;
+      redis.stream.on('data', (chunk: Buffer) => {
+        // An error line first, before any command could be answered: Redis refusing the connection itself
+        // (`-ERR max number of clients reached`), which ioredis hands to CLIENT SETNAME's reply and drops.
+        if (!this.#heardSinceConnect[role] && role === 'commands' && chunk[0] === 0x2d) this.#refusedAtConnect = chunk.toString('latin1', 1, 201).split('\r')[0];
+        this.#heardSinceConnect[role] = true;
+      });
       guardParser(redis);
     });
     // Without a listener an 'error' event would end the process; the 'close' above is the one line an outage gets.
     redis.on('error', (error: Error) => {
       if ((error as { command?: { name?: unknown } }).command?.name === 'select') return this.#refusedDatabase(redis, error);
-      // ioredis's follow-on to a connection already failing (its ready check could not be written) says nothing of why.
-      if (role === 'commands' && !(this.#lastError !== undefined && error.message.startsWith(UNWRITABLE))) {
+      // ioredis's follow-on to a connection already failing (its ready check could not be written) says nothing of why:
+      // the reset or close that failed it has its own error or line. Taken as a reason when it came first (a Redis at
+      // maxclients), the on-call read `Stream isn't writeable and enableOfflineQueue options is false`.
+      if (role === 'commands' && !error.message.startsWith(UNWRITABLE)) {
         // Not Redis until a PING says otherwise: one whose answers fail ioredis's parser after its ready check was
         // connected, lost and told again at each reconnect, two lines per 100 ms.
         if (error.name === 'ParserError') this.#notRedis = true;
         const tls = this.#settings.redisUrl.startsWith('rediss:');
         const unheard = redis.status !== 'ready' && !this.#heardSinceConnect.commands;
-        if (unheard && !tls && RESET.test(error.message) && !this.#tlsPort) this.#probeTls();
-        this.#lastError = connectionError(error, tls, unheard, this.#settings.redisCommandTimeoutMs, this.#tlsPort);
-        this.#reasonChanged(this.#lastError);
+        const reset = unheard && !tls ? RESET.exec(error.message)?.[1] : undefined;
+        // A refusal a command was answered with (NOAUTH, WRONGPASS) is the reason itself, the close after it included.
+        if (error.name === 'ReplyError') this.#refusedAtConnect = undefined;
+        if (this.#refusedAtConnect !== undefined && redis.status !== 'ready') {
+          this.#lastError = this.#outageRefusal = `Redis refused the connection: ${this.#refusedAtConnect}`;
+        } else {
+          this.#lastError = connectionError(error, tls, unheard, this.#settings.redisCommandTimeoutMs, this.#tlsPort);
+          if (reset !== undefined && this.#tlsPort === false) this.#lastError = this.#outageRefusal ?? this.#lastError;
+        }
+        // Which reset it is waits for the probe, and so does its line.
+        if (reset !== undefined && this.#tlsPort === undefined) this.#probeTls(reset);
+        else this.#reasonChanged(this.#lastError);
       }
       this.#logger.debug({ role, err: error.message }, 'redis error');
     });
@@ -408,14 +441,14 @@ export class RedisStore {
     return 1;
   }
 
-  /** A TLS handshake with REDIS_URL's address, unless one is on its way; its answer sets `#tlsPort`. */
-  #probeTls(): void {
+  /** A TLS handshake with REDIS_URL's address, unless one is on its way; its answer sets `#tlsPort` and the reason of the `code` reset. */
+  #probeTls(code: string): void {
     this.#tlsProbe ??= probeTls(this.#settings.redisUrl).then((served) => {
       this.#tlsProbe = undefined;
+      if (this.#closed) return;
       this.#tlsPort = served;
-      if (!served || this.#closed) return;
-      this.#lastError = TLS_PORT;
-      this.#reasonChanged(TLS_PORT);
+      this.#lastError = served ? TLS_PORT : (this.#outageRefusal ?? resetReason(code));
+      this.#reasonChanged(this.#lastError);
     });
   }
 
@@ -612,6 +645,15 @@ const RESET = /^(?:read|write) (ECONNRESET|EPIPE)$/;
 /** The reason for a redis:// URL whose port answered a TLS handshake (`probeTls`). */
 const TLS_PORT = 'the far end of REDIS_URL reset the connection without answering a command, and answers a TLS handshake: this looks like a TLS port: use rediss://';
 
+/**
+ * The reason for a redis:// connection reset before any answer by a port that serves no TLS. A Redis at `maxclients`
+ * writes its refusal and closes as the connection's first commands arrive: the refusal is lost in the reset, and the
+ * reasons were `write EPIPE` and ioredis's `Stream isn't writeable …`.
+ */
+function resetReason(code: string): string {
+  return `the far end of REDIS_URL reset the connection without answering a command (${code}), and serves no TLS: a Redis at maxclients does so (its INFO clients, its log)`;
+}
+
 /** How long the TLS probe waits for a handshake. */
 const TLS_PROBE_MS = 1_000;
 
@@ -643,17 +685,18 @@ function probeTls(url: string): Promise<boolean> {
  * the connection and never writes (a proxy with nothing behind it, a stopped Redis, whose kernel still accepts) was
  * told as ioredis's `Command timed out`, as if Redis were slow; a Redis serving only TLS resets a connection that
  * sends it plain commands, told as `write ECONNRESET` then `read ECONNRESET`, two reasons and no hint of `rediss://`
- * (either now gives one reason once `tlsPort`: the port answered a TLS handshake; a plain Redis at `maxclients` resets
- * such a connection too, and keeps ioredis's words).
+ * (either now gives one reason once `tlsPort` says what the port is: one that answers a TLS handshake is a TLS port; a
+ * plain Redis at `maxclients` resets such a connection too: `resetReason`).
  */
-function connectionError(error: Error, tls: boolean, unheard: boolean, commandTimeoutMs: number, tlsPort: boolean): string {
+function connectionError(error: Error, tls: boolean, unheard: boolean, commandTimeoutMs: number, tlsPort: boolean | undefined): string {
   if (tls && error.message === 'connect ETIMEDOUT') {
     return `connect ETIMEDOUT (rediss://: no TLS handshake within ${CONNECT_TIMEOUT_MS / 1000} s: the server does not serve TLS, or the network drops the connection)`;
   }
   if (unheard && error.message === 'Command timed out') {
     return `the far end of REDIS_URL accepted the connection and never answered (nothing within ${commandTimeoutMs} ms, REDIS_COMMAND_TIMEOUT_MS, to the connection's first commands): a stopped or overloaded Redis, or a proxy or load balancer with no Redis behind it`;
   }
-  if (unheard && !tls && tlsPort && RESET.test(error.message)) return TLS_PORT;
+  const reset = unheard && !tls && tlsPort !== undefined ? RESET.exec(error.message)?.[1] : undefined;
+  if (reset !== undefined) return tlsPort ? TLS_PORT : resetReason(reset);
   if (error.name !== 'ParserError') return error.message.slice(0, 300);
   return `the far end of REDIS_URL does not answer as Redis does (${error.message.replace(/\s*Please report this\.?$/, '').slice(0, 200)})`;
 }
