@@ -10,7 +10,8 @@
  *
  * Validation is the gateway's own (src/pipeline/spec-rules.ts: graphql-js's
  * rules as the current spec has them, and src/pipeline/operation-limits.ts:
- * depth, aliases, directives, cost and, as each document is parsed, tokens); deprecated
+ * depth, aliases, directives, cost and, as each document is parsed, tokens, at their
+ * default values); deprecated
  * fields are found with @graphql-inspector/core's `findDeprecatedUsages`.
  * Not inspector's `validate`: it resolves fragment spreads by a regular
  * expression over the printed text and throws (a stack, no check) on a
@@ -35,10 +36,14 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { manifestKeysProblem } from '../src/pipeline/document-hash.js';
+import { defaultOperationLimits } from '../src/config.js';
 import { parseWithinLimits, requestRules } from '../src/pipeline/operation-limits.js';
 
+/** The operation limits as their settings default them (OPERATION_MAX_*): a deployment's own values are its environment's, which the check does not know. */
+const GATEWAY_LIMITS = defaultOperationLimits();
+
 /** What the gateway validates a request with, introspection's switch aside (it depends on configuration, not on the schema). */
-const GATEWAY_RULES = requestRules({ introspection: true });
+const GATEWAY_RULES = requestRules({ introspection: true, limits: GATEWAY_LIMITS });
 
 /** One document of one manifest. `label` names it in messages: the manifest, the first 12 characters of its key, its operations. */
 export interface KnownDocument {
@@ -112,7 +117,7 @@ export function checkDocuments(schema: GraphQLSchema, documents: readonly KnownD
   for (const document of documents) {
     let parsed: DocumentNode;
     try {
-      parsed = parseWithinLimits(new Source(document.text, document.label));
+      parsed = parseWithinLimits(new Source(document.text, document.label), GATEWAY_LIMITS);
     } catch (error) {
       findings.broken.set(document, [(error as Error).message]);
       continue;

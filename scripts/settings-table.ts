@@ -12,6 +12,7 @@ const TITLES: Record<keyof typeof SETTINGS, string> = {
   upstream: 'Upstream calls and resilience',
   cache: 'Caching',
   security: 'Clients and hostile input',
+  operations: 'Operation limits',
   live: 'Live executions (subscriptions)',
   sharedState: 'Scaling out (shared state in Redis)',
   telemetry: 'Logs and reporting',

@@ -393,6 +393,38 @@ export const SETTINGS = {
       { url: true },
     ),
   },
+  operations: {
+    maxDepth: setting(
+      'OPERATION_MAX_DEPTH',
+      integer(1, 100).default(9),
+      'nesting of data fields one operation may reach, fragments counted as if inline and introspection left out (README "Operation limits": the deepest useful query, cursors at both levels, is 9); past it `GRAPHQL_VALIDATION_FAILED`, "Query depth limit of 9 exceeded, found 10." and what to change; at most `OPERATION_MAX_INTROSPECTION_DEPTH` (start-up refuses more)',
+    ),
+    maxIntrospectionDepth: setting(
+      'OPERATION_MAX_INTROSPECTION_DEPTH',
+      integer(1, 100).default(25),
+      'nesting an operation that asks for introspection (`__schema`, `__type`) may reach, counted over all of it; past it `GRAPHQL_VALIDATION_FAILED`, "Query depth limit of 25 exceeded, found 26." and what to change; at least `OPERATION_MAX_DEPTH` (start-up refuses less)',
+    ),
+    maxAliases: setting(
+      'OPERATION_MAX_ALIASES',
+      integer(0, 1_000).default(30),
+      'aliases one operation may hold, `__typename` ones included; past it `GRAPHQL_VALIDATION_FAILED`, "Aliases limit of 30 exceeded, found 31." and what to change; the typed client\'s operations use none',
+    ),
+    maxDirectives: setting(
+      'OPERATION_MAX_DIRECTIVES',
+      integer(0, 1_000).default(20),
+      'directives (`@include`, `@skip`, …) one operation may hold; past it `GRAPHQL_VALIDATION_FAILED`, "Directives limit of 20 exceeded, found 21." and what to change; the typed client\'s operations use none',
+    ),
+    maxTokens: setting(
+      'OPERATION_MAX_TOKENS',
+      integer(1, 100_000).default(2_000),
+      'tokens (names, values, punctuation; not commas) one document may hold, counted as it is parsed: past it `GRAPHQL_PARSE_FAILED`, "Token limit of 2000 exceeded." and what to change; each token a cached document holds costs about 400 bytes of heap (`DOCUMENT_CACHE_MAX_BYTES`)',
+    ),
+    maxCost: setting(
+      'OPERATION_MAX_COST',
+      integer(1, 100_000_000).default(25_000),
+      'static cost one operation may reach (README "Operation limits": 1 per scalar, 2 per object, ×1.5 per level, × a literal `first` or `last`; fragments counted as if inline; introspection not counted); past it `GRAPHQL_VALIDATION_FAILED`, "Query Cost limit of 25000 exceeded, found 31225." and what to change',
+    ),
+  },
   live: {
     pollPaymentMs: setting('LIVE_POLL_PAYMENT_MS', integer(10, 3_600_000).default(5_000), 'how often a watched execution awaiting payment is polled'),
     pollWaitingMs: setting('LIVE_POLL_WAITING_MS', integer(10, 3_600_000).default(3_000), 'how often one with payment confirmed, waiting, or in an unknown status is polled'),
@@ -666,6 +698,8 @@ export type SecurityConfig = Omit<Group<Settings['security']>, 'fieldSuggestions
   corsOrigins: string[];
 };
 export type TelemetryConfig = Group<Settings['telemetry']>;
+/** What one operation may ask for (README "Operation limits"), enforced by src/pipeline/operation-limits.ts. */
+export type OperationsConfig = Group<Settings['operations']>;
 export type LiveConfig = Group<Settings['live']>;
 export type SharedStateConfig = Group<Settings['sharedState']>;
 
@@ -674,6 +708,7 @@ export interface GatewayConfig {
   upstream: UpstreamConfig;
   cache: CacheConfig;
   security: SecurityConfig;
+  operations: OperationsConfig;
   live: LiveConfig;
   sharedState: SharedStateConfig;
   telemetry: TelemetryConfig;
@@ -683,6 +718,23 @@ export interface GatewayConfig {
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
+}
+
+/**
+ * The operation limits as their settings default them: what a document is held to where no deployment's settings are
+ * known (the schema check's known documents, scripts/known-documents.ts).
+ */
+export function defaultOperationLimits(): OperationsConfig {
+  const { maxDepth, maxIntrospectionDepth, maxAliases, maxDirectives, maxTokens, maxCost } = SETTINGS.operations;
+  const value = (each: { schema: z.ZodType<number, string | undefined> }) => each.schema.parse(undefined);
+  return {
+    maxDepth: value(maxDepth),
+    maxIntrospectionDepth: value(maxIntrospectionDepth),
+    maxAliases: value(maxAliases),
+    maxDirectives: value(maxDirectives),
+    maxTokens: value(maxTokens),
+    maxCost: value(maxCost),
+  };
 }
 
 /** Every setting's variable name, for documentation checks. */
@@ -832,6 +884,14 @@ const CONTRADICTIONS: readonly Contradiction[] = [
     ({ live }) => [live.maxSubscriptionsPerCaller, live.maxSubscriptions],
     'one caller can never hold more live subscriptions than the whole process',
   ),
+  // The second depth limit counts every field of an operation: data fields could never reach a first one above it.
+  {
+    settings: ['OPERATION_MAX_DEPTH', 'OPERATION_MAX_INTROSPECTION_DEPTH'],
+    refusal({ operations: { maxDepth, maxIntrospectionDepth } }, env) {
+      if (maxDepth <= maxIntrospectionDepth) return undefined;
+      return `OPERATION_MAX_DEPTH=${maxDepth}${byDefault(env, 'OPERATION_MAX_DEPTH')} is above OPERATION_MAX_INTROSPECTION_DEPTH=${maxIntrospectionDepth}${byDefault(env, 'OPERATION_MAX_INTROSPECTION_DEPTH')}: an operation that asks for introspection is held to the second over all its fields, data fields included. Lower OPERATION_MAX_DEPTH or raise OPERATION_MAX_INTROSPECTION_DEPTH.`;
+    },
+  },
   { settings: ['METRICS', 'METRICS_PORT', 'PORT', 'METRICS_HOST', 'HOST'], refusal: metricsPortIsApiPort },
   {
     settings: ['OTEL_EXPORTER_OTLP_PROTOCOL', 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_SDK_DISABLED'],
@@ -864,7 +924,10 @@ const UPSTREAM_REQUIRED_IN_PRODUCTION: Contradiction = {
  * What is wrong with the trusted-documents manifest under these settings, as start-up's line (`schema/persisted-documents.json: …`),
  * or undefined when nothing is (src/pipeline/trusted-documents.ts, `manifestRefusal`).
  */
-export type ManifestCheck = (settings: Pick<SecurityConfig, 'introspection'>) => string | undefined;
+export type ManifestCheck = (settings: Pick<SecurityConfig, 'introspection'> & { limits: OperationsConfig }) => string | undefined;
+
+/** The names of the operation limits, for the contradictions that compare them. */
+const OPERATION_LIMIT_SETTINGS = ['OPERATION_MAX_DEPTH', 'OPERATION_MAX_INTROSPECTION_DEPTH', 'OPERATION_MAX_ALIASES', 'OPERATION_MAX_DIRECTIVES', 'OPERATION_MAX_TOKENS', 'OPERATION_MAX_COST'];
 
 /**
  * The manifest TRUSTED_DOCUMENTS needs, read with the settings rather than by the gateway it configures, so a manifest's
@@ -875,11 +938,12 @@ export type ManifestCheck = (settings: Pick<SecurityConfig, 'introspection'>) =>
  */
 function manifestNeeded(check: ManifestCheck): Contradiction {
   return {
-    settings: ['TRUSTED_DOCUMENTS'],
-    refusal: ({ security }) => {
+    // A refused limit waits for the next start: the documents would be held to a value never taken.
+    settings: ['TRUSTED_DOCUMENTS', ...OPERATION_LIMIT_SETTINGS],
+    refusal: ({ security, operations }) => {
       if (security.trustedDocuments === 'off') return undefined;
       // zod hands on what it had read of a refused value (the text `yes`), not a boolean.
-      return check({ introspection: typeof security.introspection === 'boolean' ? security.introspection : true });
+      return check({ introspection: typeof security.introspection === 'boolean' ? security.introspection : true, limits: operations });
     },
   };
 }
@@ -926,12 +990,16 @@ export function readConfig(
   { upstreamRequiredInProduction = false, manifest }: { upstreamRequiredInProduction?: boolean; manifest?: ManifestCheck } = {},
 ): GatewayConfig {
   const mode = nodeEnv(env.NODE_ENV);
-  const contradictions = [...CONTRADICTIONS, ...(upstreamRequiredInProduction ? [UPSTREAM_REQUIRED_IN_PRODUCTION] : []), ...(manifest ? [manifestNeeded(manifest)] : [])];
+  const contradictions = [
+    ...CONTRADICTIONS,
+    ...(upstreamRequiredInProduction ? [UPSTREAM_REQUIRED_IN_PRODUCTION] : []),
+    ...(manifest ? [manifestNeeded(manifest)] : []),
+  ];
   const parsed = withContradictions(contradictions, env).safeParse(rawGroups(env));
   const refused = [...('refusal' in mode ? [mode.refusal] : []), ...(parsed.error?.issues.map((issue) => refusalLine(issue, env)) ?? [])];
   if (!parsed.success || refused.length > 0) throw new ConfigError(refused.join('\n'));
   const production = 'value' in mode && mode.value === 'production';
-  const { server, upstream, cache, security, live, sharedState, telemetry } = parsed.data;
+  const { server, upstream, cache, security, operations, live, sharedState, telemetry } = parsed.data;
   return {
     server,
     upstream: {
@@ -943,6 +1011,7 @@ export function readConfig(
     },
     cache,
     security: { ...security, fieldSuggestions: security.fieldSuggestions ?? !production, corsOrigins: security.corsOrigins ?? [] },
+    operations,
     live,
     sharedState,
     telemetry,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, nearMissSettings, readConfig, settingNames, type ManifestCheck } from '../src/config.js';
+import { ConfigError, defaultOperationLimits, nearMissSettings, readConfig, settingNames, type ManifestCheck } from '../src/config.js';
 import { documentHash as sha256 } from '../src/pipeline/document-hash.js';
 import { manifestRefusal } from '../src/pipeline/trusted-documents.js';
 
@@ -596,7 +596,7 @@ describe('the trusted-documents manifest, beside the settings', () => {
       'UPSTREAM_CONNECTIONS=10 is fewer than UPSTREAM_MAX_CONCURRENT=256: calls would wait for a socket with their deadline running; unset UPSTREAM_CONNECTIONS or set it to at least 256.',
       `${fileURLToPath(EMPTY)}: holds no document: run npm run generate.`,
     ]);
-    expect(checked).toEqual([{ introspection: true }]);
+    expect(checked).toEqual([{ introspection: true, limits: defaultOperationLimits() }]);
     // Unreadable, with every setting taken: the line the gateway itself gave, now from the settings' reading.
     const absent = new URL('absent.json', EMPTY);
     expect(refusedWith({ TRUSTED_DOCUMENTS: 'allow' }, absent).lines).toEqual([
@@ -610,7 +610,7 @@ describe('the trusted-documents manifest, beside the settings', () => {
     ]);
     const refusedIntrospection = refusedWith({ TRUSTED_DOCUMENTS: 'allow', INTROSPECTION: 'no' }, EMPTY);
     expect(refusedIntrospection.lines).toEqual(['Invalid INTROSPECTION="no": must be true or false.', `${fileURLToPath(EMPTY)}: holds no document: run npm run generate.`]);
-    expect(refusedIntrospection.checked).toEqual([{ introspection: true }]);
+    expect(refusedIntrospection.checked).toEqual([{ introspection: true, limits: defaultOperationLimits() }]);
   });
 
   it('is not read with TRUSTED_DOCUMENTS=off, nor when TRUSTED_DOCUMENTS is refused itself, which its own line says once', () => {

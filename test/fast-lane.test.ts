@@ -13,13 +13,15 @@ import { defaultFieldResolver, getIntrospectionQuery, getOperationAST, getVariab
 import { compileQuery } from 'graphql-jit';
 import type { Plugin } from 'graphql-yoga';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { readConfig } from '../src/config.js';
+import { defaultOperationLimits, readConfig } from '../src/config.js';
 import { expandedFields, MAX_COMPILED_FIELDS, WARM_UP_RUNS } from '../src/fast-lane/compiled-execution.js';
 import { createFastLane, FastLaneError, unrunnableHooks } from '../src/fast-lane/index.js';
 import { createLogger } from '../src/logger.js';
-import { OPERATION_LIMITS } from '../src/pipeline/operation-limits.js';
 import { createInstance } from '../src/server/instance.js';
 import { AUTH, Harness, LANES, type LaneName } from './support/harness.js';
+
+/** The operation limits as their settings default them (src/config.ts, OPERATION_MAX_*): the gateways here set none. */
+const OPERATION_LIMITS = defaultOperationLimits();
 
 // The real graphql-jit, watched: which operations the gateway compiles.
 vi.mock('graphql-jit', async (importOriginal) => {

@@ -9,8 +9,13 @@
 import { readFileSync } from 'node:fs';
 import { buildSchema, parse, specifiedRules, validate } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { OPERATION_LIMIT_RULES, OPERATION_LIMITS, operationCosts } from '../src/pipeline/operation-limits.js';
+import { defaultOperationLimits } from '../src/config.js';
+import { operationCosts, operationLimitRules } from '../src/pipeline/operation-limits.js';
 import { schema as gatewaySchema } from '../src/schema/index.js';
+
+/** The operation limits as their settings default them (src/config.ts, OPERATION_MAX_*): the gateways here set none. */
+const OPERATION_LIMITS = defaultOperationLimits();
+const OPERATION_LIMIT_RULES = operationLimitRules(OPERATION_LIMITS);
 
 const schema = buildSchema(`
   type Query { items(first: Int, weight: Float, sizes: [Int!]): [Item!]! }

@@ -25,6 +25,9 @@ describe('README', () => {
       // The pool and a caller's share are held to the bulkhead.
       UPSTREAM_CONNECTIONS: (value) => ({ UPSTREAM_MAX_CONCURRENT: String(Math.min(Math.max(value, 1), 100_000)) }),
       UPSTREAM_MAX_CONCURRENT_PER_CALLER: (value) => ({ UPSTREAM_MAX_CONCURRENT: String(Math.min(Math.max(value, 1), 100_000)) }),
+      // The data fields' depth is held to the depth of any operation.
+      OPERATION_MAX_DEPTH: () => ({ OPERATION_MAX_INTROSPECTION_DEPTH: '100' }),
+      OPERATION_MAX_INTROSPECTION_DEPTH: (value) => ({ OPERATION_MAX_DEPTH: String(Math.min(Math.max(value, 1), 100)) }),
     };
     const withPartner = (name: string, value: number) => ({ ...partners[name]?.(value), [name]: String(value) });
     for (const { name, min, max } of ranges) {

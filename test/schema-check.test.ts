@@ -27,8 +27,11 @@ import {
   type SchemaCheck,
 } from '../scripts/schema-changes.js';
 import { documentHash } from '../src/pipeline/document-hash.js';
-import { OPERATION_LIMITS } from '../src/pipeline/operation-limits.js';
+import { defaultOperationLimits } from '../src/config.js';
 import { Harness } from './support/harness.js';
+
+/** The operation limits as their settings default them (src/config.ts, OPERATION_MAX_*): the gateways here set none. */
+const OPERATION_LIMITS = defaultOperationLimits();
 
 const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
 const BASELINE = read('schema/baseline.graphql');

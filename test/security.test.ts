@@ -18,15 +18,17 @@ import { getIntrospectionQuery, Lexer, parse, Source, TokenKind, validate, type 
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { readConfig } from '../src/config.js';
+import { defaultOperationLimits, readConfig } from '../src/config.js';
 import { DEMO_ORGANIZATION, demoExecutions, makeExecution } from '../src/demo/demo-data.js';
 import { CSRF_HEADER_MISSING } from '../src/errors.js';
-import { OPERATION_LIMITS } from '../src/pipeline/operation-limits.js';
 import { PREFLIGHT_MAX_AGE_S, REFUSED_ORIGINS_TOLD, REFUSED_ORIGINS_WINDOW_MS, refusedOriginLog } from '../src/pipeline/cors.js';
 import { schema } from '../src/schema/index.js';
 import { captureLog } from './support/captured-log.js';
 import { AUTH, Harness, LANES, codes } from './support/harness.js';
 import { rawExchange, resetBeforeRead } from './support/raw-http.js';
+
+/** The operation limits as their settings default them (src/config.ts, OPERATION_MAX_*): the gateways here set none. */
+const OPERATION_LIMITS = defaultOperationLimits();
 
 const ONE = `query($id: ID!) { execution(id: $id) { id } }`;
 /** The deepest useful query, with cursors at both levels as a Relay client writes it (README, src/pipeline/operation-limits.ts): depth 9. */

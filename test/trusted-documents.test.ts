@@ -31,7 +31,7 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as generated from '../src/client/generated.js';
 import { createGatewayClient, ExecutionStatusDocument, ExecutionUpdatesDocument, watchExecution } from '../src/client/index.js';
-import { ConfigError } from '../src/config.js';
+import { ConfigError, defaultOperationLimits } from '../src/config.js';
 import { GRAPHIQL_OFF_MESSAGES } from '../src/pipeline/graphiql.js';
 import { readManifest } from '../src/pipeline/trusted-documents.js';
 import { AUTH, Harness, LANES, type LaneName } from './support/harness.js';
@@ -55,7 +55,7 @@ describe('the persisted-documents manifest', () => {
       'ExecutionsDocument',
     ]);
     expect(manifest).toEqual(Object.fromEntries(typedDocuments.map(({ text }) => [sha256(text), text])));
-    expect(readManifest({ introspection: false })).toEqual(new Map(Object.entries(manifest)));
+    expect(readManifest({ introspection: false, limits: defaultOperationLimits() })).toEqual(new Map(Object.entries(manifest)));
   });
 
   it.each([
@@ -72,9 +72,9 @@ describe('the persisted-documents manifest', () => {
   ])('refuses to start on a manifest with %s, in one line', (_name, manifest, message) => {
     const file = join(mkdtempSync(join(tmpdir(), 'manifest-')), 'persisted-documents.json');
     writeFileSync(file, JSON.stringify(manifest));
-    expect(() => readManifest({ introspection: true }, pathToFileURL(file))).toThrow(ConfigError);
-    expect(() => readManifest({ introspection: true }, pathToFileURL(file))).toThrow(message);
-    expect(() => readManifest({ introspection: true }, pathToFileURL(file))).toThrow(/^[^\n]*run npm run generate\.$/);
+    expect(() => readManifest({ introspection: true, limits: defaultOperationLimits() }, pathToFileURL(file))).toThrow(ConfigError);
+    expect(() => readManifest({ introspection: true, limits: defaultOperationLimits() }, pathToFileURL(file))).toThrow(message);
+    expect(() => readManifest({ introspection: true, limits: defaultOperationLimits() }, pathToFileURL(file))).toThrow(/^[^\n]*run npm run generate\.$/);
   });
 });
 
@@ -103,8 +103,8 @@ describe.each(LANES)('the manifest check at start-up, held to what requests get 
       const answer = await harness.query(text);
       expect(answer.errors?.map((error) => error.extensions?.code)[0]).toBe(code);
       const file = manifestFile(text);
-      expect(() => readManifest(harness.config.security, file)).toThrow(ConfigError);
-      expect(() => readManifest(harness.config.security, file)).toThrow(`: the document under ${sha256(text)} is refused on every request: ${answer.errors![0]!.message}: run npm run generate.`);
+      expect(() => readManifest({ ...harness.config.security, limits: harness.config.operations }, file)).toThrow(ConfigError);
+      expect(() => readManifest({ ...harness.config.security, limits: harness.config.operations }, file)).toThrow(`: the document under ${sha256(text)} is refused on every request: ${answer.errors![0]!.message}: run npm run generate.`);
     } finally {
       await harness.close();
     }
@@ -118,7 +118,7 @@ describe.each(LANES)('the manifest check at start-up, held to what requests get 
     try {
       const answer = await harness.query(text);
       expect(answer.errors).toBeUndefined();
-      expect(readManifest(harness.config.security, manifestFile(text)).get(sha256(text))).toBe(text);
+      expect(readManifest({ ...harness.config.security, limits: harness.config.operations }, manifestFile(text)).get(sha256(text))).toBe(text);
     } finally {
       await harness.close();
     }

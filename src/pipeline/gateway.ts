@@ -25,7 +25,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
-import type { SecurityConfig, UpstreamConfig } from '../config.js';
+import type { OperationsConfig, SecurityConfig, UpstreamConfig } from '../config.js';
 import { TOLD_STATUSES_MAX, UnknownStatusReporter } from '../domain/execution-status.js';
 import { MASKED_MESSAGE } from '../errors.js';
 import { useCompiledExecution, useEnvelopHooks } from '../fast-lane/index.js';
@@ -92,6 +92,8 @@ export interface GatewayDependencies {
   /** The access log (src/telemetry/access-log.ts), shared with the edge, which writes the lines of its own answers. */
   accessLog: AccessLog;
   security: SecurityConfig;
+  /** What one operation may ask for (OPERATION_MAX_*): every lane and transport is held to it here. */
+  operationLimits: OperationsConfig;
   /**
    * Tells of a browser page refused for its origin (src/pipeline/cors.ts, refusedOriginLog): one for the process,
    * shared with the WebSocket upgrade's Origin check, so each origin is told of once over every transport.
@@ -205,11 +207,11 @@ export function createGateway(deps: GatewayDependencies): Gateway {
       useEdgeRefusals(),
       ...(graphiqlOff === undefined ? [] : [useNoGraphiQL(graphiqlOff)]),
       // Before anything reads the document: a refused one is never parsed, validated or looked up in a cache.
-      ...useTrustedDocuments(deps.security),
+      ...useTrustedDocuments({ ...deps.security, limits: deps.operationLimits }),
       // A request carrying Authorization or a JSON content type was preflighted by
       // the browser; anything "simple" must carry the CSRF header instead.
       useCsrfPrevention(),
-      ...useOperationLimits(deps.security),
+      ...useOperationLimits({ ...deps.security, limits: deps.operationLimits }),
       useSpecRules(),
       useExecutionFinish({ hideSuggestions: !deps.security.fieldSuggestions, reportCost: deps.reportCost }),
       useRefusedUpdatesEnd(),

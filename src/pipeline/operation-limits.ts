@@ -1,7 +1,9 @@
 /**
  * Limits on what one GraphQL operation may ask for, sized for this schema and
  * enforced with GraphQL Armor's envelop plugins during validation, before any
- * resolver or upstream call runs. README "Limits and errors" lists them.
+ * resolver or upstream call runs. Their values are settings (OPERATION_MAX_*,
+ * src/config.ts), handed to every function here that enforces them: no value is
+ * read from anywhere else. README "Operation limits" lists them.
  *
  * Sizing: the deepest useful query, with cursors at both levels (execution →
  * events → edges → node → execution → events → edges → node → field), has
@@ -38,51 +40,44 @@ import {
   validate,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import type { OperationsConfig } from '../config.js';
 import { parseFailed, validationFailed } from '../errors.js';
 import { operationCostCounter } from './operation-cost.js';
 import { SPEC_RULES } from './spec-rules.js';
 
-export const OPERATION_LIMITS = {
-  /** Depth of data fields (introspection excluded). */
-  maxDepth: 9,
-  /** Depth of any operation, introspection included. */
-  maxIntrospectionDepth: 25,
-  /** Every alias counts, `__typename` aliases too (Armor exempts those by default). */
-  maxAliases: 30,
-  maxDirectives: 20,
-  maxTokens: 2_000,
-  /**
-   * Armor's static cost model (1 per scalar, 2 per object, ×1.5 per level, × a literal
-   * `first`/`last`), fragments counted as if inline (./operation-cost.ts): the execution page
-   * operation (schema/operations/execution-page.graphql) with a literal `first: 100` costs
-   * 10,408.25, so two under aliases pass and three do not; nested 100-event pages cost
-   * hundreds of thousands.
-   */
-  maxCost: 25_000,
-} as const;
+/**
+ * What one operation may ask for, each the value of its setting (src/config.ts, OPERATION_MAX_*):
+ * `maxDepth`, depth of data fields (introspection excluded); `maxIntrospectionDepth`, depth of an
+ * operation that asks for introspection, all its fields counted; `maxAliases`, every alias, `__typename`
+ * ones too (Armor exempts those by default); `maxDirectives`; `maxTokens`, as the parser counts them;
+ * `maxCost`, Armor's static cost model (1 per scalar, 2 per object, ×1.5 per level, × a literal
+ * `first`/`last`), fragments counted as if inline (./operation-cost.ts): by default (25,000) the
+ * execution page operation (schema/operations/execution-page.graphql) with a literal `first: 100`
+ * costs 10,408.25, so two under aliases pass and three do not; nested 100-event pages cost hundreds
+ * of thousands.
+ */
+export type OperationLimits = OperationsConfig;
 
 const SUGGESTION = / ?Did you mean [^?]*\?/g;
 
-/** What a client can change when Armor refuses an operation, keyed by the start of Armor's message. */
-const LIMIT_ADVICE: readonly (readonly [prefix: string, advice: string])[] = [
-  // The introspection depth limit's own (only introspection nests past the data fields' limit): no execution to split off.
-  [
-    `Query depth limit of ${OPERATION_LIMITS.maxIntrospectionDepth} `,
-    'Nest fewer `ofType` levels: the standard introspection query (graphql-js, GraphiQL, codegen) is 15 deep and passes.',
-  ],
-  ['Query depth limit', 'Select less deeply nested fields, or ask for the nested execution in a query of its own.'],
-  ['Aliases limit', 'Use fewer aliases: several executions at once are one `executions(ids: […])` field.'],
-  ['Directives limit', 'Use fewer directives.'],
-  ['Query Cost limit', 'Ask for fewer events per page (a smaller `first` or `last`), or fewer fields and nested pages under them.'],
+/**
+ * What a client can change when a limit refuses an operation, by limit: chosen by the rule that refused, not read
+ * back from its message, since two limits set to the same value (the two depths) print the same message.
+ */
+const LIMIT_ADVICE = {
+  // Only introspection nests past the data fields' limit: no execution to split off.
+  introspectionDepth: 'Nest fewer `ofType` levels: the standard introspection query (graphql-js, GraphiQL, codegen) is 15 deep and passes.',
+  depth: 'Select less deeply nested fields, or ask for the nested execution in a query of its own.',
+  aliases: 'Use fewer aliases: several executions at once are one `executions(ids: […])` field.',
+  directives: 'Use fewer directives.',
+  cost: 'Ask for fewer events per page (a smaller `first` or `last`), or fewer fields and nested pages under them.',
   // Armor's parser stops at the limit, so this one cannot say how many tokens the document has.
-  ['Token limit', 'Send a shorter document: fewer fields and aliases, and values as variables (a list of ids in `$ids` is one token).'],
-];
+  tokens: 'Send a shorter document: fewer fields and aliases, and values as variables (a list of ids in `$ids` is one token).',
+} as const;
 
 /** Armor's message (it states the limit and what was found) followed by what to change. */
-function limitMessage(armorMessage: string): string {
-  const message = armorMessage.replace(/^Syntax Error: /, '');
-  const advice = LIMIT_ADVICE.find(([prefix]) => message.startsWith(prefix))?.[1];
-  return advice ? `${message} ${advice}` : message;
+function limitMessage(armorMessage: string, advice: string): string {
+  return `${armorMessage.replace(/^Syntax Error: /, '')} ${advice}`;
 }
 
 /** Strips the "Did you mean …?" hints graphql-js's executor puts in variable errors. */
@@ -141,13 +136,14 @@ function useValidationBudget(): Plugin {
  * read: a 400 GRAPHQL_PARSE_FAILED. One plugin and functions made once: a
  * cached document costs only the hook's call.
  */
-function useParseLimits(): Plugin {
+function useParseLimits(limits: Pick<OperationLimits, 'maxTokens'>): Plugin {
   const done: NonNullable<ReturnType<NonNullable<Plugin['onParse']>>> = ({ result, replaceParseResult }) => {
     if (result instanceof RangeError) replaceParseResult(parseFailed('Syntax Error: the document is nested too deeply to parse.'));
   };
+  const parse = (source: string | Source, options?: ParseOptions) => parseWithinLimits(source, limits, options);
   return {
     onParse({ setParseFn }) {
-      setParseFn(parseWithinLimits);
+      setParseFn(parse);
       return done;
     },
   };
@@ -284,16 +280,23 @@ export interface OperationLimitOptions {
   introspection: boolean;
   /** Give "Did you mean …?" hints, which map out the schema to a probing client. */
   fieldSuggestions: boolean;
+  /** The limits' values (OPERATION_MAX_*). */
+  limits: OperationLimits;
 }
+
+/** The settings a document is validated under: the introspection switch and the limits. */
+export type RuleSettings = Pick<OperationLimitOptions, 'introspection' | 'limits'>;
 
 // Armor's messages state the limit (exposeLimits). Its default is to throw from
 // inside validation, which surfaces as a 200 without a code; reporting the
 // error instead makes it an ordinary 400 validation error with a stable code.
-const REPORTED = {
-  exposeLimits: true,
-  propagateOnRejection: false,
-  onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(validationFailed(limitMessage(error.message)))],
-};
+function reported(advice: string) {
+  return {
+    exposeLimits: true,
+    propagateOnRejection: false,
+    onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(validationFailed(limitMessage(error.message, advice)))],
+  };
+}
 
 /**
  * The static cost rule: each operation's cost (./operation-cost.ts, Armor's model with fragments counted inline),
@@ -311,12 +314,12 @@ function wholeCost(cost: number): string {
   return Number.isFinite(cost) ? BigInt(Math.ceil(cost)).toString() : String(cost);
 }
 
-/** Past the limit, Armor's message (exposeLimits) with a whole-number cost, and what to change. */
-const costLimit = costRule((context, cost) => {
-  if (cost > OPERATION_LIMITS.maxCost) {
-    context.reportError(validationFailed(limitMessage(`Query Cost limit of ${OPERATION_LIMITS.maxCost} exceeded, found ${wholeCost(cost)}.`)));
-  }
-});
+/** Past `maxCost`, Armor's message (exposeLimits) with a whole-number cost, and what to change. */
+function costLimit(maxCost: number): (context: ValidationContext) => ASTVisitor {
+  return costRule((context, cost) => {
+    if (cost > maxCost) context.reportError(validationFailed(limitMessage(`Query Cost limit of ${maxCost} exceeded, found ${wholeCost(cost)}.`, LIMIT_ADVICE.cost)));
+  });
+}
 
 /** Each operation's static cost in `document`, as the cost limit counts it (introspection left out, as it is there). */
 export function operationCosts(schema: GraphQLSchema, document: DocumentNode): number[] {
@@ -327,40 +330,76 @@ export function operationCosts(schema: GraphQLSchema, document: DocumentNode): n
 
 /**
  * Every limit but tokens (which the parser counts: `parseWithinLimits`), as
- * the validation rules the pipeline adds to each request's validation. The
- * schema check validates known documents with them too
+ * the validation rules the pipeline adds to each request's validation, made
+ * for `limits`. The schema check validates known documents with them too
  * (scripts/known-documents.ts): a document the gateway refuses never passes it.
  */
-export const OPERATION_LIMIT_RULES: readonly ValidationRule[] = [
-  ignoringTypeIntrospection(maxDepthRule({ ...REPORTED, n: OPERATION_LIMITS.maxDepth, ignoreIntrospection: true, flattenFragments: true })),
-  maxDepthRule({ ...REPORTED, n: OPERATION_LIMITS.maxIntrospectionDepth, ignoreIntrospection: false, flattenFragments: true }),
-  maxAliasesRule({ ...REPORTED, n: OPERATION_LIMITS.maxAliases, allowList: [] }),
-  maxDirectivesRule({ ...REPORTED, n: OPERATION_LIMITS.maxDirectives }),
-  // Fragments counted as if inline, as for depth (./operation-cost.ts): Armor's own rule charged each spread and each
-  // fragment's body on top of its fields, so two aliased execution pages written with their fragments were refused
-  // where the same selection inline passed.
-  unlessIntOverflows(ignoringTypeIntrospection(costLimit)),
-  introspectionUnaliased,
-];
+export function operationLimitRules(limits: OperationLimits): readonly ValidationRule[] {
+  return [
+    ...armorRules((key) => ({ ...reported(LIMIT_ADVICE[ADVICE_OF[key]]), n: limits[key] })),
+    // Fragments counted as if inline, as for depth (./operation-cost.ts): Armor's own rule charged each spread and each
+    // fragment's body on top of its fields, so two aliased execution pages written with their fragments were refused
+    // where the same selection inline passed.
+    unlessIntOverflows(ignoringTypeIntrospection(costLimit(limits.maxCost))),
+    introspectionUnaliased,
+  ];
+}
+
+/** The limits Armor's rules count (tokens are the parser's, cost ./operation-cost.ts's). */
+type ArmorLimit = 'maxDepth' | 'maxIntrospectionDepth' | 'maxAliases' | 'maxDirectives';
+
+const ADVICE_OF: Record<ArmorLimit, keyof typeof LIMIT_ADVICE> = {
+  maxDepth: 'depth',
+  maxIntrospectionDepth: 'introspectionDepth',
+  maxAliases: 'aliases',
+  maxDirectives: 'directives',
+};
+
+/** What each Armor rule is given besides how it counts: its limit, and what it does past it and within it. */
+interface ArmorOptions {
+  n: number;
+  exposeLimits?: boolean;
+  propagateOnRejection?: boolean;
+  onReject?: Array<(context: ValidationContext | null, error: GraphQLError) => void>;
+  onAccept?: Array<(context: ValidationContext | null, details: { n: number }) => void>;
+}
+
+/**
+ * Armor's rules, each counting as the gateway counts (`__type` left out of the data fields' depth as `__schema` is,
+ * fragments flattened, `__typename` aliases counted), with `options(limit)`: one place, so what start-up measures of
+ * the gateway's own operations (`leastLimits`) is what requests are refused by.
+ */
+function armorRules(options: (limit: ArmorLimit) => ArmorOptions): ValidationRule[] {
+  return [
+    ignoringTypeIntrospection(maxDepthRule({ ...options('maxDepth'), ignoreIntrospection: true, flattenFragments: true })),
+    maxDepthRule({ ...options('maxIntrospectionDepth'), ignoreIntrospection: false, flattenFragments: true }),
+    maxAliasesRule({ ...options('maxAliases'), allowList: [] }),
+    maxDirectivesRule(options('maxDirectives')),
+  ];
+}
 
 /** How Armor's token-limit syntax error begins (exposeLimits). */
 const TOKEN_LIMIT_MESSAGE = 'Syntax Error: Token limit of';
 
-/** Parses as the pipeline does (with graphql-js's parse `options`): past the token limit, Armor's syntax error with what to change. */
-export function parseWithinLimits(source: string | Source, options?: ParseOptions): DocumentNode {
+/**
+ * Parses as the pipeline does under `limits` (with graphql-js's parse `options`): past `maxTokens`, Armor's syntax
+ * error (a GraphQLError) with what to change.
+ */
+export function parseWithinLimits(source: string | Source, limits: Pick<OperationLimits, 'maxTokens'>, options?: ParseOptions): DocumentNode {
   try {
-    return new MaxTokensParserWLexer(source, { ...options, n: OPERATION_LIMITS.maxTokens, exposeLimits: true }).parseDocument();
+    return new MaxTokensParserWLexer(source, { ...options, n: limits.maxTokens, exposeLimits: true }).parseDocument();
   } catch (error) {
     if (!(error instanceof GraphQLError) || !error.message.startsWith(TOKEN_LIMIT_MESSAGE)) throw error;
-    throw new GraphQLError(limitMessage(error.message), { source: error.source, positions: error.positions });
+    throw new GraphQLError(limitMessage(error.message, LIMIT_ADVICE.tokens), { source: error.source, positions: error.positions });
   }
 }
 
 /** The limits' rules under the introspection switch, as the pipeline adds them to each request's validation. */
-function limitRules({ introspection }: Pick<OperationLimitOptions, 'introspection'>): readonly ValidationRule[] {
+function limitRules({ introspection, limits }: RuleSettings): readonly ValidationRule[] {
+  const rules = operationLimitRules(limits);
   // With introspection off, aliases multiply nothing: their errors would stand beside the one refusing it,
   // asking for a change that cannot help.
-  return introspection ? OPERATION_LIMIT_RULES : [...OPERATION_LIMIT_RULES.filter((rule) => rule !== introspectionUnaliased), noIntrospection];
+  return introspection ? rules : [...rules.filter((rule) => rule !== introspectionUnaliased), noIntrospection];
 }
 
 /**
@@ -369,13 +408,14 @@ function limitRules({ introspection }: Pick<OperationLimitOptions, 'introspectio
  * start, ./trusted-documents.ts; the schema check's known documents, scripts/known-documents.ts) takes them from
  * here, so that it passes no document every request of which is refused.
  */
-export function requestRules(options: Pick<OperationLimitOptions, 'introspection'>): readonly ValidationRule[] {
-  return [...SPEC_RULES, ...limitRules(options)];
+export function requestRules(settings: RuleSettings): readonly ValidationRule[] {
+  return [...SPEC_RULES, ...limitRules(settings)];
 }
 
+/** The plugins that hold every request to `options.limits`, on every lane and transport; made once per gateway. */
 export function useOperationLimits(options: OperationLimitOptions): Plugin[] {
   const plugins: Plugin[] = [
-    useParseLimits(),
+    useParseLimits(options.limits),
     useRules(limitRules(options)),
     useValidationBudget(),
   ];

@@ -42,15 +42,15 @@ import { ConfigError } from '../config.js';
 import { schema } from '../schema/index.js';
 import { isFormPost } from '../media-type.js';
 import { manifestKeysProblem } from './document-hash.js';
-import { parseWithinLimits, requestRules } from './operation-limits.js';
+import { parseWithinLimits, requestRules, type RuleSettings } from './operation-limits.js';
 
 export type TrustedDocumentsMode = SecurityConfig['trustedDocuments'];
 
-/** The settings a manifest document is validated under: those its requests are validated under. */
-export type ManifestSettings = Pick<SecurityConfig, 'introspection'>;
+/** The settings a manifest document is validated under: those its requests are validated under (the introspection switch, the operation limits). */
+export type ManifestSettings = RuleSettings;
 
 /** The manifest codegen writes: document text by the lowercase hex sha256 of that text. */
-const MANIFEST_URL = new URL('../../schema/persisted-documents.json', import.meta.url);
+export const MANIFEST_URL = new URL('../../schema/persisted-documents.json', import.meta.url);
 
 /**
  * The manifest as a map from hash to document; throws, naming the file, when it is not `{ "<hash>": "<document>" }`
@@ -102,7 +102,7 @@ function manifestProblem(documents: ReadonlyMap<string, string>, settings: Manif
   for (const [key, text] of documents) {
     let errors: readonly GraphQLError[];
     try {
-      errors = validate(schema, parseWithinLimits(text), rules);
+      errors = validate(schema, parseWithinLimits(text, settings.limits), rules);
     } catch (error) {
       errors = [error as GraphQLError];
     }

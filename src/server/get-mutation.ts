@@ -9,9 +9,9 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { getOperationAST, parse, type DocumentNode } from 'graphql';
-import { OPERATION_LIMITS } from '../pipeline/operation-limits.js';
 
-export function asksMutationByGet(request: IncomingMessage): boolean {
+/** `maxTokens`: OPERATION_MAX_TOKENS, past which the pipeline would not parse the document either. */
+export function asksMutationByGet(request: IncomingMessage, maxTokens: number): boolean {
   const target = request.url ?? '';
   const at = target.indexOf('?');
   if (request.method !== 'GET' || at === -1) return false;
@@ -20,7 +20,7 @@ export function asksMutationByGet(request: IncomingMessage): boolean {
   if (!query) return false;
   let document: DocumentNode;
   try {
-    document = parse(query, { noLocation: true, maxTokens: OPERATION_LIMITS.maxTokens });
+    document = parse(query, { noLocation: true, maxTokens });
   } catch {
     return false;
   }

@@ -79,6 +79,8 @@ export type EdgeSettings = Pick<ServerConfig, 'maxRequestBodyBytes' | 'headersTi
   notFoundMessages?: ReadonlyMap<string, string>;
   /** TRUSTED_DOCUMENTS=only: a document's text is not read before the manifest admits it, and no manifest holds a mutation. */
   trustedDocumentsOnly?: boolean;
+  /** OPERATION_MAX_TOKENS: a GET's document is read for its operation's type only within it, as the pipeline parses it. */
+  maxOperationTokens: number;
 };
 
 const STATUS_TEXT: Record<number, string> = {
@@ -431,7 +433,7 @@ export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logge
         // The method first (RFC 9110): a GET of a mutation is Yoga's 405 whatever its Accept, not a 406 (./get-mutation.ts).
         // Not with TRUSTED_DOCUMENTS=only, which reads no text its manifest has not admitted: the mutation is refused as
         // any text not in the list is, which was PERSISTED_QUERY_NOT_IN_LIST taking JSON and a 405 taking no type.
-        if (!settings.trustedDocumentsOnly && asksMutationByGet(request)) {
+        if (!settings.trustedDocumentsOnly && asksMutationByGet(request, settings.maxOperationTokens)) {
           return refuse(request, response, requestId, { status: 405, code: ErrorCode.BAD_REQUEST, message: MUTATION_NOT_BY_GET, close: false, headers: { allow: 'POST' } });
         }
         // Before the operation is known: whatever this method may be answered with (GraphiQL's page by GET only).

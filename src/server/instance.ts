@@ -150,6 +150,7 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
     ...(traced ? { operationSpans: { document: telemetry.traceDocument, trustedProxies: telemetry.trustedProxies } } : {}),
     accessLog,
     security: config.security,
+    operationLimits: config.operations,
     upstream,
     reportCost: config.telemetry.upstreamCost,
     fastLane: config.server.fastLane,
@@ -173,6 +174,7 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
       ...(config.telemetry.metrics === 'api' ? [] : [[METRICS_PATH, metricsNotHere({ ...config.telemetry, metrics: config.telemetry.metrics }, gateway.graphqlEndpoint)] as [string, string]]),
     ]),
     trustedDocumentsOnly: config.security.trustedDocuments === 'only',
+    maxOperationTokens: config.operations.maxTokens,
   };
   const server = createHttpEdge(lane, edgeSettings, options.logger, { health, requests, stalledClients, accessLog });
   const sockets = attachWebSocket(

@@ -84,12 +84,13 @@ function loadConfig(): GatewayConfig {
 }
 
 /** The hash of the manifest's operation named `name` (schema/persisted-documents.json), as `documentId` takes it. */
-function persistedDocumentId(name: string, security: GatewayConfig['security']): string {
-  for (const [hash, text] of readManifest(security)) if (new RegExp(`^(query|subscription) ${name}\\b`).test(text)) return `sha256:${hash}`;
+function persistedDocumentId(name: string, config: GatewayConfig): string {
+  for (const [hash, text] of readManifest({ ...config.security, limits: config.operations })) if (new RegExp(`^(query|subscription) ${name}\\b`).test(text)) return `sha256:${hash}`;
   throw new Error(`the trusted-documents manifest has no operation named ${name}`);
 }
 
-function printDemoBanner(url: string, security: GatewayConfig['security']): void {
+function printDemoBanner(url: string, config: GatewayConfig): void {
+  const { security } = config;
   const trustedOnly = security.trustedDocuments === 'only';
   const graphiqlOff = graphiqlOffMessage(security);
   const curl = (accept: string) => `  curl -s${accept ? 'N' : ''} ${url} -H 'content-type: application/json'${accept} -H 'authorization: Bearer ${DEMO_TOKEN}' \\`;
@@ -104,10 +105,10 @@ function printDemoBanner(url: string, security: GatewayConfig['security']): void
     ? [
         'The ExecutionStatus document, from a shell:',
         curl(''),
-        `    -d '{"documentId":"${persistedDocumentId('ExecutionStatus', security)}","variables":{"id":"ex_demo_4"}}'`,
+        `    -d '{"documentId":"${persistedDocumentId('ExecutionStatus', config)}","variables":{"id":"ex_demo_4"}}'`,
         `Watch ${LIVE_DEMO_ID} live (Server-Sent Events, the ExecutionUpdates document):`,
         curl(sse),
-        `    -d '{"documentId":"${persistedDocumentId('ExecutionUpdates', security)}","variables":{"id":"${LIVE_DEMO_ID}"}}'`,
+        `    -d '{"documentId":"${persistedDocumentId('ExecutionUpdates', config)}","variables":{"id":"${LIVE_DEMO_ID}"}}'`,
       ]
     : [
         'Paste this query, with variables {"id": "ex_demo_4"}:',
@@ -289,7 +290,7 @@ async function runSingle(config: GatewayConfig, logger: Logger, handOver: () => 
   if (stopping) return;
   const url = publicUrl(config, serving.port);
   logger.info({ url, upstream: demo ? 'demo' : upstreamUrl, ...buildInfo }, 'execution-gateway listening');
-  if (demo) printDemoBanner(url, config.security);
+  if (demo) printDemoBanner(url, config);
 }
 
 /** Beyond a worker's own drain budget, for its exit itself (the upstream pool and the metrics port closing) before the primary gives up on it. */
@@ -576,7 +577,7 @@ async function runPrimary(config: GatewayConfig, logger: Logger, handOver: () =>
   if (stopping || port === undefined) return;
   const url = publicUrl(config, port);
   logger.info({ url, workers: config.server.workers, upstream: demo ? 'demo' : upstreamUrl, ...buildInfo }, 'execution-gateway listening');
-  if (demo) printDemoBanner(url, config.security);
+  if (demo) printDemoBanner(url, config);
 }
 
 async function runWorker(config: GatewayConfig, logger: Logger, handOver: () => void): Promise<void> {
