@@ -39,7 +39,11 @@ import { manifestKeysProblem } from '../src/pipeline/document-hash.js';
 import { defaultOperationLimits } from '../src/config.js';
 import { parseWithinLimits, requestRules } from '../src/pipeline/operation-limits.js';
 
-/** The operation limits as their settings default them (OPERATION_MAX_*): a deployment's own values are its environment's, which the check does not know. */
+/**
+ * The operation limits as their settings default them (OPERATION_MAX_*): a deployment's own values are its
+ * environment's, which the check does not know; one that lowers them is refused at start when they would refuse the
+ * gateway's own operations (src/pipeline/own-operations.ts).
+ */
 const GATEWAY_LIMITS = defaultOperationLimits();
 
 /** What the gateway validates a request with, introspection's switch aside (it depends on configuration, not on the schema). */

@@ -397,12 +397,12 @@ export const SETTINGS = {
     maxDepth: setting(
       'OPERATION_MAX_DEPTH',
       integer(1, 100).default(9),
-      'nesting of data fields one operation may reach, fragments counted as if inline and introspection left out (README "Operation limits": the deepest useful query, cursors at both levels, is 9); past it `GRAPHQL_VALIDATION_FAILED`, "Query depth limit of 9 exceeded, found 10." and what to change; at most `OPERATION_MAX_INTROSPECTION_DEPTH` (start-up refuses more)',
+      'nesting of data fields one operation may reach, fragments counted as if inline and introspection left out (README "Operation limits": the deepest useful query, cursors at both levels, is 9); past it `GRAPHQL_VALIDATION_FAILED`, "Query depth limit of 9 exceeded, found 10." and what to change; at most `OPERATION_MAX_INTROSPECTION_DEPTH` (start-up refuses more); start-up (`npm start`) refuses a value that would refuse any of the typed client\'s operations (schema/operations/, as schema/persisted-documents.json holds them), naming the least it takes',
     ),
     maxIntrospectionDepth: setting(
       'OPERATION_MAX_INTROSPECTION_DEPTH',
       integer(1, 100).default(25),
-      'nesting an operation that asks for introspection (`__schema`, `__type`) may reach, counted over all of it; past it `GRAPHQL_VALIDATION_FAILED`, "Query depth limit of 25 exceeded, found 26." and what to change; at least `OPERATION_MAX_DEPTH` (start-up refuses less)',
+      'nesting an operation that asks for introspection (`__schema`, `__type`) may reach, counted over all of it; past it `GRAPHQL_VALIDATION_FAILED`, "Query depth limit of 25 exceeded, found 26." and what to change; at least `OPERATION_MAX_DEPTH` (start-up refuses less); with `INTROSPECTION=true`, start-up (`npm start`) refuses a value below the standard introspection query\'s 15 (graphql-js, GraphiQL, codegen), or that of the typed client\'s operations',
     ),
     maxAliases: setting(
       'OPERATION_MAX_ALIASES',
@@ -417,12 +417,12 @@ export const SETTINGS = {
     maxTokens: setting(
       'OPERATION_MAX_TOKENS',
       integer(1, 100_000).default(2_000),
-      'tokens (names, values, punctuation; not commas) one document may hold, counted as it is parsed: past it `GRAPHQL_PARSE_FAILED`, "Token limit of 2000 exceeded." and what to change; each token a cached document holds costs about 400 bytes of heap (`DOCUMENT_CACHE_MAX_BYTES`)',
+      'tokens (names, values, punctuation; not commas) one document may hold, counted as it is parsed: past it `GRAPHQL_PARSE_FAILED`, "Token limit of 2000 exceeded." and what to change; each token a cached document holds costs about 400 bytes of heap (`DOCUMENT_CACHE_MAX_BYTES`); start-up (`npm start`) refuses a value that would refuse the typed client\'s operations or, with `INTROSPECTION=true`, the standard introspection query, naming the least they take',
     ),
     maxCost: setting(
       'OPERATION_MAX_COST',
       integer(1, 100_000_000).default(25_000),
-      'static cost one operation may reach (README "Operation limits": 1 per scalar, 2 per object, ×1.5 per level, × a literal `first` or `last`; fragments counted as if inline; introspection not counted); past it `GRAPHQL_VALIDATION_FAILED`, "Query Cost limit of 25000 exceeded, found 31225." and what to change',
+      'static cost one operation may reach (README "Operation limits": 1 per scalar, 2 per object, ×1.5 per level, × a literal `first` or `last`; fragments counted as if inline; introspection not counted); past it `GRAPHQL_VALIDATION_FAILED`, "Query Cost limit of 25000 exceeded, found 31225." and what to change; start-up (`npm start`) refuses a value that would refuse the typed client\'s operations, naming the least they take',
     ),
   },
   live: {
@@ -926,8 +926,26 @@ const UPSTREAM_REQUIRED_IN_PRODUCTION: Contradiction = {
  */
 export type ManifestCheck = (settings: Pick<SecurityConfig, 'introspection'> & { limits: OperationsConfig }) => string | undefined;
 
+/**
+ * What the operation limits would refuse of the operations the gateway tells clients to send (the typed client's, and
+ * the standard introspection query while INTROSPECTION is on), as start-up's lines naming each setting and the least it
+ * takes, or undefined when they refuse none (src/pipeline/operation-limits.ts, `ownOperationsRefusal`).
+ */
+export type LimitsCheck = (settings: { introspection: boolean; limits: OperationsConfig }) => string | undefined;
+
 /** The names of the operation limits, for the contradictions that compare them. */
 const OPERATION_LIMIT_SETTINGS = ['OPERATION_MAX_DEPTH', 'OPERATION_MAX_INTROSPECTION_DEPTH', 'OPERATION_MAX_ALIASES', 'OPERATION_MAX_DIRECTIVES', 'OPERATION_MAX_TOKENS', 'OPERATION_MAX_COST'];
+
+/**
+ * A limit set so low that the typed client's own operations (or GraphiQL's and codegen's introspection) are refused on
+ * every request would come up answering them GRAPHQL_VALIDATION_FAILED: refused at start instead, naming the setting.
+ */
+function limitsNeeded(check: LimitsCheck): Contradiction {
+  return {
+    settings: [...OPERATION_LIMIT_SETTINGS, 'INTROSPECTION'],
+    refusal: ({ security, operations }) => check({ introspection: security.introspection, limits: operations }),
+  };
+}
 
 /**
  * The manifest TRUSTED_DOCUMENTS needs, read with the settings rather than by the gateway it configures, so a manifest's
@@ -983,16 +1001,18 @@ function nodeEnv(raw: string | undefined): { value: (typeof NODE_ENVS)[number] |
  * (a manifest with several mistakes is mended in one deploy, not one each): NODE_ENV's, then every refused value's in
  * the order of the tables (a value with several mistakes, one line for each), then every contradiction between values
  * that were each taken. `upstreamRequiredInProduction`: refuse NODE_ENV=production without UPSTREAM_URL too.
+ * `limits`: refuse operation limits that would refuse the gateway's own operations too (LimitsCheck).
  * `manifest`: with TRUSTED_DOCUMENTS, read the manifest and refuse what is wrong with it too, last.
  */
 export function readConfig(
   env: Env = process.env,
-  { upstreamRequiredInProduction = false, manifest }: { upstreamRequiredInProduction?: boolean; manifest?: ManifestCheck } = {},
+  { upstreamRequiredInProduction = false, manifest, limits }: { upstreamRequiredInProduction?: boolean; manifest?: ManifestCheck; limits?: LimitsCheck } = {},
 ): GatewayConfig {
   const mode = nodeEnv(env.NODE_ENV);
   const contradictions = [
     ...CONTRADICTIONS,
     ...(upstreamRequiredInProduction ? [UPSTREAM_REQUIRED_IN_PRODUCTION] : []),
+    ...(limits ? [limitsNeeded(limits)] : []),
     ...(manifest ? [manifestNeeded(manifest)] : []),
   ];
   const parsed = withContradictions(contradictions, env).safeParse(rawGroups(env));

@@ -2,13 +2,19 @@
  * The operation limits as settings (OPERATION_MAX_*, src/config.ts; README "Operation limits"): each default refuses
  * what the constant it replaced refused, a lowered value refuses what the default served, a raised one serves what the
  * default refused, on both lanes, by POST and by GET, and over every transport; a gateway's cached documents are never
- * served under another gateway's limits.
+ * served under another gateway's limits; and `npm start` refuses a limit that would refuse the gateway's own operations.
  */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { ExecutionResult } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultOperationLimits } from '../src/config.js';
+import { ConfigError, defaultOperationLimits, readConfig } from '../src/config.js';
 import { demoExecutions } from '../src/demo/demo-data.js';
 import { FakeUpstream } from '../src/demo/fake-upstream.js';
+import { ownOperationsRefusal } from '../src/pipeline/own-operations.js';
 import { AUTH, Harness, LANES, type LaneName } from './support/harness.js';
 import { sendOver, TRANSPORTS } from './support/transports.js';
 
@@ -194,4 +200,79 @@ describe.each(LANES)('operation limits as settings, %s lane', (lane: LaneName) =
       await allowed.close();
     }
   });
+});
+
+describe('the limits at start-up', () => {
+  const check = (env: Record<string, string>) => {
+    try {
+      readConfig(env, { limits: ownOperationsRefusal });
+      return [];
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      return (error as Error).message.split('\n');
+    }
+  };
+
+  it('refuses a limit that would refuse one of the typed client\'s operations, naming the setting and the least it takes', () => {
+    expect(check({ OPERATION_MAX_DEPTH: '5' })).toEqual([
+      "OPERATION_MAX_DEPTH=5 would refuse the typed client's ExecutionEvents operation (schema/operations/) on every request (it takes 6): set OPERATION_MAX_DEPTH to at least 6.",
+    ]);
+    expect(check({ OPERATION_MAX_COST: '100', INTROSPECTION: 'false' })).toEqual([
+      "OPERATION_MAX_COST=100 would refuse the typed client's ExecutionPage operation (schema/operations/) on every request (it takes 144): set OPERATION_MAX_COST to at least 144.",
+    ]);
+    // What they take exactly is taken.
+    expect(check({ OPERATION_MAX_DEPTH: '6', OPERATION_MAX_COST: '144', OPERATION_MAX_TOKENS: '184', OPERATION_MAX_ALIASES: '0', OPERATION_MAX_DIRECTIVES: '0' })).toEqual([]);
+  });
+
+  it('refuses one that would refuse the standard introspection query while INTROSPECTION is on, and takes it when off', () => {
+    expect(check({ OPERATION_MAX_INTROSPECTION_DEPTH: '14', OPERATION_MAX_TOKENS: '150' })).toEqual([
+      "OPERATION_MAX_INTROSPECTION_DEPTH=14 would refuse the standard introspection query (graphql-js's, as GraphiQL and codegen send it) on every request (it takes 15): set OPERATION_MAX_INTROSPECTION_DEPTH to at least 15, or set INTROSPECTION=false.",
+      "OPERATION_MAX_TOKENS=150 would refuse the standard introspection query (graphql-js's, as GraphiQL and codegen send it) on every request (it takes 184): set OPERATION_MAX_TOKENS to at least 184, or set INTROSPECTION=false.",
+    ]);
+    expect(check({ OPERATION_MAX_INTROSPECTION_DEPTH: '14', OPERATION_MAX_TOKENS: '150', INTROSPECTION: 'false' })).toEqual([]);
+  });
+
+  it('refuses a data depth above the depth of any operation, whichever is set', () => {
+    expect(check({ OPERATION_MAX_DEPTH: '30' })).toEqual([
+      'OPERATION_MAX_DEPTH=30 is above OPERATION_MAX_INTROSPECTION_DEPTH=25 (its default): an operation that asks for introspection is held to the second over all its fields, data fields included. Lower OPERATION_MAX_DEPTH or raise OPERATION_MAX_INTROSPECTION_DEPTH.',
+    ]);
+    expect(check({ OPERATION_MAX_INTROSPECTION_DEPTH: '8', INTROSPECTION: 'false' })).toEqual([
+      'OPERATION_MAX_DEPTH=9 (its default) is above OPERATION_MAX_INTROSPECTION_DEPTH=8: an operation that asks for introspection is held to the second over all its fields, data fields included. Lower OPERATION_MAX_DEPTH or raise OPERATION_MAX_INTROSPECTION_DEPTH.',
+    ]);
+  });
+
+  it('measures the manifest it is given, and checks nothing of one it cannot read', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'limits5-'));
+    try {
+      const file = join(dir, 'persisted-documents.json');
+      writeFileSync(file, JSON.stringify({ a: 'query Deep { execution(id: "x") { events { edges { node { execution { id } } } } } }' }));
+      const limits = { ...defaultOperationLimits(), maxDepth: 5 };
+      expect(ownOperationsRefusal({ introspection: false, limits }, pathToFileURL(file))).toBe(
+        "OPERATION_MAX_DEPTH=5 would refuse the typed client's Deep operation (schema/operations/) on every request (it takes 6): set OPERATION_MAX_DEPTH to at least 6.",
+      );
+      expect(ownOperationsRefusal({ introspection: false, limits }, pathToFileURL(join(dir, 'absent.json')))).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('src/main.ts exits 1 with the line, before it listens', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { PATH: process.env.PATH, OPERATION_MAX_DEPTH: '5', PORT: '0', METRICS: 'off' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    let out = '';
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    // A gateway that came up instead would serve until killed: it is, once the test has seen enough.
+    const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    const code = await new Promise((resolve) => child.once('close', resolve)).finally(() => clearTimeout(killer));
+    expect(code).toBe(1);
+    expect(err.split('\n')).toEqual([
+      "execution-gateway: OPERATION_MAX_DEPTH=5 would refuse the typed client's ExecutionEvents operation (schema/operations/) on every request (it takes 6): set OPERATION_MAX_DEPTH to at least 6.",
+      '',
+    ]);
+    expect(out).not.toMatch(/serving/);
+  }, 40_000);
 });

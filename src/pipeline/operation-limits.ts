@@ -378,6 +378,23 @@ function armorRules(options: (limit: ArmorLimit) => ArmorOptions): ValidationRul
   ];
 }
 
+/**
+ * The least value of each limit under which every operation of `text` passes, as the rules here count it: its tokens,
+ * each Armor rule's count, its static cost rounded up. Throws the parser's GraphQLError when `text` does not parse.
+ */
+export function leastLimits(schema: GraphQLSchema, text: string): OperationLimits {
+  const parser = new MaxTokensParserWLexer(text, { n: Number.MAX_SAFE_INTEGER });
+  const document = parser.parseDocument();
+  const least: { -readonly [K in keyof OperationLimits]: number } = { maxDepth: 0, maxIntrospectionDepth: 0, maxAliases: 0, maxDirectives: 0, maxTokens: parser.tokenCount, maxCost: 0 };
+  validate(
+    schema,
+    document,
+    armorRules((limit) => ({ n: Number.MAX_SAFE_INTEGER, onAccept: [(_context, { n }) => void (least[limit] = Math.max(least[limit], n))] })),
+  );
+  for (const cost of operationCosts(schema, document)) least.maxCost = Math.max(least.maxCost, Math.ceil(cost));
+  return least;
+}
+
 /** How Armor's token-limit syntax error begins (exposeLimits). */
 const TOKEN_LIMIT_MESSAGE = 'Syntax Error: Token limit of';
 

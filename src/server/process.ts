@@ -35,6 +35,7 @@ import { LIVE_DEMO_ID } from '../demo/live-demo.js';
 import { FastLaneError } from '../fast-lane/index.js';
 import { createLogger, LOG_EXIT_FLUSH_MS, logWritten, type Logger } from '../logger.js';
 import { EXAMPLE_QUERY, graphiqlOffMessage } from '../pipeline/graphiql.js';
+import { ownOperationsRefusal } from '../pipeline/own-operations.js';
 import { manifestRefusal, readManifest } from '../pipeline/trusted-documents.js';
 import { consoleToLog, urlSecrets } from '../telemetry/console-lines.js';
 import { clusterSource, registrySource, serveMetrics, workerRegistry, type MetricsServer, type MetricsSource } from '../telemetry/metrics-server.js';
@@ -70,7 +71,7 @@ function loadConfig(): GatewayConfig {
   try {
     // The demo answers anyone holding the published demo token: a production deployment that forgot UPSTREAM_URL
     // must not come up serving it, refused with the rest (the in-process harnesses read the same config without one).
-    return readConfig(process.env, { upstreamRequiredInProduction: true, manifest: manifestRefusal });
+    return readConfig(process.env, { upstreamRequiredInProduction: true, limits: ownOperationsRefusal, manifest: manifestRefusal });
   } catch (error) {
     if (error instanceof ConfigError) {
       // A misspelt name is most often why a value is missing or wrong (`UPSTREAM_ULR`): said here too, since the
