@@ -19,6 +19,7 @@ import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
 import { MaxTokensParserWLexer } from '@escape.tech/graphql-armor-max-tokens';
 import {
+  BREAK,
   getNamedType,
   GraphQLInt,
   isIntrospectionType,
@@ -29,6 +30,7 @@ import {
   type ASTNode,
   type DocumentNode,
   type ExecutionResult,
+  type FieldNode,
   type FragmentDefinitionNode,
   type GraphQLSchema,
   GraphQLError,
@@ -179,6 +181,42 @@ function ignoringTypeIntrospection(rule: (context: ValidationContext) => object)
     return {
       OperationDefinition(node) {
         visitor.OperationDefinition.enter.call(visitor, withoutTypeIntrospection(node));
+      },
+    };
+  };
+}
+
+/** Root fields of introspection: names starting with `__` are the spec's own, so a field so named is nothing else. */
+const INTROSPECTION_ROOTS: ReadonlySet<string> = new Set(['__schema', '__type']);
+
+/** Whether `operation`, or a fragment it spreads at any depth, asks for `__schema` or `__type`. */
+function asksIntrospection(context: ValidationContext, operation: OperationDefinitionNode): boolean {
+  let asks = false;
+  const visitor = {
+    Field(field: FieldNode) {
+      if (!INTROSPECTION_ROOTS.has(field.name.value)) return undefined;
+      asks = true;
+      return BREAK;
+    },
+  };
+  for (const node of [operation, ...context.getRecursivelyReferencedFragments(operation)]) {
+    visit(node, visitor);
+    if (asks) return true;
+  }
+  return false;
+}
+
+/**
+ * The introspection depth rule (depth of all fields) held to operations that ask for introspection: one that does not
+ * has no field the data fields' rule leaves out, and that rule's limit is never above this one's (src/config.ts), so
+ * its refusal said the same thing a second time, told to "nest fewer `ofType` levels" (a data query 30 deep got both).
+ */
+function whenAskingIntrospection(rule: (context: ValidationContext) => object): ValidationRule {
+  return (context) => {
+    const visitor = rule(context) as { OperationDefinition: { enter(this: unknown, node: OperationDefinitionNode): void } };
+    return {
+      OperationDefinition(node) {
+        if (asksIntrospection(context, node)) visitor.OperationDefinition.enter.call(visitor, node);
       },
     };
   };
@@ -372,7 +410,7 @@ interface ArmorOptions {
 function armorRules(options: (limit: ArmorLimit) => ArmorOptions): ValidationRule[] {
   return [
     ignoringTypeIntrospection(maxDepthRule({ ...options('maxDepth'), ignoreIntrospection: true, flattenFragments: true })),
-    maxDepthRule({ ...options('maxIntrospectionDepth'), ignoreIntrospection: false, flattenFragments: true }),
+    whenAskingIntrospection(maxDepthRule({ ...options('maxIntrospectionDepth'), ignoreIntrospection: false, flattenFragments: true })),
     maxAliasesRule({ ...options('maxAliases'), allowList: [] }),
     maxDirectivesRule(options('maxDirectives')),
   ];
