@@ -402,7 +402,7 @@ export const SETTINGS = {
     maxIntrospectionDepth: setting(
       'OPERATION_MAX_INTROSPECTION_DEPTH',
       integer(1, 100).default(25),
-      'nesting an operation that asks for introspection (`__schema`, `__type`) may reach, counted over all of it; past it `GRAPHQL_VALIDATION_FAILED`, "Query depth limit of 25 exceeded, found 26." and what to change; at least `OPERATION_MAX_DEPTH` (start-up refuses less); with `INTROSPECTION=true`, start-up (`npm start`) refuses a value below the standard introspection query\'s 15 (graphql-js, GraphiQL, codegen), or that of the typed client\'s operations',
+      'nesting an operation that asks for introspection (`__schema`, `__type`) may reach, counted over all of it; past it `GRAPHQL_VALIDATION_FAILED`, "Query depth limit of 25 exceeded, found 26." and what to change; at least `OPERATION_MAX_DEPTH` (start-up refuses less); while introspection is served (`INTROSPECTION=true`, `TRUSTED_DOCUMENTS` not `only`), start-up (`npm start`) refuses a value below the standard introspection query\'s 15 (graphql-js, GraphiQL, codegen)',
     ),
     maxAliases: setting(
       'OPERATION_MAX_ALIASES',
@@ -417,7 +417,7 @@ export const SETTINGS = {
     maxTokens: setting(
       'OPERATION_MAX_TOKENS',
       integer(1, 100_000).default(2_000),
-      'tokens (names, values, punctuation; not commas) one document may hold, counted as it is parsed: past it `GRAPHQL_PARSE_FAILED`, "Token limit of 2000 exceeded." and what to change; each token a cached document holds costs about 400 bytes of heap (`DOCUMENT_CACHE_MAX_BYTES`); start-up (`npm start`) refuses a value that would refuse the typed client\'s operations or, with `INTROSPECTION=true`, the standard introspection query, naming the least they take',
+      'tokens (names, values, punctuation; not commas) one document may hold, counted as it is parsed: past it `GRAPHQL_PARSE_FAILED`, "Token limit of 2000 exceeded." and what to change; each token a cached document holds costs about 400 bytes of heap (`DOCUMENT_CACHE_MAX_BYTES`); start-up (`npm start`) refuses a value that would refuse the typed client\'s operations or, while introspection is served (`INTROSPECTION=true`, `TRUSTED_DOCUMENTS` not `only`), the standard introspection query, naming the least they take',
     ),
     maxCost: setting(
       'OPERATION_MAX_COST',
@@ -942,8 +942,9 @@ const OPERATION_LIMIT_SETTINGS = ['OPERATION_MAX_DEPTH', 'OPERATION_MAX_INTROSPE
  */
 function limitsNeeded(check: LimitsCheck): Contradiction {
   return {
-    settings: [...OPERATION_LIMIT_SETTINGS, 'INTROSPECTION'],
-    refusal: ({ security, operations }) => check({ introspection: security.introspection, limits: operations }),
+    settings: [...OPERATION_LIMIT_SETTINGS, 'INTROSPECTION', 'TRUSTED_DOCUMENTS'],
+    // TRUSTED_DOCUMENTS=only refuses introspection before it is parsed: no limit of it is ever reached.
+    refusal: ({ security, operations }) => check({ introspection: security.introspection && security.trustedDocuments !== 'only', limits: operations }),
   };
 }
 

@@ -230,6 +230,9 @@ describe('the limits at start-up', () => {
       "OPERATION_MAX_TOKENS=150 would refuse the standard introspection query (graphql-js's, as GraphiQL and codegen send it) on every request (it takes 184): set OPERATION_MAX_TOKENS to at least 184, or set INTROSPECTION=false.",
     ]);
     expect(check({ OPERATION_MAX_INTROSPECTION_DEPTH: '14', OPERATION_MAX_TOKENS: '150', INTROSPECTION: 'false' })).toEqual([]);
+    // TRUSTED_DOCUMENTS=only refuses introspection before any limit counts it (INTROSPECTION left at its default).
+    expect(check({ OPERATION_MAX_INTROSPECTION_DEPTH: '14', OPERATION_MAX_TOKENS: '150', TRUSTED_DOCUMENTS: 'only' })).toEqual([]);
+    expect(check({ OPERATION_MAX_TOKENS: '150', TRUSTED_DOCUMENTS: 'allow' })).toHaveLength(1);
   });
 
   it('refuses a data depth above the depth of any operation, whichever is set', () => {
