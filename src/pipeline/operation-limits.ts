@@ -121,12 +121,27 @@ function useValidationBudget(): Plugin {
   return {
     onValidate({ validateFn, setValidationFn }) {
       setValidationFn((schema, document, rules, options, typeInfo) => {
-        const errors = validateFn(schema, document, rules, options, typeInfo);
+        let errors: readonly GraphQLError[];
+        try {
+          errors = validateFn(schema, document, rules, options, typeInfo);
+        } catch (error) {
+          // The rules follow fragment spreads by recursion (graphql-js's cycle check, Armor's depth): a chain of
+          // 2,000 fragments each spreading the next (61 KB, 16,000 tokens, within a raised OPERATION_MAX_TOKENS)
+          // overflowed the stack, a masked 500 logged as the gateway's failure. It is a document too deep to check.
+          if (!(error instanceof RangeError)) throw error;
+          return [tooDeepToValidate()];
+        }
         return errors.length === 0 ? errors : errors.map(explain);
       });
     },
   };
 }
+
+/** Made for each request: a result's errors are its own to locate and reword. */
+const tooDeepToValidate = () =>
+  validationFailed(
+    'The document is too deeply nested to validate: its fragments spread one another, or its selections nest, further than the gateway follows. Spread fewer fragments inside one another, or split the request.',
+  );
 
 /**
  * Parsing within the limits, for every request: the token limit, which Armor's
