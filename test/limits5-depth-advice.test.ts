@@ -41,6 +41,17 @@ describe.each(LANES)('depth refusals, %s lane', (lane: LaneName) => {
     expect(equal.upstream.requests).toHaveLength(0);
   });
 
+  // Refused whatever its depth: "nest fewer `ofType` levels … the standard introspection query passes" was advice that cannot help.
+  it('refuses introspection past its depth with INTROSPECTION=false for being introspection alone', async () => {
+    const answer = await equal.query(nestedOfTypes(21), undefined, { authorization: null });
+    expect(answer.errors?.map((error) => [error.extensions?.code, error.message])).toEqual([
+      [
+        'GRAPHQL_VALIDATION_FAILED',
+        'GraphQL introspection has been disabled, but the requested query contained the field "__schema". Take the schema from schema/schema.graphql of the release this gateway runs, or introspect a gateway that serves it (INTROSPECTION=true).',
+      ],
+    ]);
+  });
+
   it('still holds introspection to its own depth, a fragment\'s included', async () => {
     const answer = await defaults.query(nestedOfTypes(21), undefined, { authorization: null });
     expect(answer.errors?.map((error) => error.message)).toEqual([

@@ -227,14 +227,21 @@ function asksIntrospection(context: ValidationContext, operation: OperationDefin
  * its refusal said the same thing a second time, told to "nest fewer `ofType` levels" (a data query 30 deep got both).
  */
 function whenAskingIntrospection(rule: (context: ValidationContext) => object): ValidationRule {
-  return (context) => {
+  return introspectionOnly((context) => {
     const visitor = rule(context) as { OperationDefinition: { enter(this: unknown, node: OperationDefinitionNode): void } };
     return {
       OperationDefinition(node) {
         if (asksIntrospection(context, node)) visitor.OperationDefinition.enter.call(visitor, node);
       },
     };
-  };
+  });
+}
+
+/** Rules that judge only introspection: left out with INTROSPECTION=false (`limitRules`). */
+const INTROSPECTION_ONLY = new WeakSet<ValidationRule>();
+function introspectionOnly(rule: ValidationRule): ValidationRule {
+  INTROSPECTION_ONLY.add(rule);
+  return rule;
 }
 
 /** The Ints GraphQL takes: 32-bit signed integers, -2147483648 included (GraphQL spec §3.5.1, as graphql-js reads them). */
@@ -279,7 +286,7 @@ function unlessIntOverflows(rule: ValidationRule): ValidationRule {
  * repeated selections merge into one answer. Tools do not alias there; Apollo
  * Kotlin aliases `__type`, which stays allowed (each is one type).
  */
-const introspectionUnaliased: ValidationRule = (context) => ({
+const introspectionUnaliased: ValidationRule = introspectionOnly((context) => ({
   Field(node) {
     const name = node.name.value;
     if (!node.alias || node.alias.value === name || name === '__typename') return;
@@ -292,7 +299,7 @@ const introspectionUnaliased: ValidationRule = (context) => ({
       );
     }
   },
-});
+}));
 
 /** Where a client refused introspection (INTROSPECTION=false) finds the schema, as TRUSTED_DOCUMENTS=only's refusal says. */
 const INTROSPECTION_OFF_ADVICE =
@@ -467,9 +474,10 @@ export function parseWithinLimits(source: string | Source, limits: Pick<Operatio
 /** The limits' rules under the introspection switch, as the pipeline adds them to each request's validation. */
 function limitRules({ introspection, limits }: RuleSettings): readonly ValidationRule[] {
   const rules = operationLimitRules(limits);
-  // With introspection off, aliases multiply nothing: their errors would stand beside the one refusing it,
-  // asking for a change that cannot help.
-  return introspection ? rules : [...rules.filter((rule) => rule !== introspectionUnaliased), noIntrospection];
+  // With introspection off, the rules that judge only introspection (its aliases, its depth) would stand beside the
+  // one refusing it, asking for a change that cannot help: "nest fewer `ofType` levels … the standard introspection
+  // query … passes", of a query refused whatever its depth.
+  return introspection ? rules : [...rules.filter((rule) => !INTROSPECTION_ONLY.has(rule)), noIntrospection];
 }
 
 /**
