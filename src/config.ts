@@ -955,14 +955,18 @@ function limitsNeeded(check: LimitsCheck): Contradiction {
  * `off`. A refused INTROSPECTION holds the documents to the rules that take introspection: the manifest's other
  * mistakes still come now.
  */
-function manifestNeeded(check: ManifestCheck): Contradiction {
+function manifestNeeded(check: ManifestCheck, limitsRefused: () => boolean = () => false): Contradiction {
   return {
     // A refused limit waits for the next start: the documents would be held to a value never taken.
     settings: ['TRUSTED_DOCUMENTS', ...OPERATION_LIMIT_SETTINGS],
     refusal: ({ security, operations }) => {
       if (security.trustedDocuments === 'off') return undefined;
+      // A limit the typed client's documents do not fit has its own line naming it: the manifest, which holds those
+      // documents, is held to the defaults, or it would say the same again and advise `npm run generate`, which
+      // cannot help.
+      const limits = limitsRefused() ? defaultOperationLimits() : operations;
       // zod hands on what it had read of a refused value (the text `yes`), not a boolean.
-      return check({ introspection: typeof security.introspection === 'boolean' ? security.introspection : true, limits: operations });
+      return check({ introspection: typeof security.introspection === 'boolean' ? security.introspection : true, limits });
     },
   };
 }
@@ -1010,11 +1014,18 @@ export function readConfig(
   { upstreamRequiredInProduction = false, manifest, limits }: { upstreamRequiredInProduction?: boolean; manifest?: ManifestCheck; limits?: LimitsCheck } = {},
 ): GatewayConfig {
   const mode = nodeEnv(env.NODE_ENV);
+  let limitsRefused = false;
+  const limitsChecked: LimitsCheck | undefined = limits && ((settings) => {
+    const refusal = limits(settings);
+    limitsRefused = refusal !== undefined;
+    return refusal;
+  });
   const contradictions = [
     ...CONTRADICTIONS,
     ...(upstreamRequiredInProduction ? [UPSTREAM_REQUIRED_IN_PRODUCTION] : []),
-    ...(limits ? [limitsNeeded(limits)] : []),
-    ...(manifest ? [manifestNeeded(manifest)] : []),
+    // Before the manifest's, which reads whether it refused.
+    ...(limitsChecked ? [limitsNeeded(limitsChecked)] : []),
+    ...(manifest ? [manifestNeeded(manifest, () => limitsRefused)] : []),
   ];
   const parsed = withContradictions(contradictions, env).safeParse(rawGroups(env));
   const refused = [...('refusal' in mode ? [mode.refusal] : []), ...(parsed.error?.issues.map((issue) => refusalLine(issue, env)) ?? [])];

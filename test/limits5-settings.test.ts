@@ -15,6 +15,7 @@ import { ConfigError, defaultOperationLimits, readConfig } from '../src/config.j
 import { demoExecutions } from '../src/demo/demo-data.js';
 import { FakeUpstream } from '../src/demo/fake-upstream.js';
 import { ownOperationsRefusal } from '../src/pipeline/own-operations.js';
+import { manifestRefusal } from '../src/pipeline/trusted-documents.js';
 import { AUTH, Harness, LANES, type LaneName } from './support/harness.js';
 import { sendOver, TRANSPORTS } from './support/transports.js';
 
@@ -233,6 +234,18 @@ describe('the limits at start-up', () => {
     // TRUSTED_DOCUMENTS=only refuses introspection before any limit counts it (INTROSPECTION left at its default).
     expect(check({ OPERATION_MAX_INTROSPECTION_DEPTH: '14', OPERATION_MAX_TOKENS: '150', TRUSTED_DOCUMENTS: 'only' })).toEqual([]);
     expect(check({ OPERATION_MAX_TOKENS: '150', TRUSTED_DOCUMENTS: 'allow' })).toHaveLength(1);
+  });
+
+  it('says so once with TRUSTED_DOCUMENTS, whose manifest holds the same documents', () => {
+    let lines: string[] = [];
+    try {
+      readConfig({ TRUSTED_DOCUMENTS: 'allow', OPERATION_MAX_DEPTH: '5' }, { limits: ownOperationsRefusal, manifest: manifestRefusal });
+    } catch (error) {
+      lines = (error as Error).message.split('\n');
+    }
+    expect(lines).toEqual([
+      "OPERATION_MAX_DEPTH=5 would refuse the typed client's ExecutionEvents operation (schema/operations/) on every request (it takes 6): set OPERATION_MAX_DEPTH to at least 6.",
+    ]);
   });
 
   it('refuses a data depth above the depth of any operation, whichever is set', () => {
