@@ -6,7 +6,7 @@
  * variable and what to fix, every one of them in one start, values that
  * contradict each other included. `NODE_ENV` is read here and nowhere else.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { compile as compileTrust } from 'proxy-addr';
@@ -1149,7 +1149,15 @@ export function unloadedEnvFile(directory: string = process.cwd(), env: Record<s
   const file = join(directory, '.env');
   let text: string;
   try {
-    text = readFileSync(file, { encoding: 'utf8', flag: 'r' }).slice(0, ENV_FILE_BYTES);
+    // A regular file only: opening a FIFO named .env would block the start for good.
+    if (!statSync(file).isFile()) return undefined;
+    const fd = openSync(file, 'r');
+    try {
+      const bytes = Buffer.alloc(ENV_FILE_BYTES);
+      text = bytes.toString('utf8', 0, readSync(fd, bytes, 0, ENV_FILE_BYTES, 0));
+    } finally {
+      closeSync(fd);
+    }
   } catch {
     return undefined;
   }
