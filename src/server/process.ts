@@ -77,11 +77,25 @@ function loadConfig(): GatewayConfig {
       // A misspelt name is most often why a value is missing or wrong (`UPSTREAM_ULR`): said here too, since the
       // warning that names it at start comes only once the configuration is read.
       const misses = nearMissSettings().map(({ variable, setting }) => `${variable} is no setting and is ignored: did you mean ${setting}?`);
-      process.stderr.write([...error.message.split('\n'), ...misses].map((line) => `execution-gateway: ${line}\n`).join(''));
+      // Most often why UPSTREAM_URL is missing under NODE_ENV=production: written in a .env nothing loaded.
+      const envFile = envFileWarning();
+      process.stderr.write([...error.message.split('\n'), ...misses, ...(envFile ? [envFile.message] : [])].map((line) => `execution-gateway: ${line}\n`).join(''));
       process.exit(1);
     }
     throw error;
   }
+}
+
+/** The warning for a `.env` file whose settings this process lacks (src/config.ts `unloadedEnvFile`), or undefined. */
+function envFileWarning(): { fields: { file: string; settings: string[] }; message: string } | undefined {
+  const envFile = unloadedEnvFile();
+  if (!envFile) return undefined;
+  const { file, settings } = envFile;
+  const shown = settings.length > 5 ? `${settings.slice(0, 5).join(', ')} and ${settings.length - 5} more` : settings.join(', ');
+  return {
+    fields: { file, settings },
+    message: `${file} sets ${shown}, which this process's environment lacks: the gateway reads its environment only, never a .env file. Load it first: \`set -a; . ./.env; set +a; npm start\`, or \`node --env-file=.env dist/main.js\``,
+  };
 }
 
 /** The hash of the manifest's operation named `name` (schema/persisted-documents.json), as `documentId` takes it. */
@@ -651,15 +665,8 @@ export async function run(handOver: () => void = () => undefined): Promise<void>
       logger.warn({ variable, setting }, `${variable} is no setting and is ignored: did you mean ${setting}?`);
     }
     for (const { variable, message } of unreadVariables()) logger.warn({ variable }, message);
-    const envFile = unloadedEnvFile();
-    if (envFile) {
-      const { file, settings } = envFile;
-      const shown = settings.length > 5 ? `${settings.slice(0, 5).join(', ')} and ${settings.length - 5} more` : settings.join(', ');
-      logger.warn(
-        { file, settings },
-        `${file} sets ${shown}, which this process's environment lacks: the gateway reads its environment only, never a .env file. Load it first: \`set -a; . ./.env; set +a; npm start\`, or \`node --env-file=.env dist/main.js\``,
-      );
-    }
+    const envFile = envFileWarning();
+    if (envFile) logger.warn(envFile.fields, envFile.message);
     const ignored = ignoredArguments(process.argv.slice(2));
     if (ignored) logger.warn(ignored.fields, ignored.message);
     const pastBudget = timeoutPastBudget(config.upstream);
