@@ -7,13 +7,14 @@
 import { getOperationAST, GraphQLError, Kind, print, type DocumentNode, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { ErrorCode } from '../errors.js';
+import { textPrefix } from '../text-prefix.js';
 
 /** Names quoted in the message, at most; a client may send thousands. */
 const SHOWN_NAMES = 3;
 
-/** A name as the message quotes it: in backticks when plain, else as JSON, cut at 40 characters. */
+/** A name as the message quotes it: in backticks when plain, else as JSON, cut at 40 characters on a character's boundary (a name is the client's, emoji and all). */
 function shown(name: string): string {
-  return /^[A-Za-z0-9_$-]{1,40}$/.test(name) ? `\`${name}\`` : JSON.stringify(name.length > 40 ? `${name.slice(0, 40)}…` : name);
+  return /^[A-Za-z0-9_$-]{1,40}$/.test(name) ? `\`${name}\`` : JSON.stringify(name.length > 40 ? `${textPrefix(name, 40)}…` : name);
 }
 
 /** Letters a name differs by from another (Levenshtein), up to `max`; past it, max + 1. */
