@@ -1118,9 +1118,13 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
 function paramNames(params: Record<string, unknown> | undefined): string[] {
   const names: string[] = [];
   if (typeof params !== 'object' || params === null) return names;
+  // An `authorization` key is the one read: here it is null (`authorization: token ?? null` before sign-in), and
+  // naming it gave "connectionParams has `authorization` but no `authorization`".
+  const read = (key: string) => key.toLowerCase() === 'authorization';
   for (const [name, value] of Object.entries(params)) {
+    if (read(name)) continue;
     const inner = name === 'headers' && typeof value === 'object' && value !== null && !Array.isArray(value) ? Object.keys(value) : [];
-    if (inner.length > 0) names.push(...inner.map((key) => `headers.${key}`));
+    if (inner.length > 0) names.push(...inner.filter((key) => !read(key)).map((key) => `headers.${key}`));
     else names.push(name);
     if (names.length >= 20) break;
   }
