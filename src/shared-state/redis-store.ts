@@ -231,12 +231,12 @@ export class RedisStore {
    * Why Redis is `degraded`, as `/ready` says it (`redisReason`); undefined while `connected`. The reason the log
    * last gave (the loss's, or a later one of the same outage; why Redis is not used), else the connection's last
    * error, else `not connected yet`. The addresses a network error names are left out (`connect ECONNREFUSED`, not
-   * its host and port): `/ready` answers whoever reaches the port, the log keeps them.
+   * its host and port), and so are the names a refused certificate was checked against: `/ready` answers whoever reaches the port, the log keeps them.
    */
   get reason(): string | undefined {
     if (this.up) return undefined;
     const reason = this.#unusable ?? this.#toldReasons.at(-1) ?? this.#lastError ?? 'not connected yet';
-    return reason.replace(NAMED_ADDRESS, '$1');
+    return reason.replace(NAMED_ADDRESS, '$1').replace(CERTIFICATE_NAMES, '$1');
   }
 
   /**
@@ -629,6 +629,12 @@ function guardParser(redis: Redis): void {
 
 /** The address after a Node network error's code (`connect ECONNREFUSED 10.0.0.5:6379`, `getaddrinfo ENOTFOUND redis.internal`). */
 const NAMED_ADDRESS = /\b((?:connect|getaddrinfo) E[A-Z_]+) [^\s()]+/g;
+
+/**
+ * What follows node's refusal of a rediss:// certificate for another name: REDIS_URL's host and the names the
+ * certificate holds (`Host: redis.internal. is not in the cert's altnames: DNS:…`), which `/ready` does not give away.
+ */
+const CERTIFICATE_NAMES = /^(Hostname\/IP does not match certificate's altnames): .*$/s;
 
 /** How long a connection, with its TLS handshake for rediss://, may take to be made (ioredis's `connectTimeout`). */
 const CONNECT_TIMEOUT_MS = 2_000;
