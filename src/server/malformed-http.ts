@@ -22,7 +22,12 @@ export const MALFORMED_HEADER_LINE = `${MALFORMED_HTTP} A header line is malform
 /** A request line whose target holds what a URL cannot (a space, a control character). */
 export const MALFORMED_REQUEST_LINE = `${MALFORMED_HTTP} Its request line is not a method, a URL and the version, separated by single spaces: percent-encode any space or control character in the URL (RFC 9112 §3).`;
 
+/** A head whose lines end in a bare LF or CR (a hand-written client's `\n`), which llhttp does not read. */
+export const MALFORMED_LINE_ENDS = `${MALFORMED_HTTP} A line of its head does not end in CRLF (a bare LF or CR): end the request line and each header line with CRLF, and the head with an empty line, CRLF (RFC 9112 §2.2).`;
+
 const HEAD_MESSAGES: ReadonlyMap<string, string> = new Map([
+  ['HPE_CR_EXPECTED', MALFORMED_LINE_ENDS],
+  ['HPE_LF_EXPECTED', MALFORMED_LINE_ENDS],
   ['HPE_INVALID_TRANSFER_ENCODING', MALFORMED_FRAMING],
   ['HPE_UNEXPECTED_CONTENT_LENGTH', MALFORMED_FRAMING],
   ['HPE_INVALID_CONTENT_LENGTH', MALFORMED_FRAMING],
