@@ -227,13 +227,21 @@ export const tooManyServedValues = (maxChars: number) =>
     `This request asks for more than ${maxChars.toLocaleString('en-US')} characters of upstream values in all (every alias, repeated id and event's \`execution\` counts again); select large fields once per execution.`,
   );
 
-/** connectionParams' key names as the message quotes them: plain names only (a key is the client's to choose, and may hold a token), at most 3. */
-function shownParams(names: readonly string[]): string {
+/** How many of connectionParams' key names the UNAUTHENTICATED message is given; one more says there are more. */
+export const UNREAD_PARAM_NAMES = 20;
+
+/**
+ * connectionParams' key names as the message quotes them: plain names only (a key is the client's to choose, and may
+ * hold a token), at most 3; past UNREAD_PARAM_NAMES names, the count is a floor ("or more").
+ */
+function shownParams(given: readonly string[]): string {
+  const names = given.slice(0, UNREAD_PARAM_NAMES);
   const plain = names.filter((name) => /^[A-Za-z][A-Za-z0-9_-]{0,39}(?:\.[A-Za-z][A-Za-z0-9_-]{0,39})?$/.test(name));
   const shown = plain.slice(0, 3).map((name) => `\`${name}\``);
   const others = names.length - shown.length;
-  if (shown.length === 0) return `${others} key${others === 1 ? '' : 's'}`;
-  return others > 0 ? `${shown.join(', ')} and ${others} other key${others === 1 ? '' : 's'}` : shown.join(', ');
+  const count = given.length > UNREAD_PARAM_NAMES ? `${others} or more` : `${others}`;
+  if (shown.length === 0) return `${count} key${others === 1 ? '' : 's'}`;
+  return others > 0 ? `${shown.join(', ')} and ${count} other key${others === 1 ? '' : 's'}` : shown.join(', ');
 }
 
 /**

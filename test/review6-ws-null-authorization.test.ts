@@ -35,3 +35,12 @@ it('a null authorization is not named as a key the gateway does not read', async
   expect(beside!.errors![0]!.message).toMatch(/^Missing Authorization: connectionParams has `authToken` but no `authorization`/);
   expect(harness.upstream.requestsFor('ex_demo_1')).toHaveLength(0);
 });
+
+it('past the names the message is given, the count of the others is a floor, not a count of what was kept', async () => {
+  const many = Object.fromEntries(Array.from({ length: 25 }, (_, i) => [`k${i}`, 'x']));
+  const [result] = await over(many);
+  // 22 others were sent: "17 other keys" (the 20 names kept less the 3 shown) was a count that lied.
+  expect(result!.errors![0]!.message).toMatch(/^Missing Authorization: connectionParams has `k0`, `k1`, `k2` and 17 or more other keys but no `authorization`/);
+  const [few] = await over(Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`k${i}`, 'x'])));
+  expect(few!.errors![0]!.message).toMatch(/^Missing Authorization: connectionParams has `k0`, `k1`, `k2` and 2 other keys but no/);
+});

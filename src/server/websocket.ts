@@ -90,7 +90,7 @@ import type { Duplex } from 'node:stream';
 import { parse, type ExecutionArgs, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
 import { CloseCode, DEPRECATED_GRAPHQL_WS_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL, makeServer, MessageType, type Context } from 'graphql-ws';
 import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
-import { AROUND_FIELD_VALUE, authorizationNotText, errorBody, ErrorCode, errorResult, FIELD_VALUE, gatewayError, invalidAuthorization, MASKED_MESSAGE, originRefused, repeatedFieldRefused } from '../errors.js';
+import { AROUND_FIELD_VALUE, authorizationNotText, errorBody, ErrorCode, errorResult, FIELD_VALUE, gatewayError, invalidAuthorization, MASKED_MESSAGE, originRefused, repeatedFieldRefused, UNREAD_PARAM_NAMES } from '../errors.js';
 import type { Lane } from '../fast-lane/index.js';
 import type { Logger } from '../logger.js';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
@@ -1112,8 +1112,9 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
 }
 
 /**
- * The key names of connectionParams, those of an object under `headers` as `headers.<name>`, at most 20: for the
- * message that says none of them is read as a token. Names only: a value may be the token.
+ * The key names of connectionParams, those of an object under `headers` as `headers.<name>`, at most one past
+ * UNREAD_PARAM_NAMES (so the message can tell there are more): for the message that says none of them is read as a
+ * token. Names only: a value may be the token.
  */
 function paramNames(params: Record<string, unknown> | undefined): string[] {
   const names: string[] = [];
@@ -1126,9 +1127,9 @@ function paramNames(params: Record<string, unknown> | undefined): string[] {
     const inner = name === 'headers' && typeof value === 'object' && value !== null && !Array.isArray(value) ? Object.keys(value) : [];
     if (inner.length > 0) names.push(...inner.filter((key) => !read(key)).map((key) => `headers.${key}`));
     else names.push(name);
-    if (names.length >= 20) break;
+    if (names.length > UNREAD_PARAM_NAMES) break;
   }
-  return names.slice(0, 20);
+  return names.slice(0, UNREAD_PARAM_NAMES + 1);
 }
 
 /**
