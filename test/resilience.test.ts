@@ -237,10 +237,15 @@ describe('the retry budget (retries in flight: a fifth of the calls in flight, a
   });
 
   it('keeps ten calls failing at once from making three attempts each', async () => {
-    const h = await start({ env: { UPSTREAM_MAX_ATTEMPTS: '3', UPSTREAM_CONCURRENCY_PER_REQUEST: '10', UPSTREAM_RETRY_BASE_DELAY_MS: '20', UPSTREAM_RETRY_MAX_DELAY_MS: '40' } });
+    // Retries pause about 1.4 s (jitter at its most: at its least the first pause is near 0), not 20-40 ms: the budget counts retries in flight, so on a
+    // loaded machine, where the ten first attempts reached upstream over up to 540 ms, a call whose retries had
+    // all ended freed their place for a call whose first attempt failed later, as designed (18 and 20 attempts
+    // seen). No place frees now before two pauses, 2.8 s, have passed.
+    const h = await start({ env: { UPSTREAM_MAX_ATTEMPTS: '3', UPSTREAM_CONCURRENCY_PER_REQUEST: '10', UPSTREAM_RETRY_BASE_DELAY_MS: '1000', UPSTREAM_RETRY_MAX_DELAY_MS: '2000' } });
     const ids = Array.from({ length: 10 }, (_, i) => `ex_budget_${i}`);
     for (const id of ids) h.upstream.setFault(id, { kind: 'status', status: 503 });
-    const response = await h.query(`query($ids: [ID!]!) { executions(ids: $ids) { id } }`, { ids });
+    const random = vi.spyOn(Math, 'random').mockReturnValue(0.999);
+    const response = await h.query(`query($ids: [ID!]!) { executions(ids: $ids) { id } }`, { ids }).finally(() => random.mockRestore());
     expect(codes(response)).toEqual(ids.map(() => 'UPSTREAM_UNAVAILABLE'));
     // Every first attempt, then at most three retries at a time: 30 attempts without a budget.
     const attempts = h.upstream.requests.length;
