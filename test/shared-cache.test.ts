@@ -724,8 +724,10 @@ describe.each(LANES)('Redis unreachable, %s lane', (lane) => {
     const server = await RedisServer.start();
     servers.push(server);
     const prefix = 'killed:';
-    // REDIS_COMMAND_TIMEOUT_MS stays at its default (50 ms).
-    const env = { REDIS_URL: server.url, REDIS_KEY_SECRET: SECRET, REDIS_KEY_PREFIX: prefix, TERMINAL_CACHE_TTL_MS: '60000' };
+    // Two seconds for each command, not the default 50 ms: a loaded machine's stall fired B's GET's timeout before its
+    // reply was read, and B called upstream (calls 1, not a cache hit). The kill closes the connection, failing what
+    // is in flight at once; a query left waiting for a command's timeout instead would pass the 1.8 s bound below.
+    const env = { REDIS_URL: server.url, REDIS_KEY_SECRET: SECRET, REDIS_KEY_PREFIX: prefix, TERMINAL_CACHE_TTL_MS: '60000', REDIS_COMMAND_TIMEOUT_MS: '2000' };
     const a = await replica(lane, env);
     const b = await replica(lane, env);
     const check = inspector(server.url);
@@ -829,7 +831,9 @@ describe.each(LANES)('Redis that refuses the connection, %s lane', (lane) => {
     const server = await RedisServer.start();
     servers.push(server);
     const prefix = 'db99:';
-    const a = await replica(lane, { REDIS_URL: `${server.url}/99`, REDIS_KEY_SECRET: SECRET, REDIS_KEY_PREFIX: prefix, TERMINAL_CACHE_TTL_MS: '60000' }, false);
+    // Two seconds for each command: with the default 50 ms a loaded machine's stall timed out the first connection's
+    // SELECT and ready check, and Redis was told unreachable ('Command timed out') before the reconnect's refusal.
+    const a = await replica(lane, { REDIS_URL: `${server.url}/99`, REDIS_KEY_SECRET: SECRET, REDIS_KEY_PREFIX: prefix, TERMINAL_CACHE_TTL_MS: '60000', REDIS_COMMAND_TIMEOUT_MS: '2000' }, false);
     const refused = () => a.logs.filter((line) => String(line.msg).startsWith('redis not used: REDIS_URL names a database'));
     await waitFor('the error line', () => refused().length === 1);
     expect(refused()[0]).toMatchObject({ level: 50, reason: expect.stringMatching(/^Redis refused database 99 of REDIS_URL \(ERR DB index is out of range/) });
