@@ -987,16 +987,17 @@ export function describeLiveBehaviour(transport: TransportName): void {
         }));
 
       it("a watch started during the caller's pause counts the outage from the 429 that began it: the notice comes at once when the two together reach LIVE_OUTAGE_NOTICE_MS", () =>
-        withHarness({ UPSTREAM_RETRY_AFTER_CAP_MS: '0', UPSTREAM_MAX_ATTEMPTS: '1', LIVE_OUTAGE_NOTICE_MS: '800' }, async (own) => {
+        withHarness({ UPSTREAM_RETRY_AFTER_CAP_MS: '0', UPSTREAM_MAX_ATTEMPTS: '1', LIVE_OUTAGE_NOTICE_MS: '2400' }, async (own) => {
           const { upstream } = own;
           const id = 'ex_joins_pause';
           putExecution(upstream, id, 'workflow_running');
           putExecution(upstream, 'ex_pauses_caller', 'workflow_running');
-          upstream.setFault('ex_pauses_caller', { kind: 'status', status: 429, headers: { 'retry-after': '1' } }, 1);
+          upstream.setFault('ex_pauses_caller', { kind: 'status', status: 429, headers: { 'retry-after': '3' } }, 1);
           await own.query('query($id: ID!) { execution(id: $id) { id } }', { id: 'ex_pauses_caller' });
-          // 400 ms of the pause gone, 600 left: the outage reaches 800 ms before the pause ends, though the watch
-          // alone would wait only 600 ms and never reach it.
-          await sleep(400);
+          // 1.2 s of the pause gone, 1.8 left: the outage reaches 2.4 s before the pause ends, though the watch
+          // alone would wait only 1.8 s and never reach it. Seconds, not a pause of 1 s and a notice at 800 ms: on a
+          // loaded machine the watch began past 800 ms, or past the pause, and its first result was the reading.
+          await sleep(1_200);
           const watcher = new Recorder(clients.for(own), { id });
           // The notice first, before any reading: counted from the watch's own start, it would come with none.
           await watcher.received(1, 5_000);
