@@ -174,7 +174,8 @@ describe('logger with an unread stdout', () => {
         expect(child.exitCode, stderr).toBeNull();
         expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
       },
-      { timeout: 30_000, interval: 100 },
+      // Started from source by tsx: on a loaded 2-core machine it was not listening after 30 s.
+      { timeout: 90_000, interval: 100 },
     );
     // The demo banner follows the listening line: give it time to meet stdout.
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -193,7 +194,7 @@ describe('logger with an unread stdout', () => {
     const { code, stderr } = await serveThrough('pipe', (child) => child.stdout!.destroy());
     expect(code, stderr).toBe(0);
     expect(stderr).not.toMatch(/EPIPE|Error|\n\s+at /);
-  }, 90_000);
+  }, 180_000);
 
   // A log file on a full disk (or any write error but a closed pipe): a crash with a stack ended every request in
   // flight, and a supervisor restarted the gateway into the same crash.
@@ -206,7 +207,7 @@ describe('logger with an unread stdout', () => {
     expect(lines.filter((line) => line.startsWith('execution-gateway: cannot write log lines to stdout (ENOSPC'))).toHaveLength(1);
     expect(lines.filter((line) => line.startsWith('execution-gateway: cannot write to stdout (ENOSPC'))).toHaveLength(1);
     expect(lines.at(-1)).toMatch(/^execution-gateway: stdout could not be written at exit \(ENOSPC\): \d+ log lines \(\d+ bytes\) not written$/);
-  }, 90_000);
+  }, 180_000);
 
   it('lets a gateway drained by SIGTERM exit when nothing reads its stdout', async () => {
     const upstream = await FakeUpstream.start({ executions: demoExecutions() });
@@ -223,7 +224,8 @@ describe('logger with an unread stdout', () => {
       child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
       const onData = (chunk: string) => (stdout += chunk);
       child.stdout!.setEncoding('utf8').on('data', onData);
-      await vi.waitFor(() => expect(stdout).toContain('execution-gateway listening'), { timeout: 30_000, interval: 50 });
+      // Started from source by tsx: on a loaded 2-core machine it was not listening after 30 s.
+      await vi.waitFor(() => expect(stdout).toContain('execution-gateway listening'), { timeout: 90_000, interval: 50 });
       // From here on the log reader is wedged.
       child.stdout!.off('data', onData).pause();
       const url = String(logLines(stdout).find((line) => line.msg === 'execution-gateway listening')!.url);
@@ -240,6 +242,6 @@ describe('logger with an unread stdout', () => {
     } finally {
       await upstream.close();
     }
-  }, 90_000);
+  }, 180_000);
 });
 
