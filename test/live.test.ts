@@ -93,7 +93,9 @@ describeEachLane('a watch no media type in Accept can carry', (lane) => {
   let harness: Harness;
   const clients = new Clients('sse');
   beforeAll(async () => {
-    harness = await startLiveHarness(lane, { LIVE_MAX_SUBSCRIPTIONS_PER_CALLER: '3' });
+    // An execution awaiting payment is polled every minute, not 200 ms: the refusals below must reach upstream never,
+    // and on a loaded machine the held watches' poller called it while they were sent (4 calls counted, not 2).
+    harness = await startLiveHarness(lane, { LIVE_MAX_SUBSCRIPTIONS_PER_CALLER: '3', LIVE_POLL_PAYMENT_MS: '60000' });
   });
   afterEach(() => clients.disposeAll());
   afterAll(() => harness.close());
