@@ -378,9 +378,13 @@ export async function expectPollingStopsAfter(
   const threeIntervals = left + 3 * PAYMENT_POLL_MS;
   // A poller still running would call again within the next two intervals.
   await sleep(Math.max(0, threeIntervals + 2 * PAYMENT_POLL_MS - performance.now()));
+  // Then two quiet intervals, within 5 s, rather than none at all past three intervals: a poll already on its way when
+  // the watch ended reached upstream past 600 ms on a loaded machine (live.test.ts, 1 run in 2). A poller still
+  // running calls every interval, and leaves more than the one call allowed since the watcher left.
+  const quietSince = (id: string) => performance.now() - Math.max(left, upstream.requestsFor(id).at(-1)?.at ?? left);
+  await waitFor(() => ids.every((id) => quietSince(id) >= 2 * PAYMENT_POLL_MS), () => `two quiet intervals of ${ids.join(', ')}`, 5_000);
   for (const id of ids) {
     expect(requestsSince(upstream, id, left), `upstream calls for ${id} after the watcher left`).toBeLessThanOrEqual(1);
-    expect(requestsSince(upstream, id, threeIntervals), `upstream calls for ${id} three intervals after the watcher left`).toBe(0);
   }
   for (const id of goingOn) await waitFor(() => requestsSince(upstream, id, threeIntervals) >= 1, `${id}, still watched, to be polled on`);
 }
