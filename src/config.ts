@@ -402,7 +402,7 @@ export const SETTINGS = {
     maxIntrospectionDepth: setting(
       'OPERATION_MAX_INTROSPECTION_DEPTH',
       integer(1, 100).default(25),
-      'nesting an operation that asks for introspection (`__schema`, `__type`) may reach, counted over all of it; past it `GRAPHQL_VALIDATION_FAILED`, "Query depth limit of 25 exceeded, found 26." and what to change; at least `OPERATION_MAX_DEPTH` (start-up refuses less); while introspection is served (`INTROSPECTION=true`, `TRUSTED_DOCUMENTS` not `only`), start-up (`npm start`) refuses a value below the standard introspection query\'s 15 (graphql-js, GraphiQL, codegen)',
+      'nesting an operation that asks for introspection (`__schema`, `__type`) may reach, counted over all of it; past it `GRAPHQL_VALIDATION_FAILED`, "Query depth limit of 25 exceeded, found 26." and what to change; at least `OPERATION_MAX_DEPTH` unless `INTROSPECTION=false` (start-up refuses less); while introspection is served (`INTROSPECTION=true`, `TRUSTED_DOCUMENTS` not `only`), start-up (`npm start`) refuses a value below the standard introspection query\'s 15 (graphql-js, GraphiQL, codegen)',
     ),
     maxAliases: setting(
       'OPERATION_MAX_ALIASES',
@@ -884,11 +884,12 @@ const CONTRADICTIONS: readonly Contradiction[] = [
     ({ live }) => [live.maxSubscriptionsPerCaller, live.maxSubscriptions],
     'one caller can never hold more live subscriptions than the whole process',
   ),
-  // The second depth limit counts every field of an operation: data fields could never reach a first one above it.
+  // The second depth limit counts every field of an operation that asks for introspection: data fields could never
+  // reach a first one above it. With INTROSPECTION=false no request is held to the second (src/pipeline/operation-limits.ts).
   {
-    settings: ['OPERATION_MAX_DEPTH', 'OPERATION_MAX_INTROSPECTION_DEPTH'],
-    refusal({ operations: { maxDepth, maxIntrospectionDepth } }, env) {
-      if (maxDepth <= maxIntrospectionDepth) return undefined;
+    settings: ['OPERATION_MAX_DEPTH', 'OPERATION_MAX_INTROSPECTION_DEPTH', 'INTROSPECTION'],
+    refusal({ operations: { maxDepth, maxIntrospectionDepth }, security }, env) {
+      if (maxDepth <= maxIntrospectionDepth || !security.introspection) return undefined;
       return `OPERATION_MAX_DEPTH=${maxDepth}${byDefault(env, 'OPERATION_MAX_DEPTH')} is above OPERATION_MAX_INTROSPECTION_DEPTH=${maxIntrospectionDepth}${byDefault(env, 'OPERATION_MAX_INTROSPECTION_DEPTH')}: an operation that asks for introspection is held to the second over all its fields, data fields included. Lower OPERATION_MAX_DEPTH or raise OPERATION_MAX_INTROSPECTION_DEPTH.`;
     },
   },
