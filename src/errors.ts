@@ -359,6 +359,15 @@ export function badRequest(message: string): GraphQLError {
 }
 
 /**
+ * A required variable `variables` does not give, refused with what it gives instead (`message`, composed by
+ * src/pipeline/misnamed-variables.ts): BAD_REQUEST, 400, located at the variable's definition `node`, as graphql-js
+ * locates its own "was not provided".
+ */
+export function variableNotGiven(message: string, node: ASTNode): GraphQLError {
+  return new GraphQLError(message, { nodes: node, extensions: { code: ErrorCode.BAD_REQUEST, http: { status: 400 } } });
+}
+
+/**
  * A variable (`name`, its definition `node`) given a JSON integer past 2^53 where an ID, an Int or a string is taken:
  * BAD_REQUEST, 400, located at the definition. `read` is the number as JSON.parse read it, rounded: the message says
  * so, or the client is told of a value it never sent; `path` is where in the variable it was (`ids[1]`, `f.types[0]`;

@@ -4,9 +4,9 @@
  * saying which name was sent: graphql-js's "Variable "$id" of required type "ID!" was not provided." sent the
  * client looking for a value it had sent. Checked on the values as parsed, before graphql-js coerces them.
  */
-import { getOperationAST, GraphQLError, Kind, print, type DocumentNode, type ExecutionResult } from 'graphql';
+import { getOperationAST, Kind, print, type DocumentNode, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { ErrorCode } from '../errors.js';
+import { variableNotGiven } from '../errors.js';
 import { textPrefix } from '../text-prefix.js';
 
 /** Names quoted in the message, at most; a client may send thousands. */
@@ -62,7 +62,7 @@ export function misnamedVariableError(document: DocumentNode, operationName: str
         ? `; send the value as \`${name}\`, the name the operation declares (without its \`$\`)`
         : `; did you mean \`$${name}\`? Send it as \`"${name}"\` in variables`;
     const message = `Variable "$${name}" of required type "${print(definition.type)}" was not provided: variables has ${listed}${more}, which the operation does not declare${advice}.`;
-    return { errors: [new GraphQLError(message, { nodes: definition, extensions: { code: ErrorCode.BAD_REQUEST, http: { status: 400 } } })] };
+    return { errors: [variableNotGiven(message, definition)] };
   }
   return undefined;
 }
