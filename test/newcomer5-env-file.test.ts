@@ -4,14 +4,12 @@
  * warning at start names the file and the settings it sets that the environment lacks, never a value, and says how
  * to load it.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { unloadedEnvFile } from '../src/config.js';
-import { captureOutput, untilListening } from './support/process-output.js';
+import { outputOfStart } from './support/process-output.js';
 
 const directory = mkdtempSync(join(tmpdir(), 'newcomer5-env-'));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
@@ -19,19 +17,7 @@ afterAll(() => rmSync(directory, { recursive: true, force: true }));
 describe('a .env file the gateway does not read', () => {
   it('is named at start with the settings it sets, never their values, and the demo still serves', async () => {
     writeFileSync(join(directory, '.env'), '# for the gateway\nUPSTREAM_URL=https://user:s3cret@api.example.com\nexport PORT=4100\nUNRELATED=1\nHOST = 0.0.0.0\n');
-    const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), main], {
-      cwd: directory,
-      env: { PATH: process.env.PATH, PORT: '0', METRICS: 'off' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const output = captureOutput(child, { skipNonJson: true });
-    try {
-      await untilListening(child, output, 30_000);
-    } finally {
-      child.kill('SIGTERM');
-      await output.exited;
-    }
+    const output = await outputOfStart({ PORT: '0', METRICS: 'off' }, { cwd: directory });
     const warnings = output.lines().filter((line) => typeof line.msg === 'string' && line.msg.includes('.env'));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatchObject({ level: 40, file: join(directory, '.env'), settings: ['UPSTREAM_URL', 'HOST'] });

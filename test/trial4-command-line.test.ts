@@ -3,10 +3,9 @@
  * served on PORT's port and said nothing of the `--port` it had been given. It now warns once at start, naming the
  * options given, never a value (one may be a secret), and pointing at the environment variable.
  */
-import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { ignoredArguments } from '../src/server/process.js';
-import { captureOutput, untilListening } from './support/process-output.js';
+import { outputOfStart } from './support/process-output.js';
 
 const WARNING = /^command-line arguments .*are ignored: every setting is an environment variable, as in PORT=4001 npm start \(README "Configuration"\)$/;
 
@@ -23,17 +22,7 @@ describe('command-line arguments', () => {
   });
 
   it('given to the process, are one warning at start, and the gateway serves as configured', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--port', '4001', '--token=hidden-value'], {
-      env: { PATH: process.env.PATH, PORT: '0', METRICS: 'off', SHUTDOWN_UNREADY_MS: '0' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const output = captureOutput(child, { skipNonJson: true });
-    try {
-      await untilListening(child, output, 30_000);
-    } finally {
-      child.kill('SIGTERM');
-      await output.exited;
-    }
+    const output = await outputOfStart({ PORT: '0', METRICS: 'off', SHUTDOWN_UNREADY_MS: '0' }, { args: ['--port', '4001', '--token=hidden-value'] });
     const warnings = output.lines().filter((line) => WARNING.test(line.msg ?? ''));
     expect(warnings.map(({ level, arguments: count, options }) => ({ level, count, options }))).toEqual([{ level: 40, count: 3, options: ['--port', '--token'] }]);
     expect(output.stdout() + output.stderr()).not.toContain('hidden-value');

@@ -55,12 +55,18 @@ export async function untilListening(child: ChildProcess, output: ProcessOutput,
 }
 
 /**
- * What the gateway writes as it starts: `src/main.ts` spawned with `env` (and PATH), after `nodeFlags`, until it
- * listens; then stopped (SIGTERM) and waited for. Rejects as `untilListening` does.
+ * What the gateway writes as it starts: `src/main.ts` spawned with `env` (and PATH), after `nodeFlags` and with
+ * `args` after it, in `cwd` (the repository by default), until it listens; then stopped (SIGTERM) and waited for.
+ * Rejects as `untilListening` does.
  */
-export async function outputOfStart(env: Record<string, string | undefined>, { nodeFlags = [] as string[], withinMs = 30_000 } = {}): Promise<ProcessOutput> {
-  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', 'src/main.ts'], {
-    cwd: new URL('../..', import.meta.url).pathname,
+export async function outputOfStart(
+  env: Record<string, string | undefined>,
+  { nodeFlags = [] as string[], args = [] as string[], cwd = undefined as string | undefined, withinMs = 30_000 } = {},
+): Promise<ProcessOutput> {
+  const root = new URL('../..', import.meta.url).pathname;
+  // tsx and main.ts by path: from another `cwd` (a folder with a .env) neither resolves by name.
+  const child = spawn(process.execPath, [...nodeFlags, '--import', import.meta.resolve('tsx'), `${root}src/main.ts`, ...args], {
+    cwd: cwd ?? root,
     env: { PATH: process.env.PATH, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
