@@ -935,7 +935,7 @@ export type ManifestCheck = (settings: Pick<SecurityConfig, 'introspection'> & {
 export type LimitsCheck = (settings: { introspection: boolean; limits: OperationsConfig }) => string | undefined;
 
 /** The names of the operation limits, for the contradictions that compare them. */
-const OPERATION_LIMIT_SETTINGS = ['OPERATION_MAX_DEPTH', 'OPERATION_MAX_INTROSPECTION_DEPTH', 'OPERATION_MAX_ALIASES', 'OPERATION_MAX_DIRECTIVES', 'OPERATION_MAX_TOKENS', 'OPERATION_MAX_COST'];
+const OPERATION_LIMIT_SETTINGS = Object.values(SETTINGS.operations).map((each) => each.env);
 
 /**
  * A limit set so low that the typed client's own operations (or GraphiQL's and codegen's introspection) are refused on

@@ -11,20 +11,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { getIntrospectionQuery, Kind, parse } from 'graphql';
-import type { OperationsConfig } from '../config.js';
+import { SETTINGS, type OperationsConfig } from '../config.js';
 import { schema } from '../schema/index.js';
 import { leastLimits, type RuleSettings } from './operation-limits.js';
 import { MANIFEST_URL } from './trusted-documents.js';
 
-/** Each limit's setting, as its refusal names it. */
-const SETTING_OF: Record<keyof OperationsConfig, string> = {
-  maxDepth: 'OPERATION_MAX_DEPTH',
-  maxIntrospectionDepth: 'OPERATION_MAX_INTROSPECTION_DEPTH',
-  maxAliases: 'OPERATION_MAX_ALIASES',
-  maxDirectives: 'OPERATION_MAX_DIRECTIVES',
-  maxTokens: 'OPERATION_MAX_TOKENS',
-  maxCost: 'OPERATION_MAX_COST',
-};
+/** Each limit's setting, as its refusal names it: the name its declaration gives it. */
+const settingOf = (limit: keyof OperationsConfig): string => SETTINGS.operations[limit].env;
 
 /** graphql-js's introspection query, as codegen sends it and with every option GraphiQL may turn on. */
 const INTROSPECTION_QUERIES = [
@@ -76,13 +69,13 @@ export function ownOperationsRefusal(settings: RuleSettings, url: URL = MANIFEST
   const most = new Map<keyof OperationsConfig, { least: number; document: OwnDocument }>();
   for (const document of documents) {
     const least = leastLimits(schema, document.text);
-    for (const limit of Object.keys(SETTING_OF) as Array<keyof OperationsConfig>) {
+    for (const limit of Object.keys(SETTINGS.operations) as Array<keyof OperationsConfig>) {
       if (least[limit] > settings.limits[limit] && least[limit] > (most.get(limit)?.least ?? -1)) most.set(limit, { least: least[limit], document });
     }
   }
   for (const [limit, { least, document }] of most) {
     lines.push(
-      `${SETTING_OF[limit]}=${settings.limits[limit]} would refuse ${document.called} on every request (it takes ${least}): set ${SETTING_OF[limit]} to at least ${least}${document.otherwise ? `, ${document.otherwise}` : ''}.`,
+      `${settingOf(limit)}=${settings.limits[limit]} would refuse ${document.called} on every request (it takes ${least}): set ${settingOf(limit)} to at least ${least}${document.otherwise ? `, ${document.otherwise}` : ''}.`,
     );
   }
   return lines.length > 0 ? lines.join('\n') : undefined;
