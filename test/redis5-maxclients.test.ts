@@ -34,7 +34,8 @@ it('a plain Redis at maxclients resets the connection too: told as a reset that 
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     const reasons = warnings().map((line) => line.reason);
     expect(reasons[0]).toBe('the connection closed');
-    const hint = /^the far end of REDIS_URL reset the connection without answering a command \((ECONNRESET|EPIPE)\), and serves no TLS: a Redis at maxclients does so \(its INFO clients, its log\)$/;
+    // One hint whether a reconnect's reset is read (ECONNRESET) or written into (EPIPE): CI once saw both, as two warnings.
+    const hint = /^the far end of REDIS_URL reset the connection without answering a command, and serves no TLS: a Redis at maxclients does so \(its INFO clients, its log\)$/;
     const refusal = 'Redis refused the connection: ERR max number of clients reached';
     expect(reasons.slice(1), JSON.stringify(reasons)).toSatisfy((later: unknown[]) => (later.length === 1 && (later[0] === refusal || hint.test(String(later[0])))) || (later.length === 2 && hint.test(String(later[0])) && later[1] === refusal));
     expect(store.reason).toBe(reasons.at(-1));

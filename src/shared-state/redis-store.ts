@@ -400,17 +400,17 @@ export class RedisStore {
         if (error.name === 'ParserError') this.#notRedis = true;
         const tls = this.#settings.redisUrl.startsWith('rediss:');
         const unheard = redis.status !== 'ready' && !this.#heardSinceConnect.commands;
-        const reset = unheard && !tls ? RESET.exec(error.message)?.[1] : undefined;
+        const reset = unheard && !tls && RESET.test(error.message);
         // A refusal a command was answered with (NOAUTH, WRONGPASS) is the reason itself, the close after it included.
         if (error.name === 'ReplyError') this.#refusedAtConnect = undefined;
         if (this.#refusedAtConnect !== undefined && redis.status !== 'ready') {
           this.#lastError = this.#outageRefusal = `Redis refused the connection: ${this.#refusedAtConnect}`;
         } else {
           this.#lastError = connectionError(error, tls, unheard, this.#settings.redisCommandTimeoutMs, this.#tlsPort);
-          if (reset !== undefined && this.#tlsPort === false) this.#lastError = this.#outageRefusal ?? this.#lastError;
+          if (reset && this.#tlsPort === false) this.#lastError = this.#outageRefusal ?? this.#lastError;
         }
         // Which reset it is waits for the probe, and so does its line.
-        if (reset !== undefined && this.#tlsPort === undefined) this.#probeTls(reset);
+        if (reset && this.#tlsPort === undefined) this.#probeTls();
         else this.#reasonChanged(this.#lastError);
       }
       this.#logger.debug({ role, err: error.message }, 'redis error');
@@ -441,13 +441,13 @@ export class RedisStore {
     return 1;
   }
 
-  /** A TLS handshake with REDIS_URL's address, unless one is on its way; its answer sets `#tlsPort` and the reason of the `code` reset. */
-  #probeTls(code: string): void {
+  /** A TLS handshake with REDIS_URL's address, unless one is on its way; its answer sets `#tlsPort` and the reset's reason. */
+  #probeTls(): void {
     this.#tlsProbe ??= probeTls(this.#settings.redisUrl).then((served) => {
       this.#tlsProbe = undefined;
       if (this.#closed) return;
       this.#tlsPort = served;
-      this.#lastError = served ? TLS_PORT : (this.#outageRefusal ?? resetReason(code));
+      this.#lastError = served ? TLS_PORT : (this.#outageRefusal ?? PLAIN_RESET);
       this.#reasonChanged(this.#lastError);
     });
   }
@@ -646,7 +646,7 @@ const TOLD_REASONS_MAX = 3;
 const UNWRITABLE = "Stream isn't writeable";
 
 /** ioredis's error for a connection the far end reset: `read ECONNRESET` as the reset is read, `write …` or EPIPE as a command is written into it. */
-const RESET = /^(?:read|write) (ECONNRESET|EPIPE)$/;
+const RESET = /^(?:read|write) (?:ECONNRESET|EPIPE)$/;
 
 /** The reason for a redis:// URL whose port answered a TLS handshake (`probeTls`). */
 const TLS_PORT = 'the far end of REDIS_URL reset the connection without answering a command, and answers a TLS handshake: this looks like a TLS port: use rediss://';
@@ -654,11 +654,10 @@ const TLS_PORT = 'the far end of REDIS_URL reset the connection without answerin
 /**
  * The reason for a redis:// connection reset before any answer by a port that serves no TLS. A Redis at `maxclients`
  * writes its refusal and closes as the connection's first commands arrive: the refusal is lost in the reset, and the
- * reasons were `write EPIPE` and ioredis's `Stream isn't writeable …`.
+ * reasons were `write EPIPE` and ioredis's `Stream isn't writeable …`. No errno in it: the same reset is read as
+ * ECONNRESET or written into as EPIPE from one reconnect to the next, and each had been a warning of its own.
  */
-function resetReason(code: string): string {
-  return `the far end of REDIS_URL reset the connection without answering a command (${code}), and serves no TLS: a Redis at maxclients does so (its INFO clients, its log)`;
-}
+const PLAIN_RESET = 'the far end of REDIS_URL reset the connection without answering a command, and serves no TLS: a Redis at maxclients does so (its INFO clients, its log)';
 
 /** How long the TLS probe waits for a handshake. */
 const TLS_PROBE_MS = 1_000;
@@ -692,7 +691,7 @@ function probeTls(url: string): Promise<boolean> {
  * told as ioredis's `Command timed out`, as if Redis were slow; a Redis serving only TLS resets a connection that
  * sends it plain commands, told as `write ECONNRESET` then `read ECONNRESET`, two reasons and no hint of `rediss://`
  * (either now gives one reason once `tlsPort` says what the port is: one that answers a TLS handshake is a TLS port; a
- * plain Redis at `maxclients` resets such a connection too: `resetReason`).
+ * plain Redis at `maxclients` resets such a connection too: `PLAIN_RESET`).
  */
 function connectionError(error: Error, tls: boolean, unheard: boolean, commandTimeoutMs: number, tlsPort: boolean | undefined): string {
   if (tls && error.message === 'connect ETIMEDOUT') {
@@ -701,8 +700,7 @@ function connectionError(error: Error, tls: boolean, unheard: boolean, commandTi
   if (unheard && error.message === 'Command timed out') {
     return `the far end of REDIS_URL accepted the connection and never answered (nothing within ${commandTimeoutMs} ms, REDIS_COMMAND_TIMEOUT_MS, to the connection's first commands): a stopped or overloaded Redis, or a proxy or load balancer with no Redis behind it`;
   }
-  const reset = unheard && !tls && tlsPort !== undefined ? RESET.exec(error.message)?.[1] : undefined;
-  if (reset !== undefined) return tlsPort ? TLS_PORT : resetReason(reset);
+  if (unheard && !tls && tlsPort !== undefined && RESET.test(error.message)) return tlsPort ? TLS_PORT : PLAIN_RESET;
   if (error.name !== 'ParserError') return error.message.slice(0, 300);
   return `the far end of REDIS_URL does not answer as Redis does (${error.message.replace(/\s*Please report this\.?$/, '').slice(0, 200)})`;
 }
