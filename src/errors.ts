@@ -380,6 +380,19 @@ export function roundedNumberVariable(name: string, path: string, read: number, 
 }
 
 /**
+ * A variable (`name`, its definition `node`) given a JSON number past a double's range (`1e400`) where an ID, an
+ * Int, a Float or a string is taken: BAD_REQUEST, 400, located at the definition. JSON.parse read it as `read`,
+ * ±Infinity, which graphql-js named as the value sent ("got invalid value Infinity"): the message says which side
+ * of the range it was past instead. `path` and `advice` as for `roundedNumberVariable`.
+ */
+export function pastDoubleVariable(name: string, path: string, read: number, advice: string, node: ASTNode): GraphQLError {
+  const where = path === name ? '' : ` at "${path}"`;
+  const range = read > 0 ? 'above 1.8e308' : 'below -1.8e308';
+  const message = `Variable "$${name}" got a number past a double's range (${range})${where}, which JSON readers cannot hold: ${advice}`;
+  return new GraphQLError(message, { nodes: node, extensions: { code: ErrorCode.BAD_REQUEST, http: { status: 400 } } });
+}
+
+/**
  * The same error (locations, path; the message unless given) with these extensions; without a
  * `code` among them it gets BAD_REQUEST: the errors Yoga and graphql-js make
  * without one (a missing CSRF header, variables that do not fit their types)

@@ -9,10 +9,14 @@
  * but naming the number as read as if it were the one sent ('got invalid value 9007199254740992' for
  * 9007199254740993), a value the client never sent. So is one given where a string is taken (a String, a DateTime,
  * an enum), at any depth: the message then names where, as graphql-js's does.
+ *
+ * A number past a double's range (`1e400`) is refused the same way for those types and for a Float: JSON.parse
+ * reads it as ±Infinity, and graphql-js told the client it 'got invalid value Infinity', which it never sent.
  */
 import {
   getNamedType,
   getOperationAST,
+  GraphQLFloat,
   GraphQLID,
   GraphQLInt,
   GraphQLString,
@@ -28,7 +32,7 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { roundedNumberVariable } from '../errors.js';
+import { pastDoubleVariable, roundedNumberVariable } from '../errors.js';
 import { DateTimeScalar } from '../schema/scalars.js';
 
 /** What to send instead, per scalar whose refusal would otherwise name a rounded number; the message's ending. */
@@ -47,14 +51,28 @@ function adviceFor(type: GraphQLInputType): string | undefined {
   return takesString ? `${type.name} takes no number: send a string.` : undefined;
 }
 
+/** What a Float given a number past a double's range is told to send instead. */
+const FLOAT_ADVICE = 'a Float holds numbers up to about ±1.8e308 only.';
+
+/** What to send instead where a number past a double's range is refused for `type`: `adviceFor`'s, and a Float's own. */
+function pastDoubleAdviceFor(type: GraphQLInputType): string | undefined {
+  return type === GraphQLFloat ? FLOAT_ADVICE : adviceFor(type);
+}
+
 /** An integer past 2^53: JSON.parse may have rounded it, and cannot tell. */
 function isRounded(value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value);
 }
 
+/** A number past a double's range (`1e400`), which JSON.parse reads as ±Infinity (it makes no NaN). */
+function isPastDouble(value: unknown): value is number {
+  return typeof value === 'number' && !Number.isFinite(value);
+}
+
 /**
  * Where `value`, given for `type` at `path` (graphql-js's form: `f.eventTypes[0]`), holds a rounded number where
- * one of the types `adviceFor` names is taken: the first one found, its path and what to send instead, or undefined.
+ * one of the types `adviceFor` names is taken, or a number past a double's range where one of them or a Float is:
+ * the first one found, its path and what to send instead, or undefined.
  */
 function roundedNumber(type: GraphQLInputType, value: unknown, path: string): { found: number; path: string; advice: string } | undefined {
   if (value === null || value === undefined) return undefined;
@@ -68,6 +86,10 @@ function roundedNumber(type: GraphQLInputType, value: unknown, path: string): { 
     }
     return undefined;
   }
+  if (isPastDouble(value)) {
+    const advice = pastDoubleAdviceFor(type);
+    return advice === undefined ? undefined : { found: value, path, advice };
+  }
   const advice = adviceFor(type);
   if (advice !== undefined) return isRounded(value) ? { found: value, path, advice } : undefined;
   if (isInputObjectType(type) && typeof value === 'object' && !Array.isArray(value)) {
@@ -80,22 +102,22 @@ function roundedNumber(type: GraphQLInputType, value: unknown, path: string): { 
   return undefined;
 }
 
-/** Whether `type` is one `adviceFor` names or reaches one (a list of them, an input object with such a field at any depth); else a variable of it can hold none. */
+/** Whether `type` is one `pastDoubleAdviceFor` names or reaches one (a list of them, an input object with such a field at any depth); else a variable of it can hold none. */
 function holdsExactScalar(type: GraphQLInputType, seen = new Set<GraphQLInputType>()): boolean {
   const named = getNamedType(type);
-  if (adviceFor(named) !== undefined) return true;
+  if (pastDoubleAdviceFor(named) !== undefined) return true;
   if (!isInputObjectType(named) || seen.has(named)) return false;
   seen.add(named);
   return Object.values(named.getFields()).some((field) => holdsExactScalar(field.type, seen));
 }
 
 /**
- * Whether `value` holds an integer past 2^53 anywhere: the only check every request pays (a status poll's
- * `{"id": "…"}` is one typeof). The walk of the operation's variable definitions against the schema, some forty
- * times dearer, runs only for the rare request this finds one in.
+ * Whether `value` holds an integer past 2^53 or a number past a double's range anywhere: the only check every
+ * request pays (a status poll's `{"id": "…"}` is one typeof). The walk of the operation's variable definitions
+ * against the schema, some forty times dearer, runs only for the rare request this finds one in.
  */
 function holdsUnsafeNumber(value: unknown): boolean {
-  if (typeof value === 'number') return isRounded(value);
+  if (typeof value === 'number') return isRounded(value) || isPastDouble(value);
   if (typeof value !== 'object' || value === null) return false;
   if (Array.isArray(value)) return value.some(holdsUnsafeNumber);
   // for…in, not Object.values: no array made per object. JSON.parse's objects inherit no enumerable key.
@@ -105,7 +127,8 @@ function holdsUnsafeNumber(value: unknown): boolean {
 
 /**
  * The refusal of the operation's first variable given an integer past 2^53 where an ID, an Int or a string is
- * taken (BAD_REQUEST, 400), naming the number as read and saying so; undefined when none is.
+ * taken, or a number past a double's range where one of them or a Float is (BAD_REQUEST, 400), saying what was
+ * sent and how it was read; undefined when none is.
  */
 export function roundedIdError(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, variables: unknown): ExecutionResult | undefined {
   if (typeof variables !== 'object' || variables === null || !holdsUnsafeNumber(variables)) return undefined;
@@ -118,7 +141,8 @@ export function roundedIdError(schema: GraphQLSchema, document: DocumentNode, op
     if (!type || !holdsExactScalar(type)) continue;
     const rounded = roundedNumber(type, (variables as Record<string, unknown>)[name], name);
     if (rounded === undefined) continue;
-    return { errors: [roundedNumberVariable(name, rounded.path, rounded.found, rounded.advice, definition)] };
+    const refusal = isPastDouble(rounded.found) ? pastDoubleVariable : roundedNumberVariable;
+    return { errors: [refusal(name, rounded.path, rounded.found, rounded.advice, definition)] };
   }
   return undefined;
 }
