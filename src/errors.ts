@@ -368,14 +368,16 @@ export function variableNotGiven(message: string, node: ASTNode): GraphQLError {
 }
 
 /**
- * A variable (`name`, its definition `node`) given a JSON integer past 2^53 where an ID, an Int or a string is taken:
+ * A variable (`name`, its definition `node`) given a JSON integer past ±2^53 where an ID, an Int or a string is taken:
  * BAD_REQUEST, 400, located at the definition. `read` is the number as JSON.parse read it, rounded: the message says
  * so, or the client is told of a value it never sent; `path` is where in the variable it was (`ids[1]`, `f.types[0]`;
  * the name alone when it is the variable), `advice` what to send instead (src/pipeline/id-variables.ts).
  */
 export function roundedNumberVariable(name: string, path: string, read: number, advice: string, node: ASTNode): GraphQLError {
   const where = path === name ? '' : ` at "${path}"`;
-  const message = `Variable "$${name}" got an integer past 2^53${where}, which JSON readers round (it was read as ${read}): ${advice}`;
+  // A negative one was told it was "past 2^53", the bound on the other side.
+  const bound = read < 0 ? '-2^53' : '2^53';
+  const message = `Variable "$${name}" got an integer past ${bound}${where}, which JSON readers round (it was read as ${read}): ${advice}`;
   return new GraphQLError(message, { nodes: node, extensions: { code: ErrorCode.BAD_REQUEST, http: { status: 400 } } });
 }
 

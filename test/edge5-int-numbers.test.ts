@@ -31,7 +31,8 @@ describe.each(LANES)('an Int variable JSON.parse may round (%s lane)', (lane) =>
 
   it.each([
     ['9007199254740993', ROUNDED],
-    ['-12345678901234567890', ROUNDED.replace('9007199254740992', '-12345678901234567000')],
+    // Past the bound on its own side (test/left7-negative-rounded.test.ts).
+    ['-12345678901234567890', ROUNDED.replace('past 2^53', 'past -2^53').replace('9007199254740992', '-12345678901234567000')],
   ])('%s over POST is a 400 BAD_REQUEST that says how it was read, with no upstream call', async (sent, message) => {
     const before = harness.upstream.requests.length;
     const response = await post(QUERY, `{"first":${sent}}`);
