@@ -11,7 +11,7 @@ export type EventOrder =
   /** Newest first, e.g. for a live activity feed. */
   | 'DESC';
 
-/** Narrows an execution's events. Each list matches any of its values, exactly as upstream writes them (case included: `warn` does not match `WARN`); the fields combine with "and"; an empty list matches nothing; an omitted field does not filter. */
+/** Narrows an execution's events. Each list matches any of its values: `levels` in any case (`WARN` matches upstream's `warn`), the others exactly as upstream writes them (case included); the fields combine with "and"; an empty list matches nothing; an omitted field does not filter. */
 export type ExecutionEventFilter = {
   /** Keep events created strictly after this instant; events without a readable `createdAt` never match. */
   createdAfter?: string | null | undefined;
@@ -19,7 +19,7 @@ export type ExecutionEventFilter = {
   createdBefore?: string | null | undefined;
   /** Keep events whose `eventType` is one of these. */
   eventTypes?: Array<string> | null | undefined;
-  /** Keep events whose `level` is one of these, e.g. `["warn", "error"]`. */
+  /** Keep events whose `level` is one of these, in any case (upstream writes them in lower case), e.g. `["warn", "error"]`. */
   levels?: Array<string> | null | undefined;
   /** Keep events of these workflow nodes (events without a node never match). */
   nodeIds?: Array<string> | null | undefined;

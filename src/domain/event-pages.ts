@@ -270,6 +270,16 @@ function textOf(value: unknown): string | null {
   return text === UNREADABLE ? null : text;
 }
 
+/** A level as `levels` filters compare it: in lower case, so `WARN` and `warn` are one level. */
+function foldedLevel(level: string): string {
+  return level.toLowerCase();
+}
+
+/** Whether `level` (an event's, null when unreadable) is one of `levels` (folded): upstream's lower case is one lookup. */
+function hasLevel(levels: ReadonlySet<string>, level: string | null): boolean {
+  return level !== null && (levels.has(level) || levels.has(foldedLevel(level)));
+}
+
 /**
  * Each filter object compiled once, whatever the number of pages it filters: the schema hands every page of one
  * `events` field in a request the same object (src/request/scope.ts `sameFilter`), and a subscription's is one for
@@ -294,9 +304,12 @@ function compiledFilter(filter: EventFilter | null | undefined): CompiledFilter 
   return compiled ?? undefined;
 }
 
-/** Lists are "any of", fields combine with "and", an empty list matches nothing. */
+/**
+ * Lists are "any of", fields combine with "and", an empty list matches nothing. Levels match in any case: upstream
+ * writes them in lower case (`warn`), and a frontend filtering on `WARN` got an empty page with no note.
+ */
 function compileFilter(filter: EventFilter): CompiledFilter | undefined {
-  const levels = filter.levels ? new Set(filter.levels) : undefined;
+  const levels = filter.levels ? new Set(filter.levels.map(foldedLevel)) : undefined;
   const eventTypes = filter.eventTypes ? new Set(filter.eventTypes) : undefined;
   const nodeIds = filter.nodeIds ? new Set(filter.nodeIds) : undefined;
   // Times are read to the millisecond: an instant inside one is after every event of that millisecond.
@@ -310,7 +323,7 @@ function compileFilter(filter: EventFilter): CompiledFilter | undefined {
     // for its whole life, uncounted by the cache's size, so what each keeps must not grow with what a request sends.
     key: written.length > LONGEST_FILTER_KEY ? hash('sha256', written, 'base64url') : written,
     test(source, time) {
-      if (levels && !levels.has(textOf(source.level) as string)) return false;
+      if (levels && !hasLevel(levels, textOf(source.level))) return false;
       if (eventTypes && !eventTypes.has(textOf(source.eventType) as string)) return false;
       if (nodeIds && !nodeIds.has(textOf(source.nodeId) as string)) return false;
       // NaN (no readable createdAt) compares false either way: time filters never match it.

@@ -10,9 +10,9 @@ export const EventOrderEnum = builder.enumType('EventOrder', {
 
 export const ExecutionEventFilterInput = builder.inputType('ExecutionEventFilter', {
   description:
-    'Narrows an execution\'s events. Each list matches any of its values, exactly as upstream writes them (case included: `warn` does not match `WARN`); the fields combine with "and"; an empty list matches nothing; an omitted field does not filter.',
+    'Narrows an execution\'s events. Each list matches any of its values: `levels` in any case (`WARN` matches upstream\'s `warn`), the others exactly as upstream writes them (case included); the fields combine with "and"; an empty list matches nothing; an omitted field does not filter.',
   fields: (t) => ({
-    levels: t.stringList({ description: 'Keep events whose `level` is one of these, e.g. `["warn", "error"]`.' }),
+    levels: t.stringList({ description: 'Keep events whose `level` is one of these, in any case (upstream writes them in lower case), e.g. `["warn", "error"]`.' }),
     eventTypes: t.stringList({ description: 'Keep events whose `eventType` is one of these.' }),
     nodeIds: t.stringList({ description: 'Keep events of these workflow nodes (events without a node never match).' }),
     createdAfter: t.field({ type: 'DateTime', description: 'Keep events created strictly after this instant; events without a readable `createdAt` never match.' }),
