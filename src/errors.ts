@@ -244,15 +244,33 @@ function shownParams(given: readonly string[]): string {
   return others > 0 ? `${shown.join(', ')} and ${count} other key${others === 1 ? '' : 's'}` : shown.join(', ');
 }
 
+/** A request's URL holding parameters named like a token (src/request/url-token.ts): their names, and whether it was a WebSocket's. */
+export interface TokenInUrl {
+  names: readonly string[];
+  webSocket: boolean;
+}
+
+/** Why a token in the URL is not read, and where to send it instead: the header, or a WebSocket's connectionParams. */
+function tokenInUrlMessage({ names, webSocket }: TokenInUrl): string {
+  const quoted = names.map((name) => `\`${name}\``).join(', ');
+  const never = 'but this gateway never reads a token from a URL (proxies, access logs and browser history keep URLs)';
+  return webSocket
+    ? `Missing Authorization: the WebSocket's URL has ${quoted}, ${never}: send it in connection_init as \`connectionParams: { authorization: 'Bearer <token>' }\` (the key \`authorization\`, in any case, at the top level or inside \`headers\`), and leave it out of the URL.`
+    : `Missing Authorization: the URL has ${quoted}, ${never}: send the \`Authorization: Bearer <token>\` header instead, and leave it out of the URL.`;
+}
+
 /**
  * No token anywhere the gateway reads one. `unreadParams`: the keys of a WebSocket's connectionParams, when it sent
  * some but no `authorization` (`authToken`, `token`, `headers.token`, the conventions of other servers): the generic
- * message told such a client its token was missing, not where this gateway looks for it.
+ * message told such a client its token was missing, not where this gateway looks for it. `inUrl`: parameters of the
+ * request's URL (or a WebSocket's upgrade URL) named like a token, which the gateway never reads: said first.
  */
-export const unauthenticated = (unreadParams?: readonly string[]) =>
+export const unauthenticated = (unreadParams?: readonly string[], inUrl?: TokenInUrl) =>
   gatewayError(
     ErrorCode.UNAUTHENTICATED,
-    unreadParams?.length
+    inUrl?.names.length
+      ? tokenInUrlMessage(inUrl)
+      : unreadParams?.length
       ? `Missing Authorization: connectionParams has ${shownParams(unreadParams)} but no \`authorization\`, the one key this gateway reads a token from (in any case, at the top level or inside \`headers\`): send \`connectionParams: { authorization: 'Bearer <token>' }\` in connection_init.`
       : 'Missing Authorization: send the `Authorization: Bearer <token>` you would send to the executions API, as a header (over WebSocket: `connectionParams: { authorization }` in connection_init).',
   );

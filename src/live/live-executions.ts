@@ -18,7 +18,7 @@ import { appendedEvents, checkEventCursor, cursorBefore, positionAfter, type Eve
 import type { EventCursor } from '../domain/event-cursor.js';
 import type { Execution } from '../domain/execution.js';
 import { isTerminalStatus, statusOf } from '../domain/execution-status.js';
-import { ErrorCode, gatewayError, finalEventsUnreadable, liveBusy, shuttingDown, unauthenticated, tooMuchLiveData, watchLimitUnread } from '../errors.js';
+import { ErrorCode, gatewayError, finalEventsUnreadable, liveBusy, shuttingDown, unauthenticated, tooMuchLiveData, watchLimitUnread, type TokenInUrl } from '../errors.js';
 import type { ExecutionsClient } from '../upstream/executions-client.js';
 import { entryBytes } from '../upstream/entry-bytes.js';
 import type { Caller } from '../upstream/caller.js';
@@ -127,6 +127,8 @@ export interface WatchScope {
   readonly caller: Caller | null;
   /** connectionParams' key names when none held a token the gateway reads, for the UNAUTHENTICATED message. */
   readonly unreadTokenParams?: readonly string[] | undefined;
+  /** The URL's token-like parameter names, for the UNAUTHENTICATED message (src/request/url-token.ts). */
+  readonly tokenInUrl?: TokenInUrl | undefined;
   /** Calls `listener` once the client goes away; returns the unsubscribe. */
   onClientGone(listener: () => void): () => void;
 }
@@ -252,7 +254,7 @@ export class LiveExecutions {
   watch(scope: WatchScope, request: WatchRequest): AsyncIterable<WatchStep> {
     if (this.#shuttingDown) throw shuttingDown();
     const { caller } = scope;
-    if (!caller) throw unauthenticated(scope.unreadTokenParams);
+    if (!caller) throw unauthenticated(scope.unreadTokenParams, scope.tokenInUrl);
     this.client.assertAllowedId(request.id);
     const after = request.eventsAfter == null ? undefined : checkEventCursor('eventsAfter', request.eventsAfter, request.id);
     // One key per token, however the header spelt its scheme (src/upstream/caller.ts): one poller, one lease.

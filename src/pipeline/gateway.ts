@@ -75,6 +75,8 @@ export interface GatewayServerContext {
   onUpstreamReading?: (callerKey: string) => void;
   /** A WebSocket operation's connectionParams key names, when they hold no token the gateway reads (src/request/scope.ts `unreadTokenParams`). */
   unreadTokenParams?: readonly string[];
+  /** A WebSocket operation's upgrade URL's parameter names that look like a token, which the gateway never reads (src/request/url-token.ts). */
+  urlTokenParams?: readonly string[];
   /** What the edge refused the request with before handing it over (a WebSocket operation): the pipeline answers it as it arrives (./request-errors.ts). */
   edgeRefusal?: EdgeRefusal;
 }

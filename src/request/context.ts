@@ -10,6 +10,7 @@ import type { SharedExecutions } from '../upstream/shared-executions.js';
 import { forwardedTraceContext } from '../telemetry/trace-context.js';
 import { callerOf, namesCaller } from '../upstream/caller.js';
 import { requestIdFor } from './request-id.js';
+import { tokenParamsInUrl } from './url-token.js';
 import { RequestScope, type ClientWatch, type WarningLog } from './scope.js';
 import { isShutdownCut, wasCutBeforeItsHead, wasCutByShutdown, type GoneCause } from './shutdown-cut.js';
 
@@ -38,12 +39,16 @@ export interface ContextDependencies {
  * context the HTTP edge passed (`requestId`, node's `res`) plus the request.
  */
 export interface RequestSource {
-  request: { headers: { get(name: string): string | null }; signal: AbortSignal };
+  request: { headers: { get(name: string): string | null }; signal: AbortSignal; url?: string };
   requestId?: string;
   /** See RequestScope's `onUpstreamReading` (passed by the WebSocket edge). */
   onUpstreamReading?: (callerKey: string) => void;
   /** See RequestScope's `unreadTokenParams` (passed by the WebSocket edge). */
   unreadTokenParams?: readonly string[];
+  /** The token-like parameter names of a WebSocket's upgrade URL (passed by the WebSocket edge, whose requests have none). */
+  urlTokenParams?: readonly string[];
+  /** Set for an operation sent over a WebSocket. */
+  webSocket?: unknown;
   res?: { readonly destroyed: boolean; readonly writableFinished: boolean; once(event: 'close', listener: () => void): unknown; off(event: 'close', listener: () => void): unknown };
 }
 
@@ -101,6 +106,11 @@ export function createContext(source: RequestSource, deps: ContextDependencies):
   if (traceparent) scope.traceHeaders = forwardedTraceContext(traceparent, source.request.headers.get('tracestate'));
   if (source.onUpstreamReading) scope.onUpstreamReading = source.onUpstreamReading;
   if (source.unreadTokenParams) scope.unreadTokenParams = source.unreadTokenParams;
+  if (!caller) {
+    // Read only when no token was sent: a request with one pays nothing.
+    const names = source.urlTokenParams ?? tokenParamsInUrl(source.request.url);
+    if (names.length > 0) scope.tokenInUrl = { names, webSocket: source.webSocket !== undefined };
+  }
   return {
     scope,
     live: deps.live,

@@ -6,7 +6,7 @@
  */
 import type { EventFilter } from '../domain/event-pages.js';
 import type { Execution } from '../domain/execution.js';
-import { tooManyEvents, tooManyExecutions, tooManyServedValues, type DataWarning } from '../errors.js';
+import { tooManyEvents, tooManyExecutions, tooManyServedValues, type DataWarning, type TokenInUrl } from '../errors.js';
 import { budgetSpentReason, Cancellation, SHUTDOWN_CUT } from '../upstream/cancellation.js';
 import type { Caller } from '../upstream/caller.js';
 import type { TraceHeaders, UpstreamCost } from '../upstream/shared-executions.js';
@@ -98,6 +98,11 @@ export class RequestScope {
    * `headers.token`): named by the UNAUTHENTICATED refusal (src/errors.ts `unauthenticated`). Names only, never values.
    */
   unreadTokenParams: readonly string[] | undefined = undefined;
+  /**
+   * The names of the request URL's parameters that look like a token (`?token=`), when no caller was named: named by
+   * the UNAUTHENTICATED refusal, which says the gateway never reads a token from a URL. Names only, never values.
+   */
+  tokenInUrl: TokenInUrl | undefined = undefined;
   #executions = 0;
   #events = 0;
   #servedChars = 0;

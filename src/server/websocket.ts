@@ -116,6 +116,7 @@ import { messageHead, orderedById } from './ws-message-order.js';
 import { exactJsonText, withoutByteOrderMark } from '../json-text.js';
 import { memberText, repeatedMember } from '../json-members.js';
 import { textPrefix } from '../text-prefix.js';
+import { tokenParamsInUrl } from '../request/url-token.js';
 
 /** What the instance holds of the WebSocket side: its connections, for a drain. */
 export interface WebSocketEdge {
@@ -734,6 +735,8 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     if (!refusal && callers.size === 0 && sent.length === 0 && notText) refusal = { status: 401, error: authorizationNotText() };
     // A token under a key other servers read (`authToken`, `token`) was told only that it was missing.
     const unreadTokenParams = callers.size === 0 && sent.length === 0 && !notText ? paramNames(context.connectionParams) : [];
+    // One in the upgrade's URL (`?token=`) too: the operation's request, made here, has no query to find it in.
+    const urlTokenParams = callers.size === 0 && sent.length === 0 && !notText ? tokenParamsInUrl(upgrade.url) : [];
     if (!refusal && sentAuthorization !== undefined) {
       // fetch's Headers takes control characters that no HTTP request can carry (and refuses what is past U+00FF).
       // 400: a malformed request, as node's HTTP parser answers a header value holding a control character.
@@ -764,6 +767,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
       webSocket: { upgradeRequestId, upgrade },
       onUpstreamReading: upstreamReading,
       ...(unreadTokenParams.length > 0 ? { unreadTokenParams } : {}),
+      ...(urlTokenParams.length > 0 ? { urlTokenParams } : {}),
       ...(refusal ? { edgeRefusal: { ...refusal, ...(typeof payload.operationName === 'string' && payload.operationName !== '' ? { operationName: payload.operationName } : {}) } } : {}),
     };
     // An empty Host (allowed, as over HTTP) would leave the URL without one.

@@ -11,7 +11,7 @@ import DataLoader from 'dataloader';
 import pMap from 'p-map';
 import type { Execution } from '../domain/execution.js';
 import { rawStatusOf } from '../domain/execution-status.js';
-import { unauthenticated } from '../errors.js';
+import { unauthenticated, type TokenInUrl } from '../errors.js';
 import type { Caller } from './caller.js';
 import type { LoadScope, SharedExecutions } from './shared-executions.js';
 
@@ -58,6 +58,8 @@ export interface LoaderScope extends LoadScope {
   readonly onUpstreamReading?: ((callerKey: string) => void) | undefined;
   /** connectionParams' key names when none held a token the gateway reads, for the UNAUTHENTICATED message. */
   readonly unreadTokenParams?: readonly string[] | undefined;
+  /** The URL's token-like parameter names, for the UNAUTHENTICATED message (src/request/url-token.ts). */
+  readonly tokenInUrl?: TokenInUrl | undefined;
 }
 
 export interface ExecutionLoaderOptions {
@@ -74,7 +76,7 @@ export interface ExecutionLoaderOptions {
  * upstream may not be asked for (`refusedBeforeCall` and `load` both ask it, so they refuse alike).
  */
 function callerOrRefusal(id: string, { executions, scope }: ExecutionLoaderOptions): Caller | Error {
-  if (!scope.caller) return unauthenticated(scope.unreadTokenParams);
+  if (!scope.caller) return unauthenticated(scope.unreadTokenParams, scope.tokenInUrl);
   try {
     executions.assertAllowedId(id);
     return scope.caller;
