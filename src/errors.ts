@@ -69,6 +69,12 @@ export const versionNotSupported = (version: string) => `HTTP/${version} is not 
 /** The answer to HTTP/1.x past 1.1 (400: node's parser refuses it), `minor` as sent ("2"). */
 export const minorVersionNotRead = (minor: string) => `HTTP/1.${minor} is not read here: send HTTP/1.1.`;
 
+/** The answer to a request line whose version is no `HTTP/d.d` (`HTTP/1.10`, `HTTP/11`; 400), `sent` as it came. */
+export const versionUnreadable = (sent: string) => `${sent} is no HTTP version: a version is HTTP/, one digit, a dot and one digit; send HTTP/1.1 (RFC 9112 §2.3).`;
+
+/** The answer to a version in another case (`http/1.1`, `Http/1.1`; 400), `sent` as it came: the protocol name is case-sensitive. */
+export const versionCase = (sent: string) => `${sent} is not read here: the protocol name is case-sensitive; send HTTP/1.1, in capitals (RFC 9112 §2.3).`;
+
 /**
  * The answer to a field that is no list sent more than once (400; src/server/repeated-fields.ts), `name` as
  * spelled ("Authorization"): node reads the first line, where a proxy in front may have read another.

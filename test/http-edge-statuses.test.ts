@@ -255,11 +255,12 @@ describe.each(LANES)('the status of an edge refusal (%s lane)', (lane) => {
       expect(refusal(parse(text).body)).toEqual({ code: 'BAD_REQUEST', message: 'HTTP/1.2 is not read here: send HTTP/1.1.' });
     });
 
-    it('keeps "malformed" for a version that is no version (HTTP/1.10, HTTP/11)', async () => {
+    // They were the bare "Malformed HTTP request.": told what a version is instead (test/left7-malformed-advice.test.ts).
+    it('answers a version that is no version (HTTP/1.10, HTTP/11) with a 400 that says what a version is', async () => {
       for (const version of ['HTTP/1.10', 'HTTP/11']) {
         const { text } = await rawExchange(harness.url, `GET /graphql ${version}\r\nHost: 127.0.0.1\r\n\r\n`, { giveUpMs: 3_000 });
         expect(text, version).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
-        expect(refusal(parse(text).body).message, version).toBe('Malformed HTTP request.');
+        expect(refusal(parse(text).body).message, version).toBe(`${version} is no HTTP version: a version is HTTP/, one digit, a dot and one digit; send HTTP/1.1 (RFC 9112 §2.3).`);
       }
     });
   });

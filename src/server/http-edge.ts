@@ -102,6 +102,11 @@ function timeoutMessage(inBody: boolean, { headersTimeoutMs, requestTimeoutMs }:
   return `The request was not received in time: its head (request line and headers) must arrive whole within ${seconds(limitMs)} (${setting}).`;
 }
 
+/** llhttp's words for a parse error (node's `reason`), when it gave them. */
+function reasonOf(error: NodeJS.ErrnoException & { reason?: unknown }): string | undefined {
+  return typeof error.reason === 'string' ? error.reason : undefined;
+}
+
 /**
  * What node's own refusals are answered with: status and message. `inBody`: the error came while
  * the body of a request whose head was taken was arriving (not the head of a request after it).
@@ -111,7 +116,7 @@ function clientErrorAnswer(error: NodeJS.ErrnoException, inBody: boolean, limits
   // An unknown method (501) or another major version (505): the request line said what it was, only not in words llhttp reads.
   const requestLine = requestLineRefusal(error);
   if (requestLine) return requestLine;
-  if (error.code !== 'HPE_HEADER_OVERFLOW') return { status: 400, message: malformedMessage(error.code, inBody) };
+  if (error.code !== 'HPE_HEADER_OVERFLOW') return { status: 400, message: malformedMessage(error.code, inBody, reasonOf(error)) };
   // Within a body, only a chunked body's trailer section holds fields: node counts them apart from the head,
   // up to the same HEAD_PARSE_LIMIT_BYTES. Told as the head's size, the client was sent to shorten its URL.
   if (inBody) return { status: 431, message: TRAILERS_TOO_LARGE };

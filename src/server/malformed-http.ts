@@ -25,6 +25,9 @@ export const MALFORMED_REQUEST_LINE = `${MALFORMED_HTTP} Its request line is not
 /** A head whose lines end in a bare LF or CR (a hand-written client's `\n`), which llhttp does not read. */
 export const MALFORMED_LINE_ENDS = `${MALFORMED_HTTP} A line of its head does not end in CRLF (a bare LF or CR): end the request line and each header line with CRLF, and the head with an empty line, CRLF (RFC 9112 §2.2).`;
 
+/** A chunked body's trailer field llhttp does not read, after its last chunk (RFC 9112 §7.1.2). */
+export const MALFORMED_TRAILERS = `${MALFORMED_HTTP} A trailer field after its chunked body's last chunk is malformed: after the chunk of size 0 and its CRLF, send each trailer field as its name, a colon and its value on one line ending in CRLF, then an empty line (RFC 9112 §7.1.2), or no trailer fields at all.`;
+
 const HEAD_MESSAGES: ReadonlyMap<string, string> = new Map([
   ['HPE_CR_EXPECTED', MALFORMED_LINE_ENDS],
   ['HPE_LF_EXPECTED', MALFORMED_LINE_ENDS],
@@ -41,10 +44,14 @@ const CHUNK_ERRORS: ReadonlySet<string> = new Set(['HPE_INVALID_CHUNK_SIZE', 'HP
 
 /**
  * The message of the 400 for node's parse error `code`; `inBody`: it came while the body of a request whose head
- * was taken was arriving (only a chunked body is parsed: its chunks, or its trailer fields).
+ * was taken was arriving (only a chunked body is parsed: its chunks, or its trailer fields). `reason` is llhttp's
+ * own words: in a body, only a trailer field's errors speak of a header ("Invalid header field char", "Missing
+ * expected CR after header value"), where a chunk's speak of a chunk; a trailer line ending in a bare LF was told
+ * the chunks' advice, and any other malformed trailer the bare sentence.
  */
-export function malformedMessage(code: string | undefined, inBody: boolean): string {
+export function malformedMessage(code: string | undefined, inBody: boolean, reason?: string): string {
   if (code === undefined) return MALFORMED_HTTP;
+  if (inBody && (code === 'HPE_INVALID_HEADER_TOKEN' || /\bheader\b/i.test(reason ?? ''))) return MALFORMED_TRAILERS;
   if (inBody) return CHUNK_ERRORS.has(code) ? MALFORMED_CHUNKS : MALFORMED_HTTP;
   return code === 'HPE_INVALID_CHUNK_SIZE' ? MALFORMED_CHUNKS : (HEAD_MESSAGES.get(code) ?? MALFORMED_HTTP);
 }

@@ -15,6 +15,10 @@
  * - A minor version of 1 past 1.1 (`HTTP/1.2`) would be served as HTTP/1.1
  *   (RFC 9110 §2.5), but llhttp refuses it: still a 400, whose message names
  *   the version to send.
+ * - A version that is no `HTTP/d.d` (`HTTP/1.10`, `HTTP/11`) or in another case
+ *   (`http/1.1`, which llhttp reads as a URL running into a space): a 400 that says
+ *   so; they were the bare "Malformed HTTP request.", and the lowercase one the
+ *   advice to percent-encode spaces in the URL.
  *
  * Only the chunk of bytes the parser failed in is known (`rawPacket`): a request
  * line split across two TCP segments at the wrong place is a 400 as before.
@@ -24,7 +28,7 @@
  * its own listener) and an upgrade (WebSocket, h2c) included.
  */
 import { METHODS, type IncomingMessage } from 'node:http';
-import { METHOD_NOT_IMPLEMENTED, minorVersionNotRead, versionNotSupported } from '../errors.js';
+import { METHOD_NOT_IMPLEMENTED, minorVersionNotRead, versionCase, versionNotSupported, versionUnreadable } from '../errors.js';
 import { TCHAR } from '../http-token.js';
 
 /** The status and message of an answer to a request line node refused; undefined when it says nothing more than "malformed". */
@@ -49,19 +53,36 @@ const METHOD = new RegExp(`^${TCHAR}+ \\S`);
 /** A request line's version, and what precedes it: `method SP target SP HTTP/d.d`. */
 const VERSION = /^\S+ \S+ HTTP\/(\d)\.(\d)\r?$/;
 
+/** A request line whose third part is no `HTTP/d.d`, quoted back when short and printable: `HTTP/1.10`, `http/1.1`. */
+const OTHER_VERSION = new RegExp(`^${TCHAR}+ \\S+ ([\\x21-\\x7e]{1,16})\\r?$`);
+
+/** A version in any case: told apart from one that is no version at all. */
+const VERSION_IN_ANY_CASE = /^http\/\d\.\d$/i;
+
 /**
  * What node's parser error on a request line means, from its code and the bytes it failed in
  * (`rawPacket`, with the offset of the failure, `bytesParsed`); undefined for any other error.
  */
 export function requestLineRefusal(error: NodeJS.ErrnoException & { rawPacket?: unknown; bytesParsed?: unknown }): RequestLineRefusal | undefined {
   if (error.code === 'HPE_PAUSED_H2_UPGRADE') return { status: 505, message: versionNotSupported('2.0') };
-  if (error.code !== 'HPE_INVALID_METHOD' && error.code !== 'HPE_INVALID_VERSION') return undefined;
+  if (error.code !== 'HPE_INVALID_METHOD' && error.code !== 'HPE_INVALID_VERSION' && error.code !== 'HPE_INVALID_CONSTANT') return undefined;
   if (!Buffer.isBuffer(error.rawPacket) || typeof error.bytesParsed !== 'number') return undefined;
   if (error.code === 'HPE_INVALID_METHOD') return unknownMethod(error.rawPacket, error.bytesParsed) ? { status: 501, message: METHOD_NOT_IMPLEMENTED } : undefined;
-  const version = VERSION.exec(lineAt(error.rawPacket, error.bytesParsed));
-  if (!version) return undefined;
+  const line = lineAt(error.rawPacket, error.bytesParsed);
+  // llhttp's "Expected HTTP/" after the target: a space inside the URL (more parts than three, told by
+  // ./malformed-http.ts), or a third part that is no version in its case.
+  if (error.code === 'HPE_INVALID_CONSTANT') return otherVersion(line);
+  const version = VERSION.exec(line);
+  if (!version) return otherVersion(line);
   if (version[1] !== '1') return { status: 505, message: versionNotSupported(`${version[1]}.${version[2]}`) };
   return { status: 400, message: minorVersionNotRead(version[2]!) };
+}
+
+/** The 400 for a request line of three parts whose last is no `HTTP/d.d` as written; undefined for any other line. */
+function otherVersion(line: string): RequestLineRefusal | undefined {
+  const sent = OTHER_VERSION.exec(line)?.[1];
+  if (sent === undefined) return undefined;
+  return { status: 400, message: VERSION_IN_ANY_CASE.test(sent) ? versionCase(sent) : versionUnreadable(sent) };
 }
 
 /** A byte of a token (RFC 9110 §5.6.2). */
