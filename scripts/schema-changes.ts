@@ -30,13 +30,22 @@ export interface DeclaredChange {
   reason: string;
 }
 
+/** What the failure message's declaration holds for its reason, for the author to replace. */
+const REASON_PLACEHOLDER = '…';
+
 const DECLARATIONS = z.object({
   changes: z.array(
     z.strictObject({
       type: z.string().min(1),
       path: z.string().min(1).optional(),
       message: z.string().min(1, 'every declared change needs the message of the change it accepts, as schema:check prints it'),
-      reason: z.string().trim().min(1, 'every declared change needs a reason'),
+      reason: z
+        .string()
+        .trim()
+        .min(1, 'every declared change needs a reason')
+        // The failure message's declaration ends in `"reason":"…"` for the author to fill in: copied as it is, it passed,
+        // and the changelog said `declared: …` with no one having said why clients still work.
+        .refine((reason) => !/^(?:…|\.{3})$/.test(reason), `the reason is still the placeholder ${REASON_PLACEHOLDER} of the failure message: replace it with why clients still work (it goes into the changelog)`),
     }),
   ),
 });
@@ -320,7 +329,7 @@ export function problems(check: SchemaCheck): string[] {
   return [
     ...check.undeclared.map(
       (change) =>
-        `Breaking change not declared: ${change.type} at ${change.path ?? '(no path)'}: ${change.message}. Undo it, or declare it in schema/breaking-changes.json as ${JSON.stringify({ type: change.type, ...(change.path ? { path: change.path } : {}), message: change.message, reason: '…' })}.`,
+        `Breaking change not declared: ${change.type} at ${change.path ?? '(no path)'}: ${change.message}. Undo it, or declare it in schema/breaking-changes.json as ${JSON.stringify({ type: change.type, ...(change.path ? { path: change.path } : {}), message: change.message, reason: REASON_PLACEHOLDER })}.`,
     ),
     ...check.stale.map(
       (declared) =>
