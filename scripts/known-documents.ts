@@ -73,9 +73,33 @@ function operationNames(text: string): string[] {
   }
 }
 
+/** The `format` of the manifest Apollo Client's tooling writes (@apollo/generate-persisted-query-manifest, Apollo Kotlin). */
+const APOLLO_FORMAT = 'apollo-persisted-query-manifest';
+
+/**
+ * The `[id, body]` of each operation of an Apollo persisted query manifest (`{ format, version: 1, operations: [{ id,
+ * body, name, type }] }`), the manifest a frontend on Apollo Client deploys; undefined for any other JSON. Refused with
+ * `schema:check`'s own line when it says it is one and is not readable as one. Without it, the manifest a frontend on
+ * Apollo ships was "not a persisted-documents manifest", and its documents could not be held to the schema.
+ */
+function apolloManifestEntries(manifest: string, value: unknown): Array<[string, string]> | undefined {
+  if (typeof value !== 'object' || value === null || (value as { format?: unknown }).format !== APOLLO_FORMAT) return undefined;
+  const { version, operations } = value as { version?: unknown; operations?: unknown };
+  if (version !== 1) throw new KnownDocumentsError(`${manifest} is an Apollo persisted query manifest of version ${JSON.stringify(version)}: only version 1 is read`);
+  if (!Array.isArray(operations)) throw new KnownDocumentsError(`${manifest} is an Apollo persisted query manifest without an operations list`);
+  return operations.map((operation: unknown, index) => {
+    const { id, body } = (typeof operation === 'object' && operation !== null ? operation : {}) as { id?: unknown; body?: unknown };
+    if (typeof id !== 'string' || typeof body !== 'string') {
+      throw new KnownDocumentsError(`${manifest}: operations[${index}] of this Apollo persisted query manifest has no "id" and "body" strings`);
+    }
+    return [id, body];
+  });
+}
+
 /**
  * The documents of one manifest, given its path (for messages) and its text.
- * Throws KnownDocumentsError when the text is not a JSON object of strings.
+ * Throws KnownDocumentsError when the text is not a JSON object of strings, nor (for a frontend's manifest) an Apollo
+ * persisted query manifest, whose operations are read by their `id` and `body`.
  *
  * A frontend's manifest may key its documents as its tooling does (`sha256:`
  * prefixes, sha1, Relay's md5): the gateway never looks a hash up in it, only
@@ -91,12 +115,16 @@ export function readKnownDocuments(manifest: string, json: string, { gatewayMani
   } catch (error) {
     throw new KnownDocumentsError(`${manifest} is not JSON: ${(error as Error).message.replace(/\s+/g, ' ')}`);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value) || !Object.values(value).every((each) => typeof each === 'string')) {
-    throw new KnownDocumentsError(`${manifest} is not a persisted-documents manifest ({ "<sha256>": "<document>" })`);
+  const apollo = gatewayManifest ? undefined : apolloManifestEntries(manifest, value);
+  if (!apollo && (typeof value !== 'object' || value === null || Array.isArray(value) || !Object.values(value).every((each) => typeof each === 'string'))) {
+    throw new KnownDocumentsError(
+      `${manifest} is not a persisted-documents manifest ({ "<sha256>": "<document>" }${gatewayManifest ? '' : `, or Apollo's { "format": "${APOLLO_FORMAT}", "version": 1, "operations": [{ "id", "body", … }] }`})`,
+    );
   }
-  const keys = gatewayManifest ? manifestKeysProblem(Object.entries(value as Record<string, string>)) : undefined;
+  const entries = apollo ?? Object.entries(value as Record<string, string>);
+  const keys = gatewayManifest ? manifestKeysProblem(entries) : undefined;
   if (keys) throw new KnownDocumentsError(`${manifest}: ${keys}: run npm run generate`);
-  return Object.entries(value as Record<string, string>).map(([key, text]) => ({
+  return entries.map(([key, text]) => ({
     manifest,
     key,
     text,
