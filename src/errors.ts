@@ -610,11 +610,21 @@ const TWO_SCHEMES_ADVICE = 'it says `Bearer` twice (a token kept with its scheme
 const placeholderAdvice = (token: string) =>
   `its token is the text \`${token}\`, what JavaScript writes for a variable with no value: set the token before the request is sent (is it read before sign-in finished?)`;
 
+/**
+ * The advice of a 401 for a token that is still a placeholder in angle brackets: GraphiQL's headers as the gateway fills
+ * them in without a demo (`Bearer <your token>`, src/pipeline/graphiql.ts), or the `Bearer <token>` the messages and the
+ * README write. A first query run as GraphiQL opened was told to sign in again for a new token.
+ */
+const angleAdvice = (token: string) => `its token is the placeholder \`${token}\` (as GraphiQL's headers and the examples write it): put your own token in its place`;
+
 /** What is plainly wrong with `authorization`, as a 401's advice in place of "a new token"; undefined when nothing is. */
 function headerMistake(authorization: string): string | undefined {
   // No space or tab: no scheme before a token.
   if (!/[ \t]/.test(authorization)) return NO_SCHEME_ADVICE;
   if (/^[ \t]*bearer[ \t]+bearer(?:[ \t]|$)/i.test(authorization)) return TWO_SCHEMES_ADVICE;
+  // No token holds `<` or `>` (RFC 6750's b64token): the whole token in angle brackets is one still to be filled in.
+  const angled = /^[ \t]*bearer[ \t]+(<[^<>]*>)[ \t]*$/i.exec(authorization)?.[1];
+  if (angled !== undefined) return angleAdvice(angled);
   const placeholder = /^[ \t]*bearer[ \t]+(undefined|null|\[object Object\]|NaN)[ \t]*$/i.exec(authorization)?.[1];
   return placeholder === undefined ? undefined : placeholderAdvice(placeholder);
 }
