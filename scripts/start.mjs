@@ -8,6 +8,7 @@
  * Production starts dist/main.js with `node` itself (README, "Operating → Production build").
  */
 import cluster from 'node:cluster';
+import { existsSync } from 'node:fs';
 import { build, findTsc, staleness, withBuildLock } from './build.mjs';
 
 /** The signals that stop the gateway (src/server/starting-signals.ts, which takes over once dist/main.js loads). */
@@ -34,9 +35,10 @@ if (cluster.isPrimary) {
   if (reason) {
     const tsc = findTsc();
     if (!tsc) {
-      process.stderr.write(
-        `execution-gateway: cannot start: ${reason}, and TypeScript is not installed to build it. Run \`npm ci && npm run build\`, or start dist/ as it is with \`node dist/main.js\`.\n`,
-      );
+      // With no dist/main.js at all (`npm ci --omit=dev` on a fresh clone) there is nothing to start as it is: that
+      // advice ended in ERR_MODULE_NOT_FOUND.
+      const asItIs = existsSync(new URL('../dist/main.js', import.meta.url)) ? ', or start dist/ as it is with `node dist/main.js`' : ' (then `npm prune --omit=dev` drops the build tools)';
+      process.stderr.write(`execution-gateway: cannot start: ${reason}, and TypeScript is not installed to build it. Run \`npm ci && npm run build\`${asItIs}.\n`);
       process.exit(1);
     }
     // Several processes started from one checkout build one at a time; one that waited finds
