@@ -453,7 +453,11 @@ function originAllowed(request: IncomingMessage, corsOrigins: readonly string[])
   if (origin === undefined) return true;
   if (corsOrigins.includes('*') || corsOrigins.includes(origin)) return true;
   try {
-    return new URL(origin).host === request.headers.host;
+    const page = new URL(origin);
+    // The Host read as a URL of the page's scheme: its case and a default port are no difference (a proxy configured
+    // with nginx's `proxy_set_header Host $host:$server_port` sends `app.example.com:443`), where compared as text a
+    // page of the gateway's own origin was refused (403).
+    return request.headers.host !== undefined && page.host === new URL(`${page.protocol}//${request.headers.host}`).host;
   } catch {
     return false;
   }
