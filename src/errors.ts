@@ -118,6 +118,13 @@ export const UNSUPPORTED_CONTENT_CODING = 'Unsupported Content-Encoding: request
 export const UNSUPPORTED_MEDIA_TYPE =
   'Unsupported media type: send application/json, application/graphql or application/x-www-form-urlencoded, with charset utf-8, us-ascii or iso-8859-1 (or none: UTF-8), or use GET.';
 
+/**
+ * `variables` sent as a string holding JSON (`"variables": "{\"id\": …}"`, encoded twice): Yoga's words, which said
+ * what was wrong but not that the object itself goes there.
+ */
+export const VARIABLES_AS_TEXT =
+  'Expected "variables" param to be empty or an object, but given string: send the variables as a JSON object (`"variables": {"id": "ex_acme_7"}`), not as a string holding one.';
+
 /** A JSON array body: Yoga's "Batching is not supported." said what, not what to send instead. */
 export const BATCH_REFUSED =
   'Batching is not supported: send one operation per request (a JSON object, not an array), or ask for several executions in one `executions(ids: […])`.';

@@ -27,7 +27,7 @@ import { repeatedMember } from '../json-members.js';
 import { withoutByteOrderMark } from '../json-text.js';
 import { isFormPost, isJsonPost } from '../media-type.js';
 import { textPrefix } from '../text-prefix.js';
-import { BATCH_REFUSED, badRequest, errorBody, ErrorCode, FORM_WITHOUT_QUERY, notAcceptable, notFound, UNSUPPORTED_MEDIA_TYPE, withExtensions } from '../errors.js';
+import { BATCH_REFUSED, badRequest, VARIABLES_AS_TEXT, errorBody, ErrorCode, FORM_WITHOUT_QUERY, notAcceptable, notFound, UNSUPPORTED_MEDIA_TYPE, withExtensions } from '../errors.js';
 
 /** The distinct media types an Accept-like list names, in order, without parameters. */
 function mediaTypesOf(list: string): string[] {
@@ -93,7 +93,7 @@ export function useRequestErrors(): Plugin {
     onRequestParse({ requestParser, setRequestParser }) {
       if (!requestParser) return;
       setRequestParser((request) => {
-        const checked = (params: Parsed, form?: URLSearchParams) => withoutEmptyQuery(withQueryInForm(request, notBatch(params), form));
+        const checked = (params: Parsed, form?: URLSearchParams) => withoutEmptyQuery(withQueryInForm(request, variablesNotText(notBatch(params)), form));
         const json = isJsonPost(request);
         const checkedJson = (params: Parsed): Parsed | Promise<Parsed> => (json ? eachMemberOnce(request, params, checked) : checked(params));
         try {
@@ -245,6 +245,12 @@ function withoutEmptyQuery(parsed: Parsed): Parsed {
   if ((parsed as GraphQLParams | null)?.query !== '') return parsed;
   const { query: _empty, ...rest } = parsed as GraphQLParams;
   return rest;
+}
+
+/** Refuses `variables` sent as a string (JSON encoded twice), before Yoga, whose own refusal did not say to send the object. */
+function variablesNotText(parsed: Parsed): Parsed {
+  if (typeof (parsed as GraphQLParams | null)?.variables === 'string') throw badRequest(VARIABLES_AS_TEXT);
+  return parsed;
 }
 
 /** Refuses a batch (a JSON array of operations), before Yoga, whose own refusal named no way on. */
