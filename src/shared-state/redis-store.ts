@@ -297,9 +297,10 @@ export class RedisStore {
     return (this.#subscriber ??= this.#connect('subscriber'));
   }
 
-  /** A command failed (the code that sent it counts it): a refusal by Redis is logged, at most once a minute (./redis-refusals.ts). */
+  /** A command failed (the code that sent it counts it): a refusal by Redis is logged, at most once a minute (./redis-refusals.ts), none once Redis is not used. */
   failed(error: unknown): void {
-    if (!this.#closed) this.#refusals.report(error);
+    // Refused before the INFO that found a Sentinel was answered (sent behind it), told after its line: a second line for one cause.
+    if (!this.#closed && this.#unusable === undefined) this.#refusals.report(error);
   }
 
   async close(): Promise<void> {
@@ -562,6 +563,8 @@ export class RedisStore {
   #notUsed(reason: string, message: string): void {
     this.#unusable = reason;
     this.#up = false;
+    // A key check a heartbeat sent while the mode check was on its way is refused by a Sentinel: not told, the line below says why.
+    this.#keyCheck.close();
     this.#logger.error({ reason }, message);
     this.client.disconnect();
     this.#subscriber?.disconnect();
