@@ -33,7 +33,8 @@ it('a plain Redis at maxclients resets the connection too: told as a reset that 
     // its hint, and once read, the refusal stays the reason; not `write EPIPE`, nor ioredis's `Stream isn't writeable …`.
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     const reasons = warnings().map((line) => line.reason);
-    expect(reasons[0]).toBe('the connection closed');
+    // The kill is a close, or a reset when a heartbeat's PING lay unread in Redis's buffer as it closed: either is the loss.
+    expect(['the connection closed', 'read ECONNRESET']).toContain(reasons[0]);
     // One hint whether a reconnect's reset is read (ECONNRESET) or written into (EPIPE): CI once saw both, as two warnings.
     const hint = /^the far end of REDIS_URL reset the connection without answering a command, and serves no TLS: a Redis at maxclients does so \(its INFO clients, its log\)$/;
     const refusal = 'Redis refused the connection: ERR max number of clients reached';
