@@ -24,7 +24,8 @@ await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
 const settings = readConfig({ REDIS_URL: 'rediss://localhost:' + server.address().port, REDIS_KEY_SECRET: 'a-test-secret-of-at-least-32-characters' }).sharedState;
 const store = new RedisStore(settings, createLogger('silent'));
 const until = Date.now() + 15000;
-while (store.reason === 'not connected yet' && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50));
+// A handshake past the 2 s connect timeout (a loaded machine, a cold child) is told as such: the next attempt names the certificate.
+while ((store.reason === 'not connected yet' || store.reason.startsWith('connect ETIMEDOUT')) && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50));
 console.log(JSON.stringify({ reason: store.reason }));
 await store.close();
 server.close();
