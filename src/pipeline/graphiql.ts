@@ -93,12 +93,19 @@ export function useNoGraphiQL(message: string): Plugin {
 export interface GraphiQLSettings {
   /** Headers prefilled in the editor, e.g. the demo token. */
   headers?: Record<string, string>;
-  /** Variables prefilled for EXAMPLE_QUERY. */
+  /** The id prefilled in EXAMPLE_QUERY's variables (the demo's); else `EXAMPLE_ID_PLACEHOLDER`. */
   exampleId?: string;
 }
 
+/**
+ * The id prefilled outside the demo, a placeholder as the token beside it is: the demo's `ex_demo_4`, run as GraphiQL
+ * opened against a real upstream, was `NOT_FOUND`, which says nothing of where the id came from. Refused before any
+ * upstream call with a message saying to put an id in its place (src/upstream/execution-path.ts).
+ */
+export const EXAMPLE_ID_PLACEHOLDER = '<execution id>';
+
 export function graphiqlOptions(settings: GraphiQLSettings): GraphiQLOptions {
-  const variables = JSON.stringify({ id: settings.exampleId ?? 'ex_demo_4' }, null, 2);
+  const variables = JSON.stringify({ id: settings.exampleId ?? EXAMPLE_ID_PLACEHOLDER }, null, 2);
   const headers = JSON.stringify(settings.headers ?? { Authorization: 'Bearer <your token>' }, null, 2);
   return {
     title: 'execution-gateway',

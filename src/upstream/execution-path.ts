@@ -109,8 +109,15 @@ export function assertAllowedExecutionId(id: string, pattern: IdPattern): void {
   if (DOT_SEGMENTS.has(id)) throw badUserInput(`Invalid execution id ${shown(id)}: "." and ".." are never valid ids.`);
   // Half of a UTF-16 pair is no character: no URL can carry it (encodeURIComponent throws), whatever the pattern allows.
   if (LONE_SURROGATE.test(id)) throw badUserInput(`Invalid execution id ${shown(id)}: it holds half of a UTF-16 surrogate pair, which is no character.`);
-  if (!pattern.test(id)) throw badUserInput(`Invalid execution id ${shown(id)}: ${describePattern(pattern)}.`);
+  if (!pattern.test(id)) {
+    // GraphiQL's own `<execution id>` outside the demo, or a `<id>` copied from an example: told it is one to fill in.
+    if (PLACEHOLDER.test(id)) throw badUserInput(`Execution id ${shown(id)} is a placeholder: put the id of the execution to read in its place (${describePattern(pattern)}).`);
+    throw badUserInput(`Invalid execution id ${shown(id)}: ${describePattern(pattern)}.`);
+  }
 }
+
+/** An id that is a placeholder still to be filled in: the whole of it in angle brackets. */
+const PLACEHOLDER = /^<[^<>]*>$/;
 
 /** A UTF-16 surrogate not in a pair (in `u` mode a pair is one code point, which `\p{Cs}` does not match). */
 const LONE_SURROGATE = /\p{Cs}/u;
