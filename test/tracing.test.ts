@@ -966,11 +966,11 @@ describe('failed exports', () => {
     for (let i = 0; i < 500; i++) failures.report(refused());
     vi.advanceTimersByTime(59_999);
     failures.report(refused());
-    expect(warned).toEqual([{ fields: { err }, message: 'spans could not be exported; they are lost' }]);
+    expect(warned).toEqual([{ fields: { err }, message: 'spans could not be exported to the collector OTEL_EXPORTER_OTLP_ENDPOINT names; they are lost' }]);
     expect(JSON.stringify(warned)).not.toMatch(/sk-secret|stack|    at /);
     // The minute's count, when it ends, though no failure follows.
     vi.advanceTimersByTime(1);
-    expect(warned[1]).toEqual({ fields: { err, suppressed: 501, intervalMs: 60_000 }, message: 'spans could not be exported; they are lost (repeated)' });
+    expect(warned[1]).toEqual({ fields: { err, suppressed: 501, intervalMs: 60_000 }, message: 'spans could not be exported to the collector OTEL_EXPORTER_OTLP_ENDPOINT names; they are lost (repeated)' });
     vi.advanceTimersByTime(120_000);
     expect(warned).toHaveLength(2);
   });

@@ -87,8 +87,13 @@ export interface Tracing {
 export class ExportFailures {
   readonly #log: FailureLog;
 
-  constructor(logger: Logger) {
-    this.#log = new FailureLog(logger, 'spans could not be exported; they are lost', EXPORT_WARNING_EVERY_MS);
+  /**
+   * `setting`: the one that says where spans go (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT when set, as `spansUrl` reads
+   * them), named by the warning: it gave the exporter's error alone (`connect ECONNREFUSED 127.0.0.1:4318`), and the
+   * operator had to know which setting led there.
+   */
+  constructor(logger: Logger, setting = 'OTEL_EXPORTER_OTLP_ENDPOINT') {
+    this.#log = new FailureLog(logger, `spans could not be exported to the collector ${setting} names; they are lost`, EXPORT_WARNING_EVERY_MS);
   }
 
   /** For `setGlobalErrorHandler`. */
@@ -248,7 +253,7 @@ export function startTracing(
   // Also installs the AsyncLocalStorage context manager and the W3C propagator.
   provider.register();
   // A failed export reaches the SDK's global error handler, whose default logs it whole through diag.
-  const failures = new ExportFailures(logger);
+  const failures = new ExportFailures(logger, settings.otlpTracesEndpoint ? 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT' : 'OTEL_EXPORTER_OTLP_ENDPOINT');
   setGlobalErrorHandler(failures.report);
   return {
     async shutdown() {
