@@ -873,14 +873,22 @@ describe.each(LANES)('exact counts, %s lane', (lane) => {
   });
 
   it('concurrent requests for one execution: one upstream call, the others counted as shared', async () => {
-    harness.upstream.setFault('ex_demo_4', { kind: 'slow', ms: 150 });
-    const before = await scrape(harness);
-    const answers = await Promise.all([0, 1, 2].map(() => status(harness, 'ex_demo_4')));
-    expect(answers).toEqual([[], [], []]);
-    const after = await scrape(harness);
-    expect(harness.upstream.requests).toHaveLength(1);
-    expect(grew(before, after, 'gateway_upstream_shared_calls_total')).toBe(2);
-    expect(grew(before, after, 'gateway_upstream_attempts_total')).toBe(1);
+    // A gateway of its own with the test default attempt deadline (10 s), and upstream answering in 1 s: only a call
+    // still in flight is shared, and under this suite's 300 ms deadline a 150 ms answer timed out on a loaded machine
+    // (UPSTREAM_TIMEOUT for two of the three).
+    const own = await Harness.start({ lane });
+    try {
+      own.upstream.setFault('ex_demo_4', { kind: 'slow', ms: 1_000 });
+      const before = await scrape(own);
+      const answers = await Promise.all([0, 1, 2].map(() => status(own, 'ex_demo_4')));
+      expect(answers).toEqual([[], [], []]);
+      const after = await scrape(own);
+      expect(own.upstream.requests).toHaveLength(1);
+      expect(grew(before, after, 'gateway_upstream_shared_calls_total')).toBe(2);
+      expect(grew(before, after, 'gateway_upstream_attempts_total')).toBe(1);
+    } finally {
+      await own.close();
+    }
   });
 
   it('event-loop lag: a blocked loop shows in nodejs_eventloop_lag_seconds', async () => {
