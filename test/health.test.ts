@@ -229,7 +229,9 @@ describe('/ready by state', () => {
         UPSTREAM_BREAKER_THRESHOLD: '3',
         UPSTREAM_BREAKER_MIN_IDS: '3',
         UPSTREAM_BREAKER_MIN_CALLERS: '1',
-        UPSTREAM_BREAKER_HALF_OPEN_MS: '300',
+        // 2 s, not 300 ms: the three failing queries and the /ready read that must still find the circuit open took
+        // past 300 ms on a loaded machine, and it read half_open already.
+        UPSTREAM_BREAKER_HALF_OPEN_MS: '2000',
         UPSTREAM_MAX_ATTEMPTS: '1',
       },
     });
@@ -240,7 +242,7 @@ describe('/ready by state', () => {
       const open = JSON.parse((await get(harness, '/ready')).text) as { upstream: { circuit: string; reason: string } };
       expect(open.upstream.circuit).toBe('open');
       // No traffic at all past UPSTREAM_BREAKER_HALF_OPEN_MS: the next call is the probe, and /ready says so.
-      await new Promise((resolve) => setTimeout(resolve, 400));
+      await new Promise((resolve) => setTimeout(resolve, 2_200));
       const probing = await get(harness, '/ready');
       expect(probing.status).toBe(200);
       expect(JSON.parse(probing.text)).toEqual({ status: 'ready', upstream: { circuit: 'half_open', reason: open.upstream.reason } });
