@@ -146,7 +146,9 @@ describe('/ready by state', () => {
   it.each(LANES)('answers 503 {"status":"draining"} from the first moment of a drain while the %s lane still serves queries', async (lane) => {
     const harness = await Harness.start({ lane });
     try {
-      const drained = harness.instance.drain({ unreadyMs: 400, graceMs: 2_000 });
+      // Unready for 3 s, not 400 ms: the three requests below must all come within it, and on a loaded machine the
+      // listener had closed before the second or third (ECONNREFUSED).
+      const drained = harness.instance.drain({ unreadyMs: 3_000, graceMs: 2_000 });
       const ready = await get(harness, '/ready');
       expect(ready.status).toBe(503);
       expect(JSON.parse(ready.text)).toEqual({ status: 'draining', upstream: { circuit: 'closed' } });
