@@ -10,6 +10,39 @@ export interface RawOptions {
   leaveAfterMs?: number;
   /** The client ends its side this long (ms) after sending, and reads on until the server closes. */
   endAfterMs?: number;
+  /**
+   * The client ends its side once this many answers came whole (framed by Content-Length or chunked), and reads on
+   * until the server closes: unlike a fixed `endAfterMs`, a loaded machine that answers late is not sent a FIN first
+   * (node drops a request still being answered when its client ends).
+   */
+  endAfterAnswers?: number;
+}
+
+/** How many whole HTTP answers `text` holds, one after the other (an answer with neither framing is never whole). */
+export function wholeAnswers(text: string): number {
+  let count = 0;
+  let rest = text;
+  for (;;) {
+    const headEnd = rest.indexOf('\r\n\r\n');
+    if (headEnd === -1) return count;
+    const head = rest.slice(0, headEnd);
+    let body = rest.slice(headEnd + 4);
+    const length = /\r\ncontent-length: *(\d+)/i.exec(head);
+    if (/^HTTP\/1\.[01] 1\d\d /.test(head)) {
+      rest = body;
+      continue;
+    }
+    if (length) {
+      if (Buffer.byteLength(body) < Number(length[1])) return count;
+      body = Buffer.from(body).subarray(Number(length[1])).toString();
+    } else if (/\r\ntransfer-encoding: *chunked/i.test(head)) {
+      const end = body.indexOf('\r\n0\r\n\r\n');
+      if (end === -1 && !body.startsWith('0\r\n\r\n')) return count;
+      body = end === -1 ? body.slice(5) : body.slice(end + 7);
+    } else return count;
+    count++;
+    rest = body;
+  }
 }
 
 /** What the client receives for `bytes` until the connection closes, and how long that took (ms). */
@@ -20,7 +53,14 @@ export function rawExchange(url: string, bytes: string, options: RawOptions = {}
     const socket = connect(Number(port), hostname);
     let text = '';
     socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => (text += chunk));
+    let ended = false;
+    socket.on('data', (chunk: string) => {
+      text += chunk;
+      if (options.endAfterAnswers !== undefined && !ended && wholeAnswers(text) >= options.endAfterAnswers) {
+        ended = true;
+        socket.end();
+      }
+    });
     socket.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' ? undefined : reject(error)));
     socket.on('close', () => resolve({ text, ms: performance.now() - started }));
     socket.setTimeout(options.giveUpMs ?? 5_000, () => socket.destroy());
