@@ -604,12 +604,13 @@ describe.each(LANES)('one pipeline, whatever the lane (%s lane)', (lane) => {
         signal: controller.signal,
       })
       .catch((error: unknown) => error);
-    await expect.poll(() => harness.upstream.requestsFor('ex_demo_5').length).toBe(1);
+    // 10 s, not expect.poll's default 1 s: on a loaded machine the call may take longer than that to reach upstream.
+    await expect.poll(() => harness.upstream.requestsFor('ex_demo_5').length, { timeout: 10_000 }).toBe(1);
     controller.abort();
     await pending;
     // The hang would hold the upstream call for the 10 s attempt timeout; only the
-    // client leaving can end it this soon.
-    await expect.poll(() => harness.upstream.inFlight, { timeout: 2_000 }).toBe(0);
+    // client leaving can end it this soon (4 s, not 2: a loaded machine's delay; the hang shows 10 s).
+    await expect.poll(() => harness.upstream.inFlight, { timeout: 4_000 }).toBe(0);
     expect(harness.upstream.requestsFor('ex_demo_5')).toHaveLength(1);
     const next = await harness.query('query Next($id: ID!) { execution(id: $id) { id status } }', { id: 'ex_demo_4' });
     expect(next.errors).toBeUndefined();
