@@ -156,7 +156,13 @@ describe('console lines as log lines (src/telemetry/console-lines.ts)', () => {
     try {
       // Nothing listens: ioredis prints the error's stack with console.error, at each failed attempt.
       const bare = new Redis('redis://127.0.0.1:1', { retryStrategy: () => 20, maxRetriesPerRequest: 0 });
+      // At least two failed attempts (each reconnect follows one), not what 300 ms held: a loaded machine's stall can
+      // leave one, and no repeat to count. A listener for 'reconnecting', not 'error': one would stop the printing.
+      let reconnects = 0;
+      bare.on('reconnecting', () => reconnects++);
+      const deadline = performance.now() + 10_000;
       await sleep(300);
+      while (reconnects < 2 && performance.now() < deadline) await sleep(20);
       bare.disconnect();
       console.warn('connecting to %s', `redis://user:${PASSWORD}@host:6379`, { password: 'p@ss/' + PASSWORD });
     } finally {
