@@ -196,7 +196,9 @@ describeEachLane('WebSocket connections', (lane) => {
         });
       });
     try {
-      for (const id of ['ex_demo_1', 'ex_demo_2']) own.upstream.setFault(id, { kind: 'slow', ms: 1_500 });
+      // Held 5 s, not 1.5: the third query and its refusal must come while both run, and a loaded machine can take
+      // past 1.5 s between the second reaching upstream and the refusal (the attempt deadline is 10 s).
+      for (const id of ['ex_demo_1', 'ex_demo_2']) own.upstream.setFault(id, { kind: 'slow', ms: 5_000 });
       const socket = clients.track(wsClient(own));
       const held = [query(socket, 'ex_demo_1'), query(socket, 'ex_demo_2')];
       await waitFor(() => own.upstream.requestsFor('ex_demo_1').length === 1 && own.upstream.requestsFor('ex_demo_2').length === 1, 'both slow queries upstream');
