@@ -18,7 +18,10 @@ export interface RawOptions {
   endAfterAnswers?: number;
 }
 
-/** How many whole HTTP answers `text` holds, one after the other (an answer with neither framing is never whole). */
+/**
+ * How many whole HTTP answers `text` holds, one after the other (an answer with neither framing is never whole; a
+ * 101's head is whole, and the last).
+ */
 export function wholeAnswers(text: string): number {
   let count = 0;
   let rest = text;
@@ -28,6 +31,8 @@ export function wholeAnswers(text: string): number {
     const head = rest.slice(0, headEnd);
     let body = rest.slice(headEnd + 4);
     const length = /\r\ncontent-length: *(\d+)/i.exec(head);
+    // A 101 is the last HTTP answer on its connection (what follows is the new protocol's); other 1xx are interim.
+    if (/^HTTP\/1\.[01] 101 /.test(head)) return count + 1;
     if (/^HTTP\/1\.[01] 1\d\d /.test(head)) {
       rest = body;
       continue;
