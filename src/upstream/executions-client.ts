@@ -424,6 +424,14 @@ export class ExecutionsClient {
       clearTimeout(deadline);
       unwatch();
     }
+    if (body.ignoredTrailingBytes !== undefined) {
+      this.#badResponseLog.observe('gzip trailing bytes', {
+        executionId: id,
+        why: `gzip body followed by ${body.ignoredTrailingBytes} bytes that begin no gzip member: read as the complete member(s) before them, as browsers do, the rest ignored`,
+        upstreamStatus: status,
+        upstreamRequestId,
+      });
+    }
     if (!hasBodyToServe(status)) {
       // An error body too full of values to parse is still answered by its status; only its request id is not read.
       const countable = !holdsMoreJsonValues(body.text, this.#options.maxJsonValues);

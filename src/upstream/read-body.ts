@@ -16,6 +16,7 @@ import { createBrotliDecompress, createGunzip, createInflate, createInflateRaw }
 import type { Dispatcher } from 'undici';
 import { BodiesInFlightError, type BodyLease } from './body-budget.js';
 import { decodeBody } from './body-text.js';
+import { completeGzipMembers } from './gzip-members.js';
 
 /** `message` says where the size showed (`declared 6340 bytes`, `as received`, …); the code that configured the cap names it. */
 export class BodyTooLargeError extends Error {
@@ -109,11 +110,15 @@ function isOverMaxResponseSize(error: unknown): boolean {
   return error instanceof Error && 'code' in error && error.code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE';
 }
 
-/** A body as text, how many bytes it was (decoded), and the charset it declared when the gateway does not know it (read as UTF-8). */
+/**
+ * A body as text, how many bytes it was (decoded), the charset it declared when the gateway does not know it (read as
+ * UTF-8), and how many bytes followed its complete gzip member(s), dropped (./gzip-members.ts).
+ */
 export interface BodyText {
   text: string;
   bytes: number;
   unknownCharset?: string;
+  ignoredTrailingBytes?: number;
 }
 
 const notCharged = (bytes: number, where: string) => new BodiesInFlightError(`${bytes} bytes ${where}`);
@@ -175,6 +180,10 @@ export async function readBody(
     throw new UnsupportedEncodingError(encoding);
   }
   const source = decoder();
+  // The bytes as received, kept only to read a gzip body whose member is followed by stray bytes (./gzip-members.ts):
+  // on the wire they are bounded by the pool's maxResponseSize, which `limit` equals.
+  const received: Buffer[] | undefined = decoder === createGunzip ? [] : undefined;
+  if (received) body.on('data', (chunk: Buffer) => received.push(chunk));
   // Who failed first: the decoder on bytes that arrived (upstream's doing: the same bytes again fail the
   // same), or the connection. Registered before pipeline's own listeners, this runs before pipeline
   // destroys the other stream with the error, so `body.errored` is still that of the connection alone.
@@ -194,6 +203,11 @@ export async function readBody(
   } catch (error) {
     if (isOverMaxResponseSize(error)) throw new BodyTooLargeError('on the wire');
     if (error instanceof BodyTooLargeError || error instanceof BodiesInFlightError || !decoderFailed) throw error;
+    const members = received ? completeGzipMembers(Buffer.concat(received), limit) : undefined;
+    if (members) {
+      if (members.decoded.length > size && !lease.grow(members.decoded.length - size)) throw notCharged(members.decoded.length, 'as decoded');
+      return { ...bodyText(members.decoded, contentType), ignoredTrailingBytes: members.trailing };
+    }
     throw new CorruptEncodingError(`${encoding}: ${error instanceof Error ? error.message : String(error)}`);
   } finally {
     if (!body.readableEnded) discard(body);
