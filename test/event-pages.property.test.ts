@@ -196,6 +196,20 @@ function expectBadUserInput(run: () => unknown, ...fragments: string[]): void {
   for (const fragment of fragments) expect(error.message).toContain(fragment);
 }
 
+/** A good cursor whose event the reading lacks (a lagging replica, or events dropped): retryable UPSTREAM_BAD_RESPONSE, not the client's fault. */
+function expectCursorEventMissing(run: () => unknown, ...fragments: string[]): void {
+  let thrown: unknown;
+  try {
+    run();
+  } catch (error) {
+    thrown = error;
+  }
+  expect(thrown, 'expected UPSTREAM_BAD_RESPONSE to be thrown').toBeDefined();
+  const error = thrown as GraphQLError;
+  expect(error.extensions).toMatchObject({ code: 'UPSTREAM_BAD_RESPONSE', retryable: true });
+  for (const fragment of ['ask again shortly with the same cursor', 'start again without a cursor', ...fragments]) expect(error.message).toContain(fragment);
+}
+
 // ---------------------------------------------------------------- generators
 
 function isoAt(ms: number, offsetMinutes: number, colon = true): string {
@@ -793,7 +807,7 @@ describe('complete walks over duplicated ids, missing ids, equal and missing tim
     );
   });
 
-  it('a cursor naming occurrence k of an id that now has fewer occurrences is refused with BAD_USER_INPUT', () => {
+  it('a cursor naming occurrence k of an id that now has fewer occurrences is refused as a retryable UPSTREAM_BAD_RESPONSE', () => {
     fc.assert(
       fc.property(upstreamArb(50, 2), fc.nat(), fc.boolean(), fc.constantFrom('after', 'before') as fc.Arbitrary<'after' | 'before'>, (u, pick, truncate, name) => {
         const occurrences = refOccurrences(u);
@@ -808,7 +822,7 @@ describe('complete walks over duplicated ids, missing ids, equal and missing tim
           ? u.entries.slice(0, position)
           : u.entries.map((entry, p) => (p >= position && refId(entry, p) === id ? { ...(isObject(entry) ? entry : {}), id: `other_${p}` } : entry));
         const named = id.length > LONGEST_ID_IN_CURSOR ? eventIdDigest(id) : id;
-        expectBadUserInput(() => pageEvents(execOf(fewer), { [name]: cursor, first: name === 'after' ? 5 : undefined, last: name === 'before' ? 5 : undefined }), `\`${name}\``, named, `occurrence ${occurrences[position]! + 1}`);
+        expectCursorEventMissing(() => pageEvents(execOf(fewer), { [name]: cursor, first: name === 'after' ? 5 : undefined, last: name === 'before' ? 5 : undefined }), `\`${name}\``, named, `occurrence ${occurrences[position]! + 1}`);
         // The earlier occurrences still page.
         const firstAt = u.entries.findIndex((entry, p) => refId(entry, p) === id);
         expect(() => pageEvents(execOf(fewer), { after: cursorsOf(u)[firstAt] })).not.toThrow();
@@ -878,7 +892,7 @@ describe('pageEvents input errors', () => {
     );
   });
 
-  it('rejects malformed, tampered, foreign and dangling cursors with BAD_USER_INPUT, never a page', () => {
+  it('rejects malformed, tampered and foreign cursors with BAD_USER_INPUT, dangling ones with UPSTREAM_BAD_RESPONSE, never a page', () => {
     fc.assert(
       fc.property(
         nonEmptyEventsArb,
@@ -909,7 +923,7 @@ describe('pageEvents input errors', () => {
 
           // A cursor of an event upstream no longer returns: every entry with that id now carries another (positions unchanged).
           const without = u.entries.map((entry, p) => (refId(entry, p) === id ? { ...(isObject(entry) ? entry : {}), id: `gone_${p}` } : entry));
-          expectBadUserInput(() => pageEvents(execOf(without), { [name]: cursor }), id.length > LONGEST_ID_IN_CURSOR ? eventIdDigest(id) : id);
+          expectCursorEventMissing(() => pageEvents(execOf(without), { [name]: cursor }), id.length > LONGEST_ID_IN_CURSOR ? eventIdDigest(id) : id);
         },
       ),
       { numRuns: NUM_RUNS },

@@ -479,8 +479,15 @@ describe.each(LANES)('%s lane', (lane) => {
         harness.upstream.put(makeExecution({ id: SHRINK, status: 'workflow_running', eventCount: 5 }));
         for (const name of ['after', 'before'] as const) {
           harness.upstream.reset();
-          // Only upstream's list tells: refused once it is read, on the page.
-          await refusedAt(['execution', 'events'], SHRINK, { [name]: shrinkCursor }, `\`${name}\``, seq(SHRINK, 8)[0]!, 'no longer has', 'Start again without a cursor.');
+          // Only upstream's list tells: refused once it is read, on the page; a lagging replica's reading looks the
+          // same, so the good cursor is to be sent again, not thrown away (src/errors.ts cursorEventMissing).
+          const response = await harness.query(EVENTS_QUERY, { id: SHRINK, [name]: shrinkCursor });
+          expect(response.data).toEqual({ execution: null });
+          expect(response.errors![0]!.path).toEqual(['execution', 'events']);
+          expect(response.errors![0]!.extensions).toMatchObject({ code: 'UPSTREAM_BAD_RESPONSE', retryable: true });
+          for (const fragment of [`\`${name}\``, seq(SHRINK, 8)[0]!, 'ask again shortly with the same cursor', 'start again without a cursor']) {
+            expect(response.errors![0]!.message).toContain(fragment);
+          }
           expect(harness.upstream.requestsFor(SHRINK)).toHaveLength(1);
         }
       });

@@ -18,7 +18,7 @@
  * filters never match it.
  */
 import { hash } from 'node:crypto';
-import { badUserInput, eventsUnlisted } from '../errors.js';
+import { badUserInput, cursorEventMissing, eventsUnlisted } from '../errors.js';
 import { eventAt, eventIdOf, isObject, type Execution, type ExecutionEvent } from './execution.js';
 import { decodeEventCursor, encodeEventCursor, encodeStartCursor, eventIdDigest, LONGEST_ID_IN_CURSOR, type EventCursor } from './event-cursor.js';
 import { instantMs, readText, UNREADABLE, type Instant } from './fields.js';
@@ -420,16 +420,19 @@ export function checkEventCursor(name: string, cursor: string, executionId: stri
 }
 
 /**
- * Upstream position of the event a checked cursor names; BAD_USER_INPUT when the execution no longer has it, or
- * UPSTREAM_BAD_RESPONSE when upstream sent no readable list to look in (`unlisted`: that reading).
+ * Upstream position of the event a checked cursor names; when the execution's list lacks it, UPSTREAM_BAD_RESPONSE
+ * (retryable) for a query's `page` (that reading: cursorEventMissing), BAD_USER_INPUT without one (a live watch,
+ * which read again before), or UPSTREAM_BAD_RESPONSE when upstream sent no readable list to look in (`unlisted`).
  */
-function positionNamed(name: string, decoded: EventCursor, executionId: string, index: EventIndex, unlisted?: Execution): number {
+function positionNamed(name: string, decoded: EventCursor, executionId: string, index: EventIndex, unlisted?: Execution, page?: Execution): number {
   const position = index.positionOf(decoded.eventId, decoded.occurrence, decoded.digest);
   // The cursor is the client's own and still good: "start again without a cursor" lost its place over upstream's answer.
   if (position === undefined && unlisted) throw eventsUnlisted(name, unlisted.upstreamRequestId);
   if (position === undefined) {
     const which = decoded.occurrence === 0 ? '' : ` (occurrence ${decoded.occurrence + 1} of that id)`;
     const event = decoded.digest ? `the event whose id has sha256 ${decoded.eventId}` : `event "${decoded.eventId}"`;
+    // A query's page has this one reading; a live watch reads again before it gives up (src/live/), so its refusal stays the client's.
+    if (page) throw cursorEventMissing(name, `${event}${which}`, executionId, page.upstreamRequestId);
     throw badUserInput(
       `Argument \`${name}\` points at ${event}${which}, which execution "${executionId}" no longer has. Start again without a cursor.`,
     );
@@ -439,12 +442,12 @@ function positionNamed(name: string, decoded: EventCursor, executionId: string, 
 
 /**
  * Rank (in `order`) of the event a checked cursor names, -1 for the start of
- * the list (every event is after it, none before); BAD_USER_INPUT when the
- * execution no longer has it, UPSTREAM_BAD_RESPONSE when upstream sent no
- * readable list to look in (`unlisted`, as `positionNamed`).
+ * the list (every event is after it, none before); UPSTREAM_BAD_RESPONSE
+ * (retryable) when the `page`'s reading lacks it or upstream sent no readable
+ * list to look in (`unlisted`, as `positionNamed`).
  */
-function cursorRank(name: 'after' | 'before', decoded: EventCursor, executionId: string, index: EventIndex, ordering: Ordering, unlisted: Execution | undefined): number {
-  return decoded.start ? -1 : ordering.rankByIndex[positionNamed(name, decoded, executionId, index, unlisted)]!;
+function cursorRank(name: 'after' | 'before', decoded: EventCursor, executionId: string, index: EventIndex, ordering: Ordering, unlisted: Execution | undefined, page: Execution): number {
+  return decoded.start ? -1 : ordering.rankByIndex[positionNamed(name, decoded, executionId, index, unlisted, page)]!;
 }
 
 /** The position just after the event a checked cursor names, in upstream's (append) order; 0 after the start of the list. */
@@ -513,8 +516,8 @@ export function pageEvents<Node>(execution: Execution, args: EventPageArgs, node
   const index = indexFor(execution.events);
   const ordering = index.ordering(order);
   const unlisted = execution.eventsUnreadable === true || execution.eventsAbsent === true ? execution : undefined;
-  const afterRank = checked.after ? cursorRank('after', checked.after, executionId, index, ordering, unlisted) : undefined;
-  const beforeRank = checked.before ? cursorRank('before', checked.before, executionId, index, ordering, unlisted) : undefined;
+  const afterRank = checked.after ? cursorRank('after', checked.after, executionId, index, ordering, unlisted, execution) : undefined;
+  const beforeRank = checked.before ? cursorRank('before', checked.before, executionId, index, ordering, unlisted, execution) : undefined;
   const list = index.filtered(order, args.filter);
   const ranks = ordering.rankByIndex;
 
