@@ -373,14 +373,12 @@ export const eventsUnlisted = (name: string, upstreamRequestId: string | undefin
  * events: the client's cursor is good either way, so not BAD_USER_INPUT ("your cursor is wrong, start again"), which
  * sent a client paging through a lagging upstream back to the first page. `event` names it as the message shows it.
  */
-export const cursorEventMissing = (name: string, event: string, executionId: string, upstreamRequestId: string | undefined) => {
-  const error = new GraphQLError(
+export const cursorEventMissing = (name: string, event: string, executionId: string, upstreamRequestId: string | undefined) =>
+  // No `retryable: false` (the client contract's only value for it): asking again can change the answer.
+  new GraphQLError(
     `Argument \`${name}\` points at ${event}, which upstream's answer for execution "${executionId}" does not have: upstream may be answering from a replica behind the one that served the cursor, so ask again shortly with the same cursor, which stays valid. If it is still missing, the execution no longer has it: start again without a cursor.`,
     { extensions: errorExtensions(ErrorCode.UPSTREAM_BAD_RESPONSE, { upstreamRequestId }) },
   );
-  error.extensions.retryable = true;
-  return error;
-};
 
 /** What every live subscription ends with when the process drains, and what refuses new ones then. */
 export const shuttingDown = () =>

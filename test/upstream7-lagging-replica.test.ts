@@ -2,7 +2,7 @@
  * Upstream read from a lagging replica: the first page's reading had 10 events, the second page's reading (another
  * replica, behind) has 6, so the event the first page's endCursor names is not in it. The client's cursor is good: it
  * was BAD_USER_INPUT "…no longer has. Start again without a cursor.", which sent a client back to the first page over
- * upstream's lag. It is now UPSTREAM_BAD_RESPONSE with `retryable: true`, saying to ask again with the same cursor,
+ * upstream's lag. It is now UPSTREAM_BAD_RESPONSE (without `retryable: false`), saying to ask again with the same cursor,
  * and asked again once the replica caught up, the same cursor pages on with no event missed or repeated.
  * Over HTTP: a scripted upstream answering each call from the replica the test picks, one call per page.
  */
@@ -55,7 +55,7 @@ describe('paging through a lagging upstream replica', () => {
     expect(lagging.data).toEqual({ execution: null });
     expect(lagging.errors).toHaveLength(1);
     expect(lagging.errors![0]!.path).toEqual(['execution', 'events']);
-    expect(lagging.errors![0]!.extensions).toEqual({ code: 'UPSTREAM_BAD_RESPONSE', retryable: true, upstreamRequestId: `up-lag-${calls}` });
+    expect(lagging.errors![0]!.extensions).toEqual({ code: 'UPSTREAM_BAD_RESPONSE', upstreamRequestId: `up-lag-${calls}` });
     expect(lagging.errors![0]!.message).toContain(`event "${full.events[3]!.id}"`);
     expect(lagging.errors![0]!.message).toContain('ask again shortly with the same cursor');
 

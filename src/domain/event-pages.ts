@@ -421,7 +421,7 @@ export function checkEventCursor(name: string, cursor: string, executionId: stri
 
 /**
  * Upstream position of the event a checked cursor names; when the execution's list lacks it, UPSTREAM_BAD_RESPONSE
- * (retryable) for a query's `page` (that reading: cursorEventMissing), BAD_USER_INPUT without one (a live watch,
+ * (ask again) for a query's `page` (that reading: cursorEventMissing), BAD_USER_INPUT without one (a live watch,
  * which read again before), or UPSTREAM_BAD_RESPONSE when upstream sent no readable list to look in (`unlisted`).
  */
 function positionNamed(name: string, decoded: EventCursor, executionId: string, index: EventIndex, unlisted?: Execution, page?: Execution): number {
@@ -443,7 +443,7 @@ function positionNamed(name: string, decoded: EventCursor, executionId: string, 
 /**
  * Rank (in `order`) of the event a checked cursor names, -1 for the start of
  * the list (every event is after it, none before); UPSTREAM_BAD_RESPONSE
- * (retryable) when the `page`'s reading lacks it or upstream sent no readable
+ * (ask again) when the `page`'s reading lacks it or upstream sent no readable
  * list to look in (`unlisted`, as `positionNamed`).
  */
 function cursorRank(name: 'after' | 'before', decoded: EventCursor, executionId: string, index: EventIndex, ordering: Ordering, unlisted: Execution | undefined, page: Execution): number {
