@@ -5,14 +5,18 @@
  * check", or "unexpected end of file" for a lone trailing newline), and the execution was lost over bytes past the
  * data's end. Each member's CRC-32 and length are checked, so what is returned is exactly what upstream compressed.
  */
-import { constants, crc32, inflateRawSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { constants, crc32, inflateRaw } from 'node:zlib';
+
+// Off the event loop, as the streaming decoder is: a body near UPSTREAM_MAX_BODY_BYTES inflated in place stalled every request.
+const inflateRawAsync = promisify(inflateRaw);
 
 const FHCRC = 2;
 const FEXTRA = 4;
 const FNAME = 8;
 const FCOMMENT = 16;
 
-/** What `inflateRawSync` returns with `info: true`: the output, and the engine that counted the input it used. */
+/** What `inflateRaw` gives with `info: true`: the output, and the engine that counted the input it used. */
 interface InflatedWithInfo {
   buffer: Buffer;
   engine: { bytesWritten: number };
@@ -44,7 +48,7 @@ function dataStart(bytes: Buffer, at: number): number | undefined {
  * decode: a truncated body, not trailing bytes), or when nothing follows (the failure was elsewhere). `limit` bounds
  * the decoded bytes (BodyTooLargeError's cap): past it, undefined too.
  */
-export function completeGzipMembers(bytes: Buffer, limit: number): { decoded: Buffer; trailing: number } | undefined {
+export async function completeGzipMembers(bytes: Buffer, limit: number): Promise<{ decoded: Buffer; trailing: number } | undefined> {
   const members: Buffer[] = [];
   let decodedBytes = 0;
   let at = 0;
@@ -53,9 +57,9 @@ export function completeGzipMembers(bytes: Buffer, limit: number): { decoded: Bu
     if (start === undefined) break;
     let member: InflatedWithInfo;
     try {
-      // `info: true` makes node return the engine beside the buffer, which @types/node does not model: its
+      // `info: true` makes node give the engine beside the buffer, which @types/node does not model: its
       // bytesWritten is where this member's data ends.
-      member = inflateRawSync(bytes.subarray(start), { info: true, maxOutputLength: Math.max(1, limit - decodedBytes), finishFlush: constants.Z_FINISH }) as unknown as InflatedWithInfo;
+      member = (await inflateRawAsync(bytes.subarray(start), { info: true, maxOutputLength: Math.max(1, limit - decodedBytes), finishFlush: constants.Z_FINISH })) as unknown as InflatedWithInfo;
     } catch {
       return undefined;
     }

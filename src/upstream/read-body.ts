@@ -203,7 +203,7 @@ export async function readBody(
   } catch (error) {
     if (isOverMaxResponseSize(error)) throw new BodyTooLargeError('on the wire');
     if (error instanceof BodyTooLargeError || error instanceof BodiesInFlightError || !decoderFailed) throw error;
-    const members = received ? completeGzipMembers(Buffer.concat(received), limit) : undefined;
+    const members = received ? await completeGzipMembers(Buffer.concat(received), limit) : undefined;
     if (members) {
       if (members.decoded.length > size && !lease.grow(members.decoded.length - size)) throw notCharged(members.decoded.length, 'as decoded');
       return { ...bodyText(members.decoded, contentType), ignoredTrailingBytes: members.trailing };
