@@ -637,6 +637,15 @@ const placeholderAdvice = (token: string) =>
  */
 const angleAdvice = (token: string) => `its token is the placeholder \`${token}\` (as GraphiQL's headers and the examples write it): put your own token in its place`;
 
+/**
+ * The advice of a 401 for a token in angle brackets that is no placeholder's words (`Bearer <eyJ…>`: a real token put
+ * in the placeholder's place with its brackets kept). Never quoted: the message would carry the token itself.
+ */
+const ANGLED_TOKEN_ADVICE = 'its token is written in angle brackets (`<…>`), which mark a placeholder in the examples and are no part of a token: send `Authorization: Bearer <token>` with your token alone, without the brackets';
+
+/** A placeholder's words in angle brackets (`<your token>`, `<token>`, `<YOUR_JWT>`), which may be quoted back: no token reads so. */
+const PLACEHOLDER_WORDS = /^<(?:(?:your|my|the|an?|access|api|auth|bearer|id|jwt|key|token|here|insert|paste)(?:[ _-]|(?=>)))+>$/i;
+
 /** What is plainly wrong with `authorization`, as a 401's advice in place of "a new token"; undefined when nothing is. */
 function headerMistake(authorization: string): string | undefined {
   // No space or tab: no scheme before a token.
@@ -644,7 +653,7 @@ function headerMistake(authorization: string): string | undefined {
   if (/^[ \t]*bearer[ \t]+bearer(?:[ \t]|$)/i.test(authorization)) return TWO_SCHEMES_ADVICE;
   // No token holds `<` or `>` (RFC 6750's b64token): the whole token in angle brackets is one still to be filled in.
   const angled = /^[ \t]*bearer[ \t]+(<[^<>]*>)[ \t]*$/i.exec(authorization)?.[1];
-  if (angled !== undefined) return angleAdvice(angled);
+  if (angled !== undefined) return PLACEHOLDER_WORDS.test(angled) ? angleAdvice(angled) : ANGLED_TOKEN_ADVICE;
   const placeholder = /^[ \t]*bearer[ \t]+(undefined|null|\[object Object\]|NaN)[ \t]*$/i.exec(authorization)?.[1];
   return placeholder === undefined ? undefined : placeholderAdvice(placeholder);
 }
