@@ -294,6 +294,23 @@ const MASKED_FAILURE = errorResult(ErrorCode.INTERNAL_SERVER_ERROR, MASKED_MESSA
  */
 const SERVER_ONLY_TYPES: ReadonlySet<unknown> = new Set([MessageType.ConnectionAck, MessageType.Next, MessageType.Error]);
 
+/**
+ * The close reason for a graphql-ws message refused as unreadable (4400), when the gateway can say more than graphql-ws's
+ * "Invalid message received"; undefined otherwise. Read only on that path. A `subscribe` whose `payload.variables` is a
+ * string holding JSON (encoded twice) is told to send the object, as over HTTP (src/errors.ts VARIABLES_AS_TEXT).
+ */
+function invalidMessageReason(text: string): string | undefined {
+  let message: unknown;
+  try {
+    message = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const payload = (message as { type?: unknown; payload?: { variables?: unknown } } | null)?.type === MessageType.Subscribe ? (message as { payload?: unknown }).payload : undefined;
+  if (typeof payload !== 'object' || payload === null || typeof (payload as { variables?: unknown }).variables !== 'string') return undefined;
+  return 'Invalid message received: `payload.variables` is a string: send the variables as a JSON object, not a string holding one';
+}
+
 /** The type of a message whose handling threw, when it is one only a server sends; undefined otherwise. */
 function serverOnlyType(data: string): string | undefined {
   const type = messageHead(data)?.type;
@@ -868,6 +885,8 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
       socket.ping();
     }, KEEPALIVE_MS);
     const context = { socket, request, upgradeRequestId: upgradeIdOf(request) };
+    // The text graphql-ws is reading while its handling's synchronous start runs (see onMessage below).
+    let judging: string | undefined;
     const closed = protocol.opened(
       {
         protocol: socket.protocol,
@@ -888,9 +907,19 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
               resolve();
             });
           }),
-        close: (code, reason) => socket.close(code, closeReason(reason)),
+        close: (code, reason) => socket.close(code, closeReason(code === CloseCode.BadRequest && judging !== undefined ? (invalidMessageReason(judging) ?? reason) : reason)),
         onMessage: (handle) => {
-          const handleInOrder = orderedById(handle, () => socket.readyState === socket.OPEN);
+          // graphql-ws refuses a message it cannot read (4400) within handle's synchronous start: the text it judged,
+          // for `close` to say what was wrong where graphql-ws says only "Invalid message received".
+          const judged = (text: string) => {
+            judging = text;
+            try {
+              return handle(text);
+            } finally {
+              judging = undefined;
+            }
+          };
+          const handleInOrder = orderedById(judged, () => socket.readyState === socket.OPEN);
           socket.on('message', async (data) => {
             // ws hands on what arrives after the gateway began to close (a drain's 1001 crossing the client's next
             // messages): run then, an operation called upstream and was logged as answered, and its answer went
