@@ -81,7 +81,9 @@ export function requestLineRefusal(error: NodeJS.ErrnoException & { rawPacket?: 
 /** The 400 for a request line of three parts whose last is no `HTTP/d.d` as written; undefined for any other line. */
 function otherVersion(line: string): RequestLineRefusal | undefined {
   const sent = OTHER_VERSION.exec(line)?.[1];
-  if (sent === undefined) return undefined;
+  // A third part that is no protocol name and slash (`GET /search?q=a b`, no version sent) is a URL's space: told so by
+  // ./malformed-http.ts, where "b is no HTTP version" named a piece of the URL as if it were one.
+  if (sent === undefined || !/^[A-Za-z]+\//.test(sent)) return undefined;
   return { status: 400, message: VERSION_IN_ANY_CASE.test(sent) ? versionCase(sent) : versionUnreadable(sent) };
 }
 
