@@ -23,12 +23,7 @@ describe.each(LANES)('an ID variable past 2^53 (%s lane)', (lane) => {
   });
   afterAll(() => harness.close());
 
-  const post = (query: string, variablesJson: string, accept = 'application/json') =>
-    harness.fetch('/graphql', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept, authorization: AUTH },
-      body: `{"query":${JSON.stringify(query)},"variables":${variablesJson}}`,
-    });
+  const post = (query: string, variablesJson: string, accept?: string) => harness.postVariablesText(query, variablesJson, AUTH, accept);
 
   it('is a 400 BAD_REQUEST naming it, with no upstream call, for execution(id:)', async () => {
     const response = await post('query ($id: ID!) { execution(id: $id) { id } }', `{"id":${SENT}}`);

@@ -22,12 +22,7 @@ describe.each(LANES)('an Int variable JSON.parse may round (%s lane)', (lane) =>
   });
   afterAll(() => harness.close());
 
-  const post = (query: string, variablesJson: string, accept = 'application/json') =>
-    harness.fetch('/graphql', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept, authorization: AUTH },
-      body: `{"query":${JSON.stringify(query)},"variables":${variablesJson}}`,
-    });
+  const post = (query: string, variablesJson: string, accept?: string) => harness.postVariablesText(query, variablesJson, AUTH, accept);
 
   it.each([
     ['9007199254740993', ROUNDED],

@@ -18,12 +18,7 @@ describe.each(LANES)('an integer past 2^53 where a string is taken (%s lane)', (
   });
   afterAll(() => harness.close());
 
-  const post = (variablesJson: string) =>
-    harness.fetch('/graphql', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: AUTH },
-      body: `{"query":${JSON.stringify(QUERY)},"variables":${variablesJson}}`,
-    });
+  const post = (variablesJson: string) => harness.postVariablesText(QUERY, variablesJson, AUTH);
 
   it.each([
     ['a list item of a String list', '{"f":{"eventTypes":["step",9007199254740993]}}', `Variable "$f" got an integer past 2^53 at "f.eventTypes[1]", ${READ}: String takes no number: send a string.`],

@@ -25,12 +25,7 @@ describe.each(LANES)('a number past a double\'s range (%s lane)', (lane) => {
   });
   afterAll(() => harness.close());
 
-  const post = (query: string, variablesJson: string, accept = 'application/json') =>
-    harness.fetch('/graphql', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept, authorization: AUTH },
-      body: `{"query":${JSON.stringify(query)},"variables":${variablesJson}}`,
-    });
+  const post = (query: string, variablesJson: string, accept?: string) => harness.postVariablesText(query, variablesJson, AUTH, accept);
 
   it.each([
     ['an Int', FIRST, '{"first":1e400}', ABOVE],

@@ -147,6 +147,18 @@ export class Harness {
     return Number(sample.slice(name.length + 1));
   }
 
+  /**
+   * POSTs `query` to /graphql with `variablesJson` written into the body as it is: numbers JSON.stringify cannot write
+   * (`1e400`, `9007199254740993`) reach the gateway as a client sent them.
+   */
+  postVariablesText(query: string, variablesJson: string, authorization: string, accept = 'application/json'): Promise<Response> {
+    return this.fetch('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept, authorization },
+      body: `{"query":${JSON.stringify(query)},"variables":${variablesJson}}`,
+    });
+  }
+
   /** Any HTTP request to the gateway: `path` is relative to its origin (e.g. `/graphql?query=…`). */
   fetch(path: string, init: RequestInit = {}): Promise<Response> {
     return fetch(new URL(path, this.url), init);
