@@ -550,14 +550,15 @@ describe.each(LANES)('warnings name only values the result still has (%s lane)',
   it('drops a note under an object an error nulled, keeps the same note where the object stands', async () => {
     harness.upstream.setFault(ID, { kind: 'body', body: envelope((execution) => (execution.startedAt = 'bad')) });
     const before = harness.upstream.requests.length;
-    // A page whose cursor names no event of the execution fails `events`, which is non-null: `bad` becomes null, `ok` stays.
+    // A page whose cursor names no event of upstream's reading (a replica behind, for all it can tell: ask again) fails
+    // `events`, which is non-null: `bad` becomes null, `ok` stays.
     const response = await harness.query<Json>(
       `query($id: ID!, $after: String) { ok: execution(id: $id) { startedAt } bad: execution(id: $id) { startedAt events(after: $after) { totalCount } } }`,
       { id: ID, after: GONE },
       { authorization: AUTH },
     );
     expect(response.data).toEqual({ ok: { startedAt: null }, bad: null });
-    expect(response.errors?.map(({ path, extensions }) => [extensions?.code, path])).toEqual([['BAD_USER_INPUT', ['bad', 'events']]]);
+    expect(response.errors?.map(({ path, extensions }) => [extensions?.code, path])).toEqual([['UPSTREAM_BAD_RESPONSE', ['bad', 'events']]]);
     expect((response.extensions?.warnings as Warning[]).map(({ path, code }) => ({ path, code }))).toEqual([{ path: ['ok', 'startedAt'], code: 'UNREADABLE_VALUE' }]);
     expect(harness.upstream.requests.length - before).toBe(1);
     // Nothing left to note: no `warnings` at all.
