@@ -203,7 +203,7 @@ export class RedisStore {
    * the same refusal lost in the reset, and a Redis at maxclients alternates the two at each reconnect.
    */
   #outageRefusal: string | undefined;
-  /** What that handshake found in the current outage (true: REDIS_URL's port serves TLS); undefined until one is made. */
+  /** What that handshake found in the current outage (true: REDIS_URL's port serves TLS); undefined until one is answered. */
   #tlsPort: boolean | undefined;
 
   /** `keyCheckBeats`: heartbeats between two checks of the key secret; tests shorten it, nothing else sets it. */
@@ -407,8 +407,11 @@ export class RedisStore {
         if (this.#refusedAtConnect !== undefined && redis.status !== 'ready') {
           this.#lastError = this.#outageRefusal = `Redis refused the connection: ${this.#refusedAtConnect}`;
         } else {
+          const before = this.#lastError;
           this.#lastError = connectionError(error, tls, unheard, this.#settings.redisCommandTimeoutMs, this.#tlsPort);
           if (reset && this.#tlsPort === false) this.#lastError = this.#outageRefusal ?? this.#lastError;
+          // Asked again, not yet answered: the reason stays the one the unanswered probe gave, not the bare errno.
+          if (reset && this.#tlsPort === undefined && before === UNPROBED_RESET) this.#lastError = before;
         }
         // Which reset it is waits for the probe, and so does its line.
         if (reset && this.#tlsPort === undefined) this.#probeTls();
@@ -444,11 +447,16 @@ export class RedisStore {
 
   /** A TLS handshake with REDIS_URL's address, unless one is on its way; its answer sets `#tlsPort` and the reset's reason. */
   #probeTls(): void {
-    this.#tlsProbe ??= probeTls(this.#settings.redisUrl).then((served) => {
+    this.#tlsProbe ??= probeTls(this.#settings.redisUrl).then((answer) => {
       this.#tlsProbe = undefined;
       if (this.#closed) return;
-      this.#tlsPort = served;
-      this.#lastError = served ? TLS_PORT : (this.#outageRefusal ?? PLAIN_RESET);
+      // No answer in time says nothing of the port (a TLS port on a slow link, a busy Redis): the next reset asks again.
+      if (answer === 'silent') {
+        this.#lastError = this.#outageRefusal ?? UNPROBED_RESET;
+      } else {
+        this.#tlsPort = answer === 'tls';
+        this.#lastError = this.#tlsPort ? TLS_PORT : (this.#outageRefusal ?? PLAIN_RESET);
+      }
       this.#reasonChanged(this.#lastError);
     });
   }
@@ -666,20 +674,27 @@ const PLAIN_RESET = 'the far end of REDIS_URL reset the connection without answe
 const TLS_PROBE_MS = 1_000;
 
 /**
- * Whether REDIS_URL's host and port complete a TLS handshake (no certificate checked, nothing sent after it). A plain
- * Redis answers the ClientHello with an error line or nothing, and the handshake fails.
+ * The reason for a redis:// connection reset before any answer by a port whose TLS handshake was not answered within
+ * TLS_PROBE_MS: a TLS port on a slow or busy link and a Redis at `maxclients` both fit, and naming one was a guess.
  */
-function probeTls(url: string): Promise<boolean> {
+const UNPROBED_RESET = `the far end of REDIS_URL reset the connection without answering a command, and did not answer a TLS handshake within ${TLS_PROBE_MS / 1000} s either: a TLS port on a slow link (then use rediss://) or a Redis at maxclients (its INFO clients, its log)`;
+
+/**
+ * What REDIS_URL's host and port do with a TLS handshake (no certificate checked, nothing sent after it): `tls`, it
+ * completes; `plain`, it fails (a plain Redis answers the ClientHello with an error line, or closes); `silent`, no
+ * answer within TLS_PROBE_MS, which says nothing either way.
+ */
+function probeTls(url: string): Promise<'tls' | 'plain' | 'silent'> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve) => {
     const socket = tlsConnect({ host: hostname.replace(/^\[|\]$/g, ''), port: Number(port || 6379), rejectUnauthorized: false, timeout: TLS_PROBE_MS });
-    const done = (served: boolean) => {
+    const done = (answer: 'tls' | 'plain' | 'silent') => {
       socket.destroy();
-      resolve(served);
+      resolve(answer);
     };
-    socket.once('secureConnect', () => done(true));
-    socket.once('error', () => done(false));
-    socket.once('timeout', () => done(false));
+    socket.once('secureConnect', () => done('tls'));
+    socket.once('error', () => done('plain'));
+    socket.once('timeout', () => done('silent'));
   });
 }
 
