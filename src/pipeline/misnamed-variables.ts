@@ -2,7 +2,10 @@
  * A required variable missing while `variables` holds a name the operation does not declare (`{"Id": "x"}` for
  * `$id`, `{"executionId": …}` for `$id`) is refused as graphql-js refuses any missing one (BAD_REQUEST, 400), but
  * saying which name was sent: graphql-js's "Variable "$id" of required type "ID!" was not provided." sent the
- * client looking for a value it had sent. Checked on the values as parsed, before graphql-js coerces them.
+ * client looking for a value it had sent. An optional variable missing beside an undeclared name that is plainly it
+ * (`{"After": …}` for `$after`: the same letters in another case, or a few letters off) is refused the same way:
+ * graphql-js reads it as not given, and a frontend was served the first page again, or every level, with no error.
+ * Checked on the values as parsed, before graphql-js coerces them.
  */
 import { getOperationAST, Kind, print, type DocumentNode, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
@@ -29,18 +32,23 @@ function distance(a: string, b: string, max: number): number {
   return previous[b.length]!;
 }
 
-/** The undeclared name most likely meant for `name`: the same in another case, or a few letters off; else undefined. */
-function meantFor(name: string, undeclared: readonly string[]): string | undefined {
+/**
+ * The undeclared name most likely meant for `name`: the same in another case, or a few letters off (`lettersOff`:
+ * false, the same letters only); else undefined.
+ */
+function meantFor(name: string, undeclared: readonly string[], lettersOff = true): string | undefined {
   const lower = name.toLowerCase();
   const sameLetters = undeclared.find((sent) => sent.toLowerCase() === lower);
-  if (sameLetters !== undefined) return sameLetters;
+  if (sameLetters !== undefined || !lettersOff) return sameLetters;
   const max = Math.max(1, Math.floor(name.length / 3));
   return undeclared.find((sent) => distance(sent.toLowerCase(), lower, max) <= max);
 }
 
 /**
- * The refusal of the operation's first required variable that `variables` lacks while it holds names the operation
- * does not declare (BAD_REQUEST, 400), naming them; undefined otherwise (graphql-js then says what it says).
+ * The refusal of the operation's first variable that `variables` lacks while it holds names the operation does not
+ * declare (BAD_REQUEST, 400), naming them: any required one, and an optional one only where an undeclared name is
+ * plainly it (`meantFor`; a name of three letters or fewer, only in another case: `ids` beside an optional `$id` may
+ * be another operation's, sent from a shared object); undefined otherwise (graphql-js then says what it says).
  */
 export function misnamedVariableError(document: DocumentNode, operationName: string | null | undefined, variables: unknown): ExecutionResult | undefined {
   if (typeof variables !== 'object' || variables === null || Array.isArray(variables)) return undefined;
@@ -52,16 +60,18 @@ export function misnamedVariableError(document: DocumentNode, operationName: str
   if (undeclared.length === 0) return undefined;
   for (const definition of definitions) {
     const name = definition.variable.name.value;
-    if (definition.type.kind !== Kind.NON_NULL_TYPE || definition.defaultValue !== undefined) continue;
-    if ((variables as Record<string, unknown>)[name] !== undefined && Object.hasOwn(variables, name)) continue;
-    const meant = meantFor(name, undeclared);
+    if (Object.hasOwn(variables, name) && (variables as Record<string, unknown>)[name] !== undefined) continue;
+    const required = definition.type.kind === Kind.NON_NULL_TYPE && definition.defaultValue === undefined;
+    const meant = meantFor(name, undeclared, required || name.length > 3);
+    if (!required && meant === undefined) continue;
     const listed = (meant === undefined ? undeclared : [meant]).slice(0, SHOWN_NAMES).map(shown).join(', ');
     const more = meant === undefined && undeclared.length > SHOWN_NAMES ? ` and ${undeclared.length - SHOWN_NAMES} more` : '';
     const advice =
       meant === undefined
         ? `; send the value as \`${name}\`, the name the operation declares (without its \`$\`)`
         : `; did you mean \`$${name}\`? Send it as \`"${name}"\` in variables`;
-    const message = `Variable "$${name}" of required type "${print(definition.type)}" was not provided: variables has ${listed}${more}, which the operation does not declare${advice}.`;
+    const kind = required ? 'required type' : 'type';
+    const message = `Variable "$${name}" of ${kind} "${print(definition.type)}" was not provided: variables has ${listed}${more}, which the operation does not declare${advice}.`;
     return { errors: [variableNotGiven(message, definition)] };
   }
   return undefined;

@@ -1,0 +1,58 @@
+/**
+ * An optional variable sent under a near name (`{"After": cursor}` for `$after`, `{"fist": 5}` for `$first`) was
+ * read as not given, as graphql-js reads any undeclared name: a frontend's "next page" got the first page again, with
+ * no error, and an infinite list loaded page one for ever. Now it is refused as a misnamed required variable is
+ * (newcomer5-misnamed-variables): BAD_REQUEST, 400, naming both names, before any upstream call, on both lanes and
+ * by GET. Names that are not plainly the declared one are still JSON's to send and graphql-js's to ignore.
+ */
+import type { ExecutionResult } from 'graphql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AUTH, Harness, LANES } from './support/harness.js';
+
+const PAGE = 'query($id: ID!, $first: Int = 2, $after: String){execution(id:$id){events(first:$first, after:$after){edges{cursor} pageInfo{endCursor}}}}';
+
+describe.each(LANES)('an optional variable under a near name, %s lane', (lane) => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await Harness.start({ lane });
+  });
+  afterAll(() => harness.close());
+
+  const post = async (query: string, variables: unknown) => {
+    const response = await harness.fetch('/graphql', { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: AUTH }, body: JSON.stringify({ query, variables }) });
+    return { status: response.status, body: (await response.json()) as ExecutionResult };
+  };
+
+  it('refuses a cursor sent as `After`, by POST and GET, with no upstream call', async () => {
+    const before = harness.upstream.requestsFor('ex_demo_1').length;
+    const message = 'Variable "$after" of type "String" was not provided: variables has `After`, which the operation does not declare; did you mean `$after`? Send it as `"after"` in variables.';
+    const posted = await post(PAGE, { id: 'ex_demo_1', After: 'a-cursor' });
+    expect(posted.status).toBe(400);
+    expect(posted.body.errors).toMatchObject([{ message, extensions: { code: 'BAD_REQUEST' } }]);
+    expect(posted.body.data).toBeUndefined();
+    const got = await harness.fetch(`/graphql?${new URLSearchParams({ query: PAGE, variables: JSON.stringify({ id: 'ex_demo_1', After: 'a-cursor' }) })}`, { headers: { authorization: AUTH, accept: 'application/graphql-response+json' } });
+    expect(got.status).toBe(400);
+    expect(((await got.json()) as ExecutionResult).errors![0]!.message).toBe(message);
+    expect(harness.upstream.requestsFor('ex_demo_1')).toHaveLength(before);
+  });
+
+  it('refuses a page size a few letters off, a variable with a default included', async () => {
+    const { status, body } = await post(PAGE, { id: 'ex_demo_1', fist: 5 });
+    expect(status).toBe(400);
+    expect(body.errors![0]!.message).toBe('Variable "$first" of type "Int" was not provided: variables has `fist`, which the operation does not declare; did you mean `$first`? Send it as `"first"` in variables.');
+  });
+
+  it('serves what is not plainly a misnaming: unrelated names, a short name a letter off, a variable given beside its near name, null included', async () => {
+    for (const variables of [
+      { id: 'ex_demo_1', page: 2, theme: 'dark' },
+      { id: 'ex_demo_1', after: null, After: 'x' },
+      { id: 'ex_demo_1', first: 1, fist: 5 },
+    ]) {
+      const { status, body } = await post(PAGE, variables);
+      expect({ variables, status, errors: body.errors }).toEqual({ variables, status: 200, errors: undefined });
+    }
+    // `curs` beside an optional `$cur` may be another operation's, sent from one shared object: served.
+    const { status, body } = await post('query($id: ID!, $cur: String){execution(id:$id){events(after:$cur, first:1){totalCount}}}', { id: 'ex_demo_1', curs: 'x' });
+    expect({ status, errors: body.errors }).toEqual({ status: 200, errors: undefined });
+  });
+});
