@@ -20,7 +20,7 @@ describe('TRUSTED_DOCUMENTS on a host the manifest was not deployed to', () => {
   it('says to deploy schema/ beside dist/, or to turn trusted documents off', () => {
     expect(() => readManifest(SETTINGS, absent)).toThrow(ConfigError);
     expect(() => readManifest(SETTINGS, absent)).toThrow(
-      /^TRUSTED_DOCUMENTS needs the persisted-documents manifest \S+ \(npm run generate\): ENOENT: [^\n]*\. Deploy schema\/persisted-documents\.json of the release with dist\/ \(schema\/ beside dist\/\), or set TRUSTED_DOCUMENTS=off$/,
+      /^TRUSTED_DOCUMENTS needs the persisted-documents manifest \S+: ENOENT: [^\n]*\. Deploy schema\/persisted-documents\.json of the release with dist\/ \(schema\/ beside dist\/\), or set TRUSTED_DOCUMENTS=off$/,
     );
   });
 

@@ -76,6 +76,12 @@ describe('the persisted-documents manifest', () => {
     expect(() => readManifest({ introspection: true, limits: defaultOperationLimits() }, pathToFileURL(file))).toThrow(message);
     expect(() => readManifest({ introspection: true, limits: defaultOperationLimits() }, pathToFileURL(file))).toThrow(/^[^\n]*run npm run generate\.$/);
   });
+
+  it('refuses to start on a manifest that is no JSON, saying to write it again (a missing one: newuser7-deploy-manifest)', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'manifest-')), 'persisted-documents.json');
+    writeFileSync(file, '{"cut": ');
+    expect(() => readManifest({ introspection: true, limits: defaultOperationLimits() }, pathToFileURL(file))).toThrow(/^TRUSTED_DOCUMENTS needs the persisted-documents manifest \S+: [^\n]*JSON[^\n]*: run npm run generate\.$/);
+  });
 });
 
 /**
