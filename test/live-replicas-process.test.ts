@@ -547,7 +547,8 @@ describe('two gateway processes on one Redis', { timeout: 90_000 }, () => {
     const total = pollsBetween(upstream, id, from, to) / ticks;
     console.info(`two callers: polls per tick ${perCaller.map((ratio) => ratio.toFixed(2)).join(' + ')} = ${total.toFixed(2)}`);
     for (const ratio of perCaller) {
-      expect(ratio).toBeGreaterThan(0.4);
+      // A caller no poller serves reads 0; a loaded 2-core machine stretched 50 ms ticks to 0.27 polls per tick each.
+      expect(ratio).toBeGreaterThan(0.15);
       expect(ratio).toBeLessThanOrEqual(1.3);
     }
     expect(total).toBeLessThanOrEqual(2 * 1.3);
