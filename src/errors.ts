@@ -312,7 +312,7 @@ export const authorizationNotText = () =>
 export const bearerWithoutToken = () =>
   gatewayError(ErrorCode.UNAUTHENTICATED, 'Authorization says `Bearer` but carries no token: send `Authorization: Bearer <token>` (is the token variable empty?).');
 
-export { AROUND_FIELD_VALUE, FIELD_VALUE } from './client-contract.js';
+export { FIELD_VALUE, withoutFieldWhitespace } from './client-contract.js';
 
 /**
  * A live watch refused at a bound the client's own watches did not reach: `limit` says which ("1000 subscriptions per

@@ -4,7 +4,7 @@
  * `authorization`) into one header with both values (`Bearer old, Bearer new`),
  * which upstream refuses as no token it knows: UNAUTHENTICATED for every field.
  */
-import { AROUND_FIELD_VALUE, FIELD_VALUE } from '../client-contract.js';
+import { FIELD_VALUE, withoutFieldWhitespace } from '../client-contract.js';
 import type { HeadersInit } from './fetch-types.js';
 
 /** `headers` with `authorization` as its only Authorization (any case of the name); `headers` as given when `authorization` is undefined. */
@@ -23,7 +23,7 @@ export function withAuthorization(headers: Record<string, string> | undefined, a
  * which the gateway refuses over a WebSocket and fetch before sending anything.
  */
 export function headerValue(authorization: string): string | undefined {
-  const value = authorization.replace(AROUND_FIELD_VALUE, '');
+  const value = withoutFieldWhitespace(authorization);
   return FIELD_VALUE.test(value) ? value : undefined;
 }
 

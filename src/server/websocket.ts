@@ -90,7 +90,7 @@ import type { Duplex } from 'node:stream';
 import { parse, type ExecutionArgs, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
 import { CloseCode, DEPRECATED_GRAPHQL_WS_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL, makeServer, MessageType, type Context } from 'graphql-ws';
 import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
-import { AROUND_FIELD_VALUE, authorizationNotText, errorBody, ErrorCode, errorResult, FIELD_VALUE, gatewayError, invalidAuthorization, MASKED_MESSAGE, originRefused, repeatedFieldRefused, UNREAD_PARAM_NAMES } from '../errors.js';
+import { authorizationNotText, errorBody, ErrorCode, errorResult, FIELD_VALUE, gatewayError, invalidAuthorization, MASKED_MESSAGE, originRefused, repeatedFieldRefused, UNREAD_PARAM_NAMES, withoutFieldWhitespace } from '../errors.js';
 import type { Lane } from '../fast-lane/index.js';
 import type { Logger } from '../logger.js';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
@@ -1185,7 +1185,7 @@ function authorizationsIn(params: Record<string, unknown> | undefined): { sent: 
     if (typeof object !== 'object' || object === null) continue;
     for (const [name, value] of Object.entries(object)) {
       if (name.toLowerCase() !== 'authorization' || value == null) continue;
-      if (typeof value === 'string') sent.push(value.replace(AROUND_FIELD_VALUE, ''));
+      if (typeof value === 'string') sent.push(withoutFieldWhitespace(value));
       else notText = true;
     }
   }
