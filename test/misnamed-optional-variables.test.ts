@@ -5,8 +5,10 @@
  * (newcomer5-misnamed-variables): BAD_REQUEST, 400, naming both names, before any upstream call, on both lanes and
  * by GET. Names that are not plainly the declared one are still JSON's to send and graphql-js's to ignore.
  */
-import type { ExecutionResult } from 'graphql';
+import { createHash } from 'node:crypto';
+import { parse, type ExecutionResult } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { misnamedVariableError } from '../src/pipeline/misnamed-variables.js';
 import { AUTH, Harness, LANES } from './support/harness.js';
 
 const PAGE = 'query($id: ID!, $first: Int = 2, $after: String){execution(id:$id){events(first:$first, after:$after){edges{cursor} pageInfo{endCursor}}}}';
@@ -54,5 +56,28 @@ describe.each(LANES)('an optional variable under a near name, %s lane', (lane) =
     // `curs` beside an optional `$cur` may be another operation's, sent from one shared object: served.
     const { status, body } = await post('query($id: ID!, $cur: String){execution(id:$id){events(after:$cur, first:1){totalCount}}}', { id: 'ex_demo_1', curs: 'x' });
     expect({ status, errors: body.errors }).toEqual({ status: 200, errors: undefined });
+  });
+});
+
+describe('the cost of telling near names, with every optional variable compared', () => {
+  // 150 optional variables missing against 100 undeclared names of about their length would be 61 million letter
+  // pairs at 64 letters, on the event loop, for a request needing no token; one request's comparisons stop at a
+  // budget (250,000 pairs), after which only another case of a name is told.
+  // 64 letters each, any two far apart (distinct sha256 digests, a letter in front: a name starts with one).
+  const name = (prefix: string, index: number) => `${prefix}${createHash('sha256').update(`${prefix}${index}`).digest('hex').slice(1)}`;
+  const declared = Array.from({ length: 150 }, (_, index) => name('v', index));
+  const document = parse(`query(${declared.map((each) => `$${each}: String`).join(', ')}) { __typename }`);
+  const strays = Object.fromEntries(Array.from({ length: 99 }, (_, index) => [name('w', index), 'x']));
+
+  it('stops comparing letter by letter once the budget is spent: a near name sent after 99 others goes untold', () => {
+    const nearFirst = `${declared[0]!.slice(0, 63)}_`;
+    expect(misnamedVariableError(document, undefined, { ...strays, [nearFirst]: 'x' })).toBeUndefined();
+    // Alone, the same near name is told: the budget, not the name, kept it quiet above.
+    expect(misnamedVariableError(document, undefined, { [nearFirst]: 'x' })?.errors?.[0]?.message).toContain(`did you mean \`$${declared[0]}\`?`);
+  });
+
+  it('still tells a name sent in another case past the budget', () => {
+    const upper = declared[149]!.toUpperCase();
+    expect(misnamedVariableError(document, undefined, { ...strays, [upper]: 'x' })?.errors?.[0]?.message).toContain(`did you mean \`$${declared[149]}\`?`);
   });
 });
