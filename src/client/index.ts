@@ -12,7 +12,7 @@ import { print, type GraphQLFormattedError } from 'graphql';
 import { ClientError, GraphQLClient, type RawRequestOptions, type RequestDocument, type RequestOptions, type TypedDocumentString, type Variables } from 'graphql-request';
 // The client's whole type graph is src/client/ and this dependency-free file: a frontend type-checks it under its own settings.
 import type { DataWarning, ErrorCode, UpstreamCost } from '../client-contract.js';
-import { namesAuthorization, withAuthorization } from './authorization.js';
+import { headerValue, namesAuthorization, withAuthorization } from './authorization.js';
 import { absoluteEndpoint, httpEndpoint } from './endpoint.js';
 import { causeTelling } from './fetch-cause.js';
 import type { HeadersInit } from './fetch-types.js';
@@ -102,6 +102,24 @@ function headerRecord(headers: HeadersInit | Headers | ReadonlyArray<ReadonlyArr
   return record;
 }
 
+/** The values of every Authorization among `headers`, in any case of the name and any form fetch takes. */
+function authorizationValues(headers: HeadersInit | undefined): string[] {
+  if (!headers) return [];
+  const values: string[] = [];
+  // Headers' forEach rather than its iterator: a frontend's compiler settings may leave out DOM.Iterable.
+  if (headers instanceof Headers) {
+    headers.forEach((value, name) => {
+      if (name === 'authorization') values.push(value);
+    });
+  } else if (Array.isArray(headers)) {
+    for (const [name, value] of headers as Array<[string, string]>) if (String(name).toLowerCase() === 'authorization') values.push(String(value));
+  } else {
+    // undici's record may give a name several values (fetch sends each).
+    for (const [name, value] of Object.entries(headers)) if (name.toLowerCase() === 'authorization') values.push(...[value].flat().map(String));
+  }
+  return values;
+}
+
 /** `record` (names in lower case, as `headerRecord` gives them) without the header `name` (lower case). */
 function withoutHeader(record: Record<string, string>, name: string): Record<string, string> {
   const { [name]: _dropped, ...rest } = record;
@@ -150,7 +168,7 @@ export class GatewayClient extends GraphQLClient {
       const options = (queryOrOptions as { query?: unknown }).query
         ? (queryOrOptions as RawRequestOptions<Variables>)
         : ({ query: queryOrOptions, variables, requestHeaders } as unknown as RawRequestOptions<Variables>);
-      const unusable = this.#unusableEndpoint();
+      const unusable = this.#unusableEndpoint() ?? this.#unsendableAuthorization(options.requestHeaders, options.query, options.variables);
       if (unusable) return Promise.reject(unusable);
       if (this.#persisted) return this.#persistedClientFor(options.requestHeaders, options.query).then((client) => client.rawRequest(options));
       if (!namesAuthorization(options.requestHeaders)) return rawRequest(options);
@@ -208,7 +226,7 @@ export class GatewayClient extends GraphQLClient {
     const options = (documentOrOptions as { document?: unknown }).document
       ? (documentOrOptions as RequestOptions<V, T>)
       : ({ document: documentOrOptions, variables: rest[0], requestHeaders: rest[1] } as unknown as RequestOptions<V, T>);
-    const unusable = this.#unusableEndpoint();
+    const unusable = this.#unusableEndpoint() ?? this.#unsendableAuthorization(options.requestHeaders, documentText(options.document), options.variables);
     if (unusable) return Promise.reject(unusable);
     if (this.#persisted) return this.#persistedClientFor(options.requestHeaders, documentText(options.document)).then((client) => client.request<T, V>(options));
     if (!namesAuthorization(options.requestHeaders)) return super.request<T, V>(options);
@@ -229,6 +247,32 @@ export class GatewayClient extends GraphQLClient {
     } catch (error) {
       return error as TypeError;
     }
+  }
+
+  /**
+   * The ClientError UNAUTHENTICATED for a request whose Authorization no HTTP header can carry (a control character, a
+   * line break inside it, a character past U+00FF: a curly quote pasted with the token), as watchExecution throws it, or
+   * undefined. Sent, fetch refused it with a TypeError of its own words (`Cannot convert argument to a ByteString…`),
+   * naming no header, which `gatewayErrors` reads as a network failure and a page retried as the gateway being down.
+   * Status 0: nothing was sent, so no answer came; the message names neither the token nor the request's variables.
+   */
+  #unsendableAuthorization(requestHeaders: HeadersInit | undefined, query: string, variables: unknown): ClientError | undefined {
+    const sent = namesAuthorization(requestHeaders) ? requestHeaders : this.#ownHeaders();
+    if (authorizationValues(sent).every((value) => headerValue(value) !== undefined)) return undefined;
+    const error: GatewayError = {
+      message: 'authorization is not a valid Authorization header value: control characters (line breaks included) and characters past U+00FF are not allowed. Nothing was sent: give the token as issued.',
+      extensions: { code: 'UNAUTHENTICATED' },
+    };
+    // No answer came, so no body: ClientError's message carries the response and the request, never the headers.
+    return new ClientError({ status: 0, headers: new Headers(), body: '', errors: [error as never] }, variables === undefined ? { query } : { query, variables: variables as Variables });
+  }
+
+  /** The headers this client sends with every request, as far as they are known before a request calls a function's. */
+  #ownHeaders(): HeadersInit | undefined {
+    const headers = this.requestConfig.headers as HeadersInit | (() => HeadersInit) | undefined;
+    if (typeof headers !== 'function') return headers;
+    // A function's own headers are read by graphql-request as it sends; what setHeader set over them is known.
+    return this.#overFunction?.headers === headers ? this.#overFunction.set : undefined;
   }
 
   /** A client for one request sending `text`: as `#clientFor` makes it, sending the text's hash when it should. */
@@ -291,9 +335,9 @@ export class GatewayClient extends GraphQLClient {
     // errorPolicy is a setting of the client, not of one request; a client made per call
     // picks up whatever setHeader/setHeaders changed on this one.
     // An Authorization among `requestHeaders` is the request's only one, as in `request`.
-    const unusable = this.#unusableEndpoint();
-    if (unusable) throw unusable;
     const query = print(document);
+    const unusable = this.#unusableEndpoint() ?? this.#unsendableAuthorization(requestHeaders, query, variables);
+    if (unusable) throw unusable;
     const partial = this.#persisted ? await this.#persistedClientFor(requestHeaders, query, { errorPolicy: 'all' }) : this.#clientFor(requestHeaders, { errorPolicy: 'all' });
     // rawRequest's types take a query string only (graphql-request prints a DocumentNode the same way). Its
     // options type decides from V whether `variables` is required: V is generic here, the overloads above decided.
@@ -319,7 +363,8 @@ export class GatewayClient extends GraphQLClient {
  * graphql-request types as GraphQLError instances with `unknown` extensions, so
  * a caller switches on `extensions.code` (an ErrorCode) without a cast.
  *
- * Empty for anything else: a network failure (a TypeError from fetch), an
+ * UNAUTHENTICATED, with `response.status` 0, for an Authorization no HTTP header can carry, refused before anything
+ * is sent. Empty for anything else: a network failure (a TypeError from fetch), an
  * aborted request (an AbortError), a ClientError whose answer held no GraphQL
  * errors (a proxy's 502 page). `error.response.data` stays graphql-request's;
  * `requestResult` gives the data typed by the document.
