@@ -114,7 +114,11 @@ export interface WatchOptions {
    * Neither `onRetry` nor a pause: nothing failed.
    */
   pausedTimeoutMs?: number | undefined;
-  /** Extra request headers, e.g. `x-request-id`; an `Authorization` among them, in any case, gives way to the `authorization` argument. Server-Sent Events only: a browser's WebSocket sends none. */
+  /**
+   * Extra request headers, e.g. `x-request-id`; an `Authorization` among them, in any case, gives way to the `authorization`
+   * argument. Server-Sent Events only: a browser's WebSocket sends none. A name that is no token, or a value with a line
+   * break, a control character or a character past U+00FF, is a TypeError naming the header before anything is sent.
+   */
   headers?: Record<string, string> | undefined;
   /**
    * `'sse'` (the default): one Server-Sent Events connection per watch. `'websocket'`: every watch of
@@ -474,6 +478,26 @@ function checkedSocketClass(webSocketImpl: unknown): void {
   }
 }
 
+/** RFC 9110 §5.6.2's token: what a header's name may hold. */
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/**
+ * A TypeError, naming the header but never its value, for `headers` fetch cannot send: a name that is no token, or a
+ * value no HTTP header can carry (a line break or control character inside it, a character past U+00FF). fetch refused
+ * each attempt before sending it, graphql-sse told that as a NetworkError, and the watch subscribed again at every
+ * backoff for ever. An Authorization among them gives way to the `authorization` argument, which is checked on its own.
+ */
+function checkedHeaders(headers: Record<string, string> | undefined): void {
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (!HEADER_NAME.test(name)) {
+      throw new TypeError(`headers[${JSON.stringify(name)}] is no header name: a name is letters, digits and !#$%&'*+-.^_\`|~ only. Nothing was sent.`);
+    }
+    if (name.toLowerCase() !== 'authorization' && headerValue(String(value)) === undefined) {
+      throw new TypeError(`headers[${JSON.stringify(name)}] is not a valid header value: control characters (line breaks included) and characters past U+00FF are not allowed (encode the value, e.g. with encodeURIComponent). Nothing was sent.`);
+    }
+  }
+}
+
 /** `ms` as given for option `name`, or a RangeError saying what it takes: a number of ms, above 0 or from 0 on (Infinity included). */
 function checkedMs(name: string, ms: number, least: 'positive' | 'zero allowed'): number {
   if (typeof ms === 'number' && (least === 'positive' ? ms > 0 : ms >= 0)) return ms;
@@ -488,7 +512,7 @@ function checkedMs(name: string, ms: number, least: 'positive' | 'zero allowed')
  * out, as fetch leaves it out), at once a RangeError for a `retryDelayMs` or `maxRetryDelayMs` that is not a
  * positive number or an `idleTimeoutMs` or `pausedTimeoutMs` that is negative or NaN (0 or NaN pauses retried in a
  * tight loop against a gateway that was down), at once a TypeError over `transport: 'websocket'` with no WebSocket
- * class (`webSocketImpl`, above), and at once a TypeError for an
+ * class (`webSocketImpl`, above) or over Server-Sent Events for `headers` fetch cannot send (above), and at once a TypeError for an
  * `endpoint` that is no http(s) URL (in a page, a path such as `/graphql` is resolved against the
  * page's address); returns at once, without an error, when `options.signal` aborts, a pause
  * between attempts included.
@@ -501,6 +525,7 @@ export async function* watchExecution(endpoint: string, authorization: string, i
   if (token === undefined) {
     throw new WatchError('authorization is not a valid Authorization header value: control characters (line breaks included) and characters past U+00FF are not allowed.', 'UNAUTHENTICATED');
   }
+  if (options.transport !== 'websocket') checkedHeaders(options.headers);
   let eventsAfter = options.eventsAfter ?? null;
   const query = print(ExecutionUpdatesDocument);
   const baseMs = checkedMs('retryDelayMs', options.retryDelayMs ?? RETRY_DELAY_MS, 'positive');
