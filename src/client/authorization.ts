@@ -34,3 +34,19 @@ export function namesAuthorization(headers: HeadersInit | undefined): boolean {
   const names = Array.isArray(headers) ? headers.map(([name]) => name) : Object.keys(headers);
   return names.some((name) => typeof name === 'string' && name.toLowerCase() === 'authorization');
 }
+
+/** RFC 9110 §5.6.2's token: what a header's name may hold. */
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/**
+ * The TypeError, naming the header but never its value, for a header fetch cannot send (a name that is no token, or a
+ * value no HTTP header can carry: a line break or control character inside it, a character past U+00FF), or undefined.
+ * fetch's own refusal names no header ("Cannot convert argument to a ByteString…") or quotes the value whole.
+ */
+export function unsendableHeader(name: string, value: unknown): TypeError | undefined {
+  if (!HEADER_NAME.test(name)) return new TypeError(`headers[${JSON.stringify(name)}] is no header name: a name is letters, digits and !#$%&'*+-.^_\`|~ only. Nothing was sent.`);
+  if (headerValue(String(value)) !== undefined) return undefined;
+  return new TypeError(
+    `headers[${JSON.stringify(name)}] is not a valid header value: control characters (line breaks included) and characters past U+00FF are not allowed (encode the value, e.g. with encodeURIComponent). Nothing was sent.`,
+  );
+}

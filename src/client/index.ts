@@ -12,7 +12,7 @@ import { print, type GraphQLFormattedError } from 'graphql';
 import { ClientError, GraphQLClient, type RawRequestOptions, type RequestDocument, type RequestOptions, type TypedDocumentString, type Variables } from 'graphql-request';
 // The client's whole type graph is src/client/ and this dependency-free file: a frontend type-checks it under its own settings.
 import type { DataWarning, ErrorCode, UpstreamCost } from '../client-contract.js';
-import { headerValue, namesAuthorization, withAuthorization } from './authorization.js';
+import { headerValue, namesAuthorization, unsendableHeader, withAuthorization } from './authorization.js';
 import { absoluteEndpoint, httpEndpoint } from './endpoint.js';
 import { causeTelling } from './fetch-cause.js';
 import type { HeadersInit } from './fetch-types.js';
@@ -102,22 +102,16 @@ function headerRecord(headers: HeadersInit | Headers | ReadonlyArray<ReadonlyArr
   return record;
 }
 
-/** The values of every Authorization among `headers`, in any case of the name and any form fetch takes. */
-function authorizationValues(headers: HeadersInit | undefined): string[] {
+/** Every header among `headers`, in any form fetch takes, as name and value pairs (a name given several values: one pair each). */
+function headerPairs(headers: HeadersInit | undefined): Array<[string, string]> {
   if (!headers) return [];
-  const values: string[] = [];
+  const pairs: Array<[string, string]> = [];
   // Headers' forEach rather than its iterator: a frontend's compiler settings may leave out DOM.Iterable.
-  if (headers instanceof Headers) {
-    headers.forEach((value, name) => {
-      if (name === 'authorization') values.push(value);
-    });
-  } else if (Array.isArray(headers)) {
-    for (const [name, value] of headers as Array<[string, string]>) if (String(name).toLowerCase() === 'authorization') values.push(String(value));
-  } else {
-    // undici's record may give a name several values (fetch sends each).
-    for (const [name, value] of Object.entries(headers)) if (name.toLowerCase() === 'authorization') values.push(...[value].flat().map(String));
-  }
-  return values;
+  if (headers instanceof Headers) headers.forEach((value, name) => void pairs.push([name, value]));
+  else if (Array.isArray(headers)) pairs.push(...(headers as Array<[string, string]>).map(([name, value]): [string, string] => [String(name), String(value)]));
+  // undici's record may give a name several values (fetch sends each).
+  else for (const [name, value] of Object.entries(headers)) pairs.push(...[value].flat().map((each): [string, string] => [name, String(each)]));
+  return pairs;
 }
 
 /** `record` (names in lower case, as `headerRecord` gives them) without the header `name` (lower case). */
@@ -168,7 +162,7 @@ export class GatewayClient extends GraphQLClient {
       const options = (queryOrOptions as { query?: unknown }).query
         ? (queryOrOptions as RawRequestOptions<Variables>)
         : ({ query: queryOrOptions, variables, requestHeaders } as unknown as RawRequestOptions<Variables>);
-      const unusable = this.#unusableEndpoint() ?? this.#unsendableAuthorization(options.requestHeaders, options.query, options.variables);
+      const unusable = this.#unusableEndpoint() ?? this.#unsendableHeaders(options.requestHeaders, options.query, options.variables);
       if (unusable) return Promise.reject(unusable);
       if (this.#persisted) return this.#persistedClientFor(options.requestHeaders, options.query).then((client) => client.rawRequest(options));
       if (!namesAuthorization(options.requestHeaders)) return rawRequest(options);
@@ -226,7 +220,7 @@ export class GatewayClient extends GraphQLClient {
     const options = (documentOrOptions as { document?: unknown }).document
       ? (documentOrOptions as RequestOptions<V, T>)
       : ({ document: documentOrOptions, variables: rest[0], requestHeaders: rest[1] } as unknown as RequestOptions<V, T>);
-    const unusable = this.#unusableEndpoint() ?? this.#unsendableAuthorization(options.requestHeaders, documentText(options.document), options.variables);
+    const unusable = this.#unusableEndpoint() ?? this.#unsendableHeaders(options.requestHeaders, documentText(options.document), options.variables);
     if (unusable) return Promise.reject(unusable);
     if (this.#persisted) return this.#persistedClientFor(options.requestHeaders, documentText(options.document)).then((client) => client.request<T, V>(options));
     if (!namesAuthorization(options.requestHeaders)) return super.request<T, V>(options);
@@ -250,15 +244,25 @@ export class GatewayClient extends GraphQLClient {
   }
 
   /**
-   * The ClientError UNAUTHENTICATED for a request whose Authorization no HTTP header can carry (a control character, a
+   * A TypeError naming the header, never its value, for a request with another header fetch cannot send (`unsendableHeader`);
+   * the ClientError UNAUTHENTICATED for a request whose Authorization no HTTP header can carry (a control character, a
    * line break inside it, a character past U+00FF: a curly quote pasted with the token), as watchExecution throws it, or
    * undefined. Sent, fetch refused it with a TypeError of its own words (`Cannot convert argument to a ByteString…`),
    * naming no header, which `gatewayErrors` reads as a network failure and a page retried as the gateway being down.
    * Status 0: nothing was sent, so no answer came; the message names neither the token nor the request's variables.
    */
-  #unsendableAuthorization(requestHeaders: HeadersInit | undefined, query: string, variables: unknown): ClientError | undefined {
-    const sent = namesAuthorization(requestHeaders) ? requestHeaders : this.#ownHeaders();
-    if (authorizationValues(sent).every((value) => headerValue(value) !== undefined)) return undefined;
+  #unsendableHeaders(requestHeaders: HeadersInit | undefined, query: string, variables: unknown): ClientError | TypeError | undefined {
+    const own = headerPairs(this.#ownHeaders());
+    const given = headerPairs(requestHeaders);
+    // The request's Authorization, when it names one, is its only one (`#clientFor`).
+    const sent = namesAuthorization(requestHeaders) ? [...own.filter(([name]) => name.toLowerCase() !== 'authorization'), ...given] : [...own, ...given];
+    for (const [name, value] of sent) {
+      // A header fetch cannot send: its words named no header, or quoted the value whole.
+      const unsendable = name.toLowerCase() === 'authorization' ? undefined : unsendableHeader(name, value);
+      if (unsendable) return unsendable;
+    }
+    const authorizations = sent.filter(([name]) => name.toLowerCase() === 'authorization');
+    if (authorizations.every(([, value]) => headerValue(value) !== undefined)) return undefined;
     const error: GatewayError = {
       message: 'authorization is not a valid Authorization header value: control characters (line breaks included) and characters past U+00FF are not allowed. Nothing was sent: give the token as issued.',
       extensions: { code: 'UNAUTHENTICATED' },
@@ -336,7 +340,7 @@ export class GatewayClient extends GraphQLClient {
     // picks up whatever setHeader/setHeaders changed on this one.
     // An Authorization among `requestHeaders` is the request's only one, as in `request`.
     const query = print(document);
-    const unusable = this.#unusableEndpoint() ?? this.#unsendableAuthorization(requestHeaders, query, variables);
+    const unusable = this.#unusableEndpoint() ?? this.#unsendableHeaders(requestHeaders, query, variables);
     if (unusable) throw unusable;
     const partial = this.#persisted ? await this.#persistedClientFor(requestHeaders, query, { errorPolicy: 'all' }) : this.#clientFor(requestHeaders, { errorPolicy: 'all' });
     // rawRequest's types take a query string only (graphql-request prints a DocumentNode the same way). Its

@@ -50,7 +50,7 @@
 import { print } from 'graphql';
 import { createClient, NetworkError } from 'graphql-sse';
 import type { DataWarning, ErrorCode } from '../client-contract.js';
-import { headerValue, withAuthorization } from './authorization.js';
+import { headerValue, unsendableHeader, withAuthorization } from './authorization.js';
 import { httpEndpoint } from './endpoint.js';
 import { causeTelling } from './fetch-cause.js';
 import type { FetchInput } from './fetch-types.js';
@@ -478,23 +478,15 @@ function checkedSocketClass(webSocketImpl: unknown): void {
   }
 }
 
-/** RFC 9110 §5.6.2's token: what a header's name may hold. */
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-
 /**
- * A TypeError, naming the header but never its value, for `headers` fetch cannot send: a name that is no token, or a
- * value no HTTP header can carry (a line break or control character inside it, a character past U+00FF). fetch refused
- * each attempt before sending it, graphql-sse told that as a NetworkError, and the watch subscribed again at every
- * backoff for ever. An Authorization among them gives way to the `authorization` argument, which is checked on its own.
+ * Throws the TypeError `unsendableHeader` gives for `headers` fetch cannot send: fetch refused each attempt before sending
+ * it, graphql-sse told that as a NetworkError, and the watch subscribed again at every backoff for ever. An Authorization
+ * among them gives way to the `authorization` argument, which is checked on its own.
  */
 function checkedHeaders(headers: Record<string, string> | undefined): void {
   for (const [name, value] of Object.entries(headers ?? {})) {
-    if (!HEADER_NAME.test(name)) {
-      throw new TypeError(`headers[${JSON.stringify(name)}] is no header name: a name is letters, digits and !#$%&'*+-.^_\`|~ only. Nothing was sent.`);
-    }
-    if (name.toLowerCase() !== 'authorization' && headerValue(String(value)) === undefined) {
-      throw new TypeError(`headers[${JSON.stringify(name)}] is not a valid header value: control characters (line breaks included) and characters past U+00FF are not allowed (encode the value, e.g. with encodeURIComponent). Nothing was sent.`);
-    }
+    const unsendable = name.toLowerCase() === 'authorization' ? undefined : unsendableHeader(name, value);
+    if (unsendable) throw unsendable;
   }
 }
 
