@@ -126,10 +126,28 @@ interface OverFunction {
   readonly set: Record<string, string>;
 }
 
+/**
+ * `headers`, as a headers function gives them, or the TypeError `unsendableHeader` gives for one fetch cannot send,
+ * thrown: fetch's own refusal quoted the value whole (`Headers.append: "Bearer …" is an invalid header value.`), a
+ * token in an error's message, which a page logs and reports.
+ */
+function sendable<T extends HeadersInit>(headers: T): T {
+  for (const [name, value] of headerPairs(headers)) {
+    const unsendable = unsendableHeader(name, value);
+    if (unsendable) throw unsendable;
+  }
+  return headers;
+}
+
+/** `base`, a headers function, checked each time it is called (`sendable`). */
+function checkedHeaderFunction(base: () => HeadersInit): () => HeadersInit {
+  return () => sendable(base());
+}
+
 function overHeaderFunction(base: () => HeadersInit): OverFunction {
   const set: Record<string, string> = {};
   const headers = () => {
-    let record = headerRecord(base());
+    let record = headerRecord(sendable(base()));
     for (const name of Object.keys(set)) record = withoutHeader(record, name);
     return { ...record, ...set };
   };
@@ -151,7 +169,9 @@ export class GatewayClient extends GraphQLClient {
 
   /** `endpoint`: the gateway's `/graphql` URL; in a page also relative to it (`/graphql`), which graphql-request alone refuses. */
   constructor(endpoint: string, { persistedDocuments, ...requestConfig }: GatewayClientConfig = {}) {
-    super(absoluteEndpoint(endpoint), requestConfig);
+    // A function's headers are known only as a request calls it: checked then, before fetch quotes a bad value whole.
+    const headers = requestConfig.headers as HeadersInit | (() => HeadersInit) | undefined;
+    super(absoluteEndpoint(endpoint), typeof headers === 'function' ? { ...requestConfig, headers: checkedHeaderFunction(headers) } : requestConfig);
     this.#endpoint = absoluteEndpoint(endpoint);
     this.#persisted = persistedDocuments ? new PersistedDocuments() : undefined;
     // graphql-request's rawRequest is a property set by its constructor, not a method: wrapped here, as
