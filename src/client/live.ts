@@ -331,10 +331,11 @@ function errorsIn(text: string): GraphQLErrorShape[] {
 const RETRY_DELAY_MS = 1_000;
 const MAX_RETRY_DELAY_MS = 30_000;
 
-/** The pause before `attempt` (from 1): full jitter under a bound that doubles per attempt, up to `maxMs`. */
+/** The pause before `attempt` (from 1): full jitter under a bound that doubles per attempt, up to `maxMs` and a timer's range. */
 function retryDelay(attempt: number, baseMs: number, maxMs: number): number {
-  // The exponent stops where doubling no longer matters: past it 2^n is Infinity, and 0 × Infinity is NaN.
-  const bound = Math.min(maxMs, baseMs * 2 ** Math.min(attempt - 1, 52));
+  // The exponent stops where doubling no longer matters: past it 2^n is Infinity, and 0 × Infinity is NaN. Past
+  // MAX_TIMER_MS setTimeout fires at once: a `maxRetryDelayMs` of Infinity retried a gateway that was down in a tight loop.
+  const bound = Math.min(maxMs, MAX_TIMER_MS, baseMs * 2 ** Math.min(attempt - 1, 52));
   return Math.round(Math.random() * Math.max(0, bound));
 }
 
@@ -511,6 +512,10 @@ function checkedMs(name: string, ms: number, least: 'positive' | 'zero allowed')
  */
 export async function* watchExecution(endpoint: string, authorization: string, id: string, options: WatchOptions = {}): AsyncGenerator<ExecutionUpdate> {
   const url = httpEndpoint(endpoint);
+  // A page's token not loaded yet (undefined, null) failed as "Cannot read properties of undefined": no code to switch on.
+  if (typeof authorization !== 'string') {
+    throw new WatchError(`authorization is ${authorization === null ? 'null' : typeof authorization}, not a string: pass the token as \`Bearer <token>\` once it is known.`, 'UNAUTHENTICATED');
+  }
   const token = headerValue(authorization);
   // fetch's refusal reads as a dropped connection, retried for ever over Server-Sent Events; the gateway refuses it over
   // a WebSocket. Refused here, the same on both, before anything is sent.
