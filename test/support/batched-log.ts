@@ -5,7 +5,7 @@
  * JSON line per step, when it wrote what.
  *   node --import tsx test/support/batched-log.ts <scenario>
  * Scenarios:
- * - `spread`: 200 access lines of about 450 bytes, one a millisecond; then `{ writes }`.
+ * - `spread`: 200 access lines of about 450 bytes, one a millisecond; then `{ writes, spreadMs }` (how long the 200 took).
  * - `lone`: one access line, then `{ wroteAt }` (Date.now()).
  * - `others`: two other lines in one tick (the second while the first's write is in flight), then `{ wroteAt }`.
  */
@@ -27,12 +27,14 @@ const scenario = process.argv[2];
 await sleep(50);
 if (scenario === 'spread') {
   const padding = 'x'.repeat(300);
+  const started = performance.now();
   for (let i = 0; i < 200; i++) {
     access.info({ requestId: `req-${i}`, operationName: padding }, 'request');
     await sleep(1);
   }
+  const spreadMs = performance.now() - started;
   await sleep(300);
-  tell({ writes });
+  tell({ writes, spreadMs });
 } else if (scenario === 'lone') {
   access.info({ requestId: 'req-lone' }, 'request');
   tell({ wroteAt: Date.now() });
