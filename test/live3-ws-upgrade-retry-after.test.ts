@@ -23,28 +23,38 @@ describe('watchExecution over WebSocket refused at the upgrade with 429 and Retr
   afterAll(() => harness.close());
 
   it('waits at least Retry-After before it connects again, telling onRetry the gateway\'s TOO_MANY_SUBSCRIPTIONS', async () => {
-    // The address's one upgrade of its burst, spent.
-    const spent = new WebSocket(harness.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
-    await new Promise((resolve, reject) => {
-      spent.once('open', resolve);
-      spent.once('error', reject);
-    });
-    spent.close();
-    const retries: Array<{ error: unknown; delayMs: number }> = [];
-    const stop = new AbortController();
-    const refusedAt = upgrades;
-    const watching = watchExecution(harness.url, AUTH, 'ex_demo_4', {
-      transport: 'websocket',
-      webSocketImpl: WebSocket,
-      retryDelayMs: 1,
-      maxRetryDelayMs: 5,
-      signal: stop.signal,
-      onRetry: (error, _attempt, delayMs) => retries.push({ error, delayMs }),
-    });
-    const first = await watching.next();
-    stop.abort();
-    await watching.return(undefined);
-    expect(first.done).toBe(false);
+    // The address's one upgrade of its burst spent, then the watch. A loaded machine's stall of a second between the
+    // two refills the token, and the watch's first upgrade is taken, as designed: such a run proves nothing, and is
+    // run again (up to three times). A gateway without the limit is never refused, so all three fail below.
+    let retries: Array<{ error: unknown; delayMs: number }> = [];
+    let refusedAt = 0;
+    let first: IteratorResult<unknown> | undefined;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const spent = new WebSocket(harness.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
+      await new Promise((resolve, reject) => {
+        spent.once('open', resolve);
+        spent.once('error', reject);
+      });
+      spent.close();
+      retries = [];
+      const stop = new AbortController();
+      refusedAt = upgrades;
+      const watching = watchExecution(harness.url, AUTH, 'ex_demo_4', {
+        transport: 'websocket',
+        webSocketImpl: WebSocket,
+        retryDelayMs: 1,
+        maxRetryDelayMs: 5,
+        signal: stop.signal,
+        onRetry: (error, _attempt, delayMs) => retries.push({ error, delayMs }),
+      });
+      first = await watching.next();
+      stop.abort();
+      await watching.return(undefined);
+      if (retries.length > 0) break;
+      // The next attempt's spent upgrade must find a full bucket again.
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+    }
+    expect(first?.done).toBe(false);
     // One upgrade refused, one taken: the watch did not come back before the gateway said it could.
     expect(upgrades - refusedAt).toBe(2);
     expect(retries).toHaveLength(1);
