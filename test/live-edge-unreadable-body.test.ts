@@ -15,7 +15,10 @@ import { AUTH, Harness, LANES } from './support/harness.js';
 import { advance, Clients, liveEnv, putExecution, TOKENS, watch, type TransportName } from './support/live.js';
 
 const QUERY = '{ execution(id: "ex_too_large") { id status } }';
-/** Far past every wait here: a watch still open when the test looks was taken as an outage. */
+/**
+ * Far past every wait here (10 s at most, for a loaded machine's stalls): a watch still open when the test looks was
+ * taken as an outage.
+ */
 const MAX_WATCH_MS = 60_000;
 
 describe.each(LANES)('a watch of a body too large to read, %s lane', (lane) => {
@@ -37,7 +40,7 @@ describe.each(LANES)('a watch of a body too large to read, %s lane', (lane) => {
       const query = await harness.query(QUERY);
       expect(query.errors?.[0]?.extensions?.code).toBe('UPSTREAM_BAD_RESPONSE');
       const watcher = watch(clients.for(harness), 'ex_too_large');
-      await watcher.end(3_000);
+      await watcher.end();
       expect(watcher.completed, watcher.describe()).toBe(true);
       expect(watcher.results, watcher.describe()).toHaveLength(1);
       const [result] = watcher.results as ExecutionResult[];
@@ -59,7 +62,7 @@ describe.each(LANES)('a watch of a body too large to read, %s lane', (lane) => {
         }
       })();
       // Before: resubscribed every backoff, each subscription a poll of upstream, for as long as the page stayed open.
-      const error = await Promise.race([watching.then(() => 'returned', (thrown: unknown) => thrown), new Promise((resolve) => setTimeout(() => resolve('still watching'), 2_000))]);
+      const error = await Promise.race([watching.then(() => 'returned', (thrown: unknown) => thrown), new Promise((resolve) => setTimeout(() => resolve('still watching'), 10_000))]);
       stop.abort();
       expect(error).toBeInstanceOf(WatchError);
       expect((error as WatchError).code).toBe('UPSTREAM_BAD_RESPONSE');
@@ -74,7 +77,7 @@ describe.each(LANES)('a watch of a body too large to read, %s lane', (lane) => {
       await watcher.received(1);
       expect(watcher.updates).toHaveLength(1);
       advance(harness.upstream, id, 'workflow_running', 60);
-      await watcher.end(3_000);
+      await watcher.end();
       expect(watcher.completed, watcher.describe()).toBe(true);
       expect(watcher.results.at(-1), watcher.describe()).toMatchObject({ errors: [{ path: ['executionUpdates'], extensions: { code: 'UPSTREAM_BAD_RESPONSE' } }] });
       expect('data' in watcher.results.at(-1)!).toBe(false);
@@ -82,7 +85,7 @@ describe.each(LANES)('a watch of a body too large to read, %s lane', (lane) => {
 
     it('still takes a body that is no JSON (a maintenance page) as an outage: notices, and the watch goes on', async () => {
       const watcher = watch(clients.for(harness), 'ex_maintenance');
-      await watcher.received(1, 3_000);
+      await watcher.received(1);
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(watcher.ended, watcher.describe()).toBe(false);
       expect(watcher.results[0]).toMatchObject({ data: null, errors: [{ extensions: { code: 'UPSTREAM_UNAVAILABLE' } }] });
