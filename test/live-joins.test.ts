@@ -296,7 +296,11 @@ describe("with REDIS_URL, a follower whose lease check is out when the holder's 
       expect(shape(await nextWithin(second))).toEqual({ kind: 'outage', code: 'UPSTREAM_UNAVAILABLE' });
       // The lease check times out (Redis cannot say who polls: the follower does), well within the pause.
       await sleep(2_600);
-      expect(ofFollower.requestsFor(id).filter((request) => request.at > paused).map((request) => Math.round(request.at - paused))).toEqual([]);
+      // Counted within the pause only (from the holder's 429 on): a loaded machine that took seconds to deliver the
+      // notice looks past the pause's end, when the follower's read is due, as designed.
+      const pauseEnds = ofHolder.requestsFor(id).find((request) => request.at > paused)!.at + 5_000;
+      const early = ofFollower.requestsFor(id).filter((request) => request.at > paused && request.at < pauseEnds - 20);
+      expect(early.map((request) => Math.round(request.at - paused))).toEqual([]);
     } finally {
       client.resume();
       await first.return!();
