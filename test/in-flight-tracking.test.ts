@@ -10,6 +10,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { RequestsInFlight } from '../src/server/drain.js';
 import { StalledClients } from '../src/server/stalled-clients.js';
+// waitFor's own 10 s, not 2: the waits guard a hang only, and a loaded machine can take past 2 s for a loopback request.
 import { waitFor } from './support/live.js';
 
 const servers: Server[] = [];
@@ -57,15 +58,15 @@ describe('the drain\'s count of responses in flight', () => {
     const agent = new Agent({ keepAlive: true });
     onTestFinished(() => agent.destroy());
     const answers = [get(port, agent), get(port, agent), get(port, agent)];
-    await waitFor(() => held.length === 3, 'three requests', 2_000);
+    await waitFor(() => held.length === 3, 'three requests');
     expect(requests.count).toBe(3);
 
     // The middle one ends first; a fourth then arrives.
     held[1]!.end('second');
     expect(await answers[1]).toEqual({ connection: 'keep-alive', body: 'second' });
-    await waitFor(() => requests.count === 2, 'the second response to close', 2_000);
+    await waitFor(() => requests.count === 2, 'the second response to close');
     answers.push(get(port, agent));
-    await waitFor(() => held.length === 4, 'a fourth request', 2_000);
+    await waitFor(() => held.length === 4, 'a fourth request');
     expect(requests.count).toBe(3);
 
     // Started before the drain: its head went out without `connection: close`.
@@ -86,7 +87,7 @@ describe('the drain\'s count of responses in flight', () => {
 
     // After the drain started, a new response says `connection: close` as soon as it is tracked.
     const late = get(port, agent);
-    await waitFor(() => held.length === 5, 'a fifth request', 2_000);
+    await waitFor(() => held.length === 5, 'a fifth request');
     held[4]!.end('late');
     expect(await late).toEqual({ connection: 'close', body: 'late' });
   });
@@ -102,7 +103,7 @@ describe('connections once the listener closed', () => {
     const agent = new Agent({ keepAlive: true });
     onTestFinished(() => agent.destroy());
     const streamed = get(port, agent);
-    await waitFor(() => held.length === 1, 'the request', 2_000);
+    await waitFor(() => held.length === 1, 'the request');
     // Its head went out before the drain, so it cannot say `connection: close`.
     held[0]!.writeHead(200);
     held[0]!.write('streamed');
@@ -115,7 +116,7 @@ describe('connections once the listener closed', () => {
     expect(closed).toBe(false);
     held[0]!.end();
     expect(await streamed).toEqual({ connection: 'keep-alive', body: 'streamed' });
-    await waitFor(() => closed, "the connection to close once its answer ended", 2_000);
+    await waitFor(() => closed, "the connection to close once its answer ended");
     expect(requests.finishedWhileClosing).toBe(1);
   });
 });
@@ -136,11 +137,11 @@ describe('the stall watch of a kept-alive connection', () => {
     try {
       for (let answer = 0; answer < 3; answer++) {
         const got = get(port, agent);
-        await waitFor(() => held.length === answer + 1, `request ${answer + 1}`, 2_000);
+        await waitFor(() => held.length === answer + 1, `request ${answer + 1}`);
         expect(stalled.size).toBe(1);
         held[answer]!.end(`answer ${answer}`);
         expect((await got).body).toBe(`answer ${answer}`);
-        await waitFor(() => stalled.size === 0, `answer ${answer + 1} to close`, 2_000);
+        await waitFor(() => stalled.size === 0, `answer ${answer + 1} to close`);
       }
       // One connection carried all three, and none of them was taken for a stalled one.
       expect(sockets.size).toBe(1);
