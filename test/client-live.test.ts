@@ -414,7 +414,8 @@ describe.each(LANES)('watchExecution against the gateway (%s lane)', (lane) => {
     const updates = watchExecution(endpoint, AUTH, 'ex_demo_7', { retryDelayMs: 1, onRetry: (error) => retries.push(error) })[Symbol.asyncIterator]();
     await expect(updates.next()).rejects.toThrow(new TypeError(`The gateway's endpoint ${JSON.stringify(endpoint)} is not an http(s) URL: give its whole /graphql URL (http://127.0.0.1:4000/graphql), or in a page a path relative to it (/graphql).`));
     expect(retries).toEqual([]);
-    expect(performance.now() - started).toBeLessThan(1_000);
+    // 5 s, not 1: no network at all, but a loaded machine's stall can pass a second; a retrying watch never throws.
+    expect(performance.now() - started).toBeLessThan(5_000);
   });
 
   // fetch refuses a URL with credentials: over Server-Sent Events that was retried for ever; over a WebSocket, `ws` sent
@@ -457,7 +458,8 @@ describe.each(LANES)('watchExecution against the gateway (%s lane)', (lane) => {
       expect(thrown).toMatchObject({ code: 'UNAUTHENTICATED', message: expect.stringMatching(/^authorization is not a valid Authorization header value/) });
       expect((thrown as Error).message).not.toContain(AUTH.slice('Bearer '.length));
       expect(retries).toEqual([]);
-      expect(performance.now() - started).toBeLessThan(1_000);
+      // 5 s, not 1: nothing is sent, but a loaded machine's stall can pass a second; a retrying watch never throws.
+      expect(performance.now() - started).toBeLessThan(5_000);
       expect(harness.upstream.requests).toEqual([]);
     });
 
@@ -1063,9 +1065,10 @@ describe.each(LANES)('watchExecution while the gateway cannot be reached (%s lan
       await until(() => silent.held.length === 1, () => 'the socket to connect');
       const abortedAt = performance.now();
       watching.stop.abort();
-      const ended = await Promise.race([watching.ended.then(() => 'ended'), new Promise((resolve) => setTimeout(() => resolve('still waiting'), 2_000))]);
+      // With no clock, a watch the abort does not end waits for ever: 10 s and 5 s leave a loaded machine's stalls room.
+      const ended = await Promise.race([watching.ended.then(() => 'ended'), new Promise((resolve) => setTimeout(() => resolve('still waiting'), 10_000))]);
       expect(ended).toBe('ended');
-      expect(performance.now() - abortedAt).toBeLessThan(1_000);
+      expect(performance.now() - abortedAt).toBeLessThan(5_000);
       await until(() => silent.open() === 0, () => 'the client to close the socket it was opening');
       expect(silent.held).toHaveLength(1);
     } finally {
