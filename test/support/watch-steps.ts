@@ -9,15 +9,16 @@ export type Steps = AsyncIterator<WatchStep>;
 
 /**
  * The watch's next step, or 'silent' when none comes within `ms` (a watch left without polls waits for
- * LIVE_MAX_WATCH_MS, 6 h). After 'silent' the `next()` it made is still pending and takes the next step: a test
+ * LIVE_MAX_WATCH_MS, 6 h). 10 s by default: a step that comes returns at once, and a loaded machine can take past
+ * 2 s to poll and answer; a case that means silence names its own short `ms`. After 'silent' the `next()` it made is still pending and takes the next step: a test
  * reads no more of that watch through this.
  */
-export async function nextWithin(steps: Steps, ms = 2_000): Promise<WatchStep | 'done' | 'silent'> {
+export async function nextWithin(steps: Steps, ms = 10_000): Promise<WatchStep | 'done' | 'silent'> {
   return settledWithin(steps.next(), ms);
 }
 
 /** What `next`, a pending `next()` of a watch, resolves to within `ms`, or 'silent'. */
-export async function settledWithin(next: Promise<IteratorResult<WatchStep>>, ms = 2_000): Promise<WatchStep | 'done' | 'silent'> {
+export async function settledWithin(next: Promise<IteratorResult<WatchStep>>, ms = 10_000): Promise<WatchStep | 'done' | 'silent'> {
   let timer: NodeJS.Timeout | undefined;
   const silent = new Promise<'silent'>((resolve) => (timer = setTimeout(() => resolve('silent'), ms)));
   try {
