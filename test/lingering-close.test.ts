@@ -93,7 +93,9 @@ describe('closing a connection the lingering way', () => {
     try {
       const closedAt = await serverClosed;
       expect(closedAt - answered).toBeGreaterThanOrEqual(LINGER_MS - 50);
-      expect(closedAt - answered).toBeLessThan(LINGER_MS + 1_000);
+      // 3 s past the linger, not 1: its timer runs in this process, which a loaded machine can stall past a second;
+      // a socket never cut runs into the test's timeout.
+      expect(closedAt - answered).toBeLessThan(LINGER_MS + 3_000);
     } finally {
       clearInterval(sending);
     }
@@ -158,7 +160,8 @@ describe('closing a connection the lingering way', () => {
     expect(server.writableFinished).toBe(true);
     const called = performance.now();
     closeLingering(server);
-    expect(await within(serverClosed, LINGER_MS + 2_000)).toBe(true);
+    // 5 s past the linger, not 2: a loaded machine can stall this process's timers past a second.
+    expect(await within(serverClosed, LINGER_MS + 5_000)).toBe(true);
     expect((await serverClosed) - called).toBeGreaterThanOrEqual(LINGER_MS - 50);
   });
 
