@@ -33,7 +33,7 @@ it('a far end that never answers: /ready says so in redisReason', async () => {
     expect(await readiness(gateway.url)).toMatchObject({
       redis: 'degraded',
       redisReason:
-        "the far end of REDIS_URL accepted the connection and never answered (nothing within 300 ms, REDIS_COMMAND_TIMEOUT_MS, to the connection's first commands): a stopped or overloaded Redis, or a proxy or load balancer with no Redis behind it",
+        "the far end of REDIS_URL accepted the connection and never answered (nothing within 2000 ms to the connection's first commands): a stopped or overloaded Redis, or a proxy or load balancer with no Redis behind it",
     });
   } finally {
     await gateway.close();

@@ -337,6 +337,17 @@ export class RedisStore {
       ...(role === 'commands' ? { reconnectOnError: (error: Error) => this.#readOnly(error) } : {}),
     };
     const redis = new Redis(this.#settings.redisUrl, options);
+    // The commands ioredis sends as a connection is made (AUTH, SELECT, CLIENT SETNAME, the ready check's INFO) hold up
+    // no query: nothing else is sent before 'ready'. With REDIS_COMMAND_TIMEOUT_MS (50 ms) a stall of the event loop
+    // past it while they were in flight (a busy host, a CPU quota, the gateway's own start) failed the ready check of
+    // a Redis that had answered at once: an outage told, and a reconnect that could meet the same. ioredis reads the
+    // option as it sends each command.
+    const commandTimeout = options.commandTimeout!;
+    Object.defineProperty(redis.options, 'commandTimeout', {
+      get: () => (redis.status === 'ready' ? commandTimeout : handshakeTimeoutMs(commandTimeout)),
+      configurable: true,
+      enumerable: true,
+    });
     redis.on('ready', () => {
       // Not used (a Sentinel, found by the command connection): the subscriber, made on first use, is closed too.
       if (role === 'subscriber' && this.#unusable !== undefined) return redis.disconnect();
@@ -408,7 +419,7 @@ export class RedisStore {
           this.#lastError = this.#outageRefusal = `Redis refused the connection: ${this.#refusedAtConnect}`;
         } else {
           const before = this.#lastError;
-          this.#lastError = connectionError(error, tls, unheard, this.#settings.redisCommandTimeoutMs, this.#tlsPort);
+          this.#lastError = connectionError(error, tls, unheard, handshakeTimeoutMs(this.#settings.redisCommandTimeoutMs), this.#tlsPort);
           if (reset && this.#tlsPort === false) this.#lastError = this.#outageRefusal ?? this.#lastError;
           // Asked again, not yet answered: the reason stays the one the unanswered probe gave, not the bare errno.
           if (reset && this.#tlsPort === undefined && before === UNPROBED_RESET) this.#lastError = before;
@@ -650,6 +661,14 @@ const CERTIFICATE_NAMES = /^(Hostname\/IP does not match certificate's altnames)
 /** How long a connection, with its TLS handshake for rediss://, may take to be made (ioredis's `connectTimeout`). */
 const CONNECT_TIMEOUT_MS = 2_000;
 
+/**
+ * How long each command a connection sends as it is made (before 'ready') may take: the connect timeout, or
+ * `commandTimeoutMs` when longer. Such commands hold up no query, so a short REDIS_COMMAND_TIMEOUT_MS buys nothing there.
+ */
+function handshakeTimeoutMs(commandTimeoutMs: number): number {
+  return Math.max(commandTimeoutMs, CONNECT_TIMEOUT_MS);
+}
+
 /** Reasons an outage's lines give at most, the loss's own included: a flapping network alternates two or three. */
 const TOLD_REASONS_MAX = 3;
 
@@ -711,12 +730,12 @@ function probeTls(url: string): Promise<'tls' | 'plain' | 'silent'> {
  * (either now gives one reason once `tlsPort` says what the port is: one that answers a TLS handshake is a TLS port; a
  * plain Redis at `maxclients` resets such a connection too: `PLAIN_RESET`).
  */
-function connectionError(error: Error, tls: boolean, unheard: boolean, commandTimeoutMs: number, tlsPort: boolean | undefined): string {
+function connectionError(error: Error, tls: boolean, unheard: boolean, handshakeMs: number, tlsPort: boolean | undefined): string {
   if (tls && error.message === 'connect ETIMEDOUT') {
     return `connect ETIMEDOUT (rediss://: no TLS handshake within ${CONNECT_TIMEOUT_MS / 1000} s: the server does not serve TLS, or the network drops the connection)`;
   }
   if (unheard && error.message === 'Command timed out') {
-    return `the far end of REDIS_URL accepted the connection and never answered (nothing within ${commandTimeoutMs} ms, REDIS_COMMAND_TIMEOUT_MS, to the connection's first commands): a stopped or overloaded Redis, or a proxy or load balancer with no Redis behind it`;
+    return `the far end of REDIS_URL accepted the connection and never answered (nothing within ${handshakeMs} ms to the connection's first commands): a stopped or overloaded Redis, or a proxy or load balancer with no Redis behind it`;
   }
   if (unheard && !tls && tlsPort !== undefined && RESET.test(error.message)) return tlsPort ? TLS_PORT : PLAIN_RESET;
   if (error.name !== 'ParserError') return error.message.slice(0, 300);
