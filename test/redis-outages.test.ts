@@ -99,7 +99,8 @@ describe.concurrent('Redis lost and found again', () => {
     // The second: Redis closes the connection, with no error; ioredis connects again at once.
     await killCommandConnection(server);
     await waitFor(() => lost(logs).length === 2 && back(logs).length === 2 && store.up, 'the second loss and return told');
-    expect(lost(logs)[1]!.reason).toBe('the connection closed');
+    // The kill is a close, or a reset when a heartbeat's PING lay unread in Redis's buffer as it closed: either is this outage's own.
+    expect(['the connection closed', 'read ECONNRESET']).toContain(lost(logs)[1]!.reason);
   });
 
   it('a password set on a running Redis: the loss reads "the connection closed", and the refusal each reconnect meets is told once more', async (context) => {
@@ -110,7 +111,9 @@ describe.concurrent('Redis lost and found again', () => {
       await killCommandConnection(server, admin);
       const changed = () => logs.filter((line) => line.level === WARN && line.msg === 'redis still unreachable, now for another reason');
       await waitFor(() => changed().length === 1, 'the reconnect\'s refusal told');
-      expect(lost(logs).map((line) => line.reason)).toEqual(['the connection closed']);
+      // A close, or a reset when a heartbeat's PING lay unread in Redis's buffer as it killed the connection.
+      expect(lost(logs)).toHaveLength(1);
+      expect(['the connection closed', 'read ECONNRESET']).toContain(lost(logs)[0]!.reason);
       expect(changed()[0]!.reason).toMatch(/^NOAUTH /);
       expect(JSON.stringify(logs)).not.toContain('a-password-set-later');
       // Refused at every reconnect, for the same reason: told once.
