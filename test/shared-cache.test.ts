@@ -661,8 +661,9 @@ describe.each(LANES)('Redis unreachable, %s lane', (lane) => {
     servers.push(server);
     await server.stop();
     const prefix = 'unreachable:';
-    // A second for each command: the sharing checked at the end must not hang on a 50 ms timeout missed in a stall of a loaded machine.
-    const env = { REDIS_URL: server.url, REDIS_KEY_SECRET: SECRET, REDIS_KEY_PREFIX: prefix, TERMINAL_CACHE_TTL_MS: '60000', REDIS_COMMAND_TIMEOUT_MS: '1000' };
+    // Two seconds for each command: the sharing checked at the end must not hang on a 50 ms timeout missed in a stall of
+    // a loaded machine, and a query left waiting for a command's timeout would pass the 1.8 s bound below.
+    const env = { REDIS_URL: server.url, REDIS_KEY_SECRET: SECRET, REDIS_KEY_PREFIX: prefix, TERMINAL_CACHE_TTL_MS: '60000', REDIS_COMMAND_TIMEOUT_MS: '2000' };
     const a = await replica(lane, env, false);
     const b = await replica(lane, env, false);
 
@@ -689,7 +690,8 @@ describe.each(LANES)('Redis unreachable, %s lane', (lane) => {
       return redisErrors(a).length >= 3 && redisErrors(b).length >= 3;
     });
     expect(finishedQueries).toBeGreaterThanOrEqual(2);
-    expect(Math.max(...latencies)).toBeLessThan(1_000);
+    // 1.8 s, not 1 s, as killed-mid-run allows: the gateways run in this test's process, and a loaded machine stalls it.
+    expect(Math.max(...latencies)).toBeLessThan(1_800);
     // No sharing without Redis: one call per replica for the finished one (then local), one per read of the active one.
     expect(upstream!.requestsFor(FAILED)).toHaveLength(2);
     expect(upstream!.requestsFor(RUNNING)).toHaveLength(runningQueries);
