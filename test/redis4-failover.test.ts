@@ -125,7 +125,9 @@ describe.concurrent('a Redis failover behind one name', () => {
       if (store.up && !(await writes(store))) refused++;
       await sleep(20);
     }
-    expect(refused).toBeGreaterThan(20);
+    // More than 10, not 20: a loaded machine stretches each 20 ms sleep and write to 80 ms or more, and the reconnect
+    // takes some of the 3 s; ten refusals that made a connection each would still be ten, not one.
+    expect(refused).toBeGreaterThan(10);
     expect(name.connections - before).toBe(1);
     expect(logs.slice(told).filter((line) => line.msg === LOST || String(line.msg).startsWith('redis reachable again'))).toEqual([]);
   });
