@@ -991,7 +991,11 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
     const admin = new Redis(redis.url);
     /** Upstream calls for `id` within 500 ms of publishing `message` on the pair's channel, or until the first when it is a `gap`. */
     const callsAfter = async (message: object, gap: boolean): Promise<number> => {
-      const channels = (await admin.call('PUBSUB', 'CHANNELS', `*:updates:*:${id}`)) as string[];
+      // Waited for, not read once: on a loaded machine the replica's subscriber may be between a cut and its resubscribe.
+      let channels: string[] = [];
+      for (const deadline = performance.now() + 5_000; channels.length === 0 && performance.now() < deadline; await sleep(50)) {
+        channels = (await admin.call('PUBSUB', 'CHANNELS', `*:updates:*:${id}`)) as string[];
+      }
       expect(channels).toHaveLength(1);
       const since = performance.now();
       // Sealed as a replica with the secret would: this is about what a follower takes from one.
