@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../bench/lib/ports.js';
 import { watchExecution, WatchError } from '../src/client/index.js';
 import { Harness } from './support/harness.js';
+import { thrownBy } from './support/rejection.js';
 
 describe('watchExecution guards', () => {
   let harness: Harness;
@@ -22,10 +23,7 @@ describe('watchExecution guards', () => {
   ])('refuses an authorization that is %s as UNAUTHENTICATED, sending nothing', async (_name, authorization, message) => {
     const before = harness.upstream.requests.length;
     const watch = watchExecution(harness.url, authorization as unknown as string, 'ex_demo_1');
-    const error = await watch.next().then(
-      () => undefined,
-      (thrown: unknown) => thrown,
-    );
+    const error = await thrownBy(watch.next());
     expect(error).toBeInstanceOf(WatchError);
     expect(error).toMatchObject({ code: 'UNAUTHENTICATED', message });
     expect(harness.upstream.requests.length).toBe(before);

@@ -7,21 +7,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExecutionStatusDocument, ExecutionsDocument, GatewayClient } from '../src/client/index.js';
 import { AUTH, Harness } from './support/harness.js';
+import { thrownBy } from './support/rejection.js';
 
 let harness: Harness;
 beforeAll(async () => {
   harness = await Harness.start();
 });
 afterAll(() => harness.close());
-
-async function thrownBy(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('headers given as a function, holding a value fetch cannot send', () => {
   it.each([

@@ -8,21 +8,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGatewayClient, ExecutionStatusDocument, ExecutionsDocument, gatewayErrors } from '../src/client/index.js';
 import { AUTH, Harness } from './support/harness.js';
+import { thrownBy } from './support/rejection.js';
 
 let harness: Harness;
 beforeAll(async () => {
   harness = await Harness.start();
 });
 afterAll(() => harness.close());
-
-async function thrownBy(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe("the typed client's queries given headers fetch cannot send", () => {
   it.each([

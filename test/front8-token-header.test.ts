@@ -8,21 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClientError } from 'graphql-request';
 import { createGatewayClient, ErrorCode, ExecutionsDocument, ExecutionStatusDocument, gatewayErrors, GatewayClient } from '../src/client/index.js';
 import { AUTH, Harness } from './support/harness.js';
+import { thrownBy } from './support/rejection.js';
 
 let harness: Harness;
 beforeAll(async () => {
   harness = await Harness.start();
 });
 afterAll(() => harness.close());
-
-async function thrownBy(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** What a caller reads of a refusal: the codes `gatewayErrors` types, and the first message. */
 function refusal(error: unknown): { codes: unknown[]; message: string | undefined; status: number | undefined } {
