@@ -33,7 +33,6 @@ function distance(a: string, b: string, max: number): number {
 }
 
 /**
-/**
  * Longest declared name compared letter by letter, and most letter pairs one request's comparisons may take. A
  * comparison costs the product of the two names' lengths, on the event loop, for anyone: a 64 KiB request declaring
  * a name of 16,000 characters and sending two of about that length held the process for 47 s, one of 1,000 and three
@@ -46,19 +45,37 @@ const MAX_COMPARED_PAIRS = 250_000;
 
 /**
  * The undeclared name most likely meant for `name`: the same in another case, or a few letters off (`lettersOff`:
- * false, the same letters only; `budget.pairs`, the letter pairs left to this request, spent here); else undefined.
+ * false, the same letters only; `budget.pairs`, the letter pairs left to this request, spent here; `budget.byLetters`,
+ * the sent names by their lower case, made at the first call); else undefined.
  */
-function meantFor(name: string, undeclared: readonly string[], budget: { pairs: number }, lettersOff = true): string | undefined {
+function meantFor(name: string, undeclared: readonly string[], budget: { pairs: number; byLetters?: Map<string, string> }, lettersOff = true): string | undefined {
   const lower = name.toLowerCase();
-  const sameLetters = undeclared.find((sent) => sent.toLowerCase() === lower);
-  if (sameLetters !== undefined || !lettersOff || name.length > MAX_COMPARED_LENGTH) return sameLetters;
+  // Each sent name in lower case once per request, not once per missing variable: with optional variables compared
+  // too, 3,000 declared beside 3,000 sent (55 KB) cost 9 million conversions, 0.15 to 0.35 s, per request.
+  budget.byLetters ??= lowerCaseNames(undeclared);
+  const sameLetters = budget.byLetters.get(lower);
+  if (sameLetters !== undefined || !lettersOff || name.length > MAX_COMPARED_LENGTH || budget.pairs < 0) return sameLetters;
   const max = Math.max(1, Math.floor(name.length / 3));
-  return undeclared.find((sent) => {
+  for (const sent of undeclared) {
+    // Each name looked at costs one pair, compared or not: 3,000 optional variables missing beside 3,000 names of
+    // other lengths were 9 million looks, none of them counted.
+    if (--budget.pairs < 0) return undefined;
     // `distance` refuses a length more than `max` off before it compares a letter.
-    if (Math.abs(sent.length - name.length) > max) return false;
+    if (Math.abs(sent.length - name.length) > max) continue;
     budget.pairs -= sent.length * name.length;
-    return budget.pairs >= 0 && distance(sent.toLowerCase(), lower, max) <= max;
-  });
+    if (budget.pairs >= 0 && distance(sent.toLowerCase(), lower, max) <= max) return sent;
+  }
+  return undefined;
+}
+
+/** Each name by its lower case, the first sent of any two that differ in case only. */
+function lowerCaseNames(names: readonly string[]): Map<string, string> {
+  const byLetters = new Map<string, string>();
+  for (const name of names) {
+    const lower = name.toLowerCase();
+    if (!byLetters.has(lower)) byLetters.set(lower, name);
+  }
+  return byLetters;
 }
 
 /**
@@ -75,7 +92,7 @@ export function misnamedVariableError(document: DocumentNode, operationName: str
   const declared = new Set(definitions.map((definition) => definition.variable.name.value));
   const undeclared = sent.filter((name) => !declared.has(name));
   if (undeclared.length === 0) return undefined;
-  const budget = { pairs: MAX_COMPARED_PAIRS };
+  const budget: { pairs: number; byLetters?: Map<string, string> } = { pairs: MAX_COMPARED_PAIRS };
   for (const definition of definitions) {
     const name = definition.variable.name.value;
     if (Object.hasOwn(variables, name) && (variables as Record<string, unknown>)[name] !== undefined) continue;
