@@ -63,8 +63,15 @@ export function readManifest(settings: ManifestSettings, url: URL = MANIFEST_URL
   } catch (error) {
     // The manifest is committed, so a missing one is most often a deployment that shipped dist/ without schema/ (README
     // "Production build"), where `npm run generate` cannot run (its tools pruned) and would not be the fix.
-    const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
-    const fix = missing ? '. Deploy schema/persisted-documents.json of the release with dist/ (schema/ beside dist/), or set TRUSTED_DOCUMENTS=off' : ': run npm run generate.';
+    // Another file error (EACCES, EISDIR) is the host's to fix: `npm run generate` neither could nor would; only a
+    // manifest read but no JSON (SyntaxError, no errno code) is one to write again.
+    const code = (error as NodeJS.ErrnoException).code;
+    const fix =
+      code === 'ENOENT'
+        ? '. Deploy schema/persisted-documents.json of the release with dist/ (schema/ beside dist/), or set TRUSTED_DOCUMENTS=off'
+        : code === undefined
+          ? ': run npm run generate.'
+          : '. Make it a file the user the gateway runs as can read, or set TRUSTED_DOCUMENTS=off';
     throw new ConfigError(`TRUSTED_DOCUMENTS needs the persisted-documents manifest ${url.pathname}: ${(error as Error).message}${fix}`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || !Object.values(parsed).every((each) => typeof each === 'string')) {
