@@ -100,14 +100,14 @@ export interface WatchOptions {
   onOutage?: ((notice: OutageNotice) => void) | undefined;
   /**
    * How long the stream may bring no byte before the watch takes its connection as lost and
-   * subscribes again, in ms (default 30,000; 0 never). The gateway sends a comment every 12 s on an
+   * subscribes again, in ms (default 30,000; 0, or past 2^31 − 1, 24.8 days, never). The gateway sends a comment every 12 s on an
    * idle stream, so silence means a connection that went away without a word (a laptop that slept,
    * a network that changed, a NAT or proxy that forgot it), which would otherwise hold the watch
    * for ever. `onRetry` is told with an Error saying so.
    */
   idleTimeoutMs?: number | undefined;
   /**
-   * How long the watch keeps its subscription while its updates are not read, in ms (default 10,000; 0 for ever):
+   * How long the watch keeps its subscription while its updates are not read, in ms (default 10,000; 0, or past 2^31 − 1, 24.8 days, for ever):
    * the loop's body still busy with the last update, or the iterator left without `return()` (a component gone
    * without aborting). Past it the subscription ends, and with it the shared socket when no other watch is on it,
    * and the gateway's watch; reading on subscribes again at once from the last update read, with every event since.
@@ -491,6 +491,11 @@ function checkedHeaders(headers: Record<string, string> | undefined): void {
   }
 }
 
+/** `ms`, or Infinity (no timer) past MAX_TIMER_MS, the longest a timer can be armed for (24.8 days). */
+function withinTimers(ms: number): number {
+  return ms > MAX_TIMER_MS ? Infinity : ms;
+}
+
 /** `ms` as given for option `name`, or a RangeError saying what it takes: a number of ms, above 0 or from 0 on (Infinity included). */
 function checkedMs(name: string, ms: number, least: 'positive' | 'zero allowed'): number {
   if (typeof ms === 'number' && (least === 'positive' ? ms > 0 : ms >= 0)) return ms;
@@ -527,8 +532,11 @@ export async function* watchExecution(endpoint: string, authorization: string, i
   const query = print(ExecutionUpdatesDocument);
   const baseMs = checkedMs('retryDelayMs', options.retryDelayMs ?? RETRY_DELAY_MS, 'positive');
   const maxMs = checkedMs('maxRetryDelayMs', options.maxRetryDelayMs ?? MAX_RETRY_DELAY_MS, 'positive');
-  const idleMs = checkedMs('idleTimeoutMs', options.idleTimeoutMs ?? IDLE_TIMEOUT_MS, 'zero allowed');
-  const pausedMs = checkedMs('pausedTimeoutMs', options.pausedTimeoutMs ?? PAUSED_TIMEOUT_MS, 'zero allowed');
+  // Past MAX_TIMER_MS setTimeout fires at once: an idleTimeoutMs of 30 days aborted every attempt after 1 ms (over a
+  // WebSocket, closed every socket as unacknowledged), a pausedTimeoutMs of 30 days let each unread update's
+  // subscription go at once. No timer holds that long: such a bound is none, as Infinity is.
+  const idleMs = withinTimers(checkedMs('idleTimeoutMs', options.idleTimeoutMs ?? IDLE_TIMEOUT_MS, 'zero allowed'));
+  const pausedMs = withinTimers(checkedMs('pausedTimeoutMs', options.pausedTimeoutMs ?? PAUSED_TIMEOUT_MS, 'zero allowed'));
   /** Subscriptions made since the last update: an update shows the gateway answers, so the backoff starts over. */
   let attempt = 0;
   if (options.transport === 'websocket') checkedSocketClass(options.webSocketImpl);
