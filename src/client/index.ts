@@ -9,7 +9,7 @@
  */
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print, type GraphQLFormattedError } from 'graphql';
-import { ClientError, GraphQLClient, type RawRequestOptions, type RequestDocument, type RequestOptions, type TypedDocumentString, type Variables } from 'graphql-request';
+import { ClientError, GraphQLClient, type BatchRequestDocument, type BatchRequestsOptions, type RawRequestOptions, type RequestDocument, type RequestOptions, type TypedDocumentString, type Variables } from 'graphql-request';
 // The client's whole type graph is src/client/ and this dependency-free file: a frontend type-checks it under its own settings.
 import type { DataWarning, ErrorCode, UpstreamCost } from '../client-contract.js';
 import { headerValue, namesAuthorization, unsendableHeader, withAuthorization } from './authorization.js';
@@ -77,6 +77,9 @@ export type RequestResultOptions<Data, V extends Variables> = {
 } & ({} extends V ? { variables?: V | undefined } : { variables: V });
 
 type RequestConfig = NonNullable<ConstructorParameters<typeof GraphQLClient>[1]>;
+
+/** What graphql-request's batchRequests resolves to, at the least (its type is not exported). */
+type BatchResult = Awaited<ReturnType<(typeof import('graphql-request'))['batchRequests']>>;
 
 /** graphql-request's settings, and the gateway client's own. */
 export type GatewayClientConfig = RequestConfig & {
@@ -245,6 +248,24 @@ export class GatewayClient extends GraphQLClient {
     if (this.#persisted) return this.#persistedClientFor(options.requestHeaders, documentText(options.document)).then((client) => client.request<T, V>(options));
     if (!namesAuthorization(options.requestHeaders)) return super.request<T, V>(options);
     return this.#clientFor(options.requestHeaders).request<T, V>(options);
+  }
+
+  /**
+   * graphql-request's, held to the same checks as `request` first (the gateway answers any batch BAD_REQUEST, 400):
+   * an Authorization no header can carry rejected with fetch's own TypeError, `Headers.append: "Bearer …" is an invalid
+   * header value.`, the token in a message a page logs and reports.
+   */
+  override batchRequests<R extends BatchResult, V extends Variables = Variables>(documents: BatchRequestDocument<V>[], requestHeaders?: HeadersInit): Promise<R>;
+  override batchRequests<R extends BatchResult, V extends Variables = Variables>(options: BatchRequestsOptions<V>): Promise<R>;
+  override batchRequests<R extends BatchResult>(documentsOrOptions: unknown, requestHeaders?: HeadersInit): Promise<R> {
+    const options = (documentsOrOptions as { documents?: unknown }).documents
+      ? (documentsOrOptions as BatchRequestsOptions)
+      : { documents: documentsOrOptions as BatchRequestDocument[], requestHeaders };
+    const query = options.documents.map(({ document }) => documentText(document)).join('\n');
+    const unusable = this.#unusableEndpoint() ?? this.#unsendableHeaders(options.requestHeaders, query, undefined);
+    if (unusable) return Promise.reject(unusable);
+    // Either form, as graphql-request reads it.
+    return super.batchRequests<R>(documentsOrOptions as BatchRequestDocument[], requestHeaders);
   }
 
   /**
