@@ -3,8 +3,10 @@
  * `$id`, `{"executionId": …}` for `$id`) is refused as graphql-js refuses any missing one (BAD_REQUEST, 400), but
  * saying which name was sent: graphql-js's "Variable "$id" of required type "ID!" was not provided." sent the
  * client looking for a value it had sent. An optional variable missing beside an undeclared name that is plainly it
- * (`{"After": …}` for `$after`: the same letters in another case, or a few letters off) is refused the same way:
- * graphql-js reads it as not given, and a frontend was served the first page again, or every level, with no error.
+ * (`{"After": …}` or `{"events_after": …}` for `$eventsAfter`: the same letters in another case, `_` or `-` aside) is
+ * refused the same way: graphql-js reads it as not given, and a frontend was served the first page again, or every
+ * level, with no error. Only the same letters: a name a letter off (`list` beside `$last`) may be another
+ * operation's, sent from one shared variables object, as graphql-js allows.
  * Checked on the values as parsed, before graphql-js coerces them.
  */
 import { getOperationAST, Kind, print, type DocumentNode, type ExecutionResult } from 'graphql';
@@ -44,16 +46,16 @@ const MAX_COMPARED_LENGTH = 64;
 const MAX_COMPARED_PAIRS = 250_000;
 
 /**
- * The undeclared name most likely meant for `name`: the same in another case, or a few letters off (`lettersOff`:
- * false, the same letters only; `budget.pairs`, the letter pairs left to this request, spent here; `budget.byLetters`,
- * the sent names by their lower case, made at the first call); else undefined.
+ * The undeclared name most likely meant for `name`: the same letters in another case (`_` and `-` aside), or a few
+ * letters off (`lettersOff`: false, the same letters only; `budget.pairs`, the letter pairs left to this request,
+ * spent here; `budget.byLetters`, the sent names by `spelling`, made at the first call); else undefined.
  */
 function meantFor(name: string, undeclared: readonly string[], budget: { pairs: number; byLetters?: Map<string, string> }, lettersOff = true): string | undefined {
   const lower = name.toLowerCase();
-  // Each sent name in lower case once per request, not once per missing variable: with optional variables compared
+  // Each sent name's spelling once per request, not once per missing variable: with optional variables compared
   // too, 3,000 declared beside 3,000 sent (55 KB) cost 9 million conversions, 0.15 to 0.35 s, per request.
-  budget.byLetters ??= lowerCaseNames(undeclared);
-  const sameLetters = budget.byLetters.get(lower);
+  budget.byLetters ??= namesBySpelling(undeclared);
+  const sameLetters = budget.byLetters.get(spelling(name));
   if (sameLetters !== undefined || !lettersOff || name.length > MAX_COMPARED_LENGTH || budget.pairs < 0) return sameLetters;
   const max = Math.max(1, Math.floor(name.length / 3));
   for (const sent of undeclared) {
@@ -68,12 +70,17 @@ function meantFor(name: string, undeclared: readonly string[], budget: { pairs: 
   return undefined;
 }
 
-/** Each name by its lower case, the first sent of any two that differ in case only. */
-function lowerCaseNames(names: readonly string[]): Map<string, string> {
+/** A name's letters and digits in lower case, without `_` and `-`: `events_after`, `EventsAfter` and `eventsAfter` are one. */
+function spelling(name: string): string {
+  return name.toLowerCase().replace(/[_-]/g, '');
+}
+
+/** Each name by its `spelling`, the first sent of any two spelt alike. */
+function namesBySpelling(names: readonly string[]): Map<string, string> {
   const byLetters = new Map<string, string>();
   for (const name of names) {
-    const lower = name.toLowerCase();
-    if (!byLetters.has(lower)) byLetters.set(lower, name);
+    const key = spelling(name);
+    if (!byLetters.has(key)) byLetters.set(key, name);
   }
   return byLetters;
 }
@@ -81,8 +88,7 @@ function lowerCaseNames(names: readonly string[]): Map<string, string> {
 /**
  * The refusal of the operation's first variable that `variables` lacks while it holds names the operation does not
  * declare (BAD_REQUEST, 400), naming them: any required one, and an optional one only where an undeclared name is
- * plainly it (`meantFor`; a name of three letters or fewer, only in another case: `ids` beside an optional `$id` may
- * be another operation's, sent from a shared object); undefined otherwise (graphql-js then says what it says).
+ * spelt as it is (`meantFor` without letters off); undefined otherwise (graphql-js then says what it says).
  */
 export function misnamedVariableError(document: DocumentNode, operationName: string | null | undefined, variables: unknown): ExecutionResult | undefined {
   if (typeof variables !== 'object' || variables === null || Array.isArray(variables)) return undefined;
@@ -97,7 +103,7 @@ export function misnamedVariableError(document: DocumentNode, operationName: str
     const name = definition.variable.name.value;
     if (Object.hasOwn(variables, name) && (variables as Record<string, unknown>)[name] !== undefined) continue;
     const required = definition.type.kind === Kind.NON_NULL_TYPE && definition.defaultValue === undefined;
-    const meant = meantFor(name, undeclared, budget, required || name.length > 3);
+    const meant = meantFor(name, undeclared, budget, required);
     if (!required && meant === undefined) continue;
     const listed = (meant === undefined ? undeclared : [meant]).slice(0, SHOWN_NAMES).map(shown).join(', ');
     const more = meant === undefined && undeclared.length > SHOWN_NAMES ? ` and ${undeclared.length - SHOWN_NAMES} more` : '';
