@@ -21,6 +21,9 @@ describe("the typed client's queries given headers fetch cannot send", () => {
     [{ 'x-tenant': '\u0141ukasz-s3cret' }, /^headers\["x-tenant"\] is not a valid header value: control characters \(line breaks included\) and characters past U\+00FF are not allowed/],
     [{ 'x-request-id': 's3cret\nb' }, /^headers\["x-request-id"\] is not a valid header value/],
     [{ 'x tenant': 's3cret' }, /^headers\["x tenant"\] is no header name/],
+    // Name and value swapped: the name is the credential, told by its length only.
+    [{ 'Bearer s3cret-token': 'authorization' }, /^a header name of 19 characters \(not shown: it reads as a credential; name and value swapped\?\) is no header name/],
+    [{ [`x ${'s3cret'.repeat(11)}`]: 'v' }, /^a header name of 68 characters \(not shown/],
   ])('%j: a TypeError naming the header, never its value, from request and requestResult; nothing is sent', async (headers, message) => {
     const before = harness.upstream.requests.length;
     const client = createGatewayClient(harness.url, AUTH, headers);

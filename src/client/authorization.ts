@@ -35,6 +35,18 @@ export function namesAuthorization(headers: HeadersInit | undefined): boolean {
   return names.some((name) => typeof name === 'string' && name.toLowerCase() === 'authorization');
 }
 
+/** A name that begins as a credential does (`Bearer …`, `Basic …`), or is as long as one: name and value swapped. */
+const CREDENTIAL_LIKE = /^(?:bearer|basic|token)\b/i;
+
+/**
+ * How a refusal names a header: `headers["x tenant"]`, or, for a name that may be a credential given in its place
+ * (`[['Bearer s3cret', 'authorization']]`), its length only: the message is one a page logs and reports.
+ */
+function shownName(name: string): string {
+  if (CREDENTIAL_LIKE.test(name) || name.length > 64) return `a header name of ${name.length} characters (not shown: it reads as a credential; name and value swapped?)`;
+  return `headers[${JSON.stringify(name)}]`;
+}
+
 /** RFC 9110 §5.6.2's token: what a header's name may hold. */
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
@@ -44,7 +56,7 @@ const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
  * fetch's own refusal names no header ("Cannot convert argument to a ByteString…") or quotes the value whole.
  */
 export function unsendableHeader(name: string, value: unknown): TypeError | undefined {
-  if (!HEADER_NAME.test(name)) return new TypeError(`headers[${JSON.stringify(name)}] is no header name: a name is letters, digits and !#$%&'*+-.^_\`|~ only. Nothing was sent.`);
+  if (!HEADER_NAME.test(name)) return new TypeError(`${shownName(name)} is no header name: a name is letters, digits and !#$%&'*+-.^_\`|~ only. Nothing was sent.`);
   if (headerValue(String(value)) !== undefined) return undefined;
   return new TypeError(
     `headers[${JSON.stringify(name)}] is not a valid header value: control characters (line breaks included) and characters past U+00FF are not allowed (encode the value, e.g. with encodeURIComponent). Nothing was sent.`,
