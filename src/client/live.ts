@@ -512,10 +512,25 @@ function checkedMs(name: string, ms: number, least: 'positive' | 'zero allowed')
  * tight loop against a gateway that was down), at once a TypeError over `transport: 'websocket'` with no WebSocket
  * class (`webSocketImpl`, above) or over Server-Sent Events for `headers` fetch cannot send (above), and at once a TypeError for an
  * `endpoint` that is no http(s) URL (in a page, a path such as `/graphql` is resolved against the
- * page's address); returns at once, without an error, when `options.signal` aborts, a pause
- * between attempts included.
+ * page's address); returns at once, without an error, when `options.signal` aborts or `return()` is called, a pause
+ * between attempts and a `next()` still waiting for an update included.
  */
-export async function* watchExecution(endpoint: string, authorization: string, id: string, options: WatchOptions = {}): AsyncGenerator<ExecutionUpdate> {
+export function watchExecution(endpoint: string, authorization: string, id: string, options: WatchOptions = {}): AsyncGenerator<ExecutionUpdate> {
+  const returned = new AbortController();
+  const watch = watching(endpoint, authorization, id, options, returned.signal);
+  const queuedReturn = watch.return.bind(watch);
+  // An async generator queues return() behind a pending next(): a component's cleanup racing its loop held the
+  // subscription, its connection and the gateway's poller until the next update came, minutes on a waiting execution.
+  // Aborted first, that next() ends at once (done), and the return() queued behind it with it.
+  watch.return = (value) => {
+    returned.abort();
+    return queuedReturn(value);
+  };
+  return watch;
+}
+
+/** The watch itself: `watchExecution`'s, ended by `options.signal` or by `returned` (its `return()`), whichever aborts first. */
+async function* watching(endpoint: string, authorization: string, id: string, options: WatchOptions, returned: AbortSignal): AsyncGenerator<ExecutionUpdate> {
   const url = httpEndpoint(endpoint);
   // A page's token not loaded yet (undefined, null) failed as "Cannot read properties of undefined": no code to switch on.
   if (typeof authorization !== 'string') {
@@ -541,6 +556,13 @@ export async function* watchExecution(endpoint: string, authorization: string, i
   let attempt = 0;
   if (options.transport === 'websocket') checkedSocketClass(options.webSocketImpl);
   const socket = options.transport === 'websocket' ? sharedSocket(socketUrl(url), token, options.webSocketImpl, idleMs) : undefined;
+  // One signal for both ways a watch is ended: the caller's signal and return().
+  const ending = new AbortController();
+  const signal = ending.signal;
+  const callerAborted = () => ending.abort(options.signal?.reason);
+  if (options.signal?.aborted) callerAborted();
+  options.signal?.addEventListener('abort', callerAborted, { once: true });
+  returned.addEventListener('abort', () => ending.abort(returned.reason), { once: true });
   try {
     for (;;) {
       /** Why the watch subscribes again, for `onRetry`. */
@@ -553,7 +575,7 @@ export async function* watchExecution(endpoint: string, authorization: string, i
        * that connection (0 over Server-Sent Events). A later one that serves ends the pause (`whenReachable`).
        */
       let lostConnection: number | undefined;
-      if (options.signal?.aborted) return;
+      if (signal.aborted) return;
       const payload = { query, variables: { id, eventsAfter, filter: options.filter ?? null } };
       const watchdog = !socket && idleMs > 0 && Number.isFinite(idleMs) ? idleWatchedFetch(idleMs) : undefined;
       let client: ReturnType<typeof createClient> | undefined;
@@ -572,9 +594,9 @@ export async function* watchExecution(endpoint: string, authorization: string, i
         void results.return?.();
         // graphql-ws's return() leaves a subscription whose socket is still opening waiting for it (for ever when nothing
         // answers); its throw() ends the iteration at once.
-        if (socket) void results.throw?.(options.signal?.reason);
+        if (socket) void results.throw?.(signal.reason);
       };
-      options.signal?.addEventListener('abort', stop, { once: true });
+      signal.addEventListener('abort', stop, { once: true });
       /** Whether this subscription yielded an update: past one, the `eventsAfter` it was sent with replays events. */
       let yielded = false;
       /** The shared socket's count of the connection that closed under this subscription, as it closed. */
@@ -690,11 +712,11 @@ export async function* watchExecution(endpoint: string, authorization: string, i
         if (!socketRefusal) lostConnection = connection;
       } finally {
         offClosed?.();
-        options.signal?.removeEventListener('abort', stop);
+        signal.removeEventListener('abort', stop);
         watchdog?.disarm();
         client?.dispose();
       }
-      if (options.signal?.aborted) return;
+      if (signal.aborted) return;
       // Read again after it let go: subscribe again at once, from the last update read.
       if (letGo) continue;
       // Aborting a silent stream may end it as quietly as a completed one: say why either way.
@@ -710,9 +732,10 @@ export async function* watchExecution(endpoint: string, authorization: string, i
       const delayMs = Math.max(retryDelay(attempt, baseMs, maxMs), Math.min(Math.ceil(asked), MAX_TIMER_MS));
       options.onRetry?.(reason, attempt, delayMs);
       const lost = lostConnection;
-      await pause(delayMs, options.signal, lost === undefined ? undefined : (back) => whenReachable(socket, lost, baseMs, back));
+      await pause(delayMs, signal, lost === undefined ? undefined : (back) => whenReachable(socket, lost, baseMs, back));
     }
   } finally {
+    options.signal?.removeEventListener('abort', callerAborted);
     socket?.release();
   }
 }
