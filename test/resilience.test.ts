@@ -351,14 +351,15 @@ describe('a caller rate-limited with Retry-After (RFC 6585 §4)', () => {
 
   it("answers the caller's further calls during the pause without calling upstream, serves other callers, and calls again after it", async () => {
     // A pause longer than the gateway waits: the 429 itself is not retried, so upstream sees exactly one call of the caller.
+    // 3 s, not 1: the twenty calls below must all be made within it, and a loaded machine took 1.4 s over them.
     const h = await start({
       env: { UPSTREAM_RETRY_AFTER_CAP_MS: '500' },
       upstream: { tokens: { [DEMO_TOKEN]: DEMO_ORGANIZATION, 'token-other': DEMO_ORGANIZATION } },
     });
-    h.upstream.setFault('ex_demo_1', { kind: 'status', status: 429, headers: { 'retry-after': '1' } }, 1);
+    h.upstream.setFault('ex_demo_1', { kind: 'status', status: 429, headers: { 'retry-after': '3' } }, 1);
     const limited = await h.query(ONE, { id: 'ex_demo_1' });
     const pausedAt = performance.now();
-    expect(limited.errors![0]!.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', upstreamStatus: 429, retryAfterMs: 1000 });
+    expect(limited.errors![0]!.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', upstreamStatus: 429, retryAfterMs: 3000 });
 
     // Twenty more calls of that caller, on that id and others, in the pause: answered at once, none sent.
     const during = await Promise.all(Array.from({ length: 20 }, (_, i) => h.query(ONE, { id: `ex_demo_${(i % 3) + 1}` })));
@@ -366,10 +367,10 @@ describe('a caller rate-limited with Retry-After (RFC 6585 §4)', () => {
       expect(codes(response)).toEqual(['UPSTREAM_UNAVAILABLE']);
       const left = response.errors![0]!.extensions!.retryAfterMs as number;
       expect(left).toBeGreaterThan(0);
-      expect(left).toBeLessThanOrEqual(1000);
+      expect(left).toBeLessThanOrEqual(3000);
       expect(response.extensions).toMatchObject({ upstream: { calls: 0 } });
     }
-    expect(performance.now() - pausedAt).toBeLessThan(1000);
+    expect(performance.now() - pausedAt).toBeLessThan(3000);
     expect(h.upstream.requests.filter((request) => tokenOf(request) === AUTH)).toHaveLength(1);
 
     // Another caller is served meanwhile.
@@ -378,7 +379,7 @@ describe('a caller rate-limited with Retry-After (RFC 6585 §4)', () => {
     expect(h.upstream.requests.filter((request) => tokenOf(request) === OTHER)).toHaveLength(1);
 
     // Once the pause is over, the caller's calls go upstream again.
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, 1_000 - (performance.now() - pausedAt)) + 20));
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, 3_000 - (performance.now() - pausedAt)) + 20));
     const after = await h.query(ONE, { id: 'ex_demo_1' });
     expect(after.errors).toBeUndefined();
     expect(h.upstream.requests.filter((request) => tokenOf(request) === AUTH)).toHaveLength(2);
