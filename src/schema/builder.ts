@@ -35,11 +35,11 @@ export const builder = new SchemaBuilder<{
     },
     hasNextPageFieldOptions: {
       description:
-        'Paging forward (`first`, or neither `first`, `last` nor `before`): true when more items follow this page up to `before` (or the end). Paging backward (`last`, or `before` alone): true when items follow `before`. The Relay connection spec\'s rule.',
+        'Paging forward (`first`, or neither `first`, `last` nor `before`): true when more items follow this page up to `before` (or the end). Paging backward (`last`, or `before` alone): true when an item the filter keeps lies at or after `before`\'s event (that event included), false without `before`. The Relay connection spec\'s rule.',
     },
     hasPreviousPageFieldOptions: {
       description:
-        'Paging backward (`last`, or `before` alone): true when more items precede this page down to `after` (or the start). Paging forward: true when items precede `after`. The Relay connection spec\'s rule.',
+        'Paging backward (`last`, or `before` alone): true when more items precede this page down to `after` (or the start). Paging forward: true when an item the filter keeps lies at or before `after`\'s event (that event included), false without `after`. The Relay connection spec\'s rule.',
     },
     startCursorFieldOptions: { description: 'Cursor of the first item of this page; null when the page is empty.' },
     endCursorFieldOptions: { description: 'Cursor of the last item of this page; null when the page is empty.' },
