@@ -239,6 +239,34 @@ describe.each(LANES)('events as a cursor connection, over HTTP, against the spec
           expect(connection.pageInfo.startCursor).toBe(connection.edges[0]?.cursor ?? null);
           expect(connection.pageInfo.endCursor).toBe(connection.edges.at(-1)?.cursor ?? null);
         }
+
+        // The same pages as aliases of one request: one upstream call, each page as it was alone.
+        const served = pages.filter((args) => ![args.first, args.last].some((n) => n !== undefined && (n < 0 || n > 100)));
+        if (served.length < 2) return;
+        const declared = served.map((_, i) => `$f${i}: Int, $a${i}: String, $l${i}: Int, $b${i}: String, $filter${i}: ExecutionEventFilter, $o${i}: EventOrder`).join(', ');
+        const selected = served
+          .map((_, i) => `p${i}: events(first: $f${i}, after: $a${i}, last: $l${i}, before: $b${i}, filter: $filter${i}, order: $o${i}) { totalCount pageInfo { hasNextPage hasPreviousPage } edges { node { id } } }`)
+          .join(' ');
+        const variables: Record<string, unknown> = { id };
+        served.forEach((args, i) => {
+          Object.assign(variables, {
+            [`f${i}`]: args.first,
+            [`l${i}`]: args.last,
+            [`a${i}`]: args.after === undefined ? undefined : cursorOf.get(args.after),
+            [`b${i}`]: args.before === undefined ? undefined : cursorOf.get(args.before),
+            [`filter${i}`]: args.filter,
+            [`o${i}`]: args.order,
+          });
+        });
+        const calls = harness.upstream.requestsFor(id).length;
+        const together = await harness.query<{ execution: Record<string, Connection> | null }>(`query Pages($id: ID!, ${declared}) { execution(id: $id) { ${selected} } }`, variables);
+        expect(together.errors, JSON.stringify(together.errors)).toBeUndefined();
+        expect(harness.upstream.requestsFor(id).length).toBe(calls + 1);
+        served.forEach((args, i) => {
+          const connection = together.data!.execution![`p${i}`]!;
+          const { ids, ...rest } = reference(generated, args);
+          expect({ ids: connection.edges.map((edge) => edge.node.id), ...connection.pageInfo, totalCount: connection.totalCount }, JSON.stringify({ generated, args })).toEqual({ ids, ...rest });
+        });
       }),
       { numRuns: 50 },
     );
