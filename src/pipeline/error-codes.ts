@@ -36,10 +36,28 @@ function isSubscribeVariableError(error: GraphQLError, http: HttpExtension | und
   return error.extensions?.code === ErrorCode.BAD_USER_INPUT && http?.status === 400 && error.path === undefined;
 }
 
+/** graphql-js's refusal, as the field runs, of a null where an argument (a directive's `if` included) is non-null. */
+const NULL_ARGUMENT = /^Argument "[^"]+" of non-null type "([^"]+)!" must not be null\.$/;
+
+/**
+ * Only a variable with a default, sent as null, gets a null that far (validation refuses the rest), and graphql-js
+ * names neither it nor the cause: a client whose generated types let it send `{ withEvents: null }` for
+ * `$withEvents: Boolean = true` lost the execution to 'Argument "if" of non-null type "Boolean!" must not be null.'.
+ */
+function nullArgumentMessage(error: GraphQLError): string | undefined {
+  const type = NULL_ARGUMENT.exec(error.message)?.[1];
+  const node = error.nodes?.[0];
+  if (type === undefined || node?.kind !== Kind.VARIABLE) return undefined;
+  const name = node.name.value;
+  return `${error.message.slice(0, -1)}: variable \`$${name}\` was sent as null, and a null sent replaces the variable's default. Send a value of type \`${type}\`, or leave \`${name}\` out of \`variables\` to use its default.`;
+}
+
 function finished(error: GraphQLError): GraphQLError {
   const extensions = error.extensions as Record<string, unknown> | undefined;
   const http = extensions?.http as HttpExtension | undefined;
   if (isSubscribeVariableError(error, http)) return finished(withExtensions(error, { ...extensions, code: ErrorCode.BAD_REQUEST }));
+  const nullArgument = extensions?.code === undefined ? nullArgumentMessage(error) : undefined;
+  if (nullArgument !== undefined) return finished(withExtensions(error, { ...extensions, code: ErrorCode.BAD_REQUEST }, nullArgument));
   // A request that is not GraphQL-over-HTTP at all (no query, params not an object) is a 400 on
   // every media type, as the parsers' failures are (./request-errors.ts); Yoga would answer 200 to application/json.
   const specOnly = extensions?.code === ErrorCode.BAD_REQUEST && http?.spec === true;

@@ -1,0 +1,53 @@
+/**
+ * A variable with a default, sent as null, where a non-null argument takes it: validation lets it through (the
+ * default makes the use allowed) and graphql-js refuses the null as the field runs. Generated types let a client
+ * send it (`withEvents?: boolean | null` for `$withEvents: Boolean = true`), and the message said only
+ * 'Argument "if" of non-null type "Boolean!" must not be null.': it now names the variable, the cause and the fix.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { codes, Harness, LANES } from './support/harness.js';
+
+describe.each(LANES)('%s lane', (lane) => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await Harness.start({ lane });
+  });
+  afterAll(() => harness.close());
+
+  it.each([
+    {
+      what: "a directive's `if`",
+      query: 'query Page($id: ID!, $withEvents: Boolean = true) { execution(id: $id) { id events(first: 2) @include(if: $withEvents) { totalCount } } }',
+      variables: { id: 'ex_demo_7', withEvents: null },
+      path: ['execution'],
+      message:
+        'Argument "if" of non-null type "Boolean!" must not be null: variable `$withEvents` was sent as null, and a null sent replaces the variable\'s default. Send a value of type `Boolean`, or leave `withEvents` out of `variables` to use its default.',
+    },
+    {
+      what: "a field's argument",
+      query: 'query Status($id: ID = "ex_demo_7") { execution(id: $id) { id } }',
+      variables: { id: null },
+      path: ['execution'],
+      message:
+        'Argument "id" of non-null type "ID!" must not be null: variable `$id` was sent as null, and a null sent replaces the variable\'s default. Send a value of type `ID`, or leave `id` out of `variables` to use its default.',
+    },
+    {
+      what: 'a list argument',
+      query: 'query Many($ids: [ID!] = ["ex_demo_7"]) { executions(ids: $ids) { id } }',
+      variables: { ids: null },
+      path: ['executions'],
+      message:
+        'Argument "ids" of non-null type "[ID!]!" must not be null: variable `$ids` was sent as null, and a null sent replaces the variable\'s default. Send a value of type `[ID!]`, or leave `ids` out of `variables` to use its default.',
+    },
+  ])('names the variable sent as null, for $what', async ({ query, variables, path, message }) => {
+    const response = await harness.query(query, variables);
+    expect(response.status).toBe(200);
+    expect(codes(response)).toEqual(['BAD_REQUEST']);
+    expect(response.errors![0]!.message).toBe(message);
+    expect(response.errors![0]!.path).toEqual(path);
+    // Left out, the default applies and the same document is served.
+    const { [Object.keys(variables).at(-1)!]: _sent, ...rest } = variables as Record<string, unknown>;
+    const served = await harness.query(query, rest);
+    expect(served.errors).toBeUndefined();
+  });
+});
