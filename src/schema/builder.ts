@@ -35,7 +35,7 @@ export const builder = new SchemaBuilder<{
     },
     hasNextPageFieldOptions: {
       description:
-        'Paging forward (`first`, or neither `first`, `last` nor `before`): true when more items follow this page up to `before` (or the end). Paging backward (`last`, or `before` alone): true when an item the filter keeps lies at or after `before`\'s event (that event included), false without `before`. The Relay connection spec\'s rule.',
+        'Paging forward (`first`; or neither `first` nor `last`, unless `before` comes without `after`): true when more items follow this page up to `before` (or the end). Paging backward (`last`, or `before` alone): true when an item the filter keeps lies at or after `before`\'s event (that event included), false without `before`. The Relay connection spec\'s rule.',
     },
     hasPreviousPageFieldOptions: {
       description:
