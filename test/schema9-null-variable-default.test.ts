@@ -2,7 +2,8 @@
  * A variable with a default, sent as null, where a non-null argument takes it: validation lets it through (the
  * default makes the use allowed) and graphql-js refuses the null as the field runs. Generated types let a client
  * send it (`withEvents?: boolean | null` for `$withEvents: Boolean = true`), and the message said only
- * 'Argument "if" of non-null type "Boolean!" must not be null.': it now names the variable, the cause and the fix.
+ * 'Argument "if" of non-null type "Boolean!" must not be null.' (or, inside a list or input object written around it,
+ * 'Argument "ids" has invalid value [$a, "ex_demo_2"].'): it now names the variable, the cause and the fix.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codes, Harness, LANES } from './support/harness.js';
@@ -39,6 +40,22 @@ describe.each(LANES)('%s lane', (lane) => {
       message:
         'Argument "ids" of non-null type "[ID!]!" must not be null: variable `$ids` was sent as null, and a null sent replaces the variable\'s default. Send a value of type `[ID!]`, or leave `ids` out of `variables` to use its default.',
     },
+    {
+      what: 'an item of a list written around it',
+      query: 'query Many($a: ID = "ex_demo_1") { executions(ids: [$a, "ex_demo_2"]) { id } }',
+      variables: { a: null },
+      path: ['executions'],
+      message:
+        'Argument "ids" has invalid value [$a, "ex_demo_2"]: its variable `$a` was sent as null where no null is taken, and a null sent replaces the variable\'s default. Send a value, or leave it out of `variables` to use its default.',
+    },
+    {
+      what: 'a field of an input object written around it',
+      query: 'query Page($level: String = "warn", $type: String = "log") { execution(id: "ex_demo_7") { id events(filter: { levels: [$level], eventTypes: [$type] }) { totalCount } } }',
+      variables: { type: null },
+      path: ['execution'],
+      message:
+        'Argument "filter" has invalid value {levels: [$level], eventTypes: [$type]}: one of its variables (`$level`, `$type`) was sent as null where no null is taken, and a null sent replaces the variable\'s default. Send a value, or leave it out of `variables` to use its default.',
+    },
   ])('names the variable sent as null, for $what', async ({ query, variables, path, message }) => {
     const response = await harness.query(query, variables);
     expect(response.status).toBe(200);
@@ -49,5 +66,14 @@ describe.each(LANES)('%s lane', (lane) => {
     const { [Object.keys(variables).at(-1)!]: _sent, ...rest } = variables as Record<string, unknown>;
     const served = await harness.query(query, rest);
     expect(served.errors).toBeUndefined();
+  });
+
+  it('keeps the advice when the written value is long', async () => {
+    const written = Array.from({ length: 60 }, (_, i) => `"ex_demo_${i}"`).join(', ');
+    const response = await harness.query(`query Many($a: ID = "ex_demo_1") { executions(ids: [${written}, $a]) { id } }`, { a: null });
+    expect(codes(response)).toEqual(['BAD_REQUEST']);
+    const { message } = response.errors![0]!;
+    expect(message.length).toBeLessThanOrEqual(500);
+    expect(message).toMatch(/^Argument "ids" has invalid value \["ex_demo_0", .*…: its variable `\$a` was sent as null where no null is taken, .* leave it out of `variables` to use its default\.$/);
   });
 });

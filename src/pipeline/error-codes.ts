@@ -8,7 +8,7 @@
  * can quote the client's body; it is dropped. Messages are cut at
  * MAX_MESSAGE_LENGTH characters.
  */
-import { getOperationAST, Kind, type DocumentNode, type ExecutionResult, type GraphQLError } from 'graphql';
+import { getOperationAST, Kind, visit, type DocumentNode, type ExecutionResult, type GraphQLError } from 'graphql';
 import type { GraphQLParams, Plugin } from 'graphql-yoga';
 import { ErrorCode, operationNotResolved, withExtensions } from '../errors.js';
 import { textPrefix } from '../text-prefix.js';
@@ -38,6 +38,10 @@ function isSubscribeVariableError(error: GraphQLError, http: HttpExtension | und
 
 /** graphql-js's refusal, as the field runs, of a null where an argument (a directive's `if` included) is non-null. */
 const NULL_ARGUMENT = /^Argument "[^"]+" of non-null type "([^"]+)!" must not be null\.$/;
+/** graphql-js's refusal, as the field runs, of a list or input object argument whose variables' values do not fit it. */
+const INVALID_ARGUMENT = /^Argument "[^"]+" has invalid value [\s\S]*\.$/;
+/** How much of graphql-js's message, which quotes the written value, is kept before the advice. */
+const QUOTED_VALUE_LENGTH = 200;
 
 /**
  * Only a variable with a default, sent as null, gets a null that far (validation refuses the rest), and graphql-js
@@ -45,11 +49,22 @@ const NULL_ARGUMENT = /^Argument "[^"]+" of non-null type "([^"]+)!" must not be
  * `$withEvents: Boolean = true` lost the execution to 'Argument "if" of non-null type "Boolean!" must not be null.'.
  */
 function nullArgumentMessage(error: GraphQLError): string | undefined {
-  const type = NULL_ARGUMENT.exec(error.message)?.[1];
   const node = error.nodes?.[0];
-  if (type === undefined || node?.kind !== Kind.VARIABLE) return undefined;
-  const name = node.name.value;
-  return `${error.message.slice(0, -1)}: variable \`$${name}\` was sent as null, and a null sent replaces the variable's default. Send a value of type \`${type}\`, or leave \`${name}\` out of \`variables\` to use its default.`;
+  const type = NULL_ARGUMENT.exec(error.message)?.[1];
+  if (type !== undefined && node?.kind === Kind.VARIABLE) {
+    const name = node.name.value;
+    return `${error.message.slice(0, -1)}: variable \`$${name}\` was sent as null, and a null sent replaces the variable's default. Send a value of type \`${type}\`, or leave \`${name}\` out of \`variables\` to use its default.`;
+  }
+  // A list or input object written around variables: validation checked what is written, so at run time only such
+  // a null (an item or field that takes none) makes it invalid, and graphql-js does not say which variable.
+  if (!INVALID_ARGUMENT.test(error.message) || !node) return undefined;
+  const names: string[] = [];
+  visit(node, { Variable: (variable) => void (names.includes(variable.name.value) || names.push(variable.name.value)) });
+  if (names.length === 0) return undefined;
+  const which = names.length === 1 ? `its variable \`$${names[0]}\` was` : `one of its variables (${names.map((name) => `\`$${name}\``).join(', ')}) was`;
+  // The written value is quoted whole; cut, so the advice after it stays within MAX_MESSAGE_LENGTH.
+  const refusal = error.message.length > QUOTED_VALUE_LENGTH ? `${textPrefix(error.message, QUOTED_VALUE_LENGTH - 1)}…` : error.message.slice(0, -1);
+  return `${refusal}: ${which} sent as null where no null is taken, and a null sent replaces the variable's default. Send a value, or leave it out of \`variables\` to use its default.`;
 }
 
 function finished(error: GraphQLError): GraphQLError {
