@@ -5,8 +5,11 @@
  * 'Argument "if" of non-null type "Boolean!" must not be null.' (or, inside a list or input object written around it,
  * 'Argument "ids" has invalid value [$a, "ex_demo_2"].'): it now names the variable, the cause and the fix.
  */
+import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { codes, Harness, LANES } from './support/harness.js';
+import WebSocket from 'ws';
+import { AUTH, codes, Harness, LANES } from './support/harness.js';
+import { resultsOverWebSocket } from './support/transports.js';
 
 describe.each(LANES)('%s lane', (lane) => {
   let harness: Harness;
@@ -66,6 +69,21 @@ describe.each(LANES)('%s lane', (lane) => {
     const { [Object.keys(variables).at(-1)!]: _sent, ...rest } = variables as Record<string, unknown>;
     const served = await harness.query(query, rest);
     expect(served.errors).toBeUndefined();
+  });
+
+  it('says the same over a WebSocket', async () => {
+    const client = createClient({ url: harness.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: { authorization: AUTH }, retryAttempts: 0 });
+    try {
+      const results = await resultsOverWebSocket(client, {
+        query: 'query Page($withEvents: Boolean = true) { execution(id: "ex_demo_7") { id events(first: 1) @include(if: $withEvents) { totalCount } } }',
+        variables: { withEvents: null },
+      });
+      expect(results.map((result) => result.errors?.map((error) => [error.extensions?.code, error.message]))).toEqual([
+        [['BAD_REQUEST', 'Argument "if" of non-null type "Boolean!" must not be null: variable `$withEvents` was sent as null, and a null sent replaces the variable\'s default. Send a value of type `Boolean`, or leave `withEvents` out of `variables` to use its default.']],
+      ]);
+    } finally {
+      await client.dispose();
+    }
   });
 
   it('keeps the advice when the written value is long', async () => {
