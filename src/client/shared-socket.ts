@@ -137,6 +137,8 @@ export function sharedSocket(url: string, authorization: string, webSocketImpl: 
       shared.state.payloadBytes.delete(lease);
       if (--shared.users > 0) return;
       owners.delete(key);
+      // A class made per watch (one setting a caller's headers) was kept, with what it closes over, for the process's life.
+      if (owners.size === 0 && sockets.get(webSocketImpl) === owners) sockets.delete(webSocketImpl);
       // dispose() waits for a socket still opening, for ever when nothing answers, and rejects when it fails.
       void Promise.resolve(shared.client.dispose()).catch(() => undefined);
       for (const socket of shared.state.opening) socket.close();
