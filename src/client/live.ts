@@ -555,13 +555,23 @@ async function* watching(endpoint: string, authorization: string, id: string, op
   /** Subscriptions made since the last update: an update shows the gateway answers, so the backoff starts over. */
   let attempt = 0;
   if (options.transport === 'websocket') checkedSocketClass(options.webSocketImpl);
-  const socket = options.transport === 'websocket' ? sharedSocket(socketUrl(url), token, options.webSocketImpl, idleMs) : undefined;
+  const leaseSocket = () => (options.transport === 'websocket' ? sharedSocket(socketUrl(url), token, options.webSocketImpl, idleMs) : undefined);
+  let lease = leaseSocket();
+  /**
+   * Set when the watch was let go of whole (`pausedTimeoutMs`): its socket's lease given back and the caller's signal
+   * no longer heard, both taken again when it is read on.
+   */
+  let wholeLetGo = false;
   // One signal for both ways a watch is ended: the caller's signal and return().
   const ending = new AbortController();
   const signal = ending.signal;
   const callerAborted = () => ending.abort(options.signal?.reason);
-  if (options.signal?.aborted) callerAborted();
-  options.signal?.addEventListener('abort', callerAborted, { once: true });
+  /** Listens to the caller's signal: from the start, and again when a watch let go of (`pausedTimeoutMs`) is read on. */
+  const hearCaller = () => {
+    if (options.signal?.aborted) callerAborted();
+    else options.signal?.addEventListener('abort', callerAborted, { once: true });
+  };
+  hearCaller();
   returned.addEventListener('abort', () => ending.abort(returned.reason), { once: true });
   try {
     for (;;) {
@@ -575,7 +585,13 @@ async function* watching(endpoint: string, authorization: string, id: string, op
        * that connection (0 over Server-Sent Events). A later one that serves ends the pause (`whenReachable`).
        */
       let lostConnection: number | undefined;
+      if (wholeLetGo) hearCaller();
       if (signal.aborted) return;
+      if (wholeLetGo) {
+        lease = leaseSocket();
+        wholeLetGo = false;
+      }
+      const socket = lease;
       const payload = { query, variables: { id, eventsAfter, filter: options.filter ?? null } };
       const watchdog = !socket && idleMs > 0 && Number.isFinite(idleMs) ? idleWatchedFetch(idleMs) : undefined;
       let client: ReturnType<typeof createClient> | undefined;
@@ -605,7 +621,7 @@ async function* watching(endpoint: string, authorization: string, id: string, op
       let closedNormally: unknown;
       // graphql-ws takes a 1000 close (a proxy's) as no failure and subscribes again by itself, with this subscription's
       // variables: ended here instead, the watch subscribes again from its last cursor, as for any other close.
-      const offClosed = socket?.client.on('closed', (event) => {
+      let offClosed = socket?.client.on('closed', (event) => {
         // The connection this attempt loses, counted as it closes: a slow page reads the failure after a newer one opened.
         closedOn ??= socket.connections();
         if (!yielded || (event as { code?: unknown } | null)?.code !== 1000) return;
@@ -613,6 +629,15 @@ async function* watching(endpoint: string, authorization: string, id: string, op
         lostConnection = closedOn;
         void results.return?.();
       });
+      /**
+       * Stops listening to the socket and the signal; once only: graphql-ws's `off` called twice takes another
+       * listener off.
+       */
+      const detach = () => {
+        offClosed?.();
+        offClosed = undefined;
+        signal.removeEventListener('abort', stop);
+      };
       try {
         for await (const result of results) {
           const errors = (result.errors ?? []) as unknown as GraphQLErrorShape[];
@@ -664,6 +689,12 @@ async function* watching(endpoint: string, authorization: string, id: string, op
               ? setTimeout(() => {
                   letGo = true;
                   stop();
+                  // A watch whose iterator was dropped is never resumed, so its `finally` never runs: kept by the signal's
+                  // listener and the socket's (and the socket by its lease), each such watch stayed for the process's life.
+                  detach();
+                  options.signal?.removeEventListener('abort', callerAborted);
+                  socket?.release();
+                  wholeLetGo = true;
                 }, pausedMs)
               : undefined;
           try {
@@ -711,8 +742,7 @@ async function* watching(endpoint: string, authorization: string, id: string, op
         reason = socketRefusal ?? upgradePaused ?? answerPaused ?? (socket ? socketFailure(error, lost) : error);
         if (!socketRefusal) lostConnection = connection;
       } finally {
-        offClosed?.();
-        signal.removeEventListener('abort', stop);
+        detach();
         watchdog?.disarm();
         client?.dispose();
       }
@@ -736,6 +766,6 @@ async function* watching(endpoint: string, authorization: string, id: string, op
     }
   } finally {
     options.signal?.removeEventListener('abort', callerAborted);
-    socket?.release();
+    lease?.release();
   }
 }
