@@ -853,6 +853,79 @@ function otlpOverGrpc({ telemetry }: Groups, env: Env): string | undefined {
   return `${name}=grpc: the gateway exports spans over OTLP/HTTP only (as JSON). Unset ${name} or set it to http/protobuf, and point ${endpoint} at the collector's OTLP/HTTP port (4318), not its gRPC one (4317).`;
 }
 
+/** Whether spans are exported: an endpoint is set and OTEL_SDK_DISABLED is not `true`. */
+const tracingOn = ({ telemetry }: Groups) => (telemetry.otlpEndpoint !== undefined || telemetry.otlpTracesEndpoint !== undefined) && !telemetry.otelSdkDisabled;
+
+const TRACING_SETTINGS = ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_SDK_DISABLED'] as const;
+
+/**
+ * The exporter's and the batch processor's own variables (OTEL_BSP_*, OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT, _COMPRESSION,
+ * _HEADERS), which the SDK reads itself: a value it cannot take it told only its diagnostic logger, which the gateway
+ * does not set, and went on without. `OTEL_BSP_MAX_QUEUE_SIZE=0` (or `-5`) dropped every span, with a warning blaming a
+ * slow collector; `OTEL_EXPORTER_OTLP_HEADERS=Authorization Bearer x` sent no header, so every export was refused
+ * (`Unauthorized`); `OTEL_EXPORTER_OTLP_TIMEOUT=10s` and `_COMPRESSION=zstd` were the defaults. Checked only with
+ * tracing on, since nothing reads them otherwise; an empty value is unset, as the SDK reads it.
+ */
+function sdkVariable(name: string, check: (value: string) => string | undefined, { secret = false } = {}): Contradiction {
+  return {
+    settings: TRACING_SETTINGS,
+    refusal(groups, env) {
+      const value = env[name];
+      if (value === undefined || value === '' || !tracingOn(groups)) return undefined;
+      const why = check(value);
+      if (why === undefined) return undefined;
+      return `Invalid ${name}=${secret ? '(hidden)' : JSON.stringify(textPrefix(value, 40))}: ${why}.`;
+    },
+  };
+}
+
+/** A count or a time in milliseconds as the SDK reads it: digits only here, as every other setting's. */
+const sdkWholeNumber = (name: string, min: number, example: number, unit: string) =>
+  sdkVariable(name, (value) => (/^\d+$/.test(value) && Number(value) >= min ? undefined : `must be a whole number${unit} of at least ${min}, as in ${name}=${example}`));
+
+const sdkCompression = (name: string) =>
+  sdkVariable(name, (value) => (value === 'none' || value === 'gzip' ? undefined : `must be gzip or none, as in ${name}=gzip`));
+
+/**
+ * OTEL_EXPORTER_OTLP_[TRACES_]HEADERS as the SDK parses it (`key=value` pairs separated by commas, percent-encoded,
+ * `;` starting properties that are cut off): an entry it cannot read was left out in silence. Never quoted: it
+ * holds the collector's credentials.
+ */
+const sdkHeaders = (name: string) =>
+  sdkVariable(
+    name,
+    (value) => {
+      const entries = value.split(',');
+      const bad = entries.findIndex((entry) => {
+        const separator = entry.indexOf('=');
+        const key = entry.slice(0, Math.max(separator, 0)).trim();
+        const rest = entry.slice(separator + 1).trim();
+        if (separator <= 0 || key === '' || rest === '' || rest.includes(';') || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(key)) return true;
+        try {
+          decodeURIComponent(rest);
+          return false;
+        } catch {
+          return true;
+        }
+      });
+      return bad === -1
+        ? undefined
+        : `entry ${bad + 1} of ${entries.length} is not a header name, "=" and a value, percent-encoded with no ";" (as in ${name}=x-api-key=abc123,x-tenant=prod); the exporter would send it without that header`;
+    },
+    { secret: true },
+  );
+
+/** The tracing SDK's own variables, in the order of README "Traces". */
+const SDK_VARIABLES: readonly Contradiction[] = [
+  ...['OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_EXPORTER_OTLP_TRACES_HEADERS'].map(sdkHeaders),
+  ...['OTEL_EXPORTER_OTLP_TIMEOUT', 'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT'].map((name) => sdkWholeNumber(name, 1, 10000, ' of milliseconds')),
+  ...['OTEL_EXPORTER_OTLP_COMPRESSION', 'OTEL_EXPORTER_OTLP_TRACES_COMPRESSION'].map(sdkCompression),
+  sdkWholeNumber('OTEL_BSP_MAX_QUEUE_SIZE', 1, 2048, ''),
+  sdkWholeNumber('OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 1, 512, ''),
+  sdkWholeNumber('OTEL_BSP_SCHEDULE_DELAY', 0, 5000, ' of milliseconds'),
+  sdkWholeNumber('OTEL_BSP_EXPORT_TIMEOUT', 1, 30000, ' of milliseconds'),
+];
+
 /** Every contradiction start-up refuses, in the order its lines come (after every refused value's). */
 const CONTRADICTIONS: readonly Contradiction[] = [
   // A pool with fewer sockets than the bulkhead admits calls would queue calls inside undici with their attempt
@@ -898,6 +971,7 @@ const CONTRADICTIONS: readonly Contradiction[] = [
     settings: ['OTEL_EXPORTER_OTLP_PROTOCOL', 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_SDK_DISABLED'],
     refusal: otlpOverGrpc,
   },
+  ...SDK_VARIABLES,
   // Without the secret, keys would have to carry the token or a plain hash of it, which anyone reading Redis could test.
   {
     settings: ['REDIS_URL', 'REDIS_KEY_SECRET'],
