@@ -1211,6 +1211,39 @@ export function timeoutPastBudget(upstream: Pick<UpstreamConfig, 'timeoutMs' | '
   return `UPSTREAM_TIMEOUT_MS (${upstream.timeoutMs}) is longer than REQUEST_BUDGET_MS (${upstream.requestBudgetMs}): a query's attempt is cut at the budget, and only live polls wait the whole timeout; raise REQUEST_BUDGET_MS with it, or lower UPSTREAM_TIMEOUT_MS`;
 }
 
+/**
+ * Settings that are set (and taken) but that nothing reads as configured, because another setting leaves their part
+ * off: one warning each at start, `variable` the one not read, never its value. They were ignored in silence:
+ * `ACCESS_LOG_SAMPLE_PERCENT=10` under the default `ACCESS_LOG=all` still logged every request, `METRICS_PORT` with
+ * `METRICS=api` served `/metrics` on the API's port, and `OTEL_SERVICE_NAME` or `OTEL_TRACES_SAMPLER_ARG` without an
+ * endpoint exported nothing. REDIS_KEY_SECRET without REDIS_URL has its own warning (src/server/process.ts). Tracing
+ * turned off on purpose (`OTEL_SDK_DISABLED=true`) leaves its settings unread without a word.
+ */
+export function unusedSettings(config: GatewayConfig, env: Record<string, string | undefined> = process.env): Array<{ variable: string; message: string }> {
+  const { telemetry, sharedState } = config;
+  const found: Array<{ variable: string; message: string }> = [];
+  const unread = (variables: readonly string[], why: string) => {
+    for (const variable of variables) if (isSet(env, variable)) found.push({ variable, message: `${variable} is set but not read: ${why}` });
+  };
+  if (telemetry.accessLog !== 'sampled') {
+    unread(['ACCESS_LOG_SAMPLE_PERCENT'], `ACCESS_LOG is ${telemetry.accessLog}${byDefault(env, 'ACCESS_LOG')}, and only ACCESS_LOG=sampled logs a share of the error-free requests`);
+  }
+  if (telemetry.metrics !== 'port') {
+    unread(['METRICS_PORT', 'METRICS_HOST'], `METRICS is ${telemetry.metrics}, and only METRICS=port serves /metrics on a port of its own`);
+  }
+  if (sharedState.redisUrl === undefined) {
+    unread(['REDIS_KEY_PREFIX', 'REDIS_COMMAND_TIMEOUT_MS', 'REDIS_CACHE_MAX_VALUE_BYTES', 'LIVE_LEASE_MS'], 'REDIS_URL is not set, so this process shares nothing with other replicas');
+  }
+  const tracing = telemetry.otlpEndpoint !== undefined || telemetry.otlpTracesEndpoint !== undefined;
+  if (!tracing && !telemetry.otelSdkDisabled) {
+    unread(
+      ['OTEL_SERVICE_NAME', 'OTEL_RESOURCE_ATTRIBUTES', 'OTEL_TRACES_SAMPLER', 'OTEL_TRACES_SAMPLER_ARG', 'OTEL_GRAPHQL_DOCUMENT', 'OTEL_EXPORTER_OTLP_PROTOCOL', 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL'],
+      'tracing is off, as neither OTEL_EXPORTER_OTLP_ENDPOINT nor OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set; set one to export spans',
+    );
+  }
+  return found;
+}
+
 /** Bytes of a `.env` file read for the names it sets: far more than any real one holds. */
 const ENV_FILE_BYTES = 256 * 1024;
 

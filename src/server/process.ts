@@ -27,7 +27,7 @@ import { writeSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
 import { Registry } from 'prom-client';
 import { buildInfo } from '../build-info.js';
-import { ConfigError, DEMO_UPSTREAM_MARKER, nearMissSettings, readConfig, servesDemoUpstream, timeoutPastBudget, unloadedEnvFile, unreadVariables, type GatewayConfig } from '../config.js';
+import { ConfigError, DEMO_UPSTREAM_MARKER, nearMissSettings, readConfig, servesDemoUpstream, timeoutPastBudget, unloadedEnvFile, unreadVariables, unusedSettings, type GatewayConfig } from '../config.js';
 import { DEMO_TOKEN } from '../demo/demo-data.js';
 import { demoIdsRefusedWarning, startDemoUpstream } from '../demo/demo-upstream.js';
 import type { FakeUpstream } from '../demo/fake-upstream.js';
@@ -673,6 +673,7 @@ export async function run(handOver: () => void = () => undefined): Promise<void>
     if (pastBudget) logger.warn({ variable: 'UPSTREAM_TIMEOUT_MS' }, pastBudget);
     const tracesEndpoint = tracesEndpointWarning(config.telemetry);
     if (tracesEndpoint) logger.warn({ variable: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT' }, tracesEndpoint);
+    for (const { variable, message } of unusedSettings(config)) logger.warn({ variable }, message);
     // A replica whose manifest lost REDIS_URL serves and polls alone, in silence, beside a fleet that shares.
     if (config.sharedState.redisKeySecret !== undefined && config.sharedState.redisUrl === undefined) {
       logger.warn('REDIS_KEY_SECRET is set but REDIS_URL is not: this process shares nothing with other replicas');
