@@ -6,6 +6,8 @@
  *
  * - `/health` (liveness) is 200 while the process lives, whatever it is doing:
  *   restarting a process that drains or waits on upstream would only lose work.
+ *   Once a drain has closed the listener (./drain.ts) no probe reaches it: its
+ *   connection is refused, as any new one.
  *   Its body names the build: `{"status":"ok","version":…,"commit":…}`.
  * - `/ready` (readiness) is 200 once the gateway can serve (it listens; in demo
  *   mode its demo upstream already runs) and 503 while it starts or drains
