@@ -7,9 +7,12 @@
  * in one line naming the variable and a value it takes; a headers value is never quoted.
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, readConfig } from '../src/config.js';
+
+const README = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 
 const TRACING = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' };
 
@@ -45,6 +48,8 @@ describe("the tracing SDK's variables", () => {
     expect(line).toMatch(/^Invalid OTEL_EXPORTER_OTLP_HEADERS=\(hidden\): entry 2 of 2 is not a header name/);
     expect(line).toContain('as in OTEL_EXPORTER_OTLP_HEADERS=x-api-key=abc123,x-tenant=prod');
     expect(line).not.toContain('s3cret');
+    // A rollout learns of it from the first replica's refusal: README's upgrade notes list it.
+    expect(README).toContain("the tracing SDK's own `OTEL_BSP_*`, `OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT`, `_COMPRESSION` and `_HEADERS` values");
     expect(refusal({ ...TRACING, OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'x-api-key=s3cret%zz' })).toContain('Invalid OTEL_EXPORTER_OTLP_TRACES_HEADERS=(hidden): entry 1 of 1');
     expect(refusal({ ...TRACING, OTEL_EXPORTER_OTLP_HEADERS: 'cookie=a=1;b=2' })).toContain('entry 1 of 1');
   });
