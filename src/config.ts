@@ -897,6 +897,8 @@ const sdkHeaders = (name: string) =>
     (value) => {
       const entries = value.split(',');
       const bad = entries.findIndex((entry) => {
+        // An empty entry (`a=b,`) names no header: the SDK skips it, and nothing is lost.
+        if (entry.trim() === '') return false;
         const separator = entry.indexOf('=');
         const key = entry.slice(0, Math.max(separator, 0)).trim();
         const rest = entry.slice(separator + 1).trim();
@@ -910,7 +912,7 @@ const sdkHeaders = (name: string) =>
       });
       return bad === -1
         ? undefined
-        : `entry ${bad + 1} of ${entries.length} is not a header name, "=" and a value, percent-encoded with no ";" (as in ${name}=x-api-key=abc123,x-tenant=prod); the exporter would send it without that header`;
+        : `entry ${bad + 1} of ${entries.length} is not a header name, "=" and a value, percent-encoded (a ";" as %3B) (as in ${name}=x-api-key=abc123,x-tenant=prod); the exporter would send it without that header`;
     },
     { secret: true },
   );

@@ -59,7 +59,7 @@ describe("the tracing SDK's variables", () => {
       refusal({
         ...TRACING,
         OTEL_EXPORTER_OTLP_HEADERS: 'Authorization=Basic%20dXNlcjpwYXNz,x-api-key=abc==',
-        OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'x-tenant = prod',
+        OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'x-tenant = prod,cookie=a=1%3Bb=2,',
         OTEL_EXPORTER_OTLP_TIMEOUT: '10000',
         OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip',
         OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: 'none',
