@@ -609,7 +609,7 @@ export const SETTINGS = {
         .default('parentbased_traceidratio'),
       'which new traces are sampled, as the OpenTelemetry specification names its samplers; `parentbased_*` follow a `traceparent` that came with the request, the ratio ones take `OTEL_TRACES_SAMPLER_ARG`',
     ),
-    otelServiceName: setting('OTEL_SERVICE_NAME', nameText(1).default('execution-gateway'), '`service.name` of the spans'),
+    otelServiceName: setting('OTEL_SERVICE_NAME', nameText(1).default('execution-gateway'), '`service.name` of the spans; unset, the `service.name` in `OTEL_RESOURCE_ATTRIBUTES` when there is one, as the OpenTelemetry specification has it'),
     otelResourceAttributes: setting(
       'OTEL_RESOURCE_ATTRIBUTES',
       z
@@ -620,7 +620,7 @@ export const SETTINGS = {
           return typeof attributes === 'string' ? z.NEVER : attributes;
         })
         .optional(),
-      'more attributes of the spans\' resource, `key=value` pairs separated by commas, values percent-encoded (`deployment.environment.name=prod,service.version=1.4.2`); `OTEL_SERVICE_NAME` names the service',
+      'more attributes of the spans\' resource, `key=value` pairs separated by commas, values percent-encoded (`deployment.environment.name=prod,service.version=1.4.2`); a `service.name` among them names the service unless `OTEL_SERVICE_NAME` is set',
     ),
     otelSampleRatio: setting(
       'OTEL_TRACES_SAMPLER_ARG',
@@ -1123,9 +1123,18 @@ export function readConfig(
     operations,
     live,
     sharedState,
-    telemetry,
+    // As the OpenTelemetry specification has it: OTEL_SERVICE_NAME, else the `service.name` of OTEL_RESOURCE_ATTRIBUTES
+    // (what the OpenTelemetry Operator injects), else the default. The default used to win over the operator's
+    // `service.name=checkout-gateway`, and every span came out as `execution-gateway`, without a word.
+    telemetry: isSet(env, 'OTEL_SERVICE_NAME') ? telemetry : { ...telemetry, otelServiceName: resourceServiceName(telemetry.otelResourceAttributes) ?? telemetry.otelServiceName },
     production,
   };
+}
+
+/** A `service.name` OTEL_RESOURCE_ATTRIBUTES gives that is no blank. */
+function resourceServiceName(attributes: Record<string, string> | undefined): string | undefined {
+  const name = attributes?.['service.name'];
+  return name !== undefined && name.trim() !== '' ? name : undefined;
 }
 
 /** A variable the environment sets that is no setting but one edit or two from a setting's name: most likely a misspelling of it. */
