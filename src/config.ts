@@ -1251,6 +1251,9 @@ export function unusedSettings(config: GatewayConfig, env: Record<string, string
       ['OTEL_SERVICE_NAME', 'OTEL_RESOURCE_ATTRIBUTES', 'OTEL_TRACES_SAMPLER', 'OTEL_TRACES_SAMPLER_ARG', 'OTEL_GRAPHQL_DOCUMENT', 'OTEL_EXPORTER_OTLP_PROTOCOL', 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL'],
       'tracing is off, as neither OTEL_EXPORTER_OTLP_ENDPOINT nor OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set; set one to export spans',
     );
+  } else if (tracing && !telemetry.otelSdkDisabled && !telemetry.otelSampler.endsWith('traceidratio')) {
+    // `parentbased_always_on` with a ratio of 0.1 sampled every new trace, where 10% was meant.
+    unread(['OTEL_TRACES_SAMPLER_ARG'], `OTEL_TRACES_SAMPLER is ${telemetry.otelSampler}, which takes no ratio; set it to parentbased_traceidratio (or traceidratio) to sample a share of new traces`);
   }
   return found;
 }

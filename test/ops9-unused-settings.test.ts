@@ -43,6 +43,18 @@ describe('a setting that is set but not read', () => {
     expect(unused({ OTEL_SDK_DISABLED: 'true', OTEL_SERVICE_NAME: 'checkout-gateway' })).toEqual([]);
   });
 
+  it('OTEL_TRACES_SAMPLER_ARG beside a sampler that takes no ratio', () => {
+    const tracing = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_TRACES_SAMPLER_ARG: '0.1' };
+    expect(unused({ ...tracing, OTEL_TRACES_SAMPLER: 'parentbased_always_on' })).toEqual([
+      {
+        variable: 'OTEL_TRACES_SAMPLER_ARG',
+        message: 'OTEL_TRACES_SAMPLER_ARG is set but not read: OTEL_TRACES_SAMPLER is parentbased_always_on, which takes no ratio; set it to parentbased_traceidratio (or traceidratio) to sample a share of new traces',
+      },
+    ]);
+    expect(unused({ ...tracing, OTEL_TRACES_SAMPLER: 'traceidratio' })).toEqual([]);
+    expect(unused(tracing)).toEqual([]);
+  });
+
   it('nothing is said of a start whose settings are all read, nor of one set to nothing', () => {
     expect(unused({})).toEqual([]);
     expect(unused({ ACCESS_LOG_SAMPLE_PERCENT: '', METRICS: 'api', METRICS_PORT: '' })).toEqual([]);
