@@ -7,6 +7,7 @@
  */
 import { trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-node';
+import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import { readConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
@@ -33,4 +34,9 @@ it('the spans carry it', async () => {
   } finally {
     await tracing?.shutdown();
   }
+});
+
+it("README's upgrade notes say a mixed fleet exports under two names", () => {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  expect(readme).toContain('- **The service\'s name in spans.** With `OTEL_SERVICE_NAME` unset, a `service.name` in');
 });
