@@ -17,13 +17,15 @@ describe('a lease key gone under its holder mid-poll', () => {
   it("the holder takes the lease again first: the follower's watchers still get what the holder read meanwhile", async () => {
     const { upstream, clients } = replicas;
     const id = 'ex_r4_key_gone';
-    // The holder ticks every 50 ms; the follower checks the lease every 3 s, so the holder takes it again first.
+    // The holder ticks every 50 ms; the follower checks the lease as its watch starts, then not for 60 s, past the
+    // case's end, so the holder takes it again first. At 3 s a check of the follower's could land between the key's
+    // going and the holder's next check (about 250 ms, longer on a loaded machine) and take the lease, as designed.
     const a = await replicas.replica({ LIVE_POLL_ACTIVE_MS: '50', LIVE_POLL_WAITING_MS: '50' });
     putExecution(upstream, id, 'workflow_running', { eventCount: 1, organizationId: 'org_a' });
     const onA = watch(clients.for(a, AUTH_A), id);
     await onA.received(1);
     await waitFor(() => a.instance.live.leases!.held === 1, 'a to hold the lease');
-    const b = await replicas.replica({ LIVE_POLL_ACTIVE_MS: '3000', LIVE_POLL_WAITING_MS: '3000' });
+    const b = await replicas.replica({ LIVE_POLL_ACTIVE_MS: '60000', LIVE_POLL_WAITING_MS: '60000' });
     const onB = watch(clients.for(b, AUTH_A), id);
     await onB.received(1);
     const store = a.instance.redis!;
