@@ -12,6 +12,12 @@ import { rawExchange } from './support/raw-http.js';
 
 const TYPENAME = JSON.stringify({ query: '{ __typename }' });
 
+/**
+ * Silence after which a raw exchange's client gives up: 10 s, not 3, as the edge's answers close the connection and a
+ * loaded machine can stall past 3 s before answering. Who closed is told by `gaveUp`, not by timing the close.
+ */
+const GIVE_UP_MS = 10_000;
+
 /** The head of a raw answer: status line, then headers with names lowercased (a name sent twice keeps both values). */
 function head(text: string): { statusLine: string; headers: Map<string, string[]> } {
   const [statusLine = '', ...lines] = (text.split('\r\n\r\n', 1)[0] ?? '').split('\r\n');
@@ -26,8 +32,9 @@ function head(text: string): { statusLine: string; headers: Map<string, string[]
 describe.each(LANES)('connection and framing (%s lane)', (lane) => {
   let harness: Harness;
   beforeAll(async () => {
-    // Far longer than an answer takes: a connection still open after it was kept alive.
-    harness = await Harness.start({ lane, env: { HTTP_KEEP_ALIVE_TIMEOUT_MS: '5000' } });
+    // Far longer than an answer takes, and than the client's GIVE_UP_MS: a connection still open after it was kept
+    // alive is one the client gave up on, not one the server closed.
+    harness = await Harness.start({ lane, env: { HTTP_KEEP_ALIVE_TIMEOUT_MS: '60000' } });
   });
   afterAll(() => harness.close());
 
@@ -39,26 +46,26 @@ describe.each(LANES)('connection and framing (%s lane)', (lane) => {
     ['an event stream', 'text/event-stream'],
     ['multipart/mixed', 'multipart/mixed'],
   ])('honours Connection: close on %s: the answer says close, and the connection closes after it', async (_kind, accept) => {
-    const { text, ms } = await rawExchange(harness.url, post('1.1', accept, 'Connection: close\r\n'), { giveUpMs: 3_000 });
+    const { text, gaveUp } = await rawExchange(harness.url, post('1.1', accept, 'Connection: close\r\n'), { giveUpMs: GIVE_UP_MS });
     const { statusLine, headers } = head(text);
     expect(statusLine, text.slice(0, 300)).toBe('HTTP/1.1 200 OK');
     expect(text).toContain('__typename');
     expect(headers.get('connection')).toEqual(['close']);
-    // Closed by the server once the answer was whole, not by the client giving up after 3 s.
-    expect(ms).toBeLessThan(1_500);
+    // Closed by the server once the answer was whole, not by the client giving up.
+    expect(gaveUp).toBe(false);
   });
 
   it.each([
     ['an event stream', 'text/event-stream'],
     ['multipart/mixed', 'multipart/mixed'],
   ])('sends %s to an HTTP/1.0 client unchunked, ended by the close', async (_kind, accept) => {
-    const { text, ms } = await rawExchange(harness.url, post('1.0', accept), { giveUpMs: 3_000 });
+    const { text, gaveUp } = await rawExchange(harness.url, post('1.0', accept), { giveUpMs: GIVE_UP_MS });
     const { statusLine, headers } = head(text);
     expect(statusLine, text.slice(0, 300)).toBe('HTTP/1.1 200 OK');
     expect(headers.has('transfer-encoding')).toBe(false);
     expect(headers.get('connection')?.map((value) => value.toLowerCase())).not.toContain('keep-alive');
     expect(text.split('\r\n\r\n').slice(1).join('\r\n\r\n')).toContain('{"data":{"__typename":"Query"}');
-    expect(ms).toBeLessThan(1_500);
+    expect(gaveUp).toBe(false);
   });
 
   /** The status of every answer in `text`, in order. */
@@ -68,7 +75,7 @@ describe.each(LANES)('connection and framing (%s lane)', (lane) => {
     // Found by test/http-fuzz.test.ts: the fast lane, done at once, let the edge answer the bytes after it with a 400 of its own.
     const get = 'GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\nConnection: close\r\n\r\n';
     for (const after of ['{}', `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: ${TYPENAME.length}\r\n\r\n${TYPENAME}`]) {
-      const { text } = await rawExchange(harness.url, `${get}${after}`, { giveUpMs: 3_000 });
+      const { text } = await rawExchange(harness.url, `${get}${after}`, { giveUpMs: GIVE_UP_MS });
       expect(statuses(text), text).toEqual([200]);
       expect(text).toContain('{"data":{"__typename":"Query"}');
     }
@@ -77,7 +84,7 @@ describe.each(LANES)('connection and framing (%s lane)', (lane) => {
   it("keeps a pipelined refusal's answer when malformed bytes follow it: each request is answered, in order", async () => {
     // The 405 closes the connection; the edge's 400 for the malformed request behind it went out in its place.
     const typename = 'GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\n\r\n';
-    const { text } = await rawExchange(harness.url, `${typename}DELETE /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /graph ql HTTP/1.1\r\n\r\n`, { giveUpMs: 3_000 });
+    const { text } = await rawExchange(harness.url, `${typename}DELETE /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /graph ql HTTP/1.1\r\n\r\n`, { giveUpMs: GIVE_UP_MS });
     expect(statuses(text), text).toEqual([200, 405]);
     expect(text).toContain('{"data":{"__typename":"Query"}');
     expect(text).toContain('Method not allowed');
@@ -97,7 +104,7 @@ describe.each(LANES)('connection and framing (%s lane)', (lane) => {
     const expecting = `${line} HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: ${contentType}\r\n${extra}Expect: 100-continue\r\ncontent-length: ${TYPENAME.length}\r\n\r\n${TYPENAME}`;
     const before = harness.upstream.requests.length;
     const logged = harness.logs.length;
-    const { text } = await rawExchange(harness.url, expecting + behind, { giveUpMs: 3_000 });
+    const { text } = await rawExchange(harness.url, expecting + behind, { giveUpMs: GIVE_UP_MS });
     expect(statuses(text), text.slice(0, 400)).toHaveLength(1);
     expect(text).not.toContain('100 Continue');
     expect(head(text).headers.get('connection')?.map((value) => value.toLowerCase())).toEqual(['close']);
@@ -123,12 +130,12 @@ describe.each(LANES)('connection and framing (%s lane)', (lane) => {
     const expecting = `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\n${typeLine}${extra}Expect: 100-continue\r\ncontent-length: ${body.length}\r\n\r\n`;
     const before = harness.upstream.requests.length;
     const logged = harness.logs.length;
-    const { text, ms } = await rawExchange(harness.url, expecting + body + behind, { giveUpMs: 3_000 });
+    const { text, gaveUp } = await rawExchange(harness.url, expecting + body + behind, { giveUpMs: GIVE_UP_MS });
     expect(statuses(text), text.slice(0, 400)).toEqual([status]);
     expect(text).not.toContain('100 Continue');
     expect(head(text).headers.get('connection')?.map((value) => value.toLowerCase())).toEqual(['close']);
     // Closed by the server, not given up on.
-    expect(ms).toBeLessThan(2_500);
+    expect(gaveUp).toBe(false);
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(harness.logs.slice(logged).filter((line) => line.component === 'access').map((line) => line.status)).toEqual([status]);
     expect(harness.upstream.requests.slice(before)).toEqual([]);
@@ -138,7 +145,7 @@ describe.each(LANES)('connection and framing (%s lane)', (lane) => {
     const query = JSON.stringify({ query: '{ execution(id: "ex_demo_5") { id } }' });
     const behind = `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\nauthorization: ${AUTH}\r\ncontent-length: ${query.length}\r\n\r\n${query}`;
     const logged = harness.logs.length;
-    const { text } = await rawExchange(harness.url, `POST /health HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-length: 2\r\n\r\n{}${behind}`, { giveUpMs: 3_000 });
+    const { text } = await rawExchange(harness.url, `POST /health HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-length: 2\r\n\r\n{}${behind}`, { giveUpMs: GIVE_UP_MS });
     expect(statuses(text), text.slice(0, 400)).toEqual([405]);
     await new Promise((resolve) => setTimeout(resolve, 200));
     // The refusal's own line, and none of the request behind it.
@@ -149,10 +156,10 @@ describe.each(LANES)('connection and framing (%s lane)', (lane) => {
     // Found by test/http-fuzz.test.ts: the fast lane read the body first, so a GET whose declared body never came
     // got a 408 once the time limit passed, where Yoga's lane (which never reads a GET's body) answered at once.
     const get = 'GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\nContent-Length: 5\r\nConnection: close\r\n\r\n';
-    const { text, ms } = await rawExchange(harness.url, get, { giveUpMs: 3_000 });
+    const { text, gaveUp } = await rawExchange(harness.url, get, { giveUpMs: GIVE_UP_MS });
     expect(statuses(text), text).toEqual([200]);
     expect(text).toContain('{"data":{"__typename":"Query"}');
-    expect(ms).toBeLessThan(1_500);
+    expect(gaveUp).toBe(false);
   });
 
   // The answer is known from the headers: the fast lane read the body first, so these were a 408 once
@@ -163,10 +170,10 @@ describe.each(LANES)('connection and framing (%s lane)', (lane) => {
     ['a form CSRF prevention refuses (403), its declared body never whole', 403, 'content-type: application/x-www-form-urlencoded\r\nContent-Length: 5000\r\n\r\nquery=%7B__typename%7D'],
   ])('answers a POST in %s at once, without waiting for the body', async (_name, status, rest) => {
     const logged = harness.logs.length;
-    const { text, ms } = await rawExchange(harness.url, `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n${rest}`, { giveUpMs: 3_000 });
+    const { text, gaveUp } = await rawExchange(harness.url, `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n${rest}`, { giveUpMs: GIVE_UP_MS });
     expect(statuses(text), text.slice(0, 300)).toEqual([status]);
     expect(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)).errors[0].extensions.code).toBe('BAD_REQUEST');
-    expect(ms).toBeLessThan(1_500);
+    expect(gaveUp).toBe(false);
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(harness.logs.slice(logged).filter((line) => line.component === 'access').map((line) => line.status)).toEqual([status]);
   });
@@ -174,7 +181,7 @@ describe.each(LANES)('connection and framing (%s lane)', (lane) => {
   it('answers a pipelined request whose framing the edge refuses once, after the answer before it, and nothing after', async () => {
     // Node hands the request over, then reports its body as malformed: the edge's refusal (400, closing) is its only answer.
     const typename = 'GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\n\r\n';
-    const { text } = await rawExchange(harness.url, `${typename}GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: identity\r\n\r\n`, { giveUpMs: 3_000 });
+    const { text } = await rawExchange(harness.url, `${typename}GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: identity\r\n\r\n`, { giveUpMs: GIVE_UP_MS });
     expect(statuses(text), text).toEqual([200, 400]);
     expect(text).toContain('{"data":{"__typename":"Query"}');
     expect(text).toContain('Transfer-Encoding must end with chunked');
@@ -300,10 +307,12 @@ describe.each(LANES)('a chunked body nothing reads (%s lane)', (lane) => {
     ['a POST in a type no parser reads', `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nauthorization: ${AUTH}\r\ncontent-type: application/xml\r\ntransfer-encoding: chunked\r\n\r\n`, 'HTTP/1.1 415 Unsupported Media Type'],
     ['a refused path', `GET /nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\ntransfer-encoding: chunked\r\n\r\n`, 'HTTP/1.1 404 Not Found'],
   ])('answers %s at once, then closes the connection it would have kept reading for ever', async (_name, head, status) => {
-    const { text, sentBytes, closedAfterAnswerMs } = await pumpChunks(head, LINGER_MS + 6_000);
+    // 5 s past the linger, not 2, as lingering-close allows a client that never stops sending: the linger's timer and
+    // this pump share a process a loaded machine can stall past a second. Kept reading for ever, it stays open to the end.
+    const { text, sentBytes, closedAfterAnswerMs } = await pumpChunks(head, LINGER_MS + 9_000);
     expect(text.split('\r\n')[0]).toBe(status);
     expect(text.toLowerCase()).toContain('connection: close');
     expect(closedAfterAnswerMs, `still open after ${sentBytes} bytes`).toBeDefined();
-    expect(closedAfterAnswerMs).toBeLessThan(LINGER_MS + 2_000);
-  }, 20_000);
+    expect(closedAfterAnswerMs).toBeLessThan(LINGER_MS + 5_000);
+  }, 30_000);
 });

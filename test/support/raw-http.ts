@@ -50,8 +50,11 @@ export function wholeAnswers(text: string): number {
   }
 }
 
-/** What the client receives for `bytes` until the connection closes, and how long that took (ms). */
-export function rawExchange(url: string, bytes: string, options: RawOptions = {}): Promise<{ text: string; ms: number }> {
+/**
+ * What the client receives for `bytes` until the connection closes, how long that took (ms), and whether the client
+ * gave up (`giveUpMs` of silence) rather than the server closing: a close told apart without timing it.
+ */
+export function rawExchange(url: string, bytes: string, options: RawOptions = {}): Promise<{ text: string; ms: number; gaveUp: boolean }> {
   const { hostname, port } = new URL(url);
   const started = performance.now();
   return new Promise((resolve, reject) => {
@@ -59,6 +62,7 @@ export function rawExchange(url: string, bytes: string, options: RawOptions = {}
     let text = '';
     socket.setEncoding('utf8');
     let ended = false;
+    let gaveUp = false;
     socket.on('data', (chunk: string) => {
       text += chunk;
       if (options.endAfterAnswers !== undefined && !ended && wholeAnswers(text) >= options.endAfterAnswers) {
@@ -67,8 +71,11 @@ export function rawExchange(url: string, bytes: string, options: RawOptions = {}
       }
     });
     socket.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' ? undefined : reject(error)));
-    socket.on('close', () => resolve({ text, ms: performance.now() - started }));
-    socket.setTimeout(options.giveUpMs ?? 5_000, () => socket.destroy());
+    socket.on('close', () => resolve({ text, ms: performance.now() - started, gaveUp }));
+    socket.setTimeout(options.giveUpMs ?? 5_000, () => {
+      gaveUp = true;
+      socket.destroy();
+    });
     socket.write(bytes);
     if (options.leaveAfterMs !== undefined) setTimeout(() => socket.destroy(), options.leaveAfterMs);
     if (options.endAfterMs !== undefined) setTimeout(() => socket.end(), options.endAfterMs);
