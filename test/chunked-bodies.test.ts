@@ -126,21 +126,21 @@ describe.each(LANES)('chunked request bodies (%s lane)', (lane) => {
 
   it('answers 413 as soon as the limit is passed, without waiting for the rest of the body, and closes the connection', async () => {
     const { hostname, port } = new URL(harness.url);
-    const started = performance.now();
-    const { text, ms } = await new Promise<{ text: string; ms: number }>((resolve) => {
+    const text = await new Promise<string>((resolve) => {
       const socket = connect(Number(port), hostname);
       let received = '';
       socket.setEncoding('utf8');
       socket.on('data', (data: string) => (received += data));
       socket.on('error', () => undefined);
-      socket.on('close', () => resolve({ text: received, ms: performance.now() - started }));
+      socket.on('close', () => resolve(received));
       socket.setTimeout(5_000, () => socket.destroy());
       // 2 KiB of a body that never ends: only the limit can answer it before the time limit (1.5 s).
       socket.write(`${head('application/json')}\r\n${chunk(`{"query":"{ __typename }${' '.repeat(2_048)}`)}`);
     });
     const [answer] = parseAll(text);
+    // The 413 itself says it came before the time limit: a body waited for is a 408 at 1.5 s. Not timed under 1 s as
+    // well: the socket and the gateway share this process, and a loaded machine's stall of a second read as waiting.
     expect(answer?.status, text).toBe(413);
-    expect(ms).toBeLessThan(1_000);
   });
 
   it('answers a chunked body still under way at the time limit with 408, with its request id and CORS headers', async () => {
