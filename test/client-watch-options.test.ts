@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { watchExecution, type WatchOptions } from '../src/client/live.js';
 import { AUTH } from './support/harness.js';
+import { sleep, waitFor } from './support/live.js';
 
 describe('watchExecution options', () => {
   let server: Server;
@@ -45,8 +46,17 @@ describe('watchExecution options', () => {
   ])('takes %s, and retries the gateway at the pace asked', async (_name, options) => {
     const before = requests;
     const retries: unknown[] = [];
-    const watch = watchExecution(url, AUTH, 'ex_demo_1', { retryDelayMs: 50, ...options, signal: AbortSignal.timeout(600), onRetry: (reason) => retries.push(reason) });
-    for await (const _update of watch) break;
+    const stop = new AbortController();
+    const watch = watchExecution(url, AUTH, 'ex_demo_1', { retryDelayMs: 50, ...options, signal: stop.signal, onRetry: (reason) => retries.push(reason) });
+    const watching = (async () => {
+      for await (const _update of watch) break;
+    })();
+    // 600 ms from the first retry, not from the start: a loaded machine's stall of 600 ms before the first 503 came
+    // back left no retry to see. A tight loop still makes hundreds of attempts in those 600 ms.
+    await waitFor(() => retries.length >= 1, 'a first retry');
+    await sleep(600);
+    stop.abort();
+    await watching;
     // Pauses up to 50, 100, 200 ms, each a random time below its bound: a few attempts in 600 ms, not hundreds.
     expect(requests - before).toBeGreaterThanOrEqual(1);
     expect(requests - before).toBeLessThan(30);
