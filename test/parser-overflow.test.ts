@@ -22,9 +22,10 @@ beforeAll(async () => {
   });
   child.stdout!.on('data', (chunk) => (stdout += chunk));
   const listening = () => stdout.split('\n').find((line) => line.includes('"execution-gateway listening"'));
-  await waitFor(() => listening() !== undefined || child.exitCode !== null, () => `the gateway to listen; stdout ${stdout}`, 40_000);
+  // 90 s, not 40: tsx start-ups take 10 to 40 s on a loaded 2-core machine (as 608ecfb gave heap-budget's); only a hang waits it out.
+  await waitFor(() => listening() !== undefined || child.exitCode !== null, () => `the gateway to listen; stdout ${stdout}`, 90_000);
   url = String((JSON.parse(listening()!) as { url: string }).url);
-}, 60_000);
+}, 120_000);
 
 afterAll(() => {
   child.kill('SIGKILL');
