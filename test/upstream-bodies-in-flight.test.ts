@@ -80,8 +80,9 @@ function held(body: Buffer): { answer: Answer; release(): void } {
   };
 }
 
+// 10 s, not 5: a guard of a hang only, for a loopback answer through a gateway in this process, which a loaded machine stalls.
 async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5_000;
+  const deadline = Date.now() + 10_000;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
