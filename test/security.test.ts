@@ -59,6 +59,12 @@ function nestedOfTypes(ofTypes: number): string {
   return `{ __schema { types { fields { type { ${'ofType { '.repeat(ofTypes)}name${' }'.repeat(ofTypes)} } } } } }`;
 }
 
+/**
+ * What answers a fragment bomb or a fragment cycle "quickly": 10 s, not 2, as a loaded machine stalls a request through
+ * the in-process gateway past 2 s. What it guards grows without end (2^40 expansions, a cycle followed for ever).
+ */
+const QUICK_MS = 10_000;
+
 const onlyError = (response: ExecutionResult) => {
   expect(response.errors).toHaveLength(1);
   return response.errors![0]!;
@@ -299,7 +305,7 @@ describe.each(LANES)('operation limits (%s lane)', (lane) => {
       for (let i = 1; i <= 40; i++) fragments += `fragment E${i} on Execution { ...E${i - 1} ...E${i - 1} }\n`;
       const started = performance.now();
       await expectRejected(`{ execution(id: "ex_demo_1") { ...E40 } }\n${fragments}`, new RegExp(`Query Cost limit of ${OPERATION_LIMITS.maxCost} exceeded`));
-      expect(performance.now() - started).toBeLessThan(2_000);
+      expect(performance.now() - started).toBeLessThan(QUICK_MS);
     });
 
     it('gives only graphql-js\'s error for a page size past 32 bits, not a cost of billions beside it', async () => {
@@ -315,7 +321,7 @@ describe.each(LANES)('operation limits (%s lane)', (lane) => {
       expect(response.errors?.length).toBeGreaterThan(0);
       expect(response.errors?.every((error) => error.extensions?.code === 'GRAPHQL_VALIDATION_FAILED')).toBe(true);
       expect(harness.upstream.requests).toHaveLength(0);
-      expect(performance.now() - started).toBeLessThan(2_000);
+      expect(performance.now() - started).toBeLessThan(QUICK_MS);
     });
 
     it('accepts the operation README suggests for polling, `events(first: 100, after: …)`, written with a literal page size', async () => {
@@ -346,7 +352,7 @@ describe.each(LANES)('operation limits (%s lane)', (lane) => {
     ])('%s: a validation error, not a crash or a hang; the next request is answered', async (_name, query, message) => {
       const started = performance.now();
       const response = await harness.query(query);
-      expect(performance.now() - started).toBeLessThan(2_000);
+      expect(performance.now() - started).toBeLessThan(QUICK_MS);
       expect(response.status).toBe(400);
       expect(response.data).toBeUndefined();
       expect(response.errors!.length).toBeGreaterThanOrEqual(1);
@@ -1384,6 +1390,13 @@ describe.each(LANES)('HTTP time limits (%s lane)', (lane) => {
   afterAll(() => harness.close());
   beforeEach(() => harness.upstream.reset());
 
+  /**
+   * A 408 of the 500 ms limit must come before this: 4.5 s, not 2, as the limit's timer and the socket share this
+   * process, which a loaded machine stalls past a second. A 408 left to the headers' own limit (10 s) or node's
+   * check of it (every 30 s) comes far later; the client waits 15 s, so a late one is seen and fails here.
+   */
+  const LATE_408_MS = 4_500;
+
   /** A 408 as the edge writes it: a GraphQL error body with a code, and a request id. */
   function expect408(text: string) {
     const answer = parseRaw(text);
@@ -1401,11 +1414,12 @@ describe.each(LANES)('HTTP time limits (%s lane)', (lane) => {
     const { text, ms } = await rawExchange(
       harness.url,
       `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAuthorization: ${AUTH}\r\nContent-Length: 5000\r\n\r\n${partial}`,
+      { giveUpMs: 15_000 },
     );
     expect408(text);
     // Not before the limit, and not long after it.
     expect(ms).toBeGreaterThanOrEqual(450);
-    expect(ms).toBeLessThan(2_000);
+    expect(ms).toBeLessThan(LATE_408_MS);
     expect(harness.upstream.requests).toHaveLength(0);
   });
 
@@ -1423,10 +1437,10 @@ describe.each(LANES)('HTTP time limits (%s lane)', (lane) => {
   });
 
   it('answers a client that never finishes its headers with 408 within about 2 s', async () => {
-    const { text, ms } = await rawExchange(harness.url, 'POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: appl');
+    const { text, ms } = await rawExchange(harness.url, 'POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: appl', { giveUpMs: 15_000 });
     expect408(text);
     expect(ms).toBeGreaterThanOrEqual(450);
-    expect(ms).toBeLessThan(2_000);
+    expect(ms).toBeLessThan(LATE_408_MS);
   });
 
   it('answers a second request on a kept-alive connection that never finishes its headers with 408, not silence', async () => {
