@@ -16,6 +16,11 @@ export interface RawOptions {
    * (node drops a request still being answered when its client ends).
    */
   endAfterAnswers?: number;
+  /**
+   * The client hangs up as soon as what it received passes this test: unlike a fixed `leaveAfterMs`, a loaded machine
+   * that answers late is not left before the part the test reads (a stream's first event).
+   */
+  leaveOnceReceived?: (text: string) => boolean;
 }
 
 /**
@@ -65,6 +70,7 @@ export function rawExchange(url: string, bytes: string, options: RawOptions = {}
     let gaveUp = false;
     socket.on('data', (chunk: string) => {
       text += chunk;
+      if (options.leaveOnceReceived?.(text)) socket.destroy();
       if (options.endAfterAnswers !== undefined && !ended && wholeAnswers(text) >= options.endAfterAnswers) {
         ended = true;
         socket.end();
