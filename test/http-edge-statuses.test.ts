@@ -31,6 +31,12 @@ function refusal(body: string): { message: string; code: unknown } {
 
 const ORIGIN = 'https://app.example';
 const TYPENAME = JSON.stringify({ query: '{ __typename }' });
+/**
+ * Silence after which a raw exchange gives up: 10 s, not 1 or 3, as a21460d gave the live-edge upgrade files. Every
+ * answer here closes its connection at once, so a passing run never waits it, and a loaded machine can stall past 3 s
+ * before answering, leaving nothing read.
+ */
+const GIVE_UP_MS = 10_000;
 
 describe.each(LANES)('the status of an edge refusal (%s lane)', (lane) => {
   let harness: Harness;
@@ -104,7 +110,7 @@ describe.each(LANES)('the status of an edge refusal (%s lane)', (lane) => {
 
     it('refuses a WebSocket upgrade to a URL past the bound with 414 too; no connection', async () => {
       const handshake = 'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n';
-      const { text } = await rawExchange(harness.url, `GET ${longUrl(20_000)} HTTP/1.1\r\nHost: 127.0.0.1\r\n${handshake}X-Request-Id: long-upgrade\r\n\r\n`, { giveUpMs: 1_000 });
+      const { text } = await rawExchange(harness.url, `GET ${longUrl(20_000)} HTTP/1.1\r\nHost: 127.0.0.1\r\n${handshake}X-Request-Id: long-upgrade\r\n\r\n`, { giveUpMs: GIVE_UP_MS });
       const answer = parse(text);
       expect(text).toMatch(/^HTTP\/1\.1 414 URI Too Long\r\n/);
       expect(answer.headers.upgrade).toBeUndefined();
@@ -122,12 +128,12 @@ describe.each(LANES)('the status of an edge refusal (%s lane)', (lane) => {
       ['a method in lowercase (methods are case-sensitive)', 'get /graphql?query=%7B__typename%7D HTTP/1.1'],
       ['a method one letter past a known one', 'PURGX /graphql HTTP/1.1'],
     ])('answers %s with 501, a GraphQL error body, the request id and no-store, and closes', async (_name, line) => {
-      const { text } = await rawExchange(harness.url, `${line}\r\nHost: 127.0.0.1\r\n\r\n`, { giveUpMs: 3_000 });
+      const { text } = await rawExchange(harness.url, `${line}\r\nHost: 127.0.0.1\r\n\r\n`, { giveUpMs: GIVE_UP_MS });
       const answer = parse(text);
       expect(text, text.slice(0, 300)).toMatch(/^HTTP\/1\.1 501 Not Implemented\r\n/);
       expect(answer.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
       // The client's own id comes back, as on every other answer of the edge: node parses no header of such a request.
-      const named = parse((await rawExchange(harness.url, `${line}\r\nHost: 127.0.0.1\r\nX-Request-Id: mine-501\r\n\r\n`, { giveUpMs: 3_000 })).text);
+      const named = parse((await rawExchange(harness.url, `${line}\r\nHost: 127.0.0.1\r\nX-Request-Id: mine-501\r\n\r\n`, { giveUpMs: GIVE_UP_MS })).text);
       expect(named.status).toBe(501);
       expect(named.headers['x-request-id']).toBe('mine-501');
       expect(answer.headers['cache-control']).toBe('no-store');
@@ -148,7 +154,7 @@ describe.each(LANES)('the status of an edge refusal (%s lane)', (lane) => {
         socket.write(part);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 3_000))]);
+      await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, GIVE_UP_MS))]);
       socket.destroy();
       return text;
     }
@@ -165,21 +171,21 @@ describe.each(LANES)('the status of an edge refusal (%s lane)', (lane) => {
 
     it('answers a version pipelined behind a request with 505, read from its own request line and head', async () => {
       const typename = 'GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\nX-Request-Id: first\r\n\r\n';
-      const { text } = await rawExchange(harness.url, `${typename}GET /graphql HTTP/3.0\r\nHost: 127.0.0.1\r\nX-Request-Id: second\r\n\r\n`, { giveUpMs: 3_000 });
+      const { text } = await rawExchange(harness.url, `${typename}GET /graphql HTTP/3.0\r\nHost: 127.0.0.1\r\nX-Request-Id: second\r\n\r\n`, { giveUpMs: GIVE_UP_MS });
       expect(answers(text).map(({ status }) => status), text).toEqual([200, 505]);
       expect(answers(text).map(({ headers }) => headers['x-request-id'])).toEqual(['first', 'second']);
       expect(refusal(answers(text)[1]!.body).message).toBe('HTTP/3.0 is not supported here: send HTTP/1.1.');
     });
 
     it('keeps 400 for bytes that are no method at all (a TLS handshake on the cleartext port)', async () => {
-      const { text } = await rawExchange(harness.url, '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03', { giveUpMs: 3_000 });
+      const { text } = await rawExchange(harness.url, '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03', { giveUpMs: GIVE_UP_MS });
       expect(text).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
       expect(refusal(parse(text).body)).toEqual({ code: 'BAD_REQUEST', message: 'Malformed HTTP request.' });
     });
 
     it('answers an unknown method pipelined behind a request after its answer, in order', async () => {
       const typename = 'GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\n\r\n';
-      const { text } = await rawExchange(harness.url, `${typename}FOO /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`, { giveUpMs: 3_000 });
+      const { text } = await rawExchange(harness.url, `${typename}FOO /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`, { giveUpMs: GIVE_UP_MS });
       expect(answers(text).map(({ status }) => status), text).toEqual([200, 501]);
       expect(text).toContain('{"data":{"__typename":"Query"}');
     });
@@ -189,7 +195,7 @@ describe.each(LANES)('the status of an edge refusal (%s lane)', (lane) => {
       ['a chunked body', `Transfer-Encoding: chunked\r\n\r\n${TYPENAME.length.toString(16)}\r\n${TYPENAME}\r\n0\r\n\r\n`],
     ])('answers an unknown method pipelined behind a request with %s with 501, as alone', async (_name, framing) => {
       const post = `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n${framing}`;
-      const { text } = await rawExchange(harness.url, `${post}FOO /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`, { giveUpMs: 3_000 });
+      const { text } = await rawExchange(harness.url, `${post}FOO /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`, { giveUpMs: GIVE_UP_MS });
       const [served, refused] = answers(text);
       expect(answers(text).map(({ status }) => status), text).toEqual([200, 501]);
       expect(served!.body).toContain('{"data":{"__typename":"Query"}');
@@ -199,7 +205,7 @@ describe.each(LANES)('the status of an edge refusal (%s lane)', (lane) => {
 
     it('keeps 400 for the rest of a body longer than its Content-Length, which is no request line', async () => {
       const post = `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${TYPENAME.length}\r\n\r\n`;
-      const { text } = await rawExchange(harness.url, `${post}${TYPENAME}extra /graphql\r\n\r\n`, { giveUpMs: 3_000 });
+      const { text } = await rawExchange(harness.url, `${post}${TYPENAME}extra /graphql\r\n\r\n`, { giveUpMs: GIVE_UP_MS });
       const [, refused] = answers(text);
       expect(answers(text).map(({ status }) => status), text).toEqual([200, 400]);
       expect(refusal(refused!.body)).toEqual({ code: 'BAD_REQUEST', message: 'Malformed HTTP request.' });
@@ -222,7 +228,7 @@ describe.each(LANES)('the status of an edge refusal (%s lane)', (lane) => {
       ],
       ['an h2c upgrade in HTTP/2.0', 'GET /graphql?query=%7B__typename%7D HTTP/2.0\r\nHost: 127.0.0.1\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\nx-graphql-yoga-csrf: 1\r\n\r\n', '2.0'],
     ])('answers %s with 505, naming the version to send, and closes', async (_name, bytes, version) => {
-      const { text } = await rawExchange(harness.url, bytes, { giveUpMs: 3_000 });
+      const { text } = await rawExchange(harness.url, bytes, { giveUpMs: GIVE_UP_MS });
       const answer = parse(text);
       expect(text, text.slice(0, 300)).toMatch(/^HTTP\/1\.1 505 HTTP Version Not Supported\r\n/);
       expect(answers(text)).toHaveLength(1);
@@ -233,7 +239,7 @@ describe.each(LANES)('the status of an edge refusal (%s lane)', (lane) => {
     });
 
     it("echoes the client's x-request-id on a 505 too, read from the refused head", async () => {
-      const { text } = await rawExchange(harness.url, 'GET /graphql HTTP/3.0\r\nHost: 127.0.0.1\r\nx-request-id: mine-505\r\n\r\n', { giveUpMs: 3_000 });
+      const { text } = await rawExchange(harness.url, 'GET /graphql HTTP/3.0\r\nHost: 127.0.0.1\r\nx-request-id: mine-505\r\n\r\n', { giveUpMs: GIVE_UP_MS });
       expect(parse(text).status).toBe(505);
       expect(parse(text).headers['x-request-id']).toBe('mine-505');
     });
@@ -250,7 +256,7 @@ describe.each(LANES)('the status of an edge refusal (%s lane)', (lane) => {
     });
 
     it('answers HTTP/1.2, a minor version node does not read, with a 400 that names the version to send', async () => {
-      const { text } = await rawExchange(harness.url, 'GET /graphql?query=%7B__typename%7D HTTP/1.2\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\n\r\n', { giveUpMs: 3_000 });
+      const { text } = await rawExchange(harness.url, 'GET /graphql?query=%7B__typename%7D HTTP/1.2\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\n\r\n', { giveUpMs: GIVE_UP_MS });
       expect(text).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
       expect(refusal(parse(text).body)).toEqual({ code: 'BAD_REQUEST', message: 'HTTP/1.2 is not read here: send HTTP/1.1.' });
     });
@@ -258,7 +264,7 @@ describe.each(LANES)('the status of an edge refusal (%s lane)', (lane) => {
     // They were the bare "Malformed HTTP request.": told what a version is instead (test/left7-malformed-advice.test.ts).
     it('answers a version that is no version (HTTP/1.10, HTTP/11) with a 400 that says what a version is', async () => {
       for (const version of ['HTTP/1.10', 'HTTP/11']) {
-        const { text } = await rawExchange(harness.url, `GET /graphql ${version}\r\nHost: 127.0.0.1\r\n\r\n`, { giveUpMs: 3_000 });
+        const { text } = await rawExchange(harness.url, `GET /graphql ${version}\r\nHost: 127.0.0.1\r\n\r\n`, { giveUpMs: GIVE_UP_MS });
         expect(text, version).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
         expect(refusal(parse(text).body).message, version).toBe(`${version} is no HTTP version: a version is HTTP/, one digit, a dot and one digit; send HTTP/1.1 (RFC 9112 §2.3).`);
       }
@@ -275,7 +281,7 @@ describe.each(LANES)('the status of an edge refusal (%s lane)', (lane) => {
       ['CONNECT from an allowed origin', `CONNECT 127.0.0.1:80 HTTP/1.1\r\nHost: 127.0.0.1:80\r\nOrigin: ${ORIGIN}\r\n\r\n`, 405, ORIGIN],
       ['CONNECT from another origin', 'CONNECT 127.0.0.1:80 HTTP/1.1\r\nHost: 127.0.0.1:80\r\nOrigin: https://elsewhere.example\r\n\r\n', 405, undefined],
     ])('%s', async (_name, bytes, status, allowed) => {
-      const { text } = await rawExchange(harness.url, bytes, { giveUpMs: 3_000 });
+      const { text } = await rawExchange(harness.url, bytes, { giveUpMs: GIVE_UP_MS });
       const answer = parse(text);
       expect(answer.status, text.slice(0, 300)).toBe(status);
       expect(answer.headers.vary).toBe('Origin');
@@ -292,7 +298,7 @@ describe.each(LANES)('the status of an edge refusal (%s lane)', (lane) => {
     it('is refused after the earlier answer, in order (its 405 ended the connection, and the answer was never sent)', async () => {
       harness.upstream.setFault('ex_demo_5', { kind: 'slow', ms: 300 });
       try {
-        const { text } = await rawExchange(harness.url, slow + connect, { giveUpMs: 3_000 });
+        const { text } = await rawExchange(harness.url, slow + connect, { giveUpMs: GIVE_UP_MS });
         expect(text.match(/HTTP\/1\.1 \d{3}/g), text.slice(0, 300)).toEqual(['HTTP/1.1 200', 'HTTP/1.1 405']);
         expect(text.match(/x-request-id: \S+/gi)).toEqual(['x-request-id: earlier', 'x-request-id: tunnel']);
         expect(text).toContain('"id":"ex_demo_5"');
@@ -335,7 +341,7 @@ describe.each(LANES)('the status of an edge refusal (%s lane)', (lane) => {
     ])('refuses %s with 400, a GraphQL error body naming the field, the request id, and no upstream call', async (_name, head, field) => {
       harness.upstream.reset();
       const bytes = head.includes('\r\n\r\n') ? head.replace('Host: 127.0.0.1\r\n', 'Host: 127.0.0.1\r\nX-Request-Id: twice\r\n') : `${head}X-Request-Id: twice\r\n\r\n`;
-      const { text } = await rawExchange(harness.url, bytes, { giveUpMs: 3_000 });
+      const { text } = await rawExchange(harness.url, bytes, { giveUpMs: GIVE_UP_MS });
       const answer = parse(text);
       expect(answer.status, text.slice(0, 300)).toBe(400);
       expect(answer.headers['x-request-id']).toBe('twice');
@@ -358,7 +364,7 @@ describe.each(LANES)('the status of an edge refusal (%s lane)', (lane) => {
   it('answers the server-wide OPTIONS * (RFC 9110 §9.3.7) with 204 and what the server takes, keeping the connection', async () => {
     // It was a 404 "Not found: GraphQL is served at /graphql.": `*` is no path, but the server itself.
     const typename = 'GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\nConnection: close\r\n\r\n';
-    const { text } = await rawExchange(harness.url, `OPTIONS * HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-Id: server-ping\r\n\r\n${typename}`, { giveUpMs: 3_000 });
+    const { text } = await rawExchange(harness.url, `OPTIONS * HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-Id: server-ping\r\n\r\n${typename}`, { giveUpMs: GIVE_UP_MS });
     const [options, served] = text.split(/(?=HTTP\/1\.1 \d{3} )/).map(parse);
     expect(options!.status, text.slice(0, 300)).toBe(204);
     expect(options!.headers.allow).toBe('GET, HEAD, POST, OPTIONS');
@@ -371,7 +377,7 @@ describe.each(LANES)('the status of an edge refusal (%s lane)', (lane) => {
   });
 
   it('answers `*` asked with any other method than OPTIONS as no resource: the 404 of any path it does not serve', async () => {
-    const { text } = await rawExchange(harness.url, 'GET * HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-Id: star-get\r\nConnection: close\r\n\r\n', { giveUpMs: 3_000 });
+    const { text } = await rawExchange(harness.url, 'GET * HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-Id: star-get\r\nConnection: close\r\n\r\n', { giveUpMs: GIVE_UP_MS });
     const answer = parse(text);
     expect(answer.status, text.slice(0, 300)).toBe(404);
     expect(answer.headers['x-request-id']).toBe('star-get');
@@ -383,7 +389,7 @@ describe.each(LANES)('the status of an edge refusal (%s lane)', (lane) => {
     const { text } = await rawExchange(
       harness.url,
       'GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\nContent-Encoding: gzip\r\nContent-Length: 4\r\nConnection: close\r\n\r\nabcd',
-      { giveUpMs: 3_000 },
+      { giveUpMs: GIVE_UP_MS },
     );
     const answer = parse(text);
     expect(answer.status, text.slice(0, 300)).toBe(200);
