@@ -86,8 +86,10 @@ describe.each(LANES)('live refusals (%s lane)', (lane) => {
   beforeAll(async () => {
     harness = await Harness.start({
       lane,
-      // Watches of an upstream that never answers end at 1 s; one watch per caller, so a second is refused.
-      env: liveEnv({ LIVE_MAX_WATCH_MS: '1000', LIVE_MAX_SUBSCRIPTIONS_PER_CALLER: '1' }),
+      // Watches of an upstream that never answers end at 3 s; one watch per caller, so a second is refused. 3 s, not 1:
+      // the outage notice (100 ms of failing polls) must come before the end, and a loaded machine's stall of 900 ms
+      // in the test's process let the end come first, as designed. Only the outage case waits for it.
+      env: liveEnv({ LIVE_MAX_WATCH_MS: '3000', LIVE_MAX_SUBSCRIPTIONS_PER_CALLER: '1' }),
       upstream: { tokens: TOKENS },
     });
     putExecution(harness.upstream, 'ex_teapot', 'workflow_running');
