@@ -10,21 +10,11 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, readConfig } from '../src/config.js';
+import { configRefusal as refusal } from './support/config-refusal.js';
 
 const README = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 
 const TRACING = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' };
-
-function refusal(env: Record<string, string>): string | undefined {
-  try {
-    readConfig(env);
-    return undefined;
-  } catch (error) {
-    if (error instanceof ConfigError) return error.message;
-    throw error;
-  }
-}
 
 describe("the tracing SDK's variables", () => {
   it('a queue of 0 or less, which dropped every span, stops start-up naming the variable and a value it takes', () => {

@@ -8,17 +8,7 @@
  * off the value matters to nothing and is not refused.
  */
 import { describe, expect, it } from 'vitest';
-import { ConfigError, readConfig } from '../src/config.js';
-
-function refusal(env: Record<string, string>): string | undefined {
-  try {
-    readConfig(env);
-    return undefined;
-  } catch (error) {
-    if (error instanceof ConfigError) return error.message;
-    throw error;
-  }
-}
+import { configRefusal as refusal } from './support/config-refusal.js';
 
 describe('OTEL_EXPORTER_OTLP_PROTOCOL', () => {
   it('grpc with tracing on stops start-up in one line naming the OTLP/HTTP port', () => {
