@@ -841,20 +841,23 @@ function metricsPortIsApiPort({ server, telemetry }: Groups, env: Env): string |
   return `METRICS_PORT=${telemetry.metricsPort}${byDefault(env, 'METRICS_PORT')} is the API's PORT${byDefault(env, 'PORT')}: pick another port for /metrics, or METRICS=api to serve it on the API's port.`;
 }
 
+/** Whether an OTLP endpoint is set: spans are exported then unless OTEL_SDK_DISABLED is `true`. */
+const endpointSet = ({ telemetry }: Pick<Groups, 'telemetry'>) => telemetry.otlpEndpoint !== undefined || telemetry.otlpTracesEndpoint !== undefined;
+
+/** Whether spans are exported: an endpoint is set and OTEL_SDK_DISABLED is not `true`. */
+const tracingOn = (groups: Pick<Groups, 'telemetry'>) => endpointSet(groups) && !groups.telemetry.otelSdkDisabled;
+
 /**
  * The exporter speaks OTLP/HTTP only: with `grpc` (and the collector's gRPC port, 4317) every batch was POSTed as JSON
  * to a port that takes none, and lost, with nothing at start saying why.
  */
 function otlpOverGrpc({ telemetry }: Groups, env: Env): string | undefined {
-  const tracing = (telemetry.otlpEndpoint !== undefined || telemetry.otlpTracesEndpoint !== undefined) && !telemetry.otelSdkDisabled;
+  const tracing = tracingOn({ telemetry });
   const name = telemetry.otlpTracesProtocol !== undefined ? 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL' : 'OTEL_EXPORTER_OTLP_PROTOCOL';
   if (!tracing || (telemetry.otlpTracesProtocol ?? telemetry.otlpProtocol) !== 'grpc') return undefined;
   const endpoint = isSet(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ? 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT' : 'OTEL_EXPORTER_OTLP_ENDPOINT';
   return `${name}=grpc: the gateway exports spans over OTLP/HTTP only (as JSON). Unset ${name} or set it to http/protobuf, and point ${endpoint} at the collector's OTLP/HTTP port (4318), not its gRPC one (4317).`;
 }
-
-/** Whether spans are exported: an endpoint is set and OTEL_SDK_DISABLED is not `true`. */
-const tracingOn = ({ telemetry }: Groups) => (telemetry.otlpEndpoint !== undefined || telemetry.otlpTracesEndpoint !== undefined) && !telemetry.otelSdkDisabled;
 
 const TRACING_SETTINGS = ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_SDK_DISABLED'] as const;
 
@@ -1245,13 +1248,12 @@ export function unusedSettings(config: GatewayConfig, env: Record<string, string
   if (sharedState.redisUrl === undefined) {
     unread(['REDIS_KEY_PREFIX', 'REDIS_COMMAND_TIMEOUT_MS', 'REDIS_CACHE_MAX_VALUE_BYTES', 'LIVE_LEASE_MS'], 'REDIS_URL is not set, so this process shares nothing with other replicas');
   }
-  const tracing = telemetry.otlpEndpoint !== undefined || telemetry.otlpTracesEndpoint !== undefined;
-  if (!tracing && !telemetry.otelSdkDisabled) {
+  if (!endpointSet(config) && !telemetry.otelSdkDisabled) {
     unread(
       ['OTEL_SERVICE_NAME', 'OTEL_RESOURCE_ATTRIBUTES', 'OTEL_TRACES_SAMPLER', 'OTEL_TRACES_SAMPLER_ARG', 'OTEL_GRAPHQL_DOCUMENT', 'OTEL_EXPORTER_OTLP_PROTOCOL', 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL'],
       'tracing is off, as neither OTEL_EXPORTER_OTLP_ENDPOINT nor OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set; set one to export spans',
     );
-  } else if (tracing && !telemetry.otelSdkDisabled && !telemetry.otelSampler.endsWith('traceidratio')) {
+  } else if (tracingOn(config) && !telemetry.otelSampler.endsWith('traceidratio')) {
     // `parentbased_always_on` with a ratio of 0.1 sampled every new trace, where 10% was meant.
     unread(['OTEL_TRACES_SAMPLER_ARG'], `OTEL_TRACES_SAMPLER is ${telemetry.otelSampler}, which takes no ratio; set it to parentbased_traceidratio (or traceidratio) to sample a share of new traces`);
   }
