@@ -300,6 +300,23 @@ describe.each(LANES)('watchExecution against the gateway (%s lane)', (lane) => {
     expect(resumed.newEvents).toHaveLength(3);
   });
 
+  it('hands out a start-of-list cursor that `events` takes as its arguments say: `after` it pages from the first event, `before` it nothing', async () => {
+    const id = startExecution(harness, 0);
+    const updates = watch(id);
+    const start = ((await nextUpdate(updates, 'the first update')).value as ExecutionUpdate).cursor;
+    await updates.return(undefined);
+    append(harness, id, 3);
+    type Page = { execution: { events: { edges: Array<{ node: { id: string } }>; pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean } } } };
+    const after = await harness.query<Page>('query($id: ID!, $c: String) { execution(id: $id) { events(first: 2, after: $c) { edges { node { id } } pageInfo { hasNextPage hasPreviousPage } } } }', { id, c: start });
+    expect(after.errors).toBeUndefined();
+    expect(after.data!.execution.events.edges.map((edge) => edge.node.id)).toEqual(upstreamEventIds(harness, id).slice(0, 2));
+    expect(after.data!.execution.events.pageInfo).toEqual({ hasNextPage: true, hasPreviousPage: false });
+    const before = await harness.query<Page>('query($id: ID!, $c: String) { execution(id: $id) { events(before: $c) { edges { node { id } } pageInfo { hasNextPage hasPreviousPage } } } }', { id, c: start });
+    expect(before.errors).toBeUndefined();
+    expect(before.data!.execution.events.edges).toEqual([]);
+    expect(before.data!.execution.events.pageInfo.hasPreviousPage).toBe(false);
+  });
+
   it('resumes from `eventsAfter` given by the caller: the first update carries every event after it', async () => {
     const id = startExecution(harness, 5);
     const page = await harness.query<{ execution: { events: { edges: Array<{ cursor: string; node: { id: string } }> } } }>(

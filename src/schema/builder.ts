@@ -50,11 +50,11 @@ export const builder = new SchemaBuilder<{
     firstArgOptions: { description: 'Return at most this many items from the start (after `after`), 0 to 100; outside that range `BAD_USER_INPUT`.' },
     lastArgOptions: { description: 'Return at most this many items from the end (before `before`), 0 to 100; outside that range `BAD_USER_INPUT`.' },
     afterArgOptions: {
-      description: 'Return items after this cursor: one this connection handed out, under any filter or order. Any other string is `BAD_USER_INPUT`.',
+      description: 'Return items after this cursor: one this connection handed out, under any filter or order, or the `cursor` of an `executionUpdates` update of the same execution (before it has gone past any event, that names the start of the list: the page then starts at the first event). Any other string is `BAD_USER_INPUT`.',
     },
     beforeArgOptions: {
       description:
-        'Return items before this cursor: one this connection handed out, under any filter or order. Any other string is `BAD_USER_INPUT`. Alone (without `first`, `last` or `after`) it pages backward: the default page size just before it.',
+        'Return items before this cursor: one this connection handed out, under any filter or order, or the `cursor` of an `executionUpdates` update of the same execution (the start of the list has no items before it). Any other string is `BAD_USER_INPUT`. Alone (without `first`, `last` or `after`) it pages backward: the default page size just before it.',
     },
   },
 });
