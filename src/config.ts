@@ -439,7 +439,7 @@ export const SETTINGS = {
     outageNoticeMs: setting(
       'LIVE_OUTAGE_NOTICE_MS',
       integer(0, 3_600_000).default(10_000),
-      'how long polls may fail before watchers get an update carrying `UPSTREAM_UNAVAILABLE` (the watch goes on)',
+      'how long polls may fail, from the first failed poll\'s answer, before watchers get an update carrying `UPSTREAM_UNAVAILABLE` (the watch goes on)',
     ),
     maxWatchMs: setting(
       'LIVE_MAX_WATCH_MS',
