@@ -26,11 +26,16 @@ export function notAcceptable(acceptable: string): string {
   const types = [...new Set(acceptable.split(',').map((type) => type.split(';')[0]!.trim()))];
   // A subscription: the event stream is one way to it, and a client that cannot read one (curl, a JSON-only client) has another.
   const streamOnly = types.length === 1 && types[0] === 'text/event-stream';
-  return `Not acceptable: accept ${inWords(types)} (in UTF-8)${streamOnly ? SUBSCRIPTION_TRANSPORTS : ''}.`;
+  // Refused before the operation is read: a subscription sent with a JSON type only would be refused again.
+  const streamAmong = !streamOnly && types.includes('text/event-stream');
+  return `Not acceptable: accept ${inWords(types)} (in UTF-8)${streamOnly ? SUBSCRIPTION_TRANSPORTS : streamAmong ? SUBSCRIPTION_STREAM : ''}.`;
 }
 
 /** What a subscription refused for its Accept is told of the two ways it is served (README "Live executions"). */
 const SUBSCRIPTION_TRANSPORTS = ': a subscription is sent as Server-Sent Events, or over a WebSocket to the same URL (subprotocol graphql-transport-ws)';
+
+/** What a request refused before its operation was read is told of subscriptions, which take the event stream alone. */
+const SUBSCRIPTION_STREAM = '; a subscription, text/event-stream only (or a WebSocket to the same URL, subprotocol graphql-transport-ws)';
 
 /** "a, b or c". */
 function inWords(items: readonly string[]): string {

@@ -304,7 +304,7 @@ describe.each(LANES)('watchExecution against the gateway (%s lane)', (lane) => {
     const id = startExecution(harness, 0);
     const updates = watch(id);
     const start = ((await nextUpdate(updates, 'the first update')).value as ExecutionUpdate).cursor;
-    await updates.return(undefined);
+    await updates.return?.(undefined);
     append(harness, id, 3);
     type Page = { execution: { events: { edges: Array<{ node: { id: string } }>; pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean } } } };
     const after = await harness.query<Page>('query($id: ID!, $c: String) { execution(id: $id) { events(first: 2, after: $c) { edges { node { id } } pageInfo { hasNextPage hasPreviousPage } } } }', { id, c: start });

@@ -913,7 +913,7 @@ describe.each(LANES)('request guards (%s lane)', (lane) => {
         expect(answer.status).toBe(406);
         expect(answer.body.errors![0]!.extensions).toEqual({ code: 'BAD_REQUEST' });
         // Decided before the operation is known: what a POST may be answered with (GraphiQL's page is for GET).
-        expect(answer.body.errors![0]!.message).toBe('Not acceptable: accept application/json, application/graphql-response+json, text/event-stream or multipart/mixed (in UTF-8).');
+        expect(answer.body.errors![0]!.message).toBe('Not acceptable: accept application/json, application/graphql-response+json, text/event-stream or multipart/mixed (in UTF-8); a subscription, text/event-stream only (or a WebSocket to the same URL, subprotocol graphql-transport-ws).');
         // As Yoga's own 406 does: what would have been acceptable.
         expect(answer.headers.get('accept')).toBe(
           'application/json; charset=utf-8, application/graphql-response+json; charset=utf-8, text/event-stream; charset=utf-8, multipart/mixed; charset=utf-8',
