@@ -867,24 +867,28 @@ const TRACING_SETTINGS = ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRA
  * does not set, and went on without. `OTEL_BSP_MAX_QUEUE_SIZE=0` (or `-5`) dropped every span, with a warning blaming a
  * slow collector; `OTEL_EXPORTER_OTLP_HEADERS=Authorization Bearer x` sent no header, so every export was refused
  * (`Unauthorized`); `OTEL_EXPORTER_OTLP_TIMEOUT=10s` and `_COMPRESSION=zstd` were the defaults. Checked only with
- * tracing on, since nothing reads them otherwise; an empty value is unset, as the SDK reads it.
+ * tracing on, since nothing reads them otherwise; an empty value (or only spaces) is unset, as the SDK reads it.
  */
 function sdkVariable(name: string, check: (value: string) => string | undefined, { secret = false } = {}): Contradiction {
   return {
     settings: TRACING_SETTINGS,
     refusal(groups, env) {
       const value = env[name];
-      if (value === undefined || value === '' || !tracingOn(groups)) return undefined;
-      const why = check(value);
+      // The SDK trims what it reads, and takes a value of only spaces as unset.
+      if (value === undefined || value.trim() === '' || !tracingOn(groups)) return undefined;
+      const why = check(value.trim());
       if (why === undefined) return undefined;
       return `Invalid ${name}=${secret ? '(hidden)' : JSON.stringify(textPrefix(value, 40))}: ${why}.`;
     },
   };
 }
 
-/** A count or a time in milliseconds as the SDK reads it: digits only here, as every other setting's. */
+/**
+ * A count or a time in milliseconds as the SDK reads it (`Number()` of the trimmed text: `1e4` and `10000.0` are
+ * 10000), whole: refused only when that is no number, a fraction or below `min`.
+ */
 const sdkWholeNumber = (name: string, min: number, example: number, unit: string) =>
-  sdkVariable(name, (value) => (/^\d+$/.test(value) && Number(value) >= min ? undefined : `must be a whole number${unit} of at least ${min}, as in ${name}=${example}`));
+  sdkVariable(name, (value) => (Number.isInteger(Number(value)) && Number(value) >= min ? undefined : `must be a whole number${unit} of at least ${min}, as in ${name}=${example}`));
 
 const sdkCompression = (name: string) =>
   sdkVariable(name, (value) => (value === 'none' || value === 'gzip' ? undefined : `must be gzip or none, as in ${name}=gzip`));

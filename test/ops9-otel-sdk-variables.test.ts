@@ -64,6 +64,23 @@ describe("the tracing SDK's variables", () => {
     expect(refusal({ ...TRACING, OTEL_SDK_DISABLED: 'true', OTEL_BSP_MAX_QUEUE_SIZE: '0' })).toBeUndefined();
   });
 
+  it('a value the SDK reads after trimming it, or as Number() reads it, is taken: start-up is no stricter than the SDK', () => {
+    expect(
+      refusal({
+        ...TRACING,
+        OTEL_EXPORTER_OTLP_TIMEOUT: ' 10000',
+        OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '1e4',
+        OTEL_BSP_MAX_QUEUE_SIZE: '2048.0',
+        OTEL_BSP_SCHEDULE_DELAY: '   ',
+        OTEL_EXPORTER_OTLP_COMPRESSION: ' gzip ',
+        OTEL_EXPORTER_OTLP_HEADERS: ' ',
+      }),
+    ).toBeUndefined();
+    // What Number() leaves no whole number of is still refused.
+    expect(refusal({ ...TRACING, OTEL_BSP_MAX_QUEUE_SIZE: '20.5' })).toContain('Invalid OTEL_BSP_MAX_QUEUE_SIZE="20.5"');
+    expect(refusal({ ...TRACING, OTEL_EXPORTER_OTLP_TIMEOUT: ' 10 s ' })).toContain('Invalid OTEL_EXPORTER_OTLP_TIMEOUT=" 10 s "');
+  });
+
   it('the process refuses to start, exit 1, with the line on stderr', () => {
     const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
     const run = spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), main], {
