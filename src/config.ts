@@ -893,6 +893,10 @@ const sdkWholeNumber = (name: string, min: number, example: number, unit: string
 const sdkCompression = (name: string) =>
   sdkVariable(name, (value) => (value === 'none' || value === 'gzip' ? undefined : `must be gzip or none, as in ${name}=gzip`));
 
+/** A header name (RFC 9110 token) and a value node's http sends (no control character but tab). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
 /**
  * OTEL_EXPORTER_OTLP_[TRACES_]HEADERS as the SDK parses it (`key=value` pairs separated by commas, percent-encoded,
  * `;` starting properties that are cut off): an entry it cannot read was left out in silence. Never quoted: it
@@ -909,10 +913,10 @@ const sdkHeaders = (name: string) =>
         const separator = entry.indexOf('=');
         const key = entry.slice(0, Math.max(separator, 0)).trim();
         const rest = entry.slice(separator + 1).trim();
-        if (separator <= 0 || key === '' || rest === '' || rest.includes(';') || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(key)) return true;
+        if (separator <= 0 || key === '' || rest === '' || rest.includes(';')) return true;
         try {
-          decodeURIComponent(rest);
-          return false;
+          // Checked as sent, once the SDK has decoded both: `x%20y=1` or `a=%0A` made node refuse every export.
+          return !HEADER_NAME.test(decodeURIComponent(key)) || !HEADER_VALUE.test(decodeURIComponent(rest));
         } catch {
           return true;
         }

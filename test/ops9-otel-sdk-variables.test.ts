@@ -42,6 +42,10 @@ describe("the tracing SDK's variables", () => {
     expect(README).toContain("the tracing SDK's own `OTEL_BSP_*`, `OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT`, `_COMPRESSION` and `_HEADERS` values");
     expect(refusal({ ...TRACING, OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'x-api-key=s3cret%zz' })).toContain('Invalid OTEL_EXPORTER_OTLP_TRACES_HEADERS=(hidden): entry 1 of 1');
     expect(refusal({ ...TRACING, OTEL_EXPORTER_OTLP_HEADERS: 'cookie=a=1;b=2' })).toContain('entry 1 of 1');
+    // Refused once decoded, as the SDK decodes them: node's http would refuse every export with them.
+    expect(refusal({ ...TRACING, OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=abc,x%20y=1' })).toContain('entry 2 of 2');
+    expect(refusal({ ...TRACING, OTEL_EXPORTER_OTLP_HEADERS: 'a=%0Ab' })).toContain('entry 1 of 1');
+    expect(refusal({ ...TRACING, OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=%00' })).toContain('entry 1 of 1');
   });
 
   it('every value the SDK reads as meant is taken, and with tracing off nothing is checked', () => {
