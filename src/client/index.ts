@@ -117,12 +117,6 @@ function headerPairs(headers: HeadersInit | undefined): Array<[string, string]> 
   return pairs;
 }
 
-/** `record` (names in lower case, as `headerRecord` gives them) without the header `name` (lower case). */
-function withoutHeader(record: Record<string, string>, name: string): Record<string, string> {
-  const { [name]: _dropped, ...rest } = record;
-  return rest;
-}
-
 /** A headers function with headers set over it (names in lower case): `headers` is the function a request calls. */
 interface OverFunction {
   readonly headers: () => HeadersInit;
@@ -142,18 +136,44 @@ function sendable<T extends HeadersInit>(headers: T): T {
   return headers;
 }
 
+/**
+ * Each checked headers function's headers before the check, as pairs. A header another one replaces (one `setHeader`
+ * set, or the Authorization of a request that gives its own) is never sent, so it is dropped before the check: checked
+ * as the function gave it, a stale token no header can carry refused every request, the refreshed one set over it too.
+ */
+const uncheckedHeaders = new WeakMap<() => HeadersInit, () => Array<[string, string]>>();
+
+/** What headers function `headers` gives, as pairs, before any check. */
+function uncheckedPairs(headers: () => HeadersInit): Array<[string, string]> {
+  const unchecked = uncheckedHeaders.get(headers);
+  return unchecked ? unchecked() : headerPairs(headers());
+}
+
 /** `base`, a headers function, checked each time it is called (`sendable`). */
 function checkedHeaderFunction(base: () => HeadersInit): () => HeadersInit {
-  return () => sendable(base());
+  const checked = () => sendable(base());
+  uncheckedHeaders.set(checked, () => headerPairs(base()));
+  return checked;
+}
+
+/** `pairs` without any of the header `name` (lower case), in any case of its name. */
+function pairsWithout(pairs: Array<[string, string]>, name: string): Array<[string, string]> {
+  return pairs.filter(([each]) => each.toLowerCase() !== name);
+}
+
+/** `headers` (a function), as a request that gives its own Authorization sends them: checked without their Authorization. */
+function withoutFunctionAuthorization(headers: () => HeadersInit): () => HeadersInit {
+  return () => headerRecord(sendable(pairsWithout(uncheckedPairs(headers), 'authorization')));
 }
 
 function overHeaderFunction(base: () => HeadersInit): OverFunction {
   const set: Record<string, string> = {};
-  const headers = () => {
-    let record = headerRecord(sendable(base()));
-    for (const name of Object.keys(set)) record = withoutHeader(record, name);
-    return { ...record, ...set };
+  const unchecked = () => {
+    const replaced = new Set(Object.keys(set));
+    return [...uncheckedPairs(base).filter(([name]) => !replaced.has(name.toLowerCase())), ...Object.entries(set)];
   };
+  const headers = () => headerRecord(sendable(unchecked()));
+  uncheckedHeaders.set(headers, unchecked);
   return { headers, set };
 }
 
@@ -343,7 +363,7 @@ export class GatewayClient extends GraphQLClient {
     // graphql-request names the DOM's HeadersInit, which a project without the DOM library lacks (its headers are untyped there).
     const headers = config.headers as HeadersInit | (() => HeadersInit) | undefined;
     // A function's headers, read per request: without their Authorization, or fetch joined it to the request's.
-    if (namesAuthorization(requestHeaders) && typeof headers === 'function') config.headers = () => withoutHeader(headerRecord(headers()), 'authorization');
+    if (namesAuthorization(requestHeaders) && typeof headers === 'function') config.headers = withoutFunctionAuthorization(headers);
     else if (namesAuthorization(requestHeaders) && headers) {
       // Headers' forEach rather than its iterator: a frontend's compiler settings may leave out DOM.Iterable.
       const own: Array<[string, string]> = [];
