@@ -310,7 +310,8 @@ export class GatewayClient extends GraphQLClient {
    * line break inside it, a character past U+00FF: a curly quote pasted with the token), as watchExecution throws it, or
    * undefined. Sent, fetch refused it with a TypeError of its own words (`Cannot convert argument to a ByteString…`),
    * naming no header, which `gatewayErrors` reads as a network failure and a page retried as the gateway being down.
-   * Status 0: nothing was sent, so no answer came; the message names neither the token nor the request's variables.
+   * Status 0: nothing was sent, so no answer came; the message never holds the token (it holds the request's query and
+   * variables, as every graphql-request ClientError's does).
    */
   #unsendableHeaders(requestHeaders: HeadersInit | undefined, query: string, variables: unknown): ClientError | TypeError | undefined {
     const own = headerPairs(this.#ownHeaders());
