@@ -464,6 +464,9 @@ export function refusedBeforeParsing(code: ErrorCode, message: string): GraphQLE
   return new GraphQLError(message, { extensions: { ...errorExtensions(code), http: { status: 400 } } });
 }
 
+/** What a request or WebSocket operation still running when SHUTDOWN_GRACE_MS ran out is answered with (SHUTTING_DOWN). */
+export const CUT_BY_SHUTDOWN = 'The gateway shut down before it could answer: send the request again (another replica answers it).';
+
 /** An error answered outside GraphQL execution (the HTTP edge, a WebSocket operation the lane did not run), as a GraphQL response. */
 export function errorResult(code: ErrorCode, message: string): ExecutionResult {
   return { errors: [{ message, extensions: { code } }] } as unknown as ExecutionResult;

@@ -19,7 +19,8 @@
  * 3. When the last request finished (and the connections of the last answers
  *    closed, each lingering at most LINGER_MS for a client still sending, within
  *    the grace), or the grace ran out (whatever remains is cut: a request
- *    whose answer had not begun is answered 503 SHUTTING_DOWN first), the
+ *    whose answer had not begun is answered 503 SHUTTING_DOWN first; a
+ *    WebSocket operation gets SHUTTING_DOWN and its connection 1001), the
  *    upstream pool closes.
  *
  * One log line at the start and one at the end, with counts.
@@ -218,8 +219,13 @@ export async function drain(parts: DrainParts, timings: DrainTimings, cause?: st
   const requestsCut = finished ? 0 : requests.count;
   const webSocketsCut = finished ? 0 : webSockets.open;
   if (!finished) {
+    // Each WebSocket is told first, as each HTTP request not yet answered is: a dropped socket was a bare 1006 to its
+    // client, with no close frame and no word of its operations. One that has not closed after CUT_ANSWER_MS is dropped.
+    webSockets.cut();
+    let cutTimer: NodeJS.Timeout | undefined;
+    await Promise.all([requests.cut(), Promise.race([webSockets.closed(), new Promise<void>((resolve) => (cutTimer = setTimeout(resolve, CUT_ANSWER_MS)))])]);
+    clearTimeout(cutTimer);
     // Cut sockets cancel what their requests still wait for upstream (the request's cancellation), so the pool can close.
-    await requests.cut();
     server.closeAllConnections();
     webSockets.close();
   }

@@ -44,7 +44,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { ServerConfig } from '../config.js';
-import { errorBody, ErrorCode, GRAPHQL_METHODS, SERVER_METHODS, MASKED_MESSAGE, MUTATION_NOT_BY_GET, NO_TUNNELS, notAcceptable, notFound, notGraphQLMethod, onlyGetAndHead, repeatedFieldRefused, seconds, UNSUPPORTED_CONTENT_CODING, UNSUPPORTED_MEDIA_TYPE } from '../errors.js';
+import { CUT_BY_SHUTDOWN, errorBody, ErrorCode, GRAPHQL_METHODS, SERVER_METHODS, MASKED_MESSAGE, MUTATION_NOT_BY_GET, NO_TUNNELS, notAcceptable, notFound, notGraphQLMethod, onlyGetAndHead, repeatedFieldRefused, seconds, UNSUPPORTED_CONTENT_CODING, UNSUPPORTED_MEDIA_TYPE } from '../errors.js';
 import type { Lane } from '../fast-lane/index.js';
 import type { Logger } from '../logger.js';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
@@ -333,9 +333,6 @@ function watchForStall(stalledClients: StalledClients, response: ServerResponse,
     socket.destroy();
   });
 }
-
-/** The answer to a request the drain cut before its answer began (./drain.ts `cut`). */
-const CUT_BY_SHUTDOWN = 'The gateway shut down before it could answer: send the request again (another replica answers it).';
 
 export function createHttpEdge(lane: Lane, settings: EdgeSettings, logger: Logger, state: EdgeState): Server {
   const inFlight = new WeakMap<Duplex, Busy>();

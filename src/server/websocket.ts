@@ -77,8 +77,11 @@
  * live subscriptions have just ended with SHUTTING_DOWN (their `next` and
  * `complete` are sent first), queries finish. The client subscribes again
  * itself, from its last cursor: nothing is left open for graphql-ws to resume.
- * What still runs when the grace runs out is cut by `close`, as the drain's doing
- * (SHUTTING_DOWN, 503 in its access line), not its client's.
+ * What still runs when the grace runs out is cut by `cut`, as the drain's doing
+ * (SHUTTING_DOWN, 503 in its access line), not its client's: each operation is
+ * answered SHUTTING_DOWN (`next`, then `complete`) and its connection closed
+ * with 1001, where dropping the socket left its client a bare 1006, with no
+ * word of what had become of its operations.
  *
  * The socket wiring is graphql-ws's `makeServer` with our own ws glue rather
  * than its `useServer`: that one writes socket errors (a client's oversized
@@ -90,7 +93,7 @@ import type { Duplex } from 'node:stream';
 import { parse, type ExecutionArgs, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
 import { CloseCode, DEPRECATED_GRAPHQL_WS_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL, makeServer, MessageType, type Context } from 'graphql-ws';
 import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
-import { authorizationNotText, errorBody, ErrorCode, errorResult, FIELD_VALUE, gatewayError, invalidAuthorization, MASKED_MESSAGE, originRefused, repeatedFieldRefused, UNREAD_PARAM_NAMES, withoutFieldWhitespace } from '../errors.js';
+import { authorizationNotText, CUT_BY_SHUTDOWN, errorBody, ErrorCode, errorResult, FIELD_VALUE, gatewayError, invalidAuthorization, MASKED_MESSAGE, originRefused, repeatedFieldRefused, UNREAD_PARAM_NAMES, withoutFieldWhitespace } from '../errors.js';
 import type { Lane } from '../fast-lane/index.js';
 import type { Logger } from '../logger.js';
 import type { GatewayServerContext } from '../pipeline/gateway.js';
@@ -135,6 +138,12 @@ export interface WebSocketEdge {
   goingAway(): void;
   /** Resolves once no connection is open. */
   closed(): Promise<void>;
+  /**
+   * The drain's grace ran out: each operation still running is answered with a SHUTTING_DOWN result (`next`, then
+   * `complete`), and each open connection closed with 1001; the operations are cut once their sockets close. `close`
+   * drops what has not closed after a short while.
+   */
+  cut(): void;
   /** Drops every connection at once and stops accepting. */
   close(): void;
 }
@@ -190,6 +199,9 @@ const TOO_MANY_UPGRADES_WARNING_WINDOW_MS = 600_000;
 
 /** Close code and reason of a drain: RFC 6455's "going away", which graphql-ws clients answer by reconnecting. */
 const GOING_AWAY = { code: 1001, reason: 'Going away: the gateway is shutting down' } as const;
+
+/** The last result of an operation the drain cut (`cut`), as an HTTP request the drain cut is answered. */
+const CUT_RESULT = errorResult(ErrorCode.SHUTTING_DOWN, CUT_BY_SHUTDOWN);
 
 export interface WebSocketSettings {
   /** The GraphQL endpoint's path. */
@@ -520,6 +532,11 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
   sockets.on('headers', (headers: string[], request: IncomingMessage) => headers.push(`x-request-id: ${upgradeIdOf(request)}`));
   // Operations running on each connection (graphql-ws's context stands for the connection).
   const running = new WeakMap<object, { count: number }>();
+  // graphql-ws's context of each connection that started an operation: its `subscriptions` are the ids a drain's cut answers.
+  const contexts = new WeakMap<WebSocket, Context<Record<string, unknown> | undefined, Extra>>();
+  // Operations whose next result graphql-ws is waiting for: a drain's cut answers them SHUTTING_DOWN. One whose last
+  // result is still being written (to a client reading slowly) is only completed: its client has its answer.
+  const awaitingResult = new WeakSet<object>();
   // Messages each connection is handling: a `subscribe` counts until its operation completed.
   const handling = new Map<WebSocket, number>();
   // The idle timer of each connection handling no message (a `subscribe` is handled until its operation ended).
@@ -651,6 +668,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
   function operation(context: Context<Record<string, unknown> | undefined, Extra>, payload: Payload): AsyncIterableIterator<ExecutionResult> {
     let results: Results | undefined;
     let ended = false;
+    contexts.set(context.extra.socket, context);
     const started = (): Results => {
       if (results) return results;
       const counter = running.get(context) ?? { count: 0 };
@@ -658,13 +676,19 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
       results = counter.count < settings.maxSubscriptionsPerConnection ? runCounted(context, payload, counter) : refusedForBound(context, payload);
       return results;
     };
-    return {
+    const iterator: AsyncIterableIterator<ExecutionResult> = {
       [Symbol.asyncIterator]() {
         return this;
       },
       next: async () => {
         if (ended) return { done: true, value: undefined };
-        const result = await started().next();
+        awaitingResult.add(iterator);
+        let result: IteratorResult<ExecutionResult>;
+        try {
+          result = await started().next();
+        } finally {
+          awaitingResult.delete(iterator);
+        }
         // graphql-ws sends what it is handed without asking whether the client completed the id meanwhile.
         return ended ? { done: true, value: undefined } : result;
       },
@@ -676,6 +700,7 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
       },
       throw: (error?: unknown) => started().throw(error),
     };
+    return iterator;
   }
 
   type Results = AsyncGenerator<ExecutionResult> & { stop(): void };
@@ -1138,6 +1163,21 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     },
     closed() {
       return handling.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => whenClosed.push(resolve));
+    },
+    cut() {
+      goingAway = true;
+      cutting = true;
+      for (const socket of sockets.clients) {
+        if (socket.readyState !== socket.OPEN) continue;
+        // Sent here, not through graphql-ws: the operations cannot be trusted to answer (what they wait for hangs), and
+        // the close right behind keeps anything graphql-ws would send later off the wire (`send` checks the state).
+        for (const [id, operation] of Object.entries(contexts.get(socket)?.subscriptions ?? {})) {
+          // null: graphql-ws is still setting it up, and nothing of it was answered.
+          if (operation === null || awaitingResult.has(operation)) socket.send(JSON.stringify({ id, type: MessageType.Next, payload: CUT_RESULT }));
+          socket.send(JSON.stringify({ id, type: MessageType.Complete }));
+        }
+        socket.close(GOING_AWAY.code, GOING_AWAY.reason);
+      }
     },
     close() {
       goingAway = true;
