@@ -18,14 +18,15 @@
  *    close` when it still can, and its connection closes once it is sent.
  * 3. When the last request finished (and the connections of the last answers
  *    closed, each lingering at most LINGER_MS for a client still sending, within
- *    the grace), or the grace ran out (whatever remains is cut: a request
- *    whose answer had not begun is answered 503 SHUTTING_DOWN first; a
- *    WebSocket operation gets SHUTTING_DOWN and its connection 1001), the
- *    upstream pool closes.
+ *    the grace; one that never sent a byte is closed once LINGER_MS old), or
+ *    the grace ran out (whatever remains is cut: a request whose answer had not
+ *    begun is answered 503 SHUTTING_DOWN first; a WebSocket operation gets
+ *    SHUTTING_DOWN and its connection 1001), the upstream pool closes.
  *
  * One log line at the start and one at the end, with counts.
  */
 import type { Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { LiveExecutions } from '../live/live-executions.js';
 import type { Logger } from '../logger.js';
 import type { Health } from './health.js';
@@ -146,6 +147,48 @@ export class RequestsInFlight {
   }
 }
 
+/**
+ * The API port's open connections, each with when it was accepted, for the drain's end: one that has not sent a byte
+ * is no answer lingering and holds no request, yet node counts it neither idle nor done, and the drain waited the
+ * whole LINGER_MS for it (every request finished, the process exiting 2 s later, for a browser's or a balancer's
+ * preconnected socket, or a TCP probe's). As Go's http.Server.Shutdown treats a connection that has sent nothing
+ * for a while, it is closed once LINGER_MS old: a request racing the listener's close on it is still served, as
+ * README promises, and one silent for longer is not waited for.
+ */
+export class OpenConnections {
+  /**
+   * Each open connection in a slot cleared in place when it closes and reused by a later one, with when it was
+   * accepted: not a Map, for the reason RequestsInFlight's slots are not a Set (measured there: a long-lived table with
+   * an entry added and deleted per request kept what it held through scavenges).
+   */
+  readonly #slots: (Socket | undefined)[] = [];
+  readonly #acceptedAt: number[] = [];
+  readonly #free: number[] = [];
+
+  /** For the server's `connection` event. A socket handed back to the server (./ignored-upgrade.ts) has sent bytes: never closed here. */
+  accepted(socket: Socket): void {
+    const slot = this.#free.pop() ?? this.#slots.length;
+    this.#slots[slot] = socket;
+    this.#acceptedAt[slot] = performance.now();
+    socket.once('close', () => {
+      this.#slots[slot] = undefined;
+      this.#free.push(slot);
+    });
+  }
+
+  /** Closes each connection that has sent nothing once it is LINGER_MS old (at once when it is older). */
+  closeSilent(): void {
+    const now = performance.now();
+    this.#slots.forEach((socket, slot) => {
+      if (!socket || socket.bytesRead > 0 || socket.destroyed) return;
+      const closeIfSilent = () => void (socket.bytesRead === 0 && socket.destroy());
+      const left = this.#acceptedAt[slot]! + LINGER_MS - now;
+      if (left <= 0) closeIfSilent();
+      else setTimeout(closeIfSilent, left).unref();
+    });
+  }
+}
+
 export interface DrainTimings {
   /** SHUTDOWN_UNREADY_MS: how long `/ready` answers 503 while everything is still served. */
   unreadyMs: number;
@@ -157,6 +200,7 @@ export interface DrainParts {
   server: Server;
   health: Health;
   requests: RequestsInFlight;
+  connections: OpenConnections;
   webSockets: WebSocketEdge;
   live: LiveExecutions;
   /** Closes the upstream pool once what used it is done. */
@@ -182,7 +226,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 /** Drains as the timeline above says; `cause` (the signal) goes in the first log line. */
 export async function drain(parts: DrainParts, timings: DrainTimings, cause?: string): Promise<DrainReport> {
-  const { server, health, requests, webSockets, live, closeUpstream, logger } = parts;
+  const { server, health, requests, connections, webSockets, live, closeUpstream, logger } = parts;
   const started = performance.now();
   health.draining();
   requests.unready();
@@ -208,6 +252,7 @@ export async function drain(parts: DrainParts, timings: DrainTimings, cause?: st
     // The last answers' connections close the lingering way (./lingering-close.ts): read on for up to LINGER_MS for a
     // client still sending. The process exits once the drain resolves, and its exit reset them: each such client lost
     // the answer it had not read yet (5 of 5 with a request pipelined behind a `Connection: close` one). Within the grace.
+    connections.closeSilent();
     let lingerTimer: NodeJS.Timeout | undefined;
     await Promise.race([
       connectionsClosed,

@@ -6,6 +6,7 @@
  */
 import { once } from 'node:events';
 import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Plugin } from 'graphql-yoga';
 import type { GatewayConfig, LiveConfig } from '../config.js';
 import { metricsNotHere } from '../errors.js';
@@ -23,7 +24,7 @@ import { SharedCache } from '../shared-state/shared-cache.js';
 import { createAccessLog } from '../telemetry/access-log.js';
 import { GatewayMetrics, METRICS_PATH } from '../telemetry/metrics.js';
 import { attemptSpans, spansDropped, spansUrl } from '../telemetry/tracing.js';
-import { drain, RequestsInFlight, type DrainReport, type DrainTimings } from './drain.js';
+import { drain, OpenConnections, RequestsInFlight, type DrainReport, type DrainTimings } from './drain.js';
 import { Health, PROBE_NEAR_MISSES, probeNotHere, upstreamHealth } from './health.js';
 import { createHttpEdge } from './http-edge.js';
 import { StalledClients } from './stalled-clients.js';
@@ -177,6 +178,8 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
     maxOperationTokens: config.operations.maxTokens,
   };
   const server = createHttpEdge(lane, edgeSettings, options.logger, { health, requests, stalledClients, accessLog });
+  const connections = new OpenConnections();
+  server.on('connection', (socket: Socket) => connections.accepted(socket));
   const sockets = attachWebSocket(
     server,
     lane,
@@ -219,7 +222,7 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
     },
     drain(timings = {}, cause) {
       return drain(
-        { server, health, requests, webSockets: sockets, live, closeUpstream, logger: options.logger },
+        { server, health, requests, connections, webSockets: sockets, live, closeUpstream, logger: options.logger },
         { unreadyMs: timings.unreadyMs ?? config.server.shutdownUnreadyMs, graceMs: timings.graceMs ?? config.server.shutdownGraceMs },
         cause,
       );
