@@ -243,23 +243,30 @@ export async function drain(parts: DrainParts, timings: DrainTimings, cause?: st
   const subscriptionsEnded = live.shutDown();
   webSockets.goingAway();
   let graceTimer: NodeJS.Timeout | undefined;
-  const finished = await Promise.race([
-    Promise.all([requests.settled(), webSockets.closed()]).then(() => true),
-    new Promise<false>((resolve) => (graceTimer = setTimeout(() => resolve(false), timings.graceMs))),
-  ]);
-  clearTimeout(graceTimer);
-  if (finished) {
+  const graceOver = new Promise<false>((resolve) => (graceTimer = setTimeout(() => resolve(false), timings.graceMs)));
+  let finished = false;
+  let silentClosed = false;
+  for (;;) {
+    finished = await Promise.race([Promise.all([requests.settled(), webSockets.closed()]).then(() => true), graceOver]);
+    if (!finished) break;
     // The last answers' connections close the lingering way (./lingering-close.ts): read on for up to LINGER_MS for a
     // client still sending. The process exits once the drain resolves, and its exit reset them: each such client lost
     // the answer it had not read yet (5 of 5 with a request pipelined behind a `Connection: close` one). Within the grace.
-    connections.closeSilent();
+    if (!silentClosed) connections.closeSilent();
+    silentClosed = true;
     let lingerTimer: NodeJS.Timeout | undefined;
     await Promise.race([
       connectionsClosed,
       new Promise<void>((resolve) => (lingerTimer = setTimeout(resolve, Math.max(0, Math.min(LINGER_MS, graceEnds - performance.now()))))),
     ]);
     clearTimeout(lingerTimer);
+    // A request that arrived meanwhile, on a connection accepted before the listener closed, is waited for as any
+    // other, within the grace, and cut when it runs out. The drain ended under it before: logged `every request
+    // finished` and not counted, it held the exit for as long as upstream took (closing the pool waits for its calls:
+    // up to REQUEST_BUDGET_MS, 15 s, past the grace).
+    if (requests.count === 0) break;
   }
+  clearTimeout(graceTimer);
   const requestsFinished = requests.finishedWhileClosing;
   const requestsCut = finished ? 0 : requests.count;
   const webSocketsCut = finished ? 0 : webSockets.open;
