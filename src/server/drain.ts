@@ -155,6 +155,10 @@ export class RequestsInFlight {
  * for a while, it is closed once LINGER_MS old: a request racing the listener's close on it is still served, as
  * README promises, and one silent for longer is not waited for.
  */
+/** Marks a socket OpenConnections tracks: a property, not a long-lived WeakSet (the tables' reason above). */
+const TRACKED = Symbol('tracked by OpenConnections');
+type TrackedSocket = Socket & { [TRACKED]?: true };
+
 export class OpenConnections {
   /**
    * Each open connection in a slot cleared in place when it closes and reused by a later one, with when it was
@@ -165,8 +169,14 @@ export class OpenConnections {
   readonly #acceptedAt: number[] = [];
   readonly #free: number[] = [];
 
-  /** For the server's `connection` event. A socket handed back to the server (./ignored-upgrade.ts) has sent bytes: never closed here. */
+  /**
+   * For the server's `connection` event. A socket handed back to the server (./ignored-upgrade.ts) comes again with
+   * each ignored upgrade: it is tracked once (one 'close' listener per handoff set off node's MaxListeners warning
+   * past ten), and, having sent bytes, never closed here.
+   */
   accepted(socket: Socket): void {
+    if ((socket as TrackedSocket)[TRACKED]) return;
+    (socket as TrackedSocket)[TRACKED] = true;
     const slot = this.#free.pop() ?? this.#slots.length;
     this.#slots[slot] = socket;
     this.#acceptedAt[slot] = performance.now();
