@@ -402,7 +402,15 @@ export class RedisStore {
     });
     // Without a listener an 'error' event would end the process; the 'close' above is the one line an outage gets.
     redis.on('error', (error: Error) => {
-      if ((error as { command?: { name?: unknown } }).command?.name === 'select') return this.#refusedDatabase(redis, error);
+      if ((error as { command?: { name?: unknown } }).command?.name === 'select') {
+        if (DATABASE_REFUSAL.test(error.message)) return this.#refusedDatabase(redis, error);
+        // Refused for the connection's sake (NOAUTH, BUSY, a Redis at maxclients), not the database's: read as a
+        // database Redis lacks, it ended the use of Redis for good, past the password's fix or the script's end. Made
+        // again, as the connection would go on in database 0 should its ready check pass.
+        redis.disconnect(true);
+        // After an AUTH with REDIS_URL's password, NOAUTH says the AUTH failed: its own reply (WRONGPASS) is the reason.
+        if (error.message.startsWith('NOAUTH') && new URL(this.#settings.redisUrl).password !== '') return;
+      }
       // ioredis's follow-on to a connection already failing (its ready check could not be written) says nothing of why:
       // the reset or close that failed it has its own error or line. Taken as a reason when it came first (a Redis at
       // maxclients), the on-call read `Stream isn't writeable and enableOfflineQueue options is false`.
@@ -671,6 +679,13 @@ function handshakeTimeoutMs(commandTimeoutMs: number): number {
 
 /** Reasons an outage's lines give at most, the loss's own included: a flapping network alternates two or three. */
 const TOLD_REASONS_MAX = 3;
+
+/**
+ * Redis's refusals of a SELECT that are about the database itself, which no reconnect mends: a number past its
+ * `databases`, a user without SELECT (NOPERM), a cluster (database 0 only). Any other (NOAUTH, BUSY, LOADING, a Redis at
+ * maxclients) is the connection's.
+ */
+const DATABASE_REFUSAL = /^(?:NOPERM|ERR (?:DB index is out of range|invalid DB index|SELECT is not allowed))/;
 
 /** How ioredis begins the error of a command it could not write: the connection it was for had failed already. */
 const UNWRITABLE = "Stream isn't writeable";
