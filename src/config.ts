@@ -94,6 +94,23 @@ function regExpRefusal(source: string): string | undefined {
  */
 const MAX_STRING_BYTES = 256 * 1024 * 1024;
 
+/** A REDIS_URL whose credentials (from `//` to the last `@`) hold what a URL reserves, so that they end early. */
+const RESERVED_IN_CREDENTIALS = /^rediss?:\/\/[^@]*?[/?#@\s][^]*@/;
+
+const PERCENT_ENCODE_ADVICE = 'percent-encode /, ?, #, @, % and blanks in its user name and password (%2F, %3F, %23, %40, %25, %20), as encodeURIComponent does';
+
+/** Whether ioredis can read a REDIS_URL's user name and password: it percent-decodes them, and threw on a `%` not followed by two hex digits. */
+function decodableCredentials(value: string): boolean {
+  const { username, password } = new URL(value);
+  try {
+    decodeURIComponent(username);
+    decodeURIComponent(password);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** UPSTREAM_MAX_BODY_BYTES's default, and UPSTREAM_MAX_BYTES_IN_FLIGHT's (one such body at a time); the LIVE_MAX_HELD_BYTES description sizes a reading by it. */
 const DEFAULT_MAX_BODY_BYTES = 128 * 1024 * 1024;
 
@@ -501,16 +518,34 @@ export const SETTINGS = {
       'REDIS_URL',
       z
         // No redis URL, or one with no host, stops there (`abort`): the rules after would judge a host as a path.
-        .url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL such as redis://:password@127.0.0.1:6379/0', abort: true })
+        .url({
+          protocol: /^rediss?$/,
+          // A password from `openssl rand -base64` holds a `/`: unencoded, it ends the URL's host early, and the refusal
+          // showed a form the operator's URL already had.
+          error: ({ input }) =>
+            `must be a redis:// or rediss:// URL such as redis://:password@127.0.0.1:6379/0${typeof input === 'string' && RESERVED_IN_CREDENTIALS.test(input) ? `; ${PERCENT_ENCODE_ADVICE}` : ''}`,
+          abort: true,
+        })
         // `redis:/host:6379` and `redis:host:6379` parse with no host: ioredis read them as a Unix socket's path, degraded for good.
         .refine((value) => new URL(value).hostname !== '', { error: 'must name a host: redis://127.0.0.1:6379 (two slashes)', abort: true })
+        // ioredis threw `URIError: URI malformed` from inside `new Redis`, and the process ended with its stack.
+        .refine(decodableCredentials, { error: `must have a user name and password ioredis can decode: ${PERCENT_ENCODE_ADVICE}`, abort: true })
         // ioredis sent `SELECT NaN` for `/abc`, and the reply's error ended the process with a stack.
-        .refine((value) => /^(?:\/(?:\d{1,9})?)?$/.test(new URL(value).pathname), 'must have no path but a database number: redis://127.0.0.1:6379/0')
+        .refine((value) => /^(?:\/(?:\d{1,9})?)?$/.test(new URL(value).pathname), {
+          // `redis://user:ab@c/d@host` parses, with `c` for its host and `/d@host` for its path.
+          error: ({ input }) => `must have no path but a database number: redis://127.0.0.1:6379/0${typeof input === 'string' && RESERVED_IN_CREDENTIALS.test(input) ? `; ${PERCENT_ENCODE_ADVICE}` : ''}`,
+        })
         // ioredis takes options from the query over the gateway's own: `?db=abc` sent `SELECT NaN` and ended the process
         // with a stack, `?commandTimeout=` and `?enableOfflineQueue=` undid REDIS_COMMAND_TIMEOUT_MS and "never queued".
-        .refine((value) => new URL(value).search === '' && new URL(value).hash === '', 'must carry no query string or fragment (ioredis would take its options from it over the gateway\'s): the database is the path, redis://127.0.0.1:6379/0')
+        .refine((value) => new URL(value).search === '' && new URL(value).hash === '', {
+          // `redis://ab#cd@host` parses, its password read as a host and the rest as a fragment.
+          error: ({ input }) =>
+            typeof input === 'string' && RESERVED_IN_CREDENTIALS.test(input)
+              ? `must carry no query string or fragment: ${PERCENT_ENCODE_ADVICE}`
+              : 'must carry no query string or fragment (ioredis would take its options from it over the gateway\'s): the database is the path, redis://127.0.0.1:6379/0',
+        })
         .optional(),
-      'Redis shared by every replica (and worker): the cache of finished executions and one live poller per (caller, execution) across them; `rediss://` for TLS, credentials in the URL (unset: everything stays in the process)',
+      'Redis shared by every replica (and worker): the cache of finished executions and one live poller per (caller, execution) across them; `rediss://` for TLS, credentials in the URL, percent-encoded (`/` as `%2F`, `encodeURIComponent`) (unset: everything stays in the process)',
       { url: true },
     ),
     redisKeySecret: setting(
