@@ -732,6 +732,27 @@ function probeTls(url: string): Promise<'tls' | 'plain' | 'silent'> {
   });
 }
 
+/** The hint of a rediss:// certificate no CA of the process trusts (CERTIFICATE_HINTS). */
+const UNTRUSTED =
+  "the certificate of REDIS_URL's host is not signed by a CA this process trusts: start the gateway with NODE_EXTRA_CA_CERTS=/path/to/ca.pem naming the CA that signed it (a private CA's, or the certificate itself when self-signed), or have Redis send its whole chain";
+
+/**
+ * What to do about a rediss:// certificate node refused, by its code. OpenSSL's words alone (`self-signed certificate`,
+ * `unable to verify the first certificate`) said nothing of NODE_EXTRA_CA_CERTS, and the README's one word on such a
+ * Redis was NODE_TLS_REJECT_UNAUTHORIZED=0, which turns off every certificate check of the process. A certificate for
+ * another name keeps node's sentence, which says it (CERTIFICATE_NAMES).
+ */
+const CERTIFICATE_HINTS: Readonly<Record<string, string>> = {
+  DEPTH_ZERO_SELF_SIGNED_CERT: UNTRUSTED,
+  SELF_SIGNED_CERT_IN_CHAIN: UNTRUSTED,
+  UNABLE_TO_GET_ISSUER_CERT: UNTRUSTED,
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: UNTRUSTED,
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: UNTRUSTED,
+  CERT_UNTRUSTED: UNTRUSTED,
+  CERT_HAS_EXPIRED: "the certificate of REDIS_URL's host has expired (or this machine's clock is wrong): Redis must be given a new one",
+  CERT_NOT_YET_VALID: "the certificate of REDIS_URL's host is not valid yet (or this machine's clock is wrong)",
+};
+
 /**
  * The reason an outage's warning gives. ioredis's parser error names only the byte it did not expect (an HTTP
  * service answers `H`) and asks to be reported: the operator's mistake is a REDIS_URL naming something else.
@@ -753,6 +774,8 @@ function connectionError(error: Error, tls: boolean, unheard: boolean, handshake
     return `the far end of REDIS_URL accepted the connection and never answered (nothing within ${handshakeMs} ms to the connection's first commands): a stopped or overloaded Redis, or a proxy or load balancer with no Redis behind it`;
   }
   if (unheard && !tls && tlsPort !== undefined && RESET.test(error.message)) return tlsPort ? TLS_PORT : PLAIN_RESET;
+  const certificate = CERTIFICATE_HINTS[(error as { code?: unknown }).code as string];
+  if (certificate !== undefined) return `${error.message.slice(0, 200)}: ${certificate}`;
   if (error.name !== 'ParserError') return error.message.slice(0, 300);
   return `the far end of REDIS_URL does not answer as Redis does (${error.message.replace(/\s*Please report this\.?$/, '').slice(0, 200)})`;
 }
