@@ -753,6 +753,17 @@ const CERTIFICATE_HINTS: Readonly<Record<string, string>> = {
   CERT_NOT_YET_VALID: "the certificate of REDIS_URL's host is not valid yet (or this machine's clock is wrong)",
 };
 
+/** OpenSSL's error for a TLS 1.3 server that ended the handshake for want of a client certificate (alert 116). */
+const CLIENT_CERTIFICATE_REQUIRED = /alert certificate required/;
+
+/**
+ * The reason for CLIENT_CERTIFICATE_REQUIRED: the gateway gives Redis no client certificate, and Redis asks one by
+ * default once TLS is on. OpenSSL's string, with its source file, line and a line break, was the reason in the log and
+ * in `/ready`.
+ */
+const CLIENT_CERTIFICATE =
+  'Redis asks for a client certificate (tls-auth-clients, yes by default with TLS), which the gateway does not send: set tls-auth-clients no (or optional) on Redis, which then admits clients by the password or ACL user of REDIS_URL';
+
 /**
  * The reason an outage's warning gives. ioredis's parser error names only the byte it did not expect (an HTTP
  * service answers `H`) and asks to be reported: the operator's mistake is a REDIS_URL naming something else.
@@ -774,6 +785,7 @@ function connectionError(error: Error, tls: boolean, unheard: boolean, handshake
     return `the far end of REDIS_URL accepted the connection and never answered (nothing within ${handshakeMs} ms to the connection's first commands): a stopped or overloaded Redis, or a proxy or load balancer with no Redis behind it`;
   }
   if (unheard && !tls && tlsPort !== undefined && RESET.test(error.message)) return tlsPort ? TLS_PORT : PLAIN_RESET;
+  if (CLIENT_CERTIFICATE_REQUIRED.test(error.message)) return CLIENT_CERTIFICATE;
   const certificate = CERTIFICATE_HINTS[(error as { code?: unknown }).code as string];
   if (certificate !== undefined) return `${error.message.slice(0, 200)}: ${certificate}`;
   if (error.name !== 'ParserError') return error.message.slice(0, 300);
