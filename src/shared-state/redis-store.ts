@@ -524,6 +524,18 @@ export class RedisStore {
         else this.#reasonChanged(reason);
       },
       (error: unknown) => {
+        // A Redis that cannot serve (BUSY: a script past busy-reply-threshold; LOADING: a replica loading its primary's dataset)
+        // refuses every command: taken as the ACL's refusal below, it was "reachable again" and `connected` while it
+        // did, with advice to grant +ping. Lost until a PING is answered PONG, its reply the reason.
+        if (isRedisRefusal(error) && !(error as Error).message.startsWith('NOPERM')) {
+          this.#pinging = false;
+          if (connection !== this.#connection || !this.#up) return;
+          this.#hung = true;
+          const reason = `Redis refuses PING, and so every command: ${(error as Error).message.slice(0, 200)}`;
+          if (this.#toldReasons.length === 0) this.#lost(reason);
+          else this.#reasonChanged(reason);
+          return;
+        }
         // Refused (an ACL without PING: NOPERM) is still an answer: Redis is there. Read as silence, such a Redis was
         // "unreachable" for good, and the reply that said why was never logged.
         if (isRedisRefusal(error)) this.#pingRefusals.report(error);
