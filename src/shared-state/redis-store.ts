@@ -377,7 +377,7 @@ export class RedisStore {
         this.#up = false;
         // Closed with no error after refusing the connection (a Redis at maxclients that closed before we wrote).
         if (this.#refusedAtConnect !== undefined) {
-          this.#lastError = this.#outageRefusal = `Redis refused the connection: ${this.#refusedAtConnect}`;
+          this.#lastError = this.#outageRefusal = connectionRefusal(this.#refusedAtConnect);
           this.#reasonChanged(this.#lastError);
         }
         if (this.#closingForPrimary) {
@@ -424,7 +424,7 @@ export class RedisStore {
         // A refusal a command was answered with (NOAUTH, WRONGPASS) is the reason itself, the close after it included.
         if (error.name === 'ReplyError') this.#refusedAtConnect = undefined;
         if (this.#refusedAtConnect !== undefined && redis.status !== 'ready') {
-          this.#lastError = this.#outageRefusal = `Redis refused the connection: ${this.#refusedAtConnect}`;
+          this.#lastError = this.#outageRefusal = connectionRefusal(this.#refusedAtConnect);
         } else {
           const before = this.#lastError;
           this.#lastError = connectionError(error, tls, unheard, handshakeTimeoutMs(this.#settings.redisCommandTimeoutMs), this.#tlsPort);
@@ -709,12 +709,29 @@ const RESET = /^(?:read|write) (?:ECONNRESET|EPIPE)$/;
 const TLS_PORT = 'the far end of REDIS_URL reset the connection without answering a command, and answers a TLS handshake: this looks like a TLS port: use rediss://';
 
 /**
+ * A Redis in protected mode (no password for its default user) refuses a client not on its loopback as one at
+ * maxclients does, one error line and a close, which the reset may lose: the reset's reasons named maxclients alone.
+ */
+const PROTECTED_RESET = 'as does one in protected mode to a client not on its loopback (no password set)';
+
+/** The first words of protected mode's refusal: 1,000 characters, cut at 200 in the reason before its fixes. */
+const PROTECTED_MODE = /^DENIED Redis is running in protected mode/;
+
+/** The reason for an error line a far end sent before any answer (`#refusedAtConnect`): Redis's own, but protected mode's in short, with what to set. */
+function connectionRefusal(line: string): string {
+  if (PROTECTED_MODE.test(line)) {
+    return 'Redis refused the connection: it runs in protected mode (no password for its default user) and takes clients on its loopback only: give its default user a password (requirepass) and put it in REDIS_URL, or bind Redis to a private network and set protected-mode no';
+  }
+  return `Redis refused the connection: ${line}`;
+}
+
+/**
  * The reason for a redis:// connection reset before any answer by a port that serves no TLS. A Redis at `maxclients`
  * writes its refusal and closes as the connection's first commands arrive: the refusal is lost in the reset, and the
  * reasons were `write EPIPE` and ioredis's `Stream isn't writeable …`. No errno in it: the same reset is read as
  * ECONNRESET or written into as EPIPE from one reconnect to the next, and each had been a warning of its own.
  */
-const PLAIN_RESET = 'the far end of REDIS_URL reset the connection without answering a command, and serves no TLS: a Redis at maxclients does so (its INFO clients, its log)';
+const PLAIN_RESET = `the far end of REDIS_URL reset the connection without answering a command, and serves no TLS: a Redis at maxclients does so (its INFO clients, its log), ${PROTECTED_RESET}`;
 
 /** How long the TLS probe waits for a handshake. */
 const TLS_PROBE_MS = 1_000;
@@ -723,7 +740,7 @@ const TLS_PROBE_MS = 1_000;
  * The reason for a redis:// connection reset before any answer by a port whose TLS handshake was not answered within
  * TLS_PROBE_MS: a TLS port on a slow or busy link and a Redis at `maxclients` both fit, and naming one was a guess.
  */
-const UNPROBED_RESET = `the far end of REDIS_URL reset the connection without answering a command, and did not answer a TLS handshake within ${TLS_PROBE_MS / 1000} s either: a TLS port on a slow link (then use rediss://) or a Redis at maxclients (its INFO clients, its log)`;
+const UNPROBED_RESET = `the far end of REDIS_URL reset the connection without answering a command, and did not answer a TLS handshake within ${TLS_PROBE_MS / 1000} s either: a TLS port on a slow link (then use rediss://) or a Redis at maxclients (its INFO clients, its log), ${PROTECTED_RESET}`;
 
 /**
  * What REDIS_URL's host and port do with a TLS handshake (no certificate checked, nothing sent after it): `tls`, it
