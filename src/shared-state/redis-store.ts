@@ -575,7 +575,9 @@ export class RedisStore {
   #checkMode(redis: Redis): void {
     redis.info('server').then(
       (info: string) => {
-        if (!/^redis_mode:sentinel\s*$/m.test(info) || this.#unusable !== undefined || this.#closed) return;
+        if (this.#unusable !== undefined || this.#closed) return;
+        if (/^redis_mode:cluster\s*$/m.test(info)) return this.#notUsed(CLUSTER_REASON, CLUSTER_MESSAGE);
+        if (!/^redis_mode:sentinel\s*$/m.test(info)) return;
         this.#notUsed('REDIS_URL names a Redis Sentinel (redis_mode:sentinel), which stores no keys', 'redis not used: REDIS_URL names a Redis Sentinel, not the primary it watches; serving from local state. Set REDIS_URL to the primary through a name or proxy that follows failovers (the gateway does not ask Sentinel; README "Scaling out") and restart');
       },
       () => undefined,
@@ -593,7 +595,8 @@ export class RedisStore {
     const reason = `Redis refused database ${database} of REDIS_URL (${error.message.slice(0, 200)})`;
     // An ACL without SELECT is refused the same way: told "a database this Redis does not have", the on-call fixed a
     // REDIS_URL that was right, and the user's grant stayed short.
-    if (error.message.startsWith('NOPERM')) {
+    if (error.message.startsWith('ERR SELECT is not allowed in cluster mode')) this.#notUsed(CLUSTER_REASON, CLUSTER_MESSAGE);
+    else if (error.message.startsWith('NOPERM')) {
       this.#notUsed(reason, 'redis not used: the Redis user of REDIS_URL may not SELECT the database REDIS_URL names; serving from local state. Grant the user +select (README "Scaling out") and restart');
     } else this.#notUsed(reason, 'redis not used: REDIS_URL names a database this Redis does not have; serving from local state. Fix REDIS_URL and restart');
   }
@@ -677,6 +680,17 @@ const NAMED_ADDRESS = /\b((?:connect|getaddrinfo) E[A-Z_]+) [^\s()]+/g;
  * certificate holds (`Host: redis.internal. is not in the cert's altnames: DNS:…`), which `/ready` does not give away.
  */
 const CERTIFICATE_NAMES = /^(Hostname\/IP does not match certificate's altnames): .*$/s;
+
+/**
+ * A node of a Redis Cluster (`redis_mode:cluster` in its INFO, or its refusal of SELECT): the gateway's one
+ * connection reaches only that node's slots (another's keys are refused MOVED), and its lease check takes a pair's
+ * lease, outage and pause keys, of different slots, in one script (refused CROSSSLOT). It was `connected` while each
+ * replica polled upstream for itself and one refusal line a minute gave Redis's reply alone; a database in REDIS_URL
+ * was told as one Redis does not have. Not used, as a Sentinel is not.
+ */
+const CLUSTER_REASON = 'REDIS_URL names a node of a Redis Cluster (redis_mode:cluster), which answers only for its own slots';
+const CLUSTER_MESSAGE =
+  'redis not used: REDIS_URL names a node of a Redis Cluster, whose keys the gateway cannot use (its scripts take keys of several slots); serving from local state. Set REDIS_URL to a Redis without cluster mode (a primary, with replicas behind a name or proxy that follows failovers; README "Scaling out") and restart';
 
 /** How long a connection, with its TLS handshake for rediss://, may take to be made (ioredis's `connectTimeout`). */
 const CONNECT_TIMEOUT_MS = 2_000;
