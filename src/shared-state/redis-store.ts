@@ -796,6 +796,15 @@ const CERTIFICATE_HINTS: Readonly<Record<string, string>> = {
   CERT_NOT_YET_VALID: "the certificate of REDIS_URL's host is not valid yet (or this machine's clock is wrong)",
 };
 
+/**
+ * OpenSSL's error string (`80CC…:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../deps/openssl/…c:350:`
+ * and a line break), of which the reason is the part that says anything to an operator.
+ */
+const OPEN_SSL_ERROR = /^[0-9A-F]+:error:[0-9A-F]+:[^:]*:[^:]*:([^:]+):/;
+
+/** The hint of a rediss:// URL whose far end answered the handshake in plain text (an HTTP service, a plain port). */
+const PLAIN_ANSWER = 'REDIS_URL is rediss:// but its far end does not answer in TLS: use redis:// if Redis serves plain text there, or the port it serves TLS on';
+
 /** OpenSSL's error for a TLS 1.3 server that ended the handshake for want of a client certificate (alert 116). */
 const CLIENT_CERTIFICATE_REQUIRED = /alert certificate required/;
 
@@ -829,8 +838,12 @@ function connectionError(error: Error, tls: boolean, unheard: boolean, handshake
   }
   if (unheard && !tls && tlsPort !== undefined && RESET.test(error.message)) return tlsPort ? TLS_PORT : PLAIN_RESET;
   if (CLIENT_CERTIFICATE_REQUIRED.test(error.message)) return CLIENT_CERTIFICATE;
-  const certificate = CERTIFICATE_HINTS[(error as { code?: unknown }).code as string];
+  const code = (error as { code?: unknown }).code;
+  const certificate = CERTIFICATE_HINTS[code as string];
   if (certificate !== undefined) return `${error.message.slice(0, 200)}: ${certificate}`;
+  const openSsl = OPEN_SSL_ERROR.exec(error.message)?.[1];
+  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG') return `${openSsl ?? error.message.slice(0, 200)}: ${PLAIN_ANSWER}`;
+  if (openSsl !== undefined) return `TLS: ${openSsl}`;
   if (error.name !== 'ParserError') return error.message.slice(0, 300);
   return `the far end of REDIS_URL does not answer as Redis does (${error.message.replace(/\s*Please report this\.?$/, '').slice(0, 200)})`;
 }
