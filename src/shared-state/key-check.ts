@@ -54,6 +54,8 @@ export interface KeyCheckStore {
   readonly client: Redis;
   /** `json` sealed to `key` with this replica's secret. */
   seal(key: string, json: string): string;
+  /** REDIS_KEY_PREFIX: a refusal by the ACL names its keys to grant. */
+  readonly keyPrefix: string;
 }
 
 export class KeyCheck {
@@ -81,6 +83,7 @@ export class KeyCheck {
     this.#refusals = new RedisRefusals(
       logger,
       'redis refused the key secret check: whether every replica on this Redis and REDIS_KEY_PREFIX uses one REDIS_KEY_SECRET is not known while it does',
+      store.keyPrefix,
     );
   }
 

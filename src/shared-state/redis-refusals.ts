@@ -26,18 +26,33 @@ export function isRedisRefusal(error: unknown): boolean {
   return error instanceof Error && error.name === 'ReplyError';
 }
 
+/**
+ * Redis's refusal of a key an ACL does not grant: `NOPERM this user has no permissions to access one of the keys used as
+ * arguments` names neither the key nor the grant, where a refused SUBSCRIBE's line gives the channels to grant.
+ */
+const KEY_REFUSAL = /^NOPERM .*\bkeys?\b/;
+
 export class RedisRefusals {
   readonly #log: FailureLog;
 
-  /** `message`: what the refused commands were for, as the line says it (the leases' and the shared cache's by default). */
-  constructor(logger: Logger, message = 'redis refused a command: leases and shared cache entries are not stored while it does, each replica polls for itself') {
+  /**
+   * `message`: what the refused commands were for, as the line says it (the leases' and the shared cache's by default).
+   * `keyPrefix`: REDIS_KEY_PREFIX, whose keys (`~<prefix>*`) a line about a key the ACL refused names to grant.
+   */
+  constructor(
+    logger: Logger,
+    message = 'redis refused a command: leases and shared cache entries are not stored while it does, each replica polls for itself',
+    private readonly keyPrefix?: string,
+  ) {
     this.#log = new FailureLog(logger, message, INTERVAL_MS);
   }
 
   /** A command failed: logged (or counted for the next line) when Redis refused it. */
   report(error: unknown): void {
     if (!isRedisRefusal(error)) return;
-    this.#log.observe('refused', { reply: (error as Error).message.slice(0, REPLY_CHARS) });
+    const reply = (error as Error).message.slice(0, REPLY_CHARS);
+    const grant = this.keyPrefix !== undefined && KEY_REFUSAL.test(reply) ? { keys: `~${this.keyPrefix}*`, grant: 'the Redis user of REDIS_URL needs these keys (README "Scaling out", ACL)' } : {};
+    this.#log.observe('refused', { reply, ...grant });
   }
 
   /** At shutdown: logs the count not yet reported. */

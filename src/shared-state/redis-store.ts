@@ -211,7 +211,7 @@ export class RedisStore {
     if (!settings.redisUrl || !settings.redisKeySecret) throw new Error('RedisStore needs REDIS_URL and REDIS_KEY_SECRET');
     this.#settings = settings as SharedStateConfig & { redisUrl: string; redisKeySecret: string };
     this.#logger = logger;
-    this.#refusals = new RedisRefusals(logger);
+    this.#refusals = new RedisRefusals(logger, undefined, settings.redisKeyPrefix);
     this.#pingRefusals = new RedisRefusals(logger, 'redis refused PING: its refusal is taken as a sign of life; grant the gateway\'s Redis user +ping (README "Scaling out")');
     this.client = this.#connect('commands');
     this.#keyCheck = new KeyCheck(this, this.fleetKey('key-check'), logger, keyCheckBeats, HEARTBEAT_MS);
