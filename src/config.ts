@@ -544,6 +544,9 @@ export const SETTINGS = {
               ? `must carry no query string or fragment: ${PERCENT_ENCODE_ADVICE}`
               : 'must carry no query string or fragment (ioredis would take its options from it over the gateway\'s): the database is the path, redis://127.0.0.1:6379/0',
         })
+        // A scheme is case-insensitive (RFC 3986 §3.1), but ioredis takes only a lower-case `rediss://` for TLS:
+        // `REDISS://` connected in plain text, its password on the wire, where the operator had asked for TLS.
+        .transform((value) => value.replace(/^rediss?:/i, (scheme) => scheme.toLowerCase()))
         .optional(),
       'Redis shared by every replica (and worker): the cache of finished executions and one live poller per (caller, execution) across them; `rediss://` for TLS, credentials in the URL, percent-encoded (`/` as `%2F`, `encodeURIComponent`) (unset: everything stays in the process)',
       { url: true },
