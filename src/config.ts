@@ -571,7 +571,7 @@ export const SETTINGS = {
     leaseMs: setting(
       'LIVE_LEASE_MS',
       integer(300, 600_000).default(10_000),
-      'with `REDIS_URL`: lease of the replica that polls a watched (caller, execution) for all; another replica with watchers takes over within this time when the holder dies',
+      'with `REDIS_URL`: lease of the replica that polls a watched (caller, execution) for all; another replica with watchers takes over within this time plus one tick when the holder dies (more while upstream fails and polls back off)',
     ),
   },
   telemetry: {
