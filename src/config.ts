@@ -6,9 +6,10 @@
  * variable and what to fix, every one of them in one start, values that
  * contradict each other included. `NODE_ENV` is read here and nowhere else.
  */
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants as fsConstants, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
+import { createSecureContext } from 'node:tls';
 import { compile as compileTrust } from 'proxy-addr';
 import { z } from 'zod';
 import { textPrefix } from './text-prefix.js';
@@ -63,6 +64,23 @@ const text = (min: number, max?: number) => {
  */
 const nameText = (min: number, max?: number) =>
   text(min, max).refine((value) => !notBlank(value) || value === value.trim(), 'must not start or end with a space, tab or line break');
+
+/** A path to a file this process can read (the Redis TLS files): refused at start, not at the first connection. */
+const readableFile = () =>
+  z
+    .string()
+    .refine(notBlank, { error: 'must not be blank', abort: true })
+    .refine(
+      (path) => {
+        try {
+          accessSync(path, fsConstants.R_OK);
+          return statSync(path).isFile();
+        } catch {
+          return false;
+        }
+      },
+      { error: 'must name a file this process can read (a PEM file)' },
+    );
 
 /**
  * An interface to listen on (HOST, METRICS_HOST): an address or a host name, refused when a blank (space, tab, line
@@ -557,6 +575,17 @@ export const SETTINGS = {
       'secret of the HMAC that turns a caller\'s `Authorization` into its part of Redis keys and channels, so whoever reads Redis cannot test tokens; the same on every replica; required with `REDIS_URL`',
       { secret: true },
     ),
+    redisTlsCaFile: setting(
+      'REDIS_TLS_CA_FILE',
+      readableFile().optional(),
+      'with a `rediss://` `REDIS_URL`: PEM file of the CA certificates that Redis\'s certificate is checked against, instead of the system\'s (a private CA\'s; unset: the system\'s, with `NODE_EXTRA_CA_CERTS`)',
+    ),
+    redisTlsCertFile: setting(
+      'REDIS_TLS_CERT_FILE',
+      readableFile().optional(),
+      'with a `rediss://` `REDIS_URL`: PEM file of the client certificate shown to a Redis that asks for one (`tls-auth-clients yes`, its default with TLS), with `REDIS_TLS_KEY_FILE` (unset: none is sent)',
+    ),
+    redisTlsKeyFile: setting('REDIS_TLS_KEY_FILE', readableFile().optional(), 'PEM file of the private key of `REDIS_TLS_CERT_FILE`, unencrypted'),
     redisKeyPrefix: setting('REDIS_KEY_PREFIX', nameText(1, 64).default('execution-gateway:'), 'prefix of every key and channel, so several gateways can share one Redis'),
     redisCommandTimeoutMs: setting(
       'REDIS_COMMAND_TIMEOUT_MS',
@@ -966,6 +995,43 @@ const sdkHeaders = (name: string) =>
     { secret: true },
   );
 
+/**
+ * The Redis TLS files, judged together: for a `rediss://` REDIS_URL only (with `redis://` they were never used, and the
+ * password went in plain text where TLS was meant), a certificate with its key, and contents OpenSSL takes (checked
+ * here by making the TLS context each connection will use: a wrong file was otherwise an outage at every reconnect).
+ */
+function redisTlsRefusal({ sharedState: { redisUrl, redisTlsCaFile, redisTlsCertFile, redisTlsKeyFile } }: Groups): string | undefined {
+  const set = [
+    ['REDIS_TLS_CA_FILE', redisTlsCaFile],
+    ['REDIS_TLS_CERT_FILE', redisTlsCertFile],
+    ['REDIS_TLS_KEY_FILE', redisTlsKeyFile],
+  ].filter(([, path]) => path !== undefined).map(([name]) => name!);
+  if (set.length === 0 || redisUrl === undefined) return undefined;
+  if (!redisUrl.startsWith('rediss:')) return `${set.join(', ')} ${set.length === 1 ? 'is' : 'are'} set but REDIS_URL is redis://, which uses no TLS: use rediss:// (Redis's TLS port), or unset ${set.join(', ')}.`;
+  if ((redisTlsCertFile === undefined) !== (redisTlsKeyFile === undefined)) {
+    return `${redisTlsCertFile === undefined ? 'REDIS_TLS_KEY_FILE' : 'REDIS_TLS_CERT_FILE'} is set without ${redisTlsCertFile === undefined ? 'REDIS_TLS_CERT_FILE' : 'REDIS_TLS_KEY_FILE'}: a client certificate needs its private key, and the key its certificate; set both.`;
+  }
+  try {
+    createSecureContext(redisTlsOptions({ redisTlsCaFile, redisTlsCertFile, redisTlsKeyFile }));
+    return undefined;
+  } catch (error) {
+    const reason = /:([^:]+):?$/.exec(String((error as Error).message))?.[1] ?? (error as Error).message;
+    return `${set.join(', ')}: OpenSSL cannot use ${set.length === 1 ? 'it' : 'them'} (${reason.slice(0, 120).trim()}): each must be PEM, the key unencrypted and the certificate's own.`;
+  }
+}
+
+/**
+ * node:tls options from the Redis TLS files (RedisStore's connections and the check above): `ca` replaces the
+ * system's CAs, as node's option does. Throws when a file cannot be read.
+ */
+export function redisTlsOptions(files: Pick<SharedStateConfig, 'redisTlsCaFile' | 'redisTlsCertFile' | 'redisTlsKeyFile'>): { ca?: Buffer; cert?: Buffer; key?: Buffer } {
+  return {
+    ...(files.redisTlsCaFile !== undefined ? { ca: readFileSync(files.redisTlsCaFile) } : {}),
+    ...(files.redisTlsCertFile !== undefined ? { cert: readFileSync(files.redisTlsCertFile) } : {}),
+    ...(files.redisTlsKeyFile !== undefined ? { key: readFileSync(files.redisTlsKeyFile) } : {}),
+  };
+}
+
 /** The tracing SDK's own variables, in the order of README "Traces". */
 const SDK_VARIABLES: readonly Contradiction[] = [
   ...['OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_EXPORTER_OTLP_TRACES_HEADERS'].map(sdkHeaders),
@@ -1023,6 +1089,7 @@ const CONTRADICTIONS: readonly Contradiction[] = [
     refusal: otlpOverGrpc,
   },
   ...SDK_VARIABLES,
+  { settings: ['REDIS_URL', 'REDIS_TLS_CA_FILE', 'REDIS_TLS_CERT_FILE', 'REDIS_TLS_KEY_FILE'], refusal: redisTlsRefusal },
   // Without the secret, keys would have to carry the token or a plain hash of it, which anyone reading Redis could test.
   {
     settings: ['REDIS_URL', 'REDIS_KEY_SECRET'],
@@ -1292,7 +1359,7 @@ export function unusedSettings(config: GatewayConfig, env: Record<string, string
     unread(['METRICS_PORT', 'METRICS_HOST'], `METRICS is ${telemetry.metrics}, and only METRICS=port serves /metrics on a port of its own`);
   }
   if (sharedState.redisUrl === undefined) {
-    unread(['REDIS_KEY_PREFIX', 'REDIS_COMMAND_TIMEOUT_MS', 'REDIS_CACHE_MAX_VALUE_BYTES', 'LIVE_LEASE_MS'], 'REDIS_URL is not set, so this process shares nothing with other replicas');
+    unread(['REDIS_KEY_PREFIX', 'REDIS_COMMAND_TIMEOUT_MS', 'REDIS_CACHE_MAX_VALUE_BYTES', 'LIVE_LEASE_MS', 'REDIS_TLS_CA_FILE', 'REDIS_TLS_CERT_FILE', 'REDIS_TLS_KEY_FILE'], 'REDIS_URL is not set, so this process shares nothing with other replicas');
   }
   if (!endpointSet(config) && !telemetry.otelSdkDisabled) {
     unread(

@@ -26,7 +26,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { connect as tlsConnect } from 'node:tls';
 import { Redis, type RedisOptions } from 'ioredis';
-import type { SharedStateConfig } from '../config.js';
+import { redisTlsOptions, type SharedStateConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import { KeyCheck } from './key-check.js';
 import { isRedisRefusal, RedisRefusals } from './redis-refusals.js';
@@ -196,6 +196,8 @@ export class RedisStore {
    * apart (`probeTls`). Its answer, while on its way; the loss's line waits for it, so that it says which.
    */
   #tlsProbe: Promise<void> | undefined;
+  /** The CA, client certificate and key of REDIS_TLS_*, read once at start; undefined when none is set. */
+  readonly #tls: ReturnType<typeof redisTlsOptions> | undefined;
   /** The error line the command connection's far end sent first, on the current connection (`ERR max number of clients reached`). */
   #refusedAtConnect: string | undefined;
   /**
@@ -211,6 +213,8 @@ export class RedisStore {
     if (!settings.redisUrl || !settings.redisKeySecret) throw new Error('RedisStore needs REDIS_URL and REDIS_KEY_SECRET');
     this.#settings = settings as SharedStateConfig & { redisUrl: string; redisKeySecret: string };
     this.#logger = logger;
+    const tls = redisTlsOptions(settings);
+    this.#tls = Object.keys(tls).length > 0 ? tls : undefined;
     this.#refusals = new RedisRefusals(logger, undefined, settings.redisKeyPrefix);
     this.#pingRefusals = new RedisRefusals(logger, 'redis refused PING: its refusal is taken as a sign of life; grant the gateway\'s Redis user +ping (README "Scaling out")');
     this.client = this.#connect('commands');
@@ -326,6 +330,8 @@ export class RedisStore {
       // The subscriber waits for messages: a command timeout would only apply to (un)subscribing.
       commandTimeout: role === 'commands' ? this.#settings.redisCommandTimeoutMs : SUBSCRIBE_TIMEOUT_MS,
       connectTimeout: CONNECT_TIMEOUT_MS,
+      // REDIS_TLS_*: merged by ioredis over the TLS a rediss:// URL asks for (the config refuses them with redis://).
+      ...(this.#tls ? { tls: this.#tls } : {}),
       // Reconnect for ever, 100 ms then doubling up to 2 s between tries.
       retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times - 1, 5), 2_000),
       // The live leases subscribe again after a reconnect, to the channels watched then (./live-leases.ts).
@@ -809,12 +815,12 @@ const PLAIN_ANSWER = 'REDIS_URL is rediss:// but its far end does not answer in 
 const CLIENT_CERTIFICATE_REQUIRED = /alert certificate required/;
 
 /**
- * The reason for CLIENT_CERTIFICATE_REQUIRED: the gateway gives Redis no client certificate, and Redis asks one by
- * default once TLS is on. OpenSSL's string, with its source file, line and a line break, was the reason in the log and
+ * The reason for CLIENT_CERTIFICATE_REQUIRED: Redis asks one by default once TLS is on, and the gateway gives it none
+ * without REDIS_TLS_CERT_FILE. OpenSSL's string, with its source file, line and a line break, was the reason in the log and
  * in `/ready`.
  */
 const CLIENT_CERTIFICATE =
-  'Redis asks for a client certificate (tls-auth-clients, yes by default with TLS), which the gateway does not send: set tls-auth-clients no (or optional) on Redis, which then admits clients by the password or ACL user of REDIS_URL';
+  'Redis asks for a client certificate (tls-auth-clients, yes by default with TLS), which the gateway sends only with REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE: set both, or set tls-auth-clients no (or optional) on Redis, which then admits clients by the password or ACL user of REDIS_URL';
 
 /**
  * The reason an outage's warning gives. ioredis's parser error names only the byte it did not expect (an HTTP
