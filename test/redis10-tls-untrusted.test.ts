@@ -16,9 +16,9 @@ import { captureLog } from './support/captured-log.js';
 import { waitFor } from './support/live.js';
 
 const TLS = fileURLToPath(new URL('./support/tls/', import.meta.url));
-const ADVICE = "the certificate of REDIS_URL's host is not signed by a CA this process trusts: start the gateway with NODE_EXTRA_CA_CERTS=/path/to/ca.pem naming the CA that signed it";
+const ADVICE = "the certificate of REDIS_URL's host is not signed by a CA this process trusts: set REDIS_TLS_CA_FILE=/path/to/ca.pem (or start the gateway with NODE_EXTRA_CA_CERTS=/path/to/ca.pem) naming the CA that signed it";
 
-it('a self-signed certificate: the warning and redisReason say to give Node its CA with NODE_EXTRA_CA_CERTS', async ({ onTestFinished }) => {
+it('a self-signed certificate: the warning and redisReason say to give it its CA with REDIS_TLS_CA_FILE (or NODE_EXTRA_CA_CERTS)', async ({ onTestFinished }) => {
   const server = createServer({ cert: readFileSync(`${TLS}self-signed-cert.pem`), key: readFileSync(`${TLS}self-signed-key.pem`) });
   server.on('tlsClientError', () => undefined);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

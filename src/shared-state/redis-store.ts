@@ -27,6 +27,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { connect as tlsConnect } from 'node:tls';
 import { Redis, type RedisOptions } from 'ioredis';
 import { redisTlsOptions, type SharedStateConfig } from '../config.js';
+import { certificateHints } from '../certificate-hints.js';
 import type { Logger } from '../logger.js';
 import { KeyCheck } from './key-check.js';
 import { isRedisRefusal, RedisRefusals } from './redis-refusals.js';
@@ -781,26 +782,17 @@ function probeTls(url: string): Promise<'tls' | 'plain' | 'silent'> {
   });
 }
 
-/** The hint of a rediss:// certificate no CA of the process trusts (CERTIFICATE_HINTS). */
-const UNTRUSTED =
-  "the certificate of REDIS_URL's host is not signed by a CA this process trusts: start the gateway with NODE_EXTRA_CA_CERTS=/path/to/ca.pem naming the CA that signed it (a private CA's, or the certificate itself when self-signed), or have Redis send its whole chain";
-
 /**
- * What to do about a rediss:// certificate node refused, by its code. OpenSSL's words alone (`self-signed certificate`,
- * `unable to verify the first certificate`) said nothing of NODE_EXTRA_CA_CERTS, and the README's one word on such a
- * Redis was NODE_TLS_REJECT_UNAUTHORIZED=0, which turns off every certificate check of the process. A certificate for
- * another name keeps node's sentence, which says it (CERTIFICATE_NAMES).
+ * What to do about a rediss:// certificate node refused, by its code. OpenSSL's words alone said nothing of where a CA
+ * is given, and the README's one word on such a Redis was NODE_TLS_REJECT_UNAUTHORIZED=0, which turns off every
+ * certificate check of the process. A certificate for another name keeps node's sentence, which says it
+ * (CERTIFICATE_NAMES).
  */
-const CERTIFICATE_HINTS: Readonly<Record<string, string>> = {
-  DEPTH_ZERO_SELF_SIGNED_CERT: UNTRUSTED,
-  SELF_SIGNED_CERT_IN_CHAIN: UNTRUSTED,
-  UNABLE_TO_GET_ISSUER_CERT: UNTRUSTED,
-  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: UNTRUSTED,
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE: UNTRUSTED,
-  CERT_UNTRUSTED: UNTRUSTED,
-  CERT_HAS_EXPIRED: "the certificate of REDIS_URL's host has expired (or this machine's clock is wrong): Redis must be given a new one",
-  CERT_NOT_YET_VALID: "the certificate of REDIS_URL's host is not valid yet (or this machine's clock is wrong)",
-};
+const CERTIFICATE_HINTS = certificateHints(
+  'REDIS_URL',
+  "set REDIS_TLS_CA_FILE=/path/to/ca.pem (or start the gateway with NODE_EXTRA_CA_CERTS=/path/to/ca.pem) naming the CA that signed it (a private CA's, or the certificate itself when self-signed), or have Redis send its whole chain",
+  'Redis must be given a new one',
+);
 
 /**
  * OpenSSL's error string (`80CC…:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../deps/openssl/…c:350:`

@@ -48,6 +48,7 @@ import {
   type UpstreamPolicy,
 } from './resilience.js';
 import { parseRetryAfter } from './retry-after.js';
+import { certificateHints } from '../certificate-hints.js';
 import { textPrefix } from '../text-prefix.js';
 
 /** Who a call is for: what is sent on their behalf, and their identity (never sent). */
@@ -698,9 +699,6 @@ const PAGE_ADVICE: Readonly<Record<number, string>> = {
   404: 'answered as NOT_FOUND; if every execution is not found, check UPSTREAM_URL',
 };
 
-/** The hint of a certificate no CA of the process trusts (TLS_HINTS). */
-const UNTRUSTED =
-  "the certificate of UPSTREAM_URL's host is not signed by a CA this process trusts: start the gateway with NODE_EXTRA_CA_CERTS=/path/to/ca.pem naming the CA that signed it (a private CA's, or the certificate itself when self-signed), or have upstream send its whole chain";
 /** The hint of an https:// URL whose port answers plain HTTP (TLS_HINTS). */
 const PLAIN_PORT = 'UPSTREAM_URL is https:// but its host and port do not answer in TLS: use http:// if the executions API serves plain HTTP there, or its TLS port';
 /** The hint of a connection closed before any answer came (UND_ERR_SOCKET with no status), which may be upstream failing. */
@@ -712,14 +710,11 @@ const CLOSED_BEFORE_ANSWER =
  * or that a private CA is given to Node with NODE_EXTRA_CA_CERTS, which undici's connections trust as Node's own.
  */
 const TLS_HINTS: Readonly<Record<string, string>> = {
-  DEPTH_ZERO_SELF_SIGNED_CERT: UNTRUSTED,
-  SELF_SIGNED_CERT_IN_CHAIN: UNTRUSTED,
-  UNABLE_TO_GET_ISSUER_CERT: UNTRUSTED,
-  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: UNTRUSTED,
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE: UNTRUSTED,
-  CERT_UNTRUSTED: UNTRUSTED,
-  CERT_HAS_EXPIRED: "the certificate of UPSTREAM_URL's host has expired (or this machine's clock is wrong): upstream must renew it",
-  CERT_NOT_YET_VALID: "the certificate of UPSTREAM_URL's host is not valid yet (or this machine's clock is wrong)",
+  ...certificateHints(
+    'UPSTREAM_URL',
+    'start the gateway with NODE_EXTRA_CA_CERTS=/path/to/ca.pem naming the CA that signed it (a private CA\'s, or the certificate itself when self-signed), or have upstream send its whole chain',
+    'upstream must renew it',
+  ),
   ERR_TLS_CERT_ALTNAME_INVALID: "UPSTREAM_URL's host is not a name its certificate holds: use a host name the certificate names",
   ERR_SSL_WRONG_VERSION_NUMBER: PLAIN_PORT,
   ERR_SSL_PACKET_LENGTH_TOO_LONG: PLAIN_PORT,
