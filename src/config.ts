@@ -65,11 +65,17 @@ const text = (min: number, max?: number) => {
 const nameText = (min: number, max?: number) =>
   text(min, max).refine((value) => !notBlank(value) || value === value.trim(), 'must not start or end with a space, tab or line break');
 
+/** A PEM block's first line: text that is a key or certificate, never quoted in a refusal. */
+const PEM_TEXT = /-----BEGIN /;
+
 /** A path to a file this process can read (the Redis TLS files): refused at start, not at the first connection. */
 const readableFile = () =>
   z
     .string()
     .refine(notBlank, { error: 'must not be blank', abort: true })
+    // A Kubernetes secret mounted as a variable puts the PEM itself here; quoted as a path, the key's first 100
+    // characters went to the terminal and the log collector (`quoted` hides it).
+    .refine((path) => !PEM_TEXT.test(path), { error: "must be the path of a PEM file, not its text: write the text to a file and set the file's path", abort: true })
     .refine(
       (path) => {
         try {
@@ -813,7 +819,7 @@ export function settingNames(): string[] {
 const QUOTED_LENGTH = 100;
 
 /**
- * A refused value as its error message quotes it (`undefined`: not at all, a secret).
+ * A refused value as its error message quotes it (`undefined`: not at all, a secret or a PEM block's text).
  * A URL setting's value loses everything after its scheme up to the last `@`, and its
  * query and fragment: a password with an unencoded `/`, `?`, `#` or `@`, a forgotten
  * scheme (`admin:token@host`), one slash too few, or a key in the query string is what
@@ -822,7 +828,7 @@ const QUOTED_LENGTH = 100;
  * the last `@`, should it hold a URL.
  */
 function quoted(raw: string, { secret, url }: { secret?: boolean; url?: boolean }): string | undefined {
-  if (secret) return undefined;
+  if (secret || PEM_TEXT.test(raw)) return undefined;
   // Across blanks too: a password with a space in it is just as invalid, and as secret.
   const shown = url ? raw.replace(/^((?:https?|rediss?):\/{0,2})?.*@/is, '$1***@').replace(/[?#].*/s, (rest) => `${rest[0]}***`) : raw.replace(/\/\/.*@/s, '//***@');
   return shown.length > QUOTED_LENGTH ? `${textPrefix(shown, QUOTED_LENGTH)}…` : shown;

@@ -1,0 +1,26 @@
+/**
+ * The Redis TLS files, as operators get them wrong: the key's PEM text pasted into REDIS_TLS_KEY_FILE (a Kubernetes
+ * secret exposed as a variable), a key that is not the certificate's, a CA file that holds no certificate.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, expect, it } from 'vitest';
+import { configRefusal } from './support/config-refusal.js';
+
+const TLS = fileURLToPath(new URL('./support/tls/', import.meta.url));
+const CERT = `${TLS}self-signed-cert.pem`;
+const KEY = `${TLS}self-signed-key.pem`;
+const tls = { REDIS_URL: 'rediss://127.0.0.1:6380', REDIS_KEY_SECRET: 'a-test-secret-of-at-least-32-characters' };
+const dir = mkdtempSync(join(tmpdir(), 'break10-redis-tls-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+it('a private key pasted into a REDIS_TLS_*_FILE variable is refused without a byte of it in the message', () => {
+  const key = readFileSync(KEY, 'utf8');
+  const refusal = configRefusal({ ...tls, REDIS_TLS_CERT_FILE: CERT, REDIS_TLS_KEY_FILE: key });
+  expect(refusal).toBe('Invalid REDIS_TLS_KEY_FILE=(hidden): must be the path of a PEM file, not its text: write the text to a file and set the file\'s path.');
+  const body = key.split('\n')[1]!;
+  expect(refusal).not.toContain(body.slice(0, 16));
+  expect(configRefusal({ ...tls, REDIS_TLS_CA_FILE: readFileSync(CERT, 'utf8') })).toMatch(/^Invalid REDIS_TLS_CA_FILE=\(hidden\): must be the path of a PEM file, not its text/);
+});
