@@ -6,6 +6,7 @@
  * variable and what to fix, every one of them in one start, values that
  * contradict each other included. `NODE_ENV` is read here and nowhere else.
  */
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { accessSync, closeSync, constants as fsConstants, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
@@ -1018,7 +1019,13 @@ function redisTlsRefusal({ sharedState: { redisUrl, redisTlsCaFile, redisTlsCert
     return `${redisTlsCertFile === undefined ? 'REDIS_TLS_KEY_FILE' : 'REDIS_TLS_CERT_FILE'} is set without ${redisTlsCertFile === undefined ? 'REDIS_TLS_CERT_FILE' : 'REDIS_TLS_KEY_FILE'}: a client certificate needs its private key, and the key its certificate; set both.`;
   }
   try {
-    createSecureContext(redisTlsOptions({ redisTlsCaFile, redisTlsCertFile, redisTlsKeyFile }));
+    const files = redisTlsOptions({ redisTlsCaFile, redisTlsCertFile, redisTlsKeyFile });
+    createSecureContext(files);
+    // OpenSSL drops a key of another type than the certificate's (RSA for EC) without an error, where one of the same
+    // type is 'key values mismatch': the context was made, and every connection then failed its handshake.
+    if (files.cert !== undefined && files.key !== undefined && !new X509Certificate(files.cert).checkPrivateKey(createPrivateKey(files.key))) {
+      return `${set.join(', ')}: REDIS_TLS_KEY_FILE is not the private key of REDIS_TLS_CERT_FILE's certificate: set the key the certificate was made for.`;
+    }
     return undefined;
   } catch (error) {
     const reason = /:([^:]+):?$/.exec(String((error as Error).message))?.[1] ?? (error as Error).message;

@@ -2,7 +2,8 @@
  * The Redis TLS files, as operators get them wrong: the key's PEM text pasted into REDIS_TLS_KEY_FILE (a Kubernetes
  * secret exposed as a variable), a key that is not the certificate's, a CA file that holds no certificate.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,4 +24,14 @@ it('a private key pasted into a REDIS_TLS_*_FILE variable is refused without a b
   const body = key.split('\n')[1]!;
   expect(refusal).not.toContain(body.slice(0, 16));
   expect(configRefusal({ ...tls, REDIS_TLS_CA_FILE: readFileSync(CERT, 'utf8') })).toMatch(/^Invalid REDIS_TLS_CA_FILE=\(hidden\): must be the path of a PEM file, not its text/);
+});
+
+it('a key of another type than the certificate\'s (RSA for an EC one) is refused at start, not at every connection', () => {
+  // OpenSSL drops such a key without an error when the certificate is set, where one of the same type is 'key values mismatch'.
+  const other = join(dir, 'other-key.pem');
+  writeFileSync(other, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  expect(configRefusal({ ...tls, REDIS_TLS_CERT_FILE: CERT, REDIS_TLS_KEY_FILE: other })).toBe(
+    `REDIS_TLS_CERT_FILE, REDIS_TLS_KEY_FILE: REDIS_TLS_KEY_FILE is not the private key of REDIS_TLS_CERT_FILE's certificate: set the key the certificate was made for.`,
+  );
+  expect(configRefusal({ ...tls, REDIS_TLS_CERT_FILE: CERT, REDIS_TLS_KEY_FILE: KEY })).toBeUndefined();
 });
