@@ -1021,6 +1021,10 @@ function redisTlsRefusal({ sharedState: { redisUrl, redisTlsCaFile, redisTlsCert
   try {
     const files = redisTlsOptions({ redisTlsCaFile, redisTlsCertFile, redisTlsKeyFile });
     createSecureContext(files);
+    // node takes a CA file with no certificate in it (empty, a key, DER) as a list of none: every Redis certificate was then untrusted.
+    if (files.ca !== undefined && !/-----BEGIN (?:TRUSTED |X509 )?CERTIFICATE-----/.test(files.ca.toString('latin1'))) {
+      return "REDIS_TLS_CA_FILE holds no PEM certificate (-----BEGIN CERTIFICATE-----): name the file of the CA certificates that signed Redis's certificate.";
+    }
     // OpenSSL drops a key of another type than the certificate's (RSA for EC) without an error, where one of the same
     // type is 'key values mismatch': the context was made, and every connection then failed its handshake.
     if (files.cert !== undefined && files.key !== undefined && !new X509Certificate(files.cert).checkPrivateKey(createPrivateKey(files.key))) {

@@ -35,3 +35,17 @@ it('a key of another type than the certificate\'s (RSA for an EC one) is refused
   );
   expect(configRefusal({ ...tls, REDIS_TLS_CERT_FILE: CERT, REDIS_TLS_KEY_FILE: KEY })).toBeUndefined();
 });
+
+it('a REDIS_TLS_CA_FILE holding no certificate (empty, or a key) is refused, not a CA list that trusts nothing', () => {
+  const empty = join(dir, 'empty.pem');
+  writeFileSync(empty, '');
+  for (const file of [empty, KEY]) {
+    expect(configRefusal({ ...tls, REDIS_TLS_CA_FILE: file })).toBe(
+      'REDIS_TLS_CA_FILE holds no PEM certificate (-----BEGIN CERTIFICATE-----): name the file of the CA certificates that signed Redis\'s certificate.',
+    );
+  }
+  // A bundle of several CAs is taken.
+  const bundle = join(dir, 'bundle.pem');
+  writeFileSync(bundle, readFileSync(CERT, 'utf8') + readFileSync(CERT, 'utf8'));
+  expect(configRefusal({ ...tls, REDIS_TLS_CA_FILE: bundle })).toBeUndefined();
+});
