@@ -8,6 +8,11 @@
 /** Node's codes for a certificate no CA the connection trusts signed. */
 const UNTRUSTED_CODES = ['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_UNTRUSTED'] as const;
 
+/** Whether node's error `code` says no CA the connection trusts signed the peer's certificate. */
+export function untrustedCertificate(code: unknown): boolean {
+  return (UNTRUSTED_CODES as readonly unknown[]).includes(code);
+}
+
 /**
  * The hints for the peer of URL setting `url` (`UPSTREAM_URL`): `trust` says how to make its CA trusted, `renew`
  * who renews an expired certificate.

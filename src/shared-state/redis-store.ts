@@ -27,7 +27,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { connect as tlsConnect } from 'node:tls';
 import { Redis, type RedisOptions } from 'ioredis';
 import { redisTlsOptions, type SharedStateConfig } from '../config.js';
-import { certificateHints } from '../certificate-hints.js';
+import { certificateHints, untrustedCertificate } from '../certificate-hints.js';
 import type { Logger } from '../logger.js';
 import { KeyCheck } from './key-check.js';
 import { isRedisRefusal, RedisRefusals } from './redis-refusals.js';
@@ -434,7 +434,7 @@ export class RedisStore {
           this.#lastError = this.#outageRefusal = connectionRefusal(this.#refusedAtConnect);
         } else {
           const before = this.#lastError;
-          this.#lastError = connectionError(error, tls, unheard, handshakeTimeoutMs(this.#settings.redisCommandTimeoutMs), this.#tlsPort);
+          this.#lastError = connectionError(error, tls, unheard, handshakeTimeoutMs(this.#settings.redisCommandTimeoutMs), this.#tlsPort, this.#settings.redisTlsCaFile !== undefined);
           if (reset && this.#tlsPort === false) this.#lastError = this.#outageRefusal ?? this.#lastError;
           // Asked again, not yet answered: the reason stays the one the unanswered probe gave, not the bare errno.
           if (reset && this.#tlsPort === undefined && before === UNPROBED_RESET) this.#lastError = before;
@@ -783,6 +783,13 @@ function probeTls(url: string): Promise<'tls' | 'plain' | 'silent'> {
 }
 
 /**
+ * An untrusted certificate's hint with REDIS_TLS_CA_FILE set: its CAs replace the system's and NODE_EXTRA_CA_CERTS's
+ * for Redis's connections, so the advice to set NODE_EXTRA_CA_CERTS changed nothing.
+ */
+const UNTRUSTED_BY_CA_FILE =
+  "the certificate of REDIS_URL's host is not signed by a CA in REDIS_TLS_CA_FILE, which replaces the system's CAs and NODE_EXTRA_CA_CERTS for Redis: add the CA that signed it to that file (a private CA's, or the certificate itself when self-signed), or have Redis send its whole chain";
+
+/**
  * What to do about a rediss:// certificate node refused, by its code. OpenSSL's words alone said nothing of where a CA
  * is given, and the README's one word on such a Redis was NODE_TLS_REJECT_UNAUTHORIZED=0, which turns off every
  * certificate check of the process. A certificate for another name keeps node's sentence, which says it
@@ -827,7 +834,7 @@ const CLIENT_CERTIFICATE =
  * (either now gives one reason once `tlsPort` says what the port is: one that answers a TLS handshake is a TLS port; a
  * plain Redis at `maxclients` resets such a connection too: `PLAIN_RESET`).
  */
-function connectionError(error: Error, tls: boolean, unheard: boolean, handshakeMs: number, tlsPort: boolean | undefined): string {
+function connectionError(error: Error, tls: boolean, unheard: boolean, handshakeMs: number, tlsPort: boolean | undefined, caFile: boolean): string {
   if (tls && error.message === 'connect ETIMEDOUT') {
     return `connect ETIMEDOUT (rediss://: no TLS handshake within ${CONNECT_TIMEOUT_MS / 1000} s: the server does not serve TLS, or the network drops the connection)`;
   }
@@ -837,7 +844,7 @@ function connectionError(error: Error, tls: boolean, unheard: boolean, handshake
   if (unheard && !tls && tlsPort !== undefined && RESET.test(error.message)) return tlsPort ? TLS_PORT : PLAIN_RESET;
   if (CLIENT_CERTIFICATE_REQUIRED.test(error.message)) return CLIENT_CERTIFICATE;
   const code = (error as { code?: unknown }).code;
-  const certificate = CERTIFICATE_HINTS[code as string];
+  const certificate = caFile && untrustedCertificate(code) ? UNTRUSTED_BY_CA_FILE : CERTIFICATE_HINTS[code as string];
   if (certificate !== undefined) return `${error.message.slice(0, 200)}: ${certificate}`;
   const openSsl = OPEN_SSL_ERROR.exec(error.message)?.[1];
   if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG') return `${openSsl ?? error.message.slice(0, 200)}: ${PLAIN_ANSWER}`;
