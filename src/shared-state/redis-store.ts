@@ -822,6 +822,15 @@ const CLIENT_CERTIFICATE =
   'Redis asks for a client certificate (tls-auth-clients, yes by default with TLS), which the gateway sends only with REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE: set both, or set tls-auth-clients no (or optional) on Redis, which then admits clients by the password or ACL user of REDIS_URL';
 
 /**
+ * The alerts a Redis sends when it refuses the client certificate it was shown (REDIS_TLS_CERT_FILE): signed by no CA
+ * of its `tls-ca-cert-file`, or one it cannot take. The reason was `TLS: tlsv1 alert unknown ca` alone, which reads as
+ * if Redis's own certificate were at fault.
+ */
+const CLIENT_CERTIFICATE_ALERTS = new Set(['ERR_SSL_TLSV1_ALERT_UNKNOWN_CA', 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE', 'ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN']);
+const CLIENT_CERTIFICATE_REFUSED =
+  "Redis refused the client certificate of REDIS_TLS_CERT_FILE: it must be signed by a CA in Redis's tls-ca-cert-file (or tls-ca-cert-dir): add its CA there, or set REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE to a certificate that CA issued";
+
+/**
  * The reason an outage's warning gives. ioredis's parser error names only the byte it did not expect (an HTTP
  * service answers `H`) and asks to be reported: the operator's mistake is a REDIS_URL naming something else.
  * `tls`: REDIS_URL is rediss://, whose connect timeout runs until the TLS handshake ends. A Redis without TLS takes
@@ -844,6 +853,7 @@ function connectionError(error: Error, tls: boolean, unheard: boolean, handshake
   if (unheard && !tls && tlsPort !== undefined && RESET.test(error.message)) return tlsPort ? TLS_PORT : PLAIN_RESET;
   if (CLIENT_CERTIFICATE_REQUIRED.test(error.message)) return CLIENT_CERTIFICATE;
   const code = (error as { code?: unknown }).code;
+  if (CLIENT_CERTIFICATE_ALERTS.has(code as string)) return `TLS: ${OPEN_SSL_ERROR.exec(error.message)?.[1] ?? code}: ${CLIENT_CERTIFICATE_REFUSED}`;
   const certificate = caFile && untrustedCertificate(code) ? UNTRUSTED_BY_CA_FILE : CERTIFICATE_HINTS[code as string];
   if (certificate !== undefined) return `${error.message.slice(0, 200)}: ${certificate}`;
   const openSsl = OPEN_SSL_ERROR.exec(error.message)?.[1];
