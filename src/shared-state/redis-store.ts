@@ -831,6 +831,13 @@ const CLIENT_CERTIFICATE_REFUSED =
   "Redis refused the client certificate of REDIS_TLS_CERT_FILE: it must be signed by a CA in Redis's tls-ca-cert-file (or tls-ca-cert-dir): add its CA there, or set REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE to a certificate that CA issued";
 
 /**
+ * The reason for a Redis refusing the client certificate as expired: most often renewed on disk since the start, and
+ * the files are read at start only. The reason was `TLS: sslv3 alert certificate expired`, which reads as Redis's own.
+ */
+const CLIENT_CERTIFICATE_EXPIRED =
+  "Redis refused the client certificate of REDIS_TLS_CERT_FILE as expired (or Redis's clock is wrong): renew it, and restart the gateway, which reads REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE at start only";
+
+/**
  * The reason an outage's warning gives. ioredis's parser error names only the byte it did not expect (an HTTP
  * service answers `H`) and asks to be reported: the operator's mistake is a REDIS_URL naming something else.
  * `tls`: REDIS_URL is rediss://, whose connect timeout runs until the TLS handshake ends. A Redis without TLS takes
@@ -853,6 +860,7 @@ function connectionError(error: Error, tls: boolean, unheard: boolean, handshake
   if (unheard && !tls && tlsPort !== undefined && RESET.test(error.message)) return tlsPort ? TLS_PORT : PLAIN_RESET;
   if (CLIENT_CERTIFICATE_REQUIRED.test(error.message)) return CLIENT_CERTIFICATE;
   const code = (error as { code?: unknown }).code;
+  if (code === 'ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED') return `TLS: ${OPEN_SSL_ERROR.exec(error.message)?.[1] ?? code}: ${CLIENT_CERTIFICATE_EXPIRED}`;
   if (CLIENT_CERTIFICATE_ALERTS.has(code as string)) return `TLS: ${OPEN_SSL_ERROR.exec(error.message)?.[1] ?? code}: ${CLIENT_CERTIFICATE_REFUSED}`;
   const certificate = caFile && untrustedCertificate(code) ? UNTRUSTED_BY_CA_FILE : CERTIFICATE_HINTS[code as string];
   if (certificate !== undefined) return `${error.message.slice(0, 200)}: ${certificate}`;
