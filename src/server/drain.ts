@@ -83,19 +83,31 @@ export class RequestsInFlight {
     this.#slots[slot] = response;
     this.#requestIds[slot] = requestId;
     if (this.#closingConnections) response.setHeader('connection', 'close');
-    response.once('close', () => {
+    // A response queued behind another on its connection (pipelined) gets no 'close' when the connection closes
+    // before its turn, as it does once a drain's `connection: close` answer ends the one before it: the drain then
+    // waited the whole SHUTDOWN_GRACE_MS for requests nobody could be answered on, and counted them cut.
+    const socket = response.req?.socket;
+    let settled = false;
+    const settle = (answered: boolean) => {
+      if (settled) return;
+      settled = true;
+      socket?.removeListener('close', unanswered);
       this.#slots[slot] = undefined;
       this.#requestIds[slot] = undefined;
       this.#free.push(slot);
       const server = this.#server;
       if (server) {
-        this.#finishedWhileClosing++;
+        if (answered) this.#finishedWhileClosing++;
         // A response whose headers went out before the drain (an event stream) could not say `connection: close`:
         // its connection is idle once the response is done, which node registers after this event.
         setImmediate(() => server.closeIdleConnections());
       }
       if (this.count === 0) for (const resolve of this.#idle.splice(0)) resolve();
-    });
+    };
+    // After node's own 'close' of the response then being written, which is this one's answer when it was.
+    const unanswered = () => setImmediate(() => settle(false));
+    socket?.once('close', unanswered);
+    response.once('close', () => settle(true));
   }
 
   /**
