@@ -83,15 +83,17 @@ export class RequestsInFlight {
     this.#slots[slot] = response;
     this.#requestIds[slot] = requestId;
     if (this.#closingConnections) response.setHeader('connection', 'close');
-    // A response queued behind another on its connection (pipelined) gets no 'close' when the connection closes
-    // before its turn, as it does once a drain's `connection: close` answer ends the one before it: the drain then
-    // waited the whole SHUTDOWN_GRACE_MS for requests nobody could be answered on, and counted them cut.
-    const socket = response.req?.socket;
+    // A response queued behind another on its connection (pipelined: node gives it the socket only at its turn) gets
+    // no 'close' when the connection closes before that turn, as it does once a drain's `connection: close` answer
+    // ends the one before it: the drain then waited the whole SHUTDOWN_GRACE_MS for requests nobody could be answered
+    // on, and counted them cut. Only such a response listens to its socket: the others cost nothing more per request.
+    const queuedOn = response.socket ? undefined : response.req.socket;
+    let unanswered: (() => void) | undefined;
     let settled = false;
     const settle = (answered: boolean) => {
       if (settled) return;
       settled = true;
-      socket?.removeListener('close', unanswered);
+      if (unanswered) queuedOn?.removeListener('close', unanswered);
       this.#slots[slot] = undefined;
       this.#requestIds[slot] = undefined;
       this.#free.push(slot);
@@ -104,9 +106,11 @@ export class RequestsInFlight {
       }
       if (this.count === 0) for (const resolve of this.#idle.splice(0)) resolve();
     };
-    // After node's own 'close' of the response then being written, which is this one's answer when it was.
-    const unanswered = () => setImmediate(() => settle(false));
-    socket?.once('close', unanswered);
+    if (queuedOn) {
+      // After node's own 'close' of the response then being written, which is this one's answer when it was.
+      unanswered = () => setImmediate(() => settle(false));
+      queuedOn.once('close', unanswered);
+    }
     response.once('close', () => settle(true));
   }
 
