@@ -6,7 +6,7 @@
  * lists. Now each says protected mode, and the refusal what to set.
  */
 import { once } from 'node:events';
-import { createServer, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { spawn } from 'node:child_process';
 import { expect, it } from 'vitest';
@@ -14,7 +14,7 @@ import { freePort } from '../bench/lib/ports.js';
 import { readConfig } from '../src/config.js';
 import { RedisStore } from '../src/shared-state/redis-store.js';
 import { captureLog } from './support/captured-log.js';
-import { waitFor } from './support/live.js';
+import { waitFor, waitForAnswer } from './support/live.js';
 
 const SECRET = 'a-test-secret-of-at-least-32-characters';
 const REFUSAL =
@@ -57,7 +57,15 @@ it.skipIf(outside === undefined)('a real Redis in protected mode, reached off it
     child.kill('SIGKILL');
     await exited;
   });
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  // Listening before the store's first attempt: a refused connect (a redis-server slow to start on a loaded machine)
+  // would be a warning that rightly names no protected mode. Accepted here, it then writes its refusal and closes.
+  const accepts = () =>
+    new Promise<boolean>((resolve) => {
+      const socket = connect(port, outside!);
+      socket.once('connect', () => (socket.destroy(), resolve(true)));
+      socket.once('error', () => resolve(false));
+    });
+  await waitForAnswer(accepts, 'redis-server in protected mode', 10_000);
   const log = captureLog('info');
   const settings = readConfig({ REDIS_URL: `redis://${outside}:${port}`, REDIS_KEY_SECRET: SECRET, REDIS_COMMAND_TIMEOUT_MS: '1000' }).sharedState;
   const store = new RedisStore(settings, log.logger);
