@@ -45,17 +45,21 @@ describe('a request arriving while the drain waits for the last connections to c
 
   it('is cut with 503 SHUTTING_DOWN when the grace runs out, not waited for past it', async () => {
     // An attempt timeout far past the grace: the drain that does not wait for the request waits for it in the pool's close.
-    const harness = await Harness.start({ env: { UPSTREAM_TIMEOUT_MS: '8000', UPSTREAM_MAX_ATTEMPTS: '1' } });
+    const harness = await Harness.start({ env: { UPSTREAM_TIMEOUT_MS: '12000', UPSTREAM_MAX_ATTEMPTS: '1' } });
     started.push(harness);
     putExecution(harness.upstream, 'ex_late_hang', 'workflow_succeeded');
     harness.upstream.setFault('ex_late_hang', { kind: 'hang' });
-    const { report, tookMs, received } = await lateRequest(harness, 'ex_late_hang', 1_000);
+    // The late request must reach upstream within the grace, or it is cut before it holds the pool's close: a first
+    // query of a fresh process took more than a 1 s grace to get there beside other test files (1 run in 6). So the
+    // gateway has answered once already, and the grace is 3 s.
+    expect((await harness.query('{ __typename }')).status).toBe(200);
+    const { report, tookMs, received } = await lateRequest(harness, 'ex_late_hang', 3_000);
     expect(harness.upstream.requestsFor('ex_late_hang')).toHaveLength(1);
     expect(report).toMatchObject({ requestsCut: 1, requestsFinished: 0 });
     expect(received).toMatch(/^HTTP\/1\.1 503 /);
     expect(received).toContain('"code":"SHUTTING_DOWN"');
-    // The grace (1 s) and the cut answers' 250 ms; the attempt's 8 s before.
-    expect(tookMs).toBeLessThan(4_000);
+    // The grace (3 s), the cut answers' 250 ms and a loaded machine's slack; the attempt's 12 s before.
+    expect(tookMs).toBeLessThan(7_000);
   });
 
   it('is waited for within the grace, answered, and counted among the requests that finished', async () => {
