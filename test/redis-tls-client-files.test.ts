@@ -4,44 +4,21 @@
  * private CA could be trusted only through NODE_EXTRA_CA_CERTS, for the whole process. Here a real redis-server asks
  * for one, and trusts only the test CA; the gateway shows it, and checks Redis's certificate against the CA file alone.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../bench/lib/ports.js';
 import { readConfig, unusedSettings } from '../src/config.js';
 import { RedisStore } from '../src/shared-state/redis-store.js';
 import { captureLog } from './support/captured-log.js';
 import { configRefusal } from './support/config-refusal.js';
-import { waitFor, waitForAnswer } from './support/live.js';
+import { waitFor } from './support/live.js';
+import { CERT, KEY, tlsRedis } from './support/tls-redis.js';
 
-const TLS = fileURLToPath(new URL('./support/tls/', import.meta.url));
-const CERT = `${TLS}self-signed-cert.pem`;
-const KEY = `${TLS}self-signed-key.pem`;
 const SECRET = 'a-test-secret-of-at-least-32-characters';
 
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
-}
-
 it('a Redis asking for a client certificate is used with REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE, its own certificate checked against REDIS_TLS_CA_FILE', async ({ onTestFinished }) => {
-  const port = await freePort();
-  const args = ['--port', '0', '--tls-port', String(port), '--bind', '127.0.0.1', '--tls-cert-file', CERT, '--tls-key-file', KEY, '--tls-ca-cert-file', CERT, '--tls-auth-clients', 'yes', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'];
-  const child = spawn('redis-server', args, { stdio: 'ignore' });
-  onTestFinished(async () => {
-    const exited = once(child, 'exit');
-    child.kill('SIGKILL');
-    await exited;
-  });
-  await waitForAnswer(() => accepts(port), 'redis-server with TLS', 10_000);
+  const port = await tlsRedis(CERT, onTestFinished);
   const env = { REDIS_URL: `rediss://127.0.0.1:${port}`, REDIS_KEY_SECRET: SECRET, REDIS_COMMAND_TIMEOUT_MS: '2000' };
 
   // Without the files: refused for want of a certificate (and this process trusts no such CA either).
