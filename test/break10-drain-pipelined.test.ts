@@ -6,10 +6,10 @@
  *
  * The upstream is the fake REST server on a loopback port; the client is a raw TCP socket.
  */
-import { connect } from 'node:net';
 import { afterEach, expect, it } from 'vitest';
 import { AUTH, Harness } from './support/harness.js';
-import { putExecution, waitFor } from './support/live.js';
+import { sentDuringDrain } from './support/drain.js';
+import { putExecution } from './support/live.js';
 
 const started: Harness[] = [];
 afterEach(async () => {
@@ -24,20 +24,8 @@ it('requests pipelined behind the drain\'s connection: close answer do not hold 
     putExecution(harness.upstream, id, 'workflow_succeeded');
     harness.upstream.setFault(id, { kind: 'slow', ms: 300 });
   }
-  const socket = connect(Number(new URL(harness.url).port), '127.0.0.1');
-  socket.on('error', () => undefined);
-  let received = '';
-  socket.setEncoding('latin1').on('data', (chunk: string) => (received += chunk));
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  await new Promise((resolve) => socket.once('connect', resolve));
-  const began = performance.now();
-  const drained = harness.instance.drain({ unreadyMs: 0, graceMs: 10_000 });
-  await waitFor(() => !harness.instance.server.listening, 'the listener to close');
   const request = (id: string) => `GET /graphql?query=${encodeURIComponent(`{ execution(id: "${id}") { id } }`)} HTTP/1.1\r\nHost: x\r\nAuthorization: ${AUTH}\r\n\r\n`;
-  socket.write(ids.map(request).join(''));
-  const report = await drained;
-  const tookMs = performance.now() - began;
-  await closed;
+  const { report, tookMs, received } = await sentDuringDrain(harness, ids.map(request).join(''), 10_000);
   // One answer, closing the connection: the others were never to be answered.
   expect(received.match(/^HTTP\/1\.1 \d+/gm)).toEqual(['HTTP/1.1 200']);
   expect(received).toMatch(/\r\nconnection: close\r\n/i);

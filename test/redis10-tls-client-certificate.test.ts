@@ -5,15 +5,11 @@
  * alert number 116` with a line break, in the log and in `/ready`. Now it says what Redis asks and what to change. In a
  * child process: node reads NODE_EXTRA_CA_CERTS, which makes Redis's self-signed certificate trusted, at start only.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { once } from 'node:events';
-import { connect } from 'node:net';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
-import { freePort } from '../bench/lib/ports.js';
-import { waitForAnswer } from './support/live.js';
+import { CERT, tlsRedis } from './support/tls-redis.js';
 
-const TLS = fileURLToPath(new URL('./support/tls/', import.meta.url));
 const root = fileURLToPath(new URL('../', import.meta.url));
 
 const script = (port: number) => `
@@ -29,32 +25,15 @@ console.log(JSON.stringify({ reason: store.reason }));
 await store.close();
 `;
 
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
+it('Redis asking a client certificate: the reason says so and what to set on Redis, in one line, without OpenSSL\'s source paths', async ({ onTestFinished }) => {
+  const port = await tlsRedis(CERT, onTestFinished);
+  const run = spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), '--input-type=module', '-e', script(port)], {
+    encoding: 'utf8',
+    // tsx takes 10-40 s to start on a loaded 2-core CI machine: what is tested is the reason, not how soon.
+    timeout: 80_000,
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: CERT },
   });
-}
-
-it('Redis asking a client certificate: the reason says so and what to set on Redis, in one line, without OpenSSL\'s source paths', async () => {
-  const port = await freePort();
-  const args = ['--port', '0', '--tls-port', String(port), '--bind', '127.0.0.1', '--tls-cert-file', `${TLS}self-signed-cert.pem`, '--tls-key-file', `${TLS}self-signed-key.pem`, '--tls-ca-cert-file', `${TLS}self-signed-cert.pem`, '--tls-auth-clients', 'yes', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'];
-  const child = spawn('redis-server', args, { stdio: 'ignore' });
-  try {
-    await waitForAnswer(() => accepts(port), 'redis-server with TLS', 10_000);
-    const run = spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), '--input-type=module', '-e', script(port)], {
-      encoding: 'utf8',
-      // tsx takes 10-40 s to start on a loaded 2-core CI machine: what is tested is the reason, not how soon.
-      timeout: 80_000,
-      env: { ...process.env, NODE_EXTRA_CA_CERTS: `${TLS}self-signed-cert.pem` },
-    });
-    const { reason } = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { reason: string };
-    expect(reason).toMatch(/^Redis asks for a client certificate \(tls-auth-clients, yes by default with TLS\), which the gateway sends only with REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE: set both, or set tls-auth-clients no \(or optional\) on Redis/);
-    expect(reason).not.toMatch(/\n|rec_layer|openssl\//);
-  } finally {
-    const exited = once(child, 'exit');
-    child.kill('SIGKILL');
-    await exited;
-  }
+  const { reason } = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { reason: string };
+  expect(reason).toMatch(/^Redis asks for a client certificate \(tls-auth-clients, yes by default with TLS\), which the gateway sends only with REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE: set both, or set tls-auth-clients no \(or optional\) on Redis/);
+  expect(reason).not.toMatch(/\n|rec_layer|openssl\//);
 }, 100_000);

@@ -9,10 +9,10 @@
  *
  * The upstream is the fake REST server on a loopback port (`hang`, `slow`); the client is a raw TCP socket.
  */
-import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AUTH, Harness } from './support/harness.js';
-import { putExecution, waitFor } from './support/live.js';
+import { sentDuringDrain } from './support/drain.js';
+import { putExecution } from './support/live.js';
 
 const query = (id: string) => `{ execution(id: "${id}") { id } }`;
 
@@ -22,26 +22,9 @@ describe('a request arriving while the drain waits for the last connections to c
     await Promise.all(started.splice(0).map((harness) => harness.close()));
   });
 
-  /**
-   * Opens a connection that sends nothing, drains, and once the listener has closed and the drain found nothing in
-   * flight, sends a request for `id` on it; resolves with the drain's report, how long it took and what the client read.
-   */
-  async function lateRequest(harness: Harness, id: string, graceMs: number) {
-    const socket = connect(Number(new URL(harness.url).port), '127.0.0.1');
-    socket.on('error', () => undefined);
-    let received = '';
-    socket.setEncoding('latin1').on('data', (chunk: string) => (received += chunk));
-    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-    await new Promise((resolve) => socket.once('connect', resolve));
-    const began = performance.now();
-    const drained = harness.instance.drain({ unreadyMs: 0, graceMs });
-    await waitFor(() => !harness.instance.server.listening, 'the listener to close');
-    socket.write(`GET /graphql?query=${encodeURIComponent(query(id))} HTTP/1.1\r\nHost: x\r\nAuthorization: ${AUTH}\r\n\r\n`);
-    const report = await drained;
-    const tookMs = performance.now() - began;
-    await closed;
-    return { report, tookMs, received };
-  }
+  /** A request for `id` sent once the listener has closed and the drain found nothing in flight. */
+  const lateRequest = (harness: Harness, id: string, graceMs: number) =>
+    sentDuringDrain(harness, `GET /graphql?query=${encodeURIComponent(query(id))} HTTP/1.1\r\nHost: x\r\nAuthorization: ${AUTH}\r\n\r\n`, graceMs);
 
   it('is cut with 503 SHUTTING_DOWN when the grace runs out, not waited for past it', async () => {
     // An attempt timeout far past the grace: the drain that does not wait for the request waits for it in the pool's close.
