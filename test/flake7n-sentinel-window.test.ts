@@ -73,7 +73,7 @@ it('a Sentinel port: refusals of commands sent before its INFO was answered add 
     const client = store.client;
     let read = false;
     // A cache read at 'ready' (after the store's own listeners, so behind its INFO), its failure handed back as the shared cache does.
-    client.once('ready', () => void client.get('flake7n:entry').then(undefined, (error: unknown) => store!.failed(error)).finally(() => (read = true)));
+    client.once('ready', () => void client.get('flake7n:entry').then(undefined, (error: unknown) => store!.failed(error, 'cache')).finally(() => (read = true)));
     const errors = () => log.lines.filter((line) => line.level >= 50);
     await waitFor(() => errors().length >= 1 && read, 'the error line and the read answered', 15_000);
     // Give the refused key check's handler its turn (it ran before this, in the same microtask queue, when it did).

@@ -1053,7 +1053,7 @@ describe.each(LANES)('two replicas on one Redis, %s lane', (lane) => {
       // And said, once, with Redis's reply: the on-call read nothing above debug level before.
       for (const replica of [a, b]) {
         const refused = replica.logs.filter((line) => line.level === 40 && String(line.msg).startsWith('redis refused'));
-        expect(refused.map((line) => line.msg)).toEqual(['redis refused a command: leases and shared cache entries are not stored while it does, each replica polls for itself']);
+        expect(refused.map((line) => line.msg)).toEqual(['redis refused a live lease command: no lease is held while it does, each replica polls for its own watchers']);
         expect(String(refused[0]!.reply)).toMatch(/OOM command not allowed/);
       }
     } finally {

@@ -24,10 +24,10 @@ it('keys the ACL does not grant: the refusal lines of commands and of the key ch
   const store = new RedisStore(settings, log.logger, 1);
   onTestFinished(() => store.close());
   await waitFor(() => store.up, 'Redis to answer');
-  await store.client.get(store.key('cache', store.callerTag('Bearer x'), 'ex_1')).catch((error: unknown) => store.failed(error));
+  await store.client.get(store.key('cache', store.callerTag('Bearer x'), 'ex_1')).catch((error: unknown) => store.failed(error, 'cache'));
   const refused = (start: string) => log.lines.filter((line) => String(line.msg).startsWith(start));
-  await waitFor(() => refused('redis refused the key secret check').length === 1 && refused('redis refused a command').length === 1, 'both refusals logged');
-  for (const line of [...refused('redis refused the key secret check'), ...refused('redis refused a command')]) {
+  await waitFor(() => refused('redis refused the key secret check').length === 1 && refused('redis refused a shared cache command').length === 1, 'both refusals logged');
+  for (const line of [...refused('redis refused the key secret check'), ...refused('redis refused a shared cache command')]) {
     expect(line).toMatchObject({ reply: expect.stringMatching(/^NOPERM /), keys: '~acl-keys:*', grant: 'the Redis user of REDIS_URL needs these keys (README "Scaling out", ACL)' });
   }
 });

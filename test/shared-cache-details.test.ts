@@ -15,13 +15,15 @@ import { storedJson } from '../src/domain/json-depth.js';
 import { SharedCache } from '../src/shared-state/shared-cache.js';
 import { RedisStore } from '../src/shared-state/redis-store.js';
 import { captureLog } from './support/captured-log.js';
-import { waitFor } from './support/live.js';
+import { waitFor, waitForAnswer } from './support/live.js';
 import { RedisServer } from './support/redis.js';
 
 const SECRET = 'a-test-secret-of-at-least-32-characters';
 const AUTHORIZATION = 'Bearer token-a';
 const MAX_VALUE_BYTES = 2_000;
 const TTL_MS = 60_000;
+const CACHE_REFUSED = 'redis refused a shared cache command: replicas do not share the executions they read while it does, each asks upstream for its own';
+const LEASE_REFUSED = 'redis refused a live lease command: no lease is held while it does, each replica polls for its own watchers';
 
 /** An execution whose stored JSON (as SharedCache writes it) is exactly `chars` characters, padded with `unit`. */
 function executionOf(id: string, chars: number, unit = 'x'): Execution {
@@ -104,6 +106,7 @@ describe('the shared cache on a real redis-server', () => {
     expect(await cache.get(AUTHORIZATION, 'ex_wrong_type')).toBeUndefined();
     expect(cache.counts).toMatchObject({ misses: misses + 1, errors: errors + 1 });
     await waitFor(() => log.lines.some((line) => String(line.reply).startsWith('WRONGTYPE')), 'the refusal logged');
+    expect(log.lines.find((line) => String(line.reply).startsWith('WRONGTYPE'))!.msg).toBe(CACHE_REFUSED);
   });
 
   it('a write Redis refuses (out of memory) is dropped and counted as an error', async () => {
@@ -114,5 +117,27 @@ describe('the shared cache on a real redis-server', () => {
     await waitFor(() => cache.counts.errors === errors + 1, 'the refused write counted');
     await admin.config('SET', 'maxmemory', '0');
     expect(await admin.exists(keyOf('ex_oom'))).toBe(0);
+  });
+
+  it('a Redis user refused only the leases\' EVAL: cache entries are stored and read, and only the lease line is logged', async ({ onTestFinished }) => {
+    // One line for every use said cache entries were not stored here, while every SET went through.
+    await admin.call('ACL', 'SETUSER', 'no-eval', 'on', '>no-eval-password', '~*', '&*', '+@all', '-eval');
+    onTestFinished(async () => void (await admin.call('ACL', 'DELUSER', 'no-eval')));
+    const own = captureLog('info');
+    const url = `redis://no-eval:no-eval-password@127.0.0.1:${redis.port}`;
+    const limited = new RedisStore(readConfig({ REDIS_URL: url, REDIS_KEY_SECRET: SECRET, REDIS_COMMAND_TIMEOUT_MS: '1000' }).sharedState, own.logger);
+    onTestFinished(() => limited.close());
+    await waitFor(() => limited.up, 'Redis to answer');
+    const limitedCache = new SharedCache(limited, MAX_VALUE_BYTES);
+    limitedCache.set(AUTHORIZATION, executionOf('ex_no_eval', 500), TTL_MS);
+    await waitForAnswer(async () => (await admin.exists(keyOf('ex_no_eval'))) === 1, 'the entry stored');
+    expect((await limitedCache.get(AUTHORIZATION, 'ex_no_eval'))?.execution.id).toBe('ex_no_eval');
+    // A lease command as src/shared-state/live-leases.ts sends it, and hands its failure back.
+    await limited.client.eval('return 1', 0).catch((error: unknown) => limited.failed(error, 'leases'));
+    const refused = () => own.lines.filter((line) => String(line.msg).startsWith('redis refused a '));
+    await waitFor(() => refused().length >= 1, 'the lease refusal logged');
+    expect(refused().map((line) => line.msg)).toEqual([LEASE_REFUSED]);
+    expect(String(refused()[0]!.reply)).toMatch(/^NOPERM /);
+    expect(limitedCache.counts).toMatchObject({ hits: 1, errors: 0 });
   });
 });

@@ -482,7 +482,7 @@ export class LiveLeases {
           if (message.kind === 'changed') owed = true;
           // Refused, it will be again; a timeout or a lost connection says nothing of the next.
           if (isRedisRefusal(error)) publishRefusedAt = performance.now();
-          store.failed(error);
+          store.failed(error, 'leases');
           this.logger.debug({ err: error.message }, 'redis: could not publish a live update');
         });
     };
@@ -553,7 +553,7 @@ export class LiveLeases {
           }
         } catch (error) {
           this.errors++;
-          store.failed(error);
+          store.failed(error, 'leases');
           // Redis cannot say who polls: this replica does, so its watchers are never left without updates.
           return true;
         }
@@ -697,7 +697,7 @@ export class LiveLeases {
   /** Counts a command that failed in the background; nothing else to do, the next tick asks again. */
   readonly #failed = (error: unknown): void => {
     this.errors++;
-    this.store.failed(error);
+    this.store.failed(error, 'leases');
   };
 
   /** SUBSCRIBEs again to those of `batch` whose pair is still the one (`members`) it was sent for, on a connection still up. */

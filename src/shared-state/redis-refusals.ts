@@ -36,12 +36,12 @@ export class RedisRefusals {
   readonly #log: FailureLog;
 
   /**
-   * `message`: what the refused commands were for, as the line says it (the leases' and the shared cache's by default).
+   * `message`: what the refused commands were for and what is lost while Redis refuses them, as the line says it.
    * `keyPrefix`: REDIS_KEY_PREFIX, whose keys (`~<prefix>*`) a line about a key the ACL refused names to grant.
    */
   constructor(
     logger: Logger,
-    message = 'redis refused a command: leases and shared cache entries are not stored while it does, each replica polls for itself',
+    message: string,
     private readonly keyPrefix?: string,
   ) {
     this.#log = new FailureLog(logger, message, INTERVAL_MS);

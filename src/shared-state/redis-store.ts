@@ -77,6 +77,9 @@ export type KeyKind = 'cache' | 'lease' | 'outage' | 'pause' | 'updates';
 /** What a key without a caller part names, one per prefix: the check that every replica has one secret. */
 export type FleetKeyKind = 'key-check';
 
+/** What a command was for, as a refusal's line says what is lost: the shared cache's reads and writes, or the live leases' commands. */
+export type RedisUse = 'cache' | 'leases';
+
 /**
  * How often a ready connection is checked with a PING. A Redis that hangs
  * (stopped, swapped out, a network that drops packets) keeps its TCP
@@ -171,7 +174,8 @@ export class RedisStore {
    * and then none, the lease being the other fleet's); now the connections are closed and the replica serves alone.
    */
   #unusable: string | undefined;
-  readonly #refusals: RedisRefusals;
+  /** Commands Redis refused, by what they were for: each use's line says what is lost while Redis refuses it. */
+  readonly #refusals: Record<RedisUse, RedisRefusals>;
   /** PINGs Redis refused: the heartbeat still counts them as answers, and says so apart from refused writes. */
   readonly #pingRefusals: RedisRefusals;
   readonly #keyCheck: KeyCheck;
@@ -216,7 +220,10 @@ export class RedisStore {
     this.#logger = logger;
     const tls = redisTlsOptions(settings);
     this.#tls = Object.keys(tls).length > 0 ? tls : undefined;
-    this.#refusals = new RedisRefusals(logger, undefined, settings.redisKeyPrefix);
+    this.#refusals = {
+      cache: new RedisRefusals(logger, 'redis refused a shared cache command: replicas do not share the executions they read while it does, each asks upstream for its own', settings.redisKeyPrefix),
+      leases: new RedisRefusals(logger, 'redis refused a live lease command: no lease is held while it does, each replica polls for its own watchers', settings.redisKeyPrefix),
+    };
     this.#pingRefusals = new RedisRefusals(logger, 'redis refused PING: its refusal is taken as a sign of life; grant the gateway\'s Redis user +ping (README "Scaling out")');
     this.client = this.#connect('commands');
     this.#keyCheck = new KeyCheck(this, this.fleetKey('key-check'), logger, keyCheckBeats, HEARTBEAT_MS);
@@ -302,16 +309,20 @@ export class RedisStore {
     return (this.#subscriber ??= this.#connect('subscriber'));
   }
 
-  /** A command failed (the code that sent it counts it): a refusal by Redis is logged, at most once a minute (./redis-refusals.ts), none once Redis is not used. */
-  failed(error: unknown): void {
+  /**
+   * A command for `use` failed (the code that sent it counts it): a refusal by Redis is logged, at most once a minute
+   * per use (./redis-refusals.ts), none once Redis is not used. One line for both uses said cache entries were not
+   * stored while an ACL refused only the leases' EVALSHA, and every SET went through.
+   */
+  failed(error: unknown, use: RedisUse): void {
     // Refused before the INFO that found a Sentinel was answered (sent behind it), told after its line: a second line for one cause.
-    if (!this.#closed && this.#unusable === undefined) this.#refusals.report(error);
+    if (!this.#closed && this.#unusable === undefined) this.#refusals[use].report(error);
   }
 
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#heartbeat);
-    this.#refusals.close();
+    for (const refusals of Object.values(this.#refusals)) refusals.close();
     this.#pingRefusals.close();
     this.#keyCheck.close();
     // quit() waits for replies in flight; disconnect() when the connection is down (quit would wait for it).

@@ -64,12 +64,12 @@ export class SharedCache {
     try {
       replies = await this.store.client.pipeline().get(key).pttl(key).exec();
     } catch (error) {
-      this.store.failed(error);
+      this.store.failed(error, 'cache');
       replies = null;
     }
     const failure = replies?.find(([error]) => error)?.[0];
     if (!replies || failure) {
-      if (failure) this.store.failed(failure);
+      if (failure) this.store.failed(failure, 'cache');
       this.counts.errors++;
       this.counts.misses++;
       return undefined;
@@ -106,7 +106,7 @@ export class SharedCache {
     const key = this.store.key('cache', this.store.callerTag(authorization), execution.id);
     this.store.client.set(key, this.store.seal(key, text), 'PX', ttlMs).catch((error: unknown) => {
       this.counts.errors++;
-      this.store.failed(error);
+      this.store.failed(error, 'cache');
     });
   }
 }
