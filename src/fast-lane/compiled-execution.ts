@@ -40,7 +40,9 @@
  *   compile;
  * - a variable named as a property every plain object inherits (`$constructor`,
  *   `$toString`): graphql-jit reads a variable the request left out as
- *   `variables[name]`, and got Object's own function, which failed every run.
+ *   `variables[name]`, and got Object's own function, which failed every run;
+ * - a field aliased `__proto__`: graphql-jit writes leaves as an object
+ *   literal, where that key sets the prototype, so the field was dropped.
  *
  * An operation is compiled only once it is warm and small: after WARM_UP_RUNS
  * runs on graphql-js, and when it resolves at most MAX_COMPILED_FIELDS fields
@@ -149,7 +151,7 @@ function runsOnGraphqlJs(document: DocumentNode, operation: OperationDefinitionN
   };
   visit(document, {
     Directive: (node) => foundIf(node.name.value === 'skip' || node.name.value === 'include'),
-    Field: (node) => foundIf(node.name.value === '__schema' || node.name.value === '__type'),
+    Field: (node) => foundIf(node.name.value === '__schema' || node.name.value === '__type' || node.alias?.value === '__proto__'),
     Argument: (node) => foundIf(holdsString(node.value)),
     VariableDefinition: (node) => foundIf(node.variable.name.value in Object.prototype),
   });
