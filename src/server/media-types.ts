@@ -44,11 +44,29 @@ export interface ReadableContentType {
 
 /**
  * The Content-Type in canonical form, or null for a charset the gateway cannot
- * read (a 415). Remembered per header value.
+ * read or a list of media types (a 415). Remembered per header value.
  */
 export const readableContentType: (value: string) => ReadableContentType | null = perHeaderValue(canonicalContentType);
 
+/**
+ * Whether a Content-Type holds a comma outside its quoted strings: a list of media types, which no media type is
+ * (RFC 9110 §8.3), and what a proxy that joins repeated fields makes of two Content-Type lines. The pipeline read the
+ * first entry, where a filter in front may have judged the body by the last; two lines are a 400 (./repeated-fields.ts).
+ * A scan, not a regular expression: a quote never closed cost one in the square of its length.
+ */
+function isList(value: string): boolean {
+  let quoted = false;
+  for (let index = 0; index < value.length; index++) {
+    const code = value.charCodeAt(index);
+    if (quoted && code === 0x5c) index++;
+    else if (code === 0x22) quoted = !quoted;
+    else if (!quoted && code === 0x2c) return true;
+  }
+  return false;
+}
+
 function canonicalContentType(value: string): ReadableContentType | null {
+  if (value.includes(',') && isList(value)) return null;
   const semicolon = value.indexOf(';');
   const type = (semicolon === -1 ? value : value.slice(0, semicolon)).trim().toLowerCase();
   if (semicolon === -1) return { header: type, charset: 'utf-8' };
