@@ -4,7 +4,7 @@
  * first where a proxy in front may have read the other; joined into one line, the gateway read the first entry, as
  * JSON or as a form, where a filter in front may have judged the body by the last. It is a 415 like any other media
  * type the gateway does not read, on both lanes, before the body is read and with no upstream call. A comma inside a
- * quoted parameter value is no list.
+ * quoted parameter value is no list; one after a quote never closed is.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UNSUPPORTED_MEDIA_TYPE } from '../src/errors.js';
@@ -29,6 +29,8 @@ describe.each(LANES)('a Content-Type listing several media types (%s lane)', (la
     ['application/graphql, application/json', QUERY],
     ['application/json; charset=utf-8, text/html', JSON_BODY],
     ['application/json,', JSON_BODY],
+    // A quote never closed hides no comma from the pipeline, which reads up to the first one.
+    ['application/json; profile="a, text/plain', JSON_BODY],
   ])('answers %j with 415 and BAD_REQUEST, upstream never asked', async (contentType, body) => {
     const before = harness.upstream.requests.length;
     const response = await harness.fetch('/graphql', { method: 'POST', headers: { 'content-type': contentType, authorization: AUTH }, body });

@@ -49,10 +49,11 @@ export interface ReadableContentType {
 export const readableContentType: (value: string) => ReadableContentType | null = perHeaderValue(canonicalContentType);
 
 /**
- * Whether a Content-Type holds a comma outside its quoted strings: a list of media types, which no media type is
- * (RFC 9110 §8.3), and what a proxy that joins repeated fields makes of two Content-Type lines. The pipeline read the
- * first entry, where a filter in front may have judged the body by the last; two lines are a 400 (./repeated-fields.ts).
- * A scan, not a regular expression: a quote never closed cost one in the square of its length.
+ * Whether a Content-Type holding a comma is a list of media types: a comma outside its quoted strings, or after a
+ * quote never closed. No media type is a list (RFC 9110 §8.3); it is what a proxy that joins repeated fields makes of
+ * two Content-Type lines. The pipeline read the first entry, where a filter in front may have judged the body by the
+ * last; two lines are a 400 (./repeated-fields.ts). A scan, not a regular expression: a quote never closed cost one
+ * in the square of its length.
  */
 function isList(value: string): boolean {
   let quoted = false;
@@ -62,7 +63,7 @@ function isList(value: string): boolean {
     else if (code === 0x22) quoted = !quoted;
     else if (!quoted && code === 0x2c) return true;
   }
-  return false;
+  return quoted;
 }
 
 function canonicalContentType(value: string): ReadableContentType | null {
