@@ -52,8 +52,8 @@ export const readableContentType: (value: string) => ReadableContentType | null 
  * Whether a Content-Type holding a comma is a list of media types: a comma outside its quoted strings, or after a
  * quote never closed. No media type is a list (RFC 9110 §8.3); it is what a proxy that joins repeated fields makes of
  * two Content-Type lines. The pipeline read the first entry, where a filter in front may have judged the body by the
- * last; two lines are a 400 (./repeated-fields.ts). A scan, not a regular expression: a quote never closed cost one
- * in the square of its length.
+ * last; two lines are a 400 (./repeated-fields.ts). A scan, not a regular expression, which a quote never closed
+ * would cost time in the square of its length.
  */
 function isList(value: string): boolean {
   let quoted = false;
