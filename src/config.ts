@@ -404,7 +404,7 @@ export const SETTINGS = {
     fieldSuggestions: setting(
       'FIELD_SUGGESTIONS',
       flag().optional(),
-      '"Did you mean …?" hints in errors; unset: on, except with `NODE_ENV=production`',
+      '"Did you mean …?" hints in errors; unset: on, except with `NODE_ENV=production` or `INTROSPECTION=false` (hints name the fields and values introspection would)',
     ),
     corsOrigins: setting(
       'CORS_ORIGINS',
@@ -1252,7 +1252,7 @@ export function readConfig(
       maxConcurrentPerCaller: upstream.maxConcurrentPerCaller ?? DEFAULT_MAX_CONCURRENT_PER_CALLER,
     },
     cache,
-    security: { ...security, fieldSuggestions: security.fieldSuggestions ?? !production, corsOrigins: security.corsOrigins ?? [] },
+    security: { ...security, fieldSuggestions: security.fieldSuggestions ?? (!production && security.introspection), corsOrigins: security.corsOrigins ?? [] },
     operations,
     live,
     sharedState,

@@ -207,6 +207,9 @@ describe('configuration', () => {
     [{ NODE_ENV: 'production', FIELD_SUGGESTIONS: '' }, true, false],
     [{ FIELD_SUGGESTIONS: 'false' }, false, false],
     [{ FIELD_SUGGESTIONS: 'true' }, false, true],
+    // Hints name what introspection would: a schema hidden on purpose is hidden from them too.
+    [{ INTROSPECTION: 'false' }, false, false],
+    [{ INTROSPECTION: 'false', FIELD_SUGGESTIONS: 'true' }, false, true],
   ])('with %o: production %s, field suggestions %s', (env, production, fieldSuggestions) => {
     const config = readConfig(env);
     expect(config.production).toBe(production);

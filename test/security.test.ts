@@ -534,6 +534,8 @@ describe.each(LANES)('field suggestions (%s lane)', (lane) => {
   it.each([
     ['blocks them by default with NODE_ENV=production', { NODE_ENV: 'production' }, false],
     ['gives them by default otherwise', {}, true],
+    // A misspelt field answered "Did you mean "execution" or "executions"?" to a gateway hiding its schema.
+    ['blocks them by default with INTROSPECTION=false', { INTROSPECTION: 'false' }, false],
   ] as Array<[string, Record<string, string>, boolean]>)('%s (FIELD_SUGGESTIONS unset)', async (_name, env, suggests) => {
     const harness = await Harness.start({ lane, env });
     try {
