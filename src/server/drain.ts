@@ -37,6 +37,26 @@ import type { WebSocketEdge } from './websocket.js';
 /** How long the answers to the requests the drain cuts may take to go out before their connections are closed under them. */
 export const CUT_ANSWER_MS = 250;
 
+/** The responses queued on a socket (pipelined, `RequestsInFlight.track`), each told by the socket's one 'close' listener. */
+const QUEUED = Symbol('responses queued on this socket');
+type QueuingSocket = Socket & { [QUEUED]?: Set<() => void> };
+
+/**
+ * Calls `unanswered` once `socket` closed while the response it stands for was still queued on it, after node's own
+ * 'close' of the response then being written (which is this one's answer when it was). One 'close' listener per socket,
+ * not per queued response: a client pipelining a batch of GETs set off node's MaxListenersExceededWarning past ten.
+ * Returns what takes `unanswered` off the socket once its response closed.
+ */
+function whenClosedBeforeTurn(socket: QueuingSocket, unanswered: () => void): () => void {
+  let queued = socket[QUEUED];
+  if (!queued) {
+    const listening = (queued = socket[QUEUED] = new Set());
+    socket.once('close', () => setImmediate(() => [...listening].forEach((each) => each())));
+  }
+  queued.add(unanswered);
+  return () => void queued.delete(unanswered);
+}
+
 /**
  * HTTP requests in flight at the edge, from their arrival until their
  * response closed (sent, or the client gone); a Server-Sent Events stream is
@@ -88,12 +108,12 @@ export class RequestsInFlight {
     // ends the one before it: the drain then waited the whole SHUTDOWN_GRACE_MS for requests nobody could be answered
     // on, and counted them cut. Only such a response listens to its socket: the others cost nothing more per request.
     const queuedOn = response.socket ? undefined : response.req.socket;
-    let unanswered: (() => void) | undefined;
+    let dequeue: (() => void) | undefined;
     let settled = false;
     const settle = (answered: boolean) => {
       if (settled) return;
       settled = true;
-      if (unanswered) queuedOn?.removeListener('close', unanswered);
+      dequeue?.();
       this.#slots[slot] = undefined;
       this.#requestIds[slot] = undefined;
       this.#free.push(slot);
@@ -106,11 +126,7 @@ export class RequestsInFlight {
       }
       if (this.count === 0) for (const resolve of this.#idle.splice(0)) resolve();
     };
-    if (queuedOn) {
-      // After node's own 'close' of the response then being written, which is this one's answer when it was.
-      unanswered = () => setImmediate(() => settle(false));
-      queuedOn.once('close', unanswered);
-    }
+    if (queuedOn) dequeue = whenClosedBeforeTurn(queuedOn, () => settle(false));
     response.once('close', () => settle(true));
   }
 
