@@ -179,6 +179,10 @@ export class RequestsInFlight {
   }
 }
 
+/** Marks a socket OpenConnections tracks: a property, not a long-lived WeakSet (RequestsInFlight's reason for its slots). */
+const TRACKED = Symbol('tracked by OpenConnections');
+type TrackedSocket = Socket & { [TRACKED]?: true };
+
 /**
  * The API port's open connections, each with when it was accepted, for the drain's end: one that has not sent a byte
  * is no answer lingering and holds no request, yet node counts it neither idle nor done, and the drain waited the
@@ -187,10 +191,6 @@ export class RequestsInFlight {
  * for a while, it is closed once LINGER_MS old: a request racing the listener's close on it is still served, as
  * README promises, and one silent for longer is not waited for.
  */
-/** Marks a socket OpenConnections tracks: a property, not a long-lived WeakSet (the tables' reason above). */
-const TRACKED = Symbol('tracked by OpenConnections');
-type TrackedSocket = Socket & { [TRACKED]?: true };
-
 export class OpenConnections {
   /**
    * Each open connection in a slot cleared in place when it closes and reused by a later one, with when it was
