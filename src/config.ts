@@ -119,8 +119,11 @@ function regExpRefusal(source: string): string | undefined {
  */
 const MAX_STRING_BYTES = 256 * 1024 * 1024;
 
-/** A REDIS_URL whose credentials (from `//` to the last `@`) hold what a URL reserves, so that they end early. */
-const RESERVED_IN_CREDENTIALS = /^rediss?:\/\/[^@]*?[/?#@\s][^]*@/;
+/**
+ * A REDIS_URL whose credentials (from `//` to the last `@`) hold what a URL reserves, so that they end early. Its scheme
+ * in any case, as REDIS_URL's is read: `REDISS://` was told it must be a redis:// or rediss:// URL, without the advice.
+ */
+const RESERVED_IN_CREDENTIALS = /^rediss?:\/\/[^@]*?[/?#@\s][^]*@/i;
 
 const PERCENT_ENCODE_ADVICE = 'percent-encode /, ?, #, @, % and blanks in its user name and password (%2F, %3F, %23, %40, %25, %20), as encodeURIComponent does';
 

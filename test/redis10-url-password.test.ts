@@ -28,6 +28,11 @@ describe('a REDIS_URL password with a character a URL reserves', () => {
     // ioredis threw `URIError: URI malformed` as the connection was made, and the process ended with a stack.
     ['% not followed by two hex digits', 'redis://:Qx7%Zk9@10.0.0.7:6379'],
     ['% in the user name', 'redis://Qx7%zz:Zk9@10.0.0.7:6379/1'],
+    // The scheme is read in any case (test/redis-url-scheme-case.test.ts): the advice was given to lower case alone,
+    // and `REDISS://` was told it must be a redis:// or rediss:// URL, which it is.
+    ['/ under an upper-case scheme', 'REDISS://:Qx7/Zk9+ef=@redis.internal:6380'],
+    ['# under a mixed-case scheme', 'Redis://:Qx7#Zk9@10.0.0.7:6379'],
+    ['@ and / under an upper-case scheme', 'REDIS://gateway:Qx7@c/Zk9@10.0.0.7:6379/1'],
   ])('%s: refused with the advice to percent-encode it, the password never quoted', (_name, url) => {
     const refusal = configRefusal({ REDIS_URL: url, REDIS_KEY_SECRET: SECRET });
     expect(refusal).toContain('Invalid REDIS_URL=');
