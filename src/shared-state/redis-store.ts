@@ -545,7 +545,7 @@ export class RedisStore {
         // A Redis that cannot serve (BUSY: a script past busy-reply-threshold; LOADING: a replica loading its primary's dataset)
         // refuses every command: taken as the ACL's refusal below, it was "reachable again" and `connected` while it
         // did, with advice to grant +ping. Lost until a PING is answered PONG, its reply the reason.
-        if (isRedisRefusal(error) && !(error as Error).message.startsWith('NOPERM')) {
+        if (isRedisRefusal(error) && CANNOT_SERVE.test((error as Error).message)) {
           this.#pinging = false;
           if (connection !== this.#connection || !this.#up) return;
           this.#hung = true;
@@ -554,8 +554,9 @@ export class RedisStore {
           else this.#reasonChanged(reason);
           return;
         }
-        // Refused (an ACL without PING: NOPERM) is still an answer: Redis is there. Read as silence, such a Redis was
-        // "unreachable" for good, and the reply that said why was never logged.
+        // Refused otherwise (an ACL without PING: NOPERM; PING renamed away: `ERR unknown command`) is still an answer:
+        // Redis is there, and serves the other commands. Read as silence, or as BUSY above, such a Redis was
+        // "unreachable" for good.
         if (isRedisRefusal(error)) this.#pingRefusals.report(error);
         answered(isRedisRefusal(error));
       },
@@ -730,6 +731,12 @@ const TOLD_REASONS_MAX = 3;
  * maxclients) is the connection's.
  */
 const DATABASE_REFUSAL = /^(?:NOPERM|ERR (?:DB index is out of range|invalid DB index|SELECT is not allowed))/;
+
+/**
+ * Redis's replies to a command it refuses because it cannot serve any now (`#ping`): a script past busy-reply-threshold
+ * (BUSY), a dataset being loaded (LOADING). Any other refusal of PING says nothing of the rest.
+ */
+const CANNOT_SERVE = /^(?:BUSY|LOADING) /;
 
 /** How ioredis begins the error of a command it could not write: the connection it was for had failed already. */
 const UNWRITABLE = "Stream isn't writeable";

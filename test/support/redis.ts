@@ -16,11 +16,15 @@ export class RedisServer {
   private constructor(
     readonly port: number,
     readonly password: string | undefined,
+    readonly settings: readonly string[] = [],
   ) {}
 
-  /** `password`: clients must AUTH with it (`requirepass`), as a production Redis asks; `port`: a free one by default. */
-  static async start({ password, port }: { password?: string; port?: number } = {}): Promise<RedisServer> {
-    const server = new RedisServer(port ?? (await freePort()), password);
+  /**
+   * `password`: clients must AUTH with it (`requirepass`), as a production Redis asks; `port`: a free one by default;
+   * `settings`: more of redis-server's command-line settings (`['--rename-command', 'PING', '']`).
+   */
+  static async start({ password, port, settings }: { password?: string; port?: number; settings?: readonly string[] } = {}): Promise<RedisServer> {
+    const server = new RedisServer(port ?? (await freePort()), password, settings);
     await server.start();
     return server;
   }
@@ -36,7 +40,7 @@ export class RedisServer {
   /** Starts (again) on the same port; resolves once it accepts connections. */
   async start(): Promise<void> {
     if (this.#child) return;
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', '--loglevel', 'warning', ...(this.password === undefined ? [] : ['--requirepass', this.password])], {
+    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', '--loglevel', 'warning', ...(this.password === undefined ? [] : ['--requirepass', this.password]), ...this.settings], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.#child = child;

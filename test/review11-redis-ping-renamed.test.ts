@@ -1,0 +1,30 @@
+/**
+ * A PING Redis answers with an error that says nothing of its state (src/shared-state/redis-store.ts `#ping`). A
+ * Redis whose PING is renamed away (`rename-command PING ""`, a hardened config) answers `ERR unknown command 'PING'`
+ * and serves every other command. Since BUSY and LOADING keep Redis lost, every refusal but NOPERM did: such a Redis
+ * was `redis unreachable` for good, each replica polling upstream for itself, where it had counted as answering, as
+ * one whose ACL refuses PING (NOPERM) still does (README "Scaling out").
+ */
+import { expect, it } from 'vitest';
+import { readConfig } from '../src/config.js';
+import { RedisStore } from '../src/shared-state/redis-store.js';
+import { captureLog } from './support/captured-log.js';
+import { sleep, waitFor } from './support/live.js';
+import { RedisServer } from './support/redis.js';
+
+it('a Redis without PING (renamed away) stays used: its refusal is an answer, logged, not an outage', async ({ onTestFinished }) => {
+  const server = await RedisServer.start({ settings: ['--rename-command', 'PING', ''] });
+  onTestFinished(() => server.stop());
+  const log = captureLog('info');
+  const settings = readConfig({ REDIS_URL: server.url, REDIS_KEY_SECRET: 'a-test-secret-of-at-least-32-characters', REDIS_KEY_PREFIX: 'renamed:', REDIS_COMMAND_TIMEOUT_MS: '1000' }).sharedState;
+  const store = new RedisStore(settings, log.logger);
+  onTestFinished(() => store.close());
+  await waitFor(() => store.up, 'Redis to be used');
+  // The refused PING, logged as such, is the sign the heartbeat ran; give it a few more beats to be taken as lost.
+  await waitFor(() => log.lines.some((line) => String(line.msg).startsWith('redis refused PING')), 'the refused PING to be logged', 15_000);
+  await sleep(3_000);
+  expect(log.lines.filter((line) => line.msg === 'redis unreachable: serving from local state until it is back')).toEqual([]);
+  expect(store.up).toBe(true);
+  await store.client.set('renamed:probe', 'ok');
+  expect(await store.client.get('renamed:probe')).toBe('ok');
+}, 40_000);
