@@ -961,11 +961,22 @@ function sdkVariable(name: string, check: (value: string) => string | undefined,
 }
 
 /**
- * A count or a time in milliseconds as the SDK reads it (`Number()` of the trimmed text: `1e4` and `10000.0` are
- * 10000), whole: refused only when that is no number, a fraction or below `min`.
+ * The longest time node's timers take (2^31 - 1 ms, 24.8 days): past it setTimeout warns TimeoutOverflowWarning on
+ * stderr and runs after 1 ms, so an export timeout meant as "never" cut every export at once.
  */
-const sdkWholeNumber = (name: string, min: number, example: number, unit: string) =>
-  sdkVariable(name, (value) => (Number.isInteger(Number(value)) && Number(value) >= min ? undefined : `must be a whole number${unit} of at least ${min}, as in ${name}=${example}`));
+const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * A count or a time in milliseconds as the SDK reads it (`Number()` of the trimmed text: `1e4` and `10000.0` are
+ * 10000), whole: refused only when that is no number, a fraction or below `min`, or, a time, past MAX_TIMER_MS.
+ */
+const sdkWholeNumber = (name: string, min: number, example: number, kind: 'count' | 'milliseconds') =>
+  sdkVariable(name, (value) => {
+    const unit = kind === 'milliseconds' ? ' of milliseconds' : '';
+    if (!Number.isInteger(Number(value)) || Number(value) < min) return `must be a whole number${unit} of at least ${min}, as in ${name}=${example}`;
+    if (kind === 'milliseconds' && Number(value) > MAX_TIMER_MS) return `must be a whole number${unit} of at most ${MAX_TIMER_MS} (node's longest timer: a longer one runs after 1 ms), as in ${name}=${example}`;
+    return undefined;
+  });
 
 const sdkCompression = (name: string) =>
   sdkVariable(name, (value) => (value === 'none' || value === 'gzip' ? undefined : `must be gzip or none, as in ${name}=gzip`));
@@ -1055,12 +1066,12 @@ export function redisTlsOptions(files: Pick<SharedStateConfig, 'redisTlsCaFile' 
 /** The tracing SDK's own variables, in the order of README "Traces". */
 const SDK_VARIABLES: readonly Contradiction[] = [
   ...['OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_EXPORTER_OTLP_TRACES_HEADERS'].map(sdkHeaders),
-  ...['OTEL_EXPORTER_OTLP_TIMEOUT', 'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT'].map((name) => sdkWholeNumber(name, 1, 10000, ' of milliseconds')),
+  ...['OTEL_EXPORTER_OTLP_TIMEOUT', 'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT'].map((name) => sdkWholeNumber(name, 1, 10000, 'milliseconds')),
   ...['OTEL_EXPORTER_OTLP_COMPRESSION', 'OTEL_EXPORTER_OTLP_TRACES_COMPRESSION'].map(sdkCompression),
-  sdkWholeNumber('OTEL_BSP_MAX_QUEUE_SIZE', 1, 2048, ''),
-  sdkWholeNumber('OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 1, 512, ''),
-  sdkWholeNumber('OTEL_BSP_SCHEDULE_DELAY', 0, 5000, ' of milliseconds'),
-  sdkWholeNumber('OTEL_BSP_EXPORT_TIMEOUT', 1, 30000, ' of milliseconds'),
+  sdkWholeNumber('OTEL_BSP_MAX_QUEUE_SIZE', 1, 2048, 'count'),
+  sdkWholeNumber('OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 1, 512, 'count'),
+  sdkWholeNumber('OTEL_BSP_SCHEDULE_DELAY', 0, 5000, 'milliseconds'),
+  sdkWholeNumber('OTEL_BSP_EXPORT_TIMEOUT', 1, 30000, 'milliseconds'),
 ];
 
 /** Every contradiction start-up refuses, in the order its lines come (after every refused value's). */

@@ -33,6 +33,19 @@ describe("the tracing SDK's variables", () => {
     expect(refusal({ ...TRACING, OTEL_EXPORTER_OTLP_COMPRESSION: 'zstd' })).toBe('Invalid OTEL_EXPORTER_OTLP_COMPRESSION="zstd": must be gzip or none, as in OTEL_EXPORTER_OTLP_COMPRESSION=gzip.');
   });
 
+  it("a time past node's longest timer, which node ran after 1 ms (every export cut at once), stops start-up", () => {
+    // 2^31 - 1 ms (24.8 days) is the most setTimeout takes: past it node warns TimeoutOverflowWarning on stderr and
+    // sets 1 ms, so OTEL_EXPORTER_OTLP_TIMEOUT=3000000000, meant as "never", timed out every export.
+    for (const name of ['OTEL_EXPORTER_OTLP_TIMEOUT', 'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', 'OTEL_BSP_SCHEDULE_DELAY', 'OTEL_BSP_EXPORT_TIMEOUT']) {
+      expect(refusal({ ...TRACING, [name]: '3000000000' })).toMatch(
+        new RegExp(`^Invalid ${name}="3000000000": must be a whole number of milliseconds of at most 2147483647 \\(node's longest timer: a longer one runs after 1 ms\\), as in ${name}=\\d+\\.$`),
+      );
+      expect(refusal({ ...TRACING, [name]: '2147483647' })).toBeUndefined();
+    }
+    // A count has no such bound.
+    expect(refusal({ ...TRACING, OTEL_BSP_MAX_QUEUE_SIZE: '3000000000', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '3000000000' })).toBeUndefined();
+  });
+
   it('headers the exporter would leave out are refused by their place, never quoted', () => {
     const line = refusal({ ...TRACING, OTEL_EXPORTER_OTLP_HEADERS: 'x-tenant=prod,Authorization Bearer s3cret-key' });
     expect(line).toMatch(/^Invalid OTEL_EXPORTER_OTLP_HEADERS=\(hidden\): entry 2 of 2 is not a header name/);
