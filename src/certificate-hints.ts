@@ -14,8 +14,9 @@ export function untrustedCertificate(code: unknown): boolean {
 }
 
 /**
- * The hints for the peer of URL setting `url` (`UPSTREAM_URL`): `trust` says how to make its CA trusted, `renew`
- * who renews an expired certificate.
+ * The hints for the peer of the URL setting named `url` (`'UPSTREAM_URL'`, `'REDIS_URL'`), by node's error code
+ * (`DEPTH_ZERO_SELF_SIGNED_CERT`, `CERT_HAS_EXPIRED`, …; a code not listed has none): `trust` says how to make its CA
+ * trusted, `renew` who renews an expired certificate. Each hint is a sentence to follow node's own message.
  */
 export function certificateHints(url: string, trust: string, renew: string): Readonly<Record<string, string>> {
   const untrusted = `the certificate of ${url}'s host is not signed by a CA this process trusts: ${trust}`;
