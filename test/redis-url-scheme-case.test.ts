@@ -4,13 +4,12 @@
  * where the operator had asked for TLS. The scheme is now read in lower case, so what reaches the wire is a TLS
  * ClientHello (first byte 0x16), and the store's reasons are those of TLS.
  */
-import { once } from 'node:events';
-import { createServer, type Socket } from 'node:net';
 import { expect, it } from 'vitest';
 import { readConfig } from '../src/config.js';
 import { RedisStore } from '../src/shared-state/redis-store.js';
 import { captureLog } from './support/captured-log.js';
 import { waitFor } from './support/live.js';
+import { redisImpostor } from './support/redis.js';
 
 const SECRET = 'a-test-secret-of-at-least-32-characters';
 
@@ -20,21 +19,10 @@ it('REDIS_URL is read with its scheme in lower case, and nothing else of it chan
 });
 
 it.for(['rediss', 'REDISS', 'Rediss'])('%s:// to a port that answers nothing: a TLS handshake is what is sent, with no password in clear, and the reason says no TLS handshake came', async (scheme, { onTestFinished }) => {
-  const sockets = new Set<Socket>();
   const received: Buffer[] = [];
-  const silent = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => undefined);
-    socket.on('data', (chunk: Buffer) => received.push(chunk));
-  });
-  silent.listen(0, '127.0.0.1');
-  await once(silent, 'listening');
-  onTestFinished(() => {
-    for (const socket of sockets) socket.destroy();
-    silent.close();
-  });
+  const port = await redisImpostor((socket) => socket.on('data', (chunk: Buffer) => received.push(chunk)), onTestFinished);
   const log = captureLog('info');
-  const url = `${scheme}://:clear-text-password@127.0.0.1:${(silent.address() as { port: number }).port}`;
+  const url = `${scheme}://:clear-text-password@127.0.0.1:${port}`;
   const store = new RedisStore(readConfig({ REDIS_URL: url, REDIS_KEY_SECRET: SECRET }).sharedState, log.logger);
   onTestFinished(() => store.close());
   const lost = () => log.lines.filter((line) => line.msg === 'redis unreachable: serving from local state until it is back');

@@ -6,7 +6,7 @@
  * lists. Now each says protected mode, and the refusal what to set.
  */
 import { once } from 'node:events';
-import { connect, createServer, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { spawn } from 'node:child_process';
 import { expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import { readConfig } from '../src/config.js';
 import { RedisStore } from '../src/shared-state/redis-store.js';
 import { captureLog } from './support/captured-log.js';
 import { waitFor, waitForAnswer } from './support/live.js';
+import { redisImpostor } from './support/redis.js';
 
 const SECRET = 'a-test-secret-of-at-least-32-characters';
 const REFUSAL =
@@ -24,20 +25,9 @@ const DENIED =
   "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
 
 it('a far end whose first words are protected mode\'s refusal: the reason says so and what to set, whole', async ({ onTestFinished }) => {
-  const sockets = new Set<Socket>();
-  const denying = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => undefined);
-    socket.end(DENIED);
-  });
-  denying.listen(0, '127.0.0.1');
-  await once(denying, 'listening');
-  onTestFinished(() => {
-    for (const socket of sockets) socket.destroy();
-    denying.close();
-  });
+  const port = await redisImpostor((socket) => socket.end(DENIED), onTestFinished);
   const log = captureLog('info');
-  const settings = readConfig({ REDIS_URL: `redis://127.0.0.1:${(denying.address() as { port: number }).port}`, REDIS_KEY_SECRET: SECRET, REDIS_COMMAND_TIMEOUT_MS: '1000' }).sharedState;
+  const settings = readConfig({ REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_KEY_SECRET: SECRET, REDIS_COMMAND_TIMEOUT_MS: '1000' }).sharedState;
   const store = new RedisStore(settings, log.logger);
   onTestFinished(() => store.close());
   await waitFor(() => log.lines.some((line) => line.reason === REFUSAL), 'the refusal told', 8_000);

@@ -4,30 +4,18 @@
  * routines:ssl3_get_record:wrong version number:../deps/openssl/openssl/ssl/record/ssl3_record.c:350:` and a line break,
  * and nothing said that the far end speaks no TLS. Now OpenSSL's reason alone, and what to change.
  */
-import { once } from 'node:events';
-import { createServer, type Socket } from 'node:net';
 import { expect, it } from 'vitest';
 import { readConfig } from '../src/config.js';
 import { RedisStore } from '../src/shared-state/redis-store.js';
 import { captureLog } from './support/captured-log.js';
 import { waitFor } from './support/live.js';
+import { redisImpostor } from './support/redis.js';
 
 it('rediss:// to a port answering in plain text: one line, OpenSSL\'s reason without its source, and to use redis:// or the TLS port', async ({ onTestFinished }) => {
-  const sockets = new Set<Socket>();
   // As an HTTP service answers bytes it cannot read.
-  const plain = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => undefined);
-    socket.once('data', () => socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n'));
-  });
-  plain.listen(0, '127.0.0.1');
-  await once(plain, 'listening');
-  onTestFinished(() => {
-    for (const socket of sockets) socket.destroy();
-    plain.close();
-  });
+  const port = await redisImpostor((socket) => socket.once('data', () => socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n')), onTestFinished);
   const log = captureLog('info');
-  const settings = readConfig({ REDIS_URL: `rediss://127.0.0.1:${(plain.address() as { port: number }).port}`, REDIS_KEY_SECRET: 'a-test-secret-of-at-least-32-characters' }).sharedState;
+  const settings = readConfig({ REDIS_URL: `rediss://127.0.0.1:${port}`, REDIS_KEY_SECRET: 'a-test-secret-of-at-least-32-characters' }).sharedState;
   const store = new RedisStore(settings, log.logger);
   onTestFinished(() => store.close());
   const lost = () => log.lines.filter((line) => line.msg === 'redis unreachable: serving from local state until it is back');

@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { request as httpRequest } from 'node:http';
-import { connect } from 'node:net';
+import { connect, createServer as createNetServer, type Socket } from 'node:net';
 import { freePort } from '../../bench/lib/ports.js';
 
 export class RedisServer {
@@ -101,4 +101,25 @@ export function readiness(url: string): Promise<{ redis?: string; redisReason?: 
       .on('error', reject)
       .end();
   });
+}
+
+/**
+ * A TCP server on a loopback port standing where Redis would be (a silent port, a Redis refusing every client, an
+ * HTTP service): `onConnection` gets each socket, whose errors are ignored; the sockets and the server are closed as
+ * the test ends (`onTestFinished`). Resolves with its port.
+ */
+export async function redisImpostor(onConnection: (socket: Socket) => void, onTestFinished: (cleanup: () => void) => void): Promise<number> {
+  const sockets = new Set<Socket>();
+  const server = createNetServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+    onConnection(socket);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  onTestFinished(() => {
+    for (const socket of sockets) socket.destroy();
+    server.close();
+  });
+  return (server.address() as { port: number }).port;
 }
