@@ -6,9 +6,9 @@
  * cuts were counted among client hang-ups. An operation whose client closes its socket is still CLIENT_CLOSED_REQUEST.
  */
 import { WebSocket } from 'ws';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AUTH, LANES, type Harness } from './support/harness.js';
-import { putExecution, sleep, startLiveHarness, waitFor } from './support/live.js';
+import { putExecution, sleep, liveHarnessForTest, waitFor } from './support/live.js';
 
 /** A graphql-transport-ws connection, acknowledged, running one query that hangs upstream. */
 async function hangingQuery(harness: Harness, id: string): Promise<WebSocket> {
@@ -26,15 +26,7 @@ async function hangingQuery(harness: Harness, id: string): Promise<WebSocket> {
 }
 
 describe.each(LANES)('a WebSocket operation the drain cut, %s lane', (lane) => {
-  const started: Harness[] = [];
-  afterEach(async () => {
-    await Promise.all(started.splice(0).map((harness) => harness.close()));
-  });
-  const start = async () => {
-    const harness = await startLiveHarness(lane, { METRICS: 'api' });
-    started.push(harness);
-    return harness;
-  };
+  const start = () => liveHarnessForTest(lane, { METRICS: 'api' });
   const accessLines = (harness: Harness) => harness.logs.filter((line) => line.component === 'access' && line.operationName === 'Hanging');
   const errorCounts = async (harness: Harness) =>
     (await harness.metricLines('graphql_envelop_error_result')).filter((line) => line.includes('operationType="query"')).map((line) => /code="([^"]+)"/.exec(line)![1]);

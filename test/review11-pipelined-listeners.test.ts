@@ -7,20 +7,15 @@
  *
  * The upstream is the fake REST server on a loopback port, slowed so the requests queue; the client is a raw TCP socket.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AUTH, Harness, LANES } from './support/harness.js';
 import { putExecution } from './support/live.js';
 import { rawExchange, wholeAnswers } from './support/raw-http.js';
 
 describe.each(LANES)('requests pipelined on one connection, %s lane', (lane) => {
-  const started: Harness[] = [];
-  afterEach(async () => {
-    await Promise.all(started.splice(0).map((harness) => harness.close()));
-  });
-
-  it('twenty queued behind a slow one are all answered, with no MaxListenersExceededWarning', async () => {
+  it('twenty queued behind a slow one are all answered, with no MaxListenersExceededWarning', async ({ onTestFinished }) => {
     const harness = await Harness.start({ lane });
-    started.push(harness);
+    onTestFinished(() => harness.close());
     putExecution(harness.upstream, 'ex_pipe_many', 'workflow_succeeded');
     harness.upstream.setFault('ex_pipe_many', { kind: 'slow', ms: 300 });
     const warnings: Error[] = [];

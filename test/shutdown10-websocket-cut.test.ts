@@ -9,23 +9,15 @@
  */
 import { createClient } from 'graphql-ws';
 import { WebSocket } from 'ws';
-import { afterEach, describe, expect, it } from 'vitest';
-import { AUTH, LANES, type Harness } from './support/harness.js';
-import { putExecution, sleep, startLiveHarness, waitFor } from './support/live.js';
+import { describe, expect, it } from 'vitest';
+import { AUTH, LANES } from './support/harness.js';
+import { putExecution, sleep, liveHarnessForTest, waitFor } from './support/live.js';
 
 const GOING_AWAY = { code: 1001, reason: 'Going away: the gateway is shutting down' };
 const CUT = { errors: [{ message: 'The gateway shut down before it could answer: send the request again (another replica answers it).', extensions: { code: 'SHUTTING_DOWN' } }] };
 
 describe.each(LANES)('a WebSocket operation still running when the grace runs out, %s lane', (lane) => {
-  const started: Harness[] = [];
-  afterEach(async () => {
-    await Promise.all(started.splice(0).map((harness) => harness.close()));
-  });
-  const start = async () => {
-    const harness = await startLiveHarness(lane);
-    started.push(harness);
-    return harness;
-  };
+  const start = () => liveHarnessForTest(lane);
 
   it('gets SHUTTING_DOWN and complete for each operation, then a 1001 close frame, not a bare 1006', async () => {
     const harness = await start();

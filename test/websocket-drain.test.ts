@@ -18,9 +18,9 @@
  */
 import { connect } from 'node:net';
 import { WebSocket } from 'ws';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AUTH, LANES, type Harness } from './support/harness.js';
-import { putExecution, sleep, startLiveHarness, waitFor } from './support/live.js';
+import { putExecution, sleep, liveHarnessForTest, waitFor } from './support/live.js';
 
 const GOING_AWAY = { code: 1001, reason: 'Going away: the gateway is shutting down' };
 
@@ -37,15 +37,7 @@ async function acknowledged(harness: Harness): Promise<{ socket: WebSocket; clos
 }
 
 describe.each(LANES)('WebSocket connections during a drain, %s lane', (lane) => {
-  const started: Harness[] = [];
-  afterEach(async () => {
-    await Promise.all(started.splice(0).map((harness) => harness.close()));
-  });
-  const start = async () => {
-    const harness = await startLiveHarness(lane);
-    started.push(harness);
-    return harness;
-  };
+  const start = () => liveHarnessForTest(lane);
 
   it('a connection running nothing is told 1001 as the listener closes, and the drain does not wait for the grace', async () => {
     const harness = await start();

@@ -13,7 +13,7 @@
 import type { ExecutionResult } from 'graphql';
 import { createClient as createSseClient } from 'graphql-sse';
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { WebSocket } from 'ws';
 import { DEMO_ORGANIZATION, DEMO_TOKEN, makeEvents, makeExecution } from '../../src/demo/demo-data.js';
 import type { FakeUpstream, Fault } from '../../src/demo/fake-upstream.js';
@@ -58,6 +58,13 @@ export const AUTH_B = 'Bearer token-b';
 /** A harness with the live settings and the live callers. */
 export function startLiveHarness(lane: LaneName, env: Record<string, string> = {}): Promise<Harness> {
   return Harness.start({ lane, env: liveEnv(env), upstream: { tokens: TOKENS } });
+}
+
+/** startLiveHarness, from inside a test, closed once that test finished (passed or not). */
+export async function liveHarnessForTest(lane: LaneName, env: Record<string, string> = {}): Promise<Harness> {
+  const harness = await startLiveHarness(lane, env);
+  onTestFinished(() => harness.close());
+  return harness;
 }
 
 /** WATCH, with the count of the execution's events: a note on `events` shows there. */
