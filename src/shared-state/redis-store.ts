@@ -542,9 +542,9 @@ export class RedisStore {
         else this.#reasonChanged(reason);
       },
       (error: unknown) => {
-        // A Redis that cannot serve (BUSY: a script past busy-reply-threshold; LOADING: a replica loading its primary's dataset)
-        // refuses every command: taken as the ACL's refusal below, it was "reachable again" and `connected` while it
-        // did, with advice to grant +ping. Lost until a PING is answered PONG, its reply the reason.
+        // A Redis that cannot serve (CANNOT_SERVE: BUSY, LOADING, MASTERDOWN) refuses every command: taken as the ACL's
+        // refusal below, it was "reachable again" and `connected` while it did, with advice to grant +ping. Lost until
+        // a PING is answered PONG, its reply the reason.
         if (isRedisRefusal(error) && CANNOT_SERVE.test((error as Error).message)) {
           this.#pinging = false;
           if (connection !== this.#connection || !this.#up) return;
@@ -734,9 +734,10 @@ const DATABASE_REFUSAL = /^(?:NOPERM|ERR (?:DB index is out of range|invalid DB 
 
 /**
  * Redis's replies to a command it refuses because it cannot serve any now (`#ping`): a script past busy-reply-threshold
- * (BUSY), a dataset being loaded (LOADING). Any other refusal of PING says nothing of the rest.
+ * (BUSY), a dataset being loaded (LOADING), a replica with `replica-serve-stale-data no` whose primary is down
+ * (MASTERDOWN). Any other refusal of PING (NOPERM, a PING renamed away) says nothing of the other commands.
  */
-const CANNOT_SERVE = /^(?:BUSY|LOADING) /;
+const CANNOT_SERVE = /^(?:BUSY|LOADING|MASTERDOWN) /;
 
 /** How ioredis begins the error of a command it could not write: the connection it was for had failed already. */
 const UNWRITABLE = "Stream isn't writeable";
