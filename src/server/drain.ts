@@ -106,7 +106,7 @@ export class RequestsInFlight {
     // A response queued behind another on its connection (pipelined: node gives it the socket only at its turn) gets
     // no 'close' when the connection closes before that turn, as it does once a drain's `connection: close` answer
     // ends the one before it: the drain then waited the whole SHUTDOWN_GRACE_MS for requests nobody could be answered
-    // on, and counted them cut. Only such a response listens to its socket: the others cost nothing more per request.
+    // on, and counted them cut. Only such a response waits on its socket: the others cost nothing more per request.
     const queuedOn = response.socket ? undefined : response.req.socket;
     let dequeue: (() => void) | undefined;
     let settled = false;
