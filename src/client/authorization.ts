@@ -7,12 +7,38 @@
 import { FIELD_VALUE, withoutFieldWhitespace } from '../client-contract.js';
 import type { HeadersInit } from './fetch-types.js';
 
-/** `headers` with `authorization` as its only Authorization (any case of the name); `headers` as given when `authorization` is undefined. */
-export function withAuthorization(headers: Record<string, string> | undefined, authorization: string | undefined): Record<string, string> {
-  if (authorization === undefined) return { ...headers };
+/** Every header among `headers`, in any form fetch takes, as name and value pairs (a name given several values: one pair each). */
+export function headerPairs(headers: HeadersInit | undefined): Array<[string, string]> {
+  if (!headers) return [];
+  const pairs: Array<[string, string]> = [];
+  // Headers' forEach rather than its iterator: a frontend's compiler settings may leave out DOM.Iterable.
+  if (headers instanceof Headers) headers.forEach((value, name) => void pairs.push([name, value]));
+  else if (Array.isArray(headers)) pairs.push(...(headers as Array<[string, string]>).map(([name, value]): [string, string] => [String(name), String(value)]));
+  // undici's record may give a name several values (fetch sends each).
+  else for (const [name, value] of Object.entries(headers)) pairs.push(...[value].flat().map((each): [string, string] => [name, String(each)]));
+  return pairs;
+}
+
+/**
+ * `headers`, in any form fetch takes, as the plain object graphql-sse and graphql-request's `setHeader` need, with
+ * `authorization` as its only Authorization (any case of the name); every header of `headers` when `authorization` is
+ * undefined. Spread as an object, a Headers gave `{}` (none of its headers sent) and an array of pairs headers named
+ * `0`, `1`, …. A name given twice, in any case, has its values joined by `, `, as fetch joins them.
+ */
+export function withAuthorization(headers: HeadersInit | undefined, authorization: string | undefined): Record<string, string> {
   const merged: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers ?? {})) if (name.toLowerCase() !== 'authorization') merged[name] = value;
-  merged['authorization'] = authorization;
+  /** The name each header went in under, by its lower case. */
+  const named = new Map<string, string>();
+  for (const [name, value] of headerPairs(headers)) {
+    const lower = name.toLowerCase();
+    if (authorization !== undefined && lower === 'authorization') continue;
+    const first = named.get(lower);
+    if (first === undefined) {
+      named.set(lower, name);
+      merged[name] = value;
+    } else merged[first] = `${merged[first]}, ${value}`;
+  }
+  if (authorization !== undefined) merged['authorization'] = authorization;
   return merged;
 }
 

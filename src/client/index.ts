@@ -12,7 +12,7 @@ import { print, type GraphQLFormattedError } from 'graphql';
 import { ClientError, GraphQLClient, type BatchRequestDocument, type BatchRequestsOptions, type RawRequestOptions, type RequestDocument, type RequestOptions, type TypedDocumentString, type Variables } from 'graphql-request';
 // The client's whole type graph is src/client/ and this dependency-free file: a frontend type-checks it under its own settings.
 import type { DataWarning, ErrorCode, UpstreamCost } from '../client-contract.js';
-import { headerValue, namesAuthorization, unsendableHeader, withAuthorization } from './authorization.js';
+import { headerPairs, headerValue, namesAuthorization, unsendableHeader, withAuthorization } from './authorization.js';
 import { absoluteEndpoint, httpEndpoint } from './endpoint.js';
 import { causeTelling } from './fetch-cause.js';
 import type { HeadersInit } from './fetch-types.js';
@@ -103,18 +103,6 @@ function headerRecord(headers: HeadersInit | Headers | ReadonlyArray<ReadonlyArr
   // Headers' forEach rather than its iterator: a frontend's compiler settings may leave out DOM.Iterable.
   merged.forEach((value, name) => (record[name] = value));
   return record;
-}
-
-/** Every header among `headers`, in any form fetch takes, as name and value pairs (a name given several values: one pair each). */
-function headerPairs(headers: HeadersInit | undefined): Array<[string, string]> {
-  if (!headers) return [];
-  const pairs: Array<[string, string]> = [];
-  // Headers' forEach rather than its iterator: a frontend's compiler settings may leave out DOM.Iterable.
-  if (headers instanceof Headers) headers.forEach((value, name) => void pairs.push([name, value]));
-  else if (Array.isArray(headers)) pairs.push(...(headers as Array<[string, string]>).map(([name, value]): [string, string] => [String(name), String(value)]));
-  // undici's record may give a name several values (fetch sends each).
-  else for (const [name, value] of Object.entries(headers)) pairs.push(...[value].flat().map((each): [string, string] => [name, String(each)]));
-  return pairs;
 }
 
 /** A headers function with headers set over it (names in lower case): `headers` is the function a request calls. */
@@ -446,13 +434,14 @@ export function gatewayErrors(error: unknown): readonly GatewayError[] {
 /**
  * A client of the gateway at `endpoint` (its `/graphql` URL; in a page, relative to the page's address
  * too, such as `/graphql` behind a development server's proxy) sending `authorization` (`Bearer …`) and
- * `headers` with every request; an Authorization among `headers`, in any case, gives way to `authorization`.
+ * `headers` (a record, a Headers or an array of pairs, as fetch takes them) with every request; an Authorization among
+ * `headers`, in any case, gives way to `authorization`.
  * `options`: graphql-request's other settings (`method: 'GET'`, `fetch`, …) and `persistedDocuments`.
  */
 export function createGatewayClient(
   endpoint: string,
   authorization?: string,
-  headers: Record<string, string> = {},
+  headers: HeadersInit = {},
   options: Omit<GatewayClientConfig, 'headers'> = {},
 ): GatewayClient {
   // An empty authorization sends none, as before: the headers' own, if any, is kept. Node's 'fetch failed' says why in

@@ -50,10 +50,10 @@
 import { print } from 'graphql';
 import { createClient, NetworkError } from 'graphql-sse';
 import type { DataWarning, ErrorCode } from '../client-contract.js';
-import { headerValue, unsendableHeader, withAuthorization } from './authorization.js';
+import { headerPairs, headerValue, unsendableHeader, withAuthorization } from './authorization.js';
 import { httpEndpoint } from './endpoint.js';
 import { causeTelling } from './fetch-cause.js';
-import type { FetchInput } from './fetch-types.js';
+import type { FetchInput, HeadersInit } from './fetch-types.js';
 import { ExecutionUpdatesDocument, type ExecutionEventFilter, type ExecutionUpdatesSubscription } from './generated.js';
 import { retryAfterMs, sharedSocket, socketUrl, type SocketLease, type UpgradeRefusal } from './shared-socket.js';
 
@@ -115,11 +115,11 @@ export interface WatchOptions {
    */
   pausedTimeoutMs?: number | undefined;
   /**
-   * Extra request headers, e.g. `x-request-id`; an `Authorization` among them, in any case, gives way to the `authorization`
-   * argument. Server-Sent Events only: a browser's WebSocket sends none. A name that is no token, or a value with a line
+   * Extra request headers, e.g. `x-request-id`, in any form fetch takes (a record, a Headers, an array of pairs); an
+   * `Authorization` among them, in any case, gives way to the `authorization` argument. Server-Sent Events only: a browser's WebSocket sends none. A name that is no token, or a value with a line
    * break, a control character or a character past U+00FF, is a TypeError naming the header before anything is sent.
    */
-  headers?: Record<string, string> | undefined;
+  headers?: HeadersInit | undefined;
   /**
    * `'sse'` (the default): one Server-Sent Events connection per watch. `'websocket'`: every watch of
    * the same endpoint and `authorization` shares one graphql-ws socket (given the same `idleTimeoutMs` and `webSocketImpl`:
@@ -484,8 +484,8 @@ function checkedSocketClass(webSocketImpl: unknown): void {
  * it, graphql-sse told that as a NetworkError, and the watch subscribed again at every backoff for ever. An Authorization
  * among them gives way to the `authorization` argument, which is checked on its own.
  */
-function checkedHeaders(headers: Record<string, string> | undefined): void {
-  for (const [name, value] of Object.entries(headers ?? {})) {
+function checkedHeaders(headers: HeadersInit | undefined): void {
+  for (const [name, value] of headerPairs(headers)) {
     const unsendable = name.toLowerCase() === 'authorization' ? undefined : unsendableHeader(name, value);
     if (unsendable) throw unsendable;
   }

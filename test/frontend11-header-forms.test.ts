@@ -1,0 +1,87 @@
+/**
+ * `headers` in every form fetch takes (a record, a `Headers`, an array of pairs), given to `watchExecution` and to
+ * `createGatewayClient`. A `Headers` was spread into `{}`, so none of its headers went out (its Authorization, which
+ * should give way, was no issue: nothing of it was sent at all); an array of pairs went out as headers named `0`, `1`, …
+ * holding each pair joined by a comma.
+ */
+import type { Plugin } from 'graphql-yoga';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { createGatewayClient, ExecutionStatusDocument, watchExecution, type ExecutionUpdate, type WatchOptions } from '../src/client/index.js';
+import { AUTH, Harness } from './support/harness.js';
+
+/** What the gateway received with each request: its `x-tenant`, its Authorization, and whether a header named `0` came. */
+const seen: Array<{ tenant: string | null; authorization: string | null; zero: string | null }> = [];
+const probe: Plugin = {
+  onRequest: ({ request }) =>
+    void seen.push({ tenant: request.headers.get('x-tenant'), authorization: request.headers.get('authorization'), zero: request.headers.get('0') }),
+};
+
+let harness: Harness;
+beforeAll(async () => {
+  harness = await Harness.start({ plugins: [probe] });
+});
+afterAll(() => harness.close());
+
+/** Each form of the same headers: a tenant, and an Authorization that must give way to the `authorization` argument. */
+const FORMS: ReadonlyArray<[string, () => NonNullable<WatchOptions['headers']>]> = [
+  ['a record', () => ({ 'X-Tenant': 'acme', Authorization: 'Bearer someone-else' })],
+  ['a Headers', () => new Headers({ 'X-Tenant': 'acme', Authorization: 'Bearer someone-else' })],
+  ['an array of pairs', () => [['X-Tenant', 'acme'], ['Authorization', 'Bearer someone-else']]],
+];
+
+/** The updates of a watch of the finished ex_demo_6 (one final update), or what it threw, within 5 s. */
+async function watched(options: WatchOptions): Promise<{ updates: ExecutionUpdate[]; error: unknown }> {
+  const stop = AbortSignal.timeout(5_000);
+  const updates: ExecutionUpdate[] = [];
+  try {
+    for await (const update of watchExecution(harness.url, AUTH, 'ex_demo_6', { retryDelayMs: 10, ...options, signal: stop })) updates.push(update);
+    return { updates, error: undefined };
+  } catch (error) {
+    return { updates, error };
+  }
+}
+
+describe('headers in every form fetch takes', () => {
+  it.each(FORMS)('watchExecution over Server-Sent Events sends %s, with the authorization argument as the only token', async (_form, headers) => {
+    seen.length = 0;
+    const { updates, error } = await watched({ headers: headers() });
+    expect(error).toBeUndefined();
+    expect(updates.map((update) => update.isFinal)).toEqual([true]);
+    expect(seen).toEqual([{ tenant: 'acme', authorization: AUTH, zero: null }]);
+  });
+
+  it.each(FORMS)('watchExecution over a WebSocket takes %s, which it does not send (a browser WebSocket sends no headers)', async (_form, headers) => {
+    const { updates, error } = await watched({ headers: headers(), transport: 'websocket', webSocketImpl: WebSocket });
+    expect(error).toBeUndefined();
+    expect(updates.map((update) => update.isFinal)).toEqual([true]);
+  });
+
+  it('watchExecution over Server-Sent Events refuses an array pair fetch cannot send, naming the header', async () => {
+    const before = harness.upstream.requests.length;
+    const { updates, error } = await watched({ headers: [['x tenant', 'acme']] });
+    expect(updates).toEqual([]);
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as Error).message).toMatch(/^headers\["x tenant"\] is no header name/);
+    expect(harness.upstream.requests.length).toBe(before);
+  });
+
+  it.each(FORMS)('createGatewayClient sends %s, with the authorization argument as the only token', async (_form, headers) => {
+    seen.length = 0;
+    const client = createGatewayClient(harness.url, AUTH, headers());
+    expect((await client.request(ExecutionStatusDocument, { id: 'ex_demo_1' })).execution?.id).toBe('ex_demo_1');
+    expect((await client.requestResult(ExecutionStatusDocument, { id: 'ex_demo_1' })).data?.execution?.id).toBe('ex_demo_1');
+    expect(seen).toEqual([
+      { tenant: 'acme', authorization: AUTH, zero: null },
+      { tenant: 'acme', authorization: AUTH, zero: null },
+    ]);
+  });
+
+  it.each(FORMS)('createGatewayClient without an authorization argument sends %s whole, its Authorization included', async (_form, headers) => {
+    seen.length = 0;
+    const client = createGatewayClient(harness.url, undefined, headers());
+    const { errors } = await client.requestResult(ExecutionStatusDocument, { id: 'ex_demo_1' });
+    expect(errors.map((error) => error.extensions?.code)).toEqual(['UNAUTHENTICATED']);
+    expect(seen).toEqual([{ tenant: 'acme', authorization: 'Bearer someone-else', zero: null }]);
+  });
+});
