@@ -217,10 +217,18 @@ async function startWatch(
   key: string,
   id: string,
   transport: 'sse' | 'websocket',
-  { auth = AUTH, headers, url = harness.url, idleTimeoutMs }: { auth?: string; headers?: Record<string, string>; url?: string; idleTimeoutMs?: number } = {},
+  {
+    auth = AUTH,
+    headers,
+    headersForm = 'record',
+    url = harness.url,
+    idleTimeoutMs,
+  }: { auth?: string; headers?: Record<string, string>; headersForm?: HeadersForm; url?: string; idleTimeoutMs?: number } = {},
 ): Promise<void> {
   await page.evaluate(
-    ({ key, id, transport, url, auth, headers, idleTimeoutMs }) => {
+    ({ key, id, transport, url, auth, headers: given, headersForm, idleTimeoutMs }) => {
+      // Made in the page: a Headers cannot cross page.evaluate.
+      const headers = !given ? undefined : headersForm === 'Headers' ? new Headers(given) : headersForm === 'pairs' ? Object.entries(given) : given;
       const scope = window as unknown as {
         gatewayClient: typeof import('../src/client/index.js');
         watches?: Record<string, unknown>;
@@ -252,9 +260,12 @@ async function startWatch(
         }
       })();
     },
-    { key, id, transport, url, auth, headers, idleTimeoutMs },
+    { key, id, transport, url, auth, headers, headersForm, idleTimeoutMs },
   );
 }
+
+/** The forms fetch takes headers in, each of which `watchExecution` takes too. */
+type HeadersForm = 'record' | 'Headers' | 'pairs';
 
 function watchState(key: string): Promise<PageWatch> {
   return page.evaluate((key) => (window as unknown as { watches: Record<string, PageWatch> }).watches[key]!, key);
@@ -605,8 +616,13 @@ describe('the typed client in Chromium, on another origin than the gateway', () 
     });
   });
 
-  it('sends its extra headers over Server-Sent Events across origins (preflighted), the token upstream', async () => {
-    const id = 'ex_browser_headers';
+  // Given as a Headers, none of them was sent; as an array of pairs, they went out as headers named `0`, `1`, ….
+  it.each([
+    ['a record', 'record'],
+    ['a Headers', 'Headers'],
+    ['an array of pairs', 'pairs'],
+  ] as const)('sends its extra headers, given as %s, over Server-Sent Events across origins (preflighted), the token upstream', async (_form, headersForm) => {
+    const id = `ex_browser_headers_${headersForm}`;
     putExecution(harness.upstream, id, 'workflow_running');
     const seen: Array<string | undefined> = [];
     const listener = (request: { url?: string; headers: Record<string, unknown> }) => {
@@ -614,7 +630,7 @@ describe('the typed client in Chromium, on another origin than the gateway', () 
     };
     harness.instance.server.on('request', listener);
     try {
-      await startWatch(id, id, 'sse', { headers: { 'x-request-id': 'page-req-1', authorization: 'Bearer ignored' } });
+      await startWatch(id, id, 'sse', { headers: { 'x-request-id': 'page-req-1', authorization: 'Bearer ignored' }, headersForm });
       await waitForWatch(id, (watch) => watch.updates.length > 0, 'the first update');
       advance(harness.upstream, id, 'workflow_succeeded', 1);
       const watch = await waitForWatch(id, (each) => each.done, 'the watch to end');
