@@ -1,13 +1,14 @@
 /**
  * `headers` in every form fetch takes (a record, a `Headers`, an array of pairs), given to `watchExecution` and to
- * `createGatewayClient`. A `Headers` was spread into `{}`, so none of its headers went out (its Authorization, which
- * should give way, was no issue: nothing of it was sent at all); an array of pairs went out as headers named `0`, `1`, …
- * holding each pair joined by a comma.
+ * `createGatewayClient`. A `Headers` was spread into `{}`, so none of its headers went out; an array of pairs went out as
+ * headers named `0`, `1`, … holding each pair joined by a comma; another iterable of pairs (a Map, @whatwg-node's Headers,
+ * which fetch takes as pairs) as its own properties, or none.
  */
+import { Headers as PonyfillHeaders } from '@whatwg-node/fetch';
 import type { Plugin } from 'graphql-yoga';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { createGatewayClient, ExecutionStatusDocument, watchExecution, type ExecutionUpdate, type WatchOptions } from '../src/client/index.js';
+import { createGatewayClient, ExecutionStatusDocument, GatewayClient, watchExecution, type ExecutionUpdate, type WatchOptions } from '../src/client/index.js';
 import { AUTH, Harness } from './support/harness.js';
 
 /** What the gateway received with each request: its `x-tenant`, its Authorization, and whether a header named `0` came. */
@@ -28,6 +29,9 @@ const FORMS: ReadonlyArray<[string, () => NonNullable<WatchOptions['headers']>]>
   ['a record', () => ({ 'X-Tenant': 'acme', Authorization: 'Bearer someone-else' })],
   ['a Headers', () => new Headers({ 'X-Tenant': 'acme', Authorization: 'Bearer someone-else' })],
   ['an array of pairs', () => [['X-Tenant', 'acme'], ['Authorization', 'Bearer someone-else']]],
+  // fetch takes any iterable of pairs: a Map, another library's Headers (graphql-yoga's request headers in a BFF).
+  ['a Map', () => new Map([['X-Tenant', 'acme'], ['Authorization', 'Bearer someone-else']]) as unknown as Headers],
+  ['@whatwg-node/fetch\'s Headers', () => new PonyfillHeaders({ 'X-Tenant': 'acme', Authorization: 'Bearer someone-else' }) as unknown as Headers],
 ];
 
 /** The updates of a watch of the finished ex_demo_6 (one final update), or what it threw, within 5 s. */
@@ -83,5 +87,36 @@ describe('headers in every form fetch takes', () => {
     const { errors } = await client.requestResult(ExecutionStatusDocument, { id: 'ex_demo_1' });
     expect(errors.map((error) => error.extensions?.code)).toEqual(['UNAUTHENTICATED']);
     expect(seen).toEqual([{ tenant: 'acme', authorization: 'Bearer someone-else', zero: null }]);
+  });
+});
+
+describe("a request's own headers in every form fetch takes", () => {
+  it.each(FORMS)("request, requestResult and rawRequest send %s, its Authorization the request's only one", async (_form, headers) => {
+    seen.length = 0;
+    const client = createGatewayClient(harness.url, AUTH);
+    const own = () => headers() as HeadersInit;
+    const results = [
+      await client.requestResult(ExecutionStatusDocument, { id: 'ex_demo_1' }, own()),
+      await client.requestResult({ document: ExecutionStatusDocument, variables: { id: 'ex_demo_1' }, requestHeaders: own() }),
+    ];
+    for (const { errors } of results) expect(errors.map((error) => error.extensions?.code)).toEqual(['UNAUTHENTICATED']);
+    await expect(client.request(ExecutionStatusDocument, { id: 'ex_demo_1' }, own())).rejects.toThrow(/Authorization/);
+    await expect(client.rawRequest('{ execution(id: "ex_demo_1") { id } }', {}, own())).rejects.toThrow(/Authorization/);
+    expect(seen).toEqual(Array.from({ length: 4 }, () => ({ tenant: 'acme', authorization: 'Bearer someone-else', zero: null })));
+  });
+});
+
+describe("GatewayClient's headers in every form fetch takes", () => {
+  it.each(FORMS)('sends %s, and a token setHeader sets replaces its Authorization', async (_form, headers) => {
+    seen.length = 0;
+    const client = new GatewayClient(harness.url, { headers: headers() as HeadersInit });
+    const { errors } = await client.requestResult(ExecutionStatusDocument, { id: 'ex_demo_1' });
+    expect(errors.map((error) => error.extensions?.code)).toEqual(['UNAUTHENTICATED']);
+    client.setHeader('Authorization', AUTH);
+    expect((await client.request(ExecutionStatusDocument, { id: 'ex_demo_1' })).execution?.id).toBe('ex_demo_1');
+    expect(seen).toEqual([
+      { tenant: 'acme', authorization: 'Bearer someone-else', zero: null },
+      { tenant: 'acme', authorization: AUTH, zero: null },
+    ]);
   });
 });

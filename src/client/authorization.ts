@@ -13,7 +13,9 @@ export function headerPairs(headers: HeadersInit | undefined): Array<[string, st
   const pairs: Array<[string, string]> = [];
   // Headers' forEach rather than its iterator: a frontend's compiler settings may leave out DOM.Iterable.
   if (headers instanceof Headers) headers.forEach((value, name) => void pairs.push([name, value]));
-  else if (Array.isArray(headers)) pairs.push(...(headers as Array<[string, string]>).map(([name, value]): [string, string] => [String(name), String(value)]));
+  // As fetch reads headers (WebIDL's sequence before record): anything iterable is pairs, an array or another realm's or
+  // library's Headers (a polyfill's, @whatwg-node's) or a Map, whose own keys, read as a record, were sent as headers.
+  else if (Symbol.iterator in headers) for (const [name, value] of headers as Iterable<readonly [unknown, unknown]>) pairs.push([String(name), String(value)]);
   // undici's record may give a name several values (fetch sends each).
   else for (const [name, value] of Object.entries(headers)) pairs.push(...[value].flat().map((each): [string, string] => [name, String(each)]));
   return pairs;
@@ -55,10 +57,17 @@ export function headerValue(authorization: string): string | undefined {
 
 /** Whether `headers` (a request's, in any form fetch takes) name an Authorization, in any case. */
 export function namesAuthorization(headers: HeadersInit | undefined): boolean {
-  if (!headers) return false;
-  if (headers instanceof Headers) return headers.has('authorization');
-  const names = Array.isArray(headers) ? headers.map(([name]) => name) : Object.keys(headers);
-  return names.some((name) => typeof name === 'string' && name.toLowerCase() === 'authorization');
+  return headerPairs(headers).some(([name]) => name.toLowerCase() === 'authorization');
+}
+
+/**
+ * `headers` in a form graphql-request reads: as given, or, for an iterable of pairs that is no array and no Headers of
+ * this realm (a Map, a polyfill's or @whatwg-node's Headers, which fetch takes), its pairs. graphql-request read such
+ * headers as a record of their own properties: a Map's went nowhere, its Authorization included.
+ */
+export function requestableHeaders(headers: HeadersInit | undefined): HeadersInit | undefined {
+  if (!headers || headers instanceof Headers || Array.isArray(headers) || !(Symbol.iterator in headers)) return headers;
+  return headerPairs(headers);
 }
 
 /** A name that begins as a credential does (`Bearer …`, `Basic …`), or is as long as one: name and value swapped. */

@@ -12,7 +12,7 @@ import { print, type GraphQLFormattedError } from 'graphql';
 import { ClientError, GraphQLClient, type BatchRequestDocument, type BatchRequestsOptions, type RawRequestOptions, type RequestDocument, type RequestOptions, type TypedDocumentString, type Variables } from 'graphql-request';
 // The client's whole type graph is src/client/ and this dependency-free file: a frontend type-checks it under its own settings.
 import type { DataWarning, ErrorCode, UpstreamCost } from '../client-contract.js';
-import { headerPairs, headerValue, namesAuthorization, unsendableHeader, withAuthorization } from './authorization.js';
+import { headerPairs, headerValue, namesAuthorization, requestableHeaders, unsendableHeader, withAuthorization } from './authorization.js';
 import { absoluteEndpoint, httpEndpoint } from './endpoint.js';
 import { causeTelling } from './fetch-cause.js';
 import type { HeadersInit } from './fetch-types.js';
@@ -182,7 +182,8 @@ export class GatewayClient extends GraphQLClient {
   constructor(endpoint: string, { persistedDocuments, ...requestConfig }: GatewayClientConfig = {}) {
     // A function's headers are known only as a request calls it: checked then, before fetch quotes a bad value whole.
     const headers = requestConfig.headers as HeadersInit | (() => HeadersInit) | undefined;
-    super(absoluteEndpoint(endpoint), typeof headers === 'function' ? { ...requestConfig, headers: checkedHeaderFunction(headers) } : requestConfig);
+    const config = typeof headers === 'function' ? { ...requestConfig, headers: checkedHeaderFunction(headers) } : headers ? { ...requestConfig, headers: requestableHeaders(headers) ?? headers } : requestConfig;
+    super(absoluteEndpoint(endpoint), config);
     this.#endpoint = absoluteEndpoint(endpoint);
     this.#persisted = persistedDocuments ? new PersistedDocuments() : undefined;
     // graphql-request's rawRequest is a property set by its constructor, not a method: wrapped here, as
@@ -190,9 +191,10 @@ export class GatewayClient extends GraphQLClient {
     const rawRequest = this.rawRequest;
     this.rawRequest = ((queryOrOptions: unknown, variables?: Variables, requestHeaders?: HeadersInit) => {
       // graphql-request's own test for its options object (parseRawRequestArgs).
-      const options = (queryOrOptions as { query?: unknown }).query
+      const given = (queryOrOptions as { query?: unknown }).query
         ? (queryOrOptions as RawRequestOptions<Variables>)
         : ({ query: queryOrOptions, variables, requestHeaders } as unknown as RawRequestOptions<Variables>);
+      const options = { ...given, requestHeaders: requestableHeaders(given.requestHeaders) } as RawRequestOptions<Variables>;
       const unusable = this.#unusableEndpoint() ?? this.#unsendableHeaders(options.requestHeaders, options.query, options.variables);
       if (unusable) return Promise.reject(unusable);
       if (this.#persisted) return this.#persistedClientFor(options.requestHeaders, options.query).then((client) => client.rawRequest(options));
@@ -248,9 +250,10 @@ export class GatewayClient extends GraphQLClient {
   override request<T = unknown, V extends Variables = Variables>(options: RequestOptions<V, T>): Promise<T>;
   override request<T, V extends Variables>(documentOrOptions: unknown, ...rest: [variables?: V, requestHeaders?: HeadersInit]): Promise<T> {
     // graphql-request's own test for its options object: a document is a string, a DocumentNode or a TypedDocumentString.
-    const options = (documentOrOptions as { document?: unknown }).document
+    const given = (documentOrOptions as { document?: unknown }).document
       ? (documentOrOptions as RequestOptions<V, T>)
       : ({ document: documentOrOptions, variables: rest[0], requestHeaders: rest[1] } as unknown as RequestOptions<V, T>);
+    const options = { ...given, requestHeaders: requestableHeaders(given.requestHeaders) } as RequestOptions<V, T>;
     const unusable = this.#unusableEndpoint() ?? this.#unsendableHeaders(options.requestHeaders, documentText(options.document), options.variables);
     if (unusable) return Promise.reject(unusable);
     if (this.#persisted) return this.#persistedClientFor(options.requestHeaders, documentText(options.document)).then((client) => client.request<T, V>(options));
@@ -352,15 +355,8 @@ export class GatewayClient extends GraphQLClient {
     // graphql-request names the DOM's HeadersInit, which a project without the DOM library lacks (its headers are untyped there).
     const headers = config.headers as HeadersInit | (() => HeadersInit) | undefined;
     // A function's headers, read per request: without their Authorization, or fetch joined it to the request's.
-    if (namesAuthorization(requestHeaders) && typeof headers === 'function') config.headers = withoutFunctionAuthorization(headers);
-    else if (namesAuthorization(requestHeaders) && headers) {
-      // Headers' forEach rather than its iterator: a frontend's compiler settings may leave out DOM.Iterable.
-      const own: Array<[string, string]> = [];
-      if (Array.isArray(headers)) own.push(...(headers as Array<[string, string]>));
-      else if (headers instanceof Headers) headers.forEach((value, name) => own.push([name, value]));
-      // undici's record may give a name several values (fetch sends each): one pair per value.
-      else for (const [name, value] of Object.entries(headers)) for (const each of [value].flat()) own.push([name, each]);
-      config.headers = own.filter(([name]) => name.toLowerCase() !== 'authorization');
+    if (namesAuthorization(requestHeaders) && headers) {
+      config.headers = typeof headers === 'function' ? withoutFunctionAuthorization(headers) : pairsWithout(headerPairs(headers), 'authorization');
     }
     return new GraphQLClient(this.#endpoint, config);
   }
@@ -384,8 +380,9 @@ export class GatewayClient extends GraphQLClient {
     ...rest: [variables?: V, requestHeaders?: HeadersInit]
   ): Promise<GatewayResult<Data>> {
     // A DocumentNode has `kind`; the options object has `document` instead.
-    const { document, variables, requestHeaders, signal } =
+    const { document, variables, requestHeaders: given, signal } =
       'document' in documentOrOptions ? (documentOrOptions as RequestResultOptions<Data, V> & { variables?: V }) : { document: documentOrOptions, variables: rest[0], requestHeaders: rest[1], signal: undefined };
+    const requestHeaders = requestableHeaders(given);
     // errorPolicy is a setting of the client, not of one request; a client made per call
     // picks up whatever setHeader/setHeaders changed on this one.
     // An Authorization among `requestHeaders` is the request's only one, as in `request`.
@@ -434,7 +431,7 @@ export function gatewayErrors(error: unknown): readonly GatewayError[] {
 /**
  * A client of the gateway at `endpoint` (its `/graphql` URL; in a page, relative to the page's address
  * too, such as `/graphql` behind a development server's proxy) sending `authorization` (`Bearer …`) and
- * `headers` (a record, a Headers or an array of pairs, as fetch takes them) with every request; an Authorization among
+ * `headers` (a record, a Headers, an array or another iterable of pairs, as fetch takes them) with every request; an Authorization among
  * `headers`, in any case, gives way to `authorization`.
  * `options`: graphql-request's other settings (`method: 'GET'`, `fetch`, …) and `persistedDocuments`.
  */

@@ -115,7 +115,7 @@ export interface WatchOptions {
    */
   pausedTimeoutMs?: number | undefined;
   /**
-   * Extra request headers, e.g. `x-request-id`, in any form fetch takes (a record, a Headers, an array of pairs); an
+   * Extra request headers, e.g. `x-request-id`, in any form fetch takes (a record, a Headers, an array or another iterable of pairs); an
    * `Authorization` among them, in any case, gives way to the `authorization` argument. Server-Sent Events only: a browser's WebSocket sends none. A name that is no token, or a value with a line
    * break, a control character or a character past U+00FF, is a TypeError naming the header before anything is sent.
    */
