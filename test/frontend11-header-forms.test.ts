@@ -120,3 +120,15 @@ describe("GatewayClient's headers in every form fetch takes", () => {
     ]);
   });
 });
+
+describe('setHeader in another case than the header it replaces', () => {
+  // A Headers gives its names in lower case: `setHeader('X-Tenant', …)` over it went out beside the old value, joined by
+  // fetch into one header (`acme, other`), where graphql-request's setHeader replaces a header.
+  it.each(FORMS)('replaces the tenant of %s, in any case, as it replaces the Authorization', async (_form, headers) => {
+    seen.length = 0;
+    const client = createGatewayClient(harness.url, AUTH, headers());
+    client.setHeader('x-TENANT', 'other');
+    expect((await client.request(ExecutionStatusDocument, { id: 'ex_demo_1' })).execution?.id).toBe('ex_demo_1');
+    expect(seen).toEqual([{ tenant: 'other', authorization: AUTH, zero: null }]);
+  });
+});

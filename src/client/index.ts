@@ -211,7 +211,7 @@ export class GatewayClient extends GraphQLClient {
   }
 
   /**
-   * As graphql-request's, except that an Authorization (a refreshed token) replaces the one the
+   * As graphql-request's, except that the header (a refreshed token above all) replaces the one the
    * client had in any case of the name: set beside `authorization` as `Authorization`, fetch joined
    * the two into one header (`Bearer old, Bearer new`) that upstream refuses, UNAUTHENTICATED.
    */
@@ -229,9 +229,11 @@ export class GatewayClient extends GraphQLClient {
     // graphql-request sets a header as a property of a plain object: on a Headers or an array (which the config's type
     // allows) the property went nowhere, and a refreshed token was dropped without a word. They become a plain object.
     if (headers && (Array.isArray(headers) || headers instanceof Headers)) this.requestConfig.headers = headerRecord(headers);
-    if (key.toLowerCase() === 'authorization' && this.requestConfig.headers && typeof this.requestConfig.headers !== 'function') {
+    // Any header, not only Authorization: kept under another case of its name, the old value went out beside the new one,
+    // joined by fetch into one header (a Headers gives its names in lower case, so `X-Tenant` never replaced its `x-tenant`).
+    if (this.requestConfig.headers && typeof this.requestConfig.headers !== 'function') {
       const plain = this.requestConfig.headers as Record<string, string>;
-      for (const name of Object.keys(plain)) if (name.toLowerCase() === 'authorization') delete plain[name];
+      for (const name of Object.keys(plain)) if (name.toLowerCase() === key.toLowerCase()) delete plain[name];
     }
     return super.setHeader(key, value);
   }
