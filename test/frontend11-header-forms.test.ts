@@ -132,3 +132,25 @@ describe('setHeader in another case than the header it replaces', () => {
     expect(seen).toEqual([{ tenant: 'other', authorization: AUTH, zero: null }]);
   });
 });
+
+describe("a request's own header in another case than the client's", () => {
+  // graphql-request merges the client's headers and a request's as keys: `x-tenant` and `X-Tenant` both went out, joined by
+  // fetch into one header (`acme, other`), where a request's own header replaces the client's, as its Authorization does.
+  it.each(FORMS)("replaces the client's, given as %s, for that request alone", async (_form, headers) => {
+    seen.length = 0;
+    const client = createGatewayClient(harness.url, AUTH, headers());
+    const fromFunction = new GatewayClient(harness.url, { headers: () => headers() as HeadersInit });
+    fromFunction.setHeader('authorization', AUTH);
+    for (const each of [client, fromFunction]) {
+      await each.request(ExecutionStatusDocument, { id: 'ex_demo_1' }, { 'X-TENANT': 'other' });
+      await each.requestResult(ExecutionStatusDocument, { id: 'ex_demo_1' }, new Headers({ 'X-TENANT': 'other' }));
+      await each.request(ExecutionStatusDocument, { id: 'ex_demo_1' });
+    }
+    const once = [
+      { tenant: 'other', authorization: AUTH, zero: null },
+      { tenant: 'other', authorization: AUTH, zero: null },
+      { tenant: 'acme', authorization: AUTH, zero: null },
+    ];
+    expect(seen).toEqual([...once, ...once]);
+  });
+});

@@ -55,11 +55,6 @@ export function headerValue(authorization: string): string | undefined {
   return FIELD_VALUE.test(value) ? value : undefined;
 }
 
-/** Whether `headers` (a request's, in any form fetch takes) name an Authorization, in any case. */
-export function namesAuthorization(headers: HeadersInit | undefined): boolean {
-  return headerPairs(headers).some(([name]) => name.toLowerCase() === 'authorization');
-}
-
 /**
  * `headers` in a form graphql-request reads: as given, or, for an iterable of pairs that is no array and no Headers of
  * this realm (a Map, a polyfill's or @whatwg-node's Headers, which fetch takes), its pairs. graphql-request read such

@@ -12,7 +12,7 @@ import { print, type GraphQLFormattedError } from 'graphql';
 import { ClientError, GraphQLClient, type BatchRequestDocument, type BatchRequestsOptions, type RawRequestOptions, type RequestDocument, type RequestOptions, type TypedDocumentString, type Variables } from 'graphql-request';
 // The client's whole type graph is src/client/ and this dependency-free file: a frontend type-checks it under its own settings.
 import type { DataWarning, ErrorCode, UpstreamCost } from '../client-contract.js';
-import { headerPairs, headerValue, namesAuthorization, requestableHeaders, unsendableHeader, withAuthorization } from './authorization.js';
+import { headerPairs, headerValue, requestableHeaders, unsendableHeader, withAuthorization } from './authorization.js';
 import { absoluteEndpoint, httpEndpoint } from './endpoint.js';
 import { causeTelling } from './fetch-cause.js';
 import type { HeadersInit } from './fetch-types.js';
@@ -144,14 +144,14 @@ function checkedHeaderFunction(base: () => HeadersInit): () => HeadersInit {
   return checked;
 }
 
-/** `pairs` without any of the header `name` (lower case), in any case of its name. */
-function pairsWithout(pairs: Array<[string, string]>, name: string): Array<[string, string]> {
-  return pairs.filter(([each]) => each.toLowerCase() !== name);
+/** The names among `headers`, in lower case: a request's, which replace the client's of those names, in any case. */
+function namesOf(headers: HeadersInit | undefined): ReadonlySet<string> {
+  return new Set(headerPairs(headers).map(([name]) => name.toLowerCase()));
 }
 
-/** `headers` (a function), as a request that gives its own Authorization sends them: checked without their Authorization. */
-function withoutFunctionAuthorization(headers: () => HeadersInit): () => HeadersInit {
-  return () => headerRecord(sendable(pairsWithout(uncheckedPairs(headers), 'authorization')));
+/** `headers` (a function), as a request that gives its own headers `names` sends them: checked without those. */
+function withoutFunctionHeaders(headers: () => HeadersInit, names: ReadonlySet<string>): () => HeadersInit {
+  return () => headerRecord(sendable(uncheckedPairs(headers).filter(([name]) => !names.has(name.toLowerCase()))));
 }
 
 function overHeaderFunction(base: () => HeadersInit): OverFunction {
@@ -198,7 +198,7 @@ export class GatewayClient extends GraphQLClient {
       const unusable = this.#unusableEndpoint() ?? this.#unsendableHeaders(options.requestHeaders, options.query, options.variables);
       if (unusable) return Promise.reject(unusable);
       if (this.#persisted) return this.#persistedClientFor(options.requestHeaders, options.query).then((client) => client.rawRequest(options));
-      if (!namesAuthorization(options.requestHeaders)) return rawRequest(options);
+      if (namesOf(options.requestHeaders).size === 0) return rawRequest(options);
       return this.#clientFor(options.requestHeaders).rawRequest(options);
     }) as GraphQLClient['rawRequest'];
   }
@@ -259,7 +259,7 @@ export class GatewayClient extends GraphQLClient {
     const unusable = this.#unusableEndpoint() ?? this.#unsendableHeaders(options.requestHeaders, documentText(options.document), options.variables);
     if (unusable) return Promise.reject(unusable);
     if (this.#persisted) return this.#persistedClientFor(options.requestHeaders, documentText(options.document)).then((client) => client.request<T, V>(options));
-    if (!namesAuthorization(options.requestHeaders)) return super.request<T, V>(options);
+    if (namesOf(options.requestHeaders).size === 0) return super.request<T, V>(options);
     return this.#clientFor(options.requestHeaders).request<T, V>(options);
   }
 
@@ -309,8 +309,9 @@ export class GatewayClient extends GraphQLClient {
   #unsendableHeaders(requestHeaders: HeadersInit | undefined, query: string, variables: unknown): ClientError | TypeError | undefined {
     const own = headerPairs(this.#ownHeaders());
     const given = headerPairs(requestHeaders);
-    // The request's Authorization, when it names one, is its only one (`#clientFor`).
-    const sent = namesAuthorization(requestHeaders) ? [...own.filter(([name]) => name.toLowerCase() !== 'authorization'), ...given] : [...own, ...given];
+    // A header the request names, its Authorization above all, replaces the client's of that name (`#clientFor`).
+    const replaced = namesOf(requestHeaders);
+    const sent = [...own.filter(([name]) => !replaced.has(name.toLowerCase())), ...given];
     for (const [name, value] of sent) {
       // A header fetch cannot send: its words named no header, or quoted the value whole.
       const unsendable = name.toLowerCase() === 'authorization' ? undefined : unsendableHeader(name, value);
@@ -356,9 +357,11 @@ export class GatewayClient extends GraphQLClient {
     const config: RequestConfig = { ...this.requestConfig, ...extra };
     // graphql-request names the DOM's HeadersInit, which a project without the DOM library lacks (its headers are untyped there).
     const headers = config.headers as HeadersInit | (() => HeadersInit) | undefined;
-    // A function's headers, read per request: without their Authorization, or fetch joined it to the request's.
-    if (namesAuthorization(requestHeaders) && headers) {
-      config.headers = typeof headers === 'function' ? withoutFunctionAuthorization(headers) : pairsWithout(headerPairs(headers), 'authorization');
+    // Without the headers the request names (a function's too, read per request), in any case: graphql-request merges
+    // the two as keys, and fetch joined `x-tenant` and the request's `X-Tenant` (or two tokens) into one header.
+    const replaced = namesOf(requestHeaders);
+    if (replaced.size > 0 && headers) {
+      config.headers = typeof headers === 'function' ? withoutFunctionHeaders(headers, replaced) : headerPairs(headers).filter(([name]) => !replaced.has(name.toLowerCase()));
     }
     return new GraphQLClient(this.#endpoint, config);
   }
