@@ -80,12 +80,38 @@ function clientAttributes(serverContext: Partial<GatewayServerContext>, trustedP
 }
 
 /**
+ * Requests the pipeline refused while reading them (a body that is no JSON, CSRF prevention's 403): thrown before
+ * Yoga's operation step, so the operation span never began. Kept until the result is processed, where the request's
+ * server context gives the span its `client.address`.
+ */
+const refusedWhileRead = new WeakMap<Request, { error: unknown; startTime: number }>();
+
+/** The trace of the span a request refused while it was read got, for its access line; undefined for any other. */
+const refusalTraces = new WeakMap<Request, string>();
+
+/** The trace id of the operation span of `request` when the pipeline refused it while reading it, else undefined. */
+export function refusedRequestTraceId(request: Request): string | undefined {
+  return refusalTraces.get(request);
+}
+
+/**
  * `document`: put the operation's text in `graphql.document` (OTEL_GRAPHQL_DOCUMENT). `trustedProxies`:
  * TRUSTED_PROXIES, for `client.address`.
  */
 export function useOperationSpans({ document, trustedProxies }: { document: boolean; trustedProxies?: TrustedProxies | undefined }): Plugin {
   return {
     instrumentation: {
+      requestParse({ request }, wrapped) {
+        const startTime = Date.now();
+        const refused = (error: unknown) => void refusedWhileRead.set(request, { error, startTime });
+        try {
+          const done = wrapped();
+          return done instanceof Promise ? done.catch((error: unknown) => (refused(error), Promise.reject(error))) : done;
+        } catch (error) {
+          refused(error);
+          throw error;
+        }
+      },
       operation({ request, context: operationContext }, wrapped) {
         const parent = propagation.extract(ROOT_CONTEXT, request.headers, HEADERS);
         // The conventions' name for an operation not yet parsed.
@@ -118,6 +144,17 @@ export function useOperationSpans({ document, trustedProxies }: { document: bool
       span.setStatus({ code: SpanStatusCode.ERROR, message: codesOf([refusal.error]) });
       span.end();
       refusal.traceId = span.spanContext().traceId;
+    },
+    // What was refused while read ends here, answered: a span of its own, as one refused a step later has.
+    onResultProcess({ request, serverContext }: { request: Request; serverContext?: unknown }) {
+      const refusal = refusedWhileRead.get(request);
+      if (!refusal) return;
+      refusedWhileRead.delete(request);
+      const attributes = clientAttributes(serverContext as Partial<GatewayServerContext>, trustedProxies);
+      const span = tracer().startSpan('GraphQL Operation', { kind: SpanKind.SERVER, attributes, startTime: refusal.startTime }, propagation.extract(ROOT_CONTEXT, request.headers, HEADERS));
+      span.setStatus({ code: SpanStatusCode.ERROR, message: codesOf(refusal.error instanceof AggregateError ? refusal.error.errors : [refusal.error]) });
+      span.end();
+      refusalTraces.set(request, span.spanContext().traceId);
     },
     // The name as sent, for a request refused before its document is parsed; parsing names it again (describe).
     onParams({ params }) {
