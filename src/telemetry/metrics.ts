@@ -66,13 +66,20 @@ export function errorCodeLabel(error: GraphQLError | undefined, phase: string | 
 }
 
 /**
- * The operation a request runs: the one the client named, else the document's
- * only one. The plugin's own type and name come from the document's first
- * definition, a fragment when the document starts with one.
+ * The operation a request runs: the one the client named, else, when it named
+ * none, the document's only one. With no name sent the plugin passes
+ * `Anonymous` or the document's first definition's name, a fragment's when the
+ * document starts with one. A name the client sent that names no operation
+ * runs none (OPERATION_RESOLUTION_FAILURE): taken for the document's only
+ * operation, its request was labelled as a query that ran, under another name.
  */
 function operationOf({ document, operationName }: FillLabelsFnParams): OperationDefinitionNode | undefined {
   if (!document) return undefined;
-  return getOperationAST(document, operationName) ?? getOperationAST(document) ?? undefined;
+  const named = getOperationAST(document, operationName);
+  if (named) return named;
+  const first = document.definitions[0];
+  const noneSent = operationName === undefined || operationName === 'Anonymous' || (first?.kind === Kind.FRAGMENT_DEFINITION && first.name.value === operationName);
+  return noneSent ? (getOperationAST(document) ?? undefined) : undefined;
 }
 
 type OperationLabels = { operationType: string; operationName: string };
@@ -93,8 +100,8 @@ export function labelNamesKept(document: DocumentNode): number {
  * The labels of a request's operation. Kept only under no name, the name
  * @envelop/prometheus gives an unnamed operation (`Anonymous`), or a name of
  * one of the document's definitions (it passes the first's, a fragment's
- * too): any other name the client sends (which falls back to the document's
- * only operation) would make the cache grow without bound.
+ * too): any other name the client sends would make the cache grow without
+ * bound.
  */
 function keepsUnder(document: DocumentNode, name: string | undefined): boolean {
   return name === undefined || name === 'Anonymous' || document.definitions.some((definition) => 'name' in definition && definition.name?.value === name);
@@ -106,7 +113,8 @@ export const operationLabels = (params: FillLabelsFnParams): OperationLabels => 
   if (cached) return cached;
   const operation = operationOf(params);
   const labels = {
-    operationType: operation?.operation ?? params.operationType ?? 'unknown',
+    // A parsed document whose operation cannot be picked is `unknown`, not its first definition's type (the plugin's).
+    operationType: operation?.operation ?? (document ? 'unknown' : (params.operationType ?? 'unknown')),
     operationName: operationNameLabel(operation ? operation.name?.value : params.operationName),
   };
   if (document && operation && keepsUnder(document, params.operationName)) {
@@ -519,6 +527,12 @@ export class GatewayMetrics {
      */
     const parsed = new WeakSet<Request>();
     const sentNames = new WeakMap<Request, string>();
+    /**
+     * The name label of a request refused OPERATION_RESOLUTION_FAILURE, from its result until its response, for
+     * `graphql_yoga_http_duration`: Yoga's plugin hands that histogram only the operation it found, none here, and
+     * its labels were the document's only operation's (`query`, under that operation's name).
+     */
+    const unresolvedNames = new WeakMap<Request, string>();
     const requestErrors: Plugin = {
       // An operation the WebSocket edge refused is answered in onRequest, before any result: its code, phase `request`.
       onRequest({ serverContext }) {
@@ -542,6 +556,7 @@ export class GatewayMetrics {
         for (const each of Array.isArray(result) ? result : [result]) {
           for (const error of (each as ExecutionResult).errors ?? []) {
             if (phase === 'parse' && error.extensions?.code !== ErrorCode.OPERATION_RESOLUTION_FAILURE) continue;
+            if (phase === 'parse') unresolvedNames.set(request, operationNameLabel(sent));
             errors.counter.inc({ operationType: 'unknown', operationName: operationNameLabel(sent), phase, code: errorCodeLabel(error, phase) });
           }
         }
@@ -582,11 +597,15 @@ export class GatewayMetrics {
             labelNames: ['method', 'statusCode', 'operationType', 'operationName'],
             buckets: DURATION_BUCKETS,
           },
-          fillLabelsFn: (params: FillLabelsFnParams, { request, response }: { request: Request; response: Response }) => ({
-            method: request.method,
-            statusCode: response.status,
-            ...operationLabels(params),
-          }),
+          fillLabelsFn: (params: FillLabelsFnParams, { request, response }: { request: Request; response: Response }) => {
+            const unresolved = unresolvedNames.get(request);
+            if (unresolved !== undefined) unresolvedNames.delete(request);
+            return {
+              method: request.method,
+              statusCode: response.status,
+              ...(unresolved === undefined ? operationLabels(params) : { operationType: 'unknown', operationName: unresolved }),
+            };
+          },
         }),
       },
     });
