@@ -202,10 +202,15 @@ function onSignals(logger: Logger, stop: (cause: string) => Promise<unknown>, ha
   return begin;
 }
 
+/** `host:port` as set, an IPv6 literal in brackets (`[::1]:5300`): `::1:5300` does not say where the port starts. */
+function hostAndPort(host: string, port: number): string {
+  return isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
 /** `host:port` for a URL: the wildcard addresses as localhost, IPv6 literals in brackets (`[::1]:5300`). */
 function urlAuthority(host: string, port: number): string {
   if (host === '0.0.0.0' || host === '::') return `localhost:${port}`;
-  return isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+  return hostAndPort(host, port);
 }
 
 function publicUrl(config: GatewayConfig, port: number): string {
@@ -252,7 +257,7 @@ async function listenOrExit(config: GatewayConfig, upstreamUrl: string, logger: 
     return { port, metrics: instance.metrics, drain: (cause: string) => instance.drain({}, cause) };
   } catch (error) {
     const { host, port } = config.server;
-    return cannotStart(`cannot listen on ${host}:${port}: ${(error as Error).message}. Set PORT to a free port, and HOST to an address of this machine.`);
+    return cannotStart(`cannot listen on ${hostAndPort(host, port)}: ${(error as Error).message}. Set PORT to a free port, and HOST to an address of this machine.`);
   }
 }
 
@@ -268,7 +273,7 @@ async function serveMetricsOrExit(config: GatewayConfig, source: MetricsSource, 
     logger.info({ url: `http://${urlAuthority(metricsHost, server.port)}/metrics` }, 'metrics listening');
     return server;
   } catch (error) {
-    const cause = `cannot serve metrics on ${metricsHost}:${metricsPort}: ${(error as Error).message}`;
+    const cause = `cannot serve metrics on ${hostAndPort(metricsHost, metricsPort)}: ${(error as Error).message}`;
     if (draining()) {
       logger.warn({ metricsHost, metricsPort }, `${cause}; shutting down anyway, so the drain goes on without them`);
       return undefined;
