@@ -49,6 +49,19 @@ describe.each(LANES)('%s lane', (lane) => {
     );
   });
 
+  it('two operations and no name: its parse is timed as unknown and anonymous, as its error is counted', async () => {
+    const before = await httpCounts(harness, 'graphql_envelop_phase_parse');
+    const response = await harness.fetch('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: AUTH },
+      body: JSON.stringify({ query: 'query ExecutionStatus { __typename } query B { __typename }' }),
+    });
+    expect(response.status).toBe(400);
+    await response.arrayBuffer();
+    const after = await httpCounts(harness, 'graphql_envelop_phase_parse');
+    expect([...after].filter(([labels, value]) => value > (before.get(labels) ?? 0)).map(([labels]) => labels)).toEqual(['operationType="unknown",operationName="anonymous"']);
+  });
+
   it.each([
     { what: 'an anonymous operation', body: { query: '{ __typename }' }, status: 200, labels: 'operationType="query",operationName="anonymous"' },
     { what: 'an anonymous operation after a fragment', body: { query: 'fragment F on Query { __typename } { ...F }' }, status: 200, labels: 'operationType="query",operationName="anonymous"' },

@@ -107,11 +107,25 @@ function keepsUnder(document: DocumentNode, name: string | undefined): boolean {
   return name === undefined || name === 'Anonymous' || document.definitions.some((definition) => 'name' in definition && definition.name?.value === name);
 }
 
-export const operationLabels = (params: FillLabelsFnParams): OperationLabels => {
+/**
+ * The `operationName` the client sent, from the request's context (Yoga's `params`) when the plugin passes it: `null`
+ * for none. The plugin's own name stands in the document's first operation for none, so a document of several
+ * operations sent without a name, which runs none, was labelled as its first.
+ */
+function sentOperationName(context: unknown): string | null | undefined {
+  const params = (context as { params?: { operationName?: unknown } } | undefined)?.params;
+  if (!params) return undefined;
+  return typeof params.operationName === 'string' ? params.operationName : null;
+}
+
+export const operationLabels = (fillParams: FillLabelsFnParams, context?: unknown): OperationLabels => {
+  const sent = sentOperationName(context);
+  // With the name sent known, only the operation graphql-js picks by it, as it runs: none when it picks none.
+  const params = sent === undefined ? fillParams : { ...fillParams, operationName: sent ?? undefined };
   const { document } = params;
   const cached = document && labelsByDocument.get(document)?.get(params.operationName);
   if (cached) return cached;
-  const operation = operationOf(params);
+  const operation = sent === undefined ? operationOf(params) : document && (getOperationAST(document, params.operationName) ?? undefined);
   const labels = {
     // A parsed document whose operation cannot be picked is `unknown`, not its first definition's type (the plugin's).
     operationType: operation?.operation ?? (document ? 'unknown' : (params.operationType ?? 'unknown')),
@@ -494,8 +508,8 @@ export class GatewayMetrics {
         help: 'Errors in results, by extensions.code and the phase that raised them',
         labelNames: ['operationType', 'operationName', 'phase', 'code'],
       },
-      fillLabelsFn: (params: FillLabelsFnParams) => ({
-        ...operationLabels(params),
+      fillLabelsFn: (params: FillLabelsFnParams, context: unknown) => ({
+        ...operationLabels(params, context),
         phase: params.errorPhase ?? 'unknown',
         code: errorCodeLabel(params.error, params.errorPhase),
       }),
