@@ -42,7 +42,7 @@ import type { GatewayContext } from '../request/context.js';
 import { isShutdownCut, wasCutBeforeItsHead, wasCutByShutdown } from '../request/shutdown-cut.js';
 import { errorCodeLabel, MAX_OPERATION_NAME_LENGTH, METRICS_PATH } from './metrics.js';
 import { remoteSpanContext } from './trace-context.js';
-import { refusedRequestTraceId } from './operation-spans.js';
+import { takeRefusedRequestTraceId } from './operation-spans.js';
 import { clientAddress, type AddressSource } from '../server/client-address.js';
 import { pathOf } from '../server/raw-http.js';
 import { textPrefix } from '../text-prefix.js';
@@ -494,7 +494,7 @@ export function createAccessLog(logger: Logger, settings: Pick<TelemetryConfig, 
       const entry = entries.get(request);
       if (!entry) return;
       // Refused while read, before any operation step: the span made for it then (./operation-spans.ts).
-      if (entry.operationType === undefined) entry.traceId = refusedRequestTraceId(request) ?? entry.traceId;
+      if (entry.operationType === undefined) entry.traceId = takeRefusedRequestTraceId(request) ?? entry.traceId;
       if (!isAsyncIterable(result)) for (const each of Array.isArray(result) ? result : [result]) noteResult(entry, each);
     },
     onResponse({ request, response, serverContext }) {

@@ -89,9 +89,14 @@ const refusedWhileRead = new WeakMap<Request, { error: unknown; startTime: numbe
 /** The trace of the span a request refused while it was read got, for its access line; undefined for any other. */
 const refusalTraces = new WeakMap<Request, string>();
 
-/** The trace id of the operation span of `request` when the pipeline refused it while reading it, else undefined. */
-export function refusedRequestTraceId(request: Request): string | undefined {
-  return refusalTraces.get(request);
+/**
+ * The trace id of the operation span of `request` when the pipeline refused it while reading it, else undefined;
+ * taken out of the table, as an entry left for the WeakMap to drop outlives young-generation collections.
+ */
+export function takeRefusedRequestTraceId(request: Request): string | undefined {
+  const traceId = refusalTraces.get(request);
+  if (traceId !== undefined) refusalTraces.delete(request);
+  return traceId;
 }
 
 /**
