@@ -426,9 +426,12 @@ export class ExecutionsClient {
       unwatch();
     }
     if (body.ignoredTrailingBytes !== undefined) {
-      this.#badResponseLog.observe('gzip trailing bytes', {
+      const deflate = body.trailingCoding === 'deflate';
+      this.#badResponseLog.observe(deflate ? 'deflate trailing bytes' : 'gzip trailing bytes', {
         executionId: id,
-        why: `gzip body followed by ${body.ignoredTrailingBytes} bytes that begin no gzip member: read as the complete member(s) before them, as browsers do, the rest ignored`,
+        why: deflate
+          ? `deflate body followed by ${body.ignoredTrailingBytes} bytes after the end of its stream: read as the stream before them, as browsers do, the rest ignored`
+          : `gzip body followed by ${body.ignoredTrailingBytes} bytes that begin no gzip member: read as the complete member(s) before them, as browsers do, the rest ignored`,
         upstreamStatus: status,
         upstreamRequestId,
       });

@@ -49,10 +49,21 @@ function isZlibHeader(cmf: number, flg: number): boolean {
  * `deflate` as browsers read it: the zlib stream the coding names (RFC 9110 §8.4.1.2) when the body opens with a zlib
  * header, else raw deflate (RFC 1951), which old IIS and some proxies send under that name. The inflater is chosen by
  * the first two bytes, so it is made once they arrived; its output keeps its backpressure.
+ *
+ * Bytes after the stream's end (a proxy's CRLF, padding) are dropped and counted (`trailingBytes`), as Chromium drops
+ * them after a deflate stream as after a gzip member: node's inflater ends there without taking them, and waited on,
+ * the body never ended (the call held its bulkhead slot for good).
  */
 class Deflate extends Transform {
   #head = Buffer.alloc(0);
   #inflater: Transform | undefined;
+  #ended = false;
+  #received = 0;
+
+  /** Bytes that followed the end of the deflate stream, dropped; known once the body ended. */
+  get trailingBytes(): number {
+    return this.#ended && this.#inflater ? this.#received - (this.#inflater as Transform & { bytesWritten: number }).bytesWritten : 0;
+  }
 
   #start(): Transform {
     const head = this.#head;
@@ -60,19 +71,24 @@ class Deflate extends Transform {
     inflater.on('data', (chunk: Buffer) => {
       if (!this.push(chunk)) inflater.pause();
     });
+    inflater.once('end', () => (this.#ended = true));
     inflater.on('error', (error) => this.destroy(error));
     this.#inflater = inflater;
     return inflater;
   }
 
+  #write(inflater: Transform, chunk: Buffer, done: TransformCallback): void {
+    // Past the stream's end the inflater takes nothing more: what follows is dropped.
+    if (this.#ended) return done();
+    inflater.write(chunk, () => done());
+  }
+
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-    if (this.#inflater) {
-      this.#inflater.write(chunk, () => done());
-      return;
-    }
+    this.#received += chunk.length;
+    if (this.#inflater) return this.#write(this.#inflater, chunk, done);
     this.#head = Buffer.concat([this.#head, chunk]);
     if (this.#head.length < 2) return done();
-    this.#start().write(this.#head, () => done());
+    this.#write(this.#start(), this.#head, done);
   }
 
   override _flush(done: TransformCallback): void {
@@ -82,6 +98,7 @@ class Deflate extends Transform {
       inflater = this.#start();
       inflater.write(this.#head);
     }
+    if (this.#ended) return done();
     inflater.once('end', () => done());
     inflater.end();
   }
@@ -112,13 +129,15 @@ function isOverMaxResponseSize(error: unknown): boolean {
 
 /**
  * A body as text, how many bytes it was (decoded), the charset it declared when the gateway does not know it (read as
- * UTF-8), and how many bytes followed its complete gzip member(s), dropped (./gzip-members.ts).
+ * UTF-8), and how many bytes followed its complete gzip member(s) (./gzip-members.ts) or deflate stream, dropped, with
+ * that coding.
  */
 export interface BodyText {
   text: string;
   bytes: number;
   unknownCharset?: string;
   ignoredTrailingBytes?: number;
+  trailingCoding?: 'gzip' | 'deflate';
 }
 
 const notCharged = (bytes: number, where: string) => new BodiesInFlightError(`${bytes} bytes ${where}`);
@@ -206,13 +225,15 @@ export async function readBody(
     const members = received ? await completeGzipMembers(Buffer.concat(received), limit) : undefined;
     if (members) {
       if (members.decoded.length > size && !lease.grow(members.decoded.length - size)) throw notCharged(members.decoded.length, 'as decoded');
-      return { ...bodyText(members.decoded, contentType), ignoredTrailingBytes: members.trailing };
+      return { ...bodyText(members.decoded, contentType), ignoredTrailingBytes: members.trailing, trailingCoding: 'gzip' };
     }
     throw new CorruptEncodingError(`${encoding}: ${error instanceof Error ? error.message : String(error)}`);
   } finally {
     if (!body.readableEnded) discard(body);
   }
-  return bodyText(Buffer.concat(chunks, size), contentType);
+  const trailing = source instanceof Deflate ? source.trailingBytes : 0;
+  const text = bodyText(Buffer.concat(chunks, size), contentType);
+  return trailing > 0 ? { ...text, ignoredTrailingBytes: trailing, trailingCoding: 'deflate' } : text;
 }
 
 function bodyText(buffer: Buffer, contentType: string | undefined): BodyText {
