@@ -490,7 +490,19 @@ export class ExecutionsClient {
       throw this.#badResponse(id, 'too large', why, { upstreamStatus: facts.upstreamStatus, upstreamRequestId: facts.upstreamRequestId });
     }
     const json = safeJson(body.text);
-    if (json === undefined) throw this.#badResponse(id, 'not JSON', 'body is not JSON', { upstreamStatus: facts.upstreamStatus, upstreamRequestId: facts.upstreamRequestId });
+    const coding = body.unknownCoding === undefined ? undefined : `Content-Encoding \`${textPrefix(body.unknownCoding, MAX_LOGGED_CODING)}\`, which the gateway does not decode`;
+    if (json === undefined) {
+      if (coding !== undefined) throw this.#badResponse(id, 'encoding', `${coding}: its body, read as sent, is not JSON`, { upstreamStatus: facts.upstreamStatus, upstreamRequestId: facts.upstreamRequestId });
+      throw this.#badResponse(id, 'not JSON', 'body is not JSON', { upstreamStatus: facts.upstreamStatus, upstreamRequestId: facts.upstreamRequestId });
+    }
+    if (coding !== undefined) {
+      this.#badResponseLog.observe('unknown coding', {
+        executionId: id,
+        why: `${coding}: its body was read as sent, as browsers read it`,
+        upstreamStatus: facts.upstreamStatus,
+        upstreamRequestId: facts.upstreamRequestId,
+      });
+    }
     // A 200 can still carry an error envelope; its code is honoured as that HTTP status would be, Retry-After included.
     const head = readEnvelopeHead(json);
     const upstreamRequestId = facts.upstreamRequestId ?? head.requestId;
@@ -663,6 +675,9 @@ function isLowStatusAssertion(error: unknown): boolean {
 
 /** Longest redirect target a log line carries. */
 const MAX_LOGGED_LOCATION = 200;
+
+/** Characters of a Content-Encoding the gateway does not decode that a log line carries: any real coding's name fits. */
+const MAX_LOGGED_CODING = 64;
 
 /**
  * Where a 3xx pointed, for the log: `, a redirect (never followed) to <origin and path>`, the query and fragment left

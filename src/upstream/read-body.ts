@@ -129,8 +129,8 @@ function isOverMaxResponseSize(error: unknown): boolean {
 
 /**
  * A body as text, how many bytes it was (decoded), the charset it declared when the gateway does not know it (read as
- * UTF-8), and how many bytes followed its complete gzip member(s) (./gzip-members.ts) or deflate stream, dropped, with
- * that coding.
+ * UTF-8), how many bytes followed its complete gzip member(s) (./gzip-members.ts) or deflate stream, dropped, with
+ * that coding, and the coding it named when the gateway does not decode it.
  */
 export interface BodyText {
   text: string;
@@ -138,6 +138,8 @@ export interface BodyText {
   unknownCharset?: string;
   ignoredTrailingBytes?: number;
   trailingCoding?: 'gzip' | 'deflate';
+  /** The one coding upstream named that the gateway does not decode, lowercased: the body was read as sent. */
+  unknownCoding?: string;
 }
 
 const notCharged = (bytes: number, where: string) => new BodiesInFlightError(`${bytes} bytes ${where}`);
@@ -177,23 +179,14 @@ export async function readBody(
     throw new BodyTooLargeError(`declared ${declared} bytes`);
   }
   const encoding = contentCoding(contentEncoding);
-  if (encoding === 'identity') {
-    const known = Number.isFinite(declared) && declared > 0;
-    if (known && !lease.grow(declared)) {
-      discard(body);
-      throw notCharged(declared, 'declared');
-    }
-    let bytes: Uint8Array;
-    try {
-      bytes = await body.bytes();
-    } catch (error) {
-      if (isOverMaxResponseSize(error)) throw new BodyTooLargeError('as received');
-      throw error;
-    }
-    if (!known && !lease.grow(bytes.byteLength)) throw notCharged(bytes.byteLength, 'as received');
-    return bodyText(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), contentType);
-  }
   const decoder = decoders.get(encoding);
+  // One coding the gateway does not know (`none`, as Yoga sends to stop compression; a charset such as `utf-8`) is read
+  // as sent, as Chromium reads it ("Unknown encoding type. Pass through raw response body"): a plain body is served, one
+  // truly in that coding is no JSON and refused then. Refused here, a plain envelope was UPSTREAM_BAD_RESPONSE.
+  if (encoding === 'identity' || (!decoder && !encoding.includes(','))) {
+    const text = await readPlain(body, declared, contentType, lease);
+    return encoding === 'identity' ? text : { ...text, unknownCoding: encoding };
+  }
   if (!decoder) {
     discard(body);
     throw new UnsupportedEncodingError(encoding);
@@ -234,6 +227,24 @@ export async function readBody(
   const trailing = source instanceof Deflate ? source.trailingBytes : 0;
   const text = bodyText(Buffer.concat(chunks, size), contentType);
   return trailing > 0 ? { ...text, ignoredTrailingBytes: trailing, trailingCoding: 'deflate' } : text;
+}
+
+/** A body sent without a coding the gateway decodes, read by undici itself (see the module's comment). */
+async function readPlain(body: UpstreamBody, declared: number, contentType: string | undefined, lease: BodyLease): Promise<BodyText> {
+  const known = Number.isFinite(declared) && declared > 0;
+  if (known && !lease.grow(declared)) {
+    discard(body);
+    throw notCharged(declared, 'declared');
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = await body.bytes();
+  } catch (error) {
+    if (isOverMaxResponseSize(error)) throw new BodyTooLargeError('as received');
+    throw error;
+  }
+  if (!known && !lease.grow(bytes.byteLength)) throw notCharged(bytes.byteLength, 'as received');
+  return bodyText(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), contentType);
 }
 
 function bodyText(buffer: Buffer, contentType: string | undefined): BodyText {
