@@ -519,6 +519,11 @@ export interface UpstreamErrorOptions extends UpstreamFacts {
    * changes only with a restart, so every later poll would read one past it too; a watch ends on it as a query does.
    */
   tooLarge?: boolean;
+  /**
+   * Upstream rate-limited the caller's token: a 429, as an HTTP status or as a 200 envelope's `code` (whose
+   * `upstreamStatus` is then 200): the breaker counts a caller it never accepted by this (failure-judge.ts).
+   */
+  rateLimited?: boolean;
 }
 
 /**
@@ -554,6 +559,7 @@ export class UpstreamError extends GraphQLError {
   readonly tokenRefusal: TokenRefusal | undefined;
   readonly unnamedStatus: boolean;
   readonly tooLarge: boolean;
+  readonly rateLimited: boolean;
 
   constructor(code: ErrorCode, message: string, options: UpstreamErrorOptions = {}) {
     const extensions = errorExtensions(code, options);
@@ -568,6 +574,7 @@ export class UpstreamError extends GraphQLError {
     this.tokenRefusal = options.tokenRefusal;
     this.unnamedStatus = options.unnamedStatus ?? false;
     this.tooLarge = options.tooLarge ?? false;
+    this.rateLimited = options.rateLimited ?? false;
   }
 }
 
@@ -816,7 +823,7 @@ export function errorForUpstreamStatus(status: number, facts: StatusFacts): Upst
     case 429:
       // Upstream limits each token (the gateway sends the caller's), and the gateway pauses that caller alone (failure-judge.ts,
       // resilience.ts): "the gateway" read as if every caller were held back. Counted by the breaker too.
-      return transient('The executions API is rate limiting this caller (its token)', 'retry shortly', true, rest, retryAfterCapMs);
+      return transient('The executions API is rate limiting this caller (its token)', 'retry shortly', true, { ...rest, rateLimited: true }, retryAfterCapMs);
     default:
       if (status >= 500 && status <= 599) {
         return transient(`The executions API failed (HTTP ${status})`, 'retry shortly', status === 502 || status === 503 || status === 504, rest, retryAfterCapMs);
@@ -831,7 +838,7 @@ export function errorForUpstreamStatus(status: number, facts: StatusFacts): Upst
  * given up at once, and the message and `extensions.retryAfterMs` say when to
  * come back, rather than the gateway retrying early against upstream's wish.
  */
-function transient(what: string, advice: string, retryable: boolean, facts: UpstreamFacts & { retryAfterMs?: number }, capMs: number | undefined): UpstreamError {
+function transient(what: string, advice: string, retryable: boolean, facts: UpstreamFacts & { retryAfterMs?: number; rateLimited?: boolean }, capMs: number | undefined): UpstreamError {
   const { retryAfterMs } = facts;
   if (retryable && retryAfterMs !== undefined && capMs !== undefined && retryAfterMs > capMs) {
     return new UpstreamError(

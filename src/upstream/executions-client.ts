@@ -356,7 +356,9 @@ export class ExecutionsClient {
       status = response.statusCode;
       // Any other status took the token (a 5xx too, so during an outage every caller counts for the breaker as its
       // own): from its head, so the caller's other calls need not wait for a large or slow body (./resilience.ts).
-      if (status !== 401 && status !== 403 && status !== 429) this.policies.proveCaller(callerKey);
+      // Not a 2xx's head: its envelope may still refuse the token (`"code": 401`), and proved here, a made-up token
+      // refused so made a call per id, its 429s each a caller of its own for the breaker (#parseExecution proves it).
+      if (!hasBodyToServe(status) && !refusesToken(status)) this.policies.proveCaller(callerKey);
       // An empty header names no response: the envelope's `requestId` then does.
       upstreamRequestId = upstreamRequestIdOf(headerValue(response.headers['x-request-id']));
       // Read up to UPSTREAM_PAUSE_MAX_MS: the pauses it sets refuse the caller's calls without asking upstream, so a
@@ -388,6 +390,10 @@ export class ExecutionsClient {
       if (timedOut || isConnectTimeout(error)) {
         throw attemptTimedOut(this.#options.timeoutMs, { upstreamStatus: status, upstreamRequestId });
       }
+      // A 2xx whose body the gateway gives up on (too large, or in a coding it cannot read) refused no token it could
+      // see: proved as its head proved it before (a 2xx it reads is proved by its envelope, #parseExecution).
+      const givenUp = error instanceof BodiesInFlightError || error instanceof BodyTooLargeError || error instanceof UnsupportedEncodingError || error instanceof CorruptEncodingError;
+      if (givenUp && hasBodyToServe(status)) this.policies.proveCaller(callerKey);
       // Upstream answered, but the process holds as many bytes of bodies as it may: this body is given up, not waited for.
       if (error instanceof BodiesInFlightError) {
         this.#refused('bodies_in_flight', id);
@@ -486,10 +492,13 @@ export class ExecutionsClient {
     facts: { upstreamStatus: number; upstreamRequestId: string | undefined; retryAfterMs: number | undefined },
   ): Execution {
     if (holdsMoreJsonValues(body.text, this.#options.maxJsonValues)) {
+      this.policies.proveCaller(callerKey);
       const why = `body holds more JSON values than UPSTREAM_MAX_JSON_VALUES (${this.#options.maxJsonValues})`;
       throw this.#badResponse(id, 'too large', why, { upstreamStatus: facts.upstreamStatus, upstreamRequestId: facts.upstreamRequestId });
     }
     const json = safeJson(body.text);
+    const head = readEnvelopeHead(json);
+    if (head.errorStatus === undefined || !refusesToken(head.errorStatus)) this.policies.proveCaller(callerKey);
     const coding = body.unknownCoding === undefined ? undefined : `Content-Encoding \`${textPrefix(body.unknownCoding, MAX_LOGGED_CODING)}\`, which the gateway does not decode`;
     if (json === undefined) {
       if (coding !== undefined) throw this.#badResponse(id, 'encoding', `${coding}: its body, read as sent, is not JSON`, { upstreamStatus: facts.upstreamStatus, upstreamRequestId: facts.upstreamRequestId });
@@ -504,7 +513,6 @@ export class ExecutionsClient {
       });
     }
     // A 200 can still carry an error envelope; its code is honoured as that HTTP status would be, Retry-After included.
-    const head = readEnvelopeHead(json);
     const upstreamRequestId = facts.upstreamRequestId ?? head.requestId;
     if (head.errorStatus !== undefined) {
       const error = this.#statusError(head.errorStatus, id, callerKey, { ...facts, upstreamRequestId });
@@ -628,6 +636,11 @@ function isUnreachable(error: unknown): boolean {
 /** Any 2xx with a body answers the GET (a proxy's 203, say); 204 and 205 have none to serve. */
 function hasBodyToServe(status: number | undefined): status is number {
   return status !== undefined && status >= 200 && status <= 299 && status !== 204 && status !== 205;
+}
+
+/** Statuses that refuse the caller's token (or rate-limit it): an answer with one does not prove the caller (./resilience.ts). */
+function refusesToken(status: number): boolean {
+  return status === 401 || status === 403 || status === 429;
 }
 
 /** Statuses that ask for the request again (errors.ts `errorForUpstreamStatus`): asked again, upstream may answer otherwise. */

@@ -151,7 +151,7 @@ export class FailureJudge implements IBreaker {
           if (!error.countsAsFailure) this.#healthy(caller, id);
           else {
             this.#lastTimedOut = error.timedOut;
-            const unproven = error.extensions.upstreamStatus === 429 && this.#options.proven?.(caller) === false;
+            const unproven = error.rateLimited && this.#options.proven?.(caller) === false;
             this.#record(unproven ? UNPROVEN_CALLERS : caller, id, true);
             if (error.unreachable) this.#unreachableInARow = this.#unreachable.failure();
           }
