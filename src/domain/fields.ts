@@ -68,9 +68,10 @@ export function servedSize(value: unknown): number {
 /**
  * RFC 3339 (either case of T and Z, or a space between date and time; no
  * fraction or any number of digits; Z or any offset, with or without its colon,
- * or none), or a bare date.
+ * or of hours alone, as ISO 8601 allows and PostgreSQL writes a timestamptz,
+ * `+00`; or none), or a bare date.
  */
-const RFC_3339 = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):?(\d{2}))?)?$/;
+const RFC_3339 = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?)?$/;
 /**
  * The instants RFC 3339's four-digit years can write (0000-01-01T00:00:00.000Z
  * to 9999-12-31T23:59:59.999Z), in ms from the epoch. One range for serving,
@@ -193,7 +194,7 @@ function writtenMs(value: string): number {
   const hour = Number(h);
   const minute = Number(mi);
   const second = Number(s);
-  const offset = sign === undefined ? 0 : (sign === '-' ? -1 : 1) * (Number(offsetHours) * 60 + Number(offsetMinutes));
+  const offset = sign === undefined ? 0 : (sign === '-' ? -1 : 1) * (Number(offsetHours) * 60 + Number(offsetMinutes ?? 0));
   if (hour > 23 || minute > 59 || second > 60 || Number(offsetHours ?? 0) > 23 || Number(offsetMinutes ?? 0) > 59) return NaN;
   const ms = fraction === undefined ? 0 : Number(fraction.slice(0, 3).padEnd(3, '0'));
   return utcMs(year, month, day, hour, minute, second, ms) - offset * 60_000;
