@@ -69,9 +69,12 @@ export function servedSize(value: unknown): number {
  * RFC 3339 (either case of T and Z, or a space between date and time; no
  * fraction or any number of digits; Z or any offset, with or without its colon,
  * or of hours alone, as ISO 8601 allows and PostgreSQL writes a timestamptz,
- * `+00`; or none), or a bare date.
+ * `+00`; or none), or a bare date; a fraction after a comma too, ISO 8601's
+ * preferred decimal sign.
  */
-const RFC_3339 = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?)?$/;
+const RFC_3339 = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?)?$/;
+/** ISO 8601's basic format, with its groups in RFC_3339's places: a time is required (eight digits alone are no instant). */
+const ISO_8601_BASIC = /^(\d{4})(\d{2})(\d{2})[Tt](\d{2})(\d{2})(\d{2})(?:[.,](\d+))?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?$/;
 /**
  * The instants RFC 3339's four-digit years can write (0000-01-01T00:00:00.000Z
  * to 9999-12-31T23:59:59.999Z), in ms from the epoch. One range for serving,
@@ -182,7 +185,8 @@ function writtenMs(value: string): number {
     const ms = canonicalMs(value);
     if (ms !== undefined) return ms;
   }
-  const match = RFC_3339.exec(value.trim());
+  const trimmed = value.trim();
+  const match = RFC_3339.exec(trimmed) ?? ISO_8601_BASIC.exec(trimmed);
   if (!match) return NaN;
   const [, y, mo, d, h, mi, s, fraction, , sign, offsetHours, offsetMinutes] = match;
   const year = Number(y);
