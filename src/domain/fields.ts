@@ -9,6 +9,7 @@
  * only the field that holds it.
  */
 
+import { httpDateMs } from '../http-date.js';
 import { jsonSizeWithin, jsonTextLength, MAX_JSON_DEPTH } from './json-depth.js';
 import { numberText } from './number-text.js';
 
@@ -70,7 +71,7 @@ export function servedSize(value: unknown): number {
  * fraction or any number of digits; Z or any offset, with or without its colon,
  * or of hours alone, as ISO 8601 allows and PostgreSQL writes a timestamptz,
  * `+00`; or none), or a bare date; a fraction after a comma too, ISO 8601's
- * preferred decimal sign.
+ * preferred decimal sign. An HTTP-date is read apart (writtenMs).
  */
 const RFC_3339 = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?)?$/;
 /** ISO 8601's basic format, with its groups in RFC_3339's places: a time is required (eight digits alone are no instant). */
@@ -143,8 +144,8 @@ export interface Instant {
 /**
  * An instant in ms since the epoch, or NaN when the value is not one: an RFC
  * 3339 timestamp in any spelling (fractions past milliseconds are cut; a date and
- * time without an offset is UTC, as upstream documents every timestamp), a bare
- * date (midnight UTC), or a number, or one written as text (NUMBER_TEXT): epoch seconds
+ * time without an offset is UTC, as upstream documents every timestamp), ISO
+ * 8601's basic format, an HTTP-date, a bare date (midnight UTC), or a number, or one written as text (NUMBER_TEXT): epoch seconds
  * below SECONDS_BELOW in magnitude, else epoch milliseconds. Instants outside
  * years 0000–9999 are NaN too (FIRST_MS, LAST_MS).
  */
@@ -187,7 +188,9 @@ function writtenMs(value: string): number {
   }
   const trimmed = value.trim();
   const match = RFC_3339.exec(trimmed) ?? ISO_8601_BASIC.exec(trimmed);
-  if (!match) return NaN;
+  // An HTTP-date, as Flask's JSON encoder writes every datetime (`Sun, 01 Mar 2026 12:00:00 GMT`). `now` places an
+  // obsolete two-digit year in its century only, as RFC 9110 says: no reading of a real execution depends on it.
+  if (!match) return httpDateMs(trimmed, Date.now()) ?? NaN;
   const [, y, mo, d, h, mi, s, fraction, , sign, offsetHours, offsetMinutes] = match;
   const year = Number(y);
   const month = Number(mo);
