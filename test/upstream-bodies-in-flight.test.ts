@@ -167,6 +167,10 @@ describe.each(LANES)('UPSTREAM_MAX_BYTES_IN_FLIGHT (%s lane)', (lane) => {
     });
     instance = createInstance(config, { upstreamUrl: upstream.url, logger: log.logger });
     url = `http://127.0.0.1:${await instance.listen(0, '127.0.0.1')}/graphql`;
+    // The caller proven first (an envelope read without a refusal of its token): an unproven caller has one call in
+    // flight (README UPSTREAM_REFUSED_TOKEN_MS), so its second call would wait behind the held body, not meet the bound.
+    upstream.answers.set('ex_proving', whole(envelope('ex_proving', KiB)));
+    expect((await query('ex_proving')).data).toEqual({ execution: { id: 'ex_proving', status: 'WORKFLOW_RUNNING' } });
   });
   afterAll(async () => {
     await instance.close();
