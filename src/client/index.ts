@@ -239,6 +239,14 @@ export class GatewayClient extends GraphQLClient {
   }
 
   /**
+   * As graphql-request's, in any form fetch takes, as the constructor's `headers`: graphql-request read a Map or another
+   * library's Headers as a record of its own properties, so none of its headers went out, its Authorization included.
+   */
+  override setHeaders(headers: HeadersInit): this {
+    return super.setHeaders(requestableHeaders(headers) ?? headers);
+  }
+
+  /**
    * As graphql-request's, except that an Authorization among `requestHeaders` (any case, any form)
    * is the request's only one: graphql-request merged the client's headers and the request's as
    * keys, so `authorization` and `Authorization` both went out, joined by fetch into one header
