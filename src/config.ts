@@ -407,7 +407,7 @@ export const SETTINGS = {
     fieldSuggestions: setting(
       'FIELD_SUGGESTIONS',
       flag().optional(),
-      '"Did you mean …?" hints in errors; unset: on, except with `NODE_ENV=production` or `INTROSPECTION=false` (hints name the fields and values introspection would)',
+      '"Did you mean …?" hints in errors; unset: on, except with `NODE_ENV=production`, or while introspection is not served (`INTROSPECTION=false`, `TRUSTED_DOCUMENTS=only`: hints name the fields and values introspection would)',
     ),
     corsOrigins: setting(
       'CORS_ORIGINS',
@@ -1266,7 +1266,7 @@ export function readConfig(
       maxConcurrentPerCaller: upstream.maxConcurrentPerCaller ?? DEFAULT_MAX_CONCURRENT_PER_CALLER,
     },
     cache,
-    security: { ...security, fieldSuggestions: security.fieldSuggestions ?? (!production && security.introspection), corsOrigins: security.corsOrigins ?? [] },
+    security: { ...security, fieldSuggestions: security.fieldSuggestions ?? (!production && security.introspection && security.trustedDocuments !== 'only'), corsOrigins: security.corsOrigins ?? [] },
     operations,
     live,
     sharedState,

@@ -210,6 +210,10 @@ describe('configuration', () => {
     // Hints name what introspection would: a schema hidden on purpose is hidden from them too.
     [{ INTROSPECTION: 'false' }, false, false],
     [{ INTROSPECTION: 'false', FIELD_SUGGESTIONS: 'true' }, false, true],
+    // TRUSTED_DOCUMENTS=only serves no introspection either: a listed document's variable named its type's values.
+    [{ TRUSTED_DOCUMENTS: 'only' }, false, false],
+    [{ TRUSTED_DOCUMENTS: 'allow' }, false, true],
+    [{ TRUSTED_DOCUMENTS: 'only', FIELD_SUGGESTIONS: 'true' }, false, true],
   ])('with %o: production %s, field suggestions %s', (env, production, fieldSuggestions) => {
     const config = readConfig(env);
     expect(config.production).toBe(production);
