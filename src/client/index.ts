@@ -231,9 +231,12 @@ export class GatewayClient extends GraphQLClient {
     if (headers && (Array.isArray(headers) || headers instanceof Headers)) this.requestConfig.headers = headerRecord(headers);
     // Any header, not only Authorization: kept under another case of its name, the old value went out beside the new one,
     // joined by fetch into one header (a Headers gives its names in lower case, so `X-Tenant` never replaced its `x-tenant`).
+    // Into a copy: graphql-request writes into the object it was given, which may be other clients' too (a BFF's defaults,
+    // one client per caller), so one caller's token went out with every client made from them.
     if (this.requestConfig.headers && typeof this.requestConfig.headers !== 'function') {
-      const plain = this.requestConfig.headers as Record<string, string>;
-      for (const name of Object.keys(plain)) if (name.toLowerCase() === key.toLowerCase()) delete plain[name];
+      const own: Record<string, string> = {};
+      for (const [name, each] of Object.entries(this.requestConfig.headers as Record<string, string>)) if (name.toLowerCase() !== key.toLowerCase()) own[name] = each;
+      this.requestConfig.headers = own;
     }
     return super.setHeader(key, value);
   }
