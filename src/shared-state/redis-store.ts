@@ -178,6 +178,8 @@ export class RedisStore {
   readonly #refusals: Record<RedisUse, RedisRefusals>;
   /** PINGs Redis refused: the heartbeat still counts them as answers, and says so apart from refused writes. */
   readonly #pingRefusals: RedisRefusals;
+  /** PINGs refused otherwise than by the ACL (renamed away: `ERR unknown command`), to which a grant of +ping changes nothing. */
+  readonly #pingOtherRefusals: RedisRefusals;
   readonly #keyCheck: KeyCheck;
   #closed = false;
   /** performance.now() of the last reconnect a READONLY reply asked for (`#readOnly`); -Infinity before the first. */
@@ -225,6 +227,7 @@ export class RedisStore {
       leases: new RedisRefusals(logger, 'redis refused a live lease command: no lease is held while it does, each replica polls for its own watchers', settings.redisKeyPrefix),
     };
     this.#pingRefusals = new RedisRefusals(logger, 'redis refused PING: its refusal is taken as a sign of life; grant the gateway\'s Redis user +ping (README "Scaling out")');
+    this.#pingOtherRefusals = new RedisRefusals(logger, 'redis refused PING (not its ACL: renamed away, or as its reply says): its refusal is taken as a sign of life');
     this.client = this.#connect('commands');
     this.#keyCheck = new KeyCheck(this, this.fleetKey('key-check'), logger, keyCheckBeats, HEARTBEAT_MS);
     this.#heartbeat = setInterval(() => this.#beat(), HEARTBEAT_MS).unref();
@@ -324,6 +327,7 @@ export class RedisStore {
     clearInterval(this.#heartbeat);
     for (const refusals of Object.values(this.#refusals)) refusals.close();
     this.#pingRefusals.close();
+    this.#pingOtherRefusals.close();
     this.#keyCheck.close();
     // quit() waits for replies in flight; disconnect() when the connection is down (quit would wait for it).
     const end = (redis: Redis) => (redis.status === 'ready' ? redis.quit().then(() => undefined, () => redis.disconnect()) : redis.disconnect());
@@ -557,7 +561,7 @@ export class RedisStore {
         // Refused otherwise (an ACL without PING: NOPERM; PING renamed away: `ERR unknown command`) is still an answer:
         // Redis is there, and serves the other commands. Read as silence, or as BUSY above, such a Redis was
         // "unreachable" for good.
-        if (isRedisRefusal(error)) this.#pingRefusals.report(error);
+        if (isRedisRefusal(error)) ((error as Error).message.startsWith('NOPERM') ? this.#pingRefusals : this.#pingOtherRefusals).report(error);
         answered(isRedisRefusal(error));
       },
     );
