@@ -10,6 +10,6 @@ describe('executions(ids) description', () => {
   it('says repeats count toward the bound of 100', () => {
     const field = schema.getQueryType()!.getFields()['executions']!;
     expect(field.description).toContain('At most 100 ids, repeats included');
-    expect(field.args.find((arg) => arg.name === 'ids')!.description).toBe('Execution ids, at most 100, repeats included (each distinct id is read once).');
+    expect(field.args.find((arg) => arg.name === 'ids')!.description).toBe('Execution ids, at most 100, repeats included (each distinct id is read once); more are `BAD_USER_INPUT`, with no upstream call.');
   });
 });

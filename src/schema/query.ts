@@ -13,7 +13,7 @@ builder.queryType({
       type: ExecutionRef,
       nullable: true,
       description:
-        'One execution by id. Null with an error when it cannot be served: `NOT_FOUND` when the token cannot see it, `UNAUTHENTICATED` or `FORBIDDEN` when upstream refuses the token, an `UPSTREAM_*` code when upstream fails, `BAD_USER_INPUT` for an invalid id or for an `events` page below it that is refused.',
+        `One execution by id. Null with an error when it cannot be served: \`NOT_FOUND\` when the token cannot see it, \`UNAUTHENTICATED\` or \`FORBIDDEN\` when upstream refuses the token, an \`UPSTREAM_*\` code when upstream fails, \`BAD_USER_INPUT\` for an invalid id, for an \`events\` page below it that is refused, or when the request asks for more than ${MAX_EXECUTIONS_PER_REQUEST} distinct executions (aliases and \`executions(ids)\` counted together).`,
       args: {
         id: t.arg.id({ required: true, description: 'Execution id, e.g. `ex_acme_7`. An id outside the allowed pattern (`EXECUTION_ID_PATTERN`) is `BAD_USER_INPUT`, with no upstream call.' }),
       },
@@ -31,9 +31,9 @@ builder.queryType({
     executions: t.field({
       type: [ExecutionRef],
       nullable: { list: false, items: true },
-      description: `Several executions in one request, in the order of \`ids\`, read from upstream in parallel. Each id that fails is null in its place with its own error; the others are unaffected. At most ${MAX_EXECUTIONS_PER_REQUEST} ids, repeats included; a repeated id is read once.`,
+      description: `Several executions in one request, in the order of \`ids\`, read from upstream in parallel. Each id that fails is null in its place with its own error, the codes \`execution\` answers with (\`BAD_USER_INPUT\` for an invalid id, \`NOT_FOUND\`, \`UPSTREAM_*\` …); the others are unaffected. At most ${MAX_EXECUTIONS_PER_REQUEST} ids, repeats included; a repeated id is read once. More than ${MAX_EXECUTIONS_PER_REQUEST} ids is \`BAD_USER_INPUT\` on this field, which is non-null: \`data\` is then null.`,
       args: {
-        ids: t.arg.idList({ required: true, description: `Execution ids, at most ${MAX_EXECUTIONS_PER_REQUEST}, repeats included (each distinct id is read once).` }),
+        ids: t.arg.idList({ required: true, description: `Execution ids, at most ${MAX_EXECUTIONS_PER_REQUEST}, repeats included (each distinct id is read once); more are \`BAD_USER_INPUT\`, with no upstream call.` }),
       },
       resolve: (_root, { ids }, context, info) => {
         if (ids.length > MAX_EXECUTIONS_PER_REQUEST) {
