@@ -47,8 +47,8 @@ export const builder = new SchemaBuilder<{
     pageInfoFieldOptions: { description: 'How to fetch the pages before and after this one.' },
     cursorFieldOptions: { description: 'Opaque cursor of this item; pass it as `after` or `before` to page from here.' },
     nodeFieldOptions: { description: 'The item.' },
-    firstArgOptions: { description: 'Return at most this many items from the start (after `after`), 0 to 100; outside that range `BAD_USER_INPUT`.' },
-    lastArgOptions: { description: 'Return at most this many items from the end (before `before`), 0 to 100; outside that range `BAD_USER_INPUT`.' },
+    firstArgOptions: { description: 'Return at most this many items from the start (after `after`), 0 to 100; outside that range `BAD_USER_INPUT` (a literal so large that the operation passes its static cost limit, `OPERATION_MAX_COST`, is refused first, in validation: the whole request is `GRAPHQL_VALIDATION_FAILED`, with no `data`).' },
+    lastArgOptions: { description: 'Return at most this many items from the end (before `before`), 0 to 100; outside that range `BAD_USER_INPUT` (a literal so large that the operation passes its static cost limit, `OPERATION_MAX_COST`, is refused first, in validation: the whole request is `GRAPHQL_VALIDATION_FAILED`, with no `data`).' },
     afterArgOptions: {
       description: 'Return items after this cursor: one this connection handed out, under any filter or order, or the `cursor` of an `executionUpdates` update of the same execution (before it has gone past any event, that names the start of the list: the page then starts at the first event). Any other string is `BAD_USER_INPUT`.',
     },
