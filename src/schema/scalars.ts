@@ -52,7 +52,7 @@ export const DateTimeScalar = new GraphQLScalarType({
 
 builder.addScalarType('DateTime', DateTimeScalar, {
   description:
-    'An instant in time as an RFC 3339 string in UTC with milliseconds, e.g. `2026-03-01T12:07:00.000Z`: every value served has the form the `@specifiedBy` link gives. Inputs are read more liberally: any RFC 3339 date-time with seconds and `Z` or an offset (`2026-03-01T14:07:00+02:00`, any number of fraction digits, `-00:00`), but a leap second; a bare date, a time without an offset or a number is refused.',
+    'An instant in time as an RFC 3339 string in UTC with milliseconds, e.g. `2026-03-01T12:07:00.000Z`: every value served has the form the `@specifiedBy` link gives. Inputs are read more liberally: any RFC 3339 date-time with seconds and `Z` or an offset (`2026-03-01T14:07:00+02:00`, any number of fraction digits, `-00:00`), but a leap second; a bare date, a time without an offset or a number is refused before anything runs, the whole request with no `data`: `GRAPHQL_VALIDATION_FAILED` when written in the document, `BAD_REQUEST` as a variable\'s value.',
 });
 
 /** graphql-scalars' JSON, specified by ECMA-404's current page rather than its old http PDF. */
