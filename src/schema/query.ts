@@ -7,7 +7,7 @@ import { eventPagesBelow, refusedPage } from './refused-pages.js';
 import type { Execution } from '../domain/execution.js';
 
 builder.queryType({
-  description: 'Read executions. Every field needs an `Authorization: Bearer <token>` header, forwarded to the executions API.',
+  description: 'Read executions. Every field needs an `Authorization: Bearer <token>` header, forwarded to the executions API; without one, each field asked for is null with `UNAUTHENTICATED`, with no upstream call.',
   fields: (t) => ({
     execution: t.field({
       type: ExecutionRef,
