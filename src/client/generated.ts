@@ -31,7 +31,7 @@ export type ExecutionStatus =
   | 'AWAITING_PAYMENT'
   /** Payment confirmed; the workflow has not been queued yet. */
   | 'PAYMENT_CONFIRMED'
-  /** Upstream sent a status this schema does not know yet (the API adds statuses over time). Read `rawStatus` for the value as sent. */
+  /** Upstream sent a status this schema does not know yet (the API adds statuses over time): read `rawStatus` for the value as sent. Also served when upstream sent no status, or one that cannot be read as text (with an `UNREADABLE_VALUE` note on `status`): `rawStatus` is then null. */
   | 'UNKNOWN'
   /** The workflow was cancelled. Terminal: the execution will not change again. */
   | 'WORKFLOW_CANCELLED'

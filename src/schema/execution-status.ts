@@ -12,7 +12,7 @@ const values = {
   WORKFLOW_CANCELLED: { description: 'The workflow was cancelled. Terminal: the execution will not change again.' },
   UNKNOWN: {
     description:
-      'Upstream sent a status this schema does not know yet (the API adds statuses over time). Read `rawStatus` for the value as sent.',
+      'Upstream sent a status this schema does not know yet (the API adds statuses over time): read `rawStatus` for the value as sent. Also served when upstream sent no status, or one that cannot be read as text (with an `UNREADABLE_VALUE` note on `status`): `rawStatus` is then null.',
   },
 } as const satisfies Record<ExecutionStatus, { description: string }>;
 
