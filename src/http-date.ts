@@ -32,8 +32,16 @@ export function httpDateMs(text: string, now: number): number | undefined {
   }
   const monthIndex = MONTHS.indexOf(month);
   const dayOfMonth = Number(day);
-  const daysInMonth = new Date(Date.UTC(fullYear, monthIndex + 1, 0)).getUTCDate();
-  // Second 60 (a leap second) is in the grammar; Date.UTC carries it into the next minute.
+  const daysInMonth = utc(fullYear, monthIndex + 1, 0, 0, 0, 0).getUTCDate();
+  // Second 60 (a leap second) is in the grammar; Date carries it into the next minute.
   if (dayOfMonth < 1 || dayOfMonth > daysInMonth || Number(hour) > 23 || Number(minute) > 59 || Number(second) > 60) return undefined;
-  return Date.UTC(fullYear, monthIndex, dayOfMonth, Number(hour), Number(minute), Number(second));
+  return utc(fullYear, monthIndex, dayOfMonth, Number(hour), Number(minute), Number(second)).getTime();
+}
+
+/** That UTC time, its year as given: Date.UTC reads a year below 100 as 1900 plus it (`0050` was 1950). */
+function utc(year: number, monthIndex: number, day: number, hour: number, minute: number, second: number): Date {
+  const date = new Date(0);
+  date.setUTCFullYear(year, monthIndex, day);
+  date.setUTCHours(hour, minute, second, 0);
+  return date;
 }
