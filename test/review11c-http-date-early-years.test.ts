@@ -6,14 +6,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeExecution } from '../src/demo/demo-data.js';
-import { Harness } from './support/harness.js';
+import { Harness, LANES } from './support/harness.js';
 
 const ID = 'ex_review11c_http_date_1';
 
-describe('timestamps written as HTTP-dates in years 0000–0099', () => {
+describe.each(LANES)('timestamps written as HTTP-dates in years 0000–0099 (%s lane)', (lane) => {
   let harness: Harness;
   beforeAll(async () => {
-    harness = await Harness.start();
+    harness = await Harness.start({ lane });
   });
   afterAll(() => harness.close());
 
