@@ -184,8 +184,24 @@ export async function readBody(
   // as sent, as Chromium reads it ("Unknown encoding type. Pass through raw response body"): a plain body is served, one
   // truly in that coding is no JSON and refused then. Refused here, a plain envelope was UPSTREAM_BAD_RESPONSE.
   if (encoding === 'identity' || (!decoder && !encoding.includes(','))) {
-    const text = await readPlain(body, declared, contentType, lease);
-    return encoding === 'identity' ? text : { ...text, unknownCoding: encoding };
+    // Inline rather than a helper of its own: every status poll's body comes this way, and an async helper cost each an
+    // extra promise and frame.
+    const known = Number.isFinite(declared) && declared > 0;
+    if (known && !lease.grow(declared)) {
+      discard(body);
+      throw notCharged(declared, 'declared');
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = await body.bytes();
+    } catch (error) {
+      if (isOverMaxResponseSize(error)) throw new BodyTooLargeError('as received');
+      throw error;
+    }
+    if (!known && !lease.grow(bytes.byteLength)) throw notCharged(bytes.byteLength, 'as received');
+    const text = bodyText(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), contentType);
+    if (encoding !== 'identity') text.unknownCoding = encoding;
+    return text;
   }
   if (!decoder) {
     discard(body);
@@ -227,24 +243,6 @@ export async function readBody(
   const trailing = source instanceof Deflate ? source.trailingBytes : 0;
   const text = bodyText(Buffer.concat(chunks, size), contentType);
   return trailing > 0 ? { ...text, ignoredTrailingBytes: trailing, trailingCoding: 'deflate' } : text;
-}
-
-/** A body sent without a coding the gateway decodes, read by undici itself (see the module's comment). */
-async function readPlain(body: UpstreamBody, declared: number, contentType: string | undefined, lease: BodyLease): Promise<BodyText> {
-  const known = Number.isFinite(declared) && declared > 0;
-  if (known && !lease.grow(declared)) {
-    discard(body);
-    throw notCharged(declared, 'declared');
-  }
-  let bytes: Uint8Array;
-  try {
-    bytes = await body.bytes();
-  } catch (error) {
-    if (isOverMaxResponseSize(error)) throw new BodyTooLargeError('as received');
-    throw error;
-  }
-  if (!known && !lease.grow(bytes.byteLength)) throw notCharged(bytes.byteLength, 'as received');
-  return bodyText(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), contentType);
 }
 
 function bodyText(buffer: Buffer, contentType: string | undefined): BodyText {
