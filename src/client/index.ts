@@ -233,9 +233,13 @@ export class GatewayClient extends GraphQLClient {
     // joined by fetch into one header (a Headers gives its names in lower case, so `X-Tenant` never replaced its `x-tenant`).
     // Into a copy: graphql-request writes into the object it was given, which may be other clients' too (a BFF's defaults,
     // one client per caller), so one caller's token went out with every client made from them.
+    // Its properties as they are, not their values: a getter (a token as it is refreshed) was read once here, and
+    // its value then went out with every request after, a stale token or one caller's for the next.
     if (this.requestConfig.headers && typeof this.requestConfig.headers !== 'function') {
       const own: Record<string, string> = {};
-      for (const [name, each] of Object.entries(this.requestConfig.headers as Record<string, string>)) if (name.toLowerCase() !== key.toLowerCase()) own[name] = each;
+      for (const [name, property] of Object.entries(Object.getOwnPropertyDescriptors(this.requestConfig.headers))) {
+        if (name.toLowerCase() !== key.toLowerCase()) Object.defineProperty(own, name, property);
+      }
       this.requestConfig.headers = own;
     }
     return super.setHeader(key, value);
