@@ -177,6 +177,8 @@ export class GatewayClient extends GraphQLClient {
   readonly #persisted: PersistedDocuments | undefined;
   /** Headers given as a function, with what `setHeader` set over them since. */
   #overFunction: OverFunction | undefined;
+  /** The headers object `setHeader` made for this client alone, over those it was given, which it writes into. */
+  #ownHeaderCopy: Record<string, string> | undefined;
 
   /** `endpoint`: the gateway's `/graphql` URL; in a page also relative to it (`/graphql`), which graphql-request alone refuses. */
   constructor(endpoint: string, { persistedDocuments, ...requestConfig }: GatewayClientConfig = {}) {
@@ -228,19 +230,23 @@ export class GatewayClient extends GraphQLClient {
     }
     // graphql-request sets a header as a property of a plain object: on a Headers or an array (which the config's type
     // allows) the property went nowhere, and a refreshed token was dropped without a word. They become a plain object.
-    if (headers && (Array.isArray(headers) || headers instanceof Headers)) this.requestConfig.headers = headerRecord(headers);
+    if (headers && (Array.isArray(headers) || headers instanceof Headers)) this.requestConfig.headers = this.#ownHeaderCopy = headerRecord(headers);
     // Any header, not only Authorization: kept under another case of its name, the old value went out beside the new one,
     // joined by fetch into one header (a Headers gives its names in lower case, so `X-Tenant` never replaced its `x-tenant`).
     // Into a copy: graphql-request writes into the object it was given, which may be other clients' too (a BFF's defaults,
     // one client per caller), so one caller's token went out with every client made from them.
-    // Its properties as they are, not their values: a getter (a token as it is refreshed) was read once here, and
-    // its value then went out with every request after, a stale token or one caller's for the next.
-    if (this.requestConfig.headers && typeof this.requestConfig.headers !== 'function') {
+    // Each of its headers read from it as a request is sent, as graphql-request read them: a value copied here froze a
+    // getter's or a Proxy's (a token read as it is refreshed), whose value then went out with every later request.
+    // Its own copy is written into, so that a token refreshed every few minutes never grows a chain of getters.
+    const given = this.requestConfig.headers;
+    if (given && given === this.#ownHeaderCopy) {
+      for (const name of Object.keys(given)) if (name.toLowerCase() === key.toLowerCase()) delete (given as Record<string, string>)[name];
+    } else if (given && typeof given !== 'function') {
       const own: Record<string, string> = {};
-      for (const [name, property] of Object.entries(Object.getOwnPropertyDescriptors(this.requestConfig.headers))) {
-        if (name.toLowerCase() !== key.toLowerCase()) Object.defineProperty(own, name, property);
+      for (const name of Object.keys(given)) {
+        if (name.toLowerCase() !== key.toLowerCase()) Object.defineProperty(own, name, { get: () => (given as Record<string, string>)[name], enumerable: true, configurable: true });
       }
-      this.requestConfig.headers = own;
+      this.requestConfig.headers = this.#ownHeaderCopy = own;
     }
     return super.setHeader(key, value);
   }
