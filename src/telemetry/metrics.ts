@@ -561,12 +561,13 @@ export class GatewayMetrics {
         if (request) parsed.add(request);
       },
       onResultProcess({ request, result }) {
-        // Out of the table at once: an entry left for the WeakMap to drop outlives young-generation collections
+        // Out of the tables at once: an entry left for the WeakMap or WeakSet to drop outlives young-generation collections
         // (docs/performance.md "Memory that outlived its request, again").
         const sent = sentNames.get(request);
         sentNames.delete(request);
+        const wasParsed = parsed.delete(request);
         if (isAsyncIterable(result)) return;
-        const phase = parsed.has(request) ? 'parse' : 'request';
+        const phase = wasParsed ? 'parse' : 'request';
         for (const each of Array.isArray(result) ? result : [result]) {
           for (const error of (each as ExecutionResult).errors ?? []) {
             if (phase === 'parse' && error.extensions?.code !== ErrorCode.OPERATION_RESOLUTION_FAILURE) continue;
