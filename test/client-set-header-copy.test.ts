@@ -1,9 +1,14 @@
 /**
+ * The copy of its headers a client writes `setHeader` into (src/client/index.ts), through a real gateway.
+ *
+ * One headers object given to several clients (a BFF's defaults, `new GatewayClient(url, { headers: defaults })` per
+ * caller): graphql-request's `setHeader` writes into the object it was given, so a caller's token set on its client went
+ * into the shared defaults, and every other client made from them sent that caller's token.
+ *
  * Client headers whose Authorization is a getter (`{ get authorization() { return `Bearer ${session.token}` } }`) or a
  * Proxy's, a common way to hand a client the token as it is refreshed: graphql-request spreads the object per request,
- * reading the token each time. `setHeader` of any other header copied the object's values into the client's own copy, so
- * the token was read once: from then on every request went out with the token it gave then, a stale one once
- * refreshed (UNAUTHENTICATED), and one caller's token kept by a client that reads the current caller's.
+ * reading the token each time. A copy of the object's values made at `setHeader` read the token once: from then on every
+ * request went out with the token it gave then, a stale one once refreshed (UNAUTHENTICATED).
  */
 import type { Plugin } from 'graphql-yoga';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,10 +27,30 @@ beforeAll(async () => {
 });
 afterAll(() => harness.close());
 
+/** The two ways a client is given its headers object. */
 const MAKERS: ReadonlyArray<[string, (headers: Record<string, string>) => GatewayClient]> = [
   ['the constructor', (headers) => new GatewayClient(harness.url, { headers })],
   ['setHeaders', (headers) => new GatewayClient(harness.url).setHeaders(headers)],
 ];
+
+describe('headers shared by several clients', () => {
+  it.each(MAKERS)("given to %s, take no client's setHeader: one caller's token never goes out for another", async (_given, make) => {
+    seen.length = 0;
+    const defaults: Record<string, string> = { 'x-app': 'bff', Authorization: 'Bearer default' };
+    const first = make(defaults);
+    const second = make(defaults);
+    first.setHeader('authorization', AUTH);
+    first.setHeader('X-App', 'first');
+    expect((await first.request(ExecutionStatusDocument, { id: 'ex_demo_1' })).execution?.id).toBe('ex_demo_1');
+    const { errors } = await second.requestResult(ExecutionStatusDocument, { id: 'ex_demo_1' });
+    expect(errors.map((error) => error.extensions?.code)).toEqual(['UNAUTHENTICATED']);
+    expect(seen).toEqual([
+      { app: 'first', authorization: AUTH },
+      { app: 'bff', authorization: 'Bearer default' },
+    ]);
+    expect(defaults).toEqual({ 'x-app': 'bff', Authorization: 'Bearer default' });
+  });
+});
 
 /** Headers whose Authorization reads `token()` as it is read: through a getter, or a Proxy's `get`. */
 const FORMS: ReadonlyArray<[string, (token: () => string) => Record<string, string>]> = [
