@@ -6,7 +6,7 @@
  */
 import { Redis } from 'ioredis';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import type { Harness } from './support/harness.js';
+import { LANES, type Harness } from './support/harness.js';
 import { advance, AUTH_A, AUTH_A2, AUTH_B, putExecution, Recorder, sleep, waitFor, waitForAnswer, watch } from './support/live.js';
 import { readiness } from './support/redis.js';
 import { useReplicas } from './support/replicas.js';
@@ -24,8 +24,8 @@ const calls = (response: { extensions?: Record<string, unknown> }) => (response.
 /** The warnings a replica logged whose message starts with `start`. */
 const warnings = (replica: Harness, start: string) => replica.logs.filter((line) => line.level === WARN && String(line.msg).startsWith(start));
 
-describe('two replicas on one Redis, as operators meet them', { timeout: 60_000 }, () => {
-  const replicas = useReplicas('fast');
+describe.each(LANES)('two replicas on one Redis, as operators meet them, %s lane', { timeout: 60_000 }, (lane) => {
+  const replicas = useReplicas(lane);
   // A finished execution is kept a minute; a busy machine's stalled event loop does not turn a Redis read into a miss.
   const env = { TERMINAL_CACHE_TTL_MS: '60000', REDIS_KEY_PREFIX: PREFIX, REDIS_COMMAND_TIMEOUT_MS: '1000' };
 
