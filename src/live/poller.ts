@@ -169,6 +169,14 @@ export class Poller {
   #noticeTimer: NodeJS.Timeout | undefined;
   /** The outage notice given since the last reading (this poller's own, or the lease holder's): told to watchers who join meanwhile. */
   #notice: GraphQLError | undefined;
+  /**
+   * The last failure of this poller's own that asked for a pause, while its notice stands: a watcher who joins is told
+   * the time left until the next poll. Told the notice as given, it heard the whole pause again (a 6 s Retry-After
+   * told as 6 s, 3 s into it), where a watch that found the poller stopped was told the time left.
+   */
+  #pauseAsked: { error: GraphQLError; askedMs: number } | undefined;
+  /** When the pending poll is due (performance.now() ms), while one is scheduled. */
+  #nextPollAt: number | undefined;
   #stopped = false;
   readonly #lease: LeaseMembership | undefined;
   /** A reading from the lease holder could not be applied: read upstream at once, holder or not. */
@@ -225,7 +233,14 @@ export class Poller {
   watch(watcher: Watcher): void {
     this.#watchers.add(watcher);
     if (this.#latest) watcher.tell({ kind: 'changed', execution: this.#latest });
-    if (this.#notice) watcher.tell({ kind: 'outage', error: this.#notice });
+    if (this.#notice) watcher.tell({ kind: 'outage', error: this.#noticeNow(this.#notice) });
+  }
+
+  /** `notice` as a watcher joining now is told it: one naming the time until the next poll names the time left of it. */
+  #noticeNow(notice: GraphQLError): GraphQLError {
+    if (this.#pauseAsked === undefined || typeof notice.extensions.retryAfterMs !== 'number') return notice;
+    const nextPollMs = Math.max(0, Math.round((this.#nextPollAt ?? 0) - performance.now()));
+    return outageNotice(this.#pauseAsked.error, { askedMs: this.#pauseAsked.askedMs, nextPollMs });
   }
 
   /** A watcher begins reading: the first poll goes out now, unless there is a reading already or a poll on its way. */
@@ -269,8 +284,10 @@ export class Poller {
   #schedule(delay: number): void {
     if (this.#stopped) return;
     clearTimeout(this.#timer);
+    this.#nextPollAt = performance.now() + delay;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
+      this.#nextPollAt = undefined;
       void this.#poll();
     }, delay);
     this.#timer.unref();
@@ -461,6 +478,7 @@ export class Poller {
     if (wasFailing || recovered) this.#recoveredAt = performance.now();
     this.#clearNoticeTimer();
     this.#notice = undefined;
+    this.#pauseAsked = undefined;
     // Upstream only appends. A reading whose `events` is no list, or shorter than the last, says nothing
     // about them: the watch keeps the events it has, so it never goes back and no cursor it handed out
     // comes to name an event that is not there.
@@ -566,7 +584,10 @@ export class Poller {
     // so pollers told the same Retry-After do not all return at the same instant.
     const pause = asked === undefined ? 0 : Math.min(settings.maxWatchMs, Math.round(asked * (1 + settings.pollJitter * Math.random())));
     const delay = Math.max(backoff, pause);
-    if (pause > 0) this.#pausedUntil = now + pause;
+    if (pause > 0) {
+      this.#pausedUntil = now + pause;
+      this.#pauseAsked = { error, askedMs: asked! };
+    }
     // For the other replicas: one whose poller of the pair starts once the last watcher here left waits it out too.
     if (asked !== undefined && record) this.#lease?.pause(asked);
     // Told once the outage has lasted the notice time, or at once when upstream asked for a pause that
