@@ -8,7 +8,8 @@
  *
  * It yields every update until the execution ends. When the connection drops it
  * waits and subscribes again with `eventsAfter` set to the last update's
- * `cursor`, so no event is missed or repeated; so it does when the gateway
+ * `cursor`, so no event is missed, and drops from its updates the events it
+ * yielded already (by cursor), so none is repeated; so it does when the gateway
  * ends the stream with SHUTTING_DOWN (it drains; another replica answers
  * the next subscription), and with UPSTREAM_BAD_RESPONSE (the execution
  * finished in a reading without a readable list of its events: the next
@@ -554,6 +555,12 @@ async function* watching(endpoint: string, authorization: string, id: string, op
   const pausedMs = withinTimers(checkedMs('pausedTimeoutMs', options.pausedTimeoutMs ?? PAUSED_TIMEOUT_MS, 'zero allowed'));
   /** Subscriptions made since the last update: an update shows the gateway answers, so the backoff starts over. */
   let attempt = 0;
+  /**
+   * The cursors of the events this watch yielded (an event's cursor names it, whatever its place): a subscription it makes
+   * again from its last cursor may send again events it yielded, where upstream inserted a late event before events it
+   * had listed (README "Live executions", Resume without gaps), and they were yielded twice. About 100 bytes an event.
+   */
+  const delivered = new Set<string>();
   if (options.transport === 'websocket') checkedSocketClass(options.webSocketImpl);
   const leaseSocket = () => (options.transport === 'websocket' ? sharedSocket(socketUrl(url), token, options.webSocketImpl, idleMs) : undefined);
   let lease = leaseSocket();
@@ -673,6 +680,9 @@ async function* watching(endpoint: string, authorization: string, id: string, op
             throw new WatchError(first?.message ?? 'The watch ended with an error.', first?.extensions?.code);
           }
           if (update.cursor) eventsAfter = update.cursor;
+          const fresh = update.newEvents.filter((edge) => !delivered.has(edge.cursor));
+          for (const edge of fresh) delivered.add(edge.cursor);
+          const shown = fresh.length === update.newEvents.length ? update : { ...update, newEvents: fresh };
           attempt = 0;
           yielded = true;
           // The watch reached the gateway's time limit while the execution still runs: subscribe again, from the last cursor.
@@ -682,7 +692,7 @@ async function* watching(endpoint: string, authorization: string, id: string, op
           const warnings = Array.isArray(extensions?.warnings) ? (extensions.warnings as DataWarning[]) : [];
           const omitted = typeof extensions?.warningsOmitted === 'number' ? extensions.warningsOmitted : 0;
           // The list can be empty while notes were left out: ones listed first were dropped with an error's path.
-          if (warnings.length > 0 || omitted > 0) tell(options.onWarnings, warnings, update, omitted);
+          if (warnings.length > 0 || omitted > 0) tell(options.onWarnings, warnings, shown, omitted);
           // Held while unread, the subscription keeps its socket (the last one's) and the gateway's poller for nobody.
           const unread =
             !update.isFinal && pausedMs > 0 && Number.isFinite(pausedMs)
@@ -698,7 +708,7 @@ async function* watching(endpoint: string, authorization: string, id: string, op
                 }, pausedMs)
               : undefined;
           try {
-            yield update;
+            yield shown;
           } catch (error) {
             // Thrown into the watch by its caller (`throw()`): the caller's, not the connection's.
             throw new CallerError(error);
