@@ -417,6 +417,8 @@ export class Poller {
       const pause = news.extensions.retryAfterMs;
       if (typeof pause === 'number' && pause > 0) this.#pausedUntil = Math.max(this.#pausedUntil, performance.now() + pause);
       if (this.#notice) return;
+      // The holder's notice, its time counted from the holder's clock: told to joiners as heard, not timed by this replica's ticks.
+      this.#pauseAsked = undefined;
       this.#notice = new GraphQLError(news.message, { extensions: news.extensions });
       this.#tellAll({ kind: 'outage', error: this.#notice });
       return;
