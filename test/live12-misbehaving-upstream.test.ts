@@ -497,3 +497,36 @@ describe('live12 watchExecution: watches sharing one socket', () => {
     await waitFor(() => live().pollers === 0 && live().subscriptions === 0, 'nothing live');
   });
 });
+
+describe.each(['sse', 'ws'] as const)('live12 a token revoked mid-watch over %s', (transport) => {
+  it("ends that token's watches only; a new watch with it is refused without a call while UPSTREAM_REFUSED_TOKEN_MS runs", async () => {
+    const script = new Script();
+    let revoked = false;
+    for (const id of ['ex_r1', 'ex_r2']) {
+      script.steady(id, (request, response) =>
+        (revoked && request.headers.authorization === 'Bearer token-a' ? status(401) : reading(id, 'workflow_running', 1))(request, response),
+      );
+    }
+    const { url } = await start(script, { UPSTREAM_REFUSED_TOKEN_MS: '60000' });
+    const a1 = new Recorder(client(transport, url, 'Bearer token-a'), { id: 'ex_r1' }, WATCH);
+    const a2 = new Recorder(client(transport, url, 'Bearer token-a'), { id: 'ex_r2' }, WATCH);
+    const b1 = new Recorder(client(transport, url, 'Bearer token-b'), { id: 'ex_r1' }, WATCH);
+    await Promise.all([a1.received(1), a2.received(1), b1.received(1)]);
+    revoked = true;
+    await a1.end();
+    await a2.end();
+    expect(a1.errorCodes).toEqual(['UNAUTHENTICATED']);
+    expect(a2.errorCodes).toEqual(['UNAUTHENTICATED']);
+    const polledForB = () => script.seen.get('ex_r1')!.filter((seen) => seen.authorization === 'Bearer token-b').length;
+    const before = polledForB();
+    await waitFor(() => polledForB() >= before + 3, "b's watch polled on");
+    expect(b1.ended).toBe(false);
+    const calls = script.calls('ex_r2');
+    const again = new Recorder(client(transport, url, 'Bearer token-a'), { id: 'ex_r2' }, WATCH);
+    await again.end();
+    expect(again.errorCodes).toEqual(['UNAUTHENTICATED']);
+    expect(script.calls('ex_r2')).toBe(calls);
+    await waitFor(() => live().pollers === 1, 'only b polling');
+    b1.stop();
+  });
+});
