@@ -342,19 +342,6 @@ describe.each(['sse', 'ws'] as const)('live12 more over %s', (transport) => {
     expect(script.calls(id)).toBe(calls);
   });
 
-  it('a terminal reading whose events shrank: the watch ends, with the events it had', async () => {
-    const script = new Script();
-    const id = 'ex_final_short';
-    script.then(id, reading(id, 'workflow_running', 3));
-    script.steady(id, reading(id, 'workflow_failed', 1));
-    const { url } = await start(script);
-    const watcher = new Recorder(client(transport, url, 'Bearer token-a'), { id }, WATCH);
-    await watcher.end();
-    expect(watcher.completed, watcher.describe()).toBe(true);
-    expect(watcher.last).toMatchObject({ isFinal: true, endReason: 'EXECUTION_ENDED', execution: { status: 'WORKFLOW_FAILED' } });
-    expect(watcher.errorCodes).toEqual([]);
-  });
-
   it('one caller refused mid-watch leaves the other caller of the same execution watching, each with its own token', async () => {
     const script = new Script();
     const id = 'ex_two';
