@@ -73,7 +73,7 @@ export function errorCodeLabel(error: GraphQLError | undefined, phase: string | 
  * runs none (OPERATION_RESOLUTION_FAILURE): taken for the document's only
  * operation, its request was labelled as a query that ran, under another name.
  */
-function operationOf({ document, operationName }: FillLabelsFnParams): OperationDefinitionNode | undefined {
+function operationOf(document: DocumentNode | undefined, operationName: string | undefined): OperationDefinitionNode | undefined {
   if (!document) return undefined;
   const named = getOperationAST(document, operationName);
   if (named) return named;
@@ -118,23 +118,24 @@ function sentOperationName(context: unknown): string | null | undefined {
   return typeof params.operationName === 'string' ? params.operationName : null;
 }
 
-export const operationLabels = (fillParams: FillLabelsFnParams, context?: unknown): OperationLabels => {
+export const operationLabels = (params: FillLabelsFnParams, context?: unknown): OperationLabels => {
   const sent = sentOperationName(context);
-  // With the name sent known, only the operation graphql-js picks by it, as it runs: none when it picks none.
-  const params = sent === undefined ? fillParams : { ...fillParams, operationName: sent ?? undefined };
+  // With the name sent known, only the operation graphql-js picks by it, as it runs: none when it picks none. A
+  // name, not a copy of `params`: the plugin asks several times a request (its phases, its request counter).
+  const name = sent === undefined ? params.operationName : (sent ?? undefined);
   const { document } = params;
-  const cached = document && labelsByDocument.get(document)?.get(params.operationName);
+  const cached = document && labelsByDocument.get(document)?.get(name);
   if (cached) return cached;
-  const operation = sent === undefined ? operationOf(params) : document && (getOperationAST(document, params.operationName) ?? undefined);
+  const operation = sent === undefined ? operationOf(document, name) : document && (getOperationAST(document, name) ?? undefined);
   const labels = {
     // A parsed document whose operation cannot be picked is `unknown`, not its first definition's type (the plugin's).
     operationType: operation?.operation ?? (document ? 'unknown' : (params.operationType ?? 'unknown')),
-    operationName: operationNameLabel(operation ? operation.name?.value : params.operationName),
+    operationName: operationNameLabel(operation ? operation.name?.value : name),
   };
-  if (document && operation && keepsUnder(document, params.operationName)) {
+  if (document && operation && keepsUnder(document, name)) {
     let byName = labelsByDocument.get(document);
     if (!byName) labelsByDocument.set(document, (byName = new Map()));
-    byName.set(params.operationName, labels);
+    byName.set(name, labels);
   }
   return labels;
 };
