@@ -227,8 +227,9 @@ export const SETTINGS = {
     ),
     keepAliveTimeoutMs: setting(
       'HTTP_KEEP_ALIVE_TIMEOUT_MS',
-      integer(100, 600_000).default(5_000),
-      'how long an idle keep-alive connection stays open, as `Keep-Alive: timeout` tells clients (Node closes it a second later); behind a load balancer, set it above the balancer\'s idle timeout',
+      // Node writes `Keep-Alive: timeout=` in whole seconds, rounded down: under 1000 it told clients 0, reuse nothing.
+      integer(1_000, 600_000).default(5_000),
+      'how long an idle keep-alive connection stays open, as `Keep-Alive: timeout` tells clients in whole seconds, rounded down (Node closes it a second later); behind a load balancer, set it above the balancer\'s idle timeout',
     ),
   },
   upstream: {

@@ -515,10 +515,10 @@ describe.each(LANES)('the WebSocket edge (%s lane)', (lane) => {
     });
 
     it('is ignored on a request pipelined behind another that takes longer than the keep-alive timeout to answer', async () => {
-      // The earlier answer's end armed the keep-alive timeout (300 ms here) on the socket; the connection it was handed
-      // to kept it, and cut the request off unanswered (a second later) while upstream still took 1.5 s.
-      const slowHarness = await Harness.start({ lane, env: { HTTP_KEEP_ALIVE_TIMEOUT_MS: '300' } });
-      slowHarness.upstream.latencyMs = 1_500;
+      // The earlier answer's end armed the keep-alive timeout (1 s here, its least) on the socket; the connection it was
+      // handed to kept it, and cut the request off unanswered (a second later) while upstream still took 2.5 s.
+      const slowHarness = await Harness.start({ lane, env: { HTTP_KEEP_ALIVE_TIMEOUT_MS: '1000' } });
+      slowHarness.upstream.latencyMs = 2_500;
       try {
         const get = (id: string, extra: string) =>
           `GET /graphql?query=%7Bexecution(id%3A%22ex_demo_1%22)%7Bid%7D%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nx-graphql-yoga-csrf: 1\r\nauthorization: ${AUTH}\r\nx-request-id: ${id}\r\n${extra}\r\n`;
