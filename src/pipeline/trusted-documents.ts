@@ -33,7 +33,7 @@
  * `persistedQuery` extension that plugin reads.
  */
 import { readFileSync } from 'node:fs';
-import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
+import { defaultExtractPersistedOperationId, usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
 import { GraphQLError, validate } from 'graphql';
 import { isPromise, type GraphQLParams, type Plugin } from 'graphql-yoga';
 import type { SecurityConfig } from '../config.js';
@@ -305,6 +305,9 @@ export function useTrustedDocuments(security: Pick<SecurityConfig, 'trustedDocum
   return [
     useDocumentIds(mode, hashByText),
     usePersistedOperations({
+      // An empty hash (`""`, `documentId: "sha256:"`) names no document, as none does: BAD_REQUEST, where Yoga looked it
+      // up and answered PERSISTED_QUERY_NOT_FOUND, whose advice is to send the text of a document never named.
+      extractPersistedOperationId: (params, request, context) => defaultExtractPersistedOperationId(params, request, context) || null,
       getPersistedOperation: (hash) => manifest.get(manifestKey(hash)) ?? null,
       allowArbitraryOperations: mode === 'allow',
       customErrors: {
