@@ -5,36 +5,14 @@
  * Such requests had no span at all, while the same refusals a step later (no document, `extensions` not an object)
  * had one: an operator following refused requests in the traces missed every CSRF refusal and every malformed body.
  */
-import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-node';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createLogger } from '../src/logger.js';
-import { startTracing } from '../src/telemetry/tracing.js';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Harness, LANES } from './support/harness.js';
+import { recordSpans, TRACED } from './support/spans.js';
 import { waitFor } from './support/live.js';
 
-const exporter = new InMemorySpanExporter();
-let tracing: { shutdown(): Promise<void> } | undefined;
-beforeAll(() => {
-  trace.disable();
-  context.disable();
-  propagation.disable();
-  tracing = startTracing(
-    {
-      otlpEndpoint: undefined,
-      otlpTracesEndpoint: undefined,
-      otelSdkDisabled: false,
-      otelServiceName: 'gateway-under-test',
-      otelSampler: 'parentbased_traceidratio',
-      otelSampleRatio: 1,
-      otelResourceAttributes: {},
-    },
-    createLogger('silent'),
-    [new SimpleSpanProcessor(exporter)],
-  );
-});
-afterAll(() => tracing?.shutdown());
-beforeEach(() => exporter.reset());
+const exporter = recordSpans(1);
 
 const servers = () => exporter.getFinishedSpans().filter((span: ReadableSpan) => span.kind === SpanKind.SERVER);
 
@@ -52,7 +30,7 @@ describe.each(LANES)('%s lane', (lane) => {
   let harness: Harness;
   beforeAll(async () => {
     // Traced (the OTLP endpoint is never contacted: the processor above replaces the exporter).
-    harness = await Harness.start({ lane, env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9/' } });
+    harness = await Harness.start({ lane, env: TRACED });
   });
   afterAll(() => harness.close());
 

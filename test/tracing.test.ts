@@ -22,57 +22,22 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { gunzipSync } from 'node:zlib';
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type MeterProvider } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type MeterProvider } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import { BatchSpanProcessor, InMemorySpanExporter, NodeTracerProvider, SamplingDecision, SimpleSpanProcessor, type BufferConfig, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-node';
+import { BatchSpanProcessor, NodeTracerProvider, SamplingDecision, type BufferConfig, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-node';
 import { parse, print, type ExecutionResult } from 'graphql';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { demoExecutions } from '../src/demo/demo-data.js';
 import { FakeUpstream, type RecordedRequest } from '../src/demo/fake-upstream.js';
-import { createLogger } from '../src/logger.js';
 import { addExecutionEvent } from '../src/telemetry/execution-events.js';
-import { DroppedSpans, ExportFailures, FLUSH_AT_SHUTDOWN_MS, samplerOf, spansDropped, spansUrl, startTracing } from '../src/telemetry/tracing.js';
+import { DroppedSpans, ExportFailures, FLUSH_AT_SHUTDOWN_MS, samplerOf, spansDropped, spansUrl } from '../src/telemetry/tracing.js';
 import { AUTH, Harness, LANES } from './support/harness.js';
 import { cutIds, keptBytes } from './support/heap.js';
 import { liveEnv, putExecution, sleep } from './support/live.js';
+import { recordSpans, SERVICE, TRACED } from './support/spans.js';
 import { resultsOverWebSocket, sendOver, STREAMING, TRANSPORTS, type TransportName } from './support/transports.js';
-
-const SERVICE = 'gateway-under-test';
-/** Switches an instance's tracing on; with processors given, this collector is never contacted. */
-const TRACED = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9/' };
-
-/**
- * Registers the process's tracer provider for the tests of the enclosing
- * describe, sampling `ratio` of new traces, and returns its exporter (emptied
- * before each test). Any provider registered before is removed first.
- */
-function recordSpans(ratio: number): InMemorySpanExporter {
-  const exporter = new InMemorySpanExporter();
-  let tracing: { shutdown(): Promise<void> } | undefined;
-  beforeAll(() => {
-    trace.disable();
-    context.disable();
-    propagation.disable();
-    tracing = startTracing(
-      {
-        otlpEndpoint: undefined,
-        otlpTracesEndpoint: undefined,
-        otelSdkDisabled: false,
-        otelServiceName: SERVICE,
-        otelSampler: 'parentbased_traceidratio',
-        otelSampleRatio: ratio,
-        otelResourceAttributes: { 'deployment.environment.name': 'test', 'service.name': 'not this one' },
-      },
-      createLogger('silent'),
-      [new SimpleSpanProcessor(exporter)],
-    );
-  });
-  afterAll(() => tracing?.shutdown());
-  beforeEach(() => exporter.reset());
-  return exporter;
-}
 
 const spanId = (span: ReadableSpan) => span.spanContext().spanId;
 const traceId = (span: ReadableSpan) => span.spanContext().traceId;
