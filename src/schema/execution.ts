@@ -10,6 +10,7 @@ import { ServedEvent } from './served-event.js';
 import { MAX_EVENTS_PER_REQUEST } from '../request/scope.js';
 import { ExecutionRef } from './execution-ref.js';
 import { ExecutionStatusEnum } from './execution-status.js';
+import { jsonValue } from './scalars.js';
 import { eventValueCopies, handOutEvents, JSON_WHAT, selects, served } from './served.js';
 import type { UpstreamExecution } from '../upstream/envelope.js';
 
@@ -37,7 +38,7 @@ ExecutionRef.implement({
         type: 'JSON',
         nullable: true,
         description,
-        resolve: (execution, _args, context, info) => served(readJson(execution.source[name]), JSON_WHAT, context, info, execution),
+        resolve: (execution, _args, context, info) => jsonValue(served(readJson(execution.source[name]), JSON_WHAT, context, info, execution)),
       });
     const time = (name: TimeField, description: string) =>
       t.field({

@@ -55,6 +55,26 @@ builder.addScalarType('DateTime', DateTimeScalar, {
     'An instant in time as an RFC 3339 string in UTC with milliseconds, e.g. `2026-03-01T12:07:00.000Z`: every value served has the form the `@specifiedBy` link gives. Inputs are read more liberally: any RFC 3339 date-time with seconds and `Z` or an offset (`2026-03-01T14:07:00+02:00`, any number of fraction digits, `-00:00`), but a leap second; a bare date, a time without an offset or a number is refused before anything runs, the whole request with no `data`: `GRAPHQL_VALIDATION_FAILED` when written in the document, `BAD_REQUEST` as a variable\'s value.',
 });
 
+/**
+ * An object upstream sent holding a `then` (a workflow's `{ "if": …, "then": … }`), as the executor must not see it:
+ * Yoga's executor (@graphql-tools/executor: `isPromise` is `value?.then != null`) took a resolver's such value for a
+ * promise, and failed the field ("Unexpected error.", the value lost). Every transport writes it with JSON.stringify,
+ * which writes what `toJSON` gives: the object as sent. Only an object's own top level: a `then` deeper in it is no
+ * value's the executor reads.
+ */
+class HoldingThen {
+  constructor(readonly value: object) {}
+
+  toJSON(): object {
+    return this.value;
+  }
+}
+
+/** A JSON value as a resolver of a JSON field returns it: itself, or, an object holding a `then`, within HoldingThen. */
+export function jsonValue(value: unknown): unknown {
+  return typeof value === 'object' && value !== null && (value as { then?: unknown }).then != null ? new HoldingThen(value) : value;
+}
+
 /** graphql-scalars' JSON, specified by ECMA-404's current page rather than its old http PDF. */
 const JsonScalar = new GraphQLScalarType({
   ...JSONResolver.toConfig(),
