@@ -1,6 +1,5 @@
 import { builder } from './builder.js';
 import { ExecutionRef } from './execution-ref.js';
-import { jsonValue } from './scalars.js';
 import { ServedEvent, type EventList, type EventTextField } from './served-event.js';
 import type { GatewayContext } from '../request/context.js';
 import type { EventEdge } from '../domain/event-pages.js';
@@ -47,7 +46,7 @@ ExecutionEventRef.implement({
       title: text('title', 'Short human-readable title, if any.'),
       message: text('message', 'Human-readable message, if any.'),
       nodeId: text('nodeId', 'Workflow node the event refers to; null for execution-level events.'),
-      data: t.field({ type: 'JSON', nullable: true, description: 'Event payload as upstream sent it: any JSON value, or null.', resolve: (event) => jsonValue(event.data) }),
+      data: t.expose('data', { type: 'JSON', nullable: true, description: 'Event payload as upstream sent it: any JSON value, or null.' }),
       organizationId: text('organizationId', 'Organization that owns the execution.'),
       requestId: text('requestId', 'Id of the API request that started the execution (the same on all its events).'),
       runId: text('runId', 'Workflow run the event belongs to.'),

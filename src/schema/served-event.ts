@@ -13,6 +13,7 @@ import { readJson, readText, readTimestamp, UNREADABLE, type Unreadable } from '
 import { WarningCode } from '../errors.js';
 import type { GatewayContext } from '../request/context.js';
 import { JSON_WHAT, selectedPaths, unreadableWhy } from './served.js';
+import { jsonValue } from './scalars.js';
 import type { UpstreamEvent } from '../upstream/envelope.js';
 
 /** An event's text fields, from upstream's documented shape (src/upstream/envelope.ts): its id, execution, time and data are read apart. */
@@ -87,8 +88,9 @@ export class ServedEvent {
     return this.#text('nodeId');
   }
 
+  /** Within HoldingThen when an object holding a `then` (./scalars.ts `jsonValue`): a getter, as a resolver would cost a call per event. */
   get data(): unknown {
-    return this.#served('data', readJson(this.#event.source.data), JSON_WHAT);
+    return jsonValue(this.#served('data', readJson(this.#event.source.data), JSON_WHAT));
   }
 
   get organizationId(): string | null {
