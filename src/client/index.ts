@@ -287,19 +287,22 @@ export class GatewayClient extends GraphQLClient {
   /**
    * graphql-request's, held to the same checks as `request` first (the gateway answers any batch BAD_REQUEST, 400):
    * an Authorization no header can carry rejected with fetch's own TypeError, `Headers.append: "Bearer …" is an invalid
-   * header value.`, the token in a message a page logs and reports.
+   * header value.`, the token in a message a page logs and reports. Its `requestHeaders` are read as `request` reads
+   * them, in any form fetch takes, each replacing the client's header of its name in any case.
    */
   override batchRequests<R extends BatchResult, V extends Variables = Variables>(documents: BatchRequestDocument<V>[], requestHeaders?: HeadersInit): Promise<R>;
   override batchRequests<R extends BatchResult, V extends Variables = Variables>(options: BatchRequestsOptions<V>): Promise<R>;
   override batchRequests<R extends BatchResult>(documentsOrOptions: unknown, requestHeaders?: HeadersInit): Promise<R> {
-    const options = (documentsOrOptions as { documents?: unknown }).documents
+    // graphql-request's own test for its options object (parseBatchRequestArgs).
+    const given = (documentsOrOptions as { documents?: unknown }).documents
       ? (documentsOrOptions as BatchRequestsOptions)
       : { documents: documentsOrOptions as BatchRequestDocument[], requestHeaders };
+    const options: BatchRequestsOptions = { ...given, requestHeaders: requestableHeaders(given.requestHeaders) };
     const query = options.documents.map(({ document }) => documentText(document)).join('\n');
     const unusable = this.#unusableEndpoint() ?? this.#unsendableHeaders(options.requestHeaders, query, undefined);
     if (unusable) return Promise.reject(unusable);
-    // Either form, as graphql-request reads it.
-    return super.batchRequests<R>(documentsOrOptions as BatchRequestDocument[], requestHeaders);
+    if (namesOf(options.requestHeaders).size === 0) return super.batchRequests<R>(options);
+    return this.#clientFor(options.requestHeaders).batchRequests<R>(options);
   }
 
   /**
