@@ -32,6 +32,9 @@ const FORMS: ReadonlyArray<[string, () => NonNullable<WatchOptions['headers']>]>
   // fetch takes any iterable of pairs: a Map, another library's Headers (graphql-yoga's request headers in a BFF).
   ['a Map', () => new Map([['X-Tenant', 'acme'], ['Authorization', 'Bearer someone-else']]) as unknown as Headers],
   ['@whatwg-node/fetch\'s Headers', () => new PonyfillHeaders({ 'X-Tenant': 'acme', Authorization: 'Bearer someone-else' }) as unknown as Headers],
+  // An iterator is iterable, so fetch takes it too, but it gives its pairs once: a watch that read it to check the headers
+  // and again to send them sent none of them.
+  ["a Map's entries(), an iterator", () => new Map([['X-Tenant', 'acme'], ['Authorization', 'Bearer someone-else']]).entries() as unknown as Headers],
 ];
 
 /** The updates of a watch of the finished ex_demo_6 (one final update), or what it threw, within 5 s. */

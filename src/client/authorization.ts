@@ -56,9 +56,10 @@ export function headerValue(authorization: string): string | undefined {
 }
 
 /**
- * `headers` in a form graphql-request reads: as given, or, for an iterable of pairs that is no array and no Headers of
- * this realm (a Map, a polyfill's or @whatwg-node's Headers, which fetch takes), its pairs. graphql-request read such
- * headers as a record of their own properties: a Map's went nowhere, its Authorization included.
+ * `headers` in a form graphql-request reads, and that can be read again: as given, or, for an iterable of pairs that is
+ * no array and no Headers of this realm (a Map, a polyfill's or @whatwg-node's Headers, an iterator such as a Map's
+ * `entries()`, which fetch takes), its pairs. graphql-request read such headers as a record of their own properties: a
+ * Map's went nowhere, its Authorization included; and an iterator gives its pairs once, so a second read found none.
  */
 export function requestableHeaders(headers: HeadersInit | undefined): HeadersInit | undefined {
   if (!headers || headers instanceof Headers || Array.isArray(headers) || !(Symbol.iterator in headers)) return headers;

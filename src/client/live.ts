@@ -51,7 +51,7 @@
 import { print } from 'graphql';
 import { createClient, NetworkError } from 'graphql-sse';
 import type { DataWarning, ErrorCode } from '../client-contract.js';
-import { headerPairs, headerValue, unsendableHeader, withAuthorization } from './authorization.js';
+import { headerPairs, headerValue, requestableHeaders, unsendableHeader, withAuthorization } from './authorization.js';
 import { httpEndpoint } from './endpoint.js';
 import { causeTelling } from './fetch-cause.js';
 import type { FetchInput, HeadersInit } from './fetch-types.js';
@@ -543,7 +543,9 @@ async function* watching(endpoint: string, authorization: string, id: string, op
   if (token === undefined) {
     throw new WatchError('authorization is not a valid Authorization header value: control characters (line breaks included) and characters past U+00FF are not allowed.', 'UNAUTHENTICATED');
   }
-  if (options.transport !== 'websocket') checkedHeaders(options.headers);
+  // Read once: checked here and sent with every attempt, an iterator's pairs were checked and never sent.
+  const headers = requestableHeaders(options.headers);
+  if (options.transport !== 'websocket') checkedHeaders(headers);
   let eventsAfter = options.eventsAfter ?? null;
   const query = print(ExecutionUpdatesDocument);
   const baseMs = checkedMs('retryDelayMs', options.retryDelayMs ?? RETRY_DELAY_MS, 'positive');
@@ -610,7 +612,7 @@ async function* watching(endpoint: string, authorization: string, id: string, op
         socket.subscribing(payloadBytes);
         results = socket.client.iterate<ExecutionUpdatesSubscription>(payload);
       } else {
-        client = createClient({ url, headers: withAuthorization(options.headers, token), retryAttempts: 0, fetchFn: causeTelling(watchdog?.fetchFn) });
+        client = createClient({ url, headers: withAuthorization(headers, token), retryAttempts: 0, fetchFn: causeTelling(watchdog?.fetchFn) });
         results = client.iterate<ExecutionUpdatesSubscription>(payload);
       }
       const stop = () => {
