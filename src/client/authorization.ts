@@ -25,7 +25,7 @@ export function headerPairs(headers: HeadersInit | undefined): Array<[string, st
  * `headers`, in any form fetch takes, as the plain object graphql-sse and graphql-request's `setHeader` need, with
  * `authorization` as its only Authorization (any case of the name); every header of `headers` when `authorization` is
  * undefined. Spread as an object, a Headers gave `{}` (none of its headers sent) and an array of pairs headers named
- * `0`, `1`, …. A name given twice, in any case, has its values joined by `, `, as fetch joins them.
+ * `0`, `1`, …. A name given twice, in any case, has its values joined as fetch joins them: by `, `, a Cookie's by `; `.
  */
 export function withAuthorization(headers: HeadersInit | undefined, authorization: string | undefined): Record<string, string> {
   const merged: Record<string, string> = {};
@@ -38,7 +38,7 @@ export function withAuthorization(headers: HeadersInit | undefined, authorizatio
     if (first === undefined) {
       named.set(lower, name);
       merged[name] = value;
-    } else merged[first] = `${merged[first]}, ${value}`;
+    } else merged[first] = `${merged[first]}${lower === 'cookie' ? '; ' : ', '}${value}`;
   }
   if (authorization !== undefined) merged['authorization'] = authorization;
   return merged;
