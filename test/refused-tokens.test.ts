@@ -1,6 +1,10 @@
 /**
  * Tokens upstream refuses (UPSTREAM_REFUSED_TOKEN_MS): a made-up token costs upstream one call, not one per id,
  * and a token upstream refused is answered by the gateway for a while, with the same code, without asking again.
+ * A refusal upstream writes in a 200's envelope (`{"code": 401}`, `403`, `429`), which the gateway maps like the HTTP
+ * status (README "When upstream data is odd"), counts as that refusal for the caller too: the 200's head proved the
+ * caller before its envelope was read, so a made-up token refused in the envelope made one call per id, and three
+ * made-up tokens rate-limited in the envelope opened the circuit for everyone.
  * Against a real upstream on loopback; what upstream was asked is what is asserted.
  */
 import { afterEach, describe, expect, it } from 'vitest';
@@ -20,6 +24,17 @@ afterEach(async () => {
 });
 
 const codes = (response: { errors?: ReadonlyArray<{ extensions?: Record<string, unknown> }> }) => (response.errors ?? []).map((error) => error.extensions?.code);
+
+/** Upstream's answer to every call for `ids`: HTTP 200 whose envelope carries `code`. */
+function envelopeRefusal(ids: readonly string[], code: number): void {
+  for (const id of ids) harness!.upstream.setFault(id, { kind: 'status', status: 200, body: JSON.stringify({ code, message: 'refused', requestId: `up-${code}` }), headers: { 'content-type': 'application/json' } });
+}
+
+/** Upstream's refusal `status` of every call for `ids`, in each way the gateway reads one: as the HTTP status, or in a 200's envelope. */
+const REFUSAL_FORMS: ReadonlyArray<[string, (ids: readonly string[], status: number) => void]> = [
+  ['as its HTTP status', (ids, status) => ids.forEach((id) => harness!.upstream.setFault(id, { kind: 'status', status }))],
+  ["in a 200's envelope", envelopeRefusal],
+];
 
 describe('a token upstream refuses', () => {
   it('costs upstream one call for a request of 100 ids, each id answered UNAUTHENTICATED', async () => {
@@ -54,6 +69,18 @@ describe('a token upstream refuses', () => {
     await new Promise((resolve) => setTimeout(resolve, refused + REFUSED_MS + 100 - performance.now()));
     expect(codes(await harness.query(ONE, { id: 'ex_demo_1' }, made))).toEqual(['UNAUTHENTICATED']);
     expect(harness.upstream.requests.filter((request) => request.headers.authorization === made.authorization)).toHaveLength(2);
+  });
+
+  it.each([
+    [401, 'UNAUTHENTICATED'],
+    [403, 'FORBIDDEN'],
+  ])("refused in a 200's envelope, costs upstream one call for a request of 20 ids (envelope code %i)", async (code, expected) => {
+    harness = await Harness.start({ env: REMEMBERED, upstream: { latencyMs: 50 } });
+    const ids = Array.from({ length: 20 }, (_, i) => `ex_enveloped_${code}_${i}`);
+    envelopeRefusal(ids, code);
+    const response = await harness.query(MANY, { ids }, { authorization: 'Bearer made-up-enveloped' });
+    expect(codes(response)).toEqual(ids.map(() => expected));
+    expect(harness.upstream.requests).toHaveLength(1);
   });
 
   it('remembers a 403 as FORBIDDEN, for the token, whatever the id', async () => {
@@ -117,9 +144,9 @@ describe('the circuit breaker and callers upstream has not yet accepted', () => 
   const ids = Array.from({ length: 5 }, (_, i) => `ex_demo_${i + 1}`);
   const opened = () => harness!.logs.some((line) => line.msg === 'upstream circuit opened: failing fast');
 
-  it('counts the 429s of callers it never accepted as one caller: three such tokens do not open it for everyone', async () => {
+  it.each(REFUSAL_FORMS)('counts the 429s, %s, of callers it never accepted as one caller: three such tokens do not open it for everyone', async (_form, refuse) => {
     harness = await Harness.start({ env: BREAKER, upstream: { tokens: TOKENS } });
-    for (const id of ids) harness.upstream.setFault(id, { kind: 'status', status: 429 });
+    refuse(ids, 429);
     for (const token of ['tok-a', 'tok-b', 'tok-c']) await harness.query(MANY, { ids }, { authorization: `Bearer ${token}` });
     expect(harness.upstream.requests).toHaveLength(15);
     expect(opened()).toBe(false);
