@@ -3,19 +3,37 @@
  * `createGatewayClient`. A `Headers` was spread into `{}`, so none of its headers went out; an array of pairs went out as
  * headers named `0`, `1`, … holding each pair joined by a comma; another iterable of pairs (a Map, @whatwg-node's Headers,
  * which fetch takes as pairs) as its own properties, or none.
+ *
+ * `batchRequests` took a request's own headers as graphql-request does, merged with the client's as keys: a batch's
+ * `Authorization` went out beside the client's `authorization`, joined by fetch into one header (`Bearer old, Bearer
+ * new`), and a Map's headers went nowhere. The gateway answers every batch BAD_REQUEST, but what went out is what a
+ * proxy in front of it, or its log, saw.
+ *
+ * A header given twice goes out as fetch sends it from a Headers: one value, joined. fetch joins `Cookie` values by
+ * `; ` (the one field whose list is no comma list); the client joined every name by `, `, and `a=1, b=2` is one cookie
+ * `a` whose value is `1, b=2` to any cookie parser (a session proxy in front of the gateway lost its session cookie).
  */
 import { Headers as PonyfillHeaders } from '@whatwg-node/fetch';
 import type { Plugin } from 'graphql-yoga';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { createGatewayClient, ExecutionStatusDocument, GatewayClient, watchExecution, type ExecutionUpdate, type WatchOptions } from '../src/client/index.js';
+import { createGatewayClient, ErrorCode, ExecutionStatusDocument, GatewayClient, gatewayErrors, watchExecution, type ExecutionUpdate, type WatchOptions } from '../src/client/index.js';
 import { AUTH, Harness } from './support/harness.js';
+import { thrownBy } from './support/rejection.js';
 
-/** What the gateway received with each request: its `x-tenant`, its Authorization, and whether a header named `0` came. */
-const seen: Array<{ tenant: string | null; authorization: string | null; zero: string | null }> = [];
+/**
+ * What the gateway received with each request: its `x-tenant`, its Authorization, whether a header named `0` came, and
+ * its Cookie when one came (undefined otherwise, which toEqual reads as absent: only the cases that send one name it).
+ */
+const seen: Array<{ tenant: string | null; authorization: string | null; zero: string | null; cookie?: string | undefined }> = [];
 const probe: Plugin = {
   onRequest: ({ request }) =>
-    void seen.push({ tenant: request.headers.get('x-tenant'), authorization: request.headers.get('authorization'), zero: request.headers.get('0') }),
+    void seen.push({
+      tenant: request.headers.get('x-tenant'),
+      authorization: request.headers.get('authorization'),
+      zero: request.headers.get('0'),
+      cookie: request.headers.get('cookie') ?? undefined,
+    }),
 };
 
 let harness: Harness;
@@ -107,6 +125,22 @@ describe("a request's own headers in every form fetch takes", () => {
     await expect(client.rawRequest('{ execution(id: "ex_demo_1") { id } }', {}, own())).rejects.toThrow(/Authorization/);
     expect(seen).toEqual(Array.from({ length: 4 }, () => ({ tenant: 'acme', authorization: 'Bearer someone-else', zero: null })));
   });
+
+  it.each(FORMS)("batchRequests sends %s in either form of the call, each header the batch's only one of its name", async (_form, headers) => {
+    seen.length = 0;
+    const client = createGatewayClient(harness.url, AUTH, { 'x-tenant': 'other' });
+    const documents = [{ document: '{ __typename }' }];
+    const own = () => headers() as HeadersInit;
+    for (const batch of [() => client.batchRequests(documents, own()), () => client.batchRequests({ documents, requestHeaders: own() }), () => client.batchRequests(documents)]) {
+      expect(gatewayErrors(await thrownBy(batch())).map((each) => each.extensions?.code)).toEqual([ErrorCode.BAD_REQUEST]);
+    }
+    expect(seen).toEqual([
+      { tenant: 'acme', authorization: 'Bearer someone-else', zero: null },
+      { tenant: 'acme', authorization: 'Bearer someone-else', zero: null },
+      // The client's own go with its other batches.
+      { tenant: 'other', authorization: AUTH, zero: null },
+    ]);
+  });
 });
 
 describe("GatewayClient's headers in every form fetch takes", () => {
@@ -155,5 +189,31 @@ describe("a request's own header in another case than the client's", () => {
       { tenant: 'acme', authorization: AUTH, zero: null },
     ];
     expect(seen).toEqual([...once, ...once]);
+  });
+});
+
+describe('a header given twice', () => {
+  const twice: Array<[string, string]> = [
+    ['Cookie', 'session=s1'],
+    ['cookie', 'csrf=c1'],
+    ['X-Tenant', 'acme'],
+    ['x-tenant', 'beta'],
+  ];
+  /** As fetch sends `twice` from a Headers. */
+  const joined = { tenant: 'acme, beta', authorization: AUTH, zero: null, cookie: 'session=s1; csrf=c1' };
+
+  it('goes out from createGatewayClient joined as fetch joins it, a Cookie by `; `', async () => {
+    seen.length = 0;
+    const client = createGatewayClient(harness.url, AUTH, twice);
+    expect((await client.request(ExecutionStatusDocument, { id: 'ex_demo_1' })).execution?.id).toBe('ex_demo_1');
+    expect(seen).toEqual([joined]);
+  });
+
+  it('goes out from watchExecution over Server-Sent Events joined as fetch joins it, a Cookie by `; `', async () => {
+    seen.length = 0;
+    const { updates, error } = await watched({ headers: twice });
+    expect(error).toBeUndefined();
+    expect(updates.map((update) => update.isFinal)).toEqual([true]);
+    expect(seen).toEqual([joined]);
   });
 });
