@@ -297,7 +297,7 @@ export class GatewayClient extends GraphQLClient {
     const given = (documentsOrOptions as { documents?: unknown }).documents
       ? (documentsOrOptions as BatchRequestsOptions)
       : { documents: documentsOrOptions as BatchRequestDocument[], requestHeaders };
-    const options: BatchRequestsOptions = { ...given, requestHeaders: requestableHeaders(given.requestHeaders) };
+    const options = { ...given, requestHeaders: requestableHeaders(given.requestHeaders) } as BatchRequestsOptions;
     const query = options.documents.map(({ document }) => documentText(document)).join('\n');
     const unusable = this.#unusableEndpoint() ?? this.#unsendableHeaders(options.requestHeaders, query, undefined);
     if (unusable) return Promise.reject(unusable);
