@@ -8,7 +8,8 @@
  * Client headers whose Authorization is a getter (`{ get authorization() { return `Bearer ${session.token}` } }`) or a
  * Proxy's, a common way to hand a client the token as it is refreshed: graphql-request spreads the object per request,
  * reading the token each time. A copy of the object's values made at `setHeader` read the token once: from then on every
- * request went out with the token it gave then, a stale one once refreshed (UNAUTHENTICATED).
+ * request went out with the token it gave then, a stale one once refreshed (UNAUTHENTICATED). A copy of its names made
+ * there sent no header the app added to the object later, and one it deleted as the text `undefined`.
  */
 import type { Plugin } from 'graphql-yoga';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -85,5 +86,31 @@ describe.each(FORMS)('a header given through %s', (_form, form) => {
     ]);
     // The object given is left as it was: other clients may share it.
     expect(headers['x-app']).toBe('bff');
+  });
+});
+
+describe('headers the app changes after setHeader', () => {
+  // graphql-request's setHeader wrote into the object, so a header the app added or deleted there later went out as it
+  // was then; the copy of the names it had at setHeader sent none added later (a token set on sign-in: UNAUTHENTICATED),
+  // and a header deleted since as the text `undefined`.
+  it.each(MAKERS)('given to %s, send a header added to them later, and no longer one deleted from them', async (_given, make) => {
+    seen.length = 0;
+    const headers: Record<string, string> = { 'x-app': 'bff' };
+    const client = make(headers);
+    client.setHeader('x-trace', '1');
+    headers['Authorization'] = AUTH;
+    expect((await client.request(ExecutionStatusDocument, { id: 'ex_demo_1' })).execution?.id).toBe('ex_demo_1');
+    delete headers['x-app'];
+    expect((await client.request(ExecutionStatusDocument, { id: 'ex_demo_1' })).execution?.id).toBe('ex_demo_1');
+    // A header setHeader set still replaces the object's of its name, in any case.
+    headers['X-Trace'] = '2';
+    client.setHeader('X-APP', 'web');
+    expect((await client.request(ExecutionStatusDocument, { id: 'ex_demo_1' })).execution?.id).toBe('ex_demo_1');
+    expect(seen).toEqual([
+      { app: 'bff', authorization: AUTH },
+      { app: null, authorization: AUTH },
+      { app: 'web', authorization: AUTH },
+    ]);
+    expect(headers).toEqual({ Authorization: AUTH, 'X-Trace': '2' });
   });
 });

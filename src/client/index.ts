@@ -165,6 +165,42 @@ function overHeaderFunction(base: () => HeadersInit): OverFunction {
   return { headers, set };
 }
 
+/** A headers object with headers set over it (by their names in lower case): `headers` is the object a request reads. */
+interface OverObject {
+  readonly headers: Record<string, string>;
+  readonly set: Map<string, readonly [name: string, value: string]>;
+}
+
+/**
+ * `given`, with the headers `set` later over it, each in place of any of its name in any case: a view read as a request
+ * reads it, as graphql-request reads the object given, so its headers go out as they are then (a getter's or a Proxy's
+ * token as it is refreshed, a header the app added or deleted since). A copy made at `setHeader` froze it: a value
+ * copied went out stale, a header added later never went out (a token set on sign-in: UNAUTHENTICATED), and one deleted
+ * since went out as the text `undefined`.
+ */
+function overHeaderObject(given: Record<string, string>): OverObject {
+  const set = new Map<string, readonly [string, string]>();
+  const names = () => [...Object.keys(given).filter((name) => !set.has(name.toLowerCase())), ...[...set.values()].map(([name]) => name)];
+  const read = (name: string | symbol): string | undefined => {
+    if (typeof name !== 'string') return undefined;
+    const over = set.get(name.toLowerCase());
+    if (over) return over[0] === name ? over[1] : undefined;
+    // Its own enumerable headers only, as a spread reads them: not `constructor` or another member of its prototype.
+    return Object.prototype.propertyIsEnumerable.call(given, name) ? given[name] : undefined;
+  };
+  // A Proxy's target must hold what it reports as non-configurable; reported configurable, its own properties may be any.
+  const headers = new Proxy({} as Record<string, string>, {
+    ownKeys: () => names(),
+    getOwnPropertyDescriptor: (_target, name) => {
+      const value = read(name);
+      return value === undefined ? undefined : { value, writable: true, enumerable: true, configurable: true };
+    },
+    get: (_target, name) => read(name),
+    has: (_target, name) => read(name) !== undefined,
+  });
+  return { headers, set };
+}
+
 /** The text graphql-request sends for a document (its analyzeDocument): a string as it is, a typed string unboxed, a DocumentNode printed. */
 function documentText(document: RequestDocument | TypedDocumentNode<unknown, never> | TypedDocumentString<unknown, never>): string {
   if (typeof document === 'string') return document;
@@ -177,8 +213,8 @@ export class GatewayClient extends GraphQLClient {
   readonly #persisted: PersistedDocuments | undefined;
   /** Headers given as a function, with what `setHeader` set over them since. */
   #overFunction: OverFunction | undefined;
-  /** The headers object `setHeader` made for this client alone, over those it was given, which it writes into. */
-  #ownHeaderCopy: Record<string, string> | undefined;
+  /** Headers given as an object, with what `setHeader` set over them since. */
+  #overObject: OverObject | undefined;
 
   /** `endpoint`: the gateway's `/graphql` URL; in a page also relative to it (`/graphql`), which graphql-request alone refuses. */
   constructor(endpoint: string, { persistedDocuments, ...requestConfig }: GatewayClientConfig = {}) {
@@ -228,27 +264,20 @@ export class GatewayClient extends GraphQLClient {
       this.requestConfig.headers = this.#overFunction.headers;
       return this;
     }
-    // graphql-request sets a header as a property of a plain object: on a Headers or an array (which the config's type
-    // allows) the property went nowhere, and a refreshed token was dropped without a word. They become a plain object.
-    if (headers && (Array.isArray(headers) || headers instanceof Headers)) this.requestConfig.headers = this.#ownHeaderCopy = headerRecord(headers);
+    // Set over the headers given, never into them: graphql-request writes into the object it was given, which may be other
+    // clients' too (a BFF's defaults, one client per caller), so one caller's token went out with every client made from them.
+    let over = this.#overObject;
+    if (!over || over.headers !== headers) {
+      // graphql-request sets a header as a property of a plain object: on a Headers or an array (which the config's type
+      // allows) the property went nowhere, and a refreshed token was dropped without a word. They become a plain object.
+      const given = !headers ? {} : Array.isArray(headers) || headers instanceof Headers ? headerRecord(headers) : (headers as Record<string, string>);
+      over = this.#overObject = overHeaderObject(given);
+    }
     // Any header, not only Authorization: kept under another case of its name, the old value went out beside the new one,
     // joined by fetch into one header (a Headers gives its names in lower case, so `X-Tenant` never replaced its `x-tenant`).
-    // Into a copy: graphql-request writes into the object it was given, which may be other clients' too (a BFF's defaults,
-    // one client per caller), so one caller's token went out with every client made from them.
-    // Each of its headers read from it as a request is sent, as graphql-request read them: a value copied here froze a
-    // getter's or a Proxy's (a token read as it is refreshed), whose value then went out with every later request.
-    // Its own copy is written into, so that a token refreshed every few minutes never grows a chain of getters.
-    const given = this.requestConfig.headers;
-    if (given && given === this.#ownHeaderCopy) {
-      for (const name of Object.keys(given)) if (name.toLowerCase() === key.toLowerCase()) delete (given as Record<string, string>)[name];
-    } else if (given && typeof given !== 'function') {
-      const own: Record<string, string> = {};
-      for (const name of Object.keys(given)) {
-        if (name.toLowerCase() !== key.toLowerCase()) Object.defineProperty(own, name, { get: () => (given as Record<string, string>)[name], enumerable: true, configurable: true });
-      }
-      this.requestConfig.headers = this.#ownHeaderCopy = own;
-    }
-    return super.setHeader(key, value);
+    over.set.set(key.toLowerCase(), [key, value]);
+    this.requestConfig.headers = over.headers;
+    return this;
   }
 
   /**
