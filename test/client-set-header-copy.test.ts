@@ -13,7 +13,7 @@
  */
 import type { Plugin } from 'graphql-yoga';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExecutionStatusDocument, GatewayClient } from '../src/client/index.js';
+import { createGatewayClient, ExecutionStatusDocument, GatewayClient } from '../src/client/index.js';
 import { AUTH, Harness } from './support/harness.js';
 
 /** What the gateway received with each request: its `x-app` and its Authorization. */
@@ -28,10 +28,12 @@ beforeAll(async () => {
 });
 afterAll(() => harness.close());
 
-/** The two ways a client is given its headers object. */
+/** The ways a client is given its headers object. */
 const MAKERS: ReadonlyArray<[string, (headers: Record<string, string>) => GatewayClient]> = [
   ['the constructor', (headers) => new GatewayClient(harness.url, { headers })],
   ['setHeaders', (headers) => new GatewayClient(harness.url).setHeaders(headers)],
+  // Its `headers` were copied as the client was made: a getter's token was read once, a header added later never went out.
+  ['createGatewayClient', (headers) => createGatewayClient(harness.url, undefined, headers)],
 ];
 
 describe('headers shared by several clients', () => {

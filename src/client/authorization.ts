@@ -22,7 +22,7 @@ export function headerPairs(headers: HeadersInit | undefined): Array<[string, st
 }
 
 /**
- * `headers`, in any form fetch takes, as the plain object graphql-sse and graphql-request's `setHeader` need, with
+ * `headers`, in any form fetch takes, as the plain object graphql-sse needs, with
  * `authorization` as its only Authorization (any case of the name); every header of `headers` when `authorization` is
  * undefined. Spread as an object, a Headers gave `{}` (none of its headers sent) and an array of pairs headers named
  * `0`, `1`, …. A name given twice, in any case, has its values joined as fetch joins them: by `, `, a Cookie's by `; `.

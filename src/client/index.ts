@@ -12,7 +12,7 @@ import { print, type GraphQLFormattedError } from 'graphql';
 import { ClientError, GraphQLClient, type BatchRequestDocument, type BatchRequestsOptions, type RawRequestOptions, type RequestDocument, type RequestOptions, type TypedDocumentString, type Variables } from 'graphql-request';
 // The client's whole type graph is src/client/ and this dependency-free file: a frontend type-checks it under its own settings.
 import type { DataWarning, ErrorCode, UpstreamCost } from '../client-contract.js';
-import { headerPairs, headerValue, requestableHeaders, unsendableHeader, withAuthorization } from './authorization.js';
+import { headerPairs, headerValue, requestableHeaders, unsendableHeader } from './authorization.js';
 import { absoluteEndpoint, httpEndpoint } from './endpoint.js';
 import { causeTelling } from './fetch-cause.js';
 import type { HeadersInit } from './fetch-types.js';
@@ -499,8 +499,14 @@ export function createGatewayClient(
   headers: HeadersInit = {},
   options: Omit<GatewayClientConfig, 'headers'> = {},
 ): GatewayClient {
-  // An empty authorization sends none, as before: the headers' own, if any, is kept. Node's 'fetch failed' says why in
-  // its message (`fetch failed (connect ECONNREFUSED 127.0.0.1:4000)`), as watchExecution's does: a BFF's log of
-  // `error.message` said only 'fetch failed', the reason left in `error.cause`.
-  return new GatewayClient(endpoint, { ...options, fetch: causeTelling(options.fetch as typeof fetch | undefined), headers: withAuthorization(headers, authorization || undefined) });
+  // A record is given as it is, read per request as graphql-request reads it (a getter's token as it is refreshed, a
+  // header added later): a copy made here read them once. Any other form becomes one, each name once, as fetch joins it.
+  const record = headers instanceof Headers || Symbol.iterator in headers ? headerRecord(headers) : headers;
+  // Node's 'fetch failed' says why in its message (`fetch failed (connect ECONNREFUSED 127.0.0.1:4000)`), as
+  // watchExecution's does: a BFF's log of `error.message` said only 'fetch failed', the reason left in `error.cause`.
+  const client = new GatewayClient(endpoint, { ...options, fetch: causeTelling(options.fetch as typeof fetch | undefined), headers: record });
+  // Over the headers' own Authorization, in any case, as a refreshed token is set. An empty authorization sends none, as
+  // before: the headers' own, if any, is kept.
+  if (authorization) client.setHeader('authorization', authorization);
+  return client;
 }
