@@ -56,14 +56,16 @@ export function headerValue(authorization: string): string | undefined {
 }
 
 /**
- * `headers` in a form graphql-request reads, and that can be read again: as given, or, for an iterable of pairs that is
- * no array and no Headers of this realm (a Map, a polyfill's or @whatwg-node's Headers, an iterator such as a Map's
- * `entries()`, which fetch takes), its pairs. graphql-request read such headers as a record of their own properties: a
- * Map's went nowhere, its Authorization included; and an iterator gives its pairs once, so a second read found none.
+ * `headers` in a form graphql-request reads as fetch would, and that can be read again: a record or a Headers of this
+ * realm as given; any iterable of pairs (an array, a Map, a polyfill's or @whatwg-node's Headers, an iterator such as a
+ * Map's `entries()`, which fetch takes) as a record, a name given twice joined as fetch joins it (`withAuthorization`).
+ * graphql-request read an array one pair after another into an object, so of a name given twice in one case only the
+ * last value went out, and any other iterable as a record of its own properties: a Map's headers went nowhere, its
+ * Authorization included. An iterator gives its pairs once, so a second read found none.
  */
 export function requestableHeaders(headers: HeadersInit | undefined): HeadersInit | undefined {
-  if (!headers || headers instanceof Headers || Array.isArray(headers) || !(Symbol.iterator in headers)) return headers;
-  return headerPairs(headers);
+  if (!headers || headers instanceof Headers || !(Symbol.iterator in headers)) return headers;
+  return withAuthorization(headers, undefined);
 }
 
 /** A name that begins as a credential does (`Bearer …`, `Basic …`), or is as long as one: name and value swapped. */
