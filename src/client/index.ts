@@ -499,12 +499,11 @@ export function createGatewayClient(
   headers: HeadersInit = {},
   options: Omit<GatewayClientConfig, 'headers'> = {},
 ): GatewayClient {
-  // A record is given as it is, read per request as graphql-request reads it (a getter's token as it is refreshed, a
-  // header added later): a copy made here read them once. Any other form becomes one, each name once, as fetch joins it.
-  const record = headers instanceof Headers || Symbol.iterator in headers ? headerRecord(headers) : headers;
-  // Node's 'fetch failed' says why in its message (`fetch failed (connect ECONNREFUSED 127.0.0.1:4000)`), as
-  // watchExecution's does: a BFF's log of `error.message` said only 'fetch failed', the reason left in `error.cause`.
-  const client = new GatewayClient(endpoint, { ...options, fetch: causeTelling(options.fetch as typeof fetch | undefined), headers: record });
+  // Given as they are, read per request as graphql-request reads them (a record's getter's token as it is refreshed, a
+  // header added later): a copy made here read them once. Node's 'fetch failed' says why in its message (`fetch failed
+  // (connect ECONNREFUSED 127.0.0.1:4000)`), as watchExecution's does: a BFF's log of `error.message` said only 'fetch
+  // failed', the reason left in `error.cause`.
+  const client = new GatewayClient(endpoint, { ...options, fetch: causeTelling(options.fetch as typeof fetch | undefined), headers });
   // Over the headers' own Authorization, in any case, as a refreshed token is set. An empty authorization sends none, as
   // before: the headers' own, if any, is kept.
   if (authorization) client.setHeader('authorization', authorization);
