@@ -21,6 +21,7 @@ import { createLogger } from '../src/logger.js';
 import { createInstance, type GatewayInstance } from '../src/server/instance.js';
 import { captureLog } from './support/captured-log.js';
 import { Harness, LANES, codes, type GraphQLResponse, type LaneName } from './support/harness.js';
+import { waitFor } from './support/live.js';
 import { sendOver } from './support/transports.js';
 
 const ONE = `query($id: ID!) { execution(id: $id) { id status } }`;
@@ -399,12 +400,16 @@ describe.each(LANES)('each caller\'s share of the bulkhead (%s lane)', (lane: La
       env: { UPSTREAM_MAX_CONCURRENT: '4', UPSTREAM_MAX_CONCURRENT_PER_CALLER: '2', UPSTREAM_QUEUE: '100', TERMINAL_CACHE_TTL_MS: '0', REQUEST_BUDGET_MS: '20000' },
     });
     const h = harness;
-    // Without the share, b waits for the first of a's calls to end (1,400 ms); with it, a request's own time.
-    for (const id of idsOf('a')) h.upstream.setFault(id, { kind: 'slow', ms: 1_500 });
+    // Without the share, b waits for the first of a's calls to end (1,400 ms); with it, a request's own time. Six ids,
+    // more than the four slots, so that without the share a would hold them all: twelve took 9 s, two at a time.
+    const flooded = idsOf('a').slice(0, 6);
+    for (const id of flooded) h.upstream.setFault(id, { kind: 'slow', ms: 1_500 });
     const flood = [0, 1, 2].map(() =>
-      h.query<{ executions: Array<{ id: string } | null> }>(`{ executions(ids: ${JSON.stringify(idsOf('a'))}) { id } }`, undefined, { authorization: auth('a') }),
+      h.query<{ executions: Array<{ id: string } | null> }>(`{ executions(ids: ${JSON.stringify(flooded)}) { id } }`, undefined, { authorization: auth('a') }),
     );
-    await pause(100);
+    // Waited for, not slept on: a busy machine may take longer than a fixed pause to start a's calls, and b then met
+    // free slots whatever the share.
+    await waitFor(() => h.upstream.inFlight === 2 && h.instance.client.policies.waitingInShares > 0, () => `a's share full, the rest waiting; ${h.upstream.inFlight} in flight`);
     // a holds 2 of the 4 slots, the rest of its calls waiting apart: b gets a slot at once.
     const started = performance.now();
     const fromB = await h.query<{ execution: { id: string } | null }>(ONE, { id: 'ex_b_1' }, { authorization: auth('b') });
@@ -414,7 +419,7 @@ describe.each(LANES)('each caller\'s share of the bulkhead (%s lane)', (lane: La
     // room (450 ms against 600 ms calls failed once, at 520 ms, beside other jobs on both cores).
     expect(performance.now() - started).toBeLessThan(900);
     // Every call of a's was made, at most two at a time.
-    for (const answer of await Promise.all(flood)) expect(answer.data?.executions.map((each) => each?.id)).toEqual(idsOf('a'));
+    for (const answer of await Promise.all(flood)) expect(answer.data?.executions.map((each) => each?.id)).toEqual(flooded);
     expect(h.upstream.maxInFlight).toBeLessThanOrEqual(3);
   }, 30_000);
 
@@ -464,16 +469,19 @@ describe.each(LANES)('each caller\'s share of the bulkhead (%s lane)', (lane: La
     const h = harness;
     h.upstream.setFault('ex_a_1', { kind: 'slow', ms: 800 });
     const running = h.query(ONE, { id: 'ex_a_1' }, { authorization: auth('a') });
-    await pause(100);
+    const policies = h.instance.client.policies;
+    // Conditions, not pauses: a loaded machine may take longer than 100 ms to start a call, or to hear a client left
+    // (the next call was then refused, the queue's one place still taken).
+    await waitFor(() => h.upstream.requestsFor('ex_a_1').length === 1, "a's first call to reach upstream");
     // The next call of a's waits in the queue's one place; its client leaves.
     const controller = new AbortController();
     const leaving = h
       .fetch('/graphql', { method: 'POST', headers: { 'content-type': 'application/json', authorization: auth('a') }, body: JSON.stringify({ query: ONE, variables: { id: 'ex_a_2' } }), signal: controller.signal })
       .catch(() => undefined);
-    await pause(100);
+    await waitFor(() => policies.waitingInShares === 1, "a's next call to wait in the queue");
     controller.abort();
     await leaving;
-    await pause(50);
+    await waitFor(() => policies.waitingInShares === 0, 'the call whose client left to give up its place');
     // Its place is free: this one waits, then is served.
     const waiting = await h.query<{ execution: { id: string } | null }>(ONE, { id: 'ex_a_3' }, { authorization: auth('a') });
     expect(waiting.errors).toBeUndefined();
@@ -488,7 +496,8 @@ describe.each(LANES)('each caller\'s share of the bulkhead (%s lane)', (lane: La
     const h = harness;
     h.upstream.setFault('ex_a_1', { kind: 'slow', ms: 2_500 });
     const running = h.query(ONE, { id: 'ex_a_1' }, { authorization: auth('a') });
-    await pause(100);
+    // a's one slot taken before the watch starts (a fixed pause could pass before it was, and test nothing).
+    await waitFor(() => h.upstream.requestsFor('ex_a_1').length === 1, "a's query to reach upstream");
     const started = performance.now();
     const { results } = await sendOver(h, 'SSE (POST)', 'subscription { executionUpdates(id: "ex_a_2") { isFinal } }', { authorization: auth('a') });
     expect(results).toEqual([{ data: { executionUpdates: { isFinal: true } } }]);
