@@ -138,7 +138,8 @@ describe('retries', () => {
     h.upstream.setFault('ex_demo_1', { kind: 'status', status, headers: { 'retry-after': header } }, 1);
     const started = performance.now();
     const response = await h.query(ONE, { id: 'ex_demo_1' });
-    expect(performance.now() - started).toBeLessThan(500);
+    // Not the cap's 2 s waited before giving up: at once, with a busy machine's slack (at 500 ms, it took 654 on one).
+    expect(performance.now() - started).toBeLessThan(1_500);
     expect(response.data).toEqual({ execution: null });
     expect(codes(response)).toEqual(['UPSTREAM_UNAVAILABLE']);
     expect(response.errors![0]!.extensions).toEqual({
@@ -599,7 +600,9 @@ describe('circuit breaker', () => {
     const started = performance.now();
     const after = await Promise.all(['ex_demo_1', 'ex_demo_2', 'ex_demo_5'].map((id) => h.query(ONE, { id })));
     expect(after.flatMap(codes)).toEqual(['UPSTREAM_UNAVAILABLE', 'UPSTREAM_UNAVAILABLE', 'UPSTREAM_UNAVAILABLE']);
-    expect(performance.now() - started).toBeLessThan(450);
+    // Short of the 900 ms deadline each would have waited, with a busy machine's slack: one query alone took 654 ms
+    // beside other jobs, where these three had 450.
+    expect(performance.now() - started).toBeLessThan(850);
     expect(h.upstream.requests).toHaveLength(4);
     expect(h.logs.some((line) => line.msg === 'upstream circuit closed again')).toBe(false);
     expect(h.logs.filter((line) => line.msg === 'upstream circuit opened: failing fast').at(-1)?.why).toBe('the half-open probe timed out');
@@ -730,10 +733,13 @@ describe('bulkhead', () => {
     const running = ['ex_hang_1', 'ex_hang_2'].map((id) => h.query(ONE, { id }, { authorization: 'Bearer token-a' }));
     await waitUntil(() => h.upstream.inFlight === 2);
     const leaving = ['ex_hang_3', 'ex_hang_4'].map((id) => leavingRequest(h, ONE, { id }, 'Bearer token-b'));
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    // Conditions, not pauses: a loaded machine may take longer than one to queue the calls, or to hear their clients
+    // left (a place still held then refused the third caller's call).
+    const { bulkhead } = h.instance.client.policies;
+    await waitUntil(() => bulkhead.queueSlots === 0);
     for (const each of leaving) each.leave();
     await Promise.all(leaving.map(({ settled }) => settled));
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await waitUntil(() => bulkhead.queueSlots === 2);
     // The queue holds no one waiting: a third caller's call takes a place in it, and is served once a slot frees.
     const served = await h.query(ONE, { id: 'ex_demo_1' });
     expect(served.errors).toBeUndefined();
