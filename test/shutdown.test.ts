@@ -350,7 +350,9 @@ describe.each(LANES)('drain details on the %s lane', (lane) => {
     await waitFor(() => harness.upstream.requestsFor('ex_slow_ws').length === 1, 'the query to reach upstream');
     const drained = harness.instance.drain({ unreadyMs: 50, graceMs: 5_000 });
     await waitFor(() => harness.instance.health.readiness === 'draining', 'the drain to start');
-    await sleep(150);
+    // The grace has begun once the listener closed (a watch started before, in the unready period, is served).
+    const { port } = new URL(harness.url);
+    await eventually(async () => !(await accepts(Number(port))), 'the listener to close');
     const late = new Recorder(socket, { id: 'ex_demo_4' });
     await late.end();
     expect(late.completed).toBe(true);
@@ -658,7 +660,9 @@ describe('SIGTERM to the process', { timeout: 90_000 }, () => {
       await waitFor(() => ids.every((id, index) => upstream.requestsFor(id).length > seenBefore[index]!), 'every request to reach upstream');
       gateway.child.kill('SIGTERM');
       expect(await Promise.all(answers)).toEqual(Array(5).fill('HTTP/1.1 200 OK'));
-      const [code] = (await once(gateway.child, 'exit')) as [number];
+      // Its exit, heard since the spawn: it may come before the answers' sockets report their close (a handle's close
+      // is a later phase of the event loop), and a listener added only now never heard it.
+      const [code] = await gateway.exited;
       expect(code).toBe(0);
     } finally {
       for (const id of ids) upstream.setFault(id, undefined);
