@@ -12,8 +12,9 @@ afterEach(() => {
 function start(env: Record<string, string>): { child: ChildProcess; output: () => { stdout: string; stderr: string } } {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: new URL('..', import.meta.url),
-    // Tests run side by side: a free metrics port each, not the default 9464.
-    env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', METRICS_PORT: '0', ...env },
+    // Tests run side by side: a free metrics port each, not the default 9464. No unready period on SIGTERM: its 5 s
+    // default, for load balancers no test here has, made up half this file's time (the drain is test/shutdown.test.ts's).
+    env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', METRICS_PORT: '0', SHUTDOWN_UNREADY_MS: '0', ...env },
   });
   children.push(child);
   let stdout = '';
