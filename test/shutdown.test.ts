@@ -17,8 +17,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { ExecutionResult } from 'graphql';
 import { createClient as createSseClient } from 'graphql-sse';
@@ -797,7 +800,12 @@ describe('a signal while the process starts', { timeout: 90_000 }, () => {
    * listens, sends a status query that upstream answers slowly, sends SIGTERM while it is in flight, and expects
    * the drain to answer it and the process to exit 0. Returns the process's output.
    */
-  async function sigtermWhileMetricsBinds(upstream: FakeUpstream, id: string, env: Record<string, string>): Promise<ReturnType<typeof captureOutput>> {
+  async function sigtermWhileMetricsBinds(
+    upstream: FakeUpstream,
+    id: string,
+    env: Record<string, string>,
+    afterSignal: (output: ReturnType<typeof captureOutput>) => Promise<void> = async () => undefined,
+  ): Promise<ReturnType<typeof captureOutput>> {
     const child = spawn(process.execPath, ['--import', 'tsx', '--import', './test/support/hold-metrics-listen.mjs', 'src/main.ts'], {
       cwd: new URL('..', import.meta.url),
       env: { PATH: process.env.PATH, UPSTREAM_URL: upstream.url, PORT: '0', METRICS: 'port', LOG_LEVEL: 'info', SHUTDOWN_UNREADY_MS: '0', SHUTDOWN_GRACE_MS: '10000', ...env },
@@ -809,6 +817,7 @@ describe('a signal while the process starts', { timeout: 90_000 }, () => {
     const inFlight = post(`http://127.0.0.1:${listening()![1]}/graphql`, STATUS_QUERY(id));
     await waitFor(() => upstream.requestsFor(id).length === 1, 'the query to reach upstream');
     child.kill('SIGTERM');
+    await afterSignal(output);
     expect(await inFlight).toMatchObject({ status: 200, body: { data: { execution: { id, status: 'WORKFLOW_SUCCEEDED' } } } });
     const [code, signal] = await output.exited;
     expect({ code, signal }, output.stderr()).toEqual({ code: 0, signal: null });
@@ -841,17 +850,25 @@ describe('a signal while the process starts', { timeout: 90_000 }, () => {
     const taken = createNetServer();
     taken.listen(0, '127.0.0.1');
     await once(taken, 'listening');
+    // The metrics port binds (and fails) once the drain has begun, when the test removes this file: 2 s after the API
+    // port listened, as it was, could come before the signal on a loaded machine, whose first query is slow.
+    const holdDir = mkdtempSync(join(tmpdir(), 'gateway-hold-metrics-'));
+    const hold = join(holdDir, 'hold');
+    writeFileSync(hold, '');
     try {
       const id = 'ex_metrics_port_taken_draining';
       putExecution(upstream, id, 'workflow_succeeded');
       // Past the metrics port's attempt: the drain still waits for this answer when the port fails.
       upstream.setFault(id, { kind: 'slow', ms: 4_000 });
-      const output = await sigtermWhileMetricsBinds(upstream, id, {
-        METRICS_HOST: '127.0.0.1',
-        METRICS_PORT: String((taken.address() as AddressInfo).port),
-        // The metrics port binds (and fails) this long after the API port listens: once the drain has begun.
-        TEST_HOLD_METRICS_LISTEN_MS: '2000',
-      });
+      const output = await sigtermWhileMetricsBinds(
+        upstream,
+        id,
+        { METRICS_HOST: '127.0.0.1', METRICS_PORT: String((taken.address() as AddressInfo).port), TEST_HOLD_METRICS_FILE: hold },
+        async (started) => {
+          await waitFor(() => started.lines().some((line) => String(line.msg).startsWith('draining')), () => `the drain to begin; ${started.stderr()}`);
+          rmSync(hold);
+        },
+      );
       expect(output.stderr()).not.toContain('execution-gateway: cannot serve metrics');
       const lines = output.lines();
       const warnings = lines.filter((line) => String(line.msg).includes('cannot serve metrics'));
@@ -863,6 +880,7 @@ describe('a signal while the process starts', { timeout: 90_000 }, () => {
       expect(messages.some((message) => message.startsWith('drained'))).toBe(true);
       expect(messages).not.toContain('execution-gateway listening');
     } finally {
+      rmSync(holdDir, { recursive: true, force: true });
       taken.close();
       await upstream.close();
     }
