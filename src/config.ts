@@ -521,6 +521,11 @@ export const SETTINGS = {
       integer(100, 3_600_000).default(60_000),
       'a WebSocket that has run no operation, and had none served by upstream (an execution read with its token), for this long is closed (`1000`), as an idle keep-alive connection is; graphql-ws clients connect again when they next subscribe',
     ),
+    keepAliveMs: setting(
+      'WS_KEEPALIVE_MS',
+      integer(1_000, 600_000).default(12_000),
+      'how often the gateway pings a WebSocket, and how long the pong may take before the connection counts as dead and is closed, ending its watches: a peer that vanished without a close (a laptop shut, a NAT entry expired) would hold its watches, pollers and a `WS_MAX_CONNECTIONS` place until the kernel gave up on it, minutes later; below a proxy\'s idle timeout, the pings also keep it from cutting a quiet socket',
+    ),
     maxConnections: setting(
       'WS_MAX_CONNECTIONS',
       integer(1, 1_000_000).default(DEFAULT_WS_MAX_CONNECTIONS),

@@ -189,6 +189,7 @@ export function createInstance(config: GatewayConfig, options: InstanceOptions):
       refusedOrigin,
       connectionInitTimeoutMs: config.live.connectionInitTimeoutMs,
       idleTimeoutMs: config.live.idleTimeoutMs,
+      keepAliveMs: config.live.keepAliveMs,
       maxConnections: config.live.maxConnections,
       maxConnectionsPerCaller: Math.max(1, Math.floor((config.live.maxConnections * config.cache.callerSharePercent) / 100)),
       maxMessageBytes: config.server.maxRequestBodyBytes,

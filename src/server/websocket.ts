@@ -212,6 +212,8 @@ export interface WebSocketSettings {
   connectionInitTimeoutMs: number;
   /** A connection that ran no operation, and had none served by upstream, for this long is closed with 1000 (ms). */
   idleTimeoutMs: number;
+  /** How often a connection is pinged, and how long its pong may take before it counts as dead and is dropped (ms). */
+  keepAliveMs: number;
   /** Connections open at once; a further upgrade makes room (`madeRoom`) or is refused with 503. */
   maxConnections: number;
   /** Connections one caller may keep once `maxConnections` is reached: its CALLER_SHARE_PERCENT of them, at least 1. */
@@ -244,13 +246,6 @@ type Payload = { query?: unknown; variables?: unknown; operationName?: unknown; 
  * runs the operation the client sent, whatever its type, through the pipeline.
  */
 const THROUGH_THE_PIPELINE = parse('subscription ThroughThePipeline { __typename }');
-
-/**
- * How often an idle connection is pinged, and how long its pong may take
- * before the connection counts as dead and is dropped, ending its watches
- * (graphql-ws's own default).
- */
-const KEEPALIVE_MS = 12_000;
 
 /**
  * Upgrade headers that describe the WebSocket, not the operations sent over it;
@@ -902,13 +897,13 @@ export function attachWebSocket(server: Server, lane: Lane, settings: WebSocketS
     let pongWait: NodeJS.Timeout | undefined;
     const pings = setInterval(() => {
       if (socket.readyState !== socket.OPEN || pongWait) return;
-      pongWait = setTimeout(() => socket.terminate(), KEEPALIVE_MS);
+      pongWait = setTimeout(() => socket.terminate(), settings.keepAliveMs);
       socket.once('pong', () => {
         clearTimeout(pongWait);
         pongWait = undefined;
       });
       socket.ping();
-    }, KEEPALIVE_MS);
+    }, settings.keepAliveMs);
     const context = { socket, request, upgradeRequestId: upgradeIdOf(request) };
     // The text graphql-ws is reading while its handling's synchronous start runs (see onMessage below).
     let judging: string | undefined;
