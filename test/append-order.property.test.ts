@@ -47,18 +47,29 @@ const readings = fc
     return { previous, current };
   });
 
-/** What the model lays: `current` when it extends `previous`, else `previous` and then what it lacks, by identity. */
+/**
+ * What the model lays: `current` when each event of `previous` is at its place and only events past its end are new,
+ * else `previous` and then what it lacks. An event is new when `current` holds its identity more often than
+ * `previous`; which occurrences are new is told by their whole entry (one inserted before another of its id is the
+ * new one), events read before whose entry changed keeping the earliest places.
+ */
 function modelLaid(previous: readonly unknown[], current: readonly unknown[]): { extends: boolean; keys: string[] } {
-  const extendsPrevious = current.length >= previous.length && previous.every((entry, index) => keyOf(entry) === keyOf(current[index]));
-  if (extendsPrevious) return { extends: true, keys: current.map(keyOf) };
-  const held = previous.map(keyOf);
-  const added: string[] = [];
-  for (const key of current.map(keyOf)) {
-    const index = held.indexOf(key);
-    if (index >= 0) held.splice(index, 1);
-    else added.push(key);
+  const isNew = current.map(() => false);
+  for (const key of new Set(current.map(keyOf))) {
+    const indices = current.flatMap((entry, index) => (keyOf(entry) === key ? [index] : []));
+    const earlier = previous.filter((entry) => keyOf(entry) === key).map((entry) => JSON.stringify(entry));
+    if (indices.length <= earlier.length) continue;
+    const others = indices.filter((index) => {
+      const at = earlier.indexOf(JSON.stringify(current[index]));
+      if (at < 0) return true;
+      earlier.splice(at, 1);
+      return false;
+    });
+    for (const index of others.slice(earlier.length)) isNew[index] = true;
   }
-  return { extends: false, keys: [...previous.map(keyOf), ...added] };
+  const placesKept = current.length >= previous.length && previous.every((entry, index) => keyOf(entry) === keyOf(current[index]));
+  if (placesKept && isNew.every((flag, index) => flag === index >= previous.length)) return { extends: true, keys: current.map(keyOf) };
+  return { extends: false, keys: [...previous.map(keyOf), ...current.filter((_entry, index) => isNew[index]).map(keyOf)] };
 }
 
 describe('inAppendOrder against its model', () => {

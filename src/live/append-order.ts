@@ -32,8 +32,9 @@ function identity(entry: unknown): string {
 
 /**
  * `current`'s events in the order the watch reads them: `current` itself when
- * it extends `previous` (the common case: see `extendsList`), else `previous` followed by the events of `current`
- * that `previous` does not hold (each occurrence of an id counted apart), in
+ * it extends `previous` (the common case: see `keepsPlaces`), else `previous` followed by the events of `current`
+ * that `previous` does not hold (each occurrence of an id counted apart; where `current` holds an id more often,
+ * the new occurrences are those whose entry `previous` does not hold), in
  * `current`'s order; `previous` itself when there are none (upstream reordered
  * events it already listed, e.g. events of the same `createdAt`). Events
  * `previous` holds and `current` no longer does are kept, as a shorter list is
@@ -44,19 +45,53 @@ function identity(entry: unknown): string {
 export function inAppendOrder(previous: readonly unknown[], current: readonly unknown[]): readonly unknown[] {
   const last = previous.length - 1;
   if (last < 0 || previous === current) return current;
-  if (extendsList(previous, current)) return current;
-  const held = new Map<string, number>();
+  const placesKept = keepsPlaces(previous, current);
+  if (placesKept && !passesKnownEvent(previous, current)) return current;
+  const held = new Map<string, unknown[]>();
   for (const entry of previous) {
     const key = identity(entry);
-    held.set(key, (held.get(key) ?? 0) + 1);
+    const entries = held.get(key);
+    if (entries) entries.push(entry);
+    else held.set(key, [entry]);
   }
-  const added: unknown[] = [];
-  for (const entry of current) {
+  const places = new Map<string, number[]>();
+  current.forEach((entry, index) => {
     const key = identity(entry);
-    const count = held.get(key);
-    if (count) held.set(key, count - 1);
-    else added.push(entry);
+    const indices = places.get(key);
+    if (indices) indices.push(index);
+    else places.set(key, [index]);
+  });
+  const isNew = new Uint8Array(current.length);
+  for (const [key, indices] of places) {
+    const earlier = held.get(key) ?? [];
+    if (indices.length <= earlier.length) continue;
+    if (earlier.length === 0) {
+      for (const index of indices) isNew[index] = 1;
+      continue;
+    }
+    // An id the reading holds more often than the last one did: which of its events are new is told by their
+    // content. Counted by id alone, an event inserted before one of the same id took that one's place, and the
+    // watch delivered the old one again and never the inserted one.
+    const unmatched = new Map<string, number>();
+    for (const entry of earlier) {
+      const text = comparedJson(entry);
+      unmatched.set(text, (unmatched.get(text) ?? 0) + 1);
+    }
+    const others: number[] = [];
+    for (const index of indices) {
+      const text = comparedJson(current[index]);
+      const count = unmatched.get(text);
+      if (count) unmatched.set(text, count - 1);
+      else others.push(index);
+    }
+    // Events read before whose content changed since keep their places, the earliest such ones first.
+    let changed = 0;
+    for (const count of unmatched.values()) changed += count;
+    for (const index of others.slice(changed)) isNew[index] = 1;
   }
+  // New events only past the last reading's end, each other one at its place: the reading extends it after all.
+  if (placesKept && isNew.every((flag, index) => flag === (index > last ? 1 : 0))) return current;
+  const added = current.filter((_entry, index) => isNew[index] === 1);
   return added.length === 0 ? previous : [...previous, ...added];
 }
 
@@ -81,7 +116,7 @@ export function inOrderPrefix(laid: readonly unknown[], read: readonly unknown[]
  * watch delivered the second `b` again and never `x`). Cheaper than the
  * parse that produced `current`, which is O(its body) too.
  */
-function extendsList(previous: readonly unknown[], current: readonly unknown[]): boolean {
+function keepsPlaces(previous: readonly unknown[], current: readonly unknown[]): boolean {
   const last = previous.length - 1;
   if (current.length <= last) return false;
   if (current[last] === previous[last]) return true;
@@ -89,6 +124,18 @@ function extendsList(previous: readonly unknown[], current: readonly unknown[]):
     if (!sameIdentity(current[index], previous[index])) return false;
   }
   return true;
+}
+
+/**
+ * Whether an event past `previous`'s end in `current` has the identity of one `previous` holds. Each place may
+ * keep its id while an event inserted before one of the same id pushed that one past the end (`[a]` then
+ * `[a', a]`): such a reading is left to inAppendOrder's count. A holder's delta appends to the very list.
+ */
+function passesKnownEvent(previous: readonly unknown[], current: readonly unknown[]): boolean {
+  if (current.length === previous.length || current[previous.length - 1] === previous[previous.length - 1]) return false;
+  const known = new Set(previous.map(identity));
+  for (let index = previous.length; index < current.length; index++) if (known.has(identity(current[index]))) return true;
+  return false;
 }
 
 /** identity(a) === identity(b), without building either string when both carry a string id (upstream's events do). */

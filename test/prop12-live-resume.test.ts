@@ -1,0 +1,145 @@
+/**
+ * A watch resumed from any cursor a query handed out (or from the start of the list), over Server-Sent Events, while
+ * upstream's list grows reading by reading as a running execution's does: appended events with repeated ids, no ids
+ * or ids of any text, and, after the watch's first reading, events inserted before ones already listed, some with the
+ * id of one listed or none (README "Live executions": such an event is new too and comes once, after those already
+ * delivered; counted by id alone, one inserted before an event of its id re-delivered that event and was never sent). Whatever the readings, the
+ * watch's `newEvents` over all its updates are every event after the cursor, each once, in the order README says,
+ * matching the filter; the last update is final; one upstream call per reading.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeStartCursor } from '../src/domain/event-cursor.js';
+import { AUTH } from './support/harness.js';
+import { liveEnv } from './support/live.js';
+import { gatewayBehindScripted, type BehindScripted } from './support/scripted-upstream.js';
+import { nextEvents } from './support/transports.js';
+
+const TIME_BUDGET_MS = Number(process.env.PROP12_BUDGET ?? 12_000);
+const NUM_RUNS = Number(process.env.PROP12_RUNS ?? 40);
+
+type Entry = Record<string, unknown>;
+
+/** Each execution's readings, served one per call; the last one again for any later call. */
+const readingsOf = new Map<string, Entry[][]>();
+const callsOf = new Map<string, number>();
+const script = (request: IncomingMessage, response: ServerResponse) => {
+  const id = decodeURIComponent((request.url ?? '').split('/').at(-1)!);
+  const readings = readingsOf.get(id);
+  if (!readings) {
+    response.writeHead(404, { 'content-type': 'application/json' });
+    response.end(JSON.stringify({ code: 404, message: 'not found' }));
+    return;
+  }
+  const call = callsOf.get(id) ?? 0;
+  callsOf.set(id, call + 1);
+  const at = Math.min(call, readings.length - 1);
+  const status = at === readings.length - 1 ? 'workflow_succeeded' : 'workflow_running';
+  response.writeHead(200, { 'content-type': 'application/json' });
+  response.end(JSON.stringify({ code: 200, data: { execution: { id, status }, events: readings[at] } }));
+};
+
+let serial = 0;
+const LEVELS = ['info', 'warn', 'error'];
+/** An event of any id upstream may send; `message` (its serial) tells events apart in the test only. */
+const eventArb = fc
+  .record({ id: fc.constantFrom<unknown>('a', 'b', '#1', '', 1, '1', 'é', '\ud800', 'x'.repeat(300), undefined, null), level: fc.constantFrom(...LEVELS), second: fc.integer({ min: 0, max: 9 }) })
+  .map(({ id, level, second }) => () => {
+    const event: Entry = { level, message: `m${serial++}`, createdAt: `2026-03-01T12:00:0${second}Z` };
+    if (id !== undefined) event.id = id;
+    return event;
+  });
+
+/**
+ * Readings in the order upstream serves them: the query's (0), the watch's first (1, the query's with events
+ * appended: the cursor names the same event in both), then readings that append events and insert events of fresh ids
+ * anywhere.
+ */
+const scenarioArb = fc.record({
+  initial: fc.array(eventArb, { maxLength: 5 }),
+  first: fc.array(eventArb, { maxLength: 3 }),
+  later: fc.array(fc.record({ appended: fc.array(eventArb, { maxLength: 3 }), inserted: fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 9 }), fc.constantFrom<unknown>('fresh', 'a', '1', 1, undefined)), { maxLength: 2 }) }), { maxLength: 3 }),
+  from: fc.option(fc.nat(), { nil: undefined }),
+  levels: fc.option(fc.subarray(['info', 'WARN', 'error']), { nil: undefined }),
+});
+
+interface Update {
+  isFinal: boolean;
+  newEvents: Array<{ cursor: string; node: { message: string } }>;
+}
+
+describe('a watch resumed from any cursor, while upstream appends and inserts', () => {
+  let gateway: BehindScripted;
+  beforeAll(async () => {
+    gateway = await gatewayBehindScripted(script, liveEnv());
+  });
+  afterAll(async () => {
+    await gateway.close();
+  });
+
+  it('delivers every event after the cursor once: those of its first reading in upstream order, then each reading\'s new ones', async () => {
+    const deadline = performance.now() + TIME_BUDGET_MS;
+    let runs = 0;
+    await fc.assert(
+      fc.asyncProperty(scenarioArb, async ({ initial, first, later, from, levels }) => {
+        // Past the budget a run passes unrun: fast-check's interruptAfterTimeLimit would abandon the run in flight.
+        if (performance.now() > deadline) return;
+        runs++;
+        const id = `ex_prop12_live_${runs}_${serial}`;
+        const readings: Entry[][] = [initial.map((make) => make())];
+        readings.push([...readings[0]!, ...first.map((make) => make())]);
+        for (const { appended, inserted } of later) {
+          const next = [...readings.at(-1)!];
+          for (const [at, second, given] of inserted) {
+            const event: Entry = { level: 'warn', message: `m${serial}`, createdAt: `2026-03-01T12:00:0${second}Z` };
+            if (given !== undefined) event.id = given === 'fresh' ? `fresh_${serial}` : given;
+            serial++;
+            next.splice(at % (next.length + 1), 0, event);
+          }
+          next.push(...appended.map((make) => make()));
+          readings.push(next);
+        }
+        readingsOf.set(id, readings);
+
+        const query = await fetch(gateway.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: AUTH },
+          body: JSON.stringify({ query: 'query($id: ID!) { execution(id: $id) { events(first: 100) { edges { cursor node { message } } } } }', variables: { id } }),
+        });
+        const edges = ((await query.json()) as { data: { execution: { events: { edges: Array<{ cursor: string; node: { message: string } }> } } } }).data.execution.events.edges;
+        const chosen = from === undefined || edges.length === 0 ? undefined : edges[from % edges.length]!;
+        const cursor = chosen?.cursor ?? encodeStartCursor(id);
+        const after = chosen === undefined ? -1 : readings[0]!.findIndex((event) => event.message === chosen.node.message);
+
+        const subscription = `subscription($id: ID!, $after: String, $filter: ExecutionEventFilter) { executionUpdates(id: $id, eventsAfter: $after, filter: $filter) { isFinal newEvents { cursor node { message } } } }`;
+        const response = await fetch(gateway.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: AUTH },
+          body: JSON.stringify({ query: subscription, variables: { id, after: cursor, ...(levels ? { filter: { levels } } : {}) } }),
+        });
+        const results = nextEvents(await response.text()) as Array<{ data?: { executionUpdates: Update }; errors?: unknown[] }>;
+        for (const result of results) expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
+        const updates = results.map((result) => result.data!.executionUpdates);
+        expect(updates.at(-1)?.isFinal).toBe(true);
+        expect(updates.slice(0, -1).every((update) => !update.isFinal)).toBe(true);
+
+        // The watch's list: its first reading as upstream sent it, then each reading's events new to the one before, in order.
+        const laid = [...readings[1]!];
+        for (let at = 2; at < readings.length; at++) {
+          const known = new Set(readings[at - 1]!.map((event) => event.message));
+          laid.push(...readings[at]!.filter((event) => !known.has(event.message)));
+        }
+        const kept = (event: Entry) => !levels || levels.map((level) => level.toLowerCase()).includes(event.level as string);
+        const expected = laid.slice(after + 1).filter(kept).map((event) => event.message);
+        const delivered = updates.flatMap((update) => update.newEvents.map((edge) => edge.node.message));
+        expect(delivered, JSON.stringify({ readings, after, levels })).toEqual(expected);
+        // One call for the query, then at most one per reading: the watch ends at the terminal one.
+        expect(callsOf.get(id)).toBeLessThanOrEqual(readings.length);
+        readingsOf.delete(id);
+      }),
+      { numRuns: NUM_RUNS },
+    );
+    expect(runs).toBeGreaterThanOrEqual(10);
+  });
+});
