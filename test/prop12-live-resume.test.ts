@@ -10,7 +10,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeStartCursor } from '../src/domain/event-cursor.js';
+import { encodeEventCursor, encodeStartCursor } from '../src/domain/event-cursor.js';
+import { eventIdOf } from '../src/domain/execution.js';
 import { AUTH } from './support/harness.js';
 import { liveEnv } from './support/live.js';
 import { gatewayBehindScripted, type BehindScripted } from './support/scripted-upstream.js';
@@ -66,6 +67,7 @@ const scenarioArb = fc.record({
 
 interface Update {
   isFinal: boolean;
+  cursor: string;
   newEvents: Array<{ cursor: string; node: { message: string } }>;
 }
 
@@ -112,7 +114,7 @@ describe('a watch resumed from any cursor, while upstream appends and inserts', 
         const cursor = chosen?.cursor ?? encodeStartCursor(id);
         const after = chosen === undefined ? -1 : readings[0]!.findIndex((event) => event.message === chosen.node.message);
 
-        const subscription = `subscription($id: ID!, $after: String, $filter: ExecutionEventFilter) { executionUpdates(id: $id, eventsAfter: $after, filter: $filter) { isFinal newEvents { cursor node { message } } } }`;
+        const subscription = `subscription($id: ID!, $after: String, $filter: ExecutionEventFilter) { executionUpdates(id: $id, eventsAfter: $after, filter: $filter) { isFinal cursor newEvents { cursor node { message } } } }`;
         const response = await fetch(gateway.url, {
           method: 'POST',
           headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: AUTH },
@@ -134,6 +136,14 @@ describe('a watch resumed from any cursor, while upstream appends and inserts', 
         const expected = laid.slice(after + 1).filter(kept).map((event) => event.message);
         const delivered = updates.flatMap((update) => update.newEvents.map((edge) => edge.node.message));
         expect(delivered, JSON.stringify({ readings, after, levels })).toEqual(expected);
+        // Past every event at the end, delivered or filtered out: the last update's cursor names the watch's last one.
+        const ids = laid.map((event, position) => eventIdOf(event, position));
+        const lastCursor = laid.length === 0 ? encodeStartCursor(id) : encodeEventCursor(id, ids.at(-1)!, ids.filter((each) => each === ids.at(-1)).length - 1);
+        expect(updates.at(-1)!.cursor).toBe(lastCursor);
+        // Each new event's cursor names it by its place in the watch's list: its id and which occurrence of it it is there.
+        const cursorAt = (position: number) => encodeEventCursor(id, ids[position]!, ids.slice(0, position).filter((each) => each === ids[position]).length);
+        const cursorOf = new Map(laid.map((event, position) => [event.message as string, cursorAt(position)]));
+        for (const update of updates) for (const edge of update.newEvents) expect(edge.cursor).toBe(cursorOf.get(edge.node.message));
         // One call for the query, then at most one per reading: the watch ends at the terminal one.
         expect(callsOf.get(id)).toBeLessThanOrEqual(readings.length);
         readingsOf.delete(id);
