@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTH } from './support/harness.js';
 import { gatewayBehindScripted, type BehindScripted } from './support/scripted-upstream.js';
+import { nextEvents } from './support/transports.js';
 
 const PREFIX = '/v1/executions/';
 const TIME_BUDGET_MS = 8_000;
@@ -96,6 +97,31 @@ describe('any id argument, under a pattern that allows any character', () => {
       expect(result.body.errors).toBeUndefined();
       expect(result.body.data).toEqual({ execution: { id, status: 'WORKFLOW_SUCCEEDED' } });
     });
+  });
+
+  it('executionUpdates(id) over SSE: one call to exactly one encoded segment and a final update of that id, or BAD_USER_INPUT with no call', async () => {
+    await within(
+      idArb,
+      async (id) => {
+        const response = await fetch(gateway.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: AUTH },
+          body: JSON.stringify({ query: 'subscription($id: ID!) { executionUpdates(id: $id) { isFinal execution { id } } }', variables: { id } }),
+        });
+        const text = await response.text();
+        expect(response.status).toBe(200);
+        expect(text).not.toMatch(/INTERNAL_SERVER_ERROR|Unexpected error|\n\s+at /);
+        const results = nextEvents(text);
+        if (refusedWithoutCall(id)) {
+          expect(seen).toEqual([]);
+          expect(results.map((result) => result.errors?.map((error) => error.extensions?.code))).toEqual([['BAD_USER_INPUT']]);
+          return;
+        }
+        expect(seen).toEqual([`${PREFIX}${encodeURIComponent(id)}`]);
+        expect(results).toEqual([{ data: { executionUpdates: { isFinal: true, execution: { id } } } }]);
+      },
+      150,
+    );
   });
 
   it('executions(ids): each allowed id once, at its own segment, in the order of ids; each refused one BAD_USER_INPUT at its place', async () => {

@@ -77,6 +77,16 @@ function instant(value: unknown): number {
   return Date.parse(value);
 }
 
+/** A DateTime bound as its whole milliseconds and whether it lies inside the next one (`…:02.0005Z`: 2000, true). */
+function bound(text: string): { ms: number; inside: boolean } {
+  const [, whole, fraction = ''] = /^(.*?:\d{2})(?:\.(\d+))?Z$/.exec(text)!;
+  const digits = fraction.padEnd(3, '0');
+  return { ms: Date.parse(`${whole}Z`) + Number(digits.slice(0, 3)), inside: /[1-9]/.test(digits.slice(3)) };
+}
+
+/** Bounds around and between the events' seconds, some inside a millisecond. */
+const boundArb = fc.tuple(fc.integer({ min: 0, max: SECONDS }), fc.constantFrom('', '.000', '.0005', '.999999999', '.5')).map(([second, fraction]) => `2026-03-01T12:00:0${second}${fraction}Z`);
+
 function levelOf(entry: Entry): string | null {
   if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) return null;
   const level = entry.level;
@@ -103,6 +113,9 @@ interface PageArgs {
   before?: number;
   order: 'ASC' | 'DESC';
   levels?: string[];
+  /** Strict time bounds, as DateTime text (to the nanosecond). */
+  createdAfter?: string;
+  createdBefore?: string;
 }
 
 interface ModelPage {
@@ -115,7 +128,13 @@ interface ModelPage {
 function modelPage(events: Entry[], args: PageArgs): ModelPage {
   const sequence = ordered(events, args.order);
   const rank = new Map(sequence.map((position, index) => [position, index]));
-  const kept = sequence.filter((position) => !args.levels || args.levels.map((level) => level.toLowerCase()).includes(levelOf(events[position]!) ?? '\u0000none'));
+  const times = events.map((event) => (event !== null && typeof event === 'object' && !Array.isArray(event) ? instant(event.createdAt) : Number.NaN));
+  const kept = sequence.filter(
+    (position) =>
+      (!args.levels || args.levels.map((level) => level.toLowerCase()).includes(levelOf(events[position]!) ?? '\u0000none')) &&
+      (args.createdAfter === undefined || times[position]! > bound(args.createdAfter).ms) &&
+      (args.createdBefore === undefined || times[position]! < bound(args.createdBefore).ms + (bound(args.createdBefore).inside ? 1 : 0)),
+  );
   const afterRank = args.after === undefined ? undefined : rank.get(args.after)!;
   const beforeRank = args.before === undefined ? undefined : rank.get(args.before)!;
   const afterStart = afterRank === undefined ? 0 : kept.filter((position) => rank.get(position)! <= afterRank).length;
@@ -173,7 +192,8 @@ async function page(url: string, cursors: Cursors, args: PageArgs, cursorOf: (po
   if (args.last !== undefined) variables.last = args.last;
   if (args.after !== undefined) variables.after = cursorOf(args.after);
   if (args.before !== undefined) variables.before = cursorOf(args.before);
-  if (args.levels) variables.filter = { levels: args.levels };
+  const filter = { ...(args.levels ? { levels: args.levels } : {}), ...(args.createdAfter ? { createdAfter: args.createdAfter } : {}), ...(args.createdBefore ? { createdBefore: args.createdBefore } : {}) };
+  if (Object.keys(filter).length > 0) variables.filter = filter;
   const answer = await ask(url, variables);
   expect(answer.status).toBe(200);
   expect(answer.text).not.toMatch(CODES_OK);
@@ -292,6 +312,8 @@ describe('the events connection over HTTP against a model', () => {
       before: fc.option(fc.nat(), { nil: undefined }),
       order: fc.constantFrom<'ASC' | 'DESC'>('ASC', 'DESC'),
       levels: fc.option(fc.subarray(['info', 'warn', 'error', 'WARN', '3']), { nil: undefined }),
+      createdAfter: fc.option(boundArb, { nil: undefined }),
+      createdBefore: fc.option(boundArb, { nil: undefined }),
       append: fc.array(eventArb, { maxLength: 2 }),
     });
     await within(
@@ -308,6 +330,8 @@ describe('the events connection over HTTP against a model', () => {
             ...(step.after !== undefined && known.length > 0 ? { after: known[step.after % known.length] } : {}),
             ...(step.before !== undefined && known.length > 0 ? { before: known[step.before % known.length] } : {}),
             ...(step.levels ? { levels: step.levels } : {}),
+            ...(step.createdAfter ? { createdAfter: step.createdAfter } : {}),
+            ...(step.createdBefore ? { createdBefore: step.createdBefore } : {}),
           };
           await page(gateway.url, cursors, args, cursorOf);
           // Appended with any timestamp: a cursor keeps naming its event whatever sorts in before it.
