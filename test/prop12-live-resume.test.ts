@@ -5,7 +5,8 @@
  * id of one listed or none (README "Live executions": such an event is new too and comes once, after those already
  * delivered; counted by id alone, one inserted before an event of its id re-delivered that event and was never sent). Whatever the readings, the
  * watch's `newEvents` over all its updates are every event after the cursor, each once, in the order README says,
- * matching the filter; the last update is final; one upstream call per reading.
+ * matching the filter; the last update is final; one upstream call per reading. And a watch joining a running one
+ * from a query's cursor, after such an insertion, misses no event (it may get some again).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import fc from 'fast-check';
@@ -13,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeEventCursor, encodeStartCursor } from '../src/domain/event-cursor.js';
 import { eventIdOf } from '../src/domain/execution.js';
 import { AUTH } from './support/harness.js';
-import { liveEnv } from './support/live.js';
+import { liveEnv, waitFor } from './support/live.js';
 import { gatewayBehindScripted, type BehindScripted } from './support/scripted-upstream.js';
 import { nextEvents } from './support/transports.js';
 
@@ -25,8 +26,22 @@ type Entry = Record<string, unknown>;
 /** Each execution's readings, served one per call; the last one again for any later call. */
 const readingsOf = new Map<string, Entry[][]>();
 const callsOf = new Map<string, number>();
+/** An execution's reading as a test sets it, served to every call until it sets another. */
+const nowOf = new Map<string, { status: string; events: Entry[] }>();
+/** Calls of the watches' caller held unanswered while set: the watches' list stays as it was laid. */
+let held: Array<() => void> | undefined;
 const script = (request: IncomingMessage, response: ServerResponse) => {
   const id = decodeURIComponent((request.url ?? '').split('/').at(-1)!);
+  const now = nowOf.get(id);
+  if (now && held && request.headers.authorization === AUTH) {
+    held.push(() => script(request, response));
+    return;
+  }
+  if (now) {
+    response.writeHead(200, { 'content-type': 'application/json' });
+    response.end(JSON.stringify({ code: 200, data: { execution: { id, status: now.status }, events: now.events } }));
+    return;
+  }
   const readings = readingsOf.get(id);
   if (!readings) {
     response.writeHead(404, { 'content-type': 'application/json' });
@@ -152,4 +167,55 @@ describe('a watch resumed from any cursor, while upstream appends and inserts', 
     );
     expect(runs).toBeGreaterThanOrEqual(10);
   });
+
+  it("a watch joining another's, from a query's cursor past an event inserted before one of its id, misses neither", async () => {
+    const id = 'ex_prop12_join';
+    const older = { id: 'a', level: 'info', message: 'older', createdAt: '2026-03-01T12:00:00Z' };
+    const inserted = { id: 'a', level: 'info', message: 'inserted', createdAt: '2026-03-01T12:00:00Z' };
+    nowOf.set(id, { status: 'workflow_running', events: [older] });
+    const first = watch({ id });
+    await waitFor(() => first.updates().length >= 1, 'the first watch\'s first update');
+    // Upstream lists the late event first (same createdAt): the watch lays it after the one it delivered.
+    nowOf.get(id)!.events = [inserted, older];
+    await waitFor(() => first.updates().some((update) => update.newEvents.some((edge) => edge.node.message === 'inserted')), () => JSON.stringify(first.updates()));
+    // The watches' poller reads no more: read again, the same list would be taken as it is.
+    held = [];
+    // A query reads upstream's order (another caller: its call is answered): `inserted` is the first `a`, and the client has seen it.
+    const query = await fetch(gateway.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer prop12-query' },
+      body: JSON.stringify({ query: 'query($id: ID!) { execution(id: $id) { events(first: 1) { edges { cursor node { message } } } } }', variables: { id } }),
+    });
+    const [edge] = ((await query.json()) as { data: { execution: { events: { edges: Array<{ cursor: string; node: { message: string } }> } } } }).data.execution.events.edges;
+    expect(edge!.node.message).toBe('inserted');
+    const second = watch({ id, after: edge!.cursor });
+    await waitFor(() => second.updates().length >= 1, 'the second watch\'s first update');
+    nowOf.set(id, { status: 'workflow_succeeded', events: [inserted, older] });
+    const release = held;
+    held = undefined;
+    for (const answer of release) answer();
+    await Promise.all([first.done, second.done]);
+    // It may get `inserted` again (README "Live executions"), never miss `older`.
+    expect(second.updates().flatMap((update) => update.newEvents.map((each) => each.node.message)), JSON.stringify([first.updates(), second.updates()])).toContain('older');
+    nowOf.delete(id);
+  });
+
+  /** A watch over SSE whose updates are read as they come. */
+  function watch(variables: { id: string; after?: string }) {
+    let text = '';
+    const done = (async () => {
+      const response = await fetch(gateway.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: AUTH },
+        body: JSON.stringify({ query: 'subscription($id: ID!, $after: String) { executionUpdates(id: $id, eventsAfter: $after) { isFinal cursor newEvents { cursor node { message } } } }', variables }),
+      });
+      const reader = response.body!.getReader();
+      const decoder = new TextDecoder();
+      for (let read = await reader.read(); !read.done; read = await reader.read()) text += decoder.decode(read.value, { stream: true });
+    })();
+    return {
+      done,
+      updates: () => (nextEvents(text) as Array<{ data: { executionUpdates: Update } }>).map((result) => result.data.executionUpdates),
+    };
+  }
 });

@@ -103,7 +103,9 @@ export function inAppendOrder(previous: readonly unknown[], current: readonly un
 export function inOrderPrefix(laid: readonly unknown[], read: readonly unknown[]): number {
   const length = Math.min(laid.length, read.length);
   let index = 0;
-  while (index < length && sameIdentity(laid[index], read[index])) index++;
+  // The whole entry, not the id alone: after `[a]` then `[a', a]`, laid `[a, a']` and read `[a', a]` part at once, and a
+  // query's cursor naming `a'` (the first `a` it read) resumed a watch past `a` as the laid list's first `a`, missing it.
+  while (index < length && sameIdentity(laid[index], read[index]) && (laid[index] === read[index] || comparedJson(laid[index]) === comparedJson(read[index]))) index++;
   return index;
 }
 
