@@ -117,6 +117,10 @@ export function graphiqlOptions(settings: GraphiQLSettings): GraphiQLOptions {
     // A token typed into the headers editor is not written to localStorage, where any script of the
     // gateway's origin could read it for good (Yoga's page turns GraphiQL's own default, false, to true).
     shouldPersistHeaders: false,
+    // Sent beside the headers typed in: GraphiQL sends a subscription as a GET event stream, a request CSRF prevention
+    // refuses without Authorization or this header, so a watch run with no token yet got a 403 naming a header the
+    // page never showed, where a query got UNAUTHENTICATED. The page is the gateway's own, on its own origin.
+    additionalHeaders: { 'x-graphql-yoga-csrf': 'graphiql' },
     // No `variables`, `headers` or `query`: Yoga hands them to GraphiQL as initial
     // values, which open a tab of their own on every load where no stored tab holds
     // exactly them. The editors get the tab's contents from openTabScript instead.
