@@ -10,8 +10,8 @@ import { WebSocket } from 'ws';
 import { watchExecution, WatchError, type ExecutionUpdate, type OutageNotice } from '../src/client/index.js';
 import { captureLog, type CapturedLog } from './support/captured-log.js';
 import { gatewayBehindScripted, type BehindScripted } from './support/scripted-upstream.js';
-import { event, json, reading, Script, status, WATCH, type Answer } from './support/live12-script.js';
-import { liveEnv, Recorder, sleep, waitFor, type SubscribingClient } from './support/live.js';
+import { event, json, reading, Script, status, type Answer } from './support/live12-script.js';
+import { liveEnv, Recorder, sleep, waitFor, WATCH, type SubscribingClient } from './support/live.js';
 
 let gateway: BehindScripted | undefined;
 let log: CapturedLog | undefined;

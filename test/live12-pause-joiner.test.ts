@@ -10,8 +10,8 @@ import { createClient as createWsClient } from 'graphql-ws';
 import { WebSocket } from 'ws';
 import { seconds } from '../src/errors.js';
 import { gatewayBehindScripted, type BehindScripted } from './support/scripted-upstream.js';
-import { reading, Script, status, WATCH } from './support/live12-script.js';
-import { liveEnv, Recorder, sleep, waitFor, type SubscribingClient } from './support/live.js';
+import { reading, Script, status } from './support/live12-script.js';
+import { liveEnv, Recorder, sleep, waitFor, WATCH, type SubscribingClient } from './support/live.js';
 
 let gateway: BehindScripted | undefined;
 const made: SubscribingClient[] = [];

@@ -8,6 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withinTime } from './support/timed-property.js';
 import { AUTH } from './support/harness.js';
 import { gatewayBehindScripted, type BehindScripted } from './support/scripted-upstream.js';
 import { nextEvents } from './support/transports.js';
@@ -54,24 +55,9 @@ async function ask(url: string, query: string, variables: Record<string, unknown
   return { status: response.status, text, body: JSON.parse(text) as { data?: Record<string, unknown> | null; errors?: Array<{ message: string; path?: unknown[]; extensions?: { code?: string } }> } };
 }
 
-/**
- * Runs `predicate` on up to `numRuns` values, until the time budget; past it, a run passes unrun. Not fast-check's
- * interruptAfterTimeLimit: it abandons the run in flight, whose upstream call then lands in the next run's record.
- */
-async function within<T>(arb: fc.Arbitrary<T>, predicate: (value: T) => Promise<void>, numRuns = 300) {
-  const deadline = performance.now() + TIME_BUDGET_MS;
-  let runs = 0;
-  await fc.assert(
-    fc.asyncProperty(arb, async (value) => {
-      if (performance.now() > deadline) return;
-      runs++;
-      seen = [];
-      await predicate(value);
-    }),
-    { numRuns },
-  );
-  expect(runs).toBeGreaterThanOrEqual(20);
-}
+/** `withinTime` with this file's budget, at least 20 runs, each with a fresh record of upstream calls. */
+const within = <T>(arb: fc.Arbitrary<T>, predicate: (value: T) => Promise<void>, numRuns = 300) =>
+  withinTime(arb, predicate, { numRuns, budgetMs: TIME_BUDGET_MS, minRuns: 20, beforeRun: () => (seen = []) });
 
 describe('any id argument, under a pattern that allows any character', () => {
   let gateway: BehindScripted;

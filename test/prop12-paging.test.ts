@@ -10,6 +10,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withinTime } from './support/timed-property.js';
 import { AUTH } from './support/harness.js';
 import { gatewayBehindScripted, type BehindScripted } from './support/scripted-upstream.js';
 
@@ -231,24 +232,9 @@ function cursorFinder(cursors: Cursors): (position: number) => string {
   };
 }
 
-/**
- * Runs `predicate` on up to `numRuns` values, until the time budget; past it, a run passes unrun. Not fast-check's
- * interruptAfterTimeLimit: it abandons the run in flight, whose upstream calls then land in the next run's record.
- */
-async function within<T>(arb: fc.Arbitrary<T>, predicate: (value: T) => Promise<void>, numRuns: number) {
-  const deadline = performance.now() + TIME_BUDGET_MS;
-  let runs = 0;
-  await fc.assert(
-    fc.asyncProperty(arb, async (value) => {
-      if (performance.now() > deadline) return;
-      runs++;
-      calls = [];
-      await predicate(value);
-    }),
-    { numRuns },
-  );
-  expect(runs).toBeGreaterThanOrEqual(10);
-}
+/** `withinTime` with this file's budget, at least 10 runs, each with a fresh record of upstream calls. */
+const within = <T>(arb: fc.Arbitrary<T>, predicate: (value: T) => Promise<void>, numRuns: number) =>
+  withinTime(arb, predicate, { numRuns, budgetMs: TIME_BUDGET_MS, minRuns: 10, beforeRun: () => (calls = []) });
 
 const walkArb = fc.record({
   initial: fc.array(eventArb, { maxLength: 12 }),

@@ -69,15 +69,3 @@ export function reading(id: string, status: string, events: number | ReturnType<
 
 export const status = (code: number, headers: Record<string, string> = {}): Answer => (_request, response) => json(response, code, { code, message: `injected ${code}` }, headers);
 
-export const WATCH = /* GraphQL */ `
-  subscription Watch($id: ID!, $after: String) {
-    executionUpdates(id: $id, eventsAfter: $after) {
-      isFinal
-      endReason
-      cursor
-      execution { id status updatedAt }
-      newEvents { cursor node { id createdAt message } }
-    }
-  }
-`;
-
