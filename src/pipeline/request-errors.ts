@@ -93,7 +93,7 @@ export function useRequestErrors(): Plugin {
     onRequestParse({ requestParser, setRequestParser }) {
       if (!requestParser) return;
       setRequestParser((request) => {
-        const checked = (params: Parsed, form?: URLSearchParams) => withoutEmptyQuery(withQueryInForm(request, variablesNotText(notBatch(params)), form));
+        const checked = (params: Parsed, form?: URLSearchParams) => withoutEmptyQuery(withQueryInForm(request, variablesNotText(notThenable(notBatch(params))), form));
         const json = isJsonPost(request);
         const checkedJson = (params: Parsed): Parsed | Promise<Parsed> => (json ? eachMemberOnce(request, params, checked) : checked(params));
         try {
@@ -149,11 +149,15 @@ function jsonAfterByteOrderMark(request: Request, error: unknown): Promise<Parse
   return Promise.resolve(request.text()).then(
     (text) => {
       const json = withoutByteOrderMark(text);
-      if (json === text) throw error;
       let body: unknown;
       try {
         body = JSON.parse(json);
       } catch {
+        throw error;
+      }
+      if (json === text) {
+        // A body read already (the fast lane's) is parsed at once, and Yoga's parser called a `then` it held.
+        notThenable(body as Parsed);
         throw error;
       }
       // Yoga's check of what it parsed, with its message.
@@ -256,6 +260,15 @@ function variablesNotText(parsed: Parsed): Parsed {
 /** Refuses a batch (a JSON array of operations), before Yoga, whose own refusal named no way on. */
 function notBatch(parsed: Parsed): Parsed {
   if (Array.isArray(parsed)) throw badRequest(BATCH_REFUSED);
+  return parsed;
+}
+
+/**
+ * Refuses a body holding a `then` parameter as Yoga refuses any other it does not know: Yoga's steps (promise-helpers'
+ * `isPromise` is `value?.then != null`) took such parameters for a promise and called their `then`, a 500.
+ */
+function notThenable(parsed: Parsed): Parsed {
+  if (parsed !== null && typeof parsed === 'object' && Object.hasOwn(parsed, 'then')) throw badRequest('Unexpected parameter "then" in the request body.');
   return parsed;
 }
 
