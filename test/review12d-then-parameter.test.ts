@@ -38,6 +38,15 @@ describe.each(LANES)('a request parameter named then (%s lane)', (lane) => {
     expect(harness.upstream.requests.length).toBe(before);
   });
 
+  it.each(['then', 'thenable'])('a POST body\'s `%s: null` is served, as Yoga ignores any parameter that is null', async (name) => {
+    const response = await harness.fetch('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: AUTH },
+      body: JSON.stringify({ query: QUERY, [name]: null }),
+    });
+    expect({ status: response.status, body: await response.json() }).toMatchObject({ status: 200, body: { data: { execution: { id: 'ex_tp_1' } } } });
+  });
+
   it.each(['then', 'thenable'])('a GET\'s `%s` is ignored, as any parameter Yoga does not read, and nothing is logged as an error', async (name) => {
     const response = await harness.fetch(`/graphql?query=${encodeURIComponent(QUERY)}&${name}=1`, { headers: { accept: 'application/graphql-response+json', authorization: AUTH } });
     expect({ status: response.status, body: await response.json() }).toMatchObject({ status: 200, body: { data: { execution: { id: 'ex_tp_1' } } } });

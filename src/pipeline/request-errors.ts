@@ -264,11 +264,12 @@ function notBatch(parsed: Parsed): Parsed {
 }
 
 /**
- * Refuses a body holding a `then` parameter as Yoga refuses any other it does not know: Yoga's steps (promise-helpers'
- * `isPromise` is `value?.then != null`) took such parameters for a promise and called their `then`, a 500.
+ * Refuses a body holding a `then` parameter as Yoga refuses any other it does not know (one that is null it ignores, as
+ * Yoga does): Yoga's steps (promise-helpers' `isPromise` is `value?.then != null`) took such parameters for a promise
+ * and called their `then`, a 500.
  */
 function notThenable(parsed: Parsed): Parsed {
-  if (parsed !== null && typeof parsed === 'object' && Object.hasOwn(parsed, 'then')) throw badRequest('Unexpected parameter "then" in the request body.');
+  if (parsed !== null && typeof parsed === 'object' && Object.hasOwn(parsed, 'then') && (parsed as { then?: unknown }).then != null) throw badRequest('Unexpected parameter "then" in the request body.');
   return parsed;
 }
 
